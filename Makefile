@@ -1,0 +1,44 @@
+# One command per chore; CI (.ci/run) calls `make test`, exactly as the README says.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test lint typecheck format demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@sh scripts/ensure-postgres.sh
+	@touch $(STAMP)
+
+## Lint, type-check, import contracts, then every test on SQLite and PostgreSQL.
+test: install lint typecheck
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: install
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/lint-imports
+
+typecheck: install
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format src tests bench tools
+	$(BIN)/ruff check --fix src tests bench tools
+
+## The main job on the embedded default: a worked example in ./demo on SQLite.
+demo: install
+	rm -rf demo
+	$(BIN)/los init demo --example techinnovate
+	cd demo && ../$(BIN)/los export | head -40
+
+bench: install
+	@ls bench/*.py >/dev/null 2>&1 && for b in bench/bench_*.py; do $(BIN)/python $$b; done || echo "no benchmarks yet"
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The `los` command line."""

@@ -1,0 +1,229 @@
+"""The `los` command: one Typer app; user mistakes exit 2 with every problem listed."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from lineofsight import __version__
+from lineofsight.errors import InputError, StoreError
+from lineofsight.services import apply as apply_service
+from lineofsight.services import init as init_service
+from lineofsight.services.export import export_strategy
+from lineofsight.services.measurements import load_file
+from lineofsight.services.workspace import ENV_URL, open_store
+from lineofsight.spec.schema import json_schema
+
+app = typer.Typer(
+    name="los",
+    help="Line of Sight: cascade a strategy into owned, targeted, measured KPIs.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help=f"Store URL (sqlite:///path or postgresql://...); default ${ENV_URL}, "
+        "else .lineofsight/lineofsight.db here or above.",
+        show_default=False,
+    ),
+]
+
+EXAMPLE_HELP = "Fill it with a worked example: " + ", ".join(init_service.list_examples())
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _command(**kwargs: Any) -> Callable[[F], F]:
+    """Register a command whose user mistakes print every problem and exit 2, no traceback."""
+
+    def register(fn: F) -> F:
+        @functools.wraps(fn)
+        def run(*args: Any, **kw: Any) -> Any:
+            try:
+                return fn(*args, **kw)
+            except InputError as exc:
+                _report(exc)
+                raise typer.Exit(2) from None
+            except StoreError as exc:
+                err.print(f"[bold red]error:[/] {escape(str(exc))}")
+                raise typer.Exit(2) from None
+
+        app.command(**kwargs)(run)
+        return fn
+
+    return register
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"los {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Line of Sight: cascade a strategy into owned, targeted, measured KPIs."""
+
+
+def _short(value: Any, limit: int = 70) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@_command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="Folder of the workspace.")] = Path("."),
+    example: Annotated[
+        str | None,
+        typer.Option(
+            "--example",
+            help=EXAMPLE_HELP,
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite strategy.yaml.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Create a workspace: a store, strategy.yaml and data/ (with --example, a worked example)."""
+    result = init_service.init_workspace(folder, example=example, db=db, force=force)
+    what = f"the {result.example} example" if result.example else "a workspace"
+    out.print(f"Created {what} in {escape(str(result.folder))}")
+    out.print(f"  store:    {escape(result.url)}")
+    state = "written" if result.created_strategy else "kept as it was"
+    out.print(
+        f"  strategy: {escape(str(result.strategy))} ({state}; {result.added} definitions applied)"
+    )
+    for load in result.loads:
+        out.print(f"  data:     {escape(load.file)} ({load.rows:,} measurements loaded)")
+    out.print("Next: edit strategy.yaml and run `los apply strategy.yaml`; `los load data/*.csv`.")
+
+
+@_command()
+def apply(
+    file: Annotated[Path, typer.Argument(help="The strategy file (YAML).")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Validate a strategy file and bring the store's definitions to it."""
+    with open_store(db) as store:
+        result = apply_service.apply_file(store, file, dry_run=dry_run)
+    plan = result.plan
+    if plan.empty:
+        out.print(f"No changes: the store already matches {escape(result.file)}.")
+        return
+    for record in plan.records:
+        subject = f"{record.kind} {record.item_id}"
+        if record.action == "add":
+            label = (
+                record.after.get("name") or record.after.get("title")
+                if isinstance(record.after, dict)
+                else None
+            )
+            if record.kind == "organization":
+                out.print(f"[green]+[/] {record.field}: {escape(_short(record.after))}")
+            else:
+                out.print(
+                    f"[green]+[/] {subject}" + (f": {escape(_short(label))}" if label else "")
+                )
+        elif record.action == "remove":
+            out.print(f"[red]-[/] {subject}")
+        else:
+            out.print(
+                f"[yellow]~[/] {subject}: {record.field}: {escape(_short(record.before))} -> "
+                f"{escape(_short(record.after))}"
+            )
+    verb = "Would apply" if dry_run else "Applied"
+    out.print(
+        f"{verb} {escape(result.file)}: {plan.count('add')} added, {plan.count('change')} changed, "
+        f"{plan.count('remove')} removed."
+    )
+
+
+@_command()
+def export(
+    file: Annotated[
+        Path | None, typer.Argument(help="Write here instead of to standard output.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write the store's definitions as a strategy file (apply reads it back unchanged)."""
+    with open_store(db) as store:
+        text = export_strategy(store, file)
+    if file is None:
+        sys.stdout.write(text)
+    else:
+        err.print(f"Wrote {escape(str(file))}")
+
+
+@_command()
+def load(
+    files: Annotated[list[Path], typer.Argument(help="CSV or XLSX files of measurements.")],
+    db: DbOption = None,
+) -> None:
+    """Load measurements (columns kpi, period, value[, unit, numerator, denominator, note]).
+
+    Each file is loaded whole or not at all; every bad row is listed.
+    """
+    failed = 0
+    with open_store(db) as store:
+        for path in files:
+            try:
+                result = load_file(store, path)
+            except InputError as exc:
+                failed += 1
+                _report(exc)
+                continue
+            out.print(
+                f"Loaded {escape(result.file)}: {result.rows:,} rows: {result.added:,} added, "
+                f"{result.replaced:,} replaced, {result.unchanged:,} unchanged."
+            )
+    if failed:
+        raise typer.Exit(2)
+
+
+@_command()
+def schema(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of the strategy file, for editors and CI validators."""
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"Wrote {escape(str(output))}")
+
+
+def _report(exc: InputError) -> None:
+    err.print(f"[bold red]error:[/] {escape(exc.summary)}")
+    for problem in exc.problems:
+        err.print(f"  {escape(str(problem))}")
+
+
+def main() -> None:
+    """Entry point of the `los` command."""
+    app()

@@ -1,0 +1,1 @@
+"""The pure model of an organisation's strategy: no I/O, no clock."""

@@ -1,0 +1,1 @@
+"""Pure maths on KPIs: periods, aggregation, targets, scoring, roll-ups, forecasts."""

@@ -1,0 +1,62 @@
+"""Every exception Line of Sight raises on purpose, in one place.
+
+    LineOfSightError
+    ├── InputError        a user's mistake: exit code 2, every problem listed, no traceback
+    │   ├── SpecError     the strategy file has problems
+    │   ├── LoadError     a measurement file has problems; nothing of it was stored
+    │   └── UsageError    a bad argument or a missing workspace
+    └── StoreError        the store cannot be opened or is of an unknown version
+
+Any other exception is a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Problem:
+    """One problem in a user's file: where it is and why it is a problem."""
+
+    file: str
+    line: int
+    message: str
+    is_row: bool = False  # `line` counts rows of a table (a spreadsheet's row numbers)
+
+    def __str__(self) -> str:
+        if not self.line:
+            return f"{self.file}: {self.message}"
+        if self.is_row:
+            return f"{self.file}: row {self.line}: {self.message}"
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class LineOfSightError(Exception):
+    """Base of the exceptions raised on purpose."""
+
+
+class InputError(LineOfSightError):
+    """A user's mistake; `problems` lists every one found, `str()` is a one-line summary."""
+
+    def __init__(self, summary: str, problems: Iterable[Problem] = ()) -> None:
+        super().__init__(summary)
+        self.summary = summary
+        self.problems = list(problems)
+
+
+class SpecError(InputError):
+    """The strategy file has problems."""
+
+
+class LoadError(InputError):
+    """A measurement file has problems; nothing of it was stored."""
+
+
+class UsageError(InputError):
+    """A bad command-line argument or a missing workspace."""
+
+
+class StoreError(LineOfSightError):
+    """The store cannot be opened or used."""

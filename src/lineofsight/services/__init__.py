@@ -1,0 +1,1 @@
+"""Use cases that tie the store, the strategy file, the engine and the checks together."""

@@ -1,0 +1,162 @@
+"""Bring the store's definitions to a strategy file, reporting and recording every change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from lineofsight.domain import model as m
+from lineofsight.spec.dump import (
+    Plain,
+    checks_to_plain,
+    kpi_to_plain,
+    objective_to_plain,
+    person_to_plain,
+    scoring_to_plain,
+    strategy_to_plain,
+    unit_to_plain,
+)
+from lineofsight.spec.files import read_strategy
+from lineofsight.store.database import Store
+from lineofsight.store.definitions import (
+    ChangeRecord,
+    ItemChanges,
+    read_organization,
+    record_changes,
+    save_organization,
+)
+
+KINDS: Sequence[tuple[str, Callable[[m.Organization], Sequence[Any]], Callable[[Any], Plain]]] = (
+    ("unit", lambda org: org.units, unit_to_plain),
+    ("person", lambda org: org.people, person_to_plain),
+    ("objective", lambda org: org.objectives, objective_to_plain),
+    ("kpi", lambda org: org.kpis, kpi_to_plain),
+)
+
+
+@dataclass
+class Plan:
+    """What applying a file changes, item by item and field by field."""
+
+    records: list[ChangeRecord] = field(default_factory=list)
+    items: dict[str, ItemChanges] = field(default_factory=dict)
+
+    def count(self, action: str) -> int:
+        return len({(r.kind, r.item_id) for r in self.records if r.action == action})
+
+    @property
+    def empty(self) -> bool:
+        return not self.records
+
+
+@dataclass
+class ApplyResult:
+    file: str
+    plan: Plan
+    dry_run: bool
+
+
+def jsonable(value: Any) -> Any:
+    """Plain data as JSON can hold it: dates as ISO text, enums as their values."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _organization_plain(org: m.Organization) -> Plain:
+    plain: Plain = jsonable(
+        {
+            "name": org.name,
+            "calendar": {"fiscal_year_start": org.calendar.fiscal_year_start},
+            "strategy": strategy_to_plain(org.strategy),
+            "scoring": scoring_to_plain(org.scoring),
+            "checks": checks_to_plain(org.checks),
+        }
+    )
+    return plain
+
+
+def plan_changes(old: m.Organization | None, new: m.Organization) -> Plan:
+    """Compare two organisations; positions alone are not changes."""
+    plan = Plan()
+    before = _organization_plain(old) if old is not None else {}
+    after = _organization_plain(new)
+    for key in after:
+        if before.get(key) != after[key]:
+            action = "add" if old is None else "change"
+            plan.records.append(
+                ChangeRecord(
+                    "organization", "organization", action, key, before.get(key), after[key]
+                )
+            )
+    for kind, items_of, to_plain in KINDS:
+        old_items = {i.id: jsonable(to_plain(i)) for i in items_of(old)} if old else {}
+        new_items = {i.id: jsonable(to_plain(i)) for i in items_of(new)}
+        changes = ItemChanges()
+        for item_id, plain in new_items.items():
+            previous = old_items.get(item_id)
+            if previous is None:
+                plan.records.append(ChangeRecord(kind, item_id, "add", None, None, plain))
+                changes.write.add(item_id)
+            elif previous != plain:
+                changes.write.add(item_id)
+                for key in [*previous, *(k for k in plain if k not in previous)]:
+                    if previous.get(key) != plain.get(key):
+                        plan.records.append(
+                            ChangeRecord(
+                                kind, item_id, "change", key, previous.get(key), plain.get(key)
+                            )
+                        )
+        for item_id, plain in old_items.items():
+            if item_id not in new_items:
+                plan.records.append(ChangeRecord(kind, item_id, "remove", None, plain, None))
+                changes.remove.add(item_id)
+        plan.items[kind] = changes
+    return plan
+
+
+def apply_organization(
+    store: Store, org: m.Organization, *, source: str, dry_run: bool = False
+) -> Plan:
+    """Write `org` to the store in one transaction and record its history."""
+    with store.transaction() as conn:
+        old = read_organization(conn)
+        plan = plan_changes(old, org)
+        if plan.empty or dry_run:
+            return plan
+        save_organization(conn, org, plan.items)
+        record_changes(
+            conn,
+            plan.records,
+            batch=str(uuid.uuid4()),
+            actor=_actor(),
+            source=source,
+            at=dt.datetime.now(dt.UTC),
+        )
+    return plan
+
+
+def apply_file(store: Store, path: Path, *, dry_run: bool = False) -> ApplyResult:
+    """Validate a strategy file and bring the store to it."""
+    org = read_strategy(path)
+    plan = apply_organization(store, org, source=str(path), dry_run=dry_run)
+    return ApplyResult(str(path), plan, dry_run)
+
+
+def _actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,22 @@
+"""Export the store's definitions as a strategy file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lineofsight.errors import UsageError
+from lineofsight.spec.dump import dump_organization
+from lineofsight.spec.files import write_strategy
+from lineofsight.store.database import Store
+from lineofsight.store.definitions import read_organization
+
+
+def export_strategy(store: Store, path: Path | None = None) -> str:
+    """The store's strategy file text; written to `path` too when given."""
+    with store.reading() as conn:
+        org = read_organization(conn)
+    if org is None:
+        raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+    if path is not None:
+        write_strategy(org, path)
+    return dump_organization(org)

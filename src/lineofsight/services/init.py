@@ -1,0 +1,134 @@
+"""Create a workspace: a store, a strategy file and a data folder, optionally a worked example."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from lineofsight.errors import UsageError
+from lineofsight.services.apply import apply_file
+from lineofsight.services.measurements import LoadResult, load_file
+from lineofsight.services.workspace import DATABASE_FILE, ENV_URL, WORKSPACE_DIR
+from lineofsight.store.database import Store, sqlite_url
+
+STRATEGY_FILE = "strategy.yaml"
+DATA_DIR = "data"
+
+STARTER = """\
+# Line of Sight strategy file, format version 1. `los schema` prints its JSON Schema.
+# Edit it, then run `los apply strategy.yaml`; load measurements with `los load data/*.csv`.
+version: 1
+organization:
+  name: My Organization
+  calendar: {fiscal_year_start: 1}
+  units:
+    - {id: company, name: My Organization, level: company, lead: ceo}
+  people:
+    - {id: ceo, name: Chief Executive, unit: company, title: CEO}
+strategy:
+  mission: What we exist to do.
+  vision: Where we want to be.
+  values: [Customer focus]
+objectives:
+  - id: grow_revenue
+    title: Grow revenue by 20% by the end of next year
+    level: strategic
+    unit: company
+    owner: ceo
+    perspective: financial
+    deadline: 2027-12-31
+kpis:
+  - id: revenue
+    name: Revenue
+    unit_of_measure: EUR
+    level: strategic
+    type: lagging
+    unit: company
+    owner: ceo
+    frequency: monthly
+    direction: increase
+    aggregation: sum
+    supports: [{objective: grow_revenue}]
+    target: {value: 1200000, by: 2027-12-31}
+"""
+
+
+@dataclass
+class InitResult:
+    folder: Path
+    url: str
+    strategy: Path
+    created_strategy: bool
+    example: str | None = None
+    loads: list[LoadResult] = field(default_factory=list)
+    added: int = 0
+
+
+def _examples_root() -> Traversable:
+    return resources.files("lineofsight") / "examples"
+
+
+def list_examples() -> list[str]:
+    """The names of the worked examples shipped with Line of Sight."""
+    root = _examples_root()
+    if not root.is_dir():
+        return []
+    return sorted(
+        entry.name
+        for entry in root.iterdir()
+        if entry.is_dir() and (entry / STRATEGY_FILE).is_file()
+    )
+
+
+def _copy_tree(source: Traversable, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in source.iterdir():
+        if entry.name.startswith((".", "__")):
+            continue
+        if entry.is_dir():
+            _copy_tree(entry, target / entry.name)
+        else:
+            with resources.as_file(entry) as real:
+                shutil.copyfile(real, target / entry.name)
+
+
+def init_workspace(
+    folder: Path, *, example: str | None = None, db: str | None = None, force: bool = False
+) -> InitResult:
+    """Create (or complete) a workspace in `folder`; with `example`, fill it with that example."""
+    if example is not None and example not in list_examples():
+        raise UsageError(f"unknown example {example!r}: choose one of {', '.join(list_examples())}")
+    folder.mkdir(parents=True, exist_ok=True)
+    strategy = folder / STRATEGY_FILE
+    if example is not None and strategy.exists() and not force:
+        raise UsageError(
+            f"{strategy} exists: an example would replace it (use --force to overwrite)"
+        )
+    url = (
+        db
+        or os.environ.get(ENV_URL)
+        or sqlite_url((folder / WORKSPACE_DIR / DATABASE_FILE).resolve())
+    )
+    store = Store(url)
+    try:
+        created = False
+        (folder / DATA_DIR).mkdir(exist_ok=True)
+        if example is not None:
+            _copy_tree(_examples_root() / example, folder)
+            created = True
+        elif not strategy.exists():
+            strategy.write_text(STARTER, encoding="utf-8")
+            created = True
+        result = InitResult(folder, store.display_url, strategy, created, example)
+        applied = apply_file(store, strategy)
+        result.added = applied.plan.count("add")
+        if example is not None:
+            for data_file in sorted((folder / DATA_DIR).glob("*.csv")):
+                result.loads.append(load_file(store, data_file))
+        return result
+    finally:
+        store.close()

@@ -1,0 +1,1 @@
+"""The strategy file: its schema, YAML loading with line numbers, validation and dumping."""

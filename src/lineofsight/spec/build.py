@@ -1,0 +1,160 @@
+"""Turn a validated strategy file into domain objects, keeping where each was written."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+from lineofsight.domain import model as m
+from lineofsight.spec import schema as s
+from lineofsight.spec.yamlload import LineMap
+
+
+def build_organization(doc: s.StrategyFile, file: str, lines: LineMap) -> m.Organization:
+    """The domain model of a sound strategy file."""
+
+    def at(*path: Hashable) -> m.Location:
+        return m.Location(file, lines.line_of(path))
+
+    org = doc.organization
+    units = tuple(
+        m.Unit(
+            id=u.id,
+            name=u.name,
+            level=u.level,
+            parent=u.parent,
+            lead=u.lead,
+            function=u.function,
+            lint=_lint(u.lint),
+            location=at("organization", "units", i),
+        )
+        for i, u in enumerate(org.units)
+    )
+    people = tuple(
+        m.Person(
+            id=p.id,
+            name=p.name,
+            unit=p.unit,
+            title=p.title,
+            email=p.email,
+            lint=_lint(p.lint),
+            location=at("organization", "people", i),
+        )
+        for i, p in enumerate(org.people)
+    )
+    strategy = m.Strategy()
+    if doc.strategy is not None:
+        strategy = m.Strategy(
+            mission=doc.strategy.mission,
+            vision=doc.strategy.vision,
+            values=tuple(doc.strategy.values),
+            methods=tuple(doc.strategy.methods),
+            obstacles=tuple(doc.strategy.obstacles),
+        )
+    objectives = tuple(
+        m.Objective(
+            id=o.id,
+            title=o.title,
+            level=o.level,
+            unit=o.unit,
+            owner=o.owner,
+            parent=o.parent,
+            weight=o.weight,
+            perspective=o.perspective,
+            description=o.description,
+            start=o.start,
+            deadline=o.deadline,
+            status=o.status,
+            lint=_lint(o.lint),
+            location=at("objectives", i),
+        )
+        for i, o in enumerate(doc.objectives)
+    )
+    kpis = tuple(_kpi(k, at("kpis", i)) for i, k in enumerate(doc.kpis))
+    scoring = m.Scoring()
+    if doc.scoring is not None:
+        scoring = m.Scoring(green_at=doc.scoring.green_at, amber_at=doc.scoring.amber_at)
+    checks = m.ChecksConfig()
+    if doc.checks is not None:
+        checks = m.ChecksConfig(
+            select=tuple(doc.checks.select),
+            ignore=tuple(doc.checks.ignore),
+            options=tuple(
+                (code, tuple(options.items())) for code, options in doc.checks.options.items()
+            ),
+        )
+    return m.Organization(
+        name=org.name,
+        calendar=m.Calendar(org.calendar.fiscal_year_start if org.calendar else 1),
+        units=units,
+        people=people,
+        strategy=strategy,
+        objectives=objectives,
+        kpis=kpis,
+        scoring=scoring,
+        checks=checks,
+    )
+
+
+def _lint(spec: s.LintSpec | None) -> m.Lint:
+    return m.Lint(tuple(spec.ignore)) if spec is not None else m.Lint()
+
+
+def _baseline(spec: s.BaselineSpec | None) -> m.PeriodValue | None:
+    return m.PeriodValue(spec.period, spec.value) if spec is not None else None
+
+
+def _kpi(k: s.KpiSpec, location: m.Location) -> m.Kpi:
+    source = None
+    if k.source is not None:
+        settings = tuple(
+            (key, value)
+            for key, value in (
+                ("url", k.source.url),
+                ("query", k.source.query),
+                ("path", k.source.path),
+            )
+            if value is not None
+        )
+        source = m.Source(kind=k.source.kind, settings=settings)
+    return m.Kpi(
+        id=k.id,
+        name=k.name,
+        unit=k.unit,
+        frequency=k.frequency,
+        direction=k.direction,
+        description=k.description,
+        unit_of_measure=k.unit_of_measure,
+        level=k.level,
+        type=k.type,
+        owner=k.owner,
+        aggregation=k.aggregation,
+        across_units=k.across_units,
+        supports=tuple(m.Support(x.objective, x.weight) for x in k.supports),
+        contributes_to=tuple(m.Contribution(x.kpi, x.weight, x.effect) for x in k.contributes_to),
+        influences=tuple(k.influences),
+        formula=k.formula,
+        ratio=m.Ratio(k.ratio.numerator, k.ratio.denominator, k.ratio.scale) if k.ratio else None,
+        range=m.Range(k.range.low, k.range.high) if k.range else None,
+        baseline=_baseline(k.baseline),
+        target=m.FinalTarget(k.target.value, k.target.by) if k.target else None,
+        targets=tuple(k.targets.items()),
+        unit_targets=tuple(
+            (
+                unit_id,
+                m.UnitTarget(
+                    value=t.value,
+                    by=t.by,
+                    baseline=_baseline(t.baseline),
+                    targets=tuple(t.targets.items()),
+                ),
+            )
+            for unit_id, t in k.unit_targets.items()
+        ),
+        tolerance=k.tolerance,
+        tolerance_abs=k.tolerance_abs,
+        bounds=m.Bounds(k.bounds.min, k.bounds.max) if k.bounds else None,
+        benchmark=m.Benchmark(k.benchmark.value, k.benchmark.source) if k.benchmark else None,
+        source=source,
+        lint=_lint(k.lint),
+        location=location,
+    )

@@ -1,0 +1,48 @@
+"""Read and write strategy files: the only functions of this layer that touch the disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lineofsight.domain.model import Organization
+from lineofsight.errors import Problem, SpecError
+from lineofsight.spec.build import build_organization
+from lineofsight.spec.dump import dump_organization
+from lineofsight.spec.validate import validate_document
+from lineofsight.spec.yamlload import load_yaml
+
+
+def parse_strategy(text: str, file: str = "strategy.yaml") -> Organization:
+    """The organisation a strategy file's text describes; SpecError lists every problem."""
+    data, lines, yaml_problems = load_yaml(text)
+    problems = [Problem(file, p.line, p.message) for p in yaml_problems]
+    if data is None and not problems:
+        problems.append(Problem(file, 1, "the file is empty"))
+    if problems and data is None:
+        raise SpecError(f"{file}: {len(problems)} problem(s)", problems)
+    model, found = validate_document(data, file, lines)
+    problems.extend(found)
+    if problems or model is None:
+        problems.sort(key=lambda p: p.line)
+        raise SpecError(f"{file}: {len(problems)} problem(s)", problems)
+    return build_organization(model, file, lines)
+
+
+def read_strategy(path: Path) -> Organization:
+    """Read and validate a strategy file from disk."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path}: is a folder, not a strategy file") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return parse_strategy(text, str(path))
+
+
+def write_strategy(org: Organization, path: Path) -> None:
+    """Write the organisation as a strategy file, replacing the file in one step."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(dump_organization(org), encoding="utf-8")
+    tmp.replace(path)

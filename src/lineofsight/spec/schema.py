@@ -1,0 +1,362 @@
+"""The strategy file format, version 1, as pydantic models (unknown keys are errors).
+
+These models check each value in isolation (types, enums, id and period syntax, formula
+syntax). Checks that need the whole file (unknown ids, duplicates, targets per frequency) are
+in `validate.py`. `los schema` publishes the JSON Schema generated from these models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from lineofsight.domain.formula import FormulaError, parse_formula
+from lineofsight.domain.model import (
+    AcrossUnits,
+    Aggregation,
+    Direction,
+    Effect,
+    Frequency,
+    KpiType,
+    Level,
+    ObjectiveStatus,
+    Perspective,
+    SourceKind,
+    UnitLevel,
+)
+from lineofsight.domain.periods import PeriodError, parse_period
+
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+RULE_CODE_PATTERN = r"^[A-Z]{2}[0-9]{2}$"
+
+Id = Annotated[
+    str,
+    StringConstraints(pattern=ID_PATTERN),
+    Field(description="Lower-case id, unique across the whole file (letters, digits, _)."),
+]
+Text = Annotated[str, StringConstraints(min_length=1)]
+RuleCode = Annotated[str, StringConstraints(pattern=RULE_CODE_PATTERN)]
+
+
+def _period_text(value: Any) -> Any:
+    """YAML reads `2026` as a number and `2026-07-15` as a date: both are period names."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _check_period(value: str) -> str:
+    try:
+        return parse_period(value).label
+    except PeriodError as exc:
+        raise ValueError(str(exc)) from None
+
+
+PeriodText = Annotated[
+    str,
+    BeforeValidator(_period_text, json_schema_input_type=str | int),
+    AfterValidator(_check_period),
+    Field(
+        description=(
+            "A period: 2026, 2026-Q3, 2026-07, 2026-W05, 2026-07-15, FY2027 or FY2027-Q1."
+        ),
+        examples=["2026-Q3"],
+    ),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class LintSpec(_Model):
+    """Suppress alignment rules for this item."""
+
+    ignore: list[RuleCode] = Field(default_factory=list, description="Rule codes to ignore.")
+
+
+class CalendarSpec(_Model):
+    fiscal_year_start: int = Field(
+        1, ge=1, le=12, description="Month the fiscal year starts in; 1 = calendar year."
+    )
+
+
+class UnitSpec(_Model):
+    """An organisational unit."""
+
+    id: Id
+    name: Text
+    level: UnitLevel
+    parent: Id | None = None
+    lead: Id | None = Field(None, description="The person who leads the unit.")
+    function: Text | None = Field(
+        None, description="The business function, e.g. finance, sales, operations."
+    )
+    lint: LintSpec | None = None
+
+
+class PersonSpec(_Model):
+    """Someone who owns objectives and KPIs."""
+
+    id: Id
+    name: Text
+    unit: Id
+    title: Text | None = None
+    email: Text | None = None
+    lint: LintSpec | None = None
+
+
+class OrganizationSpec(_Model):
+    name: Text
+    calendar: CalendarSpec | None = None
+    units: list[UnitSpec] = Field(default_factory=list)
+    people: list[PersonSpec] = Field(default_factory=list)
+
+
+class StrategySpec(_Model):
+    mission: Text | None = None
+    vision: Text | None = None
+    values: list[Text] = Field(default_factory=list)
+    methods: list[Text] = Field(default_factory=list)
+    obstacles: list[Text] = Field(default_factory=list)
+
+
+class ObjectiveSpec(_Model):
+    """A SMART goal at one level of the cascade."""
+
+    id: Id
+    title: Text
+    level: Level
+    unit: Id
+    owner: Id | None = None
+    parent: Id | None = Field(None, description="The objective this one serves.")
+    weight: float = Field(1.0, description="Weight in the parent objective's score.")
+    perspective: Perspective | None = None
+    description: Text | None = None
+    start: dt.date | None = None
+    deadline: dt.date | None = None
+    status: ObjectiveStatus = ObjectiveStatus.ACTIVE
+    lint: LintSpec | None = None
+
+    @model_validator(mode="after")
+    def _start_before_deadline(self) -> ObjectiveSpec:
+        if self.start and self.deadline and self.start > self.deadline:
+            raise ValueError(f"start {self.start} is after deadline {self.deadline}")
+        return self
+
+
+def _objective_shorthand(value: Any) -> Any:
+    return {"objective": value} if isinstance(value, str) else value
+
+
+def _kpi_shorthand(value: Any) -> Any:
+    return {"kpi": value} if isinstance(value, str) else value
+
+
+class SupportSpec(_Model):
+    objective: Id
+    weight: float = 1.0
+
+
+class ContributionSpec(_Model):
+    kpi: Id
+    weight: float = 1.0
+    effect: Effect = Effect.POSITIVE
+
+
+class BaselineSpec(_Model):
+    period: PeriodText
+    value: float
+
+
+class TargetSpec(_Model):
+    value: float
+    by: dt.date = Field(description="The date the target is due.")
+
+
+class UnitTargetSpec(_Model):
+    value: float
+    by: dt.date
+    baseline: BaselineSpec | None = None
+    targets: dict[PeriodText, float] = Field(default_factory=dict)
+
+
+class RatioSpec(_Model):
+    numerator: Text = Field(description="What the numerator counts.")
+    denominator: Text = Field(description="What the denominator counts.")
+    scale: float = Field(1.0, description="Multiplier, e.g. 100 for a percentage.")
+
+    @field_validator("scale")
+    @classmethod
+    def _scale_not_zero(cls, value: float) -> float:
+        if value == 0:
+            raise ValueError("scale must not be 0")
+        return value
+
+
+class RangeSpec(_Model):
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RangeSpec:
+        if self.low > self.high:
+            raise ValueError(f"low {self.low:g} is above high {self.high:g}")
+        return self
+
+
+class BoundsSpec(_Model):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BoundsSpec:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is above max {self.max:g}")
+        return self
+
+
+class BenchmarkSpec(_Model):
+    value: float
+    source: Text | None = None
+
+
+class SourceSpec(_Model):
+    kind: SourceKind = SourceKind.MANUAL
+    url: Text | None = Field(None, description="kind sql: a SQLAlchemy database URL.")
+    query: Text | None = Field(None, description="kind sql: returns period, value[, unit].")
+    path: Text | None = Field(None, description="kind csv: the file to read on refresh.")
+
+
+class KpiSpec(_Model):
+    """A persistent, owned, targeted measure."""
+
+    id: Id
+    name: Text
+    description: Text | None = None
+    unit_of_measure: Text | None = None
+    level: Level | None = None
+    type: KpiType | None = None
+    unit: Id
+    owner: Id | None = None
+    frequency: Frequency
+    direction: Direction
+    aggregation: Aggregation | None = Field(None, description="Within a period; default mean.")
+    across_units: AcrossUnits | None = Field(
+        None, description="From child units; default sum for sum/last aggregation, else none."
+    )
+    supports: list[
+        Annotated[
+            SupportSpec,
+            BeforeValidator(_objective_shorthand, json_schema_input_type=Id | SupportSpec),
+        ]
+    ] = Field(default_factory=list, description="Objectives this KPI measures (id or mapping).")
+    contributes_to: list[
+        Annotated[
+            ContributionSpec,
+            BeforeValidator(_kpi_shorthand, json_schema_input_type=Id | ContributionSpec),
+        ]
+    ] = Field(default_factory=list, description="KPIs this KPI drives (id or mapping).")
+    influences: list[Id] = Field(default_factory=list)
+    formula: Text | None = Field(
+        None, description="KPI ids, numbers, + - * /, parentheses, min(), max(), abs()."
+    )
+    ratio: RatioSpec | None = None
+    range: RangeSpec | None = None
+    baseline: BaselineSpec | None = None
+    target: TargetSpec | None = None
+    targets: dict[PeriodText, float] = Field(
+        default_factory=dict, description="Per-period overrides of the glide path."
+    )
+    unit_targets: dict[Id, UnitTargetSpec] = Field(default_factory=dict)
+    tolerance: float | None = Field(None, ge=0, description="Amber band, fraction of |target|.")
+    tolerance_abs: float | None = Field(None, ge=0, description="Amber band, absolute.")
+    bounds: BoundsSpec | None = None
+    benchmark: BenchmarkSpec | None = None
+    source: SourceSpec | None = None
+    lint: LintSpec | None = None
+
+    @field_validator("formula")
+    @classmethod
+    def _formula_parses(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            parse_formula(value)
+        except FormulaError as exc:
+            raise ValueError(f"bad formula {value!r}: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KpiSpec:
+        problems = []
+        if self.formula is not None and self.ratio is not None:
+            problems.append("a KPI has a formula or a ratio, not both")
+        if self.direction is Direction.RANGE and self.range is None:
+            problems.append("direction range needs range: {low, high}")
+        if self.direction is not Direction.RANGE and self.range is not None:
+            problems.append("range is only for direction: range")
+        if self.tolerance is not None and self.tolerance_abs is not None:
+            problems.append("give tolerance or tolerance_abs, not both")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class ScoringSpec(_Model):
+    green_at: float = Field(90, ge=0, le=100)
+    amber_at: float = Field(50, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScoringSpec:
+        if self.amber_at > self.green_at:
+            raise ValueError(f"amber_at {self.amber_at:g} is above green_at {self.green_at:g}")
+        return self
+
+
+class ChecksSpec(_Model):
+    select: list[RuleCode] = Field(default_factory=list, description="Run only these rules.")
+    ignore: list[RuleCode] = Field(default_factory=list, description="Skip these rules.")
+    options: dict[RuleCode, dict[str, Any]] = Field(
+        default_factory=dict, description="Options per rule, e.g. {OW02: {max: 4}}."
+    )
+
+
+class StrategyFile(_Model):
+    """A Line of Sight strategy file, format version 1."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="Line of Sight strategy file",
+        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
+    )
+
+    version: Literal[1] = Field(description="Format version; 1.")
+    organization: OrganizationSpec
+    strategy: StrategySpec | None = None
+    objectives: list[ObjectiveSpec] = Field(default_factory=list)
+    kpis: list[KpiSpec] = Field(default_factory=list)
+    scoring: ScoringSpec | None = None
+    checks: ChecksSpec | None = None
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the strategy file, for editors and CI validators."""
+    schema = StrategyFile.model_json_schema()
+    return {"$schema": schema.pop("$schema"), **schema}

@@ -1,0 +1,407 @@
+"""Validate a strategy file as a whole and collect every problem with its line.
+
+Structural problems come from the pydantic models; the cross-references (unknown ids, duplicate
+ids, targets that do not fit the KPI's frequency, zero targets with a relative tolerance) are
+checked here. When some items are malformed, the well-formed ones are still cross-checked so
+that one run reports everything.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from lineofsight.domain.formula import parse_formula, references
+from lineofsight.domain.model import Calendar, Direction
+from lineofsight.domain.periods import grain_of, parse_period
+from lineofsight.errors import Problem
+from lineofsight.spec import schema as s
+from lineofsight.spec.yamlload import LineMap
+
+SECTIONS: dict[tuple[str, ...], tuple[str, type[BaseModel]]] = {
+    ("organization", "units"): ("unit", s.UnitSpec),
+    ("organization", "people"): ("person", s.PersonSpec),
+    ("objectives",): ("objective", s.ObjectiveSpec),
+    ("kpis",): ("kpi", s.KpiSpec),
+}
+
+_ALL_KEYS = sorted(
+    {
+        name
+        for model in (
+            s.StrategyFile,
+            s.OrganizationSpec,
+            s.CalendarSpec,
+            s.UnitSpec,
+            s.PersonSpec,
+            s.StrategySpec,
+            s.ObjectiveSpec,
+            s.KpiSpec,
+            s.SupportSpec,
+            s.ContributionSpec,
+            s.BaselineSpec,
+            s.TargetSpec,
+            s.UnitTargetSpec,
+            s.RatioSpec,
+            s.RangeSpec,
+            s.BoundsSpec,
+            s.BenchmarkSpec,
+            s.SourceSpec,
+            s.LintSpec,
+            s.ScoringSpec,
+            s.ChecksSpec,
+        )
+        for name in model.model_fields
+    }
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Items:
+    """The well-formed items of each section, with their index in the file."""
+
+    units: list[tuple[int, s.UnitSpec]] = field(default_factory=list)
+    people: list[tuple[int, s.PersonSpec]] = field(default_factory=list)
+    objectives: list[tuple[int, s.ObjectiveSpec]] = field(default_factory=list)
+    kpis: list[tuple[int, s.KpiSpec]] = field(default_factory=list)
+    calendar: Calendar = field(default_factory=Calendar)
+
+
+class Collector:
+    """Collects problems for one file, turning data paths into lines."""
+
+    def __init__(self, file: str, lines: LineMap, data: Any) -> None:
+        self.file = file
+        self.lines = lines
+        self.data = data
+        self.problems: list[Problem] = []
+
+    def add(self, path: Sequence[Hashable], message: str) -> None:
+        self.problems.append(Problem(self.file, self.lines.line_of(path), message))
+
+    def add_pydantic(self, exc: ValidationError, prefix: tuple[Hashable, ...] = ()) -> None:
+        for error in exc.errors(include_url=False):
+            loc = prefix + tuple(error["loc"])
+            path = tuple(part for part in loc if part != "[key]")
+            self.add(path, f"{self.describe(loc)}{_reason(error, loc)}")
+
+    def describe(self, loc: Sequence[Hashable]) -> str:
+        """A readable place: `kpi nps: target.value` rather than `kpis.3.target.value`."""
+        loc = tuple(loc)
+        head = ""
+        rest: tuple[Hashable, ...] = loc
+        for section, (kind, _model) in SECTIONS.items():
+            n = len(section)
+            index = loc[n] if len(loc) > n else None
+            if loc[:n] == section and isinstance(index, int):
+                item = _get(self.data, loc[: n + 1])
+                item_id = item.get("id") if isinstance(item, dict) else None
+                head = f"{kind} {item_id}" if isinstance(item_id, str) else f"{kind} #{index + 1}"
+                rest = loc[n + 1 :]
+                break
+        parts: list[str] = []
+        for part in rest:
+            if part == "[key]":
+                continue
+            if isinstance(part, int):
+                parts.append(f"[{part}]")
+            elif parts:
+                parts.append(f".{part}")
+            else:
+                parts.append(str(part))
+        where = "".join(parts)
+        if head and where:
+            return f"{head}: {where}: "
+        if head or where:
+            return f"{head or where}: "
+        return ""
+
+
+def _get(data: Any, path: Sequence[Hashable]) -> Any:
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def _reason(error: Mapping[str, Any], loc: Sequence[Hashable]) -> str:
+    kind = error["type"]
+    last = loc[-1] if loc else ""
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        hint = difflib.get_close_matches(str(last), _ALL_KEYS, n=1)
+        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+        return f"unknown key '{last}'{suggestion}"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern")
+        if pattern == s.ID_PATTERN:
+            return (
+                f"{value!r} is not a valid id: use lower-case letters, digits and _, "
+                "starting with a letter"
+            )
+        if pattern == s.RULE_CODE_PATTERN:
+            return f"{value!r} is not a rule code such as AL01"
+    if kind == "literal_error" and tuple(loc) == ("version",):
+        return f"unsupported format version {value!r}: this release reads version 1"
+    if kind == "model_type" or kind == "dict_type":
+        return f"expected a mapping of keys, got {_kind_of(value)}"
+    if kind == "list_type":
+        return f"expected a list, got {_kind_of(value)}"
+    message = str(error["msg"])
+    if message.startswith("Value error, "):
+        return message.removeprefix("Value error, ")
+    if kind in {
+        "float_parsing",
+        "float_type",
+        "int_parsing",
+        "int_type",
+        "date_from_datetime_parsing",
+        "date_type",
+        "date_parsing",
+        "string_type",
+        "enum",
+        "bool_type",
+        "literal_error",
+    }:
+        return f"{message[0].lower()}{message[1:]}, got {value!r}"
+    return f"{message[0].lower()}{message[1:]}"
+
+
+_SHOW_INPUT = {
+    "float_parsing",
+    "float_type",
+    "int_parsing",
+    "int_type",
+    "date_from_datetime_parsing",
+    "date_type",
+    "date_parsing",
+    "string_type",
+    "enum",
+    "bool_type",
+    "literal_error",
+}
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return repr(value)
+
+
+def validate_document(
+    data: Any, file: str, lines: LineMap
+) -> tuple[s.StrategyFile | None, list[Problem]]:
+    """Validate parsed YAML; the model when the file is sound, and every problem found."""
+    out = Collector(file, lines, data)
+    if not isinstance(data, dict):
+        out.add((), "a strategy file is a mapping with version, organization, objectives, kpis")
+        return None, out.problems
+    model: s.StrategyFile | None = None
+    try:
+        model = s.StrategyFile.model_validate(data)
+    except ValidationError as exc:
+        out.add_pydantic(exc)
+    items = _items(model, data)
+    check_references(items, data, out)
+    return (model if not out.problems else None), out.problems
+
+
+def _items(model: s.StrategyFile | None, data: dict[str, Any]) -> Items:
+    if model is not None:
+        calendar = Calendar(
+            model.organization.calendar.fiscal_year_start if model.organization.calendar else 1
+        )
+        return Items(
+            units=list(enumerate(model.organization.units)),
+            people=list(enumerate(model.organization.people)),
+            objectives=list(enumerate(model.objectives)),
+            kpis=list(enumerate(model.kpis)),
+            calendar=calendar,
+        )
+    # The file is malformed somewhere: keep each item that is sound on its own.
+    items = Items()
+    fiscal = _get(data, ("organization", "calendar", "fiscal_year_start"))
+    if isinstance(fiscal, int) and 1 <= fiscal <= 12:
+        items.calendar = Calendar(fiscal)
+    items.units = _sound(_get(data, ("organization", "units")), s.UnitSpec)
+    items.people = _sound(_get(data, ("organization", "people")), s.PersonSpec)
+    items.objectives = _sound(_get(data, ("objectives",)), s.ObjectiveSpec)
+    items.kpis = _sound(_get(data, ("kpis",)), s.KpiSpec)
+    return items
+
+
+def _sound(raw: Any, model: type[M]) -> list[tuple[int, M]]:
+    if not isinstance(raw, list):
+        return []
+    result = []
+    for index, item in enumerate(raw):
+        try:
+            result.append((index, model.model_validate(item)))
+        except ValidationError as exc:
+            # Cross-check what is sound: drop the keys that failed and try once more.
+            bad = {error["loc"][0] for error in exc.errors() if error["loc"]}
+            if not isinstance(item, dict) or not bad or any(k in bad for k in ("id",)):
+                continue
+            try:
+                partial = {k: v for k, v in item.items() if k not in bad}
+                result.append((index, model.model_validate(partial)))
+            except ValidationError:
+                continue
+    return result
+
+
+def _raw_ids(data: dict[str, Any]) -> dict[str, list[tuple[str, tuple[Hashable, ...]]]]:
+    """Every id written in the file, with its kind and path, whether its item is sound or not."""
+    found: dict[str, list[tuple[str, tuple[Hashable, ...]]]] = {}
+    for section, (kind, _model) in SECTIONS.items():
+        raw = _get(data, section)
+        if not isinstance(raw, list):
+            continue
+        for index, item in enumerate(raw):
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                found.setdefault(item["id"], []).append((kind, (*section, index, "id")))
+    return found
+
+
+def check_references(items: Items, data: dict[str, Any], out: Collector) -> None:
+    """Cross-reference checks over the sound items; appends to `out`."""
+    raw = _raw_ids(data)
+    for item_id, places in raw.items():
+        first_kind, first_path = places[0]
+        for _kind, path in places[1:]:
+            out.add(
+                path,
+                f"duplicate id '{item_id}': already used by {first_kind} at line "
+                f"{out.lines.line_of(first_path)} (ids are unique across the whole file)",
+            )
+    kinds = {item_id: {kind for kind, _ in places} for item_id, places in raw.items()}
+
+    def ref(path: tuple[Hashable, ...], what: str, target: str | None, kind: str) -> None:
+        if target is None or kind in kinds.get(target, set()):
+            return
+        have = kinds.get(target)
+        if have:
+            out.add(path, f"{what}: '{target}' is {_a(' or '.join(sorted(have)))}, not {_a(kind)}")
+            return
+        candidates = [i for i, k in kinds.items() if kind in k]
+        hint = difflib.get_close_matches(target, candidates, n=1)
+        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+        out.add(path, f"{what}: unknown {kind} '{target}'{suggestion}")
+
+    org = ("organization",)
+    base: tuple[Hashable, ...]
+    for i, unit in items.units:
+        base = (*org, "units", i)
+        ref((*base, "parent"), f"unit {unit.id}: parent", unit.parent, "unit")
+        ref((*base, "lead"), f"unit {unit.id}: lead", unit.lead, "person")
+    _check_unit_cycles(items, out)
+    for i, person in items.people:
+        ref((*org, "people", i, "unit"), f"person {person.id}: unit", person.unit, "unit")
+    for i, objective in items.objectives:
+        base = ("objectives", i)
+        ref((*base, "unit"), f"objective {objective.id}: unit", objective.unit, "unit")
+        ref((*base, "parent"), f"objective {objective.id}: parent", objective.parent, "objective")
+    for i, kpi in items.kpis:
+        _check_kpi(i, kpi, items.calendar, ref, out)
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeio" else f"a {noun}"  # "a unit"
+
+
+def _check_unit_cycles(items: Items, out: Collector) -> None:
+    parents = {unit.id: unit.parent for _, unit in items.units}
+    index = {unit.id: i for i, unit in items.units}
+    reported: set[str] = set()
+    for start in parents:
+        seen: list[str] = []
+        node: str | None = start
+        while node is not None and node in parents and node not in seen:
+            seen.append(node)
+            node = parents[node]
+        if node is not None and node in seen and node not in reported:
+            cycle = seen[seen.index(node) :]
+            reported.update(cycle)
+            out.add(
+                ("organization", "units", index[node], "parent"),
+                f"unit {node}: the unit tree has a cycle: {' -> '.join([*cycle, node])}",
+            )
+
+
+def _check_kpi(i: int, kpi: s.KpiSpec, calendar: Calendar, ref: Any, out: Collector) -> None:
+    base: tuple[Hashable, ...] = ("kpis", i)
+    name = f"kpi {kpi.id}"
+    ref((*base, "unit"), f"{name}: unit", kpi.unit, "unit")
+    for j, support in enumerate(kpi.supports):
+        ref((*base, "supports", j), f"{name}: supports", support.objective, "objective")
+    for j, contribution in enumerate(kpi.contributes_to):
+        ref((*base, "contributes_to", j), f"{name}: contributes_to", contribution.kpi, "kpi")
+    for j, other in enumerate(kpi.influences):
+        ref((*base, "influences", j), f"{name}: influences", other, "kpi")
+    if kpi.formula is not None:
+        for input_id in references(parse_formula(kpi.formula)):
+            found = re.search(rf"\b{re.escape(input_id)}\b", kpi.formula)
+            column = f", column {found.start() + 1}" if found else ""
+            ref((*base, "formula"), f"{name}: formula {kpi.formula!r}{column}", input_id, "kpi")
+    for unit_id in kpi.unit_targets:
+        ref((*base, "unit_targets", unit_id), f"{name}: unit_targets", unit_id, "unit")
+
+    grain = grain_of(kpi.frequency)
+
+    def check_targets(path: tuple[Hashable, ...], targets: Mapping[str, float]) -> None:
+        for period_text, value in targets.items():
+            period = parse_period(period_text, calendar)
+            if period.grain != grain:
+                out.add(
+                    (*path, period_text),
+                    f"{name}: target period {period_text} is not a {kpi.frequency.value} "
+                    f"period (the KPI's frequency)",
+                )
+            zero_check((*path, period_text), f"target for {period_text}", value)
+
+    # An explicit `tolerance: 0` asks for an exact target, which is fine at zero too.
+    relative = kpi.tolerance_abs is None and (kpi.tolerance is None or kpi.tolerance > 0)
+
+    def zero_check(path: tuple[Hashable, ...], what: str, value: float) -> None:
+        if relative and value == 0 and kpi.direction is not Direction.RANGE:
+            out.add(
+                path,
+                f"{name}: {what} is 0, so a relative tolerance is 0 too: "
+                "give tolerance_abs instead",
+            )
+
+    if kpi.target is not None:
+        zero_check((*base, "target", "value"), "target", kpi.target.value)
+    if kpi.range is not None and relative and kpi.range.low + kpi.range.high == 0:
+        out.add(
+            (*base, "range"),
+            f"{name}: the middle of the range is 0, so a relative tolerance is 0 too: "
+            "give tolerance_abs instead",
+        )
+    check_targets((*base, "targets"), kpi.targets)
+    for unit_id, unit_target in kpi.unit_targets.items():
+        path = (*base, "unit_targets", unit_id)
+        zero_check((*path, "value"), f"unit target for {unit_id}", unit_target.value)
+        check_targets((*path, "targets"), unit_target.targets)
+
+
+def problems_from(messages: Iterable[tuple[int, str]], file: str) -> list[Problem]:
+    """Problems from (line, message) pairs, as the YAML reader reports them."""
+    return [Problem(file, line, message) for line, message in messages]

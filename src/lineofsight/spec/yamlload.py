@@ -1,0 +1,115 @@
+"""Read YAML into plain Python data while remembering the line of every key and item.
+
+The strategy file is validated as plain data (by pydantic) and problems are reported by path;
+the `LineMap` turns such a path back into the line a user can jump to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+try:  # the C parser is several times faster on large files
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - libyaml is in every PyYAML wheel we install
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+Path = tuple[Hashable, ...]
+
+
+@dataclass
+class LineMap:
+    """Lines (1-based) of the keys and items of a YAML document, by path from the root."""
+
+    lines: dict[Path, int] = field(default_factory=dict)
+
+    def line_of(self, path: Sequence[Hashable]) -> int:
+        """The line of the deepest prefix of `path` that the document has (1 at worst)."""
+        parts = tuple(path)
+        while parts:
+            line = self.lines.get(parts)
+            if line is not None:
+                return line
+            parts = parts[:-1]
+        return self.lines.get((), 1)
+
+
+@dataclass(frozen=True)
+class YamlProblem:
+    """A problem found while reading YAML: a line and a reason."""
+
+    line: int
+    message: str
+
+
+def load_yaml(text: str) -> tuple[Any, LineMap, list[YamlProblem]]:
+    """Parse one YAML document into plain data, its line map and any problems found.
+
+    Duplicate keys are problems (YAML would silently keep the last one). A syntax error is
+    returned as the only problem, with `None` as the data.
+    """
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        reason = exc.problem or exc.context or "invalid YAML"
+        return None, LineMap(), [YamlProblem(line, f"YAML syntax error: {reason}")]
+    except yaml.YAMLError as exc:
+        return None, LineMap(), [YamlProblem(1, f"YAML error: {exc}")]
+    lines = LineMap()
+    problems: list[YamlProblem] = []
+    data = None if node is None else _convert(node, (), lines, problems, loader)
+    loader.dispose()
+    return data, lines, problems
+
+
+def _convert(
+    node: yaml.Node,
+    path: Path,
+    lines: LineMap,
+    problems: list[YamlProblem],
+    loader: Any,
+) -> Any:
+    # An explicit loop over nodes (not the library's constructor) is what lets us keep lines.
+    lines.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                problems.append(
+                    YamlProblem(key_node.start_mark.line + 1, "merge keys (<<) are not supported")
+                )
+                continue
+            key = _convert(key_node, (*path, "<key>"), lines, problems, loader)
+            if not isinstance(key, Hashable) or isinstance(key, list | dict):
+                problems.append(YamlProblem(key_node.start_mark.line + 1, "a key must be a scalar"))
+                continue
+            if key in result:
+                first = lines.lines.get((*path, key), 0)
+                problems.append(
+                    YamlProblem(
+                        key_node.start_mark.line + 1,
+                        f"duplicate key {key!r} (first at line {first})",
+                    )
+                )
+                continue
+            lines.lines[(*path, key)] = key_node.start_mark.line + 1
+            result[key] = _convert(value_node, (*path, key), lines, problems, loader)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        items: list[Any] = []
+        for index, item_node in enumerate(node.value):
+            lines.lines[(*path, index)] = item_node.start_mark.line + 1
+            items.append(_convert(item_node, (*path, index), lines, problems, loader))
+        return items
+    try:
+        return loader.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+        # e.g. `2027-13-01` looks like a date to YAML but is none: keep the text, and the
+        # schema reports it against the key that expects a date.
+        return node.value

@@ -1,0 +1,236 @@
+"""The store's tables (SQLAlchemy Core). Alembic migrations in `migrations/` create them.
+
+Definitions reference each other by id without foreign keys: a strategy file is validated as a
+whole before it is written, and measurements outlive the KPI they belong to (removing a KPI
+from the file must not lose what users entered; re-adding it brings them back). Rows that only
+make sense with their KPI (its links and targets) do cascade with it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+ID = 64  # ids are short identifiers; 64 leaves room without inviting prose
+
+organization = Table(
+    "organization",
+    metadata,
+    Column("key", Integer, primary_key=True),  # always 1: one organisation per store
+    Column("name", Text, nullable=False),
+    Column("fiscal_year_start", Integer, nullable=False, default=1),
+    Column("strategy", JSON, nullable=False),
+    Column("scoring", JSON),
+    Column("checks", JSON),
+)
+
+units = Table(
+    "units",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("parent_id", String(ID), index=True),
+    Column("lead_id", String(ID)),
+    Column("function", Text),
+    Column("lint", JSON),
+)
+
+people = Table(
+    "people",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("unit_id", String(ID), nullable=False, index=True),
+    Column("title", Text),
+    Column("email", Text),
+    Column("lint", JSON),
+)
+
+objectives = Table(
+    "objectives",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("unit_id", String(ID), nullable=False, index=True),
+    Column("owner_id", String(ID), index=True),
+    Column("parent_id", String(ID), index=True),
+    Column("weight", Float, nullable=False, default=1.0),
+    Column("perspective", String(16)),
+    Column("description", Text),
+    Column("start_date", Date),
+    Column("deadline", Date),
+    Column("status", String(16), nullable=False, default="active"),
+    Column("lint", JSON),
+)
+
+kpis = Table(
+    "kpis",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("description", Text),
+    Column("unit_of_measure", Text),
+    Column("level", String(16)),
+    Column("type", String(16)),
+    Column("unit_id", String(ID), nullable=False, index=True),
+    Column("owner_id", String(ID), index=True),
+    Column("frequency", String(16), nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("aggregation", String(16)),
+    Column("across_units", String(16)),
+    Column("formula", Text),
+    Column("ratio_numerator", Text),
+    Column("ratio_denominator", Text),
+    Column("ratio_scale", Float),
+    Column("range_low", Float),
+    Column("range_high", Float),
+    Column("baseline_period", String(16)),
+    Column("baseline_value", Float),
+    Column("target_value", Float),
+    Column("target_by", Date),
+    Column("tolerance", Float),
+    Column("tolerance_abs", Float),
+    Column("bounds_min", Float),
+    Column("bounds_max", Float),
+    Column("benchmark_value", Float),
+    Column("benchmark_source", Text),
+    Column("source", JSON),
+    Column("lint", JSON),
+)
+
+
+def _kpi_fk() -> ForeignKey:
+    return ForeignKey("kpis.id", ondelete="CASCADE")
+
+
+kpi_supports = Table(
+    "kpi_supports",
+    metadata,
+    Column("kpi_id", String(ID), _kpi_fk(), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("objective_id", String(ID), nullable=False, index=True),
+    Column("weight", Float, nullable=False),
+)
+
+kpi_contributions = Table(
+    "kpi_contributions",
+    metadata,
+    Column("kpi_id", String(ID), _kpi_fk(), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("to_kpi_id", String(ID), nullable=False, index=True),
+    Column("weight", Float, nullable=False),
+    Column("effect", String(16), nullable=False),
+)
+
+kpi_influences = Table(
+    "kpi_influences",
+    metadata,
+    Column("kpi_id", String(ID), _kpi_fk(), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("to_kpi_id", String(ID), nullable=False),
+)
+
+kpi_unit_targets = Table(
+    "kpi_unit_targets",
+    metadata,
+    Column("kpi_id", String(ID), _kpi_fk(), primary_key=True),
+    Column("unit_id", String(ID), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("by_date", Date, nullable=False),
+    Column("baseline_period", String(16)),
+    Column("baseline_value", Float),
+)
+
+# Per-period target overrides; `unit_id` is empty for the KPI's own targets so that it can
+# take part in the primary key.
+kpi_period_targets = Table(
+    "kpi_period_targets",
+    metadata,
+    Column("kpi_id", String(ID), _kpi_fk(), primary_key=True),
+    Column("unit_id", String(ID), primary_key=True),
+    Column("period", String(16), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("value", Float, nullable=False),
+)
+
+definition_changes = Table(
+    "definition_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("batch", String(36), nullable=False, index=True),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("source", Text),
+    Column("kind", String(16), nullable=False),
+    Column("item_id", String(ID), nullable=False),
+    Column("action", String(8), nullable=False),  # add | change | remove
+    Column("field", Text),
+    Column("before", JSON),
+    Column("after", JSON),
+    Index("ix_definition_changes_item", "kind", "item_id"),
+)
+
+measurements = Table(
+    "measurements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kpi_id", String(ID), nullable=False),
+    Column("unit_id", String(ID), nullable=False),
+    Column("period", String(16), nullable=False),
+    Column("grain", Integer, nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("value", Float),
+    Column("numerator", Float),
+    Column("denominator", Float),
+    Column("note", Text),
+    Column("revision", Integer, nullable=False, default=1),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("source", Text),
+    UniqueConstraint("kpi_id", "unit_id", "period", name="uq_measurements_key"),
+    Index("ix_measurements_kpi_end", "kpi_id", "period_end"),
+)
+
+measurement_revisions = Table(
+    "measurement_revisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("measurement_id", Integer, ForeignKey("measurements.id"), nullable=False, index=True),
+    Column("revision", Integer, nullable=False),
+    Column("value", Float),
+    Column("numerator", Float),
+    Column("denominator", Float),
+    Column("note", Text),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("source", Text),
+    Column("replaced_at", DateTime(timezone=True), nullable=False),
+)

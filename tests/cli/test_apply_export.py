@@ -1,0 +1,118 @@
+"""`los apply` and `los export` through the command line, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from lineofsight.spec.files import read_strategy
+from lineofsight.store import tables as t
+from lineofsight.store.database import Store
+from tests.conftest import FIXTURES, Los
+
+FULL = FIXTURES / "specs" / "valid" / "full.yaml"
+
+
+def _copy(src: Path, dest: Path) -> Path:
+    dest.write_text(src.read_text())
+    return dest
+
+
+def test_apply_twice_changes_nothing(los: Los, workdir: Path) -> None:
+    first = los("apply", str(FULL))
+    assert first.exit_code == 0, first.output
+    assert "+ kpi nps: Net Promoter Score" in first.output
+    assert "+ unit cs_t1: Tier 1 Support" in first.output
+    assert "Applied" in first.output and "0 changed, 0 removed" in first.output
+    second = los("apply", str(FULL))
+    assert second.exit_code == 0
+    assert "No changes" in second.output
+
+
+def test_apply_shows_changes_and_keeps_history(los: Los, workdir: Path, db_url: str) -> None:
+    strategy = _copy(FULL, workdir / "strategy.yaml")
+    assert los("apply", str(strategy)).exit_code == 0
+    text = strategy.read_text()
+    text = text.replace(
+        "target: {value: 45, by: 2027-12-31}", "target: {value: 50, by: 2027-12-31}"
+    )
+    text = text.replace("  - id: bed_occupancy", "  - id: bed_occupancy_gone")
+    strategy.write_text(text)
+    result = los("apply", str(strategy))
+    assert result.exit_code == 0, result.output
+    assert (
+        '~ kpi nps: target: {"value": 45, "by": "2027-12-31"} -> {"value": 50, "by": "2027-12-31"}'
+        in result.output
+    )
+    assert "+ kpi bed_occupancy_gone" in result.output
+    assert "- kpi bed_occupancy" in result.output
+    assert "1 added, 1 changed, 1 removed" in result.output
+    store = Store(db_url)
+    with store.reading() as conn:
+        rows = (
+            conn.execute(
+                select(t.definition_changes).where(
+                    t.definition_changes.c.item_id == "nps",
+                    t.definition_changes.c.action == "change",
+                )
+            )
+            .mappings()
+            .all()
+        )
+        removed = (
+            conn.execute(
+                select(t.definition_changes).where(t.definition_changes.c.action == "remove")
+            )
+            .mappings()
+            .all()
+        )
+    store.close()
+    assert [(r["field"], r["before"], r["after"]) for r in rows] == [
+        ("target", {"value": 45, "by": "2027-12-31"}, {"value": 50, "by": "2027-12-31"})
+    ]
+    assert removed[0]["item_id"] == "bed_occupancy"
+    assert removed[0]["before"]["range"] == {"low": 85, "high": 92}
+    assert all(r["changed_at"] is not None and r["source"] == str(strategy) for r in rows)
+
+
+def test_dry_run_writes_nothing(los: Los) -> None:
+    result = los("apply", str(FULL), "--dry-run")
+    assert "Would apply" in result.output
+    assert "No changes" not in los("apply", str(FULL)).output
+
+
+def test_bad_file_exits_2_lists_problems_and_stores_nothing(los: Los, workdir: Path) -> None:
+    assert los("apply", str(FULL)).exit_code == 0
+    before = los("export").output
+    bad = FIXTURES / "specs" / "invalid" / "unknown_ids.yaml"
+    result = los("apply", str(bad))
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "unknown_ids.yaml:23: kpi rev: unit: unknown unit 'nowhere'" in result.output
+    assert "9 problem(s)" in result.output
+    assert result.output.count("unknown_ids.yaml:") == 1 + 9
+    assert los("export").output == before
+
+
+def test_export_then_apply_is_a_no_op(los: Los, workdir: Path) -> None:
+    assert los("apply", str(FULL)).exit_code == 0
+    exported = workdir / "exported.yaml"
+    result = los("export", str(exported))
+    assert result.exit_code == 0, result.output
+    assert read_strategy(exported) == read_strategy(FULL)
+    again = los("apply", str(exported))
+    assert "No changes" in again.output, again.output
+
+
+def test_export_to_stdout(los: Los) -> None:
+    los("apply", str(FULL))
+    result = los("export")
+    assert result.output.startswith("# Line of Sight strategy file")
+    assert "formula: dio + dso - dpo" in result.output
+
+
+def test_export_of_empty_store_says_what_to_do(los: Los) -> None:
+    result = los("export")
+    assert result.exit_code == 2
+    assert "run `los apply strategy.yaml` first" in result.output

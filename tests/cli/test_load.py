@@ -1,0 +1,185 @@
+"""`los load`: CSV and Excel, all-or-nothing per file, every bad row listed, history kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from lineofsight.store.database import Store
+from lineofsight.store.measurements import read_measurements, read_revisions
+from tests.conftest import FIXTURES, Los
+
+FULL = FIXTURES / "specs" / "valid" / "full.yaml"
+HEADER = "kpi,period,value,unit,numerator,denominator,note\n"
+
+
+@pytest.fixture
+def applied(los: Los) -> Los:
+    result = los("apply", str(FULL))
+    assert result.exit_code == 0, result.output
+    return los
+
+
+def _csv(folder: Path, name: str, body: str) -> Path:
+    path = folder / name
+    path.write_text(HEADER + body)
+    return path
+
+
+def _rows(db_url: str, kpi: str | None = None) -> list[dict]:
+    store = Store(db_url)
+    with store.reading() as conn:
+        rows = read_measurements(conn, kpi)
+    store.close()
+    return rows
+
+
+def test_good_file_loads(applied: Los, workdir: Path, db_url: str) -> None:
+    path = _csv(
+        workdir,
+        "good.csv",
+        "nps,2026-Q1,38,,,,First survey of the year\n"
+        "nps,2026-Q1,41,cs_t1,,,\n"
+        "dio,2026-01,45,,,,\n"
+        "dio,2026-W05,44,,,,\n"  # finer than monthly: kept, aggregated later
+        "readmission_rate,2026-01,,,12,100,\n"
+        "bed_occupancy,2026-01-15,88,,,,\n",
+    )
+    result = applied("load", str(path))
+    assert result.exit_code == 0, result.output
+    assert "6 rows: 6 added, 0 replaced, 0 unchanged" in result.output
+    rows = {(r["kpi_id"], r["unit_id"], r["period"]): r for r in _rows(db_url)}
+    assert rows[("nps", "cs", "2026-Q1")]["note"] == "First survey of the year"
+    assert rows[("nps", "cs_t1", "2026-Q1")]["value"] == 41
+    ratio = rows[("readmission_rate", "ti", "2026-01")]
+    assert (ratio["numerator"], ratio["denominator"], ratio["value"]) == (12, 100, None)
+    week = rows[("dio", "ti", "2026-W05")]
+    assert (str(week["period_start"]), str(week["period_end"])) == ("2026-01-26", "2026-02-01")
+
+
+def test_every_bad_row_is_listed_and_nothing_is_stored(
+    applied: Los, workdir: Path, db_url: str
+) -> None:
+    path = _csv(
+        workdir,
+        "bad.csv",
+        "nps,2026-Q1,38,,,,\n"  # row 2 fine
+        "nps,2026,40,,,,\n"  # row 3: coarser than quarterly
+        "nps,2026-Q2,140,,,,\n"  # row 4: outside bounds
+        "nope,2026-01,1,,,,\n"  # row 5: unknown KPI
+        "dio,2026-02,abc,,,,\n"  # row 6: not a number
+        "dio,2026-14,3,,,,\n"  # row 7: bad period
+        "dio,2026-03,3,mars,,,\n"  # row 8: unknown unit
+        "ccc,2026-Q1,50,,,,\n"  # row 9: formula KPI
+        "readmission_rate,2026-01,12,,,,\n"  # row 10: ratio needs numerator/denominator
+        "readmission_rate,2026-02,,,5,-1,\n"  # row 11: negative denominator
+        "nps,2026-Q1,39,,,,\n"  # row 12: repeats row 2
+        "dio,2026-04,,,,,\n",  # row 13: empty value
+    )
+    result = applied("load", str(path))
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    expected = [
+        "row 3: column period: 2026 is coarser than the KPI's frequency (quarterly)",
+        "row 4: column value: 140 is outside the KPI's bounds [-100, 100]",
+        "row 5: column kpi: unknown KPI 'nope'",
+        "row 6: column value: 'abc' is not a number",
+        "row 7: column period: '2026-14' is not a valid period",
+        "row 8: column unit: unknown unit 'mars'",
+        "row 9: column kpi: KPI 'ccc' is computed by its formula",
+        "row 10: column value: 'readmission_rate' is a ratio KPI: give numerator and denominator",
+        "row 11: column denominator: -1 is negative",
+        "row 12: repeats row 2 (nps, cs, 2026-Q1)",
+        "row 13: column value: is empty",
+    ]
+    for fragment in expected:
+        assert f"bad.csv: {fragment}" in result.output, result.output
+    assert "11 bad row(s); nothing was loaded" in result.output
+    assert _rows(db_url) == []
+
+
+def test_reloading_replaces_and_keeps_revisions(applied: Los, workdir: Path, db_url: str) -> None:
+    first = _csv(workdir, "m1.csv", "dio,2026-01,45,,,,\ndio,2026-02,47,,,,\n")
+    assert applied("load", str(first)).exit_code == 0
+    second = _csv(workdir, "m2.csv", "dio,2026-01,44.5,,,,restated\ndio,2026-02,47,,,,\n")
+    result = applied("load", str(second))
+    assert "2 rows: 0 added, 1 replaced, 1 unchanged" in result.output
+    rows = {r["period"]: r for r in _rows(db_url, "dio")}
+    assert rows["2026-01"]["value"] == 44.5 and rows["2026-01"]["revision"] == 2
+    assert rows["2026-02"]["revision"] == 1
+    store = Store(db_url)
+    with store.reading() as conn:
+        revisions = read_revisions(conn, "dio", "ti", "2026-01")
+    store.close()
+    assert [(r["revision"], r["value"], r["source"]) for r in revisions] == [(1, 45.0, str(first))]
+
+
+def test_one_bad_file_does_not_stop_the_others(applied: Los, workdir: Path, db_url: str) -> None:
+    bad = _csv(workdir, "bad.csv", "dio,2026-01,x,,,,\n")
+    good = _csv(workdir, "good.csv", "dio,2026-01,45,,,,\n")
+    result = applied("load", str(bad), str(good))
+    assert result.exit_code == 2
+    assert "Loaded" in result.output and "good.csv" in result.output
+    assert [r["value"] for r in _rows(db_url)] == [45]
+
+
+def test_excel_file_loads_and_reports_rows(applied: Los, workdir: Path, db_url: str) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["KPI", "Period", "Value", "Unit", "Note"])
+    sheet.append(["dio", "2026-01", 45, None, "from finance"])
+    sheet.append(["dpo", "2026-01", 30.5, None, None])
+    path = workdir / "m.xlsx"
+    book.save(path)
+    result = applied("load", str(path))
+    assert result.exit_code == 0, result.output
+    assert "2 rows: 2 added" in result.output
+    sheet.append(["dso", "2026-01", "n/a", None, None])
+    book.save(path)
+    result = applied("load", str(path))
+    assert result.exit_code == 2
+    assert "m.xlsx: row 4: column value: 'n/a' is not a number" in result.output
+    assert len(_rows(db_url)) == 2
+
+
+def test_bad_header_is_reported(applied: Los, workdir: Path) -> None:
+    path = workdir / "h.csv"
+    path.write_text("kpi,when,value,colour\ndio,2026-01,3,red\n")
+    result = applied("load", str(path))
+    assert result.exit_code == 2
+    assert "h.csv: row 1: header: unknown column(s) when, colour" in result.output
+    assert "h.csv: row 1: header: missing column(s) period" in result.output
+
+
+def test_unsupported_file_type(applied: Los, workdir: Path) -> None:
+    path = workdir / "m.json"
+    path.write_text("{}")
+    result = applied("load", str(path))
+    assert result.exit_code == 2
+    assert "unsupported file type .json" in result.output
+
+
+def test_removed_kpi_keeps_its_measurements(applied: Los, workdir: Path, db_url: str) -> None:
+    path = _csv(workdir, "m.csv", "dio,2026-01,45,,,,\n")
+    assert applied("load", str(path)).exit_code == 0
+    strategy = workdir / "strategy.yaml"
+    text = FULL.read_text()
+    start = text.index("  - id: dio")
+    end = text.index("  - id: dso")
+    strategy.write_text(
+        text[:start] + text[end:].replace("formula: dio + dso - dpo", "formula: dso - dpo")
+    )
+    result = applied("apply", str(strategy))
+    assert "- kpi dio" in result.output, result.output
+    assert [r["value"] for r in _rows(db_url, "dio")] == [45]
+    assert applied("apply", str(FULL)).exit_code == 0
+    assert [r["value"] for r in _rows(db_url, "dio")] == [45]
+
+
+def test_load_before_apply_says_what_to_do(los: Los, workdir: Path) -> None:
+    path = _csv(workdir, "m.csv", "dio,2026-01,45,,,,\n")
+    result = los("load", str(path))
+    assert result.exit_code == 2
+    assert "run `los apply strategy.yaml` first" in result.output

@@ -1,0 +1,80 @@
+"""Shared fixtures: a store on SQLite and on a real PostgreSQL server, and the CLI runner."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from lineofsight.cli.app import app
+from tests.pgserver import start_server
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL server for the session: LOS_TEST_POSTGRES_URL, else one we start."""
+    given = os.environ.get("LOS_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    server = start_server()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store URL on each database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store' / 'los.db'}"
+        return
+    server_url: str = request.getfixturevalue("pg_url")
+    name = f"los_{uuid.uuid4().hex[:12]}"
+    admin = server_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield server_url.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty current folder with no store configured from the environment."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    monkeypatch.delenv("LOS_DATABASE_URL", raising=False)
+    return folder
+
+
+class Los:
+    """Runs `los` in-process as a user would, against one store."""
+
+    def __init__(self, db_url: str | None) -> None:
+        self.db_url = db_url
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, db: bool = True):  # type: ignore[no-untyped-def]
+        argv = list(args)
+        if db and self.db_url is not None and argv and argv[0] in STORE_COMMANDS:
+            argv += ["--db", self.db_url]
+        result = self.runner.invoke(app, argv, catch_exceptions=False)
+        return result
+
+
+STORE_COMMANDS = {"init", "apply", "export", "load"}
+
+
+@pytest.fixture
+def los(db_url: str, workdir: Path) -> Los:
+    return Los(db_url)
