@@ -2,12 +2,16 @@
 
 Run from the repository root:
 
-    .venv/bin/python tools/make_example_data.py
+    .venv/bin/python tools/make_example_data.py [EXAMPLE ...]
 
 Each example's `data/measurements.csv` under src/lineofsight/examples/ is written from the
 series definitions below: a trend through anchor points, a seasonal swing, autocorrelated noise
-from a fixed seed, rounding, and the KPI's bounds. Standard library only, and deterministic:
-running it twice writes the same bytes. Change a definition here, run the tool, commit both.
+from a fixed seed, rounding, and the KPI's bounds. Anchors are the values observed at their
+periods (before most of the noise: see PIN), so a baseline or a latest value in strategy.yaml
+can be read straight off the definition. Ratio KPIs get numerators and denominators, cascading
+KPIs get rows for child units and their parent (sum or mean of the children), formula KPIs get
+no rows. Standard library only, and deterministic: running it twice writes the same bytes.
+Change a definition here, run the tool, commit both.
 
 The series are written to tell a story that matches each strategy.yaml (baselines, targets,
 planted problems); keep the two in step when editing either.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import random
 import sys
 import zlib
@@ -135,9 +140,13 @@ def season_factor(season: str | None, label: str, fiscal_year_start: int) -> flo
     profile = SEASONS[season]
     start, end = period_bounds(label, fiscal_year_start)
     if "-W" in label:
-        # Christmas and New Year weeks are the quietest of the year.
+        # Christmas and New Year weeks are the quietest of the year, then US Thanksgiving.
         if start <= dt.date(start.year, 12, 25) <= end or start <= dt.date(end.year, 1, 1) <= end:
             return -1.5
+        november_first = dt.date(start.year, 11, 1)
+        thanksgiving = november_first + dt.timedelta(days=(3 - november_first.weekday()) % 7 + 21)
+        if start <= thanksgiving <= end:
+            return -1.0
         return profile.get((start + dt.timedelta(days=3)).month, 0.0)
     months = []
     y, m = start.year, start.month
@@ -203,7 +212,7 @@ class Ratio:
 
 @dataclass(frozen=True)
 class RatioRollup:
-    """A ratio KPI recorded for child units and for their parent (numerators and denominators summed)."""
+    """A ratio KPI recorded for child units and their parent, numerators and denominators summed."""
 
     kpi: str
     unit: str
@@ -265,7 +274,7 @@ def _trend(path: Path_, label: str, fys: int) -> float:
     points = sorted((period_bounds(p, fys)[1].toordinal(), v) for p, v in path)
     if x <= points[0][0]:
         return points[0][1]
-    for (x0, v0), (x1, v1) in zip(points, points[1:], strict=False):
+    for (x0, v0), (x1, v1) in itertools.pairwise(points):
         if x <= x1:
             return v0 + (v1 - v0) * (x - x0) / (x1 - x0)
     return points[-1][1]
@@ -281,7 +290,7 @@ def _noise(rng: random.Random, sd: float, n: int) -> list[float]:
 
 def _fmt(value: float, decimals: int) -> str:
     text = f"{value:.{decimals}f}"
-    return "0" if float(text) == 0 and decimals == 0 else text.replace("-0.00", "0.00")
+    return text.lstrip("-") if float(text) == 0 else text  # no "-0.0"
 
 
 def _clamp(value: float, lo: float | None, hi: float | None) -> float:
@@ -345,8 +354,7 @@ def generate(ex: Example) -> list[Row]:
 
     def add_ratio(kpi: str, unit: str, series: dict[str, tuple[int, int]]) -> None:
         rows.extend(
-            Row(kpi, p, unit, numerator=str(n), denominator=str(d))
-            for p, (n, d) in series.items()
+            Row(kpi, p, unit, numerator=str(n), denominator=str(d)) for p, (n, d) in series.items()
         )
 
     for d in ex.series:
@@ -367,7 +375,8 @@ def generate(ex: Example) -> list[Row]:
         elif isinstance(d, RatioRollup):
             kids = [(c, gen_ratio(ex, c)) for c in d.children]
             total = {
-                p: (sum(s[p][0] for _, s in kids), sum(s[p][1] for _, s in kids)) for p in kids[0][1]
+                p: (sum(s[p][0] for _, s in kids), sum(s[p][1] for _, s in kids))
+                for p in kids[0][1]
             }
             add_ratio(d.kpi, d.unit, total)
             for c, series in kids:
@@ -436,7 +445,7 @@ TECHINNOVATE = Example(
                noise=0.6, decimals=0, lo=-100, hi=100),
         Series("time_to_market_days", "techinnovate", "M",
                M(("2024-10", 131), ("2025-12", 120), ("2026-10", 108)),
-               noise=3.0, decimals=0, season="december_freeze", amp=-6, **POS),
+               noise=3.0, decimals=0, **POS),
         # --- Product & Engineering ---
         Series("rd_spend_pct_revenue", "product_eng", "Q",
                M(("2024-Q4", 23.6), ("2025-Q4", 22.4), ("2026-Q3", 21.1)),
@@ -498,7 +507,8 @@ TECHINNOVATE = Example(
                M(("2024-Q4", 1850), ("2025-Q4", 2050), ("2026-Q3", 2380)),
                noise=35, decimals=0, **POS),
         Series("social_followers", "marketing", "M",
-               M(("2024-10", 18200), ("2025-12", 24500), ("2026-10", 35600)),
+               M(("2024-10", 18200), ("2025-12", 24500), ("2026-04", 27600), ("2026-05", 30400),
+                 ("2026-10", 35600)),
                noise=250, decimals=0, **POS),
         Series("mqls", "demand_gen", "M",
                M(("2024-10", 980), ("2025-12", 1150), ("2026-10", 1390)),
@@ -531,7 +541,8 @@ TECHINNOVATE = Example(
                   rate_season="january_peak", rate_amp=-1.5),
             Ratio("sla_resolution_pct", "support_t2", "M",
                   rate=M(("2024-10", 70.0), ("2025-12", 74.0), ("2026-10", 77.0)),
-                  volume=M(("2024-10", 610), ("2025-12", 660), ("2026-10", 700)),
+                  volume=M(("2024-10", 610), ("2025-12", 660), ("2026-08", 680), ("2026-09", 790),
+                           ("2026-10", 720)),
                   rate_noise=1.0, season="january_peak", amp=0.15,
                   rate_season="january_peak", rate_amp=-2.5),
         )),
@@ -561,7 +572,7 @@ TECHINNOVATE = Example(
                noise=0.15, decimals=1, season="january_peak", amp=0.5, **POS),
     ),
     notes={
-        ("time_to_market_days", "2025-12"): "Holiday code freeze: few releases, long-running features",
+        ("time_to_market_days", "2026-05"): "Billing module rewrite held back three features",
         ("release_frequency", "2025-12", "rnd"): "Code freeze 15 Dec to 5 Jan",
         ("new_customers", "2025-08", "sales_emea"): "August holidays in southern Europe",
         ("cac_usd", "2026-Q2"): "Paid search costs up about 30% after a competitor's launch",
@@ -569,7 +580,7 @@ TECHINNOVATE = Example(
         ("t2_backlog_days", "2026-09"): "Regressions from release 8.4 flooded tier 2",
         ("qbr_coverage_pct", "2026-Q2"): "Two customer success managers left; reviews postponed",
         ("social_followers", "2026-05"): "Influencer campaign",
-        ("qualified_meetings_na", "2025-W47"): "Thanksgiving week",
+        ("qualified_meetings_na", "2025-W48"): "Thanksgiving week",
     },
 )
 
@@ -711,7 +722,7 @@ GLOBALHEALTH = Example(
                noise=0.12, decimals=2, season="winter", amp=0.3, **POS),
     ),
     notes={
-        ("readmission_rate", "2026-01", "acute_care"): "Respiratory readmissions up in the flu season",
+        ("readmission_rate", "2026-01", "acute_care"): "Respiratory readmissions up with flu",
         ("bed_occupancy_pct", "2026-01", "medicine"): "Escalation ward open all month",
         ("ed_time_to_attend_min", "2025-06"): "Rapid assessment area opened 16 June",
         ("ed_time_to_attend_min", "2026-01", "ed_majors"): "Flu surge: corridor care in majors",
@@ -732,9 +743,6 @@ MANUFACTURING = Example(
         Series("operating_margin_pct", "ironbridge", "Q",
                M(("FY2025-Q3", 7.1), ("FY2026-Q4", 8.0), ("FY2027-Q2", 8.55)),
                noise=0.15, decimals=1, lo=-100, hi=100),
-        Series("revenue_meur", "ironbridge", "M",
-               M(("2024-10", 27.0), ("2026-03", 29.0), ("2026-10", 31.2)),
-               noise=0.5, decimals=2, season="shutdown", amp=3.0, **POS),
         Series("customer_otd_pct", "ironbridge", "M",
                M(("2024-10", 86.0), ("2026-03", 88.0), ("2026-05", 87.6), ("2026-10", 84.0)),
                noise=0.6, decimals=1, **PCT),
@@ -786,15 +794,15 @@ MANUFACTURING = Example(
                M(("2024-10", 94.5), ("2026-03", 95.5), ("2026-10", 96.6)),
                noise=0.2, decimals=1, **PCT),
         # --- Supply Chain ---
-        Series("dio", "planning", "M",
+        Series("dio", "ironbridge", "M",
                M(("2024-10", 88.0), ("2026-03", 82.0), ("2026-10", 79.0)),
                noise=0.8, decimals=1, season="pre_shutdown_build", amp=3.0, **POS),
-        Inverse("inventory_turnover", "supply_chain", "dio", "planning", 365.0,
+        Inverse("inventory_turnover", "supply_chain", "dio", "ironbridge", 365.0,
                 noise=0.02, decimals=2),
         Series("forecast_accuracy_pct", "planning", "M",
                M(("2024-10", 68.0), ("2026-03", 72.0), ("2026-10", 76.5)),
                noise=1.0, decimals=1, **PCT),
-        Series("dpo", "procurement", "M",
+        Series("dpo", "ironbridge", "M",
                M(("2024-10", 44.0), ("2026-03", 48.0), ("2026-10", 51.5)),
                noise=0.6, decimals=1, **POS),
         Series("procurement_savings_keur", "procurement", "M",
@@ -835,18 +843,17 @@ MANUFACTURING = Example(
                M(("2024-10", 142), ("2026-03", 150), ("2026-10", 159)),
                noise=1.0, decimals=0, **POS),
         # --- Finance ---
-        Series("dso", "finance", "M",
+        Series("dso", "ironbridge", "M",
                M(("2024-10", 64.0), ("2026-03", 61.0), ("2026-10", 57.0)),
                noise=0.7, decimals=1, **POS),
-        Series("overdue_receivables_pct", "credit_control", "M",
+        Series("overdue_receivables_pct", "finance", "M",
                M(("2024-10", 18.0), ("2026-03", 15.0), ("2026-10", 12.0)),
                noise=0.5, decimals=1, **PCT),
     ),
     notes={
         ("operating_margin_pct", "FY2027-Q1"): "Energy surcharge on castings",
-        ("revenue_meur", "2026-08"): "Summer shutdown, 3 to 16 August",
         ("customer_otd_pct", "2026-09"): "Valve orders late: castings short",
-        ("oee_pct", "2026-08", "plant_sheffield"): "Restart losses after the summer shutdown",
+        ("oee_pct", "2026-08", "plant_sheffield"): "Summer shutdown 3-16 August; restart losses",
         ("casting_yield_pct", "2026-08"): "New sand supplier: porosity defects",
         ("maintenance_backlog_hours", "2026-08"): "Two senior technicians retired; posts open",
         ("supplier_otd_pct", "2026-06"): "Main casting supplier lost a furnace; allocation",

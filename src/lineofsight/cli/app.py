@@ -16,6 +16,7 @@ from rich.markup import escape
 from lineofsight import __version__
 from lineofsight.errors import InputError, StoreError
 from lineofsight.services import apply as apply_service
+from lineofsight.services import history as history_service
 from lineofsight.services import init as init_service
 from lineofsight.services.export import export_strategy
 from lineofsight.services.measurements import load_file
@@ -113,9 +114,14 @@ def init(
     out.print(
         f"  strategy: {escape(str(result.strategy))} ({state}; {result.added} definitions applied)"
     )
+    out.print("  contents: " + ", ".join(f"{n} {what}" for what, n in result.counts.items()))
     for load in result.loads:
         out.print(f"  data:     {escape(load.file)} ({load.rows:,} measurements loaded)")
-    out.print("Next: edit strategy.yaml and run `los apply strategy.yaml`; `los load data/*.csv`.")
+    step = "" if folder.resolve() == Path.cwd().resolve() else f"cd {escape(str(folder))}, then "
+    out.print(
+        f"Next: {step}edit strategy.yaml and run `los apply strategy.yaml`; "
+        "load measurements with `los load data/*.csv`."
+    )
 
 
 @_command()
@@ -201,6 +207,32 @@ def load(
             )
     if failed:
         raise typer.Exit(2)
+
+
+@_command()
+def history(
+    item: Annotated[
+        str | None, typer.Argument(help="Only this unit, person, objective or KPI id.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Newest N changes.")] = 50,
+    db: DbOption = None,
+) -> None:
+    """Show what changed in the definitions, when, by whom, and the value before."""
+    with open_store(db) as store:
+        records = history_service.definition_history(store, item, limit)
+    if not records:
+        out.print("No changes recorded" + (f" for {escape(item)}." if item else "."))
+        return
+    for r in records:
+        when = r.changed_at.strftime("%Y-%m-%d %H:%M")
+        subject = f"{r.kind} {r.item_id}"
+        if r.action == "change":
+            detail = f"{r.field}: {_short(r.before)} -> {_short(r.after)}"
+        elif r.field:
+            detail = f"{r.field}: {_short(r.after)}"
+        else:
+            detail = "added" if r.action == "add" else "removed"
+        out.print(f"{when}  {escape(r.actor)}  {escape(subject)}: {escape(detail)}")
 
 
 @_command()

@@ -60,6 +60,7 @@ class ApplyResult:
     file: str
     plan: Plan
     dry_run: bool
+    organization: m.Organization
 
 
 def jsonable(value: Any) -> Any:
@@ -152,7 +153,7 @@ def apply_file(store: Store, path: Path, *, dry_run: bool = False) -> ApplyResul
     """Validate a strategy file and bring the store to it."""
     org = read_strategy(path)
     plan = apply_organization(store, org, source=str(path), dry_run=dry_run)
-    return ApplyResult(str(path), plan, dry_run)
+    return ApplyResult(str(path), plan, dry_run, org)
 
 
 def _actor() -> str:

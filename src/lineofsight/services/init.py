@@ -66,6 +66,7 @@ class InitResult:
     example: str | None = None
     loads: list[LoadResult] = field(default_factory=list)
     added: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 def _examples_root() -> Traversable:
@@ -126,6 +127,14 @@ def init_workspace(
         result = InitResult(folder, store.display_url, strategy, created, example)
         applied = apply_file(store, strategy)
         result.added = applied.plan.count("add")
+        org = applied.organization
+        result.counts = {
+            "unit levels": len({u.level for u in org.units}),
+            "units": len(org.units),
+            "people": len(org.people),
+            "objectives": len(org.objectives),
+            "KPIs": len(org.kpis),
+        }
         if example is not None:
             for data_file in sorted((folder / DATA_DIR).glob("*.csv")):
                 result.loads.append(load_file(store, data_file))

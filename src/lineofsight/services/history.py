@@ -1,0 +1,45 @@
+"""The history of the definitions: who changed what, when, and the value before."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from lineofsight.store.database import Store
+from lineofsight.store.definitions import read_history
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    changed_at: dt.datetime
+    actor: str
+    source: str | None
+    kind: str
+    item_id: str
+    action: str
+    field: str | None
+    before: Any
+    after: Any
+
+
+def definition_history(
+    store: Store, item_id: str | None = None, limit: int = 50
+) -> list[HistoryRecord]:
+    """The newest `limit` definition changes, oldest first, optionally for one item."""
+    with store.reading() as conn:
+        rows = read_history(conn, item_id=item_id)
+    return [
+        HistoryRecord(
+            changed_at=r["changed_at"],
+            actor=r["actor"],
+            source=r["source"],
+            kind=r["kind"],
+            item_id=r["item_id"],
+            action=r["action"],
+            field=r["field"],
+            before=r["before"],
+            after=r["after"],
+        )
+        for r in rows[-limit:]
+    ]

@@ -1,0 +1,22 @@
+"""The README documents every command, and its quick start is what CI runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lineofsight.cli.app import app
+
+ROOT = Path(__file__).parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_every_command_is_in_the_readme() -> None:
+    names = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
+    assert names
+    missing = [n for n in names if f"`los {n}" not in README]
+    assert not missing, f"undocumented commands: {missing}"
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    assert "make test" in README.split("## A tour")[0]
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
