@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import io
 import json
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -14,8 +17,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from lineofsight import __version__
-from lineofsight.errors import InputError, StoreError
+from lineofsight.checks.registry import all_rules
+from lineofsight.cli import render_checks
+from lineofsight.errors import InputError, StoreError, UsageError
 from lineofsight.services import apply as apply_service
+from lineofsight.services import check as check_service
 from lineofsight.services import history as history_service
 from lineofsight.services import init as init_service
 from lineofsight.services.export import export_strategy
@@ -44,6 +50,13 @@ DbOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+class CheckFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+
 
 EXAMPLE_HELP = "Fill it with a worked example: " + ", ".join(init_service.list_examples())
 
@@ -207,6 +220,102 @@ def load(
             )
     if failed:
         raise typer.Exit(2)
+
+
+@_command()
+def check(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="Check this strategy file instead of the store (no data rules)."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Date the time rules use (YYYY-MM-DD); default today."),
+    ] = None,
+    output_format: Annotated[
+        CheckFormat, typer.Option("--format", help="text, json or sarif.")
+    ] = CheckFormat.TEXT,
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", help="Run only these rules (comma-separated codes)."),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option("--ignore", help="Skip these rules (comma-separated codes)."),
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", help="A rule option, CODE.name=value (e.g. OW02.max=4)."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Run the alignment checks; exit 1 when any finding is an error."""
+    day = _parse_date(as_of, "--as-of") if as_of else dt.date.today()
+    codes = [c for raw in select or [] for c in raw.split(",")]
+    skip = [c for raw in ignore or [] for c in raw.split(",")]
+    options = check_service.parse_options(option or [])
+    if file is not None:
+        report = check_service.check(
+            file=file, store=None, as_of=day, select_codes=codes, ignore_codes=skip, options=options
+        )
+        source = str(file)
+    else:
+        with open_store(db) as store:
+            report = check_service.check(
+                file=None,
+                store=store,
+                as_of=day,
+                select_codes=codes,
+                ignore_codes=skip,
+                options=options,
+            )
+            source = store.display_url
+    if output_format is CheckFormat.JSON:
+        _emit(render_checks.report_json(report), output)
+    elif output_format is CheckFormat.SARIF:
+        _emit(render_checks.report_sarif(report), output)
+    else:
+        lines = render_checks.report_text(report, source)
+        if output is None:
+            for line in lines:
+                out.print(line)
+        else:
+            console = Console(file=io.StringIO(), no_color=True, highlight=False, width=200)
+            for line in lines:
+                console.print(line)
+            _emit(console.file.getvalue(), output)  # type: ignore[attr-defined]
+    if report.has_errors:
+        raise typer.Exit(1)
+
+
+@_command()
+def rules() -> None:
+    """List the alignment rules with their code, name, default severity and options."""
+    for rule in all_rules():
+        opts = ", ".join(f"{o.name}={o.default:g}" for o in rule.options)
+        out.print(
+            f"[bold]{rule.code}[/] {rule.name} ({rule.severity.value})"
+            + (f" [dim]options: {opts}[/]" if opts else "")
+        )
+        out.print(f"    {escape(rule.summary())}")
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"Wrote {escape(str(output))}")
+
+
+def _parse_date(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: expected a date YYYY-MM-DD") from None
 
 
 @_command()

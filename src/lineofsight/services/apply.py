@@ -135,9 +135,12 @@ def apply_organization(
     with store.transaction() as conn:
         old = read_organization(conn)
         plan = plan_changes(old, org)
-        if plan.empty or dry_run:
+        if dry_run:
             return plan
-        save_organization(conn, org, plan.items)
+        # Even with no change, the file's lines may have moved: keep them for the checks.
+        save_organization(conn, org, plan.items, source)
+        if plan.empty:
+            return plan
         record_changes(
             conn,
             plan.records,

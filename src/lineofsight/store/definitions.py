@@ -44,14 +44,15 @@ def read_organization(conn: Connection) -> m.Organization | None:
     row = conn.execute(select(t.organization)).mappings().first()
     if row is None:
         return None
+    file = row["source_file"]
     strategy = row["strategy"] or {}
     scoring = row["scoring"]
     checks = row["checks"] or {}
     return m.Organization(
         name=row["name"],
         calendar=m.Calendar(row["fiscal_year_start"]),
-        units=tuple(_unit(r) for r in _ordered(conn, t.units)),
-        people=tuple(_person(r) for r in _ordered(conn, t.people)),
+        units=tuple(_unit(r, file) for r in _ordered(conn, t.units)),
+        people=tuple(_person(r, file) for r in _ordered(conn, t.people)),
         strategy=m.Strategy(
             mission=strategy.get("mission"),
             vision=strategy.get("vision"),
@@ -59,8 +60,8 @@ def read_organization(conn: Connection) -> m.Organization | None:
             methods=tuple(strategy.get("methods", ())),
             obstacles=tuple(strategy.get("obstacles", ())),
         ),
-        objectives=tuple(_objective(r) for r in _ordered(conn, t.objectives)),
-        kpis=_read_kpis(conn),
+        objectives=tuple(_objective(r, file) for r in _ordered(conn, t.objectives)),
+        kpis=_read_kpis(conn, file),
         scoring=m.Scoring(**scoring) if scoring else m.Scoring(),
         checks=m.ChecksConfig(
             select=tuple(checks.get("select", ())),
@@ -76,11 +77,15 @@ def _ordered(conn: Connection, table: Table) -> Sequence[RowMapping]:
     return conn.execute(select(table).order_by(table.c.position)).mappings().all()
 
 
+def _where(r: RowMapping, file: str | None) -> m.Location | None:
+    return m.Location(file, r["source_line"] or 0) if file else None
+
+
 def _lint(value: Any) -> m.Lint:
     return m.Lint(tuple(value.get("ignore", ()))) if value else m.Lint()
 
 
-def _unit(r: RowMapping) -> m.Unit:
+def _unit(r: RowMapping, file: str | None) -> m.Unit:
     return m.Unit(
         id=r["id"],
         name=r["name"],
@@ -89,10 +94,11 @@ def _unit(r: RowMapping) -> m.Unit:
         lead=r["lead_id"],
         function=r["function"],
         lint=_lint(r["lint"]),
+        location=_where(r, file),
     )
 
 
-def _person(r: RowMapping) -> m.Person:
+def _person(r: RowMapping, file: str | None) -> m.Person:
     return m.Person(
         id=r["id"],
         name=r["name"],
@@ -100,10 +106,11 @@ def _person(r: RowMapping) -> m.Person:
         title=r["title"],
         email=r["email"],
         lint=_lint(r["lint"]),
+        location=_where(r, file),
     )
 
 
-def _objective(r: RowMapping) -> m.Objective:
+def _objective(r: RowMapping, file: str | None) -> m.Objective:
     return m.Objective(
         id=r["id"],
         title=r["title"],
@@ -118,6 +125,7 @@ def _objective(r: RowMapping) -> m.Objective:
         deadline=r["deadline"],
         status=m.ObjectiveStatus(r["status"]),
         lint=_lint(r["lint"]),
+        location=_where(r, file),
     )
 
 
@@ -129,7 +137,7 @@ def _group(conn: Connection, table: Table, order: Sequence[str]) -> dict[str, li
     return grouped
 
 
-def _read_kpis(conn: Connection) -> tuple[m.Kpi, ...]:
+def _read_kpis(conn: Connection, file: str | None) -> tuple[m.Kpi, ...]:
     supports = _group(conn, t.kpi_supports, ["kpi_id", "position"])
     contributions = _group(conn, t.kpi_contributions, ["kpi_id", "position"])
     influences = _group(conn, t.kpi_influences, ["kpi_id", "position"])
@@ -144,6 +152,7 @@ def _read_kpis(conn: Connection) -> tuple[m.Kpi, ...]:
         result.append(
             _kpi(
                 r,
+                file=file,
                 supports=tuple(
                     m.Support(s["objective_id"], s["weight"]) for s in supports.get(kpi_id, ())
                 ),
@@ -175,6 +184,7 @@ def _read_kpis(conn: Connection) -> tuple[m.Kpi, ...]:
 def _kpi(
     r: RowMapping,
     *,
+    file: str | None,
     supports: tuple[m.Support, ...],
     contributions: tuple[m.Contribution, ...],
     influences: tuple[str, ...],
@@ -224,10 +234,15 @@ def _kpi(
         else None,
         source=source,
         lint=_lint(r["lint"]),
+        location=_where(r, file),
     )
 
 
 # ---------------------------------------------------------------- writing
+
+
+def _line(location: m.Location | None) -> int | None:
+    return location.line if location is not None and location.line else None
 
 
 def _lint_json(lint: m.Lint) -> dict[str, Any] | None:
@@ -238,6 +253,7 @@ def _unit_row(u: m.Unit, position: int) -> dict[str, Any]:
     return {
         "id": u.id,
         "position": position,
+        "source_line": _line(u.location),
         "name": u.name,
         "level": u.level.value,
         "parent_id": u.parent,
@@ -251,6 +267,7 @@ def _person_row(p: m.Person, position: int) -> dict[str, Any]:
     return {
         "id": p.id,
         "position": position,
+        "source_line": _line(p.location),
         "name": p.name,
         "unit_id": p.unit,
         "title": p.title,
@@ -263,6 +280,7 @@ def _objective_row(o: m.Objective, position: int) -> dict[str, Any]:
     return {
         "id": o.id,
         "position": position,
+        "source_line": _line(o.location),
         "title": o.title,
         "level": o.level.value,
         "unit_id": o.unit,
@@ -282,6 +300,7 @@ def _kpi_row(k: m.Kpi, position: int) -> dict[str, Any]:
     return {
         "id": k.id,
         "position": position,
+        "source_line": _line(k.location),
         "name": k.name,
         "description": k.description,
         "unit_of_measure": k.unit_of_measure,
@@ -387,24 +406,31 @@ def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         conn.execute(insert(table), rows)
 
 
-def _sync_positions(conn: Connection, table: Table, wanted: dict[str, int], skip: set[str]) -> None:
-    current = {row.id: row.position for row in conn.execute(select(table.c.id, table.c.position))}
+def _sync_places(
+    conn: Connection, table: Table, wanted: dict[str, tuple[int, int | None]], skip: set[str]
+) -> None:
+    """Update the order and source line of items whose definition did not change."""
+    query = select(table.c.id, table.c.position, table.c.source_line)
+    current = {row.id: (row.position, row.source_line) for row in conn.execute(query)}
     moved = [
-        {"item": item_id, "new_position": pos}
-        for item_id, pos in wanted.items()
-        if item_id not in skip and current.get(item_id) != pos
+        {"item": item_id, "new_position": place[0], "new_line": place[1]}
+        for item_id, place in wanted.items()
+        if item_id not in skip and current.get(item_id) != place
     ]
     if moved:
         conn.execute(
             update(table)
             .where(table.c.id == bindparam("item"))
-            .values(position=bindparam("new_position")),
+            .values(position=bindparam("new_position"), source_line=bindparam("new_line")),
             moved,
         )
 
 
 def save_organization(
-    conn: Connection, org: m.Organization, changes: Mapping[str, ItemChanges]
+    conn: Connection,
+    org: m.Organization,
+    changes: Mapping[str, ItemChanges],
+    source: str | None = None,
 ) -> None:
     """Write the organisation: only the items named in `changes` are rewritten.
 
@@ -428,6 +454,7 @@ def save_organization(
             "scoring": {"green_at": org.scoring.green_at, "amber_at": org.scoring.amber_at}
             if org.scoring != m.Scoring()
             else None,
+            "source_file": source,
             "checks": {
                 "select": list(org.checks.select),
                 "ignore": list(org.checks.ignore),
@@ -452,7 +479,8 @@ def save_organization(
         if kind == "kpi":
             for child, rows in _kpi_child_rows(written).items():
                 _insert(conn, child, rows)
-        _sync_positions(conn, table, positions, change.write)
+        places = {item.id: (i, _line(item.location)) for i, item in enumerate(items)}
+        _sync_places(conn, table, places, change.write)
 
 
 def record_changes(

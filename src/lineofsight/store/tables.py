@@ -44,6 +44,7 @@ organization = Table(
     Column("strategy", JSON, nullable=False),
     Column("scoring", JSON),
     Column("checks", JSON),
+    Column("source_file", Text),  # the strategy file last applied
 )
 
 units = Table(
@@ -51,6 +52,7 @@ units = Table(
     metadata,
     Column("id", String(ID), primary_key=True),
     Column("position", Integer, nullable=False),
+    Column("source_line", Integer),  # where the item was written in the applied file
     Column("name", Text, nullable=False),
     Column("level", String(16), nullable=False),
     Column("parent_id", String(ID), index=True),
@@ -64,6 +66,7 @@ people = Table(
     metadata,
     Column("id", String(ID), primary_key=True),
     Column("position", Integer, nullable=False),
+    Column("source_line", Integer),  # where the item was written in the applied file
     Column("name", Text, nullable=False),
     Column("unit_id", String(ID), nullable=False, index=True),
     Column("title", Text),
@@ -76,6 +79,7 @@ objectives = Table(
     metadata,
     Column("id", String(ID), primary_key=True),
     Column("position", Integer, nullable=False),
+    Column("source_line", Integer),  # where the item was written in the applied file
     Column("title", Text, nullable=False),
     Column("level", String(16), nullable=False),
     Column("unit_id", String(ID), nullable=False, index=True),
@@ -95,6 +99,7 @@ kpis = Table(
     metadata,
     Column("id", String(ID), primary_key=True),
     Column("position", Integer, nullable=False),
+    Column("source_line", Integer),  # where the item was written in the applied file
     Column("name", Text, nullable=False),
     Column("description", Text),
     Column("unit_of_measure", Text),

@@ -1,0 +1,1 @@
+"""The alignment rules of SPEC section 4, one module each."""

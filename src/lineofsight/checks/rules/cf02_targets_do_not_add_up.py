@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+from lineofsight.checks.base import Finding, Option, Rule, Severity
+from lineofsight.checks.context import CheckContext
+from lineofsight.domain import model as m
+from lineofsight.domain.formula import evaluate
+from lineofsight.domain.periods import Period
+from lineofsight.engine.calendar import evaluation_period, period_for
+from lineofsight.engine.targets import kpi_target
+
+COMBINE: dict[m.AcrossUnits, Callable[[list[float]], float]] = {
+    m.AcrossUnits.SUM: sum,
+    m.AcrossUnits.MEAN: lambda values: sum(values) / len(values),
+    m.AcrossUnits.MIN: min,
+    m.AcrossUnits.MAX: max,
+}
+
+
+class TargetsDoNotAddUp(Rule):
+    """Child targets that, even when all met, miss the parent's target.
+
+    Two cases, at the KPI's evaluation period: the unit targets of a KPI's child units,
+    combined by its `across_units` (child units without a unit target are left out); and a
+    formula KPI, whose inputs' targets put through the formula give the value it would reach.
+    Differences within `relative_tolerance` (default 0.1%) of the parent target are ignored.
+    Range KPIs are skipped.
+
+    Why it matters:
+        If every team hits its number and the company still misses, the plan was wrong from
+        the start, and the gap shows up only at year end. Targets should add up.
+
+    Bad:
+        kpis:
+          - {id: ccc, formula: dio + dso - dpo, direction: decrease, target: {value: 50, ...}}
+          - {id: dio, target: {value: 68, ...}}
+          - {id: dso, target: {value: 52, ...}}
+          - {id: dpo, target: {value: 58, ...}}   # 68 + 52 - 58 = 62 > 50
+
+    Good:
+        kpis:
+          - {id: dpo, target: {value: 70, ...}}   # 68 + 52 - 70 = 50
+    """
+
+    severity = Severity.WARNING
+    options = (
+        Option(
+            "relative_tolerance",
+            0.001,
+            "Differences up to this fraction of the parent target are ignored.",
+            integer=False,
+        ),
+    )
+
+    def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
+        slack = float(options["relative_tolerance"])
+        calendar = ctx.org.calendar
+        for kpi in ctx.org.kpis:
+            if kpi.direction is m.Direction.RANGE or (kpi.target is None and not kpi.targets):
+                continue
+            period = evaluation_period(kpi.frequency, ctx.as_of, calendar)
+            goal = kpi_target(kpi, period, calendar)
+            if goal is None:
+                continue
+            if kpi.unit_targets:
+                combined = _children(ctx, kpi, period)
+                if combined is not None and _misses(kpi.direction, combined[0], goal, slack):
+                    yield ctx.finding(
+                        self,
+                        kpi,
+                        f"the unit targets of {combined[1]} for '{kpi.id}' combine "
+                        f"({kpi.effective_across_units.value}) to {combined[0]:.6g}, which misses "
+                        f"its target {goal:.6g} for {period.label}",
+                    )
+            expr = ctx.formulas.get(kpi.id)
+            if expr is not None:
+                inputs = ctx.formula_inputs[kpi.id]
+                values: dict[str, float] = {}
+                for input_id in inputs:
+                    child = ctx.kpis[input_id]
+                    own = period_for(period.end, child.frequency, calendar)
+                    target = kpi_target(child, own, calendar)
+                    if target is not None:
+                        values[input_id] = target
+                if len(values) < len(inputs):
+                    continue
+                implied = evaluate(expr, values)
+                if implied is not None and _misses(kpi.direction, implied, goal, slack):
+                    shown = ", ".join(f"{k} {v:.6g}" for k, v in values.items())
+                    yield ctx.finding(
+                        self,
+                        kpi,
+                        f"meeting the targets of its inputs ({shown}) gives '{kpi.id}' = "
+                        f"{kpi.formula} = {implied:.6g}, which misses its target {goal:.6g} "
+                        f"for {period.label}",
+                    )
+
+
+def _children(ctx: CheckContext, kpi: m.Kpi, period: Period) -> tuple[float, str] | None:
+    combine = COMBINE.get(kpi.effective_across_units)
+    if combine is None:
+        return None
+    children = {u.id for u in ctx.child_units.get(kpi.unit, ())}
+    values = []
+    names = []
+    for unit_id, _ in kpi.unit_targets:
+        if unit_id in children:
+            value = kpi_target(kpi, period, ctx.org.calendar, unit=unit_id)
+            if value is not None:
+                values.append(value)
+                names.append(unit_id)
+    if not values:
+        return None
+    return float(combine(values)), ", ".join(names)
+
+
+def _misses(direction: m.Direction, value: float, goal: float, slack: float) -> bool:
+    margin = slack * abs(goal)
+    if direction is m.Direction.INCREASE:
+        return value < goal - margin
+    return value > goal + margin

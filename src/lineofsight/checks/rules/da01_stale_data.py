@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+
+from lineofsight.checks.base import Finding, Option, Rule, Severity
+from lineofsight.checks.context import CheckContext
+from lineofsight.domain import model as m
+from lineofsight.domain.periods import Period
+from lineofsight.engine.calendar import evaluation_period
+
+
+class StaleData(Rule):
+    """A KPI with no value for its latest period that is due (ended `grace_days` ago or more).
+
+    A period is due when its end plus `grace_days` (default 30) is on or before the as-of
+    date. A value counts when it lies within that period, at the KPI's unit or, for a KPI
+    derived across units, at a unit below it. A formula KPI is checked through its inputs.
+    This rule needs the store's measurements; checking a bare strategy file skips it.
+
+    Why it matters:
+        A scorecard is only as good as its latest numbers. A KPI that stopped being updated
+        still shows its old status, and decisions get made on last quarter's news.
+
+    Bad:
+        # hand_hygiene_pct (monthly) was last measured for 2026-05; as of 2026-11-22 the
+        # periods up to 2026-10 are due
+
+    Good:
+        # hand_hygiene_pct has a value for 2026-10, its latest due period
+    """
+
+    severity = Severity.WARNING
+    needs_data = True
+    options = (Option("grace_days", 30, "Days after a period ends before its value is due."),)
+
+    def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
+        if ctx.measurements is None:
+            return
+        due = ctx.as_of - dt.timedelta(days=int(options["grace_days"]))
+        for kpi in ctx.org.kpis:
+            period = evaluation_period(kpi.frequency, due, ctx.org.calendar)
+            if kpi.formula is None:
+                if not _has_value(ctx, kpi, period):
+                    yield ctx.finding(self, kpi, f"KPI '{kpi.id}' has no value for {period.label}")
+                continue
+            missing = sorted(
+                leaf
+                for leaf in _leaf_inputs(ctx, kpi.id)
+                if not _has_value(ctx, ctx.kpis[leaf], period)
+            )
+            if missing:
+                yield ctx.finding(
+                    self,
+                    kpi,
+                    f"KPI '{kpi.id}' cannot be computed for {period.label}: no value of "
+                    + ", ".join(missing),
+                )
+
+
+def _has_value(ctx: CheckContext, kpi: m.Kpi, period: Period) -> bool:
+    assert ctx.measurements is not None
+    observations = ctx.measurements.get(kpi.id, ())
+    units: frozenset[str] = frozenset((kpi.unit,))
+    if kpi.effective_across_units is not m.AcrossUnits.NONE:
+        units = ctx.descendant_units(kpi.unit)
+    return any(
+        o.unit in units and o.start >= period.start and o.end <= period.end for o in observations
+    )
+
+
+def _leaf_inputs(ctx: CheckContext, kpi_id: str) -> set[str]:
+    """The measured KPIs a formula KPI reads, through nested formulas (cycle-safe)."""
+    leaves: set[str] = set()
+    seen: set[str] = set()
+    stack = [kpi_id]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        inputs = ctx.formula_inputs.get(current)
+        if inputs is None:
+            leaves.add(current)
+        else:
+            stack.extend(inputs)
+    return leaves

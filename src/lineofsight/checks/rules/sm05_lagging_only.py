@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from lineofsight.checks.base import Finding, Rule, Severity
+from lineofsight.checks.context import CheckContext
+from lineofsight.domain.model import KpiType, Level
+
+
+class LaggingOnly(Rule):
+    """A strategic objective measured, all the way down, only by lagging KPIs.
+
+    The KPIs looked at are those supporting the objective or any objective below it, and
+    every KPI that feeds them. KPIs without a `type` do not count as leading.
+
+    Why it matters:
+        Lagging KPIs report outcomes after the fact. With no leading indicator, the first
+        sign of trouble is a missed result, when it is too late to act.
+
+    Bad:
+        kpis:
+          - {id: revenue, type: lagging, supports: [grow_revenue], ...}
+          - {id: margin, type: lagging, supports: [grow_revenue], ...}
+
+    Good:
+        kpis:
+          - {id: revenue, type: lagging, supports: [grow_revenue], ...}
+          - {id: pipeline_value, type: leading, contributes_to: [{kpi: revenue}], ...}
+    """
+
+    severity = Severity.INFO
+
+    def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
+        for objective in ctx.org.objectives:
+            if objective.level is not Level.STRATEGIC:
+                continue
+            below = ctx.kpis_below(objective.id)
+            if not below:
+                continue  # AL02's business
+            if any(ctx.kpis[k].type is KpiType.LEADING for k in below):
+                continue
+            yield ctx.finding(
+                self,
+                objective,
+                f"strategic objective '{objective.id}' is measured by {len(below)} KPI(s), "
+                "none of them leading",
+            )

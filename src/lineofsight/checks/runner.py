@@ -1,0 +1,99 @@
+"""Run the selected rules over an organisation and keep the findings nobody suppressed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lineofsight.checks.base import ConfigError, Finding, Selection, Severity
+from lineofsight.checks.context import CheckContext, Observation
+from lineofsight.checks.registry import all_rules, rule_by_code
+from lineofsight.domain import model as m
+
+
+@dataclass
+class CheckReport:
+    as_of: dt.date
+    findings: list[Finding]
+    rules_run: list[str]
+    skipped: list[str] = field(default_factory=list)  # data rules without measurements
+    suppressed: int = 0
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity is Severity.ERROR for f in self.findings)
+
+
+def build_selection(
+    config: m.ChecksConfig,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Selection:
+    """The file's `checks:` settings, overridden by the command line: a command-line select
+    replaces the file's, ignores add up, command-line options win."""
+    known = rule_by_code()
+    errors = []
+    cli_select = {code.strip().upper() for code in select if code.strip()}
+    cli_ignore = {code.strip().upper() for code in ignore if code.strip()}
+    for where, codes in (
+        ("checks.select", config.select),
+        ("checks.ignore", config.ignore),
+        ("--select", cli_select),
+        ("--ignore", cli_ignore),
+    ):
+        for code in codes:
+            if code not in known:
+                errors.append(f"{where}: unknown rule {code} (rules: {', '.join(known)})")
+    merged: dict[str, dict[str, Any]] = {code: dict(opts) for code, opts in config.options}
+    for code, opts in (options or {}).items():
+        merged.setdefault(code, {}).update(opts)
+    for code, opts in merged.items():
+        rule = known.get(code)
+        if rule is None:
+            errors.append(f"checks.options: unknown rule {code}")
+            continue
+        try:
+            rule.resolve(opts)
+        except ConfigError as exc:
+            errors.extend(f"checks.options: {message}" for message in exc.messages)
+    if errors:
+        raise ConfigError(errors)
+    return Selection(
+        select=frozenset(cli_select or config.select),
+        ignore=frozenset(set(config.ignore) | cli_ignore),
+        options=merged,
+    )
+
+
+def run_checks(
+    org: m.Organization,
+    as_of: dt.date,
+    measurements: Mapping[str, Sequence[Observation]] | None = None,
+    selection: Selection | None = None,
+) -> CheckReport:
+    """Findings of every selected rule, minus those suppressed per item, in file order."""
+    selection = selection or build_selection(org.checks)
+    ctx = CheckContext(org, as_of, measurements)
+    report = CheckReport(as_of=as_of, findings=[], rules_run=[])
+    for rule in all_rules():
+        if not selection.wants(rule.code):
+            continue
+        if rule.needs_data and measurements is None:
+            report.skipped.append(rule.code)
+            continue
+        report.rules_run.append(rule.code)
+        options = rule.resolve(selection.options.get(rule.code, {}))
+        for finding in rule.check(ctx, options):
+            item = ctx.item(finding.subject.kind, finding.subject.id)
+            if item is not None and finding.code in item.lint.ignore:
+                report.suppressed += 1
+                continue
+            report.findings.append(finding)
+    report.findings.sort(key=Finding.sort_key)
+    return report

@@ -1,0 +1,135 @@
+"""Check findings as text for people, JSON for programs and SARIF 2.1.0 for code hosts."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from lineofsight import __version__
+from lineofsight.checks.base import Finding, Severity
+from lineofsight.checks.registry import all_rules
+from lineofsight.checks.runner import CheckReport
+
+COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "name": f.name,
+        "severity": f.severity.value,
+        "subject": {"kind": f.subject.kind.value, "id": f.subject.id},
+        "message": f.message,
+        "location": {
+            "file": f.location.file if f.location else None,
+            "line": f.location.line if f.location and f.location.line else None,
+        },
+    }
+
+
+def report_json(report: CheckReport) -> str:
+    data = {
+        "as_of": report.as_of.isoformat(),
+        "findings": [finding_json(f) for f in report.findings],
+        "summary": {s.value: report.count(s) for s in Severity},
+        "rules_run": report.rules_run,
+        "skipped_rules": report.skipped,
+        "suppressed": report.suppressed,
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def report_sarif(report: CheckReport) -> str:
+    rules = all_rules()
+    index = {rule.code: i for i, rule in enumerate(rules)}
+    driver = {
+        "name": "Line of Sight",
+        "version": __version__,
+        "rules": [
+            {
+                "id": rule.code,
+                "name": rule.name,
+                "shortDescription": {"text": rule.summary()},
+                "fullDescription": {"text": " ".join((rule.__doc__ or "").split())},
+                "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
+            }
+            for rule in rules
+        ],
+    }
+    results = []
+    for f in report.findings:
+        result: dict[str, Any] = {
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": SARIF_LEVEL[f.severity],
+            "message": {"text": f.message},
+            "partialFingerprints": {
+                "lineOfSightSubject/v1": f"{f.code}:{f.subject.kind}:{f.subject.id}"
+            },
+            "properties": {"subject": {"kind": f.subject.kind.value, "id": f.subject.id}},
+        }
+        if f.location is not None:
+            physical: dict[str, Any] = {"artifactLocation": {"uri": f.location.file}}
+            if f.location.line:
+                physical["region"] = {"startLine": f.location.line}
+            result["locations"] = [{"physicalLocation": physical}]
+        results.append(result)
+    sarif = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": driver},
+                "results": results,
+                "properties": {"asOf": report.as_of.isoformat()},
+            }
+        ],
+    }
+    return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+
+
+def report_text(report: CheckReport, source: str) -> list[str]:
+    """Rich-markup lines: findings grouped by rule, most serious rules first."""
+    lines = []
+    groups: dict[str, list[Finding]] = defaultdict(list)
+    for f in report.findings:
+        groups[f.code].append(f)
+    order = sorted(groups, key=lambda code: (min(f.severity.rank for f in groups[code]), code))
+    for code in order:
+        items = groups[code]
+        first = items[0]
+        worst = min((f.severity for f in items), key=lambda s: s.rank)
+        lines.append(
+            f"[bold]{code} {first.name}[/] [{COLOUR[worst]}]{worst.value}[/] ({len(items)})"
+        )
+        for f in items:
+            where = f"{f.location}: " if f.location else ""
+            tag = f"[{COLOUR[f.severity]}]{f.severity.value}[/] " if f.severity is not worst else ""
+            lines.append(f"  {_escape(where)}{tag}{_escape(f.message)}")
+        lines.append("")
+    counts = ", ".join(_counted(report.count(s), s) for s in Severity)
+    total = len(report.findings)
+    lines.append(
+        f"{total} finding{'s' if total != 1 else ''} in {_escape(source)} as of "
+        f"{report.as_of}: {counts}"
+        + (f"; {report.suppressed} suppressed" if report.suppressed else "")
+    )
+    if report.skipped:
+        lines.append(
+            f"Skipped {', '.join(report.skipped)}: they need measurements; run `los check` "
+            "without a file to check the store."
+        )
+    return lines
+
+
+def _counted(n: int, severity: Severity) -> str:
+    plural = "s" if severity is not Severity.INFO and n != 1 else ""
+    return f"{n} {severity.value}{plural}"
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
