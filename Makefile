@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CODE   := src tests $(wildcard bench tools)
 
-.PHONY: install test lint typecheck format demo bench clean
+.PHONY: install test lint typecheck format docs demo bench clean
 
 install: $(STAMP)
 
@@ -32,11 +32,16 @@ format: install
 	$(BIN)/ruff format $(CODE)
 	$(BIN)/ruff check --fix $(CODE)
 
-## The main job on the embedded default: a worked example in ./demo on SQLite.
+## Regenerate the rule reference from the rules' docstrings.
+docs: install
+	$(BIN)/python -m lineofsight.checks.docs > docs/checks.md
+
+## The main job on the embedded default: a worked example in ./demo on SQLite, then its
+## alignment check (as of a fixed date, so that the output does not age with the data).
 demo: install
 	rm -rf demo
 	$(BIN)/los init demo --example techinnovate
-	cd demo && ../$(BIN)/los export | head -40
+	cd demo && ../$(BIN)/los check --as-of 2026-11-22
 
 bench: install
 	@ls bench/*.py >/dev/null 2>&1 && for b in bench/bench_*.py; do $(BIN)/python $$b; done || echo "no benchmarks yet"

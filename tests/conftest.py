@@ -72,7 +72,7 @@ class Los:
         return result
 
 
-STORE_COMMANDS = {"init", "apply", "export", "load"}
+STORE_COMMANDS = {"init", "apply", "export", "load", "check", "history"}
 
 
 @pytest.fixture

@@ -132,8 +132,9 @@ class Rule:
 
     @classmethod
     def summary(cls) -> str:
-        """The first line of the rule's docstring."""
-        return (cls.__doc__ or "").strip().splitlines()[0]
+        """The first paragraph of the rule's docstring, on one line."""
+        first = (cls.__doc__ or "").strip().split("\n\n", 1)[0]
+        return " ".join(first.split())
 
 
 @dataclass

@@ -155,7 +155,7 @@ def apply_organization(
 def apply_file(store: Store, path: Path, *, dry_run: bool = False) -> ApplyResult:
     """Validate a strategy file and bring the store to it."""
     org = read_strategy(path)
-    plan = apply_organization(store, org, source=str(path), dry_run=dry_run)
+    plan = apply_organization(store, org, source=str(path.resolve()), dry_run=dry_run)
     return ApplyResult(str(path), plan, dry_run, org)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lineofsight.checks.base import ConfigError
+from lineofsight.checks.base import ConfigError, Finding
 from lineofsight.checks.context import Observation
 from lineofsight.checks.runner import CheckReport, build_selection, run_checks
 from lineofsight.domain import model as m
@@ -95,4 +96,19 @@ def check(
         raise UsageError(
             f"{source}: bad check settings", [Problem(source, 0, msg) for msg in exc.messages]
         ) from None
-    return run_checks(org, as_of, measurements, selection)
+    report = run_checks(org, as_of, measurements, selection)
+    if file is None:
+        # The store keeps absolute paths; show them as the user would type them from here.
+        report.findings = [_relative(f) for f in report.findings]
+    return report
+
+
+def _relative(finding: Finding) -> Finding:
+    if finding.location is None:
+        return finding
+    path = Path(finding.location.file)
+    try:
+        shown = str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return finding
+    return replace(finding, location=m.Location(shown, finding.location.line))

@@ -1,0 +1,172 @@
+"""`los check` on a strategy file and on the store, in text, JSON and SARIF."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from lineofsight.cli.app import app
+from tests.conftest import Los
+
+EXAMPLES = Path(__file__).parents[2] / "src" / "lineofsight" / "examples"
+
+PROBLEMS = """\
+version: 1
+organization:
+  name: Checked
+  units:
+    - {id: co, name: Co, level: company}
+  people:
+    - {id: ann, name: Ann, unit: co}
+objectives:
+  - {id: grow, title: Grow, level: strategic, unit: co, owner: ann, deadline: 2027-12-31}
+kpis:
+  - {id: revenue, name: Revenue, unit: co, owner: ann, frequency: monthly, direction: increase,
+     supports: [grow], target: {value: 100, by: 2027-12-31}}
+  - {id: cost, name: Cost, unit: co, owner: ann, frequency: monthly, direction: increase, type: leading,
+     contributes_to: [{kpi: revenue, effect: negative}], target: {value: 5, by: 2027-12-31}}
+  - {id: orphan, name: Orphan, unit: co, owner: ghost, frequency: monthly, direction: increase,
+     target: {value: 5, by: 2027-12-31}}
+"""
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+def _file(tmp_path: Path, text: str = PROBLEMS) -> Path:
+    path = tmp_path / "strategy.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_text_output_groups_by_rule_with_locations(tmp_path: Path) -> None:
+    result = run("check", str(_file(tmp_path)), "--as-of", "2026-11-22")
+    assert result.exit_code == 1, result.output  # CF01 and OW01 (unknown owner) are errors
+    out = result.output
+    assert "CF01 direction-conflict error (1)" in out
+    assert f"{tmp_path}/strategy.yaml:13: KPI 'cost' is to increase" in out
+    assert "OW01 missing-owner error (1)" in out
+    assert "AL01 kpi-without-objective warning (1)" in out
+    assert "3 findings in" in out and "2 errors, 1 warning, 0 info" in out
+    assert "Skipped DA01, SM03" in out
+
+
+def test_json_output_has_the_spec_shape(tmp_path: Path) -> None:
+    result = run("check", str(_file(tmp_path)), "--as-of", "2026-11-22", "--format", "json")
+    data = json.loads(result.output)
+    assert data["as_of"] == "2026-11-22"
+    finding = next(f for f in data["findings"] if f["code"] == "AL01")
+    assert finding == {
+        "code": "AL01",
+        "name": "kpi-without-objective",
+        "severity": "warning",
+        "subject": {"kind": "kpi", "id": "orphan"},
+        "message": "KPI 'orphan' supports no objective, contributes to no KPI and feeds no formula",
+        "location": {"file": str(tmp_path / "strategy.yaml"), "line": 15},
+    }
+    assert data["summary"] == {"error": 2, "warning": 1, "info": 0}
+
+
+def test_sarif_output(tmp_path: Path) -> None:
+    result = run("check", str(_file(tmp_path)), "--as-of", "2026-11-22", "--format", "sarif")
+    sarif = json.loads(result.output)
+    assert sarif["version"] == "2.1.0"
+    run0 = sarif["runs"][0]
+    rules = run0["tool"]["driver"]["rules"]
+    assert len(rules) == 19 and rules[0]["id"] == "AL01"
+    levels = {r["ruleId"]: r["level"] for r in run0["results"]}
+    assert levels == {"CF01": "error", "OW01": "error", "AL01": "warning"}
+    for r in run0["results"]:
+        assert rules[r["ruleIndex"]]["id"] == r["ruleId"]
+        region = r["locations"][0]["physicalLocation"]["region"]
+        assert region["startLine"] >= 1
+
+
+def test_select_ignore_and_options_on_the_command_line(tmp_path: Path) -> None:
+    path = str(_file(tmp_path))
+    only = run("check", path, "--select", "AL01,OW02", "--format", "json")
+    assert {f["code"] for f in json.loads(only.output)["findings"]} == {"AL01"}
+    assert only.exit_code == 0
+    skipped = run("check", path, "--ignore", "CF01", "--ignore", "OW01", "--format", "json")
+    assert {f["code"] for f in json.loads(skipped.output)["findings"]} == {"AL01"}
+    tight = run("check", path, "--select", "OW02", "--option", "OW02.max=1", "--format", "json")
+    assert [f["message"] for f in json.loads(tight.output)["findings"]] == [
+        "'ann' owns 2 KPIs, more than 1"
+    ]
+
+
+def test_file_settings_and_item_suppression(tmp_path: Path) -> None:
+    text = (
+        PROBLEMS.replace(
+            "target: {value: 5, by: 2027-12-31}}\n", "target: {value: 5, by: 2027-12-31}}\n", 1
+        )
+        + "checks: {ignore: [CF01], options: {OW02: {max: 1}}}\n"
+    )
+    text = text.replace("owner: ghost,", "owner: ghost, lint: {ignore: [AL01]},")
+    result = run("check", str(_file(tmp_path, text)), "--format", "json")
+    data = json.loads(result.output)
+    assert {f["code"] for f in data["findings"]} == {"OW01", "OW02"}
+    assert data["suppressed"] == 1
+
+
+def test_bad_settings_are_usage_errors(tmp_path: Path) -> None:
+    path = str(_file(tmp_path))
+    result = run("check", path, "--select", "ZZ99")
+    assert result.exit_code == 2
+    assert "--select: unknown rule ZZ99" in result.output
+    result = run("check", path, "--option", "OW02.max=lots")
+    assert result.exit_code == 2
+    assert "OW02.max must be a whole number, got 'lots'" in result.output
+    result = run("check", path, "--option", "OW02.limit=3")
+    assert "OW02 has no option 'limit' (options: max)" in result.output
+    result = run("check", path, "--as-of", "22/11/2026")
+    assert result.exit_code == 2 and "expected a date YYYY-MM-DD" in result.output
+
+
+def test_bad_strategy_file_exits_2(tmp_path: Path) -> None:
+    result = run("check", str(_file(tmp_path, "version: 1\norganization: {}\n")))
+    assert result.exit_code == 2
+    assert "organization.name: required key is missing" in result.output
+
+
+def test_store_check_uses_measurements(los: Los, workdir: Path) -> None:
+    assert los("init", "ws", "--example", "globalhealth").exit_code == 0
+    result = los("check", "--as-of", "2026-11-22", "--format", "json")
+    data = json.loads(result.output)
+    assert result.exit_code == 0
+    stale = [f for f in data["findings"] if f["code"] == "DA01"]
+    assert [f["subject"]["id"] for f in stale] == ["hand_hygiene_pct"]
+    assert stale[0]["location"]["line"] > 0
+    assert data["skipped_rules"] == []
+
+
+def test_examples_show_their_planted_findings(tmp_path: Path) -> None:
+    expected = {
+        "techinnovate": {
+            ("AL01", "social_followers"),
+            ("AL02", "partner_ecosystem"),
+            ("OW02", "claire_dubois"),
+            ("AL06", "dev_relations"),
+        },
+        "globalhealth": {("OW03", "emergency"), ("AL06", "patient_transport")},
+        "manufacturing": {
+            ("AL02", "second_source_castings"),
+            ("AL03", "reduce_maintenance_backlog"),
+            ("AL03", "maintenance_backlog_hours"),
+            ("CF02", "ccc"),
+        },
+    }
+    for name, findings in expected.items():
+        result = run(
+            "check",
+            str(EXAMPLES / name / "strategy.yaml"),
+            "--as-of",
+            "2026-11-22",
+            "--format",
+            "json",
+        )
+        got = {(f["code"], f["subject"]["id"]) for f in json.loads(result.output)["findings"]}
+        assert got == findings, name
