@@ -885,23 +885,23 @@ def build_org(kpis: int, units: int, seed: int = 7) -> Org:
 
     for b in range(1, 1 + n_bu):
         for k in range(2):
-            parent = objectives[(b * 2 + k) % 5].id
-            add_objective(b, phrase(unit_list[b]), parent, PERSPECTIVES[unit_list[b].function])
+            parent_id = objectives[(b * 2 + k) % 5].id
+            add_objective(b, phrase(unit_list[b]), parent_id, PERSPECTIVES[unit_list[b].function])
     for d in range(first_dept, first_dept + n_dept):
         dept = unit_list[d]
         assert dept.parent is not None
         parents = unit_list[dept.parent].objectives
         for k in range(2 if rng.random() < 0.5 else 1):
-            parent = objectives[parents[(d + k) % len(parents)]].id
-            add_objective(d, phrase(dept), parent, PERSPECTIVES[dept.function])
+            parent_id = objectives[parents[(d + k) % len(parents)]].id
+            add_objective(d, phrase(dept), parent_id, PERSPECTIVES[dept.function])
     teams_with_kpis = [i for i in range(first_dept + n_dept, len(unit_list)) if counts[i] > 0]
     n_operational = max(0, min(len(teams_with_kpis), target_objectives - len(objectives)))
     for t in sorted(rng.sample(teams_with_kpis, n_operational)):
         team = unit_list[t]
         assert team.parent is not None
         parents = unit_list[team.parent].objectives
-        parent = objectives[parents[t % len(parents)]].id
-        add_objective(t, phrase(team), parent, PERSPECTIVES[team.function])
+        parent_id = objectives[parents[t % len(parents)]].id
+        add_objective(t, phrase(team), parent_id, PERSPECTIVES[team.function])
 
     # ---- KPI slots: formula families first, then ratios and ranges at random, then the rest
     kinds: list[list[str]] = [[""] * c for c in counts]  # per unit, per slot: the slot's kind
@@ -937,24 +937,26 @@ def build_org(kpis: int, units: int, seed: int = 7) -> Org:
         supports = _supporting_objectives(unit_list, objectives, ui, level)
         owners = unit.people
         offset = rng.randrange(len(owners))
-        family = families.get(ui)
+        unit_family = families.get(ui)
         family_ids: list[str] = []
         for j, kind in enumerate(kinds[ui]):
             kid = _id("k", len(kpi_list), kw)
             owner = owners[(offset + j) % len(owners)]
             if kind == "formula":
-                assert family is not None
-                kpi = _formula_head(family, kid, level, unit.id, owner)
+                assert unit_family is not None
+                kpi = _formula_head(unit_family, kid, level, unit.id, owner)
                 family_ids = []
             elif kind == "input":
-                assert family is not None
-                _sign, template = family.inputs[len(family_ids)]
+                assert unit_family is not None
+                _sign, template = unit_family.inputs[len(family_ids)]
                 kpi = _regular(
                     rng, template, template.name, kid, level, unit.id, owner, "monthly", False
                 )
                 family_ids.append(kid)
-                if len(family_ids) == len(family.inputs):
-                    _finish_formula(kpi_list[-len(family_ids)], family, family_ids, kpi_list, kpi)
+                if len(family_ids) == len(unit_family.inputs):
+                    _finish_formula(
+                        kpi_list[-len(family_ids)], unit_family, family_ids, kpi_list, kpi
+                    )
             elif kind == "ratio":
                 ratio, name = ratios.pop()
                 kpi = _ratio(rng, ratio, name, kid, level, unit.id, owner)
@@ -1138,7 +1140,7 @@ def _finish_formula(
     head: Kpi, family: FormulaFamily, ids: list[str], kpis: list[Kpi], last: Kpi
 ) -> None:
     inputs = [*kpis[len(kpis) - len(ids) + 1 :], last]
-    terms = []
+    terms: list[str] = []
     baseline = target = 0.0
     for (sign, _template), kid, kpi in zip(family.inputs, ids, inputs, strict=True):
         assert kpi.baseline is not None and kpi.target is not None
@@ -1438,7 +1440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = generate(
         args.out, args.kpis or kpis, args.units or units, months=args.months, seed=args.seed
     )
-    mb = 1024 * 1024
+    mb = 1_000_000
     print(
         f"{result.units:,} units, {result.people:,} people, {result.objectives:,} objectives, "
         f"{result.kpis:,} KPIs ({result.formula_kpis:,} formulas, {result.ratio_kpis:,} ratios, "

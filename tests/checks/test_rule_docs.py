@@ -12,9 +12,27 @@ from lineofsight.checks.docs import SECTIONS, render, rule_sections
 from lineofsight.checks.registry import all_rules
 
 DOCS = Path(__file__).parents[2] / "docs" / "checks.md"
-SPEC_CODES = (
-    "AL01 AL02 AL03 AL04 AL05 AL06 SM01 SM02 SM03 SM04 SM05 OW01 OW02 OW03 DA01 CF01 CF02 CF03 CF04"
-).split()
+SPEC_CODES = [
+    "AL01",
+    "AL02",
+    "AL03",
+    "AL04",
+    "AL05",
+    "AL06",
+    "SM01",
+    "SM02",
+    "SM03",
+    "SM04",
+    "SM05",
+    "OW01",
+    "OW02",
+    "OW03",
+    "DA01",
+    "CF01",
+    "CF02",
+    "CF03",
+    "CF04",
+]
 
 
 def test_all_nineteen_rules_of_the_spec_exist() -> None:

@@ -25,8 +25,9 @@ objectives:
 kpis:
   - {id: revenue, name: Revenue, unit: co, owner: ann, frequency: monthly, direction: increase,
      supports: [grow], target: {value: 100, by: 2027-12-31}}
-  - {id: cost, name: Cost, unit: co, owner: ann, frequency: monthly, direction: increase, type: leading,
-     contributes_to: [{kpi: revenue, effect: negative}], target: {value: 5, by: 2027-12-31}}
+  - {id: cost, name: Cost, unit: co, owner: ann, frequency: monthly, direction: increase,
+     type: leading, contributes_to: [{kpi: revenue, effect: negative}],
+     target: {value: 5, by: 2027-12-31}}
   - {id: orphan, name: Orphan, unit: co, owner: ghost, frequency: monthly, direction: increase,
      target: {value: 5, by: 2027-12-31}}
 """
@@ -65,7 +66,7 @@ def test_json_output_has_the_spec_shape(tmp_path: Path) -> None:
         "severity": "warning",
         "subject": {"kind": "kpi", "id": "orphan"},
         "message": "KPI 'orphan' supports no objective, contributes to no KPI and feeds no formula",
-        "location": {"file": str(tmp_path / "strategy.yaml"), "line": 15},
+        "location": {"file": str(tmp_path / "strategy.yaml"), "line": 16},
     }
     assert data["summary"] == {"error": 2, "warning": 1, "info": 0}
 
