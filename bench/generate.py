@@ -217,7 +217,14 @@ OBJECTIVE_LEVELS = {
 }
 QUARTERLY_SHARE = 0.11  # formula families are monthly: 10% quarterly overall
 LEVEL_RANK = {"strategic": 0, "tactical": 1, "operational": 2}
-KPI_WEIGHTS = {"company": 7.0, "business_unit": 8.0, "department": 7.0}
+# KPIs per unit before scaling to the total asked for: with 5 KPIs per unit the scale is just
+# under 1, so about 5% of teams have more than 7 KPIs (OW03) and about 5% have none (AL06).
+KPI_WEIGHTS = {
+    "company": (7,),
+    "business_unit": (6, 7, 8),
+    "department": (4, 5, 6, 7),
+    "team": (0, 1, 2, 3, 4, 4, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7, 8),
+}
 
 BASELINE_PERIOD_END = dt.date(2023, 12, 31)
 TARGET_DATE = dt.date(2027, 12, 31)
@@ -832,10 +839,7 @@ def build_org(kpis: int, units: int, seed: int = 7) -> Org:
         unit_list.append(Unit(_id("u", len(unit_list), uw), name, "team", parent, dept.function))
 
     # ---- how many KPIs each unit has: weights by level, teams vary a lot
-    weights = [
-        KPI_WEIGHTS.get(u.level, 0.0) or rng.choice((0.0, 1, 2, 3, 4, 5, 5, 6, 7, 8, 9))
-        for u in unit_list
-    ]
+    weights = [float(rng.choice(KPI_WEIGHTS[u.level])) for u in unit_list]
     total_weight = sum(weights)
     shares = [w * kpis / total_weight for w in weights]
     counts = [int(s) for s in shares]
