@@ -6,9 +6,17 @@ from lineofsight.checks.base import Finding, Option, Rule, Severity
 from lineofsight.checks.context import CheckContext
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import evaluate
-from lineofsight.domain.periods import Period
+from lineofsight.domain.periods import Period, grain_of, next_period
 from lineofsight.engine.calendar import evaluation_period, period_for
 from lineofsight.engine.targets import kpi_target
+
+AGGREGATE: dict[m.Aggregation, Callable[[list[float]], float]] = {
+    m.Aggregation.SUM: sum,
+    m.Aggregation.MEAN: lambda values: sum(values) / len(values),
+    m.Aggregation.LAST: lambda values: values[-1],
+    m.Aggregation.MIN: min,
+    m.Aggregation.MAX: max,
+}
 
 COMBINE: dict[m.AcrossUnits, Callable[[list[float]], float]] = {
     m.AcrossUnits.SUM: sum,
@@ -22,8 +30,10 @@ class TargetsDoNotAddUp(Rule):
     """Child targets that, even when all met, miss the parent's target.
 
     Two cases, at the KPI's evaluation period: the unit targets of a KPI's child units,
-    combined by its `across_units` (child units without a unit target are left out); and a
-    formula KPI, whose inputs' targets put through the formula give the value it would reach.
+    combined by its `across_units` (only when every child unit has one: a child without a
+    target could make up any shortfall); and a formula KPI, whose inputs' targets over the
+    period (a finer input's targets combined by its aggregation) put through the formula give
+    the value it would reach.
     Differences within `relative_tolerance` (default 0.1%) of the parent target are ignored.
     Range KPIs are skipped.
 
@@ -78,9 +88,7 @@ class TargetsDoNotAddUp(Rule):
                 inputs = ctx.formula_inputs[kpi.id]
                 values: dict[str, float] = {}
                 for input_id in inputs:
-                    child = ctx.kpis[input_id]
-                    own = period_for(period.end, child.frequency, calendar)
-                    target = kpi_target(child, own, calendar)
+                    target = _input_target(ctx.kpis[input_id], period, calendar)
                     if target is not None:
                         values[input_id] = target
                 if len(values) < len(inputs):
@@ -97,21 +105,40 @@ class TargetsDoNotAddUp(Rule):
                     )
 
 
+def _input_target(child: m.Kpi, period: Period, calendar: m.Calendar) -> float | None:
+    """An input's target over the formula's period: its own periods' targets within it,
+    combined by its aggregation (a finer input), else its target for the period that holds
+    the formula period's end."""
+    if grain_of(child.frequency) >= period.grain:
+        return kpi_target(child, period_for(period.end, child.frequency, calendar), calendar)
+    targets = []
+    own = period_for(period.start, child.frequency, calendar)
+    while own.end <= period.end:
+        target = kpi_target(child, own, calendar)
+        if target is None:
+            return None
+        targets.append(target)
+        own = next_period(own, calendar)
+    if not targets:
+        return None
+    return AGGREGATE[child.effective_aggregation](targets)
+
+
 def _children(ctx: CheckContext, kpi: m.Kpi, period: Period) -> tuple[float, str] | None:
     combine = COMBINE.get(kpi.effective_across_units)
     if combine is None:
         return None
-    children = {u.id for u in ctx.child_units.get(kpi.unit, ())}
+    children = [u.id for u in ctx.child_units.get(kpi.unit, ())]
+    with_targets = {unit_id for unit_id, _ in kpi.unit_targets}
+    if not children or any(child not in with_targets for child in children):
+        return None  # a child without a target could make up any shortfall
     values = []
-    names = []
-    for unit_id, _ in kpi.unit_targets:
-        if unit_id in children:
-            value = kpi_target(kpi, period, ctx.org.calendar, unit=unit_id)
-            if value is not None:
-                values.append(value)
-                names.append(unit_id)
-    if not values:
-        return None
+    for unit_id in children:
+        value = kpi_target(kpi, period, ctx.org.calendar, unit=unit_id)
+        if value is None:
+            return None
+        values.append(value)
+    names = children
     return float(combine(values)), ", ".join(names)
 
 

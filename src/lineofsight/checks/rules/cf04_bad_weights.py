@@ -29,12 +29,13 @@ class BadWeights(Rule):
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
         for objective in ctx.org.objectives:
-            if objective.weight < 0 and objective.parent is not None:
+            if objective.weight < 0:
+                where = f" in '{objective.parent}'" if objective.parent else ""
                 yield ctx.finding(
                     self,
                     objective,
-                    f"objective '{objective.id}' has the negative weight {objective.weight:g} "
-                    f"in '{objective.parent}'",
+                    f"objective '{objective.id}' has the negative weight "
+                    f"{objective.weight:g}{where}",
                 )
         for kpi in ctx.org.kpis:
             for support in kpi.supports:

@@ -11,7 +11,8 @@ class LaggingOnly(Rule):
     """A strategic objective measured, all the way down, only by lagging KPIs.
 
     The KPIs looked at are those supporting the objective or any objective below it, and
-    every KPI that feeds them. KPIs without a `type` do not count as leading.
+    every KPI that feeds them. It fires only when every one of them is typed `lagging`: a KPI
+    without a `type` may be leading.
 
     Why it matters:
         Lagging KPIs report outcomes after the fact. With no leading indicator, the first
@@ -37,7 +38,7 @@ class LaggingOnly(Rule):
             below = ctx.kpis_below(objective.id)
             if not below:
                 continue  # AL02's business
-            if any(ctx.kpis[k].type is KpiType.LEADING for k in below):
+            if any(ctx.kpis[k].type is not KpiType.LAGGING for k in below):
                 continue
             yield ctx.finding(
                 self,
