@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -115,6 +115,21 @@ class CheckContext:
         return users
 
     @cached_property
+    def kpi_ups(self) -> dict[str, list[str]]:
+        """For each KPI, the KPIs directly above it: those it contributes to, and the formula
+        KPIs that read it."""
+        kpis = self.kpis
+        users = self.formula_users
+        ups: dict[str, list[str]] = {}
+        for kpi in self.org.kpis:
+            above = [c.kpi for c in kpi.contributes_to if c.kpi in kpis]
+            used = users.get(kpi.id)
+            if used:
+                above.extend(used)
+            ups[kpi.id] = above
+        return ups
+
+    @cached_property
     def supporters(self) -> dict[str, list[tuple[m.Kpi, m.Support]]]:
         """For each objective, the KPIs that support it, with the link."""
         found: dict[str, list[tuple[m.Kpi, m.Support]]] = defaultdict(list)
@@ -170,6 +185,33 @@ class CheckContext:
                 stack.extend(child.id for child in self.child_objectives.get(current, ()))
             result[objective.id] = frozenset(seen)
         return result
+
+    def objectives_above(self, kpi_ids: Iterable[str]) -> set[str]:
+        """Every objective that one of these KPIs measures, directly, through the KPIs above
+        it, or as an ancestor of such an objective (cycle-safe; each item visited once)."""
+        seen_kpis: set[str] = set()
+        found: set[str] = set()
+        stack = list(kpi_ids)
+        objectives: list[str] = []
+        while stack:
+            current = stack.pop()
+            if current in seen_kpis:
+                continue
+            seen_kpis.add(current)
+            kpi = self.kpis.get(current)
+            if kpi is None:
+                continue
+            objectives.extend(s.objective for s in kpi.supports)
+            stack.extend(self.kpi_ups.get(current, ()))
+        while objectives:
+            current = objectives.pop()
+            if current in found or current not in self.objectives:
+                continue
+            found.add(current)
+            parent = self.objectives[current].parent
+            if parent is not None:
+                objectives.append(parent)
+        return found
 
     def kpis_below(self, objective_id: str) -> set[str]:
         """The KPIs that measure an objective or any objective below it, with every KPI that

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +80,23 @@ def run_checks(
 ) -> CheckReport:
     """Findings of every selected rule, minus those suppressed per item, in file order."""
     selection = selection or build_selection(org.checks)
+    # The indexes the rules build are many small objects and no reference cycles: the cyclic
+    # garbage collector would only rescan the whole organisation again and again meanwhile.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(org, as_of, measurements, selection)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _run(
+    org: m.Organization,
+    as_of: dt.date,
+    measurements: Mapping[str, Sequence[Observation]] | None,
+    selection: Selection,
+) -> CheckReport:
     ctx = CheckContext(org, as_of, measurements)
     report = CheckReport(as_of=as_of, findings=[], rules_run=[])
     for rule in all_rules():

@@ -28,9 +28,15 @@ class ObjectiveWithoutKpi(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
+        measured: set[str] = set()
+        for supported in ctx.supporters:
+            current: str | None = supported
+            while current is not None and current in ctx.objectives and current not in measured:
+                measured.add(current)
+                current = ctx.objectives[current].parent
         for objective in ctx.org.objectives:
-            below = ctx.descendant_objectives[objective.id]
-            if any(ctx.supporters.get(o) for o in below):
+            if objective.id in measured:
                 continue
-            extra = " or any objective below it" if len(below) > 1 else ""
+            has_children = bool(ctx.child_objectives.get(objective.id))
+            extra = " or any objective below it" if has_children else ""
             yield ctx.finding(self, objective, f"no KPI measures objective '{objective.id}'{extra}")

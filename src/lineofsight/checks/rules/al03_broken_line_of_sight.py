@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 from lineofsight.checks.base import Finding, Rule, Severity
 from lineofsight.checks.context import CheckContext
@@ -62,54 +62,24 @@ class BrokenLineOfSight(Rule):
                     f"objective '{objective.id}' does not lead up to a strategic objective",
                 )
 
-        kpi_ok: dict[str, bool] = {}
+        # A KPI reaches the top when it supports an objective that does, or when a KPI above
+        # it does: spread "reaches" downwards from the supporting KPIs, once per KPI.
+        good: set[str] = set()
+        stack = [
+            kpi.id
+            for kpi in ctx.org.kpis
+            if any(objective_reaches(s.objective) for s in kpi.supports)
+        ]
+        while stack:
+            current = stack.pop()
+            if current in good:
+                continue
+            good.add(current)
+            stack.extend(k.id for k in ctx.contributors.get(current, ()))
+            stack.extend(ctx.formula_inputs.get(current, ()))
         for kpi in ctx.org.kpis:
-            ups = _ups(ctx, kpi.id)
-            if not ups[0] and not ups[1]:
-                continue  # no link at all: AL01
-            if not _kpi_reaches(ctx, kpi.id, kpi_ok, objective_reaches):
-                yield ctx.finding(
-                    self, kpi, f"no path up from KPI '{kpi.id}' reaches a strategic objective"
-                )
-
-
-def _ups(ctx: CheckContext, kpi_id: str) -> tuple[list[str], list[str]]:
-    """Objectives and KPIs directly above a KPI."""
-    kpi = ctx.kpis[kpi_id]
-    objectives = [s.objective for s in kpi.supports if s.objective in ctx.objectives]
-    kpis = [c.kpi for c in kpi.contributes_to if c.kpi in ctx.kpis]
-    kpis.extend(ctx.formula_users.get(kpi_id, ()))
-    return objectives, kpis
-
-
-def _kpi_reaches(
-    ctx: CheckContext,
-    start: str,
-    memo: dict[str, bool],
-    objective_reaches: Callable[[str], bool],
-) -> bool:
-    if start in memo:
-        return memo[start]
-    # Search upwards; KPIs on a cycle that reach nothing else are settled as not reaching.
-    seen: set[str] = set()
-    stack = [start]
-    found = False
-    while stack and not found:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        if memo.get(current):
-            found = True
-            break
-        objectives, kpis = _ups(ctx, current)
-        if any(objective_reaches(o) for o in objectives):
-            found = True
-            break
-        stack.extend(k for k in kpis if k not in seen and memo.get(k) is not False)
-    if found:
-        memo[start] = True
-    else:
-        for visited in seen:
-            memo[visited] = False
-    return found
+            if kpi.id in good or not (kpi.supports or ctx.kpi_ups[kpi.id]):
+                continue  # reaches the top, or has no link at all (AL01's business)
+            yield ctx.finding(
+                self, kpi, f"no path up from KPI '{kpi.id}' reaches a strategic objective"
+            )

@@ -37,12 +37,7 @@ class Cycle(Rule):
             yield ctx.finding(
                 self, first, "objective parents form a cycle: " + " -> ".join([*cycle, cycle[0]])
             )
-        kpi_edges: dict[str, list[str]] = {}
-        for kpi in ctx.org.kpis:
-            ups = [c.kpi for c in kpi.contributes_to if c.kpi in ctx.kpis]
-            ups.extend(ctx.formula_users.get(kpi.id, ()))
-            kpi_edges[kpi.id] = ups
-        for cycle in _cycles(kpi_edges):
+        for cycle in _cycles(ctx.kpi_ups):
             yield ctx.finding(
                 self,
                 ctx.kpis[cycle[0]],
@@ -51,12 +46,34 @@ class Cycle(Rule):
             )
 
 
-def _cycles(edges: Mapping[str, list[str]]) -> list[list[str]]:
-    """One cycle for each strongly connected component that has one, in file order.
+def _cycles(all_edges: Mapping[str, list[str]]) -> list[list[str]]:
+    """One cycle for each strongly connected component that has one, in file order."""
+    order = {node: i for i, node in enumerate(all_edges)}
+    edges = _without_acyclic(all_edges)
+    return [] if not edges else _tarjan(edges, order)
 
-    Tarjan's algorithm, written iteratively so that deep cascades cannot overflow the stack.
-    """
-    order = {node: i for i, node in enumerate(edges)}
+
+def _without_acyclic(edges: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Only the nodes that can be on a cycle: peel off, again and again, every node whose
+    edges all lead to nodes already peeled (a cascade is mostly a tree, so usually all go)."""
+    pending = {node: len(targets) for node, targets in edges.items()}
+    below: dict[str, list[str]] = {}
+    for node, targets in edges.items():
+        for target in targets:
+            below.setdefault(target, []).append(node)
+    ready = [node for node, count in pending.items() if count == 0]
+    while ready:
+        node = ready.pop()
+        for source in below.get(node, ()):
+            pending[source] -= 1
+            if pending[source] == 0:
+                ready.append(source)
+    keep = {node for node, count in pending.items() if count > 0}
+    return {node: [t for t in edges[node] if t in keep] for node in edges if node in keep}
+
+
+def _tarjan(edges: Mapping[str, list[str]], order: Mapping[str, int]) -> list[list[str]]:
+    """Tarjan's algorithm, written iteratively so that deep cascades cannot overflow the stack."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     on_stack: set[str] = set()

@@ -34,11 +34,15 @@ class LevelSkip(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
+        # Levels as plain ranks, looked up once per item: this runs over every link.
+        objective_rank = {o.id: _RANK[o.level] for o in ctx.org.objectives}
+        kpi_rank = {k.id: _RANK[k.level] for k in ctx.org.kpis if k.level is not None}
         for objective in ctx.org.objectives:
-            parent = ctx.objectives.get(objective.parent or "")
-            if parent is not None:
-                problem = _skip(objective.level, parent.level)
+            parent_rank = objective_rank.get(objective.parent or "")
+            if parent_rank is not None:
+                problem = _PROBLEM[objective_rank[objective.id]][parent_rank]
                 if problem:
+                    parent = ctx.objectives[objective.parent or ""]
                     yield ctx.finding(
                         self,
                         objective,
@@ -46,32 +50,35 @@ class LevelSkip(Rule):
                         f"{parent.level.value} parent '{parent.id}': {problem}",
                     )
         for kpi in ctx.org.kpis:
-            if kpi.level is None:
+            own = kpi_rank.get(kpi.id)
+            if own is None:
                 continue
+            problems = _PROBLEM[own]
             for support in kpi.supports:
-                target = ctx.objectives.get(support.objective)
-                if target is None:
+                target_rank = objective_rank.get(support.objective)
+                if target_rank is None or not problems[target_rank]:
                     continue
-                problem = _skip(kpi.level, target.level)
-                if problem:
-                    yield ctx.finding(
-                        self,
-                        kpi,
-                        f"{kpi.level.value} KPI '{kpi.id}' supports the {target.level.value} "
-                        f"objective '{target.id}': {problem}",
-                    )
+                target = ctx.objectives[support.objective]
+                yield ctx.finding(
+                    self,
+                    kpi,
+                    f"{kpi.level.value} KPI '{kpi.id}' supports the {target.level.value} "  # type: ignore[union-attr]
+                    f"objective '{target.id}': {problems[target_rank]}",
+                )
             for link in kpi.contributes_to:
-                above = ctx.kpis.get(link.kpi)
-                if above is None or above.level is None:
+                above_rank = kpi_rank.get(link.kpi)
+                if above_rank is None or not problems[above_rank]:
                     continue
-                problem = _skip(kpi.level, above.level)
-                if problem:
-                    yield ctx.finding(
-                        self,
-                        kpi,
-                        f"{kpi.level.value} KPI '{kpi.id}' contributes to the "
-                        f"{above.level.value} KPI '{above.id}': {problem}",
-                    )
+                above = ctx.kpis[link.kpi]
+                yield ctx.finding(
+                    self,
+                    kpi,
+                    f"{kpi.level.value} KPI '{kpi.id}' contributes to the "  # type: ignore[union-attr]
+                    f"{above.level.value} KPI '{above.id}': {problems[above_rank]}",  # type: ignore[union-attr]
+                )
+
+
+_RANK = {m.Level.STRATEGIC: 0, m.Level.TACTICAL: 1, m.Level.OPERATIONAL: 2}
 
 
 def _skip(source: m.Level, target: m.Level) -> str | None:
@@ -80,3 +87,7 @@ def _skip(source: m.Level, target: m.Level) -> str | None:
     if target.rank > source.rank:
         return "the link points to a lower level"
     return None
+
+
+# _PROBLEM[source rank][target rank]: what is wrong with a link between those levels, if anything.
+_PROBLEM = [[_skip(source, target) for target in _RANK] for source in _RANK]

@@ -69,6 +69,8 @@ class TargetsDoNotAddUp(Rule):
         for kpi in ctx.org.kpis:
             if kpi.direction is m.Direction.RANGE or (kpi.target is None and not kpi.targets):
                 continue
+            if not kpi.unit_targets and kpi.id not in ctx.formulas:
+                continue
             period = evaluation_period(kpi.frequency, ctx.as_of, calendar)
             goal = kpi_target(kpi, period, calendar)
             if goal is None:

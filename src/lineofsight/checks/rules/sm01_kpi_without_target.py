@@ -38,7 +38,9 @@ class KpiWithoutTarget(Rule):
         for kpi in ctx.org.kpis:
             if kpi.direction is Direction.RANGE:
                 continue
-            if kpi.target is None and not kpi.targets:
+            if kpi.target is not None:
+                continue  # a final target applies to every period
+            if not kpi.targets:
                 yield ctx.finding(self, kpi, f"KPI '{kpi.id}' has no target")
                 continue
             period = evaluation_period(kpi.frequency, ctx.as_of, calendar)

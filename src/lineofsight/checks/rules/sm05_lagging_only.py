@@ -32,8 +32,11 @@ class LaggingOnly(Rule):
     severity = Severity.INFO
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
+        # Objectives with some KPI below that is not (known to be) lagging are fine: find
+        # them all in one pass upwards, and look closer only at the others.
+        fine = ctx.objectives_above(k.id for k in ctx.org.kpis if k.type is not KpiType.LAGGING)
         for objective in ctx.org.objectives:
-            if objective.level is not Level.STRATEGIC:
+            if objective.level is not Level.STRATEGIC or objective.id in fine:
                 continue
             below = ctx.kpis_below(objective.id)
             if not below:
