@@ -72,7 +72,19 @@ class Los:
         return result
 
 
-STORE_COMMANDS = {"init", "apply", "export", "load", "check", "history"}
+STORE_COMMANDS = {
+    "init",
+    "apply",
+    "export",
+    "load",
+    "check",
+    "history",
+    "status",
+    "tree",
+    "trace",
+    "forecast",
+    "explain",
+}
 
 
 @pytest.fixture

@@ -318,6 +318,111 @@ def _parse_date(text: str, option: str) -> dt.date:
         raise UsageError(f"{option} {text!r}: expected a date YYYY-MM-DD") from None
 
 
+class TraceFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+@_command()
+def trace(
+    item: Annotated[str, typer.Argument(help="A KPI, objective or person id.")],
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="Trace in this strategy file instead of the store."),
+    ] = None,
+    output_format: Annotated[
+        TraceFormat, typer.Option("--format", help="text or json.")
+    ] = TraceFormat.TEXT,
+    db: DbOption = None,
+) -> None:
+    """Show the line of sight from a KPI, objective or person up to the mission, every path."""
+    from lineofsight.cli import render_trace
+    from lineofsight.services import trace as trace_service
+
+    if file is not None:
+        result = trace_service.trace_item(item, file=file, store=None)
+    else:
+        with open_store(db) as store:
+            result = trace_service.trace_item(item, file=None, store=store)
+    if output_format is TraceFormat.JSON:
+        sys.stdout.write(render_trace.trace_json(result))
+        return
+    for line in render_trace.trace_text(result):
+        out.print(line)
+
+
+class ForecastFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+@_command()
+def forecast(
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Use the values up to this date (YYYY-MM-DD); default today."),
+    ] = None,
+    output_format: Annotated[
+        ForecastFormat, typer.Option("--format", help="table or json.")
+    ] = ForecastFormat.TABLE,
+    db: DbOption = None,
+) -> None:
+    """Project each KPI to its target date (a line through its last 8 values): on track or not."""
+    from lineofsight.cli import render_forecast
+    from lineofsight.services import forecast as forecast_service
+
+    day = _parse_date(as_of, "--as-of") if as_of else dt.date.today()
+    with open_store(db) as store:
+        report = forecast_service.forecast_store(store, day)
+    if output_format is ForecastFormat.JSON:
+        sys.stdout.write(render_forecast.forecast_json(report))
+        return
+    # Not writing to a terminal (a file, a pipe): give the table room rather than cut ids.
+    console = out if out.is_terminal else Console(highlight=False, width=200)
+    console.print(render_forecast.forecast_table(report))
+    for line in render_forecast.forecast_notes(report):
+        console.print(line)
+
+
+class ExplainFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+@_command()
+def explain(
+    kpi: Annotated[str, typer.Argument(help="The KPI id.")],
+    from_period: Annotated[
+        str, typer.Option("--from", help="The earlier period, at the KPI's frequency (FY2026-Q4).")
+    ],
+    to_period: Annotated[str, typer.Option("--to", help="The later period (FY2027-Q2).")],
+    depth: Annotated[
+        int, typer.Option("--depth", help="Also split inputs that are formulas, N levels deep.")
+    ] = 1,
+    unit: Annotated[
+        str | None,
+        typer.Option("--unit", help="At this unit instead of the KPI's own.", show_default=False),
+    ] = None,
+    output_format: Annotated[
+        ExplainFormat, typer.Option("--format", help="text or json.")
+    ] = ExplainFormat.TEXT,
+    db: DbOption = None,
+) -> None:
+    """Explain what drove a KPI's change between two periods (contributions that add up)."""
+    from lineofsight.cli import render_explain
+    from lineofsight.services import explain as explain_service
+
+    with open_store(db) as store:
+        result = explain_service.explain_change(
+            store, kpi, from_period, to_period, depth=depth, unit=unit
+        )
+    if output_format is ExplainFormat.JSON:
+        sys.stdout.write(render_explain.explain_json(result))
+        return
+    for line in render_explain.explain_text(result):
+        out.print(line)
+
+
 @_command()
 def history(
     item: Annotated[
@@ -368,3 +473,6 @@ def _report(exc: InputError) -> None:
 def main() -> None:
     """Entry point of the `los` command."""
     app()
+
+
+from lineofsight.cli import scorecard as _scorecard  # noqa: E402, F401  (registers status and tree)

@@ -1,0 +1,237 @@
+"""Scorecards for people (tables, the cascade tree) and programs (JSON, CSV).
+
+Status is always written as text and an icon as well as a colour, so it reads without colour.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+from rich.tree import Tree
+
+from lineofsight.domain import model as m
+from lineofsight.domain.formula import parse_formula, references
+from lineofsight.engine.evaluate import Evaluation
+from lineofsight.engine.scoring import Status
+
+ICON = {
+    Status.GREEN: "✓",
+    Status.AMBER: "▲",
+    Status.RED: "✗",
+    Status.NO_DATA: "?",
+    Status.NO_TARGET: "–",
+}
+COLOUR = {
+    Status.GREEN: "green",
+    Status.AMBER: "yellow",
+    Status.RED: "red",
+    Status.NO_DATA: "dim",
+    Status.NO_TARGET: "dim",
+}
+
+
+def status_text(status: Status) -> str:
+    return f"[{COLOUR[status]}]{ICON[status]} {status.value}[/]"
+
+
+def number(value: float | None, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}g}" if abs(value) < 1e6 else f"{value:,.0f}"
+
+
+def _round(value: float | None, places: int = 6) -> float | None:
+    return None if value is None else round(value, places)
+
+
+def evaluation_json(ev: Evaluation) -> str:
+    data: dict[str, Any] = {
+        "as_of": ev.as_of.isoformat(),
+        "kpis": [
+            {
+                "id": r.id,
+                "unit": r.unit,
+                "period": r.period.label,
+                "actual": r.actual,
+                "target": _round(r.target),
+                "miss": _round(r.miss),
+                "score": _round(r.score),
+                "status": r.status.value,
+                "achievement": _round(r.achievement),
+            }
+            for r in ev.kpis
+        ],
+        "objectives": [
+            {
+                "id": o.id,
+                "score": _round(o.score),
+                "status": o.status.value,
+                "coverage": _round(o.coverage),
+            }
+            for o in ev.objectives
+        ],
+        "units": [
+            {"id": u.id, "score": _round(u.score), "status": u.status.value} for u in ev.units
+        ],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def evaluation_csv(ev: Evaluation) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        ["kind", "id", "unit", "period", "actual", "target", "miss", "score", "status", "coverage"]
+    )
+    for r in ev.kpis:
+        writer.writerow(
+            [
+                "kpi",
+                r.id,
+                r.unit,
+                r.period.label,
+                r.actual,
+                _round(r.target),
+                _round(r.miss),
+                _round(r.score),
+                r.status.value,
+                "",
+            ]
+        )
+    for o in ev.objectives:
+        writer.writerow(
+            [
+                "objective",
+                o.id,
+                "",
+                "",
+                "",
+                "",
+                "",
+                _round(o.score),
+                o.status.value,
+                _round(o.coverage),
+            ]
+        )
+    for u in ev.units:
+        writer.writerow(["unit", u.id, "", "", "", "", "", _round(u.score), u.status.value, ""])
+    return buffer.getvalue()
+
+
+def evaluation_tables(ev: Evaluation, org: m.Organization) -> list[Table]:
+    names = {k.id: k.name for k in org.kpis}
+    kpis = Table(title=f"KPIs as of {ev.as_of}", title_justify="left")
+    for column in ("KPI", "unit", "period", "actual", "target", "score", "status"):
+        kpis.add_column(
+            column, justify="right" if column in ("actual", "target", "score") else "left"
+        )
+    for r in ev.kpis:
+        kpis.add_row(
+            f"{escape(r.id)} [dim]{escape(names.get(r.id, ''))}[/]",
+            escape(r.unit),
+            r.period.label,
+            number(r.actual),
+            number(r.target),
+            number(r.score, 3),
+            status_text(r.status),
+        )
+    titles = {o.id: o.title for o in org.objectives}
+    objectives = Table(title="Objectives", title_justify="left")
+    for column in ("objective", "score", "coverage", "status"):
+        objectives.add_column(
+            column, justify="right" if column in ("score", "coverage") else "left"
+        )
+    for o in ev.objectives:
+        objectives.add_row(
+            f"{escape(o.id)} [dim]{escape(titles.get(o.id, ''))}[/]",
+            number(o.score, 3),
+            f"{o.coverage:.0%}",
+            status_text(o.status),
+        )
+    unit_names = {u.id: u.name for u in org.units}
+    units = Table(title="Units", title_justify="left")
+    for column in ("unit", "score", "KPIs", "status"):
+        units.add_column(column, justify="right" if column in ("score", "KPIs") else "left")
+    for u in ev.units:
+        units.add_row(
+            f"{escape(u.id)} [dim]{escape(unit_names.get(u.id, ''))}[/]",
+            number(u.score, 3),
+            str(u.kpis),
+            status_text(u.status),
+        )
+    return [kpis, objectives, units]
+
+
+def cascade_tree(ev: Evaluation, org: m.Organization, units: set[str] | None = None) -> Tree:
+    """Mission > objectives > the KPIs that measure them > the KPIs that feed those."""
+    mission = org.strategy.mission or org.name
+    root = Tree(f"[bold]{escape(mission)}[/]")
+    kpi_rows = {r.id: r for r in ev.kpis if r.own_unit}
+    objective_rows = {o.id: o for o in ev.objectives}
+    objectives = {o.id: o for o in org.objectives}
+    children: dict[str | None, list[m.Objective]] = {}
+    for objective in org.objectives:
+        parent = objective.parent if objective.parent in objectives else None
+        children.setdefault(parent, []).append(objective)
+    supporters: dict[str, list[m.Kpi]] = {}
+    feeders: dict[str, list[m.Kpi]] = {}
+    kpis = org.kpis_by_id()
+    for kpi in org.kpis:
+        for support in kpi.supports:
+            supporters.setdefault(support.objective, []).append(kpi)
+        for link in kpi.contributes_to:
+            feeders.setdefault(link.kpi, []).append(kpi)
+    for kpi in org.kpis:
+        if kpi.formula is not None:
+            for input_id in references(parse_formula(kpi.formula)):
+                if input_id in kpis:
+                    feeders.setdefault(kpi.id, []).append(kpis[input_id])
+
+    def wanted_objective(objective: m.Objective) -> bool:
+        if units is None or objective.unit in units:
+            return True
+        return any(wanted_objective(c) for c in children.get(objective.id, ())) or any(
+            k.unit in units for k in supporters.get(objective.id, ())
+        )
+
+    def kpi_label(kpi: m.Kpi) -> str:
+        row = kpi_rows.get(kpi.id)
+        if row is None:
+            return escape(kpi.id)
+        values = f"{number(row.actual)} / {number(row.target)}"
+        return (
+            f"{status_text(row.status)} [bold]{escape(kpi.name)}[/] [dim]{escape(kpi.id)} · "
+            f"{escape(kpi.unit)} · {row.period.label}[/] {values}"
+        )
+
+    def add_kpi(node: Tree, kpi: m.Kpi, seen: frozenset[str]) -> None:
+        if units is not None and kpi.unit not in units:
+            return
+        branch = node.add(kpi_label(kpi))
+        for feeder in feeders.get(kpi.id, ()):
+            if feeder.id not in seen:
+                add_kpi(branch, feeder, seen | {feeder.id})
+
+    def add_objective(node: Tree, objective: m.Objective, seen: frozenset[str]) -> None:
+        row = objective_rows.get(objective.id)
+        score = f" {number(row.score, 3)}" if row and row.score is not None else ""
+        status = status_text(row.status) if row else ""
+        branch = node.add(
+            f"{status}{score} [bold]{escape(objective.title)}[/] "
+            f"[dim]{escape(objective.id)} · {escape(objective.unit)}[/]"
+        )
+        for child in children.get(objective.id, ()):
+            if child.id not in seen and wanted_objective(child):
+                add_objective(branch, child, seen | {child.id})
+        for kpi in supporters.get(objective.id, ()):
+            add_kpi(branch, kpi, frozenset({kpi.id}))
+
+    for objective in children.get(None, ()):
+        if wanted_objective(objective):
+            add_objective(root, objective, frozenset({objective.id}))
+    return root

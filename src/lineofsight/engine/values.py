@@ -1,0 +1,332 @@
+"""The value of every KPI, unit and period, from the stored measurements (SPEC sections 2, 3).
+
+- A measurement belongs to the KPI period that holds its last day, so finer values (days,
+  ISO weeks, months) fall into the KPI's own periods; they are combined by the KPI's
+  `aggregation` (`last` means the latest by period end).
+- A ratio KPI is a ratio of sums, `scale * sum(numerators) / sum(denominators)`, over time
+  and over units; never an average of ratios.
+- A unit without a value of its own takes one from its child units by `across_units`; a
+  value recorded for a unit always wins for that unit.
+- A formula KPI is its formula over its inputs' values for the same period, each input
+  aggregated over that period; division by zero gives no value.
+
+The heavy part is vectorised with Polars; the few formula KPIs are evaluated one by one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import polars as pl
+
+from lineofsight.domain import model as m
+from lineofsight.domain.formula import Expr, evaluate, parse_formula, references
+from lineofsight.domain.periods import Grain, Period, grain_of, period_of
+from lineofsight.engine.calendar import uses_fiscal
+
+MEASUREMENT_SCHEMA = {
+    "kpi_id": pl.String,
+    "unit_id": pl.String,
+    "period_start": pl.Date,
+    "period_end": pl.Date,
+    "value": pl.Float64,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
+}
+
+_AGGREGATIONS = ("sum", "mean", "last", "min", "max")
+_ACROSS = ("sum", "mean", "min", "max")
+
+
+def empty_measurements() -> pl.DataFrame:
+    return pl.DataFrame(schema=MEASUREMENT_SCHEMA)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodKey:
+    """A period as the value tables key it: grain, fiscal or not, and first day."""
+
+    grain: Grain
+    fiscal: bool
+    start: dt.date
+
+
+def key_of(period: Period) -> PeriodKey:
+    return PeriodKey(period.grain, period.fiscal, period.start)
+
+
+def _period_start_expr(grain: pl.Expr, fiscal_shift: pl.Expr, day: pl.Expr) -> pl.Expr:
+    """The first day of the period of `grain` that holds `day` (fiscal years shifted)."""
+    shifted = day.dt.offset_by(pl.format("-{}mo", fiscal_shift))
+    return (
+        pl.when(grain == int(Grain.DAY))
+        .then(day)
+        .when(grain == int(Grain.WEEK))
+        .then(day.dt.truncate("1w"))
+        .when(grain == int(Grain.MONTH))
+        .then(day.dt.truncate("1mo"))
+        .when(grain == int(Grain.QUARTER))
+        .then(shifted.dt.truncate("1q").dt.offset_by(pl.format("{}mo", fiscal_shift)))
+        .otherwise(shifted.dt.truncate("1y").dt.offset_by(pl.format("{}mo", fiscal_shift)))
+    )
+
+
+Triple = tuple[float | None, float, float]
+
+
+class ValueTable:
+    """Values of KPIs by (KPI, grain, fiscal, unit, period start), own and derived."""
+
+    def __init__(
+        self,
+        org: m.Organization,
+        measurements: pl.DataFrame,
+        window: tuple[dt.date, dt.date] | None = None,
+    ) -> None:
+        """`window`, when given, keeps only measurements whose last day lies within it."""
+        self.org = org
+        self.calendar = org.calendar
+        self.kpis = org.kpis_by_id()
+        self.fiscal = uses_fiscal(org.calendar)
+        self._parents = {u.id: u.parent for u in org.units}
+        self._children: dict[str, list[str]] = {}
+        for unit in org.units:
+            if unit.parent is not None:
+                self._children.setdefault(unit.parent, []).append(unit.id)
+        self._formulas: dict[str, Expr] = {
+            k.id: parse_formula(k.formula) for k in org.kpis if k.formula is not None
+        }
+        # kpi id -> (grain, fiscal, unit, period start) -> (value, numerator sum, denominator sum)
+        self._values: dict[str, dict[tuple[int, bool, str, dt.date], Triple]] = {}
+        self._units_with_values: dict[str, set[str]] = {}
+        if window is not None:
+            measurements = measurements.filter(
+                pl.col("period_end").is_between(window[0], window[1])
+            )
+        self._build(measurements)
+
+    # ------------------------------------------------------------ building
+
+    def _grains_wanted(self) -> dict[str, set[tuple[int, bool]]]:
+        """Each KPI at its own grain, and formula inputs at their formulas' grains too."""
+        wanted: dict[str, set[tuple[int, bool]]] = {}
+        for kpi in self.org.kpis:
+            wanted.setdefault(kpi.id, set()).add(self._grain_key(kpi.frequency))
+        for formula_id, expr in self._formulas.items():
+            grain = self._grain_key(self.kpis[formula_id].frequency)
+            stack = list(references(expr))
+            seen: set[str] = set()
+            while stack:
+                input_id = stack.pop()
+                if input_id in seen or input_id not in self.kpis:
+                    continue
+                seen.add(input_id)
+                wanted.setdefault(input_id, set()).add(grain)
+                inner = self._formulas.get(input_id)
+                if inner is not None:
+                    stack.extend(references(inner))
+        return wanted
+
+    def _grain_key(self, frequency: m.Frequency) -> tuple[int, bool]:
+        grain = grain_of(frequency)
+        return int(grain), self.fiscal and grain in (Grain.QUARTER, Grain.YEAR)
+
+    def _build(self, measurements: pl.DataFrame) -> None:
+        if measurements.is_empty():
+            return
+        rows = []
+        for kpi_id, grains in self._grains_wanted().items():
+            kpi = self.kpis[kpi_id]
+            if kpi.formula is not None:
+                continue
+            for grain, fiscal in grains:
+                rows.append(
+                    (
+                        kpi_id,
+                        grain,
+                        fiscal,
+                        self.calendar.fiscal_year_start - 1 if fiscal else 0,
+                        kpi.effective_aggregation.value,
+                        kpi.ratio.scale if kpi.ratio is not None else None,
+                    )
+                )
+        info = pl.DataFrame(
+            rows,
+            schema={
+                "kpi_id": pl.String,
+                "grain": pl.Int8,
+                "fiscal": pl.Boolean,
+                "shift": pl.Int32,
+                "agg": pl.String,
+                "scale": pl.Float64,
+            },
+            orient="row",
+        )
+        joined = measurements.lazy().join(info.lazy(), on="kpi_id", how="inner")
+        joined = joined.with_columns(
+            p_start=_period_start_expr(pl.col("grain"), pl.col("shift"), pl.col("period_end"))
+        )
+        grouped = (
+            joined.sort("period_end", "period_start")
+            .group_by("kpi_id", "grain", "fiscal", "unit_id", "p_start")
+            .agg(
+                pl.first("agg"),
+                pl.first("scale"),
+                pl.col("value").sum().alias("v_sum"),
+                pl.col("value").mean().alias("v_mean"),
+                pl.col("value").last().alias("v_last"),
+                pl.col("value").min().alias("v_min"),
+                pl.col("value").max().alias("v_max"),
+                pl.col("numerator").sum().alias("num"),
+                pl.col("denominator").sum().alias("den"),
+            )
+            .with_columns(
+                value=pl.when(pl.col("scale").is_not_null())
+                .then(
+                    pl.when(pl.col("den") != 0).then(
+                        pl.col("scale") * pl.col("num") / pl.col("den")
+                    )
+                )
+                .when(pl.col("agg") == "sum")
+                .then(pl.col("v_sum"))
+                .when(pl.col("agg") == "last")
+                .then(pl.col("v_last"))
+                .when(pl.col("agg") == "min")
+                .then(pl.col("v_min"))
+                .when(pl.col("agg") == "max")
+                .then(pl.col("v_max"))
+                .otherwise(pl.col("v_mean"))
+            )
+            .select("kpi_id", "grain", "fiscal", "unit_id", "p_start", "value", "num", "den")
+            .collect()
+        )
+        values = self._values
+        units = self._units_with_values
+        for kpi_id, grain, fiscal, unit_id, start, value, num, den in grouped.iter_rows():
+            table = values.get(kpi_id)
+            if table is None:
+                table = values[kpi_id] = {}
+                units[kpi_id] = set()
+            table[(grain, fiscal, unit_id, start)] = (value, num or 0.0, den or 0.0)
+            units[kpi_id].add(unit_id)
+
+    # ------------------------------------------------------------ reading
+
+    def units_with_values(self, kpi_id: str) -> set[str]:
+        """The units that have measurements of a KPI (or, for a formula, of its inputs)."""
+        if kpi_id in self._formulas:
+            found: set[str] = set()
+            for input_id in references(self._formulas[kpi_id]):
+                if input_id in self.kpis and input_id != kpi_id:
+                    found |= self.units_with_values(input_id)
+            return found
+        return self._units_with_values.get(kpi_id, set())
+
+    def value(self, kpi_id: str, period: Period, unit: str | None = None) -> float | None:
+        """The KPI's value for the period at the unit (default: the KPI's own unit)."""
+        return self._value(kpi_id, key_of(period), unit or self.kpis[kpi_id].unit, ())[0]
+
+    def own_value(self, kpi_id: str, period: Period, unit: str) -> float | None:
+        """Only a value recorded for that unit (no derivation from child units)."""
+        found = self._values.get(kpi_id, {}).get(
+            (int(period.grain), period.fiscal, unit, period.start)
+        )
+        return None if found is None else found[0]
+
+    def child_values(self, kpi_id: str, period: Period, unit: str) -> dict[str, float]:
+        """The values of the unit's child units that have one (for explanations)."""
+        key = key_of(period)
+        result = {}
+        for child in self._children.get(unit, ()):
+            value = self._value(kpi_id, key, child, ())[0]
+            if value is not None:
+                result[child] = value
+        return result
+
+    def _value(self, kpi_id: str, key: PeriodKey, unit: str, visiting: tuple[str, ...]) -> Triple:
+        kpi = self.kpis[kpi_id]
+        expr = self._formulas.get(kpi_id)
+        if expr is not None:
+            if kpi_id in visiting:
+                return None, 0.0, 0.0  # a formula cycle has no value
+            inputs: dict[str, float] = {}
+            for input_id in references(expr):
+                if input_id not in self.kpis:
+                    return None, 0.0, 0.0
+                at = unit if self._has_any(input_id, key, unit) else self.kpis[input_id].unit
+                value = self._value(input_id, key, at, (*visiting, kpi_id))[0]
+                if value is None:
+                    return None, 0.0, 0.0
+                inputs[input_id] = value
+            return evaluate(expr, inputs), 0.0, 0.0
+        own = self._values.get(kpi_id, {}).get((int(key.grain), key.fiscal, unit, key.start))
+        if own is not None:
+            return own
+        across = kpi.effective_across_units
+        if across is m.AcrossUnits.NONE:
+            return None, 0.0, 0.0
+        children = [
+            self._value(kpi_id, key, child, visiting) for child in self._children.get(unit, ())
+        ]
+        present = [c for c in children if c[0] is not None]
+        if not present:
+            return None, 0.0, 0.0
+        if kpi.ratio is not None:
+            num = sum(c[1] for c in present)
+            den = sum(c[2] for c in present)
+            return (kpi.ratio.scale * num / den if den else None), num, den
+        numbers = [c[0] for c in present if c[0] is not None]
+        if across is m.AcrossUnits.SUM:
+            return float(sum(numbers)), 0.0, 0.0
+        if across is m.AcrossUnits.MEAN:
+            return sum(numbers) / len(numbers), 0.0, 0.0
+        if across is m.AcrossUnits.MIN:
+            return min(numbers), 0.0, 0.0
+        return max(numbers), 0.0, 0.0
+
+    def _has_any(self, kpi_id: str, key: PeriodKey, unit: str) -> bool:
+        if kpi_id in self._formulas:
+            return unit in self.units_with_values(kpi_id)
+        units = self._units_with_values.get(kpi_id)
+        return bool(units) and unit in units  # type: ignore[operator]
+
+    def periods_with_values(self, kpi_id: str, unit: str | None = None) -> list[Period]:
+        """The KPI's own periods that have a value at the unit, oldest first."""
+        kpi = self.kpis[kpi_id]
+        grain, fiscal = self._grain_key(kpi.frequency)
+        unit = unit or kpi.unit
+        sources = self._measured_sources(kpi_id)
+        starts = {
+            k[3]
+            for source in sources
+            for k in self._values.get(source, {})
+            if k[0] == grain and k[1] == fiscal
+        }
+        periods = [period_of(s, Grain(grain), self.calendar, fiscal) for s in sorted(starts)]
+        return [p for p in periods if self.value(kpi_id, p, unit) is not None]
+
+    def _measured_sources(self, kpi_id: str) -> list[str]:
+        """The KPI itself, or for a formula the measured KPIs it reads, through inner formulas."""
+        if kpi_id not in self._formulas:
+            return [kpi_id]
+        found: list[str] = []
+        seen = {kpi_id}
+        stack = list(references(self._formulas[kpi_id]))
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            inner = self._formulas.get(current)
+            if inner is None:
+                found.append(current)
+            else:
+                stack.extend(references(inner))
+        return found
+
+
+def measurements_frame(rows: Iterable[Mapping[str, object]]) -> pl.DataFrame:
+    """A measurements frame from row mappings (tests and small stores)."""
+    return pl.DataFrame(list(rows), schema=MEASUREMENT_SCHEMA)

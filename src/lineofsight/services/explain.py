@@ -1,0 +1,40 @@
+"""`los explain`: read the organisation and the two periods' measurements, split the change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lineofsight.domain import model as m
+from lineofsight.engine.explain import Explanation, explain, kpi_named, kpi_period
+from lineofsight.engine.values import ValueTable
+from lineofsight.services.evaluate import load_organization, read_measurement_frame
+from lineofsight.store.database import Store
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainResult:
+    """The explanation, with the organisation it was made in (for names and units of measure)."""
+
+    explanation: Explanation
+    org: m.Organization
+
+
+def explain_change(
+    store: Store,
+    kpi_id: str,
+    from_text: str,
+    to_text: str,
+    *,
+    depth: int = 1,
+    unit: str | None = None,
+) -> ExplainResult:
+    """Explain the change of a KPI between two of its periods, named as on the command line."""
+    org = load_organization(store)
+    kpi = kpi_named(org, kpi_id)
+    p0 = kpi_period(kpi, from_text, org.calendar, "--from")
+    p1 = kpi_period(kpi, to_text, org.calendar, "--to")
+    # A measurement counts in the period that holds its last day, so the span from the first
+    # period's start to the last one's end holds every measurement either period needs.
+    window = (min(p0.start, p1.start), max(p0.end, p1.end))
+    values = ValueTable(org, read_measurement_frame(store, window), window)
+    return ExplainResult(explain(values, org, kpi.id, p0, p1, depth, unit), org)

@@ -1,0 +1,166 @@
+"""`los explain` and `los forecast` on the manufacturing example, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Los
+
+FORECAST_KEYS = {"id", "unit", "projected", "target", "deadline", "on_track", "points"}
+
+
+@pytest.fixture
+def mf(los: Los) -> Los:
+    result = los("init", "ws", "--example", "manufacturing")
+    assert result.exit_code == 0, result.output
+    return los
+
+
+def test_explain(mf: Los) -> None:
+    result = mf("explain", "ccc", "--from", "FY2026-Q4", "--to", "FY2027-Q2", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["kpi"] == "ccc"
+    assert data["from"]["period"] == "FY2026-Q4" and data["to"]["period"] == "FY2027-Q2"
+    assert data["change"] == pytest.approx(data["to"]["value"] - data["from"]["value"])
+    assert [c["kpi"] for c in data["contributions"]] == ["dio", "dso", "dpo"]
+    total = sum(c["contribution"] for c in data["contributions"])
+    assert total == pytest.approx(data["change"], abs=1e-9)
+    assert data["residual"] == pytest.approx(0.0, abs=1e-9)
+    # ccc = dio + dso - dpo: each input's own change, dpo's with its sign turned
+    for c in data["contributions"]:
+        own = c["value_to"] - c["value_from"]
+        assert c["contribution"] == pytest.approx(-own if c["kpi"] == "dpo" else own)
+
+    text = mf("explain", "ccc", "--from", "FY2026-Q4", "--to", "2026-Q3")  # = FY2027-Q2
+    assert text.exit_code == 0, text.output
+    assert "ccc (Cash conversion cycle), days" in text.stdout
+    assert "FY2026-Q4" in text.stdout and "FY2027-Q2" in text.stdout
+    assert "Split over the inputs of dio + dso - dpo (Shapley values" in text.stdout
+    for line in ("  dio  ", "  dso  ", "  dpo  ", "  residual 0 (the contributions add up"):
+        assert line in text.stdout
+
+    units = mf("explain", "order_intake_meur", "--from", "2026-08", "--to", "2026-09")
+    assert units.exit_code == 0, units.output
+    assert "distributor_sales" in units.stdout and "key_accounts" in units.stdout
+    measured = mf("explain", "dio", "--from", "2026-04", "--to", "2026-09", "--format", "json")
+    data = json.loads(measured.stdout)
+    assert data["contributions"] == [] and data["residual"] == data["change"]
+    text = mf("explain", "dio", "--from", "2026-04", "--to", "2026-09")
+    assert "Measured directly" in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ccc", "--from", "2026-10", "--to", "FY2027-Q2"], "'ccc' is quarterly"),
+        (["ccc", "--from", "FY2020-Q1", "--to", "FY2027-Q2"], "no value for FY2020-Q1"),
+        (["ccc", "--from", "later", "--to", "FY2027-Q2"], "'later' is not a valid period"),
+        (["cc", "--from", "FY2026-Q4", "--to", "FY2027-Q2"], "did you mean 'ccc'?"),
+        (["ccc", "--from", "FY2026-Q4", "--to", "FY2027-Q2", "--depth", "0"], "--depth 0"),
+    ],
+)
+def test_explain_bad_input_exits_2_with_one_line(los: Los, args: list[str], message: str) -> None:
+    assert los("init", "ws", "--example", "manufacturing").exit_code == 0
+    result = los("explain", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_forecast(mf: Los) -> None:
+    result = mf("forecast", "--as-of", "2026-11-22", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["as_of"] == "2026-11-22"
+    assert data["kpis"]
+    for row in data["kpis"]:
+        assert set(row) >= FORECAST_KEYS
+    ccc = next(r for r in data["kpis"] if r["id"] == "ccc")
+    assert ccc["unit"] == "ironbridge"
+    assert ccc["deadline"] == "2028-03-31" and ccc["period"] == "FY2028-Q4"
+    assert ccc["target"] == 50 and ccc["points"] == 8
+    assert ccc["last_period"] == "FY2027-Q2"  # the quarter that ended before the as-of date
+    assert ccc["on_track"] is (ccc["projected"] <= 50)
+    # unit targets are forecast at their units
+    assert {r["unit"] for r in data["kpis"] if r["id"] == "order_intake_meur"} == {
+        "sales",
+        "distributor_sales",
+        "key_accounts",
+    }
+
+    table = mf("forecast", "--as-of", "2026-11-22")
+    assert table.exit_code == 0, table.output
+    assert "Forecast as of 2026-11-22" in table.stdout
+    assert "✓ on track" in table.stdout and "✗ off track" in table.stdout
+    assert "2028-03-31 (FY2028-Q4)" in table.stdout
+    assert "on track (a least-squares line" in table.stdout
+
+    early = mf("forecast", "--as-of", "2024-12-15", "--format", "json")
+    rows = json.loads(early.stdout)["kpis"]
+    assert any(r["projected"] is None and "3 needed" in r["reason"] for r in rows)
+
+    bad = mf("forecast", "--as-of", "tomorrow")
+    assert bad.exit_code == 2 and "expected a date YYYY-MM-DD" in bad.stderr
+
+
+NESTED = """\
+version: 1
+organization:
+  name: Nested
+  units:
+    - {id: co, name: Co, level: company}
+    - {id: east, name: East, level: department, parent: co}
+    - {id: west, name: West, level: department, parent: co}
+kpis:
+  - {id: sales, name: Sales, unit: co, frequency: monthly, direction: increase, aggregation: sum}
+  - {id: cost, name: Cost, unit: co, frequency: monthly, direction: decrease, aggregation: sum}
+  - {id: profit, name: Profit, unit: co, frequency: monthly, direction: increase,
+     formula: sales - cost}
+  - {id: margin, name: Margin, unit: co, frequency: monthly, direction: increase,
+     unit_of_measure: "%", formula: profit / sales * 100}
+"""
+
+NESTED_DATA = """\
+kpi,period,value,unit
+sales,2026-08,60,east
+sales,2026-08,40,west
+sales,2026-09,90,east
+sales,2026-09,30,west
+cost,2026-08,80,co
+cost,2026-09,90,co
+"""
+
+
+def test_explain_depth_nests_breakdowns(los: Los, workdir: Path) -> None:
+    assert los("init", "ws").exit_code == 0
+    (workdir / "nested.yaml").write_text(NESTED)
+    (workdir / "nested.csv").write_text(NESTED_DATA)
+    assert los("apply", str(workdir / "nested.yaml")).exit_code == 0
+    assert los("load", str(workdir / "nested.csv")).exit_code == 0
+    args = ["explain", "margin", "--from", "2026-08", "--to", "2026-09", "--depth", "3"]
+    data = json.loads(los(*args, "--format", "json").stdout)
+    assert data["from"]["value"] == pytest.approx(20.0) and data["to"]["value"] == 25.0
+    profit, sales = data["contributions"]
+    assert profit["kpi"] == "profit" and sales["kpi"] == "sales"
+    assert profit["contribution"] + sales["contribution"] == pytest.approx(5.0)
+    # profit's own change (20 -> 30) split over sales and cost; sales over its units
+    inner = profit["breakdown"]
+    assert inner["change"] == pytest.approx(10.0)
+    assert [(c["kpi"], c["contribution"]) for c in inner["contributions"]] == [
+        ("sales", 20.0),
+        ("cost", -10.0),
+    ]
+    units = inner["contributions"][0]["breakdown"]
+    assert units["method"] == "units"
+    assert [(c["unit"], c["contribution"]) for c in units["contributions"]] == [
+        ("east", 30.0),
+        ("west", -10.0),
+    ]
+    text = los(*args)
+    assert text.exit_code == 0, text.output
+    assert "Indented lines split an input's own change" in text.stdout
+    assert "      east" in text.stdout

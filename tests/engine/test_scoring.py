@@ -1,0 +1,190 @@
+"""The scoring maths of SPEC section 3, as tables of cases, and its properties."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lineofsight.domain import model as m
+from lineofsight.domain.periods import parse_period
+from lineofsight.engine.evaluate import score_kpi
+from lineofsight.engine.scoring import Status, band_status, score_of, status_of, tolerance_of
+from lineofsight.engine.targets import kpi_target
+
+INC, DEC, RNG = m.Direction.INCREASE, m.Direction.DECREASE, m.Direction.RANGE
+P = parse_period("2026-10")
+
+
+def kpi(direction: m.Direction = INC, **kw) -> m.Kpi:  # type: ignore[no-untyped-def]
+    if direction is RNG:
+        kw.setdefault("range", m.Range(85, 92))
+    return m.Kpi(
+        id="k", name="K", unit="co", frequency=m.Frequency.MONTHLY, direction=direction, **kw
+    )
+
+
+@pytest.mark.parametrize(
+    ("direction", "actual", "target", "tol", "score", "status"),
+    [
+        # a tie is met, whatever the direction
+        (INC, 100, 100, None, 100, Status.GREEN),
+        (DEC, 100, 100, None, 100, Status.GREEN),
+        # over-achievement is capped at 100
+        (INC, 150, 100, None, 100, Status.GREEN),
+        (DEC, 50, 100, None, 100, Status.GREEN),
+        # half the tolerance short: score 75, amber
+        (INC, 95, 100, None, 75, Status.AMBER),
+        (DEC, 105, 100, None, 75, Status.AMBER),
+        # exactly at the tolerance edge: amber, score 50
+        (INC, 90, 100, None, 50, Status.AMBER),
+        (DEC, 110, 100, None, 50, Status.AMBER),
+        # just beyond it: red
+        (INC, 89.9, 100, None, 49.5, Status.RED),
+        # twice the tolerance short: score 0
+        (INC, 80, 100, None, 0, Status.RED),
+        (INC, 10, 100, None, 0, Status.RED),
+        # negative targets use |T|
+        (INC, -11, -10, None, 50, Status.AMBER),
+        # zero target with an absolute tolerance
+        (DEC, 1, 0, 2.0, 75, Status.AMBER),
+        (DEC, 0, 0, 2.0, 100, Status.GREEN),
+    ],
+)
+def test_kpi_scores(direction, actual, target, tol, score, status) -> None:  # type: ignore[no-untyped-def]
+    row = score_kpi(kpi(direction, tolerance_abs=tol), P, "co", actual, target)
+    assert row.score == pytest.approx(score)
+    assert row.status is status
+
+
+@pytest.mark.parametrize(
+    ("actual", "score", "status"),
+    [
+        (85, 100, Status.GREEN),  # the low edge is in range
+        (92, 100, Status.GREEN),
+        (88, 100, Status.GREEN),
+        (84.1, 50 + 50 * (1 - 0.9 / 8.85), Status.AMBER),  # tol = 10% of the middle, 8.85
+        (95, 100 - 50 * 3 / 8.85, Status.AMBER),
+        (60, 0, Status.RED),
+        (75, 100 - 50 * 10 / 8.85, Status.RED),
+    ],
+)
+def test_range_kpis(actual: float, score: float, status: Status) -> None:
+    row = score_kpi(kpi(RNG), P, "co", actual, None)
+    assert row.target == 88.5
+    assert row.score == pytest.approx(score)
+    assert row.status is status
+
+
+def test_zero_tolerance_is_all_or_nothing() -> None:
+    assert score_kpi(kpi(tolerance=0), P, "co", 100, 100).score == 100
+    assert score_kpi(kpi(tolerance=0), P, "co", 99.99, 100).score == 0
+
+
+def test_no_data_and_no_target() -> None:
+    assert score_kpi(kpi(), P, "co", None, 100).status is Status.NO_DATA
+    row = score_kpi(kpi(), P, "co", 5, None)
+    assert (row.status, row.score) == (Status.NO_TARGET, None)
+
+
+@pytest.mark.parametrize(
+    ("score", "status"),
+    [
+        (100, Status.GREEN),
+        (90, Status.GREEN),
+        (89.99, Status.AMBER),
+        (50, Status.AMBER),
+        (49.99, Status.RED),
+        (0, Status.RED),
+        (None, Status.NO_DATA),
+    ],
+)
+def test_status_bands(score: float | None, status: Status) -> None:
+    assert band_status(score, m.Scoring()) is status
+
+
+GLIDE = m.Kpi(
+    id="k",
+    name="K",
+    unit="co",
+    frequency=m.Frequency.MONTHLY,
+    direction=INC,
+    baseline=m.PeriodValue("2025-12", 100),
+    target=m.FinalTarget(200, dt.date(2026, 12, 31)),
+    targets=(("2026-03", 111),),
+)
+
+
+@pytest.mark.parametrize(
+    ("period", "target"),
+    [
+        ("2025-11", 100),  # before the baseline: the baseline
+        ("2025-12", 100),  # the baseline's own period
+        ("2026-03", 111),  # an explicit target wins
+        ("2026-06", 100 + 100 * 181 / 365),  # day-weighted: 2026-06-30 is 181 days after 2025-12-31
+        ("2026-12", 200),  # the deadline's period
+        ("2027-06", 200),  # after it
+    ],
+)
+def test_glide_path(period: str, target: float) -> None:
+    assert kpi_target(GLIDE, parse_period(period), m.Calendar()) == pytest.approx(target)
+
+
+def test_unit_targets_follow_the_same_rules() -> None:
+    k = m.Kpi(
+        id="k",
+        name="K",
+        unit="co",
+        frequency=m.Frequency.MONTHLY,
+        direction=INC,
+        unit_targets=(
+            (
+                "east",
+                m.UnitTarget(
+                    50, dt.date(2026, 12, 31), m.PeriodValue("2025-12", 40), (("2026-02", 41),)
+                ),
+            ),
+        ),
+    )
+    cal = m.Calendar()
+    assert kpi_target(k, parse_period("2026-02"), cal, unit="east") == 41
+    assert kpi_target(k, parse_period("2026-12"), cal, unit="east") == 50
+    assert kpi_target(k, parse_period("2026-12"), cal, unit="west") is None
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+
+
+@given(
+    st.sampled_from([INC, DEC, RNG]),
+    finite,
+    finite,
+    st.one_of(st.none(), st.floats(0, 1e4, allow_nan=False)),
+)
+def test_properties(direction: m.Direction, actual: float, target: float, tol_abs) -> None:  # type: ignore[no-untyped-def]
+    k = kpi(direction, tolerance_abs=tol_abs)
+    row = score_kpi(k, P, "co", actual, target)
+    assert row.score is not None and 0 <= row.score <= 100
+    assert row.miss is not None and row.miss >= 0
+    # status bands agree with scores
+    if row.status is Status.GREEN:
+        assert row.score == 100 and row.miss == 0
+    elif row.status is Status.AMBER:
+        assert 50 <= row.score <= 100
+    else:
+        assert row.status is Status.RED and row.score < 50
+
+
+@given(st.sampled_from([INC, DEC]), finite)
+def test_a_met_target_is_green_whatever_the_direction(
+    direction: m.Direction, target: float
+) -> None:
+    row = score_kpi(kpi(direction, tolerance_abs=1.0), P, "co", target, target)
+    assert row.status is Status.GREEN and row.score == 100
+
+
+def test_tolerance_defaults_to_ten_percent() -> None:
+    assert tolerance_of(kpi(), -50) == pytest.approx(5)
+    assert score_of(0, 0) == 100 and status_of(0, 0) is Status.GREEN
