@@ -161,3 +161,16 @@ def test_coverage_leaves_out_unscored_items() -> None:
     assert objectives["grow"].score == 100
     assert objectives["grow"].coverage == pytest.approx(0.25)
     assert objectives["sell"].status is Status.NO_DATA and objectives["sell"].coverage == 0
+
+
+def test_formula_at_a_unit_reads_inputs_there_else_at_their_own_unit() -> None:
+    data = rows(
+        ("sales", "east", "2026-07", 100, None, None),
+        ("sales", "co", "2026-07", 300, None, None),
+        ("cost", "co", "2026-07", 40, None, None),
+        ("cost", "east", "2026-04", 5, None, None),  # east has cost values, but not for July
+    )
+    table = ValueTable(ORG, data)
+    quarter = parse_period("FY2027-Q2", ORG.calendar)
+    assert table.value("profit", quarter, "east") == 100 - 40
+    assert table.value("profit", quarter) == 300 - 40

@@ -255,8 +255,12 @@ class ValueTable:
             for input_id in references(expr):
                 if input_id not in self.kpis:
                     return None, 0.0, 0.0
-                at = unit if self._has_any(input_id, key, unit) else self.kpis[input_id].unit
-                value = self._value(input_id, key, at, (*visiting, kpi_id))[0]
+                # An input is read at the formula's unit when it has a value there for this
+                # period, else at its own unit.
+                value = self._value(input_id, key, unit, (*visiting, kpi_id))[0]
+                own_unit = self.kpis[input_id].unit
+                if value is None and own_unit != unit:
+                    value = self._value(input_id, key, own_unit, (*visiting, kpi_id))[0]
                 if value is None:
                     return None, 0.0, 0.0
                 inputs[input_id] = value
@@ -285,12 +289,6 @@ class ValueTable:
         if across is m.AcrossUnits.MIN:
             return min(numbers), 0.0, 0.0
         return max(numbers), 0.0, 0.0
-
-    def _has_any(self, kpi_id: str, key: PeriodKey, unit: str) -> bool:
-        if kpi_id in self._formulas:
-            return unit in self.units_with_values(kpi_id)
-        units = self._units_with_values.get(kpi_id)
-        return bool(units) and unit in units  # type: ignore[operator]
 
     def periods_with_values(self, kpi_id: str, unit: str | None = None) -> list[Period]:
         """The KPI's own periods that have a value at the unit, oldest first."""
