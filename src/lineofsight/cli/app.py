@@ -17,17 +17,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from lineofsight import __version__
-from lineofsight.checks.registry import all_rules
-from lineofsight.cli import render_checks
 from lineofsight.errors import InputError, StoreError, UsageError
-from lineofsight.services import apply as apply_service
-from lineofsight.services import check as check_service
-from lineofsight.services import history as history_service
-from lineofsight.services import init as init_service
-from lineofsight.services.export import export_strategy
-from lineofsight.services.measurements import load_file
+from lineofsight.examples import example_names
 from lineofsight.services.workspace import ENV_URL, open_store
-from lineofsight.spec.schema import json_schema
+
+# Commands import the services they use when they run, so that each pays only for its own
+# libraries (the strategy-file schema, migrations, the engine) and `los` starts quickly.
 
 app = typer.Typer(
     name="los",
@@ -58,7 +53,7 @@ class CheckFormat(StrEnum):
     SARIF = "sarif"
 
 
-EXAMPLE_HELP = "Fill it with a worked example: " + ", ".join(init_service.list_examples())
+EXAMPLE_HELP = "Fill it with a worked example: " + ", ".join(example_names())
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -119,6 +114,8 @@ def init(
     db: DbOption = None,
 ) -> None:
     """Create a workspace: a store, strategy.yaml and data/ (with --example, a worked example)."""
+    from lineofsight.services import init as init_service
+
     result = init_service.init_workspace(folder, example=example, db=db, force=force)
     what = f"the {result.example} example" if result.example else "a workspace"
     out.print(f"Created {what} in {escape(str(result.folder))}")
@@ -147,6 +144,8 @@ def apply(
 ) -> None:
     """Validate a strategy file and bring the store's definitions to it."""
     with open_store(db) as store:
+        from lineofsight.services import apply as apply_service
+
         result = apply_service.apply_file(store, file, dry_run=dry_run)
     plan = result.plan
     if plan.empty:
@@ -189,6 +188,8 @@ def export(
 ) -> None:
     """Write the store's definitions as a strategy file (apply reads it back unchanged)."""
     with open_store(db) as store:
+        from lineofsight.services.export import export_strategy
+
         text = export_strategy(store, file)
     if file is None:
         sys.stdout.write(text)
@@ -205,6 +206,8 @@ def load(
 
     Each file is loaded whole or not at all; every bad row is listed.
     """
+    from lineofsight.services.measurements import load_file
+
     failed = 0
     with open_store(db) as store:
         for path in files:
@@ -256,6 +259,9 @@ def check(
     day = _parse_date(as_of, "--as-of") if as_of else dt.date.today()
     codes = [c for raw in select or [] for c in raw.split(",")]
     skip = [c for raw in ignore or [] for c in raw.split(",")]
+    from lineofsight.cli import render_checks
+    from lineofsight.services import check as check_service
+
     options = check_service.parse_options(option or [])
     if file is not None:
         report = check_service.check(
@@ -294,6 +300,8 @@ def check(
 @_command()
 def rules() -> None:
     """List the alignment rules with their code, name, default severity and options."""
+    from lineofsight.checks.registry import all_rules
+
     for rule in all_rules():
         opts = ", ".join(f"{o.name}={o.default:g}" for o in rule.options)
         out.print(
@@ -433,6 +441,8 @@ def history(
 ) -> None:
     """Show what changed in the definitions, when, by whom, and the value before."""
     with open_store(db) as store:
+        from lineofsight.services import history as history_service
+
         records = history_service.definition_history(store, item, limit)
     if not records:
         out.print("No changes recorded" + (f" for {escape(item)}." if item else "."))
@@ -456,6 +466,8 @@ def schema(
     ] = None,
 ) -> None:
     """Print the JSON Schema of the strategy file, for editors and CI validators."""
+    from lineofsight.spec.schema import json_schema
+
     text = json.dumps(json_schema(), indent=2) + "\n"
     if output is None:
         sys.stdout.write(text)

@@ -10,6 +10,7 @@ import io
 import json
 from typing import Any
 
+import polars as pl
 from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
@@ -17,6 +18,7 @@ from rich.tree import Tree
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import parse_formula, references
 from lineofsight.engine.evaluate import Evaluation
+from lineofsight.engine.frames import FrameEvaluation
 from lineofsight.engine.scoring import Status
 
 ICON = {
@@ -235,3 +237,99 @@ def cascade_tree(ev: Evaluation, org: m.Organization, units: set[str] | None = N
         if wanted_objective(objective):
             add_objective(root, objective, frozenset({objective.id}))
     return root
+
+
+def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        [pl.col(c).round(6) for c, t in frame.schema.items() if t == pl.Float64]
+    )
+
+
+def frames_json(ev: FrameEvaluation) -> str:
+    """The spec's status JSON, written column-wise (fast for 100,000 KPIs)."""
+    kpis = _rounded(ev.kpis.drop("own_unit"))
+    return (
+        f'{{"as_of": "{ev.as_of.isoformat()}", "kpis": {kpis.write_json()}, '
+        f'"objectives": {_rounded(ev.objectives).write_json()}, '
+        f'"units": {_rounded(ev.units).write_json()}}}\n'
+    )
+
+
+def frames_csv(ev: FrameEvaluation) -> str:
+    kpis = ev.kpis.select(
+        pl.lit("kpi").alias("kind"),
+        "id",
+        "unit",
+        "period",
+        "actual",
+        "target",
+        "miss",
+        "score",
+        "status",
+        pl.lit(None, pl.Float64).alias("coverage"),
+    )
+    objectives = ev.objectives.select(
+        pl.lit("objective").alias("kind"),
+        "id",
+        pl.lit(None, pl.String).alias("unit"),
+        pl.lit(None, pl.String).alias("period"),
+        pl.lit(None, pl.Float64).alias("actual"),
+        pl.lit(None, pl.Float64).alias("target"),
+        pl.lit(None, pl.Float64).alias("miss"),
+        "score",
+        "status",
+        "coverage",
+    )
+    units = ev.units.select(
+        pl.lit("unit").alias("kind"),
+        "id",
+        pl.lit(None, pl.String).alias("unit"),
+        pl.lit(None, pl.String).alias("period"),
+        pl.lit(None, pl.Float64).alias("actual"),
+        pl.lit(None, pl.Float64).alias("target"),
+        pl.lit(None, pl.Float64).alias("miss"),
+        "score",
+        "status",
+        pl.lit(None, pl.Float64).alias("coverage"),
+    )
+    return _rounded(pl.concat([kpis, objectives, units])).write_csv()
+
+
+def frames_tables(ev: FrameEvaluation, names: dict[str, dict[str, str]]) -> list[Table]:
+    kpis = Table(title=f"KPIs as of {ev.as_of}", title_justify="left")
+    for column in ("KPI", "unit", "period", "actual", "target", "score", "status"):
+        kpis.add_column(
+            column, justify="right" if column in ("actual", "target", "score") else "left"
+        )
+    for r in ev.kpis.iter_rows(named=True):
+        kpis.add_row(
+            f"{escape(r['id'])} [dim]{escape(names['kpi'].get(r['id'], ''))}[/]",
+            escape(r["unit"]),
+            r["period"],
+            number(r["actual"]),
+            number(r["target"]),
+            number(r["score"], 3),
+            status_text(Status(r["status"])),
+        )
+    objectives = Table(title="Objectives", title_justify="left")
+    for column in ("objective", "score", "coverage", "status"):
+        objectives.add_column(
+            column, justify="right" if column in ("score", "coverage") else "left"
+        )
+    for r in ev.objectives.iter_rows(named=True):
+        objectives.add_row(
+            f"{escape(r['id'])} [dim]{escape(names['objective'].get(r['id'], ''))}[/]",
+            number(r["score"], 3),
+            f"{r['coverage']:.0%}",
+            status_text(Status(r["status"])),
+        )
+    units = Table(title="Units", title_justify="left")
+    for column in ("unit", "score", "status"):
+        units.add_column(column, justify="right" if column == "score" else "left")
+    for r in ev.units.iter_rows(named=True):
+        units.add_row(
+            f"{escape(r['id'])} [dim]{escape(names['unit'].get(r['id'], ''))}[/]",
+            number(r["score"], 3),
+            status_text(Status(r["status"])),
+        )
+    return [kpis, objectives, units]

@@ -11,13 +11,6 @@ import typer
 from rich.console import Console
 
 from lineofsight.cli.app import DbOption, _command, out
-from lineofsight.cli.render_status import (
-    cascade_tree,
-    evaluation_csv,
-    evaluation_json,
-    evaluation_tables,
-)
-from lineofsight.services.evaluate import evaluate_store, unit_subtree
 from lineofsight.services.workspace import open_store
 
 
@@ -51,24 +44,30 @@ def status(
     db: DbOption = None,
 ) -> None:
     """KPI, objective and unit scores and statuses."""
+    from lineofsight.cli.render_status import frames_csv, frames_json, frames_tables
+    from lineofsight.services.evaluate import read_names, status_with_definitions, subtree_of
+
     with open_store(db) as store:
-        org, ev = evaluate_store(store, period, as_of)
+        defs, ev = status_with_definitions(store, period, as_of)
+        names = read_names(store) if output_format is StatusFormat.TABLE else {}
     if unit is not None:
-        keep = unit_subtree(org, unit)
-        objective_units = {o.id: o.unit for o in org.objectives}
+        import polars as pl
+
+        keep = list(subtree_of(defs.units, unit))
+        objectives = defs.objectives.filter(pl.col("unit_id").is_in(keep))["id"]
         ev = replace(
             ev,
-            kpis=[r for r in ev.kpis if r.unit in keep],
-            objectives=[o for o in ev.objectives if objective_units[o.id] in keep],
-            units=[u for u in ev.units if u.id in keep],
+            kpis=ev.kpis.filter(pl.col("unit").is_in(keep)),
+            objectives=ev.objectives.filter(pl.col("id").is_in(objectives.to_list())),
+            units=ev.units.filter(pl.col("id").is_in(keep)),
         )
     if output_format is StatusFormat.JSON:
-        sys.stdout.write(evaluation_json(ev))
+        sys.stdout.write(frames_json(ev))
     elif output_format is StatusFormat.CSV:
-        sys.stdout.write(evaluation_csv(ev))
+        sys.stdout.write(frames_csv(ev))
     else:
         console = out if out.is_terminal else Console(highlight=False, width=200)
-        for table in evaluation_tables(ev, org):
+        for table in frames_tables(ev, names):
             console.print(table)
 
 
@@ -80,6 +79,9 @@ def tree(
     db: DbOption = None,
 ) -> None:
     """The cascade from the mission down, coloured by status."""
+    from lineofsight.cli.render_status import cascade_tree
+    from lineofsight.services.evaluate import evaluate_store, unit_subtree
+
     with open_store(db) as store:
         org, ev = evaluate_store(store, period, as_of)
     keep = unit_subtree(org, unit) if unit is not None else None

@@ -9,6 +9,7 @@ turned into the small immutable tree below; nothing is ever evaluated or compile
 from __future__ import annotations
 
 import ast
+import functools
 import keyword
 import math
 import re
@@ -399,6 +400,11 @@ def parse_formula(text: str) -> Expr:
     if not isinstance(text, str):
         # Typed callers never get here; a YAML number given as a formula does.
         raise FormulaError(f"a formula must be text, not {type(text).__name__}")
+    return _parse_text(text)
+
+
+@functools.lru_cache(maxsize=65536)  # parsed trees are immutable: share them
+def _parse_text(text: str) -> Expr:
     flat = text.translate(_FLATTEN)
     if not flat.strip():
         raise FormulaError("the formula is empty")

@@ -1,8 +1,9 @@
 """Evaluate a whole organisation as of a date: every KPI row, objective and unit.
 
 Each KPI is evaluated at its latest own period that ends on or before the as-of date, at its
-own unit and at every other unit that has values for it or a unit target; at a unit without a
-unit target, a row has no target (`no_target`): the KPI's own target is for its own unit.
+own unit and at every other unit that has a value of its own for it in that period or a unit
+target; at a unit without a unit target, a row has no target (`no_target`): the KPI's own
+target is for its own unit.
 """
 
 from __future__ import annotations
@@ -196,7 +197,8 @@ def evaluate_organization(
         own_target = kpi_target(kpi, period, calendar)
         rows.append(score_kpi(kpi, period, kpi.unit, values.value(kpi.id, period), own_target))
         unit_targets = {unit_id for unit_id, _ in kpi.unit_targets}
-        others = (values.units_with_values(kpi.id) | unit_targets) - {kpi.unit}
+        measured = values.units_measured(kpi.id, period) if kpi.formula is None else set()
+        others = (measured | unit_targets) - {kpi.unit}
         for unit in sorted(others):
             target = kpi_target(kpi, period, calendar, unit=unit) if unit in unit_targets else None
             rows.append(score_kpi(kpi, period, unit, values.value(kpi.id, period, unit), target))

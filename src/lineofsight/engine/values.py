@@ -224,6 +224,15 @@ class ValueTable:
             return found
         return self._units_with_values.get(kpi_id, set())
 
+    def units_measured(self, kpi_id: str, period: Period) -> set[str]:
+        """The units with a value of their own for the KPI in that period."""
+        grain, fiscal, start = int(period.grain), period.fiscal, period.start
+        return {
+            k[2]
+            for k in self._values.get(kpi_id, {})
+            if k[0] == grain and k[1] == fiscal and k[3] == start
+        }
+
     def value(self, kpi_id: str, period: Period, unit: str | None = None) -> float | None:
         """The KPI's value for the period at the unit (default: the KPI's own unit)."""
         return self._value(kpi_id, key_of(period), unit or self.kpis[kpi_id].unit, ())[0]

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import PeriodError, parse_period
+from lineofsight.engine.calendar import evaluation_period
 from lineofsight.engine.evaluate import Evaluation, evaluate_organization, evaluation_window
+from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation, evaluate_frames
 from lineofsight.engine.values import MEASUREMENT_SCHEMA
 from lineofsight.errors import UsageError
 from lineofsight.store.database import Store
@@ -26,47 +30,80 @@ def read_measurement_frame(
 ) -> pl.DataFrame:
     """Measurements as a Polars frame, optionally only those whose last day is in `window`."""
     query = f"SELECT {_COLUMNS} FROM measurements"
-    params: dict[str, object] = {}
+    params: list[object] = []
     if window is not None:
-        query += " WHERE period_end >= :first AND period_end <= :last"
-        first, last = window
-        # SQLite keeps dates as ISO text, so compare with text there.
-        params = (
-            {"first": first.isoformat(), "last": last.isoformat()}
-            if store.dialect == "sqlite"
-            else {"first": first, "last": last}
-        )
+        query += " WHERE period_end >= {} AND period_end <= {}"
+        params = list(window)
+    return _typed_frame(store, query, params, MEASUREMENT_SCHEMA)
+
+
+def _typed_frame(
+    store: Store, query: str, params: list[object], schema: Mapping[str, Any]
+) -> pl.DataFrame:
+    """Run a query into a frame of the given schema: Arrow-native on an SQLite file, row by
+    row through SQLAlchemy elsewhere. `{}` in the query marks each parameter."""
+    path = _sqlite_file(store)
+    if path is not None:
+        return _cast(_adbc_frame(path, query, params), schema)
+    names = [f"p{i}" for i in range(len(params))]
+    sql = query.format(*[f":{name}" for name in names])
     with store.reading() as conn:
-        rows = conn.execute(text(query), params).all()
-    return _frame(rows)
+        rows = conn.execute(text(sql), dict(zip(names, params, strict=True))).all()
+    return _typed(rows, dict(schema))
 
 
-def _frame(rows: Sequence[Sequence[Any]]) -> pl.DataFrame:
-    frame = pl.DataFrame(
-        rows,
-        schema=[
-            "kpi_id",
-            "unit_id",
-            "period_start",
-            "period_end",
-            "value",
-            "numerator",
-            "denominator",
-        ],
-        orient="row",
-        infer_schema_length=None,
-    )
-    if frame.is_empty():
-        return pl.DataFrame(schema=MEASUREMENT_SCHEMA)
-    casts = []
-    for name in ("period_start", "period_end"):
-        if frame.schema[name] == pl.String:
-            casts.append(pl.col(name).str.to_date())
+def _adbc_frame(path: str, query: str, params: list[object]) -> pl.DataFrame:
+    """A query's result as Arrow straight into Polars (no row objects, no pyarrow)."""
+    # Imported here: only scorecards need them. The low-level API hands over an Arrow stream
+    # that Polars reads through the Arrow PyCapsule interface.
+    import adbc_driver_manager as adbc
+    import adbc_driver_sqlite
+
+    # SQLite keeps dates as ISO text; parameters are inlined as quoted literals because
+    # they are dates and numbers we made, never user text.
+    literals = []
+    for value in params:
+        if isinstance(value, dt.date):
+            literals.append(f"'{value.isoformat()}'")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            literals.append(repr(value))
         else:
-            casts.append(pl.col(name).cast(pl.Date))
-    for name in ("value", "numerator", "denominator"):
-        casts.append(pl.col(name).cast(pl.Float64))
-    return frame.with_columns(casts).select(list(MEASUREMENT_SCHEMA))
+            raise TypeError(f"unsupported query parameter {value!r}")
+    database = adbc_driver_sqlite.connect(path)
+    try:
+        connection = adbc.AdbcConnection(database)
+        try:
+            statement = adbc.AdbcStatement(connection)
+            try:
+                statement.set_sql_query(query.format(*literals))
+                stream, _ = statement.execute_query()
+                return pl.DataFrame(stream)
+            finally:
+                statement.close()
+        finally:
+            connection.close()
+    finally:
+        database.close()
+
+
+def _sqlite_file(store: Store) -> str | None:
+    if store.dialect != "sqlite":
+        return None
+    database = make_url(store.url).database
+    return database if database and database != ":memory:" else None
+
+
+def _cast(frame: pl.DataFrame, schema: Mapping[str, Any]) -> pl.DataFrame:
+    if frame.is_empty() or frame.width == 0:
+        return pl.DataFrame(schema=dict(schema))
+    casts = []
+    for name, dtype in schema.items():
+        column = pl.col(name)
+        if dtype == pl.Date and frame.schema[name] == pl.String:
+            casts.append(column.str.to_date())
+        else:
+            casts.append(column.cast(dtype))
+    return frame.with_columns(casts).select(list(schema))
 
 
 def load_organization(store: Store) -> m.Organization:
@@ -116,6 +153,157 @@ def unit_subtree(org: m.Organization, unit_id: str) -> set[str]:
     for unit in org.units:
         if unit.parent is not None:
             children.setdefault(unit.parent, []).append(unit.id)
+    found: set[str] = set()
+    stack = [unit_id]
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack.extend(children.get(current, ()))
+    return found
+
+
+_FRAME_QUERIES = {
+    "kpis": (
+        "SELECT id, position, unit_id, frequency, direction, aggregation, across_units, formula,"
+        " ratio_scale, range_low, range_high, baseline_period, baseline_value, target_value,"
+        " target_by, tolerance, tolerance_abs FROM kpis",
+        {
+            "id": pl.String,
+            "position": pl.Int64,
+            "unit_id": pl.String,
+            "frequency": pl.String,
+            "direction": pl.String,
+            "aggregation": pl.String,
+            "across_units": pl.String,
+            "formula": pl.String,
+            "ratio_scale": pl.Float64,
+            "range_low": pl.Float64,
+            "range_high": pl.Float64,
+            "baseline_period": pl.String,
+            "baseline_value": pl.Float64,
+            "target_value": pl.Float64,
+            "target_by": pl.Date,
+            "tolerance": pl.Float64,
+            "tolerance_abs": pl.Float64,
+        },
+    ),
+    "period_targets": (
+        "SELECT kpi_id, unit_id, period, value FROM kpi_period_targets ORDER BY kpi_id, position",
+        {"kpi_id": pl.String, "unit_id": pl.String, "period": pl.String, "value": pl.Float64},
+    ),
+    "unit_targets": (
+        "SELECT kpi_id, unit_id, value, by_date, baseline_period, baseline_value"
+        " FROM kpi_unit_targets",
+        {
+            "kpi_id": pl.String,
+            "unit_id": pl.String,
+            "value": pl.Float64,
+            "by_date": pl.Date,
+            "baseline_period": pl.String,
+            "baseline_value": pl.Float64,
+        },
+    ),
+    "supports": (
+        "SELECT kpi_id, objective_id, weight FROM kpi_supports",
+        {"kpi_id": pl.String, "objective_id": pl.String, "weight": pl.Float64},
+    ),
+    "objectives": (
+        "SELECT id, position, unit_id, parent_id, weight FROM objectives",
+        {
+            "id": pl.String,
+            "position": pl.Int64,
+            "unit_id": pl.String,
+            "parent_id": pl.String,
+            "weight": pl.Float64,
+        },
+    ),
+    "units": (
+        "SELECT id, position, parent_id FROM units",
+        {"id": pl.String, "position": pl.Int64, "parent_id": pl.String},
+    ),
+}
+
+
+def _typed(rows: Sequence[Sequence[Any]], schema: dict[str, Any]) -> pl.DataFrame:
+    names = list(schema)
+    frame = pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+    if frame.is_empty():
+        return pl.DataFrame(schema=schema)
+    return _cast(frame, schema)
+
+
+def read_definition_frames(store: Store) -> DefinitionFrames:
+    """The tables a scorecard needs, as frames, without building domain objects."""
+    frames: dict[str, pl.DataFrame] = {}
+    with store.reading() as conn:
+        row = conn.execute(text("SELECT fiscal_year_start, scoring FROM organization")).first()
+        if row is None:
+            raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+    for name, (query, schema) in _FRAME_QUERIES.items():
+        frames[name] = _typed_frame(store, query, [], schema)
+    scoring = row[1]
+    if isinstance(scoring, str):
+        scoring = json.loads(scoring)
+    return DefinitionFrames(
+        kpis=frames["kpis"],
+        period_targets=frames["period_targets"],
+        unit_targets=frames["unit_targets"],
+        supports=frames["supports"],
+        objectives=frames["objectives"],
+        units=frames["units"],
+        calendar=m.Calendar(row[0]),
+        scoring=m.Scoring(**scoring) if scoring else m.Scoring(),
+    )
+
+
+def frame_window(defs: DefinitionFrames, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    frequencies = set(defs.kpis["frequency"].to_list()) or {f.value for f in m.Frequency}
+    periods = [evaluation_period(m.Frequency(f), as_of, defs.calendar) for f in frequencies]
+    return min(p.start for p in periods), max(p.end for p in periods)
+
+
+def status_store(
+    store: Store, period: str | None = None, as_of: str | None = None
+) -> FrameEvaluation:
+    """The scorecard of the whole store, computed on frames (fast on large organisations)."""
+    return status_with_definitions(store, period, as_of)[1]
+
+
+def status_with_definitions(
+    store: Store, period: str | None = None, as_of: str | None = None
+) -> tuple[DefinitionFrames, FrameEvaluation]:
+    defs = read_definition_frames(store)
+    minimal = m.Organization(name="", calendar=defs.calendar)
+    day = resolve_as_of(minimal, period, as_of)
+    measurements = read_measurement_frame(store, frame_window(defs, day))
+    return defs, evaluate_frames(defs, measurements, day)
+
+
+def read_names(store: Store) -> dict[str, dict[str, str]]:
+    """Names of KPIs and units and titles of objectives, for tables."""
+    names: dict[str, dict[str, str]] = {}
+    with store.reading() as conn:
+        for kind, query in (
+            ("kpi", "SELECT id, name FROM kpis"),
+            ("objective", "SELECT id, title FROM objectives"),
+            ("unit", "SELECT id, name FROM units"),
+        ):
+            names[kind] = {row[0]: row[1] for row in conn.execute(text(query))}
+    return names
+
+
+def subtree_of(units: pl.DataFrame, unit_id: str) -> set[str]:
+    """A unit and every unit below it, from the units frame; UsageError when unknown."""
+    ids = units["id"].to_list()
+    if unit_id not in ids:
+        hint = difflib.get_close_matches(unit_id, ids, n=1)
+        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+        raise UsageError(f"--unit: unknown unit '{unit_id}'{suggestion}")
+    children: dict[str, list[str]] = {}
+    for child, parent in units.select("id", "parent_id").iter_rows():
+        if parent is not None:
+            children.setdefault(parent, []).append(child)
     found: set[str] = set()
     stack = [unit_id]
     while stack:

@@ -10,6 +10,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from lineofsight.errors import UsageError
+from lineofsight.examples import example_names
 from lineofsight.services.apply import apply_file
 from lineofsight.services.measurements import LoadResult, load_file
 from lineofsight.services.workspace import DATABASE_FILE, ENV_URL, WORKSPACE_DIR
@@ -75,14 +76,7 @@ def _examples_root() -> Traversable:
 
 def list_examples() -> list[str]:
     """The names of the worked examples shipped with Line of Sight."""
-    root = _examples_root()
-    if not root.is_dir():
-        return []
-    return sorted(
-        entry.name
-        for entry in root.iterdir()
-        if entry.is_dir() and (entry / STRATEGY_FILE).is_file()
-    )
+    return example_names()
 
 
 def _copy_tree(source: Traversable, target: Path) -> None:

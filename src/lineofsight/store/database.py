@@ -8,18 +8,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from lineofsight.errors import StoreError
 
+# The newest migration; a test checks it is Alembic's head. Knowing it lets a command that only
+# reads skip loading Alembic when the store is already up to date.
+SCHEMA_REVISION = "0003"
 
-def _alembic_config(url: str) -> Config:
+
+def _alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("lineofsight.store") / "migrations"))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -65,11 +67,17 @@ class Store:
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration, in one transaction."""
+        if self._current_revision() == SCHEMA_REVISION:
+            return
+        from alembic import command
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         cfg = _alembic_config(self.url)
-        head = ScriptDirectory.from_config(cfg).get_current_head()
         try:
             with self.engine.begin() as conn:
                 current = MigrationContext.configure(conn).get_current_revision()
+                head = ScriptDirectory.from_config(cfg).get_current_head()
                 if current == head:
                     return
                 known = {rev.revision for rev in ScriptDirectory.from_config(cfg).walk_revisions()}
@@ -82,6 +90,14 @@ class Store:
                 command.upgrade(cfg, "head")
         except OperationalError as exc:
             raise StoreError(f"cannot open the store {self.display_url}: {exc.orig}") from None
+
+    def _current_revision(self) -> str | None:
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+        except (OperationalError, SQLAlchemyError):
+            return None  # no table yet: a new store
+        return None if row is None else str(row[0])
 
     @property
     def display_url(self) -> str:

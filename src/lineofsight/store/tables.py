@@ -222,7 +222,17 @@ measurements = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("source", Text),
     UniqueConstraint("kpi_id", "unit_id", "period", name="uq_measurements_key"),
-    Index("ix_measurements_kpi_end", "kpi_id", "period_end"),
+    # Covers every column a scorecard reads, by last day (see migration 0003).
+    Index(
+        "ix_measurements_by_end",
+        "period_end",
+        "kpi_id",
+        "unit_id",
+        "period_start",
+        "value",
+        "numerator",
+        "denominator",
+    ),
 )
 
 measurement_revisions = Table(

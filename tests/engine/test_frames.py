@@ -1,0 +1,112 @@
+"""The frame-based scorecard (used by `los status`) gives exactly the rows of the reference
+evaluation, on every example, at several dates, on both databases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars.testing as pt
+import pytest
+
+from lineofsight.services.evaluate import evaluate_store, status_store
+from lineofsight.services.init import init_workspace
+from lineofsight.store.database import Store
+
+DATES = ["2026-11-22", "2026-09-30", "2025-12-31", "2024-06-15"]
+
+
+@pytest.mark.parametrize("example", ["techinnovate", "globalhealth", "manufacturing"])
+def test_frames_match_the_reference(example: str, db_url: str, tmp_path: Path) -> None:
+    init_workspace(tmp_path / "ws", example=example, db=db_url)
+    store = Store(db_url)
+    try:
+        for day in DATES:
+            fast = status_store(store, as_of=day)
+            _, reference = evaluate_store(store, as_of=day)
+            columns = [
+                "id",
+                "unit",
+                "period",
+                "actual",
+                "target",
+                "miss",
+                "score",
+                "status",
+                "achievement",
+                "own_unit",
+            ]
+            pt.assert_frame_equal(
+                fast.kpis,
+                reference.kpi_frame().select(columns),
+                check_exact=False,
+                rel_tol=1e-9,
+                abs_tol=1e-9,
+            )
+            pt.assert_frame_equal(
+                fast.objectives,
+                reference.objective_frame().select("id", "score", "status", "coverage"),
+                check_exact=False,
+                rel_tol=1e-9,
+                abs_tol=1e-9,
+            )
+            pt.assert_frame_equal(
+                fast.units,
+                reference.unit_frame().select("id", "score", "status"),
+                check_exact=False,
+                rel_tol=1e-9,
+                abs_tol=1e-9,
+            )
+    finally:
+        store.close()
+
+
+def test_frames_match_the_reference_on_a_synthetic_organisation(tmp_path: Path) -> None:
+    """2,000 generated KPIs (formulas, ratios, ranges, quarterly and monthly) on SQLite."""
+    import importlib.util
+    import sys
+
+    from lineofsight.services.apply import apply_file
+    from lineofsight.services.measurements import load_file
+
+    bench = Path(__file__).parents[2] / "bench" / "generate.py"
+    spec = importlib.util.spec_from_file_location("generate", bench)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["generate"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    org = module.generate(tmp_path / "org", kpis=2000, units=400)
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        apply_file(store, org.strategy)
+        load_file(store, org.measurements)
+        for day in ("2026-11-22", "2026-08-15"):
+            fast = status_store(store, as_of=day)
+            _, reference = evaluate_store(store, as_of=day)
+            columns = [
+                "id",
+                "unit",
+                "period",
+                "actual",
+                "target",
+                "miss",
+                "score",
+                "status",
+                "achievement",
+                "own_unit",
+            ]
+            pt.assert_frame_equal(
+                fast.kpis,
+                reference.kpi_frame().select(columns),
+                check_exact=False,
+                rel_tol=1e-9,
+                abs_tol=1e-9,
+            )
+            pt.assert_frame_equal(
+                fast.objectives,
+                reference.objective_frame().select("id", "score", "status", "coverage"),
+                check_exact=False,
+                rel_tol=1e-9,
+                abs_tol=1e-9,
+            )
+    finally:
+        store.close()
