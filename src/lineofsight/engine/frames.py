@@ -477,22 +477,20 @@ def _direct_formulas(
     derived across units) is left for the reference path."""
     from lineofsight.domain.formula import evaluate, parse_formula, references
 
-    formula_pairs = [pair for pair in pairs]
-    info = (
-        {
-            row[0]: row[1:]
-            for row in kpis.select(
-                "id", "formula", "grain", "fiscal", "unit_id", "across_units", "aggregation"
-            ).iter_rows()
-        }
-        if formula_pairs
-        else {}
+    formula_pairs = pairs
+    columns = ("id", "formula", "grain", "fiscal", "unit_id", "across_units", "aggregation")
+    formulas = kpis.filter(
+        pl.col("formula").is_not_null() & pl.col("id").is_in(list({k for k, _ in pairs}))
     )
-    inputs_of: dict[str, tuple[str, ...]] = {}
-    for kpi_id, _ in formula_pairs:
-        formula = info[kpi_id][0]
-        if formula is not None and kpi_id not in inputs_of:
-            inputs_of[kpi_id] = references(parse_formula(formula))
+    inputs_of: dict[str, tuple[str, ...]] = {
+        kpi_id: references(parse_formula(formula))
+        for kpi_id, formula in formulas.select("id", "formula").iter_rows()
+    }
+    involved = set(inputs_of) | {i for inputs in inputs_of.values() for i in inputs}
+    info = {
+        row[0]: row[1:]
+        for row in kpis.filter(pl.col("id").is_in(list(involved))).select(columns).iter_rows()
+    }
     wanted = {i for inputs in inputs_of.values() for i in inputs}
     values = {
         (kpi_id, unit_id): actual
