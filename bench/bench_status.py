@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -69,18 +68,22 @@ def _store(cache: Path, kpis: int) -> Path:
 
 
 def _run_status(url: str) -> tuple[float, float]:
-    """Wall time and peak resident memory (MB) of `los status` in a child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    subprocess.run(
-        [LOS, "status", "--as-of", AS_OF, "--format", "json", "--db", url],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        env={**os.environ, "LOS_DATABASE_URL": ""},
-    )
-    wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024
+    """Best wall time of three runs and peak resident memory (MB) of `los status`, each in a
+    child process of its own."""
+    best, peak = float("inf"), 0.0
+    for _ in range(3):
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            [LOS, "status", "--as-of", AS_OF, "--format", "json", "--db", url],
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "LOS_DATABASE_URL": ""},
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        best = min(best, time.perf_counter() - start)
+        if status != 0:
+            raise SystemExit(f"los status failed with {status}")
+        peak = max(peak, usage.ru_maxrss / 1024)
+    return best, peak
 
 
 def main() -> int:
@@ -127,13 +130,14 @@ def main() -> int:
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kpis, floor, wall, peak, t_org, t_read, t_eval, t_json in table:
-        goal = "met" if wall <= 2 and peak <= 2048 else "MISSED"
-        print(
-            f"{kpis:,} KPIs: los status {wall:.2f} s, {peak:,.0f} MB (goal <= 2 s, <= 2 GB: {goal})"
-        )
         print(
             f"| {kpis:,} | {floor:.2f} | {wall:.2f} | {wall / floor:.2f} | {peak:,.0f} | "
             f"{t_org:.2f} | {t_read:.2f} | {t_eval:.2f} | {t_json:.2f} |"
+        )
+    for kpis, _floor, wall, peak, *_ in table:
+        goal = "met" if wall <= 2 and peak <= 2048 else "MISSED"
+        print(
+            f"{kpis:,} KPIs: los status {wall:.2f} s, {peak:,.0f} MB (<= 2 s and <= 2 GB: {goal})"
         )
     return 0
 
