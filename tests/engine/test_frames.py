@@ -13,6 +13,33 @@ from lineofsight.services.init import init_workspace
 from lineofsight.store.database import Store
 
 DATES = ["2026-11-22", "2026-09-30", "2025-12-31", "2024-06-15"]
+COLUMNS = [
+    "id",
+    "unit",
+    "period",
+    "actual",
+    "target",
+    "miss",
+    "score",
+    "status",
+    "achievement",
+    "own_unit",
+]
+
+
+def assert_same_scorecard(store: Store, day: str) -> None:
+    fast = status_store(store, as_of=day)
+    _, reference = evaluate_store(store, as_of=day)
+    close = {"check_exact": False, "rel_tol": 1e-9, "abs_tol": 1e-9}
+    pt.assert_frame_equal(fast.kpis, reference.kpi_frame().select(COLUMNS), **close)
+    pt.assert_frame_equal(
+        fast.objectives,
+        reference.objective_frame().select("id", "score", "status", "coverage"),
+        **close,
+    )
+    pt.assert_frame_equal(
+        fast.units, reference.unit_frame().select("id", "score", "status"), **close
+    )
 
 
 @pytest.mark.parametrize("example", ["techinnovate", "globalhealth", "manufacturing"])
@@ -21,41 +48,7 @@ def test_frames_match_the_reference(example: str, db_url: str, tmp_path: Path) -
     store = Store(db_url)
     try:
         for day in DATES:
-            fast = status_store(store, as_of=day)
-            _, reference = evaluate_store(store, as_of=day)
-            columns = [
-                "id",
-                "unit",
-                "period",
-                "actual",
-                "target",
-                "miss",
-                "score",
-                "status",
-                "achievement",
-                "own_unit",
-            ]
-            pt.assert_frame_equal(
-                fast.kpis,
-                reference.kpi_frame().select(columns),
-                check_exact=False,
-                rel_tol=1e-9,
-                abs_tol=1e-9,
-            )
-            pt.assert_frame_equal(
-                fast.objectives,
-                reference.objective_frame().select("id", "score", "status", "coverage"),
-                check_exact=False,
-                rel_tol=1e-9,
-                abs_tol=1e-9,
-            )
-            pt.assert_frame_equal(
-                fast.units,
-                reference.unit_frame().select("id", "score", "status"),
-                check_exact=False,
-                rel_tol=1e-9,
-                abs_tol=1e-9,
-            )
+            assert_same_scorecard(store, day)
     finally:
         store.close()
 
@@ -80,33 +73,6 @@ def test_frames_match_the_reference_on_a_synthetic_organisation(tmp_path: Path) 
         apply_file(store, org.strategy)
         load_file(store, org.measurements)
         for day in ("2026-11-22", "2026-08-15"):
-            fast = status_store(store, as_of=day)
-            _, reference = evaluate_store(store, as_of=day)
-            columns = [
-                "id",
-                "unit",
-                "period",
-                "actual",
-                "target",
-                "miss",
-                "score",
-                "status",
-                "achievement",
-                "own_unit",
-            ]
-            pt.assert_frame_equal(
-                fast.kpis,
-                reference.kpi_frame().select(columns),
-                check_exact=False,
-                rel_tol=1e-9,
-                abs_tol=1e-9,
-            )
-            pt.assert_frame_equal(
-                fast.objectives,
-                reference.objective_frame().select("id", "score", "status", "coverage"),
-                check_exact=False,
-                rel_tol=1e-9,
-                abs_tol=1e-9,
-            )
+            assert_same_scorecard(store, day)
     finally:
         store.close()

@@ -16,7 +16,7 @@ import polars as pl
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import Period
 from lineofsight.engine.calendar import evaluation_period, period_named, uses_fiscal
-from lineofsight.engine.values import _period_start_expr
+from lineofsight.engine.values import PERIOD_AGGREGATES, _period_start_expr, period_value
 
 DAY = dt.timedelta(days=1)
 
@@ -129,33 +129,12 @@ def evaluate_frames(
         .agg(
             pl.first("agg"),
             pl.first("ratio_scale"),
-            pl.col("value").sum().alias("v_sum"),
-            pl.col("value").mean().alias("v_mean"),
-            pl.col("value").last().alias("v_last"),
-            pl.col("value").min().alias("v_min"),
-            pl.col("value").max().alias("v_max"),
-            pl.col("numerator").sum().alias("num"),
-            pl.col("denominator").sum().alias("den"),
+            *PERIOD_AGGREGATES,
         )
         .select(
             "kpi_id",
             "unit_id",
-            pl.when(pl.col("ratio_scale").is_not_null())
-            .then(
-                pl.when(pl.col("den") != 0).then(
-                    pl.col("ratio_scale") * pl.col("num") / pl.col("den")
-                )
-            )
-            .when(pl.col("agg") == "sum")
-            .then(pl.col("v_sum"))
-            .when(pl.col("agg") == "last")
-            .then(pl.col("v_last"))
-            .when(pl.col("agg") == "min")
-            .then(pl.col("v_min"))
-            .when(pl.col("agg") == "max")
-            .then(pl.col("v_max"))
-            .otherwise(pl.col("v_mean"))
-            .alias("actual"),
+            period_value("ratio_scale").alias("actual"),
             pl.lit(True).alias("measured"),
         )
         .collect()

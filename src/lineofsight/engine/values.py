@@ -76,6 +76,37 @@ def _period_start_expr(grain: pl.Expr, fiscal_shift: pl.Expr, day: pl.Expr) -> p
 Triple = tuple[float | None, float, float]
 
 
+# Everything a period's value may be made of, measured once per KPI, unit and period; the
+# KPI's aggregation (or its ratio) then picks: see `period_value`.
+PERIOD_AGGREGATES = (
+    pl.col("value").sum().alias("v_sum"),
+    pl.col("value").mean().alias("v_mean"),
+    pl.col("value").last().alias("v_last"),
+    pl.col("value").min().alias("v_min"),
+    pl.col("value").max().alias("v_max"),
+    pl.col("numerator").sum().alias("num"),
+    pl.col("denominator").sum().alias("den"),
+)
+
+
+def period_value(scale: str) -> pl.Expr:
+    """A period's value from PERIOD_AGGREGATES: a ratio of sums for a ratio KPI (none when
+    the denominators add up to 0), else by the `agg` column."""
+    return (
+        pl.when(pl.col(scale).is_not_null())
+        .then(pl.when(pl.col("den") != 0).then(pl.col(scale) * pl.col("num") / pl.col("den")))
+        .when(pl.col("agg") == "sum")
+        .then(pl.col("v_sum"))
+        .when(pl.col("agg") == "last")
+        .then(pl.col("v_last"))
+        .when(pl.col("agg") == "min")
+        .then(pl.col("v_min"))
+        .when(pl.col("agg") == "max")
+        .then(pl.col("v_max"))
+        .otherwise(pl.col("v_mean"))
+    )
+
+
 class ValueTable:
     """Values of KPIs by (KPI, grain, fiscal, unit, period start), own and derived."""
 
@@ -174,31 +205,9 @@ class ValueTable:
             .agg(
                 pl.first("agg"),
                 pl.first("scale"),
-                pl.col("value").sum().alias("v_sum"),
-                pl.col("value").mean().alias("v_mean"),
-                pl.col("value").last().alias("v_last"),
-                pl.col("value").min().alias("v_min"),
-                pl.col("value").max().alias("v_max"),
-                pl.col("numerator").sum().alias("num"),
-                pl.col("denominator").sum().alias("den"),
+                *PERIOD_AGGREGATES,
             )
-            .with_columns(
-                value=pl.when(pl.col("scale").is_not_null())
-                .then(
-                    pl.when(pl.col("den") != 0).then(
-                        pl.col("scale") * pl.col("num") / pl.col("den")
-                    )
-                )
-                .when(pl.col("agg") == "sum")
-                .then(pl.col("v_sum"))
-                .when(pl.col("agg") == "last")
-                .then(pl.col("v_last"))
-                .when(pl.col("agg") == "min")
-                .then(pl.col("v_min"))
-                .when(pl.col("agg") == "max")
-                .then(pl.col("v_max"))
-                .otherwise(pl.col("v_mean"))
-            )
+            .with_columns(value=period_value("scale"))
             .select("kpi_id", "grain", "fiscal", "unit_id", "p_start", "value", "num", "den")
             .collect()
         )
