@@ -23,11 +23,18 @@ from lineofsight.spec.dump import (
     unit_to_plain,
 )
 from lineofsight.spec.files import read_strategy
+from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store.database import Store
+from lineofsight.store.definition_rows import (
+    DefinitionRows,
+    item_from_row,
+    organization_rows,
+    read_rows,
+)
 from lineofsight.store.definitions import (
     ChangeRecord,
     ItemChanges,
-    read_organization,
+    read_settings,
     record_changes,
     save_organization,
 )
@@ -89,8 +96,17 @@ def _organization_plain(org: m.Organization) -> Plain:
     return plain
 
 
-def plan_changes(old: m.Organization | None, new: m.Organization) -> Plan:
-    """Compare two organisations; positions alone are not changes."""
+def plan_changes(
+    stored: DefinitionRows | None,
+    old: m.Organization | None,
+    new: m.Organization,
+    rows: DefinitionRows,
+) -> Plan:
+    """Compare the store's rows (and its organisation-wide settings, `old`) with `new`.
+
+    Items whose rows are the same are unchanged; the others are compared in their plain form,
+    field by field, as the history records them. Positions and lines alone are not changes.
+    """
     plan = Plan()
     before = _organization_plain(old) if old is not None else {}
     after = _organization_plain(new)
@@ -103,25 +119,36 @@ def plan_changes(old: m.Organization | None, new: m.Organization) -> Plan:
                 )
             )
     for kind, items_of, to_plain in KINDS:
-        old_items = {i.id: jsonable(to_plain(i)) for i in items_of(old)} if old else {}
-        new_items = {i.id: jsonable(to_plain(i)) for i in items_of(new)}
+        new_rows = rows.items[kind]
+        old_rows = stored.items[kind] if stored is not None else {}
         changes = ItemChanges()
-        for item_id, plain in new_items.items():
-            previous = old_items.get(item_id)
-            if previous is None:
+        items = {item.id: item for item in items_of(new)}
+        for item_id in new_rows:
+            if item_id not in old_rows:
+                plain = to_plain(items[item_id])
                 plan.records.append(ChangeRecord(kind, item_id, "add", None, None, plain))
                 changes.write.add(item_id)
-            elif previous != plain:
-                changes.write.add(item_id)
-                for key in [*previous, *(k for k in plain if k not in previous)]:
-                    if previous.get(key) != plain.get(key):
-                        plan.records.append(
-                            ChangeRecord(
-                                kind, item_id, "change", key, previous.get(key), plain.get(key)
-                            )
+                changes.added.add(item_id)
+                continue
+            assert stored is not None
+            if stored.definition(kind, item_id) == rows.definition(kind, item_id):
+                continue
+            previous = jsonable(to_plain(item_from_row(kind, old_rows[item_id], stored, None)))
+            plain = jsonable(to_plain(items[item_id]))
+            if previous == plain:
+                continue
+            changes.write.add(item_id)
+            for key in [*previous, *(k for k in plain if k not in previous)]:
+                if previous.get(key) != plain.get(key):
+                    plan.records.append(
+                        ChangeRecord(
+                            kind, item_id, "change", key, previous.get(key), plain.get(key)
                         )
-        for item_id, plain in old_items.items():
-            if item_id not in new_items:
+                    )
+        for item_id, row in old_rows.items():
+            if item_id not in new_rows:
+                assert stored is not None
+                plain = jsonable(to_plain(item_from_row(kind, row, stored, None)))
                 plan.records.append(ChangeRecord(kind, item_id, "remove", None, plain, None))
                 changes.remove.add(item_id)
         plan.items[kind] = changes
@@ -132,13 +159,15 @@ def apply_organization(
     store: Store, org: m.Organization, *, source: str, dry_run: bool = False
 ) -> Plan:
     """Write `org` to the store in one transaction and record its history."""
-    with store.transaction() as conn:
-        old = read_organization(conn)
-        plan = plan_changes(old, org)
+    with paused_gc(), store.transaction() as conn:
+        settings = read_settings(conn)
+        stored = read_rows(conn) if settings is not None else None
+        rows = organization_rows(org, conn.dialect.name)
+        plan = plan_changes(stored, settings, org, rows)
         if dry_run:
             return plan
         # Even with no change, the file's lines may have moved: keep them for the checks.
-        save_organization(conn, org, plan.items, source)
+        save_organization(conn, org, plan.items, source, new=rows, stored=stored)
         if plan.empty:
             return plan
         record_changes(
@@ -154,8 +183,9 @@ def apply_organization(
 
 def apply_file(store: Store, path: Path, *, dry_run: bool = False) -> ApplyResult:
     """Validate a strategy file and bring the store to it."""
-    org = read_strategy(path)
-    plan = apply_organization(store, org, source=str(path.resolve()), dry_run=dry_run)
+    with paused_gc():
+        org = read_strategy(path)
+        plan = apply_organization(store, org, source=str(path.resolve()), dry_run=dry_run)
     return ApplyResult(str(path), plan, dry_run, org)
 
 

@@ -7,15 +7,23 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import Period, PeriodError, grain_of, parse_period
 from lineofsight.errors import LoadError, Problem, UsageError
+from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store.database import Store
-from lineofsight.store.definitions import read_organization
-from lineofsight.store.measurements import MeasurementRow, write_measurements
+from lineofsight.store.loading import LoadSession, load_session
+from lineofsight.store.measurements import (
+    MeasurementRow,
+    frame_of_rows,
+    write_measurement_frame,
+)
 
 COLUMNS = ("kpi", "period", "value", "unit", "numerator", "denominator", "note")
 MAX_LISTED = 200  # beyond this many bad rows, the rest are counted, not listed
@@ -144,20 +152,142 @@ def _number(cells: dict[str, Any], column: str, *, required: bool) -> float | No
     return value
 
 
-class RowChecker:
-    """Checks rows against the organisation and turns them into rows for the store."""
+@dataclass(frozen=True, slots=True)
+class KpiRules:
+    """What a load checks a KPI's values against."""
 
-    def __init__(self, org: m.Organization, source: str) -> None:
-        self.org = org
-        self.kpis = org.kpis_by_id()
-        self.units = org.units_by_id()
+    id: str
+    unit: str
+    frequency: m.Frequency
+    formula: str | None = None
+    ratio_scale: float | None = None  # None: not a ratio KPI
+    bounds: m.Bounds | None = None
+
+
+_RULE_COLUMNS = (
+    "id", "unit_id", "frequency", "formula", "ratio_numerator", "ratio_scale", "bounds_min",
+    "bounds_max",
+)  # fmt: skip
+
+
+_RULE_NUMBERS = ("ratio_scale", "bounds_min", "bounds_max")
+
+
+@dataclass(frozen=True)
+class LoadRules:
+    """The organisation as a load needs it: its KPIs' rules, unit ids and the calendar.
+
+    `rows` are the KPIs' columns a load reads (`_RULE_COLUMNS`); the checks use them as a
+    frame, and as `KpiRules` objects for the rows they look at one by one.
+    """
+
+    rows: list[tuple[Any, ...]]
+    units: frozenset[str]
+    calendar: m.Calendar
+
+    @cached_property
+    def kpis(self) -> dict[str, KpiRules]:
+        kpis = {}
+        for kpi_id, unit, frequency, formula, numerator, scale, low, high in self.rows:
+            bounds = m.Bounds(low, high) if low is not None or high is not None else None
+            ratio_scale = scale if numerator is not None else None
+            kpis[kpi_id] = KpiRules(
+                kpi_id, unit, m.Frequency(frequency), formula, ratio_scale, bounds
+            )
+        return kpis
+
+    @cached_property
+    def frame(self) -> pl.DataFrame:
+        """One row per KPI: kpi, kpi_unit, kpi_grain, measured, scale, low, high."""
+        grains = {f.value: int(grain_of(f)) for f in m.Frequency}
+        rows = pl.DataFrame(
+            self.rows,
+            schema={
+                name: pl.Float64 if name in _RULE_NUMBERS else pl.String for name in _RULE_COLUMNS
+            },
+            orient="row",
+            strict=False,
+        )
+        return rows.select(
+            pl.col("id").alias("kpi"),
+            pl.col("unit_id").alias("kpi_unit"),
+            pl.col("frequency").replace_strict(grains, return_dtype=pl.Int64).alias("kpi_grain"),
+            pl.col("formula").is_null().alias("measured"),
+            pl.when(pl.col("ratio_numerator").is_not_null())
+            .then(pl.col("ratio_scale"))
+            .alias("scale"),
+            pl.col("bounds_min").alias("low"),
+            pl.col("bounds_max").alias("high"),
+        )
+
+
+# Every column without missing values, a flag beside each that may be missing (a result
+# column that starts with missing values would read as integers through ADBC).
+_RULES_SQL = (
+    "SELECT id, unit_id, frequency, COALESCE(formula, ''), formula IS NULL, "
+    "ratio_numerator IS NULL, COALESCE(ratio_scale, 0.0), bounds_min IS NULL, "
+    "COALESCE(bounds_min, 0.0), bounds_max IS NULL, COALESCE(bounds_max, 0.0) FROM kpis"
+)
+_RULES_SCHEMA = {
+    "id": pl.String,
+    "unit_id": pl.String,
+    "frequency": pl.String,
+    "formula": pl.String,
+    "no_formula": pl.Boolean,
+    "no_ratio": pl.Boolean,
+    "ratio_scale": pl.Float64,
+    "no_min": pl.Boolean,
+    "bounds_min": pl.Float64,
+    "no_max": pl.Boolean,
+    "bounds_max": pl.Float64,
+}
+
+
+def read_load_rules(session: LoadSession) -> LoadRules | None:
+    """The rules from the store (only the columns a load needs), or None before any apply.
+
+    Read inside the load's own transaction, so that they are what the load writes against.
+    """
+    fiscal = session.query("SELECT fiscal_year_start FROM organization", {"fiscal": pl.Int64})
+    if fiscal.is_empty():
+        return None
+
+    def unless(flag: str, column: str | pl.Expr) -> pl.Expr:
+        value = pl.col(column) if isinstance(column, str) else column
+        return pl.when(pl.col(flag)).then(None).otherwise(value)
+
+    kpis = (
+        session.query(_RULES_SQL, _RULES_SCHEMA)
+        .select(
+            "id",
+            "unit_id",
+            "frequency",
+            unless("no_formula", "formula").alias("formula"),
+            unless("no_ratio", pl.lit("")).alias("ratio_numerator"),
+            "ratio_scale",
+            unless("no_min", "bounds_min").alias("bounds_min"),
+            unless("no_max", "bounds_max").alias("bounds_max"),
+        )
+        .rows()
+    )
+    units = session.query("SELECT id FROM units", {"id": pl.String}).get_column("id")
+    return LoadRules(kpis, frozenset(units.to_list()), m.Calendar(fiscal.item()))
+
+
+class RowChecker:
+    """Checks rows one by one and turns them into rows for the store."""
+
+    def __init__(self, rules: LoadRules, source: str) -> None:
+        self.rules = rules
+        self.kpis = rules.kpis
+        self.units = rules.units
         self.source = source
         self._periods: dict[str, Period] = {}
 
     def period(self, text: str) -> Period:
         found = self._periods.get(text)
         if found is None:
-            found = parse_period(text, self.org.calendar)
+            found = parse_period(text, self.rules.calendar)
             self._periods[text] = found
         return found
 
@@ -192,7 +322,7 @@ class RowChecker:
             )
         note = _text(cells.get("note")) or None
         numerator = denominator = None
-        if kpi.ratio is not None:
+        if kpi.ratio_scale is not None:
             if _number(cells, "value", required=False) is not None:
                 raise _RowError(
                     "value", f"'{kpi_id}' is a ratio KPI: give numerator and denominator, not value"
@@ -202,7 +332,7 @@ class RowChecker:
             assert numerator is not None and denominator is not None
             if denominator < 0:
                 raise _RowError("denominator", f"{denominator:g} is negative")
-            value = kpi.ratio.scale * numerator / denominator if denominator else None
+            value = kpi.ratio_scale * numerator / denominator if denominator else None
             column = "numerator"
         else:
             for column in ("numerator", "denominator"):
@@ -221,7 +351,7 @@ class RowChecker:
             grain=int(period.grain),
             period_start=period.start,
             period_end=period.end,
-            value=None if kpi.ratio is not None else value,
+            value=None if kpi.ratio_scale is not None else value,
             numerator=numerator,
             denominator=denominator,
             note=note,
@@ -234,10 +364,8 @@ def _bounds_text(bounds: m.Bounds) -> str:
     return f"[{low}, {high}]"
 
 
-def check_rows(
-    org: m.Organization, file: str, header: list[str], rows: Iterable[RawRow]
-) -> list[MeasurementRow]:
-    """Every row checked; LoadError with every problem (row, column, reason) if any."""
+def check_header(file: str, header: list[str]) -> None:
+    """LoadError for unknown or missing columns."""
     problems: list[Problem] = []
     unknown = [name for name in header if name and name not in COLUMNS]
     if unknown:
@@ -259,50 +387,76 @@ def check_rows(
         )
     if problems:
         raise LoadError(f"{file}: bad header", problems)
-    checker = RowChecker(org, file)
+
+
+def check_rows(
+    rules: LoadRules, file: str, header: list[str], rows: Iterable[RawRow]
+) -> list[MeasurementRow]:
+    """Every row checked; LoadError with every problem (row, column, reason) if any."""
+    check_header(file, header)
+    checker = RowChecker(rules, file)
     result: list[MeasurementRow] = []
+    report = _BadRows(file)
     seen: dict[tuple[str, str, str], int] = {}
-    bad = 0
     for raw in rows:
         try:
             row = checker.check(raw)
         except _RowError as exc:
-            bad += 1
-            if bad <= MAX_LISTED:
-                problems.append(
-                    Problem(file, raw.number, f"column {exc.column}: {exc.reason}", is_row=True)
-                )
+            report.add(raw.number, f"column {exc.column}: {exc.reason}")
             continue
         key = (row.kpi_id, row.unit_id, row.period)
         first = seen.get(key)
         if first is not None:
-            bad += 1
-            if bad <= MAX_LISTED:
-                problems.append(
-                    Problem(
-                        file,
-                        raw.number,
-                        f"repeats row {first} ({row.kpi_id}, {row.unit_id}, {row.period})",
-                        is_row=True,
-                    )
-                )
+            report.add(
+                raw.number, f"repeats row {first} ({row.kpi_id}, {row.unit_id}, {row.period})"
+            )
             continue
         seen[key] = raw.number
         result.append(row)
-    if bad > MAX_LISTED:
-        problems.append(Problem(file, 0, f"... and {bad - MAX_LISTED} more bad rows"))
-    if problems:
-        raise LoadError(f"{file}: {bad} bad row(s); nothing was loaded", problems)
+    report.raise_if_any()
     return result
+
+
+class _BadRows:
+    """Bad rows in the order found: the first MAX_LISTED listed, the rest counted."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.count = 0
+        self.problems: list[Problem] = []
+
+    def add(self, number: int, message: str) -> None:
+        self.count += 1
+        if self.count <= MAX_LISTED:
+            self.problems.append(Problem(self.file, number, message, is_row=True))
+
+    def raise_if_any(self) -> None:
+        if not self.count:
+            return
+        problems = list(self.problems)
+        if self.count > MAX_LISTED:
+            problems.append(
+                Problem(self.file, 0, f"... and {self.count - MAX_LISTED} more bad rows")
+            )
+        raise LoadError(f"{self.file}: {self.count} bad row(s); nothing was loaded", problems)
 
 
 def load_file(store: Store, path: Path) -> LoadResult:
     """Load one measurement file in one transaction: all of it, or nothing."""
-    header, rows = read_table(path)
-    with store.transaction() as conn:
-        org = read_organization(conn)
-        if org is None:
+    # The bulk reader and checker build on this module's row-by-row ones.
+    from lineofsight.services.measurement_frames import check_frame, read_csv_frame
+
+    file = str(path)
+    table = read_csv_frame(path) if path.suffix.lower() == ".csv" else None
+    header, rows = ([], iter(())) if table is not None else read_table(path)
+    with paused_gc(), load_session(store) as session:
+        rules = read_load_rules(session)
+        if rules is None:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
-        checked = check_rows(org, str(path), header, rows)
-        counts = write_measurements(conn, checked, source=str(path), at=dt.datetime.now(dt.UTC))
-    return LoadResult(str(path), len(checked), counts.added, counts.replaced, counts.unchanged)
+        if table is not None:
+            check_header(file, table.header)
+            checked = check_frame(rules, file, table)
+        else:
+            checked = frame_of_rows(check_rows(rules, file, header, rows))
+        counts = write_measurement_frame(session, checked, source=file, at=dt.datetime.now(dt.UTC))
+    return LoadResult(file, checked.height, counts.added, counts.replaced, counts.unchanged)

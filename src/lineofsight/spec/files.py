@@ -8,12 +8,27 @@ from lineofsight.domain.model import Organization
 from lineofsight.errors import Problem, SpecError
 from lineofsight.spec.build import build_organization
 from lineofsight.spec.dump import dump_organization
+from lineofsight.spec.fastyaml import load_yaml_fast
 from lineofsight.spec.validate import validate_document
-from lineofsight.spec.yamlload import load_yaml
+from lineofsight.spec.yamlload import LineMap, load_yaml, paused_gc
 
 
 def parse_strategy(text: str, file: str = "strategy.yaml") -> Organization:
     """The organisation a strategy file's text describes; SpecError lists every problem."""
+    with paused_gc():
+        # The fast reader knows only the lines of the items; a file with any problem is read
+        # again with every line so that each problem is reported where it is.
+        fast = load_yaml_fast(text)
+        if fast is not None:
+            data, item_lines = fast
+            lines = LineMap(item_lines)
+            model, found = validate_document(data, file, lines)
+            if model is not None and not found:
+                return build_organization(model, file, lines)
+        return _parse_with_lines(text, file)
+
+
+def _parse_with_lines(text: str, file: str) -> Organization:
     data, lines, yaml_problems = load_yaml(text)
     problems = [Problem(file, p.line, p.message) for p in yaml_problems]
     if data is None and not problems:

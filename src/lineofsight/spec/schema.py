@@ -8,6 +8,7 @@ in `validate.py`. `los schema` publishes the JSON Schema generated from these mo
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -61,10 +62,19 @@ def _period_text(value: Any) -> Any:
 
 
 def _check_period(value: str) -> str:
+    label = _period_label(value)
+    if isinstance(label, PeriodError):
+        raise ValueError(str(label)) from None
+    return label
+
+
+@lru_cache(maxsize=4096)
+def _period_label(value: str) -> str | PeriodError:
+    # A large file names the same few periods a hundred thousand times: read each once.
     try:
         return parse_period(value).label
     except PeriodError as exc:
-        raise ValueError(str(exc)) from None
+        return exc
 
 
 PeriodText = Annotated[

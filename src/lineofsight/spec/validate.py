@@ -12,13 +12,14 @@ import difflib
 import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from lineofsight.domain.formula import parse_formula, references
 from lineofsight.domain.model import Calendar, Direction
-from lineofsight.domain.periods import grain_of, parse_period
+from lineofsight.domain.periods import Period, grain_of, parse_period
 from lineofsight.errors import Problem
 from lineofsight.spec import schema as s
 from lineofsight.spec.yamlload import LineMap
@@ -367,7 +368,7 @@ def _check_kpi(i: int, kpi: s.KpiSpec, calendar: Calendar, ref: Any, out: Collec
 
     def check_targets(path: tuple[Hashable, ...], targets: Mapping[str, float]) -> None:
         for period_text, value in targets.items():
-            period = parse_period(period_text, calendar)
+            period = _parse_period(period_text, calendar)
             if period.grain != grain:
                 out.add(
                     (*path, period_text),
@@ -400,6 +401,12 @@ def _check_kpi(i: int, kpi: s.KpiSpec, calendar: Calendar, ref: Any, out: Collec
         path = (*base, "unit_targets", unit_id)
         zero_check((*path, "value"), f"unit target for {unit_id}", unit_target.value)
         check_targets((*path, "targets"), unit_target.targets)
+
+
+@lru_cache(maxsize=4096)
+def _parse_period(text: str, calendar: Calendar) -> Period:
+    # A large file names the same few periods a hundred thousand times: read each once.
+    return parse_period(text, calendar)
 
 
 def problems_from(messages: Iterable[tuple[int, str]], file: str) -> list[Problem]:

@@ -6,7 +6,9 @@ the `LineMap` turns such a path back into the line a user can jump to.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+import gc
+from collections.abc import Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +37,25 @@ class LineMap:
                 return line
             parts = parts[:-1]
         return self.lines.get((), 1)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while millions of plain objects are made.
+
+    Reading a large file makes millions of dicts, lists and models, none of them in a cycle;
+    the collector would walk them over and over as they pile up (about half the time). One
+    collection at the end settles them in the oldest generation; without it, the collections
+    that follow would walk them several times more (10 s after a 100,000-KPI apply).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.collect()
+            gc.enable()
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from lineofsight.store import tables as t
+from lineofsight.store.loading import LoadSession
 
 CHUNK = 500
+_SQLITE = sqlite_dialect.dialect()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +142,145 @@ def write_measurements(
             updates,
         )
     return WriteCounts(added=len(new), replaced=len(updates), unchanged=unchanged)
+
+
+# Checked measurements, one row per value to store, in the order of the file.
+MEASUREMENT_FRAME = {
+    "kpi_id": pl.String,
+    "unit_id": pl.String,
+    "period": pl.String,
+    "grain": pl.Int64,
+    "period_start": pl.Date,
+    "period_end": pl.Date,
+    "value": pl.Float64,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
+    "note": pl.String,
+}
+KEY = ["kpi_id", "unit_id", "period"]
+COMPARED = ["value", "numerator", "denominator", "note"]
+# A stored row: its id, its key, and each compared value with a flag for a missing one (so
+# that no column starts with missing values, which ADBC's SQLite driver would take for
+# integers).
+_STORED = {
+    "mid": pl.Int64,
+    **{name: MEASUREMENT_FRAME[name] for name in KEY},
+    **{
+        column: dtype
+        for name in COMPARED
+        for column, dtype in (
+            (f"{name}_stored", MEASUREMENT_FRAME[name]),
+            (f"{name}_null", pl.Boolean),
+        )
+    },
+}
+_STORED_SQL = (
+    "SELECT m.id, m.kpi_id, m.unit_id, m.period, "
+    + ", ".join(
+        f"COALESCE(m.{name}, {'0.0' if name != 'note' else repr('')}), m.{name} IS NULL"
+        for name in COMPARED
+    )
+    + " FROM measurements m WHERE m.kpi_id IN (SELECT kpi_id FROM load_kpis)"
+)
+
+
+def frame_of_rows(rows: Sequence[MeasurementRow]) -> pl.DataFrame:
+    """Checked rows as a measurement frame."""
+    return pl.DataFrame(
+        [
+            (
+                r.kpi_id,
+                r.unit_id,
+                r.period,
+                r.grain,
+                r.period_start,
+                r.period_end,
+                r.value,
+                r.numerator,
+                r.denominator,
+                r.note,
+            )
+            for r in rows
+        ],
+        schema=MEASUREMENT_FRAME,
+        orient="row",
+    )
+
+
+def write_measurement_frame(
+    session: LoadSession, frame: pl.DataFrame, *, source: str, at: dt.datetime
+) -> WriteCounts:
+    """Add new values, replace changed ones (keeping the old as a revision), skip the same.
+
+    What is new, changed or the same is found by joining the file's rows with the stored
+    values of its KPIs (compared exactly, missing values alike); only new and changed rows go
+    to the database, through a temporary table, and SQL does the rest.
+    """
+    frame = frame.select(list(MEASUREMENT_FRAME)).with_row_index("row")
+    stored = _stored(session, frame)
+    if stored.is_empty():
+        staged = frame.with_columns(mid=pl.lit(None, pl.Int64))
+        replaced = 0
+    else:
+        joined = frame.join(stored, on=KEY, how="left")
+        same = pl.lit(True)
+        for name in COMPARED:
+            old = pl.when(pl.col(f"{name}_null")).then(None).otherwise(pl.col(f"{name}_stored"))
+            same = same & pl.col(name).eq_missing(old)
+        staged = joined.filter(pl.col("mid").is_null() | ~same).select(*frame.columns, "mid")
+        replaced = staged.filter(pl.col("mid").is_not_null()).height
+    if staged.is_empty():
+        return WriteCounts(added=0, replaced=0, unchanged=frame.height)
+    session.stage("load_rows", _for_database(session, staged))
+    recorded_at: Any = at
+    if session.dialect == "sqlite":  # as SQLAlchemy writes a time on SQLite
+        stored_as = t.measurements.c.recorded_at.type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+        recorded_at = stored_as(at) if stored_as is not None else at
+    if replaced:
+        session.execute(
+            "INSERT INTO measurement_revisions (measurement_id, revision, value, numerator, "
+            "denominator, note, recorded_at, source, replaced_at) "
+            "SELECT m.id, m.revision, m.value, m.numerator, m.denominator, m.note, "
+            "m.recorded_at, m.source, ? FROM measurements m JOIN load_rows n ON m.id = n.mid",
+            [recorded_at],
+        )
+        session.execute(
+            "UPDATE measurements SET value = n.value, numerator = n.numerator, "
+            "denominator = n.denominator, note = n.note, revision = measurements.revision + 1, "
+            "recorded_at = ?, source = ? FROM load_rows AS n WHERE measurements.id = n.mid",
+            [recorded_at, source],
+        )
+    added = session.execute(
+        "INSERT INTO measurements (kpi_id, unit_id, period, grain, period_start, period_end, "
+        "value, numerator, denominator, note, revision, recorded_at, source) "
+        "SELECT kpi_id, unit_id, period, grain, period_start, period_end, value, numerator, "
+        "denominator, note, 1, ?, ? FROM load_rows WHERE mid IS NULL"
+        # SQLite reads a table of its own in the order it was written: the file's.
+        + ("" if session.dialect == "sqlite" else " ORDER BY row"),
+        [recorded_at, source],
+    )
+    if added < 0:  # a driver that does not count: every staged row without an id was added
+        added = staged.height - replaced
+    return WriteCounts(added=added, replaced=replaced, unchanged=frame.height - added - replaced)
+
+
+def _stored(session: LoadSession, frame: pl.DataFrame) -> pl.DataFrame:
+    """The stored values of the file's KPIs, exactly (a missing value as a flag)."""
+    anything = session.query("SELECT COUNT(*) FROM (SELECT 1 FROM measurements LIMIT 1) x", _N)
+    if not anything.item():
+        return pl.DataFrame(schema=_STORED)
+    session.stage("load_kpis", frame.select(pl.col("kpi_id").unique()))
+    return session.query(_STORED_SQL, _STORED)
+
+
+_N = {"n": pl.Int64}
+
+
+def _for_database(session: LoadSession, frame: pl.DataFrame) -> pl.DataFrame:
+    if session.dialect == "sqlite":
+        # As SQLAlchemy stores dates on SQLite: ISO text.
+        return frame.with_columns(pl.col("period_start", "period_end").dt.to_string("%Y-%m-%d"))
+    return frame
 
 
 def read_measurements(conn: Connection, kpi_id: str | None = None) -> list[dict[str, Any]]:

@@ -1,0 +1,227 @@
+"""One write transaction for a bulk load, with frames in and out.
+
+Millions of measurements cannot go through a row-by-row driver call each in time (SQLite's
+Python driver binds about 400,000 rows a second, SQLAlchemy fewer). On an SQLite file the
+transaction runs on an ADBC connection of its own, which takes Arrow data (a Polars frame)
+straight into a temporary table; everything else is SQL inside SQLite. It begins with
+`BEGIN IMMEDIATE`, so that no other writer changes the store between what the load reads and
+what it writes. Elsewhere (PostgreSQL, an in-memory SQLite) the transaction is SQLAlchemy's
+connection, with `COPY` on PostgreSQL.
+
+SQL given to `execute` and `query` uses `?` for parameters; only the values of temporary
+tables made by `stage` and literal parameters from this package reach it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import polars as pl
+from sqlalchemy import Connection
+from sqlalchemy.engine import make_url
+
+from lineofsight.errors import StoreError
+from lineofsight.store.database import Store
+
+
+class LoadSession(Protocol):
+    """A write transaction that takes and gives Polars frames."""
+
+    dialect: str
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; the number of rows it changed."""
+
+    def query(self, sql: str, schema: Mapping[str, Any]) -> pl.DataFrame:
+        """A query's rows as a frame of `schema` (its columns in the query's order)."""
+
+    def stage(self, name: str, frame: pl.DataFrame) -> None:
+        """A temporary table `name` holding `frame` (its column names and types)."""
+
+
+@contextmanager
+def load_session(store: Store) -> Iterator[LoadSession]:
+    """A write transaction: everything in the block is written, or nothing is.
+
+    On an SQLite file the store's own connections stay out of it meanwhile: two copies of the
+    SQLite library in one process must not interleave on one file (their locks are the
+    process's), so reads during the load go through the session too.
+    """
+    path = _sqlite_file(store)
+    if path is None:
+        with store.transaction() as conn:
+            yield _SqlAlchemySession(conn)
+        return
+    from adbc_driver_manager import Error as AdbcError
+
+    try:
+        session = _AdbcSession(path)
+        try:
+            yield session
+            session.commit()
+        finally:
+            session.close()
+    except AdbcError as exc:
+        raise StoreError(f"store error on {store.display_url}: {exc}") from None
+
+
+def _sqlite_file(store: Store) -> str | None:
+    if store.dialect != "sqlite":
+        return None
+    database = make_url(store.url).database
+    return database if database and database != ":memory:" else None
+
+
+class _AdbcSession:
+    """An ADBC connection to an SQLite file, in a transaction from the start."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        # Imported here: only loads need them.
+        import adbc_driver_manager as adbc
+        import adbc_driver_sqlite
+
+        self._adbc = adbc
+        self._database = adbc_driver_sqlite.connect(path)
+        self._connection = adbc.AdbcConnection(self._database)
+        self._open = True
+        self._in_transaction = False
+        try:
+            self._connection.set_autocommit(True)  # the transaction is ours: BEGIN ... COMMIT
+            # As the store's engine sets them on its connections (see database.py).
+            self.execute("PRAGMA foreign_keys=ON")
+            self.execute("PRAGMA synchronous=NORMAL")
+            self.execute("PRAGMA busy_timeout=30000")
+            self.execute("PRAGMA temp_store=MEMORY")  # the staged rows: no temporary file
+            self.execute("BEGIN IMMEDIATE")
+            self._in_transaction = True
+        except BaseException:
+            self.close()
+            raise
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        statement = self._statement(sql, params)
+        try:
+            return int(statement.execute_update())
+        finally:
+            statement.close()
+
+    def query(self, sql: str, schema: Mapping[str, Any]) -> pl.DataFrame:
+        statement = self._statement(sql, ())
+        try:
+            stream, _ = statement.execute_query()
+            frame = pl.DataFrame(stream)
+        finally:
+            statement.close()
+        if frame.width == 0 or frame.is_empty():
+            return pl.DataFrame(schema=dict(schema))
+        return frame.rename(dict(zip(frame.columns, schema, strict=True))).cast(pl.Schema(schema))
+
+    def stage(self, name: str, frame: pl.DataFrame) -> None:
+        adbc = self._adbc
+        statement = adbc.AdbcStatement(self._connection)
+        try:
+            statement.set_options(
+                **{
+                    adbc.StatementOptions.INGEST_TARGET_TABLE.value: name,
+                    adbc.StatementOptions.INGEST_MODE.value: adbc.INGEST_OPTION_MODE_CREATE,
+                    adbc.StatementOptions.INGEST_TEMPORARY.value: "true",
+                }
+            )
+            statement.bind_stream(frame.__arrow_c_stream__())
+            statement.execute_update()
+        finally:
+            statement.close()
+
+    def _statement(self, sql: str, params: Sequence[Any]) -> Any:
+        statement = self._adbc.AdbcStatement(self._connection)
+        statement.set_sql_query(sql)
+        if params:
+            values = pl.DataFrame(
+                {f"p{i}": [value] for i, value in enumerate(params)}, strict=False
+            )
+            statement.bind_stream(values.__arrow_c_stream__())
+        return statement
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+        self._in_transaction = False
+
+    def close(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        try:
+            if self._in_transaction:
+                self.execute("ROLLBACK")
+        finally:
+            self._connection.close()
+            self._database.close()
+
+
+class _SqlAlchemySession:
+    """The store's own transaction: PostgreSQL (COPY) or an in-memory SQLite."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+        self._driver = conn.connection.driver_connection
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.dialect == "postgresql" else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        cursor = self._driver.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self._sql(sql), tuple(params))
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def query(self, sql: str, schema: Mapping[str, Any]) -> pl.DataFrame:
+        cursor = self._driver.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self._sql(sql))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        return pl.DataFrame(rows, schema=dict(schema), orient="row")
+
+    def stage(self, name: str, frame: pl.DataFrame) -> None:
+        columns = ", ".join(
+            f'"{column}" {_sql_type(dtype)}' for column, dtype in frame.schema.items()
+        )
+        self.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
+        if frame.is_empty():
+            return
+        names = ", ".join(f'"{column}"' for column in frame.columns)
+        cursor = self._driver.cursor()  # type: ignore[union-attr]
+        try:
+            if self.dialect == "postgresql":
+                data = io.BytesIO()
+                frame.write_csv(data, include_header=False, null_value="")
+                with cursor.copy(f"COPY {name} ({names}) FROM STDIN (FORMAT csv)") as copy:
+                    copy.write(data.getvalue())
+            else:
+                marks = ", ".join("?" for _ in frame.columns)
+                cursor.executemany(f"INSERT INTO {name} ({names}) VALUES ({marks})", frame.rows())
+        finally:
+            cursor.close()
+
+
+def _sql_type(dtype: Any) -> str:
+    if dtype == pl.String:
+        return "TEXT"
+    if dtype.is_integer():
+        return "BIGINT"
+    if dtype.is_float():
+        return "DOUBLE PRECISION"
+    if dtype == pl.Date:
+        return "DATE"
+    if dtype == pl.Datetime:
+        return "TIMESTAMP WITH TIME ZONE"
+    raise TypeError(f"no SQL type for {dtype}")
