@@ -1,0 +1,1 @@
+"""The KPI library: a catalogue of well-defined KPIs to choose and cascade from."""
