@@ -116,3 +116,34 @@ def test_export_of_empty_store_says_what_to_do(los: Los) -> None:
     result = los("export")
     assert result.exit_code == 2
     assert "run `los apply strategy.yaml` first" in result.output
+
+
+def _many_kpis(path: Path, count: int) -> Path:
+    """A valid strategy file with `count` KPIs at one unit."""
+    kpis = "\n".join(
+        f"  - {{id: k{i}, name: KPI {i}, unit: hq, frequency: monthly, direction: increase}}"
+        for i in range(count)
+    )
+    path.write_text(
+        "version: 1\norganization:\n  name: Many\n  units:\n"
+        "    - {id: hq, name: Head office, level: company}\n"
+        f"kpis:\n{kpis}\n"
+    )
+    return path
+
+
+def test_apply_of_many_changes_lists_the_first_and_counts_per_kind(
+    los: Los, workdir: Path
+) -> None:
+    strategy = _many_kpis(workdir / "strategy.yaml", 300)
+    result = los("apply", str(strategy), "--dry-run")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert sum(line.startswith("+ kpi ") for line in lines) < 200
+    assert "more changed fields" in result.output
+    assert "  kpi: 300 added" in lines
+    assert "  unit: 1 added" in lines
+    assert "Would apply" in lines[-1] and "302 added, 0 changed, 0 removed" in lines[-1]  # with the organisation
+    every = los("apply", str(strategy), "--all")
+    assert sum(line.startswith("+ kpi ") for line in every.output.splitlines()) == 300
+    assert "more changed fields" not in every.output

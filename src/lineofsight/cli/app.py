@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import io
 import json
+import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -134,11 +135,20 @@ def init(
     )
 
 
+# Past this many changed fields, apply lists the first ones and a count per kind: a first apply
+# of a large organisation changes hundreds of thousands of fields, which no one reads line by line.
+LISTED_CHANGES = 200
+
+
 @_command()
 def apply(
     file: Annotated[Path, typer.Argument(help="The strategy file (YAML).")],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
+    show_all: Annotated[
+        bool,
+        typer.Option("--all", help=f"List every change, even past {LISTED_CHANGES}."),
     ] = False,
     db: DbOption = None,
 ) -> None:
@@ -151,31 +161,39 @@ def apply(
     if plan.empty:
         out.print(f"No changes: the store already matches {escape(result.file)}.")
         return
-    for record in plan.records:
-        subject = f"{record.kind} {record.item_id}"
-        if record.action == "add":
-            label = (
-                record.after.get("name") or record.after.get("title")
-                if isinstance(record.after, dict)
-                else None
-            )
-            if record.kind == "organization":
-                out.print(f"[green]+[/] {record.field}: {escape(_short(record.after))}")
-            else:
-                out.print(
-                    f"[green]+[/] {subject}" + (f": {escape(_short(label))}" if label else "")
-                )
-        elif record.action == "remove":
-            out.print(f"[red]-[/] {subject}")
-        else:
-            out.print(
-                f"[yellow]~[/] {subject}: {record.field}: {escape(_short(record.before))} -> "
-                f"{escape(_short(record.after))}"
-            )
+    records = plan.records if show_all else plan.records[:LISTED_CHANGES]
+    out.print("\n".join(_change_line(record) for record in records))
+    if len(records) < len(plan.records):
+        out.print(
+            f"... and {len(plan.records) - len(records):,} more changed fields "
+            "(--all lists them; `los history` shows them after the apply)."
+        )
+        for kind, counts in plan.counts_by_kind().items():
+            parts = [f"{counts[action]:,} {word}" for action, word in _ACTIONS if counts[action]]
+            out.print(f"  {kind}: {', '.join(parts)}")
     verb = "Would apply" if dry_run else "Applied"
     out.print(
         f"{verb} {escape(result.file)}: {plan.count('add')} added, {plan.count('change')} changed, "
         f"{plan.count('remove')} removed."
+    )
+
+
+_ACTIONS = (("add", "added"), ("change", "changed"), ("remove", "removed"))
+
+
+def _change_line(record: Any) -> str:
+    """One change of an apply as a line: + added, ~ field before -> after, - removed."""
+    subject = f"{record.kind} {record.item_id}"
+    if record.action == "add":
+        if record.kind == "organization":
+            return f"[green]+[/] {record.field}: {escape(_short(record.after))}"
+        label = record.label
+        return f"[green]+[/] {subject}" + (f": {escape(_short(label))}" if label else "")
+    if record.action == "remove":
+        return f"[red]-[/] {subject}"
+    return (
+        f"[yellow]~[/] {subject}: {record.field}: {escape(_short(record.before))} -> "
+        f"{escape(_short(record.after))}"
     )
 
 
@@ -483,8 +501,25 @@ def _report(exc: InputError) -> None:
 
 
 def main() -> None:
-    """Entry point of the `los` command."""
-    app()
+    """Entry point of the `los` command.
+
+    Once the command has finished and its output is flushed, the process ends without
+    tearing down the interpreter: freeing the millions of objects a large apply or load
+    made takes seconds and serves no one (the store is closed by then; every write is
+    committed or rolled back inside its command).
+    """
+    try:
+        app()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 from lineofsight.cli import scorecard as _scorecard  # noqa: E402, F401  (registers status and tree)
+from lineofsight.cli import library as _library  # noqa: E402, F401  (registers `los library`)
+from lineofsight.cli import web_commands as _web  # noqa: E402, F401  (registers serve and user)

@@ -11,6 +11,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
+
 from lineofsight.domain import model as m
 from lineofsight.spec.dump import (
     Plain,
@@ -55,7 +57,17 @@ class Plan:
     items: dict[str, ItemChanges] = field(default_factory=dict)
 
     def count(self, action: str) -> int:
+        """How many items the plan adds, changes or removes."""
         return len({(r.kind, r.item_id) for r in self.records if r.action == action})
+
+    def counts_by_kind(self) -> dict[str, dict[str, int]]:
+        """Items added, changed and removed, per kind of item, in the order kinds first appear."""
+        seen: dict[str, dict[str, set[str]]] = {}
+        for r in self.records:
+            seen.setdefault(r.kind, {"add": set(), "change": set(), "remove": set()})[
+                r.action
+            ].add(r.item_id)
+        return {kind: {a: len(ids) for a, ids in acts.items()} for kind, acts in seen.items()}
 
     @property
     def empty(self) -> bool:
@@ -125,8 +137,9 @@ def plan_changes(
         items = {item.id: item for item in items_of(new)}
         for item_id in new_rows:
             if item_id not in old_rows:
-                plain = to_plain(items[item_id])
-                plan.records.append(ChangeRecord(kind, item_id, "add", None, None, plain))
+                item = items[item_id]
+                label = getattr(item, "name", None) or getattr(item, "title", None)
+                plan.records.append(ChangeRecord(kind, item_id, "add", label=label))
                 changes.write.add(item_id)
                 changes.added.add(item_id)
                 continue
@@ -156,9 +169,18 @@ def plan_changes(
 
 
 def apply_organization(
-    store: Store, org: m.Organization, *, source: str, dry_run: bool = False
+    store: Store,
+    org: m.Organization,
+    *,
+    source: str,
+    dry_run: bool = False,
+    actor: str | None = None,
+    also: Callable[[Connection, Plan], None] | None = None,
 ) -> Plan:
-    """Write `org` to the store in one transaction and record its history."""
+    """Write `org` to the store in one transaction and record its history.
+
+    `also` runs inside the same transaction after a write that changed something (the web
+    app writes its audit row there)."""
     with paused_gc(), store.transaction() as conn:
         settings = read_settings(conn)
         stored = read_rows(conn) if settings is not None else None
@@ -174,10 +196,12 @@ def apply_organization(
             conn,
             plan.records,
             batch=str(uuid.uuid4()),
-            actor=_actor(),
+            actor=actor or _actor(),
             source=source,
             at=dt.datetime.now(dt.UTC),
         )
+        if also is not None:
+            also(conn, plan)
     return plan
 
 

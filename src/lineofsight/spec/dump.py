@@ -23,17 +23,26 @@ def _num(value: float) -> float | int:
     return value
 
 
+_EMPTY_TYPES = (tuple, list, dict)
+
+
 def _clean(pairs: list[tuple[str, Any]]) -> Plain:
     """Keep keys whose value is set; enums as their text, whole floats as ints."""
+    # Called for every item of every apply (hundreds of thousands in a large file): the most
+    # common values, texts, are kept with one type test.
     out: Plain = {}
     for key, value in pairs:
-        if value is None or value == () or value == [] or value == {}:
+        kind = type(value)
+        if kind is str:
+            out[key] = value
+        elif value is None or (kind in _EMPTY_TYPES and not value):
             continue
-        if isinstance(value, Enum):
-            value = value.value
-        elif isinstance(value, float):
-            value = _num(value)
-        out[key] = value
+        elif isinstance(value, Enum):
+            out[key] = value.value
+        elif kind is float:
+            out[key] = _num(value)
+        else:
+            out[key] = value
     return out
 
 

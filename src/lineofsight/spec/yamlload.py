@@ -44,9 +44,11 @@ def paused_gc() -> Iterator[None]:
     """No cyclic garbage collection while millions of plain objects are made.
 
     Reading a large file makes millions of dicts, lists and models, none of them in a cycle;
-    the collector would walk them over and over as they pile up (about half the time). One
-    collection at the end settles them in the oldest generation; without it, the collections
-    that follow would walk them several times more (10 s after a 100,000-KPI apply).
+    the collector would walk them over and over as they pile up (about half the time). At the
+    end they are frozen: moved out of the collector's sight, so that the collections that follow
+    do not walk them again (10 s after a 100,000-KPI apply), without the full collection that
+    would otherwise settle them (2 s). Reference counting still frees them as usual; only a
+    cycle made while paused and dropped later would stay, and these objects make none.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -54,7 +56,7 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         if enabled:
-            gc.collect()
+            gc.freeze()
             gc.enable()
 
 

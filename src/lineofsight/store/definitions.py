@@ -43,7 +43,13 @@ class ItemChanges:
 
 @dataclass
 class ChangeRecord:
-    """One line of definition history."""
+    """One line of definition history.
+
+    An added item records no `after`: its definition then is its definition now with the
+    `before` of each later change put back (or, once removed, what its removal recorded), so
+    a large first apply does not store the whole file a second time. `label`, its name or
+    title, is for showing the change and is not stored.
+    """
 
     kind: str
     item_id: str
@@ -51,6 +57,7 @@ class ChangeRecord:
     field: str | None = None
     before: Any = None
     after: Any = None
+    label: str | None = None
 
 
 # ---------------------------------------------------------------- reading
@@ -162,6 +169,8 @@ def _move(
     stored: DefinitionRows | None,
 ) -> None:
     """Update the order and source line of items whose definition did not change."""
+    if written.issuperset(rows):
+        return  # every item was just written with its place
     if stored is not None:
         current = {i: row[PLACE] for i, row in stored.items[kind.name].items()}
     else:
