@@ -183,3 +183,33 @@ def test_load_before_apply_says_what_to_do(los: Los, workdir: Path) -> None:
     result = los("load", str(path))
     assert result.exit_code == 2
     assert "run `los apply strategy.yaml` first" in result.output
+
+
+def test_a_large_load_rebuilds_the_scorecard_index(
+    applied: Los, workdir: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A load of more rows than the store holds drops the covering index and builds it again
+    # after; here every load counts as large.
+    from sqlalchemy import inspect
+
+    from lineofsight.store import measurements
+
+    monkeypatch.setattr(measurements, "REBUILD_AT", 0)
+    first = _csv(workdir, "first.csv", "dio,2026-01,45,,,,\ndio,2026-02,46,,,,\n")
+    assert applied("load", str(first)).exit_code == 0
+    second = _csv(
+        workdir, "second.csv", "dio,2026-02,47,,,,\ndio,2026-03,48,,,,\ndio,2026-04,49,,,,\n"
+    )
+    result = applied("load", str(second))
+    assert result.exit_code == 0, result.output
+    assert [(r["period"], r["value"], r["revision"]) for r in _rows(db_url, "dio")] == [
+        ("2026-01", 45, 1),
+        ("2026-02", 47, 2),
+        ("2026-03", 48, 1),
+        ("2026-04", 49, 1),
+    ]
+    store = Store(db_url)
+    with store.reading() as conn:
+        names = {index["name"] for index in inspect(conn).get_indexes("measurements")}
+    store.close()
+    assert "ix_measurements_by_end" in names
