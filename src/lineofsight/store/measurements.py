@@ -19,6 +19,7 @@ from lineofsight.store.loading import LoadSession
 
 CHUNK = 500
 _SQLITE = sqlite_dialect.dialect()
+_POSTGRESQL = postgresql_dialect.psycopg.dialect()  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +288,7 @@ def _index_rebuilt(session: LoadSession, *, when: bool) -> Iterator[None]:
         return
     session.execute(f"DROP INDEX {_COVERING.name}")
     yield
-    dialect = _SQLITE if session.dialect == "sqlite" else postgresql_dialect.dialect()
+    dialect = _SQLITE if session.dialect == "sqlite" else _POSTGRESQL
     session.execute(str(CreateIndex(_COVERING).compile(dialect=dialect)))
 
 
