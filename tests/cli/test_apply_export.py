@@ -132,9 +132,7 @@ def _many_kpis(path: Path, count: int) -> Path:
     return path
 
 
-def test_apply_of_many_changes_lists_the_first_and_counts_per_kind(
-    los: Los, workdir: Path
-) -> None:
+def test_apply_of_many_changes_lists_the_first_and_counts_per_kind(los: Los, workdir: Path) -> None:
     strategy = _many_kpis(workdir / "strategy.yaml", 300)
     result = los("apply", str(strategy), "--dry-run")
     assert result.exit_code == 0, result.output
@@ -143,7 +141,8 @@ def test_apply_of_many_changes_lists_the_first_and_counts_per_kind(
     assert "more changed fields" in result.output
     assert "  kpi: 300 added" in lines
     assert "  unit: 1 added" in lines
-    assert "Would apply" in lines[-1] and "302 added, 0 changed, 0 removed" in lines[-1]  # with the organisation
+    # 302 with the organisation's name
+    assert "Would apply" in lines[-1] and "302 added, 0 changed, 0 removed" in lines[-1]
     every = los("apply", str(strategy), "--all")
     assert sum(line.startswith("+ kpi ") for line in every.output.splitlines()) == 300
     assert "more changed fields" not in every.output
