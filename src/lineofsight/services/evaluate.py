@@ -21,6 +21,7 @@ from lineofsight.engine.values import MEASUREMENT_SCHEMA
 from lineofsight.errors import UsageError
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
+from lineofsight.store.loading import typed_query
 
 _COLUMNS = "kpi_id, unit_id, period_start, period_end, value, numerator, denominator"
 
@@ -44,7 +45,7 @@ def _typed_frame(
     row through SQLAlchemy elsewhere. `{}` in the query marks each parameter."""
     path = _sqlite_file(store)
     if path is not None:
-        return _cast(_adbc_frame(path, query, params), schema)
+        return _cast(_adbc_frame(path, typed_query(query, schema), params).slice(1), schema)
     names = [f"p{i}" for i in range(len(params))]
     sql = query.format(*[f":{name}" for name in names])
     with store.reading() as conn:

@@ -80,6 +80,30 @@ def _sqlite_file(store: Store) -> str | None:
     return database if database and database != ":memory:" else None
 
 
+def typed_query(sql: str, schema: Mapping[str, Any]) -> str:
+    """`sql` (no ORDER BY, no LIMIT) behind a first row of one value of each column's type.
+
+    ADBC's SQLite driver takes a column's type from the first rows it reads: a column whose
+    first thousand values are missing becomes integers, and a real number later fails the
+    whole query. The extra row, which the caller drops, fixes each type from the start.
+    """
+    values = ", ".join(
+        f'{_TYPED_VALUE[_kind(dtype)]} AS "{name}"' for name, dtype in schema.items()
+    )
+    return f"SELECT {values} UNION ALL {sql}"
+
+
+def _kind(dtype: Any) -> str:
+    if dtype.is_float():
+        return "float"
+    if dtype.is_integer() or dtype == pl.Boolean:
+        return "integer"
+    return "text"  # text, and dates (SQLite keeps them as ISO text)
+
+
+_TYPED_VALUE = {"float": "0.5", "integer": "0", "text": "''"}
+
+
 class _AdbcSession:
     """An ADBC connection to an SQLite file, in a transaction from the start."""
 
@@ -120,10 +144,10 @@ class _AdbcSession:
             statement.close()
 
     def query(self, sql: str, schema: Mapping[str, Any]) -> pl.DataFrame:
-        statement = self._statement(sql, ())
+        statement = self._statement(typed_query(sql, schema), ())
         try:
             stream, _ = statement.execute_query()
-            frame = pl.DataFrame(stream)
+            frame = pl.DataFrame(stream).slice(1)
         finally:
             statement.close()
         if frame.width == 0 or frame.is_empty():
