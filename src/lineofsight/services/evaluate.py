@@ -189,9 +189,15 @@ _FRAME_QUERIES = {
             "tolerance_abs": pl.Float64,
         },
     ),
-    "period_targets": (
-        "SELECT kpi_id, unit_id, period, value FROM kpi_period_targets ORDER BY kpi_id, position",
-        {"kpi_id": pl.String, "unit_id": pl.String, "period": pl.String, "value": pl.Float64},
+    "period_targets": (  # in the file's order: sorted once read (see `typed_query`)
+        "SELECT kpi_id, unit_id, period, value, position FROM kpi_period_targets",
+        {
+            "kpi_id": pl.String,
+            "unit_id": pl.String,
+            "period": pl.String,
+            "value": pl.Float64,
+            "position": pl.Int64,
+        },
     ),
     "unit_targets": (
         "SELECT kpi_id, unit_id, value, by_date, baseline_period, baseline_value"
@@ -243,6 +249,9 @@ def read_definition_frames(store: Store) -> DefinitionFrames:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
     for name, (query, schema) in _FRAME_QUERIES.items():
         frames[name] = _typed_frame(store, query, [], schema)
+    frames["period_targets"] = (
+        frames["period_targets"].sort("kpi_id", "position", maintain_order=True).drop("position")
+    )
     scoring = row[1]
     if isinstance(scoring, str):
         scoring = json.loads(scoring)
