@@ -15,7 +15,7 @@ def test_migrated_schema_matches_tables(db_url: str) -> None:
     try:
         with store.engine.connect() as conn:
             context = MigrationContext.configure(conn)
-            assert context.get_current_revision() == "0003"
+            assert context.get_current_revision() == "0004"
             assert compare_metadata(context, metadata) == []
             assert set(inspect(conn).get_table_names()) >= set(metadata.tables)
     finally:
@@ -27,7 +27,7 @@ def test_opening_twice_does_not_migrate_again(db_url: str) -> None:
     store = Store(db_url)
     try:
         with store.engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == "0003"
+            assert MigrationContext.configure(conn).get_current_revision() == "0004"
     finally:
         store.close()
 

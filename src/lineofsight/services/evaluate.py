@@ -88,7 +88,7 @@ def _adbc_frame(path: str, query: str, params: list[object]) -> pl.DataFrame:
 
 
 def _sqlite_file(store: Store) -> str | None:
-    if store.dialect != "sqlite":
+    if store.dialect != "sqlite" or not store.arrow_sqlite:
         return None
     database = make_url(store.url).database
     return database if database and database != ":memory:" else None

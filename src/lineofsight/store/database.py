@@ -16,7 +16,7 @@ from lineofsight.errors import StoreError
 
 # The newest migration; a test checks it is Alembic's head. Knowing it lets a command that only
 # reads skip loading Alembic when the store is already up to date.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 
 def _alembic_config(url: str) -> Any:
@@ -41,6 +41,12 @@ def sqlite_url(path: Path) -> str:
 
 class Store:
     """An open store: an engine whose schema is at the newest migration."""
+
+    # Whether bulk reads and loads of an SQLite file may go through ADBC's own copy of SQLite.
+    # A long-running process that also keeps SQLAlchemy connections open on the file (the web
+    # server) turns it off: two SQLite libraries in one process do not see each other's file
+    # locks, so closing one's file handle can drop the other's locks in the middle of a write.
+    arrow_sqlite = True
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = normalise_url(url)

@@ -74,7 +74,7 @@ def load_session(store: Store) -> Iterator[LoadSession]:
 
 
 def _sqlite_file(store: Store) -> str | None:
-    if store.dialect != "sqlite":
+    if store.dialect != "sqlite" or not store.arrow_sqlite:
         return None
     database = make_url(store.url).database
     return database if database and database != ":memory:" else None
@@ -243,7 +243,12 @@ class _SqlAlchemySession:
         columns = ", ".join(
             f'"{column}" {_sql_type(dtype)}' for column, dtype in frame.schema.items()
         )
-        self.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
+        # Dropped at commit on PostgreSQL: a pooled connection outlives the transaction, and
+        # the next load on it (a long-running server) stages a table of the same name.
+        on_commit = " ON COMMIT DROP" if self.dialect == "postgresql" else ""
+        if self.dialect == "sqlite":  # SQLite has no ON COMMIT DROP: drop a leftover instead
+            self.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        self.execute(f"CREATE TEMPORARY TABLE {name} ({columns}){on_commit}")
         self.append(name, frame)
 
     def append(self, table: str, frame: pl.DataFrame) -> None:

@@ -249,3 +249,49 @@ measurement_revisions = Table(
     Column("source", Text),
     Column("replaced_at", DateTime(timezone=True), nullable=False),
 )
+
+# Accounts of the web app (migration 0004). Passwords and API tokens are kept only as hashes.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(ID), nullable=False, unique=True),
+    Column("name", Text),
+    Column("person_id", String(ID)),  # the person whose KPIs an owner may enter data for
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# A role on a unit and its subtree; an empty unit_id is the whole organisation.
+user_grants = Table(
+    "user_grants",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("unit_id", String(ID)),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256, hex
+    Column("label", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every write made through the web app or the account commands: who, when, what, the value
+# before and after (JSON text, written once and only read back for display).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", Text, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("before", Text),
+    Column("after", Text),
+)

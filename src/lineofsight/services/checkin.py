@@ -1,0 +1,228 @@
+"""Check-in: a KPI owner enters one period's value, an admin uploads a file; each write is one
+transaction with its audit row, checked by the same rules as `los load`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from lineofsight.errors import InputError, Problem, UsageError
+from lineofsight.services import audit
+from lineofsight.services.measurements import (
+    LoadResult,
+    RawRow,
+    RowChecker,
+    _RowError,
+    check_header,
+    check_rows,
+    read_load_rules,
+    read_table,
+)
+from lineofsight.store import tables as t
+from lineofsight.store.database import Store
+from lineofsight.store.loading import LoadSession, load_session
+from lineofsight.store.measurements import frame_of_rows, write_measurement_frame
+
+_CURRENT = {
+    "value": pl.Float64,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
+    "note": pl.String,
+    "revision": pl.Int64,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinResult:
+    """What a check-in stored: the value's key, its new revision and whether it was new."""
+
+    kpi_id: str
+    unit_id: str
+    period: str
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    note: str | None
+    action: str  # added | replaced | unchanged
+    revision: int
+
+
+def _field_error(field: str, reason: str) -> InputError:
+    return UsageError(f"{field}: {reason}", [Problem(field, 0, reason)])
+
+
+def _write_audit(
+    session: LoadSession, *, actor: str, action: str, subject: str, before: Any, after: Any
+) -> None:
+    at = dt.datetime.now(dt.UTC)
+    values = audit.audit_values(
+        actor=actor, action=action, subject=subject, before=before, after=after, at=at
+    )
+    stamp: Any = at
+    if session.dialect == "sqlite":  # as SQLAlchemy writes a time on SQLite
+        dialect = sqlite_dialect.dialect()
+        stored_as = t.audit_log.c.at.type.dialect_impl(dialect).bind_processor(dialect)
+        stamp = stored_as(at) if stored_as is not None else at
+    # A missing value is written as NULL in the statement: ADBC's SQLite driver cannot bind
+    # a parameter column of Arrow's null type.
+    columns = {
+        "at": stamp,
+        "actor": values["actor"],
+        "action": values["action"],
+        "subject": values["subject"],
+        "before": values["before"],
+        "after": values["after"],
+    }
+    marks = ", ".join("NULL" if v is None else "?" for v in columns.values())
+    session.execute(
+        f"INSERT INTO audit_log ({', '.join(columns)}) VALUES ({marks})",
+        [v for v in columns.values() if v is not None],
+    )
+
+
+def _current(session: LoadSession, kpi_id: str, unit_id: str, period: str) -> dict[str, Any]:
+    # Ids and periods reach this query only after the checker accepted them (known KPI and
+    # unit ids, a parsed period label), so they are safe to quote inline.
+    frame = session.query(
+        "SELECT value, numerator, denominator, note, revision FROM measurements "
+        f"WHERE kpi_id = '{kpi_id}' AND unit_id = '{unit_id}' AND period = '{period}'",
+        _CURRENT,
+    )
+    return frame.to_dicts()[0] if frame.height else {}
+
+
+def record_measurement(
+    store: Store,
+    *,
+    kpi_id: str,
+    unit_id: str | None,
+    period: str,
+    value: float | None = None,
+    numerator: float | None = None,
+    denominator: float | None = None,
+    note: str | None = None,
+    actor: str,
+) -> CheckinResult:
+    """Store one value (or numerator and denominator) for a KPI, unit and period.
+
+    The same rules as a file load: known KPI and unit, a period no coarser than the KPI's
+    frequency, bounds, ratio or plain value. An existing value is replaced and kept as a
+    revision. InputError naming the field and the reason when anything is wrong.
+    """
+    cells = {
+        "kpi": kpi_id,
+        "unit": unit_id or "",
+        "period": period,
+        "value": value,
+        "numerator": numerator,
+        "denominator": denominator,
+        "note": (note or "").strip() or None,
+    }
+    source = f"web check-in by {actor}"
+    with load_session(store) as session:
+        rules = read_load_rules(session)
+        if rules is None:
+            raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+        try:
+            row = RowChecker(rules, source).check(RawRow(0, cells))
+        except _RowError as exc:
+            raise _field_error(exc.column, exc.reason) from None
+        before = _current(session, row.kpi_id, row.unit_id, row.period)
+        counts = write_measurement_frame(
+            session, frame_of_rows([row]), source=source, at=dt.datetime.now(dt.UTC)
+        )
+        after = {
+            "value": row.value,
+            "numerator": row.numerator,
+            "denominator": row.denominator,
+            "note": row.note,
+        }
+        action = "added" if counts.added else "replaced" if counts.replaced else "unchanged"
+        revision = int(before.get("revision") or 0) + (0 if action == "unchanged" else 1)
+        if action != "unchanged":
+            _write_audit(
+                session,
+                actor=actor,
+                action="measurement.record",
+                subject=f"measurement:{row.kpi_id}/{row.unit_id}/{row.period}",
+                before={k: before[k] for k in after} if before else None,
+                after=after,
+            )
+    return CheckinResult(
+        row.kpi_id,
+        row.unit_id,
+        row.period,
+        row.value,
+        row.numerator,
+        row.denominator,
+        row.note,
+        action,
+        revision or 1,
+    )
+
+
+def upload_units(store: Store, path: Path) -> set[str]:
+    """The units a measurement file writes to (a row without a unit: its KPI's unit), for the
+    permission check of an admin whose role covers only part of the organisation."""
+    _header, rows = read_table(path)
+    with load_session(store) as session:
+        rules = read_load_rules(session)
+    if rules is None:
+        return set()
+    kpis = rules.kpis
+    units: set[str] = set()
+    for raw in rows:
+        unit = str(raw.cells.get("unit") or "").strip()
+        if not unit:
+            kpi = kpis.get(str(raw.cells.get("kpi") or "").strip())
+            unit = kpi.unit if kpi is not None else ""
+        if unit:
+            units.add(unit)
+    return units
+
+
+def load_upload(store: Store, path: Path, filename: str, actor: str) -> LoadResult:
+    """Load an uploaded CSV or XLSX file whole or not at all, audited in the same transaction.
+
+    `filename` is the name the user gave the file (reported in errors and kept as the source).
+    LoadError listing every bad row, and nothing stored, when any row is bad.
+    """
+    suffix = Path(filename).suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".xlsm"):
+        raise UsageError(
+            f"{filename}: unsupported file type {suffix or '(none)'}: use .csv or .xlsx",
+            [Problem("file", 0, f"unsupported file type {suffix or '(none)'}")],
+        )
+    header, rows = read_table(path)
+    with load_session(store) as session:
+        rules = read_load_rules(session)
+        if rules is None:
+            raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+        check_header(filename, header)
+        checked = frame_of_rows(check_rows(rules, filename, header, rows))
+        source = f"{filename} (uploaded by {actor})"
+        counts = write_measurement_frame(
+            session, checked, source=source, at=dt.datetime.now(dt.UTC)
+        )
+        result = LoadResult(
+            filename, checked.height, counts.added, counts.replaced, counts.unchanged
+        )
+        _write_audit(
+            session,
+            actor=actor,
+            action="measurement.upload",
+            subject=f"file:{filename}",
+            before=None,
+            after={
+                "rows": result.rows,
+                "added": result.added,
+                "replaced": result.replaced,
+                "unchanged": result.unchanged,
+            },
+        )
+    return result

@@ -1,0 +1,280 @@
+"""A KPI over time, for charts: its values, its target path, its forecast, its measurement log.
+
+Every number comes from the engine (values, targets, forecast); this module only reads the
+measurements those few KPIs need (never the whole table) and lines the results up by period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+
+from lineofsight.domain import model as m
+from lineofsight.domain.formula import parse_formula, references
+from lineofsight.domain.periods import MIN_YEAR, Period, PeriodError, periods_between
+from lineofsight.engine.calendar import evaluation_period, period_for
+from lineofsight.engine.forecast import Forecast, forecast_kpi
+from lineofsight.engine.targets import kpi_target
+from lineofsight.engine.values import MEASUREMENT_SCHEMA, ValueTable
+from lineofsight.store import tables as t
+from lineofsight.store.database import Store
+
+# A chart of more periods than this is unreadable; the newest are kept.
+MAX_CHART_PERIODS = 120
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    """One period of a KPI at one unit: its value and its target (None when there is none)."""
+
+    period: str
+    start: dt.date
+    end: dt.date
+    actual: float | None
+    target: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class KpiChart:
+    """What the KPI page draws: actuals and the target path up to the deadline, the forecast."""
+
+    kpi_id: str
+    unit: str
+    points: tuple[SeriesPoint, ...]
+    forecast: Forecast | None
+    benchmark: float | None
+    range_low: float | None
+    range_high: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One stored measurement (current or an earlier revision) as the history table shows it."""
+
+    unit: str
+    period: str
+    period_end: dt.date
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    note: str | None
+    revision: int
+    recorded_at: dt.datetime
+    source: str | None
+    current: bool
+
+
+def measured_sources(org: m.Organization, kpi_ids: Iterable[str]) -> set[str]:
+    """The KPIs whose measurements the given KPIs' values need (formulas read their inputs)."""
+    kpis = org.kpis_by_id()
+    found: set[str] = set()
+    stack = list(kpi_ids)
+    while stack:
+        current = stack.pop()
+        if current in found or current not in kpis:
+            continue
+        found.add(current)
+        formula = kpis[current].formula
+        if formula is not None:
+            stack.extend(references(parse_formula(formula)))
+    return found
+
+
+def read_kpi_measurements(
+    store: Store, kpi_ids: Iterable[str], window: tuple[dt.date, dt.date] | None = None
+) -> pl.DataFrame:
+    """The measurements of these KPIs only (every unit), optionally those ending in `window`."""
+    meas = t.measurements
+    ids = sorted(set(kpi_ids))
+    query = select(
+        meas.c.kpi_id,
+        meas.c.unit_id,
+        meas.c.period_start,
+        meas.c.period_end,
+        meas.c.value,
+        meas.c.numerator,
+        meas.c.denominator,
+    ).where(meas.c.kpi_id.in_(ids))
+    if window is not None:
+        query = query.where(meas.c.period_end >= window[0], meas.c.period_end <= window[1])
+    with store.reading() as conn:
+        rows = conn.execute(query).all()
+    if not rows:
+        return pl.DataFrame(schema=MEASUREMENT_SCHEMA)
+    return pl.DataFrame(
+        [tuple(r) for r in rows], schema=MEASUREMENT_SCHEMA, orient="row", infer_schema_length=None
+    )
+
+
+def _values(
+    store: Store, org: m.Organization, kpi_ids: Iterable[str], window: tuple[dt.date, dt.date]
+) -> ValueTable:
+    frame = read_kpi_measurements(store, measured_sources(org, kpi_ids), window)
+    return ValueTable(org, frame, window)
+
+
+def recent_values(
+    store: Store,
+    org: m.Organization,
+    kpi_ids: Sequence[str],
+    unit: str,
+    as_of: dt.date,
+    count: int = 8,
+) -> dict[str, list[SeriesPoint]]:
+    """The last `count` periods (up to the evaluation period at `as_of`) of each KPI at `unit`,
+    read in one query: the sparklines of a scorecard."""
+    kpis = org.kpis_by_id()
+    wanted = [kpis[k] for k in kpi_ids if k in kpis]
+    if not wanted:
+        return {}
+    spans: dict[str, list[Period]] = {}
+    for kpi in wanted:
+        last = evaluation_period(kpi.frequency, as_of, org.calendar)
+        periods = [last]
+        for _ in range(count - 1):
+            try:
+                periods.append(
+                    period_for(
+                        periods[-1].start - dt.timedelta(days=1), kpi.frequency, org.calendar
+                    )
+                )
+            except PeriodError:
+                break
+        spans[kpi.id] = periods[::-1]
+    window = (
+        min(p[0].start for p in spans.values()),
+        max(p[-1].end for p in spans.values()),
+    )
+    values = _values(store, org, spans, window)
+    result: dict[str, list[SeriesPoint]] = {}
+    for kpi in wanted:
+        at = unit if unit else kpi.unit
+        result[kpi.id] = [
+            SeriesPoint(
+                p.label,
+                p.start,
+                p.end,
+                values.value(kpi.id, p, at),
+                _target(kpi, p, org.calendar, at),
+            )
+            for p in spans[kpi.id]
+        ]
+    return result
+
+
+def _target(kpi: m.Kpi, period: Period, calendar: m.Calendar, unit: str) -> float | None:
+    if kpi.direction is m.Direction.RANGE and kpi.range is not None:
+        return (kpi.range.low + kpi.range.high) / 2
+    return kpi_target(kpi, period, calendar, unit)
+
+
+def _deadline(kpi: m.Kpi, unit: str) -> tuple[float, dt.date] | None:
+    if unit == kpi.unit:
+        return (kpi.target.value, kpi.target.by) if kpi.target is not None else None
+    for unit_id, unit_target in kpi.unit_targets:
+        if unit_id == unit:
+            return unit_target.value, unit_target.by
+    return None
+
+
+def kpi_chart(
+    store: Store, org: m.Organization, kpi_id: str, unit: str, as_of: dt.date
+) -> KpiChart:
+    """The KPI at `unit`: every period from its first value to its target date (actual and
+    target), and the engine's forecast to the deadline."""
+    kpi = org.kpis_by_id()[kpi_id]
+    window = (dt.date(MIN_YEAR, 1, 1), as_of)
+    values = _values(store, org, [kpi_id], window)
+    measured = values.periods_with_values(kpi_id, unit)
+    last = evaluation_period(kpi.frequency, as_of, org.calendar)
+    first = measured[0] if measured else last
+    if kpi.baseline is not None and unit == kpi.unit:
+        try:
+            base = period_for(
+                _period_end(kpi.baseline.period, org.calendar), kpi.frequency, org.calendar
+            )
+            first = min(first, base)
+        except PeriodError:
+            pass
+    goal = _deadline(kpi, unit)
+    end = last
+    forecast = None
+    if goal is not None:
+        forecast = forecast_kpi(values, kpi, unit, goal[0], goal[1], as_of)
+        end = max(end, forecast.target_period)
+    periods = periods_between(first, end, org.calendar)[-MAX_CHART_PERIODS:]
+    points = tuple(
+        SeriesPoint(
+            p.label,
+            p.start,
+            p.end,
+            values.value(kpi_id, p, unit) if p.start <= last.start else None,
+            kpi_target(kpi, p, org.calendar, unit),
+        )
+        for p in periods
+    )
+    return KpiChart(
+        kpi_id=kpi_id,
+        unit=unit,
+        points=points,
+        forecast=forecast,
+        benchmark=kpi.benchmark.value if kpi.benchmark is not None else None,
+        range_low=kpi.range.low if kpi.range is not None else None,
+        range_high=kpi.range.high if kpi.range is not None else None,
+    )
+
+
+def _period_end(label: str, calendar: m.Calendar) -> dt.date:
+    from lineofsight.engine.calendar import period_named
+
+    return period_named(label, calendar).end
+
+
+def measurement_log(store: Store, kpi_id: str, limit: int = 200) -> list[LogEntry]:
+    """The KPI's stored values, newest period first, each followed by its earlier revisions
+    (two queries, whatever the number of rows)."""
+    meas, rev = t.measurements, t.measurement_revisions
+    with store.reading() as conn:
+        current = (
+            conn.execute(
+                select(meas)
+                .where(meas.c.kpi_id == kpi_id)
+                .order_by(meas.c.period_end.desc(), meas.c.unit_id)
+                .limit(limit)
+            )
+            .mappings()
+            .all()
+        )
+        ids = [row["id"] for row in current]
+        earlier: dict[int, list[Any]] = {}
+        if ids:
+            for row in conn.execute(
+                select(rev).where(rev.c.measurement_id.in_(ids)).order_by(rev.c.revision.desc())
+            ).mappings():
+                earlier.setdefault(row["measurement_id"], []).append(row)
+    entries: list[LogEntry] = []
+    for row in current:
+        entries.append(_entry(row, row, current=True))
+        entries.extend(_entry(row, old, current=False) for old in earlier.get(row["id"], ()))
+    return entries
+
+
+def _entry(owner: Any, row: Any, *, current: bool) -> LogEntry:
+    return LogEntry(
+        unit=owner["unit_id"],
+        period=owner["period"],
+        period_end=owner["period_end"],
+        value=row["value"],
+        numerator=row["numerator"],
+        denominator=row["denominator"],
+        note=row["note"],
+        revision=row["revision"],
+        recorded_at=row["recorded_at"],
+        source=row["source"],
+        current=current,
+    )

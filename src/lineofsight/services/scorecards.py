@@ -1,0 +1,208 @@
+"""A cache of scorecards and other whole-store views for the web app.
+
+Evaluating a large organisation takes a good part of a second; a web app answers many requests
+for the same scorecard. Each view is computed once per *store revision* (and per as-of date)
+and kept: the revision is read from the store at every request, so a write from anywhere (the
+web app, `los load` or `los apply` in another process) is seen by the next request.
+
+The revision is the highest row id of the tables every write adds to: measurements (a new
+value), measurement revisions (a replaced value) and definition changes (an apply). Those ids
+only grow, and reading them is three index look-ups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+import polars as pl
+from sqlalchemy import text
+
+from lineofsight.domain import model as m
+from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
+from lineofsight.services.evaluate import (
+    load_organization,
+    read_names,
+    resolve_as_of,
+    status_with_definitions,
+)
+from lineofsight.services.permissions import UnitTree
+from lineofsight.store.database import Store
+
+Revision = tuple[int, ...]
+T = TypeVar("T")
+
+_REVISION_SQL = text(
+    "SELECT (SELECT MAX(id) FROM measurements), (SELECT MAX(id) FROM measurement_revisions), "
+    "(SELECT MAX(id) FROM definition_changes), (SELECT COUNT(*) FROM organization)"
+)
+
+
+def store_revision(store: Store) -> Revision:
+    """A value that changes whenever anything a scorecard reads was written."""
+    with store.reading() as conn:
+        row = conn.execute(_REVISION_SQL).one()
+    return tuple(int(v or 0) for v in row)
+
+
+def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        [pl.col(c).round(6) for c, dtype in frame.schema.items() if dtype == pl.Float64]
+    )
+
+
+def status_json(ev: FrameEvaluation) -> bytes:
+    """The status JSON of the specification (section 5), written column-wise."""
+    kpis = _rounded(ev.kpis.drop("own_unit", strict=False))
+    return (
+        f'{{"as_of": "{ev.as_of.isoformat()}", "kpis": {kpis.write_json()}, '
+        f'"objectives": {_rounded(ev.objectives).write_json()}, '
+        f'"units": {_rounded(ev.units).write_json()}}}'
+    ).encode()
+
+
+@dataclass
+class Scorecard:
+    """One evaluation of the store as of a date, with views of it made on demand and kept."""
+
+    revision: Revision
+    as_of: dt.date
+    defs: DefinitionFrames
+    evaluation: FrameEvaluation
+    _views: dict[Any, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def _view(self, key: Any, make: Callable[[], T]) -> T:
+        found = self._views.get(key)
+        if found is None:
+            with self._lock:
+                found = self._views.get(key)
+                if found is None:
+                    found = make()
+                    self._views[key] = found
+        return found
+
+    def for_units(self, units: Collection[str] | None) -> FrameEvaluation:
+        """The evaluation restricted to these units (None: all): their KPI rows, their
+        objectives, the units themselves."""
+        if units is None:
+            return self.evaluation
+        key = ("units", frozenset(units))
+
+        def make() -> FrameEvaluation:
+            keep = list(key[1])
+            ev = self.evaluation
+            objectives = self.defs.objectives.filter(pl.col("unit_id").is_in(keep))["id"]
+            return replace(
+                ev,
+                kpis=ev.kpis.filter(pl.col("unit").is_in(keep)),
+                objectives=ev.objectives.filter(pl.col("id").is_in(objectives.to_list())),
+                units=ev.units.filter(pl.col("id").is_in(keep)),
+            )
+
+        return self._view(key, make)
+
+    def status_json(self, units: Collection[str] | None = None) -> bytes:
+        """The status JSON for these units (None: all), serialised once."""
+        key = ("json", None if units is None else frozenset(units))
+        return self._view(key, lambda: status_json(self.for_units(units)))
+
+    def kpi_rows(self, kpi_id: str) -> list[dict[str, Any]]:
+        """The scorecard rows of one KPI: its own unit first, then the others."""
+        rows = self._view("by_kpi", lambda: self.evaluation.kpis.partition_by("id", as_dict=True))
+        frame = rows.get((kpi_id,))
+        if frame is None:
+            return []
+        return (
+            frame.sort(["own_unit", "unit"], descending=[True, False])
+            .drop("own_unit", strict=False)
+            .to_dicts()
+        )
+
+
+class ScorecardCache:
+    """Scorecards, the organisation, unit tree, names and check findings of one store, each
+    kept until the store's revision changes (a few as-of dates at a time)."""
+
+    def __init__(self, store: Store, *, size: int = 8) -> None:
+        self.store = store
+        self.size = size
+        self._lock = threading.Lock()
+        self._compute = threading.RLock()  # a view may be made from another (tree from org)
+        self._entries: OrderedDict[Any, Any] = OrderedDict()
+
+    def revision(self) -> Revision:
+        return store_revision(self.store)
+
+    def _get(self, key: Any, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]  # type: ignore[no-any-return]
+        # One computation at a time: 32 requests arriving together for a new revision wait
+        # for the first one's result instead of each evaluating the store.
+        with self._compute:
+            with self._lock:
+                if key in self._entries:
+                    return self._entries[key]  # type: ignore[no-any-return]
+            value = make()
+            with self._lock:
+                self._entries[key] = value
+                while len(self._entries) > self.size * 4:
+                    self._entries.popitem(last=False)
+        return value
+
+    def organization(self, revision: Revision | None = None) -> m.Organization:
+        """The organisation's definitions (UsageError when nothing was applied yet)."""
+        rev = revision or self.revision()
+        return self._get(("org", rev), lambda: load_organization(self.store))
+
+    def unit_tree(self, revision: Revision | None = None) -> UnitTree:
+        rev = revision or self.revision()
+        return self._get(("tree", rev), lambda: UnitTree.of(self.organization(rev)))
+
+    def names(self, revision: Revision | None = None) -> dict[str, dict[str, str]]:
+        """Names of KPIs and units, titles of objectives, by id."""
+        rev = revision or self.revision()
+        return self._get(("names", rev), lambda: read_names(self.store))
+
+    def as_of(
+        self, period: str | None = None, as_of: str | None = None, revision: Revision | None = None
+    ) -> dt.date:
+        """The as-of date as `los status` takes it: --period, --as-of, else today."""
+        if period is None and as_of is None:
+            return dt.date.today()
+        calendar = self._get(("calendar", revision or self.revision()), self._calendar)
+        return resolve_as_of(m.Organization(name="", calendar=calendar), period, as_of)
+
+    def _calendar(self) -> m.Calendar:
+        with self.store.reading() as conn:
+            row = conn.execute(text("SELECT fiscal_year_start FROM organization")).first()
+        return m.Calendar(row[0]) if row is not None else m.Calendar()
+
+    def scorecard(self, period: str | None = None, as_of: str | None = None) -> Scorecard:
+        """The scorecard as of the date `los status` would use for these options."""
+        rev = self.revision()
+        day = self.as_of(period, as_of, rev)
+
+        def make() -> Scorecard:
+            defs, ev = status_with_definitions(self.store, None, day.isoformat())
+            return Scorecard(rev, day, defs, ev)
+
+        return self._get(("scorecard", rev, day), make)
+
+    def findings(self, as_of: dt.date | None = None) -> Any:
+        """The alignment check report (`los check`) as of a date, default today."""
+        from lineofsight.services.check import check
+
+        rev = self.revision()
+        day = as_of or dt.date.today()
+        return self._get(("check", rev, day), lambda: check(file=None, store=self.store, as_of=day))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

@@ -1,0 +1,332 @@
+"""The JSON API, version 1 (mounted at /api/v1): reads here, writes in `api_write`.
+
+Every answer comes from the services (the engine computes scores, checks, forecasts and
+explanations); this module only checks permissions, picks what to show and writes JSON.
+Read endpoints need the `read` permission on the unit concerned.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from lineofsight.domain import model as m
+from lineofsight.errors import InputError, Problem, UsageError
+from lineofsight.services import kpi_detail
+from lineofsight.services.permissions import readable_units
+from lineofsight.spec.dump import kpi_to_plain, objective_to_plain, person_to_plain, unit_to_plain
+from lineofsight.web import api_write
+from lineofsight.web.api_common import (
+    AccountDep,
+    AsOfQuery,
+    JSONBytes,
+    PeriodQuery,
+    cache_of,
+    json_response,
+    kpi_or_404,
+    organization,
+    require,
+    scorecard_day,
+    scorecard_for,
+)
+from lineofsight.web.errors import not_found
+from lineofsight.web.security import api_account
+
+router = APIRouter(dependencies=[Depends(api_account)])
+
+
+@router.get("/status", summary="Scores and statuses of KPIs, objectives and units")
+def status(
+    request: Request,
+    account: AccountDep,
+    period: PeriodQuery = None,
+    as_of: AsOfQuery = None,
+    unit: Annotated[str | None, Query(description="Only this unit and its subtree.")] = None,
+) -> Response:
+    """The shape of `los status --format json`, limited to the units the account may read."""
+    if period and as_of:
+        raise UsageError(
+            "give period or as_of, not both", [Problem("period", 0, "give period or as_of")]
+        )
+    cache = cache_of(request)
+    card = scorecard_for(cache, period, as_of)
+    tree = cache.unit_tree(card.revision)
+    units: set[str] | None
+    if unit is not None:
+        if unit not in tree.parents:
+            raise not_found(f"unit '{unit}'")
+        require(account, "read", tree, unit)
+        units = tree.subtree(unit)
+    else:
+        units = readable_units(account, tree)
+    return JSONBytes(card.status_json(units))
+
+
+@router.get("/kpis/{kpi_id}", summary="A KPI: definition, latest values, target path")
+def kpi(
+    request: Request,
+    kpi_id: str,
+    account: AccountDep,
+    period: PeriodQuery = None,
+    as_of: AsOfQuery = None,
+) -> Response:
+    cache = cache_of(request)
+    org = organization(cache)
+    found = kpi_or_404(org, kpi_id)
+    tree = cache.unit_tree()
+    require(account, "read", tree, found.unit)
+    card = scorecard_for(cache, period, as_of)
+    readable = readable_units(account, tree)
+    values = [row for row in card.kpi_rows(kpi_id) if readable is None or row["unit"] in readable]
+    return json_response(
+        {
+            "as_of": card.as_of,
+            "kpi": kpi_to_plain(found),
+            "values": values,
+            "target_path": kpi_detail.target_path(found, org.calendar, card.as_of),
+        }
+    )
+
+
+@router.get("/kpis/{kpi_id}/measurements", summary="A KPI's history: values, notes, revisions")
+def kpi_measurements(request: Request, kpi_id: str, account: AccountDep) -> Response:
+    cache = cache_of(request)
+    found = kpi_or_404(organization(cache), kpi_id)
+    tree = cache.unit_tree()
+    require(account, "read", tree, found.unit)
+    readable = readable_units(account, tree)
+    history = [
+        row
+        for row in kpi_detail.kpi_history(cache.store, kpi_id)
+        if readable is None or row["unit"] in readable
+    ]
+    return json_response({"kpi": kpi_id, "measurements": history})
+
+
+@router.get("/kpis/{kpi_id}/forecast", summary="A KPI projected to its target dates")
+def kpi_forecast(
+    request: Request, kpi_id: str, account: AccountDep, as_of: AsOfQuery = None
+) -> Response:
+    cache = cache_of(request)
+    org = organization(cache)
+    kpi_or_404(org, kpi_id)
+    require(account, "read", cache.unit_tree(), org.kpis_by_id()[kpi_id].unit)
+    day = scorecard_day(cache, as_of)
+    forecasts = kpi_detail.kpi_forecasts(cache.store, org, kpi_id, day)
+    return json_response({"as_of": day, "kpis": [kpi_detail.forecast_plain(f) for f in forecasts]})
+
+
+@router.get("/kpis/{kpi_id}/explain", summary="What drove a KPI's change between two periods")
+def kpi_explain(
+    request: Request,
+    kpi_id: str,
+    account: AccountDep,
+    from_period: Annotated[str, Query(alias="from", description="The earlier period.")],
+    to_period: Annotated[str, Query(alias="to", description="The later period.")],
+    depth: Annotated[int, Query(ge=1, le=10)] = 1,
+    unit: str | None = None,
+) -> Response:
+    from lineofsight.services.explain import explain_change
+
+    cache = cache_of(request)
+    found = kpi_or_404(organization(cache), kpi_id)
+    require(account, "read", cache.unit_tree(), unit or found.unit)
+    try:
+        result = explain_change(cache.store, kpi_id, from_period, to_period, depth=depth, unit=unit)
+    except InputError as exc:
+        reason = exc.summary.replace("--from", "from").replace("--to", "to")
+        field = "from" if "--from" in exc.summary else "to" if "--to" in exc.summary else "kpi"
+        raise UsageError(reason, [Problem(field, 0, reason)]) from None
+    return json_response(explanation_plain(result.explanation))
+
+
+def explanation_plain(e: Any) -> dict[str, Any]:
+    """An explanation as `los explain --format json` writes it."""
+    data: dict[str, Any] = {
+        "kpi": e.kpi,
+        "unit": e.unit,
+        "from": {"period": e.from_period.label, "value": e.from_value},
+        "to": {"period": e.to_period.label, "value": e.to_value},
+        "change": e.change,
+        "method": e.method.value,
+        "exact": e.exact,
+    }
+    if e.formula is not None:
+        data["formula"] = e.formula
+    if e.across is not None:
+        data["across_units"] = e.across.value
+    data["contributions"] = [
+        {
+            c.kind: c.id,
+            "contribution": c.contribution,
+            "value_from": c.from_value,
+            "value_to": c.to_value,
+            **({"breakdown": explanation_plain(c.breakdown)} if c.breakdown is not None else {}),
+        }
+        for c in e.contributions
+    ]
+    scale = max(
+        [1.0, abs(e.from_value), abs(e.to_value)] + [abs(c.contribution) for c in e.contributions]
+    )
+    data["residual"] = 0.0 if abs(e.residual) <= 1e-9 * scale else e.residual
+    return data
+
+
+def _unit_of_item(org: m.Organization, item_id: str) -> str | None:
+    for collection in (org.kpis, org.objectives, org.people):
+        for item in collection:
+            if item.id == item_id:
+                return item.unit
+    return None
+
+
+@router.get("/trace/{item_id}", summary="The line of sight from a KPI, objective or person")
+def trace(request: Request, item_id: str, account: AccountDep) -> Response:
+    cache = cache_of(request)
+    org = organization(cache)
+    unit = _unit_of_item(org, item_id)
+    if unit is None:
+        raise not_found(f"KPI, objective or person '{item_id}'")
+    require(account, "read", cache.unit_tree(), unit)
+    result = kpi_detail.line_of_sight(org, item_id)
+    if result is None:
+        raise not_found(f"KPI, objective or person '{item_id}'")
+    return json_response(
+        {
+            "id": result.id,
+            "kind": result.kind.value,
+            "paths": [list(p.ids) for p in result.paths],
+            "ends": [p.end.value for p in result.paths],
+            "truncated": result.truncated,
+        }
+    )
+
+
+def _finding_unit(org: m.Organization, kind: str, item_id: str) -> str | None:
+    if kind == "unit":
+        return item_id
+    return _unit_of_item(org, item_id)
+
+
+@router.get("/checks", summary="Alignment findings (`los check`)")
+def checks(
+    request: Request,
+    account: AccountDep,
+    rule: Annotated[list[str] | None, Query(description="Only these rule codes.")] = None,
+    severity: Annotated[
+        list[str] | None, Query(description="Only these severities: error, warning, info.")
+    ] = None,
+    unit: Annotated[str | None, Query(description="Only findings in this unit's subtree.")] = None,
+    as_of: AsOfQuery = None,
+) -> Response:
+    cache = cache_of(request)
+    org = organization(cache)
+    tree = cache.unit_tree()
+    day = scorecard_day(cache, as_of)
+    wanted: set[str] | None = readable_units(account, tree)
+    if unit is not None:
+        if unit not in tree.parents:
+            raise not_found(f"unit '{unit}'")
+        require(account, "read", tree, unit)
+        subtree = tree.subtree(unit)
+        wanted = subtree if wanted is None else wanted & subtree
+    codes = {c.strip().upper() for raw in rule or [] for c in raw.split(",") if c.strip()}
+    levels = {s.strip().lower() for raw in severity or [] for s in raw.split(",") if s.strip()}
+    report = cache.findings(day)
+    findings = []
+    for f in report.findings:
+        if codes and f.code not in codes:
+            continue
+        if levels and f.severity.value not in levels:
+            continue
+        where = _finding_unit(org, f.subject.kind.value, f.subject.id)
+        if wanted is not None and where not in wanted:
+            continue
+        findings.append(
+            {
+                "code": f.code,
+                "name": f.name,
+                "severity": f.severity.value,
+                "subject": {"kind": f.subject.kind.value, "id": f.subject.id},
+                "unit": where,
+                "message": f.message,
+                "location": {
+                    "file": f.location.file if f.location else None,
+                    "line": f.location.line if f.location and f.location.line else None,
+                },
+            }
+        )
+    return json_response({"as_of": report.as_of, "findings": findings})
+
+
+@router.get("/units/{unit_id}", summary="A unit: its score, KPIs, objectives and child units")
+def unit(
+    request: Request,
+    unit_id: str,
+    account: AccountDep,
+    period: PeriodQuery = None,
+    as_of: AsOfQuery = None,
+) -> Response:
+    cache = cache_of(request)
+    org = organization(cache)
+    found = org.units_by_id().get(unit_id)
+    if found is None:
+        raise not_found(f"unit '{unit_id}'")
+    require(account, "read", cache.unit_tree(), unit_id)
+    card = scorecard_for(cache, period, as_of)
+    ev = card.for_units([unit_id])
+    objectives = {o.id for o in org.objectives if o.unit == unit_id}
+    objective_rows = [r for r in card.evaluation.objectives.to_dicts() if r["id"] in objectives]
+    score = ev.units.to_dicts()
+    return json_response(
+        {
+            "as_of": card.as_of,
+            "unit": unit_to_plain(found),
+            "score": score[0] if score else None,
+            "kpis": ev.kpis.drop("own_unit", strict=False).to_dicts(),
+            "objectives": objective_rows,
+            "children": [u.id for u in org.units if u.parent == unit_id],
+        }
+    )
+
+
+@router.get("/people/{person_id}", summary="A person: the KPIs and objectives they own")
+def person(
+    request: Request,
+    person_id: str,
+    account: AccountDep,
+    period: PeriodQuery = None,
+    as_of: AsOfQuery = None,
+) -> Response:
+    cache = cache_of(request)
+    org = organization(cache)
+    found = next((p for p in org.people if p.id == person_id), None)
+    if found is None:
+        raise not_found(f"person '{person_id}'")
+    if account.person_id != person_id:
+        require(account, "read", cache.unit_tree(), found.unit)
+    card = scorecard_for(cache, period, as_of)
+    owned = [k for k in org.kpis if k.owner == person_id]
+    rows = []
+    for k in owned:
+        own = [r for r in card.kpi_rows(k.id) if r["unit"] == k.unit]
+        rows.append({"id": k.id, "name": k.name, **(own[0] if own else {"unit": k.unit})})
+    objectives = {o.id: o for o in org.objectives if o.owner == person_id}
+    objective_rows = [
+        {**objective_to_plain(objectives[r["id"]]), **r}
+        for r in card.evaluation.objectives.to_dicts()
+        if r["id"] in objectives
+    ]
+    return json_response(
+        {
+            "as_of": card.as_of,
+            "person": person_to_plain(found),
+            "kpis": rows,
+            "objectives": objective_rows,
+        }
+    )
+
+
+router.include_router(api_write.router)

@@ -1,0 +1,345 @@
+"""The JSON API's writes: measurements (one, or a file), the strategy, users and tokens.
+
+Each needs its permission (see `services.permissions`), is one transaction with its audit
+row, and, with a session cookie rather than an API token, the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, File, Query, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from lineofsight.errors import Problem, UsageError
+from lineofsight.services import accounts, audit, checkin
+from lineofsight.services.permissions import allows, may_grant
+from lineofsight.web.api_common import (
+    AccountDep,
+    cache_of,
+    json_response,
+    organization,
+    require,
+)
+from lineofsight.web.errors import ApiError, forbidden, not_found
+from lineofsight.web.security import verify_csrf
+
+router = APIRouter(dependencies=[Depends(verify_csrf)])
+
+MAX_UPLOAD = 50 * 1024 * 1024
+MAX_STRATEGY = 50 * 1024 * 1024
+
+
+class MeasurementIn(BaseModel):
+    """One period's value of a KPI: `value`, or `numerator` and `denominator` for a ratio."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kpi: str
+    period: str
+    unit: str | None = Field(None, description="Default: the KPI's own unit.")
+    value: float | None = None
+    numerator: float | None = None
+    denominator: float | None = None
+    note: str | None = Field(None, max_length=10_000)
+
+
+@router.post("/measurements", status_code=201, summary="Enter one period's value of a KPI")
+def post_measurement(request: Request, body: MeasurementIn, account: AccountDep) -> Response:
+    """Owners may enter values for the KPIs their person owns, admins for any KPI of their
+    units. A value already stored for the period is replaced and kept as a revision."""
+    cache = cache_of(request)
+    org = organization(cache)
+    if body.kpi not in org.kpis_by_id():
+        raise UsageError(
+            f"kpi: unknown KPI '{body.kpi}'", [Problem("kpi", 0, f"unknown KPI '{body.kpi}'")]
+        )
+    kpi = org.kpis_by_id()[body.kpi]
+    tree = cache.unit_tree()
+    unit = body.unit or kpi.unit
+    if unit not in tree.parents:
+        raise UsageError(f"unit: unknown unit '{unit}'", [Problem("unit", 0, "unknown unit")])
+    require(account, "enter_data", tree, unit, kpi_owner=kpi.owner)
+    result = checkin.record_measurement(
+        cache.store,
+        kpi_id=body.kpi,
+        unit_id=body.unit,
+        period=body.period,
+        value=body.value,
+        numerator=body.numerator,
+        denominator=body.denominator,
+        note=body.note,
+        actor=account.username,
+    )
+    data = {
+        "kpi": result.kpi_id,
+        "unit": result.unit_id,
+        "period": result.period,
+        "value": result.value,
+        "numerator": result.numerator,
+        "denominator": result.denominator,
+        "note": result.note,
+        "action": result.action,
+        "revision": result.revision,
+    }
+    return json_response(data, 201 if result.action == "added" else 200)
+
+
+def _safe_name(filename: str | None) -> str:
+    name = Path((filename or "upload").replace("\\", "/")).name
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "upload"
+
+
+@router.post(
+    "/measurements/upload", status_code=201, summary="Load a CSV or XLSX file of measurements"
+)
+async def upload_measurements(
+    request: Request, file: Annotated[UploadFile, File()], account: AccountDep
+) -> Response:
+    """All or nothing: one bad row rejects the file, and every bad row is listed."""
+    cache = cache_of(request)
+    tree = cache.unit_tree()
+    if not any(g.role == "admin" for g in account.grants):
+        raise forbidden("your role does not allow 'upload'")
+    name = _safe_name(file.filename)
+    with tempfile.TemporaryDirectory(prefix="los-upload-") as folder:
+        path = Path(folder) / name
+        size = 0
+        with path.open("wb") as out:
+            while chunk := await file.read(1 << 20):
+                size += len(chunk)
+                if size > MAX_UPLOAD:
+                    raise ApiError(413, f"{name}: larger than {MAX_UPLOAD // (1 << 20)} MB")
+                out.write(chunk)
+        from starlette.concurrency import run_in_threadpool
+
+        if not allows(account, "upload", unit_id=None, org=tree):
+            # An admin of part of the organisation: every row must write to their units.
+            units = await run_in_threadpool(checkin.upload_units, cache.store, path)
+            for unit in sorted(units):
+                require(account, "upload", tree, unit)
+        result = await run_in_threadpool(
+            checkin.load_upload, cache.store, path, name, account.username
+        )
+    return json_response(
+        {
+            "file": result.file,
+            "rows": result.rows,
+            "added": result.added,
+            "replaced": result.replaced,
+            "unchanged": result.unchanged,
+        },
+        201,
+    )
+
+
+@router.put("/strategy", summary="Apply a strategy file (YAML), like `los apply`")
+def put_strategy(
+    request: Request,
+    account: AccountDep,
+    body: Annotated[
+        str, Body(media_type="application/yaml", description="The whole strategy file.")
+    ],
+    dry_run: Annotated[bool, Query(description="Show what would change; write nothing.")] = False,
+) -> Response:
+    """Validate the file (every problem listed) and bring the store's definitions to it."""
+    from lineofsight.services.apply import Plan, apply_organization
+    from lineofsight.spec.files import parse_strategy
+
+    cache = cache_of(request)
+    try:
+        tree = cache.unit_tree()
+    except UsageError:  # nothing applied yet: only an organisation-wide editor may start it
+        from lineofsight.services.permissions import UnitTree
+
+        tree = UnitTree({})
+    require(account, "edit_definitions", tree, None)
+    if len(body) > MAX_STRATEGY:
+        raise ApiError(413, "the strategy file is too large")
+    source = f"strategy.yaml (web, {account.username})"
+    org = parse_strategy(body, "strategy.yaml")
+
+    def write_audit(conn: Any, plan: Plan) -> None:
+        audit.record(
+            conn,
+            actor=account.username,
+            action="strategy.apply",
+            subject="strategy",
+            after={
+                "added": plan.count("add"),
+                "changed": plan.count("change"),
+                "removed": plan.count("remove"),
+            },
+        )
+
+    plan = apply_organization(
+        cache.store, org, source=source, dry_run=dry_run, actor=account.username, also=write_audit
+    )
+    return json_response(
+        {
+            "dry_run": dry_run,
+            "added": plan.count("add"),
+            "changed": plan.count("change"),
+            "removed": plan.count("remove"),
+            "changes": [
+                {
+                    "kind": r.kind,
+                    "id": r.item_id,
+                    "action": r.action,
+                    "field": r.field,
+                    "before": r.before,
+                    "after": r.after,
+                }
+                for r in plan.records[:500]
+            ],
+            "more_changes": max(0, len(plan.records) - 500),
+        }
+    )
+
+
+class UserIn(BaseModel):
+    """A new user: a password of at least 8 characters and one or more roles."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str
+    password: str
+    roles: list[str] = Field(description="ROLE or ROLE:UNIT, e.g. ['editor:sales'].")
+    name: str | None = None
+    person: str | None = None
+
+
+def _tree_or_empty(request: Request) -> Any:
+    from lineofsight.services.permissions import UnitTree
+
+    try:
+        return cache_of(request).unit_tree()
+    except UsageError:
+        return UnitTree({})
+
+
+@router.get("/users", summary="The users (admins only)")
+def get_users(request: Request, account: AccountDep) -> Response:
+    tree = _tree_or_empty(request)
+    if not any(g.role == "admin" for g in account.grants):
+        raise forbidden("your role does not allow 'manage_users'")
+    users = [
+        accounts.account_plain(a)
+        for a in accounts.list_users(cache_of(request).store)
+        if may_grant(account, a.grants, tree)
+    ]
+    return json_response({"users": users})
+
+
+@router.post("/users", status_code=201, summary="Add a user (admins only)")
+def post_user(request: Request, body: UserIn, account: AccountDep) -> Response:
+    tree = _tree_or_empty(request)
+    try:
+        grants = [accounts.parse_grant(text) for text in body.roles]
+    except UsageError as exc:
+        reason = exc.summary.replace("--role", "roles:")
+        raise UsageError(reason, [Problem("roles", 0, reason)]) from None
+    if not grants or not may_grant(account, grants, tree):
+        raise forbidden("your role does not allow 'manage_users' for these roles")
+    created = accounts.add_user(
+        cache_of(request).store,
+        body.username,
+        body.password,
+        grants,
+        name=body.name,
+        person_id=body.person,
+        actor=account.username,
+    )
+    return json_response(accounts.account_plain(created), 201)
+
+
+@router.delete("/users/{username}", summary="Remove a user (admins only)")
+def delete_user(request: Request, username: str, account: AccountDep) -> Response:
+    store = cache_of(request).store
+    tree = _tree_or_empty(request)
+    target = accounts.find_user(store, username)
+    if not any(g.role == "admin" for g in account.grants):
+        raise forbidden("your role does not allow 'manage_users'")
+    if target is None:
+        raise not_found(f"user '{username}'")
+    if not may_grant(account, target.grants, tree):
+        raise forbidden("your role does not allow 'manage_users' for this user's roles")
+    if target.id == account.id:
+        raise ApiError(409, "you cannot remove yourself: ask another admin")
+    accounts.remove_user(store, username, actor=account.username)
+    request.app.state.accounts.clear()
+    return json_response({"removed": username})
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str | None = Field(None, max_length=200)
+
+
+@router.post("/users/{username}/tokens", status_code=201, summary="Make an API token (shown once)")
+def post_token(
+    request: Request, username: str, account: AccountDep, body: TokenIn | None = None
+) -> Response:
+    """Users may make tokens for themselves; admins for the users their roles cover."""
+    store = cache_of(request).store
+    target = accounts.find_user(store, username)
+    if target is None or (
+        target.id != account.id and not any(g.role == "admin" for g in account.grants)
+    ):
+        if target is None and any(g.role == "admin" for g in account.grants):
+            raise not_found(f"user '{username}'")
+        raise forbidden("your role does not allow making tokens for other users")
+    if target.id != account.id and not may_grant(account, target.grants, _tree_or_empty(request)):
+        raise forbidden("your role does not allow 'manage_users' for this user's roles")
+    label = body.label if body is not None else None
+    token = accounts.create_token(store, username, actor=account.username, label=label)
+    info = accounts.list_tokens(store, username)[-1]
+    return json_response({"id": info.id, "username": username, "label": label, "token": token}, 201)
+
+
+@router.delete("/tokens/{token_id}", summary="Revoke an API token")
+def delete_token(request: Request, token_id: int, account: AccountDep) -> Response:
+    store = cache_of(request).store
+    found = next((t for t in accounts.list_tokens(store) if t.id == token_id), None)
+    if found is None:
+        raise not_found(f"token {token_id}")
+    if found.username != account.username:
+        owner = accounts.find_user(store, found.username)
+        grants = owner.grants if owner is not None else ()
+        is_admin = any(g.role == "admin" for g in account.grants)
+        if not is_admin or not may_grant(account, grants, _tree_or_empty(request)):
+            raise forbidden("your role does not allow revoking other users' tokens")
+    accounts.revoke_token(store, token_id, actor=account.username)
+    request.app.state.accounts.clear()
+    return json_response({"revoked": token_id})
+
+
+@router.get("/audit", summary="The audit log, newest first (organisation-wide admins)")
+def get_audit(
+    request: Request,
+    account: AccountDep,
+    subject: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    require(account, "manage_users", _tree_or_empty(request), None)
+    entries = audit.read_audit(cache_of(request).store, subject=subject, limit=limit)
+    return json_response(
+        {
+            "entries": [
+                {
+                    "id": e.id,
+                    "at": e.at,
+                    "actor": e.actor,
+                    "action": e.action,
+                    "subject": e.subject,
+                    "before": e.before,
+                    "after": e.after,
+                }
+                for e in entries
+            ]
+        }
+    )

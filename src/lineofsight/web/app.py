@@ -1,0 +1,137 @@
+"""The web app: server-rendered pages and the versioned JSON API over the services.
+
+create_app("sqlite:///path/los.db")  # then serve it with uvicorn (`los serve`)
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lineofsight import __version__
+from lineofsight.services.scorecards import ScorecardCache
+from lineofsight.store.database import Store
+from lineofsight.web.errors import install_error_handlers
+from lineofsight.web.security import AccountCache, SessionSigner, set_session_cookie
+
+STATIC_DIR = Path(__file__).parent / "static"
+SECRET_ENV = "LOS_SECRET_KEY"
+THREADS = 8  # handlers that run at once in one server process
+
+# Pages and API answers; assets come only from this server (no CDN, no web fonts).
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        b"script-src 'self' 'unsafe-eval'; object-src 'none'; base-uri 'none'; "
+        b"frame-ancestors 'none'; form-action 'self'",
+    ),
+]
+
+
+class SessionCookieMiddleware:
+    """Adds security headers, and the session cookie when a request started a new session
+    (a CSRF token was asked for before any session existed)."""
+
+    def __init__(self, app: ASGIApp, owner: FastAPI) -> None:
+        self.app = app
+        self.owner = owner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name for name, _ in headers}
+                for name, value in SECURITY_HEADERS:
+                    if name not in names:
+                        headers.append((name, value))
+                data = scope.get("state", {}).get("set_session")
+                if data:
+                    headers.append(_cookie_header(scope, self.owner, data))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+def _cookie_header(scope: Scope, owner: FastAPI, data: dict[str, Any]) -> tuple[bytes, bytes]:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    carrier = Response()
+    set_session_cookie(Request({**scope, "app": owner}), carrier, data)
+    return next((k, v) for k, v in carrier.raw_headers if k == b"set-cookie")
+
+
+def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
+    """The FastAPI app over the store at `db_url` (opened and migrated once)."""
+    store = Store(db_url)
+    store.arrow_sqlite = False  # one SQLite library per process (see Store.arrow_sqlite)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Few threads: the handlers hold the GIL most of the time, so more threads than this
+        # only take turns, and under load their switching lengthens the slowest answers.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+        yield
+        store.close()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="Line of Sight",
+        version=__version__,
+        summary="KPI alignment: scores, checks, forecasts and explanations of a strategy.",
+        docs_url=None,  # our own page (api_docs): the stock one loads scripts from a CDN
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.store = store
+    app.state.scorecards = ScorecardCache(store)
+    # Without a configured key, sessions last as long as the process (a restart logs users out).
+    key = secret_key or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
+    app.state.signer = SessionSigner(key)
+    app.state.accounts = AccountCache()
+    install_error_handlers(app)
+    app.add_middleware(SessionCookieMiddleware, owner=app)
+    STATIC_DIR.mkdir(exist_ok=True)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    from lineofsight.web import api, api_docs, login
+
+    app.include_router(api.router, prefix="/api/v1")
+    app.include_router(login.router)
+    app.include_router(api_docs.router)
+    try:
+        pages = importlib.import_module("lineofsight.web.pages")
+    except ModuleNotFoundError as exc:
+        if exc.name != "lineofsight.web.pages":
+            raise
+        raise RuntimeError("lineofsight.web.pages is missing: the pages are not installed") from exc
+    app.include_router(pages.router)
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for `los serve`'s workers: the store URL from LOS_SERVE_DATABASE_URL."""
+    url = os.environ.get("LOS_SERVE_DATABASE_URL")
+    if not url:
+        raise RuntimeError("LOS_SERVE_DATABASE_URL is not set: start the server with `los serve`")
+    return create_app(url)

@@ -1,0 +1,177 @@
+"""One JSON error shape for every API error, and the same errors as pages for browsers.
+
+    {"error": {"status": 404, "code": "not_found", "message": "...", "details": [...]}}
+
+`details` lists what was wrong where: `{"field", "reason"}` for a form or query field,
+`{"file", "row", "reason"}` for a row of an uploaded file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lineofsight.errors import InputError, StoreError
+from lineofsight.web.security import ApiAuthRequired, CsrfFailed, LoginRequired
+
+CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error an API route or a page raises on purpose: status, code, message, details."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or CODES.get(status, "error")
+        self.message = message
+        self.details = details or []
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, f"{what} not found")
+
+
+def forbidden(message: str = "your role does not allow this") -> ApiError:
+    return ApiError(403, message)
+
+
+def error_body(
+    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {"error": {"status": status, "code": code, "message": message, "details": details or []}}
+
+
+def input_details(exc: InputError) -> list[dict[str, Any]]:
+    """Each problem of a user mistake: a field and a reason, or a file row and a reason."""
+    details: list[dict[str, Any]] = []
+    for problem in exc.problems:
+        if problem.line == 0 and not problem.is_row:
+            details.append({"field": problem.file, "reason": problem.message})
+        elif problem.is_row:
+            details.append({"file": problem.file, "row": problem.line, "reason": problem.message})
+        else:
+            details.append({"file": problem.file, "line": problem.line, "reason": problem.message})
+    return details
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _respond(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    if _wants_json(request):
+        return JSONResponse(error_body(status, code, message, details), status, headers=headers)
+    try:
+        from lineofsight.web.templating import render
+
+        return render(
+            request,
+            "error.html",
+            status_code=status,
+            status=status,
+            code=code,
+            message=message,
+            details=details or [],
+        )
+    except Exception:  # no error template yet: plain text still tells the user what happened
+        lines = [f"{status} {message}"] + [
+            " ".join(f"{k}: {v}" for k, v in d.items()) for d in details or []
+        ]
+        return PlainTextResponse("\n".join(lines), status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every error to one shape (JSON under /api, a page elsewhere)."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        return _respond(request, exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        return _respond(request, exc.status_code, code, message, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        details = []
+        for error in exc.errors():
+            location = [str(part) for part in error.get("loc", ()) if part != "body"]
+            field = ".".join(
+                location[1:]
+                if location[:1] in (["query"], ["path"], ["header"], ["cookie"])
+                else location
+            )
+            details.append({"field": field or "request", "reason": error.get("msg", "invalid")})
+        return _respond(request, 422, "invalid", "the request is not valid", details)
+
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, exc: InputError) -> Response:
+        return _respond(request, 422, "invalid", exc.summary, input_details(exc))
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError) -> Response:
+        return _respond(request, 503, "unavailable", str(exc))
+
+    @app.exception_handler(ApiAuthRequired)
+    async def auth_required(request: Request, exc: ApiAuthRequired) -> Response:
+        return _respond(
+            request,
+            401,
+            "unauthenticated",
+            "log in, or send an API token as 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if _wants_json(request):
+            return _respond(request, 401, "unauthenticated", "log in first")
+        return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", 303)
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+        return _respond(
+            request,
+            403,
+            "csrf_failed",
+            "the form has expired or did not come from this site: reload the page and try again",
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        return _respond(request, 500, "internal_error", "internal error: see the server log")

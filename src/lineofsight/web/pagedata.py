@@ -1,0 +1,223 @@
+"""What the pages show, gathered once per store version and as-of date and then indexed.
+
+The scores, statuses and forecasts come from the services (the engine underneath); this module
+only looks them up and arranges them: by unit, by owner, down the cascade. A snapshot is kept
+per (store version, as-of date), so a page request after the first costs dictionary look-ups,
+never a re-evaluation; any write to the store changes the version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from lineofsight.domain import model as m
+from lineofsight.domain.formula import parse_formula, references
+from lineofsight.services.permissions import UnitTree
+from lineofsight.services.scorecards import ScorecardCache
+
+T = TypeVar("T")
+
+STATUSES = ("green", "amber", "red", "no_data", "no_target")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A scored item (KPI at a unit, objective or unit) as the templates read it."""
+
+    id: str
+    status: str
+    score: float | None = None
+    unit: str | None = None
+    period: str | None = None
+    actual: float | None = None
+    target: float | None = None
+    coverage: float | None = None
+    own_unit: bool = True
+
+
+@dataclass
+class Snapshot:
+    """The organisation and its scorecard as of one date, indexed for the pages."""
+
+    org: m.Organization
+    as_of: dt.date
+    version: Hashable
+    kpi_rows: dict[tuple[str, str], Row]
+    objective_rows: dict[str, Row]
+    unit_rows: dict[str, Row]
+    kpis: dict[str, m.Kpi] = field(init=False)
+    units: dict[str, m.Unit] = field(init=False)
+    people: dict[str, m.Person] = field(init=False)
+    objectives: dict[str, m.Objective] = field(init=False)
+    child_units: dict[str | None, list[str]] = field(init=False)
+    child_objectives: dict[str | None, list[str]] = field(init=False)
+    supporters: dict[str, list[str]] = field(init=False)
+    feeders: dict[str, list[str]] = field(init=False)
+    rows_by_unit: dict[str, list[Row]] = field(init=False)
+    kpis_by_owner: dict[str, list[str]] = field(init=False)
+    objectives_by_unit: dict[str, list[str]] = field(init=False)
+    unit_tree: UnitTree | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        org = self.org
+        self.unit_tree = None
+        self.kpis = org.kpis_by_id()
+        self.units = org.units_by_id()
+        self.people = {p.id: p for p in org.people}
+        self.objectives = {o.id: o for o in org.objectives}
+        self.child_units = {}
+        for unit in org.units:
+            parent = unit.parent if unit.parent in self.units else None
+            self.child_units.setdefault(parent, []).append(unit.id)
+        self.child_objectives = {}
+        self.objectives_by_unit = {}
+        for objective in org.objectives:
+            parent = objective.parent if objective.parent in self.objectives else None
+            self.child_objectives.setdefault(parent, []).append(objective.id)
+            self.objectives_by_unit.setdefault(objective.unit, []).append(objective.id)
+        self.supporters = {}
+        self.feeders = {}
+        self.kpis_by_owner = {}
+        for kpi in org.kpis:
+            for support in kpi.supports:
+                self.supporters.setdefault(support.objective, []).append(kpi.id)
+            for link in kpi.contributes_to:
+                self.feeders.setdefault(link.kpi, []).append(kpi.id)
+            if kpi.owner is not None:
+                self.kpis_by_owner.setdefault(kpi.owner, []).append(kpi.id)
+            if kpi.formula is not None:
+                for input_id in references(parse_formula(kpi.formula)):
+                    if input_id in self.kpis and input_id not in self.feeders.get(kpi.id, ()):
+                        self.feeders.setdefault(kpi.id, []).append(input_id)
+        self.rows_by_unit = {}
+        for row in self.kpi_rows.values():
+            self.rows_by_unit.setdefault(row.unit or "", []).append(row)
+
+    def kpi_row(self, kpi_id: str, unit: str | None = None) -> Row | None:
+        """The KPI's scorecard row at `unit` (its own unit by default)."""
+        kpi = self.kpis.get(kpi_id)
+        if kpi is None:
+            return None
+        return self.kpi_rows.get((kpi_id, unit or kpi.unit))
+
+    def subtree(self, unit_id: str) -> set[str]:
+        """The unit and every unit below it."""
+        found: set[str] = set()
+        stack = [unit_id]
+        while stack:
+            current = stack.pop()
+            if current not in found:
+                found.add(current)
+                stack.extend(self.child_units.get(current, ()))
+        return found
+
+    def ancestors(self, unit_id: str) -> list[str]:
+        """The units above `unit_id`, from the top down (not the unit itself)."""
+        chain: list[str] = []
+        current = self.units[unit_id].parent if unit_id in self.units else None
+        while current is not None and current in self.units and current not in chain:
+            chain.append(current)
+            current = self.units[current].parent
+        return chain[::-1]
+
+    def name(self, kind: str, item_id: str) -> str:
+        """The display name of a KPI, objective, unit or person (its id when unknown)."""
+        if kind == "kpi" and item_id in self.kpis:
+            return self.kpis[item_id].name
+        if kind == "objective" and item_id in self.objectives:
+            return self.objectives[item_id].title
+        if kind == "unit" and item_id in self.units:
+            return self.units[item_id].name
+        if kind == "person" and item_id in self.people:
+            return self.people[item_id].name
+        return item_id
+
+
+class _Lru:
+    """A small thread-safe least-recently-used cache (uvicorn serves pages from threads)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._building = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                found: T = self._items[key]
+                return found
+        # One build at a time: 32 requests arriving together after a write wait for the first
+        # one's result instead of each drawing the same page (the GIL would serialise them
+        # anyway, so nothing is lost).
+        with self._building:
+            with self._lock:
+                if key in self._items:
+                    found = self._items[key]
+                    return found
+            value = make()
+            with self._lock:
+                self._items[key] = value
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def _lru(cache: ScorecardCache, name: str, size: int) -> _Lru:
+    """An LRU kept on the app's scorecard cache, so that two apps (two stores) never share."""
+    found = cache.__dict__.get(name)
+    if found is None:
+        found = cache.__dict__.setdefault(name, _Lru(size))
+    return found  # type: ignore[no-any-return]
+
+
+def snapshot(cache: ScorecardCache, as_of: dt.date) -> Snapshot:
+    """The indexed scorecard as of `as_of`, from the shared scorecard cache (so the pages and
+    the API evaluate the store once per revision and date)."""
+    revision = cache.revision()
+
+    def build() -> Snapshot:
+        org = cache.organization(revision)
+        ev = cache.scorecard(as_of=as_of.isoformat()).evaluation
+        kpi_rows = {
+            (r["id"], r["unit"]): Row(
+                id=r["id"],
+                unit=r["unit"],
+                period=r["period"],
+                actual=r["actual"],
+                target=r["target"],
+                score=r["score"],
+                status=r["status"],
+                own_unit=bool(r["own_unit"]),
+            )
+            for r in ev.kpis.iter_rows(named=True)
+        }
+        objective_rows = {
+            r["id"]: Row(id=r["id"], score=r["score"], status=r["status"], coverage=r["coverage"])
+            for r in ev.objectives.iter_rows(named=True)
+        }
+        unit_rows = {
+            r["id"]: Row(id=r["id"], score=r["score"], status=r["status"])
+            for r in ev.units.iter_rows(named=True)
+        }
+        snap = Snapshot(org, as_of, revision, kpi_rows, objective_rows, unit_rows)
+        snap.unit_tree = cache.unit_tree(revision)
+        return snap
+
+    return _lru(cache, "_page_snapshots", 8).get((revision, as_of), build)
+
+
+def cached_fragment(cache: ScorecardCache, key: Iterable[Hashable], make: Callable[[], T]) -> T:
+    """A piece of a page (a cascade, sparklines) kept per key; the key must hold the store
+    revision, so that a write makes the next request rebuild it."""
+    return _lru(cache, "_page_fragments", 64).get(tuple(key), make)

@@ -1,0 +1,118 @@
+"""What every page handler needs: the store, the logged-in account, the as-of date chosen by
+`?period=`, permission checks through the shared permission function, and error pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request
+from sqlalchemy import text
+
+from lineofsight.domain.model import Calendar, Frequency
+from lineofsight.domain.periods import PeriodError, parse_period
+from lineofsight.engine.calendar import evaluation_period
+from lineofsight.services.accounts import Account
+from lineofsight.services.permissions import UnitTree, allows, readable_units
+from lineofsight.services.scorecards import ScorecardCache
+from lineofsight.store.database import Store
+from lineofsight.web.pagedata import Snapshot, snapshot
+
+
+def store_of(request: Request) -> Store:
+    """The store the app opened at start-up."""
+    store: Store = request.app.state.store
+    return store
+
+
+def today() -> dt.date:
+    """Today's date (one place, so tests and pages agree on the clock)."""
+    return dt.date.today()
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """The period a page is looked at: its label (empty for "latest") and its as-of date."""
+
+    label: str
+    as_of: dt.date
+    error: str | None = None
+
+
+def calendar_of(store: Store) -> Calendar:
+    """The organisation's calendar (one small query; fiscal periods need it to be parsed)."""
+    with store.reading() as conn:
+        row = conn.execute(text("SELECT fiscal_year_start FROM organization")).first()
+    return Calendar(row[0]) if row is not None else Calendar()
+
+
+def moment(period: str | None, store: Store) -> Moment:
+    """`?period=P` means as of the last day of P; none (or a bad one, shown as a message),
+    as of today."""
+    label = (period or "").strip()
+    if not label:
+        return Moment("", today())
+    try:
+        found = parse_period(label, calendar_of(store))
+    except PeriodError as exc:
+        return Moment("", today(), f"period {label!r}: {exc}")
+    return Moment(found.label, found.end)
+
+
+def recent_periods(calendar: Calendar, count: int = 12) -> list[str]:
+    """Recent month and quarter labels, newest first: suggestions for the period selector."""
+    labels = []
+    for frequency in (Frequency.MONTHLY, Frequency.QUARTERLY):
+        period = evaluation_period(frequency, today(), calendar)
+        for _ in range(count if frequency is Frequency.MONTHLY else count // 3):
+            labels.append(period.label)
+            period = evaluation_period(frequency, period.start - dt.timedelta(days=1), calendar)
+    return labels
+
+
+def cache_of(request: Request) -> ScorecardCache:
+    """The app's shared scorecard cache."""
+    cache: ScorecardCache = request.app.state.scorecards
+    return cache
+
+
+def page_snapshot(request: Request, as_of: dt.date) -> Snapshot:
+    """The indexed scorecard as of a date, through the shared cache."""
+    return snapshot(cache_of(request), as_of)
+
+
+def unit_tree(snap: Snapshot) -> UnitTree:
+    """The unit tree for permission checks, built once per snapshot."""
+    if snap.unit_tree is None:
+        snap.unit_tree = UnitTree.of(snap.org)
+    return snap.unit_tree
+
+
+def can(
+    account: Account | None,
+    action: str,
+    snap: Snapshot,
+    unit_id: str | None,
+    kpi_owner: str | None = None,
+) -> bool:
+    """The shared permission check, on the snapshot's unit tree."""
+    return allows(account, action, unit_id=unit_id, kpi_owner=kpi_owner, org=unit_tree(snap))
+
+
+def readable(account: Account | None, snap: Snapshot) -> set[str] | None:
+    """The units the account may read (None: every unit)."""
+    return readable_units(account, unit_tree(snap))
+
+
+def may_read(units: set[str] | None, unit_id: str) -> bool:
+    return units is None or unit_id in units
+
+
+def require(allowed: bool, what: str = "this page") -> None:
+    """403 unless allowed."""
+    if not allowed:
+        raise HTTPException(status_code=403, detail=f"you may not see {what}")
+
+
+def not_found(kind: str, item_id: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=f"no {kind} '{item_id}'")

@@ -1,0 +1,286 @@
+"""The pages about one thing: a unit's scorecard, a KPI, a person's KPIs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from lineofsight.engine.trace import MISSION, trace
+from lineofsight.errors import InputError
+from lineofsight.services.accounts import Account
+from lineofsight.services.kpi_series import KpiChart, kpi_chart, measurement_log, recent_values
+from lineofsight.store.database import Store
+from lineofsight.web.pagedata import Snapshot, cached_fragment
+from lineofsight.web.pagekit import (
+    Moment,
+    cache_of,
+    can,
+    moment,
+    not_found,
+    page_snapshot,
+    recent_periods,
+    require,
+    store_of,
+    today,
+)
+from lineofsight.web.security import page_account
+from lineofsight.web.sparklines import sparkline
+from lineofsight.web.templating import render, templates
+
+router = APIRouter()
+
+
+@router.get("/units/{unit_id}", response_class=HTMLResponse, include_in_schema=False)
+def unit_page(
+    request: Request,
+    unit_id: str,
+    period: str | None = None,
+    account: Account = Depends(page_account),
+) -> HTMLResponse:
+    store = store_of(request)
+    when = moment(period, store)
+    snap = page_snapshot(request, when.as_of)
+    if unit_id not in snap.units:
+        raise not_found("unit", unit_id)
+    require(can(account, "read", snap, unit_id), "this unit")
+    unit = snap.units[unit_id]
+
+    def draw() -> Markup:
+        return Markup(
+            templates.get_template("unit_body.html").render(
+                _unit_context(store, snap, unit_id, when)
+            )
+        )
+
+    # The scorecard is the same for everyone allowed to see it: kept per revision and date,
+    # so a request costs the permission check and the page frame.
+    body = cached_fragment(
+        cache_of(request), ("unit", snap.version, when.as_of, when.label, unit_id), draw
+    )
+    return render(request, "unit.html", unit=unit, body=body)
+
+
+def _unit_context(store: Store, snap: Snapshot, unit_id: str, when: Moment) -> dict[str, Any]:
+    rows = sorted(
+        snap.rows_by_unit.get(unit_id, ()),
+        key=lambda r: (not r.own_unit, snap.kpis[r.id].name.lower()),
+    )
+    series = recent_values(store, snap.org, [r.id for r in rows], unit_id, when.as_of)
+    return {
+        "snap": snap,
+        "when": when,
+        "unit": snap.units[unit_id],
+        "unit_row": snap.unit_rows.get(unit_id),
+        "ancestors": snap.ancestors(unit_id),
+        "rows": rows,
+        "sparks": {kpi_id: sparkline(points) for kpi_id, points in series.items()},
+        "children": [
+            (snap.units[c], snap.unit_rows.get(c)) for c in snap.child_units.get(unit_id, ())
+        ],
+        "objectives": [
+            (snap.objectives[o], snap.objective_rows.get(o))
+            for o in snap.objectives_by_unit.get(unit_id, ())
+        ],
+        "periods": recent_periods(snap.org.calendar),
+    }
+
+
+def _chart_data(snap: Snapshot, chart: KpiChart) -> dict[str, Any]:
+    """The chart's series as JSON for the page's script (numbers only; names are escaped by
+    the JSON encoder and drawn by Plotly as text)."""
+    kpi = snap.kpis[chart.kpi_id]
+    labels = [p.period for p in chart.points]
+    data: dict[str, Any] = {
+        "title": kpi.name,
+        "unit_of_measure": kpi.unit_of_measure or "",
+        "periods": labels,
+        "actual": [p.actual for p in chart.points],
+        "target": [p.target for p in chart.points],
+        "benchmark": chart.benchmark,
+        "range": [chart.range_low, chart.range_high] if chart.range_low is not None else None,
+        "forecast": None,
+    }
+    fc = chart.forecast
+    if fc is not None and fc.projected is not None and fc.slope is not None and fc.last_period:
+        start, end = fc.last_period.label, fc.target_period.label
+        if start in labels and end in labels:
+            steps = labels.index(end) - labels.index(start)
+            data["forecast"] = {
+                "periods": [start, end],
+                "values": [fc.projected - fc.slope * steps, fc.projected],
+            }
+    return data
+
+
+def _default_change(chart: KpiChart) -> tuple[str, str]:
+    measured = [p.period for p in chart.points if p.actual is not None]
+    if len(measured) < 2:
+        return "", ""
+    return measured[-2], measured[-1]
+
+
+@router.get("/kpis/{kpi_id}", response_class=HTMLResponse, include_in_schema=False)
+def kpi_page(
+    request: Request,
+    kpi_id: str,
+    unit: str | None = None,
+    period: str | None = None,
+    from_period: str | None = None,
+    to_period: str | None = None,
+    saved: str | None = None,
+    account: Account = Depends(page_account),
+) -> HTMLResponse:
+    store = store_of(request)
+    cache = cache_of(request)
+    when = moment(period, store)
+    snap = page_snapshot(request, when.as_of)
+    kpi = snap.kpis.get(kpi_id)
+    if kpi is None:
+        raise not_found("KPI", kpi_id)
+    at = unit if unit in snap.units else kpi.unit
+    require(can(account, "read", snap, at), "this KPI")
+    row = snap.kpi_row(kpi_id, at)
+    chart = cached_fragment(
+        cache,
+        ("chart", snap.version, when.as_of, kpi_id, at),
+        lambda: kpi_chart(store, snap.org, kpi_id, at, when.as_of),
+    )
+    default_from, default_to = _default_change(chart)
+    p0, p1 = (from_period or default_from).strip(), (to_period or default_to).strip()
+    explanation, explain_error = None, None
+    if p0 and p1:
+        try:
+            explanation = cached_fragment(
+                cache,
+                ("explain", snap.version, kpi_id, at, p0, p1),
+                lambda: _explain(store, kpi_id, p0, p1, at),
+            )
+        except InputError as exc:
+            explain_error = exc.summary
+    paths = cached_fragment(cache, ("trace", snap.version, kpi_id), lambda: _paths(snap, kpi_id))
+    log = [e for e in measurement_log(store, kpi_id) if e.unit == at]
+    other_units = sorted(
+        (r for (k, u), r in snap.kpi_rows.items() if k == kpi_id and u != at),
+        key=lambda r: r.unit or "",
+    )
+    drivers = snap.feeders.get(kpi_id, [])
+    driven = [link.kpi for link in kpi.contributes_to if link.kpi in snap.kpis]
+    driven += [
+        k
+        for k, ins in snap.feeders.items()
+        if kpi_id in ins and k not in driven and snap.kpis[k].formula is not None
+    ]
+    return render(
+        request,
+        "kpi.html",
+        snap=snap,
+        when=when,
+        kpi=kpi,
+        at=at,
+        row=row,
+        chart=chart,
+        chart_data=_chart_data(snap, chart),
+        forecast=chart.forecast,
+        explanation=explanation,
+        explain_data=_explain_data(snap, explanation) if explanation is not None else None,
+        explain_error=explain_error,
+        change_from=p0,
+        change_to=p1,
+        period_choices=[p.period for p in chart.points if p.actual is not None][::-1],
+        paths=paths,
+        mission=MISSION,
+        log=log,
+        other_units=other_units,
+        drivers=drivers,
+        driven=driven,
+        may_enter=can(account, "enter_data", snap, at, kpi.owner) and kpi.formula is None,
+        saved=saved,
+        periods=recent_periods(snap.org.calendar),
+    )
+
+
+def _explain_data(snap: Snapshot, explanation: Any) -> dict[str, Any]:
+    """The waterfall's numbers: the first value, each contribution (named), the last value."""
+    return {
+        "from_label": explanation.from_period.label,
+        "to_label": explanation.to_period.label,
+        "from": explanation.from_value,
+        "to": explanation.to_value,
+        "items": [snap.name(c.kind, c.id) for c in explanation.contributions],
+        "values": [c.contribution for c in explanation.contributions],
+    }
+
+
+def _explain(store: Any, kpi_id: str, p0: str, p1: str, unit: str) -> Any:
+    from lineofsight.services.explain import explain_change
+
+    return explain_change(store, kpi_id, p0, p1, unit=unit).explanation
+
+
+def _paths(snap: Snapshot, item_id: str) -> list[Any]:
+    """Every path up from a KPI, objective or person (the engine's trace)."""
+    found = trace(snap.org, item_id)
+    return [p for p in found.paths if p.ids] if found else []
+
+
+def due_for_checkin(snap: Snapshot, kpi_ids: list[str]) -> list[tuple[str, str]]:
+    """The owner's measured KPIs without a value for their latest period that has ended:
+    (KPI id, period label)."""
+    due = []
+    for kpi_id in kpi_ids:
+        kpi = snap.kpis[kpi_id]
+        row = snap.kpi_row(kpi_id)
+        if kpi.formula is None and row is not None and row.actual is None:
+            due.append((kpi_id, row.period or ""))
+    return due
+
+
+@router.get("/people/{person_id}", response_class=HTMLResponse, include_in_schema=False)
+def person_page(
+    request: Request,
+    person_id: str,
+    period: str | None = None,
+    account: Account = Depends(page_account),
+) -> HTMLResponse:
+    store = store_of(request)
+    when = moment(period, store)
+    snap = page_snapshot(request, when.as_of)
+    person = snap.people.get(person_id)
+    if person is None:
+        raise not_found("person", person_id)
+    own = account.person_id == person_id
+    require(own or can(account, "read", snap, person.unit), "this person's KPIs")
+    kpi_ids = snap.kpis_by_owner.get(person_id, [])
+    # What is due is about now, whatever period the page is looked at.
+    now = snap if when.as_of == today() else page_snapshot(request, today())
+    return render(
+        request,
+        "person.html",
+        snap=snap,
+        when=when,
+        person=person,
+        own=own,
+        kpi_ids=kpi_ids,
+        objectives=[o for o in snap.org.objectives if o.owner == person_id],
+        due=due_for_checkin(now, kpi_ids),
+        may_enter={
+            k: can(account, "enter_data", snap, snap.kpis[k].unit, snap.kpis[k].owner)
+            for k in kpi_ids
+        },
+        paths=cached_fragment(
+            cache_of(request), ("trace", snap.version, person_id), lambda: _paths(snap, person_id)
+        ),
+        mission=MISSION,
+        periods=recent_periods(snap.org.calendar),
+    )
+
+
+@router.get("/me", include_in_schema=False)
+def my_page(request: Request, account: Account = Depends(page_account)) -> Response:
+    if account.person_id:
+        return RedirectResponse(f"/people/{account.person_id}", status_code=303)
+    return render(request, "me.html", today=dt.date.today())

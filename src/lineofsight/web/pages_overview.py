@@ -1,0 +1,302 @@
+"""The pages that look at the whole organisation: home, the strategy map, the alignment findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+
+from lineofsight.domain.periods import PeriodError, parse_period, previous_period
+from lineofsight.engine.calendar import evaluation_period
+from lineofsight.services.accounts import Account
+from lineofsight.web.pagedata import Row, Snapshot, cached_fragment
+from lineofsight.web.pagekit import (
+    Moment,
+    cache_of,
+    may_read,
+    moment,
+    page_snapshot,
+    readable,
+    recent_periods,
+    store_of,
+)
+from lineofsight.web.security import page_account
+from lineofsight.web.templating import render, templates
+
+router = APIRouter()
+
+_WORSE = {"red": 0, "amber": 1, "no_data": 2, "no_target": 3, "green": 4}
+
+
+def _previous_as_of(snap: Snapshot, label: str) -> dt.date:
+    """The as-of date of the period before the one looked at (a month before, by default)."""
+    calendar = snap.org.calendar
+    if label:
+        try:
+            return previous_period(parse_period(label, calendar), calendar).end
+        except PeriodError:
+            pass
+    from lineofsight.domain.model import Frequency
+
+    month = evaluation_period(Frequency.MONTHLY, snap.as_of, calendar)
+    return month.start - dt.timedelta(days=1)
+
+
+# The home page lists the most serious status changes; the rest are counted.
+MAX_CHANGES = 50
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def home(
+    request: Request, period: str | None = None, account: Account = Depends(page_account)
+) -> HTMLResponse:
+    store = store_of(request)
+    when = moment(period, store)
+    snap = page_snapshot(request, when.as_of)
+    units = readable(account, snap)
+    before = page_snapshot(request, _previous_as_of(snap, when.label))
+
+    def draw() -> Markup:
+        return Markup(
+            templates.get_template("home_body.html").render(
+                _home_context(snap, before, when, units)
+            )
+        )
+
+    scope = frozenset(units) if units is not None else None
+    key = ("home", snap.version, when.as_of, when.label, when.error, before.as_of, scope)
+    body = cached_fragment(cache_of(request), key, draw)
+    return render(request, "home.html", title=snap.org.name, body=body)
+
+
+def _home_context(
+    snap: Snapshot, before: Snapshot, when: Moment, units: set[str] | None
+) -> dict[str, Any]:
+    strategic = [
+        (o, snap.objective_rows.get(o.id))
+        for o in snap.org.objectives
+        if o.level.value == "strategic" and may_read(units, o.unit)
+    ]
+    own_rows = [snap.kpi_row(k.id) for k in snap.org.kpis if may_read(units, k.unit)]
+    counts = dict.fromkeys(("green", "amber", "red", "no_data", "no_target"), 0)
+    changes = []
+    for row in own_rows:
+        if row is None:
+            continue
+        counts[row.status] = counts.get(row.status, 0) + 1
+        old = before.kpi_row(row.id)
+        if old is None or old.status != row.status:
+            changes.append((snap.kpis[row.id], old, row))
+    changes.sort(key=lambda c: (_WORSE.get(c[2].status, 5), c[0].name))
+    return {
+        "snap": snap,
+        "when": when,
+        "strategic": strategic,
+        "counts": counts,
+        "changes": changes[:MAX_CHANGES],
+        "more_changes": max(0, len(changes) - MAX_CHANGES),
+        "before": before,
+        "periods": recent_periods(snap.org.calendar),
+    }
+
+
+@dataclass
+class Node:
+    """One line of the strategy map: an objective or a KPI, and what hangs below it."""
+
+    kind: str
+    id: str
+    name: str
+    row: Row | None
+    unit: str
+    owner: str | None
+    children: list[Node] = field(default_factory=list)
+    repeat: bool = False  # shown in full elsewhere on the map: a link to it, not a copy
+
+
+def _cascade(snap: Snapshot, keep: set[str] | None) -> tuple[list[Node], list[Node]]:
+    """The objectives from the top down, with the KPIs that measure them and the KPIs that feed
+    those; then the KPIs the cascade never reaches. Each item is drawn once in full."""
+    shown: set[str] = set()
+    kpi_in_scope = {k for k, kpi in snap.kpis.items() if keep is None or kpi.unit in keep}
+    wanted: dict[str, bool] = {}
+
+    def objective_wanted(objective_id: str, trail: frozenset[str]) -> bool:
+        if objective_id in wanted:
+            return wanted[objective_id]
+        objective = snap.objectives[objective_id]
+        found = keep is None or objective.unit in keep
+        if not found:
+            found = any(k in kpi_in_scope for k in snap.supporters.get(objective_id, ())) or any(
+                objective_wanted(c, trail | {c})
+                for c in snap.child_objectives.get(objective_id, ())
+                if c not in trail
+            )
+        wanted[objective_id] = found
+        return found
+
+    def kpi_node(kpi_id: str, trail: frozenset[str]) -> Node:
+        kpi = snap.kpis[kpi_id]
+        node = Node("kpi", kpi_id, kpi.name, snap.kpi_row(kpi_id), kpi.unit, kpi.owner)
+        if kpi_id in shown:
+            node.repeat = True
+            return node
+        shown.add(kpi_id)
+        for feeder in snap.feeders.get(kpi_id, ()):
+            if feeder in kpi_in_scope and feeder not in trail:
+                node.children.append(kpi_node(feeder, trail | {feeder}))
+        return node
+
+    def objective_node(objective_id: str, trail: frozenset[str]) -> Node:
+        objective = snap.objectives[objective_id]
+        node = Node(
+            "objective",
+            objective_id,
+            objective.title,
+            snap.objective_rows.get(objective_id),
+            objective.unit,
+            objective.owner,
+        )
+        shown.add(objective_id)
+        for child in snap.child_objectives.get(objective_id, ()):
+            if child not in trail and objective_wanted(child, trail | {child}):
+                node.children.append(objective_node(child, trail | {child}))
+        for kpi_id in snap.supporters.get(objective_id, ()):
+            if kpi_id in kpi_in_scope:
+                node.children.append(kpi_node(kpi_id, frozenset({kpi_id})))
+        return node
+
+    top = [
+        objective_node(o, frozenset({o}))
+        for o in snap.child_objectives.get(None, ())
+        if objective_wanted(o, frozenset({o}))
+    ]
+    loose = [kpi_node(k, frozenset({k})) for k in snap.kpis if k in kpi_in_scope and k not in shown]
+    return top, loose
+
+
+@router.get("/map", response_class=HTMLResponse, include_in_schema=False)
+def strategy_map(
+    request: Request,
+    unit: str | None = None,
+    period: str | None = None,
+    account: Account = Depends(page_account),
+) -> HTMLResponse:
+    store = store_of(request)
+    when = moment(period, store)
+    snap = page_snapshot(request, when.as_of)
+    units = readable(account, snap)
+    problem = when.error
+    keep: set[str] | None = None
+    if unit:
+        if unit not in snap.units:
+            problem = f"unknown unit '{unit}': showing every unit"
+            unit = None
+        else:
+            keep = snap.subtree(unit)
+    if units is not None:
+        keep = units if keep is None else keep & units
+    scope = frozenset(keep) if keep is not None else None
+    shown = unit or ""
+
+    def draw() -> Markup:
+        top, loose = _cascade(snap, keep)
+        context = {
+            "snap": snap,
+            "when": when,
+            "top": top,
+            "loose": loose,
+            "unit": shown,
+            "unit_choices": [u for u in snap.org.units if may_read(units, u.id)],
+            "problem": problem,
+            "periods": recent_periods(snap.org.calendar),
+        }
+        return Markup(templates.get_template("map_body.html").render(context))
+
+    # The map of 2,000 KPIs is a megabyte of HTML: drawn once per revision, date and scope.
+    key = ("map", snap.version, when.as_of, when.label, when.error, shown, problem, scope)
+    body = cached_fragment(cache_of(request), key, draw)
+    return render(request, "map.html", body=body)
+
+
+def _subject_unit(snap: Snapshot, kind: str, item_id: str) -> str | None:
+    if kind == "kpi" and item_id in snap.kpis:
+        return snap.kpis[item_id].unit
+    if kind == "objective" and item_id in snap.objectives:
+        return snap.objectives[item_id].unit
+    if kind == "person" and item_id in snap.people:
+        return snap.people[item_id].unit
+    if kind == "unit":
+        return item_id
+    return None
+
+
+def subject_link(snap: Snapshot, kind: str, item_id: str) -> str:
+    """Where a finding's subject is shown."""
+    if kind == "kpi":
+        return f"/kpis/{item_id}"
+    if kind == "unit":
+        return f"/units/{item_id}"
+    if kind == "person":
+        return f"/people/{item_id}"
+    objective = snap.objectives.get(item_id)
+    unit = f"?unit={objective.unit}" if objective is not None else ""
+    return f"/map{unit}#objective-{item_id}"
+
+
+@router.get("/alignment", response_class=HTMLResponse, include_in_schema=False)
+def alignment(
+    request: Request,
+    rule: str | None = None,
+    severity: str | None = None,
+    unit: str | None = None,
+    period: str | None = None,
+    account: Account = Depends(page_account),
+) -> HTMLResponse:
+    store = store_of(request)
+    when = moment(period, store)
+    snap = page_snapshot(request, when.as_of)
+    units = readable(account, snap)
+
+    report = cache_of(request).findings(when.as_of)
+    keep = snap.subtree(unit) if unit and unit in snap.units else None
+    rows = []
+    for finding in sorted(report.findings, key=lambda f: (f.severity.rank, f.code, f.subject.id)):
+        where = _subject_unit(snap, finding.subject.kind, finding.subject.id)
+        if where is not None and not may_read(units, where):
+            continue
+        if where is None and units is not None:
+            continue
+        if rule and finding.code != rule.upper():
+            continue
+        if severity and finding.severity.value != severity:
+            continue
+        if keep is not None and where not in keep:
+            continue
+        rows.append(
+            (
+                finding,
+                where,
+                subject_link(snap, finding.subject.kind, finding.subject.id),
+                snap.name(finding.subject.kind, finding.subject.id),
+            )
+        )
+    codes = sorted({(f.code, f.name) for f in report.findings})
+    return render(
+        request,
+        "alignment.html",
+        snap=snap,
+        when=when,
+        rows=rows,
+        total=len(report.findings),
+        codes=codes,
+        rule=(rule or "").upper(),
+        severity=severity or "",
+        unit=unit or "",
+        unit_choices=[u for u in snap.org.units if may_read(units, u.id)],
+        periods=recent_periods(snap.org.calendar),
+    )

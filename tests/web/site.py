@@ -1,0 +1,98 @@
+"""A worked-example store with one account per role, for the page and browser tests."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from lineofsight.services.accounts import Grant, add_user
+from lineofsight.services.init import init_workspace
+from lineofsight.store.database import Store
+
+PASSWORD = "correct horse battery"
+# The example's data ends in October 2026: the tests look at that month, whatever today is.
+PERIOD = "2026-10"
+# Red in October 2026 (a decrease KPI, target about 3.1 days), owned by lucas_moreau.
+RED_KPI = "t2_backlog_days"
+RED_KPI_OWNER = "lucas_moreau"
+XSS_NAME = "<script>alert(1)</script>"
+XSS_NOTE = '<img src=x onerror="alert(2)"><b>bold</b> & more'
+
+USERS = {
+    # username: (grants, person)
+    "admin": ((Grant("admin", None),), "maya_okafor"),
+    "owner": ((Grant("owner", None),), RED_KPI_OWNER),
+    "cx_viewer": ((Grant("viewer", "customer_experience"),), None),
+    "rnd_admin": ((Grant("admin", "rnd"),), None),
+}
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str
+    folder: Path
+
+
+def build_site(url: str, folder: Path) -> Site:
+    """The TechInnovate example in the store at `url`, with the accounts of `USERS`; one KPI
+    renamed to a script tag (names must show as text)."""
+    init_workspace(folder, example="techinnovate", db=url)
+    strategy = folder / "strategy.yaml"
+    text = strategy.read_text(encoding="utf-8")
+    renamed = text.replace("name: Social media followers", f'name: "{XSS_NAME}"', 1)
+    assert renamed != text, "the example no longer has the KPI the tests rename"
+    strategy.write_text(renamed, encoding="utf-8")
+    from lineofsight.services.apply import apply_file
+
+    store = Store(url)
+    try:
+        apply_file(store, strategy)
+        for username, (grants, person) in USERS.items():
+            add_user(store, username, PASSWORD, grants, person_id=person, actor="tests")
+    finally:
+        store.close()
+    return Site(url, folder)
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no csrf_token field on the page"
+    return found.group(1)
+
+
+def fresh_url(kind: str, folder: Path, pg_url: str | None) -> str:
+    """A new, empty store URL: a SQLite file in `folder`, or a new PostgreSQL database."""
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'los.db'}"
+    import uuid
+
+    import psycopg
+
+    assert pg_url is not None
+    name = f"los_web_{uuid.uuid4().hex[:12]}"
+    admin = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return pg_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_url(url: str, pg_url: str | None) -> None:
+    """Drop a PostgreSQL database made by `fresh_url` (SQLite files go with their folder)."""
+    if not url.startswith("postgresql") or pg_url is None:
+        return
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def side_store(url: str) -> Store:
+    """A store opened beside a running app in the same process: like the app's, it keeps to
+    one SQLite library (no Arrow reader), so the two never disturb each other's locks."""
+    store = Store(url)
+    store.arrow_sqlite = False
+    return store

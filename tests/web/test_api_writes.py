@@ -1,0 +1,261 @@
+"""The JSON API's writes: check-ins, uploads, the strategy, users and tokens, and their audit."""
+
+from __future__ import annotations
+
+import io
+
+from fastapi.testclient import TestClient
+from openpyxl import Workbook
+
+from tests.web.conftest import AS_OF, PASSWORD, STRATEGY, csrf_of, log_in
+from tests.web.test_api import assert_error
+
+
+def _history(api, kpi: str) -> dict[tuple[str, str], dict]:  # type: ignore[no-untyped-def]
+    rows = api.get(f"/kpis/{kpi}/measurements").json()["measurements"]
+    return {(m["unit"], m["period"]): m for m in rows}
+
+
+def test_an_owner_enters_and_replaces_a_value(api_as) -> None:  # type: ignore[no-untyped-def]
+    api = api_as("alice")
+    first = api.request(
+        "POST",
+        "/measurements",
+        json={"kpi": "revenue", "period": "2026-04", "value": 150, "note": "April <i>close</i>"},
+    )
+    assert first.status_code == 201, first.text
+    assert first.json()["action"] == "added" and first.json()["revision"] == 1
+    second = api.request(
+        "POST", "/measurements", json={"kpi": "revenue", "period": "2026-04", "value": 155}
+    )
+    assert second.status_code == 200 and second.json()["action"] == "replaced"
+    assert second.json()["revision"] == 2
+    row = _history(api, "revenue")[("sales", "2026-04")]
+    assert row["value"] == 155 and row["revision"] == 2
+    assert [(r["value"], r["note"]) for r in row["revisions"]] == [(150, "April <i>close</i>")]
+    # The scorecard sees the write at once (the cache follows the store's revision).
+    status = api.get("/status", params={"period": "2026-04", "unit": "sales"}).json()
+    revenue = next(r for r in status["kpis"] if r["id"] == "revenue" and r["unit"] == "sales")
+    assert revenue["actual"] == 155
+    audit = api_as("admin").get("/audit", params={"subject": "measurement:revenue/sales/2026-04"})
+    entries = audit.json()["entries"]
+    assert [e["actor"] for e in entries] == ["alice", "alice"]
+    assert entries[0]["before"]["value"] == 150 and entries[0]["after"]["value"] == 155
+    assert entries[1]["before"] is None
+
+
+def test_a_ratio_takes_numerator_and_denominator(api_as) -> None:  # type: ignore[no-untyped-def]
+    api = api_as("alice")
+    ok = api.request(
+        "POST",
+        "/measurements",
+        json={"kpi": "conversion", "period": "2026-04", "numerator": 45, "denominator": 900},
+    )
+    assert ok.status_code == 201, ok.text
+    error = assert_error(
+        api.request(
+            "POST", "/measurements", json={"kpi": "conversion", "period": "2026-05", "value": 4}
+        ),
+        422,
+    )
+    assert error["details"][0]["field"] == "value"
+
+
+def test_bad_check_ins_name_the_field_and_store_nothing(api_as) -> None:  # type: ignore[no-untyped-def]
+    api = api_as("admin")
+    before = _history(api, "revenue")
+    cases = [
+        ({"kpi": "revenue", "period": "2026-99", "value": 1}, "period"),
+        ({"kpi": "revenue", "period": "2026", "value": 1}, "period"),  # coarser than monthly
+        ({"kpi": "revenue", "period": "2026-05"}, "value"),
+        ({"kpi": "revenue", "period": "2026-05", "value": "lots"}, "value"),
+        ({"kpi": "nope", "period": "2026-05", "value": 1}, "kpi"),
+        ({"kpi": "revenue", "period": "2026-05", "value": 1, "unit": "mars"}, "unit"),
+        ({"kpi": "revenue", "period": "2026-05", "value": 1, "colour": "red"}, "colour"),
+    ]
+    for body, field in cases:
+        error = assert_error(api.request("POST", "/measurements", json=body), 422, "invalid")
+        assert field in {d.get("field") for d in error["details"]}, (body, error)
+    assert _history(api, "revenue") == before
+
+
+def test_an_upload_with_bad_rows_lists_them_all_and_stores_nothing(api_as) -> None:  # type: ignore[no-untyped-def]
+    api = api_as("admin")
+    before = _history(api, "revenue")
+    bad = "kpi,period,value\nrevenue,2026-06,10\nrevenue,2026-13,11\nnope,2026-06,1\n"
+    response = api.request(
+        "POST", "/measurements/upload", files={"file": ("june.csv", bad.encode(), "text/csv")}
+    )
+    error = assert_error(response, 422, "invalid")
+    assert [(d["file"], d["row"]) for d in error["details"]] == [("june.csv", 3), ("june.csv", 4)]
+    assert _history(api, "revenue") == before
+
+
+def test_an_upload_of_csv_or_xlsx_loads_every_row(api_as) -> None:  # type: ignore[no-untyped-def]
+    api = api_as("admin")
+    good = "kpi,period,value,note\nrevenue,2026-07,170,July\ndefects,2026-07,4,\n"
+    response = api.request(
+        "POST", "/measurements/upload", files={"file": ("july.csv", good.encode(), "text/csv")}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["added"] == 2
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["kpi", "period", "value"])
+    sheet.append(["revenue", "2026-08", 180])
+    data = io.BytesIO()
+    book.save(data)
+    response = api.request(
+        "POST",
+        "/measurements/upload",
+        files={"file": ("aug.xlsx", data.getvalue(), "application/octet-stream")},
+    )
+    assert response.status_code == 201, response.text
+    history = _history(api, "revenue")
+    assert history[("sales", "2026-07")]["note"] == "July"
+    assert history[("sales", "2026-08")]["value"] == 180
+    entries = api.get("/audit", params={"subject": "file:aug.xlsx"}).json()["entries"]
+    assert entries[0]["actor"] == "admin" and entries[0]["after"]["added"] == 1
+    wrong = api.request(
+        "POST", "/measurements/upload", files={"file": ("notes.txt", b"hello", "text/plain")}
+    )
+    assert_error(wrong, 422)
+
+
+def test_put_strategy_applies_and_reports_every_problem(api_as) -> None:  # type: ignore[no-untyped-def]
+    api = api_as("editor")
+    renamed = STRATEGY.replace("name: Revenue\n", "name: Net revenue\n")
+    dry = api.request(
+        "PUT",
+        "/strategy",
+        params={"dry_run": True},
+        content=renamed,
+        headers={"Content-Type": "application/yaml"},
+    )
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["changed"] == 1
+    assert api.get("/kpis/revenue").json()["kpi"]["name"] == "Revenue"
+    done = api.request(
+        "PUT", "/strategy", content=renamed, headers={"Content-Type": "application/yaml"}
+    )
+    assert done.status_code == 200 and done.json()["changed"] == 1
+    assert api.get("/kpis/revenue").json()["kpi"]["name"] == "Net revenue"
+    entries = api_as("admin").get("/audit", params={"subject": "strategy"}).json()["entries"]
+    assert entries[0]["actor"] == "editor" and entries[0]["after"]["changed"] == 1
+    broken = renamed.replace("direction: increase", "direction: upwards").replace(
+        "frequency: monthly\n    direction: decrease", "frequency: hourly\n    direction: decrease"
+    )
+    error = assert_error(
+        api.request(
+            "PUT", "/strategy", content=broken, headers={"Content-Type": "application/yaml"}
+        ),
+        422,
+    )
+    assert len(error["details"]) >= 2 and all("line" in d for d in error["details"])
+    assert api.get("/kpis/revenue").json()["kpi"]["name"] == "Net revenue"
+
+
+def test_users_and_tokens(api_as, client: TestClient) -> None:  # type: ignore[no-untyped-def]
+    admin = api_as("admin")
+    made = admin.request(
+        "POST",
+        "/users",
+        json={
+            "username": "dana",
+            "password": "long enough pw",
+            "roles": ["viewer:ops"],
+            "name": "Dana",
+        },
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["grants"] == [{"role": "viewer", "unit": "ops"}]
+    assert "password" not in made.text and "hash" not in made.text
+    duplicate = admin.request(
+        "POST",
+        "/users",
+        json={"username": "dana", "password": "long enough pw", "roles": ["viewer"]},
+    )
+    assert_error(duplicate, 422)
+    short = admin.request(
+        "POST", "/users", json={"username": "eve", "password": "short", "roles": ["bogus"]}
+    )
+    assert_error(short, 422)
+    token = admin.request("POST", "/users/dana/tokens", json={"label": "script"}).json()
+    dana = {"Authorization": f"Bearer {token['token']}"}
+    assert client.get("/api/v1/units/ops", headers=dana).status_code == 200
+    assert client.get("/api/v1/units/sales", headers=dana).status_code == 403
+    assert admin.request("DELETE", f"/tokens/{token['id']}").status_code == 200
+    assert client.get("/api/v1/units/ops", headers=dana).status_code == 401
+    assert admin.request("DELETE", "/users/dana").status_code == 200
+    assert_error(admin.request("DELETE", "/users/dana"), 404)
+    assert_error(admin.request("DELETE", "/users/admin"), 409)
+    users = {u["username"] for u in admin.get("/users").json()["users"]}
+    assert "dana" not in users and "alice" in users
+
+
+def test_a_session_needs_the_csrf_token_to_write(client: TestClient) -> None:
+    assert log_in(client, "alice").status_code == 303
+    body = {"kpi": "revenue", "period": "2026-09", "value": 190}
+    assert_error(client.post("/api/v1/measurements", json=body), 403, "csrf_failed")
+    wrong = client.post("/api/v1/measurements", json=body, headers={"X-CSRF-Token": "0" * 64})
+    assert_error(wrong, 403, "csrf_failed")
+    token = csrf_of(client)
+    ok = client.post("/api/v1/measurements", json=body, headers={"X-CSRF-Token": token})
+    assert ok.status_code == 201, ok.text
+    assert client.get("/api/v1/status", params={"as_of": AS_OF}).status_code == 200
+
+
+def test_login_sets_a_safe_cookie_and_logout_ends_the_session(client: TestClient) -> None:
+    assert log_in(client, "alice", "wrong password").status_code == 401
+    response = log_in(client, "alice")
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
+    assert client.get("/api/v1/people/alice").status_code == 200
+    token = csrf_of(client)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    assert_error(client.get("/api/v1/people/alice"), 401)
+
+
+def test_login_without_csrf_token_is_refused(client: TestClient) -> None:
+    csrf_of(client)  # a session exists, but the form below does not carry its token
+    response = client.post("/login", data={"username": "alice", "password": PASSWORD})
+    assert response.status_code == 403
+
+
+def test_login_redirects_only_within_the_site(client: TestClient) -> None:
+    token = csrf_of(client)
+    response = client.post(
+        "/login",
+        data={
+            "username": "alice",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "//evil.example/steal",
+        },
+    )
+    assert response.headers["location"] == "/"
+
+
+def test_pages_redirect_to_login(client: TestClient) -> None:
+    response = client.get("/units/sales")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login?next=/units/sales")
+
+
+def test_the_scorecard_follows_writes_from_other_processes(api_as, web_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from lineofsight.services.measurements import load_file
+    from lineofsight.store.database import Store
+
+    api = api_as("admin")
+    before = api.get("/status", params={"period": "2026-10", "unit": "ops"}).json()
+    assert all(r["actual"] is None for r in before["kpis"])
+    data = tmp_path / "october.csv"
+    data.write_text("kpi,period,value\ndefects,2026-10,3\n", encoding="utf-8")
+    other = Store(web_url)  # as `los load` would, beside the server
+    try:
+        load_file(other, data)
+    finally:
+        other.close()
+    after = api.get("/status", params={"period": "2026-10", "unit": "ops"}).json()
+    assert [r["actual"] for r in after["kpis"] if r["id"] == "defects"] == [3]

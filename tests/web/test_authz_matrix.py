@@ -1,0 +1,153 @@
+"""Every role against every write endpoint of the API: allowed or denied, as the table says.
+
+Roles (see tests/web/conftest.py): admin (whole organisation), sales_admin (admin of sales),
+editor, sales_editor, alice (owner in sales, owns revenue), bob (owner in ops, owns
+defects), viewer, sales_viewer, and anonymous (None). A denied write changes nothing: the
+audit log has no new row.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from lineofsight.services import accounts
+from lineofsight.services.accounts import Grant
+from lineofsight.services.audit import read_audit
+from tests.web.conftest import PASSWORD, STRATEGY
+
+ROLES = [
+    "admin", "sales_admin", "editor", "sales_editor", "alice", "bob", "viewer", "sales_viewer",
+    None,
+]  # fmt: skip
+_counter = itertools.count()
+
+
+def _victim(store: Any, unit: str) -> str:
+    """A fresh user (a viewer of `unit`) for the user and token endpoints to act on."""
+    name = f"victim{next(_counter)}"
+    accounts.add_user(store, name, PASSWORD, [Grant("viewer", unit)], actor="tests")
+    return name
+
+
+def _measurement(kpi: str) -> Callable[[Any, Any], Any]:
+    def call(api: Any, store: Any) -> Any:
+        value = float(next(_counter))
+        return api.request("POST", "/measurements",
+                           json={"kpi": kpi, "period": "2026-05", "value": value})  # fmt: skip
+
+    return call
+
+
+def _upload(kpi: str) -> Callable[[Any, Any], Any]:
+    def call(api: Any, store: Any) -> Any:
+        body = f"kpi,period,value\n{kpi},2026-06,{next(_counter)}\n".encode()
+        return api.request("POST", "/measurements/upload",
+                           files={"file": ("data.csv", body, "text/csv")})  # fmt: skip
+
+    return call
+
+
+def _strategy(api: Any, store: Any) -> Any:
+    text = STRATEGY.replace("Sell good things.", f"Sell good things ({next(_counter)}).")
+    return api.request("PUT", "/strategy", content=text,
+                       headers={"Content-Type": "application/yaml"})  # fmt: skip
+
+
+def _add_user(unit: str) -> Callable[[Any, Any], Any]:
+    def call(api: Any, store: Any) -> Any:
+        return api.request("POST", "/users", json={
+            "username": f"new{next(_counter)}", "password": PASSWORD, "roles": [f"viewer:{unit}"]
+        })  # fmt: skip
+
+    return call
+
+
+def _remove_user(unit: str) -> Callable[[Any, Any], Any]:
+    def call(api: Any, store: Any) -> Any:
+        return api.request("DELETE", f"/users/{_victim(store, unit)}")
+
+    return call
+
+
+def _make_token(unit: str) -> Callable[[Any, Any], Any]:
+    def call(api: Any, store: Any) -> Any:
+        return api.request("POST", f"/users/{_victim(store, unit)}/tokens", json={})
+
+    return call
+
+
+def _revoke_token(unit: str) -> Callable[[Any, Any], Any]:
+    def call(api: Any, store: Any) -> Any:
+        victim = _victim(store, unit)
+        accounts.create_token(store, victim, actor="tests")
+        token_id = accounts.list_tokens(store, victim)[-1].id
+        return api.request("DELETE", f"/tokens/{token_id}")
+
+    return call
+
+
+A, D = True, False
+# Columns: admin, sales_admin, editor, sales_editor, alice, bob, viewer, sales_viewer
+# (anonymous is always denied, with 401).
+MATRIX: dict[str, tuple[Callable[[Any, Any], Any], tuple[bool, ...]]] = {
+    "POST measurements, revenue (alice's)": (_measurement("revenue"), (A, A, D, D, A, D, D, D)),
+    "POST measurements, defects (bob's)": (_measurement("defects"), (A, D, D, D, D, A, D, D)),
+    "POST measurements/upload, sales rows": (_upload("revenue"), (A, A, D, D, D, D, D, D)),
+    "POST measurements/upload, ops rows": (_upload("defects"), (A, D, D, D, D, D, D, D)),
+    "PUT strategy": (_strategy, (A, D, A, D, D, D, D, D)),
+    "POST users, a viewer of sales": (_add_user("sales"), (A, A, D, D, D, D, D, D)),
+    "POST users, a viewer of ops": (_add_user("ops"), (A, D, D, D, D, D, D, D)),
+    "DELETE users, a viewer of sales": (_remove_user("sales"), (A, A, D, D, D, D, D, D)),
+    "DELETE users, a viewer of ops": (_remove_user("ops"), (A, D, D, D, D, D, D, D)),
+    "POST tokens for a viewer of sales": (_make_token("sales"), (A, A, D, D, D, D, D, D)),
+    "DELETE tokens of a viewer of sales": (_revoke_token("sales"), (A, A, D, D, D, D, D, D)),
+    "DELETE tokens of a viewer of ops": (_revoke_token("ops"), (A, D, D, D, D, D, D, D)),
+}  # fmt: skip
+
+CASES = [
+    pytest.param(endpoint, role, allowed, id=f"{endpoint} as {role or 'anonymous'}")
+    for endpoint, (_, expected) in MATRIX.items()
+    for role, allowed in zip(ROLES, (*expected, False), strict=True)
+]
+
+
+@pytest.mark.parametrize(("endpoint", "role", "allowed"), CASES)
+def test_role_against_write_endpoint(
+    api_as, web_app, endpoint: str, role: str | None, allowed: bool
+) -> None:  # type: ignore[no-untyped-def]
+    store = web_app.state.store
+    call, _ = MATRIX[endpoint]
+    audited = len(read_audit(store, limit=100_000))
+    response = call(api_as(role), store)
+    if allowed:
+        assert response.status_code in (200, 201), response.text
+        assert len(read_audit(store, limit=100_000)) > audited
+        return
+    expected = 401 if role is None else 403
+    assert response.status_code == expected, response.text
+    assert response.json()["error"]["status"] == expected
+    # Setting up a case (a victim user, a token) writes audit rows of its own; the caller
+    # must have written none.
+    entries = read_audit(store, limit=100_000)
+    new = entries[: len(entries) - audited]
+    assert [e for e in new if e.actor == role] == []
+
+
+def test_the_matrix_covers_every_write_endpoint(web_app) -> None:  # type: ignore[no-untyped-def]
+    paths = web_app.openapi()["paths"]
+    writes = {
+        (method.upper(), path.removeprefix("/api/v1"))
+        for path, operations in paths.items()
+        for method in operations
+        if method in ("post", "put", "patch", "delete")
+    }
+    covered = {
+        ("POST", "/measurements"), ("POST", "/measurements/upload"), ("PUT", "/strategy"),
+        ("POST", "/users"), ("DELETE", "/users/{username}"),
+        ("POST", "/users/{username}/tokens"), ("DELETE", "/tokens/{token_id}"),
+    }  # fmt: skip
+    assert writes == covered

