@@ -520,6 +520,6 @@ def main() -> None:
     os._exit(code)
 
 
-from lineofsight.cli import scorecard as _scorecard  # noqa: E402, F401  (registers status and tree)
 from lineofsight.cli import library as _library  # noqa: E402, F401  (registers `los library`)
+from lineofsight.cli import scorecard as _scorecard  # noqa: E402, F401  (registers status and tree)
 from lineofsight.cli import web_commands as _web  # noqa: E402, F401  (registers serve and user)

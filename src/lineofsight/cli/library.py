@@ -188,6 +188,8 @@ def add(
         result = library.add(store, kpi_id, unit=unit, owner=owner, supports=supports, file=file)
     for added in result.added:
         out.print(f"Added KPI [bold]{escape(added.id)}[/] ({escape(added.name)}): {added.role}")
+        if added.direction_note:
+            out.print(f"  {escape(added.direction_note)}")
     if result.reused:
         out.print(f"Formula inputs already in the strategy: {', '.join(result.reused)}")
     if result.supports_chosen:
@@ -208,6 +210,10 @@ def suggest(
     depth: Annotated[
         int, typer.Option("--depth", min=1, max=2, help="1: direct drivers; 2: theirs too.")
     ] = 2,
+    entry_id: Annotated[
+        str | None,
+        typer.Option("--entry", help="The catalogue entry to follow, when the match is wrong."),
+    ] = None,
     output_format: FormatOption = Format.TEXT,
     db: DbOption = None,
 ) -> None:
@@ -216,11 +222,16 @@ def suggest(
     from lineofsight.services.workspace import open_store
 
     with open_store(db) as store:
-        suggestion = library.suggest(store, kpi_id, depth)
+        suggestion = library.suggest(store, kpi_id, depth, entry_id)
     if output_format is Format.JSON:
         out.print_json(json.dumps(asdict(suggestion)))
         return
-    how = "same id" if suggestion.matched_by == "id" else "matched by name"
+    how = {
+        "id": "same id",
+        "name": "matched by name",
+        "closest": "closest name",
+        "given": "given with --entry",
+    }[suggestion.matched_by]
     out.print(
         f"[bold]{escape(suggestion.kpi_id)}[/] ({escape(suggestion.kpi_name)}, to "
         f"{suggestion.direction}): catalogue KPI '{suggestion.entry_id}' ({how})"

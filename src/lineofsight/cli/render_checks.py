@@ -10,29 +10,16 @@ from lineofsight import __version__
 from lineofsight.checks.base import Finding, Severity
 from lineofsight.checks.registry import all_rules
 from lineofsight.checks.runner import CheckReport
+from lineofsight.services.shapes import finding_plain
 
 COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
-def finding_json(f: Finding) -> dict[str, Any]:
-    return {
-        "code": f.code,
-        "name": f.name,
-        "severity": f.severity.value,
-        "subject": {"kind": f.subject.kind.value, "id": f.subject.id},
-        "message": f.message,
-        "location": {
-            "file": f.location.file if f.location else None,
-            "line": f.location.line if f.location and f.location.line else None,
-        },
-    }
-
-
 def report_json(report: CheckReport) -> str:
     data = {
         "as_of": report.as_of.isoformat(),
-        "findings": [finding_json(f) for f in report.findings],
+        "findings": [finding_plain(f) for f in report.findings],
         "summary": {s.value: report.count(s) for s in Severity},
         "rules_run": report.rules_run,
         "skipped_rules": report.skipped,

@@ -4,60 +4,20 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
 
 from rich.markup import escape
 
 from lineofsight.domain import model as m
-from lineofsight.engine.explain import Contribution, Explanation, Method
+from lineofsight.engine.explain import Explanation, Method
 from lineofsight.services.explain import ExplainResult
+from lineofsight.services.shapes import explanation_plain, residual
 
 BAR_WIDTH = 20
 
 
 def explain_json(result: ExplainResult) -> str:
     """`{"kpi", "from": {"period", "value"}, "to", "change", "contributions", "residual"}`."""
-    return json.dumps(_explanation_data(result.explanation), indent=2, ensure_ascii=False) + "\n"
-
-
-def _explanation_data(e: Explanation) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "kpi": e.kpi,
-        "unit": e.unit,
-        "from": {"period": e.from_period.label, "value": e.from_value},
-        "to": {"period": e.to_period.label, "value": e.to_value},
-        "change": e.change,
-        "method": e.method.value,
-        "exact": e.exact,
-    }
-    if e.formula is not None:
-        data["formula"] = e.formula
-    if e.across is not None:
-        data["across_units"] = e.across.value
-    data["contributions"] = [_contribution_data(c) for c in e.contributions]
-    data["residual"] = _residual(e)
-    return data
-
-
-def _contribution_data(c: Contribution) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        c.kind: c.id,
-        "contribution": c.contribution,
-        "value_from": c.from_value,
-        "value_to": c.to_value,
-    }
-    if c.breakdown is not None:
-        data["breakdown"] = _explanation_data(c.breakdown)
-    return data
-
-
-def _residual(e: Explanation) -> float:
-    """The residual, with float rounding shown as the 0 it is."""
-    residual = e.residual
-    scale = max(
-        [1.0, abs(e.from_value), abs(e.to_value)] + [abs(c.contribution) for c in e.contributions]
-    )
-    return 0.0 if abs(residual) <= 1e-9 * scale else residual
+    return json.dumps(explanation_plain(result.explanation), indent=2, ensure_ascii=False) + "\n"
 
 
 def explain_text(result: ExplainResult) -> list[str]:
@@ -128,14 +88,14 @@ def _contribution_lines(e: Explanation, kpi: m.Kpi, org: m.Organization, level: 
         if nested is not None:
             inner = org.kpi(nested.kpi) or kpi
             lines.extend(_contribution_lines(nested, inner, org, level + 2))
-            if not nested.exact or _residual(nested) != 0:
+            if not nested.exact or residual(nested) != 0:
                 lines.append(_residual_line(nested, level + 2))
     return lines
 
 
 def _residual_line(e: Explanation, level: int) -> str:
-    residual = _residual(e)
-    text = f"{'  ' * level}residual {_signed(residual) if residual else '0'}"
+    left = residual(e)
+    text = f"{'  ' * level}residual {_signed(left) if left else '0'}"
     if e.exact:
         return text + " [dim](the contributions add up to the change)[/]"
     return text

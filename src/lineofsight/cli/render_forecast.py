@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from rich import box
 from rich.markup import escape
@@ -12,6 +11,7 @@ from rich.table import Table
 from lineofsight.domain import model as m
 from lineofsight.engine.forecast import MAX_POINTS, Forecast
 from lineofsight.services.forecast import ForecastReport
+from lineofsight.services.shapes import forecast_plain
 
 
 def forecast_json(report: ForecastReport) -> str:
@@ -19,33 +19,9 @@ def forecast_json(report: ForecastReport) -> str:
     kpis = report.org.kpis_by_id()
     data = {
         "as_of": report.as_of.isoformat(),
-        "kpis": [_row_data(f, kpis[f.id]) for f in report.forecasts],
+        "kpis": [forecast_plain(f, kpis[f.id]) for f in report.forecasts],
     }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def _row_data(f: Forecast, kpi: m.Kpi) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": f.id,
-        "unit": f.unit,
-        "projected": f.projected,
-        "target": f.target,
-        "deadline": f.deadline.isoformat(),
-        "on_track": f.on_track,
-        "points": f.points,
-        "period": f.target_period.label,
-        "direction": kpi.direction.value,
-        "slope": f.slope,
-        "first_period": f.first_period.label if f.first_period else None,
-        "last_period": f.last_period.label if f.last_period else None,
-    }
-    if kpi.direction is m.Direction.RANGE and kpi.range is not None:
-        data["range"] = {"low": kpi.range.low, "high": kpi.range.high}
-    if f.clamped:
-        data["clamped"] = True
-    if f.reason is not None:
-        data["reason"] = f.reason
-    return data
 
 
 def forecast_table(report: ForecastReport) -> Table:

@@ -20,6 +20,7 @@ from lineofsight.domain.formula import parse_formula, references
 from lineofsight.engine.evaluate import Evaluation
 from lineofsight.engine.frames import FrameEvaluation
 from lineofsight.engine.scoring import Status
+from lineofsight.services.shapes import rounded, status_json
 
 ICON = {
     Status.GREEN: "✓",
@@ -239,20 +240,9 @@ def cascade_tree(ev: Evaluation, org: m.Organization, units: set[str] | None = N
     return root
 
 
-def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(
-        [pl.col(c).round(6) for c, t in frame.schema.items() if t == pl.Float64]
-    )
-
-
 def frames_json(ev: FrameEvaluation) -> str:
-    """The spec's status JSON, written column-wise (fast for 100,000 KPIs)."""
-    kpis = _rounded(ev.kpis.drop("own_unit"))
-    return (
-        f'{{"as_of": "{ev.as_of.isoformat()}", "kpis": {kpis.write_json()}, '
-        f'"objectives": {_rounded(ev.objectives).write_json()}, '
-        f'"units": {_rounded(ev.units).write_json()}}}\n'
-    )
+    """The spec's status JSON (see `services.shapes`)."""
+    return status_json(ev) + "\n"
 
 
 def frames_csv(ev: FrameEvaluation) -> str:
@@ -292,7 +282,7 @@ def frames_csv(ev: FrameEvaluation) -> str:
         "status",
         pl.lit(None, pl.Float64).alias("coverage"),
     )
-    return _rounded(pl.concat([kpis, objectives, units])).write_csv()
+    return rounded(pl.concat([kpis, objectives, units])).write_csv()
 
 
 def frames_tables(ev: FrameEvaluation, names: dict[str, dict[str, str]]) -> list[Table]:

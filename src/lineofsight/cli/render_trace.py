@@ -8,20 +8,13 @@ from rich.markup import escape
 
 from lineofsight.domain import model as m
 from lineofsight.engine.trace import MISSION, ItemKind, PathEnd, TracePath
+from lineofsight.services.shapes import trace_plain
 from lineofsight.services.trace import TraceResult
 
 
 def trace_json(result: TraceResult) -> str:
     """`{"id", "kind", "paths": [[id, ..., "mission"]], "ends", "truncated"}`."""
-    trace = result.trace
-    data = {
-        "id": trace.id,
-        "kind": trace.kind.value,
-        "paths": [list(p.ids) for p in trace.paths],
-        "ends": [p.end.value for p in trace.paths],
-        "truncated": trace.truncated,
-    }
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(trace_plain(result.trace), indent=2, ensure_ascii=False) + "\n"
 
 
 def trace_text(result: TraceResult) -> list[str]:

@@ -10,7 +10,6 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import PeriodError, parse_period
@@ -43,7 +42,7 @@ def _typed_frame(
 ) -> pl.DataFrame:
     """Run a query into a frame of the given schema: Arrow-native on an SQLite file, row by
     row through SQLAlchemy elsewhere. `{}` in the query marks each parameter."""
-    path = _sqlite_file(store)
+    path = store.arrow_file
     if path is not None:
         return _cast(_adbc_frame(path, typed_query(query, schema), params).slice(1), schema)
     names = [f"p{i}" for i in range(len(params))]
@@ -85,13 +84,6 @@ def _adbc_frame(path: str, query: str, params: list[object]) -> pl.DataFrame:
             connection.close()
     finally:
         database.close()
-
-
-def _sqlite_file(store: Store) -> str | None:
-    if store.dialect != "sqlite" or not store.arrow_sqlite:
-        return None
-    database = make_url(store.url).database
-    return database if database and database != ":memory:" else None
 
 
 def _cast(frame: pl.DataFrame, schema: Mapping[str, Any]) -> pl.DataFrame:

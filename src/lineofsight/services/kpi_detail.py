@@ -155,24 +155,6 @@ def kpi_forecasts(store: Store, org: m.Organization, kpi_id: str, as_of: dt.date
     return results
 
 
-def forecast_plain(f: Forecast) -> dict[str, Any]:
-    """A forecast as JSON-ready data (the fields of `los forecast --format json`)."""
-    return {
-        "id": f.id,
-        "unit": f.unit,
-        "projected": f.projected,
-        "target": f.target,
-        "deadline": f.deadline.isoformat(),
-        "on_track": f.on_track,
-        "points": f.points,
-        "period": f.target_period.label,
-        "slope": f.slope,
-        "first_period": f.first_period.label if f.first_period else None,
-        "last_period": f.last_period.label if f.last_period else None,
-        "reason": f.reason,
-    }
-
-
 def line_of_sight(org: m.Organization, item_id: str) -> Trace | None:
     """Every path from a KPI, objective or person up to the mission (None: unknown id)."""
     return trace(org, item_id)

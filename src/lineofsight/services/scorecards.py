@@ -24,6 +24,7 @@ from sqlalchemy import text
 
 from lineofsight.domain import model as m
 from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
+from lineofsight.services import shapes
 from lineofsight.services.evaluate import (
     load_organization,
     read_names,
@@ -49,20 +50,9 @@ def store_revision(store: Store) -> Revision:
     return tuple(int(v or 0) for v in row)
 
 
-def _rounded(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(
-        [pl.col(c).round(6) for c, dtype in frame.schema.items() if dtype == pl.Float64]
-    )
-
-
 def status_json(ev: FrameEvaluation) -> bytes:
-    """The status JSON of the specification (section 5), written column-wise."""
-    kpis = _rounded(ev.kpis.drop("own_unit", strict=False))
-    return (
-        f'{{"as_of": "{ev.as_of.isoformat()}", "kpis": {kpis.write_json()}, '
-        f'"objectives": {_rounded(ev.objectives).write_json()}, '
-        f'"units": {_rounded(ev.units).write_json()}}}'
-    ).encode()
+    """The status JSON of the specification (section 5), as the API sends it."""
+    return shapes.status_json(ev).encode()
 
 
 @dataclass

@@ -109,6 +109,14 @@ class Store:
     def display_url(self) -> str:
         return make_url(self.url).render_as_string(hide_password=True)
 
+    @property
+    def arrow_file(self) -> str | None:
+        """The SQLite file that bulk reads and loads may open through ADBC, if any."""
+        if self.dialect != "sqlite" or not self.arrow_sqlite:
+            return None
+        database = make_url(self.url).database
+        return database if database and database != ":memory:" else None
+
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One transaction: everything in the block is written, or nothing is."""

@@ -21,7 +21,6 @@ from typing import Any, Protocol
 
 import polars as pl
 from sqlalchemy import Connection
-from sqlalchemy.engine import make_url
 
 from lineofsight.errors import StoreError
 from lineofsight.store.database import Store
@@ -55,7 +54,7 @@ def load_session(store: Store) -> Iterator[LoadSession]:
     SQLite library in one process must not interleave on one file (their locks are the
     process's), so reads during the load go through the session too.
     """
-    path = _sqlite_file(store)
+    path = store.arrow_file
     if path is None:
         with store.transaction() as conn:
             yield _SqlAlchemySession(conn)
@@ -71,13 +70,6 @@ def load_session(store: Store) -> Iterator[LoadSession]:
             session.close()
     except AdbcError as exc:
         raise StoreError(f"store error on {store.display_url}: {exc}") from None
-
-
-def _sqlite_file(store: Store) -> str | None:
-    if store.dialect != "sqlite" or not store.arrow_sqlite:
-        return None
-    database = make_url(store.url).database
-    return database if database and database != ":memory:" else None
 
 
 def typed_query(sql: str, schema: Mapping[str, Any]) -> str:

@@ -7,7 +7,7 @@ Read endpoints need the `read` permission on the unit concerned.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -16,6 +16,12 @@ from lineofsight.domain import model as m
 from lineofsight.errors import InputError, Problem, UsageError
 from lineofsight.services import kpi_detail
 from lineofsight.services.permissions import readable_units
+from lineofsight.services.shapes import (
+    explanation_plain,
+    finding_plain,
+    forecast_plain,
+    trace_plain,
+)
 from lineofsight.spec.dump import kpi_to_plain, objective_to_plain, person_to_plain, unit_to_plain
 from lineofsight.web import api_write
 from lineofsight.web.api_common import (
@@ -115,7 +121,8 @@ def kpi_forecast(
     require(account, "read", cache.unit_tree(), org.kpis_by_id()[kpi_id].unit)
     day = scorecard_day(cache, as_of)
     forecasts = kpi_detail.kpi_forecasts(cache.store, org, kpi_id, day)
-    return json_response({"as_of": day, "kpis": [kpi_detail.forecast_plain(f) for f in forecasts]})
+    kpi = org.kpis_by_id()[kpi_id]
+    return json_response({"as_of": day, "kpis": [forecast_plain(f, kpi) for f in forecasts]})
 
 
 @router.get("/kpis/{kpi_id}/explain", summary="What drove a KPI's change between two periods")
@@ -142,38 +149,6 @@ def kpi_explain(
     return json_response(explanation_plain(result.explanation))
 
 
-def explanation_plain(e: Any) -> dict[str, Any]:
-    """An explanation as `los explain --format json` writes it."""
-    data: dict[str, Any] = {
-        "kpi": e.kpi,
-        "unit": e.unit,
-        "from": {"period": e.from_period.label, "value": e.from_value},
-        "to": {"period": e.to_period.label, "value": e.to_value},
-        "change": e.change,
-        "method": e.method.value,
-        "exact": e.exact,
-    }
-    if e.formula is not None:
-        data["formula"] = e.formula
-    if e.across is not None:
-        data["across_units"] = e.across.value
-    data["contributions"] = [
-        {
-            c.kind: c.id,
-            "contribution": c.contribution,
-            "value_from": c.from_value,
-            "value_to": c.to_value,
-            **({"breakdown": explanation_plain(c.breakdown)} if c.breakdown is not None else {}),
-        }
-        for c in e.contributions
-    ]
-    scale = max(
-        [1.0, abs(e.from_value), abs(e.to_value)] + [abs(c.contribution) for c in e.contributions]
-    )
-    data["residual"] = 0.0 if abs(e.residual) <= 1e-9 * scale else e.residual
-    return data
-
-
 def _unit_of_item(org: m.Organization, item_id: str) -> str | None:
     for collection in (org.kpis, org.objectives, org.people):
         for item in collection:
@@ -193,15 +168,7 @@ def trace(request: Request, item_id: str, account: AccountDep) -> Response:
     result = kpi_detail.line_of_sight(org, item_id)
     if result is None:
         raise not_found(f"KPI, objective or person '{item_id}'")
-    return json_response(
-        {
-            "id": result.id,
-            "kind": result.kind.value,
-            "paths": [list(p.ids) for p in result.paths],
-            "ends": [p.end.value for p in result.paths],
-            "truncated": result.truncated,
-        }
-    )
+    return json_response(trace_plain(result))
 
 
 def _finding_unit(org: m.Organization, kind: str, item_id: str) -> str | None:
@@ -244,20 +211,7 @@ def checks(
         where = _finding_unit(org, f.subject.kind.value, f.subject.id)
         if wanted is not None and where not in wanted:
             continue
-        findings.append(
-            {
-                "code": f.code,
-                "name": f.name,
-                "severity": f.severity.value,
-                "subject": {"kind": f.subject.kind.value, "id": f.subject.id},
-                "unit": where,
-                "message": f.message,
-                "location": {
-                    "file": f.location.file if f.location else None,
-                    "line": f.location.line if f.location and f.location.line else None,
-                },
-            }
-        )
+        findings.append({**finding_plain(f), "unit": where})
     return json_response({"as_of": report.as_of, "findings": findings})
 
 
