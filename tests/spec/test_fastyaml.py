@@ -92,6 +92,9 @@ def test_generated_organisation_takes_the_fast_path(tmp_path: Path) -> None:
 # styles, item lines written every way, and syntax that only one of them accepts.
 TRICKY = [
     "a: yes\nb: 'yes'\nc: No\nd: on\ne: OFF\nf: y\n",
+    # A quote at the start of a block scalar's line is not a quoted scalar (found by hypothesis)
+    'objectives:\n  - id: a\n    name:\n      - |\n          "\nkpis:\n  - {id: a, name: []}\n'
+    'extra: "yes"\n',
     "a: 2026-01-01\nb: '2026-01-01'\n",
     'a: 2026-01-01\nb: "2026-01-01"\n',
     "a: 2026-13-01\nb: 2001-12-14 21:59:43.10 -5\nc: 2001-12-14t21:59:43Z\n",

@@ -99,9 +99,45 @@ def quoted_values(text: str) -> frozenset[str]:
                 continue  # inside a quoted scalar, or inside plain text
             if text[start] in "|>":
                 found.update(_block_scalar(text, start))
+                _no_quote_inside(text, start, spans)
             else:
                 raise Unsure
     return frozenset(found)
+
+
+def _no_quote_inside(text: str, header: int, spans: list[int]) -> None:
+    """Raise Unsure if a quoted scalar seemed to start inside this block scalar's lines.
+
+    Quotes are looked for before block scalars, so a quote at the start of a block scalar's
+    line was taken for a quoted scalar running on to the next quote, hiding what was really
+    quoted after it. The first block scalar holding such a quote is always found here: only a
+    quote inside an earlier block scalar could hide its header.
+    """
+    line_end = text.find("\n", header)
+    if line_end < 0:
+        return
+    first = bisect.bisect_right(spans, line_end)
+    if first % 2:
+        first += 1  # past the end of a span that holds the header's line end
+    if first < len(spans) and spans[first] < _block_end(text, header, line_end):
+        raise Unsure
+
+
+def _block_end(text: str, header: int, line_end: int) -> int:
+    """Where the lines of a block scalar end: at the first line indented no more than the
+    header's line (a superset of the scalar's own lines)."""
+    line_start = text.rfind("\n", 0, header) + 1
+    header_line = text[line_start:line_end]
+    indent = len(header_line) - len(header_line.lstrip(" "))
+    position = line_end + 1
+    while position < len(text):
+        next_end = text.find("\n", position)
+        next_end = len(text) if next_end < 0 else next_end
+        line = text[position:next_end]
+        if line.strip(" ") and len(line) - len(line.lstrip(" ")) <= indent:
+            return position
+        position = next_end + 1
+    return len(text)
 
 
 def _token_start(text: str, position: int) -> bool:
