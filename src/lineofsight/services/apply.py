@@ -64,9 +64,9 @@ class Plan:
         """Items added, changed and removed, per kind of item, in the order kinds first appear."""
         seen: dict[str, dict[str, set[str]]] = {}
         for r in self.records:
-            seen.setdefault(r.kind, {"add": set(), "change": set(), "remove": set()})[
-                r.action
-            ].add(r.item_id)
+            seen.setdefault(r.kind, {"add": set(), "change": set(), "remove": set()})[r.action].add(
+                r.item_id
+            )
         return {kind: {a: len(ids) for a, ids in acts.items()} for kind, acts in seen.items()}
 
     @property
