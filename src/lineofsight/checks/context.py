@@ -12,6 +12,7 @@ from functools import cached_property
 from lineofsight.checks.base import Finding, Rule, Severity, Subject, SubjectKind
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import Expr, parse_formula, references
+from lineofsight.domain.graph import reachable
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,14 +235,8 @@ class CheckContext:
         known = self._descendant_units.get(unit_id)
         if known is not None:
             return known
-        found: set[str] = set()
-        stack = [unit_id]
-        while stack:
-            current = stack.pop()
-            if current in found:
-                continue
-            found.add(current)
-            stack.extend(child.id for child in self.child_units.get(current, ()))
-        result = frozenset(found)
+        result = frozenset(
+            reachable([unit_id], lambda unit: (c.id for c in self.child_units.get(unit, ())))
+        )
         self._descendant_units[unit_id] = result
         return result

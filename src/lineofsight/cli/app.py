@@ -59,8 +59,9 @@ EXAMPLE_HELP = "Fill it with a worked example: " + ", ".join(example_names())
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _command(**kwargs: Any) -> Callable[[F], F]:
-    """Register a command whose user mistakes print every problem and exit 2, no traceback."""
+def _command(on: typer.Typer | None = None, **kwargs: Any) -> Callable[[F], F]:
+    """Register a command (on `los`, or on a group such as `los user`) whose user mistakes
+    print every problem and exit 2, no traceback."""
 
     def register(fn: F) -> F:
         @functools.wraps(fn)
@@ -74,7 +75,7 @@ def _command(**kwargs: Any) -> Callable[[F], F]:
                 err.print(f"[bold red]error:[/] {escape(str(exc))}")
                 raise typer.Exit(2) from None
 
-        app.command(**kwargs)(run)
+        (on or app).command(**kwargs)(run)
         return fn
 
     return register

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import getpass
 import os
 import sys
@@ -12,9 +11,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.markup import escape
 
-from lineofsight.cli.app import DbOption, _command, _report, app, err, out
-from lineofsight.errors import InputError, StoreError, UsageError
-from lineofsight.services.workspace import open_store, resolve_url
+from lineofsight.cli.app import DbOption, _command, app, err, out
+from lineofsight.errors import UsageError
+from lineofsight.services.workspace import local_user, open_store, resolve_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,34 +24,6 @@ user_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(user_app, name="user")
-
-
-def _user_command(**kwargs: Any) -> Callable[[F], F]:
-    """Register a `los user` command whose user mistakes exit 2 with every problem listed."""
-
-    def register(fn: F) -> F:
-        @functools.wraps(fn)
-        def run(*args: Any, **kw: Any) -> Any:
-            try:
-                return fn(*args, **kw)
-            except InputError as exc:
-                _report(exc)
-                raise typer.Exit(2) from None
-            except StoreError as exc:
-                err.print(f"[bold red]error:[/] {escape(str(exc))}")
-                raise typer.Exit(2) from None
-
-        user_app.command(**kwargs)(run)
-        return fn
-
-    return register
-
-
-def _actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 @_command()
@@ -98,7 +69,7 @@ def _read_password(password_stdin: bool) -> str:
     return first
 
 
-@_user_command(name="add")
+@_command(user_app, name="add")
 def user_add(
     username: Annotated[str, typer.Argument(help="The login name.")],
     role: Annotated[
@@ -126,14 +97,14 @@ def user_add(
     password = _read_password(password_stdin)
     with open_store(db) as store:
         account = accounts.add_user(
-            store, username, password, grants, name=name, person_id=person, actor=_actor()
+            store, username, password, grants, name=name, person_id=person, actor=local_user()
         )
     out.print(
         f"Added user {escape(account.username)} ({escape(accounts.grants_text(account.grants))})"
     )
 
 
-@_user_command(name="list")
+@_command(user_app, name="list")
 def user_list(db: DbOption = None) -> None:
     """List the users with their roles and person."""
     from lineofsight.services import accounts
@@ -157,7 +128,7 @@ def user_list(db: DbOption = None) -> None:
         )
 
 
-@_user_command(name="remove")
+@_command(user_app, name="remove")
 def user_remove(
     username: Annotated[str, typer.Argument(help="The login name.")],
     db: DbOption = None,
@@ -166,11 +137,11 @@ def user_remove(
     from lineofsight.services import accounts
 
     with open_store(db) as store:
-        accounts.remove_user(store, username, actor=_actor())
+        accounts.remove_user(store, username, actor=local_user())
     out.print(f"Removed user {escape(username)}")
 
 
-@_user_command(name="token")
+@_command(user_app, name="token")
 def user_token(
     username: Annotated[str, typer.Argument(help="The login name.")],
     label: Annotated[
@@ -182,7 +153,7 @@ def user_token(
     from lineofsight.services import accounts
 
     with open_store(db) as store:
-        token = accounts.create_token(store, username, actor=_actor(), label=label)
+        token = accounts.create_token(store, username, actor=local_user(), label=label)
     sys.stdout.write(token + "\n")
     err.print(
         "Send it as 'Authorization: Bearer <token>'. It is not shown again; "

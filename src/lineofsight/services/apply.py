@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from lineofsight.domain import model as m
+from lineofsight.services.workspace import local_user
 from lineofsight.spec.dump import (
     Plain,
     checks_to_plain,
@@ -196,7 +196,7 @@ def apply_organization(
             conn,
             plan.records,
             batch=str(uuid.uuid4()),
-            actor=actor or _actor(),
+            actor=actor or local_user(),
             source=source,
             at=dt.datetime.now(dt.UTC),
         )
@@ -211,10 +211,3 @@ def apply_file(store: Store, path: Path, *, dry_run: bool = False) -> ApplyResul
         org = read_strategy(path)
         plan = apply_organization(store, org, source=str(path.resolve()), dry_run=dry_run)
     return ApplyResult(str(path), plan, dry_run, org)
-
-
-def _actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

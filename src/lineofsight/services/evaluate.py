@@ -12,6 +12,7 @@ import polars as pl
 from sqlalchemy import text
 
 from lineofsight.domain import model as m
+from lineofsight.domain.graph import children_of, reachable
 from lineofsight.domain.periods import PeriodError, parse_period
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.engine.evaluate import Evaluation, evaluate_organization, evaluation_window
@@ -137,23 +138,16 @@ def evaluate_store(
 
 def unit_subtree(org: m.Organization, unit_id: str) -> set[str]:
     """A unit and every unit below it; UsageError for an unknown unit."""
-    units = org.units_by_id()
-    if unit_id not in units:
-        hint = difflib.get_close_matches(unit_id, list(units), n=1)
+    _known_unit([u.id for u in org.units], unit_id)
+    children = children_of((u.id, u.parent) for u in org.units)
+    return reachable([unit_id], lambda unit: children.get(unit, ()))
+
+
+def _known_unit(ids: list[str], unit_id: str) -> None:
+    if unit_id not in ids:
+        hint = difflib.get_close_matches(unit_id, ids, n=1)
         suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
         raise UsageError(f"--unit: unknown unit '{unit_id}'{suggestion}")
-    children: dict[str, list[str]] = {}
-    for unit in org.units:
-        if unit.parent is not None:
-            children.setdefault(unit.parent, []).append(unit.id)
-    found: set[str] = set()
-    stack = [unit_id]
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.add(current)
-            stack.extend(children.get(current, ()))
-    return found
 
 
 _FRAME_QUERIES = {
@@ -297,20 +291,6 @@ def read_names(store: Store) -> dict[str, dict[str, str]]:
 
 def subtree_of(units: pl.DataFrame, unit_id: str) -> set[str]:
     """A unit and every unit below it, from the units frame; UsageError when unknown."""
-    ids = units["id"].to_list()
-    if unit_id not in ids:
-        hint = difflib.get_close_matches(unit_id, ids, n=1)
-        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-        raise UsageError(f"--unit: unknown unit '{unit_id}'{suggestion}")
-    children: dict[str, list[str]] = {}
-    for child, parent in units.select("id", "parent_id").iter_rows():
-        if parent is not None:
-            children.setdefault(parent, []).append(child)
-    found: set[str] = set()
-    stack = [unit_id]
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.add(current)
-            stack.extend(children.get(current, ()))
-    return found
+    _known_unit(units["id"].to_list(), unit_id)
+    children = children_of(units.select("id", "parent_id").iter_rows())
+    return reachable([unit_id], lambda unit: children.get(unit, ()))

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from lineofsight.domain import model as m
+from lineofsight.domain.graph import reachable
 from lineofsight.services.accounts import Account, Grant
 
 ACTIONS = ("read", "edit_definitions", "enter_data", "upload", "manage_users")
@@ -60,14 +61,8 @@ class UnitTree:
             for unit, parent in self.parents.items():
                 if parent is not None:
                     self._children.setdefault(parent, []).append(unit)
-        found: set[str] = set()
-        stack = [top] if top in self.parents else []
-        while stack:
-            current = stack.pop()
-            if current not in found:
-                found.add(current)
-                stack.extend(self._children.get(current, ()))
-        return found
+        start = [top] if top in self.parents else []
+        return reachable(start, lambda unit: self._children.get(unit, ()))
 
 
 def _covers(grant: Grant, unit_id: str | None, tree: UnitTree) -> bool:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,3 +49,11 @@ def open_store(db: str | None, cwd: Path | None = None) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+def local_user() -> str:
+    """Who runs the command, for the history and the audit log: the system account's name."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import parse_formula, references
+from lineofsight.domain.graph import reachable
 from lineofsight.services.permissions import UnitTree
 from lineofsight.services.scorecards import ScorecardCache
 
@@ -107,14 +108,7 @@ class Snapshot:
 
     def subtree(self, unit_id: str) -> set[str]:
         """The unit and every unit below it."""
-        found: set[str] = set()
-        stack = [unit_id]
-        while stack:
-            current = stack.pop()
-            if current not in found:
-                found.add(current)
-                stack.extend(self.child_units.get(current, ()))
-        return found
+        return reachable([unit_id], lambda unit: self.child_units.get(unit, ()))
 
     def ancestors(self, unit_id: str) -> list[str]:
         """The units above `unit_id`, from the top down (not the unit itself)."""
