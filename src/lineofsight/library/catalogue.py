@@ -25,7 +25,7 @@ from lineofsight.domain.formula import to_text as formula_text
 from lineofsight.errors import InputError, Problem
 from lineofsight.library.model import FUNCTIONS, Entry
 from lineofsight.library.search import LexicalIndex
-from lineofsight.library.yamllines import Lines, read_yaml
+from lineofsight.spec.yamlload import LineMap, load_yaml
 
 if TYPE_CHECKING:
     from lineofsight.library.semantic import SemanticIndex
@@ -142,7 +142,7 @@ def _display(path: Path) -> str:
 @dataclass
 class _Source:
     file: str
-    lines: Lines
+    lines: LineMap
     data: Any
 
 
@@ -194,9 +194,9 @@ def _read_file(path: Path, problems: _Problems) -> list[_Found]:
     except (OSError, UnicodeDecodeError) as exc:
         problems.add(file, 0, f"cannot read the file: {exc}")
         return []
-    data, lines, yaml_problems = read_yaml(text)
-    for line, reason in yaml_problems:
-        problems.add(file, line, reason)
+    data, lines, yaml_problems = load_yaml(text)
+    for problem in yaml_problems:
+        problems.add(file, problem.line, problem.message)
     if data is None and yaml_problems:
         return []
     if not isinstance(data, dict):
