@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
+from lineofsight.domain.graph import reachable
+
 __all__ = [
     "MAX_DEPTH",
     "BinOp",
@@ -469,6 +471,44 @@ def references(expr: Expr) -> tuple[str, ...]:
 
     walk(expr)
     return tuple(seen)
+
+
+def substitute(expr: Expr, replacements: Mapping[str, Expr]) -> Expr:
+    """`expr` with each reference to a KPI of `replacements` replaced by that expression."""
+    if isinstance(expr, Ref):
+        return replacements.get(expr.id, expr)
+    if isinstance(expr, Neg):
+        return Neg(substitute(expr.operand, replacements))
+    if isinstance(expr, BinOp):
+        return BinOp(
+            expr.op, substitute(expr.left, replacements), substitute(expr.right, replacements)
+        )
+    if isinstance(expr, Call):
+        return Call(expr.func, tuple(substitute(arg, replacements) for arg in expr.args))
+    return expr
+
+
+def written_out(
+    expr: Expr, ref: str, formulas: Mapping[str, Expr], seen: frozenset[str] = frozenset()
+) -> Expr:
+    """`expr` with each input that is itself a formula computed from `ref` written out in full.
+
+    A formula input is an identity: it cannot stay put while `ref` moves, so the effect of
+    `ref` on `margin = profit / revenue` with `profit = revenue - costs` is the derivative of
+    `(revenue - costs) / revenue`, not of `profit / revenue` alone. `formulas` holds the
+    formulas of the formula KPIs; `expr` itself comes back when no input is computed from
+    `ref`. A cycle of formulas (a broken file) is left as it is where it closes.
+    """
+    replacements: dict[str, Expr] = {}
+    for name in references(expr):
+        inner = formulas.get(name)
+        if inner is None or name == ref or name in seen:
+            continue
+        if ref in reachable(
+            references(inner), lambda k: references(formulas[k]) if k in formulas else ()
+        ):
+            replacements[name] = written_out(inner, ref, formulas, seen | {name})
+    return substitute(expr, replacements) if replacements else expr
 
 
 _PRECEDENCE: dict[str, int] = {"+": 1, "-": 1, "*": 2, "/": 2}

@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from lineofsight.domain.formula import Expr, FormulaError, parse_formula, partial_sign, references
+from lineofsight.domain.formula import (
+    Expr,
+    FormulaError,
+    parse_formula,
+    partial_sign,
+    references,
+    written_out,
+)
 from lineofsight.domain.formula import to_text as formula_text
 from lineofsight.errors import InputError, Problem
 from lineofsight.library.model import FUNCTIONS, Entry
@@ -83,14 +90,15 @@ class Catalogue:
         links: list[DriverLink] = []
         expr = self.formulas.get(kpi_id)
         if expr is not None:
-            inputs = references(expr)
-            # One point where every input is 1: enough to tell the sense of each input in the
-            # formulas people write (sums, differences, ratios and scalings of quantities).
-            point = dict.fromkeys(inputs, 1.0)
-            for ref in inputs:
+            # The sense of each input at one point where every input is 1: enough for the
+            # formulas people write (sums, differences, ratios and scalings of quantities),
+            # following the input through the formula inputs computed from it, as CF01 does.
+            for ref in references(expr):
                 if ref not in self.by_id:
                     continue
-                links.append(DriverLink(ref, partial_sign(expr, ref, point), "formula"))
+                total = written_out(expr, ref, self.formulas, frozenset({kpi_id}))
+                point = dict.fromkeys(references(total), 1.0)
+                links.append(DriverLink(ref, partial_sign(total, ref, point), "formula"))
         for driver in entry.drivers:
             if driver.kpi not in self.by_id:
                 continue  # only in a catalogue that has problems

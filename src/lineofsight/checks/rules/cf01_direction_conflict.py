@@ -5,7 +5,7 @@ from collections.abc import Iterator, Mapping
 from lineofsight.checks.base import Finding, Rule, Severity
 from lineofsight.checks.context import CheckContext
 from lineofsight.domain import model as m
-from lineofsight.domain.formula import partial_sign
+from lineofsight.domain.formula import partial_sign, references, written_out
 
 SIGN = {m.Direction.INCREASE: 1, m.Direction.DECREASE: -1}
 
@@ -14,9 +14,11 @@ class DirectionConflict(Rule):
     """A KPI whose improvement worsens a KPI above it.
 
     Through `contributes_to`: the link's `effect` (positive or negative) says how the parent
-    moves when this KPI rises. Through a formula: the sign of the formula's partial
-    derivative for this input, at the inputs' latest values, else at their targets, else at
-    1 for every input. Range KPIs have no single good direction and are skipped.
+    moves when this KPI rises. Through a formula: the sign of the formula's derivative for
+    this input, at the inputs' latest values, else at their targets, else at 1 for every
+    input. Formula inputs computed from this KPI move with it, so they are written out first
+    (`margin = profit / revenue` with `profit = revenue - costs` rises with revenue). Range
+    KPIs have no single good direction and are skipped.
 
     Why it matters:
         When a team is asked to push its KPI one way and that pushes the company's KPI the
@@ -66,7 +68,13 @@ class DirectionConflict(Rule):
                 own = SIGN.get(child.direction)
                 if own is None:
                     continue
-                sign = partial_sign(expr, input_id, point)
+                total = written_out(expr, input_id, ctx.formulas, frozenset({formula_id}))
+                if total is expr:
+                    sign = partial_sign(expr, input_id, point)
+                else:
+                    leaves = tuple(r for r in references(total) if r in ctx.kpis)
+                    total_point, basis = _point(ctx, leaves)
+                    sign = partial_sign(total, input_id, total_point)
                 if sign != 0 and own * sign == -SIGN[parent.direction]:
                     yield ctx.finding(
                         self,
