@@ -8,9 +8,11 @@ import pytest
 import yaml
 
 from lineofsight.library.addition import (
+    InputDirection,
     NotInsertable,
     flow,
     formula_inputs,
+    input_directions,
     insert_kpis,
     kpi_item,
 )
@@ -115,3 +117,95 @@ def test_formula_inputs_are_found_through_nested_formulas() -> None:
     assert {"days_inventory_outstanding", "days_sales_outstanding"} <= set(inputs)
     assert "accounts_receivable" in inputs  # read by days_sales_outstanding's formula
     assert len(inputs) == len(set(inputs))
+
+
+def _entry(kpi_id: str, direction: str, formula: str | None = None) -> str:
+    measure = f"formula: {formula}" if formula else "method: Counted."
+    extra = "\n    range: {low: 1, high: 2}" if direction == "range" else ""
+    return (
+        f"  - id: {kpi_id}\n    name: {kpi_id.title()}\n    description: {kpi_id}.\n"
+        f"    measure:\n      {measure}\n    unit_of_measure: count\n"
+        f"    direction: {direction}{extra}\n    aggregation: last\n    frequency: monthly\n"
+        "    level: operational\n    type: lagging\n    industries: [all]\n"
+    )
+
+
+@pytest.fixture
+def tiny(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A catalogue made for the direction rules: nested formulas, a range, a shared input."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text(
+        "function: finance\nkpis:\n"
+        + _entry("per_head", "increase", "output / heads")
+        + _entry("output", "increase")
+        + _entry("heads", "increase")
+        + _entry("gap", "decrease", "per_head - band - output")
+        + _entry("band", "range")
+        + _entry("spread", "range", "output * 2 - heads")
+        + _entry("net", "increase", "output - heads")
+        + _entry("net_share", "increase", "net / output")
+    )
+    return load_catalogue([path])
+
+
+def test_a_new_input_moves_the_way_its_formula_needs(tiny) -> None:  # type: ignore[no-untyped-def]
+    chosen = input_directions(tiny, "per_head", ["output", "heads"])
+    assert chosen["output"] == InputDirection("increase")  # as in the catalogue: no reason
+    assert chosen["heads"].direction == "decrease"  # per_head = output / heads is to increase
+    assert chosen["heads"].reason == (
+        "raising it lowers 'per_head' = output / heads, which is to increase"
+    )
+
+
+def test_nested_formulas_pass_the_derived_direction_down(tiny) -> None:  # type: ignore[no-untyped-def]
+    # gap is to decrease, so per_head must decrease, so output must fall under per_head and
+    # heads must rise. Through gap = per_head - band - output, written out as
+    # output / heads - band - output, output's effect cancels at 1 for every input: no need.
+    chosen = input_directions(tiny, "gap", ["per_head", "band", "output", "heads"])
+    assert chosen["per_head"].direction == "decrease"
+    assert chosen["heads"].direction == "increase"
+    assert chosen["band"] == InputDirection("range")  # a range input keeps its range
+    assert chosen["output"].direction == "decrease"
+    assert chosen["output"].conflict is None
+
+
+def test_readers_that_need_opposite_moves_keep_the_catalogue_direction(tmp_path: Path) -> None:
+    # stock / flow is to fall and owed / flow to rise: flow cannot please both.
+    path = tmp_path / "two.yaml"
+    path.write_text(
+        "function: finance\nkpis:\n"
+        + _entry("cycle", "decrease", "days_held - days_owed")
+        + _entry("days_held", "decrease", "stock / flow")
+        + _entry("days_owed", "increase", "owed / flow")
+        + _entry("stock", "decrease")
+        + _entry("owed", "increase")
+        + _entry("flow", "increase")
+    )
+    chosen = input_directions(
+        load_catalogue([path]), "cycle", ["days_held", "days_owed", "stock", "owed", "flow"]
+    )
+    assert chosen["flow"].direction == "increase"  # the catalogue's, since readers disagree
+    assert chosen["flow"].conflict is not None
+
+
+def test_a_range_formula_leaves_its_inputs_as_the_catalogue_has_them(tiny) -> None:  # type: ignore[no-untyped-def]
+    chosen = input_directions(tiny, "spread", ["output", "heads"])
+    assert chosen == {"output": InputDirection("increase"), "heads": InputDirection("increase")}
+
+
+def test_inputs_the_strategy_has_are_not_directed(tiny) -> None:  # type: ignore[no-untyped-def]
+    # Only `net` is new: `output` is in the strategy already and keeps what it has there;
+    # `heads` is settled through `net` alone.
+    chosen = input_directions(tiny, "net_share", ["net", "heads"])
+    assert set(chosen) == {"net", "heads"}
+    assert chosen["heads"].direction == "decrease"
+
+
+def test_kpi_item_writes_the_chosen_direction_but_keeps_a_range() -> None:
+    catalogue = load_catalogue([FIXTURES / "sample.yaml"])
+    sales = kpi_item(catalogue.by_id["credit_sales"], unit="f", owner="p", direction="decrease")
+    assert sales["direction"] == "decrease"
+    beds = kpi_item(
+        catalogue.by_id["bed_occupancy_rate"], unit="w", owner="n", direction="increase"
+    )
+    assert beds["direction"] == "range" and beds["range"] == {"low": 85, "high": 92}

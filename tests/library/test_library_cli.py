@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import lineofsight
 from lineofsight.cli.app import app
 from lineofsight.library import semantic
+from lineofsight.spec.files import read_strategy
 from tests.conftest import Los
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -127,6 +129,22 @@ def test_add_writes_file_and_store_and_check_is_clean_for_the_new_items(
     assert "days_sales_outstanding" in export.output
 
 
+def test_add_gives_a_new_input_the_direction_its_formula_needs(los: Los, workspace: Path) -> None:
+    result = los("library", "add", "revenue_per_employee", "--unit", "co", "--owner", "ann",
+                 "--supports", "grow", "--db", los.db_url or "")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Formula inputs already in the strategy: revenue" in result.output
+    assert (
+        "direction decrease, not the catalogue's increase: raising it lowers "
+        "'revenue_per_employee' = revenue / headcount, which is to increase"
+    ) in " ".join(result.output.split())
+    added = workspace.read_text().split("  - id: headcount\n")[1]
+    assert "    direction: decrease\n" in added
+    new = {"revenue_per_employee", "headcount"}
+    on_store = [f for f in _findings(los) if f["subject"]["id"] in new]
+    assert {f["code"] for f in on_store} <= NUMBERS_MISSING, on_store
+
+
 def test_add_refuses_an_id_the_strategy_has(los: Los, workspace: Path) -> None:
     before = workspace.read_text()
     result = los("library", "add", "revenue", "--unit", "co", "--owner", "ann",
@@ -226,3 +244,99 @@ def test_search_semantic_and_hybrid_modes() -> None:
     assert "turnover" in result.output
     hybrid = run("library", "search", "OEE", "--mode", "hybrid", "-n", "3")
     assert hybrid.output.splitlines()[0].startswith(" 1. overall_equipment_effectiveness")
+
+
+def test_suggest_on_an_example_groups_drivers_by_the_units_functions(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    los = Los(None)
+    assert los("init", "ws", "--example", "techinnovate").exit_code == 0
+    monkeypatch.chdir(workdir / "ws")
+    result = los("library", "suggest", "nps", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["entry_id"] == "net_promoter_score" and data["notes"] == []
+    groups = {group["function"]: group for group in data["groups"]}
+    # The company's child units: Customer Experience, Product & Engineering, Go-to-Market.
+    assert groups["customer_service"]["units"] == [["customer_experience", "Customer Experience"]]
+    assert groups["product"]["units"] == [["product_eng", "Product & Engineering"]]
+    functions = [group["function"] for group in data["groups"]]
+    with_units = [group["function"] for group in data["groups"] if group["units"]]
+    assert functions[: len(with_units)] == with_units  # the units' functions come first
+    moves = {d["id"]: d["move"] for group in data["groups"] for d in group["drivers"]}
+    assert moves["customer_effort_score"] == "decrease"
+    assert moves["first_contact_resolution"] == "increase"
+    # Marketing is a department under Go-to-Market (sales): it is named for its drivers.
+    share = los("library", "suggest", "market_share_pct", "--depth", "1")
+    assert share.exit_code == 0, share.output
+    assert "marketing - units: Marketing (marketing)" in share.output
+    assert "sales - units: Go-to-Market (go_to_market)" in share.output
+
+
+@pytest.mark.parametrize("name", ["globalhealth", "manufacturing", "techinnovate"])
+def test_the_examples_units_have_catalogue_functions(name: str) -> None:
+    from lineofsight.library.model import FUNCTIONS
+
+    path = Path(lineofsight.__file__).parent / "examples" / name / "strategy.yaml"
+    org = read_strategy(path)
+    below_top = [unit for unit in org.units if unit.parent is not None]
+    assert below_top and all(unit.function in FUNCTIONS for unit in below_top)
+
+
+def test_suggest_says_when_the_match_is_only_the_closest_and_takes_an_entry(
+    los: Los, workspace: Path
+) -> None:
+    text = workspace.read_text().replace("name: Cash Conversion Cycle", "name: Cash tied up")
+    workspace.write_text(text)
+    assert los("apply", str(workspace)).exit_code == 0
+    guessed = los("library", "suggest", "cash_cycle", "--db", los.db_url or "")
+    assert guessed.exit_code == 0, guessed.output
+    assert "(closest name)" in guessed.output and "--entry ID" in guessed.output
+    given = los("library", "suggest", "cash_cycle", "--entry", "cash_conversion_cycle",
+                "--depth", "1", "--db", los.db_url or "")  # fmt: skip
+    assert "catalogue KPI 'cash_conversion_cycle' (given with --entry)" in given.output
+    assert "days_payable_outstanding" in given.output
+    wrong = los(
+        "library", "suggest", "cash_cycle", "--entry", "cash_cycl", "--db", los.db_url or ""
+    )
+    assert wrong.exit_code == 2 and "no KPI 'cash_cycl' in the catalogue" in wrong.output
+
+
+def test_two_additions_at_once_keep_both(los: Los, workspace: Path) -> None:
+    """The file is read, edited, written and applied under a lock: neither addition is lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lineofsight.services import library
+    from lineofsight.services.evaluate import load_organization
+    from lineofsight.store.database import Store
+
+    store = Store(los.db_url or "")
+    try:
+        jobs = [("win_rate", "sales_dept", "sam", "sell_more"),
+                ("customer_churn_rate", "sales_dept", "sam", "keep_customers"),
+                ("accounts_receivable", "finance_dept", "fay", None)]  # fmt: skip
+        with ThreadPoolExecutor(3) as pool:
+            done = list(
+                pool.map(
+                    lambda job: library.add(
+                        store, job[0], unit=job[1], owner=job[2], supports=job[3], file=workspace
+                    ),
+                    jobs,
+                )
+            )
+        assert len(done) == 3
+        text = workspace.read_text()
+        stored = {k.id for k in load_organization(store).kpis}
+    finally:
+        store.close()
+    for kpi_id, *_ in jobs:
+        assert f"  - id: {kpi_id}\n" in text
+        assert kpi_id in stored
+
+
+def test_add_says_when_the_applied_file_is_gone(los: Los, workspace: Path) -> None:
+    workspace.rename(workspace.with_name("moved.yaml"))
+    result = los("library", "add", "win_rate", "--unit", "sales_dept", "--owner", "sam",
+                 "--supports", "sell_more", "--db", los.db_url or "")  # fmt: skip
+    assert result.exit_code == 2
+    assert "which is not a file here" in result.output and "--file PATH" in result.output

@@ -10,6 +10,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -32,6 +33,109 @@ def formula_inputs(catalogue: Catalogue, kpi_id: str) -> list[str]:
     return order
 
 
+@dataclass(frozen=True)
+class InputDirection:
+    """The direction an added formula input gets, and why when it is not the catalogue's."""
+
+    direction: str
+    reason: str | None = None  # set when it differs from the catalogue's direction
+    conflict: str | None = None  # set when two formulas need opposite moves of the input
+
+
+_SIGNS = {"increase": 1, "decrease": -1}
+
+
+def input_directions(
+    catalogue: Catalogue, kpi_id: str, added: Sequence[str]
+) -> dict[str, InputDirection]:
+    """The direction each added formula input needs so that improving it improves its readers.
+
+    The catalogue gives every KPI the direction its own owner wants (headcount to increase),
+    but as the input of a formula the direction that matters is the one that moves the
+    formula KPI the right way (headcount under revenue per employee must fall). For each
+    input in `added` (the inputs of `kpi_id`'s formulas that the strategy lacks) it is the
+    reading KPI's direction times the sign of the formula's partial derivative for the
+    input at 1 for every input, as the CF01 check rule computes it for KPIs without targets
+    or data. Readers are settled before their inputs, so a nested formula passes its own
+    derived direction down. The catalogue's direction stays when the sign is unknown, when
+    the reader has a range, when the input has a range, or when two readers want opposite
+    moves (then `los check` reports the conflict, which is a real one).
+    """
+    nodes = [kpi_id, *added]
+    present = set(nodes)
+    reads: dict[str, list[tuple[str, int]]] = {
+        node: [
+            (link.kpi, link.sign)
+            for link in catalogue.drivers_of(node)
+            if link.via == "formula" and link.kpi in present and link.kpi != node
+        ]
+        for node in nodes
+    }
+    readers: dict[str, list[tuple[str, int]]] = {node: [] for node in nodes}
+    for reader, links in reads.items():
+        for input_id, sign in links:
+            readers[input_id].append((reader, sign))
+    # Kahn's order over the formula graph (acyclic: the catalogue's tests hold it so).
+    waiting = {node: len(readers[node]) for node in nodes}
+    ready = [node for node in nodes if waiting[node] == 0]
+    order: list[str] = []
+    while ready:
+        node = ready.pop(0)
+        order.append(node)
+        for input_id, _ in reads[node]:
+            waiting[input_id] -= 1
+            if waiting[input_id] == 0:
+                ready.append(input_id)
+    direction: dict[str, str] = {kpi_id: catalogue.by_id[kpi_id].direction}
+    chosen: dict[str, InputDirection] = {}
+    for node in order:
+        if node == kpi_id:
+            continue
+        usual = catalogue.by_id[node].direction
+        chosen[node] = _direction_for(catalogue, node, usual, readers[node], direction)
+        direction[node] = chosen[node].direction
+    for node in added:  # only in a catalogue with a formula cycle: keep the catalogue's
+        chosen.setdefault(node, InputDirection(catalogue.by_id[node].direction))
+    return chosen
+
+
+def _direction_for(
+    catalogue: Catalogue,
+    node: str,
+    usual: str,
+    readers: list[tuple[str, int]],
+    direction: Mapping[str, str],
+) -> InputDirection:
+    if usual not in _SIGNS:
+        return InputDirection(usual)  # a range input keeps its range
+    wanted: dict[int, tuple[str, int]] = {}
+    for reader, sign in readers:
+        own = _SIGNS.get(direction.get(reader, ""))
+        if own is not None and sign != 0:
+            wanted.setdefault(own * sign, (reader, sign))
+
+    def formula(reader: str) -> str:
+        return f"'{reader}' = {' '.join((catalogue.by_id[reader].measure.formula or '').split())}"
+
+    if not wanted:
+        return InputDirection(usual)
+    if len(wanted) > 1:
+        # Each formula is checked on its own, so no direction satisfies both readers.
+        needs = [
+            f"{formula(reader)} needs it to {'increase' if move > 0 else 'decrease'}"
+            for move, (reader, _) in sorted(wanted.items(), reverse=True)
+        ]
+        return InputDirection(usual, conflict=", ".join(needs))
+    move, (reader, sign) = next(iter(wanted.items()))
+    derived = "increase" if move > 0 else "decrease"
+    if derived == usual:
+        return InputDirection(derived)
+    effect = "raises" if sign > 0 else "lowers"
+    return InputDirection(
+        derived, f"raising it {effect} {formula(reader)}, which is to {direction[reader]}"
+    )
+
+
 def kpi_item(
     entry: Entry,
     *,
@@ -39,8 +143,12 @@ def kpi_item(
     owner: str,
     level: str | None = None,
     supports: str | None = None,
+    direction: str | None = None,
 ) -> dict[str, Any]:
-    """The strategy file's KPI item for a catalogue entry, owned and placed in a unit."""
+    """The strategy file's KPI item for a catalogue entry, owned and placed in a unit.
+
+    `direction` replaces the catalogue's increase or decrease (a range stays a range).
+    """
     description = " ".join(entry.description.split())
     if entry.measure.method is not None:
         method = " ".join(entry.measure.method.split())
@@ -55,7 +163,7 @@ def kpi_item(
         "unit": unit,
         "owner": owner,
         "frequency": entry.frequency,
-        "direction": entry.direction,
+        "direction": entry.direction if entry.range is not None else direction or entry.direction,
     }
     if entry.range is not None:
         item["range"] = {"low": entry.range.low, "high": entry.range.high}

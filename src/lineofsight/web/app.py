@@ -125,6 +125,9 @@ def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
             raise
         raise RuntimeError("lineofsight.web.pages is missing: the pages are not installed") from exc
     app.include_router(pages.router)
+    from lineofsight.web import pages_library
+
+    app.include_router(pages_library.router)
 
     return app
 
