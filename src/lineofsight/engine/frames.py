@@ -314,7 +314,7 @@ def _score(rows: pl.DataFrame) -> pl.DataFrame:
     score = (
         pl.when(tol == 0)
         .then(pl.when(miss == 0).then(100.0).otherwise(0.0))
-        .otherwise((100.0 - 50.0 * miss / tol).clip(0.0, 100.0))
+        .otherwise((100.0 - 50.0 * (miss / tol)).clip(0.0, 100.0))  # as scoring.score_of
     )
     status = (
         pl.when(actual.is_null())

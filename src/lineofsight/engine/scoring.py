@@ -45,7 +45,9 @@ def score_of(miss: float, tol: float) -> float:
     """0..100; over-achievement is capped at 100 so one KPI cannot hide another's miss."""
     if tol == 0:
         return 100.0 if miss == 0 else 0.0
-    return min(100.0, max(0.0, 100.0 - 50.0 * miss / tol))
+    # miss / tol first: at the edge of the band it is exactly 1, so the score is exactly 50
+    # (50 * miss / tol can round to just above 50 and give an amber KPI a red score).
+    return min(100.0, max(0.0, 100.0 - 50.0 * (miss / tol)))
 
 
 def status_of(miss: float, tol: float) -> Status:
