@@ -216,37 +216,27 @@ def _add(
 
 
 def _direction_warnings(org: m.Organization, added: list[str], noted: set[str]) -> tuple[str, ...]:
-    """Formula inputs whose direction works against the formula KPI (as CF01 sees it first).
+    """What the CF01 rule says about the added KPIs, as `los check` will say it.
 
     New inputs get the direction their formula needs, so what is left are the inputs the
     strategy had already (a true finding about the strategy) and new inputs that two
     formulas pull opposite ways (`noted`: said with the added KPI already). Said here so
     the user is not surprised by `los check`; the choice stays theirs.
     """
-    from lineofsight.domain.formula import parse_formula, partial_sign, references
+    import datetime as dt
 
-    signs = {"increase": 1, "decrease": -1}
-    kpis = org.kpis_by_id()
-    notes: list[str] = []
-    for kpi_id in added:
-        kpi = kpis[kpi_id]
-        if kpi.formula is None or kpi.direction.value not in signs:
-            continue
-        expr = parse_formula(kpi.formula)
-        inputs = references(expr)
-        point = dict.fromkeys(inputs, 1.0)
-        for input_id in inputs:
-            child = kpis.get(input_id)
-            if child is None or child.direction.value not in signs or input_id in noted:
-                continue
-            sign = partial_sign(expr, input_id, point)
-            if sign and signs[child.direction.value] * sign == -signs[kpi.direction.value]:
-                notes.append(
-                    f"'{input_id}' is to {child.direction.value}, which on its own moves "
-                    f"'{kpi_id}' = {kpi.formula} the wrong way: `los check` (CF01) will say so "
-                    f"until targets or data show otherwise"
-                )
-    return tuple(notes)
+    from lineofsight.checks.base import Selection
+    from lineofsight.checks.runner import run_checks
+
+    # The rule's own run, on the definitions alone (the new KPIs have no data or targets).
+    report = run_checks(org, dt.date.today(), None, Selection(select=frozenset({"CF01"})))
+    wanted = set(added) - noted
+    return tuple(
+        f"{f.message}: `los check` (CF01) will say so until targets or data show otherwise"
+        for f in report.findings
+        if f.subject.id in wanted
+        or any(f"'{kpi_id}' = " in f.message for kpi_id in added if kpi_id not in noted)
+    )
 
 
 def _reads(cat: Catalogue, kpi_id: str) -> set[str]:
