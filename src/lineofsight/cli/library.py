@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-from collections.abc import Callable
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from lineofsight.cli.app import DbOption, _report, app, err, out
-from lineofsight.errors import InputError, StoreError
+from lineofsight.cli.app import DbOption, _command, app, out
 
 library_app = typer.Typer(
     name="library",
@@ -26,29 +23,6 @@ library_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(library_app, name="library")
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _command(**kwargs: Any) -> Callable[[F], F]:
-    """Register a `los library` command whose user mistakes exit 2 with a clear message."""
-
-    def register(fn: F) -> F:
-        @functools.wraps(fn)
-        def run(*args: Any, **kw: Any) -> Any:
-            try:
-                return fn(*args, **kw)
-            except InputError as exc:
-                _report(exc)
-                raise typer.Exit(2) from None
-            except StoreError as exc:
-                err.print(f"[bold red]error:[/] {escape(str(exc))}")
-                raise typer.Exit(2) from None
-
-        library_app.command(**kwargs)(run)
-        return fn
-
-    return register
 
 
 class Mode(StrEnum):
@@ -65,7 +39,7 @@ class Format(StrEnum):
 FormatOption = Annotated[Format, typer.Option("--format", help="text or json.")]
 
 
-@_command()
+@_command(library_app)
 def search(
     text: Annotated[
         list[str], typer.Argument(help="What to look for: words, a name, an abbreviation.")
@@ -115,7 +89,7 @@ def search(
         out.print(f"    {escape(result.summary)}")
 
 
-@_command()
+@_command(library_app)
 def show(
     kpi_id: Annotated[str, typer.Argument(metavar="ID", help="A catalogue id.")],
     output_format: FormatOption = Format.TEXT,
@@ -165,7 +139,7 @@ def show(
                 )
 
 
-@_command()
+@_command(library_app)
 def add(
     kpi_id: Annotated[str, typer.Argument(metavar="ID", help="The catalogue id to add.")],
     unit: Annotated[str, typer.Option("--unit", help="The unit the KPI belongs to.")],
@@ -204,7 +178,7 @@ def add(
     )
 
 
-@_command()
+@_command(library_app)
 def suggest(
     kpi_id: Annotated[str, typer.Argument(metavar="KPI", help="A KPI of the strategy.")],
     depth: Annotated[
