@@ -2,31 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-FUNCTIONS: tuple[str, ...] = (
-    "finance",
-    "sales",
-    "marketing",
-    "customer_service",
-    "operations",
-    "supply_chain",
-    "hr",
-    "it",
-    "product",
-    "esg",
-)
-INDUSTRIES: tuple[str, ...] = (
-    "healthcare",
-    "manufacturing",
-    "software",
-    "retail",
-    "financial_services",
-    "public_sector",
-    "logistics",
-)
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 Function = Literal[
@@ -51,6 +30,10 @@ Industry = Literal[
     "public_sector",
     "logistics",
 ]
+# The names the Literals allow, in their order, for messages, filters and menus.
+FUNCTIONS: tuple[str, ...] = get_args(Function)
+INDUSTRIES: tuple[str, ...] = tuple(i for i in get_args(Industry) if i != "all")
+
 Direction = Literal["increase", "decrease", "range"]
 Aggregation = Literal["sum", "mean", "last", "min", "max"]
 Frequency = Literal["daily", "weekly", "monthly", "quarterly", "yearly"]

@@ -15,7 +15,8 @@ from fastapi.responses import Response
 from lineofsight.domain import model as m
 from lineofsight.errors import InputError, Problem, UsageError
 from lineofsight.services import kpi_detail
-from lineofsight.services.permissions import readable_units
+from lineofsight.services.accounts import Account
+from lineofsight.services.permissions import UnitTree, readable_units
 from lineofsight.services.shapes import (
     explanation_plain,
     finding_plain,
@@ -59,15 +60,19 @@ def status(
     cache = cache_of(request)
     card = scorecard_for(cache, period, as_of)
     tree = cache.unit_tree(card.revision)
-    units: set[str] | None
-    if unit is not None:
-        if unit not in tree.parents:
-            raise not_found(f"unit '{unit}'")
-        require(account, "read", tree, unit)
-        units = tree.subtree(unit)
-    else:
-        units = readable_units(account, tree)
-    return JSONBytes(card.status_json(units))
+    return JSONBytes(card.status_json(_units_in_scope(account, tree, unit)))
+
+
+def _units_in_scope(account: Account, tree: UnitTree, unit: str | None) -> set[str] | None:
+    """The units an answer covers: `unit` and its subtree (404 if unknown, 403 if not
+    readable), else every unit the account may read (None: all of them). A role that
+    covers a unit covers its subtree, so the subtree needs no further filtering."""
+    if unit is None:
+        return readable_units(account, tree)
+    if unit not in tree.parents:
+        raise not_found(f"unit '{unit}'")
+    require(account, "read", tree, unit)
+    return tree.subtree(unit)
 
 
 @router.get("/kpis/{kpi_id}", summary="A KPI: definition, latest values, target path")
@@ -192,13 +197,7 @@ def checks(
     org = organization(cache)
     tree = cache.unit_tree()
     day = scorecard_day(cache, as_of)
-    wanted: set[str] | None = readable_units(account, tree)
-    if unit is not None:
-        if unit not in tree.parents:
-            raise not_found(f"unit '{unit}'")
-        require(account, "read", tree, unit)
-        subtree = tree.subtree(unit)
-        wanted = subtree if wanted is None else wanted & subtree
+    wanted = _units_in_scope(account, tree, unit)
     codes = {c.strip().upper() for raw in rule or [] for c in raw.split(",") if c.strip()}
     levels = {s.strip().lower() for raw in severity or [] for s in raw.split(",") if s.strip()}
     report = cache.findings(day)
