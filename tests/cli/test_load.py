@@ -185,31 +185,50 @@ def test_load_before_apply_says_what_to_do(los: Los, workdir: Path) -> None:
     assert "run `los apply strategy.yaml` first" in result.output
 
 
-def test_a_large_load_rebuilds_the_scorecard_index(
-    applied: Los, workdir: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("pairs_at_most", [0, 20_000])
+def test_stored_values_are_found_by_pairs_or_by_whole_periods(
+    applied: Los, workdir: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, pairs_at_most: int
 ) -> None:
-    # A load of more rows than the store holds drops the covering index and builds it again
-    # after; here every load counts as large.
-    from sqlalchemy import inspect
-
+    # A load looks up the stored values of its (last day, KPI) pairs one by one when they are
+    # few, and reads its periods whole when they are many: both find the same rows.
     from lineofsight.store import measurements
 
-    monkeypatch.setattr(measurements, "REBUILD_AT", 0)
+    monkeypatch.setattr(measurements, "PAIRS_AT_MOST", pairs_at_most)
     first = _csv(workdir, "first.csv", "dio,2026-01,45,,,,\ndio,2026-02,46,,,,\n")
     assert applied("load", str(first)).exit_code == 0
     second = _csv(
-        workdir, "second.csv", "dio,2026-02,47,,,,\ndio,2026-03,48,,,,\ndio,2026-04,49,,,,\n"
+        workdir, "second.csv", "dio,2026-02,47,,,,\ndio,2026-03,48,,,,\ndio,2026-01,45,,,,\n"
     )
     result = applied("load", str(second))
     assert result.exit_code == 0, result.output
+    assert "3 rows: 1 added, 1 replaced, 1 unchanged" in result.output
     assert [(r["period"], r["value"], r["revision"]) for r in _rows(db_url, "dio")] == [
         ("2026-01", 45, 1),
         ("2026-02", 47, 2),
         ("2026-03", 48, 1),
-        ("2026-04", 49, 1),
     ]
-    store = Store(db_url)
-    with store.reading() as conn:
-        names = {index["name"] for index in inspect(conn).get_indexes("measurements")}
-    store.close()
-    assert "ix_measurements_by_end" in names
+
+
+def test_a_new_fiscal_year_start_moves_stored_fiscal_periods(
+    applied: Los, workdir: Path, db_url: str
+) -> None:
+    # A value's key holds its period's last day: when the fiscal year starts in another month,
+    # the stored fiscal periods move with it, and a later load of the same period replaces the
+    # value instead of adding a second one.
+    first = _csv(workdir, "first.csv", "nps,FY2026-Q1,38,,,,\nnps,2026-Q1,40,,,,\n")
+    assert applied("load", str(first)).exit_code == 0
+    before = {r["period"]: (r["period_start"], r["period_end"]) for r in _rows(db_url, "nps")}
+    assert [str(day) for day in before["FY2026-Q1"]] == ["2025-04-01", "2025-06-30"]
+    spec = workdir / "strategy.yaml"
+    spec.write_text(FULL.read_text().replace("fiscal_year_start: 4", "fiscal_year_start: 7"))
+    assert applied("apply", str(spec)).exit_code == 0
+    after = {r["period"]: (r["period_start"], r["period_end"]) for r in _rows(db_url, "nps")}
+    assert [str(day) for day in after["FY2026-Q1"]] == ["2025-07-01", "2025-09-30"]
+    assert after["2026-Q1"] == before["2026-Q1"]  # calendar quarters stay where they are
+    again = _csv(workdir, "again.csv", "nps,FY2026-Q1,39,,,,\n")
+    result = applied("load", str(again))
+    assert "1 rows: 0 added, 1 replaced, 0 unchanged" in result.output, result.output
+    assert sorted((r["period"], r["value"]) for r in _rows(db_url, "nps")) == [
+        ("2026-Q1", 40),
+        ("FY2026-Q1", 39),
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -15,7 +17,7 @@ def test_migrated_schema_matches_tables(db_url: str) -> None:
     try:
         with store.engine.connect() as conn:
             context = MigrationContext.configure(conn)
-            assert context.get_current_revision() == "0004"
+            assert context.get_current_revision() == "0005"
             assert compare_metadata(context, metadata) == []
             assert set(inspect(conn).get_table_names()) >= set(metadata.tables)
     finally:
@@ -27,7 +29,7 @@ def test_opening_twice_does_not_migrate_again(db_url: str) -> None:
     store = Store(db_url)
     try:
         with store.engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == "0004"
+            assert MigrationContext.configure(conn).get_current_revision() == "0005"
     finally:
         store.close()
 
@@ -39,3 +41,96 @@ def test_schema_revision_constant_is_alembic_head() -> None:
 
     head = ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
     assert head == SCHEMA_REVISION
+
+
+def _at(store: Store, revision: str, *, down: bool = False) -> None:
+    from alembic import command
+
+    from lineofsight.store.database import _alembic_config
+
+    cfg = _alembic_config(store.url)
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
+_COLUMNS = ["id", "kpi", "unit", "period", "grain", "start", "end", "value", "revision", "at"]
+_OLD_ROWS = [
+    (1, "dio", "ti", "2026-01", 2, "2026-01-01", "2026-01-31", 45.0, 2, "2026-02-03 10:00:00"),
+    (2, "dio", "ti", "2026-02", 2, "2026-02-01", "2026-02-28", 46.0, 1, "2026-02-03 10:00:00"),
+    (3, "dpo", "ti", "2026-Q1", 3, "2026-01-01", "2026-03-31", 30.0, 1, "2026-04-02 09:00:00"),
+]
+_SOURCES = ["a.csv", "a.csv", None]
+
+
+def _dates(store: Store, row: tuple[object, ...]) -> dict[str, object]:
+    """PostgreSQL takes dates as dates; SQLite keeps them as the text it was given."""
+    if store.dialect != "postgresql":
+        return {}
+    return {"start": dt.date.fromisoformat(str(row[5])), "end": dt.date.fromisoformat(str(row[6]))}
+
+
+def test_measurements_and_revisions_survive_the_move_to_keys_by_period(db_url: str) -> None:
+    from sqlalchemy import text
+
+    from lineofsight.store.measurements import read_measurements, read_revisions
+
+    store = Store(db_url, migrate=False)
+    try:
+        _at(store, "0004")
+        with store.engine.begin() as conn:
+            for row, source in zip(_OLD_ROWS, _SOURCES, strict=True):
+                conn.execute(
+                    text(
+                        "INSERT INTO measurements (id, kpi_id, unit_id, period, grain, "
+                        "period_start, period_end, value, revision, recorded_at, source) VALUES "
+                        "(:id, :kpi, :unit, :period, :grain, :start, :end, :value, :revision, "
+                        ":at, :source)"
+                    ),
+                    dict(zip(_COLUMNS, row, strict=True), source=source) | _dates(store, row),
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO measurement_revisions (id, measurement_id, revision, value, "
+                    "recorded_at, source, replaced_at) VALUES (7, 1, 1, 44.0, "
+                    "'2026-02-01 08:00:00', 'first.csv', '2026-02-03 10:00:00')"
+                )
+            )
+        store.migrate()
+        with store.reading() as conn:
+            rows = read_measurements(conn)
+            revisions = read_revisions(conn, "dio", "ti", "2026-01")
+            loads = conn.execute(text("SELECT id, source FROM loads ORDER BY id")).all()
+        assert [
+            (r["kpi_id"], r["period"], r["period_end"], r["value"], r["revision"], r["source"])
+            for r in rows
+        ] == [
+            ("dio", "2026-01", dt.date(2026, 1, 31), 45.0, 2, "a.csv"),
+            ("dio", "2026-02", dt.date(2026, 2, 28), 46.0, 1, "a.csv"),
+            ("dpo", "2026-Q1", dt.date(2026, 3, 31), 30.0, 1, None),
+        ]
+        assert rows[0]["recorded_at"].replace(tzinfo=None) == dt.datetime(2026, 2, 3, 10)
+        assert [(r["revision"], r["value"], r["source"]) for r in revisions] == [
+            (1, 44.0, "first.csv")
+        ]
+        assert [source for _, source in loads] == ["a.csv", None]  # one per write, oldest first
+        # The old layout comes back on the way down, ids and revisions joined up again.
+        _at(store, "0004", down=True)
+        with store.reading() as conn:
+            back = conn.execute(
+                text("SELECT kpi_id, period, value, source FROM measurements ORDER BY id")
+            ).all()
+            joined = conn.execute(
+                text(
+                    "SELECT m.period, r.value FROM measurement_revisions r "
+                    "JOIN measurements m ON m.id = r.measurement_id"
+                )
+            ).all()
+        assert [tuple(r) for r in back] == [
+            ("dio", "2026-01", 45.0, "a.csv"),
+            ("dio", "2026-02", 46.0, "a.csv"),
+            ("dpo", "2026-Q1", 30.0, None),
+        ]
+        assert [tuple(r) for r in joined] == [("2026-01", 44.0)]
+    finally:
+        store.close()

@@ -40,6 +40,7 @@ from lineofsight.store.definitions import (
     record_changes,
     save_organization,
 )
+from lineofsight.store.measurements import move_fiscal_periods
 
 KINDS: Sequence[tuple[str, Callable[[m.Organization], Sequence[Any]], Callable[[Any], Plain]]] = (
     ("unit", lambda org: org.units, unit_to_plain),
@@ -190,6 +191,8 @@ def apply_organization(
             return plan
         # Even with no change, the file's lines may have moved: keep them for the checks.
         save_organization(conn, org, plan.items, source, new=rows, stored=stored)
+        if settings is not None and settings.calendar != org.calendar:
+            move_fiscal_periods(conn, org.calendar)
         if plan.empty:
             return plan
         record_changes(

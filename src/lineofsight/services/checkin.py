@@ -26,7 +26,11 @@ from lineofsight.services.measurements import (
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store
 from lineofsight.store.loading import LoadSession, load_session
-from lineofsight.store.measurements import frame_of_rows, write_measurement_frame
+from lineofsight.store.measurements import (
+    MeasurementRow,
+    frame_of_rows,
+    write_measurement_frame,
+)
 
 _CURRENT = {
     "value": pl.Float64,
@@ -85,12 +89,13 @@ def _write_audit(
     )
 
 
-def _current(session: LoadSession, kpi_id: str, unit_id: str, period: str) -> dict[str, Any]:
+def _current(session: LoadSession, row: MeasurementRow) -> dict[str, Any]:
     # Ids and periods reach this query only after the checker accepted them (known KPI and
-    # unit ids, a parsed period label), so they are safe to quote inline.
+    # unit ids, a parsed period label and its last day), so they are safe to quote inline.
     frame = session.query(
         "SELECT value, numerator, denominator, note, revision FROM measurements "
-        f"WHERE kpi_id = '{kpi_id}' AND unit_id = '{unit_id}' AND period = '{period}'",
+        f"WHERE period_end = '{row.period_end.isoformat()}' AND kpi_id = '{row.kpi_id}' "
+        f"AND unit_id = '{row.unit_id}' AND period = '{row.period}'",
         _CURRENT,
     )
     return frame.to_dicts()[0] if frame.height else {}
@@ -132,7 +137,7 @@ def record_measurement(
             row = RowChecker(rules, source).check(RawRow(0, cells))
         except _RowError as exc:
             raise _field_error(exc.column, exc.reason) from None
-        before = _current(session, row.kpi_id, row.unit_id, row.period)
+        before = _current(session, row)
         counts = write_measurement_frame(
             session, frame_of_rows([row]), source=source, at=dt.datetime.now(dt.UTC)
         )

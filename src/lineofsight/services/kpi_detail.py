@@ -21,6 +21,7 @@ from lineofsight.engine.values import MEASUREMENT_SCHEMA, ValueTable
 from lineofsight.services.evaluate import _typed
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store
+from lineofsight.store.measurements import of_kpis, with_load
 
 MAX_PATH = 400  # periods of a target path (a daily KPI over a year and more)
 
@@ -28,23 +29,23 @@ MAX_PATH = 400  # periods of a target path (a daily KPI over a year and more)
 def kpi_history(store: Store, kpi_id: str) -> list[dict[str, Any]]:
     """Every stored value of a KPI (all units), oldest period first, each with its note,
     revision number, source and earlier revisions (oldest first)."""
-    ms, rev = t.measurements, t.measurement_revisions
+    ms, rev, loads = t.measurements, t.measurement_revisions, t.loads
     with store.reading() as conn:
         rows = (
             conn.execute(
-                select(ms).where(ms.c.kpi_id == kpi_id).order_by(ms.c.period_start, ms.c.unit_id)
+                select(ms, loads.c.source, loads.c.recorded_at)
+                .select_from(with_load())
+                .where(of_kpis([kpi_id]))
+                .order_by(ms.c.period_start, ms.c.unit_id)
             )
             .mappings()
             .all()
         )
-        earlier: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        earlier: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for r in conn.execute(
-            select(rev)
-            .join(ms, ms.c.id == rev.c.measurement_id)
-            .where(ms.c.kpi_id == kpi_id)
-            .order_by(rev.c.measurement_id, rev.c.revision)
+            select(rev).where(rev.c.kpi_id == kpi_id).order_by(rev.c.id)
         ).mappings():
-            earlier[r["measurement_id"]].append(
+            earlier[r["unit_id"], r["period"]].append(
                 {
                     "revision": r["revision"],
                     "value": r["value"],
@@ -69,7 +70,9 @@ def kpi_history(store: Store, kpi_id: str) -> list[dict[str, Any]]:
             "revision": r["revision"],
             "recorded_at": r["recorded_at"],
             "source": r["source"],
-            "revisions": earlier.get(r["id"], []),
+            "revisions": sorted(
+                earlier.get((r["unit_id"], r["period"]), []), key=lambda e: e["revision"]
+            ),
         }
         for r in rows
     ]
@@ -132,7 +135,7 @@ def _measurements(store: Store, kpi_ids: set[str], until: dt.date) -> Any:
         ms.c.value,
         ms.c.numerator,
         ms.c.denominator,
-    ).where(ms.c.kpi_id.in_(sorted(kpi_ids)), ms.c.period_end <= until)
+    ).where(of_kpis(kpi_ids), ms.c.period_end <= until)
     with store.reading() as conn:
         rows = conn.execute(query).all()
     return _typed(rows, dict(MEASUREMENT_SCHEMA))

@@ -23,6 +23,7 @@ from lineofsight.engine.targets import kpi_target
 from lineofsight.engine.values import MEASUREMENT_SCHEMA, ValueTable
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store
+from lineofsight.store.measurements import of_kpis, with_load
 
 # A chart of more periods than this is unreadable; the newest are kept.
 MAX_CHART_PERIODS = 120
@@ -99,7 +100,7 @@ def read_kpi_measurements(
         meas.c.value,
         meas.c.numerator,
         meas.c.denominator,
-    ).where(meas.c.kpi_id.in_(ids))
+    ).where(of_kpis(ids))
     if window is not None:
         query = query.where(meas.c.period_end >= window[0], meas.c.period_end <= window[1])
     with store.reading() as conn:
@@ -238,29 +239,30 @@ def _period_end(label: str, calendar: m.Calendar) -> dt.date:
 def measurement_log(store: Store, kpi_id: str, limit: int = 200) -> list[LogEntry]:
     """The KPI's stored values, newest period first, each followed by its earlier revisions
     (two queries, whatever the number of rows)."""
-    meas, rev = t.measurements, t.measurement_revisions
+    meas, rev, loads = t.measurements, t.measurement_revisions, t.loads
     with store.reading() as conn:
         current = (
             conn.execute(
-                select(meas)
-                .where(meas.c.kpi_id == kpi_id)
+                select(meas, loads.c.source, loads.c.recorded_at)
+                .select_from(with_load())
+                .where(of_kpis([kpi_id]))
                 .order_by(meas.c.period_end.desc(), meas.c.unit_id)
                 .limit(limit)
             )
             .mappings()
             .all()
         )
-        ids = [row["id"] for row in current]
-        earlier: dict[int, list[Any]] = {}
-        if ids:
+        earlier: dict[tuple[str, str], list[Any]] = {}
+        if current:
             for row in conn.execute(
-                select(rev).where(rev.c.measurement_id.in_(ids)).order_by(rev.c.revision.desc())
+                select(rev).where(rev.c.kpi_id == kpi_id).order_by(rev.c.revision.desc())
             ).mappings():
-                earlier.setdefault(row["measurement_id"], []).append(row)
+                earlier.setdefault((row["unit_id"], row["period"]), []).append(row)
     entries: list[LogEntry] = []
     for row in current:
         entries.append(_entry(row, row, current=True))
-        entries.extend(_entry(row, old, current=False) for old in earlier.get(row["id"], ()))
+        key = (row["unit_id"], row["period"])
+        entries.extend(_entry(row, old, current=False) for old in earlier.get(key, ()))
     return entries
 
 

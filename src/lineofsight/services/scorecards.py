@@ -38,7 +38,7 @@ Revision = tuple[int, ...]
 T = TypeVar("T")
 
 _REVISION_SQL = text(
-    "SELECT (SELECT MAX(id) FROM measurements), (SELECT MAX(id) FROM measurement_revisions), "
+    "SELECT (SELECT MAX(id) FROM loads), (SELECT MAX(id) FROM measurement_revisions), "
     "(SELECT MAX(id) FROM definition_changes), (SELECT COUNT(*) FROM organization)"
 )
 

@@ -16,7 +16,8 @@ from lineofsight.errors import StoreError
 
 # The newest migration; a test checks it is Alembic's head. Knowing it lets a command that only
 # reads skip loading Alembic when the store is already up to date.
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
+PAGE_SIZE = 16384
 
 
 def _alembic_config(url: str) -> Any:
@@ -137,6 +138,10 @@ class Store:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # A new file gets 16 KB pages (SQLite's default is 4 KB): millions of measurements fill
+    # fewer, fuller pages, which a bulk load writes and a scorecard reads faster. A file that
+    # exists keeps the page size it has (the pragma does nothing there).
+    cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -39,6 +39,9 @@ class LoadSession(Protocol):
     def query(self, sql: str, schema: Mapping[str, Any]) -> pl.DataFrame:
         """A query's rows as a frame of `schema` (its columns in the query's order)."""
 
+    def insert_returning_id(self, sql: str, params: Sequence[Any]) -> int:
+        """Run an `INSERT ... RETURNING id` of one row; the new row's id."""
+
     def stage(self, name: str, frame: pl.DataFrame) -> None:
         """A temporary table `name` holding `frame` (its column names and types)."""
 
@@ -147,6 +150,14 @@ class _AdbcSession:
             return pl.DataFrame(schema=dict(schema))
         return frame.rename(dict(zip(frame.columns, schema, strict=True))).cast(pl.Schema(schema))
 
+    def insert_returning_id(self, sql: str, params: Sequence[Any]) -> int:
+        statement = self._statement(sql, params)
+        try:
+            stream, _ = statement.execute_query()
+            return int(pl.DataFrame(stream).item())
+        finally:
+            statement.close()
+
     def stage(self, name: str, frame: pl.DataFrame) -> None:
         adbc = self._adbc
         self._ingest(
@@ -161,7 +172,7 @@ class _AdbcSession:
     def append(self, table: str, frame: pl.DataFrame) -> None:
         adbc = self._adbc
         self._ingest(
-            frame,
+            _dates_as_text(frame),
             **{
                 adbc.StatementOptions.INGEST_TARGET_TABLE.value: table,
                 adbc.StatementOptions.INGEST_MODE.value: adbc.INGEST_OPTION_MODE_APPEND,
@@ -231,6 +242,14 @@ class _SqlAlchemySession:
             cursor.close()
         return pl.DataFrame(rows, schema=dict(schema), orient="row")
 
+    def insert_returning_id(self, sql: str, params: Sequence[Any]) -> int:
+        cursor = self._driver.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self._sql(sql), tuple(params))
+            return int(cursor.fetchone()[0])
+        finally:
+            cursor.close()
+
     def stage(self, name: str, frame: pl.DataFrame) -> None:
         columns = ", ".join(
             f'"{column}" {_sql_type(dtype)}' for column, dtype in frame.schema.items()
@@ -256,10 +275,17 @@ class _SqlAlchemySession:
                 with cursor.copy(f"COPY {name} ({names}) FROM STDIN (FORMAT csv)") as copy:
                     copy.write(data.getvalue())
             else:
+                frame = _dates_as_text(frame)
                 marks = ", ".join("?" for _ in frame.columns)
                 cursor.executemany(f"INSERT INTO {name} ({names}) VALUES ({marks})", frame.rows())
         finally:
             cursor.close()
+
+
+def _dates_as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Dates as SQLAlchemy stores them on SQLite: ISO text. (ADBC would write the same text
+    from Arrow dates, but formats them more slowly than Polars does.)"""
+    return frame.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d"))
 
 
 def _sql_type(dtype: Any) -> str:

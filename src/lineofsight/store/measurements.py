@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy import ColumnElement, Connection, and_, func, select, update
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.schema import CreateIndex
 
+from lineofsight.domain.model import Calendar
+from lineofsight.domain.periods import parse_period
 from lineofsight.store import tables as t
 from lineofsight.store.loading import LoadSession
 
-CHUNK = 500
 _SQLITE = sqlite_dialect.dialect()
-_POSTGRESQL = postgresql_dialect.psycopg.dialect()  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,109 +42,6 @@ class WriteCounts:
     unchanged: int
 
 
-def write_measurements(
-    conn: Connection, rows: Sequence[MeasurementRow], *, source: str, at: dt.datetime
-) -> WriteCounts:
-    """Add new values, replace changed ones (keeping the old as a revision), skip the same."""
-    existing: dict[tuple[str, str, str], Any] = {}
-    kpi_ids = sorted({r.kpi_id for r in rows})
-    m = t.measurements
-    for start in range(0, len(kpi_ids), CHUNK):
-        chunk = kpi_ids[start : start + CHUNK]
-        query = select(
-            m.c.id,
-            m.c.kpi_id,
-            m.c.unit_id,
-            m.c.period,
-            m.c.value,
-            m.c.numerator,
-            m.c.denominator,
-            m.c.note,
-            m.c.revision,
-            m.c.recorded_at,
-            m.c.source,
-        ).where(m.c.kpi_id.in_(chunk))
-        for row in conn.execute(query):
-            existing[(row.kpi_id, row.unit_id, row.period)] = row
-    new: list[dict[str, Any]] = []
-    revisions: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    unchanged = 0
-    for r in rows:
-        old = existing.get((r.kpi_id, r.unit_id, r.period))
-        if old is None:
-            new.append(
-                {
-                    "kpi_id": r.kpi_id,
-                    "unit_id": r.unit_id,
-                    "period": r.period,
-                    "grain": r.grain,
-                    "period_start": r.period_start,
-                    "period_end": r.period_end,
-                    "value": r.value,
-                    "numerator": r.numerator,
-                    "denominator": r.denominator,
-                    "note": r.note,
-                    "revision": 1,
-                    "recorded_at": at,
-                    "source": source,
-                }
-            )
-            continue
-        if (old.value, old.numerator, old.denominator, old.note) == (
-            r.value,
-            r.numerator,
-            r.denominator,
-            r.note,
-        ):
-            unchanged += 1
-            continue
-        revisions.append(
-            {
-                "measurement_id": old.id,
-                "revision": old.revision,
-                "value": old.value,
-                "numerator": old.numerator,
-                "denominator": old.denominator,
-                "note": old.note,
-                "recorded_at": old.recorded_at,
-                "source": old.source,
-                "replaced_at": at,
-            }
-        )
-        updates.append(
-            {
-                "row_id": old.id,
-                "new_value": r.value,
-                "new_numerator": r.numerator,
-                "new_denominator": r.denominator,
-                "new_note": r.note,
-                "new_revision": old.revision + 1,
-                "new_recorded_at": at,
-                "new_source": source,
-            }
-        )
-    if new:
-        conn.execute(insert(m), new)
-    if revisions:
-        conn.execute(insert(t.measurement_revisions), revisions)
-        conn.execute(
-            update(m)
-            .where(m.c.id == bindparam("row_id"))
-            .values(
-                value=bindparam("new_value"),
-                numerator=bindparam("new_numerator"),
-                denominator=bindparam("new_denominator"),
-                note=bindparam("new_note"),
-                revision=bindparam("new_revision"),
-                recorded_at=bindparam("new_recorded_at"),
-                source=bindparam("new_source"),
-            ),
-            updates,
-        )
-    return WriteCounts(added=len(new), replaced=len(updates), unchanged=unchanged)
-
-
 # Checked measurements, one row per value to store, in the order of the file.
 MEASUREMENT_FRAME = {
     "kpi_id": pl.String,
@@ -163,11 +57,9 @@ MEASUREMENT_FRAME = {
 }
 KEY = ["kpi_id", "unit_id", "period"]
 COMPARED = ["value", "numerator", "denominator", "note"]
-# A stored row: its id, its key, and each compared value with a flag for a missing one (so
-# that no column starts with missing values, which ADBC's SQLite driver would take for
-# integers).
+# A stored row: its key, and each compared value with a flag for a missing one (so that no
+# column starts with missing values, which ADBC's SQLite driver would take for integers).
 _STORED = {
-    "mid": pl.Int64,
     **{name: MEASUREMENT_FRAME[name] for name in KEY},
     **{
         column: dtype
@@ -178,14 +70,23 @@ _STORED = {
         )
     },
 }
-_STORED_SQL = (
-    "SELECT m.id, m.kpi_id, m.unit_id, m.period, "
-    + ", ".join(
-        f"COALESCE(m.{name}, {'0.0' if name != 'note' else repr('')}), m.{name} IS NULL"
-        for name in COMPARED
-    )
-    + " FROM measurements m WHERE m.kpi_id IN (SELECT kpi_id FROM load_kpis)"
+_STORED_COLUMNS = "m.kpi_id, m.unit_id, m.period, " + ", ".join(
+    f"COALESCE(m.{name}, {'0.0' if name != 'note' else repr('')}), m.{name} IS NULL"
+    for name in COMPARED
 )
+# The stored rows of a few (last day, KPI) pairs are found one key step each; those of many,
+# by reading their last days whole (each a range of the table).
+_STORED_BY_PAIRS = (
+    f"SELECT {_STORED_COLUMNS} FROM load_keys k CROSS JOIN measurements m "
+    "WHERE m.period_end = k.period_end AND m.kpi_id = k.kpi_id"
+)
+_STORED_BY_ENDS = (
+    f"SELECT {_STORED_COLUMNS} FROM measurements m "
+    "WHERE m.period_end IN (SELECT period_end FROM load_ends)"
+)
+PAIRS_AT_MOST = 20_000
+# The primary key: a row of the file and a stored row are the same measurement.
+_SAME_ROW = " AND ".join(f"m.{name} = n.{name}" for name in ("period_end", *KEY))
 
 
 def frame_of_rows(rows: Sequence[MeasurementRow]) -> pl.DataFrame:
@@ -217,106 +118,104 @@ def write_measurement_frame(
     """Add new values, replace changed ones (keeping the old as a revision), skip the same.
 
     What is new, changed or the same is found by joining the file's rows with the stored
-    values of its KPIs (compared exactly, missing values alike); only new and changed rows go
-    to the database, through a temporary table, and SQL does the rest.
+    values of its periods and KPIs (compared exactly, missing values alike). New rows go to
+    the table in its own order (by last day), which appends a new period at the end; changed
+    rows go through a temporary table, and SQL does the rest. When anything is written, one
+    row of `loads` records the source and the time.
     """
-    frame = frame.select(list(MEASUREMENT_FRAME)).with_row_index("row")
+    frame = frame.select(list(MEASUREMENT_FRAME))
     stored = _stored(session, frame)
     if stored.is_empty():
-        staged = frame.with_columns(mid=pl.lit(None, pl.Int64))
-        replaced = 0
+        new, changed = frame, frame.clear()
     else:
-        joined = frame.join(stored, on=KEY, how="left")
+        joined = frame.join(stored, on=KEY, how="left", maintain_order="left")
         same = pl.lit(True)
         for name in COMPARED:
             old = pl.when(pl.col(f"{name}_null")).then(None).otherwise(pl.col(f"{name}_stored"))
             same = same & pl.col(name).eq_missing(old)
-        staged = joined.filter(pl.col("mid").is_null() | ~same).select(*frame.columns, "mid")
-        replaced = staged.filter(pl.col("mid").is_not_null()).height
-    if staged.is_empty():
-        return WriteCounts(added=0, replaced=0, unchanged=frame.height)
+        held = pl.col("value_null").is_not_null()
+        new = joined.filter(~held).select(frame.columns)
+        changed = joined.filter(held & ~same).select(frame.columns)
+    unchanged = frame.height - new.height - changed.height
+    if new.is_empty() and changed.is_empty():
+        return WriteCounts(added=0, replaced=0, unchanged=unchanged)
     recorded_at: Any = at
     if session.dialect == "sqlite":  # as SQLAlchemy writes a time on SQLite
-        stored_as = t.measurements.c.recorded_at.type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+        stored_as = t.loads.c.recorded_at.type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
         recorded_at = stored_as(at) if stored_as is not None else at
-    else:
-        recorded_at = at.isoformat()
-    if replaced:
-        session.stage(
-            "load_rows", _for_database(session, staged.filter(pl.col("mid").is_not_null()))
-        )
+    load_id = session.insert_returning_id(
+        "INSERT INTO loads (source, recorded_at) VALUES (?, ?) RETURNING id", [source, recorded_at]
+    )
+    if not changed.is_empty():
+        session.stage("load_rows", changed)
         session.execute(
-            "INSERT INTO measurement_revisions (measurement_id, revision, value, numerator, "
-            "denominator, note, recorded_at, source, replaced_at) "
-            "SELECT m.id, m.revision, m.value, m.numerator, m.denominator, m.note, "
-            "m.recorded_at, m.source, ? FROM measurements m JOIN load_rows n ON m.id = n.mid",
+            "INSERT INTO measurement_revisions (kpi_id, unit_id, period, revision, value, "
+            "numerator, denominator, note, recorded_at, source, replaced_at) "
+            "SELECT m.kpi_id, m.unit_id, m.period, m.revision, m.value, m.numerator, "
+            "m.denominator, m.note, l.recorded_at, l.source, ? "
+            "FROM load_rows n CROSS JOIN measurements m JOIN loads l ON l.id = m.load_id "
+            f"WHERE {_SAME_ROW}",
             [recorded_at],
         )
         session.execute(
             "UPDATE measurements SET value = n.value, numerator = n.numerator, "
             "denominator = n.denominator, note = n.note, revision = measurements.revision + 1, "
-            "recorded_at = ?, source = ? FROM load_rows AS n WHERE measurements.id = n.mid",
-            [recorded_at, source],
+            "load_id = ? FROM load_rows AS n WHERE " + _SAME_ROW.replace("m.", "measurements."),
+            [load_id],
         )
-    new = staged.filter(pl.col("mid").is_null()).sort("row")
     if not new.is_empty():
-        rows = _for_database(session, new.select(list(MEASUREMENT_FRAME))).with_columns(
-            revision=pl.lit(1, pl.Int64),
-            recorded_at=pl.lit(recorded_at, pl.String),
-            source=pl.lit(source, pl.String),
+        session.append(
+            "measurements",
+            new.sort("period_end", *KEY, maintain_order=True).with_columns(
+                revision=pl.lit(1, pl.Int64), load_id=pl.lit(load_id, pl.Int64)
+            ),
         )
-        held = session.query("SELECT COALESCE(MAX(id), 0) FROM measurements", _N).item()
-        with _index_rebuilt(session, when=new.height >= max(REBUILD_AT, held)):
-            session.append("measurements", rows)
-    return WriteCounts(
-        added=new.height, replaced=replaced, unchanged=frame.height - new.height - replaced
-    )
-
-
-# Adding more rows than the store holds (a first load, above all; the highest id bounds the
-# number held, and costs one index step to find), the scorecard's covering
-# index is dropped and built again after: sorting once is several times quicker than putting
-# millions of rows one by one into an index in another order than the table's.
-REBUILD_AT = 100_000
-_COVERING = next(i for i in t.measurements.indexes if i.name == "ix_measurements_by_end")
-
-
-@contextmanager
-def _index_rebuilt(session: LoadSession, *, when: bool) -> Iterator[None]:
-    if not when:
-        yield
-        return
-    session.execute(f"DROP INDEX {_COVERING.name}")
-    yield
-    dialect = _SQLITE if session.dialect == "sqlite" else _POSTGRESQL
-    session.execute(str(CreateIndex(_COVERING).compile(dialect=dialect)))
+    return WriteCounts(added=new.height, replaced=changed.height, unchanged=unchanged)
 
 
 def _stored(session: LoadSession, frame: pl.DataFrame) -> pl.DataFrame:
-    """The stored values of the file's KPIs, exactly (a missing value as a flag)."""
+    """The stored values of the file's periods and KPIs, exactly (a missing value as a flag)."""
     anything = session.query("SELECT COUNT(*) FROM (SELECT 1 FROM measurements LIMIT 1) x", _N)
     if not anything.item():
         return pl.DataFrame(schema=_STORED)
-    session.stage("load_kpis", frame.select(pl.col("kpi_id").unique()))
-    return session.query(_STORED_SQL, _STORED)
+    pairs = frame.select("period_end", "kpi_id").unique()
+    if pairs.height <= PAIRS_AT_MOST:
+        session.stage("load_keys", pairs)
+        return session.query(_STORED_BY_PAIRS, _STORED)
+    session.stage("load_ends", frame.select(pl.col("period_end").unique()))
+    return session.query(_STORED_BY_ENDS, _STORED)
 
 
 _N = {"n": pl.Int64}
 
 
-def _for_database(session: LoadSession, frame: pl.DataFrame) -> pl.DataFrame:
-    if session.dialect == "sqlite":
-        # As SQLAlchemy stores dates on SQLite: ISO text.
-        return frame.with_columns(pl.col("period_start", "period_end").dt.to_string("%Y-%m-%d"))
-    return frame
+def of_kpis(kpi_ids: Iterable[str]) -> ColumnElement[bool]:
+    """Measurements of these KPIs, found along the primary key: one step to each last day held
+    (a recursive query hops from one to the next), then one to each KPI there."""
+    m = t.measurements
+    ends = select(func.min(m.c.period_end).label("day")).cte("held_ends", recursive=True)
+    following = (
+        select(func.min(m.c.period_end)).where(m.c.period_end > ends.c.day).scalar_subquery()
+    )
+    ends = ends.union_all(select(following).where(ends.c.day.is_not(None)))
+    return and_(m.c.period_end.in_(select(ends.c.day)), m.c.kpi_id.in_(sorted(set(kpi_ids))))
+
+
+def with_load() -> Any:
+    """Measurements joined with the write that recorded each (its source and time)."""
+    return t.measurements.join(t.loads, t.loads.c.id == t.measurements.c.load_id)
 
 
 def read_measurements(conn: Connection, kpi_id: str | None = None) -> list[dict[str, Any]]:
-    """Current measurements, ordered by KPI, unit and period start."""
-    m = t.measurements
-    query = select(m).order_by(m.c.kpi_id, m.c.unit_id, m.c.period_start, m.c.period_end)
+    """Current measurements with their source and time, ordered by KPI, unit and period."""
+    m, loads = t.measurements, t.loads
+    query = (
+        select(m, loads.c.source, loads.c.recorded_at)
+        .select_from(with_load())
+        .order_by(m.c.kpi_id, m.c.unit_id, m.c.period_start, m.c.period_end)
+    )
     if kpi_id is not None:
-        query = query.where(m.c.kpi_id == kpi_id)
+        query = query.where(of_kpis([kpi_id]))
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
@@ -324,17 +223,34 @@ def read_revisions(
     conn: Connection, kpi_id: str, unit_id: str, period: str
 ) -> list[dict[str, Any]]:
     """Every earlier value of one measurement, oldest first."""
-    m, rev = t.measurements, t.measurement_revisions
+    rev = t.measurement_revisions
     query = (
         select(rev)
-        .join(m, m.c.id == rev.c.measurement_id)
-        .where(m.c.kpi_id == kpi_id, m.c.unit_id == unit_id, m.c.period == period)
+        .where(rev.c.kpi_id == kpi_id, rev.c.unit_id == unit_id, rev.c.period == period)
         .order_by(rev.c.revision)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def count_measurements(conn: Connection) -> int:
-    from sqlalchemy import func
+def move_fiscal_periods(conn: Connection, calendar: Calendar) -> int:
+    """Give the stored fiscal periods (`FY2026`, `FY2026-Q1`) the days they have in `calendar`,
+    after the fiscal year's first month changed; the number of values moved.
 
+    A value's key holds its period's last day, which must follow from its label in the
+    organisation's calendar, for the scorecards and for the key to stay one per period.
+    """
+    ms = t.measurements
+    labels = conn.execute(select(ms.c.period).where(ms.c.period.like("FY%")).distinct())
+    moved = 0
+    for (label,) in labels.all():
+        period = parse_period(label, calendar)
+        moved += conn.execute(
+            update(ms)
+            .where(ms.c.period == label)
+            .values(period_start=period.start, period_end=period.end)
+        ).rowcount
+    return moved
+
+
+def count_measurements(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(t.measurements)).scalar_one())

@@ -21,7 +21,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
 )
 
 NAMING = {
@@ -204,42 +203,51 @@ definition_changes = Table(
     Index("ix_definition_changes_item", "kind", "item_id"),
 )
 
+# Each write of measurements (a file load, a check-in, an upload): where the values came from
+# and when. A stored value names the write that recorded it, so that millions of values loaded
+# at once do not each repeat the file's name and the time.
+loads = Table(
+    "loads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", Text),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+# The current value of each KPI, unit and period. The primary key leads with the period's last
+# day, so the table is kept in that order (on SQLite a WITHOUT ROWID table is its own index):
+# a scorecard reads the rows of its periods as one range, and a load of a new period appends
+# at the end. A period's last day follows from its label (the calendar is the organisation's,
+# and `apply` moves fiscal periods when it changes), so the key is unique per KPI, unit and
+# period. Reading one KPI skips along the key from one last day to the next (see
+# `store.measurements.of_kpis`). See migration 0005.
 measurements = Table(
     "measurements",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kpi_id", String(ID), nullable=False),
-    Column("unit_id", String(ID), nullable=False),
-    Column("period", String(16), nullable=False),
+    Column("period_end", Date, primary_key=True),
+    Column("kpi_id", String(ID), primary_key=True),
+    Column("unit_id", String(ID), primary_key=True),
+    Column("period", String(16), primary_key=True),
     Column("grain", Integer, nullable=False),
     Column("period_start", Date, nullable=False),
-    Column("period_end", Date, nullable=False),
     Column("value", Float),
     Column("numerator", Float),
     Column("denominator", Float),
     Column("note", Text),
     Column("revision", Integer, nullable=False, default=1),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
-    Column("source", Text),
-    UniqueConstraint("kpi_id", "unit_id", "period", name="uq_measurements_key"),
-    # Covers every column a scorecard reads, by last day (see migration 0003).
-    Index(
-        "ix_measurements_by_end",
-        "period_end",
-        "kpi_id",
-        "unit_id",
-        "period_start",
-        "value",
-        "numerator",
-        "denominator",
-    ),
+    Column("load_id", Integer, ForeignKey("loads.id"), nullable=False),
+    sqlite_with_rowid=False,
 )
 
+# The values a later write replaced, each with where it came from, when, and when it was
+# replaced; keyed by the measurement's KPI, unit and period.
 measurement_revisions = Table(
     "measurement_revisions",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("measurement_id", Integer, ForeignKey("measurements.id"), nullable=False, index=True),
+    Column("kpi_id", String(ID), nullable=False),
+    Column("unit_id", String(ID), nullable=False),
+    Column("period", String(16), nullable=False),
     Column("revision", Integer, nullable=False),
     Column("value", Float),
     Column("numerator", Float),
@@ -248,6 +256,7 @@ measurement_revisions = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("source", Text),
     Column("replaced_at", DateTime(timezone=True), nullable=False),
+    Index("ix_measurement_revisions_key", "kpi_id", "unit_id", "period"),
 )
 
 # Accounts of the web app (migration 0004). Passwords and API tokens are kept only as hashes.
