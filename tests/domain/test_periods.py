@@ -23,6 +23,7 @@ from lineofsight.domain.periods import (
     period_of,
     periods_between,
     previous_period,
+    start_of,
 )
 
 D = dt.date
@@ -443,3 +444,17 @@ def test_parse_never_fails_with_anything_but_period_error(text: str) -> None:
     except PeriodError:
         return
     assert parse_period(period.label, APRIL) == period
+
+
+@given(
+    day=st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2090, 12, 31)),
+    grain=st.sampled_from(list(Grain)),
+    fiscal=st.booleans(),
+    start_month=st.integers(min_value=1, max_value=12),
+)
+def test_a_stored_period_s_first_day_follows_from_its_label_and_last_day(
+    day: dt.date, grain: Grain, fiscal: bool, start_month: int
+) -> None:
+    # The store keeps a period's label and last day only; its first day is worked out again.
+    period = period_of(day, grain, Calendar(start_month), fiscal)
+    assert start_of(period.label, period.end) == period.start

@@ -19,16 +19,14 @@ def _store_with_leading_nulls(tmp_path: Path) -> Store:
     store.close()
     # A ratio KPI first in the table's order (no value of its own), thousands of rows, then
     # plain values.
-    rows = [
-        ("a_ratio", f"u{i}", "2026-01", 3, "2026-01-01", "2026-01-31", None, 3.0, 4.0)
-        for i in range(3000)
-    ] + [("plain", "u0", "2026-01", 3, "2026-01-01", "2026-01-31", 2.5, None, None)]
+    rows = [("a_ratio", f"u{i}", "2026-01", "2026-01-31", None, 3.0, 4.0) for i in range(3000)] + [
+        ("plain", "u0", "2026-01", "2026-01-31", 2.5, None, None)
+    ]
     with sqlite3.connect(path) as conn:
         conn.execute("INSERT INTO loads (id, recorded_at) VALUES (1, '2026-02-01 00:00:00')")
         conn.executemany(
-            "INSERT INTO measurements (kpi_id, unit_id, period, grain, period_start, period_end,"
-            " value, numerator, denominator, revision, load_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1)",
+            "INSERT INTO measurements (kpi_id, unit_id, period, period_end, value, numerator,"
+            " denominator, revision, load_id) VALUES (?, ?, ?, ?, ?, ?, ?, 1, 1)",
             rows,
         )
         first = conn.execute("SELECT kpi_id FROM measurements LIMIT 1").fetchone()

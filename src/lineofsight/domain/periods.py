@@ -10,6 +10,7 @@ Sunday, labelled by ISO year). Nothing here reads files or the clock.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from enum import IntEnum
@@ -332,3 +333,17 @@ def contains(outer: Period, inner: Period) -> bool:
 def days(p: Period) -> int:
     """How many days the period covers, both ends included."""
     return (p.end - p.start).days + 1
+
+
+@functools.lru_cache(maxsize=4096)  # millions of stored values share a few dozen periods
+def start_of(label: str, end: dt.date) -> dt.date:
+    """The first day of the period labelled `label` that ends on `end`, in any calendar.
+
+    The label tells the grain, and a fiscal quarter or year has as many whole months as a
+    calendar one: only where it ends depends on the fiscal calendar, and `end` says that.
+    """
+    period = parse_period(label)
+    if not period.fiscal:
+        return period.start
+    months = 3 if period.grain is Grain.QUARTER else 12
+    return _add_months(end, 1 - months)

@@ -15,6 +15,7 @@ from lineofsight.checks.base import ConfigError, Finding
 from lineofsight.checks.context import Observation
 from lineofsight.checks.runner import CheckReport, build_selection, run_checks
 from lineofsight.domain import model as m
+from lineofsight.domain.periods import start_of
 from lineofsight.errors import Problem, UsageError
 from lineofsight.spec.files import read_strategy
 from lineofsight.store import tables as t
@@ -53,17 +54,17 @@ def read_observations(store: Store) -> dict[str, list[Observation]]:
         query = select(
             meas.c.kpi_id,
             meas.c.unit_id,
-            meas.c.period_start,
+            meas.c.period,
             meas.c.period_end,
             meas.c.value,
             meas.c.numerator,
             meas.c.denominator,
         )
-        for kpi_id, unit_id, start, end, value, numerator, denominator in conn.execute(query):
+        for kpi_id, unit_id, period, end, value, numerator, denominator in conn.execute(query):
             scale = scales.get(kpi_id)
             if scale is not None and numerator is not None:
                 value = scale * numerator / denominator if denominator else None
-            found[kpi_id].append(Observation(unit_id, start, end, value))
+            found[kpi_id].append(Observation(unit_id, start_of(period, end), end, value))
     return dict(found)
 
 

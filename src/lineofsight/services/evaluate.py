@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import children_of, reachable
@@ -19,11 +19,18 @@ from lineofsight.engine.evaluate import Evaluation, evaluate_organization, evalu
 from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation, evaluate_frames
 from lineofsight.engine.values import MEASUREMENT_SCHEMA
 from lineofsight.errors import UsageError
+from lineofsight.store import tables as t
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
 from lineofsight.store.loading import typed_query
+from lineofsight.store.measurements import of_kpis, with_starts
 
-_COLUMNS = "kpi_id, unit_id, period_start, period_end, value, numerator, denominator"
+_COLUMNS = "kpi_id, unit_id, period, period_end, value, numerator, denominator"
+# As stored: the period's label, from which (with its last day) its first day follows.
+_STORED_SCHEMA = {
+    ("period" if name == "period_start" else name): (pl.String if name == "period_start" else kind)
+    for name, kind in MEASUREMENT_SCHEMA.items()
+}
 
 
 def read_measurement_frame(
@@ -35,7 +42,34 @@ def read_measurement_frame(
     if window is not None:
         query += " WHERE period_end >= {} AND period_end <= {}"
         params = list(window)
-    return _typed_frame(store, query, params, MEASUREMENT_SCHEMA)
+    return measurement_frame(_typed_frame(store, query, params, _STORED_SCHEMA))
+
+
+def read_kpi_frame(
+    store: Store, kpi_ids: Iterable[str], window: tuple[dt.date, dt.date] | None = None
+) -> pl.DataFrame:
+    """The measurements of these KPIs only (every unit), optionally only those whose last
+    day is in `window`, as the engine takes them."""
+    ms = t.measurements
+    query = select(
+        ms.c.kpi_id,
+        ms.c.unit_id,
+        ms.c.period,
+        ms.c.period_end,
+        ms.c.value,
+        ms.c.numerator,
+        ms.c.denominator,
+    ).where(of_kpis(kpi_ids))
+    if window is not None:
+        query = query.where(ms.c.period_end >= window[0], ms.c.period_end <= window[1])
+    with store.reading() as conn:
+        rows = conn.execute(query).all()
+    return measurement_frame(_typed(rows, dict(_STORED_SCHEMA)))
+
+
+def measurement_frame(stored: pl.DataFrame) -> pl.DataFrame:
+    """Stored measurement rows (with `period` and `period_end`) as the engine takes them."""
+    return with_starts(stored).select(list(MEASUREMENT_SCHEMA))
 
 
 def _typed_frame(

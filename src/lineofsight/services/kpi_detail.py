@@ -12,18 +12,28 @@ from sqlalchemy import select
 
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import FormulaError, parse_formula, references
-from lineofsight.domain.periods import MIN_YEAR, PeriodError, parse_period, periods_between
+from lineofsight.domain.periods import (
+    MIN_YEAR,
+    PeriodError,
+    parse_period,
+    periods_between,
+    start_of,
+)
 from lineofsight.engine.calendar import evaluation_period, period_for
 from lineofsight.engine.forecast import Forecast, forecast_kpi
 from lineofsight.engine.targets import kpi_target
 from lineofsight.engine.trace import Trace, trace
-from lineofsight.engine.values import MEASUREMENT_SCHEMA, ValueTable
-from lineofsight.services.evaluate import _typed
+from lineofsight.engine.values import ValueTable
+from lineofsight.services.evaluate import read_kpi_frame
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store
 from lineofsight.store.measurements import of_kpis, with_load
 
 MAX_PATH = 400  # periods of a target path (a daily KPI over a year and more)
+
+
+def _start(row: Any) -> dt.date:
+    return start_of(row["period"], row["period_end"])
 
 
 def kpi_history(store: Store, kpi_id: str) -> list[dict[str, Any]]:
@@ -36,11 +46,11 @@ def kpi_history(store: Store, kpi_id: str) -> list[dict[str, Any]]:
                 select(ms, loads.c.source, loads.c.recorded_at)
                 .select_from(with_load())
                 .where(of_kpis([kpi_id]))
-                .order_by(ms.c.period_start, ms.c.unit_id)
             )
             .mappings()
             .all()
         )
+        rows = sorted(rows, key=lambda r: (_start(r), r["unit_id"]))
         earlier: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for r in conn.execute(
             select(rev).where(rev.c.kpi_id == kpi_id).order_by(rev.c.id)
@@ -61,7 +71,7 @@ def kpi_history(store: Store, kpi_id: str) -> list[dict[str, Any]]:
         {
             "unit": r["unit_id"],
             "period": r["period"],
-            "start": r["period_start"],
+            "start": _start(r),
             "end": r["period_end"],
             "value": r["value"],
             "numerator": r["numerator"],
@@ -126,19 +136,7 @@ def _inputs(org: m.Organization, kpi_id: str) -> set[str]:
 
 
 def _measurements(store: Store, kpi_ids: set[str], until: dt.date) -> Any:
-    ms = t.measurements
-    query = select(
-        ms.c.kpi_id,
-        ms.c.unit_id,
-        ms.c.period_start,
-        ms.c.period_end,
-        ms.c.value,
-        ms.c.numerator,
-        ms.c.denominator,
-    ).where(of_kpis(kpi_ids), ms.c.period_end <= until)
-    with store.reading() as conn:
-        rows = conn.execute(query).all()
-    return _typed(rows, dict(MEASUREMENT_SCHEMA))
+    return read_kpi_frame(store, kpi_ids, (dt.date.min, until))
 
 
 def kpi_forecasts(store: Store, org: m.Organization, kpi_id: str, as_of: dt.date) -> list[Forecast]:

@@ -20,7 +20,8 @@ from lineofsight.domain.periods import MIN_YEAR, Period, PeriodError, periods_be
 from lineofsight.engine.calendar import evaluation_period, period_for
 from lineofsight.engine.forecast import Forecast, forecast_kpi
 from lineofsight.engine.targets import kpi_target
-from lineofsight.engine.values import MEASUREMENT_SCHEMA, ValueTable
+from lineofsight.engine.values import ValueTable
+from lineofsight.services.evaluate import read_kpi_frame
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store
 from lineofsight.store.measurements import of_kpis, with_load
@@ -90,26 +91,7 @@ def read_kpi_measurements(
     store: Store, kpi_ids: Iterable[str], window: tuple[dt.date, dt.date] | None = None
 ) -> pl.DataFrame:
     """The measurements of these KPIs only (every unit), optionally those ending in `window`."""
-    meas = t.measurements
-    ids = sorted(set(kpi_ids))
-    query = select(
-        meas.c.kpi_id,
-        meas.c.unit_id,
-        meas.c.period_start,
-        meas.c.period_end,
-        meas.c.value,
-        meas.c.numerator,
-        meas.c.denominator,
-    ).where(of_kpis(ids))
-    if window is not None:
-        query = query.where(meas.c.period_end >= window[0], meas.c.period_end <= window[1])
-    with store.reading() as conn:
-        rows = conn.execute(query).all()
-    if not rows:
-        return pl.DataFrame(schema=MEASUREMENT_SCHEMA)
-    return pl.DataFrame(
-        [tuple(r) for r in rows], schema=MEASUREMENT_SCHEMA, orient="row", infer_schema_length=None
-    )
+    return read_kpi_frame(store, kpi_ids, window)
 
 
 def _values(

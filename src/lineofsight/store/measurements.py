@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Connection, and_, func, select, update
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from lineofsight.domain.model import Calendar
-from lineofsight.domain.periods import parse_period
+from lineofsight.domain.periods import parse_period, start_of
 from lineofsight.store import tables as t
 from lineofsight.store.loading import LoadSession
 
@@ -85,6 +85,8 @@ _STORED_BY_ENDS = (
     "WHERE m.period_end IN (SELECT period_end FROM load_ends)"
 )
 PAIRS_AT_MOST = 20_000
+# What the table keeps of a checked row: not the first day and grain (see `with_starts`).
+_STORED_AS = [name for name in MEASUREMENT_FRAME if name not in ("grain", "period_start")]
 # The primary key: a row of the file and a stored row are the same measurement.
 _SAME_ROW = " AND ".join(f"m.{name} = n.{name}" for name in ("period_end", *KEY))
 
@@ -166,9 +168,9 @@ def write_measurement_frame(
     if not new.is_empty():
         session.append(
             "measurements",
-            new.sort("period_end", *KEY, maintain_order=True).with_columns(
-                revision=pl.lit(1, pl.Int64), load_id=pl.lit(load_id, pl.Int64)
-            ),
+            new.select(_STORED_AS)
+            .sort("period_end", *KEY, maintain_order=True)
+            .with_columns(revision=pl.lit(1, pl.Int64), load_id=pl.lit(load_id, pl.Int64)),
         )
     return WriteCounts(added=new.height, replaced=changed.height, unchanged=unchanged)
 
@@ -206,17 +208,36 @@ def with_load() -> Any:
     return t.measurements.join(t.loads, t.loads.c.id == t.measurements.c.load_id)
 
 
-def read_measurements(conn: Connection, kpi_id: str | None = None) -> list[dict[str, Any]]:
-    """Current measurements with their source and time, ordered by KPI, unit and period."""
-    m, loads = t.measurements, t.loads
-    query = (
-        select(m, loads.c.source, loads.c.recorded_at)
-        .select_from(with_load())
-        .order_by(m.c.kpi_id, m.c.unit_id, m.c.period_start, m.c.period_end)
+def with_starts(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` (with `period` and `period_end`) with each period's first day, `period_start`:
+    worked out once for each distinct period and joined on."""
+    if frame.is_empty():
+        return frame.with_columns(period_start=pl.lit(None, pl.Date))
+    periods = frame.select("period", "period_end").unique()
+    starts = periods.with_columns(
+        period_start=pl.Series(
+            [start_of(label, end) for label, end in periods.iter_rows()], dtype=pl.Date
+        )
     )
+    return frame.join(starts, on=["period", "period_end"], how="left", maintain_order="left")
+
+
+def read_measurements(conn: Connection, kpi_id: str | None = None) -> list[dict[str, Any]]:
+    """Current measurements with their period's first day and grain, source and time, ordered
+    by KPI, unit and period."""
+    ms, loads = t.measurements, t.loads
+    query = select(ms, loads.c.source, loads.c.recorded_at).select_from(with_load())
     if kpi_id is not None:
         query = query.where(of_kpis([kpi_id]))
-    return [dict(r) for r in conn.execute(query).mappings()]
+    rows = []
+    for row in conn.execute(query).mappings():
+        found = dict(row)
+        found["period_start"] = start_of(found["period"], found["period_end"])
+        found["grain"] = int(parse_period(found["period"]).grain)
+        rows.append(found)
+    return sorted(
+        rows, key=lambda r: (r["kpi_id"], r["unit_id"], r["period_start"], r["period_end"])
+    )
 
 
 def read_revisions(
@@ -245,9 +266,7 @@ def move_fiscal_periods(conn: Connection, calendar: Calendar) -> int:
     for (label,) in labels.all():
         period = parse_period(label, calendar)
         moved += conn.execute(
-            update(ms)
-            .where(ms.c.period == label)
-            .values(period_start=period.start, period_end=period.end)
+            update(ms).where(ms.c.period == label).values(period_end=period.end)
         ).rowcount
     return moved
 

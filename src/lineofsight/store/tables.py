@@ -219,8 +219,9 @@ loads = Table(
 # a scorecard reads the rows of its periods as one range, and a load of a new period appends
 # at the end. A period's last day follows from its label (the calendar is the organisation's,
 # and `apply` moves fiscal periods when it changes), so the key is unique per KPI, unit and
-# period. Reading one KPI skips along the key from one last day to the next (see
-# `store.measurements.of_kpis`). See migration 0005.
+# period; its first day and grain follow from the label and the last day, and are not stored
+# (see `store.measurements.with_starts`). Reading one KPI skips along the key from one last
+# day to the next (see `store.measurements.of_kpis`). See migration 0005.
 measurements = Table(
     "measurements",
     metadata,
@@ -228,8 +229,6 @@ measurements = Table(
     Column("kpi_id", String(ID), primary_key=True),
     Column("unit_id", String(ID), primary_key=True),
     Column("period", String(16), primary_key=True),
-    Column("grain", Integer, nullable=False),
-    Column("period_start", Date, nullable=False),
     Column("value", Float),
     Column("numerator", Float),
     Column("denominator", Float),

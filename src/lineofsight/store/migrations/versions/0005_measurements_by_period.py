@@ -4,7 +4,8 @@
   names instead of repeating them;
 - `measurements`: keyed by (period_end, kpi_id, unit_id, period), a WITHOUT ROWID table on
   SQLite, with no other index: the table itself is the scorecard's index, and a bulk load
-  writes one B-tree instead of three;
+  writes one B-tree instead of three. The period's first day and grain, which follow from its
+  label and last day, are no longer stored;
 - `measurement_revisions`: keyed by the measurement's KPI, unit and period instead of the row
   id that measurements no longer have.
 
@@ -15,6 +16,8 @@ Revises: 0004
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import sqlalchemy as sa
 from alembic import op
@@ -66,8 +69,6 @@ def upgrade() -> None:
         sa.Column("kpi_id", sa.String(length=64), nullable=False),
         sa.Column("unit_id", sa.String(length=64), nullable=False),
         sa.Column("period", sa.String(length=16), nullable=False),
-        sa.Column("grain", sa.Integer(), nullable=False),
-        sa.Column("period_start", sa.Date(), nullable=False),
         sa.Column("value", sa.Float(), nullable=True),
         sa.Column("numerator", sa.Float(), nullable=True),
         sa.Column("denominator", sa.Float(), nullable=True),
@@ -83,10 +84,10 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.execute(
-        "INSERT INTO measurements (period_end, kpi_id, unit_id, period, grain, period_start, "
-        "value, numerator, denominator, note, revision, load_id) "
-        "SELECT m.period_end, m.kpi_id, m.unit_id, m.period, m.grain, m.period_start, m.value, "
-        "m.numerator, m.denominator, m.note, m.revision, l.id "
+        "INSERT INTO measurements (period_end, kpi_id, unit_id, period, value, numerator, "
+        "denominator, note, revision, load_id) "
+        "SELECT m.period_end, m.kpi_id, m.unit_id, m.period, m.value, m.numerator, "
+        "m.denominator, m.note, m.revision, l.id "
         f"FROM measurements{_OLD} m JOIN loads l ON {_same('l.source', 'm.source')} "
         "AND l.recorded_at = m.recorded_at ORDER BY m.period_end, m.kpi_id, m.unit_id, m.period"
     )
@@ -131,6 +132,37 @@ def _restart_ids(table: str) -> None:
         )
 
 
+def _copy_back_with_starts() -> None:
+    """The values into the old layout, each with its period's first day and grain again."""
+    from lineofsight.domain.periods import parse_period, start_of
+
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.text(
+            "SELECT m.kpi_id, m.unit_id, m.period, m.period_end, m.value, m.numerator, "
+            "m.denominator, m.note, m.revision, l.recorded_at, l.source "
+            f"FROM measurements{_OLD} m JOIN loads l ON l.id = m.load_id "
+            "ORDER BY m.load_id, m.kpi_id, m.unit_id, m.period"
+        )
+    ).all()
+    names = ["kpi_id", "unit_id", "period", "period_end", "value", "numerator", "denominator"]
+    names += ["note", "revision", "recorded_at", "source"]
+    old = sa.table("measurements", *(sa.column(name) for name in [*names, "grain", "period_start"]))
+    values = []
+    for row in rows:
+        found = dict(zip(names, row, strict=True))
+        end = found["period_end"]
+        end = end if not isinstance(end, str) else dt.date.fromisoformat(end)
+        found["period_start"] = start_of(found["period"], end)
+        found["grain"] = int(parse_period(found["period"]).grain)
+        if bind.dialect.name == "sqlite":  # dates as SQLAlchemy keeps them there: ISO text
+            found["period_start"] = found["period_start"].isoformat()
+            found["period_end"] = end.isoformat()
+        values.append(found)
+    if values:
+        bind.execute(old.insert(), values)
+
+
 def downgrade() -> None:
     op.drop_index("ix_measurement_revisions_key", table_name="measurement_revisions")
     _rename("measurement_revisions", "pk_measurement_revisions")
@@ -154,14 +186,7 @@ def downgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_measurements")),
         sa.UniqueConstraint("kpi_id", "unit_id", "period", name="uq_measurements_key"),
     )
-    op.execute(
-        "INSERT INTO measurements (kpi_id, unit_id, period, grain, period_start, period_end, "
-        "value, numerator, denominator, note, revision, recorded_at, source) "
-        "SELECT m.kpi_id, m.unit_id, m.period, m.grain, m.period_start, m.period_end, m.value, "
-        "m.numerator, m.denominator, m.note, m.revision, l.recorded_at, l.source "
-        f"FROM measurements{_OLD} m JOIN loads l ON l.id = m.load_id "
-        "ORDER BY m.load_id, m.kpi_id, m.unit_id, m.period"
-    )
+    _copy_back_with_starts()
     op.create_index(
         "ix_measurements_by_end",
         "measurements",
