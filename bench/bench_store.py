@@ -11,7 +11,9 @@ user runs it, peak memory from the operating system), beside its reference:
   the apply service alone (no printing of the changes), to show what the command line adds;
   PyYAML's C loader alone on the same file, as a reference for reading YAML;
 - load: wall time and peak memory; a re-load of the same file (all unchanged); sqlite3's
-  `.import` of the same CSV.
+  `.import` of the same CSV;
+- the monthly case: into a store holding every month but the newest, a load of the newest
+  month's rows (a copy of the applied store, loaded with the rest first).
 
     .venv/bin/python bench/bench_store.py                  # 10,000 and 100,000 KPIs
     .venv/bin/python bench/bench_store.py --sizes 10000    # quicker
@@ -122,6 +124,30 @@ def sqlite_import(csv: Path, folder: Path) -> Run:
     return Run(time.perf_counter() - start, 0.0, process.stdout, process.returncode)
 
 
+def split_newest_month(csv: Path, folder: Path) -> tuple[Path, Path]:
+    """The CSV as two files: the rows of its newest month, and all the others."""
+    # Line by line: this process stays small, so that the children started after it do not
+    # count its pages in their peak memory.
+    with csv.open(encoding="utf-8") as lines:
+        header = next(lines)
+        period = header.split(",").index("period")
+        months = {line.split(",")[period] for line in lines}
+    newest = max(p for p in months if len(p) == 7 and p[4] == "-" and p[5] != "Q")
+    rest_path, newest_path = folder / "rest.csv", folder / "newest.csv"
+    with (
+        csv.open(encoding="utf-8") as lines,
+        rest_path.open("w") as rest,
+        newest_path.open("w") as new,
+    ):
+        for number, line in enumerate(lines):
+            if number == 0:
+                rest.write(line)
+                new.write(line)
+            else:
+                (new if line.split(",")[period] == newest else rest).write(line)
+    return rest_path, newest_path
+
+
 def bench(kpis: int, cache: Path, pyyaml: bool) -> dict[str, float]:
     print(f"{kpis:,} KPIs", flush=True)
     folder = organisation(cache, kpis)
@@ -133,6 +159,8 @@ def bench(kpis: int, cache: Path, pyyaml: bool) -> dict[str, float]:
         db = f"sqlite:///{work / 'store' / 'los.db'}"
         los = [str(BIN / "los")]
         apply = check(run([*los, "apply", str(strategy), "--db", db], keep_output=False), "apply")
+        applied = work / "applied"
+        shutil.copytree(work / "store", applied)  # for the monthly case below
         figures.update(apply_s=apply.seconds, apply_mb=apply.peak_mb)
         print(
             f"  los apply:             {apply.seconds:8.2f} s  {apply.peak_mb:8,.0f} MB", flush=True
@@ -162,6 +190,17 @@ def bench(kpis: int, cache: Path, pyyaml: bool) -> dict[str, float]:
             raise SystemExit(f"sqlite3 imported {imported.output.strip()} rows, not {rows}")
         figures["import_s"] = imported.seconds
         print(f"  sqlite3 .import:       {imported.seconds:8.2f} s  (reference)", flush=True)
+        rest, newest = split_newest_month(csv, work)
+        month_db = f"sqlite:///{applied / 'los.db'}"
+        check(run([*los, "load", str(rest), "--db", month_db]), "load of the other months")
+        month = check(run([*los, "load", str(newest), "--db", month_db]), "load of one month")
+        added = month.output.split("rows: ")[-1].split(" added")[0]
+        figures.update(month_s=month.seconds, month_mb=month.peak_mb)
+        print(
+            f"  los load, newest month: {month.seconds:7.2f} s  {month.peak_mb:8,.0f} MB"
+            f"  ({added} rows added to {rows - int(added.replace(',', '')):,})",
+            flush=True,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return figures
@@ -178,15 +217,15 @@ def main() -> int:
     print()
     print("| KPIs | measurements | los apply (s) | peak (MB) | apply again (s) "
           "| apply service (s) | PyYAML alone (s) | los load (s) | peak (MB) | load again (s) "
-          "| sqlite3 .import (s) | load / import |")  # fmt: skip
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| sqlite3 .import (s) | load / import | load of the newest month (s) |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kpis, f in results.items():
         pyyaml = f"{f['pyyaml_s']:.2f}" if "pyyaml_s" in f else "-"
         print(
             f"| {kpis:,} | {f['rows']:,.0f} | {f['apply_s']:.2f} | {f['apply_mb']:,.0f} "
             f"| {f['again_s']:.2f} | {f['service_s']:.2f} | {pyyaml} | {f['load_s']:.2f} "
             f"| {f['load_mb']:,.0f} | {f['reload_s']:.2f} | {f['import_s']:.2f} "
-            f"| {f['load_s'] / f['import_s']:.2f}x |"
+            f"| {f['load_s'] / f['import_s']:.2f}x | {f['month_s']:.2f} |"
         )
     if len(results) > 1:
         small, large = min(results), max(results)
@@ -202,6 +241,7 @@ def main() -> int:
             ("load_mb", "los load peak memory"),
             ("reload_s", "load again"),
             ("import_s", "sqlite3 .import"),
+            ("month_s", "load of the newest month"),
         ]:
             if key in results[small] and key in results[large]:
                 ratio = results[large][key] / results[small][key]

@@ -284,8 +284,17 @@ class _SqlAlchemySession:
 
 def _dates_as_text(frame: pl.DataFrame) -> pl.DataFrame:
     """Dates as SQLAlchemy stores them on SQLite: ISO text. (ADBC would write the same text
-    from Arrow dates, but formats them more slowly than Polars does.)"""
-    return frame.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d"))
+    from Arrow dates, but more slowly.) Millions of measurements share a few dozen last days:
+    each distinct one is written out once."""
+    texts = []
+    for name, dtype in frame.schema.items():
+        if dtype == pl.Date:
+            days = frame.get_column(name).unique().drop_nulls()
+            text = pl.col(name).replace_strict(
+                days, days.dt.to_string("%Y-%m-%d"), default=None, return_dtype=pl.String
+            )
+            texts.append(text)
+    return frame.with_columns(texts) if texts else frame
 
 
 def _sql_type(dtype: Any) -> str:
