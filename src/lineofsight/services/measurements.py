@@ -456,7 +456,9 @@ def load_file(store: Store, path: Path) -> LoadResult:
         if table is not None:
             check_header(file, table.header)
             checked = check_frame(rules, file, table)
+            table = None  # the file's text is not needed any more: free it before the write
         else:
             checked = frame_of_rows(check_rows(rules, file, header, rows))
+        total = checked.height
         counts = write_measurement_frame(session, checked, source=file, at=dt.datetime.now(dt.UTC))
-    return LoadResult(file, checked.height, counts.added, counts.replaced, counts.unchanged)
+    return LoadResult(file, total, counts.added, counts.replaced, counts.unchanged)
