@@ -184,7 +184,11 @@ def bench(kpis: int, cache: Path, pyyaml: bool) -> dict[str, float]:
         )
         reload = check(run([*los, "load", str(csv), "--db", db]), "re-load", f"{rows:,} unchanged")
         figures.update(reload_s=reload.seconds, reload_mb=reload.peak_mb)
-        print(f"  los load again:        {reload.seconds:8.2f} s  (all unchanged)", flush=True)
+        print(
+            f"  los load again:        {reload.seconds:8.2f} s  {reload.peak_mb:8,.0f} MB"
+            "  (all unchanged)",
+            flush=True,
+        )
         imported = sqlite_import(csv, work)
         if imported.output.strip() != str(rows):
             raise SystemExit(f"sqlite3 imported {imported.output.strip()} rows, not {rows}")
@@ -217,14 +221,16 @@ def main() -> int:
     print()
     print("| KPIs | measurements | los apply (s) | peak (MB) | apply again (s) "
           "| apply service (s) | PyYAML alone (s) | los load (s) | peak (MB) | load again (s) "
-          "| sqlite3 .import (s) | load / import | load of the newest month (s) |")  # fmt: skip
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| peak (MB) | sqlite3 .import (s) | load / import "
+          "| load of the newest month (s) |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kpis, f in results.items():
         pyyaml = f"{f['pyyaml_s']:.2f}" if "pyyaml_s" in f else "-"
         print(
             f"| {kpis:,} | {f['rows']:,.0f} | {f['apply_s']:.2f} | {f['apply_mb']:,.0f} "
             f"| {f['again_s']:.2f} | {f['service_s']:.2f} | {pyyaml} | {f['load_s']:.2f} "
-            f"| {f['load_mb']:,.0f} | {f['reload_s']:.2f} | {f['import_s']:.2f} "
+            f"| {f['load_mb']:,.0f} | {f['reload_s']:.2f} | {f['reload_mb']:,.0f} "
+            f"| {f['import_s']:.2f} "
             f"| {f['load_s'] / f['import_s']:.2f}x | {f['month_s']:.2f} |"
         )
     if len(results) > 1:

@@ -57,23 +57,10 @@ MEASUREMENT_FRAME = {
 }
 KEY = ["kpi_id", "unit_id", "period"]
 COMPARED = ["value", "numerator", "denominator", "note"]
-# A stored row: its key, and each compared value with a flag for a missing one (so that no
-# column starts with missing values, which ADBC's SQLite driver would take for integers).
-_STORED = {
-    **{name: MEASUREMENT_FRAME[name] for name in KEY},
-    **{
-        column: dtype
-        for name in COMPARED
-        for column, dtype in (
-            (f"{name}_stored", MEASUREMENT_FRAME[name]),
-            (f"{name}_null", pl.Boolean),
-        )
-    },
-}
-_STORED_COLUMNS = "m.kpi_id, m.unit_id, m.period, " + ", ".join(
-    f"COALESCE(m.{name}, {'0.0' if name != 'note' else repr('')}), m.{name} IS NULL"
-    for name in COMPARED
-)
+# A stored row: its key and the values a load compares (read with a typed first row, see
+# `typed_query`, so that a column whose first values are missing keeps its type).
+_STORED = {name: MEASUREMENT_FRAME[name] for name in (*KEY, *COMPARED)}
+_STORED_COLUMNS = ", ".join(f"m.{name}" for name in (*KEY, *COMPARED))
 # The stored rows of a few (last day, KPI) pairs are found one key step each; those of many,
 # by reading their last days whole (each a range of the table).
 _STORED_BY_PAIRS = (
@@ -130,12 +117,14 @@ def write_measurement_frame(
     if stored.is_empty():
         new, changed = frame, frame.clear()
     else:
+        stored = stored.rename({name: f"{name}_stored" for name in COMPARED}).with_columns(
+            held=pl.lit(True)
+        )
         joined = frame.join(stored, on=KEY, how="left", maintain_order="left")
         same = pl.lit(True)
         for name in COMPARED:
-            old = pl.when(pl.col(f"{name}_null")).then(None).otherwise(pl.col(f"{name}_stored"))
-            same = same & pl.col(name).eq_missing(old)
-        held = pl.col("value_null").is_not_null()
+            same = same & pl.col(name).eq_missing(pl.col(f"{name}_stored"))
+        held = pl.col("held").fill_null(False)
         new = joined.filter(~held).select(frame.columns)
         changed = joined.filter(held & ~same).select(frame.columns)
     unchanged = frame.height - new.height - changed.height
