@@ -185,15 +185,22 @@ def test_load_before_apply_says_what_to_do(los: Los, workdir: Path) -> None:
     assert "run `los apply strategy.yaml` first" in result.output
 
 
-@pytest.mark.parametrize("pairs_at_most", [0, 20_000])
+@pytest.mark.parametrize(("pairs_at_most", "compare_rows"), [(0, 1), (0, 500_000), (20_000, 1)])
 def test_stored_values_are_found_by_pairs_or_by_whole_periods(
-    applied: Los, workdir: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, pairs_at_most: int
+    applied: Los,
+    workdir: Path,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    pairs_at_most: int,
+    compare_rows: int,
 ) -> None:
     # A load looks up the stored values of its (last day, KPI) pairs one by one when they are
-    # few, and reads its periods whole when they are many: both find the same rows.
+    # few, and reads its periods whole when they are many, all at once or a slice at a time:
+    # each way finds the same rows.
     from lineofsight.store import measurements
 
     monkeypatch.setattr(measurements, "PAIRS_AT_MOST", pairs_at_most)
+    monkeypatch.setattr(measurements, "COMPARE_ROWS", compare_rows)
     first = _csv(workdir, "first.csv", "dio,2026-01,45,,,,\ndio,2026-02,46,,,,\n")
     assert applied("load", str(first)).exit_code == 0
     second = _csv(

@@ -43,7 +43,8 @@ class LoadSession(Protocol):
         """Run an `INSERT ... RETURNING id` of one row; the new row's id."""
 
     def stage(self, name: str, frame: pl.DataFrame) -> None:
-        """A temporary table `name` holding `frame` (its column names and types)."""
+        """A temporary table `name` holding `frame` (its column names and types), in place of
+        one staged before under that name."""
 
     def append(self, table: str, frame: pl.DataFrame) -> None:
         """Insert `frame`'s rows into the existing `table` (columns by name, in frame order)."""
@@ -160,6 +161,7 @@ class _AdbcSession:
 
     def stage(self, name: str, frame: pl.DataFrame) -> None:
         adbc = self._adbc
+        self.execute(f"DROP TABLE IF EXISTS temp.{name}")
         self._ingest(
             frame,
             **{
@@ -257,8 +259,9 @@ class _SqlAlchemySession:
         # Dropped at commit on PostgreSQL: a pooled connection outlives the transaction, and
         # the next load on it (a long-running server) stages a table of the same name.
         on_commit = " ON COMMIT DROP" if self.dialect == "postgresql" else ""
-        if self.dialect == "sqlite":  # SQLite has no ON COMMIT DROP: drop a leftover instead
-            self.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        # One staged before in this transaction (or, on SQLite, which has no ON COMMIT DROP, a
+        # leftover of an earlier one) gives way.
+        self.execute(f"DROP TABLE IF EXISTS {'temp.' if self.dialect == 'sqlite' else ''}{name}")
         self.execute(f"CREATE TEMPORARY TABLE {name} ({columns}){on_commit}")
         self.append(name, frame)
 

@@ -113,20 +113,7 @@ def write_measurement_frame(
     row of `loads` records the source and the time.
     """
     frame = frame.select(list(MEASUREMENT_FRAME))
-    stored = _stored(session, frame)
-    if stored.is_empty():
-        new, changed = frame, frame.clear()
-    else:
-        stored = stored.rename({name: f"{name}_stored" for name in COMPARED}).with_columns(
-            held=pl.lit(True)
-        )
-        joined = frame.join(stored, on=KEY, how="left", maintain_order="left")
-        same = pl.lit(True)
-        for name in COMPARED:
-            same = same & pl.col(name).eq_missing(pl.col(f"{name}_stored"))
-        held = pl.col("held").fill_null(False)
-        new = joined.filter(~held).select(frame.columns)
-        changed = joined.filter(held & ~same).select(frame.columns)
+    new, changed = _compare(session, frame)
     unchanged = frame.height - new.height - changed.height
     if new.is_empty() and changed.is_empty():
         return WriteCounts(added=0, replaced=0, unchanged=unchanged)
@@ -164,17 +151,51 @@ def write_measurement_frame(
     return WriteCounts(added=new.height, replaced=changed.height, unchanged=unchanged)
 
 
-def _stored(session: LoadSession, frame: pl.DataFrame) -> pl.DataFrame:
-    """The stored values of the file's periods and KPIs, exactly (a missing value as a flag)."""
+def _compare(session: LoadSession, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The file's rows that are new, and those whose stored values differ.
+
+    The stored values of a few (last day, KPI) pairs are looked up pair by pair; those of
+    many, a group of last days at a time, so that only part of a large store is in memory at
+    once (a whole history loaded again compares one slice after another).
+    """
     anything = session.query("SELECT COUNT(*) FROM (SELECT 1 FROM measurements LIMIT 1) x", _N)
     if not anything.item():
-        return pl.DataFrame(schema=_STORED)
+        return frame, frame.clear()
     pairs = frame.select("period_end", "kpi_id").unique()
     if pairs.height <= PAIRS_AT_MOST:
         session.stage("load_keys", pairs)
-        return session.query(_STORED_BY_PAIRS, _STORED)
-    session.stage("load_ends", frame.select(pl.col("period_end").unique()))
-    return session.query(_STORED_BY_ENDS, _STORED)
+        return _split(frame, session.query(_STORED_BY_PAIRS, _STORED))
+    counts = frame.group_by("period_end").len().sort("period_end")
+    groups = counts.with_columns(group=pl.col("len").cum_sum() // COMPARE_ROWS)
+    new, changed = [], []
+    for (_,), ends in groups.select("group", "period_end").group_by("group", maintain_order=True):
+        session.stage("load_ends", ends.select("period_end"))
+        part = frame.join(ends, on="period_end", how="semi")
+        found = _split(part, session.query(_STORED_BY_ENDS, _STORED))
+        new.append(found[0])
+        changed.append(found[1])
+    return pl.concat(new), pl.concat(changed)
+
+
+# How many of the file's rows a comparison with the store takes at a time.
+COMPARE_ROWS = 500_000
+
+
+def _split(frame: pl.DataFrame, stored: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Of `frame`'s rows, those `stored` does not hold, and those it holds with other values."""
+    if stored.is_empty():
+        return frame, frame.clear()
+    stored = stored.rename({name: f"{name}_stored" for name in COMPARED}).with_columns(
+        held=pl.lit(True)
+    )
+    joined = frame.join(stored, on=KEY, how="left", maintain_order="left")
+    same = pl.lit(True)
+    for name in COMPARED:
+        same = same & pl.col(name).eq_missing(pl.col(f"{name}_stored"))
+    held = pl.col("held").fill_null(False)
+    return joined.filter(~held).select(frame.columns), joined.filter(held & ~same).select(
+        frame.columns
+    )
 
 
 _N = {"n": pl.Int64}
