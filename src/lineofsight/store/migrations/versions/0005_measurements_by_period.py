@@ -59,6 +59,8 @@ def upgrade() -> None:
         "INSERT INTO loads (source, recorded_at) SELECT source, recorded_at FROM measurements "
         "GROUP BY source, recorded_at ORDER BY MIN(id)"
     )
+    # Each stored value finds its load by time (a store written by many check-ins has many).
+    op.create_index("ix_loads_recorded_at", "loads", ["recorded_at"])
     op.drop_index("ix_measurement_revisions_measurement_id", table_name="measurement_revisions")
     _rename("measurement_revisions", "pk_measurement_revisions")
     op.drop_index("ix_measurements_by_end", table_name="measurements")
@@ -121,6 +123,7 @@ def upgrade() -> None:
     )
     op.drop_table("measurement_revisions" + _OLD)
     op.drop_table("measurements" + _OLD)
+    op.drop_index("ix_loads_recorded_at", table_name="loads")
 
 
 def _restart_ids(table: str) -> None:
