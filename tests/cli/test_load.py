@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -239,3 +240,31 @@ def test_a_new_fiscal_year_start_moves_stored_fiscal_periods(
         ("2026-Q1", 40),
         ("FY2026-Q1", 39),
     ]
+
+
+def test_the_checks_see_stored_values_with_ratios_divided(
+    applied: Los, workdir: Path, db_url: str
+) -> None:
+    from lineofsight.checks.context import Observation
+    from lineofsight.services.check import read_observations
+
+    path = _csv(
+        workdir,
+        "values.csv",
+        "readmission_rate,2026-01,,,12,100,\n"
+        "readmission_rate,2026-02,,,5,0,\n"  # no ratio of a zero denominator
+        "dio,2026-W05,44,,,,\n",
+    )
+    assert applied("load", str(path)).exit_code == 0
+    store = Store(db_url)
+    try:
+        found = read_observations(store)
+    finally:
+        store.close()
+    assert found == {
+        "readmission_rate": [
+            Observation("ti", dt.date(2026, 1, 1), dt.date(2026, 1, 31), 12.0),
+            Observation("ti", dt.date(2026, 2, 1), dt.date(2026, 2, 28), None),
+        ],
+        "dio": [Observation("ti", dt.date(2026, 1, 26), dt.date(2026, 2, 1), 44.0)],
+    }

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from lineofsight.checks.base import Finding, Rule, Severity, Subject, SubjectKind
 from lineofsight.domain import model as m
@@ -15,10 +15,9 @@ from lineofsight.domain.formula import Expr, parse_formula, references
 from lineofsight.domain.graph import reachable
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
+class Observation(NamedTuple):
     """One stored value of a KPI: its unit, its period's days and its value (None when a
-    ratio's denominator is 0)."""
+    ratio's denominator is 0). A named tuple: a large store makes millions of them."""
 
     unit: str
     start: dt.date

@@ -9,15 +9,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from sqlalchemy import select
 
 from lineofsight.checks.base import ConfigError, Finding
 from lineofsight.checks.context import Observation
 from lineofsight.checks.runner import CheckReport, build_selection, run_checks
 from lineofsight.domain import model as m
-from lineofsight.domain.periods import start_of
 from lineofsight.errors import Problem, UsageError
+from lineofsight.services.evaluate import read_measurement_frame
 from lineofsight.spec.files import read_strategy
+from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
@@ -45,27 +47,50 @@ def parse_options(pairs: Iterable[str]) -> dict[str, dict[str, Any]]:
 
 def read_observations(store: Store) -> dict[str, list[Observation]]:
     """Every stored value, by KPI, as the rules look at them (ratios already divided)."""
-    meas, kpis = t.measurements, t.kpis
-    scales = {}
-    found: dict[str, list[Observation]] = defaultdict(list)
     with store.reading() as conn:
-        for kpi_id, scale in conn.execute(select(kpis.c.id, kpis.c.ratio_scale)):
-            scales[kpi_id] = scale
-        query = select(
-            meas.c.kpi_id,
-            meas.c.unit_id,
-            meas.c.period,
-            meas.c.period_end,
-            meas.c.value,
-            meas.c.numerator,
-            meas.c.denominator,
-        )
-        for kpi_id, unit_id, period, end, value, numerator, denominator in conn.execute(query):
-            scale = scales.get(kpi_id)
-            if scale is not None and numerator is not None:
-                value = scale * numerator / denominator if denominator else None
-            found[kpi_id].append(Observation(unit_id, start_of(period, end), end, value))
-    return dict(found)
+        scales = conn.execute(select(t.kpis.c.id, t.kpis.c.ratio_scale)).all()
+    frame = read_measurement_frame(store)  # Arrow straight from SQLite where it can
+    ratio = pl.DataFrame(scales, schema={"kpi_id": pl.String, "scale": pl.Float64}, orient="row")
+    scale, numerator, denominator = pl.col("scale"), pl.col("numerator"), pl.col("denominator")
+    values = frame.join(ratio, on="kpi_id", how="left").select(
+        "kpi_id",
+        "unit_id",
+        "period_start",
+        "period_end",
+        pl.when(scale.is_not_null() & numerator.is_not_null())
+        .then(pl.when(denominator != 0).then(scale * numerator / denominator))
+        .otherwise(pl.col("value"))
+        .alias("value"),
+    )
+    # Column by column, and the KPI's rows as one slice each: millions of rows share a few
+    # dozen dates, so each date is made once.
+    values = values.sort("kpi_id", maintain_order=True)
+    units = values.get_column("unit_id").to_list()
+    starts, ends = (_dates(values.get_column(name)) for name in ("period_start", "period_end"))
+    numbers = values.get_column("value").to_list()
+    found: dict[str, list[Observation]] = {}
+    first = 0
+    counts = values.group_by("kpi_id", maintain_order=True).len().rows()
+    with paused_gc():  # millions of tuples, none in a cycle (the callers may pause it too)
+        for kpi_id, count in counts:
+            last = first + count
+            found[kpi_id] = list(
+                map(
+                    Observation,
+                    units[first:last],
+                    starts[first:last],
+                    ends[first:last],
+                    numbers[first:last],
+                )
+            )
+            first = last
+    return found
+
+
+def _dates(column: pl.Series) -> list[dt.date]:
+    distinct = column.unique()
+    made = dict(zip(distinct.to_physical().to_list(), distinct.to_list(), strict=True))
+    return [made[day] for day in column.to_physical().to_list()]
 
 
 def check(
@@ -85,11 +110,14 @@ def check(
         source = str(file)
     else:
         assert store is not None
-        with store.reading() as conn:
-            org = read_organization(conn)
-        if org is None:
-            raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
-        measurements = read_observations(store)
+        with paused_gc():  # the organisation and every stored value: millions of objects
+            with store.reading() as conn:
+                org = read_organization(conn)
+            if org is None:
+                raise UsageError(
+                    "the store has no strategy yet: run `los apply strategy.yaml` first"
+                )
+            measurements = read_observations(store)
         source = "the store"
     try:
         selection = build_selection(org.checks, select_codes, ignore_codes, options)
