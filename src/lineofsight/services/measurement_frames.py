@@ -110,7 +110,16 @@ def check_frame(rules: LoadRules, file: str, table: CsvTable) -> pl.DataFrame:
     # A missing cell is empty text (null here), as the row-by-row reader's `_text` has it.
     text = raw
     if table.spaced:
-        text = raw.with_columns(pl.col(name).str.strip_chars() for name in COLUMNS)
+        # Only the columns that have white space to strip are copied (a note with spaces in
+        # it makes the whole file `spaced`), one at a time.
+        stripped = {}
+        for name in COLUMNS:
+            column = raw.get_column(name)
+            trimmed = column.str.strip_chars()
+            if not trimmed.equals(column):
+                stripped[name] = trimmed
+        if stripped:
+            text = raw.with_columns(**stripped)
     blank_row = text.select(pl.all_horizontal(_blank(name) for name in table.header)).to_series()
     if blank_row.any():
         text = text.filter(~blank_row)
