@@ -53,7 +53,7 @@ def kpi_history(store: Store, kpi_id: str) -> list[dict[str, Any]]:
         rows = sorted(rows, key=lambda r: (_start(r), r["unit_id"]))
         earlier: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for r in conn.execute(
-            select(rev).where(rev.c.kpi_id == kpi_id).order_by(rev.c.id)
+            select(rev).where(rev.c.kpi_id == kpi_id).order_by(rev.c.revision)
         ).mappings():
             earlier[r["unit_id"], r["period"]].append(
                 {
@@ -80,9 +80,7 @@ def kpi_history(store: Store, kpi_id: str) -> list[dict[str, Any]]:
             "revision": r["revision"],
             "recorded_at": r["recorded_at"],
             "source": r["source"],
-            "revisions": sorted(
-                earlier.get((r["unit_id"], r["period"]), []), key=lambda e: e["revision"]
-            ),
+            "revisions": earlier.get((r["unit_id"], r["period"]), []),
         }
         for r in rows
     ]

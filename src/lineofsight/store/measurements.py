@@ -72,6 +72,9 @@ _STORED_BY_ENDS = (
     "WHERE m.period_end IN (SELECT period_end FROM load_ends)"
 )
 PAIRS_AT_MOST = 20_000
+# How many of the file's rows a comparison with the store takes at a time.
+COMPARE_ROWS = 500_000
+_N = {"n": pl.Int64}
 # What the table keeps of a checked row: not the first day and grain (see `with_starts`).
 _STORED_AS = [name for name in MEASUREMENT_FRAME if name not in ("grain", "period_start")]
 # The primary key: a row of the file and a stored row are the same measurement.
@@ -171,14 +174,10 @@ def _compare(session: LoadSession, frame: pl.DataFrame) -> tuple[pl.DataFrame, p
     for (_,), ends in groups.select("group", "period_end").group_by("group", maintain_order=True):
         session.stage("load_ends", ends.select("period_end"))
         part = frame.join(ends, on="period_end", how="semi")
-        found = _split(part, session.query(_STORED_BY_ENDS, _STORED))
-        new.append(found[0])
-        changed.append(found[1])
+        new_here, changed_here = _split(part, session.query(_STORED_BY_ENDS, _STORED))
+        new.append(new_here)
+        changed.append(changed_here)
     return pl.concat(new), pl.concat(changed)
-
-
-# How many of the file's rows a comparison with the store takes at a time.
-COMPARE_ROWS = 500_000
 
 
 def _split(frame: pl.DataFrame, stored: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -193,12 +192,9 @@ def _split(frame: pl.DataFrame, stored: pl.DataFrame) -> tuple[pl.DataFrame, pl.
     for name in COMPARED:
         same = same & pl.col(name).eq_missing(pl.col(f"{name}_stored"))
     held = pl.col("held").fill_null(False)
-    return joined.filter(~held).select(frame.columns), joined.filter(held & ~same).select(
-        frame.columns
-    )
-
-
-_N = {"n": pl.Int64}
+    new = joined.filter(~held).select(frame.columns)
+    changed = joined.filter(held & ~same).select(frame.columns)
+    return new, changed
 
 
 def of_kpis(kpi_ids: Iterable[str]) -> ColumnElement[bool]:
@@ -279,7 +275,3 @@ def move_fiscal_periods(conn: Connection, calendar: Calendar) -> int:
             update(ms).where(ms.c.period == label).values(period_end=period.end)
         ).rowcount
     return moved
-
-
-def count_measurements(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(t.measurements)).scalar_one())
