@@ -133,16 +133,14 @@ def _inputs(org: m.Organization, kpi_id: str) -> set[str]:
     return found
 
 
-def _measurements(store: Store, kpi_ids: set[str], until: dt.date) -> Any:
-    return read_kpi_frame(store, kpi_ids, (dt.date.min, until))
-
-
 def kpi_forecasts(store: Store, org: m.Organization, kpi_id: str, as_of: dt.date) -> list[Forecast]:
     """The forecasts of one KPI (its own target, then each unit target), as `los forecast`
     makes them, from the values of the KPI and its formula inputs up to `as_of`."""
     kpi = org.kpis_by_id()[kpi_id]
     window = (dt.date(MIN_YEAR, 1, 1), as_of)
-    values = ValueTable(org, _measurements(store, _inputs(org, kpi_id), as_of), window)
+    values = ValueTable(
+        org, read_kpi_frame(store, _inputs(org, kpi_id), (dt.date.min, as_of)), window
+    )
     results = []
     if kpi.target is not None:
         results.append(forecast_kpi(values, kpi, kpi.unit, kpi.target.value, kpi.target.by, as_of))

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import polars as pl
 from sqlalchemy import select
 
 from lineofsight.domain import model as m
@@ -87,17 +86,10 @@ def measured_sources(org: m.Organization, kpi_ids: Iterable[str]) -> set[str]:
     return found
 
 
-def read_kpi_measurements(
-    store: Store, kpi_ids: Iterable[str], window: tuple[dt.date, dt.date] | None = None
-) -> pl.DataFrame:
-    """The measurements of these KPIs only (every unit), optionally those ending in `window`."""
-    return read_kpi_frame(store, kpi_ids, window)
-
-
 def _values(
     store: Store, org: m.Organization, kpi_ids: Iterable[str], window: tuple[dt.date, dt.date]
 ) -> ValueTable:
-    frame = read_kpi_measurements(store, measured_sources(org, kpi_ids), window)
+    frame = read_kpi_frame(store, measured_sources(org, kpi_ids), window)
     return ValueTable(org, frame, window)
 
 
