@@ -81,6 +81,12 @@ def page_snapshot(request: Request, as_of: dt.date) -> Snapshot:
     return snapshot(cache_of(request), as_of)
 
 
+def page_view(request: Request, period: str | None) -> tuple[Moment, Snapshot]:
+    """What a page's `?period=` names, and the scorecard as of it."""
+    when = moment(period, store_of(request))
+    return when, page_snapshot(request, when.as_of)
+
+
 def unit_tree(snap: Snapshot) -> UnitTree:
     """The unit tree for permission checks, built once per snapshot."""
     if snap.unit_tree is None:

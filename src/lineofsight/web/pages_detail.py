@@ -19,9 +19,9 @@ from lineofsight.web.pagekit import (
     Moment,
     cache_of,
     can,
-    moment,
     not_found,
     page_snapshot,
+    page_view,
     recent_periods,
     require,
     store_of,
@@ -42,8 +42,7 @@ def unit_page(
     account: Account = Depends(page_account),
 ) -> HTMLResponse:
     store = store_of(request)
-    when = moment(period, store)
-    snap = page_snapshot(request, when.as_of)
+    when, snap = page_view(request, period)
     if unit_id not in snap.units:
         raise not_found("unit", unit_id)
     require(can(account, "read", snap, unit_id), "this unit")
@@ -136,8 +135,7 @@ def kpi_page(
 ) -> HTMLResponse:
     store = store_of(request)
     cache = cache_of(request)
-    when = moment(period, store)
-    snap = page_snapshot(request, when.as_of)
+    when, snap = page_view(request, period)
     kpi = snap.kpis.get(kpi_id)
     if kpi is None:
         raise not_found("KPI", kpi_id)
@@ -246,9 +244,7 @@ def person_page(
     period: str | None = None,
     account: Account = Depends(page_account),
 ) -> HTMLResponse:
-    store = store_of(request)
-    when = moment(period, store)
-    snap = page_snapshot(request, when.as_of)
+    when, snap = page_view(request, period)
     person = snap.people.get(person_id)
     if person is None:
         raise not_found("person", person_id)

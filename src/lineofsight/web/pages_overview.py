@@ -18,11 +18,10 @@ from lineofsight.web.pagekit import (
     Moment,
     cache_of,
     may_read,
-    moment,
     page_snapshot,
+    page_view,
     readable,
     recent_periods,
-    store_of,
 )
 from lineofsight.web.security import page_account
 from lineofsight.web.templating import render, templates
@@ -54,9 +53,7 @@ MAX_CHANGES = 50
 def home(
     request: Request, period: str | None = None, account: Account = Depends(page_account)
 ) -> HTMLResponse:
-    store = store_of(request)
-    when = moment(period, store)
-    snap = page_snapshot(request, when.as_of)
+    when, snap = page_view(request, period)
     units = readable(account, snap)
     before = page_snapshot(request, _previous_as_of(snap, when.label))
 
@@ -186,9 +183,7 @@ def strategy_map(
     period: str | None = None,
     account: Account = Depends(page_account),
 ) -> HTMLResponse:
-    store = store_of(request)
-    when = moment(period, store)
-    snap = page_snapshot(request, when.as_of)
+    when, snap = page_view(request, period)
     units = readable(account, snap)
     problem = when.error
     keep: set[str] | None = None
@@ -257,9 +252,7 @@ def alignment(
     period: str | None = None,
     account: Account = Depends(page_account),
 ) -> HTMLResponse:
-    store = store_of(request)
-    when = moment(period, store)
-    snap = page_snapshot(request, when.as_of)
+    when, snap = page_view(request, period)
     units = readable(account, snap)
 
     report = cache_of(request).findings(when.as_of)
