@@ -9,6 +9,7 @@ import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -113,8 +114,23 @@ def _check_new_user(
         )
     elif conn.execute(select(t.users.c.id).where(t.users.c.username == username)).first():
         problems.append(Problem("username", 0, f"a user named '{username}' already exists"))
+    problems += _password_problems(password)
+    problems += _grant_problems(conn, grants, person_id)
+    if problems:
+        raise UsageError(f"cannot add user '{username}': {problems[0]}", problems)
+
+
+def _password_problems(password: str) -> list[Problem]:
     if len(password) < MIN_PASSWORD:
-        problems.append(Problem("password", 0, f"is shorter than {MIN_PASSWORD} characters"))
+        return [Problem("password", 0, f"is shorter than {MIN_PASSWORD} characters")]
+    return []
+
+
+def _grant_problems(
+    conn: Connection, grants: Sequence[Grant], person_id: str | None
+) -> list[Problem]:
+    """What is wrong with these roles for a user who is `person_id`."""
+    problems: list[Problem] = []
     if not grants:
         problems.append(Problem("role", 0, "give at least one role (admin, editor, owner, viewer)"))
     units = {row[0] for row in conn.execute(select(t.units.c.id))}
@@ -136,8 +152,7 @@ def _check_new_user(
                 "they may enter data for are those the person owns",
             )
         )
-    if problems:
-        raise UsageError(f"cannot add user '{username}': {problems[0]}", problems)
+    return problems
 
 
 def add_user(
@@ -232,13 +247,13 @@ def _unknown_user(username: str) -> UsageError:
 
 
 def remove_user(store: Store, username: str, *, actor: str) -> Account:
-    """Delete a user, its roles and its tokens; audit it."""
+    """Delete a user, its roles, sessions and tokens; audit it."""
     with store.transaction() as conn:
         found = _accounts(conn, t.users.c.username == username)
         if not found:
             raise _unknown_user(username)
         account = found[0]
-        conn.execute(delete(t.api_tokens).where(t.api_tokens.c.user_id == account.id))
+        end_sessions_of(conn, account.id, tokens=True)
         conn.execute(delete(t.user_grants).where(t.user_grants.c.user_id == account.id))
         conn.execute(delete(t.users).where(t.users.c.id == account.id))
         audit.record(
@@ -247,6 +262,84 @@ def remove_user(store: Store, username: str, *, actor: str) -> Account:
             action="user.remove",
             subject=f"user:{username}",
             before=account_plain(account),
+        )
+    return account
+
+
+_KEEP = object()  # change_user: leave the person as it is
+
+
+def change_user(
+    store: Store,
+    username: str,
+    *,
+    grants: Sequence[Grant] | None = None,
+    person_id: str | object | None = _KEEP,
+    actor: str,
+) -> Account:
+    """Give a user new roles and/or another person (None: none), end every session and API
+    token they have (what they may do changed: they log in again and make new tokens), and
+    audit it."""
+    with store.transaction() as conn:
+        found = _accounts(conn, t.users.c.username == username)
+        if not found:
+            raise _unknown_user(username)
+        before = found[0]
+        new_grants = tuple(grants) if grants is not None else before.grants
+        person = before.person_id if person_id is _KEEP else cast("str | None", person_id)
+        problems = _grant_problems(conn, new_grants, person)
+        if problems:
+            raise UsageError(f"cannot change user '{username}': {problems[0]}", problems)
+        after = Account(before.id, before.username, before.name, person, new_grants)
+        if after == before:
+            return before
+        conn.execute(update(t.users).where(t.users.c.id == before.id).values(person_id=person))
+        conn.execute(delete(t.user_grants).where(t.user_grants.c.user_id == before.id))
+        conn.execute(
+            insert(t.user_grants),
+            [
+                {"user_id": before.id, "position": i, "role": g.role, "unit_id": g.unit_id}
+                for i, g in enumerate(new_grants)
+            ],
+        )
+        end_sessions_of(conn, before.id, tokens=True)
+        audit.record(
+            conn,
+            actor=actor,
+            action="user.change",
+            subject=f"user:{username}",
+            before=account_plain(before),
+            after=account_plain(after),
+        )
+    return after
+
+
+def set_password(store: Store, username: str, password: str, *, actor: str) -> Account:
+    """Give a user a new password, end every session and API token they have, lift a lockout
+    of their name after failed logins, and audit it (without the password)."""
+    from lineofsight.services import login_throttle
+
+    with store.transaction() as conn:
+        found = _accounts(conn, t.users.c.username == username)
+        if not found:
+            raise _unknown_user(username)
+        problems = _password_problems(password)
+        if problems:
+            raise UsageError(f"cannot set the password of '{username}': {problems[0]}", problems)
+        account = found[0]
+        conn.execute(
+            update(t.users)
+            .where(t.users.c.id == account.id)
+            .values(password_hash=hasher.hash(password))
+        )
+        end_sessions_of(conn, account.id, tokens=True)
+        login_throttle.forget_account(conn, username)
+        audit.record(
+            conn,
+            actor=actor,
+            action="user.password",
+            subject=f"user:{username}",
+            after={"password": "changed"},
         )
     return account
 
@@ -276,8 +369,16 @@ def authenticate(store: Store, username: str, password: str) -> Account | None:
 
 def _token_hash(token: str) -> str:
     # Tokens are 256 random bits: a fast hash is enough (nothing to brute-force), and it keeps
-    # every API request cheap.
+    # every API request cheap. The same hash as services.sessions.secret_hash.
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def end_sessions_of(conn: Connection, user_id: int, *, tokens: bool) -> None:
+    """End every browser session of a user, and with `tokens` revoke their API tokens, inside
+    the caller's transaction (so it commits with the change that calls for it)."""
+    conn.execute(delete(t.web_sessions).where(t.web_sessions.c.user_id == user_id))
+    if tokens:
+        conn.execute(delete(t.api_tokens).where(t.api_tokens.c.user_id == user_id))
 
 
 def create_token(store: Store, username: str, *, actor: str, label: str | None = None) -> str:
@@ -302,19 +403,6 @@ def create_token(store: Store, username: str, *, actor: str, label: str | None =
             after={"token_id": token_id, "label": label},
         )
     return token
-
-
-def account_for_token(store: Store, token: str) -> Account | None:
-    if not token.startswith(TOKEN_PREFIX):
-        return None
-    with store.reading() as conn:
-        row = conn.execute(
-            select(t.api_tokens.c.user_id).where(t.api_tokens.c.token_hash == _token_hash(token))
-        ).first()
-        if row is None:
-            return None
-        found = _accounts(conn, t.users.c.id == row.user_id)
-    return found[0] if found else None
 
 
 def list_tokens(store: Store, username: str | None = None) -> list[TokenInfo]:

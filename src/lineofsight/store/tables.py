@@ -259,6 +259,9 @@ measurement_revisions = Table(
 )
 
 # Accounts of the web app (migration 0004). Passwords and API tokens are kept only as hashes.
+# Their ids are never reused, also on SQLite (AUTOINCREMENT, migration 0006): a user or token
+# made after a removal never takes the removed one's id, so nothing that named the old id
+# (an audit entry, a script revoking token 7) can come to mean the new one.
 users = Table(
     "users",
     metadata,
@@ -268,6 +271,7 @@ users = Table(
     Column("person_id", String(ID)),  # the person whose KPIs an owner may enter data for
     Column("password_hash", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,
 )
 
 # A role on a unit and its subtree; an empty unit_id is the whole organisation.
@@ -288,6 +292,36 @@ api_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256, hex
     Column("label", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# Logged-in browser sessions (migration 0006). The cookie carries a random secret; only its
+# SHA-256 is kept here. Every request looks its session up, so logging out, removing a user or
+# changing their roles or password (which delete these rows) ends a session at once in every
+# server process.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256, hex
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Index("ix_web_sessions_user", "user_id"),
+    sqlite_autoincrement=True,
+)
+
+# Failed logins per account name and per client address (each kept as a SHA-256 of what it
+# counts: a password typed into the username field must not end up in the store), and until
+# when further attempts are refused. Kept in the store so that every server process sees them.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", DateTime(timezone=True), nullable=False),
+    Column("locked_until", DateTime(timezone=True)),
 )
 
 # Every write made through the web app or the account commands: who, when, what, the value

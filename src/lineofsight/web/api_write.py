@@ -270,7 +270,6 @@ def delete_user(request: Request, username: str, account: AccountDep) -> Respons
     if target.id == account.id:
         raise ApiError(409, "you cannot remove yourself: ask another admin")
     accounts.remove_user(store, username, actor=account.username)
-    request.app.state.accounts.clear()
     return json_response({"removed": username})
 
 
@@ -314,7 +313,6 @@ def delete_token(request: Request, token_id: int, account: AccountDep) -> Respon
         if not is_admin or not may_grant(account, grants, _tree_or_empty(request)):
             raise forbidden("your role does not allow revoking other users' tokens")
     accounts.revoke_token(store, token_id, actor=account.username)
-    request.app.state.accounts.clear()
     return json_response({"revoked": token_id})
 
 

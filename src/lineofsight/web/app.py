@@ -22,7 +22,7 @@ from lineofsight import __version__
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store
 from lineofsight.web.errors import install_error_handlers
-from lineofsight.web.security import AccountCache, SessionSigner, set_session_cookie
+from lineofsight.web.security import SessionSigner, set_session_cookie, utc_now
 
 STATIC_DIR = Path(__file__).parent / "static"
 SECRET_ENV = "LOS_SECRET_KEY"
@@ -42,9 +42,17 @@ SECURITY_HEADERS = [
 ]
 
 
+# Pages and API answers show what one account may see, and carry its CSRF token: no browser or
+# proxy may keep them (a shared computer's back button, a proxy's cache). Static assets may be
+# kept: they are the same for everyone.
+NO_STORE = (b"cache-control", b"no-store")
+STATIC_PREFIXES = ("/static/", "/vendor/")
+
+
 class SessionCookieMiddleware:
-    """Adds security headers, and the session cookie when a request started a new session
-    (a CSRF token was asked for before any session existed)."""
+    """Adds security headers (and `Cache-Control: no-store` to everything but static assets),
+    and the session cookie when a request started a new session (a CSRF token was asked for
+    before any session existed)."""
 
     def __init__(self, app: ASGIApp, owner: FastAPI) -> None:
         self.app = app
@@ -62,6 +70,8 @@ class SessionCookieMiddleware:
                 for name, value in SECURITY_HEADERS:
                     if name not in names:
                         headers.append((name, value))
+                if not scope["path"].startswith(STATIC_PREFIXES):
+                    headers = [h for h in headers if h[0] != NO_STORE[0]] + [NO_STORE]
                 data = scope.get("state", {}).get("set_session")
                 if data:
                     headers.append(_cookie_header(scope, self.owner, data))
@@ -107,7 +117,7 @@ def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
     # Without a configured key, sessions last as long as the process (a restart logs users out).
     key = secret_key or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
     app.state.signer = SessionSigner(key)
-    app.state.accounts = AccountCache()
+    app.state.clock = utc_now  # sessions and login back-off go by it; tests move it
     install_error_handlers(app)
     app.add_middleware(SessionCookieMiddleware, owner=app)
     STATIC_DIR.mkdir(exist_ok=True)

@@ -1,4 +1,8 @@
-"""Logging in and out of the web app (a form; the JSON API uses tokens instead)."""
+"""Logging in and out of the web app (a form; the JSON API uses tokens instead).
+
+Failed logins are counted per account name and per client address (services.login_throttle);
+past a few, the form answers 429 with `Retry-After` and checks no password until then.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from lineofsight.services import login_throttle
 from lineofsight.services.accounts import authenticate
-from lineofsight.web.security import start_session, verify_csrf
+from lineofsight.web.security import request_time, start_session, verify_csrf
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,18 +43,37 @@ def login(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    account = authenticate(request.app.state.store, username.strip(), password)
-    if account is None:
-        return _render(
-            request,
-            401,
-            next=safe_next(next),
-            username=username,
-            error="Unknown username or wrong password.",
+    store = request.app.state.store
+    name = username.strip()
+    address = request.client.host if request.client else ""
+    now = request_time(request)
+    wait = login_throttle.locked_for(store, name, address, now)
+    if not wait:
+        account = authenticate(store, name, password)
+        if account is not None:
+            login_throttle.record_success(store, name)
+            response = RedirectResponse(safe_next(next), status_code=303)
+            start_session(request, response, account)  # a new session: no fixation
+            return response
+        wait = login_throttle.record_failure(store, name, address, now)
+    error = "Unknown username or wrong password."
+    if wait:
+        error = (
+            "Too many failed logins for this username or from this address: "
+            f"try again in {_duration(wait)}."
         )
-    response = RedirectResponse(safe_next(next), status_code=303)
-    start_session(request, response, account)  # a new session: no fixation across the login
-    return response
+    page = _render(
+        request, 429 if wait else 401, next=safe_next(next), username=username, error=error
+    )
+    if wait:
+        page.headers["Retry-After"] = str(wait)
+    return page
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} seconds"
+    return f"{round(seconds / 60)} minutes"
 
 
 @router.post("/logout", dependencies=[Depends(verify_csrf)])

@@ -88,9 +88,25 @@ def _unit_context(store: Store, snap: Snapshot, unit_id: str, when: Moment) -> d
     }
 
 
+def chart_texts(data: Any) -> Any:
+    """Chart data with every text made plain for Plotly.
+
+    Plotly reads tags in any text it draws (titles, axis labels, category names, hover
+    labels): `<a href=...>` becomes a link, `<b>` bold. Writing `&`, `<` and `>` as entities,
+    which Plotly turns back into the characters, draws a user's text exactly as typed. Every
+    string of the data is treated, so that no field added later can slip through."""
+    if isinstance(data, str):
+        return data.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if isinstance(data, dict):
+        return {key: chart_texts(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [chart_texts(value) for value in data]
+    return data
+
+
 def _chart_data(snap: Snapshot, chart: KpiChart) -> dict[str, Any]:
-    """The chart's series as JSON for the page's script (numbers only; names are escaped by
-    the JSON encoder and drawn by Plotly as text)."""
+    """The chart's series as JSON for the page's script (texts made plain by chart_texts;
+    the JSON encoder escapes them for the page)."""
     kpi = snap.kpis[chart.kpi_id]
     labels = [p.period for p in chart.points]
     data: dict[str, Any] = {
@@ -181,10 +197,12 @@ def kpi_page(
         at=at,
         row=row,
         chart=chart,
-        chart_data=_chart_data(snap, chart),
+        chart_data=chart_texts(_chart_data(snap, chart)),
         forecast=chart.forecast,
         explanation=explanation,
-        explain_data=_explain_data(snap, explanation) if explanation is not None else None,
+        explain_data=(
+            chart_texts(_explain_data(snap, explanation)) if explanation is not None else None
+        ),
         explain_error=explain_error,
         change_from=p0,
         change_to=p1,

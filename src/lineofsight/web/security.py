@@ -1,18 +1,21 @@
 """Who is asking: the session cookie and API tokens, CSRF tokens, and the FastAPI dependencies
 that pages and API routes use to require a logged-in account.
 
-The session cookie is signed (itsdangerous), HttpOnly, SameSite=Lax and holds only a random
-nonce and, once logged in, the user id. The CSRF token is an HMAC of the nonce, so it is bound
-to the session and changes at login and logout. Requests with an API token
-(`Authorization: Bearer ...`) carry no ambient credential and need no CSRF token.
+The session cookie is signed (itsdangerous), HttpOnly, SameSite=Lax and holds a random nonce
+and, once logged in, the secret of a session kept in the store (services.sessions). Every
+request looks its session or token up in the store, so a logout, a removed user, a change of
+roles or password, or a revoked token counts on the next request in every server process. The
+CSRF token is an HMAC of the nonce, so it is bound to the session and changes at login and
+logout. Requests with an API token (`Authorization: Bearer ...`) carry no ambient credential
+and need no CSRF token.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,10 +23,11 @@ from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.responses import Response
 
-from lineofsight.services.accounts import Account, Grant, account_by_id, account_for_token
+from lineofsight.services import sessions
+from lineofsight.services.accounts import Account, Grant
 
 SESSION_COOKIE = "los_session"
-SESSION_MAX_AGE = 12 * 3600  # a working day; then log in again
+SESSION_MAX_AGE = int(sessions.SESSION_LIFETIME.total_seconds())
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -38,6 +42,7 @@ __all__ = [
     "csrf_token",
     "current_account",
     "page_account",
+    "request_time",
     "verify_csrf",
 ]
 
@@ -92,11 +97,31 @@ def _session(request: Request) -> dict[str, Any] | None:
     return state.session_data  # type: ignore[no-any-return]
 
 
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def request_time(request: Request) -> dt.datetime:
+    """Now, by the app's clock (`app.state.clock`, which tests replace)."""
+    now: Clock = getattr(request.app.state, "clock", utc_now)
+    return now()
+
+
 def start_session(request: Request, response: Response, account: Account | None) -> None:
-    """A new session (new nonce, so a new CSRF token) for `account`, or an anonymous one."""
+    """A new session (new nonce, so a new CSRF token) for `account`, or an anonymous one.
+
+    The session this request came with ends in the store: a login replaces it (no fixation
+    across the login) and a logout ends it in every server process."""
+    old = _session(request)
+    store = request.app.state.store
+    if old and isinstance(old.get("s"), str):
+        sessions.end_session(store, old["s"])
     data: dict[str, Any] = {"n": secrets.token_urlsafe(18)}
     if account is not None:
-        data["uid"] = account.id
+        data["s"] = sessions.start_session(store, account.id, request_time(request))
     request.state.session_data = data
     request.state.account = account
     request.state.set_session = None  # the response below carries the cookie already
@@ -132,52 +157,22 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-class AccountCache:
-    """Accounts by session user id or token hash, kept for a few seconds.
-
-    Every request names its account; looking it up costs a few queries, which under load
-    are a good part of a cached page's time. A removed user or revoked token stops working
-    within `TTL` seconds (at once when removed through this server, which clears the cache).
-    """
-
-    TTL = 3.0
-
-    def __init__(self) -> None:
-        self._entries: dict[tuple[str, object], tuple[float, Account | None]] = {}
-
-    def get(self, key: tuple[str, object], load: Callable[[], Account | None]) -> Account | None:
-        now = time.monotonic()
-        found = self._entries.get(key)
-        if found is not None and found[0] > now:
-            return found[1]
-        account = load()
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[key] = (now + self.TTL, account)
-        return account
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
 def current_account(request: Request) -> Account | None:
     """The logged-in account (API token first, then session cookie), or None."""
     state = request.state
     if getattr(state, "account_known", False):
         return state.account  # type: ignore[no-any-return]
     store = request.app.state.store
-    cache: AccountCache = request.app.state.accounts
     account: Account | None = None
     token = _bearer(request)
     if token is not None:
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        account = cache.get(("token", digest), lambda: account_for_token(store, token))
+        account = sessions.account_for_token(store, token)
         state.by_token = account is not None
     else:
         data = _session(request)
-        uid = data.get("uid") if data else None
-        if isinstance(uid, int):
-            account = cache.get(("uid", uid), lambda: account_by_id(store, uid))
+        secret = data.get("s") if data else None
+        if isinstance(secret, str):
+            account = sessions.account_for_session(store, secret, request_time(request))
     state.account = account
     state.account_known = True
     return account
