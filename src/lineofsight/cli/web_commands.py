@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
+import json
 import os
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -13,13 +16,15 @@ from rich.markup import escape
 
 from lineofsight.cli.app import DbOption, _command, app, err, out
 from lineofsight.errors import UsageError
+from lineofsight.services.sessions import as_utc
 from lineofsight.services.workspace import local_user, open_store, resolve_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 user_app = typer.Typer(
     name="user",
-    help="Accounts of the web app: add, list, remove users; make API tokens.",
+    help="Accounts of the web app: add, list, change, remove users; reset passwords; make, "
+    "list and revoke API tokens.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -104,14 +109,37 @@ def user_add(
     )
 
 
+class ListFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+FormatOption = Annotated[ListFormat, typer.Option("--format", help="text or json.")]
+
+
 @_command(user_app, name="list")
-def user_list(db: DbOption = None) -> None:
-    """List the users with their roles and person."""
-    from lineofsight.services import accounts
+def user_list(output_format: FormatOption = ListFormat.TEXT, db: DbOption = None) -> None:
+    """List the users with their roles, person, API tokens and live sessions."""
+    from lineofsight.services import accounts, sessions
 
     with open_store(db) as store:
         users = accounts.list_users(store)
         tokens = accounts.list_tokens(store)
+        live = sessions.session_counts(store, dt.datetime.now(dt.UTC))
+    if output_format is ListFormat.JSON:
+        rows = []
+        for a in users:
+            count, seen = live.get(a.id, (0, None))
+            rows.append(
+                {
+                    **accounts.account_plain(a),
+                    "tokens": [_token_plain(k) for k in tokens if k.username == a.username],
+                    "sessions": count,
+                    "last_seen": seen.isoformat() if seen else None,
+                }
+            )
+        sys.stdout.write(json.dumps({"users": rows}, ensure_ascii=False, indent=2) + "\n")
+        return
     if not users:
         out.print("No users yet: add one with `los user add NAME --role admin`.")
         return
@@ -122,10 +150,87 @@ def user_list(db: DbOption = None) -> None:
         person = f"  person {a.person_id}" if a.person_id else ""
         n = counts.get(a.username, 0)
         tokens_text = f"  {n} API token{'s' if n != 1 else ''}" if n else ""
+        n_sessions = live.get(a.id, (0, None))[0]
+        sessions_text = (
+            f"  {n_sessions} session{'s' if n_sessions != 1 else ''}" if n_sessions else ""
+        )
         out.print(
             escape(f"{a.username}  {a.name}  roles {accounts.grants_text(a.grants)}{person}")
             + tokens_text
+            + sessions_text
         )
+
+
+def _token_plain(token: Any) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "username": token.username,
+        "label": token.label,
+        "created_at": as_utc(token.created_at).isoformat(),
+    }
+
+
+@_command(user_app, name="change")
+def user_change(
+    username: Annotated[str, typer.Argument(help="The login name.")],
+    role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--role",
+            help="The user's roles from now on (replacing the ones they have): ROLE or "
+            "ROLE:UNIT. Repeat for several.",
+        ),
+    ] = None,
+    person: Annotated[
+        str | None, typer.Option("--person", help="The person this user is from now on.")
+    ] = None,
+    no_person: Annotated[
+        bool, typer.Option("--no-person", help="Link the user to no person.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Change a user's roles or person. Their sessions and API tokens end at once: they log
+    in again, and need new tokens."""
+    from lineofsight.services import accounts
+
+    if person is not None and no_person:
+        raise UsageError("give --person or --no-person, not both")
+    if not role and person is None and not no_person:
+        raise UsageError("nothing to change: give --role, --person or --no-person")
+    grants = [accounts.parse_grant(text) for text in role] if role else None
+    changes: dict[str, Any] = {}
+    if person is not None or no_person:
+        changes["person_id"] = None if no_person else person
+    with open_store(db) as store:
+        account, changed = accounts.change_user(
+            store, username, grants=grants, actor=local_user(), **changes
+        )
+    person_text = f", person {account.person_id}" if account.person_id else ", no person"
+    summary = f"{account.username} ({accounts.grants_text(account.grants)}{person_text})"
+    if not changed:
+        out.print(escape(f"User {summary} already had these roles and person: nothing changed"))
+        return
+    out.print(escape(f"Changed user {summary}; their sessions and API tokens have ended"))
+
+
+@_command(user_app, name="password")
+def user_password(
+    username: Annotated[str, typer.Argument(help="The login name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Set a new password for a user (asked for, or read with --password-stdin). Their
+    sessions and API tokens end at once, and a lockout after failed logins is lifted."""
+    from lineofsight.services import accounts
+
+    password = _read_password(password_stdin)
+    with open_store(db) as store:
+        accounts.set_password(store, username, password, actor=local_user())
+    out.print(
+        f"Set a new password for {escape(username)}; their sessions and API tokens have ended"
+    )
 
 
 @_command(user_app, name="remove")
@@ -157,5 +262,46 @@ def user_token(
     sys.stdout.write(token + "\n")
     err.print(
         "Send it as 'Authorization: Bearer <token>'. It is not shown again; "
-        "`los user remove` revokes it with the user."
+        "`los user revoke ID` revokes it (ids: `los user tokens`)."
     )
+
+
+@_command(user_app, name="tokens")
+def user_tokens(
+    username: Annotated[
+        str | None, typer.Argument(help="Only this user's tokens (default: everyone's).")
+    ] = None,
+    output_format: FormatOption = ListFormat.TEXT,
+    db: DbOption = None,
+) -> None:
+    """List API tokens: id, user, label and when each was made (never the token itself)."""
+    from lineofsight.services import accounts
+
+    with open_store(db) as store:
+        if username is not None and accounts.find_user(store, username) is None:
+            raise UsageError(f"unknown user '{username}'")
+        tokens = accounts.list_tokens(store, username)
+    if output_format is ListFormat.JSON:
+        rows = [_token_plain(k) for k in tokens]
+        sys.stdout.write(json.dumps({"tokens": rows}, ensure_ascii=False, indent=2) + "\n")
+        return
+    if not tokens:
+        out.print("No API tokens.")
+        return
+    for k in tokens:
+        label = f"  {k.label}" if k.label else ""
+        out.print(escape(f"{k.id}  {k.username}  made {k.created_at:%Y-%m-%d %H:%M}{label}"))
+
+
+@_command(user_app, name="revoke")
+def user_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (see `los user tokens`).")],
+    db: DbOption = None,
+) -> None:
+    """Revoke one API token: it stops working on its next request."""
+    from lineofsight.services import accounts
+
+    with open_store(db) as store:
+        info = accounts.revoke_token(store, token_id, actor=local_user())
+    label = f" ({info.label})" if info.label else ""
+    out.print(escape(f"Revoked token {token_id} of {info.username}{label}"))

@@ -276,10 +276,10 @@ def change_user(
     grants: Sequence[Grant] | None = None,
     person_id: str | object | None = _KEEP,
     actor: str,
-) -> Account:
+) -> tuple[Account, bool]:
     """Give a user new roles and/or another person (None: none), end every session and API
     token they have (what they may do changed: they log in again and make new tokens), and
-    audit it."""
+    audit it. The account as it is now, and whether anything changed."""
     with store.transaction() as conn:
         found = _accounts(conn, t.users.c.username == username)
         if not found:
@@ -292,7 +292,7 @@ def change_user(
             raise UsageError(f"cannot change user '{username}': {problems[0]}", problems)
         after = Account(before.id, before.username, before.name, person, new_grants)
         if after == before:
-            return before
+            return before, False
         conn.execute(update(t.users).where(t.users.c.id == before.id).values(person_id=person))
         conn.execute(delete(t.user_grants).where(t.user_grants.c.user_id == before.id))
         conn.execute(
@@ -311,7 +311,7 @@ def change_user(
             before=account_plain(before),
             after=account_plain(after),
         )
-    return after
+    return after, True
 
 
 def set_password(store: Store, username: str, password: str, *, actor: str) -> Account:
