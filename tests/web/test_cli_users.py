@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -79,6 +81,158 @@ def test_user_add_mistakes_exit_2_with_the_reason(
 def test_user_remove_unknown_exits_2(store_url: str, workdir: Path) -> None:
     result = Los(store_url).runner.invoke(_app(), ["user", "remove", "ghost", "--db", store_url])
     assert result.exit_code == 2 and "unknown user 'ghost'" in result.output
+
+
+def _user(store_url: str, *args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
+    return Los(store_url).runner.invoke(_app(), ["user", *args, "--db", store_url], input=stdin)
+
+
+def _live(store_url: str, username: str) -> tuple[str, str]:
+    """A browser session and an API token of a user, both working."""
+    import datetime as dt
+
+    from lineofsight.services import accounts, sessions
+    from lineofsight.store.database import Store
+
+    store = Store(store_url)
+    try:
+        user = accounts.find_user(store, username)
+        assert user is not None
+        secret = sessions.start_session(store, user.id, dt.datetime.now(dt.UTC))
+        token = accounts.create_token(store, username, actor="tests")
+    finally:
+        store.close()
+    assert _still_live(store_url, secret, token) == (True, True)
+    return secret, token
+
+
+def _still_live(store_url: str, secret: str, token: str) -> tuple[bool, bool]:
+    import datetime as dt
+
+    from lineofsight.services import sessions
+    from lineofsight.store.database import Store
+
+    store = Store(store_url)
+    try:
+        now = dt.datetime.now(dt.UTC)
+        return (
+            sessions.account_for_session(store, secret, now) is not None,
+            sessions.account_for_token(store, token) is not None,
+        )
+    finally:
+        store.close()
+
+
+def _listed(store_url: str) -> dict[str, Any]:
+    result = _user(store_url, "list", "--format", "json")
+    assert result.exit_code == 0, result.output
+    return {u["username"]: u for u in json.loads(result.stdout)["users"]}
+
+
+def test_user_change_roles_and_person_ends_sessions_and_tokens(store_url: str) -> None:
+    secret, token = _live(store_url, "viewer")
+    changed = _user(store_url, "change", "viewer", "--role", "owner:ops", "--person", "bob")
+    assert changed.exit_code == 0, changed.output
+    assert "Changed user viewer (owner:ops, person bob)" in changed.output
+    assert _still_live(store_url, secret, token) == (False, False)
+    user = _listed(store_url)["viewer"]
+    assert user["grants"] == [{"role": "owner", "unit": "ops"}] and user["person"] == "bob"
+    assert user["tokens"] == [] and user["sessions"] == 0
+    # The person alone, then nothing: an unchanged user keeps their sessions.
+    secret, token = _live(store_url, "viewer")
+    same = _user(store_url, "change", "viewer", "--role", "owner:ops")
+    assert same.exit_code == 0 and "nothing changed" in same.output
+    assert _still_live(store_url, secret, token) == (True, True)
+    assert _user(store_url, "change", "viewer", "--person", "alice").exit_code == 0
+    assert _still_live(store_url, secret, token) == (False, False)
+    assert _listed(store_url)["viewer"]["person"] == "alice"
+
+
+def test_user_password_sets_it_and_ends_sessions_and_tokens(store_url: str) -> None:
+    from lineofsight.services import accounts
+    from lineofsight.store.database import Store
+
+    secret, token = _live(store_url, "alice")
+    result = _user(store_url, "password", "alice", "--password-stdin", stdin="a new secret\n")
+    assert result.exit_code == 0, result.output
+    assert "a new secret" not in result.output
+    assert _still_live(store_url, secret, token) == (False, False)
+    store = Store(store_url)
+    try:
+        assert accounts.authenticate(store, "alice", "a new secret") is not None
+        assert accounts.authenticate(store, "alice", PASSWORD) is None
+        with store.reading() as conn:
+            from sqlalchemy import text
+
+            logged = " ".join(str(r) for r in conn.execute(text("SELECT * FROM audit_log")))
+    finally:
+        store.close()
+    assert "user.password" in logged and "a new secret" not in logged
+
+
+def test_user_tokens_lists_ids_and_revoke_ends_one(store_url: str) -> None:
+    from lineofsight.services import sessions
+    from lineofsight.store.database import Store
+
+    made = [
+        _user(store_url, "token", "editor", "--label", label).stdout.strip()
+        for label in ("ci", "laptop")
+    ]
+    listed = _user(store_url, "tokens", "editor", "--format", "json")
+    assert listed.exit_code == 0, listed.output
+    tokens = json.loads(listed.stdout)["tokens"]
+    assert [(t["username"], t["label"]) for t in tokens] == [("editor", "ci"), ("editor", "laptop")]
+    text = _user(store_url, "tokens").output
+    assert f"{tokens[0]['id']}  editor  made " in text and "laptop" in text
+    assert all(secret not in text + listed.output for secret in made)
+    revoked = _user(store_url, "revoke", str(tokens[0]["id"]))
+    assert (
+        revoked.exit_code == 0
+        and f"Revoked token {tokens[0]['id']} of editor (ci)" in revoked.output
+    )
+    store = Store(store_url)
+    try:
+        assert sessions.account_for_token(store, made[0]) is None
+        assert sessions.account_for_token(store, made[1]) is not None
+    finally:
+        store.close()
+    assert [t["label"] for t in _listed(store_url)["editor"]["tokens"]] == ["laptop"]
+
+
+def test_user_list_json_has_every_user_without_secrets(store_url: str) -> None:
+    users = _listed(store_url)
+    assert set(users) == {"admin", "sales_admin", "editor", "sales_editor", "alice", "bob",
+                          "viewer", "sales_viewer"}  # fmt: skip
+    assert users["alice"]["grants"] == [{"role": "owner", "unit": "sales"}]
+    assert set(users["alice"]) == {"id", "username", "name", "person", "grants", "tokens",
+                                   "sessions", "last_seen"}  # fmt: skip
+    assert "argon2" not in _user(store_url, "list", "--format", "json").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["change", "ghost", "--role", "viewer"], "unknown user 'ghost'"),
+        (["change", "viewer"], "nothing to change"),
+        (["change", "viewer", "--person", "bob", "--no-person"], "not both"),
+        (["change", "viewer", "--role", "boss"], "unknown role 'boss'"),
+        (["change", "viewer", "--role", "viewer:mars"], "unknown unit 'mars'"),
+        (["change", "alice", "--no-person"], "an owner must be linked to a person"),
+        (["change", "viewer", "--person", "nobody"], "unknown person 'nobody'"),
+        (["password", "ghost", "--password-stdin"], "unknown user 'ghost'"),
+        (["password", "viewer", "--password-stdin"], "shorter than 8 characters"),
+        (["revoke", "987654"], "unknown token 987654"),
+        (["tokens", "ghost"], "unknown user 'ghost'"),
+    ],
+)
+def test_user_command_mistakes_exit_2_and_change_nothing(
+    store_url: str, args: list[str], message: str
+) -> None:
+    before = _listed(store_url)
+    result = _user(store_url, *args, stdin="short\n")
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert _listed(store_url) == before
 
 
 def _app():  # type: ignore[no-untyped-def]
