@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -132,5 +133,81 @@ def test_measurements_and_revisions_survive_the_move_to_keys_by_period(db_url: s
             ("dpo", "2026-Q1", 30.0, None),
         ]
         assert [tuple(r) for r in joined] == [("2026-01", 44.0)]
+    finally:
+        store.close()
+
+
+def test_accounts_survive_the_move_to_ids_never_reused(db_url: str) -> None:
+    from sqlalchemy import text
+
+    store = Store(db_url, migrate=False)
+    at = "2026-01-05 10:00:00"
+    try:
+        _at(store, "0005")
+        with store.engine.begin() as conn:
+            for uid, name in ((1, "ada"), (2, "bo")):
+                conn.execute(
+                    text(
+                        "INSERT INTO users (id, username, name, password_hash, created_at) "
+                        "VALUES (:id, :name, :display, 'hash', :at)"
+                    ),
+                    {"id": uid, "name": name, "display": name, "at": at},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO user_grants (user_id, position, role, unit_id) "
+                        "VALUES (:id, 0, 'viewer', NULL), (:id, 1, 'editor', 'sales')"
+                    ),
+                    {"id": uid},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO api_tokens (id, user_id, token_hash, label, created_at) "
+                    "VALUES (5, 2, :hash, 'ci', :at)"
+                ),
+                {"hash": "f" * 64, "at": at},
+            )
+            if store.dialect == "postgresql":
+                for table in ("users", "api_tokens"):
+                    conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                            f"(SELECT MAX(id) FROM {table}))"
+                        )
+                    )
+        store.migrate()
+
+        def accounts_rows() -> list[Any]:
+            with store.reading() as conn:
+                return [
+                    conn.execute(text(sql)).all()
+                    for sql in (
+                        "SELECT id, username FROM users ORDER BY id",
+                        "SELECT user_id, position, role, unit_id FROM user_grants "
+                        "ORDER BY user_id, position",
+                        "SELECT id, user_id, label FROM api_tokens ORDER BY id",
+                    )
+                ]
+
+        kept = accounts_rows()
+        assert [list(map(tuple, rows)) for rows in kept] == [
+            [(1, "ada"), (2, "bo")],
+            [(1, 0, "viewer", None), (1, 1, "editor", "sales"),
+             (2, 0, "viewer", None), (2, 1, "editor", "sales")],
+            [(5, 2, "ci")],
+        ]  # fmt: skip
+        # The newest user and token go; the next ones take new ids, not theirs.
+        from lineofsight.services import accounts
+
+        accounts.remove_user(store, "bo", actor="tests")
+        accounts.add_user(store, "cy", "a long password", [accounts.Grant("viewer")], actor="tests")
+        accounts.create_token(store, "cy", actor="tests")
+        new_ids = accounts_rows()
+        assert new_ids[0][-1][0] == 3 and new_ids[2][-1][0] == 6
+        _at(store, "0005", down=True)
+        with store.reading() as conn:
+            names = set(inspect(conn).get_table_names())
+        assert "web_sessions" not in names and "login_failures" not in names
+        assert accounts_rows() == new_ids
     finally:
         store.close()
