@@ -18,6 +18,8 @@ RED_KPI = "t2_backlog_days"
 RED_KPI_OWNER = "lucas_moreau"
 XSS_NAME = "<script>alert(1)</script>"
 XSS_NOTE = '<img src=x onerror="alert(2)"><b>bold</b> & more'
+# Plotly would draw this axis title as a link: it must show as typed.
+XSS_UNIT = '<a href="https://evil.example/">followers</a> <b>&amp;</b>'
 
 USERS = {
     # username: (grants, person)
@@ -36,12 +38,15 @@ class Site:
 
 def build_site(url: str, folder: Path) -> Site:
     """The TechInnovate example in the store at `url`, with the accounts of `USERS`; one KPI
-    renamed to a script tag (names must show as text)."""
+    renamed to a script tag and its unit of measure made a link (both must show as text)."""
     init_workspace(folder, example="techinnovate", db=url)
     strategy = folder / "strategy.yaml"
     text = strategy.read_text(encoding="utf-8")
     renamed = text.replace("name: Social media followers", f'name: "{XSS_NAME}"', 1)
     assert renamed != text, "the example no longer has the KPI the tests rename"
+    marked = renamed.replace("unit_of_measure: followers", f"unit_of_measure: '{XSS_UNIT}'", 1)
+    assert marked != renamed, "the example no longer has the unit of measure the tests change"
+    renamed = marked
     strategy.write_text(renamed, encoding="utf-8")
     from lineofsight.services.apply import apply_file
 

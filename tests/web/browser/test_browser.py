@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from lineofsight.services.checkin import record_measurement
 from tests.web.browser.serving import Served, log_in
-from tests.web.site import PERIOD, RED_KPI, XSS_NAME, XSS_NOTE, side_store
+from tests.web.site import PERIOD, RED_KPI, XSS_NAME, XSS_NOTE, XSS_UNIT, side_store
 
 
 def shot(page: Any, artifacts: Path, served: Served, name: str) -> None:
@@ -148,6 +148,11 @@ def test_script_names_and_html_commentary_show_as_text(
     assert note.inner_text() == XSS_NOTE
     assert note.locator("img, b").count() == 0
     shot(page, artifacts, served, "7-script-name-as-text")
+    # The chart draws the unit of measure as typed: no link, no bold.
+    chart = page.locator("#kpi-chart[data-drawn='true']")
+    chart.wait_for(timeout=20_000)
+    assert chart.locator("a, b").count() == 0
+    assert chart.locator(".ytitle").text_content() == XSS_UNIT
     for path in ("/map", "/units/marketing", "/alignment", "/"):
         page.goto(served.base + path)
         page.wait_for_load_state("load")
