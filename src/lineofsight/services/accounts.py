@@ -16,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, delete, insert, select, update
 
 from lineofsight.errors import Problem, UsageError
-from lineofsight.services import audit
+from lineofsight.services import audit, login_throttle
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store
 
@@ -317,8 +317,6 @@ def change_user(
 def set_password(store: Store, username: str, password: str, *, actor: str) -> Account:
     """Give a user a new password, end every session and API token they have, lift a lockout
     of their name after failed logins, and audit it (without the password)."""
-    from lineofsight.services import login_throttle
-
     with store.transaction() as conn:
         found = _accounts(conn, t.users.c.username == username)
         if not found:
@@ -367,10 +365,12 @@ def authenticate(store: Store, username: str, password: str) -> Account | None:
     return account_by_id(store, row.id)
 
 
-def _token_hash(token: str) -> str:
-    # Tokens are 256 random bits: a fast hash is enough (nothing to brute-force), and it keeps
-    # every API request cheap. The same hash as services.sessions.secret_hash.
-    return hashlib.sha256(token.encode()).hexdigest()
+def secret_hash(secret: str) -> str:
+    """The SHA-256 of an API token or a session's secret, as the store keeps it.
+
+    Both are 256 random bits: a fast hash is enough (nothing to brute-force), and it keeps
+    every request cheap."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def end_sessions_of(conn: Connection, user_id: int, *, tokens: bool) -> None:
@@ -391,7 +391,7 @@ def create_token(store: Store, username: str, *, actor: str, label: str | None =
         token_id = conn.execute(
             insert(t.api_tokens)
             .values(
-                user_id=found[0].id, token_hash=_token_hash(token), label=label, created_at=_now()
+                user_id=found[0].id, token_hash=secret_hash(token), label=label, created_at=_now()
             )
             .returning(t.api_tokens.c.id)
         ).scalar_one()

@@ -11,7 +11,6 @@ account that could outlive a change.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -19,21 +18,13 @@ from typing import Any
 from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import OperationalError
 
-from lineofsight.services.accounts import TOKEN_PREFIX, Account, Grant
+from lineofsight.services.accounts import TOKEN_PREFIX, Account, Grant, secret_hash
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store
 
 SESSION_LIFETIME = dt.timedelta(hours=12)  # a working day; then log in again
 # How stale `last_seen_at` may get: writing it on every request would make every page a write.
 SEEN_EVERY = dt.timedelta(minutes=5)
-
-
-def secret_hash(secret: str) -> str:
-    """The SHA-256 of a session secret or API token, as the store keeps it.
-
-    Both are 256 random bits: a fast hash is enough (nothing to brute-force), and it keeps
-    every request cheap."""
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:
