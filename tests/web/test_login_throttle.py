@@ -152,3 +152,40 @@ def test_the_store_keeps_no_typed_name(apps: tuple[Any, Any, Clock], clock: Cloc
 )
 def test_lock_lengths_double_up_to_fifteen_minutes(over: int, seconds: int) -> None:
     assert login_throttle.lock_length(over) == dt.timedelta(seconds=seconds)
+
+
+def test_failures_at_the_same_moment_are_all_counted(
+    apps: tuple[Any, Any, Clock], clock: Clock
+) -> None:
+    import threading
+
+    from sqlalchemy import select
+
+    from lineofsight.store import tables as t
+
+    first, second, _ = apps
+    name, tries = f"n{uuid.uuid4().hex[:8]}", 8
+    start = threading.Barrier(tries)
+    waits: list[int] = []
+
+    def fail(store: Any) -> None:
+        start.wait(timeout=30)
+        waits.append(login_throttle.record_failure(store, name, "10.3.3.3", clock.now))
+
+    threads = [
+        threading.Thread(target=fail, args=((first if i % 2 else second).state.store,))
+        for i in range(tries)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(waits) == tries
+    key = login_throttle.counters(name, "10.3.3.3")[0].key
+    with first.state.store.reading() as conn:
+        counted = conn.execute(
+            select(t.login_failures.c.failures).where(t.login_failures.c.key == key)
+        ).scalar_one()
+    assert counted == tries
+    # The 5th to 8th failures each locked the name: 30 s doubling to 240 s.
+    assert max(waits) == 240 and sorted(waits)[: tries - 4] == [0] * (tries - 4)
