@@ -21,12 +21,15 @@ the organisation cut to it, for the views (trace, map, person) that follow links
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Iterable, Mapping
+import math
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import FormulaError, parse_formula, references
 from lineofsight.domain.graph import reachable
+from lineofsight.engine.explain import Explanation
 from lineofsight.services.accounts import Account, Grant
 
 ACTIONS = ("read", "edit_definitions", "enter_data", "upload", "manage_users")
@@ -314,3 +317,46 @@ def visible_organization(org: m.Organization, units: Collection[str] | None) -> 
         objectives=tuple(o for o in org.objectives if o.unit in units),
         kpis=tuple(k for k in org.kpis if k.unit in units),
     )
+
+
+def visible_links(
+    item: m.Kpi | m.Objective, org: m.Organization, units: Collection[str] | None
+) -> Any:
+    """An item as an account may read its definition: its links to objectives, KPIs and
+    units outside `units` (None: all) left out, like the items themselves."""
+    if units is None:
+        return item
+    objectives = {o.id for o in org.objectives if o.unit in units}
+    kpis = {k.id for k in org.kpis if k.unit in units}
+    if isinstance(item, m.Objective):
+        return (
+            item
+            if item.parent in objectives or item.parent is None
+            else dataclasses.replace(item, parent=None)
+        )
+    return dataclasses.replace(
+        item,
+        supports=tuple(s for s in item.supports if s.objective in objectives),
+        contributes_to=tuple(c for c in item.contributes_to if c.kpi in kpis),
+        influences=tuple(k for k in item.influences if k in kpis),
+        unit_targets=tuple((u, t) for u, t in item.unit_targets if u in units),
+    )
+
+
+# What stands for the items of an explanation that lie outside the account's units.
+HIDDEN = "(other units)"
+
+
+def visible_explanation(explanation: Explanation, see: Callable[[str, str], bool]) -> Explanation:
+    """An explanation of a change as an account may read it: the contributions of KPIs and
+    units it may not see (`see(kind, id)` is False) summed into one, named HIDDEN, so that
+    the parts still add up to the change without naming or valuing what is outside."""
+    hidden = [c for c in explanation.contributions if not see(c.kind, c.id)]
+    if not hidden:
+        return explanation
+    kept = tuple(c for c in explanation.contributions if see(c.kind, c.id))
+    total = math.fsum(c.contribution for c in hidden)
+    other = dataclasses.replace(
+        hidden[0], id=HIDDEN, contribution=total, from_value=None, to_value=None, breakdown=None
+    )
+    return dataclasses.replace(explanation, contributions=(*kept, other))

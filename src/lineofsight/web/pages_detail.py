@@ -13,6 +13,7 @@ from lineofsight.engine.trace import MISSION, trace
 from lineofsight.errors import InputError
 from lineofsight.services.accounts import Account
 from lineofsight.services.kpi_series import KpiChart, kpi_chart, measurement_log, recent_values
+from lineofsight.services.permissions import HIDDEN, visible_explanation
 from lineofsight.store.database import Store
 from lineofsight.web.pagedata import Snapshot, cached_fragment
 from lineofsight.web.pagekit import (
@@ -146,9 +147,7 @@ def kpi_page(
     require(can(account, "read", snap, at), "this KPI")
     # A KPI of another unit is shown at a unit the account reads only where it has a row
     # there (values or a unit target of that unit): that row is the unit's own data.
-    require(
-        can(account, "read", snap, kpi.unit) or (kpi_id, at) in snap.kpi_rows, "this KPI"
-    )
+    require(can(account, "read", snap, kpi.unit) or (kpi_id, at) in snap.kpi_rows, "this KPI")
     row = snap.kpi_row(kpi_id, at)
     chart = cached_fragment(
         cache,
@@ -169,6 +168,8 @@ def kpi_page(
             explain_error = exc.summary
     units = readable(account, snap)
     see = seer(snap, units)
+    if explanation is not None:
+        explanation = visible_explanation(explanation, see)
     paths = _scoped_paths(request, snap, units, kpi_id)
     log = [e for e in measurement_log(store, kpi_id) if e.unit == at]
     other_units = sorted(
@@ -200,6 +201,7 @@ def kpi_page(
         explanation=explanation,
         explain_data=_explain_data(snap, explanation) if explanation is not None else None,
         explain_error=explain_error,
+        hidden=HIDDEN,
         change_from=p0,
         change_to=p1,
         period_choices=[p.period for p in chart.points if p.actual is not None][::-1],
@@ -223,7 +225,10 @@ def _explain_data(snap: Snapshot, explanation: Any) -> dict[str, Any]:
         "to_label": explanation.to_period.label,
         "from": explanation.from_value,
         "to": explanation.to_value,
-        "items": [snap.name(c.kind, c.id) for c in explanation.contributions],
+        "items": [
+            "Other units" if c.id == HIDDEN else snap.name(c.kind, c.id)
+            for c in explanation.contributions
+        ],
         "values": [c.contribution for c in explanation.contributions],
     }
 
