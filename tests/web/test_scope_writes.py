@@ -10,6 +10,7 @@ were. The organisation is tests/web/conftest.py's, with an objective added to op
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lineofsight.library.addition import insert_kpis
-from lineofsight.services import accounts
+from lineofsight.services import accounts, library_add
 from lineofsight.services.accounts import Grant
-from lineofsight.services.apply import apply_file
+from lineofsight.services.apply import apply_file, apply_organization
 from lineofsight.services.audit import read_audit
 from lineofsight.services.library import strategy_source
 from lineofsight.spec.dump import dump_organization
@@ -238,6 +239,43 @@ def test_library_add_ignores_unapplied_edits_of_the_file(site: Site) -> None:
     audit = read_audit(store, subject="net_promoter_score")
     assert [(a.actor, a.action) for a in audit] == [("sales_editor", "library.add")]
     file.write_text(edited.replace("Defects renamed on disk", "Defects"), encoding="utf-8")
+
+
+def test_library_add_does_not_undo_a_change_made_while_it_ran(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer renames a KPI after the add read the definitions: the add must not
+    write its stale copy over it (it stops, writes nothing, and says to try again)."""
+    store = site.app.state.store
+    path = strategy_source(store)
+    file_before = path.read_text()
+    read = library_add._stored_organization
+
+    def read_then_someone_writes(store_: Any) -> Any:
+        found = read(store_)
+        renamed = tuple(
+            dataclasses.replace(k, name="Defects (meanwhile)") if k.id == "defects" else k
+            for k in found.kpis
+        )
+        apply_organization(store_, dataclasses.replace(found, kpis=renamed), source=str(path))
+        return found
+
+    monkeypatch.setattr(library_add, "_stored_organization", read_then_someone_writes)
+    form = {"unit": "sales", "owner": "alice", "supports": "sell_more"}
+    answer = _call(site, _library("sales_editor", "sales_cycle_length", form))
+    monkeypatch.undo()
+    assert answer.status_code == 422, answer.text
+    assert "the strategy changed while the KPI was being added" in answer.text
+    with store.reading() as conn:
+        org = read_organization(conn)
+    assert org is not None
+    names = {k.id: k.name for k in org.kpis}
+    assert names["defects"] == "Defects (meanwhile)" and "sales_cycle_length" not in names
+    assert path.read_text() == file_before
+    put_back = tuple(
+        dataclasses.replace(k, name="Defects") if k.id == "defects" else k for k in org.kpis
+    )
+    apply_organization(store, dataclasses.replace(org, kpis=put_back), source=str(path))
 
 
 def test_a_unit_editor_may_apply_a_strategy_whose_changes_stay_in_their_unit(site: Site) -> None:

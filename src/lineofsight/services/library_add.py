@@ -223,7 +223,7 @@ def add_to_store(
             new_text, file_org = _insert(file_text, addition, path)
             if file_org != new_org:  # pragma: no cover - the same items into the same model
                 file_text, file_org = None, None
-        _apply(store, file_org or new_org, source or "the web app", actor, also)
+        _apply(store, file_org or new_org, source or "the web app", actor, _guard(new_kpis, also))
         note = None
         if path is not None and file_text is not None:
             _write(path, new_text)
@@ -236,6 +236,28 @@ def add_to_store(
     name = path.name if path is not None else "the store"
     result = _result(before, new_org, item, addition, name)
     return replace(result, file_written=file_text is not None, file_note=note)
+
+
+def _guard(
+    new_kpis: tuple[m.Kpi, ...], also: Callable[[Connection, Plan], None] | None
+) -> Callable[[Connection, Plan], None]:
+    """Inside the apply's transaction: the change must be the addition and nothing else.
+
+    The definitions were read before the transaction; a write in between (an apply from the
+    command line, another web request) would otherwise be undone by this one. Raising here
+    rolls the whole apply back.
+    """
+    ids = {k.id for k in new_kpis}
+
+    def check(conn: Connection, plan: Plan) -> None:
+        if any(r.kind != "kpi" or r.item_id not in ids or r.action != "add" for r in plan.records):
+            raise UsageError(
+                "the strategy changed while the KPI was being added: nothing was written; try again"
+            )
+        if also is not None:
+            also(conn, plan)
+
+    return check
 
 
 def _matching_file(path: Path | None, stored: m.Organization) -> str | None:
