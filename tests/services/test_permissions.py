@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+
 import pytest
 
+from lineofsight.domain import model as m
 from lineofsight.services.accounts import Account, Grant
-from lineofsight.services.permissions import UnitTree, allows, readable_units
+from lineofsight.services.permissions import (
+    UnitTree,
+    allows,
+    definition_reach,
+    outside,
+    readable_units,
+    refused_definitions,
+    user_units,
+    visible_organization,
+)
 
 TREE = UnitTree({"co": None, "sales": "co", "east": "sales", "ops": "co"})
 
@@ -62,3 +75,89 @@ def test_readable_units_is_the_union_of_subtrees() -> None:
     }
     assert readable_units(account(Grant("viewer")), TREE) is None
     assert readable_units(None, TREE) == set()
+
+
+# A change of the definitions reaches the units of what it changes and of both ends of
+# every link it adds or removes: one row per kind of link and change.
+ORG = m.Organization(
+    name="Co",
+    units=(
+        m.Unit("co", "Co", m.UnitLevel.COMPANY),
+        m.Unit("sales", "Sales", m.UnitLevel.DEPARTMENT, parent="co"),
+        m.Unit("east", "East", m.UnitLevel.TEAM, parent="sales"),
+        m.Unit("ops", "Ops", m.UnitLevel.DEPARTMENT, parent="co"),
+    ),
+    people=(m.Person("pat", "Pat", "sales"), m.Person("kim", "Kim", "ops")),
+    objectives=(
+        m.Objective("grow", "Grow", m.Level.STRATEGIC, "co"),
+        m.Objective("sell", "Sell", m.Level.TACTICAL, "sales", parent="grow"),
+        m.Objective("ship", "Ship", m.Level.TACTICAL, "ops", parent="grow"),
+    ),
+    kpis=(
+        m.Kpi("revenue", "Revenue", "sales", m.Frequency.MONTHLY, m.Direction.INCREASE),
+        m.Kpi("defects", "Defects", "ops", m.Frequency.MONTHLY, m.Direction.DECREASE),
+    ),
+)
+
+
+def _kpi(**changes: object) -> m.Organization:
+    revenue = dataclasses.replace(ORG.kpis[0], **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(ORG, kpis=(revenue, ORG.kpis[1]))
+
+
+def _objective(**changes: object) -> m.Organization:
+    sell = dataclasses.replace(ORG.objectives[1], **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(ORG, objectives=(ORG.objectives[0], sell, ORG.objectives[2]))
+
+
+@pytest.mark.parametrize(
+    ("after", "units", "organization"),
+    [
+        (ORG, set(), False),
+        (_kpi(name="Sales"), {"sales"}, False),
+        (_kpi(supports=(m.Support("sell"),)), {"sales"}, False),
+        (_kpi(supports=(m.Support("grow"),)), {"sales", "co"}, False),
+        (_kpi(contributes_to=(m.Contribution("defects"),)), {"sales", "ops"}, False),
+        (_kpi(influences=("defects",)), {"sales", "ops"}, False),
+        (_kpi(formula="defects * 2"), {"sales", "ops"}, False),
+        (_kpi(owner="kim"), {"sales", "ops"}, False),
+        (_kpi(owner="pat"), {"sales"}, False),
+        (_kpi(unit="ops"), {"sales", "ops"}, False),
+        (_kpi(unit_targets=(("ops", m.UnitTarget(1.0, dt.date(2027, 1, 1))),)), {"sales", "ops"},
+         False),
+        (_objective(parent=None), {"sales", "co"}, False),
+        (_objective(weight=2.0), {"sales", "co"}, False),
+        (dataclasses.replace(ORG, kpis=ORG.kpis[1:]), {"sales"}, False),
+        (dataclasses.replace(ORG, units=(*ORG.units, m.Unit("west", "W", m.UnitLevel.TEAM,
+                                                             parent="ops"))), {"ops"}, False),
+        (dataclasses.replace(ORG, strategy=m.Strategy(mission="Go")), set(), True),
+    ],
+)  # fmt: skip
+def test_definition_reach(after: m.Organization, units: set[str], organization: bool) -> None:
+    reach = definition_reach(ORG, after)
+    assert (set(reach.units), reach.organization) == (units, organization)
+
+
+def test_a_unit_editor_may_change_only_what_reaches_their_units() -> None:
+    sales = account(Grant("editor", "sales"))
+    assert refused_definitions(sales, ORG, _kpi(supports=(m.Support("sell"),))) == []
+    assert refused_definitions(sales, ORG, _kpi(supports=(m.Support("grow"),))) == ["co"]
+    assert refused_definitions(sales, None, ORG) == [None]  # nothing applied yet: all of it
+    whole = account(Grant("editor"))
+    assert refused_definitions(whole, ORG, _kpi(supports=(m.Support("grow"),))) == []
+
+
+def test_a_user_reaches_the_unit_of_the_person_it_acts_as() -> None:
+    admin = account(Grant("admin", "sales"))
+    tree = UnitTree.of(ORG)
+    assert outside(admin, "manage_users", user_units([Grant("viewer", "east")], "pat", ORG),
+                   tree) == []  # fmt: skip
+    assert outside(admin, "manage_users", user_units([Grant("viewer", "east")], "kim", ORG),
+                   tree) == ["ops"]  # fmt: skip
+
+
+def test_the_visible_organization_stops_at_the_scope() -> None:
+    cut = visible_organization(ORG, {"sales", "east"})
+    assert [o.id for o in cut.objectives] == ["sell"]
+    assert [k.id for k in cut.kpis] == ["revenue"] and [p.id for p in cut.people] == ["pat"]
+    assert visible_organization(ORG, None) is ORG

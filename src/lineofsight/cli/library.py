@@ -170,6 +170,9 @@ def add(
         out.print(f"It supports '{result.supports}', the only active objective of '{unit}'.")
     for warning in result.warnings:
         out.print(f"[yellow]note:[/] {escape(warning)}")
+    if result.file_note:
+        out.print(f"{escape(result.file_note[0].upper() + result.file_note[1:])}.")
+        return
     shown = os.path.relpath(result.file)
     shown = result.file if shown.startswith("..") else shown
     out.print(

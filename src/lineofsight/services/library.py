@@ -21,6 +21,7 @@ from lineofsight.library.search import Hit
 from lineofsight.services.library_add import AddedKpi as AddedKpi
 from lineofsight.services.library_add import AddResult as AddResult
 from lineofsight.services.library_add import add as add
+from lineofsight.services.library_add import add_to_store as add_to_store
 from lineofsight.services.library_add import strategy_source as strategy_source
 from lineofsight.store.database import Store
 

@@ -1,7 +1,18 @@
 """`library add`: a catalogue KPI, and the formula inputs the strategy lacks, into file and store.
 
-The strategy file is edited as text (every other line kept), validated, written and applied
-in one transaction, under a lock so that two additions at once cannot lose one another.
+Two ways in, one planning step (services.library_plan):
+
+- `add` (the command line) edits the strategy file as text (every other line kept),
+  applies it to the store in one transaction, and only then writes the file (atomically).
+  A crash between the two leaves the store ahead of the file, and the same command run
+  again completes the file; a file ahead of the store (written by an older version, or by
+  hand) is completed the other way, by applying it.
+- `add_to_store` (the web app) adds exactly the catalogue items to the store's current
+  definitions, never to whatever the file on disk holds, checks the change with the
+  caller's permission rule, applies it credited to the user, and then edits the file only
+  when the file still matches the store (otherwise it leaves it alone and says so).
+
+Both hold a lock so that two additions at once cannot lose one another.
 """
 
 from __future__ import annotations
@@ -12,14 +23,19 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lineofsight.domain import model as m
 from lineofsight.errors import UsageError
-from lineofsight.library.catalogue import Catalogue, default_catalogue
+from lineofsight.library.catalogue import default_catalogue
 from lineofsight.library.model import Entry
+from lineofsight.services.library_plan import AddedKpi as AddedKpi
+from lineofsight.services.library_plan import Addition, describe, plan_addition
+from lineofsight.services.library_plan import AddResult as AddResult
+from lineofsight.spec.dump import dump_organization
+from lineofsight.spec.files import parse_strategy
 from lineofsight.store.database import Store
 
 if TYPE_CHECKING:
@@ -28,37 +44,19 @@ if TYPE_CHECKING:
     from lineofsight.services.apply import Plan
 
 
-@dataclass(frozen=True)
-class AddedKpi:
-    """A KPI written to the strategy: its id, name and why it was added."""
-
-    id: str
-    name: str
-    role: str  # "requested" or "formula input of <id>"
-    direction: str = ""  # the direction written to the strategy
-    direction_note: str | None = None  # why it is not the catalogue's direction
-
-
-@dataclass(frozen=True)
-class AddResult:
-    """What `library add` did: the file edited, the KPIs added, the ones already there."""
-
-    file: str
-    added: tuple[AddedKpi, ...]
-    reused: tuple[str, ...]  # formula inputs the strategy had already
-    supports: str | None
-    supports_chosen: bool  # the objective was picked for the user (the unit's only one)
-    warnings: tuple[str, ...] = ()  # what `los check` will say about the new items
-
-
-def strategy_source(store: Store) -> Path:
-    """The strategy file the store last applied."""
+def _stored_source(store: Store) -> str | None:
     from sqlalchemy import select
 
     from lineofsight.store import tables
 
     with store.reading() as conn:
         source = conn.execute(select(tables.organization.c.source_file)).scalar()
+    return str(source) if source else None
+
+
+def strategy_source(store: Store) -> Path:
+    """The strategy file the store last applied."""
+    source = _stored_source(store)
     if not source:
         raise UsageError(
             "the store does not know its strategy file: give --file PATH "
@@ -73,6 +71,13 @@ def strategy_source(store: Store) -> Path:
     return Path(source)
 
 
+def _stored_organization(store: Store) -> m.Organization | None:
+    from lineofsight.store.definitions import read_organization
+
+    with store.reading() as conn:
+        return read_organization(conn)
+
+
 def add(
     store: Store,
     kpi_id: str,
@@ -82,14 +87,12 @@ def add(
     supports: str | None = None,
     file: Path | None = None,
     actor: str | None = None,
-    also: Callable[[Connection, Plan], None] | None = None,
 ) -> AddResult:
     """Add a catalogue KPI, and the formula inputs the strategy lacks, to file and store.
 
-    The file is edited as text (everything else in it kept), validated as a whole, written,
-    then applied in one transaction; when the apply fails the file is put back as it was.
-    `actor` and `also` go to the apply: who made the change, and what to write in the same
-    transaction (the web app's audit row).
+    The file is edited as text (everything else in it kept) and validated as a whole; the
+    store is written first, in one transaction, then the file is replaced in one step. Run
+    again after a crash between the two, the same command completes what is missing.
     """
     from lineofsight.services.library import entry
 
@@ -97,163 +100,181 @@ def add(
     item = entry(kpi_id)
     path = file if file is not None else strategy_source(store)
     with _locked(path):
-        return _add(store, cat, item, path, unit, owner, supports, actor, also)
+        text = _read(path)
+        org = parse_strategy(text, str(path))
+        if item.id in {k.id for k in org.kpis}:
+            return _complete_store(store, org, item, path, unit, owner, actor)
+        addition = plan_addition(org, cat, item, str(path), unit, owner, supports)
+        new_text, new_org = _insert(text, addition, path)
+        _apply(store, new_org, str(path.resolve()), actor, None)
+        # The store holds the addition now; a crash before the next line leaves the file
+        # behind it, and running the command again writes it (the store has nothing to do).
+        _write(path, new_text)
+    return describe(org, new_org, item, addition, str(path))
 
 
-def _add(
+def _complete_store(
     store: Store,
-    cat: Catalogue,
+    org: m.Organization,
     item: Entry,
     path: Path,
     unit: str,
     owner: str,
-    supports: str | None,
     actor: str | None,
-    also: Callable[[Connection, Plan], None] | None,
 ) -> AddResult:
-    from lineofsight.library.addition import (
-        NotInsertable,
-        formula_inputs,
-        input_directions,
-        insert_kpis,
-        kpi_item,
+    """The file has the KPI already: when the store lacks it (a crash after the file was
+    written), apply the file to complete the addition; otherwise there is nothing to do."""
+    stored = _stored_organization(store)
+    kpi = next(k for k in org.kpis if k.id == item.id)
+    if stored is not None and any(k.id == item.id for k in stored.kpis):
+        raise UsageError(f"the strategy has a KPI '{item.id}' already ({path}); nothing written")
+    if kpi.unit != unit or kpi.owner != owner:
+        raise UsageError(
+            f"{path} has a KPI '{item.id}' already (unit '{kpi.unit}', owner "
+            f"'{kpi.owner}'), which the store does not have: apply the file with "
+            "`los apply`, or remove the KPI from it"
+        )
+    _apply(store, org, str(path.resolve()), actor, None)
+    supported = kpi.supports[0].objective if kpi.supports else None
+    added = (AddedKpi(item.id, kpi.name, "requested", kpi.direction.value),)
+    return AddResult(
+        str(path),
+        added,
+        (),
+        supported,
+        False,
+        file_note=f"{path} had '{item.id}' already and the store did not: applied the file "
+        "to the store to complete the addition",
     )
-    from lineofsight.services.apply import apply_organization
-    from lineofsight.spec.files import parse_strategy
 
+
+def add_to_store(
+    store: Store,
+    kpi_id: str,
+    *,
+    unit: str,
+    owner: str,
+    supports: str | None = None,
+    actor: str | None = None,
+    authorize: Callable[[m.Organization, m.Organization], None] | None = None,
+    also: Callable[[Connection, Plan], None] | None = None,
+) -> AddResult:
+    """Add a catalogue KPI to the store's definitions as they are, then to the file if it
+    still matches the store.
+
+    `authorize(before, after)` sees the change before anything is written and raises to
+    refuse it; `actor` and `also` go to the apply (who made the change, and what to write
+    in the same transaction: the web app's audit row). Edits of the file that were never
+    applied are never applied by this: a file that differs from the store is left alone.
+    """
+    from lineofsight.services.library import entry
+
+    cat = default_catalogue()
+    item = entry(kpi_id)
+    source = _stored_source(store)
+    path = Path(source) if source and Path(source).is_file() else None
+    with _locked(path):
+        before = _stored_organization(store)
+        if before is None:
+            raise UsageError("the store has no strategy yet: apply a strategy file first")
+        addition = plan_addition(before, cat, item, "the strategy", unit, owner, supports)
+        _, added_org = _insert(dump_organization(before), addition, None)
+        new_kpis = tuple(replace(k, location=None) for k in added_org.kpis[len(before.kpis) :])
+        new_org = replace(before, kpis=before.kpis + new_kpis)
+        if authorize is not None:
+            authorize(before, new_org)
+        file_text = _matching_file(path, before)
+        file_org = None
+        if path is not None and file_text is not None:
+            new_text, file_org = _insert(file_text, addition, path)
+            if file_org != new_org:  # pragma: no cover - the same items into the same model
+                file_text, file_org = None, None
+        _apply(store, file_org or new_org, source or "the web app", actor, _guard(new_kpis, also))
+        note = None
+        if path is not None and file_text is not None:
+            _write(path, new_text)
+        elif path is not None:
+            note = (
+                f"the strategy file {path.name} was left as it is: it differs from the "
+                f"store (edits not applied yet), so add '{item.id}' to it by hand, or the "
+                "next `los apply` of it takes the KPI away again"
+            )
+    name = path.name if path is not None else "the store"
+    result = describe(before, new_org, item, addition, name)
+    return replace(result, file_written=file_text is not None, file_note=note)
+
+
+def _guard(
+    new_kpis: tuple[m.Kpi, ...], also: Callable[[Connection, Plan], None] | None
+) -> Callable[[Connection, Plan], None]:
+    """Inside the apply's transaction: the change must be the addition and nothing else.
+
+    The definitions were read before the transaction; a write in between (an apply from the
+    command line, another web request) would otherwise be undone by this one. Raising here
+    rolls the whole apply back.
+    """
+    ids = {k.id for k in new_kpis}
+
+    def check(conn: Connection, plan: Plan) -> None:
+        if any(r.kind != "kpi" or r.item_id not in ids or r.action != "add" for r in plan.records):
+            raise UsageError(
+                "the strategy changed while the KPI was being added: nothing was written; try again"
+            )
+        if also is not None:
+            also(conn, plan)
+
+    return check
+
+
+def _matching_file(path: Path | None, stored: m.Organization) -> str | None:
+    """The strategy file's text when it defines exactly what the store holds, else None."""
+    from lineofsight.errors import InputError
+
+    if path is None:
+        return None
     try:
         text = path.read_text(encoding="utf-8")
+        return text if parse_strategy(text, str(path)) == stored else None
+    except (OSError, InputError):
+        return None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read the strategy file {path}: {exc.strerror or exc}") from None
-    org = parse_strategy(text, str(path))
-    kpis = {k.id: k for k in org.kpis}
-    if item.id in kpis:
-        raise UsageError(f"the strategy has a KPI '{item.id}' already ({path}); nothing written")
-    units = {u.id: u for u in org.units}
-    if unit not in units:
-        raise UsageError(f"no unit '{unit}' in {path}; units: {_listing(units)}")
-    people = {p.id for p in org.people}
-    if owner not in people:
-        raise UsageError(f"no person '{owner}' in {path}; people: {_listing(people)}")
-    for other in org.kpis:
-        if other.unit == unit and other.name.strip().lower() == item.name.lower():
-            raise UsageError(
-                f"unit '{unit}' has a KPI named {item.name!r} already ('{other.id}'); "
-                "nothing written"
-            )
-    objectives = {o.id: o for o in org.objectives}
-    chosen = False
-    if supports is None:
-        active = [o for o in org.objectives if o.unit == unit and o.status.value == "active"]
-        if len(active) != 1:
-            mine = [o.id for o in org.objectives if o.unit == unit]
-            listed = ", ".join(mine) if mine else f"none in unit '{unit}'"
-            raise UsageError(
-                f"say which objective '{item.id}' supports with --supports OBJ "
-                f"(objectives of unit '{unit}': {listed})"
-            )
-        supports, chosen = active[0].id, True
-    elif supports not in objectives:
-        raise UsageError(f"no objective '{supports}' in {path}; objectives: {_listing(objectives)}")
-    # A KPI sits at the level of the objective it measures (an operational KPI tied straight
-    # to a strategic objective skips a level, and the checks say so).
-    level = objectives[supports].level.value
-    items = [kpi_item(item, unit=unit, owner=owner, level=level, supports=supports)]
-    added = [AddedKpi(item.id, item.name, "requested", item.direction)]
-    inputs = formula_inputs(cat, item.id)
-    reused = [input_id for input_id in inputs if input_id in kpis]
-    missing = [input_id for input_id in inputs if input_id not in kpis]
-    # A new input moves the way that improves the formula reading it, which is not always
-    # the catalogue's own direction (headcount under revenue per employee); inputs the
-    # strategy has already are left as they are.
-    directions = input_directions(cat, item.id, missing)
-    for input_id in missing:
-        source = cat.by_id[input_id]
-        how = directions[input_id]
-        items.append(kpi_item(source, unit=unit, owner=owner, direction=how.direction))
-        readers = [
-            e.id for e in (item, *(cat.by_id[a.id] for a in added)) if input_id in _reads(cat, e.id)
-        ]
-        note = None
-        if how.reason is not None:
-            note = (
-                f"direction {how.direction}, not the catalogue's {source.direction}: {how.reason}"
-            )
-        elif how.conflict is not None:
-            note = (
-                f"direction {how.direction} as in the catalogue, but {how.conflict}: "
-                "`los check` reports CF01 on it whichever way it is to move"
-            )
-        added.append(
-            AddedKpi(input_id, source.name, f"formula input of {readers[0]}", how.direction, note)
-        )
+
+
+def _apply(
+    store: Store,
+    org: m.Organization,
+    source: str,
+    actor: str | None,
+    also: Callable[[Connection, Plan], None] | None,
+) -> None:
+    from lineofsight.services.apply import apply_organization
+
+    apply_organization(store, org, source=source, actor=actor, also=also)
+
+
+def _insert(text: str, addition: Addition, path: Path | None) -> tuple[str, m.Organization]:
+    """The strategy text with the addition's KPIs appended, and what it defines."""
+    from lineofsight.library.addition import NotInsertable, insert_kpis
+
+    where = str(path) if path is not None else "strategy.yaml"
     try:
-        new_text = insert_kpis(text, items)
+        new_text = insert_kpis(text, addition.items)
     except NotInsertable as exc:
-        raise UsageError(f"{path}: {exc}; add the KPI by hand") from None
-    new_org = parse_strategy(new_text, str(path))
-    _write(path, new_text)
-    try:
-        apply_organization(store, new_org, source=str(path.resolve()), actor=actor, also=also)
-    except BaseException:
-        _write(path, text)  # keep file and store in agreement
-        raise
-    noted = {a.id for a in added if a.direction_note is not None}
-    warnings = _direction_warnings(new_org, [a.id for a in added], noted)
-    if level != item.level:
-        warnings += (
-            f"'{item.id}' is {level} here, the level of '{supports}' "
-            f"(the catalogue's typical level is {item.level})",
-        )
-    for kpi in org.kpis:
-        for new in added:
-            if kpi.name.strip().lower() == new.name.lower():
-                warnings += (
-                    f"the strategy had '{kpi.id}' ({kpi.name}, unit '{kpi.unit}') already: "
-                    f"'{new.id}' may measure the same thing",
-                )
-    return AddResult(str(path), tuple(added), tuple(reused), supports, chosen, warnings)
-
-
-def _direction_warnings(org: m.Organization, added: list[str], noted: set[str]) -> tuple[str, ...]:
-    """What the CF01 rule says about the added KPIs, as `los check` will say it.
-
-    New inputs get the direction their formula needs, so what is left are the inputs the
-    strategy had already (a true finding about the strategy) and new inputs that two
-    formulas pull opposite ways (`noted`: said with the added KPI already). Said here so
-    the user is not surprised by `los check`; the choice stays theirs.
-    """
-    import datetime as dt
-
-    from lineofsight.checks.base import Selection
-    from lineofsight.checks.runner import run_checks
-
-    # The rule's own run, on the definitions alone (the new KPIs have no data or targets).
-    report = run_checks(org, dt.date.today(), None, Selection(select=frozenset({"CF01"})))
-    wanted = set(added) - noted
-    return tuple(
-        f"{f.message}: `los check` (CF01) will say so until targets or data show otherwise"
-        for f in report.findings
-        if f.subject.id in wanted
-        or any(f"'{kpi_id}' = " in f.message for kpi_id in added if kpi_id not in noted)
-    )
-
-
-def _reads(cat: Catalogue, kpi_id: str) -> set[str]:
-    return {link.kpi for link in cat.drivers_of(kpi_id) if link.via == "formula"}
-
-
-def _listing(ids: object) -> str:
-    names = sorted(ids)  # type: ignore[call-overload]
-    shown = ", ".join(names[:12])
-    return shown + (f" and {len(names) - 12} more" if len(names) > 12 else "") if names else "none"
+        raise UsageError(f"{where}: {exc}; add the KPI by hand") from None
+    return new_text, parse_strategy(new_text, where)
 
 
 _thread_lock = threading.Lock()
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def _locked(path: Path | None) -> Iterator[None]:
     """Hold the strategy file for one addition: read, edit, write and apply as one step.
 
     Two additions at once (two web requests, a command and the web app) would otherwise
@@ -263,6 +284,9 @@ def _locked(path: Path) -> Iterator[None]:
     thread lock serialises the web app's worker threads.
     """
     with _thread_lock:
+        if path is None:  # no file to edit: the store's transaction is the only shared thing
+            yield
+            return
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows: one process at a time is assumed

@@ -8,15 +8,28 @@ Roles hold on a unit and its subtree (or the whole organisation):
 | editor | yes  | yes              | no                         | no     | no           |
 | owner  | yes  | no               | KPIs their person owns     | no     | no           |
 | viewer | yes  | no               | no                         | no     | no           |
+
+A write is allowed only when the account holds the action on every unit the write reaches,
+not only on the unit of the item it names: `outside()` is that one rule. What a change of
+the definitions reaches is `definition_reach()` (the items changed, and both ends of every
+link added or removed: supports, parents, contributes_to, formula inputs, influences,
+owners, leads, unit targets); what a user reaches is its roles' units and its person's unit
+(`user_units()`). Reads show what lies in `readable_units()`; `visible_organization()` is
+the organisation cut to it, for the views (trace, map, person) that follow links.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import dataclasses
+import math
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from lineofsight.domain import model as m
+from lineofsight.domain.formula import FormulaError, parse_formula, references
 from lineofsight.domain.graph import reachable
+from lineofsight.engine.explain import Explanation
 from lineofsight.services.accounts import Account, Grant
 
 ACTIONS = ("read", "edit_definitions", "enter_data", "upload", "manage_users")
@@ -120,6 +133,230 @@ def readable_units(account: Account | None, org: m.Organization | UnitTree) -> s
     return found
 
 
+def outside(
+    account: Account | None,
+    action: str,
+    units: Iterable[str | None],
+    org: m.Organization | UnitTree,
+) -> list[str | None]:
+    """The units of a write that the account may not do `action` on (empty: allowed).
+
+    None stands for the whole organisation. Every write checks every unit it reaches here,
+    so that naming an item of one's own unit cannot carry a change into another one.
+    """
+    tree = UnitTree.of(org)
+    refused: list[str | None] = []
+    for unit in dict.fromkeys(units):
+        if not allows(account, action, unit_id=unit, org=tree):
+            refused.append(unit)
+    return refused
+
+
 def may_grant(account: Account | None, grants: Iterable[Grant], tree: UnitTree) -> bool:
     """Whether an admin may give (or take away) these roles: each within its own scope."""
-    return all(allows(account, "manage_users", unit_id=g.unit_id, org=tree) for g in grants)
+    return not outside(account, "manage_users", (g.unit_id for g in grants), tree)
+
+
+def user_units(
+    grants: Iterable[Grant], person_id: str | None, org: m.Organization | None
+) -> list[str | None]:
+    """The units a user reaches: its roles' units, and the unit of the person it acts as.
+
+    A user linked to a person enters data for that person's KPIs and sees their page, so
+    making (or acting for) such a user reaches the person's unit too. A person the
+    organisation does not hold reaches nothing (the store refuses the link).
+    """
+    units: list[str | None] = [g.unit_id for g in grants]
+    if person_id is not None and org is not None:
+        person = next((p for p in org.people if p.id == person_id), None)
+        if person is not None:
+            units.append(person.unit)
+    return units
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What a change of the definitions touches: units, and whether it is organisation-wide."""
+
+    units: frozenset[str]
+    organization: bool  # settings of the whole organisation (name, calendar, strategy, ...)
+
+    def scopes(self) -> list[str | None]:
+        """The units to check, None standing for the whole organisation."""
+        return ([None] if self.organization else []) + sorted(self.units)
+
+
+def _formula_inputs(formula: str | None) -> tuple[str, ...]:
+    if formula is None:
+        return ()
+    try:
+        return references(parse_formula(formula))
+    except FormulaError:  # the file was validated; a broken formula links nothing
+        return ()
+
+
+def _links(item: object) -> set[tuple[str, str, object]]:
+    """The links of an item to other items: (kind of target, target id, what the link carries).
+
+    What a link carries (weights, effects, target values) is part of it: changing the weight
+    of a support changes the supported objective's score as much as adding it does.
+    """
+    links: set[tuple[str, str, object]] = set()
+    if isinstance(item, m.Kpi):
+        links |= {("objective", s.objective, s.weight) for s in item.supports}
+        links |= {("kpi", c.kpi, (c.weight, c.effect.value)) for c in item.contributes_to}
+        links |= {("kpi", k, "influences") for k in item.influences}
+        links |= {("kpi", k, "formula") for k in _formula_inputs(item.formula)}
+        links |= {("unit", u, target) for u, target in item.unit_targets}
+        if item.owner:
+            links.add(("person", item.owner, "owner"))
+    elif isinstance(item, m.Objective):
+        if item.parent:
+            links.add(("objective", item.parent, item.weight))
+        if item.owner:
+            links.add(("person", item.owner, "owner"))
+    elif isinstance(item, m.Unit):
+        if item.parent:
+            links.add(("unit", item.parent, "parent"))
+        if item.lead:
+            links.add(("person", item.lead, "lead"))
+    return links
+
+
+def _units_of(org: m.Organization | None) -> dict[tuple[str, str], str]:
+    """(kind, id) -> the unit the item belongs to, for every unit, person, objective, KPI."""
+    if org is None:
+        return {}
+    found: dict[tuple[str, str], str] = {("unit", u.id): u.id for u in org.units}
+    found |= {("person", p.id): p.unit for p in org.people}
+    found |= {("objective", o.id): o.unit for o in org.objectives}
+    found |= {("kpi", k.id): k.unit for k in org.kpis}
+    return found
+
+
+def _items(org: m.Organization | None) -> dict[tuple[str, str], object]:
+    if org is None:
+        return {}
+    found: dict[tuple[str, str], object] = {("unit", u.id): u for u in org.units}
+    found |= {("person", p.id): p for p in org.people}
+    found |= {("objective", o.id): o for o in org.objectives}
+    found |= {("kpi", k.id): k for k in org.kpis}
+    return found
+
+
+def _settings(org: m.Organization) -> m.Organization:
+    """The organisation without its units, people, objectives and KPIs: its settings."""
+    return dataclasses.replace(org, units=(), people=(), objectives=(), kpis=())
+
+
+def definition_reach(before: m.Organization | None, after: m.Organization) -> Reach:
+    """The units a change of the definitions from `before` to `after` reaches.
+
+    An item added, changed or removed reaches its unit (before and after: moving a KPI to
+    another unit reaches both); a link added or removed reaches the unit of the item at its
+    other end, since a support or a parent changes the linked objective's score, and a
+    formula, a contribution or an influence ties the linked KPI to this one. A new unit
+    reaches its parent; anything else about the organisation reaches all of it.
+    """
+    if before is None:
+        return Reach(frozenset(), organization=True)
+    organization = _settings(before) != _settings(after)
+    old_items, new_items = _items(before), _items(after)
+    old_units, new_units = _units_of(before), _units_of(after)
+    reached: set[str] = set()
+    for key in old_items.keys() | new_items.keys():
+        old, new = old_items.get(key), new_items.get(key)
+        if old == new:
+            continue
+        kind, item_id = key
+        if kind == "unit":
+            # A unit is itself (when it existed) and hangs under its parent: a new unit
+            # reaches the parent it is put under, through its parent link below; a root
+            # added or taken away changes what the whole organisation is.
+            if any(isinstance(u, m.Unit) and u.parent is None for u in (old, new)):
+                organization = True
+            if old is not None:
+                reached.add(item_id)
+        else:
+            reached |= {u for u in (old_units.get(key), new_units.get(key)) if u is not None}
+        for kind_to, target, _ in _links(old) ^ _links(new):
+            where = old_units.get((kind_to, target)) or new_units.get((kind_to, target))
+            if where is not None:
+                reached.add(where)
+    return Reach(frozenset(reached), organization)
+
+
+def change_tree(before: m.Organization | None, after: m.Organization) -> UnitTree:
+    """The unit tree a change is judged on: the units as they were, and new units where the
+    change puts them (a unit moved is judged where it was; its new parent is reached too)."""
+    parents = {u.id: u.parent for u in after.units}
+    if before is not None:
+        parents |= {u.id: u.parent for u in before.units}
+    return UnitTree(parents)
+
+
+def refused_definitions(
+    account: Account | None, before: m.Organization | None, after: m.Organization
+) -> list[str | None]:
+    """The units (None: the whole organisation) where the account may not make this change
+    of the definitions; empty when it may."""
+    reach = definition_reach(before, after)
+    return outside(account, "edit_definitions", reach.scopes(), change_tree(before, after))
+
+
+def visible_organization(org: m.Organization, units: Collection[str] | None) -> m.Organization:
+    """The organisation as an account may read it: the units, people, objectives and KPIs of
+    `units` (None: all of them). Links to what is cut away lead nowhere, so a trace or a
+    map built on it stops where the account's scope ends instead of showing what is above."""
+    if units is None:
+        return org
+    return dataclasses.replace(
+        org,
+        units=tuple(u for u in org.units if u.id in units),
+        people=tuple(p for p in org.people if p.unit in units),
+        objectives=tuple(o for o in org.objectives if o.unit in units),
+        kpis=tuple(k for k in org.kpis if k.unit in units),
+    )
+
+
+def visible_links(
+    item: m.Kpi | m.Objective, org: m.Organization, units: Collection[str] | None
+) -> Any:
+    """An item as an account may read its definition: its links to objectives, KPIs and
+    units outside `units` (None: all) left out, like the items themselves."""
+    if units is None:
+        return item
+    objectives = {o.id for o in org.objectives if o.unit in units}
+    kpis = {k.id for k in org.kpis if k.unit in units}
+    if isinstance(item, m.Objective):
+        return (
+            item
+            if item.parent in objectives or item.parent is None
+            else dataclasses.replace(item, parent=None)
+        )
+    return dataclasses.replace(
+        item,
+        supports=tuple(s for s in item.supports if s.objective in objectives),
+        contributes_to=tuple(c for c in item.contributes_to if c.kpi in kpis),
+        influences=tuple(k for k in item.influences if k in kpis),
+        unit_targets=tuple((u, t) for u, t in item.unit_targets if u in units),
+    )
+
+
+# What stands for the items of an explanation that lie outside the account's units.
+HIDDEN = "(other units)"
+
+
+def visible_explanation(explanation: Explanation, see: Callable[[str, str], bool]) -> Explanation:
+    """An explanation of a change as an account may read it: the contributions of KPIs and
+    units it may not see (`see(kind, id)` is False) summed into one, named HIDDEN, so that
+    the parts still add up to the change without naming or valuing what is outside."""
+    hidden = [c for c in explanation.contributions if not see(c.kind, c.id)]
+    if not hidden:
+        return explanation
+    kept = tuple(c for c in explanation.contributions if see(c.kind, c.id))
+    total = math.fsum(c.contribution for c in hidden)
+    other = dataclasses.replace(
+        hidden[0], id=HIDDEN, contribution=total, from_value=None, to_value=None, breakdown=None
+    )
+    return dataclasses.replace(explanation, contributions=(*kept, other))

@@ -16,7 +16,13 @@ from lineofsight.domain import model as m
 from lineofsight.errors import InputError, Problem, UsageError
 from lineofsight.services import kpi_detail
 from lineofsight.services.accounts import Account
-from lineofsight.services.permissions import UnitTree, readable_units
+from lineofsight.services.permissions import (
+    UnitTree,
+    readable_units,
+    visible_explanation,
+    visible_links,
+    visible_organization,
+)
 from lineofsight.services.shapes import (
     explanation_plain,
     finding_plain,
@@ -94,7 +100,7 @@ def kpi(
     return json_response(
         {
             "as_of": card.as_of,
-            "kpi": kpi_to_plain(found),
+            "kpi": kpi_to_plain(visible_links(found, org, readable)),
             "values": values,
             "target_path": kpi_detail.target_path(found, org.calendar, card.as_of),
         }
@@ -143,15 +149,24 @@ def kpi_explain(
     from lineofsight.services.explain import explain_change
 
     cache = cache_of(request)
-    found = kpi_or_404(organization(cache), kpi_id)
-    require(account, "read", cache.unit_tree(), unit or found.unit)
+    org = organization(cache)
+    found = kpi_or_404(org, kpi_id)
+    tree = cache.unit_tree()
+    require(account, "read", tree, unit or found.unit)
     try:
         result = explain_change(cache.store, kpi_id, from_period, to_period, depth=depth, unit=unit)
     except InputError as exc:
         reason = exc.summary.replace("--from", "from").replace("--to", "to")
         field = "from" if "--from" in exc.summary else "to" if "--to" in exc.summary else "kpi"
         raise UsageError(reason, [Problem(field, 0, reason)]) from None
-    return json_response(explanation_plain(result.explanation))
+    readable = readable_units(account, tree)
+    units = {k.id: k.unit for k in org.kpis}
+
+    def see(kind: str, item_id: str) -> bool:
+        where = item_id if kind == "unit" else units.get(item_id)
+        return readable is None or where in readable
+
+    return json_response(explanation_plain(visible_explanation(result.explanation, see)))
 
 
 def _unit_of_item(org: m.Organization, item_id: str) -> str | None:
@@ -169,8 +184,12 @@ def trace(request: Request, item_id: str, account: AccountDep) -> Response:
     unit = _unit_of_item(org, item_id)
     if unit is None:
         raise not_found(f"KPI, objective or person '{item_id}'")
-    require(account, "read", cache.unit_tree(), unit)
-    result = kpi_detail.line_of_sight(org, item_id)
+    tree = cache.unit_tree()
+    require(account, "read", tree, unit)
+    # Traced in what the account may read: a path stops where the account's scope ends.
+    result = kpi_detail.line_of_sight(
+        visible_organization(org, readable_units(account, tree)), item_id
+    )
     if result is None:
         raise not_found(f"KPI, objective or person '{item_id}'")
     return json_response(trace_plain(result))
@@ -258,17 +277,26 @@ def person(
     found = next((p for p in org.people if p.id == person_id), None)
     if found is None:
         raise not_found(f"person '{person_id}'")
+    tree = cache.unit_tree()
     if account.person_id != person_id:
-        require(account, "read", cache.unit_tree(), found.unit)
+        require(account, "read", tree, found.unit)
+    # Only what the account's roles let it read, on its own person too.
+    readable = readable_units(account, tree)
     card = scorecard_for(cache, period, as_of)
-    owned = [k for k in org.kpis if k.owner == person_id]
+    owned = [
+        k for k in org.kpis if k.owner == person_id and (readable is None or k.unit in readable)
+    ]
     rows = []
     for k in owned:
         own = [r for r in card.kpi_rows(k.id) if r["unit"] == k.unit]
         rows.append({"id": k.id, "name": k.name, **(own[0] if own else {"unit": k.unit})})
-    objectives = {o.id: o for o in org.objectives if o.owner == person_id}
+    objectives = {
+        o.id: o
+        for o in org.objectives
+        if o.owner == person_id and (readable is None or o.unit in readable)
+    }
     objective_rows = [
-        {**objective_to_plain(objectives[r["id"]]), **r}
+        {**objective_to_plain(visible_links(objectives[r["id"]], org, readable)), **r}
         for r in card.evaluation.objectives.to_dicts()
         if r["id"] in objectives
     ]

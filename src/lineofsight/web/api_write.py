@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import accounts, audit, checkin
-from lineofsight.services.permissions import allows, may_grant
+from lineofsight.services.permissions import allows, outside, refused_definitions, user_units
 from lineofsight.web.api_common import (
     AccountDep,
     cache_of,
@@ -150,17 +150,17 @@ def put_strategy(
     from lineofsight.spec.files import parse_strategy
 
     cache = cache_of(request)
-    try:
-        tree = cache.unit_tree()
-    except UsageError:  # nothing applied yet: only an organisation-wide editor may start it
-        from lineofsight.services.permissions import UnitTree
-
-        tree = UnitTree({})
-    require(account, "edit_definitions", tree, None)
+    if not any(g.role in ("admin", "editor") for g in account.grants):
+        raise forbidden("your role does not allow 'edit_definitions'")
     if len(body) > MAX_STRATEGY:
         raise ApiError(413, "the strategy file is too large")
     source = f"strategy.yaml (web, {account.username})"
     org = parse_strategy(body, "strategy.yaml")
+    # A unit editor may apply a file whose changes stay in their units: the same rule as
+    # every other write, on everything the change reaches (nothing applied yet: all of it).
+    refused = refused_definitions(account, _organization_or_none(request), org)
+    if refused:
+        raise forbidden(f"your role does not allow 'edit_definitions' on {_where(refused)}")
 
     def write_audit(conn: Any, plan: Plan) -> None:
         audit.record(
@@ -212,6 +212,24 @@ class UserIn(BaseModel):
     person: str | None = None
 
 
+def _organization_or_none(request: Request) -> Any:
+    try:
+        return cache_of(request).organization()
+    except UsageError:  # nothing applied yet
+        return None
+
+
+def _where(units: list[str | None]) -> str:
+    return ", ".join("the whole organisation" if u is None else f"unit '{u}'" for u in units)
+
+
+def _may_manage(account: Any, target: accounts.Account, request: Request) -> bool:
+    """Whether an admin may act on (remove, make or revoke tokens of) this user: its roles'
+    units and the unit of the person it acts as all lie in the admin's scope."""
+    units = user_units(target.grants, target.person_id, _organization_or_none(request))
+    return not outside(account, "manage_users", units, _tree_or_empty(request))
+
+
 def _tree_or_empty(request: Request) -> Any:
     from lineofsight.services.permissions import UnitTree
 
@@ -226,10 +244,11 @@ def get_users(request: Request, account: AccountDep) -> Response:
     tree = _tree_or_empty(request)
     if not any(g.role == "admin" for g in account.grants):
         raise forbidden("your role does not allow 'manage_users'")
+    org = _organization_or_none(request)
     users = [
         accounts.account_plain(a)
         for a in accounts.list_users(cache_of(request).store)
-        if may_grant(account, a.grants, tree)
+        if not outside(account, "manage_users", user_units(a.grants, a.person_id, org), tree)
     ]
     return json_response({"users": users})
 
@@ -242,8 +261,14 @@ def post_user(request: Request, body: UserIn, account: AccountDep) -> Response:
     except UsageError as exc:
         reason = exc.summary.replace("--role", "roles:")
         raise UsageError(reason, [Problem("roles", 0, reason)]) from None
-    if not grants or not may_grant(account, grants, tree):
+    if not grants:
         raise forbidden("your role does not allow 'manage_users' for these roles")
+    # The person a user acts as is reached as much as its roles: a unit admin linking a new
+    # user to someone of another unit would hand out that person's KPIs.
+    reached = user_units(grants, body.person, _organization_or_none(request))
+    refused = outside(account, "manage_users", reached, tree)
+    if refused:
+        raise forbidden(f"your role does not allow 'manage_users' on {_where(refused)}")
     created = accounts.add_user(
         cache_of(request).store,
         body.username,
@@ -259,13 +284,12 @@ def post_user(request: Request, body: UserIn, account: AccountDep) -> Response:
 @router.delete("/users/{username}", summary="Remove a user (admins only)")
 def delete_user(request: Request, username: str, account: AccountDep) -> Response:
     store = cache_of(request).store
-    tree = _tree_or_empty(request)
     target = accounts.find_user(store, username)
     if not any(g.role == "admin" for g in account.grants):
         raise forbidden("your role does not allow 'manage_users'")
     if target is None:
         raise not_found(f"user '{username}'")
-    if not may_grant(account, target.grants, tree):
+    if not _may_manage(account, target, request):
         raise forbidden("your role does not allow 'manage_users' for this user's roles")
     if target.id == account.id:
         raise ApiError(409, "you cannot remove yourself: ask another admin")
@@ -292,7 +316,7 @@ def post_token(
         if target is None and any(g.role == "admin" for g in account.grants):
             raise not_found(f"user '{username}'")
         raise forbidden("your role does not allow making tokens for other users")
-    if target.id != account.id and not may_grant(account, target.grants, _tree_or_empty(request)):
+    if target.id != account.id and not _may_manage(account, target, request):
         raise forbidden("your role does not allow 'manage_users' for this user's roles")
     label = body.label if body is not None else None
     token = accounts.create_token(store, username, actor=account.username, label=label)
@@ -308,9 +332,8 @@ def delete_token(request: Request, token_id: int, account: AccountDep) -> Respon
         raise not_found(f"token {token_id}")
     if found.username != account.username:
         owner = accounts.find_user(store, found.username)
-        grants = owner.grants if owner is not None else ()
         is_admin = any(g.role == "admin" for g in account.grants)
-        if not is_admin or not may_grant(account, grants, _tree_or_empty(request)):
+        if not is_admin or (owner is not None and not _may_manage(account, owner, request)):
             raise forbidden("your role does not allow revoking other users' tokens")
     accounts.revoke_token(store, token_id, actor=account.username)
     return json_response({"revoked": token_id})

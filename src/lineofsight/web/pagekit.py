@@ -4,16 +4,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
 from sqlalchemy import text
 
+from lineofsight.domain import model as m
 from lineofsight.domain.model import Calendar, Frequency
 from lineofsight.domain.periods import PeriodError, parse_period
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.services.accounts import Account
-from lineofsight.services.permissions import UnitTree, allows, readable_units
+from lineofsight.services.permissions import (
+    UnitTree,
+    allows,
+    readable_units,
+    visible_organization,
+)
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store
 from lineofsight.web.pagedata import Snapshot, snapshot
@@ -112,6 +119,37 @@ def readable(account: Account | None, snap: Snapshot) -> set[str] | None:
 
 def may_read(units: set[str] | None, unit_id: str) -> bool:
     return units is None or unit_id in units
+
+
+def item_unit(snap: Snapshot, kind: str, item_id: str) -> str | None:
+    """The unit a KPI, objective, person or unit belongs to (None: not in the snapshot)."""
+    if kind == "kpi" and item_id in snap.kpis:
+        return snap.kpis[item_id].unit
+    if kind == "objective" and item_id in snap.objectives:
+        return snap.objectives[item_id].unit
+    if kind == "person" and item_id in snap.people:
+        return snap.people[item_id].unit
+    if kind == "unit" and item_id in snap.units:
+        return item_id
+    return None
+
+
+def seer(snap: Snapshot, units: set[str] | None) -> Callable[[str, str], bool]:
+    """`see(kind, id)`: whether an item lies in the units the account may read. Pages name
+    linked items (the objective a KPI supports, a driver, an owner's KPIs) only through it."""
+
+    def see(kind: str, item_id: str) -> bool:
+        if units is None:
+            return True
+        unit = item_unit(snap, kind, item_id)
+        return unit is not None and unit in units
+
+    return see
+
+
+def visible_org(snap: Snapshot, units: set[str] | None) -> m.Organization:
+    """The organisation cut to what the account may read (for traces and maps)."""
+    return visible_organization(snap.org, units)
 
 
 def require(allowed: bool, what: str = "this page") -> None:

@@ -13,6 +13,7 @@ from lineofsight.engine.trace import MISSION, trace
 from lineofsight.errors import InputError
 from lineofsight.services.accounts import Account
 from lineofsight.services.kpi_series import KpiChart, kpi_chart, measurement_log, recent_values
+from lineofsight.services.permissions import HIDDEN, visible_explanation
 from lineofsight.store.database import Store
 from lineofsight.web.pagedata import Snapshot, cached_fragment
 from lineofsight.web.pagekit import (
@@ -22,10 +23,13 @@ from lineofsight.web.pagekit import (
     not_found,
     page_snapshot,
     page_view,
+    readable,
     recent_periods,
     require,
+    seer,
     store_of,
     today,
+    visible_org,
 )
 from lineofsight.web.security import page_account
 from lineofsight.web.sparklines import sparkline
@@ -157,6 +161,9 @@ def kpi_page(
         raise not_found("KPI", kpi_id)
     at = unit if unit in snap.units else kpi.unit
     require(can(account, "read", snap, at), "this KPI")
+    # A KPI of another unit is shown at a unit the account reads only where it has a row
+    # there (values or a unit target of that unit): that row is the unit's own data.
+    require(can(account, "read", snap, kpi.unit) or (kpi_id, at) in snap.kpi_rows, "this KPI")
     row = snap.kpi_row(kpi_id, at)
     chart = cached_fragment(
         cache,
@@ -175,18 +182,26 @@ def kpi_page(
             )
         except InputError as exc:
             explain_error = exc.summary
-    paths = cached_fragment(cache, ("trace", snap.version, kpi_id), lambda: _paths(snap, kpi_id))
+    units = readable(account, snap)
+    see = seer(snap, units)
+    if explanation is not None:
+        explanation = visible_explanation(explanation, see)
+    paths = _scoped_paths(request, snap, units, kpi_id)
     log = [e for e in measurement_log(store, kpi_id) if e.unit == at]
     other_units = sorted(
-        (r for (k, u), r in snap.kpi_rows.items() if k == kpi_id and u != at),
+        (
+            r
+            for (k, u), r in snap.kpi_rows.items()
+            if k == kpi_id and u != at and see("unit", u or "")
+        ),
         key=lambda r: r.unit or "",
     )
-    drivers = snap.feeders.get(kpi_id, [])
-    driven = [link.kpi for link in kpi.contributes_to if link.kpi in snap.kpis]
+    drivers = [d for d in snap.feeders.get(kpi_id, []) if see("kpi", d)]
+    driven = [link.kpi for link in kpi.contributes_to if see("kpi", link.kpi)]
     driven += [
         k
         for k, ins in snap.feeders.items()
-        if kpi_id in ins and k not in driven and snap.kpis[k].formula is not None
+        if kpi_id in ins and k not in driven and snap.kpis[k].formula is not None and see("kpi", k)
     ]
     return render(
         request,
@@ -204,6 +219,7 @@ def kpi_page(
             chart_texts(_explain_data(snap, explanation)) if explanation is not None else None
         ),
         explain_error=explain_error,
+        hidden=HIDDEN,
         change_from=p0,
         change_to=p1,
         period_choices=[p.period for p in chart.points if p.actual is not None][::-1],
@@ -213,6 +229,7 @@ def kpi_page(
         other_units=other_units,
         drivers=drivers,
         driven=driven,
+        see=see,
         may_enter=can(account, "enter_data", snap, at, kpi.owner) and kpi.formula is None,
         saved=saved,
         periods=recent_periods(snap.org.calendar),
@@ -226,7 +243,10 @@ def _explain_data(snap: Snapshot, explanation: Any) -> dict[str, Any]:
         "to_label": explanation.to_period.label,
         "from": explanation.from_value,
         "to": explanation.to_value,
-        "items": [snap.name(c.kind, c.id) for c in explanation.contributions],
+        "items": [
+            "Other units" if c.id == HIDDEN else snap.name(c.kind, c.id)
+            for c in explanation.contributions
+        ],
         "values": [c.contribution for c in explanation.contributions],
     }
 
@@ -237,10 +257,18 @@ def _explain(store: Any, kpi_id: str, p0: str, p1: str, unit: str) -> Any:
     return explain_change(store, kpi_id, p0, p1, unit=unit).explanation
 
 
-def _paths(snap: Snapshot, item_id: str) -> list[Any]:
-    """Every path up from a KPI, objective or person (the engine's trace)."""
-    found = trace(snap.org, item_id)
-    return [p for p in found.paths if p.ids] if found else []
+def _scoped_paths(
+    request: Request, snap: Snapshot, units: set[str] | None, item_id: str
+) -> list[Any]:
+    """Every path up from a KPI, objective or person (the engine's trace) within what the
+    account may read: a path stops where the account's scope ends."""
+    scope = frozenset(units) if units is not None else None
+
+    def paths() -> list[Any]:
+        found = trace(visible_org(snap, units), item_id)
+        return [p for p in found.paths if p.ids] if found else []
+
+    return cached_fragment(cache_of(request), ("trace", snap.version, item_id, scope), paths)
 
 
 def due_for_checkin(snap: Snapshot, kpi_ids: list[str]) -> list[tuple[str, str]]:
@@ -268,7 +296,11 @@ def person_page(
         raise not_found("person", person_id)
     own = account.person_id == person_id
     require(own or can(account, "read", snap, person.unit), "this person's KPIs")
-    kpi_ids = snap.kpis_by_owner.get(person_id, [])
+    # Only what lies in the account's units, even on one's own page: the person a user
+    # acts as never widens what the user's roles let them read.
+    units = readable(account, snap)
+    see = seer(snap, units)
+    kpi_ids = [k for k in snap.kpis_by_owner.get(person_id, []) if see("kpi", k)]
     # What is due is about now, whatever period the page is looked at.
     now = snap if when.as_of == today() else page_snapshot(request, today())
     return render(
@@ -279,15 +311,16 @@ def person_page(
         person=person,
         own=own,
         kpi_ids=kpi_ids,
-        objectives=[o for o in snap.org.objectives if o.owner == person_id],
+        objectives=[
+            o for o in snap.org.objectives if o.owner == person_id and see("objective", o.id)
+        ],
+        see=see,
         due=due_for_checkin(now, kpi_ids),
         may_enter={
             k: can(account, "enter_data", snap, snap.kpis[k].unit, snap.kpis[k].owner)
             for k in kpi_ids
         },
-        paths=cached_fragment(
-            cache_of(request), ("trace", snap.version, person_id), lambda: _paths(snap, person_id)
-        ),
+        paths=_scoped_paths(request, snap, units, person_id),
         mission=MISSION,
         periods=recent_periods(snap.org.calendar),
     )

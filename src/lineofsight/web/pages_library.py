@@ -5,8 +5,10 @@
     /library/{id}/add         the add form (GET) and the addition (POST, editors and admins)
 
 Everything about the catalogue comes from services.library, as for `los library`; adding
-edits the strategy file the store last applied and applies it, like `los library add`, with
-an audit row in the same transaction.
+adds the items to the store's definitions as they are (never to unapplied edits of the file
+on disk), credited to the user with an audit row in the same transaction, and checked by the
+same scope rule as every other write (`permissions.refused_definitions`): a unit editor may
+not link the new KPI to an objective, a formula input or an owner outside their units.
 """
 
 from __future__ import annotations
@@ -133,7 +135,9 @@ def _add_context(request: Request, kpi_id: str, account: Account) -> dict[str, A
         "item": view.entry,
         "snap": snap,
         "units": [snap.units[u] for u in units],
-        "people": snap.org.people,
+        # A KPI's owner is linked to it like its objective: only people of the units the
+        # account may edit are offered (and others are refused on submit).
+        "people": [p for p in snap.org.people if p.unit in set(units)],
         "objectives": objectives,
     }
 
@@ -189,6 +193,16 @@ def _add(
     request: Request, kpi_id: str, form: dict[str, str], account: Account
 ) -> library.AddResult:
     from lineofsight.services import audit
+    from lineofsight.services.permissions import refused_definitions
+
+    def authorize(before: Any, after: Any) -> None:
+        refused = refused_definitions(account, before, after)
+        if refused:
+            where = ", ".join("the whole organisation" if u is None else f"'{u}'" for u in refused)
+            raise HTTPException(
+                status_code=403,
+                detail=f"this addition reaches unit(s) your role may not edit: {where}",
+            )
 
     def write_audit(conn: Any, _plan: Any) -> None:
         audit.record(
@@ -199,12 +213,13 @@ def _add(
             after={"unit": form["unit"], "owner": form["owner"], "supports": form["supports"]},
         )
 
-    return library.add(
+    return library.add_to_store(
         store_of(request),
         kpi_id,
         unit=form["unit"],
         owner=form["owner"],
         supports=form["supports"] or None,
         actor=account.username,
+        authorize=authorize,
         also=write_audit,
     )

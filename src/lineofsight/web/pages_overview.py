@@ -17,6 +17,7 @@ from lineofsight.web.pagedata import Row, Snapshot, cached_fragment
 from lineofsight.web.pagekit import (
     Moment,
     cache_of,
+    item_unit,
     may_read,
     page_snapshot,
     page_view,
@@ -115,17 +116,33 @@ class Node:
     repeat: bool = False  # shown in full elsewhere on the map: a link to it, not a copy
 
 
-def _cascade(snap: Snapshot, keep: set[str] | None) -> tuple[list[Node], list[Node]]:
+def _cascade(
+    snap: Snapshot, keep: set[str] | None, scope: set[str] | None = None
+) -> tuple[list[Node], list[Node]]:
     """The objectives from the top down, with the KPIs that measure them and the KPIs that feed
-    those; then the KPIs the cascade never reaches. Each item is drawn once in full."""
+    those; then the KPIs the cascade never reaches. Each item is drawn once in full.
+
+    `keep` is the part of the organisation looked at: objectives above it are drawn too, to
+    show where it hangs. `scope` is what the account may read: nothing outside it is drawn,
+    and an objective whose parent lies outside it starts the map."""
     shown: set[str] = set()
+    if scope is not None:
+        keep = scope if keep is None else keep & scope
     kpi_in_scope = {k for k, kpi in snap.kpis.items() if keep is None or kpi.unit in keep}
     wanted: dict[str, bool] = {}
+
+    def readable(objective_id: str | None) -> bool:
+        return objective_id is not None and (
+            scope is None or snap.objectives[objective_id].unit in scope
+        )
 
     def objective_wanted(objective_id: str, trail: frozenset[str]) -> bool:
         if objective_id in wanted:
             return wanted[objective_id]
         objective = snap.objectives[objective_id]
+        if not readable(objective_id):
+            wanted[objective_id] = False
+            return False
         found = keep is None or objective.unit in keep
         if not found:
             found = any(k in kpi_in_scope for k in snap.supporters.get(objective_id, ())) or any(
@@ -167,11 +184,17 @@ def _cascade(snap: Snapshot, keep: set[str] | None) -> tuple[list[Node], list[No
                 node.children.append(kpi_node(kpi_id, frozenset({kpi_id})))
         return node
 
-    top = [
-        objective_node(o, frozenset({o}))
-        for o in snap.child_objectives.get(None, ())
-        if objective_wanted(o, frozenset({o}))
-    ]
+    tops = list(snap.child_objectives.get(None, ()))
+    if scope is not None:
+        # Below an objective the account may not read, the cascade starts afresh.
+        tops += [
+            o
+            for o, objective in snap.objectives.items()
+            if objective.parent is not None
+            and objective.parent in snap.objectives
+            and not readable(objective.parent)
+        ]
+    top = [objective_node(o, frozenset({o})) for o in tops if objective_wanted(o, frozenset({o}))]
     loose = [kpi_node(k, frozenset({k})) for k in snap.kpis if k in kpi_in_scope and k not in shown]
     return top, loose
 
@@ -193,13 +216,14 @@ def strategy_map(
             unit = None
         else:
             keep = snap.subtree(unit)
-    if units is not None:
-        keep = units if keep is None else keep & units
-    scope = frozenset(keep) if keep is not None else None
+    scope = (
+        frozenset(keep) if keep is not None else None,
+        frozenset(units) if units is not None else None,
+    )
     shown = unit or ""
 
     def draw() -> Markup:
-        top, loose = _cascade(snap, keep)
+        top, loose = _cascade(snap, keep, units)
         context = {
             "snap": snap,
             "when": when,
@@ -216,18 +240,6 @@ def strategy_map(
     key = ("map", snap.version, when.as_of, when.label, when.error, shown, problem, scope)
     body = cached_fragment(cache_of(request), key, draw)
     return render(request, "map.html", body=body)
-
-
-def _subject_unit(snap: Snapshot, kind: str, item_id: str) -> str | None:
-    if kind == "kpi" and item_id in snap.kpis:
-        return snap.kpis[item_id].unit
-    if kind == "objective" and item_id in snap.objectives:
-        return snap.objectives[item_id].unit
-    if kind == "person" and item_id in snap.people:
-        return snap.people[item_id].unit
-    if kind == "unit":
-        return item_id
-    return None
 
 
 def subject_link(snap: Snapshot, kind: str, item_id: str) -> str:
@@ -259,7 +271,7 @@ def alignment(
     keep = snap.subtree(unit) if unit and unit in snap.units else None
     rows = []
     for finding in sorted(report.findings, key=lambda f: (f.severity.rank, f.code, f.subject.id)):
-        where = _subject_unit(snap, finding.subject.kind, finding.subject.id)
+        where = item_unit(snap, finding.subject.kind, finding.subject.id)
         if where is not None and not may_read(units, where):
             continue
         if where is None and units is not None:

@@ -1,0 +1,172 @@
+"""A viewer scoped to one unit sees nothing of other units, on any page or API answer.
+
+The organisation is tests/web/conftest.py's: sales (with the team sales_east) under the
+company acme, beside ops. A sales viewer may read sales and sales_east; the company's
+objective "Grow revenue", the ops KPI "Defects" and the people of other units are outside.
+Each surface below is fetched as the sales viewer (and as a sales viewer whose account acts
+as the CEO) and must not contain them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lineofsight.services import accounts
+from lineofsight.services.accounts import Grant
+from lineofsight.services.apply import apply_file
+from lineofsight.services.library import strategy_source
+from tests.web.conftest import AS_OF, PASSWORD, STRATEGY, log_in
+
+# Links across the scope's edge, each shown on some page of a sales item: an ops KPI that
+# drives a sales KPI, a sales KPI naming an ops KPI as its leading indicator, a sales KPI
+# supporting the company's objective too, and a sales formula reading an ops KPI.
+LINKED = (
+    STRATEGY.replace(
+        "    supports: [{objective: grow}]\n",
+        "    supports: [{objective: grow}]\n    contributes_to: [{kpi: revenue}]\n",
+    )
+    .replace(
+        "    supports: [{objective: sell_more}]\n    baseline:",
+        "    supports: [{objective: sell_more}]\n    influences: [defects]\n    baseline:",
+    )
+    .replace(
+        "    ratio: {numerator: orders, denominator: visits, scale: 100}\n"
+        "    supports: [{objective: sell_more}]\n",
+        "    ratio: {numerator: orders, denominator: visits, scale: 100}\n"
+        "    supports: [{objective: sell_more}, {objective: grow}]\n",
+    )
+    + "  - {id: revenue_per_defect, name: Revenue per defect, unit: sales, owner: alice,\n"
+    "     frequency: monthly, direction: increase, formula: revenue / defects,\n"
+    "     supports: [{objective: sell_more}]}\n"
+)
+
+# What lies outside sales: an objective and a KPI (titles and ids), and their owners.
+OUTSIDE = ("Grow revenue", "Defects", "Casey CEO", "Bob Builder")
+OUTSIDE_IDS = ('"grow"', '"defects"', "#objective-grow", "/kpis/defects", "/people/bob")
+INSIDE = ("Sell more", "Revenue")
+
+PAGES = [
+    "/",
+    "/map",
+    "/map?unit=sales",
+    "/map?unit=sales_east",
+    f"/alignment?period={AS_OF[:7]}",
+    "/units/sales",
+    "/units/sales_east",
+    "/kpis/revenue",
+    "/kpis/revenue?unit=sales_east",
+    "/kpis/conversion",
+    "/kpis/revenue_per_defect",
+    "/people/alice",
+]
+API = [
+    f"/status?as_of={AS_OF}",
+    f"/status?as_of={AS_OF}&unit=sales",
+    "/trace/revenue",
+    "/trace/sell_more",
+    "/trace/alice",
+    "/people/alice",
+    "/units/sales",
+    f"/checks?as_of={AS_OF}",
+    f"/kpis/revenue?as_of={AS_OF}",
+    f"/kpis/conversion?as_of={AS_OF}",
+    "/trace/revenue_per_defect",
+    "/kpis/revenue_per_defect/explain?from=2026-02&to=2026-03&unit=sales",
+    "/kpis/revenue/measurements",
+]
+# Out of the sales viewer's scope altogether.
+REFUSED_PAGES = ["/units/ops", "/units/acme", "/kpis/defects", "/kpis/defects?unit=sales",
+                 "/people/bob", "/people/ceo"]  # fmt: skip
+REFUSED_API = ["/units/ops", "/trace/grow", "/trace/defects", "/people/bob",
+               "/kpis/defects", f"/status?unit=ops&as_of={AS_OF}"]  # fmt: skip
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _linked(web_app: Any) -> None:
+    store = web_app.state.store
+    path = strategy_source(store)
+    assert LINKED.count("contributes_to") == LINKED.count("influences") == 1
+    path.write_text(LINKED, encoding="utf-8")
+    apply_file(store, path)
+
+
+@pytest.fixture(scope="module")
+def proxy(web_app: Any) -> str:
+    """A sales viewer whose account acts as the CEO (made by an organisation admin): the
+    person it acts as does not widen what it may read. Returns its API token."""
+    store = web_app.state.store
+    accounts.add_user(
+        store, "ceo_proxy", PASSWORD, [Grant("viewer", "sales")], person_id="ceo", actor="tests"
+    )
+    return accounts.create_token(store, "ceo_proxy", actor="tests")
+
+
+def _clean(text: str, where: str, allowed: tuple[str, ...] = ()) -> None:
+    for outside in (*OUTSIDE, *OUTSIDE_IDS):
+        if outside not in allowed:
+            assert outside not in text, f"{where} shows {outside!r}"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_scoped_viewer_sees_nothing_of_other_units_on_a_page(client: TestClient, path: str):  # type: ignore[no-untyped-def]
+    assert log_in(client, "sales_viewer").status_code == 303
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    _clean(page.text, path)
+
+
+def test_the_pages_still_show_what_is_in_scope(client: TestClient) -> None:
+    """The cut keeps the unit's own cascade: the map starts at the sales objective."""
+    assert log_in(client, "sales_viewer").status_code == 303
+    page = client.get("/map").text
+    for inside in INSIDE:
+        assert inside in page
+    kpi = client.get("/kpis/revenue").text
+    assert "Sell more" in kpi.split('id="los-h"')[1]  # the line of sight, up to the scope
+
+
+def test_an_explanation_sums_what_is_outside_into_one_part(api_as) -> None:  # type: ignore[no-untyped-def]
+    """Revenue per defect reads an ops KPI: its share of the change is there, unnamed."""
+    path = "/kpis/revenue_per_defect/explain?from=2026-02&to=2026-03&unit=sales"
+    data = api_as("sales_viewer").get(path).json()
+    parts = {c.get("kpi"): c["contribution"] for c in data["contributions"]}
+    assert set(parts) == {"revenue", "(other units)"}
+    assert sum(parts.values()) == pytest.approx(data["change"])
+    full = api_as("viewer").get(path).json()
+    assert {c["kpi"] for c in full["contributions"]} == {"revenue", "defects"}
+
+
+@pytest.mark.parametrize("path", API)
+def test_a_scoped_viewer_sees_nothing_of_other_units_in_the_api(api_as, path: str) -> None:  # type: ignore[no-untyped-def]
+    answer = api_as("sales_viewer").get(path)
+    assert answer.status_code == 200, answer.text
+    _clean(answer.text, path)
+
+
+@pytest.mark.parametrize("path", REFUSED_PAGES)
+def test_pages_of_other_units_are_refused(client: TestClient, path: str) -> None:
+    assert log_in(client, "sales_viewer").status_code == 303
+    assert client.get(path).status_code == 403
+
+
+@pytest.mark.parametrize("path", REFUSED_API)
+def test_api_answers_about_other_units_are_refused(api_as, path: str) -> None:  # type: ignore[no-untyped-def]
+    assert api_as("sales_viewer").get(path).status_code == 403
+
+
+def test_acting_as_the_ceo_does_not_show_the_ceos_items(
+    client: TestClient, proxy: str, web_app: Any
+) -> None:
+    """The person page of the person an account acts as opens, but shows only what lies in
+    the account's units (the CEO's objective 'Grow revenue' is outside sales)."""
+    assert log_in(client, "ceo_proxy").status_code == 303
+    page = client.get("/people/ceo")
+    assert page.status_code == 200, page.text
+    _clean(page.text, "/people/ceo", allowed=("Casey CEO",))
+    answer = client.get("/api/v1/people/ceo", headers={"Authorization": f"Bearer {proxy}"})
+    assert answer.status_code == 200, answer.text
+    _clean(answer.text, "/api/v1/people/ceo", allowed=("Casey CEO",))
+    assert answer.json()["objectives"] == []
