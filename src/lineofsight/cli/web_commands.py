@@ -1,4 +1,9 @@
-"""`los serve` (the web app) and `los user ...` (its accounts and API tokens)."""
+"""`los serve` (the web app) and `los user ...` (its accounts and API tokens).
+
+Both need the `web` extra (the server, and argon2 for passwords); without it they say so and
+exit 2. Nothing here imports the web stack until a command runs, so that the rest of `los`
+works on a plain install.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
+from types import ModuleType
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -13,6 +19,7 @@ from rich.markup import escape
 
 from lineofsight.cli.app import DbOption, _command, app, err, out
 from lineofsight.errors import UsageError
+from lineofsight.extras import require
 from lineofsight.services.workspace import local_user, open_store, resolve_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -24,6 +31,16 @@ user_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(user_app, name="user")
+
+WEB_APP = "the web app"
+
+
+def _accounts() -> ModuleType:
+    """The accounts service, once the web extra (argon2 for passwords) is known installed."""
+    require("web", WEB_APP)
+    from lineofsight.services import accounts
+
+    return accounts
 
 
 @_command()
@@ -38,6 +55,7 @@ def serve(
     """Run the web app (pages and the JSON API at /api/v1; API docs at /api/docs)."""
     import secrets
 
+    require("web", WEB_APP)
     import uvicorn
 
     from lineofsight.store.database import Store
@@ -91,8 +109,7 @@ def user_add(
     db: DbOption = None,
 ) -> None:
     """Add a user of the web app (the password is asked for, or read with --password-stdin)."""
-    from lineofsight.services import accounts
-
+    accounts = _accounts()
     grants = [accounts.parse_grant(text) for text in role]
     password = _read_password(password_stdin)
     with open_store(db) as store:
@@ -107,8 +124,7 @@ def user_add(
 @_command(user_app, name="list")
 def user_list(db: DbOption = None) -> None:
     """List the users with their roles and person."""
-    from lineofsight.services import accounts
-
+    accounts = _accounts()
     with open_store(db) as store:
         users = accounts.list_users(store)
         tokens = accounts.list_tokens(store)
@@ -134,8 +150,7 @@ def user_remove(
     db: DbOption = None,
 ) -> None:
     """Remove a user with its roles and API tokens."""
-    from lineofsight.services import accounts
-
+    accounts = _accounts()
     with open_store(db) as store:
         accounts.remove_user(store, username, actor=local_user())
     out.print(f"Removed user {escape(username)}")
@@ -150,8 +165,7 @@ def user_token(
     db: DbOption = None,
 ) -> None:
     """Make an API token for a user and print it (once: only its hash is kept)."""
-    from lineofsight.services import accounts
-
+    accounts = _accounts()
     with open_store(db) as store:
         token = accounts.create_token(store, username, actor=local_user(), label=label)
     sys.stdout.write(token + "\n")
