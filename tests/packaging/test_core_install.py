@@ -124,3 +124,25 @@ def test_to_pandas_without_the_pandas_extra_says_which_to_install(tmp_path: Path
     assert message == (
         "Scorecard.to_pandas() needs the pandas extra: pip install 'lineofsight[pandas]'"
     )
+
+
+# The modules that belong to an extra: the web app and its accounts (argon2).
+NEEDS_AN_EXTRA = ("lineofsight.web", "lineofsight.services.accounts")
+
+
+def test_every_module_outside_the_web_app_imports_without_extras(tmp_path: Path) -> None:
+    """Whatever command or API a user reaches, no module on its way needs an extra to load:
+    extras are imported where they are used, after `lineofsight.extras.require`."""
+    code = (
+        "import importlib, pkgutil, lineofsight\n"
+        f"skip = {NEEDS_AN_EXTRA!r}\n"
+        "names = [m.name for m in pkgutil.walk_packages(lineofsight.__path__, 'lineofsight.')\n"
+        "         if not m.name.startswith(skip) and '.migrations.versions.' not in m.name\n"
+        "         and not m.name.endswith('.migrations.env')]\n"
+        "for name in names:\n"
+        "    importlib.import_module(name)\n"
+        "print(len(names))\n"
+    )
+    result = _run(tmp_path, "python", code)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) > 80
