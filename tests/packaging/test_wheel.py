@@ -103,7 +103,7 @@ def test_the_extras_hold_the_web_app_pandas_and_the_model(meta: dict[str, list[s
     assert _extra(meta, "dev") >= _extra(meta, "web") | _extra(meta, "pandas") | {"pytest"}
 
 
-@pytest.mark.parametrize("extra", ["web", "pandas"])
+@pytest.mark.parametrize("extra", ["web", "pandas", "semantic"])
 def test_each_module_the_code_checks_for_comes_with_its_extra(
     extra: str, meta: dict[str, list[str]]
 ) -> None:
