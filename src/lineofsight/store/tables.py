@@ -1,9 +1,17 @@
 """The store's tables (SQLAlchemy Core). Alembic migrations in `migrations/` create them.
 
-Definitions reference each other by id without foreign keys: a strategy file is validated as a
-whole before it is written, and measurements outlive the KPI they belong to (removing a KPI
-from the file must not lose what users entered; re-adding it brings them back). Rows that only
-make sense with their KPI (its links and targets) do cascade with it.
+A strategy file is validated as a whole before it is written, so the references between
+definitions always hold. On PostgreSQL they are also foreign keys (migration 0007), for the
+tools that read the store directly: deferred to the end of the transaction, because an apply
+deletes and rewrites the items that changed. SQLite stays without them, where they would only
+slow an apply down. Measurements have no foreign key to their KPI or unit on either database:
+they outlive the KPI they belong to (removing a KPI from the file must not lose what users
+entered; re-adding it brings them back). Nor do owners, which an alignment check reports
+instead of the file's validation, or accounts' people and units, which outlive a removal from
+the file. Rows that only make sense with their KPI (its links and targets) cascade with it.
+
+Every table and column carries a comment; PostgreSQL keeps them (`COMMENT ON`), so that a BI
+tool shows what each one holds.
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from sqlalchemy import (
     Text,
 )
 
+from lineofsight.store.dialects import Document, fk_index, references
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -34,100 +44,180 @@ metadata = MetaData(naming_convention=NAMING)
 
 ID = 64  # ids are short identifiers; 64 leaves room without inviting prose
 
+POSITION = "order of the item in the strategy file (0 first)"
+SOURCE_LINE = "line of the strategy file where the item is written"
+LINT = 'alignment checks silenced for this item: {"ignore": [rule codes]}'
+
 organization = Table(
     "organization",
     metadata,
-    Column("key", Integer, primary_key=True),  # always 1: one organisation per store
-    Column("name", Text, nullable=False),
-    Column("fiscal_year_start", Integer, nullable=False, default=1),
-    Column("strategy", JSON, nullable=False),
-    Column("scoring", JSON),
-    Column("checks", JSON),
-    Column("source_file", Text),  # the strategy file last applied
+    Column("key", Integer, primary_key=True, comment="always 1: one organisation per store"),
+    Column("name", Text, nullable=False, comment="name of the organisation"),
+    Column(
+        "fiscal_year_start",
+        Integer,
+        nullable=False,
+        default=1,
+        comment="month the fiscal year starts (1 = January)",
+    ),
+    Column(
+        "strategy",
+        Document,
+        nullable=False,
+        comment="mission, vision, values, methods and obstacles, as written in the file",
+    ),
+    Column(
+        "scoring",
+        Document,
+        comment="scoring settings: green_at, amber_at (score thresholds of the statuses)",
+    ),
+    Column("checks", JSON, comment="alignment check settings: select, ignore, options"),
+    Column("source_file", Text, comment="path of the strategy file last applied"),
+    comment="The organisation the store describes, and its strategy statement (one row).",
 )
 
 units = Table(
     "units",
     metadata,
-    Column("id", String(ID), primary_key=True),
-    Column("position", Integer, nullable=False),
-    Column("source_line", Integer),  # where the item was written in the applied file
-    Column("name", Text, nullable=False),
-    Column("level", String(16), nullable=False),
-    Column("parent_id", String(ID), index=True),
-    Column("lead_id", String(ID)),
-    Column("function", Text),
-    Column("lint", JSON),
+    Column("id", String(ID), primary_key=True, comment="id of the unit"),
+    Column("position", Integer, nullable=False, comment=POSITION),
+    Column("source_line", Integer, comment=SOURCE_LINE),
+    Column("name", Text, nullable=False, comment="name of the unit"),
+    Column(
+        "level",
+        String(16),
+        nullable=False,
+        comment="company, business_unit, department or team",
+    ),
+    Column(
+        "parent_id", String(ID), index=True, comment="units.id of the unit above (none at the top)"
+    ),
+    Column("lead_id", String(ID), comment="people.id of the unit's lead"),
+    Column("function", Text, comment="business function (finance, sales, hr, ...)"),
+    Column("lint", Document, comment=LINT),
+    references("parent_id", "units.id"),
+    references("lead_id", "people.id", cycle=True),
+    fk_index("ix_units_lead_id", "lead_id"),
+    comment="Units of the organisation, a tree through parent_id.",
 )
 
 people = Table(
     "people",
     metadata,
-    Column("id", String(ID), primary_key=True),
-    Column("position", Integer, nullable=False),
-    Column("source_line", Integer),  # where the item was written in the applied file
-    Column("name", Text, nullable=False),
-    Column("unit_id", String(ID), nullable=False, index=True),
-    Column("title", Text),
-    Column("email", Text),
-    Column("lint", JSON),
+    Column("id", String(ID), primary_key=True, comment="id of the person"),
+    Column("position", Integer, nullable=False, comment=POSITION),
+    Column("source_line", Integer, comment=SOURCE_LINE),
+    Column("name", Text, nullable=False, comment="name of the person"),
+    Column(
+        "unit_id", String(ID), nullable=False, index=True, comment="units.id the person works in"
+    ),
+    Column("title", Text, comment="job title"),
+    Column("email", Text, comment="e-mail address"),
+    Column("lint", Document, comment=LINT),
+    references("unit_id", "units.id"),
+    comment="People who lead units and own objectives and KPIs.",
 )
 
 objectives = Table(
     "objectives",
     metadata,
-    Column("id", String(ID), primary_key=True),
-    Column("position", Integer, nullable=False),
-    Column("source_line", Integer),  # where the item was written in the applied file
-    Column("title", Text, nullable=False),
-    Column("level", String(16), nullable=False),
-    Column("unit_id", String(ID), nullable=False, index=True),
-    Column("owner_id", String(ID), index=True),
-    Column("parent_id", String(ID), index=True),
-    Column("weight", Float, nullable=False, default=1.0),
-    Column("perspective", String(16)),
-    Column("description", Text),
-    Column("start_date", Date),
-    Column("deadline", Date),
-    Column("status", String(16), nullable=False, default="active"),
-    Column("lint", JSON),
+    Column("id", String(ID), primary_key=True, comment="id of the objective"),
+    Column("position", Integer, nullable=False, comment=POSITION),
+    Column("source_line", Integer, comment=SOURCE_LINE),
+    Column("title", Text, nullable=False, comment="what the objective is"),
+    Column("level", String(16), nullable=False, comment="strategic, tactical or operational"),
+    Column("unit_id", String(ID), nullable=False, index=True, comment="units.id that pursues it"),
+    Column(
+        "owner_id",
+        String(ID),
+        index=True,
+        comment="people.id of the owner (may name no known person: check OW01 reports it)",
+    ),
+    Column("parent_id", String(ID), index=True, comment="objectives.id of the objective above"),
+    Column("weight", Float, nullable=False, default=1.0, comment="weight in its parent's score"),
+    Column(
+        "perspective",
+        String(16),
+        comment="balanced-scorecard perspective: financial, customer, internal, learning",
+    ),
+    Column("description", Text, comment="longer description"),
+    Column("start_date", Date, comment="when work on it starts"),
+    Column("deadline", Date, comment="when it is due"),
+    Column(
+        "status",
+        String(16),
+        nullable=False,
+        default="active",
+        comment="active or closed",
+    ),
+    Column("lint", Document, comment=LINT),
+    references("unit_id", "units.id"),
+    references("parent_id", "objectives.id"),
+    comment="Objectives of the strategy, a tree through parent_id.",
 )
 
 kpis = Table(
     "kpis",
     metadata,
-    Column("id", String(ID), primary_key=True),
-    Column("position", Integer, nullable=False),
-    Column("source_line", Integer),  # where the item was written in the applied file
-    Column("name", Text, nullable=False),
-    Column("description", Text),
-    Column("unit_of_measure", Text),
-    Column("level", String(16)),
-    Column("type", String(16)),
-    Column("unit_id", String(ID), nullable=False, index=True),
-    Column("owner_id", String(ID), index=True),
-    Column("frequency", String(16), nullable=False),
-    Column("direction", String(16), nullable=False),
-    Column("aggregation", String(16)),
-    Column("across_units", String(16)),
-    Column("formula", Text),
-    Column("ratio_numerator", Text),
-    Column("ratio_denominator", Text),
-    Column("ratio_scale", Float),
-    Column("range_low", Float),
-    Column("range_high", Float),
-    Column("baseline_period", String(16)),
-    Column("baseline_value", Float),
-    Column("target_value", Float),
-    Column("target_by", Date),
-    Column("tolerance", Float),
-    Column("tolerance_abs", Float),
-    Column("bounds_min", Float),
-    Column("bounds_max", Float),
-    Column("benchmark_value", Float),
-    Column("benchmark_source", Text),
-    Column("source", JSON),
-    Column("lint", JSON),
+    Column("id", String(ID), primary_key=True, comment="id of the KPI"),
+    Column("position", Integer, nullable=False, comment=POSITION),
+    Column("source_line", Integer, comment=SOURCE_LINE),
+    Column("name", Text, nullable=False, comment="name of the KPI"),
+    Column("description", Text, comment="what the KPI measures"),
+    Column("unit_of_measure", Text, comment="unit of its values (%, EUR, days, ...)"),
+    Column("level", String(16), comment="strategic, tactical or operational"),
+    Column("type", String(16), comment="leading or lagging"),
+    Column(
+        "unit_id", String(ID), nullable=False, index=True, comment="units.id the KPI belongs to"
+    ),
+    Column(
+        "owner_id",
+        String(ID),
+        index=True,
+        comment="people.id of the owner (may name no known person: check OW01 reports it)",
+    ),
+    Column(
+        "frequency",
+        String(16),
+        nullable=False,
+        comment="how often it is measured: daily, weekly, monthly, quarterly or yearly",
+    ),
+    Column(
+        "direction",
+        String(16),
+        nullable=False,
+        comment="which way is better: increase, decrease or range",
+    ),
+    Column(
+        "aggregation",
+        String(16),
+        comment="how a longer period adds up its values: sum, mean, last, min or max",
+    ),
+    Column("across_units", String(16), comment="how units add up: sum, mean, min, max or none"),
+    Column("formula", Text, comment="formula over other KPIs' ids, for a computed KPI"),
+    Column("ratio_numerator", Text, comment="what the numerator counts, for a ratio KPI"),
+    Column("ratio_denominator", Text, comment="what the denominator counts, for a ratio KPI"),
+    Column("ratio_scale", Float, comment="the ratio's multiplier (100 for a percentage)"),
+    Column("range_low", Float, comment="low end of the good range (direction range)"),
+    Column("range_high", Float, comment="high end of the good range (direction range)"),
+    Column("baseline_period", String(16), comment="period of the baseline value"),
+    Column("baseline_value", Float, comment="value the target is measured from"),
+    Column("target_value", Float, comment="final target"),
+    Column("target_by", Date, comment="date the final target is due"),
+    Column("tolerance", Float, comment="tolerance on the target, relative (0.10 = 10%)"),
+    Column("tolerance_abs", Float, comment="tolerance on the target, in the KPI's unit"),
+    Column("bounds_min", Float, comment="lowest value a measurement may take"),
+    Column("bounds_max", Float, comment="highest value a measurement may take"),
+    Column("benchmark_value", Float, comment="an external benchmark"),
+    Column("benchmark_source", Text, comment="where the benchmark comes from"),
+    Column(
+        "source",
+        JSON,
+        comment='where its data comes from: {"kind": manual, csv or sql, and settings}',
+    ),
+    Column("lint", Document, comment=LINT),
+    references("unit_id", "units.id"),
+    comment="KPIs: what is measured, by whom, which way is better, and the final target.",
 )
 
 
@@ -135,72 +225,104 @@ def _kpi_fk() -> ForeignKey:
     return ForeignKey("kpis.id", ondelete="CASCADE")
 
 
+KPI_OF_LINK = "kpis.id of the KPI"
+LINK_POSITION = "order of the link under the KPI"
+
 kpi_supports = Table(
     "kpi_supports",
     metadata,
-    Column("kpi_id", String(ID), _kpi_fk(), primary_key=True),
-    Column("position", Integer, primary_key=True),
-    Column("objective_id", String(ID), nullable=False, index=True),
-    Column("weight", Float, nullable=False),
+    Column("kpi_id", String(ID), _kpi_fk(), primary_key=True, comment=KPI_OF_LINK),
+    Column("position", Integer, primary_key=True, comment=LINK_POSITION),
+    Column(
+        "objective_id",
+        String(ID),
+        nullable=False,
+        index=True,
+        comment="objectives.id the KPI supports",
+    ),
+    Column("weight", Float, nullable=False, comment="weight of the KPI in the objective's score"),
+    references("objective_id", "objectives.id"),
+    comment="Which objectives each KPI measures, with its weight.",
 )
 
 kpi_contributions = Table(
     "kpi_contributions",
     metadata,
-    Column("kpi_id", String(ID), _kpi_fk(), primary_key=True),
-    Column("position", Integer, primary_key=True),
-    Column("to_kpi_id", String(ID), nullable=False, index=True),
-    Column("weight", Float, nullable=False),
-    Column("effect", String(16), nullable=False),
+    Column("kpi_id", String(ID), _kpi_fk(), primary_key=True, comment=KPI_OF_LINK),
+    Column("position", Integer, primary_key=True, comment=LINK_POSITION),
+    Column(
+        "to_kpi_id",
+        String(ID),
+        nullable=False,
+        index=True,
+        comment="kpis.id of the KPI above it drives",
+    ),
+    Column("weight", Float, nullable=False, comment="weight in the KPI above's roll-up"),
+    Column("effect", String(16), nullable=False, comment="positive or negative"),
+    references("to_kpi_id", "kpis.id"),
+    comment="The KPI cascade: which KPI each KPI contributes to.",
 )
 
 kpi_influences = Table(
     "kpi_influences",
     metadata,
-    Column("kpi_id", String(ID), _kpi_fk(), primary_key=True),
-    Column("position", Integer, primary_key=True),
-    Column("to_kpi_id", String(ID), nullable=False),
+    Column("kpi_id", String(ID), _kpi_fk(), primary_key=True, comment=KPI_OF_LINK),
+    Column("position", Integer, primary_key=True, comment=LINK_POSITION),
+    Column("to_kpi_id", String(ID), nullable=False, comment="kpis.id of a KPI it influences"),
+    references("to_kpi_id", "kpis.id"),
+    fk_index("ix_kpi_influences_to_kpi_id", "to_kpi_id"),
+    comment="Influences between KPIs that are not part of the roll-up.",
 )
 
 kpi_unit_targets = Table(
     "kpi_unit_targets",
     metadata,
-    Column("kpi_id", String(ID), _kpi_fk(), primary_key=True),
-    Column("unit_id", String(ID), primary_key=True),
-    Column("position", Integer, nullable=False),
-    Column("value", Float, nullable=False),
-    Column("by_date", Date, nullable=False),
-    Column("baseline_period", String(16)),
-    Column("baseline_value", Float),
+    Column("kpi_id", String(ID), _kpi_fk(), primary_key=True, comment=KPI_OF_LINK),
+    Column("unit_id", String(ID), primary_key=True, comment="units.id the target is for"),
+    Column("position", Integer, nullable=False, comment=LINK_POSITION),
+    Column("value", Float, nullable=False, comment="the unit's final target"),
+    Column("by_date", Date, nullable=False, comment="date it is due"),
+    Column("baseline_period", String(16), comment="period of the unit's baseline"),
+    Column("baseline_value", Float, comment="the unit's baseline value"),
+    references("unit_id", "units.id"),
+    fk_index("ix_kpi_unit_targets_unit_id", "unit_id"),
+    comment="A KPI's final target for one unit, where it differs by unit.",
 )
 
 # Per-period target overrides; `unit_id` is empty for the KPI's own targets so that it can
-# take part in the primary key.
+# take part in the primary key (and so it has no foreign key).
 kpi_period_targets = Table(
     "kpi_period_targets",
     metadata,
-    Column("kpi_id", String(ID), _kpi_fk(), primary_key=True),
-    Column("unit_id", String(ID), primary_key=True),
-    Column("period", String(16), primary_key=True),
-    Column("position", Integer, nullable=False),
-    Column("value", Float, nullable=False),
+    Column("kpi_id", String(ID), _kpi_fk(), primary_key=True, comment=KPI_OF_LINK),
+    Column(
+        "unit_id",
+        String(ID),
+        primary_key=True,
+        comment="units.id the target is for; empty for the KPI's own target",
+    ),
+    Column("period", String(16), primary_key=True, comment="period label: 2026-03, 2026-Q1, ..."),
+    Column("position", Integer, nullable=False, comment=LINK_POSITION),
+    Column("value", Float, nullable=False, comment="target for that period"),
+    comment="Targets for single periods (the path to the final target).",
 )
 
 definition_changes = Table(
     "definition_changes",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("batch", String(36), nullable=False, index=True),
-    Column("changed_at", DateTime(timezone=True), nullable=False),
-    Column("actor", Text, nullable=False),
-    Column("source", Text),
-    Column("kind", String(16), nullable=False),
-    Column("item_id", String(ID), nullable=False),
-    Column("action", String(8), nullable=False),  # add | change | remove
-    Column("field", Text),
-    Column("before", JSON),
-    Column("after", JSON),
+    Column("id", Integer, primary_key=True, autoincrement=True, comment="order of the change"),
+    Column("batch", String(36), nullable=False, index=True, comment="the apply it was part of"),
+    Column("changed_at", DateTime(timezone=True), nullable=False, comment="when"),
+    Column("actor", Text, nullable=False, comment="who applied it"),
+    Column("source", Text, comment="the strategy file applied"),
+    Column("kind", String(16), nullable=False, comment="unit, person, objective, kpi, ..."),
+    Column("item_id", String(ID), nullable=False, comment="id of the item changed"),
+    Column("action", String(8), nullable=False, comment="add, change or remove"),
+    Column("field", Text, comment="field changed (none for add and remove)"),
+    Column("before", Document, comment="value before the change"),
+    Column("after", Document, comment="value after the change"),
     Index("ix_definition_changes_item", "kind", "item_id"),
+    comment="History of the definitions: every field each apply changed (`los history`).",
 )
 
 # Each write of measurements (a file load, a check-in, an upload): where the values came from
@@ -209,9 +331,10 @@ definition_changes = Table(
 loads = Table(
     "loads",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("source", Text),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("id", Integer, primary_key=True, autoincrement=True, comment="id of the write"),
+    Column("source", Text, comment="file loaded, or the check-in or upload"),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, comment="when"),
+    comment="Each write of measurements (a load, a check-in, an upload): source and time.",
 )
 
 # The current value of each KPI, unit and period. The primary key leads with the period's last
@@ -225,17 +348,35 @@ loads = Table(
 measurements = Table(
     "measurements",
     metadata,
-    Column("period_end", Date, primary_key=True),
-    Column("kpi_id", String(ID), primary_key=True),
-    Column("unit_id", String(ID), primary_key=True),
-    Column("period", String(16), primary_key=True),
-    Column("value", Float),
-    Column("numerator", Float),
-    Column("denominator", Float),
-    Column("note", Text),
-    Column("revision", Integer, nullable=False, default=1),
-    Column("load_id", Integer, ForeignKey("loads.id"), nullable=False),
+    Column("period_end", Date, primary_key=True, comment="last day of the period"),
+    Column(
+        "kpi_id",
+        String(ID),
+        primary_key=True,
+        comment="kpis.id (no foreign key: values outlive a KPI removed from the file)",
+    ),
+    Column("unit_id", String(ID), primary_key=True, comment="units.id the value is for"),
+    Column("period", String(16), primary_key=True, comment="period label: 2026-03, 2026-Q1, ..."),
+    Column("value", Float, comment="the value (a ratio KPI's: numerator / denominator x scale)"),
+    Column("numerator", Float, comment="a ratio KPI's numerator"),
+    Column("denominator", Float, comment="a ratio KPI's denominator"),
+    Column("note", Text, comment="commentary entered with the value"),
+    Column(
+        "revision",
+        Integer,
+        nullable=False,
+        default=1,
+        comment="1 for the first value; one more for each replacement",
+    ),
+    Column(
+        "load_id",
+        Integer,
+        ForeignKey("loads.id"),
+        nullable=False,
+        comment="loads.id of the write that recorded it",
+    ),
     sqlite_with_rowid=False,
+    comment="Current value of each KPI, unit and period.",
 )
 
 # The values a later write replaced, each with where it came from, when, and when it was
@@ -243,19 +384,20 @@ measurements = Table(
 measurement_revisions = Table(
     "measurement_revisions",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kpi_id", String(ID), nullable=False),
-    Column("unit_id", String(ID), nullable=False),
-    Column("period", String(16), nullable=False),
-    Column("revision", Integer, nullable=False),
-    Column("value", Float),
-    Column("numerator", Float),
-    Column("denominator", Float),
-    Column("note", Text),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
-    Column("source", Text),
-    Column("replaced_at", DateTime(timezone=True), nullable=False),
+    Column("id", Integer, primary_key=True, autoincrement=True, comment="order of the revision"),
+    Column("kpi_id", String(ID), nullable=False, comment="kpis.id of the measurement"),
+    Column("unit_id", String(ID), nullable=False, comment="units.id of the measurement"),
+    Column("period", String(16), nullable=False, comment="period label of the measurement"),
+    Column("revision", Integer, nullable=False, comment="the measurement's revision it was"),
+    Column("value", Float, comment="the value replaced"),
+    Column("numerator", Float, comment="its numerator"),
+    Column("denominator", Float, comment="its denominator"),
+    Column("note", Text, comment="its commentary"),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, comment="when it was written"),
+    Column("source", Text, comment="where it came from"),
+    Column("replaced_at", DateTime(timezone=True), nullable=False, comment="when it was replaced"),
     Index("ix_measurement_revisions_key", "kpi_id", "unit_id", "period"),
+    comment="Earlier values of measurements that a later write replaced.",
 )
 
 # Accounts of the web app (migration 0004). Passwords and API tokens are kept only as hashes.
@@ -265,34 +407,59 @@ measurement_revisions = Table(
 users = Table(
     "users",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("username", String(ID), nullable=False, unique=True),
-    Column("name", Text),
-    Column("person_id", String(ID)),  # the person whose KPIs an owner may enter data for
-    Column("password_hash", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("id", Integer, primary_key=True, autoincrement=True, comment="id of the user"),
+    Column("username", String(ID), nullable=False, unique=True, comment="login name"),
+    Column("name", Text, comment="display name"),
+    Column(
+        "person_id",
+        String(ID),
+        comment="people.id of the person this user is (kept if the person leaves the file)",
+    ),
+    Column("password_hash", Text, nullable=False, comment="argon2id hash of the password"),
+    Column("created_at", DateTime(timezone=True), nullable=False, comment="when it was added"),
     sqlite_autoincrement=True,
+    comment="Users of the web app.",
 )
 
 # A role on a unit and its subtree; an empty unit_id is the whole organisation.
 user_grants = Table(
     "user_grants",
     metadata,
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("position", Integer, primary_key=True),
-    Column("role", String(16), nullable=False),
-    Column("unit_id", String(ID)),
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        comment="users.id",
+    ),
+    Column("position", Integer, primary_key=True, comment="order of the role"),
+    Column("role", String(16), nullable=False, comment="admin, editor, owner or viewer"),
+    Column("unit_id", String(ID), comment="units.id it holds on, with the units below; none: all"),
+    comment="Roles of the users, each on a unit and its subtree or on the whole organisation.",
 )
 
 api_tokens = Table(
     "api_tokens",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256, hex
-    Column("label", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("id", Integer, primary_key=True, autoincrement=True, comment="id of the token"),
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        comment="users.id it acts as",
+    ),
+    Column(
+        "token_hash",
+        String(64),
+        nullable=False,
+        unique=True,
+        comment="SHA-256 of the token, hex (the token itself is never kept)",
+    ),
+    Column("label", Text, comment="what the token is for"),
+    Column("created_at", DateTime(timezone=True), nullable=False, comment="when it was made"),
     sqlite_autoincrement=True,
+    comment="API tokens of the users.",
 )
 
 # Logged-in browser sessions (migration 0006). The cookie carries a random secret; only its
@@ -302,14 +469,35 @@ api_tokens = Table(
 web_sessions = Table(
     "web_sessions",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256, hex
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("last_seen_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("id", Integer, primary_key=True, autoincrement=True, comment="id of the session"),
+    Column(
+        "token_hash",
+        String(64),
+        nullable=False,
+        unique=True,
+        comment="SHA-256 of the cookie's secret, hex (the secret itself is never kept)",
+    ),
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        comment="users.id signed in",
+    ),
+    Column("created_at", DateTime(timezone=True), nullable=False, comment="when it began"),
+    Column(
+        "last_seen_at", DateTime(timezone=True), nullable=False, comment="its latest request"
+    ),
+    Column(
+        "expires_at",
+        DateTime(timezone=True),
+        nullable=False,
+        index=True,
+        comment="when it ends unless ended before",
+    ),
     Index("ix_web_sessions_user", "user_id"),
     sqlite_autoincrement=True,
+    comment="Signed-in browser sessions of the web app.",
 )
 
 # Failed logins per account name and per client address (each kept as a SHA-256 of what it
@@ -318,10 +506,18 @@ web_sessions = Table(
 login_failures = Table(
     "login_failures",
     metadata,
-    Column("key", String(64), primary_key=True),
-    Column("failures", Integer, nullable=False),
-    Column("last_failure_at", DateTime(timezone=True), nullable=False),
-    Column("locked_until", DateTime(timezone=True)),
+    Column(
+        "key",
+        String(64),
+        primary_key=True,
+        comment="SHA-256 of the account name or client address counted",
+    ),
+    Column("failures", Integer, nullable=False, comment="failed logins in a row"),
+    Column(
+        "last_failure_at", DateTime(timezone=True), nullable=False, comment="the latest failure"
+    ),
+    Column("locked_until", DateTime(timezone=True), comment="no login is tried before this"),
+    comment="Failed web logins, for the back-off after repeated failures.",
 )
 
 # Every write made through the web app or the account commands: who, when, what, the value
@@ -329,11 +525,12 @@ login_failures = Table(
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
-    Column("actor", Text, nullable=False),
-    Column("action", String(32), nullable=False),
-    Column("subject", Text, nullable=False),
-    Column("before", Text),
-    Column("after", Text),
+    Column("id", Integer, primary_key=True, autoincrement=True, comment="order of the entry"),
+    Column("at", DateTime(timezone=True), nullable=False, index=True, comment="when"),
+    Column("actor", Text, nullable=False, comment="who: a username, or the local account"),
+    Column("action", String(32), nullable=False, comment="what was done"),
+    Column("subject", Text, nullable=False, comment="what it was done to"),
+    Column("before", Text, comment="the value before, as JSON text"),
+    Column("after", Text, comment="the value after, as JSON text"),
+    comment="Every write made through the web app or the account commands.",
 )

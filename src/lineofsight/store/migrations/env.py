@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from lineofsight.store.dialects import on_database
 from lineofsight.store.tables import metadata
 
 config = context.config
@@ -13,7 +14,12 @@ config = context.config
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            render_as_batch=True,
+            include_object=on_database(connection.dialect.name),
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -23,7 +29,12 @@ def run_migrations_online() -> None:
         poolclass=pool.NullPool,
     )
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
+        context.configure(
+            connection=conn,
+            target_metadata=metadata,
+            render_as_batch=True,
+            include_object=on_database(conn.dialect.name),
+        )
         with context.begin_transaction():
             context.run_migrations()
 
