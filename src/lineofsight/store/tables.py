@@ -485,9 +485,7 @@ web_sessions = Table(
         comment="users.id signed in",
     ),
     Column("created_at", DateTime(timezone=True), nullable=False, comment="when it began"),
-    Column(
-        "last_seen_at", DateTime(timezone=True), nullable=False, comment="its latest request"
-    ),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, comment="its latest request"),
     Column(
         "expires_at",
         DateTime(timezone=True),
