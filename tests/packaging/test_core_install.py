@@ -127,7 +127,12 @@ def test_to_pandas_without_the_pandas_extra_says_which_to_install(tmp_path: Path
 
 
 # The modules that belong to an extra: the web app and its accounts (argon2).
-NEEDS_AN_EXTRA = ("lineofsight.web", "lineofsight.services.accounts")
+# The web app's own services: accounts hash passwords with argon2, and sessions use accounts.
+NEEDS_AN_EXTRA = (
+    "lineofsight.web",
+    "lineofsight.services.accounts",
+    "lineofsight.services.sessions",
+)
 
 
 def test_every_module_outside_the_web_app_imports_without_extras(tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ FOREIGN_KEYS = {
     ("measurements", "load_id", "loads"),
     ("user_grants", "user_id", "users"),
     ("api_tokens", "user_id", "users"),
+    ("web_sessions", "user_id", "users"),
 }
 JSONB = {
     ("organization", "strategy"),
