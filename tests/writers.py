@@ -1,6 +1,7 @@
-"""Writers in other processes, for the tests of writes that meet: a held write lock, and loads
-run as `los load` runs them (each in its own process, on SQLite through its own copy of the
-SQLite library, which must not share a process with the store's other connections).
+"""For the tests of writes that meet: writers in other processes (a held write lock, and loads
+run as `los load` runs them: each in its own process, on SQLite through its own copy of the
+SQLite library, which must not share a process with the store's other connections), and what
+a store holds afterwards.
 
 Processes are started with `spawn`: a fork of a test process that runs threads and holds
 database connections is not safe. Every wait is bounded (WAIT) so that a broken run fails
@@ -13,11 +14,16 @@ import multiprocessing
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
 from lineofsight.errors import StoreBusy
+from lineofsight.store import tables as t
 from lineofsight.store.database import Store
 
 CTX = multiprocessing.get_context("spawn")
 WAIT = 180.0  # seconds: a bound for a broken run, far above what any step takes
+
+Key = tuple[str, str, str]  # a measurement's KPI, unit and period
 
 
 class WriteLockHolder:
@@ -91,3 +97,18 @@ def _load(url: str, path: str, busy_timeout: float, start: Any, refused: Any, re
         outcome = f"error: {exc!r}"
     finally:
         results.put((path, outcome))
+
+
+def stored_state(url: str) -> tuple[dict[Key, float], int, int]:
+    """Every stored value by key, the number of writes (loads) and of audit entries."""
+    store = Store(url)
+    try:
+        ms = t.measurements
+        with store.reading() as conn:
+            rows = conn.execute(select(ms.c.kpi_id, ms.c.unit_id, ms.c.period, ms.c.value))
+            values = {(r.kpi_id, r.unit_id, r.period): r.value for r in rows}
+            loads = conn.execute(select(func.count()).select_from(t.loads)).scalar_one()
+            audit = conn.execute(select(func.count()).select_from(t.audit_log)).scalar_one()
+    finally:
+        store.close()
+    return values, loads, audit

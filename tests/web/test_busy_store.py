@@ -20,8 +20,7 @@ from tests.conftest import Los
 from tests.web.conftest import build_store, log_in
 from tests.web.site import csrf_from
 from tests.web.test_api import assert_error
-from tests.web.test_concurrent_writes import _state
-from tests.writers import WriteLockHolder
+from tests.writers import WriteLockHolder, stored_state
 
 BUSY = "the store is busy: another write is running (waited 0.05 s); nothing was written"
 
@@ -38,7 +37,7 @@ def test_a_write_that_cannot_get_the_store_is_refused_clearly_everywhere(
     data.write_text("kpi,period,value\nrevenue,2026-05,150\n", encoding="utf-8")
     monkeypatch.setenv("LOS_BUSY_TIMEOUT", "0.05")
     monkeypatch.setenv("LOS_WEB_BUSY_TIMEOUT", "0.05")
-    before = _state(db_url)
+    before = stored_state(db_url)
     los = Los(db_url)
     checkin = {"kpi": "revenue", "period": "2026-05", "value": 150}
 
@@ -80,14 +79,22 @@ def test_a_write_that_cannot_get_the_store_is_refused_clearly_everywhere(
                 "/kpis/revenue/checkin",
                 data={"period": "2026-05", "value": "150", "csrf_token": csrf},
             )
+            # The form comes back as sent, saying why nothing was saved.
             assert page.status_code == 503
             assert page.headers["content-type"].startswith("text/html")
             assert page.headers["retry-after"] == str(RETRY_AFTER)
             assert "The store is busy: another write is running" in page.text
-            assert "Traceback" not in page.text
+            assert 'name="value" value="150"' in page.text
+            # Any other page write gets the same answer, as an error page.
+            log_in(client, "admin")
+            csrf = csrf_from(client.get("/upload").text)
+            upload = {"file": ("may.csv", io.BytesIO(data.read_bytes()), "text/csv")}
+            page = client.post("/upload", files=upload, data={"csrf_token": csrf})
+            assert page.status_code == 503 and page.headers["retry-after"] == str(RETRY_AFTER)
+            assert "The store is busy: another write is running" in page.text
         app.state.store.close()
 
-    assert _state(db_url) == before  # nothing of any refused write was stored
+    assert stored_state(db_url) == before  # nothing of any refused write was stored
     # Once the other write has finished, the same writes go through.
     assert los("load", str(data)).exit_code == 0
     app = create_app(db_url, secret_key="test secret")

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from lineofsight.errors import StoreBusy
 from lineofsight.services import accounts
@@ -27,9 +27,7 @@ from lineofsight.store import tables as t
 from lineofsight.store.database import Store
 from lineofsight.web.app import create_app
 from tests.web.conftest import build_store
-from tests.writers import CTX, WAIT, WriteLockHolder, start_load
-
-Key = tuple[str, str, str]  # kpi, unit, period
+from tests.writers import CTX, WAIT, Key, WriteLockHolder, start_load, stored_state
 
 # How each write is made.
 PROCESS_LOAD = "load in its own process"
@@ -95,21 +93,6 @@ def shared(db_url: str, tmp_path: Path) -> Shared:
         return Shared(db_url, accounts.create_token(store, "admin", actor="tests"))
     finally:
         store.close()
-
-
-def _state(url: str) -> tuple[dict[Key, float], int, int]:
-    """Every stored value by key, the number of writes (loads) and of audit entries."""
-    store = Store(url)
-    try:
-        ms = t.measurements
-        with store.reading() as conn:
-            rows = conn.execute(select(ms.c.kpi_id, ms.c.unit_id, ms.c.period, ms.c.value))
-            values = {(r.kpi_id, r.unit_id, r.period): r.value for r in rows}
-            loads = conn.execute(select(func.count()).select_from(t.loads)).scalar_one()
-            audit = conn.execute(select(func.count()).select_from(t.audit_log)).scalar_one()
-    finally:
-        store.close()
-    return values, loads, audit
 
 
 def _run_together(
@@ -206,7 +189,7 @@ def _assert_each_stored_whole_or_not_at_all(
     url: str, writes: list[Write], outcomes: dict[str, str], before: tuple[Any, ...]
 ) -> None:
     values_before, loads_before, audit_before = before
-    values, loads, audit = _state(url)
+    values, loads, audit = stored_state(url)
     assert set(outcomes.values()) <= {"stored", "refused"}, outcomes
     stored = [w for w in writes if outcomes[w.name] == "stored"]
     for write in writes:
@@ -224,7 +207,7 @@ def _assert_each_stored_whole_or_not_at_all(
 
 def test_writers_take_turns_and_every_write_is_stored(shared: Shared, tmp_path: Path) -> None:
     writes = _writes(tmp_path)
-    before = _state(shared.url)
+    before = stored_state(shared.url)
     outcomes = _run_together(shared, writes, busy_timeout=WAIT)
     assert outcomes == {w.name: "stored" for w in writes}
     _assert_each_stored_whole_or_not_at_all(shared.url, writes, outcomes, before)
@@ -234,7 +217,7 @@ def test_with_a_short_wait_each_write_is_stored_or_refused_and_none_lost(
     shared: Shared, tmp_path: Path
 ) -> None:
     writes = _writes(tmp_path)
-    before = _state(shared.url)
+    before = stored_state(shared.url)
     # Another process holds the store until a first write has been refused; the writes wait
     # at most 10 ms, so some are refused, while others may get the store once it is free.
     holder = WriteLockHolder(shared.url).start()
