@@ -6,6 +6,8 @@
     │   ├── LoadError     a measurement file has problems; nothing of it was stored
     │   └── UsageError    a bad argument or a missing workspace
     └── StoreError        the store cannot be opened or is of an unknown version
+        └── StoreBusy     another write held the store longer than this one may wait:
+                          nothing was written, try again (exit code 3, HTTP 503)
 
 Any other exception is a bug.
 """
@@ -60,3 +62,21 @@ class UsageError(InputError):
 
 class StoreError(LineOfSightError):
     """The store cannot be opened or used."""
+
+
+class StoreBusy(StoreError):
+    """Another write held the store for longer than this write may wait; nothing was written.
+
+    `waited` is the wait allowed, in seconds. Writes take turns (one at a time on a store);
+    this one gave up its turn, so trying again later is always safe.
+    """
+
+    def __init__(self, waited: float) -> None:
+        super().__init__(
+            f"the store is busy: another write is running (waited {waited:g} s); "
+            "nothing was written, try again"
+        )
+        self.waited = waited
+
+    def __reduce__(self) -> tuple[type[StoreBusy], tuple[float]]:
+        return (StoreBusy, (self.waited,))  # from a worker process, as it was raised

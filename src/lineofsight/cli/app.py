@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from lineofsight import __version__
-from lineofsight.errors import InputError, StoreError, UsageError
+from lineofsight.errors import InputError, StoreBusy, StoreError, UsageError
 from lineofsight.examples import example_names
 from lineofsight.services.workspace import ENV_URL, open_store
 
@@ -57,6 +57,7 @@ class CheckFormat(StrEnum):
 EXAMPLE_HELP = "Fill it with a worked example: " + ", ".join(example_names())
 
 F = TypeVar("F", bound=Callable[..., Any])
+EXIT_BUSY = 3  # another write held the store for longer than LOS_BUSY_TIMEOUT: try again
 
 
 def _command(on: typer.Typer | None = None, **kwargs: Any) -> Callable[[F], F]:
@@ -71,6 +72,11 @@ def _command(on: typer.Typer | None = None, **kwargs: Any) -> Callable[[F], F]:
             except InputError as exc:
                 _report(exc)
                 raise typer.Exit(2) from None
+            except StoreBusy as exc:
+                err.print(
+                    f"[bold red]error:[/] {escape(str(exc))} (LOS_BUSY_TIMEOUT sets the wait)"
+                )
+                raise typer.Exit(EXIT_BUSY) from None
             except StoreError as exc:
                 err.print(f"[bold red]error:[/] {escape(str(exc))}")
                 raise typer.Exit(2) from None

@@ -22,7 +22,7 @@ from lineofsight.errors import UsageError
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
-from lineofsight.store.loading import typed_query
+from lineofsight.store.loading import busy_timeout_pragma, typed_query
 from lineofsight.store.measurements import of_kpis, with_starts
 
 _COLUMNS = "kpi_id, unit_id, period, period_end, value, numerator, denominator"
@@ -79,7 +79,8 @@ def _typed_frame(
     row through SQLAlchemy elsewhere. `{}` in the query marks each parameter."""
     path = store.arrow_file
     if path is not None:
-        return _cast(_adbc_frame(path, typed_query(query, schema), params).slice(1), schema)
+        frame = _adbc_frame(path, typed_query(query, schema), params, store.busy_timeout)
+        return _cast(frame.slice(1), schema)
     names = [f"p{i}" for i in range(len(params))]
     sql = query.format(*[f":{name}" for name in names])
     with store.reading() as conn:
@@ -87,7 +88,7 @@ def _typed_frame(
     return _typed(rows, dict(schema))
 
 
-def _adbc_frame(path: str, query: str, params: list[object]) -> pl.DataFrame:
+def _adbc_frame(path: str, query: str, params: list[object], busy_timeout: float) -> pl.DataFrame:
     """A query's result as Arrow straight into Polars (no row objects, no pyarrow)."""
     # Imported here: only scorecards need them. The low-level API hands over an Arrow stream
     # that Polars reads through the Arrow PyCapsule interface.
@@ -108,6 +109,14 @@ def _adbc_frame(path: str, query: str, params: list[object]) -> pl.DataFrame:
     try:
         connection = adbc.AdbcConnection(database)
         try:
+            # A read is not blocked by a write, but can wait for a moment's lock (a WAL
+            # checkpoint or recovery by another connection).
+            pragma = adbc.AdbcStatement(connection)
+            try:
+                pragma.set_sql_query(busy_timeout_pragma(busy_timeout))
+                pragma.execute_update()
+            finally:
+                pragma.close()
             statement = adbc.AdbcStatement(connection)
             try:
                 statement.set_sql_query(query.format(*literals))

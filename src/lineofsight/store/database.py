@@ -1,8 +1,18 @@
-"""Open a store: the engine, its settings per database, and migrations to the newest schema."""
+"""Open a store: the engine, its settings per database, and migrations to the newest schema.
+
+Writes take turns. Every write transaction takes the store's write lock first (SQLite:
+`BEGIN IMMEDIATE`; PostgreSQL: a transaction-level advisory lock), waiting behind another
+writer for at most `Store.busy_timeout` seconds, then gives up with StoreBusy having written
+nothing. Taking the lock first matters on SQLite: a transaction that has read and then wants
+to write while another connection writes is refused at once, without waiting, since waiting
+could deadlock; one that asks for the write lock before reading simply queues.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -10,14 +20,26 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 
-from lineofsight.errors import StoreError
+from lineofsight.errors import LineOfSightError, Problem, StoreBusy, StoreError, UsageError
 
 # The newest migration; a test checks it is Alembic's head. Knowing it lets a command that only
 # reads skip loading Alembic when the store is already up to date.
 SCHEMA_REVISION = "0007"
 PAGE_SIZE = 16384
+
+BUSY_TIMEOUT_ENV = "LOS_BUSY_TIMEOUT"
+# Seconds a write waits for another to finish: a load of 100,000 KPIs (3.3 million values)
+# holds the store for about 10 s, so this covers many queued behind each other.
+DEFAULT_BUSY_TIMEOUT = 300.0
+# The key of the PostgreSQL advisory lock that every write transaction holds ("LOS").
+WRITE_LOCK_KEY = 0x4C4F53
+# Lock not available (lock_timeout), serialization failure, deadlock detected: another
+# transaction was in the way; the same write can succeed when tried again.
+BUSY_SQLSTATES = frozenset({"55P03", "40001", "40P01"})
+_SQLITE_BUSY = 5
+_WRITE = "lineofsight_write"  # execution option: this connection's transaction writes
 
 
 def _alembic_config(url: str) -> Any:
@@ -40,8 +62,40 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def busy_timeout_setting(name: str, default: float) -> float:
+    """Seconds a write may wait for another, from environment variable `name`, else `default`."""
+    given = os.environ.get(name, "").strip()
+    if not given:
+        return default
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        reason = f"{given!r} is not a number of seconds (e.g. 300)"
+        raise UsageError(f"{name}: {reason}", [Problem(name, 0, reason)])
+    return seconds
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether `exc` says that another transaction held a lock this one could not get in time."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    code = getattr(exc, "sqlite_errorcode", None)  # Python's sqlite3
+    if isinstance(code, int):
+        return code & 0xFF == _SQLITE_BUSY  # with its extended codes (BUSY_SNAPSHOT ...)
+    if getattr(exc, "sqlstate", None) in BUSY_SQLSTATES:  # psycopg
+        return True
+    # ADBC's SQLite driver passes on SQLite's message only.
+    return type(exc).__module__.startswith("adbc_driver") and "database is locked" in str(exc)
+
+
 class Store:
-    """An open store: an engine whose schema is at the newest migration."""
+    """An open store: an engine whose schema is at the newest migration.
+
+    `busy_timeout`: seconds a write waits for another before StoreBusy; default
+    $LOS_BUSY_TIMEOUT, else DEFAULT_BUSY_TIMEOUT.
+    """
 
     # Whether bulk reads and loads of an SQLite file may go through ADBC's own copy of SQLite.
     # A long-running process that also keeps SQLAlchemy connections open on the file (the web
@@ -49,8 +103,13 @@ class Store:
     # locks, so closing one's file handle can drop the other's locks in the middle of a write.
     arrow_sqlite = True
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(
+        self, url: str, *, migrate: bool = True, busy_timeout: float | None = None
+    ) -> None:
         self.url = normalise_url(url)
+        if busy_timeout is None:
+            busy_timeout = busy_timeout_setting(BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT)
+        self.busy_timeout = busy_timeout
         try:
             parsed = make_url(self.url)
         except ArgumentError:
@@ -59,8 +118,10 @@ class Store:
         if self.dialect not in ("sqlite", "postgresql"):
             raise StoreError(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL")
         kwargs: dict[str, Any] = {}
-        if self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if self.dialect == "sqlite":
+            kwargs["connect_args"] = {"timeout": busy_timeout}  # SQLite's busy timeout
+            if parsed.database not in (None, "", ":memory:"):
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         try:
             self.engine: Engine = create_engine(self.url, **kwargs)
         except (ArgumentError, ImportError) as exc:
@@ -69,6 +130,9 @@ class Store:
             ) from None
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        else:
+            event.listen(self.engine, "begin", _postgresql_begin(busy_timeout))
         if migrate:
             self.migrate()
 
@@ -82,7 +146,7 @@ class Store:
 
         cfg = _alembic_config(self.url)
         try:
-            with self.engine.begin() as conn:
+            with self._writing() as conn:
                 current = MigrationContext.configure(conn).get_current_revision()
                 head = ScriptDirectory.from_config(cfg).get_current_head()
                 if current == head:
@@ -95,8 +159,11 @@ class Store:
                     )
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
-        except OperationalError as exc:
-            raise StoreError(f"cannot open the store {self.display_url}: {exc.orig}") from None
+        except Exception as exc:
+            error = self._store_error(exc, f"cannot open the store {self.display_url}")
+            if error is None:
+                raise
+            raise error from None
 
     def _current_revision(self) -> str | None:
         try:
@@ -120,17 +187,48 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One transaction: everything in the block is written, or nothing is."""
+        """One write transaction: everything in the block is written, or nothing is.
+
+        It holds the store's write lock from its start; StoreBusy when another write keeps it
+        for longer than `busy_timeout`.
+        """
         try:
-            with self.engine.begin() as conn:
+            with self._writing() as conn:
                 yield conn
-        except OperationalError as exc:
-            raise StoreError(f"store error on {self.display_url}: {exc.orig}") from None
+        except Exception as exc:
+            error = self._store_error(exc, f"store error on {self.display_url}")
+            if error is None:
+                raise
+            raise error from None
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
+        """A connection that reads (one snapshot of the store on SQLite); writes do not block it."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except Exception as exc:
+            if is_busy(exc):
+                raise StoreBusy(self.busy_timeout) from None
+            raise
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
-            yield conn
+            conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
+
+    def _store_error(self, exc: Exception, context: str) -> StoreError | None:
+        """What to raise instead of `exc`, which ended a write: StoreBusy when another write
+        was in the way, StoreError for another database error; None to let `exc` through."""
+        if isinstance(exc, LineOfSightError):
+            return None
+        if is_busy(exc):
+            return StoreBusy(self.busy_timeout)
+        if isinstance(exc, OperationalError):
+            return StoreError(f"{context}: {exc.orig}")
+        return None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -146,6 +244,35 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # Transactions begin as _sqlite_begin says, not when the driver guesses (it would begin
+    # only at the first INSERT, after the reads that the write depends on).
+    dbapi_connection.isolation_level = None
 
 
-__all__ = ["SQLAlchemyError", "Store", "normalise_url", "sqlite_url"]
+def _sqlite_begin(conn: Connection) -> None:
+    # A write asks for the write lock before it reads anything (see the module's docstring).
+    write = conn.get_execution_options().get(_WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _postgresql_begin(busy_timeout: float) -> Callable[[Connection], None]:
+    # lock_timeout 0 would mean waiting for ever.
+    milliseconds = max(1, round(busy_timeout * 1000))
+
+    def begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(_WRITE, False):
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {milliseconds}")
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+
+    return begin
+
+
+__all__ = [
+    "BUSY_TIMEOUT_ENV",
+    "SQLAlchemyError",
+    "Store",
+    "busy_timeout_setting",
+    "is_busy",
+    "normalise_url",
+    "sqlite_url",
+]

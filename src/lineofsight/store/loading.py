@@ -5,7 +5,8 @@ Python driver binds about 400,000 rows a second, SQLAlchemy fewer). On an SQLite
 transaction runs on an ADBC connection of its own, which takes Arrow data (a Polars frame)
 straight into a temporary table; everything else is SQL inside SQLite. It begins with
 `BEGIN IMMEDIATE`, so that no other writer changes the store between what the load reads and
-what it writes. Elsewhere (PostgreSQL, an in-memory SQLite) the transaction is SQLAlchemy's
+what it writes, waiting its turn behind another writer for up to the store's busy timeout
+(see database.py). Elsewhere (PostgreSQL, an in-memory SQLite) the transaction is SQLAlchemy's
 connection, with `COPY` on PostgreSQL.
 
 SQL given to `execute` and `query` uses `?` for parameters; only the values of temporary
@@ -22,8 +23,8 @@ from typing import Any, Protocol
 import polars as pl
 from sqlalchemy import Connection
 
-from lineofsight.errors import StoreError
-from lineofsight.store.database import Store
+from lineofsight.errors import StoreBusy, StoreError
+from lineofsight.store.database import Store, is_busy
 
 LOAD_CACHE_KB = 64 * 1024  # SQLite page cache during a load (its default is 8 MB)
 
@@ -66,14 +67,22 @@ def load_session(store: Store) -> Iterator[LoadSession]:
     from adbc_driver_manager import Error as AdbcError
 
     try:
-        session = _AdbcSession(path)
+        session = _AdbcSession(path, store.busy_timeout)
         try:
             yield session
             session.commit()
         finally:
             session.close()
     except AdbcError as exc:
+        if is_busy(exc):
+            raise StoreBusy(store.busy_timeout) from None
         raise StoreError(f"store error on {store.display_url}: {exc}") from None
+
+
+def busy_timeout_pragma(seconds: float) -> str:
+    """The statement that makes an SQLite connection wait up to `seconds` for a lock (ADBC's
+    driver has no option of its own for it)."""
+    return f"PRAGMA busy_timeout={round(seconds * 1000)}"
 
 
 def typed_query(sql: str, schema: Mapping[str, Any]) -> str:
@@ -105,7 +114,7 @@ class _AdbcSession:
 
     dialect = "sqlite"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, busy_timeout: float) -> None:
         # Imported here: only loads need them.
         import adbc_driver_manager as adbc
         import adbc_driver_sqlite
@@ -120,7 +129,7 @@ class _AdbcSession:
             # As the store's engine sets them on its connections (see database.py).
             self.execute("PRAGMA foreign_keys=ON")
             self.execute("PRAGMA synchronous=NORMAL")
-            self.execute("PRAGMA busy_timeout=30000")
+            self.execute(busy_timeout_pragma(busy_timeout))
             self.execute("PRAGMA temp_store=MEMORY")  # the staged rows: no temporary file
             # Millions of rows go into the key's index beside the table: a larger cache keeps
             # its pages from being written out and read back while the load runs, and

@@ -20,12 +20,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lineofsight import __version__
 from lineofsight.services.scorecards import ScorecardCache
-from lineofsight.store.database import Store
+from lineofsight.store.database import Store, busy_timeout_setting
 from lineofsight.web.errors import install_error_handlers
 from lineofsight.web.security import SessionSigner, set_session_cookie, utc_now
 
 STATIC_DIR = Path(__file__).parent / "static"
 SECRET_ENV = "LOS_SECRET_KEY"
+BUSY_TIMEOUT_ENV = "LOS_WEB_BUSY_TIMEOUT"
+# Seconds a web or API write waits for another write (a `los load`) before answering 503: a
+# request should not hold its thread and its user for as long as a command may wait.
+DEFAULT_BUSY_TIMEOUT = 10.0
 THREADS = 8  # handlers that run at once in one server process
 
 # Pages and API answers; assets come only from this server (no CDN, no web fonts).
@@ -90,9 +94,16 @@ def _cookie_header(scope: Scope, owner: FastAPI, data: dict[str, Any]) -> tuple[
     return next((k, v) for k, v in carrier.raw_headers if k == b"set-cookie")
 
 
-def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
-    """The FastAPI app over the store at `db_url` (opened and migrated once)."""
-    store = Store(db_url)
+def create_app(
+    db_url: str, *, secret_key: str | None = None, busy_timeout: float | None = None
+) -> FastAPI:
+    """The FastAPI app over the store at `db_url` (opened and migrated once).
+
+    `busy_timeout`: seconds a write waits for another; default $LOS_WEB_BUSY_TIMEOUT, else 10.
+    """
+    if busy_timeout is None:
+        busy_timeout = busy_timeout_setting(BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT)
+    store = Store(db_url, busy_timeout=busy_timeout)
     store.arrow_sqlite = False  # one SQLite library per process (see Store.arrow_sqlite)
 
     @asynccontextmanager

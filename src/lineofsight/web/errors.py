@@ -4,6 +4,10 @@
 
 `details` lists what was wrong where: `{"field", "reason"}` for a form or query field,
 `{"file", "row", "reason"}` for a row of an uploaded file.
+
+A write that found the store busy with another write for longer than it may wait answers 503
+with code `busy` and a `Retry-After` header: nothing was written, and sending the same request
+again later is safe.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lineofsight.errors import InputError, StoreError
+from lineofsight.errors import InputError, StoreBusy, StoreError
 from lineofsight.web.security import ApiAuthRequired, CsrfFailed, LoginRequired
 
 CODES = {
@@ -33,6 +37,7 @@ CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+RETRY_AFTER = 5  # seconds, in the Retry-After header of a write refused while the store is busy
 
 
 class ApiError(Exception):
@@ -97,7 +102,7 @@ def _respond(
     try:
         from lineofsight.web.templating import render
 
-        return render(
+        page = render(
             request,
             "error.html",
             status_code=status,
@@ -106,6 +111,8 @@ def _respond(
             message=message,
             details=details or [],
         )
+        page.headers.update(headers or {})
+        return page
     except Exception:  # no error template yet: plain text still tells the user what happened
         lines = [f"{status} {message}"] + [
             " ".join(f"{k}: {v}" for k, v in d.items()) for d in details or []
@@ -145,6 +152,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError) -> Response:
+        if isinstance(exc, StoreBusy):
+            return _respond(
+                request, 503, "busy", str(exc), headers={"Retry-After": str(RETRY_AFTER)}
+            )
         return _respond(request, 503, "unavailable", str(exc))
 
     @app.exception_handler(ApiAuthRequired)

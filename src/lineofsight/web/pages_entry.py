@@ -17,8 +17,9 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lineofsight.engine.calendar import evaluation_period
-from lineofsight.errors import InputError
+from lineofsight.errors import InputError, StoreBusy
 from lineofsight.services.accounts import Account
+from lineofsight.web.errors import RETRY_AFTER
 from lineofsight.web.pagekit import (
     can,
     not_found,
@@ -138,6 +139,20 @@ def checkin_submit(
                 errors[problem.file if problem.file in form else "form"] = problem.message
             if not exc.problems:
                 errors["form"] = exc.summary
+        except StoreBusy as exc:
+            # Nothing was saved: the form comes back as it was sent, to send again.
+            message = str(exc)
+            page = render(
+                request,
+                "checkin.html",
+                status_code=503,
+                form=form,
+                errors={},
+                summary=message[:1].upper() + message[1:] + ".",
+                **context,
+            )
+            page.headers["Retry-After"] = str(RETRY_AFTER)
+            return page
         else:
             query = {"saved": period.strip(), "period": period.strip()}
             if at != context["kpi"].unit:
