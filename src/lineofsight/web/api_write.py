@@ -30,7 +30,6 @@ from lineofsight.web.security import verify_csrf
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
 MAX_UPLOAD = 50 * 1024 * 1024
-MAX_STRATEGY = 50 * 1024 * 1024
 
 
 class MeasurementIn(BaseModel):
@@ -157,8 +156,6 @@ def put_strategy(
 
         tree = UnitTree({})
     require(account, "edit_definitions", tree, None)
-    if len(body) > MAX_STRATEGY:
-        raise ApiError(413, "the strategy file is too large")
     source = f"strategy.yaml (web, {account.username})"
     org = parse_strategy(body, "strategy.yaml")
 

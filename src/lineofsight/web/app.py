@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lineofsight import __version__
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store
+from lineofsight.web.body_limit import BodyLimitMiddleware
 from lineofsight.web.errors import install_error_handlers
 from lineofsight.web.security import AccountCache, SessionSigner, set_session_cookie
 
@@ -109,6 +110,7 @@ def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
     app.state.signer = SessionSigner(key)
     app.state.accounts = AccountCache()
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware)  # inside: its answers get the security headers
     app.add_middleware(SessionCookieMiddleware, owner=app)
     STATIC_DIR.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
