@@ -113,6 +113,7 @@ def _add(
 ) -> AddResult:
     from lineofsight.library.addition import (
         NotInsertable,
+        formula_frequencies,
         formula_inputs,
         input_directions,
         insert_kpis,
@@ -158,11 +159,22 @@ def _add(
     # A KPI sits at the level of the objective it measures (an operational KPI tied straight
     # to a strategic objective skips a level, and the checks say so).
     level = objectives[supports].level.value
-    items = [kpi_item(item, unit=unit, owner=owner, level=level, supports=supports)]
-    added = [AddedKpi(item.id, item.name, "requested", item.direction)]
     inputs = formula_inputs(cat, item.id)
     reused = [input_id for input_id in inputs if input_id in kpis]
     missing = [input_id for input_id in inputs if input_id not in kpis]
+    strategy_frequencies = {k.id: k.frequency.value for k in org.kpis}
+    frequencies = formula_frequencies(cat, [item.id, *missing], strategy_frequencies)
+    items = [
+        kpi_item(
+            item,
+            unit=unit,
+            owner=owner,
+            level=level,
+            supports=supports,
+            frequency=frequencies[item.id][0],
+        )
+    ]
+    added = [AddedKpi(item.id, item.name, "requested", item.direction)]
     # A new input moves the way that improves the formula reading it, which is not always
     # the catalogue's own direction (headcount under revenue per employee); inputs the
     # strategy has already are left as they are.
@@ -170,7 +182,15 @@ def _add(
     for input_id in missing:
         source = cat.by_id[input_id]
         how = directions[input_id]
-        items.append(kpi_item(source, unit=unit, owner=owner, direction=how.direction))
+        items.append(
+            kpi_item(
+                source,
+                unit=unit,
+                owner=owner,
+                direction=how.direction,
+                frequency=frequencies[input_id][0],
+            )
+        )
         readers = [
             e.id for e in (item, *(cat.by_id[a.id] for a in added)) if input_id in _reads(cat, e.id)
         ]
@@ -200,6 +220,13 @@ def _add(
         raise
     noted = {a.id for a in added if a.direction_note is not None}
     warnings = _direction_warnings(new_org, [a.id for a in added], noted)
+    for kpi_id, (frequency, because) in frequencies.items():
+        if because is not None:
+            warnings += (
+                f"'{kpi_id}' is {frequency} here, as its input '{because}' "
+                f"(the catalogue's frequency is {cat.by_id[kpi_id].frequency}): "
+                "a formula finer than its inputs would never have a value",
+            )
     if level != item.level:
         warnings += (
             f"'{item.id}' is {level} here, the level of '{supports}' "

@@ -19,7 +19,13 @@ from pydantic import BaseModel, ValidationError
 
 from lineofsight.domain.formula import parse_formula, references
 from lineofsight.domain.model import Calendar, Direction
-from lineofsight.domain.periods import Period, grain_of, parse_period
+from lineofsight.domain.periods import (
+    GRAIN_OF_FREQUENCY,
+    Grain,
+    Period,
+    grain_of,
+    parse_period,
+)
 from lineofsight.errors import Problem
 from lineofsight.spec import schema as s
 from lineofsight.spec.yamlload import LineMap
@@ -321,6 +327,46 @@ def check_references(items: Items, data: dict[str, Any], out: Collector) -> None
         ref((*base, "parent"), f"objective {objective.id}: parent", objective.parent, "objective")
     for i, kpi in items.kpis:
         _check_kpi(i, kpi, items.calendar, ref, out)
+    _check_formula_grains(items, out)
+
+
+def _check_formula_grains(items: Items, out: Collector) -> None:
+    """A formula KPI finer than an input would never have a value: its inputs are aggregated
+    up to its frequency, never split down. An input that is a formula itself has values no
+    finer than its own inputs, so nested formulas are followed down to measured KPIs."""
+    specs = {kpi.id: kpi for _, kpi in items.kpis}
+    inputs = {
+        kpi.id: sorted(references(parse_formula(kpi.formula)) & specs.keys())
+        for kpi in specs.values()
+        if kpi.formula is not None
+    }
+    finest: dict[str, Grain] = {}  # the finest grain at which a KPI can have values
+
+    def finest_of(kpi_id: str, seen: frozenset[str]) -> Grain:
+        if kpi_id not in finest:
+            grains = [grain_of(specs[kpi_id].frequency)]
+            # An input already on the path is a cycle, which `los check` reports (AL04).
+            grains += [finest_of(i, seen | {i}) for i in inputs.get(kpi_id, ()) if i not in seen]
+            finest[kpi_id] = max(grains)
+        return finest[kpi_id]
+
+    for i, kpi in items.kpis:
+        own = grain_of(kpi.frequency)
+        for input_id in inputs.get(kpi.id, ()):
+            grain = finest_of(input_id, frozenset({kpi.id, input_id}))
+            if grain > own:
+                coarser = _FREQUENCY_OF_GRAIN[grain]
+                through = " (through its own inputs)" if input_id in inputs else ""
+                out.add(
+                    ("kpis", i, "frequency"),
+                    f"kpi {kpi.id}: a {kpi.frequency.value} formula cannot read '{input_id}', "
+                    f"which has values only {coarser} or coarser{through}: the formula would "
+                    f"never have a value (make '{kpi.id}' {coarser} or coarser)",
+                )
+                break
+
+
+_FREQUENCY_OF_GRAIN = {grain: frequency.value for frequency, grain in GRAIN_OF_FREQUENCY.items()}
 
 
 def _a(noun: str) -> str:
