@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from lineofsight.domain.formula import parse_formula, references
-from lineofsight.domain.model import Calendar, Direction
+from lineofsight.domain.limits import MAX_MAGNITUDE, allowed_range
+from lineofsight.domain.model import Bounds, Calendar, Direction
 from lineofsight.domain.periods import (
     GRAIN_OF_FREQUENCY,
     Grain,
@@ -434,6 +435,7 @@ def _check_kpi(i: int, kpi: s.KpiSpec, calendar: Calendar, ref: Any, out: Collec
                 "give tolerance_abs instead",
             )
 
+    _check_magnitudes(base, kpi, out)
     if kpi.target is not None:
         zero_check((*base, "target", "value"), "target", kpi.target.value)
     if kpi.range is not None and relative and kpi.range.low + kpi.range.high == 0:
@@ -447,6 +449,39 @@ def _check_kpi(i: int, kpi: s.KpiSpec, calendar: Calendar, ref: Any, out: Collec
         path = (*base, "unit_targets", unit_id)
         zero_check((*path, "value"), f"unit target for {unit_id}", unit_target.value)
         check_targets((*path, "targets"), unit_target.targets)
+
+
+def _check_magnitudes(base: tuple[Hashable, ...], kpi: s.KpiSpec, out: Collector) -> None:
+    """Targets, baselines, ranges and benchmarks are values of the KPI: within the magnitude
+    limit unless its bounds allow more (`domain.limits`); bounds themselves may be any size."""
+    bounds = Bounds(kpi.bounds.min, kpi.bounds.max) if kpi.bounds is not None else None
+    low, high = allowed_range(bounds)
+    values: list[tuple[tuple[Hashable, ...], float]] = []
+    if kpi.target is not None:
+        values.append(((*base, "target", "value"), kpi.target.value))
+    if kpi.baseline is not None:
+        values.append(((*base, "baseline", "value"), kpi.baseline.value))
+    if kpi.range is not None:
+        values += [
+            ((*base, "range", "low"), kpi.range.low),
+            ((*base, "range", "high"), kpi.range.high),
+        ]
+    if kpi.benchmark is not None:
+        values.append(((*base, "benchmark", "value"), kpi.benchmark.value))
+    values += [((*base, "targets", p), v) for p, v in kpi.targets.items()]
+    for unit_id, target in kpi.unit_targets.items():
+        path = (*base, "unit_targets", unit_id)
+        values.append(((*path, "value"), target.value))
+        if target.baseline is not None:
+            values.append(((*path, "baseline", "value"), target.baseline.value))
+        values += [((*path, "targets", p), v) for p, v in target.targets.items()]
+    for path, value in values:
+        if not low <= value <= high:
+            out.add(
+                path,
+                f"kpi {kpi.id}: {value:g} is beyond {MAX_MAGNITUDE:g} in size, the limit for a "
+                "KPI's values (give the KPI bounds that allow it)",
+            )
 
 
 @lru_cache(maxsize=4096)
