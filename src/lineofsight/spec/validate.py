@@ -2,7 +2,8 @@
 
 Structural problems come from the pydantic models; the cross-references (unknown ids, duplicate
 ids, targets that do not fit the KPI's frequency, zero targets with a relative tolerance) are
-checked here. When some items are malformed, the well-formed ones are still cross-checked so
+checked here, and in `kpi_checks` (formulas finer than their inputs, values beyond the magnitude
+limit). When some items are malformed, the well-formed ones are still cross-checked so
 that one run reports everything.
 """
 
@@ -18,17 +19,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from lineofsight.domain.formula import parse_formula, references
-from lineofsight.domain.limits import MAX_MAGNITUDE, allowed_range
-from lineofsight.domain.model import Bounds, Calendar, Direction
-from lineofsight.domain.periods import (
-    GRAIN_OF_FREQUENCY,
-    Grain,
-    Period,
-    grain_of,
-    parse_period,
-)
+from lineofsight.domain.model import Calendar, Direction
+from lineofsight.domain.periods import Period, grain_of, parse_period
 from lineofsight.errors import Problem
 from lineofsight.spec import schema as s
+from lineofsight.spec.kpi_checks import check_formula_grains, check_magnitudes
 from lineofsight.spec.yamlload import LineMap
 
 SECTIONS: dict[tuple[str, ...], tuple[str, type[BaseModel]]] = {
@@ -328,46 +323,7 @@ def check_references(items: Items, data: dict[str, Any], out: Collector) -> None
         ref((*base, "parent"), f"objective {objective.id}: parent", objective.parent, "objective")
     for i, kpi in items.kpis:
         _check_kpi(i, kpi, items.calendar, ref, out)
-    _check_formula_grains(items, out)
-
-
-def _check_formula_grains(items: Items, out: Collector) -> None:
-    """A formula KPI finer than an input would never have a value: its inputs are aggregated
-    up to its frequency, never split down. An input that is a formula itself has values no
-    finer than its own inputs, so nested formulas are followed down to measured KPIs."""
-    specs = {kpi.id: kpi for _, kpi in items.kpis}
-    inputs = {
-        kpi.id: sorted(references(parse_formula(kpi.formula)) & specs.keys())
-        for kpi in specs.values()
-        if kpi.formula is not None
-    }
-    finest: dict[str, Grain] = {}  # the finest grain at which a KPI can have values
-
-    def finest_of(kpi_id: str, seen: frozenset[str]) -> Grain:
-        if kpi_id not in finest:
-            grains = [grain_of(specs[kpi_id].frequency)]
-            # An input already on the path is a cycle, which `los check` reports (AL04).
-            grains += [finest_of(i, seen | {i}) for i in inputs.get(kpi_id, ()) if i not in seen]
-            finest[kpi_id] = max(grains)
-        return finest[kpi_id]
-
-    for i, kpi in items.kpis:
-        own = grain_of(kpi.frequency)
-        for input_id in inputs.get(kpi.id, ()):
-            grain = finest_of(input_id, frozenset({kpi.id, input_id}))
-            if grain > own:
-                coarser = _FREQUENCY_OF_GRAIN[grain]
-                through = " (through its own inputs)" if input_id in inputs else ""
-                out.add(
-                    ("kpis", i, "frequency"),
-                    f"kpi {kpi.id}: a {kpi.frequency.value} formula cannot read '{input_id}', "
-                    f"which has values only {coarser} or coarser{through}: the formula would "
-                    f"never have a value (make '{kpi.id}' {coarser} or coarser)",
-                )
-                break
-
-
-_FREQUENCY_OF_GRAIN = {grain: frequency.value for frequency, grain in GRAIN_OF_FREQUENCY.items()}
+    check_formula_grains(items, out)
 
 
 def _a(noun: str) -> str:
@@ -435,7 +391,7 @@ def _check_kpi(i: int, kpi: s.KpiSpec, calendar: Calendar, ref: Any, out: Collec
                 "give tolerance_abs instead",
             )
 
-    _check_magnitudes(base, kpi, out)
+    check_magnitudes(base, kpi, out)
     if kpi.target is not None:
         zero_check((*base, "target", "value"), "target", kpi.target.value)
     if kpi.range is not None and relative and kpi.range.low + kpi.range.high == 0:
@@ -449,39 +405,6 @@ def _check_kpi(i: int, kpi: s.KpiSpec, calendar: Calendar, ref: Any, out: Collec
         path = (*base, "unit_targets", unit_id)
         zero_check((*path, "value"), f"unit target for {unit_id}", unit_target.value)
         check_targets((*path, "targets"), unit_target.targets)
-
-
-def _check_magnitudes(base: tuple[Hashable, ...], kpi: s.KpiSpec, out: Collector) -> None:
-    """Targets, baselines, ranges and benchmarks are values of the KPI: within the magnitude
-    limit unless its bounds allow more (`domain.limits`); bounds themselves may be any size."""
-    bounds = Bounds(kpi.bounds.min, kpi.bounds.max) if kpi.bounds is not None else None
-    low, high = allowed_range(bounds)
-    values: list[tuple[tuple[Hashable, ...], float]] = []
-    if kpi.target is not None:
-        values.append(((*base, "target", "value"), kpi.target.value))
-    if kpi.baseline is not None:
-        values.append(((*base, "baseline", "value"), kpi.baseline.value))
-    if kpi.range is not None:
-        values += [
-            ((*base, "range", "low"), kpi.range.low),
-            ((*base, "range", "high"), kpi.range.high),
-        ]
-    if kpi.benchmark is not None:
-        values.append(((*base, "benchmark", "value"), kpi.benchmark.value))
-    values += [((*base, "targets", p), v) for p, v in kpi.targets.items()]
-    for unit_id, target in kpi.unit_targets.items():
-        path = (*base, "unit_targets", unit_id)
-        values.append(((*path, "value"), target.value))
-        if target.baseline is not None:
-            values.append(((*path, "baseline", "value"), target.baseline.value))
-        values += [((*path, "targets", p), v) for p, v in target.targets.items()]
-    for path, value in values:
-        if not low <= value <= high:
-            out.add(
-                path,
-                f"kpi {kpi.id}: {value:g} is beyond {MAX_MAGNITUDE:g} in size, the limit for a "
-                "KPI's values (give the KPI bounds that allow it)",
-            )
 
 
 @lru_cache(maxsize=4096)
