@@ -7,6 +7,7 @@ import datetime as dt
 from hypothesis import strategies as st
 
 from lineofsight.domain import model as m
+from lineofsight.domain.periods import grain_of
 
 IDS = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
 TEXT = st.text(
@@ -98,7 +99,10 @@ def organizations(draw: st.DrawFn) -> m.Organization:
                 lint=draw(LINT),
             )
         )
-    kpis = [draw(_kpi(kid, kpi_ids, unit_ids, objective_ids, owners)) for kid in kpi_ids]
+    frequencies = {kid: draw(st.sampled_from(m.Frequency)) for kid in kpi_ids}
+    kpis = [
+        draw(_kpi(kid, kpi_ids, unit_ids, objective_ids, owners, frequencies)) for kid in kpi_ids
+    ]
     return m.Organization(
         name=draw(TEXT),
         calendar=m.Calendar(draw(st.integers(1, 12))),
@@ -124,14 +128,16 @@ def organizations(draw: st.DrawFn) -> m.Organization:
 
 
 @st.composite
-def _kpi(draw, kid, kpi_ids, unit_ids, objective_ids, owners):  # type: ignore[no-untyped-def]
-    frequency = draw(st.sampled_from(m.Frequency))
+def _kpi(draw, kid, kpi_ids, unit_ids, objective_ids, owners, frequencies):  # type: ignore[no-untyped-def]
+    frequency = frequencies[kid]
     direction = draw(st.sampled_from(m.Direction))
     others = [k for k in kpi_ids if k != kid]
-    kind = draw(st.sampled_from(["plain", "formula", "ratio"] if others else ["plain", "ratio"]))
+    # A formula reads only KPIs no coarser than itself (a finer one would never have a value).
+    readable = [k for k in others if grain_of(frequencies[k]) <= grain_of(frequency)]
+    kind = draw(st.sampled_from(["plain", "formula", "ratio"] if readable else ["plain", "ratio"]))
     formula = None
     if kind == "formula":
-        inputs = draw(st.lists(st.sampled_from(others), min_size=1, max_size=3, unique=True))
+        inputs = draw(st.lists(st.sampled_from(readable), min_size=1, max_size=3, unique=True))
         formula = " + ".join(inputs) if len(inputs) > 1 else f"{inputs[0]} * 2"
     tolerance_abs = draw(_maybe(st.floats(0, 100, allow_nan=False)))
     tolerance = None if tolerance_abs is not None else draw(_maybe(st.floats(0.01, 1)))

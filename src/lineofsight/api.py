@@ -22,7 +22,9 @@ import polars as pl
 
 from lineofsight.checks.runner import CheckReport
 from lineofsight.domain.model import Organization
+from lineofsight.domain.periods import PeriodError, check_date, parse_date
 from lineofsight.engine.evaluate import Evaluation
+from lineofsight.errors import UsageError
 from lineofsight.extras import require
 from lineofsight.services import check as check_service
 from lineofsight.services.evaluate import evaluate_store, load_organization
@@ -75,13 +77,16 @@ class Workspace:
 
     def scorecard(self, as_of: dt.date | str | None = None, period: str | None = None) -> Scorecard:
         """Every KPI, objective and unit scored as of a date (default today) or a period."""
-        day = as_of.isoformat() if isinstance(as_of, dt.date) else as_of
+        day = as_of.isoformat() if isinstance(as_of, dt.date) else as_of  # checked on the way
         org, evaluation = evaluate_store(self.store, period, day)
         return Scorecard(org, evaluation)
 
     def check(self, as_of: dt.date | str | None = None) -> pl.DataFrame:
         """The alignment findings on the store, as a data frame."""
-        day = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
+        try:
+            day = parse_date(as_of) if isinstance(as_of, str) else as_of and check_date(as_of)
+        except PeriodError as exc:
+            raise UsageError(f"as_of {as_of!r}: {exc}") from None
         report: CheckReport = check_service.check(
             file=None, store=self.store, as_of=day or dt.date.today()
         )

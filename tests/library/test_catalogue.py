@@ -156,3 +156,38 @@ def test_the_validate_entry_point_counts_a_sound_catalogue(
     assert "5 KPIs, no problems" in out
     assert "finance            4" in out
     assert "healthcare           1" in out
+
+
+def test_a_formula_finer_than_an_input_is_a_problem(tmp_path: Path) -> None:
+    path = tmp_path / "finance.yaml"
+    entry = """  - id: {id}
+    name: {name}
+    description: A test entry.
+    measure:
+      {measure}
+    unit_of_measure: count
+    direction: increase
+    aggregation: sum
+    frequency: {frequency}
+    level: operational
+    type: lagging
+    industries: [all]
+"""
+    path.write_text(
+        "function: finance\nkpis:\n"
+        + entry.format(id="sales", name="Sales", measure="method: Counted.", frequency="monthly")
+        + entry.format(
+            id="weekly_double",
+            name="Weekly double",
+            measure="formula: sales * 2",
+            frequency="weekly",
+        )
+    )
+    _catalogue, problems = check_catalogue([path])
+    assert [(p.line, p.message) for p in problems] == [
+        (
+            23,  # the formula's frequency
+            "kpi weekly_double: a weekly formula cannot read 'sales', which is monthly: "
+            "it would never have a value",
+        )
+    ], problems

@@ -340,3 +340,23 @@ def test_add_says_when_the_applied_file_is_gone(los: Los, workspace: Path) -> No
                  "--supports", "sell_more", "--db", los.db_url or "")  # fmt: skip
     assert result.exit_code == 2
     assert "which is not a file here" in result.output and "--file PATH" in result.output
+
+
+def test_add_makes_a_formula_no_finer_than_its_inputs(los: Los, workspace: Path) -> None:
+    # Revenue is quarterly here; the catalogue's DSO (over revenue) is monthly, which would
+    # never have a value: it is added quarterly, and the user is told why.
+    monthly = "    frequency: monthly\n    direction: increase\n    aggregation: sum\n"
+    quarterly = workspace.read_text().replace(monthly, monthly.replace("monthly", "quarterly"), 1)
+    workspace.write_text(quarterly)
+    assert los("apply", str(workspace)).exit_code == 0
+    result = los("library", "add", "days_sales_outstanding", "--unit", "finance_dept",
+                 "--owner", "fay", "--db", los.db_url or "")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (
+        "'days_sales_outstanding' is quarterly here, as its input 'revenue' (the catalogue's "
+        "frequency is monthly)"
+    ) in " ".join(result.output.split())
+    org = read_strategy(workspace)
+    frequencies = {k.id: k.frequency.value for k in org.kpis}
+    assert frequencies["days_sales_outstanding"] == "quarterly"
+    assert frequencies["accounts_receivable"] == "monthly"  # an input keeps the catalogue's

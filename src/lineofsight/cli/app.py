@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from lineofsight import __version__
+from lineofsight.domain.periods import PeriodError, parse_date
 from lineofsight.errors import InputError, StoreBusy, StoreError, UsageError
 from lineofsight.examples import example_names
 from lineofsight.services.workspace import ENV_URL, open_store
@@ -346,9 +347,9 @@ def _emit(text: str, output: Path | None) -> None:
 
 def _parse_date(text: str, option: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{option} {text!r}: expected a date YYYY-MM-DD") from None
+        return parse_date(text)
+    except PeriodError as exc:
+        raise UsageError(f"{option} {text!r}: {exc}") from None
 
 
 class TraceFormat(StrEnum):

@@ -25,16 +25,21 @@ __all__ = [
     "Grain",
     "Period",
     "PeriodError",
+    "check_date",
     "contains",
     "days",
     "grain_of",
     "next_period",
+    "parse_date",
     "parse_period",
     "period_of",
     "periods_between",
     "previous_period",
 ]
 
+# The years a user may name, in a period or a date (an as-of date, a target's date). Far
+# enough from Python's dates (years 1 to 9999) that stepping a period, a reporting lag or a
+# forecast path beyond them never overflows; far wider than any plan or history needs.
 MIN_YEAR = 1900
 MAX_YEAR = 2200
 
@@ -169,6 +174,28 @@ def _fiscal_quarter(fiscal_year: int, quarter: int, start_month: int) -> Period:
 def _iso_weeks_in(iso_year: int) -> int:
     # 28 December always falls in the last ISO week of its year.
     return dt.date(iso_year, 12, 28).isocalendar().week
+
+
+def check_date(day: dt.date) -> dt.date:
+    """`day` itself when it lies in the supported years (`MIN_YEAR`..`MAX_YEAR`).
+
+    Every date a user gives goes through here (or `parse_date`), so that the period arithmetic
+    that follows never reaches past the dates Python can represent; PeriodError otherwise.
+    """
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise PeriodError(
+            f"{day.isoformat()} is outside the supported dates {MIN_YEAR}-01-01 to {MAX_YEAR}-12-31"
+        )
+    return day
+
+
+def parse_date(text: str) -> dt.date:
+    """The date `YYYY-MM-DD` names, in the supported years; PeriodError saying why not."""
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except (ValueError, AttributeError):
+        raise PeriodError("expected a date YYYY-MM-DD") from None
+    return check_date(day)
 
 
 def parse_period(text: str, calendar: Calendar = Calendar()) -> Period:

@@ -9,6 +9,7 @@ target is for its own unit.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ from lineofsight.engine.scoring import (
     tolerance_of,
 )
 from lineofsight.engine.targets import kpi_target
-from lineofsight.engine.values import ValueTable
+from lineofsight.engine.values import ValueTable, finite
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,8 @@ def score_kpi(
     own = unit == kpi.unit
     if kpi.direction is m.Direction.RANGE and kpi.range is not None:
         target = (kpi.range.low + kpi.range.high) / 2
+    # Nothing infinite or NaN goes into a score (SPEC: never NaN or infinite).
+    actual, target = finite(actual), finite(target)
     if actual is None:
         return KpiResult(
             kpi.id, unit, period, None, target, None, None, Status.NO_DATA, own_unit=own
@@ -157,7 +160,8 @@ def score_kpi(
         return KpiResult(
             kpi.id, unit, period, actual, None, None, None, Status.NO_TARGET, own_unit=own
         )
-    miss = miss_of(kpi.direction, actual, target, kpi.range)
+    # Finite numbers far apart can differ by more than the largest float: hold the miss there.
+    miss = min(miss_of(kpi.direction, actual, target, kpi.range), sys.float_info.max)
     tol = tolerance_of(kpi, target)
     return KpiResult(
         kpi.id,
@@ -168,7 +172,7 @@ def score_kpi(
         miss,
         score_of(miss, tol),
         status_of(miss, tol),
-        achievement_of(kpi.direction, actual, target),
+        finite(achievement_of(kpi.direction, actual, target)),
         tol,
         own,
     )

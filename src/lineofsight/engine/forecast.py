@@ -17,6 +17,7 @@ the projected value meets the final target (miss 0, as in scoring).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -123,6 +124,10 @@ def forecast_kpi(
         series.append((float(ordinal(period, origin)), value))
     slope, intercept = fit_line(series)
     line = intercept + slope * ordinal(target_period, origin)
+    if not all(math.isfinite(x) for x in (slope, intercept, line, target)):
+        # Values near the largest float overflow the fit: no forecast rather than a NaN one.
+        reason = "the values are too large to fit a line through them"
+        return _not_forecast(kpi, unit, target, deadline, target_period, periods, reason)
     projected = _within_bounds(line, kpi.bounds)
     miss = miss_of(kpi.direction, projected, target, kpi.range)
     on_track = miss <= _REL_EPSILON * max(1.0, abs(target))

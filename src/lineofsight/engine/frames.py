@@ -9,6 +9,7 @@ values derived across units) are handed to the reference path, given as `derived
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass
 
 import polars as pl
@@ -293,7 +294,11 @@ def _score(rows: pl.DataFrame) -> pl.DataFrame:
         .then((pl.col("range_low") + pl.col("range_high")) / 2)
         .otherwise(pl.col("target"))
     )
-    rows = rows.with_columns(target=target)
+    # Nothing infinite or NaN goes into a score (as evaluate.score_kpi).
+    rows = rows.with_columns(
+        target=pl.when(target.is_finite()).then(target),
+        actual=pl.when(pl.col("actual").is_finite()).then(pl.col("actual")),
+    )
     actual, target = pl.col("actual"), pl.col("target")
     miss = (
         pl.when(pl.col("direction") == "increase")
@@ -305,7 +310,7 @@ def _score(rows: pl.DataFrame) -> pl.DataFrame:
                 pl.lit(0.0), pl.col("range_low") - actual, actual - pl.col("range_high")
             )
         )
-    )
+    ).clip(upper_bound=sys.float_info.max)
     tol = pl.coalesce(
         "tolerance_abs", pl.col("tolerance").fill_null(m.DEFAULT_TOLERANCE) * target.abs()
     )
@@ -333,6 +338,7 @@ def _score(rows: pl.DataFrame) -> pl.DataFrame:
         .then(pl.when(actual != 0).then(target / actual))
         .otherwise(pl.when(target != 0).then(actual / target))
     )
+    achievement = pl.when(achievement.is_finite()).then(achievement)
     return (
         rows.with_columns(
             status=status,

@@ -16,6 +16,7 @@ The heavy part is vectorised with Polars; the few formula KPIs are evaluated one
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -91,8 +92,9 @@ PERIOD_AGGREGATES = (
 
 def period_value(scale: str) -> pl.Expr:
     """A period's value from PERIOD_AGGREGATES: a ratio of sums for a ratio KPI (none when
-    the denominators add up to 0), else by the `agg` column."""
-    return (
+    the denominators add up to 0), else by the `agg` column. None when it is not finite
+    (a sum past the largest float): no value rather than an infinite one."""
+    value = (
         pl.when(pl.col(scale).is_not_null())
         .then(pl.when(pl.col("den") != 0).then(pl.col(scale) * pl.col("num") / pl.col("den")))
         .when(pl.col("agg") == "sum")
@@ -105,6 +107,12 @@ def period_value(scale: str) -> pl.Expr:
         .then(pl.col("v_max"))
         .otherwise(pl.col("v_mean"))
     )
+    return pl.when(value.is_finite()).then(value)
+
+
+def finite(value: float | None) -> float | None:
+    """The value, or None when it is infinite or NaN (a value past the largest float)."""
+    return value if value is not None and math.isfinite(value) else None
 
 
 class ValueTable:
@@ -298,12 +306,12 @@ class ValueTable:
         if kpi.ratio is not None:
             num = sum(c[1] for c in present)
             den = sum(c[2] for c in present)
-            return (kpi.ratio.scale * num / den if den else None), num, den
+            return (finite(kpi.ratio.scale * num / den) if den else None), num, den
         numbers = [c[0] for c in present if c[0] is not None]
         if across is m.AcrossUnits.SUM:
-            return float(sum(numbers)), 0.0, 0.0
+            return finite(float(sum(numbers))), 0.0, 0.0
         if across is m.AcrossUnits.MEAN:
-            return sum(numbers) / len(numbers), 0.0, 0.0
+            return finite(sum(numbers) / len(numbers)), 0.0, 0.0
         if across is m.AcrossUnits.MIN:
             return min(numbers), 0.0, 0.0
         return max(numbers), 0.0, 0.0

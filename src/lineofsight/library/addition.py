@@ -15,6 +15,9 @@ from typing import Any
 
 import yaml
 
+from lineofsight.domain.formula import references
+from lineofsight.domain.model import Frequency
+from lineofsight.domain.periods import Grain, grain_of
 from lineofsight.library.catalogue import Catalogue
 from lineofsight.library.model import Entry
 
@@ -136,6 +139,42 @@ def _direction_for(
     )
 
 
+def formula_frequencies(
+    catalogue: Catalogue, added: Sequence[str], strategy: Mapping[str, str]
+) -> dict[str, tuple[str, str | None]]:
+    """The frequency each added KPI gets, and the input that made it coarser than the
+    catalogue's when it did.
+
+    A formula KPI finer than one of its inputs would never have a value (inputs are
+    aggregated up to the formula's frequency, never split down), so an added formula is made
+    as coarse as its coarsest input: an input the strategy has already (`strategy`: id to
+    frequency) keeps its frequency, an added one gets its own by the same rule.
+    """
+    chosen: dict[str, tuple[str, str | None]] = {}
+
+    def frequency_of(kpi_id: str) -> str:
+        if kpi_id in strategy:
+            return strategy[kpi_id]
+        if kpi_id not in chosen:
+            found: tuple[str, str | None] = (catalogue.by_id[kpi_id].frequency, None)
+            expr = catalogue.formulas.get(kpi_id)
+            for ref in sorted(references(expr)) if expr is not None else ():
+                if ref in strategy or ref in catalogue.by_id:
+                    frequency = frequency_of(ref)
+                    if _grain(frequency) > _grain(found[0]):
+                        found = (frequency, ref)
+            chosen[kpi_id] = found
+        return chosen[kpi_id][0]
+
+    for kpi_id in added:
+        frequency_of(kpi_id)
+    return {kpi_id: chosen[kpi_id] for kpi_id in added}
+
+
+def _grain(frequency: str) -> Grain:
+    return grain_of(Frequency(frequency))
+
+
 def kpi_item(
     entry: Entry,
     *,
@@ -144,10 +183,12 @@ def kpi_item(
     level: str | None = None,
     supports: str | None = None,
     direction: str | None = None,
+    frequency: str | None = None,
 ) -> dict[str, Any]:
     """The strategy file's KPI item for a catalogue entry, owned and placed in a unit.
 
-    `direction` replaces the catalogue's increase or decrease (a range stays a range).
+    `direction` replaces the catalogue's increase or decrease (a range stays a range);
+    `frequency` the catalogue's frequency.
     """
     description = " ".join(entry.description.split())
     if entry.measure.method is not None:
@@ -162,7 +203,7 @@ def kpi_item(
         "type": entry.type,
         "unit": unit,
         "owner": owner,
-        "frequency": entry.frequency,
+        "frequency": frequency or entry.frequency,
         "direction": entry.direction if entry.range is not None else direction or entry.direction,
     }
     if entry.range is not None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from lineofsight.domain import model as m
 from lineofsight.domain.formula import (
     Expr,
     FormulaError,
@@ -29,6 +30,7 @@ from lineofsight.domain.formula import (
     written_out,
 )
 from lineofsight.domain.formula import to_text as formula_text
+from lineofsight.domain.periods import grain_of
 from lineofsight.errors import InputError, Problem
 from lineofsight.library.model import FUNCTIONS, Entry
 from lineofsight.library.search import LexicalIndex
@@ -351,6 +353,13 @@ def _cross_check(found: list[_Found], problems: _Problems) -> Catalogue:
                             ("measure", "formula"),
                             f"the formula reads {ref!r}, which is not a catalogue entry",
                         )
+                    elif ref in by_id and _finer(entry.frequency, by_id[ref].entry.frequency):
+                        problems.at(
+                            item,
+                            ("frequency",),
+                            f"a {entry.frequency} formula cannot read {ref!r}, which is "
+                            f"{by_id[ref].entry.frequency}: it would never have a value",
+                        )
         elif measure.ratio is not None:
             key = f"ratio {_normal(measure.ratio.numerator)} / {_normal(measure.ratio.denominator)}"
             claim("measure", key, item, ("measure",), "the ratio (same numerator and denominator)")
@@ -377,6 +386,10 @@ def _cross_check(found: list[_Found], problems: _Problems) -> Catalogue:
         files={item.entry.id: item.source.file for item in kept},
         formulas=formulas,
     )
+
+
+def _finer(frequency: str, other: str) -> bool:
+    return grain_of(m.Frequency(frequency)) < grain_of(m.Frequency(other))
 
 
 def _check_cycles(formulas: dict[str, Expr], by_id: dict[str, _Found], problems: _Problems) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import children_of, reachable
-from lineofsight.domain.periods import PeriodError, parse_period
+from lineofsight.domain.periods import PeriodError, parse_date, parse_period
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.engine.evaluate import Evaluation, evaluate_organization, evaluation_window
 from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation, evaluate_frames
@@ -162,9 +162,9 @@ def resolve_as_of(org: m.Organization, period: str | None, as_of: str | None) ->
             raise UsageError(f"--period: {exc}") from None
     if as_of:
         try:
-            return dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise UsageError(f"--as-of {as_of!r}: expected a date YYYY-MM-DD") from None
+            return parse_date(as_of)
+        except PeriodError as exc:
+            raise UsageError(f"--as-of {as_of!r}: {exc}") from None
     return dt.date.today()
 
 

@@ -52,6 +52,7 @@ class Addition:
     supports: str
     chosen: bool
     level: str
+    frequency_notes: tuple[str, ...] = ()  # formulas made as coarse as their inputs, and why
 
 
 def plan_addition(
@@ -64,7 +65,12 @@ def plan_addition(
     supports: str | None,
 ) -> Addition:
     """Check the request against the definitions and make the KPI items to add."""
-    from lineofsight.library.addition import formula_inputs, input_directions, kpi_item
+    from lineofsight.library.addition import (
+        formula_frequencies,
+        formula_inputs,
+        input_directions,
+        kpi_item,
+    )
 
     kpis = {k.id: k for k in org.kpis}
     if item.id in kpis:
@@ -85,11 +91,22 @@ def plan_addition(
     # A KPI sits at the level of the objective it measures (an operational KPI tied straight
     # to a strategic objective skips a level, and the checks say so).
     level = next(o for o in org.objectives if o.id == supports).level.value
-    items = [kpi_item(item, unit=unit, owner=owner, level=level, supports=supports)]
-    added = [AddedKpi(item.id, item.name, "requested", item.direction)]
     inputs = formula_inputs(cat, item.id)
     reused = [input_id for input_id in inputs if input_id in kpis]
     missing = [input_id for input_id in inputs if input_id not in kpis]
+    strategy_frequencies = {k.id: k.frequency.value for k in org.kpis}
+    frequencies = formula_frequencies(cat, [item.id, *missing], strategy_frequencies)
+    items = [
+        kpi_item(
+            item,
+            unit=unit,
+            owner=owner,
+            level=level,
+            supports=supports,
+            frequency=frequencies[item.id][0],
+        )
+    ]
+    added = [AddedKpi(item.id, item.name, "requested", item.direction)]
     # A new input moves the way that improves the formula reading it, which is not always
     # the catalogue's own direction (headcount under revenue per employee); inputs the
     # strategy has already are left as they are.
@@ -97,7 +114,15 @@ def plan_addition(
     for input_id in missing:
         source = cat.by_id[input_id]
         how = directions[input_id]
-        items.append(kpi_item(source, unit=unit, owner=owner, direction=how.direction))
+        items.append(
+            kpi_item(
+                source,
+                unit=unit,
+                owner=owner,
+                direction=how.direction,
+                frequency=frequencies[input_id][0],
+            )
+        )
         readers = [
             e.id for e in (item, *(cat.by_id[a.id] for a in added)) if input_id in _reads(cat, e.id)
         ]
@@ -114,7 +139,14 @@ def plan_addition(
         added.append(
             AddedKpi(input_id, source.name, f"formula input of {readers[0]}", how.direction, note)
         )
-    return Addition(items, added, reused, supports, chosen, level)
+    frequency_notes = tuple(
+        f"'{kpi_id}' is {frequency} here, as its input '{because}' "
+        f"(the catalogue's frequency is {cat.by_id[kpi_id].frequency}): "
+        "a formula finer than its inputs would never have a value"
+        for kpi_id, (frequency, because) in frequencies.items()
+        if because is not None
+    )
+    return Addition(items, added, reused, supports, chosen, level, frequency_notes)
 
 
 def _supported(
@@ -150,6 +182,7 @@ def describe(
     added = addition.added
     noted = {a.id for a in added if a.direction_note is not None}
     warnings = _direction_warnings(new_org, [a.id for a in added], noted)
+    warnings += addition.frequency_notes
     if addition.level != item.level:
         warnings += (
             f"'{item.id}' is {addition.level} here, the level of '{addition.supports}' "

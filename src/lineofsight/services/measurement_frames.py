@@ -19,6 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
+from lineofsight.domain.limits import MAX_MAGNITUDE
 from lineofsight.domain.periods import PeriodError, parse_period
 from lineofsight.services.measurements import (
     COLUMNS,
@@ -182,7 +183,7 @@ def _checked(rules: LoadRules, text: pl.DataFrame) -> pl.DataFrame:
         pl.col("scale").is_not_null().alias("ratio"),
     )
     number = {name: pl.col(f"{name}_number") for name in _NUMBERS}
-    finite = {name: number[name].is_finite().fill_null(False) for name in _NUMBERS}
+    finite_value = number["value"].is_finite().fill_null(False)
     blank = {name: _blank(name) for name in _NUMBERS}
     ratio = pl.col("ratio")
     numerator, denominator = number["numerator"], number["denominator"]
@@ -193,14 +194,17 @@ def _checked(rules: LoadRules, text: pl.DataFrame) -> pl.DataFrame:
         .alias("checked_value")
     )
     value = pl.col("checked_value")
+    # `domain.limits`, column-wise: numerators and denominators within the magnitude limit,
+    # values within the KPI's bounds and, on a side without a bound, within the limit.
+    small = {name: number[name].abs() <= MAX_MAGNITUDE for name in ("numerator", "denominator")}
     numbers_ok = (
         pl.when(ratio)
-        .then(blank["value"] & finite["numerator"] & finite["denominator"] & (denominator >= 0))
-        .otherwise(blank["numerator"] & blank["denominator"] & finite["value"])
+        .then(blank["value"] & small["numerator"] & small["denominator"] & (denominator >= 0))
+        .otherwise(blank["numerator"] & blank["denominator"] & finite_value)
     )
     in_bounds = value.is_null() | (
-        (pl.col("low").is_null() | (value >= pl.col("low")))
-        & (pl.col("high").is_null() | (value <= pl.col("high")))
+        (value >= pl.col("low").fill_null(-MAX_MAGNITUDE))
+        & (value <= pl.col("high").fill_null(MAX_MAGNITUDE))
     )
     unit = pl.col("unit_id")
     clear = (

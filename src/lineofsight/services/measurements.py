@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from lineofsight.domain import model as m
+from lineofsight.domain.limits import number_problem, value_problem
 from lineofsight.domain.periods import Period, PeriodError, grain_of, parse_period
 from lineofsight.errors import LoadError, Problem, UsageError
 from lineofsight.spec.yamlload import paused_gc
@@ -330,6 +331,9 @@ class RowChecker:
             numerator = _number(cells, "numerator", required=True)
             denominator = _number(cells, "denominator", required=True)
             assert numerator is not None and denominator is not None
+            for column, number in (("numerator", numerator), ("denominator", denominator)):
+                if (problem := number_problem(number)) is not None:
+                    raise _RowError(column, problem)
             if denominator < 0:
                 raise _RowError("denominator", f"{denominator:g} is negative")
             value = kpi.ratio_scale * numerator / denominator if denominator else None
@@ -340,10 +344,9 @@ class RowChecker:
                     raise _RowError(column, f"'{kpi_id}' is not a ratio KPI: give value only")
             value = _number(cells, "value", required=True)
             column = "value"
-        if value is not None and kpi.bounds is not None and not kpi.bounds.contains(value):
-            raise _RowError(
-                column, f"{value:g} is outside the KPI's bounds {_bounds_text(kpi.bounds)}"
-            )
+        problem = None if value is None else value_problem(value, kpi.bounds)
+        if problem is not None:
+            raise _RowError(column, problem)
         return MeasurementRow(
             kpi_id=kpi_id,
             unit_id=unit_id,
@@ -356,12 +359,6 @@ class RowChecker:
             denominator=denominator,
             note=note,
         )
-
-
-def _bounds_text(bounds: m.Bounds) -> str:
-    low = "-inf" if bounds.min is None else f"{bounds.min:g}"
-    high = "inf" if bounds.max is None else f"{bounds.max:g}"
-    return f"[{low}, {high}]"
 
 
 def check_header(file: str, header: list[str]) -> None:

@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from lineofsight.spec.yamlload import node_budget
 from lineofsight.spec.yamltext import Unsure, plain_text, quoted_values
 
 try:
@@ -63,13 +64,16 @@ def load_yaml_fast(text: str) -> tuple[Any, ItemLines] | None:
         tree = ryml.Tree()
         # Room for every node up front: growing the tree while parsing costs more than parsing.
         tree.reserve(source.count(b":") + source.count(b"- ") + source.count(b",") + 16)
+        # rapidyaml complains on standard error of bad text, and of a tree too deep to emit.
         with _quiet_stderr():
             ryml.parse_in_place(buffer, tree)
-        root = tree.root_id()
-        if not tree.is_map(root):
-            return None
-        lines = _item_lines(tree, buffer, source)
-        emitted = _emit_json(tree, root, len(source))
+            root = tree.root_id()
+            # rapidyaml keeps an alias as one node, so the tree is as large as the text; a
+            # tree over the budget anyway goes to load_yaml, which reports it.
+            if not tree.is_map(root) or tree.size() > node_budget(len(source)):
+                return None
+            lines = _item_lines(tree, buffer, source)
+            emitted = _emit_json(tree, root, len(source))
         del tree, buffer
         data = _Decoder(emitted, quoted).decode()
     except (Unsure, ValueError, RecursionError):

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from lineofsight.domain.formula import FormulaError, parse_formula
+from lineofsight.domain.limits import number_problem
 from lineofsight.domain.model import (
     AcrossUnits,
     Aggregation,
@@ -36,7 +37,7 @@ from lineofsight.domain.model import (
     SourceKind,
     UnitLevel,
 )
-from lineofsight.domain.periods import PeriodError, parse_period
+from lineofsight.domain.periods import PeriodError, check_date, parse_period
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 RULE_CODE_PATTERN = r"^[A-Z]{2}[0-9]{2}$"
@@ -90,8 +91,32 @@ PeriodText = Annotated[
 ]
 
 
+def _check_day(value: dt.date) -> dt.date:
+    try:
+        return check_date(value)
+    except PeriodError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _check_number(value: float) -> float:
+    problem = number_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+# A date in the supported years (`domain.periods.MIN_YEAR`..`MAX_YEAR`).
+Day = Annotated[dt.date, AfterValidator(_check_day)]
+# A number no KPI bounds govern (weights, scales, tolerances): within `domain.limits`.
+Number = Annotated[float, AfterValidator(_check_number)]
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    # No `.inf` or `.nan` anywhere: a KPI's values and targets are checked against the
+    # magnitude limit, or its bounds, by `validate`.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_enum_values=False, allow_inf_nan=False
+    )
 
 
 class LintSpec(_Model):
@@ -155,11 +180,11 @@ class ObjectiveSpec(_Model):
     unit: Id
     owner: Id | None = None
     parent: Id | None = Field(None, description="The objective this one serves.")
-    weight: float = Field(1.0, description="Weight in the parent objective's score.")
+    weight: Number = Field(1.0, description="Weight in the parent objective's score.")
     perspective: Perspective | None = None
     description: Text | None = None
-    start: dt.date | None = None
-    deadline: dt.date | None = None
+    start: Day | None = None
+    deadline: Day | None = None
     status: ObjectiveStatus = ObjectiveStatus.ACTIVE
     lint: LintSpec | None = None
 
@@ -180,12 +205,12 @@ def _kpi_shorthand(value: Any) -> Any:
 
 class SupportSpec(_Model):
     objective: Id
-    weight: float = 1.0
+    weight: Number = 1.0
 
 
 class ContributionSpec(_Model):
     kpi: Id
-    weight: float = 1.0
+    weight: Number = 1.0
     effect: Effect = Effect.POSITIVE
 
 
@@ -196,12 +221,12 @@ class BaselineSpec(_Model):
 
 class TargetSpec(_Model):
     value: float
-    by: dt.date = Field(description="The date the target is due.")
+    by: Day = Field(description="The date the target is due.")
 
 
 class UnitTargetSpec(_Model):
     value: float
-    by: dt.date
+    by: Day
     baseline: BaselineSpec | None = None
     targets: dict[PeriodText, float] = Field(default_factory=dict)
 
@@ -209,7 +234,7 @@ class UnitTargetSpec(_Model):
 class RatioSpec(_Model):
     numerator: Text = Field(description="What the numerator counts.")
     denominator: Text = Field(description="What the denominator counts.")
-    scale: float = Field(1.0, description="Multiplier, e.g. 100 for a percentage.")
+    scale: Number = Field(1.0, description="Multiplier, e.g. 100 for a percentage.")
 
     @field_validator("scale")
     @classmethod
@@ -295,7 +320,7 @@ class KpiSpec(_Model):
     )
     unit_targets: dict[Id, UnitTargetSpec] = Field(default_factory=dict)
     tolerance: float | None = Field(None, ge=0, description="Amber band, fraction of |target|.")
-    tolerance_abs: float | None = Field(None, ge=0, description="Amber band, absolute.")
+    tolerance_abs: Number | None = Field(None, ge=0, description="Amber band, absolute.")
     bounds: BoundsSpec | None = None
     benchmark: BenchmarkSpec | None = None
     source: SourceSpec | None = None

@@ -2,7 +2,8 @@
 
 Structural problems come from the pydantic models; the cross-references (unknown ids, duplicate
 ids, targets that do not fit the KPI's frequency, zero targets with a relative tolerance) are
-checked here. When some items are malformed, the well-formed ones are still cross-checked so
+checked here, and in `kpi_checks` (formulas finer than their inputs, values beyond the magnitude
+limit). When some items are malformed, the well-formed ones are still cross-checked so
 that one run reports everything.
 """
 
@@ -22,6 +23,7 @@ from lineofsight.domain.model import Calendar, Direction
 from lineofsight.domain.periods import Period, grain_of, parse_period
 from lineofsight.errors import Problem
 from lineofsight.spec import schema as s
+from lineofsight.spec.kpi_checks import check_formula_grains, check_magnitudes
 from lineofsight.spec.yamlload import LineMap
 
 SECTIONS: dict[tuple[str, ...], tuple[str, type[BaseModel]]] = {
@@ -321,6 +323,7 @@ def check_references(items: Items, data: dict[str, Any], out: Collector) -> None
         ref((*base, "parent"), f"objective {objective.id}: parent", objective.parent, "objective")
     for i, kpi in items.kpis:
         _check_kpi(i, kpi, items.calendar, ref, out)
+    check_formula_grains(items, out)
 
 
 def _a(noun: str) -> str:
@@ -388,6 +391,7 @@ def _check_kpi(i: int, kpi: s.KpiSpec, calendar: Calendar, ref: Any, out: Collec
                 "give tolerance_abs instead",
             )
 
+    check_magnitudes(base, kpi, out)
     if kpi.target is not None:
         zero_check((*base, "target", "value"), "target", kpi.target.value)
     if kpi.range is not None and relative and kpi.range.low + kpi.range.high == 0:

@@ -68,11 +68,36 @@ class YamlProblem:
     message: str
 
 
+# What a strategy file may expand to. Aliases (`*name`) repeat whole subtrees, so a few
+# hundred bytes of nested aliases can stand for billions of values ("billion laughs"): the
+# reader counts what it builds and stops past a budget proportional to the file's size. A file
+# without aliases makes at most one value for every two bytes (`[1,1,1]`), so the budget leaves
+# room for ordinary use of aliases while a file over it fails in milliseconds, in bounded memory.
+MAX_NODES_PER_BYTE = 2
+MIN_NODE_BUDGET = 100_000
+# Deeper than any strategy file needs; well below Python's recursion limit.
+MAX_DEPTH = 100
+
+
+def node_budget(size: int) -> int:
+    """How many YAML nodes (keys, values, items) a text of `size` bytes may expand to."""
+    return max(MIN_NODE_BUDGET, MAX_NODES_PER_BYTE * size)
+
+
+class _OverBudget(Exception):
+    """The document expands past its budget or nests too deeply; stops the conversion."""
+
+    def __init__(self, problem: YamlProblem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
 def load_yaml(text: str) -> tuple[Any, LineMap, list[YamlProblem]]:
     """Parse one YAML document into plain data, its line map and any problems found.
 
-    Duplicate keys are problems (YAML would silently keep the last one). A syntax error is
-    returned as the only problem, with `None` as the data.
+    Duplicate keys are problems (YAML would silently keep the last one). A syntax error, or a
+    document that expands past `node_budget` or nests deeper than `MAX_DEPTH`, is returned as
+    the only problem, with `None` as the data.
     """
     loader = _Loader(text)
     try:
@@ -84,55 +109,84 @@ def load_yaml(text: str) -> tuple[Any, LineMap, list[YamlProblem]]:
         return None, LineMap(), [YamlProblem(line, f"YAML syntax error: {reason}")]
     except yaml.YAMLError as exc:
         return None, LineMap(), [YamlProblem(1, f"YAML error: {exc}")]
-    lines = LineMap()
-    problems: list[YamlProblem] = []
-    data = None if node is None else _convert(node, (), lines, problems, loader)
-    loader.dispose()
-    return data, lines, problems
-
-
-def _convert(
-    node: yaml.Node,
-    path: Path,
-    lines: LineMap,
-    problems: list[YamlProblem],
-    loader: Any,
-) -> Any:
-    # An explicit loop over nodes (not the library's constructor) is what lets us keep lines.
-    lines.lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                problems.append(
-                    YamlProblem(key_node.start_mark.line + 1, "merge keys (<<) are not supported")
-                )
-                continue
-            key = _convert(key_node, (*path, "<key>"), lines, problems, loader)
-            if not isinstance(key, Hashable) or isinstance(key, list | dict):
-                problems.append(YamlProblem(key_node.start_mark.line + 1, "a key must be a scalar"))
-                continue
-            if key in result:
-                first = lines.lines.get((*path, key), 0)
-                problems.append(
-                    YamlProblem(
-                        key_node.start_mark.line + 1,
-                        f"duplicate key {key!r} (first at line {first})",
-                    )
-                )
-                continue
-            lines.lines[(*path, key)] = key_node.start_mark.line + 1
-            result[key] = _convert(value_node, (*path, key), lines, problems, loader)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        items: list[Any] = []
-        for index, item_node in enumerate(node.value):
-            lines.lines[(*path, index)] = item_node.start_mark.line + 1
-            items.append(_convert(item_node, (*path, index), lines, problems, loader))
-        return items
+    walker = _Converter(loader, node_budget(len(text.encode("utf-8", "surrogatepass"))))
     try:
-        return loader.construct_object(node, deep=True)
-    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
-        # e.g. `2027-13-01` looks like a date to YAML but is none: keep the text, and the
-        # schema reports it against the key that expects a date.
-        return node.value
+        data = None if node is None else walker.convert(node, (), 0)
+    except _OverBudget as exc:
+        return None, LineMap(), [exc.problem]
+    finally:
+        loader.dispose()
+    return data, walker.lines, walker.problems
+
+
+class _Converter:
+    """Turns composed nodes into plain data, keeping lines and counting what it builds."""
+
+    def __init__(self, loader: Any, budget: int) -> None:
+        self.loader = loader
+        self.budget = budget
+        self.count = 0
+        self.lines = LineMap()
+        self.problems: list[YamlProblem] = []
+
+    def convert(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        # An explicit loop over nodes (not the library's constructor) is what lets us keep
+        # lines, and count: an alias is the node it names, so a node is met once per use.
+        self.count += 1
+        if self.count > self.budget:
+            raise _OverBudget(
+                YamlProblem(
+                    node.start_mark.line + 1,
+                    f"the file expands to more than {self.budget:,} YAML nodes: "
+                    "aliases (*name) nested too deeply",
+                )
+            )
+        if depth > MAX_DEPTH:
+            raise _OverBudget(
+                YamlProblem(
+                    node.start_mark.line + 1,
+                    f"the file nests deeper than {MAX_DEPTH} levels (or an alias contains itself)",
+                )
+            )
+        lines, problems = self.lines, self.problems
+        lines.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    problems.append(
+                        YamlProblem(
+                            key_node.start_mark.line + 1, "merge keys (<<) are not supported"
+                        )
+                    )
+                    continue
+                key = self.convert(key_node, (*path, "<key>"), depth + 1)
+                if not isinstance(key, Hashable) or isinstance(key, list | dict):
+                    problems.append(
+                        YamlProblem(key_node.start_mark.line + 1, "a key must be a scalar")
+                    )
+                    continue
+                if key in result:
+                    first = lines.lines.get((*path, key), 0)
+                    problems.append(
+                        YamlProblem(
+                            key_node.start_mark.line + 1,
+                            f"duplicate key {key!r} (first at line {first})",
+                        )
+                    )
+                    continue
+                lines.lines[(*path, key)] = key_node.start_mark.line + 1
+                result[key] = self.convert(value_node, (*path, key), depth + 1)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            items: list[Any] = []
+            for index, item_node in enumerate(node.value):
+                lines.lines[(*path, index)] = item_node.start_mark.line + 1
+                items.append(self.convert(item_node, (*path, index), depth + 1))
+            return items
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+            # e.g. `2027-13-01` looks like a date to YAML but is none: keep the text, and the
+            # schema reports it against the key that expects a date.
+            return node.value

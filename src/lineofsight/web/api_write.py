@@ -30,7 +30,6 @@ from lineofsight.web.security import verify_csrf
 router = APIRouter(dependencies=[Depends(verify_csrf)])
 
 MAX_UPLOAD = 50 * 1024 * 1024
-MAX_STRATEGY = 50 * 1024 * 1024
 
 
 class MeasurementIn(BaseModel):
@@ -152,8 +151,6 @@ def put_strategy(
     cache = cache_of(request)
     if not any(g.role in ("admin", "editor") for g in account.grants):
         raise forbidden("your role does not allow 'edit_definitions'")
-    if len(body) > MAX_STRATEGY:
-        raise ApiError(413, "the strategy file is too large")
     source = f"strategy.yaml (web, {account.username})"
     org = parse_strategy(body, "strategy.yaml")
     # A unit editor may apply a file whose changes stay in their units: the same rule as

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lineofsight import __version__
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store, busy_timeout_setting
+from lineofsight.web.body_limit import BodyLimitMiddleware
 from lineofsight.web.errors import install_error_handlers
 from lineofsight.web.security import SessionSigner, set_session_cookie, utc_now
 
@@ -130,6 +131,7 @@ def create_app(
     app.state.signer = SessionSigner(key)
     app.state.clock = utc_now  # sessions and login back-off go by it; tests move it
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware)  # inside: its answers get the security headers
     app.add_middleware(SessionCookieMiddleware, owner=app)
     STATIC_DIR.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

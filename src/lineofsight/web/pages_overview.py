@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from lineofsight.domain.periods import PeriodError, parse_period, previous_period
+from lineofsight.domain.periods import PeriodError, check_date, parse_period, previous_period
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.services.accounts import Account
 from lineofsight.web.pagedata import Row, Snapshot, cached_fragment
@@ -35,15 +36,19 @@ _WORSE = {"red": 0, "amber": 1, "no_data": 2, "no_target": 3, "green": 4}
 def _previous_as_of(snap: Snapshot, label: str) -> dt.date:
     """The as-of date of the period before the one looked at (a month before, by default)."""
     calendar = snap.org.calendar
+    day: dt.date | None = None
     if label:
-        try:
-            return previous_period(parse_period(label, calendar), calendar).end
-        except PeriodError:
-            pass
-    from lineofsight.domain.model import Frequency
+        with contextlib.suppress(PeriodError):
+            day = previous_period(parse_period(label, calendar), calendar).end
+    if day is None:
+        from lineofsight.domain.model import Frequency
 
-    month = evaluation_period(Frequency.MONTHLY, snap.as_of, calendar)
-    return month.start - dt.timedelta(days=1)
+        month = evaluation_period(Frequency.MONTHLY, snap.as_of, calendar)
+        day = month.start - dt.timedelta(days=1)
+    try:
+        return check_date(day)
+    except PeriodError:
+        return snap.as_of  # before the first supported date: nothing earlier to compare with
 
 
 # The home page lists the most serious status changes; the rest are counted.
