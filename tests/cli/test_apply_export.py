@@ -113,6 +113,7 @@ def test_export_to_stdout(los: Los) -> None:
 
 
 def test_export_of_empty_store_says_what_to_do(los: Los) -> None:
+    los.make_empty_store()
     result = los("export")
     assert result.exit_code == 2
     assert "run `los apply strategy.yaml` first" in result.output
