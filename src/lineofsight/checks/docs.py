@@ -89,7 +89,8 @@ def render() -> str:
     rules = all_rules()
     for rule in rules:
         opts = ", ".join(f"`{o.name}` ({o.default:g})" for o in rule.options) or "-"
-        out.append(f"| [{rule.code}](#{rule_anchor(rule)}) | {rule.name} | {rule.severity.value} | {opts} |")
+        link = f"[{rule.code}](#{rule_anchor(rule)})"
+        out.append(f"| {link} | {rule.name} | {rule.severity.value} | {opts} |")
     for rule in rules:
         out += ["", f"## {rule.code} {rule.name}", "", *rule_markdown(rule)]
     return "\n".join(out) + "\n"

@@ -15,9 +15,7 @@ from lineofsight.services.workspace import open_store
 
 
 def trace(
-    item: Annotated[
-        str, typer.Argument(metavar="ID", help="A KPI, objective or person id.")
-    ],
+    item: Annotated[str, typer.Argument(metavar="ID", help="A KPI, objective or person id.")],
     file: Annotated[
         Path | None,
         typer.Argument(metavar="FILE", help="Trace in this strategy file instead of the store."),

@@ -41,7 +41,8 @@ def check(
     ] = None,
     as_of: AsOfOption = None,
     output_format: Annotated[
-        CheckFormat, typer.Option("--format", metavar="text|json|sarif", help="text, json or sarif.")
+        CheckFormat,
+        typer.Option("--format", metavar="text|json|sarif", help="text, json or sarif."),
     ] = CheckFormat.TEXT,
     select: Annotated[
         list[str] | None,
@@ -117,8 +118,8 @@ def check(
 
 def rules(output_format: FormatOption = Format.TEXT) -> None:
     """List the alignment rules with their code, name, default severity and options."""
-    from lineofsight.checks.registry import all_rules
     from lineofsight.checks.docs import rule_help_uri
+    from lineofsight.checks.registry import all_rules
 
     if output_format is Format.JSON:
         print_json(

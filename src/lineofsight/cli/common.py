@@ -23,8 +23,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from typer.core import TyperArgument, TyperCommand, TyperOption
 from rich.markup import escape
+from typer.core import TyperArgument, TyperCommand, TyperOption
 
 from lineofsight.errors import InputError, StoreError, UsageError
 from lineofsight.services.workspace import ENV_URL
@@ -47,7 +47,9 @@ DbOption = Annotated[
 AsOfOption = Annotated[
     str | None,
     typer.Option(
-        "--as-of", metavar="DATE", help="As of this date (YYYY-MM-DD); default today.",
+        "--as-of",
+        metavar="DATE",
+        help="As of this date (YYYY-MM-DD); default today.",
         show_default=False,
     ),
 ]

@@ -58,14 +58,10 @@ def init(
     )
     out.print(
         "  contents: "
-        + ", ".join(
-            plural(n, *_NOUNS.get(what, (what, what))) for what, n in result.counts.items()
-        )
+        + ", ".join(plural(n, *_NOUNS.get(what, (what, what))) for what, n in result.counts.items())
     )
     for load in result.loads:
-        out.print(
-            f"  data:     {escape(load.file)} ({plural(load.rows, 'measurement')} loaded)"
-        )
+        out.print(f"  data:     {escape(load.file)} ({plural(load.rows, 'measurement')} loaded)")
     step = "" if folder.resolve() == Path.cwd().resolve() else f"cd {escape(str(folder))}, then "
     out.print(
         f"Next: {step}edit strategy.yaml and run `los apply strategy.yaml`; "
@@ -240,6 +236,3 @@ def schema(
     from lineofsight.spec.schema import json_schema
 
     write_output(json.dumps(json_schema(), indent=2) + "\n", output)
-
-
-

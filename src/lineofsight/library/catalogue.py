@@ -29,6 +29,7 @@ from lineofsight.domain.formula import (
     written_out,
 )
 from lineofsight.domain.formula import to_text as formula_text
+from lineofsight.domain.text import plural
 from lineofsight.errors import InputError, Problem
 from lineofsight.library.model import FUNCTIONS, Entry
 from lineofsight.library.search import LexicalIndex
@@ -191,7 +192,7 @@ def load_catalogue(paths: Iterable[Path] | None = None) -> Catalogue:
     """The whole catalogue; raises `CatalogueError` listing every problem if it has any."""
     catalogue, problems = check_catalogue(paths)
     if problems:
-        raise CatalogueError(f"the KPI catalogue has {len(problems)} problem(s)", problems)
+        raise CatalogueError(f"the KPI catalogue has {plural(len(problems), 'problem')}", problems)
     return catalogue
 
 

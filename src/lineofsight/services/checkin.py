@@ -31,9 +31,11 @@ from lineofsight.store.database import Store
 from lineofsight.store.loading import LoadSession, load_session
 from lineofsight.store.measurements import (
     MeasurementRow,
-    delete_measurement as delete_stored,
     frame_of_rows,
     write_measurement_frame,
+)
+from lineofsight.store.measurements import (
+    delete_measurement as delete_stored,
 )
 
 _CURRENT = {

@@ -408,7 +408,11 @@ def check_header(file: str, header: list[str]) -> None:
         missing.append("value")
     if missing:
         problems.append(
-            Problem(file, 1, is_row=True, message=f"header: missing {noun(len(missing), 'column')} {', '.join(missing)}",
+            Problem(
+                file,
+                1,
+                is_row=True,
+                message=f"header: missing {noun(len(missing), 'column')} {', '.join(missing)}",
             )
         )
     if problems:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import os
 import tomllib
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ WORKSPACE_DIR = ".lineofsight"
 DATABASE_FILE = "lineofsight.db"
 CONFIG_FILE = "config.toml"
 ENV_URL = "LOS_DATABASE_URL"
+
+log = logging.getLogger(__name__)
 
 
 def find_workspace_db(start: Path) -> Path | None:
@@ -136,6 +139,7 @@ def open_store(db: str | None, cwd: Path | None = None, *, create: bool = False)
     if not create and path is not None and not path.is_file():
         raise UsageError(f"no store at {path}: run `los init` to create one")
     store = Store(url)
+    log.info("store %s", store.display_url)
     try:
         yield store
     finally:
