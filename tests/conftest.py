@@ -91,6 +91,7 @@ STORE_COMMANDS = {
     "trace",
     "forecast",
     "explain",
+    "measurement",
 }
 
 
