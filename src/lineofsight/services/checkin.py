@@ -264,7 +264,7 @@ def delete_measurement(
     """Delete the current value of a KPI for a unit (default: the KPI's own) and a period, in
     one transaction with its audit row; the value is kept as a revision.
 
-    InputError naming the field when the KPI, unit or period is unknown or has no value.
+    UsageError when the KPI, unit or period is unknown or there is no such value.
     """
     with load_session(store) as session:
         rules = read_load_rules(session)
@@ -272,20 +272,20 @@ def delete_measurement(
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
         kpi = rules.kpis.get(kpi_id)
         if kpi is None:
-            raise _field_error("kpi", f"unknown KPI '{kpi_id}'{did_you_mean(kpi_id, rules.kpis)}")
+            raise UsageError(f"unknown KPI '{kpi_id}'{did_you_mean(kpi_id, rules.kpis)}")
         unit = unit_id or kpi.unit
         if unit not in rules.units:
-            raise _field_error("unit", f"unknown unit '{unit}'{did_you_mean(unit, rules.units)}")
+            raise UsageError(f"unknown unit '{unit}'{did_you_mean(unit, rules.units)}")
         try:
             found = parse_period(period, rules.calendar)
         except PeriodError as exc:
-            raise _field_error("period", str(exc)) from None
+            raise UsageError(f"period: {exc}") from None
         removed = delete_stored(
             session, kpi_id, unit, found.label, found.end, at=dt.datetime.now(dt.UTC)
         )
         if removed is None:
-            raise _field_error(
-                "period", f"no value of '{kpi_id}' for unit '{unit}' and period {found.label}"
+            raise UsageError(
+                f"no value of '{kpi_id}' for unit '{unit}' and period {found.label} to delete"
             )
         before = {k: removed[k] for k in ("value", "numerator", "denominator", "note")}
         _write_audit(

@@ -81,7 +81,7 @@ def url_without_password(url: str) -> str:
         return url
     if parsed.password is None:
         return url
-    return parsed.set(password=None).render_as_string(hide_password=False)
+    return parsed._replace(password=None).render_as_string(hide_password=False)
 
 
 def write_config(folder: Path, url: str) -> Path:
