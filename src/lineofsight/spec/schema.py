@@ -22,6 +22,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 from lineofsight.domain.formula import FormulaError, parse_formula
 from lineofsight.domain.model import (
@@ -103,7 +104,7 @@ PeriodText = Annotated[
     ),
 ]
 # Per-period targets: a mapping whose keys are period names.
-PERIOD_KEYS = {"propertyNames": {"pattern": PERIOD_PATTERN}}
+PERIOD_KEYS: JsonDict = {"propertyNames": {"pattern": PERIOD_PATTERN}}
 
 
 class _Model(BaseModel):
