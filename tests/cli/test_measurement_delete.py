@@ -61,8 +61,21 @@ def test_delete_keeps_the_value_as_a_revision_and_audits_it(los: Los, workdir: P
     again = los("measurement", "delete", "dio", "2026-01")
     assert again.exit_code == 2
     assert "no value of 'dio' for unit 'ti' and period 2026-01 to delete" in again.stderr
+    shown = los("measurement", "history", "dio", "2026-01")
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "dio at ti, 2026-01: 2 values"
+    assert lines[1].split()[0] == "45" and str(workdir / "a.csv") in lines[1]
+    assert lines[2].split()[0] == "46" and "(replaced " in lines[2]
+    assert lines[3] == "  (deleted: no current value)"
     # The value can be given again later.
     assert "1 added" in _load(los, workdir, "c.csv", "dio,2026-01,47\n").output
+    data = json.loads(los("measurement", "history", "dio", "2026-01", "--format", "json").stdout)
+    assert [(v["value"], v["current"]) for v in data["values"]] == [
+        (45.0, False),
+        (46.0, False),
+        (47.0, True),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -113,6 +113,7 @@ def _register() -> None:
     ):
         _command()(fn)
     _command(measurements.measurement_app, name="delete")(measurements.delete)
+    _command(measurements.measurement_app, name="history")(measurements.history)
     app.add_typer(measurements.measurement_app, name="measurement")
     # These two modules register their own commands and groups (`serve`, `user ...`,
     # `library ...`) through `_command` when imported.

@@ -15,7 +15,7 @@ from lineofsight.services.workspace import local_user, open_store
 
 measurement_app = typer.Typer(
     name="measurement",
-    help="Stored measurements: delete one (it is kept as a revision).",
+    help="Stored measurements: delete one (kept as a revision), show one's revisions.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -115,3 +115,68 @@ def delete(
         f"Deleted {escape(result.kpi_id)} for {escape(result.unit_id)}, "
         f"{escape(result.period)}: {shown} (kept as revision {result.revision})."
     )
+
+
+def history(
+    kpi: Annotated[str, typer.Argument(metavar="KPI", help="The KPI id.")],
+    period: Annotated[str, typer.Argument(metavar="PERIOD", help="The period (e.g. 2026-10).")],
+    unit: Annotated[
+        str | None,
+        typer.Option(
+            "--unit",
+            metavar="UNIT",
+            help="The unit of the value (default: the KPI's own).",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: FormatOption = Format.TEXT,
+    db: DbOption = None,
+) -> None:
+    """Every value one measurement has had, oldest first: when, from where, replaced when."""
+    from lineofsight.services.checkin import measurement_history
+
+    with open_store(db) as store:
+        unit_id, label, values = measurement_history(store, kpi_id=kpi, unit_id=unit, period=period)
+    if output_format is Format.JSON:
+        print_json(
+            {
+                "kpi": kpi,
+                "unit": unit_id,
+                "period": label,
+                "values": [
+                    {
+                        "revision": v.revision,
+                        "value": v.value,
+                        "numerator": v.numerator,
+                        "denominator": v.denominator,
+                        "note": v.note,
+                        "recorded_at": v.recorded_at,
+                        "source": v.source,
+                        "replaced_at": v.replaced_at,
+                        "current": v.replaced_at is None,
+                    }
+                    for v in values
+                ],
+            }
+        )
+        return
+    if not values:
+        out.print(f"No value was ever stored for {escape(kpi)} at {escape(unit_id)}, {label}.")
+        return
+    out.print(f"{escape(kpi)} at {escape(unit_id)}, {label}: {plural(len(values), 'value')}")
+    for v in values:
+        shown = (
+            f"{v.numerator:g}/{v.denominator:g}"
+            if v.numerator is not None and v.denominator is not None
+            else ("-" if v.value is None else f"{v.value:g}")
+        )
+        when = v.recorded_at.strftime("%Y-%m-%d %H:%M")
+        state = (
+            "current"
+            if v.replaced_at is None
+            else f"replaced {v.replaced_at.strftime('%Y-%m-%d %H:%M')}"
+        )
+        source = f"  {escape(v.source)}" if v.source else ""
+        out.print(f"  {shown:>12}  recorded {when}{source}  ({state})")
+    if values[-1].replaced_at is not None:
+        out.print("  (deleted: no current value)")

@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from lineofsight.domain.periods import PeriodError, parse_period
+from lineofsight.domain.periods import Period, PeriodError, parse_period
 from lineofsight.domain.text import did_you_mean
 from lineofsight.errors import InputError, Problem, UsageError
 from lineofsight.services import audit
@@ -32,6 +32,8 @@ from lineofsight.store.loading import LoadSession, load_session
 from lineofsight.store.measurements import (
     MeasurementRow,
     frame_of_rows,
+    read_measurements,
+    read_revisions,
     write_measurement_frame,
 )
 from lineofsight.store.measurements import (
@@ -267,19 +269,7 @@ def delete_measurement(
     UsageError when the KPI, unit or period is unknown or there is no such value.
     """
     with load_session(store) as session:
-        rules = read_load_rules(session)
-        if rules is None:
-            raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
-        kpi = rules.kpis.get(kpi_id)
-        if kpi is None:
-            raise UsageError(f"unknown KPI '{kpi_id}'{did_you_mean(kpi_id, rules.kpis)}")
-        unit = unit_id or kpi.unit
-        if unit not in rules.units:
-            raise UsageError(f"unknown unit '{unit}'{did_you_mean(unit, rules.units)}")
-        try:
-            found = parse_period(period, rules.calendar)
-        except PeriodError as exc:
-            raise UsageError(f"period: {exc}") from None
+        unit, found = _measurement_key(session, kpi_id, unit_id, period)
         removed = delete_stored(
             session, kpi_id, unit, found.label, found.end, at=dt.datetime.now(dt.UTC)
         )
@@ -305,3 +295,67 @@ def delete_measurement(
         removed["denominator"],
         int(removed["revision"]),
     )
+
+
+def _measurement_key(
+    session: LoadSession, kpi_id: str, unit_id: str | None, period: str
+) -> tuple[str, Period]:
+    """The unit (default: the KPI's own) and period of one measurement, checked against the
+    store's KPIs, units and calendar; UsageError with the closest id when unknown."""
+    rules = read_load_rules(session)
+    if rules is None:
+        raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+    kpi = rules.kpis.get(kpi_id)
+    if kpi is None:
+        raise UsageError(f"unknown KPI '{kpi_id}'{did_you_mean(kpi_id, rules.kpis)}")
+    unit = unit_id or kpi.unit
+    if unit not in rules.units:
+        raise UsageError(f"unknown unit '{unit}'{did_you_mean(unit, rules.units)}")
+    try:
+        return unit, parse_period(period, rules.calendar)
+    except PeriodError as exc:
+        raise UsageError(f"period: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredValue:
+    """One value a measurement has had: the current one, or an earlier revision."""
+
+    revision: int
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    note: str | None
+    recorded_at: dt.datetime
+    source: str | None
+    replaced_at: dt.datetime | None  # None: the current value
+
+
+def measurement_history(
+    store: Store, *, kpi_id: str, unit_id: str | None, period: str
+) -> tuple[str, str, list[StoredValue]]:
+    """The unit, the period and every value one measurement has had, oldest first (the
+    current one last, when the measurement was not deleted)."""
+    with load_session(store) as session:
+        unit, found = _measurement_key(session, kpi_id, unit_id, period)
+    with store.reading() as conn:
+        earlier = read_revisions(conn, kpi_id, unit, found.label)
+        current = [
+            r
+            for r in read_measurements(conn, kpi_id)
+            if r["unit_id"] == unit and r["period"] == found.label
+        ]
+    values = [
+        StoredValue(
+            r["revision"], r["value"], r["numerator"], r["denominator"], r["note"],
+            r["recorded_at"], r["source"], r["replaced_at"],
+        )
+        for r in sorted(earlier, key=lambda r: (r["replaced_at"], r["id"]))
+    ] + [
+        StoredValue(
+            r["revision"], r["value"], r["numerator"], r["denominator"], r["note"],
+            r["recorded_at"], r["source"], None,
+        )
+        for r in current
+    ]  # fmt: skip
+    return unit, found.label, values
