@@ -54,6 +54,16 @@ def test_the_environment_wins_over_the_config(
     assert "grow_revenue" in here and "dio + dso" not in here  # the config's store
 
 
+def test_a_relative_sqlite_url_is_remembered_as_an_absolute_one(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _run("init", "ws", "--db", "sqlite:///stores/ws.db").exit_code == 0
+    saved = tomllib.loads((workdir / "ws" / ".lineofsight" / "config.toml").read_text())
+    assert saved["url"] == f"sqlite:///{workdir / 'stores' / 'ws.db'}"
+    monkeypatch.chdir(workdir / "ws" / "data")
+    assert "grow_revenue" in _run("export").output
+
+
 def test_a_broken_config_file_is_a_clear_error(workdir: Path) -> None:
     (workdir / ".lineofsight").mkdir()
     (workdir / ".lineofsight" / "config.toml").write_text('url = "sqlite:///x.db\n')

@@ -88,6 +88,10 @@ def write_config(folder: Path, url: str) -> Path:
     """Remember the store URL (without its password) in the workspace's config file."""
     config = folder / WORKSPACE_DIR / CONFIG_FILE
     config.parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(url)
+    if path is not None and not path.is_absolute():
+        # Relative to where `los init` ran; later commands may run in a folder below.
+        url = sqlite_url(path.resolve())
     # A JSON string is a valid TOML basic string.
     config.write_text(
         "# The store of this workspace. No password here: LOS_DATABASE_URL, PGPASSWORD or\n"
