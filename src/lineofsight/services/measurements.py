@@ -28,6 +28,7 @@ from lineofsight.store.measurements import (
 
 COLUMNS = ("kpi", "period", "value", "unit", "numerator", "denominator", "note")
 MAX_LISTED = 200  # beyond this many bad rows, the rest are counted, not listed
+HINTED_IDS = 20  # unknown KPI ids of one file that get the closest known id
 NOT_ENDED = "has not ended yet"  # the reason given for a value of a period still running
 
 
@@ -318,7 +319,9 @@ class RowChecker:
         if kpi is None:
             hint = self._hints.get(kpi_id)
             if hint is None:
-                hint = self._hints[kpi_id] = did_you_mean(kpi_id, self.kpis)
+                # Each look-up scans every KPI id: a file of wrong ids gets the first few hints.
+                known = self.kpis if len(self._hints) < HINTED_IDS else ()
+                hint = self._hints[kpi_id] = did_you_mean(kpi_id, known)
             raise _RowError("kpi", f"unknown KPI '{kpi_id}'{hint}")
         if kpi.formula is not None:
             raise _RowError(
