@@ -64,6 +64,13 @@ class Los:
         self.db_url = db_url
         self.runner = CliRunner()
 
+    def make_empty_store(self) -> None:
+        """Create the store with no definitions (commands other than init and apply do not)."""
+        from lineofsight.store.database import Store
+
+        if self.db_url is not None:
+            Store(self.db_url).close()
+
     def __call__(self, *args: str, db: bool = True):  # type: ignore[no-untyped-def]
         argv = list(args)
         if db and self.db_url is not None and argv and argv[0] in STORE_COMMANDS:
@@ -84,6 +91,7 @@ STORE_COMMANDS = {
     "trace",
     "forecast",
     "explain",
+    "measurement",
 }
 
 

@@ -20,3 +20,14 @@ def test_every_command_is_in_the_readme() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in README.split("## A tour")[0]
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_subcommand_is_in_the_readme() -> None:
+    import typer.main
+
+    missing = []
+    for group_name, group in typer.main.get_command(app).commands.items():  # type: ignore[attr-defined]
+        for name in getattr(group, "commands", {}):
+            if f"`los {group_name} {name}" not in README:
+                missing.append(f"{group_name} {name}")
+    assert not missing, f"undocumented subcommands: {missing}"

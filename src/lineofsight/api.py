@@ -28,8 +28,8 @@ from lineofsight.errors import UsageError
 from lineofsight.extras import require
 from lineofsight.services import check as check_service
 from lineofsight.services.evaluate import evaluate_store, load_organization
-from lineofsight.services.workspace import find_workspace_db, resolve_url
-from lineofsight.store.database import Store, sqlite_url
+from lineofsight.services.workspace import find_workspace_url, resolve_url
+from lineofsight.store.database import Store
 
 _COLOURS = {
     "green": "#1a7f37",
@@ -56,10 +56,10 @@ class Workspace:
         text = str(where)
         if "://" in text:
             return cls(Store(text))
-        found = find_workspace_db(Path(text).resolve())
+        found = find_workspace_url(Path(text).resolve())
         if found is None:
             raise FileNotFoundError(f"no Line of Sight workspace at or above {text}")
-        return cls(Store(sqlite_url(found)))
+        return cls(Store(found))
 
     def close(self) -> None:
         self.store.close()

@@ -90,7 +90,7 @@ def test_bad_file_exits_2_lists_problems_and_stores_nothing(los: Los, workdir: P
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert "unknown_ids.yaml:23: kpi rev: unit: unknown unit 'nowhere'" in result.output
-    assert "9 problem(s)" in result.output
+    assert "9 problems" in result.output
     assert result.output.count("unknown_ids.yaml:") == 1 + 9
     assert los("export").output == before
 
@@ -113,6 +113,7 @@ def test_export_to_stdout(los: Los) -> None:
 
 
 def test_export_of_empty_store_says_what_to_do(los: Los) -> None:
+    los.make_empty_store()
     result = los("export")
     assert result.exit_code == 2
     assert "run `los apply strategy.yaml` first" in result.output

@@ -97,7 +97,7 @@ def test_every_bad_row_is_listed_and_nothing_is_stored(
     ]
     for fragment in expected:
         assert f"bad.csv: {fragment}" in result.output, result.output
-    assert "11 bad row(s); nothing was loaded" in result.output
+    assert "11 bad rows; nothing was loaded" in result.output
     assert _rows(db_url) == []
 
 
@@ -150,8 +150,8 @@ def test_bad_header_is_reported(applied: Los, workdir: Path) -> None:
     path.write_text("kpi,when,value,colour\ndio,2026-01,3,red\n")
     result = applied("load", str(path))
     assert result.exit_code == 2
-    assert "h.csv: row 1: header: unknown column(s) when, colour" in result.output
-    assert "h.csv: row 1: header: missing column(s) period" in result.output
+    assert "h.csv: row 1: header: unknown columns when, colour" in result.output
+    assert "h.csv: row 1: header: missing column period" in result.output
 
 
 def test_unsupported_file_type(applied: Los, workdir: Path) -> None:
@@ -181,6 +181,7 @@ def test_removed_kpi_keeps_its_measurements(applied: Los, workdir: Path, db_url:
 
 def test_load_before_apply_says_what_to_do(los: Los, workdir: Path) -> None:
     path = _csv(workdir, "m.csv", "dio,2026-01,45,,,,\n")
+    los.make_empty_store()
     result = los("load", str(path))
     assert result.exit_code == 2
     assert "run `los apply strategy.yaml` first" in result.output
@@ -235,7 +236,7 @@ def test_a_new_fiscal_year_start_moves_stored_fiscal_periods(
     assert after["2026-Q1"] == before["2026-Q1"]  # calendar quarters stay where they are
     again = _csv(workdir, "again.csv", "nps,FY2026-Q1,39,,,,\n")
     result = applied("load", str(again))
-    assert "1 rows: 0 added, 1 replaced, 0 unchanged" in result.output, result.output
+    assert "1 row: 0 added, 1 replaced, 0 unchanged" in result.output, result.output
     assert sorted((r["period"], r["value"]) for r in _rows(db_url, "nps")) == [
         ("2026-Q1", 40),
         ("FY2026-Q1", 39),

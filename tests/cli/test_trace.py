@@ -132,6 +132,7 @@ def test_unknown_ids_exit_2_with_a_suggestion(los: Los) -> None:
 
 
 def test_an_empty_store_exits_2(los: Los) -> None:
+    los.make_empty_store()
     result = _trace(los, "nps")
     assert result.exit_code == 2
     assert "the store has no strategy yet" in result.output

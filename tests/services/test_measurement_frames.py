@@ -175,7 +175,7 @@ def test_many_bad_rows_are_counted_beyond_the_listed(tmp_path: Path) -> None:
         table = read_csv_frame(path)
         assert table is not None
         check_frame(RULES, str(path), table)
-    assert caught.value.summary.endswith("250 bad row(s); nothing was loaded")
+    assert caught.value.summary.endswith("250 bad rows; nothing was loaded")
     assert str(caught.value.problems[-1]).endswith("... and 50 more bad rows")
 
 

@@ -244,7 +244,7 @@ def test_upload_lists_every_bad_row_and_stores_nothing(admin: TestClient, site: 
     before = scorecard(site)
     csv = (
         "kpi,period,value,note\n"
-        "nps,2026-Q4,60,fine\n"
+        "nps,2026-Q3,60,fine\n"
         "no_such_kpi,2026-10,1,\n"
         f"{RED_KPI},2026-10,not-a-number,\n"
     )

@@ -12,6 +12,40 @@ from lineofsight.checks.base import Rule
 from lineofsight.checks.registry import all_rules
 
 SECTIONS = ("Why it matters:", "Bad:", "Good:")
+# Where docs/checks.md is published: SARIF points code hosts at each rule's section there.
+DOCS_URL = "https://github.com/lineofsight/lineofsight/blob/main/docs/checks.md"
+
+
+def rule_anchor(rule: Rule) -> str:
+    """The anchor of the rule's section in docs/checks.md (`al01-kpi-without-objective`)."""
+    return f"{rule.code.lower()}-{rule.name}"
+
+
+def rule_help_uri(rule: Rule) -> str:
+    """The address of the rule's section in the published rule reference."""
+    return f"{DOCS_URL}#{rule_anchor(rule)}"
+
+
+def rule_markdown(rule: Rule) -> list[str]:
+    """The body of the rule's section: severity and summary, options, why, bad and good."""
+    parts = rule_sections(rule)
+    out = [f"*{rule.severity.value}*. {rule.summary()}"]
+    if parts["description"]:
+        out += ["", " ".join(_dedent(parts["description"]).split())]
+    if rule.options:
+        out += ["", "Options:", ""]
+        out += [f"- `{o.name}` (default {o.default:g}): {o.description}" for o in rule.options]
+    out += ["", "**Why it matters.** " + " ".join(_dedent(parts["Why it matters"]).split())]
+    out += ["", "**Bad:**", "", "```yaml", _dedent(parts["Bad"]), "```"]
+    out += ["", "**Good:**", "", "```yaml", _dedent(parts["Good"]), "```"]
+    return out
+
+
+def rule_text(rule: Rule) -> str:
+    """The rule's help as plain text: what it finds and why it matters."""
+    parts = rule_sections(rule)
+    why = " ".join(_dedent(parts["Why it matters"]).split())
+    return f"{rule.summary()} Why it matters: {why}"
 
 
 def rule_sections(rule: Rule) -> dict[str, str]:
@@ -55,24 +89,10 @@ def render() -> str:
     rules = all_rules()
     for rule in rules:
         opts = ", ".join(f"`{o.name}` ({o.default:g})" for o in rule.options) or "-"
-        anchor = f"{rule.code.lower()}-{rule.name}"
-        out.append(f"| [{rule.code}](#{anchor}) | {rule.name} | {rule.severity.value} | {opts} |")
+        link = f"[{rule.code}](#{rule_anchor(rule)})"
+        out.append(f"| {link} | {rule.name} | {rule.severity.value} | {opts} |")
     for rule in rules:
-        parts = rule_sections(rule)
-        out += [
-            "",
-            f"## {rule.code} {rule.name}",
-            "",
-            f"*{rule.severity.value}*. {rule.summary()}",
-        ]
-        if parts["description"]:
-            out += ["", " ".join(_dedent(parts["description"]).split())]
-        if rule.options:
-            out += ["", "Options:", ""]
-            out += [f"- `{o.name}` (default {o.default:g}): {o.description}" for o in rule.options]
-        out += ["", "**Why it matters.** " + " ".join(_dedent(parts["Why it matters"]).split())]
-        out += ["", "**Bad:**", "", "```yaml", _dedent(parts["Bad"]), "```"]
-        out += ["", "**Good:**", "", "```yaml", _dedent(parts["Good"]), "```"]
+        out += ["", f"## {rule.code} {rule.name}", "", *rule_markdown(rule)]
     return "\n".join(out) + "\n"
 
 

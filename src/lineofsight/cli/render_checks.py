@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from lineofsight import __version__
 from lineofsight.checks.base import Finding, Severity
+from lineofsight.checks.docs import DOCS_URL, rule_help_uri, rule_markdown, rule_text
 from lineofsight.checks.registry import all_rules
 from lineofsight.checks.runner import CheckReport
+from lineofsight.domain.text import plural
 from lineofsight.services.shapes import finding_plain
 
 COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -28,18 +32,25 @@ def report_json(report: CheckReport) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def report_sarif(report: CheckReport) -> str:
+def report_sarif(report: CheckReport, cwd: Path) -> str:
+    """SARIF 2.1.0 as code hosts read it: each location relative to `%SRCROOT%`, the root of
+    the git repository that holds the checked files (else `cwd`), whatever folder `los` ran in;
+    each rule with its help and a link to its section of the rule reference."""
     rules = all_rules()
     index = {rule.code: i for i, rule in enumerate(rules)}
+    root = source_root(report, cwd)
     driver = {
         "name": "Line of Sight",
         "version": __version__,
+        "informationUri": DOCS_URL,
         "rules": [
             {
                 "id": rule.code,
                 "name": rule.name,
                 "shortDescription": {"text": rule.summary()},
                 "fullDescription": {"text": " ".join((rule.__doc__ or "").split())},
+                "help": {"text": rule_text(rule), "markdown": "\n".join(rule_markdown(rule))},
+                "helpUri": rule_help_uri(rule),
                 "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
             }
             for rule in rules
@@ -58,7 +69,7 @@ def report_sarif(report: CheckReport) -> str:
             "properties": {"subject": {"kind": f.subject.kind.value, "id": f.subject.id}},
         }
         if f.location is not None:
-            physical: dict[str, Any] = {"artifactLocation": {"uri": f.location.file}}
+            physical: dict[str, Any] = {"artifactLocation": _artifact(f.location.file, root, cwd)}
             if f.location.line:
                 physical["region"] = {"startLine": f.location.line}
             result["locations"] = [{"physicalLocation": physical}]
@@ -69,12 +80,38 @@ def report_sarif(report: CheckReport) -> str:
         "runs": [
             {
                 "tool": {"driver": driver},
+                "originalUriBaseIds": {SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"}},
                 "results": results,
                 "properties": {"asOf": report.as_of.isoformat()},
             }
         ],
     }
     return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+
+
+SRCROOT = "%SRCROOT%"
+
+
+def source_root(report: CheckReport, cwd: Path) -> Path:
+    """The root of the git repository holding the first checked file, else `cwd`."""
+    for f in report.findings:
+        if f.location is not None:
+            start = (cwd / f.location.file).resolve().parent
+            for folder in (start, *start.parents):
+                if (folder / ".git").exists():
+                    return folder
+            break
+    return cwd.resolve()
+
+
+def _artifact(file: str, root: Path, cwd: Path) -> dict[str, str]:
+    """A file as SARIF locates it: relative to `%SRCROOT%`, or an absolute URI outside it."""
+    path = (cwd / file).resolve()
+    try:
+        relative = path.relative_to(root)
+    except ValueError:
+        return {"uri": path.as_uri()}
+    return {"uri": quote(relative.as_posix()), "uriBaseId": SRCROOT}
 
 
 def report_text(report: CheckReport, source: str) -> list[str]:
@@ -99,7 +136,7 @@ def report_text(report: CheckReport, source: str) -> list[str]:
     counts = ", ".join(_counted(report.count(s), s) for s in Severity)
     total = len(report.findings)
     lines.append(
-        f"{total} finding{'s' if total != 1 else ''} in {_escape(source)} as of "
+        f"{plural(total, 'finding')} in {_escape(source)} as of "
         f"{report.as_of}: {counts}"
         + (f"; {report.suppressed} suppressed" if report.suppressed else "")
     )
@@ -112,8 +149,8 @@ def report_text(report: CheckReport, source: str) -> list[str]:
 
 
 def _counted(n: int, severity: Severity) -> str:
-    plural = "s" if severity is not Severity.INFO and n != 1 else ""
-    return f"{n} {severity.value}{plural}"
+    # "info" is a mass noun: 0 info, 1 info, 2 info.
+    return plural(n, severity.value, None if severity is not Severity.INFO else "info")
 
 
 def _escape(text: str) -> str:

@@ -212,13 +212,50 @@ def cascade_tree(ev: Evaluation, org: m.Organization, units: set[str] | None = N
             f"{escape(kpi.unit)} · {row.period.label}[/] {values}"
         )
 
-    def add_kpi(node: Tree, kpi: m.Kpi, seen: frozenset[str]) -> None:
+    # Each KPI is drawn in full once, with the KPIs that feed it: under the first objective it
+    # supports (its home), or, with none, where it first feeds another KPI. Anywhere else it is
+    # one line saying where it is shown; drawing it in full at every link repeated whole
+    # subtrees (a team KPI that feeds a department KPI and supports its own objective twice).
+    drawn_objectives: list[m.Objective] = []
+
+    def walk(objective: m.Objective, seen: frozenset[str]) -> None:
+        drawn_objectives.append(objective)
+        for child in children.get(objective.id, ()):
+            if child.id not in seen and wanted_objective(child):
+                walk(child, seen | {child.id})
+
+    for objective in children.get(None, ()):
+        if wanted_objective(objective):
+            walk(objective, frozenset({objective.id}))
+    home: dict[str, str] = {}
+    for objective in drawn_objectives:
+        for kpi in supporters.get(objective.id, ()):
+            if units is None or kpi.unit in units:
+                home.setdefault(kpi.id, objective.id)
+    shown_under = {kpi_id: f"objective {o}" for kpi_id, o in home.items()}
+    drawn: set[str] = set()
+
+    def add_kpi(node: Tree, kpi: m.Kpi, seen: frozenset[str], objective: str | None) -> None:
         if units is not None and kpi.unit not in units:
             return
+        full = kpi.id not in drawn and (
+            home.get(kpi.id) == objective if kpi.id in home else objective is None
+        )
+        if not full:
+            row = kpi_rows.get(kpi.id)
+            status = f"{status_text(row.status)} " if row else ""
+            where = shown_under.get(kpi.id, "above")
+            node.add(
+                f"[dim]↳[/] {status}{escape(kpi.name)} [dim]{escape(kpi.id)} "
+                f"(shown under {escape(where)})[/]"
+            )
+            return
+        drawn.add(kpi.id)
         branch = node.add(kpi_label(kpi))
         for feeder in feeders.get(kpi.id, ()):
             if feeder.id not in seen:
-                add_kpi(branch, feeder, seen | {feeder.id})
+                shown_under.setdefault(feeder.id, f"KPI {kpi.id}")
+                add_kpi(branch, feeder, seen | {feeder.id}, None)
 
     def add_objective(node: Tree, objective: m.Objective, seen: frozenset[str]) -> None:
         row = objective_rows.get(objective.id)
@@ -232,7 +269,7 @@ def cascade_tree(ev: Evaluation, org: m.Organization, units: set[str] | None = N
             if child.id not in seen and wanted_objective(child):
                 add_objective(branch, child, seen | {child.id})
         for kpi in supporters.get(objective.id, ()):
-            add_kpi(branch, kpi, frozenset({kpi.id}))
+            add_kpi(branch, kpi, frozenset({kpi.id}), objective.id)
 
     for objective in children.get(None, ()):
         if wanted_objective(objective):

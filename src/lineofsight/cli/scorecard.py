@@ -10,11 +10,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from lineofsight.cli.app import DbOption, _command, out
+from lineofsight.cli.common import AsOfOption, DbOption, out
 from lineofsight.services.workspace import open_store
 
 
 class StatusFormat(StrEnum):
+    """`text` for people (`table`, its earlier name, is taken too), `json` or `csv`."""
+
+    TEXT = "text"
     TABLE = "table"
     JSON = "json"
     CSV = "csv"
@@ -22,25 +25,29 @@ class StatusFormat(StrEnum):
 
 PeriodOption = Annotated[
     str | None,
-    typer.Option("--period", help="Evaluate as of the last day of this period (e.g. 2026-Q3)."),
-]
-AsOfOption = Annotated[
-    str | None,
-    typer.Option("--as-of", help="Evaluate as of this date (YYYY-MM-DD); default today."),
+    typer.Option(
+        "--period",
+        metavar="PERIOD",
+        help="Evaluate as of the last day of this period (e.g. 2026-Q3).",
+        show_default=False,
+    ),
 ]
 UnitOption = Annotated[
-    str | None, typer.Option("--unit", help="Only this unit and the units below it.")
+    str | None,
+    typer.Option(
+        "--unit", metavar="UNIT", help="Only this unit and the units below it.", show_default=False
+    ),
 ]
 
 
-@_command()
 def status(
     period: PeriodOption = None,
     as_of: AsOfOption = None,
     unit: UnitOption = None,
     output_format: Annotated[
-        StatusFormat, typer.Option("--format", help="table, json or csv.")
-    ] = StatusFormat.TABLE,
+        StatusFormat,
+        typer.Option("--format", metavar="text|json|csv", help="text (or table), json or csv."),
+    ] = StatusFormat.TEXT,
     db: DbOption = None,
 ) -> None:
     """KPI, objective and unit scores and statuses."""
@@ -49,7 +56,8 @@ def status(
 
     with open_store(db) as store:
         defs, ev = status_with_definitions(store, period, as_of)
-        names = read_names(store) if output_format is StatusFormat.TABLE else {}
+        text = output_format in (StatusFormat.TEXT, StatusFormat.TABLE)
+        names = read_names(store) if text else {}
     if unit is not None:
         import polars as pl
 
@@ -71,7 +79,6 @@ def status(
             console.print(table)
 
 
-@_command()
 def tree(
     period: PeriodOption = None,
     as_of: AsOfOption = None,

@@ -50,9 +50,12 @@ def _accounts() -> ModuleType:
 @_command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="Port to listen on (1-65535).")
+    ] = 8000,
     workers: Annotated[
-        int, typer.Option("--workers", help="Server processes (each keeps its own cache).")
+        int,
+        typer.Option("--workers", min=1, help="Server processes (each keeps its own cache)."),
     ] = 1,
     db: DbOption = None,
 ) -> None:

@@ -19,7 +19,6 @@ input's own change is its contribution (up to its sign); for other formulas it i
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass
 from enum import StrEnum
@@ -28,6 +27,7 @@ from typing import Literal
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import Expr, evaluate, parse_formula, references
 from lineofsight.domain.periods import Period, PeriodError
+from lineofsight.domain.text import did_you_mean
 from lineofsight.engine.calendar import period_for, period_named
 from lineofsight.engine.values import ValueTable
 from lineofsight.errors import UsageError
@@ -146,8 +146,7 @@ def kpi_named(org: m.Organization, kpi_id: str) -> m.Kpi:
     """The KPI with this id; `UsageError` (with the closest id) when there is none."""
     kpi = org.kpi(kpi_id)
     if kpi is None:
-        close = difflib.get_close_matches(kpi_id, [k.id for k in org.kpis], n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = did_you_mean(kpi_id, [k.id for k in org.kpis])
         raise UsageError(f"unknown KPI '{kpi_id}'{hint}")
     return kpi
 

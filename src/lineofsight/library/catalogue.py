@@ -31,6 +31,7 @@ from lineofsight.domain.formula import (
 )
 from lineofsight.domain.formula import to_text as formula_text
 from lineofsight.domain.periods import grain_of
+from lineofsight.domain.text import plural
 from lineofsight.errors import InputError, Problem
 from lineofsight.library.model import FUNCTIONS, Entry
 from lineofsight.library.search import LexicalIndex
@@ -193,7 +194,7 @@ def load_catalogue(paths: Iterable[Path] | None = None) -> Catalogue:
     """The whole catalogue; raises `CatalogueError` listing every problem if it has any."""
     catalogue, problems = check_catalogue(paths)
     if problems:
-        raise CatalogueError(f"the KPI catalogue has {len(problems)} problem(s)", problems)
+        raise CatalogueError(f"the KPI catalogue has {plural(len(problems), 'problem')}", problems)
     return catalogue
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from lineofsight.domain.text import plural
 from lineofsight.library.catalogue import check_catalogue
 from lineofsight.library.model import FUNCTIONS, INDUSTRIES
 
@@ -21,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} problem(s) in the KPI catalogue", file=sys.stderr)
+        print(f"{plural(len(problems), 'problem')} in the KPI catalogue", file=sys.stderr)
         return 1
     functions, industries = catalogue.count_by()
     print(f"{len(catalogue.entries)} KPIs, no problems")

@@ -11,6 +11,8 @@ from typing import Any
 import polars as pl
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from lineofsight.domain.periods import Period, PeriodError, parse_period
+from lineofsight.domain.text import did_you_mean
 from lineofsight.errors import InputError, Problem, UsageError
 from lineofsight.services import audit
 from lineofsight.services.measurements import (
@@ -20,6 +22,7 @@ from lineofsight.services.measurements import (
     _RowError,
     check_header,
     check_rows,
+    last_day_allowed,
     read_load_rules,
     read_table,
 )
@@ -29,7 +32,12 @@ from lineofsight.store.loading import LoadSession, load_session
 from lineofsight.store.measurements import (
     MeasurementRow,
     frame_of_rows,
+    read_measurements,
+    read_revisions,
     write_measurement_frame,
+)
+from lineofsight.store.measurements import (
+    delete_measurement as delete_stored,
 )
 
 _CURRENT = {
@@ -112,12 +120,14 @@ def record_measurement(
     denominator: float | None = None,
     note: str | None = None,
     actor: str,
+    allow_future: bool = False,
 ) -> CheckinResult:
     """Store one value (or numerator and denominator) for a KPI, unit and period.
 
     The same rules as a file load: known KPI and unit, a period no coarser than the KPI's
-    frequency, bounds, ratio or plain value. An existing value is replaced and kept as a
-    revision. InputError naming the field and the reason when anything is wrong.
+    frequency, bounds, ratio or plain value, a period that has ended (unless `allow_future`).
+    An existing value is replaced and kept as a revision. InputError naming the field and the
+    reason when anything is wrong.
     """
     cells = {
         "kpi": kpi_id,
@@ -133,6 +143,7 @@ def record_measurement(
         rules = read_load_rules(session)
         if rules is None:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+        rules = rules.until(last_day_allowed(allow_future=allow_future))
         try:
             row = RowChecker(rules, source).check(RawRow(0, cells))
         except _RowError as exc:
@@ -191,7 +202,9 @@ def upload_units(store: Store, path: Path) -> set[str]:
     return units
 
 
-def load_upload(store: Store, path: Path, filename: str, actor: str) -> LoadResult:
+def load_upload(
+    store: Store, path: Path, filename: str, actor: str, *, allow_future: bool = False
+) -> LoadResult:
     """Load an uploaded CSV or XLSX file whole or not at all, audited in the same transaction.
 
     `filename` is the name the user gave the file (reported in errors and kept as the source).
@@ -208,6 +221,7 @@ def load_upload(store: Store, path: Path, filename: str, actor: str) -> LoadResu
         rules = read_load_rules(session)
         if rules is None:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+        rules = rules.until(last_day_allowed(allow_future=allow_future))
         check_header(filename, header)
         checked = frame_of_rows(check_rows(rules, filename, header, rows))
         source = f"{filename} (uploaded by {actor})"
@@ -231,3 +245,117 @@ def load_upload(store: Store, path: Path, filename: str, actor: str) -> LoadResu
             },
         )
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteResult:
+    """The value a deletion removed (kept as a revision of its KPI, unit and period)."""
+
+    kpi_id: str
+    unit_id: str
+    period: str
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    revision: int
+
+
+def delete_measurement(
+    store: Store, *, kpi_id: str, unit_id: str | None, period: str, actor: str
+) -> DeleteResult:
+    """Delete the current value of a KPI for a unit (default: the KPI's own) and a period, in
+    one transaction with its audit row; the value is kept as a revision.
+
+    UsageError when the KPI, unit or period is unknown or there is no such value.
+    """
+    with load_session(store) as session:
+        unit, found = _measurement_key(session, kpi_id, unit_id, period)
+        removed = delete_stored(
+            session, kpi_id, unit, found.label, found.end, at=dt.datetime.now(dt.UTC)
+        )
+        if removed is None:
+            raise UsageError(
+                f"no value of '{kpi_id}' for unit '{unit}' and period {found.label} to delete"
+            )
+        before = {k: removed[k] for k in ("value", "numerator", "denominator", "note")}
+        _write_audit(
+            session,
+            actor=actor,
+            action="measurement.delete",
+            subject=f"measurement:{kpi_id}/{unit}/{found.label}",
+            before=before,
+            after=None,
+        )
+    return DeleteResult(
+        kpi_id,
+        unit,
+        found.label,
+        removed["value"],
+        removed["numerator"],
+        removed["denominator"],
+        int(removed["revision"]),
+    )
+
+
+def _measurement_key(
+    session: LoadSession, kpi_id: str, unit_id: str | None, period: str
+) -> tuple[str, Period]:
+    """The unit (default: the KPI's own) and period of one measurement, checked against the
+    store's KPIs, units and calendar; UsageError with the closest id when unknown."""
+    rules = read_load_rules(session)
+    if rules is None:
+        raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+    kpi = rules.kpis.get(kpi_id)
+    if kpi is None:
+        raise UsageError(f"unknown KPI '{kpi_id}'{did_you_mean(kpi_id, rules.kpis)}")
+    unit = unit_id or kpi.unit
+    if unit not in rules.units:
+        raise UsageError(f"unknown unit '{unit}'{did_you_mean(unit, rules.units)}")
+    try:
+        return unit, parse_period(period, rules.calendar)
+    except PeriodError as exc:
+        raise UsageError(f"period: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredValue:
+    """One value a measurement has had: the current one, or an earlier revision."""
+
+    revision: int
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    note: str | None
+    recorded_at: dt.datetime
+    source: str | None
+    replaced_at: dt.datetime | None  # None: the current value
+
+
+def measurement_history(
+    store: Store, *, kpi_id: str, unit_id: str | None, period: str
+) -> tuple[str, str, list[StoredValue]]:
+    """The unit, the period and every value one measurement has had, oldest first (the
+    current one last, when the measurement was not deleted)."""
+    with load_session(store) as session:
+        unit, found = _measurement_key(session, kpi_id, unit_id, period)
+    with store.reading() as conn:
+        earlier = read_revisions(conn, kpi_id, unit, found.label)
+        current = [
+            r
+            for r in read_measurements(conn, kpi_id)
+            if r["unit_id"] == unit and r["period"] == found.label
+        ]
+    values = [
+        StoredValue(
+            r["revision"], r["value"], r["numerator"], r["denominator"], r["note"],
+            r["recorded_at"], r["source"], r["replaced_at"],
+        )
+        for r in sorted(earlier, key=lambda r: (r["replaced_at"], r["id"]))
+    ] + [
+        StoredValue(
+            r["revision"], r["value"], r["numerator"], r["denominator"], r["note"],
+            r["recorded_at"], r["source"], None,
+        )
+        for r in current
+    ]  # fmt: skip
+    return unit, found.label, values

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy import select, text
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import children_of, reachable
 from lineofsight.domain.periods import PeriodError, parse_date, parse_period
+from lineofsight.domain.text import did_you_mean
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.engine.evaluate import Evaluation, evaluate_organization, evaluation_window
 from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation, evaluate_frames
@@ -188,9 +188,7 @@ def unit_subtree(org: m.Organization, unit_id: str) -> set[str]:
 
 def _known_unit(ids: list[str], unit_id: str) -> None:
     if unit_id not in ids:
-        hint = difflib.get_close_matches(unit_id, ids, n=1)
-        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-        raise UsageError(f"--unit: unknown unit '{unit_id}'{suggestion}")
+        raise UsageError(f"--unit: unknown unit '{unit_id}'{did_you_mean(unit_id, ids)}")
 
 
 _FRAME_QUERIES = {

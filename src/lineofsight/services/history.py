@@ -6,8 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from lineofsight.domain.text import did_you_mean
+from lineofsight.errors import UsageError
 from lineofsight.store.database import Store
-from lineofsight.store.definitions import read_history
+from lineofsight.store.definitions import history_item_ids, read_history
 
 
 @dataclass(frozen=True)
@@ -26,9 +28,18 @@ class HistoryRecord:
 def definition_history(
     store: Store, item_id: str | None = None, limit: int = 50
 ) -> list[HistoryRecord]:
-    """The newest `limit` definition changes, oldest first, optionally for one item."""
+    """The newest `limit` definition changes, oldest first, optionally for one item.
+
+    UsageError (with the closest id) for an id that never had a definition.
+    """
     with store.reading() as conn:
         rows = read_history(conn, item_id=item_id)
+        if item_id is not None and not rows:
+            known = history_item_ids(conn)
+            raise UsageError(
+                f"unknown id '{item_id}': no unit, person, objective or KPI has had it"
+                + did_you_mean(item_id, known)
+            )
     return [
         HistoryRecord(
             changed_at=r["changed_at"],

@@ -13,7 +13,14 @@ from lineofsight.errors import UsageError
 from lineofsight.examples import example_names
 from lineofsight.services.apply import apply_file
 from lineofsight.services.measurements import LoadResult, load_file
-from lineofsight.services.workspace import DATABASE_FILE, ENV_URL, WORKSPACE_DIR
+from lineofsight.services.workspace import (
+    CONFIG_FILE,
+    DATABASE_FILE,
+    ENV_URL,
+    WORKSPACE_DIR,
+    read_config_url,
+    write_config,
+)
 from lineofsight.store.database import Store, sqlite_url
 
 STRATEGY_FILE = "strategy.yaml"
@@ -103,12 +110,18 @@ def init_workspace(
         raise UsageError(
             f"{strategy} exists: an example would replace it (use --force to overwrite)"
         )
+    config = folder / WORKSPACE_DIR / CONFIG_FILE
+    default = sqlite_url((folder / WORKSPACE_DIR / DATABASE_FILE).resolve())
     url = (
         db
         or os.environ.get(ENV_URL)
-        or sqlite_url((folder / WORKSPACE_DIR / DATABASE_FILE).resolve())
+        or (read_config_url(config) if config.is_file() else None)
+        or default
     )
     store = Store(url)
+    if url != default:
+        # The next command in this folder finds the store here (its password is not kept).
+        write_config(folder, url)
     try:
         created = False
         (folder / DATA_DIR).mkdir(exist_ok=True)
@@ -131,7 +144,7 @@ def init_workspace(
         }
         if example is not None:
             for data_file in sorted((folder / DATA_DIR).glob("*.csv")):
-                result.loads.append(load_file(store, data_file))
+                result.loads.append(load_file(store, data_file, allow_future=True))
         return result
     finally:
         store.close()

@@ -214,6 +214,8 @@ def _checked(rules: LoadRules, text: pl.DataFrame) -> pl.DataFrame:
         & numbers_ok.fill_null(False)
         & in_bounds.fill_null(False)
     )
+    if rules.last_day is not None:
+        clear = clear & (pl.col("period_end") <= rules.last_day).fill_null(False)
     return frame.select(
         "row",
         clear.alias("clear"),

@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ import polars as pl
 from lineofsight.domain import model as m
 from lineofsight.domain.limits import number_problem, value_problem
 from lineofsight.domain.periods import Period, PeriodError, grain_of, parse_period
+from lineofsight.domain.text import did_you_mean, noun, plural
 from lineofsight.errors import LoadError, Problem, UsageError
 from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store.database import Store
@@ -28,6 +29,18 @@ from lineofsight.store.measurements import (
 
 COLUMNS = ("kpi", "period", "value", "unit", "numerator", "denominator", "note")
 MAX_LISTED = 200  # beyond this many bad rows, the rest are counted, not listed
+HINTED_IDS = 20  # unknown KPI ids of one file that get the closest known id
+NOT_ENDED = "has not ended yet"  # the reason given for a value of a period still running
+
+
+def last_day_allowed(*, allow_future: bool, as_of: dt.date | None = None) -> dt.date | None:
+    """The last day a period may end on to take a value (None: any), for every write of values.
+
+    A value for a period that has not ended (it ends after today, or after `as_of`) is most
+    often a typo in the year or a plan entered as an actual, so it is refused unless the writer
+    asks for it (`allow_future`).
+    """
+    return None if allow_future else (as_of or dt.date.today())
 
 
 @dataclass(frozen=True)
@@ -185,6 +198,11 @@ class LoadRules:
     rows: list[tuple[Any, ...]]
     units: frozenset[str]
     calendar: m.Calendar
+    last_day: dt.date | None = None  # periods ending after it take no value (None: any)
+
+    def until(self, last_day: dt.date | None) -> LoadRules:
+        """These rules, taking values only for periods that end on or before `last_day`."""
+        return replace(self, last_day=last_day)
 
     @cached_property
     def kpis(self) -> dict[str, KpiRules]:
@@ -284,6 +302,7 @@ class RowChecker:
         self.units = rules.units
         self.source = source
         self._periods: dict[str, Period] = {}
+        self._hints: dict[str, str] = {}
 
     def period(self, text: str) -> Period:
         found = self._periods.get(text)
@@ -299,7 +318,12 @@ class RowChecker:
             raise _RowError("kpi", "is empty")
         kpi = self.kpis.get(kpi_id)
         if kpi is None:
-            raise _RowError("kpi", f"unknown KPI '{kpi_id}'")
+            hint = self._hints.get(kpi_id)
+            if hint is None:
+                # Each look-up scans every KPI id: a file of wrong ids gets the first few hints.
+                known = self.kpis if len(self._hints) < HINTED_IDS else ()
+                hint = self._hints[kpi_id] = did_you_mean(kpi_id, known)
+            raise _RowError("kpi", f"unknown KPI '{kpi_id}'{hint}")
         if kpi.formula is not None:
             raise _RowError(
                 "kpi",
@@ -321,6 +345,9 @@ class RowChecker:
                 f"{period.label} is coarser than the KPI's frequency ({kpi.frequency.value}): "
                 "give values per period or finer",
             )
+        last_day = self.rules.last_day
+        if last_day is not None and period.end > last_day:
+            raise _RowError("period", f"{period.label} {NOT_ENDED} (it ends on {period.end})")
         note = _text(cells.get("note")) or None
         numerator = denominator = None
         if kpi.ratio_scale is not None:
@@ -371,7 +398,8 @@ def check_header(file: str, header: list[str]) -> None:
                 file,
                 1,
                 is_row=True,
-                message=f"header: unknown column(s) {', '.join(unknown)}: "
+                message=f"header: unknown {noun(len(unknown), 'column')} "
+                f"{', '.join(unknown)}: "
                 f"expected {', '.join(COLUMNS)}",
             )
         )
@@ -380,7 +408,12 @@ def check_header(file: str, header: list[str]) -> None:
         missing.append("value")
     if missing:
         problems.append(
-            Problem(file, 1, is_row=True, message=f"header: missing column(s) {', '.join(missing)}")
+            Problem(
+                file,
+                1,
+                is_row=True,
+                message=f"header: missing {noun(len(missing), 'column')} {', '.join(missing)}",
+            )
         )
     if problems:
         raise LoadError(f"{file}: bad header", problems)
@@ -435,11 +468,16 @@ class _BadRows:
             problems.append(
                 Problem(self.file, 0, f"... and {self.count - MAX_LISTED} more bad rows")
             )
-        raise LoadError(f"{self.file}: {self.count} bad row(s); nothing was loaded", problems)
+        raise LoadError(
+            f"{self.file}: {plural(self.count, 'bad row')}; nothing was loaded", problems
+        )
 
 
-def load_file(store: Store, path: Path) -> LoadResult:
-    """Load one measurement file in one transaction: all of it, or nothing."""
+def load_file(store: Store, path: Path, *, allow_future: bool = False) -> LoadResult:
+    """Load one measurement file in one transaction: all of it, or nothing.
+
+    Values for periods that have not ended are refused unless `allow_future`.
+    """
     # The bulk reader and checker build on this module's row-by-row ones.
     from lineofsight.services.measurement_frames import check_frame, read_csv_frame
 
@@ -450,6 +488,7 @@ def load_file(store: Store, path: Path) -> LoadResult:
         rules = read_load_rules(session)
         if rules is None:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+        rules = rules.until(last_day_allowed(allow_future=allow_future))
         if table is not None:
             check_header(file, table.header)
             checked = check_frame(rules, file, table)

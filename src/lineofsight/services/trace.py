@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
 from lineofsight.domain import model as m
+from lineofsight.domain.text import did_you_mean
 from lineofsight.engine.trace import Trace, trace
 from lineofsight.errors import UsageError
 from lineofsight.spec.files import read_strategy
@@ -43,6 +43,6 @@ def _unknown(org: m.Organization, item_id: str) -> str:
     if any(u.id == item_id for u in org.units):
         return f"'{item_id}' is a unit: trace one of its KPIs, objectives or people instead"
     known = [k.id for k in org.kpis] + [o.id for o in org.objectives] + [p.id for p in org.people]
-    close = difflib.get_close_matches(item_id, known, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"unknown id '{item_id}': no KPI, objective or person has it{hint}"
+    return f"unknown id '{item_id}': no KPI, objective or person has it" + did_you_mean(
+        item_id, known
+    )

@@ -1,20 +1,32 @@
 """Find and open the workspace's store: `--db`, else `LOS_DATABASE_URL`, else the nearest
-`.lineofsight/lineofsight.db` from the current folder up."""
+workspace (a `.lineofsight` folder) from the current folder up.
+
+A workspace's store is `.lineofsight/lineofsight.db` (SQLite), unless its
+`.lineofsight/config.toml` names another (`url = "postgresql://los@db.example.com/strategy"`).
+The config file never holds a password: PostgreSQL's own client finds it in `PGPASSWORD` or
+`~/.pgpass`, or the whole URL comes from `LOS_DATABASE_URL`.
+"""
 
 from __future__ import annotations
 
 import getpass
+import json
+import logging
 import os
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lineofsight.errors import UsageError
+from lineofsight.errors import Problem, UsageError
 from lineofsight.store.database import Store, sqlite_url
 
 WORKSPACE_DIR = ".lineofsight"
 DATABASE_FILE = "lineofsight.db"
+CONFIG_FILE = "config.toml"
 ENV_URL = "LOS_DATABASE_URL"
+
+log = logging.getLogger(__name__)
 
 
 def find_workspace_db(start: Path) -> Path | None:
@@ -26,6 +38,70 @@ def find_workspace_db(start: Path) -> Path | None:
     return None
 
 
+def find_workspace_url(start: Path) -> str | None:
+    """The store URL of the nearest workspace at or above `start`: its config file's `url`,
+    else its SQLite file; None when there is no workspace."""
+    for folder in (start, *start.parents):
+        config = folder / WORKSPACE_DIR / CONFIG_FILE
+        if config.is_file():
+            url = read_config_url(config)
+            if url:
+                return url
+        candidate = folder / WORKSPACE_DIR / DATABASE_FILE
+        if candidate.is_file():
+            return sqlite_url(candidate)
+    return None
+
+
+def read_config_url(config: Path) -> str | None:
+    """The `url` a workspace's config file names; UsageError (with the line) when unreadable."""
+    try:
+        data = tomllib.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {config}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", 0) or 0
+        raise UsageError(
+            f"{config}: not valid TOML", [Problem(str(config), line, str(exc))]
+        ) from None
+    url = data.get("url")
+    if url is not None and not isinstance(url, str):
+        raise UsageError(f"{config}: url must be a string")
+    return url or None
+
+
+def url_without_password(url: str) -> str:
+    """The URL with any password taken out (the user name, host and database stay)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    if parsed.password is None:
+        return url
+    return parsed._replace(password=None).render_as_string(hide_password=False)
+
+
+def write_config(folder: Path, url: str) -> Path:
+    """Remember the store URL (without its password) in the workspace's config file."""
+    config = folder / WORKSPACE_DIR / CONFIG_FILE
+    config.parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(url)
+    if path is not None and not path.is_absolute():
+        # Relative to where `los init` ran; later commands may run in a folder below.
+        url = sqlite_url(path.resolve())
+    # A JSON string is a valid TOML basic string.
+    config.write_text(
+        "# The store of this workspace. No password here: LOS_DATABASE_URL, PGPASSWORD or\n"
+        "# ~/.pgpass give it.\n"
+        f"url = {json.dumps(url_without_password(url))}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
 def resolve_url(db: str | None, cwd: Path | None = None) -> str:
     """The store URL to use, or UsageError saying how to create a workspace."""
     if db:
@@ -33,18 +109,41 @@ def resolve_url(db: str | None, cwd: Path | None = None) -> str:
     env = os.environ.get(ENV_URL)
     if env:
         return env
-    found = find_workspace_db((cwd or Path.cwd()).resolve())
+    found = find_workspace_url((cwd or Path.cwd()).resolve())
     if found is None:
         raise UsageError(
             f"no workspace here: run `los init` to create one, or give --db URL (or set {ENV_URL})"
         )
-    return sqlite_url(found)
+    return found
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL (None for other databases and in-memory SQLite)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 @contextmanager
-def open_store(db: str | None, cwd: Path | None = None) -> Iterator[Store]:
-    """Open (and migrate) the workspace's store for the length of a command."""
-    store = Store(resolve_url(db, cwd))
+def open_store(db: str | None, cwd: Path | None = None, *, create: bool = False) -> Iterator[Store]:
+    """Open (and migrate) the workspace's store for the length of a command.
+
+    Only a command that writes definitions may create a store (`create`); any other on an
+    SQLite file that does not exist says so instead of leaving an empty store behind.
+    """
+    url = resolve_url(db, cwd)
+    path = sqlite_path(url)
+    if not create and path is not None and not path.is_file():
+        raise UsageError(f"no store at {path}: run `los init` to create one")
+    store = Store(url)
+    log.info("store %s", store.display_url)
     try:
         yield store
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lineofsight.domain.model import Organization
+from lineofsight.domain.text import plural
 from lineofsight.errors import Problem, SpecError
 from lineofsight.spec.build import build_organization
 from lineofsight.spec.dump import dump_organization
@@ -34,12 +35,12 @@ def _parse_with_lines(text: str, file: str) -> Organization:
     if data is None and not problems:
         problems.append(Problem(file, 1, "the file is empty"))
     if problems and data is None:
-        raise SpecError(f"{file}: {len(problems)} problem(s)", problems)
+        raise SpecError(f"{file}: {plural(len(problems), 'problem')}", problems)
     model, found = validate_document(data, file, lines)
     problems.extend(found)
     if problems or model is None:
         problems.sort(key=lambda p: p.line)
-        raise SpecError(f"{file}: {len(problems)} problem(s)", problems)
+        raise SpecError(f"{file}: {plural(len(problems), 'problem')}", problems)
     return build_organization(model, file, lines)
 
 

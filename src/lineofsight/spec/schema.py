@@ -18,9 +18,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 from lineofsight.domain.formula import FormulaError, parse_formula
 from lineofsight.domain.limits import number_problem
@@ -40,6 +42,14 @@ from lineofsight.domain.model import (
 from lineofsight.domain.periods import PeriodError, check_date, parse_period
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+# The period names `parse_period` reads, for editors and validators that see only the schema
+# (a test holds the two to the same names). Q, W and FY may be written in lower case.
+PERIOD_PATTERN = (
+    r"^(?:[0-9]{4}(?:-[Qq][1-4]|-[Ww](?:0[1-9]|[1-4][0-9]|5[0-3])"
+    r"|-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12][0-9]|3[01]))?)?"
+    r"|[Ff][Yy][0-9]{4}(?:-[Qq][1-4])?)$"
+)
+SCHEMA_ID = "urn:lineofsight:strategy-file:1"
 RULE_CODE_PATTERN = r"^[A-Z]{2}[0-9]{2}$"
 
 Id = Annotated[
@@ -78,17 +88,24 @@ def _period_label(value: str) -> str | PeriodError:
         return exc
 
 
+PERIOD_DESCRIPTION = "A period: 2026, 2026-Q3, 2026-07, 2026-W05, 2026-07-15, FY2027 or FY2027-Q1."
 PeriodText = Annotated[
     str,
-    BeforeValidator(_period_text, json_schema_input_type=str | int),
+    BeforeValidator(_period_text),
     AfterValidator(_check_period),
-    Field(
-        description=(
-            "A period: 2026, 2026-Q3, 2026-07, 2026-W05, 2026-07-15, FY2027 or FY2027-Q1."
-        ),
-        examples=["2026-Q3"],
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": PERIOD_PATTERN},
+                {"type": "integer", "minimum": 1000, "maximum": 9999},  # YAML reads 2026 so
+            ],
+            "description": PERIOD_DESCRIPTION,
+            "examples": ["2026-Q3"],
+        }
     ),
 ]
+# Per-period targets: a mapping whose keys are period names.
+PERIOD_KEYS: JsonDict = {"propertyNames": {"pattern": PERIOD_PATTERN}}
 
 
 def _check_day(value: dt.date) -> dt.date:
@@ -228,7 +245,7 @@ class UnitTargetSpec(_Model):
     value: float
     by: Day
     baseline: BaselineSpec | None = None
-    targets: dict[PeriodText, float] = Field(default_factory=dict)
+    targets: dict[PeriodText, float] = Field(default_factory=dict, json_schema_extra=PERIOD_KEYS)
 
 
 class RatioSpec(_Model):
@@ -281,6 +298,27 @@ class SourceSpec(_Model):
 class KpiSpec(_Model):
     """A persistent, owned, targeted measure."""
 
+    # What `_consistent` checks, said in the schema too, so that an editor flags it.
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        use_enum_values=False,
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {
+                        "properties": {"direction": {"const": "range"}},
+                        "required": ["direction"],
+                    },
+                    "then": {"required": ["range"]},
+                    "else": {"not": {"required": ["range"]}},
+                },
+                {"not": {"required": ["formula", "ratio"]}},
+                {"not": {"required": ["tolerance", "tolerance_abs"]}},
+            ]
+        },
+    )
+
     id: Id
     name: Text
     description: Text | None = None
@@ -316,7 +354,9 @@ class KpiSpec(_Model):
     baseline: BaselineSpec | None = None
     target: TargetSpec | None = None
     targets: dict[PeriodText, float] = Field(
-        default_factory=dict, description="Per-period overrides of the glide path."
+        default_factory=dict,
+        description="Per-period overrides of the glide path.",
+        json_schema_extra=PERIOD_KEYS,
     )
     unit_targets: dict[Id, UnitTargetSpec] = Field(default_factory=dict)
     tolerance: float | None = Field(None, ge=0, description="Amber band, fraction of |target|.")
@@ -394,4 +434,4 @@ class StrategyFile(_Model):
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the strategy file, for editors and CI validators."""
     schema = StrategyFile.model_json_schema()
-    return {"$schema": schema.pop("$schema"), **schema}
+    return {"$schema": schema.pop("$schema"), "$id": SCHEMA_ID, **schema}

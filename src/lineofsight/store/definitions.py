@@ -223,6 +223,12 @@ def record_changes(
     )
 
 
+def history_item_ids(conn: Connection) -> list[str]:
+    """Every id that has a history (the items defined now and those removed since)."""
+    query = select(t.definition_changes.c.item_id).distinct()
+    return [row[0] for row in conn.execute(query)]
+
+
 def read_history(
     conn: Connection, kind: str | None = None, item_id: str | None = None
 ) -> list[dict[str, Any]]:

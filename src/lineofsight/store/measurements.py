@@ -275,3 +275,57 @@ def move_fiscal_periods(conn: Connection, calendar: Calendar) -> int:
             update(ms).where(ms.c.period == label).values(period_end=period.end)
         ).rowcount
     return moved
+
+
+_KEPT = {
+    "value": pl.Float64,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
+    "note": pl.String,
+    "revision": pl.Int64,
+}
+
+
+def delete_measurement(
+    session: LoadSession,
+    kpi_id: str,
+    unit_id: str,
+    period: str,
+    period_end: dt.date,
+    *,
+    at: dt.datetime,
+) -> dict[str, Any] | None:
+    """Remove one current value, keeping it as a revision replaced at `at`; the value removed,
+    or None when there was none.
+
+    The ids and the period reach here only after the caller checked them against the store's
+    KPIs, units and calendar, so they are quoted inline as `_current` in check-in does.
+    """
+    key = {
+        "period_end": period_end.isoformat(),
+        "kpi_id": kpi_id,
+        "unit_id": unit_id,
+        "period": period,
+    }
+    where = " AND ".join(f"{name} = '{value}'" for name, value in key.items())
+    where_m = " AND ".join(f"m.{name} = '{value}'" for name, value in key.items())
+    found = session.query(
+        f"SELECT value, numerator, denominator, note, revision FROM measurements WHERE {where}",
+        _KEPT,
+    )
+    if found.is_empty():
+        return None
+    replaced_at: Any = at
+    if session.dialect == "sqlite":  # as SQLAlchemy writes a time on SQLite
+        stored_as = t.loads.c.recorded_at.type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+        replaced_at = stored_as(at) if stored_as is not None else at
+    session.execute(
+        "INSERT INTO measurement_revisions (kpi_id, unit_id, period, revision, value, "
+        "numerator, denominator, note, recorded_at, source, replaced_at) "
+        "SELECT m.kpi_id, m.unit_id, m.period, m.revision, m.value, m.numerator, "
+        "m.denominator, m.note, l.recorded_at, l.source, ? "
+        f"FROM measurements m JOIN loads l ON l.id = m.load_id WHERE {where_m}",
+        [replaced_at],
+    )
+    session.execute(f"DELETE FROM measurements WHERE {where}")
+    return found.to_dicts()[0]

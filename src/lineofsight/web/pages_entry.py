@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from lineofsight.domain.text import noun
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.errors import InputError, StoreBusy
 from lineofsight.services.accounts import Account
@@ -230,7 +231,7 @@ def upload_submit(
                     status_code=403,
                     result=None,
                     problems=[],
-                    summary=f"{name}: your role does not cover the unit(s) "
+                    summary=f"{name}: your role does not cover the {noun(len(refused), 'unit')} "
                     f"{', '.join(refused)}; nothing was loaded.",
                 )
             result = load_upload(store, path, name, account.username)

@@ -4,6 +4,7 @@ from collections.abc import Iterator, Mapping
 
 from lineofsight.checks.base import Finding, Rule, Severity
 from lineofsight.checks.context import CheckContext
+from lineofsight.domain.text import plural
 
 
 class BadWeights(Rule):
@@ -61,6 +62,6 @@ class BadWeights(Rule):
                 yield ctx.finding(
                     self,
                     objective,
-                    f"all {len(weights)} weight(s) under objective '{objective.id}' are zero: "
-                    "it can have no score",
+                    f"all {plural(len(weights), 'weight')} under objective "
+                    f"'{objective.id}' are zero: it can have no score",
                 )

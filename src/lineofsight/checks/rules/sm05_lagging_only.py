@@ -5,6 +5,7 @@ from collections.abc import Iterator, Mapping
 from lineofsight.checks.base import Finding, Rule, Severity
 from lineofsight.checks.context import CheckContext
 from lineofsight.domain.model import KpiType, Level
+from lineofsight.domain.text import plural
 
 
 class LaggingOnly(Rule):
@@ -46,6 +47,7 @@ class LaggingOnly(Rule):
             yield ctx.finding(
                 self,
                 objective,
-                f"strategic objective '{objective.id}' is measured by {len(below)} KPI(s), "
+                f"strategic objective '{objective.id}' is measured by "
+                f"{plural(len(below), 'KPI')}, "
                 "none of them leading",
             )

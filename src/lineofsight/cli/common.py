@@ -1,0 +1,183 @@
+"""What every `los` command shares: the consoles, the common options, error reporting, output.
+
+Conventions, for every command:
+- `--format text|json` (plus `csv` or `sarif` where they make sense): `text` is the human
+  format everywhere (`table` is kept as another name for it where it was the name before);
+  `json` is for programs. `FormatOption` and `print_json` make that one line for a new command.
+- An output path of `-` (or none) is standard output; a missing folder on the way to an output
+  file is created (`write_output`).
+- Every option and argument shows what it takes (`DATE`, `PERIOD`, `URL`, `FILE`, `N`, `ID`),
+  never a Python type: a test reads every command's help.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperArgument, TyperCommand, TyperOption
+
+from lineofsight.domain import periods
+from lineofsight.errors import InputError, StoreBusy, StoreError, UsageError
+from lineofsight.services.workspace import ENV_URL
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_BUSY = 3  # another write held the store for longer than LOS_BUSY_TIMEOUT: try again
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="URL",
+        help=f"Store URL (sqlite:///path or postgresql://...); default ${ENV_URL}, "
+        "else the workspace here or above (.lineofsight/).",
+        show_default=False,
+    ),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="DATE",
+        help="As of this date (YYYY-MM-DD); default today.",
+        show_default=False,
+    ),
+]
+
+
+class Format(StrEnum):
+    """The two formats of a command that reports: for people, and for programs."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+FormatOption = Annotated[
+    Format,
+    typer.Option("--format", metavar="text|json", help="text (for people) or json (for programs)."),
+]
+
+
+def print_json(data: Any) -> None:
+    """Write `data` as indented JSON to standard output (dates as ISO text)."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_plain) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+class _Argument(TyperArgument):
+    """An argument shown by its metavar alone (`FILE`), without Typer's `<path>` beside it."""
+
+    def display_type(self, ctx: Any) -> str:
+        return ""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+
+class LosCommand(TyperCommand):
+    """A command whose help says what each argument takes (`FILE`, `ID`), as its options do."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if type(param) is TyperArgument:
+                param.__class__ = _Argument
+            elif isinstance(param, TyperOption) and param.metavar is None and not param.is_flag:
+                # What it takes, by name (`--role ROLE`), or its choices (`--mode a|b|c`).
+                choices = param.type_descriptor.choices if param.type_descriptor.is_choice else None
+                param.metavar = (
+                    "|".join(str(getattr(c, "value", c)) for c in choices)
+                    if choices
+                    else (param.name or "value").upper()
+                )
+
+
+def guarded(fn: F) -> F:
+    """The command `fn`, with a user's mistakes printed (every problem listed) and exit code 2
+    instead of a traceback."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kw: Any) -> Any:
+        try:
+            return fn(*args, **kw)
+        except InputError as exc:
+            report(exc)
+            raise typer.Exit(2) from None
+        except StoreBusy as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))} (LOS_BUSY_TIMEOUT sets the wait)")
+            raise typer.Exit(EXIT_BUSY) from None
+        except StoreError as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}")
+            raise typer.Exit(2) from None
+
+    return run  # type: ignore[return-value]
+
+
+def report(exc: InputError) -> None:
+    """Print a user's mistake: the summary, then every problem on its own line."""
+    err.print(f"[bold red]error:[/] {escape(exc.summary)}")
+    for problem in exc.problems:
+        err.print(f"  {escape(str(problem))}")
+
+
+def is_stdout(path: Path | None) -> bool:
+    """Whether an output path means standard output (none given, or `-`)."""
+    return path is None or str(path) == "-"
+
+
+def write_output(text: str, path: Path | None) -> None:
+    """Write `text` to `path`, or to standard output for `-` or no path.
+
+    A missing folder on the way is created, as `mkdir -p` would; a path that cannot be
+    written (a folder, no permission) is a UsageError naming it. The file is replaced in one
+    step.
+    """
+    if path is None or is_stdout(path):
+        sys.stdout.write(text)
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written beside it, then moved over it: a reader never sees half a file.
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    err.print(f"Wrote {escape(str(path))}")
+
+
+def parse_date(text: str | None, option: str) -> dt.date:
+    """The date an option gives (today when not given); UsageError when it is not a date."""
+    if text is None:
+        return dt.date.today()
+    try:
+        return periods.parse_date(text)
+    except periods.PeriodError as exc:
+        raise UsageError(f"{option} {text!r}: {exc}") from None
+
+
+def short(value: Any, limit: int = 70) -> str:
+    """A value as one line of at most `limit` characters."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

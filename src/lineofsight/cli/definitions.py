@@ -1,0 +1,238 @@
+"""`los init`, `apply`, `export`, `history` and `schema`: the workspace and its definitions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from lineofsight.cli.common import (
+    DbOption,
+    Format,
+    FormatOption,
+    is_stdout,
+    out,
+    print_json,
+    short,
+    write_output,
+)
+from lineofsight.domain.text import plural
+from lineofsight.examples import example_names
+from lineofsight.services.workspace import open_store
+
+# Commands import the services they use when they run, so that each pays only for its own
+# libraries (the strategy-file schema, migrations, the engine) and `los` starts quickly.
+
+EXAMPLE_HELP = "Fill it with a worked example: " + ", ".join(example_names())
+
+# Past this many changed fields, apply lists the first ones and a count per kind: a first apply
+# of a large organisation changes hundreds of thousands of fields, which no one reads line by line.
+LISTED_CHANGES = 200
+
+
+def init(
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="Folder of the workspace.")] = Path(
+        "."
+    ),
+    example: Annotated[
+        str | None,
+        typer.Option("--example", metavar="NAME", help=EXAMPLE_HELP, show_default=False),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite strategy.yaml.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Create a workspace: a store, strategy.yaml and data/ (with --example, a worked example)."""
+    from lineofsight.services import init as init_service
+
+    result = init_service.init_workspace(folder, example=example, db=db, force=force)
+    what = f"the {result.example} example" if result.example else "a workspace"
+    out.print(f"Created {what} in {escape(str(result.folder))}")
+    out.print(f"  store:    {escape(result.url)}")
+    state = "written" if result.created_strategy else "kept as it was"
+    out.print(
+        f"  strategy: {escape(str(result.strategy))} "
+        f"({state}; {plural(result.added, 'definition')} applied)"
+    )
+    out.print(
+        "  contents: "
+        + ", ".join(plural(n, *_NOUNS.get(what, (what, what))) for what, n in result.counts.items())
+    )
+    for load in result.loads:
+        out.print(f"  data:     {escape(load.file)} ({plural(load.rows, 'measurement')} loaded)")
+    step = "" if folder.resolve() == Path.cwd().resolve() else f"cd {escape(str(folder))}, then "
+    out.print(
+        f"Next: {step}edit strategy.yaml and run `los apply strategy.yaml`; "
+        "load measurements with `los load data/*.csv`."
+    )
+
+
+_NOUNS = {
+    "unit levels": ("unit level", "unit levels"),
+    "units": ("unit", "units"),
+    "people": ("person", "people"),
+    "objectives": ("objective", "objectives"),
+    "KPIs": ("KPI", "KPIs"),
+}
+
+
+def apply(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The strategy file (YAML).")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
+    show_all: Annotated[
+        bool,
+        typer.Option("--all", help=f"List every change, even past {LISTED_CHANGES}."),
+    ] = False,
+    output_format: FormatOption = Format.TEXT,
+    db: DbOption = None,
+) -> None:
+    """Validate a strategy file and bring the store's definitions to it."""
+    with open_store(db, create=True) as store:
+        from lineofsight.services import apply as apply_service
+
+        result = apply_service.apply_file(store, file, dry_run=dry_run)
+    plan = result.plan
+    if output_format is Format.JSON:
+        print_json(
+            {
+                "file": result.file,
+                "dry_run": dry_run,
+                "added": plan.count("add"),
+                "changed": plan.count("change"),
+                "removed": plan.count("remove"),
+                "changes": [
+                    {
+                        "action": r.action,
+                        "kind": r.kind,
+                        "id": r.item_id,
+                        "field": r.field,
+                        "before": r.before,
+                        "after": r.after,
+                    }
+                    for r in plan.records
+                ],
+            }
+        )
+        return
+    if plan.empty:
+        out.print(f"No changes: the store already matches {escape(result.file)}.")
+        return
+    records = plan.records if show_all else plan.records[:LISTED_CHANGES]
+    out.print("\n".join(_change_line(record) for record in records))
+    if len(records) < len(plan.records):
+        more = len(plan.records) - len(records)
+        out.print(
+            f"... and {plural(more, 'more changed field')} "
+            "(--all lists them; `los history` shows them after the apply)."
+        )
+        for kind, counts in plan.counts_by_kind().items():
+            parts = [f"{counts[action]:,} {word}" for action, word in _ACTIONS if counts[action]]
+            out.print(f"  {kind}: {', '.join(parts)}")
+    verb = "Would apply" if dry_run else "Applied"
+    out.print(
+        f"{verb} {escape(result.file)}: {plan.count('add')} added, {plan.count('change')} changed, "
+        f"{plan.count('remove')} removed."
+    )
+
+
+_ACTIONS = (("add", "added"), ("change", "changed"), ("remove", "removed"))
+
+
+def _change_line(record: Any) -> str:
+    """One change of an apply as a line: + added, ~ field before -> after, - removed."""
+    subject = f"{record.kind} {record.item_id}"
+    if record.action == "add":
+        if record.kind == "organization":
+            return f"[green]+[/] {record.field}: {escape(short(record.after))}"
+        label = record.label
+        return f"[green]+[/] {subject}" + (f": {escape(short(label))}" if label else "")
+    if record.action == "remove":
+        return f"[red]-[/] {subject}"
+    return (
+        f"[yellow]~[/] {subject}: {record.field}: {escape(short(record.before))} -> "
+        f"{escape(short(record.after))}"
+    )
+
+
+def export(
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="FILE", help="Write here instead of to standard output (- for standard output)."
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write the store's definitions as a strategy file (apply reads it back unchanged)."""
+    with open_store(db) as store:
+        from lineofsight.services.export import export_strategy
+
+        text = export_strategy(store)
+    write_output(text, None if is_stdout(file) else file)
+
+
+def history(
+    item: Annotated[
+        str | None,
+        typer.Argument(metavar="ID", help="Only this unit, person, objective or KPI id."),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", metavar="N", min=1, help="Newest N changes.")
+    ] = 50,
+    output_format: FormatOption = Format.TEXT,
+    db: DbOption = None,
+) -> None:
+    """Show what changed in the definitions, when, by whom, and the value before."""
+    with open_store(db) as store:
+        from lineofsight.services import history as history_service
+
+        records = history_service.definition_history(store, item, limit)
+    if output_format is Format.JSON:
+        print_json(
+            [
+                {
+                    "changed_at": r.changed_at,
+                    "actor": r.actor,
+                    "source": r.source,
+                    "kind": r.kind,
+                    "id": r.item_id,
+                    "action": r.action,
+                    "field": r.field,
+                    "before": r.before,
+                    "after": r.after,
+                }
+                for r in records
+            ]
+        )
+        return
+    if not records:
+        out.print("No changes recorded" + (f" for {escape(item)}." if item else "."))
+        return
+    for r in records:
+        when = r.changed_at.strftime("%Y-%m-%d %H:%M")
+        subject = f"{r.kind} {r.item_id}"
+        if r.action == "change":
+            detail = f"{r.field}: {short(r.before)} -> {short(r.after)}"
+        elif r.field:
+            detail = f"{r.field}: {short(r.after)}"
+        else:
+            detail = "added" if r.action == "add" else "removed"
+        out.print(f"{when}  {escape(r.actor)}  {escape(subject)}: {escape(detail)}")
+
+
+def schema(
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write to this file (- for standard output)."
+        ),
+    ] = None,
+) -> None:
+    """Print the JSON Schema of the strategy file, for editors and CI validators."""
+    from lineofsight.spec.schema import json_schema
+
+    write_output(json.dumps(json_schema(), indent=2) + "\n", output)

@@ -1,0 +1,182 @@
+"""`los load` and `los measurement delete`: write and remove measured values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from lineofsight.cli.common import DbOption, Format, FormatOption, err, out, print_json, report
+from lineofsight.domain.text import plural
+from lineofsight.errors import InputError
+from lineofsight.services.workspace import local_user, open_store
+
+measurement_app = typer.Typer(
+    name="measurement",
+    help="Stored measurements: delete one (kept as a revision), show one's revisions.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+AllowFutureOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-future",
+        help="Accept values for periods that have not ended yet (refused by default).",
+    ),
+]
+
+
+def load(
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILE", help="CSV or XLSX files of measurements.")
+    ],
+    allow_future: AllowFutureOption = False,
+    output_format: FormatOption = Format.TEXT,
+    db: DbOption = None,
+) -> None:
+    """Load measurements (columns kpi, period, value[, unit, numerator, denominator, note]).
+
+    Each file is loaded whole or not at all; every bad row is listed.
+    """
+    from lineofsight.services.measurements import NOT_ENDED, load_file
+
+    failed: list[InputError] = []
+    loaded = []
+    with open_store(db) as store:
+        for path in files:
+            try:
+                result = load_file(store, path, allow_future=allow_future)
+            except InputError as exc:
+                failed.append(exc)
+                report(exc)
+                continue
+            loaded.append(result)
+            if output_format is Format.TEXT:
+                out.print(
+                    f"Loaded {escape(result.file)}: {plural(result.rows, 'row')}: "
+                    f"{result.added:,} added, {result.replaced:,} replaced, "
+                    f"{result.unchanged:,} unchanged."
+                )
+    if output_format is Format.JSON:
+        print_json(
+            {
+                "loaded": [
+                    {
+                        "file": r.file,
+                        "rows": r.rows,
+                        "added": r.added,
+                        "replaced": r.replaced,
+                        "unchanged": r.unchanged,
+                    }
+                    for r in loaded
+                ],
+                "failed": [
+                    {"error": exc.summary, "problems": [str(p) for p in exc.problems]}
+                    for exc in failed
+                ],
+            }
+        )
+    if any(NOT_ENDED in p.message for exc in failed for p in exc.problems):
+        err.print("(--allow-future loads values for periods that have not ended.)")
+    if failed:
+        raise typer.Exit(2)
+
+
+def delete(
+    kpi: Annotated[str, typer.Argument(metavar="KPI", help="The KPI id.")],
+    period: Annotated[str, typer.Argument(metavar="PERIOD", help="The period (e.g. 2026-10).")],
+    unit: Annotated[
+        str | None,
+        typer.Option(
+            "--unit",
+            metavar="UNIT",
+            help="The unit of the value (default: the KPI's own).",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Delete one stored value; the value is kept as a revision and in the audit log."""
+    from lineofsight.services.checkin import delete_measurement
+
+    with open_store(db) as store:
+        result = delete_measurement(
+            store, kpi_id=kpi, unit_id=unit, period=period, actor=local_user()
+        )
+    shown = (
+        f"{result.numerator:g}/{result.denominator:g}"
+        if result.numerator is not None and result.denominator is not None
+        else ("-" if result.value is None else f"{result.value:g}")
+    )
+    out.print(
+        f"Deleted {escape(result.kpi_id)} for {escape(result.unit_id)}, "
+        f"{escape(result.period)}: {shown} (kept as revision {result.revision})."
+    )
+
+
+def history(
+    kpi: Annotated[str, typer.Argument(metavar="KPI", help="The KPI id.")],
+    period: Annotated[str, typer.Argument(metavar="PERIOD", help="The period (e.g. 2026-10).")],
+    unit: Annotated[
+        str | None,
+        typer.Option(
+            "--unit",
+            metavar="UNIT",
+            help="The unit of the value (default: the KPI's own).",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: FormatOption = Format.TEXT,
+    db: DbOption = None,
+) -> None:
+    """Every value one measurement has had, oldest first: when, from where, replaced when."""
+    from lineofsight.services.checkin import measurement_history
+
+    with open_store(db) as store:
+        unit_id, label, values = measurement_history(store, kpi_id=kpi, unit_id=unit, period=period)
+    if output_format is Format.JSON:
+        print_json(
+            {
+                "kpi": kpi,
+                "unit": unit_id,
+                "period": label,
+                "values": [
+                    {
+                        "revision": v.revision,
+                        "value": v.value,
+                        "numerator": v.numerator,
+                        "denominator": v.denominator,
+                        "note": v.note,
+                        "recorded_at": v.recorded_at,
+                        "source": v.source,
+                        "replaced_at": v.replaced_at,
+                        "current": v.replaced_at is None,
+                    }
+                    for v in values
+                ],
+            }
+        )
+        return
+    if not values:
+        out.print(f"No value was ever stored for {escape(kpi)} at {escape(unit_id)}, {label}.")
+        return
+    out.print(f"{escape(kpi)} at {escape(unit_id)}, {label}: {plural(len(values), 'value')}")
+    for v in values:
+        shown = (
+            f"{v.numerator:g}/{v.denominator:g}"
+            if v.numerator is not None and v.denominator is not None
+            else ("-" if v.value is None else f"{v.value:g}")
+        )
+        when = v.recorded_at.strftime("%Y-%m-%d %H:%M")
+        state = (
+            "current"
+            if v.replaced_at is None
+            else f"replaced {v.replaced_at.strftime('%Y-%m-%d %H:%M')}"
+        )
+        source = f"  {escape(v.source)}" if v.source else ""
+        out.print(f"  {shown:>12}  recorded {when}{source}  ({state})")
+    if values[-1].replaced_at is not None:
+        out.print("  (deleted: no current value)")

@@ -1,0 +1,50 @@
+"""`los tree` draws each KPI in full once, and says where for every other link to it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from lineofsight.cli.app import app
+from lineofsight.examples import example_names
+
+EXAMPLES = Path(__file__).parents[2] / "src" / "lineofsight" / "examples"
+FULL_LINE = re.compile(r" ([a-z][a-z0-9_]*) · [a-z][a-z0-9_]* · \S+ ")
+REFERENCE = re.compile(r"↳ .* ([a-z][a-z0-9_]*) \(shown under (objective|KPI) ([a-z][a-z0-9_]*)\)")
+
+
+@pytest.mark.parametrize("name", example_names())
+@pytest.mark.parametrize("unit", [None, "first child"])
+def test_each_kpi_is_drawn_in_full_once(workdir: Path, name: str, unit: str | None) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", "ws", "--example", name]).exit_code == 0
+    spec = yaml.safe_load((EXAMPLES / name / "strategy.yaml").read_text())
+    argv = ["tree", "--period", "2026-10"]
+    if unit is not None:
+        top = spec["organization"]["units"][0]["id"]
+        unit = next(u["id"] for u in spec["organization"]["units"] if u.get("parent") == top)
+        argv += ["--unit", unit]
+    db = f"sqlite:///{workdir / 'ws' / '.lineofsight' / 'lineofsight.db'}"
+    result = runner.invoke(app, [*argv, "--db", db])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    full = [m.group(1) for line in lines if (m := FULL_LINE.search(line))]
+    assert full, result.output
+    repeated = {kpi for kpi in full if full.count(kpi) > 1}
+    assert not repeated, f"drawn in full more than once: {sorted(repeated)}"
+    objectives_drawn = {
+        o["id"] for o in spec.get("objectives", []) if f" {o['id']} · " in result.output
+    }
+    for line in lines:
+        if m := REFERENCE.search(line):
+            kpi, kind, where = m.groups()
+            assert kpi in full, f"{kpi} is referred to but never drawn"
+            assert where in (objectives_drawn if kind == "objective" else set(full))
+    if unit is None:
+        # Every KPI that supports an objective is drawn under the tree (once).
+        supporting = {k["id"] for k in spec["kpis"] if k.get("supports")}
+        assert supporting <= set(full)

@@ -1,0 +1,112 @@
+"""A workspace remembers its store (never its password), and unknown ids get the closest one."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from lineofsight.cli.app import app
+from lineofsight.services.workspace import url_without_password
+from tests.conftest import FIXTURES, Los
+
+FULL = FIXTURES / "specs" / "valid" / "full.yaml"
+
+
+def _run(*argv: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, list(argv), catch_exceptions=False)
+
+
+def test_init_with_a_store_url_remembers_it_without_the_password(
+    db_url: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = make_url(db_url)
+    given = url.set(password="s3cret-pw") if url.get_backend_name() == "postgresql" else url
+    text = given.render_as_string(hide_password=False)
+    result = _run("init", "ws", "--db", text)
+    assert result.exit_code == 0, result.output
+    config = workdir / "ws" / ".lineofsight" / "config.toml"
+    saved = config.read_text()
+    assert "s3cret-pw" not in saved and "s3cret-pw" not in result.output
+    assert tomllib.loads(saved)["url"] == url_without_password(text)
+    # The next command in the folder (or below it) finds the store; nothing new on disk.
+    monkeypatch.chdir(workdir / "ws" / "data")
+    status = _run("history")
+    assert status.exit_code == 0, status.output
+    assert "revenue" in status.output or "grow_revenue" in status.output
+    assert not (workdir / "ws" / ".lineofsight" / "lineofsight.db").exists()
+
+
+def test_the_environment_wins_over_the_config(
+    tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _run("init", "--db", f"sqlite:///{tmp_path / 'elsewhere.db'}").exit_code == 0
+    other = tmp_path / "other.db"
+    assert _run("init", "other", "--db", f"sqlite:///{other}").exit_code == 0
+    monkeypatch.setenv("LOS_DATABASE_URL", f"sqlite:///{other}")
+    assert _run("apply", str(FULL)).exit_code == 0
+    assert "formula: dio + dso - dpo" in _run("export").output
+    monkeypatch.delenv("LOS_DATABASE_URL")
+    here = _run("export").output
+    assert "grow_revenue" in here and "dio + dso" not in here  # the config's store
+
+
+def test_a_relative_sqlite_url_is_remembered_as_an_absolute_one(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _run("init", "ws", "--db", "sqlite:///stores/ws.db").exit_code == 0
+    saved = tomllib.loads((workdir / "ws" / ".lineofsight" / "config.toml").read_text())
+    assert saved["url"] == f"sqlite:///{workdir / 'stores' / 'ws.db'}"
+    monkeypatch.chdir(workdir / "ws" / "data")
+    assert "grow_revenue" in _run("export").output
+
+
+def test_a_broken_config_file_is_a_clear_error(workdir: Path) -> None:
+    (workdir / ".lineofsight").mkdir()
+    (workdir / ".lineofsight" / "config.toml").write_text('url = "sqlite:///x.db\n')
+    result = _run("status")
+    assert result.exit_code == 2
+    assert "config.toml: not valid TOML" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_url_without_password() -> None:
+    assert (
+        url_without_password("postgresql://ann:pw@db.example.com:5433/strategy")
+        == "postgresql://ann@db.example.com:5433/strategy"
+    )
+    assert url_without_password("sqlite:////tmp/a.db") == "sqlite:////tmp/a.db"
+
+
+# ---------------------------------------------------------------- unknown ids
+
+
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        (["history", "ccd"], "did you mean 'ccc'?"),
+        (["trace", "ccd"], "did you mean 'ccc'?"),
+        (["explain", "ccd", "--from", "FY2026-Q1", "--to", "FY2026-Q2"], "did you mean 'ccc'?"),
+        (["status", "--unit", "tii"], "did you mean 'ti'?"),
+        (["measurement", "delete", "dsoo", "2026-01"], "did you mean 'dso'?"),
+    ],
+)
+def test_an_unknown_id_exits_2_with_the_closest_one(los: Los, argv: list[str], hint: str) -> None:
+    assert los("apply", str(FULL)).exit_code == 0
+    result = los(*argv)
+    assert result.exit_code == 2, result.output
+    assert hint in result.stderr
+    assert result.stdout == ""
+
+
+def test_an_unknown_kpi_in_a_csv_gets_the_closest_one(los: Los, workdir: Path) -> None:
+    assert los("apply", str(FULL)).exit_code == 0
+    data = workdir / "m.csv"
+    data.write_text("kpi,period,value\nddio,2026-01,45\nqqq_zzz,2026-01,1\n")
+    result = los("load", str(data))
+    assert result.exit_code == 2
+    assert "row 2: column kpi: unknown KPI 'ddio' (did you mean 'dio'?)" in result.stderr
+    assert "row 3: column kpi: unknown KPI 'qqq_zzz'\n" in result.stderr
