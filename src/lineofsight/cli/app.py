@@ -219,6 +219,12 @@ def export(
 @_command()
 def load(
     files: Annotated[list[Path], typer.Argument(help="CSV or XLSX files of measurements.")],
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            "--sheet", help="The sheet of an XLSX file (default: 'measurements', else the first)."
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Load measurements (columns kpi, period, value[, unit, numerator, denominator, note]).
@@ -231,13 +237,18 @@ def load(
     with open_store(db) as store:
         for path in files:
             try:
-                result = load_file(store, path)
+                result = load_file(store, path, sheet=sheet)
             except InputError as exc:
                 failed += 1
                 _report(exc)
                 continue
+            where = result.file
+            if result.sheet is not None:
+                where += f", sheet '{result.sheet}'"
+                if result.header_row != 1:
+                    where += f" (header on row {result.header_row})"
             out.print(
-                f"Loaded {escape(result.file)}: {result.rows:,} rows: {result.added:,} added, "
+                f"Loaded {escape(where)}: {result.rows:,} rows: {result.added:,} added, "
                 f"{result.replaced:,} replaced, {result.unchanged:,} unchanged."
             )
     if failed:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -15,26 +14,28 @@ import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import Period, PeriodError, grain_of, parse_period
+from lineofsight.engine.calendar import period_for
 from lineofsight.errors import LoadError, Problem, UsageError
+from lineofsight.services.measurement_files import (
+    ExcelError,
+    MeasurementFile,
+    PercentCell,
+    RawRow,
+    UnsavedFormula,
+    open_measurements,
+)
 from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store.database import Store
 from lineofsight.store.loading import LoadSession, load_session
 from lineofsight.store.measurements import (
     MeasurementRow,
+    compare_measurements,
     frame_of_rows,
-    write_measurement_frame,
+    write_compared,
 )
 
 COLUMNS = ("kpi", "period", "value", "unit", "numerator", "denominator", "note")
 MAX_LISTED = 200  # beyond this many bad rows, the rest are counted, not listed
-
-
-@dataclass(frozen=True)
-class RawRow:
-    """One data row as read: its row number in the file and its cells by column."""
-
-    number: int
-    cells: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -44,73 +45,8 @@ class LoadResult:
     added: int
     replaced: int
     unchanged: int
-
-
-def read_table(path: Path) -> tuple[list[str], Iterator[RawRow]]:
-    """The header and data rows of a CSV or XLSX file (row numbers as a spreadsheet shows)."""
-    suffix = path.suffix.lower()
-    if not path.exists():
-        raise UsageError(f"{path}: no such file")
-    if suffix == ".csv":
-        return _read_csv(path)
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
-    raise UsageError(f"{path}: unsupported file type {suffix or '(none)'}: use .csv or .xlsx")
-
-
-def _read_csv(path: Path) -> tuple[list[str], Iterator[RawRow]]:
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-        reader = csv.reader(handle)
-        header = next(reader, None)
-    except UnicodeDecodeError as exc:
-        raise LoadError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    if header is None:
-        handle.close()
-        raise LoadError(f"{path}: the file is empty; expected a header row kpi,period,value")
-    names = [h.strip().lower() for h in header]
-
-    def rows() -> Iterator[RawRow]:
-        with handle:
-            try:
-                for number, cells in enumerate(reader, start=2):
-                    if not any(c.strip() for c in cells):
-                        continue
-                    yield RawRow(number, dict(zip(names, cells, strict=False)))
-            except UnicodeDecodeError as exc:
-                raise LoadError(
-                    f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
-                ) from None
-
-    return names, rows()
-
-
-def _read_xlsx(path: Path) -> tuple[list[str], Iterator[RawRow]]:
-    from openpyxl import load_workbook  # imported here: only Excel loads pay for it
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
-        raise LoadError(f"{path}: not a readable Excel workbook ({exc})") from None
-    sheet = book["measurements"] if "measurements" in book.sheetnames else book.worksheets[0]
-    values = sheet.iter_rows(values_only=True)
-    header = next(values, None)
-    if header is None:
-        book.close()
-        raise LoadError(f"{path}: the first sheet is empty; expected a header row kpi,period,value")
-    names = ["" if h is None else str(h).strip().lower() for h in header]
-
-    def rows() -> Iterator[RawRow]:
-        try:
-            for number, cells in enumerate(values, start=2):
-                if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-                    continue
-                yield RawRow(number, dict(zip(names, cells, strict=False)))
-        finally:
-            book.close()
-
-    return names, rows()
+    sheet: str | None = None  # a workbook's sheet that was read
+    header_row: int = 1  # a workbook's header row (title rows above it were skipped)
 
 
 class _RowError(Exception):
@@ -134,6 +70,7 @@ def _text(cell: Any) -> str:
 
 def _number(cells: dict[str, Any], column: str, *, required: bool) -> float | None:
     cell = cells.get(column)
+    _refuse_marked(column, cell)
     if cell is None or (isinstance(cell, str) and not cell.strip()):
         if required:
             raise _RowError(column, "is empty")
@@ -152,6 +89,28 @@ def _number(cells: dict[str, Any], column: str, *, required: bool) -> float | No
     return value
 
 
+def _refuse_marked(column: str, cell: Any) -> None:
+    """_RowError for a workbook cell that holds no usable value."""
+    if isinstance(cell, UnsavedFormula):
+        raise _RowError(
+            column,
+            f"a formula with no saved result ({cell.formula}); open and save the file in Excel "
+            "first",
+        )
+    if isinstance(cell, ExcelError):
+        raise _RowError(column, f"the cell shows the Excel error {cell.code}")
+
+
+# Units of measure that mean "percent": a cell shown as 89.3% loads as 89.3 for such a KPI.
+_PERCENT_UNITS = frozenset({"%", "percent", "percentage", "pct", "per cent", "percentage points"})
+
+
+def is_percent_unit(unit_of_measure: str | None) -> bool:
+    """Whether a KPI's unit of measure is a percentage."""
+    text = (unit_of_measure or "").strip().lower()
+    return text in _PERCENT_UNITS or text.startswith("%") or text.endswith("%")
+
+
 @dataclass(frozen=True, slots=True)
 class KpiRules:
     """What a load checks a KPI's values against."""
@@ -162,6 +121,7 @@ class KpiRules:
     formula: str | None = None
     ratio_scale: float | None = None  # None: not a ratio KPI
     bounds: m.Bounds | None = None
+    measure: str | None = None  # unit_of_measure
 
 
 _RULE_COLUMNS = (
@@ -184,6 +144,7 @@ class LoadRules:
     rows: list[tuple[Any, ...]]
     units: frozenset[str]
     calendar: m.Calendar
+    measures: dict[str, str] = field(default_factory=dict)  # KPI id: its unit_of_measure
 
     @cached_property
     def kpis(self) -> dict[str, KpiRules]:
@@ -192,7 +153,13 @@ class LoadRules:
             bounds = m.Bounds(low, high) if low is not None or high is not None else None
             ratio_scale = scale if numerator is not None else None
             kpis[kpi_id] = KpiRules(
-                kpi_id, unit, m.Frequency(frequency), formula, ratio_scale, bounds
+                kpi_id,
+                unit,
+                m.Frequency(frequency),
+                formula,
+                ratio_scale,
+                bounds,
+                self.measures.get(kpi_id),
             )
         return kpis
 
@@ -271,7 +238,11 @@ def read_load_rules(session: LoadSession) -> LoadRules | None:
         .rows()
     )
     units = session.query("SELECT id FROM units", {"id": pl.String}).get_column("id")
-    return LoadRules(kpis, frozenset(units.to_list()), m.Calendar(fiscal.item()))
+    measures = session.query(
+        "SELECT id, unit_of_measure FROM kpis WHERE unit_of_measure IS NOT NULL",
+        {"id": pl.String, "unit_of_measure": pl.String},
+    ).rows()
+    return LoadRules(kpis, frozenset(units.to_list()), m.Calendar(fiscal.item()), dict(measures))
 
 
 class RowChecker:
@@ -293,6 +264,8 @@ class RowChecker:
 
     def check(self, raw: RawRow) -> MeasurementRow:
         cells = raw.cells
+        for column in ("kpi", "unit", "period", "note"):
+            _refuse_marked(column, cells.get(column))
         kpi_id = _text(cells.get("kpi"))
         if not kpi_id:
             raise _RowError("kpi", "is empty")
@@ -307,11 +280,17 @@ class RowChecker:
         unit_id = _text(cells.get("unit")) or kpi.unit
         if unit_id not in self.units:
             raise _RowError("unit", f"unknown unit '{unit_id}'")
-        period_text = _text(cells.get("period"))
+        period_cell = cells.get("period")
+        period_text = _text(period_cell)
         if not period_text:
             raise _RowError("period", "is empty")
         try:
-            period = self.period(period_text)
+            if isinstance(period_cell, dt.date):
+                # A workbook's date cell stands for the KPI's period that holds the day: a
+                # monthly KPI's 2026-11-01 (or 2026-11-30) is 2026-11.
+                period = period_for(period_cell, kpi.frequency, self.rules.calendar)
+            else:
+                period = self.period(period_text)
         except PeriodError as exc:
             raise _RowError("period", str(exc)) from None
         if period.grain > grain_of(kpi.frequency):
@@ -340,6 +319,8 @@ class RowChecker:
                     raise _RowError(column, f"'{kpi_id}' is not a ratio KPI: give value only")
             value = _number(cells, "value", required=True)
             column = "value"
+            if isinstance(cells.get("value"), PercentCell) and value is not None:
+                value = _percent(kpi, value)
         if value is not None and kpi.bounds is not None and not kpi.bounds.contains(value):
             raise _RowError(
                 column, f"{value:g} is outside the KPI's bounds {_bounds_text(kpi.bounds)}"
@@ -358,21 +339,35 @@ class RowChecker:
         )
 
 
+def _percent(kpi: KpiRules, value: float) -> float:
+    """A cell shown as a percentage, as the number the sheet shows (0.893 shown as 89.3%: 89.3)
+    for a KPI measured in percent; _RowError for any other KPI, where what was meant is unclear."""
+    shown = round(value * 100, 12)
+    if is_percent_unit(kpi.measure):
+        return shown
+    measure = f"in '{kpi.measure}'" if kpi.measure else "with no unit_of_measure"
+    raise _RowError(
+        "value",
+        f"the cell shows {shown:g}% but KPI '{kpi.id}' is measured {measure}: format the "
+        "cell as a plain number, or give the KPI unit_of_measure: '%'",
+    )
+
+
 def _bounds_text(bounds: m.Bounds) -> str:
     low = "-inf" if bounds.min is None else f"{bounds.min:g}"
     high = "inf" if bounds.max is None else f"{bounds.max:g}"
     return f"[{low}, {high}]"
 
 
-def check_header(file: str, header: list[str]) -> None:
-    """LoadError for unknown or missing columns."""
+def check_header(file: str, header: list[str], row: int = 1) -> None:
+    """LoadError for unknown or missing columns (`row`: the header's row in the file)."""
     problems: list[Problem] = []
     unknown = [name for name in header if name and name not in COLUMNS]
     if unknown:
         problems.append(
             Problem(
                 file,
-                1,
+                row,
                 is_row=True,
                 message=f"header: unknown column(s) {', '.join(unknown)}: "
                 f"expected {', '.join(COLUMNS)}",
@@ -383,17 +378,28 @@ def check_header(file: str, header: list[str]) -> None:
         missing.append("value")
     if missing:
         problems.append(
-            Problem(file, 1, is_row=True, message=f"header: missing column(s) {', '.join(missing)}")
+            Problem(
+                file, row, is_row=True, message=f"header: missing column(s) {', '.join(missing)}"
+            )
         )
     if problems:
         raise LoadError(f"{file}: bad header", problems)
 
 
 def check_rows(
-    rules: LoadRules, file: str, header: list[str], rows: Iterable[RawRow]
+    rules: LoadRules,
+    file: str,
+    header: list[str],
+    rows: Iterable[RawRow],
+    *,
+    header_row: int = 1,
+    numbers: list[int] | None = None,
 ) -> list[MeasurementRow]:
-    """Every row checked; LoadError with every problem (row, column, reason) if any."""
-    check_header(file, header)
+    """Every row checked; LoadError with every problem (row, column, reason) if any.
+
+    `numbers`, when given, receives each returned row's number in the file.
+    """
+    check_header(file, header, header_row)
     checker = RowChecker(rules, file)
     result: list[MeasurementRow] = []
     report = _BadRows(file)
@@ -413,6 +419,8 @@ def check_rows(
             continue
         seen[key] = raw.number
         result.append(row)
+        if numbers is not None:
+            numbers.append(raw.number)
     report.raise_if_any()
     return result
 
@@ -441,24 +449,70 @@ class _BadRows:
         raise LoadError(f"{self.file}: {self.count} bad row(s); nothing was loaded", problems)
 
 
-def load_file(store: Store, path: Path) -> LoadResult:
-    """Load one measurement file in one transaction: all of it, or nothing."""
-    # The bulk reader and checker build on this module's row-by-row ones.
-    from lineofsight.services.measurement_frames import check_frame, read_csv_frame
+def load_file(
+    store: Store, path: Path, *, name: str | None = None, sheet: str | None = None
+) -> LoadResult:
+    """Load one measurement file in one transaction: all of it, or nothing.
 
-    file = str(path)
-    table = read_csv_frame(path) if path.suffix.lower() == ".csv" else None
-    header, rows = ([], iter(())) if table is not None else read_table(path)
-    with paused_gc(), load_session(store) as session:
+    `name`: the file as the user knows it (default: `path`); `sheet`: a workbook's sheet.
+    """
+    opened = open_measurements(path, name=name, sheet=sheet)
+    with paused_gc():
+        return load_opened(store, opened, source=opened.name)
+
+
+def load_opened(
+    store: Store,
+    opened: MeasurementFile,
+    *,
+    source: str,
+    audit: Callable[[LoadSession, LoadResult], None] | None = None,
+) -> LoadResult:
+    """Check an opened file and write it in one transaction (with `audit`'s row, if given).
+
+    LoadError listing every bad row, and every row whose period shares days with another
+    period of the same KPI and unit (in the file or stored), and nothing stored.
+    """
+    # The bulk checker builds on this module's row-by-row one.
+    from lineofsight.services.measurement_frames import (
+        check_frame,
+        refuse_file_overlaps,
+        refuse_stored_overlaps,
+    )
+
+    label = opened.label
+    with load_session(store) as session:
         rules = read_load_rules(session)
         if rules is None:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
-        if table is not None:
-            check_header(file, table.header)
-            checked = check_frame(rules, file, table)
-            table = None  # the file's text is not needed any more: free it before the write
+        check_header(label, opened.header, opened.header_row)
+        if opened.table is not None:
+            checked = check_frame(rules, label, opened.table, keep_row=True)
+            opened.table = None  # the file's text is not needed any more: free it
         else:
-            checked = frame_of_rows(check_rows(rules, file, header, rows))
-        total = checked.height
-        counts = write_measurement_frame(session, checked, source=file, at=dt.datetime.now(dt.UTC))
-    return LoadResult(file, total, counts.added, counts.replaced, counts.unchanged)
+            numbers: list[int] = []
+            rows = check_rows(
+                rules,
+                label,
+                opened.header,
+                opened.rows,
+                header_row=opened.header_row,
+                numbers=numbers,
+            )
+            checked = frame_of_rows(rows).with_columns(row=pl.Series(numbers, dtype=pl.Int64))
+        refuse_file_overlaps(label, checked)
+        comparison = compare_measurements(session, checked)
+        refuse_stored_overlaps(label, comparison.overlaps)
+        counts = write_compared(session, comparison, source=source, at=dt.datetime.now(dt.UTC))
+        result = LoadResult(
+            opened.name,
+            checked.height,
+            counts.added,
+            counts.replaced,
+            counts.unchanged,
+            sheet=opened.sheet,
+            header_row=opened.header_row,
+        )
+        if audit is not None:
+            audit(session, result)
+    return result

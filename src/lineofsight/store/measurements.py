@@ -60,7 +60,24 @@ COMPARED = ["value", "numerator", "denominator", "note"]
 # A stored row: its key and the values a load compares (read with a typed first row, see
 # `typed_query`, so that a column whose first values are missing keeps its type).
 _STORED = {name: MEASUREMENT_FRAME[name] for name in (*KEY, *COMPARED)}
-_STORED_COLUMNS = ", ".join(f"m.{name}" for name in (*KEY, *COMPARED))
+# Last days read as text (CAST: ISO text on both databases), made dates by `_dated`.
+_STORED = {**_STORED, "period_end": pl.String}
+_STORED_COLUMNS = ", ".join(f"m.{name}" for name in (*KEY, *COMPARED)) + (
+    ", CAST(m.period_end AS TEXT)"
+)
+# A stored row that may overlap a file's period, and an overlap found (see `Comparison`).
+OTHERS = {"kpi_id": pl.String, "unit_id": pl.String, "period": pl.String, "period_end": pl.Date}
+OVERLAPS = {
+    "kpi_id": pl.String,
+    "unit_id": pl.String,
+    "period": pl.String,
+    "row": pl.Int64,
+    "stored_period": pl.String,
+}
+_NEAR_BY_PAIRS = (
+    "SELECT m.kpi_id, m.unit_id, m.period, CAST(m.period_end AS TEXT) FROM near_keys k "
+    "CROSS JOIN measurements m WHERE m.period_end = k.period_end AND m.kpi_id = k.kpi_id"
+)
 # The stored rows of a few (last day, KPI) pairs are found one key step each; those of many,
 # by reading their last days whole (each a range of the table).
 _STORED_BY_PAIRS = (
@@ -104,8 +121,34 @@ def frame_of_rows(rows: Sequence[MeasurementRow]) -> pl.DataFrame:
     )
 
 
-def write_measurement_frame(
-    session: LoadSession, frame: pl.DataFrame, *, source: str, at: dt.datetime
+@dataclass(frozen=True)
+class Comparison:
+    """A file's checked rows against the store: what is new, what changed, and what overlaps.
+
+    `overlaps` has one row per pair of a file row and a stored value of the same KPI and unit
+    whose periods share days but are not the same period (a day and its month, a week across
+    two months, a fiscal and a calendar quarter): kpi_id, unit_id, period, row (the file's row
+    number, when the frame had a `row` column), stored_period.
+    """
+
+    frame: pl.DataFrame
+    new: pl.DataFrame
+    changed: pl.DataFrame
+    overlaps: pl.DataFrame
+
+
+def compare_measurements(session: LoadSession, frame: pl.DataFrame) -> Comparison:
+    """The file's rows (MEASUREMENT_FRAME, and optionally `row`) compared with the store."""
+    rows = frame if "row" in frame.columns else frame.with_row_index("row", offset=1)
+    frame = frame.select(list(MEASUREMENT_FRAME))
+    new, changed, others = _compare(session, frame)
+    extra = _stored_near(session, frame)
+    candidates = pl.concat([others, extra]) if not extra.is_empty() else others
+    return Comparison(frame, new, changed, _overlapping(rows, candidates))
+
+
+def write_compared(
+    session: LoadSession, comparison: Comparison, *, source: str, at: dt.datetime
 ) -> WriteCounts:
     """Add new values, replace changed ones (keeping the old as a revision), skip the same.
 
@@ -113,10 +156,9 @@ def write_measurement_frame(
     values of its periods and KPIs (compared exactly, missing values alike). New rows go to
     the table in its own order (by last day), which appends a new period at the end; changed
     rows go through a temporary table, and SQL does the rest. When anything is written, one
-    row of `loads` records the source and the time.
+    row of `loads` records the source and the time. The caller refuses overlaps first.
     """
-    frame = frame.select(list(MEASUREMENT_FRAME))
-    new, changed = _compare(session, frame)
+    frame, new, changed = comparison.frame, comparison.new, comparison.changed
     unchanged = frame.height - new.height - changed.height
     if new.is_empty() and changed.is_empty():
         return WriteCounts(added=0, replaced=0, unchanged=unchanged)
@@ -154,8 +196,11 @@ def write_measurement_frame(
     return WriteCounts(added=new.height, replaced=changed.height, unchanged=unchanged)
 
 
-def _compare(session: LoadSession, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The file's rows that are new, and those whose stored values differ.
+def _compare(
+    session: LoadSession, frame: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The file's rows that are new, those whose stored values differ, and the stored rows
+    read on the way that the file does not hold (OTHERS: they may overlap its periods).
 
     The stored values of a few (last day, KPI) pairs are looked up pair by pair; those of
     many, a group of last days at a time, so that only part of a large store is in memory at
@@ -163,27 +208,31 @@ def _compare(session: LoadSession, frame: pl.DataFrame) -> tuple[pl.DataFrame, p
     """
     anything = session.query("SELECT COUNT(*) FROM (SELECT 1 FROM measurements LIMIT 1) x", _N)
     if not anything.item():
-        return frame, frame.clear()
+        return frame, frame.clear(), pl.DataFrame(schema=OTHERS)
     pairs = frame.select("period_end", "kpi_id").unique()
     if pairs.height <= PAIRS_AT_MOST:
         session.stage("load_keys", pairs)
-        return _split(frame, session.query(_STORED_BY_PAIRS, _STORED))
+        return _split(frame, _dated(session.query(_STORED_BY_PAIRS, _STORED)))
     counts = frame.group_by("period_end").len().sort("period_end")
     groups = counts.with_columns(group=pl.col("len").cum_sum() // COMPARE_ROWS)
-    new, changed = [], []
+    new, changed, others = [], [], []
     for (_,), ends in groups.select("group", "period_end").group_by("group", maintain_order=True):
         session.stage("load_ends", ends.select("period_end"))
         part = frame.join(ends, on="period_end", how="semi")
-        new_here, changed_here = _split(part, session.query(_STORED_BY_ENDS, _STORED))
+        new_here, changed_here, others_here = _split(part, session.query(_STORED_BY_ENDS, _STORED))
         new.append(new_here)
         changed.append(changed_here)
-    return pl.concat(new), pl.concat(changed)
+        others.append(others_here)
+    return pl.concat(new), pl.concat(changed), pl.concat(others)
 
 
-def _split(frame: pl.DataFrame, stored: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Of `frame`'s rows, those `stored` does not hold, and those it holds with other values."""
+def _split(
+    frame: pl.DataFrame, stored: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Of `frame`'s rows, those `stored` does not hold, and those it holds with other values;
+    and the stored rows `frame` does not hold."""
     if stored.is_empty():
-        return frame, frame.clear()
+        return frame, frame.clear(), pl.DataFrame(schema=OTHERS)
     stored = stored.rename({name: f"{name}_stored" for name in COMPARED}).with_columns(
         held=pl.lit(True)
     )
@@ -194,7 +243,110 @@ def _split(frame: pl.DataFrame, stored: pl.DataFrame) -> tuple[pl.DataFrame, pl.
     held = pl.col("held").fill_null(False)
     new = joined.filter(~held).select(frame.columns)
     changed = joined.filter(held & ~same).select(frame.columns)
-    return new, changed
+    # Keys are unique on both sides: when every stored row was matched, none is left over.
+    others = pl.DataFrame(schema=OTHERS)
+    if frame.height - new.height < stored.height:
+        others = stored.join(frame.select(KEY), on=KEY, how="anti").select(list(OTHERS))
+    return new, changed, others
+
+
+def _stored_near(session: LoadSession, frame: pl.DataFrame) -> pl.DataFrame:
+    """Stored rows of the file's KPIs that end on another day than the file's periods of
+    that KPI but may share days with one (OTHERS): a day inside a file's month, a quarter
+    around it, a week across its end. Found by the last days the store holds near the file's
+    periods (one step along the key each), then by (last day, KPI) pairs."""
+    if frame.is_empty():
+        return pl.DataFrame(schema=OTHERS)
+    periods = frame.select("period", "period_start", "period_end").unique()
+    first = periods.get_column("period_start").min()
+    last = periods.get_column("period_end").max()
+    assert isinstance(first, dt.date) and isinstance(last, dt.date)
+    held = _held_ends(session, first, last + dt.timedelta(days=_LONGEST_DAYS))
+    if not held:
+        return pl.DataFrame(schema=OTHERS)
+    near: list[tuple[str, dt.date]] = []
+    for label, start, end in periods.iter_rows():
+        for day in held:
+            if day != end and start <= day and _earliest_start(day) <= end:
+                near.append((label, day))
+    if not near:
+        return pl.DataFrame(schema=OTHERS)
+    ends = pl.DataFrame(near, schema={"period": pl.String, "near_end": pl.Date}, orient="row")
+    pairs = (
+        frame.select("period", "kpi_id", "period_end")
+        .join(ends, on="period")
+        .select(pl.col("near_end").alias("period_end"), "kpi_id")
+        .unique()
+        .join(
+            frame.select("period_end", "kpi_id").unique(), on=["period_end", "kpi_id"], how="anti"
+        )
+    )
+    if pairs.is_empty():
+        return pl.DataFrame(schema=OTHERS)
+    session.stage("near_keys", pairs)
+    return _dated(session.query(_NEAR_BY_PAIRS, {**OTHERS, "period_end": pl.String}))
+
+
+# The longest period (a year, or a leap fiscal year), in days.
+_LONGEST_DAYS = 366
+
+
+def _dated(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with its `period_end` text as dates (its distinct values parsed once)."""
+    ends = frame.get_column("period_end")
+    days = ends.unique()
+    return frame.with_columns(
+        pl.col("period_end").replace_strict(days, days.str.to_date(), return_dtype=pl.Date)
+    )
+
+
+def _earliest_start(end: dt.date) -> dt.date:
+    """The first day of the longest period that can end on `end`: a year (calendar or
+    fiscal) on a month's last day, an ISO week on a Sunday, else the day itself."""
+    if (end + dt.timedelta(days=1)).day == 1:
+        month = end.year * 12 + end.month - 1 - 11
+        return dt.date(month // 12, month % 12 + 1, 1)
+    if end.isoweekday() == 7:
+        return end - dt.timedelta(days=6)
+    return end
+
+
+def _held_ends(session: LoadSession, first: dt.date, last: dt.date) -> list[dt.date]:
+    """The distinct last days the store holds from `first` to `last`, one index step each."""
+    low, high = first.isoformat(), last.isoformat()
+    # The recursive query sits in a subquery: a typed query puts a first row before it.
+    sql = (
+        "SELECT h.day FROM (WITH RECURSIVE held(day) AS ("
+        f"SELECT MIN(period_end) FROM measurements WHERE period_end >= '{low}' "
+        "UNION ALL SELECT (SELECT MIN(m.period_end) FROM measurements m "
+        "WHERE m.period_end > held.day) FROM held "
+        f"WHERE held.day IS NOT NULL AND held.day < '{high}'"
+        ") SELECT CAST(day AS TEXT) AS day FROM held WHERE day IS NOT NULL) h "
+        f"WHERE h.day <= '{high}'"
+    )
+    days = session.query(sql, {"day": pl.String}).get_column("day").str.to_date().to_list()
+    return [day for day in days if day is not None]
+
+
+def _overlapping(rows: pl.DataFrame, stored: pl.DataFrame) -> pl.DataFrame:
+    """Each file row and stored row of one KPI and unit whose periods share days and differ."""
+    if stored.is_empty():
+        return pl.DataFrame(schema=OVERLAPS)
+    stored = with_starts(stored).rename(
+        {"period": "stored_period", "period_start": "stored_start", "period_end": "stored_end"}
+    )
+    keys = stored.select("kpi_id", "unit_id").unique()
+    near = rows.join(keys, on=["kpi_id", "unit_id"], how="semi")
+    if near.is_empty():
+        return pl.DataFrame(schema=OVERLAPS)
+    found = near.join(stored, on=["kpi_id", "unit_id"]).filter(
+        (pl.col("stored_start") <= pl.col("period_end"))
+        & (pl.col("stored_end") >= pl.col("period_start"))
+        & (pl.col("stored_period") != pl.col("period"))
+    )
+    return found.select(
+        "kpi_id", "unit_id", "period", pl.col("row").cast(pl.Int64), "stored_period"
+    ).sort("row", "stored_period")
 
 
 def of_kpis(kpi_ids: Iterable[str]) -> ColumnElement[bool]:
