@@ -80,8 +80,16 @@ def _cookie_header(scope: Scope, owner: FastAPI, data: dict[str, Any]) -> tuple[
     return next((k, v) for k, v in carrier.raw_headers if k == b"set-cookie")
 
 
-def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
-    """The FastAPI app over the store at `db_url` (opened and migrated once)."""
+def create_app(
+    db_url: str, *, secret_key: str | None = None, max_upload_bytes: int | None = None
+) -> FastAPI:
+    """The FastAPI app over the store at `db_url` (opened and migrated once).
+
+    `max_upload_bytes`: the largest request body (an upload); default LOS_MAX_UPLOAD_MB.
+    """
+    from lineofsight.web.uploads import BodyLimitMiddleware, limit_from_environment
+
+    limit = max_upload_bytes or limit_from_environment()
     store = Store(db_url)
     store.arrow_sqlite = False  # one SQLite library per process (see Store.arrow_sqlite)
 
@@ -108,7 +116,9 @@ def create_app(db_url: str, *, secret_key: str | None = None) -> FastAPI:
     key = secret_key or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
     app.state.signer = SessionSigner(key)
     app.state.accounts = AccountCache()
+    app.state.max_upload_bytes = limit
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, owner=app)
     app.add_middleware(SessionCookieMiddleware, owner=app)
     STATIC_DIR.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
