@@ -127,9 +127,9 @@ def open_measurements(
 
 
 def _size(count: int) -> str:
-    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KiB", 1024)):
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
         if count >= size:
-            return f"{count / size:g} {unit}"
+            return f"{count / size:.3g} {unit}"
     return f"{count} bytes"
 
 
