@@ -40,7 +40,7 @@ def limit_from_environment() -> int:
 
 
 def _megabytes(limit: int) -> str:
-    return f"{limit / (1024 * 1024):g} MB"
+    return f"{limit / (1024 * 1024):.3g} MB"
 
 
 def too_large(limit: int) -> HTTPException:
