@@ -136,7 +136,7 @@ def record_measurement(
             row = RowChecker(rules, source).check(RawRow(0, cells))
         except _RowError as exc:
             raise _field_error(exc.column, exc.reason) from None
-        comparison = compare_measurements(session, frame_of_rows([row]))
+        comparison = compare_measurements(session, frame_of_rows([row]), rules.calendar)
         if not comparison.overlaps.is_empty():
             from lineofsight.services.measurement_frames import overlap_problem
 

@@ -18,11 +18,10 @@ import polars as pl
 
 from lineofsight.domain.periods import PeriodError, parse_period
 from lineofsight.errors import Problem
-from lineofsight.services.measurement_files import CsvTable
+from lineofsight.services.measurement_files import CsvTable, RawRow
 from lineofsight.services.measurements import (
     COLUMNS,
     LoadRules,
-    RawRow,
     RowChecker,
     _BadRows,
     _RowError,

@@ -501,7 +501,7 @@ def load_opened(
             )
             checked = frame_of_rows(rows).with_columns(row=pl.Series(numbers, dtype=pl.Int64))
         refuse_file_overlaps(label, checked)
-        comparison = compare_measurements(session, checked)
+        comparison = compare_measurements(session, checked, rules.calendar)
         refuse_stored_overlaps(label, comparison.overlaps)
         counts = write_compared(session, comparison, source=source, at=dt.datetime.now(dt.UTC))
         result = LoadResult(

@@ -137,12 +137,15 @@ class Comparison:
     overlaps: pl.DataFrame
 
 
-def compare_measurements(session: LoadSession, frame: pl.DataFrame) -> Comparison:
-    """The file's rows (MEASUREMENT_FRAME, and optionally `row`) compared with the store."""
+def compare_measurements(
+    session: LoadSession, frame: pl.DataFrame, calendar: Calendar = Calendar()
+) -> Comparison:
+    """The file's rows (MEASUREMENT_FRAME, and optionally `row`) compared with the store of
+    an organisation with this calendar."""
     rows = frame if "row" in frame.columns else frame.with_row_index("row", offset=1)
     frame = frame.select(list(MEASUREMENT_FRAME))
     new, changed, others = _compare(session, frame)
-    extra = _stored_near(session, frame)
+    extra = _stored_near(session, frame, calendar.fiscal_year_start)
     candidates = pl.concat([others, extra]) if not extra.is_empty() else others
     return Comparison(frame, new, changed, _overlapping(rows, candidates))
 
@@ -250,7 +253,7 @@ def _split(
     return new, changed, others
 
 
-def _stored_near(session: LoadSession, frame: pl.DataFrame) -> pl.DataFrame:
+def _stored_near(session: LoadSession, frame: pl.DataFrame, fiscal_start: int) -> pl.DataFrame:
     """Stored rows of the file's KPIs that end on another day than the file's periods of
     that KPI but may share days with one (OTHERS): a day inside a file's month, a quarter
     around it, a week across its end. Found by the last days the store holds near the file's
@@ -267,13 +270,15 @@ def _stored_near(session: LoadSession, frame: pl.DataFrame) -> pl.DataFrame:
     near: list[tuple[str, dt.date]] = []
     for label, start, end in periods.iter_rows():
         for day in held:
-            if day != end and start <= day and _earliest_start(day) <= end:
+            if day != end and start <= day and _earliest_start(day, fiscal_start) <= end:
                 near.append((label, day))
     if not near:
         return pl.DataFrame(schema=OTHERS)
     ends = pl.DataFrame(near, schema={"period": pl.String, "near_end": pl.Date}, orient="row")
     pairs = (
-        frame.select("period", "kpi_id", "period_end")
+        frame.select("period", "kpi_id")
+        .join(ends.select("period").unique(), on="period", how="semi")
+        .unique()
         .join(ends, on="period")
         .select(pl.col("near_end").alias("period_end"), "kpi_id")
         .unique()
@@ -300,15 +305,20 @@ def _dated(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _earliest_start(end: dt.date) -> dt.date:
-    """The first day of the longest period that can end on `end`: a year (calendar or
-    fiscal) on a month's last day, an ISO week on a Sunday, else the day itself."""
+def _earliest_start(end: dt.date, fiscal_start: int) -> dt.date:
+    """The first day of the longest period that can end on `end` in a calendar whose fiscal
+    year starts in month `fiscal_start`: an ISO week on a Sunday; on a month's last day, the
+    month, a (calendar or fiscal) quarter or a year; else the day itself."""
+    earliest = end - dt.timedelta(days=6) if end.isoweekday() == 7 else end
     if (end + dt.timedelta(days=1)).day == 1:
-        month = end.year * 12 + end.month - 1 - 11
-        return dt.date(month // 12, month % 12 + 1, 1)
-    if end.isoweekday() == 7:
-        return end - dt.timedelta(days=6)
-    return end
+        months = 1
+        if end.month % 3 == 0 or (end.month - fiscal_start + 1) % 3 == 0:
+            months = 3
+        if end.month in (12, (fiscal_start - 2) % 12 + 1):
+            months = 12
+        index = end.year * 12 + end.month - months
+        earliest = min(earliest, dt.date(index // 12, index % 12 + 1, 1))
+    return earliest
 
 
 def _held_ends(session: LoadSession, first: dt.date, last: dt.date) -> list[dt.date]:
