@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 
 from lineofsight.domain import model as m
 from lineofsight.errors import LoadError
+from lineofsight.services.load_rules import LoadRules
 from lineofsight.services.measurement_files import open_measurements, read_csv_frame
 from lineofsight.services.measurement_frames import check_frame
-from lineofsight.services.measurements import COLUMNS, LoadRules, check_rows
+from lineofsight.services.measurements import COLUMNS, check_rows
 from lineofsight.store.measurements import frame_of_rows
 
 # id, unit_id, frequency, formula, ratio_numerator, ratio_scale, bounds_min, bounds_max

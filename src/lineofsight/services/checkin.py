@@ -13,13 +13,13 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from lineofsight.errors import InputError, Problem, UsageError
 from lineofsight.services import audit
+from lineofsight.services.load_rules import read_load_rules
 from lineofsight.services.measurement_files import RawRow, open_measurements
 from lineofsight.services.measurements import (
     LoadResult,
     RowChecker,
     _RowError,
     load_opened,
-    read_load_rules,
 )
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store

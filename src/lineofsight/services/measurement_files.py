@@ -20,7 +20,6 @@ they gave, or an upload's own file name), never a server's temporary copy.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import itertools
 import re
@@ -461,8 +460,3 @@ def _values(row: tuple[Any, ...], shown: tuple[Any, ...] | None) -> list[Any]:
             value = PercentCell(value)
         values.append(value)
     return values
-
-
-def is_date_cell(cell: Any) -> bool:
-    """Whether a cell holds a date (a workbook's date cell, not text that looks like one)."""
-    return isinstance(cell, dt.date)

@@ -18,10 +18,10 @@ import polars as pl
 
 from lineofsight.domain.periods import PeriodError, parse_period
 from lineofsight.errors import Problem
+from lineofsight.services.load_rules import LoadRules
 from lineofsight.services.measurement_files import CsvTable, RawRow
 from lineofsight.services.measurements import (
     COLUMNS,
-    LoadRules,
     RowChecker,
     _BadRows,
     _RowError,
