@@ -60,11 +60,7 @@ COMPARED = ["value", "numerator", "denominator", "note"]
 # A stored row: its key and the values a load compares (read with a typed first row, see
 # `typed_query`, so that a column whose first values are missing keeps its type).
 _STORED = {name: MEASUREMENT_FRAME[name] for name in (*KEY, *COMPARED)}
-# Last days read as text (CAST: ISO text on both databases), made dates by `_dated`.
-_STORED = {**_STORED, "period_end": pl.String}
-_STORED_COLUMNS = ", ".join(f"m.{name}" for name in (*KEY, *COMPARED)) + (
-    ", CAST(m.period_end AS TEXT)"
-)
+_STORED_COLUMNS = ", ".join(f"m.{name}" for name in (*KEY, *COMPARED))
 # A stored row that may overlap a file's period, and an overlap found (see `Comparison`).
 OTHERS = {"kpi_id": pl.String, "unit_id": pl.String, "period": pl.String, "period_end": pl.Date}
 OVERLAPS = {
@@ -145,6 +141,7 @@ def compare_measurements(
     rows = frame if "row" in frame.columns else frame.with_row_index("row", offset=1)
     frame = frame.select(list(MEASUREMENT_FRAME))
     new, changed, others = _compare(session, frame)
+    others = _with_ends(others, calendar)
     extra = _stored_near(session, frame, calendar.fiscal_year_start)
     candidates = pl.concat([others, extra]) if not extra.is_empty() else others
     return Comparison(frame, new, changed, _overlapping(rows, candidates))
@@ -211,11 +208,11 @@ def _compare(
     """
     anything = session.query("SELECT COUNT(*) FROM (SELECT 1 FROM measurements LIMIT 1) x", _N)
     if not anything.item():
-        return frame, frame.clear(), pl.DataFrame(schema=OTHERS)
+        return frame, frame.clear(), pl.DataFrame(schema=_STORED).select(KEY)
     pairs = frame.select("period_end", "kpi_id").unique()
     if pairs.height <= PAIRS_AT_MOST:
         session.stage("load_keys", pairs)
-        return _split(frame, _dated(session.query(_STORED_BY_PAIRS, _STORED)))
+        return _split(frame, session.query(_STORED_BY_PAIRS, _STORED))
     counts = frame.group_by("period_end").len().sort("period_end")
     groups = counts.with_columns(group=pl.col("len").cum_sum() // COMPARE_ROWS)
     new, changed, others = [], [], []
@@ -235,7 +232,7 @@ def _split(
     """Of `frame`'s rows, those `stored` does not hold, and those it holds with other values;
     and the stored rows `frame` does not hold."""
     if stored.is_empty():
-        return frame, frame.clear(), pl.DataFrame(schema=OTHERS)
+        return frame, frame.clear(), pl.DataFrame(schema=_STORED).select(KEY)
     stored = stored.rename({name: f"{name}_stored" for name in COMPARED}).with_columns(
         held=pl.lit(True)
     )
@@ -247,9 +244,9 @@ def _split(
     new = joined.filter(~held).select(frame.columns)
     changed = joined.filter(held & ~same).select(frame.columns)
     # Keys are unique on both sides: when every stored row was matched, none is left over.
-    others = pl.DataFrame(schema=OTHERS)
+    others = stored.clear().select(KEY)
     if frame.height - new.height < stored.height:
-        others = stored.join(frame.select(KEY), on=KEY, how="anti").select(list(OTHERS))
+        others = stored.join(frame.select(KEY), on=KEY, how="anti").select(KEY)
     return new, changed, others
 
 
@@ -260,7 +257,13 @@ def _stored_near(session: LoadSession, frame: pl.DataFrame, fiscal_start: int) -
     periods (one step along the key each), then by (last day, KPI) pairs."""
     if frame.is_empty():
         return pl.DataFrame(schema=OTHERS)
-    periods = frame.select("period", "period_start", "period_end").unique()
+    # Each period once, with a fingerprint of its KPIs (see `_near_pairs`).
+    periods = frame.group_by("period").agg(
+        pl.col("period_start").first(),
+        pl.col("period_end").first(),
+        pl.len().alias("n"),
+        pl.col("kpi_id").hash().sum().alias("fp"),
+    )
     first = periods.get_column("period_start").min()
     last = periods.get_column("period_end").max()
     assert isinstance(first, dt.date) and isinstance(last, dt.date)
@@ -268,32 +271,68 @@ def _stored_near(session: LoadSession, frame: pl.DataFrame, fiscal_start: int) -
     if not held:
         return pl.DataFrame(schema=OTHERS)
     near: list[tuple[str, dt.date]] = []
-    for label, start, end in periods.iter_rows():
+    for label, start, end, _, _ in periods.iter_rows():
         for day in held:
             if day != end and start <= day and _earliest_start(day, fiscal_start) <= end:
                 near.append((label, day))
-    if not near:
-        return pl.DataFrame(schema=OTHERS)
-    ends = pl.DataFrame(near, schema={"period": pl.String, "near_end": pl.Date}, orient="row")
-    pairs = (
-        frame.select("period", "kpi_id")
-        .join(ends.select("period").unique(), on="period", how="semi")
-        .unique()
-        .join(ends, on="period")
-        .select(pl.col("near_end").alias("period_end"), "kpi_id")
-        .unique()
-        .join(
-            frame.select("period_end", "kpi_id").unique(), on=["period_end", "kpi_id"], how="anti"
-        )
-    )
+    pairs = _near_pairs(frame, periods, near)
     if pairs.is_empty():
         return pl.DataFrame(schema=OTHERS)
     session.stage("near_keys", pairs)
     return _dated(session.query(_NEAR_BY_PAIRS, {**OTHERS, "period_end": pl.String}))
 
 
+def _near_pairs(
+    frame: pl.DataFrame, periods: pl.DataFrame, near: list[tuple[str, dt.date]]
+) -> pl.DataFrame:
+    """The (last day, KPI) pairs to look up: for each (period, near last day), the file's KPIs
+    with that period and no period of their own ending on that day (those were read with
+    the file's own pairs).
+
+    Most near days are the ends of the file's other periods for the same KPIs (in a history
+    of months, March ends the quarter around January): when the KPIs (with their rows) of a
+    period and of a period ending on the near day are the same, by a fingerprint of each
+    period's KPIs, there is nothing to look up and no KPI-by-KPI work is done.
+    """
+    if not near:
+        return pl.DataFrame(schema={"period_end": pl.Date, "kpi_id": pl.String})
+    mine = {label: (n, fp) for label, _, _, n, fp in periods.iter_rows()}
+    by_end: dict[dt.date, set[tuple[int, int]]] = {}
+    for _, _, end, n, fp in periods.iter_rows():
+        by_end.setdefault(end, set()).add((n, fp))
+    rest = [(label, day) for label, day in near if mine[label] not in by_end.get(day, set())]
+    if not rest:
+        return pl.DataFrame(schema={"period_end": pl.Date, "kpi_id": pl.String})
+    ends = pl.DataFrame(rest, schema={"period": pl.String, "near_end": pl.Date}, orient="row")
+    wanted = (
+        frame.filter(pl.col("period").is_in(ends.get_column("period").unique().implode()))
+        .select("period", "kpi_id")
+        .unique()
+        .join(ends, on="period")
+        .select(pl.col("near_end").alias("period_end"), "kpi_id")
+        .unique()
+    )
+    held = frame.filter(
+        pl.col("period_end").is_in(ends.get_column("near_end").unique().implode())
+    ).select("period_end", "kpi_id")
+    return wanted.join(held, on=["period_end", "kpi_id"], how="anti")
+
+
 # The longest period (a year, or a leap fiscal year), in days.
 _LONGEST_DAYS = 366
+
+
+def _with_ends(stored: pl.DataFrame, calendar: Calendar) -> pl.DataFrame:
+    """Stored keys (KEY) with each period's last day (OTHERS), from its label: the store
+    keeps fiscal periods where the organisation's calendar puts them."""
+    if stored.is_empty():
+        return pl.DataFrame(schema=OTHERS)
+    labels = stored.get_column("period").unique()
+    ends = pl.Series([parse_period(label, calendar).end for label in labels], dtype=pl.Date)
+    return stored.select(
+        *KEY,
+        pl.col("period").replace_strict(labels, ends, return_dtype=pl.Date).alias("period_end"),
+    )
 
 
 def _dated(frame: pl.DataFrame) -> pl.DataFrame:
