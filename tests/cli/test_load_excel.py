@@ -220,3 +220,26 @@ def test_a_period_that_shares_days_with_a_stored_one_is_refused(
         f"for ({kpi}, {unit}): values for both would be counted twice"
     ) in result.output
     assert _stored(db_url) == kept
+
+
+@pytest.mark.parametrize("pairs_at_most", [0, 20_000])
+def test_overlaps_are_found_whether_stored_values_are_read_by_pairs_or_by_periods(
+    applied: Los, workdir: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, pairs_at_most: int
+) -> None:
+    # A day stored on the month's last day is read with the month's own rows: by the
+    # (last day, KPI) pair, or with the whole last day when the file has many pairs.
+    from lineofsight.store import measurements
+
+    monkeypatch.setattr(measurements, "PAIRS_AT_MOST", pairs_at_most)
+    before = workdir / "before.csv"
+    before.write_text("kpi,period,value\ndpo,2026-11-30,50\ndso,2026-11-30,7\n")
+    assert applied("load", str(before)).exit_code == 0
+    after = workdir / "after.csv"
+    after.write_text("kpi,period,value\ndso,2026-11-30,8\ndpo,2026-11,104\n")
+    result = applied("load", str(after))
+    assert result.exit_code == 2, result.output
+    assert "row 3: column period: 2026-11 shares days with 2026-11-30, already stored" in (
+        result.output
+    )
+    assert "row 2" not in result.output
+    assert _stored(db_url) == {("dpo", "ti", "2026-11-30"): 50, ("dso", "ti", "2026-11-30"): 7}
