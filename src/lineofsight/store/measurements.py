@@ -121,10 +121,11 @@ def frame_of_rows(rows: Sequence[MeasurementRow]) -> pl.DataFrame:
 class Comparison:
     """A file's checked rows against the store: what is new, what changed, and what overlaps.
 
-    `overlaps` has one row per pair of a file row and a stored value of the same KPI and unit
-    whose periods share days but are not the same period (a day and its month, a week across
-    two months, a fiscal and a calendar quarter): kpi_id, unit_id, period, row (the file's row
-    number, when the frame had a `row` column), stored_period.
+    `overlaps` has one row per pair of a file row that the load writes (new or changed) and a
+    stored value of the same KPI and unit whose periods share days but are not the same
+    period (a day and its month, a week across two months, a fiscal and a calendar quarter):
+    kpi_id, unit_id, period, row (the file's row number, when the frame had a `row` column),
+    stored_period.
     """
 
     frame: pl.DataFrame
@@ -141,8 +142,15 @@ def compare_measurements(
     rows = frame if "row" in frame.columns else frame.with_row_index("row", offset=1)
     frame = frame.select(list(MEASUREMENT_FRAME))
     new, changed, others = _compare(session, frame)
+    # Only what the load writes can make a new overlap: a row the store already holds as it
+    # is, and whatever shares its days, were both there before.
+    written = pl.concat([new, changed]) if not changed.is_empty() else new
+    if written.is_empty():
+        return Comparison(frame, new, changed, pl.DataFrame(schema=OVERLAPS))
+    if written.height < frame.height:
+        rows = rows.join(written.select(KEY), on=KEY, how="semi", maintain_order="left")
     others = _with_ends(others, calendar)
-    extra = _stored_near(session, frame, calendar.fiscal_year_start)
+    extra = _stored_near(session, written, frame, calendar.fiscal_year_start)
     candidates = pl.concat([others, extra]) if not extra.is_empty() else others
     return Comparison(frame, new, changed, _overlapping(rows, candidates))
 
@@ -250,11 +258,14 @@ def _split(
     return new, changed, others
 
 
-def _stored_near(session: LoadSession, frame: pl.DataFrame, fiscal_start: int) -> pl.DataFrame:
-    """Stored rows of the file's KPIs that end on another day than the file's periods of
-    that KPI but may share days with one (OTHERS): a day inside a file's month, a quarter
-    around it, a week across its end. Found by the last days the store holds near the file's
-    periods (one step along the key each), then by (last day, KPI) pairs."""
+def _stored_near(
+    session: LoadSession, frame: pl.DataFrame, whole: pl.DataFrame, fiscal_start: int
+) -> pl.DataFrame:
+    """Stored rows of `frame`'s KPIs that end on another day than `frame`'s periods of that
+    KPI but may share days with one (OTHERS): a day inside a file's month, a quarter around
+    it, a week across its end. Found by the last days the store holds near the periods (one
+    step along the key each), then by (last day, KPI) pairs; those of the `whole` file's own
+    pairs were read already."""
     if frame.is_empty():
         return pl.DataFrame(schema=OTHERS)
     # Each period once, with a fingerprint of its KPIs (see `_near_pairs`).
@@ -275,7 +286,7 @@ def _stored_near(session: LoadSession, frame: pl.DataFrame, fiscal_start: int) -
         for day in held:
             if day != end and start <= day and _earliest_start(day, fiscal_start) <= end:
                 near.append((label, day))
-    pairs = _near_pairs(frame, periods, near)
+    pairs = _near_pairs(frame, whole, periods, near)
     if pairs.is_empty():
         return pl.DataFrame(schema=OTHERS)
     session.stage("near_keys", pairs)
@@ -283,7 +294,10 @@ def _stored_near(session: LoadSession, frame: pl.DataFrame, fiscal_start: int) -
 
 
 def _near_pairs(
-    frame: pl.DataFrame, periods: pl.DataFrame, near: list[tuple[str, dt.date]]
+    frame: pl.DataFrame,
+    whole: pl.DataFrame,
+    periods: pl.DataFrame,
+    near: list[tuple[str, dt.date]],
 ) -> pl.DataFrame:
     """The (last day, KPI) pairs to look up: for each (period, near last day), the file's KPIs
     with that period and no period of their own ending on that day (those were read with
@@ -312,7 +326,7 @@ def _near_pairs(
         .select(pl.col("near_end").alias("period_end"), "kpi_id")
         .unique()
     )
-    held = frame.filter(
+    held = whole.filter(
         pl.col("period_end").is_in(ends.get_column("near_end").unique().implode())
     ).select("period_end", "kpi_id")
     return wanted.join(held, on=["period_end", "kpi_id"], how="anti")
