@@ -187,13 +187,18 @@ def upload_units(
     kpis = rules.kpis
     units: set[str] = set()
     for raw in opened.rows:
-        unit = str(raw.cells.get("unit") or "").strip()
+        unit = _plain(raw.cells.get("unit"))
         if not unit:
-            kpi = kpis.get(str(raw.cells.get("kpi") or "").strip())
+            kpi = kpis.get(_plain(raw.cells.get("kpi")))
             unit = kpi.unit if kpi is not None else ""
         if unit:
             units.add(unit)
     return units
+
+
+def _plain(cell: Any) -> str:
+    """A cell as an id: text or a number, else nothing (the load says what is wrong)."""
+    return str(cell).strip() if isinstance(cell, str | int | float) else ""
 
 
 def load_upload(
