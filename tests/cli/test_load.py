@@ -44,7 +44,7 @@ def test_good_file_loads(applied: Los, workdir: Path, db_url: str) -> None:
         "nps,2026-Q1,38,,,,First survey of the year\n"
         "nps,2026-Q1,41,cs_t1,,,\n"
         "dio,2026-01,45,,,,\n"
-        "dio,2026-W05,44,,,,\n"  # finer than monthly: kept, aggregated later
+        "dio,2026-W10,44,,,,\n"  # finer than monthly: kept, aggregated later
         "readmission_rate,2026-01,,,12,100,\n"
         "bed_occupancy,2026-01-15,88,,,,\n",
     )
@@ -56,8 +56,8 @@ def test_good_file_loads(applied: Los, workdir: Path, db_url: str) -> None:
     assert rows[("nps", "cs_t1", "2026-Q1")]["value"] == 41
     ratio = rows[("readmission_rate", "ti", "2026-01")]
     assert (ratio["numerator"], ratio["denominator"], ratio["value"]) == (12, 100, None)
-    week = rows[("dio", "ti", "2026-W05")]
-    assert (str(week["period_start"]), str(week["period_end"])) == ("2026-01-26", "2026-02-01")
+    week = rows[("dio", "ti", "2026-W10")]
+    assert (str(week["period_start"]), str(week["period_end"])) == ("2026-03-02", "2026-03-08")
 
 
 def test_every_bad_row_is_listed_and_nothing_is_stored(
@@ -141,7 +141,7 @@ def test_excel_file_loads_and_reports_rows(applied: Los, workdir: Path, db_url: 
     book.save(path)
     result = applied("load", str(path))
     assert result.exit_code == 2
-    assert "m.xlsx: row 4: column value: 'n/a' is not a number" in result.output
+    assert "m.xlsx, sheet 'Sheet': row 4: column value: 'n/a' is not a number" in result.output
     assert len(_rows(db_url)) == 2
 
 

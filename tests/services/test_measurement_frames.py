@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 
 from lineofsight.domain import model as m
 from lineofsight.errors import LoadError
-from lineofsight.services.measurement_frames import check_frame, read_csv_frame
-from lineofsight.services.measurements import COLUMNS, LoadRules, check_rows, read_table
+from lineofsight.services.load_rules import LoadRules
+from lineofsight.services.measurement_files import open_measurements, read_csv_frame
+from lineofsight.services.measurement_frames import check_frame
+from lineofsight.services.measurements import COLUMNS, check_rows
 from lineofsight.store.measurements import frame_of_rows
 
 # id, unit_id, frequency, formula, ratio_numerator, ratio_scale, bounds_min, bounds_max
@@ -86,7 +88,8 @@ def outcome(rows: pl.DataFrame | None, error: LoadError | None) -> object:
 
 
 def row_by_row(path: Path) -> object:
-    header, rows = read_table(path)
+    opened = open_measurements(path, bulk=False)
+    header, rows = opened.header, opened.rows
     try:
         return outcome(frame_of_rows(check_rows(RULES, str(path), header, rows)), None)
     except LoadError as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from lineofsight.web import body_limit
 from tests.spec.test_read_budget import alias_bomb
 from tests.web.conftest import STRATEGY
 from tests.web.test_api import assert_error
@@ -26,12 +25,13 @@ def test_an_alias_bomb_sent_as_the_strategy_is_a_422(api_as) -> None:  # type: i
     assert api.get("/kpis/revenue").status_code == 200
 
 
-def test_a_strategy_body_over_the_cap_is_a_413(api_as, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(body_limit, "MAX_STRATEGY_BYTES", 1000)
+def test_a_strategy_body_over_the_cap_is_a_413(client, api_as) -> None:  # type: ignore[no-untyped-def]
+    # The one cap on request bodies (LOS_MAX_UPLOAD_MB) holds for the strategy file too.
+    client.app.state.max_upload_bytes = 1000
     api = api_as("editor")
     big = STRATEGY + "#" * 2000 + "\n"
     error = assert_error(api.request("PUT", "/strategy", content=big, headers=YAML), 413)
-    assert "larger than 1,000 bytes" in error["message"]
+    assert "larger than the limit" in error["message"]
 
     def chunks():  # type: ignore[no-untyped-def]
         yield STRATEGY.encode()
@@ -40,7 +40,7 @@ def test_a_strategy_body_over_the_cap_is_a_413(api_as, monkeypatch: pytest.Monke
     # Without Content-Length (chunked), the body is cut off as soon as it passes the cap.
     assert_error(api.request("PUT", "/strategy", content=chunks(), headers=YAML), 413)
     # Under the cap, the body reaches the handler as it was sent.
-    monkeypatch.setattr(body_limit, "MAX_STRATEGY_BYTES", 1 << 20)
+    client.app.state.max_upload_bytes = 1 << 20
     dry = api.request("PUT", "/strategy", params={"dry_run": True}, content=big, headers=YAML)
     assert dry.status_code == 200, dry.text
 

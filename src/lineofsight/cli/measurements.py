@@ -33,6 +33,14 @@ def load(
     files: Annotated[
         list[Path], typer.Argument(metavar="FILE", help="CSV or XLSX files of measurements.")
     ],
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            "--sheet",
+            metavar="NAME",
+            help="The sheet of an XLSX file (default: 'measurements', else the first).",
+        ),
+    ] = None,
     allow_future: AllowFutureOption = False,
     output_format: FormatOption = Format.TEXT,
     db: DbOption = None,
@@ -48,15 +56,20 @@ def load(
     with open_store(db) as store:
         for path in files:
             try:
-                result = load_file(store, path, allow_future=allow_future)
+                result = load_file(store, path, sheet=sheet, allow_future=allow_future)
             except InputError as exc:
                 failed.append(exc)
                 report(exc)
                 continue
             loaded.append(result)
             if output_format is Format.TEXT:
+                where = result.file
+                if result.sheet is not None:
+                    where += f", sheet '{result.sheet}'"
+                    if result.header_row != 1:
+                        where += f" (header on row {result.header_row})"
                 out.print(
-                    f"Loaded {escape(result.file)}: {plural(result.rows, 'row')}: "
+                    f"Loaded {escape(where)}: {plural(result.rows, 'row')}: "
                     f"{result.added:,} added, {result.replaced:,} replaced, "
                     f"{result.unchanged:,} unchanged."
                 )
@@ -66,6 +79,7 @@ def load(
                 "loaded": [
                     {
                         "file": r.file,
+                        "sheet": r.sheet,
                         "rows": r.rows,
                         "added": r.added,
                         "replaced": r.replaced,

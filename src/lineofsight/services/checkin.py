@@ -15,26 +15,25 @@ from lineofsight.domain.periods import Period, PeriodError, parse_period
 from lineofsight.domain.text import did_you_mean
 from lineofsight.errors import InputError, Problem, UsageError
 from lineofsight.services import audit
+from lineofsight.services.load_rules import read_load_rules
+from lineofsight.services.measurement_files import RawRow, open_measurements
 from lineofsight.services.measurements import (
     LoadResult,
-    RawRow,
     RowChecker,
     _RowError,
-    check_header,
-    check_rows,
     last_day_allowed,
-    read_load_rules,
-    read_table,
+    load_opened,
 )
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store
 from lineofsight.store.loading import LoadSession, load_session
 from lineofsight.store.measurements import (
     MeasurementRow,
+    compare_measurements,
     frame_of_rows,
     read_measurements,
     read_revisions,
-    write_measurement_frame,
+    write_compared,
 )
 from lineofsight.store.measurements import (
     delete_measurement as delete_stored,
@@ -148,10 +147,14 @@ def record_measurement(
             row = RowChecker(rules, source).check(RawRow(0, cells))
         except _RowError as exc:
             raise _field_error(exc.column, exc.reason) from None
+        comparison = compare_measurements(session, frame_of_rows([row]), rules.calendar)
+        if not comparison.overlaps.is_empty():
+            from lineofsight.services.measurement_frames import overlap_problem
+
+            problem = overlap_problem(comparison.overlaps)
+            raise UsageError(f"period: {problem.message}", [problem])
         before = _current(session, row)
-        counts = write_measurement_frame(
-            session, frame_of_rows([row]), source=source, at=dt.datetime.now(dt.UTC)
-        )
+        counts = write_compared(session, comparison, source=source, at=dt.datetime.now(dt.UTC))
         after = {
             "value": row.value,
             "numerator": row.numerator,
@@ -182,55 +185,50 @@ def record_measurement(
     )
 
 
-def upload_units(store: Store, path: Path) -> set[str]:
+def upload_units(
+    store: Store, path: Path, filename: str | None = None, sheet: str | None = None
+) -> set[str]:
     """The units a measurement file writes to (a row without a unit: its KPI's unit), for the
     permission check of an admin whose role covers only part of the organisation."""
-    _header, rows = read_table(path)
+    opened = open_measurements(path, name=filename, sheet=sheet, bulk=False)
     with load_session(store) as session:
         rules = read_load_rules(session)
     if rules is None:
         return set()
     kpis = rules.kpis
     units: set[str] = set()
-    for raw in rows:
-        unit = str(raw.cells.get("unit") or "").strip()
+    for raw in opened.rows:
+        unit = _plain(raw.cells.get("unit"))
         if not unit:
-            kpi = kpis.get(str(raw.cells.get("kpi") or "").strip())
+            kpi = kpis.get(_plain(raw.cells.get("kpi")))
             unit = kpi.unit if kpi is not None else ""
         if unit:
             units.add(unit)
     return units
 
 
+def _plain(cell: Any) -> str:
+    """A cell as an id: text or a number, else nothing (the load says what is wrong)."""
+    return str(cell).strip() if isinstance(cell, str | int | float) else ""
+
+
 def load_upload(
-    store: Store, path: Path, filename: str, actor: str, *, allow_future: bool = False
+    store: Store,
+    path: Path,
+    filename: str,
+    actor: str,
+    sheet: str | None = None,
+    *,
+    allow_future: bool = False,
 ) -> LoadResult:
     """Load an uploaded CSV or XLSX file whole or not at all, audited in the same transaction.
 
     `filename` is the name the user gave the file (reported in errors and kept as the source).
     LoadError listing every bad row, and nothing stored, when any row is bad.
     """
-    suffix = Path(filename).suffix.lower()
-    if suffix not in (".csv", ".xlsx", ".xlsm"):
-        raise UsageError(
-            f"{filename}: unsupported file type {suffix or '(none)'}: use .csv or .xlsx",
-            [Problem("file", 0, f"unsupported file type {suffix or '(none)'}")],
-        )
-    header, rows = read_table(path)
-    with load_session(store) as session:
-        rules = read_load_rules(session)
-        if rules is None:
-            raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
-        rules = rules.until(last_day_allowed(allow_future=allow_future))
-        check_header(filename, header)
-        checked = frame_of_rows(check_rows(rules, filename, header, rows))
-        source = f"{filename} (uploaded by {actor})"
-        counts = write_measurement_frame(
-            session, checked, source=source, at=dt.datetime.now(dt.UTC)
-        )
-        result = LoadResult(
-            filename, checked.height, counts.added, counts.replaced, counts.unchanged
-        )
+    opened = open_measurements(path, name=filename, sheet=sheet)
+
+    def audit_upload(session: LoadSession, result: LoadResult) -> None:
         _write_audit(
             session,
             actor=actor,
@@ -244,7 +242,14 @@ def load_upload(
                 "unchanged": result.unchanged,
             },
         )
-    return result
+
+    return load_opened(
+        store,
+        opened,
+        source=f"{filename} (uploaded by {actor})",
+        audit=audit_upload,
+        allow_future=allow_future,
+    )
 
 
 @dataclass(frozen=True, slots=True)

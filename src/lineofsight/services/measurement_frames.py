@@ -1,11 +1,10 @@
-"""Read and check a measurements CSV as one Polars frame: millions of rows, no Python loop.
+"""Check a measurements CSV as one Polars frame: millions of rows, no Python loop.
 
 The row-by-row reader and `RowChecker` in `measurements.py` define what a load accepts and
-every message it gives. This module gives the same result faster, or declines:
+every message it gives. This module gives the same result faster:
 
-- `read_csv_frame` takes only plain CSV (no quotes, no blank lines, UTF-8, `\\n` or `\\r\\n`
-  line ends) where splitting on commas is all the `csv` module would do, and returns None for
-  anything else, which then goes row by row;
+- `measurement_files.read_csv_frame` reads only plain CSV (and declines the rest, which then
+  goes row by row);
 - `check_frame` passes a row only when every check clearly holds, computed over whole
   columns; every other row goes through `RowChecker` itself, which either accepts it after
   all or says exactly why not. Duplicates are found among the rows that pass, as row by row.
@@ -13,98 +12,33 @@ every message it gives. This module gives the same result faster, or declines:
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 
 import polars as pl
 
 from lineofsight.domain.limits import MAX_MAGNITUDE
 from lineofsight.domain.periods import PeriodError, parse_period
+from lineofsight.errors import Problem
+from lineofsight.services.load_rules import LoadRules
+from lineofsight.services.measurement_files import CsvTable, RawRow
 from lineofsight.services.measurements import (
     COLUMNS,
-    LoadRules,
-    RawRow,
     RowChecker,
     _BadRows,
     _RowError,
 )
 from lineofsight.store.measurements import KEY, MEASUREMENT_FRAME, MeasurementRow, frame_of_rows
 
-
-@dataclass(frozen=True)
-class CsvTable:
-    """A CSV's header (as the row-by-row reader names it) and its cells as text, by row."""
-
-    header: list[str]
-    frame: pl.DataFrame  # one String column per header name, and `row`: the row's number
-    spaced: bool = True  # whether any cell may have white space to strip
-
-
-# Bytes that send a file row by row: quotes, a NUL, and the white space that Python's
-# str.strip() removes but Polars' does not. And those that may need stripping.
-_ROW_BY_ROW = frozenset(b'"\x00\x1c\x1d\x1e\x1f')
-_SPACES = frozenset(b" \t\x0b\x0c")
-_KEEP = bytes(sorted(_ROW_BY_ROW | _SPACES | {ord("\r")}))
-_DROP = bytes(byte for byte in range(128) if byte not in _KEEP)
-
-
-def read_csv_frame(path: Path) -> CsvTable | None:
-    """The CSV as a frame of text cells, or None when the row-by-row reader must read it."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]  # as the reader's utf-8-sig does
-    ascii_only = data.isascii()
-    special = set(data.translate(None, _DROP)) if ascii_only else None
-    if special is None:
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None  # the row-by-row reader says where
-        special = set(data.translate(None, _DROP)) - set(range(128, 256))
-    if (
-        special & _ROW_BY_ROW
-        or (ord("\r") in special and data.count(b"\r") != data.count(b"\r\n"))
-        or data.startswith((b"\n", b"\r\n"))
-        or b"\n\n" in data
-        or b"\n\r\n" in data
-    ):
-        return None  # quoting, blank lines (which still count as rows) or unusual bytes
-    end = data.find(b"\n")
-    first = data if end < 0 else data[:end]
-    header = [name.strip().lower() for name in first.decode().rstrip("\r").split(",")]
-    if not first.strip() or len(set(header)) != len(header) or "" in header:
-        return None
-    if end < 0 or not data[end + 1 :].strip():
-        frame = pl.DataFrame(schema=dict.fromkeys(header, pl.String))
-    else:
-        try:
-            frame = pl.read_csv(
-                io.BytesIO(data[end + 1 :]),
-                has_header=False,
-                new_columns=header,
-                schema=dict.fromkeys(header, pl.String),
-                quote_char=None,
-                eol_char="\n",
-            )
-        except (pl.exceptions.PolarsError, ValueError):
-            return None  # a row with more cells than the header, for one
-    if ord("\r") in special:  # `\r\n` line ends: the last cell of each line ends in `\r`
-        frame = frame.with_columns(pl.col(header).str.strip_suffix("\r"))
-    spaced = not ascii_only or bool(special & _SPACES)
-    return CsvTable(header, frame.with_row_index("row", offset=2), spaced)
-
-
 # Numbers both Python's float() and Polars read, to the same value: plain decimals.
 _DECIMAL = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 _NUMBERS = ("value", "numerator", "denominator")
 
 
-def check_frame(rules: LoadRules, file: str, table: CsvTable) -> pl.DataFrame:
-    """The checked measurements (MEASUREMENT_FRAME); LoadError lists every bad row."""
+def check_frame(
+    rules: LoadRules, file: str, table: CsvTable, *, keep_row: bool = False
+) -> pl.DataFrame:
+    """The checked measurements (MEASUREMENT_FRAME, and with `keep_row` each row's number,
+    `row`); LoadError lists every bad row."""
     raw = table.frame
     missing = [name for name in COLUMNS if name not in raw.columns]
     raw = raw.with_columns(pl.lit(None, pl.String).alias(name) for name in missing)
@@ -157,7 +91,8 @@ def check_frame(rules: LoadRules, file: str, table: CsvTable) -> pl.DataFrame:
     for number, message in sorted(problems):
         report.add(number, message)
     report.raise_if_any()
-    return good.sort("row").drop("row") if len(passed) > 1 else good.drop("row")
+    good = good.sort("row") if len(passed) > 1 else good
+    return good.with_columns(pl.col("row").cast(pl.Int64)) if keep_row else good.drop("row")
 
 
 def _checked(rules: LoadRules, text: pl.DataFrame) -> pl.DataFrame:
@@ -257,4 +192,81 @@ def _periods(rules: LoadRules, texts: list[str | None]) -> pl.DataFrame:
             "period_end": pl.Date,
         },
         orient="row",
+    )
+
+
+def refuse_file_overlaps(file: str, checked: pl.DataFrame) -> None:
+    """LoadError for rows of one KPI and unit whose periods share days (`checked` has `row`).
+
+    A day and its month, a week and the month it runs into, a fiscal and a calendar quarter:
+    both would count in the month's value (a sum counted twice). Periods of one grain, all
+    calendar or all fiscal, never share days, so only the KPIs and units with values at more
+    than one kind of period are looked at, found by a hash of their key first.
+    """
+    kind = pl.col("grain") * 2 + pl.col("period").str.starts_with("FY").cast(pl.Int64)
+    if checked.is_empty() or checked.select(kind.n_unique()).item() == 1:
+        return
+    key = pl.struct("kpi_id", "unit_id").hash()
+    kinds = checked.select(key.alias("key"), kind.alias("kind"))
+    mixed = kinds.group_by("key").agg(pl.col("kind").n_unique().alias("n")).filter(pl.col("n") > 1)
+    if mixed.is_empty():
+        return
+    rows = checked.filter(key.is_in(mixed.get_column("key").implode()))
+    report = _BadRows(file)
+    found: list[tuple[int, str]] = []
+    for row, period, other_row, other in _overlaps_within(rows):
+        found.append(
+            (
+                row,
+                f"column period: {period} shares days with {other} in row {other_row} "
+                "(the same KPI and unit): values for both would be counted twice; give one "
+                "or the other",
+            )
+        )
+    for number, message in sorted(found):
+        report.add(number, message)
+    report.raise_if_any()
+
+
+def _overlaps_within(rows: pl.DataFrame) -> Iterator[tuple[int, str, int, str]]:
+    """(row, period, earlier row, its period) for each row that shares days with an earlier
+    period of its KPI and unit (in order of the periods' first days)."""
+    ordered = rows.sort("kpi_id", "unit_id", "period_start", "period_end").select(
+        "kpi_id", "unit_id", "period", "period_start", "period_end", "row"
+    )
+    key: tuple[str, str] | None = None
+    widest: tuple[object, str, int] | None = None  # the latest end so far: (end, period, row)
+    for kpi, unit, period, start, end, row in ordered.iter_rows():
+        if (kpi, unit) != key:
+            key, widest = (kpi, unit), None
+        if widest is not None and start <= widest[0]:
+            yield row, period, widest[2], widest[1]
+        if widest is None or end > widest[0]:
+            widest = (end, period, row)
+
+
+def refuse_stored_overlaps(file: str, overlaps: pl.DataFrame) -> None:
+    """LoadError naming each row whose period shares days with a stored period of another
+    grain or calendar (see `store.measurements.Comparison`)."""
+    if overlaps.is_empty():
+        return
+    report = _BadRows(file)
+    for kpi, unit, period, row, stored in overlaps.iter_rows():
+        report.add(
+            row,
+            f"column period: {period} shares days with {stored}, already stored for "
+            f"({kpi}, {unit}): values for both would be counted twice; give this KPI and unit "
+            "values for one kind of period only",
+        )
+    report.raise_if_any()
+
+
+def overlap_problem(overlaps: pl.DataFrame) -> Problem:
+    """The first stored overlap as a problem of a check-in's `period` field."""
+    kpi, unit, period, _row, stored = overlaps.row(0)
+    return Problem(
+        "period",
+        0,
+        f"{period} shares days with {stored}, already stored for ({kpi}, {unit}): values for "
+        "both would be counted twice",
     )

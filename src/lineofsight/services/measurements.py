@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
-from functools import cached_property
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from lineofsight.domain import model as m
 from lineofsight.domain.limits import number_problem, value_problem
 from lineofsight.domain.periods import Period, PeriodError, grain_of, parse_period
 from lineofsight.domain.text import did_you_mean, noun, plural
+from lineofsight.engine.calendar import period_for
 from lineofsight.errors import LoadError, Problem, UsageError
+from lineofsight.services.load_rules import KpiRules, LoadRules, is_percent_unit, read_load_rules
+from lineofsight.services.measurement_files import (
+    ExcelError,
+    MeasurementFile,
+    PercentCell,
+    RawRow,
+    UnsavedFormula,
+    open_measurements,
+)
 from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store.database import Store
 from lineofsight.store.loading import LoadSession, load_session
 from lineofsight.store.measurements import (
     MeasurementRow,
+    compare_measurements,
     frame_of_rows,
-    write_measurement_frame,
+    write_compared,
 )
 
 COLUMNS = ("kpi", "period", "value", "unit", "numerator", "denominator", "note")
@@ -44,87 +52,14 @@ def last_day_allowed(*, allow_future: bool, as_of: dt.date | None = None) -> dt.
 
 
 @dataclass(frozen=True)
-class RawRow:
-    """One data row as read: its row number in the file and its cells by column."""
-
-    number: int
-    cells: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class LoadResult:
     file: str
     rows: int
     added: int
     replaced: int
     unchanged: int
-
-
-def read_table(path: Path) -> tuple[list[str], Iterator[RawRow]]:
-    """The header and data rows of a CSV or XLSX file (row numbers as a spreadsheet shows)."""
-    suffix = path.suffix.lower()
-    if not path.exists():
-        raise UsageError(f"{path}: no such file")
-    if suffix == ".csv":
-        return _read_csv(path)
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
-    raise UsageError(f"{path}: unsupported file type {suffix or '(none)'}: use .csv or .xlsx")
-
-
-def _read_csv(path: Path) -> tuple[list[str], Iterator[RawRow]]:
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-        reader = csv.reader(handle)
-        header = next(reader, None)
-    except UnicodeDecodeError as exc:
-        raise LoadError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    if header is None:
-        handle.close()
-        raise LoadError(f"{path}: the file is empty; expected a header row kpi,period,value")
-    names = [h.strip().lower() for h in header]
-
-    def rows() -> Iterator[RawRow]:
-        with handle:
-            try:
-                for number, cells in enumerate(reader, start=2):
-                    if not any(c.strip() for c in cells):
-                        continue
-                    yield RawRow(number, dict(zip(names, cells, strict=False)))
-            except UnicodeDecodeError as exc:
-                raise LoadError(
-                    f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
-                ) from None
-
-    return names, rows()
-
-
-def _read_xlsx(path: Path) -> tuple[list[str], Iterator[RawRow]]:
-    from openpyxl import load_workbook  # imported here: only Excel loads pay for it
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
-        raise LoadError(f"{path}: not a readable Excel workbook ({exc})") from None
-    sheet = book["measurements"] if "measurements" in book.sheetnames else book.worksheets[0]
-    values = sheet.iter_rows(values_only=True)
-    header = next(values, None)
-    if header is None:
-        book.close()
-        raise LoadError(f"{path}: the first sheet is empty; expected a header row kpi,period,value")
-    names = ["" if h is None else str(h).strip().lower() for h in header]
-
-    def rows() -> Iterator[RawRow]:
-        try:
-            for number, cells in enumerate(values, start=2):
-                if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-                    continue
-                yield RawRow(number, dict(zip(names, cells, strict=False)))
-        finally:
-            book.close()
-
-    return names, rows()
+    sheet: str | None = None  # a workbook's sheet that was read
+    header_row: int = 1  # a workbook's header row (title rows above it were skipped)
 
 
 class _RowError(Exception):
@@ -148,6 +83,7 @@ def _text(cell: Any) -> str:
 
 def _number(cells: dict[str, Any], column: str, *, required: bool) -> float | None:
     cell = cells.get(column)
+    _refuse_marked(column, cell)
     if cell is None or (isinstance(cell, str) and not cell.strip()):
         if required:
             raise _RowError(column, "is empty")
@@ -166,131 +102,16 @@ def _number(cells: dict[str, Any], column: str, *, required: bool) -> float | No
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class KpiRules:
-    """What a load checks a KPI's values against."""
-
-    id: str
-    unit: str
-    frequency: m.Frequency
-    formula: str | None = None
-    ratio_scale: float | None = None  # None: not a ratio KPI
-    bounds: m.Bounds | None = None
-
-
-_RULE_COLUMNS = (
-    "id", "unit_id", "frequency", "formula", "ratio_numerator", "ratio_scale", "bounds_min",
-    "bounds_max",
-)  # fmt: skip
-
-
-_RULE_NUMBERS = ("ratio_scale", "bounds_min", "bounds_max")
-
-
-@dataclass(frozen=True)
-class LoadRules:
-    """The organisation as a load needs it: its KPIs' rules, unit ids and the calendar.
-
-    `rows` are the KPIs' columns a load reads (`_RULE_COLUMNS`); the checks use them as a
-    frame, and as `KpiRules` objects for the rows they look at one by one.
-    """
-
-    rows: list[tuple[Any, ...]]
-    units: frozenset[str]
-    calendar: m.Calendar
-    last_day: dt.date | None = None  # periods ending after it take no value (None: any)
-
-    def until(self, last_day: dt.date | None) -> LoadRules:
-        """These rules, taking values only for periods that end on or before `last_day`."""
-        return replace(self, last_day=last_day)
-
-    @cached_property
-    def kpis(self) -> dict[str, KpiRules]:
-        kpis = {}
-        for kpi_id, unit, frequency, formula, numerator, scale, low, high in self.rows:
-            bounds = m.Bounds(low, high) if low is not None or high is not None else None
-            ratio_scale = scale if numerator is not None else None
-            kpis[kpi_id] = KpiRules(
-                kpi_id, unit, m.Frequency(frequency), formula, ratio_scale, bounds
-            )
-        return kpis
-
-    @cached_property
-    def frame(self) -> pl.DataFrame:
-        """One row per KPI: kpi, kpi_unit, kpi_grain, measured, scale, low, high."""
-        grains = {f.value: int(grain_of(f)) for f in m.Frequency}
-        rows = pl.DataFrame(
-            self.rows,
-            schema={
-                name: pl.Float64 if name in _RULE_NUMBERS else pl.String for name in _RULE_COLUMNS
-            },
-            orient="row",
-            strict=False,
+def _refuse_marked(column: str, cell: Any) -> None:
+    """_RowError for a workbook cell that holds no usable value."""
+    if isinstance(cell, UnsavedFormula):
+        raise _RowError(
+            column,
+            f"a formula with no saved result ({cell.formula}); open and save the file in Excel "
+            "first",
         )
-        return rows.select(
-            pl.col("id").alias("kpi"),
-            pl.col("unit_id").alias("kpi_unit"),
-            pl.col("frequency").replace_strict(grains, return_dtype=pl.Int64).alias("kpi_grain"),
-            pl.col("formula").is_null().alias("measured"),
-            pl.when(pl.col("ratio_numerator").is_not_null())
-            .then(pl.col("ratio_scale"))
-            .alias("scale"),
-            pl.col("bounds_min").alias("low"),
-            pl.col("bounds_max").alias("high"),
-        )
-
-
-# Every column without missing values, a flag beside each that may be missing (a result
-# column that starts with missing values would read as integers through ADBC).
-_RULES_SQL = (
-    "SELECT id, unit_id, frequency, COALESCE(formula, ''), formula IS NULL, "
-    "ratio_numerator IS NULL, COALESCE(ratio_scale, 0.0), bounds_min IS NULL, "
-    "COALESCE(bounds_min, 0.0), bounds_max IS NULL, COALESCE(bounds_max, 0.0) FROM kpis"
-)
-_RULES_SCHEMA = {
-    "id": pl.String,
-    "unit_id": pl.String,
-    "frequency": pl.String,
-    "formula": pl.String,
-    "no_formula": pl.Boolean,
-    "no_ratio": pl.Boolean,
-    "ratio_scale": pl.Float64,
-    "no_min": pl.Boolean,
-    "bounds_min": pl.Float64,
-    "no_max": pl.Boolean,
-    "bounds_max": pl.Float64,
-}
-
-
-def read_load_rules(session: LoadSession) -> LoadRules | None:
-    """The rules from the store (only the columns a load needs), or None before any apply.
-
-    Read inside the load's own transaction, so that they are what the load writes against.
-    """
-    fiscal = session.query("SELECT fiscal_year_start FROM organization", {"fiscal": pl.Int64})
-    if fiscal.is_empty():
-        return None
-
-    def unless(flag: str, column: str | pl.Expr) -> pl.Expr:
-        value = pl.col(column) if isinstance(column, str) else column
-        return pl.when(pl.col(flag)).then(None).otherwise(value)
-
-    kpis = (
-        session.query(_RULES_SQL, _RULES_SCHEMA)
-        .select(
-            "id",
-            "unit_id",
-            "frequency",
-            unless("no_formula", "formula").alias("formula"),
-            unless("no_ratio", pl.lit("")).alias("ratio_numerator"),
-            "ratio_scale",
-            unless("no_min", "bounds_min").alias("bounds_min"),
-            unless("no_max", "bounds_max").alias("bounds_max"),
-        )
-        .rows()
-    )
-    units = session.query("SELECT id FROM units", {"id": pl.String}).get_column("id")
-    return LoadRules(kpis, frozenset(units.to_list()), m.Calendar(fiscal.item()))
+    if isinstance(cell, ExcelError):
+        raise _RowError(column, f"the cell shows the Excel error {cell.code}")
 
 
 class RowChecker:
@@ -313,6 +134,8 @@ class RowChecker:
 
     def check(self, raw: RawRow) -> MeasurementRow:
         cells = raw.cells
+        for column in ("kpi", "unit", "period", "note"):
+            _refuse_marked(column, cells.get(column))
         kpi_id = _text(cells.get("kpi"))
         if not kpi_id:
             raise _RowError("kpi", "is empty")
@@ -332,11 +155,17 @@ class RowChecker:
         unit_id = _text(cells.get("unit")) or kpi.unit
         if unit_id not in self.units:
             raise _RowError("unit", f"unknown unit '{unit_id}'")
-        period_text = _text(cells.get("period"))
+        period_cell = cells.get("period")
+        period_text = _text(period_cell)
         if not period_text:
             raise _RowError("period", "is empty")
         try:
-            period = self.period(period_text)
+            if isinstance(period_cell, dt.date):
+                # A workbook's date cell stands for the KPI's period that holds the day: a
+                # monthly KPI's 2026-11-01 (or 2026-11-30) is 2026-11.
+                period = period_for(period_cell, kpi.frequency, self.rules.calendar)
+            else:
+                period = self.period(period_text)
         except PeriodError as exc:
             raise _RowError("period", str(exc)) from None
         if period.grain > grain_of(kpi.frequency):
@@ -371,6 +200,8 @@ class RowChecker:
                     raise _RowError(column, f"'{kpi_id}' is not a ratio KPI: give value only")
             value = _number(cells, "value", required=True)
             column = "value"
+            if isinstance(cells.get("value"), PercentCell) and value is not None:
+                value = _percent(kpi, value)
         problem = None if value is None else value_problem(value, kpi.bounds)
         if problem is not None:
             raise _RowError(column, problem)
@@ -388,18 +219,31 @@ class RowChecker:
         )
 
 
-def check_header(file: str, header: list[str]) -> None:
-    """LoadError for unknown or missing columns."""
+def _percent(kpi: KpiRules, value: float) -> float:
+    """A cell shown as a percentage, as the number the sheet shows (0.893 shown as 89.3%: 89.3)
+    for a KPI measured in percent; _RowError for any other KPI, where what was meant is unclear."""
+    shown = round(value * 100, 12)
+    if is_percent_unit(kpi.measure):
+        return shown
+    measure = f"in '{kpi.measure}'" if kpi.measure else "with no unit_of_measure"
+    raise _RowError(
+        "value",
+        f"the cell shows {shown:g}% but KPI '{kpi.id}' is measured {measure}: format the "
+        "cell as a plain number, or give the KPI unit_of_measure: '%'",
+    )
+
+
+def check_header(file: str, header: list[str], row: int = 1) -> None:
+    """LoadError for unknown or missing columns (`row`: the header's row in the file)."""
     problems: list[Problem] = []
     unknown = [name for name in header if name and name not in COLUMNS]
     if unknown:
         problems.append(
             Problem(
                 file,
-                1,
+                row,
                 is_row=True,
-                message=f"header: unknown {noun(len(unknown), 'column')} "
-                f"{', '.join(unknown)}: "
+                message=f"header: unknown {noun(len(unknown), 'column')} {', '.join(unknown)}: "
                 f"expected {', '.join(COLUMNS)}",
             )
         )
@@ -410,7 +254,7 @@ def check_header(file: str, header: list[str]) -> None:
         problems.append(
             Problem(
                 file,
-                1,
+                row,
                 is_row=True,
                 message=f"header: missing {noun(len(missing), 'column')} {', '.join(missing)}",
             )
@@ -420,10 +264,19 @@ def check_header(file: str, header: list[str]) -> None:
 
 
 def check_rows(
-    rules: LoadRules, file: str, header: list[str], rows: Iterable[RawRow]
+    rules: LoadRules,
+    file: str,
+    header: list[str],
+    rows: Iterable[RawRow],
+    *,
+    header_row: int = 1,
+    numbers: list[int] | None = None,
 ) -> list[MeasurementRow]:
-    """Every row checked; LoadError with every problem (row, column, reason) if any."""
-    check_header(file, header)
+    """Every row checked; LoadError with every problem (row, column, reason) if any.
+
+    `numbers`, when given, receives each returned row's number in the file.
+    """
+    check_header(file, header, header_row)
     checker = RowChecker(rules, file)
     result: list[MeasurementRow] = []
     report = _BadRows(file)
@@ -443,6 +296,8 @@ def check_rows(
             continue
         seen[key] = raw.number
         result.append(row)
+        if numbers is not None:
+            numbers.append(raw.number)
     report.raise_if_any()
     return result
 
@@ -473,28 +328,78 @@ class _BadRows:
         )
 
 
-def load_file(store: Store, path: Path, *, allow_future: bool = False) -> LoadResult:
+def load_file(
+    store: Store,
+    path: Path,
+    *,
+    name: str | None = None,
+    sheet: str | None = None,
+    allow_future: bool = False,
+) -> LoadResult:
     """Load one measurement file in one transaction: all of it, or nothing.
 
+    `name`: the file as the user knows it (default: `path`); `sheet`: a workbook's sheet.
     Values for periods that have not ended are refused unless `allow_future`.
     """
-    # The bulk reader and checker build on this module's row-by-row ones.
-    from lineofsight.services.measurement_frames import check_frame, read_csv_frame
+    opened = open_measurements(path, name=name, sheet=sheet)
+    with paused_gc():
+        return load_opened(store, opened, source=opened.name, allow_future=allow_future)
 
-    file = str(path)
-    table = read_csv_frame(path) if path.suffix.lower() == ".csv" else None
-    header, rows = ([], iter(())) if table is not None else read_table(path)
-    with paused_gc(), load_session(store) as session:
+
+def load_opened(
+    store: Store,
+    opened: MeasurementFile,
+    *,
+    source: str,
+    audit: Callable[[LoadSession, LoadResult], None] | None = None,
+    allow_future: bool = False,
+) -> LoadResult:
+    """Check an opened file and write it in one transaction (with `audit`'s row, if given).
+
+    LoadError listing every bad row, and every row whose period shares days with another
+    period of the same KPI and unit (in the file or stored), and nothing stored.
+    """
+    # The bulk checker builds on this module's row-by-row one.
+    from lineofsight.services.measurement_frames import (
+        check_frame,
+        refuse_file_overlaps,
+        refuse_stored_overlaps,
+    )
+
+    label = opened.label
+    with load_session(store) as session:
         rules = read_load_rules(session)
         if rules is None:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
         rules = rules.until(last_day_allowed(allow_future=allow_future))
-        if table is not None:
-            check_header(file, table.header)
-            checked = check_frame(rules, file, table)
-            table = None  # the file's text is not needed any more: free it before the write
+        check_header(label, opened.header, opened.header_row)
+        if opened.table is not None:
+            checked = check_frame(rules, label, opened.table, keep_row=True)
+            opened.table = None  # the file's text is not needed any more: free it
         else:
-            checked = frame_of_rows(check_rows(rules, file, header, rows))
-        total = checked.height
-        counts = write_measurement_frame(session, checked, source=file, at=dt.datetime.now(dt.UTC))
-    return LoadResult(file, total, counts.added, counts.replaced, counts.unchanged)
+            numbers: list[int] = []
+            rows = check_rows(
+                rules,
+                label,
+                opened.header,
+                opened.rows,
+                header_row=opened.header_row,
+                numbers=numbers,
+            )
+            checked = frame_of_rows(rows).with_columns(row=pl.Series(numbers, dtype=pl.Int64))
+        refuse_file_overlaps(label, checked)
+        comparison = compare_measurements(session, checked, rules.calendar)
+        refuse_stored_overlaps(label, comparison.overlaps)
+        counts = write_compared(session, comparison, source=source, at=dt.datetime.now(dt.UTC))
+        result = LoadResult(
+            opened.name,
+            checked.height,
+            counts.added,
+            counts.replaced,
+            counts.unchanged,
+            sheet=opened.sheet,
+            header_row=opened.header_row,
+        )
+        if audit is not None:
+            audit(session, result)
+    return result

@@ -61,6 +61,19 @@ COMPARED = ["value", "numerator", "denominator", "note"]
 # `typed_query`, so that a column whose first values are missing keeps its type).
 _STORED = {name: MEASUREMENT_FRAME[name] for name in (*KEY, *COMPARED)}
 _STORED_COLUMNS = ", ".join(f"m.{name}" for name in (*KEY, *COMPARED))
+# A stored row that may overlap a file's period, and an overlap found (see `Comparison`).
+OTHERS = {"kpi_id": pl.String, "unit_id": pl.String, "period": pl.String, "period_end": pl.Date}
+OVERLAPS = {
+    "kpi_id": pl.String,
+    "unit_id": pl.String,
+    "period": pl.String,
+    "row": pl.Int64,
+    "stored_period": pl.String,
+}
+_NEAR_BY_PAIRS = (
+    "SELECT m.kpi_id, m.unit_id, m.period, CAST(m.period_end AS TEXT) FROM near_keys k "
+    "CROSS JOIN measurements m WHERE m.period_end = k.period_end AND m.kpi_id = k.kpi_id"
+)
 # The stored rows of a few (last day, KPI) pairs are found one key step each; those of many,
 # by reading their last days whole (each a range of the table).
 _STORED_BY_PAIRS = (
@@ -104,8 +117,46 @@ def frame_of_rows(rows: Sequence[MeasurementRow]) -> pl.DataFrame:
     )
 
 
-def write_measurement_frame(
-    session: LoadSession, frame: pl.DataFrame, *, source: str, at: dt.datetime
+@dataclass(frozen=True)
+class Comparison:
+    """A file's checked rows against the store: what is new, what changed, and what overlaps.
+
+    `overlaps` has one row per pair of a file row that the load writes (new or changed) and a
+    stored value of the same KPI and unit whose periods share days but are not the same
+    period (a day and its month, a week across two months, a fiscal and a calendar quarter):
+    kpi_id, unit_id, period, row (the file's row number, when the frame had a `row` column),
+    stored_period.
+    """
+
+    frame: pl.DataFrame
+    new: pl.DataFrame
+    changed: pl.DataFrame
+    overlaps: pl.DataFrame
+
+
+def compare_measurements(
+    session: LoadSession, frame: pl.DataFrame, calendar: Calendar = Calendar()
+) -> Comparison:
+    """The file's rows (MEASUREMENT_FRAME, and optionally `row`) compared with the store of
+    an organisation with this calendar."""
+    rows = frame if "row" in frame.columns else frame.with_row_index("row", offset=1)
+    frame = frame.select(list(MEASUREMENT_FRAME))
+    new, changed, others = _compare(session, frame)
+    # Only what the load writes can make a new overlap: a row the store already holds as it
+    # is, and whatever shares its days, were both there before.
+    written = pl.concat([new, changed]) if not changed.is_empty() else new
+    if written.is_empty():
+        return Comparison(frame, new, changed, pl.DataFrame(schema=OVERLAPS))
+    if written.height < frame.height:
+        rows = rows.join(written.select(KEY), on=KEY, how="semi", maintain_order="left")
+    others = _with_ends(others, calendar)
+    extra = _stored_near(session, written, frame, calendar.fiscal_year_start)
+    candidates = pl.concat([others, extra]) if not extra.is_empty() else others
+    return Comparison(frame, new, changed, _overlapping(rows, candidates))
+
+
+def write_compared(
+    session: LoadSession, comparison: Comparison, *, source: str, at: dt.datetime
 ) -> WriteCounts:
     """Add new values, replace changed ones (keeping the old as a revision), skip the same.
 
@@ -113,10 +164,9 @@ def write_measurement_frame(
     values of its periods and KPIs (compared exactly, missing values alike). New rows go to
     the table in its own order (by last day), which appends a new period at the end; changed
     rows go through a temporary table, and SQL does the rest. When anything is written, one
-    row of `loads` records the source and the time.
+    row of `loads` records the source and the time. The caller refuses overlaps first.
     """
-    frame = frame.select(list(MEASUREMENT_FRAME))
-    new, changed = _compare(session, frame)
+    frame, new, changed = comparison.frame, comparison.new, comparison.changed
     unchanged = frame.height - new.height - changed.height
     if new.is_empty() and changed.is_empty():
         return WriteCounts(added=0, replaced=0, unchanged=unchanged)
@@ -154,8 +204,11 @@ def write_measurement_frame(
     return WriteCounts(added=new.height, replaced=changed.height, unchanged=unchanged)
 
 
-def _compare(session: LoadSession, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The file's rows that are new, and those whose stored values differ.
+def _compare(
+    session: LoadSession, frame: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The file's rows that are new, those whose stored values differ, and the stored rows
+    read on the way that the file does not hold (OTHERS: they may overlap its periods).
 
     The stored values of a few (last day, KPI) pairs are looked up pair by pair; those of
     many, a group of last days at a time, so that only part of a large store is in memory at
@@ -163,27 +216,31 @@ def _compare(session: LoadSession, frame: pl.DataFrame) -> tuple[pl.DataFrame, p
     """
     anything = session.query("SELECT COUNT(*) FROM (SELECT 1 FROM measurements LIMIT 1) x", _N)
     if not anything.item():
-        return frame, frame.clear()
+        return frame, frame.clear(), pl.DataFrame(schema=_STORED).select(KEY)
     pairs = frame.select("period_end", "kpi_id").unique()
     if pairs.height <= PAIRS_AT_MOST:
         session.stage("load_keys", pairs)
         return _split(frame, session.query(_STORED_BY_PAIRS, _STORED))
     counts = frame.group_by("period_end").len().sort("period_end")
     groups = counts.with_columns(group=pl.col("len").cum_sum() // COMPARE_ROWS)
-    new, changed = [], []
+    new, changed, others = [], [], []
     for (_,), ends in groups.select("group", "period_end").group_by("group", maintain_order=True):
         session.stage("load_ends", ends.select("period_end"))
         part = frame.join(ends, on="period_end", how="semi")
-        new_here, changed_here = _split(part, session.query(_STORED_BY_ENDS, _STORED))
+        new_here, changed_here, others_here = _split(part, session.query(_STORED_BY_ENDS, _STORED))
         new.append(new_here)
         changed.append(changed_here)
-    return pl.concat(new), pl.concat(changed)
+        others.append(others_here)
+    return pl.concat(new), pl.concat(changed), pl.concat(others)
 
 
-def _split(frame: pl.DataFrame, stored: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Of `frame`'s rows, those `stored` does not hold, and those it holds with other values."""
+def _split(
+    frame: pl.DataFrame, stored: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Of `frame`'s rows, those `stored` does not hold, and those it holds with other values;
+    and the stored rows `frame` does not hold."""
     if stored.is_empty():
-        return frame, frame.clear()
+        return frame, frame.clear(), pl.DataFrame(schema=_STORED).select(KEY)
     stored = stored.rename({name: f"{name}_stored" for name in COMPARED}).with_columns(
         held=pl.lit(True)
     )
@@ -194,7 +251,165 @@ def _split(frame: pl.DataFrame, stored: pl.DataFrame) -> tuple[pl.DataFrame, pl.
     held = pl.col("held").fill_null(False)
     new = joined.filter(~held).select(frame.columns)
     changed = joined.filter(held & ~same).select(frame.columns)
-    return new, changed
+    # Keys are unique on both sides: when every stored row was matched, none is left over.
+    others = stored.clear().select(KEY)
+    if frame.height - new.height < stored.height:
+        others = stored.join(frame.select(KEY), on=KEY, how="anti").select(KEY)
+    return new, changed, others
+
+
+def _stored_near(
+    session: LoadSession, frame: pl.DataFrame, whole: pl.DataFrame, fiscal_start: int
+) -> pl.DataFrame:
+    """Stored rows of `frame`'s KPIs that end on another day than `frame`'s periods of that
+    KPI but may share days with one (OTHERS): a day inside a file's month, a quarter around
+    it, a week across its end. Found by the last days the store holds near the periods (one
+    step along the key each), then by (last day, KPI) pairs; those of the `whole` file's own
+    pairs were read already."""
+    if frame.is_empty():
+        return pl.DataFrame(schema=OTHERS)
+    # Each period once, with a fingerprint of its KPIs (see `_near_pairs`).
+    periods = frame.group_by("period").agg(
+        pl.col("period_start").first(),
+        pl.col("period_end").first(),
+        pl.len().alias("n"),
+        pl.col("kpi_id").hash().sum().alias("fp"),
+    )
+    first = periods.get_column("period_start").min()
+    last = periods.get_column("period_end").max()
+    assert isinstance(first, dt.date) and isinstance(last, dt.date)
+    held = _held_ends(session, first, last + dt.timedelta(days=_LONGEST_DAYS))
+    if not held:
+        return pl.DataFrame(schema=OTHERS)
+    near: list[tuple[str, dt.date]] = []
+    for label, start, end, _, _ in periods.iter_rows():
+        for day in held:
+            if day != end and start <= day and _earliest_start(day, fiscal_start) <= end:
+                near.append((label, day))
+    pairs = _near_pairs(frame, whole, periods, near)
+    if pairs.is_empty():
+        return pl.DataFrame(schema=OTHERS)
+    session.stage("near_keys", pairs)
+    return _dated(session.query(_NEAR_BY_PAIRS, {**OTHERS, "period_end": pl.String}))
+
+
+def _near_pairs(
+    frame: pl.DataFrame,
+    whole: pl.DataFrame,
+    periods: pl.DataFrame,
+    near: list[tuple[str, dt.date]],
+) -> pl.DataFrame:
+    """The (last day, KPI) pairs to look up: for each (period, near last day), the file's KPIs
+    with that period and no period of their own ending on that day (those were read with
+    the file's own pairs).
+
+    Most near days are the ends of the file's other periods for the same KPIs (in a history
+    of months, March ends the quarter around January): when the KPIs (with their rows) of a
+    period and of a period ending on the near day are the same, by a fingerprint of each
+    period's KPIs, there is nothing to look up and no KPI-by-KPI work is done.
+    """
+    if not near:
+        return pl.DataFrame(schema={"period_end": pl.Date, "kpi_id": pl.String})
+    mine = {label: (n, fp) for label, _, _, n, fp in periods.iter_rows()}
+    by_end: dict[dt.date, set[tuple[int, int]]] = {}
+    for _, _, end, n, fp in periods.iter_rows():
+        by_end.setdefault(end, set()).add((n, fp))
+    rest = [(label, day) for label, day in near if mine[label] not in by_end.get(day, set())]
+    if not rest:
+        return pl.DataFrame(schema={"period_end": pl.Date, "kpi_id": pl.String})
+    ends = pl.DataFrame(rest, schema={"period": pl.String, "near_end": pl.Date}, orient="row")
+    wanted = (
+        frame.filter(pl.col("period").is_in(ends.get_column("period").unique().implode()))
+        .select("period", "kpi_id")
+        .unique()
+        .join(ends, on="period")
+        .select(pl.col("near_end").alias("period_end"), "kpi_id")
+        .unique()
+    )
+    held = whole.filter(
+        pl.col("period_end").is_in(ends.get_column("near_end").unique().implode())
+    ).select("period_end", "kpi_id")
+    return wanted.join(held, on=["period_end", "kpi_id"], how="anti")
+
+
+# The longest period (a year, or a leap fiscal year), in days.
+_LONGEST_DAYS = 366
+
+
+def _with_ends(stored: pl.DataFrame, calendar: Calendar) -> pl.DataFrame:
+    """Stored keys (KEY) with each period's last day (OTHERS), from its label: the store
+    keeps fiscal periods where the organisation's calendar puts them."""
+    if stored.is_empty():
+        return pl.DataFrame(schema=OTHERS)
+    labels = stored.get_column("period").unique()
+    ends = pl.Series([parse_period(label, calendar).end for label in labels], dtype=pl.Date)
+    return stored.select(
+        *KEY,
+        pl.col("period").replace_strict(labels, ends, return_dtype=pl.Date).alias("period_end"),
+    )
+
+
+def _dated(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with its `period_end` text as dates (its distinct values parsed once)."""
+    ends = frame.get_column("period_end")
+    days = ends.unique()
+    return frame.with_columns(
+        pl.col("period_end").replace_strict(days, days.str.to_date(), return_dtype=pl.Date)
+    )
+
+
+def _earliest_start(end: dt.date, fiscal_start: int) -> dt.date:
+    """The first day of the longest period that can end on `end` in a calendar whose fiscal
+    year starts in month `fiscal_start`: an ISO week on a Sunday; on a month's last day, the
+    month, a (calendar or fiscal) quarter or a year; else the day itself."""
+    earliest = end - dt.timedelta(days=6) if end.isoweekday() == 7 else end
+    if (end + dt.timedelta(days=1)).day == 1:
+        months = 1
+        if end.month % 3 == 0 or (end.month - fiscal_start + 1) % 3 == 0:
+            months = 3
+        if end.month in (12, (fiscal_start - 2) % 12 + 1):
+            months = 12
+        index = end.year * 12 + end.month - months
+        earliest = min(earliest, dt.date(index // 12, index % 12 + 1, 1))
+    return earliest
+
+
+def _held_ends(session: LoadSession, first: dt.date, last: dt.date) -> list[dt.date]:
+    """The distinct last days the store holds from `first` to `last`, one index step each."""
+    low, high = first.isoformat(), last.isoformat()
+    # The recursive query sits in a subquery: a typed query puts a first row before it.
+    sql = (
+        "SELECT h.day FROM (WITH RECURSIVE held(day) AS ("
+        f"SELECT MIN(period_end) FROM measurements WHERE period_end >= '{low}' "
+        "UNION ALL SELECT (SELECT MIN(m.period_end) FROM measurements m "
+        "WHERE m.period_end > held.day) FROM held "
+        f"WHERE held.day IS NOT NULL AND held.day < '{high}'"
+        ") SELECT CAST(day AS TEXT) AS day FROM held WHERE day IS NOT NULL) h "
+        f"WHERE h.day <= '{high}'"
+    )
+    days = session.query(sql, {"day": pl.String}).get_column("day").str.to_date().to_list()
+    return [day for day in days if day is not None]
+
+
+def _overlapping(rows: pl.DataFrame, stored: pl.DataFrame) -> pl.DataFrame:
+    """Each file row and stored row of one KPI and unit whose periods share days and differ."""
+    if stored.is_empty():
+        return pl.DataFrame(schema=OVERLAPS)
+    stored = with_starts(stored).rename(
+        {"period": "stored_period", "period_start": "stored_start", "period_end": "stored_end"}
+    )
+    keys = stored.select("kpi_id", "unit_id").unique()
+    near = rows.join(keys, on=["kpi_id", "unit_id"], how="semi")
+    if near.is_empty():
+        return pl.DataFrame(schema=OVERLAPS)
+    found = near.join(stored, on=["kpi_id", "unit_id"]).filter(
+        (pl.col("stored_start") <= pl.col("period_end"))
+        & (pl.col("stored_end") >= pl.col("period_start"))
+        & (pl.col("stored_period") != pl.col("period"))
+    )
+    return found.select(
+        "kpi_id", "unit_id", "period", pl.col("row").cast(pl.Int64), "stored_period"
+    ).sort("row", "stored_period")
 
 
 def of_kpis(kpi_ids: Iterable[str]) -> ColumnElement[bool]:

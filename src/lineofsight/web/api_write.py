@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,10 +26,9 @@ from lineofsight.web.api_common import (
 )
 from lineofsight.web.errors import ApiError, forbidden, not_found
 from lineofsight.web.security import verify_csrf
+from lineofsight.web.uploads import save_upload, upload_name
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-
-MAX_UPLOAD = 50 * 1024 * 1024
 
 
 class MeasurementIn(BaseModel):
@@ -87,41 +86,39 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
     return json_response(data, 201 if result.action == "added" else 200)
 
 
-def _safe_name(filename: str | None) -> str:
-    name = Path((filename or "upload").replace("\\", "/")).name
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "upload"
-
-
 @router.post(
     "/measurements/upload", status_code=201, summary="Load a CSV or XLSX file of measurements"
 )
 async def upload_measurements(
-    request: Request, file: Annotated[UploadFile, File()], account: AccountDep
+    request: Request,
+    file: Annotated[UploadFile, File()],
+    account: AccountDep,
+    sheet: Annotated[
+        str | None,
+        Form(description="The sheet of an XLSX file (default: 'measurements', else the first)."),
+    ] = None,
 ) -> Response:
-    """All or nothing: one bad row rejects the file, and every bad row is listed."""
+    """All or nothing: one bad row rejects the file, and every bad row is listed. A body
+    larger than the server's limit (LOS_MAX_UPLOAD_MB, default 50 MB) is refused with 413."""
+    from starlette.concurrency import run_in_threadpool
+
     cache = cache_of(request)
     tree = cache.unit_tree()
     if not any(g.role == "admin" for g in account.grants):
         raise forbidden("your role does not allow 'upload'")
-    name = _safe_name(file.filename)
+    name = upload_name(file.filename)
+    sheet = (sheet or "").strip() or None
     with tempfile.TemporaryDirectory(prefix="los-upload-") as folder:
-        path = Path(folder) / name
-        size = 0
-        with path.open("wb") as out:
-            while chunk := await file.read(1 << 20):
-                size += len(chunk)
-                if size > MAX_UPLOAD:
-                    raise ApiError(413, f"{name}: larger than {MAX_UPLOAD // (1 << 20)} MB")
-                out.write(chunk)
-        from starlette.concurrency import run_in_threadpool
-
+        path = await run_in_threadpool(
+            save_upload, file.file, Path(folder), name, request.app.state.max_upload_bytes
+        )
         if not allows(account, "upload", unit_id=None, org=tree):
             # An admin of part of the organisation: every row must write to their units.
-            units = await run_in_threadpool(checkin.upload_units, cache.store, path)
+            units = await run_in_threadpool(checkin.upload_units, cache.store, path, name, sheet)
             for unit in sorted(units):
                 require(account, "upload", tree, unit)
         result = await run_in_threadpool(
-            checkin.load_upload, cache.store, path, name, account.username
+            checkin.load_upload, cache.store, path, name, account.username, sheet
         )
     return json_response(
         {

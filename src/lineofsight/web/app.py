@@ -21,7 +21,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lineofsight import __version__
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store, busy_timeout_setting
-from lineofsight.web.body_limit import BodyLimitMiddleware
 from lineofsight.web.errors import install_error_handlers
 from lineofsight.web.security import SessionSigner, set_session_cookie, utc_now
 
@@ -96,12 +95,21 @@ def _cookie_header(scope: Scope, owner: FastAPI, data: dict[str, Any]) -> tuple[
 
 
 def create_app(
-    db_url: str, *, secret_key: str | None = None, busy_timeout: float | None = None
+    db_url: str,
+    *,
+    secret_key: str | None = None,
+    busy_timeout: float | None = None,
+    max_upload_bytes: int | None = None,
 ) -> FastAPI:
     """The FastAPI app over the store at `db_url` (opened and migrated once).
 
     `busy_timeout`: seconds a write waits for another; default $LOS_WEB_BUSY_TIMEOUT, else 10.
+    `max_upload_bytes`: the largest request body (an upload, a strategy file); default
+    LOS_MAX_UPLOAD_MB.
     """
+    from lineofsight.web.uploads import BodyLimitMiddleware, limit_from_environment
+
+    limit = max_upload_bytes or limit_from_environment()
     if busy_timeout is None:
         busy_timeout = busy_timeout_setting(BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT)
     store = Store(db_url, busy_timeout=busy_timeout)
@@ -130,8 +138,10 @@ def create_app(
     key = secret_key or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
     app.state.signer = SessionSigner(key)
     app.state.clock = utc_now  # sessions and login back-off go by it; tests move it
+    app.state.max_upload_bytes = limit
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware)  # inside: its answers get the security headers
+    # Inside the error handlers: its answers get the security headers.
+    app.add_middleware(BodyLimitMiddleware, owner=app)
     app.add_middleware(SessionCookieMiddleware, owner=app)
     STATIC_DIR.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

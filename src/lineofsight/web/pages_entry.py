@@ -7,7 +7,6 @@ audit row); a mistake re-shows the form with every problem next to what caused i
 from __future__ import annotations
 
 import math
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,12 +30,9 @@ from lineofsight.web.pagekit import (
 )
 from lineofsight.web.security import page_account, verify_csrf
 from lineofsight.web.templating import render
+from lineofsight.web.uploads import save_upload, upload_name
 
 router = APIRouter()
-
-# Bigger uploads are refused before they are read: a month of values for 100,000 KPIs is
-# a few megabytes.
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 def _number(name: str, text: str, errors: dict[str, str]) -> float | None:
@@ -190,54 +186,47 @@ def upload_form(request: Request, account: Account = Depends(page_account)) -> H
 def upload_submit(
     request: Request,
     file: Annotated[UploadFile | None, File()] = None,
+    sheet: Annotated[str, Form()] = "",
     account: Account = Depends(page_account),
 ) -> Response:
     from lineofsight.services.checkin import load_upload, upload_units
 
     require(_may_upload_somewhere(request, account), "the upload page (admins only)")
-    if file is None or not file.filename:
+
+    def refused(status: int, summary: str, problems: list[Any] | None = None) -> Response:
         return render(
             request,
             "upload.html",
-            status_code=422,
+            status_code=status,
             result=None,
-            problems=[],
-            summary="Choose a CSV or XLSX file to upload.",
+            problems=problems or [],
+            summary=summary,
         )
-    name = Path(file.filename).name
+
+    if file is None or not file.filename:
+        return refused(422, "Choose a CSV or XLSX file to upload.")
+    try:
+        name = upload_name(file.filename)
+    except InputError as exc:
+        return refused(422, exc.summary)
     store = store_of(request)
     with tempfile.TemporaryDirectory(prefix="los-upload-") as folder:
-        path = Path(folder) / f"upload{Path(name).suffix.lower()}"
-        with path.open("wb") as out:
-            shutil.copyfileobj(file.file, out)
-        if path.stat().st_size > MAX_UPLOAD_BYTES:
-            return render(
-                request,
-                "upload.html",
-                status_code=413,
-                result=None,
-                problems=[],
-                summary=f"{name} is larger than 50 MB: split it.",
-            )
+        path = save_upload(file.file, Path(folder), name, request.app.state.max_upload_bytes)
         try:
             snap = page_snapshot(request, today())
-            refused = sorted(
-                u for u in upload_units(store, path) if not can(account, "upload", snap, u)
-            )
-            if refused:
-                return render(
-                    request,
-                    "upload.html",
-                    status_code=403,
-                    result=None,
-                    problems=[],
-                    summary=f"{name}: your role does not cover the {noun(len(refused), 'unit')} "
-                    f"{', '.join(refused)}; nothing was loaded.",
+            units = upload_units(store, path, name, sheet.strip() or None)
+            refused_units = sorted(u for u in units if not can(account, "upload", snap, u))
+            if refused_units:
+                return refused(
+                    403,
+                    f"{name}: your role does not cover the "
+                    f"{noun(len(refused_units), 'unit')} "
+                    f"{', '.join(refused_units)}; nothing was loaded.",
                 )
-            result = load_upload(store, path, name, account.username)
+            result = load_upload(store, path, name, account.username, sheet.strip() or None)
         except InputError as exc:
-            # Messages about the file as a whole name the temporary copy: name the user's file.
-            summary = exc.summary.replace(str(path), name)
+            # Every message names the user's file; the temporary copy's path is ours alone.
+            summary = exc.summary.replace(str(path), name).replace(folder, "")
             return render(
                 request,
                 "upload.html",

@@ -1,0 +1,163 @@
+"""What a load checks measurements against: each KPI's rules, the unit ids and the calendar,
+read from the store inside the load's own transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
+
+import polars as pl
+
+from lineofsight.domain import model as m
+from lineofsight.domain.periods import grain_of
+from lineofsight.store.loading import LoadSession
+
+# Units of measure that mean "percent": a cell shown as 89.3% loads as 89.3 for such a KPI.
+_PERCENT_UNITS = frozenset({"%", "percent", "percentage", "pct", "per cent", "percentage points"})
+
+
+def is_percent_unit(unit_of_measure: str | None) -> bool:
+    """Whether a KPI's unit of measure is a percentage."""
+    text = (unit_of_measure or "").strip().lower()
+    return text in _PERCENT_UNITS or text.startswith("%") or text.endswith("%")
+
+
+@dataclass(frozen=True, slots=True)
+class KpiRules:
+    """What a load checks a KPI's values against."""
+
+    id: str
+    unit: str
+    frequency: m.Frequency
+    formula: str | None = None
+    ratio_scale: float | None = None  # None: not a ratio KPI
+    bounds: m.Bounds | None = None
+    measure: str | None = None  # unit_of_measure
+
+
+_RULE_COLUMNS = (
+    "id", "unit_id", "frequency", "formula", "ratio_numerator", "ratio_scale", "bounds_min",
+    "bounds_max",
+)  # fmt: skip
+
+
+_RULE_NUMBERS = ("ratio_scale", "bounds_min", "bounds_max")
+
+
+@dataclass(frozen=True)
+class LoadRules:
+    """The organisation as a load needs it: its KPIs' rules, unit ids and the calendar.
+
+    `rows` are the KPIs' columns a load reads (`_RULE_COLUMNS`); the checks use them as a
+    frame, and as `KpiRules` objects for the rows they look at one by one.
+    """
+
+    rows: list[tuple[Any, ...]]
+    units: frozenset[str]
+    calendar: m.Calendar
+    measures: dict[str, str] = field(default_factory=dict)  # KPI id: its unit_of_measure
+    last_day: dt.date | None = None  # periods ending after it take no value (None: any)
+
+    def until(self, last_day: dt.date | None) -> LoadRules:
+        """These rules, taking values only for periods that end on or before `last_day`."""
+        return replace(self, last_day=last_day)
+
+    @cached_property
+    def kpis(self) -> dict[str, KpiRules]:
+        kpis = {}
+        for kpi_id, unit, frequency, formula, numerator, scale, low, high in self.rows:
+            bounds = m.Bounds(low, high) if low is not None or high is not None else None
+            ratio_scale = scale if numerator is not None else None
+            kpis[kpi_id] = KpiRules(
+                kpi_id,
+                unit,
+                m.Frequency(frequency),
+                formula,
+                ratio_scale,
+                bounds,
+                self.measures.get(kpi_id),
+            )
+        return kpis
+
+    @cached_property
+    def frame(self) -> pl.DataFrame:
+        """One row per KPI: kpi, kpi_unit, kpi_grain, measured, scale, low, high."""
+        grains = {f.value: int(grain_of(f)) for f in m.Frequency}
+        rows = pl.DataFrame(
+            self.rows,
+            schema={
+                name: pl.Float64 if name in _RULE_NUMBERS else pl.String for name in _RULE_COLUMNS
+            },
+            orient="row",
+            strict=False,
+        )
+        return rows.select(
+            pl.col("id").alias("kpi"),
+            pl.col("unit_id").alias("kpi_unit"),
+            pl.col("frequency").replace_strict(grains, return_dtype=pl.Int64).alias("kpi_grain"),
+            pl.col("formula").is_null().alias("measured"),
+            pl.when(pl.col("ratio_numerator").is_not_null())
+            .then(pl.col("ratio_scale"))
+            .alias("scale"),
+            pl.col("bounds_min").alias("low"),
+            pl.col("bounds_max").alias("high"),
+        )
+
+
+# Every column without missing values, a flag beside each that may be missing (a result
+# column that starts with missing values would read as integers through ADBC).
+_RULES_SQL = (
+    "SELECT id, unit_id, frequency, COALESCE(formula, ''), formula IS NULL, "
+    "ratio_numerator IS NULL, COALESCE(ratio_scale, 0.0), bounds_min IS NULL, "
+    "COALESCE(bounds_min, 0.0), bounds_max IS NULL, COALESCE(bounds_max, 0.0) FROM kpis"
+)
+_RULES_SCHEMA = {
+    "id": pl.String,
+    "unit_id": pl.String,
+    "frequency": pl.String,
+    "formula": pl.String,
+    "no_formula": pl.Boolean,
+    "no_ratio": pl.Boolean,
+    "ratio_scale": pl.Float64,
+    "no_min": pl.Boolean,
+    "bounds_min": pl.Float64,
+    "no_max": pl.Boolean,
+    "bounds_max": pl.Float64,
+}
+
+
+def read_load_rules(session: LoadSession) -> LoadRules | None:
+    """The rules from the store (only the columns a load needs), or None before any apply.
+
+    Read inside the load's own transaction, so that they are what the load writes against.
+    """
+    fiscal = session.query("SELECT fiscal_year_start FROM organization", {"fiscal": pl.Int64})
+    if fiscal.is_empty():
+        return None
+
+    def unless(flag: str, column: str | pl.Expr) -> pl.Expr:
+        value = pl.col(column) if isinstance(column, str) else column
+        return pl.when(pl.col(flag)).then(None).otherwise(value)
+
+    kpis = (
+        session.query(_RULES_SQL, _RULES_SCHEMA)
+        .select(
+            "id",
+            "unit_id",
+            "frequency",
+            unless("no_formula", "formula").alias("formula"),
+            unless("no_ratio", pl.lit("")).alias("ratio_numerator"),
+            "ratio_scale",
+            unless("no_min", "bounds_min").alias("bounds_min"),
+            unless("no_max", "bounds_max").alias("bounds_max"),
+        )
+        .rows()
+    )
+    units = session.query("SELECT id FROM units", {"id": pl.String}).get_column("id")
+    measures = session.query(
+        "SELECT id, unit_of_measure FROM kpis WHERE unit_of_measure IS NOT NULL",
+        {"id": pl.String, "unit_of_measure": pl.String},
+    ).rows()
+    return LoadRules(kpis, frozenset(units.to_list()), m.Calendar(fiscal.item()), dict(measures))
