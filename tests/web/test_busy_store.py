@@ -37,6 +37,12 @@ def test_a_write_that_cannot_get_the_store_is_refused_clearly_everywhere(
     data.write_text("kpi,period,value\nrevenue,2026-05,150\n", encoding="utf-8")
     monkeypatch.setenv("LOS_BUSY_TIMEOUT", "0.05")
     monkeypatch.setenv("LOS_WEB_BUSY_TIMEOUT", "0.05")
+    # Logging in writes a session: done before another write holds the store.
+    app = create_app(db_url, secret_key="test secret")
+    client = TestClient(app, follow_redirects=False)  # type: ignore[arg-type]
+    admin_client = TestClient(app, follow_redirects=False)  # type: ignore[arg-type]
+    log_in(client, "alice")
+    log_in(admin_client, "admin")
     before = stored_state(db_url)
     los = Los(db_url)
     checkin = {"kpi": "revenue", "period": "2026-05", "value": 150}
@@ -61,8 +67,7 @@ def test_a_write_that_cannot_get_the_store_is_refused_clearly_everywhere(
             )
         service_store.close()
 
-        app = create_app(db_url, secret_key="test secret")
-        with TestClient(app, follow_redirects=False) as client:  # type: ignore[arg-type]
+        with client, admin_client:
             answer = client.post("/api/v1/measurements", json=checkin, headers=auth)
             error = assert_error(answer, 503, "busy")
             assert error["message"].startswith(BUSY) and error["details"] == []
@@ -73,7 +78,7 @@ def test_a_write_that_cannot_get_the_store_is_refused_clearly_everywhere(
             assert assert_error(answer, 503, "busy")["message"].startswith(BUSY)
             assert answer.headers["retry-after"] == str(RETRY_AFTER)
 
-            log_in(client, "alice")  # reads only: allowed while another write runs
+            # Pages are reads: they are served while another write runs.
             csrf = csrf_from(client.get("/kpis/revenue/checkin").text)
             page = client.post(
                 "/kpis/revenue/checkin",
@@ -86,10 +91,9 @@ def test_a_write_that_cannot_get_the_store_is_refused_clearly_everywhere(
             assert "The store is busy: another write is running" in page.text
             assert 'name="value" value="150"' in page.text
             # Any other page write gets the same answer, as an error page.
-            log_in(client, "admin")
-            csrf = csrf_from(client.get("/upload").text)
+            csrf = csrf_from(admin_client.get("/upload").text)
             upload = {"file": ("may.csv", io.BytesIO(data.read_bytes()), "text/csv")}
-            page = client.post("/upload", files=upload, data={"csrf_token": csrf})
+            page = admin_client.post("/upload", files=upload, data={"csrf_token": csrf})
             assert page.status_code == 503 and page.headers["retry-after"] == str(RETRY_AFTER)
             assert "The store is busy: another write is running" in page.text
         app.state.store.close()

@@ -64,14 +64,14 @@ def _load_write(name: str, how: str, folder: Path, year: int) -> Write:
 
 def _writes(folder: Path) -> list[Write]:
     writes = [
-        _load_write("load_a", PROCESS_LOAD, folder, 2030),
-        _load_write("load_b", PROCESS_LOAD, folder, 2031),
-        _load_write("upload", WEB_UPLOAD, folder, 2032),
-        _load_write("service_load", SERVICE_LOAD, folder, 2033),
+        _load_write("load_a", PROCESS_LOAD, folder, 2010),
+        _load_write("load_b", PROCESS_LOAD, folder, 2011),
+        _load_write("upload", WEB_UPLOAD, folder, 2012),
+        _load_write("service_load", SERVICE_LOAD, folder, 2013),
     ]
     for i in range(6):
         how = WEB_CHECKIN if i % 2 else SERVICE_CHECKIN
-        values: dict[Key, float] = {("revenue", "sales", f"2040-{i + 1:02d}"): 500.0 + i}
+        values: dict[Key, float] = {("revenue", "sales", f"2020-{i + 1:02d}"): 500.0 + i}
         writes.append(Write(f"checkin_{i}", how, values))
     return writes
 
@@ -237,7 +237,7 @@ def test_with_a_short_wait_each_write_is_stored_or_refused_and_none_lost(
 
 
 def test_check_ins_of_one_value_at_once_each_become_a_revision(shared: Shared) -> None:
-    key = ("revenue", "sales", "2041-01")
+    key = ("revenue", "sales", "2021-01")
     writes = [
         Write(f"checkin_{i}", WEB_CHECKIN if i % 2 else SERVICE_CHECKIN, {key: 700.0 + i})
         for i in range(6)

@@ -376,7 +376,7 @@ def _read_xlsx(path: Path, name: str, sheet: str | None, *, formulas: bool) -> M
         if sheet is not None and sheet not in book.sheetnames:
             raise LoadError(
                 f"{name}: no sheet '{sheet}' (its sheets: "
-                f"{', '.join(repr(s) for s in book.sheetnames)})"
+                f"{', '.join(repr(each) for each in book.sheetnames)})"
             )
         title = sheet or ("measurements" if "measurements" in book.sheetnames else None)
         data = book[title] if title else book.worksheets[0]

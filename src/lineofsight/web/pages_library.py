@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
+from lineofsight.domain.text import noun
 from lineofsight.errors import InputError, UsageError
 from lineofsight.services import library
 from lineofsight.services.accounts import Account
@@ -201,7 +202,8 @@ def _add(
             where = ", ".join("the whole organisation" if u is None else f"'{u}'" for u in refused)
             raise HTTPException(
                 status_code=403,
-                detail=f"this addition reaches unit(s) your role may not edit: {where}",
+                detail=f"this addition reaches {noun(len(refused), 'unit')} your role may not "
+                f"edit: {where}",
             )
 
     def write_audit(conn: Any, _plan: Any) -> None:
