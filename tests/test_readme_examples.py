@@ -35,6 +35,7 @@ SESSIONS = {
     "los explain ccc --from FY2026-Q4 --to FY2027-Q2": "mf",
     "los forecast --as-of 2026-11-22": "mf",
     "los library search NPS": ".",
+    "los load day.csv": "over",
 }
 
 
@@ -70,10 +71,16 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("LOS_DATABASE_URL", raising=False)
         mp.chdir(folder)
-        for argv in (["init", "mf", "--example", "manufacturing"], ["init", "acme"]):
+        for argv in (
+            ["init", "mf", "--example", "manufacturing"],
+            ["init", "over", "--example", "manufacturing"],
+            ["init", "acme"],
+        ):
             assert runner.invoke(app, argv).exit_code == 0
         shutil.copy(FIXTURES / "strategy.yaml", folder / "acme" / "strategy.yaml")
         shutil.copy(FIXTURES / "october.csv", folder / "acme" / "data" / "october.csv")
+        for name in ("day.csv", "november.csv"):
+            shutil.copy(FIXTURES / name, folder / "over" / name)
         yield folder
 
 

@@ -67,7 +67,7 @@ def test_title_rows_above_the_header_are_skipped(applied: Los, workdir: Path, db
     book.save(path)
     result = applied("load", str(path))
     assert result.exit_code == 0, result.output
-    assert "pack.xlsx, sheet 'Sheet' (header on row 3): 1 rows: 1 added" in result.output
+    assert "pack.xlsx, sheet 'Sheet' (header on row 3): 1 row: 1 added" in result.output
     assert _stored(db_url) == {("dio", "ti", "2026-10"): 45}
 
 
@@ -84,12 +84,12 @@ def test_a_sheet_is_chosen_by_name_and_named_in_every_message(
     result = applied("load", str(path), "--sheet", "Q3")
     assert result.exit_code == 2
     assert "data.xlsx, sheet 'Q3': row 3: column value: 'lots' is not a number" in result.output
-    assert "data.xlsx, sheet 'Q3': 1 bad row(s); nothing was loaded" in result.output
+    assert "data.xlsx, sheet 'Q3': 1 bad row; nothing was loaded" in result.output
     # The first sheet has no header: said, with the sheet's name.
     result = applied("load", str(path))
     assert result.exit_code == 2
     assert (
-        "data.xlsx, sheet 'Summary': row 1: header: missing column(s) kpi, period, value"
+        "data.xlsx, sheet 'Summary': row 1: header: missing columns kpi, period, value"
     ) in result.output
     result = applied("load", str(path), "--sheet", "Q4")
     assert result.exit_code == 2
@@ -164,7 +164,7 @@ def test_a_date_cell_is_the_kpis_period_that_holds_the_day(
     again = workdir / "again.csv"
     again.write_text("kpi,period,value\ndpo,2026-11,104\n")
     result = applied("load", str(again))
-    assert "1 rows: 0 added, 0 replaced, 1 unchanged" in result.output
+    assert "1 row: 0 added, 0 replaced, 1 unchanged" in result.output
 
 
 def test_a_day_and_its_month_in_one_file_are_refused(
@@ -188,7 +188,7 @@ def test_a_day_and_its_month_in_one_file_are_refused(
     ) in result.output
     assert "row 7: column period: FY2026-Q4 shares days with 2026-Q1 in row 6" in result.output
     assert "row 5" not in result.output
-    assert "2 bad row(s); nothing was loaded" in result.output
+    assert "2 bad rows; nothing was loaded" in result.output
     assert _stored(db_url) == {}
 
 
