@@ -15,11 +15,24 @@ from dataclasses import dataclass
 import polars as pl
 
 from lineofsight.domain import model as m
-from lineofsight.domain.periods import Period
-from lineofsight.engine.calendar import evaluation_period, period_named, uses_fiscal
+from lineofsight.domain.periods import Grain, Period
+from lineofsight.engine.calendar import period_named, uses_fiscal
+from lineofsight.engine.evaluate import COUNTS_TYPE, WORST_TYPE
+from lineofsight.engine.lag import (
+    AWAITING,
+    LOOKBACK,
+    OVERDUE,
+    REPORTED,
+    first_due,
+    period_slots,
+)
+from lineofsight.engine.scoring import Status, band_status
 from lineofsight.engine.values import PERIOD_AGGREGATES, _period_start_expr, period_value
 
 DAY = dt.timedelta(days=1)
+STATUSES = [s.value for s in Status]
+# (score, kind, id, status): ordered so that the lowest-scoring item sorts first.
+Item = tuple[float, str, str, str]
 
 
 @dataclass
@@ -54,15 +67,22 @@ class FrameEvaluation:
     units: pl.DataFrame  # id, score, status
 
 
-def _periods(calendar: m.Calendar, as_of: dt.date) -> pl.DataFrame:
+def _slots(
+    kpis: pl.DataFrame, calendar: m.Calendar, as_of: dt.date, lag: bool
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Each frequency's slots (engine.lag), and each (frequency, due_days)'s first due slot."""
+    longest = kpis.group_by("frequency").agg(pl.col("due_days").max())
     rows = []
-    for frequency in m.Frequency:
-        p = evaluation_period(frequency, as_of, calendar)
-        rows.append((frequency.value, p.start, p.end, p.label, int(p.grain), p.fiscal))
-    return pl.DataFrame(
+    of: dict[str, tuple[Period, ...]] = {}
+    for frequency, due in longest.iter_rows():
+        of[frequency] = period_slots(m.Frequency(frequency), as_of, calendar, due if lag else None)
+        for index, p in enumerate(of[frequency]):
+            rows.append((frequency, index, p.start, p.end, p.label, int(p.grain), p.fiscal))
+    slots = pl.DataFrame(
         rows,
         schema={
             "frequency": pl.String,
+            "slot": pl.Int64,
             "p_start": pl.Date,
             "p_end": pl.Date,
             "period": pl.String,
@@ -71,6 +91,21 @@ def _periods(calendar: m.Calendar, as_of: dt.date) -> pl.DataFrame:
         },
         orient="row",
     )
+    pairs = kpis.select("frequency", "due_days").unique()
+    first = pl.DataFrame(
+        [
+            (f, d, first_due(of[f], as_of, d if lag else None), len(of[f]))
+            for f, d in pairs.iter_rows()
+        ],
+        schema={
+            "frequency": pl.String,
+            "due_days": pl.Int64,
+            "due_index": pl.Int64,
+            "n_slots": pl.Int64,
+        },
+        orient="row",
+    )
+    return slots, first
 
 
 def _spans(labels: pl.Series, calendar: m.Calendar) -> pl.DataFrame:
@@ -104,89 +139,163 @@ def _glide(
 
 
 def evaluate_frames(
-    defs: DefinitionFrames, measurements: pl.DataFrame, as_of: dt.date
+    defs: DefinitionFrames, measurements: pl.DataFrame, as_of: dt.date, lag: bool = True
 ) -> FrameEvaluation:
-    """Score every KPI row, objective and unit as of a date."""
+    """Score every KPI row, objective and unit as of a date: with reporting lag, or as a
+    period report (`lag=False`)."""
     calendar = defs.calendar
     shift = calendar.fiscal_year_start - 1 if uses_fiscal(calendar) else 0
-    kpis = defs.kpis.join(_periods(calendar, as_of), on="frequency", how="left")
-    info = kpis.select(
-        pl.col("id").alias("kpi_id"),
-        "grain",
-        "p_start",
-        pl.when(pl.col("fiscal")).then(shift).otherwise(0).alias("shift"),
-        pl.col("aggregation").fill_null("mean").alias("agg"),
-        "ratio_scale",
+    kpis = defs.kpis.with_columns(
+        pl.col("due_days").fill_null(calendar.due_days).cast(pl.Int64),
+        across=pl.col("across_units").fill_null(
+            pl.when(pl.col("aggregation").is_in(["sum", "last"]))
+            .then(pl.lit("sum"))
+            .otherwise(pl.lit("none"))
+        ),
     )
-    own = (
-        measurements.lazy()
-        .join(info.lazy(), on="kpi_id", how="inner")
-        .filter(
-            _period_start_expr(pl.col("grain"), pl.col("shift"), pl.col("period_end"))
-            == pl.col("p_start")
-        )
-        .sort("period_end", "period_start")
-        .group_by("kpi_id", "unit_id")
-        .agg(
-            pl.first("agg"),
-            pl.first("ratio_scale"),
-            *PERIOD_AGGREGATES,
+    slots, first = _slots(kpis, calendar, as_of, lag)
+    kpis = kpis.join(first, on=["frequency", "due_days"], how="left").join(
+        slots.filter(pl.col("slot") == 0).select("frequency", "grain", "fiscal"),
+        on="frequency",
+        how="left",
+    )
+    measured = _measured(kpis, slots, measurements, shift)
+    # The period of each KPI: its first slot with a value at its own unit, up to its first
+    # due slot. Measured values first; formulas and values derived across units for the
+    # slots where no measured value decides.
+    own = measured.join(
+        kpis.select(pl.col("id").alias("kpi_id"), pl.col("unit_id")), on=["kpi_id", "unit_id"]
+    ).filter(pl.col("actual").is_not_null())
+    candidates = kpis.select(
+        pl.col("id").alias("kpi_id"),
+        "unit_id",
+        "formula",
+        "across",
+        pl.int_ranges(0, pl.col("due_index") + 1).alias("slot"),
+    ).explode("slot")
+    open_slots = candidates.join(own.select("kpi_id", "slot"), on=["kpi_id", "slot"], how="anti")
+    asked = open_slots.filter(pl.col("formula").is_not_null() | (pl.col("across") != "none"))
+    derived_own = _derived_values(
+        defs,
+        measurements,
+        kpis,
+        measured,
+        list(asked.select("kpi_id", "unit_id", "slot").iter_rows()),
+        as_of,
+        slots,
+    )
+    with_value = pl.concat(
+        [
+            own.select("kpi_id", "slot"),
+            pl.DataFrame(
+                [(k, i) for (k, _, i), v in derived_own.items() if v is not None],
+                schema={"kpi_id": pl.String, "slot": pl.Int64},
+                orient="row",
+            ),
+        ]
+    )
+    chosen = (
+        kpis.select(pl.col("id").alias("kpi_id"), "due_index")
+        .join(
+            with_value.group_by("kpi_id").agg(pl.col("slot").min().alias("first")),
+            on="kpi_id",
+            how="left",
         )
         .select(
             "kpi_id",
-            "unit_id",
-            period_value("ratio_scale").alias("actual"),
-            pl.lit(True).alias("measured"),
+            pl.when(pl.col("first") <= pl.col("due_index"))
+            .then(pl.col("first"))
+            .otherwise(pl.col("due_index"))
+            .alias("slot"),
         )
-        .collect()
     )
-    # Every row: the KPI's own unit, units with values, units with a unit target.
+    kpis = (
+        kpis.drop("grain", "fiscal")
+        .join(chosen.rename({"kpi_id": "id"}), on="id")
+        .join(slots, on=["frequency", "slot"], how="left")
+    )
+    # Every row: the KPI's own unit, units with values at its period, units with a target.
+    at_period = measured.join(chosen, on=["kpi_id", "slot"]).filter(pl.col("actual").is_not_null())
     own_rows = kpis.select(pl.col("id").alias("kpi_id"), "unit_id")
     target_rows = defs.unit_targets.select("kpi_id", "unit_id")
     rows = (
-        pl.concat([own_rows, own.select("kpi_id", "unit_id"), target_rows])
+        pl.concat([own_rows, at_period.select("kpi_id", "unit_id"), target_rows])
         .unique(maintain_order=True)
-        .join(own, on=["kpi_id", "unit_id"], how="left")
         .join(
             kpis.select(
                 pl.col("id").alias("kpi_id"),
                 pl.col("unit_id").alias("own_unit_id"),
                 "position",
                 "formula",
-                "across_units",
-                "aggregation",
+                "across",
+                pl.col("slot").alias("chosen"),
+                "n_slots",
             ),
             on="kpi_id",
         )
         .with_columns(own_unit=pl.col("unit_id") == pl.col("own_unit_id"))
     )
-    # Values that are not one unit's own measurements: formulas, and units without a value of
-    # their own that take one from below.
-    across = pl.col("across_units").fill_null(
-        pl.when(pl.col("aggregation").is_in(["sum", "last"]))
-        .then(pl.lit("sum"))
-        .otherwise(pl.lit("none"))
+    # Each row's values at its chosen slot and the LOOKBACK slots before it.
+    history = rows.select(
+        "kpi_id",
+        "unit_id",
+        "formula",
+        "across",
+        "chosen",
+        pl.int_ranges(
+            pl.col("chosen"), pl.min_horizontal(pl.col("n_slots"), pl.col("chosen") + LOOKBACK + 1)
+        ).alias("slot"),
+    ).explode("slot")
+    history = history.join(measured, on=["kpi_id", "unit_id", "slot"], how="left")
+    needs = history.filter(
+        pl.col("formula").is_not_null()
+        | (pl.col("actual").is_null() & (pl.col("across") != "none"))
     )
-    needs = rows.filter(
-        pl.col("formula").is_not_null() | (pl.col("measured").is_null() & (across != "none"))
-    )
-    pairs = list(needs.select("kpi_id", "unit_id").iter_rows())
-    if pairs:
-        derived = _direct_formulas(kpis, own, pairs)
-        rest = [pair for pair in pairs if pair not in derived]
-        if rest:
-            derived.update(_derive(defs, measurements, kpis, rest, as_of))
+    triples = list(needs.select("kpi_id", "unit_id", "slot").iter_rows())
+    known = {**derived_own}
+    ask = [t for t in triples if t not in known]
+    if ask:
+        known.update(_derived_values(defs, measurements, kpis, measured, ask, as_of, slots))
+    if triples:
         patch = pl.DataFrame(
-            [(k, u, derived.get((k, u))) for k, u in pairs],
-            schema={"kpi_id": pl.String, "unit_id": pl.String, "derived": pl.Float64},
+            [(k, u, i, known.get((k, u, i))) for k, u, i in triples],
+            schema={
+                "kpi_id": pl.String,
+                "unit_id": pl.String,
+                "slot": pl.Int64,
+                "derived": pl.Float64,
+            },
             orient="row",
         )
-        rows = rows.join(patch, on=["kpi_id", "unit_id"], how="left").with_columns(
-            actual=pl.when(pl.col("formula").is_not_null() | pl.col("measured").is_null())
+        history = history.join(patch, on=["kpi_id", "unit_id", "slot"], how="left").with_columns(
+            actual=pl.when(pl.col("formula").is_not_null() | pl.col("actual").is_null())
             .then(pl.col("derived"))
             .otherwise(pl.col("actual"))
         )
-    rows = rows.select("kpi_id", "unit_id", "own_unit", "position", "actual")
+    current = history.filter(pl.col("slot") == pl.col("chosen")).select(
+        "kpi_id", "unit_id", "actual"
+    )
+    last = (
+        history.filter((pl.col("slot") > pl.col("chosen")) & pl.col("actual").is_not_null())
+        .sort("slot")
+        .group_by("kpi_id", "unit_id")
+        .agg(pl.first("actual").alias("last_value"), pl.first("slot").alias("last_slot"))
+    )
+    rows = (
+        rows.join(current, on=["kpi_id", "unit_id"], how="left")
+        .join(last, on=["kpi_id", "unit_id"], how="left")
+        .join(kpis.select(pl.col("id").alias("kpi_id"), "frequency"), on="kpi_id")
+        .join(
+            slots.select(
+                "frequency",
+                pl.col("slot").alias("last_slot"),
+                pl.col("period").alias("last_period"),
+            ),
+            on=["frequency", "last_slot"],
+            how="left",
+        )
+        .select("kpi_id", "unit_id", "own_unit", "position", "actual", "last_value", "last_period")
+    )
     rows = rows.join(_targets(defs, kpis), on=["kpi_id", "unit_id"], how="left").join(
         kpis.select(
             pl.col("id").alias("kpi_id"),
@@ -196,13 +305,68 @@ def evaluate_frames(
             "range_high",
             "tolerance",
             "tolerance_abs",
+            (pl.col("p_end") + pl.duration(days=pl.col("due_days"))).alias("due"),
         ),
         on="kpi_id",
     )
-    scored = _score(rows)
+    scored = _score(rows, as_of)
     objectives = _objectives(defs, scored)
     units = _units(defs, scored)
     return FrameEvaluation(as_of, scored, objectives, units)
+
+
+def _measured(
+    kpis: pl.DataFrame, slots: pl.DataFrame, measurements: pl.DataFrame, shift: int
+) -> pl.DataFrame:
+    """Each KPI's measured value per unit and slot: kpi_id, unit_id, slot, actual."""
+    info = kpis.select(
+        pl.col("id").alias("kpi_id"),
+        "frequency",
+        "grain",
+        pl.when(pl.col("fiscal")).then(shift).otherwise(0).alias("shift"),
+        pl.col("aggregation").fill_null("mean").alias("agg"),
+        "ratio_scale",
+    )
+    return (
+        measurements.lazy()
+        .join(info.lazy(), on="kpi_id", how="inner")
+        .with_columns(
+            start=_period_start_expr(pl.col("grain"), pl.col("shift"), pl.col("period_end"))
+        )
+        .join(
+            slots.lazy().select("frequency", "slot", pl.col("p_start").alias("start")),
+            on=["frequency", "start"],
+            how="inner",
+        )
+        .sort("period_end", "period_start")
+        .group_by("kpi_id", "unit_id", "slot")
+        .agg(pl.first("agg"), pl.first("ratio_scale"), *PERIOD_AGGREGATES)
+        .select("kpi_id", "unit_id", "slot", period_value("ratio_scale").alias("actual"))
+        .collect()
+    )
+
+
+def _derived_values(
+    defs: DefinitionFrames,
+    measurements: pl.DataFrame,
+    kpis: pl.DataFrame,
+    measured: pl.DataFrame,
+    triples: list[tuple[str, str, int]],
+    as_of: dt.date,
+    slots: pl.DataFrame,
+) -> dict[tuple[str, str, int], float | None]:
+    """Values of formulas and of units that take theirs from below, at (KPI, unit, slot)."""
+    if not triples:
+        return {}
+    derived = _direct_formulas(kpis, measured, triples)
+    rest = [t for t in triples if t not in derived]
+    if rest:
+        periods = {
+            (f, i): Period(start, end, Grain(grain), label, fiscal)
+            for f, i, start, end, label, grain, fiscal in slots.iter_rows()
+        }
+        derived.update(_derive(defs, measurements, kpis, rest, periods))
+    return derived
 
 
 def _targets(defs: DefinitionFrames, kpis: pl.DataFrame) -> pl.DataFrame:
@@ -287,7 +451,7 @@ def _targets(defs: DefinitionFrames, kpis: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([own, per_unit])
 
 
-def _score(rows: pl.DataFrame) -> pl.DataFrame:
+def _score(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     is_range = pl.col("direction") == "range"
     target = (
         pl.when(is_range)
@@ -345,6 +509,11 @@ def _score(rows: pl.DataFrame) -> pl.DataFrame:
             score=pl.when(known).then(score),
             miss=pl.when(known).then(miss),
             achievement=pl.when(known).then(achievement),
+            data=pl.when(actual.is_not_null())
+            .then(pl.lit(REPORTED))
+            .when(pl.col("due") <= as_of)
+            .then(pl.lit(OVERDUE))
+            .otherwise(pl.lit(AWAITING)),
         )
         .sort("position", pl.col("own_unit").not_(), "unit_id")
         .select(
@@ -358,6 +527,10 @@ def _score(rows: pl.DataFrame) -> pl.DataFrame:
             "status",
             "achievement",
             "own_unit",
+            "due",
+            "data",
+            "last_value",
+            "last_period",
         )
     )
 
@@ -374,8 +547,50 @@ def _band(score: pl.Expr, scoring: m.Scoring) -> pl.Expr:
     )
 
 
+def _kpi_tally(items: pl.DataFrame, by: str) -> dict[str, tuple[list[int], Item | None]]:
+    """Per group of KPI rows (kpi_id, score, status): counts by status and the lowest-scoring
+    KPI (ties by id)."""
+    counts = items.group_by(by).agg(*[(pl.col("status") == s).sum().alias(s) for s in STATUSES])
+    worst = (
+        items.filter(pl.col("score").is_not_null())
+        .sort("score", "kpi_id")
+        .group_by(by, maintain_order=True)
+        .first()
+    )
+    found: dict[str, tuple[list[int], Item | None]] = {
+        row[0]: (list(row[1:]), None) for row in counts.select(by, *STATUSES).iter_rows()
+    }
+    for key, kpi_id, score, status in worst.select(by, "kpi_id", "score", "status").iter_rows():
+        found[key] = (found[key][0], (score, "kpi", kpi_id, status))
+    return found
+
+
+def _tally_frame(
+    ids: list[str], tallies: dict[str, tuple[list[int], Item | None]]
+) -> tuple[pl.Series, pl.Series]:
+    empty = ([0] * len(STATUSES), None)
+    counts = []
+    worst = []
+    for item in ids:
+        numbers, low = tallies.get(item, empty)
+        counts.append(dict(zip(STATUSES, numbers, strict=True)))
+        worst.append(
+            None
+            if low is None
+            else {"id": low[2], "kind": low[1], "status": low[3], "score": low[0]}
+        )
+    return (
+        pl.Series("counts", counts, dtype=COUNTS_TYPE),
+        pl.Series("worst", worst, dtype=WORST_TYPE),
+    )
+
+
 def _objectives(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFrame:
-    scores = scored.filter(pl.col("own_unit")).select(pl.col("id").alias("kpi_id"), "score")
+    own_rows = scored.filter(pl.col("own_unit")).select(
+        pl.col("id").alias("kpi_id"), "score", "status"
+    )
+    scores = own_rows.select("kpi_id", "score")
+    kpi_tallies = _kpi_tally(defs.supports.join(own_rows, on="kpi_id", how="inner"), "objective_id")
     by_kpi = (
         defs.supports.join(scores, on="kpi_id", how="left")
         .group_by("objective_id")
@@ -426,6 +641,21 @@ def _objectives(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFrame:
                     weighted += weight * child_score
             value = weighted / scored if scored > 0 else None
             done[node] = (value, scored / total if total > 0 else 0.0)
+    tallies: dict[str, tuple[list[int], Item | None]] = {}
+    scoring = defs.scoring
+    for objective_id in ids:
+        numbers, low = kpi_tallies.get(objective_id, ([0] * len(STATUSES), None))
+        numbers = list(numbers)
+        for child in children.get(objective_id, ()):
+            child_score = done.get(child, (None, 0.0))[0]
+            status = band_status(child_score, scoring).value
+            numbers[STATUSES.index(status)] += 1
+            if child_score is not None:
+                candidate: Item = (child_score, "objective", child, status)
+                if low is None or candidate[:3] < low[:3]:
+                    low = candidate
+        tallies[objective_id] = (numbers, low)
+    counts, worst = _tally_frame(ids, tallies)
     frame = pl.DataFrame(
         {
             "id": ids,
@@ -434,38 +664,43 @@ def _objectives(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFrame:
         },
         schema={"id": pl.String, "score": pl.Float64, "coverage": pl.Float64},
     )
-    return frame.with_columns(status=_band(pl.col("score"), defs.scoring)).select(
-        "id", "score", "status", "coverage"
-    )
+    return frame.with_columns(
+        status=_band(pl.col("score"), defs.scoring), counts=counts, worst=worst
+    ).select("id", "score", "status", "coverage", "counts", "worst")
 
 
 def _units(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFrame:
-    per_unit = (
-        scored.filter(pl.col("own_unit"))
-        .group_by("unit")
-        .agg(pl.col("score").mean().alias("score"), pl.len().alias("kpis"))
+    own_rows = scored.filter(pl.col("own_unit"))
+    per_unit = own_rows.group_by("unit").agg(
+        pl.col("score").mean().alias("score"), pl.len().alias("kpis")
+    )
+    ids = defs.units.sort("position")["id"].to_list()
+    counts, worst = _tally_frame(
+        ids,
+        _kpi_tally(
+            own_rows.select(pl.col("id").alias("kpi_id"), "unit", "score", "status"), "unit"
+        ),
     )
     return (
-        defs.units.sort("position")
-        .select("id")
+        pl.DataFrame({"id": ids}, schema={"id": pl.String})
         .join(per_unit, left_on="id", right_on="unit", how="left")
-        .with_columns(status=_band(pl.col("score"), defs.scoring))
-        .select("id", "score", "status")
+        .with_columns(status=_band(pl.col("score"), defs.scoring), counts=counts, worst=worst)
+        .select("id", "score", "status", "counts", "worst")
     )
 
 
 def _direct_formulas(
-    kpis: pl.DataFrame, own: pl.DataFrame, pairs: list[tuple[str, str]]
-) -> dict[tuple[str, str], float | None]:
+    kpis: pl.DataFrame, measured: pl.DataFrame, triples: list[tuple[str, str, int]]
+) -> dict[tuple[str, str, int], float | None]:
     """Formulas whose inputs are measured KPIs of the same period grain: evaluated straight
-    from the inputs' own values. Anything else (nested formulas, inputs of another grain or
-    derived across units) is left for the reference path."""
+    from the inputs' own values at the same slot (the same period: slots are per frequency).
+    Anything else (nested formulas, inputs of another grain or derived across units) is left
+    for the reference path."""
     from lineofsight.domain.formula import evaluate, parse_formula, references
 
-    formula_pairs = pairs
-    columns = ("id", "formula", "grain", "fiscal", "unit_id", "across_units", "aggregation")
+    columns = ("id", "formula", "grain", "fiscal", "unit_id", "across", "aggregation")
     formulas = kpis.filter(
-        pl.col("formula").is_not_null() & pl.col("id").is_in(list({k for k, _ in pairs}))
+        pl.col("formula").is_not_null() & pl.col("id").is_in(list({k for k, _, _ in triples}))
     )
     inputs_of: dict[str, tuple[str, ...]] = {
         kpi_id: references(parse_formula(formula))
@@ -478,13 +713,13 @@ def _direct_formulas(
     }
     wanted = {i for inputs in inputs_of.values() for i in inputs}
     values = {
-        (kpi_id, unit_id): actual
-        for kpi_id, unit_id, actual in own.filter(pl.col("kpi_id").is_in(list(wanted)))
-        .select("kpi_id", "unit_id", "actual")
+        (kpi_id, unit_id, slot): actual
+        for kpi_id, unit_id, slot, actual in measured.filter(pl.col("kpi_id").is_in(list(wanted)))
+        .select("kpi_id", "unit_id", "slot", "actual")
         .iter_rows()
     }
-    result: dict[tuple[str, str], float | None] = {}
-    for kpi_id, unit_id in formula_pairs:
+    result: dict[tuple[str, str, int], float | None] = {}
+    for kpi_id, unit_id, slot in triples:
         inputs = inputs_of.get(kpi_id)
         if inputs is None:
             continue  # not a formula: a value derived across units
@@ -496,13 +731,13 @@ def _direct_formulas(
             if found is None or found[0] is not None or (found[1], found[2]) != (grain, fiscal):
                 direct = False
                 break
-            across = found[4] or ("sum" if found[5] in ("sum", "last") else "none")
-            value = values.get((input_id, unit_id))
+            across = found[4]
+            value = values.get((input_id, unit_id, slot))
             if value is None and across != "none":
                 direct = False  # the unit may take a value from below
                 break
             if value is None and found[3] != unit_id:
-                value = values.get((input_id, found[3]))
+                value = values.get((input_id, found[3], slot))
                 if value is None and across != "none":
                     direct = False
                     break
@@ -513,7 +748,9 @@ def _direct_formulas(
         if not direct:
             continue
         complete = len(known) == len(inputs)
-        result[(kpi_id, unit_id)] = evaluate(parse_formula(formula), known) if complete else None
+        result[(kpi_id, unit_id, slot)] = (
+            evaluate(parse_formula(formula), known) if complete else None
+        )
     return result
 
 
@@ -521,9 +758,9 @@ def _derive(
     defs: DefinitionFrames,
     measurements: pl.DataFrame,
     kpis: pl.DataFrame,
-    pairs: list[tuple[str, str]],
-    as_of: dt.date,
-) -> dict[tuple[str, str], float | None]:
+    triples: list[tuple[str, str, int]],
+    periods: dict[tuple[str, int], Period],
+) -> dict[tuple[str, str, int], float | None]:
     """Values of formulas and of units that take theirs from below, by the reference rules
     (engine.values), over only the KPIs concerned."""
     from lineofsight.domain.formula import parse_formula, references
@@ -533,7 +770,7 @@ def _derive(
         kpis.filter(pl.col("formula").is_not_null()).select("id", "formula").iter_rows()
     )
     wanted: set[str] = set()
-    stack = [kpi_id for kpi_id, _ in pairs]
+    stack = [kpi_id for kpi_id, _, _ in triples]
     while stack:
         kpi_id = stack.pop()
         if kpi_id in wanted:
@@ -550,7 +787,7 @@ def _derive(
     # connect them): values are derived upwards from units that have data.
     parents = dict(zip(defs.units["id"].to_list(), defs.units["parent_id"].to_list(), strict=True))
     needed: set[str] = set(subset_measurements["unit_id"].unique().to_list())
-    needed.update(unit_id for _, unit_id in pairs)
+    needed.update(unit_id for _, unit_id, _ in triples)
     needed.update(str(rows[kpi_id]["unit_id"]) for kpi_id in wanted)
     for start in list(needed):
         current = parents.get(start)
@@ -564,11 +801,10 @@ def _derive(
     )
     org = m.Organization(name="", calendar=defs.calendar, units=units, kpis=subset)
     table = ValueTable(org, subset_measurements)
-    result: dict[tuple[str, str], float | None] = {}
-    for kpi_id, unit_id in pairs:
-        frequency = m.Frequency(rows[kpi_id]["frequency"])
-        period = evaluation_period(frequency, as_of, defs.calendar)
-        result[(kpi_id, unit_id)] = table.value(kpi_id, period, unit_id)
+    result: dict[tuple[str, str, int], float | None] = {}
+    for kpi_id, unit_id, slot in triples:
+        period = periods[(str(rows[kpi_id]["frequency"]), slot)]
+        result[(kpi_id, unit_id, slot)] = table.value(kpi_id, period, unit_id)
     return result
 
 
