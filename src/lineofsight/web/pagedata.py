@@ -20,6 +20,7 @@ from lineofsight.domain.formula import parse_formula, references
 from lineofsight.domain.graph import reachable
 from lineofsight.services.permissions import UnitTree
 from lineofsight.services.scorecards import ScorecardCache
+from lineofsight.services.shapes import items_text
 
 T = TypeVar("T")
 
@@ -39,6 +40,17 @@ class Row:
     target: float | None = None
     coverage: float | None = None
     own_unit: bool = True
+    data: str | None = None  # reported, overdue or awaiting (KPI rows)
+    due: dt.date | None = None
+    last_value: float | None = None
+    last_period: str | None = None
+    counts: dict[str, int] | None = None  # objective and unit rows: statuses of direct items
+    worst: dict[str, Any] | None = None
+
+    @property
+    def items(self) -> str:
+        """The statuses of a roll-up's direct items, worst first ("2 red, 5 green")."""
+        return items_text(self.counts)
 
 
 @dataclass
@@ -193,15 +205,32 @@ def snapshot(cache: ScorecardCache, as_of: dt.date) -> Snapshot:
                 score=r["score"],
                 status=r["status"],
                 own_unit=bool(r["own_unit"]),
+                data=r["data"],
+                due=r["due"],
+                last_value=r["last_value"],
+                last_period=r["last_period"],
             )
             for r in ev.kpis.iter_rows(named=True)
         }
         objective_rows = {
-            r["id"]: Row(id=r["id"], score=r["score"], status=r["status"], coverage=r["coverage"])
+            r["id"]: Row(
+                id=r["id"],
+                score=r["score"],
+                status=r["status"],
+                coverage=r["coverage"],
+                counts=r["counts"],
+                worst=r["worst"],
+            )
             for r in ev.objectives.iter_rows(named=True)
         }
         unit_rows = {
-            r["id"]: Row(id=r["id"], score=r["score"], status=r["status"])
+            r["id"]: Row(
+                id=r["id"],
+                score=r["score"],
+                status=r["status"],
+                counts=r["counts"],
+                worst=r["worst"],
+            )
             for r in ev.units.iter_rows(named=True)
         }
         snap = Snapshot(org, as_of, revision, kpi_rows, objective_rows, unit_rows)

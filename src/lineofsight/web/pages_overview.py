@@ -87,10 +87,15 @@ def _home_context(
     own_rows = [snap.kpi_row(k.id) for k in snap.org.kpis if may_read(units, k.unit)]
     counts = dict.fromkeys(("green", "amber", "red", "no_data", "no_target"), 0)
     changes = []
+    overdue = []
     for row in own_rows:
         if row is None:
             continue
         counts[row.status] = counts.get(row.status, 0) + 1
+        if row.data == "overdue":
+            # A missing value is not a change of status: it is listed on its own.
+            overdue.append((snap.kpis[row.id], row))
+            continue
         old = before.kpi_row(row.id)
         if old is None or old.status != row.status:
             changes.append((snap.kpis[row.id], old, row))
@@ -102,6 +107,7 @@ def _home_context(
         "counts": counts,
         "changes": changes[:MAX_CHANGES],
         "more_changes": max(0, len(changes) - MAX_CHANGES),
+        "overdue": overdue,
         "before": before,
         "periods": recent_periods(snap.org.calendar),
     }
