@@ -329,7 +329,7 @@ def frames_csv(ev: FrameEvaluation) -> str:
     return rounded(pl.concat([kpis, objectives, units])).write_csv()
 
 
-def _rollup_csv(frame: pl.DataFrame) -> list[pl.Expr | str]:
+def _rollup_csv(frame: pl.DataFrame) -> list[pl.Expr | pl.Series]:
     """CSV columns of an objective or unit: no data state nor last value; items and worst
     as text."""
     items = [items_text(c) for c in frame["counts"].to_list()]
