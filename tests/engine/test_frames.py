@@ -40,9 +40,7 @@ def assert_same_scorecard(store: Store, day: str | None, period: str | None = No
     pt.assert_frame_equal(fast.kpis, reference.kpi_frame().select(COLUMNS), **close)
     pt.assert_frame_equal(
         fast.objectives,
-        reference.objective_frame().select(
-            "id", "score", "status", "coverage", "counts", "worst"
-        ),
+        reference.objective_frame().select("id", "score", "status", "coverage", "counts", "worst"),
         **close,
     )
     pt.assert_frame_equal(
