@@ -187,14 +187,18 @@ def _lru(cache: ScorecardCache, name: str, size: int) -> _Lru:
     return found  # type: ignore[no-any-return]
 
 
-def snapshot(cache: ScorecardCache, as_of: dt.date) -> Snapshot:
-    """The indexed scorecard as of `as_of`, from the shared scorecard cache (so the pages and
-    the API evaluate the store once per revision and date)."""
+def snapshot(cache: ScorecardCache, as_of: dt.date, period: str | None = None) -> Snapshot:
+    """The indexed scorecard as of `as_of` (with reporting lag), or the period report of
+    `period`, from the shared scorecard cache (so the pages and the API evaluate the store
+    once per revision and date)."""
     revision = cache.revision()
 
     def build() -> Snapshot:
         org = cache.organization(revision)
-        ev = cache.scorecard(as_of=as_of.isoformat()).evaluation
+        if period:
+            ev = cache.scorecard(period=period).evaluation
+        else:
+            ev = cache.scorecard(as_of=as_of.isoformat()).evaluation
         kpi_rows = {
             (r["id"], r["unit"]): Row(
                 id=r["id"],
@@ -237,7 +241,7 @@ def snapshot(cache: ScorecardCache, as_of: dt.date) -> Snapshot:
         snap.unit_tree = cache.unit_tree(revision)
         return snap
 
-    return _lru(cache, "_page_snapshots", 8).get((revision, as_of), build)
+    return _lru(cache, "_page_snapshots", 8).get((revision, as_of, period or None), build)
 
 
 def cached_fragment(cache: ScorecardCache, key: Iterable[Hashable], make: Callable[[], T]) -> T:
