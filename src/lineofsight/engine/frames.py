@@ -173,8 +173,13 @@ def evaluate_frames(
         "across",
         pl.int_ranges(0, pl.col("due_index") + 1).alias("slot"),
     ).explode("slot")
-    open_slots = candidates.join(own.select("kpi_id", "slot"), on=["kpi_id", "slot"], how="anti")
-    asked = open_slots.filter(pl.col("formula").is_not_null() | (pl.col("across") != "none"))
+    # Only the slots before the first measured one can change the choice.
+    first_own = own.group_by("kpi_id").agg(pl.col("slot").min().alias("first_own"))
+    asked = (
+        candidates.filter(pl.col("formula").is_not_null() | (pl.col("across") != "none"))
+        .join(first_own, on="kpi_id", how="left")
+        .filter(pl.col("first_own").is_null() | (pl.col("slot") < pl.col("first_own")))
+    )
     derived_own = _derived_values(
         defs,
         measurements,
