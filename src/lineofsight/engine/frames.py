@@ -3,7 +3,8 @@
 It gives the same rows as `evaluate.evaluate_organization` (a test compares the two) but
 works column by column with Polars over the store's tables, so that 100,000 KPIs take a
 fraction of a second. The few KPIs that need more than one measured value per row (formulas,
-values derived across units) are handed to the reference path, given as `derived`.
+values derived across units) are handed to the reference path (`frame_derived`); objective
+and unit rows are in `frame_rollups`.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from dataclasses import dataclass
 import polars as pl
 
 from lineofsight.domain import model as m
-from lineofsight.domain.periods import Grain, Period
+from lineofsight.domain.periods import Period
 from lineofsight.engine.calendar import period_named, uses_fiscal
-from lineofsight.engine.evaluate import COUNTS_TYPE, WORST_TYPE
+from lineofsight.engine.frame_derived import derived_values
+from lineofsight.engine.frame_rollups import rollup_objectives, rollup_units
 from lineofsight.engine.lag import (
     AWAITING,
     LOOKBACK,
@@ -26,13 +28,9 @@ from lineofsight.engine.lag import (
     first_due,
     period_slots,
 )
-from lineofsight.engine.scoring import Status, band_status
 from lineofsight.engine.values import PERIOD_AGGREGATES, _period_start_expr, period_value
 
 DAY = dt.timedelta(days=1)
-STATUSES = [s.value for s in Status]
-# (score, kind, id, status): ordered so that the lowest-scoring item sorts first.
-Item = tuple[float, str, str, str]
 
 
 @dataclass
@@ -180,7 +178,7 @@ def evaluate_frames(
         .join(first_own, on="kpi_id", how="left")
         .filter(pl.col("first_own").is_null() | (pl.col("slot") < pl.col("first_own")))
     )
-    derived_own = _derived_values(
+    derived_own = derived_values(
         defs,
         measurements,
         kpis,
@@ -260,7 +258,7 @@ def evaluate_frames(
     known = {**derived_own}
     ask = [t for t in triples if t not in known]
     if ask:
-        known.update(_derived_values(defs, measurements, kpis, measured, ask, as_of, slots))
+        known.update(derived_values(defs, measurements, kpis, measured, ask, as_of, slots))
     if triples:
         patch = pl.DataFrame(
             [(k, u, i, known.get((k, u, i))) for k, u, i in triples],
@@ -315,8 +313,8 @@ def evaluate_frames(
         on="kpi_id",
     )
     scored = _score(rows, as_of)
-    objectives = _objectives(defs, scored)
-    units = _units(defs, scored)
+    objectives = rollup_objectives(defs, scored)
+    units = rollup_units(defs, scored)
     return FrameEvaluation(as_of, scored, objectives, units)
 
 
@@ -349,29 +347,6 @@ def _measured(
         .select("kpi_id", "unit_id", "slot", period_value("ratio_scale").alias("actual"))
         .collect()
     )
-
-
-def _derived_values(
-    defs: DefinitionFrames,
-    measurements: pl.DataFrame,
-    kpis: pl.DataFrame,
-    measured: pl.DataFrame,
-    triples: list[tuple[str, str, int]],
-    as_of: dt.date,
-    slots: pl.DataFrame,
-) -> dict[tuple[str, str, int], float | None]:
-    """Values of formulas and of units that take theirs from below, at (KPI, unit, slot)."""
-    if not triples:
-        return {}
-    derived = _direct_formulas(kpis, measured, triples)
-    rest = [t for t in triples if t not in derived]
-    if rest:
-        periods = {
-            (f, i): Period(start, end, Grain(grain), label, fiscal)
-            for f, i, start, end, label, grain, fiscal in slots.iter_rows()
-        }
-        derived.update(_derive(defs, measurements, kpis, rest, periods))
-    return derived
 
 
 def _targets(defs: DefinitionFrames, kpis: pl.DataFrame) -> pl.DataFrame:
@@ -537,293 +512,4 @@ def _score(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
             "last_value",
             "last_period",
         )
-    )
-
-
-def _band(score: pl.Expr, scoring: m.Scoring) -> pl.Expr:
-    return (
-        pl.when(score.is_null())
-        .then(pl.lit("no_data"))
-        .when(score >= scoring.green_at)
-        .then(pl.lit("green"))
-        .when(score >= scoring.amber_at)
-        .then(pl.lit("amber"))
-        .otherwise(pl.lit("red"))
-    )
-
-
-def _kpi_tally(items: pl.DataFrame, by: str) -> dict[str, tuple[list[int], Item | None]]:
-    """Per group of KPI rows (kpi_id, score, status): counts by status and the lowest-scoring
-    KPI (ties by id)."""
-    counts = items.group_by(by).agg(*[(pl.col("status") == s).sum().alias(s) for s in STATUSES])
-    worst = (
-        items.filter(pl.col("score").is_not_null())
-        .sort("score", "kpi_id")
-        .group_by(by, maintain_order=True)
-        .first()
-    )
-    found: dict[str, tuple[list[int], Item | None]] = {
-        row[0]: (list(row[1:]), None) for row in counts.select(by, *STATUSES).iter_rows()
-    }
-    for key, kpi_id, score, status in worst.select(by, "kpi_id", "score", "status").iter_rows():
-        found[key] = (found[key][0], (score, "kpi", kpi_id, status))
-    return found
-
-
-def _tally_frame(
-    ids: list[str], tallies: dict[str, tuple[list[int], Item | None]]
-) -> tuple[pl.Series, pl.Series]:
-    empty = ([0] * len(STATUSES), None)
-    counts = []
-    worst = []
-    for item in ids:
-        numbers, low = tallies.get(item, empty)
-        counts.append(dict(zip(STATUSES, numbers, strict=True)))
-        worst.append(
-            None
-            if low is None
-            else {"id": low[2], "kind": low[1], "status": low[3], "score": low[0]}
-        )
-    return (
-        pl.Series("counts", counts, dtype=COUNTS_TYPE),
-        pl.Series("worst", worst, dtype=WORST_TYPE),
-    )
-
-
-def _objectives(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFrame:
-    own_rows = scored.filter(pl.col("own_unit")).select(
-        pl.col("id").alias("kpi_id"), "score", "status"
-    )
-    scores = own_rows.select("kpi_id", "score")
-    kpi_tallies = _kpi_tally(defs.supports.join(own_rows, on="kpi_id", how="inner"), "objective_id")
-    by_kpi = (
-        defs.supports.join(scores, on="kpi_id", how="left")
-        .group_by("objective_id")
-        .agg(
-            pl.col("weight").sum().alias("total"),
-            pl.col("weight").filter(pl.col("score").is_not_null()).sum().alias("scored"),
-            (pl.col("weight") * pl.col("score")).sum().alias("weighted"),
-        )
-    )
-    sums = {
-        objective: (total, scored, weighted)
-        for objective, total, scored, weighted in by_kpi.iter_rows()
-    }
-    objectives = defs.objectives.sort("position")
-    ids = objectives["id"].to_list()
-    known = set(ids)
-    parents = dict(zip(ids, objectives["parent_id"].to_list(), strict=True))
-    weights = dict(zip(ids, objectives["weight"].to_list(), strict=True))
-    children: dict[str, list[str]] = {}
-    for objective_id in ids:
-        parent = parents[objective_id]
-        if parent in known:
-            children.setdefault(parent, []).append(objective_id)
-    done: dict[str, tuple[float | None, float]] = {}
-    for root in ids:
-        # Depth-first, children before parents; a cycle of parents scores nothing.
-        stack: list[tuple[str, bool]] = [(root, False)]
-        visiting: set[str] = set()
-        while stack:
-            node, expanded = stack.pop()
-            if node in done:
-                continue
-            if not expanded:
-                if node in visiting:
-                    done[node] = (None, 0.0)
-                    continue
-                visiting.add(node)
-                stack.append((node, True))
-                stack.extend((c, False) for c in children.get(node, ()) if c not in done)
-                continue
-            total, scored, weighted = sums.get(node, (0.0, 0.0, 0.0))
-            for child in children.get(node, ()):
-                weight = weights[child]
-                total += weight
-                child_score = done.get(child, (None, 0.0))[0]
-                if child_score is not None:
-                    scored += weight
-                    weighted += weight * child_score
-            value = weighted / scored if scored > 0 else None
-            done[node] = (value, scored / total if total > 0 else 0.0)
-    tallies: dict[str, tuple[list[int], Item | None]] = {}
-    scoring = defs.scoring
-    for objective_id in ids:
-        numbers, low = kpi_tallies.get(objective_id, ([0] * len(STATUSES), None))
-        numbers = list(numbers)
-        for child in children.get(objective_id, ()):
-            child_score = done.get(child, (None, 0.0))[0]
-            status = band_status(child_score, scoring).value
-            numbers[STATUSES.index(status)] += 1
-            if child_score is not None:
-                candidate: Item = (child_score, "objective", child, status)
-                if low is None or candidate[:3] < low[:3]:
-                    low = candidate
-        tallies[objective_id] = (numbers, low)
-    counts, worst = _tally_frame(ids, tallies)
-    frame = pl.DataFrame(
-        {
-            "id": ids,
-            "score": [done[i][0] for i in ids],
-            "coverage": [done[i][1] for i in ids],
-        },
-        schema={"id": pl.String, "score": pl.Float64, "coverage": pl.Float64},
-    )
-    return frame.with_columns(
-        status=_band(pl.col("score"), defs.scoring), counts=counts, worst=worst
-    ).select("id", "score", "status", "coverage", "counts", "worst")
-
-
-def _units(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFrame:
-    own_rows = scored.filter(pl.col("own_unit"))
-    per_unit = own_rows.group_by("unit").agg(
-        pl.col("score").mean().alias("score"), pl.len().alias("kpis")
-    )
-    ids = defs.units.sort("position")["id"].to_list()
-    counts, worst = _tally_frame(
-        ids,
-        _kpi_tally(
-            own_rows.select(pl.col("id").alias("kpi_id"), "unit", "score", "status"), "unit"
-        ),
-    )
-    return (
-        pl.DataFrame({"id": ids}, schema={"id": pl.String})
-        .join(per_unit, left_on="id", right_on="unit", how="left")
-        .with_columns(status=_band(pl.col("score"), defs.scoring), counts=counts, worst=worst)
-        .select("id", "score", "status", "counts", "worst")
-    )
-
-
-def _direct_formulas(
-    kpis: pl.DataFrame, measured: pl.DataFrame, triples: list[tuple[str, str, int]]
-) -> dict[tuple[str, str, int], float | None]:
-    """Formulas whose inputs are measured KPIs of the same period grain: evaluated straight
-    from the inputs' own values at the same slot (the same period: slots are per frequency).
-    Anything else (nested formulas, inputs of another grain or derived across units) is left
-    for the reference path."""
-    from lineofsight.domain.formula import evaluate, parse_formula, references
-
-    columns = ("id", "formula", "grain", "fiscal", "unit_id", "across", "aggregation")
-    formulas = kpis.filter(
-        pl.col("formula").is_not_null() & pl.col("id").is_in(list({k for k, _, _ in triples}))
-    )
-    inputs_of: dict[str, tuple[str, ...]] = {
-        kpi_id: references(parse_formula(formula))
-        for kpi_id, formula in formulas.select("id", "formula").iter_rows()
-    }
-    involved = set(inputs_of) | {i for inputs in inputs_of.values() for i in inputs}
-    info = {
-        row[0]: row[1:]
-        for row in kpis.filter(pl.col("id").is_in(list(involved))).select(columns).iter_rows()
-    }
-    wanted = {i for inputs in inputs_of.values() for i in inputs}
-    values = {
-        (kpi_id, unit_id, slot): actual
-        for kpi_id, unit_id, slot, actual in measured.filter(pl.col("kpi_id").is_in(list(wanted)))
-        .select("kpi_id", "unit_id", "slot", "actual")
-        .iter_rows()
-    }
-    result: dict[tuple[str, str, int], float | None] = {}
-    for kpi_id, unit_id, slot in triples:
-        inputs = inputs_of.get(kpi_id)
-        if inputs is None:
-            continue  # not a formula: a value derived across units
-        formula, grain, fiscal = info[kpi_id][0], info[kpi_id][1], info[kpi_id][2]
-        known: dict[str, float] = {}
-        direct = True
-        for input_id in inputs:
-            found = info.get(input_id)
-            if found is None or found[0] is not None or (found[1], found[2]) != (grain, fiscal):
-                direct = False
-                break
-            across = found[4]
-            value = values.get((input_id, unit_id, slot))
-            if value is None and across != "none":
-                direct = False  # the unit may take a value from below
-                break
-            if value is None and found[3] != unit_id:
-                value = values.get((input_id, found[3], slot))
-                if value is None and across != "none":
-                    direct = False
-                    break
-            if value is None:
-                known = {}
-                break
-            known[input_id] = value
-        if not direct:
-            continue
-        complete = len(known) == len(inputs)
-        result[(kpi_id, unit_id, slot)] = (
-            evaluate(parse_formula(formula), known) if complete else None
-        )
-    return result
-
-
-def _derive(
-    defs: DefinitionFrames,
-    measurements: pl.DataFrame,
-    kpis: pl.DataFrame,
-    triples: list[tuple[str, str, int]],
-    periods: dict[tuple[str, int], Period],
-) -> dict[tuple[str, str, int], float | None]:
-    """Values of formulas and of units that take theirs from below, by the reference rules
-    (engine.values), over only the KPIs concerned."""
-    from lineofsight.domain.formula import parse_formula, references
-    from lineofsight.engine.values import ValueTable
-
-    formulas = dict(
-        kpis.filter(pl.col("formula").is_not_null()).select("id", "formula").iter_rows()
-    )
-    wanted: set[str] = set()
-    stack = [kpi_id for kpi_id, _, _ in triples]
-    while stack:
-        kpi_id = stack.pop()
-        if kpi_id in wanted:
-            continue
-        wanted.add(kpi_id)
-        formula = formulas.get(kpi_id)
-        if formula is not None:
-            stack.extend(references(parse_formula(formula)))
-    rows = {r["id"]: r for r in kpis.filter(pl.col("id").is_in(list(wanted))).iter_rows(named=True)}
-    wanted &= set(rows)
-    subset = tuple(_minimal_kpi(rows[kpi_id]) for kpi_id in sorted(wanted))
-    subset_measurements = measurements.filter(pl.col("kpi_id").is_in(list(wanted)))
-    # Only the units that carry these KPIs' values or rows, with their ancestors (which
-    # connect them): values are derived upwards from units that have data.
-    parents = dict(zip(defs.units["id"].to_list(), defs.units["parent_id"].to_list(), strict=True))
-    needed: set[str] = set(subset_measurements["unit_id"].unique().to_list())
-    needed.update(unit_id for _, unit_id, _ in triples)
-    needed.update(str(rows[kpi_id]["unit_id"]) for kpi_id in wanted)
-    for start in list(needed):
-        current = parents.get(start)
-        while current is not None and current not in needed:
-            needed.add(current)
-            current = parents.get(current)
-    units = tuple(
-        m.Unit(id=unit_id, name=unit_id, level=m.UnitLevel.TEAM, parent=parents.get(unit_id))
-        for unit_id in sorted(needed)
-        if unit_id in parents
-    )
-    org = m.Organization(name="", calendar=defs.calendar, units=units, kpis=subset)
-    table = ValueTable(org, subset_measurements)
-    result: dict[tuple[str, str, int], float | None] = {}
-    for kpi_id, unit_id, slot in triples:
-        period = periods[(str(rows[kpi_id]["frequency"]), slot)]
-        result[(kpi_id, unit_id, slot)] = table.value(kpi_id, period, unit_id)
-    return result
-
-
-def _minimal_kpi(row: dict[str, object]) -> m.Kpi:
-    """A KPI with what values need: frequency, aggregation, across units, ratio, formula."""
-    scale = row["ratio_scale"]
-    return m.Kpi(
-        id=str(row["id"]),
-        name=str(row["id"]),
-        unit=str(row["unit_id"]),
-        frequency=m.Frequency(str(row["frequency"])),
-        direction=m.Direction(str(row["direction"])),
-        aggregation=m.Aggregation(str(row["aggregation"])) if row["aggregation"] else None,
-        across_units=m.AcrossUnits(str(row["across_units"])) if row["across_units"] else None,
-        formula=str(row["formula"]) if row["formula"] is not None else None,
-        ratio=m.Ratio("", "", float(scale)) if scale is not None else None,  # type: ignore[arg-type]
     )
