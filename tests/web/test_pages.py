@@ -370,6 +370,8 @@ def test_home_on_5_december_lists_overdue_values_not_changes_to_no_data(
     assert "2026-W43" in overdue  # the last known value's week
     no_data = re.search(r'data-status="no_data"><strong>(\d+)</strong>', html)
     assert no_data and int(no_data.group(1)) == 1
+    kpi = text_of(admin.get("/kpis/qualified_meetings_na").text)
+    assert "overdue since 2026-12-01" in kpi and "last 37 (2026-W43)" in kpi
 
 
 def test_objective_and_unit_scores_show_their_items(admin: TestClient, site: Site) -> None:
