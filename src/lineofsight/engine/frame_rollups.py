@@ -52,21 +52,24 @@ def _kpi_tally(items: pl.DataFrame, by: str) -> dict[str, tuple[list[int], Item 
 def _tally_frame(
     ids: list[str], tallies: dict[str, tuple[list[int], Item | None]]
 ) -> tuple[pl.Series, pl.Series]:
+    """The `counts` and `worst` columns for these ids, built column-wise (fast)."""
     empty = ([0] * len(STATUSES), None)
-    counts = []
-    worst = []
-    for item in ids:
-        numbers, low = tallies.get(item, empty)
-        counts.append(dict(zip(STATUSES, numbers, strict=True)))
-        worst.append(
-            None
-            if low is None
-            else {"id": low[2], "kind": low[1], "status": low[3], "score": low[0]}
-        )
-    return (
-        pl.Series("counts", counts, dtype=COUNTS_TYPE),
-        pl.Series("worst", worst, dtype=WORST_TYPE),
+    found = [tallies.get(item, empty) for item in ids]
+    numbers = {s: [n[i] for n, _ in found] for i, s in enumerate(STATUSES)}
+    lows = [low for _, low in found]
+    counts = pl.DataFrame(numbers, schema=dict.fromkeys(STATUSES, pl.Int64)).to_struct("counts")
+    worst = pl.DataFrame(
+        {
+            "id": [low[2] if low else None for low in lows],
+            "kind": [low[1] if low else None for low in lows],
+            "status": [low[3] if low else None for low in lows],
+            "score": [low[0] if low else None for low in lows],
+        },
+        schema={"id": pl.String, "kind": pl.String, "status": pl.String, "score": pl.Float64},
     )
+    has = pl.Series([low is not None for low in lows], dtype=pl.Boolean)
+    worst_col = worst.select(pl.when(has).then(pl.struct(pl.all())).alias("worst")).to_series()
+    return counts.cast(COUNTS_TYPE), worst_col.cast(WORST_TYPE)
 
 
 def rollup_objectives(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFrame:
