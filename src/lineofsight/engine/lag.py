@@ -25,8 +25,9 @@ from lineofsight.domain.model import Calendar, Frequency
 from lineofsight.domain.periods import Period, previous_period
 from lineofsight.engine.calendar import evaluation_period
 
-# How many periods before the evaluated one are searched for the last known value.
-LOOKBACK = 3
+# How many periods before the evaluated one are searched for the last known value: one, the
+# period before (each one more reads a period more of every KPI's measurements: bench_status).
+LOOKBACK = 1
 REPORTED, OVERDUE, AWAITING = "reported", "overdue", "awaiting"
 
 
@@ -85,7 +86,7 @@ def due_date(period: Period, due_days: int) -> dt.date:
 def last_known(
     values: Sequence[float | None], chosen: int, slots: Sequence[Period]
 ) -> tuple[float | None, Period | None]:
-    """The latest value before the chosen slot, within `LOOKBACK` periods, and its period."""
+    """The latest value in the `LOOKBACK` periods before the chosen slot, and its period."""
     for index in range(chosen + 1, min(len(slots), chosen + 1 + LOOKBACK)):
         if values[index] is not None:
             return values[index], slots[index]
