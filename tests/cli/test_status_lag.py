@@ -112,3 +112,10 @@ def test_due_days_round_trips_and_a_bad_one_is_refused(example: Los, workdir: Pa
     meetings = next(r for r in data["kpis"] if r["id"] == "qualified_meetings_na")
     # Week 44 ends 1 November: due on the 3rd with due_days 2, so overdue on the 4th.
     assert (meetings["period"], meetings["data"]) == ("2026-W44", "overdue")
+
+
+def test_the_tree_shows_the_items_beside_each_objective_score(example: Los) -> None:
+    result = example("tree", "--period", "2026-10", "--unit", "customer_service")
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if "responsive_support" in x)
+    assert "77.6 (1 red, 3 amber, 4 green)" in line

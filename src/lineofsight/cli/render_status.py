@@ -260,6 +260,9 @@ def cascade_tree(ev: Evaluation, org: m.Organization, units: set[str] | None = N
     def add_objective(node: Tree, objective: m.Objective, seen: frozenset[str]) -> None:
         row = objective_rows.get(objective.id)
         score = f" {number(row.score, 3)}" if row and row.score is not None else ""
+        items = items_text(row.counts.plain()) if row else ""
+        if items:
+            score += f" [dim]({items})[/]"  # a mean never hides a red
         status = status_text(row.status) if row else ""
         branch = node.add(
             f"{status}{score} [bold]{escape(objective.title)}[/] "
