@@ -1,7 +1,8 @@
 """Evaluate a whole organisation as of a date: every KPI row, objective and unit.
 
-Each KPI is evaluated at its latest own period that ends on or before the as-of date, at its
-own unit and at every other unit that has a value of its own for it in that period or a unit
+Each KPI is evaluated at its own period chosen by `engine.lag` (with reporting lag: the
+latest that has a value or is due; in a period report: the latest ending by the as-of date), at
+its own unit and at every other unit that has a value of its own for it in that period or a unit
 target; at a unit without a unit target, a row has no target (`no_target`): the KPI's own
 target is for its own unit.
 """

@@ -60,9 +60,11 @@ class DefinitionFrames:
 @dataclass
 class FrameEvaluation:
     as_of: dt.date
-    kpis: pl.DataFrame  # id, unit, period, actual, target, miss, score, status, achievement
-    objectives: pl.DataFrame  # id, score, status, coverage
-    units: pl.DataFrame  # id, score, status
+    # id, unit, period, actual, target, miss, score, status, achievement, own_unit, due, data,
+    # last_value, last_period
+    kpis: pl.DataFrame
+    objectives: pl.DataFrame  # id, score, status, coverage, counts, worst
+    units: pl.DataFrame  # id, score, status, counts, worst
 
 
 def _slots(
