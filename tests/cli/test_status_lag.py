@@ -105,6 +105,10 @@ def test_due_days_round_trips_and_a_bad_one_is_refused(example: Los, workdir: Pa
     assert "due_days" in refused.output
     strategy.write_text(changed)
     assert example("apply", str(strategy)).exit_code == 0
+    schema = json.loads(example("schema").output)
+    calendar = schema["$defs"]["CalendarSpec"]["properties"]["due_days"]
+    assert (calendar["default"], calendar["minimum"]) == (30, 0)
+    assert "due_days" in schema["$defs"]["KpiSpec"]["properties"]
     exported = example("export", "-")
     assert exported.exit_code == 0, exported.output
     assert "due_days: 2" in exported.output
