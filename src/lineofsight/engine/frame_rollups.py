@@ -9,14 +9,12 @@ import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.engine.evaluate import COUNTS_TYPE, WORST_TYPE
-from lineofsight.engine.scoring import Status, band_status
+from lineofsight.engine.scoring import Status
 
 if TYPE_CHECKING:
     from lineofsight.engine.frames import DefinitionFrames
 
 STATUSES = [s.value for s in Status]
-# (score, kind, id, status): ordered so that the lowest-scoring item sorts first.
-Item = tuple[float, str, str, str]
 
 
 def _band(score: pl.Expr, scoring: m.Scoring) -> pl.Expr:
@@ -31,45 +29,32 @@ def _band(score: pl.Expr, scoring: m.Scoring) -> pl.Expr:
     )
 
 
-def _kpi_tally(items: pl.DataFrame, by: str) -> dict[str, tuple[list[int], Item | None]]:
-    """Per group of KPI rows (kpi_id, score, status): counts by status and the lowest-scoring
-    KPI (ties by id)."""
+def _tally(items: pl.DataFrame, by: str, ids: pl.DataFrame) -> pl.DataFrame:
+    """Per group of items (`by`, kind, item_id, status, score): `counts` by status and
+    `worst`, the lowest-scoring item (ties: KPIs before objectives, then by id), one row per
+    id of `ids` (a frame with the column `id`)."""
     counts = items.group_by(by).agg(*[(pl.col("status") == s).sum().alias(s) for s in STATUSES])
     worst = (
         items.filter(pl.col("score").is_not_null())
-        .sort("score", "kpi_id")
+        .sort("score", "kind", "item_id")
         .group_by(by, maintain_order=True)
         .first()
+        .select(
+            by,
+            pl.struct(pl.col("item_id").alias("id"), "kind", "status", "score").alias("worst"),
+        )
     )
-    found: dict[str, tuple[list[int], Item | None]] = {
-        row[0]: (list(row[1:]), None) for row in counts.select(by, *STATUSES).iter_rows()
-    }
-    for key, kpi_id, score, status in worst.select(by, "kpi_id", "score", "status").iter_rows():
-        found[key] = (found[key][0], (score, "kpi", kpi_id, status))
-    return found
-
-
-def _tally_frame(
-    ids: list[str], tallies: dict[str, tuple[list[int], Item | None]]
-) -> tuple[pl.Series, pl.Series]:
-    """The `counts` and `worst` columns for these ids, built column-wise (fast)."""
-    empty = ([0] * len(STATUSES), None)
-    found = [tallies.get(item, empty) for item in ids]
-    numbers = {s: [n[i] for n, _ in found] for i, s in enumerate(STATUSES)}
-    lows = [low for _, low in found]
-    counts = pl.DataFrame(numbers, schema=dict.fromkeys(STATUSES, pl.Int64)).to_struct("counts")
-    worst = pl.DataFrame(
-        {
-            "id": [low[2] if low else None for low in lows],
-            "kind": [low[1] if low else None for low in lows],
-            "status": [low[3] if low else None for low in lows],
-            "score": [low[0] if low else None for low in lows],
-        },
-        schema={"id": pl.String, "kind": pl.String, "status": pl.String, "score": pl.Float64},
+    return (
+        ids.join(counts, left_on="id", right_on=by, how="left")
+        .join(worst, left_on="id", right_on=by, how="left")
+        .select(
+            "id",
+            pl.struct([pl.col(s).fill_null(0).cast(pl.Int64) for s in STATUSES])
+            .cast(COUNTS_TYPE)
+            .alias("counts"),
+            pl.col("worst").cast(WORST_TYPE),
+        )
     )
-    has = pl.Series([low is not None for low in lows], dtype=pl.Boolean)
-    worst_col = worst.select(pl.when(has).then(pl.struct(pl.all())).alias("worst")).to_series()
-    return counts.cast(COUNTS_TYPE), worst_col.cast(WORST_TYPE)
 
 
 def rollup_objectives(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFrame:
@@ -78,7 +63,6 @@ def rollup_objectives(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFr
         pl.col("id").alias("kpi_id"), "score", "status"
     )
     scores = own_rows.select("kpi_id", "score")
-    kpi_tallies = _kpi_tally(defs.supports.join(own_rows, on="kpi_id", how="inner"), "objective_id")
     by_kpi = (
         defs.supports.join(scores, on="kpi_id", how="left")
         .group_by("objective_id")
@@ -129,21 +113,6 @@ def rollup_objectives(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFr
                     weighted += weight * child_score
             value = weighted / scored if scored > 0 else None
             done[node] = (value, scored / total if total > 0 else 0.0)
-    tallies: dict[str, tuple[list[int], Item | None]] = {}
-    scoring = defs.scoring
-    for objective_id in ids:
-        numbers, low = kpi_tallies.get(objective_id, ([0] * len(STATUSES), None))
-        numbers = list(numbers)
-        for child in children.get(objective_id, ()):
-            child_score = done.get(child, (None, 0.0))[0]
-            status = band_status(child_score, scoring).value
-            numbers[STATUSES.index(status)] += 1
-            if child_score is not None:
-                candidate: Item = (child_score, "objective", child, status)
-                if low is None or candidate[:3] < low[:3]:
-                    low = candidate
-        tallies[objective_id] = (numbers, low)
-    counts, worst = _tally_frame(ids, tallies)
     frame = pl.DataFrame(
         {
             "id": ids,
@@ -151,10 +120,24 @@ def rollup_objectives(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFr
             "coverage": [done[i][1] for i in ids],
         },
         schema={"id": pl.String, "score": pl.Float64, "coverage": pl.Float64},
+    ).with_columns(status=_band(pl.col("score"), defs.scoring))
+    kpi_items = defs.supports.join(own_rows, on="kpi_id", how="inner").select(
+        "objective_id",
+        pl.lit("kpi").alias("kind"),
+        pl.col("kpi_id").alias("item_id"),
+        "status",
+        "score",
     )
-    return frame.with_columns(
-        status=_band(pl.col("score"), defs.scoring), counts=counts, worst=worst
-    ).select("id", "score", "status", "coverage", "counts", "worst")
+    child_items = (
+        objectives.filter(pl.col("parent_id").is_in(ids))
+        .select(pl.col("parent_id").alias("objective_id"), pl.col("id").alias("item_id"))
+        .join(frame.select("id", "status", "score"), left_on="item_id", right_on="id")
+        .select("objective_id", pl.lit("objective").alias("kind"), "item_id", "status", "score")
+    )
+    tallied = _tally(pl.concat([kpi_items, child_items]), "objective_id", frame.select("id"))
+    return frame.join(tallied, on="id", how="left", maintain_order="left").select(
+        "id", "score", "status", "coverage", "counts", "worst"
+    )
 
 
 def rollup_units(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFrame:
@@ -163,16 +146,13 @@ def rollup_units(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFrame:
     per_unit = own_rows.group_by("unit").agg(
         pl.col("score").mean().alias("score"), pl.len().alias("kpis")
     )
-    ids = defs.units.sort("position")["id"].to_list()
-    counts, worst = _tally_frame(
-        ids,
-        _kpi_tally(
-            own_rows.select(pl.col("id").alias("kpi_id"), "unit", "score", "status"), "unit"
-        ),
+    ids = defs.units.sort("position").select("id")
+    items = own_rows.select(
+        "unit", pl.lit("kpi").alias("kind"), pl.col("id").alias("item_id"), "status", "score"
     )
     return (
-        pl.DataFrame({"id": ids}, schema={"id": pl.String})
-        .join(per_unit, left_on="id", right_on="unit", how="left")
-        .with_columns(status=_band(pl.col("score"), defs.scoring), counts=counts, worst=worst)
+        ids.join(per_unit, left_on="id", right_on="unit", how="left", maintain_order="left")
+        .with_columns(status=_band(pl.col("score"), defs.scoring))
+        .join(_tally(items, "unit", ids), on="id", how="left", maintain_order="left")
         .select("id", "score", "status", "counts", "worst")
     )
