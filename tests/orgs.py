@@ -105,7 +105,7 @@ def organizations(draw: st.DrawFn) -> m.Organization:
     ]
     return m.Organization(
         name=draw(TEXT),
-        calendar=m.Calendar(draw(st.integers(1, 12))),
+        calendar=m.Calendar(draw(st.integers(1, 12)), draw(st.integers(0, 731))),
         units=tuple(units),
         people=tuple(people),
         strategy=m.Strategy(
@@ -212,4 +212,5 @@ def _kpi(draw, kid, kpi_ids, unit_ids, objective_ids, owners, frequencies):  # t
             )
         ),
         lint=draw(LINT),
+        due_days=draw(_maybe(st.integers(0, 731))),
     )

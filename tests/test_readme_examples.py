@@ -29,7 +29,7 @@ SESSIONS = {
     "los apply strategy.yaml": "acme",
     "los load data/october.csv": "acme",
     "los check --as-of 2026-11-22 --select CF02": "mf",
-    "los status --period 2026-10 --unit support_t1": "demo",
+    "los status --as-of 2026-12-05 --unit sales": "demo",
     "los tree --period 2026-10 --unit customer_service": "demo",
     "los trace qualified_meetings_na": "demo",
     "los explain ccc --from FY2026-Q4 --to FY2027-Q2": "mf",

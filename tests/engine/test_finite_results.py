@@ -75,10 +75,18 @@ def test_scores_stay_in_0_to_100_and_both_scorers_agree(
             "range_high": [kpi.range.high if kpi.range else None],
             "tolerance": [None],
             "tolerance_abs": [tolerance_abs],
+            "due": [dt.date(2026, 11, 30)],
+            "last_value": [None],
+            "last_period": [None],
         },
-        schema_overrides={"tolerance": pl.Float64, "range_low": pl.Float64},
+        schema_overrides={
+            "tolerance": pl.Float64,
+            "range_low": pl.Float64,
+            "last_value": pl.Float64,
+            "last_period": pl.String,
+        },
     )
-    (fast,) = _score(frame).to_dicts()
+    (fast,) = _score(frame, dt.date(2026, 12, 5)).to_dicts()
     for name in ("actual", "target", "miss", "score", "achievement"):
         assert fast[name] is None or math.isfinite(fast[name]), fast
     assert fast["status"] == row.status.value

@@ -12,7 +12,9 @@ from lineofsight.services.evaluate import evaluate_store, status_store
 from lineofsight.services.init import init_workspace
 from lineofsight.store.database import Store
 
-DATES = ["2026-11-22", "2026-09-30", "2025-12-31", "2024-06-15"]
+DATES = ["2026-12-05", "2026-11-22", "2026-09-30", "2025-12-31", "2024-06-15"]
+# Period reports (no reporting lag): each KPI at its period, value or not.
+PERIODS = ["2026-11", "2026-Q3"]
 COLUMNS = [
     "id",
     "unit",
@@ -24,21 +26,27 @@ COLUMNS = [
     "status",
     "achievement",
     "own_unit",
+    "due",
+    "data",
+    "last_value",
+    "last_period",
 ]
 
 
-def assert_same_scorecard(store: Store, day: str) -> None:
-    fast = status_store(store, as_of=day)
-    _, reference = evaluate_store(store, as_of=day)
+def assert_same_scorecard(store: Store, day: str | None, period: str | None = None) -> None:
+    fast = status_store(store, period=period, as_of=day)
+    _, reference = evaluate_store(store, period=period, as_of=day)
     close = {"check_exact": False, "rel_tol": 1e-9, "abs_tol": 1e-9}
     pt.assert_frame_equal(fast.kpis, reference.kpi_frame().select(COLUMNS), **close)
     pt.assert_frame_equal(
         fast.objectives,
-        reference.objective_frame().select("id", "score", "status", "coverage"),
+        reference.objective_frame().select("id", "score", "status", "coverage", "counts", "worst"),
         **close,
     )
     pt.assert_frame_equal(
-        fast.units, reference.unit_frame().select("id", "score", "status"), **close
+        fast.units,
+        reference.unit_frame().select("id", "score", "status", "counts", "worst"),
+        **close,
     )
 
 
@@ -49,6 +57,8 @@ def test_frames_match_the_reference(example: str, db_url: str, tmp_path: Path) -
     try:
         for day in DATES:
             assert_same_scorecard(store, day)
+        for period in PERIODS:
+            assert_same_scorecard(store, None, period)
     finally:
         store.close()
 
@@ -72,7 +82,8 @@ def test_frames_match_the_reference_on_a_synthetic_organisation(tmp_path: Path) 
     try:
         apply_file(store, org.strategy)
         load_file(store, org.measurements)
-        for day in ("2026-11-22", "2026-08-15"):
+        for day in ("2026-12-05", "2026-11-22", "2026-08-15"):
             assert_same_scorecard(store, day)
+        assert_same_scorecard(store, None, "2026-11")
     finally:
         store.close()

@@ -348,3 +348,67 @@ def test_ratio_checkin_takes_numerator_and_denominator(admin: TestClient) -> Non
     assert answer.status_code == 303, answer.text
     page = admin.get(answer.headers["location"]).text
     assert re.search(r'id="current-actual">90(\.0)?\b', page), "the ratio 900/1000 x 100"
+
+
+def test_home_on_5_december_lists_overdue_values_not_changes_to_no_data(
+    admin: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """November's values are not in on 5 December: the home page shows October's scores,
+    no "no data" change for them, and the one value that is overdue on its own list."""
+    import datetime as dt
+
+    from lineofsight.web import pagekit
+
+    monkeypatch.setattr(pagekit, "today", lambda: dt.date(2026, 12, 5))
+    html = admin.get("/").text
+    changes = html.split('id="changes-h"')[1].split('id="overdue-h"')[0]
+    assert "no data" not in text_of(changes)
+    overdue = html.split('id="overdue-h"')[1]
+    assert "1 value overdue" in text_of(html)
+    assert re.findall(r'data-overdue="([a-z0-9_]+)"', overdue) == ["qualified_meetings_na"]
+    assert 'href="/kpis/qualified_meetings_na"' in overdue
+    assert "2026-W43" in overdue  # the last known value's week
+    no_data = re.search(r'data-status="no_data"><strong>(\d+)</strong>', html)
+    assert no_data and int(no_data.group(1)) == 1
+    kpi = text_of(admin.get("/kpis/qualified_meetings_na").text)
+    assert "overdue since 2026-12-01" in kpi and "last 37 (2026-W43)" in kpi
+
+
+def test_objective_and_unit_scores_show_their_items(admin: TestClient, site: Site) -> None:
+    """A mean never hides a red: next to each roll-up score, the statuses of its items."""
+    store = side_store(site.url)
+    try:
+        _defs, ev = status_with_definitions(store, period=PERIOD)
+    finally:
+        store.close()
+    objectives = {r["id"]: r for r in ev.objectives.iter_rows(named=True)}
+    units = {r["id"]: r for r in ev.units.iter_rows(named=True)}
+    home = admin.get(f"/?period={PERIOD}").text
+    for red in re.findall(r'data-red="(\d+)"', home):
+        assert int(red) in {o["counts"]["red"] for o in objectives.values()}
+    unit = admin.get(f"/units/customer_success?period={PERIOD}").text
+    counts = units["customer_success"]["counts"]
+    assert f'data-red="{counts["red"]}"' in unit
+    assert f"{counts['red']} red" in text_of(unit)
+    map_html = admin.get(f"/map?period={PERIOD}").text
+    tier2 = objectives["tier2_backlog"]
+    assert tier2["counts"]["red"] == 1
+    node = map_html.split('id="objective-tier2_backlog"')[1].split("</span></span>")[0]
+    assert "1 red" in node and "worst t2_backlog_days" in node
+
+
+def test_api_status_rows_carry_lag_fields_counts_and_worst(admin: TestClient) -> None:
+    data = admin.get("/api/v1/status?as_of=2026-12-05").json()
+    meetings = next(r for r in data["kpis"] if r["id"] == "qualified_meetings_na")
+    assert (meetings["data"], meetings["due"], meetings["last_period"]) == (
+        "overdue",
+        "2026-12-01",
+        "2026-W43",
+    )
+    assert all("counts" in o and "worst" in o for o in data["objectives"])
+    # Earlier tests check values in after October: October's period report is fixed.
+    october = admin.get(f"/api/v1/status?period={PERIOD}").json()
+    objective = next(o for o in october["objectives"] if o["id"] == "tier2_backlog")
+    assert objective["counts"]["red"] == 1
+    assert objective["worst"]["id"] == "t2_backlog_days"
+    assert all("counts" in u and "worst" in u for u in data["units"])

@@ -98,6 +98,8 @@ class Rule:
     severity: ClassVar[Severity]
     options: ClassVar[tuple[Option, ...]] = ()
     needs_data: ClassVar[bool] = False  # uses measurements: skipped when checking a bare file
+    # Options that, when not given, each item sets for itself (left out of the resolved ones).
+    item_defaults: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

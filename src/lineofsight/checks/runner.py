@@ -106,7 +106,10 @@ def _run(
             report.skipped.append(rule.code)
             continue
         report.rules_run.append(rule.code)
-        options = rule.resolve(selection.options.get(rule.code, {}))
+        given = selection.options.get(rule.code, {})
+        options = rule.resolve(given)
+        for name in rule.item_defaults - set(given):
+            del options[name]
         for finding in rule.check(ctx, options):
             item = ctx.item(finding.subject.kind, finding.subject.id)
             if item is not None and finding.code in item.lint.ignore:

@@ -20,7 +20,7 @@ from lineofsight.domain.formula import parse_formula, references
 from lineofsight.engine.evaluate import Evaluation
 from lineofsight.engine.frames import FrameEvaluation
 from lineofsight.engine.scoring import Status
-from lineofsight.services.shapes import rounded, status_json
+from lineofsight.services.shapes import items_text, rounded, status_json
 
 ICON = {
     Status.GREEN: "✓",
@@ -260,6 +260,9 @@ def cascade_tree(ev: Evaluation, org: m.Organization, units: set[str] | None = N
     def add_objective(node: Tree, objective: m.Objective, seen: frozenset[str]) -> None:
         row = objective_rows.get(objective.id)
         score = f" {number(row.score, 3)}" if row and row.score is not None else ""
+        items = items_text(row.counts.plain()) if row else ""
+        if items:
+            score += f" [dim]({items})[/]"  # a mean never hides a red
         status = status_text(row.status) if row else ""
         branch = node.add(
             f"{status}{score} [bold]{escape(objective.title)}[/] "
@@ -294,6 +297,11 @@ def frames_csv(ev: FrameEvaluation) -> str:
         "score",
         "status",
         pl.lit(None, pl.Float64).alias("coverage"),
+        "data",
+        "last_value",
+        "last_period",
+        pl.lit(None, pl.String).alias("items"),
+        pl.lit(None, pl.String).alias("worst"),
     )
     objectives = ev.objectives.select(
         pl.lit("objective").alias("kind"),
@@ -306,6 +314,7 @@ def frames_csv(ev: FrameEvaluation) -> str:
         "score",
         "status",
         "coverage",
+        *_rollup_csv(ev.objectives),
     )
     units = ev.units.select(
         pl.lit("unit").alias("kind"),
@@ -318,13 +327,54 @@ def frames_csv(ev: FrameEvaluation) -> str:
         "score",
         "status",
         pl.lit(None, pl.Float64).alias("coverage"),
+        *_rollup_csv(ev.units),
     )
     return rounded(pl.concat([kpis, objectives, units])).write_csv()
 
 
+def _rollup_csv(frame: pl.DataFrame) -> list[pl.Expr | pl.Series]:
+    """CSV columns of an objective or unit: no data state nor last value; items and worst
+    as text."""
+    items = [items_text(c) for c in frame["counts"].to_list()]
+    worst = [w["id"] if w else None for w in frame["worst"].to_list()]
+    return [
+        pl.lit(None, pl.String).alias("data"),
+        pl.lit(None, pl.Float64).alias("last_value"),
+        pl.lit(None, pl.String).alias("last_period"),
+        pl.Series("items", items, dtype=pl.String),
+        pl.Series("worst", worst, dtype=pl.String),
+    ]
+
+
+def data_text(row: dict[str, Any]) -> str:
+    """`overdue since D` or `awaiting until D` for a KPI row without its value; empty when
+    reported."""
+    data, due = row.get("data"), row.get("due")
+    if data == "overdue":
+        return f"[red]overdue[/] since {due}"
+    if data == "awaiting":
+        return f"awaiting, due {due}"
+    return ""
+
+
+def last_text(row: dict[str, Any]) -> str:
+    """The latest value before the row's period, with its period: `37 (2026-W43)`."""
+    if row.get("last_period") is None:
+        return "-"
+    return f"{number(row['last_value'])} ({row['last_period']})"
+
+
+def worst_text(worst: dict[str, Any] | None) -> str:
+    """The lowest-scoring item of a roll-up: `time_to_market_days ✗ 31.7`."""
+    if worst is None:
+        return "-"
+    status = Status(worst["status"])
+    return f"{escape(worst['id'])} [{COLOUR[status]}]{ICON[status]} {number(worst['score'], 3)}[/]"
+
+
 def frames_tables(ev: FrameEvaluation, names: dict[str, dict[str, str]]) -> list[Table]:
     kpis = Table(title=f"KPIs as of {ev.as_of}", title_justify="left")
-    for column in ("KPI", "unit", "period", "actual", "target", "score", "status"):
+    for column in ("KPI", "unit", "period", "actual", "target", "score", "status", "last", "data"):
         kpis.add_column(
             column, justify="right" if column in ("actual", "target", "score") else "left"
         )
@@ -337,9 +387,11 @@ def frames_tables(ev: FrameEvaluation, names: dict[str, dict[str, str]]) -> list
             number(r["target"]),
             number(r["score"], 3),
             status_text(Status(r["status"])),
+            last_text(r),
+            data_text(r),
         )
     objectives = Table(title="Objectives", title_justify="left")
-    for column in ("objective", "score", "coverage", "status"):
+    for column in ("objective", "score", "coverage", "status", "items", "worst"):
         objectives.add_column(
             column, justify="right" if column in ("score", "coverage") else "left"
         )
@@ -349,14 +401,18 @@ def frames_tables(ev: FrameEvaluation, names: dict[str, dict[str, str]]) -> list
             number(r["score"], 3),
             f"{r['coverage']:.0%}",
             status_text(Status(r["status"])),
+            items_text(r["counts"]),
+            worst_text(r["worst"]),
         )
     units = Table(title="Units", title_justify="left")
-    for column in ("unit", "score", "status"):
+    for column in ("unit", "score", "status", "items", "worst"):
         units.add_column(column, justify="right" if column == "score" else "left")
     for r in ev.units.iter_rows(named=True):
         units.add_row(
             f"{escape(r['id'])} [dim]{escape(names['unit'].get(r['id'], ''))}[/]",
             number(r["score"], 3),
             status_text(Status(r["status"])),
+            items_text(r["counts"]),
+            worst_text(r["worst"]),
         )
     return [kpis, objectives, units]

@@ -129,6 +129,8 @@ class Calendar:
     """The organisation's calendar; fiscal years are named by the calendar year they end in."""
 
     fiscal_year_start: int = 1
+    # Days after a period ends by which its value is due (a KPI's own `due_days` wins).
+    due_days: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +303,12 @@ class Kpi:
     benchmark: Benchmark | None = None
     source: Source | None = None
     lint: Lint = Lint()
+    due_days: int | None = None
     location: Location | None = field(default=None, compare=False)
+
+    def due_days_in(self, calendar: Calendar) -> int:
+        """Days after a period ends by which this KPI's value is due."""
+        return self.due_days if self.due_days is not None else calendar.due_days
 
     @property
     def effective_aggregation(self) -> Aggregation:

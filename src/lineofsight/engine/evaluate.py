@@ -1,7 +1,8 @@
 """Evaluate a whole organisation as of a date: every KPI row, objective and unit.
 
-Each KPI is evaluated at its latest own period that ends on or before the as-of date, at its
-own unit and at every other unit that has a value of its own for it in that period or a unit
+Each KPI is evaluated at its own period chosen by `engine.lag` (with reporting lag: the
+latest that has a value or is due; in a period report: the latest ending by the as-of date), at
+its own unit and at every other unit that has a value of its own for it in that period or a unit
 target; at a unit without a unit target, a row has no target (`no_target`): the KPI's own
 target is for its own unit.
 """
@@ -10,14 +11,23 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import Period
-from lineofsight.engine.calendar import evaluation_period
+from lineofsight.engine.lag import (
+    REPORTED,
+    choose_slot,
+    data_state,
+    due_date,
+    first_due,
+    last_known,
+    period_slots,
+)
 from lineofsight.engine.scoring import (
     Status,
     achievement_of,
@@ -44,6 +54,40 @@ class KpiResult:
     achievement: float | None = None
     tolerance: float | None = None
     own_unit: bool = True
+    due: dt.date | None = None
+    data: str = REPORTED
+    last_value: float | None = None
+    last_period: Period | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """How many direct items of an objective or unit have each status."""
+
+    green: int = 0
+    amber: int = 0
+    red: int = 0
+    no_data: int = 0
+    no_target: int = 0
+
+    def plain(self) -> dict[str, int]:
+        return {
+            "green": self.green,
+            "amber": self.amber,
+            "red": self.red,
+            "no_data": self.no_data,
+            "no_target": self.no_target,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Worst:
+    """The lowest-scoring direct item of an objective or unit."""
+
+    id: str
+    kind: str
+    status: str
+    score: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +96,8 @@ class ObjectiveResult:
     score: float | None
     status: Status
     coverage: float
+    counts: Counts = Counts()
+    worst: Worst | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +107,8 @@ class UnitResult:
     status: Status
     kpis: int
     scored: int
+    counts: Counts = Counts()
+    worst: Worst | None = None
 
 
 @dataclass
@@ -94,6 +142,10 @@ class Evaluation:
                     "status": r.status.value,
                     "achievement": r.achievement,
                     "own_unit": r.own_unit,
+                    "due": r.due,
+                    "data": r.data,
+                    "last_value": r.last_value,
+                    "last_period": r.last_period.label if r.last_period else None,
                 }
                 for r in self.kpis
             ],
@@ -103,7 +155,14 @@ class Evaluation:
     def objective_frame(self) -> pl.DataFrame:
         return pl.DataFrame(
             [
-                {"id": r.id, "score": r.score, "status": r.status.value, "coverage": r.coverage}
+                {
+                    "id": r.id,
+                    "score": r.score,
+                    "status": r.status.value,
+                    "coverage": r.coverage,
+                    "counts": r.counts.plain(),
+                    "worst": _worst_plain(r.worst),
+                }
                 for r in self.objectives
             ],
             schema={
@@ -111,16 +170,32 @@ class Evaluation:
                 "score": pl.Float64,
                 "status": pl.String,
                 "coverage": pl.Float64,
+                "counts": COUNTS_TYPE,
+                "worst": WORST_TYPE,
             },
         )
 
     def unit_frame(self) -> pl.DataFrame:
         return pl.DataFrame(
             [
-                {"id": r.id, "score": r.score, "status": r.status.value, "kpis": r.kpis}
+                {
+                    "id": r.id,
+                    "score": r.score,
+                    "status": r.status.value,
+                    "kpis": r.kpis,
+                    "counts": r.counts.plain(),
+                    "worst": _worst_plain(r.worst),
+                }
                 for r in self.units
             ],
-            schema={"id": pl.String, "score": pl.Float64, "status": pl.String, "kpis": pl.Int64},
+            schema={
+                "id": pl.String,
+                "score": pl.Float64,
+                "status": pl.String,
+                "kpis": pl.Int64,
+                "counts": COUNTS_TYPE,
+                "worst": WORST_TYPE,
+            },
         )
 
 
@@ -136,7 +211,21 @@ KPI_SCHEMA: dict[str, Any] = {
     "status": pl.String,
     "achievement": pl.Float64,
     "own_unit": pl.Boolean,
+    "due": pl.Date,
+    "data": pl.String,
+    "last_value": pl.Float64,
+    "last_period": pl.String,
 }
+COUNTS_TYPE = pl.Struct({s.value: pl.Int64 for s in Status})
+WORST_TYPE = pl.Struct(
+    {"id": pl.String, "kind": pl.String, "status": pl.String, "score": pl.Float64}
+)
+
+
+def _worst_plain(worst: Worst | None) -> dict[str, Any] | None:
+    if worst is None:
+        return None
+    return {"id": worst.id, "kind": worst.kind, "status": worst.status, "score": worst.score}
 
 
 def score_kpi(
@@ -178,41 +267,107 @@ def score_kpi(
     )
 
 
-def evaluation_window(org: m.Organization, as_of: dt.date) -> tuple[dt.date, dt.date]:
-    """The days whose measurements an evaluation as of this date can use."""
-    used = {evaluation_period(k.frequency, as_of, org.calendar) for k in org.kpis}
-    if not used:
-        used = {evaluation_period(f, as_of, org.calendar) for f in m.Frequency}
+def evaluation_window(
+    org: m.Organization, as_of: dt.date, lag: bool = True
+) -> tuple[dt.date, dt.date]:
+    """The days whose measurements an evaluation as of this date can use (the periods it may
+    be evaluated at and the ones searched for the last known value)."""
+    frequencies = {k.frequency for k in org.kpis} or set(m.Frequency)
+    due = _max_due(org) if lag else None
+    used = [
+        p
+        for f in frequencies
+        for p in period_slots(
+            f, as_of, org.calendar, due.get(f, org.calendar.due_days) if due is not None else None
+        )
+    ]
     return min(p.start for p in used), max(p.end for p in used)
 
 
-def evaluate_organization(
-    org: m.Organization, measurements: pl.DataFrame, as_of: dt.date
-) -> Evaluation:
-    """Score every KPI, objective and unit as of a date."""
-    periods = {
-        frequency: evaluation_period(frequency, as_of, org.calendar) for frequency in m.Frequency
-    }
-    values = ValueTable(org, measurements, evaluation_window(org, as_of))
-    rows: list[KpiResult] = []
-    calendar = org.calendar
+def _max_due(org: m.Organization) -> dict[m.Frequency, int]:
+    """The longest `due_days` of the KPIs of each frequency: their slots cover every KPI's."""
+    longest: dict[m.Frequency, int] = {}
     for kpi in org.kpis:
-        period = periods[kpi.frequency]
+        days = kpi.due_days_in(org.calendar)
+        longest[kpi.frequency] = max(days, longest.get(kpi.frequency, 0))
+    return longest
+
+
+def evaluate_organization(
+    org: m.Organization, measurements: pl.DataFrame, as_of: dt.date, lag: bool = True
+) -> Evaluation:
+    """Score every KPI, objective and unit as of a date: with reporting lag (`--as-of`), or
+    as a period report (`lag=False`, `--period`)."""
+    calendar = org.calendar
+    longest = _max_due(org)
+    values = ValueTable(org, measurements, evaluation_window(org, as_of, lag))
+    rows: list[KpiResult] = []
+    for kpi in org.kpis:
+        due_days = kpi.due_days_in(calendar)
+        slots = period_slots(
+            kpi.frequency, as_of, calendar, longest[kpi.frequency] if lag else None
+        )
+        due_index = first_due(slots, as_of, due_days if lag else None)
+        own = [values.value(kpi.id, p) for p in slots]
+        chosen = choose_slot([v is not None for v in own], due_index)
+        period = slots[chosen]
+        due = due_date(period, due_days)
+
         own_target = kpi_target(kpi, period, calendar)
-        rows.append(score_kpi(kpi, period, kpi.unit, values.value(kpi.id, period), own_target))
+        rows.append(_lagged(kpi, slots, chosen, due, as_of, kpi.unit, own_target, own))
         unit_targets = {unit_id for unit_id, _ in kpi.unit_targets}
         measured = values.units_measured(kpi.id, period) if kpi.formula is None else set()
         others = (measured | unit_targets) - {kpi.unit}
         for unit in sorted(others):
             target = kpi_target(kpi, period, calendar, unit=unit) if unit in unit_targets else None
-            rows.append(score_kpi(kpi, period, unit, values.value(kpi.id, period, unit), target))
-    own_scores = {r.id: r.score for r in rows if r.own_unit}
-    objectives = _objectives(org, own_scores)
+            history = [values.value(kpi.id, p, unit) for p in slots]
+            rows.append(_lagged(kpi, slots, chosen, due, as_of, unit, target, history))
+    own_rows = {r.id: r for r in rows if r.own_unit}
+    objectives = _objectives(org, own_rows)
     units = _units(org, rows)
     return Evaluation(as_of, rows, objectives, units, values)
 
 
-def _objectives(org: m.Organization, kpi_scores: dict[str, float | None]) -> list[ObjectiveResult]:
+def _lagged(
+    kpi: m.Kpi,
+    slots: tuple[Period, ...],
+    chosen: int,
+    due: dt.date,
+    as_of: dt.date,
+    unit: str,
+    target: float | None,
+    history: list[float | None],
+) -> KpiResult:
+    """One KPI row at its chosen slot, with its due date, data state and last known value."""
+    period = slots[chosen]
+    result = score_kpi(kpi, period, unit, history[chosen], target)
+    last_value, last_period = last_known(history, chosen, slots)
+    return replace(
+        result,
+        due=due,
+        data=data_state(result.actual is not None, period, due, as_of),
+        last_value=last_value,
+        last_period=last_period,
+    )
+
+
+def tally(items: list[tuple[str, str, str, float | None]]) -> tuple[Counts, Worst | None]:
+    """Counts of (kind, id, status, score) items by status, and the lowest-scoring one (ties:
+    KPIs before objectives, then by id)."""
+    counts = Counter(status for _, _, status, _ in items)
+    scored = [
+        (score, kind, item_id, status)
+        for kind, item_id, status, score in items
+        if score is not None
+    ]
+    worst = None
+    if scored:
+        score, kind, item_id, status = min(scored)
+        worst = Worst(item_id, kind, status, score)
+    return Counts(**{s.value: counts.get(s.value, 0) for s in Status}), worst
+
+
+def _objectives(org: m.Organization, kpi_rows: dict[str, KpiResult]) -> list[ObjectiveResult]:
     items: dict[str, list[tuple[str, str, float]]] = {o.id: [] for o in org.objectives}
     for kpi in org.kpis:
         for support in kpi.supports:
@@ -232,7 +387,7 @@ def _objectives(org: m.Organization, kpi_scores: dict[str, float | None]) -> lis
         for kind, item_id, weight in items[objective_id]:
             total += weight
             value = (
-                kpi_scores.get(item_id)
+                kpi_rows[item_id].score
                 if kind == "kpi"
                 else score(item_id, visiting | {objective_id})
             )
@@ -243,28 +398,66 @@ def _objectives(org: m.Organization, kpi_scores: dict[str, float | None]) -> lis
         done[objective_id] = (result, scored / total if total > 0 else 0.0)
         return result
 
+    scores = {o.id: score(o.id, frozenset()) for o in org.objectives}
     results = []
     for objective in org.objectives:
-        value = score(objective.id, frozenset())
+        value = scores[objective.id]
         coverage = done[objective.id][1]
+        direct = [
+            (
+                kind,
+                item_id,
+                _status_of(kind, item_id, kpi_rows, scores, org.scoring),
+                _score_of(kind, item_id, kpi_rows, scores),
+            )
+            for kind, item_id, _ in items[objective.id]
+        ]
+        counts, worst = tally(direct)
         results.append(
-            ObjectiveResult(objective.id, value, band_status(value, org.scoring), coverage)
+            ObjectiveResult(
+                objective.id, value, band_status(value, org.scoring), coverage, counts, worst
+            )
         )
     return results
 
 
+def _score_of(
+    kind: str, item_id: str, kpi_rows: dict[str, KpiResult], scores: dict[str, float | None]
+) -> float | None:
+    return kpi_rows[item_id].score if kind == "kpi" else scores[item_id]
+
+
+def _status_of(
+    kind: str,
+    item_id: str,
+    kpi_rows: dict[str, KpiResult],
+    scores: dict[str, float | None],
+    scoring: m.Scoring,
+) -> str:
+    if kind == "kpi":
+        return kpi_rows[item_id].status.value
+    return band_status(scores[item_id], scoring).value
+
+
 def _units(org: m.Organization, rows: list[KpiResult]) -> list[UnitResult]:
-    by_unit: dict[str, list[float | None]] = {u.id: [] for u in org.units}
+    by_unit: dict[str, list[KpiResult]] = {u.id: [] for u in org.units}
     for row in rows:
         if row.own_unit and row.unit in by_unit:
-            by_unit[row.unit].append(row.score)
+            by_unit[row.unit].append(row)
     results = []
     for unit in org.units:
-        scores = [s for s in by_unit[unit.id] if s is not None]
+        scores = [r.score for r in by_unit[unit.id] if r.score is not None]
         value = sum(scores) / len(scores) if scores else None
+        counts, worst = tally([("kpi", r.id, r.status.value, r.score) for r in by_unit[unit.id]])
         results.append(
             UnitResult(
-                unit.id, value, band_status(value, org.scoring), len(by_unit[unit.id]), len(scores)
+                unit.id,
+                value,
+                band_status(value, org.scoring),
+                len(by_unit[unit.id]),
+                len(scores),
+                counts,
+                worst,
             )
         )
     return results

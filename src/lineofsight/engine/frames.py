@@ -3,7 +3,8 @@
 It gives the same rows as `evaluate.evaluate_organization` (a test compares the two) but
 works column by column with Polars over the store's tables, so that 100,000 KPIs take a
 fraction of a second. The few KPIs that need more than one measured value per row (formulas,
-values derived across units) are handed to the reference path, given as `derived`.
+values derived across units) are handed to the reference path (`frame_derived`); objective
+and unit rows are in `frame_rollups`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,17 @@ import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import Period
-from lineofsight.engine.calendar import evaluation_period, period_named, uses_fiscal
+from lineofsight.engine.calendar import period_named, uses_fiscal
+from lineofsight.engine.frame_derived import derived_values
+from lineofsight.engine.frame_rollups import rollup_objectives, rollup_units
+from lineofsight.engine.lag import (
+    AWAITING,
+    LOOKBACK,
+    OVERDUE,
+    REPORTED,
+    first_due,
+    period_slots,
+)
 from lineofsight.engine.values import PERIOD_AGGREGATES, _period_start_expr, period_value
 
 DAY = dt.timedelta(days=1)
@@ -49,20 +60,29 @@ class DefinitionFrames:
 @dataclass
 class FrameEvaluation:
     as_of: dt.date
-    kpis: pl.DataFrame  # id, unit, period, actual, target, miss, score, status, achievement
-    objectives: pl.DataFrame  # id, score, status, coverage
-    units: pl.DataFrame  # id, score, status
+    # id, unit, period, actual, target, miss, score, status, achievement, own_unit, due, data,
+    # last_value, last_period
+    kpis: pl.DataFrame
+    objectives: pl.DataFrame  # id, score, status, coverage, counts, worst
+    units: pl.DataFrame  # id, score, status, counts, worst
 
 
-def _periods(calendar: m.Calendar, as_of: dt.date) -> pl.DataFrame:
+def _slots(
+    kpis: pl.DataFrame, calendar: m.Calendar, as_of: dt.date, lag: bool
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Each frequency's slots (engine.lag), and each (frequency, due_days)'s first due slot."""
+    longest = kpis.group_by("frequency").agg(pl.col("due_days").max())
     rows = []
-    for frequency in m.Frequency:
-        p = evaluation_period(frequency, as_of, calendar)
-        rows.append((frequency.value, p.start, p.end, p.label, int(p.grain), p.fiscal))
-    return pl.DataFrame(
+    of: dict[str, tuple[Period, ...]] = {}
+    for frequency, due in longest.iter_rows():
+        of[frequency] = period_slots(m.Frequency(frequency), as_of, calendar, due if lag else None)
+        for index, p in enumerate(of[frequency]):
+            rows.append((frequency, index, p.start, p.end, p.label, int(p.grain), p.fiscal))
+    slots = pl.DataFrame(
         rows,
         schema={
             "frequency": pl.String,
+            "slot": pl.Int64,
             "p_start": pl.Date,
             "p_end": pl.Date,
             "period": pl.String,
@@ -71,6 +91,21 @@ def _periods(calendar: m.Calendar, as_of: dt.date) -> pl.DataFrame:
         },
         orient="row",
     )
+    pairs = kpis.select("frequency", "due_days").unique()
+    first = pl.DataFrame(
+        [
+            (f, d, first_due(of[f], as_of, d if lag else None), len(of[f]))
+            for f, d in pairs.iter_rows()
+        ],
+        schema={
+            "frequency": pl.String,
+            "due_days": pl.Int64,
+            "due_index": pl.Int64,
+            "n_slots": pl.Int64,
+        },
+        orient="row",
+    )
+    return slots, first
 
 
 def _spans(labels: pl.Series, calendar: m.Calendar) -> pl.DataFrame:
@@ -104,89 +139,168 @@ def _glide(
 
 
 def evaluate_frames(
-    defs: DefinitionFrames, measurements: pl.DataFrame, as_of: dt.date
+    defs: DefinitionFrames, measurements: pl.DataFrame, as_of: dt.date, lag: bool = True
 ) -> FrameEvaluation:
-    """Score every KPI row, objective and unit as of a date."""
+    """Score every KPI row, objective and unit as of a date: with reporting lag, or as a
+    period report (`lag=False`)."""
     calendar = defs.calendar
     shift = calendar.fiscal_year_start - 1 if uses_fiscal(calendar) else 0
-    kpis = defs.kpis.join(_periods(calendar, as_of), on="frequency", how="left")
-    info = kpis.select(
-        pl.col("id").alias("kpi_id"),
-        "grain",
-        "p_start",
-        pl.when(pl.col("fiscal")).then(shift).otherwise(0).alias("shift"),
-        pl.col("aggregation").fill_null("mean").alias("agg"),
-        "ratio_scale",
+    kpis = defs.kpis.with_columns(
+        pl.col("due_days").fill_null(calendar.due_days).cast(pl.Int64),
+        across=pl.col("across_units").fill_null(
+            pl.when(pl.col("aggregation").is_in(["sum", "last"]))
+            .then(pl.lit("sum"))
+            .otherwise(pl.lit("none"))
+        ),
     )
-    own = (
-        measurements.lazy()
-        .join(info.lazy(), on="kpi_id", how="inner")
-        .filter(
-            _period_start_expr(pl.col("grain"), pl.col("shift"), pl.col("period_end"))
-            == pl.col("p_start")
-        )
-        .sort("period_end", "period_start")
-        .group_by("kpi_id", "unit_id")
-        .agg(
-            pl.first("agg"),
-            pl.first("ratio_scale"),
-            *PERIOD_AGGREGATES,
+    slots, first = _slots(kpis, calendar, as_of, lag)
+    kpis = kpis.join(first, on=["frequency", "due_days"], how="left").join(
+        slots.filter(pl.col("slot") == 0).select("frequency", "grain", "fiscal"),
+        on="frequency",
+        how="left",
+    )
+    measured = _measured(kpis, slots, measurements, shift)
+    # The period of each KPI: its first slot with a value at its own unit, up to its first
+    # due slot. Measured values first; formulas and values derived across units for the
+    # slots where no measured value decides.
+    own = measured.join(
+        kpis.select(pl.col("id").alias("kpi_id"), pl.col("unit_id")), on=["kpi_id", "unit_id"]
+    ).filter(pl.col("actual").is_not_null())
+    candidates = kpis.select(
+        pl.col("id").alias("kpi_id"),
+        "unit_id",
+        "formula",
+        "across",
+        pl.int_ranges(0, pl.col("due_index") + 1).alias("slot"),
+    ).explode("slot")
+    # Only the slots before the first measured one can change the choice.
+    first_own = own.group_by("kpi_id").agg(pl.col("slot").min().alias("first_own"))
+    asked = (
+        candidates.filter(pl.col("formula").is_not_null() | (pl.col("across") != "none"))
+        .join(first_own, on="kpi_id", how="left")
+        .filter(pl.col("first_own").is_null() | (pl.col("slot") < pl.col("first_own")))
+    )
+    derived_own = derived_values(
+        defs,
+        measurements,
+        kpis,
+        measured,
+        list(asked.select("kpi_id", "unit_id", "slot").iter_rows()),
+        as_of,
+        slots,
+    )
+    with_value = pl.concat(
+        [
+            own.select("kpi_id", "slot"),
+            pl.DataFrame(
+                [(k, i) for (k, _, i), v in derived_own.items() if v is not None],
+                schema={"kpi_id": pl.String, "slot": pl.Int64},
+                orient="row",
+            ),
+        ]
+    )
+    chosen = (
+        kpis.select(pl.col("id").alias("kpi_id"), "due_index")
+        .join(
+            with_value.group_by("kpi_id").agg(pl.col("slot").min().alias("first")),
+            on="kpi_id",
+            how="left",
         )
         .select(
             "kpi_id",
-            "unit_id",
-            period_value("ratio_scale").alias("actual"),
-            pl.lit(True).alias("measured"),
+            pl.when(pl.col("first") <= pl.col("due_index"))
+            .then(pl.col("first"))
+            .otherwise(pl.col("due_index"))
+            .alias("slot"),
         )
-        .collect()
     )
-    # Every row: the KPI's own unit, units with values, units with a unit target.
+    kpis = (
+        kpis.drop("grain", "fiscal")
+        .join(chosen.rename({"kpi_id": "id"}), on="id")
+        .join(slots, on=["frequency", "slot"], how="left")
+    )
+    # Every row: the KPI's own unit, units with values at its period, units with a target.
+    at_period = measured.join(chosen, on=["kpi_id", "slot"]).filter(pl.col("actual").is_not_null())
     own_rows = kpis.select(pl.col("id").alias("kpi_id"), "unit_id")
     target_rows = defs.unit_targets.select("kpi_id", "unit_id")
     rows = (
-        pl.concat([own_rows, own.select("kpi_id", "unit_id"), target_rows])
+        pl.concat([own_rows, at_period.select("kpi_id", "unit_id"), target_rows])
         .unique(maintain_order=True)
-        .join(own, on=["kpi_id", "unit_id"], how="left")
         .join(
             kpis.select(
                 pl.col("id").alias("kpi_id"),
                 pl.col("unit_id").alias("own_unit_id"),
                 "position",
                 "formula",
-                "across_units",
-                "aggregation",
+                "across",
+                pl.col("slot").alias("chosen"),
+                "n_slots",
             ),
             on="kpi_id",
         )
         .with_columns(own_unit=pl.col("unit_id") == pl.col("own_unit_id"))
     )
-    # Values that are not one unit's own measurements: formulas, and units without a value of
-    # their own that take one from below.
-    across = pl.col("across_units").fill_null(
-        pl.when(pl.col("aggregation").is_in(["sum", "last"]))
-        .then(pl.lit("sum"))
-        .otherwise(pl.lit("none"))
+    # Each row's values at its chosen slot and the LOOKBACK slots before it.
+    history = rows.select(
+        "kpi_id",
+        "unit_id",
+        "formula",
+        "across",
+        "chosen",
+        pl.int_ranges(
+            pl.col("chosen"), pl.min_horizontal(pl.col("n_slots"), pl.col("chosen") + LOOKBACK + 1)
+        ).alias("slot"),
+    ).explode("slot")
+    history = history.join(measured, on=["kpi_id", "unit_id", "slot"], how="left")
+    needs = history.filter(
+        pl.col("formula").is_not_null()
+        | (pl.col("actual").is_null() & (pl.col("across") != "none"))
     )
-    needs = rows.filter(
-        pl.col("formula").is_not_null() | (pl.col("measured").is_null() & (across != "none"))
-    )
-    pairs = list(needs.select("kpi_id", "unit_id").iter_rows())
-    if pairs:
-        derived = _direct_formulas(kpis, own, pairs)
-        rest = [pair for pair in pairs if pair not in derived]
-        if rest:
-            derived.update(_derive(defs, measurements, kpis, rest, as_of))
+    triples = list(needs.select("kpi_id", "unit_id", "slot").iter_rows())
+    known = {**derived_own}
+    ask = [t for t in triples if t not in known]
+    if ask:
+        known.update(derived_values(defs, measurements, kpis, measured, ask, as_of, slots))
+    if triples:
         patch = pl.DataFrame(
-            [(k, u, derived.get((k, u))) for k, u in pairs],
-            schema={"kpi_id": pl.String, "unit_id": pl.String, "derived": pl.Float64},
+            [(k, u, i, known.get((k, u, i))) for k, u, i in triples],
+            schema={
+                "kpi_id": pl.String,
+                "unit_id": pl.String,
+                "slot": pl.Int64,
+                "derived": pl.Float64,
+            },
             orient="row",
         )
-        rows = rows.join(patch, on=["kpi_id", "unit_id"], how="left").with_columns(
-            actual=pl.when(pl.col("formula").is_not_null() | pl.col("measured").is_null())
+        history = history.join(patch, on=["kpi_id", "unit_id", "slot"], how="left").with_columns(
+            actual=pl.when(pl.col("formula").is_not_null() | pl.col("actual").is_null())
             .then(pl.col("derived"))
             .otherwise(pl.col("actual"))
         )
-    rows = rows.select("kpi_id", "unit_id", "own_unit", "position", "actual")
+    current = history.filter(pl.col("slot") == pl.col("chosen")).select(
+        "kpi_id", "unit_id", "actual"
+    )
+    last = (
+        history.filter((pl.col("slot") > pl.col("chosen")) & pl.col("actual").is_not_null())
+        .sort("slot")
+        .group_by("kpi_id", "unit_id")
+        .agg(pl.first("actual").alias("last_value"), pl.first("slot").alias("last_slot"))
+    )
+    rows = (
+        rows.join(current, on=["kpi_id", "unit_id"], how="left")
+        .join(last, on=["kpi_id", "unit_id"], how="left")
+        .join(kpis.select(pl.col("id").alias("kpi_id"), "frequency"), on="kpi_id")
+        .join(
+            slots.select(
+                "frequency",
+                pl.col("slot").alias("last_slot"),
+                pl.col("period").alias("last_period"),
+            ),
+            on=["frequency", "last_slot"],
+            how="left",
+        )
+        .select("kpi_id", "unit_id", "own_unit", "position", "actual", "last_value", "last_period")
+    )
     rows = rows.join(_targets(defs, kpis), on=["kpi_id", "unit_id"], how="left").join(
         kpis.select(
             pl.col("id").alias("kpi_id"),
@@ -196,13 +310,45 @@ def evaluate_frames(
             "range_high",
             "tolerance",
             "tolerance_abs",
+            (pl.col("p_end") + pl.duration(days=pl.col("due_days"))).alias("due"),
         ),
         on="kpi_id",
     )
-    scored = _score(rows)
-    objectives = _objectives(defs, scored)
-    units = _units(defs, scored)
+    scored = _score(rows, as_of)
+    objectives = rollup_objectives(defs, scored)
+    units = rollup_units(defs, scored)
     return FrameEvaluation(as_of, scored, objectives, units)
+
+
+def _measured(
+    kpis: pl.DataFrame, slots: pl.DataFrame, measurements: pl.DataFrame, shift: int
+) -> pl.DataFrame:
+    """Each KPI's measured value per unit and slot: kpi_id, unit_id, slot, actual."""
+    info = kpis.select(
+        pl.col("id").alias("kpi_id"),
+        "frequency",
+        "grain",
+        pl.when(pl.col("fiscal")).then(shift).otherwise(0).alias("shift"),
+        pl.col("aggregation").fill_null("mean").alias("agg"),
+        "ratio_scale",
+    )
+    return (
+        measurements.lazy()
+        .join(info.lazy(), on="kpi_id", how="inner")
+        .with_columns(
+            start=_period_start_expr(pl.col("grain"), pl.col("shift"), pl.col("period_end"))
+        )
+        .join(
+            slots.lazy().select("frequency", "slot", pl.col("p_start").alias("start")),
+            on=["frequency", "start"],
+            how="inner",
+        )
+        .sort("period_end", "period_start")
+        .group_by("kpi_id", "unit_id", "slot")
+        .agg(pl.first("agg"), pl.first("ratio_scale"), *PERIOD_AGGREGATES)
+        .select("kpi_id", "unit_id", "slot", period_value("ratio_scale").alias("actual"))
+        .collect()
+    )
 
 
 def _targets(defs: DefinitionFrames, kpis: pl.DataFrame) -> pl.DataFrame:
@@ -287,7 +433,7 @@ def _targets(defs: DefinitionFrames, kpis: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([own, per_unit])
 
 
-def _score(rows: pl.DataFrame) -> pl.DataFrame:
+def _score(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     is_range = pl.col("direction") == "range"
     target = (
         pl.when(is_range)
@@ -345,6 +491,11 @@ def _score(rows: pl.DataFrame) -> pl.DataFrame:
             score=pl.when(known).then(score),
             miss=pl.when(known).then(miss),
             achievement=pl.when(known).then(achievement),
+            data=pl.when(actual.is_not_null())
+            .then(pl.lit(REPORTED))
+            .when(pl.col("due") <= as_of)
+            .then(pl.lit(OVERDUE))
+            .otherwise(pl.lit(AWAITING)),
         )
         .sort("position", pl.col("own_unit").not_(), "unit_id")
         .select(
@@ -358,231 +509,9 @@ def _score(rows: pl.DataFrame) -> pl.DataFrame:
             "status",
             "achievement",
             "own_unit",
+            "due",
+            "data",
+            "last_value",
+            "last_period",
         )
-    )
-
-
-def _band(score: pl.Expr, scoring: m.Scoring) -> pl.Expr:
-    return (
-        pl.when(score.is_null())
-        .then(pl.lit("no_data"))
-        .when(score >= scoring.green_at)
-        .then(pl.lit("green"))
-        .when(score >= scoring.amber_at)
-        .then(pl.lit("amber"))
-        .otherwise(pl.lit("red"))
-    )
-
-
-def _objectives(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFrame:
-    scores = scored.filter(pl.col("own_unit")).select(pl.col("id").alias("kpi_id"), "score")
-    by_kpi = (
-        defs.supports.join(scores, on="kpi_id", how="left")
-        .group_by("objective_id")
-        .agg(
-            pl.col("weight").sum().alias("total"),
-            pl.col("weight").filter(pl.col("score").is_not_null()).sum().alias("scored"),
-            (pl.col("weight") * pl.col("score")).sum().alias("weighted"),
-        )
-    )
-    sums = {
-        objective: (total, scored, weighted)
-        for objective, total, scored, weighted in by_kpi.iter_rows()
-    }
-    objectives = defs.objectives.sort("position")
-    ids = objectives["id"].to_list()
-    known = set(ids)
-    parents = dict(zip(ids, objectives["parent_id"].to_list(), strict=True))
-    weights = dict(zip(ids, objectives["weight"].to_list(), strict=True))
-    children: dict[str, list[str]] = {}
-    for objective_id in ids:
-        parent = parents[objective_id]
-        if parent in known:
-            children.setdefault(parent, []).append(objective_id)
-    done: dict[str, tuple[float | None, float]] = {}
-    for root in ids:
-        # Depth-first, children before parents; a cycle of parents scores nothing.
-        stack: list[tuple[str, bool]] = [(root, False)]
-        visiting: set[str] = set()
-        while stack:
-            node, expanded = stack.pop()
-            if node in done:
-                continue
-            if not expanded:
-                if node in visiting:
-                    done[node] = (None, 0.0)
-                    continue
-                visiting.add(node)
-                stack.append((node, True))
-                stack.extend((c, False) for c in children.get(node, ()) if c not in done)
-                continue
-            total, scored, weighted = sums.get(node, (0.0, 0.0, 0.0))
-            for child in children.get(node, ()):
-                weight = weights[child]
-                total += weight
-                child_score = done.get(child, (None, 0.0))[0]
-                if child_score is not None:
-                    scored += weight
-                    weighted += weight * child_score
-            value = weighted / scored if scored > 0 else None
-            done[node] = (value, scored / total if total > 0 else 0.0)
-    frame = pl.DataFrame(
-        {
-            "id": ids,
-            "score": [done[i][0] for i in ids],
-            "coverage": [done[i][1] for i in ids],
-        },
-        schema={"id": pl.String, "score": pl.Float64, "coverage": pl.Float64},
-    )
-    return frame.with_columns(status=_band(pl.col("score"), defs.scoring)).select(
-        "id", "score", "status", "coverage"
-    )
-
-
-def _units(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFrame:
-    per_unit = (
-        scored.filter(pl.col("own_unit"))
-        .group_by("unit")
-        .agg(pl.col("score").mean().alias("score"), pl.len().alias("kpis"))
-    )
-    return (
-        defs.units.sort("position")
-        .select("id")
-        .join(per_unit, left_on="id", right_on="unit", how="left")
-        .with_columns(status=_band(pl.col("score"), defs.scoring))
-        .select("id", "score", "status")
-    )
-
-
-def _direct_formulas(
-    kpis: pl.DataFrame, own: pl.DataFrame, pairs: list[tuple[str, str]]
-) -> dict[tuple[str, str], float | None]:
-    """Formulas whose inputs are measured KPIs of the same period grain: evaluated straight
-    from the inputs' own values. Anything else (nested formulas, inputs of another grain or
-    derived across units) is left for the reference path."""
-    from lineofsight.domain.formula import evaluate, parse_formula, references
-
-    formula_pairs = pairs
-    columns = ("id", "formula", "grain", "fiscal", "unit_id", "across_units", "aggregation")
-    formulas = kpis.filter(
-        pl.col("formula").is_not_null() & pl.col("id").is_in(list({k for k, _ in pairs}))
-    )
-    inputs_of: dict[str, tuple[str, ...]] = {
-        kpi_id: references(parse_formula(formula))
-        for kpi_id, formula in formulas.select("id", "formula").iter_rows()
-    }
-    involved = set(inputs_of) | {i for inputs in inputs_of.values() for i in inputs}
-    info = {
-        row[0]: row[1:]
-        for row in kpis.filter(pl.col("id").is_in(list(involved))).select(columns).iter_rows()
-    }
-    wanted = {i for inputs in inputs_of.values() for i in inputs}
-    values = {
-        (kpi_id, unit_id): actual
-        for kpi_id, unit_id, actual in own.filter(pl.col("kpi_id").is_in(list(wanted)))
-        .select("kpi_id", "unit_id", "actual")
-        .iter_rows()
-    }
-    result: dict[tuple[str, str], float | None] = {}
-    for kpi_id, unit_id in formula_pairs:
-        inputs = inputs_of.get(kpi_id)
-        if inputs is None:
-            continue  # not a formula: a value derived across units
-        formula, grain, fiscal = info[kpi_id][0], info[kpi_id][1], info[kpi_id][2]
-        known: dict[str, float] = {}
-        direct = True
-        for input_id in inputs:
-            found = info.get(input_id)
-            if found is None or found[0] is not None or (found[1], found[2]) != (grain, fiscal):
-                direct = False
-                break
-            across = found[4] or ("sum" if found[5] in ("sum", "last") else "none")
-            value = values.get((input_id, unit_id))
-            if value is None and across != "none":
-                direct = False  # the unit may take a value from below
-                break
-            if value is None and found[3] != unit_id:
-                value = values.get((input_id, found[3]))
-                if value is None and across != "none":
-                    direct = False
-                    break
-            if value is None:
-                known = {}
-                break
-            known[input_id] = value
-        if not direct:
-            continue
-        complete = len(known) == len(inputs)
-        result[(kpi_id, unit_id)] = evaluate(parse_formula(formula), known) if complete else None
-    return result
-
-
-def _derive(
-    defs: DefinitionFrames,
-    measurements: pl.DataFrame,
-    kpis: pl.DataFrame,
-    pairs: list[tuple[str, str]],
-    as_of: dt.date,
-) -> dict[tuple[str, str], float | None]:
-    """Values of formulas and of units that take theirs from below, by the reference rules
-    (engine.values), over only the KPIs concerned."""
-    from lineofsight.domain.formula import parse_formula, references
-    from lineofsight.engine.values import ValueTable
-
-    formulas = dict(
-        kpis.filter(pl.col("formula").is_not_null()).select("id", "formula").iter_rows()
-    )
-    wanted: set[str] = set()
-    stack = [kpi_id for kpi_id, _ in pairs]
-    while stack:
-        kpi_id = stack.pop()
-        if kpi_id in wanted:
-            continue
-        wanted.add(kpi_id)
-        formula = formulas.get(kpi_id)
-        if formula is not None:
-            stack.extend(references(parse_formula(formula)))
-    rows = {r["id"]: r for r in kpis.filter(pl.col("id").is_in(list(wanted))).iter_rows(named=True)}
-    wanted &= set(rows)
-    subset = tuple(_minimal_kpi(rows[kpi_id]) for kpi_id in sorted(wanted))
-    subset_measurements = measurements.filter(pl.col("kpi_id").is_in(list(wanted)))
-    # Only the units that carry these KPIs' values or rows, with their ancestors (which
-    # connect them): values are derived upwards from units that have data.
-    parents = dict(zip(defs.units["id"].to_list(), defs.units["parent_id"].to_list(), strict=True))
-    needed: set[str] = set(subset_measurements["unit_id"].unique().to_list())
-    needed.update(unit_id for _, unit_id in pairs)
-    needed.update(str(rows[kpi_id]["unit_id"]) for kpi_id in wanted)
-    for start in list(needed):
-        current = parents.get(start)
-        while current is not None and current not in needed:
-            needed.add(current)
-            current = parents.get(current)
-    units = tuple(
-        m.Unit(id=unit_id, name=unit_id, level=m.UnitLevel.TEAM, parent=parents.get(unit_id))
-        for unit_id in sorted(needed)
-        if unit_id in parents
-    )
-    org = m.Organization(name="", calendar=defs.calendar, units=units, kpis=subset)
-    table = ValueTable(org, subset_measurements)
-    result: dict[tuple[str, str], float | None] = {}
-    for kpi_id, unit_id in pairs:
-        frequency = m.Frequency(rows[kpi_id]["frequency"])
-        period = evaluation_period(frequency, as_of, defs.calendar)
-        result[(kpi_id, unit_id)] = table.value(kpi_id, period, unit_id)
-    return result
-
-
-def _minimal_kpi(row: dict[str, object]) -> m.Kpi:
-    """A KPI with what values need: frequency, aggregation, across units, ratio, formula."""
-    scale = row["ratio_scale"]
-    return m.Kpi(
-        id=str(row["id"]),
-        name=str(row["id"]),
-        unit=str(row["unit_id"]),
-        frequency=m.Frequency(str(row["frequency"])),
-        direction=m.Direction(str(row["direction"])),
-        aggregation=m.Aggregation(str(row["aggregation"])) if row["aggregation"] else None,
-        across_units=m.AcrossUnits(str(row["across_units"])) if row["across_units"] else None,
-        formula=str(row["formula"]) if row["formula"] is not None else None,
-        ratio=m.Ratio("", "", float(scale)) if scale is not None else None,  # type: ignore[arg-type]
     )

@@ -100,7 +100,10 @@ def _organization_plain(org: m.Organization) -> Plain:
     plain: Plain = jsonable(
         {
             "name": org.name,
-            "calendar": {"fiscal_year_start": org.calendar.fiscal_year_start},
+            "calendar": {
+                "fiscal_year_start": org.calendar.fiscal_year_start,
+                "due_days": org.calendar.due_days,
+            },
             "strategy": strategy_to_plain(org.strategy),
             "scoring": scoring_to_plain(org.scoring),
             "checks": checks_to_plain(org.checks),

@@ -14,9 +14,9 @@ from lineofsight.domain import model as m
 from lineofsight.domain.graph import children_of, reachable
 from lineofsight.domain.periods import PeriodError, parse_date, parse_period
 from lineofsight.domain.text import did_you_mean
-from lineofsight.engine.calendar import evaluation_period
 from lineofsight.engine.evaluate import Evaluation, evaluate_organization, evaluation_window
 from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation, evaluate_frames
+from lineofsight.engine.lag import period_slots
 from lineofsight.engine.values import MEASUREMENT_SCHEMA
 from lineofsight.errors import UsageError
 from lineofsight.store import tables as t
@@ -174,9 +174,10 @@ def evaluate_store(
     """The organisation in the store, evaluated as of a date (read only what it needs)."""
     org = load_organization(store)
     day = resolve_as_of(org, period, as_of)
-    window = evaluation_window(org, day)
+    lag = not period  # a period report shows each KPI's period, value or not
+    window = evaluation_window(org, day, lag)
     measurements = read_measurement_frame(store, window)
-    return org, evaluate_organization(org, measurements, day)
+    return org, evaluate_organization(org, measurements, day, lag)
 
 
 def unit_subtree(org: m.Organization, unit_id: str) -> set[str]:
@@ -195,7 +196,7 @@ _FRAME_QUERIES = {
     "kpis": (
         "SELECT id, position, unit_id, frequency, direction, aggregation, across_units, formula,"
         " ratio_scale, range_low, range_high, baseline_period, baseline_value, target_value,"
-        " target_by, tolerance, tolerance_abs FROM kpis",
+        " target_by, tolerance, tolerance_abs, due_days FROM kpis",
         {
             "id": pl.String,
             "position": pl.Int64,
@@ -214,6 +215,7 @@ _FRAME_QUERIES = {
             "target_by": pl.Date,
             "tolerance": pl.Float64,
             "tolerance_abs": pl.Float64,
+            "due_days": pl.Int64,
         },
     ),
     "period_targets": (  # in the file's order: sorted once read (see `typed_query`)
@@ -271,7 +273,9 @@ def read_definition_frames(store: Store) -> DefinitionFrames:
     """The tables a scorecard needs, as frames, without building domain objects."""
     frames: dict[str, pl.DataFrame] = {}
     with store.reading() as conn:
-        row = conn.execute(text("SELECT fiscal_year_start, scoring FROM organization")).first()
+        row = conn.execute(
+            text("SELECT fiscal_year_start, scoring, due_days FROM organization")
+        ).first()
         if row is None:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
     for name, (query, schema) in _FRAME_QUERIES.items():
@@ -289,14 +293,27 @@ def read_definition_frames(store: Store) -> DefinitionFrames:
         supports=frames["supports"],
         objectives=frames["objectives"],
         units=frames["units"],
-        calendar=m.Calendar(row[0]),
+        calendar=m.Calendar(row[0], row[2]),
         scoring=m.Scoring(**scoring) if scoring else m.Scoring(),
     )
 
 
-def frame_window(defs: DefinitionFrames, as_of: dt.date) -> tuple[dt.date, dt.date]:
-    frequencies = set(defs.kpis["frequency"].to_list()) or {f.value for f in m.Frequency}
-    periods = [evaluation_period(m.Frequency(f), as_of, defs.calendar) for f in frequencies]
+def frame_window(
+    defs: DefinitionFrames, as_of: dt.date, lag: bool = True
+) -> tuple[dt.date, dt.date]:
+    """The days whose measurements a scorecard as of this date can use (see
+    `engine.evaluate.evaluation_window`)."""
+    calendar = defs.calendar
+    longest = dict(
+        defs.kpis.group_by("frequency")
+        .agg(pl.col("due_days").fill_null(calendar.due_days).max())
+        .iter_rows()
+    ) or {f.value: calendar.due_days for f in m.Frequency}
+    periods = [
+        p
+        for f, due in longest.items()
+        for p in period_slots(m.Frequency(f), as_of, calendar, due if lag else None)
+    ]
     return min(p.start for p in periods), max(p.end for p in periods)
 
 
@@ -313,8 +330,9 @@ def status_with_definitions(
     defs = read_definition_frames(store)
     minimal = m.Organization(name="", calendar=defs.calendar)
     day = resolve_as_of(minimal, period, as_of)
-    measurements = read_measurement_frame(store, frame_window(defs, day))
-    return defs, evaluate_frames(defs, measurements, day)
+    lag = not period
+    measurements = read_measurement_frame(store, frame_window(defs, day, lag))
+    return defs, evaluate_frames(defs, measurements, day, lag)
 
 
 def read_names(store: Store) -> dict[str, dict[str, str]]:

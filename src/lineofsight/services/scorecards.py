@@ -179,11 +179,16 @@ class ScorecardCache:
         rev = self.revision()
         day = self.as_of(period, as_of, rev)
 
+        lag = period is None  # a period report shows each KPI's period, value or not
+
         def make() -> Scorecard:
-            defs, ev = status_with_definitions(self.store, None, day.isoformat())
+            if lag:
+                defs, ev = status_with_definitions(self.store, None, day.isoformat())
+            else:
+                defs, ev = status_with_definitions(self.store, period, None)
             return Scorecard(rev, day, defs, ev)
 
-        return self._get(("scorecard", rev, day), make)
+        return self._get(("scorecard", rev, day, lag), make)
 
     def findings(self, as_of: dt.date | None = None) -> Any:
         """The alignment check report (`los check`) as of a date, default today."""

@@ -17,10 +17,28 @@ from lineofsight.engine.trace import Trace
 
 
 def rounded(frame: pl.DataFrame) -> pl.DataFrame:
-    """Numbers to 6 decimals, as every status output writes them."""
-    return frame.with_columns(
-        [pl.col(c).round(6) for c, dtype in frame.schema.items() if dtype == pl.Float64]
-    )
+    """Numbers to 6 decimals, as every status output writes them (also inside `worst`)."""
+    columns = [pl.col(c).round(6) for c, dtype in frame.schema.items() if dtype == pl.Float64]
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Struct) and any(f.dtype == pl.Float64 for f in dtype.fields):
+            columns.append(
+                pl.col(name).struct.with_fields(
+                    [pl.field(f.name).round(6) for f in dtype.fields if f.dtype == pl.Float64]
+                )
+            )
+    return frame.with_columns(columns)
+
+
+# Worst first: a roll-up's items as a person reads them ("2 red, 1 amber, 5 green").
+ITEM_ORDER = ("red", "amber", "green", "no_data", "no_target")
+
+
+def items_text(counts: dict[str, int] | None) -> str:
+    """The statuses of an objective's or unit's direct items, worst first, e.g.
+    "2 red, 1 amber, 5 green"; empty when it has none."""
+    if not counts:
+        return ""
+    return ", ".join(f"{counts[s]} {s.replace('_', ' ')}" for s in ITEM_ORDER if counts.get(s, 0))
 
 
 def status_json(ev: FrameEvaluation) -> str:

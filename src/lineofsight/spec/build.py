@@ -84,7 +84,9 @@ def build_organization(doc: s.StrategyFile, file: str, lines: LineMap) -> m.Orga
         )
     return m.Organization(
         name=org.name,
-        calendar=m.Calendar(org.calendar.fiscal_year_start if org.calendar else 1),
+        calendar=m.Calendar(org.calendar.fiscal_year_start, org.calendar.due_days)
+        if org.calendar
+        else m.Calendar(),
         units=units,
         people=people,
         strategy=strategy,
@@ -156,5 +158,6 @@ def _kpi(k: s.KpiSpec, location: m.Location) -> m.Kpi:
         benchmark=m.Benchmark(k.benchmark.value, k.benchmark.source) if k.benchmark else None,
         source=source,
         lint=_lint(k.lint),
+        due_days=k.due_days,
         location=location,
     )

@@ -196,6 +196,7 @@ def kpi_to_plain(k: m.Kpi) -> Plain:
                 else None,
             ),
             ("source", source),
+            ("due_days", k.due_days),
             ("lint", _lint(k.lint)),
         ]
     )
@@ -225,7 +226,17 @@ def organization_to_plain(org: m.Organization) -> Plain:
             ("name", org.name),
             (
                 "calendar",
-                {"fiscal_year_start": org.calendar.fiscal_year_start}
+                _clean(
+                    [
+                        ("fiscal_year_start", org.calendar.fiscal_year_start),
+                        (
+                            "due_days",
+                            None
+                            if org.calendar.due_days == m.Calendar().due_days
+                            else org.calendar.due_days,
+                        ),
+                    ]
+                )
                 if org.calendar != m.Calendar()
                 else None,
             ),

@@ -142,9 +142,19 @@ class LintSpec(_Model):
     ignore: list[RuleCode] = Field(default_factory=list, description="Rule codes to ignore.")
 
 
+# Two years: a longer lag is a typo, and would make a scorecard look that far back.
+DUE_DAYS_MAX = 731
+
+
 class CalendarSpec(_Model):
     fiscal_year_start: int = Field(
         1, ge=1, le=12, description="Month the fiscal year starts in; 1 = calendar year."
+    )
+    due_days: int = Field(
+        30,
+        ge=0,
+        le=DUE_DAYS_MAX,
+        description="Days after a period ends by which its value is due (reporting lag).",
     )
 
 
@@ -364,6 +374,12 @@ class KpiSpec(_Model):
     bounds: BoundsSpec | None = None
     benchmark: BenchmarkSpec | None = None
     source: SourceSpec | None = None
+    due_days: int | None = Field(
+        None,
+        ge=0,
+        le=DUE_DAYS_MAX,
+        description="Days after a period ends by which its value is due; default: the calendar's.",
+    )
     lint: LintSpec | None = None
 
     @field_validator("formula")

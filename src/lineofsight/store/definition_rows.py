@@ -152,6 +152,7 @@ def kpi_row(k: m.Kpi, position: int, day: Day = _same) -> ItemRow:
         benchmark.source if benchmark else None,
         json.dumps({"kind": source.kind._value_, **dict(source.settings)}) if source else "null",
         _lint_json(k.lint),
+        k.due_days,
     )  # fmt: skip
 
 
@@ -230,7 +231,7 @@ def organization_from_rows(row: Any, rows: DefinitionRows) -> m.Organization:
     checks = row["checks"] or {}
     return m.Organization(
         name=row["name"],
-        calendar=m.Calendar(row["fiscal_year_start"]),
+        calendar=m.Calendar(row["fiscal_year_start"], row["due_days"]),
         units=tuple(_unit(r, file) for r in rows.items[UNIT.name].values()),
         people=tuple(_person(r, file) for r in rows.items[PERSON.name].values()),
         strategy=m.Strategy(
@@ -334,7 +335,7 @@ def kpi_from_rows(r: ItemRow, rows: DefinitionRows, file: str | None) -> m.Kpi:
      owner, frequency, direction, aggregation, across_units, formula, ratio_numerator,
      ratio_denominator, ratio_scale, range_low, range_high, baseline_period, baseline_value,
      target_value, target_by, tolerance, tolerance_abs, bounds_min, bounds_max,
-     benchmark_value, benchmark_source, source_json, lint) = r  # fmt: skip
+     benchmark_value, benchmark_source, source_json, lint, due_days) = r  # fmt: skip
     links = rows.links
     periods: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for _kid, unit_id, period, _pos, value in links[t.kpi_period_targets].get(item_id, ()):
@@ -400,5 +401,6 @@ def kpi_from_rows(r: ItemRow, rows: DefinitionRows, file: str | None) -> m.Kpi:
         else None,
         source=source,
         lint=_lint(lint),
+        due_days=due_days,
         location=_where(line, file),
     )

@@ -140,6 +140,7 @@ def organization_row(org: m.Organization, source: str | None) -> dict[str, Any]:
         "key": 1,
         "name": org.name,
         "fiscal_year_start": org.calendar.fiscal_year_start,
+        "due_days": org.calendar.due_days,
         "strategy": {
             "mission": org.strategy.mission,
             "vision": org.strategy.vision,

@@ -61,6 +61,14 @@ organization = Table(
         comment="month the fiscal year starts (1 = January)",
     ),
     Column(
+        "due_days",
+        Integer,
+        nullable=False,
+        default=30,
+        server_default="30",
+        comment="days after a period ends by which its value is due (reporting lag)",
+    ),
+    Column(
         "strategy",
         Document,
         nullable=False,
@@ -216,6 +224,11 @@ kpis = Table(
         comment='where its data comes from: {"kind": manual, csv or sql, and settings}',
     ),
     Column("lint", Document, comment=LINT),
+    Column(
+        "due_days",
+        Integer,
+        comment="days after a period ends by which its value is due; null: the calendar's",
+    ),
     references("unit_id", "units.id"),
     comment="KPIs: what is measured, by whom, which way is better, and the final target.",
 )

@@ -20,6 +20,7 @@ from lineofsight.domain.formula import parse_formula, references
 from lineofsight.domain.graph import reachable
 from lineofsight.services.permissions import UnitTree
 from lineofsight.services.scorecards import ScorecardCache
+from lineofsight.services.shapes import items_text
 
 T = TypeVar("T")
 
@@ -39,6 +40,17 @@ class Row:
     target: float | None = None
     coverage: float | None = None
     own_unit: bool = True
+    data: str | None = None  # reported, overdue or awaiting (KPI rows)
+    due: dt.date | None = None
+    last_value: float | None = None
+    last_period: str | None = None
+    counts: dict[str, int] | None = None  # objective and unit rows: statuses of direct items
+    worst: dict[str, Any] | None = None
+
+    @property
+    def items(self) -> str:
+        """The statuses of a roll-up's direct items, worst first ("2 red, 5 green")."""
+        return items_text(self.counts)
 
 
 @dataclass
@@ -175,14 +187,18 @@ def _lru(cache: ScorecardCache, name: str, size: int) -> _Lru:
     return found  # type: ignore[no-any-return]
 
 
-def snapshot(cache: ScorecardCache, as_of: dt.date) -> Snapshot:
-    """The indexed scorecard as of `as_of`, from the shared scorecard cache (so the pages and
-    the API evaluate the store once per revision and date)."""
+def snapshot(cache: ScorecardCache, as_of: dt.date, period: str | None = None) -> Snapshot:
+    """The indexed scorecard as of `as_of` (with reporting lag), or the period report of
+    `period`, from the shared scorecard cache (so the pages and the API evaluate the store
+    once per revision and date)."""
     revision = cache.revision()
 
     def build() -> Snapshot:
         org = cache.organization(revision)
-        ev = cache.scorecard(as_of=as_of.isoformat()).evaluation
+        if period:
+            ev = cache.scorecard(period=period).evaluation
+        else:
+            ev = cache.scorecard(as_of=as_of.isoformat()).evaluation
         kpi_rows = {
             (r["id"], r["unit"]): Row(
                 id=r["id"],
@@ -193,22 +209,39 @@ def snapshot(cache: ScorecardCache, as_of: dt.date) -> Snapshot:
                 score=r["score"],
                 status=r["status"],
                 own_unit=bool(r["own_unit"]),
+                data=r["data"],
+                due=r["due"],
+                last_value=r["last_value"],
+                last_period=r["last_period"],
             )
             for r in ev.kpis.iter_rows(named=True)
         }
         objective_rows = {
-            r["id"]: Row(id=r["id"], score=r["score"], status=r["status"], coverage=r["coverage"])
+            r["id"]: Row(
+                id=r["id"],
+                score=r["score"],
+                status=r["status"],
+                coverage=r["coverage"],
+                counts=r["counts"],
+                worst=r["worst"],
+            )
             for r in ev.objectives.iter_rows(named=True)
         }
         unit_rows = {
-            r["id"]: Row(id=r["id"], score=r["score"], status=r["status"])
+            r["id"]: Row(
+                id=r["id"],
+                score=r["score"],
+                status=r["status"],
+                counts=r["counts"],
+                worst=r["worst"],
+            )
             for r in ev.units.iter_rows(named=True)
         }
         snap = Snapshot(org, as_of, revision, kpi_rows, objective_rows, unit_rows)
         snap.unit_tree = cache.unit_tree(revision)
         return snap
 
-    return _lru(cache, "_page_snapshots", 8).get((revision, as_of), build)
+    return _lru(cache, "_page_snapshots", 8).get((revision, as_of, period or None), build)
 
 
 def cached_fragment(cache: ScorecardCache, key: Iterable[Hashable], make: Callable[[], T]) -> T:

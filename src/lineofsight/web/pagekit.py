@@ -83,15 +83,16 @@ def cache_of(request: Request) -> ScorecardCache:
     return cache
 
 
-def page_snapshot(request: Request, as_of: dt.date) -> Snapshot:
-    """The indexed scorecard as of a date, through the shared cache."""
-    return snapshot(cache_of(request), as_of)
+def page_snapshot(request: Request, as_of: dt.date, period: str | None = None) -> Snapshot:
+    """The indexed scorecard as of a date (with reporting lag), or the period report of
+    `period` (ending on `as_of`), through the shared cache."""
+    return snapshot(cache_of(request), as_of, period)
 
 
 def page_view(request: Request, period: str | None) -> tuple[Moment, Snapshot]:
     """What a page's `?period=` names, and the scorecard as of it."""
     when = moment(period, store_of(request))
-    return when, page_snapshot(request, when.as_of)
+    return when, page_snapshot(request, when.as_of, when.label or None)
 
 
 def unit_tree(snap: Snapshot) -> UnitTree:

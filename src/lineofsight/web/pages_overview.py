@@ -33,22 +33,26 @@ router = APIRouter()
 _WORSE = {"red": 0, "amber": 1, "no_data": 2, "no_target": 3, "green": 4}
 
 
-def _previous_as_of(snap: Snapshot, label: str) -> dt.date:
-    """The as-of date of the period before the one looked at (a month before, by default)."""
+def _previous_as_of(snap: Snapshot, label: str) -> tuple[dt.date, str | None]:
+    """The as-of date of the period before the one looked at (a month before, by default),
+    and that period's label when a period is looked at."""
     calendar = snap.org.calendar
     day: dt.date | None = None
+    previous: str | None = None
     if label:
         with contextlib.suppress(PeriodError):
-            day = previous_period(parse_period(label, calendar), calendar).end
+            period = previous_period(parse_period(label, calendar), calendar)
+            day, previous = period.end, period.label
     if day is None:
         from lineofsight.domain.model import Frequency
 
         month = evaluation_period(Frequency.MONTHLY, snap.as_of, calendar)
         day = month.start - dt.timedelta(days=1)
     try:
-        return check_date(day)
+        return check_date(day), previous
     except PeriodError:
-        return snap.as_of  # before the first supported date: nothing earlier to compare with
+        # Before the first supported date: nothing earlier to compare with.
+        return snap.as_of, label or None
 
 
 # The home page lists the most serious status changes; the rest are counted.
@@ -61,7 +65,7 @@ def home(
 ) -> HTMLResponse:
     when, snap = page_view(request, period)
     units = readable(account, snap)
-    before = page_snapshot(request, _previous_as_of(snap, when.label))
+    before = page_snapshot(request, *_previous_as_of(snap, when.label))
 
     def draw() -> Markup:
         return Markup(
@@ -87,10 +91,15 @@ def _home_context(
     own_rows = [snap.kpi_row(k.id) for k in snap.org.kpis if may_read(units, k.unit)]
     counts = dict.fromkeys(("green", "amber", "red", "no_data", "no_target"), 0)
     changes = []
+    overdue = []
     for row in own_rows:
         if row is None:
             continue
         counts[row.status] = counts.get(row.status, 0) + 1
+        if row.data == "overdue":
+            # A missing value is not a change of status: it is listed on its own.
+            overdue.append((snap.kpis[row.id], row))
+            continue
         old = before.kpi_row(row.id)
         if old is None or old.status != row.status:
             changes.append((snap.kpis[row.id], old, row))
@@ -102,6 +111,7 @@ def _home_context(
         "counts": counts,
         "changes": changes[:MAX_CHANGES],
         "more_changes": max(0, len(changes) - MAX_CHANGES),
+        "overdue": overdue,
         "before": before,
         "periods": recent_periods(snap.org.calendar),
     }

@@ -13,10 +13,12 @@ from lineofsight.engine.calendar import evaluation_period
 class StaleData(Rule):
     """A KPI with no value for its latest period that is due (ended `grace_days` ago or more).
 
-    A period is due when its end plus `grace_days` (default 30) is on or before the as-of
-    date. A value counts when it lies within that period, at the KPI's unit or, for a KPI
-    derived across units, at a unit below it. A formula KPI is checked through its inputs.
-    This rule needs the store's measurements; checking a bare strategy file skips it.
+    A period is due when its end plus `grace_days` is on or before the as-of date; without the
+    option, `grace_days` is each KPI's `due_days` (else the calendar's, default 30), the
+    reporting lag that `los status` uses. A value counts when it lies within that period, at the
+    KPI's unit or, for a KPI derived across units, at a unit below it. A formula KPI is checked
+    through its inputs. This rule needs the store's measurements; checking a bare strategy file
+    skips it.
 
     Why it matters:
         A scorecard is only as good as its latest numbers. A KPI that stopped being updated
@@ -32,13 +34,23 @@ class StaleData(Rule):
 
     severity = Severity.WARNING
     needs_data = True
-    options = (Option("grace_days", 30, "Days after a period ends before its value is due."),)
+    options = (
+        Option(
+            "grace_days",
+            30,
+            "Days after a period ends before its value is due; when not set, each KPI's"
+            " `due_days` (else the calendar's).",
+        ),
+    )
+    item_defaults = frozenset({"grace_days"})
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
         if ctx.measurements is None:
             return
-        due = ctx.as_of - dt.timedelta(days=int(options["grace_days"]))
+        given = options.get("grace_days")
         for kpi in ctx.org.kpis:
+            grace = int(given) if given is not None else kpi.due_days_in(ctx.org.calendar)
+            due = ctx.as_of - dt.timedelta(days=grace)
             period = evaluation_period(kpi.frequency, due, ctx.org.calendar)
             if kpi.formula is None:
                 if not _has_value(ctx, kpi, period):

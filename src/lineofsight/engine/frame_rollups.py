@@ -1,0 +1,158 @@
+"""Objective and unit rows of the frame scorecard: scores, statuses, and the counts and worst
+item that keep a mean from hiding a red (see `engine.evaluate` for the reference)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from lineofsight.domain import model as m
+from lineofsight.engine.evaluate import COUNTS_TYPE, WORST_TYPE
+from lineofsight.engine.scoring import Status
+
+if TYPE_CHECKING:
+    from lineofsight.engine.frames import DefinitionFrames
+
+STATUSES = [s.value for s in Status]
+
+
+def _band(score: pl.Expr, scoring: m.Scoring) -> pl.Expr:
+    return (
+        pl.when(score.is_null())
+        .then(pl.lit("no_data"))
+        .when(score >= scoring.green_at)
+        .then(pl.lit("green"))
+        .when(score >= scoring.amber_at)
+        .then(pl.lit("amber"))
+        .otherwise(pl.lit("red"))
+    )
+
+
+def _tally(items: pl.DataFrame, by: str, ids: pl.DataFrame) -> pl.DataFrame:
+    """Per group of items (`by`, kind, item_id, status, score): `counts` by status and
+    `worst`, the lowest-scoring item (ties: KPIs before objectives, then by id), one row per
+    id of `ids` (a frame with the column `id`)."""
+    counts = items.group_by(by).agg(*[(pl.col("status") == s).sum().alias(s) for s in STATUSES])
+    worst = (
+        items.filter(pl.col("score").is_not_null())
+        .sort("score", "kind", "item_id")
+        .group_by(by, maintain_order=True)
+        .first()
+        .select(
+            by,
+            pl.struct(pl.col("item_id").alias("id"), "kind", "status", "score").alias("worst"),
+        )
+    )
+    return (
+        ids.join(counts, left_on="id", right_on=by, how="left")
+        .join(worst, left_on="id", right_on=by, how="left")
+        .select(
+            "id",
+            pl.struct([pl.col(s).fill_null(0).cast(pl.Int64) for s in STATUSES])
+            .cast(COUNTS_TYPE)
+            .alias("counts"),
+            pl.col("worst").cast(WORST_TYPE),
+        )
+    )
+
+
+def rollup_objectives(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFrame:
+    """Each objective's weighted score, coverage, counts and worst item."""
+    own_rows = scored.filter(pl.col("own_unit")).select(
+        pl.col("id").alias("kpi_id"), "score", "status"
+    )
+    scores = own_rows.select("kpi_id", "score")
+    by_kpi = (
+        defs.supports.join(scores, on="kpi_id", how="left")
+        .group_by("objective_id")
+        .agg(
+            pl.col("weight").sum().alias("total"),
+            pl.col("weight").filter(pl.col("score").is_not_null()).sum().alias("scored"),
+            (pl.col("weight") * pl.col("score")).sum().alias("weighted"),
+        )
+    )
+    sums = {
+        objective: (total, scored, weighted)
+        for objective, total, scored, weighted in by_kpi.iter_rows()
+    }
+    objectives = defs.objectives.sort("position")
+    ids = objectives["id"].to_list()
+    known = set(ids)
+    parents = dict(zip(ids, objectives["parent_id"].to_list(), strict=True))
+    weights = dict(zip(ids, objectives["weight"].to_list(), strict=True))
+    children: dict[str, list[str]] = {}
+    for objective_id in ids:
+        parent = parents[objective_id]
+        if parent in known:
+            children.setdefault(parent, []).append(objective_id)
+    done: dict[str, tuple[float | None, float]] = {}
+    for root in ids:
+        # Depth-first, children before parents; a cycle of parents scores nothing.
+        stack: list[tuple[str, bool]] = [(root, False)]
+        visiting: set[str] = set()
+        while stack:
+            node, expanded = stack.pop()
+            if node in done:
+                continue
+            if not expanded:
+                if node in visiting:
+                    done[node] = (None, 0.0)
+                    continue
+                visiting.add(node)
+                stack.append((node, True))
+                stack.extend((c, False) for c in children.get(node, ()) if c not in done)
+                continue
+            total, scored, weighted = sums.get(node, (0.0, 0.0, 0.0))
+            for child in children.get(node, ()):
+                weight = weights[child]
+                total += weight
+                child_score = done.get(child, (None, 0.0))[0]
+                if child_score is not None:
+                    scored += weight
+                    weighted += weight * child_score
+            value = weighted / scored if scored > 0 else None
+            done[node] = (value, scored / total if total > 0 else 0.0)
+    frame = pl.DataFrame(
+        {
+            "id": ids,
+            "score": [done[i][0] for i in ids],
+            "coverage": [done[i][1] for i in ids],
+        },
+        schema={"id": pl.String, "score": pl.Float64, "coverage": pl.Float64},
+    ).with_columns(status=_band(pl.col("score"), defs.scoring))
+    kpi_items = defs.supports.join(own_rows, on="kpi_id", how="inner").select(
+        "objective_id",
+        pl.lit("kpi").alias("kind"),
+        pl.col("kpi_id").alias("item_id"),
+        "status",
+        "score",
+    )
+    child_items = (
+        objectives.filter(pl.col("parent_id").is_in(ids))
+        .select(pl.col("parent_id").alias("objective_id"), pl.col("id").alias("item_id"))
+        .join(frame.select("id", "status", "score"), left_on="item_id", right_on="id")
+        .select("objective_id", pl.lit("objective").alias("kind"), "item_id", "status", "score")
+    )
+    tallied = _tally(pl.concat([kpi_items, child_items]), "objective_id", frame.select("id"))
+    return frame.join(tallied, on="id", how="left", maintain_order="left").select(
+        "id", "score", "status", "coverage", "counts", "worst"
+    )
+
+
+def rollup_units(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFrame:
+    """Each unit's mean score of its own KPIs, counts and worst item."""
+    own_rows = scored.filter(pl.col("own_unit"))
+    per_unit = own_rows.group_by("unit").agg(
+        pl.col("score").mean().alias("score"), pl.len().alias("kpis")
+    )
+    ids = defs.units.sort("position").select("id")
+    items = own_rows.select(
+        "unit", pl.lit("kpi").alias("kind"), pl.col("id").alias("item_id"), "status", "score"
+    )
+    return (
+        ids.join(per_unit, left_on="id", right_on="unit", how="left", maintain_order="left")
+        .with_columns(status=_band(pl.col("score"), defs.scoring))
+        .join(_tally(items, "unit", ids), on="id", how="left", maintain_order="left")
+        .select("id", "score", "status", "counts", "worst")
+    )
