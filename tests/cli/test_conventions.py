@@ -318,3 +318,13 @@ def test_the_pre_commit_hook_runs_los_check_on_the_strategy(workdir: Path) -> No
     assert CliRunner().invoke(app, argv).exit_code in (0, 1)
     (workdir / "strategy.yaml").write_text("version: 1\norganization: {name: x}\nkpis: 3\n")
     assert CliRunner().invoke(app, argv).exit_code == 2
+
+
+def test_a_short_value_never_renders_a_huge_value_in_full() -> None:
+    from lineofsight.cli.common import short
+
+    assert short({"a": 1, "b": [1, "x"]}) == '{"a": 1, "b": [1, "x"]}'
+    huge = ["x" * 100_000] * 40_000  # 4 GB of JSON if rendered in full
+    text = short(huge)
+    assert len(text) == 70 and text.startswith('["xxx') and text.endswith("…")
+    assert short("y" * 1000, 10) == "y" * 9 + "…"

@@ -16,7 +16,7 @@ import datetime as dt
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -178,6 +178,41 @@ def parse_date(text: str | None, option: str) -> dt.date:
 
 
 def short(value: Any, limit: int = 70) -> str:
-    """A value as one line of at most `limit` characters."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    """A value as one line of at most `limit` characters.
+
+    Only the first `limit` characters of the JSON are ever made: a value can be large (a
+    strategy file's long text, a list of thousands of items) and only its start is shown.
+    """
+    if isinstance(value, str):
+        text = value[: limit + 1]
+    else:
+        parts: list[str] = []
+        size = 0
+        for part in _json_parts(value, limit + 1):
+            parts.append(part)
+            size += len(part)
+            if size > limit:
+                break
+        text = "".join(parts)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _json_parts(value: Any, cut: int) -> Iterator[str]:
+    """The JSON text of `value` in pieces, each string cut to `cut` characters, made lazily."""
+    if isinstance(value, dict):
+        yield "{"
+        for index, (key, item) in enumerate(value.items()):
+            yield (", " if index else "") + json.dumps(str(key)[:cut], ensure_ascii=False) + ": "
+            yield from _json_parts(item, cut)
+        yield "}"
+    elif isinstance(value, list | tuple):
+        yield "["
+        for index, item in enumerate(value):
+            if index:
+                yield ", "
+            yield from _json_parts(item, cut)
+        yield "]"
+    elif isinstance(value, str):
+        yield json.dumps(value[:cut], ensure_ascii=False)
+    else:
+        yield json.dumps(value, ensure_ascii=False, default=str)[:cut]
