@@ -344,6 +344,7 @@ def set_password(store: Store, username: str, password: str, *, actor: str) -> A
 
 def authenticate(store: Store, username: str, password: str) -> Account | None:
     """The account when the password is right, else None (same work either way)."""
+    username = login_throttle.normal_username(username)
     with store.reading() as conn:
         row = conn.execute(
             select(t.users.c.id, t.users.c.password_hash).where(t.users.c.username == username)
