@@ -328,3 +328,35 @@ def test_a_short_value_never_renders_a_huge_value_in_full() -> None:
     text = short(huge)
     assert len(text) == 70 and text.startswith('["xxx') and text.endswith("…")
     assert short("y" * 1000, 10) == "y" * 9 + "…"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["serve", "--port", "99999"],
+            "Invalid value for '--port': 99999 is not in the range 1-65535.",
+        ),
+        (["serve", "--port", "0"], "Invalid value for '--port': 0 is not in the range 1-65535."),
+        (["serve", "--workers", "x"], "Invalid value for '--workers': 'x' is not a whole number."),
+        (
+            ["history", "-n", "0"],
+            "Invalid value for '--limit' / '-n': 0 is less than 1, the smallest allowed.",
+        ),
+        (["library", "search", "x", "-n", "-3"], "-3 is less than 1, the smallest allowed."),
+    ],
+)
+def test_a_bad_option_value_reads_like_a_command_line(
+    workdir: Path, argv: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Input should" not in result.stderr
+
+
+@pytest.mark.parametrize("words", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
+def test_arguments_are_shown_in_capitals(words: list[str]) -> None:
+    usage = CliRunner().invoke(app, [*words, "--help"]).output.splitlines()[0]
+    arguments = usage.split("[OPTIONS]", 1)[-1].replace("[", " ").replace("]", " ").split()
+    assert all(a.rstrip(".").isupper() for a in arguments), usage
