@@ -318,3 +318,45 @@ def test_the_pre_commit_hook_runs_los_check_on_the_strategy(workdir: Path) -> No
     assert CliRunner().invoke(app, argv).exit_code in (0, 1)
     (workdir / "strategy.yaml").write_text("version: 1\norganization: {name: x}\nkpis: 3\n")
     assert CliRunner().invoke(app, argv).exit_code == 2
+
+
+def test_a_short_value_never_renders_a_huge_value_in_full() -> None:
+    from lineofsight.cli.common import short
+
+    assert short({"a": 1, "b": [1, "x"]}) == '{"a": 1, "b": [1, "x"]}'
+    huge = ["x" * 100_000] * 40_000  # 4 GB of JSON if rendered in full
+    text = short(huge)
+    assert len(text) == 70 and text.startswith('["xxx') and text.endswith("…")
+    assert short("y" * 1000, 10) == "y" * 9 + "…"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["serve", "--port", "99999"],
+            "Invalid value for '--port': 99999 is not in the range 1-65535.",
+        ),
+        (["serve", "--port", "0"], "Invalid value for '--port': 0 is not in the range 1-65535."),
+        (["serve", "--workers", "x"], "Invalid value for '--workers': 'x' is not a whole number."),
+        (
+            ["history", "-n", "0"],
+            "Invalid value for '--limit' / '-n': 0 is less than 1, the smallest allowed.",
+        ),
+        (["library", "search", "x", "-n", "-3"], "-3 is less than 1, the smallest allowed."),
+    ],
+)
+def test_a_bad_option_value_reads_like_a_command_line(
+    workdir: Path, argv: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Input should" not in result.stderr
+
+
+@pytest.mark.parametrize("words", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
+def test_arguments_are_shown_in_capitals(words: list[str]) -> None:
+    usage = CliRunner().invoke(app, [*words, "--help"]).output.splitlines()[0]
+    arguments = usage.split("[OPTIONS]", 1)[-1].replace("[", " ").replace("]", " ").split()
+    assert all(a.rstrip(".").isupper() for a in arguments), usage

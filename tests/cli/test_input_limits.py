@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Los
-from tests.spec.test_read_budget import alias_bomb
+from tests.spec.test_read_budget import alias_bomb, text_bomb
 
 
 @pytest.mark.parametrize("command", ["apply", "check"])
@@ -18,8 +18,26 @@ def test_an_alias_bomb_is_refused(los: Los, workdir: Path, command: str) -> None
     bomb.write_text(alias_bomb(), encoding="utf-8")
     result = los(command, str(bomb))
     assert result.exit_code == 2, result.output
-    assert "bomb.yaml:5: the file expands to more than 100,000 YAML nodes" in result.output
+    assert (
+        "bomb.yaml:5: the file expands to more than 1,000,000 YAML nodes and characters"
+        in result.output
+    )
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "command", [("apply", "--dry-run"), ("apply",), ("check",), ("trace", "x")]
+)
+def test_a_long_text_repeated_by_aliases_is_refused(
+    los: Los, workdir: Path, command: tuple[str, ...]
+) -> None:
+    bomb = workdir / "bomb.yaml"
+    bomb.write_text(text_bomb(uses=40_000), encoding="utf-8")
+    result = los(*command, str(bomb))
+    assert result.exit_code == 2, result.output[-2000:]
+    assert "bomb.yaml:6: the file expands to more than" in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output) < 2000
 
 
 STRATEGY = """version: 1

@@ -1,4 +1,4 @@
-"""A strategy file is read within a budget of nodes and depth proportional to its size.
+"""A strategy file is read within a budget of expansion and depth proportional to its size.
 
 Nested aliases ("billion laughs") let a few hundred bytes stand for billions of values. Both
 readers (the fast one, which leaves aliases to PyYAML, and `load_yaml`) must refuse such a file
@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ import pytest
 from lineofsight.errors import SpecError
 from lineofsight.spec.fastyaml import load_yaml_fast
 from lineofsight.spec.files import parse_strategy
-from lineofsight.spec.yamlload import MAX_DEPTH, MIN_NODE_BUDGET, load_yaml, node_budget
+from lineofsight.spec.yamlload import MAX_DEPTH, MIN_EXPANSION, expansion_budget, load_yaml
 
 ROOT = Path(__file__).parents[2]
 HEAD = "version: 1\norganization:\n  name: Bomb\n  units: [{id: co, name: Co, level: company}]\n"
@@ -35,8 +36,18 @@ def alias_bomb(levels: int = 9, width: int = 9) -> str:
     return "".join(lines)
 
 
-def test_the_bomb_is_small() -> None:
+def text_bomb(length: int = 100_000, uses: int = 8_000) -> str:
+    """A strategy file whose one long text, named once and used `uses` times, is 800 MB."""
+    return (
+        HEAD
+        + f"strategy:\n  mission: &m {'x' * length}\n"
+        + f"  values: [{','.join(['*m'] * uses)}]\n"
+    )
+
+
+def test_the_bombs_are_small() -> None:
     assert len(alias_bomb().encode()) < 600
+    assert len(text_bomb().encode()) < 200_000
 
 
 def _one_problem(text: str) -> str:
@@ -50,7 +61,7 @@ def _one_problem(text: str) -> str:
 
 def test_an_alias_bomb_is_one_clear_problem() -> None:
     message = _one_problem(alias_bomb())
-    assert f"expands to more than {MIN_NODE_BUDGET:,} YAML nodes" in message
+    assert f"expands to more than {MIN_EXPANSION:,} YAML nodes and characters" in message
     assert "aliases" in message
 
 
@@ -69,8 +80,15 @@ def test_nesting_past_the_depth_limit_is_one_clear_problem(body: str) -> None:
     assert f"nests deeper than {MAX_DEPTH} levels" in message
 
 
-def test_both_readers_refuse_or_pass_on_the_bomb() -> None:
-    text = alias_bomb()
+def test_a_long_text_repeated_by_aliases_is_one_clear_problem() -> None:
+    message = _one_problem(text_bomb())
+    assert "bomb.yaml:6: the file expands to more than" in message
+    assert "YAML nodes and characters once its aliases (*name) are expanded" in message
+
+
+@pytest.mark.parametrize("bomb", [alias_bomb, text_bomb], ids=["nested", "long-text"])
+def test_both_readers_refuse_or_pass_on_the_bomb(bomb: Callable[[], str]) -> None:
+    text = bomb()
     # The fast reader does not follow aliases: it leaves the file to load_yaml.
     assert load_yaml_fast(text) is None
     data, _lines, problems = load_yaml(text)
@@ -93,9 +111,35 @@ def test_ordinary_aliases_within_the_budget_still_load() -> None:
     assert all(k.target is not None and k.target.value == 5 for k in org.kpis)
 
 
+def test_a_shared_mapping_used_ten_times_still_loads() -> None:
+    target = "{value: 5, by: 2027-12-31, note: " + "n" * 2000 + "}"
+    text = (
+        HEAD
+        + "kpis:\n"
+        + "".join(
+            f"  - {{id: k{i}, name: K{i}, unit: co, frequency: monthly, direction: increase,"
+            f" target: {'&t ' + target if i == 0 else '*t'}}}\n"
+            for i in range(10)
+        )
+    )
+    data, _lines, problems = load_yaml(text)
+    assert problems == []
+    assert [k["target"]["value"] for k in data["kpis"]] == [5] * 10
+
+
+def test_a_text_used_within_the_budget_still_loads() -> None:
+    # 400 uses of a 2,000-character text: 800,000 characters, under the floor of the budget.
+    data, _lines, problems = load_yaml(text_bomb(length=2_000, uses=400))
+    assert problems == []
+    assert len(data["strategy"]["values"]) == 400
+    # 600 uses go over it.
+    _data, _lines, problems = load_yaml(text_bomb(length=2_000, uses=600))
+    assert "expands to more than" in problems[0].message
+
+
 def test_the_budget_grows_with_the_file() -> None:
-    assert node_budget(10) == MIN_NODE_BUDGET
-    assert node_budget(10_000_000) > node_budget(1_000_000) > MIN_NODE_BUDGET
+    assert expansion_budget(10) == MIN_EXPANSION
+    assert expansion_budget(10_000_000) > expansion_budget(1_000_000) > MIN_EXPANSION
 
 
 _CHILD = """
@@ -122,10 +166,15 @@ print(json.dumps(result))
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is reliable on Linux")
-def test_the_bomb_is_refused_in_bounded_memory() -> None:
+@pytest.mark.parametrize(
+    "bomb",
+    [alias_bomb(levels=12, width=10), text_bomb(uses=40_000)],
+    ids=["nested", "long-text"],
+)
+def test_the_bomb_is_refused_in_bounded_memory(bomb: str) -> None:
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(_CHILD)],
-        input=alias_bomb(levels=12, width=10),
+        input=bomb,
         capture_output=True,
         text=True,
         timeout=600,  # a guard against a hang, not a measure of speed

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.spec.test_read_budget import alias_bomb
+from tests.spec.test_read_budget import alias_bomb, text_bomb
 from tests.web.conftest import STRATEGY
 from tests.web.test_api import assert_error
 
 YAML = {"Content-Type": "application/yaml"}
 
 
-def test_an_alias_bomb_sent_as_the_strategy_is_a_422(api_as) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("bomb", [alias_bomb, text_bomb], ids=["nested", "long-text"])
+def test_an_alias_bomb_sent_as_the_strategy_is_a_422(api_as, bomb) -> None:  # type: ignore[no-untyped-def]
     api = api_as("editor")
-    answer = api.request(
-        "PUT", "/strategy", params={"dry_run": True}, content=alias_bomb(), headers=YAML
-    )
+    answer = api.request("PUT", "/strategy", params={"dry_run": True}, content=bomb(), headers=YAML)
+    assert len(answer.content) < 5000
     error = assert_error(answer, 422, "invalid")
     assert len(error["details"]) == 1
     assert "expands to more than" in error["details"][0]["reason"]

@@ -235,6 +235,37 @@ def test_user_command_mistakes_exit_2_and_change_nothing(
     assert _listed(store_url) == before
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["revoke", "9999"], "error: unknown token 9999\n"),
+        (["remove", "nosuch"], "error: unknown user 'nosuch'\n"),
+        (["remove", "alicee"], "error: unknown user 'alicee' (did you mean 'alice'?)\n"),
+        (
+            ["password", "vewer", "--password-stdin"],
+            "unknown user 'vewer' (did you mean 'viewer'?)",
+        ),
+        (["tokens", "edtor"], "error: unknown user 'edtor' (did you mean 'editor'?)\n"),
+    ],
+)
+def test_an_unknown_user_or_token_is_said_once_with_the_closest_name(
+    store_url: str, args: list[str], message: str
+) -> None:
+    result = _user(store_url, *args, stdin="a long password\n")
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    # Said once: no second line restating it ("  token: no such token").
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_token_id_that_is_no_number_reads_like_a_command_line(store_url: str) -> None:
+    result = _user(store_url, "revoke", "abc")
+    assert result.exit_code == 2
+    assert "Usage: los user revoke [OPTIONS] ID" in result.stderr
+    assert "Invalid value for 'ID': 'abc' is not a whole number." in result.stderr
+    assert "Input should" not in result.stderr
+
+
 def _app():  # type: ignore[no-untyped-def]
     from lineofsight.cli.app import app
 

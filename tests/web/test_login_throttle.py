@@ -189,3 +189,24 @@ def test_failures_at_the_same_moment_are_all_counted(
     assert counted == tries
     # The 5th to 8th failures each locked the name: 30 s doubling to 240 s.
     assert max(waits) == 240 and sorted(waits)[: tries - 4] == [0] * (tries - 4)
+
+
+@pytest.mark.parametrize("typed", [" {}", "{} ", "\t{}  "])
+def test_a_name_typed_with_spaces_is_the_same_account_for_the_lock(
+    apps: tuple[Any, Any, Clock], clock: Clock, typed: str
+) -> None:
+    first, second, _ = apps
+    name = new_user(first.state.store)
+    # Failures under the spaced name count against the account...
+    for _ in range(login_throttle.ACCOUNT_LIMIT - 1):
+        assert attempt(first, typed.format(name), WRONG).status_code == 401
+    assert attempt(first, name, WRONG).status_code == 429
+    # ...and while it is locked, every refusal says when to come back, however it is typed.
+    for app, username in ((first, typed.format(name)), (second, name), (first, f" {name}")):
+        refused = attempt(app, username, PASSWORD, address="10.7.7.7")
+        assert refused.status_code == 429 and "los_session" not in refused.cookies
+        assert int(refused.headers["retry-after"]) >= 1
+        assert "try again in" in refused.text
+    clock.forward(30)
+    # Once the lock is over, the spaced name logs into the account.
+    assert attempt(first, typed.format(name), PASSWORD).status_code == 303

@@ -16,7 +16,7 @@ import datetime as dt
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -81,8 +81,55 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
+def _plain_reason(exc: typer.BadParameter) -> None:
+    """Reword Typer's check of a value (pydantic's wording) the way a command line says it.
+
+    `Input should be less than or equal to 65535` becomes `99999 is not in the range 1-65535`,
+    `Input should be a valid integer, ...` becomes `'abc' is not a whole number`.
+    """
+    errors = getattr(exc.__cause__, "errors", None)
+    if errors is None or not errors():
+        return
+    error = errors()[0]
+    kind, value, limits = error.get("type", ""), error.get("input"), error.get("ctx") or {}
+    if kind in {"greater_than_equal", "less_than_equal"}:
+        # The error names the bound crossed; the parameter has both, when it has both.
+        info = getattr(getattr(exc.param, "type_descriptor", None), "parameter_info", None)
+        low = limits.get("ge", getattr(info, "min", None))
+        high = limits.get("le", getattr(info, "max", None))
+        if low is not None and high is not None:
+            exc.message = f"{value} is not in the range {low}-{high}."
+        elif low is not None:
+            exc.message = f"{value} is less than {low}, the smallest allowed."
+        else:
+            exc.message = f"{value} is more than {high}, the largest allowed."
+    elif kind in {"int_parsing", "int_from_float"}:
+        exc.message = f"{value!r} is not a whole number."
+    elif kind in {"float_parsing", "decimal_parsing"}:
+        exc.message = f"{value!r} is not a number."
+
+
+class _Option(TyperOption):
+    """An option whose wrong values are explained in command-line words (`_plain_reason`)."""
+
+    def process_value(self, ctx: Any, value: Any) -> Any:
+        try:
+            return super().process_value(ctx, value)
+        except typer.BadParameter as exc:
+            _plain_reason(exc)
+            raise
+
+
 class _Argument(TyperArgument):
-    """An argument shown by its metavar alone (`FILE`), without Typer's `<path>` beside it."""
+    """An argument shown by its metavar alone (`FILE`), without Typer's `<path>` beside it,
+    whose wrong values are explained in command-line words (`_plain_reason`)."""
+
+    def process_value(self, ctx: Any, value: Any) -> Any:
+        try:
+            return super().process_value(ctx, value)
+        except typer.BadParameter as exc:
+            _plain_reason(exc)
+            raise
 
     def display_type(self, ctx: Any) -> str:
         return ""
@@ -103,7 +150,11 @@ class LosCommand(TyperCommand):
         for param in self.params:
             if type(param) is TyperArgument:
                 param.__class__ = _Argument
-            elif isinstance(param, TyperOption) and param.metavar is None and not param.is_flag:
+                if param.metavar is None:  # `ID`, as the options show theirs, not `token_id`
+                    param.metavar = (param.name or "value").upper()
+            elif type(param) is TyperOption:
+                param.__class__ = _Option
+            if isinstance(param, TyperOption) and param.metavar is None and not param.is_flag:
                 # What it takes, by name (`--role ROLE`), or its choices (`--mode a|b|c`).
                 choices = param.type_descriptor.choices if param.type_descriptor.is_choice else None
                 param.metavar = (
@@ -135,9 +186,16 @@ def guarded(fn: F) -> F:
 
 
 def report(exc: InputError) -> None:
-    """Print a user's mistake: the summary, then every problem on its own line."""
+    """Print a user's mistake: the summary, then every problem on its own line.
+
+    A lone problem of a field (no line) that the summary already says is not said again: the
+    field is there for the API (`unknown user 'x'` names its `username`), the summary for people.
+    """
     err.print(f"[bold red]error:[/] {escape(exc.summary)}")
-    for problem in exc.problems:
+    problems = exc.problems
+    if len(problems) == 1 and not problems[0].line and problems[0].message in exc.summary:
+        problems = []
+    for problem in problems:
         err.print(f"  {escape(str(problem))}")
 
 
@@ -178,6 +236,41 @@ def parse_date(text: str | None, option: str) -> dt.date:
 
 
 def short(value: Any, limit: int = 70) -> str:
-    """A value as one line of at most `limit` characters."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    """A value as one line of at most `limit` characters.
+
+    Only the first `limit` characters of the JSON are ever made: a value can be large (a
+    strategy file's long text, a list of thousands of items) and only its start is shown.
+    """
+    if isinstance(value, str):
+        text = value[: limit + 1]
+    else:
+        parts: list[str] = []
+        size = 0
+        for part in _json_parts(value, limit + 1):
+            parts.append(part)
+            size += len(part)
+            if size > limit:
+                break
+        text = "".join(parts)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _json_parts(value: Any, cut: int) -> Iterator[str]:
+    """The JSON text of `value` in pieces, each string cut to `cut` characters, made lazily."""
+    if isinstance(value, dict):
+        yield "{"
+        for index, (key, item) in enumerate(value.items()):
+            yield (", " if index else "") + json.dumps(str(key)[:cut], ensure_ascii=False) + ": "
+            yield from _json_parts(item, cut)
+        yield "}"
+    elif isinstance(value, list | tuple):
+        yield "["
+        for index, item in enumerate(value):
+            if index:
+                yield ", "
+            yield from _json_parts(item, cut)
+        yield "]"
+    elif isinstance(value, str):
+        yield json.dumps(value[:cut], ensure_ascii=False)
+    else:
+        yield json.dumps(value, ensure_ascii=False, default=str)[:cut]

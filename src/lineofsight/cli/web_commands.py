@@ -302,8 +302,8 @@ def user_tokens(
     accounts = _accounts()
 
     with open_store(db) as store:
-        if username is not None and accounts.find_user(store, username) is None:
-            raise UsageError(f"unknown user '{username}'")
+        if username is not None:
+            accounts.require_user(store, username)
         tokens = accounts.list_tokens(store, username)
     if output_format is ListFormat.JSON:
         rows = [_token_plain(k) for k in tokens]
@@ -319,7 +319,9 @@ def user_tokens(
 
 @_command(user_app, name="revoke")
 def user_revoke(
-    token_id: Annotated[int, typer.Argument(help="The token's id (see `los user tokens`).")],
+    token_id: Annotated[
+        int, typer.Argument(metavar="ID", help="The token's id (see `los user tokens`).")
+    ],
     db: DbOption = None,
 ) -> None:
     """Revoke one API token: it stops working on its next request."""

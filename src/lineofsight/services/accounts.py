@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, delete, insert, select, update
 
+from lineofsight.domain.text import did_you_mean
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit, login_throttle
 from lineofsight.store import tables as t
@@ -236,14 +237,26 @@ def find_user(store: Store, username: str) -> Account | None:
     return found[0] if found else None
 
 
+def require_user(store: Store, username: str) -> Account:
+    """The account of this name, or a UsageError naming the closest name if there is none."""
+    with store.reading() as conn:
+        found = _accounts(conn, t.users.c.username == username)
+        if not found:
+            raise unknown_user(conn, username)
+    return found[0]
+
+
 def account_by_id(store: Store, user_id: int) -> Account | None:
     with store.reading() as conn:
         found = _accounts(conn, t.users.c.id == user_id)
     return found[0] if found else None
 
 
-def _unknown_user(username: str) -> UsageError:
-    return UsageError(f"unknown user '{username}'", [Problem("username", 0, "no such user")])
+def unknown_user(conn: Connection, username: str) -> UsageError:
+    """The error for a name no account has, with the closest name that one has, if any."""
+    reason = f"unknown user '{username}'"
+    names = conn.execute(select(t.users.c.username)).scalars()
+    return UsageError(reason + did_you_mean(username, names), [Problem("username", 0, reason)])
 
 
 def remove_user(store: Store, username: str, *, actor: str) -> Account:
@@ -251,7 +264,7 @@ def remove_user(store: Store, username: str, *, actor: str) -> Account:
     with store.transaction() as conn:
         found = _accounts(conn, t.users.c.username == username)
         if not found:
-            raise _unknown_user(username)
+            raise unknown_user(conn, username)
         account = found[0]
         end_sessions_of(conn, account.id, tokens=True)
         conn.execute(delete(t.user_grants).where(t.user_grants.c.user_id == account.id))
@@ -283,7 +296,7 @@ def change_user(
     with store.transaction() as conn:
         found = _accounts(conn, t.users.c.username == username)
         if not found:
-            raise _unknown_user(username)
+            raise unknown_user(conn, username)
         before = found[0]
         new_grants = tuple(grants) if grants is not None else before.grants
         person = before.person_id if person_id is _KEEP else cast("str | None", person_id)
@@ -320,7 +333,7 @@ def set_password(store: Store, username: str, password: str, *, actor: str) -> A
     with store.transaction() as conn:
         found = _accounts(conn, t.users.c.username == username)
         if not found:
-            raise _unknown_user(username)
+            raise unknown_user(conn, username)
         problems = _password_problems(password)
         if problems:
             raise UsageError(f"cannot set the password of '{username}': {problems[0]}", problems)
@@ -344,6 +357,7 @@ def set_password(store: Store, username: str, password: str, *, actor: str) -> A
 
 def authenticate(store: Store, username: str, password: str) -> Account | None:
     """The account when the password is right, else None (same work either way)."""
+    username = login_throttle.normal_username(username)
     with store.reading() as conn:
         row = conn.execute(
             select(t.users.c.id, t.users.c.password_hash).where(t.users.c.username == username)
@@ -387,7 +401,7 @@ def create_token(store: Store, username: str, *, actor: str, label: str | None =
     with store.transaction() as conn:
         found = _accounts(conn, t.users.c.username == username)
         if not found:
-            raise _unknown_user(username)
+            raise unknown_user(conn, username)
         token_id = conn.execute(
             insert(t.api_tokens)
             .values(
@@ -428,7 +442,8 @@ def revoke_token(store: Store, token_id: int, *, actor: str) -> TokenInfo:
             .where(k.c.id == token_id)
         ).first()
         if row is None:
-            raise UsageError(f"unknown token {token_id}", [Problem("token", 0, "no such token")])
+            reason = f"unknown token {token_id}"
+            raise UsageError(reason, [Problem("token", 0, reason)])
         info = TokenInfo(*row)
         conn.execute(delete(k).where(k.c.id == token_id))
         audit.record(

@@ -40,10 +40,19 @@ class Counter:
     limit: int
 
 
+def normal_username(username: str) -> str:
+    """The account name a login is for, as typed: spaces around it are not part of it.
+
+    The same name counts the failures and looks the account up (accounts.authenticate), so
+    that ` admin` is locked, and let in, exactly as `admin` is.
+    """
+    return username.strip()
+
+
 def counters(username: str, address: str) -> tuple[Counter, Counter]:
     """The counts a login attempt adds to: its account name and its client address."""
     return (
-        Counter(_key("user", username), ACCOUNT_LIMIT),
+        Counter(_key("user", normal_username(username)), ACCOUNT_LIMIT),
         Counter(_key("address", address), ADDRESS_LIMIT),
     )
 
@@ -113,7 +122,8 @@ def record_success(store: Store, username: str) -> None:
 
 def forget_account(conn: Connection, username: str) -> None:
     """Forget the failures under a name, in the caller's transaction (a password reset)."""
-    conn.execute(delete(_failures).where(_failures.c.key == _key("user", username)))
+    key = _key("user", normal_username(username))
+    conn.execute(delete(_failures).where(_failures.c.key == key))
 
 
 def _forget_stale(conn: Connection, now: dt.datetime) -> None:

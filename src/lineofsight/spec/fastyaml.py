@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from lineofsight.spec.yamlload import node_budget
+from lineofsight.spec.yamlload import expansion_budget
 from lineofsight.spec.yamltext import Unsure, plain_text, quoted_values
 
 try:
@@ -70,7 +70,7 @@ def load_yaml_fast(text: str) -> tuple[Any, ItemLines] | None:
             root = tree.root_id()
             # rapidyaml keeps an alias as one node, so the tree is as large as the text; a
             # tree over the budget anyway goes to load_yaml, which reports it.
-            if not tree.is_map(root) or tree.size() > node_budget(len(source)):
+            if not tree.is_map(root) or tree.size() > expansion_budget(len(source)):
                 return None
             lines = _item_lines(tree, buffer, source)
             emitted = _emit_json(tree, root, len(source))

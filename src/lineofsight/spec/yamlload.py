@@ -68,20 +68,23 @@ class YamlProblem:
     message: str
 
 
-# What a strategy file may expand to. Aliases (`*name`) repeat whole subtrees, so a few
-# hundred bytes of nested aliases can stand for billions of values ("billion laughs"): the
-# reader counts what it builds and stops past a budget proportional to the file's size. A file
-# without aliases makes at most one value for every two bytes (`[1,1,1]`), so the budget leaves
-# room for ordinary use of aliases while a file over it fails in milliseconds, in bounded memory.
-MAX_NODES_PER_BYTE = 2
-MIN_NODE_BUDGET = 100_000
+# What a strategy file may expand to. Aliases (`*name`) repeat what they name, so a few hundred
+# bytes of nested aliases can stand for billions of values ("billion laughs"), and one alias of
+# a long text, repeated, for gigabytes of text that every later copy (validation, JSON, history)
+# pays for again. The reader weighs what it builds, alias uses included: one per node plus the
+# characters of each scalar, and stops past a budget proportional to the file's size. Without
+# aliases a file weighs at most about two per byte (`{a,b}`: a key, its text and its empty
+# value), so the budget leaves room for ordinary use of aliases while a file over it fails in
+# milliseconds, in bounded memory.
+EXPANSION_PER_BYTE = 4
+MIN_EXPANSION = 1_000_000
 # Deeper than any strategy file needs; well below Python's recursion limit.
 MAX_DEPTH = 100
 
 
-def node_budget(size: int) -> int:
-    """How many YAML nodes (keys, values, items) a text of `size` bytes may expand to."""
-    return max(MIN_NODE_BUDGET, MAX_NODES_PER_BYTE * size)
+def expansion_budget(size: int) -> int:
+    """How much a text of `size` bytes may expand to: YAML nodes plus characters of scalars."""
+    return max(MIN_EXPANSION, EXPANSION_PER_BYTE * size)
 
 
 class _OverBudget(Exception):
@@ -96,7 +99,7 @@ def load_yaml(text: str) -> tuple[Any, LineMap, list[YamlProblem]]:
     """Parse one YAML document into plain data, its line map and any problems found.
 
     Duplicate keys are problems (YAML would silently keep the last one). A syntax error, or a
-    document that expands past `node_budget` or nests deeper than `MAX_DEPTH`, is returned as
+    document that expands past `expansion_budget` or nests deeper than `MAX_DEPTH`, is returned as
     the only problem, with `None` as the data.
     """
     loader = _Loader(text)
@@ -109,7 +112,7 @@ def load_yaml(text: str) -> tuple[Any, LineMap, list[YamlProblem]]:
         return None, LineMap(), [YamlProblem(line, f"YAML syntax error: {reason}")]
     except yaml.YAMLError as exc:
         return None, LineMap(), [YamlProblem(1, f"YAML error: {exc}")]
-    walker = _Converter(loader, node_budget(len(text.encode("utf-8", "surrogatepass"))))
+    walker = _Converter(loader, expansion_budget(len(text.encode("utf-8", "surrogatepass"))))
     try:
         data = None if node is None else walker.convert(node, (), 0)
     except _OverBudget as exc:
@@ -120,25 +123,28 @@ def load_yaml(text: str) -> tuple[Any, LineMap, list[YamlProblem]]:
 
 
 class _Converter:
-    """Turns composed nodes into plain data, keeping lines and counting what it builds."""
+    """Turns composed nodes into plain data, keeping lines and weighing what it builds."""
 
     def __init__(self, loader: Any, budget: int) -> None:
         self.loader = loader
         self.budget = budget
-        self.count = 0
+        self.weight = 0
         self.lines = LineMap()
         self.problems: list[YamlProblem] = []
 
     def convert(self, node: yaml.Node, path: Path, depth: int) -> Any:
         # An explicit loop over nodes (not the library's constructor) is what lets us keep
-        # lines, and count: an alias is the node it names, so a node is met once per use.
-        self.count += 1
-        if self.count > self.budget:
+        # lines, and weigh: an alias is the node it names, so a node is met once per use and
+        # a long scalar weighs its length every time it is used.
+        self.weight += 1
+        if isinstance(node, yaml.ScalarNode):
+            self.weight += len(node.value)
+        if self.weight > self.budget:
             raise _OverBudget(
                 YamlProblem(
                     node.start_mark.line + 1,
-                    f"the file expands to more than {self.budget:,} YAML nodes: "
-                    "aliases (*name) nested too deeply",
+                    f"the file expands to more than {self.budget:,} YAML nodes and characters"
+                    " once its aliases (*name) are expanded",
                 )
             )
         if depth > MAX_DEPTH:

@@ -44,7 +44,7 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     store = request.app.state.store
-    name = username.strip()
+    name = login_throttle.normal_username(username)
     address = request.client.host if request.client else ""
     now = request_time(request)
     wait = login_throttle.locked_for(store, name, address, now)
@@ -56,17 +56,17 @@ def login(
             start_session(request, response, account)  # a new session: no fixation
             return response
         wait = login_throttle.record_failure(store, name, address, now)
-    error = "Unknown username or wrong password."
-    if wait:
-        error = (
-            "Too many failed logins for this username or from this address: "
-            f"try again in {_duration(wait)}."
-        )
-    page = _render(
-        request, 429 if wait else 401, next=safe_next(next), username=username, error=error
+    if not wait:
+        error = "Unknown username or wrong password."
+        return _render(request, 401, next=safe_next(next), username=username, error=error)
+    # Every refusal says when to come back, in the page and in the header (at least 1 s).
+    wait = max(1, wait)
+    error = (
+        "Too many failed logins for this username or from this address: "
+        f"try again in {_duration(wait)}."
     )
-    if wait:
-        page.headers["Retry-After"] = str(wait)
+    page = _render(request, 429, next=safe_next(next), username=username, error=error)
+    page.headers["Retry-After"] = str(wait)
     return page
 
 
