@@ -21,7 +21,9 @@ def forecast_json(report: ForecastReport) -> str:
         "as_of": report.as_of.isoformat(),
         "kpis": [forecast_plain(f, kpis[f.id]) for f in report.forecasts],
     }
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    # Compact: the C encoder writes the paths of 100,000 KPIs in a fraction of the time that
+    # an indented document takes (json's indenting encoder is pure Python).
+    return json.dumps(data, ensure_ascii=False) + "\n"
 
 
 def forecast_table(report: ForecastReport) -> Table:
