@@ -98,7 +98,7 @@ def test_forecast(mf: Los) -> None:
     assert ccc["method"] == "seasonal"  # 8 quarters of history
     assert (ccc["probability"] >= 0.5) is ccc["on_track"]
     # the path: every quarter from the one after the last value to the target's quarter
-    assert [p["period"] for p in ccc["path"]][0] == "FY2027-Q3"
+    assert ccc["path"][0]["period"] == "FY2027-Q3"
     assert ccc["path"][-1]["period"] == "FY2028-Q4" and len(ccc["path"]) == 6
     assert ccc["path"][-1]["value"] == ccc["projected"]
     assert all(p["low"] <= p["value"] <= p["high"] for p in ccc["path"])

@@ -175,7 +175,7 @@ def test_kpi_page_has_chart_data_forecast_and_trace(admin: TestClient) -> None:
     fc = chart["forecast"]
     assert len(fc["periods"]) == len(fc["values"]) == len(fc["low"]) == len(fc["high"]) > 1
     assert fc["periods"][-1] == chart["periods"][-1]
-    assert all(lo <= v <= hi for lo, v, hi in zip(fc["low"], fc["values"], fc["high"]))
+    assert all(lo <= v <= hi for lo, v, hi in zip(fc["low"], fc["values"], fc["high"], strict=True))
     assert fc["low"][-1] < fc["high"][-1]
     assert fc["values"][0] in chart["actual"]
     assert 0 <= fc["probability"] <= 1 and fc["method"] in ("seasonal", "damped_trend")

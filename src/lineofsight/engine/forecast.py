@@ -91,11 +91,25 @@ class Forecast:
     on_track: bool | None
     method: str = NO_FORECAST
     probability: float | None = None
-    path: tuple[PathPoint, ...] = ()
     first_period: Period | None = None
     last_period: Period | None = None
     reason: str | None = None
     clamped: bool = False
+    # The path, column by column (cheap for 100,000 KPIs); `path` gives it point by point.
+    path_periods: tuple[Period, ...] = ()
+    path_values: tuple[float, ...] = ()
+    path_low: tuple[float, ...] = ()
+    path_high: tuple[float, ...] = ()
+
+    @property
+    def path(self) -> tuple[PathPoint, ...]:
+        """Every period from the one after the last value to the target's, with its interval."""
+        return tuple(
+            PathPoint(*point)
+            for point in zip(
+                self.path_periods, self.path_values, self.path_low, self.path_high, strict=True
+            )
+        )
 
 
 def season_of(grain: Grain) -> int:
@@ -303,6 +317,12 @@ def _fit(members: Sequence[_Series], season: int, horizon: int) -> Iterable[Fore
         & np.isfinite(projection.sd[:, -1])
         & np.isfinite(projection.mean[:, -1])
     )
+    # The KPIs' bounds, row by row, hold the path and its interval.
+    floor = np.array([_bound(s.request.kpi.bounds, "min", -np.inf) for s in members])[:, None]
+    ceiling = np.array([_bound(s.request.kpi.bounds, "max", np.inf) for s in members])[:, None]
+    held = np.clip(value, floor, ceiling)
+    low = np.clip(low, floor, ceiling)
+    high = np.clip(high, floor, ceiling)
     for row, series in enumerate(members):
         request = series.request
         history = series.history
@@ -312,18 +332,8 @@ def _fit(members: Sequence[_Series], season: int, horizon: int) -> Iterable[Fore
             yield _not_forecast(request, series.target, series.target_period, history, reason)
             continue
         kpi = request.kpi
-        bounds = kpi.bounds
-        path = tuple(
-            PathPoint(
-                period,
-                _within(float(value[row, h]), bounds),
-                _within(float(low[row, h]), bounds),
-                _within(float(high[row, h]), bounds),
-            )
-            for h, period in enumerate(series.path)
-        )
-        raw = float(value[row, -1])
-        projected = path[-1].value
+        values = tuple(held[row].tolist())
+        projected = values[-1]
         miss = miss_of(kpi.direction, projected, series.target, kpi.range)
         on_track = miss <= _REL_EPSILON * max(1.0, abs(series.target))
         probability = _probability(
@@ -345,11 +355,19 @@ def _fit(members: Sequence[_Series], season: int, horizon: int) -> Iterable[Fore
             on_track=on_track,
             method=method,
             probability=probability,
-            path=path,
             first_period=history.first,
             last_period=history.last,
-            clamped=projected != raw,
+            clamped=projected != float(value[row, -1]),
+            path_periods=series.path,
+            path_values=values,
+            path_low=tuple(low[row].tolist()),
+            path_high=tuple(high[row].tolist()),
         )
+
+
+def _bound(bounds: m.Bounds | None, side: str, default: float) -> float:
+    found = None if bounds is None else getattr(bounds, side)
+    return default if found is None else float(found)
 
 
 def _probability(
@@ -402,16 +420,6 @@ def _cdf(x: float, mean: float, sd: float, log: bool) -> float:
     if sd <= 0:
         return 1.0 if mean <= x else 0.0
     return 0.5 * (1.0 + math.erf((x - mean) / (sd * math.sqrt(2.0))))
-
-
-def _within(value: float, bounds: m.Bounds | None) -> float:
-    if bounds is None:
-        return value
-    if bounds.min is not None and value < bounds.min:
-        return bounds.min
-    if bounds.max is not None and value > bounds.max:
-        return bounds.max
-    return value
 
 
 def _not_forecast(

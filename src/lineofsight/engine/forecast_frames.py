@@ -30,7 +30,7 @@ def own_only(org: m.Organization, measured_units: dict[str, set[str]]) -> set[tu
     """The (KPI, unit) pairs whose values are the unit's own measurements only: a measured KPI
     at a unit none of whose descendants has measurements of it."""
     parents = {u.id: u.parent for u in org.units}
-    found = set()
+    found: set[tuple[str, str]] = set()
     for kpi in org.kpis:
         if kpi.formula is not None:
             continue

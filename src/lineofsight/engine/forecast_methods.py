@@ -170,7 +170,8 @@ def _seasonal_profile(y: Array, season: int) -> Array:
     profile = np.empty((k, season))
     for position in range(season):
         profile[:, position] = detrended[:, positions == position].mean(axis=1)
-    return profile - profile.mean(axis=1, keepdims=True)
+    centred_profile: Array = profile - profile.mean(axis=1, keepdims=True)
+    return centred_profile
 
 
 def _cumulative_powers(phi: Array, steps: npt.NDArray[np.int64]) -> Array:

@@ -91,8 +91,10 @@ def forecast_plain(f: Forecast, kpi: m.Kpi) -> dict[str, Any]:
         "first_period": f.first_period.label if f.first_period else None,
         "last_period": f.last_period.label if f.last_period else None,
         "path": [
-            {"period": p.period.label, "value": p.value, "low": p.low, "high": p.high}
-            for p in f.path
+            {"period": period.label, "value": value, "low": low, "high": high}
+            for period, value, low, high in zip(
+                f.path_periods, f.path_values, f.path_low, f.path_high, strict=True
+            )
         ],
     }
     if kpi.direction is m.Direction.RANGE and kpi.range is not None:
