@@ -155,11 +155,8 @@ def table_source(values: ValueTable) -> HistorySource:
     """Histories read from a value table (any KPI: formulas, values derived across units)."""
 
     def read(kpi: m.Kpi, unit: str, last_allowed: Period) -> History | None:
-        periods = [
-            p for p in values.periods_with_values(kpi.id, unit) if p.start <= last_allowed.start
-        ]
-        found = [values.value(kpi.id, p, unit) for p in periods]
-        return History.of(periods, [v for v in found if v is not None])
+        known = [(p, v) for p, v in values.series(kpi.id, unit) if p.start <= last_allowed.start]
+        return History.of([p for p, _ in known], [v for _, v in known])
 
     return read
 
