@@ -436,3 +436,11 @@ def test_never_nan_or_infinite(values: list[float], target: float, direction: st
     for point in result.path:
         assert all(math.isfinite(x) for x in (point.value, point.low, point.high))
         assert point.low <= point.value <= point.high
+
+
+def test_only_the_last_five_years_of_months_are_read() -> None:
+    org = org_with(SALES % 100)
+    result = one(org, table(org, *monthly("sales", seasonal_values(70))))
+    assert result.points == 60 and result.method == "seasonal"
+    assert result.first_period is not None and result.first_period.label == "2021-11"
+    assert result.last_period is not None and result.last_period.label == "2026-10"

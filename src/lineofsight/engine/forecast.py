@@ -24,6 +24,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -288,10 +289,16 @@ def _prepare(
 
 def _trimmed(history: History, keep: np.ndarray, calendar: m.Calendar) -> History:
     steps = history.steps[keep]
-    first = history.first
-    for _ in range(int(steps[0])):
-        first = next_period(first, calendar)
+    first = _periods_on(history.first, int(steps[0]), calendar)
     return History(first, history.last, steps - steps[0], history.values[keep])
+
+
+@lru_cache(maxsize=4096)
+def _periods_on(period: Period, count: int, calendar: m.Calendar) -> Period:
+    """The period `count` periods after `period` (KPIs with long histories share a few)."""
+    for _ in range(count):
+        period = next_period(period, calendar)
+    return period
 
 
 def _periods_after(last: Period, target: Period, calendar: m.Calendar) -> tuple[Period, ...]:
