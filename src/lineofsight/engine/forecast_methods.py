@@ -84,10 +84,11 @@ class Projection:
 
     def interval(self, z: float = Z80) -> tuple[Array, Array, Array]:
         """(value, low, high) on the reported scale."""
-        low = self.mean - z * self.sd
-        high = self.mean + z * self.sd
         logged = self.log[:, None]
+        # Values near the largest float overflow: the caller turns those rows into no forecast.
         with np.errstate(over="ignore", invalid="ignore"):
+            low = self.mean - z * self.sd
+            high = self.mean + z * self.sd
             value = np.where(logged, np.exp(self.mean), self.mean)
             low = np.where(logged, np.exp(low), low)
             high = np.where(logged, np.exp(high), high)
@@ -135,11 +136,13 @@ def seasonal(y: Array, season: int, horizon: int) -> Projection:
     log = np.all(y > 0, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         work = np.where(log[:, None], np.log(np.where(y > 0, y, 1.0)), y)
-    profile = _seasonal_profile(work, season)  # (k, season), position t % season
-    adjusted = work - np.tile(profile, (1, n // season + 1))[:, :n]
+    with np.errstate(over="ignore", invalid="ignore"):
+        profile = _seasonal_profile(work, season)  # (k, season), position t % season
+        adjusted = work - np.tile(profile, (1, n // season + 1))[:, :n]
     mean, sd = damped_trend(adjusted, horizon)
     future = (n + np.arange(horizon)) % season
-    mean = mean + profile[:, future]
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = mean + profile[:, future]
     # The profile is itself estimated from a few seasons; widen the interval for that.
     seasons = n // season
     sd = sd * math.sqrt(1.0 + 1.0 / seasons)
