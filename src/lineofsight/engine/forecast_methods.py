@@ -10,9 +10,10 @@ handful of array operations rather than 100,000 model fits.
   small grid by the in-sample one-step squared error; the grid is fixed, so the same data
   always give the same numbers.
 - `seasonal`: a classical decomposition (the seasonal profile from the detrended last seasons),
-  then `damped_trend` on the seasonally adjusted series, and the profile added back. Positive
-  series are decomposed on the log scale (a multiplicative season, the common case for sales,
-  volumes and counts); the interval is then exp() of the log-scale one.
+  then `damped_trend` on the seasonally adjusted series, and the profile added back. A positive
+  series whose least value is at least a fifth of its largest is decomposed on the log scale (a
+  multiplicative season, the common case for sales, volumes and counts); the interval is then
+  exp() of the log-scale one.
 
 The 80% interval and the probability of meeting a target come from a normal error model with
 the variance of ETS(A,Ad,N) at each horizon, `sigma^2 * (1 + sum_{j<h} c_j^2)` with
@@ -133,7 +134,9 @@ def damped_trend(y: Array, horizon: int) -> tuple[Array, Array]:
 def seasonal(y: Array, season: int, horizon: int) -> Projection:
     """Decomposition by season plus damped Holt on each row of `y` (k, n >= 2 * season)."""
     n = y.shape[1]
-    log = np.all(y > 0, axis=1)
+    # The log scale suits a series that stays well away from zero (its least value at least
+    # a fifth of its largest); near zero, logs blow small values up (sunspots, error rates).
+    log = np.all(y > 0, axis=1) & (y.min(axis=1) >= 0.2 * y.max(axis=1))
     with np.errstate(divide="ignore", invalid="ignore"):
         work = np.where(log[:, None], np.log(np.where(y > 0, y, 1.0)), y)
     with np.errstate(over="ignore", invalid="ignore"):
