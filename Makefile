@@ -45,6 +45,7 @@ demo: install
 	cd demo && ../$(BIN)/los check --as-of 2026-11-22
 
 bench: install
+	$(BIN)/pip install --quiet -e '.[bench]'
 	@ls bench/*.py >/dev/null 2>&1 && for b in bench/bench_*.py; do $(BIN)/python $$b; done || echo "no benchmarks yet"
 
 clean:

@@ -9,7 +9,18 @@ import pytest
 
 from tests.conftest import Los
 
-FORECAST_KEYS = {"id", "unit", "projected", "target", "deadline", "on_track", "points"}
+FORECAST_KEYS = {
+    "id",
+    "unit",
+    "projected",
+    "target",
+    "deadline",
+    "on_track",
+    "points",
+    "probability",
+    "method",
+    "path",
+}
 
 
 @pytest.fixture
@@ -84,6 +95,13 @@ def test_forecast(mf: Los) -> None:
     assert ccc["target"] == 50 and ccc["points"] == 8
     assert ccc["last_period"] == "FY2027-Q2"  # the quarter that ended before the as-of date
     assert ccc["on_track"] is (ccc["projected"] <= 50)
+    assert ccc["method"] == "seasonal"  # 8 quarters of history
+    assert (ccc["probability"] >= 0.5) is ccc["on_track"]
+    # the path: every quarter from the one after the last value to the target's quarter
+    assert ccc["path"][0]["period"] == "FY2027-Q3"
+    assert ccc["path"][-1]["period"] == "FY2028-Q4" and len(ccc["path"]) == 6
+    assert ccc["path"][-1]["value"] == ccc["projected"]
+    assert all(p["low"] <= p["value"] <= p["high"] for p in ccc["path"])
     # unit targets are forecast at their units
     assert {r["unit"] for r in data["kpis"] if r["id"] == "order_intake_meur"} == {
         "sales",
@@ -96,7 +114,9 @@ def test_forecast(mf: Los) -> None:
     assert "Forecast as of 2026-11-22" in table.stdout
     assert "✓ on track" in table.stdout and "✗ off track" in table.stdout
     assert "2028-03-31 (FY2028-Q4)" in table.stdout
-    assert "on track (a least-squares line" in table.stdout
+    assert "on track (projected to the period of each target date" in table.stdout
+    assert "seasonal" in table.stdout and "80% interval" in table.stdout
+    assert f"{ccc['probability']:.0%}" in table.stdout
 
     early = mf("forecast", "--as-of", "2024-12-15", "--format", "json")
     rows = json.loads(early.stdout)["kpis"]

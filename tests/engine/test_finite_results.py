@@ -109,8 +109,9 @@ def test_a_forecast_is_finite_or_says_why_not(values: list[float], target: float
     if result.projected is None:
         assert result.on_track is None and result.reason
     else:
-        assert math.isfinite(result.projected) and math.isfinite(result.slope or 0.0)
-        assert result.on_track in (True, False)
+        assert math.isfinite(result.projected) and result.probability is not None
+        assert all(math.isfinite(x) for p in result.path for x in (p.value, p.low, p.high))
+        assert result.on_track in (True, False) and 0.0 <= result.probability <= 1.0
 
 
 def test_a_sum_past_the_largest_float_is_no_value() -> None:

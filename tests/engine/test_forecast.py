@@ -1,19 +1,22 @@
-"""Forecasts (SPEC section 3): least squares over the last 8 periods with values, projected to
-the period of the target date; on track when the projection meets the final target."""
+"""Forecasts (SPEC section 3): a method chosen per KPI (seasonal with two full seasons, else a
+damped or linear trend, none under 3 values), a path with an 80% interval to the period of the
+target date, on track when the projection meets the final target, and the chance of that."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 
+import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import parse_period
 from lineofsight.engine.forecast import (
+    NO_FORECAST,
     Forecast,
-    fit_line,
     forecast_kpi,
     forecast_organization,
     ordinal,
@@ -79,23 +82,6 @@ SALES = (
 
 
 @pytest.mark.parametrize(
-    ("points", "expected"),
-    [
-        ([(0, 1), (1, 2), (2, 3)], (1.0, 1.0)),  # exactly on a line
-        ([(0, 0), (1, 1), (2, 0)], (0.0, 1 / 3)),  # flat on average
-        ([(0, 1), (1, 3), (2, 2), (3, 4)], (0.8, 1.3)),  # sxy 4 / sxx 5; 2.5 - 0.8 * 1.5
-        ([(0, 10), (2, 6), (3, 4)], (-2.0, 10.0)),  # a gap on the x axis
-    ],
-)
-def test_fit_line_is_ordinary_least_squares(
-    points: list[tuple[float, float]], expected: tuple[float, float]
-) -> None:
-    slope, intercept = fit_line(points)
-    assert slope == pytest.approx(expected[0])
-    assert intercept == pytest.approx(expected[1])
-
-
-@pytest.mark.parametrize(
     ("period", "origin", "expected"),
     [
         ("2026-10", "2026-01", 9),
@@ -119,7 +105,7 @@ def test_exact_line_projected_to_the_target_period() -> None:
     values = table(org, *monthly("sales", {f"2026-{m:02d}": m - 1 for m in range(6, 11)}))
     result = one(org, values)
     assert result.points == 5
-    assert result.slope == pytest.approx(1.0)
+    assert result.method == "damped_trend"  # an exact line picks no damping: a linear trend
     assert result.projected == pytest.approx(14.0)
     assert result.target == 15
     assert result.deadline == dt.date(2027, 3, 31)
@@ -133,37 +119,32 @@ def test_a_projection_exactly_on_the_target_is_on_track() -> None:
     org = org_with(SALES % 14)
     values = table(org, *monthly("sales", {f"2026-{m:02d}": m - 1 for m in range(6, 11)}))
     result = one(org, values)
-    assert result.projected == 14.0
+    assert result.projected == pytest.approx(14.0)
     assert result.on_track is True
+    assert result.probability is not None and result.probability >= 0.5
 
 
-def test_only_the_last_8_periods_up_to_the_evaluation_period_count() -> None:
+def test_only_periods_up_to_the_evaluation_period_count() -> None:
     org = org_with(SALES % 100)
-    # 2025-11..2026-09 flat at 100, then 2026-02..2026-10 rising by 10: the last 8 periods
-    # (2026-03..2026-10) are the rising ones; November (after the as-of period) is ignored.
-    old = {f"2025-{m:02d}": 1000.0 for m in (11, 12)} | {"2026-01": 1000.0, "2026-02": 1000.0}
+    # 2026-03..2026-10 rising by 10; November (after the as-of period) is ignored.
     recent = {f"2026-{m:02d}": 10.0 * m for m in range(3, 11)}
     later = {"2026-11": -5000.0}
-    values = table(org, *monthly("sales", old | recent | later))
+    values = table(org, *monthly("sales", recent | later))
     result = one(org, values)
     assert result.points == 8
     assert result.first_period is not None and result.first_period.label == "2026-03"
     assert result.last_period is not None and result.last_period.label == "2026-10"
-    assert result.slope == pytest.approx(10.0)
-    assert result.projected == pytest.approx(150.0)  # 2027-03 is month 15 of 2026's line
+    assert result.projected == pytest.approx(150.0)  # 2027-03 on the line
     assert result.on_track is True
 
 
-def test_gaps_count_on_the_time_axis() -> None:
+def test_gaps_are_filled_on_the_time_axis() -> None:
     org = org_with(SALES % 100)
-    # values in 2026-04, 2026-05 and 2026-10: the line is drawn at ordinals 0, 1 and 6
+    # values in 2026-04, 2026-05 and 2026-10: the gap is the line between its neighbours
     values = table(org, *monthly("sales", {"2026-04": 0.0, "2026-05": 2.0, "2026-10": 12.0}))
     result = one(org, values)
-    slope, intercept = fit_line([(0, 0.0), (1, 2.0), (6, 12.0)])
     assert result.points == 3
-    assert result.slope == pytest.approx(slope)
-    assert result.projected == pytest.approx(intercept + slope * 11)  # 2027-03: ordinal 11
-    assert result.slope == pytest.approx(2.0)
+    assert result.projected == pytest.approx(22.0)  # 2027-03: 2 a month from 12 in 2026-10
 
 
 @pytest.mark.parametrize("count", [0, 1, 2])
@@ -171,7 +152,8 @@ def test_fewer_than_3_periods_are_not_forecast(count: int) -> None:
     org = org_with(SALES % 100)
     values = table(org, *monthly("sales", {f"2026-{m:02d}": 5.0 for m in range(10 - count, 10)}))
     result = one(org, values)
-    assert result.projected is None and result.on_track is None and result.slope is None
+    assert result.projected is None and result.on_track is None and result.probability is None
+    assert result.method == NO_FORECAST and result.path == ()
     assert result.points == count
     assert result.reason is not None
     assert f"{count} period" in result.reason and "3 needed" in result.reason
@@ -293,21 +275,6 @@ def test_projection_is_held_at_the_bounds() -> None:
     assert result.projected == 0.0 and result.clamped is True and result.on_track is True
 
 
-@given(
-    st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=3, max_size=8),
-    st.floats(-1e3, 1e3, allow_nan=False),
-)
-def test_the_fitted_line_leaves_residuals_that_sum_to_zero(ys: list[float], shift: float) -> None:
-    points = [(float(i), y) for i, y in enumerate(ys)]
-    slope, intercept = fit_line(points)
-    residuals = [y - (intercept + slope * x) for x, y in points]
-    scale = max(1.0, *(abs(y) for y in ys))
-    assert abs(sum(residuals)) <= 1e-6 * scale * len(ys)
-    # shifting every value shifts the line, not its slope
-    moved, _ = fit_line([(x, y + shift) for x, y in points])
-    assert moved == pytest.approx(slope, abs=1e-6 * scale)
-
-
 def test_forecast_kpi_takes_any_unit_and_target() -> None:
     org = org_with(SALES % 1)
     values = table(org, *monthly("sales", {f"2026-{m:02d}": 1.0 for m in range(6, 11)}, "east"))
@@ -315,3 +282,165 @@ def test_forecast_kpi_takes_any_unit_and_target() -> None:
     assert kpi is not None
     result = forecast_kpi(values, kpi, "east", 1.0, dt.date(2026, 12, 1), AS_OF)
     assert result.projected == pytest.approx(1.0) and result.on_track is True
+
+
+def months_back(count: int, last: tuple[int, int] = (2026, 10)) -> list[str]:
+    """The labels of `count` months ending with `last`, oldest first."""
+    year, month = last
+    labels = []
+    for _ in range(count):
+        labels.append(f"{year}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return labels[::-1]
+
+
+def seasonal_values(count: int, december: float = 150.0) -> dict[str, float]:
+    """Flat at 100 with a December peak, plus a little deterministic noise."""
+    return {
+        label: (december if label.endswith("-12") else 100.0) + math.sin(i * 1.7)
+        for i, label in enumerate(months_back(count))
+    }
+
+
+@pytest.mark.parametrize(
+    ("count", "method"),
+    [(36, "seasonal"), (24, "seasonal"), (23, "damped_trend"), (3, "damped_trend")],
+)
+def test_the_method_follows_the_length_of_the_history(count: int, method: str) -> None:
+    org = org_with(SALES % 100)
+    result = one(org, table(org, *monthly("sales", seasonal_values(count))))
+    assert result.method == method and result.points == count
+
+
+def test_quarters_need_8_for_the_seasonal_method() -> None:
+    kpi = (
+        "{id: q, name: Q, unit: co, frequency: quarterly, direction: increase,"
+        " target: {value: 10, by: 2027-12-31}}"
+    )
+    org = org_with(kpi)
+    labels = ["2024-Q4", "2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1", "2026-Q2"]
+    seven = {label: 5.0 + (i % 4) for i, label in enumerate(labels)}
+    assert one(org, table(org, *monthly("q", seven))).method == "damped_trend"
+    eight = {"2024-Q3": 7.0} | seven | {"2026-Q3": 9.0}
+    result = one(org, table(org, *monthly("q", eight)))
+    assert result.method == "seasonal"
+    assert [p.period.label for p in result.path] == [
+        "2026-Q4", "2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4",
+    ]  # fmt: skip
+
+
+def test_a_seasonal_kpi_the_straight_line_called_wrongly() -> None:
+    # Sales peak every December; as of 22 November the last value is October's. The old
+    # straight line through the last 8 months (all about 100) says 100 in December: off
+    # track for a December target of 140. The seasonal forecast sees the peak: on track.
+    sales = (
+        "{id: sales, name: Sales, unit: co, frequency: monthly, direction: increase,"
+        " target: {value: 140, by: 2026-12-31}}"
+    )
+    org = org_with(sales)
+    history = seasonal_values(36)
+    result = one(org, table(org, *monthly("sales", history)))
+    last8 = list(history.values())[-8:]
+    slope, intercept = np.polyfit(np.arange(8.0), last8, 1)
+    assert intercept + slope * 9 < 140  # the old line: December is 2 months after October
+    assert result.method == "seasonal"
+    assert result.projected is not None and 140 < result.projected < 160
+    assert result.on_track is True
+    assert result.probability is not None and result.probability > 0.8
+    assert [p.period.label for p in result.path] == ["2026-11", "2026-12"]
+
+
+def test_the_path_runs_from_the_next_period_to_the_target_period() -> None:
+    org = org_with(SALES % 100)
+    result = one(org, table(org, *monthly("sales", seasonal_values(30))))
+    labels = [p.period.label for p in result.path]
+    assert labels == ["2026-11", "2026-12", "2027-01", "2027-02", "2027-03"]
+    assert result.projected == result.path[-1].value
+    for point in result.path:
+        assert point.low <= point.value <= point.high
+    # the interval widens with the horizon
+    widths = [p.high - p.low for p in result.path]
+    assert widths[-1] > widths[0]
+
+
+def test_forecasts_are_deterministic() -> None:
+    org = org_with(SALES % 120)
+    data = seasonal_values(40)
+    first = one(org, table(org, *monthly("sales", data)))
+    again = one(org, table(org, *monthly("sales", dict(data))))
+    assert first == again
+
+
+def test_the_path_and_interval_stay_within_the_bounds() -> None:
+    org = org_with(
+        "{id: rate, name: Rate, unit: co, frequency: monthly, direction: decrease,"
+        " target: {value: 5, by: 2027-12-31}, bounds: {min: 0, max: 100}}"
+    )
+    falling = {label: 60.0 - 5 * i + (i % 3) for i, label in enumerate(months_back(12))}
+    result = one(org, table(org, *monthly("rate", falling)))
+    assert result.path
+    for point in result.path:
+        assert 0 <= point.low <= point.value <= point.high <= 100
+    assert result.path[-1].value == 0 and result.clamped is True
+    assert result.on_track is True and result.probability == 1.0  # 0 is the least it can be
+
+
+@pytest.mark.parametrize(
+    ("direction", "target", "on_track"),
+    [("increase", 90, True), ("increase", 120, False), ("decrease", 90, False),
+     ("decrease", 120, True)],
+)  # fmt: skip
+def test_the_probability_agrees_with_on_track(
+    direction: str, target: float, on_track: bool
+) -> None:
+    org = org_with(
+        f"{{id: k, name: K, unit: co, frequency: monthly, direction: {direction},"
+        f" target: {{value: {target}, by: 2027-06-30}}}}"
+    )
+    noisy = {label: 100.0 + 3 * math.sin(i) for i, label in enumerate(months_back(18))}
+    result = one(org, table(org, *monthly("k", noisy)))
+    assert result.on_track is on_track
+    assert result.probability is not None
+    assert (result.probability >= 0.5) is on_track
+    assert 0.0 < result.probability < 1.0
+
+
+def test_a_target_whose_period_has_passed_is_not_forecast() -> None:
+    org = org_with(SALES.replace("2027-03-31", "2026-09-30") % 100)
+    result = one(org, table(org, *monthly("sales", seasonal_values(10))))
+    assert result.method == NO_FORECAST and result.reason is not None
+    assert "2026-09" in result.reason and "not after the last value" in result.reason
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.floats(-1e6, 1e6), st.floats(-1e308, 1e308), st.just(0.0)),
+        min_size=3,
+        max_size=30,
+    ),
+    st.floats(-1e12, 1e12),
+    st.sampled_from(["increase", "decrease"]),
+)
+def test_never_nan_or_infinite(values: list[float], target: float, direction: str) -> None:
+    org = org_with(
+        f"{{id: k, name: K, unit: co, frequency: monthly, direction: {direction},"
+        f" target: {{value: {target!r}, by: 2027-06-30}}, tolerance_abs: 1}}"
+    )
+    data = dict(zip(months_back(len(values)), values, strict=True))
+    result = one(org, table(org, *monthly("k", data)))
+    if result.projected is None:
+        assert result.method == NO_FORECAST and result.reason and result.probability is None
+        return
+    assert result.probability is not None and 0.0 <= result.probability <= 1.0
+    for point in result.path:
+        assert all(math.isfinite(x) for x in (point.value, point.low, point.high))
+        assert point.low <= point.value <= point.high
+
+
+def test_only_the_last_five_years_of_months_are_read() -> None:
+    org = org_with(SALES % 100)
+    result = one(org, table(org, *monthly("sales", seasonal_values(70))))
+    assert result.points == 60 and result.method == "seasonal"
+    assert result.first_period is not None and result.first_period.label == "2021-11"
+    assert result.last_period is not None and result.last_period.label == "2026-10"

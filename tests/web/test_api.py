@@ -128,6 +128,8 @@ def test_forecast_explain_and_trace(api_as, web_url: str) -> None:  # type: igno
     cli = Los(web_url)("forecast", "--as-of", AS_OF, "--format", "json")
     expected = [k for k in json.loads(cli.stdout)["kpis"] if k["id"] == "defects"]
     assert row["projected"] == pytest.approx(expected[0]["projected"])
+    assert row["probability"] == pytest.approx(expected[0]["probability"])
+    assert row["method"] == expected[0]["method"] and row["path"] == expected[0]["path"]
     trace = api.get("/trace/revenue").json()
     assert trace["paths"] == [["revenue", "sell_more", "grow", "mission"]]
 

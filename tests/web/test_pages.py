@@ -171,6 +171,17 @@ def test_kpi_page_has_chart_data_forecast_and_trace(admin: TestClient) -> None:
     chart = json.loads(data.group(1))
     assert chart["periods"][0] == "2024-Q4" and chart["actual"][0] == 11.3
     assert chart["target"][-1] == 18.0 and chart["forecast"] is not None
+    # the forecast path with its 80% band, joined to the last actual value
+    fc = chart["forecast"]
+    assert len(fc["periods"]) == len(fc["values"]) == len(fc["low"]) == len(fc["high"]) > 1
+    assert fc["periods"][-1] == chart["periods"][-1]
+    assert all(lo <= v <= hi for lo, v, hi in zip(fc["low"], fc["values"], fc["high"], strict=True))
+    assert fc["low"][-1] < fc["high"][-1]
+    assert fc["values"][0] in chart["actual"]
+    assert 0 <= fc["probability"] <= 1 and fc["method"] in ("seasonal", "damped_trend")
+    shown = f"{fc['probability'] * 100:.0f}%"
+    assert re.search(r"on track|off track", html)
+    assert f'<strong class="probability">{shown}</strong>' in html
     assert "Line of sight" in html and "<strong>Mission</strong>" in html
     assert '<script src="/vendor/plotly.min.js"' in html
 

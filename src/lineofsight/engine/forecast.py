@@ -1,55 +1,85 @@
-"""Will each target be met? A straight line through the recent values, projected to the target.
+"""Will each target be met? A projected path with an 80% interval, and the chance of meeting it.
 
-SPEC section 3: ordinary least squares on (period ordinal, value) over the last 8 periods that
-have values (at least 3), projected to the period that contains the target date; on track when
-the projected value meets the final target (miss 0, as in scoring).
-
-- The series is the KPI's own periods up to its evaluation period for the as-of date, at the
-  KPI's own unit against its final `target`, and at every unit with a unit target against that.
-- A period's ordinal is its place in the unbroken run of the KPI's periods, so a period without
-  a value is a gap on the time axis, not a step skipped.
-- A projection beyond the KPI's `bounds` is held at the bound (a line through falling injury
-  rates does not predict a negative rate); `clamped` says so.
-- A range KPI is forecast when it has a target date (`target: {value, by}`); the projection is
-  on track when it lies within the range.
+SPEC section 3, "Forecast":
+- The series is the KPI's own periods up to its evaluation period for the as-of date (nothing
+  after it), at the KPI's own unit against its final `target`, and at every unit with a unit
+  target against that. A period without a value inside the series is a gap on the time axis,
+  filled by a straight line between its neighbours.
+- The method is chosen per KPI (engine/forecast_methods.py): with at least two full seasons of
+  history (24 months, 8 quarters, 104 weeks) `seasonal`; with less (or days and years, which
+  have no season here) `damped_trend`; with fewer than 3 values `no_forecast`, with the reason.
+- The path runs from the period after the last value to the period that contains the target
+  date; `projected` is its last value, `on_track` whether that meets the final target (miss 0,
+  as in scoring), `probability` the chance that the value there meets it under the interval's
+  error model (normal, or log-normal for a positive seasonal series).
+- Values and interval ends beyond the KPI's `bounds` are held at the bound (`clamped` says
+  the projection was); the probability counts the bound (an injury rate cannot fall below 0).
+- Forecasts are fitted in batches: every series of the same length, season and horizon at
+  once, so that an organisation of 100,000 KPIs is a few array operations.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
 
 from lineofsight.domain import model as m
-from lineofsight.domain.periods import Grain, Period
+from lineofsight.domain.periods import Grain, Period, next_period
 from lineofsight.engine.calendar import evaluation_period, period_for
+from lineofsight.engine.forecast_methods import max_history, project
 from lineofsight.engine.scoring import miss_of
 from lineofsight.engine.values import ValueTable
 
 __all__ = [
-    "MAX_POINTS",
+    "MAX_HORIZON",
     "MIN_POINTS",
+    "NO_FORECAST",
     "Forecast",
-    "fit_line",
+    "History",
+    "HistorySource",
+    "PathPoint",
+    "Request",
     "forecast_kpi",
     "forecast_organization",
+    "forecast_requests",
     "ordinal",
+    "requests_of",
+    "season_of",
+    "table_source",
 ]
 
-MAX_POINTS = 8
 MIN_POINTS = 3
+# A path longer than this (a daily KPI with a target years away) is not forecast.
+MAX_HORIZON = 2000
+NO_FORECAST = "no_forecast"
 
 # The fit's float noise must not turn a projection that lands exactly on the target into a miss.
 _REL_EPSILON = 1e-9
+
+_SEASONS = {Grain.MONTH: 12, Grain.QUARTER: 4, Grain.WEEK: 52}
+
+
+@dataclass(frozen=True, slots=True)
+class PathPoint:
+    """One projected period: the value and its 80% prediction interval."""
+
+    period: Period
+    value: float
+    low: float
+    high: float
 
 
 @dataclass(frozen=True, slots=True)
 class Forecast:
     """The projection of one KPI at one unit to the period of its target date.
 
-    `projected`, `slope` and `on_track` are None when the KPI could not be forecast; `reason`
-    then says why.
+    `projected`, `on_track` and `probability` are None when the KPI could not be forecast
+    (`method` is then `no_forecast`); `reason` then says why.
     """
 
     id: str
@@ -59,12 +89,33 @@ class Forecast:
     target_period: Period
     points: int
     projected: float | None
-    slope: float | None
     on_track: bool | None
+    method: str = NO_FORECAST
+    probability: float | None = None
     first_period: Period | None = None
     last_period: Period | None = None
     reason: str | None = None
     clamped: bool = False
+    # The path, column by column (cheap for 100,000 KPIs); `path` gives it point by point.
+    path_periods: tuple[Period, ...] = ()
+    path_values: tuple[float, ...] = ()
+    path_low: tuple[float, ...] = ()
+    path_high: tuple[float, ...] = ()
+
+    @property
+    def path(self) -> tuple[PathPoint, ...]:
+        """Every period from the one after the last value to the target's, with its interval."""
+        return tuple(
+            PathPoint(*point)
+            for point in zip(
+                self.path_periods, self.path_values, self.path_low, self.path_high, strict=True
+            )
+        )
+
+
+def season_of(grain: Grain) -> int:
+    """Periods in a year for the seasonal method; 1 (no season) for days and years."""
+    return _SEASONS.get(grain, 1)
 
 
 def ordinal(period: Period, origin: Period) -> int:
@@ -79,18 +130,58 @@ def ordinal(period: Period, origin: Period) -> int:
     return months // (3 if period.grain is Grain.QUARTER else 12)
 
 
-def fit_line(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
-    """Ordinary least squares: `(slope, intercept)` of the line through (x, y) points.
+@dataclass(frozen=True, slots=True)
+class History:
+    """The known values of one KPI at one unit up to its evaluation period, oldest first:
+    `steps[i]` is how many periods of its grain value i lies after `first`."""
 
-    Needs at least two distinct x values.
-    """
-    n = len(points)
-    mean_x = sum(x for x, _ in points) / n
-    mean_y = sum(y for _, y in points) / n
-    sxx = sum((x - mean_x) ** 2 for x, _ in points)
-    sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
-    slope = sxy / sxx
-    return slope, mean_y - slope * mean_x
+    first: Period
+    last: Period
+    steps: np.ndarray  # int64, ascending, steps[0] == 0
+    values: np.ndarray  # float64, finite
+
+    @classmethod
+    def of(cls, periods: Sequence[Period], values: Sequence[float]) -> History | None:
+        if not periods:
+            return None
+        steps = np.array([ordinal(p, periods[0]) for p in periods], dtype=np.int64)
+        return cls(periods[0], periods[-1], steps, np.array(values, dtype=np.float64))
+
+
+# Where the values come from: the KPI, the unit and its evaluation period -> its history.
+HistorySource = Callable[[m.Kpi, str, Period], "History | None"]
+
+
+def table_source(values: ValueTable) -> HistorySource:
+    """Histories read from a value table (any KPI: formulas, values derived across units)."""
+
+    def read(kpi: m.Kpi, unit: str, last_allowed: Period) -> History | None:
+        known = [(p, v) for p, v in values.series(kpi.id, unit) if p.start <= last_allowed.start]
+        return History.of([p for p, _ in known], [v for _, v in known])
+
+    return read
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One forecast to make: a KPI at a unit against a final target by a date."""
+
+    kpi: m.Kpi
+    unit: str
+    target: float
+    deadline: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class _Series:
+    """A request ready to fit: the gap-filled values and the periods to project."""
+
+    request: Request
+    target: float
+    target_period: Period
+    history: History
+    values: np.ndarray
+    path: tuple[Period, ...]
 
 
 def forecast_kpi(
@@ -102,100 +193,256 @@ def forecast_kpi(
     as_of: dt.date,
 ) -> Forecast:
     """Project one KPI at one unit to the period of `deadline` and compare with `target`."""
-    calendar = values.calendar
-    last_allowed = evaluation_period(kpi.frequency, as_of, calendar)
-    target_period = period_for(deadline, kpi.frequency, calendar)
-    if kpi.direction is m.Direction.RANGE:
-        if kpi.range is None:
-            return _not_forecast(kpi, unit, target, deadline, target_period, [], "no range")
-        target = (kpi.range.low + kpi.range.high) / 2
-    periods = [
-        p for p in values.periods_with_values(kpi.id, unit) if p.start <= last_allowed.start
-    ][-MAX_POINTS:]
-    if len(periods) < MIN_POINTS:
-        found = f"{len(periods)} period{'' if len(periods) == 1 else 's'}"
-        reason = f"{found} with values up to {last_allowed.label}; {MIN_POINTS} needed"
-        return _not_forecast(kpi, unit, target, deadline, target_period, periods, reason)
-    origin = periods[0]
-    series: list[tuple[float, float]] = []
-    for period in periods:
-        value = values.value(kpi.id, period, unit)
-        assert value is not None  # periods_with_values keeps only periods with a value
-        series.append((float(ordinal(period, origin)), value))
-    slope, intercept = fit_line(series)
-    line = intercept + slope * ordinal(target_period, origin)
-    if not all(math.isfinite(x) for x in (slope, intercept, line, target)):
-        # Values near the largest float overflow the fit: no forecast rather than a NaN one.
-        reason = "the values are too large to fit a line through them"
-        return _not_forecast(kpi, unit, target, deadline, target_period, periods, reason)
-    projected = _within_bounds(line, kpi.bounds)
-    miss = miss_of(kpi.direction, projected, target, kpi.range)
-    on_track = miss <= _REL_EPSILON * max(1.0, abs(target))
-    return Forecast(
-        id=kpi.id,
-        unit=unit,
-        target=target,
-        deadline=deadline,
-        target_period=target_period,
-        points=len(periods),
-        projected=projected,
-        slope=slope,
-        on_track=on_track,
-        first_period=periods[0],
-        last_period=periods[-1],
-        clamped=projected != line,
-    )
-
-
-def _within_bounds(value: float, bounds: m.Bounds | None) -> float:
-    if bounds is None:
-        return value
-    if bounds.min is not None and value < bounds.min:
-        return bounds.min
-    if bounds.max is not None and value > bounds.max:
-        return bounds.max
-    return value
-
-
-def _not_forecast(
-    kpi: m.Kpi,
-    unit: str,
-    target: float,
-    deadline: dt.date,
-    target_period: Period,
-    periods: Sequence[Period],
-    reason: str,
-) -> Forecast:
-    return Forecast(
-        id=kpi.id,
-        unit=unit,
-        target=target,
-        deadline=deadline,
-        target_period=target_period,
-        points=len(periods),
-        projected=None,
-        slope=None,
-        on_track=None,
-        first_period=periods[0] if periods else None,
-        last_period=periods[-1] if periods else None,
-        reason=reason,
-    )
+    request = Request(kpi, unit, target, deadline)
+    (result,) = forecast_requests(values.calendar, [request], as_of, table_source(values))
+    return result
 
 
 def forecast_organization(
     values: ValueTable, org: m.Organization, as_of: dt.date
 ) -> list[Forecast]:
     """Every KPI with a final target at its own unit, and every unit target, projected."""
-    results = []
+    return forecast_requests(org.calendar, requests_of(org), as_of, table_source(values))
+
+
+def requests_of(org: m.Organization) -> list[Request]:
+    """Every KPI with a final target at its own unit, and every unit target."""
+    requests = []
     for kpi in org.kpis:
         if kpi.target is not None:
-            results.append(
-                forecast_kpi(values, kpi, kpi.unit, kpi.target.value, kpi.target.by, as_of)
-            )
+            requests.append(Request(kpi, kpi.unit, kpi.target.value, kpi.target.by))
         for unit, unit_target in sorted(kpi.unit_targets, key=lambda item: item[0]):
-            if unit == kpi.unit:
-                continue
-            results.append(
-                forecast_kpi(values, kpi, unit, unit_target.value, unit_target.by, as_of)
-            )
-    return results
+            if unit != kpi.unit:
+                requests.append(Request(kpi, unit, unit_target.value, unit_target.by))
+    return requests
+
+
+def forecast_requests(
+    calendar: m.Calendar, requests: Sequence[Request], as_of: dt.date, source: HistorySource
+) -> list[Forecast]:
+    """The forecasts in the order of `requests`; series of one shape are fitted together."""
+    results: list[Forecast | None] = [None] * len(requests)
+    groups: dict[tuple[int, int, int], list[tuple[int, _Series]]] = {}
+    paths: dict[tuple[Period, Period], tuple[Period, ...]] = {}
+    for index, request in enumerate(requests):
+        prepared = _prepare(calendar, source, request, as_of, paths)
+        if isinstance(prepared, Forecast):
+            results[index] = prepared
+            continue
+        season = season_of(prepared.target_period.grain)
+        key = (len(prepared.values), season, len(prepared.path))
+        groups.setdefault(key, []).append((index, prepared))
+    for (_, season, horizon), members in groups.items():
+        for index, result in zip(
+            (i for i, _ in members), _fit([s for _, s in members], season, horizon), strict=True
+        ):
+            results[index] = result
+    return [r for r in results if r is not None]
+
+
+def _prepare(
+    calendar: m.Calendar,
+    source: HistorySource,
+    request: Request,
+    as_of: dt.date,
+    paths: dict[tuple[Period, Period], tuple[Period, ...]],
+) -> _Series | Forecast:
+    kpi, target = request.kpi, request.target
+    last_allowed = evaluation_period(kpi.frequency, as_of, calendar)
+    target_period = period_for(request.deadline, kpi.frequency, calendar)
+    if kpi.direction is m.Direction.RANGE:
+        if kpi.range is None:
+            return _not_forecast(request, target, target_period, None, "no range")
+        target = (kpi.range.low + kpi.range.high) / 2
+    history = source(kpi, request.unit, last_allowed)
+    if history is not None:
+        # Only the values within the last `max_history` periods up to the last value.
+        window = max_history(season_of(target_period.grain))
+        keep = history.steps > history.steps[-1] - window
+        if not keep.all():
+            history = _trimmed(history, keep, calendar)
+    count = 0 if history is None else len(history.steps)
+    if history is None or count < MIN_POINTS:
+        found = f"{count} period{'' if count == 1 else 's'}"
+        reason = f"{found} with values up to {last_allowed.label}; {MIN_POINTS} needed"
+        return _not_forecast(request, target, target_period, history, reason)
+    last = history.last
+    if target_period.start <= last.start:
+        reason = (
+            f"the target's period {target_period.label} is not after the last value"
+            f" ({last.label}): nothing left to forecast"
+        )
+        return _not_forecast(request, target, target_period, history, reason)
+    if ordinal(target_period, last) > MAX_HORIZON:
+        reason = f"the target's period {target_period.label} is over {MAX_HORIZON} periods ahead"
+        return _not_forecast(request, target, target_period, history, reason)
+    # A gap is filled by the straight line between its neighbours.
+    if history.steps[-1] + 1 == count:
+        series = history.values
+    else:
+        series = np.interp(np.arange(history.steps[-1] + 1), history.steps, history.values)
+    key = (last, target_period)
+    if key not in paths:
+        paths[key] = _periods_after(last, target_period, calendar)
+    return _Series(request, target, target_period, history, series, paths[key])
+
+
+def _trimmed(history: History, keep: np.ndarray, calendar: m.Calendar) -> History:
+    steps = history.steps[keep]
+    first = _periods_on(history.first, int(steps[0]), calendar)
+    return History(first, history.last, steps - steps[0], history.values[keep])
+
+
+@lru_cache(maxsize=4096)
+def _periods_on(period: Period, count: int, calendar: m.Calendar) -> Period:
+    """The period `count` periods after `period` (KPIs with long histories share a few)."""
+    for _ in range(count):
+        period = next_period(period, calendar)
+    return period
+
+
+def _periods_after(last: Period, target: Period, calendar: m.Calendar) -> tuple[Period, ...]:
+    found = []
+    current = last
+    while current.start < target.start:
+        current = next_period(current, calendar)
+        found.append(current)
+    return tuple(found)
+
+
+def _fit(members: Sequence[_Series], season: int, horizon: int) -> Iterable[Forecast]:
+    y = np.stack([s.values for s in members])
+    method, projection = project(y, season, horizon)
+    value, low, high = projection.interval()
+    finite = (
+        np.isfinite(value).all(axis=1)
+        & np.isfinite(low).all(axis=1)
+        & np.isfinite(high).all(axis=1)
+        & np.isfinite(projection.sd[:, -1])
+        & np.isfinite(projection.mean[:, -1])
+    )
+    # The KPIs' bounds, row by row, hold the path and its interval.
+    floor = np.array([_bound(s.request.kpi.bounds, "min", -np.inf) for s in members])[:, None]
+    ceiling = np.array([_bound(s.request.kpi.bounds, "max", np.inf) for s in members])[:, None]
+    held = np.clip(value, floor, ceiling)
+    low = np.clip(low, floor, ceiling)
+    high = np.clip(high, floor, ceiling)
+    for row, series in enumerate(members):
+        request = series.request
+        history = series.history
+        if not finite[row] or not math.isfinite(series.target):
+            # Values near the largest float overflow the fit: no forecast rather than a NaN one.
+            reason = "the values are too large to forecast"
+            yield _not_forecast(request, series.target, series.target_period, history, reason)
+            continue
+        kpi = request.kpi
+        values = tuple(held[row].tolist())
+        projected = values[-1]
+        miss = miss_of(kpi.direction, projected, series.target, kpi.range)
+        on_track = miss <= _REL_EPSILON * max(1.0, abs(series.target))
+        probability = _probability(
+            kpi,
+            series.target,
+            float(projection.mean[row, -1]),
+            float(projection.sd[row, -1]),
+            bool(projection.log[row]),
+            on_track,
+        )
+        yield Forecast(
+            id=kpi.id,
+            unit=request.unit,
+            target=series.target,
+            deadline=request.deadline,
+            target_period=series.target_period,
+            points=len(history.steps),
+            projected=projected,
+            on_track=on_track,
+            method=method,
+            probability=probability,
+            first_period=history.first,
+            last_period=history.last,
+            clamped=projected != float(value[row, -1]),
+            path_periods=series.path,
+            path_values=values,
+            path_low=tuple(low[row].tolist()),
+            path_high=tuple(high[row].tolist()),
+        )
+
+
+def _bound(bounds: m.Bounds | None, side: str, default: float) -> float:
+    found = None if bounds is None else getattr(bounds, side)
+    return default if found is None else float(found)
+
+
+def _probability(
+    kpi: m.Kpi, target: float, mean: float, sd: float, log: bool, on_track: bool
+) -> float:
+    """The chance that the value in the target's period meets the target."""
+    if kpi.direction is m.Direction.INCREASE:
+        chance = _at_least(target, mean, sd, log, kpi.bounds)
+    elif kpi.direction is m.Direction.DECREASE:
+        chance = 1.0 - _above(target, mean, sd, log, kpi.bounds)
+    else:
+        assert kpi.range is not None
+        chance = _at_least(kpi.range.low, mean, sd, log, kpi.bounds) - _above(
+            kpi.range.high, mean, sd, log, kpi.bounds
+        )
+    chance = min(1.0, max(0.0, chance))
+    if kpi.direction is not m.Direction.RANGE:
+        # The projection is the distribution's median: on track and a chance of at least a
+        # half are the same statement (float noise at the target must not split them).
+        chance = max(chance, 0.5) if on_track else min(chance, 0.5)
+    return chance
+
+
+def _at_least(x: float, mean: float, sd: float, log: bool, bounds: m.Bounds | None) -> float:
+    """P(value >= x), the value held within `bounds`."""
+    if bounds is not None:
+        if bounds.min is not None and x <= bounds.min:
+            return 1.0
+        if bounds.max is not None and x > bounds.max:
+            return 0.0
+    return 1.0 - _cdf(x, mean, sd, log)
+
+
+def _above(x: float, mean: float, sd: float, log: bool, bounds: m.Bounds | None) -> float:
+    """P(value > x), the value held within `bounds`."""
+    if bounds is not None:
+        if bounds.max is not None and x >= bounds.max:
+            return 0.0
+        if bounds.min is not None and x < bounds.min:
+            return 1.0
+    return 1.0 - _cdf(x, mean, sd, log)
+
+
+def _cdf(x: float, mean: float, sd: float, log: bool) -> float:
+    """P(value <= x) under the normal (or, `log`, log-normal) error model."""
+    if log:
+        if x <= 0:
+            return 0.0
+        x = math.log(x)
+    if sd <= 0:
+        return 1.0 if mean <= x else 0.0
+    return 0.5 * (1.0 + math.erf((x - mean) / (sd * math.sqrt(2.0))))
+
+
+def _not_forecast(
+    request: Request,
+    target: float,
+    target_period: Period,
+    history: History | None,
+    reason: str,
+) -> Forecast:
+    return Forecast(
+        id=request.kpi.id,
+        unit=request.unit,
+        target=target,
+        deadline=request.deadline,
+        target_period=target_period,
+        points=0 if history is None else len(history.steps),
+        projected=None,
+        on_track=None,
+        first_period=None if history is None else history.first,
+        last_period=None if history is None else history.last,
+        reason=reason,
+    )

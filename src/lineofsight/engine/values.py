@@ -331,6 +331,26 @@ class ValueTable:
         periods = [period_of(s, Grain(grain), self.calendar, fiscal) for s in sorted(starts)]
         return [p for p in periods if self.value(kpi_id, p, unit) is not None]
 
+    def series(self, kpi_id: str, unit: str | None = None) -> list[tuple[Period, float]]:
+        """The KPI's own periods that have a value at the unit, with the value, oldest first
+        (`periods_with_values` and `value` in one pass: a formula is evaluated once)."""
+        kpi = self.kpis[kpi_id]
+        grain, fiscal = self._grain_key(kpi.frequency)
+        unit = unit or kpi.unit
+        starts = {
+            k[3]
+            for source in self._measured_sources(kpi_id)
+            for k in self._values.get(source, {})
+            if k[0] == grain and k[1] == fiscal
+        }
+        found = []
+        for start in sorted(starts):
+            period = period_of(start, Grain(grain), self.calendar, fiscal)
+            value = self.value(kpi_id, period, unit)
+            if value is not None:
+                found.append((period, value))
+        return found
+
     def _measured_sources(self, kpi_id: str) -> list[str]:
         """The KPI itself, or for a formula the measured KPIs it reads, through inner formulas."""
         if kpi_id not in self._formulas:

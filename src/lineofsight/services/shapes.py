@@ -92,7 +92,8 @@ def residual(e: Explanation) -> float:
 
 
 def forecast_plain(f: Forecast, kpi: m.Kpi) -> dict[str, Any]:
-    """One projection: `{"id", "unit", "projected", "target", "deadline", "on_track", ...}`."""
+    """One projection: `{"id", "unit", "projected", "target", "deadline", "on_track",
+    "probability", "method", "path": [{"period", "value", "low", "high"}], ...}`."""
     data: dict[str, Any] = {
         "id": f.id,
         "unit": f.unit,
@@ -100,12 +101,19 @@ def forecast_plain(f: Forecast, kpi: m.Kpi) -> dict[str, Any]:
         "target": f.target,
         "deadline": f.deadline.isoformat(),
         "on_track": f.on_track,
+        "probability": f.probability,
+        "method": f.method,
         "points": f.points,
         "period": f.target_period.label,
         "direction": kpi.direction.value,
-        "slope": f.slope,
         "first_period": f.first_period.label if f.first_period else None,
         "last_period": f.last_period.label if f.last_period else None,
+        "path": [
+            {"period": period.label, "value": value, "low": low, "high": high}
+            for period, value, low, high in zip(
+                f.path_periods, f.path_values, f.path_low, f.path_high, strict=True
+            )
+        ],
     }
     if kpi.direction is m.Direction.RANGE and kpi.range is not None:
         data["range"] = {"low": kpi.range.low, "high": kpi.range.high}

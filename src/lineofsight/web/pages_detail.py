@@ -124,13 +124,20 @@ def _chart_data(snap: Snapshot, chart: KpiChart) -> dict[str, Any]:
         "forecast": None,
     }
     fc = chart.forecast
-    if fc is not None and fc.projected is not None and fc.slope is not None and fc.last_period:
-        start, end = fc.last_period.label, fc.target_period.label
-        if start in labels and end in labels:
-            steps = labels.index(end) - labels.index(start)
+    if fc is not None and fc.path and fc.last_period is not None:
+        # The path starts at the last value so that the line joins the actuals.
+        start = fc.last_period.label
+        last = chart.points[labels.index(start)].actual if start in labels else None
+        anchor = [] if last is None else [(start, last)]
+        points = [(p.period.label, p.value, p.low, p.high) for p in fc.path]
+        if all(label in labels for label, *_ in points):
             data["forecast"] = {
-                "periods": [start, end],
-                "values": [fc.projected - fc.slope * steps, fc.projected],
+                "periods": [label for label, _ in anchor] + [p[0] for p in points],
+                "values": [value for _, value in anchor] + [p[1] for p in points],
+                "low": [value for _, value in anchor] + [p[2] for p in points],
+                "high": [value for _, value in anchor] + [p[3] for p in points],
+                "method": fc.method,
+                "probability": fc.probability,
             }
     return data
 

@@ -67,6 +67,9 @@ def test_log_in_drill_down_the_map_and_see_the_chart(
     # Target path, actuals, forecast: one drawn line each.
     assert chart.locator(".scatterlayer .trace").count() >= 3
     assert chart.locator(".scatterlayer .trace .point").count() >= 3
+    # The forecast's 80% interval: a filled band.
+    assert chart.locator(".scatterlayer .trace .fills path").count() >= 1
+    assert "80% interval" in chart.inner_text()
     shot(page, artifacts, served, "2-kpi-chart")
     # Everything, plotly.js included, came from the app itself.
     assert requested and all(url.startswith(served.base) for url in requested), requested

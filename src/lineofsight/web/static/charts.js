@@ -25,9 +25,16 @@
         line: { dash: "dot", color: "#8a5a00" } });
     }
     if (data.forecast) {
+      // The 80% interval as a band: its upper edge, then the lower one filled up to it.
+      traces.push({ x: data.forecast.periods, y: data.forecast.high, name: "80% interval",
+        mode: "lines", line: { width: 0, color: "#b42318" }, showlegend: false,
+        hoverinfo: "skip" });
+      traces.push({ x: data.forecast.periods, y: data.forecast.low, name: "80% interval",
+        mode: "lines", line: { width: 0, color: "#b42318" }, fill: "tonexty",
+        fillcolor: "rgba(180, 35, 24, 0.15)" });
       traces.push({ x: data.forecast.periods, y: data.forecast.values, name: "Forecast",
         mode: "lines+markers", line: { dash: "dashdot", color: "#b42318" },
-        marker: { symbol: "diamond", size: 8 } });
+        marker: { symbol: "diamond", size: 6 } });
     }
     var shapes = [];
     if (data.range) {

@@ -1,0 +1,186 @@
+"""The forecasting methods, fitted to many series of one length at once (numpy, 2-D arrays).
+
+Every function takes a `(k, n)` array: k series (one per KPI and unit) of n consecutive
+periods, oldest first, without gaps. Nothing here knows about KPIs or calendars; the caller
+(engine/forecast.py) groups series by length, season and horizon so that 100,000 KPIs are a
+handful of array operations rather than 100,000 model fits.
+
+- `damped_trend`: Holt's linear method with a damped trend, in error-correction form
+  (ETS(A,Ad,N) with fixed parameters). Its smoothing parameters are picked per series from a
+  small grid by the in-sample one-step squared error; the grid is fixed, so the same data
+  always give the same numbers.
+- `seasonal`: a classical decomposition (the seasonal profile from the detrended last seasons),
+  then `damped_trend` on the seasonally adjusted series, and the profile added back. A positive
+  series whose least value is at least a fifth of its largest is decomposed on the log scale (a
+  multiplicative season, the common case for sales, volumes and counts); the interval is then
+  exp() of the log-scale one.
+
+The 80% interval and the probability of meeting a target come from a normal error model with
+the variance of ETS(A,Ad,N) at each horizon, `sigma^2 * (1 + sum_{j<h} c_j^2)` with
+`c_j = alpha + beta * (phi + ... + phi^j)`, `sigma` from the in-sample one-step errors.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import product
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "MAX_HISTORY",
+    "Z80",
+    "Projection",
+    "damped_trend",
+    "project",
+    "seasonal",
+    "trend_only",
+]
+
+Array = npt.NDArray[np.float64]
+
+# The 90% quantile of the standard normal: an 80% interval is mean +- Z80 * sd.
+Z80 = 1.2815515655446004
+
+MAX_HISTORY = 60
+
+# (alpha, beta as a share of alpha, phi): a small grid that covers smooth and reactive levels,
+# no trend to a quick one, and strong damping to none (phi 1: a linear trend, which a series
+# that is exactly a line picks, with no error at all).
+_GRID = tuple(product((0.1, 0.3, 0.5, 0.8), (0.0, 0.1, 0.3), (0.8, 0.9, 0.98, 1.0)))
+
+
+def max_history(season: int) -> int:
+    """How many recent periods a forecast reads: five years of months, three of weeks."""
+    return max(MAX_HISTORY, 3 * season)
+
+
+def method_for(length: int, season: int) -> str:
+    """The method for a series of `length` values with `season` periods in a year (SPEC 3)."""
+    if season > 1 and length >= 2 * season:
+        return "seasonal"
+    return "damped_trend"
+
+
+def project(y: Array, season: int, horizon: int) -> tuple[str, Projection]:
+    """Forecast every row of `y` (k, n >= 3) `horizon` periods ahead with the method that
+    its length and season call for."""
+    y = y[:, -max_history(season) :]
+    method = method_for(y.shape[1], season)
+    if method == "seasonal":
+        return method, seasonal(y, season, horizon)
+    return method, trend_only(y, horizon)
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """Means and standard deviations for horizons 1..h of k series, on the scale they are
+    reported in (`log` True: the values are exp(mean +- z * sd), a log-normal model)."""
+
+    mean: Array  # (k, h)
+    sd: Array  # (k, h)
+    log: npt.NDArray[np.bool_]  # (k,)
+
+    def interval(self, z: float = Z80) -> tuple[Array, Array, Array]:
+        """(value, low, high) on the reported scale."""
+        logged = self.log[:, None]
+        # Values near the largest float overflow: the caller turns those rows into no forecast.
+        with np.errstate(over="ignore", invalid="ignore"):
+            low = self.mean - z * self.sd
+            high = self.mean + z * self.sd
+            value = np.where(logged, np.exp(self.mean), self.mean)
+            low = np.where(logged, np.exp(low), low)
+            high = np.where(logged, np.exp(high), high)
+        return value, low, high
+
+
+def damped_trend(y: Array, horizon: int) -> tuple[Array, Array]:
+    """Damped Holt fitted to each row of `y` (k, n >= 3): (mean, sd), each (k, horizon)."""
+    k, n = y.shape
+    g = len(_GRID)
+    alpha = np.array([a for a, _, _ in _GRID])
+    beta = np.array([a * r for a, r, _ in _GRID])
+    phi = np.array([p for _, _, p in _GRID])
+    # The starting slope: the mean step over the first few periods (not one noisy step).
+    first = min(n - 1, 4)
+    level = np.repeat(y[:, :1], g, axis=1)
+    trend = np.repeat((y[:, first : first + 1] - y[:, :1]) / first, g, axis=1)
+    sse = np.zeros((k, g))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(1, n):
+            predicted = level + phi * trend
+            error = y[:, t : t + 1] - predicted
+            sse += error * error
+            level = predicted + alpha * error
+            trend = phi * trend + beta * error
+        sse = np.where(np.isfinite(sse), sse, np.inf)
+        best = np.argmin(sse, axis=1)
+        rows = np.arange(k)
+        a, b, p = alpha[best], beta[best], phi[best]
+        lvl, trd = level[rows, best], trend[rows, best]
+        # Three parameters and two starting values spent on n - 1 errors, but never below 1.
+        sigma = np.sqrt(sse[rows, best] / max(1, n - 3))
+        steps = np.arange(1, horizon + 1)
+        damp = _cumulative_powers(p, steps)  # phi + ... + phi^h, (k, h)
+        mean = lvl[:, None] + damp * trd[:, None]
+        c = a[:, None] + b[:, None] * damp  # c_j for j = 1..h
+        spread = np.concatenate([np.zeros((k, 1)), np.cumsum(c * c, axis=1)[:, :-1]], axis=1)
+        sd = sigma[:, None] * np.sqrt(1.0 + spread)
+    return mean, sd
+
+
+def seasonal(y: Array, season: int, horizon: int) -> Projection:
+    """Decomposition by season plus damped Holt on each row of `y` (k, n >= 2 * season)."""
+    n = y.shape[1]
+    # The log scale suits a series that stays well away from zero (its least value at least
+    # a fifth of its largest); near zero, logs blow small values up (sunspots, error rates).
+    log = np.all(y > 0, axis=1) & (y.min(axis=1) >= 0.2 * y.max(axis=1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        work = np.where(log[:, None], np.log(np.where(y > 0, y, 1.0)), y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        profile = _seasonal_profile(work, season)  # (k, season), position t % season
+        adjusted = work - np.tile(profile, (1, n // season + 1))[:, :n]
+    mean, sd = damped_trend(adjusted, horizon)
+    future = (n + np.arange(horizon)) % season
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = mean + profile[:, future]
+    # The profile is itself estimated from a few seasons; widen the interval for that.
+    seasons = n // season
+    sd = sd * math.sqrt(1.0 + 1.0 / seasons)
+    return Projection(mean, sd, log)
+
+
+def trend_only(y: Array, horizon: int) -> Projection:
+    """Damped Holt on the values themselves (no season)."""
+    mean, sd = damped_trend(y, horizon)
+    return Projection(mean, sd, np.zeros(y.shape[0], dtype=bool))
+
+
+def _seasonal_profile(y: Array, season: int) -> Array:
+    """The mean deviation from a centred moving average at each position of the season,
+    centred to add up to zero: (k, season)."""
+    k = y.shape[0]
+    cumulative = np.concatenate([np.zeros((k, 1)), np.cumsum(y, axis=1)], axis=1)
+    moving = (cumulative[:, season:] - cumulative[:, :-season]) / season  # mean of y[t:t+s]
+    if season % 2 == 0:
+        # A 2 x s average is centred on a period: the mean of two neighbouring s-averages.
+        centred = (moving[:, :-1] + moving[:, 1:]) / 2
+        first = season // 2
+    else:
+        centred = moving
+        first = season // 2
+    detrended = y[:, first : first + centred.shape[1]] - centred
+    positions = (first + np.arange(detrended.shape[1])) % season
+    profile = np.empty((k, season))
+    for position in range(season):
+        profile[:, position] = detrended[:, positions == position].mean(axis=1)
+    centred_profile: Array = profile - profile.mean(axis=1, keepdims=True)
+    return centred_profile
+
+
+def _cumulative_powers(phi: Array, steps: npt.NDArray[np.int64]) -> Array:
+    """phi + phi^2 + ... + phi^h for each row's phi and each h in `steps`: (k, len(steps))."""
+    powers = phi[:, None] ** steps[None, :]
+    return np.cumsum(powers, axis=1)
