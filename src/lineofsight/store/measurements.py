@@ -444,8 +444,10 @@ _DAYS_SPAN = 3_000_000
 
 def _on_line(day: str) -> pl.Expr:
     """A date column as a place on a number line where each `key` has its own stretch."""
-    return pl.col("key").cast(pl.Int64) * (4 * _DAYS_SPAN) + pl.col(day).cast(pl.Int64) + (
-        2 * _DAYS_SPAN
+    return (
+        pl.col("key").cast(pl.Int64) * (4 * _DAYS_SPAN)
+        + pl.col(day).cast(pl.Int64)
+        + (2 * _DAYS_SPAN)
     )
 
 
