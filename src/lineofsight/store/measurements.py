@@ -80,9 +80,12 @@ _STORED_BY_PAIRS = (
     f"SELECT {_STORED_COLUMNS} FROM load_keys k CROSS JOIN measurements m "
     "WHERE m.period_end = k.period_end AND m.kpi_id = k.kpi_id"
 )
+# Only the file's KPIs: the other KPIs' values on those days are neither compared nor can
+# they overlap, and a store of many KPIs' histories holds many of them.
 _STORED_BY_ENDS = (
     f"SELECT {_STORED_COLUMNS} FROM measurements m "
-    "WHERE m.period_end IN (SELECT period_end FROM load_ends)"
+    "WHERE m.period_end IN (SELECT period_end FROM load_ends) "
+    "AND m.kpi_id IN (SELECT kpi_id FROM load_kpis)"
 )
 PAIRS_AT_MOST = 20_000
 # How many of the file's rows a comparison with the store takes at a time.
@@ -221,6 +224,7 @@ def _compare(
     if pairs.height <= PAIRS_AT_MOST:
         session.stage("load_keys", pairs)
         return _split(frame, session.query(_STORED_BY_PAIRS, _STORED))
+    session.stage("load_kpis", frame.select("kpi_id").unique())
     counts = frame.group_by("period_end").len().sort("period_end")
     groups = counts.with_columns(group=pl.col("len").cum_sum() // COMPARE_ROWS)
     new, changed, others = [], [], []
