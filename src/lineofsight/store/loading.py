@@ -81,26 +81,12 @@ def load_session(store: Store) -> Iterator[LoadSession]:
 
 @contextmanager
 def reading_session(store: Store) -> Iterator[LoadSession]:
-    """A read-only session of the kind `load_session` gives, which waits for no writer: what
-    a load checks a file against before it waits for the write lock. (On an SQLite file it
-    goes through ADBC too, so that the load's process keeps to one SQLite library.)"""
-    path = store.arrow_file
-    if path is None:
-        with store.reading() as conn:
-            yield _SqlAlchemySession(conn)
-        return
-    from adbc_driver_manager import Error as AdbcError
-
-    try:
-        session = _AdbcSession(path, store.busy_timeout, write=False)
-        try:
-            yield session
-        finally:
-            session.close()  # rolls the read back
-    except AdbcError as exc:
-        if is_busy(exc):
-            raise StoreBusy(store.busy_timeout) from None
-        raise StoreError(f"store error on {store.display_url}: {exc}") from None
+    """A session that only reads and waits for no writer: what a load checks its file against
+    before it waits for the write lock. It goes through the store's own connections, also on
+    an SQLite file: opening and closing ADBC's copy of SQLite once more would drop the file
+    locks of the process's other connections to it (see Store.arrow_sqlite)."""
+    with store.reading() as conn:
+        yield _SqlAlchemySession(conn)
 
 
 def busy_timeout_pragma(seconds: float) -> str:
@@ -138,7 +124,7 @@ class _AdbcSession:
 
     dialect = "sqlite"
 
-    def __init__(self, path: str, busy_timeout: float, *, write: bool = True) -> None:
+    def __init__(self, path: str, busy_timeout: float) -> None:
         # Imported here: only loads need them.
         import adbc_driver_manager as adbc
         import adbc_driver_sqlite
@@ -160,8 +146,7 @@ class _AdbcSession:
             # rebuilding the scorecard's index sorts on a second thread.
             self.execute(f"PRAGMA cache_size=-{LOAD_CACHE_KB}")
             self.execute("PRAGMA threads=2")
-            # A write takes the write lock before it reads anything; a read takes none.
-            self.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            self.execute("BEGIN IMMEDIATE")
             self._in_transaction = True
         except BaseException:
             self.close()
