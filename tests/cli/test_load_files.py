@@ -142,8 +142,14 @@ def test_a_quoted_field_over_128_kib_across_lines_is_refused(
     # Every line is short, but one quoted field runs over many of them.
     field = "\n".join(["y" * 1000] * 200)
     path = workdir / "quoted.csv"
-    path.write_text(f'kpi,period,value,note\ndio,2026-01,45,"{field}"\n')
-    _refused(applied, db_url, path, "quoted.csv: row ", "not CSV: field larger than field limit")
+    path.write_text(f'kpi,period,value,note\ndio,2025-12,44,\ndio,2026-01,45,"{field}"\n')
+    # The row is the one the field starts on (row 3), not a line inside the field.
+    _refused(
+        applied,
+        db_url,
+        path,
+        "quoted.csv: row 3: a field that starts on this row is longer than 128 KiB",
+    )
 
 
 def test_a_file_past_the_size_limit_is_refused(

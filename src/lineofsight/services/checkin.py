@@ -16,7 +16,7 @@ from lineofsight.domain.text import did_you_mean
 from lineofsight.errors import InputError, Problem, UsageError
 from lineofsight.services import audit
 from lineofsight.services.load_rules import read_load_rules
-from lineofsight.services.measurement_files import RawRow, open_measurements
+from lineofsight.services.measurement_files import MeasurementFile, RawRow, open_measurements
 from lineofsight.services.measurements import (
     LoadResult,
     RowChecker,
@@ -226,7 +226,11 @@ def load_upload(
     `filename` is the name the user gave the file (reported in errors and kept as the source).
     LoadError listing every bad row, and nothing stored, when any row is bad.
     """
-    opened = open_measurements(path, name=filename, sheet=sheet)
+
+    def reopen() -> MeasurementFile:
+        return open_measurements(path, name=filename, sheet=sheet)
+
+    opened = reopen()
 
     def audit_upload(session: LoadSession, result: LoadResult) -> None:
         _write_audit(
@@ -247,6 +251,7 @@ def load_upload(
         store,
         opened,
         source=f"{filename} (uploaded by {actor})",
+        reopen=reopen,
         audit=audit_upload,
         allow_future=allow_future,
     )

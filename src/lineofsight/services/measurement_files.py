@@ -247,15 +247,23 @@ def _not_utf8(name: str, exc: UnicodeDecodeError) -> LoadError:
 def _read_csv(path: Path, name: str) -> MeasurementFile:
     handle = path.open(newline="", encoding="utf-8-sig")
     reader = csv.reader(handle)
+    # The row being read: a quoted field may run over many lines, and a row is told by its
+    # place among the file's rows (as the rows read are), not by the line the reader is on.
+    reading = 1
 
     def bad(exc: Exception) -> LoadError:
         handle.close()
         if isinstance(exc, UnicodeDecodeError):
             return _not_utf8(name, exc)
-        row = max(reader.line_num, 1)
+        reason = f"not CSV: {exc}"
+        if "field larger than field limit" in str(exc):
+            reason = (
+                "a field that starts on this row is longer than "
+                f"{_size(csv.field_size_limit())} (is a quote left open?)"
+            )
         return LoadError(
-            f"{name}: row {row} cannot be read as CSV; nothing was loaded",
-            [Problem(name, row, f"not CSV: {exc}", is_row=True)],
+            f"{name}: row {reading} cannot be read as CSV; nothing was loaded",
+            [Problem(name, reading, reason, is_row=True)],
         )
 
     try:
@@ -268,9 +276,13 @@ def _read_csv(path: Path, name: str) -> MeasurementFile:
     names = [h.strip().lower() for h in header]
 
     def rows() -> Iterator[RawRow]:
+        nonlocal reading
         with handle:
             try:
-                for number, cells in enumerate(reader, start=2):
+                reading = 2
+                for cells in reader:
+                    number = reading
+                    reading += 1
                     if not any(c.strip() for c in cells):
                         continue
                     yield RawRow(number, dict(zip(names, cells, strict=False)))

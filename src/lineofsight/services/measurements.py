@@ -27,7 +27,7 @@ from lineofsight.services.measurement_files import (
 )
 from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store.database import Store
-from lineofsight.store.loading import LoadSession, load_session
+from lineofsight.store.loading import LoadSession, load_session, reading_session
 from lineofsight.store.measurements import (
     MeasurementRow,
     compare_measurements,
@@ -341,9 +341,15 @@ def load_file(
     `name`: the file as the user knows it (default: `path`); `sheet`: a workbook's sheet.
     Values for periods that have not ended are refused unless `allow_future`.
     """
-    opened = open_measurements(path, name=name, sheet=sheet)
+
+    def reopen() -> MeasurementFile:
+        return open_measurements(path, name=name, sheet=sheet)
+
+    opened = reopen()
     with paused_gc():
-        return load_opened(store, opened, source=opened.name, allow_future=allow_future)
+        return load_opened(
+            store, opened, source=opened.name, reopen=reopen, allow_future=allow_future
+        )
 
 
 def load_opened(
@@ -351,6 +357,7 @@ def load_opened(
     opened: MeasurementFile,
     *,
     source: str,
+    reopen: Callable[[], MeasurementFile],
     audit: Callable[[LoadSession, LoadResult], None] | None = None,
     allow_future: bool = False,
 ) -> LoadResult:
@@ -358,38 +365,31 @@ def load_opened(
 
     LoadError listing every bad row, and every row whose period shares days with another
     period of the same KPI and unit (in the file or stored), and nothing stored.
-    """
-    # The bulk checker builds on this module's row-by-row one.
-    from lineofsight.services.measurement_frames import (
-        check_frame,
-        refuse_file_overlaps,
-        refuse_stored_overlaps,
-    )
 
-    label = opened.label
+    The file is read and checked against the rules (KPIs, units, calendar) of a read of the
+    store before the load waits for the write lock: a bad file is refused at once however
+    long another write keeps the store. Under the lock the rules are read again; when they
+    changed in between (an apply ran), the file is opened again with `reopen` and checked
+    again against them, so that no row is stored that the rules it is written under refuse.
+    Only the comparison with the stored values, and the write, wait for the lock.
+    """
+    from lineofsight.services.measurement_frames import refuse_stored_overlaps
+
+    last_day = last_day_allowed(allow_future=allow_future)
+    with reading_session(store) as session:
+        seen = read_load_rules(session)
+    if seen is None:
+        raise _no_strategy()
+    checked = _checked(opened, seen.until(last_day))
     with load_session(store) as session:
         rules = read_load_rules(session)
         if rules is None:
-            raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
-        rules = rules.until(last_day_allowed(allow_future=allow_future))
-        check_header(label, opened.header, opened.header_row)
-        if opened.table is not None:
-            checked = check_frame(rules, label, opened.table, keep_row=True)
-            opened.table = None  # the file's text is not needed any more: free it
-        else:
-            numbers: list[int] = []
-            rows = check_rows(
-                rules,
-                label,
-                opened.header,
-                opened.rows,
-                header_row=opened.header_row,
-                numbers=numbers,
-            )
-            checked = frame_of_rows(rows).with_columns(row=pl.Series(numbers, dtype=pl.Int64))
-        refuse_file_overlaps(label, checked)
+            raise _no_strategy()
+        if rules != seen:
+            opened = reopen()
+            checked = _checked(opened, rules.until(last_day))
         comparison = compare_measurements(session, checked, rules.calendar)
-        refuse_stored_overlaps(label, comparison.overlaps)
+        refuse_stored_overlaps(opened.label, comparison.overlaps)
         counts = write_compared(session, comparison, source=source, at=dt.datetime.now(dt.UTC))
         result = LoadResult(
             opened.name,
@@ -403,3 +403,28 @@ def load_opened(
         if audit is not None:
             audit(session, result)
     return result
+
+
+def _no_strategy() -> UsageError:
+    return UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+
+
+def _checked(opened: MeasurementFile, rules: LoadRules) -> pl.DataFrame:
+    """An opened file's rows checked against `rules`, each with its `row` number in the file,
+    and no two sharing days (LoadError otherwise)."""
+    # The bulk checker builds on this module's row-by-row one.
+    from lineofsight.services.measurement_frames import check_frame, refuse_file_overlaps
+
+    label = opened.label
+    check_header(label, opened.header, opened.header_row)
+    if opened.table is not None:
+        checked = check_frame(rules, label, opened.table, keep_row=True)
+        opened.table = None  # the file's text is not needed any more: free it
+    else:
+        numbers: list[int] = []
+        rows = check_rows(
+            rules, label, opened.header, opened.rows, header_row=opened.header_row, numbers=numbers
+        )
+        checked = frame_of_rows(rows).with_columns(row=pl.Series(numbers, dtype=pl.Int64))
+    refuse_file_overlaps(label, checked)
+    return checked

@@ -79,6 +79,16 @@ def load_session(store: Store) -> Iterator[LoadSession]:
         raise StoreError(f"store error on {store.display_url}: {exc}") from None
 
 
+@contextmanager
+def reading_session(store: Store) -> Iterator[LoadSession]:
+    """A session that only reads and waits for no writer: what a load checks its file against
+    before it waits for the write lock. It goes through the store's own connections, also on
+    an SQLite file: opening and closing ADBC's copy of SQLite once more would drop the file
+    locks of the process's other connections to it (see Store.arrow_sqlite)."""
+    with store.reading() as conn:
+        yield _SqlAlchemySession(conn)
+
+
 def busy_timeout_pragma(seconds: float) -> str:
     """The statement that makes an SQLite connection wait up to `seconds` for a lock (ADBC's
     driver has no option of its own for it)."""

@@ -80,9 +80,12 @@ _STORED_BY_PAIRS = (
     f"SELECT {_STORED_COLUMNS} FROM load_keys k CROSS JOIN measurements m "
     "WHERE m.period_end = k.period_end AND m.kpi_id = k.kpi_id"
 )
+# Only the file's KPIs: the other KPIs' values on those days are neither compared nor can
+# they overlap, and a store of many KPIs' histories holds many of them.
 _STORED_BY_ENDS = (
     f"SELECT {_STORED_COLUMNS} FROM measurements m "
-    "WHERE m.period_end IN (SELECT period_end FROM load_ends)"
+    "WHERE m.period_end IN (SELECT period_end FROM load_ends) "
+    "AND m.kpi_id IN (SELECT kpi_id FROM load_kpis)"
 )
 PAIRS_AT_MOST = 20_000
 # How many of the file's rows a comparison with the store takes at a time.
@@ -221,6 +224,7 @@ def _compare(
     if pairs.height <= PAIRS_AT_MOST:
         session.stage("load_keys", pairs)
         return _split(frame, session.query(_STORED_BY_PAIRS, _STORED))
+    session.stage("load_kpis", frame.select("kpi_id").unique())
     counts = frame.group_by("period_end").len().sort("period_end")
     groups = counts.with_columns(group=pl.col("len").cum_sum() // COMPARE_ROWS)
     new, changed, others = [], [], []
@@ -281,11 +285,24 @@ def _stored_near(
     held = _held_ends(session, first, last + dt.timedelta(days=_LONGEST_DAYS))
     if not held:
         return pl.DataFrame(schema=OTHERS)
-    near: list[tuple[str, dt.date]] = []
-    for label, start, end, _, _ in periods.iter_rows():
-        for day in held:
-            if day != end and start <= day and _earliest_start(day, fiscal_start) <= end:
-                near.append((label, day))
+    # Each last day held with the first day of the longest period that can end on it; a
+    # period of the file is near a held day when the day is inside or after it and that
+    # longest period reaches back into it. One range join, not a loop over every period
+    # and every day (a history of days holds tens of thousands of each).
+    ends = pl.DataFrame(
+        {"day": held, "earliest": [_earliest_start(day, fiscal_start) for day in held]},
+        schema={"day": pl.Date, "earliest": pl.Date},
+    )
+    near = (
+        periods.select("period", "period_start", "period_end")
+        .join_where(
+            ends,
+            pl.col("day") >= pl.col("period_start"),
+            pl.col("earliest") <= pl.col("period_end"),
+        )
+        .filter(pl.col("day") != pl.col("period_end"))
+        .select("period", pl.col("day").alias("near_end"))
+    )
     pairs = _near_pairs(frame, whole, periods, near)
     if pairs.is_empty():
         return pl.DataFrame(schema=OTHERS)
@@ -294,40 +311,39 @@ def _stored_near(
 
 
 def _near_pairs(
-    frame: pl.DataFrame,
-    whole: pl.DataFrame,
-    periods: pl.DataFrame,
-    near: list[tuple[str, dt.date]],
+    frame: pl.DataFrame, whole: pl.DataFrame, periods: pl.DataFrame, near: pl.DataFrame
 ) -> pl.DataFrame:
-    """The (last day, KPI) pairs to look up: for each (period, near last day), the file's KPIs
-    with that period and no period of their own ending on that day (those were read with
-    the file's own pairs).
+    """The (last day, KPI) pairs to look up: for each (period, near last day) of `near`, the
+    file's KPIs with that period and no period of their own ending on that day (those were
+    read with the file's own pairs).
 
     Most near days are the ends of the file's other periods for the same KPIs (in a history
     of months, March ends the quarter around January): when the KPIs (with their rows) of a
     period and of a period ending on the near day are the same, by a fingerprint of each
     period's KPIs, there is nothing to look up and no KPI-by-KPI work is done.
     """
-    if not near:
-        return pl.DataFrame(schema={"period_end": pl.Date, "kpi_id": pl.String})
-    mine = {label: (n, fp) for label, _, _, n, fp in periods.iter_rows()}
-    by_end: dict[dt.date, set[tuple[int, int]]] = {}
-    for _, _, end, n, fp in periods.iter_rows():
-        by_end.setdefault(end, set()).add((n, fp))
-    rest = [(label, day) for label, day in near if mine[label] not in by_end.get(day, set())]
-    if not rest:
-        return pl.DataFrame(schema={"period_end": pl.Date, "kpi_id": pl.String})
-    ends = pl.DataFrame(rest, schema={"period": pl.String, "near_end": pl.Date}, orient="row")
+    none = pl.DataFrame(schema={"period_end": pl.Date, "kpi_id": pl.String})
+    if near.is_empty():
+        return none
+    prints = periods.select("period", "n", "fp")
+    ends_alike = periods.select(pl.col("period_end").alias("near_end"), "n", "fp").unique()
+    rest = (
+        near.join(prints, on="period")
+        .join(ends_alike, on=["near_end", "n", "fp"], how="anti")
+        .select("period", "near_end")
+    )
+    if rest.is_empty():
+        return none
     wanted = (
-        frame.filter(pl.col("period").is_in(ends.get_column("period").unique().implode()))
+        frame.filter(pl.col("period").is_in(rest.get_column("period").unique().implode()))
         .select("period", "kpi_id")
         .unique()
-        .join(ends, on="period")
+        .join(rest, on="period")
         .select(pl.col("near_end").alias("period_end"), "kpi_id")
         .unique()
     )
     held = whole.filter(
-        pl.col("period_end").is_in(ends.get_column("near_end").unique().implode())
+        pl.col("period_end").is_in(rest.get_column("near_end").unique().implode())
     ).select("period_end", "kpi_id")
     return wanted.join(held, on=["period_end", "kpi_id"], how="anti")
 
@@ -398,18 +414,45 @@ def _overlapping(rows: pl.DataFrame, stored: pl.DataFrame) -> pl.DataFrame:
     stored = with_starts(stored).rename(
         {"period": "stored_period", "period_start": "stored_start", "period_end": "stored_end"}
     )
-    keys = stored.select("kpi_id", "unit_id").unique()
-    near = rows.join(keys, on=["kpi_id", "unit_id"], how="semi")
+    keys = stored.select("kpi_id", "unit_id").unique().with_row_index("key")
+    near = rows.join(keys, on=["kpi_id", "unit_id"])
     if near.is_empty():
         return pl.DataFrame(schema=OVERLAPS)
-    found = near.join(stored, on=["kpi_id", "unit_id"]).filter(
-        (pl.col("stored_start") <= pl.col("period_end"))
-        & (pl.col("stored_end") >= pl.col("period_start"))
-        & (pl.col("stored_period") != pl.col("period"))
+    stored = stored.join(keys, on=["kpi_id", "unit_id"]).drop("kpi_id", "unit_id")
+    # A range join on two inequalities, on days placed so that each KPI and unit has a stretch
+    # of the number line of its own: a join on the key first would pair every file row with
+    # every stored row of its KPI and unit (a history of days against one of months).
+    found = (
+        near.with_columns(start=_on_line("period_start"), end=_on_line("period_end"))
+        .join_where(
+            stored.with_columns(
+                stored_key=pl.col("key"),
+                s_start=_on_line("stored_start"),
+                s_end=_on_line("stored_end"),
+            ).drop("key"),
+            pl.col("s_start") <= pl.col("end"),
+            pl.col("s_end") >= pl.col("start"),
+        )
+        .filter(
+            (pl.col("key") == pl.col("stored_key")) & (pl.col("stored_period") != pl.col("period"))
+        )
     )
     return found.select(
         "kpi_id", "unit_id", "period", pl.col("row").cast(pl.Int64), "stored_period"
     ).sort("row", "stored_period")
+
+
+# Days from 1970 of any date (years 1 to 9999) lie within this many of 0.
+_DAYS_SPAN = 3_000_000
+
+
+def _on_line(day: str) -> pl.Expr:
+    """A date column as a place on a number line where each `key` has its own stretch."""
+    return (
+        pl.col("key").cast(pl.Int64) * (4 * _DAYS_SPAN)
+        + pl.col(day).cast(pl.Int64)
+        + (2 * _DAYS_SPAN)
+    )
 
 
 def of_kpis(kpi_ids: Iterable[str]) -> ColumnElement[bool]:
