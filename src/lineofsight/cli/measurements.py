@@ -28,6 +28,19 @@ AllowFutureOption = Annotated[
     ),
 ]
 
+# One stored measurement: its KPI, period and unit (for `measurement delete` and `history`).
+KpiArgument = Annotated[str, typer.Argument(metavar="KPI", help="The KPI id.")]
+PeriodArgument = Annotated[str, typer.Argument(metavar="PERIOD", help="The period (e.g. 2026-10).")]
+UnitOption = Annotated[
+    str | None,
+    typer.Option(
+        "--unit",
+        metavar="UNIT",
+        help="The unit of the value (default: the KPI's own).",
+        show_default=False,
+    ),
+]
+
 
 def load(
     files: Annotated[
@@ -100,17 +113,9 @@ def load(
 
 
 def delete(
-    kpi: Annotated[str, typer.Argument(metavar="KPI", help="The KPI id.")],
-    period: Annotated[str, typer.Argument(metavar="PERIOD", help="The period (e.g. 2026-10).")],
-    unit: Annotated[
-        str | None,
-        typer.Option(
-            "--unit",
-            metavar="UNIT",
-            help="The unit of the value (default: the KPI's own).",
-            show_default=False,
-        ),
-    ] = None,
+    kpi: KpiArgument,
+    period: PeriodArgument,
+    unit: UnitOption = None,
     db: DbOption = None,
 ) -> None:
     """Delete one stored value; the value is kept as a revision and in the audit log."""
@@ -132,17 +137,9 @@ def delete(
 
 
 def history(
-    kpi: Annotated[str, typer.Argument(metavar="KPI", help="The KPI id.")],
-    period: Annotated[str, typer.Argument(metavar="PERIOD", help="The period (e.g. 2026-10).")],
-    unit: Annotated[
-        str | None,
-        typer.Option(
-            "--unit",
-            metavar="UNIT",
-            help="The unit of the value (default: the KPI's own).",
-            show_default=False,
-        ),
-    ] = None,
+    kpi: KpiArgument,
+    period: PeriodArgument,
+    unit: UnitOption = None,
     output_format: FormatOption = Format.TEXT,
     db: DbOption = None,
 ) -> None:
