@@ -120,6 +120,11 @@ class Store:
         kwargs: dict[str, Any] = {}
         if self.dialect == "sqlite":
             kwargs["connect_args"] = {"timeout": busy_timeout}  # SQLite's busy timeout
+            # Connections are kept for every thread of a server's pool (40 by default): each
+            # request reads its session and the store's revision, and a connection opened
+            # past the pool (its pragmas, the WAL set-up) and closed again costs more than
+            # the reads themselves.
+            kwargs["pool_size"] = 40
             if parsed.database not in (None, "", ":memory:"):
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -178,8 +178,11 @@ def current_account(request: Request) -> Account | None:
     return account
 
 
-async def page_account(request: Request) -> Account:
-    """The logged-in account for a page; LoginRequired (a redirect to /login) otherwise."""
+def page_account(request: Request) -> Account:
+    """The logged-in account for a page; LoginRequired (a redirect to /login) otherwise.
+
+    A plain function, so FastAPI runs it in its thread pool: the session is looked up in the
+    store, which must not hold up the event loop (and every other request) while it reads."""
     account = current_account(request)
     if account is None:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -187,8 +190,9 @@ async def page_account(request: Request) -> Account:
     return account
 
 
-async def api_account(request: Request) -> Account:
-    """The account for an API call; 401 in the JSON error shape otherwise."""
+def api_account(request: Request) -> Account:
+    """The account for an API call; 401 in the JSON error shape otherwise (in the thread pool,
+    as `page_account`)."""
     account = current_account(request)
     if account is None:
         raise ApiAuthRequired()
