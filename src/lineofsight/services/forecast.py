@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import polars as pl
 
 from lineofsight.domain import model as m
-from lineofsight.domain.formula import parse_formula, references
 from lineofsight.domain.periods import MIN_YEAR, Period
 from lineofsight.engine.forecast import (
     Forecast,
@@ -20,6 +19,7 @@ from lineofsight.engine.forecast import (
 from lineofsight.engine.forecast_frames import measured_histories, own_only
 from lineofsight.engine.values import ValueTable
 from lineofsight.services.evaluate import load_organization, read_measurement_frame
+from lineofsight.services.kpi_series import measured_sources
 from lineofsight.store.database import Store
 
 
@@ -69,15 +69,5 @@ def forecast_frame(org: m.Organization, frame: pl.DataFrame, as_of: dt.date) -> 
 
 def _table_for(org: m.Organization, frame: pl.DataFrame, kpi_ids: set[str]) -> ValueTable:
     """A value table over the measurements of these KPIs and of every input of their formulas."""
-    kpis = org.kpis_by_id()
-    needed: set[str] = set()
-    stack = list(kpi_ids)
-    while stack:
-        kpi_id = stack.pop()
-        if kpi_id in needed or kpi_id not in kpis:
-            continue
-        needed.add(kpi_id)
-        formula = kpis[kpi_id].formula
-        if formula is not None:
-            stack.extend(references(parse_formula(formula)))
+    needed = measured_sources(org, kpi_ids)
     return ValueTable(org, frame.filter(pl.col("kpi_id").is_in(sorted(needed))))
