@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 from rich.markup import escape
@@ -20,7 +20,8 @@ from lineofsight.domain.formula import parse_formula, references
 from lineofsight.engine.evaluate import Evaluation
 from lineofsight.engine.frames import FrameEvaluation
 from lineofsight.engine.scoring import Status
-from lineofsight.services.shapes import items_text, rounded, status_json
+from lineofsight.services.scorecard_frames import ScorecardFrames, long_frame
+from lineofsight.services.shapes import items_text, status_json
 
 ICON = {
     Status.GREEN: "✓",
@@ -280,70 +281,33 @@ def cascade_tree(ev: Evaluation, org: m.Organization, units: set[str] | None = N
     return root
 
 
-def frames_json(ev: FrameEvaluation) -> str:
-    """The spec's status JSON (see `services.shapes`)."""
-    return status_json(ev) + "\n"
+def frames_json(card: ScorecardFrames) -> str:
+    """The spec's status JSON (see `services.shapes`), each row with its name and each KPI
+    row with its period's last day, at full precision."""
+    return status_json(card.evaluation()) + "\n"
 
 
-def frames_csv(ev: FrameEvaluation) -> str:
-    kpis = ev.kpis.select(
-        pl.lit("kpi").alias("kind"),
-        "id",
-        "unit",
-        "period",
-        "actual",
-        "target",
-        "miss",
-        "score",
-        "status",
-        pl.lit(None, pl.Float64).alias("coverage"),
-        "data",
-        "last_value",
-        "last_period",
-        pl.lit(None, pl.String).alias("items"),
-        pl.lit(None, pl.String).alias("worst"),
-    )
-    objectives = ev.objectives.select(
-        pl.lit("objective").alias("kind"),
-        "id",
-        pl.lit(None, pl.String).alias("unit"),
-        pl.lit(None, pl.String).alias("period"),
-        pl.lit(None, pl.Float64).alias("actual"),
-        pl.lit(None, pl.Float64).alias("target"),
-        pl.lit(None, pl.Float64).alias("miss"),
-        "score",
-        "status",
-        "coverage",
-        *_rollup_csv(ev.objectives),
-    )
-    units = ev.units.select(
-        pl.lit("unit").alias("kind"),
-        "id",
-        pl.lit(None, pl.String).alias("unit"),
-        pl.lit(None, pl.String).alias("period"),
-        pl.lit(None, pl.Float64).alias("actual"),
-        pl.lit(None, pl.Float64).alias("target"),
-        pl.lit(None, pl.Float64).alias("miss"),
-        "score",
-        "status",
-        pl.lit(None, pl.Float64).alias("coverage"),
-        *_rollup_csv(ev.units),
-    )
-    return rounded(pl.concat([kpis, objectives, units])).write_csv()
-
-
-def _rollup_csv(frame: pl.DataFrame) -> list[pl.Expr | pl.Series]:
-    """CSV columns of an objective or unit: no data state nor last value; items and worst
-    as text."""
-    items = [items_text(c) for c in frame["counts"].to_list()]
+def frames_csv(card: ScorecardFrames) -> str:
+    """KPI, objective and unit rows in one table, at full precision; an objective's or unit's
+    items as text ("2 red, 1 amber") and its worst item's id."""
+    frame = long_frame(card)
+    items = [items_text(c) if c is not None else None for c in frame["counts"].to_list()]
     worst = [w["id"] if w else None for w in frame["worst"].to_list()]
-    return [
-        pl.lit(None, pl.String).alias("data"),
-        pl.lit(None, pl.Float64).alias("last_value"),
-        pl.lit(None, pl.String).alias("last_period"),
-        pl.Series("items", items, dtype=pl.String),
-        pl.Series("worst", worst, dtype=pl.String),
-    ]
+    return (
+        frame.with_columns(
+            pl.Series("items", items, dtype=pl.String),
+            pl.Series("worst", worst, dtype=pl.String),
+        )
+        .drop("counts")
+        .select(pl.exclude("worst"), "worst")
+        .write_csv()
+    )
+
+
+def frames_parquet(card: ScorecardFrames, target: BinaryIO | str) -> None:
+    """The rows of `frames_csv` as Parquet, typed: dates as dates, status as an ordered
+    category, `counts` and `worst` as structs."""
+    long_frame(card).write_parquet(target)
 
 
 def data_text(row: dict[str, Any]) -> str:

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import io
 import sys
-from dataclasses import replace
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from lineofsight.cli.common import AsOfOption, DbOption, out
+from lineofsight.errors import UsageError
 from lineofsight.services.workspace import open_store
 
 
 class StatusFormat(StrEnum):
-    """`text` for people (`table`, its earlier name, is taken too), `json` or `csv`."""
+    """`text` for people (`table`, its earlier name, is taken too); `json`, `csv` or `parquet`
+    for programs."""
 
     TEXT = "text"
     TABLE = "table"
     JSON = "json"
     CSV = "csv"
+    PARQUET = "parquet"
 
 
 PeriodOption = Annotated[
@@ -46,37 +52,79 @@ def status(
     unit: UnitOption = None,
     output_format: Annotated[
         StatusFormat,
-        typer.Option("--format", metavar="text|json|csv", help="text (or table), json or csv."),
+        typer.Option(
+            "--format",
+            metavar="text|json|csv|parquet",
+            help="text (or table), json, csv or parquet.",
+        ),
     ] = StatusFormat.TEXT,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write to this file instead of standard output (parquet: needed on a terminal).",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """KPI, objective and unit scores and statuses."""
-    from lineofsight.cli.render_status import frames_csv, frames_json, frames_tables
-    from lineofsight.services.evaluate import read_names, status_with_definitions, subtree_of
+    from lineofsight.cli.render_status import (
+        frames_csv,
+        frames_json,
+        frames_parquet,
+        frames_tables,
+    )
+    from lineofsight.services.scorecard_frames import scorecard_frames
 
-    with open_store(db) as store:
-        defs, ev = status_with_definitions(store, period, as_of)
-        text = output_format in (StatusFormat.TEXT, StatusFormat.TABLE)
-        names = read_names(store) if text else {}
-    if unit is not None:
-        import polars as pl
-
-        keep = list(subtree_of(defs.units, unit))
-        objectives = defs.objectives.filter(pl.col("unit_id").is_in(keep))["id"]
-        ev = replace(
-            ev,
-            kpis=ev.kpis.filter(pl.col("unit").is_in(keep)),
-            objectives=ev.objectives.filter(pl.col("id").is_in(objectives.to_list())),
-            units=ev.units.filter(pl.col("id").is_in(keep)),
+    if output_format is StatusFormat.PARQUET and output is None and sys.stdout.isatty():
+        raise UsageError(
+            "--format parquet writes binary data: give -o FILE, or redirect standard output"
         )
+    with open_store(db) as store:
+        card = scorecard_frames(store, period, as_of, unit)
+    if output_format is StatusFormat.PARQUET:
+        if output is not None:
+            with _written(output, binary=True) as stream:
+                frames_parquet(card, stream)
+        else:
+            buffer = io.BytesIO()
+            frames_parquet(card, buffer)
+            sys.stdout.buffer.write(buffer.getvalue())
+            sys.stdout.flush()
+        return
     if output_format is StatusFormat.JSON:
-        sys.stdout.write(frames_json(ev))
+        text = frames_json(card)
     elif output_format is StatusFormat.CSV:
-        sys.stdout.write(frames_csv(ev))
+        text = frames_csv(card)
     else:
-        console = out if out.is_terminal else Console(highlight=False, width=200)
-        for table in frames_tables(ev, names):
+        console = Console(highlight=False, width=200, file=io.StringIO())
+        if output is None:
+            console = out if out.is_terminal else Console(highlight=False, width=200)
+        for table in frames_tables(card.evaluation(), card.names()):
             console.print(table)
+        if output is None:
+            return
+        assert isinstance(console.file, io.StringIO)
+        text = console.file.getvalue()
+    if output is None:
+        sys.stdout.write(text)
+        return
+    with _written(output, binary=False) as stream:
+        stream.write(text)
+
+
+@contextmanager
+def _written(path: Path, *, binary: bool) -> Iterator[Any]:
+    """A file opened for writing; UsageError naming it when it cannot be."""
+    try:
+        stream = path.open("wb" if binary else "w", encoding=None if binary else "utf-8")
+    except OSError as exc:
+        raise UsageError(f"--output {path}: {exc.strerror or exc}") from None
+    with stream:
+        yield stream
 
 
 def tree(

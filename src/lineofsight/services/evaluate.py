@@ -19,6 +19,7 @@ from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation, evaluat
 from lineofsight.engine.lag import period_slots
 from lineofsight.engine.values import MEASUREMENT_SCHEMA
 from lineofsight.errors import UsageError
+from lineofsight.services.arguments import OPTIONS, ArgumentNames
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
@@ -151,20 +152,26 @@ def load_organization(store: Store) -> m.Organization:
     return org
 
 
-def resolve_as_of(org: m.Organization, period: str | None, as_of: str | None) -> dt.date:
-    """`--period P` means the last day of P; `--as-of D` a date; neither, today."""
+def resolve_as_of(
+    org: m.Organization,
+    period: str | None,
+    as_of: str | None,
+    names: ArgumentNames = OPTIONS,
+) -> dt.date:
+    """`--period P` means the last day of P; `--as-of D` a date; neither, today. Messages
+    name the arguments as `names` says."""
     if period and as_of:
-        raise UsageError("give --period or --as-of, not both")
+        raise UsageError(f"give {names.period} or {names.as_of}, not both")
     if period:
         try:
             return parse_period(period, org.calendar).end
         except PeriodError as exc:
-            raise UsageError(f"--period: {exc}") from None
+            raise UsageError(f"{names.period}: {exc}") from None
     if as_of:
         try:
             return parse_date(as_of)
         except PeriodError as exc:
-            raise UsageError(f"--as-of {as_of!r}: {exc}") from None
+            raise UsageError(f"{names.as_of} {as_of!r}: {exc}") from None
     return dt.date.today()
 
 
@@ -187,9 +194,9 @@ def unit_subtree(org: m.Organization, unit_id: str) -> set[str]:
     return reachable([unit_id], lambda unit: children.get(unit, ()))
 
 
-def _known_unit(ids: list[str], unit_id: str) -> None:
+def _known_unit(ids: list[str], unit_id: str, names: ArgumentNames = OPTIONS) -> None:
     if unit_id not in ids:
-        raise UsageError(f"--unit: unknown unit '{unit_id}'{did_you_mean(unit_id, ids)}")
+        raise UsageError(f"{names.unit}: unknown unit '{unit_id}'{did_you_mean(unit_id, ids)}")
 
 
 _FRAME_QUERIES = {
@@ -325,11 +332,14 @@ def status_store(
 
 
 def status_with_definitions(
-    store: Store, period: str | None = None, as_of: str | None = None
+    store: Store,
+    period: str | None = None,
+    as_of: str | None = None,
+    names: ArgumentNames = OPTIONS,
 ) -> tuple[DefinitionFrames, FrameEvaluation]:
     defs = read_definition_frames(store)
     minimal = m.Organization(name="", calendar=defs.calendar)
-    day = resolve_as_of(minimal, period, as_of)
+    day = resolve_as_of(minimal, period, as_of, names)
     lag = not period
     measurements = read_measurement_frame(store, frame_window(defs, day, lag))
     return defs, evaluate_frames(defs, measurements, day, lag)
@@ -348,8 +358,8 @@ def read_names(store: Store) -> dict[str, dict[str, str]]:
     return names
 
 
-def subtree_of(units: pl.DataFrame, unit_id: str) -> set[str]:
+def subtree_of(units: pl.DataFrame, unit_id: str, names: ArgumentNames = OPTIONS) -> set[str]:
     """A unit and every unit below it, from the units frame; UsageError when unknown."""
-    _known_unit(units["id"].to_list(), unit_id)
+    _known_unit(units["id"].to_list(), unit_id, names)
     children = children_of(units.select("id", "parent_id").iter_rows())
     return reachable([unit_id], lambda unit: children.get(unit, ()))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from lineofsight.domain import model as m
 from lineofsight.engine.explain import Explanation, explain, kpi_named, kpi_period
 from lineofsight.engine.values import ValueTable
+from lineofsight.services.arguments import OPTIONS, ArgumentNames
 from lineofsight.services.evaluate import load_organization, read_measurement_frame
 from lineofsight.store.database import Store
 
@@ -27,12 +28,14 @@ def explain_change(
     *,
     depth: int = 1,
     unit: str | None = None,
+    names: ArgumentNames = OPTIONS,
 ) -> ExplainResult:
-    """Explain the change of a KPI between two of its periods, named as on the command line."""
+    """Explain the change of a KPI between two of its periods (messages name the periods'
+    arguments as `names` says)."""
     org = load_organization(store)
     kpi = kpi_named(org, kpi_id)
-    p0 = kpi_period(kpi, from_text, org.calendar, "--from")
-    p1 = kpi_period(kpi, to_text, org.calendar, "--to")
+    p0 = kpi_period(kpi, from_text, org.calendar, names.from_period)
+    p1 = kpi_period(kpi, to_text, org.calendar, names.to_period)
     # A measurement counts in the period that holds its last day, so the span from the first
     # period's start to the last one's end holds every measurement either period needs.
     window = (min(p0.start, p1.start), max(p0.end, p1.end))

@@ -6,28 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import polars as pl
-
 from lineofsight.checks.base import Finding
 from lineofsight.domain import model as m
 from lineofsight.engine.explain import Contribution, Explanation
 from lineofsight.engine.forecast import Forecast
 from lineofsight.engine.frames import FrameEvaluation
 from lineofsight.engine.trace import Trace
-
-
-def rounded(frame: pl.DataFrame) -> pl.DataFrame:
-    """Numbers to 6 decimals, as every status output writes them (also inside `worst`)."""
-    columns = [pl.col(c).round(6) for c, dtype in frame.schema.items() if dtype == pl.Float64]
-    for name, dtype in frame.schema.items():
-        if isinstance(dtype, pl.Struct) and any(f.dtype == pl.Float64 for f in dtype.fields):
-            columns.append(
-                pl.col(name).struct.with_fields(
-                    [pl.field(f.name).round(6) for f in dtype.fields if f.dtype == pl.Float64]
-                )
-            )
-    return frame.with_columns(columns)
-
 
 # Worst first: a roll-up's items as a person reads them ("2 red, 1 amber, 5 green").
 ITEM_ORDER = ("red", "amber", "green", "no_data", "no_target")
@@ -42,12 +26,13 @@ def items_text(counts: dict[str, int] | None) -> str:
 
 
 def status_json(ev: FrameEvaluation) -> str:
-    """`{"as_of", "kpis", "objectives", "units"}`, written column-wise (fast for 100,000 KPIs)."""
-    kpis = rounded(ev.kpis.drop("own_unit", strict=False))
+    """`{"as_of", "kpis", "objectives", "units"}`, written column-wise (fast for 100,000 KPIs),
+    numbers at full precision (rounding is for display only)."""
+    kpis = ev.kpis.drop("own_unit", strict=False)
     return (
         f'{{"as_of": "{ev.as_of.isoformat()}", "kpis": {kpis.write_json()}, '
-        f'"objectives": {rounded(ev.objectives).write_json()}, '
-        f'"units": {rounded(ev.units).write_json()}}}'
+        f'"objectives": {ev.objectives.write_json()}, '
+        f'"units": {ev.units.write_json()}}}'
     )
 
 

@@ -1,0 +1,161 @@
+"""Numbers and tables for people, in notebooks (HTML) and consoles (text): 34,320 rather than
+3.432e+04, each value with its unit of measure, units by their names, statuses in words with an
+icon and a colour. The frames themselves keep full precision; only what is shown is rounded."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+COLOURS = {
+    "green": "#1a7f37",
+    "amber": "#9a6700",
+    "red": "#cf222e",
+    "no_data": "#6e7781",
+    "no_target": "#6e7781",
+}
+ICONS = {"green": "✓", "amber": "▲", "red": "✗", "no_data": "?", "no_target": "–"}
+MAX_ROWS = 50  # rows shown of a longer frame; the frame itself keeps them all
+SIGNIFICANT = 4
+
+
+def human(value: float | int | None, significant: int = SIGNIFICANT) -> str:
+    """A number as people write it: thousands separated, no exponent, about `significant`
+    digits (34,320; 1,234,568; 72.1; 0.0523); "-" for none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float) and math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) < 1e15):
+        return f"{int(value):,}"
+    magnitude = abs(value)
+    if magnitude >= 10 ** (significant - 1):
+        return f"{value:,.0f}"
+    places = min(12, significant - 1 - math.floor(math.log10(magnitude)))
+    text = f"{value:,.{places}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def with_measure(value: float | None, measure: str | None) -> str:
+    """A value with its unit of measure: 72.1%, 2.58 hours, 34,320 USD; bare without one."""
+    text = human(value)
+    if value is None or not measure:
+        return text
+    if measure == "%":
+        return f"{text}%"
+    return f"{text} {measure}"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One shown column: its heading, how a row gives its text, and whether it is a number."""
+
+    heading: str
+    cell: Any  # Callable[[dict[str, Any]], str | None]
+    number: bool = False
+    status: bool = False
+
+
+def value(name: str, measure: str | None = "unit_of_measure") -> Any:
+    """A cell of a number column, with the row's unit of measure when the frame has one."""
+    return lambda row: with_measure(row.get(name), row.get(measure) if measure else None)
+
+
+def text(name: str) -> Any:
+    return lambda row: _plain(row.get(name))
+
+
+def percent(name: str) -> Any:
+    return lambda row: "-" if row.get(name) is None else f"{row[name]:.0%}"
+
+
+def _plain(cell: Any) -> str:
+    if cell is None:
+        return "-"
+    if isinstance(cell, bool):
+        return "yes" if cell else "no"
+    if isinstance(cell, float | int):
+        return human(cell)
+    if isinstance(cell, dt.datetime):
+        return cell.strftime("%Y-%m-%d %H:%M")
+    return str(cell)
+
+
+def status_cell(name: str = "status") -> Column:
+    return Column(name, lambda row: row.get(name), status=True)
+
+
+def auto_columns(frame: pl.DataFrame) -> list[Column]:
+    """Every column of a frame, numbers formatted for people."""
+    return [
+        Column(name, text(name), number=dtype.is_numeric(), status=name == "status")
+        for name, dtype in frame.schema.items()
+        if not isinstance(dtype, pl.Struct | pl.List)
+    ]
+
+
+def html_table(frame: pl.DataFrame, columns: Sequence[Column], title: str = "") -> str:
+    """A frame as an HTML table (every string escaped), at most MAX_ROWS rows."""
+    head = "".join(
+        f'<th style="text-align:{"right" if c.number else "left"}">{html.escape(c.heading)}</th>'
+        for c in columns
+    )
+    rows = []
+    for row in frame.head(MAX_ROWS).iter_rows(named=True):
+        cells = []
+        for c in columns:
+            shown = c.cell(row)
+            if c.status and shown is not None:
+                cells.append(
+                    f'<td style="color:{COLOURS.get(shown, "#000")};font-weight:600">'
+                    f"{ICONS.get(shown, '')} {html.escape(str(shown))}</td>"
+                )
+            elif c.number:
+                cells.append(f'<td style="text-align:right">{html.escape(shown or "-")}</td>')
+            else:
+                cells.append(f"<td>{html.escape(shown or '-')}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    more = _more(frame)
+    caption = f"<h4>{html.escape(title)}</h4>" if title else ""
+    tail = f"<p>{html.escape(more)}</p>" if more else ""
+    return (
+        f"{caption}<table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>{tail}"
+    )
+
+
+def text_table(frame: pl.DataFrame, columns: Sequence[Column], title: str = "") -> str:
+    """A frame as aligned plain text, at most MAX_ROWS rows."""
+    grid = [[c.heading for c in columns]]
+    for row in frame.head(MAX_ROWS).iter_rows(named=True):
+        line = []
+        for c in columns:
+            shown = c.cell(row)
+            if c.status and shown is not None:
+                shown = f"{ICONS.get(shown, '')} {shown}"
+            line.append(shown or "-")
+        grid.append(line)
+    widths = [max(len(r[i]) for r in grid) for i in range(len(columns))]
+    lines = [title] if title else []
+    for r in grid:
+        lines.append(
+            "  ".join(
+                cell.rjust(w) if c.number else cell.ljust(w)
+                for cell, w, c in zip(r, widths, columns, strict=True)
+            ).rstrip()
+        )
+    more = _more(frame)
+    if more:
+        lines.append(more)
+    return "\n".join(lines)
+
+
+def _more(frame: pl.DataFrame) -> str:
+    hidden = frame.height - MAX_ROWS
+    return f"… and {hidden:,} more rows (the frame holds them all)" if hidden > 0 else ""

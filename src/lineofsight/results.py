@@ -1,0 +1,246 @@
+"""What `Workspace` methods return: the engine's results as Polars frames (pandas on request),
+shown in notebooks as tables for people and in consoles as text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import polars as pl
+
+from lineofsight import display as d
+from lineofsight.extras import require
+
+
+@dataclass
+class Frames:
+    """A result made of named Polars frames; `to_pandas()` gives the same as pandas."""
+
+    title: ClassVar[str] = "Result"
+    names: ClassVar[tuple[str, ...]] = ()
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        return {name: getattr(self, name) for name in self.names}
+
+    def to_pandas(self) -> Any:
+        """Each frame as a pandas DataFrame (a dict by name; one frame: the DataFrame itself).
+
+        Needs the pandas extra: `pip install 'lineofsight[pandas]'`. Statuses become ordered
+        categoricals (green > amber > red)."""
+        require("pandas", f"{type(self).__name__}.to_pandas()")
+        converted = {name: frame.to_pandas() for name, frame in self.frames().items()}
+        return next(iter(converted.values())) if len(converted) == 1 else converted
+
+    def _views(self) -> list[tuple[str, pl.DataFrame, Sequence[d.Column]]]:
+        """(heading, frame, columns) of each table shown for people."""
+        return [(name, frame, d.auto_columns(frame)) for name, frame in self.frames().items()]
+
+    def _heading(self) -> str:
+        return self.title
+
+    def _repr_html_(self) -> str:
+        parts = [f"<div><h3>{html.escape(self._heading())}</h3>"]
+        parts += [d.html_table(frame, cols, name) for name, frame, cols in self._views()]
+        return "".join(parts) + "</div>"
+
+    def __repr__(self) -> str:
+        parts = [self._heading()]
+        parts += [d.text_table(frame, cols, name) for name, frame, cols in self._views()]
+        return "\n\n".join(parts)
+
+
+@dataclass(repr=False)
+class Table(Frames):
+    """One frame: measurements, revisions, history or findings (`frame` is the Polars one)."""
+
+    frame: pl.DataFrame
+    label: str = "Table"
+    names: ClassVar[tuple[str, ...]] = ("frame",)
+
+    def to_polars(self) -> pl.DataFrame:
+        return self.frame
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    def _views(self) -> list[tuple[str, pl.DataFrame, Sequence[d.Column]]]:
+        return [("", self.frame, d.auto_columns(self.frame))]
+
+    def _heading(self) -> str:
+        return f"{self.label}: {self.frame.height:,} rows"
+
+
+def _named(column: str = "name", fallback: str = "id") -> Any:
+    return lambda row: row.get(column) or row.get(fallback)
+
+
+@dataclass(repr=False)
+class Scorecard(Frames):
+    """KPIs, objectives and units scored as of a date.
+
+    kpis: as_of, id, name, unit, unit_name, period, period_end, actual, target,
+      unit_of_measure, miss, score, status, achievement, own_unit, due, data, last_value,
+      last_period
+    objectives: as_of, id, name (the title), unit, unit_name, score, status, coverage,
+      counts ({green, amber, red, no_data, no_target} over its direct items), worst ({id,
+      kind, status, score} of its lowest-scoring item)
+    units: as_of, id, name, score, status, counts, worst
+
+    `status` is an ordered category: green > amber > red > no_target > no_data.
+    """
+
+    organization: str
+    as_of: dt.date
+    kpis: pl.DataFrame
+    objectives: pl.DataFrame
+    units: pl.DataFrame
+    names: ClassVar[tuple[str, ...]] = ("kpis", "objectives", "units")
+
+    def _heading(self) -> str:
+        own = self.kpis.filter(pl.col("own_unit"))
+        counts = dict(own.group_by("status").len().iter_rows())
+        summary = ", ".join(
+            f"{counts[s]:,} {s.replace('_', ' ')}"
+            for s in ("red", "amber", "green", "no_data", "no_target")
+            if counts.get(s)
+        )
+        return f"{self.organization}: scorecard as of {self.as_of} ({summary})"
+
+    def _views(self) -> list[tuple[str, pl.DataFrame, Sequence[d.Column]]]:
+        items = d.Column("items", lambda row: _items(row.get("counts")))
+        worst = d.Column("worst", lambda row: _worst(row.get("worst")))
+        return [
+            (
+                "Objectives",
+                self.objectives,
+                [
+                    d.Column("objective", _named()),
+                    d.Column("unit", _named("unit_name", "unit")),
+                    d.Column("score", d.value("score", None), number=True),
+                    d.Column("coverage", d.percent("coverage"), number=True),
+                    d.status_cell(),
+                    items,
+                    worst,
+                ],
+            ),
+            (
+                "KPIs",
+                self.kpis,
+                [
+                    d.Column("KPI", _named()),
+                    d.Column("unit", _named("unit_name", "unit")),
+                    d.Column("period", d.text("period")),
+                    d.Column("actual", d.value("actual"), number=True),
+                    d.Column("target", d.value("target"), number=True),
+                    d.Column("score", d.value("score", None), number=True),
+                    d.status_cell(),
+                    d.Column("data", d.text("data")),
+                ],
+            ),
+            (
+                "Units",
+                self.units,
+                [
+                    d.Column("unit", _named()),
+                    d.Column("score", d.value("score", None), number=True),
+                    d.status_cell(),
+                    items,
+                    worst,
+                ],
+            ),
+        ]
+
+
+def _items(counts: dict[str, int] | None) -> str:
+    from lineofsight.services.shapes import items_text
+
+    return items_text(counts) or "-"
+
+
+def _worst(worst: dict[str, Any] | None) -> str:
+    if not worst:
+        return "-"
+    return f"{worst['id']} {d.ICONS.get(worst['status'], '')} {d.human(worst['score'])}"
+
+
+@dataclass(repr=False)
+class Forecasts(Frames):
+    """Each targeted KPI projected to its target date.
+
+    kpis: as_of, id, name, unit, unit_name, unit_of_measure, method, projected, target,
+      deadline, period (the target's), on_track, probability, points, last_period, reason
+    path: id, unit, period, period_end, value, low, high (the 80% prediction interval)
+    """
+
+    as_of: dt.date
+    kpis: pl.DataFrame
+    path: pl.DataFrame
+    names: ClassVar[tuple[str, ...]] = ("kpis", "path")
+
+    def _heading(self) -> str:
+        on = self.kpis.filter(pl.col("on_track").fill_null(False)).height
+        return f"Forecasts as of {self.as_of}: {on:,} of {self.kpis.height:,} on track"
+
+    def _views(self) -> list[tuple[str, pl.DataFrame, Sequence[d.Column]]]:
+        return [
+            (
+                "KPIs",
+                self.kpis,
+                [
+                    d.Column("KPI", _named()),
+                    d.Column("unit", _named("unit_name", "unit")),
+                    d.Column("method", d.text("method")),
+                    d.Column("projected", d.value("projected"), number=True),
+                    d.Column("target", d.value("target"), number=True),
+                    d.Column("deadline", d.text("deadline")),
+                    d.Column("on track", d.text("on_track")),
+                    d.Column("probability", d.percent("probability"), number=True),
+                ],
+            )
+        ]
+
+
+@dataclass(repr=False)
+class Explanation(Frames):
+    """Why a KPI moved between two periods: contributions that add up to the change.
+
+    summary: kpi, name, unit, unit_name, unit_of_measure, from_period, from_value,
+      to_period, to_value, change, method, exact, residual
+    contributions: level (1: the KPI's direct inputs or units; 2: inputs of a formula input,
+      ...), parent (the KPI split), kind (kpi or unit), id, name, value_from, value_to,
+      contribution
+    """
+
+    summary: pl.DataFrame
+    contributions: pl.DataFrame
+    names: ClassVar[tuple[str, ...]] = ("summary", "contributions")
+
+    def _heading(self) -> str:
+        row = self.summary.row(0, named=True)
+        measure = row["unit_of_measure"]
+        return (
+            f"{row['name']} ({row['kpi']}) at {row['unit_name'] or row['unit']}: "
+            f"{d.with_measure(row['from_value'], measure)} in {row['from_period']} to "
+            f"{d.with_measure(row['to_value'], measure)} in {row['to_period']}, "
+            f"change {d.with_measure(row['change'], measure)}"
+        )
+
+    def _views(self) -> list[tuple[str, pl.DataFrame, Sequence[d.Column]]]:
+        return [
+            (
+                "Contributions",
+                self.contributions,
+                [
+                    d.Column("level", d.text("level"), number=True),
+                    d.Column("of", d.text("parent")),
+                    d.Column("kind", d.text("kind")),
+                    d.Column("item", _named()),
+                    d.Column("from", d.value("value_from", None), number=True),
+                    d.Column("to", d.value("value_to", None), number=True),
+                    d.Column("contribution", d.value("contribution", None), number=True),
+                ],
+            )
+        ]

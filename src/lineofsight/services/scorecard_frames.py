@@ -1,0 +1,209 @@
+"""The scorecard as frames for programs and analysts: the frame engine's rows with the words
+people read beside the ids (names, unit names, units of measure) and each period's last day.
+
+`los status --format json|csv|parquet` and the Python API's `Workspace.scorecard` both come
+from here, so they carry the same columns, at full precision: rounding is for display only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from lineofsight.domain import model as m
+from lineofsight.engine.calendar import period_named
+from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
+from lineofsight.services.arguments import OPTIONS, ArgumentNames
+from lineofsight.services.evaluate import status_with_definitions, subtree_of
+from lineofsight.store.database import Store
+from lineofsight.store.labels import Labels, read_labels
+
+# Statuses as an ordered category, lowest first: green > amber > red, and below red the rows
+# that have no score (no value, then no target), so that `status >= "amber"` keeps exactly
+# the met-or-nearly-met rows and sorting ascending puts every row needing attention first.
+STATUS_ORDER = ("no_data", "no_target", "red", "amber", "green")
+STATUS = pl.Enum(list(STATUS_ORDER))
+
+
+@dataclass(frozen=True, slots=True)
+class ScorecardFrames:
+    """A scorecard as of a date.
+
+    kpis: id, name, unit, unit_name, period, period_end, actual, target, unit_of_measure,
+      miss, score, status, achievement, own_unit, due, data, last_value, last_period
+    objectives: id, name (its title), unit, unit_name, score, status, coverage, counts, worst
+    units: id, name, score, status, counts, worst
+    """
+
+    as_of: dt.date
+    kpis: pl.DataFrame
+    objectives: pl.DataFrame
+    units: pl.DataFrame
+
+    def names(self) -> dict[str, dict[str, str]]:
+        """{"kpi"|"objective"|"unit": {id: name}} for the tables of `los status`."""
+        return {
+            kind: dict(frame.select("id", pl.col("name").fill_null("")).unique("id").iter_rows())
+            for kind, frame in (
+                ("kpi", self.kpis),
+                ("objective", self.objectives),
+                ("unit", self.units),
+            )
+        }
+
+    def evaluation(self) -> FrameEvaluation:
+        """The engine's rows (with the label columns, status as text), for the JSON shape."""
+        return FrameEvaluation(
+            self.as_of,
+            *(
+                frame.with_columns(pl.col("status").cast(pl.String))
+                for frame in (self.kpis, self.objectives, self.units)
+            ),
+        )
+
+
+def scorecard_frames(
+    store: Store,
+    period: str | None = None,
+    as_of: str | None = None,
+    unit: str | None = None,
+    names: ArgumentNames = OPTIONS,
+) -> ScorecardFrames:
+    """The store's scorecard as of a date (or a period's last day), optionally only for a unit
+    and the units below it; messages name the arguments as `names` says."""
+    defs, ev = status_with_definitions(store, period, as_of, names)
+    if unit is not None:
+        keep = list(subtree_of(defs.units, unit, names))
+        kept = defs.objectives.filter(pl.col("unit_id").is_in(keep))["id"]
+        ev = FrameEvaluation(
+            ev.as_of,
+            ev.kpis.filter(pl.col("unit").is_in(keep)),
+            ev.objectives.filter(pl.col("id").is_in(kept.to_list())),
+            ev.units.filter(pl.col("id").is_in(keep)),
+        )
+    with store.reading() as conn:
+        labels = read_labels(conn)
+    return labelled(ev, defs, labels)
+
+
+def labelled(ev: FrameEvaluation, defs: DefinitionFrames, labels: Labels) -> ScorecardFrames:
+    """The evaluation's rows with names, unit names, units of measure and period ends."""
+    unit_names = labels.units.select(pl.col("id").alias("unit"), pl.col("name").alias("unit_name"))
+    kpis = (
+        ev.kpis.join(labels.kpis, on="id", how="left", maintain_order="left")
+        .join(unit_names, on="unit", how="left", maintain_order="left")
+        .join(
+            _period_ends(ev.kpis["period"], defs.calendar),
+            on="period",
+            how="left",
+            maintain_order="left",
+        )
+        .select(
+            "id",
+            "name",
+            "unit",
+            "unit_name",
+            "period",
+            "period_end",
+            "actual",
+            "target",
+            "unit_of_measure",
+            "miss",
+            "score",
+            pl.col("status").cast(STATUS),
+            "achievement",
+            "own_unit",
+            "due",
+            "data",
+            "last_value",
+            "last_period",
+        )
+    )
+    objectives = (
+        ev.objectives.join(labels.objectives, on="id", how="left", maintain_order="left")
+        .rename({"unit_id": "unit"})
+        .join(unit_names, on="unit", how="left", maintain_order="left")
+        .select(
+            "id",
+            "name",
+            "unit",
+            "unit_name",
+            "score",
+            pl.col("status").cast(STATUS),
+            "coverage",
+            "counts",
+            "worst",
+        )
+    )
+    units = ev.units.join(labels.units, on="id", how="left", maintain_order="left").select(
+        "id", "name", "score", pl.col("status").cast(STATUS), "counts", "worst"
+    )
+    return ScorecardFrames(ev.as_of, kpis, objectives, units)
+
+
+def _period_ends(labels: pl.Series, calendar: m.Calendar) -> pl.DataFrame:
+    """The last day of each distinct period name (a few dozen, whatever the rows)."""
+    distinct = labels.unique().drop_nulls().to_list()
+    return pl.DataFrame(
+        {"period": distinct, "period_end": [period_named(p, calendar).end for p in distinct]},
+        schema={"period": pl.String, "period_end": pl.Date},
+    )
+
+
+def long_frame(card: ScorecardFrames) -> pl.DataFrame:
+    """KPI, objective and unit rows in one table (a `kind` column), for CSV and Parquet:
+    as_of, kind, id, name, unit, unit_name, period, period_end, actual, target,
+    unit_of_measure, miss, score, status, coverage, data, due, last_value, last_period,
+    counts, worst."""
+    as_of = pl.lit(card.as_of, pl.Date).alias("as_of")
+    nothing: dict[str, pl.DataType | type[pl.DataType]] = {
+        "unit": pl.String,
+        "unit_name": pl.String,
+        "period": pl.String,
+        "period_end": pl.Date,
+        "actual": pl.Float64,
+        "target": pl.Float64,
+        "unit_of_measure": pl.String,
+        "miss": pl.Float64,
+        "coverage": pl.Float64,
+        "data": pl.String,
+        "due": pl.Date,
+        "last_value": pl.Float64,
+        "last_period": pl.String,
+    }
+    order = [
+        "as_of",
+        "kind",
+        "id",
+        "name",
+        "unit",
+        "unit_name",
+        "period",
+        "period_end",
+        "actual",
+        "target",
+        "unit_of_measure",
+        "miss",
+        "score",
+        "status",
+        "coverage",
+        "data",
+        "due",
+        "last_value",
+        "last_period",
+        "counts",
+        "worst",
+    ]
+    counts_type = card.units.schema["counts"]
+    worst_type = card.units.schema["worst"]
+    parts = []
+    for kind, frame in (("kpi", card.kpis), ("objective", card.objectives), ("unit", card.units)):
+        missing = [
+            pl.lit(None, dtype).alias(name)
+            for name, dtype in [*nothing.items(), ("counts", counts_type), ("worst", worst_type)]
+            if name not in frame.columns
+        ]
+        parts.append(frame.with_columns(as_of, pl.lit(kind).alias("kind"), *missing).select(order))
+    return pl.concat(parts)
