@@ -204,21 +204,29 @@ def is_stdout(path: Path | None) -> bool:
     return path is None or str(path) == "-"
 
 
-def write_output(text: str, path: Path | None) -> None:
-    """Write `text` to `path`, or to standard output for `-` or no path.
+def write_output(text: str | bytes, path: Path | None) -> None:
+    """Write `text` (or binary data) to `path`, or to standard output for `-` or no path.
 
     A missing folder on the way is created, as `mkdir -p` would; a path that cannot be
     written (a folder, no permission) is a UsageError naming it. The file is replaced in one
     step.
     """
     if path is None or is_stdout(path):
-        sys.stdout.write(text)
+        if isinstance(text, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(text)
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written beside it, then moved over it: a reader never sees half a file.
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
+        if isinstance(text, bytes):
+            tmp.write_bytes(text)
+        else:
+            tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

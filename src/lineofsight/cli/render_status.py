@@ -281,10 +281,11 @@ def cascade_tree(ev: Evaluation, org: m.Organization, units: set[str] | None = N
     return root
 
 
-def frames_json(card: ScorecardFrames) -> str:
-    """The spec's status JSON (see `services.shapes`), each row with its name and each KPI
-    row with its period's last day, at full precision."""
-    return status_json(card.evaluation()) + "\n"
+def frames_json(card: ScorecardFrames | FrameEvaluation) -> str:
+    """The spec's status JSON (see `services.shapes`) at full precision; from a labelled
+    scorecard, each row with its name and each KPI row with its period's last day."""
+    ev = card.evaluation() if isinstance(card, ScorecardFrames) else card
+    return status_json(ev) + "\n"
 
 
 def frames_csv(card: ScorecardFrames) -> str:

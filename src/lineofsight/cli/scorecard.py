@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from lineofsight.cli.common import AsOfOption, DbOption, out
+from lineofsight.cli.common import AsOfOption, DbOption, is_stdout, out, write_output
 from lineofsight.errors import UsageError
 from lineofsight.services.workspace import open_store
 
@@ -64,7 +62,7 @@ def status(
             "--output",
             "-o",
             metavar="FILE",
-            help="Write to this file instead of standard output (parquet: needed on a terminal).",
+            help="Write to this file (-: standard output; parquet on a terminal needs a file).",
             show_default=False,
         ),
     ] = None,
@@ -79,52 +77,30 @@ def status(
     )
     from lineofsight.services.scorecard_frames import scorecard_frames
 
-    if output_format is StatusFormat.PARQUET and output is None and sys.stdout.isatty():
+    if output_format is StatusFormat.PARQUET and is_stdout(output) and sys.stdout.isatty():
         raise UsageError(
             "--format parquet writes binary data: give -o FILE, or redirect standard output"
         )
     with open_store(db) as store:
         card = scorecard_frames(store, period, as_of, unit)
     if output_format is StatusFormat.PARQUET:
-        if output is not None:
-            with _written(output, binary=True) as stream:
-                frames_parquet(card, stream)
-        else:
-            buffer = io.BytesIO()
-            frames_parquet(card, buffer)
-            sys.stdout.buffer.write(buffer.getvalue())
-            sys.stdout.flush()
-        return
-    if output_format is StatusFormat.JSON:
-        text = frames_json(card)
+        buffer = io.BytesIO()
+        frames_parquet(card, buffer)
+        write_output(buffer.getvalue(), output)
+    elif output_format is StatusFormat.JSON:
+        write_output(frames_json(card), output)
     elif output_format is StatusFormat.CSV:
-        text = frames_csv(card)
-    else:
-        console = Console(highlight=False, width=200, file=io.StringIO())
-        if output is None:
-            console = out if out.is_terminal else Console(highlight=False, width=200)
+        write_output(frames_csv(card), output)
+    elif is_stdout(output):
+        console = out if out.is_terminal else Console(highlight=False, width=200)
         for table in frames_tables(card.evaluation(), card.names()):
             console.print(table)
-        if output is None:
-            return
-        assert isinstance(console.file, io.StringIO)
-        text = console.file.getvalue()
-    if output is None:
-        sys.stdout.write(text)
-        return
-    with _written(output, binary=False) as stream:
-        stream.write(text)
-
-
-@contextmanager
-def _written(path: Path, *, binary: bool) -> Iterator[Any]:
-    """A file opened for writing; UsageError naming it when it cannot be."""
-    try:
-        stream = path.open("wb" if binary else "w", encoding=None if binary else "utf-8")
-    except OSError as exc:
-        raise UsageError(f"--output {path}: {exc.strerror or exc}") from None
-    with stream:
-        yield stream
+    else:
+        text = io.StringIO()
+        console = Console(highlight=False, width=200, file=text)
+        for table in frames_tables(card.evaluation(), card.names()):
+            console.print(table)
+        write_output(text.getvalue(), output)
 
 
 def tree(

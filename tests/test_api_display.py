@@ -1,0 +1,99 @@
+"""The notebook and console views of the API's results: numbers for people, with units of
+measure and unit names; every user-written string escaped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import lineofsight
+from lineofsight.display import human, with_measure
+from lineofsight.results import Scorecard
+from lineofsight.services.init import init_workspace
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (34320.0, "34,320"),
+        (3.432e4, "34,320"),
+        (34320.4, "34,320"),
+        (1234567.8, "1,234,568"),
+        (102.4931506849315, "102.5"),
+        (72.1, "72.1"),
+        (2.58, "2.58"),
+        (0.0523, "0.0523"),
+        (999.96, "1,000"),
+        (-0.5, "-0.5"),
+        (-12345.0, "-12,345"),
+        (0.0, "0"),
+        (7, "7"),
+        (None, "-"),
+        (float("nan"), "-"),
+    ],
+)
+def test_numbers_are_written_for_people(value: float | None, shown: str) -> None:
+    assert human(value) == shown
+
+
+def test_values_carry_their_unit_of_measure() -> None:
+    assert with_measure(72.1, "%") == "72.1%"
+    assert with_measure(35567.0, "followers") == "35,567 followers"
+    assert with_measure(2.58, None) == "2.58"
+    assert with_measure(None, "days") == "-"
+
+
+@pytest.fixture(scope="module")
+def card(tmp_path_factory: pytest.TempPathFactory) -> Scorecard:
+    folder = tmp_path_factory.mktemp("api") / "ws"
+    init_workspace(folder, example="techinnovate", db=None)
+    with lineofsight.Workspace.open(folder) as ws:
+        return ws.scorecard(as_of="2026-12-05")
+
+
+def test_the_notebook_view_formats_numbers_with_units(card: Scorecard) -> None:
+    page = card._repr_html_()
+    followers = card.kpis.filter(pl.col("id") == "social_followers").row(0, named=True)
+    assert followers["actual"] == 35567.0  # the frame keeps the number itself
+    assert "35,567 followers" in page and "35,119 followers" in page
+    assert "e+0" not in page
+    assert "58.6 USD million" in page and "13.9%" in page
+    assert "Sales North America" in page and "Tier 2 Support" in page  # unit names
+    assert "✗ red" in page and "1 amber, 3 green, 1 no data" in page
+    assert page.count("<table>") == 3
+
+
+def test_the_text_view_matches(card: Scorecard) -> None:
+    text = repr(card)
+    first = text.splitlines()[0]
+    assert (
+        first
+        == "TechInnovate Inc.: scorecard as of 2026-12-05 (4 red, 6 amber, 23 green, 1 no data)"
+    )
+    assert "35,567 followers" in text and "e+0" not in text
+    assert "Tier 2 Support" in text
+
+
+def test_user_text_is_escaped(card: Scorecard) -> None:
+    hostile = Scorecard(
+        organization="<script>alert(1)</script>",
+        as_of=dt.date(2026, 12, 5),
+        kpis=card.kpis.with_columns(name=pl.lit("<b>bold</b>")),
+        objectives=card.objectives,
+        units=card.units,
+    )
+    page = hostile._repr_html_()
+    assert "<script>" not in page and "<b>bold" not in page
+    assert "&lt;script&gt;" in page and "&lt;b&gt;bold&lt;/b&gt;" in page
+
+
+def test_long_frames_show_a_part_and_say_so(tmp_path: Path) -> None:
+    table = lineofsight.Table(pl.DataFrame({"n": [float(i) * 1000.5 for i in range(120)]}), "N")
+    text = repr(table)
+    assert text.startswith("N: 120 rows")
+    assert "… and 70 more rows" in text and "1,000" in text
+    assert "… and 70 more rows" in table._repr_html_()
+    assert len(table) == 120 and table.to_polars().height == 120
