@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 RUNNER = Path(__file__).with_name("core_only.py")
@@ -61,6 +62,10 @@ def test_core_commands_work_without_extras(db_url: str, tmp_path: Path) -> None:
     status = _los(ws, "status", "--as-of", "2026-11-22", *db)
     assert status.returncode == 0, status.stderr
     assert "Customer Success" in status.stdout
+    # Parquet is Polars' own writer: no pyarrow needed.
+    parquet = _los(ws, "status", "--format", "parquet", "-o", "card.parquet", *db)
+    assert parquet.returncode == 0, parquet.stderr
+    assert pl.read_parquet(ws / "card.parquet").filter(pl.col("kind") == "kpi").height > 30
     check = _los(ws, "check", "--as-of", "2026-11-22", *db)
     assert check.returncode == 0, check.stderr
     assert "4 findings" in check.stdout

@@ -37,10 +37,11 @@ def read_labels(conn: Connection) -> Labels:
 
 
 def _frame(rows: Sequence[Sequence[Any]], names: list[str]) -> pl.DataFrame:
+    # Column by column: building 100,000 rows' frame from row tuples costs several times more.
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     return pl.DataFrame(
-        [tuple(r) for r in rows],
+        {name: list(column) for name, column in zip(names, columns, strict=True)},
         schema={name: pl.String for name in names},
-        orient="row",
     )
 
 
