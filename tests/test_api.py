@@ -164,6 +164,12 @@ def test_forecasts_with_their_path(mf: Los) -> None:
             assert path["value"][-1] == pytest.approx(row["projected"])
     assert result.kpis["as_of"].unique().to_list() == [result.as_of]
     assert set(result.kpis["unit_of_measure"].drop_nulls()) >= {"days"}
+    on_track = result.kpis["on_track"].fill_null(False).sum()
+    shown = repr(result)
+    assert shown.startswith(f"Forecasts as of 2026-11-22: {on_track} of {result.kpis.height}")
+    assert " days " in shown and "e+0" not in shown
+    assert "<table>" in result._repr_html_()
+    assert set(result.to_pandas()) == {"kpis", "path"}
 
 
 def test_explain_splits_the_change(mf: Los) -> None:
@@ -185,6 +191,8 @@ def test_explain_splits_the_change(mf: Los) -> None:
     ]
     assert contributions["contribution"].sum() == pytest.approx(summary["change"], abs=1e-9)
     assert set(contributions["level"]) == {1} and set(contributions["parent"]) == {"ccc"}
+    assert repr(result).startswith("Cash conversion cycle (ccc) at ")
+    assert "Days sales outstanding" in repr(result)
 
 
 def test_history_and_findings(ti: Los) -> None:

@@ -77,3 +77,16 @@ def test_output_to_a_file_and_a_bad_one(example: Los, workdir: Path) -> None:
     bad = example("status", "--format", "parquet", "-o", str(folder))
     assert bad.exit_code == 2
     assert f"cannot write {folder}" in bad.output and "Traceback" not in bad.output
+
+
+def test_parquet_on_a_terminal_asks_for_a_file(
+    example: Los, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lineofsight.cli import scorecard
+
+    monkeypatch.setattr(scorecard, "_stdout_is_terminal", lambda: True)
+    result = example("status", "--format", "parquet")
+    assert result.exit_code == 2
+    assert "--format parquet writes binary data: give -o FILE" in result.output
+    assert result.stdout_bytes.count(b"PAR1") == 0
+    assert example("status", "--format", "json").exit_code == 0  # text formats still print

@@ -77,7 +77,7 @@ def status(
     )
     from lineofsight.services.scorecard_frames import scorecard_frames
 
-    if output_format is StatusFormat.PARQUET and is_stdout(output) and sys.stdout.isatty():
+    if output_format is StatusFormat.PARQUET and is_stdout(output) and _stdout_is_terminal():
         raise UsageError(
             "--format parquet writes binary data: give -o FILE, or redirect standard output"
         )
@@ -101,6 +101,11 @@ def status(
         for table in frames_tables(card.evaluation(), card.names()):
             console.print(table)
         write_output(text.getvalue(), output)
+
+
+def _stdout_is_terminal() -> bool:
+    """Whether standard output is a terminal (where binary data would be garbage)."""
+    return sys.stdout.isatty()
 
 
 def tree(
