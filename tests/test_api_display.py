@@ -63,6 +63,8 @@ def test_the_notebook_view_formats_numbers_with_units(card: Scorecard) -> None:
     assert "58.6 USD million" in page and "13.9%" in page
     assert "Sales North America" in page and "Tier 2 Support" in page  # unit names
     assert "✗ red" in page and "1 amber, 3 green, 1 no data" in page
+    # A row without its value still shows the last one known, and why it is missing.
+    assert "37 meetings (2026-W43)" in page and "overdue since 2026-12-01" in page
     assert page.count("<table>") == 3
 
 

@@ -117,9 +117,9 @@ def html_table(frame: pl.DataFrame, columns: Sequence[Column], title: str = "") 
                     f"{ICONS.get(shown, '')} {html.escape(str(shown))}</td>"
                 )
             elif c.number:
-                cells.append(f'<td style="text-align:right">{html.escape(shown or "-")}</td>')
+                cells.append(f'<td style="text-align:right">{_escaped(shown)}</td>')
             else:
-                cells.append(f"<td>{html.escape(shown or '-')}</td>")
+                cells.append(f"<td>{_escaped(shown)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     more = _more(frame)
     caption = f"<h4>{html.escape(title)}</h4>" if title else ""
@@ -128,6 +128,10 @@ def html_table(frame: pl.DataFrame, columns: Sequence[Column], title: str = "") 
         f"{caption}<table><thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>{tail}"
     )
+
+
+def _escaped(shown: str | None) -> str:
+    return "-" if shown is None else html.escape(shown)
 
 
 def text_table(frame: pl.DataFrame, columns: Sequence[Column], title: str = "") -> str:
@@ -139,7 +143,7 @@ def text_table(frame: pl.DataFrame, columns: Sequence[Column], title: str = "") 
             shown = c.cell(row)
             if c.status and shown is not None:
                 shown = f"{ICONS.get(shown, '')} {shown}"
-            line.append(shown or "-")
+            line.append("-" if shown is None else shown)
         grid.append(line)
     widths = [max(len(r[i]) for r in grid) for i in range(len(columns))]
     lines = [title] if title else []

@@ -137,7 +137,8 @@ class Scorecard(Frames):
                     d.Column("target", d.value("target"), number=True),
                     d.Column("score", d.value("score", None), number=True),
                     d.status_cell(),
-                    d.Column("data", d.text("data")),
+                    d.Column("last", _last),
+                    d.Column("data", _data),
                 ],
             ),
             (
@@ -152,6 +153,23 @@ class Scorecard(Frames):
                 ],
             ),
         ]
+
+
+def _last(row: dict[str, Any]) -> str:
+    """The value before the row's period, so that a row without its value still shows what
+    is known: `37 meetings (2026-W43)`."""
+    if row.get("last_period") is None:
+        return "-"
+    return f"{d.with_measure(row['last_value'], row.get('unit_of_measure'))} ({row['last_period']})"
+
+
+def _data(row: dict[str, Any]) -> str:
+    """`overdue since D` or `awaiting, due D` for a row without its value; empty when in."""
+    if row.get("data") == "overdue":
+        return f"overdue since {row['due']}"
+    if row.get("data") == "awaiting":
+        return f"awaiting, due {row['due']}"
+    return ""
 
 
 def _items(counts: dict[str, int] | None) -> str:
