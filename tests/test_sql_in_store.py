@@ -34,9 +34,10 @@ def _docstrings(tree: ast.AST) -> set[int]:
     """The ids of the docstring nodes of a module: prose about SQL, not SQL."""
     found = set()
     for node in ast.walk(tree):
-        if isinstance(
-            node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
-        ) and node.body:
+        if (
+            isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+        ):
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 found.add(id(first.value))
@@ -74,9 +75,7 @@ def sql_strings(source: str) -> list[tuple[int, str]]:
 
 def _outside_store() -> list[Path]:
     return sorted(
-        path
-        for path in PACKAGE.rglob("*.py")
-        if STORE not in path.parents and path not in NOT_YET
+        path for path in PACKAGE.rglob("*.py") if STORE not in path.parents and path not in NOT_YET
     )
 
 
