@@ -112,6 +112,7 @@ def record_measurement(
 
             problem = overlap_problem(comparison.overlaps)
             raise UsageError(f"period: {problem.message}", [problem])
+        # The checker accepted the row's ids and period: what `current_value` asks of them.
         before = current_value(session, row.kpi_id, row.unit_id, row.period, row.period_end)
         counts = write_compared(session, comparison, source=source, at=dt.datetime.now(dt.UTC))
         after = {
