@@ -17,7 +17,7 @@ import typer.main
 import yaml
 from typer.testing import CliRunner
 
-from lineofsight.cli.app import app
+from lineofsight.cli.app import app, create_app
 from lineofsight.domain.text import did_you_mean, noun, plural
 from tests.conftest import FIXTURES, Los
 
@@ -50,6 +50,27 @@ PYTHON_TYPE = re.compile(r"<[a-z][a-z_ \[\]|]*>|\{[A-Za-z_]+\}")
 def test_the_command_list_is_complete() -> None:
     names = {" ".join(p) for p in COMMANDS}
     assert {"init", "load", "check", "measurement delete", "user add", "library search"} <= names
+
+
+def test_a_new_app_registers_every_command_once() -> None:
+    # Registration is one explicit call per app made, not a side effect of importing the
+    # command modules: a second app has the same commands, and the first none twice.
+    created = create_app()
+    second = create_app()
+    for made in (created, second):
+        names = [c.callback.__name__ for c in made.registered_commands if c.callback]
+        assert len(names) == len(set(names)) == len(app.registered_commands)
+        groups = {g.name: g.typer_instance for g in made.registered_groups}
+        assert sorted(groups) == ["library", "measurement", "user"]
+        for name, group in groups.items():
+            assert group is not None
+            commands = [c.name or c.callback.__name__ for c in group.registered_commands]
+            assert len(commands) == len(set(commands)), name
+    shown = CliRunner().invoke(created, ["user", "--help"])
+    assert shown.exit_code == 0 and "revoke" in shown.output
+    assert created.registered_groups[0].typer_instance is not (
+        second.registered_groups[0].typer_instance
+    )
 
 
 @pytest.mark.parametrize("words", COMMANDS, ids=[" ".join(p) for p in COMMANDS])

@@ -199,10 +199,10 @@ def test_stored_values_are_found_by_pairs_or_by_whole_periods(
     # A load looks up the stored values of its (last day, KPI) pairs one by one when they are
     # few, and reads its periods whole when they are many, all at once or a slice at a time:
     # each way finds the same rows.
-    from lineofsight.store import measurements
+    from lineofsight.store import measurement_writes
 
-    monkeypatch.setattr(measurements, "PAIRS_AT_MOST", pairs_at_most)
-    monkeypatch.setattr(measurements, "COMPARE_ROWS", compare_rows)
+    monkeypatch.setattr(measurement_writes, "PAIRS_AT_MOST", pairs_at_most)
+    monkeypatch.setattr(measurement_writes, "COMPARE_ROWS", compare_rows)
     first = _csv(workdir, "first.csv", "dio,2026-01,45,,,,\ndio,2026-02,46,,,,\n")
     assert applied("load", str(first)).exit_code == 0
     second = _csv(

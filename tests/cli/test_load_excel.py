@@ -228,9 +228,9 @@ def test_overlaps_are_found_whether_stored_values_are_read_by_pairs_or_by_period
 ) -> None:
     # A day stored on the month's last day is read with the month's own rows: by the
     # (last day, KPI) pair, or with the whole last day when the file has many pairs.
-    from lineofsight.store import measurements
+    from lineofsight.store import measurement_writes
 
-    monkeypatch.setattr(measurements, "PAIRS_AT_MOST", pairs_at_most)
+    monkeypatch.setattr(measurement_writes, "PAIRS_AT_MOST", pairs_at_most)
     before = workdir / "before.csv"
     before.write_text("kpi,period,value\ndpo,2026-11-30,50\ndso,2026-11-30,7\n")
     assert applied("load", str(before)).exit_code == 0

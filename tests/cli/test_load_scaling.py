@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from lineofsight.services import measurements as load_service
-from lineofsight.store import measurements as stored
+from lineofsight.store import measurement_overlaps as stored
 from lineofsight.store.database import Store
 from tests.conftest import FIXTURES, Los
 

@@ -1,42 +1,20 @@
 """The `los` command: the Typer app, its global options, and every command registered in one
-place (`_register`). The commands live in modules by subject; user mistakes exit 2 with every
-problem listed (`common.guarded`)."""
+place (`register_commands`, called when the app is made). The commands live in modules by
+subject; user mistakes exit 2 with every problem listed (`common.guarded`)."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
 from lineofsight import __version__
-from lineofsight.cli.common import DbOption, LosCommand, err, guarded, out, report
+from lineofsight.cli.common import DbOption, add_command, err, out, report
 
-__all__ = ["DbOption", "_command", "app", "err", "main", "out", "report"]
-
-app = typer.Typer(
-    name="los",
-    help="Line of Sight: cascade a strategy into owned, targeted, measured KPIs.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _command(on: typer.Typer | None = None, **kwargs: Any) -> Callable[[F], F]:
-    """Register a command (on `los`, or on a group such as `los user`) whose user mistakes
-    print every problem and exit 2, no traceback."""
-
-    def register(fn: F) -> F:
-        (on or app).command(cls=LosCommand, **kwargs)(guarded(fn))
-        return fn
-
-    return register
+__all__ = ["DbOption", "app", "create_app", "err", "main", "out", "register_commands", "report"]
 
 
 def _version(value: bool) -> None:
@@ -45,7 +23,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
@@ -92,9 +69,31 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     logger.propagate = False
 
 
-def _register() -> None:
-    """Every command of `los`, in the order `los --help` lists them."""
-    from lineofsight.cli import analysis, checks, definitions, measurements, scorecard
+def create_app() -> typer.Typer:
+    """The `los` app with its global options and every command."""
+    app = typer.Typer(
+        name="los",
+        help="Line of Sight: cascade a strategy into owned, targeted, measured KPIs.",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+    )
+    app.callback()(_main)
+    register_commands(app)
+    return app
+
+
+def register_commands(app: typer.Typer) -> None:
+    """Every command and command group of `los`, in the order `los --help` lists them."""
+    from lineofsight.cli import (
+        analysis,
+        checks,
+        definitions,
+        library,
+        measurements,
+        scorecard,
+        web_commands,
+    )
 
     for fn in (
         definitions.init,
@@ -110,14 +109,12 @@ def _register() -> None:
         analysis.forecast,
         definitions.history,
         definitions.schema,
+        web_commands.serve,
     ):
-        _command()(fn)
-    _command(measurements.measurement_app, name="delete")(measurements.delete)
-    _command(measurements.measurement_app, name="history")(measurements.history)
-    app.add_typer(measurements.measurement_app, name="measurement")
-    # These two modules register their own commands and groups (`serve`, `user ...`,
-    # `library ...`) through `_command` when imported.
-    from lineofsight.cli import library, web_commands  # noqa: F401
+        add_command(app, fn)
+    app.add_typer(measurements.measurement_group(), name="measurement")
+    app.add_typer(library.group(), name="library")
+    app.add_typer(web_commands.user_group(), name="user")
 
 
 def main() -> None:
@@ -140,4 +137,4 @@ def main() -> None:
     os._exit(code)
 
 
-_register()
+app = create_app()

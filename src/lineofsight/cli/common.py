@@ -164,6 +164,12 @@ class LosCommand(TyperCommand):
                 )
 
 
+def add_command(on: typer.Typer, fn: Callable[..., Any], name: str | None = None) -> None:
+    """Register `fn` as a command of `on` (`los`, or a group such as `los user`) whose user
+    mistakes print every problem and exit 2, no traceback."""
+    on.command(name=name, cls=LosCommand)(guarded(fn))
+
+
 def guarded(fn: F) -> F:
     """The command `fn`, with a user's mistakes printed (every problem listed) and exit code 2
     instead of a traceback."""

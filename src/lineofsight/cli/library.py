@@ -12,17 +12,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from lineofsight.cli.app import DbOption, _command, app, out
-
-library_app = typer.Typer(
-    name="library",
-    help="The KPI library: search the catalogue, show, add to the strategy, suggest drivers.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(library_app, name="library")
+from lineofsight.cli.common import DbOption, add_command, out
 
 
 class Mode(StrEnum):
@@ -39,7 +29,6 @@ class Format(StrEnum):
 FormatOption = Annotated[Format, typer.Option("--format", help="text or json.")]
 
 
-@_command(library_app)
 def search(
     text: Annotated[
         list[str], typer.Argument(help="What to look for: words, a name, an abbreviation.")
@@ -89,7 +78,6 @@ def search(
         out.print(f"    {escape(result.summary)}")
 
 
-@_command(library_app)
 def show(
     kpi_id: Annotated[str, typer.Argument(metavar="ID", help="A catalogue id.")],
     output_format: FormatOption = Format.TEXT,
@@ -139,7 +127,6 @@ def show(
                 )
 
 
-@_command(library_app)
 def add(
     kpi_id: Annotated[str, typer.Argument(metavar="ID", help="The catalogue id to add.")],
     unit: Annotated[str, typer.Option("--unit", help="The unit the KPI belongs to.")],
@@ -181,7 +168,6 @@ def add(
     )
 
 
-@_command(library_app)
 def suggest(
     kpi_id: Annotated[str, typer.Argument(metavar="KPI", help="A KPI of the strategy.")],
     depth: Annotated[
@@ -230,3 +216,18 @@ def suggest(
             )
     for note in suggestion.notes:
         out.print(f"\n[dim]{escape(note)}[/]")
+
+
+def group() -> typer.Typer:
+    """`los library` with its commands, in the order its help lists them."""
+    library = typer.Typer(
+        name="library",
+        help="The KPI library: search the catalogue, show, add to the strategy, suggest drivers.",
+        no_args_is_help=True,
+        add_completion=False,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+    )
+    for fn in (search, show, add, suggest):
+        add_command(library, fn)
+    return library

@@ -8,17 +8,19 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from lineofsight.cli.common import DbOption, Format, FormatOption, err, out, print_json, report
+from lineofsight.cli.common import (
+    DbOption,
+    Format,
+    FormatOption,
+    add_command,
+    err,
+    out,
+    print_json,
+    report,
+)
 from lineofsight.domain.text import plural
 from lineofsight.errors import InputError
 from lineofsight.services.workspace import local_user, open_store
-
-measurement_app = typer.Typer(
-    name="measurement",
-    help="Stored measurements: delete one (kept as a revision), show one's revisions.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
 
 AllowFutureOption = Annotated[
     bool,
@@ -191,3 +193,16 @@ def history(
         out.print(f"  {shown:>12}  recorded {when}{source}  ({state})")
     if values[-1].replaced_at is not None:
         out.print("  (deleted: no current value)")
+
+
+def measurement_group() -> typer.Typer:
+    """`los measurement` with its commands, in the order its help lists them."""
+    measurement = typer.Typer(
+        name="measurement",
+        help="Stored measurements: delete one (kept as a revision), show one's revisions.",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+    )
+    add_command(measurement, delete, "delete")
+    add_command(measurement, history, "history")
+    return measurement

@@ -15,26 +15,15 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from types import ModuleType
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from lineofsight.cli.app import DbOption, _command, app, err, out
+from lineofsight.cli.common import DbOption, add_command, err, out
 from lineofsight.errors import UsageError
 from lineofsight.extras import require
 from lineofsight.services.workspace import local_user, open_store, resolve_url
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-user_app = typer.Typer(
-    name="user",
-    help="Accounts of the web app: add, list, change, remove users; reset passwords; make, "
-    "list and revoke API tokens.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-app.add_typer(user_app, name="user")
 
 WEB_APP = "the web app"
 
@@ -47,7 +36,6 @@ def _accounts() -> ModuleType:
     return accounts
 
 
-@_command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[
@@ -94,7 +82,6 @@ def _read_password(password_stdin: bool) -> str:
     return first
 
 
-@_command(user_app, name="add")
 def user_add(
     username: Annotated[str, typer.Argument(help="The login name.")],
     role: Annotated[
@@ -136,7 +123,6 @@ class ListFormat(StrEnum):
 FormatOption = Annotated[ListFormat, typer.Option("--format", help="text or json.")]
 
 
-@_command(user_app, name="list")
 def user_list(output_format: FormatOption = ListFormat.TEXT, db: DbOption = None) -> None:
     """List the users with their roles, person, API tokens and live sessions."""
     accounts = _accounts()
@@ -196,7 +182,6 @@ def _token_plain(token: Any) -> dict[str, Any]:
     }
 
 
-@_command(user_app, name="change")
 def user_change(
     username: Annotated[str, typer.Argument(help="The login name.")],
     role: Annotated[
@@ -239,7 +224,6 @@ def user_change(
     out.print(escape(f"Changed user {summary}; their sessions and API tokens have ended"))
 
 
-@_command(user_app, name="password")
 def user_password(
     username: Annotated[str, typer.Argument(help="The login name.")],
     password_stdin: Annotated[
@@ -259,7 +243,6 @@ def user_password(
     )
 
 
-@_command(user_app, name="remove")
 def user_remove(
     username: Annotated[str, typer.Argument(help="The login name.")],
     db: DbOption = None,
@@ -271,7 +254,6 @@ def user_remove(
     out.print(f"Removed user {escape(username)}")
 
 
-@_command(user_app, name="token")
 def user_token(
     username: Annotated[str, typer.Argument(help="The login name.")],
     label: Annotated[
@@ -290,7 +272,6 @@ def user_token(
     )
 
 
-@_command(user_app, name="tokens")
 def user_tokens(
     username: Annotated[
         str | None, typer.Argument(help="Only this user's tokens (default: everyone's).")
@@ -317,7 +298,6 @@ def user_tokens(
         out.print(escape(f"{k.id}  {k.username}  made {k.created_at:%Y-%m-%d %H:%M}{label}"))
 
 
-@_command(user_app, name="revoke")
 def user_revoke(
     token_id: Annotated[
         int, typer.Argument(metavar="ID", help="The token's id (see `los user tokens`).")
@@ -331,3 +311,27 @@ def user_revoke(
         info = accounts.revoke_token(store, token_id, actor=local_user())
     label = f" ({info.label})" if info.label else ""
     out.print(escape(f"Revoked token {token_id} of {info.username}{label}"))
+
+
+def user_group() -> typer.Typer:
+    """`los user` with its commands, in the order its help lists them."""
+    users = typer.Typer(
+        name="user",
+        help="Accounts of the web app: add, list, change, remove users; reset passwords; make, "
+        "list and revoke API tokens.",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+    )
+    commands: dict[str, Callable[..., Any]] = {
+        "add": user_add,
+        "list": user_list,
+        "change": user_change,
+        "password": user_password,
+        "remove": user_remove,
+        "token": user_token,
+        "tokens": user_tokens,
+        "revoke": user_revoke,
+    }
+    for name, fn in commands.items():
+        add_command(users, fn, name)
+    return users

@@ -8,18 +8,20 @@ import hashlib
 import re
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, delete, insert, select, update
 
+# Defined in the domain (the store reads and writes them); used by name from here.
+from lineofsight.domain.accounts import Account as Account
+from lineofsight.domain.accounts import Grant as Grant
+from lineofsight.domain.accounts import TokenInfo as TokenInfo
 from lineofsight.domain.text import did_you_mean
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit, login_throttle
-from lineofsight.store import tables as t
-from lineofsight.store.database import Store
+from lineofsight.store import accounts as stored
+from lineofsight.store.database import Store, StoreConnection
 
 ROLES = ("admin", "editor", "owner", "viewer")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -31,38 +33,6 @@ TOKEN_PREFIX = "los_"
 hasher = PasswordHasher()
 # Verified against when the username is unknown, so that a login takes as long either way.
 _DUMMY_HASH = hasher.hash("not a password of anyone")
-
-
-@dataclass(frozen=True, slots=True)
-class Grant:
-    """A role on a unit and every unit below it; `unit_id` None is the whole organisation."""
-
-    role: str
-    unit_id: str | None = None
-
-    def __str__(self) -> str:
-        return self.role if self.unit_id is None else f"{self.role}:{self.unit_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    """A user as the web app sees it: who they are, which person they are, what they may do."""
-
-    id: int
-    username: str
-    name: str
-    person_id: str | None
-    grants: tuple[Grant, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class TokenInfo:
-    """An API token as listed: never the token itself, which is shown once when made."""
-
-    id: int
-    username: str
-    label: str | None
-    created_at: dt.datetime
 
 
 def parse_grant(text: str) -> Grant:
@@ -97,7 +67,7 @@ def _now() -> dt.datetime:
 
 
 def _check_new_user(
-    conn: Connection,
+    conn: StoreConnection,
     username: str,
     password: str,
     grants: Sequence[Grant],
@@ -113,7 +83,7 @@ def _check_new_user(
                 "starting with a letter or digit, at most 64 characters",
             )
         )
-    elif conn.execute(select(t.users.c.id).where(t.users.c.username == username)).first():
+    elif stored.username_taken(conn, username):
         problems.append(Problem("username", 0, f"a user named '{username}' already exists"))
     problems += _password_problems(password)
     problems += _grant_problems(conn, grants, person_id)
@@ -128,22 +98,20 @@ def _password_problems(password: str) -> list[Problem]:
 
 
 def _grant_problems(
-    conn: Connection, grants: Sequence[Grant], person_id: str | None
+    conn: StoreConnection, grants: Sequence[Grant], person_id: str | None
 ) -> list[Problem]:
     """What is wrong with these roles for a user who is `person_id`."""
     problems: list[Problem] = []
     if not grants:
         problems.append(Problem("role", 0, "give at least one role (admin, editor, owner, viewer)"))
-    units = {row[0] for row in conn.execute(select(t.units.c.id))}
+    units = stored.unit_ids(conn)
     for grant in grants:
         if grant.role not in ROLES:
             problems.append(Problem("role", 0, f"unknown role '{grant.role}'"))
         if grant.unit_id is not None and grant.unit_id not in units:
             problems.append(Problem("role", 0, f"unknown unit '{grant.unit_id}' in '{grant}'"))
-    if person_id is not None:
-        known = conn.execute(select(t.people.c.id).where(t.people.c.id == person_id)).first()
-        if known is None:
-            problems.append(Problem("person", 0, f"unknown person '{person_id}'"))
+    if person_id is not None and not stored.person_exists(conn, person_id):
+        problems.append(Problem("person", 0, f"unknown person '{person_id}'"))
     if any(g.role == "owner" for g in grants) and person_id is None:
         problems.append(
             Problem(
@@ -169,24 +137,15 @@ def add_user(
     """Create a user (password hashed with argon2) with its roles, and audit it."""
     with store.transaction() as conn:
         _check_new_user(conn, username, password, grants, person_id)
-        user_id = conn.execute(
-            insert(t.users)
-            .values(
-                username=username,
-                name=name or username,
-                person_id=person_id,
-                password_hash=hasher.hash(password),
-                created_at=_now(),
-            )
-            .returning(t.users.c.id)
-        ).scalar_one()
-        conn.execute(
-            insert(t.user_grants),
-            [
-                {"user_id": user_id, "position": i, "role": g.role, "unit_id": g.unit_id}
-                for i, g in enumerate(grants)
-            ],
+        user_id = stored.insert_user(
+            conn,
+            username=username,
+            name=name or username,
+            person_id=person_id,
+            password_hash=hasher.hash(password),
+            created_at=_now(),
         )
+        stored.set_grants(conn, user_id, grants)
         account = Account(user_id, username, name or username, person_id, tuple(grants))
         audit.record(
             conn,
@@ -198,49 +157,21 @@ def add_user(
     return account
 
 
-def _accounts(conn: Connection, where: object = None) -> list[Account]:
-    u, g = t.users, t.user_grants
-    query = select(u.c.id, u.c.username, u.c.name, u.c.person_id).order_by(u.c.username)
-    if where is not None:
-        query = query.where(where)  # type: ignore[arg-type]
-    users = conn.execute(query).all()
-    if not users:
-        return []
-    ids = [row.id for row in users]
-    grants: dict[int, list[Grant]] = {}
-    for row in conn.execute(
-        select(g.c.user_id, g.c.role, g.c.unit_id)
-        .where(g.c.user_id.in_(ids))
-        .order_by(g.c.user_id, g.c.position)
-    ):
-        grants.setdefault(row.user_id, []).append(Grant(row.role, row.unit_id))
-    return [
-        Account(
-            row.id,
-            row.username,
-            row.name or row.username,
-            row.person_id,
-            tuple(grants.get(row.id, ())),
-        )
-        for row in users
-    ]
-
-
 def list_users(store: Store) -> list[Account]:
     with store.reading() as conn:
-        return _accounts(conn)
+        return stored.read_accounts(conn)
 
 
 def find_user(store: Store, username: str) -> Account | None:
     with store.reading() as conn:
-        found = _accounts(conn, t.users.c.username == username)
+        found = stored.read_accounts(conn, username=username)
     return found[0] if found else None
 
 
 def require_user(store: Store, username: str) -> Account:
     """The account of this name, or a UsageError naming the closest name if there is none."""
     with store.reading() as conn:
-        found = _accounts(conn, t.users.c.username == username)
+        found = stored.read_accounts(conn, username=username)
         if not found:
             raise unknown_user(conn, username)
     return found[0]
@@ -248,27 +179,25 @@ def require_user(store: Store, username: str) -> Account:
 
 def account_by_id(store: Store, user_id: int) -> Account | None:
     with store.reading() as conn:
-        found = _accounts(conn, t.users.c.id == user_id)
+        found = stored.read_accounts(conn, user_id=user_id)
     return found[0] if found else None
 
 
-def unknown_user(conn: Connection, username: str) -> UsageError:
+def unknown_user(conn: StoreConnection, username: str) -> UsageError:
     """The error for a name no account has, with the closest name that one has, if any."""
     reason = f"unknown user '{username}'"
-    names = conn.execute(select(t.users.c.username)).scalars()
+    names = stored.usernames(conn)
     return UsageError(reason + did_you_mean(username, names), [Problem("username", 0, reason)])
 
 
 def remove_user(store: Store, username: str, *, actor: str) -> Account:
     """Delete a user, its roles, sessions and tokens; audit it."""
     with store.transaction() as conn:
-        found = _accounts(conn, t.users.c.username == username)
+        found = stored.read_accounts(conn, username=username)
         if not found:
             raise unknown_user(conn, username)
         account = found[0]
-        end_sessions_of(conn, account.id, tokens=True)
-        conn.execute(delete(t.user_grants).where(t.user_grants.c.user_id == account.id))
-        conn.execute(delete(t.users).where(t.users.c.id == account.id))
+        stored.delete_user(conn, account.id)
         audit.record(
             conn,
             actor=actor,
@@ -294,7 +223,7 @@ def change_user(
     token they have (what they may do changed: they log in again and make new tokens), and
     audit it. The account as it is now, and whether anything changed."""
     with store.transaction() as conn:
-        found = _accounts(conn, t.users.c.username == username)
+        found = stored.read_accounts(conn, username=username)
         if not found:
             raise unknown_user(conn, username)
         before = found[0]
@@ -306,15 +235,8 @@ def change_user(
         after = Account(before.id, before.username, before.name, person, new_grants)
         if after == before:
             return before, False
-        conn.execute(update(t.users).where(t.users.c.id == before.id).values(person_id=person))
-        conn.execute(delete(t.user_grants).where(t.user_grants.c.user_id == before.id))
-        conn.execute(
-            insert(t.user_grants),
-            [
-                {"user_id": before.id, "position": i, "role": g.role, "unit_id": g.unit_id}
-                for i, g in enumerate(new_grants)
-            ],
-        )
+        stored.set_person(conn, before.id, person)
+        stored.set_grants(conn, before.id, new_grants)
         end_sessions_of(conn, before.id, tokens=True)
         audit.record(
             conn,
@@ -331,18 +253,14 @@ def set_password(store: Store, username: str, password: str, *, actor: str) -> A
     """Give a user a new password, end every session and API token they have, lift a lockout
     of their name after failed logins, and audit it (without the password)."""
     with store.transaction() as conn:
-        found = _accounts(conn, t.users.c.username == username)
+        found = stored.read_accounts(conn, username=username)
         if not found:
             raise unknown_user(conn, username)
         problems = _password_problems(password)
         if problems:
             raise UsageError(f"cannot set the password of '{username}': {problems[0]}", problems)
         account = found[0]
-        conn.execute(
-            update(t.users)
-            .where(t.users.c.id == account.id)
-            .values(password_hash=hasher.hash(password))
-        )
+        stored.set_password_hash(conn, account.id, hasher.hash(password))
         end_sessions_of(conn, account.id, tokens=True)
         login_throttle.forget_account(conn, username)
         audit.record(
@@ -359,24 +277,19 @@ def authenticate(store: Store, username: str, password: str) -> Account | None:
     """The account when the password is right, else None (same work either way)."""
     username = login_throttle.normal_username(username)
     with store.reading() as conn:
-        row = conn.execute(
-            select(t.users.c.id, t.users.c.password_hash).where(t.users.c.username == username)
-        ).first()
-    stored = row.password_hash if row is not None else _DUMMY_HASH
+        found = stored.password_hash_of(conn, username)
+    password_hash = found[1] if found is not None else _DUMMY_HASH
     try:
-        hasher.verify(stored, password)
+        hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
-    if row is None:
+    if found is None:
         return None
-    if hasher.check_needs_rehash(stored):  # parameters were raised since: store the new hash
+    user_id = found[0]
+    if hasher.check_needs_rehash(password_hash):  # parameters were raised since: store anew
         with store.transaction() as conn:
-            conn.execute(
-                update(t.users)
-                .where(t.users.c.id == row.id)
-                .values(password_hash=hasher.hash(password))
-            )
-    return account_by_id(store, row.id)
+            stored.set_password_hash(conn, user_id, hasher.hash(password))
+    return account_by_id(store, user_id)
 
 
 def secret_hash(secret: str) -> str:
@@ -387,28 +300,20 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def end_sessions_of(conn: Connection, user_id: int, *, tokens: bool) -> None:
+def end_sessions_of(conn: StoreConnection, user_id: int, *, tokens: bool) -> None:
     """End every browser session of a user, and with `tokens` revoke their API tokens, inside
     the caller's transaction (so it commits with the change that calls for it)."""
-    conn.execute(delete(t.web_sessions).where(t.web_sessions.c.user_id == user_id))
-    if tokens:
-        conn.execute(delete(t.api_tokens).where(t.api_tokens.c.user_id == user_id))
+    stored.delete_sessions_of(conn, user_id, tokens=tokens)
 
 
 def create_token(store: Store, username: str, *, actor: str, label: str | None = None) -> str:
     """A new API token for a user: returned once, stored only as its hash."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with store.transaction() as conn:
-        found = _accounts(conn, t.users.c.username == username)
+        found = stored.read_accounts(conn, username=username)
         if not found:
             raise unknown_user(conn, username)
-        token_id = conn.execute(
-            insert(t.api_tokens)
-            .values(
-                user_id=found[0].id, token_hash=secret_hash(token), label=label, created_at=_now()
-            )
-            .returning(t.api_tokens.c.id)
-        ).scalar_one()
+        token_id = stored.insert_token(conn, found[0].id, secret_hash(token), label, _now())
         audit.record(
             conn,
             actor=actor,
@@ -420,32 +325,19 @@ def create_token(store: Store, username: str, *, actor: str, label: str | None =
 
 
 def list_tokens(store: Store, username: str | None = None) -> list[TokenInfo]:
-    k, u = t.api_tokens, t.users
-    query = (
-        select(k.c.id, u.c.username, k.c.label, k.c.created_at)
-        .join(u, u.c.id == k.c.user_id)
-        .order_by(k.c.id)
-    )
-    if username is not None:
-        query = query.where(u.c.username == username)
     with store.reading() as conn:
-        return [TokenInfo(*row) for row in conn.execute(query)]
+        return stored.read_tokens(conn, username=username)
 
 
 def revoke_token(store: Store, token_id: int, *, actor: str) -> TokenInfo:
     """Delete an API token by its id; audit it."""
     with store.transaction() as conn:
-        k, u = t.api_tokens, t.users
-        row = conn.execute(
-            select(k.c.id, u.c.username, k.c.label, k.c.created_at)
-            .join(u, u.c.id == k.c.user_id)
-            .where(k.c.id == token_id)
-        ).first()
-        if row is None:
+        found = stored.read_tokens(conn, token_id=token_id)
+        if not found:
             reason = f"unknown token {token_id}"
             raise UsageError(reason, [Problem("token", 0, reason)])
-        info = TokenInfo(*row)
-        conn.execute(delete(k).where(k.c.id == token_id))
+        info = found[0]
+        stored.delete_token(conn, token_id)
         audit.record(
             conn,
             actor=actor,

@@ -10,8 +10,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
-
 from lineofsight.domain import model as m
 from lineofsight.services.workspace import local_user
 from lineofsight.spec.dump import (
@@ -26,7 +24,7 @@ from lineofsight.spec.dump import (
 )
 from lineofsight.spec.files import read_strategy
 from lineofsight.spec.yamlload import paused_gc
-from lineofsight.store.database import Store
+from lineofsight.store.database import Store, StoreConnection
 from lineofsight.store.definition_rows import (
     DefinitionRows,
     item_from_row,
@@ -40,7 +38,7 @@ from lineofsight.store.definitions import (
     record_changes,
     save_organization,
 )
-from lineofsight.store.measurements import move_fiscal_periods
+from lineofsight.store.measurement_writes import move_fiscal_periods
 
 KINDS: Sequence[tuple[str, Callable[[m.Organization], Sequence[Any]], Callable[[Any], Plain]]] = (
     ("unit", lambda org: org.units, unit_to_plain),
@@ -179,7 +177,7 @@ def apply_organization(
     source: str,
     dry_run: bool = False,
     actor: str | None = None,
-    also: Callable[[Connection, Plan], None] | None = None,
+    also: Callable[[StoreConnection, Plan], None] | None = None,
 ) -> Plan:
     """Write `org` to the store in one transaction and record its history.
 
@@ -188,7 +186,7 @@ def apply_organization(
     with paused_gc(), store.transaction() as conn:
         settings = read_settings(conn)
         stored = read_rows(conn) if settings is not None else None
-        rows = organization_rows(org, conn.dialect.name)
+        rows = organization_rows(org, store.dialect)
         plan = plan_changes(stored, settings, org, rows)
         if dry_run:
             return plan

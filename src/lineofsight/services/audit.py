@@ -7,10 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
-
-from lineofsight.store import tables as t
-from lineofsight.store.database import Store
+from lineofsight.store import audit as stored
+from lineofsight.store.database import Store, StoreConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +39,7 @@ def audit_values(
 
 
 def record(
-    conn: Connection,
+    conn: StoreConnection,
     *,
     actor: str,
     action: str,
@@ -59,17 +57,13 @@ def record(
         after=after,
         at=at or dt.datetime.now(dt.UTC),
     )
-    conn.execute(insert(t.audit_log).values(**values))
+    stored.insert_audit(conn, values)
 
 
 def read_audit(store: Store, *, subject: str | None = None, limit: int = 100) -> list[AuditEntry]:
     """The newest audit entries first, optionally only those about one subject."""
-    a = t.audit_log
-    query = select(a).order_by(a.c.id.desc()).limit(limit)
-    if subject is not None:
-        query = query.where(a.c.subject == subject)
     with store.reading() as conn:
-        rows = conn.execute(query).mappings().all()
+        rows = stored.read_audit_rows(conn, subject=subject, limit=limit)
     return [
         AuditEntry(
             id=row["id"],

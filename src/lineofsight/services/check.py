@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
 
 from lineofsight.checks.base import ConfigError, Finding
 from lineofsight.checks.context import Observation
@@ -20,9 +19,9 @@ from lineofsight.errors import Problem, UsageError
 from lineofsight.services.evaluate import read_measurement_frame
 from lineofsight.spec.files import read_strategy
 from lineofsight.spec.yamlload import paused_gc
-from lineofsight.store import tables as t
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
+from lineofsight.store.organization import read_ratio_scales
 
 
 def parse_options(pairs: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -47,10 +46,8 @@ def parse_options(pairs: Iterable[str]) -> dict[str, dict[str, Any]]:
 
 def read_observations(store: Store) -> dict[str, list[Observation]]:
     """Every stored value, by KPI, as the rules look at them (ratios already divided)."""
-    with store.reading() as conn:
-        scales = conn.execute(select(t.kpis.c.id, t.kpis.c.ratio_scale)).all()
+    ratio = read_ratio_scales(store)
     frame = read_measurement_frame(store)  # Arrow straight from SQLite where it can
-    ratio = pl.DataFrame(scales, schema={"kpi_id": pl.String, "scale": pl.Float64}, orient="row")
     scale, numerator, denominator = pl.col("scale"), pl.col("numerator"), pl.col("denominator")
     values = frame.join(ratio, on="kpi_id", how="left").select(
         "kpi_id",

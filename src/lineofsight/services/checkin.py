@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-from sqlalchemy.dialects import sqlite as sqlite_dialect
-
 from lineofsight.domain.periods import Period, PeriodError, parse_period
 from lineofsight.domain.text import did_you_mean
 from lineofsight.errors import InputError, Problem, UsageError
@@ -24,28 +21,17 @@ from lineofsight.services.measurements import (
     last_day_allowed,
     load_opened,
 )
-from lineofsight.store import tables as t
+from lineofsight.store.audit import append_audit
 from lineofsight.store.database import Store
 from lineofsight.store.loading import LoadSession, load_session
+from lineofsight.store.measurement_writes import compare_measurements, write_compared
+from lineofsight.store.measurement_writes import delete_measurement as delete_stored
 from lineofsight.store.measurements import (
-    MeasurementRow,
-    compare_measurements,
+    current_value,
     frame_of_rows,
     read_measurements,
     read_revisions,
-    write_compared,
 )
-from lineofsight.store.measurements import (
-    delete_measurement as delete_stored,
-)
-
-_CURRENT = {
-    "value": pl.Float64,
-    "numerator": pl.Float64,
-    "denominator": pl.Float64,
-    "note": pl.String,
-    "revision": pl.Int64,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,42 +56,15 @@ def _field_error(field: str, reason: str) -> InputError:
 def _write_audit(
     session: LoadSession, *, actor: str, action: str, subject: str, before: Any, after: Any
 ) -> None:
-    at = dt.datetime.now(dt.UTC)
     values = audit.audit_values(
-        actor=actor, action=action, subject=subject, before=before, after=after, at=at
+        actor=actor,
+        action=action,
+        subject=subject,
+        before=before,
+        after=after,
+        at=dt.datetime.now(dt.UTC),
     )
-    stamp: Any = at
-    if session.dialect == "sqlite":  # as SQLAlchemy writes a time on SQLite
-        dialect = sqlite_dialect.dialect()
-        stored_as = t.audit_log.c.at.type.dialect_impl(dialect).bind_processor(dialect)
-        stamp = stored_as(at) if stored_as is not None else at
-    # A missing value is written as NULL in the statement: ADBC's SQLite driver cannot bind
-    # a parameter column of Arrow's null type.
-    columns = {
-        "at": stamp,
-        "actor": values["actor"],
-        "action": values["action"],
-        "subject": values["subject"],
-        "before": values["before"],
-        "after": values["after"],
-    }
-    marks = ", ".join("NULL" if v is None else "?" for v in columns.values())
-    session.execute(
-        f"INSERT INTO audit_log ({', '.join(columns)}) VALUES ({marks})",
-        [v for v in columns.values() if v is not None],
-    )
-
-
-def _current(session: LoadSession, row: MeasurementRow) -> dict[str, Any]:
-    # Ids and periods reach this query only after the checker accepted them (known KPI and
-    # unit ids, a parsed period label and its last day), so they are safe to quote inline.
-    frame = session.query(
-        "SELECT value, numerator, denominator, note, revision FROM measurements "
-        f"WHERE period_end = '{row.period_end.isoformat()}' AND kpi_id = '{row.kpi_id}' "
-        f"AND unit_id = '{row.unit_id}' AND period = '{row.period}'",
-        _CURRENT,
-    )
-    return frame.to_dicts()[0] if frame.height else {}
+    append_audit(session, values)
 
 
 def record_measurement(
@@ -153,7 +112,8 @@ def record_measurement(
 
             problem = overlap_problem(comparison.overlaps)
             raise UsageError(f"period: {problem.message}", [problem])
-        before = _current(session, row)
+        # The checker accepted the row's ids and period: what `current_value` asks of them.
+        before = current_value(session, row.kpi_id, row.unit_id, row.period, row.period_end)
         counts = write_compared(session, comparison, source=source, at=dt.datetime.now(dt.UTC))
         after = {
             "value": row.value,

@@ -8,8 +8,6 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
-
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import FormulaError, parse_formula, references
 from lineofsight.domain.periods import (
@@ -25,9 +23,8 @@ from lineofsight.engine.targets import kpi_target
 from lineofsight.engine.trace import Trace, trace
 from lineofsight.engine.values import ValueTable
 from lineofsight.services.evaluate import read_kpi_frame
-from lineofsight.store import tables as t
 from lineofsight.store.database import Store
-from lineofsight.store.measurements import of_kpis, with_load
+from lineofsight.store.measurements import kpi_revisions, kpi_values
 
 MAX_PATH = 400  # periods of a target path (a daily KPI over a year and more)
 
@@ -39,22 +36,10 @@ def _start(row: Any) -> dt.date:
 def kpi_history(store: Store, kpi_id: str) -> list[dict[str, Any]]:
     """Every stored value of a KPI (all units), oldest period first, each with its note,
     revision number, source and earlier revisions (oldest first)."""
-    ms, rev, loads = t.measurements, t.measurement_revisions, t.loads
     with store.reading() as conn:
-        rows = (
-            conn.execute(
-                select(ms, loads.c.source, loads.c.recorded_at)
-                .select_from(with_load())
-                .where(of_kpis([kpi_id]))
-            )
-            .mappings()
-            .all()
-        )
-        rows = sorted(rows, key=lambda r: (_start(r), r["unit_id"]))
+        rows = sorted(kpi_values(conn, kpi_id), key=lambda r: (_start(r), r["unit_id"]))
         earlier: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        for r in conn.execute(
-            select(rev).where(rev.c.kpi_id == kpi_id).order_by(rev.c.revision)
-        ).mappings():
+        for r in kpi_revisions(conn, kpi_id):
             earlier[r["unit_id"], r["period"]].append(
                 {
                     "revision": r["revision"],

@@ -11,8 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import parse_formula, references
 from lineofsight.domain.periods import MIN_YEAR, Period, PeriodError, periods_between
@@ -21,9 +19,8 @@ from lineofsight.engine.forecast import Forecast, forecast_kpi
 from lineofsight.engine.targets import kpi_target
 from lineofsight.engine.values import ValueTable
 from lineofsight.services.evaluate import read_kpi_frame
-from lineofsight.store import tables as t
 from lineofsight.store.database import Store
-from lineofsight.store.measurements import of_kpis, with_load
+from lineofsight.store.measurements import kpi_revisions, kpi_values
 
 # A chart of more periods than this is unreadable; the newest are kept.
 MAX_CHART_PERIODS = 120
@@ -213,24 +210,11 @@ def _period_end(label: str, calendar: m.Calendar) -> dt.date:
 def measurement_log(store: Store, kpi_id: str, limit: int = 200) -> list[LogEntry]:
     """The KPI's stored values, newest period first, each followed by its earlier revisions
     (two queries, whatever the number of rows)."""
-    meas, rev, loads = t.measurements, t.measurement_revisions, t.loads
     with store.reading() as conn:
-        current = (
-            conn.execute(
-                select(meas, loads.c.source, loads.c.recorded_at)
-                .select_from(with_load())
-                .where(of_kpis([kpi_id]))
-                .order_by(meas.c.period_end.desc(), meas.c.unit_id)
-                .limit(limit)
-            )
-            .mappings()
-            .all()
-        )
+        current = kpi_values(conn, kpi_id, newest_first=True, limit=limit)
         earlier: dict[tuple[str, str], list[Any]] = {}
         if current:
-            for row in conn.execute(
-                select(rev).where(rev.c.kpi_id == kpi_id).order_by(rev.c.revision.desc())
-            ).mappings():
+            for row in kpi_revisions(conn, kpi_id, newest_first=True):
                 earlier.setdefault((row["unit_id"], row["period"]), []).append(row)
     entries: list[LogEntry] = []
     for row in current:

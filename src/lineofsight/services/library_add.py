@@ -36,22 +36,16 @@ from lineofsight.services.library_plan import Addition, describe, plan_addition
 from lineofsight.services.library_plan import AddResult as AddResult
 from lineofsight.spec.dump import dump_organization
 from lineofsight.spec.files import parse_strategy
-from lineofsight.store.database import Store
+from lineofsight.store.database import Store, StoreConnection
+from lineofsight.store.organization import read_source_file
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from lineofsight.services.apply import Plan
 
 
 def _stored_source(store: Store) -> str | None:
-    from sqlalchemy import select
-
-    from lineofsight.store import tables
-
     with store.reading() as conn:
-        source = conn.execute(select(tables.organization.c.source_file)).scalar()
-    return str(source) if source else None
+        return read_source_file(conn)
 
 
 def strategy_source(store: Store) -> Path:
@@ -157,7 +151,7 @@ def add_to_store(
     supports: str | None = None,
     actor: str | None = None,
     authorize: Callable[[m.Organization, m.Organization], None] | None = None,
-    also: Callable[[Connection, Plan], None] | None = None,
+    also: Callable[[StoreConnection, Plan], None] | None = None,
 ) -> AddResult:
     """Add a catalogue KPI to the store's definitions as they are, then to the file if it
     still matches the store.
@@ -205,8 +199,8 @@ def add_to_store(
 
 
 def _guard(
-    new_kpis: tuple[m.Kpi, ...], also: Callable[[Connection, Plan], None] | None
-) -> Callable[[Connection, Plan], None]:
+    new_kpis: tuple[m.Kpi, ...], also: Callable[[StoreConnection, Plan], None] | None
+) -> Callable[[StoreConnection, Plan], None]:
     """Inside the apply's transaction: the change must be the addition and nothing else.
 
     The definitions were read before the transaction; a write in between (an apply from the
@@ -215,7 +209,7 @@ def _guard(
     """
     ids = {k.id for k in new_kpis}
 
-    def check(conn: Connection, plan: Plan) -> None:
+    def check(conn: StoreConnection, plan: Plan) -> None:
         if any(r.kind != "kpi" or r.item_id not in ids or r.action != "add" for r in plan.records):
             raise UsageError(
                 "the strategy changed while the KPI was being added: nothing was written; try again"
@@ -251,7 +245,7 @@ def _apply(
     org: m.Organization,
     source: str,
     actor: str | None,
-    also: Callable[[Connection, Plan], None] | None,
+    also: Callable[[StoreConnection, Plan], None] | None,
 ) -> None:
     from lineofsight.services.apply import apply_organization
 

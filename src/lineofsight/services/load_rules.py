@@ -12,6 +12,7 @@ import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import grain_of
+from lineofsight.store.load_rules import read_rule_rows
 from lineofsight.store.loading import LoadSession
 
 # Units of measure that mean "percent": a cell shown as 89.3% loads as 89.3 for such a KPI.
@@ -106,58 +107,14 @@ class LoadRules:
         )
 
 
-# Every column without missing values, a flag beside each that may be missing (a result
-# column that starts with missing values would read as integers through ADBC).
-_RULES_SQL = (
-    "SELECT id, unit_id, frequency, COALESCE(formula, ''), formula IS NULL, "
-    "ratio_numerator IS NULL, COALESCE(ratio_scale, 0.0), bounds_min IS NULL, "
-    "COALESCE(bounds_min, 0.0), bounds_max IS NULL, COALESCE(bounds_max, 0.0) FROM kpis"
-)
-_RULES_SCHEMA = {
-    "id": pl.String,
-    "unit_id": pl.String,
-    "frequency": pl.String,
-    "formula": pl.String,
-    "no_formula": pl.Boolean,
-    "no_ratio": pl.Boolean,
-    "ratio_scale": pl.Float64,
-    "no_min": pl.Boolean,
-    "bounds_min": pl.Float64,
-    "no_max": pl.Boolean,
-    "bounds_max": pl.Float64,
-}
-
-
 def read_load_rules(session: LoadSession) -> LoadRules | None:
     """The rules from the store (only the columns a load needs), or None before any apply.
 
     Read inside the load's own transaction, so that they are what the load writes against.
     """
-    fiscal = session.query("SELECT fiscal_year_start FROM organization", {"fiscal": pl.Int64})
-    if fiscal.is_empty():
+    rows = read_rule_rows(session)
+    if rows is None:
         return None
-
-    def unless(flag: str, column: str | pl.Expr) -> pl.Expr:
-        value = pl.col(column) if isinstance(column, str) else column
-        return pl.when(pl.col(flag)).then(None).otherwise(value)
-
-    kpis = (
-        session.query(_RULES_SQL, _RULES_SCHEMA)
-        .select(
-            "id",
-            "unit_id",
-            "frequency",
-            unless("no_formula", "formula").alias("formula"),
-            unless("no_ratio", pl.lit("")).alias("ratio_numerator"),
-            "ratio_scale",
-            unless("no_min", "bounds_min").alias("bounds_min"),
-            unless("no_max", "bounds_max").alias("bounds_max"),
-        )
-        .rows()
+    return LoadRules(
+        rows.kpis, frozenset(rows.units), m.Calendar(rows.fiscal_year_start), rows.measures
     )
-    units = session.query("SELECT id FROM units", {"id": pl.String}).get_column("id")
-    measures = session.query(
-        "SELECT id, unit_of_measure FROM kpis WHERE unit_of_measure IS NOT NULL",
-        {"id": pl.String, "unit_of_measure": pl.String},
-    ).rows()
-    return LoadRules(kpis, frozenset(units.to_list()), m.Calendar(fiscal.item()), dict(measures))

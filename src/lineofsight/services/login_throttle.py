@@ -14,11 +14,8 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-
-from lineofsight.store import tables as t
-from lineofsight.store.database import Store
+from lineofsight.store import login_failures as stored
+from lineofsight.store.database import Store, StoreConnection
 
 ACCOUNT_LIMIT = 5  # failures under one name before it is locked
 ADDRESS_LIMIT = 20  # from one address: an office behind one address has many users
@@ -28,8 +25,6 @@ LONGEST_LOCK = dt.timedelta(minutes=15)
 # someone who mistypes now and then is never locked, and a guesser who waits out a lock and
 # fails again is locked for twice as long.
 FORGET_AFTER = dt.timedelta(minutes=15)
-
-_failures = t.login_failures
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +74,7 @@ def locked_for(store: Store, username: str, address: str, now: dt.datetime) -> i
     """Seconds until an attempt for this name from this address may be made; 0: now."""
     keys = [c.key for c in counters(username, address)]
     with store.reading() as conn:
-        until = conn.execute(
-            select(func.max(_failures.c.locked_until)).where(
-                _failures.c.key.in_(keys), _failures.c.locked_until > now
-            )
-        ).scalar()
+        until = stored.locked_until(conn, keys, now)
     return 0 if until is None else _seconds(_as_utc(until) - now)
 
 
@@ -91,24 +82,12 @@ def record_failure(store: Store, username: str, address: str, now: dt.datetime) 
     """Count a failed login; the seconds until the next attempt may be made (0: at once)."""
     wait = 0
     with store.transaction() as conn:
-        _forget_stale(conn, now)
+        stored.forget_before(conn, now - FORGET_AFTER)
         for counter in counters(username, address):
-            # Counted in the database (never read, add one, write back), so that attempts
-            # in several processes at once are all counted.
-            _insert_if_missing(conn, counter.key, now)
-            failures = conn.execute(
-                update(_failures)
-                .where(_failures.c.key == counter.key)
-                .values(failures=_failures.c.failures + 1, last_failure_at=now)
-                .returning(_failures.c.failures)
-            ).scalar_one()
+            failures = stored.count_failure(conn, counter.key, now)
             if failures >= counter.limit:
                 until = now + lock_length(failures - counter.limit)
-                conn.execute(
-                    update(_failures)
-                    .where(_failures.c.key == counter.key)
-                    .values(locked_until=until)
-                )
+                stored.lock(conn, counter.key, until)
                 wait = max(wait, _seconds(until - now))
     return wait
 
@@ -120,21 +99,6 @@ def record_success(store: Store, username: str) -> None:
         forget_account(conn, username)
 
 
-def forget_account(conn: Connection, username: str) -> None:
+def forget_account(conn: StoreConnection, username: str) -> None:
     """Forget the failures under a name, in the caller's transaction (a password reset)."""
-    key = _key("user", normal_username(username))
-    conn.execute(delete(_failures).where(_failures.c.key == key))
-
-
-def _forget_stale(conn: Connection, now: dt.datetime) -> None:
-    last = func.coalesce(_failures.c.locked_until, _failures.c.last_failure_at)
-    conn.execute(delete(_failures).where(last <= now - FORGET_AFTER))
-
-
-def _insert_if_missing(conn: Connection, key: str, now: dt.datetime) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(
-        dialect.insert(_failures)
-        .values(key=key, failures=0, last_failure_at=now)
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
+    stored.forget(conn, _key("user", normal_username(username)))

@@ -247,7 +247,7 @@ def _overlaps_within(rows: pl.DataFrame) -> Iterator[tuple[int, str, int, str]]:
 
 def refuse_stored_overlaps(file: str, overlaps: pl.DataFrame) -> None:
     """LoadError naming each row whose period shares days with a stored period of another
-    grain or calendar (see `store.measurements.Comparison`)."""
+    grain or calendar (see `store.measurement_writes.Comparison`)."""
     if overlaps.is_empty():
         return
     report = _BadRows(file)

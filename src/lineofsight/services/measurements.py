@@ -28,12 +28,8 @@ from lineofsight.services.measurement_files import (
 from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store.database import Store
 from lineofsight.store.loading import LoadSession, load_session, reading_session
-from lineofsight.store.measurements import (
-    MeasurementRow,
-    compare_measurements,
-    frame_of_rows,
-    write_compared,
-)
+from lineofsight.store.measurement_writes import compare_measurements, write_compared
+from lineofsight.store.measurements import MeasurementRow, frame_of_rows
 
 COLUMNS = ("kpi", "period", "value", "unit", "numerator", "denominator", "note")
 MAX_LISTED = 200  # beyond this many bad rows, the rest are counted, not listed

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import polars as pl
-from sqlalchemy import text
 
 from lineofsight.domain import model as m
 from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
@@ -33,21 +32,15 @@ from lineofsight.services.evaluate import (
 )
 from lineofsight.services.permissions import UnitTree
 from lineofsight.store.database import Store
+from lineofsight.store.organization import Revision, read_calendar, read_revision
 
-Revision = tuple[int, ...]
 T = TypeVar("T")
-
-_REVISION_SQL = text(
-    "SELECT (SELECT MAX(id) FROM loads), (SELECT MAX(id) FROM measurement_revisions), "
-    "(SELECT MAX(id) FROM definition_changes), (SELECT COUNT(*) FROM organization)"
-)
 
 
 def store_revision(store: Store) -> Revision:
     """A value that changes whenever anything a scorecard reads was written."""
     with store.reading() as conn:
-        row = conn.execute(_REVISION_SQL).one()
-    return tuple(int(v or 0) for v in row)
+        return read_revision(conn)
 
 
 def status_json(ev: FrameEvaluation) -> bytes:
@@ -171,8 +164,7 @@ class ScorecardCache:
 
     def _calendar(self) -> m.Calendar:
         with self.store.reading() as conn:
-            row = conn.execute(text("SELECT fiscal_year_start FROM organization")).first()
-        return m.Calendar(row[0]) if row is not None else m.Calendar()
+            return read_calendar(conn)
 
     def scorecard(self, period: str | None = None, as_of: str | None = None) -> Scorecard:
         """The scorecard as of the date `los status` would use for these options."""

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lineofsight.errors import Problem, UsageError
-from lineofsight.store.database import Store, sqlite_url
+from lineofsight.store.database import Store, sqlite_path, sqlite_url, url_without_password
 
 WORKSPACE_DIR = ".lineofsight"
 DATABASE_FILE = "lineofsight.db"
@@ -70,20 +70,6 @@ def read_config_url(config: Path) -> str | None:
     return url or None
 
 
-def url_without_password(url: str) -> str:
-    """The URL with any password taken out (the user name, host and database stay)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return url
-    if parsed.password is None:
-        return url
-    return parsed._replace(password=None).render_as_string(hide_password=False)
-
-
 def write_config(folder: Path, url: str) -> Path:
     """Remember the store URL (without its password) in the workspace's config file."""
     config = folder / WORKSPACE_DIR / CONFIG_FILE
@@ -115,20 +101,6 @@ def resolve_url(db: str | None, cwd: Path | None = None) -> str:
             f"no workspace here: run `los init` to create one, or give --db URL (or set {ENV_URL})"
         )
     return found
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of an SQLite URL (None for other databases and in-memory SQLite)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return None
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -41,6 +41,11 @@ BUSY_SQLSTATES = frozenset({"55P03", "40001", "40P01"})
 _SQLITE_BUSY = 5
 _WRITE = "lineofsight_write"  # execution option: this connection's transaction writes
 
+# What the store's functions read and write through: a connection of `Store.reading()` or
+# `Store.transaction()`. Services hand it on (several writes in one transaction) and run no
+# SQL on it themselves.
+StoreConnection: TypeAlias = Connection
+
 
 def _alembic_config(url: str) -> Any:
     from alembic.config import Config
@@ -60,6 +65,28 @@ def normalise_url(url: str) -> str:
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL (None for other databases and in-memory SQLite)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def url_without_password(url: str) -> str:
+    """The URL with any password taken out (the user name, host and database stay)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    if parsed.password is None:
+        return url
+    return parsed._replace(password=None).render_as_string(hide_password=False)
 
 
 def busy_timeout_setting(name: str, default: float) -> float:
@@ -276,8 +303,11 @@ __all__ = [
     "BUSY_TIMEOUT_ENV",
     "SQLAlchemyError",
     "Store",
+    "StoreConnection",
     "busy_timeout_setting",
     "is_busy",
     "normalise_url",
+    "sqlite_path",
     "sqlite_url",
+    "url_without_password",
 ]

@@ -15,13 +15,15 @@ tables made by `stage` and literal parameters from this package reach it.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, DateTime
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from lineofsight.errors import StoreBusy, StoreError
 from lineofsight.store.database import Store, is_busy
@@ -87,6 +89,19 @@ def reading_session(store: Store) -> Iterator[LoadSession]:
     locks of the process's other connections to it (see Store.arrow_sqlite)."""
     with store.reading() as conn:
         yield _SqlAlchemySession(conn)
+
+
+def time_parameter(session: LoadSession, at: dt.datetime) -> Any:
+    """`at` as a parameter of a session's statement, in the form SQLAlchemy writes a time in:
+    on SQLite, its text (so that a time a load wrote reads back like any other)."""
+    if session.dialect != "sqlite":
+        return at
+    stored_as = _TIME.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+    return stored_as(at) if stored_as is not None else at
+
+
+_SQLITE = sqlite_dialect.dialect()
+_TIME = DateTime(timezone=True)  # the type of every time the store keeps
 
 
 def busy_timeout_pragma(seconds: float) -> str:

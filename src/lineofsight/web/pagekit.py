@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
-from sqlalchemy import text
 
 from lineofsight.domain import model as m
 from lineofsight.domain.model import Calendar, Frequency
@@ -23,6 +22,7 @@ from lineofsight.services.permissions import (
 )
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store
+from lineofsight.store.organization import read_calendar
 from lineofsight.web.pagedata import Snapshot, snapshot
 
 
@@ -49,8 +49,7 @@ class Moment:
 def calendar_of(store: Store) -> Calendar:
     """The organisation's calendar (one small query; fiscal periods need it to be parsed)."""
     with store.reading() as conn:
-        row = conn.execute(text("SELECT fiscal_year_start FROM organization")).first()
-    return Calendar(row[0]) if row is not None else Calendar()
+        return read_calendar(conn)
 
 
 def moment(period: str | None, store: Store) -> Moment:

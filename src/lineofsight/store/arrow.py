@@ -1,0 +1,106 @@
+"""Read a query's rows into a Polars frame: the one way the package opens an Arrow reader.
+
+On an SQLite file (and `Store.arrow_sqlite`), the rows come as Arrow straight from ADBC's
+SQLite driver into Polars, with no Python object per row: what scorecards of millions of
+measurements need. Elsewhere (PostgreSQL, an in-memory SQLite, the web server) they come row
+by row through SQLAlchemy. Either way the frame has exactly the schema asked for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import polars as pl
+from sqlalchemy import text
+
+from lineofsight.store.database import Store
+from lineofsight.store.loading import busy_timeout_pragma, typed_query
+
+
+def read_frame(
+    store: Store, query: str, params: Sequence[object], schema: Mapping[str, Any]
+) -> pl.DataFrame:
+    """The rows of `query` as a frame of `schema` (its columns in the query's order).
+
+    `{}` in the query marks each of `params`, in order: dates and numbers this package made,
+    never a user's text (on ADBC they are inlined as literals). The query has no ORDER BY or
+    LIMIT of its own (see `loading.typed_query`).
+    """
+    path = store.arrow_file
+    if path is not None:
+        frame = _adbc_frame(path, typed_query(query, schema), params, store.busy_timeout)
+        return cast_frame(frame.slice(1), schema)
+    names = [f"p{i}" for i in range(len(params))]
+    sql = query.format(*[f":{name}" for name in names])
+    with store.reading() as conn:
+        rows = conn.execute(text(sql), dict(zip(names, params, strict=True))).all()
+    return frame_of(rows, schema)
+
+
+def frame_of(rows: Sequence[Sequence[Any]], schema: Mapping[str, Any]) -> pl.DataFrame:
+    """Rows (tuples in the schema's column order) as a frame of `schema`."""
+    names = list(schema)
+    frame = pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+    if frame.is_empty():
+        return pl.DataFrame(schema=dict(schema))
+    return cast_frame(frame, schema)
+
+
+def cast_frame(frame: pl.DataFrame, schema: Mapping[str, Any]) -> pl.DataFrame:
+    """`frame` with the columns of `schema`, cast to its types (ISO text read as dates)."""
+    if frame.is_empty() or frame.width == 0:
+        return pl.DataFrame(schema=dict(schema))
+    casts = []
+    for name, dtype in schema.items():
+        column = pl.col(name)
+        if dtype == pl.Date and frame.schema[name] == pl.String:
+            casts.append(column.str.to_date())
+        else:
+            casts.append(column.cast(dtype))
+    return frame.with_columns(casts).select(list(schema))
+
+
+def _adbc_frame(
+    path: str, query: str, params: Sequence[object], busy_timeout: float
+) -> pl.DataFrame:
+    """A query's result as Arrow straight into Polars (no row objects, no pyarrow)."""
+    # Imported here: only bulk reads need them. The low-level API hands over an Arrow stream
+    # that Polars reads through the Arrow PyCapsule interface.
+    import adbc_driver_manager as adbc
+    import adbc_driver_sqlite
+
+    # SQLite keeps dates as ISO text; parameters are inlined as quoted literals because
+    # they are dates and numbers we made, never user text.
+    literals = []
+    for value in params:
+        if isinstance(value, dt.date):
+            literals.append(f"'{value.isoformat()}'")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            literals.append(repr(value))
+        else:
+            raise TypeError(f"unsupported query parameter {value!r}")
+    database = adbc_driver_sqlite.connect(path)
+    try:
+        connection = adbc.AdbcConnection(database)
+        try:
+            # A read is not blocked by a write, but can wait for a moment's lock (a WAL
+            # checkpoint or recovery by another connection).
+            pragma = adbc.AdbcStatement(connection)
+            try:
+                pragma.set_sql_query(busy_timeout_pragma(busy_timeout))
+                pragma.execute_update()
+            finally:
+                pragma.close()
+            statement = adbc.AdbcStatement(connection)
+            try:
+                statement.set_sql_query(query.format(*literals))
+                stream, _ = statement.execute_query()
+                return pl.DataFrame(stream)
+            finally:
+                statement.close()
+        finally:
+            connection.close()
+    finally:
+        database.close()

@@ -1,0 +1,256 @@
+"""Write measurements: compare a file's checked rows with the store, add the new values,
+replace the changed ones and delete one, keeping every replaced or deleted value as a
+revision (never lost). Each runs inside the caller's load session (one transaction)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, select, update
+
+from lineofsight.domain.model import Calendar
+from lineofsight.domain.periods import parse_period
+from lineofsight.store import tables as t
+from lineofsight.store.loading import LoadSession, time_parameter
+from lineofsight.store.measurement_overlaps import (
+    OVERLAPS,
+    overlapping,
+    stored_near,
+    with_ends,
+)
+from lineofsight.store.measurements import (
+    COMPARED,
+    KEY,
+    MEASUREMENT_FRAME,
+    current_value,
+    key_condition,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteCounts:
+    """How many of a file's rows a write added, replaced and found as stored."""
+
+    added: int
+    replaced: int
+    unchanged: int
+
+
+# A stored row: its key and the values a load compares (read with a typed first row, see
+# `typed_query`, so that a column whose first values are missing keeps its type).
+_STORED = {name: MEASUREMENT_FRAME[name] for name in (*KEY, *COMPARED)}
+_STORED_COLUMNS = ", ".join(f"m.{name}" for name in (*KEY, *COMPARED))
+# The stored rows of a few (last day, KPI) pairs are found one key step each; those of many,
+# by reading their last days whole (each a range of the table).
+_STORED_BY_PAIRS = (
+    f"SELECT {_STORED_COLUMNS} FROM load_keys k CROSS JOIN measurements m "
+    "WHERE m.period_end = k.period_end AND m.kpi_id = k.kpi_id"
+)
+# Only the file's KPIs: the other KPIs' values on those days are neither compared nor can
+# they overlap, and a store of many KPIs' histories holds many of them.
+_STORED_BY_ENDS = (
+    f"SELECT {_STORED_COLUMNS} FROM measurements m "
+    "WHERE m.period_end IN (SELECT period_end FROM load_ends) "
+    "AND m.kpi_id IN (SELECT kpi_id FROM load_kpis)"
+)
+PAIRS_AT_MOST = 20_000
+# How many of the file's rows a comparison with the store takes at a time.
+COMPARE_ROWS = 500_000
+_N = {"n": pl.Int64}
+# What the table keeps of a checked row: not the first day and grain (see `with_starts`).
+_STORED_AS = [name for name in MEASUREMENT_FRAME if name not in ("grain", "period_start")]
+# The primary key: a row of the file and a stored row are the same measurement.
+_SAME_ROW = " AND ".join(f"m.{name} = n.{name}" for name in ("period_end", *KEY))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A file's checked rows against the store: what is new, what changed, and what overlaps.
+
+    `overlaps` has one row per pair of a file row that the load writes (new or changed) and a
+    stored value of the same KPI and unit whose periods share days but are not the same
+    period (a day and its month, a week across two months, a fiscal and a calendar quarter):
+    kpi_id, unit_id, period, row (the file's row number, when the frame had a `row` column),
+    stored_period.
+    """
+
+    frame: pl.DataFrame
+    new: pl.DataFrame
+    changed: pl.DataFrame
+    overlaps: pl.DataFrame
+
+
+def compare_measurements(
+    session: LoadSession, frame: pl.DataFrame, calendar: Calendar = Calendar()
+) -> Comparison:
+    """The file's rows (MEASUREMENT_FRAME, and optionally `row`) compared with the store of
+    an organisation with this calendar."""
+    rows = frame if "row" in frame.columns else frame.with_row_index("row", offset=1)
+    frame = frame.select(list(MEASUREMENT_FRAME))
+    new, changed, others = _compare(session, frame)
+    # Only what the load writes can make a new overlap: a row the store already holds as it
+    # is, and whatever shares its days, were both there before.
+    written = pl.concat([new, changed]) if not changed.is_empty() else new
+    if written.is_empty():
+        return Comparison(frame, new, changed, pl.DataFrame(schema=OVERLAPS))
+    if written.height < frame.height:
+        rows = rows.join(written.select(KEY), on=KEY, how="semi", maintain_order="left")
+    others = with_ends(others, calendar)
+    extra = stored_near(session, written, frame, calendar.fiscal_year_start)
+    candidates = pl.concat([others, extra]) if not extra.is_empty() else others
+    return Comparison(frame, new, changed, overlapping(rows, candidates))
+
+
+def write_compared(
+    session: LoadSession, comparison: Comparison, *, source: str, at: dt.datetime
+) -> WriteCounts:
+    """Add new values, replace changed ones (keeping the old as a revision), skip the same.
+
+    What is new, changed or the same is found by joining the file's rows with the stored
+    values of its periods and KPIs (compared exactly, missing values alike). New rows go to
+    the table in its own order (by last day), which appends a new period at the end; changed
+    rows go through a temporary table, and SQL does the rest. When anything is written, one
+    row of `loads` records the source and the time. The caller refuses overlaps first.
+    """
+    frame, new, changed = comparison.frame, comparison.new, comparison.changed
+    unchanged = frame.height - new.height - changed.height
+    if new.is_empty() and changed.is_empty():
+        return WriteCounts(added=0, replaced=0, unchanged=unchanged)
+    recorded_at = time_parameter(session, at)
+    load_id = session.insert_returning_id(
+        "INSERT INTO loads (source, recorded_at) VALUES (?, ?) RETURNING id", [source, recorded_at]
+    )
+    if not changed.is_empty():
+        session.stage("load_rows", changed)
+        session.execute(
+            "INSERT INTO measurement_revisions (kpi_id, unit_id, period, revision, value, "
+            "numerator, denominator, note, recorded_at, source, replaced_at) "
+            "SELECT m.kpi_id, m.unit_id, m.period, m.revision, m.value, m.numerator, "
+            "m.denominator, m.note, l.recorded_at, l.source, ? "
+            "FROM load_rows n CROSS JOIN measurements m JOIN loads l ON l.id = m.load_id "
+            f"WHERE {_SAME_ROW}",
+            [recorded_at],
+        )
+        session.execute(
+            "UPDATE measurements SET value = n.value, numerator = n.numerator, "
+            "denominator = n.denominator, note = n.note, revision = measurements.revision + 1, "
+            "load_id = ? FROM load_rows AS n WHERE " + _SAME_ROW.replace("m.", "measurements."),
+            [load_id],
+        )
+    if not new.is_empty():
+        session.append(
+            "measurements",
+            new.select(_STORED_AS)
+            .sort("period_end", *KEY, maintain_order=True)
+            .with_columns(revision=pl.lit(1, pl.Int64), load_id=pl.lit(load_id, pl.Int64)),
+        )
+    return WriteCounts(added=new.height, replaced=changed.height, unchanged=unchanged)
+
+
+def _compare(
+    session: LoadSession, frame: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The file's rows that are new, those whose stored values differ, and the stored rows
+    read on the way that the file does not hold (OTHERS: they may overlap its periods).
+
+    The stored values of a few (last day, KPI) pairs are looked up pair by pair; those of
+    many, a group of last days at a time, so that only part of a large store is in memory at
+    once (a whole history loaded again compares one slice after another).
+    """
+    anything = session.query("SELECT COUNT(*) FROM (SELECT 1 FROM measurements LIMIT 1) x", _N)
+    if not anything.item():
+        return frame, frame.clear(), pl.DataFrame(schema=_STORED).select(KEY)
+    pairs = frame.select("period_end", "kpi_id").unique()
+    if pairs.height <= PAIRS_AT_MOST:
+        session.stage("load_keys", pairs)
+        return _split(frame, session.query(_STORED_BY_PAIRS, _STORED))
+    session.stage("load_kpis", frame.select("kpi_id").unique())
+    counts = frame.group_by("period_end").len().sort("period_end")
+    groups = counts.with_columns(group=pl.col("len").cum_sum() // COMPARE_ROWS)
+    new, changed, others = [], [], []
+    for (_,), ends in groups.select("group", "period_end").group_by("group", maintain_order=True):
+        session.stage("load_ends", ends.select("period_end"))
+        part = frame.join(ends, on="period_end", how="semi")
+        new_here, changed_here, others_here = _split(part, session.query(_STORED_BY_ENDS, _STORED))
+        new.append(new_here)
+        changed.append(changed_here)
+        others.append(others_here)
+    return pl.concat(new), pl.concat(changed), pl.concat(others)
+
+
+def _split(
+    frame: pl.DataFrame, stored: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Of `frame`'s rows, those `stored` does not hold, and those it holds with other values;
+    and the stored rows `frame` does not hold."""
+    if stored.is_empty():
+        return frame, frame.clear(), pl.DataFrame(schema=_STORED).select(KEY)
+    stored = stored.rename({name: f"{name}_stored" for name in COMPARED}).with_columns(
+        held=pl.lit(True)
+    )
+    joined = frame.join(stored, on=KEY, how="left", maintain_order="left")
+    same = pl.lit(True)
+    for name in COMPARED:
+        same = same & pl.col(name).eq_missing(pl.col(f"{name}_stored"))
+    held = pl.col("held").fill_null(False)
+    new = joined.filter(~held).select(frame.columns)
+    changed = joined.filter(held & ~same).select(frame.columns)
+    # Keys are unique on both sides: when every stored row was matched, none is left over.
+    others = stored.clear().select(KEY)
+    if frame.height - new.height < stored.height:
+        others = stored.join(frame.select(KEY), on=KEY, how="anti").select(KEY)
+    return new, changed, others
+
+
+def move_fiscal_periods(conn: Connection, calendar: Calendar) -> int:
+    """Give the stored fiscal periods (`FY2026`, `FY2026-Q1`) the days they have in `calendar`,
+    after the fiscal year's first month changed; the number of values moved.
+
+    A value's key holds its period's last day, which must follow from its label in the
+    organisation's calendar, for the scorecards and for the key to stay one per period.
+    """
+    ms = t.measurements
+    labels = conn.execute(select(ms.c.period).where(ms.c.period.like("FY%")).distinct())
+    moved = 0
+    for (label,) in labels.all():
+        period = parse_period(label, calendar)
+        moved += conn.execute(
+            update(ms).where(ms.c.period == label).values(period_end=period.end)
+        ).rowcount
+    return moved
+
+
+def delete_measurement(
+    session: LoadSession,
+    kpi_id: str,
+    unit_id: str,
+    period: str,
+    period_end: dt.date,
+    *,
+    at: dt.datetime,
+) -> dict[str, Any] | None:
+    """Remove one current value, keeping it as a revision replaced at `at`; the value removed,
+    or None when there was none.
+
+    The ids and the period reach here only after the caller checked them against the store's
+    KPIs, units and calendar, so they are quoted inline (see `measurements.current_value`).
+    """
+    found = current_value(session, kpi_id, unit_id, period, period_end)
+    if not found:
+        return None
+    where = key_condition(kpi_id, unit_id, period, period_end)
+    where_m = key_condition(kpi_id, unit_id, period, period_end, alias="m")
+    replaced_at = time_parameter(session, at)
+    session.execute(
+        "INSERT INTO measurement_revisions (kpi_id, unit_id, period, revision, value, "
+        "numerator, denominator, note, recorded_at, source, replaced_at) "
+        "SELECT m.kpi_id, m.unit_id, m.period, m.revision, m.value, m.numerator, "
+        "m.denominator, m.note, l.recorded_at, l.source, ? "
+        f"FROM measurements m JOIN loads l ON l.id = m.load_id WHERE {where_m}",
+        [replaced_at],
+    )
+    session.execute(f"DELETE FROM measurements WHERE {where}")
+    return found

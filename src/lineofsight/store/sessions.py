@@ -1,0 +1,121 @@
+"""Browser sessions and API tokens in the store, looked up by the hash of their secret.
+
+Looking one up is one indexed query that also reads the account and its roles, so no server
+process keeps a copy of an account that could outlive a change (see services/sessions.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import OperationalError
+
+from lineofsight.domain.accounts import Account, Grant
+from lineofsight.store import tables as t
+from lineofsight.store.database import Store
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFound:
+    """A live session: whose it is, its row and when it was last seen (as stored)."""
+
+    account: Account
+    session_id: int
+    last_seen_at: dt.datetime
+
+
+def _account_query(table: Table, *extra: Any) -> Any:
+    """The account (one row per role, in order) whose `table` row has the given hash."""
+    u, g = t.users, t.user_grants
+    return (
+        select(
+            table.c.id.label("row_id"),
+            *extra,
+            u.c.id,
+            u.c.username,
+            u.c.name,
+            u.c.person_id,
+            g.c.role,
+            g.c.unit_id,
+        )
+        .select_from(table.join(u, u.c.id == table.c.user_id).outerjoin(g, g.c.user_id == u.c.id))
+        .where(table.c.token_hash == bindparam("digest"))
+        .order_by(g.c.position)
+    )
+
+
+_SESSION = _account_query(t.web_sessions, t.web_sessions.c.last_seen_at).where(
+    t.web_sessions.c.expires_at > bindparam("now")
+)
+_TOKEN = _account_query(t.api_tokens)
+
+
+def _account_of(rows: Sequence[Row[Any]]) -> Account | None:
+    if not rows:
+        return None
+    first = rows[0]
+    grants = tuple(Grant(r.role, r.unit_id) for r in rows if r.role is not None)
+    return Account(first.id, first.username, first.name or first.username, first.person_id, grants)
+
+
+def insert_session(
+    conn: Connection, token_hash: str, user_id: int, now: dt.datetime, expires_at: dt.datetime
+) -> None:
+    """Keep a new session (by its secret's hash), clearing out the sessions that have ended."""
+    s = t.web_sessions
+    conn.execute(delete(s).where(s.c.expires_at <= now))
+    conn.execute(
+        insert(s).values(
+            token_hash=token_hash,
+            user_id=user_id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=expires_at,
+        )
+    )
+
+
+def find_session(conn: Connection, token_hash: str, now: dt.datetime) -> SessionFound | None:
+    """The live session of this hash, or None (unknown, ended, or its user removed)."""
+    rows = conn.execute(_SESSION, {"digest": token_hash, "now": now}).all()
+    account = _account_of(rows)
+    if account is None:
+        return None
+    return SessionFound(account, int(rows[0].row_id), rows[0].last_seen_at)
+
+
+def mark_seen(store: Store, session_id: int, now: dt.datetime) -> None:
+    """Note that a session was seen at `now`, unless the store is busy with another write:
+    only a record of activity, which must not hold up a page."""
+    s = t.web_sessions
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(update(s).where(s.c.id == session_id).values(last_seen_at=now))
+    except OperationalError:
+        pass
+
+
+def delete_session(conn: Connection, token_hash: str) -> None:
+    """End the session of this hash (nothing happens for an unknown one)."""
+    s = t.web_sessions
+    conn.execute(delete(s).where(s.c.token_hash == token_hash))
+
+
+def token_account(conn: Connection, token_hash: str) -> Account | None:
+    """The account whose API token has this hash, or None (unknown or revoked)."""
+    return _account_of(conn.execute(_TOKEN, {"digest": token_hash}).all())
+
+
+def live_session_counts(conn: Connection, now: dt.datetime) -> dict[int, tuple[int, dt.datetime]]:
+    """Live sessions per user id: how many, and when one of them was last seen (as stored)."""
+    s = t.web_sessions
+    query = (
+        select(s.c.user_id, func.count(), func.max(s.c.last_seen_at))
+        .where(s.c.expires_at > now)
+        .group_by(s.c.user_id)
+    )
+    return {row[0]: (int(row[1]), row[2]) for row in conn.execute(query)}

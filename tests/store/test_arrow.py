@@ -1,0 +1,63 @@
+"""`store.arrow.read_frame`: the same typed frame whichever way the rows come (Arrow from an
+SQLite file, rows through SQLAlchemy on PostgreSQL or when the process keeps SQLite to one
+library)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import polars as pl
+import pytest
+from sqlalchemy import insert
+
+from lineofsight.store import tables as t
+from lineofsight.store.arrow import read_frame
+from lineofsight.store.database import Store
+
+SCHEMA = {"kpi_id": pl.String, "period_end": pl.Date, "value": pl.Float64, "revision": pl.Int64}
+QUERY = (
+    "SELECT kpi_id, period_end, value, revision FROM measurements "
+    "WHERE period_end >= {} AND revision < {}"
+)
+
+
+@pytest.fixture(params=[True, False], ids=["arrow", "rows"])
+def store(db_url: str, request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A store holding a ratio KPI's values (no value of their own) first, then plain ones."""
+    opened = Store(db_url)
+    opened.arrow_sqlite = request.param
+    january = {"period": "2026-01", "period_end": dt.date(2026, 1, 31), "value": None}
+    rows = [
+        {"kpi_id": "ratio", "unit_id": f"u{i}", **january}
+        | {"numerator": 3.0, "denominator": 4.0, "revision": 1, "load_id": 1}
+        for i in range(1500)
+    ] + [
+        {"kpi_id": "plain", "unit_id": "u0", "period": month, "period_end": end}
+        | {"value": value, "numerator": None, "denominator": None, "revision": 2, "load_id": 1}
+        for month, end, value in (
+            ("2025-12", dt.date(2025, 12, 31), 1.5),
+            ("2026-02", dt.date(2026, 2, 28), 2.5),
+        )
+    ]
+    with opened.transaction() as conn:
+        at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+        conn.execute(insert(t.loads).values(id=1, source="test", recorded_at=at))
+        conn.execute(insert(t.measurements), rows)
+    yield opened
+    opened.close()
+
+
+def test_rows_come_typed_and_filtered_by_their_parameters(store: Store) -> None:
+    frame = read_frame(store, QUERY, [dt.date(2026, 1, 1), 3], SCHEMA)
+    assert frame.schema == pl.Schema(SCHEMA)
+    assert frame.height == 1501
+    plain = frame.filter(pl.col("kpi_id") == "plain")
+    assert plain.rows() == [("plain", dt.date(2026, 2, 28), 2.5, 2)]
+    assert frame["value"].null_count() == 1500
+
+
+def test_no_rows_give_an_empty_frame_of_the_schema(store: Store) -> None:
+    frame = read_frame(store, QUERY, [dt.date(2027, 1, 1), 3], SCHEMA)
+    assert frame.is_empty()
+    assert frame.schema == pl.Schema(SCHEMA)
