@@ -23,7 +23,8 @@ import polars as pl
 from lineofsight.checks.runner import CheckReport
 from lineofsight.domain.model import Organization
 from lineofsight.domain.periods import PeriodError, check_date, parse_date
-from lineofsight.engine.evaluate import Evaluation
+from lineofsight.engine.calendar import period_named
+from lineofsight.engine.frames import FrameEvaluation
 from lineofsight.errors import UsageError
 from lineofsight.extras import require
 from lineofsight.services import check as check_service
@@ -120,7 +121,7 @@ class Scorecard:
     """An evaluation with data-frame views and a rich display in notebooks."""
 
     organization: Organization
-    evaluation: Evaluation
+    evaluation: FrameEvaluation
 
     @property
     def as_of(self) -> dt.date:
@@ -130,22 +131,31 @@ class Scorecard:
     def kpis(self) -> pl.DataFrame:
         """One row per KPI and unit: period, actual, target, miss, score, status."""
         names = {k.id: k.name for k in self.organization.kpis}
-        frame = self.evaluation.kpi_frame()
+        frame = self.evaluation.kpis
+        calendar = self.organization.calendar
+        ends = {p: period_named(p, calendar).end for p in frame["period"].unique().to_list()}
+        frame = frame.with_columns(
+            period_end=pl.col("period").replace_strict(ends, default=None, return_dtype=pl.Date)
+        )
+        first = ("id", "unit", "period", "period_end")
+        rest = [c for c in frame.columns if c not in first]
         return frame.with_columns(
             name=pl.col("id").replace_strict(names, default=None, return_dtype=pl.String)
-        ).select("id", "name", *[c for c in frame.columns if c != "id"])
+        ).select("id", "name", *first[1:], *rest)
 
     @property
     def objectives(self) -> pl.DataFrame:
         titles = {o.id: o.title for o in self.organization.objectives}
-        frame = self.evaluation.objective_frame()
+        frame = self.evaluation.objectives
         return frame.with_columns(
             title=pl.col("id").replace_strict(titles, default=None, return_dtype=pl.String)
         ).select("id", "title", "score", "status", "coverage")
 
     @property
     def units(self) -> pl.DataFrame:
-        return self.evaluation.unit_frame()
+        counts = pl.col("counts").struct
+        kpis = pl.sum_horizontal(*[counts.field(s) for s in _ICONS]).alias("kpis")
+        return self.evaluation.units.select("id", "score", "status", kpis, "counts", "worst")
 
     def to_pandas(self) -> dict[str, Any]:
         """The three tables as pandas DataFrames (needs the pandas extra: pandas and pyarrow)."""

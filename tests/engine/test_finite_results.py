@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from lineofsight.domain import model as m
 from lineofsight.domain.limits import MAX_MAGNITUDE
 from lineofsight.domain.periods import parse_period
-from lineofsight.engine.evaluate import score_kpi
 from lineofsight.engine.frames import _score
 from lineofsight.engine.values import ValueTable
+from tests.engine.oracle import score_kpi
 from tests.engine.test_forecast import monthly, one, org_with, table
 
 WITHIN = st.floats(-MAX_MAGNITUDE, MAX_MAGNITUDE, allow_nan=False)

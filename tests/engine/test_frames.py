@@ -8,9 +8,10 @@ from pathlib import Path
 import polars.testing as pt
 import pytest
 
-from lineofsight.services.evaluate import evaluate_store, status_store
+from lineofsight.services.evaluate import status_store
 from lineofsight.services.init import init_workspace
 from lineofsight.store.database import Store
+from tests.engine.oracle import evaluate_store
 
 DATES = ["2026-12-05", "2026-11-22", "2026-09-30", "2025-12-31", "2024-06-15"]
 # Period reports (no reporting lag): each KPI at its period, value or not.

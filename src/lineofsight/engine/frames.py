@@ -1,10 +1,12 @@
-"""The scorecard of a whole organisation computed on data frames, for large organisations.
+"""The scorecard engine: every KPI row, objective and unit of an organisation as of a date.
 
-It gives the same rows as `evaluate.evaluate_organization` (a test compares the two) but
-works column by column with Polars over the store's tables, so that 100,000 KPIs take a
-fraction of a second. The few KPIs that need more than one measured value per row (formulas,
-values derived across units) are handed to the reference path (`frame_derived`); objective
-and unit rows are in `frame_rollups`.
+Every scorecard (`los status`, `los tree`, the web pages, the API) comes from here. It works
+column by column with Polars over the store's tables (or `frame_definitions` of domain
+objects), so that 100,000 KPIs take a fraction of a second; the KPI's score, status and glide
+path are column expressions below. The few KPIs that need more than one measured value per
+row (formulas, values derived across units) take their values from `engine.values` through
+`frame_derived`; objective and unit rows are in `frame_rollups`. A slow reference
+evaluation in the tests (`tests/engine/oracle.py`) checks these rows.
 """
 
 from __future__ import annotations
@@ -440,7 +442,7 @@ def _score(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
         .then((pl.col("range_low") + pl.col("range_high")) / 2)
         .otherwise(pl.col("target"))
     )
-    # Nothing infinite or NaN goes into a score (as evaluate.score_kpi).
+    # Nothing infinite or NaN goes into a score (SPEC: never NaN or infinite).
     rows = rows.with_columns(
         target=pl.when(target.is_finite()).then(target),
         actual=pl.when(pl.col("actual").is_finite()).then(pl.col("actual")),

@@ -1,10 +1,11 @@
-"""Evaluate a whole organisation as of a date: every KPI row, objective and unit.
+"""The reference scorecard: a slow, object-by-object evaluation of SPEC section 3, kept only
+to check the package's one engine (`engine.frames`) against it (the differential tests).
 
-Each KPI is evaluated at its own period chosen by `engine.lag` (with reporting lag: the
-latest that has a value or is due; in a period report: the latest ending by the as-of date), at
-its own unit and at every other unit that has a value of its own for it in that period or a unit
-target; at a unit without a unit target, a row has no target (`no_target`): the KPI's own
-target is for its own unit.
+Each KPI is evaluated at its own period chosen with reporting lag (the latest that has a value
+or is due; in a period report: the latest ending by the as-of date), at its own unit and at
+every other unit that has a value of its own for it in that period or a unit target; at a unit
+without a unit target, a row has no target (`no_target`). The maths is written out plainly
+here, scalar by scalar, independently of the frame engine's column expressions.
 """
 
 from __future__ import annotations
@@ -19,26 +20,13 @@ import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import Period
-from lineofsight.engine.lag import (
-    REPORTED,
-    choose_slot,
-    data_state,
-    due_date,
-    first_due,
-    last_known,
-    period_slots,
-)
-from lineofsight.engine.scoring import (
-    Status,
-    achievement_of,
-    band_status,
-    miss_of,
-    score_of,
-    status_of,
-    tolerance_of,
-)
+from lineofsight.engine.frame_rollups import COUNTS_TYPE, WORST_TYPE
+from lineofsight.engine.lag import AWAITING, LOOKBACK, OVERDUE, REPORTED, first_due, period_slots
+from lineofsight.engine.scoring import Status, miss_of
 from lineofsight.engine.targets import kpi_target
 from lineofsight.engine.values import ValueTable, finite
+from lineofsight.services.evaluate import load_organization, read_measurement_frame, resolve_as_of
+from lineofsight.store.database import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,10 +204,71 @@ KPI_SCHEMA: dict[str, Any] = {
     "last_value": pl.Float64,
     "last_period": pl.String,
 }
-COUNTS_TYPE = pl.Struct({s.value: pl.Int64 for s in Status})
-WORST_TYPE = pl.Struct(
-    {"id": pl.String, "kind": pl.String, "status": pl.String, "score": pl.Float64}
-)
+
+
+def tolerance_of(kpi: m.Kpi, target: float) -> float:
+    """The amber band's width for this target."""
+    if kpi.tolerance_abs is not None:
+        return kpi.tolerance_abs
+    relative = kpi.tolerance if kpi.tolerance is not None else m.DEFAULT_TOLERANCE
+    return relative * abs(target)
+
+
+def score_of(miss: float, tol: float) -> float:
+    """0..100, capped at 100."""
+    if tol == 0:
+        return 100.0 if miss == 0 else 0.0
+    return min(100.0, max(0.0, 100.0 - 50.0 * (miss / tol)))
+
+
+def status_of(miss: float, tol: float) -> Status:
+    if miss == 0:
+        return Status.GREEN
+    if miss <= tol:
+        return Status.AMBER
+    return Status.RED
+
+
+def band_status(score: float | None, scoring: m.Scoring) -> Status:
+    """An objective's or unit's status from its score."""
+    if score is None:
+        return Status.NO_DATA
+    if score >= scoring.green_at:
+        return Status.GREEN
+    if score >= scoring.amber_at:
+        return Status.AMBER
+    return Status.RED
+
+
+def achievement_of(direction: m.Direction, actual: float, target: float) -> float | None:
+    """A / T (or T / A for decrease)."""
+    if direction is m.Direction.DECREASE:
+        return target / actual if actual else None
+    return actual / target if target else None
+
+
+def choose_slot(has_value: list[bool], due_index: int) -> int:
+    """The first slot with a value up to the first due one, else the first due one."""
+    for index in range(due_index + 1):
+        if has_value[index]:
+            return index
+    return due_index
+
+
+def data_state(reported: bool, due: dt.date, as_of: dt.date) -> str:
+    if reported:
+        return REPORTED
+    return OVERDUE if due <= as_of else AWAITING
+
+
+def last_known(
+    values: list[float | None], chosen: int, slots: tuple[Period, ...]
+) -> tuple[float | None, Period | None]:
+    """The latest value in the `LOOKBACK` periods before the chosen slot, and its period."""
+    for index in range(chosen + 1, min(len(slots), chosen + 1 + LOOKBACK)):
+        if values[index] is not None:
+            return values[index], slots[index]
+    return None, None
 
 
 def _worst_plain(worst: Worst | None) -> dict[str, Any] | None:
@@ -311,7 +360,7 @@ def evaluate_organization(
         own = [values.value(kpi.id, p) for p in slots]
         chosen = choose_slot([v is not None for v in own], due_index)
         period = slots[chosen]
-        due = due_date(period, due_days)
+        due = period.end + dt.timedelta(days=due_days)
 
         own_target = kpi_target(kpi, period, calendar)
         rows.append(_lagged(kpi, slots, chosen, due, as_of, kpi.unit, own_target, own))
@@ -345,7 +394,7 @@ def _lagged(
     return replace(
         result,
         due=due,
-        data=data_state(result.actual is not None, period, due, as_of),
+        data=data_state(result.actual is not None, due, as_of),
         last_value=last_value,
         last_period=last_period,
     )
@@ -461,3 +510,14 @@ def _units(org: m.Organization, rows: list[KpiResult]) -> list[UnitResult]:
             )
         )
     return results
+
+
+def evaluate_store(
+    store: Store, period: str | None = None, as_of: str | None = None
+) -> tuple[m.Organization, Evaluation]:
+    """The store's organisation evaluated by the reference (`los status`'s arguments)."""
+    org = load_organization(store)
+    day = resolve_as_of(org, period, as_of)
+    lag = not period
+    window = evaluation_window(org, day, lag)
+    return org, evaluate_organization(org, read_measurement_frame(store, window), day, lag)
