@@ -8,6 +8,7 @@ from pathlib import Path
 import polars.testing as pt
 import pytest
 
+from lineofsight.services import evaluate as evaluate_service
 from lineofsight.services.evaluate import status_store
 from lineofsight.services.init import init_workspace
 from lineofsight.store.database import Store
@@ -49,6 +50,11 @@ def assert_same_scorecard(store: Store, day: str | None, period: str | None = No
         reference.unit_frame().select("id", "score", "status", "counts", "worst"),
         **close,
     )
+    # `los tree` and the API score the store's domain objects: the very same rows.
+    _, from_objects = evaluate_service.evaluate_store(store, period=period, as_of=day)
+    pt.assert_frame_equal(from_objects.kpis, fast.kpis)
+    pt.assert_frame_equal(from_objects.objectives, fast.objectives)
+    pt.assert_frame_equal(from_objects.units, fast.units)
 
 
 @pytest.mark.parametrize("example", ["techinnovate", "globalhealth", "manufacturing"])
