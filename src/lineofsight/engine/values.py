@@ -41,10 +41,6 @@ _AGGREGATIONS = ("sum", "mean", "last", "min", "max")
 _ACROSS = ("sum", "mean", "min", "max")
 
 
-def empty_measurements() -> pl.DataFrame:
-    return pl.DataFrame(schema=MEASUREMENT_SCHEMA)
-
-
 @dataclass(frozen=True, slots=True)
 class PeriodKey:
     """A period as the value tables key it: grain, fiscal or not, and first day."""
@@ -129,7 +125,6 @@ class ValueTable:
         self.calendar = org.calendar
         self.kpis = org.kpis_by_id()
         self.fiscal = uses_fiscal(org.calendar)
-        self._parents = {u.id: u.parent for u in org.units}
         self._children: dict[str, list[str]] = {}
         for unit in org.units:
             if unit.parent is not None:
