@@ -20,10 +20,10 @@ import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import Period
+from lineofsight.engine.calendar import period_named
 from lineofsight.engine.frame_rollups import COUNTS_TYPE, WORST_TYPE
 from lineofsight.engine.lag import AWAITING, LOOKBACK, OVERDUE, REPORTED, first_due, period_slots
-from lineofsight.engine.scoring import Status, miss_of
-from lineofsight.engine.targets import kpi_target
+from lineofsight.engine.scoring import Status
 from lineofsight.engine.values import ValueTable, finite
 from lineofsight.services.evaluate import load_organization, read_measurement_frame, resolve_as_of
 from lineofsight.store.database import Store
@@ -204,6 +204,53 @@ KPI_SCHEMA: dict[str, Any] = {
     "last_value": pl.Float64,
     "last_period": pl.String,
 }
+
+
+def miss_of(direction: m.Direction, actual: float, target: float, band: m.Range | None) -> float:
+    """How far `actual` falls short of `target` (or of the range), never negative."""
+    if direction is m.Direction.INCREASE:
+        return max(0.0, target - actual)
+    if direction is m.Direction.DECREASE:
+        return max(0.0, actual - target)
+    assert band is not None
+    return max(0.0, band.low - actual, actual - band.high)
+
+
+def target_for_period(
+    period: Period,
+    final: m.FinalTarget | None,
+    baseline: m.PeriodValue | None,
+    overrides: tuple[tuple[str, float], ...],
+    calendar: m.Calendar,
+) -> float | None:
+    """An explicit target, else the glide path from the baseline, else the final target."""
+    for name, value in overrides:
+        other = period_named(name, calendar)
+        if other.start == period.start and other.end == period.end:
+            return value
+    if final is None:
+        return None
+    if baseline is None:
+        return final.value
+    e, b, deadline = period.end, period_named(baseline.period, calendar).end, final.by
+    if e >= deadline:
+        return final.value
+    if e <= b:
+        return baseline.value
+    return baseline.value + (final.value - baseline.value) * (e - b).days / (deadline - b).days
+
+
+def kpi_target(
+    kpi: m.Kpi, period: Period, calendar: m.Calendar, unit: str | None = None
+) -> float | None:
+    """A KPI's target for a period at its own unit, or at `unit` when that unit has one."""
+    if unit is not None and unit != kpi.unit:
+        for unit_id, ut in kpi.unit_targets:
+            if unit_id == unit:
+                final = m.FinalTarget(ut.value, ut.by)
+                return target_for_period(period, final, ut.baseline, ut.targets, calendar)
+        return None
+    return target_for_period(period, kpi.target, kpi.baseline, kpi.targets, calendar)
 
 
 def tolerance_of(kpi: m.Kpi, target: float) -> float:

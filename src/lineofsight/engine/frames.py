@@ -30,6 +30,8 @@ from lineofsight.engine.lag import (
     first_due,
     period_slots,
 )
+from lineofsight.engine.scoring import Columns, glide
+from lineofsight.engine.scoring import miss as miss_of_rows
 from lineofsight.engine.values import PERIOD_AGGREGATES, _period_start_expr, period_value
 
 DAY = dt.timedelta(days=1)
@@ -124,19 +126,14 @@ def _spans(labels: pl.Series, calendar: m.Calendar) -> pl.DataFrame:
 def _glide(
     target: pl.Expr, by: pl.Expr, base_value: pl.Expr, base_end: pl.Expr, end: pl.Expr
 ) -> pl.Expr:
-    """SPEC section 3's glide path, column-wise (days differenced)."""
-    elapsed = (end - base_end).dt.total_days()
-    span = (by - base_end).dt.total_days()
+    """SPEC section 3's targets, column-wise: no final target, none; no baseline, the final
+    target; else its glide path (`scoring.glide`)."""
     return (
         pl.when(target.is_null())
         .then(None)
         .when(base_value.is_null())
         .then(target)
-        .when(end >= by)
-        .then(target)
-        .when(end <= base_end)
-        .then(base_value)
-        .otherwise(base_value + (target - base_value) * elapsed / span)
+        .otherwise(glide(Columns, target, by, base_value, base_end, end))
     )
 
 
@@ -448,16 +445,8 @@ def _score(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
         actual=pl.when(pl.col("actual").is_finite()).then(pl.col("actual")),
     )
     actual, target = pl.col("actual"), pl.col("target")
-    miss = (
-        pl.when(pl.col("direction") == "increase")
-        .then(pl.max_horizontal(pl.lit(0.0), target - actual))
-        .when(pl.col("direction") == "decrease")
-        .then(pl.max_horizontal(pl.lit(0.0), actual - target))
-        .otherwise(
-            pl.max_horizontal(
-                pl.lit(0.0), pl.col("range_low") - actual, actual - pl.col("range_high")
-            )
-        )
+    miss = miss_of_rows(
+        Columns, pl.col("direction"), actual, target, pl.col("range_low"), pl.col("range_high")
     ).clip(upper_bound=sys.float_info.max)
     tol = pl.coalesce(
         "tolerance_abs", pl.col("tolerance").fill_null(m.DEFAULT_TOLERANCE) * target.abs()

@@ -1,13 +1,20 @@
-"""The statuses a scorecard gives, and a KPI's miss for one value (SPEC section 3).
+"""The statuses a scorecard gives, and the maths it shares between one value and a column.
 
-Scores and statuses of a whole scorecard are computed column-wise in `engine.frames` (KPIs) and
-`engine.frame_rollups` (objectives and units); `miss_of` is the miss of a single value against
-a target, for a forecast's projection (`engine.forecast`).
+Scores, statuses and roll-ups of a whole scorecard are computed column-wise in
+`engine.frames` (KPIs) and `engine.frame_rollups` (objectives and units). The few formulas
+also needed for a single value (a KPI's miss for a forecast's projection, a target's glide
+path for a chart or a check) are written once here, over `Columns` or `Scalars`: the same
+expression builds a Polars column for the scorecard and computes a float elsewhere.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Any
+
+import polars as pl
 
 from lineofsight.domain import model as m
 
@@ -20,11 +27,74 @@ class Status(StrEnum):
     NO_TARGET = "no_target"
 
 
+Thunk = Callable[[], Any]
+
+
+class Scalars:
+    """Plain values: a branch is taken by Python (only the one chosen is computed)."""
+
+    @staticmethod
+    def pick(condition: Any, then: Thunk, otherwise: Thunk) -> Any:
+        return then() if condition else otherwise()
+
+    @staticmethod
+    def largest(*values: Any) -> Any:
+        return max(values)
+
+    @staticmethod
+    def days(span: dt.timedelta) -> int:
+        return span.days
+
+
+class Columns:
+    """Polars expressions: a branch is a `when/then/otherwise` over the rows."""
+
+    @staticmethod
+    def pick(condition: Any, then: Thunk, otherwise: Thunk) -> pl.Expr:
+        return pl.when(condition).then(then()).otherwise(otherwise())
+
+    @staticmethod
+    def largest(*values: Any) -> pl.Expr:
+        return pl.max_horizontal(*[pl.lit(v) if isinstance(v, float) else v for v in values])
+
+    @staticmethod
+    def days(span: Any) -> pl.Expr:
+        return span.dt.total_days()  # type: ignore[no-any-return]
+
+
+Ops = type[Scalars] | type[Columns]
+
+
+def miss(ops: Ops, direction: Any, actual: Any, target: Any, low: Any, high: Any) -> Any:
+    """How far `actual` falls short of `target` (or of the range `low..high`), never negative
+    (SPEC section 3, "Miss"); meeting it exactly is met."""
+    return ops.pick(
+        direction == m.Direction.INCREASE.value,
+        lambda: ops.largest(0.0, target - actual),
+        lambda: ops.pick(
+            direction == m.Direction.DECREASE.value,
+            lambda: ops.largest(0.0, actual - target),
+            lambda: ops.largest(0.0, low - actual, actual - high),
+        ),
+    )
+
+
+def glide(ops: Ops, final: Any, by: Any, base: Any, base_end: Any, end: Any) -> Any:
+    """The target for a period ending on `end`, on the way from a baseline `base` (its period
+    ending on `base_end`) to the final target `final` by `by` (SPEC section 3, "Target for a
+    period", rule 2): `final` from `by` on, `base` up to `base_end`, day-weighted between."""
+    return ops.pick(
+        end >= by,
+        lambda: final,
+        lambda: ops.pick(
+            end <= base_end,
+            lambda: base,
+            lambda: base + (final - base) * ops.days(end - base_end) / ops.days(by - base_end),
+        ),
+    )
+
+
 def miss_of(direction: m.Direction, actual: float, target: float, band: m.Range | None) -> float:
-    """How far `actual` falls short of `target` (or of the range), never negative."""
-    if direction is m.Direction.INCREASE:
-        return max(0.0, target - actual)
-    if direction is m.Direction.DECREASE:
-        return max(0.0, actual - target)
-    assert band is not None
-    return max(0.0, band.low - actual, actual - band.high)
+    """How far one value falls short of `target` (or of the range), never negative."""
+    low, high = (band.low, band.high) if band is not None else (None, None)
+    return float(miss(Scalars, direction.value, actual, target, low, high))
