@@ -348,6 +348,11 @@ def score_kpi(
     # Finite numbers far apart can differ by more than the largest float: hold the miss there.
     miss = min(miss_of(kpi.direction, actual, target, kpi.range), sys.float_info.max)
     tol = tolerance_of(kpi, target)
+    eps = 1e-9 * max(1.0, abs(target))  # ties and rounding
+    if miss <= eps:
+        miss = 0.0
+    elif abs(miss - tol) <= eps:
+        miss = tol
     return KpiResult(
         kpi.id,
         unit,

@@ -256,3 +256,35 @@ def test_tolerance_defaults_to_ten_percent() -> None:
     assert (row["score"], row["status"]) == (pytest.approx(50), Status.AMBER)
     row = score_kpi(kpi(tolerance_abs=0.0), 0, 0)
     assert (row["score"], row["status"]) == (100, Status.GREEN)
+
+
+@pytest.mark.parametrize(
+    ("direction", "actual", "target", "score", "status"),
+    [
+        # SPEC's own case: three decimals summed in binary fall 7e-15 short of 55.81: met.
+        (INC, 20.24 + 17.39 + 18.18, 55.81, 100, Status.GREEN),
+        (DEC, 55.81 + 1e-12, 55.81, 100, Status.GREEN),
+        # a miss larger than eps = 1e-9 * max(1, |T|) is a miss
+        (INC, 100 - 1e-6, 100, 100 - 50 * 1e-6 / 10, Status.AMBER),
+        # within eps of the tolerance: the tolerance (amber, 50), from either side
+        (INC, 90 - 1e-12, 100, 50, Status.AMBER),
+        (INC, 90 + 1e-12, 100, 50, Status.AMBER),
+        (INC, 90 - 1e-6, 100, 50 - 50 * 1e-6 / 10, Status.RED),
+        # near zero, eps is 1e-9: a miss of 1e-10 is met, one of 1e-8 is not
+        (DEC, 1e-10, 0, 100, Status.GREEN),
+    ],
+)
+def test_ties_and_rounding(direction, actual, target, score, status) -> None:  # type: ignore[no-untyped-def]
+    k = kpi(direction, tolerance_abs=0.5) if target == 0 else kpi(direction)
+    row = score_kpi(k, actual, target)
+    assert row["score"] == pytest.approx(score, abs=1e-9)
+    assert row["status"] == status
+    if status is Status.GREEN:
+        assert row["miss"] == 0 and row["score"] == 100
+    if score == 50:
+        assert row["score"] == 50  # exactly: the tolerance's edge
+
+
+def test_a_near_zero_miss_past_eps_is_not_met() -> None:
+    row = score_kpi(kpi(DEC, tolerance_abs=0.5), 1e-8, 0)
+    assert row["status"] == Status.AMBER and row["miss"] == pytest.approx(1e-8)

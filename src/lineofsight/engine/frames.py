@@ -30,7 +30,7 @@ from lineofsight.engine.lag import (
     first_due,
     period_slots,
 )
-from lineofsight.engine.scoring import Columns, glide
+from lineofsight.engine.scoring import Columns, glide, tie_rounded
 from lineofsight.engine.scoring import miss as miss_of_rows
 from lineofsight.engine.values import PERIOD_AGGREGATES, _period_start_expr, period_value
 
@@ -452,6 +452,7 @@ def _score(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
         "tolerance_abs", pl.col("tolerance").fill_null(m.DEFAULT_TOLERANCE) * target.abs()
     )
     rows = rows.with_columns(miss=miss, tol=tol)
+    rows = rows.with_columns(miss=tie_rounded(Columns, pl.col("miss"), pl.col("tol"), target))
     miss, tol = pl.col("miss"), pl.col("tol")
     score = (
         pl.when(tol == 0)

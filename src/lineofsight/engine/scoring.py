@@ -79,6 +79,19 @@ def miss(ops: Ops, direction: Any, actual: Any, target: Any, low: Any, high: Any
     )
 
 
+def tie_rounded(ops: Ops, miss_value: Any, tol: Any, target: Any) -> Any:
+    """A miss as scored (SPEC section 3, "Ties and rounding"): sums of decimals written by
+    people are binary floating point (20.24 + 17.39 + 18.18 is 55.809999999999995), so a miss
+    within `eps = 1e-9 * max(1, |T|)` of 0 is 0 (met), and one within `eps` of the
+    tolerance is the tolerance (amber, score 50)."""
+    eps = 1e-9 * ops.largest(1.0, abs(target))
+    return ops.pick(
+        miss_value <= eps,
+        lambda: 0.0,
+        lambda: ops.pick(abs(miss_value - tol) <= eps, lambda: tol, lambda: miss_value),
+    )
+
+
 def glide(ops: Ops, final: Any, by: Any, base: Any, base_end: Any, end: Any) -> Any:
     """The target for a period ending on `end`, on the way from a baseline `base` (its period
     ending on `base_end`) to the final target `final` by `by` (SPEC section 3, "Target for a
@@ -95,6 +108,8 @@ def glide(ops: Ops, final: Any, by: Any, base: Any, base_end: Any, end: Any) -> 
 
 
 def miss_of(direction: m.Direction, actual: float, target: float, band: m.Range | None) -> float:
-    """How far one value falls short of `target` (or of the range), never negative."""
+    """How far one value falls short of `target` (or of the range), never negative; 0 when
+    within rounding of it (`tie_rounded`)."""
     low, high = (band.low, band.high) if band is not None else (None, None)
-    return float(miss(Scalars, direction.value, actual, target, low, high))
+    raw = float(miss(Scalars, direction.value, actual, target, low, high))
+    return 0.0 if raw <= 1e-9 * max(1.0, abs(target)) else raw
