@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import parse_period
 from lineofsight.engine.frame_rollups import _band
-from lineofsight.engine.frames import _score
+from lineofsight.engine.frame_scores import score_rows
 from lineofsight.engine.scoring import Status
 from lineofsight.engine.targets import kpi_target
 from tests.engine import oracle
@@ -64,7 +64,7 @@ def engine_row(
             "last_period": pl.String,
         },
     )
-    (row,) = _score(frame, P.end + dt.timedelta(days=5)).to_dicts()
+    (row,) = score_rows(frame, P.end + dt.timedelta(days=5)).to_dicts()
     return row
 
 
