@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from lineofsight.domain import model as m
 from lineofsight.domain.limits import MAX_MAGNITUDE
 from lineofsight.domain.periods import parse_period
-from lineofsight.engine.evaluate import score_kpi
-from lineofsight.engine.frames import _score
+from lineofsight.engine.frame_scores import score_rows
 from lineofsight.engine.values import ValueTable
+from tests.engine.oracle import score_kpi
 from tests.engine.test_forecast import monthly, one, org_with, table
 
 WITHIN = st.floats(-MAX_MAGNITUDE, MAX_MAGNITUDE, allow_nan=False)
@@ -86,7 +86,7 @@ def test_scores_stay_in_0_to_100_and_both_scorers_agree(
             "last_period": pl.String,
         },
     )
-    (fast,) = _score(frame, dt.date(2026, 12, 5)).to_dicts()
+    (fast,) = score_rows(frame, dt.date(2026, 12, 5)).to_dicts()
     for name in ("actual", "target", "miss", "score", "achievement"):
         assert fast[name] is None or math.isfinite(fast[name]), fast
     assert fast["status"] == row.status.value

@@ -8,9 +8,11 @@ from pathlib import Path
 import polars.testing as pt
 import pytest
 
-from lineofsight.services.evaluate import evaluate_store, status_store
+from lineofsight.services import evaluate as evaluate_service
+from lineofsight.services.evaluate import status_store
 from lineofsight.services.init import init_workspace
 from lineofsight.store.database import Store
+from tests.engine.oracle import evaluate_store
 
 DATES = ["2026-12-05", "2026-11-22", "2026-09-30", "2025-12-31", "2024-06-15"]
 # Period reports (no reporting lag): each KPI at its period, value or not.
@@ -48,6 +50,11 @@ def assert_same_scorecard(store: Store, day: str | None, period: str | None = No
         reference.unit_frame().select("id", "score", "status", "counts", "worst"),
         **close,
     )
+    # `los tree` and the API score the store's domain objects: the very same rows.
+    _, from_objects = evaluate_service.evaluate_store(store, period=period, as_of=day)
+    pt.assert_frame_equal(from_objects.kpis, fast.kpis)
+    pt.assert_frame_equal(from_objects.objectives, fast.objectives)
+    pt.assert_frame_equal(from_objects.units, fast.units)
 
 
 @pytest.mark.parametrize("example", ["techinnovate", "globalhealth", "manufacturing"])

@@ -14,13 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lineofsight.domain.periods import parse_period
-from lineofsight.engine.evaluate import Evaluation, evaluate_organization
 from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation, evaluate_frames
 from lineofsight.engine.values import measurements_frame
 from lineofsight.services.apply import apply_file
 from lineofsight.services.evaluate import read_definition_frames
 from lineofsight.spec.files import parse_strategy
 from lineofsight.store.database import Store
+from tests.engine.oracle import Evaluation, evaluate_organization
 
 STRATEGY = """\
 version: 1

@@ -1,18 +1,23 @@
-"""The scoring maths of SPEC section 3, as tables of cases, and its properties."""
+"""The scoring maths of SPEC section 3, as tables of cases, and its properties: on the engine
+(`engine.frames`, `engine.frame_rollups`), each case checked against the reference too."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+import polars as pl
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import parse_period
-from lineofsight.engine.evaluate import score_kpi
-from lineofsight.engine.scoring import Status, band_status, score_of, status_of, tolerance_of
+from lineofsight.engine.frame_rollups import _band
+from lineofsight.engine.frame_scores import score_rows
+from lineofsight.engine.scoring import Status
 from lineofsight.engine.targets import kpi_target
+from tests.engine import oracle
 
 INC, DEC, RNG = m.Direction.INCREASE, m.Direction.DECREASE, m.Direction.RANGE
 P = parse_period("2026-10")
@@ -24,6 +29,63 @@ def kpi(direction: m.Direction = INC, **kw) -> m.Kpi:  # type: ignore[no-untyped
     return m.Kpi(
         id="k", name="K", unit="co", frequency=m.Frequency.MONTHLY, direction=direction, **kw
     )
+
+
+def engine_row(
+    kpi: m.Kpi, actual: float | None, target: float | None, unit: str = "co"
+) -> dict[str, Any]:
+    """The engine's KPI row for one actual against one target."""
+    frame = pl.DataFrame(
+        {
+            "kpi_id": [kpi.id],
+            "unit_id": [unit],
+            "period": [P.label],
+            "position": [0],
+            "own_unit": [unit == kpi.unit],
+            "direction": [kpi.direction.value],
+            "actual": [actual],
+            "target": [target],
+            "range_low": [kpi.range.low if kpi.range else None],
+            "range_high": [kpi.range.high if kpi.range else None],
+            "tolerance": [kpi.tolerance],
+            "tolerance_abs": [kpi.tolerance_abs],
+            "due": [P.end + dt.timedelta(days=30)],
+            "last_value": [None],
+            "last_period": [None],
+        },
+        schema_overrides={
+            "actual": pl.Float64,
+            "target": pl.Float64,
+            "range_low": pl.Float64,
+            "range_high": pl.Float64,
+            "tolerance": pl.Float64,
+            "tolerance_abs": pl.Float64,
+            "last_value": pl.Float64,
+            "last_period": pl.String,
+        },
+    )
+    (row,) = score_rows(frame, P.end + dt.timedelta(days=5)).to_dicts()
+    return row
+
+
+def score_kpi(kpi: m.Kpi, actual: float | None, target: float | None) -> dict[str, Any]:
+    """The engine's row, after checking that the reference scores it the same."""
+    row = engine_row(kpi, actual, target)
+    reference = oracle.score_kpi(kpi, P, "co", actual, target)
+    assert (row["status"], row["score"], row["target"]) == (
+        reference.status.value,
+        reference.score,
+        reference.target,
+    )
+    assert row["miss"] == reference.miss and row["achievement"] == reference.achievement
+    return row
+
+
+def band_status(score: float | None, scoring: m.Scoring) -> str:
+    """An objective's status from its score, by the engine (checked against the reference)."""
+    found = pl.select(_band(pl.lit(score, pl.Float64), scoring)).item()
+    assert found == oracle.band_status(score, scoring).value
+    return str(found)
 
 
 @pytest.mark.parametrize(
@@ -54,9 +116,9 @@ def kpi(direction: m.Direction = INC, **kw) -> m.Kpi:  # type: ignore[no-untyped
     ],
 )
 def test_kpi_scores(direction, actual, target, tol, score, status) -> None:  # type: ignore[no-untyped-def]
-    row = score_kpi(kpi(direction, tolerance_abs=tol), P, "co", actual, target)
-    assert row.score == pytest.approx(score)
-    assert row.status is status
+    row = score_kpi(kpi(direction, tolerance_abs=tol), actual, target)
+    assert row["score"] == pytest.approx(score)
+    assert row["status"] == status
 
 
 @pytest.mark.parametrize(
@@ -72,21 +134,21 @@ def test_kpi_scores(direction, actual, target, tol, score, status) -> None:  # t
     ],
 )
 def test_range_kpis(actual: float, score: float, status: Status) -> None:
-    row = score_kpi(kpi(RNG), P, "co", actual, None)
-    assert row.target == 88.5
-    assert row.score == pytest.approx(score)
-    assert row.status is status
+    row = score_kpi(kpi(RNG), actual, None)
+    assert row["target"] == 88.5
+    assert row["score"] == pytest.approx(score)
+    assert row["status"] == status
 
 
 def test_zero_tolerance_is_all_or_nothing() -> None:
-    assert score_kpi(kpi(tolerance=0), P, "co", 100, 100).score == 100
-    assert score_kpi(kpi(tolerance=0), P, "co", 99.99, 100).score == 0
+    assert score_kpi(kpi(tolerance=0), 100, 100)["score"] == 100
+    assert score_kpi(kpi(tolerance=0), 99.99, 100)["score"] == 0
 
 
 def test_no_data_and_no_target() -> None:
-    assert score_kpi(kpi(), P, "co", None, 100).status is Status.NO_DATA
-    row = score_kpi(kpi(), P, "co", 5, None)
-    assert (row.status, row.score) == (Status.NO_TARGET, None)
+    assert score_kpi(kpi(), None, 100)["status"] == Status.NO_DATA
+    row = score_kpi(kpi(), 5, None)
+    assert (row["status"], row["score"]) == (Status.NO_TARGET, None)
 
 
 @pytest.mark.parametrize(
@@ -102,7 +164,7 @@ def test_no_data_and_no_target() -> None:
     ],
 )
 def test_status_bands(score: float | None, status: Status) -> None:
-    assert band_status(score, m.Scoring()) is status
+    assert band_status(score, m.Scoring()) == status
 
 
 GLIDE = m.Kpi(
@@ -129,7 +191,9 @@ GLIDE = m.Kpi(
     ],
 )
 def test_glide_path(period: str, target: float) -> None:
-    assert kpi_target(GLIDE, parse_period(period), m.Calendar()) == pytest.approx(target)
+    found = kpi_target(GLIDE, parse_period(period), m.Calendar())
+    assert found == pytest.approx(target)
+    assert found == oracle.kpi_target(GLIDE, parse_period(period), m.Calendar())
 
 
 def test_unit_targets_follow_the_same_rules() -> None:
@@ -166,26 +230,61 @@ finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 )
 def test_properties(direction: m.Direction, actual: float, target: float, tol_abs) -> None:  # type: ignore[no-untyped-def]
     k = kpi(direction, tolerance_abs=tol_abs)
-    row = score_kpi(k, P, "co", actual, target)
-    assert row.score is not None and 0 <= row.score <= 100
-    assert row.miss is not None and row.miss >= 0
+    row = score_kpi(k, actual, target)
+    assert row["score"] is not None and 0 <= row["score"] <= 100
+    assert row["miss"] is not None and row["miss"] >= 0
     # status bands agree with scores
-    if row.status is Status.GREEN:
-        assert row.score == 100 and row.miss == 0
-    elif row.status is Status.AMBER:
-        assert 50 <= row.score <= 100
+    if row["status"] == Status.GREEN:
+        assert row["score"] == 100 and row["miss"] == 0
+    elif row["status"] == Status.AMBER:
+        assert 50 <= row["score"] <= 100
     else:
-        assert row.status is Status.RED and row.score < 50
+        assert row["status"] == Status.RED and row["score"] < 50
 
 
 @given(st.sampled_from([INC, DEC]), finite)
 def test_a_met_target_is_green_whatever_the_direction(
     direction: m.Direction, target: float
 ) -> None:
-    row = score_kpi(kpi(direction, tolerance_abs=1.0), P, "co", target, target)
-    assert row.status is Status.GREEN and row.score == 100
+    row = score_kpi(kpi(direction, tolerance_abs=1.0), target, target)
+    assert row["status"] == Status.GREEN and row["score"] == 100
 
 
 def test_tolerance_defaults_to_ten_percent() -> None:
-    assert tolerance_of(kpi(), -50) == pytest.approx(5)
-    assert score_of(0, 0) == 100 and status_of(0, 0) is Status.GREEN
+    # 5 short of -50: the whole default tolerance (10% of |T|), so score 50, amber.
+    row = score_kpi(kpi(), -55, -50)
+    assert (row["score"], row["status"]) == (pytest.approx(50), Status.AMBER)
+    row = score_kpi(kpi(tolerance_abs=0.0), 0, 0)
+    assert (row["score"], row["status"]) == (100, Status.GREEN)
+
+
+@pytest.mark.parametrize(
+    ("direction", "actual", "target", "score", "status"),
+    [
+        # SPEC's own case: three decimals summed in binary fall 7e-15 short of 55.81: met.
+        (INC, 20.24 + 17.39 + 18.18, 55.81, 100, Status.GREEN),
+        (DEC, 55.81 + 1e-12, 55.81, 100, Status.GREEN),
+        # a miss larger than eps = 1e-9 * max(1, |T|) is a miss
+        (INC, 100 - 1e-6, 100, 100 - 50 * 1e-6 / 10, Status.AMBER),
+        # within eps of the tolerance: the tolerance (amber, 50), from either side
+        (INC, 90 - 1e-12, 100, 50, Status.AMBER),
+        (INC, 90 + 1e-12, 100, 50, Status.AMBER),
+        (INC, 90 - 1e-6, 100, 50 - 50 * 1e-6 / 10, Status.RED),
+        # near zero, eps is 1e-9: a miss of 1e-10 is met, one of 1e-8 is not
+        (DEC, 1e-10, 0, 100, Status.GREEN),
+    ],
+)
+def test_ties_and_rounding(direction, actual, target, score, status) -> None:  # type: ignore[no-untyped-def]
+    k = kpi(direction, tolerance_abs=0.5) if target == 0 else kpi(direction)
+    row = score_kpi(k, actual, target)
+    assert row["score"] == pytest.approx(score, abs=1e-9)
+    assert row["status"] == status
+    if status is Status.GREEN:
+        assert row["miss"] == 0 and row["score"] == 100
+    if score == 50:
+        assert row["score"] == 50  # exactly: the tolerance's edge
+
+
+def test_a_near_zero_miss_past_eps_is_not_met() -> None:
+    row = score_kpi(kpi(DEC, tolerance_abs=0.5), 1e-8, 0)
+    assert row["status"] == Status.AMBER and row["miss"] == pytest.approx(1e-8)

@@ -4,14 +4,18 @@ and the roll-ups of objectives and units."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+import polars as pl
 import pytest
 
 from lineofsight.domain.periods import parse_period
-from lineofsight.engine.evaluate import evaluate_organization
+from lineofsight.engine.frame_definitions import definition_frames
+from lineofsight.engine.frames import FrameEvaluation, evaluate_frames
 from lineofsight.engine.scoring import Status
 from lineofsight.engine.values import ValueTable, measurements_frame
 from lineofsight.spec.files import parse_strategy
+from tests.engine.oracle import evaluate_organization
 
 ORG = parse_strategy(
     """
@@ -127,40 +131,52 @@ def test_formula_division_by_zero_has_no_value() -> None:
     assert table.value("margin", parse_period("FY2027-Q2", ORG.calendar)) is None
 
 
+def _scorecard(data: pl.DataFrame, as_of: dt.date) -> FrameEvaluation:
+    """The engine's scorecard of ORG; the reference gives the same rows."""
+    ev = evaluate_frames(definition_frames(ORG), data, as_of)
+    reference = evaluate_organization(ORG, data, as_of)
+    assert ev.kpis.select("id", "unit", "score", "status").rows() == [
+        (r.id, r.unit, r.score, r.status.value) for r in reference.kpis
+    ]
+    return ev
+
+
+def _by_id(frame: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    return {r["id"]: r for r in frame.iter_rows(named=True)}
+
+
 def test_objectives_roll_up_weighted_with_coverage() -> None:
-    ev = evaluate_organization(ORG, DATA, dt.date(2026, 10, 15))
-    sales = ev.kpi("sales")
-    readmit = ev.kpi("readmit")
-    assert sales is not None and readmit is not None
-    assert (sales.period.label, sales.actual, sales.status) == ("2026-09", 50, Status.RED)
-    assert readmit.actual == pytest.approx(10) and readmit.status is Status.GREEN
-    objectives = {o.id: o for o in ev.objectives}
-    assert objectives["sell"].score == 100 and objectives["sell"].coverage == 1
+    ev = _scorecard(DATA, dt.date(2026, 10, 15))
+    own = _by_id(ev.kpis.filter(pl.col("own_unit")))
+    sales, readmit = own["sales"], own["readmit"]
+    assert (sales["period"], sales["actual"], sales["status"]) == ("2026-09", 50, Status.RED)
+    assert readmit["actual"] == pytest.approx(10) and readmit["status"] == Status.GREEN
+    objectives = _by_id(ev.objectives)
+    assert objectives["sell"]["score"] == 100 and objectives["sell"]["coverage"] == 1
     # grow: sales (weight 1, score 0) and sell (weight 3, score 100)
-    assert objectives["grow"].score == pytest.approx(75)
-    assert objectives["grow"].status is Status.AMBER
-    units = {u.id: u for u in ev.units}
-    assert units["co"].kpis == 8 and units["co"].scored == 2
-    assert units["co"].score == pytest.approx(50)
-    assert units["east"].status is Status.NO_DATA
+    assert objectives["grow"]["score"] == pytest.approx(75)
+    assert objectives["grow"]["status"] == Status.AMBER
+    units = _by_id(ev.units)
+    assert sum(units["co"]["counts"].values()) == 8
+    assert units["co"]["counts"]["no_data"] + units["co"]["counts"]["no_target"] == 6
+    assert units["co"]["score"] == pytest.approx(50)
+    assert units["east"]["status"] == Status.NO_DATA
 
 
 def test_rows_at_other_units() -> None:
-    ev = evaluate_organization(ORG, DATA, dt.date(2026, 10, 15))
-    readmit_rows = {r.unit: r for r in ev.kpis if r.id == "readmit"}
+    ev = _scorecard(DATA, dt.date(2026, 10, 15))
+    readmit_rows = {r["unit"]: r for r in ev.kpis.filter(pl.col("id") == "readmit").to_dicts()}
     assert set(readmit_rows) == {"co", "east_a", "west"}
-    assert readmit_rows["west"].status is Status.NO_TARGET
-    assert readmit_rows["west"].actual == pytest.approx(100 * 8 / 60)
+    assert readmit_rows["west"]["status"] == Status.NO_TARGET
+    assert readmit_rows["west"]["actual"] == pytest.approx(100 * 8 / 60)
 
 
 def test_coverage_leaves_out_unscored_items() -> None:
-    ev = evaluate_organization(
-        ORG, rows(("sales", "co", "2026-09", 100, None, None)), dt.date(2026, 10, 15)
-    )
-    objectives = {o.id: o for o in ev.objectives}
-    assert objectives["grow"].score == 100
-    assert objectives["grow"].coverage == pytest.approx(0.25)
-    assert objectives["sell"].status is Status.NO_DATA and objectives["sell"].coverage == 0
+    ev = _scorecard(rows(("sales", "co", "2026-09", 100, None, None)), dt.date(2026, 10, 15))
+    objectives = _by_id(ev.objectives)
+    assert objectives["grow"]["score"] == 100
+    assert objectives["grow"]["coverage"] == pytest.approx(0.25)
+    assert objectives["sell"]["status"] == Status.NO_DATA and objectives["sell"]["coverage"] == 0
 
 
 def test_formula_at_a_unit_reads_inputs_there_else_at_their_own_unit() -> None:

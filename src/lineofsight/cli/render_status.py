@@ -5,9 +5,6 @@ Status is always written as text and an icon as well as a colour, so it reads wi
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from typing import Any, BinaryIO
 
 import polars as pl
@@ -17,7 +14,6 @@ from rich.tree import Tree
 
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import parse_formula, references
-from lineofsight.engine.evaluate import Evaluation
 from lineofsight.engine.frames import FrameEvaluation
 from lineofsight.engine.scoring import Status
 from lineofsight.services.scorecard_frames import ScorecardFrames, long_frame
@@ -49,134 +45,12 @@ def number(value: float | None, digits: int = 4) -> str:
     return f"{value:,.{digits}g}" if abs(value) < 1e6 else f"{value:,.0f}"
 
 
-def _round(value: float | None, places: int = 6) -> float | None:
-    return None if value is None else round(value, places)
-
-
-def evaluation_json(ev: Evaluation) -> str:
-    data: dict[str, Any] = {
-        "as_of": ev.as_of.isoformat(),
-        "kpis": [
-            {
-                "id": r.id,
-                "unit": r.unit,
-                "period": r.period.label,
-                "actual": r.actual,
-                "target": _round(r.target),
-                "miss": _round(r.miss),
-                "score": _round(r.score),
-                "status": r.status.value,
-                "achievement": _round(r.achievement),
-            }
-            for r in ev.kpis
-        ],
-        "objectives": [
-            {
-                "id": o.id,
-                "score": _round(o.score),
-                "status": o.status.value,
-                "coverage": _round(o.coverage),
-            }
-            for o in ev.objectives
-        ],
-        "units": [
-            {"id": u.id, "score": _round(u.score), "status": u.status.value} for u in ev.units
-        ],
-    }
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def evaluation_csv(ev: Evaluation) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        ["kind", "id", "unit", "period", "actual", "target", "miss", "score", "status", "coverage"]
-    )
-    for r in ev.kpis:
-        writer.writerow(
-            [
-                "kpi",
-                r.id,
-                r.unit,
-                r.period.label,
-                r.actual,
-                _round(r.target),
-                _round(r.miss),
-                _round(r.score),
-                r.status.value,
-                "",
-            ]
-        )
-    for o in ev.objectives:
-        writer.writerow(
-            [
-                "objective",
-                o.id,
-                "",
-                "",
-                "",
-                "",
-                "",
-                _round(o.score),
-                o.status.value,
-                _round(o.coverage),
-            ]
-        )
-    for u in ev.units:
-        writer.writerow(["unit", u.id, "", "", "", "", "", _round(u.score), u.status.value, ""])
-    return buffer.getvalue()
-
-
-def evaluation_tables(ev: Evaluation, org: m.Organization) -> list[Table]:
-    names = {k.id: k.name for k in org.kpis}
-    kpis = Table(title=f"KPIs as of {ev.as_of}", title_justify="left")
-    for column in ("KPI", "unit", "period", "actual", "target", "score", "status"):
-        kpis.add_column(
-            column, justify="right" if column in ("actual", "target", "score") else "left"
-        )
-    for r in ev.kpis:
-        kpis.add_row(
-            f"{escape(r.id)} [dim]{escape(names.get(r.id, ''))}[/]",
-            escape(r.unit),
-            r.period.label,
-            number(r.actual),
-            number(r.target),
-            number(r.score, 3),
-            status_text(r.status),
-        )
-    titles = {o.id: o.title for o in org.objectives}
-    objectives = Table(title="Objectives", title_justify="left")
-    for column in ("objective", "score", "coverage", "status"):
-        objectives.add_column(
-            column, justify="right" if column in ("score", "coverage") else "left"
-        )
-    for o in ev.objectives:
-        objectives.add_row(
-            f"{escape(o.id)} [dim]{escape(titles.get(o.id, ''))}[/]",
-            number(o.score, 3),
-            f"{o.coverage:.0%}",
-            status_text(o.status),
-        )
-    unit_names = {u.id: u.name for u in org.units}
-    units = Table(title="Units", title_justify="left")
-    for column in ("unit", "score", "KPIs", "status"):
-        units.add_column(column, justify="right" if column in ("score", "KPIs") else "left")
-    for u in ev.units:
-        units.add_row(
-            f"{escape(u.id)} [dim]{escape(unit_names.get(u.id, ''))}[/]",
-            number(u.score, 3),
-            str(u.kpis),
-            status_text(u.status),
-        )
-    return [kpis, objectives, units]
-
-
-def cascade_tree(ev: Evaluation, org: m.Organization, units: set[str] | None = None) -> Tree:
+def cascade_tree(ev: FrameEvaluation, org: m.Organization, units: set[str] | None = None) -> Tree:
     """Mission > objectives > the KPIs that measure them > the KPIs that feed those."""
     mission = org.strategy.mission or org.name
     root = Tree(f"[bold]{escape(mission)}[/]")
-    kpi_rows = {r.id: r for r in ev.kpis if r.own_unit}
-    objective_rows = {o.id: o for o in ev.objectives}
+    kpi_rows = {r["id"]: r for r in ev.kpis.filter(pl.col("own_unit")).iter_rows(named=True)}
+    objective_rows = {o["id"]: o for o in ev.objectives.iter_rows(named=True)}
     objectives = {o.id: o for o in org.objectives}
     children: dict[str | None, list[m.Objective]] = {}
     for objective in org.objectives:
@@ -207,10 +81,10 @@ def cascade_tree(ev: Evaluation, org: m.Organization, units: set[str] | None = N
         row = kpi_rows.get(kpi.id)
         if row is None:
             return escape(kpi.id)
-        values = f"{number(row.actual)} / {number(row.target)}"
+        values = f"{number(row['actual'])} / {number(row['target'])}"
         return (
-            f"{status_text(row.status)} [bold]{escape(kpi.name)}[/] [dim]{escape(kpi.id)} · "
-            f"{escape(kpi.unit)} · {row.period.label}[/] {values}"
+            f"{status_text(Status(row['status']))} [bold]{escape(kpi.name)}[/] "
+            f"[dim]{escape(kpi.id)} · {escape(kpi.unit)} · {row['period']}[/] {values}"
         )
 
     # Each KPI is drawn in full once, with the KPIs that feed it: under the first objective it
@@ -244,7 +118,7 @@ def cascade_tree(ev: Evaluation, org: m.Organization, units: set[str] | None = N
         )
         if not full:
             row = kpi_rows.get(kpi.id)
-            status = f"{status_text(row.status)} " if row else ""
+            status = f"{status_text(Status(row['status']))} " if row else ""
             where = shown_under.get(kpi.id, "above")
             node.add(
                 f"[dim]↳[/] {status}{escape(kpi.name)} [dim]{escape(kpi.id)} "
@@ -260,11 +134,11 @@ def cascade_tree(ev: Evaluation, org: m.Organization, units: set[str] | None = N
 
     def add_objective(node: Tree, objective: m.Objective, seen: frozenset[str]) -> None:
         row = objective_rows.get(objective.id)
-        score = f" {number(row.score, 3)}" if row and row.score is not None else ""
-        items = items_text(row.counts.plain()) if row else ""
+        score = f" {number(row['score'], 3)}" if row and row["score"] is not None else ""
+        items = items_text(row["counts"]) if row else ""
         if items:
             score += f" [dim]({items})[/]"  # a mean never hides a red
-        status = status_text(row.status) if row else ""
+        status = status_text(Status(row["status"])) if row else ""
         branch = node.add(
             f"{status}{score} [bold]{escape(objective.title)}[/] "
             f"[dim]{escape(objective.id)} · {escape(objective.unit)}[/]"

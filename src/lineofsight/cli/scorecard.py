@@ -114,7 +114,7 @@ def tree(
     unit: UnitOption = None,
     db: DbOption = None,
 ) -> None:
-    """The cascade from the mission down, coloured by status."""
+    """The cascade from the mission down, coloured by status (the scores of `los status`)."""
     from lineofsight.cli.render_status import cascade_tree
     from lineofsight.services.evaluate import evaluate_store, unit_subtree
 

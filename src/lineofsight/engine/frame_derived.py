@@ -44,7 +44,7 @@ def _direct_formulas(
     """Formulas whose inputs are measured KPIs of the same period grain: evaluated straight
     from the inputs' own values at the same slot (the same period: slots are per frequency).
     Anything else (nested formulas, inputs of another grain or derived across units) is left
-    for the reference path."""
+    for the value table (`_derive`)."""
     from lineofsight.domain.formula import evaluate, parse_formula, references
 
     columns = ("id", "formula", "grain", "fiscal", "unit_id", "across", "aggregation")
@@ -110,7 +110,7 @@ def _derive(
     triples: list[tuple[str, str, int]],
     periods: dict[tuple[str, int], Period],
 ) -> dict[tuple[str, str, int], float | None]:
-    """Values of formulas and of units that take theirs from below, by the reference rules
+    """Values of formulas and of units that take theirs from below, by the value table
     (engine.values), over only the KPIs concerned."""
     from lineofsight.domain.formula import parse_formula, references
     from lineofsight.engine.values import ValueTable

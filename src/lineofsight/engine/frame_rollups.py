@@ -1,5 +1,5 @@
-"""Objective and unit rows of the frame scorecard: scores, statuses, and the counts and worst
-item that keep a mean from hiding a red (see `engine.evaluate` for the reference)."""
+"""Objective and unit rows of the scorecard (SPEC section 3): weighted scores, coverage, status
+bands, and the counts and worst item that keep a mean from hiding a red."""
 
 from __future__ import annotations
 
@@ -8,16 +8,21 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from lineofsight.domain import model as m
-from lineofsight.engine.evaluate import COUNTS_TYPE, WORST_TYPE
 from lineofsight.engine.scoring import Status
 
 if TYPE_CHECKING:
     from lineofsight.engine.frames import DefinitionFrames
 
 STATUSES = [s.value for s in Status]
+# `counts`: how many direct items have each status; `worst`: the lowest-scoring direct item.
+COUNTS_TYPE = pl.Struct({s: pl.Int64 for s in STATUSES})
+WORST_TYPE = pl.Struct(
+    {"id": pl.String, "kind": pl.String, "status": pl.String, "score": pl.Float64}
+)
 
 
 def _band(score: pl.Expr, scoring: m.Scoring) -> pl.Expr:
+    """An objective's or unit's status from its score: `green_at`, `amber_at` bands."""
     return (
         pl.when(score.is_null())
         .then(pl.lit("no_data"))

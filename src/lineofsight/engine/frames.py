@@ -1,36 +1,34 @@
-"""The scorecard of a whole organisation computed on data frames, for large organisations.
+"""The scorecard engine: every KPI row, objective and unit of an organisation as of a date.
 
-It gives the same rows as `evaluate.evaluate_organization` (a test compares the two) but
-works column by column with Polars over the store's tables, so that 100,000 KPIs take a
-fraction of a second. The few KPIs that need more than one measured value per row (formulas,
-values derived across units) are handed to the reference path (`frame_derived`); objective
-and unit rows are in `frame_rollups`.
+Every scorecard (`los status`, `los tree`, the web pages, the API) comes from here. It works
+column by column with Polars over the store's tables (or `frame_definitions` of domain
+objects), so that 100,000 KPIs take a fraction of a second. This module chooses each KPI's
+period and reads its values; targets and scores of the KPI rows are in `frame_scores`,
+objective and unit rows in `frame_rollups`. The few KPIs that need more than one measured
+value per row (formulas, values derived across units) take their values from `engine.values`
+through `frame_derived`. A slow reference evaluation in the tests (`tests/engine/oracle.py`)
+checks these rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from dataclasses import dataclass
 
 import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import Period
-from lineofsight.engine.calendar import period_named, uses_fiscal
+from lineofsight.engine.calendar import uses_fiscal
 from lineofsight.engine.frame_derived import derived_values
 from lineofsight.engine.frame_rollups import rollup_objectives, rollup_units
+from lineofsight.engine.frame_scores import kpi_targets, score_rows
 from lineofsight.engine.lag import (
-    AWAITING,
     LOOKBACK,
-    OVERDUE,
-    REPORTED,
     first_due,
     period_slots,
 )
 from lineofsight.engine.values import PERIOD_AGGREGATES, _period_start_expr, period_value
-
-DAY = dt.timedelta(days=1)
 
 
 @dataclass
@@ -106,36 +104,6 @@ def _slots(
         orient="row",
     )
     return slots, first
-
-
-def _spans(labels: pl.Series, calendar: m.Calendar) -> pl.DataFrame:
-    """Start and end of each distinct period name (few distinct names: parse each once)."""
-    rows = []
-    for label in labels.unique().drop_nulls().to_list():
-        p: Period = period_named(label, calendar)
-        rows.append((label, p.start, p.end))
-    return pl.DataFrame(
-        rows, schema={"label": pl.String, "start": pl.Date, "end": pl.Date}, orient="row"
-    )
-
-
-def _glide(
-    target: pl.Expr, by: pl.Expr, base_value: pl.Expr, base_end: pl.Expr, end: pl.Expr
-) -> pl.Expr:
-    """SPEC section 3's glide path, column-wise (days differenced)."""
-    elapsed = (end - base_end).dt.total_days()
-    span = (by - base_end).dt.total_days()
-    return (
-        pl.when(target.is_null())
-        .then(None)
-        .when(base_value.is_null())
-        .then(target)
-        .when(end >= by)
-        .then(target)
-        .when(end <= base_end)
-        .then(base_value)
-        .otherwise(base_value + (target - base_value) * elapsed / span)
-    )
 
 
 def evaluate_frames(
@@ -301,7 +269,7 @@ def evaluate_frames(
         )
         .select("kpi_id", "unit_id", "own_unit", "position", "actual", "last_value", "last_period")
     )
-    rows = rows.join(_targets(defs, kpis), on=["kpi_id", "unit_id"], how="left").join(
+    rows = rows.join(kpi_targets(defs, kpis), on=["kpi_id", "unit_id"], how="left").join(
         kpis.select(
             pl.col("id").alias("kpi_id"),
             "period",
@@ -314,7 +282,7 @@ def evaluate_frames(
         ),
         on="kpi_id",
     )
-    scored = _score(rows, as_of)
+    scored = score_rows(rows, as_of)
     objectives = rollup_objectives(defs, scored)
     units = rollup_units(defs, scored)
     return FrameEvaluation(as_of, scored, objectives, units)
@@ -348,170 +316,4 @@ def _measured(
         .agg(pl.first("agg"), pl.first("ratio_scale"), *PERIOD_AGGREGATES)
         .select("kpi_id", "unit_id", "slot", period_value("ratio_scale").alias("actual"))
         .collect()
-    )
-
-
-def _targets(defs: DefinitionFrames, kpis: pl.DataFrame) -> pl.DataFrame:
-    calendar = defs.calendar
-    spans = _spans(
-        pl.concat(
-            [
-                defs.period_targets["period"],
-                kpis["baseline_period"],
-                defs.unit_targets["baseline_period"],
-            ]
-        ),
-        calendar,
-    )
-    evaluated = kpis.select(
-        pl.col("id").alias("kpi_id"),
-        "p_start",
-        "p_end",
-        "period",
-        "direction",
-        "range_low",
-        "range_high",
-        "tolerance",
-        "tolerance_abs",
-        "target_value",
-        "target_by",
-        "baseline_value",
-        pl.col("unit_id").alias("own_unit"),
-        pl.col("baseline_period"),
-    )
-    overrides = (
-        defs.period_targets.join(spans, left_on="period", right_on="label")
-        .join(evaluated.select("kpi_id", "p_start", "p_end"), on="kpi_id")
-        .filter((pl.col("start") == pl.col("p_start")) & (pl.col("end") == pl.col("p_end")))
-        .select("kpi_id", pl.col("unit_id").alias("scope"), pl.col("value").alias("override"))
-        .unique(subset=["kpi_id", "scope"], keep="first", maintain_order=True)
-    )
-    base_end = spans.select(pl.col("label").alias("baseline_period"), pl.col("end").alias("b_end"))
-    own = (
-        evaluated.join(base_end, on="baseline_period", how="left")
-        .join(overrides.filter(pl.col("scope") == ""), on="kpi_id", how="left")
-        .select(
-            "kpi_id",
-            pl.col("own_unit").alias("unit_id"),
-            pl.coalesce(
-                "override",
-                _glide(
-                    pl.col("target_value"),
-                    pl.col("target_by"),
-                    pl.col("baseline_value"),
-                    pl.col("b_end"),
-                    pl.col("p_end"),
-                ),
-            ).alias("target"),
-        )
-    )
-    unit_base = spans.select(pl.col("label").alias("baseline_period"), pl.col("end").alias("b_end"))
-    per_unit = (
-        defs.unit_targets.join(evaluated.select("kpi_id", "p_end", "own_unit"), on="kpi_id")
-        .filter(pl.col("unit_id") != pl.col("own_unit"))
-        .join(unit_base, on="baseline_period", how="left")
-        .join(
-            overrides.rename({"scope": "unit_id"}),
-            on=["kpi_id", "unit_id"],
-            how="left",
-        )
-        .select(
-            "kpi_id",
-            "unit_id",
-            pl.coalesce(
-                "override",
-                _glide(
-                    pl.col("value"),
-                    pl.col("by_date"),
-                    pl.col("baseline_value"),
-                    pl.col("b_end"),
-                    pl.col("p_end"),
-                ),
-            ).alias("target"),
-        )
-    )
-    return pl.concat([own, per_unit])
-
-
-def _score(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
-    is_range = pl.col("direction") == "range"
-    target = (
-        pl.when(is_range)
-        .then((pl.col("range_low") + pl.col("range_high")) / 2)
-        .otherwise(pl.col("target"))
-    )
-    # Nothing infinite or NaN goes into a score (as evaluate.score_kpi).
-    rows = rows.with_columns(
-        target=pl.when(target.is_finite()).then(target),
-        actual=pl.when(pl.col("actual").is_finite()).then(pl.col("actual")),
-    )
-    actual, target = pl.col("actual"), pl.col("target")
-    miss = (
-        pl.when(pl.col("direction") == "increase")
-        .then(pl.max_horizontal(pl.lit(0.0), target - actual))
-        .when(pl.col("direction") == "decrease")
-        .then(pl.max_horizontal(pl.lit(0.0), actual - target))
-        .otherwise(
-            pl.max_horizontal(
-                pl.lit(0.0), pl.col("range_low") - actual, actual - pl.col("range_high")
-            )
-        )
-    ).clip(upper_bound=sys.float_info.max)
-    tol = pl.coalesce(
-        "tolerance_abs", pl.col("tolerance").fill_null(m.DEFAULT_TOLERANCE) * target.abs()
-    )
-    rows = rows.with_columns(miss=miss, tol=tol)
-    miss, tol = pl.col("miss"), pl.col("tol")
-    score = (
-        pl.when(tol == 0)
-        .then(pl.when(miss == 0).then(100.0).otherwise(0.0))
-        .otherwise((100.0 - 50.0 * (miss / tol)).clip(0.0, 100.0))  # as scoring.score_of
-    )
-    status = (
-        pl.when(actual.is_null())
-        .then(pl.lit("no_data"))
-        .when(target.is_null())
-        .then(pl.lit("no_target"))
-        .when(miss == 0)
-        .then(pl.lit("green"))
-        .when(miss <= tol)
-        .then(pl.lit("amber"))
-        .otherwise(pl.lit("red"))
-    )
-    known = actual.is_not_null() & target.is_not_null()
-    achievement = (
-        pl.when(pl.col("direction") == "decrease")
-        .then(pl.when(actual != 0).then(target / actual))
-        .otherwise(pl.when(target != 0).then(actual / target))
-    )
-    achievement = pl.when(achievement.is_finite()).then(achievement)
-    return (
-        rows.with_columns(
-            status=status,
-            score=pl.when(known).then(score),
-            miss=pl.when(known).then(miss),
-            achievement=pl.when(known).then(achievement),
-            data=pl.when(actual.is_not_null())
-            .then(pl.lit(REPORTED))
-            .when(pl.col("due") <= as_of)
-            .then(pl.lit(OVERDUE))
-            .otherwise(pl.lit(AWAITING)),
-        )
-        .sort("position", pl.col("own_unit").not_(), "unit_id")
-        .select(
-            pl.col("kpi_id").alias("id"),
-            pl.col("unit_id").alias("unit"),
-            "period",
-            "actual",
-            "target",
-            "miss",
-            "score",
-            "status",
-            "achievement",
-            "own_unit",
-            "due",
-            "data",
-            "last_value",
-            "last_period",
-        )
     )

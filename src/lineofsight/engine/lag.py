@@ -1,7 +1,6 @@
 """Which period a KPI is evaluated at, with reporting lag (SPEC section 3, "Evaluation period").
 
-Both scorecard engines (`evaluate` on objects, `frames` on data frames) choose the period the
-same way, through these functions:
+The scorecard engine (`engine.frames`) chooses the period this way:
 
 - the *slots* of a frequency are its periods ending on or before the as-of date, newest first:
   every period that may still be awaiting data, the first one that is due, then `LOOKBACK`
@@ -59,35 +58,3 @@ def first_due(slots: Sequence[Period], as_of: dt.date, due_days: int | None) -> 
         if period.end + lag <= as_of:
             return index
     raise ValueError("the slots end before a due period")  # period_slots always reaches one
-
-
-def choose_slot(has_value: Sequence[bool], due_index: int) -> int:
-    """The slot a KPI is evaluated at: the first with a value up to the first due one, else
-    the first due one."""
-    for index in range(due_index + 1):
-        if has_value[index]:
-            return index
-    return due_index
-
-
-def data_state(reported: bool, period: Period, due: dt.date, as_of: dt.date) -> str:
-    """`reported`, `overdue` (due and no value) or `awaiting` (a period report before the
-    value is due)."""
-    if reported:
-        return REPORTED
-    return OVERDUE if due <= as_of else AWAITING
-
-
-def due_date(period: Period, due_days: int) -> dt.date:
-    """The day a period's value is due."""
-    return period.end + dt.timedelta(days=due_days)
-
-
-def last_known(
-    values: Sequence[float | None], chosen: int, slots: Sequence[Period]
-) -> tuple[float | None, Period | None]:
-    """The latest value in the `LOOKBACK` periods before the chosen slot, and its period."""
-    for index in range(chosen + 1, min(len(slots), chosen + 1 + LOOKBACK)):
-        if values[index] is not None:
-            return values[index], slots[index]
-    return None, None

@@ -1,16 +1,20 @@
-"""Scores and statuses of KPIs, objectives and units (SPEC section 3; every number normative).
+"""The statuses a scorecard gives, and the maths it shares between one value and a column.
 
-KPI: `miss` is how far the actual falls short of the target (0 when met; meeting exactly is
-met); `tol = tolerance * |T|` (default 10%) or `tolerance_abs`; `score = clamp(100 - 50 *
-miss / tol, 0, 100)`, and with `tol = 0`, 100 when met else 0. Green when the miss is 0, amber
-while it is within the tolerance, red beyond.
-
-Objectives and units: status bands on the score (`green_at`, `amber_at`; 90 and 50 by default).
+Scores, statuses and roll-ups of a whole scorecard are computed column-wise in
+`engine.frames` (KPIs) and `engine.frame_rollups` (objectives and units). The few formulas
+also needed for a single value (a KPI's miss for a forecast's projection, a target's glide
+path for a chart or a check) are written once here, over `Columns` or `Scalars`: the same
+expression builds a Polars column for the scorecard and computes a float elsewhere.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Any
+
+import polars as pl
 
 from lineofsight.domain import model as m
 
@@ -23,54 +27,89 @@ class Status(StrEnum):
     NO_TARGET = "no_target"
 
 
+Thunk = Callable[[], Any]
+
+
+class Scalars:
+    """Plain values: a branch is taken by Python (only the one chosen is computed)."""
+
+    @staticmethod
+    def pick(condition: Any, then: Thunk, otherwise: Thunk) -> Any:
+        return then() if condition else otherwise()
+
+    @staticmethod
+    def largest(*values: Any) -> Any:
+        return max(values)
+
+    @staticmethod
+    def days(span: dt.timedelta) -> int:
+        return span.days
+
+
+class Columns:
+    """Polars expressions: a branch is a `when/then/otherwise` over the rows."""
+
+    @staticmethod
+    def pick(condition: Any, then: Thunk, otherwise: Thunk) -> pl.Expr:
+        return pl.when(condition).then(then()).otherwise(otherwise())
+
+    @staticmethod
+    def largest(*values: Any) -> pl.Expr:
+        return pl.max_horizontal(*[pl.lit(v) if isinstance(v, float) else v for v in values])
+
+    @staticmethod
+    def days(span: Any) -> pl.Expr:
+        return span.dt.total_days()  # type: ignore[no-any-return]
+
+
+Ops = type[Scalars] | type[Columns]
+
+
+def miss(ops: Ops, direction: Any, actual: Any, target: Any, low: Any, high: Any) -> Any:
+    """How far `actual` falls short of `target` (or of the range `low..high`), never negative
+    (SPEC section 3, "Miss"); meeting it exactly is met."""
+    return ops.pick(
+        direction == m.Direction.INCREASE.value,
+        lambda: ops.largest(0.0, target - actual),
+        lambda: ops.pick(
+            direction == m.Direction.DECREASE.value,
+            lambda: ops.largest(0.0, actual - target),
+            lambda: ops.largest(0.0, low - actual, actual - high),
+        ),
+    )
+
+
+def tie_rounded(ops: Ops, miss_value: Any, tol: Any, target: Any) -> Any:
+    """A miss as scored (SPEC section 3, "Ties and rounding"): sums of decimals written by
+    people are binary floating point (20.24 + 17.39 + 18.18 is 55.809999999999995), so a miss
+    within `eps = 1e-9 * max(1, |T|)` of 0 is 0 (met), and one within `eps` of the
+    tolerance is the tolerance (amber, score 50)."""
+    eps = 1e-9 * ops.largest(1.0, abs(target))
+    return ops.pick(
+        miss_value <= eps,
+        lambda: 0.0,
+        lambda: ops.pick(abs(miss_value - tol) <= eps, lambda: tol, lambda: miss_value),
+    )
+
+
+def glide(ops: Ops, final: Any, by: Any, base: Any, base_end: Any, end: Any) -> Any:
+    """The target for a period ending on `end`, on the way from a baseline `base` (its period
+    ending on `base_end`) to the final target `final` by `by` (SPEC section 3, "Target for a
+    period", rule 2): `final` from `by` on, `base` up to `base_end`, day-weighted between."""
+    return ops.pick(
+        end >= by,
+        lambda: final,
+        lambda: ops.pick(
+            end <= base_end,
+            lambda: base,
+            lambda: base + (final - base) * ops.days(end - base_end) / ops.days(by - base_end),
+        ),
+    )
+
+
 def miss_of(direction: m.Direction, actual: float, target: float, band: m.Range | None) -> float:
-    """How far `actual` falls short of `target` (or of the range), never negative."""
-    if direction is m.Direction.INCREASE:
-        return max(0.0, target - actual)
-    if direction is m.Direction.DECREASE:
-        return max(0.0, actual - target)
-    assert band is not None
-    return max(0.0, band.low - actual, actual - band.high)
-
-
-def tolerance_of(kpi: m.Kpi, target: float) -> float:
-    """The amber band's width for this target."""
-    if kpi.tolerance_abs is not None:
-        return kpi.tolerance_abs
-    relative = kpi.tolerance if kpi.tolerance is not None else m.DEFAULT_TOLERANCE
-    return relative * abs(target)
-
-
-def score_of(miss: float, tol: float) -> float:
-    """0..100; over-achievement is capped at 100 so one KPI cannot hide another's miss."""
-    if tol == 0:
-        return 100.0 if miss == 0 else 0.0
-    # miss / tol first: at the edge of the band it is exactly 1, so the score is exactly 50
-    # (50 * miss / tol can round to just above 50 and give an amber KPI a red score).
-    return min(100.0, max(0.0, 100.0 - 50.0 * (miss / tol)))
-
-
-def status_of(miss: float, tol: float) -> Status:
-    if miss == 0:
-        return Status.GREEN
-    if miss <= tol:
-        return Status.AMBER
-    return Status.RED
-
-
-def band_status(score: float | None, scoring: m.Scoring) -> Status:
-    """An objective's or unit's status from its score."""
-    if score is None:
-        return Status.NO_DATA
-    if score >= scoring.green_at:
-        return Status.GREEN
-    if score >= scoring.amber_at:
-        return Status.AMBER
-    return Status.RED
-
-
-def achievement_of(direction: m.Direction, actual: float, target: float) -> float | None:
-    """A / T (or T / A for decrease), for display beside the capped score."""
-    if direction is m.Direction.DECREASE:
-        return target / actual if actual else None
-    return actual / target if target else None
+    """How far one value falls short of `target` (or of the range), never negative; 0 when
+    within rounding of it (`tie_rounded`)."""
+    low, high = (band.low, band.high) if band is not None else (None, None)
+    raw = float(miss(Scalars, direction.value, actual, target, low, high))
+    return 0.0 if raw <= 1e-9 * max(1.0, abs(target)) else raw

@@ -6,6 +6,7 @@ from __future__ import annotations
 from lineofsight.domain.model import Calendar, FinalTarget, Kpi, PeriodValue
 from lineofsight.domain.periods import Period
 from lineofsight.engine.calendar import period_named
+from lineofsight.engine.scoring import Scalars, glide
 
 
 def target_for_period(
@@ -24,14 +25,8 @@ def target_for_period(
         return None
     if baseline is None:
         return final.value
-    e = period.end
-    b = period_named(baseline.period, calendar).end
-    deadline = final.by
-    if e >= deadline:
-        return final.value
-    if e <= b:
-        return baseline.value
-    return baseline.value + (final.value - baseline.value) * (e - b).days / (deadline - b).days
+    base_end = period_named(baseline.period, calendar).end
+    return float(glide(Scalars, final.value, final.by, baseline.value, base_end, period.end))
 
 
 def kpi_target(

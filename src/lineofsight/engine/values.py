@@ -41,10 +41,6 @@ _AGGREGATIONS = ("sum", "mean", "last", "min", "max")
 _ACROSS = ("sum", "mean", "min", "max")
 
 
-def empty_measurements() -> pl.DataFrame:
-    return pl.DataFrame(schema=MEASUREMENT_SCHEMA)
-
-
 @dataclass(frozen=True, slots=True)
 class PeriodKey:
     """A period as the value tables key it: grain, fiscal or not, and first day."""
@@ -110,6 +106,16 @@ def period_value(scale: str) -> pl.Expr:
     return pl.when(value.is_finite()).then(value)
 
 
+def exact_total(values: Iterable[float]) -> float:
+    """The correctly rounded sum of values (order does not matter); infinite past the largest
+    float, as a plain sum would be."""
+    numbers = list(values)
+    try:
+        return math.fsum(numbers)
+    except OverflowError:
+        return math.inf if sum(numbers) > 0 else -math.inf
+
+
 def finite(value: float | None) -> float | None:
     """The value, or None when it is infinite or NaN (a value past the largest float)."""
     return value if value is not None and math.isfinite(value) else None
@@ -129,7 +135,6 @@ class ValueTable:
         self.calendar = org.calendar
         self.kpis = org.kpis_by_id()
         self.fiscal = uses_fiscal(org.calendar)
-        self._parents = {u.id: u.parent for u in org.units}
         self._children: dict[str, list[str]] = {}
         for unit in org.units:
             if unit.parent is not None:
@@ -304,14 +309,14 @@ class ValueTable:
         if not present:
             return None, 0.0, 0.0
         if kpi.ratio is not None:
-            num = sum(c[1] for c in present)
-            den = sum(c[2] for c in present)
+            num = exact_total(c[1] for c in present)
+            den = exact_total(c[2] for c in present)
             return (finite(kpi.ratio.scale * num / den) if den else None), num, den
         numbers = [c[0] for c in present if c[0] is not None]
         if across is m.AcrossUnits.SUM:
-            return finite(float(sum(numbers))), 0.0, 0.0
+            return finite(exact_total(numbers)), 0.0, 0.0
         if across is m.AcrossUnits.MEAN:
-            return finite(sum(numbers) / len(numbers)), 0.0, 0.0
+            return finite(exact_total(numbers) / len(numbers)), 0.0, 0.0
         if across is m.AcrossUnits.MIN:
             return min(numbers), 0.0, 0.0
         return max(numbers), 0.0, 0.0

@@ -14,7 +14,7 @@ from lineofsight.domain import model as m
 from lineofsight.domain.graph import children_of, reachable
 from lineofsight.domain.periods import PeriodError, parse_date, parse_period
 from lineofsight.domain.text import did_you_mean
-from lineofsight.engine.evaluate import Evaluation, evaluate_organization, evaluation_window
+from lineofsight.engine.frame_definitions import definition_frames
 from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation, evaluate_frames
 from lineofsight.engine.lag import period_slots
 from lineofsight.engine.values import MEASUREMENT_SCHEMA
@@ -177,14 +177,15 @@ def resolve_as_of(
 
 def evaluate_store(
     store: Store, period: str | None = None, as_of: str | None = None
-) -> tuple[m.Organization, Evaluation]:
-    """The organisation in the store, evaluated as of a date (read only what it needs)."""
+) -> tuple[m.Organization, FrameEvaluation]:
+    """The organisation in the store as domain objects, and its scorecard as of a date (the
+    same engine and numbers as `status_store`; for callers that also need the objects)."""
     org = load_organization(store)
+    defs = definition_frames(org)
     day = resolve_as_of(org, period, as_of)
     lag = not period  # a period report shows each KPI's period, value or not
-    window = evaluation_window(org, day, lag)
-    measurements = read_measurement_frame(store, window)
-    return org, evaluate_organization(org, measurements, day, lag)
+    measurements = read_measurement_frame(store, frame_window(defs, day, lag))
+    return org, evaluate_frames(defs, measurements, day, lag)
 
 
 def unit_subtree(org: m.Organization, unit_id: str) -> set[str]:
@@ -308,8 +309,8 @@ def read_definition_frames(store: Store) -> DefinitionFrames:
 def frame_window(
     defs: DefinitionFrames, as_of: dt.date, lag: bool = True
 ) -> tuple[dt.date, dt.date]:
-    """The days whose measurements a scorecard as of this date can use (see
-    `engine.evaluate.evaluation_window`)."""
+    """The days whose measurements a scorecard as of this date can use: the periods each
+    frequency may be evaluated at and the ones searched for the last known value."""
     calendar = defs.calendar
     longest = dict(
         defs.kpis.group_by("frequency")

@@ -156,11 +156,6 @@ def outside(
     return refused
 
 
-def may_grant(account: Account | None, grants: Iterable[Grant], tree: UnitTree) -> bool:
-    """Whether an admin may give (or take away) these roles: each within its own scope."""
-    return not outside(account, "manage_users", (g.unit_id for g in grants), tree)
-
-
 def user_units(
     grants: Iterable[Grant], person_id: str | None, org: m.Organization | None
 ) -> list[str | None]:

@@ -29,15 +29,6 @@ ENV_URL = "LOS_DATABASE_URL"
 log = logging.getLogger(__name__)
 
 
-def find_workspace_db(start: Path) -> Path | None:
-    """The nearest `.lineofsight/lineofsight.db` at or above `start`."""
-    for folder in (start, *start.parents):
-        candidate = folder / WORKSPACE_DIR / DATABASE_FILE
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def find_workspace_url(start: Path) -> str | None:
     """The store URL of the nearest workspace at or above `start`: its config file's `url`,
     else its SQLite file; None when there is no workspace."""

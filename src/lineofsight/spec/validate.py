@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -411,8 +411,3 @@ def _check_kpi(i: int, kpi: s.KpiSpec, calendar: Calendar, ref: Any, out: Collec
 def _parse_period(text: str, calendar: Calendar) -> Period:
     # A large file names the same few periods a hundred thousand times: read each once.
     return parse_period(text, calendar)
-
-
-def problems_from(messages: Iterable[tuple[int, str]], file: str) -> list[Problem]:
-    """Problems from (line, message) pairs, as the YAML reader reports them."""
-    return [Problem(file, line, message) for line, message in messages]

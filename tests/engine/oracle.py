@@ -1,10 +1,11 @@
-"""Evaluate a whole organisation as of a date: every KPI row, objective and unit.
+"""The reference scorecard: a slow, object-by-object evaluation of SPEC section 3, kept only
+to check the package's one engine (`engine.frames`) against it (the differential tests).
 
-Each KPI is evaluated at its own period chosen by `engine.lag` (with reporting lag: the
-latest that has a value or is due; in a period report: the latest ending by the as-of date), at
-its own unit and at every other unit that has a value of its own for it in that period or a unit
-target; at a unit without a unit target, a row has no target (`no_target`): the KPI's own
-target is for its own unit.
+Each KPI is evaluated at its own period chosen with reporting lag (the latest that has a value
+or is due; in a period report: the latest ending by the as-of date), at its own unit and at
+every other unit that has a value of its own for it in that period or a unit target; at a unit
+without a unit target, a row has no target (`no_target`). The maths is written out plainly
+here, scalar by scalar, independently of the frame engine's column expressions.
 """
 
 from __future__ import annotations
@@ -12,220 +13,138 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections import Counter
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import Period
-from lineofsight.engine.lag import (
-    REPORTED,
-    choose_slot,
-    data_state,
-    due_date,
-    first_due,
-    last_known,
-    period_slots,
-)
-from lineofsight.engine.scoring import (
-    Status,
-    achievement_of,
-    band_status,
-    miss_of,
-    score_of,
-    status_of,
-    tolerance_of,
-)
-from lineofsight.engine.targets import kpi_target
+from lineofsight.engine.calendar import period_named
+from lineofsight.engine.lag import AWAITING, LOOKBACK, OVERDUE, REPORTED, first_due, period_slots
+from lineofsight.engine.scoring import Status
 from lineofsight.engine.values import ValueTable, finite
-
-
-@dataclass(frozen=True, slots=True)
-class KpiResult:
-    id: str
-    unit: str
-    period: Period
-    actual: float | None
-    target: float | None
-    miss: float | None
-    score: float | None
-    status: Status
-    achievement: float | None = None
-    tolerance: float | None = None
-    own_unit: bool = True
-    due: dt.date | None = None
-    data: str = REPORTED
-    last_value: float | None = None
-    last_period: Period | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """How many direct items of an objective or unit have each status."""
-
-    green: int = 0
-    amber: int = 0
-    red: int = 0
-    no_data: int = 0
-    no_target: int = 0
-
-    def plain(self) -> dict[str, int]:
-        return {
-            "green": self.green,
-            "amber": self.amber,
-            "red": self.red,
-            "no_data": self.no_data,
-            "no_target": self.no_target,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Worst:
-    """The lowest-scoring direct item of an objective or unit."""
-
-    id: str
-    kind: str
-    status: str
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectiveResult:
-    id: str
-    score: float | None
-    status: Status
-    coverage: float
-    counts: Counts = Counts()
-    worst: Worst | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class UnitResult:
-    id: str
-    score: float | None
-    status: Status
-    kpis: int
-    scored: int
-    counts: Counts = Counts()
-    worst: Worst | None = None
-
-
-@dataclass
-class Evaluation:
-    """The scorecard of an organisation as of a date."""
-
-    as_of: dt.date
-    kpis: list[KpiResult]
-    objectives: list[ObjectiveResult]
-    units: list[UnitResult]
-    values: ValueTable = field(repr=False)
-
-    def kpi(self, kpi_id: str, unit: str | None = None) -> KpiResult | None:
-        for row in self.kpis:
-            if row.id == kpi_id and (row.own_unit if unit is None else row.unit == unit):
-                return row
-        return None
-
-    def kpi_frame(self) -> pl.DataFrame:
-        return pl.DataFrame(
-            [
-                {
-                    "id": r.id,
-                    "unit": r.unit,
-                    "period": r.period.label,
-                    "period_end": r.period.end,
-                    "actual": r.actual,
-                    "target": r.target,
-                    "miss": r.miss,
-                    "score": r.score,
-                    "status": r.status.value,
-                    "achievement": r.achievement,
-                    "own_unit": r.own_unit,
-                    "due": r.due,
-                    "data": r.data,
-                    "last_value": r.last_value,
-                    "last_period": r.last_period.label if r.last_period else None,
-                }
-                for r in self.kpis
-            ],
-            schema=KPI_SCHEMA,
-        )
-
-    def objective_frame(self) -> pl.DataFrame:
-        return pl.DataFrame(
-            [
-                {
-                    "id": r.id,
-                    "score": r.score,
-                    "status": r.status.value,
-                    "coverage": r.coverage,
-                    "counts": r.counts.plain(),
-                    "worst": _worst_plain(r.worst),
-                }
-                for r in self.objectives
-            ],
-            schema={
-                "id": pl.String,
-                "score": pl.Float64,
-                "status": pl.String,
-                "coverage": pl.Float64,
-                "counts": COUNTS_TYPE,
-                "worst": WORST_TYPE,
-            },
-        )
-
-    def unit_frame(self) -> pl.DataFrame:
-        return pl.DataFrame(
-            [
-                {
-                    "id": r.id,
-                    "score": r.score,
-                    "status": r.status.value,
-                    "kpis": r.kpis,
-                    "counts": r.counts.plain(),
-                    "worst": _worst_plain(r.worst),
-                }
-                for r in self.units
-            ],
-            schema={
-                "id": pl.String,
-                "score": pl.Float64,
-                "status": pl.String,
-                "kpis": pl.Int64,
-                "counts": COUNTS_TYPE,
-                "worst": WORST_TYPE,
-            },
-        )
-
-
-KPI_SCHEMA: dict[str, Any] = {
-    "id": pl.String,
-    "unit": pl.String,
-    "period": pl.String,
-    "period_end": pl.Date,
-    "actual": pl.Float64,
-    "target": pl.Float64,
-    "miss": pl.Float64,
-    "score": pl.Float64,
-    "status": pl.String,
-    "achievement": pl.Float64,
-    "own_unit": pl.Boolean,
-    "due": pl.Date,
-    "data": pl.String,
-    "last_value": pl.Float64,
-    "last_period": pl.String,
-}
-COUNTS_TYPE = pl.Struct({s.value: pl.Int64 for s in Status})
-WORST_TYPE = pl.Struct(
-    {"id": pl.String, "kind": pl.String, "status": pl.String, "score": pl.Float64}
+from lineofsight.services.evaluate import load_organization, read_measurement_frame, resolve_as_of
+from lineofsight.store.database import Store
+from tests.engine.oracle_results import (
+    Counts,
+    Evaluation,
+    KpiResult,
+    ObjectiveResult,
+    UnitResult,
+    Worst,
 )
 
 
-def _worst_plain(worst: Worst | None) -> dict[str, Any] | None:
-    if worst is None:
+def miss_of(direction: m.Direction, actual: float, target: float, band: m.Range | None) -> float:
+    """How far `actual` falls short of `target` (or of the range), never negative."""
+    if direction is m.Direction.INCREASE:
+        return max(0.0, target - actual)
+    if direction is m.Direction.DECREASE:
+        return max(0.0, actual - target)
+    assert band is not None
+    return max(0.0, band.low - actual, actual - band.high)
+
+
+def target_for_period(
+    period: Period,
+    final: m.FinalTarget | None,
+    baseline: m.PeriodValue | None,
+    overrides: tuple[tuple[str, float], ...],
+    calendar: m.Calendar,
+) -> float | None:
+    """An explicit target, else the glide path from the baseline, else the final target."""
+    for name, value in overrides:
+        other = period_named(name, calendar)
+        if other.start == period.start and other.end == period.end:
+            return value
+    if final is None:
         return None
-    return {"id": worst.id, "kind": worst.kind, "status": worst.status, "score": worst.score}
+    if baseline is None:
+        return final.value
+    e, b, deadline = period.end, period_named(baseline.period, calendar).end, final.by
+    if e >= deadline:
+        return final.value
+    if e <= b:
+        return baseline.value
+    return baseline.value + (final.value - baseline.value) * (e - b).days / (deadline - b).days
+
+
+def kpi_target(
+    kpi: m.Kpi, period: Period, calendar: m.Calendar, unit: str | None = None
+) -> float | None:
+    """A KPI's target for a period at its own unit, or at `unit` when that unit has one."""
+    if unit is not None and unit != kpi.unit:
+        for unit_id, ut in kpi.unit_targets:
+            if unit_id == unit:
+                final = m.FinalTarget(ut.value, ut.by)
+                return target_for_period(period, final, ut.baseline, ut.targets, calendar)
+        return None
+    return target_for_period(period, kpi.target, kpi.baseline, kpi.targets, calendar)
+
+
+def tolerance_of(kpi: m.Kpi, target: float) -> float:
+    """The amber band's width for this target."""
+    if kpi.tolerance_abs is not None:
+        return kpi.tolerance_abs
+    relative = kpi.tolerance if kpi.tolerance is not None else m.DEFAULT_TOLERANCE
+    return relative * abs(target)
+
+
+def score_of(miss: float, tol: float) -> float:
+    """0..100, capped at 100."""
+    if tol == 0:
+        return 100.0 if miss == 0 else 0.0
+    return min(100.0, max(0.0, 100.0 - 50.0 * (miss / tol)))
+
+
+def status_of(miss: float, tol: float) -> Status:
+    if miss == 0:
+        return Status.GREEN
+    if miss <= tol:
+        return Status.AMBER
+    return Status.RED
+
+
+def band_status(score: float | None, scoring: m.Scoring) -> Status:
+    """An objective's or unit's status from its score."""
+    if score is None:
+        return Status.NO_DATA
+    if score >= scoring.green_at:
+        return Status.GREEN
+    if score >= scoring.amber_at:
+        return Status.AMBER
+    return Status.RED
+
+
+def achievement_of(direction: m.Direction, actual: float, target: float) -> float | None:
+    """A / T (or T / A for decrease)."""
+    if direction is m.Direction.DECREASE:
+        return target / actual if actual else None
+    return actual / target if target else None
+
+
+def choose_slot(has_value: list[bool], due_index: int) -> int:
+    """The first slot with a value up to the first due one, else the first due one."""
+    for index in range(due_index + 1):
+        if has_value[index]:
+            return index
+    return due_index
+
+
+def data_state(reported: bool, due: dt.date, as_of: dt.date) -> str:
+    if reported:
+        return REPORTED
+    return OVERDUE if due <= as_of else AWAITING
+
+
+def last_known(
+    values: list[float | None], chosen: int, slots: tuple[Period, ...]
+) -> tuple[float | None, Period | None]:
+    """The latest value in the `LOOKBACK` periods before the chosen slot, and its period."""
+    for index in range(chosen + 1, min(len(slots), chosen + 1 + LOOKBACK)):
+        if values[index] is not None:
+            return values[index], slots[index]
+    return None, None
 
 
 def score_kpi(
@@ -252,6 +171,11 @@ def score_kpi(
     # Finite numbers far apart can differ by more than the largest float: hold the miss there.
     miss = min(miss_of(kpi.direction, actual, target, kpi.range), sys.float_info.max)
     tol = tolerance_of(kpi, target)
+    eps = 1e-9 * max(1.0, abs(target))  # ties and rounding
+    if miss <= eps:
+        miss = 0.0
+    elif abs(miss - tol) <= eps:
+        miss = tol
     return KpiResult(
         kpi.id,
         unit,
@@ -311,7 +235,7 @@ def evaluate_organization(
         own = [values.value(kpi.id, p) for p in slots]
         chosen = choose_slot([v is not None for v in own], due_index)
         period = slots[chosen]
-        due = due_date(period, due_days)
+        due = period.end + dt.timedelta(days=due_days)
 
         own_target = kpi_target(kpi, period, calendar)
         rows.append(_lagged(kpi, slots, chosen, due, as_of, kpi.unit, own_target, own))
@@ -345,7 +269,7 @@ def _lagged(
     return replace(
         result,
         due=due,
-        data=data_state(result.actual is not None, period, due, as_of),
+        data=data_state(result.actual is not None, due, as_of),
         last_value=last_value,
         last_period=last_period,
     )
@@ -461,3 +385,14 @@ def _units(org: m.Organization, rows: list[KpiResult]) -> list[UnitResult]:
             )
         )
     return results
+
+
+def evaluate_store(
+    store: Store, period: str | None = None, as_of: str | None = None
+) -> tuple[m.Organization, Evaluation]:
+    """The store's organisation evaluated by the reference (`los status`'s arguments)."""
+    org = load_organization(store)
+    day = resolve_as_of(org, period, as_of)
+    lag = not period
+    window = evaluation_window(org, day, lag)
+    return org, evaluate_organization(org, read_measurement_frame(store, window), day, lag)

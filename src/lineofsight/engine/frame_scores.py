@@ -1,0 +1,212 @@
+"""The targets and scores of the scorecard's KPI rows (SPEC section 3), column-wise.
+
+`kpi_targets` gives each KPI row's target for its period (an explicit period target, else the
+glide path, else the final target; unit targets alike); `score_rows` its miss, score, status,
+achievement and data state. The maths shared with single values is in `engine.scoring`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from lineofsight.domain import model as m
+from lineofsight.domain.periods import Period
+from lineofsight.engine.calendar import period_named
+from lineofsight.engine.lag import AWAITING, OVERDUE, REPORTED
+from lineofsight.engine.scoring import Columns, glide, tie_rounded
+from lineofsight.engine.scoring import miss as miss_of_rows
+
+if TYPE_CHECKING:
+    from lineofsight.engine.frames import DefinitionFrames
+
+
+def _spans(labels: pl.Series, calendar: m.Calendar) -> pl.DataFrame:
+    """Start and end of each distinct period name (few distinct names: parse each once)."""
+    rows = []
+    for label in labels.unique().drop_nulls().to_list():
+        p: Period = period_named(label, calendar)
+        rows.append((label, p.start, p.end))
+    return pl.DataFrame(
+        rows, schema={"label": pl.String, "start": pl.Date, "end": pl.Date}, orient="row"
+    )
+
+
+def _glide(
+    target: pl.Expr, by: pl.Expr, base_value: pl.Expr, base_end: pl.Expr, end: pl.Expr
+) -> pl.Expr:
+    """SPEC section 3's targets, column-wise: no final target, none; no baseline, the final
+    target; else its glide path (`scoring.glide`)."""
+    return (
+        pl.when(target.is_null())
+        .then(None)
+        .when(base_value.is_null())
+        .then(target)
+        .otherwise(glide(Columns, target, by, base_value, base_end, end))
+    )
+
+
+def kpi_targets(defs: DefinitionFrames, kpis: pl.DataFrame) -> pl.DataFrame:
+    """The target of every KPI row at its period (`kpis` has each KPI's chosen period):
+    kpi_id, unit_id, target."""
+    calendar = defs.calendar
+    spans = _spans(
+        pl.concat(
+            [
+                defs.period_targets["period"],
+                kpis["baseline_period"],
+                defs.unit_targets["baseline_period"],
+            ]
+        ),
+        calendar,
+    )
+    evaluated = kpis.select(
+        pl.col("id").alias("kpi_id"),
+        "p_start",
+        "p_end",
+        "period",
+        "direction",
+        "range_low",
+        "range_high",
+        "tolerance",
+        "tolerance_abs",
+        "target_value",
+        "target_by",
+        "baseline_value",
+        pl.col("unit_id").alias("own_unit"),
+        pl.col("baseline_period"),
+    )
+    overrides = (
+        defs.period_targets.join(spans, left_on="period", right_on="label")
+        .join(evaluated.select("kpi_id", "p_start", "p_end"), on="kpi_id")
+        .filter((pl.col("start") == pl.col("p_start")) & (pl.col("end") == pl.col("p_end")))
+        .select("kpi_id", pl.col("unit_id").alias("scope"), pl.col("value").alias("override"))
+        .unique(subset=["kpi_id", "scope"], keep="first", maintain_order=True)
+    )
+    base_end = spans.select(pl.col("label").alias("baseline_period"), pl.col("end").alias("b_end"))
+    own = (
+        evaluated.join(base_end, on="baseline_period", how="left")
+        .join(overrides.filter(pl.col("scope") == ""), on="kpi_id", how="left")
+        .select(
+            "kpi_id",
+            pl.col("own_unit").alias("unit_id"),
+            pl.coalesce(
+                "override",
+                _glide(
+                    pl.col("target_value"),
+                    pl.col("target_by"),
+                    pl.col("baseline_value"),
+                    pl.col("b_end"),
+                    pl.col("p_end"),
+                ),
+            ).alias("target"),
+        )
+    )
+    unit_base = spans.select(pl.col("label").alias("baseline_period"), pl.col("end").alias("b_end"))
+    per_unit = (
+        defs.unit_targets.join(evaluated.select("kpi_id", "p_end", "own_unit"), on="kpi_id")
+        .filter(pl.col("unit_id") != pl.col("own_unit"))
+        .join(unit_base, on="baseline_period", how="left")
+        .join(
+            overrides.rename({"scope": "unit_id"}),
+            on=["kpi_id", "unit_id"],
+            how="left",
+        )
+        .select(
+            "kpi_id",
+            "unit_id",
+            pl.coalesce(
+                "override",
+                _glide(
+                    pl.col("value"),
+                    pl.col("by_date"),
+                    pl.col("baseline_value"),
+                    pl.col("b_end"),
+                    pl.col("p_end"),
+                ),
+            ).alias("target"),
+        )
+    )
+    return pl.concat([own, per_unit])
+
+
+def score_rows(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    """Each KPI row's miss, score, status, achievement and data state, in the scorecard's
+    order and columns."""
+    is_range = pl.col("direction") == "range"
+    target = (
+        pl.when(is_range)
+        .then((pl.col("range_low") + pl.col("range_high")) / 2)
+        .otherwise(pl.col("target"))
+    )
+    # Nothing infinite or NaN goes into a score (SPEC: never NaN or infinite).
+    rows = rows.with_columns(
+        target=pl.when(target.is_finite()).then(target),
+        actual=pl.when(pl.col("actual").is_finite()).then(pl.col("actual")),
+    )
+    actual, target = pl.col("actual"), pl.col("target")
+    miss = miss_of_rows(
+        Columns, pl.col("direction"), actual, target, pl.col("range_low"), pl.col("range_high")
+    ).clip(upper_bound=sys.float_info.max)
+    tol = pl.coalesce(
+        "tolerance_abs", pl.col("tolerance").fill_null(m.DEFAULT_TOLERANCE) * target.abs()
+    )
+    rows = rows.with_columns(miss=miss, tol=tol)
+    rows = rows.with_columns(miss=tie_rounded(Columns, pl.col("miss"), pl.col("tol"), target))
+    miss, tol = pl.col("miss"), pl.col("tol")
+    score = (
+        pl.when(tol == 0)
+        .then(pl.when(miss == 0).then(100.0).otherwise(0.0))
+        .otherwise((100.0 - 50.0 * (miss / tol)).clip(0.0, 100.0))  # as scoring.score_of
+    )
+    status = (
+        pl.when(actual.is_null())
+        .then(pl.lit("no_data"))
+        .when(target.is_null())
+        .then(pl.lit("no_target"))
+        .when(miss == 0)
+        .then(pl.lit("green"))
+        .when(miss <= tol)
+        .then(pl.lit("amber"))
+        .otherwise(pl.lit("red"))
+    )
+    known = actual.is_not_null() & target.is_not_null()
+    achievement = (
+        pl.when(pl.col("direction") == "decrease")
+        .then(pl.when(actual != 0).then(target / actual))
+        .otherwise(pl.when(target != 0).then(actual / target))
+    )
+    achievement = pl.when(achievement.is_finite()).then(achievement)
+    return (
+        rows.with_columns(
+            status=status,
+            score=pl.when(known).then(score),
+            miss=pl.when(known).then(miss),
+            achievement=pl.when(known).then(achievement),
+            data=pl.when(actual.is_not_null())
+            .then(pl.lit(REPORTED))
+            .when(pl.col("due") <= as_of)
+            .then(pl.lit(OVERDUE))
+            .otherwise(pl.lit(AWAITING)),
+        )
+        .sort("position", pl.col("own_unit").not_(), "unit_id")
+        .select(
+            pl.col("kpi_id").alias("id"),
+            pl.col("unit_id").alias("unit"),
+            "period",
+            "actual",
+            "target",
+            "miss",
+            "score",
+            "status",
+            "achievement",
+            "own_unit",
+            "due",
+            "data",
+            "last_value",
+            "last_period",
+        )
+    )
