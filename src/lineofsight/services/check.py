@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,12 +12,14 @@ from typing import Any
 import polars as pl
 from sqlalchemy import select
 
-from lineofsight.checks.base import ConfigError, Finding
+from lineofsight.checks.base import ConfigError, Finding, Selection
 from lineofsight.checks.context import Observation
 from lineofsight.checks.runner import CheckReport, build_selection, run_checks
 from lineofsight.domain import model as m
+from lineofsight.domain.graph import organisation_graph
+from lineofsight.engine.calendar import evaluation_period
 from lineofsight.errors import Problem, UsageError
-from lineofsight.services.evaluate import read_measurement_frame
+from lineofsight.services.evaluate import read_kpi_frame, read_measurement_frame
 from lineofsight.spec.files import read_strategy
 from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store import tables as t
@@ -49,7 +51,66 @@ def read_observations(store: Store) -> dict[str, list[Observation]]:
     """Every stored value, by KPI, as the rules look at them (ratios already divided)."""
     with store.reading() as conn:
         scales = conn.execute(select(t.kpis.c.id, t.kpis.c.ratio_scale)).all()
-    frame = read_measurement_frame(store)  # Arrow straight from SQLite where it can
+    return _observations(read_measurement_frame(store), scales)
+
+
+def read_checked_observations(
+    store: Store, org: m.Organization, as_of: dt.date, selection: Selection
+) -> dict[str, list[Observation]]:
+    """The stored values the data rules need, by KPI: the same findings as with every value,
+    from a fraction of a large store.
+
+    The values of the recent periods are read, from the first day of the earliest period that
+    DA01 (stale data) can ask about: it looks at nothing older. Older values are read only for
+    the KPIs the recent ones say nothing about: a KPI with no recent value at all (SM03 asks
+    whether it was ever measured), and a formula's input with no recent value at its own unit
+    (CF01 takes the latest one). The store keeps values in order of their period's last day,
+    so the recent ones are one range of it.
+    """
+    floor = _earliest_due_start(org, as_of, selection)
+    with store.reading() as conn:
+        scales = conn.execute(select(t.kpis.c.id, t.kpis.c.ratio_scale)).all()
+    recent = _observations(read_measurement_frame(store, (floor, dt.date.max)), scales)
+    inputs = {ref for refs in organisation_graph(org).formula_inputs.values() for ref in refs}
+    older: list[str] = []
+    for kpi in org.kpis:
+        seen = recent.get(kpi.id)
+        if kpi.id in inputs:
+            own = kpi.unit
+            if not seen or not any(o.unit == own and o.value is not None for o in seen):
+                older.append(kpi.id)
+        elif not seen and _counts_as_measured(kpi):
+            older.append(kpi.id)
+    if older:
+        before = dt.date.fromordinal(floor.toordinal() - 1)
+        frame = read_kpi_frame(store, older, (dt.date.min, before))
+        for kpi_id, rows in _observations(frame, scales).items():
+            recent[kpi_id] = rows + recent.get(kpi_id, [])
+    return recent
+
+
+def _counts_as_measured(kpi: m.Kpi) -> bool:
+    """Whether SM03 asks if this KPI was ever measured (one measured by hand)."""
+    manual = kpi.source is None or kpi.source.kind is m.SourceKind.MANUAL
+    return kpi.formula is None and kpi.ratio is None and manual
+
+
+def _earliest_due_start(org: m.Organization, as_of: dt.date, selection: Selection) -> dt.date:
+    """The first day of the earliest period DA01 looks at, over every KPI (that of the
+    longest grace and coarsest frequency)."""
+    given = selection.options.get("DA01", {}).get("grace_days")
+    pairs = {
+        (kpi.frequency, int(given) if given is not None else kpi.due_days_in(org.calendar))
+        for kpi in org.kpis
+    }
+    starts = [
+        evaluation_period(frequency, as_of - dt.timedelta(days=grace), org.calendar).start
+        for frequency, grace in pairs
+    ]
+    return min(starts, default=as_of)
+
+
+def _observations(frame: pl.DataFrame, scales: Sequence[Any]) -> dict[str, list[Observation]]:
     ratio = pl.DataFrame(scales, schema={"kpi_id": pl.String, "scale": pl.Float64}, orient="row")
     scale, numerator, denominator = pl.col("scale"), pl.col("numerator"), pl.col("denominator")
     values = frame.join(ratio, on="kpi_id", how="left").select(
@@ -110,14 +171,11 @@ def check(
         source = str(file)
     else:
         assert store is not None
-        with paused_gc():  # the organisation and every stored value: millions of objects
-            with store.reading() as conn:
-                org = read_organization(conn)
-            if org is None:
-                raise UsageError(
-                    "the store has no strategy yet: run `los apply strategy.yaml` first"
-                )
-            measurements = read_observations(store)
+        # The organisation is hundreds of thousands of objects, none in a cycle.
+        with paused_gc(), store.reading() as conn:
+            org = read_organization(conn)
+        if org is None:
+            raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
         source = "the store"
     try:
         selection = build_selection(org.checks, select_codes, ignore_codes, options)
@@ -125,6 +183,10 @@ def check(
         raise UsageError(
             f"{source}: bad check settings", [Problem(source, 0, msg) for msg in exc.messages]
         ) from None
+    if file is None:
+        assert store is not None
+        with paused_gc():
+            measurements = read_checked_observations(store, org, as_of, selection)
     report = run_checks(org, as_of, measurements, selection)
     if file is None:
         # The store keeps absolute paths; show them as the user would type them from here.

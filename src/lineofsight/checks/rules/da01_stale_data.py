@@ -58,7 +58,7 @@ class StaleData(Rule):
                 continue
             missing = sorted(
                 leaf
-                for leaf in _leaf_inputs(ctx, kpi.id)
+                for leaf in ctx.graph.measured_inputs(kpi.id)
                 if not _has_value(ctx, ctx.kpis[leaf], period)
             )
             if missing:
@@ -79,21 +79,3 @@ def _has_value(ctx: CheckContext, kpi: m.Kpi, period: Period) -> bool:
     return any(
         o.unit in units and o.start >= period.start and o.end <= period.end for o in observations
     )
-
-
-def _leaf_inputs(ctx: CheckContext, kpi_id: str) -> set[str]:
-    """The measured KPIs a formula KPI reads, through nested formulas (cycle-safe)."""
-    leaves: set[str] = set()
-    seen: set[str] = set()
-    stack = [kpi_id]
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        inputs = ctx.formula_inputs.get(current)
-        if inputs is None:
-            leaves.add(current)
-        else:
-            stack.extend(inputs)
-    return leaves
