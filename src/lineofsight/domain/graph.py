@@ -68,6 +68,11 @@ class OrgGraph:
     # ------------------------------------------------------------ units
 
     @cached_property
+    def unit_parents(self) -> dict[str, str | None]:
+        """Each unit's parent unit (None at the top)."""
+        return {u.id: u.parent for u in self.org.units}
+
+    @cached_property
     def child_units(self) -> dict[str, list[m.Unit]]:
         found: dict[str, list[m.Unit]] = {}
         for unit in self.org.units:

@@ -111,40 +111,31 @@ def _earliest_due_start(org: m.Organization, as_of: dt.date, selection: Selectio
 
 
 def _observations(frame: pl.DataFrame, scales: Sequence[Any]) -> dict[str, list[Observation]]:
-    ratio = pl.DataFrame(scales, schema={"kpi_id": pl.String, "scale": pl.Float64}, orient="row")
-    scale, numerator, denominator = pl.col("scale"), pl.col("numerator"), pl.col("denominator")
-    values = frame.join(ratio, on="kpi_id", how="left").select(
-        "kpi_id",
-        "unit_id",
-        "period_start",
-        "period_end",
-        pl.when(scale.is_not_null() & numerator.is_not_null())
-        .then(pl.when(denominator != 0).then(scale * numerator / denominator))
-        .otherwise(pl.col("value"))
-        .alias("value"),
+    """Measurement rows as the rules see them, by KPI in the frame's order (a ratio's value
+    divided out, None for a zero denominator)."""
+    ratio_scale = {kpi_id: scale for kpi_id, scale in scales if scale is not None}
+    # Column by column: millions of rows share a few dozen dates, so each date is made once.
+    kpi_ids, units, values, numerators, denominators = (
+        frame.get_column(name).to_list()
+        for name in ("kpi_id", "unit_id", "value", "numerator", "denominator")
     )
-    # Column by column, and the KPI's rows as one slice each: millions of rows share a few
-    # dozen dates, so each date is made once.
-    values = values.sort("kpi_id", maintain_order=True)
-    units = values.get_column("unit_id").to_list()
-    starts, ends = (_dates(values.get_column(name)) for name in ("period_start", "period_end"))
-    numbers = values.get_column("value").to_list()
+    starts, ends = (_dates(frame.get_column(name)) for name in ("period_start", "period_end"))
     found: dict[str, list[Observation]] = {}
-    first = 0
-    counts = values.group_by("kpi_id", maintain_order=True).len().rows()
     with paused_gc():  # millions of tuples, none in a cycle (the callers may pause it too)
-        for kpi_id, count in counts:
-            last = first + count
-            found[kpi_id] = list(
-                map(
-                    Observation,
-                    units[first:last],
-                    starts[first:last],
-                    ends[first:last],
-                    numbers[first:last],
-                )
-            )
-            first = last
+        for i, kpi_id in enumerate(kpi_ids):
+            value = values[i]
+            numerator = numerators[i]
+            if numerator is not None:
+                scale = ratio_scale.get(kpi_id)
+                if scale is not None:
+                    denominator = denominators[i]
+                    value = scale * numerator / denominator if denominator != 0 else None
+            row = Observation(units[i], starts[i], ends[i], value)
+            rows = found.get(kpi_id)
+            if rows is None:
+                found[kpi_id] = [row]
+            else:
+                rows.append(row)
     return found
 
 
