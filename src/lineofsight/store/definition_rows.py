@@ -9,6 +9,7 @@ dates as ISO text on SQLite.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -280,7 +281,12 @@ def _lint(text: Any) -> m.Lint:
 
 
 def _day(value: Any) -> Any:
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+    return _iso_day(value) if isinstance(value, str) else value
+
+
+@functools.lru_cache(maxsize=4096)  # a few distinct dates among a hundred thousand targets
+def _iso_day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
 
 
 def _unit(r: ItemRow, file: str | None) -> m.Unit:
