@@ -57,6 +57,21 @@ class Finding:
         return (file, line, self.code, self.subject.id, self.message)
 
 
+def finding_plain(f: Finding) -> dict[str, Any]:
+    """`{"code", "name", "severity", "subject": {"kind", "id"}, "message", "location"}`."""
+    return {
+        "code": f.code,
+        "name": f.name,
+        "severity": f.severity.value,
+        "subject": {"kind": f.subject.kind.value, "id": f.subject.id},
+        "message": f.message,
+        "location": {
+            "file": f.location.file if f.location else None,
+            "line": f.location.line if f.location and f.location.line else None,
+        },
+    }
+
+
 class ConfigError(ValueError):
     """Bad rule selection or options; the messages name the setting and the reason."""
 

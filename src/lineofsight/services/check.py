@@ -20,7 +20,6 @@ from lineofsight.domain.graph import organisation_graph
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services.evaluate import read_kpi_frame, read_measurement_frame
-from lineofsight.spec.files import read_strategy
 from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store
@@ -158,6 +157,9 @@ def check(
     measurements: dict[str, list[Observation]] | None = None
     org: m.Organization | None
     if file is not None:
+        # Imported here: the strategy file's schema is not needed to check the store.
+        from lineofsight.spec.files import read_strategy
+
         org = read_strategy(file)
         source = str(file)
     else:
