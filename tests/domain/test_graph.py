@@ -78,6 +78,8 @@ def test_nested_formula_inputs_are_followed_to_measured_kpis() -> None:
     assert graph.kpi_ups["revenue"] == ["margin", "profit", "ghost_reader"]
     assert graph.kpi_ups["leads"] == ["revenue"]
     assert graph.feeding(["margin"]) == {"margin", "profit", "revenue", "costs", "leads"}
+    assert graph.read_through(["margin", "nowhere"]) == {"margin", "profit", "revenue", "costs"}
+    assert graph.read_through(["leads"]) == {"leads"}
 
 
 def test_a_formula_is_parsed_once_per_organisation() -> None:

@@ -209,6 +209,12 @@ class OrgGraph:
                 leaves.add(current)
         return leaves
 
+    def read_through(self, kpi_ids: Iterable[str]) -> set[str]:
+        """These KPIs (those the organisation holds) with every KPI their formulas read, all
+        the way down: the KPIs whose values theirs come from."""
+        kpis, inputs = self.kpis, self.formula_inputs
+        return reachable((k for k in kpi_ids if k in kpis), lambda k: inputs.get(k, ()))
+
     def feeding(self, kpi_ids: Iterable[str]) -> set[str]:
         """These KPIs with every KPI that feeds them, through `contributes_to` or a formula."""
         contributors, inputs = self.contributors, self.formula_inputs
