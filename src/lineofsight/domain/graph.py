@@ -230,7 +230,7 @@ class OrgGraph:
 # stale. Keyed by identity (hashing a large organisation would cost as much as the graph),
 # with the organisation held so that its id cannot be reused while cached.
 _GRAPHS: dict[int, tuple[m.Organization, OrgGraph]] = {}
-_KEPT = 4
+_KEPT = 2  # the organisation in use and the one before it (a server between two revisions)
 
 
 def organisation_graph(org: m.Organization) -> OrgGraph:
