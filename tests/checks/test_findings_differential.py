@@ -55,6 +55,18 @@ def test_the_recorded_findings_cover_every_rule() -> None:
     assert len(codes) == 19, sorted(codes)
 
 
+def _dump(recorded: dict[str, dict[str, list[list[Any]]]]) -> str:
+    """JSON with one finding a line, for readable diffs."""
+    parts = []
+    for kind, days in recorded.items():
+        blocks = []
+        for day, rows in days.items():
+            lines = ",\n".join("    " + json.dumps(row) for row in rows)
+            blocks.append(f"  {json.dumps(day)}: [\n{lines}\n  ]")
+        parts.append(f"{json.dumps(kind)}: {{\n" + ",\n".join(blocks) + "\n}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
 if __name__ == "__main__":
     import tempfile
 
@@ -63,5 +75,5 @@ if __name__ == "__main__":
             "with-data": _findings(Path(folder), True),
             "file-only": _findings(Path(folder), False),
         }
-    EXPECTED.write_text(json.dumps(recorded, indent=0) + "\n")
+    EXPECTED.write_text(_dump(recorded))
     print({k: {d: len(v) for d, v in r.items()} for k, r in recorded.items()}, file=sys.stderr)
