@@ -74,5 +74,11 @@ def test_the_store_check_finds_what_every_value_would(tmp_path: Path, db_url: st
             assert fast.rules_run == full.rules_run
             codes |= {f.code for f in fast.findings}
         assert {"DA01", "SM03", "CF01"} <= codes  # the data rules had something to say
+        # No selected rule reads values: none are read, and the findings do not change.
+        day = dt.date(2026, 11, 22)
+        fast = check(file=None, store=store, as_of=day, select_codes=["AL01", "OW02"])
+        selection = build_selection(org.checks, ["AL01", "OW02"])
+        full = run_checks(org, day, every_value, selection)
+        assert _plain(fast.findings) == _plain(full.findings) != []
     finally:
         store.close()

@@ -113,6 +113,8 @@ class Rule:
     severity: ClassVar[Severity]
     options: ClassVar[tuple[Option, ...]] = ()
     needs_data: ClassVar[bool] = False  # uses measurements: skipped when checking a bare file
+    # Looks at measurements when there are any (without them it uses what the file gives).
+    reads_data: ClassVar[bool] = False
     # Options that, when not given, each item sets for itself (left out of the resolved ones).
     item_defaults: ClassVar[frozenset[str]] = frozenset()
 

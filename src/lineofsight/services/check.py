@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from lineofsight.checks.base import ConfigError, Finding, Selection
 from lineofsight.checks.context import Observation
-from lineofsight.checks.runner import CheckReport, build_selection, run_checks
+from lineofsight.checks.runner import CheckReport, build_selection, reads_data, run_checks
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import organisation_graph
 from lineofsight.engine.calendar import evaluation_period
@@ -176,7 +176,7 @@ def check(
         raise UsageError(
             f"{source}: bad check settings", [Problem(source, 0, msg) for msg in exc.messages]
         ) from None
-    if file is None:
+    if file is None and reads_data(selection):
         assert store is not None
         with paused_gc():
             measurements = read_checked_observations(store, org, as_of, selection)
