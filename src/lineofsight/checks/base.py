@@ -57,6 +57,21 @@ class Finding:
         return (file, line, self.code, self.subject.id, self.message)
 
 
+def finding_plain(f: Finding) -> dict[str, Any]:
+    """`{"code", "name", "severity", "subject": {"kind", "id"}, "message", "location"}`."""
+    return {
+        "code": f.code,
+        "name": f.name,
+        "severity": f.severity.value,
+        "subject": {"kind": f.subject.kind.value, "id": f.subject.id},
+        "message": f.message,
+        "location": {
+            "file": f.location.file if f.location else None,
+            "line": f.location.line if f.location and f.location.line else None,
+        },
+    }
+
+
 class ConfigError(ValueError):
     """Bad rule selection or options; the messages name the setting and the reason."""
 
@@ -98,6 +113,8 @@ class Rule:
     severity: ClassVar[Severity]
     options: ClassVar[tuple[Option, ...]] = ()
     needs_data: ClassVar[bool] = False  # uses measurements: skipped when checking a bare file
+    # Looks at measurements when there are any (without them it uses what the file gives).
+    reads_data: ClassVar[bool] = False
     # Options that, when not given, each item sets for itself (left out of the resolved ones).
     item_defaults: ClassVar[frozenset[str]] = frozenset()
 

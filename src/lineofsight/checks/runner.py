@@ -72,6 +72,13 @@ def build_selection(
     )
 
 
+def reads_data(selection: Selection) -> bool:
+    """Whether any selected rule looks at measurements (else there is no need to read any)."""
+    return any(
+        (rule.needs_data or rule.reads_data) and selection.wants(rule.code) for rule in all_rules()
+    )
+
+
 def run_checks(
     org: m.Organization,
     as_of: dt.date,

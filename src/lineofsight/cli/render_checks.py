@@ -9,12 +9,11 @@ from typing import Any
 from urllib.parse import quote
 
 from lineofsight import __version__
-from lineofsight.checks.base import Finding, Severity
+from lineofsight.checks.base import Finding, Severity, finding_plain
 from lineofsight.checks.docs import DOCS_URL, rule_help_uri, rule_markdown, rule_text
 from lineofsight.checks.registry import all_rules
 from lineofsight.checks.runner import CheckReport
 from lineofsight.domain.text import plural
-from lineofsight.services.shapes import finding_plain
 
 COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}

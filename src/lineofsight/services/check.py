@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from lineofsight.checks.base import ConfigError, Finding
+from lineofsight.checks.base import ConfigError, Finding, Selection
 from lineofsight.checks.context import Observation
-from lineofsight.checks.runner import CheckReport, build_selection, run_checks
+from lineofsight.checks.runner import CheckReport, build_selection, reads_data, run_checks
 from lineofsight.domain import model as m
+from lineofsight.domain.graph import organisation_graph
+from lineofsight.engine.calendar import evaluation_period
 from lineofsight.errors import Problem, UsageError
-from lineofsight.services.evaluate import read_measurement_frame
-from lineofsight.spec.files import read_strategy
+from lineofsight.services.evaluate import read_kpi_frame, read_measurement_frame
 from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
@@ -46,41 +47,91 @@ def parse_options(pairs: Iterable[str]) -> dict[str, dict[str, Any]]:
 
 def read_observations(store: Store) -> dict[str, list[Observation]]:
     """Every stored value, by KPI, as the rules look at them (ratios already divided)."""
-    ratio = read_ratio_scales(store)
-    frame = read_measurement_frame(store)  # Arrow straight from SQLite where it can
-    scale, numerator, denominator = pl.col("scale"), pl.col("numerator"), pl.col("denominator")
-    values = frame.join(ratio, on="kpi_id", how="left").select(
-        "kpi_id",
-        "unit_id",
-        "period_start",
-        "period_end",
-        pl.when(scale.is_not_null() & numerator.is_not_null())
-        .then(pl.when(denominator != 0).then(scale * numerator / denominator))
-        .otherwise(pl.col("value"))
-        .alias("value"),
+    scales = read_ratio_scales(store).rows()
+    return _observations(read_measurement_frame(store), scales)
+
+
+def read_checked_observations(
+    store: Store, org: m.Organization, as_of: dt.date, selection: Selection
+) -> dict[str, list[Observation]]:
+    """The stored values the data rules need, by KPI: the same findings as with every value,
+    from a fraction of a large store.
+
+    The values of the recent periods are read, from the first day of the earliest period that
+    DA01 (stale data) can ask about: it looks at nothing older. Older values are read only for
+    the KPIs the recent ones say nothing about: a KPI with no recent value at all (SM03 asks
+    whether it was ever measured), and a formula's input with no recent value at its own unit
+    (CF01 takes the latest one). The store keeps values in order of their period's last day,
+    so the recent ones are one range of it.
+    """
+    floor = _earliest_due_start(org, as_of, selection)
+    scales = read_ratio_scales(store).rows()
+    recent = _observations(read_measurement_frame(store, (floor, dt.date.max)), scales)
+    inputs = {ref for refs in organisation_graph(org).formula_inputs.values() for ref in refs}
+    older: list[str] = []
+    for kpi in org.kpis:
+        seen = recent.get(kpi.id)
+        if kpi.id in inputs:
+            own = kpi.unit
+            if not seen or not any(o.unit == own and o.value is not None for o in seen):
+                older.append(kpi.id)
+        elif not seen and _counts_as_measured(kpi):
+            older.append(kpi.id)
+    if older:
+        before = dt.date.fromordinal(floor.toordinal() - 1)
+        frame = read_kpi_frame(store, older, (dt.date.min, before))
+        for kpi_id, rows in _observations(frame, scales).items():
+            recent[kpi_id] = rows + recent.get(kpi_id, [])
+    return recent
+
+
+def _counts_as_measured(kpi: m.Kpi) -> bool:
+    """Whether SM03 asks if this KPI was ever measured (one measured by hand)."""
+    manual = kpi.source is None or kpi.source.kind is m.SourceKind.MANUAL
+    return kpi.formula is None and kpi.ratio is None and manual
+
+
+def _earliest_due_start(org: m.Organization, as_of: dt.date, selection: Selection) -> dt.date:
+    """The first day of the earliest period DA01 looks at, over every KPI (that of the
+    longest grace and coarsest frequency)."""
+    given = selection.options.get("DA01", {}).get("grace_days")
+    pairs = {
+        (kpi.frequency, int(given) if given is not None else kpi.due_days_in(org.calendar))
+        for kpi in org.kpis
+    }
+    starts = [
+        evaluation_period(frequency, as_of - dt.timedelta(days=grace), org.calendar).start
+        for frequency, grace in pairs
+    ]
+    return min(starts, default=as_of)
+
+
+def _observations(frame: pl.DataFrame, scales: Sequence[Any]) -> dict[str, list[Observation]]:
+    """Measurement rows as the rules see them, by KPI in the frame's order (a ratio's value
+    divided out, None for a zero denominator)."""
+    ratio_scale = {kpi_id: scale for kpi_id, scale in scales if scale is not None}
+    # Column by column: millions of rows share a few dozen dates, so each date is made once.
+    kpi_ids, units, values, numerators, denominators = (
+        frame.get_column(name).to_list()
+        for name in ("kpi_id", "unit_id", "value", "numerator", "denominator")
     )
-    # Column by column, and the KPI's rows as one slice each: millions of rows share a few
-    # dozen dates, so each date is made once.
-    values = values.sort("kpi_id", maintain_order=True)
-    units = values.get_column("unit_id").to_list()
-    starts, ends = (_dates(values.get_column(name)) for name in ("period_start", "period_end"))
-    numbers = values.get_column("value").to_list()
+    starts, ends = (_dates(frame.get_column(name)) for name in ("period_start", "period_end"))
     found: dict[str, list[Observation]] = {}
-    first = 0
-    counts = values.group_by("kpi_id", maintain_order=True).len().rows()
     with paused_gc():  # millions of tuples, none in a cycle (the callers may pause it too)
-        for kpi_id, count in counts:
-            last = first + count
-            found[kpi_id] = list(
-                map(
-                    Observation,
-                    units[first:last],
-                    starts[first:last],
-                    ends[first:last],
-                    numbers[first:last],
-                )
-            )
-            first = last
+        for i, kpi_id in enumerate(kpi_ids):
+            value = values[i]
+            numerator = numerators[i]
+            if numerator is not None:
+                scale = ratio_scale.get(kpi_id)
+                if scale is not None:
+                    denominator = denominators[i]
+                    value = scale * numerator / denominator if denominator != 0 else None
+            row = Observation(units[i], starts[i], ends[i], value)
+            rows = found.get(kpi_id)
+            if rows is None:
+                found[kpi_id] = [row]
+            else:
+                rows.append(row)
     return found
 
 
@@ -103,18 +154,18 @@ def check(
     measurements: dict[str, list[Observation]] | None = None
     org: m.Organization | None
     if file is not None:
+        # Imported here: the strategy file's schema is not needed to check the store.
+        from lineofsight.spec.files import read_strategy
+
         org = read_strategy(file)
         source = str(file)
     else:
         assert store is not None
-        with paused_gc():  # the organisation and every stored value: millions of objects
-            with store.reading() as conn:
-                org = read_organization(conn)
-            if org is None:
-                raise UsageError(
-                    "the store has no strategy yet: run `los apply strategy.yaml` first"
-                )
-            measurements = read_observations(store)
+        # The organisation is hundreds of thousands of objects, none in a cycle.
+        with paused_gc(), store.reading() as conn:
+            org = read_organization(conn)
+        if org is None:
+            raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
         source = "the store"
     try:
         selection = build_selection(org.checks, select_codes, ignore_codes, options)
@@ -122,6 +173,10 @@ def check(
         raise UsageError(
             f"{source}: bad check settings", [Problem(source, 0, msg) for msg in exc.messages]
         ) from None
+    if file is None and reads_data(selection):
+        assert store is not None
+        with paused_gc():
+            measurements = read_checked_observations(store, org, as_of, selection)
     report = run_checks(org, as_of, measurements, selection)
     if file is None:
         # The store keeps absolute paths; show them as the user would type them from here.

@@ -11,7 +11,7 @@ import polars as pl
 from sqlalchemy import select, text
 
 from lineofsight.domain import model as m
-from lineofsight.domain.graph import children_of, reachable
+from lineofsight.domain.graph import children_of, organisation_graph, reachable
 from lineofsight.domain.periods import PeriodError, parse_date, parse_period
 from lineofsight.domain.text import did_you_mean
 from lineofsight.engine.frame_definitions import definition_frames
@@ -191,8 +191,7 @@ def evaluate_store(
 def unit_subtree(org: m.Organization, unit_id: str) -> set[str]:
     """A unit and every unit below it; UsageError for an unknown unit."""
     _known_unit([u.id for u in org.units], unit_id)
-    children = children_of((u.id, u.parent) for u in org.units)
-    return reachable([unit_id], lambda unit: children.get(unit, ()))
+    return set(organisation_graph(org).subtree(unit_id))
 
 
 def _known_unit(ids: list[str], unit_id: str, names: ArgumentNames = OPTIONS) -> None:

@@ -9,7 +9,7 @@ from collections import defaultdict
 from typing import Any
 
 from lineofsight.domain import model as m
-from lineofsight.domain.formula import FormulaError, parse_formula, references
+from lineofsight.domain.graph import organisation_graph
 from lineofsight.domain.periods import (
     MIN_YEAR,
     PeriodError,
@@ -103,19 +103,7 @@ def target_path(
 
 def _inputs(org: m.Organization, kpi_id: str) -> set[str]:
     """The KPI and every KPI its formula reads, all the way down."""
-    kpis = org.kpis_by_id()
-    found: set[str] = set()
-    stack = [kpi_id]
-    while stack:
-        current = stack.pop()
-        if current in found:
-            continue
-        found.add(current)
-        formula = kpis[current].formula if current in kpis else None
-        if formula:
-            with contextlib.suppress(FormulaError):
-                stack.extend(references(parse_formula(formula)))
-    return found
+    return organisation_graph(org).read_through([kpi_id])
 
 
 def kpi_forecasts(store: Store, org: m.Organization, kpi_id: str, as_of: dt.date) -> list[Forecast]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineofsight.domain import model as m
-from lineofsight.domain.formula import parse_formula, references
+from lineofsight.domain.graph import organisation_graph
 from lineofsight.domain.periods import MIN_YEAR, Period, PeriodError, periods_between
 from lineofsight.engine.calendar import evaluation_period, period_for
 from lineofsight.engine.forecast import Forecast, forecast_kpi
@@ -69,18 +69,7 @@ class LogEntry:
 
 def measured_sources(org: m.Organization, kpi_ids: Iterable[str]) -> set[str]:
     """The KPIs whose measurements the given KPIs' values need (formulas read their inputs)."""
-    kpis = org.kpis_by_id()
-    found: set[str] = set()
-    stack = list(kpi_ids)
-    while stack:
-        current = stack.pop()
-        if current in found or current not in kpis:
-            continue
-        found.add(current)
-        formula = kpis[current].formula
-        if formula is not None:
-            stack.extend(references(parse_formula(formula)))
-    return found
+    return organisation_graph(org).read_through(kpi_ids)
 
 
 def _values(

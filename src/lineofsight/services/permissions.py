@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import FormulaError, parse_formula, references
-from lineofsight.domain.graph import reachable
+from lineofsight.domain.graph import OrgGraph, organisation_graph, reachable
 from lineofsight.engine.explain import Explanation
 
 if TYPE_CHECKING:
@@ -47,16 +47,22 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 
 @dataclass(frozen=True)
 class UnitTree:
-    """The unit tree as parent links, to tell whether a unit lies in another's subtree."""
+    """The unit tree as parent links, to tell whether a unit lies in another's subtree.
+
+    Made from an organisation, it walks down with the organisation's graph (built once and
+    shared); made from parent links alone (a change being checked), with its own.
+    """
 
     parents: Mapping[str, str | None]
     _children: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
+    graph: OrgGraph | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, org: m.Organization | UnitTree) -> UnitTree:
         if isinstance(org, UnitTree):
             return org
-        return cls({u.id: u.parent for u in org.units})
+        graph = organisation_graph(org)
+        return cls(graph.unit_parents, graph=graph)
 
     @property
     def roots(self) -> list[str]:
@@ -74,6 +80,8 @@ class UnitTree:
         return False
 
     def subtree(self, top: str) -> set[str]:
+        if self.graph is not None:
+            return set(self.graph.subtree(top)) if top in self.parents else set()
         if not self._children:
             for unit, parent in self.parents.items():
                 if parent is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lineofsight.checks.base import Finding
+from lineofsight.checks.base import finding_plain as finding_plain
 from lineofsight.domain import model as m
 from lineofsight.engine.explain import Contribution, Explanation
 from lineofsight.engine.forecast import Forecast
@@ -117,19 +117,4 @@ def trace_plain(trace: Trace) -> dict[str, Any]:
         "paths": [list(p.ids) for p in trace.paths],
         "ends": [p.end.value for p in trace.paths],
         "truncated": trace.truncated,
-    }
-
-
-def finding_plain(f: Finding) -> dict[str, Any]:
-    """`{"code", "name", "severity", "subject": {"kind", "id"}, "message", "location"}`."""
-    return {
-        "code": f.code,
-        "name": f.name,
-        "severity": f.severity.value,
-        "subject": {"kind": f.subject.kind.value, "id": f.subject.id},
-        "message": f.message,
-        "location": {
-            "file": f.location.file if f.location else None,
-            "line": f.location.line if f.location and f.location.line else None,
-        },
     }

@@ -9,6 +9,7 @@ dates as ISO text on SQLite.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -273,12 +274,19 @@ def _json_value(text: Any) -> Any:
 
 
 def _lint(text: Any) -> m.Lint:
+    if text is None or text == "null":
+        return _NO_LINT
     value = _json_value(text)
     return m.Lint(tuple(value.get("ignore", ()))) if value else _NO_LINT
 
 
 def _day(value: Any) -> Any:
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+    return _iso_day(value) if isinstance(value, str) else value
+
+
+@functools.lru_cache(maxsize=4096)  # a few distinct dates among a hundred thousand targets
+def _iso_day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
 
 
 def _unit(r: ItemRow, file: str | None) -> m.Unit:
@@ -329,6 +337,21 @@ def _objective(r: ItemRow, file: str | None) -> m.Objective:
     )
 
 
+def _enum_of(kind: Any) -> dict[Any, Any]:
+    """An enum's members by value, None for no value: a dict lookup instead of a call of the
+    enum, done for every KPI of a large organisation."""
+    return {None: None, "": None, **{member._value_: member for member in kind}}
+
+
+_FREQUENCY = _enum_of(m.Frequency)
+_DIRECTION = _enum_of(m.Direction)
+_LEVEL = _enum_of(m.Level)
+_KPI_TYPE = _enum_of(m.KpiType)
+_AGGREGATION = _enum_of(m.Aggregation)
+_ACROSS = _enum_of(m.AcrossUnits)
+_EFFECT = _enum_of(m.Effect)
+
+
 def kpi_from_rows(r: ItemRow, rows: DefinitionRows, file: str | None) -> m.Kpi:
     """A stored KPI with its links."""
     (item_id, _position, line, name, description, unit_of_measure, level, kpi_type, unit,
@@ -337,49 +360,53 @@ def kpi_from_rows(r: ItemRow, rows: DefinitionRows, file: str | None) -> m.Kpi:
      target_value, target_by, tolerance, tolerance_abs, bounds_min, bounds_max,
      benchmark_value, benchmark_source, source_json, lint, due_days) = r  # fmt: skip
     links = rows.links
-    periods: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for _kid, unit_id, period, _pos, value in links[t.kpi_period_targets].get(item_id, ()):
-        periods[unit_id].append((period, value))
+    period_rows = links[t.kpi_period_targets].get(item_id)
+    periods: dict[str, list[tuple[str, float]]] = {}
+    if period_rows:
+        for _kid, unit_id, period, _pos, value in period_rows:
+            periods.setdefault(unit_id, []).append((period, value))
     source = None
-    source_value = _json_value(source_json)
-    if source_value:
-        settings = dict(source_value)
+    if source_json is not None and source_json != "null":
+        settings = dict(json.loads(source_json))
         kind = m.SourceKind(settings.pop("kind", "manual"))
         source = m.Source(kind=kind, settings=tuple(settings.items()))
-    has_bounds = bounds_min is not None or bounds_max is not None
+    supports = links[t.kpi_supports].get(item_id)
+    contributions = links[t.kpi_contributions].get(item_id)
+    influences = links[t.kpi_influences].get(item_id)
+    unit_targets = links[t.kpi_unit_targets].get(item_id)
+    # Positional, in the order of the Kpi's fields: this runs for every KPI of the store.
     return m.Kpi(
-        id=item_id,
-        name=name,
-        unit=unit,
-        frequency=m.Frequency(frequency),
-        direction=m.Direction(direction),
-        description=description,
-        unit_of_measure=unit_of_measure,
-        level=m.Level(level) if level else None,
-        type=m.KpiType(kpi_type) if kpi_type else None,
-        owner=owner,
-        aggregation=m.Aggregation(aggregation) if aggregation else None,
-        across_units=m.AcrossUnits(across_units) if across_units else None,
-        supports=tuple(
-            m.Support(objective, weight)
-            for _kid, _pos, objective, weight in links[t.kpi_supports].get(item_id, ())
-        ),
-        contributes_to=tuple(
-            m.Contribution(to_kpi, weight, m.Effect(effect))
-            for _kid, _pos, to_kpi, weight, effect in links[t.kpi_contributions].get(item_id, ())
-        ),
-        influences=tuple(to_kpi for _kid, _pos, to_kpi in links[t.kpi_influences].get(item_id, ())),
-        formula=formula,
-        ratio=m.Ratio(ratio_numerator, ratio_denominator, ratio_scale)
+        item_id,
+        name,
+        unit,
+        _FREQUENCY[frequency],
+        _DIRECTION[direction],
+        description,
+        unit_of_measure,
+        _LEVEL[level],
+        _KPI_TYPE[kpi_type],
+        owner,
+        _AGGREGATION[aggregation],
+        _ACROSS[across_units],
+        tuple(m.Support(objective, weight) for _kid, _pos, objective, weight in supports)
+        if supports
+        else (),
+        tuple(
+            m.Contribution(to_kpi, weight, _EFFECT[effect])
+            for _kid, _pos, to_kpi, weight, effect in contributions
+        )
+        if contributions
+        else (),
+        tuple(to_kpi for _kid, _pos, to_kpi in influences) if influences else (),
+        formula,
+        m.Ratio(ratio_numerator, ratio_denominator, ratio_scale)
         if ratio_numerator is not None
         else None,
-        range=m.Range(range_low, range_high) if range_low is not None else None,
-        baseline=m.PeriodValue(baseline_period, baseline_value)
-        if baseline_period is not None
-        else None,
-        target=m.FinalTarget(target_value, _day(target_by)) if target_value is not None else None,
-        targets=tuple(periods.get("", ())),
-        unit_targets=tuple(
+        m.Range(range_low, range_high) if range_low is not None else None,
+        m.PeriodValue(baseline_period, baseline_value) if baseline_period is not None else None,
+        m.FinalTarget(target_value, _day(target_by)) if target_value is not None else None,
+        tuple(periods.get("", ())),
+        tuple(
             (
                 unit_id,
                 m.UnitTarget(
@@ -389,18 +416,18 @@ def kpi_from_rows(r: ItemRow, rows: DefinitionRows, file: str | None) -> m.Kpi:
                     targets=tuple(periods.get(unit_id, ())),
                 ),
             )
-            for _kid, unit_id, _pos, value, by_date, b_period, b_value in links[
-                t.kpi_unit_targets
-            ].get(item_id, ())
-        ),
-        tolerance=tolerance,
-        tolerance_abs=tolerance_abs,
-        bounds=m.Bounds(bounds_min, bounds_max) if has_bounds else None,
-        benchmark=m.Benchmark(benchmark_value, benchmark_source)
-        if benchmark_value is not None
+            for _kid, unit_id, _pos, value, by_date, b_period, b_value in unit_targets
+        )
+        if unit_targets
+        else (),
+        tolerance,
+        tolerance_abs,
+        m.Bounds(bounds_min, bounds_max)
+        if bounds_min is not None or bounds_max is not None
         else None,
-        source=source,
-        lint=_lint(lint),
-        due_days=due_days,
-        location=_where(line, file),
+        m.Benchmark(benchmark_value, benchmark_source) if benchmark_value is not None else None,
+        source,
+        _lint(lint),
+        due_days,
+        m.Location(file, line or 0) if file else None,
     )

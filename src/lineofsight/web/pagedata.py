@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from lineofsight.domain import model as m
-from lineofsight.domain.formula import parse_formula, references
-from lineofsight.domain.graph import reachable
+from lineofsight.domain.graph import OrgGraph, organisation_graph
 from lineofsight.services.permissions import UnitTree
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.services.shapes import items_text
@@ -75,14 +74,16 @@ class Snapshot:
     kpis_by_owner: dict[str, list[str]] = field(init=False)
     objectives_by_unit: dict[str, list[str]] = field(init=False)
     unit_tree: UnitTree | None = field(default=None, init=False)
+    graph: OrgGraph = field(init=False)
 
     def __post_init__(self) -> None:
         org = self.org
         self.unit_tree = None
-        self.kpis = org.kpis_by_id()
-        self.units = org.units_by_id()
+        self.graph = organisation_graph(org)  # shared with permissions and the checks
+        self.kpis = self.graph.kpis
+        self.units = self.graph.units
         self.people = {p.id: p for p in org.people}
-        self.objectives = {o.id: o for o in org.objectives}
+        self.objectives = self.graph.objectives
         self.child_units = {}
         for unit in org.units:
             parent = unit.parent if unit.parent in self.units else None
@@ -96,6 +97,7 @@ class Snapshot:
         self.supporters = {}
         self.feeders = {}
         self.kpis_by_owner = {}
+        inputs = self.graph.formula_inputs  # parsed once per organisation
         for kpi in org.kpis:
             for support in kpi.supports:
                 self.supporters.setdefault(support.objective, []).append(kpi.id)
@@ -103,10 +105,9 @@ class Snapshot:
                 self.feeders.setdefault(link.kpi, []).append(kpi.id)
             if kpi.owner is not None:
                 self.kpis_by_owner.setdefault(kpi.owner, []).append(kpi.id)
-            if kpi.formula is not None:
-                for input_id in references(parse_formula(kpi.formula)):
-                    if input_id in self.kpis and input_id not in self.feeders.get(kpi.id, ()):
-                        self.feeders.setdefault(kpi.id, []).append(input_id)
+            for input_id in inputs.get(kpi.id, ()):
+                if input_id not in self.feeders.get(kpi.id, ()):
+                    self.feeders.setdefault(kpi.id, []).append(input_id)
         self.rows_by_unit = {}
         for row in self.kpi_rows.values():
             self.rows_by_unit.setdefault(row.unit or "", []).append(row)
@@ -120,7 +121,7 @@ class Snapshot:
 
     def subtree(self, unit_id: str) -> set[str]:
         """The unit and every unit below it."""
-        return reachable([unit_id], lambda unit: self.child_units.get(unit, ()))
+        return set(self.graph.subtree(unit_id))
 
     def ancestors(self, unit_id: str) -> list[str]:
         """The units above `unit_id`, from the top down (not the unit itself)."""

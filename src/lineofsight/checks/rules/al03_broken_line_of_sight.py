@@ -63,22 +63,19 @@ class BrokenLineOfSight(Rule):
                 )
 
         # A KPI reaches the top when it supports an objective that does, or when a KPI above
-        # it does: spread "reaches" downwards from the supporting KPIs, once per KPI.
-        good: set[str] = set()
-        stack = [
-            kpi.id
-            for kpi in ctx.org.kpis
-            if any(objective_reaches(s.objective) for s in kpi.supports)
-        ]
-        while stack:
-            current = stack.pop()
-            if current in good:
-                continue
-            good.add(current)
-            stack.extend(k.id for k in ctx.contributors.get(current, ()))
-            stack.extend(ctx.formula_inputs.get(current, ()))
+        # it does: spread "reaches" downwards from the supporting KPIs, once per KPI. Every
+        # known objective was looked at above; an unknown one leads nowhere.
+        reaches = objective_ok.get
+        start = []
         for kpi in ctx.org.kpis:
-            if kpi.id in good or not (kpi.supports or ctx.kpi_ups[kpi.id]):
+            for support in kpi.supports:
+                if reaches(support.objective, False):
+                    start.append(kpi.id)
+                    break
+        good = ctx.graph.feeding(start)
+        ups = ctx.kpi_ups
+        for kpi in ctx.org.kpis:
+            if kpi.id in good or not (kpi.supports or ups[kpi.id]):
                 continue  # reaches the top, or has no link at all (AL01's business)
             yield ctx.finding(
                 self, kpi, f"no path up from KPI '{kpi.id}' reaches a strategic objective"

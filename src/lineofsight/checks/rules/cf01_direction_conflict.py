@@ -37,6 +37,7 @@ class DirectionConflict(Rule):
     """
 
     severity = Severity.ERROR
+    reads_data = True  # the latest values, else the targets
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
         for kpi in ctx.org.kpis:

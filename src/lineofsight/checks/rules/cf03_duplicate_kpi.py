@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 
@@ -10,6 +11,7 @@ from lineofsight.domain.formula import to_text
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
+@functools.lru_cache(maxsize=65536)  # the same KPI names recur in unit after unit
 def normalise(name: str) -> str:
     """A name with case, punctuation and spacing ignored."""
     return _NOT_WORD.sub("", name.casefold())

@@ -48,17 +48,22 @@ class StaleData(Rule):
         if ctx.measurements is None:
             return
         given = options.get("grace_days")
+        # A handful of (frequency, grace) pairs among many KPIs: each period is worked out once.
+        periods: dict[tuple[m.Frequency, int], Period] = {}
         for kpi in ctx.org.kpis:
             grace = int(given) if given is not None else kpi.due_days_in(ctx.org.calendar)
-            due = ctx.as_of - dt.timedelta(days=grace)
-            period = evaluation_period(kpi.frequency, due, ctx.org.calendar)
+            period = periods.get((kpi.frequency, grace))
+            if period is None:
+                due = ctx.as_of - dt.timedelta(days=grace)
+                period = evaluation_period(kpi.frequency, due, ctx.org.calendar)
+                periods[kpi.frequency, grace] = period
             if kpi.formula is None:
                 if not _has_value(ctx, kpi, period):
                     yield ctx.finding(self, kpi, f"KPI '{kpi.id}' has no value for {period.label}")
                 continue
             missing = sorted(
                 leaf
-                for leaf in _leaf_inputs(ctx, kpi.id)
+                for leaf in ctx.graph.measured_inputs(kpi.id)
                 if not _has_value(ctx, ctx.kpis[leaf], period)
             )
             if missing:
@@ -72,28 +77,12 @@ class StaleData(Rule):
 
 def _has_value(ctx: CheckContext, kpi: m.Kpi, period: Period) -> bool:
     assert ctx.measurements is not None
-    observations = ctx.measurements.get(kpi.id, ())
-    units: frozenset[str] = frozenset((kpi.unit,))
-    if kpi.effective_across_units is not m.AcrossUnits.NONE:
-        units = ctx.descendant_units(kpi.unit)
-    return any(
-        o.unit in units and o.start >= period.start and o.end <= period.end for o in observations
-    )
-
-
-def _leaf_inputs(ctx: CheckContext, kpi_id: str) -> set[str]:
-    """The measured KPIs a formula KPI reads, through nested formulas (cycle-safe)."""
-    leaves: set[str] = set()
-    seen: set[str] = set()
-    stack = [kpi_id]
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        inputs = ctx.formula_inputs.get(current)
-        if inputs is None:
-            leaves.add(current)
-        else:
-            stack.extend(inputs)
-    return leaves
+    observations = ctx.measurements.get(kpi.id)
+    if not observations:
+        return False
+    start, end = period.start, period.end
+    if kpi.effective_across_units is m.AcrossUnits.NONE:
+        unit = kpi.unit
+        return any(o.unit == unit and o.start >= start and o.end <= end for o in observations)
+    units = ctx.descendant_units(kpi.unit)
+    return any(o.unit in units and o.start >= start and o.end <= end for o in observations)

@@ -1,0 +1,84 @@
+"""`los check` on a store reads only the values its data rules look at: its findings must be
+those of the rules over every stored value, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from lineofsight.checks.base import Finding
+from lineofsight.checks.runner import build_selection, run_checks
+from lineofsight.services.apply import apply_file
+from lineofsight.services.check import check, read_observations
+from lineofsight.services.measurements import load_file
+from lineofsight.spec.dump import dump_organization
+from lineofsight.spec.files import read_strategy
+from lineofsight.store.database import Store
+from lineofsight.store.definitions import read_organization
+from tests.checks.chaos import broken, generated, observations
+
+
+def _store(folder: Path, url: str) -> Store:
+    """The broken organisation in a store, with the values it kept (a prefix of each KPI's
+    generated series: some KPIs stop long before the recent periods, some were never
+    measured)."""
+    strategy, measurements = generated(folder / "generated")
+    clean = read_strategy(strategy)
+    org, kept = broken(clean, observations(measurements, clean))
+    path = folder / "strategy.yaml"
+    path.write_text(dump_organization(org))
+    counts = {kpi_id: len(rows) for kpi_id, rows in kept.items()}
+    seen: dict[str, int] = {}
+    values = folder / "values.csv"
+    with measurements.open(newline="") as source, values.open("w", newline="") as out:
+        reader = csv.reader(source)
+        writer = csv.writer(out)
+        writer.writerow(next(reader))
+        for row in reader:
+            seen[row[0]] = seen.get(row[0], 0) + 1
+            if seen[row[0]] <= counts.get(row[0], 0):
+                writer.writerow(row)
+    store = Store(url)
+    apply_file(store, path)
+    load_file(store, values)
+    return store
+
+
+def _plain(findings: list[Finding]) -> list[tuple[Any, ...]]:
+    return [(f.code, f.severity, f.subject, f.message) for f in findings]
+
+
+CASES = [
+    (dt.date(2026, 11, 22), {}),
+    (dt.date(2026, 12, 5), {}),
+    (dt.date(2026, 4, 10), {}),
+    (dt.date(2026, 11, 22), {"DA01": {"grace_days": 400}}),
+]
+
+
+def test_the_store_check_finds_what_every_value_would(tmp_path: Path, db_url: str) -> None:
+    store = _store(tmp_path, db_url)
+    try:
+        with store.reading() as conn:
+            org = read_organization(conn)
+        assert org is not None
+        every_value = read_observations(store)
+        codes: set[str] = set()
+        for as_of, options in CASES:
+            fast = check(file=None, store=store, as_of=as_of, options=options)
+            selection = build_selection(org.checks, options=options)
+            full = run_checks(org, as_of, every_value, selection)
+            assert _plain(fast.findings) == _plain(full.findings), (as_of, options)
+            assert fast.rules_run == full.rules_run
+            codes |= {f.code for f in fast.findings}
+        assert {"DA01", "SM03", "CF01"} <= codes  # the data rules had something to say
+        # No selected rule reads values: none are read, and the findings do not change.
+        day = dt.date(2026, 11, 22)
+        fast = check(file=None, store=store, as_of=day, select_codes=["AL01", "OW02"])
+        selection = build_selection(org.checks, ["AL01", "OW02"])
+        full = run_checks(org, day, every_value, selection)
+        assert _plain(fast.findings) == _plain(full.findings) != []
+    finally:
+        store.close()
