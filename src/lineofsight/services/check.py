@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,9 +18,11 @@ from lineofsight.checks.runner import CheckReport, build_selection, reads_data, 
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import organisation_graph
 from lineofsight.engine.calendar import evaluation_period
-from lineofsight.errors import Problem, UsageError
+from lineofsight.errors import Problem, StoreError, UsageError
+from lineofsight.services.check_reports import report_from_text, report_key, report_text
 from lineofsight.services.evaluate import read_kpi_frame, read_measurement_frame
 from lineofsight.spec.yamlload import paused_gc
+from lineofsight.store.check_results import read_check_report, read_check_state, save_check_report
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
 from lineofsight.store.organization import read_ratio_scales
@@ -149,39 +152,64 @@ def check(
     select_codes: Iterable[str] = (),
     ignore_codes: Iterable[str] = (),
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    reuse: bool = True,
 ) -> CheckReport:
-    """Check a strategy file (no measurements), or the store with its measurements."""
-    measurements: dict[str, list[Observation]] | None = None
-    org: m.Organization | None
+    """Check a strategy file (no measurements), or the store with its measurements.
+
+    On the store, a report made earlier for the same command line is reused while the store
+    is as it was (`reuse=False` runs the rules again in any case); a new one is kept."""
+    select_codes, ignore_codes = list(select_codes), list(ignore_codes)
     if file is not None:
         # Imported here: the strategy file's schema is not needed to check the store.
         from lineofsight.spec.files import read_strategy
 
-        org = read_strategy(file)
-        source = str(file)
-    else:
-        assert store is not None
+        return _run(
+            read_strategy(file), str(file), None, as_of, select_codes, ignore_codes, options
+        )
+    assert store is not None
+    key = report_key(as_of, select_codes, ignore_codes, options)
+    # The state is read in the snapshot the definitions are read from: a report is kept for
+    # the store as it was when its rules started, never for a later one.
+    with paused_gc(), store.reading() as conn:
+        state = read_check_state(conn)
+        kept = read_check_report(conn, key, state) if reuse else None
         # The organisation is hundreds of thousands of objects, none in a cycle.
-        with paused_gc(), store.reading() as conn:
-            org = read_organization(conn)
+        org = read_organization(conn) if kept is None else None
+    if kept is not None:
+        report = report_from_text(kept)
+    else:
         if org is None:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
-        source = "the store"
+        report = _run(org, "the store", store, as_of, select_codes, ignore_codes, options)
+        # A store this user may only read, or one kept busy: the report is just not kept.
+        with contextlib.suppress(StoreError):
+            save_check_report(store, key, state, report_text(report))
+    # The store keeps absolute paths; show them as the user would type them from here.
+    report.findings = [_relative(f) for f in report.findings]
+    return report
+
+
+def _run(
+    org: m.Organization,
+    source: str,
+    store: Store | None,
+    as_of: dt.date,
+    select_codes: Iterable[str],
+    ignore_codes: Iterable[str],
+    options: Mapping[str, Mapping[str, Any]] | None,
+) -> CheckReport:
+    """The selected rules over `org`, with the store's values when there is a store."""
     try:
         selection = build_selection(org.checks, select_codes, ignore_codes, options)
     except ConfigError as exc:
         raise UsageError(
             f"{source}: bad check settings", [Problem(source, 0, msg) for msg in exc.messages]
         ) from None
-    if file is None and reads_data(selection):
-        assert store is not None
+    measurements: dict[str, list[Observation]] | None = None
+    if store is not None and reads_data(selection):
         with paused_gc():
             measurements = read_checked_observations(store, org, as_of, selection)
-    report = run_checks(org, as_of, measurements, selection)
-    if file is None:
-        # The store keeps absolute paths; show them as the user would type them from here.
-        report.findings = [_relative(f) for f in report.findings]
-    return report
+    return run_checks(org, as_of, measurements, selection)
 
 
 def _relative(finding: Finding) -> Finding:

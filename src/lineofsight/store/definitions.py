@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Table, delete, insert, select
 from lineofsight.domain import model as m
 from lineofsight.store import tables as t
 from lineofsight.store.bulk import executemany, insert_rows, json_text, native_value
+from lineofsight.store.check_results import forget_check_reports
 from lineofsight.store.definition_rows import (
     CHILD_COLUMNS,
     KINDS,
@@ -113,6 +114,7 @@ def save_organization(
     """
     conn.execute(delete(t.organization))
     conn.execute(insert(t.organization), organization_row(org, source))
+    forget_check_reports(conn)  # their findings are of the definitions being replaced
     if new is None:
         new = organization_rows(org, conn.dialect.name)
     for kind in KINDS:

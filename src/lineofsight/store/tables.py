@@ -545,3 +545,25 @@ audit_log = Table(
     Column("after", Text, comment="the value after, as JSON text"),
     comment="Every write made through the web app or the account commands.",
 )
+
+# `los check` on the store remembers its last reports: one per command line (rules, options,
+# as-of date), valid while the store is as it was when the report was made.
+check_results = Table(
+    "check_results",
+    metadata,
+    Column(
+        "key",
+        String(64),
+        primary_key=True,
+        comment="SHA-256 of the release, the as-of date and the rules and options asked for;"
+        " 'definitions' for the row every write of the definitions replaces",
+    ),
+    Column(
+        "state",
+        Text,
+        nullable=False,
+        comment="the store as the report saw it (its revision and the definitions' row)",
+    ),
+    Column("report", Text, nullable=False, comment="the findings and rules run, as JSON text"),
+    comment="Reports of `los check` on the store, reused while nothing they read has changed.",
+)
