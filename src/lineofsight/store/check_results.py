@@ -1,30 +1,49 @@
 """The reports `los check` keeps in the store, and the state of the store they were made on.
 
-A report is valid while nothing it read has changed: the store's revision (every load,
-replaced or deleted value and definition change adds a row) and the `definitions` row, which
-every write of the definitions replaces with a new token in its own transaction (an apply that
-only moves items in their file changes no revision, but changes the findings' lines).
+A report is valid while nothing it read has changed: the store's revision (as
+`organization.read_revision`: every load, replaced or deleted value and definition change adds
+a row) and the `definitions` row, which every write of the definitions replaces with a new
+token in its own transaction (an apply that only moves items in their file changes no
+revision, but changes the findings' lines).
 """
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Connection, delete, insert, select
+import polars as pl
+from sqlalchemy import Connection, delete, insert, select, text
 
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store
-from lineofsight.store.organization import read_revision
+from lineofsight.store.loading import load_session
 
 DEFINITIONS = "definitions"
+
+# One query for the check's read and for the write that keeps its report (which goes through
+# a load session: on an SQLite file, the same copy of SQLite as the check-ins and loads).
+_STATE = (
+    "SELECT (SELECT max(id) FROM loads), (SELECT max(id) FROM measurement_revisions), "
+    "(SELECT max(id) FROM definition_changes), (SELECT count(*) FROM organization), "
+    f"(SELECT state FROM check_results WHERE key = '{DEFINITIONS}')"
+)
+_STATE_SCHEMA = {
+    "loads": pl.Int64,
+    "revisions": pl.Int64,
+    "changes": pl.Int64,
+    "organization": pl.Int64,
+    "token": pl.String,
+}
+
+
+def _state(row: tuple[object, ...]) -> str:
+    *revision, token = row
+    return ".".join(str(int(v or 0)) for v in revision) + f"/{token or ''}"  # type: ignore[call-overload]
 
 
 def read_check_state(conn: Connection) -> str:
     """The state of the store a check report depends on, as one string."""
-    token = conn.execute(
-        select(t.check_results.c.state).where(t.check_results.c.key == DEFINITIONS)
-    ).scalar()
-    return f"{'.'.join(map(str, read_revision(conn)))}/{token or ''}"
+    return _state(tuple(conn.execute(text(_STATE)).one()))
 
 
 def read_check_report(conn: Connection, key: str, state: str) -> str | None:
@@ -41,14 +60,17 @@ def save_check_report(store: Store, key: str, state: str, report: str) -> bool:
     """Keep `report` for `key`, unless the store changed since `state` was read (False then).
 
     Reports made on another state are dropped: they can never be valid again."""
-    c = t.check_results.c
-    with store.transaction() as conn:
-        if read_check_state(conn) != state:
+    with load_session(store) as session:
+        if _state(session.query(_STATE, _STATE_SCHEMA).row(0)) != state:
             return False
-        conn.execute(
-            delete(t.check_results).where(c.key != DEFINITIONS, (c.key == key) | (c.state != state))
+        session.execute(
+            f"DELETE FROM check_results WHERE key <> '{DEFINITIONS}' AND (key = ? OR state <> ?)",
+            [key, state],
         )
-        conn.execute(insert(t.check_results), {"key": key, "state": state, "report": report})
+        session.execute(
+            "INSERT INTO check_results (key, state, report) VALUES (?, ?, ?)",
+            [key, state, report],
+        )
     return True
 
 
