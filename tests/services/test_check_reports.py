@@ -166,3 +166,19 @@ def test_a_report_kept_as_text_is_the_report(tmp_path: Path, db_url: str) -> Non
     report = check(file=None, store=store, as_of=AS_OF, reuse=False)
     assert report.suppressed or report.findings
     assert report_from_text(report_text(report)) == report
+
+
+def test_a_kept_report_shows_paths_from_where_los_runs(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _store(tmp_path, db_url)
+    first = check(file=None, store=store, as_of=AS_OF)
+    assert {f.location.file for f in first.findings if f.location} == {
+        str(tmp_path / "strategy.yaml")
+    }
+    monkeypatch.chdir(tmp_path)
+    with monkeypatch.context() as patch:
+        _forbid_rules(patch)
+        kept = check(file=None, store=store, as_of=AS_OF)
+    assert {f.location.file for f in kept.findings if f.location} == {"strategy.yaml"}
+    assert [f.message for f in kept.findings] == [f.message for f in first.findings]
