@@ -5,7 +5,10 @@ on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -182,3 +185,40 @@ def test_a_kept_report_shows_paths_from_where_los_runs(
         kept = check(file=None, store=store, as_of=AS_OF)
     assert {f.location.file for f in kept.findings if f.location} == {"strategy.yaml"}
     assert [f.message for f in kept.findings] == [f.message for f in first.findings]
+
+
+HOLD = """
+import sys
+from lineofsight.store.database import Store
+store = Store(sys.argv[1])
+with store.transaction():
+    print("holding", flush=True)
+    sys.stdin.readline()
+store.close()
+"""
+
+
+def test_a_check_does_not_wait_for_another_write_to_keep_its_report(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _store(tmp_path, db_url)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, db_url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        report = check(file=None, store=store, as_of=AS_OF)  # the write lock is held meanwhile
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        assert holder.wait(timeout=60) == 0
+    with monkeypatch.context() as patch:  # nothing was kept: the rules run again
+        _forbid_rules(patch)
+        with pytest.raises(AssertionError, match="the rules ran again"):
+            check(file=None, store=store, as_of=AS_OF)
+    assert report == check(file=None, store=store, as_of=AS_OF, reuse=False)

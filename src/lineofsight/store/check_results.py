@@ -56,21 +56,35 @@ def read_check_report(conn: Connection, key: str, state: str) -> str | None:
     return row.report if row is not None and row.state == state else None
 
 
+# Seconds a check waits to keep its report while another write holds the store: that write
+# would make the report stale anyway, and a check must not wait for a long load to finish.
+SAVE_WAIT = 0.5
+
+
 def save_check_report(store: Store, key: str, state: str, report: str) -> bool:
     """Keep `report` for `key`, unless the store changed since `state` was read (False then).
 
-    Reports made on another state are dropped: they can never be valid again."""
-    with load_session(store) as session:
-        if _state(session.query(_STATE, _STATE_SCHEMA).row(0)) != state:
-            return False
-        session.execute(
-            f"DELETE FROM check_results WHERE key <> '{DEFINITIONS}' AND (key = ? OR state <> ?)",
-            [key, state],
-        )
-        session.execute(
-            "INSERT INTO check_results (key, state, report) VALUES (?, ?, ?)",
-            [key, state, report],
-        )
+    Reports made on another state are dropped: they can never be valid again. StoreBusy when
+    another write holds the store for more than SAVE_WAIT seconds."""
+    brief = Store(store.url, migrate=False, busy_timeout=SAVE_WAIT)
+    brief.arrow_sqlite = store.arrow_sqlite
+    if brief.arrow_file is not None:
+        store.engine.dispose()  # see loading.load_session: no connection of ours stays open
+    try:
+        with load_session(brief) as session:
+            if _state(session.query(_STATE, _STATE_SCHEMA).row(0)) != state:
+                return False
+            session.execute(
+                f"DELETE FROM check_results WHERE key <> '{DEFINITIONS}' "
+                "AND (key = ? OR state <> ?)",
+                [key, state],
+            )
+            session.execute(
+                "INSERT INTO check_results (key, state, report) VALUES (?, ?, ?)",
+                [key, state, report],
+            )
+    finally:
+        brief.close()
     return True
 
 
