@@ -52,10 +52,11 @@ def status(
 ) -> None:
     """KPI, objective and unit scores and statuses."""
     from lineofsight.cli.render_status import frames_csv, frames_json, frames_tables
-    from lineofsight.services.evaluate import read_names, status_with_definitions, subtree_of
+    from lineofsight.services.evaluate import read_names, subtree_of
+    from lineofsight.services.snapshots import scorecard
 
     with open_store(db) as store:
-        defs, ev = status_with_definitions(store, period, as_of)
+        defs, ev = scorecard(store, period, as_of)
         text = output_format in (StatusFormat.TEXT, StatusFormat.TABLE)
         names = read_names(store) if text else {}
     if unit is not None:

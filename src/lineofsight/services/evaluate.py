@@ -24,6 +24,7 @@ from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
 from lineofsight.store.loading import busy_timeout_pragma, typed_query
 from lineofsight.store.measurements import of_kpis, with_starts
+from lineofsight.store.scorecards import idle
 
 _COLUMNS = "kpi_id, unit_id, period, period_end, value, numerator, denominator"
 # As stored: the period's label, from which (with its last day) its first day follows.
@@ -79,6 +80,7 @@ def _typed_frame(
     row through SQLAlchemy elsewhere. `{}` in the query marks each parameter."""
     path = store.arrow_file
     if path is not None:
+        idle(store)  # no connection of the other SQLite library open beside ADBC's
         frame = _adbc_frame(path, typed_query(query, schema), params, store.busy_timeout)
         return _cast(frame.slice(1), schema)
     names = [f"p{i}" for i in range(len(params))]

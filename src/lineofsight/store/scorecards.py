@@ -1,0 +1,172 @@
+"""Scorecard snapshots: the last scorecard computed for an as-of date, kept in the store with
+what it covers, and the KPIs written since.
+
+What a snapshot covers is three ids that only grow, each taken by a write under the store's
+write lock (so in the order the writes commit):
+- `definitions`: the newest `definition_changes.id` (every `los apply` that changes anything
+  adds rows there); a snapshot of other definitions is not used;
+- `load_id`: the newest `loads.id`; a value added or replaced since names a newer load;
+- `revision_id`: the newest `measurement_revisions.id`; a value replaced or deleted since
+  left its old self there.
+Every write of values (load, check-in, upload, delete) adds to `loads` or to
+`measurement_revisions` in its own transaction, so these tables are the change log: the KPIs
+written since a snapshot are those of newer rows there (an index on `measurements.load_id`
+finds them).
+
+The marks are read before the data they describe, so a snapshot never claims more than it
+holds: a write that commits in between is in the data and counted again next time, which
+costs a KPI scored twice and never shows a stale value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, text
+from sqlalchemy.exc import OperationalError
+
+from lineofsight.errors import StoreError
+from lineofsight.store import tables as t
+from lineofsight.store.database import Store
+
+KEEP = 16  # snapshots kept (the newest saved); a status for an older date computes again
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What a scorecard covers: the newest definition change, load and replaced value ids."""
+
+    definitions: int
+    load_id: int
+    revision_id: int
+
+    def covers(self, other: Marks) -> bool:
+        """Whether everything `other` covers is covered here too."""
+        return (
+            self.definitions >= other.definitions
+            and self.load_id >= other.load_id
+            and self.revision_id >= other.revision_id
+        )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A stored scorecard: what it covers, and its frames (see `services.snapshots`)."""
+
+    marks: Marks
+    payload: bytes
+
+
+_MARKS = text(
+    "SELECT (SELECT MAX(id) FROM definition_changes), (SELECT MAX(id) FROM loads), "
+    "(SELECT MAX(id) FROM measurement_revisions)"
+)
+_S = t.scorecard_snapshots
+
+
+def read_fiscal_start(conn: Connection) -> int | None:
+    """The first month of the organisation's fiscal year; None before any `los apply`."""
+    row = conn.execute(text("SELECT fiscal_year_start FROM organization")).first()
+    return None if row is None else int(row[0])
+
+
+def read_marks(conn: Connection) -> Marks:
+    """What the store holds now (read it before the data a scorecard reads)."""
+    row = conn.execute(_MARKS).one()
+    return Marks(*(int(v or 0) for v in row))
+
+
+def _key(as_of: dt.date, lag: bool) -> Any:
+    return (_S.c.as_of == as_of) & (_S.c.lag == lag)
+
+
+def read_snapshot(conn: Connection, as_of: dt.date, lag: bool) -> Snapshot | None:
+    """The stored scorecard of this as-of date and mode, if any."""
+    row = conn.execute(
+        select(_S.c.definitions, _S.c.load_id, _S.c.revision_id, _S.c.payload).where(
+            _key(as_of, lag)
+        )
+    ).first()
+    if row is None:
+        return None
+    return Snapshot(Marks(int(row[0]), int(row[1]), int(row[2])), bytes(row[3]))
+
+
+def written_since(conn: Connection, marks: Marks) -> set[str]:
+    """The KPIs whose values were added, replaced or deleted after `marks` (and maybe a few
+    written by writes newer than the marks, read after them)."""
+    rows = conn.execute(
+        text(
+            "SELECT DISTINCT kpi_id FROM measurements WHERE load_id > :load_id "
+            "UNION SELECT DISTINCT kpi_id FROM measurement_revisions WHERE id > :revision_id"
+        ),
+        {"load_id": marks.load_id, "revision_id": marks.revision_id},
+    )
+    return {str(r[0]) for r in rows}
+
+
+def idle(store: Store) -> None:
+    """Close the store's idle connections on an SQLite file that bulk reads open through ADBC.
+
+    Two SQLite libraries in one process do not see each other's file locks: the last
+    connection of one to close takes itself for the file's last, folds the write-ahead log into
+    the file and removes it under the other's open connections. Reads alone survive that; a
+    write (saving a snapshot after bulk reads, a migration before them) must not meet it, so
+    neither library keeps a connection open while the other uses the file.
+    """
+    if store.arrow_file is not None:
+        store.engine.dispose()
+
+
+def save_snapshot(
+    store: Store, as_of: dt.date, lag: bool, marks: Marks, payload: bytes, *, wait: float = 0.2
+) -> bool:
+    """Keep a scorecard unless one that covers more is there already; False when the store
+    could not take it now (another write holds it, a read-only file): a status never waits
+    behind a load to save what it can compute again."""
+    brief = Store(store.url, migrate=False, busy_timeout=wait)
+    try:
+        with brief.transaction() as conn:
+            found = conn.execute(
+                select(_S.c.definitions, _S.c.load_id, _S.c.revision_id).where(_key(as_of, lag))
+            ).first()
+            if found is not None:
+                if not marks.covers(Marks(*(int(v) for v in found))):
+                    return False  # a status running beside this one saved a newer one
+                conn.execute(delete(_S).where(_key(as_of, lag)))
+            conn.execute(
+                insert(_S).values(
+                    as_of=as_of,
+                    lag=lag,
+                    definitions=marks.definitions,
+                    load_id=marks.load_id,
+                    revision_id=marks.revision_id,
+                    payload=payload,
+                    saved_at=dt.datetime.now(dt.UTC),
+                )
+            )
+            old = conn.execute(
+                select(_S.c.as_of, _S.c.lag).order_by(_S.c.saved_at.desc()).offset(KEEP)
+            ).all()
+            for day, mode in old:
+                conn.execute(delete(_S).where(_key(day, mode)))
+    except (StoreError, OperationalError):
+        return False
+    finally:
+        brief.close()
+    return True
+
+
+__all__ = [
+    "KEEP",
+    "idle",
+    "Marks",
+    "Snapshot",
+    "read_fiscal_start",
+    "read_marks",
+    "read_snapshot",
+    "save_snapshot",
+    "written_since",
+]
