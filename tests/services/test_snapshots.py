@@ -22,7 +22,8 @@ from lineofsight.services.evaluate import (
     read_measurement_frame,
 )
 from lineofsight.services.init import init_workspace
-from lineofsight.services.snapshots import scorecard
+from lineofsight.services.shapes import status_json
+from lineofsight.services.snapshots import Scorecard, scorecard
 from lineofsight.store.database import Store
 from lineofsight.store.scorecards import read_marks, read_snapshot, save_snapshot
 
@@ -35,10 +36,12 @@ def _full(store: Store, as_of: dt.date, lag: bool = True) -> FrameEvaluation:
     return evaluate_frames(defs, frame, as_of, lag)
 
 
-def _same(got: FrameEvaluation, want: FrameEvaluation) -> None:
+def _same(card: Scorecard, want: FrameEvaluation) -> None:
+    got = card.evaluation
     assert_frame_equal(got.kpis, want.kpis)
     assert_frame_equal(got.objectives, want.objectives)
     assert_frame_equal(got.units, want.units)
+    assert card.status_json() == status_json(want)  # the rows kept are the rows written
 
 
 @pytest.fixture(params=["manufacturing", "techinnovate"])
@@ -104,13 +107,13 @@ def test_patched_scorecards_equal_full_computations_after_random_writes(
 ) -> None:
     rng = random.Random(seed)
     for as_of, period in ((AS_OF, None), (dt.date(2026, 12, 31), "2026-12")):
-        _, first = scorecard(store, period=period, as_of=None if period else as_of.isoformat())
+        first = scorecard(store, period=period, as_of=None if period else as_of.isoformat())
         _same(first, _full(store, as_of, lag=period is None))
     for _ in range(4):
         _write_randomly(store, rng, rng.randint(1, 6))
         for as_of, period in ((AS_OF, None), (dt.date(2026, 12, 31), "2026-12")):
             lag = period is None
-            _, got = scorecard(store, period=period, as_of=None if period else as_of.isoformat())
+            got = scorecard(store, period=period, as_of=None if period else as_of.isoformat())
             _same(got, _full(store, as_of, lag))
             with store.reading() as conn:
                 kept = read_snapshot(conn, as_of, lag)
@@ -125,8 +128,10 @@ def test_a_check_in_shows_in_the_next_status_and_only_its_kpi_is_scored_again(
     defs = read_definition_frames(store)
     kpi_id = defs.kpis.filter(pl.col("formula").is_null()).row(0, named=True)["id"]
     own = defs.kpis.filter(pl.col("id") == kpi_id).row(0, named=True)
-    _, before = scorecard(store, as_of=AS_OF.isoformat())
-    row = before.kpis.filter(pl.col("id") == kpi_id, pl.col("own_unit")).row(0, named=True)
+    before = scorecard(store, as_of=AS_OF.isoformat())
+    row = before.evaluation.kpis.filter(pl.col("id") == kpi_id, pl.col("own_unit")).row(
+        0, named=True
+    )
     assert row["period"] is not None
     record_measurement(
         store,
@@ -147,8 +152,10 @@ def test_a_check_in_shows_in_the_next_status_and_only_its_kpi_is_scored_again(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(snapshots, "score_kpis", spy)
-    _, after = scorecard(store, as_of=AS_OF.isoformat())
-    got = after.kpis.filter(pl.col("id") == kpi_id, pl.col("own_unit")).row(0, named=True)
+    after = scorecard(store, as_of=AS_OF.isoformat())
+    got = after.evaluation.kpis.filter(pl.col("id") == kpi_id, pl.col("own_unit")).row(
+        0, named=True
+    )
     assert got["actual"] == 1.5
     assert len(scored) == 1 and kpi_id in scored[0]
     assert len(scored[0]) < defs.kpis.height  # not every KPI again
@@ -160,11 +167,11 @@ def test_an_apply_makes_the_next_status_compute_in_full(store: Store) -> None:
 
     from lineofsight.services.apply import apply_organization
 
-    _, before = scorecard(store, as_of=AS_OF.isoformat())
+    before = scorecard(store, as_of=AS_OF.isoformat())
     org = load_organization(store)
     scored = {
         r["id"]
-        for r in before.kpis.filter(
+        for r in before.evaluation.kpis.filter(
             pl.col("own_unit"), pl.col("actual") != pl.col("target")
         ).iter_rows(named=True)
     }
@@ -176,10 +183,13 @@ def test_an_apply_makes_the_next_status_compute_in_full(store: Store) -> None:
         replace(org, kpis=tuple(moved if k.id == kpi.id else k for k in org.kpis)),
         source="t",
     )
-    _, got = scorecard(store, as_of=AS_OF.isoformat())
+    got = scorecard(store, as_of=AS_OF.isoformat())
     _same(got, _full(store, AS_OF))
     row = (pl.col("id") == kpi.id) & pl.col("own_unit")
-    assert got.kpis.filter(row)["miss"].to_list() != before.kpis.filter(row)["miss"].to_list()
+    assert (
+        got.evaluation.kpis.filter(row)["miss"].to_list()
+        != before.evaluation.kpis.filter(row)["miss"].to_list()
+    )
 
 
 def test_an_older_snapshot_never_replaces_a_newer_one(store: Store) -> None:

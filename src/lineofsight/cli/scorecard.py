@@ -51,16 +51,25 @@ def status(
     db: DbOption = None,
 ) -> None:
     """KPI, objective and unit scores and statuses."""
-    from lineofsight.cli.render_status import frames_csv, frames_json, frames_tables
-    from lineofsight.services.evaluate import read_names, subtree_of
+    # Imported here, and only what the format needs: the JSON of a whole scorecard kept up to
+    # date in the store is written in a fraction of a second, a good part of it start-up.
     from lineofsight.services.snapshots import scorecard
 
     with open_store(db) as store:
-        defs, ev = scorecard(store, period, as_of)
+        card = scorecard(store, period, as_of)
         text = output_format in (StatusFormat.TEXT, StatusFormat.TABLE)
-        names = read_names(store) if text else {}
+        if text:
+            from lineofsight.services.evaluate import read_names
+
+            names = read_names(store)
+    if output_format is StatusFormat.JSON and unit is None:
+        sys.stdout.write(card.status_json() + "\n")
+        return
+    defs, ev = card.defs, card.evaluation
     if unit is not None:
         import polars as pl
+
+        from lineofsight.services.evaluate import subtree_of
 
         keep = list(subtree_of(defs.units, unit))
         objectives = defs.objectives.filter(pl.col("unit_id").is_in(keep))["id"]
@@ -71,10 +80,16 @@ def status(
             units=ev.units.filter(pl.col("id").is_in(keep)),
         )
     if output_format is StatusFormat.JSON:
-        sys.stdout.write(frames_json(ev))
+        from lineofsight.services.shapes import status_json
+
+        sys.stdout.write(status_json(ev) + "\n")
     elif output_format is StatusFormat.CSV:
+        from lineofsight.cli.render_status import frames_csv
+
         sys.stdout.write(frames_csv(ev))
     else:
+        from lineofsight.cli.render_status import frames_tables
+
         console = out if out.is_terminal else Console(highlight=False, width=200)
         for table in frames_tables(ev, names):
             console.print(table)

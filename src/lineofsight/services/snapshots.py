@@ -15,9 +15,11 @@ import datetime as dt
 import io
 import json
 from collections.abc import Collection
+from dataclasses import dataclass
 
 import polars as pl
 
+from lineofsight import __version__
 from lineofsight.domain import model as m
 from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation, rollup, score_kpis
 from lineofsight.errors import UsageError
@@ -28,9 +30,9 @@ from lineofsight.services.evaluate import (
     read_measurement_frame,
     resolve_as_of,
 )
+from lineofsight.services.shapes import status_document, status_rows
 from lineofsight.store.database import Store
 from lineofsight.store.scorecards import (
-    Marks,
     idle,
     read_fiscal_start,
     read_marks,
@@ -40,12 +42,28 @@ from lineofsight.store.scorecards import (
 )
 
 _DEFINITIONS = ("kpis", "period_targets", "unit_targets", "supports", "objectives", "units")
-_RESULTS = ("scored", "objectives_rows", "units_rows", "inputs")
+
+
+@dataclass
+class Scorecard:
+    """A scorecard with its definitions, and each row as the status JSON writes it (in the
+    frames' order), kept with it so that an unchanged row is never written again."""
+
+    defs: DefinitionFrames
+    evaluation: FrameEvaluation
+    rows: dict[str, pl.Series]  # kpis, objectives, units
+
+    def status_json(self) -> str:
+        """The status JSON of the whole scorecard (as `shapes.status_json`)."""
+        rows = self.rows
+        return status_document(
+            self.evaluation.as_of, rows["kpis"], rows["objectives"], rows["units"]
+        )
 
 
 def scorecard(
     store: Store, period: str | None = None, as_of: str | None = None, *, save: bool = True
-) -> tuple[DefinitionFrames, FrameEvaluation]:
+) -> Scorecard:
     """The scorecard as `los status` gives it (see `resolve_as_of`), from the stored snapshot
     brought up to date, else computed in full; saved for the next time unless `save` is off."""
     lag = not period  # a period report shows each KPI's period, value or not
@@ -60,51 +78,60 @@ def scorecard(
         changed: set[str] | None = None
         if found is not None and found.marks.definitions == marks.definitions:
             changed = written_since(conn, found.marks)
-    if found is not None and changed is not None:
-        defs, ev, inputs = decode(found.payload, day)
+    kept = decode(found.payload, day) if found is not None and changed is not None else None
+    if kept is not None and changed is not None:
+        card, inputs = kept
         if not changed:
-            return defs, ev
-        ev = patch(store, defs, ev, inputs, changed, lag)
+            return card
+        card = patch(store, card, inputs, changed, lag)
     else:
         defs = read_definition_frames(store)
         measurements = read_measurement_frame(store, frame_window(defs, day, lag))
         scored = score_kpis(defs, measurements, day, lag)
         del measurements
         ev = rollup(defs, scored, day)
-        inputs = formula_inputs(defs.kpis)
+        rows = {
+            "kpis": status_rows(ev.kpis),
+            "objectives": status_rows(ev.objectives),
+            "units": status_rows(ev.units),
+        }
+        card, inputs = Scorecard(defs, ev, rows), formula_inputs(defs.kpis)
     if save:
         idle(store)
-        save_snapshot(store, day, lag, marks, encode(defs, ev, inputs))
-    return defs, ev
+        save_snapshot(store, day, lag, marks, encode(card, inputs))
+    return card
 
 
 def patch(
-    store: Store,
-    defs: DefinitionFrames,
-    ev: FrameEvaluation,
-    inputs: pl.DataFrame,
-    changed: Collection[str],
-    lag: bool,
-) -> FrameEvaluation:
-    """The scorecard `ev` with the KPIs `changed` (and every formula that reads them) scored
-    again from the store, and every objective and unit rolled up again."""
-    known = set(defs.kpis["id"].to_list()) if len(changed) > 0 else set()
+    store: Store, card: Scorecard, inputs: pl.DataFrame, changed: Collection[str], lag: bool
+) -> Scorecard:
+    """The scorecard with the KPIs `changed` (and every formula that reads them) scored again
+    from the store, and every objective and unit rolled up again."""
+    defs, ev = card.defs, card.evaluation
+    known = set(defs.kpis["id"].to_list())
     affected = _closure({k for k in changed if k in known}, _edges(inputs, upwards=True))
     if not affected:
-        return ev
+        return card
     needed = _closure(affected, _edges(inputs, upwards=False))
     measurements = read_kpi_frame(store, needed, frame_window(defs, ev.as_of, lag))
     fresh = score_kpis(defs, measurements, ev.as_of, lag, only=needed).filter(
         pl.col("id").is_in(list(affected))
     )
     order = defs.kpis.select("id", "position")
+    kept = ev.kpis.with_columns(card.rows["kpis"]).filter(~pl.col("id").is_in(list(affected)))
     kpis = (
-        pl.concat([ev.kpis.filter(~pl.col("id").is_in(list(affected))), fresh])
+        pl.concat([kept, fresh.with_columns(status_rows(fresh))])
         .join(order, on="id", how="left")
         .sort("position", pl.col("own_unit").not_(), "unit")
         .drop("position")
     )
-    return rollup(defs, kpis, ev.as_of)
+    ev = rollup(defs, kpis.drop("json"), ev.as_of)
+    rows = {
+        "kpis": kpis["json"],
+        "objectives": status_rows(ev.objectives),
+        "units": status_rows(ev.units),
+    }
+    return Scorecard(defs, ev, rows)
 
 
 def formula_inputs(kpis: pl.DataFrame) -> pl.DataFrame:
@@ -144,15 +171,17 @@ def _closure(start: set[str], edges: dict[str, list[str]]) -> set[str]:
     return found
 
 
-def encode(defs: DefinitionFrames, ev: FrameEvaluation, inputs: pl.DataFrame) -> bytes:
-    """The definitions and results of a scorecard as bytes: a JSON header line, then each
-    frame as Arrow IPC (LZ4: a tenth of the size, read back in milliseconds)."""
+def encode(card: Scorecard, inputs: pl.DataFrame) -> bytes:
+    """A scorecard as bytes: a JSON header line, then each frame as Arrow IPC (LZ4: a fraction
+    of the size, read back in milliseconds)."""
+    defs, ev = card.defs, card.evaluation
     frames = {
         **{name: getattr(defs, name) for name in _DEFINITIONS},
         "scored": ev.kpis,
         "objectives_rows": ev.objectives,
         "units_rows": ev.units,
         "inputs": inputs,
+        **{f"{name}_json": rows.to_frame() for name, rows in card.rows.items()},
     }
     parts = []
     sizes = {}
@@ -162,7 +191,7 @@ def encode(defs: DefinitionFrames, ev: FrameEvaluation, inputs: pl.DataFrame) ->
         parts.append(buffer.getvalue())
         sizes[name] = len(parts[-1])
     header = {
-        "version": 1,
+        "release": __version__,  # rows as this release writes them
         "sizes": sizes,
         "calendar": [defs.calendar.fiscal_year_start, defs.calendar.due_days],
         "scoring": [defs.scoring.green_at, defs.scoring.amber_at],
@@ -170,12 +199,15 @@ def encode(defs: DefinitionFrames, ev: FrameEvaluation, inputs: pl.DataFrame) ->
     return json.dumps(header).encode() + b"\n" + b"".join(parts)
 
 
-def decode(
-    payload: bytes, as_of: dt.date
-) -> tuple[DefinitionFrames, FrameEvaluation, pl.DataFrame]:
-    """What `encode` wrote."""
-    end = payload.index(b"\n")
-    header = json.loads(payload[:end])
+def decode(payload: bytes, as_of: dt.date) -> tuple[Scorecard, pl.DataFrame] | None:
+    """What `encode` wrote, with the formula inputs; None when another release wrote it."""
+    end = payload.find(b"\n")
+    try:
+        header = json.loads(payload[:end])
+    except ValueError:
+        return None
+    if not isinstance(header, dict) or header.get("release") != __version__:
+        return None
     view = memoryview(payload)
     frames: dict[str, pl.DataFrame] = {}
     offset = end + 1
@@ -188,7 +220,8 @@ def decode(
         scoring=m.Scoring(*header["scoring"]),
     )
     ev = FrameEvaluation(as_of, frames["scored"], frames["objectives_rows"], frames["units_rows"])
-    return defs, ev, frames["inputs"]
+    rows = {name: frames[f"{name}_json"]["json"] for name in ("kpis", "objectives", "units")}
+    return Scorecard(defs, ev, rows), frames["inputs"]
 
 
-__all__ = ["Marks", "decode", "encode", "formula_inputs", "patch", "scorecard"]
+__all__ = ["Scorecard", "decode", "encode", "formula_inputs", "patch", "scorecard"]

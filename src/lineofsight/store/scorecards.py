@@ -161,9 +161,9 @@ def save_snapshot(
 
 __all__ = [
     "KEEP",
-    "idle",
     "Marks",
     "Snapshot",
+    "idle",
     "read_fiscal_start",
     "read_marks",
     "read_snapshot",
