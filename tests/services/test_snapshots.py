@@ -142,16 +142,16 @@ def test_a_check_in_shows_in_the_next_status_and_only_its_kpi_is_scored_again(
         actor="t",
         allow_future=True,
     )
-    import lineofsight.services.snapshots as snapshots
+    import lineofsight.engine.frames as frames
 
     scored: list[set[str]] = []
-    real = snapshots.score_kpis
+    real = frames.score_kpis
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         scored.append(set(kwargs.get("only") or ()))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(snapshots, "score_kpis", spy)
+    monkeypatch.setattr(frames, "score_kpis", spy)
     after = scorecard(store, as_of=AS_OF.isoformat())
     got = after.evaluation.kpis.filter(pl.col("id") == kpi_id, pl.col("own_unit")).row(
         0, named=True

@@ -5,32 +5,35 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import children_of, reachable
 from lineofsight.domain.periods import PeriodError, parse_date, parse_period
 from lineofsight.domain.text import did_you_mean
-from lineofsight.engine.evaluate import Evaluation, evaluate_organization, evaluation_window
-from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation, evaluate_frames
-from lineofsight.engine.lag import period_slots
-from lineofsight.engine.values import MEASUREMENT_SCHEMA
 from lineofsight.errors import UsageError
-from lineofsight.store import tables as t
 from lineofsight.store.database import Store
-from lineofsight.store.definitions import read_organization
-from lineofsight.store.loading import busy_timeout_pragma, typed_query
-from lineofsight.store.measurements import of_kpis, with_starts
 from lineofsight.store.scorecards import idle
+
+# The engine and the table definitions are imported where they are used: `los status` on a
+# scorecard kept in the store needs neither.
+if TYPE_CHECKING:
+    from lineofsight.engine.evaluate import Evaluation
+    from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
 
 _COLUMNS = "kpi_id, unit_id, period, period_end, value, numerator, denominator"
 # As stored: the period's label, from which (with its last day) its first day follows.
 _STORED_SCHEMA = {
-    ("period" if name == "period_start" else name): (pl.String if name == "period_start" else kind)
-    for name, kind in MEASUREMENT_SCHEMA.items()
+    "kpi_id": pl.String,
+    "unit_id": pl.String,
+    "period": pl.String,
+    "period_end": pl.Date,
+    "value": pl.Float64,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
 }
 
 
@@ -51,6 +54,11 @@ def read_kpi_frame(
 ) -> pl.DataFrame:
     """The measurements of these KPIs only (every unit), optionally only those whose last
     day is in `window`, as the engine takes them."""
+    from sqlalchemy import select
+
+    from lineofsight.store import tables as t
+    from lineofsight.store.measurements import of_kpis
+
     ms = t.measurements
     query = select(
         ms.c.kpi_id,
@@ -70,6 +78,9 @@ def read_kpi_frame(
 
 def measurement_frame(stored: pl.DataFrame) -> pl.DataFrame:
     """Stored measurement rows (with `period` and `period_end`) as the engine takes them."""
+    from lineofsight.engine.values import MEASUREMENT_SCHEMA
+    from lineofsight.store.measurements import with_starts
+
     return with_starts(stored).select(list(MEASUREMENT_SCHEMA))
 
 
@@ -80,6 +91,8 @@ def _typed_frame(
     row through SQLAlchemy elsewhere. `{}` in the query marks each parameter."""
     path = store.arrow_file
     if path is not None:
+        from lineofsight.store.loading import typed_query
+
         idle(store)  # no connection of the other SQLite library open beside ADBC's
         frame = _adbc_frame(path, typed_query(query, schema), params, store.busy_timeout)
         return _cast(frame.slice(1), schema)
@@ -96,6 +109,8 @@ def _adbc_frame(path: str, query: str, params: list[object], busy_timeout: float
     # that Polars reads through the Arrow PyCapsule interface.
     import adbc_driver_manager as adbc
     import adbc_driver_sqlite
+
+    from lineofsight.store.loading import busy_timeout_pragma
 
     # SQLite keeps dates as ISO text; parameters are inlined as quoted literals because
     # they are dates and numbers we made, never user text.
@@ -146,6 +161,8 @@ def _cast(frame: pl.DataFrame, schema: Mapping[str, Any]) -> pl.DataFrame:
 
 
 def load_organization(store: Store) -> m.Organization:
+    from lineofsight.store.definitions import read_organization
+
     with store.reading() as conn:
         org = read_organization(conn)
     if org is None:
@@ -174,6 +191,8 @@ def evaluate_store(
     store: Store, period: str | None = None, as_of: str | None = None
 ) -> tuple[m.Organization, Evaluation]:
     """The organisation in the store, evaluated as of a date (read only what it needs)."""
+    from lineofsight.engine.evaluate import evaluate_organization, evaluation_window
+
     org = load_organization(store)
     day = resolve_as_of(org, period, as_of)
     lag = not period  # a period report shows each KPI's period, value or not
@@ -273,6 +292,8 @@ def _typed(rows: Sequence[Sequence[Any]], schema: dict[str, Any]) -> pl.DataFram
 
 def read_definition_frames(store: Store) -> DefinitionFrames:
     """The tables a scorecard needs, as frames, without building domain objects."""
+    from lineofsight.engine.frames import DefinitionFrames
+
     frames: dict[str, pl.DataFrame] = {}
     with store.reading() as conn:
         row = conn.execute(
@@ -305,6 +326,8 @@ def frame_window(
 ) -> tuple[dt.date, dt.date]:
     """The days whose measurements a scorecard as of this date can use (see
     `engine.evaluate.evaluation_window`)."""
+    from lineofsight.engine.lag import period_slots
+
     calendar = defs.calendar
     longest = dict(
         defs.kpis.group_by("frequency")
@@ -329,6 +352,8 @@ def status_store(
 def status_with_definitions(
     store: Store, period: str | None = None, as_of: str | None = None
 ) -> tuple[DefinitionFrames, FrameEvaluation]:
+    from lineofsight.engine.frames import evaluate_frames
+
     defs = read_definition_frames(store)
     minimal = m.Organization(name="", calendar=defs.calendar)
     day = resolve_as_of(minimal, period, as_of)

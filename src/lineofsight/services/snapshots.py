@@ -15,21 +15,14 @@ import datetime as dt
 import io
 import json
 from collections.abc import Collection
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from lineofsight import __version__
 from lineofsight.domain import model as m
-from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation, rollup, score_kpis
 from lineofsight.errors import UsageError
-from lineofsight.services.evaluate import (
-    frame_window,
-    read_definition_frames,
-    read_kpi_frame,
-    read_measurement_frame,
-    resolve_as_of,
-)
+from lineofsight.services.evaluate import resolve_as_of
 from lineofsight.services.shapes import status_document, status_rows
 from lineofsight.store.database import Store
 from lineofsight.store.scorecards import (
@@ -41,24 +34,67 @@ from lineofsight.store.scorecards import (
     written_since,
 )
 
+# The engine is imported only to score: a status whose snapshot is up to date does not.
+if TYPE_CHECKING:
+    from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
+
 _DEFINITIONS = ("kpis", "period_targets", "unit_targets", "supports", "objectives", "units")
 
 
-@dataclass
 class Scorecard:
     """A scorecard with its definitions, and each row as the status JSON writes it (in the
-    frames' order), kept with it so that an unchanged row is never written again."""
+    frames' order), kept with it so that an unchanged row is never written again.
 
-    defs: DefinitionFrames
-    evaluation: FrameEvaluation
-    rows: dict[str, pl.Series]  # kpis, objectives, units
+    Read back from the store, its frames are decoded when first asked for: the JSON of the
+    whole scorecard needs only its rows."""
+
+    def __init__(
+        self,
+        as_of: dt.date,
+        rows: dict[str, pl.Series],
+        defs: DefinitionFrames | None = None,
+        evaluation: FrameEvaluation | None = None,
+        stored: dict[str, Any] | None = None,
+    ) -> None:
+        self.as_of = as_of
+        self.rows = rows  # kpis, objectives, units
+        self._defs = defs
+        self._evaluation = evaluation
+        self._stored = stored or {}
+
+    @property
+    def defs(self) -> DefinitionFrames:
+        if self._defs is None:
+            from lineofsight.engine.frames import DefinitionFrames
+
+            header = self._stored["header"]
+            self._defs = DefinitionFrames(
+                **{name: self._frame(name) for name in _DEFINITIONS},
+                calendar=m.Calendar(*header["calendar"]),
+                scoring=m.Scoring(*header["scoring"]),
+            )
+        return self._defs
+
+    @property
+    def evaluation(self) -> FrameEvaluation:
+        if self._evaluation is None:
+            from lineofsight.engine.frames import FrameEvaluation
+
+            self._evaluation = FrameEvaluation(
+                self.as_of,
+                self._frame("scored"),
+                self._frame("objectives_rows"),
+                self._frame("units_rows"),
+            )
+        return self._evaluation
+
+    def _frame(self, name: str) -> pl.DataFrame:
+        return pl.read_ipc(io.BytesIO(self._stored["parts"][name]))
 
     def status_json(self) -> str:
         """The status JSON of the whole scorecard (as `shapes.status_json`)."""
         rows = self.rows
-        return status_document(
-            self.evaluation.as_of, rows["kpis"], rows["objectives"], rows["units"]
-        )
+        return status_document(self.as_of, rows["kpis"], rows["objectives"], rows["units"])
 
 
 def scorecard(
@@ -85,6 +121,13 @@ def scorecard(
             return card
         card = patch(store, card, inputs, changed, lag)
     else:
+        from lineofsight.engine.frames import rollup, score_kpis
+        from lineofsight.services.evaluate import (
+            frame_window,
+            read_definition_frames,
+            read_measurement_frame,
+        )
+
         defs = read_definition_frames(store)
         measurements = read_measurement_frame(store, frame_window(defs, day, lag))
         scored = score_kpis(defs, measurements, day, lag)
@@ -95,7 +138,8 @@ def scorecard(
             "objectives": status_rows(ev.objectives),
             "units": status_rows(ev.units),
         }
-        card, inputs = Scorecard(defs, ev, rows), formula_inputs(defs.kpis)
+        card = Scorecard(day, rows, defs, ev)
+        inputs = formula_inputs(defs.kpis)
     if save:
         idle(store)
         save_snapshot(store, day, lag, marks, encode(card, inputs))
@@ -107,6 +151,9 @@ def patch(
 ) -> Scorecard:
     """The scorecard with the KPIs `changed` (and every formula that reads them) scored again
     from the store, and every objective and unit rolled up again."""
+    from lineofsight.engine.frames import rollup, score_kpis
+    from lineofsight.services.evaluate import frame_window, read_kpi_frame
+
     defs, ev = card.defs, card.evaluation
     known = set(defs.kpis["id"].to_list())
     affected = _closure({k for k in changed if k in known}, _edges(inputs, upwards=True))
@@ -131,7 +178,7 @@ def patch(
         "objectives": status_rows(ev.objectives),
         "units": status_rows(ev.units),
     }
-    return Scorecard(defs, ev, rows)
+    return Scorecard(ev.as_of, rows, defs, ev)
 
 
 def formula_inputs(kpis: pl.DataFrame) -> pl.DataFrame:
@@ -209,19 +256,17 @@ def decode(payload: bytes, as_of: dt.date) -> tuple[Scorecard, pl.DataFrame] | N
     if not isinstance(header, dict) or header.get("release") != __version__:
         return None
     view = memoryview(payload)
-    frames: dict[str, pl.DataFrame] = {}
+    parts: dict[str, Any] = {}
     offset = end + 1
     for name, size in header["sizes"].items():
-        frames[name] = pl.read_ipc(io.BytesIO(view[offset : offset + size]))
+        parts[name] = view[offset : offset + size]
         offset += size
-    defs = DefinitionFrames(
-        **{name: frames[name] for name in _DEFINITIONS},
-        calendar=m.Calendar(*header["calendar"]),
-        scoring=m.Scoring(*header["scoring"]),
-    )
-    ev = FrameEvaluation(as_of, frames["scored"], frames["objectives_rows"], frames["units_rows"])
-    rows = {name: frames[f"{name}_json"]["json"] for name in ("kpis", "objectives", "units")}
-    return Scorecard(defs, ev, rows), frames["inputs"]
+    rows = {
+        name: pl.read_ipc(io.BytesIO(parts[f"{name}_json"]))["json"]
+        for name in ("kpis", "objectives", "units")
+    }
+    card = Scorecard(as_of, rows, stored={"header": header, "parts": parts})
+    return card, pl.read_ipc(io.BytesIO(parts["inputs"]))
 
 
 __all__ = ["Scorecard", "decode", "encode", "formula_inputs", "patch", "scorecard"]

@@ -24,11 +24,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, text
+from sqlalchemy import Boolean, Connection, Date, DateTime, LargeBinary, bindparam, text
 from sqlalchemy.exc import OperationalError
 
 from lineofsight.errors import StoreError
-from lineofsight.store import tables as t
 from lineofsight.store.database import Store
 
 KEEP = 16  # snapshots kept (the newest saved); a status for an older date computes again
@@ -63,7 +62,22 @@ _MARKS = text(
     "SELECT (SELECT MAX(id) FROM definition_changes), (SELECT MAX(id) FROM loads), "
     "(SELECT MAX(id) FROM measurement_revisions)"
 )
-_S = t.scorecard_snapshots
+# Plain SQL over `tables.scorecard_snapshots`: a status that finds its snapshot up to date
+# imports no table definitions. The key's types bind dates and flags alike on both databases.
+_KEY = [bindparam("as_of", type_=Date), bindparam("lag", type_=Boolean)]
+_WHERE = " FROM scorecard_snapshots WHERE as_of = :as_of AND lag = :lag"
+_READ = text("SELECT definitions, load_id, revision_id, payload" + _WHERE).bindparams(*_KEY)
+_READ_MARKS = text("SELECT definitions, load_id, revision_id" + _WHERE).bindparams(*_KEY)
+_DELETE = text("DELETE" + _WHERE).bindparams(*_KEY)
+_INSERT = text(
+    "INSERT INTO scorecard_snapshots (as_of, lag, definitions, load_id, revision_id, payload, "
+    "saved_at) VALUES (:as_of, :lag, :definitions, :load_id, :revision_id, :payload, :saved_at)"
+).bindparams(
+    *_KEY,
+    bindparam("payload", type_=LargeBinary),
+    bindparam("saved_at", type_=DateTime(timezone=True)),
+)
+_OLDEST = "SELECT as_of, lag FROM scorecard_snapshots ORDER BY saved_at DESC"
 
 
 def read_fiscal_start(conn: Connection) -> int | None:
@@ -78,17 +92,9 @@ def read_marks(conn: Connection) -> Marks:
     return Marks(*(int(v or 0) for v in row))
 
 
-def _key(as_of: dt.date, lag: bool) -> Any:
-    return (_S.c.as_of == as_of) & (_S.c.lag == lag)
-
-
 def read_snapshot(conn: Connection, as_of: dt.date, lag: bool) -> Snapshot | None:
     """The stored scorecard of this as-of date and mode, if any."""
-    row = conn.execute(
-        select(_S.c.definitions, _S.c.load_id, _S.c.revision_id, _S.c.payload).where(
-            _key(as_of, lag)
-        )
-    ).first()
+    row = conn.execute(_READ, {"as_of": as_of, "lag": lag}).first()
     if row is None:
         return None
     return Snapshot(Marks(int(row[0]), int(row[1]), int(row[2])), bytes(row[3]))
@@ -105,6 +111,12 @@ def written_since(conn: Connection, marks: Marks) -> set[str]:
         {"load_id": marks.load_id, "revision_id": marks.revision_id},
     )
     return {str(r[0]) for r in rows}
+
+
+def _oldest(conn: Connection) -> Any:
+    """The snapshots past the KEEP saved last (OFFSET needs a LIMIT: SQLite's is -1)."""
+    limit = " LIMIT -1" if conn.dialect.name == "sqlite" else ""
+    return text(f"{_OLDEST}{limit} OFFSET :keep").columns(as_of=Date, lag=Boolean)
 
 
 def idle(store: Store) -> None:
@@ -129,29 +141,25 @@ def save_snapshot(
     brief = Store(store.url, migrate=False, busy_timeout=wait)
     try:
         with brief.transaction() as conn:
-            found = conn.execute(
-                select(_S.c.definitions, _S.c.load_id, _S.c.revision_id).where(_key(as_of, lag))
-            ).first()
+            key = {"as_of": as_of, "lag": lag}
+            found = conn.execute(_READ_MARKS, key).first()
             if found is not None:
                 if not marks.covers(Marks(*(int(v) for v in found))):
                     return False  # a status running beside this one saved a newer one
-                conn.execute(delete(_S).where(_key(as_of, lag)))
+                conn.execute(_DELETE, key)
             conn.execute(
-                insert(_S).values(
-                    as_of=as_of,
-                    lag=lag,
-                    definitions=marks.definitions,
-                    load_id=marks.load_id,
-                    revision_id=marks.revision_id,
-                    payload=payload,
-                    saved_at=dt.datetime.now(dt.UTC),
-                )
+                _INSERT,
+                {
+                    **key,
+                    "definitions": marks.definitions,
+                    "load_id": marks.load_id,
+                    "revision_id": marks.revision_id,
+                    "payload": payload,
+                    "saved_at": dt.datetime.now(dt.UTC),
+                },
             )
-            old = conn.execute(
-                select(_S.c.as_of, _S.c.lag).order_by(_S.c.saved_at.desc()).offset(KEEP)
-            ).all()
-            for day, mode in old:
-                conn.execute(delete(_S).where(_key(day, mode)))
+            for day, mode in conn.execute(_oldest(conn), {"keep": KEEP}).all():
+                conn.execute(_DELETE, {"as_of": day, "lag": mode})
     except (StoreError, OperationalError):
         return False
     finally:
