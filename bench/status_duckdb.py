@@ -46,7 +46,9 @@ def prepare(store_db: Path, duck_db: Path) -> None:
     for name, query in TABLES.items():
         cursor = source.execute(query)
         columns = [d[0] for d in cursor.description]
-        frame = pl.DataFrame(cursor.fetchall(), schema=columns, orient="row", infer_schema_length=None)
+        frame = pl.DataFrame(
+            cursor.fetchall(), schema=columns, orient="row", infer_schema_length=None
+        )
         con.register("incoming", frame)
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM incoming")
         con.unregister("incoming")
@@ -141,8 +143,10 @@ picked AS (
 rows AS MATERIALIZED (
   SELECT k.*, p.slot, p.p_end, p.actual, p.last_value,
          CASE WHEN k.months = 1 THEN strftime(p.p_end, '%Y-%m')
-              ELSE strftime(p.p_end, '%Y') || '-Q' || CAST(quarter(p.p_end) AS VARCHAR) END AS period,
-         CASE WHEN p.last_value IS NULL THEN NULL WHEN k.months = 1 THEN strftime(p.last_end, '%Y-%m')
+              ELSE strftime(p.p_end, '%Y') || '-Q' || CAST(quarter(p.p_end) AS VARCHAR) END
+           AS period,
+         CASE WHEN p.last_value IS NULL THEN NULL
+              WHEN k.months = 1 THEN strftime(p.last_end, '%Y-%m')
               ELSE strftime(p.last_end, '%Y') || '-Q' || CAST(quarter(p.last_end) AS VARCHAR) END
            AS last_period
   FROM k JOIN picked p ON p.id = k.id
@@ -192,14 +196,16 @@ scored AS MATERIALIZED (
          ELSE CASE WHEN target <> 0 THEN actual / target END END AS achievement,
     p_end + INTERVAL 1 DAY * due AS due,
     CASE WHEN actual IS NOT NULL THEN 'reported'
-         WHEN p_end + INTERVAL 1 DAY * due <= DATE $AS_OF THEN 'overdue' ELSE 'awaiting' END AS data,
+         WHEN p_end + INTERVAL 1 DAY * due <= DATE $AS_OF THEN 'overdue'
+         ELSE 'awaiting' END AS data,
     last_value, last_period
   FROM missed
 ),
 -- Objectives: depth from the roots, then weighted means from the deepest level up.
 tree AS (
   SELECT id, parent_id, 0 AS depth FROM objectives WHERE parent_id IS NULL
-  UNION ALL SELECT o.id, o.parent_id, t.depth + 1 FROM objectives o JOIN tree t ON o.parent_id = t.id
+  UNION ALL
+  SELECT o.id, o.parent_id, t.depth + 1 FROM objectives o JOIN tree t ON o.parent_id = t.id
 ),
 kpi_part AS (
   SELECT s.objective_id AS id, sum(s.weight) AS total,
@@ -258,7 +264,8 @@ obj_json AS (
   SELECT string_agg(to_json({'id': o.id, 'score': round(o.score, 6),
            'status': CASE WHEN o.score IS NULL THEN 'no_data' WHEN o.score >= 90 THEN 'green'
                           WHEN o.score >= 50 THEN 'amber' ELSE 'red' END,
-           'coverage': round(o.coverage, 6), 'counts': coalesce(t.counts, {'green': 0, 'amber': 0, 'red': 0, 'no_data': 0, 'no_target': 0}), 'worst': t.worst})::VARCHAR,
+           'coverage': round(o.coverage, 6), 'counts': coalesce(t.counts, $ZERO),
+           'worst': t.worst})::VARCHAR,
            ',' ORDER BY o.position) AS doc
   FROM obj o LEFT JOIN tally t ON t.side = 'o' AND t.owner = o.id
 ),
@@ -266,7 +273,7 @@ unit_json AS (
   SELECT string_agg(to_json({'id': u.id, 'score': round(m.score, 6),
            'status': CASE WHEN m.score IS NULL THEN 'no_data' WHEN m.score >= 90 THEN 'green'
                           WHEN m.score >= 50 THEN 'amber' ELSE 'red' END,
-           'counts': coalesce(t.counts, {'green': 0, 'amber': 0, 'red': 0, 'no_data': 0, 'no_target': 0}), 'worst': t.worst})::VARCHAR,
+           'counts': coalesce(t.counts, $ZERO), 'worst': t.worst})::VARCHAR,
            ',' ORDER BY u.position) AS doc
   FROM units u
   LEFT JOIN (SELECT unit, avg(score) AS score FROM scored GROUP BY unit) m ON m.unit = u.id
@@ -304,7 +311,12 @@ def query(as_of: str) -> str:
 ),"""
         )
         previous = name
-    text = QUERY.replace("$LEVELS", "\n".join(levels)).replace("$LAST", previous)
+    zero = "{'green': 0, 'amber': 0, 'red': 0, 'no_data': 0, 'no_target': 0}"
+    text = (
+        QUERY.replace("$ZERO", zero)
+        .replace("$LEVELS", "\n".join(levels))
+        .replace("$LAST", previous)
+    )
     return text.replace("$AS_OF", f"'{as_of}'")
 
 

@@ -12,9 +12,9 @@ from sqlalchemy import text
 
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import children_of, reachable
-from lineofsight.domain.periods import PeriodError, parse_date, parse_period
 from lineofsight.domain.text import did_you_mean
 from lineofsight.errors import UsageError
+from lineofsight.services.as_of import resolve_as_of
 from lineofsight.store.database import Store
 from lineofsight.store.scorecards import idle
 
@@ -168,23 +168,6 @@ def load_organization(store: Store) -> m.Organization:
     if org is None:
         raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
     return org
-
-
-def resolve_as_of(org: m.Organization, period: str | None, as_of: str | None) -> dt.date:
-    """`--period P` means the last day of P; `--as-of D` a date; neither, today."""
-    if period and as_of:
-        raise UsageError("give --period or --as-of, not both")
-    if period:
-        try:
-            return parse_period(period, org.calendar).end
-        except PeriodError as exc:
-            raise UsageError(f"--period: {exc}") from None
-    if as_of:
-        try:
-            return parse_date(as_of)
-        except PeriodError as exc:
-            raise UsageError(f"--as-of {as_of!r}: {exc}") from None
-    return dt.date.today()
 
 
 def evaluate_store(

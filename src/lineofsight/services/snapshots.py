@@ -17,13 +17,10 @@ import json
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
-import polars as pl
-
 from lineofsight import __version__
 from lineofsight.domain import model as m
 from lineofsight.errors import UsageError
-from lineofsight.services.evaluate import resolve_as_of
-from lineofsight.services.shapes import status_document, status_rows
+from lineofsight.services.as_of import resolve_as_of
 from lineofsight.store.database import Store
 from lineofsight.store.scorecards import (
     idle,
@@ -34,11 +31,17 @@ from lineofsight.store.scorecards import (
     written_since,
 )
 
-# The engine is imported only to score: a status whose snapshot is up to date does not.
+# The engine and Polars are imported only to score: a status whose snapshot is up to date
+# writes the rows it kept, as text, and loads neither.
 if TYPE_CHECKING:
+    import polars as pl
+
     from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
 
 _DEFINITIONS = ("kpis", "period_targets", "unit_targets", "supports", "objectives", "units")
+
+
+_SECTIONS = ("kpis", "objectives", "units")
 
 
 class Scorecard:
@@ -46,20 +49,22 @@ class Scorecard:
     frames' order), kept with it so that an unchanged row is never written again.
 
     Read back from the store, its frames are decoded when first asked for: the JSON of the
-    whole scorecard needs only its rows."""
+    whole scorecard needs only its rows, kept as text (one row a line)."""
 
     def __init__(
         self,
         as_of: dt.date,
-        rows: dict[str, pl.Series],
+        rows: dict[str, pl.Series] | None = None,
         defs: DefinitionFrames | None = None,
         evaluation: FrameEvaluation | None = None,
+        inputs: pl.DataFrame | None = None,
         stored: dict[str, Any] | None = None,
     ) -> None:
         self.as_of = as_of
-        self.rows = rows  # kpis, objectives, units
+        self._rows = rows or {}  # kpis, objectives, units
         self._defs = defs
         self._evaluation = evaluation
+        self._inputs = inputs
         self._stored = stored or {}
 
     @property
@@ -88,13 +93,43 @@ class Scorecard:
             )
         return self._evaluation
 
+    @property
+    def inputs(self) -> pl.DataFrame:
+        """Each formula KPI and the KPIs it reads: kpi_id, input_id."""
+        if self._inputs is None:
+            self._inputs = self._frame("inputs")
+        return self._inputs
+
+    def rows(self, section: str) -> pl.Series:
+        """The JSON rows of `kpis`, `objectives` or `units`."""
+        if section not in self._rows:
+            import polars as pl
+
+            text = self._text(section)
+            rows = text.split("\n") if text else []
+            self._rows[section] = pl.Series("json", rows, dtype=pl.String)
+        return self._rows[section]
+
+    def _text(self, section: str) -> str:
+        return bytes(self._stored["parts"][f"{section}_json"]).decode()
+
     def _frame(self, name: str) -> pl.DataFrame:
+        import polars as pl
+
         return pl.read_ipc(io.BytesIO(self._stored["parts"][name]))
 
     def status_json(self) -> str:
         """The status JSON of the whole scorecard (as `shapes.status_json`)."""
-        rows = self.rows
-        return status_document(self.as_of, rows["kpis"], rows["objectives"], rows["units"])
+        if not self._rows and self._stored:
+            # Rows as stored: one a line, each line a JSON object without a line break.
+            kpis, objectives, units = (self._text(s).replace("\n", ",") for s in _SECTIONS)
+            return (
+                f'{{"as_of": "{self.as_of.isoformat()}", "kpis": [{kpis}], '
+                f'"objectives": [{objectives}], "units": [{units}]}}'
+            )
+        from lineofsight.services.shapes import status_document
+
+        return status_document(self.as_of, *(self.rows(s) for s in _SECTIONS))
 
 
 def scorecard(
@@ -114,12 +149,11 @@ def scorecard(
         changed: set[str] | None = None
         if found is not None and found.marks.definitions == marks.definitions:
             changed = written_since(conn, found.marks)
-    kept = decode(found.payload, day) if found is not None and changed is not None else None
-    if kept is not None and changed is not None:
-        card, inputs = kept
+    card = decode(found.payload, day) if found is not None and changed is not None else None
+    if card is not None and changed is not None:
         if not changed:
             return card
-        card = patch(store, card, inputs, changed, lag)
+        card = patch(store, card, changed, lag)
     else:
         from lineofsight.engine.frames import rollup, score_kpis
         from lineofsight.services.evaluate import (
@@ -127,6 +161,7 @@ def scorecard(
             read_definition_frames,
             read_measurement_frame,
         )
+        from lineofsight.services.shapes import status_rows
 
         defs = read_definition_frames(store)
         measurements = read_measurement_frame(store, frame_window(defs, day, lag))
@@ -138,23 +173,23 @@ def scorecard(
             "objectives": status_rows(ev.objectives),
             "units": status_rows(ev.units),
         }
-        card = Scorecard(day, rows, defs, ev)
-        inputs = formula_inputs(defs.kpis)
+        card = Scorecard(day, rows, defs, ev, formula_inputs(defs.kpis))
     if save:
         idle(store)
-        save_snapshot(store, day, lag, marks, encode(card, inputs))
+        save_snapshot(store, day, lag, marks, encode(card))
     return card
 
 
-def patch(
-    store: Store, card: Scorecard, inputs: pl.DataFrame, changed: Collection[str], lag: bool
-) -> Scorecard:
+def patch(store: Store, card: Scorecard, changed: Collection[str], lag: bool) -> Scorecard:
     """The scorecard with the KPIs `changed` (and every formula that reads them) scored again
     from the store, and every objective and unit rolled up again."""
+    import polars as pl
+
     from lineofsight.engine.frames import rollup, score_kpis
     from lineofsight.services.evaluate import frame_window, read_kpi_frame
+    from lineofsight.services.shapes import status_rows
 
-    defs, ev = card.defs, card.evaluation
+    defs, ev, inputs = card.defs, card.evaluation, card.inputs
     known = set(defs.kpis["id"].to_list())
     affected = _closure({k for k in changed if k in known}, _edges(inputs, upwards=True))
     if not affected:
@@ -165,7 +200,7 @@ def patch(
         pl.col("id").is_in(list(affected))
     )
     order = defs.kpis.select("id", "position")
-    kept = ev.kpis.with_columns(card.rows["kpis"]).filter(~pl.col("id").is_in(list(affected)))
+    kept = ev.kpis.with_columns(card.rows("kpis")).filter(~pl.col("id").is_in(list(affected)))
     kpis = (
         pl.concat([kept, fresh.with_columns(status_rows(fresh))])
         .join(order, on="id", how="left")
@@ -178,11 +213,13 @@ def patch(
         "objectives": status_rows(ev.objectives),
         "units": status_rows(ev.units),
     }
-    return Scorecard(ev.as_of, rows, defs, ev)
+    return Scorecard(ev.as_of, rows, defs, ev, inputs)
 
 
 def formula_inputs(kpis: pl.DataFrame) -> pl.DataFrame:
     """Each formula KPI and the KPIs its formula names: kpi_id, input_id."""
+    import polars as pl
+
     from lineofsight.domain.formula import FormulaError, parse_formula, references
 
     pairs = []
@@ -218,17 +255,17 @@ def _closure(start: set[str], edges: dict[str, list[str]]) -> set[str]:
     return found
 
 
-def encode(card: Scorecard, inputs: pl.DataFrame) -> bytes:
+def encode(card: Scorecard) -> bytes:
     """A scorecard as bytes: a JSON header line, then each frame as Arrow IPC (LZ4: a fraction
-    of the size, read back in milliseconds)."""
+    of the size, read back in milliseconds) and the JSON rows as text, one row a line."""
+
     defs, ev = card.defs, card.evaluation
-    frames = {
+    frames: dict[str, pl.DataFrame] = {
         **{name: getattr(defs, name) for name in _DEFINITIONS},
         "scored": ev.kpis,
         "objectives_rows": ev.objectives,
         "units_rows": ev.units,
-        "inputs": inputs,
-        **{f"{name}_json": rows.to_frame() for name, rows in card.rows.items()},
+        "inputs": card.inputs,
     }
     parts = []
     sizes = {}
@@ -237,6 +274,10 @@ def encode(card: Scorecard, inputs: pl.DataFrame) -> bytes:
         frame.write_ipc(buffer, compression="lz4")
         parts.append(buffer.getvalue())
         sizes[name] = len(parts[-1])
+    for section in _SECTIONS:
+        rows = card.rows(section)
+        parts.append(rows.str.join("\n").item().encode() if len(rows) else b"")
+        sizes[f"{section}_json"] = len(parts[-1])
     header = {
         "release": __version__,  # rows as this release writes them
         "sizes": sizes,
@@ -246,8 +287,9 @@ def encode(card: Scorecard, inputs: pl.DataFrame) -> bytes:
     return json.dumps(header).encode() + b"\n" + b"".join(parts)
 
 
-def decode(payload: bytes, as_of: dt.date) -> tuple[Scorecard, pl.DataFrame] | None:
-    """What `encode` wrote, with the formula inputs; None when another release wrote it."""
+def decode(payload: bytes, as_of: dt.date) -> Scorecard | None:
+    """What `encode` wrote (its frames decoded when asked for); None when another release
+    wrote it."""
     end = payload.find(b"\n")
     try:
         header = json.loads(payload[:end])
@@ -261,12 +303,7 @@ def decode(payload: bytes, as_of: dt.date) -> tuple[Scorecard, pl.DataFrame] | N
     for name, size in header["sizes"].items():
         parts[name] = view[offset : offset + size]
         offset += size
-    rows = {
-        name: pl.read_ipc(io.BytesIO(parts[f"{name}_json"]))["json"]
-        for name in ("kpis", "objectives", "units")
-    }
-    card = Scorecard(as_of, rows, stored={"header": header, "parts": parts})
-    return card, pl.read_ipc(io.BytesIO(parts["inputs"]))
+    return Scorecard(as_of, stored={"header": header, "parts": parts})
 
 
 __all__ = ["Scorecard", "decode", "encode", "formula_inputs", "patch", "scorecard"]

@@ -1,0 +1,29 @@
+"""The as-of date of a scorecard from the options a user gives (`--period`, `--as-of`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from lineofsight.domain import model as m
+from lineofsight.domain.periods import PeriodError, parse_date, parse_period
+from lineofsight.errors import UsageError
+
+
+def resolve_as_of(org: m.Organization, period: str | None, as_of: str | None) -> dt.date:
+    """`--period P` means the last day of P; `--as-of D` a date; neither, today."""
+    if period and as_of:
+        raise UsageError("give --period or --as-of, not both")
+    if period:
+        try:
+            return parse_period(period, org.calendar).end
+        except PeriodError as exc:
+            raise UsageError(f"--period: {exc}") from None
+    if as_of:
+        try:
+            return parse_date(as_of)
+        except PeriodError as exc:
+            raise UsageError(f"--as-of {as_of!r}: {exc}") from None
+    return dt.date.today()
+
+
+__all__ = ["resolve_as_of"]
