@@ -325,6 +325,7 @@ def run_code(duck_db: Path, as_of: str) -> str:
     return (
         "import sys, duckdb\n"
         f"con = duckdb.connect({str(duck_db)!r}, read_only=True)\n"
+        "con.execute('SET enable_progress_bar = false')\n"
         f"sys.stdout.write(con.execute({query(as_of)!r}).fetchone()[0] + '\\n')\n"
     )
 

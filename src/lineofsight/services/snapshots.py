@@ -42,6 +42,8 @@ _DEFINITIONS = ("kpis", "period_targets", "unit_targets", "supports", "objective
 
 
 _SECTIONS = ("kpis", "objectives", "units")
+# The layout of a stored snapshot; one of another layout or release is computed again.
+FORMAT = 2
 
 
 class Scorecard:
@@ -222,7 +224,7 @@ def formula_inputs(kpis: pl.DataFrame) -> pl.DataFrame:
 
     from lineofsight.domain.formula import FormulaError, parse_formula, references
 
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for kpi_id, formula in (
         kpis.filter(pl.col("formula").is_not_null()).select("id", "formula").iter_rows()
     ):
@@ -279,6 +281,7 @@ def encode(card: Scorecard) -> bytes:
         parts.append(rows.str.join("\n").item().encode() if len(rows) else b"")
         sizes[f"{section}_json"] = len(parts[-1])
     header = {
+        "format": FORMAT,
         "release": __version__,  # rows as this release writes them
         "sizes": sizes,
         "calendar": [defs.calendar.fiscal_year_start, defs.calendar.due_days],
@@ -295,7 +298,10 @@ def decode(payload: bytes, as_of: dt.date) -> Scorecard | None:
         header = json.loads(payload[:end])
     except ValueError:
         return None
-    if not isinstance(header, dict) or header.get("release") != __version__:
+    if not isinstance(header, dict) or [header.get("format"), header.get("release")] != [
+        FORMAT,
+        __version__,
+    ]:
         return None
     view = memoryview(payload)
     parts: dict[str, Any] = {}

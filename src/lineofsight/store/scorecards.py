@@ -64,7 +64,7 @@ _MARKS = text(
 )
 # Plain SQL over `tables.scorecard_snapshots`: a status that finds its snapshot up to date
 # imports no table definitions. The key's types bind dates and flags alike on both databases.
-_KEY = [bindparam("as_of", type_=Date), bindparam("lag", type_=Boolean)]
+_KEY: list[Any] = [bindparam("as_of", type_=Date), bindparam("lag", type_=Boolean)]
 _WHERE = " FROM scorecard_snapshots WHERE as_of = :as_of AND lag = :lag"
 _READ = text("SELECT definitions, load_id, revision_id, payload" + _WHERE).bindparams(*_KEY)
 _READ_MARKS = text("SELECT definitions, load_id, revision_id" + _WHERE).bindparams(*_KEY)
