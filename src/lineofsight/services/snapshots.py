@@ -42,6 +42,7 @@ _DEFINITIONS = ("kpis", "period_targets", "unit_targets", "supports", "objective
 
 
 _SECTIONS = ("kpis", "objectives", "units")
+_UNCHANGED = (*_DEFINITIONS, "inputs")  # parts that only an apply changes
 # The layout of a stored snapshot; one of another layout or release is computed again.
 FORMAT = 2
 
@@ -122,7 +123,7 @@ class Scorecard:
 
     def status_json(self) -> str:
         """The status JSON of the whole scorecard (as `shapes.status_json`)."""
-        if not self._rows and self._stored:
+        if not self._rows and "kpis_json" in self._stored.get("parts", {}):
             # Rows as stored: one a line, each line a JSON object without a line break.
             kpis, objectives, units = (self._text(s).replace("\n", ",") for s in _SECTIONS)
             return (
@@ -215,7 +216,9 @@ def patch(store: Store, card: Scorecard, changed: Collection[str], lag: bool) ->
         "objectives": status_rows(ev.objectives),
         "units": status_rows(ev.units),
     }
-    return Scorecard(ev.as_of, rows, defs, ev, inputs)
+    # The definitions are those read back: their stored bytes are saved again as they are.
+    unchanged = {name: card._stored["parts"][name] for name in _UNCHANGED if card._stored}
+    return Scorecard(ev.as_of, rows, defs, ev, inputs, stored={"parts": unchanged})
 
 
 def formula_inputs(kpis: pl.DataFrame) -> pl.DataFrame:
@@ -271,10 +274,14 @@ def encode(card: Scorecard) -> bytes:
     }
     parts = []
     sizes = {}
+    kept = card._stored.get("parts", {})
     for name, frame in frames.items():
-        buffer = io.BytesIO()
-        frame.write_ipc(buffer, compression="lz4")
-        parts.append(buffer.getvalue())
+        if name in _UNCHANGED and name in kept:
+            parts.append(bytes(kept[name]))
+        else:
+            buffer = io.BytesIO()
+            frame.write_ipc(buffer, compression="lz4")
+            parts.append(buffer.getvalue())
         sizes[name] = len(parts[-1])
     for section in _SECTIONS:
         rows = card.rows(section)
