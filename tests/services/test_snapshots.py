@@ -202,3 +202,67 @@ def test_an_older_snapshot_never_replaces_a_newer_one(store: Store) -> None:
     with store.reading() as conn:
         kept = read_snapshot(conn, AS_OF, True)
     assert kept == newest
+
+
+def _check_in_one(store: Store, value: float) -> str:
+    org = load_organization(store)
+    kpi = next(
+        k
+        for k in org.kpis
+        if k.formula is None and k.ratio is None and k.frequency is m.Frequency.MONTHLY
+    )
+    if kpi.bounds is not None and kpi.bounds.min is not None and kpi.bounds.max is not None:
+        value = (kpi.bounds.min + kpi.bounds.max) / 2
+    record_measurement(
+        store,
+        kpi_id=kpi.id,
+        unit_id=kpi.unit,
+        period="2026-09",
+        value=value,
+        actor="t",
+        allow_future=True,
+    )
+    return kpi.id
+
+
+@pytest.mark.parametrize("moment", ["before the values are read", "before the result is saved"])
+def test_a_write_during_a_status_is_shown_by_the_next_one(
+    store: Store, monkeypatch: pytest.MonkeyPatch, moment: str
+) -> None:
+    """Another process's check-in commits while a status computes: the status saves what it
+    read, claiming only the writes it had seen, and the next status shows the check-in."""
+    import lineofsight.services.evaluate as evaluate
+    import lineofsight.services.snapshots as snapshots
+
+    scorecard(store, as_of=AS_OF.isoformat())
+    _write_randomly(store, random.Random(7), 3)  # the next status patches
+    written: list[str] = []
+    if moment == "before the values are read":
+        real_read = evaluate.read_kpi_frame
+
+        def read_after_a_write(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if not written:
+                written.append(_check_in_one(store, 1.25))
+            return real_read(*args, **kwargs)
+
+        monkeypatch.setattr(evaluate, "read_kpi_frame", read_after_a_write)
+    else:
+        real_save = snapshots.save_snapshot
+
+        def save_after_a_write(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if not written:
+                written.append(_check_in_one(store, 1.25))
+            return real_save(*args, **kwargs)
+
+        monkeypatch.setattr(snapshots, "save_snapshot", save_after_a_write)
+    scorecard(store, as_of=AS_OF.isoformat())
+    monkeypatch.undo()
+    assert written
+    with store.reading() as conn:
+        kept = read_snapshot(conn, AS_OF, True)
+        now = read_marks(conn)
+    assert kept is not None and kept.marks != now  # the write is not claimed
+    got = scorecard(store, as_of=AS_OF.isoformat())
+    _same(got, _full(store, AS_OF))
+    rows = got.evaluation.kpis.filter(pl.col("id") == written[0], pl.col("own_unit"))
+    assert rows.height == 1
