@@ -68,6 +68,9 @@ def load_session(store: Store) -> Iterator[LoadSession]:
         return
     from adbc_driver_manager import Error as AdbcError
 
+    # Idle connections of the store's own library closed too: ADBC's, closing last, would
+    # otherwise fold the log into the file under them (see `store.arrow.idle`).
+    store.engine.dispose()
     try:
         session = _AdbcSession(path, store.busy_timeout)
         try:
