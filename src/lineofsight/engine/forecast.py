@@ -6,8 +6,10 @@ SPEC section 3, "Forecast":
   target against that. A period without a value inside the series is a gap on the time axis,
   filled by a straight line between its neighbours.
 - The method is chosen per KPI (engine/forecast_methods.py): with at least two full seasons of
-  history (24 months, 8 quarters, 104 weeks) `seasonal`; with less (or days and years, which
-  have no season here) `damped_trend`; with fewer than 3 values `no_forecast`, with the reason.
+  history (24 months, 8 quarters, 104 weeks) `seasonal` (the season, then the two models with
+  the least error over the KPI's own last seasons, averaged: `models` names them); with less
+  (or days and years, which have no season here) `damped_trend`; with fewer than 3 values
+  `no_forecast`, with the reason.
 - The path runs from the period after the last value to the period that contains the target
   date; `projected` is its last value, `on_track` whether that meets the final target (miss 0,
   as in scoring), `probability` the chance that the value there meets it under the interval's
@@ -96,6 +98,9 @@ class Forecast:
     last_period: Period | None = None
     reason: str | None = None
     clamped: bool = False
+    # The models behind a seasonal projection (the two with the least error over the KPI's
+    # own last seasons, averaged), e.g. `damped_trend+ar2`; None for the other methods.
+    models: str | None = None
     # The path, column by column (cheap for 100,000 KPIs); `path` gives it point by point.
     path_periods: tuple[Period, ...] = ()
     path_values: tuple[float, ...] = ()
@@ -358,6 +363,7 @@ def _fit(members: Sequence[_Series], season: int, horizon: int) -> Iterable[Fore
             projected=projected,
             on_track=on_track,
             method=method,
+            models=projection.models(row) if method == "seasonal" else None,
             probability=probability,
             first_period=history.first,
             last_period=history.last,
