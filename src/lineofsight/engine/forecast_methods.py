@@ -81,10 +81,13 @@ class Projection:
     # one model alone was used.
     chosen: npt.NDArray[np.int8]  # (k, 2)
 
-    def models(self, row: int) -> str:
-        """The models behind row `row`'s projection, e.g. `damped_trend+ar2`."""
-        first, second = (MODELS[i] for i in self.chosen[row])
-        return first if first == second else f"{first}+{second}"
+    def models(self) -> list[str]:
+        """The models behind each row's projection, e.g. `damped_trend+ar2`."""
+        names = [
+            [first if first == second else f"{first}+{second}" for second in MODELS]
+            for first in MODELS
+        ]
+        return [names[a][b] for a, b in self.chosen.tolist()]
 
     def interval(self, z: float = Z80) -> tuple[Array, Array, Array]:
         """(value, low, high) on the reported scale."""

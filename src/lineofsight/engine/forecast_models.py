@@ -154,15 +154,19 @@ def autoregression(
         z = x - centre
         finite = np.isfinite(z).all(axis=1)
         z = np.where(finite[:, None], z, 0.0)
-        lags = np.stack([z[:, order - j - 1 : n - j - 1] for j in range(order)], axis=2)
-        design = np.concatenate([np.ones((k, rows, 1)), lags], axis=2)  # (k, rows, 1 + order)
+        # The regressors: a constant and the `order` previous values, (k, rows) each.
+        columns = [np.ones((k, rows))] + [z[:, order - j - 1 : n - j - 1] for j in range(order)]
         target = z[:, order:]
-        gram = np.einsum("kri,krj->kij", design, design)
+        # The normal equations, entry by entry (einsum over many small matrices is slow).
+        gram = np.empty((k, order + 1, order + 1))
+        for i in range(order + 1):
+            for j in range(i, order + 1):
+                gram[:, i, j] = gram[:, j, i] = (columns[i] * columns[j]).sum(axis=1)
         scale = np.trace(gram, axis1=1, axis2=2)[:, None, None] / (order + 1)
         gram = gram + (1e-10 * scale + 1e-300) * np.eye(order + 1)
-        moment = np.einsum("kri,kr->ki", design, target)
+        moment = np.stack([(c * target).sum(axis=1) for c in columns], axis=1)
         coef = np.linalg.solve(gram, moment[..., None])[..., 0]  # (k, 1 + order)
-        residual = target - np.einsum("kri,ki->kr", design, coef)
+        residual = target - sum(c * coef[:, i : i + 1] for i, c in enumerate(columns))
         sigma = np.sqrt((residual * residual).sum(axis=1) / max(1, rows - order - 1))
         phi = coef[:, 1:]
         if order == 1:
@@ -181,13 +185,12 @@ def autoregression(
             weights.append(psi[0])
             psi = [sum(phi[:, j] * psi[j] for j in range(order)), *psi[:-1]]
         path = np.stack(steps, axis=1) + centre
-        spread = np.cumsum(np.stack(weights, axis=1) ** 2, axis=1) if not changes else None
+        psis = np.stack(weights, axis=1)
         if changes:
             # A level is the last value plus the changes; its errors add up the same way.
             path = y[:, -1:] + np.cumsum(path, axis=1)
-            spread = np.cumsum(np.cumsum(np.stack(weights, axis=1), axis=1) ** 2, axis=1)
-        assert spread is not None
-        sd = sigma[:, None] * np.sqrt(spread)
+            psis = np.cumsum(psis, axis=1)
+        sd = sigma[:, None] * np.sqrt(np.cumsum(psis * psis, axis=1))
         usable = finite & stationary & np.isfinite(path).all(axis=1) & np.isfinite(sd).all(axis=1)
     return path, sd, usable
 
