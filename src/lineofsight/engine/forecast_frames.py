@@ -86,12 +86,12 @@ def measured_histories(
         schema={
             "kpi_id": pl.String,
             "grain": pl.Int8,
-            "shift": pl.Int64,
+            "shift": pl.Int32,
             "agg": pl.String,
             "scale": pl.Float64,
             "last_step": pl.Int64,
-            "months": pl.Int64,
-            "days": pl.Int64,
+            "months": pl.Int32,
+            "days": pl.Int32,
         },
         orient="row",
     )
@@ -106,25 +106,27 @@ def measured_histories(
         .then((day_index + 3) // 7)
         .otherwise(day_index)
     )
+    # Only small integers travel with every measurement; the aggregation and the ratio's
+    # scale join the (far fewer) periods after the group-by.
+    per_row = info.lazy().select("kpi_id", "shift", "last_step", "months", "days")
+    per_kpi = info.lazy().select("kpi_id", "agg", "scale", "grain")
     grouped = (
         measurements.lazy()
         .select(
             "kpi_id", "unit_id", "period_start", "period_end", "value", "numerator", "denominator"
         )
-        .join(info.lazy(), on="kpi_id", how="inner")
+        .join(per_row, on="kpi_id", how="inner")
         .with_columns(step=step)
         .filter(pl.col("step") <= pl.col("last_step"))
         .sort("period_end", "period_start")
         .group_by("kpi_id", "unit_id", "step")
         .agg(
-            pl.first("agg"),
-            pl.first("scale"),
-            pl.first("grain"),
             pl.first("shift"),
             pl.first("months"),
             pl.first("days"),
             *PERIOD_AGGREGATES,
         )
+        .join(per_kpi, on="kpi_id", how="inner")
         .with_columns(value=period_value("scale"))
         .filter(pl.col("value").is_not_null())
         .select("kpi_id", "unit_id", "step", "grain", "shift", "months", "days", "value")
