@@ -65,19 +65,19 @@ def best_two(y: Array, holdout: int, horizon: int) -> tuple[Array, Array, npt.ND
         means.append(mean)
         sds.append(sd)
     table = np.stack(errors, axis=1)  # (k, models)
-    order = np.argsort(table, axis=1, kind="stable")[:, :2]
+    best = np.argsort(table, axis=1, kind="stable")[:, :2]
     rows = np.arange(k)[:, None]
     # A second model with no finite error (too short a history, or an explosive fit) is not
     # averaged in: the first stands alone.
-    alone = ~np.isfinite(table[rows[:, 0], order[:, 1]])
-    order[:, 1] = np.where(alone, order[:, 0], order[:, 1])
+    alone = ~np.isfinite(table[rows[:, 0], best[:, 1]])
+    best[:, 1] = np.where(alone, best[:, 0], best[:, 1])
     mean_all = np.stack(means, axis=1)  # (k, models, horizon)
     sd_all = np.stack(sds, axis=1)
     with np.errstate(over="ignore", invalid="ignore"):
-        mean = mean_all[rows, order].mean(axis=1)
+        mean = mean_all[rows, best].mean(axis=1)
         # The two models' errors are close to perfectly correlated: the mean of their sds.
-        sd = sd_all[rows, order].mean(axis=1)
-    return mean, sd, order.astype(np.int8)
+        sd = sd_all[rows, best].mean(axis=1)
+    return mean, sd, best.astype(np.int8)
 
 
 def _error(fits: Array, y: Array, cuts: tuple[int, ...], holdout: int) -> Array:
@@ -179,11 +179,11 @@ def autoregression(
         psi = [np.ones(k)] + [np.zeros(k)] * (order - 1)  # psi_0, then zeros before it
         steps, weights = [], []
         for _ in range(horizon):
-            step = coef[:, 0] + sum(phi[:, j] * recent[j] for j in range(order))
+            step = coef[:, 0] + _weighted(phi, recent)
             steps.append(step)
             recent = [step, *recent[:-1]]
             weights.append(psi[0])
-            psi = [sum(phi[:, j] * psi[j] for j in range(order)), *psi[:-1]]
+            psi = [_weighted(phi, psi), *psi[:-1]]
         path = np.stack(steps, axis=1) + centre
         psis = np.stack(weights, axis=1)
         if changes:
@@ -193,6 +193,14 @@ def autoregression(
         sd = sigma[:, None] * np.sqrt(np.cumsum(psis * psis, axis=1))
         usable = finite & stationary & np.isfinite(path).all(axis=1) & np.isfinite(sd).all(axis=1)
     return path, sd, usable
+
+
+def _weighted(phi: Array, lagged: list[Array]) -> Array:
+    """phi_1 * lagged[0] + ... + phi_p * lagged[p - 1], row by row."""
+    total = phi[:, 0] * lagged[0]
+    for j in range(1, phi.shape[1]):
+        total = total + phi[:, j] * lagged[j]
+    return total
 
 
 def _cumulative_powers(phi: Array, steps: npt.NDArray[np.int64]) -> Array:
