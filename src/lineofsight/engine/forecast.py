@@ -317,7 +317,17 @@ def _periods_after(last: Period, target: Period, calendar: m.Calendar) -> tuple[
     return tuple(found)
 
 
+# Series fitted in one go: the fits' working arrays (a few dozen per series and grid point)
+# stay small for 100,000 KPIs, and each series' result is the same in any batch.
+_BATCH = 8192
+
+
 def _fit(members: Sequence[_Series], season: int, horizon: int) -> Iterable[Forecast]:
+    for start in range(0, len(members), _BATCH):
+        yield from _fit_batch(members[start : start + _BATCH], season, horizon)
+
+
+def _fit_batch(members: Sequence[_Series], season: int, horizon: int) -> Iterable[Forecast]:
     y = np.stack([s.values for s in members])
     method, projection = project(y, season, horizon)
     value, low, high = projection.interval()

@@ -25,6 +25,10 @@ __all__ = ["measured_histories", "own_only"]
 
 _MONTHS = {Grain.MONTH: 1, Grain.QUARTER: 3, Grain.YEAR: 12}
 _EPOCH = dt.date(1970, 1, 1)
+# Measurements grouped in one go, at most (see measured_histories), and the hash's seed.
+_PART_ROWS = 400_000
+_PARTS = 16
+_SEED = 0
 
 
 def own_only(org: m.Organization, measured_units: dict[str, set[str]]) -> set[tuple[str, str]]:
@@ -110,29 +114,53 @@ def measured_histories(
     # scale join the (far fewer) periods after the group-by.
     per_row = info.lazy().select("kpi_id", "shift", "last_step", "months", "days")
     per_kpi = info.lazy().select("kpi_id", "agg", "scale", "grain")
-    grouped = (
-        measurements.lazy()
-        .select(
-            "kpi_id", "unit_id", "period_start", "period_end", "value", "numerator", "denominator"
+    result: dict[tuple[str, str], History] = {}
+    # A few KPIs at a time (split by a hash of their id: every series stays whole): the sort
+    # and group-by of 3 million measurements would otherwise need over a gigabyte at once.
+    count = max(1, min(_PARTS, measurements.height // _PART_ROWS))
+    if count > 1:
+        part = (pl.col("kpi_id").hash(_SEED) % count).alias("part")
+        parts = measurements.with_columns(part).partition_by("part", include_key=False)
+    else:
+        parts = [measurements]
+    while parts:
+        rows_of_part = parts.pop().lazy()
+        grouped = (
+            rows_of_part.select(
+                "kpi_id",
+                "unit_id",
+                "period_start",
+                "period_end",
+                "value",
+                "numerator",
+                "denominator",
+            )
+            .join(per_row, on="kpi_id", how="inner")
+            .with_columns(step=step)
+            .filter(pl.col("step") <= pl.col("last_step"))
+            .sort("period_end", "period_start")
+            .group_by("kpi_id", "unit_id", "step")
+            .agg(
+                pl.first("shift"),
+                pl.first("months"),
+                pl.first("days"),
+                *PERIOD_AGGREGATES,
+            )
+            .join(per_kpi, on="kpi_id", how="inner")
+            .with_columns(value=period_value("scale"))
+            .filter(pl.col("value").is_not_null())
+            .select("kpi_id", "unit_id", "step", "grain", "shift", "months", "days", "value")
+            .sort("kpi_id", "unit_id", "step")
+            .collect()
         )
-        .join(per_row, on="kpi_id", how="inner")
-        .with_columns(step=step)
-        .filter(pl.col("step") <= pl.col("last_step"))
-        .sort("period_end", "period_start")
-        .group_by("kpi_id", "unit_id", "step")
-        .agg(
-            pl.first("shift"),
-            pl.first("months"),
-            pl.first("days"),
-            *PERIOD_AGGREGATES,
-        )
-        .join(per_kpi, on="kpi_id", how="inner")
-        .with_columns(value=period_value("scale"))
-        .filter(pl.col("value").is_not_null())
-        .select("kpi_id", "unit_id", "step", "grain", "shift", "months", "days", "value")
-        .sort("kpi_id", "unit_id", "step")
-        .collect()
-    )
+        result.update(_histories(grouped, calendar, fiscal))
+    return result
+
+
+def _histories(
+    grouped: pl.DataFrame, calendar: m.Calendar, fiscal: bool
+) -> dict[tuple[str, str], History]:
+    """Histories from periods sorted by KPI, unit and step."""
     if grouped.is_empty():
         return {}
     heads = grouped.group_by("kpi_id", "unit_id", maintain_order=True).agg(
