@@ -111,6 +111,7 @@ def forecast_plain(f: Forecast, kpi: m.Kpi) -> dict[str, Any]:
         "on_track": f.on_track,
         "probability": f.probability,
         "method": f.method,
+        "models": f.models,
         "points": f.points,
         "period": f.target_period.label,
         "direction": kpi.direction.value,
