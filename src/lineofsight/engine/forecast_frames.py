@@ -4,7 +4,7 @@
 dict entry per value and period). For a measured KPI at a unit whose value is its own
 measurements (no formula, no unit below it with values of that KPI), the history is a
 group-by over the measurements, with the same period rules and aggregations as the value table
-(`PERIOD_AGGREGATES`, `period_value`); the caller forecasts every other KPI from a value table.
+(`period_aggregates`, `period_value`); the caller forecasts every other KPI from a value table.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from lineofsight.domain import model as m
 from lineofsight.domain.periods import Grain, Period, grain_of, period_of
 from lineofsight.engine.calendar import evaluation_period, uses_fiscal
 from lineofsight.engine.forecast import History
-from lineofsight.engine.values import PERIOD_AGGREGATES, period_value
+from lineofsight.engine.values import period_aggregates, period_value
 
 __all__ = ["measured_histories", "own_only"]
 
@@ -125,7 +125,7 @@ def measured_histories(
         parts = [measurements]
     while parts:
         rows_of_part = parts.pop().lazy()
-        grouped = (
+        joined = (
             rows_of_part.select(
                 "kpi_id",
                 "unit_id",
@@ -138,14 +138,10 @@ def measured_histories(
             .join(per_row, on="kpi_id", how="inner")
             .with_columns(step=step)
             .filter(pl.col("step") <= pl.col("last_step"))
-            .sort("period_end", "period_start")
-            .group_by("kpi_id", "unit_id", "step")
-            .agg(
-                pl.first("shift"),
-                pl.first("months"),
-                pl.first("days"),
-                *PERIOD_AGGREGATES,
-            )
+        )
+        grouped = (
+            period_aggregates(joined, ("kpi_id", "unit_id", "step"), "shift", "months", "days")
+            .lazy()
             .join(per_kpi, on="kpi_id", how="inner")
             .with_columns(value=period_value("scale"))
             .filter(pl.col("value").is_not_null())
