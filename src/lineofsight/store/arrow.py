@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import text
 
-from lineofsight.store.database import Store
+from lineofsight.store.database import Store, idle
 from lineofsight.store.loading import busy_timeout_pragma, typed_query
 
 
@@ -38,19 +38,6 @@ def read_frame(
     with store.reading() as conn:
         rows = conn.execute(text(sql), dict(zip(names, params, strict=True))).all()
     return frame_of(rows, schema)
-
-
-def idle(store: Store) -> None:
-    """Close the store's idle connections on an SQLite file that bulk reads open through ADBC.
-
-    Two SQLite libraries in one process do not see each other's file locks: the last
-    connection of one to close takes itself for the file's last, folds the write-ahead log into
-    the file and removes it under the other's open connections. Reads alone survive that; a
-    write (saving a snapshot after bulk reads, a migration before them) must not meet it, so
-    neither library keeps a connection open while the other uses the file.
-    """
-    if store.arrow_file is not None:
-        store.engine.dispose()
 
 
 def frame_of(rows: Sequence[Sequence[Any]], schema: Mapping[str, Any]) -> pl.DataFrame:

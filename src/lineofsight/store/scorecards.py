@@ -28,8 +28,7 @@ from sqlalchemy import Boolean, Connection, Date, DateTime, LargeBinary, bindpar
 from sqlalchemy.exc import OperationalError
 
 from lineofsight.errors import StoreError
-from lineofsight.store.arrow import idle
-from lineofsight.store.database import Store
+from lineofsight.store.database import Store, idle
 
 KEEP = 16  # snapshots kept (the newest saved); a status for an older date computes again
 
