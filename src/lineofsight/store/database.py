@@ -305,11 +305,11 @@ __all__ = [
     "Store",
     "StoreConnection",
     "busy_timeout_setting",
+    "idle",
     "is_busy",
     "normalise_url",
     "sqlite_path",
     "sqlite_url",
-    "idle",
     "url_without_password",
 ]
 
