@@ -345,8 +345,7 @@ class Workspace:
         return Table(frame, f"Findings as of {day}")
 
     def _labels(self) -> Labels:
-        with self.store.reading() as conn:
-            return read_labels(conn)
+        return read_labels(self.store)
 
 
 _VALUE_FIELDS = (

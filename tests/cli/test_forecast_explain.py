@@ -96,6 +96,8 @@ def test_forecast(mf: Los) -> None:
     assert ccc["last_period"] == "FY2027-Q2"  # the quarter that ended before the as-of date
     assert ccc["on_track"] is (ccc["projected"] <= 50)
     assert ccc["method"] == "seasonal"  # 8 quarters of history
+    # the models behind it: one or two of the candidates, by their errors on its own history
+    assert set(ccc["models"].split("+")) <= {"damped_trend", "ar1", "ar2", "ari1", "ari2"}
     assert (ccc["probability"] >= 0.5) is ccc["on_track"]
     # the path: every quarter from the one after the last value to the target's quarter
     assert ccc["path"][0]["period"] == "FY2027-Q3"

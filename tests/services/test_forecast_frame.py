@@ -90,3 +90,20 @@ def test_frame_histories_give_the_value_tables_forecasts(fiscal: int, as_of: dt.
     if as_of.year == 2026 and as_of.month == 11:
         assert {"seasonal", "damped_trend"} <= methods
     assert any(f.projected is not None for f in found)
+
+
+def test_histories_grouped_a_few_kpis_at_a_time_are_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A large organisation's measurements are grouped in parts (a hash of the KPI id); the
+    # forecasts must not depend on how they were split.
+    from lineofsight.engine import forecast_frames
+
+    org = parse_strategy(STRATEGY % 4, "frames.yaml")
+    frame = measurements_frame(_rows(4))
+    as_of = dt.date(2026, 11, 22)
+    whole = forecast_frame(org, frame, as_of)
+    monkeypatch.setattr(forecast_frames, "_PART_ROWS", 20)
+    assert frame.height // 20 > 1
+    assert forecast_frame(org, frame, as_of) == whole
+    assert whole == forecast_organization(ValueTable(org, frame), org, as_of)

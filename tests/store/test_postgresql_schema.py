@@ -183,7 +183,7 @@ def test_the_migration_moves_a_store_with_data_down_and_up(
         assert set(_json_types(store).values()) == {"json"}
         assert not {fk for fk in _foreign_keys(store) if fk[1] in ("unit_id", "parent_id")}
         assert _comments(store) == 0
-        assert _counts(store) == counts
+        assert _counts(store) == {k: v for k, v in counts.items() if k != "scorecard_snapshots"}
         store.migrate()
         assert set(_json_types(store).values()) == {"json", "jsonb"}
         assert _foreign_keys(store) == FOREIGN_KEYS
@@ -197,11 +197,12 @@ def test_the_migration_moves_a_store_with_data_down_and_up(
 
 def _counts(store: Store) -> dict[str, int]:
     with store.reading() as conn:
+        present = set(inspect(conn).get_table_names())  # tables of later migrations: not yet
         return {
             name: conn.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one()
             for name in metadata.tables
             # The reports `los check` keeps are not data: moving down drops them.
-            if name != "check_results"
+            if name in present and name != "check_results"
         }
 
 

@@ -63,7 +63,7 @@ def forecast(
     with open_store(db) as store:
         report = forecast_service.forecast_store(store, day)
     if output_format is TableFormat.JSON:
-        sys.stdout.write(render_forecast.forecast_json(report))
+        render_forecast.write_forecast_json(report, sys.stdout)
         return
     # Not writing to a terminal (a file, a pipe): give the table room rather than cut ids.
     console = out if out.is_terminal else Console(highlight=False, width=200)

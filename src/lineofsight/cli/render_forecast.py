@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+from typing import TextIO
 
 from rich import box
 from rich.markup import escape
@@ -16,14 +18,25 @@ from lineofsight.services.shapes import forecast_plain
 
 def forecast_json(report: ForecastReport) -> str:
     """`{"as_of", "kpis": [{"id", "unit", "projected", "target", "deadline", "on_track", ...}]}`."""
+    text = io.StringIO()
+    write_forecast_json(report, text)
+    return text.getvalue()
+
+
+def write_forecast_json(report: ForecastReport, out: TextIO) -> None:
+    """`forecast_json`, written KPI by KPI: the document of 100,000 KPIs (a quarter of a
+    gigabyte) is never held in memory whole, nor copied."""
     kpis = report.org.kpis_by_id()
     # Compact, and one KPI at a time: the C encoder writes the paths of 100,000 KPIs in a
     # fraction of the time an indented document takes (json's indenting encoder is pure
     # Python), and no KPI's dictionaries outlive its own text.
-    rows = ", ".join(
-        json.dumps(forecast_plain(f, kpis[f.id]), ensure_ascii=False) for f in report.forecasts
-    )
-    return f'{{"as_of": "{report.as_of.isoformat()}", "kpis": [{rows}]}}\n'
+    out.write(f'{{"as_of": "{report.as_of.isoformat()}", "kpis": [')
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    for i, f in enumerate(report.forecasts):
+        if i:
+            out.write(", ")
+        out.write(encode(forecast_plain(f, kpis[f.id])))
+    out.write("]}\n")
 
 
 def forecast_table(report: ForecastReport) -> Table:
@@ -74,7 +87,8 @@ def forecast_notes(report: ForecastReport) -> list[str]:
         f"{on_track} of {len(done)} on track"
         + (f", {skipped} not forecast" if skipped else "")
         + " (projected to the period of each target date: seasonal with two years of"
-        " history, else a damped trend; chance = probability of meeting the target)."
+        " history, then the two models with the least error over its last seasons, else a"
+        " damped trend; chance = probability of meeting the target)."
     ]
     if any(f.clamped for f in report.forecasts):
         lines.append("* the projection leaves the KPI's bounds; it is held at the bound.")

@@ -69,6 +69,19 @@ def status(
     db: DbOption = None,
 ) -> None:
     """KPI, objective and unit scores and statuses."""
+    # Imported here, and only what the format needs: the JSON of a whole scorecard kept up to
+    # date in the store is written from its stored rows, loading neither Polars nor the engine.
+    if output_format is StatusFormat.PARQUET and is_stdout(output) and _stdout_is_terminal():
+        raise UsageError(
+            "--format parquet writes binary data: give -o FILE, or redirect standard output"
+        )
+    if output_format is StatusFormat.JSON and unit is None:
+        from lineofsight.services.snapshots import scorecard
+
+        with open_store(db) as store:
+            kept = scorecard(store, period, as_of)
+        write_output(kept.status_json() + "\n", output)
+        return
     from lineofsight.cli.render_status import (
         frames_csv,
         frames_json,
@@ -77,10 +90,6 @@ def status(
     )
     from lineofsight.services.scorecard_frames import scorecard_frames
 
-    if output_format is StatusFormat.PARQUET and is_stdout(output) and _stdout_is_terminal():
-        raise UsageError(
-            "--format parquet writes binary data: give -o FILE, or redirect standard output"
-        )
     with open_store(db) as store:
         card = scorecard_frames(store, period, as_of, unit)
     if output_format is StatusFormat.PARQUET:

@@ -6,8 +6,10 @@ SPEC section 3, "Forecast":
   target against that. A period without a value inside the series is a gap on the time axis,
   filled by a straight line between its neighbours.
 - The method is chosen per KPI (engine/forecast_methods.py): with at least two full seasons of
-  history (24 months, 8 quarters, 104 weeks) `seasonal`; with less (or days and years, which
-  have no season here) `damped_trend`; with fewer than 3 values `no_forecast`, with the reason.
+  history (24 months, 8 quarters, 104 weeks) `seasonal` (the season, then the two models with
+  the least error over the KPI's own last seasons, averaged: `models` names them); with less
+  (or days and years, which have no season here) `damped_trend`; with fewer than 3 values
+  `no_forecast`, with the reason.
 - The path runs from the period after the last value to the period that contains the target
   date; `projected` is its last value, `on_track` whether that meets the final target (miss 0,
   as in scoring), `probability` the chance that the value there meets it under the interval's
@@ -62,6 +64,8 @@ NO_FORECAST = "no_forecast"
 _REL_EPSILON = 1e-9
 
 _SEASONS = {Grain.MONTH: 12, Grain.QUARTER: 4, Grain.WEEK: 52}
+# Looked up once: an enum member read through its class costs a descriptor call each time.
+_INCREASE, _DECREASE, _RANGE = m.Direction.INCREASE, m.Direction.DECREASE, m.Direction.RANGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,9 @@ class Forecast:
     last_period: Period | None = None
     reason: str | None = None
     clamped: bool = False
+    # The models behind a seasonal projection (the two with the least error over the KPI's
+    # own last seasons, averaged), e.g. `damped_trend+ar2`; None for the other methods.
+    models: str | None = None
     # The path, column by column (cheap for 100,000 KPIs); `path` gives it point by point.
     path_periods: tuple[Period, ...] = ()
     path_values: tuple[float, ...] = ()
@@ -310,7 +317,17 @@ def _periods_after(last: Period, target: Period, calendar: m.Calendar) -> tuple[
     return tuple(found)
 
 
+# Series fitted in one go: the fits' working arrays (a few dozen per series and grid point)
+# stay small for 100,000 KPIs, and each series' result is the same in any batch.
+_BATCH = 8192
+
+
 def _fit(members: Sequence[_Series], season: int, horizon: int) -> Iterable[Forecast]:
+    for start in range(0, len(members), _BATCH):
+        yield from _fit_batch(members[start : start + _BATCH], season, horizon)
+
+
+def _fit_batch(members: Sequence[_Series], season: int, horizon: int) -> Iterable[Forecast]:
     y = np.stack([s.values for s in members])
     method, projection = project(y, season, horizon)
     value, low, high = projection.interval()
@@ -322,31 +339,35 @@ def _fit(members: Sequence[_Series], season: int, horizon: int) -> Iterable[Fore
         & np.isfinite(projection.mean[:, -1])
     )
     # The KPIs' bounds, row by row, hold the path and its interval.
-    floor = np.array([_bound(s.request.kpi.bounds, "min", -np.inf) for s in members])[:, None]
-    ceiling = np.array([_bound(s.request.kpi.bounds, "max", np.inf) for s in members])[:, None]
+    bounds = [s.request.kpi.bounds for s in members]
+    floor = np.array([_bound(b, "min", -np.inf) for b in bounds])[:, None]
+    ceiling = np.array([_bound(b, "max", np.inf) for b in bounds])[:, None]
     held = np.clip(value, floor, ceiling)
+    models = projection.models() if method == "seasonal" else None
     low = np.clip(low, floor, ceiling)
     high = np.clip(high, floor, ceiling)
-    for row, series in enumerate(members):
+    # Whole columns at once: the loop below only reads Python numbers.
+    last_mean = projection.mean[:, -1].tolist()
+    last_sd = projection.sd[:, -1].tolist()
+    logged = projection.log.tolist()
+    unheld = value[:, -1].tolist()
+    ok = finite.tolist()
+    for row, (series, values, lows, highs) in enumerate(
+        zip(members, held.tolist(), low.tolist(), high.tolist(), strict=True)
+    ):
         request = series.request
         history = series.history
-        if not finite[row] or not math.isfinite(series.target):
+        if not ok[row] or not math.isfinite(series.target):
             # Values near the largest float overflow the fit: no forecast rather than a NaN one.
             reason = "the values are too large to forecast"
             yield _not_forecast(request, series.target, series.target_period, history, reason)
             continue
         kpi = request.kpi
-        values = tuple(held[row].tolist())
         projected = values[-1]
         miss = miss_of(kpi.direction, projected, series.target, kpi.range)
         on_track = miss <= _REL_EPSILON * max(1.0, abs(series.target))
         probability = _probability(
-            kpi,
-            series.target,
-            float(projection.mean[row, -1]),
-            float(projection.sd[row, -1]),
-            bool(projection.log[row]),
-            on_track,
+            kpi, series.target, last_mean[row], last_sd[row], logged[row], on_track
         )
         yield Forecast(
             id=kpi.id,
@@ -358,14 +379,15 @@ def _fit(members: Sequence[_Series], season: int, horizon: int) -> Iterable[Fore
             projected=projected,
             on_track=on_track,
             method=method,
+            models=models[row] if models is not None else None,
             probability=probability,
             first_period=history.first,
             last_period=history.last,
-            clamped=projected != float(value[row, -1]),
+            clamped=projected != unheld[row],
             path_periods=series.path,
-            path_values=values,
-            path_low=tuple(low[row].tolist()),
-            path_high=tuple(high[row].tolist()),
+            path_values=tuple(values),
+            path_low=tuple(lows),
+            path_high=tuple(highs),
         )
 
 
@@ -378,9 +400,10 @@ def _probability(
     kpi: m.Kpi, target: float, mean: float, sd: float, log: bool, on_track: bool
 ) -> float:
     """The chance that the value in the target's period meets the target."""
-    if kpi.direction is m.Direction.INCREASE:
+    direction = kpi.direction
+    if direction is _INCREASE:
         chance = _at_least(target, mean, sd, log, kpi.bounds)
-    elif kpi.direction is m.Direction.DECREASE:
+    elif direction is _DECREASE:
         chance = 1.0 - _above(target, mean, sd, log, kpi.bounds)
     else:
         assert kpi.range is not None
@@ -388,7 +411,7 @@ def _probability(
             kpi.range.high, mean, sd, log, kpi.bounds
         )
     chance = min(1.0, max(0.0, chance))
-    if kpi.direction is not m.Direction.RANGE:
+    if direction is not _RANGE:
         # The projection is the distribution's median: on track and a chance of at least a
         # half are the same statement (float noise at the target must not split them).
         chance = max(chance, 0.5) if on_track else min(chance, 0.5)

@@ -5,29 +5,29 @@ periods, oldest first, without gaps. Nothing here knows about KPIs or calendars;
 (engine/forecast.py) groups series by length, season and horizon so that 100,000 KPIs are a
 handful of array operations rather than 100,000 model fits.
 
-- `damped_trend`: Holt's linear method with a damped trend, in error-correction form
-  (ETS(A,Ad,N) with fixed parameters). Its smoothing parameters are picked per series from a
-  small grid by the in-sample one-step squared error; the grid is fixed, so the same data
-  always give the same numbers.
-- `seasonal`: a classical decomposition (the seasonal profile from the detrended last seasons),
-  then `damped_trend` on the seasonally adjusted series, and the profile added back. A positive
-  series whose least value is at least a fifth of its largest is decomposed on the log scale (a
-  multiplicative season, the common case for sales, volumes and counts); the interval is then
-  exp() of the log-scale one.
+- `damped_trend` (engine/forecast_models.py): Holt's linear method with a damped trend, its
+  parameters from a fixed grid, so the same data always give the same numbers.
+- `seasonal`: a classical decomposition (the seasonal profile from the detrended last seasons);
+  on the seasonally adjusted series, the two candidate models (damped trend, autoregressions
+  on the values and on their changes) with the least error over its own last three seasons,
+  averaged; the profile added back. A positive series whose least value is at least a fifth
+  of its largest is decomposed on the log scale (a multiplicative season, the common case for
+  sales, volumes and counts); the interval is then exp() of the log-scale one.
 
 The 80% interval and the probability of meeting a target come from a normal error model with
-the variance of ETS(A,Ad,N) at each horizon, `sigma^2 * (1 + sum_{j<h} c_j^2)` with
-`c_j = alpha + beta * (phi + ... + phi^j)`, `sigma` from the in-sample one-step errors.
+each model's variance at each horizon (engine/forecast_models.py), `sigma` from its
+in-sample one-step errors.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import product
 
 import numpy as np
 import numpy.typing as npt
+
+from lineofsight.engine.forecast_models import MODELS, best_two, damped
 
 __all__ = [
     "MAX_HISTORY",
@@ -45,11 +45,6 @@ Array = npt.NDArray[np.float64]
 Z80 = 1.2815515655446004
 
 MAX_HISTORY = 60
-
-# (alpha, beta as a share of alpha, phi): a small grid that covers smooth and reactive levels,
-# no trend to a quick one, and strong damping to none (phi 1: a linear trend, which a series
-# that is exactly a line picks, with no error at all).
-_GRID = tuple(product((0.1, 0.3, 0.5, 0.8), (0.0, 0.1, 0.3), (0.8, 0.9, 0.98, 1.0)))
 
 
 def max_history(season: int) -> int:
@@ -82,6 +77,17 @@ class Projection:
     mean: Array  # (k, h)
     sd: Array  # (k, h)
     log: npt.NDArray[np.bool_]  # (k,)
+    # The candidate models (indices into MODELS) averaged for each row; both the same when
+    # one model alone was used.
+    chosen: npt.NDArray[np.int8]  # (k, 2)
+
+    def models(self) -> list[str]:
+        """The models behind each row's projection, e.g. `damped_trend+ar2`."""
+        names = [
+            [first if first == second else f"{first}+{second}" for second in MODELS]
+            for first in MODELS
+        ]
+        return [names[a][b] for a, b in self.chosen.tolist()]
 
     def interval(self, z: float = Z80) -> tuple[Array, Array, Array]:
         """(value, low, high) on the reported scale."""
@@ -98,41 +104,13 @@ class Projection:
 
 def damped_trend(y: Array, horizon: int) -> tuple[Array, Array]:
     """Damped Holt fitted to each row of `y` (k, n >= 3): (mean, sd), each (k, horizon)."""
-    k, n = y.shape
-    g = len(_GRID)
-    alpha = np.array([a for a, _, _ in _GRID])
-    beta = np.array([a * r for a, r, _ in _GRID])
-    phi = np.array([p for _, _, p in _GRID])
-    # The starting slope: the mean step over the first few periods (not one noisy step).
-    first = min(n - 1, 4)
-    level = np.repeat(y[:, :1], g, axis=1)
-    trend = np.repeat((y[:, first : first + 1] - y[:, :1]) / first, g, axis=1)
-    sse = np.zeros((k, g))
-    with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(1, n):
-            predicted = level + phi * trend
-            error = y[:, t : t + 1] - predicted
-            sse += error * error
-            level = predicted + alpha * error
-            trend = phi * trend + beta * error
-        sse = np.where(np.isfinite(sse), sse, np.inf)
-        best = np.argmin(sse, axis=1)
-        rows = np.arange(k)
-        a, b, p = alpha[best], beta[best], phi[best]
-        lvl, trd = level[rows, best], trend[rows, best]
-        # Three parameters and two starting values spent on n - 1 errors, but never below 1.
-        sigma = np.sqrt(sse[rows, best] / max(1, n - 3))
-        steps = np.arange(1, horizon + 1)
-        damp = _cumulative_powers(p, steps)  # phi + ... + phi^h, (k, h)
-        mean = lvl[:, None] + damp * trd[:, None]
-        c = a[:, None] + b[:, None] * damp  # c_j for j = 1..h
-        spread = np.concatenate([np.zeros((k, 1)), np.cumsum(c * c, axis=1)[:, :-1]], axis=1)
-        sd = sigma[:, None] * np.sqrt(1.0 + spread)
+    mean, sd, _ = damped(y, horizon, (), 0)
     return mean, sd
 
 
 def seasonal(y: Array, season: int, horizon: int) -> Projection:
-    """Decomposition by season plus damped Holt on each row of `y` (k, n >= 2 * season)."""
+    """Decomposition by season, then the best two of the candidate models (by their errors
+    over the last seasons) on the seasonally adjusted rows of `y` (k, n >= 2 * season)."""
     n = y.shape[1]
     # The log scale suits a series that stays well away from zero (its least value at least
     # a fifth of its largest); near zero, logs blow small values up (sunspots, error rates).
@@ -142,20 +120,21 @@ def seasonal(y: Array, season: int, horizon: int) -> Projection:
     with np.errstate(over="ignore", invalid="ignore"):
         profile = _seasonal_profile(work, season)  # (k, season), position t % season
         adjusted = work - np.tile(profile, (1, n // season + 1))[:, :n]
-    mean, sd = damped_trend(adjusted, horizon)
+    mean, sd, chosen = best_two(adjusted, season, horizon)
     future = (n + np.arange(horizon)) % season
     with np.errstate(over="ignore", invalid="ignore"):
         mean = mean + profile[:, future]
     # The profile is itself estimated from a few seasons; widen the interval for that.
     seasons = n // season
     sd = sd * math.sqrt(1.0 + 1.0 / seasons)
-    return Projection(mean, sd, log)
+    return Projection(mean, sd, log, chosen)
 
 
 def trend_only(y: Array, horizon: int) -> Projection:
     """Damped Holt on the values themselves (no season)."""
     mean, sd = damped_trend(y, horizon)
-    return Projection(mean, sd, np.zeros(y.shape[0], dtype=bool))
+    k = y.shape[0]
+    return Projection(mean, sd, np.zeros(k, dtype=bool), np.zeros((k, 2), dtype=np.int8))
 
 
 def _seasonal_profile(y: Array, season: int) -> Array:
@@ -178,9 +157,3 @@ def _seasonal_profile(y: Array, season: int) -> Array:
         profile[:, position] = detrended[:, positions == position].mean(axis=1)
     centred_profile: Array = profile - profile.mean(axis=1, keepdims=True)
     return centred_profile
-
-
-def _cumulative_powers(phi: Array, steps: npt.NDArray[np.int64]) -> Array:
-    """phi + phi^2 + ... + phi^h for each row's phi and each h in `steps`: (k, len(steps))."""
-    powers = phi[:, None] ** steps[None, :]
-    return np.cumsum(powers, axis=1)

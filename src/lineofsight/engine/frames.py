@@ -13,6 +13,7 @@ checks these rows.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import polars as pl
@@ -28,7 +29,7 @@ from lineofsight.engine.lag import (
     first_due,
     period_slots,
 )
-from lineofsight.engine.values import PERIOD_AGGREGATES, _period_start_expr, period_value
+from lineofsight.engine.values import _period_start_expr, period_aggregates, period_value
 
 
 @dataclass
@@ -111,6 +112,27 @@ def evaluate_frames(
 ) -> FrameEvaluation:
     """Score every KPI row, objective and unit as of a date: with reporting lag, or as a
     period report (`lag=False`)."""
+    scored = score_kpis(defs, measurements, as_of, lag)
+    return rollup(defs, scored, as_of)
+
+
+def rollup(defs: DefinitionFrames, scored: pl.DataFrame, as_of: dt.date) -> FrameEvaluation:
+    """The scorecard of these KPI rows: with their objectives' and units' rows."""
+    return FrameEvaluation(
+        as_of, scored, rollup_objectives(defs, scored), rollup_units(defs, scored)
+    )
+
+
+def score_kpis(
+    defs: DefinitionFrames,
+    measurements: pl.DataFrame,
+    as_of: dt.date,
+    lag: bool = True,
+    only: Collection[str] | None = None,
+) -> pl.DataFrame:
+    """The KPI rows of the scorecard: of every KPI, or of the KPIs `only` (which must hold the
+    inputs of its formulas; `measurements` need only hold theirs). A KPI's rows are the same
+    either way: the periods each frequency looks at follow from every KPI of the store."""
     calendar = defs.calendar
     shift = calendar.fiscal_year_start - 1 if uses_fiscal(calendar) else 0
     kpis = defs.kpis.with_columns(
@@ -122,6 +144,8 @@ def evaluate_frames(
         ),
     )
     slots, first = _slots(kpis, calendar, as_of, lag)
+    if only is not None:
+        kpis = kpis.filter(pl.col("id").is_in(list(only)))
     kpis = kpis.join(first, on=["frequency", "due_days"], how="left").join(
         slots.filter(pl.col("slot") == 0).select("frequency", "grain", "fiscal"),
         on="frequency",
@@ -282,10 +306,7 @@ def evaluate_frames(
         ),
         on="kpi_id",
     )
-    scored = score_rows(rows, as_of)
-    objectives = rollup_objectives(defs, scored)
-    units = rollup_units(defs, scored)
-    return FrameEvaluation(as_of, scored, objectives, units)
+    return score_rows(rows, as_of)
 
 
 def _measured(
@@ -300,7 +321,7 @@ def _measured(
         pl.col("aggregation").fill_null("mean").alias("agg"),
         "ratio_scale",
     )
-    return (
+    joined = (
         measurements.lazy()
         .join(info.lazy(), on="kpi_id", how="inner")
         .with_columns(
@@ -311,9 +332,7 @@ def _measured(
             on=["frequency", "start"],
             how="inner",
         )
-        .sort("period_end", "period_start")
-        .group_by("kpi_id", "unit_id", "slot")
-        .agg(pl.first("agg"), pl.first("ratio_scale"), *PERIOD_AGGREGATES)
-        .select("kpi_id", "unit_id", "slot", period_value("ratio_scale").alias("actual"))
-        .collect()
+    )
+    return period_aggregates(joined, ("kpi_id", "unit_id", "slot"), "agg", "ratio_scale").select(
+        "kpi_id", "unit_id", "slot", period_value("ratio_scale").alias("actual")
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -84,6 +84,46 @@ PERIOD_AGGREGATES = (
     pl.col("numerator").sum().alias("num"),
     pl.col("denominator").sum().alias("den"),
 )
+
+
+def period_aggregates(joined: pl.LazyFrame, keys: Sequence[str], *first: str) -> pl.DataFrame:
+    """Each group's PERIOD_AGGREGATES (and the first of each `first` column), rows taken in
+    the order of their periods; sums and means compensated (SPEC section 3, "Ties and
+    rounding"): a group of one value is exact as it is, and the others' are made with
+    `math.fsum`, so that a period's value does not depend on how its rows were read."""
+    grouped = (
+        joined.sort("period_end", "period_start")
+        .group_by(*keys)
+        .agg(*(pl.first(name) for name in first), *PERIOD_AGGREGATES, pl.len().alias("_n"))
+        .collect()
+    )
+    several = grouped.filter(pl.col("_n") > 1).select(*keys)
+    grouped = grouped.drop("_n")
+    if several.is_empty():
+        return grouped
+    lists = (
+        joined.join(several.lazy(), on=list(keys), how="semi")
+        .group_by(*keys)
+        .agg("value", "numerator", "denominator")
+        .collect()
+    )
+    sums, means, nums, dens = [], [], [], []
+    for values, numerators, denominators in lists.select(
+        "value", "numerator", "denominator"
+    ).iter_rows():
+        given = [v for v in values if v is not None]
+        total = exact_total(given)
+        sums.append(total)
+        means.append(total / len(given) if given else None)
+        nums.append(exact_total(v for v in numerators if v is not None))
+        dens.append(exact_total(v for v in denominators if v is not None))
+    exact = lists.select(*keys).with_columns(
+        pl.Series("v_sum", sums, dtype=pl.Float64),
+        pl.Series("v_mean", means, dtype=pl.Float64),
+        pl.Series("num", nums, dtype=pl.Float64),
+        pl.Series("den", dens, dtype=pl.Float64),
+    )
+    return grouped.update(exact, on=list(keys), how="left")
 
 
 def period_value(scale: str) -> pl.Expr:
@@ -212,17 +252,11 @@ class ValueTable:
         joined = joined.with_columns(
             p_start=_period_start_expr(pl.col("grain"), pl.col("shift"), pl.col("period_end"))
         )
+        keys = ("kpi_id", "grain", "fiscal", "unit_id", "p_start")
         grouped = (
-            joined.sort("period_end", "period_start")
-            .group_by("kpi_id", "grain", "fiscal", "unit_id", "p_start")
-            .agg(
-                pl.first("agg"),
-                pl.first("scale"),
-                *PERIOD_AGGREGATES,
-            )
+            period_aggregates(joined, keys, "agg", "scale")
             .with_columns(value=period_value("scale"))
-            .select("kpi_id", "grain", "fiscal", "unit_id", "p_start", "value", "num", "den")
-            .collect()
+            .select(*keys, "value", "num", "den")
         )
         values = self._values
         units = self._units_with_values

@@ -3,47 +3,50 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import polars as pl
-from sqlalchemy import select, text
 
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import children_of, organisation_graph, reachable
-from lineofsight.domain.periods import PeriodError, parse_date, parse_period
 from lineofsight.domain.text import did_you_mean
-from lineofsight.engine.frame_definitions import definition_frames
-from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation, evaluate_frames
-from lineofsight.engine.lag import period_slots
-from lineofsight.engine.values import MEASUREMENT_SCHEMA
 from lineofsight.errors import UsageError
 from lineofsight.services.arguments import OPTIONS, ArgumentNames
-from lineofsight.store import tables as t
+from lineofsight.services.as_of import resolve_as_of
 from lineofsight.store.database import Store
-from lineofsight.store.definitions import read_organization
-from lineofsight.store.loading import busy_timeout_pragma, typed_query
-from lineofsight.store.measurements import of_kpis, with_starts
 
-_COLUMNS = "kpi_id, unit_id, period, period_end, value, numerator, denominator"
-# As stored: the period's label, from which (with its last day) its first day follows.
-_STORED_SCHEMA = {
-    ("period" if name == "period_start" else name): (pl.String if name == "period_start" else kind)
-    for name, kind in MEASUREMENT_SCHEMA.items()
-}
+# The engine and the table definitions are imported where they are used: `los status` on a
+# scorecard kept in the store needs neither.
+if TYPE_CHECKING:
+    from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
+
+__all__ = [
+    "evaluate_store",
+    "frame_window",
+    "load_organization",
+    "measurement_frame",
+    "read_definition_frames",
+    "read_kpi_frame",
+    "read_measurement_frame",
+    "read_names",
+    "resolve_as_of",
+    "status_store",
+    "status_with_definitions",
+    "subtree_of",
+    "unit_subtree",
+]
+
+NO_STRATEGY = "the store has no strategy yet: run `los apply strategy.yaml` first"
 
 
 def read_measurement_frame(
     store: Store, window: tuple[dt.date, dt.date] | None = None
 ) -> pl.DataFrame:
     """Measurements as a Polars frame, optionally only those whose last day is in `window`."""
-    query = f"SELECT {_COLUMNS} FROM measurements"
-    params: list[object] = []
-    if window is not None:
-        query += " WHERE period_end >= {} AND period_end <= {}"
-        params = list(window)
-    return measurement_frame(_typed_frame(store, query, params, _STORED_SCHEMA))
+    from lineofsight.store.scorecard_reads import read_measurement_rows
+
+    return measurement_frame(read_measurement_rows(store, window))
 
 
 def read_kpi_frame(
@@ -51,128 +54,26 @@ def read_kpi_frame(
 ) -> pl.DataFrame:
     """The measurements of these KPIs only (every unit), optionally only those whose last
     day is in `window`, as the engine takes them."""
-    ms = t.measurements
-    query = select(
-        ms.c.kpi_id,
-        ms.c.unit_id,
-        ms.c.period,
-        ms.c.period_end,
-        ms.c.value,
-        ms.c.numerator,
-        ms.c.denominator,
-    ).where(of_kpis(kpi_ids))
-    if window is not None:
-        query = query.where(ms.c.period_end >= window[0], ms.c.period_end <= window[1])
-    with store.reading() as conn:
-        rows = conn.execute(query).all()
-    return measurement_frame(_typed(rows, dict(_STORED_SCHEMA)))
+    from lineofsight.store.scorecard_reads import read_kpi_measurement_rows
+
+    return measurement_frame(read_kpi_measurement_rows(store, kpi_ids, window))
 
 
 def measurement_frame(stored: pl.DataFrame) -> pl.DataFrame:
-    """Stored measurement rows (with `period` and `period_end`) as the engine takes them."""
-    return with_starts(stored).select(list(MEASUREMENT_SCHEMA))
+    """Stored measurement rows (with `period_start`) as the engine takes them."""
+    from lineofsight.engine.values import MEASUREMENT_SCHEMA
 
-
-def _typed_frame(
-    store: Store, query: str, params: list[object], schema: Mapping[str, Any]
-) -> pl.DataFrame:
-    """Run a query into a frame of the given schema: Arrow-native on an SQLite file, row by
-    row through SQLAlchemy elsewhere. `{}` in the query marks each parameter."""
-    path = store.arrow_file
-    if path is not None:
-        frame = _adbc_frame(path, typed_query(query, schema), params, store.busy_timeout)
-        return _cast(frame.slice(1), schema)
-    names = [f"p{i}" for i in range(len(params))]
-    sql = query.format(*[f":{name}" for name in names])
-    with store.reading() as conn:
-        rows = conn.execute(text(sql), dict(zip(names, params, strict=True))).all()
-    return _typed(rows, dict(schema))
-
-
-def _adbc_frame(path: str, query: str, params: list[object], busy_timeout: float) -> pl.DataFrame:
-    """A query's result as Arrow straight into Polars (no row objects, no pyarrow)."""
-    # Imported here: only scorecards need them. The low-level API hands over an Arrow stream
-    # that Polars reads through the Arrow PyCapsule interface.
-    import adbc_driver_manager as adbc
-    import adbc_driver_sqlite
-
-    # SQLite keeps dates as ISO text; parameters are inlined as quoted literals because
-    # they are dates and numbers we made, never user text.
-    literals = []
-    for value in params:
-        if isinstance(value, dt.date):
-            literals.append(f"'{value.isoformat()}'")
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            literals.append(repr(value))
-        else:
-            raise TypeError(f"unsupported query parameter {value!r}")
-    database = adbc_driver_sqlite.connect(path)
-    try:
-        connection = adbc.AdbcConnection(database)
-        try:
-            # A read is not blocked by a write, but can wait for a moment's lock (a WAL
-            # checkpoint or recovery by another connection).
-            pragma = adbc.AdbcStatement(connection)
-            try:
-                pragma.set_sql_query(busy_timeout_pragma(busy_timeout))
-                pragma.execute_update()
-            finally:
-                pragma.close()
-            statement = adbc.AdbcStatement(connection)
-            try:
-                statement.set_sql_query(query.format(*literals))
-                stream, _ = statement.execute_query()
-                return pl.DataFrame(stream)
-            finally:
-                statement.close()
-        finally:
-            connection.close()
-    finally:
-        database.close()
-
-
-def _cast(frame: pl.DataFrame, schema: Mapping[str, Any]) -> pl.DataFrame:
-    if frame.is_empty() or frame.width == 0:
-        return pl.DataFrame(schema=dict(schema))
-    casts = []
-    for name, dtype in schema.items():
-        column = pl.col(name)
-        if dtype == pl.Date and frame.schema[name] == pl.String:
-            casts.append(column.str.to_date())
-        else:
-            casts.append(column.cast(dtype))
-    return frame.with_columns(casts).select(list(schema))
+    return stored.select(list(MEASUREMENT_SCHEMA))
 
 
 def load_organization(store: Store) -> m.Organization:
+    from lineofsight.store.definitions import read_organization
+
     with store.reading() as conn:
         org = read_organization(conn)
     if org is None:
-        raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+        raise UsageError(NO_STRATEGY)
     return org
-
-
-def resolve_as_of(
-    org: m.Organization,
-    period: str | None,
-    as_of: str | None,
-    names: ArgumentNames = OPTIONS,
-) -> dt.date:
-    """`--period P` means the last day of P; `--as-of D` a date; neither, today. Messages
-    name the arguments as `names` says."""
-    if period and as_of:
-        raise UsageError(f"give {names.period} or {names.as_of}, not both")
-    if period:
-        try:
-            return parse_period(period, org.calendar).end
-        except PeriodError as exc:
-            raise UsageError(f"{names.period}: {exc}") from None
-    if as_of:
-        try:
-            return parse_date(as_of)
-        except PeriodError as exc:
-            raise UsageError(f"{names.as_of} {as_of!r}: {exc}") from None
-    return dt.date.today()
 
 
 def evaluate_store(
@@ -180,6 +81,9 @@ def evaluate_store(
 ) -> tuple[m.Organization, FrameEvaluation]:
     """The organisation in the store as domain objects, and its scorecard as of a date (the
     same engine and numbers as `status_store`; for callers that also need the objects)."""
+    from lineofsight.engine.frame_definitions import definition_frames
+    from lineofsight.engine.frames import evaluate_frames
+
     org = load_organization(store)
     defs = definition_frames(org)
     day = resolve_as_of(org, period, as_of)
@@ -199,100 +103,15 @@ def _known_unit(ids: list[str], unit_id: str, names: ArgumentNames = OPTIONS) ->
         raise UsageError(f"{names.unit}: unknown unit '{unit_id}'{did_you_mean(unit_id, ids)}")
 
 
-_FRAME_QUERIES = {
-    "kpis": (
-        "SELECT id, position, unit_id, frequency, direction, aggregation, across_units, formula,"
-        " ratio_scale, range_low, range_high, baseline_period, baseline_value, target_value,"
-        " target_by, tolerance, tolerance_abs, due_days FROM kpis",
-        {
-            "id": pl.String,
-            "position": pl.Int64,
-            "unit_id": pl.String,
-            "frequency": pl.String,
-            "direction": pl.String,
-            "aggregation": pl.String,
-            "across_units": pl.String,
-            "formula": pl.String,
-            "ratio_scale": pl.Float64,
-            "range_low": pl.Float64,
-            "range_high": pl.Float64,
-            "baseline_period": pl.String,
-            "baseline_value": pl.Float64,
-            "target_value": pl.Float64,
-            "target_by": pl.Date,
-            "tolerance": pl.Float64,
-            "tolerance_abs": pl.Float64,
-            "due_days": pl.Int64,
-        },
-    ),
-    "period_targets": (  # in the file's order: sorted once read (see `typed_query`)
-        "SELECT kpi_id, unit_id, period, value, position FROM kpi_period_targets",
-        {
-            "kpi_id": pl.String,
-            "unit_id": pl.String,
-            "period": pl.String,
-            "value": pl.Float64,
-            "position": pl.Int64,
-        },
-    ),
-    "unit_targets": (
-        "SELECT kpi_id, unit_id, value, by_date, baseline_period, baseline_value"
-        " FROM kpi_unit_targets",
-        {
-            "kpi_id": pl.String,
-            "unit_id": pl.String,
-            "value": pl.Float64,
-            "by_date": pl.Date,
-            "baseline_period": pl.String,
-            "baseline_value": pl.Float64,
-        },
-    ),
-    "supports": (
-        "SELECT kpi_id, objective_id, weight FROM kpi_supports",
-        {"kpi_id": pl.String, "objective_id": pl.String, "weight": pl.Float64},
-    ),
-    "objectives": (
-        "SELECT id, position, unit_id, parent_id, weight FROM objectives",
-        {
-            "id": pl.String,
-            "position": pl.Int64,
-            "unit_id": pl.String,
-            "parent_id": pl.String,
-            "weight": pl.Float64,
-        },
-    ),
-    "units": (
-        "SELECT id, position, parent_id FROM units",
-        {"id": pl.String, "position": pl.Int64, "parent_id": pl.String},
-    ),
-}
-
-
-def _typed(rows: Sequence[Sequence[Any]], schema: dict[str, Any]) -> pl.DataFrame:
-    names = list(schema)
-    frame = pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
-    if frame.is_empty():
-        return pl.DataFrame(schema=schema)
-    return _cast(frame, schema)
-
-
 def read_definition_frames(store: Store) -> DefinitionFrames:
     """The tables a scorecard needs, as frames, without building domain objects."""
-    frames: dict[str, pl.DataFrame] = {}
-    with store.reading() as conn:
-        row = conn.execute(
-            text("SELECT fiscal_year_start, scoring, due_days FROM organization")
-        ).first()
-        if row is None:
-            raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
-    for name, (query, schema) in _FRAME_QUERIES.items():
-        frames[name] = _typed_frame(store, query, [], schema)
-    frames["period_targets"] = (
-        frames["period_targets"].sort("kpi_id", "position", maintain_order=True).drop("position")
-    )
-    scoring = row[1]
-    if isinstance(scoring, str):
-        scoring = json.loads(scoring)
+    from lineofsight.engine.frames import DefinitionFrames
+    from lineofsight.store.scorecard_reads import read_definition_tables
+
+    found = read_definition_tables(store)
+    if found is None:
+        raise UsageError(NO_STRATEGY)
+    (fiscal_year_start, scoring, due_days), frames = found
     return DefinitionFrames(
         kpis=frames["kpis"],
         period_targets=frames["period_targets"],
@@ -300,7 +119,7 @@ def read_definition_frames(store: Store) -> DefinitionFrames:
         supports=frames["supports"],
         objectives=frames["objectives"],
         units=frames["units"],
-        calendar=m.Calendar(row[0], row[2]),
+        calendar=m.Calendar(fiscal_year_start, due_days),
         scoring=m.Scoring(**scoring) if scoring else m.Scoring(),
     )
 
@@ -310,6 +129,8 @@ def frame_window(
 ) -> tuple[dt.date, dt.date]:
     """The days whose measurements a scorecard as of this date can use: the periods each
     frequency may be evaluated at and the ones searched for the last known value."""
+    from lineofsight.engine.lag import period_slots
+
     calendar = defs.calendar
     longest = dict(
         defs.kpis.group_by("frequency")
@@ -337,6 +158,10 @@ def status_with_definitions(
     as_of: str | None = None,
     names: ArgumentNames = OPTIONS,
 ) -> tuple[DefinitionFrames, FrameEvaluation]:
+    """The definitions and the scorecard computed in full from the store (no kept scorecard:
+    see `services.snapshots` for the one `los status` keeps up to date)."""
+    from lineofsight.engine.frames import evaluate_frames
+
     defs = read_definition_frames(store)
     minimal = m.Organization(name="", calendar=defs.calendar)
     day = resolve_as_of(minimal, period, as_of, names)
@@ -347,15 +172,17 @@ def status_with_definitions(
 
 def read_names(store: Store) -> dict[str, dict[str, str]]:
     """Names of KPIs and units and titles of objectives, for tables."""
-    names: dict[str, dict[str, str]] = {}
-    with store.reading() as conn:
-        for kind, query in (
-            ("kpi", "SELECT id, name FROM kpis"),
-            ("objective", "SELECT id, title FROM objectives"),
-            ("unit", "SELECT id, name FROM units"),
-        ):
-            names[kind] = {row[0]: row[1] for row in conn.execute(text(query))}
-    return names
+    from lineofsight.store.labels import read_labels
+
+    labels = read_labels(store)
+    return {
+        kind: dict(frame.select("id", pl.col("name").fill_null("")).iter_rows())
+        for kind, frame in (
+            ("kpi", labels.kpis),
+            ("objective", labels.objectives),
+            ("unit", labels.units),
+        )
+    }
 
 
 def subtree_of(units: pl.DataFrame, unit_id: str, names: ArgumentNames = OPTIONS) -> set[str]:

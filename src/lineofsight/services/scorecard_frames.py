@@ -16,9 +16,9 @@ from lineofsight.domain import model as m
 from lineofsight.engine.calendar import period_named
 from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
 from lineofsight.services.arguments import OPTIONS, ArgumentNames
-from lineofsight.services.evaluate import status_with_definitions, subtree_of
+from lineofsight.services.evaluate import subtree_of
 from lineofsight.store.database import Store
-from lineofsight.store.labels import Labels, read_labels
+from lineofsight.store.labels import Labels
 
 # Statuses as an ordered category, lowest first: green > amber > red, and below red the rows
 # that have no score (no value, then no target), so that `status >= "amber"` keeps exactly
@@ -72,30 +72,40 @@ def scorecard_frames(
     names: ArgumentNames = OPTIONS,
 ) -> ScorecardFrames:
     """The store's scorecard as of a date (or a period's last day), optionally only for a unit
-    and the units below it; messages name the arguments as `names` says."""
-    defs, ev = status_with_definitions(store, period, as_of, names)
-    if unit is not None:
-        keep = list(subtree_of(defs.units, unit, names))
-        kept = defs.objectives.filter(pl.col("unit_id").is_in(keep))["id"]
-        ev = FrameEvaluation(
-            ev.as_of,
-            ev.kpis.filter(pl.col("unit").is_in(keep)),
-            ev.objectives.filter(pl.col("id").is_in(kept.to_list())),
-            ev.units.filter(pl.col("id").is_in(keep)),
-        )
-    with store.reading() as conn:
-        labels = read_labels(conn)
-    return labelled(ev, defs, labels)
+    and the units below it; messages name the arguments as `names` says. It is the scorecard
+    `los status` keeps up to date in the store (`services.snapshots`)."""
+    from lineofsight.services.snapshots import scorecard
+
+    card = scorecard(store, period, as_of, names=names)
+    frames = card.frames()
+    if unit is None:
+        return frames
+    keep = list(subtree_of(card.defs.units, unit, names))
+    return ScorecardFrames(
+        frames.as_of,
+        frames.kpis.filter(pl.col("unit").is_in(keep)),
+        frames.objectives.filter(pl.col("unit").is_in(keep)),
+        frames.units.filter(pl.col("id").is_in(keep)),
+    )
 
 
 def labelled(ev: FrameEvaluation, defs: DefinitionFrames, labels: Labels) -> ScorecardFrames:
     """The evaluation's rows with names, unit names, units of measure and period ends."""
-    unit_names = labels.units.select(pl.col("id").alias("unit"), pl.col("name").alias("unit_name"))
-    kpis = (
-        ev.kpis.join(labels.kpis, on="id", how="left", maintain_order="left")
-        .join(unit_names, on="unit", how="left", maintain_order="left")
+    return ScorecardFrames(
+        ev.as_of,
+        label_kpis(ev.kpis, defs.calendar, labels),
+        label_objectives(ev.objectives, labels),
+        label_units(ev.units, labels),
+    )
+
+
+def label_kpis(kpis: pl.DataFrame, calendar: m.Calendar, labels: Labels) -> pl.DataFrame:
+    """The engine's KPI rows with their names, unit names, units of measure and period ends."""
+    return (
+        kpis.join(labels.kpis, on="id", how="left", maintain_order="left")
+        .join(_unit_names(labels), on="unit", how="left", maintain_order="left")
         .join(
-            _period_ends(ev.kpis["period"], defs.calendar),
+            _period_ends(kpis["period"], calendar),
             on="period",
             how="left",
             maintain_order="left",
@@ -121,10 +131,14 @@ def labelled(ev: FrameEvaluation, defs: DefinitionFrames, labels: Labels) -> Sco
             "last_period",
         )
     )
-    objectives = (
-        ev.objectives.join(labels.objectives, on="id", how="left", maintain_order="left")
+
+
+def label_objectives(objectives: pl.DataFrame, labels: Labels) -> pl.DataFrame:
+    """The engine's objective rows with their titles and unit names."""
+    return (
+        objectives.join(labels.objectives, on="id", how="left", maintain_order="left")
         .rename({"unit_id": "unit"})
-        .join(unit_names, on="unit", how="left", maintain_order="left")
+        .join(_unit_names(labels), on="unit", how="left", maintain_order="left")
         .select(
             "id",
             "name",
@@ -137,10 +151,24 @@ def labelled(ev: FrameEvaluation, defs: DefinitionFrames, labels: Labels) -> Sco
             "worst",
         )
     )
-    units = ev.units.join(labels.units, on="id", how="left", maintain_order="left").select(
+
+
+def label_units(units: pl.DataFrame, labels: Labels) -> pl.DataFrame:
+    """The engine's unit rows with their names."""
+    return units.join(labels.units, on="id", how="left", maintain_order="left").select(
         "id", "name", "score", pl.col("status").cast(STATUS), "counts", "worst"
     )
-    return ScorecardFrames(ev.as_of, kpis, objectives, units)
+
+
+def json_rows(frame: pl.DataFrame) -> pl.Series:
+    """Labelled rows as the status JSON writes them (status as text), one JSON object each."""
+    from lineofsight.services.shapes import status_rows
+
+    return status_rows(frame.with_columns(pl.col("status").cast(pl.String)))
+
+
+def _unit_names(labels: Labels) -> pl.DataFrame:
+    return labels.units.select(pl.col("id").alias("unit"), pl.col("name").alias("unit_name"))
 
 
 def _period_ends(labels: pl.Series, calendar: m.Calendar) -> pl.DataFrame:

@@ -24,12 +24,8 @@ import polars as pl
 from lineofsight.domain import model as m
 from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
 from lineofsight.services import shapes
-from lineofsight.services.evaluate import (
-    load_organization,
-    read_names,
-    resolve_as_of,
-    status_with_definitions,
-)
+from lineofsight.services.as_of import resolve_as_of
+from lineofsight.services.evaluate import load_organization, read_names
 from lineofsight.services.permissions import UnitTree
 from lineofsight.store.database import Store
 from lineofsight.store.organization import Revision, read_calendar, read_revision
@@ -41,6 +37,12 @@ def store_revision(store: Store) -> Revision:
     """A value that changes whenever anything a scorecard reads was written."""
     with store.reading() as conn:
         return read_revision(conn)
+
+
+def definitions_revision(revision: Revision) -> Revision:
+    """The part of a store revision that only an apply changes: what the organisation, its
+    unit tree and names are kept by, so that a check-in does not read them again."""
+    return revision[2:]
 
 
 def status_json(ev: FrameEvaluation) -> bytes:
@@ -141,16 +143,18 @@ class ScorecardCache:
 
     def organization(self, revision: Revision | None = None) -> m.Organization:
         """The organisation's definitions (UsageError when nothing was applied yet)."""
-        rev = revision or self.revision()
+        rev = definitions_revision(revision or self.revision())
         return self._get(("org", rev), lambda: load_organization(self.store))
 
     def unit_tree(self, revision: Revision | None = None) -> UnitTree:
         rev = revision or self.revision()
-        return self._get(("tree", rev), lambda: UnitTree.of(self.organization(rev)))
+        return self._get(
+            ("tree", definitions_revision(rev)), lambda: UnitTree.of(self.organization(rev))
+        )
 
     def names(self, revision: Revision | None = None) -> dict[str, dict[str, str]]:
         """Names of KPIs and units, titles of objectives, by id."""
-        rev = revision or self.revision()
+        rev = definitions_revision(revision or self.revision())
         return self._get(("names", rev), lambda: read_names(self.store))
 
     def as_of(
@@ -174,11 +178,15 @@ class ScorecardCache:
         lag = period is None  # a period report shows each KPI's period, value or not
 
         def make() -> Scorecard:
+            # The scorecard kept in the store, brought up to date: after a check-in only the
+            # KPIs written since are scored again (see `services.snapshots`).
+            from lineofsight.services.snapshots import scorecard
+
             if lag:
-                defs, ev = status_with_definitions(self.store, None, day.isoformat())
+                card = scorecard(self.store, None, day.isoformat())
             else:
-                defs, ev = status_with_definitions(self.store, period, None)
-            return Scorecard(rev, day, defs, ev)
+                card = scorecard(self.store, period, None)
+            return Scorecard(rev, day, card.defs, card.evaluation)
 
         return self._get(("scorecard", rev, day, lag), make)
 

@@ -4,14 +4,19 @@ same fields because both are written here."""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
 
 from lineofsight.checks.base import finding_plain as finding_plain
 from lineofsight.domain import model as m
-from lineofsight.engine.explain import Contribution, Explanation
-from lineofsight.engine.forecast import Forecast
-from lineofsight.engine.frames import FrameEvaluation
-from lineofsight.engine.trace import Trace
+
+if TYPE_CHECKING:  # not imported at run time: `los status --format json` loads none of them
+    from lineofsight.engine.explain import Contribution, Explanation
+    from lineofsight.engine.forecast import Forecast
+    from lineofsight.engine.frames import FrameEvaluation
+    from lineofsight.engine.trace import Trace
 
 # Worst first: a roll-up's items as a person reads them ("2 red, 1 amber, 5 green").
 ITEM_ORDER = ("red", "amber", "green", "no_data", "no_target")
@@ -28,12 +33,30 @@ def items_text(counts: dict[str, int] | None) -> str:
 def status_json(ev: FrameEvaluation) -> str:
     """`{"as_of", "kpis", "objectives", "units"}`, written column-wise (fast for 100,000 KPIs),
     numbers at full precision (rounding is for display only)."""
-    kpis = ev.kpis.drop("own_unit", strict=False)
-    return (
-        f'{{"as_of": "{ev.as_of.isoformat()}", "kpis": {kpis.write_json()}, '
-        f'"objectives": {ev.objectives.write_json()}, '
-        f'"units": {ev.units.write_json()}}}'
+    return status_document(
+        ev.as_of, status_rows(ev.kpis), status_rows(ev.objectives), status_rows(ev.units)
     )
+
+
+def status_rows(frame: pl.DataFrame) -> pl.Series:
+    """Each row of a scorecard frame (KPIs, objectives or units) as its JSON object, so that a
+    scorecard kept up to date writes again only the rows that changed."""
+    text = frame.drop("own_unit", strict=False).write_ndjson()
+    return pl.Series("json", text.splitlines(), dtype=pl.String)
+
+
+def status_document(
+    as_of: dt.date, kpis: pl.Series, objectives: pl.Series, units: pl.Series
+) -> str:
+    """The status JSON from the rows of `status_rows`."""
+    return (
+        f'{{"as_of": "{as_of.isoformat()}", "kpis": [{_joined(kpis)}], '
+        f'"objectives": [{_joined(objectives)}], "units": [{_joined(units)}]}}'
+    )
+
+
+def _joined(rows: pl.Series) -> str:
+    return "" if rows.is_empty() else str(rows.str.join(",").item())
 
 
 def explanation_plain(e: Explanation) -> dict[str, Any]:
@@ -88,6 +111,7 @@ def forecast_plain(f: Forecast, kpi: m.Kpi) -> dict[str, Any]:
         "on_track": f.on_track,
         "probability": f.probability,
         "method": f.method,
+        "models": f.models,
         "points": f.points,
         "period": f.target_period.label,
         "direction": kpi.direction.value,

@@ -15,7 +15,7 @@ import polars as pl
 from sqlalchemy import Connection, delete, insert, select, text
 
 from lineofsight.store import tables as t
-from lineofsight.store.database import Store
+from lineofsight.store.database import Store, idle
 from lineofsight.store.loading import load_session
 
 DEFINITIONS = "definitions"
@@ -68,8 +68,7 @@ def save_check_report(store: Store, key: str, state: str, report: str) -> bool:
     another write holds the store for more than SAVE_WAIT seconds."""
     brief = Store(store.url, migrate=False, busy_timeout=SAVE_WAIT)
     brief.arrow_sqlite = store.arrow_sqlite
-    if brief.arrow_file is not None:
-        store.engine.dispose()  # see loading.load_session: no connection of ours stays open
+    idle(store)  # the session opens ADBC's SQLite beside the store's (see database.idle)
     try:
         with load_session(brief) as session:
             if _state(session.query(_STATE, _STATE_SCHEMA).row(0)) != state:

@@ -305,9 +305,23 @@ __all__ = [
     "Store",
     "StoreConnection",
     "busy_timeout_setting",
+    "idle",
     "is_busy",
     "normalise_url",
     "sqlite_path",
     "sqlite_url",
     "url_without_password",
 ]
+
+
+def idle(store: Store) -> None:
+    """Close the store's idle connections on an SQLite file that bulk reads open through ADBC.
+
+    Two SQLite libraries in one process do not see each other's file locks: the last
+    connection of one to close takes itself for the file's last, folds the write-ahead log into
+    the file and removes it under the other's open connections. Reads alone survive that; a
+    write (saving a snapshot after bulk reads, a migration before them) must not meet it, so
+    neither library keeps a connection open while the other uses the file.
+    """
+    if store.arrow_file is not None:
+        store.engine.dispose()

@@ -3,14 +3,14 @@ titles and units, unit names; read as frames in three queries, whatever the orga
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, select
 
 from lineofsight.store import tables as t
+from lineofsight.store.arrow import read_frame
+from lineofsight.store.database import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,26 +23,18 @@ class Labels:
     units: pl.DataFrame
 
 
-def read_labels(conn: Connection) -> Labels:
+def read_labels(store: Store) -> Labels:
     """The names, titles and units of measure of every KPI, objective and unit."""
-    k, o, u = t.kpis, t.objectives, t.units
-    kpis = conn.execute(select(k.c.id, k.c.name, k.c.unit_of_measure)).all()
-    objectives = conn.execute(select(o.c.id, o.c.title, o.c.unit_id)).all()
-    units = conn.execute(select(u.c.id, u.c.name)).all()
     return Labels(
-        kpis=_frame(kpis, ["id", "name", "unit_of_measure"]),
-        objectives=_frame(objectives, ["id", "name", "unit_id"]),
-        units=_frame(units, ["id", "name"]),
+        kpis=read_frame(store, "SELECT id, name, unit_of_measure FROM kpis", [], _KPIS),
+        objectives=read_frame(store, "SELECT id, title, unit_id FROM objectives", [], _OBJECTIVES),
+        units=read_frame(store, "SELECT id, name FROM units", [], _UNITS),
     )
 
 
-def _frame(rows: Sequence[Sequence[Any]], names: list[str]) -> pl.DataFrame:
-    # Column by column: building 100,000 rows' frame from row tuples costs several times more.
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    return pl.DataFrame(
-        {name: list(column) for name, column in zip(names, columns, strict=True)},
-        schema={name: pl.String for name in names},
-    )
+_KPIS = {"id": pl.String, "name": pl.String, "unit_of_measure": pl.String}
+_OBJECTIVES = {"id": pl.String, "name": pl.String, "unit_id": pl.String}
+_UNITS = {"id": pl.String, "name": pl.String}
 
 
 def read_organization_name(conn: Connection) -> str:

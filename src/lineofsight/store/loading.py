@@ -68,9 +68,8 @@ def load_session(store: Store) -> Iterator[LoadSession]:
         return
     from adbc_driver_manager import Error as AdbcError
 
-    # The store's idle connections are closed first, not only left unused: one kept open
-    # across the session would read the file as it was before it (ADBC's copy, not seeing
-    # their locks, ends the write-ahead log they still map when it closes).
+    # Idle connections of the store's own library closed too: ADBC's, closing last, would
+    # otherwise fold the log into the file under them (see `store.arrow.idle`).
     store.engine.dispose()
     try:
         session = _AdbcSession(path, store.busy_timeout)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -388,8 +390,27 @@ measurements = Table(
         nullable=False,
         comment="loads.id of the write that recorded it",
     ),
+    # The KPIs a write touched, by the write's id: what a scorecard snapshot must score again.
+    Index("ix_measurements_load_id", "load_id", "kpi_id"),
     sqlite_with_rowid=False,
     comment="Current value of each KPI, unit and period.",
+)
+
+# The last scorecard computed for each as-of date and mode (migration 0009), with what it
+# covers: the definitions (definition_changes.id), the writes of values (loads.id) and the
+# values replaced or deleted (measurement_revisions.id). `los status` scores again only the KPIs
+# written since (see `store.scorecards`).
+scorecard_snapshots = Table(
+    "scorecard_snapshots",
+    metadata,
+    Column("as_of", Date, primary_key=True, comment="the as-of date scored"),
+    Column("lag", Boolean, primary_key=True, comment="with reporting lag (false: a period report)"),
+    Column("definitions", Integer, nullable=False, comment="definition_changes.id covered"),
+    Column("load_id", Integer, nullable=False, comment="loads.id covered"),
+    Column("revision_id", Integer, nullable=False, comment="measurement_revisions.id covered"),
+    Column("payload", LargeBinary, nullable=False, comment="the frames, Arrow IPC"),
+    Column("saved_at", DateTime(timezone=True), nullable=False, comment="when"),
+    comment="The last scorecard computed per as-of date and mode, and what it covers.",
 )
 
 # The values a later write replaced, each with where it came from, when, and when it was

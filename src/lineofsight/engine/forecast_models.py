@@ -1,0 +1,209 @@
+"""The models a forecast chooses from, fitted to many series of one length at once (numpy).
+
+Every function takes a `(k, n)` array: k series of n consecutive periods, oldest first,
+without gaps, and returns the mean and standard deviation of the next `horizon` periods.
+
+- `damped_trend`: Holt's linear method with a damped trend, in error-correction form
+  (ETS(A,Ad,N) with fixed parameters). Its smoothing parameters are picked per series from a
+  small grid by the in-sample one-step squared error; the grid is fixed, so the same data
+  always give the same numbers. h-step variance `sigma^2 * (1 + sum_{j<h} c_j^2)` with
+  `c_j = alpha + beta * (phi + ... + phi^j)`.
+- `ar1`, `ar2`: an autoregression with a constant on the values (least squares): a level that
+  returns towards its mean, as cycles and anomalies do. `ari1`, `ari2`: the same on the
+  period-to-period changes (a drift that fades into a steady one). Variance from the
+  impulse response, `sigma^2 * sum_{j<h} psi_j^2`. A fit whose roots are not stationary, or
+  with too few values for its parameters, is not a candidate.
+
+`best_two` scores every model on the series' own history (rolling origin: fitted up to one,
+two and three seasons before the end, projecting the season after each; mean absolute error)
+and averages the two best; combining two good forecasts is steadier than betting on one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["MODELS", "best_two", "damped"]
+
+Array = npt.NDArray[np.float64]
+
+MODELS = ("damped_trend", "ar1", "ar2", "ari1", "ari2")
+# (order, on the changes) for each autoregression of MODELS, in that order.
+_AUTOREGRESSIONS = ((1, False), (2, False), (1, True), (2, True))
+# Rolling origins for the choice, and the fewest values a fit at an origin may use.
+_ORIGINS = 3
+_MIN_FIT = 6
+
+# (alpha, beta as a share of alpha, phi): a small grid that covers smooth and reactive levels,
+# no trend to a quick one, and strong damping to none (phi 1: a linear trend, which a series
+# that is exactly a line picks, with no error at all).
+_GRID = tuple(
+    (a, r, p) for a in (0.1, 0.3, 0.5, 0.8) for r in (0.0, 0.1, 0.3) for p in (0.8, 0.9, 0.98, 1.0)
+)
+
+
+def best_two(y: Array, holdout: int, horizon: int) -> tuple[Array, Array, npt.NDArray[np.int8]]:
+    """The mean of the two models with the least error over the last seasons of each row
+    (`holdout` periods after each origin): (mean, sd, chosen (k, 2) indices into MODELS)."""
+    k, n = y.shape
+    cuts = tuple(n - holdout * j for j in range(1, _ORIGINS + 1) if n - holdout * j >= _MIN_FIT)
+    means, sds, errors = [], [], []
+    mean, sd, held = damped(y, horizon, cuts, holdout)
+    means.append(mean)
+    sds.append(sd)
+    errors.append(_error(held, y, cuts, holdout))
+    for order, changes in _AUTOREGRESSIONS:
+        mean, sd, valid = autoregression(y, order, changes, horizon)
+        fits = np.empty((k, len(cuts), holdout))
+        for i, cut in enumerate(cuts):
+            fit, _, ok = autoregression(y[:, :cut], order, changes, holdout)
+            fits[:, i] = fit
+            valid &= ok
+        error = _error(fits, y, cuts, holdout) if cuts else np.full(k, np.inf)
+        errors.append(np.where(valid, error, np.inf))
+        means.append(mean)
+        sds.append(sd)
+    table = np.stack(errors, axis=1)  # (k, models)
+    best = np.argsort(table, axis=1, kind="stable")[:, :2]
+    rows = np.arange(k)[:, None]
+    # A second model with no finite error (too short a history, or an explosive fit) is not
+    # averaged in: the first stands alone.
+    alone = ~np.isfinite(table[rows[:, 0], best[:, 1]])
+    best[:, 1] = np.where(alone, best[:, 0], best[:, 1])
+    mean_all = np.stack(means, axis=1)  # (k, models, horizon)
+    sd_all = np.stack(sds, axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = mean_all[rows, best].mean(axis=1)
+        # The two models' errors are close to perfectly correlated: the mean of their sds.
+        sd = sd_all[rows, best].mean(axis=1)
+    return mean, sd, best.astype(np.int8)
+
+
+def _error(fits: Array, y: Array, cuts: tuple[int, ...], holdout: int) -> Array:
+    """Mean absolute error of the projections from each cut; infinite where not finite."""
+    if not cuts:
+        return np.zeros(y.shape[0])
+    actual = np.stack([y[:, c : c + holdout] for c in cuts], axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        error = np.abs(fits - actual).mean(axis=(1, 2))
+    return np.where(np.isfinite(error), error, np.inf)
+
+
+def damped(y: Array, horizon: int, cuts: tuple[int, ...], ahead: int) -> tuple[Array, Array, Array]:
+    """Damped Holt on each row of `y`: (mean, sd) for the `horizon` periods after the last
+    value, and for each cut c in `cuts` the `ahead` values after y[:, :c] as the method fitted
+    to y[:, :c] alone would project them ((k, len(cuts), ahead); the recursion only looks
+    back, so one pass serves every cut)."""
+    k, n = y.shape
+    g = len(_GRID)
+    alpha = np.array([a for a, _, _ in _GRID])
+    beta = np.array([a * r for a, r, _ in _GRID])
+    phi = np.array([p for _, _, p in _GRID])
+    # The starting slope: the mean step over the first few periods (not one noisy step).
+    first = min(n - 1, 4)
+    level = np.repeat(y[:, :1], g, axis=1)
+    trend = np.repeat((y[:, first : first + 1] - y[:, :1]) / first, g, axis=1)
+    sse = np.zeros((k, g))
+    rows = np.arange(k)
+    held = np.empty((k, len(cuts), ahead))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(1, n):
+            if t in cuts:
+                best = np.argmin(np.where(np.isfinite(sse), sse, np.inf), axis=1)
+                damp = _cumulative_powers(phi[best], np.arange(1, ahead + 1))
+                held[:, cuts.index(t)] = (
+                    level[rows, best][:, None] + damp * trend[rows, best][:, None]
+                )
+            predicted = level + phi * trend
+            error = y[:, t : t + 1] - predicted
+            sse += error * error
+            level = predicted + alpha * error
+            trend = phi * trend + beta * error
+        sse = np.where(np.isfinite(sse), sse, np.inf)
+        best = np.argmin(sse, axis=1)
+        a, b, p = alpha[best], beta[best], phi[best]
+        lvl, trd = level[rows, best], trend[rows, best]
+        # Three parameters and two starting values spent on n - 1 errors, but never below 1.
+        sigma = np.sqrt(sse[rows, best] / max(1, n - 3))
+        steps = np.arange(1, horizon + 1)
+        damp = _cumulative_powers(p, steps)  # phi + ... + phi^h, (k, h)
+        mean = lvl[:, None] + damp * trd[:, None]
+        c = a[:, None] + b[:, None] * damp  # c_j for j = 1..h
+        spread = np.concatenate([np.zeros((k, 1)), np.cumsum(c * c, axis=1)[:, :-1]], axis=1)
+        sd = sigma[:, None] * np.sqrt(1.0 + spread)
+    return mean, sd, held
+
+
+def autoregression(
+    y: Array, order: int, changes: bool, horizon: int
+) -> tuple[Array, Array, npt.NDArray[np.bool_]]:
+    """An AR(order) with a constant fitted by least squares to each row of `y` (or to its
+    changes): (mean, sd) for the next `horizon` periods, and whether the fit is usable
+    (enough values, stationary roots, finite)."""
+    k = y.shape[0]
+    x = np.diff(y, axis=1) if changes else y
+    n = x.shape[1]
+    rows = n - order
+    if rows < order + 3:
+        nothing = np.full((k, horizon), np.nan)
+        return nothing, nothing, np.zeros(k, dtype=bool)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # Centred on each row's mean: the normal equations stay well conditioned.
+        centre = x.mean(axis=1, keepdims=True)
+        z = x - centre
+        finite = np.isfinite(z).all(axis=1)
+        z = np.where(finite[:, None], z, 0.0)
+        # The regressors: a constant and the `order` previous values, (k, rows) each.
+        columns = [np.ones((k, rows))] + [z[:, order - j - 1 : n - j - 1] for j in range(order)]
+        target = z[:, order:]
+        # The normal equations, entry by entry (einsum over many small matrices is slow).
+        gram = np.empty((k, order + 1, order + 1))
+        for i in range(order + 1):
+            for j in range(i, order + 1):
+                gram[:, i, j] = gram[:, j, i] = (columns[i] * columns[j]).sum(axis=1)
+        scale = np.trace(gram, axis1=1, axis2=2)[:, None, None] / (order + 1)
+        gram = gram + (1e-10 * scale + 1e-300) * np.eye(order + 1)
+        moment = np.stack([(c * target).sum(axis=1) for c in columns], axis=1)
+        coef = np.linalg.solve(gram, moment[..., None])[..., 0]  # (k, 1 + order)
+        residual = target - sum(c * coef[:, i : i + 1] for i, c in enumerate(columns))
+        sigma = np.sqrt((residual * residual).sum(axis=1) / max(1, rows - order - 1))
+        phi = coef[:, 1:]
+        if order == 1:
+            stationary = np.abs(phi[:, 0]) < 1
+        else:
+            stationary = (
+                (np.abs(phi[:, 1]) < 1) & (phi[:, 0] + phi[:, 1] < 1) & (phi[:, 1] - phi[:, 0] < 1)
+            )
+        recent = [z[:, n - 1 - j] for j in range(order)]  # newest first
+        psi = [np.ones(k)] + [np.zeros(k)] * (order - 1)  # psi_0, then zeros before it
+        steps, weights = [], []
+        for _ in range(horizon):
+            step = coef[:, 0] + _weighted(phi, recent)
+            steps.append(step)
+            recent = [step, *recent[:-1]]
+            weights.append(psi[0])
+            psi = [_weighted(phi, psi), *psi[:-1]]
+        path = np.stack(steps, axis=1) + centre
+        psis = np.stack(weights, axis=1)
+        if changes:
+            # A level is the last value plus the changes; its errors add up the same way.
+            path = y[:, -1:] + np.cumsum(path, axis=1)
+            psis = np.cumsum(psis, axis=1)
+        sd = sigma[:, None] * np.sqrt(np.cumsum(psis * psis, axis=1))
+        usable = finite & stationary & np.isfinite(path).all(axis=1) & np.isfinite(sd).all(axis=1)
+    return path, sd, usable
+
+
+def _weighted(phi: Array, lagged: list[Array]) -> Array:
+    """phi_1 * lagged[0] + ... + phi_p * lagged[p - 1], row by row."""
+    total = phi[:, 0] * lagged[0]
+    for j in range(1, phi.shape[1]):
+        total = total + phi[:, j] * lagged[j]
+    return total
+
+
+def _cumulative_powers(phi: Array, steps: npt.NDArray[np.int64]) -> Array:
+    """phi + phi^2 + ... + phi^h for each row's phi and each h in `steps`: (k, len(steps))."""
+    powers = phi[:, None] ** steps[None, :]
+    return np.cumsum(powers, axis=1)

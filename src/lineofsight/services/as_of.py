@@ -1,0 +1,36 @@
+"""The as-of date of a scorecard from the options a user gives (`--period`, `--as-of`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from lineofsight.domain import model as m
+from lineofsight.domain.periods import PeriodError, parse_date, parse_period
+from lineofsight.errors import UsageError
+from lineofsight.services.arguments import OPTIONS, ArgumentNames
+
+
+def resolve_as_of(
+    org: m.Organization,
+    period: str | None,
+    as_of: str | None,
+    names: ArgumentNames = OPTIONS,
+) -> dt.date:
+    """`--period P` means the last day of P; `--as-of D` a date; neither, today. Messages
+    name the arguments as `names` says."""
+    if period and as_of:
+        raise UsageError(f"give {names.period} or {names.as_of}, not both")
+    if period:
+        try:
+            return parse_period(period, org.calendar).end
+        except PeriodError as exc:
+            raise UsageError(f"{names.period}: {exc}") from None
+    if as_of:
+        try:
+            return parse_date(as_of)
+        except PeriodError as exc:
+            raise UsageError(f"{names.as_of} {as_of!r}: {exc}") from None
+    return dt.date.today()
+
+
+__all__ = ["resolve_as_of"]

@@ -1,0 +1,160 @@
+"""What a scorecard reads from the store, as frames: the definitions the engine scores with,
+the measurements of a window of days (of every KPI or of some), and the labels people read.
+
+Every read goes through `arrow.read_frame` (Arrow straight from SQLite where it can), except
+the reads of some KPIs' measurements, which find them along the primary key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select, text
+
+from lineofsight.store import tables as t
+from lineofsight.store.arrow import frame_of, read_frame
+from lineofsight.store.database import Store
+from lineofsight.store.measurements import of_kpis, with_starts
+
+_COLUMNS = "kpi_id, unit_id, period, period_end, value, numerator, denominator"
+# As stored: the period's label, from which (with its last day) its first day follows.
+STORED_SCHEMA = {
+    "kpi_id": pl.String,
+    "unit_id": pl.String,
+    "period": pl.String,
+    "period_end": pl.Date,
+    "value": pl.Float64,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
+}
+
+
+def read_measurement_rows(
+    store: Store, window: tuple[dt.date, dt.date] | None = None
+) -> pl.DataFrame:
+    """Stored measurements (`STORED_SCHEMA` with each period's first day, `period_start`),
+    optionally only those whose last day is in `window`."""
+    query = f"SELECT {_COLUMNS} FROM measurements"
+    params: list[object] = []
+    if window is not None:
+        query += " WHERE period_end >= {} AND period_end <= {}"
+        params = list(window)
+    return with_starts(read_frame(store, query, params, STORED_SCHEMA))
+
+
+def read_kpi_measurement_rows(
+    store: Store, kpi_ids: Iterable[str], window: tuple[dt.date, dt.date] | None = None
+) -> pl.DataFrame:
+    """The stored measurements of these KPIs only (every unit), as `read_measurement_rows`."""
+    ms = t.measurements
+    query = select(
+        ms.c.kpi_id,
+        ms.c.unit_id,
+        ms.c.period,
+        ms.c.period_end,
+        ms.c.value,
+        ms.c.numerator,
+        ms.c.denominator,
+    ).where(of_kpis(kpi_ids))
+    if window is not None:
+        query = query.where(ms.c.period_end >= window[0], ms.c.period_end <= window[1])
+    with store.reading() as conn:
+        rows = conn.execute(query).all()
+    return with_starts(frame_of(rows, STORED_SCHEMA))
+
+
+DEFINITION_QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
+    "kpis": (
+        "SELECT id, position, unit_id, frequency, direction, aggregation, across_units, formula,"
+        " ratio_scale, range_low, range_high, baseline_period, baseline_value, target_value,"
+        " target_by, tolerance, tolerance_abs, due_days FROM kpis",
+        {
+            "id": pl.String,
+            "position": pl.Int64,
+            "unit_id": pl.String,
+            "frequency": pl.String,
+            "direction": pl.String,
+            "aggregation": pl.String,
+            "across_units": pl.String,
+            "formula": pl.String,
+            "ratio_scale": pl.Float64,
+            "range_low": pl.Float64,
+            "range_high": pl.Float64,
+            "baseline_period": pl.String,
+            "baseline_value": pl.Float64,
+            "target_value": pl.Float64,
+            "target_by": pl.Date,
+            "tolerance": pl.Float64,
+            "tolerance_abs": pl.Float64,
+            "due_days": pl.Int64,
+        },
+    ),
+    "period_targets": (  # in the file's order: sorted once read (see `typed_query`)
+        "SELECT kpi_id, unit_id, period, value, position FROM kpi_period_targets",
+        {
+            "kpi_id": pl.String,
+            "unit_id": pl.String,
+            "period": pl.String,
+            "value": pl.Float64,
+            "position": pl.Int64,
+        },
+    ),
+    "unit_targets": (
+        "SELECT kpi_id, unit_id, value, by_date, baseline_period, baseline_value"
+        " FROM kpi_unit_targets",
+        {
+            "kpi_id": pl.String,
+            "unit_id": pl.String,
+            "value": pl.Float64,
+            "by_date": pl.Date,
+            "baseline_period": pl.String,
+            "baseline_value": pl.Float64,
+        },
+    ),
+    "supports": (
+        "SELECT kpi_id, objective_id, weight FROM kpi_supports",
+        {"kpi_id": pl.String, "objective_id": pl.String, "weight": pl.Float64},
+    ),
+    "objectives": (
+        "SELECT id, position, unit_id, parent_id, weight FROM objectives",
+        {
+            "id": pl.String,
+            "position": pl.Int64,
+            "unit_id": pl.String,
+            "parent_id": pl.String,
+            "weight": pl.Float64,
+        },
+    ),
+    "units": (
+        "SELECT id, position, parent_id FROM units",
+        {"id": pl.String, "position": pl.Int64, "parent_id": pl.String},
+    ),
+}
+
+
+def read_definition_tables(
+    store: Store,
+) -> tuple[tuple[int, dict[str, Any], int], dict[str, pl.DataFrame]] | None:
+    """The organisation's calendar and scoring ((fiscal year start, scoring settings, due
+    days)) and the definition tables of `DEFINITION_QUERIES`, the period targets in the file's
+    order; None before the first apply."""
+    with store.reading() as conn:
+        row = conn.execute(
+            text("SELECT fiscal_year_start, scoring, due_days FROM organization")
+        ).first()
+    if row is None:
+        return None
+    frames = {
+        name: read_frame(store, query, [], schema)
+        for name, (query, schema) in DEFINITION_QUERIES.items()
+    }
+    frames["period_targets"] = (
+        frames["period_targets"].sort("kpi_id", "position", maintain_order=True).drop("position")
+    )
+    scoring = row[1]
+    if isinstance(scoring, str):
+        scoring = json.loads(scoring)
+    return (row[0], scoring or {}, row[2]), frames

@@ -1,0 +1,77 @@
+"""The models a seasonal forecast chooses from (engine/forecast_models.py): autoregressions on
+values and on changes, and the choice of the two with the least error over the last seasons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lineofsight.engine.forecast_methods import seasonal
+from lineofsight.engine.forecast_models import MODELS, autoregression, best_two
+
+
+def _ar1(phi: float, mean: float, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = np.empty(n)
+    x[0] = mean
+    for t in range(1, n):
+        x[t] = mean + phi * (x[t - 1] - mean) + rng.normal()
+    return x
+
+
+def test_an_autoregression_returns_towards_the_mean() -> None:
+    y = _ar1(0.6, 50.0, 60, seed=1)
+    y[-1] = 60.0  # far above the mean: the projection falls back towards it
+    mean, sd, usable = autoregression(y[None, :], 1, False, 12)
+    assert usable[0]
+    assert 50 < mean[0, -1] < mean[0, 0] < 60
+    assert np.all(np.diff(sd[0]) >= 0)  # the interval widens with the horizon
+
+
+def test_an_autoregression_on_changes_keeps_the_drift() -> None:
+    rng = np.random.default_rng(2)
+    y = 100 + 2.0 * np.arange(48) + rng.normal(0, 0.5, 48)
+    mean, _, usable = autoregression(y[None, :], 1, True, 6)
+    assert usable[0]
+    assert mean[0, -1] == pytest.approx(y[-1] + 12, abs=2)
+
+
+def test_an_explosive_or_too_short_fit_is_not_a_candidate() -> None:
+    explosive = 1.5 ** np.arange(20, dtype=float)
+    _, _, usable = autoregression(explosive[None, :], 1, False, 3)
+    assert not usable[0]
+    _, _, usable = autoregression(np.array([[1.0, 2.0, 4.0, 3.0]]), 2, False, 3)
+    assert not usable[0]
+
+
+def test_best_two_prefers_what_forecast_each_series_best() -> None:
+    rows = np.stack(
+        [
+            _ar1(0.5, 20.0, 60, seed=3),  # a level that keeps returning to its mean
+            10 + 0.5 * np.arange(60.0),  # an exact line: the damped trend (phi 1) is exact
+        ]
+    )
+    mean, sd, chosen = best_two(rows, 12, 12)
+    assert mean.shape == sd.shape == (2, 12) and np.isfinite(mean).all()
+    first = {MODELS[i] for i in chosen[0]}
+    assert first & {"ar1", "ar2"}  # a stationary model is among the two best
+    assert MODELS[chosen[1, 0]] == "damped_trend" or "ari" in MODELS[chosen[1, 0]]
+    assert mean[1, -1] == pytest.approx(10 + 0.5 * 71, rel=1e-3)
+
+
+def test_best_two_is_deterministic_and_row_independent() -> None:
+    rows = np.stack([_ar1(0.3, 5.0, 48, seed=s) for s in range(4)])
+    together = best_two(rows, 12, 6)
+    for i in range(4):
+        alone = best_two(rows[i : i + 1], 12, 6)
+        for a, b in zip(together, alone, strict=True):
+            np.testing.assert_array_equal(a[i], b[0])
+
+
+def test_a_seasonal_projection_names_its_models() -> None:
+    months = np.arange(48)
+    y = 100 + 10 * np.sin(2 * np.pi * months / 12) + 0.3 * months
+    projection = seasonal(y[None, :], 12, 14)
+    (names,) = projection.models()
+    assert all(part in MODELS for part in names.split("+"))
+    assert np.isfinite(projection.mean).all()

@@ -1,0 +1,272 @@
+"""A scorecard brought up to date from its stored snapshot is the scorecard computed in full,
+after any writes: random check-ins, replacements and deletes, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from lineofsight.domain import model as m
+from lineofsight.engine.frames import FrameEvaluation, evaluate_frames
+from lineofsight.errors import UsageError
+from lineofsight.services.checkin import delete_measurement, record_measurement
+from lineofsight.services.evaluate import (
+    frame_window,
+    load_organization,
+    read_definition_frames,
+    read_measurement_frame,
+)
+from lineofsight.services.init import init_workspace
+from lineofsight.services.scorecard_frames import labelled
+from lineofsight.services.shapes import status_json
+from lineofsight.services.snapshots import Scorecard, scorecard
+from lineofsight.store.database import Store
+from lineofsight.store.labels import read_labels
+from lineofsight.store.scorecards import read_marks, read_snapshot, save_snapshot
+
+AS_OF = dt.date(2026, 11, 22)
+
+
+def _full(store: Store, as_of: dt.date, lag: bool = True) -> FrameEvaluation:
+    defs = read_definition_frames(store)
+    frame = read_measurement_frame(store, frame_window(defs, as_of, lag))
+    return evaluate_frames(defs, frame, as_of, lag)
+
+
+def _same(card: Scorecard, want: FrameEvaluation, store: Store) -> None:
+    got = card.evaluation
+    assert_frame_equal(got.kpis, want.kpis)
+    assert_frame_equal(got.objectives, want.objectives)
+    assert_frame_equal(got.units, want.units)
+    # The rows kept are the rows written: labelled with names, units and period ends.
+    labels = labelled(want, read_definition_frames(store), read_labels(store))
+    assert card.status_json() == status_json(labels.evaluation())
+
+
+@pytest.fixture(params=["manufacturing", "techinnovate"])
+def store(request: pytest.FixtureRequest, db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    init_workspace(tmp_path / "ws", example=request.param, db=db_url)
+    opened = Store(db_url)
+    yield opened
+    opened.close()
+
+
+def _periods(kpi: m.Kpi) -> list[str]:
+    """Recent periods of the KPI's frequency, around the as-of date's evaluation period."""
+    if kpi.frequency is m.Frequency.QUARTERLY:
+        return ["2026-Q2", "2026-Q3", "2026-Q4"]
+    if kpi.frequency is m.Frequency.MONTHLY:
+        return ["2026-08", "2026-09", "2026-10", "2026-11"]
+    if kpi.frequency is m.Frequency.YEARLY:
+        return ["2025", "2026"]
+    return []
+
+
+def _write_randomly(store: Store, rng: random.Random, count: int) -> None:
+    org = load_organization(store)
+    measured = [k for k in org.kpis if k.formula is None and _periods(k)]
+    for _ in range(count):
+        kpi = rng.choice(measured)
+        units = [kpi.unit, *(u for u, _ in kpi.unit_targets)]
+        unit = rng.choice(units)
+        period = rng.choice(_periods(kpi))
+        try:
+            if rng.random() < 0.25:
+                delete_measurement(store, kpi_id=kpi.id, unit_id=unit, period=period, actor="t")
+            elif kpi.ratio is not None:
+                record_measurement(
+                    store,
+                    kpi_id=kpi.id,
+                    unit_id=unit,
+                    period=period,
+                    numerator=float(rng.randint(0, 50)),
+                    denominator=float(rng.randint(50, 100)),
+                    actor="t",
+                    allow_future=True,
+                )
+            else:
+                low, high = kpi.bounds.min if kpi.bounds else None, None
+                value = rng.uniform(0 if low is None else low, 100 if high is None else high)
+                record_measurement(
+                    store,
+                    kpi_id=kpi.id,
+                    unit_id=unit,
+                    period=period,
+                    value=round(value, 2),
+                    actor="t",
+                    allow_future=True,
+                )
+        except UsageError:
+            continue  # nothing to delete there, or a value out of the KPI's bounds
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_patched_scorecards_equal_full_computations_after_random_writes(
+    store: Store, seed: int
+) -> None:
+    rng = random.Random(seed)
+    for as_of, period in ((AS_OF, None), (dt.date(2026, 12, 31), "2026-12")):
+        first = scorecard(store, period=period, as_of=None if period else as_of.isoformat())
+        _same(first, _full(store, as_of, lag=period is None), store)
+    for _ in range(4):
+        _write_randomly(store, rng, rng.randint(1, 6))
+        for as_of, period in ((AS_OF, None), (dt.date(2026, 12, 31), "2026-12")):
+            lag = period is None
+            got = scorecard(store, period=period, as_of=None if period else as_of.isoformat())
+            _same(got, _full(store, as_of, lag), store)
+            with store.reading() as conn:
+                kept = read_snapshot(conn, as_of, lag)
+                marks = read_marks(conn)
+            assert kept is not None and kept.marks == marks  # saved, covering every write
+
+
+def test_a_check_in_shows_in_the_next_status_and_only_its_kpi_is_scored_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scorecard(store, as_of=AS_OF.isoformat())
+    defs = read_definition_frames(store)
+    kpi_id = defs.kpis.filter(pl.col("formula").is_null()).row(0, named=True)["id"]
+    own = defs.kpis.filter(pl.col("id") == kpi_id).row(0, named=True)
+    before = scorecard(store, as_of=AS_OF.isoformat())
+    row = before.evaluation.kpis.filter(pl.col("id") == kpi_id, pl.col("own_unit")).row(
+        0, named=True
+    )
+    assert row["period"] is not None
+    record_measurement(
+        store,
+        kpi_id=kpi_id,
+        unit_id=own["unit_id"],
+        period=row["period"],
+        value=1.5,
+        actor="t",
+        allow_future=True,
+    )
+    import lineofsight.engine.frames as frames
+
+    scored: list[set[str]] = []
+    real = frames.score_kpis
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        scored.append(set(kwargs.get("only") or ()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(frames, "score_kpis", spy)
+    after = scorecard(store, as_of=AS_OF.isoformat())
+    got = after.evaluation.kpis.filter(pl.col("id") == kpi_id, pl.col("own_unit")).row(
+        0, named=True
+    )
+    assert got["actual"] == 1.5
+    assert len(scored) == 1 and kpi_id in scored[0]
+    assert len(scored[0]) < defs.kpis.height  # not every KPI again
+    _same(after, _full(store, AS_OF), store)
+
+
+def test_an_apply_makes_the_next_status_compute_in_full(store: Store) -> None:
+    from dataclasses import replace
+
+    from lineofsight.services.apply import apply_organization
+
+    before = scorecard(store, as_of=AS_OF.isoformat())
+    org = load_organization(store)
+    scored = {
+        r["id"]
+        for r in before.evaluation.kpis.filter(
+            pl.col("own_unit"), pl.col("actual") != pl.col("target")
+        ).iter_rows(named=True)
+    }
+    flip = {m.Direction.INCREASE: m.Direction.DECREASE, m.Direction.DECREASE: m.Direction.INCREASE}
+    kpi = next(k for k in org.kpis if k.id in scored and k.direction in flip)
+    moved = replace(kpi, direction=flip[kpi.direction])
+    apply_organization(
+        store,
+        replace(org, kpis=tuple(moved if k.id == kpi.id else k for k in org.kpis)),
+        source="t",
+    )
+    got = scorecard(store, as_of=AS_OF.isoformat())
+    _same(got, _full(store, AS_OF), store)
+    row = (pl.col("id") == kpi.id) & pl.col("own_unit")
+    assert (
+        got.evaluation.kpis.filter(row)["miss"].to_list()
+        != before.evaluation.kpis.filter(row)["miss"].to_list()
+    )
+
+
+def test_an_older_snapshot_never_replaces_a_newer_one(store: Store) -> None:
+    scorecard(store, as_of=AS_OF.isoformat())
+    with store.reading() as conn:
+        newest = read_snapshot(conn, AS_OF, True)
+    assert newest is not None
+    older = type(newest.marks)(newest.marks.definitions, newest.marks.load_id - 1, 0)
+    assert not save_snapshot(store, AS_OF, True, older, b"stale")
+    with store.reading() as conn:
+        kept = read_snapshot(conn, AS_OF, True)
+    assert kept == newest
+
+
+def _check_in_one(store: Store, value: float) -> str:
+    org = load_organization(store)
+    kpi = next(
+        k
+        for k in org.kpis
+        if k.formula is None and k.ratio is None and k.frequency is m.Frequency.MONTHLY
+    )
+    if kpi.bounds is not None and kpi.bounds.min is not None and kpi.bounds.max is not None:
+        value = (kpi.bounds.min + kpi.bounds.max) / 2
+    record_measurement(
+        store,
+        kpi_id=kpi.id,
+        unit_id=kpi.unit,
+        period="2026-09",
+        value=value,
+        actor="t",
+        allow_future=True,
+    )
+    return kpi.id
+
+
+@pytest.mark.parametrize("moment", ["before the values are read", "before the result is saved"])
+def test_a_write_during_a_status_is_shown_by_the_next_one(
+    store: Store, monkeypatch: pytest.MonkeyPatch, moment: str
+) -> None:
+    """Another process's check-in commits while a status computes: the status saves what it
+    read, claiming only the writes it had seen, and the next status shows the check-in."""
+    import lineofsight.services.evaluate as evaluate
+    import lineofsight.services.snapshots as snapshots
+
+    scorecard(store, as_of=AS_OF.isoformat())
+    _write_randomly(store, random.Random(7), 3)  # the next status patches
+    written: list[str] = []
+    if moment == "before the values are read":
+        real_read = evaluate.read_kpi_frame
+
+        def read_after_a_write(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if not written:
+                written.append(_check_in_one(store, 1.25))
+            return real_read(*args, **kwargs)
+
+        monkeypatch.setattr(evaluate, "read_kpi_frame", read_after_a_write)
+    else:
+        real_save = snapshots.save_snapshot
+
+        def save_after_a_write(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if not written:
+                written.append(_check_in_one(store, 1.25))
+            return real_save(*args, **kwargs)
+
+        monkeypatch.setattr(snapshots, "save_snapshot", save_after_a_write)
+    scorecard(store, as_of=AS_OF.isoformat())
+    monkeypatch.undo()
+    assert written
+    with store.reading() as conn:
+        kept = read_snapshot(conn, AS_OF, True)
+        now = read_marks(conn)
+    assert kept is not None and kept.marks != now  # the write is not claimed
+    got = scorecard(store, as_of=AS_OF.isoformat())
+    _same(got, _full(store, AS_OF), store)
+    rows = got.evaluation.kpis.filter(pl.col("id") == written[0], pl.col("own_unit"))
+    assert rows.height == 1
