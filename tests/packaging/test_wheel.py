@@ -97,8 +97,9 @@ def test_a_plain_install_requires_only_the_command_lines_libraries(
 
 def test_the_extras_hold_the_web_app_pandas_and_the_model(meta: dict[str, list[str]]) -> None:
     assert set(meta["Provides-Extra"]) == {"web", "pandas", "semantic", "dev", "bench"}
-    # The forecast benchmark's references and real series: `make bench` only, never the tests.
-    assert _extra(meta, "bench") == {"statsmodels", "pmdarima"}
+    # The benchmarks' references and real series (the forecast's models and series, the
+    # status query written for DuckDB): `make bench` only, never the tests.
+    assert _extra(meta, "bench") == {"statsmodels", "pmdarima", "duckdb"}
     assert not _extra(meta, "bench") & _extra(meta, "dev")
     assert _extra(meta, "web") >= {"fastapi", "uvicorn", "jinja2", "argon2-cffi", "plotly"}
     assert _extra(meta, "pandas") == {"pandas", "pyarrow"}
