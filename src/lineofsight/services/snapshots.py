@@ -3,10 +3,13 @@
 The first scorecard of an as-of date is computed in full and saved in the store with what it
 covers (`store.scorecards`). The next one reads it back and scores again only the KPIs written
 since (with the formulas that read them, all the way up), then rolls their objectives and
-units up again from the KPI rows, and saves the result. A change of the definitions (`los
-apply`) makes the next one compute in full. Either way the rows are the ones a full
-computation gives: a KPI's rows depend only on its own values and definitions and those of
-its formula's inputs (tests compare the two after random writes).
+units up again (only those whose rows can change: the objectives the KPIs support and their
+ancestors, the units of their rows), and saves the rows that changed beside the scorecard
+saved in full (a patch: a check-in writes kilobytes, not the whole scorecard again; the
+scorecard is saved in full again once a patch holds more than a sixteenth of its rows). A
+change of the definitions (`los apply`) makes the next one compute in full. Either way the
+rows are the ones a full computation gives: a KPI's rows depend only on its own values and
+definitions and those of its formula's inputs (tests compare the two after random writes).
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from lineofsight.services.arguments import OPTIONS, ArgumentNames
 from lineofsight.services.as_of import resolve_as_of
 from lineofsight.store.database import Store
 from lineofsight.store.scorecards import (
+    Marks,
     idle,
     read_fiscal_start,
     read_marks,
     read_snapshot,
+    save_patch,
     save_snapshot,
     written_since,
 )
@@ -47,8 +52,11 @@ _DEFINITIONS = ("kpis", "period_targets", "unit_targets", "supports", "objective
 _SECTIONS = ("kpis", "objectives", "units")
 _LABELS = ("kpi_labels", "objective_labels", "unit_labels")
 _UNCHANGED = (*_DEFINITIONS, "inputs", *_LABELS)  # parts that only an apply changes
+_ROWS = {"kpis": "scored", "objectives": "objectives_rows", "units": "units_rows"}
 # The layout of a stored snapshot; one of another layout or release is computed again.
 FORMAT = 3
+# A patch of more rows than this share of the scorecard's is saved in full instead.
+PATCH_SHARE = 1 / 16
 
 
 class Scorecard:
@@ -67,6 +75,7 @@ class Scorecard:
         inputs: pl.DataFrame | None = None,
         stored: dict[str, Any] | None = None,
         labels: Labels | None = None,
+        patched: dict[str, Any] | None = None,
     ) -> None:
         self.as_of = as_of
         self._rows = rows or {}  # kpis, objectives, units
@@ -76,6 +85,16 @@ class Scorecard:
         self._stored = stored or {}
         self._labels = labels
         self._frames: ScorecardFrames | None = None
+        # The rows of a patch read back (`header` with each section's row numbers, `parts`).
+        self._patched = patched or {}
+        # Each section's row numbers changed since the scorecard was saved in full (None:
+        # not saved, or to be saved in full).
+        self.changed: dict[str, set[int]] | None = (
+            {s: set(r) for s, r in self._patched["header"]["rows"].items()}
+            if self._patched
+            else None
+        )
+        self.base: Marks | None = None  # what the scorecard saved in full covers
 
     @property
     def defs(self) -> DefinitionFrames:
@@ -138,12 +157,25 @@ class Scorecard:
         return self._rows[section]
 
     def _text(self, section: str) -> str:
-        return bytes(self._stored["parts"][f"{section}_json"]).decode()
+        text = bytes(self._stored["parts"][f"{section}_json"]).decode()
+        numbers = self._patched["header"]["rows"][section] if self._patched else []
+        if not numbers:
+            return text
+        lines = text.split("\n")
+        patch = bytes(self._patched["parts"][f"{section}_json"]).decode().split("\n")
+        for number, line in zip(numbers, patch, strict=True):
+            lines[number] = line
+        return "\n".join(lines)
 
     def _frame(self, name: str) -> pl.DataFrame:
         import polars as pl
 
-        return pl.read_ipc(io.BytesIO(self._stored["parts"][name]))
+        frame = pl.read_ipc(io.BytesIO(self._stored["parts"][name]))
+        section = next((s for s, n in _ROWS.items() if n == name), None)
+        if section is None or not self._patched or not self._patched["header"]["rows"][section]:
+            return frame
+        rows = pl.read_ipc(io.BytesIO(self._patched["parts"][name]))
+        return replace_rows(frame, self._patched["header"]["rows"][section], rows)
 
     def status_json(self) -> str:
         """The status JSON of the whole scorecard (as `shapes.status_json`)."""
@@ -182,7 +214,11 @@ def scorecard(
         changed: set[str] | None = None
         if found is not None and found.marks.definitions == marks.definitions:
             changed = written_since(conn, found.marks)
-    card = decode(found.payload, day) if found is not None and changed is not None else None
+    card = None
+    if found is not None and changed is not None:
+        card = decode(found.payload, day, found.patch)
+        if card is not None:
+            card.base = found.saved
     if card is not None and changed is not None:
         if not changed:
             return card
@@ -213,16 +249,30 @@ def scorecard(
         card._frames = frames
     if save:
         idle(store)
+        small = card.base is not None and card.changed is not None and _small(card)
+        if small and save_patch(store, day, lag, card.base, marks, encode_patch(card)):
+            return card
         save_snapshot(store, day, lag, marks, encode(card))
     return card
 
 
+def _small(card: Scorecard) -> bool:
+    """Whether the rows changed since the scorecard was saved in full are few enough to be
+    saved as a patch."""
+    assert card.changed is not None
+    changed = sum(len(rows) for rows in card.changed.values())
+    total = sum(len(card.rows(section)) for section in _SECTIONS)
+    return changed <= total * PATCH_SHARE
+
+
 def patch(store: Store, card: Scorecard, changed: Collection[str], lag: bool) -> Scorecard:
     """The scorecard with the KPIs `changed` (and every formula that reads them) scored again
-    from the store, and every objective and unit rolled up again."""
+    from the store, and the objectives and units whose rows can change rolled up again: the
+    objectives those KPIs support and their ancestors, the units of their rows."""
     import polars as pl
 
-    from lineofsight.engine.frames import rollup, score_kpis
+    from lineofsight.engine.frame_rollups import rollup_objectives, rollup_units
+    from lineofsight.engine.frames import FrameEvaluation, score_kpis
     from lineofsight.services.evaluate import frame_window, read_kpi_frame
     from lineofsight.services.scorecard_frames import (
         json_rows,
@@ -238,26 +288,136 @@ def patch(store: Store, card: Scorecard, changed: Collection[str], lag: bool) ->
         return card
     needed = _closure(affected, _edges(inputs, upwards=False))
     measurements = read_kpi_frame(store, needed, frame_window(defs, ev.as_of, lag))
-    fresh = score_kpis(defs, measurements, ev.as_of, lag, only=needed).filter(
-        pl.col("id").is_in(list(affected))
-    )
-    order = defs.kpis.select("id", "position")
-    kept = ev.kpis.with_columns(card.rows("kpis")).filter(~pl.col("id").is_in(list(affected)))
-    kpis = (
-        pl.concat([kept, fresh.with_columns(json_rows(label_kpis(fresh, defs.calendar, labels)))])
-        .join(order, on="id", how="left")
+    fresh = (
+        score_kpis(defs, measurements, ev.as_of, lag, only=needed)
+        .filter(pl.col("id").is_in(list(affected)))
+        .join(defs.kpis.select("id", "position"), on="id", how="left")
         .sort("position", pl.col("own_unit").not_(), "unit")
         .drop("position")
     )
-    ev = rollup(defs, kpis.drop("json"), ev.as_of)
-    rows = {
-        "kpis": kpis["json"],
-        "objectives": json_rows(label_objectives(ev.objectives, labels)),
-        "units": json_rows(label_units(ev.units, labels)),
-    }
+    rows = {section: card.rows(section) for section in _SECTIONS}
+    numbers = {"kpis": _numbers(ev.kpis, affected)}
+    old = ev.kpis[numbers["kpis"]]
+    # A KPI has a row per unit its definitions name; the rows replace those kept in place.
+    if old.select("id", "unit").equals(fresh.select("id", "unit")):
+        kpis = replace_rows(ev.kpis, numbers["kpis"], fresh)
+    else:  # pragma: no cover - the same definitions give the same rows
+        return _rebuilt(card, fresh, affected)
+    rows["kpis"] = _scatter(
+        rows["kpis"], numbers["kpis"], json_rows(label_kpis(fresh, defs.calendar, labels))
+    )
+    objectives = _ancestors(
+        defs.objectives,
+        defs.supports.filter(pl.col("kpi_id").is_in(list(affected)))["objective_id"],
+    )
+    units = set(old["unit"].to_list()) | set(fresh["unit"].to_list())
+    numbers["objectives"] = _numbers(ev.objectives, objectives)
+    numbers["units"] = _numbers(ev.units, units)
+    new_objectives = rollup_objectives(defs, kpis, only=objectives, kept=ev.objectives)
+    new_units = rollup_units(defs, kpis, only=units)
+    rows["objectives"] = _scatter(
+        rows["objectives"],
+        numbers["objectives"],
+        json_rows(label_objectives(new_objectives, labels)),
+    )
+    rows["units"] = _scatter(
+        rows["units"], numbers["units"], json_rows(label_units(new_units, labels))
+    )
+    ev = FrameEvaluation(
+        ev.as_of,
+        kpis,
+        replace_rows(ev.objectives, numbers["objectives"], new_objectives),
+        replace_rows(ev.units, numbers["units"], new_units),
+    )
     # The definitions are those read back: their stored bytes are saved again as they are.
     unchanged = {name: card._stored["parts"][name] for name in _UNCHANGED if card._stored}
-    return Scorecard(ev.as_of, rows, defs, ev, inputs, stored={"parts": unchanged}, labels=labels)
+    patched = Scorecard(
+        ev.as_of, rows, defs, ev, inputs, stored={"parts": unchanged}, labels=labels
+    )
+    patched.base = card.base
+    if card.changed is not None or card.base is not None:
+        patched.changed = {
+            section: (card.changed or {}).get(section, set()) | set(numbers[section])
+            for section in _SECTIONS
+        }
+    return patched
+
+
+def _rebuilt(card: Scorecard, fresh: pl.DataFrame, affected: set[str]) -> Scorecard:
+    """The scorecard with the KPI rows `fresh` instead of those of the KPIs `affected`, every
+    objective and unit rolled up again (saved in full)."""
+    import polars as pl
+
+    from lineofsight.engine.frames import rollup
+    from lineofsight.services.scorecard_frames import json_rows, labelled
+
+    defs = card.defs
+    kpis = (
+        pl.concat([card.evaluation.kpis.filter(~pl.col("id").is_in(list(affected))), fresh])
+        .join(defs.kpis.select("id", "position"), on="id", how="left")
+        .sort("position", pl.col("own_unit").not_(), "unit")
+        .drop("position")
+    )
+    ev = rollup(defs, kpis, card.as_of)
+    frames = labelled(ev, defs, card.labels)
+    rows = {s: json_rows(getattr(frames, s)) for s in _SECTIONS}
+    unchanged = {name: card._stored["parts"][name] for name in _UNCHANGED if card._stored}
+    rebuilt = Scorecard(
+        card.as_of, rows, defs, ev, card.inputs, stored={"parts": unchanged}, labels=card.labels
+    )
+    rebuilt.base = card.base  # changed stays None: saved in full
+    return rebuilt
+
+
+def _numbers(frame: pl.DataFrame, ids: Collection[str]) -> list[int]:
+    """The row numbers of the rows of `ids`, in the frame's order."""
+    import polars as pl
+
+    return (
+        frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("n"), "id")
+        .filter(pl.col("id").is_in(list(ids)))["n"]
+        .to_list()
+    )
+
+
+def _ancestors(objectives: pl.DataFrame, start: pl.Series) -> set[str]:
+    """The objectives `start` and every objective above them."""
+    parents = dict(objectives.select("id", "parent_id").iter_rows())
+    found: set[str] = set()
+    for objective in start.to_list():
+        while objective is not None and objective not in found and objective in parents:
+            found.add(objective)
+            objective = parents[objective]
+    return found
+
+
+def _scatter(rows: pl.Series, numbers: list[int], new: pl.Series) -> pl.Series:
+    """The rows with those at `numbers` replaced by `new` (in order)."""
+    if not numbers:
+        return rows
+    rows = rows.clone()
+    rows.scatter(numbers, new)
+    return rows
+
+
+def replace_rows(frame: pl.DataFrame, numbers: list[int], rows: pl.DataFrame) -> pl.DataFrame:
+    """The frame with its rows at `numbers` replaced by `rows` (in order; same columns)."""
+    import polars as pl
+
+    if not numbers:
+        return frame
+    n = pl.int_range(pl.len(), dtype=pl.UInt32).alias("_n")
+    return (
+        pl.concat(
+            [
+                frame.with_columns(n).filter(~pl.col("_n").is_in(numbers)),
+                rows.select(frame.columns).with_columns(pl.Series("_n", numbers, pl.UInt32)),
+            ],
+            how="vertical_relaxed",
+        )
+        .sort("_n")
+        .drop("_n")
+    )
 
 
 def formula_inputs(kpis: pl.DataFrame) -> pl.DataFrame:
@@ -339,9 +499,39 @@ def encode(card: Scorecard) -> bytes:
     return json.dumps(header).encode() + b"\n" + b"".join(parts)
 
 
-def decode(payload: bytes, as_of: dt.date) -> Scorecard | None:
-    """What `encode` wrote (its frames decoded when asked for); None when another release
-    wrote it."""
+def encode_patch(card: Scorecard) -> bytes:
+    """The rows of a scorecard changed since it was saved in full (`card.changed`), as bytes
+    laid out as `encode`'s: a JSON header line with each section's row numbers, then those
+    rows of the engine's frames (Arrow IPC) and of the JSON (text, one row a line)."""
+    assert card.changed is not None
+    ev = card.evaluation
+    frames = {"kpis": ev.kpis, "objectives": ev.objectives, "units": ev.units}
+    numbers = {section: sorted(card.changed[section]) for section in _SECTIONS}
+    parts, sizes = [], {}
+    for section in _SECTIONS:
+        buffer = io.BytesIO()
+        frames[section][numbers[section]].write_ipc(buffer)
+        parts.append(buffer.getvalue())
+        sizes[_ROWS[section]] = len(parts[-1])
+    for section in _SECTIONS:
+        rows = card.rows(section)[numbers[section]]
+        parts.append(rows.str.join("\n").item().encode() if len(rows) else b"")
+        sizes[f"{section}_json"] = len(parts[-1])
+    header = {"format": FORMAT, "release": __version__, "sizes": sizes, "rows": numbers}
+    return json.dumps(header).encode() + b"\n" + b"".join(parts)
+
+
+def decode(payload: bytes, as_of: dt.date, patch: bytes | None = None) -> Scorecard | None:
+    """What `encode` wrote (its frames decoded when asked for), with the rows of the patch
+    `encode_patch` wrote; None when another release wrote either."""
+    stored = _parts(payload)
+    patched = _parts(patch) if patch is not None else None
+    if stored is None or (patch is not None and patched is None):
+        return None
+    return Scorecard(as_of, stored=stored, patched=patched)
+
+
+def _parts(payload: bytes) -> dict[str, Any] | None:
     end = payload.find(b"\n")
     try:
         header = json.loads(payload[:end])
@@ -358,7 +548,16 @@ def decode(payload: bytes, as_of: dt.date) -> Scorecard | None:
     for name, size in header["sizes"].items():
         parts[name] = view[offset : offset + size]
         offset += size
-    return Scorecard(as_of, stored={"header": header, "parts": parts})
+    return {"header": header, "parts": parts}
 
 
-__all__ = ["Scorecard", "decode", "encode", "formula_inputs", "patch", "scorecard"]
+__all__ = [
+    "Scorecard",
+    "decode",
+    "encode",
+    "encode_patch",
+    "formula_inputs",
+    "patch",
+    "replace_rows",
+    "scorecard",
+]
