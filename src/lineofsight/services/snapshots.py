@@ -249,17 +249,21 @@ def scorecard(
         card._frames = frames
     if save:
         idle(store)
-        small = card.base is not None and card.changed is not None and _small(card)
-        if small and save_patch(store, day, lag, card.base, marks, encode_patch(card)):
-            return card
-        save_snapshot(store, day, lag, marks, encode(card))
+        base = card.base
+        if not (
+            base is not None
+            and _small(card)
+            and save_patch(store, day, lag, base, marks, encode_patch(card))
+        ):
+            save_snapshot(store, day, lag, marks, encode(card))
     return card
 
 
 def _small(card: Scorecard) -> bool:
     """Whether the rows changed since the scorecard was saved in full are few enough to be
     saved as a patch."""
-    assert card.changed is not None
+    if card.changed is None:
+        return False
     changed = sum(len(rows) for rows in card.changed.values())
     total = sum(len(card.rows(section)) for section in _SECTIONS)
     return changed <= total * PATCH_SHARE
