@@ -14,9 +14,11 @@ definitions and those of its formula's inputs (tests compare the two after rando
 
 from __future__ import annotations
 
+import array
 import datetime as dt
 import io
 import json
+import sys
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +56,7 @@ _LABELS = ("kpi_labels", "objective_labels", "unit_labels")
 _UNCHANGED = (*_DEFINITIONS, "inputs", *_LABELS)  # parts that only an apply changes
 _ROWS = {"kpis": "scored", "objectives": "objectives_rows", "units": "units_rows"}
 # The layout of a stored snapshot; one of another layout or release is computed again.
-FORMAT = 3
+FORMAT = 4
 # A patch of more rows than this share of the scorecard's is saved in full instead.
 PATCH_SHARE = 1 / 16
 
@@ -151,21 +153,28 @@ class Scorecard:
         if section not in self._rows:
             import polars as pl
 
-            text = self._text(section)
+            text = self._text(section).decode()
             rows = text.split("\n") if text else []
             self._rows[section] = pl.Series("json", rows, dtype=pl.String)
         return self._rows[section]
 
-    def _text(self, section: str) -> str:
-        text = bytes(self._stored["parts"][f"{section}_json"]).decode()
+    def _text(self, section: str, between: bytes = b"\n") -> bytes:
+        """The section's JSON rows as stored (patched), with `between` between them."""
+        text = self._stored["parts"][f"{section}_json"]
         numbers = self._patched["header"]["rows"][section] if self._patched else []
-        if not numbers:
-            return text
-        lines = text.split("\n")
-        patch = bytes(self._patched["parts"][f"{section}_json"]).decode().split("\n")
-        for number, line in zip(numbers, patch, strict=True):
-            lines[number] = line
-        return "\n".join(lines)
+        if numbers:
+            ends = array.array("I", bytes(self._stored["parts"][f"{section}_ends"]))
+            if sys.byteorder != "little":
+                ends.byteswap()
+            patch = bytes(self._patched["parts"][f"{section}_json"]).split(b"\n")
+            pieces, start = [], 0
+            for number, line in zip(numbers, patch, strict=True):
+                pieces += [text[start : ends[number - 1] + 1 if number else 0], line]
+                start = ends[number]
+            pieces.append(text[start:])
+            text = b"".join(pieces)
+        text = bytes(text)
+        return text if between == b"\n" else text.replace(b"\n", between)
 
     def _frame(self, name: str) -> pl.DataFrame:
         import polars as pl
@@ -181,11 +190,18 @@ class Scorecard:
         """The status JSON of the whole scorecard (as `shapes.status_json`)."""
         if not self._rows and "kpis_json" in self._stored.get("parts", {}):
             # Rows as stored: one a line, each line a JSON object without a line break.
-            kpis, objectives, units = (self._text(s).replace("\n", ",") for s in _SECTIONS)
-            return (
-                f'{{"as_of": "{self.as_of.isoformat()}", "kpis": [{kpis}], '
-                f'"objectives": [{objectives}], "units": [{units}]}}'
-            )
+            kpis, objectives, units = (self._text(s, b",") for s in _SECTIONS)
+            return b"".join(
+                [
+                    f'{{"as_of": "{self.as_of.isoformat()}", "kpis": ['.encode(),
+                    kpis,
+                    b'], "objectives": [',
+                    objectives,
+                    b'], "units": [',
+                    units,
+                    b"]}",
+                ]
+            ).decode()
         from lineofsight.services.shapes import status_document
 
         return status_document(self.as_of, *(self.rows(s) for s in _SECTIONS))
@@ -493,6 +509,13 @@ def encode(card: Scorecard) -> bytes:
         rows = card.rows(section)
         parts.append(rows.str.join("\n").item().encode() if len(rows) else b"")
         sizes[f"{section}_json"] = len(parts[-1])
+    for section in _SECTIONS:
+        # Where each row ends (its line break): a patch replaces rows without splitting all.
+        ends = array.array("I", ((card.rows(section).str.len_bytes() + 1).cum_sum() - 1).to_list())
+        if sys.byteorder != "little":
+            ends.byteswap()
+        parts.append(ends.tobytes())
+        sizes[f"{section}_ends"] = len(parts[-1])
     header = {
         "format": FORMAT,
         "release": __version__,  # rows as this release writes them
