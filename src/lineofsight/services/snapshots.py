@@ -78,6 +78,7 @@ class Scorecard:
         stored: dict[str, Any] | None = None,
         labels: Labels | None = None,
         patched: dict[str, Any] | None = None,
+        changes: dict[str, dict[int, bytes]] | None = None,
     ) -> None:
         self.as_of = as_of
         self._rows = rows or {}  # kpis, objectives, units
@@ -89,14 +90,23 @@ class Scorecard:
         self._frames: ScorecardFrames | None = None
         # The rows of a patch read back (`header` with each section's row numbers, `parts`).
         self._patched = patched or {}
-        # Each section's row numbers changed since the scorecard was saved in full (None:
-        # not saved, or to be saved in full).
-        self.changed: dict[str, set[int]] | None = (
-            {s: set(r) for s, r in self._patched["header"]["rows"].items()}
-            if self._patched
-            else None
-        )
+        if self._patched and changes is None:
+            changes = {}
+            for section in _SECTIONS:
+                numbers = self._patched["header"]["rows"][section]
+                lines = bytes(self._patched["parts"][f"{section}_json"]).split(b"\n")
+                changes[section] = dict(zip(numbers, lines, strict=True)) if numbers else {}
+        # Each section's JSON rows changed since the scorecard was saved in full, by row
+        # number (None: not saved, or to be saved in full).
+        self._changes = changes
         self.base: Marks | None = None  # what the scorecard saved in full covers
+
+    @property
+    def changed(self) -> dict[str, set[int]] | None:
+        """Each section's row numbers changed since the scorecard was saved in full."""
+        if self._changes is None:
+            return None
+        return {section: set(rows) for section, rows in self._changes.items()}
 
     @property
     def defs(self) -> DefinitionFrames:
@@ -161,15 +171,14 @@ class Scorecard:
     def _text(self, section: str, between: bytes = b"\n") -> bytes:
         """The section's JSON rows as stored (patched), with `between` between them."""
         text = self._stored["parts"][f"{section}_json"]
-        numbers = self._patched["header"]["rows"][section] if self._patched else []
-        if numbers:
+        changes = (self._changes or {}).get(section)
+        if changes:
             ends = array.array("I", bytes(self._stored["parts"][f"{section}_ends"]))
             if sys.byteorder != "little":
                 ends.byteswap()
-            patch = bytes(self._patched["parts"][f"{section}_json"]).split(b"\n")
             pieces, start = [], 0
-            for number, line in zip(numbers, patch, strict=True):
-                pieces += [text[start : ends[number - 1] + 1 if number else 0], line]
+            for number in sorted(changes):
+                pieces += [text[start : ends[number - 1] + 1 if number else 0], changes[number]]
                 start = ends[number]
             pieces.append(text[start:])
             text = b"".join(pieces)
@@ -281,7 +290,8 @@ def _small(card: Scorecard) -> bool:
     if card.changed is None:
         return False
     changed = sum(len(rows) for rows in card.changed.values())
-    total = sum(len(card.rows(section)) for section in _SECTIONS)
+    ev = card.evaluation
+    total = ev.kpis.height + ev.objectives.height + ev.units.height
     return changed <= total * PATCH_SHARE
 
 
@@ -295,7 +305,6 @@ def patch(store: Store, card: Scorecard, changed: Collection[str], lag: bool) ->
     from lineofsight.engine.frames import FrameEvaluation, score_kpis
     from lineofsight.services.evaluate import frame_window, read_kpi_frame
     from lineofsight.services.scorecard_frames import (
-        json_rows,
         label_kpis,
         label_objectives,
         label_units,
@@ -315,7 +324,6 @@ def patch(store: Store, card: Scorecard, changed: Collection[str], lag: bool) ->
         .sort("position", pl.col("own_unit").not_(), "unit")
         .drop("position")
     )
-    rows = {section: card.rows(section) for section in _SECTIONS}
     numbers = {"kpis": _numbers(ev.kpis, affected)}
     old = ev.kpis[numbers["kpis"]]
     # A KPI has a row per unit its definitions name; the rows replace those kept in place.
@@ -323,9 +331,8 @@ def patch(store: Store, card: Scorecard, changed: Collection[str], lag: bool) ->
         kpis = replace_rows(ev.kpis, numbers["kpis"], fresh)
     else:  # pragma: no cover - the same definitions give the same rows
         return _rebuilt(card, fresh, affected)
-    rows["kpis"] = _scatter(
-        rows["kpis"], numbers["kpis"], json_rows(label_kpis(fresh, defs.calendar, labels))
-    )
+    changes = {section: dict((card._changes or {}).get(section, {})) for section in _SECTIONS}
+    changes["kpis"].update(_lines(numbers["kpis"], label_kpis(fresh, defs.calendar, labels)))
     objectives = _ancestors(
         defs.objectives,
         defs.supports.filter(pl.col("kpi_id").is_in(list(affected)))["objective_id"],
@@ -335,31 +342,21 @@ def patch(store: Store, card: Scorecard, changed: Collection[str], lag: bool) ->
     numbers["units"] = _numbers(ev.units, units)
     new_objectives = rollup_objectives(defs, kpis, only=objectives, kept=ev.objectives)
     new_units = rollup_units(defs, kpis, only=units)
-    rows["objectives"] = _scatter(
-        rows["objectives"],
-        numbers["objectives"],
-        json_rows(label_objectives(new_objectives, labels)),
+    changes["objectives"].update(
+        _lines(numbers["objectives"], label_objectives(new_objectives, labels))
     )
-    rows["units"] = _scatter(
-        rows["units"], numbers["units"], json_rows(label_units(new_units, labels))
-    )
+    changes["units"].update(_lines(numbers["units"], label_units(new_units, labels)))
     ev = FrameEvaluation(
         ev.as_of,
         kpis,
         replace_rows(ev.objectives, numbers["objectives"], new_objectives),
         replace_rows(ev.units, numbers["units"], new_units),
     )
-    # The definitions are those read back: their stored bytes are saved again as they are.
-    unchanged = {name: card._stored["parts"][name] for name in _UNCHANGED if card._stored}
+    # The rows saved in full stay as read (their JSON rows too, with the changed ones beside).
     patched = Scorecard(
-        ev.as_of, rows, defs, ev, inputs, stored={"parts": unchanged}, labels=labels
+        ev.as_of, None, defs, ev, inputs, stored=card._stored, labels=labels, changes=changes
     )
     patched.base = card.base
-    if card.changed is not None or card.base is not None:
-        patched.changed = {
-            section: (card.changed or {}).get(section, set()) | set(numbers[section])
-            for section in _SECTIONS
-        }
     return patched
 
 
@@ -411,13 +408,11 @@ def _ancestors(objectives: pl.DataFrame, start: pl.Series) -> set[str]:
     return found
 
 
-def _scatter(rows: pl.Series, numbers: list[int], new: pl.Series) -> pl.Series:
-    """The rows with those at `numbers` replaced by `new` (in order)."""
-    if not numbers:
-        return rows
-    rows = rows.clone()
-    rows.scatter(numbers, new)
-    return rows
+def _lines(numbers: list[int], labelled: pl.DataFrame) -> dict[int, bytes]:
+    """The JSON rows of labelled rows, by their row numbers `numbers` (in order)."""
+    from lineofsight.services.scorecard_frames import json_rows
+
+    return {n: row.encode() for n, row in zip(numbers, json_rows(labelled), strict=True)}
 
 
 def replace_rows(frame: pl.DataFrame, numbers: list[int], rows: pl.DataFrame) -> pl.DataFrame:
@@ -541,8 +536,8 @@ def encode_patch(card: Scorecard) -> bytes:
         parts.append(buffer.getvalue())
         sizes[_ROWS[section]] = len(parts[-1])
     for section in _SECTIONS:
-        rows = card.rows(section)[numbers[section]]
-        parts.append(rows.str.join("\n").item().encode() if len(rows) else b"")
+        changes = (card._changes or {})[section]
+        parts.append(b"\n".join(changes[n] for n in numbers[section]))
         sizes[f"{section}_json"] = len(parts[-1])
     header = {"format": FORMAT, "release": __version__, "sizes": sizes, "rows": numbers}
     return json.dumps(header).encode() + b"\n" + b"".join(parts)
