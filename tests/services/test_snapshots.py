@@ -379,3 +379,50 @@ def test_a_check_in_deep_in_the_tree_rolls_up_only_its_objectives_and_their_ance
     with store.reading() as conn:
         kept = read_snapshot(conn, AS_OF, True)
     assert kept is not None and kept.patch is not None
+
+
+_WARM = """
+import sys
+from lineofsight.cli.app import app
+sys.argv = ["los", "status", "--as-of", "2026-11-22", "--format", "json", "--db", sys.argv[1]]
+try:
+    app()
+except SystemExit:
+    pass
+heavy = ("polars", "pyarrow", "lineofsight.engine", "lineofsight.engine.frames")
+print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)
+"""
+
+
+def test_a_status_on_an_up_to_date_scorecard_loads_no_polars_nor_the_engine(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read back as it was saved, and with a patch beside it: the rows are written as kept."""
+    import json
+    import subprocess
+    import sys
+
+    import lineofsight.services.snapshots as snapshots
+
+    monkeypatch.setattr(snapshots, "PATCH_SHARE", 1.0)
+    for write in (False, True):
+        if write:
+            _write_randomly(store, random.Random(3), 3)
+        scorecard(store, as_of=AS_OF.isoformat())  # brought up to date (a patch the 2nd time)
+        with store.reading() as conn:
+            kept = read_snapshot(conn, AS_OF, True)
+        assert kept is not None and (kept.patch is not None) == write
+        done = subprocess.run(
+            [sys.executable, "-c", _WARM, store.url],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**__import__("os").environ, "LOS_DATABASE_URL": ""},
+        )
+        assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr
+        assert json.loads(done.stdout) == json.loads(status_json(_full_labelled(store)))
+
+
+def _full_labelled(store: Store) -> FrameEvaluation:
+    want = _full(store, AS_OF)
+    return labelled(want, read_definition_frames(store), read_labels(store)).evaluation()
