@@ -163,27 +163,27 @@ class Scorecard:
         if section not in self._rows:
             import polars as pl
 
-            text = self._text(section).decode()
+            text = b"".join(self._text(section)).decode()
             rows = text.split("\n") if text else []
             self._rows[section] = pl.Series("json", rows, dtype=pl.String)
         return self._rows[section]
 
-    def _text(self, section: str, between: bytes = b"\n") -> bytes:
-        """The section's JSON rows as stored (patched), with `between` between them."""
+    def _text(self, section: str) -> list[bytes | memoryview]:
+        """The section's JSON rows as stored, one a line, with the changed ones in place: in
+        pieces to be joined (the stored rows are not copied)."""
         text = self._stored["parts"][f"{section}_json"]
         changes = (self._changes or {}).get(section)
-        if changes:
-            ends = array.array("I", bytes(self._stored["parts"][f"{section}_ends"]))
-            if sys.byteorder != "little":
-                ends.byteswap()
-            pieces, start = [], 0
-            for number in sorted(changes):
-                pieces += [text[start : ends[number - 1] + 1 if number else 0], changes[number]]
-                start = ends[number]
-            pieces.append(text[start:])
-            text = b"".join(pieces)
-        text = bytes(text)
-        return text if between == b"\n" else text.replace(b"\n", between)
+        if not changes:
+            return [text]
+        ends = array.array("I", bytes(self._stored["parts"][f"{section}_ends"]))
+        if sys.byteorder != "little":
+            ends.byteswap()
+        pieces, start = [], 0
+        for number in sorted(changes):
+            pieces += [text[start : ends[number - 1] + 1 if number else 0], changes[number]]
+            start = ends[number]
+        pieces.append(text[start:])
+        return pieces
 
     def _frame(self, name: str) -> pl.DataFrame:
         import polars as pl
@@ -197,23 +197,29 @@ class Scorecard:
 
     def status_json(self) -> str:
         """The status JSON of the whole scorecard (as `shapes.status_json`)."""
+        return self.status_json_bytes().decode()
+
+    def status_json_bytes(self) -> bytes:
+        """The status JSON of the whole scorecard, UTF-8 (written without decoding it)."""
         if not self._rows and "kpis_json" in self._stored.get("parts", {}):
-            # Rows as stored: one a line, each line a JSON object without a line break.
-            kpis, objectives, units = (self._text(s, b",") for s in _SECTIONS)
-            return b"".join(
+            # Rows as stored: one a line, each line a JSON object without a line break, so
+            # that the line breaks are the commas between them (nothing else has one).
+            kpis, objectives, units = (self._text(s) for s in _SECTIONS)
+            document = b"".join(
                 [
                     f'{{"as_of": "{self.as_of.isoformat()}", "kpis": ['.encode(),
-                    kpis,
+                    *kpis,
                     b'], "objectives": [',
-                    objectives,
+                    *objectives,
                     b'], "units": [',
-                    units,
+                    *units,
                     b"]}",
                 ]
-            ).decode()
+            )
+            return document.replace(b"\n", b",")
         from lineofsight.services.shapes import status_document
 
-        return status_document(self.as_of, *(self.rows(s) for s in _SECTIONS))
+        return status_document(self.as_of, *(self.rows(s) for s in _SECTIONS)).encode()
 
 
 def scorecard(
