@@ -19,7 +19,6 @@ import datetime as dt
 import io
 import json
 import sys
-from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from lineofsight import __version__
@@ -51,7 +50,7 @@ if TYPE_CHECKING:
 _DEFINITIONS = ("kpis", "period_targets", "unit_targets", "supports", "objectives", "units")
 
 
-_SECTIONS = ("kpis", "objectives", "units")
+SECTIONS = ("kpis", "objectives", "units")
 _LABELS = ("kpi_labels", "objective_labels", "unit_labels")
 _UNCHANGED = (*_DEFINITIONS, "inputs", *_LABELS)  # parts that only an apply changes
 _ROWS = {"kpis": "scored", "objectives": "objectives_rows", "units": "units_rows"}
@@ -92,7 +91,7 @@ class Scorecard:
         self._patched = patched or {}
         if self._patched and changes is None:
             changes = {}
-            for section in _SECTIONS:
+            for section in SECTIONS:
                 numbers = self._patched["header"]["rows"][section]
                 lines = bytes(self._patched["parts"][f"{section}_json"]).split(b"\n")
                 changes[section] = dict(zip(numbers, lines, strict=True)) if numbers else {}
@@ -192,6 +191,8 @@ class Scorecard:
         section = next((s for s, n in _ROWS.items() if n == name), None)
         if section is None or not self._patched or not self._patched["header"]["rows"][section]:
             return frame
+        from lineofsight.services.snapshot_patch import replace_rows
+
         rows = pl.read_ipc(io.BytesIO(self._patched["parts"][name]))
         return replace_rows(frame, self._patched["header"]["rows"][section], rows)
 
@@ -204,7 +205,7 @@ class Scorecard:
         if not self._rows and "kpis_json" in self._stored.get("parts", {}):
             # Rows as stored: one a line, each line a JSON object without a line break, so
             # that the line breaks are the commas between them (nothing else has one).
-            kpis, objectives, units = (self._text(s) for s in _SECTIONS)
+            kpis, objectives, units = (self._text(s) for s in SECTIONS)
             document = b"".join(
                 [
                     f'{{"as_of": "{self.as_of.isoformat()}", "kpis": ['.encode(),
@@ -219,7 +220,7 @@ class Scorecard:
             return document.replace(b"\n", b",")
         from lineofsight.services.shapes import status_document
 
-        return status_document(self.as_of, *(self.rows(s) for s in _SECTIONS)).encode()
+        return status_document(self.as_of, *(self.rows(s) for s in SECTIONS)).encode()
 
 
 def scorecard(
@@ -253,6 +254,8 @@ def scorecard(
     if card is not None and changed is not None:
         if not changed:
             return card
+        from lineofsight.services.snapshot_patch import patch
+
         card = patch(store, card, changed, lag)
     else:
         from lineofsight.engine.frames import rollup, score_kpis
@@ -262,6 +265,7 @@ def scorecard(
             read_measurement_frame,
         )
         from lineofsight.services.scorecard_frames import json_rows, labelled
+        from lineofsight.services.snapshot_patch import formula_inputs
         from lineofsight.store.labels import read_labels
 
         defs = read_definition_frames(store)
@@ -301,185 +305,6 @@ def _small(card: Scorecard) -> bool:
     return changed <= total * PATCH_SHARE
 
 
-def patch(store: Store, card: Scorecard, changed: Collection[str], lag: bool) -> Scorecard:
-    """The scorecard with the KPIs `changed` (and every formula that reads them) scored again
-    from the store, and the objectives and units whose rows can change rolled up again: the
-    objectives those KPIs support and their ancestors, the units of their rows."""
-    import polars as pl
-
-    from lineofsight.engine.frame_rollups import rollup_objectives, rollup_units
-    from lineofsight.engine.frames import FrameEvaluation, score_kpis
-    from lineofsight.services.evaluate import frame_window, read_kpi_frame
-    from lineofsight.services.scorecard_frames import (
-        label_kpis,
-        label_objectives,
-        label_units,
-    )
-
-    defs, ev, inputs, labels = card.defs, card.evaluation, card.inputs, card.labels
-    known = set(defs.kpis["id"].to_list())
-    affected = _closure({k for k in changed if k in known}, _edges(inputs, upwards=True))
-    if not affected:
-        return card
-    needed = _closure(affected, _edges(inputs, upwards=False))
-    measurements = read_kpi_frame(store, needed, frame_window(defs, ev.as_of, lag))
-    fresh = (
-        score_kpis(defs, measurements, ev.as_of, lag, only=needed)
-        .filter(pl.col("id").is_in(list(affected)))
-        .join(defs.kpis.select("id", "position"), on="id", how="left")
-        .sort("position", pl.col("own_unit").not_(), "unit")
-        .drop("position")
-    )
-    numbers = {"kpis": _numbers(ev.kpis, affected)}
-    old = ev.kpis[numbers["kpis"]]
-    # A KPI has a row per unit its definitions name; the rows replace those kept in place.
-    if old.select("id", "unit").equals(fresh.select("id", "unit")):
-        kpis = replace_rows(ev.kpis, numbers["kpis"], fresh)
-    else:  # pragma: no cover - the same definitions give the same rows
-        return _rebuilt(card, fresh, affected)
-    changes = {section: dict((card._changes or {}).get(section, {})) for section in _SECTIONS}
-    changes["kpis"].update(_lines(numbers["kpis"], label_kpis(fresh, defs.calendar, labels)))
-    objectives = _ancestors(
-        defs.objectives,
-        defs.supports.filter(pl.col("kpi_id").is_in(list(affected)))["objective_id"],
-    )
-    units = set(old["unit"].to_list()) | set(fresh["unit"].to_list())
-    numbers["objectives"] = _numbers(ev.objectives, objectives)
-    numbers["units"] = _numbers(ev.units, units)
-    new_objectives = rollup_objectives(defs, kpis, only=objectives, kept=ev.objectives)
-    new_units = rollup_units(defs, kpis, only=units)
-    changes["objectives"].update(
-        _lines(numbers["objectives"], label_objectives(new_objectives, labels))
-    )
-    changes["units"].update(_lines(numbers["units"], label_units(new_units, labels)))
-    ev = FrameEvaluation(
-        ev.as_of,
-        kpis,
-        replace_rows(ev.objectives, numbers["objectives"], new_objectives),
-        replace_rows(ev.units, numbers["units"], new_units),
-    )
-    # The rows saved in full stay as read (their JSON rows too, with the changed ones beside).
-    patched = Scorecard(
-        ev.as_of, None, defs, ev, inputs, stored=card._stored, labels=labels, changes=changes
-    )
-    patched.base = card.base
-    return patched
-
-
-def _rebuilt(card: Scorecard, fresh: pl.DataFrame, affected: set[str]) -> Scorecard:
-    """The scorecard with the KPI rows `fresh` instead of those of the KPIs `affected`, every
-    objective and unit rolled up again (saved in full)."""
-    import polars as pl
-
-    from lineofsight.engine.frames import rollup
-    from lineofsight.services.scorecard_frames import json_rows, labelled
-
-    defs = card.defs
-    kpis = (
-        pl.concat([card.evaluation.kpis.filter(~pl.col("id").is_in(list(affected))), fresh])
-        .join(defs.kpis.select("id", "position"), on="id", how="left")
-        .sort("position", pl.col("own_unit").not_(), "unit")
-        .drop("position")
-    )
-    ev = rollup(defs, kpis, card.as_of)
-    frames = labelled(ev, defs, card.labels)
-    rows = {s: json_rows(getattr(frames, s)) for s in _SECTIONS}
-    unchanged = {name: card._stored["parts"][name] for name in _UNCHANGED if card._stored}
-    rebuilt = Scorecard(
-        card.as_of, rows, defs, ev, card.inputs, stored={"parts": unchanged}, labels=card.labels
-    )
-    rebuilt.base = card.base  # changed stays None: saved in full
-    return rebuilt
-
-
-def _numbers(frame: pl.DataFrame, ids: Collection[str]) -> list[int]:
-    """The row numbers of the rows of `ids`, in the frame's order."""
-    import polars as pl
-
-    return (
-        frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("n"), "id")
-        .filter(pl.col("id").is_in(list(ids)))["n"]
-        .to_list()
-    )
-
-
-def _ancestors(objectives: pl.DataFrame, start: pl.Series) -> set[str]:
-    """The objectives `start` and every objective above them."""
-    parents = dict(objectives.select("id", "parent_id").iter_rows())
-    found: set[str] = set()
-    for objective in start.to_list():
-        while objective is not None and objective not in found and objective in parents:
-            found.add(objective)
-            objective = parents[objective]
-    return found
-
-
-def _lines(numbers: list[int], labelled: pl.DataFrame) -> dict[int, bytes]:
-    """The JSON rows of labelled rows, by their row numbers `numbers` (in order)."""
-    from lineofsight.services.scorecard_frames import json_rows
-
-    return {n: row.encode() for n, row in zip(numbers, json_rows(labelled), strict=True)}
-
-
-def replace_rows(frame: pl.DataFrame, numbers: list[int], rows: pl.DataFrame) -> pl.DataFrame:
-    """The frame with its rows at `numbers` replaced by `rows` (in order; same columns)."""
-    import polars as pl
-
-    if not numbers:
-        return frame
-    n = pl.int_range(pl.len(), dtype=pl.UInt32).alias("_n")
-    return (
-        pl.concat(
-            [
-                frame.with_columns(n).filter(~pl.col("_n").is_in(numbers)),
-                rows.select(frame.columns).with_columns(pl.Series("_n", numbers, pl.UInt32)),
-            ],
-            how="vertical_relaxed",
-        )
-        .sort("_n")
-        .drop("_n")
-    )
-
-
-def formula_inputs(kpis: pl.DataFrame) -> pl.DataFrame:
-    """Each formula KPI and the KPIs its formula names: kpi_id, input_id."""
-    import polars as pl
-
-    from lineofsight.domain.formula import FormulaError, parse_formula, references
-
-    pairs: list[tuple[str, str]] = []
-    for kpi_id, formula in (
-        kpis.filter(pl.col("formula").is_not_null()).select("id", "formula").iter_rows()
-    ):
-        try:
-            pairs.extend((kpi_id, name) for name in references(parse_formula(formula)))
-        except FormulaError:
-            continue  # `los apply` refuses such a file; nothing to follow
-    return pl.DataFrame(pairs, schema={"kpi_id": pl.String, "input_id": pl.String}, orient="row")
-
-
-def _edges(inputs: pl.DataFrame, *, upwards: bool) -> dict[str, list[str]]:
-    """Formula links, from an input to the formulas reading it (`upwards`) or the reverse."""
-    edges: dict[str, list[str]] = {}
-    for kpi_id, input_id in inputs.iter_rows():
-        if upwards:
-            edges.setdefault(input_id, []).append(kpi_id)
-        else:
-            edges.setdefault(kpi_id, []).append(input_id)
-    return edges
-
-
-def _closure(start: set[str], edges: dict[str, list[str]]) -> set[str]:
-    found = set(start)
-    stack = list(start)
-    while stack:
-        for following in edges.get(stack.pop(), ()):
-            if following not in found:
-                found.add(following)
-                stack.append(following)
-    return found
-
-
 def encode(card: Scorecard) -> bytes:
     """A scorecard as bytes: a JSON header line, then each frame as Arrow IPC (LZ4: a fraction
     of the size, read back in milliseconds) and the JSON rows as text, one row a line."""
@@ -506,11 +331,11 @@ def encode(card: Scorecard) -> bytes:
             frame.write_ipc(buffer, compression="lz4")
             parts.append(buffer.getvalue())
         sizes[name] = len(parts[-1])
-    for section in _SECTIONS:
+    for section in SECTIONS:
         rows = card.rows(section)
         parts.append(rows.str.join("\n").item().encode() if len(rows) else b"")
         sizes[f"{section}_json"] = len(parts[-1])
-    for section in _SECTIONS:
+    for section in SECTIONS:
         # Where each row ends (its line break): a patch replaces rows without splitting all.
         ends = array.array("I", ((card.rows(section).str.len_bytes() + 1).cum_sum() - 1).to_list())
         if sys.byteorder != "little":
@@ -534,14 +359,14 @@ def encode_patch(card: Scorecard) -> bytes:
     assert card.changed is not None
     ev = card.evaluation
     frames = {"kpis": ev.kpis, "objectives": ev.objectives, "units": ev.units}
-    numbers = {section: sorted(card.changed[section]) for section in _SECTIONS}
+    numbers = {section: sorted(card.changed[section]) for section in SECTIONS}
     parts, sizes = [], {}
-    for section in _SECTIONS:
+    for section in SECTIONS:
         buffer = io.BytesIO()
         frames[section][numbers[section]].write_ipc(buffer)
         parts.append(buffer.getvalue())
         sizes[_ROWS[section]] = len(parts[-1])
-    for section in _SECTIONS:
+    for section in SECTIONS:
         changes = (card._changes or {})[section]
         parts.append(b"\n".join(changes[n] for n in numbers[section]))
         sizes[f"{section}_json"] = len(parts[-1])
@@ -580,12 +405,10 @@ def _parts(payload: bytes) -> dict[str, Any] | None:
 
 
 __all__ = [
+    "SECTIONS",
     "Scorecard",
     "decode",
     "encode",
     "encode_patch",
-    "formula_inputs",
-    "patch",
-    "replace_rows",
     "scorecard",
 ]
