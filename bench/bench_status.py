@@ -10,8 +10,9 @@ json`), with its peak memory:
   scored, and the result kept);
 - warm: the next one (the kept scorecard is up to date);
 - after a check-in: `los load` of a one-row file that replaces one KPI's value, then status
-  (that KPI scored again, objectives and units rolled up again); the output is checked to show
-  the new value;
+  (that KPI scored again, its objectives with their ancestors and its units rolled up again,
+  the changed rows saved beside the kept scorecard); the output is checked to show the new
+  value;
 - DuckDB: `bench/status_duckdb.py`'s query over a DuckDB copy of the same data (made before
   timing), in a fresh `python -c` process, writing the same JSON document; its KPI, objective
   and unit rows are checked to agree with `los status`'s (score, status, actual, target, ...).
@@ -93,6 +94,7 @@ def _status(url: str, output: Path | None = None) -> tuple[float, float, float]:
 def _forget_snapshots(database: Path) -> None:
     with sqlite3.connect(database) as conn:
         conn.execute("DELETE FROM scorecard_snapshots")
+        conn.execute("DELETE FROM scorecard_patches")
 
 
 def _agreement(ours: dict[str, Any], theirs: dict[str, Any]) -> str:

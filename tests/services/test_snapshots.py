@@ -270,3 +270,159 @@ def test_a_write_during_a_status_is_shown_by_the_next_one(
     _same(got, _full(store, AS_OF), store)
     rows = got.evaluation.kpis.filter(pl.col("id") == written[0], pl.col("own_unit"))
     assert rows.height == 1
+
+
+@pytest.mark.parametrize("share", [1.0, 0.0], ids=["patches", "saved in full"])
+def test_patches_saved_beside_the_scorecard_give_the_full_computation(
+    store: Store, monkeypatch: pytest.MonkeyPatch, share: float
+) -> None:
+    """Writes after writes: each status saves the rows changed since the scorecard was saved
+    in full (or, past the share, the whole scorecard), and reads them back right."""
+    import lineofsight.services.snapshots as snapshots
+
+    monkeypatch.setattr(snapshots, "PATCH_SHARE", share)
+    rng = random.Random(11)
+    scorecard(store, as_of=AS_OF.isoformat())
+    with store.reading() as conn:
+        base = read_snapshot(conn, AS_OF, True)
+    assert base is not None and base.patch is None
+    for _ in range(4):
+        _write_randomly(store, rng, rng.randint(1, 4))
+        got = scorecard(store, as_of=AS_OF.isoformat())
+        _same(got, _full(store, AS_OF), store)
+        with store.reading() as conn:
+            kept = read_snapshot(conn, AS_OF, True)
+            marks = read_marks(conn)
+        assert kept is not None and kept.marks == marks
+        if share:  # the scorecard saved in full is the first one, patched
+            assert kept.payload == base.payload and kept.saved == base.marks
+            assert kept.patch is not None and len(kept.patch) < len(kept.payload)
+        else:
+            assert kept.patch is None
+        # Read back by the next status (nothing written since): the same rows.
+        again = scorecard(store, as_of=AS_OF.isoformat())
+        _same(again, _full(store, AS_OF), store)
+
+
+def _depth(objectives: pl.DataFrame, objective_id: str) -> list[str]:
+    parents = dict(objectives.select("id", "parent_id").iter_rows())
+    chain = [objective_id]
+    while parents.get(chain[-1]) in parents:
+        chain.append(parents[chain[-1]])
+    return chain
+
+
+def test_a_check_in_deep_in_the_tree_rolls_up_only_its_objectives_and_their_ancestors(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lineofsight.engine.frame_rollups as rollups
+    import lineofsight.services.snapshots as snapshots
+
+    monkeypatch.setattr(snapshots, "PATCH_SHARE", 1.0)
+    scorecard(store, as_of=AS_OF.isoformat())
+    defs = read_definition_frames(store)
+    org = load_organization(store)
+    measured = {k.id: k for k in org.kpis if k.formula is None and k.ratio is None}
+    supports = defs.supports.filter(pl.col("kpi_id").is_in(list(measured)))
+    # The measured KPI that supports the deepest objective.
+    kpi_id, objective_id = max(
+        supports.select("kpi_id", "objective_id").iter_rows(),
+        key=lambda pair: len(_depth(defs.objectives, pair[1])),
+    )
+    assert len(_depth(defs.objectives, objective_id)) >= 2  # an objective under another
+    kpi = measured[kpi_id]
+    value = 1.5
+    if kpi.bounds is not None and kpi.bounds.min is not None and kpi.bounds.max is not None:
+        value = (kpi.bounds.min + kpi.bounds.max) / 2
+    period = next(
+        p for p in _periods(kpi) if p in ("2026-Q3", "2026-10", "2025")
+    )  # in the as-of date's evaluation period or before
+    record_measurement(
+        store,
+        kpi_id=kpi_id,
+        unit_id=kpi.unit,
+        period=period,
+        value=value,
+        actor="t",
+        allow_future=True,
+    )
+    objectives_rolled: list[set[str] | None] = []
+    units_rolled: list[set[str] | None] = []
+    real_objectives, real_units = rollups.rollup_objectives, rollups.rollup_units
+
+    def objectives_spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        objectives_rolled.append(None if kwargs.get("only") is None else set(kwargs["only"]))
+        return real_objectives(*args, **kwargs)
+
+    def units_spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        units_rolled.append(None if kwargs.get("only") is None else set(kwargs["only"]))
+        return real_units(*args, **kwargs)
+
+    monkeypatch.setattr(rollups, "rollup_objectives", objectives_spy)
+    monkeypatch.setattr(rollups, "rollup_units", units_spy)
+    got = scorecard(store, as_of=AS_OF.isoformat())
+    monkeypatch.undo()
+    _same(got, _full(store, AS_OF), store)
+    # The KPI's objectives and their ancestors, nothing else (formulas reading the KPI add
+    # theirs); the units of the rows scored again.
+    readers = {kpi_id} | {k.id for k in org.kpis if k.formula is not None and kpi_id in k.formula}
+    want = {
+        o
+        for reader, supported in defs.supports.select("kpi_id", "objective_id").iter_rows()
+        if reader in readers
+        for o in _depth(defs.objectives, supported)
+    }
+    assert len(objectives_rolled) == 1 and objectives_rolled[0] is not None
+    assert set(_depth(defs.objectives, objective_id)) <= objectives_rolled[0] <= want
+    assert len(objectives_rolled[0]) < defs.objectives.height or defs.objectives.height <= len(want)
+    assert len(units_rolled) == 1 and units_rolled[0] is not None and kpi.unit in units_rolled[0]
+    with store.reading() as conn:
+        kept = read_snapshot(conn, AS_OF, True)
+    assert kept is not None and kept.patch is not None
+
+
+_WARM = """
+import sys
+from lineofsight.cli.app import app
+sys.argv = ["los", "status", "--as-of", "2026-11-22", "--format", "json", "--db", sys.argv[1]]
+try:
+    app()
+except SystemExit:
+    pass
+heavy = ("polars", "pyarrow", "lineofsight.engine", "lineofsight.engine.frames")
+print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)
+"""
+
+
+def test_a_status_on_an_up_to_date_scorecard_loads_no_polars_nor_the_engine(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read back as it was saved, and with a patch beside it: the rows are written as kept."""
+    import json
+    import subprocess
+    import sys
+
+    import lineofsight.services.snapshots as snapshots
+
+    monkeypatch.setattr(snapshots, "PATCH_SHARE", 1.0)
+    for write in (False, True):
+        if write:
+            _write_randomly(store, random.Random(3), 3)
+        scorecard(store, as_of=AS_OF.isoformat())  # brought up to date (a patch the 2nd time)
+        with store.reading() as conn:
+            kept = read_snapshot(conn, AS_OF, True)
+        assert kept is not None and (kept.patch is not None) == write
+        done = subprocess.run(
+            [sys.executable, "-c", _WARM, store.url],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**__import__("os").environ, "LOS_DATABASE_URL": ""},
+        )
+        assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr
+        assert json.loads(done.stdout) == json.loads(status_json(_full_labelled(store)))
+
+
+def _full_labelled(store: Store) -> FrameEvaluation:
+    want = _full(store, AS_OF)
+    return labelled(want, read_definition_frames(store), read_labels(store)).evaluation()

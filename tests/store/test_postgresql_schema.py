@@ -183,7 +183,9 @@ def test_the_migration_moves_a_store_with_data_down_and_up(
         assert set(_json_types(store).values()) == {"json"}
         assert not {fk for fk in _foreign_keys(store) if fk[1] in ("unit_id", "parent_id")}
         assert _comments(store) == 0
-        assert _counts(store) == {k: v for k, v in counts.items() if k != "scorecard_snapshots"}
+        # The kept scorecards' tables come with later migrations: moving down drops them.
+        later = {"scorecard_snapshots", "scorecard_patches"}
+        assert _counts(store) == {k: v for k, v in counts.items() if k not in later}
         store.migrate()
         assert set(_json_types(store).values()) == {"json", "jsonb"}
         assert _foreign_keys(store) == FOREIGN_KEYS

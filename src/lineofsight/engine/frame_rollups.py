@@ -3,6 +3,7 @@ bands, and the counts and worst item that keep a mean from hiding a red."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -62,14 +63,25 @@ def _tally(items: pl.DataFrame, by: str, ids: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def rollup_objectives(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFrame:
-    """Each objective's weighted score, coverage, counts and worst item."""
+def rollup_objectives(
+    defs: DefinitionFrames,
+    scored: pl.DataFrame,
+    only: Collection[str] | None = None,
+    kept: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Each objective's weighted score, coverage, counts and worst item; or only the rows of
+    the objectives `only` (which must hold the ancestors of each of them), the others' scores
+    read from `kept` (rows of an earlier roll-up of the same definitions), in order of
+    position."""
     own_rows = scored.filter(pl.col("own_unit")).select(
         pl.col("id").alias("kpi_id"), "score", "status"
     )
     scores = own_rows.select("kpi_id", "score")
+    supports = defs.supports
+    if only is not None:
+        supports = supports.filter(pl.col("objective_id").is_in(list(only)))
     by_kpi = (
-        defs.supports.join(scores, on="kpi_id", how="left")
+        supports.join(scores, on="kpi_id", how="left")
         .group_by("objective_id")
         .agg(
             pl.col("weight").sum().alias("total"),
@@ -82,16 +94,27 @@ def rollup_objectives(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFr
         for objective, total, scored, weighted in by_kpi.iter_rows()
     }
     objectives = defs.objectives.sort("position")
-    ids = objectives["id"].to_list()
-    known = set(ids)
-    parents = dict(zip(ids, objectives["parent_id"].to_list(), strict=True))
-    weights = dict(zip(ids, objectives["weight"].to_list(), strict=True))
+    every = objectives["id"].to_list()
+    known = set(every)
+    parents = dict(zip(every, objectives["parent_id"].to_list(), strict=True))
+    weights = dict(zip(every, objectives["weight"].to_list(), strict=True))
     children: dict[str, list[str]] = {}
-    for objective_id in ids:
+    for objective_id in every:
         parent = parents[objective_id]
         if parent in known:
             children.setdefault(parent, []).append(objective_id)
     done: dict[str, tuple[float | None, float]] = {}
+    ids = every
+    if only is not None:
+        # The objectives outside `only` keep their rows: their scores as the parents read them.
+        wanted = set(only)
+        ids = [i for i in every if i in wanted]
+        if kept is not None:
+            done = {
+                i: (score, coverage)
+                for i, score, coverage in kept.select("id", "score", "coverage").iter_rows()
+                if i not in wanted
+            }
     for root in ids:
         # Depth-first, children before parents; a cycle of parents scores nothing.
         stack: list[tuple[str, bool]] = [(root, False)]
@@ -126,17 +149,22 @@ def rollup_objectives(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFr
         },
         schema={"id": pl.String, "score": pl.Float64, "coverage": pl.Float64},
     ).with_columns(status=_band(pl.col("score"), defs.scoring))
-    kpi_items = defs.supports.join(own_rows, on="kpi_id", how="inner").select(
+    kpi_items = supports.join(own_rows, on="kpi_id", how="inner").select(
         "objective_id",
         pl.lit("kpi").alias("kind"),
         pl.col("kpi_id").alias("item_id"),
         "status",
         "score",
     )
+    statuses = frame.select("id", "status", "score")
+    if only is not None and kept is not None:
+        statuses = pl.concat(
+            [kept.select(statuses.columns).filter(~pl.col("id").is_in(ids)), statuses]
+        )
     child_items = (
         objectives.filter(pl.col("parent_id").is_in(ids))
         .select(pl.col("parent_id").alias("objective_id"), pl.col("id").alias("item_id"))
-        .join(frame.select("id", "status", "score"), left_on="item_id", right_on="id")
+        .join(statuses, left_on="item_id", right_on="id")
         .select("objective_id", pl.lit("objective").alias("kind"), "item_id", "status", "score")
     )
     tallied = _tally(pl.concat([kpi_items, child_items]), "objective_id", frame.select("id"))
@@ -145,13 +173,19 @@ def rollup_objectives(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFr
     )
 
 
-def rollup_units(defs: DefinitionFrames, scored: pl.DataFrame) -> pl.DataFrame:
-    """Each unit's mean score of its own KPIs, counts and worst item."""
+def rollup_units(
+    defs: DefinitionFrames, scored: pl.DataFrame, only: Collection[str] | None = None
+) -> pl.DataFrame:
+    """Each unit's mean score of its own KPIs, counts and worst item; or only the rows of the
+    units `only` (a unit's row depends on its own KPIs' rows alone), in order of position."""
     own_rows = scored.filter(pl.col("own_unit"))
+    ids = defs.units.sort("position").select("id")
+    if only is not None:
+        ids = ids.filter(pl.col("id").is_in(list(only)))
+        own_rows = own_rows.filter(pl.col("unit").is_in(list(only)))
     per_unit = own_rows.group_by("unit").agg(
         pl.col("score").mean().alias("score"), pl.len().alias("kpis")
     )
-    ids = defs.units.sort("position").select("id")
     items = own_rows.select(
         "unit", pl.lit("kpi").alias("kind"), pl.col("id").alias("item_id"), "status", "score"
     )

@@ -3,18 +3,22 @@
 The first scorecard of an as-of date is computed in full and saved in the store with what it
 covers (`store.scorecards`). The next one reads it back and scores again only the KPIs written
 since (with the formulas that read them, all the way up), then rolls their objectives and
-units up again from the KPI rows, and saves the result. A change of the definitions (`los
-apply`) makes the next one compute in full. Either way the rows are the ones a full
-computation gives: a KPI's rows depend only on its own values and definitions and those of
-its formula's inputs (tests compare the two after random writes).
+units up again (only those whose rows can change: the objectives the KPIs support and their
+ancestors, the units of their rows), and saves the rows that changed beside the scorecard
+saved in full (a patch: a check-in writes kilobytes, not the whole scorecard again; the
+scorecard is saved in full again once a patch holds more than a sixteenth of its rows). A
+change of the definitions (`los apply`) makes the next one compute in full. Either way the
+rows are the ones a full computation gives: a KPI's rows depend only on its own values and
+definitions and those of its formula's inputs (tests compare the two after random writes).
 """
 
 from __future__ import annotations
 
+import array
 import datetime as dt
 import io
 import json
-from collections.abc import Collection
+import sys
 from typing import TYPE_CHECKING, Any
 
 from lineofsight import __version__
@@ -24,10 +28,12 @@ from lineofsight.services.arguments import OPTIONS, ArgumentNames
 from lineofsight.services.as_of import resolve_as_of
 from lineofsight.store.database import Store
 from lineofsight.store.scorecards import (
+    Marks,
     idle,
     read_fiscal_start,
     read_marks,
     read_snapshot,
+    save_patch,
     save_snapshot,
     written_since,
 )
@@ -44,11 +50,14 @@ if TYPE_CHECKING:
 _DEFINITIONS = ("kpis", "period_targets", "unit_targets", "supports", "objectives", "units")
 
 
-_SECTIONS = ("kpis", "objectives", "units")
+SECTIONS = ("kpis", "objectives", "units")
 _LABELS = ("kpi_labels", "objective_labels", "unit_labels")
 _UNCHANGED = (*_DEFINITIONS, "inputs", *_LABELS)  # parts that only an apply changes
+_ROWS = {"kpis": "scored", "objectives": "objectives_rows", "units": "units_rows"}
 # The layout of a stored snapshot; one of another layout or release is computed again.
-FORMAT = 3
+FORMAT = 4
+# A patch of more rows than this share of the scorecard's is saved in full instead.
+PATCH_SHARE = 1 / 16
 
 
 class Scorecard:
@@ -67,6 +76,8 @@ class Scorecard:
         inputs: pl.DataFrame | None = None,
         stored: dict[str, Any] | None = None,
         labels: Labels | None = None,
+        patched: dict[str, Any] | None = None,
+        changes: dict[str, dict[int, bytes]] | None = None,
     ) -> None:
         self.as_of = as_of
         self._rows = rows or {}  # kpis, objectives, units
@@ -76,6 +87,25 @@ class Scorecard:
         self._stored = stored or {}
         self._labels = labels
         self._frames: ScorecardFrames | None = None
+        # The rows of a patch read back (`header` with each section's row numbers, `parts`).
+        self._patched = patched or {}
+        if self._patched and changes is None:
+            changes = {}
+            for section in SECTIONS:
+                numbers = self._patched["header"]["rows"][section]
+                lines = bytes(self._patched["parts"][f"{section}_json"]).split(b"\n")
+                changes[section] = dict(zip(numbers, lines, strict=True)) if numbers else {}
+        # Each section's JSON rows changed since the scorecard was saved in full, by row
+        # number (None: not saved, or to be saved in full).
+        self._changes = changes
+        self.base: Marks | None = None  # what the scorecard saved in full covers
+
+    @property
+    def changed(self) -> dict[str, set[int]] | None:
+        """Each section's row numbers changed since the scorecard was saved in full."""
+        if self._changes is None:
+            return None
+        return {section: set(rows) for section, rows in self._changes.items()}
 
     @property
     def defs(self) -> DefinitionFrames:
@@ -132,31 +162,65 @@ class Scorecard:
         if section not in self._rows:
             import polars as pl
 
-            text = self._text(section)
+            text = b"".join(self._text(section)).decode()
             rows = text.split("\n") if text else []
             self._rows[section] = pl.Series("json", rows, dtype=pl.String)
         return self._rows[section]
 
-    def _text(self, section: str) -> str:
-        return bytes(self._stored["parts"][f"{section}_json"]).decode()
+    def _text(self, section: str) -> list[bytes | memoryview]:
+        """The section's JSON rows as stored, one a line, with the changed ones in place: in
+        pieces to be joined (the stored rows are not copied)."""
+        text = self._stored["parts"][f"{section}_json"]
+        changes = (self._changes or {}).get(section)
+        if not changes:
+            return [text]
+        ends = array.array("I", bytes(self._stored["parts"][f"{section}_ends"]))
+        if sys.byteorder != "little":
+            ends.byteswap()
+        pieces, start = [], 0
+        for number in sorted(changes):
+            pieces += [text[start : ends[number - 1] + 1 if number else 0], changes[number]]
+            start = ends[number]
+        pieces.append(text[start:])
+        return pieces
 
     def _frame(self, name: str) -> pl.DataFrame:
         import polars as pl
 
-        return pl.read_ipc(io.BytesIO(self._stored["parts"][name]))
+        frame = pl.read_ipc(io.BytesIO(self._stored["parts"][name]))
+        section = next((s for s, n in _ROWS.items() if n == name), None)
+        if section is None or not self._patched or not self._patched["header"]["rows"][section]:
+            return frame
+        from lineofsight.services.snapshot_patch import replace_rows
+
+        rows = pl.read_ipc(io.BytesIO(self._patched["parts"][name]))
+        return replace_rows(frame, self._patched["header"]["rows"][section], rows)
 
     def status_json(self) -> str:
         """The status JSON of the whole scorecard (as `shapes.status_json`)."""
+        return self.status_json_bytes().decode()
+
+    def status_json_bytes(self) -> bytes:
+        """The status JSON of the whole scorecard, UTF-8 (written without decoding it)."""
         if not self._rows and "kpis_json" in self._stored.get("parts", {}):
-            # Rows as stored: one a line, each line a JSON object without a line break.
-            kpis, objectives, units = (self._text(s).replace("\n", ",") for s in _SECTIONS)
-            return (
-                f'{{"as_of": "{self.as_of.isoformat()}", "kpis": [{kpis}], '
-                f'"objectives": [{objectives}], "units": [{units}]}}'
+            # Rows as stored: one a line, each line a JSON object without a line break, so
+            # that the line breaks are the commas between them (nothing else has one).
+            kpis, objectives, units = (self._text(s) for s in SECTIONS)
+            document = b"".join(
+                [
+                    f'{{"as_of": "{self.as_of.isoformat()}", "kpis": ['.encode(),
+                    *kpis,
+                    b'], "objectives": [',
+                    *objectives,
+                    b'], "units": [',
+                    *units,
+                    b"]}",
+                ]
             )
+            return document.replace(b"\n", b",")
         from lineofsight.services.shapes import status_document
 
-        return status_document(self.as_of, *(self.rows(s) for s in _SECTIONS))
+        return status_document(self.as_of, *(self.rows(s) for s in SECTIONS)).encode()
 
 
 def scorecard(
@@ -182,10 +246,16 @@ def scorecard(
         changed: set[str] | None = None
         if found is not None and found.marks.definitions == marks.definitions:
             changed = written_since(conn, found.marks)
-    card = decode(found.payload, day) if found is not None and changed is not None else None
+    card = None
+    if found is not None and changed is not None:
+        card = decode(found.payload, day, found.patch)
+        if card is not None:
+            card.base = found.saved
     if card is not None and changed is not None:
         if not changed:
             return card
+        from lineofsight.services.snapshot_patch import patch
+
         card = patch(store, card, changed, lag)
     else:
         from lineofsight.engine.frames import rollup, score_kpis
@@ -195,6 +265,7 @@ def scorecard(
             read_measurement_frame,
         )
         from lineofsight.services.scorecard_frames import json_rows, labelled
+        from lineofsight.services.snapshot_patch import formula_inputs
         from lineofsight.store.labels import read_labels
 
         defs = read_definition_frames(store)
@@ -213,90 +284,25 @@ def scorecard(
         card._frames = frames
     if save:
         idle(store)
-        save_snapshot(store, day, lag, marks, encode(card))
+        base = card.base
+        if not (
+            base is not None
+            and _small(card)
+            and save_patch(store, day, lag, base, marks, encode_patch(card))
+        ):
+            save_snapshot(store, day, lag, marks, encode(card))
     return card
 
 
-def patch(store: Store, card: Scorecard, changed: Collection[str], lag: bool) -> Scorecard:
-    """The scorecard with the KPIs `changed` (and every formula that reads them) scored again
-    from the store, and every objective and unit rolled up again."""
-    import polars as pl
-
-    from lineofsight.engine.frames import rollup, score_kpis
-    from lineofsight.services.evaluate import frame_window, read_kpi_frame
-    from lineofsight.services.scorecard_frames import (
-        json_rows,
-        label_kpis,
-        label_objectives,
-        label_units,
-    )
-
-    defs, ev, inputs, labels = card.defs, card.evaluation, card.inputs, card.labels
-    known = set(defs.kpis["id"].to_list())
-    affected = _closure({k for k in changed if k in known}, _edges(inputs, upwards=True))
-    if not affected:
-        return card
-    needed = _closure(affected, _edges(inputs, upwards=False))
-    measurements = read_kpi_frame(store, needed, frame_window(defs, ev.as_of, lag))
-    fresh = score_kpis(defs, measurements, ev.as_of, lag, only=needed).filter(
-        pl.col("id").is_in(list(affected))
-    )
-    order = defs.kpis.select("id", "position")
-    kept = ev.kpis.with_columns(card.rows("kpis")).filter(~pl.col("id").is_in(list(affected)))
-    kpis = (
-        pl.concat([kept, fresh.with_columns(json_rows(label_kpis(fresh, defs.calendar, labels)))])
-        .join(order, on="id", how="left")
-        .sort("position", pl.col("own_unit").not_(), "unit")
-        .drop("position")
-    )
-    ev = rollup(defs, kpis.drop("json"), ev.as_of)
-    rows = {
-        "kpis": kpis["json"],
-        "objectives": json_rows(label_objectives(ev.objectives, labels)),
-        "units": json_rows(label_units(ev.units, labels)),
-    }
-    # The definitions are those read back: their stored bytes are saved again as they are.
-    unchanged = {name: card._stored["parts"][name] for name in _UNCHANGED if card._stored}
-    return Scorecard(ev.as_of, rows, defs, ev, inputs, stored={"parts": unchanged}, labels=labels)
-
-
-def formula_inputs(kpis: pl.DataFrame) -> pl.DataFrame:
-    """Each formula KPI and the KPIs its formula names: kpi_id, input_id."""
-    import polars as pl
-
-    from lineofsight.domain.formula import FormulaError, parse_formula, references
-
-    pairs: list[tuple[str, str]] = []
-    for kpi_id, formula in (
-        kpis.filter(pl.col("formula").is_not_null()).select("id", "formula").iter_rows()
-    ):
-        try:
-            pairs.extend((kpi_id, name) for name in references(parse_formula(formula)))
-        except FormulaError:
-            continue  # `los apply` refuses such a file; nothing to follow
-    return pl.DataFrame(pairs, schema={"kpi_id": pl.String, "input_id": pl.String}, orient="row")
-
-
-def _edges(inputs: pl.DataFrame, *, upwards: bool) -> dict[str, list[str]]:
-    """Formula links, from an input to the formulas reading it (`upwards`) or the reverse."""
-    edges: dict[str, list[str]] = {}
-    for kpi_id, input_id in inputs.iter_rows():
-        if upwards:
-            edges.setdefault(input_id, []).append(kpi_id)
-        else:
-            edges.setdefault(kpi_id, []).append(input_id)
-    return edges
-
-
-def _closure(start: set[str], edges: dict[str, list[str]]) -> set[str]:
-    found = set(start)
-    stack = list(start)
-    while stack:
-        for following in edges.get(stack.pop(), ()):
-            if following not in found:
-                found.add(following)
-                stack.append(following)
-    return found
+def _small(card: Scorecard) -> bool:
+    """Whether the rows changed since the scorecard was saved in full are few enough to be
+    saved as a patch."""
+    if card.changed is None:
+        return False
+    changed = sum(len(rows) for rows in card.changed.values())
+    ev = card.evaluation
+    total = ev.kpis.height + ev.objectives.height + ev.units.height
+    return changed <= total * PATCH_SHARE
 
 
 def encode(card: Scorecard) -> bytes:
@@ -325,10 +331,17 @@ def encode(card: Scorecard) -> bytes:
             frame.write_ipc(buffer, compression="lz4")
             parts.append(buffer.getvalue())
         sizes[name] = len(parts[-1])
-    for section in _SECTIONS:
+    for section in SECTIONS:
         rows = card.rows(section)
         parts.append(rows.str.join("\n").item().encode() if len(rows) else b"")
         sizes[f"{section}_json"] = len(parts[-1])
+    for section in SECTIONS:
+        # Where each row ends (its line break): a patch replaces rows without splitting all.
+        ends = array.array("I", ((card.rows(section).str.len_bytes() + 1).cum_sum() - 1).to_list())
+        if sys.byteorder != "little":
+            ends.byteswap()
+        parts.append(ends.tobytes())
+        sizes[f"{section}_ends"] = len(parts[-1])
     header = {
         "format": FORMAT,
         "release": __version__,  # rows as this release writes them
@@ -339,9 +352,39 @@ def encode(card: Scorecard) -> bytes:
     return json.dumps(header).encode() + b"\n" + b"".join(parts)
 
 
-def decode(payload: bytes, as_of: dt.date) -> Scorecard | None:
-    """What `encode` wrote (its frames decoded when asked for); None when another release
-    wrote it."""
+def encode_patch(card: Scorecard) -> bytes:
+    """The rows of a scorecard changed since it was saved in full (`card.changed`), as bytes
+    laid out as `encode`'s: a JSON header line with each section's row numbers, then those
+    rows of the engine's frames (Arrow IPC) and of the JSON (text, one row a line)."""
+    assert card.changed is not None
+    ev = card.evaluation
+    frames = {"kpis": ev.kpis, "objectives": ev.objectives, "units": ev.units}
+    numbers = {section: sorted(card.changed[section]) for section in SECTIONS}
+    parts, sizes = [], {}
+    for section in SECTIONS:
+        buffer = io.BytesIO()
+        frames[section][numbers[section]].write_ipc(buffer)
+        parts.append(buffer.getvalue())
+        sizes[_ROWS[section]] = len(parts[-1])
+    for section in SECTIONS:
+        changes = (card._changes or {})[section]
+        parts.append(b"\n".join(changes[n] for n in numbers[section]))
+        sizes[f"{section}_json"] = len(parts[-1])
+    header = {"format": FORMAT, "release": __version__, "sizes": sizes, "rows": numbers}
+    return json.dumps(header).encode() + b"\n" + b"".join(parts)
+
+
+def decode(payload: bytes, as_of: dt.date, patch: bytes | None = None) -> Scorecard | None:
+    """What `encode` wrote (its frames decoded when asked for), with the rows of the patch
+    `encode_patch` wrote; None when another release wrote either."""
+    stored = _parts(payload)
+    patched = _parts(patch) if patch is not None else None
+    if stored is None or (patch is not None and patched is None):
+        return None
+    return Scorecard(as_of, stored=stored, patched=patched)
+
+
+def _parts(payload: bytes) -> dict[str, Any] | None:
     end = payload.find(b"\n")
     try:
         header = json.loads(payload[:end])
@@ -358,7 +401,14 @@ def decode(payload: bytes, as_of: dt.date) -> Scorecard | None:
     for name, size in header["sizes"].items():
         parts[name] = view[offset : offset + size]
         offset += size
-    return Scorecard(as_of, stored={"header": header, "parts": parts})
+    return {"header": header, "parts": parts}
 
 
-__all__ = ["Scorecard", "decode", "encode", "formula_inputs", "patch", "scorecard"]
+__all__ = [
+    "SECTIONS",
+    "Scorecard",
+    "decode",
+    "encode",
+    "encode_patch",
+    "scorecard",
+]

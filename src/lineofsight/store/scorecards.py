@@ -13,6 +13,10 @@ Every write of values (load, check-in, upload, delete) adds to `loads` or to
 written since a snapshot are those of newer rows there (an index on `measurements.load_id`
 finds them).
 
+A scorecard brought up to date by a few writes is not saved in full again: the rows that
+changed since it was (`scorecard_patches`, one per snapshot, naming the snapshot's marks) are
+saved instead, and the snapshot read back is the one saved in full with its patch.
+
 The marks are read before the data they describe, so a snapshot never claims more than it
 holds: a write that commits in between is in the data and counted again next time, which
 costs a KPI scored twice and never shows a stale value.
@@ -52,10 +56,18 @@ class Marks:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A stored scorecard: what it covers, and its frames (see `services.snapshots`)."""
+    """A stored scorecard: what it covers, and its frames (see `services.snapshots`): as
+    saved in full (`base` covers those), and the rows changed since (`patch`), if any."""
 
     marks: Marks
     payload: bytes
+    patch: bytes | None = None
+    base: Marks | None = None
+
+    @property
+    def saved(self) -> Marks:
+        """What the scorecard saved in full covers."""
+        return self.base or self.marks
 
 
 _MARKS = text(
@@ -69,6 +81,17 @@ _WHERE = " FROM scorecard_snapshots WHERE as_of = :as_of AND lag = :lag"
 _READ = text("SELECT definitions, load_id, revision_id, payload" + _WHERE).bindparams(*_KEY)
 _READ_MARKS = text("SELECT definitions, load_id, revision_id" + _WHERE).bindparams(*_KEY)
 _DELETE = text("DELETE" + _WHERE).bindparams(*_KEY)
+_PATCH_WHERE = " FROM scorecard_patches WHERE as_of = :as_of AND lag = :lag"
+_READ_PATCH = text(
+    "SELECT base_load_id, base_revision_id, load_id, revision_id, payload" + _PATCH_WHERE
+).bindparams(*_KEY)
+_READ_PATCH_MARKS = text("SELECT load_id, revision_id" + _PATCH_WHERE).bindparams(*_KEY)
+_DELETE_PATCH = text("DELETE" + _PATCH_WHERE).bindparams(*_KEY)
+_INSERT_PATCH = text(
+    "INSERT INTO scorecard_patches (as_of, lag, base_load_id, base_revision_id, load_id, "
+    "revision_id, payload) VALUES (:as_of, :lag, :base_load_id, :base_revision_id, :load_id, "
+    ":revision_id, :payload)"
+).bindparams(*_KEY, bindparam("payload", type_=LargeBinary))
 _INSERT = text(
     "INSERT INTO scorecard_snapshots (as_of, lag, definitions, load_id, revision_id, payload, "
     "saved_at) VALUES (:as_of, :lag, :definitions, :load_id, :revision_id, :payload, :saved_at)"
@@ -94,10 +117,16 @@ def read_marks(conn: Connection) -> Marks:
 
 def read_snapshot(conn: Connection, as_of: dt.date, lag: bool) -> Snapshot | None:
     """The stored scorecard of this as-of date and mode, if any."""
-    row = conn.execute(_READ, {"as_of": as_of, "lag": lag}).first()
+    key = {"as_of": as_of, "lag": lag}
+    row = conn.execute(_READ, key).first()
     if row is None:
         return None
-    return Snapshot(Marks(int(row[0]), int(row[1]), int(row[2])), bytes(row[3]))
+    base = Marks(int(row[0]), int(row[1]), int(row[2]))
+    found = conn.execute(_READ_PATCH, key).first()
+    if found is None or (int(found[0]), int(found[1])) != (base.load_id, base.revision_id):
+        return Snapshot(base, bytes(row[3]))
+    marks = Marks(base.definitions, int(found[2]), int(found[3]))
+    return Snapshot(marks, bytes(row[3]), bytes(found[4]), base)
 
 
 def written_since(conn: Connection, marks: Marks) -> set[str]:
@@ -131,9 +160,11 @@ def save_snapshot(
             key = {"as_of": as_of, "lag": lag}
             found = conn.execute(_READ_MARKS, key).first()
             if found is not None:
-                if not marks.covers(Marks(*(int(v) for v in found))):
+                newest = _newest(conn, key, Marks(*(int(v) for v in found)))
+                if not marks.covers(newest):
                     return False  # a status running beside this one saved a newer one
                 conn.execute(_DELETE, key)
+            conn.execute(_DELETE_PATCH, key)
             conn.execute(
                 _INSERT,
                 {
@@ -147,6 +178,56 @@ def save_snapshot(
             )
             for day, mode in conn.execute(_oldest(conn), {"keep": KEEP}).all():
                 conn.execute(_DELETE, {"as_of": day, "lag": mode})
+                conn.execute(_DELETE_PATCH, {"as_of": day, "lag": mode})
+    except (StoreError, OperationalError):
+        return False
+    finally:
+        brief.close()
+    return True
+
+
+def _newest(conn: Connection, key: dict[str, Any], base: Marks) -> Marks:
+    """What the kept scorecard of `key` covers, with its patch."""
+    found = conn.execute(_READ_PATCH_MARKS, key).first()
+    if found is None:
+        return base
+    return Marks(base.definitions, int(found[0]), int(found[1]))
+
+
+def save_patch(
+    store: Store,
+    as_of: dt.date,
+    lag: bool,
+    base: Marks,
+    marks: Marks,
+    payload: bytes,
+    *,
+    wait: float = 0.2,
+) -> bool:
+    """Keep the rows changed since the snapshot saved in full that `base` describes, now
+    covering `marks`; False (nothing saved) when that snapshot is no longer there, when a
+    newer patch is, or when the store could not take it now (as `save_snapshot`)."""
+    brief = Store(store.url, migrate=False, busy_timeout=wait)
+    try:
+        with brief.transaction() as conn:
+            key = {"as_of": as_of, "lag": lag}
+            found = conn.execute(_READ_MARKS, key).first()
+            if found is None or Marks(*(int(v) for v in found)) != base:
+                return False  # saved in full again meanwhile, or forgotten
+            if not marks.covers(_newest(conn, key, base)):
+                return False
+            conn.execute(_DELETE_PATCH, key)
+            conn.execute(
+                _INSERT_PATCH,
+                {
+                    **key,
+                    "base_load_id": base.load_id,
+                    "base_revision_id": base.revision_id,
+                    "load_id": marks.load_id,
+                    "revision_id": marks.revision_id,
+                    "payload": payload,
+                },
+            )
     except (StoreError, OperationalError):
         return False
     finally:
@@ -162,6 +243,7 @@ __all__ = [
     "read_fiscal_start",
     "read_marks",
     "read_snapshot",
+    "save_patch",
     "save_snapshot",
     "written_since",
 ]

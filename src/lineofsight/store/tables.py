@@ -411,6 +411,32 @@ scorecard_snapshots = Table(
     comment="The last scorecard computed per as-of date and mode, and what it covers.",
 )
 
+# The rows of a kept scorecard that changed since it was saved in full (migration 0011): a
+# check-in writes these few rows, not the whole scorecard. A patch belongs to the snapshot of
+# its key whose marks it names; a snapshot saved in full deletes it.
+scorecard_patches = Table(
+    "scorecard_patches",
+    metadata,
+    Column("as_of", Date, primary_key=True, comment="the as-of date scored"),
+    Column("lag", Boolean, primary_key=True, comment="with reporting lag (false: a period report)"),
+    Column(
+        "base_load_id",
+        Integer,
+        nullable=False,
+        comment="scorecard_snapshots.load_id of the scorecard patched",
+    ),
+    Column(
+        "base_revision_id",
+        Integer,
+        nullable=False,
+        comment="scorecard_snapshots.revision_id of the scorecard patched",
+    ),
+    Column("load_id", Integer, nullable=False, comment="loads.id covered"),
+    Column("revision_id", Integer, nullable=False, comment="measurement_revisions.id covered"),
+    Column("payload", LargeBinary, nullable=False, comment="the rows, Arrow IPC"),
+    comment="The rows of a kept scorecard written since it was saved in full.",
+)
+
 # The values a later write replaced, each with where it came from, when, and when it was
 # replaced; keyed by the measurement's KPI, unit and period.
 measurement_revisions = Table(

@@ -3,17 +3,22 @@
 The scores, statuses and forecasts come from the services (the engine underneath); this module
 only looks them up and arranges them: by unit, by owner, down the cascade. A snapshot is kept
 per (store version, as-of date), so a page request after the first costs dictionary look-ups,
-never a re-evaluation; any write to the store changes the version.
+never a re-evaluation; any write to the store changes the version. After a write that changed
+no definitions, the next snapshot is the last one with only the rows that changed made again
+(the organisation's indexes are kept).
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import OrgGraph, organisation_graph
@@ -75,6 +80,7 @@ class Snapshot:
     objectives_by_unit: dict[str, list[str]] = field(init=False)
     unit_tree: UnitTree | None = field(default=None, init=False)
     graph: OrgGraph = field(init=False)
+    evaluation: Any = field(default=None, init=False, repr=False)  # the rows made from
 
     def __post_init__(self) -> None:
         org = self.org
@@ -175,6 +181,18 @@ class _Lru:
                     self._items.popitem(last=False)
         return value
 
+    def peek(self, key: Hashable) -> Any:
+        """The item kept under `key`, if any (not made)."""
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
@@ -200,49 +218,108 @@ def snapshot(cache: ScorecardCache, as_of: dt.date, period: str | None = None) -
             ev = cache.scorecard(period=period).evaluation
         else:
             ev = cache.scorecard(as_of=as_of.isoformat()).evaluation
-        kpi_rows = {
-            (r["id"], r["unit"]): Row(
-                id=r["id"],
-                unit=r["unit"],
-                period=r["period"],
-                actual=r["actual"],
-                target=r["target"],
-                score=r["score"],
-                status=r["status"],
-                own_unit=bool(r["own_unit"]),
-                data=r["data"],
-                due=r["due"],
-                last_value=r["last_value"],
-                last_period=r["last_period"],
+        latest = _lru(cache, "_page_latest", 8)
+        previous = latest.peek((as_of, period or None))
+        snap = None
+        if previous is not None and previous.org is org:
+            snap = _updated(previous, revision, ev)
+        if snap is None:
+            snap = Snapshot(
+                org,
+                as_of,
+                revision,
+                {(r["id"], r["unit"]): _kpi_row(r) for r in ev.kpis.iter_rows(named=True)},
+                {r["id"]: _objective_row(r) for r in ev.objectives.iter_rows(named=True)},
+                {r["id"]: _unit_row(r) for r in ev.units.iter_rows(named=True)},
             )
-            for r in ev.kpis.iter_rows(named=True)
-        }
-        objective_rows = {
-            r["id"]: Row(
-                id=r["id"],
-                score=r["score"],
-                status=r["status"],
-                coverage=r["coverage"],
-                counts=r["counts"],
-                worst=r["worst"],
-            )
-            for r in ev.objectives.iter_rows(named=True)
-        }
-        unit_rows = {
-            r["id"]: Row(
-                id=r["id"],
-                score=r["score"],
-                status=r["status"],
-                counts=r["counts"],
-                worst=r["worst"],
-            )
-            for r in ev.units.iter_rows(named=True)
-        }
-        snap = Snapshot(org, as_of, revision, kpi_rows, objective_rows, unit_rows)
-        snap.unit_tree = cache.unit_tree(revision)
+            snap.unit_tree = cache.unit_tree(revision)
+        snap.evaluation = ev
+        latest.put((as_of, period or None), snap)
         return snap
 
     return _lru(cache, "_page_snapshots", 8).get((revision, as_of, period or None), build)
+
+
+def _kpi_row(r: dict[str, Any]) -> Row:
+    return Row(
+        id=r["id"],
+        unit=r["unit"],
+        period=r["period"],
+        actual=r["actual"],
+        target=r["target"],
+        score=r["score"],
+        status=r["status"],
+        own_unit=bool(r["own_unit"]),
+        data=r["data"],
+        due=r["due"],
+        last_value=r["last_value"],
+        last_period=r["last_period"],
+    )
+
+
+def _objective_row(r: dict[str, Any]) -> Row:
+    return Row(
+        id=r["id"],
+        score=r["score"],
+        status=r["status"],
+        coverage=r["coverage"],
+        counts=r["counts"],
+        worst=r["worst"],
+    )
+
+
+def _unit_row(r: dict[str, Any]) -> Row:
+    return Row(
+        id=r["id"], score=r["score"], status=r["status"], counts=r["counts"], worst=r["worst"]
+    )
+
+
+def _changed(old: pl.DataFrame, new: pl.DataFrame) -> list[int] | None:
+    """The numbers of the rows that differ between two scorecards' frames of the same rows;
+    None when the rows are not the same ones."""
+    if old.columns != new.columns or old.height != new.height:
+        return None
+    keys = [c for c in ("id", "unit") if c in new.columns]
+    if not old.select(keys).equals(new.select(keys)):
+        return None
+    differ = pl.repeat(False, new.height, eager=True)
+    for column in new.columns:
+        differ = differ | new[column].ne_missing(old[column])
+    return differ.arg_true().to_list()
+
+
+def _updated(previous: Snapshot, version: Hashable, ev: Any) -> Snapshot | None:
+    """`previous` (of the same definitions) with the rows that differ in `ev` made again; None
+    when its rows are not the same ones."""
+    old = previous.evaluation
+    if old is None:
+        return None
+    kpis, objectives, units = (
+        _changed(getattr(old, part), getattr(ev, part)) for part in ("kpis", "objectives", "units")
+    )
+    if kpis is None or objectives is None or units is None:
+        return None
+    snap = copy.copy(previous)  # the organisation's indexes are shared, the rows copied
+    snap.version = version
+    snap.kpi_rows = dict(previous.kpi_rows)
+    snap.objective_rows = dict(previous.objective_rows)
+    snap.unit_rows = dict(previous.unit_rows)
+    snap.rows_by_unit = dict(previous.rows_by_unit)
+    for n in kpis:
+        found = ev.kpis.row(n, named=True)
+        row, key = _kpi_row(found), (found["id"], found["unit"])
+        before = snap.kpi_rows[key]
+        snap.kpi_rows[key] = row
+        unit_rows = list(snap.rows_by_unit[before.unit or ""])
+        unit_rows[next(i for i, r in enumerate(unit_rows) if r is before)] = row
+        snap.rows_by_unit[before.unit or ""] = unit_rows
+    for n in objectives:
+        row = _objective_row(ev.objectives.row(n, named=True))
+        snap.objective_rows[row.id] = row
+    for n in units:
+        row = _unit_row(ev.units.row(n, named=True))
+        snap.unit_rows[row.id] = row
+    return snap
 
 
 def cached_fragment(cache: ScorecardCache, key: Iterable[Hashable], make: Callable[[], T]) -> T:

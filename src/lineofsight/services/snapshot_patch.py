@@ -1,0 +1,194 @@
+"""A kept scorecard brought up to date after writes of values (see `services.snapshots`): the
+KPIs written since scored again with the formulas that read them, then only the objectives
+and units whose rows can change rolled up again, their rows replaced in place."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import polars as pl
+
+from lineofsight.services.snapshots import SECTIONS, Scorecard
+from lineofsight.store.database import Store
+
+
+def patch(store: Store, card: Scorecard, changed: Collection[str], lag: bool) -> Scorecard:
+    """The scorecard with the KPIs `changed` (and every formula that reads them) scored again
+    from the store, and the objectives and units whose rows can change rolled up again: the
+    objectives those KPIs support and their ancestors, the units of their rows."""
+    import polars as pl
+
+    from lineofsight.engine.frame_rollups import rollup_objectives, rollup_units
+    from lineofsight.engine.frames import FrameEvaluation, score_kpis
+    from lineofsight.services.evaluate import frame_window, read_kpi_frame
+    from lineofsight.services.scorecard_frames import (
+        label_kpis,
+        label_objectives,
+        label_units,
+    )
+
+    defs, ev, inputs, labels = card.defs, card.evaluation, card.inputs, card.labels
+    known = set(defs.kpis["id"].to_list())
+    affected = _closure({k for k in changed if k in known}, _edges(inputs, upwards=True))
+    if not affected:
+        return card
+    needed = _closure(affected, _edges(inputs, upwards=False))
+    measurements = read_kpi_frame(store, needed, frame_window(defs, ev.as_of, lag))
+    fresh = (
+        score_kpis(defs, measurements, ev.as_of, lag, only=needed)
+        .filter(pl.col("id").is_in(list(affected)))
+        .join(defs.kpis.select("id", "position"), on="id", how="left")
+        .sort("position", pl.col("own_unit").not_(), "unit")
+        .drop("position")
+    )
+    numbers = {"kpis": _numbers(ev.kpis, affected)}
+    old = ev.kpis[numbers["kpis"]]
+    # A KPI has a row per unit its definitions name; the rows replace those kept in place.
+    if old.select("id", "unit").equals(fresh.select("id", "unit")):
+        kpis = replace_rows(ev.kpis, numbers["kpis"], fresh)
+    else:  # pragma: no cover - the same definitions give the same rows
+        return _rebuilt(card, fresh, affected)
+    changes = {section: dict((card._changes or {}).get(section, {})) for section in SECTIONS}
+    changes["kpis"].update(_lines(numbers["kpis"], label_kpis(fresh, defs.calendar, labels)))
+    objectives = _ancestors(
+        defs.objectives,
+        defs.supports.filter(pl.col("kpi_id").is_in(list(affected)))["objective_id"],
+    )
+    units = set(old["unit"].to_list()) | set(fresh["unit"].to_list())
+    numbers["objectives"] = _numbers(ev.objectives, objectives)
+    numbers["units"] = _numbers(ev.units, units)
+    new_objectives = rollup_objectives(defs, kpis, only=objectives, kept=ev.objectives)
+    new_units = rollup_units(defs, kpis, only=units)
+    changes["objectives"].update(
+        _lines(numbers["objectives"], label_objectives(new_objectives, labels))
+    )
+    changes["units"].update(_lines(numbers["units"], label_units(new_units, labels)))
+    ev = FrameEvaluation(
+        ev.as_of,
+        kpis,
+        replace_rows(ev.objectives, numbers["objectives"], new_objectives),
+        replace_rows(ev.units, numbers["units"], new_units),
+    )
+    # The rows saved in full stay as read (their JSON rows too, with the changed ones beside).
+    patched = Scorecard(
+        ev.as_of, None, defs, ev, inputs, stored=card._stored, labels=labels, changes=changes
+    )
+    patched.base = card.base
+    return patched
+
+
+def _rebuilt(card: Scorecard, fresh: pl.DataFrame, affected: set[str]) -> Scorecard:
+    """The scorecard with the KPI rows `fresh` instead of those of the KPIs `affected`, every
+    objective and unit rolled up again (saved in full)."""
+    import polars as pl
+
+    from lineofsight.engine.frames import rollup
+    from lineofsight.services.scorecard_frames import json_rows, labelled
+
+    defs = card.defs
+    kpis = (
+        pl.concat([card.evaluation.kpis.filter(~pl.col("id").is_in(list(affected))), fresh])
+        .join(defs.kpis.select("id", "position"), on="id", how="left")
+        .sort("position", pl.col("own_unit").not_(), "unit")
+        .drop("position")
+    )
+    ev = rollup(defs, kpis, card.as_of)
+    frames = labelled(ev, defs, card.labels)
+    rows = {s: json_rows(getattr(frames, s)) for s in SECTIONS}
+    # The definitions are those read back: their stored bytes are saved again as they are.
+    rebuilt = Scorecard(
+        card.as_of, rows, defs, ev, card.inputs, stored=card._stored, labels=card.labels
+    )
+    rebuilt.base = card.base  # changed stays None: saved in full
+    return rebuilt
+
+
+def _numbers(frame: pl.DataFrame, ids: Collection[str]) -> list[int]:
+    """The row numbers of the rows of `ids`, in the frame's order."""
+    import polars as pl
+
+    return (
+        frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("n"), "id")
+        .filter(pl.col("id").is_in(list(ids)))["n"]
+        .to_list()
+    )
+
+
+def _ancestors(objectives: pl.DataFrame, start: pl.Series) -> set[str]:
+    """The objectives `start` and every objective above them."""
+    parents = dict(objectives.select("id", "parent_id").iter_rows())
+    found: set[str] = set()
+    for objective in start.to_list():
+        while objective is not None and objective not in found and objective in parents:
+            found.add(objective)
+            objective = parents[objective]
+    return found
+
+
+def _lines(numbers: list[int], labelled: pl.DataFrame) -> dict[int, bytes]:
+    """The JSON rows of labelled rows, by their row numbers `numbers` (in order)."""
+    from lineofsight.services.scorecard_frames import json_rows
+
+    return {n: row.encode() for n, row in zip(numbers, json_rows(labelled), strict=True)}
+
+
+def replace_rows(frame: pl.DataFrame, numbers: list[int], rows: pl.DataFrame) -> pl.DataFrame:
+    """The frame with its rows at `numbers` replaced by `rows` (in order; same columns)."""
+    import polars as pl
+
+    if not numbers:
+        return frame
+    n = pl.int_range(pl.len(), dtype=pl.UInt32).alias("_n")
+    return (
+        pl.concat(
+            [
+                frame.with_columns(n).filter(~pl.col("_n").is_in(numbers)),
+                rows.select(frame.columns).with_columns(pl.Series("_n", numbers, pl.UInt32)),
+            ],
+            how="vertical_relaxed",
+        )
+        .sort("_n")
+        .drop("_n")
+    )
+
+
+def formula_inputs(kpis: pl.DataFrame) -> pl.DataFrame:
+    """Each formula KPI and the KPIs its formula names: kpi_id, input_id."""
+    import polars as pl
+
+    from lineofsight.domain.formula import FormulaError, parse_formula, references
+
+    pairs: list[tuple[str, str]] = []
+    for kpi_id, formula in (
+        kpis.filter(pl.col("formula").is_not_null()).select("id", "formula").iter_rows()
+    ):
+        try:
+            pairs.extend((kpi_id, name) for name in references(parse_formula(formula)))
+        except FormulaError:
+            continue  # `los apply` refuses such a file; nothing to follow
+    return pl.DataFrame(pairs, schema={"kpi_id": pl.String, "input_id": pl.String}, orient="row")
+
+
+def _edges(inputs: pl.DataFrame, *, upwards: bool) -> dict[str, list[str]]:
+    """Formula links, from an input to the formulas reading it (`upwards`) or the reverse."""
+    edges: dict[str, list[str]] = {}
+    for kpi_id, input_id in inputs.iter_rows():
+        if upwards:
+            edges.setdefault(input_id, []).append(kpi_id)
+        else:
+            edges.setdefault(kpi_id, []).append(input_id)
+    return edges
+
+
+def _closure(start: set[str], edges: dict[str, list[str]]) -> set[str]:
+    found = set(start)
+    stack = list(start)
+    while stack:
+        for following in edges.get(stack.pop(), ()):
+            if following not in found:
+                found.add(following)
+                stack.append(following)
+    return found
+
+
+__all__ = ["formula_inputs", "patch", "replace_rows"]
