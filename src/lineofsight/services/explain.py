@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lineofsight.domain import model as m
+from lineofsight.domain.graph import organisation_graph
 from lineofsight.engine.explain import Explanation, explain, kpi_named, kpi_period
 from lineofsight.engine.values import ValueTable
 from lineofsight.services.arguments import OPTIONS, ArgumentNames
-from lineofsight.services.evaluate import load_organization, read_measurement_frame
+from lineofsight.services.evaluate import load_organization, read_kpi_frame
 from lineofsight.store.database import Store
 
 
@@ -29,15 +30,20 @@ def explain_change(
     depth: int = 1,
     unit: str | None = None,
     names: ArgumentNames = OPTIONS,
+    org: m.Organization | None = None,
 ) -> ExplainResult:
     """Explain the change of a KPI between two of its periods (messages name the periods'
-    arguments as `names` says)."""
-    org = load_organization(store)
+    arguments as `names` says), in `org` when the caller holds the store's organisation."""
+    if org is None:
+        org = load_organization(store)
     kpi = kpi_named(org, kpi_id)
     p0 = kpi_period(kpi, from_text, org.calendar, names.from_period)
     p1 = kpi_period(kpi, to_text, org.calendar, names.to_period)
     # A measurement counts in the period that holds its last day, so the span from the first
     # period's start to the last one's end holds every measurement either period needs.
     window = (min(p0.start, p1.start), max(p0.end, p1.end))
-    values = ValueTable(org, read_measurement_frame(store, window), window)
+    # Only the values of the KPI and of every KPI its formula reads, all the way down (every
+    # unit of each): an explanation looks at nothing else.
+    read = organisation_graph(org).read_through([kpi.id])
+    values = ValueTable(org, read_kpi_frame(store, read, window), window)
     return ExplainResult(explain(values, org, kpi.id, p0, p1, depth, unit), org)

@@ -185,7 +185,7 @@ def kpi_page(
             explanation = cached_fragment(
                 cache,
                 ("explain", snap.version, kpi_id, at, p0, p1),
-                lambda: _explain(store, kpi_id, p0, p1, at),
+                lambda: _explain(store, snap.org, kpi_id, p0, p1, at),
             )
         except InputError as exc:
             explain_error = exc.summary
@@ -258,10 +258,10 @@ def _explain_data(snap: Snapshot, explanation: Any) -> dict[str, Any]:
     }
 
 
-def _explain(store: Any, kpi_id: str, p0: str, p1: str, unit: str) -> Any:
+def _explain(store: Any, org: Any, kpi_id: str, p0: str, p1: str, unit: str) -> Any:
     from lineofsight.services.explain import explain_change
 
-    return explain_change(store, kpi_id, p0, p1, unit=unit).explanation
+    return explain_change(store, kpi_id, p0, p1, unit=unit, org=org).explanation
 
 
 def _scoped_paths(
