@@ -24,6 +24,7 @@ import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import Expr, evaluate, parse_formula, references
+from lineofsight.domain.graph import organisation_graph
 from lineofsight.domain.periods import Grain, Period, grain_of, period_of
 from lineofsight.engine.calendar import uses_fiscal
 
@@ -173,12 +174,10 @@ class ValueTable:
         """`window`, when given, keeps only measurements whose last day lies within it."""
         self.org = org
         self.calendar = org.calendar
-        self.kpis = org.kpis_by_id()
+        graph = organisation_graph(org)  # made once per organisation, shared
+        self.kpis = graph.kpis
         self.fiscal = uses_fiscal(org.calendar)
-        self._children: dict[str, list[str]] = {}
-        for unit in org.units:
-            if unit.parent is not None:
-                self._children.setdefault(unit.parent, []).append(unit.id)
+        self._children: dict[str, list[str]] = graph.unit_children
         self._formulas: dict[str, Expr] = {
             k.id: parse_formula(k.formula) for k in org.kpis if k.formula is not None
         }
@@ -193,11 +192,14 @@ class ValueTable:
 
     # ------------------------------------------------------------ building
 
-    def _grains_wanted(self) -> dict[str, set[tuple[int, bool]]]:
-        """Each KPI at its own grain, and formula inputs at their formulas' grains too."""
+    def _grains_wanted(self, present: set[str]) -> dict[str, set[tuple[int, bool]]]:
+        """Each KPI of `present` at its own grain, and formula inputs at their formulas' grains
+        too (a table of one KPI's values need not look at the organisation's other KPIs)."""
         wanted: dict[str, set[tuple[int, bool]]] = {}
-        for kpi in self.org.kpis:
-            wanted.setdefault(kpi.id, set()).add(self._grain_key(kpi.frequency))
+        for kpi_id in present:
+            kpi = self.kpis.get(kpi_id)
+            if kpi is not None:
+                wanted.setdefault(kpi_id, set()).add(self._grain_key(kpi.frequency))
         for formula_id, expr in self._formulas.items():
             grain = self._grain_key(self.kpis[formula_id].frequency)
             stack = list(references(expr))
@@ -207,7 +209,8 @@ class ValueTable:
                 if input_id in seen or input_id not in self.kpis:
                     continue
                 seen.add(input_id)
-                wanted.setdefault(input_id, set()).add(grain)
+                if input_id in present:
+                    wanted.setdefault(input_id, set()).add(grain)
                 inner = self._formulas.get(input_id)
                 if inner is not None:
                     stack.extend(references(inner))
@@ -221,7 +224,8 @@ class ValueTable:
         if measurements.is_empty():
             return
         rows = []
-        for kpi_id, grains in self._grains_wanted().items():
+        present = set(measurements.get_column("kpi_id").unique().to_list())
+        for kpi_id, grains in self._grains_wanted(present).items():
             kpi = self.kpis[kpi_id]
             if kpi.formula is not None:
                 continue
