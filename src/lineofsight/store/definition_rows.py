@@ -388,16 +388,18 @@ def kpi_from_rows(r: ItemRow, rows: DefinitionRows, file: str | None) -> m.Kpi:
         owner,
         _AGGREGATION[aggregation],
         _ACROSS[across_units],
-        tuple(m.Support(objective, weight) for _kid, _pos, objective, weight in supports)
+        tuple([m.Support(objective, weight) for _kid, _pos, objective, weight in supports])
         if supports
         else (),
         tuple(
-            m.Contribution(to_kpi, weight, _EFFECT[effect])
-            for _kid, _pos, to_kpi, weight, effect in contributions
+            [
+                m.Contribution(to_kpi, weight, _EFFECT[effect])
+                for _kid, _pos, to_kpi, weight, effect in contributions
+            ]
         )
         if contributions
         else (),
-        tuple(to_kpi for _kid, _pos, to_kpi in influences) if influences else (),
+        tuple([to_kpi for _kid, _pos, to_kpi in influences]) if influences else (),
         formula,
         m.Ratio(ratio_numerator, ratio_denominator, ratio_scale)
         if ratio_numerator is not None
@@ -405,7 +407,7 @@ def kpi_from_rows(r: ItemRow, rows: DefinitionRows, file: str | None) -> m.Kpi:
         m.Range(range_low, range_high) if range_low is not None else None,
         m.PeriodValue(baseline_period, baseline_value) if baseline_period is not None else None,
         m.FinalTarget(target_value, _day(target_by)) if target_value is not None else None,
-        tuple(periods.get("", ())),
+        tuple(periods[""]) if "" in periods else (),
         tuple(
             (
                 unit_id,
