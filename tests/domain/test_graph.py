@@ -6,7 +6,7 @@ import datetime as dt
 
 from lineofsight.checks.runner import run_checks
 from lineofsight.domain import model as m
-from lineofsight.domain.graph import OrgGraph, organisation_graph
+from lineofsight.domain.graph import OrgGraph, organisation_graph, reachable, reachable_in
 from lineofsight.spec.dump import dump_yaml
 from lineofsight.spec.files import parse_strategy
 
@@ -111,6 +111,26 @@ def test_cycles_end_the_walks_and_are_still_reported() -> None:
         "KPIs form a cycle through contributes_to or formulas: c -> d -> c",
         "objective parents form a cycle: loop -> loop",
     ]
+
+
+def test_a_walk_along_a_mapping_finds_what_the_walk_by_calls_finds() -> None:
+    edges = {"a": ["b", "c"], "b": ["a"], "c": ["d", "x"], "d": [], "e": ["a"]}
+    for start in (["a"], ["e"], ["d"], ["x"], [], ["c", "e"]):
+        by_calls = reachable(start, lambda node: edges.get(node, ()))
+        assert reachable_in(iter(start), edges) == by_calls
+    assert reachable_in(["e"], edges) == {"e", "a", "b", "c", "d", "x"}
+
+
+def test_a_formula_kpi_and_its_contributors_are_both_below_it() -> None:
+    kpis = [
+        _kpi("total", formula="part * 2"),
+        _kpi("part"),
+        _kpi("helper", contributes_to=(m.Contribution("total"),)),
+    ]
+    graph = OrgGraph(_org(kpis))
+    assert graph.kpi_downs == {"total": ["helper", "part"]}
+    assert graph.feeding(["total"]) == {"total", "part", "helper"}
+    assert graph.feeding(["part"]) == {"part"}
 
 
 def test_a_unit_cycle_in_a_broken_organisation_ends_the_walks() -> None:

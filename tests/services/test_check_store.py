@@ -82,3 +82,26 @@ def test_the_store_check_finds_what_every_value_would(tmp_path: Path, db_url: st
         assert _plain(fast.findings) == _plain(full.findings) != []
     finally:
         store.close()
+
+
+def test_stored_values_are_what_the_measurements_file_said(tmp_path: Path, db_url: str) -> None:
+    # The values the rules look at, from the store (a ratio's divided out over the whole
+    # column, each KPI's in one slice), are those worked out row by row from the file.
+    store = _store(tmp_path, db_url)
+    try:
+        with store.reading() as conn:
+            org = read_organization(conn)
+        assert org is not None
+        expected = observations(tmp_path / "values.csv", org)
+        found = read_observations(store)
+    finally:
+        store.close()
+
+    def key(o: Any) -> tuple[Any, ...]:
+        return (o.unit, o.start, o.end, o.value is None, o.value or 0.0)
+
+    assert {k: sorted(v, key=key) for k, v in found.items()} == {
+        k: sorted(v, key=key) for k, v in expected.items()
+    }
+    ratios = {k.id for k in org.kpis if k.ratio is not None}
+    assert ratios & set(found)  # ratio KPIs were among them

@@ -11,7 +11,7 @@ from typing import NamedTuple
 from lineofsight.checks.base import Finding, Rule, Severity, Subject, SubjectKind
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import Expr
-from lineofsight.domain.graph import organisation_graph, reachable
+from lineofsight.domain.graph import organisation_graph, reachable_in
 
 
 class Observation(NamedTuple):
@@ -138,7 +138,7 @@ class CheckContext:
         it, or as an ancestor of such an objective (cycle-safe; each item visited once)."""
         kpis, ups = self.kpis, self.kpi_ups
         objectives: list[str] = []
-        for current in reachable(kpi_ids, lambda k: ups.get(k, ())):
+        for current in reachable_in(kpi_ids, ups):
             kpi = kpis.get(current)
             if kpi is not None:
                 objectives.extend(s.objective for s in kpi.supports)

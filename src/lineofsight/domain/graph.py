@@ -8,7 +8,7 @@ feed each other) ends the walk instead of looping; the alignment check reports t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,20 @@ def reachable(start: Iterable[str], next_of: Callable[[str], Iterable[str]]) -> 
         if current not in found:
             found.add(current)
             stack.extend(next_of(current))
+    return found
+
+
+def reachable_in(start: Iterable[str], edges: Mapping[str, Iterable[str]]) -> set[str]:
+    """`reachable` along the links of a mapping (an id to the ids it leads to): the same walk
+    with a dictionary look-up instead of a call per id, for walks over a whole organisation."""
+    found: set[str] = set()
+    stack = list(start)
+    get = edges.get
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack.extend(get(current, ()))
     return found
 
 
@@ -90,7 +104,7 @@ class OrgGraph:
         known = self._subtrees.get(unit_id)
         if known is None:
             children = self.unit_children
-            known = frozenset(reachable([unit_id], lambda unit: children.get(unit, ())))
+            known = frozenset(reachable_in([unit_id], children))
             self._subtrees[unit_id] = known
         return known
 
@@ -204,7 +218,7 @@ class OrgGraph:
         has no formula."""
         inputs = self.formula_inputs
         leaves: set[str] = set()
-        for current in reachable([kpi_id], lambda k: inputs.get(k, ())):
+        for current in reachable_in([kpi_id], inputs):
             if current not in inputs:
                 leaves.add(current)
         return leaves
@@ -213,17 +227,22 @@ class OrgGraph:
         """These KPIs (those the organisation holds) with every KPI their formulas read, all
         the way down: the KPIs whose values theirs come from."""
         kpis, inputs = self.kpis, self.formula_inputs
-        return reachable((k for k in kpi_ids if k in kpis), lambda k: inputs.get(k, ()))
+        return reachable_in((k for k in kpi_ids if k in kpis), inputs)
+
+    @cached_property
+    def kpi_downs(self) -> dict[str, list[str]]:
+        """For each KPI, the ids directly below it: the KPIs that contribute to it, then those
+        its formula reads."""
+        downs: dict[str, list[str]] = {
+            kpi_id: [k.id for k in kpis] for kpi_id, kpis in self.contributors.items()
+        }
+        for kpi_id, inputs in self.formula_inputs.items():
+            downs.setdefault(kpi_id, []).extend(inputs)
+        return downs
 
     def feeding(self, kpi_ids: Iterable[str]) -> set[str]:
         """These KPIs with every KPI that feeds them, through `contributes_to` or a formula."""
-        contributors, inputs = self.contributors, self.formula_inputs
-
-        def below(kpi_id: str) -> Iterable[str]:
-            yield from (k.id for k in contributors.get(kpi_id, ()))
-            yield from inputs.get(kpi_id, ())
-
-        return reachable(kpi_ids, below)
+        return reachable_in(kpi_ids, self.kpi_downs)
 
 
 # One graph per organisation object; an organisation is immutable, so its graph never goes

@@ -113,29 +113,34 @@ def _observations(frame: pl.DataFrame, scales: Sequence[Any]) -> dict[str, list[
     """Measurement rows as the rules see them, by KPI in the frame's order (a ratio's value
     divided out, None for a zero denominator)."""
     ratio_scale = {kpi_id: scale for kpi_id, scale in scales if scale is not None}
+    # A ratio's value is divided out over the whole column at once, as the scalar sum did it
+    # ((scale * numerator) / denominator); a zero denominator gives no value.
+    value = pl.col("value")
+    if ratio_scale:
+        scale = pl.col("kpi_id").replace_strict(ratio_scale, default=None, return_dtype=pl.Float64)
+        divided = scale * pl.col("numerator") / pl.col("denominator")
+        value = (
+            pl.when(pl.col("numerator").is_null() | scale.is_null())
+            .then(value)
+            .when(pl.col("denominator") != 0)
+            .then(divided)
+            .otherwise(None)
+        )
+    # Each KPI's rows together, in the frame's order (a stable sort): a KPI's list is then
+    # one slice, and nothing is done per row in Python but making its tuple.
+    frame = frame.select(
+        "kpi_id", "unit_id", value.alias("value"), "period_start", "period_end"
+    ).sort("kpi_id", maintain_order=True)
+    kpi_id = pl.col("kpi_id")
+    firsts = frame.select(kpi_id.ne_missing(kpi_id.shift()).arg_true()).to_series().to_list()
+    kpi_ids = frame.get_column("kpi_id").gather(firsts).to_list()
     # Column by column: millions of rows share a few dozen dates, so each date is made once.
-    kpi_ids, units, values, numerators, denominators = (
-        frame.get_column(name).to_list()
-        for name in ("kpi_id", "unit_id", "value", "numerator", "denominator")
-    )
+    units, values = (frame.get_column(name).to_list() for name in ("unit_id", "value"))
     starts, ends = (_dates(frame.get_column(name)) for name in ("period_start", "period_end"))
-    found: dict[str, list[Observation]] = {}
     with paused_gc():  # millions of tuples, none in a cycle (the callers may pause it too)
-        for i, kpi_id in enumerate(kpi_ids):
-            value = values[i]
-            numerator = numerators[i]
-            if numerator is not None:
-                scale = ratio_scale.get(kpi_id)
-                if scale is not None:
-                    denominator = denominators[i]
-                    value = scale * numerator / denominator if denominator != 0 else None
-            row = Observation(units[i], starts[i], ends[i], value)
-            rows = found.get(kpi_id)
-            if rows is None:
-                found[kpi_id] = [row]
-            else:
-                rows.append(row)
-    return found
+        rows = list(map(Observation, units, starts, ends, values))
+        bounds = zip(firsts, [*firsts[1:], len(rows)][: len(firsts)], strict=True)
+        return {kpi: rows[start:end] for kpi, (start, end) in zip(kpi_ids, bounds, strict=True)}
 
 
 def _dates(column: pl.Series) -> list[dt.date]:

@@ -14,6 +14,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -211,14 +212,19 @@ def organization_rows(org: m.Organization, dialect: str) -> DefinitionRows:
 def read_rows(conn: Connection) -> DefinitionRows:
     """The rows of every item and link in the store, as `organization_rows` makes them: values
     as the database holds them (JSON as text; dates as text on SQLite)."""
+    # Read in the table's order and put in order of position here: the rows mostly are in
+    # that order already, which Python's sort finds in one pass, where the database would
+    # sort them all again (and walk a link table along its index).
     rows = DefinitionRows()
     for kind in KINDS:
-        found = select_rows(conn, kind.table, kind.columns, order_by=("position",), native=True)
+        found = select_rows(conn, kind.table, kind.columns, native=True)
+        found.sort(key=itemgetter(kind.columns.index("position")))
         rows.items[kind.name] = {row[0]: row for row in found}
     for table, columns in CHILD_COLUMNS.items():
         grouped: dict[str, list[ItemRow]] = defaultdict(list)
-        order = ("kpi_id", "position")
-        for row in select_rows(conn, table, columns, order_by=order, native=True):
+        links = select_rows(conn, table, columns, native=True)
+        links.sort(key=itemgetter(columns.index("position")))  # each KPI's in its order
+        for row in links:
             grouped[row[0]].append(row)
         rows.links[table] = dict(grouped)
     return rows
@@ -388,16 +394,18 @@ def kpi_from_rows(r: ItemRow, rows: DefinitionRows, file: str | None) -> m.Kpi:
         owner,
         _AGGREGATION[aggregation],
         _ACROSS[across_units],
-        tuple(m.Support(objective, weight) for _kid, _pos, objective, weight in supports)
+        tuple([m.Support(objective, weight) for _kid, _pos, objective, weight in supports])
         if supports
         else (),
         tuple(
-            m.Contribution(to_kpi, weight, _EFFECT[effect])
-            for _kid, _pos, to_kpi, weight, effect in contributions
+            [
+                m.Contribution(to_kpi, weight, _EFFECT[effect])
+                for _kid, _pos, to_kpi, weight, effect in contributions
+            ]
         )
         if contributions
         else (),
-        tuple(to_kpi for _kid, _pos, to_kpi in influences) if influences else (),
+        tuple([to_kpi for _kid, _pos, to_kpi in influences]) if influences else (),
         formula,
         m.Ratio(ratio_numerator, ratio_denominator, ratio_scale)
         if ratio_numerator is not None
@@ -405,7 +413,7 @@ def kpi_from_rows(r: ItemRow, rows: DefinitionRows, file: str | None) -> m.Kpi:
         m.Range(range_low, range_high) if range_low is not None else None,
         m.PeriodValue(baseline_period, baseline_value) if baseline_period is not None else None,
         m.FinalTarget(target_value, _day(target_by)) if target_value is not None else None,
-        tuple(periods.get("", ())),
+        tuple(periods[""]) if "" in periods else (),
         tuple(
             (
                 unit_id,

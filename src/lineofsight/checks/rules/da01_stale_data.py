@@ -81,8 +81,15 @@ def _has_value(ctx: CheckContext, kpi: m.Kpi, period: Period) -> bool:
     if not observations:
         return False
     start, end = period.start, period.end
+    # Plain loops over unpacked tuples: this runs for every KPI of the store.
     if kpi.effective_across_units is m.AcrossUnits.NONE:
-        unit = kpi.unit
-        return any(o.unit == unit and o.start >= start and o.end <= end for o in observations)
+        own = kpi.unit
+        for unit, first, last, _value in observations:
+            if unit == own and first >= start and last <= end:
+                return True
+        return False
     units = ctx.descendant_units(kpi.unit)
-    return any(o.unit in units and o.start >= start and o.end <= end for o in observations)
+    for unit, first, last, _value in observations:
+        if unit in units and first >= start and last <= end:
+            return True
+    return False
