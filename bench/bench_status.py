@@ -30,7 +30,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -69,17 +69,37 @@ def _store(cache: Path, kpis: int) -> Path:
     return database
 
 
+# Started from a small launcher process: a child forked straight from this one would count
+# in its peak memory the pages it shares with this process (which holds scorecards to compare)
+# until it replaces itself with the command.
+_LAUNCHER = """
+import os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+wall = time.perf_counter() - start
+with open(sys.argv[1], "w") as out:
+    out.write(f"{status} {wall} {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss}")
+"""
+
+
 def _run(command: list[str], output: Path | None = None) -> tuple[float, float, float]:
     """Wall time, CPU time (user and system) and peak resident memory (MB) of one child
     process. On a machine shared with other work the CPU time is the steadier figure."""
-    start = time.perf_counter()
-    with open(output or os.devnull, "wb") as sink:
-        child = subprocess.Popen(command, stdout=sink, env={**os.environ, "LOS_DATABASE_URL": ""})
-        _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - start
-    if status != 0:
+    with (
+        tempfile.NamedTemporaryFile("r", suffix=".usage") as usage,
+        open(output or os.devnull, "wb") as sink,
+    ):
+        subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, usage.name, *command],
+            stdout=sink,
+            env={**os.environ, "LOS_DATABASE_URL": ""},
+            check=True,
+        )
+        status, wall, cpu, peak = usage.read().split()
+    if int(status) != 0:
         raise SystemExit(f"{command[:2]} failed with {status}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    return float(wall), float(cpu), int(peak) / 1024
 
 
 def _best(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
