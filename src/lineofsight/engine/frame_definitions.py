@@ -61,6 +61,15 @@ OBJECTIVE_COLUMNS: dict[str, Any] = {
     "weight": pl.Float64,
 }
 UNIT_COLUMNS: dict[str, Any] = {"id": pl.String, "position": pl.Int64, "parent_id": pl.String}
+# The columns of each frame of `DefinitionFrames`, as the store reads them too.
+DEFINITION_COLUMNS: dict[str, dict[str, Any]] = {
+    "kpis": KPI_COLUMNS,
+    "period_targets": PERIOD_TARGET_COLUMNS,
+    "unit_targets": UNIT_TARGET_COLUMNS,
+    "supports": SUPPORT_COLUMNS,
+    "objectives": OBJECTIVE_COLUMNS,
+    "units": UNIT_COLUMNS,
+}
 
 
 def _kpi_row(k: m.Kpi, position: int) -> tuple[object, ...]:

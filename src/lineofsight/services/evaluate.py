@@ -105,10 +105,11 @@ def _known_unit(ids: list[str], unit_id: str, names: ArgumentNames = OPTIONS) ->
 
 def read_definition_frames(store: Store) -> DefinitionFrames:
     """The tables a scorecard needs, as frames, without building domain objects."""
+    from lineofsight.engine.frame_definitions import DEFINITION_COLUMNS
     from lineofsight.engine.frames import DefinitionFrames
     from lineofsight.store.scorecard_reads import read_definition_tables
 
-    found = read_definition_tables(store)
+    found = read_definition_tables(store, DEFINITION_COLUMNS)
     if found is None:
         raise UsageError(NO_STRATEGY)
     (fiscal_year_start, scoring, due_days), frames = found

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import polars as pl
@@ -66,91 +66,37 @@ def read_kpi_measurement_rows(
     return with_starts(frame_of(rows, STORED_SCHEMA))
 
 
-DEFINITION_QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
-    "kpis": (
-        "SELECT id, position, unit_id, frequency, direction, aggregation, across_units, formula,"
-        " ratio_scale, range_low, range_high, baseline_period, baseline_value, target_value,"
-        " target_by, tolerance, tolerance_abs, due_days FROM kpis",
-        {
-            "id": pl.String,
-            "position": pl.Int64,
-            "unit_id": pl.String,
-            "frequency": pl.String,
-            "direction": pl.String,
-            "aggregation": pl.String,
-            "across_units": pl.String,
-            "formula": pl.String,
-            "ratio_scale": pl.Float64,
-            "range_low": pl.Float64,
-            "range_high": pl.Float64,
-            "baseline_period": pl.String,
-            "baseline_value": pl.Float64,
-            "target_value": pl.Float64,
-            "target_by": pl.Date,
-            "tolerance": pl.Float64,
-            "tolerance_abs": pl.Float64,
-            "due_days": pl.Int64,
-        },
-    ),
-    "period_targets": (  # in the file's order: sorted once read (see `typed_query`)
-        "SELECT kpi_id, unit_id, period, value, position FROM kpi_period_targets",
-        {
-            "kpi_id": pl.String,
-            "unit_id": pl.String,
-            "period": pl.String,
-            "value": pl.Float64,
-            "position": pl.Int64,
-        },
-    ),
-    "unit_targets": (
-        "SELECT kpi_id, unit_id, value, by_date, baseline_period, baseline_value"
-        " FROM kpi_unit_targets",
-        {
-            "kpi_id": pl.String,
-            "unit_id": pl.String,
-            "value": pl.Float64,
-            "by_date": pl.Date,
-            "baseline_period": pl.String,
-            "baseline_value": pl.Float64,
-        },
-    ),
-    "supports": (
-        "SELECT kpi_id, objective_id, weight FROM kpi_supports",
-        {"kpi_id": pl.String, "objective_id": pl.String, "weight": pl.Float64},
-    ),
-    "objectives": (
-        "SELECT id, position, unit_id, parent_id, weight FROM objectives",
-        {
-            "id": pl.String,
-            "position": pl.Int64,
-            "unit_id": pl.String,
-            "parent_id": pl.String,
-            "weight": pl.Float64,
-        },
-    ),
-    "units": (
-        "SELECT id, position, parent_id FROM units",
-        {"id": pl.String, "position": pl.Int64, "parent_id": pl.String},
-    ),
+# The table each definition frame is read from; its columns are the engine's (see
+# `engine.frame_definitions.DEFINITION_COLUMNS`), named alike in the table.
+DEFINITION_TABLES = {
+    "kpis": "kpis",
+    "period_targets": "kpi_period_targets",
+    "unit_targets": "kpi_unit_targets",
+    "supports": "kpi_supports",
+    "objectives": "objectives",
+    "units": "units",
 }
 
 
 def read_definition_tables(
-    store: Store,
+    store: Store, columns: Mapping[str, Mapping[str, Any]]
 ) -> tuple[tuple[int, dict[str, Any], int], dict[str, pl.DataFrame]] | None:
     """The organisation's calendar and scoring ((fiscal year start, scoring settings, due
-    days)) and the definition tables of `DEFINITION_QUERIES`, the period targets in the file's
-    order; None before the first apply."""
+    days)) and each definition table of `DEFINITION_TABLES` with the `columns` (name: type)
+    asked for it, the period targets in the file's order; None before the first apply."""
     with store.reading() as conn:
         row = conn.execute(
             text("SELECT fiscal_year_start, scoring, due_days FROM organization")
         ).first()
     if row is None:
         return None
-    frames = {
-        name: read_frame(store, query, [], schema)
-        for name, (query, schema) in DEFINITION_QUERIES.items()
-    }
+    frames = {}
+    for name, table in DEFINITION_TABLES.items():
+        schema = dict(columns[name])
+        if name == "period_targets":  # in the file's order: sorted once read (`typed_query`)
+            schema["position"] = pl.Int64
+        query = f"SELECT {', '.join(schema)} FROM {table}"
+        frames[name] = read_frame(store, query, [], schema)
     frames["period_targets"] = (
         frames["period_targets"].sort("kpi_id", "position", maintain_order=True).drop("position")
     )
