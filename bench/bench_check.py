@@ -33,41 +33,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from generate import generate
+from bench_status import _store  # the same cached stores as the status benchmark
 
 from lineofsight.checks.runner import build_selection, run_checks
-from lineofsight.services.apply import apply_file
 from lineofsight.services.check import read_checked_observations
-from lineofsight.services.measurements import load_file
 from lineofsight.store.check_results import forget_check_reports
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
 
 AS_OF = "2026-11-22"
 LOS = str(Path(sys.executable).parent / "los")
-UNITS_PER_KPI = 5  # 100,000 KPIs across 20,000 units
 GOAL_SECONDS = 2.0
-
-
-def _store(cache: Path, kpis: int) -> Path:
-    folder = cache / f"org{kpis}"
-    if not (folder / "strategy.yaml").exists():
-        print(f"  generating {kpis:,} KPIs ...", flush=True)
-        generate(folder, kpis=kpis, units=kpis // UNITS_PER_KPI)
-    database = folder / "store.db"
-    if not database.exists():
-        print("  building the store (apply and load; slow, done once) ...", flush=True)
-        partial = folder / "store.partial.db"
-        partial.unlink(missing_ok=True)
-        store = Store(f"sqlite:///{partial}")
-        apply_file(store, folder / "strategy.yaml")
-        load_file(store, folder / "measurements.csv")
-        store.close()
-        for suffix in ("", "-wal", "-shm"):
-            source = Path(f"{partial}{suffix}")
-            if source.exists():
-                shutil.move(source, f"{database}{suffix}")
-    return database
 
 
 def _run(
