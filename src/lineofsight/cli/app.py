@@ -89,6 +89,7 @@ def register_commands(app: typer.Typer) -> None:
         analysis,
         checks,
         definitions,
+        jobs,
         library,
         measurements,
         scorecard,
@@ -110,6 +111,7 @@ def register_commands(app: typer.Typer) -> None:
         definitions.history,
         definitions.schema,
         web_commands.serve,
+        jobs.jobs,
     ):
         add_command(app, fn)
     app.add_typer(measurements.measurement_group(), name="measurement")

@@ -45,9 +45,27 @@ def serve(
         int,
         typer.Option("--workers", min=1, help="Server processes (each keeps its own cache)."),
     ] = 1,
+    no_scheduler: Annotated[
+        bool,
+        typer.Option(
+            "--no-scheduler",
+            help="Run no background scheduler (source refreshes, notifications): for several "
+            "servers where cron runs `los jobs --due` instead.",
+        ),
+    ] = False,
+    scheduler_interval: Annotated[
+        float,
+        typer.Option(
+            "--scheduler-interval",
+            metavar="SECONDS",
+            min=1,
+            help="Seconds between two looks of the scheduler for due jobs.",
+        ),
+    ] = 30.0,
     db: DbOption = None,
 ) -> None:
-    """Run the web app (pages and the JSON API at /api/v1; API docs at /api/docs)."""
+    """Run the web app (pages and the JSON API at /api/v1; API docs at /api/docs) and the
+    scheduler that runs due source refreshes and notifications in the background."""
     import secrets
 
     require("web", WEB_APP)
@@ -60,6 +78,7 @@ def serve(
     # Every worker must sign sessions with the same key, or a login would last one request.
     os.environ.setdefault("LOS_SECRET_KEY", secrets.token_urlsafe(32))
     os.environ["LOS_SERVE_DATABASE_URL"] = url
+    os.environ["LOS_SERVE_SCHEDULER"] = "off" if no_scheduler else str(scheduler_interval)
     err.print(f"Serving Line of Sight on http://{host}:{port} (store {escape(url)})")
     uvicorn.run(
         "lineofsight.web.app:app_from_environment",

@@ -40,6 +40,9 @@ from lineofsight.store.account_tables import user_grants as user_grants
 from lineofsight.store.account_tables import users as users
 from lineofsight.store.account_tables import web_sessions as web_sessions
 from lineofsight.store.dialects import Document, fk_index, references
+
+# The scheduler's table of jobs, likewise in its own module.
+from lineofsight.store.job_tables import scheduled_jobs as scheduled_jobs
 from lineofsight.store.metadata import ID
 from lineofsight.store.metadata import NAMING as NAMING
 from lineofsight.store.metadata import metadata as metadata

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lineofsight import __version__
+from lineofsight.services.scheduler import Job
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store, busy_timeout_setting
 from lineofsight.web.errors import install_error_handlers
@@ -31,6 +32,9 @@ BUSY_TIMEOUT_ENV = "LOS_WEB_BUSY_TIMEOUT"
 # request should not hold its thread and its user for as long as a command may wait.
 DEFAULT_BUSY_TIMEOUT = 10.0
 THREADS = 8  # handlers that run at once in one server process
+# `los serve` passes its scheduler setting to its workers here: seconds between two looks for
+# due jobs, or "off" (--no-scheduler). Unset: on, every DEFAULT_INTERVAL seconds.
+SCHEDULER_ENV = "LOS_SERVE_SCHEDULER"
 
 # Pages and API answers; assets come only from this server (no CDN, no web fonts).
 SECURITY_HEADERS = [
@@ -100,12 +104,16 @@ def create_app(
     secret_key: str | None = None,
     busy_timeout: float | None = None,
     max_upload_bytes: int | None = None,
+    scheduler_interval: float | None = None,
+    jobs: Callable[[Store], list[Job]] | None = None,
 ) -> FastAPI:
     """The FastAPI app over the store at `db_url` (opened and migrated once).
 
     `busy_timeout`: seconds a write waits for another; default $LOS_WEB_BUSY_TIMEOUT, else 10.
     `max_upload_bytes`: the largest request body (an upload, a strategy file); default
-    LOS_MAX_UPLOAD_MB.
+    LOS_MAX_UPLOAD_MB. `scheduler_interval`: run the background scheduler, looking for due
+    jobs (`jobs(store)`, default every scheduled job) every that many seconds, while the app
+    runs; None: no scheduler (cron runs `los jobs --due` instead).
     """
     from lineofsight.web.uploads import BodyLimitMiddleware, limit_from_environment
 
@@ -120,8 +128,15 @@ def create_app(
         # Few threads: the handlers hold the GIL most of the time, so more threads than this
         # only take turns, and under load their switching lengthens the slowest answers.
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
-        yield
-        store.close()
+        scheduler = _start_scheduler(db_url, scheduler_interval, jobs)
+        _app.state.scheduler = scheduler
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+                scheduler.store.close()
+            store.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -139,6 +154,7 @@ def create_app(
     app.state.signer = SessionSigner(key)
     app.state.clock = utc_now  # sessions and login back-off go by it; tests move it
     app.state.max_upload_bytes = limit
+    app.state.scheduler = None  # the background scheduler, while the app runs (lifespan)
     install_error_handlers(app)
     # Inside the error handlers: its answers get the security headers.
     app.add_middleware(BodyLimitMiddleware, owner=app)
@@ -165,9 +181,45 @@ def create_app(
     return app
 
 
+def _start_scheduler(
+    db_url: str, interval: float | None, jobs: Callable[[Store], list[Job]] | None
+) -> Any:
+    """The background scheduler, started (None when `interval` is None). It has a store of its
+    own: its writes may wait for a long load as a command's do, where a page's give up soon."""
+    if interval is None:
+        return None
+    from lineofsight.services.jobs import scheduled_jobs
+    from lineofsight.services.scheduler_runner import BackgroundScheduler
+
+    store = Store(db_url, migrate=False)
+    store.arrow_sqlite = False  # one SQLite library per process (see Store.arrow_sqlite)
+    scheduler = BackgroundScheduler(store, jobs or scheduled_jobs, interval=interval)
+    scheduler.start()
+    return scheduler
+
+
+def scheduler_setting(text: str | None) -> float | None:
+    """The scheduler's interval from LOS_SERVE_SCHEDULER: seconds, "off" (None); unset: the
+    default."""
+    from lineofsight.services.scheduler_runner import DEFAULT_INTERVAL
+
+    if text is None or not text.strip():
+        return DEFAULT_INTERVAL
+    if text.strip().lower() == "off":
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise RuntimeError(f"{SCHEDULER_ENV}: {text!r} is not a number of seconds above 0 or off")
+    return seconds
+
+
 def app_from_environment() -> FastAPI:
-    """The app for `los serve`'s workers: the store URL from LOS_SERVE_DATABASE_URL."""
+    """The app for `los serve`'s workers: the store URL from LOS_SERVE_DATABASE_URL, the
+    scheduler's setting from LOS_SERVE_SCHEDULER."""
     url = os.environ.get("LOS_SERVE_DATABASE_URL")
     if not url:
         raise RuntimeError("LOS_SERVE_DATABASE_URL is not set: start the server with `los serve`")
-    return create_app(url)
+    return create_app(url, scheduler_interval=scheduler_setting(os.environ.get(SCHEDULER_ENV)))

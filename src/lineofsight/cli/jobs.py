@@ -1,0 +1,96 @@
+"""`los jobs`: the scheduled jobs (source refreshes, notifications) with their state, and
+`los jobs --due` to run the due ones from cron when `los serve` runs no scheduler."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from lineofsight.cli.common import DbOption, Format, FormatOption, out, print_json
+from lineofsight.services.workspace import open_store
+
+__all__ = ["jobs"]
+
+
+def _when(value: dt.datetime | None) -> str:
+    return "-" if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def jobs(
+    due: Annotated[
+        bool,
+        typer.Option(
+            "--due",
+            help="Run the jobs that are due now (and no other scheduler is running), one after "
+            "the other; exit 1 if one failed. For cron, e.g. every minute.",
+        ),
+    ] = False,
+    output_format: FormatOption = Format.TEXT,
+    db: DbOption = None,
+) -> None:
+    """List the scheduled jobs (state, next run, last outcome), or run the due ones (--due)."""
+    from lineofsight.services.jobs import scheduled_jobs
+    from lineofsight.services.scheduler import job_statuses, run_due
+
+    now = dt.datetime.now(dt.UTC)
+    with open_store(db) as store:
+        listed = scheduled_jobs(store)
+        if due:
+            outcomes = run_due(store, listed)
+        else:
+            statuses = job_statuses(store, listed)
+    if due:
+        if output_format is Format.JSON:
+            print_json(
+                {
+                    "ran": [
+                        {
+                            "key": o.key,
+                            "ok": o.ok,
+                            "summary": o.summary,
+                            "started": o.started,
+                            "finished": o.finished,
+                            "next_due": o.next_due,
+                            "attempts": o.attempts,
+                        }
+                        for o in outcomes
+                    ]
+                }
+            )
+        elif not outcomes:
+            out.print("Nothing is due.")
+        for o in outcomes if output_format is Format.TEXT else ():
+            if o.ok:
+                line = f"ran {o.key}: {o.summary} (next {_when(o.next_due)})"
+            else:
+                line = f"FAILED {o.key}: {o.summary} (retry {_when(o.next_due)})"
+            out.print(escape(line))
+        if any(not o.ok for o in outcomes):
+            raise typer.Exit(1)
+        return
+    if output_format is Format.JSON:
+        print_json({"jobs": [s.plain(now) for s in statuses]})
+        return
+    if not statuses:
+        out.print(
+            "No scheduled jobs: a source's or the notifications' `schedule:` in the strategy "
+            "file makes one."
+        )
+        return
+    for s in statuses:
+        row = s.row
+        last = "never run"
+        if row is not None and row.last_finished_at is not None:
+            what = f"failed: {row.last_error}" if row.last_error else (row.last_outcome or "")
+            last = f"last {_when(row.last_finished_at)}: {what}"
+        attempts = f" ({row.attempts} failed in a row)" if row is not None and row.attempts else ""
+        out.print(
+            escape(
+                f"{s.key}  {s.schedule}  {s.state}{attempts}  "
+                f"next {_when(row.next_due) if row is not None else 'now'}  "
+                f"{last}"
+            )
+        )
