@@ -7,12 +7,16 @@ import datetime as dt
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from lineofsight.cli.common import DbOption, Format, FormatOption, out, print_json
 from lineofsight.services.workspace import open_store
 
 __all__ = ["jobs"]
+
+
+def _say(line: str) -> None:
+    # Keys and errors are plain text: `test:ok:` must not turn into an emoji, `[x]` into markup.
+    out.print(line, markup=False, emoji=False)
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -67,7 +71,7 @@ def jobs(
                 line = f"ran {o.key}: {o.summary} (next {_when(o.next_due)})"
             else:
                 line = f"FAILED {o.key}: {o.summary} (retry {_when(o.next_due)})"
-            out.print(escape(line))
+            _say(line)
         if any(not o.ok for o in outcomes):
             raise typer.Exit(1)
         return
@@ -87,10 +91,7 @@ def jobs(
             what = f"failed: {row.last_error}" if row.last_error else (row.last_outcome or "")
             last = f"last {_when(row.last_finished_at)}: {what}"
         attempts = f" ({row.attempts} failed in a row)" if row is not None and row.attempts else ""
-        out.print(
-            escape(
-                f"{s.key}  {s.schedule}  {s.state}{attempts}  "
-                f"next {_when(row.next_due) if row is not None else 'now'}  "
-                f"{last}"
-            )
+        _say(
+            f"{s.key}  {s.schedule}  {s.state}{attempts}  "
+            f"next {_when(row.next_due) if row is not None else 'now'}  {last}"
         )

@@ -71,6 +71,11 @@ class BackgroundScheduler:
     def running(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def stopping(self) -> bool:
+        """Whether it was told to stop (it may still be finishing a job)."""
+        return self._stop.is_set()
+
     def wait_for_round(self, after: int, timeout: float) -> bool:
         """Wait until more than `after` rounds have finished (at most `timeout` seconds)."""
         with self._round_done:
