@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lineofsight.domain.schedules import parse_schedule
 from lineofsight.services.scheduler import (
@@ -388,3 +392,68 @@ def test_a_long_summary_or_error_is_one_line_cut_short(store: Store) -> None:
     [outcome] = run_due(store, [job(counter)], T)
     assert len(outcome.summary) == 500 and outcome.summary.endswith("…")
     assert row(store).last_outcome == outcome.summary
+
+
+def test_a_password_in_a_url_never_reaches_the_store(store: Store) -> None:
+    """Jobs redact their secrets; a URL's password in a driver's message is caught here too."""
+    counter = Counter()
+    counter.fail = ConnectionError(
+        "could not connect to postgresql+psycopg://ann:s3cr%40t@db.example.com/dw " + "x" * 600
+    )
+    [outcome] = run_due(store, [job(counter)], T)
+    assert "s3cr" not in outcome.summary
+    assert outcome.summary.startswith(
+        "ConnectionError: could not connect to postgresql+psycopg://ann:***@db.example.com/dw"
+    )
+    assert "s3cr" not in (row(store).last_error or "")
+
+
+steps = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=3 * 24 * 60),  # minutes until the next look
+        st.booleans(),  # whether the run (if any) fails
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.sampled_from(["hourly", "daily", "weekly", "monthly", "*/10 * * * *"]), steps)
+def test_a_job_runs_exactly_when_due(
+    tmp_path: Path, schedule_text: str, looks: list[tuple[int, bool]]
+) -> None:
+    """Over any sequence of looks and failures: a job runs only when it is due and then once;
+    after a success it is due at its schedule's next time; after a failure within an hour and
+    never past that time."""
+    store = Store(f"sqlite:///{tmp_path / 'property.db'}")
+    schedule = parse_schedule(schedule_text)
+    counter = Counter()
+    checked = Job(f"test:{uuid.uuid4().hex}", schedule, counter)
+    now, next_due, failures = T, None, 0
+    try:
+        for minutes, fail in looks:
+            now += dt.timedelta(minutes=minutes)
+            counter.fail = RuntimeError("down") if fail else None
+            calls = counter.calls
+            outcomes = run_due(store, [checked], now)
+            due = next_due is None or now >= next_due
+            assert len(outcomes) == (1 if due else 0)
+            assert counter.calls == calls + len(outcomes)
+            for outcome in outcomes:
+                assert outcome.next_due > now
+                assert outcome.ok is not fail
+                if fail:
+                    failures += 1
+                    assert outcome.attempts == failures
+                    assert outcome.next_due - now <= dt.timedelta(hours=1)
+                    assert outcome.next_due <= schedule.next_after(now)
+                else:
+                    failures = 0
+                    assert outcome.next_due == schedule.next_after(now)
+                next_due = outcome.next_due
+            assert run_due(store, [checked], now) == []  # nothing runs twice at one time
+    finally:
+        store.close()

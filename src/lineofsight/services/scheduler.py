@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import socket
 import threading
 import uuid
@@ -58,6 +59,10 @@ MAX_BACKOFF = dt.timedelta(hours=1)
 _MAX_TEXT = 500
 
 Clock = Callable[[], dt.datetime]
+
+# The password of a URL in an error message (`postgresql://ann:secret@host`): jobs redact
+# their own secrets, and this catches the commonest one that slips through a driver's message.
+_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^\s/:@]*:)[^\s@/]+@")
 
 
 def _utc_now() -> dt.datetime:
@@ -278,8 +283,9 @@ def _one_line(text: object) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    """A failure's reason in one line: our errors say it themselves; others with their type."""
-    message = _one_line(exc)
+    """A failure's reason in one line: our errors say it themselves; others with their type.
+    A password in a URL is blanked out."""
+    message = _one_line(_URL_PASSWORD.sub(r"\1***@", str(exc)))  # before it is cut short
     if isinstance(exc, LineOfSightError):
         return message or type(exc).__name__
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
