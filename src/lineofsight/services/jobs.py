@@ -18,9 +18,14 @@ __all__ = ["FAMILIES", "JobFamily", "scheduled_jobs"]
 
 JobFamily = Callable[[Store], list[Job]]
 
-# Every family of scheduled jobs, in the order their due jobs run. Add a family here:
-#   source refreshes (services/refresh.py: refresh_jobs, one Job per source and schedule)
-#   notifications    (services/notify.py: send_due on the notification schedule)
+# Every family of scheduled jobs. Add a family here, as a function of this module:
+#   source refreshes: services/refresh.py `refresh_jobs(store)`, one Job per RefreshJob with
+#     key `refresh:<RefreshJob.key>`, `parse_schedule(schedule_text)`, and a run that calls
+#     `refresh(store, sources=[source], kpis=kpis)`, returns its summary line and raises when
+#     the source failed (so that the failure is recorded and retried);
+#   notifications: key `notify:send`, schedule from the `notifications:` settings (default
+#     hourly), a run that calls services/notify.py `send_due(store, now)`.
+# Due jobs run in key order, whatever the family.
 FAMILIES: Sequence[JobFamily] = ()
 
 

@@ -236,7 +236,8 @@ def _run(
     error: str | None = None
     summary = ""
     try:
-        summary = _one_line(job.run(store)) or "done"
+        result = job.run(store)
+        summary = _one_line(result) if result else "done"
     except Exception as exc:  # a job's failure is recorded, never the scheduler's end
         error = _reason(exc)
         log.debug("job %s failed", job.key, exc_info=True)

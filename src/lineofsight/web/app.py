@@ -133,8 +133,9 @@ def create_app(
         try:
             yield
         finally:
-            if scheduler is not None:
-                scheduler.stop()
+            # A job still running after the stop's wait is left to end with the process (its
+            # lease then runs out): its store stays open under it.
+            if scheduler is not None and await anyio.to_thread.run_sync(scheduler.stop):
                 scheduler.store.close()
             store.close()
 
