@@ -457,3 +457,51 @@ def test_a_job_runs_exactly_when_due(
             assert run_due(store, [checked], now) == []  # nothing runs twice at one time
     finally:
         store.close()
+
+
+_CHILD = """
+import datetime as dt, sys
+from lineofsight.domain.schedules import parse_schedule
+from lineofsight.services.scheduler import Job, run_due
+from lineofsight.store.database import Store
+
+def hang(_store):
+    print("started", flush=True)
+    sys.stdin.read()  # until killed: the parent never writes
+    return "never"
+
+now = dt.datetime.fromisoformat(sys.argv[2])
+job = Job("test:a", parse_schedule("daily"), hang, lease=dt.timedelta(minutes=10))
+run_due(Store(sys.argv[1]), [job], now, owner="child")
+"""
+
+
+def test_a_scheduler_process_killed_mid_run_leaves_the_job_to_the_next(db_url: str) -> None:
+    import subprocess
+    import sys
+
+    Store(db_url).close()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, db_url, T.isoformat()],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "started"  # the child holds the job
+    finally:
+        child.kill()
+        child.wait(WAIT)
+    store = Store(db_url)
+    try:
+        held = row(store)
+        assert (held.state, held.lease_owner) == ("running", "child")
+        counter = Counter()
+        daily = Job("test:a", parse_schedule("daily"), counter, lease=dt.timedelta(minutes=10))
+        assert run_due(store, [daily], T + 9 * MINUTE) == []
+        [outcome] = run_due(store, [daily], T + 10 * MINUTE)
+        assert outcome.ok and counter.calls == 1
+        assert row(store).state == "idle" and row(store).lease_owner is None
+    finally:
+        store.close()
