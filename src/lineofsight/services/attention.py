@@ -50,9 +50,13 @@ __all__ = [
     "KINDS",
     "AttentionBoard",
     "AttentionItem",
+    "Inbox",
     "attention_board",
     "attention_for",
     "attention_lists",
+    "empty_reason",
+    "grouped",
+    "inbox",
     "item_plain",
     "sort_key",
 ]
@@ -278,6 +282,29 @@ def reminder_days(store: Store) -> int:
     return max(found) if found else DEFAULT_REMINDER_DAYS
 
 
+@dataclass(frozen=True, slots=True)
+class Inbox:
+    """An attention list with what it was made for: `whose` names it in sentences ("Claire
+    Dubois's", "Customer Service's", "the organisation's"), `window` the reminder days."""
+
+    as_of: dt.date
+    person: str | None
+    unit: str | None
+    whose: str
+    window: int
+    items: list[AttentionItem]
+
+    def plain(self) -> dict[str, Any]:
+        """The list as JSON-ready values, for `los inbox --format json` and the API."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "person": self.person,
+            "unit": self.unit,
+            "reminder_days": self.window,
+            "items": [item_plain(i) for i in self.items],
+        }
+
+
 def attention_for(
     store: Store,
     *,
@@ -290,14 +317,30 @@ def attention_for(
     subtree, of a person within a unit's subtree (both given), or of the whole organisation
     (neither), as of a date (default today), in ranking order; only items of the units in
     `readable` when it is given. UsageError for an unknown person or unit."""
+    return inbox(store, person=person, unit=unit, as_of=as_of, readable=readable).items
+
+
+def inbox(
+    store: Store,
+    *,
+    person: str | None = None,
+    unit: str | None = None,
+    as_of: dt.date | str | None = None,
+    readable: Collection[str] | None = None,
+    organization: m.Organization | None = None,
+) -> Inbox:
+    """`attention_for` with what the list was made for (see `Inbox`). `organization` (the
+    store's, when the caller holds it) spares reading it again to forecast."""
     resp = read_responsibilities(store)
     org = Organisation.of(resp)
     scope = EVERYTHING
+    whose = "the organisation's"
     if person is not None:
         if person not in org.people:
             names = list(org.people)
             raise UsageError(f"--person: unknown person '{person}'{did_you_mean(person, names)}")
         scope = org.person_scope(person)
+        whose = f"{org.people[person]}'s"
     if unit is not None:
         if unit not in org.units:
             names = list(org.units)
@@ -306,11 +349,15 @@ def attention_for(
         # A unit's list: its subtree's units and people; a person's within a unit: their
         # list cut to the items of the subtree's units.
         scope = Scope(scope.units, scope.owners, subtree) if person else org.unit_scope(subtree)
+        if person is None:
+            whose = f"{org.units[unit]}'s"
     if readable is not None:
         cut = frozenset(readable) if scope.within is None else scope.within & set(readable)
         scope = Scope(scope.units, scope.owners, cut)
-    board = attention_board(store, as_of, scope, resp=resp, explicit=as_of is not None)
-    return board.items
+    board = attention_board(
+        store, as_of, scope, resp=resp, explicit=as_of is not None, organization=organization
+    )
+    return Inbox(board.as_of, person, unit, whose, board.reminder_days, board.items)
 
 
 def attention_lists(
@@ -459,3 +506,36 @@ def _findings(
                 "owner_name": org.people.get(person),
             }
     return findings, subjects
+
+
+# What each kind is called where a list is shown grouped (the command line, the home page).
+HEADINGS = {
+    "turned_red": "Turned red",
+    "still_red": "Still red",
+    "action_overdue": "Actions overdue",
+    "no_action": "Red without an action",
+    "overdue": "Values overdue",
+    "deadline_near": "Objective deadlines near",
+    "turned_amber": "Turned amber",
+    "off_track": "Off track by forecast",
+    "finding": "Findings of the alignment check",
+    "due_soon": "Check-ins due soon",
+}
+
+
+def grouped(items: Iterable[AttentionItem]) -> list[tuple[str, list[AttentionItem]]]:
+    """The items under their kinds' headings, in ranking order."""
+    groups: dict[str, list[AttentionItem]] = {}
+    for item in items:
+        groups.setdefault(item.kind, []).append(item)
+    return [(HEADINGS.get(kind, kind), found) for kind, found in groups.items()]
+
+
+def empty_reason(whose: str, as_of: dt.date, window: int) -> str:
+    """The sentence shown instead of an empty list: what was looked at and found fine."""
+    return (
+        f"Nothing needs {whose} attention as of {as_of}: no KPI in scope turned red or amber, "
+        f"is still red, has a value overdue or due within {window} days, or is forecast off "
+        "track; no objective in scope is near its deadline and not green; and `los check` "
+        "finds nothing on these items."
+    )
