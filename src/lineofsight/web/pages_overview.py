@@ -24,6 +24,7 @@ from lineofsight.web.pagekit import (
     page_view,
     readable,
     recent_periods,
+    store_of,
 )
 from lineofsight.web.security import page_account
 from lineofsight.web.templating import render, templates
@@ -77,7 +78,44 @@ def home(
     scope = frozenset(units) if units is not None else None
     key = ("home", snap.version, when.as_of, when.label, when.error, before.as_of, scope)
     body = cached_fragment(cache_of(request), key, draw)
-    return render(request, "home.html", title=snap.org.name, body=body)
+    return render(
+        request,
+        "home.html",
+        title=snap.org.name,
+        body=body,
+        when=when,
+        periods=recent_periods(snap.org.calendar),
+        **_attention_context(request, account, snap, when, units),
+    )
+
+
+# Items shown under each heading of the home page's attention list; the rest are counted.
+ATTENTION_SHOWN = 20
+
+
+def _attention_context(
+    request: Request, account: Account, snap: Snapshot, when: Moment, units: set[str] | None
+) -> dict[str, Any]:
+    """The signed-in person's attention list as of the page's date (None: the account is
+    linked to no person), cut to what the account may read."""
+    from lineofsight.services.attention import empty_reason, grouped, inbox
+
+    person = account.person_id
+    if person is None or person not in snap.people:
+        return {"attention": None}
+    found = inbox(
+        store_of(request),
+        person=person,
+        as_of=when.as_of if when.label else None,
+        readable=units,
+        organization=snap.org,
+    )
+    return {
+        "attention": found,
+        "attention_groups": grouped(found.items),
+        "attention_shown": ATTENTION_SHOWN,
+        "attention_empty": empty_reason("your", found.as_of, found.window),
+    }
 
 
 def _home_context(
