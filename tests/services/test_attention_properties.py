@@ -74,10 +74,10 @@ def organisations(draw: st.DrawFn) -> tuple[str, str]:
             f"  - id: k{i}",
             f"    name: KPI {i}",
             f"    unit: u{unit}",
-            f"    frequency: monthly",
-            f"    direction: increase",
+            "    frequency: monthly",
+            "    direction: increase",
             f"    supports: [{{objective: o{draw(st.integers(0, n_objectives - 1))}}}]",
-            f"    target: {{value: 100, by: 2026-12-31}}",
+            "    target: {value: 100, by: 2026-12-31}",
             f"    due_days: {draw(st.sampled_from([5, 10, 30]))}",
         ]
         if owner is not None:
