@@ -240,6 +240,10 @@ class AttentionBoard:
     def _cut(self, scope: Scope) -> list[AttentionItem]:
         if scope.units is None:
             picked: Iterable[int] = range(len(self.items))
+        elif not scope.units and len(scope.owners) == 1:
+            # Someone who leads nothing (most people): their own items, already in order.
+            (owner,) = scope.owners
+            picked = self._by_owner.get(owner, ())
         else:
             found: set[int] = set()
             for owner in scope.owners:
@@ -355,7 +359,13 @@ def inbox(
         cut = frozenset(readable) if scope.within is None else scope.within & set(readable)
         scope = Scope(scope.units, scope.owners, cut)
     board = attention_board(
-        store, as_of, scope, resp=resp, explicit=as_of is not None, organization=organization
+        store,
+        as_of,
+        scope,
+        resp=resp,
+        org=org,
+        explicit=as_of is not None,
+        organization=organization,
     )
     return Inbox(board.as_of, person, unit, whose, board.reminder_days, board.items)
 
@@ -376,6 +386,7 @@ def attention_board(
     scope: Scope = EVERYTHING,
     *,
     resp: Responsibilities | None = None,
+    org: Organisation | None = None,
     explicit: bool = True,
     organization: m.Organization | None = None,
 ) -> AttentionBoard:
@@ -389,7 +400,7 @@ def attention_board(
 
     day = _day(as_of)
     resp = resp if resp is not None else read_responsibilities(store)
-    org = Organisation.of(resp)
+    org = org if org is not None else Organisation.of(resp)
     card = scorecard(store, as_of=day.isoformat())
     frames = card.frames()
     calendar = card.defs.calendar
@@ -410,6 +421,7 @@ def attention_board(
         )
         .join(owners, on="owner_id", how="left")
         .filter(scope.mask())
+        .with_columns(pl.col("status").cast(pl.String))
     )
     objectives = (
         frames.objectives.join(
@@ -418,7 +430,7 @@ def attention_board(
         .join(owners, on="owner_id", how="left")
         .filter(scope.mask())
     )
-    red_amber = kpis.filter(pl.col("status").cast(pl.String).is_in(["red", "amber"]))
+    red_amber = kpis.filter(pl.col("status").is_in(["red", "amber"]))
     previous = previous_statuses(card.defs, red_amber, day)
     asked = None if scope is EVERYTHING else kpis["id"].to_list()
     calls = off_track(store, day, asked, organization)
