@@ -178,7 +178,7 @@ def due_soon_items(
         reason = f"the value for {row['next']} is due on {row['due']} (in {_days(left)})"
         item = _kpi_item(row, "due_soon", reason, due=row["due"])
         item["period"] = row["next"]
-        item["link"] = f"/kpis/{row['id']}/checkin"
+        item["link"] = f"/kpis/{row['id']}/checkin?period={row['next']}"
         yield item
 
 
