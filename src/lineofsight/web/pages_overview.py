@@ -85,7 +85,7 @@ def home(
         body=body,
         when=when,
         periods=recent_periods(snap.org.calendar),
-        **_attention_context(request, account, snap, when, units),
+        attention=_attention(request, account, snap, when, units),
     )
 
 
@@ -93,29 +93,38 @@ def home(
 ATTENTION_SHOWN = 20
 
 
-def _attention_context(
+def _attention(
     request: Request, account: Account, snap: Snapshot, when: Moment, units: set[str] | None
-) -> dict[str, Any]:
-    """The signed-in person's attention list as of the page's date (None: the account is
-    linked to no person), cut to what the account may read."""
+) -> Markup:
+    """The signed-in person's attention list as of the page's date, cut to what the account
+    may read (kept per store revision, person, date and scope, like the rest of the page)."""
     from lineofsight.services.attention import empty_reason, grouped, inbox
 
     person = account.person_id
-    if person is None or person not in snap.people:
-        return {"attention": None}
-    found = inbox(
-        store_of(request),
-        person=person,
-        as_of=when.as_of if when.label else None,
-        readable=units,
-        organization=snap.org,
-    )
-    return {
-        "attention": found,
-        "attention_groups": grouped(found.items),
-        "attention_shown": ATTENTION_SHOWN,
-        "attention_empty": empty_reason("your", found.as_of, found.window),
-    }
+    if person is not None and person not in snap.people:
+        person = None
+
+    def draw() -> Markup:
+        context: dict[str, Any] = {"attention": None}
+        if person is not None:
+            found = inbox(
+                store_of(request),
+                person=person,
+                as_of=when.as_of if when.label else None,
+                readable=units,
+                organization=snap.org,
+            )
+            context = {
+                "attention": found,
+                "attention_groups": grouped(found.items),
+                "attention_shown": ATTENTION_SHOWN,
+                "attention_empty": empty_reason("your", found.as_of, found.window),
+            }
+        return Markup(templates.get_template("home_attention.html").render(context))
+
+    scope = frozenset(units) if units is not None else None
+    key = ("attention", snap.version, person, when.as_of, when.label, scope)
+    return cached_fragment(cache_of(request), key, draw)
 
 
 def _home_context(
