@@ -230,6 +230,7 @@ class AttentionBoard:
     reminder_days: int
     _by_owner: dict[str, list[int]] = field(default_factory=dict)
     _by_unit: dict[str, list[int]] = field(default_factory=dict)
+    _locals: dict[str, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for index, item in enumerate(self.items):
@@ -237,31 +238,33 @@ class AttentionBoard:
                 self._by_owner.setdefault(item.owner, []).append(index)
             self._by_unit.setdefault(item.unit, []).append(index)
 
-    def _cut(self, scope: Scope) -> list[AttentionItem]:
-        if scope.units is None:
-            picked: Iterable[int] = range(len(self.items))
-        elif not scope.units and len(scope.owners) == 1:
-            # Someone who leads nothing (most people): their own items, already in order.
-            (owner,) = scope.owners
-            picked = self._by_owner.get(owner, ())
-        else:
-            found: set[int] = set()
-            for owner in scope.owners:
-                found.update(self._by_owner.get(owner, ()))
-            for unit in scope.units:
-                found.update(self._by_unit.get(unit, ()))
-            picked = sorted(found)
-        if scope.within is None:
-            return [self.items[i] for i in picked]
-        return [self.items[i] for i in picked if self.items[i].unit in scope.within]
+    def _local(self, unit: str) -> list[int]:
+        """The items of one unit and of the people who work there (kept: a unit is in the
+        subtree of every lead above it)."""
+        found = self._locals.get(unit)
+        if found is None:
+            found = list(self._by_unit.get(unit, ()))
+            for person in self.org.people_in.get(unit, ()):
+                found += self._by_owner.get(person, ())
+            self._locals[unit] = found
+        return found
 
     def for_person(self, person: str) -> list[AttentionItem]:
         """The person's list: what they own, and the subtrees of the units they lead."""
-        return self._cut(self.org.person_scope(person))
+        led = self.org.led_units(person)
+        if not led:
+            return [self.items[i] for i in self._by_owner.get(person, ())]
+        found = set(self._by_owner.get(person, ()))
+        for unit in led:
+            found.update(self._local(unit))
+        return [self.items[i] for i in sorted(found)]
 
     def for_unit(self, unit: str) -> list[AttentionItem]:
         """The list of a unit's subtree (its units' items and its people's)."""
-        return self._cut(self.org.unit_scope(self.org.subtree(unit)))
+        found: set[int] = set()
+        for member in self.org.subtree(unit):
+            found.update(self._local(member))
+        return [self.items[i] for i in sorted(found)]
 
 
 def _day(as_of: dt.date | str | None) -> dt.date:
