@@ -161,3 +161,20 @@ def test_unknown_names_are_usage_errors(store: Store) -> None:
         attention_for(store, unit="tem")
     with pytest.raises(UsageError, match="--as-of '2026-04-31'"):
         attention_for(store, as_of="2026-04-31")
+
+
+def test_the_kept_forecast_makes_the_same_calls_as_one_made_for_a_few_kpis(
+    store: Store, tmp_path: Path
+) -> None:
+    from lineofsight.services.attention_forecast import off_track
+
+    everything = off_track(store, AS_OF)  # forecast for every KPI, and kept
+    assert everything["id"].to_list() == ["flat"]
+    kept = off_track(store, AS_OF, ["flat", "soon"])  # read back from the store
+    alone = off_track(store, dt.date(2026, 4, 21), ["flat", "soon"])  # none kept: made alone
+    assert kept.drop("deadline").rows() == alone.drop("deadline").rows()
+    # New values make the kept calls stale: the next list forecasts again (a steep climb
+    # before the flat months: on track now).
+    (tmp_path / "more.csv").write_text("kpi,period,value\nflat,2025-12,10\nflat,2025-11,5\n")
+    load_file(store, tmp_path / "more.csv")
+    assert off_track(store, AS_OF).is_empty()
