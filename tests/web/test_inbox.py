@@ -88,3 +88,12 @@ def test_the_home_page_of_an_account_without_a_person(client: TestClient) -> Non
     page = client.get("/")
     assert page.status_code == 200
     assert "not linked to a person" in page.text
+
+
+def test_a_check_in_link_names_the_period_due(client: TestClient) -> None:
+    log_in(client, "alice")
+    page = client.get("/kpis/revenue/checkin", params={"period": "2026-04"})
+    assert page.status_code == 200
+    assert 'value="2026-04"' in page.text
+    escaped = client.get("/kpis/revenue/checkin", params={"period": '"><b>x'})
+    assert "<b>x" not in escaped.text
