@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
-from lineofsight.cli.common import AsOfOption, DbOption, Format, FormatOption, out, print_json
+from lineofsight.cli.common import AsOfOption, DbOption, Format, FormatOption, print_json
 from lineofsight.services.workspace import open_store
 
 
@@ -41,8 +42,9 @@ def inbox(
     if output_format is Format.JSON:
         print_json(found.plain())
         return
-    for line in render_inbox(found):
-        out.print(line, markup=False)
+    # Written as is: a lead's list at the top of a large organisation is tens of thousands
+    # of lines, which the rich console would lay out one by one.
+    sys.stdout.write("\n".join(render_inbox(found)) + "\n")
 
 
 def render_inbox(found: object) -> list[str]:
