@@ -23,7 +23,13 @@ from lineofsight.engine.calendar import period_named
 # An objective's deadline is near within this many days (or past, the objective still open).
 DEADLINE_DAYS = 30
 
-_WORDS = {"green": "green", "amber": "amber", "red": "red", "no_data": "without a value"}
+_WORDS = {
+    "green": "green",
+    "amber": "amber",
+    "red": "red",
+    "no_data": "without a value",
+    "no_target": "without a target",
+}
 
 
 def _days(n: int) -> str:
