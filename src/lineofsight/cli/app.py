@@ -91,6 +91,7 @@ def register_commands(app: typer.Typer) -> None:
         definitions,
         library,
         measurements,
+        notify,
         scorecard,
         web_commands,
     )
@@ -109,6 +110,7 @@ def register_commands(app: typer.Typer) -> None:
         analysis.forecast,
         definitions.history,
         definitions.schema,
+        notify.notify,
         web_commands.serve,
     ):
         add_command(app, fn)

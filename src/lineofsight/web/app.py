@@ -137,6 +137,7 @@ def create_app(
     # Without a configured key, sessions last as long as the process (a restart logs users out).
     key = secret_key or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
     app.state.signer = SessionSigner(key)
+    app.state.secret_key = key  # also signs the unsubscribe links of emails (services/unsubscribe)
     app.state.clock = utc_now  # sessions and login back-off go by it; tests move it
     app.state.max_upload_bytes = limit
     install_error_handlers(app)
@@ -161,6 +162,9 @@ def create_app(
     from lineofsight.web import pages_library
 
     app.include_router(pages_library.router)
+    from lineofsight.web import pages_notify
+
+    app.include_router(pages_notify.router)
 
     return app
 
