@@ -1,0 +1,179 @@
+"""Benchmark the attention lists (goal: every person's list of the 100,000-KPI organisation,
+and their digests, in at most 10 s and 2 GB), printed beside `los status` on the same store.
+
+It copies the cached store (bench/bench_status.py builds it: --cache, default /tmp/los-bench;
+the cached store is never written), then, each in a fresh process started from a small
+launcher (wall time, CPU time, peak memory of that process alone):
+
+- `los status --as-of 2026-11-22 --format json`, cold (the scorecard computed and kept) and
+  warm (the kept one), the reference;
+- every person's attention list (`services.attention.attention_lists`: one board of the whole
+  organisation cut per person), cold: the engine's forecast of every KPI and the alignment
+  check run and kept in the store (as `los forecast` and `los check` would), then warm: both
+  read back, which is what a scheduled digest run meets after the first one of a day;
+- one person's list with `los inbox` (the lead of the top unit: the longest list; and a person
+  who leads nothing), warm;
+- the digests: `render_digests(lists)` below renders one per person when the notifications'
+  digest renderer is installed (`lineofsight.services.notify.render_digest`), else the lists
+  alone are timed and the report says so.
+
+    .venv/bin/python bench/bench_attention.py
+    .venv/bin/python bench/bench_attention.py --kpis 10000 --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+AS_OF = "2026-11-22"
+LOS = str(Path(sys.executable).parent / "los")
+GOAL_SECONDS, GOAL_MB = 10.0, 2048
+
+_LAUNCHER = """
+import os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+wall = time.perf_counter() - start
+with open(sys.argv[1], "w") as out:
+    out.write(f"{status} {wall} {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss}")
+"""
+
+# Every person's list in one process, then the digests when their renderer is there; prints
+# a JSON summary (counts and the time of each part, in-process).
+_LISTS = """
+import json, sys, time
+start = time.perf_counter()
+from lineofsight.store.database import Store
+sys.path.insert(0, sys.argv[3])
+from bench_attention import render_digests
+from lineofsight.services.attention import attention_lists
+store = Store(sys.argv[1])
+lists = attention_lists(store, as_of=sys.argv[2])
+made = time.perf_counter()
+digests = render_digests(store, lists)
+done = time.perf_counter()
+items = sum(len(v) for v in lists.values())
+print(json.dumps({
+    "people": len(lists), "items": items, "longest": max(map(len, lists.values()), default=0),
+    "empty": sum(1 for v in lists.values() if not v), "lists_s": made - start,
+    "digests": digests, "digests_s": done - made,
+}))
+"""
+
+
+def render_digests(store: object, lists: dict[str, list[object]]) -> int | None:
+    """The digests of these lists, one per person with items: the number rendered, or None
+    when the notifications' digest renderer (`services.notify.render_digest(store, person,
+    items) -> message`) is not installed."""
+    try:
+        from lineofsight.services import notify  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    render = getattr(notify, "render_digest", None)
+    if render is None:
+        return None
+    return sum(1 for person, items in lists.items() if items and render(store, person, items))
+
+
+def _run(command: list[str]) -> tuple[float, float, float, str]:
+    """Wall s, CPU s, peak MB and standard output of one process."""
+    with (
+        tempfile.NamedTemporaryFile("r", suffix=".usage") as usage,
+        tempfile.TemporaryFile("w+") as sink,
+    ):
+        subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, usage.name, *command],
+            stdout=sink,
+            env={**os.environ, "LOS_DATABASE_URL": ""},
+            check=True,
+        )
+        status, wall, cpu, peak = usage.read().split()
+        sink.seek(0)
+        output = sink.read()
+    if int(status) != 0:
+        raise SystemExit(f"{command[:3]} failed with {status}")
+    return float(wall), float(cpu), int(peak) / 1024, output
+
+
+def _figures(run: tuple[float, float, float, str]) -> str:
+    return f"{run[0]:.2f} / {run[1]:.2f} / {run[2]:,.0f}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kpis", type=int, default=100_000)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/los-bench"))
+    parser.add_argument("--work", type=Path, default=None, help="where the copy goes")
+    parser.add_argument("--runs", type=int, default=2, help="warm runs (the best is shown)")
+    args = parser.parse_args()
+    cached = args.cache / f"org{args.kpis}" / "store.db"
+    if not cached.exists():
+        raise SystemExit(f"no cached store at {cached}: run bench/bench_status.py first")
+    work = Path(tempfile.mkdtemp(prefix="los-attention-", dir=args.work))
+    try:
+        copy = work / "store.db"
+        shutil.copyfile(cached, copy)
+        url = f"sqlite:///{copy}"
+        here = str(Path(__file__).parent)
+        status = [LOS, "status", "--as-of", AS_OF, "--format", "json", "--db", url]
+        lists = [sys.executable, "-c", _LISTS, url, AS_OF, here]
+        print(f"{args.kpis:,} KPIs, as of {AS_OF}; wall s / CPU s / peak MB", flush=True)
+        status_cold = _run(status)
+        status_warm = min((_run(status) for _ in range(args.runs)), key=lambda r: r[0])
+        print(f"  los status: cold {_figures(status_cold)}, warm {_figures(status_warm)}")
+        cold = _run(lists)
+        warm = min((_run(lists) for _ in range(args.runs)), key=lambda r: r[0])
+        summary = json.loads(warm[3])
+        print(f"  every list, cold (forecast and check run and kept): {_figures(cold)}")
+        print(f"  every list, warm: {_figures(warm)}")
+        print(
+            f"    {summary['people']:,} people, {summary['items']:,} items "
+            f"(longest list {summary['longest']:,}, {summary['empty']:,} empty); "
+            f"lists {summary['lists_s']:.2f} s in-process"
+        )
+        if summary["digests"] is None:
+            print("    digests: no digest renderer installed (lists alone)")
+        else:
+            print(f"    digests: {summary['digests']:,} rendered in {summary['digests_s']:.2f} s")
+        top, member = _people(url)
+        for who in (top, member):
+            run = _run([LOS, "inbox", "--person", who, "--as-of", AS_OF, "--db", url])
+            print(f"  los inbox --person {who}: {_figures(run)}")
+        ratio = warm[0] / status_warm[0]
+        met = warm[0] <= GOAL_SECONDS and warm[2] <= GOAL_MB
+        print(
+            f"  goal <= {GOAL_SECONDS:.0f} s and {GOAL_MB:,} MB (warm): "
+            f"{'met' if met else 'MISSED'}; {ratio:.1f}x a warm los status"
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _people(url: str) -> tuple[str, str]:
+    """The lead of a root unit, and a person who leads no unit."""
+    from lineofsight.store.attention_reads import read_responsibilities
+    from lineofsight.store.database import Store
+
+    store = Store(url)
+    try:
+        resp = read_responsibilities(store)
+    finally:
+        store.close()
+    units = resp.units
+    top = units.filter(units["parent_id"].is_null() & units["lead_id"].is_not_null())
+    leads = set(units["lead_id"].drop_nulls().to_list())
+    member = next(p for p in resp.people["id"].to_list() if p not in leads)
+    return top["lead_id"][0], member
+
+
+if __name__ == "__main__":
+    sys.exit(main())

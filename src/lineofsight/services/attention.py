@@ -1,0 +1,541 @@
+"""The attention list (SPEC section 8): what needs a person now, or a unit's lead over the
+unit's subtree, each item with the sentence that says why and a link into the app.
+
+What is on it (`KINDS`, most pressing first; `rank` is the position of the kind there):
+
+| kind | what | item |
+|---|---|---|
+| `turned_red` | a KPI red in its evaluation period that was not red in the period before | kpi |
+| `still_red` | a KPI red in its evaluation period and in the one before | kpi |
+| `action_overdue`, `no_action` | (kept for actions, a later release) | |
+| `overdue` | a KPI whose value for its evaluation period is due and not in (SPEC 3) | kpi |
+| `deadline_near` | an open objective, not green, due within 30 days or past due | objective |
+| `turned_amber` | a KPI amber in its period that was green or had no value before | kpi |
+| `off_track` | a KPI (not red) the engine's forecast calls off track for its final target | kpi |
+| `finding` | a finding of `los check` on the item (errors before warnings) | finding |
+| `due_soon` | a hand-entered KPI whose next value falls due within the reminder window | kpi |
+
+Within a kind: items of units higher in the tree first (a company's KPI before a team's),
+then the lower score, then by name. Scores, statuses and periods are the scorecard's that
+`los status` keeps (`services.snapshots`), not scored again.
+
+Whose items: a person's list holds the items they own, and when they lead units, every item
+of those units' subtrees (items of their units, and items owned by the people who work there).
+A unit's list is the same for that unit's subtree. `readable` cuts a list to the units an
+account may read (`services.permissions.readable_units`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from lineofsight.domain import model as m
+from lineofsight.domain.graph import children_of, reachable
+from lineofsight.domain.periods import PeriodError, parse_date
+from lineofsight.domain.text import did_you_mean
+from lineofsight.engine.calendar import period_for
+from lineofsight.errors import UsageError
+from lineofsight.services import attention_rules as rules
+from lineofsight.store.attention_reads import Responsibilities, read_responsibilities
+from lineofsight.store.database import Store
+
+__all__ = [
+    "DEFAULT_REMINDER_DAYS",
+    "KINDS",
+    "AttentionBoard",
+    "AttentionItem",
+    "Inbox",
+    "attention_board",
+    "attention_for",
+    "attention_lists",
+    "empty_reason",
+    "grouped",
+    "inbox",
+    "item_plain",
+    "sort_key",
+]
+
+KINDS = (
+    "turned_red",
+    "still_red",
+    "action_overdue",
+    "no_action",
+    "overdue",
+    "deadline_near",
+    "turned_amber",
+    "off_track",
+    "finding",
+    "due_soon",
+)
+RANKS = {kind: rank for rank, kind in enumerate(KINDS)}
+# The reminder window when the strategy file's `notifications:` sets none.
+DEFAULT_REMINDER_DAYS = 7
+_SEVERITY = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class AttentionItem:
+    """One thing that needs someone: what (`item_type`, `item_id`, `name`), where (`unit`),
+    whose (`owner`), why (`kind`, `reason`), how it stands (`status`, `value`, `target`,
+    `score` in `period`), by when (`due`), where to look (`link`, app-relative, keeping the
+    period) and how pressing (`rank`, lower first: the kind's place in `KINDS`)."""
+
+    kind: str
+    reason: str
+    item_type: str
+    item_id: str
+    name: str
+    unit: str
+    owner: str | None
+    status: str | None
+    value: float | None
+    period: str | None
+    due: dt.date | None
+    link: str
+    rank: int
+    unit_name: str | None = None
+    owner_name: str | None = None
+    target: float | None = None
+    score: float | None = None
+    depth: int = 0  # of the unit in the tree (0: a root)
+    code: str | None = None  # a finding's rule
+    severity: str | None = None  # a finding's severity
+    subject: str | None = None  # what a finding is about: kpi, objective, unit or person
+
+
+def sort_key(item: AttentionItem) -> tuple[Any, ...]:
+    """The ranking: kind, then (findings) severity, the unit's depth, the score (lowest
+    first; none before any), the name and the id."""
+    score = -1.0 if item.score is None or math.isnan(item.score) else item.score
+    return (
+        item.rank,
+        _SEVERITY.get(item.severity or "", 0),
+        item.depth,
+        score,
+        item.name,
+        item.item_id,
+    )
+
+
+def item_plain(item: AttentionItem) -> dict[str, Any]:
+    """An item as JSON-ready values (dates as ISO text), for `los inbox` and the API."""
+    plain: dict[str, Any] = {}
+    for name in AttentionItem.__slots__:
+        value = getattr(item, name)
+        plain[name] = value.isoformat() if isinstance(value, dt.date) else value
+    return plain
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which items a list holds: those of `units` or owned by `owners` (`units` None: all),
+    and of those, only the ones in `within` (None: no cut)."""
+
+    units: frozenset[str] | None
+    owners: frozenset[str] = frozenset()
+    within: frozenset[str] | None = None
+
+    def mask(self, unit: str = "unit", owner: str = "owner_id") -> pl.Expr:
+        keep = pl.lit(True)
+        if self.units is not None:
+            keep = pl.col(unit).is_in(list(self.units)) | pl.col(owner).is_in(list(self.owners))
+        if self.within is not None:
+            keep = keep & pl.col(unit).is_in(list(self.within))
+        return keep
+
+    def holds(self, unit: str, owner: str | None) -> bool:
+        inside = self.units is None or unit in self.units or owner in self.owners
+        return inside and (self.within is None or unit in self.within)
+
+
+EVERYTHING = Scope(None)
+
+
+@dataclass
+class Organisation:
+    """The unit tree and who works and leads where, to tell whose items are whose."""
+
+    children: dict[str, list[str]]
+    depth: dict[str, int]
+    leads: dict[str, list[str]]  # person -> the units they lead
+    people_in: dict[str, list[str]]  # unit -> the people who work there
+    people: dict[str, str]  # person -> name
+    units: dict[str, str]  # unit -> name
+
+    @classmethod
+    def of(cls, resp: Responsibilities) -> Organisation:
+        units = resp.units
+        parents = dict(units.select("id", "parent_id").iter_rows())
+        depth: dict[str, int] = {}
+        for unit in parents:
+            chain: list[str] = []
+            current: str | None = unit
+            while current is not None and current not in depth and len(chain) <= len(parents):
+                chain.append(current)
+                current = parents.get(current)
+            base = depth.get(current, -1) if current is not None else -1
+            for offset, name in enumerate(reversed(chain), start=1):
+                depth[name] = base + offset
+        leads: dict[str, list[str]] = {}
+        for unit, lead in units.select("id", "lead_id").iter_rows():
+            if lead is not None:
+                leads.setdefault(lead, []).append(unit)
+        people_in: dict[str, list[str]] = {}
+        for person, unit in resp.people.select("id", "unit_id").iter_rows():
+            people_in.setdefault(unit, []).append(person)
+        return cls(
+            children=children_of(units.select("id", "parent_id").iter_rows()),
+            depth=depth,
+            leads=leads,
+            people_in=people_in,
+            people=dict(resp.people.select("id", "name").iter_rows()),
+            units=dict(units.select("id", "name").iter_rows()),
+        )
+
+    def subtree(self, unit: str) -> set[str]:
+        return reachable([unit], lambda u: self.children.get(u, ()))
+
+    def led_units(self, person: str) -> set[str]:
+        """Every unit in the subtrees of the units the person leads."""
+        found: set[str] = set()
+        for unit in self.leads.get(person, ()):
+            if unit not in found:
+                found |= self.subtree(unit)
+        return found
+
+    def unit_scope(self, units: Collection[str]) -> Scope:
+        owners = {p for u in units for p in self.people_in.get(u, ())}
+        return Scope(frozenset(units), frozenset(owners))
+
+    def person_scope(self, person: str) -> Scope:
+        led = self.unit_scope(self.led_units(person))
+        return Scope(led.units, led.owners | {person})
+
+
+@dataclass
+class AttentionBoard:
+    """Every item of a scope as of a date, in ranking order, indexed by owner and unit so
+    that each person's and each unit's list is a cut of it (every list at once, e.g. for
+    the digests, costs one scorecard and one forecast)."""
+
+    as_of: dt.date
+    items: list[AttentionItem]
+    org: Organisation
+    reminder_days: int
+    _by_owner: dict[str, list[int]] = field(default_factory=dict)
+    _by_unit: dict[str, list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for index, item in enumerate(self.items):
+            if item.owner is not None:
+                self._by_owner.setdefault(item.owner, []).append(index)
+            self._by_unit.setdefault(item.unit, []).append(index)
+
+    def _cut(self, scope: Scope) -> list[AttentionItem]:
+        if scope.units is None:
+            picked: Iterable[int] = range(len(self.items))
+        else:
+            found: set[int] = set()
+            for owner in scope.owners:
+                found.update(self._by_owner.get(owner, ()))
+            for unit in scope.units:
+                found.update(self._by_unit.get(unit, ()))
+            picked = sorted(found)
+        if scope.within is None:
+            return [self.items[i] for i in picked]
+        return [self.items[i] for i in picked if self.items[i].unit in scope.within]
+
+    def for_person(self, person: str) -> list[AttentionItem]:
+        """The person's list: what they own, and the subtrees of the units they lead."""
+        return self._cut(self.org.person_scope(person))
+
+    def for_unit(self, unit: str) -> list[AttentionItem]:
+        """The list of a unit's subtree (its units' items and its people's)."""
+        return self._cut(self.org.unit_scope(self.org.subtree(unit)))
+
+
+def _day(as_of: dt.date | str | None) -> dt.date:
+    if as_of is None:
+        return dt.date.today()
+    if isinstance(as_of, dt.date):
+        return as_of
+    try:
+        return parse_date(as_of)
+    except PeriodError as exc:
+        raise UsageError(f"--as-of {as_of!r}: {exc}") from None
+
+
+def reminder_days(store: Store) -> int:
+    """The reminder window in days: the longest of the strategy file's reminders
+    (`notifications: reminder_days`) when it has them, else DEFAULT_REMINDER_DAYS."""
+    from lineofsight.store.definitions import read_settings
+
+    with store.reading() as conn:
+        settings = read_settings(conn)
+    found = getattr(getattr(settings, "notifications", None), "reminder_days", None)
+    return max(found) if found else DEFAULT_REMINDER_DAYS
+
+
+@dataclass(frozen=True, slots=True)
+class Inbox:
+    """An attention list with what it was made for: `whose` names it in sentences ("Claire
+    Dubois's", "Customer Service's", "the organisation's"), `window` the reminder days."""
+
+    as_of: dt.date
+    person: str | None
+    unit: str | None
+    whose: str
+    window: int
+    items: list[AttentionItem]
+
+    def plain(self) -> dict[str, Any]:
+        """The list as JSON-ready values, for `los inbox --format json` and the API."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "person": self.person,
+            "unit": self.unit,
+            "reminder_days": self.window,
+            "items": [item_plain(i) for i in self.items],
+        }
+
+
+def attention_for(
+    store: Store,
+    *,
+    person: str | None = None,
+    unit: str | None = None,
+    as_of: dt.date | str | None = None,
+    readable: Collection[str] | None = None,
+) -> list[AttentionItem]:
+    """The attention list of a person (with the subtrees of the units they lead), of a unit's
+    subtree, of a person within a unit's subtree (both given), or of the whole organisation
+    (neither), as of a date (default today), in ranking order; only items of the units in
+    `readable` when it is given. UsageError for an unknown person or unit."""
+    return inbox(store, person=person, unit=unit, as_of=as_of, readable=readable).items
+
+
+def inbox(
+    store: Store,
+    *,
+    person: str | None = None,
+    unit: str | None = None,
+    as_of: dt.date | str | None = None,
+    readable: Collection[str] | None = None,
+    organization: m.Organization | None = None,
+) -> Inbox:
+    """`attention_for` with what the list was made for (see `Inbox`). `organization` (the
+    store's, when the caller holds it) spares reading it again to forecast."""
+    resp = read_responsibilities(store)
+    org = Organisation.of(resp)
+    scope = EVERYTHING
+    whose = "the organisation's"
+    if person is not None:
+        if person not in org.people:
+            names = list(org.people)
+            raise UsageError(f"--person: unknown person '{person}'{did_you_mean(person, names)}")
+        scope = org.person_scope(person)
+        whose = f"{org.people[person]}'s"
+    if unit is not None:
+        if unit not in org.units:
+            names = list(org.units)
+            raise UsageError(f"--unit: unknown unit '{unit}'{did_you_mean(unit, names)}")
+        subtree = frozenset(org.subtree(unit))
+        # A unit's list: its subtree's units and people; a person's within a unit: their
+        # list cut to the items of the subtree's units.
+        scope = Scope(scope.units, scope.owners, subtree) if person else org.unit_scope(subtree)
+        if person is None:
+            whose = f"{org.units[unit]}'s"
+    if readable is not None:
+        cut = frozenset(readable) if scope.within is None else scope.within & set(readable)
+        scope = Scope(scope.units, scope.owners, cut)
+    board = attention_board(
+        store, as_of, scope, resp=resp, explicit=as_of is not None, organization=organization
+    )
+    return Inbox(board.as_of, person, unit, whose, board.reminder_days, board.items)
+
+
+def attention_lists(
+    store: Store, as_of: dt.date | str | None = None, people: Iterable[str] | None = None
+) -> dict[str, list[AttentionItem]]:
+    """Every person's attention list (or these people's), from one board of the whole
+    organisation: one scorecard, one forecast (kept), one check report."""
+    board = attention_board(store, as_of, explicit=as_of is not None)
+    wanted = list(board.org.people) if people is None else list(people)
+    return {p: board.for_person(p) for p in wanted}
+
+
+def attention_board(
+    store: Store,
+    as_of: dt.date | str | None = None,
+    scope: Scope = EVERYTHING,
+    *,
+    resp: Responsibilities | None = None,
+    explicit: bool = True,
+    organization: m.Organization | None = None,
+) -> AttentionBoard:
+    """The items of `scope` (default: the whole organisation) as of a date, ranked.
+
+    Links keep the KPI's period (`/kpis/ID?period=2026-10`); links to objectives and other
+    items keep the month of the as-of date when one was given (`explicit`)."""
+    from lineofsight.engine.frame_previous import previous_statuses
+    from lineofsight.services.attention_forecast import off_track
+    from lineofsight.services.snapshots import scorecard
+
+    day = _day(as_of)
+    resp = resp if resp is not None else read_responsibilities(store)
+    org = Organisation.of(resp)
+    card = scorecard(store, as_of=day.isoformat())
+    frames = card.frames()
+    calendar = card.defs.calendar
+    # The month of the as-of date: a page at `?period=` of it shows that month's end.
+    link_period = period_for(day, m.Frequency.MONTHLY, calendar).label if explicit else None
+    owners = resp.people.select(pl.col("id").alias("owner_id"), pl.col("name").alias("owner_name"))
+    kpis = (
+        frames.kpis.filter(pl.col("own_unit"))
+        .join(
+            resp.kpis.select(
+                "id",
+                "owner_id",
+                "formula",
+                pl.col("due_days").fill_null(calendar.due_days),
+            ),
+            on="id",
+            how="left",
+        )
+        .join(owners, on="owner_id", how="left")
+        .filter(scope.mask())
+    )
+    objectives = (
+        frames.objectives.join(
+            resp.objectives.select("id", "owner_id", "deadline", "active"), on="id", how="left"
+        )
+        .join(owners, on="owner_id", how="left")
+        .filter(scope.mask())
+    )
+    red_amber = kpis.filter(pl.col("status").cast(pl.String).is_in(["red", "amber"]))
+    previous = previous_statuses(card.defs, red_amber, day)
+    asked = None if scope is EVERYTHING else kpis["id"].to_list()
+    calls = off_track(store, day, asked, organization)
+    window = reminder_days(store)
+    found: list[dict[str, Any]] = [
+        *rules.status_items(kpis, previous, calendar),
+        *rules.overdue_items(kpis, day),
+        *rules.deadline_items(objectives, day, link_period),
+        *rules.off_track_items(kpis, calls),
+        *rules.due_soon_items(kpis, day, window, calendar),
+        *rules.finding_items(
+            *_findings(store, day, kpis, objectives, resp, org, scope), link_period
+        ),
+    ]
+    items = [
+        AttentionItem(rank=RANKS[f["kind"]], depth=org.depth.get(f["unit"], 0), **f) for f in found
+    ]
+    items.sort(key=sort_key)
+    return AttentionBoard(day, items, org, window)
+
+
+def _findings(
+    store: Store,
+    day: dt.date,
+    kpis: pl.DataFrame,
+    objectives: pl.DataFrame,
+    resp: Responsibilities,
+    org: Organisation,
+    scope: Scope,
+) -> tuple[list[Any], Mapping[tuple[str, str], Mapping[str, Any]]]:
+    """The findings of the check report kept for this date (run and kept when there is none),
+    and what the list says of each subject in scope."""
+    from lineofsight.services.check import check
+
+    findings = check(file=None, store=store, as_of=day).findings
+    wanted: dict[str, set[str]] = {}
+    for f in findings:
+        wanted.setdefault(f.subject.kind.value, set()).add(f.subject.id)
+    subjects: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in kpis.filter(pl.col("id").is_in(list(wanted.get("kpi", ())))).iter_rows(named=True):
+        subjects[("kpi", row["id"])] = {
+            "name": row["name"],
+            "unit": row["unit"],
+            "unit_name": row["unit_name"],
+            "owner": row["owner_id"],
+            "owner_name": row["owner_name"],
+            "status": str(row["status"]),
+            "period": row["period"],
+        }
+    for row in objectives.filter(pl.col("id").is_in(list(wanted.get("objective", ())))).iter_rows(
+        named=True
+    ):
+        subjects[("objective", row["id"])] = {
+            "name": row["name"],
+            "unit": row["unit"],
+            "unit_name": row["unit_name"],
+            "owner": row["owner_id"],
+            "owner_name": row["owner_name"],
+            "status": str(row["status"]),
+        }
+    for unit, lead in (
+        resp.units.filter(pl.col("id").is_in(list(wanted.get("unit", ()))))
+        .select("id", "lead_id")
+        .iter_rows()
+    ):
+        if scope.holds(unit, lead):
+            subjects[("unit", unit)] = {
+                "name": org.units.get(unit, unit),
+                "unit": unit,
+                "unit_name": org.units.get(unit),
+                "owner": lead,
+                "owner_name": org.people.get(lead) if lead else None,
+            }
+    for person, unit in (
+        resp.people.filter(pl.col("id").is_in(list(wanted.get("person", ()))))
+        .select("id", "unit_id")
+        .iter_rows()
+    ):
+        if scope.holds(unit, person):
+            subjects[("person", person)] = {
+                "name": org.people.get(person, person),
+                "unit": unit,
+                "unit_name": org.units.get(unit),
+                "owner": person,
+                "owner_name": org.people.get(person),
+            }
+    return findings, subjects
+
+
+# What each kind is called where a list is shown grouped (the command line, the home page).
+HEADINGS = {
+    "turned_red": "Turned red",
+    "still_red": "Still red",
+    "action_overdue": "Actions overdue",
+    "no_action": "Red without an action",
+    "overdue": "Values overdue",
+    "deadline_near": "Objective deadlines near",
+    "turned_amber": "Turned amber",
+    "off_track": "Off track by forecast",
+    "finding": "Findings of the alignment check",
+    "due_soon": "Check-ins due soon",
+}
+
+
+def grouped(items: Iterable[AttentionItem]) -> list[tuple[str, list[AttentionItem]]]:
+    """The items under their kinds' headings, in ranking order."""
+    groups: dict[str, list[AttentionItem]] = {}
+    for item in items:
+        groups.setdefault(item.kind, []).append(item)
+    return [(HEADINGS.get(kind, kind), found) for kind, found in groups.items()]
+
+
+def empty_reason(whose: str, as_of: dt.date, window: int) -> str:
+    """The sentence shown instead of an empty list: what was looked at and found fine."""
+    return (
+        f"Nothing needs {whose} attention as of {as_of}: no KPI in scope turned red or amber, "
+        f"is still red, has a value overdue or due within {window} days, or is forecast off "
+        "track; no objective in scope is near its deadline and not green; and `los check` "
+        "finds nothing on these items."
+    )

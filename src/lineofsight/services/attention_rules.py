@@ -1,0 +1,254 @@
+"""The rules of the attention list (SPEC section 8, "Attention"): which KPIs, objectives and
+findings need someone now, and the sentence that says why.
+
+Each rule works on the whole scorecard's frames at once (a column expression over 100,000 rows
+costs milliseconds), after the rows are cut to the scope asked for; each row kept becomes one
+candidate (a dict of `AttentionItem`'s fields) with its reason written for people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import polars as pl
+
+from lineofsight.checks.base import Finding
+from lineofsight.display import human, with_measure
+from lineofsight.domain import model as m
+from lineofsight.domain.periods import PeriodError, next_period
+from lineofsight.engine.calendar import period_named
+from lineofsight.services.attention_forecast import OffTrack
+
+# An objective's deadline is near within this many days (or past, the objective still open).
+DEADLINE_DAYS = 30
+
+_WORDS = {"green": "green", "amber": "amber", "red": "red", "no_data": "without a value"}
+
+
+def _days(n: int) -> str:
+    return f"{n} day{'' if n == 1 else 's'}"
+
+
+def _chance(probability: float) -> str:
+    percent = 100 * probability
+    if percent < 1:
+        return "under 1% chance of meeting it"
+    return f"a {human(percent, 2)}% chance of meeting it"
+
+
+def _kpi_link(kpi_id: str, period: str | None) -> str:
+    return f"/kpis/{kpi_id}" + (f"?period={period}" if period else "")
+
+
+def _against(row: Mapping[str, Any]) -> str:
+    uom = row["unit_of_measure"]
+    return (
+        f"{with_measure(row['actual'], uom)} against a target of {with_measure(row['target'], uom)}"
+    )
+
+
+def status_items(
+    rows: pl.DataFrame, previous: pl.DataFrame, calendar: m.Calendar
+) -> Iterator[dict[str, Any]]:
+    """KPIs red or amber in their evaluation period (`rows`: the scorecard's own-unit rows
+    with owner_id and owner_name), compared with the period before (`previous`).
+
+    Red: `turned_red` unless it was red the period before too (`still_red`). Amber:
+    `turned_amber` when it was green or had no value the period before (an amber that was red
+    is getting better, and one that stays amber is not news)."""
+    found = rows.filter(pl.col("status").cast(pl.String).is_in(["red", "amber"])).join(
+        previous, on="id", how="left"
+    )
+    for row in found.iter_rows(named=True):
+        status, before = str(row["status"]), row["previous_status"]
+        was = _WORDS.get(before or "", before or "not scored")
+        where = f" in {row['previous']}" if row["previous"] else ""
+        if status == "red":
+            kind = "still_red" if before == "red" else "turned_red"
+            if kind == "still_red":
+                reason = f"still red in {row['period']} (red{where} too): {_against(row)}"
+            else:
+                reason = f"turned red in {row['period']}: {_against(row)} (was {was}{where})"
+        else:
+            if before in ("red", "amber"):
+                continue
+            kind = "turned_amber"
+            reason = f"turned amber in {row['period']}: {_against(row)} (was {was}{where})"
+        yield _kpi_item(row, kind, reason, due=None)
+
+
+def _kpi_item(
+    row: Mapping[str, Any], kind: str, reason: str, due: dt.date | None
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "reason": reason,
+        "item_type": "kpi",
+        "item_id": row["id"],
+        "name": row["name"],
+        "unit": row["unit"],
+        "unit_name": row["unit_name"],
+        "owner": row["owner_id"],
+        "owner_name": row["owner_name"],
+        "status": str(row["status"]),
+        "value": row["actual"],
+        "target": row["target"],
+        "score": row["score"],
+        "period": row["period"],
+        "due": due,
+        "link": _kpi_link(row["id"], row["period"]),
+    }
+
+
+def overdue_items(rows: pl.DataFrame, as_of: dt.date) -> Iterator[dict[str, Any]]:
+    """KPIs whose value for their evaluation period was due and is not in (SPEC section 3)."""
+    for row in rows.filter(pl.col("data") == "overdue").iter_rows(named=True):
+        late = (as_of - row["due"]).days
+        when = "today" if late == 0 else f"{_days(late)} ago"
+        reason = f"the value for {row['period']} was due on {row['due']} ({when}) and is not in"
+        yield _kpi_item(row, "overdue", reason, due=row["due"])
+
+
+def due_soon_items(
+    rows: pl.DataFrame, as_of: dt.date, window: int, calendar: m.Calendar
+) -> Iterator[dict[str, Any]]:
+    """KPIs entered by hand (not formulas) whose next period's value falls due within
+    `window` days: the period after the one evaluated (which has no value yet: the scorecard
+    evaluates the newest period with one) is due `due_days` after it ends."""
+    following: dict[str, tuple[str, dt.date] | None] = {}
+    for label in rows["period"].unique().drop_nulls().to_list():
+        try:
+            after = next_period(period_named(label, calendar), calendar)
+            following[label] = (after.label, after.end)
+        except PeriodError:
+            following[label] = None
+    kept = rows.filter(~pl.col("formula").fill_null(False))
+    for row in kept.iter_rows(named=True):
+        nxt = following.get(row["period"])
+        if nxt is None:
+            continue
+        label, end = nxt
+        due = end + dt.timedelta(days=row["due_days"])
+        left = (due - as_of).days
+        if not 0 < left <= window:
+            continue
+        reason = f"the value for {label} is due on {due} (in {_days(left)})"
+        item = _kpi_item(row, "due_soon", reason, due=due)
+        item["period"] = label
+        item["link"] = f"/kpis/{row['id']}/checkin"
+        yield item
+
+
+def off_track_items(rows: pl.DataFrame, calls: Mapping[str, OffTrack]) -> Iterator[dict[str, Any]]:
+    """KPIs the forecast calls off track for their final target, unless already red (the red
+    item says more, and sooner)."""
+    if not calls:
+        return
+    found = rows.filter(
+        pl.col("id").is_in(list(calls)) & (pl.col("status").cast(pl.String) != "red")
+    )
+    for row in found.iter_rows(named=True):
+        call = calls[row["id"]]
+        uom = row["unit_of_measure"]
+        chance = "" if call.probability is None else f", {_chance(call.probability)}"
+        reason = (
+            f"off track: forecast at {with_measure(call.projected, uom)} for "
+            f"{call.target_period} against a target of {with_measure(call.target, uom)}{chance}"
+        )
+        item = _kpi_item(row, "off_track", reason, due=call.deadline)
+        yield item
+
+
+def deadline_items(
+    objectives: pl.DataFrame, as_of: dt.date, link_period: str | None
+) -> Iterator[dict[str, Any]]:
+    """Open objectives whose deadline is within DEADLINE_DAYS (or past) and which are not
+    green (`objectives`: the scorecard's rows with deadline, active, owner_id, owner_name)."""
+    near = as_of + dt.timedelta(days=DEADLINE_DAYS)
+    found = objectives.filter(
+        pl.col("active")
+        & pl.col("deadline").is_not_null()
+        & (pl.col("deadline") <= near)
+        & (pl.col("status").cast(pl.String).fill_null("no_data") != "green")
+    )
+    for row in found.iter_rows(named=True):
+        status = str(row["status"] or "no_data")
+        left = (row["deadline"] - as_of).days
+        if left > 0:
+            when = f"is due on {row['deadline']} (in {_days(left)})"
+        elif left == 0:
+            when = f"is due today ({row['deadline']})"
+        else:
+            when = f"was due on {row['deadline']} ({_days(-left)} ago) and is still open"
+        standing = (
+            f"its score is {human(row['score'], 3)} ({status})"
+            if row["score"] is not None
+            else "it has no score yet"
+        )
+        yield {
+            "kind": "deadline_near",
+            "reason": f"{when}; {standing}",
+            "item_type": "objective",
+            "item_id": row["id"],
+            "name": row["name"],
+            "unit": row["unit"],
+            "unit_name": row["unit_name"],
+            "owner": row["owner_id"],
+            "owner_name": row["owner_name"],
+            "status": status,
+            "value": row["score"],
+            "target": None,
+            "score": row["score"],
+            "period": link_period,
+            "due": row["deadline"],
+            "link": objective_link(row["id"], link_period),
+        }
+
+
+def objective_link(objective_id: str, period: str | None) -> str:
+    return "/map" + (f"?period={period}" if period else "") + f"#objective-{objective_id}"
+
+
+def finding_items(
+    findings: list[Finding],
+    subjects: Mapping[tuple[str, str], Mapping[str, Any]],
+    link_period: str | None,
+) -> Iterator[dict[str, Any]]:
+    """The findings of `los check` on a KPI, objective, unit or person (`subjects`: each
+    one's name, unit, unit name, owner, owner name, and status and period for KPIs)."""
+    for f in findings:
+        kind, item_id = f.subject.kind.value, f.subject.id
+        about = subjects.get((kind, item_id))
+        if about is None:
+            continue  # the subject is not in the scope looked at
+        if kind == "kpi":
+            link = _kpi_link(item_id, about.get("period"))
+        elif kind == "objective":
+            link = objective_link(item_id, link_period)
+        else:
+            link = f"/{'units' if kind == 'unit' else 'people'}/{item_id}" + (
+                f"?period={link_period}" if link_period else ""
+            )
+        yield {
+            "kind": "finding",
+            "reason": f"{f.code} {f.name} ({f.severity.value}): {f.message}",
+            "item_type": "finding",
+            "item_id": item_id,
+            "name": about["name"],
+            "unit": about["unit"],
+            "unit_name": about["unit_name"],
+            "owner": about["owner"],
+            "owner_name": about["owner_name"],
+            "status": about.get("status"),
+            "value": None,
+            "target": None,
+            "score": None,
+            "period": about.get("period"),
+            "due": None,
+            "link": link,
+            "code": f.code,
+            "severity": f.severity.value,
+            "subject": kind,
+        }
