@@ -13,13 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from lineofsight.domain.notifications import NotificationSettings
-from lineofsight.services.notify_plan import AttentionFor, Notification, candidates
-from lineofsight.services.notify_render import UNSUBSCRIBE, app_url
+from lineofsight.services.attention import AttentionItem
+from lineofsight.services.notify_plan import Audience, Notification, audience, candidates, iso_week
+from lineofsight.services.notify_render import UNSUBSCRIBE, Email, app_url, digest_email
 from lineofsight.services.notify_settings import read_settings
 from lineofsight.services.notify_transport import (
     SendFailure,
@@ -44,7 +46,7 @@ MAX_ATTEMPTS = len(BACKOFF) + 1
 LEASE = dt.timedelta(minutes=10)
 BATCH = 200
 
-__all__ = ["Notification", "NotifyReport", "Outcome", "plan", "send_due"]
+__all__ = ["Notification", "NotifyReport", "Outcome", "plan", "render_digest", "send_due"]
 
 
 @dataclass(frozen=True)
@@ -102,11 +104,9 @@ def _utc(now: dt.datetime) -> dt.datetime:
     return now.astimezone(dt.UTC)
 
 
-def plan(
-    store: Store, now: dt.datetime, *, attention_for: AttentionFor | None = None
-) -> list[Notification]:
+def plan(store: Store, now: dt.datetime) -> list[Notification]:
     """The notifications due at `now` that the outbox does not hold yet, with their reasons."""
-    found = candidates(store, _utc(now).date(), attention_for=attention_for)
+    found = candidates(store, _utc(now).date())
     with store.reading() as conn:
         known = stored.known_keys(conn, [n.key for n in found])
     return [n for n in found if n.key not in known]
@@ -136,7 +136,6 @@ def send_due(
     now: dt.datetime,
     *,
     secret: str | None = None,
-    attention_for: AttentionFor | None = None,
     after_send: Callable[[str], None] | None = None,
 ) -> NotifyReport:
     """Queue what `plan` finds and send every row due, each key once.
@@ -146,7 +145,7 @@ def send_due(
     """
     now = _utc(now)
     report = NotifyReport()
-    found = plan(store, now, attention_for=attention_for)
+    found = plan(store, now)
     if found:
         with store.transaction() as conn:
             stored.insert_new(conn, [n.row(now) for n in found])
@@ -237,4 +236,33 @@ def _record(store: Store, row: Any, token: str, now: dt.datetime, error: str | N
         values["state"],
         error,
         values.get("next_attempt_at"),
+    )
+
+
+_DIGESTS: weakref.WeakKeyDictionary[Store, Audience | None] = weakref.WeakKeyDictionary()
+
+
+def render_digest(
+    store: Store, person: str, items: list[AttentionItem], *, now: dt.datetime | None = None
+) -> Email | None:
+    """The digest email of one person's attention list as it would be sent (their readable
+    items only), without sending it; None when the person gets no digest (no email address,
+    opted out, notifications off). For rendering every digest at once (the benchmark): what
+    it reads of the store besides the lists is read once per store object."""
+    if store not in _DIGESTS:
+        _DIGESTS[store] = audience(store)
+    people = _DIGESTS[store]
+    found = people.people.get(person) if people is not None else None
+    if people is None or found is None or not found.email:
+        return None
+    prefs = people.prefs(person)
+    if not (prefs.email and prefs.digest):
+        return None
+    reads = people.may_read(person)
+    day = _utc(now or dt.datetime.now(dt.UTC)).date()
+    return digest_email(
+        [item for item in items if reads(item)],
+        person_name=found.name,
+        week=iso_week(day),
+        base_url=people.settings.base_url,
     )

@@ -18,11 +18,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lineofsight.domain import model as m
 from lineofsight.domain.accounts import Account
 from lineofsight.domain.notifications import WEEKDAYS, NotificationSettings, PersonPreferences
+from lineofsight.services.attention import AttentionItem, attention_board
 from lineofsight.services.notify_render import (
-    AttentionLike,
     alert_email,
     digest_email,
     item_line,
@@ -31,11 +30,10 @@ from lineofsight.services.notify_render import (
 from lineofsight.services.notify_settings import preferences_of, read_settings
 from lineofsight.services.permissions import UnitTree, readable_units
 from lineofsight.store.accounts import read_accounts
+from lineofsight.store.attention_reads import Responsibilities, read_responsibilities
 from lineofsight.store.database import Store
-from lineofsight.store.definitions import read_organization
 
 ALERTS = ("turned_red", "overdue", "due_soon")
-AttentionFor = Callable[..., Sequence[AttentionLike]]
 
 
 @dataclass(frozen=True)
@@ -92,80 +90,94 @@ def digest_due(day: dt.date, weekday: str) -> bool:
     return day.weekday() >= WEEKDAYS.index(weekday)
 
 
-def item_ref(item: AttentionLike) -> str:
+def item_ref(item: AttentionItem) -> str:
     unit = f"@{item.unit}" if item.unit else ""
     return f"{item.item_type}:{item.item_id}{unit}"
-
-
-def _attention_for() -> AttentionFor:
-    from lineofsight.services.attention import attention_for
-
-    return attention_for
 
 
 @dataclass
 class Audience:
     """Who may hear about what: the people, their accounts' units and their choices."""
 
-    org: m.Organization
     settings: NotificationSettings
     preferences: dict[str, PersonPreferences]
     accounts: dict[str, list[Account]]
-    tree: UnitTree = field(init=False)
-    leads: dict[str, str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.tree = UnitTree.of(self.org)
-        self.leads = {u.id: u.lead for u in self.org.units if u.lead}
+    people: dict[str, Person]
+    tree: UnitTree
+    leads: dict[str, str]  # unit -> its lead
+    _readers: dict[str, Callable[[AttentionItem], bool]] = field(default_factory=dict)
 
     def prefs(self, person_id: str | None) -> PersonPreferences:
         if person_id is None:
             return PersonPreferences()
         return self.preferences.get(person_id, PersonPreferences())
 
-    def may_read(self, person_id: str) -> Callable[[AttentionLike], bool]:
+    def may_read(self, person_id: str) -> Callable[[AttentionItem], bool]:
         """Whether this person may hear about an item (their accounts' read rights)."""
+        known = self._readers.get(person_id)
+        if known is None:
+            known = self._readers[person_id] = self._reader(person_id)
+        return known
+
+    def _reader(self, person_id: str) -> Callable[[AttentionItem], bool]:
         accounts = self.accounts.get(person_id, [])
         if not accounts:
             return lambda item: item.owner == person_id
-        units: set[str] | None = set()
+        units: set[str] = set()
         for account in accounts:
             readable = readable_units(account, self.tree)
             if readable is None:
-                units = None
-                break
-            assert units is not None
+                return lambda item: True
             units |= readable
-        if units is None:
-            return lambda item: True
-        allowed = units
-        return lambda item: item.unit is not None and item.unit in allowed
+        return lambda item: item.unit in units
 
 
-def audience(store: Store) -> Audience | None:
-    """Everything the plan needs from the store; None when notifications are off."""
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: str
+    name: str
+    email: str | None
+
+
+def audience(store: Store, resp: Responsibilities | None = None) -> Audience | None:
+    """Everything the plan needs besides the attention lists; None when notifications are
+    off. Read as frames (`resp`, the attention lists' own reads), not as the whole model:
+    the organisation may hold 100,000 KPIs."""
     with store.reading() as conn:
-        org = read_organization(conn)
         settings = read_settings(conn)
-        if org is None or not settings.enabled:
+        if not settings.enabled:
             return None
         prefs = preferences_of(conn, settings)
         by_person: dict[str, list[Account]] = {}
         for account in read_accounts(conn):
             if account.person_id is not None:
                 by_person.setdefault(account.person_id, []).append(account)
-    return Audience(org, settings, prefs, by_person)
+    resp = resp if resp is not None else read_responsibilities(store)
+    people = {
+        pid: Person(pid, name, email)
+        for pid, name, email in resp.people.select("id", "name", "email").iter_rows()
+    }
+    units = resp.units.select("id", "parent_id", "lead_id").rows()
+    return Audience(
+        settings=settings,
+        preferences=prefs,
+        accounts=by_person,
+        people=people,
+        tree=UnitTree({unit: parent for unit, parent, _ in units}),
+        leads={unit: lead for unit, _, lead in units if lead},
+    )
 
 
 def person_notifications(
-    people: Audience, person: m.Person, items: Iterable[AttentionLike], today: dt.date
+    people: Audience, person: Person, items: Iterable[AttentionItem], today: dt.date
 ) -> list[Notification]:
     """The emails due today for one person, from their attention list."""
     prefs = people.prefs(person.id)
     if not person.email or not prefs.email:
         return []
     settings = people.settings
-    visible = [item for item in items if people.may_read(person.id)(item)]
+    reads = people.may_read(person.id)
+    visible = [item for item in items if reads(item)]
     found: list[Notification] = []
     for item in visible:
         if item.kind not in ALERTS:
@@ -199,7 +211,7 @@ def person_notifications(
 
 
 def _alert(
-    people: Audience, person: m.Person, item: AttentionLike, today: dt.date, copy: bool
+    people: Audience, person: Person, item: AttentionItem, today: dt.date, copy: bool
 ) -> list[Notification]:
     settings = people.settings
     days: int | None = None
@@ -239,7 +251,7 @@ def _alert(
 
 
 def webhook_notifications(
-    people: Audience, items_for: Callable[[str | None], Sequence[AttentionLike]], today: dt.date
+    people: Audience, items_for: Callable[[str | None], Sequence[AttentionItem]], today: dt.date
 ) -> list[Notification]:
     """The chat messages due today: each channel hears its unit's alerts."""
     found: list[Notification] = []
@@ -277,26 +289,23 @@ def webhook_notifications(
     return found
 
 
-def candidates(
-    store: Store, today: dt.date, *, attention_for: AttentionFor | None = None
-) -> list[Notification]:
-    """Every notification due today, whether the outbox has it already or not."""
-    people = audience(store)
+def candidates(store: Store, today: dt.date) -> list[Notification]:
+    """Every notification due today, whether the outbox has it already or not: one board of
+    the whole organisation's attention items, cut per person and per channel."""
+    resp = read_responsibilities(store)
+    people = audience(store, resp)
     if people is None:
         return []
-    attention = attention_for or _attention_for()
+    board = attention_board(store, today, resp=resp)
     found: list[Notification] = []
-    for person in people.org.people:
+    for person in people.people.values():
         if not person.email or not people.prefs(person.id).email:
             continue
-        items = attention(store, person=person.id, as_of=today)
-        found += person_notifications(people, person, items, today)
+        found += person_notifications(people, person, board.for_person(person.id), today)
     if people.settings.webhooks:
 
-        def unit_items(unit: str | None) -> list[AttentionLike]:
-            # A channel of the whole organisation hears the lists of its top units.
-            tops = [unit] if unit is not None else people.tree.roots
-            return [item for top in tops for item in attention(store, unit=top, as_of=today)]
+        def unit_items(unit: str | None) -> list[AttentionItem]:
+            return board.items if unit is None else board.for_unit(unit)
 
         found += webhook_notifications(people, unit_items, today)
     unique: dict[str, Notification] = {}

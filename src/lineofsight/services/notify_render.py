@@ -8,13 +8,13 @@ when the message is sent, so that the outbox never holds a working link.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from lineofsight.domain.notifications import WebhookKind
+from lineofsight.services.attention import AttentionItem
 
 UNSUBSCRIBE = "%%UNSUBSCRIBE_URL%%"
 PREFIX = "[Line of Sight]"
@@ -24,35 +24,6 @@ KIND_WORDS = {
     "due_soon": "check-in due",
     "digest": "digest",
 }
-
-
-class AttentionLike(Protocol):
-    """The fields of an attention item that a notification shows."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def reason(self) -> str: ...
-    @property
-    def item_type(self) -> str: ...
-    @property
-    def item_id(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def unit(self) -> str | None: ...
-    @property
-    def owner(self) -> str | None: ...
-    @property
-    def status(self) -> Any: ...
-    @property
-    def value(self) -> float | None: ...
-    @property
-    def period(self) -> str | None: ...
-    @property
-    def due(self) -> dt.date | None: ...
-    @property
-    def link(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -86,13 +57,13 @@ def _status(status: Any) -> str:
     return str(getattr(status, "value", status))
 
 
-def item_line(item: AttentionLike) -> str:
+def item_line(item: AttentionItem) -> str:
     """One line about an item: name, value, status, period."""
     period = f" in {item.period}" if item.period else ""
     return f"{item.name}: {_value(item.value)} ({_status(item.status)}){period}"
 
 
-def alert_subject(kind: str, item: AttentionLike, days: int | None = None) -> str:
+def alert_subject(kind: str, item: AttentionItem, days: int | None = None) -> str:
     period = f" ({item.period})" if item.period else ""
     if kind == "turned_red":
         return f"{PREFIX} {item.name} turned red{period}"
@@ -128,7 +99,7 @@ def _page(title: str, body: str) -> str:
 
 def alert_email(
     kind: str,
-    item: AttentionLike,
+    item: AttentionItem,
     *,
     person_name: str,
     base_url: str | None,
@@ -161,7 +132,7 @@ def alert_email(
 
 
 def digest_email(
-    items: Sequence[AttentionLike], *, person_name: str, week: str, base_url: str | None
+    items: Sequence[AttentionItem], *, person_name: str, week: str, base_url: str | None
 ) -> Email:
     """The weekly digest: the person's attention list, most important first."""
     count = len(items)
@@ -193,7 +164,7 @@ def digest_email(
 
 
 def webhook_body(
-    kind: WebhookKind, alert: str, item: AttentionLike, *, base_url: str | None
+    kind: WebhookKind, alert: str, item: AttentionItem, *, base_url: str | None
 ) -> dict[str, Any]:
     """The JSON an incoming webhook accepts: Slack's `text` (mrkdwn) or a Teams MessageCard."""
     link = app_url(base_url, item.link)
