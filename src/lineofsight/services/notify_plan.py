@@ -31,7 +31,7 @@ from lineofsight.services.notify_settings import preferences_of, read_settings
 from lineofsight.services.permissions import UnitTree, readable_units
 from lineofsight.store.accounts import read_accounts
 from lineofsight.store.attention_reads import Responsibilities, read_responsibilities
-from lineofsight.store.database import Store
+from lineofsight.store.database import Store, idle
 
 ALERTS = ("turned_red", "overdue", "due_soon")
 
@@ -296,7 +296,11 @@ def candidates(store: Store, today: dt.date) -> list[Notification]:
     people = audience(store, resp)
     if people is None:
         return []
+    # The board reads through ADBC's own SQLite: no SQLAlchemy connection may stay open on
+    # the file meanwhile, nor after it when the outbox is written (see store.database.idle).
+    idle(store)
     board = attention_board(store, today, resp=resp)
+    idle(store)
     found: list[Notification] = []
     for person in people.people.values():
         if not person.email or not people.prefs(person.id).email:
