@@ -72,9 +72,7 @@ def test_owner_and_lead_get_the_red_kpi_by_email(store: Store, smtp: SmtpSink) -
     assert "[Line of Sight] Gross margin turned red (2026-10)" in subjects["omar@example.com"]
     assert "quinn@example.com" not in subjects  # opted out in the strategy file
     message = next(
-        r
-        for r in smtp.messages
-        if r.recipients == ["sam@example.com"] and subject(r) == red
+        r for r in smtp.messages if r.recipients == ["sam@example.com"] and subject(r) == red
     )
     assert message.message["From"] == "los@example.com"
     assert message.message["To"] == "sam@example.com"
@@ -165,11 +163,11 @@ def test_reminders_before_due_then_daily_while_overdue(store: Store, smtp: SmtpS
         before = len(smtp.messages)
         notify.send_due(store, dt.datetime.combine(day, dt.time(8), dt.UTC), secret=SECRET)
         sent[number] = [
-            subject(r)
-            for r in smtp.messages[before:]
-            if r.recipients == ["sam@example.com"]
+            subject(r) for r in smtp.messages[before:] if r.recipients == ["sam@example.com"]
         ]
-    assert "[Line of Sight] Customer satisfaction: the value for 2026-11 is due in 7 days" in sent[3]
+    assert (
+        "[Line of Sight] Customer satisfaction: the value for 2026-11 is due in 7 days" in sent[3]
+    )
     assert not any("is due" in s for s in sent[4])
     assert any("Customer satisfaction: the value for 2026-11 is due tomorrow" in s for s in sent[9])
     # On the day itself the value counts as overdue (SPEC section 3): the "overdue" email.

@@ -20,6 +20,7 @@ from typing import Any
 
 from lineofsight.domain.accounts import Account
 from lineofsight.domain.notifications import WEEKDAYS, NotificationSettings, PersonPreferences
+from lineofsight.domain.text import noun
 from lineofsight.services.attention import AttentionItem, attention_board
 from lineofsight.services.notify_render import (
     alert_email,
@@ -193,6 +194,7 @@ def person_notifications(
         email = digest_email(
             visible, person_name=person.name, week=week, base_url=settings.base_url
         )
+        count = f"{len(visible)} {noun(len(visible), 'item')}"
         found.append(
             Notification(
                 key=f"digest|{person.id}||{week}",
@@ -202,7 +204,7 @@ def person_notifications(
                 address=person.email,
                 item=None,
                 period=week,
-                reason=f"weekly digest ({weekday}): {len(visible)} items on the attention list",
+                reason=f"weekly digest ({weekday}): {count} on the attention list",
                 subject=email.subject,
                 payload={**email.plain(), "person": person.id, "unsubscribe": "digest"},
             )

@@ -58,7 +58,9 @@ def _status(status: Any) -> str:
 
 
 def item_line(item: AttentionItem) -> str:
-    """One line about an item: name, value, status, period."""
+    """One line about an item: name, value, status, period (a value not in yet: when due)."""
+    if item.kind in ("due_soon", "overdue") and item.due is not None:
+        return f"{item.name}: the value for {item.period} is due on {item.due.isoformat()}"
     period = f" in {item.period}" if item.period else ""
     return f"{item.name}: {_value(item.value)} ({_status(item.status)}){period}"
 
@@ -122,9 +124,8 @@ def alert_email(
     due_html = f"<p>Due: {item.due.isoformat()}</p>" if item.due else ""
     body = (
         f"<p>Hello {html.escape(person_name)},</p><p>{html.escape(item.reason)}</p>"
-        f"<p><strong>{html.escape(item.name)}</strong>: {html.escape(_value(item.value))} "
-        f"({html.escape(_status(item.status))})"
-        f"{' in ' + html.escape(item.period) if item.period else ''}</p>{due_html}"
+        f"<p><strong>{html.escape(item.name)}</strong>: "
+        f"{html.escape(item_line(item).removeprefix(item.name + ': '))}</p>{due_html}"
         f'<p><a href="{html.escape(link)}">Open it in Line of Sight</a></p>'
         f"<p>{html.escape(why)}</p>" + _footer_html(base_url)
     )
@@ -146,8 +147,7 @@ def digest_email(
         lines.append(f"- {item_line(item)}\n  {item.reason}\n  {link}")
         rows.append(
             f'<li><a href="{html.escape(link)}"><strong>{html.escape(item.name)}</strong></a>: '
-            f"{html.escape(_value(item.value))} ({html.escape(_status(item.status))})"
-            f"{' in ' + html.escape(item.period) if item.period else ''}"
+            f"{html.escape(item_line(item).removeprefix(item.name + ': '))}"
             f"<br>{html.escape(item.reason)}</li>"
         )
     if not items:
