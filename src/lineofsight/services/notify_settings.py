@@ -68,28 +68,23 @@ def read_settings(conn: StoreConnection) -> NotificationSettings:
 
 def settings_change(conn: StoreConnection, settings: NotificationSettings) -> ChangeRecord | None:
     """The history line of applying these settings, or None when they are the stored ones."""
-    before = stored.read_settings(conn)
+    before = stored.read_settings(conn) or settings_to_json(NotificationSettings())
     after = settings_to_json(settings)
-    if before == after or (before is None and not settings_plain_differs(settings)):
+    if before == after:
         return None
     return ChangeRecord(
         "organization",
         "organization",
         "change",
         "notifications",
-        json.loads(before) if before else None,
+        json.loads(before),
         json.loads(after),
     )
 
 
-def settings_plain_differs(settings: NotificationSettings) -> bool:
-    """Whether the settings say anything (a store before notifications existed had none)."""
-    return settings != NotificationSettings()
-
-
 def save_settings(conn: StoreConnection, settings: NotificationSettings) -> None:
-    """Write the file's settings (in the apply's transaction)."""
-    text = settings_to_json(settings)
+    """Write the file's settings (in the apply's transaction); none kept for the defaults."""
+    text = None if settings == NotificationSettings() else settings_to_json(settings)
     if stored.read_settings(conn) != text:
         stored.save_settings(conn, text)
 

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lineofsight.store.notification_tables import (
@@ -32,8 +32,11 @@ def read_settings(conn: Connection) -> str | None:
     return conn.execute(select(settings_table.c.settings).where(settings_table.c.id == 1)).scalar()
 
 
-def save_settings(conn: Connection, text: str) -> None:
-    if read_settings(conn) is None:
+def save_settings(conn: Connection, text: str | None) -> None:
+    """Keep the settings JSON (None: remove it)."""
+    if text is None:
+        conn.execute(delete(settings_table))
+    elif read_settings(conn) is None:
         conn.execute(insert(settings_table).values(id=1, settings=text))
     else:
         conn.execute(update(settings_table).where(settings_table.c.id == 1).values(settings=text))
