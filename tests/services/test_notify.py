@@ -291,3 +291,29 @@ def test_webhooks_post_what_slack_and_teams_accept(
         assert body["summary"] and body["text"]
     assert any("Gross margin" in b["title"] for b in teams)  # the organisation's channel
     assert any("[Open it](http://testserver/kpis/nps?period=2026-10)" in b["text"] for b in teams)
+
+
+def test_render_digests_renders_what_send_due_sends_without_sending(
+    store: Store, smtp: SmtpSink
+) -> None:
+    from lineofsight.services.attention import attention_lists
+
+    lists = attention_lists(store, as_of=NOW.date())
+    # Everyone with items and an address but Quinn (opted out of emails) gets a digest.
+    expected = {p for p, items in lists.items() if items and p != "quiet"}
+    assert notify.render_digests(store, lists, now=NOW) == len(expected) > 0
+    assert smtp.messages == []
+    assert notify.render_digest(store, "quiet", lists["quiet"], now=NOW) is None
+    rendered = notify.render_digest(store, "agent", lists["agent"], now=NOW)
+    assert rendered is not None
+    notify.send_due(store, NOW, secret=SECRET)
+    sent = next(
+        r
+        for r in smtp.messages
+        if r.recipients == ["sam@example.com"] and "Your week" in subject(r)
+    )
+    assert subject(sent) == rendered.subject
+    received = sent.text.replace("\r\n", "\n")  # SMTP's line ends
+    assert received.split("\n--\n")[0] == rendered.text.split("\n--\n")[0]
+    claire = notify.render_digest(store, "cs_head", lists["cs_head"], now=NOW)
+    assert claire is not None and "Gross margin" not in claire.text

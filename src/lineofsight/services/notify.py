@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import secrets
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +46,15 @@ MAX_ATTEMPTS = len(BACKOFF) + 1
 LEASE = dt.timedelta(minutes=10)
 BATCH = 200
 
-__all__ = ["Notification", "NotifyReport", "Outcome", "plan", "render_digest", "send_due"]
+__all__ = [
+    "Notification",
+    "NotifyReport",
+    "Outcome",
+    "plan",
+    "render_digest",
+    "render_digests",
+    "send_due",
+]
 
 
 @dataclass(frozen=True)
@@ -243,14 +251,16 @@ _DIGESTS: weakref.WeakKeyDictionary[Store, Audience | None] = weakref.WeakKeyDic
 
 
 def render_digest(
-    store: Store, person: str, items: list[AttentionItem], *, now: dt.datetime | None = None
+    store: Store, person: str, items: Sequence[AttentionItem], *, now: dt.datetime | None = None
 ) -> Email | None:
-    """The digest email of one person's attention list as it would be sent (their readable
-    items only), without sending it; None when the person gets no digest (no email address,
-    opted out, notifications off). For rendering every digest at once (the benchmark): what
-    it reads of the store besides the lists is read once per store object."""
+    """The digest email of one person's attention list as `send_due` would render it (only
+    the items the person may read), without sending it; None when the person has no email
+    address or opted out of emails or digests. Rendered whether or not the strategy file
+    turns notifications on (the benchmark's store has none). What it reads of the store
+    besides the lists (people, accounts, choices) is read once per store object: for
+    rendering every digest at once, not for a long-running process."""
     if store not in _DIGESTS:
-        _DIGESTS[store] = audience(store)
+        _DIGESTS[store] = audience(store, only_enabled=False)
     people = _DIGESTS[store]
     found = people.people.get(person) if people is not None else None
     if people is None or found is None or not found.email:
@@ -266,3 +276,19 @@ def render_digest(
         week=iso_week(day),
         base_url=people.settings.base_url,
     )
+
+
+def render_digests(
+    store: Store,
+    lists: Mapping[str, Sequence[AttentionItem]],
+    *,
+    now: dt.datetime | None = None,
+) -> int:
+    """Render (never send) the digest of every person in `lists` (person -> their attention
+    list, e.g. `attention.attention_lists(store)`) who has items and gets digests; the number
+    rendered. The benchmark of the attention lists times it."""
+    rendered = 0
+    for person, items in lists.items():
+        if items and render_digest(store, person, items, now=now) is not None:
+            rendered += 1
+    return rendered

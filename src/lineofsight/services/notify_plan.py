@@ -140,13 +140,15 @@ class Person:
     email: str | None
 
 
-def audience(store: Store, resp: Responsibilities | None = None) -> Audience | None:
+def audience(
+    store: Store, resp: Responsibilities | None = None, *, only_enabled: bool = True
+) -> Audience | None:
     """Everything the plan needs besides the attention lists; None when notifications are
-    off. Read as frames (`resp`, the attention lists' own reads), not as the whole model:
-    the organisation may hold 100,000 KPIs."""
+    off (and `only_enabled`). Read as frames (`resp`, the attention lists' own reads), not as
+    the whole model: the organisation may hold 100,000 KPIs."""
     with store.reading() as conn:
         settings = read_settings(conn)
-        if not settings.enabled:
+        if only_enabled and not settings.enabled:
             return None
         prefs = preferences_of(conn, settings)
         by_person: dict[str, list[Account]] = {}
