@@ -21,7 +21,13 @@ from typing import Any
 from lineofsight.domain.notifications import NotificationSettings
 from lineofsight.services.attention import AttentionItem
 from lineofsight.services.notify_plan import Audience, Notification, audience, candidates, iso_week
-from lineofsight.services.notify_render import UNSUBSCRIBE, Email, app_url, digest_email
+from lineofsight.services.notify_render import (
+    UNSUBSCRIBE,
+    Email,
+    Fragments,
+    app_url,
+    digest_email,
+)
 from lineofsight.services.notify_settings import read_settings
 from lineofsight.services.notify_transport import (
     SendFailure,
@@ -251,7 +257,12 @@ _DIGESTS: weakref.WeakKeyDictionary[Store, Audience | None] = weakref.WeakKeyDic
 
 
 def render_digest(
-    store: Store, person: str, items: Sequence[AttentionItem], *, now: dt.datetime | None = None
+    store: Store,
+    person: str,
+    items: Sequence[AttentionItem],
+    *,
+    now: dt.datetime | None = None,
+    cache: Fragments | None = None,
 ) -> Email | None:
     """The digest email of one person's attention list as `send_due` would render it (only
     the items the person may read), without sending it; None when the person has no email
@@ -275,6 +286,7 @@ def render_digest(
         person_name=found.name,
         week=iso_week(day),
         base_url=people.settings.base_url,
+        cache=cache,
     )
 
 
@@ -288,7 +300,8 @@ def render_digests(
     list, e.g. `attention.attention_lists(store)`) who has items and gets digests; the number
     rendered. The benchmark of the attention lists times it."""
     rendered = 0
+    cache: Fragments = {}
     for person, items in lists.items():
-        if items and render_digest(store, person, items, now=now) is not None:
+        if items and render_digest(store, person, items, now=now, cache=cache) is not None:
             rendered += 1
     return rendered

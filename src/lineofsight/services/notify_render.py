@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from lineofsight.domain.notifications import WebhookKind
@@ -75,6 +76,7 @@ def alert_subject(kind: str, item: AttentionItem, days: int | None = None) -> st
     return f"{PREFIX} {item.name}: the value for {item.period} is due {when}"
 
 
+@lru_cache(maxsize=16)
 def _footer_text(base_url: str | None) -> str:
     return (
         "\n--\n"
@@ -83,6 +85,7 @@ def _footer_text(base_url: str | None) -> str:
     )
 
 
+@lru_cache(maxsize=16)
 def _footer_html(base_url: str | None) -> str:
     settings = html.escape(app_url(base_url, "/notifications/settings"))
     return (
@@ -132,10 +135,42 @@ def alert_email(
     return Email(subject, text, _page(subject, body))
 
 
+# The text and HTML of one item in a digest, by the item (and base URL): a unit lead's list
+# holds their people's items, so the same item appears in many digests of one run.
+Fragments = dict[tuple[int, str | None], tuple[AttentionItem, str, str]]
+
+
+def _fragments(
+    item: AttentionItem, base_url: str | None, cache: Fragments | None
+) -> tuple[str, str]:
+    key = (id(item), base_url)
+    if cache is not None:
+        found = cache.get(key)
+        if found is not None and found[0] is item:
+            return found[1], found[2]
+    link = app_url(base_url, item.link)
+    line = item_line(item)
+    text = f"- {line}\n  {item.reason}\n  {link}"
+    markup = (
+        f'<li><a href="{html.escape(link)}"><strong>{html.escape(item.name)}</strong></a>: '
+        f"{html.escape(line.removeprefix(item.name + ': '))}"
+        f"<br>{html.escape(item.reason)}</li>"
+    )
+    if cache is not None:
+        cache[key] = (item, text, markup)  # the item is kept so that its id stays its own
+    return text, markup
+
+
 def digest_email(
-    items: Sequence[AttentionItem], *, person_name: str, week: str, base_url: str | None
+    items: Sequence[AttentionItem],
+    *,
+    person_name: str,
+    week: str,
+    base_url: str | None,
+    cache: Fragments | None = None,
 ) -> Email:
-    """The weekly digest: the person's attention list, most important first."""
+    """The weekly digest: the person's attention list, most important first. `cache` keeps
+    each item's rendering for the next digest that lists it."""
     count = len(items)
     noun = "item needs" if count == 1 else "items need"
     subject = f"{PREFIX} Your week {week}: {count} {noun} your attention"
@@ -143,13 +178,9 @@ def digest_email(
     lines = [f"Hello {person_name},", "", f"{count} {noun} your attention this week.", ""]
     rows = []
     for item in items:
-        link = app_url(base_url, item.link)
-        lines.append(f"- {item_line(item)}\n  {item.reason}\n  {link}")
-        rows.append(
-            f'<li><a href="{html.escape(link)}"><strong>{html.escape(item.name)}</strong></a>: '
-            f"{html.escape(item_line(item).removeprefix(item.name + ': '))}"
-            f"<br>{html.escape(item.reason)}</li>"
-        )
+        text_part, html_part = _fragments(item, base_url, cache)
+        lines.append(text_part)
+        rows.append(html_part)
     if not items:
         lines.append("Nothing needs you this week.")
     lines += ["", f"Your list in the app: {home}"]
