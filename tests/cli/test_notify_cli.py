@@ -155,7 +155,10 @@ def test_settings_are_checked_with_file_and_line(los: Los, workdir: Path) -> Non
         "from_address: los@example.com}",
         "from_address: los@example.com, username: u, password: hunter2-plain}",
     )
-    text += "  digest_day: someday\n  webhooks:\n    - {id: x, kind: irc, url: https://hook}\n"
+    text += (
+        "  digest_day: someday\n  webhooks:\n    - {id: x, kind: irc, url: https://hook}\n"
+        "    - {id: y, kind: slack, url: env:HOOK, unit: nowhere}\n"
+    )
     (workdir / "bad.yaml").write_text(text, encoding="utf-8")
     result = los("apply", "bad.yaml")
     assert result.exit_code == 2
@@ -166,6 +169,9 @@ def test_settings_are_checked_with_file_and_line(los: Los, workdir: Path) -> Non
     assert "hunter2-plain" not in result.stderr  # not even a wrong secret is shown back
     assert "digest_day" in result.stderr and "'someday'" in result.stderr
     assert "kind" in result.stderr and "'irc'" in result.stderr
+    assert "https://hook" not in result.stderr  # a webhook URL is a secret too
+    hook_line = len(lines)
+    assert f"bad.yaml:{hook_line}: webhook: unit: unknown unit 'nowhere'" in result.stderr
     assert "Traceback" not in result.output
 
 
