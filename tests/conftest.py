@@ -93,6 +93,7 @@ STORE_COMMANDS = {
     "explain",
     "measurement",
     "notify",
+    "inbox",
 }
 
 

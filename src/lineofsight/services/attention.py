@@ -230,6 +230,7 @@ class AttentionBoard:
     reminder_days: int
     _by_owner: dict[str, list[int]] = field(default_factory=dict)
     _by_unit: dict[str, list[int]] = field(default_factory=dict)
+    _locals: dict[str, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for index, item in enumerate(self.items):
@@ -237,27 +238,33 @@ class AttentionBoard:
                 self._by_owner.setdefault(item.owner, []).append(index)
             self._by_unit.setdefault(item.unit, []).append(index)
 
-    def _cut(self, scope: Scope) -> list[AttentionItem]:
-        if scope.units is None:
-            picked: Iterable[int] = range(len(self.items))
-        else:
-            found: set[int] = set()
-            for owner in scope.owners:
-                found.update(self._by_owner.get(owner, ()))
-            for unit in scope.units:
-                found.update(self._by_unit.get(unit, ()))
-            picked = sorted(found)
-        if scope.within is None:
-            return [self.items[i] for i in picked]
-        return [self.items[i] for i in picked if self.items[i].unit in scope.within]
+    def _local(self, unit: str) -> list[int]:
+        """The items of one unit and of the people who work there (kept: a unit is in the
+        subtree of every lead above it)."""
+        found = self._locals.get(unit)
+        if found is None:
+            found = list(self._by_unit.get(unit, ()))
+            for person in self.org.people_in.get(unit, ()):
+                found += self._by_owner.get(person, ())
+            self._locals[unit] = found
+        return found
 
     def for_person(self, person: str) -> list[AttentionItem]:
         """The person's list: what they own, and the subtrees of the units they lead."""
-        return self._cut(self.org.person_scope(person))
+        led = self.org.led_units(person)
+        if not led:
+            return [self.items[i] for i in self._by_owner.get(person, ())]
+        found = set(self._by_owner.get(person, ()))
+        for unit in led:
+            found.update(self._local(unit))
+        return [self.items[i] for i in sorted(found)]
 
     def for_unit(self, unit: str) -> list[AttentionItem]:
         """The list of a unit's subtree (its units' items and its people's)."""
-        return self._cut(self.org.unit_scope(self.org.subtree(unit)))
+        found: set[int] = set()
+        for member in self.org.subtree(unit):
+            found.update(self._local(member))
+        return [self.items[i] for i in sorted(found)]
 
 
 def _day(as_of: dt.date | str | None) -> dt.date:
@@ -355,7 +362,13 @@ def inbox(
         cut = frozenset(readable) if scope.within is None else scope.within & set(readable)
         scope = Scope(scope.units, scope.owners, cut)
     board = attention_board(
-        store, as_of, scope, resp=resp, explicit=as_of is not None, organization=organization
+        store,
+        as_of,
+        scope,
+        resp=resp,
+        org=org,
+        explicit=as_of is not None,
+        organization=organization,
     )
     return Inbox(board.as_of, person, unit, whose, board.reminder_days, board.items)
 
@@ -376,6 +389,7 @@ def attention_board(
     scope: Scope = EVERYTHING,
     *,
     resp: Responsibilities | None = None,
+    org: Organisation | None = None,
     explicit: bool = True,
     organization: m.Organization | None = None,
 ) -> AttentionBoard:
@@ -389,7 +403,7 @@ def attention_board(
 
     day = _day(as_of)
     resp = resp if resp is not None else read_responsibilities(store)
-    org = Organisation.of(resp)
+    org = org if org is not None else Organisation.of(resp)
     card = scorecard(store, as_of=day.isoformat())
     frames = card.frames()
     calendar = card.defs.calendar
@@ -410,6 +424,7 @@ def attention_board(
         )
         .join(owners, on="owner_id", how="left")
         .filter(scope.mask())
+        .with_columns(pl.col("status").cast(pl.String))
     )
     objectives = (
         frames.objectives.join(
@@ -418,7 +433,7 @@ def attention_board(
         .join(owners, on="owner_id", how="left")
         .filter(scope.mask())
     )
-    red_amber = kpis.filter(pl.col("status").cast(pl.String).is_in(["red", "amber"]))
+    red_amber = kpis.filter(pl.col("status").is_in(["red", "amber"]))
     previous = previous_statuses(card.defs, red_amber, day)
     asked = None if scope is EVERYTHING else kpis["id"].to_list()
     calls = off_track(store, day, asked, organization)

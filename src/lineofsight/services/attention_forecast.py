@@ -19,7 +19,9 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Collection
-from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
 
 from lineofsight import __version__
 from lineofsight.domain import model as m
@@ -33,19 +35,19 @@ from lineofsight.store.check_results import (
 from lineofsight.store.database import Store
 
 # The layout of a kept set of calls; another layout or release is computed again.
-FORMAT = 1
+FORMAT = 2
 
 
-@dataclass(frozen=True, slots=True)
-class OffTrack:
-    """A KPI the forecast says will miss its final target (at its own unit)."""
-
-    kpi_id: str
-    projected: float
-    target: float
-    target_period: str
-    deadline: dt.date
-    probability: float | None
+# The calls, one row per KPI off track: the forecast's value in the target's period, the
+# final target, that period, the target's date and the chance of meeting it.
+SCHEMA: dict[str, Any] = {
+    "id": pl.String,
+    "projected": pl.Float64,
+    "final_target": pl.Float64,
+    "target_period": pl.String,
+    "deadline": pl.Date,
+    "probability": pl.Float64,
+}
 
 
 def _key(as_of: dt.date) -> str:
@@ -57,8 +59,8 @@ def off_track(
     as_of: dt.date,
     kpi_ids: Collection[str] | None = None,
     org: m.Organization | None = None,
-) -> dict[str, OffTrack]:
-    """The KPIs (of `kpi_ids`, None: every one) forecast off track as of `as_of`, by id.
+) -> pl.DataFrame:
+    """The KPIs (of `kpi_ids`, None: every one) forecast off track as of `as_of` (`SCHEMA`).
 
     A set kept for this store state and date is read back; else the whole organisation is
     forecast and kept (`kpi_ids` None) or only the KPIs asked for (not kept)."""
@@ -70,7 +72,7 @@ def off_track(
         found = _decode(kept)
         if kpi_ids is None:
             return found
-        return {k: found[k] for k in kpi_ids if k in found}
+        return found.filter(pl.col("id").is_in(list(kpi_ids)))
     from lineofsight.services.evaluate import load_organization
 
     org = org if org is not None else load_organization(store)
@@ -85,7 +87,7 @@ def off_track(
 
 def _forecast(
     store: Store, org: m.Organization, as_of: dt.date, kpi_ids: set[str] | None
-) -> dict[str, OffTrack]:
+) -> pl.DataFrame:
     """The engine's forecasts of these KPIs (None: all) at their own units, off track only."""
     from lineofsight.services.evaluate import read_kpi_frame, read_measurement_frame
     from lineofsight.services.forecast import forecast_frame
@@ -98,42 +100,29 @@ def _forecast(
     else:
         targeted = {k.id for k in org.kpis if k.id in kpi_ids and k.target is not None}
         if not targeted:
-            return {}
+            return pl.DataFrame(schema=SCHEMA)
         needed = measured_sources(org, targeted) | targeted
         asked = dataclasses.replace(org, kpis=tuple(k for k in org.kpis if k.id in needed))
         frame = read_kpi_frame(store, sorted(needed), window)
     units = {k.id: k.unit for k in asked.kpis}
-    found: dict[str, OffTrack] = {}
-    for f in forecast_frame(asked, frame, as_of):
-        if f.unit != units.get(f.id) or f.on_track is not False or f.projected is None:
-            continue
-        if kpi_ids is not None and f.id not in kpi_ids:
-            continue
-        found[f.id] = OffTrack(
-            f.id, f.projected, f.target, f.target_period.label, f.deadline, f.probability
-        )
-    return found
+    rows = [
+        (f.id, f.projected, f.target, f.target_period.label, f.deadline, f.probability)
+        for f in forecast_frame(asked, frame, as_of)
+        if f.unit == units.get(f.id)
+        and f.on_track is False
+        and f.projected is not None
+        and (kpi_ids is None or f.id in kpi_ids)
+    ]
+    return pl.DataFrame(rows, schema=SCHEMA, orient="row")
 
 
-def _encode(calls: dict[str, OffTrack]) -> str:
-    return json.dumps(
-        [
-            [
-                c.kpi_id,
-                c.projected,
-                c.target,
-                c.target_period,
-                c.deadline.isoformat(),
-                c.probability,
-            ]
-            for c in calls.values()
-        ],
-        separators=(",", ":"),
-    )
+def _encode(calls: pl.DataFrame) -> str:
+    """The calls as JSON, column by column (read back in one go)."""
+    columns = calls.with_columns(pl.col("deadline").cast(pl.String)).to_dict(as_series=False)
+    return json.dumps(columns, separators=(",", ":"))
 
 
-def _decode(text: str) -> dict[str, OffTrack]:
-    return {
-        row[0]: OffTrack(row[0], row[1], row[2], row[3], dt.date.fromisoformat(row[4]), row[5])
-        for row in json.loads(text)
-    }
+def _decode(text: str) -> pl.DataFrame:
+    columns = json.loads(text)
+    frame = pl.DataFrame(columns, schema={**SCHEMA, "deadline": pl.String})
+    return frame.with_columns(pl.col("deadline").str.to_date())

@@ -19,7 +19,6 @@ from lineofsight.display import human, with_measure
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import PeriodError, next_period
 from lineofsight.engine.calendar import period_named
-from lineofsight.services.attention_forecast import OffTrack
 
 # An objective's deadline is near within this many days (or past, the objective still open).
 DEADLINE_DAYS = 30
@@ -36,6 +35,44 @@ def _chance(probability: float) -> str:
     if percent < 1:
         return "under 1% chance of meeting it"
     return f"a {human(percent, 2)}% chance of meeting it"
+
+
+# The columns of the scorecard's KPI rows an item reads (fewer columns, cheaper rows).
+KPI_COLUMNS = (
+    "id",
+    "name",
+    "unit",
+    "unit_name",
+    "owner_id",
+    "owner_name",
+    "status",
+    "actual",
+    "target",
+    "score",
+    "period",
+    "unit_of_measure",
+)
+
+
+def _named(frame: pl.DataFrame, *more: str) -> Iterator[dict[str, Any]]:
+    """The rows of `frame` as dicts of KPI_COLUMNS and `more` (and any column a join added)."""
+    extra = [c for c in frame.columns if c not in KPI_COLUMNS and c not in more]
+    wanted = [*KPI_COLUMNS, *more, *(c for c in extra if c in _JOINED)]
+    names = [c for c in wanted if c in frame.columns]
+    for values in frame.select(names).iter_rows():
+        yield dict(zip(names, values, strict=True))
+
+
+# Columns the rules join onto the KPI rows (the previous period's status, the forecast).
+_JOINED = (
+    "previous",
+    "previous_status",
+    "projected",
+    "final_target",
+    "target_period",
+    "deadline",
+    "probability",
+)
 
 
 def _kpi_link(kpi_id: str, period: str | None) -> str:
@@ -58,11 +95,11 @@ def status_items(
     Red: `turned_red` unless it was red the period before too (`still_red`). Amber:
     `turned_amber` when it was green or had no value the period before (an amber that was red
     is getting better, and one that stays amber is not news)."""
-    found = rows.filter(pl.col("status").cast(pl.String).is_in(["red", "amber"])).join(
+    found = rows.filter(pl.col("status").is_in(["red", "amber"])).join(
         previous, on="id", how="left"
     )
-    for row in found.iter_rows(named=True):
-        status, before = str(row["status"]), row["previous_status"]
+    for row in _named(found):
+        status, before = row["status"], row["previous_status"]
         was = _WORDS.get(before or "", before or "not scored")
         where = f" in {row['previous']}" if row["previous"] else ""
         if status == "red":
@@ -92,7 +129,7 @@ def _kpi_item(
         "unit_name": row["unit_name"],
         "owner": row["owner_id"],
         "owner_name": row["owner_name"],
-        "status": str(row["status"]),
+        "status": row["status"],
         "value": row["actual"],
         "target": row["target"],
         "score": row["score"],
@@ -104,7 +141,7 @@ def _kpi_item(
 
 def overdue_items(rows: pl.DataFrame, as_of: dt.date) -> Iterator[dict[str, Any]]:
     """KPIs whose value for their evaluation period was due and is not in (SPEC section 3)."""
-    for row in rows.filter(pl.col("data") == "overdue").iter_rows(named=True):
+    for row in _named(rows.filter(pl.col("data") == "overdue"), "due"):
         late = (as_of - row["due"]).days
         when = "today" if late == 0 else f"{_days(late)} ago"
         reason = f"the value for {row['period']} was due on {row['due']} ({when}) and is not in"
@@ -117,48 +154,47 @@ def due_soon_items(
     """KPIs entered by hand (not formulas) whose next period's value falls due within
     `window` days: the period after the one evaluated (which has no value yet: the scorecard
     evaluates the newest period with one) is due `due_days` after it ends."""
-    following: dict[str, tuple[str, dt.date] | None] = {}
+    following = []
     for label in rows["period"].unique().drop_nulls().to_list():
         try:
             after = next_period(period_named(label, calendar), calendar)
-            following[label] = (after.label, after.end)
         except PeriodError:
-            following[label] = None
-    kept = rows.filter(~pl.col("formula").fill_null(False))
-    for row in kept.iter_rows(named=True):
-        nxt = following.get(row["period"])
-        if nxt is None:
             continue
-        label, end = nxt
-        due = end + dt.timedelta(days=row["due_days"])
-        left = (due - as_of).days
-        if not 0 < left <= window:
-            continue
-        reason = f"the value for {label} is due on {due} (in {_days(left)})"
-        item = _kpi_item(row, "due_soon", reason, due=due)
-        item["period"] = label
-        item["link"] = f"/kpis/{row['id']}/checkin"
-        yield item
-
-
-def off_track_items(rows: pl.DataFrame, calls: Mapping[str, OffTrack]) -> Iterator[dict[str, Any]]:
-    """KPIs the forecast calls off track for their final target, unless already red (the red
-    item says more, and sooner)."""
-    if not calls:
-        return
-    found = rows.filter(
-        pl.col("id").is_in(list(calls)) & (pl.col("status").cast(pl.String) != "red")
+        following.append((label, after.label, after.end))
+    spans = pl.DataFrame(
+        following,
+        schema={"period": pl.String, "next": pl.String, "next_end": pl.Date},
+        orient="row",
     )
-    for row in found.iter_rows(named=True):
-        call = calls[row["id"]]
-        uom = row["unit_of_measure"]
-        chance = "" if call.probability is None else f", {_chance(call.probability)}"
-        reason = (
-            f"off track: forecast at {with_measure(call.projected, uom)} for "
-            f"{call.target_period} against a target of {with_measure(call.target, uom)}{chance}"
-        )
-        item = _kpi_item(row, "off_track", reason, due=call.deadline)
+    due = pl.col("next_end") + pl.duration(days=pl.col("due_days"))
+    found = (
+        rows.filter(~pl.col("formula").fill_null(False))
+        .join(spans, on="period")
+        .with_columns(due.alias("due"))
+        .filter((pl.col("due") > as_of) & (pl.col("due") <= as_of + dt.timedelta(days=window)))
+    )
+    for row in _named(found, "next", "due"):
+        left = (row["due"] - as_of).days
+        reason = f"the value for {row['next']} is due on {row['due']} (in {_days(left)})"
+        item = _kpi_item(row, "due_soon", reason, due=row["due"])
+        item["period"] = row["next"]
+        item["link"] = f"/kpis/{row['id']}/checkin?period={row['next']}"
         yield item
+
+
+def off_track_items(rows: pl.DataFrame, calls: pl.DataFrame) -> Iterator[dict[str, Any]]:
+    """KPIs the forecast calls off track for their final target (`calls`: the forecast's
+    SCHEMA), unless already red (the red item says more, and sooner)."""
+    found = _named(rows.filter(pl.col("status") != "red").join(calls, on="id"))
+    for row in found:
+        uom = row["unit_of_measure"]
+        chance = "" if row["probability"] is None else f", {_chance(row['probability'])}"
+        reason = (
+            f"off track: forecast at {with_measure(row['projected'], uom)} for "
+            f"{row['target_period']} against a target of "
+            f"{with_measure(row['final_target'], uom)}{chance}"
+        )
+        yield _kpi_item(row, "off_track", reason, due=row["deadline"])
 
 
 def deadline_items(

@@ -69,11 +69,13 @@ def checkin_form(
     request: Request,
     kpi_id: str,
     unit: str | None = None,
+    period: str | None = None,
     account: Account = Depends(page_account),
 ) -> HTMLResponse:
     context = _checkin_context(request, kpi_id, unit, account)
     form = {
-        "period": context["default_period"],
+        # A link may name the period whose value is due (the attention list's do).
+        "period": (period or "").strip()[:40] or context["default_period"],
         "value": "",
         "numerator": "",
         "denominator": "",

@@ -24,6 +24,7 @@ from lineofsight.web.pagekit import (
     page_view,
     readable,
     recent_periods,
+    store_of,
 )
 from lineofsight.web.security import page_account
 from lineofsight.web.templating import render, templates
@@ -77,7 +78,53 @@ def home(
     scope = frozenset(units) if units is not None else None
     key = ("home", snap.version, when.as_of, when.label, when.error, before.as_of, scope)
     body = cached_fragment(cache_of(request), key, draw)
-    return render(request, "home.html", title=snap.org.name, body=body)
+    return render(
+        request,
+        "home.html",
+        title=snap.org.name,
+        body=body,
+        when=when,
+        periods=recent_periods(snap.org.calendar),
+        attention=_attention(request, account, snap, when, units),
+    )
+
+
+# Items shown under each heading of the home page's attention list; the rest are counted.
+ATTENTION_SHOWN = 20
+
+
+def _attention(
+    request: Request, account: Account, snap: Snapshot, when: Moment, units: set[str] | None
+) -> Markup:
+    """The signed-in person's attention list as of the page's date, cut to what the account
+    may read (kept per store revision, person, date and scope, like the rest of the page)."""
+    from lineofsight.services.attention import empty_reason, grouped, inbox
+
+    person = account.person_id
+    if person is not None and person not in snap.people:
+        person = None
+
+    def draw() -> Markup:
+        context: dict[str, Any] = {"attention": None}
+        if person is not None:
+            found = inbox(
+                store_of(request),
+                person=person,
+                as_of=when.as_of if when.label else None,
+                readable=units,
+                organization=snap.org,
+            )
+            context = {
+                "attention": found,
+                "attention_groups": grouped(found.items),
+                "attention_shown": ATTENTION_SHOWN,
+                "attention_empty": empty_reason("your", found.as_of, found.window),
+            }
+        return Markup(templates.get_template("home_attention.html").render(context))
+
+    scope = frozenset(units) if units is not None else None
+    key = ("attention", snap.version, person, when.as_of, when.label, scope)
+    return cached_fragment(cache_of(request), key, draw)
 
 
 def _home_context(

@@ -1,0 +1,79 @@
+"""`los inbox` on the techinnovate example (data to October 2026), on SQLite and PostgreSQL:
+the text groups a person's items under their kinds with reasons and links, the JSON carries
+the items, a lead's list covers the units below them, and mistakes exit 2 with the reason."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Los
+
+
+@pytest.fixture
+def example(los: Los, workdir: Path) -> Los:
+    result = los("init", "ws", "--example", "techinnovate")
+    assert result.exit_code == 0, result.output
+    return los
+
+
+def _items(los: Los, *args: str) -> list[dict[str, object]]:
+    result = los("inbox", *args, "--as-of", "2026-12-05", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["as_of"] == "2026-12-05"
+    items: list[dict[str, object]] = data["items"]
+    return items
+
+
+def test_text_groups_a_persons_items_with_reasons_and_links(example: Los) -> None:
+    result = example("inbox", "--person", "lucas_moreau", "--as-of", "2026-12-05")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "Lucas Moreau's attention list as of 2026-12-05: 1 item",
+        "",
+        "Still red (1)",
+        "  Tier-2 backlog (Tier 2 Support, Lucas Moreau)",
+        "    still red in 2026-10 (red in 2026-09 too): 5.1 working days against a target of"
+        " 3.142 working days",
+        "    /kpis/t2_backlog_days?period=2026-10",
+    ]
+
+
+def test_a_lead_sees_the_subtree_and_the_order_is_the_ranking(example: Los) -> None:
+    own = _items(example, "--person", "lucas_moreau")
+    lead = _items(example, "--person", "samuel_osei")  # leads Customer Service
+    unit = _items(example, "--unit", "customer_service")
+    keys = {(i["kind"], i["item_id"]) for i in own}
+    assert keys <= {(i["kind"], i["item_id"]) for i in lead}
+    assert {(i["kind"], i["item_id"]) for i in lead} <= {(i["kind"], i["item_id"]) for i in unit}
+    every = _items(example)
+    ranks = [int(str(i["rank"])) for i in every]
+    assert ranks == sorted(ranks)
+    assert {i["kind"] for i in every} >= {"turned_red", "still_red", "off_track", "finding"}
+    overdue = [i for i in every if i["kind"] == "overdue"]
+    assert all(i["due"] is not None and str(i["due"]) <= "2026-12-05" for i in overdue)
+
+
+def test_an_empty_list_says_why(example: Los) -> None:
+    result = example("inbox", "--person", "noah_kim", "--as-of", "2026-12-05")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Nothing needs Noah Kim's attention as of 2026-12-05:")
+    assert "due within 7 days" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--person", "lucas"], "--person: unknown person 'lucas'"),
+        (["--unit", "nowhere"], "--unit: unknown unit 'nowhere'"),
+        (["--as-of", "2026-02-30"], "--as-of '2026-02-30'"),
+    ],
+)
+def test_mistakes_exit_2_with_the_reason(example: Los, args: list[str], reason: str) -> None:
+    result = example("inbox", *args)
+    assert result.exit_code == 2
+    assert reason in result.output
+    assert "Traceback" not in result.output
