@@ -317,3 +317,22 @@ def test_render_digests_renders_what_send_due_sends_without_sending(
     assert received.split("\n--\n")[0] == rendered.text.split("\n--\n")[0]
     claire = notify.render_digest(store, "cs_head", lists["cs_head"], now=NOW)
     assert claire is not None and "Gross margin" not in claire.text
+
+
+def test_a_lead_whose_role_cannot_read_the_unit_hears_nothing_of_it(
+    store: Store, smtp: SmtpSink
+) -> None:
+    from lineofsight.services.accounts import Grant, change_user
+
+    # Claire leads Customer Service, but her account may now read Finance only.
+    change_user(store, "claire", grants=[Grant("viewer", "fin")], actor="tests")
+    planned = notify.plan(store, NOW)
+    claire = [n for n in planned if n.recipient == "cs_head"]
+    assert not [n for n in claire if n.item and n.item.endswith("@cs")]
+    notify.send_due(store, NOW, secret=SECRET)
+    for received in smtp.messages:
+        if received.recipients == ["claire@example.com"]:
+            body = received.text + received.html
+            assert "Net Promoter Score" not in body and "Churn" not in body
+    # Omar owns Gross margin (no account): his alert, and no copy for anyone outside Finance.
+    assert [n.recipient for n in planned if n.item == "kpi:margin@fin"] == ["cfo"]
