@@ -336,3 +336,22 @@ def test_a_lead_whose_role_cannot_read_the_unit_hears_nothing_of_it(
             assert "Net Promoter Score" not in body and "Churn" not in body
     # Omar owns Gross margin (no account): his alert, and no copy for anyone outside Finance.
     assert [n.recipient for n in planned if n.item == "kpi:margin@fin"] == ["cfo"]
+
+
+def test_without_an_smtp_server_only_the_chat_channels_hear(
+    store: Store, smtp: SmtpSink, tmp_path: Path
+) -> None:
+    from lineofsight.services.apply import apply_file
+    from tests.notify_org import strategy_text
+
+    hooks = "  webhooks:\n    - {id: team, kind: slack, url: env:LOS_TEST_NO_SUCH_HOOK}\n"
+    text = strategy_text(smtp.port, webhooks=hooks)
+    lines = [line for line in text.splitlines() if "smtp:" not in line]
+    (tmp_path / "webhooks_only.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    apply_file(store, tmp_path / "webhooks_only.yaml")
+    planned = notify.plan(store, NOW)
+    assert planned and {n.channel for n in planned} == {"webhook"}
+    report = notify.send_due(store, NOW)  # no secret needed: no email to sign
+    assert {o.state for o in report.outcomes} == {"retry"}
+    assert all("LOS_TEST_NO_SUCH_HOOK is not set" in (o.error or "") for o in report.outcomes)
+    assert smtp.messages == []

@@ -306,7 +306,9 @@ def candidates(store: Store, today: dt.date) -> list[Notification]:
     board = attention_board(store, today, resp=resp)
     idle(store)
     found: list[Notification] = []
-    for person in people.people.values():
+    # Emails only with an SMTP server to send them through (a file may set webhooks alone).
+    emailed = people.people.values() if people.settings.smtp is not None else ()
+    for person in emailed:
         if not person.email or not people.prefs(person.id).email:
             continue
         found += person_notifications(people, person, board.for_person(person.id), today)
