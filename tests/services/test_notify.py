@@ -250,6 +250,8 @@ def test_two_senders_on_one_store_send_each_key_once(
     keys = [str(r.message["X-LineOfSight-Key"]) for r in smtp.messages]
     assert len(keys) == len(set(keys)) > 0
     assert sum(r.count("sent") for r in reports) == len(keys)
+    queued = [n.key for r in reports for n in r.queued]
+    assert sorted(queued) == sorted(keys)  # each key queued by one sender
     assert notify.plan(store, NOW) == []
 
 

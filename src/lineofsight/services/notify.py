@@ -162,9 +162,9 @@ def send_due(
     found = plan(store, now)
     if found:
         with store.transaction() as conn:
-            stored.insert_new(conn, [n.row(now) for n in found])
-            # Another sender may have queued some of these keys first: report only ours.
-        report.queued = found
+            added = stored.insert_new(conn, [n.row(now) for n in found])
+        # Another sender may have queued some of these keys first: report only ours.
+        report.queued = [n for n in found if n.key in added]
     with store.reading() as conn:
         settings = read_settings(conn)
         rows = stored.sendable(conn, now, BATCH)

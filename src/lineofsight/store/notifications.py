@@ -71,20 +71,21 @@ def known_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
     return found
 
 
-def insert_new(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Add the rows whose key is not in the outbox yet; a key another sender added wins."""
+def insert_new(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Add the rows whose key is not in the outbox yet; the keys added (a key another sender
+    added first is left to it)."""
     if not rows:
-        return 0
+        return set()
     dialect = conn.dialect.name
     statement: Any
     if dialect == "postgresql":
         statement = postgresql.insert(outbox).on_conflict_do_nothing(index_elements=["key"])
     else:
         statement = sqlite.insert(outbox).on_conflict_do_nothing(index_elements=["key"])
-    added = 0
+    statement = statement.returning(outbox.c.key)
+    added: set[str] = set()
     for start in range(0, len(rows), 500):
-        result = conn.execute(statement, list(rows[start : start + 500]))
-        added += max(result.rowcount or 0, 0)
+        added.update(conn.execute(statement, list(rows[start : start + 500])).scalars())
     return added
 
 
