@@ -92,6 +92,7 @@ STORE_COMMANDS = {
     "forecast",
     "explain",
     "measurement",
+    "notify",
     "inbox",
 }
 

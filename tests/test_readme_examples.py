@@ -37,6 +37,7 @@ SESSIONS = {
     "los forecast --as-of 2026-11-22": "mf",
     "los library search NPS": ".",
     "los load day.csv": "over",
+    "los notify --dry-run --as-of 2026-11-03": "notify",
 }
 
 
@@ -76,12 +77,18 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             ["init", "mf", "--example", "manufacturing"],
             ["init", "over", "--example", "manufacturing"],
             ["init", "acme"],
+            ["init", "notify"],
         ):
             assert runner.invoke(app, argv).exit_code == 0
         shutil.copy(FIXTURES / "strategy.yaml", folder / "acme" / "strategy.yaml")
         shutil.copy(FIXTURES / "october.csv", folder / "acme" / "data" / "october.csv")
         for name in ("day.csv", "november.csv"):
             shutil.copy(FIXTURES / name, folder / "over" / name)
+        mp.chdir(folder / "notify")
+        shutil.copy(FIXTURES / "notify.yaml", folder / "notify" / "strategy.yaml")
+        shutil.copy(FIXTURES / "notify.csv", folder / "notify" / "data" / "values.csv")
+        for argv in (["apply", "strategy.yaml"], ["load", "data/values.csv"]):
+            assert runner.invoke(app, argv).exit_code == 0
         yield folder
 
 

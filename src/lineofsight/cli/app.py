@@ -93,6 +93,7 @@ def register_commands(app: typer.Typer) -> None:
         jobs,
         library,
         measurements,
+        notify,
         scorecard,
         web_commands,
     )
@@ -112,6 +113,7 @@ def register_commands(app: typer.Typer) -> None:
         analysis.forecast,
         definitions.history,
         definitions.schema,
+        notify.notify,
         web_commands.serve,
         jobs.jobs,
     ):

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from lineofsight.domain.notifications import NotificationSettings
+
 
 class UnitLevel(StrEnum):
     """Where a unit sits in the organisation tree."""
@@ -353,6 +355,7 @@ class Organization:
     kpis: tuple[Kpi, ...] = ()
     scoring: Scoring = Scoring()
     checks: ChecksConfig = ChecksConfig()
+    notifications: NotificationSettings = NotificationSettings()  # noqa: RUF009 (frozen)
 
     def kpi(self, kpi_id: str) -> Kpi | None:
         """The KPI with this id, or None."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lineofsight.domain import model as m
+from lineofsight.services import notify_settings
 from lineofsight.services.workspace import local_user
 from lineofsight.spec.dump import (
     Plain,
@@ -188,10 +189,14 @@ def apply_organization(
         stored = read_rows(conn) if settings is not None else None
         rows = organization_rows(org, store.dialect)
         plan = plan_changes(stored, settings, org, rows)
+        notifications = notify_settings.settings_change(conn, org.notifications)
+        if notifications is not None:
+            plan.records.append(notifications)
         if dry_run:
             return plan
         # Even with no change, the file's lines may have moved: keep them for the checks.
         save_organization(conn, org, plan.items, source, new=rows, stored=stored)
+        notify_settings.save_settings(conn, org.notifications)
         if settings is not None and settings.calendar != org.calendar:
             move_fiscal_periods(conn, org.calendar)
         if plan.empty:

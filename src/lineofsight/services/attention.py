@@ -195,11 +195,11 @@ def _day(as_of: dt.date | str | None) -> dt.date:
 def reminder_days(store: Store) -> int:
     """The reminder window in days: the longest of the strategy file's reminders
     (`notifications: reminder_days`) when it has them, else DEFAULT_REMINDER_DAYS."""
-    from lineofsight.store.definitions import read_settings
+    from lineofsight.services.notify_settings import read_settings
 
     with store.reading() as conn:
         settings = read_settings(conn)
-    found = getattr(getattr(settings, "notifications", None), "reminder_days", None)
+    found = settings.reminder_days if settings.enabled else None
     return max(found) if found else DEFAULT_REMINDER_DAYS
 
 

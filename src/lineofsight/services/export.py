@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from lineofsight.errors import UsageError
+from lineofsight.services import notify_settings
 from lineofsight.spec.dump import dump_organization
 from lineofsight.spec.files import write_strategy
 from lineofsight.store.database import Store
@@ -15,6 +17,8 @@ def export_strategy(store: Store, path: Path | None = None) -> str:
     """The store's strategy file text; written to `path` too when given."""
     with store.reading() as conn:
         org = read_organization(conn)
+        if org is not None:
+            org = dataclasses.replace(org, notifications=notify_settings.read_settings(conn))
     if org is None:
         raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
     if path is not None:

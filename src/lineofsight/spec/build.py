@@ -5,6 +5,12 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from lineofsight.domain import model as m
+from lineofsight.domain.notifications import (
+    NotificationSettings,
+    PersonPreferences,
+    Smtp,
+    Webhook,
+)
 from lineofsight.spec import schema as s
 from lineofsight.spec.yamlload import LineMap
 
@@ -94,6 +100,47 @@ def build_organization(doc: s.StrategyFile, file: str, lines: LineMap) -> m.Orga
         kpis=kpis,
         scoring=scoring,
         checks=checks,
+        notifications=_notifications(doc),
+    )
+
+
+def _notifications(doc: s.StrategyFile) -> NotificationSettings:
+    """The `notifications:` section, with the people's own settings from their entries."""
+    people = tuple(
+        (
+            p.id,
+            PersonPreferences(
+                email=p.notifications.email,
+                webhook=p.notifications.webhook,
+                digest=p.notifications.digest,
+                digest_day=p.notifications.digest_day,
+            ),
+        )
+        for p in doc.organization.people
+        if p.notifications is not None
+    )
+    spec = doc.notifications
+    if spec is None:
+        return NotificationSettings(people=people)
+    smtp = None
+    if spec.smtp is not None:
+        smtp = Smtp(
+            host=spec.smtp.host,
+            port=spec.smtp.port,
+            security=spec.smtp.security,
+            username=spec.smtp.username,
+            password=spec.smtp.password,
+            from_address=spec.smtp.from_address,
+        )
+    return NotificationSettings(
+        enabled=True,
+        smtp=smtp,
+        base_url=spec.base_url,
+        webhooks=tuple(Webhook(w.id, w.kind, w.url, w.unit) for w in spec.webhooks),
+        reminder_days=tuple(sorted(set(spec.reminder_days), reverse=True)),
+        digest_weekday=spec.digest_day,
+        copy_unit_leads=spec.copy_unit_leads,
+        people=people,
     )
 
 

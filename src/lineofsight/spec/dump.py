@@ -12,6 +12,11 @@ from typing import Any
 import yaml
 
 from lineofsight.domain import model as m
+from lineofsight.domain.notifications import PersonPreferences
+from lineofsight.spec.notifications_dump import (
+    notifications_to_plain,
+    person_preferences_to_plain,
+)
 
 Plain = dict[str, Any]
 
@@ -221,6 +226,7 @@ def checks_to_plain(checks: m.ChecksConfig) -> Plain | None:
 
 def organization_to_plain(org: m.Organization) -> Plain:
     """The whole organisation in the strategy file's form, keys in the documented order."""
+    preferences = dict(org.notifications.people)
     organization = _clean(
         [
             ("name", org.name),
@@ -241,7 +247,7 @@ def organization_to_plain(org: m.Organization) -> Plain:
                 else None,
             ),
             ("units", [unit_to_plain(u) for u in org.units]),
-            ("people", [person_to_plain(p) for p in org.people]),
+            ("people", [_person_with_preferences(p, preferences) for p in org.people]),
         ]
     )
     return _clean(
@@ -253,8 +259,20 @@ def organization_to_plain(org: m.Organization) -> Plain:
             ("kpis", [kpi_to_plain(k) for k in org.kpis]),
             ("scoring", scoring_to_plain(org.scoring)),
             ("checks", checks_to_plain(org.checks)),
+            ("notifications", notifications_to_plain(org.notifications)),
         ]
     )
+
+
+def _person_with_preferences(person: m.Person, preferences: dict[str, PersonPreferences]) -> Plain:
+    plain = person_to_plain(person)
+    chosen = preferences.get(person.id)
+    prefs = person_preferences_to_plain(chosen) if chosen is not None else None
+    if prefs is not None:
+        plain["notifications"] = prefs
+        if "lint" in plain:  # keep the file's key order: lint comes last
+            plain["lint"] = plain.pop("lint")
+    return plain
 
 
 class _Dumper(yaml.SafeDumper):

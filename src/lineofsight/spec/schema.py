@@ -39,6 +39,7 @@ from lineofsight.domain.model import (
     SourceKind,
     UnitLevel,
 )
+from lineofsight.domain.notifications import SmtpSecurity, WebhookKind, env_name
 from lineofsight.domain.periods import PeriodError, check_date, parse_period
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -172,6 +173,18 @@ class UnitSpec(_Model):
     lint: LintSpec | None = None
 
 
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class PersonNotificationsSpec(_Model):
+    """What this person receives (each person may change it in the web app too)."""
+
+    email: bool = Field(True, description="Emails: reminders, overdue, turned red, digest.")
+    webhook: bool = Field(True, description="Their items in the chat channels' messages.")
+    digest: bool = Field(True, description="The digest of their attention list.")
+    digest_day: Weekday | None = Field(None, description="Default: notifications.digest_day.")
+
+
 class PersonSpec(_Model):
     """Someone who owns objectives and KPIs."""
 
@@ -180,6 +193,7 @@ class PersonSpec(_Model):
     unit: Id
     title: Text | None = None
     email: Text | None = None
+    notifications: PersonNotificationsSpec | None = None
     lint: LintSpec | None = None
 
 
@@ -420,6 +434,62 @@ class ScoringSpec(_Model):
         return self
 
 
+def _check_env_reference(value: str) -> str:
+    if env_name(value) is None:
+        raise ValueError(
+            "a secret is written as env:NAME (the environment variable that holds it), "
+            "never in the file"
+        )
+    return value
+
+
+SecretRef = Annotated[
+    str,
+    AfterValidator(_check_env_reference),
+    Field(description="env:NAME: the environment variable holding the secret."),
+]
+
+
+class SmtpSpec(_Model):
+    host: Text
+    port: int = Field(25, ge=1, le=65535)
+    security: SmtpSecurity = Field(SmtpSecurity.NONE, description="none | starttls | tls.")
+    username: Text | None = None
+    password: SecretRef | None = None
+    from_address: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")] = Field(
+        description="The sender's address."
+    )
+
+    @model_validator(mode="after")
+    def _login_pair(self) -> SmtpSpec:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("give username and password together, or neither")
+        return self
+
+
+class WebhookSpec(_Model):
+    id: Id
+    kind: WebhookKind = Field(description="slack | teams.")
+    url: SecretRef
+    unit: Id | None = Field(None, description="Its channel hears about this unit's subtree only.")
+
+
+class NotificationsSpec(_Model):
+    """Email and chat notifications: reminders, overdue values, turned red, digests."""
+
+    smtp: SmtpSpec | None = None
+    base_url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")] | None = Field(
+        None, description="The web app's address, for links in messages."
+    )
+    webhooks: list[WebhookSpec] = Field(default_factory=list)
+    reminder_days: list[Annotated[int, Field(ge=0, le=366)]] = Field(
+        default_factory=lambda: [7, 1, 0],
+        description="Days before a value is due to remind its owner (then daily while overdue).",
+    )
+    digest_day: Weekday = Field("monday", description="The weekday of the weekly digest.")
+    copy_unit_leads: bool = Field(True, description="Unit leads get copies of their units' alerts.")
+
+
 class ChecksSpec(_Model):
     select: list[RuleCode] = Field(default_factory=list, description="Run only these rules.")
     ignore: list[RuleCode] = Field(default_factory=list, description="Skip these rules.")
@@ -445,6 +515,7 @@ class StrategyFile(_Model):
     kpis: list[KpiSpec] = Field(default_factory=list)
     scoring: ScoringSpec | None = None
     checks: ChecksSpec | None = None
+    notifications: NotificationsSpec | None = None
 
 
 def json_schema() -> dict[str, Any]:

@@ -58,6 +58,10 @@ _ALL_KEYS = sorted(
             s.LintSpec,
             s.ScoringSpec,
             s.ChecksSpec,
+            s.NotificationsSpec,
+            s.SmtpSpec,
+            s.WebhookSpec,
+            s.PersonNotificationsSpec,
         )
         for name in model.model_fields
     }
@@ -324,6 +328,19 @@ def check_references(items: Items, data: dict[str, Any], out: Collector) -> None
     for i, kpi in items.kpis:
         _check_kpi(i, kpi, items.calendar, ref, out)
     check_formula_grains(items, out)
+    webhooks = _get(data, ("notifications", "webhooks"))
+    seen_hooks: set[str] = set()
+    for i, hook in enumerate(webhooks if isinstance(webhooks, list) else []):
+        if not isinstance(hook, dict):
+            continue
+        if isinstance(hook.get("unit"), str):
+            ref(("notifications", "webhooks", i, "unit"), "webhook: unit", hook["unit"], "unit")
+        if isinstance(hook.get("id"), str):
+            if hook["id"] in seen_hooks:
+                out.add(
+                    ("notifications", "webhooks", i, "id"), f"duplicate webhook id '{hook['id']}'"
+                )
+            seen_hooks.add(hook["id"])
 
 
 def _a(noun: str) -> str:

@@ -46,6 +46,13 @@ from lineofsight.store.job_tables import scheduled_jobs as scheduled_jobs
 from lineofsight.store.metadata import ID
 from lineofsight.store.metadata import NAMING as NAMING
 from lineofsight.store.metadata import metadata as metadata
+from lineofsight.store.notification_tables import notification_outbox as notification_outbox
+from lineofsight.store.notification_tables import (
+    notification_preferences as notification_preferences,
+)
+from lineofsight.store.notification_tables import (
+    notification_settings as notification_settings,
+)
 
 POSITION = "order of the item in the strategy file (0 first)"
 SOURCE_LINE = "line of the strategy file where the item is written"

@@ -153,6 +153,7 @@ def create_app(
     # Without a configured key, sessions last as long as the process (a restart logs users out).
     key = secret_key or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
     app.state.signer = SessionSigner(key)
+    app.state.secret_key = key  # also signs the unsubscribe links of emails (services/unsubscribe)
     app.state.clock = utc_now  # sessions and login back-off go by it; tests move it
     app.state.max_upload_bytes = limit
     app.state.scheduler = None  # the background scheduler, while the app runs (lifespan)
@@ -178,6 +179,9 @@ def create_app(
     from lineofsight.web import pages_library
 
     app.include_router(pages_library.router)
+    from lineofsight.web import pages_notify
+
+    app.include_router(pages_notify.router)
 
     return app
 

@@ -1,0 +1,101 @@
+"""`los notify`: what notifications are due now and why, and sending them (each once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from lineofsight.cli.common import DbOption, Format, FormatOption, out, parse_date, print_json
+from lineofsight.services.workspace import open_store
+
+
+def _now(as_of: str | None) -> dt.datetime:
+    if as_of is None:
+        return dt.datetime.now(dt.UTC)
+    day = parse_date(as_of, "--as-of")
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def notify(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be sent now and why; send nothing.")
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="DATE",
+            help="Plan as of the start of this day (UTC, YYYY-MM-DD); default now.",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: FormatOption = Format.TEXT,
+    db: DbOption = None,
+) -> None:
+    """Send the notifications due now: reminders, overdue values, KPIs turned red, digests."""
+    from lineofsight.services import notify as service
+
+    now = _now(as_of)
+    with open_store(db) as store:
+        if dry_run:
+            planned = service.plan(store, now)
+            retries = service.retries_due(store, now)
+            if output_format is Format.JSON:
+                print_json({"would_send": [n.plain() for n in planned], "would_retry": retries})
+                return
+            _print_plan(planned, retries)
+            return
+        report = service.send_due(store, now)
+    if output_format is Format.JSON:
+        print_json(report.plain())
+        return
+    _print_report(report)
+
+
+def _line(n: Any) -> str:
+    where = f" <{n.address}>" if getattr(n, "address", None) else ""
+    item = f" {n.item}" if n.item else ""
+    return f"{n.channel} to {n.recipient}{where}: {n.kind}{item}"
+
+
+def _print_plan(planned: list[Any], retries: list[dict[str, Any]]) -> None:
+    if not planned and not retries:
+        out.print("Nothing to send now.")
+        return
+    if planned:
+        noun = "notification" if len(planned) == 1 else "notifications"
+        out.print(f"Would send {len(planned)} {noun}:")
+        for n in planned:
+            out.print(f"  {escape(_line(n))}", soft_wrap=True)
+            out.print(f"    subject: {escape(n.subject)}", soft_wrap=True)
+            out.print(f"    why: {escape(n.reason)}", soft_wrap=True)
+    if retries:
+        out.print(f"Would retry {len(retries)}:")
+        for r in retries:
+            out.print(
+                f"  {r['channel']} to {escape(r['recipient'])}: {r['kind']} "
+                f"(attempt {r['attempts'] + 1}; last error: {escape(r['last_error'] or '')})",
+                soft_wrap=True,
+            )
+
+
+def _print_report(report: Any) -> None:
+    out.print(
+        f"Sent {report.count('sent')}, retrying {report.count('retry')}, "
+        f"failed {report.count('failed')}."
+    )
+    for o in report.outcomes:
+        error = f" ({escape(o.error)})" if o.error else ""
+        out.print(
+            f"  {o.state}: {o.channel} to {escape(o.recipient)}: {escape(o.subject)}{error}",
+            soft_wrap=True,
+        )
+    if report.uncertain:
+        out.print(
+            f"{report.uncertain} may have been sent (the sender stopped between the send and "
+            "its record): see the sent page to resend them.",
+            soft_wrap=True,
+        )

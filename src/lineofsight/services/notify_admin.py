@@ -1,0 +1,89 @@
+"""The outbox as an administrator sees it: what was sent, to whom, when, what failed and why,
+and what may have been sent (its sender stopped between the send and the record)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from lineofsight.services import audit
+from lineofsight.store import notifications as stored
+from lineofsight.store.database import Store
+
+UNCERTAIN = "may have been sent"
+STATES = ("pending", "sending", UNCERTAIN, "retry", "sent", "failed")
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def shown_state(state: str, lease_until: dt.datetime | None, now: dt.datetime) -> str:
+    """The state to show: "sending" past its lease may have been sent."""
+    lease = _aware(lease_until)
+    if state == "sending" and lease is not None and lease < now:
+        return UNCERTAIN
+    return state
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    value = _aware(value)
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else None
+
+
+def outbox(
+    store: Store, now: dt.datetime, *, state: str | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
+    """The newest messages, each with the state to show and whether it may be sent again."""
+    states: tuple[str, ...] = ()
+    if state is not None:
+        states = ("sending",) if state == UNCERTAIN else (state,)
+    with store.reading() as conn:
+        rows = stored.read_outbox(conn, limit=limit, states=states)
+    found = []
+    for row in rows:
+        shown = shown_state(row.state, row.lease_until, now)
+        if state is not None and shown != state:
+            continue
+        found.append(
+            {
+                "id": row.id,
+                "key": row.key,
+                "kind": row.kind,
+                "channel": row.channel,
+                "recipient": row.recipient,
+                "address": row.address,
+                "subject": row.subject,
+                "reason": row.reason,
+                "state": row.state,
+                "shown_state": shown,
+                "attempts": row.attempts,
+                "created_at": _time(row.created_at),
+                "sent_at": _time(row.sent_at),
+                "next_attempt_at": _time(row.next_attempt_at) if row.state == "retry" else None,
+                "last_error": row.last_error,
+                "resendable": shown in ("failed", UNCERTAIN),
+            }
+        )
+    return found
+
+
+def counts(store: Store, now: dt.datetime) -> dict[str, int]:
+    """Messages per state to show, in a fixed order (states with none left out)."""
+    found: dict[str, int] = {}
+    for row in outbox(store, now, limit=100_000):
+        found[row["shown_state"]] = found.get(row["shown_state"], 0) + 1
+    return {state: found[state] for state in STATES if state in found}
+
+
+def resend(store: Store, row_id: int, now: dt.datetime, *, actor: str) -> bool:
+    """Queue a failed message, or one that may have been sent, again (with an audit row)."""
+    with store.transaction() as conn:
+        done = stored.requeue(conn, row_id, now)
+        if done:
+            audit.record(
+                conn, actor=actor, action="notification.resend", subject=str(row_id), at=now
+            )
+    return done

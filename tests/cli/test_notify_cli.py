@@ -1,0 +1,197 @@
+"""`los notify` through its runner and as a process: the dry run says what would be sent and
+why; a sender killed between a send and its record sends nothing twice after a restart; the
+settings are checked with file and line; a secret is never stored or shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lineofsight.services import notify, notify_admin
+from lineofsight.store import notifications as stored
+from lineofsight.store.database import Store
+from tests.conftest import Los
+from tests.notify_org import NOW, SECRET, build, strategy_text
+from tests.notify_servers import Received, SmtpSink, start_smtp
+
+AS_OF = NOW.date().isoformat()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    controller = start_smtp(sink)
+    yield sink
+    controller.stop()
+
+
+class Opened:
+    """Opens the store for each use and closes it after, so that no connection of the test
+    stays open on an SQLite file while a command in this process reads it through ADBC."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __enter__(self) -> Store:
+        self.store = Store(self.url)
+        return self.store
+
+    def __exit__(self, *_: object) -> None:
+        self.store.close()
+
+
+@pytest.fixture
+def store(db_url: str, workdir: Path, smtp: SmtpSink) -> Opened:
+    build(db_url, workdir, smtp.port).close()
+    return Opened(db_url)
+
+
+def test_dry_run_says_what_and_why_and_sends_nothing(
+    los: Los, store: Opened, smtp: SmtpSink
+) -> None:
+    result = los("notify", "--dry-run", "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    assert "Would send" in result.output
+    assert "email to agent <sam@example.com>: turned_red kpi:nps@cs" in result.output
+    assert "subject: [Line of Sight] Net Promoter Score turned red (2026-10)" in result.output
+    assert "why: owner: turned red in 2026-10: 20 against a target of 50" in result.output
+    assert "email to cs_head <claire@example.com>: turned_red kpi:nps@cs" in result.output
+    assert "why: unit lead: turned red in 2026-10" in result.output
+    assert smtp.messages == []
+    with store as opened, opened.reading() as conn:
+        assert stored.read_outbox(conn) == []
+    as_json = los("notify", "--dry-run", "--as-of", AS_OF, "--format", "json")
+    data = json.loads(as_json.stdout)
+    kinds = {(n["recipient"], n["kind"], n["item"]) for n in data["would_send"]}
+    assert ("agent", "turned_red", "kpi:nps@cs") in kinds
+    assert ("cfo", "turned_red", "kpi:margin@fin") in kinds
+    assert all(n["recipient"] != "quiet" for n in data["would_send"])  # opted out
+    assert data["would_retry"] == []
+
+
+def test_send_reports_each_message_then_nothing_is_left(
+    los: Los, store: Opened, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOS_SECRET_KEY", SECRET)
+    sent = los("notify", "--as-of", AS_OF)
+    assert sent.exit_code == 0, sent.output
+    assert f"Sent {len(smtp.messages)}, retrying 0, failed 0." in sent.output
+    assert "sent: email to agent: [Line of Sight] Net Promoter Score turned red" in sent.output
+    again = los("notify", "--dry-run", "--as-of", AS_OF)
+    assert again.output.strip() == "Nothing to send now."
+
+
+def test_sending_email_needs_the_apps_secret_key(
+    los: Los, store: Opened, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LOS_SECRET_KEY", raising=False)
+    result = los("notify", "--as-of", AS_OF)
+    assert result.exit_code == 2
+    assert "set LOS_SECRET_KEY" in result.stderr
+    assert "Traceback" not in result.output
+    assert smtp.messages == []
+
+
+def test_killed_between_send_and_record_sends_no_duplicate(
+    db_url: str, store: Opened, smtp: SmtpSink
+) -> None:
+    command = [sys.executable, "-m", "lineofsight", "notify", "--as-of", AS_OF, "--db", db_url]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "LOS_SECRET_KEY": SECRET,
+        "LOS_DATABASE_URL": "",
+    }
+    process: list[subprocess.Popen[bytes]] = []
+
+    def kill_the_sender(_message: Received) -> None:
+        # The server has the message and has not answered yet: the sender dies before it
+        # could record the send.
+        if len(smtp.messages) == 1:
+            process[0].send_signal(signal.SIGKILL)
+
+    smtp.on_message = kill_the_sender
+    process.append(subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL))
+    assert process[0].wait(timeout=300) == -signal.SIGKILL
+    assert len(smtp.messages) == 1
+    first_key = str(smtp.messages[0].message["X-LineOfSight-Key"])
+    smtp.on_message = None
+
+    restarted = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert restarted.returncode == 0, restarted.stderr
+    keys = [str(r.message["X-LineOfSight-Key"]) for r in smtp.messages]
+    assert len(keys) == len(set(keys))  # no duplicate
+    assert keys.count(first_key) == 1 and len(keys) > 1  # the others went out
+    with store as opened, opened.reading() as conn:
+        rows = {r.key: r for r in stored.read_outbox(conn)}
+    assert rows[first_key].state == "sending"
+    # After its lease the row may have been sent: shown so, and never sent by itself.
+    later = NOW + notify.LEASE + dt.timedelta(days=1)
+    with store as opened:
+        report = notify.send_due(opened, later.replace(hour=0), secret=SECRET)
+        assert report.uncertain == 1
+        keys = [str(r.message["X-LineOfSight-Key"]) for r in smtp.messages]
+        assert keys.count(first_key) == 1
+        shown = {r["key"]: r for r in notify_admin.outbox(opened, later)}
+        assert shown[first_key]["shown_state"] == "may have been sent"
+        assert shown[first_key]["resendable"]
+        # An admin decides to send it again: then, and only then, it goes out a second time.
+        assert notify_admin.resend(opened, shown[first_key]["id"], later, actor="admin")
+        notify.send_due(opened, later, secret=SECRET)
+    assert [str(r.message["X-LineOfSight-Key"]) for r in smtp.messages].count(first_key) == 2
+
+
+def test_settings_are_checked_with_file_and_line(los: Los, workdir: Path) -> None:
+    text = strategy_text(2525).replace(
+        "from_address: los@example.com}",
+        "from_address: los@example.com, username: u, password: hunter2-plain}",
+    )
+    text += (
+        "  digest_day: someday\n  webhooks:\n    - {id: x, kind: irc, url: https://hook}\n"
+        "    - {id: y, kind: slack, url: env:HOOK, unit: nowhere}\n"
+    )
+    (workdir / "bad.yaml").write_text(text, encoding="utf-8")
+    result = los("apply", "bad.yaml")
+    assert result.exit_code == 2
+    lines = text.splitlines()
+    smtp_line = next(i for i, line in enumerate(lines, 1) if "smtp:" in line)
+    assert f"bad.yaml:{smtp_line}: " in result.stderr
+    assert "never in the file" in result.stderr
+    assert "hunter2-plain" not in result.stderr  # not even a wrong secret is shown back
+    assert "digest_day" in result.stderr and "'someday'" in result.stderr
+    assert "kind" in result.stderr and "'irc'" in result.stderr
+    assert "https://hook" not in result.stderr  # a webhook URL is a secret too
+    hook_line = len(lines)
+    assert f"bad.yaml:{hook_line}: webhook: unit: unknown unit 'nowhere'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_settings_round_trip_and_the_store_keeps_no_secret(
+    los: Los, workdir: Path, smtp: SmtpSink, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOS_TEST_SMTP_PASSWORD", "s3cret-value-never-stored")
+    login = ", username: los, password: env:LOS_TEST_SMTP_PASSWORD, security: none"
+    store = build(db_url, workdir, smtp.port, login=login)
+    store.close()
+    exported = los("export")
+    assert exported.exit_code == 0, exported.output
+    assert "password: env:LOS_TEST_SMTP_PASSWORD" in exported.stdout
+    people = yaml.safe_load(exported.stdout)["organization"]["people"]
+    assert next(p for p in people if p["id"] == "quiet")["notifications"] == {"email": False}
+    (workdir / "again.yaml").write_text(exported.stdout, encoding="utf-8")
+    assert "No changes" in los("apply", "again.yaml").output
+    history = los("history", "-n", "50")
+    assert "notifications" in history.output
+    assert "s3cret-value-never-stored" not in history.output
+    path = Path(db_url.removeprefix("sqlite:///")) if db_url.startswith("sqlite") else None
+    if path is not None:
+        assert b"s3cret-value-never-stored" not in path.read_bytes()

@@ -1,0 +1,154 @@
+"""The notification pages: a person's own settings, the sent page for administrators only (what
+went out, to whom, what failed and why, what may have been sent), and sending again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lineofsight.services import notify, notify_admin
+from lineofsight.services.notify_settings import person_preferences
+from lineofsight.services.unsubscribe import make_token
+from lineofsight.store.database import Store
+from lineofsight.web.app import create_app
+from tests.notify_org import NOW, PASSWORD, SECRET, build
+from tests.notify_servers import SmtpSink, start_smtp
+from tests.web.site import csrf_from
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    controller = start_smtp(sink)
+    yield sink
+    controller.stop()
+
+
+def make_app(url: str, folder: Path, port: int, login: str = "") -> Iterator[object]:
+    build(url, folder, port, login=login).close()
+    application = create_app(url, secret_key=SECRET)
+    yield application
+    application.state.store.close()
+
+
+@pytest.fixture
+def app(db_url: str, tmp_path: Path, smtp: SmtpSink) -> Iterator[object]:
+    yield from make_app(db_url, tmp_path / "org", smtp.port)
+
+
+@pytest.fixture
+def refusing_app(
+    db_url: str, tmp_path: Path, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[object]:
+    """The app whose SMTP settings ask for a login the test server does not offer: every
+    send fails, with the server's reason."""
+    monkeypatch.setenv("LOS_TEST_SMTP_PASSWORD", "pw-not-for-pages")
+    login = ", username: los, password: env:LOS_TEST_SMTP_PASSWORD"
+    yield from make_app(db_url, tmp_path / "org", smtp.port, login)
+
+
+def store_of(app: object) -> Store:
+    return app.state.store  # type: ignore[attr-defined, no-any-return]
+
+
+def login(app: object, username: str) -> TestClient:
+    client = TestClient(app, follow_redirects=False)  # type: ignore[arg-type]
+    token = csrf_from(client.get("/login").text)
+    answer = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def test_the_sent_page_shows_administrators_what_failed_and_why(refusing_app: object) -> None:
+    app = refusing_app
+    report = notify.send_due(store_of(app), NOW, secret=SECRET)
+    assert report.outcomes and {o.state for o in report.outcomes} == {"retry"}
+    admin = login(app, "admin")
+    page = admin.get("/notifications/sent")
+    assert page.status_code == 200
+    assert "claire@example.com" in page.text
+    assert "Net Promoter Score turned red (2026-10)" in page.text
+    assert "SMTP server 127.0.0.1" in page.text  # why it failed
+    assert "pw-not-for-pages" not in page.text
+    assert login(app, "claire").get("/notifications/sent").status_code == 403
+    anonymous = TestClient(app, follow_redirects=False)  # type: ignore[arg-type]
+    assert anonymous.get("/notifications/sent").status_code in (302, 303)
+
+
+def test_an_administrator_sends_again_what_may_have_been_sent(app: object) -> None:
+    from lineofsight.store import notifications as stored
+
+    store = store_of(app)
+    crash: list[str] = []
+
+    def die(key: str) -> None:
+        crash.append(key)
+        raise KeyboardInterrupt  # the process stops between the send and its record
+
+    sender = Store(store.url)
+    sender.arrow_sqlite = False  # one SQLite library per process, as the app's own store
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            notify.send_due(sender, NOW, secret=SECRET, after_send=die)
+    finally:
+        sender.close()
+    assert len(crash) == 1
+    later = NOW.replace(year=2027)
+    rows = {r["key"]: r for r in notify_admin.outbox(store, later)}
+    row = rows[crash[0]]
+    assert row["shown_state"] == "may have been sent"
+    admin = login(app, "admin")
+    page = admin.get("/notifications/sent?state=may have been sent")
+    assert page.status_code == 200 and "Send again" in page.text
+    refused = admin.post(f"/notifications/sent/{row['id']}/resend")
+    assert refused.status_code == 403  # no CSRF token
+    sent = admin.post(
+        f"/notifications/sent/{row['id']}/resend", data={"csrf_token": csrf_from(page.text)}
+    )
+    assert sent.status_code == 303
+    with store.reading() as conn:
+        state = {r.key: r.state for r in stored.read_outbox(conn)}[crash[0]]
+    assert state == "retry"
+    again = admin.post(
+        f"/notifications/sent/{row['id']}/resend", data={"csrf_token": csrf_from(page.text)}
+    )
+    assert again.status_code == 409  # only failed or uncertain messages
+
+
+def test_a_person_changes_their_own_settings(app: object) -> None:
+    sam = login(app, "sam")
+    page = sam.get("/notifications/settings")
+    assert page.status_code == 200
+    assert 'name="digest" value="1" checked' in page.text
+    token = csrf_from(page.text)
+    saved = sam.post(
+        "/notifications/settings",
+        data={"csrf_token": token, "email": "1", "webhook": "1", "digest_day": "friday"},
+    )
+    assert saved.status_code == 200 and 'id="saved"' in saved.text
+    prefs = person_preferences(store_of(app), "agent")
+    assert prefs.email and not prefs.digest and prefs.digest_day == "friday"
+    bad = sam.post("/notifications/settings", data={"csrf_token": token, "digest_day": "someday"})
+    assert bad.status_code == 422 and "is not a weekday" in bad.text
+    assert person_preferences(store_of(app), "agent").digest_day == "friday"  # unchanged
+    planned = notify.plan(store_of(app), NOW)  # a Thursday: Sam's Friday digest waits
+    assert not [n for n in planned if n.recipient == "agent" and n.kind == "digest"]
+    assert [n for n in planned if n.recipient == "agent" and n.kind == "turned_red"]
+
+
+def test_a_digest_unsubscribe_link_stops_only_the_digest(app: object) -> None:
+    client = TestClient(app)  # type: ignore[arg-type]
+    token = make_token(SECRET, "agent", "digest")
+    assert "the weekly digest" in client.get(f"/unsubscribe/{token}").text
+    assert client.post(f"/unsubscribe/{token}").status_code == 200
+    prefs = person_preferences(store_of(app), "agent")
+    assert prefs.email and not prefs.digest
+    other_key = make_token("another key", "agent", "email")
+    assert client.post(f"/unsubscribe/{other_key}").status_code == 404
+    assert person_preferences(store_of(app), "agent").email
