@@ -39,6 +39,9 @@ from lineofsight.store.account_tables import login_failures as login_failures
 from lineofsight.store.account_tables import user_grants as user_grants
 from lineofsight.store.account_tables import users as users
 from lineofsight.store.account_tables import web_sessions as web_sessions
+from lineofsight.store.source_tables import source_marks as source_marks
+from lineofsight.store.source_tables import source_runs as source_runs
+from lineofsight.store.source_tables import source_writes as source_writes
 from lineofsight.store.dialects import Document, fk_index, references
 from lineofsight.store.metadata import ID
 from lineofsight.store.metadata import NAMING as NAMING
@@ -81,6 +84,11 @@ organization = Table(
     ),
     Column("checks", JSON, comment="alignment check settings: select, ignore, options"),
     Column("source_file", Text, comment="path of the strategy file last applied"),
+    Column(
+        "sources",
+        JSON,
+        comment="the named data sources, as written (secrets as env:NAME references)",
+    ),
     comment="The organisation the store describes, and its strategy statement (one row).",
 )
 
