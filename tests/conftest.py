@@ -92,6 +92,8 @@ STORE_COMMANDS = {
     "forecast",
     "explain",
     "measurement",
+    "refresh",
+    "sources",
 }
 
 

@@ -92,6 +92,7 @@ def register_commands(app: typer.Typer) -> None:
         library,
         measurements,
         scorecard,
+        sources,
         web_commands,
     )
 
@@ -100,6 +101,8 @@ def register_commands(app: typer.Typer) -> None:
         definitions.apply,
         definitions.export,
         measurements.load,
+        sources.refresh,
+        sources.sources,
         checks.check,
         checks.rules,
         scorecard.status,

@@ -61,9 +61,7 @@ def check_kpi_sources(items: Items, out: Collector) -> None:
             if named is None:
                 hint = difflib.get_close_matches(source.from_, list(items.sources), n=1)
                 suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-                known = (
-                    "" if items.sources else ": the file has no sources: section naming it"
-                )
+                known = "" if items.sources else ": the file has no sources: section naming it"
                 out.add(
                     (*base, "from"),
                     f"{name}.from: unknown source '{source.from_}'{suggestion}{known}",

@@ -39,13 +39,13 @@ from lineofsight.store.account_tables import login_failures as login_failures
 from lineofsight.store.account_tables import user_grants as user_grants
 from lineofsight.store.account_tables import users as users
 from lineofsight.store.account_tables import web_sessions as web_sessions
-from lineofsight.store.source_tables import source_marks as source_marks
-from lineofsight.store.source_tables import source_runs as source_runs
-from lineofsight.store.source_tables import source_writes as source_writes
 from lineofsight.store.dialects import Document, fk_index, references
 from lineofsight.store.metadata import ID
 from lineofsight.store.metadata import NAMING as NAMING
 from lineofsight.store.metadata import metadata as metadata
+from lineofsight.store.source_tables import source_marks as source_marks
+from lineofsight.store.source_tables import source_runs as source_runs
+from lineofsight.store.source_tables import source_writes as source_writes
 
 POSITION = "order of the item in the strategy file (0 first)"
 SOURCE_LINE = "line of the strategy file where the item is written"

@@ -28,7 +28,9 @@ def upgrade() -> None:
         )
     op.create_table(
         "source_runs",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False, comment="order of the run"),
+        sa.Column(
+            "id", sa.Integer(), autoincrement=True, nullable=False, comment="order of the run"
+        ),
         sa.Column("source", sa.String(length=64), nullable=False, comment="name of the source"),
         sa.Column("state", sa.String(length=16), nullable=False, comment="running, ok or failed"),
         sa.Column(
@@ -41,7 +43,9 @@ def upgrade() -> None:
         sa.Column(
             "started_at", sa.DateTime(timezone=True), nullable=False, comment="when it started"
         ),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True, comment="when it ended"),
+        sa.Column(
+            "finished_at", sa.DateTime(timezone=True), nullable=True, comment="when it ended"
+        ),
         sa.Column("duration", sa.Float(), nullable=True, comment="seconds it took"),
         sa.Column("rows_read", sa.Integer(), nullable=True, comment="rows the source gave"),
         sa.Column("added", sa.Integer(), nullable=True, comment="values added"),
@@ -79,9 +83,7 @@ def upgrade() -> None:
             comment="the latest period the refresh read",
         ),
         sa.Column("refreshed_at", sa.DateTime(timezone=True), nullable=False, comment="when"),
-        sa.Column(
-            "run_id", sa.Integer(), nullable=False, comment="source_runs.id of the refresh"
-        ),
+        sa.Column("run_id", sa.Integer(), nullable=False, comment="source_runs.id of the refresh"),
         sa.PrimaryKeyConstraint("source", "kpi_id", name=op.f("pk_source_marks")),
         comment="Where each KPI's last refresh from its source got to (for the next :since).",
     )
@@ -95,9 +97,7 @@ def upgrade() -> None:
             "fingerprint", sa.String(length=64), nullable=False, comment="SHA-256 of the query text"
         ),
         sa.Column("since", sa.Date(), nullable=True, comment="the :since the query was given"),
-        sa.Column(
-            "rows", sa.Integer(), nullable=False, comment="rows the query gave for this KPI"
-        ),
+        sa.Column("rows", sa.Integer(), nullable=False, comment="rows the query gave for this KPI"),
         sa.PrimaryKeyConstraint("load_id", name=op.f("pk_source_writes")),
         comment="Where each write of a refresh came from: source, query fingerprint and rows.",
     )
