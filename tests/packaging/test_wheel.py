@@ -30,6 +30,7 @@ CORE = {
     "rapidyaml",
     "bm25s",
     "numpy",
+    "cronsim",
 }
 # Never needed by the command line: the web stack, pandas, torch, the test and build tools.
 NOT_CORE = {
