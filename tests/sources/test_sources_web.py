@@ -202,7 +202,7 @@ def test_a_secret_never_appears(
         }
         (workdir / "strategy.yaml").write_text(strategy(sources, kpis))
         outputs = [los("apply", "strategy.yaml").output]
-        refreshed = los("-vv", "refresh", "--all", "--format", "json")
+        refreshed = los("-vv", "refresh", "--all", "--format", "json", "--db", db_url)
         outputs.append(refreshed.output)
         summaries = {s["source"]: s for s in json.loads(refreshed.stdout)["sources"]}
         assert summaries["facts"]["state"] == "ok" and summaries["facts"]["added"] == 10

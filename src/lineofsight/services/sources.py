@@ -7,10 +7,10 @@ Connection settings are shown as written (`env:NAME`), never resolved.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
+from lineofsight.domain.schedules import parse_schedule
 from lineofsight.domain.sources import Feed, by_source, feeds
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
@@ -125,10 +125,6 @@ def next_run(
     it never ran); None when it has no schedule."""
     if not schedules:
         return None
-    try:
-        parse = importlib.import_module("lineofsight.domain.schedules").parse_schedule
-    except ModuleNotFoundError:  # pragma: no cover - the scheduler's module ships with it
-        return None
     after = now
     if run is not None and run.get("started_at") is not None:
         after = run["started_at"]
@@ -137,7 +133,7 @@ def next_run(
     times = []
     for text in schedules:
         try:
-            times.append(parse(text).next_after(after))
+            times.append(parse_schedule(text).next_after(after))
         except ValueError:
             continue
     return min(times) if times else None

@@ -9,9 +9,17 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from lineofsight.domain.model import SourceKind
+from lineofsight.domain.schedules import parse_schedule
 from lineofsight.spec.schema_base import Id, Text, _Model
 
 # A secret is never written in the file: a URL with a password in it is refused, and
@@ -126,6 +134,13 @@ class SourceSpec(_Model):
     )
     look_back: LookBack | None = None
     timeout: Timeout | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_reads(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_schedule(value)  # its ValueError says what is wrong
+        return value
 
     @property
     def effective_kind(self) -> SourceKind | None:
