@@ -68,7 +68,7 @@ def test_a_bad_row_in_the_third_of_four_kpis_stores_nothing_of_the_source(
 
     result = los("refresh", "--all")
     assert result.exit_code == 1
-    assert "lite: failed (rows): 10 bad rows; nothing was stored" in result.stderr
+    assert "Failed lite (rows): 10 bad rows; nothing was stored" in result.stderr
     assert "source lite, kpi regions: row 2: column unit: unknown unit 'nowhere'" in result.stderr
     assert "Traceback" not in result.output
     assert stored(db_url) == before
@@ -95,7 +95,7 @@ def test_a_query_error_in_one_kpi_stores_nothing_of_the_source(
     counts = table_counts(db_url)
     result = los("refresh", "--all")
     assert result.exit_code == 1
-    assert "lite: failed (query): the query failed:" in result.stderr
+    assert "Failed lite (query): the query failed:" in result.stderr
     assert "no such table: refunds" in result.stderr
     assert table_counts(db_url) == counts
 
@@ -128,7 +128,7 @@ def test_a_failing_source_does_not_stop_the_others(
     )
     text_result = los("refresh", "--all")
     assert (
-        "missing: failed (secret): environment variable LOS_TEST_UNSET_SOURCE_URL is not set"
+        "Failed missing (secret): environment variable LOS_TEST_UNSET_SOURCE_URL is not set"
         in text_result.stderr
     )
     assert len({row[:3] for row in stored(db_url)}) == 20
@@ -139,7 +139,7 @@ def test_dry_run_writes_nothing(los: Los, workdir: Path, db_url: str, facts_url:
     counts = table_counts(db_url)
     result = los("refresh", "revenue", "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "Dry run, nothing written: lite: 20 rows read, would add 20" in result.stdout
+    assert "Dry run of lite: 20 rows read: would add 20, replace 0; 0 unchanged" in result.stdout
     assert table_counts(db_url) == counts
     assert json.loads(los("sources", "--format", "json").stdout)["sources"][0]["state"] == "never"
 
@@ -234,7 +234,7 @@ def test_a_query_past_its_timeout_is_stopped(
     apply(los, workdir, strategy({"lite": {"url": facts_url}}, kpis))
     result = los("refresh", "endless")
     assert result.exit_code == 1
-    assert "lite: failed (timeout): the query ran longer than 0.5 s and was stopped" in (
+    assert "Failed lite (timeout): the query ran longer than 0.5 s and was stopped" in (
         result.stderr
     )
 

@@ -233,6 +233,6 @@ def test_a_secret_never_appears(
         app.state.store.close()
         outputs.append("\n".join(r.getMessage() for r in caplog.records))
         outputs.append(_store_text(db_url))
-    assert "facts_bad: failed (query)" in outputs[2]
+    assert "Failed facts_bad (query)" in outputs[2]
     for text_ in outputs:
         assert SECRET not in text_
