@@ -116,7 +116,7 @@ def check(name: str, pulled: Pulled, rules: LoadRules, *, today: dt.date) -> Non
     running = pl.col("period_end") > today
     pulled.not_ended = checked.filter(running).height if not pulled.files else 0
     pulled.checked = (
-        checked.filter(~running).select(list(MEASUREMENT_FRAME)).cast(MEASUREMENT_FRAME)
+        checked.filter(~running).select(list(MEASUREMENT_FRAME)).cast(dict(MEASUREMENT_FRAME))  # type: ignore[arg-type]
     )
     if pulled.files:
         pulled.rows_by_kpi = {

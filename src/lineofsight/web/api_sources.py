@@ -55,7 +55,7 @@ def running_of(request: Request) -> Running:
     found = getattr(state, "refreshing", None)
     if found is None:
         found = state.refreshing = Running()
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def may_refresh(account: Account | None, request: Request) -> bool:
