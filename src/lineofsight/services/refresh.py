@@ -166,6 +166,10 @@ def refresh(
     chosen = select_feeds(org, every, kpis, sources)
     grouped = by_source(every)
     summaries = []
+    for name in sources:  # a named source that feeds no KPI yet: a run that reads nothing
+        named = next((s for s in org.sources if s.name == name), None)
+        if named is not None and name not in grouped:
+            summaries.append(_empty_run(store, named, now, trigger, actor, full, dry_run))
     for name, group in by_source(chosen).items():
         all_kpis = frozenset(feed.kpi_id for feed in grouped[name])
         summaries.append(
@@ -186,6 +190,27 @@ def refresh(
     return RefreshReport(tuple(summaries), full=full, dry_run=dry_run)
 
 
+def _empty_run(
+    store: Store,
+    named: m.NamedSource,
+    now: dt.datetime | None,
+    trigger: str,
+    actor: str | None,
+    full: bool,
+    dry_run: bool,
+) -> SourceSummary:
+    """The refresh of a source no KPI takes values from: nothing to read, the run recorded."""
+    summary = SourceSummary(named.name, named.kind.value, (), "dry-run" if dry_run else "ok")
+    if dry_run:
+        return summary
+    at = now or dt.datetime.now(dt.UTC)
+    with store.transaction() as conn:
+        run_id = start_run(conn, source=named.name, trigger=trigger, actor=actor, full=full, at=at)
+    summary = replace(summary, run_id=run_id)
+    _finish(store, run_id, summary, at)
+    return summary
+
+
 def select_feeds(
     org: m.Organization, every: list[Feed], kpis: Sequence[str], sources: Sequence[str]
 ) -> list[Feed]:
@@ -196,7 +221,7 @@ def select_feeds(
     problems = []
     known = {k.id for k in org.kpis}
     fed = {feed.kpi_id for feed in every}
-    names = {feed.source for feed in every}
+    names = {feed.source for feed in every} | {source.name for source in org.sources}
     for kpi in kpis:
         if kpi not in known:
             problems.append(Problem("KPI", 0, f"unknown KPI '{kpi}'{did_you_mean(kpi, known)}"))
