@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -161,7 +161,9 @@ def refresh(
         strategy = read_source_file(conn)
     if org is None:
         raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
-    base = Path(strategy).parent if strategy else Path.cwd()
+    # File sources' relative paths are read from the folder of the strategy file last applied
+    # with `los apply` (one applied through the API has no folder: the current one).
+    base = Path(strategy).parent if strategy and Path(strategy).is_absolute() else Path.cwd()
     every = feeds(org)
     chosen = select_feeds(org, every, kpis, sources)
     grouped = by_source(every)
@@ -449,11 +451,4 @@ def _last_period(frame: pl.DataFrame | None) -> str | None:
     return str(last["period"])
 
 
-__all__ = [
-    "RefreshJob",
-    "RefreshReport",
-    "SourceSummary",
-    "field",
-    "refresh",
-    "refresh_jobs",
-]
+__all__ = ["RefreshJob", "RefreshReport", "SourceSummary", "refresh", "refresh_jobs"]
