@@ -270,3 +270,24 @@ def test_refresh_arguments(los: Los, workdir: Path, db_url: str, facts_url: str)
     assert "KPI 'manual_kpi' has no source to refresh" in manual.stderr
     assert los("refresh", "--source", "lte").exit_code == 2
     assert los("refresh", "--source", "lite").exit_code == 0
+
+
+def test_a_duckdb_query_past_its_timeout_is_interrupted(
+    los: Los, workdir: Path, db_url: str, tmp_path: Path
+) -> None:
+    from tests.sources.facts import duckdb_facts
+
+    folder = tmp_path / "duck"
+    folder.mkdir()
+    url = duckdb_facts(folder)
+    endless = (
+        "select '2026-01' as period, count(*) as value from range(100000000000000) "
+        "where :since is not null"
+    )
+    kpis = [{"id": "endless", "source": {"from": "duck", "query": endless, "timeout": 0.5}}]
+    apply(los, workdir, strategy({"duck": {"url": url}}, kpis))
+    result = los("refresh", "endless")
+    assert result.exit_code == 1
+    assert "Failed duck (timeout): the query ran longer than 0.5 s and was stopped" in (
+        result.stderr
+    )

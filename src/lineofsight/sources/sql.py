@@ -30,7 +30,10 @@ from lineofsight.sources.secrets import resolve, scrub, secret_values
 
 MAX_ROWS = 2_000_000  # period-level rows; more means the query returns facts, not periods
 FETCH_ROWS = 10_000
-GRACE = 5.0  # seconds after the timeout the Python bound waits for the driver to stop
+# Seconds past the timeout before the Python bound interrupts the query (a server's own
+# statement timeout, set to the same time, acts first), and then waits for the driver to stop.
+MARGIN = 1.0
+GRACE = 5.0
 # PostgreSQL's "query_canceled": its statement_timeout, or our cancel.
 CANCELLED = "57014"
 
@@ -50,7 +53,7 @@ def fetch(
     run = _Run(url, query, _bound(url, params), timeout, secrets)
     worker = threading.Thread(target=run.work, name="los-source-query", daemon=True)
     worker.start()
-    worker.join(timeout + GRACE)
+    worker.join(timeout + MARGIN)
     if worker.is_alive():
         run.interrupt()
         worker.join(GRACE)
@@ -128,6 +131,8 @@ class _Run:
                 self.stage = "query"
                 if backend == "postgresql":
                     conn.exec_driver_sql(f"SET statement_timeout = {int(self.timeout * 1000)}")
+                elif backend == "duckdb":  # its progress bar would draw on the terminal
+                    conn.exec_driver_sql("SET enable_progress_bar = false")
                 result = conn.execute(text(self.query), self.params)
                 if not result.returns_rows:
                     raise SourceError("query", "the query returned no rows: it must be a SELECT")
