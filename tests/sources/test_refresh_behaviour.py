@@ -291,3 +291,28 @@ def test_a_duckdb_query_past_its_timeout_is_interrupted(
     assert "Failed duck (timeout): the query ran longer than 0.5 s and was stopped" in (
         result.stderr
     )
+
+
+def test_los_sources_lists_each_source_with_its_last_run(
+    los: Los, workdir: Path, db_url: str, facts_url: str
+) -> None:
+    sources = {"lite": {"url": facts_url}, "crm": {"url": "env:LOS_TEST_UNSET_CRM_URL"}}
+    kpis = [
+        {"id": "revenue", "source": {"from": "lite", "query": REVENUE, "schedule": "daily"}},
+        {"id": "leads", "source": {"from": "crm", "query": COUNT, "schedule": "0 6 * * 1-5"}},
+    ]
+    apply(los, workdir, strategy(sources, kpis))
+    before = los("sources")
+    assert before.exit_code == 0
+    assert "lite (sql, daily)\n  KPIs: revenue\n  last run: never\n  next run: " in before.stdout
+    assert los("refresh", "--all").exit_code == 1
+    after = los("sources").stdout
+    assert "ok at " in after
+    assert ": 20 rows read, 20 added, 0 replaced, 0 unchanged" in after
+    assert "crm (sql, 0 6 * * 1-5)\n  KPIs: leads\n  last run: failed at " in after
+    assert "  last error: secret: environment variable LOS_TEST_UNSET_CRM_URL is not set" in after
+    listed = json.loads(los("sources", "--format", "json").stdout)["sources"]
+    assert [(s["name"], s["state"], s["settings"]) for s in listed] == [
+        ("lite", "ok", {"url": facts_url}),
+        ("crm", "failed", {"url": "env:LOS_TEST_UNSET_CRM_URL"}),
+    ]
