@@ -164,7 +164,7 @@ def _store_text(db_url: str) -> str:
         metadata = MetaData()
         with store.reading() as conn:
             metadata.reflect(conn)
-            for table in metadata.sorted_tables:
+            for table in metadata.tables.values():
                 parts.extend(repr(row) for row in conn.execute(select(table)))
     finally:
         store.close()
