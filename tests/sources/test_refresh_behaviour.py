@@ -316,3 +316,35 @@ def test_los_sources_lists_each_source_with_its_last_run(
         ("lite", "ok", {"url": facts_url}),
         ("crm", "failed", {"url": "env:LOS_TEST_UNSET_CRM_URL"}),
     ]
+
+
+def test_scheduled_jobs_refresh_the_kpis_of_their_schedule(
+    los: Los, workdir: Path, db_url: str, facts_url: str
+) -> None:
+    from lineofsight.errors import SourceError
+    from lineofsight.services.refresh import refresh_jobs
+
+    kpis = [
+        {"id": "revenue", "source": {"from": "lite", "query": REVENUE, "schedule": "daily"}},
+        {"id": "orders", "source": {"from": "lite", "query": COUNT, "schedule": "hourly"}},
+        {"id": "leads", "source": {"from": "crm", "query": COUNT, "schedule": "daily"}},
+    ]
+    sources = {"lite": {"url": facts_url}, "crm": {"url": "env:LOS_TEST_UNSET_CRM_URL"}}
+    apply(los, workdir, strategy(sources, kpis))
+    store = Store(db_url)
+    try:
+        jobs = {job.key: job for job in refresh_jobs(store)}
+        assert sorted(jobs) == ["crm:daily", "lite:daily", "lite:hourly"]
+        line = jobs["lite:hourly"].run(store)
+        assert line.startswith("lite: 10 rows read, added 10, replaced 0, unchanged 0 in ")
+        assert {row[0] for row in stored(db_url)} == {"orders"}  # not the daily KPI
+        with pytest.raises(SourceError) as failed:
+            jobs["crm:daily"].run(store)
+        assert "environment variable LOS_TEST_UNSET_CRM_URL is not set" in str(failed.value)
+    finally:
+        store.close()
+    runs = json.loads(los("sources", "--format", "json").stdout)["sources"]
+    assert {s["name"]: s["last_run"]["trigger"] for s in runs} == {
+        "lite": "schedule",
+        "crm": "schedule",
+    }

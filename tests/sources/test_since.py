@@ -62,7 +62,7 @@ def test_one_job_per_source_and_schedule(tmp_path: object) -> None:
     finally:
         store.close()
     assert jobs == [
-        ("refresh:db:daily", "daily", "db", ("a", "c")),
-        ("refresh:db:hourly", "hourly", "db", ("b",)),
-        ("refresh:e:weekly", "weekly", "e", ("e",)),
+        ("db:daily", "daily", "db", ("a", "c")),
+        ("db:hourly", "hourly", "db", ("b",)),
+        ("e:weekly", "weekly", "e", ("e",)),
     ]

@@ -107,7 +107,8 @@ class RefreshReport:
 
 @dataclass(frozen=True)
 class RefreshJob:
-    """A scheduled refresh: the KPIs of one source that share one schedule."""
+    """A scheduled refresh: the KPIs of one source that share one schedule. `key` is
+    `SOURCE:SCHEDULE` (the scheduler's family puts `refresh:` before it)."""
 
     key: str
     schedule_text: str
@@ -116,8 +117,10 @@ class RefreshJob:
 
     def run(self, store: Store) -> str:
         """Refresh now; a one-line summary, SourceError when the source failed."""
-        report = refresh(store, kpis=self.kpis, sources=(self.source,), trigger="schedule")
-        summary = report.sources[0]
+        report = refresh(store, kpis=self.kpis, trigger="schedule")
+        if not report.sources:
+            return f"{self.source}: nothing to refresh"
+        summary = next((s for s in report.sources if s.source == self.source), report.sources[0])
         if summary.failed:
             raise SourceError(summary.reason or "error", summary.line(), ())
         return summary.line()
@@ -134,7 +137,7 @@ def refresh_jobs(store: Store) -> list[RefreshJob]:
         if feed.schedule:
             jobs.setdefault((feed.source, feed.schedule), []).append(feed.kpi_id)
     return [
-        RefreshJob(f"refresh:{source}:{schedule}", schedule, source, tuple(kpis))
+        RefreshJob(f"{source}:{schedule}", schedule, source, tuple(kpis))
         for (source, schedule), kpis in jobs.items()
     ]
 
