@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +67,22 @@ def test_one_job_per_source_and_schedule(tmp_path: object) -> None:
         ("db:hourly", "hourly", "db", ("b",)),
         ("e:weekly", "weekly", "e", ("e",)),
     ]
+
+
+def test_queries_of_one_refresh_share_a_connection(tmp_path: Path) -> None:
+    from lineofsight.sources import batch, fetch
+    from lineofsight.sources import sql as sql_kind
+    from tests.sources.facts import sqlite_facts
+
+    url = sqlite_facts(tmp_path)
+    query = "select strftime('%Y-%m', day) as period, count(*) as value from orders group by 1"
+    with batch():
+        first = fetch("sql", {"url": url}, query, {}, timeout=30)
+        second = fetch("sql", {"url": url}, query, {}, timeout=30)
+        engines = sql_kind._SHARED.get()
+        assert engines is not None and list(engines) == [url]
+        engine = engines[url]
+        assert engine.pool.checkedin() == 1  # one connection, back in the pool between queries
+    assert first.equals(second) and first.height == 10
+    assert engine.pool.checkedin() == 0  # closed once the refresh is over
+    assert sql_kind._SHARED.get() is None
