@@ -94,6 +94,8 @@ STORE_COMMANDS = {
     "measurement",
     "notify",
     "inbox",
+    "refresh",
+    "sources",
 }
 
 

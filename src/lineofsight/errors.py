@@ -5,9 +5,11 @@
     │   ├── SpecError     the strategy file has problems
     │   ├── LoadError     a measurement file has problems; nothing of it was stored
     │   └── UsageError    a bad argument or a missing workspace
-    └── StoreError        the store cannot be opened or is of an unknown version
-        └── StoreBusy     another write held the store longer than this one may wait:
-                          nothing was written, try again (exit code 3, HTTP 503)
+    ├── StoreError        the store cannot be opened or is of an unknown version
+    │   └── StoreBusy     another write held the store longer than this one may wait:
+    │                     nothing was written, try again (exit code 3, HTTP 503)
+    └── SourceError       a data source could not be read (unreachable, timeout, a query
+                          error, a missing secret): one line, never a secret
 
 Any other exception is a bug.
 """
@@ -80,3 +82,19 @@ class StoreBusy(StoreError):
 
     def __reduce__(self) -> tuple[type[StoreBusy], tuple[float]]:
         return (StoreBusy, (self.waited,))  # from a worker process, as it was raised
+
+
+class SourceError(LineOfSightError):
+    """A data source could not be read; nothing of it was stored.
+
+    `kind` says what went wrong: `secret` (an environment variable is not set), `setup` (a
+    URL or driver that cannot work), `unreachable`, `timeout`, `query` (the source refused
+    the query), `rows` (its rows are bad: `problems` lists them), `files` (no file matches).
+    The message is one line and never holds a secret.
+    """
+
+    def __init__(self, kind: str, message: str, problems: Iterable[Problem] = ()) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.problems = list(problems)

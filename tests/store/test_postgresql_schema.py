@@ -88,6 +88,7 @@ def test_definitions_have_foreign_keys_and_jsonb(db_url: str) -> None:
         # Maps in the user's order stay `json`: jsonb would sort their keys.
         assert {key for key, kind in types.items() if kind == "json"} == {
             ("organization", "checks"),
+            ("organization", "sources"),
             ("kpis", "source"),
         }
     finally:
@@ -187,6 +188,7 @@ def test_the_migration_moves_a_store_with_data_down_and_up(
         # later migrations: moving down drops them.
         later = {"scorecard_snapshots", "scorecard_patches", "scheduled_jobs"}
         later |= {"notification_settings", "notification_preferences", "notification_outbox"}
+        later |= {"source_runs", "source_marks", "source_writes"}
         assert _counts(store) == {k: v for k, v in counts.items() if k not in later}
         store.migrate()
         assert set(_json_types(store).values()) == {"json", "jsonb"}

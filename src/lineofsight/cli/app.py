@@ -95,6 +95,7 @@ def register_commands(app: typer.Typer) -> None:
         measurements,
         notify,
         scorecard,
+        sources,
         web_commands,
     )
 
@@ -103,6 +104,8 @@ def register_commands(app: typer.Typer) -> None:
         definitions.apply,
         definitions.export,
         measurements.load,
+        sources.refresh,
+        sources.sources,
         checks.check,
         checks.rules,
         scorecard.status,

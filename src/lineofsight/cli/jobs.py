@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lineofsight.cli.common import DbOption, Format, FormatOption, out, print_json
 from lineofsight.services.workspace import open_store
 
-__all__ = ["jobs"]
+if TYPE_CHECKING:
+    from lineofsight.services.jobs import JobFamily
+
+__all__ = ["jobs", "run_due_jobs"]
 
 
 def _say(line: str) -> None:
@@ -37,44 +41,14 @@ def jobs(
 ) -> None:
     """List the scheduled jobs (state, next run, last outcome), or run the due ones (--due)."""
     from lineofsight.services.jobs import scheduled_jobs
-    from lineofsight.services.scheduler import job_statuses, run_due
+    from lineofsight.services.scheduler import job_statuses
 
+    if due:
+        run_due_jobs(None, output_format, db)
+        return
     now = dt.datetime.now(dt.UTC)
     with open_store(db) as store:
-        listed = scheduled_jobs(store)
-        if due:
-            outcomes = run_due(store, listed)
-        else:
-            statuses = job_statuses(store, listed)
-    if due:
-        if output_format is Format.JSON:
-            print_json(
-                {
-                    "ran": [
-                        {
-                            "key": o.key,
-                            "ok": o.ok,
-                            "summary": o.summary,
-                            "started": o.started,
-                            "finished": o.finished,
-                            "next_due": o.next_due,
-                            "attempts": o.attempts,
-                        }
-                        for o in outcomes
-                    ]
-                }
-            )
-        elif not outcomes:
-            out.print("Nothing is due.")
-        for o in outcomes if output_format is Format.TEXT else ():
-            if o.ok:
-                line = f"ran {o.key}: {o.summary} (next {_when(o.next_due)})"
-            else:
-                line = f"FAILED {o.key}: {o.summary} (retry {_when(o.next_due)})"
-            _say(line)
-        if any(not o.ok for o in outcomes):
-            raise typer.Exit(1)
-        return
+        statuses = job_statuses(store, scheduled_jobs(store))
     if output_format is Format.JSON:
         print_json({"jobs": [s.plain(now) for s in statuses]})
         return
@@ -95,3 +69,42 @@ def jobs(
             f"{s.key}  {s.schedule}  {s.state}{attempts}  "
             f"next {_when(row.next_due) if row is not None else 'now'}  {last}"
         )
+
+
+def run_due_jobs(
+    families: Sequence[JobFamily] | None, output_format: Format, db: str | None
+) -> None:
+    """Run the due jobs (of `families`, default all) and say what each did; exit 1 when one
+    failed. `los jobs --due`, `los refresh --due` and `los notify --due` are this."""
+    from lineofsight.services.jobs import scheduled_jobs
+    from lineofsight.services.scheduler import run_due
+
+    with open_store(db) as store:
+        outcomes = run_due(store, scheduled_jobs(store, families))
+    if output_format is Format.JSON:
+        print_json(
+            {
+                "ran": [
+                    {
+                        "key": o.key,
+                        "ok": o.ok,
+                        "summary": o.summary,
+                        "started": o.started,
+                        "finished": o.finished,
+                        "next_due": o.next_due,
+                        "attempts": o.attempts,
+                    }
+                    for o in outcomes
+                ]
+            }
+        )
+    elif not outcomes:
+        out.print("Nothing is due.")
+    for o in outcomes if output_format is Format.TEXT else ():
+        if o.ok:
+            line = f"ran {o.key}: {o.summary} (next {_when(o.next_due)})"
+        else:
+            line = f"FAILED {o.key}: {o.summary} (retry {_when(o.next_due)})"
+        _say(line)
+    if any(not o.ok for o in outcomes):
+        raise typer.Exit(1)

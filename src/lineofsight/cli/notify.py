@@ -32,12 +32,30 @@ def notify(
             show_default=False,
         ),
     ] = None,
+    due: Annotated[
+        bool,
+        typer.Option(
+            "--due",
+            help="Run only what is due on its schedule (the hourly sender job) "
+            "for cron, when `los serve` runs no scheduler; exit 1 if one failed.",
+        ),
+    ] = False,
     output_format: FormatOption = Format.TEXT,
     db: DbOption = None,
 ) -> None:
     """Send the notifications due now: reminders, overdue values, KPIs turned red, digests."""
     from lineofsight.services import notify as service
 
+    if due:
+        if dry_run or as_of is not None:
+            from lineofsight.errors import UsageError
+
+            raise UsageError("--due runs the scheduled sender if it is due: give it alone")
+        from lineofsight.cli.jobs import run_due_jobs
+        from lineofsight.services.jobs import notify_family
+
+        run_due_jobs([notify_family], output_format, db)
+        return
     now = _now(as_of)
     with open_store(db) as store:
         if dry_run:

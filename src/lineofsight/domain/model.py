@@ -111,8 +111,10 @@ class SourceKind(StrEnum):
     """Where a KPI's measurements come from."""
 
     MANUAL = "manual"
-    CSV = "csv"
+    CSV = "csv"  # a file (the name of format version 1's first releases; `file` is the same)
+    FILE = "file"
     SQL = "sql"
+    SPARK = "spark"
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,10 +268,29 @@ class Benchmark:
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where measurements come from; extra settings (url, query, path) are kept as given."""
+    """Where a KPI's measurements come from; its settings (from, url, query, path, schedule,
+    look_back, timeout) are kept as written."""
 
     kind: SourceKind = SourceKind.MANUAL
     settings: tuple[tuple[str, Any], ...] = ()
+
+    def setting(self, key: str) -> Any:
+        """One setting as written, or None."""
+        return dict(self.settings).get(key)
+
+
+@dataclass(frozen=True, slots=True)
+class NamedSource:
+    """A named connection of the strategy file's `sources:` (a database, a Spark cluster, a
+    folder of files), as written: secrets stay `env:NAME` references."""
+
+    name: str
+    kind: SourceKind
+    settings: tuple[tuple[str, Any], ...] = ()
+
+    def setting(self, key: str) -> Any:
+        """One setting as written, or None."""
+        return dict(self.settings).get(key)
 
 
 DEFAULT_TOLERANCE = 0.10
@@ -356,6 +377,7 @@ class Organization:
     scoring: Scoring = Scoring()
     checks: ChecksConfig = ChecksConfig()
     notifications: NotificationSettings = NotificationSettings()  # noqa: RUF009 (frozen)
+    sources: tuple[NamedSource, ...] = ()
 
     def kpi(self, kpi_id: str) -> Kpi | None:
         """The KPI with this id, or None."""

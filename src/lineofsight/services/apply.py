@@ -20,6 +20,7 @@ from lineofsight.spec.dump import (
     objective_to_plain,
     person_to_plain,
     scoring_to_plain,
+    sources_to_plain,
     strategy_to_plain,
     unit_to_plain,
 )
@@ -106,6 +107,7 @@ def _organization_plain(org: m.Organization) -> Plain:
             "strategy": strategy_to_plain(org.strategy),
             "scoring": scoring_to_plain(org.scoring),
             "checks": checks_to_plain(org.checks),
+            "sources": sources_to_plain(org.sources),
         }
     )
     return plain

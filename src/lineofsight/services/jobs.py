@@ -9,24 +9,56 @@ passes only its family's jobs to `run_due`. Job keys start with the family's nam
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 
+from lineofsight.domain.schedules import parse_schedule
 from lineofsight.services.scheduler import Job
 from lineofsight.store.database import Store
 
-__all__ = ["FAMILIES", "JobFamily", "scheduled_jobs"]
+__all__ = ["FAMILIES", "JobFamily", "notify_family", "refresh_family", "scheduled_jobs"]
 
 JobFamily = Callable[[Store], list[Job]]
 
-# Every family of scheduled jobs. Add a family here, as a function of this module:
-#   source refreshes: services/refresh.py `refresh_jobs(store)`, one Job per RefreshJob with
-#     key `refresh:<RefreshJob.key>`, `parse_schedule(schedule_text)`, and a run that calls
-#     `refresh(store, sources=[source], kpis=kpis)`, returns its summary line and raises when
-#     the source failed (so that the failure is recorded and retried);
-#   notifications: key `notify:send`, schedule from the `notifications:` settings (default
-#     hourly), a run that calls services/notify.py `send_due(store, now)`.
-# Due jobs run in key order, whatever the family.
-FAMILIES: Sequence[JobFamily] = ()
+NOTIFY_SCHEDULE = "hourly"  # each message has its own day; an hourly run sends it on time
+
+
+def refresh_family(store: Store) -> list[Job]:
+    """One job per source and schedule of the strategy file (`refresh:SOURCE:SCHEDULE`)."""
+    from lineofsight.services.refresh import refresh_jobs
+
+    return [
+        Job(f"refresh:{job.key}", parse_schedule(job.schedule_text), job.run)
+        for job in refresh_jobs(store)
+    ]
+
+
+def notify_family(store: Store) -> list[Job]:
+    """The notifications' sender (`notify:send`), when the strategy file has `notifications:`."""
+    from lineofsight.services.notify_settings import read_settings
+
+    with store.reading() as conn:
+        settings = read_settings(conn)
+    if not settings.enabled:
+        return []
+    return [Job("notify:send", parse_schedule(NOTIFY_SCHEDULE), _send_notifications)]
+
+
+def _send_notifications(store: Store) -> str:
+    from lineofsight.services.notify import send_due
+
+    report = send_due(store, dt.datetime.now(dt.UTC))
+    line = (
+        f"{len(report.queued)} queued; sent {report.count('sent')}, "
+        f"retrying {report.count('retry')}, failed {report.count('failed')}"
+    )
+    if report.uncertain:
+        line += f"; {report.uncertain} may have been sent (see the sent page)"
+    return line
+
+
+# Every family of scheduled jobs; due jobs run in key order, whatever the family.
+FAMILIES: Sequence[JobFamily] = (refresh_family, notify_family)
 
 
 def scheduled_jobs(store: Store, families: Sequence[JobFamily] | None = None) -> list[Job]:

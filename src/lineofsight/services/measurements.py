@@ -376,14 +376,14 @@ def load_opened(
         seen = read_load_rules(session)
     if seen is None:
         raise _no_strategy()
-    checked = _checked(opened, seen.until(last_day))
+    checked = check_opened(opened, seen.until(last_day))
     with load_session(store) as session:
         rules = read_load_rules(session)
         if rules is None:
             raise _no_strategy()
         if rules != seen:
             opened = reopen()
-            checked = _checked(opened, rules.until(last_day))
+            checked = check_opened(opened, rules.until(last_day))
         comparison = compare_measurements(session, checked, rules.calendar)
         refuse_stored_overlaps(opened.label, comparison.overlaps)
         counts = write_compared(session, comparison, source=source, at=dt.datetime.now(dt.UTC))
@@ -405,7 +405,7 @@ def _no_strategy() -> UsageError:
     return UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
 
 
-def _checked(opened: MeasurementFile, rules: LoadRules) -> pl.DataFrame:
+def check_opened(opened: MeasurementFile, rules: LoadRules) -> pl.DataFrame:
     """An opened file's rows checked against `rules`, each with its `row` number in the file,
     and no two sharing days (LoadError otherwise)."""
     # The bulk checker builds on this module's row-by-row one.

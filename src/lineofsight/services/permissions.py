@@ -2,12 +2,16 @@
 
 Roles hold on a unit and its subtree (or the whole organisation):
 
-| role   | read | edit_definitions | enter_data                 | upload | manage_users |
-|--------|------|------------------|----------------------------|--------|--------------|
-| admin  | yes  | yes              | yes                        | yes    | yes          |
-| editor | yes  | yes              | no                         | no     | no           |
-| owner  | yes  | no               | KPIs their person owns     | no     | no           |
-| viewer | yes  | no               | no                         | no     | no           |
+| role   | read | edit_definitions | enter_data                 | upload | manage_users | refresh |
+|--------|------|------------------|----------------------------|--------|--------------|---------|
+| admin  | yes  | yes              | yes                        | yes    | yes          | yes     |
+| editor | yes  | yes              | no                         | no     | no           | yes     |
+| owner  | yes  | no               | KPIs their person owns     | no     | no           | no      |
+| viewer | yes  | no               | no                         | no     | no           | no      |
+
+`refresh` starts a refresh of a data source: it writes only what the sources that admins and
+editors defined give, so editors may start one too. A source may write values anywhere, so it
+is held on the whole organisation.
 
 A write is allowed only when the account holds the action on every unit the write reaches,
 not only on the unit of the item it names: `outside()` is that one rule. What a change of
@@ -36,10 +40,10 @@ if TYPE_CHECKING:
     # scorecards use the unit tree here without it.
     from lineofsight.services.accounts import Account, Grant
 
-ACTIONS = ("read", "edit_definitions", "enter_data", "upload", "manage_users")
+ACTIONS = ("read", "edit_definitions", "enter_data", "upload", "manage_users", "refresh")
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(ACTIONS),
-    "editor": frozenset({"read", "edit_definitions"}),
+    "editor": frozenset({"read", "edit_definitions", "refresh"}),
     "owner": frozenset({"read", "enter_data"}),
     "viewer": frozenset({"read"}),
 }

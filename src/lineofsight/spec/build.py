@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 
 from lineofsight.domain import model as m
 from lineofsight.domain.notifications import (
@@ -75,7 +75,8 @@ def build_organization(doc: s.StrategyFile, file: str, lines: LineMap) -> m.Orga
         )
         for i, o in enumerate(doc.objectives)
     )
-    kpis = tuple(_kpi(k, at("kpis", i)) for i, k in enumerate(doc.kpis))
+    named = {name: spec.kind for name, spec in doc.sources.items()}
+    kpis = tuple(_kpi(k, at("kpis", i), named) for i, k in enumerate(doc.kpis))
     scoring = m.Scoring()
     if doc.scoring is not None:
         scoring = m.Scoring(green_at=doc.scoring.green_at, amber_at=doc.scoring.amber_at)
@@ -101,6 +102,7 @@ def build_organization(doc: s.StrategyFile, file: str, lines: LineMap) -> m.Orga
         scoring=scoring,
         checks=checks,
         notifications=_notifications(doc),
+        sources=named_sources(doc.sources),
     )
 
 
@@ -152,19 +154,43 @@ def _baseline(spec: s.BaselineSpec | None) -> m.PeriodValue | None:
     return m.PeriodValue(spec.period, spec.value) if spec is not None else None
 
 
-def _kpi(k: s.KpiSpec, location: m.Location) -> m.Kpi:
-    source = None
-    if k.source is not None:
-        settings = tuple(
-            (key, value)
-            for key, value in (
-                ("url", k.source.url),
-                ("query", k.source.query),
-                ("path", k.source.path),
-            )
-            if value is not None
+SOURCE_SETTINGS = ("url", "query", "path", "schedule", "look_back", "timeout")
+NAMED_SETTINGS = ("url", "master", "path", "look_back", "timeout")
+
+
+def kpi_source(
+    spec: s.SourceSpec | None, named: Mapping[str, m.SourceKind] | None = None
+) -> m.Source | None:
+    """A KPI's source as the model keeps it: its kind (the named source's when it takes
+    values `from:` one) and the settings written, secrets still as `env:NAME`."""
+    if spec is None:
+        return None
+    settings: list[tuple[str, object]] = []
+    if spec.from_ is not None:
+        settings.append(("from", spec.from_))
+    settings.extend((key, getattr(spec, key)) for key in SOURCE_SETTINGS)
+    kind = spec.kind or spec.effective_kind
+    if kind is None:  # the named source's (validation made sure it is there)
+        kind = (named or {}).get(spec.from_ or "", m.SourceKind.SQL)
+    return m.Source(kind=kind, settings=tuple((k, v) for k, v in settings if v is not None))
+
+
+def named_sources(specs: dict[str, s.NamedSourceSpec]) -> tuple[m.NamedSource, ...]:
+    """The file's `sources:`, in the order written."""
+    return tuple(
+        m.NamedSource(
+            name,
+            spec.kind,
+            tuple((k, getattr(spec, k)) for k in NAMED_SETTINGS if getattr(spec, k) is not None),
         )
-        source = m.Source(kind=k.source.kind, settings=settings)
+        for name, spec in specs.items()
+    )
+
+
+def _kpi(
+    k: s.KpiSpec, location: m.Location, named: Mapping[str, m.SourceKind] | None = None
+) -> m.Kpi:
+    source = kpi_source(k.source, named)
     return m.Kpi(
         id=k.id,
         name=k.name,

@@ -150,9 +150,7 @@ def kpi_to_plain(k: m.Kpi) -> Plain:
         )
         for c in k.contributes_to
     ]
-    source = None
-    if k.source is not None:
-        source = {"kind": k.source.kind.value, **dict(k.source.settings)}
+    source = source_to_plain(k.source) if k.source is not None else None
     return _clean(
         [
             ("id", k.id),
@@ -224,6 +222,21 @@ def checks_to_plain(checks: m.ChecksConfig) -> Plain | None:
     return out or None
 
 
+def source_to_plain(source: m.Source) -> Plain:
+    """A KPI's source as written: the kind is left out when it is the named source's."""
+    settings = dict(source.settings)
+    if "from" in settings:
+        return settings
+    return {"kind": source.kind.value, **settings}
+
+
+def sources_to_plain(sources: tuple[m.NamedSource, ...]) -> Plain | None:
+    """The `sources:` section (None when there is none); secrets stay `env:NAME`."""
+    if not sources:
+        return None
+    return {s.name: {"kind": s.kind.value, **dict(s.settings)} for s in sources}
+
+
 def organization_to_plain(org: m.Organization) -> Plain:
     """The whole organisation in the strategy file's form, keys in the documented order."""
     preferences = dict(org.notifications.people)
@@ -255,6 +268,7 @@ def organization_to_plain(org: m.Organization) -> Plain:
             ("version", 1),
             ("organization", organization),
             ("strategy", strategy_to_plain(org.strategy) or None),
+            ("sources", sources_to_plain(org.sources)),
             ("objectives", [objective_to_plain(o) for o in org.objectives]),
             ("kpis", [kpi_to_plain(k) for k in org.kpis]),
             ("scoring", scoring_to_plain(org.scoring)),

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -36,13 +35,13 @@ from lineofsight.domain.model import (
     Level,
     ObjectiveStatus,
     Perspective,
-    SourceKind,
     UnitLevel,
 )
 from lineofsight.domain.notifications import SmtpSecurity, WebhookKind, env_name
 from lineofsight.domain.periods import PeriodError, check_date, parse_period
+from lineofsight.spec.schema_base import ID_PATTERN, Id, Text, _Model
+from lineofsight.spec.schema_sources import NamedSourceSpec, SourceSpec
 
-ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 # The period names `parse_period` reads, for editors and validators that see only the schema
 # (a test holds the two to the same names). Q, W and FY may be written in lower case.
 PERIOD_PATTERN = (
@@ -50,15 +49,11 @@ PERIOD_PATTERN = (
     r"|-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12][0-9]|3[01]))?)?"
     r"|[Ff][Yy][0-9]{4}(?:-[Qq][1-4])?)$"
 )
+__all__ = ["ID_PATTERN", "Id", "NamedSourceSpec", "SourceSpec", "Text"]
+
 SCHEMA_ID = "urn:lineofsight:strategy-file:1"
 RULE_CODE_PATTERN = r"^[A-Z]{2}[0-9]{2}$"
 
-Id = Annotated[
-    str,
-    StringConstraints(pattern=ID_PATTERN),
-    Field(description="Lower-case id, unique across the whole file (letters, digits, _)."),
-]
-Text = Annotated[str, StringConstraints(min_length=1)]
 RuleCode = Annotated[str, StringConstraints(pattern=RULE_CODE_PATTERN)]
 
 
@@ -127,14 +122,6 @@ def _check_number(value: float) -> float:
 Day = Annotated[dt.date, AfterValidator(_check_day)]
 # A number no KPI bounds govern (weights, scales, tolerances): within `domain.limits`.
 Number = Annotated[float, AfterValidator(_check_number)]
-
-
-class _Model(BaseModel):
-    # No `.inf` or `.nan` anywhere: a KPI's values and targets are checked against the
-    # magnitude limit, or its bounds, by `validate`.
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, use_enum_values=False, allow_inf_nan=False
-    )
 
 
 class LintSpec(_Model):
@@ -310,13 +297,6 @@ class BoundsSpec(_Model):
 class BenchmarkSpec(_Model):
     value: float
     source: Text | None = None
-
-
-class SourceSpec(_Model):
-    kind: SourceKind = SourceKind.MANUAL
-    url: Text | None = Field(None, description="kind sql: a SQLAlchemy database URL.")
-    query: Text | None = Field(None, description="kind sql: returns period, value[, unit].")
-    path: Text | None = Field(None, description="kind csv: the file to read on refresh.")
 
 
 class KpiSpec(_Model):
@@ -516,6 +496,10 @@ class StrategyFile(_Model):
     scoring: ScoringSpec | None = None
     checks: ChecksSpec | None = None
     notifications: NotificationsSpec | None = None
+    sources: dict[Id, NamedSourceSpec] = Field(
+        default_factory=dict,
+        description="Named connections that KPIs take values `from:`; secrets as env:NAME.",
+    )
 
 
 def json_schema() -> dict[str, Any]:

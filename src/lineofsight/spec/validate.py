@@ -24,6 +24,7 @@ from lineofsight.domain.periods import Period, grain_of, parse_period
 from lineofsight.errors import Problem
 from lineofsight.spec import schema as s
 from lineofsight.spec.kpi_checks import check_formula_grains, check_magnitudes
+from lineofsight.spec.source_checks import check_kpi_sources, sound_sources
 from lineofsight.spec.yamlload import LineMap
 
 SECTIONS: dict[tuple[str, ...], tuple[str, type[BaseModel]]] = {
@@ -35,7 +36,7 @@ SECTIONS: dict[tuple[str, ...], tuple[str, type[BaseModel]]] = {
 
 _ALL_KEYS = sorted(
     {
-        name
+        info.alias or name  # `from`, not the field's name `from_`
         for model in (
             s.StrategyFile,
             s.OrganizationSpec,
@@ -55,6 +56,7 @@ _ALL_KEYS = sorted(
             s.BoundsSpec,
             s.BenchmarkSpec,
             s.SourceSpec,
+            s.NamedSourceSpec,
             s.LintSpec,
             s.ScoringSpec,
             s.ChecksSpec,
@@ -63,7 +65,7 @@ _ALL_KEYS = sorted(
             s.WebhookSpec,
             s.PersonNotificationsSpec,
         )
-        for name in model.model_fields
+        for name, info in model.model_fields.items()
     }
 )
 
@@ -79,6 +81,7 @@ class Items:
     objectives: list[tuple[int, s.ObjectiveSpec]] = field(default_factory=list)
     kpis: list[tuple[int, s.KpiSpec]] = field(default_factory=list)
     calendar: Calendar = field(default_factory=Calendar)
+    sources: dict[str, s.NamedSourceSpec] = field(default_factory=dict)
 
 
 class Collector:
@@ -241,6 +244,7 @@ def _items(model: s.StrategyFile | None, data: dict[str, Any]) -> Items:
             objectives=list(enumerate(model.objectives)),
             kpis=list(enumerate(model.kpis)),
             calendar=calendar,
+            sources=dict(model.sources),
         )
     # The file is malformed somewhere: keep each item that is sound on its own.
     items = Items()
@@ -251,6 +255,7 @@ def _items(model: s.StrategyFile | None, data: dict[str, Any]) -> Items:
     items.people = _sound(_get(data, ("organization", "people")), s.PersonSpec)
     items.objectives = _sound(_get(data, ("objectives",)), s.ObjectiveSpec)
     items.kpis = _sound(_get(data, ("kpis",)), s.KpiSpec)
+    items.sources = sound_sources(_get(data, ("sources",)))
     return items
 
 
@@ -341,6 +346,7 @@ def check_references(items: Items, data: dict[str, Any], out: Collector) -> None
                     ("notifications", "webhooks", i, "id"), f"duplicate webhook id '{hook['id']}'"
                 )
             seen_hooks.add(hook["id"])
+    check_kpi_sources(items, out)
 
 
 def _a(noun: str) -> str:

@@ -258,7 +258,15 @@ def organization_from_rows(row: Any, rows: DefinitionRows) -> m.Organization:
                 (code, tuple(opts.items())) for code, opts in checks.get("options", {}).items()
             ),
         ),
+        sources=tuple(_named_source(entry) for entry in row.get("sources") or ()),
     )
+
+
+def _named_source(entry: dict[str, Any]) -> m.NamedSource:
+    settings = dict(entry)
+    name = settings.pop("name")
+    kind = m.SourceKind(settings.pop("kind", "sql"))
+    return m.NamedSource(name, kind, tuple(settings.items()))
 
 
 def item_from_row(kind: str, row: ItemRow, rows: DefinitionRows, file: str | None) -> Any:

@@ -161,6 +161,12 @@ def organization_row(org: m.Organization, source: str | None) -> dict[str, Any]:
         }
         if org.checks != m.ChecksConfig()
         else None,
+        # As written: secrets stay `env:NAME` references (the file refuses a password).
+        "sources": [
+            {"name": source.name, "kind": source.kind.value, **dict(source.settings)}
+            for source in org.sources
+        ]
+        or None,
     }
 
 

@@ -53,6 +53,9 @@ from lineofsight.store.notification_tables import (
 from lineofsight.store.notification_tables import (
     notification_settings as notification_settings,
 )
+from lineofsight.store.source_tables import source_marks as source_marks
+from lineofsight.store.source_tables import source_runs as source_runs
+from lineofsight.store.source_tables import source_writes as source_writes
 
 POSITION = "order of the item in the strategy file (0 first)"
 SOURCE_LINE = "line of the strategy file where the item is written"
@@ -91,6 +94,11 @@ organization = Table(
     ),
     Column("checks", JSON, comment="alignment check settings: select, ignore, options"),
     Column("source_file", Text, comment="path of the strategy file last applied"),
+    Column(
+        "sources",
+        JSON,
+        comment="the named data sources, as written (secrets as env:NAME references)",
+    ),
     comment="The organisation the store describes, and its strategy statement (one row).",
 )
 

@@ -176,9 +176,10 @@ def create_app(
             raise
         raise RuntimeError("lineofsight.web.pages is missing: the pages are not installed") from exc
     app.include_router(pages.router)
-    from lineofsight.web import pages_library
+    from lineofsight.web import pages_library, pages_sources
 
     app.include_router(pages_library.router)
+    app.include_router(pages_sources.router)
     from lineofsight.web import pages_notify
 
     app.include_router(pages_notify.router)

@@ -1,0 +1,184 @@
+"""`los refresh` and `los sources`: pull KPI values from their sources, and show the sources."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from lineofsight.cli.common import DbOption, Format, FormatOption, err, out, print_json
+from lineofsight.services.workspace import local_user, open_store
+
+EXIT_FAILED = 1  # some source failed (each reason printed); 2 is a bad argument
+
+
+def refresh(
+    kpis: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="KPI", help="KPIs whose sources to refresh.", show_default=False),
+    ] = None,
+    all_sources: Annotated[bool, typer.Option("--all", help="Refresh every source.")] = False,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source",
+            metavar="NAME",
+            help="Refresh this source (repeat for more).",
+            show_default=False,
+        ),
+    ] = None,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Read every period again, not only from :since."),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Read, check and compare, but write nothing."),
+    ] = False,
+    due: Annotated[
+        bool,
+        typer.Option(
+            "--due",
+            help="Run only what is due on its schedule (each source and schedule once) "
+            "for cron, when `los serve` runs no scheduler; exit 1 if one failed.",
+        ),
+    ] = False,
+    output_format: FormatOption = Format.TEXT,
+    db: DbOption = None,
+) -> None:
+    """Pull KPI values from their sources (incremental: from each query's :since).
+
+    Each source is written whole or not at all; a failing source is reported and the others
+    go on. Exit code 1 when any source failed.
+    """
+    from lineofsight.errors import UsageError
+    from lineofsight.services.refresh import refresh as run_refresh
+
+    if due:
+        if kpis or source or all_sources or full or dry_run:
+            raise UsageError("--due runs the scheduled refreshes that are due: give it alone")
+        from lineofsight.cli.jobs import run_due_jobs
+        from lineofsight.services.jobs import refresh_family
+
+        run_due_jobs([refresh_family], output_format, db)
+        return
+    if not kpis and not source and not all_sources:
+        raise UsageError("give KPI ids, --source NAME, --all or --due")
+    if all_sources and (kpis or source):
+        raise UsageError("--all refreshes every source: give it alone")
+    with open_store(db) as store:
+        report = run_refresh(
+            store,
+            kpis=tuple(kpis or ()),
+            sources=tuple(source or ()),
+            full=full,
+            dry_run=dry_run,
+            actor=local_user(),
+        )
+    if output_format is Format.JSON:
+        print_json(
+            {
+                "dry_run": report.dry_run,
+                "full": report.full,
+                "sources": [_summary_json(s) for s in report.sources],
+            }
+        )
+    else:
+        if not report.sources:
+            out.print("No source to refresh: no KPI of the strategy has a source.")
+        for summary in report.sources:
+            _print_summary(summary)
+    if report.failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _print_summary(summary: Any) -> None:
+    """A source's summary: what it read and wrote, then how long it took (failures, with
+    every problem, on standard error)."""
+    if summary.failed:
+        err.print(
+            f"[bold red]Failed[/] {escape(summary.source)} ({summary.reason}): "
+            f"{escape(summary.error or '')}"
+        )
+        for problem in summary.problems:
+            err.print(f"  {escape(problem)}")
+        return
+    counts = f"{summary.rows_read:,} rows read: " + (
+        f"would add {summary.added:,}, replace {summary.replaced:,}; "
+        f"{summary.unchanged:,} unchanged"
+        if summary.state == "dry-run"
+        else f"{summary.added:,} added, {summary.replaced:,} replaced, "
+        f"{summary.unchanged:,} unchanged"
+    )
+    head = "Dry run of" if summary.state == "dry-run" else "Refreshed"
+    out.print(f"{head} {escape(summary.source)}: {counts}")
+    kpis = len(summary.kpis)
+    detail = f"  {kpis} KPI{'' if kpis == 1 else 's'} in {summary.duration:.2f} s"
+    if summary.not_ended:
+        detail += f"; {summary.not_ended:,} rows of periods not ended yet left out"
+    out.print(detail)
+
+
+def _summary_json(summary: Any) -> dict[str, Any]:
+    return {
+        "source": summary.source,
+        "kind": summary.kind,
+        "kpis": list(summary.kpis),
+        "state": summary.state,
+        "rows_read": summary.rows_read,
+        "added": summary.added,
+        "replaced": summary.replaced,
+        "unchanged": summary.unchanged,
+        "not_ended": summary.not_ended,
+        "duration": round(summary.duration, 3),
+        "since": {kpi: day.isoformat() for kpi, day in summary.since},
+        "reason": summary.reason,
+        "error": summary.error,
+        "problems": list(summary.problems),
+    }
+
+
+def sources(output_format: FormatOption = Format.TEXT, db: DbOption = None) -> None:
+    """List the data sources: kind, schedule, KPIs, last and next run, state, last error."""
+    from lineofsight.services.sources import source_statuses
+
+    with open_store(db) as store:
+        found = source_statuses(store)
+    if output_format is Format.JSON:
+        print_json({"sources": [s.as_json() for s in found]})
+        return
+    if not found:
+        out.print("No sources: every KPI's values are entered or loaded by hand.")
+        return
+    for status in found:
+        run = status.last_run
+        schedule = ", ".join(status.schedules) or "when asked (no schedule)"
+        out.print(f"[bold]{escape(status.name)}[/] ({status.kind}, {escape(schedule)})")
+        out.print(f"  KPIs: {escape(', '.join(status.kpis))}")
+        if run is None:
+            out.print("  last run: never")
+        else:
+            when = _when(run["started_at"])
+            line = f"  last run: {run['state']} at {when}"
+            if run["duration"] is not None:
+                line += f" in {run['duration']:.2f} s"
+            if run["rows_read"] is not None:
+                line += (
+                    f": {run['rows_read']:,} rows read, {run['added']:,} added, "
+                    f"{run['replaced']:,} replaced, {run['unchanged']:,} unchanged"
+                )
+            out.print(escape(line))
+            if run["error"]:
+                out.print(f"  last error: {escape(run['error'])}")
+        if status.next_run is not None:
+            out.print(f"  next run: {_when(status.next_run)}")
+
+
+def _when(value: dt.datetime | None) -> str:
+    if value is None:
+        return "-"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

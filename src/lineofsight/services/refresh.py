@@ -1,0 +1,457 @@
+"""Pull KPI values from where the data lives: `los refresh`, the web app, the API and the
+scheduler all call `refresh`.
+
+Each source is refreshed on its own, in one write transaction: all of its KPIs' values, or
+none of them. A source that fails (unreachable, timeout, a query error, bad rows, a missing
+secret) is recorded with its reason and never stops the others. Values are written as a load
+writes them (a changed value replaces the stored one, kept as a revision), with provenance:
+each KPI's write is a `loads` row naming the source, its query's fingerprint and the rows it
+gave, with a `source_writes` row beside it. Each run of a source is a `source_runs` row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import polars as pl
+
+from lineofsight.domain import model as m
+from lineofsight.domain.sources import Feed, by_source, feeds
+from lineofsight.domain.text import did_you_mean
+from lineofsight.errors import (
+    InputError,
+    LineOfSightError,
+    Problem,
+    SourceError,
+    StoreError,
+    UsageError,
+)
+from lineofsight.services.load_rules import LoadRules, read_load_rules
+from lineofsight.services.measurement_frames import refuse_stored_overlaps
+from lineofsight.services.refresh_pull import Pulled, check, pull
+from lineofsight.sources.secrets import scrub, secret_values
+from lineofsight.store.database import Store
+from lineofsight.store.definitions import read_organization
+from lineofsight.store.loading import LoadSession, load_session, reading_session
+from lineofsight.store.measurement_writes import Comparison, compare_measurements, write_compared
+from lineofsight.store.organization import read_source_file
+from lineofsight.store.sources import (
+    Mark,
+    SourceWrite,
+    finish_run,
+    newest_load_id,
+    read_marks,
+    save_marks,
+    save_writes,
+    start_run,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    """How one source's refresh went."""
+
+    source: str
+    kind: str
+    kpis: tuple[str, ...]
+    state: str  # ok, failed, or dry-run (checked and compared, nothing written)
+    rows_read: int = 0
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    not_ended: int = 0  # rows of periods still running, left for a later refresh
+    duration: float = 0.0
+    reason: str | None = None  # what failed: unreachable, timeout, query, rows, secret, ...
+    error: str | None = None  # one line, never a secret
+    problems: tuple[str, ...] = ()
+    since: tuple[tuple[str, dt.date], ...] = ()  # each query's :since
+    run_id: int | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.state == "failed"
+
+    def line(self) -> str:
+        """The summary as one line of text."""
+        if self.failed:
+            return f"{self.source}: failed ({self.reason}): {self.error}"
+        verb = "would add" if self.state == "dry-run" else "added"
+        text = (
+            f"{self.source}: {self.rows_read:,} rows read, {verb} {self.added:,}, "
+            f"replaced {self.replaced:,}, unchanged {self.unchanged:,} in {self.duration:.2f} s"
+        )
+        if self.not_ended:
+            text += f" ({self.not_ended:,} rows of periods not ended yet left out)"
+        return text
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    """One summary per source refreshed."""
+
+    sources: tuple[SourceSummary, ...]
+    full: bool = False
+    dry_run: bool = False
+
+    @property
+    def failed(self) -> list[SourceSummary]:
+        return [s for s in self.sources if s.failed]
+
+
+@dataclass(frozen=True)
+class RefreshJob:
+    """A scheduled refresh: the KPIs of one source that share one schedule. `key` is
+    `SOURCE:SCHEDULE` (the scheduler's family puts `refresh:` before it)."""
+
+    key: str
+    schedule_text: str
+    source: str
+    kpis: tuple[str, ...]
+
+    def run(self, store: Store) -> str:
+        """Refresh now; a one-line summary, SourceError when the source failed."""
+        report = refresh(store, kpis=self.kpis, trigger="schedule")
+        if not report.sources:
+            return f"{self.source}: nothing to refresh"
+        summary = next((s for s in report.sources if s.source == self.source), report.sources[0])
+        if summary.failed:
+            raise SourceError(summary.reason or "error", summary.line(), ())
+        return summary.line()
+
+
+def refresh_jobs(store: Store) -> list[RefreshJob]:
+    """One job per source and schedule, for the scheduler (KPIs with no schedule: none)."""
+    with store.reading() as conn:
+        org = read_organization(conn)
+    if org is None:
+        return []
+    jobs: dict[tuple[str, str], list[str]] = {}
+    for feed in feeds(org):
+        if feed.schedule:
+            jobs.setdefault((feed.source, feed.schedule), []).append(feed.kpi_id)
+    return [
+        RefreshJob(f"{source}:{schedule}", schedule, source, tuple(kpis))
+        for (source, schedule), kpis in jobs.items()
+    ]
+
+
+def refresh(
+    store: Store,
+    *,
+    kpis: Sequence[str] = (),
+    sources: Sequence[str] = (),
+    full: bool = False,
+    dry_run: bool = False,
+    now: dt.datetime | None = None,
+    trigger: str = "command",
+    actor: str | None = None,
+) -> RefreshReport:
+    """Refresh the sources of `kpis` and `sources` (both empty: every source).
+
+    UsageError for an unknown KPI or source, or a KPI with no source; a failing source is
+    reported in its summary, never raised. `full` reads every period (`:since` is the first
+    supported day); `dry_run` reads, checks and compares but writes nothing.
+    """
+    with store.reading() as conn:
+        org = read_organization(conn)
+        strategy = read_source_file(conn)
+    if org is None:
+        raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+    # File sources' relative paths are read from the folder of the strategy file last applied
+    # with `los apply` (one applied through the API has no folder: the current one).
+    base = Path(strategy).parent if strategy and Path(strategy).is_absolute() else Path.cwd()
+    every = feeds(org)
+    chosen = select_feeds(org, every, kpis, sources)
+    grouped = by_source(every)
+    summaries = []
+    for name in sources:  # a named source that feeds no KPI yet: a run that reads nothing
+        named = next((s for s in org.sources if s.name == name), None)
+        if named is not None and name not in grouped:
+            summaries.append(_empty_run(store, named, now, trigger, actor, full, dry_run))
+    for name, group in by_source(chosen).items():
+        all_kpis = frozenset(feed.kpi_id for feed in grouped[name])
+        summaries.append(
+            _refresh_source(
+                store,
+                org,
+                name,
+                group,
+                all_kpis,
+                base=base,
+                full=full,
+                dry_run=dry_run,
+                now=now,
+                trigger=trigger,
+                actor=actor,
+            )
+        )
+    return RefreshReport(tuple(summaries), full=full, dry_run=dry_run)
+
+
+def _empty_run(
+    store: Store,
+    named: m.NamedSource,
+    now: dt.datetime | None,
+    trigger: str,
+    actor: str | None,
+    full: bool,
+    dry_run: bool,
+) -> SourceSummary:
+    """The refresh of a source no KPI takes values from: nothing to read, the run recorded."""
+    summary = SourceSummary(named.name, named.kind.value, (), "dry-run" if dry_run else "ok")
+    if dry_run:
+        return summary
+    at = now or dt.datetime.now(dt.UTC)
+    with store.transaction() as conn:
+        run_id = start_run(conn, source=named.name, trigger=trigger, actor=actor, full=full, at=at)
+    summary = replace(summary, run_id=run_id)
+    _finish(store, run_id, summary, at)
+    return summary
+
+
+def select_feeds(
+    org: m.Organization, every: list[Feed], kpis: Sequence[str], sources: Sequence[str]
+) -> list[Feed]:
+    """The feeds of the KPIs and sources asked for (nothing asked: all); UsageError naming
+    each unknown one."""
+    if not kpis and not sources:
+        return every
+    problems = []
+    known = {k.id for k in org.kpis}
+    fed = {feed.kpi_id for feed in every}
+    names = {feed.source for feed in every} | {source.name for source in org.sources}
+    for kpi in kpis:
+        if kpi not in known:
+            problems.append(Problem("KPI", 0, f"unknown KPI '{kpi}'{did_you_mean(kpi, known)}"))
+        elif kpi not in fed:
+            problems.append(
+                Problem("KPI", 0, f"KPI '{kpi}' has no source to refresh (its values are manual)")
+            )
+    for name in sources:
+        if name not in names:
+            problems.append(
+                Problem("source", 0, f"unknown source '{name}'{did_you_mean(name, names)}")
+            )
+    if problems:
+        raise UsageError(problems[0].message, problems)
+    return [feed for feed in every if feed.kpi_id in kpis or feed.source in sources]
+
+
+def _refresh_source(
+    store: Store,
+    org: m.Organization,
+    name: str,
+    group: list[Feed],
+    all_kpis: frozenset[str],
+    *,
+    base: Path,
+    full: bool,
+    dry_run: bool,
+    now: dt.datetime | None,
+    trigger: str,
+    actor: str | None,
+) -> SourceSummary:
+    started = time.perf_counter()
+    at = now or dt.datetime.now(dt.UTC)
+    summary = SourceSummary(
+        name, group[0].kind.value, tuple(f.kpi_id for f in group), "dry-run" if dry_run else "ok"
+    )
+    secrets = [s for feed in group for s in secret_values(dict(feed.connection))]
+    run_id = None
+    try:
+        if not dry_run:
+            with store.transaction() as conn:
+                run_id = start_run(
+                    conn, source=name, trigger=trigger, actor=actor, full=full, at=at
+                )
+        summary = replace(summary, run_id=run_id)
+        summary = _run_source(
+            store, name, group, all_kpis, summary, base, full, dry_run, at, run_id
+        )
+    except SourceError as exc:
+        summary = _failed(summary, exc.kind, exc.message, exc.problems, secrets)
+    except InputError as exc:
+        summary = _failed(summary, "rows", exc.summary, exc.problems, secrets)
+    except StoreError as exc:
+        summary = _failed(summary, "store", str(exc), (), secrets)
+    except (LineOfSightError, Exception) as exc:  # a bad source never stops the others
+        message = scrub(str(exc).split("\n", 1)[0], secrets)
+        logger.error("source %s: unexpected %s: %s", name, type(exc).__name__, message)
+        summary = _failed(summary, "error", f"{type(exc).__name__}: {message}", (), secrets)
+    summary = replace(summary, duration=time.perf_counter() - started)
+    if run_id is not None:
+        _finish(store, run_id, summary, at)
+    if summary.failed:
+        logger.info("source %s failed (%s): %s", name, summary.reason, summary.error)
+    else:
+        logger.info("%s", summary.line())
+    return summary
+
+
+def _failed(
+    summary: SourceSummary,
+    reason: str,
+    message: str,
+    problems: Sequence[Problem],
+    secrets: list[str],
+) -> SourceSummary:
+    return replace(
+        summary,
+        state="failed",
+        reason=reason,
+        error=scrub(message, secrets),
+        problems=tuple(scrub(str(p), secrets) for p in problems),
+        added=0,
+        replaced=0,
+        unchanged=0,
+    )
+
+
+def _finish(store: Store, run_id: int, summary: SourceSummary, started_at: dt.datetime) -> None:
+    finished = started_at + dt.timedelta(seconds=summary.duration)
+    counts = (summary.rows_read, summary.added, summary.replaced, summary.unchanged)
+    try:
+        with store.transaction() as conn:
+            finish_run(
+                conn,
+                run_id,
+                state=summary.state,
+                at=finished,
+                duration=summary.duration,
+                counts=None if summary.failed else counts,
+                error=None if not summary.failed else f"{summary.reason}: {summary.error}",
+                problems=summary.problems,
+            )
+    except StoreError as exc:  # the values are written (or not); only the record is late
+        logger.error("source %s: its run could not be recorded: %s", summary.source, exc)
+
+
+def _run_source(
+    store: Store,
+    name: str,
+    group: list[Feed],
+    all_kpis: frozenset[str],
+    summary: SourceSummary,
+    base: Path,
+    full: bool,
+    dry_run: bool,
+    at: dt.datetime,
+    run_id: int | None,
+) -> SourceSummary:
+    with reading_session(store) as session:
+        rules = read_load_rules(session)
+    if rules is None:
+        raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+    with store.reading() as conn:
+        marks = read_marks(conn, name)
+    today = at.date()
+    pulled = pull(
+        name, group, marks, rules, base=base, full=full, today=today, source_kpis=all_kpis
+    )
+    summary = replace(
+        summary,
+        rows_read=pulled.rows_read,
+        not_ended=pulled.not_ended,
+        since=tuple(pulled.sinces.items()),
+    )
+    if dry_run:
+        with reading_session(store) as session:
+            comparison = compare_measurements(session, pulled.checked, rules.calendar)
+            refuse_stored_overlaps(f"source {name}", comparison.overlaps)
+        unchanged = comparison.frame.height - comparison.new.height - comparison.changed.height
+        return replace(
+            summary,
+            added=comparison.new.height,
+            replaced=comparison.changed.height,
+            unchanged=unchanged,
+        )
+    assert run_id is not None
+    with load_session(store) as session:
+        added, replaced, unchanged = _write(session, name, pulled, rules, at, run_id, today)
+    return replace(summary, added=added, replaced=replaced, unchanged=unchanged)
+
+
+def _write(
+    session: LoadSession,
+    name: str,
+    pulled: Pulled,
+    seen: LoadRules,
+    at: dt.datetime,
+    run_id: int,
+    today: dt.date,
+) -> tuple[int, int, int]:
+    """Write a source's values in the caller's transaction: each KPI's as one write of its
+    own, with its provenance and the KPI's mark."""
+    rules = read_load_rules(session)
+    if rules is None:
+        raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+    if rules != seen:  # the definitions changed meanwhile: check the rows again against them
+        check(name, pulled, rules, today=today)
+    comparison = compare_measurements(session, pulled.checked, rules.calendar)
+    refuse_stored_overlaps(f"source {name}", comparison.overlaps)
+    totals = [0, 0, 0]
+    writes, marks = [], []
+    by_kpi = _split(comparison)
+    for feed in pulled.feeds:
+        part = by_kpi.get(feed.kpi_id)
+        rows = pulled.rows_by_kpi.get(feed.kpi_id, 0)
+        fingerprint = feed.fingerprint
+        if part is not None:
+            provenance = f"source {name}: query {fingerprint[:12]}, {rows:,} rows"
+            if pulled.files:
+                provenance = f"source {name}: files {feed.path}, {rows:,} rows"
+            counts = write_compared(session, part, source=provenance, at=at)
+            totals[0] += counts.added
+            totals[1] += counts.replaced
+            totals[2] += counts.unchanged
+            if counts.added or counts.replaced:
+                writes.append(
+                    SourceWrite(
+                        newest_load_id(session),
+                        feed.kpi_id,
+                        fingerprint,
+                        pulled.sinces.get(feed.kpi_id),
+                        rows,
+                    )
+                )
+        periods = part.frame if part is not None else None
+        marks.append(Mark(feed.kpi_id, fingerprint, _last_period(periods)))
+    save_writes(session, name, writes, run_id=run_id)
+    save_marks(session, name, marks, run_id=run_id, at=at)
+    return totals[0], totals[1], totals[2]
+
+
+def _split(comparison: Comparison) -> dict[str, Comparison]:
+    """The comparison of each KPI's rows on its own."""
+    frames = comparison.frame.partition_by("kpi_id", as_dict=True)
+    new = comparison.new.partition_by("kpi_id", as_dict=True)
+    changed = comparison.changed.partition_by("kpi_id", as_dict=True)
+    empty_overlaps = comparison.overlaps.clear()
+    return {
+        key[0]: Comparison(
+            frame,
+            new.get(key, comparison.new.clear()),
+            changed.get(key, comparison.changed.clear()),
+            empty_overlaps,
+        )
+        for key, frame in frames.items()
+        if isinstance(key[0], str)
+    }
+
+
+def _last_period(frame: pl.DataFrame | None) -> str | None:
+    """The latest period of a KPI's rows (by last day, then the shortest)."""
+    if frame is None or frame.is_empty():
+        return None
+    last = frame.sort(["period_end", "period_start"], descending=[True, True]).row(0, named=True)
+    return str(last["period"])
+
+
+__all__ = ["RefreshJob", "RefreshReport", "SourceSummary", "refresh", "refresh_jobs"]

@@ -1,0 +1,153 @@
+"""The data sources as people see them: kind, schedule, KPIs, last and next run, state.
+
+What `los sources`, the web app's sources page and the API's source endpoints show.
+Connection settings are shown as written (`env:NAME`), never resolved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from lineofsight.domain.schedules import parse_schedule
+from lineofsight.domain.sources import CONNECTION_KEYS, Feed, by_source, feeds, source_kind
+from lineofsight.store.database import Store
+from lineofsight.store.definitions import read_organization
+from lineofsight.store.sources import last_runs, read_runs
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """One source: what it is, what it feeds, and how its last refresh went."""
+
+    name: str
+    kind: str
+    schedules: tuple[str, ...]
+    kpis: tuple[str, ...]
+    connection: tuple[tuple[str, Any], ...]  # as written: secrets stay env:NAME
+    last_run: dict[str, Any] | None
+    next_run: dt.datetime | None
+
+    @property
+    def state(self) -> str:
+        """running, ok, failed, or never (not refreshed yet)."""
+        return str(self.last_run["state"]) if self.last_run else "never"
+
+    def as_json(self) -> dict[str, Any]:
+        """The source as the API and `los sources --format json` give it."""
+        run = self.last_run
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "schedules": list(self.schedules),
+            "kpis": list(self.kpis),
+            "settings": dict(self.connection),
+            "state": self.state,
+            "last_run": None if run is None else run_json(run),
+            "next_run": _time(self.next_run),
+        }
+
+
+def run_json(run: dict[str, Any]) -> dict[str, Any]:
+    """One run of a source, for JSON."""
+    return {
+        "id": run["id"],
+        "state": run["state"],
+        "trigger": run["trigger"],
+        "actor": run["actor"],
+        "full": bool(run["full_refresh"]),
+        "started_at": _time(run["started_at"]),
+        "finished_at": _time(run["finished_at"]),
+        "duration": run["duration"],
+        "rows_read": run["rows_read"],
+        "added": run["added"],
+        "replaced": run["replaced"],
+        "unchanged": run["unchanged"],
+        "error": run["error"],
+        "problems": run["problems"],
+    }
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.isoformat(timespec="seconds")
+
+
+def source_statuses(store: Store, *, now: dt.datetime | None = None) -> list[SourceStatus]:
+    """Every source of the store's strategy, in the file's order."""
+    with store.reading() as conn:
+        org = read_organization(conn)
+        runs = last_runs(conn)
+    if org is None:
+        return []
+    now = now or dt.datetime.now(dt.UTC)
+    grouped = by_source(feeds(org))
+    found = [_status(name, group, runs.get(name), now) for name, group in grouped.items()]
+    # Named sources that feed no KPI yet are listed too, after the others.
+    for source in org.sources:
+        if source.name not in grouped:
+            found.append(
+                SourceStatus(
+                    name=source.name,
+                    kind=source_kind(source.kind).value,
+                    schedules=(),
+                    kpis=(),
+                    connection=tuple((k, v) for k, v in source.settings if k in CONNECTION_KEYS),
+                    last_run=runs.get(source.name),
+                    next_run=None,
+                )
+            )
+    return found
+
+
+def source_status(
+    store: Store, name: str, *, now: dt.datetime | None = None
+) -> SourceStatus | None:
+    """One source by name, or None."""
+    return next((s for s in source_statuses(store, now=now) if s.name == name), None)
+
+
+def source_runs(store: Store, name: str, limit: int = 20) -> list[dict[str, Any]]:
+    """A source's runs, newest first, for JSON."""
+    with store.reading() as conn:
+        return [run_json(run) for run in read_runs(conn, name, limit)]
+
+
+def _status(
+    name: str, group: list[Feed], run: dict[str, Any] | None, now: dt.datetime
+) -> SourceStatus:
+    schedules = tuple(dict.fromkeys(f.schedule for f in group if f.schedule))
+    return SourceStatus(
+        name=name,
+        kind=group[0].kind.value,
+        schedules=schedules,
+        kpis=tuple(f.kpi_id for f in group),
+        connection=group[0].connection,
+        last_run=run,
+        next_run=next_run(schedules, run, now),
+    )
+
+
+def next_run(
+    schedules: tuple[str, ...], run: dict[str, Any] | None, now: dt.datetime
+) -> dt.datetime | None:
+    """When a schedule of the source next fires after its last run started (after `now` when
+    it never ran); None when it has no schedule."""
+    if not schedules:
+        return None
+    after = now
+    if run is not None and run.get("started_at") is not None:
+        after = run["started_at"]
+        if after.tzinfo is None:
+            after = after.replace(tzinfo=dt.UTC)
+    times = []
+    for text in schedules:
+        try:
+            times.append(parse_schedule(text).next_after(after))
+        except ValueError:
+            continue
+    return min(times) if times else None

@@ -1,0 +1,202 @@
+"""Read and write the refreshes of data sources: runs, marks (where each KPI's last refresh got
+to) and the provenance of each write (see `source_tables`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from lineofsight.store import tables as t
+from lineofsight.store.loading import LoadSession, time_parameter
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """Where a KPI's last refresh from its source got to."""
+
+    kpi_id: str
+    fingerprint: str
+    last_period: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceWrite:
+    """The provenance of one write of values by a refresh (one `loads` row)."""
+
+    load_id: int
+    kpi_id: str
+    fingerprint: str
+    since: dt.date | None
+    rows: int
+
+
+def start_run(
+    conn: Connection,
+    *,
+    source: str,
+    trigger: str,
+    actor: str | None,
+    full: bool,
+    at: dt.datetime,
+) -> int:
+    """Record that a refresh of `source` started; the run's id."""
+    result = conn.execute(
+        insert(t.source_runs).values(
+            source=source,
+            state="running",
+            trigger=trigger,
+            actor=actor,
+            full_refresh=full,
+            started_at=at,
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def finish_run(
+    conn: Connection,
+    run_id: int,
+    *,
+    state: str,
+    at: dt.datetime,
+    duration: float,
+    counts: tuple[int, int, int, int] | None = None,
+    error: str | None = None,
+    problems: Sequence[str] = (),
+) -> None:
+    """Record how a run ended: its state, time, counts (rows read, added, replaced,
+    unchanged) or its error and problems."""
+    read, added, replaced, unchanged = counts if counts is not None else (None,) * 4
+    conn.execute(
+        update(t.source_runs)
+        .where(t.source_runs.c.id == run_id)
+        .values(
+            state=state,
+            finished_at=at,
+            duration=duration,
+            rows_read=read,
+            added=added,
+            replaced=replaced,
+            unchanged=unchanged,
+            error=error,
+            problems=json.dumps(list(problems), ensure_ascii=False) if problems else None,
+        )
+    )
+
+
+def read_marks(conn: Connection, source: str) -> dict[str, Mark]:
+    """The marks of a source's KPIs, by KPI id."""
+    query = select(
+        t.source_marks.c.kpi_id, t.source_marks.c.fingerprint, t.source_marks.c.last_period
+    ).where(t.source_marks.c.source == source)
+    return {
+        row.kpi_id: Mark(row.kpi_id, row.fingerprint, row.last_period)
+        for row in conn.execute(query)
+    }
+
+
+def save_marks(
+    session: LoadSession, source: str, marks: Iterable[Mark], *, run_id: int, at: dt.datetime
+) -> None:
+    """Replace the marks of these KPIs of `source`, inside the refresh's write."""
+    when = time_parameter(session, at)
+    for mark in marks:
+        session.execute(
+            "DELETE FROM source_marks WHERE source = ? AND kpi_id = ?", [source, mark.kpi_id]
+        )
+        _insert(
+            session,
+            "source_marks",
+            ("source", "kpi_id", "fingerprint", "last_period", "refreshed_at", "run_id"),
+            [source, mark.kpi_id, mark.fingerprint, mark.last_period, when, run_id],
+        )
+
+
+def save_writes(
+    session: LoadSession, source: str, writes: Iterable[SourceWrite], *, run_id: int
+) -> None:
+    """Record where each write of a refresh came from, inside the refresh's write."""
+    for w in writes:
+        since: Any = w.since
+        if since is not None and session.dialect == "sqlite":
+            since = since.isoformat()
+        _insert(
+            session,
+            "source_writes",
+            ("load_id", "run_id", "source", "kpi_id", "fingerprint", "since", "rows"),
+            [w.load_id, run_id, source, w.kpi_id, w.fingerprint, since, w.rows],
+        )
+
+
+def _insert(session: LoadSession, table: str, columns: Sequence[str], values: list[Any]) -> None:
+    """One row; a missing value is written as NULL in the statement (a parameter of no type
+    is not one ADBC can bind)."""
+    marks = ", ".join("NULL" if value is None else "?" for value in values)
+    session.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+        [value for value in values if value is not None],
+    )
+
+
+def newest_load_id(session: LoadSession) -> int:
+    """The id of the newest `loads` row (0 when none)."""
+    import polars as pl
+
+    found = session.query("SELECT COALESCE(MAX(id), 0) AS n FROM loads", {"n": pl.Int64})
+    return int(found.item())
+
+
+def last_runs(conn: Connection) -> dict[str, dict[str, Any]]:
+    """The newest run of each source, by source name."""
+    runs = t.source_runs
+    newest = select(func.max(runs.c.id)).group_by(runs.c.source).scalar_subquery()
+    query = select(runs).where(runs.c.id.in_(newest))
+    return {row["source"]: _run(row) for row in conn.execute(query).mappings()}
+
+
+def read_runs(conn: Connection, source: str, limit: int = 20) -> list[dict[str, Any]]:
+    """A source's runs, the newest first."""
+    runs = t.source_runs
+    query = select(runs).where(runs.c.source == source).order_by(runs.c.id.desc()).limit(limit)
+    return [_run(row) for row in conn.execute(query).mappings()]
+
+
+def last_success(conn: Connection) -> dict[str, dt.datetime]:
+    """When each source last refreshed without failing."""
+    runs = t.source_runs
+    query = (
+        select(runs.c.source, func.max(runs.c.finished_at))
+        .where(runs.c.state == "ok")
+        .group_by(runs.c.source)
+    )
+    return {source: when for source, when in conn.execute(query)}
+
+
+def read_writes(conn: Connection, run_id: int) -> list[dict[str, Any]]:
+    """The provenance rows of one run, with the time of each write."""
+    w, loads = t.source_writes, t.loads
+    query = (
+        select(w, loads.c.recorded_at, loads.c.source.label("load_source"))
+        .join(loads, loads.c.id == w.c.load_id)
+        .where(w.c.run_id == run_id)
+        .order_by(w.c.load_id)
+    )
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def forget_source(conn: Connection, source: str) -> None:
+    """Drop the marks of a source (its next refresh reads everything again)."""
+    conn.execute(delete(t.source_marks).where(t.source_marks.c.source == source))
+
+
+def _run(row: Any) -> dict[str, Any]:
+    found = dict(row)
+    found["problems"] = json.loads(found["problems"]) if found.get("problems") else []
+    return found
