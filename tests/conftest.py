@@ -96,6 +96,7 @@ STORE_COMMANDS = {
     "inbox",
     "refresh",
     "sources",
+    "jobs",
 }
 
 

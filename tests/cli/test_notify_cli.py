@@ -90,6 +90,22 @@ def test_send_reports_each_message_then_nothing_is_left(
     assert again.output.strip() == "Nothing to send now."
 
 
+def test_the_scheduled_sender_runs_once_until_it_is_due_again(
+    los: Los, store: Opened, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOS_SECRET_KEY", SECRET)
+    listed = json.loads(los("jobs", "--format", "json").stdout)["jobs"]
+    assert [(j["key"], j["schedule"]) for j in listed] == [("notify:send", "hourly")]
+    ran = los("notify", "--due")
+    assert ran.exit_code == 0, ran.output
+    sent = len(smtp.messages)
+    assert sent > 0
+    assert f"ran notify:send: {sent} queued; sent {sent}, retrying 0, failed 0" in ran.stdout
+    again = los("notify", "--due")
+    assert again.stdout.strip() == "Nothing is due."
+    assert len(smtp.messages) == sent
+
+
 def test_sending_email_needs_the_apps_secret_key(
     los: Los, store: Opened, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:

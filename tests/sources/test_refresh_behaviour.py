@@ -261,7 +261,7 @@ def test_refresh_arguments(los: Los, workdir: Path, db_url: str, facts_url: str)
     )
     nothing = los("refresh")
     assert nothing.exit_code == 2
-    assert "give KPI ids, --source NAME or --all" in nothing.stderr
+    assert "give KPI ids, --source NAME, --all or --due" in nothing.stderr
     unknown = los("refresh", "revenu")
     assert unknown.exit_code == 2
     assert "unknown KPI 'revenu' (did you mean 'revenue'?)" in unknown.stderr
@@ -348,3 +348,29 @@ def test_scheduled_jobs_refresh_the_kpis_of_their_schedule(
         "lite": "schedule",
         "crm": "schedule",
     }
+
+
+def test_los_refresh_due_runs_each_scheduled_refresh_once_until_it_is_due_again(
+    los: Los, workdir: Path, db_url: str, facts_url: str
+) -> None:
+    kpis = [
+        {"id": "revenue", "source": {"from": "lite", "query": REVENUE, "schedule": "daily"}},
+        {"id": "orders", "source": {"from": "lite", "query": COUNT}},  # no schedule: no job
+        {"id": "leads", "source": {"from": "crm", "query": COUNT, "schedule": "hourly"}},
+    ]
+    sources = {"lite": {"url": facts_url}, "crm": {"url": "env:LOS_TEST_UNSET_CRM_URL"}}
+    apply(los, workdir, strategy(sources, kpis))
+    listed = json.loads(los("jobs", "--format", "json").stdout)["jobs"]
+    assert sorted(j["key"] for j in listed) == ["refresh:crm:hourly", "refresh:lite:daily"]
+    first = los("refresh", "--due")
+    assert first.exit_code == 1  # the source without its secret failed
+    assert "ran refresh:lite:daily: lite: 20 rows read, added 20" in first.stdout
+    assert "FAILED refresh:crm:hourly: " in first.stdout
+    assert "LOS_TEST_UNSET_CRM_URL is not set" in first.stdout
+    assert {row[0] for row in stored(db_url)} == {"revenue"}  # only the scheduled KPI
+    again = los("refresh", "--due")
+    assert again.exit_code == 0, again.stdout  # the daily one ran; the failed one waits
+    assert again.stdout.strip() == "Nothing is due."
+    assert los("refresh", "--due", "--all").exit_code == 2
+    # The notifications' sender is a job only once the strategy file has `notifications:`.
+    assert los("notify", "--due").stdout.strip() == "Nothing is due."
