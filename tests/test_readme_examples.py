@@ -36,6 +36,7 @@ SESSIONS = {
     "los forecast --as-of 2026-11-22": "mf",
     "los library search NPS": ".",
     "los load day.csv": "over",
+    "los refresh --all": "shop",
 }
 
 
@@ -75,13 +76,46 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             ["init", "mf", "--example", "manufacturing"],
             ["init", "over", "--example", "manufacturing"],
             ["init", "acme"],
+            ["init", "shop"],
         ):
             assert runner.invoke(app, argv).exit_code == 0
         shutil.copy(FIXTURES / "strategy.yaml", folder / "acme" / "strategy.yaml")
         shutil.copy(FIXTURES / "october.csv", folder / "acme" / "data" / "october.csv")
         for name in ("day.csv", "november.csv"):
             shutil.copy(FIXTURES / name, folder / "over" / name)
+        _shop(folder / "shop")
         yield folder
+
+
+def _shop(folder: Path) -> None:
+    """The README's sources example: its strategy and an SQLite file of orders beside it."""
+    import sqlite3
+
+    shutil.copy(FIXTURES / "shop.yaml", folder / "strategy.yaml")
+    orders = [
+        ("2026-09-03", "north", 120.0, 0),
+        ("2026-09-18", "south", 80.0, 1),
+        ("2026-10-02", "north", 150.0, 0),
+        ("2026-10-21", "south", 95.0, 0),
+    ]
+    with sqlite3.connect(folder / "facts.sqlite") as conn:
+        conn.execute("CREATE TABLE orders (day TEXT, region TEXT, amount REAL, returned INTEGER)")
+        conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", orders)
+    conn.close()
+    assert (
+        CliRunner()
+        .invoke(
+            app,
+            [
+                "apply",
+                str(folder / "strategy.yaml"),
+                "--db",
+                f"sqlite:///{folder / '.lineofsight' / 'lineofsight.db'}",
+            ],
+        )
+        .exit_code
+        == 0
+    )
 
 
 def _pattern(expected: list[str]) -> re.Pattern[str]:
@@ -100,6 +134,7 @@ def test_the_readme_example_prints_what_it_shows(
 ) -> None:
     first, steps = session
     monkeypatch.delenv("LOS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CRM_URL", raising=False)
     if first.startswith("los init demo") and (root / "demo").exists():
         shutil.rmtree(root / "demo")
     folder = root / SESSIONS[first]

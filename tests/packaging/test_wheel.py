@@ -98,7 +98,15 @@ def test_a_plain_install_requires_only_the_command_lines_libraries(
 
 
 def test_the_extras_hold_the_web_app_pandas_and_the_model(meta: dict[str, list[str]]) -> None:
-    assert set(meta["Provides-Extra"]) == {"web", "pandas", "semantic", "spark", "dev", "bench"}
+    assert set(meta["Provides-Extra"]) == {
+        "web",
+        "pandas",
+        "semantic",
+        "spark",
+        "duckdb",
+        "dev",
+        "bench",
+    }
     # The benchmarks' references and real series (the forecast's models and series, the
     # status query written for DuckDB): `make bench` only, never the tests.
     assert _extra(meta, "bench") == {"statsmodels", "pmdarima", "duckdb"}

@@ -68,7 +68,7 @@ def test_a_bad_row_in_the_third_of_four_kpis_stores_nothing_of_the_source(
 
     result = los("refresh", "--all")
     assert result.exit_code == 1
-    assert "lite: failed (rows): 10 bad rows; nothing was stored" in result.stderr
+    assert "Failed lite (rows): 10 bad rows; nothing was stored" in result.stderr
     assert "source lite, kpi regions: row 2: column unit: unknown unit 'nowhere'" in result.stderr
     assert "Traceback" not in result.output
     assert stored(db_url) == before
@@ -95,7 +95,7 @@ def test_a_query_error_in_one_kpi_stores_nothing_of_the_source(
     counts = table_counts(db_url)
     result = los("refresh", "--all")
     assert result.exit_code == 1
-    assert "lite: failed (query): the query failed:" in result.stderr
+    assert "Failed lite (query): the query failed:" in result.stderr
     assert "no such table: refunds" in result.stderr
     assert table_counts(db_url) == counts
 
@@ -128,7 +128,7 @@ def test_a_failing_source_does_not_stop_the_others(
     )
     text_result = los("refresh", "--all")
     assert (
-        "missing: failed (secret): environment variable LOS_TEST_UNSET_SOURCE_URL is not set"
+        "Failed missing (secret): environment variable LOS_TEST_UNSET_SOURCE_URL is not set"
         in text_result.stderr
     )
     assert len({row[:3] for row in stored(db_url)}) == 20
@@ -139,7 +139,7 @@ def test_dry_run_writes_nothing(los: Los, workdir: Path, db_url: str, facts_url:
     counts = table_counts(db_url)
     result = los("refresh", "revenue", "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "Dry run, nothing written: lite: 20 rows read, would add 20" in result.stdout
+    assert "Dry run of lite: 20 rows read: would add 20, replace 0; 0 unchanged" in result.stdout
     assert table_counts(db_url) == counts
     assert json.loads(los("sources", "--format", "json").stdout)["sources"][0]["state"] == "never"
 
@@ -234,7 +234,7 @@ def test_a_query_past_its_timeout_is_stopped(
     apply(los, workdir, strategy({"lite": {"url": facts_url}}, kpis))
     result = los("refresh", "endless")
     assert result.exit_code == 1
-    assert "lite: failed (timeout): the query ran longer than 0.5 s and was stopped" in (
+    assert "Failed lite (timeout): the query ran longer than 0.5 s and was stopped" in (
         result.stderr
     )
 
@@ -270,3 +270,81 @@ def test_refresh_arguments(los: Los, workdir: Path, db_url: str, facts_url: str)
     assert "KPI 'manual_kpi' has no source to refresh" in manual.stderr
     assert los("refresh", "--source", "lte").exit_code == 2
     assert los("refresh", "--source", "lite").exit_code == 0
+
+
+def test_a_duckdb_query_past_its_timeout_is_interrupted(
+    los: Los, workdir: Path, db_url: str, tmp_path: Path
+) -> None:
+    from tests.sources.facts import duckdb_facts
+
+    folder = tmp_path / "duck"
+    folder.mkdir()
+    url = duckdb_facts(folder)
+    endless = (
+        "select '2026-01' as period, count(*) as value from range(100000000000000) "
+        "where :since is not null"
+    )
+    kpis = [{"id": "endless", "source": {"from": "duck", "query": endless, "timeout": 0.5}}]
+    apply(los, workdir, strategy({"duck": {"url": url}}, kpis))
+    result = los("refresh", "endless")
+    assert result.exit_code == 1
+    assert "Failed duck (timeout): the query ran longer than 0.5 s and was stopped" in (
+        result.stderr
+    )
+
+
+def test_los_sources_lists_each_source_with_its_last_run(
+    los: Los, workdir: Path, db_url: str, facts_url: str
+) -> None:
+    sources = {"lite": {"url": facts_url}, "crm": {"url": "env:LOS_TEST_UNSET_CRM_URL"}}
+    kpis = [
+        {"id": "revenue", "source": {"from": "lite", "query": REVENUE, "schedule": "daily"}},
+        {"id": "leads", "source": {"from": "crm", "query": COUNT, "schedule": "0 6 * * 1-5"}},
+    ]
+    apply(los, workdir, strategy(sources, kpis))
+    before = los("sources")
+    assert before.exit_code == 0
+    assert "lite (sql, daily)\n  KPIs: revenue\n  last run: never\n  next run: " in before.stdout
+    assert los("refresh", "--all").exit_code == 1
+    after = los("sources").stdout
+    assert "ok at " in after
+    assert ": 20 rows read, 20 added, 0 replaced, 0 unchanged" in after
+    assert "crm (sql, 0 6 * * 1-5)\n  KPIs: leads\n  last run: failed at " in after
+    assert "  last error: secret: environment variable LOS_TEST_UNSET_CRM_URL is not set" in after
+    listed = json.loads(los("sources", "--format", "json").stdout)["sources"]
+    assert [(s["name"], s["state"], s["settings"]) for s in listed] == [
+        ("lite", "ok", {"url": facts_url}),
+        ("crm", "failed", {"url": "env:LOS_TEST_UNSET_CRM_URL"}),
+    ]
+
+
+def test_scheduled_jobs_refresh_the_kpis_of_their_schedule(
+    los: Los, workdir: Path, db_url: str, facts_url: str
+) -> None:
+    from lineofsight.errors import SourceError
+    from lineofsight.services.refresh import refresh_jobs
+
+    kpis = [
+        {"id": "revenue", "source": {"from": "lite", "query": REVENUE, "schedule": "daily"}},
+        {"id": "orders", "source": {"from": "lite", "query": COUNT, "schedule": "hourly"}},
+        {"id": "leads", "source": {"from": "crm", "query": COUNT, "schedule": "daily"}},
+    ]
+    sources = {"lite": {"url": facts_url}, "crm": {"url": "env:LOS_TEST_UNSET_CRM_URL"}}
+    apply(los, workdir, strategy(sources, kpis))
+    store = Store(db_url)
+    try:
+        jobs = {job.key: job for job in refresh_jobs(store)}
+        assert sorted(jobs) == ["crm:daily", "lite:daily", "lite:hourly"]
+        line = jobs["lite:hourly"].run(store)
+        assert line.startswith("lite: 10 rows read, added 10, replaced 0, unchanged 0 in ")
+        assert {row[0] for row in stored(db_url)} == {"orders"}  # not the daily KPI
+        with pytest.raises(SourceError) as failed:
+            jobs["crm:daily"].run(store)
+        assert "environment variable LOS_TEST_UNSET_CRM_URL is not set" in str(failed.value)
+    finally:
+        store.close()
+    runs = json.loads(los("sources", "--format", "json").stdout)["sources"]
+    assert {s["name"]: s["last_run"]["trigger"] for s in runs} == {
+        "lite": "schedule",
+        "crm": "schedule",
+    }

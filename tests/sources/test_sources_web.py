@@ -32,6 +32,10 @@ REVENUE = (
     f"select {MONTH} as period, sum(amount) as value, region as unit from orders "
     "where day >= :since group by 1, 3"
 )
+NORTH = (
+    f"select {MONTH} as period, count(*) as value from orders "
+    "where region = 'north' and day >= :since group by 1"
+)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -50,12 +54,16 @@ def site(los: Los, workdir: Path, db_url: str) -> Iterator[TestClient]:
     """A store with one SQLite source and users per role, and a client of its web app."""
     folder = workdir / "facts"
     folder.mkdir()
-    kpis = [{"id": "revenue", "source": {"from": "lite", "query": REVENUE, "schedule": "daily"}}]
+    kpis = [
+        {"id": "revenue", "source": {"from": "lite", "query": REVENUE, "schedule": "daily"}},
+        {"id": "north_orders", "unit": "north", "source": {"from": "lite", "query": NORTH}},
+    ]
     (workdir / "strategy.yaml").write_text(strategy({"lite": {"url": sqlite_facts(folder)}}, kpis))
     assert los("apply", "strategy.yaml").exit_code == 0
     store = Store(db_url)
     for name, role in (("admin", "admin"), ("editor", "editor"), ("viewer", "viewer")):
         accounts.add_user(store, name, PASSWORD, (Grant(role),), actor="tests")
+    accounts.add_user(store, "north_viewer", PASSWORD, (Grant("viewer", "north"),), actor="tests")
     store.close()
     app = create_app(db_url, secret_key="test secret")
     with TestClient(app, follow_redirects=False) as client:
@@ -102,11 +110,11 @@ def test_the_page_lists_sources_and_an_admin_refreshes_one(site: TestClient) -> 
     assert started.headers["location"] == "/sources?started=lite"
     state = wait_for_run(site, bearer(site, "admin"), "lite")
     assert state["state"] == "ok"
-    assert state["last_run"]["added"] == 20  # type: ignore[index]
+    assert state["last_run"]["added"] == 30  # type: ignore[index]
     assert state["last_run"]["trigger"] == "web"  # type: ignore[index]
     page = site.get("/sources?started=lite")
     assert 'id="started"' in page.text
-    assert "20 read: 20 added, 0 replaced, 0 unchanged" in page.text
+    assert "30 read: 30 added, 0 replaced, 0 unchanged" in page.text
     entries = read_audit(site.app.state.store, subject="lite")  # type: ignore[attr-defined]
     assert [(e.actor, e.action) for e in entries] == [("admin", "source.refresh")]
 
@@ -115,8 +123,11 @@ def test_the_api_starts_a_refresh_and_reads_a_source(site: TestClient) -> None:
     editor, viewer = bearer(site, "editor"), bearer(site, "viewer")
     listed = site.get("/api/v1/sources", headers=viewer).json()["sources"]
     assert [(s["name"], s["kind"], s["schedules"], s["kpis"], s["state"]) for s in listed] == [
-        ("lite", "sql", ["daily"], ["revenue"], "never")
+        ("lite", "sql", ["daily"], ["revenue", "north_orders"], "never")
     ]
+    # An account scoped to a unit sees the KPIs of its units only.
+    scoped = site.get("/api/v1/sources", headers=bearer(site, "north_viewer")).json()
+    assert [(s["name"], s["kpis"]) for s in scoped["sources"]] == [("lite", ["north_orders"])]
     assert listed[0]["next_run"] is not None
     missing = site.get("/api/v1/sources/nothing", headers=viewer)
     assert missing.status_code == 404
@@ -126,7 +137,7 @@ def test_the_api_starts_a_refresh_and_reads_a_source(site: TestClient) -> None:
     done = site.post("/api/v1/sources/lite/refresh?wait=true", headers=editor)
     assert done.status_code == 200, done.text
     assert done.json()["state"] == "ok"
-    assert (done.json()["rows_read"], done.json()["added"]) == (20, 20)
+    assert (done.json()["rows_read"], done.json()["added"]) == (30, 30)
     state = site.get("/api/v1/sources/lite", headers=viewer).json()
     assert state["state"] == "ok"
     assert state["runs"][0]["trigger"] == "api"
@@ -153,7 +164,7 @@ def _store_text(db_url: str) -> str:
         metadata = MetaData()
         with store.reading() as conn:
             metadata.reflect(conn)
-            for table in metadata.sorted_tables:
+            for table in metadata.tables.values():
                 parts.extend(repr(row) for row in conn.execute(select(table)))
     finally:
         store.close()
@@ -233,6 +244,6 @@ def test_a_secret_never_appears(
         app.state.store.close()
         outputs.append("\n".join(r.getMessage() for r in caplog.records))
         outputs.append(_store_text(db_url))
-    assert "facts_bad: failed (query)" in outputs[2]
+    assert "Failed facts_bad (query)" in outputs[2]
     for text_ in outputs:
         assert SECRET not in text_

@@ -40,6 +40,8 @@ organization:
     - {id: bob, name: Bob Builder, unit: ops}
 strategy:
   mission: Sell good things.
+sources:
+  warehouse: {url: env:LOS_TEST_WAREHOUSE_URL}
 objectives:
   - {id: grow, title: Grow revenue, level: strategic, unit: acme, owner: ceo,
      deadline: 2027-12-31}

@@ -90,6 +90,11 @@ def _revoke_token(unit: str) -> Callable[[Any, Any], Any]:
     return call
 
 
+def _refresh(api: Any, store: Any) -> Any:
+    # The source feeds no KPI: the refresh reads nothing, and is still started and audited.
+    return api.request("POST", "/sources/warehouse/refresh?wait=true")
+
+
 A, D = True, False
 # Columns: admin, sales_admin, editor, sales_editor, alice, bob, viewer, sales_viewer
 # (anonymous is always denied, with 401).
@@ -106,6 +111,7 @@ MATRIX: dict[str, tuple[Callable[[Any, Any], Any], tuple[bool, ...]]] = {
     "POST tokens for a viewer of sales": (_make_token("sales"), (A, A, D, D, D, D, D, D)),
     "DELETE tokens of a viewer of sales": (_revoke_token("sales"), (A, A, D, D, D, D, D, D)),
     "DELETE tokens of a viewer of ops": (_revoke_token("ops"), (A, D, D, D, D, D, D, D)),
+    "POST sources/warehouse/refresh": (_refresh, (A, D, A, D, D, D, D, D)),
 }  # fmt: skip
 
 CASES = [
@@ -149,5 +155,6 @@ def test_the_matrix_covers_every_write_endpoint(web_app) -> None:  # type: ignor
         ("POST", "/measurements"), ("POST", "/measurements/upload"), ("PUT", "/strategy"),
         ("POST", "/users"), ("DELETE", "/users/{username}"),
         ("POST", "/users/{username}/tokens"), ("DELETE", "/tokens/{token_id}"),
+        ("POST", "/sources/{name}/refresh"),
     }  # fmt: skip
     assert writes == covered

@@ -138,8 +138,10 @@ class _Argument(TyperArgument):
         return None
 
     def _usage_display_name(self) -> str:
-        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
-        return name + ("..." if self.nargs != 1 else "")
+        many = "..." if self.nargs != 1 else ""
+        if self.required:
+            return self.display_name_raw + many
+        return f"[{self.display_name_raw}{many}]"  # `[KPI...]`: none, one or more
 
 
 class LosCommand(TyperCommand):

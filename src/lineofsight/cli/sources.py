@@ -73,15 +73,36 @@ def refresh(
         if not report.sources:
             out.print("No source to refresh: no KPI of the strategy has a source.")
         for summary in report.sources:
-            if summary.failed:
-                err.print(f"[bold red]failed:[/] {escape(summary.line())}")
-                for problem in summary.problems:
-                    err.print(f"  {escape(problem)}")
-            else:
-                prefix = "Dry run, nothing written: " if report.dry_run else "Refreshed "
-                out.print(escape(prefix + summary.line()))
+            _print_summary(summary)
     if report.failed:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _print_summary(summary: Any) -> None:
+    """A source's summary: what it read and wrote, then how long it took (failures, with
+    every problem, on standard error)."""
+    if summary.failed:
+        err.print(
+            f"[bold red]Failed[/] {escape(summary.source)} ({summary.reason}): "
+            f"{escape(summary.error or '')}"
+        )
+        for problem in summary.problems:
+            err.print(f"  {escape(problem)}")
+        return
+    counts = f"{summary.rows_read:,} rows read: " + (
+        f"would add {summary.added:,}, replace {summary.replaced:,}; "
+        f"{summary.unchanged:,} unchanged"
+        if summary.state == "dry-run"
+        else f"{summary.added:,} added, {summary.replaced:,} replaced, "
+        f"{summary.unchanged:,} unchanged"
+    )
+    head = "Dry run of" if summary.state == "dry-run" else "Refreshed"
+    out.print(f"{head} {escape(summary.source)}: {counts}")
+    kpis = len(summary.kpis)
+    detail = f"  {kpis} KPI{'' if kpis == 1 else 's'} in {summary.duration:.2f} s"
+    if summary.not_ended:
+        detail += f"; {summary.not_ended:,} rows of periods not ended yet left out"
+    out.print(detail)
 
 
 def _summary_json(summary: Any) -> dict[str, Any]:

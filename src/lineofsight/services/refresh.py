@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -107,7 +107,8 @@ class RefreshReport:
 
 @dataclass(frozen=True)
 class RefreshJob:
-    """A scheduled refresh: the KPIs of one source that share one schedule."""
+    """A scheduled refresh: the KPIs of one source that share one schedule. `key` is
+    `SOURCE:SCHEDULE` (the scheduler's family puts `refresh:` before it)."""
 
     key: str
     schedule_text: str
@@ -116,8 +117,10 @@ class RefreshJob:
 
     def run(self, store: Store) -> str:
         """Refresh now; a one-line summary, SourceError when the source failed."""
-        report = refresh(store, kpis=self.kpis, sources=(self.source,), trigger="schedule")
-        summary = report.sources[0]
+        report = refresh(store, kpis=self.kpis, trigger="schedule")
+        if not report.sources:
+            return f"{self.source}: nothing to refresh"
+        summary = next((s for s in report.sources if s.source == self.source), report.sources[0])
         if summary.failed:
             raise SourceError(summary.reason or "error", summary.line(), ())
         return summary.line()
@@ -134,7 +137,7 @@ def refresh_jobs(store: Store) -> list[RefreshJob]:
         if feed.schedule:
             jobs.setdefault((feed.source, feed.schedule), []).append(feed.kpi_id)
     return [
-        RefreshJob(f"refresh:{source}:{schedule}", schedule, source, tuple(kpis))
+        RefreshJob(f"{source}:{schedule}", schedule, source, tuple(kpis))
         for (source, schedule), kpis in jobs.items()
     ]
 
@@ -161,11 +164,17 @@ def refresh(
         strategy = read_source_file(conn)
     if org is None:
         raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
-    base = Path(strategy).parent if strategy else Path.cwd()
+    # File sources' relative paths are read from the folder of the strategy file last applied
+    # with `los apply` (one applied through the API has no folder: the current one).
+    base = Path(strategy).parent if strategy and Path(strategy).is_absolute() else Path.cwd()
     every = feeds(org)
     chosen = select_feeds(org, every, kpis, sources)
     grouped = by_source(every)
     summaries = []
+    for name in sources:  # a named source that feeds no KPI yet: a run that reads nothing
+        named = next((s for s in org.sources if s.name == name), None)
+        if named is not None and name not in grouped:
+            summaries.append(_empty_run(store, named, now, trigger, actor, full, dry_run))
     for name, group in by_source(chosen).items():
         all_kpis = frozenset(feed.kpi_id for feed in grouped[name])
         summaries.append(
@@ -186,6 +195,27 @@ def refresh(
     return RefreshReport(tuple(summaries), full=full, dry_run=dry_run)
 
 
+def _empty_run(
+    store: Store,
+    named: m.NamedSource,
+    now: dt.datetime | None,
+    trigger: str,
+    actor: str | None,
+    full: bool,
+    dry_run: bool,
+) -> SourceSummary:
+    """The refresh of a source no KPI takes values from: nothing to read, the run recorded."""
+    summary = SourceSummary(named.name, named.kind.value, (), "dry-run" if dry_run else "ok")
+    if dry_run:
+        return summary
+    at = now or dt.datetime.now(dt.UTC)
+    with store.transaction() as conn:
+        run_id = start_run(conn, source=named.name, trigger=trigger, actor=actor, full=full, at=at)
+    summary = replace(summary, run_id=run_id)
+    _finish(store, run_id, summary, at)
+    return summary
+
+
 def select_feeds(
     org: m.Organization, every: list[Feed], kpis: Sequence[str], sources: Sequence[str]
 ) -> list[Feed]:
@@ -196,7 +226,7 @@ def select_feeds(
     problems = []
     known = {k.id for k in org.kpis}
     fed = {feed.kpi_id for feed in every}
-    names = {feed.source for feed in every}
+    names = {feed.source for feed in every} | {source.name for source in org.sources}
     for kpi in kpis:
         if kpi not in known:
             problems.append(Problem("KPI", 0, f"unknown KPI '{kpi}'{did_you_mean(kpi, known)}"))
@@ -424,11 +454,4 @@ def _last_period(frame: pl.DataFrame | None) -> str | None:
     return str(last["period"])
 
 
-__all__ = [
-    "RefreshJob",
-    "RefreshReport",
-    "SourceSummary",
-    "field",
-    "refresh",
-    "refresh_jobs",
-]
+__all__ = ["RefreshJob", "RefreshReport", "SourceSummary", "refresh", "refresh_jobs"]

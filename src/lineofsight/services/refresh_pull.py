@@ -64,28 +64,32 @@ def pull(
     pulled = Pulled(list(feeds), source_kpis | {feed.kpi_id for feed in feeds})
     kind = feeds[0].kind
     if kind in QUERY_KINDS:
-        for feed in feeds:
-            mark = marks.get(feed.kpi_id)
-            last = mark.last_period if mark and mark.fingerprint == feed.fingerprint else None
-            start = since(last, feed, rules.calendar, full=full)
-            pulled.sinces[feed.kpi_id] = start
-            assert feed.query is not None
-            frame = kinds.fetch(
-                kind.value,
-                dict(feed.connection),
-                feed.query,
-                {"since": start},
-                timeout=feed.timeout,
-            )
-            pulled.raw[feed.kpi_id] = frame
-            pulled.rows_read += frame.height
-            pulled.rows_by_kpi[feed.kpi_id] = frame.height
+        with kinds.batch():
+            for feed in feeds:
+                _run_query(feed, marks, rules, pulled, full=full)
     else:
         path = feeds[0].path
         assert path is not None
         pulled.files = matching(path, base)
     check(name, pulled, rules, today=today)
     return pulled
+
+
+def _run_query(
+    feed: Feed, marks: Mapping[str, Mark], rules: LoadRules, pulled: Pulled, *, full: bool
+) -> None:
+    """Run one KPI's query from its `:since` and keep its rows in `pulled`."""
+    mark = marks.get(feed.kpi_id)
+    last = mark.last_period if mark and mark.fingerprint == feed.fingerprint else None
+    start = since(last, feed, rules.calendar, full=full)
+    pulled.sinces[feed.kpi_id] = start
+    assert feed.query is not None
+    frame = kinds.fetch(
+        feed.kind.value, dict(feed.connection), feed.query, {"since": start}, timeout=feed.timeout
+    )
+    pulled.raw[feed.kpi_id] = frame
+    pulled.rows_read += frame.height
+    pulled.rows_by_kpi[feed.kpi_id] = frame.height
 
 
 def check(name: str, pulled: Pulled, rules: LoadRules, *, today: dt.date) -> None:
@@ -116,7 +120,7 @@ def check(name: str, pulled: Pulled, rules: LoadRules, *, today: dt.date) -> Non
     running = pl.col("period_end") > today
     pulled.not_ended = checked.filter(running).height if not pulled.files else 0
     pulled.checked = (
-        checked.filter(~running).select(list(MEASUREMENT_FRAME)).cast(MEASUREMENT_FRAME)
+        checked.filter(~running).select(list(MEASUREMENT_FRAME)).cast(dict(MEASUREMENT_FRAME))  # type: ignore[arg-type]
     )
     if pulled.files:
         pulled.rows_by_kpi = {

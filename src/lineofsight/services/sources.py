@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineofsight.domain.schedules import parse_schedule
-from lineofsight.domain.sources import Feed, by_source, feeds
+from lineofsight.domain.sources import CONNECTION_KEYS, Feed, by_source, feeds, source_kind
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
 from lineofsight.store.sources import last_runs, read_runs
@@ -85,9 +85,23 @@ def source_statuses(store: Store, *, now: dt.datetime | None = None) -> list[Sou
     if org is None:
         return []
     now = now or dt.datetime.now(dt.UTC)
-    return [
-        _status(name, group, runs.get(name), now) for name, group in by_source(feeds(org)).items()
-    ]
+    grouped = by_source(feeds(org))
+    found = [_status(name, group, runs.get(name), now) for name, group in grouped.items()]
+    # Named sources that feed no KPI yet are listed too, after the others.
+    for source in org.sources:
+        if source.name not in grouped:
+            found.append(
+                SourceStatus(
+                    name=source.name,
+                    kind=source_kind(source.kind).value,
+                    schedules=(),
+                    kpis=(),
+                    connection=tuple((k, v) for k, v in source.settings if k in CONNECTION_KEYS),
+                    last_run=runs.get(source.name),
+                    next_run=None,
+                )
+            )
+    return found
 
 
 def source_status(

@@ -11,8 +11,9 @@ File sources are read by the measurement loader instead (`files.matching` finds 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import polars as pl
@@ -38,6 +39,16 @@ def fetcher(kind: str) -> Fetch:
         ) from None
     fetch: Fetch = module.fetch
     return fetch
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """Queries run inside the block share their connections (one per database), closed at
+    its end: what a refresh of one source wraps its KPIs' queries in."""
+    from lineofsight.sources.sql import shared_connections
+
+    with shared_connections():
+        yield
 
 
 def fetch(

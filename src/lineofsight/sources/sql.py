@@ -13,26 +13,51 @@ secrets (see `secrets.scrub`).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import decimal
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import polars as pl
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from lineofsight.errors import SourceError
 from lineofsight.sources.secrets import resolve, scrub, secret_values
 
 MAX_ROWS = 2_000_000  # period-level rows; more means the query returns facts, not periods
 FETCH_ROWS = 10_000
-GRACE = 5.0  # seconds after the timeout the Python bound waits for the driver to stop
+# Seconds past the timeout before the Python bound interrupts the query (a server's own
+# statement timeout, set to the same time, acts first), and then waits for the driver to stop.
+MARGIN = 1.0
+GRACE = 5.0
 # PostgreSQL's "query_canceled": its statement_timeout, or our cancel.
 CANCELLED = "57014"
+
+
+# The engines of the databases queried inside `shared_connections`, by URL.
+_SHARED: contextvars.ContextVar[dict[str, Engine] | None] = contextvars.ContextVar(
+    "los_source_engines", default=None
+)
+
+
+@contextlib.contextmanager
+def shared_connections() -> Iterator[None]:
+    """Within the block, the queries on one database share its connections (a refresh of a
+    source of a thousand KPIs connects once, not a thousand times); closed at the end, so
+    that nothing stays connected (a DuckDB file is not held open) between refreshes."""
+    engines: dict[str, Engine] = {}
+    token = _SHARED.set(engines)
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+        for engine in engines.values():
+            engine.dispose()
 
 
 def fetch(
@@ -47,13 +72,18 @@ def fetch(
         raise SourceError(
             "setup", "url is not a database URL (dialect+driver://user@host/database)"
         ) from None
-    run = _Run(url, query, _bound(url, params), timeout, secrets)
+    shared = _SHARED.get()
+    engine = shared.get(url_text) if shared is not None else None
+    run = _Run(url, query, _bound(url, params), timeout, secrets, engine)
     worker = threading.Thread(target=run.work, name="los-source-query", daemon=True)
     worker.start()
-    worker.join(timeout + GRACE)
+    worker.join(timeout + MARGIN)
     if worker.is_alive():
         run.interrupt()
         worker.join(GRACE)
+    if shared is not None and run.engine is not None:
+        shared[url_text] = run.engine  # closed with the others at the end of the block
+    if worker.is_alive():
         raise SourceError("timeout", f"the query ran longer than {timeout:g} s and was stopped")
     if run.error is not None:
         raise run.error
@@ -75,8 +105,16 @@ class _Run:
     """One query on a worker thread: its result or its error, and a way to stop it."""
 
     def __init__(
-        self, url: URL, query: str, params: dict[str, Any], timeout: float, secrets: list[str]
+        self,
+        url: URL,
+        query: str,
+        params: dict[str, Any],
+        timeout: float,
+        secrets: list[str],
+        engine: Engine | None = None,
     ) -> None:
+        self.engine = engine  # a shared one (kept open), else one of its own (closed after)
+        self.shared = _SHARED.get() is not None
         self.url = url
         self.query = query
         self.params = params
@@ -121,13 +159,23 @@ class _Run:
         connect_args: dict[str, Any] = {}
         if backend == "postgresql":
             connect_args["connect_timeout"] = max(1, int(min(self.timeout, 60)))
-        engine = create_engine(self.url, poolclass=NullPool, connect_args=connect_args)
+        engine = self.engine
+        if engine is None:
+            pool: dict[str, Any] = (
+                {"poolclass": QueuePool, "pool_size": 1, "max_overflow": 4}
+                if self.shared
+                else {"poolclass": NullPool}
+            )
+            engine = create_engine(self.url, connect_args=connect_args, **pool)
+            self.engine = engine
         try:
             with engine.connect() as conn:
                 self.driver = conn.connection.driver_connection
                 self.stage = "query"
                 if backend == "postgresql":
                     conn.exec_driver_sql(f"SET statement_timeout = {int(self.timeout * 1000)}")
+                elif backend == "duckdb":  # its progress bar would draw on the terminal
+                    conn.exec_driver_sql("SET enable_progress_bar = false")
                 result = conn.execute(text(self.query), self.params)
                 if not result.returns_rows:
                     raise SourceError("query", "the query returned no rows: it must be a SELECT")
@@ -142,7 +190,8 @@ class _Run:
                             "by period in the query",
                         )
         finally:
-            engine.dispose()
+            if not self.shared:
+                engine.dispose()
         return frame_of(names, rows)
 
     def interrupt(self) -> None:

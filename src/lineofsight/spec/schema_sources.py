@@ -112,9 +112,7 @@ class SourceSpec(_Model):
     """Where a KPI's values come from: `from:` a named source with a `query:`, or a `kind:
     file` with a `path:`; refreshed on its `schedule:`."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, use_enum_values=False, populate_by_name=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
     kind: SourceKind | None = Field(
         None,

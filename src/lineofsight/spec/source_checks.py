@@ -85,5 +85,3 @@ def check_kpi_sources(items: Items, out: Collector) -> None:
                 f"{name}: this KPI's own source is called '{kpi.id}', the name of a source "
                 "in sources: too: rename that source",
             )
-        if kpi.formula is not None and kind is not SourceKind.MANUAL:
-            out.add(base, f"{name}: KPI '{kpi.id}' is computed by its formula: it takes no values")

@@ -36,7 +36,7 @@ SECTIONS: dict[tuple[str, ...], tuple[str, type[BaseModel]]] = {
 
 _ALL_KEYS = sorted(
     {
-        name
+        info.alias or name  # `from`, not the field's name `from_`
         for model in (
             s.StrategyFile,
             s.OrganizationSpec,
@@ -61,7 +61,7 @@ _ALL_KEYS = sorted(
             s.ScoringSpec,
             s.ChecksSpec,
         )
-        for name in model.model_fields
+        for name, info in model.model_fields.items()
     }
 )
 

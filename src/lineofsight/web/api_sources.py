@@ -55,7 +55,7 @@ def running_of(request: Request) -> Running:
     found = getattr(state, "refreshing", None)
     if found is None:
         found = state.refreshing = Running()
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def may_refresh(account: Account | None, request: Request) -> bool:
@@ -104,6 +104,32 @@ def start_refresh(
     return None
 
 
+def visible_sources(request: Request, account: Account) -> list[SourceStatus]:
+    """The sources, each listing only the KPIs of units the account may read (a source whose
+    KPIs are all outside them is not listed)."""
+    import dataclasses
+
+    from lineofsight.errors import UsageError
+    from lineofsight.services.permissions import readable_units
+
+    cache = cache_of(request)
+    statuses = source_statuses(cache.store)
+    try:
+        org = cache.organization()
+    except UsageError:
+        return statuses
+    units = readable_units(account, cache.unit_tree())
+    if units is None:
+        return statuses
+    unit_of = {kpi.id: kpi.unit for kpi in org.kpis}
+    found = []
+    for status in statuses:
+        kpis = tuple(k for k in status.kpis if unit_of.get(k) in units)
+        if kpis or not status.kpis:
+            found.append(dataclasses.replace(status, kpis=kpis))
+    return found
+
+
 def summary_json(summary: SourceSummary) -> dict[str, Any]:
     return {
         "source": summary.source,
@@ -123,8 +149,9 @@ def summary_json(summary: SourceSummary) -> dict[str, Any]:
 @router.get("/sources", summary="The data sources: kind, schedule, KPIs, last and next run")
 def list_sources(request: Request, account: AccountDep) -> Response:
     """Each source as `los sources --format json` gives it. Settings show as written: a
-    secret stays an `env:NAME` reference."""
-    statuses = source_statuses(cache_of(request).store)
+    secret stays an `env:NAME` reference. An account scoped to units sees the KPIs of its
+    units only."""
+    statuses = visible_sources(request, account)
     return json_response({"sources": [s.as_json() for s in statuses]})
 
 
@@ -132,7 +159,7 @@ def list_sources(request: Request, account: AccountDep) -> Response:
 def get_source(request: Request, name: str, account: AccountDep) -> Response:
     """The source (as in `GET sources`) with its last 20 runs, newest first."""
     store = cache_of(request).store
-    status: SourceStatus | None = source_status(store, name)
+    status = next((s for s in visible_sources(request, account) if s.name == name), None)
     if status is None:
         raise not_found(f"source '{name}'")
     return json_response({**status.as_json(), "runs": source_runs(store, name)})

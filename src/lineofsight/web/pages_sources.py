@@ -19,8 +19,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lineofsight.services.accounts import Account
-from lineofsight.services.sources import source_statuses
-from lineofsight.web.api_sources import may_refresh, start_refresh
+from lineofsight.web.api_sources import may_refresh, start_refresh, visible_sources
 from lineofsight.web.pagekit import store_of
 from lineofsight.web.security import page_account, verify_csrf
 from lineofsight.web.templating import render
@@ -42,7 +41,7 @@ def sources_page(
     started: str = "",
     account: Account = Depends(page_account),
 ) -> HTMLResponse:
-    statuses = source_statuses(store_of(request))
+    statuses = visible_sources(request, account)
     return render(
         request,
         "sources.html",

@@ -1,0 +1,105 @@
+"""File sources: CSV and XLSX files matched by a path or glob, read on each refresh with the
+reader and the row checks of `los load`; a bad row anywhere stores nothing of the source."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from openpyxl import Workbook
+
+from tests.conftest import Los
+from tests.sources.facts import stored, strategy, table_counts
+
+
+def test_a_glob_of_csv_and_xlsx_files(los: Los, workdir: Path, db_url: str) -> None:
+    (workdir / "data" / "hr").mkdir(parents=True)
+    (workdir / "data" / "hr" / "north.csv").write_text(
+        "kpi,period,value,unit\nhires,2026-07,3,north\nhires,2026-08,4,north\n"
+    )
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "measurements"
+    sheet.append(["Hires by store, as HR keeps them"])  # a title row above the table
+    sheet.append(["kpi", "period", "value", "unit"])
+    sheet.append(["hires", "2026-07", 5, "south"])
+    sheet.append(["leavers", "2026-07", 1, "south"])
+    book.save(workdir / "data" / "hr" / "south.xlsx")
+    (workdir / "data" / "hr" / "notes.txt").write_text("not a measurements file")
+    kpis = [
+        {"id": "hires", "source": {"from": "hr", "schedule": "weekly"}},
+        {"id": "leavers", "source": {"from": "hr"}},
+    ]
+    (workdir / "strategy.yaml").write_text(
+        strategy({"hr": {"kind": "file", "path": "data/hr/*"}}, kpis)
+    )
+    assert los("apply", "strategy.yaml").exit_code == 0
+
+    result = los("refresh", "--source", "hr", "--format", "json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)["sources"][0]
+    assert (summary["kind"], summary["rows_read"], summary["added"]) == ("file", 4, 4)
+    assert [row[:4] for row in stored(db_url)] == [
+        ("hires", "north", "2026-07", 3.0),
+        ("hires", "north", "2026-08", 4.0),
+        ("hires", "south", "2026-07", 5.0),
+        ("leavers", "south", "2026-07", 1.0),
+    ]
+
+    # Only the KPIs asked for: the file's other KPIs are left for their own refresh.
+    (workdir / "data" / "hr" / "north.csv").write_text(
+        "kpi,period,value,unit\nhires,2026-07,3,north\nhires,2026-08,6,north\n"
+    )
+    only = json.loads(los("refresh", "hires", "--format", "json").stdout)["sources"][0]
+    assert (only["kpis"], only["rows_read"], only["replaced"], only["unchanged"]) == (
+        ["hires"],
+        3,
+        1,
+        2,
+    )
+
+
+def test_bad_rows_in_any_file_store_nothing(los: Los, workdir: Path, db_url: str) -> None:
+    (workdir / "data").mkdir()
+    (workdir / "data" / "a.csv").write_text("kpi,period,value\nhires,2026-07,3\n")
+    (workdir / "data" / "b.csv").write_text(
+        "kpi,period,value\nhires,2026-08,x\nrevenue,2026-08,4\nhires,2031-01,1\n"
+    )
+    kpis = [
+        {"id": "hires", "source": {"kind": "file", "path": "data/*.csv"}},
+        {"id": "revenue"},
+    ]
+    (workdir / "strategy.yaml").write_text(strategy({}, kpis))
+    assert los("apply", "strategy.yaml").exit_code == 0
+    counts = table_counts(db_url)
+    result = los("refresh", "hires")
+    assert result.exit_code == 1
+    assert "Failed hires (rows): 2 bad rows; nothing was stored" in result.stderr
+    assert "data/b.csv: row 2: column value: 'x' is not a number" in result.stderr
+    assert "data/b.csv: row 4: column period: 2031-01 has not ended yet" in result.stderr
+    assert table_counts(db_url) == counts
+
+    # Once the values are right, a row of a KPI that takes no values from the source is one.
+    (workdir / "data" / "b.csv").write_text(
+        "kpi,period,value\nhires,2026-08,2\nrevenue,2026-08,4\n"
+    )
+    again = los("refresh", "hires")
+    assert again.exit_code == 1
+    assert "data/b.csv: row 3: column kpi: KPI 'revenue' takes no values from source hires" in (
+        again.stderr
+    )
+    assert table_counts(db_url) == counts
+
+    # The same value in two files.
+    (workdir / "data" / "b.csv").write_text("kpi,period,value\nhires,2026-07,2\n")
+    twice = los("refresh", "hires")
+    assert twice.exit_code == 1
+    assert "hires, acme, 2026-07 is given twice: data/a.csv row 2, data/b.csv row 2" in (
+        twice.stderr
+    )
+
+    (workdir / "data" / "b.csv").unlink()
+    (workdir / "data" / "a.csv").unlink()
+    nothing = los("refresh", "hires")
+    assert "Failed hires (files): no CSV or XLSX file matches data/*.csv" in nothing.stderr

@@ -1,0 +1,173 @@
+"""Sources in the strategy file: named connections (`sources:`) and a KPI's `source:`, every
+mistake reported with its line, a password in a URL refused without repeating it, and the
+sources kept through apply and export (secrets as `env:NAME` references)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lineofsight.domain import model as m
+from lineofsight.domain.sources import feeds
+from lineofsight.errors import SpecError
+from lineofsight.spec.files import parse_strategy
+from tests.conftest import Los
+from tests.sources.facts import strategy
+
+QUERY = "select period, value from facts where period >= :since"
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        parse_strategy(text, "strategy.yaml")
+    return [str(p) for p in caught.value.problems]
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
+@pytest.mark.parametrize(
+    ("sources", "source", "needle", "message"),
+    [
+        (
+            {"warehouse": {"url": "env:WAREHOUSE_URL"}},
+            {"from": "warehous", "query": QUERY},
+            "from: warehous",
+            "kpi revenue: source.from: unknown source 'warehous' (did you mean 'warehouse'?)",
+        ),
+        (
+            {},
+            {"from": "warehouse", "query": QUERY},
+            "from: warehouse",
+            "kpi revenue: source.from: unknown source 'warehouse': the file has no sources: "
+            "section naming it",
+        ),
+        (
+            {"warehouse": {"url": "env:WAREHOUSE_URL"}},
+            {"from": "warehouse"},
+            "source:",
+            "kpi revenue: source: source 'warehouse' is a sql source: give the query: that "
+            "returns this KPI's values",
+        ),
+        (
+            {},
+            {"kind": "file", "schedule": "weekly"},
+            "source:",
+            "kpi revenue: source: kind file needs path: (a CSV or XLSX file, or a glob)",
+        ),
+        (
+            {"sheets": {"kind": "file", "path": "data/*.csv"}},
+            {"from": "sheets", "query": QUERY},
+            "query:",
+            "kpi revenue: source.query: source 'sheets' is a file source: it takes no query",
+        ),
+        (
+            {"warehouse": {"url": "env:WAREHOUSE_URL"}},
+            {"from": "warehouse", "query": QUERY, "schedule": "every day"},
+            "schedule:",
+            "kpi revenue: source.schedule: 'every day'",
+        ),
+        (
+            {"warehouse": {"kind": "sql"}},
+            {"from": "warehouse", "query": QUERY},
+            "  warehouse:",
+            "sources.warehouse: kind sql needs url: (a SQLAlchemy URL, or env:NAME)",
+        ),
+        (
+            {"warehouse": {"url": "env:9LIVES"}},
+            {"from": "warehouse", "query": QUERY},
+            "env:9LIVES",
+            "sources.warehouse.url: env: names an environment variable",
+        ),
+        (
+            {"revenue": {"url": "env:WAREHOUSE_URL"}},
+            {"url": "env:OTHER_URL", "query": QUERY},
+            "source:",
+            "kpi revenue: source: this KPI's own source is called 'revenue', the name of a "
+            "source in sources: too",
+        ),
+    ],
+)
+def test_source_mistakes_are_reported_with_their_line(
+    sources: dict[str, object], source: dict[str, object], needle: str, message: str
+) -> None:
+    text = strategy(sources, [{"id": "revenue", "source": source}])  # type: ignore[arg-type]
+    found = problems_of(text)
+    line = line_of(text, needle)
+    assert any(p.startswith(f"strategy.yaml:{line}: {message}") for p in found), found
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://analyst:Hunter2Secret@db.example.com/facts",
+        "mysql+pymysql://db.example.com/facts?user=a&password=Hunter2Secret",
+    ],
+)
+def test_a_password_in_a_url_is_refused_and_never_repeated(url: str) -> None:
+    text = strategy(
+        {"warehouse": {"url": url}},
+        [{"id": "revenue", "source": {"from": "warehouse", "query": QUERY}}],
+    )
+    found = problems_of(text)
+    assert found == [
+        f"strategy.yaml:{line_of(text, 'url:')}: sources.warehouse.url: holds a password; a "
+        "secret is never written in the strategy file: put the URL in an environment variable "
+        "and write env:NAME"
+    ]
+    assert "Hunter2Secret" not in " ".join(found)
+
+
+def test_old_inline_sources_still_read() -> None:
+    text = strategy(
+        {},
+        [
+            {"id": "hires", "source": {"kind": "csv", "path": "data/hires.csv"}},
+            {
+                "id": "revenue",
+                "source": {"kind": "sql", "url": "sqlite:///facts.db", "query": QUERY},
+            },
+            {"id": "nps", "source": {"kind": "manual"}},
+        ],
+    )
+    org = parse_strategy(text, "strategy.yaml")
+    found = {f.kpi_id: (f.source, f.kind, f.path, f.query) for f in feeds(org)}
+    assert found == {
+        "hires": ("hires", m.SourceKind.FILE, "data/hires.csv", None),
+        "revenue": ("revenue", m.SourceKind.SQL, None, QUERY),
+    }
+
+
+def test_sources_are_kept_through_apply_and_export(los: Los, workdir: Path) -> None:
+    sources = {
+        "warehouse": {"url": "env:WAREHOUSE_URL", "look_back": 3, "timeout": 60},
+        "sheets": {"kind": "file", "path": "data/*.xlsx"},
+    }
+    kpis = [
+        {"id": "revenue", "source": {"from": "warehouse", "query": QUERY, "schedule": "daily"}},
+        {"id": "hires", "source": {"from": "sheets", "schedule": "0 6 * * 1"}},
+        {"id": "churn", "source": {"kind": "file", "path": "data/churn.csv"}},
+    ]
+    (workdir / "strategy.yaml").write_text(strategy(sources, kpis))
+    assert los("apply", "strategy.yaml").exit_code == 0
+    exported = los("export", "exported.yaml")
+    assert exported.exit_code == 0, exported.output
+    text = (workdir / "exported.yaml").read_text()
+    assert "url: env:WAREHOUSE_URL" in text
+    again = parse_strategy(text, "exported.yaml")
+    original = parse_strategy((workdir / "strategy.yaml").read_text(), "strategy.yaml")
+    assert again.sources == original.sources
+    assert [k.source for k in again.kpis] == [k.source for k in original.kpis]
+    assert feeds(again) == feeds(original)
+    revenue = next(f for f in feeds(again) if f.kpi_id == "revenue")
+    assert (revenue.look_back, revenue.timeout, revenue.schedule) == (3, 60.0, "daily")
+
+    # A changed source is a change of the definitions, with its history.
+    sources["warehouse"]["look_back"] = 1  # type: ignore[index]
+    (workdir / "strategy.yaml").write_text(strategy(sources, kpis))
+    applied = los("apply", "strategy.yaml")
+    assert applied.exit_code == 0
+    history = los("history", "--format", "json")
+    assert '"sources"' in history.stdout
