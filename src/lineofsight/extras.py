@@ -1,8 +1,9 @@
 """The optional parts of Line of Sight (pip extras) and the error when one is not installed.
 
 `pip install lineofsight` gives the command line on SQLite and PostgreSQL. The web app, pandas
-frames, semantic library search and Spark sources each need an extra; the code that uses one asks `require`
-first, so that a plain install says what to install instead of failing on an import.
+frames, semantic library search and Spark sources each need an extra; the code that uses one
+asks `require` (or `missing`) first, so that a plain install says what to install instead of
+failing on an import.
 """
 
 from __future__ import annotations
