@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook
 
 from tests.conftest import Los
@@ -103,3 +104,24 @@ def test_bad_rows_in_any_file_store_nothing(los: Los, workdir: Path, db_url: str
     (workdir / "data" / "a.csv").unlink()
     nothing = los("refresh", "hires")
     assert "Failed hires (files): no CSV or XLSX file matches data/*.csv" in nothing.stderr
+
+
+def test_files_outside_the_strategy_folder_need_a_listed_root(
+    los: Los, workdir: Path, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "shared"
+    elsewhere.mkdir()
+    (elsewhere / "hires.csv").write_text("kpi,period,value\nhires,2026-07,3\n")
+    kpis = [{"id": "hires", "source": {"kind": "file", "path": str(elsewhere / "*.csv")}}]
+    (workdir / "strategy.yaml").write_text(strategy({}, kpis))
+    assert los("apply", "strategy.yaml").exit_code == 0
+    monkeypatch.delenv("LOS_SOURCE_FILE_ROOTS", raising=False)
+    refused = los("refresh", "hires")
+    assert refused.exit_code == 1
+    assert "is outside the strategy file's folder: list its folder in LOS_SOURCE_FILE_ROOTS" in (
+        refused.stderr
+    )
+    assert stored(db_url) == []
+    monkeypatch.setenv("LOS_SOURCE_FILE_ROOTS", str(elsewhere))
+    assert los("refresh", "hires").exit_code == 0
+    assert [row[:4] for row in stored(db_url)] == [("hires", "acme", "2026-07", 3.0)]
