@@ -175,7 +175,7 @@ def test_a_query_error_and_a_missing_table_give_one_line_reasons(
         "the query failed: [PARSE_SYNTAX_ERROR] Syntax error at or near 'selec'."
     )
     text = los("refresh", "--all")
-    assert "lake: failed (query): the query failed: [TABLE_OR_VIEW_NOT_FOUND]" in text.stderr
+    assert "Failed lake (query): the query failed: [TABLE_OR_VIEW_NOT_FOUND]" in text.stderr
     assert "Traceback" not in text.output
     assert stored(db_url) == []
 
@@ -215,12 +215,11 @@ def test_spark_writes_nothing_on_the_console(lake: Lake, tmp_path: Path) -> None
     assert run("apply", "strategy.yaml").returncode == 0
     refreshed = run("refresh", "--all")
     assert refreshed.returncode == 1
-    (line,) = [line for line in refreshed.stderr.splitlines() if line.strip()]
-    assert line.endswith(
-        "lake: failed (query): the query failed: [TABLE_OR_VIEW_NOT_FOUND] The table or view "
+    assert refreshed.stderr.splitlines() == [
+        "Failed lake (query): the query failed: [TABLE_OR_VIEW_NOT_FOUND] The table or view "
         "`refunds` cannot be found. Verify the spelling and correctness of the schema and "
         "catalog."
-    )
+    ]
     for noise in NOISE:
         assert noise not in refreshed.stdout + refreshed.stderr
     assert not (tmp_path / "spark-warehouse").exists()
