@@ -12,8 +12,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,web,semantic,pandas]'
+	$(BIN)/pip install --quiet -e '.[dev,web,semantic,pandas,spark]'
 	@sh scripts/ensure-postgres.sh
+	@sh scripts/ensure-java.sh
 	@sh scripts/ensure-chromium.sh
 	@touch $(STAMP)
 

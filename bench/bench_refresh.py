@@ -1,0 +1,293 @@
+"""Benchmark `los refresh`: KPIs filled from where the facts live, against exporting the same
+period values to CSV and loading them (goal: an incremental refresh after one new day of
+facts takes at most 10% of the full refresh).
+
+The data (bench/refresh_facts.py, generated once and cached under --cache): a DuckDB file of
+50 million orders (day, region, product, amount) and 1,000 KPIs, each the monthly revenue of
+one product per region (a grouped query whose unit column puts each region's value on its
+unit), all from one named source; the same orders, 10 million of them, as Parquet files for a
+Spark source on `local[*]`.
+
+Each step is a fresh process (`los ...`, on a SQLite store), timed from start to exit, with the
+peak memory of its whole process tree (the sum of the resident memory of it and its children,
+Spark's JVM included, sampled every 20 ms):
+- DuckDB, full: `los refresh --all` into a store with nothing yet;
+- the reference: export every KPI's period values to CSV with one grouped DuckDB query (a
+  process of its own), then `los load` the file into a store with nothing yet; both stores are
+  checked to hold the same values;
+- DuckDB, incremental: one new day of facts, then `los refresh --all` (each query reads from
+  its `:since`: two periods before the last one refreshed);
+- Spark, full and incremental: the same over the Parquet files (each refresh starts Spark's
+  JVM: its start is part of the time, as it is for a refresh started by cron);
+- rows: the period-level rows that cross from the source to the store, against the fact rows
+  the queries aggregate.
+
+    .venv/bin/python bench/bench_refresh.py                      # 50 M / 1,000 KPIs; Spark 10 M
+    .venv/bin/python bench/bench_refresh.py --rows 5000000 --kpis 100 --spark-rows 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from refresh_facts import (
+    END,
+    add_day,
+    export_code,
+    make_duckdb_facts,
+    make_parquet_facts,
+    write_strategy,
+)
+
+LOS = str(Path(sys.executable).parent / "los")
+GOAL_RATIO = 0.10
+SPARK_START = (
+    "from lineofsight.sources import spark_session\n"
+    "spark_session.session(spark_session.LOCAL).sql('select 1').collect()\n"
+)
+NEW_DAY = END + dt.timedelta(days=1)
+# The incremental refresh's :since: the last month refreshed (October) less the default
+# look-back of two months.
+SINCE = dt.date(END.year, END.month - 2, 1)
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants, from the kernel's list of each task's children."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    todo.extend(int(child) for child in children.read().split())
+        except OSError:
+            continue  # ended meanwhile
+    return found
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
+    """Wall time (s), peak memory of the process tree (MB) and standard output of a command;
+    exit on failure (its standard error shown)."""
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, sum(_rss_kb(pid) for pid in _tree(child.pid)))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = child.communicate()
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if child.returncode not in (0,):
+        raise SystemExit(f"{' '.join(command[:3])} failed ({child.returncode}):\n{err[-3000:]}")
+    return wall, peak / 1024, out
+
+
+def los(args: list[str], db: Path, env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
+    return run([LOS, *args, "--db", f"sqlite:///{db}"], env, cwd)
+
+
+def refresh(db: Path, env: dict[str, str], cwd: Path) -> tuple[float, float, dict[str, Any]]:
+    wall, peak, out = los(["refresh", "--all", "--format", "json"], db, env, cwd)
+    (summary,) = json.loads(out)["sources"]
+    if summary["state"] != "ok":
+        raise SystemExit(f"refresh failed: {summary}")
+    return wall, peak, summary
+
+
+def stored(db: Path) -> tuple[int, float]:
+    """How many values the store holds, and their sum (to compare two stores)."""
+    with sqlite3.connect(db) as conn:
+        count, total = conn.execute("select count(*), sum(value) from measurements").fetchone()
+    return int(count), float(total or 0.0)
+
+
+def facts_since(facts: str, since: dt.date, kpis: int, parquet: bool = False) -> int:
+    """The fact rows the KPIs' queries aggregate from `since` on."""
+    import duckdb
+
+    table = f"read_parquet('{facts}/*.parquet')" if parquet else "orders"
+    with duckdb.connect(":memory:" if parquet else facts, read_only=not parquet) as conn:
+        row = conn.execute(
+            f"select count(*) from {table} where day >= ? and product < ?",
+            [since, f"p{kpis:04d}"],
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def line(label: str, wall: float, peak: float, extra: str = "") -> None:
+    print(f"  {label:<44} {wall:8.1f} s {peak:8.0f} MB  {extra}", flush=True)
+
+
+def bench_duckdb(args: argparse.Namespace, work: Path, env: dict[str, str]) -> None:
+    cached = args.cache / f"facts-{args.rows}-{args.kpis}.duckdb"
+    if not cached.exists():
+        print(f"  generating {args.rows:,} orders in DuckDB ...", flush=True)
+        started = time.perf_counter()
+        make_duckdb_facts(cached.with_suffix(".partial"), args.rows, args.kpis)
+        cached.with_suffix(".partial").rename(cached)
+        print(f"  ({time.perf_counter() - started:.0f} s)", flush=True)
+    facts = work / "facts.duckdb"
+    shutil.copyfile(cached, facts)
+    env = {**env, "FACTS_URL": f"duckdb:///{facts}"}
+    write_strategy(work / "strategy.yaml", args.kpis, {"url": "env:FACTS_URL"}, "orders")
+    store, reference = work / "refresh.db", work / "load.db"
+    for db in (store, reference):
+        los(["apply", "strategy.yaml"], db, env, work)
+
+    print(f"DuckDB: {args.rows:,} orders, {args.kpis:,} KPIs per month and region", flush=True)
+    full, full_peak, summary = refresh(store, env, work)
+    line("los refresh --all (full)", full, full_peak, f"{summary['added']:,} values added")
+    exported, export_peak, _ = run(
+        [sys.executable, "-c", export_code(facts, work / "values.csv", args.kpis)], env, work
+    )
+    line("reference: export period values to CSV", exported, export_peak)
+    loaded, load_peak, _ = los(["load", "values.csv"], reference, env, work)
+    line("reference: los load of that CSV", loaded, load_peak)
+    line("reference: export + load", exported + loaded, max(export_peak, load_peak))
+    same = stored(store) == stored(reference)
+    print(f"  the two stores hold the same values: {same} ({stored(store)[0]:,} values)")
+    if not same:
+        raise SystemExit("the refresh and the load stored different values")
+
+    added = add_day(facts, args.rows, args.kpis, NEW_DAY)
+    inc, inc_peak, inc_summary = refresh(store, env, work)
+    ratio = inc / full
+    verdict = "met" if ratio <= GOAL_RATIO else "MISSED"
+    line(
+        f"los refresh --all after {added:,} new orders",
+        inc,
+        inc_peak,
+        f"{ratio:.1%} of the full refresh (goal <= {GOAL_RATIO:.0%}: {verdict})",
+    )
+    _rows(
+        "DuckDB", summary, inc_summary, args.rows, facts_since(str(facts), SINCE, args.kpis), SINCE
+    )
+
+
+def _rows(
+    engine: str,
+    full: dict[str, Any],
+    inc: dict[str, Any],
+    scanned_full: int,
+    scanned_inc: int,
+    since: dt.date,
+) -> None:
+    print(
+        f"  rows to the store: full {full['rows_read']:,} of {scanned_full:,} fact rows "
+        f"aggregated ({scanned_full / max(1, full['rows_read']):,.0f} to 1); incremental "
+        f"{inc['rows_read']:,} of {scanned_inc:,} (facts from {since})",
+        flush=True,
+    )
+
+
+def bench_spark(args: argparse.Namespace, work: Path, env: dict[str, str]) -> None:
+    lake = work / "lake"
+    lake.mkdir()
+    cached = args.cache / f"orders-{args.spark_rows}-{args.spark_kpis}.parquet"
+    if not cached.exists():
+        print(f"  writing {args.spark_rows:,} orders as Parquet ...", flush=True)
+        make_parquet_facts(cached.with_suffix(".partial"), args.spark_rows, args.spark_kpis)
+        cached.with_suffix(".partial").rename(cached)
+    shutil.copyfile(cached, lake / "orders-0.parquet")
+    table = f"parquet.`{lake}`"
+    write_strategy(work / "spark.yaml", args.spark_kpis, {"kind": "spark"}, table)
+    store = work / "spark.db"
+    los(["apply", "spark.yaml"], store, env, work)
+    print(
+        f"Spark local[*]: {args.spark_rows:,} orders in Parquet, {args.spark_kpis:,} KPIs",
+        flush=True,
+    )
+    started, start_peak, _ = run([sys.executable, "-c", SPARK_START], env, work)
+    line("Spark's start alone (a process that starts it)", started, start_peak)
+    full, full_peak, summary = refresh(store, env, work)
+    line("los refresh --all (full, Spark start included)", full, full_peak)
+    day = work / "day.duckdb"
+    import duckdb
+
+    with duckdb.connect(str(day)) as conn:
+        conn.execute(
+            "create table orders (day date, region varchar, product varchar, amount double)"
+        )
+    added = add_day(day, args.spark_rows, args.spark_kpis, NEW_DAY)
+    with duckdb.connect(str(day)) as conn:
+        conn.execute(f"copy orders to '{lake / 'orders-1.parquet'}' (format parquet)")
+    inc, inc_peak, inc_summary = refresh(store, env, work)
+    line(
+        f"los refresh --all after {added:,} new orders",
+        inc,
+        inc_peak,
+        f"{inc / full:.1%} of the full refresh",
+    )
+    _rows(
+        "Spark",
+        summary,
+        inc_summary,
+        args.spark_rows,
+        facts_since(str(lake), SINCE, args.spark_kpis, parquet=True),
+        SINCE,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=50_000_000)
+    parser.add_argument("--kpis", type=int, default=1000)
+    parser.add_argument("--spark-rows", type=int, default=10_000_000)
+    # Spark runs a KPI's query in about a second on local[*] with two cores (planning and
+    # scheduling, whatever the data): 1,000 KPIs would take a quarter of an hour.
+    parser.add_argument("--spark-kpis", type=int, default=100)
+    parser.add_argument("--no-spark", action="store_true")
+    parser.add_argument("--no-duckdb", action="store_true")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/los-bench-refresh"))
+    args = parser.parse_args()
+    args.cache.mkdir(parents=True, exist_ok=True)
+    env = {key: value for key, value in os.environ.items() if key != "LOS_DATABASE_URL"}
+    work = args.cache / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    print(f"(machine: {os.cpu_count()} cores, shared with other work: times are noisy)")
+    if not args.no_duckdb:
+        bench_duckdb(args, work, env)
+    if not args.no_spark:
+        bench_spark(args, work, env)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
