@@ -105,7 +105,9 @@ def post_webhook(
     """POST the JSON body to the webhook whose URL the environment holds."""
     url = resolve_secret(url_reference, f"webhook {hook_id}: url")
     if not url.startswith(("https://", "http://")):
-        raise SendFailure(f"webhook {hook_id}: the URL in {url_reference} is not an http or https URL")
+        raise SendFailure(
+            f"webhook {hook_id}: the URL in {url_reference} is not an http or https URL"
+        )
     request = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
