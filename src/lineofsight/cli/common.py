@@ -261,29 +261,32 @@ def is_stdout(path: Path | None) -> bool:
     return path is None or str(path) == "-"
 
 
-def write_output(text: str | bytes, path: Path | None) -> None:
-    """Write `text` (or binary data) to `path`, or to standard output for `-` or no path.
+def write_output(text: str | bytes | list[bytes | memoryview], path: Path | None) -> None:
+    """Write `text` (or binary data, maybe in pieces written one after the other) to `path`,
+    or to standard output for `-` or no path.
 
     A missing folder on the way is created, as `mkdir -p` would; a path that cannot be
     written (a folder, no permission) is a UsageError naming it. The file is replaced in one
     step.
     """
+    pieces = [text] if isinstance(text, bytes) else text
     if path is None or is_stdout(path):
-        if isinstance(text, bytes):
+        if isinstance(pieces, list):
             sys.stdout.flush()
-            sys.stdout.buffer.write(text)
+            sys.stdout.buffer.writelines(pieces)
             sys.stdout.buffer.flush()
         else:
-            sys.stdout.write(text)
+            sys.stdout.write(pieces)
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written beside it, then moved over it: a reader never sees half a file.
         tmp = path.with_name(f".{path.name}.tmp")
-        if isinstance(text, bytes):
-            tmp.write_bytes(text)
+        if isinstance(pieces, list):
+            with tmp.open("wb") as file:
+                file.writelines(pieces)
         else:
-            tmp.write_text(text, encoding="utf-8")
+            tmp.write_text(pieces, encoding="utf-8")
         tmp.replace(path)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

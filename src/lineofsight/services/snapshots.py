@@ -55,7 +55,7 @@ _LABELS = ("kpi_labels", "objective_labels", "unit_labels")
 _UNCHANGED = (*_DEFINITIONS, "inputs", *_LABELS)  # parts that only an apply changes
 _ROWS = {"kpis": "scored", "objectives": "objectives_rows", "units": "units_rows"}
 # The layout of a stored snapshot; one of another layout or release is computed again.
-FORMAT = 4
+FORMAT = 5
 # A patch of more rows than this share of the scorecard's is saved in full instead.
 PATCH_SHARE = 1 / 16
 
@@ -65,7 +65,8 @@ class Scorecard:
     frames' order), kept with it so that an unchanged row is never written again.
 
     Read back from the store, its frames are decoded when first asked for: the JSON of the
-    whole scorecard needs only its rows, kept as text (one row a line)."""
+    whole scorecard needs only its rows, kept as text (the rows of a section joined by the
+    commas between them, as they are written out)."""
 
     def __init__(
         self,
@@ -162,21 +163,31 @@ class Scorecard:
         if section not in self._rows:
             import polars as pl
 
-            text = b"".join(self._text(section)).decode()
-            rows = text.split("\n") if text else []
+            text = bytes(self._stored["parts"][f"{section}_json"])
+            ends = self._ends(section)
+            starts = [0, *(end + 1 for end in ends[:-1])]
+            lines = [text[start:end] for start, end in zip(starts, ends, strict=True)]
+            for number, row in (self._changes or {}).get(section, {}).items():
+                lines[number] = row
+            rows = [line.decode() for line in lines]
             self._rows[section] = pl.Series("json", rows, dtype=pl.String)
         return self._rows[section]
 
+    def _ends(self, section: str) -> array.array[int]:
+        """Where each stored row of the section ends (the comma after it, or the end)."""
+        ends = array.array("I", bytes(self._stored["parts"][f"{section}_ends"]))
+        if sys.byteorder != "little":
+            ends.byteswap()
+        return ends
+
     def _text(self, section: str) -> list[bytes | memoryview]:
-        """The section's JSON rows as stored, one a line, with the changed ones in place: in
-        pieces to be joined (the stored rows are not copied)."""
+        """The section's JSON rows as stored, with the changed ones in place: in pieces to
+        be written one after the other (the stored rows are not copied)."""
         text = self._stored["parts"][f"{section}_json"]
         changes = (self._changes or {}).get(section)
         if not changes:
             return [text]
-        ends = array.array("I", bytes(self._stored["parts"][f"{section}_ends"]))
-        if sys.byteorder != "little":
-            ends.byteswap()
+        ends = self._ends(section)
         pieces, start = [], 0
         for number in sorted(changes):
             pieces += [text[start : ends[number - 1] + 1 if number else 0], changes[number]]
@@ -202,25 +213,25 @@ class Scorecard:
 
     def status_json_bytes(self) -> bytes:
         """The status JSON of the whole scorecard, UTF-8 (written without decoding it)."""
+        return b"".join(self.status_json_pieces())
+
+    def status_json_pieces(self) -> list[bytes | memoryview]:
+        """The status JSON of the whole scorecard, UTF-8, in pieces to be written one after
+        the other: those of a scorecard read back are its stored rows, not copied."""
         if not self._rows and "kpis_json" in self._stored.get("parts", {}):
-            # Rows as stored: one a line, each line a JSON object without a line break, so
-            # that the line breaks are the commas between them (nothing else has one).
             kpis, objectives, units = (self._text(s) for s in SECTIONS)
-            document = b"".join(
-                [
-                    f'{{"as_of": "{self.as_of.isoformat()}", "kpis": ['.encode(),
-                    *kpis,
-                    b'], "objectives": [',
-                    *objectives,
-                    b'], "units": [',
-                    *units,
-                    b"]}",
-                ]
-            )
-            return document.replace(b"\n", b",")
+            return [
+                f'{{"as_of": "{self.as_of.isoformat()}", "kpis": ['.encode(),
+                *kpis,
+                b'], "objectives": [',
+                *objectives,
+                b'], "units": [',
+                *units,
+                b"]}",
+            ]
         from lineofsight.services.shapes import status_document
 
-        return status_document(self.as_of, *(self.rows(s) for s in SECTIONS)).encode()
+        return [status_document(self.as_of, *(self.rows(s) for s in SECTIONS)).encode()]
 
 
 def scorecard(
@@ -333,10 +344,11 @@ def encode(card: Scorecard) -> bytes:
         sizes[name] = len(parts[-1])
     for section in SECTIONS:
         rows = card.rows(section)
-        parts.append(rows.str.join("\n").item().encode() if len(rows) else b"")
+        parts.append(rows.str.join(",").item().encode() if len(rows) else b"")
         sizes[f"{section}_json"] = len(parts[-1])
     for section in SECTIONS:
-        # Where each row ends (its line break): a patch replaces rows without splitting all.
+        # Where each row ends (the comma after it): a patch replaces rows without splitting
+        # all.
         ends = array.array("I", ((card.rows(section).str.len_bytes() + 1).cum_sum() - 1).to_list())
         if sys.byteorder != "little":
             ends.byteswap()
