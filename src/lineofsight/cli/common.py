@@ -273,7 +273,8 @@ def write_output(text: str | bytes | list[bytes | memoryview], path: Path | None
     if path is None or is_stdout(path):
         if isinstance(pieces, list):
             sys.stdout.flush()
-            sys.stdout.buffer.writelines(pieces)
+            for piece in pieces:  # one by one: a stream may watch its `write` (a test's)
+                sys.stdout.buffer.write(piece)
             sys.stdout.buffer.flush()
         else:
             sys.stdout.write(pieces)

@@ -15,24 +15,30 @@ definitions and those of its formula's inputs (tests compare the two after rando
 from __future__ import annotations
 
 import array
+import contextlib
 import datetime as dt
 import io
 import json
+import logging
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from lineofsight import __version__
 from lineofsight.domain import model as m
-from lineofsight.errors import UsageError
+from lineofsight.errors import LineOfSightError, UsageError
 from lineofsight.services.arguments import OPTIONS, ArgumentNames
 from lineofsight.services.as_of import resolve_as_of
 from lineofsight.store.database import Store
 from lineofsight.store.scorecards import (
     Marks,
+    Snapshot,
     idle,
     read_fiscal_start,
     read_marks,
+    read_newest_key,
     read_snapshot,
+    read_snapshot_marks,
     save_patch,
     save_snapshot,
     written_since,
@@ -46,6 +52,8 @@ if TYPE_CHECKING:
     from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
     from lineofsight.services.scorecard_frames import ScorecardFrames
     from lineofsight.store.labels import Labels
+
+log = logging.getLogger(__name__)
 
 _DEFINITIONS = ("kpis", "period_targets", "unit_targets", "supports", "objectives", "units")
 
@@ -100,6 +108,15 @@ class Scorecard:
         # number (None: not saved, or to be saved in full).
         self._changes = changes
         self.base: Marks | None = None  # what the scorecard saved in full covers
+
+    @property
+    def kpi_rows(self) -> int:
+        """How many KPI rows the scorecard has (read from its layout, nothing decoded)."""
+        if "kpis" in self._rows:
+            return len(self._rows["kpis"])
+        if self._evaluation is not None:
+            return self._evaluation.kpis.height
+        return int(self._stored["header"]["sizes"]["kpis_ends"]) // 4
 
     @property
     def changed(self) -> dict[str, set[int]] | None:
@@ -246,22 +263,78 @@ def scorecard(
     brought up to date, else computed in full; saved for the next time unless `save` is off.
     Messages name the arguments as `names` says."""
     lag = not period  # a period report shows each KPI's period, value or not
-    with store.reading() as conn:
+    with store.plain_reading() as plain, _reading(store, plain) as conn:
         fiscal_start = read_fiscal_start(conn)
         if fiscal_start is None:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
         calendar = m.Calendar(fiscal_start)
         day = resolve_as_of(m.Organization(name="", calendar=calendar), period, as_of, names)
-        marks = read_marks(conn)  # before the data: the snapshot claims no more than it holds
-        found = read_snapshot(conn, day, lag)
-        changed: set[str] | None = None
-        if found is not None and found.marks.definitions == marks.definitions:
-            changed = written_since(conn, found.marks)
-    card = None
-    if found is not None and changed is not None:
+        kept = _kept(conn, day, lag)
+    return _up_to_date(store, day, lag, kept, save=save)
+
+
+class _Kept:
+    """What the store holds for a scorecard: its marks now, the kept snapshot of the date
+    (if any) and the KPIs written since it (None: computed in full)."""
+
+    def __init__(self, marks: Marks, found: Snapshot | None, changed: set[str] | None) -> None:
+        self.marks, self.found, self.changed = marks, found, changed
+
+
+def _kept(conn: Any, day: dt.date, lag: bool) -> _Kept:
+    marks = read_marks(conn)  # before the data: the snapshot claims no more than it holds
+    found = read_snapshot(conn, day, lag)
+    changed: set[str] | None = None
+    if found is not None and found.marks.definitions == marks.definitions:
+        changed = written_since(conn, found.marks)
+    return _Kept(marks, found, changed)
+
+
+def refresh_kept(store: Store) -> None:
+    """After a write of values: bring the scorecard kept last up to date (the KPIs written
+    scored again, saved as a patch), so that the next status or page reads it as it is.
+    Nothing when the write touched more than a patch holds, or after a change of the
+    definitions (the next status computes those); never an error for the write, which is
+    committed already (a status brings the scorecard up to date itself)."""
+    try:
+        with store.plain_reading() as plain, _reading(store, plain) as conn:
+            newest = read_newest_key(conn)
+            if newest is None:
+                return
+            day, lag = newest
+            marks = read_marks(conn)
+            saved = read_snapshot_marks(conn, day, lag)
+            if saved is None or saved.definitions != marks.definitions:
+                return
+            if not written_since(conn, saved):
+                return  # nothing written (the kept rows not read)
+            kept = _kept(conn, day, lag)
+        if kept.found is None or not kept.changed:
+            return
+        card = decode(kept.found.payload, day, kept.found.patch)
+        if card is None or len(kept.changed) > card.kpi_rows * PATCH_SHARE:
+            return
+        _up_to_date(store, day, lag, kept, save=True, card=card)
+    except LineOfSightError as exc:
+        log.info("the kept scorecard is brought up to date by the next status: %s", exc)
+
+
+def _up_to_date(
+    store: Store,
+    day: dt.date,
+    lag: bool,
+    kept: _Kept,
+    *,
+    save: bool,
+    card: Scorecard | None = None,
+) -> Scorecard:
+    """The kept scorecard `kept` brought up to date (patched), else computed in full; saved
+    unless `save` is off."""
+    marks, found, changed = kept.marks, kept.found, kept.changed
+    if card is None and found is not None and changed is not None:
         card = decode(found.payload, day, found.patch)
-        if card is not None:
-            card.base = found.saved
+    if card is not None and found is not None:
+        card.base = found.saved
     if card is not None and changed is not None:
         if not changed:
             return card
@@ -303,6 +376,16 @@ def scorecard(
         ):
             save_snapshot(store, day, lag, marks, encode(card))
     return card
+
+
+@contextlib.contextmanager
+def _reading(store: Store, plain: Any) -> Iterator[Any]:
+    """The read connection `plain` when there is one (sqlite3), else the store's."""
+    if plain is not None:
+        yield plain
+    else:
+        with store.reading() as conn:
+            yield conn
 
 
 def _small(card: Scorecard) -> bool:
@@ -422,5 +505,6 @@ __all__ = [
     "decode",
     "encode",
     "encode_patch",
+    "refresh_kept",
     "scorecard",
 ]
