@@ -184,6 +184,24 @@ def read_snapshot_marks(
     return Marks(base.definitions, int(patches[0][2]), int(patches[0][3]))
 
 
+def read_patch(
+    conn: Connection | sqlite3.Connection, as_of: dt.date, lag: bool
+) -> tuple[Marks, Marks, bytes] | None:
+    """The patch of the stored scorecard of this as-of date and mode, without the scorecard
+    saved in full: what that covers, what the two cover together, and the patch; None when
+    there is no such patch."""
+    key = {"as_of": as_of, "lag": lag}
+    rows = _rows(conn, _READ_MARKS, key)
+    if not rows:
+        return None
+    base = Marks(*(int(v) for v in rows[0]))
+    patches = _rows(conn, _READ_PATCH, key)
+    if not patches or (int(patches[0][0]), int(patches[0][1])) != (base.load_id, base.revision_id):
+        return None
+    found = patches[0]
+    return base, Marks(base.definitions, int(found[2]), int(found[3])), bytes(found[4])
+
+
 def read_newest_key(conn: Connection | sqlite3.Connection) -> tuple[dt.date, bool] | None:
     """The as-of date and mode of the scorecard saved last, if any."""
     rows = _rows(conn, _OLDEST + " LIMIT 1")
@@ -309,6 +327,7 @@ __all__ = [
     "read_fiscal_start",
     "read_marks",
     "read_newest_key",
+    "read_patch",
     "read_snapshot",
     "read_snapshot_marks",
     "save_patch",
