@@ -493,3 +493,46 @@ def test_the_kept_scorecard_reads_the_same_through_sqlite3_and_sqlalchemy(store:
             assert saved is not None and saved == read_snapshot(conn, AS_OF, True).marks
             assert written_since(reads, saved) == written_since(conn, saved)
         assert read_snapshot(plain, dt.date(2026, 1, 1), True) is None
+
+
+@pytest.mark.parametrize("held", ["computed in full", "read back"])
+def test_a_scorecard_held_in_memory_takes_the_rows_of_a_newer_patch(
+    store: Store, monkeypatch: pytest.MonkeyPatch, held: str
+) -> None:
+    """The web app's way: after check-ins (each patching the kept scorecard), the scorecard
+    it holds takes the patch's rows without the scorecard saved in full read again, and is
+    the full computation, JSON rows included."""
+    import lineofsight.services.snapshots as snapshots
+
+    monkeypatch.setattr(snapshots, "PATCH_SHARE", 1.0)  # patches, however small the store
+    rng = random.Random(8)
+    card = scorecard(store, as_of=AS_OF.isoformat())
+    if held == "read back":
+        card = scorecard(store, as_of=AS_OF.isoformat())  # the kept one, decoded
+        assert not card.holds_rows
+    else:
+        assert card.holds_rows
+    assert card.base is not None
+    decoded: list[object] = []
+    real_decode = snapshots.decode
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        decoded.append(args)
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(snapshots, "decode", spy)
+    for _ in range(3):
+        _write_randomly(store, rng, rng.randint(1, 3))
+        before = len(decoded)
+        card = scorecard(store, as_of=AS_OF.isoformat(), previous=card)
+        assert len(decoded) == before  # the scorecard saved in full not read again
+        _same(card, _full(store, AS_OF), store)
+    monkeypatch.undo()
+    # A scorecard the store no longer holds the base of is read again, right.
+    with store.transaction() as conn:
+        from sqlalchemy import text
+
+        conn.execute(text("DELETE FROM scorecard_patches"))
+        conn.execute(text("DELETE FROM scorecard_snapshots"))
+    _write_randomly(store, rng, 2)
+    _same(scorecard(store, as_of=AS_OF.isoformat(), previous=card), _full(store, AS_OF), store)
