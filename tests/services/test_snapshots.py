@@ -536,3 +536,48 @@ def test_a_scorecard_held_in_memory_takes_the_rows_of_a_newer_patch(
         conn.execute(text("DELETE FROM scorecard_snapshots"))
     _write_randomly(store, rng, 2)
     _same(scorecard(store, as_of=AS_OF.isoformat(), previous=card), _full(store, AS_OF), store)
+
+
+@pytest.mark.parametrize("seed", [9, 10])
+def test_a_new_as_of_date_is_carried_from_the_nearest_kept_one_as_computed_in_full(
+    store: Store, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Day after day (across ends of weeks, months, quarters and the days values fall due),
+    with writes in between: the scorecard of a date no status asked for yet, carried from
+    the kept scorecard of the nearest date, is the full computation; so is the next status
+    of that date, read back (its scorecard saved as the other's with a patch)."""
+    import lineofsight.services.snapshots as snapshots
+    from lineofsight.services.snapshot_days import moved_kpis
+
+    monkeypatch.setattr(snapshots, "PATCH_SHARE", 1.0)  # patches, however small the store
+    monkeypatch.setattr(snapshots, "CARRY_SHARE", 1.0)  # carried, however many KPIs move
+    rng = random.Random(seed)
+    days = [AS_OF + dt.timedelta(days=n) for n in (1, 2, 8, 9, 10, 30, 39, 40, 41, 70)]
+    days += [dt.date(2026, 9, 30), dt.date(2026, 10, 1), dt.date(2027, 1, 1)]
+    scorecard(store, as_of=AS_OF.isoformat())
+    moved: list[int] = []
+    patched: list[bool] = []
+    defs = read_definition_frames(store)
+    for day in days:
+        if rng.random() < 0.5:
+            _write_randomly(store, rng, rng.randint(1, 3))
+        with store.reading() as conn:
+            nearest = snapshots.read_nearest_key(conn, day, True, read_marks(conn).definitions)
+        assert nearest is not None
+        moved.append(len(moved_kpis(defs, nearest, day, True)))
+        got = scorecard(store, as_of=day.isoformat())
+        _same(got, _full(store, day), store)
+        with store.reading() as conn:
+            kept = read_snapshot(conn, day, True)
+        assert kept is not None
+        # Carried: the other's scorecard with a patch (or saved in full when the KPIs' rows
+        # are other ones, past the end of a year: unit targets of another year).
+        patched.append(kept.patch is not None)
+        again = scorecard(store, as_of=day.isoformat())
+        _same(again, _full(store, day), store)
+    # Some days move no KPI at all, some move some: both are exercised.
+    assert 0 in moved and max(moved) > 0
+    assert sum(patched) >= len(days) // 2
+    # A period report is carried the same way.
+    scorecard(store, period="2026-11")
+    _same(scorecard(store, period="2026-12"), _full(store, dt.date(2026, 12, 31), False), store)

@@ -39,10 +39,12 @@ from lineofsight.store.scorecards import (
     idle,
     read_fiscal_start,
     read_marks,
+    read_nearest_key,
     read_newest_key,
     read_patch,
     read_snapshot,
     read_snapshot_marks,
+    save_carried,
     save_patch,
     save_snapshot,
     written_since,
@@ -80,7 +82,71 @@ def scorecard(
             if newer is not None:
                 return newer
         kept = _kept(conn, day, lag)
+        carry = _carry(conn, day, lag, kept.marks) if kept.found is None else None
+    if carry is not None:
+        carried = _carried(store, day, lag, kept.marks, *carry, save=save)
+        if carried is not None:
+            return carried
     return _up_to_date(store, day, lag, kept, save=save)
+
+
+# A scorecard of another date is carried over when at most this share of its KPIs is scored
+# again (more is about as fast computed in full: the first status of a month, after a change
+# of the definitions).
+CARRY_SHARE = 1 / 4
+
+
+def _carry(
+    conn: Any, day: dt.date, lag: bool, marks: Marks
+) -> tuple[dt.date, Snapshot, set[str]] | None:
+    """The kept scorecard of the nearest other date (these definitions, this mode) and the
+    KPIs written since it, if there is one."""
+    source = read_nearest_key(conn, day, lag, marks.definitions)
+    if source is None:
+        return None
+    other = read_snapshot(conn, source, lag)
+    if other is None or other.marks.definitions != marks.definitions:
+        return None
+    return source, other, written_since(conn, other.marks)
+
+
+def _carried(
+    store: Store,
+    day: dt.date,
+    lag: bool,
+    marks: Marks,
+    source: dt.date,
+    other: Snapshot,
+    changed: set[str],
+    *,
+    save: bool,
+) -> Scorecard | None:
+    """The scorecard of `day` from the one kept for `source`: the KPIs written since it and
+    those whose rows can differ between the two dates scored again (`moved_kpis`), saved as
+    the other's scorecard saved in full (copied in the store) with a patch; None when too
+    many KPIs move (computed in full instead)."""
+    from lineofsight.services.snapshot_days import moved_kpis
+    from lineofsight.services.snapshot_patch import patch
+
+    card = decode(other.payload, source, other.patch)
+    if card is None:
+        return None
+    card.base = other.saved
+    again = changed | moved_kpis(card.defs, source, day, lag)
+    if len(again) > card.defs.kpis.height * CARRY_SHARE:
+        return None
+    card = patch(store, card, again, lag, as_of=day)
+    card.covers = marks
+    if save:
+        idle(store)
+        base = card.base
+        if not (
+            base is not None
+            and _small(card)
+            and save_carried(store, source, day, lag, base, marks, encode_patch(card))
+        ) and save_snapshot(store, day, lag, marks, encode(card)):
+            card.base = marks if card.holds_rows else None
+    return card
 
 
 def _newer(conn: Any, previous: Scorecard, lag: bool) -> Scorecard | None:

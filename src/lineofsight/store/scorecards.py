@@ -113,6 +113,7 @@ def _statement(sql: str) -> TextClause:
 
     types: dict[str, Any] = {
         "as_of": Date,
+        "source": Date,
         "lag": Boolean,
         "payload": LargeBinary,
         "saved_at": DateTime(timezone=True),
@@ -200,6 +201,21 @@ def read_patch(
         return None
     found = patches[0]
     return base, Marks(base.definitions, int(found[2]), int(found[3])), bytes(found[4])
+
+
+def read_nearest_key(
+    conn: Connection | sqlite3.Connection, as_of: dt.date, lag: bool, definitions: int
+) -> dt.date | None:
+    """The as-of date of the stored scorecard of this mode and these definitions nearest to
+    `as_of` (another date), if any."""
+    rows = _rows(
+        conn,
+        "SELECT as_of FROM scorecard_snapshots WHERE lag = :lag AND definitions = :definitions",
+        {"lag": lag, "definitions": definitions},
+    )
+    days = [d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)) for (d,) in rows]
+    days = [d for d in days if d != as_of]
+    return min(days, key=lambda d: abs((d - as_of).days)) if days else None
 
 
 def read_newest_key(conn: Connection | sqlite3.Connection) -> tuple[dt.date, bool] | None:
@@ -319,6 +335,66 @@ def save_patch(
     return True
 
 
+def save_carried(
+    store: Store,
+    source: dt.date,
+    as_of: dt.date,
+    lag: bool,
+    base: Marks,
+    marks: Marks,
+    payload: bytes,
+    *,
+    wait: float = 0.2,
+) -> bool:
+    """Keep the scorecard of `as_of` as the scorecard saved in full of `source` (copied in
+    the database, `base` still what it covers) with the patch `payload` of the rows that
+    differ, now covering `marks`, in one transaction; False (nothing saved) as `save_patch`."""
+    from sqlalchemy.exc import OperationalError
+
+    brief = Store(store.url, migrate=False, busy_timeout=wait)
+    try:
+        with brief.transaction() as conn:
+            key = {"as_of": as_of, "lag": lag}
+            found = next(iter(_rows(conn, _READ_MARKS, {"as_of": source, "lag": lag})), None)
+            if found is None or Marks(*(int(v) for v in found)) != base:
+                return False  # saved in full again meanwhile, or forgotten
+            there = next(iter(_rows(conn, _READ_MARKS, key)), None)
+            if there is not None and not marks.covers(
+                _newest(conn, key, Marks(*(int(v) for v in there)))
+            ):
+                return False  # a status running beside this one saved a newer one
+            _execute(conn, _DELETE, key)
+            _execute(conn, _DELETE_PATCH, key)
+            _execute(
+                conn,
+                "INSERT INTO scorecard_snapshots (as_of, lag, definitions, load_id, "
+                "revision_id, payload, saved_at) SELECT :as_of, lag, definitions, load_id, "
+                "revision_id, payload, :saved_at FROM scorecard_snapshots "
+                "WHERE as_of = :source AND lag = :lag",
+                {**key, "source": source, "saved_at": dt.datetime.now(dt.UTC)},
+            )
+            _execute(
+                conn,
+                _INSERT_PATCH,
+                {
+                    **key,
+                    "base_load_id": base.load_id,
+                    "base_revision_id": base.revision_id,
+                    "load_id": marks.load_id,
+                    "revision_id": marks.revision_id,
+                    "payload": payload,
+                },
+            )
+            for day, mode in conn.execute(_oldest(conn), {"keep": KEEP}).all():
+                _execute(conn, _DELETE, {"as_of": day, "lag": mode})
+                _execute(conn, _DELETE_PATCH, {"as_of": day, "lag": mode})
+    except (StoreError, OperationalError):
+        return False
+    finally:
+        brief.close()
+    return True
+
+
 __all__ = [
     "KEEP",
     "Marks",
@@ -326,10 +402,12 @@ __all__ = [
     "idle",
     "read_fiscal_start",
     "read_marks",
+    "read_nearest_key",
     "read_newest_key",
     "read_patch",
     "read_snapshot",
     "read_snapshot_marks",
+    "save_carried",
     "save_patch",
     "save_snapshot",
     "written_since",
