@@ -32,7 +32,7 @@ _LABELS = ("kpi_labels", "objective_labels", "unit_labels")
 _UNCHANGED = (*_DEFINITIONS, "inputs", *_LABELS)  # parts that only an apply changes
 _ROWS = {"kpis": "scored", "objectives": "objectives_rows", "units": "units_rows"}
 # The layout of a stored snapshot; one of another layout or release is computed again.
-FORMAT = 5
+FORMAT = 6
 # A patch of more rows than this share of the scorecard's is saved in full instead.
 PATCH_SHARE = 1 / 16
 
@@ -78,6 +78,17 @@ class Scorecard:
         self._changes = changes
         self.base: Marks | None = None  # what the scorecard saved in full covers
         self.covers: Marks | None = None  # what it covers, when that is known
+
+    def moved_since(self, before: dt.date, lag: bool) -> bool | None:
+        """Whether any KPI's rows as of this card's date may differ from those as of `before`
+        (`snapshot_days`), read from its layout without decoding a frame; None when unknown."""
+        header = self._stored.get("header") if self._stored else None
+        if header is None or "groups" not in header:
+            return None
+        from lineofsight.services.snapshot_days import moved_groups
+
+        calendar = m.Calendar(*header["calendar"])
+        return bool(moved_groups(header["groups"], calendar, before, self.as_of, lag))
 
     @property
     def holds_rows(self) -> bool:
@@ -275,6 +286,8 @@ def encode(card: Scorecard) -> bytes:
     """A scorecard as bytes: a JSON header line, then each frame as Arrow IPC (LZ4: a fraction
     of the size, read back in milliseconds) and the JSON rows as text, one row a line."""
 
+    from lineofsight.services.snapshot_days import kpi_groups
+
     defs, ev = card.defs, card.evaluation
     frames: dict[str, pl.DataFrame] = {
         **{name: getattr(defs, name) for name in _DEFINITIONS},
@@ -315,6 +328,7 @@ def encode(card: Scorecard) -> bytes:
         "sizes": sizes,
         "calendar": [defs.calendar.fiscal_year_start, defs.calendar.due_days],
         "scoring": [defs.scoring.green_at, defs.scoring.amber_at],
+        "groups": kpi_groups(defs.kpis, defs.calendar),
     }
     return json.dumps(header).encode() + b"\n" + b"".join(parts)
 
