@@ -84,15 +84,30 @@ def scorecard(
         kept = _kept(conn, day, lag)
         carry = _carry(conn, day, lag, kept.marks) if kept.found is None else None
     if carry is not None:
-        source, other, changed = carry
-        if not changed:
-            same = _same_rows(other, source, day, lag)
-            if same is not None:
-                return same
-        carried = _carried(store, day, lag, kept.marks, *carry, save=save)
+        carried = _from_nearest(store, day, lag, kept.marks, carry, save=save)
         if carried is not None:
             return carried
+        del carry  # the other date's scorecard is not held while this one is computed
     return _up_to_date(store, day, lag, kept, save=save)
+
+
+def _from_nearest(
+    store: Store,
+    day: dt.date,
+    lag: bool,
+    marks: Marks,
+    carry: tuple[dt.date, Snapshot, set[str]],
+    *,
+    save: bool,
+) -> Scorecard | None:
+    """The scorecard of `day` from the kept one of the nearest date (`_carry`): its rows as
+    they are when none can differ, else carried over; None when too many KPIs move."""
+    source, other, changed = carry
+    if not changed:
+        same = _same_rows(other, source, day, lag)
+        if same is not None:
+            return same
+    return _carried(store, day, lag, marks, source, other, changed, save=save)
 
 
 # A scorecard of another date is carried over when at most this share of its KPIs is scored
