@@ -116,6 +116,8 @@ def _plain_value(param: Any, ctx: Any, value: Any) -> tuple[bool, Any]:
     second of every command's start; a value to convert or check goes through them still."""
     if param.nargs != 1 or param.multiple:
         return False, None
+    if param.callback is not None and value is not None:
+        return False, None  # an eager option acting on its value (--show-completion): Typer's way
     annotation = param.type_descriptor.annotation
     if value is None:
         plain = None
