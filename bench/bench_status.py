@@ -9,10 +9,15 @@ json`), with its peak memory:
 - cold: the first status of the as-of date (no scorecard kept in the store yet: every KPI is
   scored, and the result kept);
 - warm: the next one (the kept scorecard is up to date);
-- after a check-in: `los load` of a one-row file that replaces one KPI's value, then status
-  (that KPI scored again, its objectives with their ancestors and its units rolled up again,
-  the changed rows saved beside the kept scorecard); the output is checked to show the new
+- after a check-in: `los load` of a one-row file that replaces one KPI's value (the load
+  brings the scorecard kept last up to date: that KPI scored again, its objectives with their
+  ancestors and its units rolled up again, the changed rows saved beside the kept scorecard;
+  the load's own time is printed too), then status; the output is checked to show the new
   value;
+- a new as-of day: status as of a date no status asked for yet (the next days), carried from
+  the kept scorecard of the nearest date (the KPIs whose rows can differ between the two dates
+  scored again); the output of the last one is checked to be byte for byte that of a status
+  computed in full;
 - DuckDB: `bench/status_duckdb.py`'s query over a DuckDB copy of the same data (made before
   timing), in a fresh `python -c` process, writing the same JSON document; its KPI, objective
   and unit rows are checked to agree with `los status`'s (score, status, actual, target, ...).
@@ -107,8 +112,8 @@ def _best(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
     return min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs)
 
 
-def _status(url: str, output: Path | None = None) -> tuple[float, float, float]:
-    return _run([LOS, "status", "--as-of", AS_OF, "--format", "json", "--db", url], output)
+def _status(url: str, output: Path | None = None, as_of: str = AS_OF) -> tuple[float, float, float]:
+    return _run([LOS, "status", "--as-of", as_of, "--format", "json", "--db", url], output)
 
 
 def _forget_snapshots(database: Path) -> None:
@@ -142,7 +147,7 @@ def _agreement(ours: dict[str, Any], theirs: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _checkin(folder: Path, url: str, run: int) -> tuple[str, float]:
+def _checkin(folder: Path, url: str, run: int) -> tuple[str, float, tuple[float, float, float]]:
     """Load a one-row file replacing the value of the store's first measured KPI."""
     with sqlite3.connect(folder / "store.db") as conn:
         kpi_id, unit_id, stored = conn.execute(
@@ -153,8 +158,8 @@ def _checkin(folder: Path, url: str, run: int) -> tuple[str, float]:
     value = round(stored * 0.5 + 0.001 * (run + 1), 6)  # within the KPI's bounds
     csv = folder / f"checkin{run}.csv"
     csv.write_text(f"kpi,unit,period,value\n{kpi_id},{unit_id},2026-10,{value}\n")
-    _run([LOS, "load", str(csv), "--db", url])
-    return kpi_id, value
+    load = _run([LOS, "load", str(csv), "--db", url])
+    return kpi_id, value, load
 
 
 def measure(cache: Path, work: Path, kpis: int, runs: int) -> dict[str, Any]:
@@ -177,15 +182,28 @@ def measure(cache: Path, work: Path, kpis: int, runs: int) -> dict[str, Any]:
     ours = folder / "status.json"
     warm = [_status(url, ours) for _ in range(runs)]
     print(f"  warm: {_best(warm)[0]:.2f} s", flush=True)
-    after = []
+    after, loads = [], []
     for run in range(runs):
-        kpi_id, value = _checkin(folder, url, run)
+        kpi_id, value, load = _checkin(folder, url, run)
+        loads.append(load)
         output = folder / "after.json"
         after.append(_status(url, output))
         shown = [r["actual"] for r in json.loads(output.read_text())["kpis"] if r["id"] == kpi_id]
         if shown[:1] != [value]:
             raise SystemExit(f"status after the check-in shows {shown[:1]}, not {value}")
-    print(f"  after a check-in: {_best(after)[0]:.2f} s (the new value shown)", flush=True)
+    print(
+        f"  after a check-in: {_best(after)[0]:.2f} s (the new value shown; the load of one "
+        f"row itself {_best(loads)[0]:.2f} s)",
+        flush=True,
+    )
+    days = [f"2026-11-{23 + run}" for run in range(runs)]
+    new_day = [_status(url, folder / "day.json", day) for day in days]
+    carried = (folder / "day.json").read_bytes()
+    _forget_snapshots(database)
+    _status(url, folder / "full.json", days[-1])
+    if carried != (folder / "full.json").read_bytes():
+        raise SystemExit(f"the status of {days[-1]} carried over differs from a full one")
+    print(f"  a new as-of day: {_best(new_day)[0]:.2f} s (the same bytes as computed in full)")
     duck = folder / "store.duckdb"
     if not duck.exists() or duck.stat().st_mtime < source.stat().st_mtime:
         print("  copying the store into DuckDB (once, not timed) ...", flush=True)
@@ -200,6 +218,8 @@ def measure(cache: Path, work: Path, kpis: int, runs: int) -> dict[str, Any]:
         "cold": _best(cold),
         "warm": _best(warm),
         "after": _best(after),
+        "load": _best(loads),
+        "new_day": _best(new_day),
         "duckdb": _best(duckdb),
         "agreement": agreement,
     }
@@ -215,11 +235,11 @@ def main() -> int:
     table = [measure(args.cache, args.work, int(s), args.runs) for s in args.sizes.split(",")]
     print()
     print("Each cell: best wall time (s) / best CPU time (s) / peak memory (MB).")
-    print("| KPIs | cold | warm | after a check-in | DuckDB |")
-    print("|---:|---:|---:|---:|---:|")
+    print("| KPIs | cold | warm | after a check-in | a new as-of day | DuckDB |")
+    print("|---:|---:|---:|---:|---:|---:|")
     for row in table:
         cells = [f"{row['kpis']:,}"]
-        for name in ("cold", "warm", "after", "duckdb"):
+        for name in ("cold", "warm", "after", "new_day", "duckdb"):
             wall, cpu, peak = row[name]
             cells.append(f"{wall:.2f} / {cpu:.2f} / {peak:,.0f}")
         print("| " + " | ".join(cells) + " |")
@@ -227,12 +247,16 @@ def main() -> int:
         first, last = table[0], table[-1]
         growth = ", ".join(
             f"{name} x{last[name][0] / first[name][0]:.1f}"
-            for name in ("cold", "warm", "after", "duckdb")
+            for name in ("cold", "warm", "after", "new_day", "duckdb", "load")
         )
         print(f"\ntime from {first['kpis']:,} to {last['kpis']:,} KPIs: {growth}")
     print()
     for row in table:
-        for name, label in (("warm", "warm"), ("after", "after a check-in")):
+        for name, label in (
+            ("warm", "warm"),
+            ("after", "after a check-in"),
+            ("new_day", "a new as-of day"),
+        ):
             wall, _cpu, peak = row[name]
             goal = (
                 "met"
@@ -247,6 +271,10 @@ def main() -> int:
         wall, _cpu, peak = row["cold"]
         goal = "met" if wall <= GOAL_SECONDS and peak <= GOAL_MB else "MISSED"
         print(f"{row['kpis']:,} KPIs, cold: {wall:.2f} s, {peak:,.0f} MB (same goal: {goal})")
+        wall, _cpu, peak = row["load"]
+        print(
+            f"  the load of one row before a status after a check-in: {wall:.2f} s, {peak:,.0f} MB"
+        )
         print(f"  agreement with DuckDB: {row['agreement']}")
     return 0
 

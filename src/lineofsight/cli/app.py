@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from lineofsight import __version__
-from lineofsight.cli.common import DbOption, add_command, err, out, report
+from lineofsight.cli.common import DbOption, LosGroup, add_command, err, out, report
 
 __all__ = ["DbOption", "app", "create_app", "err", "main", "out", "register_commands", "report"]
 
@@ -73,6 +73,7 @@ def create_app() -> typer.Typer:
     """The `los` app with its global options and every command."""
     app = typer.Typer(
         name="los",
+        cls=LosGroup,
         help="Line of Sight: cascade a strategy into owned, targeted, measured KPIs.",
         no_args_is_help=True,
         rich_markup_mode=None,

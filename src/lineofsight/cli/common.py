@@ -17,14 +17,14 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
-from enum import StrEnum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from typer.core import TyperArgument, TyperCommand, TyperOption
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from lineofsight.domain import periods
 from lineofsight.errors import InputError, StoreBusy, StoreError, UsageError
@@ -109,10 +109,41 @@ def _plain_reason(exc: typer.BadParameter) -> None:
         exc.message = f"{value!r} is not a number."
 
 
+def _plain_value(param: Any, ctx: Any, value: Any) -> tuple[bool, Any]:
+    """(True, the value) when it needs no conversion by Typer's pydantic adapters: none given,
+    or text, a whole number or a flag where that is what the parameter takes, or the exact
+    value of one of its choices. Building those adapters loads pydantic, about a fifth of a
+    second of every command's start; a value to convert or check goes through them still."""
+    if param.nargs != 1 or param.multiple:
+        return False, None
+    if param.callback is not None and value is not None:
+        return False, None  # an eager option acting on its value (--show-completion): Typer's way
+    annotation = param.type_descriptor.annotation
+    if value is None:
+        plain = None
+    elif type(value) is annotation and annotation in (str, int, bool):
+        plain = value
+    elif isinstance(annotation, type) and issubclass(annotation, Enum) and type(value) is str:
+        found = [c for c in annotation if c.value == value]
+        if not found:
+            return False, None
+        plain = found[0]
+    else:
+        return False, None
+    if param.required and param.value_is_missing(plain):
+        return False, None  # Typer says what is missing
+    if param.callback is not None:
+        plain = param.callback(ctx, param, plain)
+    return True, plain
+
+
 class _Option(TyperOption):
     """An option whose wrong values are explained in command-line words (`_plain_reason`)."""
 
     def process_value(self, ctx: Any, value: Any) -> Any:
+        done, plain = _plain_value(self, ctx, value)
+        if done:
+            return plain
         try:
             return super().process_value(ctx, value)
         except typer.BadParameter as exc:
@@ -125,6 +156,9 @@ class _Argument(TyperArgument):
     whose wrong values are explained in command-line words (`_plain_reason`)."""
 
     def process_value(self, ctx: Any, value: Any) -> Any:
+        done, plain = _plain_value(self, ctx, value)
+        if done:
+            return plain
         try:
             return super().process_value(ctx, value)
         except typer.BadParameter as exc:
@@ -164,6 +198,25 @@ class LosCommand(TyperCommand):
                     if choices
                     else (param.name or "value").upper()
                 )
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_options(super().get_params(ctx))
+
+
+class LosGroup(TyperGroup):
+    """A command group (`los` itself) whose options take their values as a command's do."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_options(super().get_params(ctx))
+
+
+def _plain_options(params: list[Any]) -> list[Any]:
+    """The parameters, each option one that takes plain values without pydantic (`_Option`):
+    also those Typer adds after the command is made (--help, the completion options)."""
+    for param in params:
+        if type(param) is TyperOption:
+            param.__class__ = _Option
+    return params
 
 
 def add_command(on: typer.Typer, fn: Callable[..., Any], name: str | None = None) -> None:
@@ -212,29 +265,33 @@ def is_stdout(path: Path | None) -> bool:
     return path is None or str(path) == "-"
 
 
-def write_output(text: str | bytes, path: Path | None) -> None:
-    """Write `text` (or binary data) to `path`, or to standard output for `-` or no path.
+def write_output(text: str | bytes | list[bytes | memoryview], path: Path | None) -> None:
+    """Write `text` (or binary data, maybe in pieces written one after the other) to `path`,
+    or to standard output for `-` or no path.
 
     A missing folder on the way is created, as `mkdir -p` would; a path that cannot be
     written (a folder, no permission) is a UsageError naming it. The file is replaced in one
     step.
     """
+    pieces = [text] if isinstance(text, bytes) else text
     if path is None or is_stdout(path):
-        if isinstance(text, bytes):
+        if isinstance(pieces, list):
             sys.stdout.flush()
-            sys.stdout.buffer.write(text)
+            for piece in pieces:  # one by one: a stream may watch its `write` (a test's)
+                sys.stdout.buffer.write(piece)
             sys.stdout.buffer.flush()
         else:
-            sys.stdout.write(text)
+            sys.stdout.write(pieces)
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written beside it, then moved over it: a reader never sees half a file.
         tmp = path.with_name(f".{path.name}.tmp")
-        if isinstance(text, bytes):
-            tmp.write_bytes(text)
+        if isinstance(pieces, list):
+            with tmp.open("wb") as file:
+                file.writelines(pieces)
         else:
-            tmp.write_text(text, encoding="utf-8")
+            tmp.write_text(pieces, encoding="utf-8")
         tmp.replace(path)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

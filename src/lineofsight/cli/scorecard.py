@@ -80,7 +80,7 @@ def status(
 
         with open_store(db) as store:
             kept = scorecard(store, period, as_of)
-        write_output(kept.status_json_bytes() + b"\n", output)
+        write_output([*kept.status_json_pieces(), b"\n"], output)
         return
     from lineofsight.cli.render_status import (
         frames_csv,

@@ -21,6 +21,7 @@ from lineofsight.services.measurements import (
     last_day_allowed,
     load_opened,
 )
+from lineofsight.services.snapshots import refresh_kept
 from lineofsight.store.audit import append_audit
 from lineofsight.store.database import Store
 from lineofsight.store.loading import LoadSession, load_session
@@ -132,6 +133,7 @@ def record_measurement(
                 before={k: before[k] for k in after} if before else None,
                 after=after,
             )
+    refresh_kept(store)
     return CheckinResult(
         row.kpi_id,
         row.unit_id,
@@ -256,6 +258,7 @@ def delete_measurement(
             before=before,
             after=None,
         )
+    refresh_kept(store)
     return DeleteResult(
         kpi_id,
         unit,

@@ -25,6 +25,7 @@ from lineofsight.services.measurement_files import (
     UnsavedFormula,
     open_measurements,
 )
+from lineofsight.services.snapshots import refresh_kept
 from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store.database import Store
 from lineofsight.store.loading import LoadSession, load_session, reading_session
@@ -398,6 +399,7 @@ def load_opened(
         )
         if audit is not None:
             audit(session, result)
+    refresh_kept(store)
     return result
 
 

@@ -119,6 +119,9 @@ class ScorecardCache:
         self._lock = threading.Lock()
         self._compute = threading.RLock()  # a view may be made from another (tree from org)
         self._entries: OrderedDict[Any, Any] = OrderedDict()
+        # The last kept scorecard of each as-of date and mode (few: the dates asked for), so
+        # that after a check-in the next one puts the changed rows in place in it.
+        self._kept: OrderedDict[tuple[dt.date, bool], Any] = OrderedDict()
 
     def revision(self) -> Revision:
         return store_revision(self.store)
@@ -182,10 +185,16 @@ class ScorecardCache:
             # KPIs written since are scored again (see `services.snapshots`).
             from lineofsight.services.snapshots import scorecard
 
+            previous = self._kept.get((day, lag))
             if lag:
-                card = scorecard(self.store, None, day.isoformat())
+                card = scorecard(self.store, None, day.isoformat(), previous=previous)
             else:
-                card = scorecard(self.store, period, None)
+                card = scorecard(self.store, period, None, previous=previous)
+            with self._lock:
+                self._kept[(day, lag)] = card
+                self._kept.move_to_end((day, lag))
+                while len(self._kept) > self.size:
+                    self._kept.popitem(last=False)
             return Scorecard(rev, day, card.defs, card.evaluation)
 
         return self._get(("scorecard", rev, day, lag), make)
@@ -201,3 +210,4 @@ class ScorecardCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._kept.clear()

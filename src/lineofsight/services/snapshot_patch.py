@@ -4,6 +4,7 @@ and units whose rows can change rolled up again, their rows replaced in place.""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection
 
 import polars as pl
@@ -12,10 +13,18 @@ from lineofsight.services.snapshots import SECTIONS, Scorecard
 from lineofsight.store.database import Store
 
 
-def patch(store: Store, card: Scorecard, changed: Collection[str], lag: bool) -> Scorecard:
+def patch(
+    store: Store,
+    card: Scorecard,
+    changed: Collection[str],
+    lag: bool,
+    as_of: dt.date | None = None,
+) -> Scorecard:
     """The scorecard with the KPIs `changed` (and every formula that reads them) scored again
     from the store, and the objectives and units whose rows can change rolled up again: the
-    objectives those KPIs support and their ancestors, the units of their rows."""
+    objectives those KPIs support and their ancestors, the units of their rows. With `as_of`
+    another date than the card's, the scorecard of that date, when `changed` holds every KPI
+    whose rows can differ between the two dates (`snapshot_days.moved_kpis`)."""
     import polars as pl
 
     from lineofsight.engine.frame_rollups import rollup_objectives, rollup_units
@@ -28,14 +37,28 @@ def patch(store: Store, card: Scorecard, changed: Collection[str], lag: bool) ->
     )
 
     defs, ev, inputs, labels = card.defs, card.evaluation, card.inputs, card.labels
+    day = as_of or ev.as_of
     known = set(defs.kpis["id"].to_list())
     affected = _closure({k for k in changed if k in known}, _edges(inputs, upwards=True))
     if not affected:
-        return card
+        if day == ev.as_of:
+            return card
+        same = Scorecard(
+            day,
+            None,
+            defs,
+            FrameEvaluation(day, ev.kpis, ev.objectives, ev.units),
+            inputs,
+            stored=card._stored,
+            labels=labels,
+            changes={s: dict((card._changes or {}).get(s, {})) for s in SECTIONS},
+        )
+        same.base = card.base
+        return same
     needed = _closure(affected, _edges(inputs, upwards=False))
-    measurements = read_kpi_frame(store, needed, frame_window(defs, ev.as_of, lag))
+    measurements = read_kpi_frame(store, needed, frame_window(defs, day, lag))
     fresh = (
-        score_kpis(defs, measurements, ev.as_of, lag, only=needed)
+        score_kpis(defs, measurements, day, lag, only=needed)
         .filter(pl.col("id").is_in(list(affected)))
         .join(defs.kpis.select("id", "position"), on="id", how="left")
         .sort("position", pl.col("own_unit").not_(), "unit")
@@ -47,7 +70,7 @@ def patch(store: Store, card: Scorecard, changed: Collection[str], lag: bool) ->
     if old.select("id", "unit").equals(fresh.select("id", "unit")):
         kpis = replace_rows(ev.kpis, numbers["kpis"], fresh)
     else:  # pragma: no cover - the same definitions give the same rows
-        return _rebuilt(card, fresh, affected)
+        return _rebuilt(card, fresh, affected, day)
     changes = {section: dict((card._changes or {}).get(section, {})) for section in SECTIONS}
     changes["kpis"].update(_lines(numbers["kpis"], label_kpis(fresh, defs.calendar, labels)))
     objectives = _ancestors(
@@ -64,20 +87,20 @@ def patch(store: Store, card: Scorecard, changed: Collection[str], lag: bool) ->
     )
     changes["units"].update(_lines(numbers["units"], label_units(new_units, labels)))
     ev = FrameEvaluation(
-        ev.as_of,
+        day,
         kpis,
         replace_rows(ev.objectives, numbers["objectives"], new_objectives),
         replace_rows(ev.units, numbers["units"], new_units),
     )
     # The rows saved in full stay as read (their JSON rows too, with the changed ones beside).
     patched = Scorecard(
-        ev.as_of, None, defs, ev, inputs, stored=card._stored, labels=labels, changes=changes
+        day, None, defs, ev, inputs, stored=card._stored, labels=labels, changes=changes
     )
     patched.base = card.base
     return patched
 
 
-def _rebuilt(card: Scorecard, fresh: pl.DataFrame, affected: set[str]) -> Scorecard:
+def _rebuilt(card: Scorecard, fresh: pl.DataFrame, affected: set[str], day: dt.date) -> Scorecard:
     """The scorecard with the KPI rows `fresh` instead of those of the KPIs `affected`, every
     objective and unit rolled up again (saved in full)."""
     import polars as pl
@@ -92,13 +115,11 @@ def _rebuilt(card: Scorecard, fresh: pl.DataFrame, affected: set[str]) -> Scorec
         .sort("position", pl.col("own_unit").not_(), "unit")
         .drop("position")
     )
-    ev = rollup(defs, kpis, card.as_of)
+    ev = rollup(defs, kpis, day)
     frames = labelled(ev, defs, card.labels)
     rows = {s: json_rows(getattr(frames, s)) for s in SECTIONS}
     # The definitions are those read back: their stored bytes are saved again as they are.
-    rebuilt = Scorecard(
-        card.as_of, rows, defs, ev, card.inputs, stored=card._stored, labels=card.labels
-    )
+    rebuilt = Scorecard(day, rows, defs, ev, card.inputs, stored=card._stored, labels=card.labels)
     rebuilt.base = card.base  # changed stays None: saved in full
     return rebuilt
 

@@ -14,213 +14,43 @@ definitions and those of its formula's inputs (tests compare the two after rando
 
 from __future__ import annotations
 
-import array
+import contextlib
 import datetime as dt
-import io
-import json
-import sys
-from typing import TYPE_CHECKING, Any
+import logging
+from collections.abc import Iterator
+from typing import Any
 
-from lineofsight import __version__
 from lineofsight.domain import model as m
-from lineofsight.errors import UsageError
+from lineofsight.errors import LineOfSightError, UsageError
 from lineofsight.services.arguments import OPTIONS, ArgumentNames
 from lineofsight.services.as_of import resolve_as_of
+from lineofsight.services.snapshot_card import (
+    PATCH_SHARE,
+    SECTIONS,
+    Scorecard,
+    decode,
+    encode,
+    encode_patch,
+)
 from lineofsight.store.database import Store
 from lineofsight.store.scorecards import (
     Marks,
+    Snapshot,
     idle,
     read_fiscal_start,
     read_marks,
+    read_nearest_key,
+    read_newest_key,
+    read_patch,
     read_snapshot,
+    read_snapshot_marks,
+    save_carried,
     save_patch,
     save_snapshot,
     written_since,
 )
 
-# The engine and Polars are imported only to score: a status whose snapshot is up to date
-# writes the rows it kept, as text, and loads neither.
-if TYPE_CHECKING:
-    import polars as pl
-
-    from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
-    from lineofsight.services.scorecard_frames import ScorecardFrames
-    from lineofsight.store.labels import Labels
-
-_DEFINITIONS = ("kpis", "period_targets", "unit_targets", "supports", "objectives", "units")
-
-
-SECTIONS = ("kpis", "objectives", "units")
-_LABELS = ("kpi_labels", "objective_labels", "unit_labels")
-_UNCHANGED = (*_DEFINITIONS, "inputs", *_LABELS)  # parts that only an apply changes
-_ROWS = {"kpis": "scored", "objectives": "objectives_rows", "units": "units_rows"}
-# The layout of a stored snapshot; one of another layout or release is computed again.
-FORMAT = 4
-# A patch of more rows than this share of the scorecard's is saved in full instead.
-PATCH_SHARE = 1 / 16
-
-
-class Scorecard:
-    """A scorecard with its definitions, and each row as the status JSON writes it (in the
-    frames' order), kept with it so that an unchanged row is never written again.
-
-    Read back from the store, its frames are decoded when first asked for: the JSON of the
-    whole scorecard needs only its rows, kept as text (one row a line)."""
-
-    def __init__(
-        self,
-        as_of: dt.date,
-        rows: dict[str, pl.Series] | None = None,
-        defs: DefinitionFrames | None = None,
-        evaluation: FrameEvaluation | None = None,
-        inputs: pl.DataFrame | None = None,
-        stored: dict[str, Any] | None = None,
-        labels: Labels | None = None,
-        patched: dict[str, Any] | None = None,
-        changes: dict[str, dict[int, bytes]] | None = None,
-    ) -> None:
-        self.as_of = as_of
-        self._rows = rows or {}  # kpis, objectives, units
-        self._defs = defs
-        self._evaluation = evaluation
-        self._inputs = inputs
-        self._stored = stored or {}
-        self._labels = labels
-        self._frames: ScorecardFrames | None = None
-        # The rows of a patch read back (`header` with each section's row numbers, `parts`).
-        self._patched = patched or {}
-        if self._patched and changes is None:
-            changes = {}
-            for section in SECTIONS:
-                numbers = self._patched["header"]["rows"][section]
-                lines = bytes(self._patched["parts"][f"{section}_json"]).split(b"\n")
-                changes[section] = dict(zip(numbers, lines, strict=True)) if numbers else {}
-        # Each section's JSON rows changed since the scorecard was saved in full, by row
-        # number (None: not saved, or to be saved in full).
-        self._changes = changes
-        self.base: Marks | None = None  # what the scorecard saved in full covers
-
-    @property
-    def changed(self) -> dict[str, set[int]] | None:
-        """Each section's row numbers changed since the scorecard was saved in full."""
-        if self._changes is None:
-            return None
-        return {section: set(rows) for section, rows in self._changes.items()}
-
-    @property
-    def defs(self) -> DefinitionFrames:
-        if self._defs is None:
-            from lineofsight.engine.frames import DefinitionFrames
-
-            header = self._stored["header"]
-            self._defs = DefinitionFrames(
-                **{name: self._frame(name) for name in _DEFINITIONS},
-                calendar=m.Calendar(*header["calendar"]),
-                scoring=m.Scoring(*header["scoring"]),
-            )
-        return self._defs
-
-    @property
-    def evaluation(self) -> FrameEvaluation:
-        if self._evaluation is None:
-            from lineofsight.engine.frames import FrameEvaluation
-
-            self._evaluation = FrameEvaluation(
-                self.as_of,
-                self._frame("scored"),
-                self._frame("objectives_rows"),
-                self._frame("units_rows"),
-            )
-        return self._evaluation
-
-    @property
-    def inputs(self) -> pl.DataFrame:
-        """Each formula KPI and the KPIs it reads: kpi_id, input_id."""
-        if self._inputs is None:
-            self._inputs = self._frame("inputs")
-        return self._inputs
-
-    @property
-    def labels(self) -> Labels:
-        """The names, titles and units of measure its rows carry."""
-        if self._labels is None:
-            from lineofsight.store.labels import Labels
-
-            self._labels = Labels(*(self._frame(name) for name in _LABELS))
-        return self._labels
-
-    def frames(self) -> ScorecardFrames:
-        """The scorecard's rows with names, unit names, units of measure and period ends."""
-        if self._frames is None:
-            from lineofsight.services.scorecard_frames import labelled
-
-            self._frames = labelled(self.evaluation, self.defs, self.labels)
-        return self._frames
-
-    def rows(self, section: str) -> pl.Series:
-        """The JSON rows of `kpis`, `objectives` or `units`."""
-        if section not in self._rows:
-            import polars as pl
-
-            text = b"".join(self._text(section)).decode()
-            rows = text.split("\n") if text else []
-            self._rows[section] = pl.Series("json", rows, dtype=pl.String)
-        return self._rows[section]
-
-    def _text(self, section: str) -> list[bytes | memoryview]:
-        """The section's JSON rows as stored, one a line, with the changed ones in place: in
-        pieces to be joined (the stored rows are not copied)."""
-        text = self._stored["parts"][f"{section}_json"]
-        changes = (self._changes or {}).get(section)
-        if not changes:
-            return [text]
-        ends = array.array("I", bytes(self._stored["parts"][f"{section}_ends"]))
-        if sys.byteorder != "little":
-            ends.byteswap()
-        pieces, start = [], 0
-        for number in sorted(changes):
-            pieces += [text[start : ends[number - 1] + 1 if number else 0], changes[number]]
-            start = ends[number]
-        pieces.append(text[start:])
-        return pieces
-
-    def _frame(self, name: str) -> pl.DataFrame:
-        import polars as pl
-
-        frame = pl.read_ipc(io.BytesIO(self._stored["parts"][name]))
-        section = next((s for s, n in _ROWS.items() if n == name), None)
-        if section is None or not self._patched or not self._patched["header"]["rows"][section]:
-            return frame
-        from lineofsight.services.snapshot_patch import replace_rows
-
-        rows = pl.read_ipc(io.BytesIO(self._patched["parts"][name]))
-        return replace_rows(frame, self._patched["header"]["rows"][section], rows)
-
-    def status_json(self) -> str:
-        """The status JSON of the whole scorecard (as `shapes.status_json`)."""
-        return self.status_json_bytes().decode()
-
-    def status_json_bytes(self) -> bytes:
-        """The status JSON of the whole scorecard, UTF-8 (written without decoding it)."""
-        if not self._rows and "kpis_json" in self._stored.get("parts", {}):
-            # Rows as stored: one a line, each line a JSON object without a line break, so
-            # that the line breaks are the commas between them (nothing else has one).
-            kpis, objectives, units = (self._text(s) for s in SECTIONS)
-            document = b"".join(
-                [
-                    f'{{"as_of": "{self.as_of.isoformat()}", "kpis": ['.encode(),
-                    *kpis,
-                    b'], "objectives": [',
-                    *objectives,
-                    b'], "units": [',
-                    *units,
-                    b"]}",
-                ]
-            )
-            return document.replace(b"\n", b",")
-        from lineofsight.services.shapes import status_document
-
-        return status_document(self.as_of, *(self.rows(s) for s in SECTIONS)).encode()
+log = logging.getLogger(__name__)
 
 
 def scorecard(
@@ -230,29 +60,218 @@ def scorecard(
     *,
     save: bool = True,
     names: ArgumentNames = OPTIONS,
+    previous: Scorecard | None = None,
 ) -> Scorecard:
     """The scorecard as `los status` gives it (see `resolve_as_of`), from the stored snapshot
     brought up to date, else computed in full; saved for the next time unless `save` is off.
-    Messages name the arguments as `names` says."""
+    Messages name the arguments as `names` says.
+
+    `previous`: a scorecard this returned before for the same date and mode, held in memory
+    (by the web app): when the store's scorecard is its base with a newer patch (a check-in
+    brought it up to date), the patch's rows are put in place in it instead of the whole
+    scorecard read and decoded again."""
     lag = not period  # a period report shows each KPI's period, value or not
-    with store.reading() as conn:
+    with store.plain_reading() as plain, _reading(store, plain) as conn:
         fiscal_start = read_fiscal_start(conn)
         if fiscal_start is None:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
         calendar = m.Calendar(fiscal_start)
         day = resolve_as_of(m.Organization(name="", calendar=calendar), period, as_of, names)
-        marks = read_marks(conn)  # before the data: the snapshot claims no more than it holds
-        found = read_snapshot(conn, day, lag)
-        changed: set[str] | None = None
-        if found is not None and found.marks.definitions == marks.definitions:
-            changed = written_since(conn, found.marks)
-    card = None
-    if found is not None and changed is not None:
+        if previous is not None and previous.as_of == day:
+            newer = _newer(conn, previous, lag)
+            if newer is not None:
+                return newer
+        kept = _kept(conn, day, lag)
+        carry = _carry(conn, day, lag, kept.marks) if kept.found is None else None
+    if carry is not None:
+        carried = _from_nearest(store, day, lag, kept.marks, carry, save=save)
+        if carried is not None:
+            return carried
+        del carry  # the other date's scorecard is not held while this one is computed
+    return _up_to_date(store, day, lag, kept, save=save)
+
+
+def _from_nearest(
+    store: Store,
+    day: dt.date,
+    lag: bool,
+    marks: Marks,
+    carry: tuple[dt.date, Snapshot, set[str]],
+    *,
+    save: bool,
+) -> Scorecard | None:
+    """The scorecard of `day` from the kept one of the nearest date (`_carry`): its rows as
+    they are when none can differ, else carried over; None when too many KPIs move."""
+    source, other, changed = carry
+    if not changed:
+        same = _same_rows(other, source, day, lag)
+        if same is not None:
+            return same
+    return _carried(store, day, lag, marks, source, other, changed, save=save)
+
+
+# A scorecard of another date is carried over when at most this share of its KPIs is scored
+# again (more is about as fast computed in full: the first status of a month, after a change
+# of the definitions).
+CARRY_SHARE = 1 / 4
+
+
+def _carry(
+    conn: Any, day: dt.date, lag: bool, marks: Marks
+) -> tuple[dt.date, Snapshot, set[str]] | None:
+    """The kept scorecard of the nearest other date (these definitions, this mode) and the
+    KPIs written since it, if there is one."""
+    source = read_nearest_key(conn, day, lag, marks.definitions)
+    if source is None:
+        return None
+    other = read_snapshot(conn, source, lag)
+    if other is None or other.marks.definitions != marks.definitions:
+        return None
+    return source, other, written_since(conn, other.marks)
+
+
+def _same_rows(other: Snapshot, source: dt.date, day: dt.date, lag: bool) -> Scorecard | None:
+    """The kept scorecard of `source` (up to date) as the scorecard of `day`, when no KPI's
+    rows can differ between the two dates: its rows as kept, nothing scored, nothing saved
+    (the next status of `day` finds it the same way); None otherwise."""
+    card = decode(other.payload, source, other.patch)
+    if card is None:
+        return None
+    card.as_of = day  # nothing decoded yet: its frames are made with this date
+    if card.moved_since(source, lag) is not False:
+        return None
+    return card
+
+
+def _carried(
+    store: Store,
+    day: dt.date,
+    lag: bool,
+    marks: Marks,
+    source: dt.date,
+    other: Snapshot,
+    changed: set[str],
+    *,
+    save: bool,
+) -> Scorecard | None:
+    """The scorecard of `day` from the one kept for `source`: the KPIs written since it and
+    those whose rows can differ between the two dates scored again (`moved_kpis`), saved as
+    the other's scorecard saved in full (copied in the store) with a patch; None when too
+    many KPIs move (computed in full instead)."""
+    from lineofsight.services.snapshot_days import moved_kpis
+    from lineofsight.services.snapshot_patch import patch
+
+    card = decode(other.payload, source, other.patch)
+    if card is None:
+        return None
+    card.base = other.saved
+    again = changed | moved_kpis(card.defs, source, day, lag)
+    if len(again) > card.defs.kpis.height * CARRY_SHARE:
+        return None
+    card = patch(store, card, again, lag, as_of=day)
+    card.covers = marks
+    if save:
+        idle(store)
+        base = card.base
+        if not (
+            base is not None
+            and _small(card)
+            and save_carried(store, source, day, lag, base, marks, encode_patch(card))
+        ) and save_snapshot(store, day, lag, marks, encode(card)):
+            card.base = marks if card.holds_rows else None
+    return card
+
+
+def _newer(conn: Any, previous: Scorecard, lag: bool) -> Scorecard | None:
+    """`previous` brought up to date by the store's patch of it, without reading the
+    scorecard saved in full; None when the store holds no such patch (or not up to date)."""
+    if previous.base is None or previous.covers is None:
+        return None
+    marks = read_marks(conn)
+    saved = read_snapshot_marks(conn, previous.as_of, lag)
+    if saved is None or not (saved.definitions == marks.definitions == previous.base.definitions):
+        return None
+    if written_since(conn, saved):
+        return None  # not up to date in the store: brought up to date the usual way
+    if saved == previous.covers:
+        return previous
+    found = read_patch(conn, previous.as_of, lag)
+    if found is None:
+        return None
+    base, covers, payload = found
+    if base != previous.base or covers != saved or not covers.covers(previous.covers):
+        return None
+    card = previous.with_patch(payload)
+    if card is not None:
+        card.covers = covers
+    return card
+
+
+class _Kept:
+    """What the store holds for a scorecard: its marks now, the kept snapshot of the date
+    (if any) and the KPIs written since it (None: computed in full)."""
+
+    def __init__(self, marks: Marks, found: Snapshot | None, changed: set[str] | None) -> None:
+        self.marks, self.found, self.changed = marks, found, changed
+
+
+def _kept(conn: Any, day: dt.date, lag: bool) -> _Kept:
+    marks = read_marks(conn)  # before the data: the snapshot claims no more than it holds
+    found = read_snapshot(conn, day, lag)
+    changed: set[str] | None = None
+    if found is not None and found.marks.definitions == marks.definitions:
+        changed = written_since(conn, found.marks)
+    return _Kept(marks, found, changed)
+
+
+def refresh_kept(store: Store) -> None:
+    """After a write of values: bring the scorecard kept last up to date (the KPIs written
+    scored again, saved as a patch), so that the next status or page reads it as it is.
+    Nothing when the write touched more than a patch holds, or after a change of the
+    definitions (the next status computes those); never an error for the write, which is
+    committed already (a status brings the scorecard up to date itself)."""
+    try:
+        with store.plain_reading() as plain, _reading(store, plain) as conn:
+            newest = read_newest_key(conn)
+            if newest is None:
+                return
+            day, lag = newest
+            marks = read_marks(conn)
+            saved = read_snapshot_marks(conn, day, lag)
+            if saved is None or saved.definitions != marks.definitions:
+                return
+            if not written_since(conn, saved):
+                return  # nothing written (the kept rows not read)
+            kept = _kept(conn, day, lag)
+        if kept.found is None or not kept.changed:
+            return
+        card = decode(kept.found.payload, day, kept.found.patch)
+        if card is None or len(kept.changed) > card.kpi_rows * PATCH_SHARE:
+            return
+        _up_to_date(store, day, lag, kept, save=True, card=card)
+    except LineOfSightError as exc:
+        log.info("the kept scorecard is brought up to date by the next status: %s", exc)
+
+
+def _up_to_date(
+    store: Store,
+    day: dt.date,
+    lag: bool,
+    kept: _Kept,
+    *,
+    save: bool,
+    card: Scorecard | None = None,
+) -> Scorecard:
+    """The kept scorecard `kept` brought up to date (patched), else computed in full; saved
+    unless `save` is off."""
+    marks, found, changed = kept.marks, kept.found, kept.changed
+    if card is None and found is not None and changed is not None:
         card = decode(found.payload, day, found.patch)
-        if card is not None:
-            card.base = found.saved
+    if card is not None and found is not None:
+        card.base = found.saved
     if card is not None and changed is not None:
         if not changed:
+            card.covers = found.marks if found is not None else None
             return card
         from lineofsight.services.snapshot_patch import patch
 
@@ -282,6 +301,7 @@ def scorecard(
         }
         card = Scorecard(day, rows, defs, ev, formula_inputs(defs.kpis), labels=labels)
         card._frames = frames
+    card.covers = marks  # the data was read after the marks: they claim no more than it holds
     if save:
         idle(store)
         base = card.base
@@ -289,9 +309,21 @@ def scorecard(
             base is not None
             and _small(card)
             and save_patch(store, day, lag, base, marks, encode_patch(card))
-        ):
-            save_snapshot(store, day, lag, marks, encode(card))
+        ) and save_snapshot(store, day, lag, marks, encode(card)):
+            # Saved in full: a newer patch of it applies to this card (to its JSON rows too
+            # when it holds them all, not stored rows of an older scorecard saved in full).
+            card.base = marks if card.holds_rows else None
     return card
+
+
+@contextlib.contextmanager
+def _reading(store: Store, plain: Any) -> Iterator[Any]:
+    """The read connection `plain` when there is one (sqlite3), else the store's."""
+    if plain is not None:
+        yield plain
+    else:
+        with store.reading() as conn:
+            yield conn
 
 
 def _small(card: Scorecard) -> bool:
@@ -305,110 +337,13 @@ def _small(card: Scorecard) -> bool:
     return changed <= total * PATCH_SHARE
 
 
-def encode(card: Scorecard) -> bytes:
-    """A scorecard as bytes: a JSON header line, then each frame as Arrow IPC (LZ4: a fraction
-    of the size, read back in milliseconds) and the JSON rows as text, one row a line."""
-
-    defs, ev = card.defs, card.evaluation
-    frames: dict[str, pl.DataFrame] = {
-        **{name: getattr(defs, name) for name in _DEFINITIONS},
-        "scored": ev.kpis,
-        "objectives_rows": ev.objectives,
-        "units_rows": ev.units,
-        "inputs": card.inputs,
-        **dict(
-            zip(_LABELS, (card.labels.kpis, card.labels.objectives, card.labels.units), strict=True)
-        ),
-    }
-    parts = []
-    sizes = {}
-    kept = card._stored.get("parts", {})
-    for name, frame in frames.items():
-        if name in _UNCHANGED and name in kept:
-            parts.append(bytes(kept[name]))
-        else:
-            buffer = io.BytesIO()
-            frame.write_ipc(buffer, compression="lz4")
-            parts.append(buffer.getvalue())
-        sizes[name] = len(parts[-1])
-    for section in SECTIONS:
-        rows = card.rows(section)
-        parts.append(rows.str.join("\n").item().encode() if len(rows) else b"")
-        sizes[f"{section}_json"] = len(parts[-1])
-    for section in SECTIONS:
-        # Where each row ends (its line break): a patch replaces rows without splitting all.
-        ends = array.array("I", ((card.rows(section).str.len_bytes() + 1).cum_sum() - 1).to_list())
-        if sys.byteorder != "little":
-            ends.byteswap()
-        parts.append(ends.tobytes())
-        sizes[f"{section}_ends"] = len(parts[-1])
-    header = {
-        "format": FORMAT,
-        "release": __version__,  # rows as this release writes them
-        "sizes": sizes,
-        "calendar": [defs.calendar.fiscal_year_start, defs.calendar.due_days],
-        "scoring": [defs.scoring.green_at, defs.scoring.amber_at],
-    }
-    return json.dumps(header).encode() + b"\n" + b"".join(parts)
-
-
-def encode_patch(card: Scorecard) -> bytes:
-    """The rows of a scorecard changed since it was saved in full (`card.changed`), as bytes
-    laid out as `encode`'s: a JSON header line with each section's row numbers, then those
-    rows of the engine's frames (Arrow IPC) and of the JSON (text, one row a line)."""
-    assert card.changed is not None
-    ev = card.evaluation
-    frames = {"kpis": ev.kpis, "objectives": ev.objectives, "units": ev.units}
-    numbers = {section: sorted(card.changed[section]) for section in SECTIONS}
-    parts, sizes = [], {}
-    for section in SECTIONS:
-        buffer = io.BytesIO()
-        frames[section][numbers[section]].write_ipc(buffer)
-        parts.append(buffer.getvalue())
-        sizes[_ROWS[section]] = len(parts[-1])
-    for section in SECTIONS:
-        changes = (card._changes or {})[section]
-        parts.append(b"\n".join(changes[n] for n in numbers[section]))
-        sizes[f"{section}_json"] = len(parts[-1])
-    header = {"format": FORMAT, "release": __version__, "sizes": sizes, "rows": numbers}
-    return json.dumps(header).encode() + b"\n" + b"".join(parts)
-
-
-def decode(payload: bytes, as_of: dt.date, patch: bytes | None = None) -> Scorecard | None:
-    """What `encode` wrote (its frames decoded when asked for), with the rows of the patch
-    `encode_patch` wrote; None when another release wrote either."""
-    stored = _parts(payload)
-    patched = _parts(patch) if patch is not None else None
-    if stored is None or (patch is not None and patched is None):
-        return None
-    return Scorecard(as_of, stored=stored, patched=patched)
-
-
-def _parts(payload: bytes) -> dict[str, Any] | None:
-    end = payload.find(b"\n")
-    try:
-        header = json.loads(payload[:end])
-    except ValueError:
-        return None
-    if not isinstance(header, dict) or [header.get("format"), header.get("release")] != [
-        FORMAT,
-        __version__,
-    ]:
-        return None
-    view = memoryview(payload)
-    parts: dict[str, Any] = {}
-    offset = end + 1
-    for name, size in header["sizes"].items():
-        parts[name] = view[offset : offset + size]
-        offset += size
-    return {"header": header, "parts": parts}
-
-
 __all__ = [
+    "PATCH_SHARE",
     "SECTIONS",
     "Scorecard",
     "decode",
     "encode",
     "encode_patch",
+    "refresh_kept",
     "scorecard",
 ]

@@ -25,14 +25,16 @@ costs a KPI scored twice and never shows a stale value.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import sqlite3
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import Boolean, Connection, Date, DateTime, LargeBinary, bindparam, text
-from sqlalchemy.exc import OperationalError
+from typing import TYPE_CHECKING, Any
 
 from lineofsight.errors import StoreError
 from lineofsight.store.database import Store, idle
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, TextClause
 
 KEEP = 16  # snapshots kept (the newest saved); a status for an older date computes again
 
@@ -70,80 +72,172 @@ class Snapshot:
         return self.base or self.marks
 
 
-_MARKS = text(
+# The reads take the store's connection (SQLAlchemy) or Python's sqlite3 on a plain SQLite
+# file (`Store.plain_reading`), so that a status whose kept scorecard is up to date loads no
+# SQLAlchemy: plain SQL over `tables.scorecard_snapshots`, the same for both.
+
+_MARKS = (
     "SELECT (SELECT MAX(id) FROM definition_changes), (SELECT MAX(id) FROM loads), "
     "(SELECT MAX(id) FROM measurement_revisions)"
 )
-# Plain SQL over `tables.scorecard_snapshots`: a status that finds its snapshot up to date
-# imports no table definitions. The key's types bind dates and flags alike on both databases.
-_KEY: list[Any] = [bindparam("as_of", type_=Date), bindparam("lag", type_=Boolean)]
 _WHERE = " FROM scorecard_snapshots WHERE as_of = :as_of AND lag = :lag"
-_READ = text("SELECT definitions, load_id, revision_id, payload" + _WHERE).bindparams(*_KEY)
-_READ_MARKS = text("SELECT definitions, load_id, revision_id" + _WHERE).bindparams(*_KEY)
-_DELETE = text("DELETE" + _WHERE).bindparams(*_KEY)
+_READ = "SELECT definitions, load_id, revision_id, payload" + _WHERE
+_READ_MARKS = "SELECT definitions, load_id, revision_id" + _WHERE
+_DELETE = "DELETE" + _WHERE
 _PATCH_WHERE = " FROM scorecard_patches WHERE as_of = :as_of AND lag = :lag"
-_READ_PATCH = text(
-    "SELECT base_load_id, base_revision_id, load_id, revision_id, payload" + _PATCH_WHERE
-).bindparams(*_KEY)
-_READ_PATCH_MARKS = text("SELECT load_id, revision_id" + _PATCH_WHERE).bindparams(*_KEY)
-_DELETE_PATCH = text("DELETE" + _PATCH_WHERE).bindparams(*_KEY)
-_INSERT_PATCH = text(
+_READ_PATCH = "SELECT base_load_id, base_revision_id, load_id, revision_id, payload" + _PATCH_WHERE
+_READ_PATCH_MARKS = "SELECT load_id, revision_id" + _PATCH_WHERE
+_READ_PATCH_BASE = "SELECT base_load_id, base_revision_id, load_id, revision_id" + _PATCH_WHERE
+_DELETE_PATCH = "DELETE" + _PATCH_WHERE
+_INSERT_PATCH = (
     "INSERT INTO scorecard_patches (as_of, lag, base_load_id, base_revision_id, load_id, "
     "revision_id, payload) VALUES (:as_of, :lag, :base_load_id, :base_revision_id, :load_id, "
     ":revision_id, :payload)"
-).bindparams(*_KEY, bindparam("payload", type_=LargeBinary))
-_INSERT = text(
+)
+_INSERT = (
     "INSERT INTO scorecard_snapshots (as_of, lag, definitions, load_id, revision_id, payload, "
     "saved_at) VALUES (:as_of, :lag, :definitions, :load_id, :revision_id, :payload, :saved_at)"
-).bindparams(
-    *_KEY,
-    bindparam("payload", type_=LargeBinary),
-    bindparam("saved_at", type_=DateTime(timezone=True)),
+)
+_WRITTEN_SINCE = (
+    "SELECT DISTINCT kpi_id FROM measurements WHERE load_id > :load_id "
+    "UNION SELECT DISTINCT kpi_id FROM measurement_revisions WHERE id > :revision_id"
 )
 _OLDEST = "SELECT as_of, lag FROM scorecard_snapshots ORDER BY saved_at DESC"
 
 
-def read_fiscal_start(conn: Connection) -> int | None:
+@functools.cache
+def _statement(sql: str) -> TextClause:
+    """The SQL as SQLAlchemy's, its parameters typed so that dates and flags bind alike on
+    both databases."""
+    from sqlalchemy import Boolean, Date, DateTime, LargeBinary, bindparam, text
+
+    types: dict[str, Any] = {
+        "as_of": Date,
+        "source": Date,
+        "lag": Boolean,
+        "payload": LargeBinary,
+        "saved_at": DateTime(timezone=True),
+    }
+    return text(sql).bindparams(
+        *(bindparam(n, type_=t) for n, t in types.items() if f":{n}" in sql)
+    )
+
+
+def _rows(conn: Any, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """The rows of a read on either kind of connection (see `Reading`)."""
+    if isinstance(conn, sqlite3.Connection):
+        # As SQLAlchemy writes them in SQLite: dates as ISO text, flags as 0 and 1.
+        plain = {
+            k: v.isoformat() if isinstance(v, dt.date) else int(v) if isinstance(v, bool) else v
+            for k, v in (params or {}).items()
+        }
+        return conn.execute(sql, plain).fetchall()
+    return list(conn.execute(_statement(sql), params or {}).all())
+
+
+def _execute(conn: Connection, sql: str, params: dict[str, Any]) -> None:
+    conn.execute(_statement(sql), params)
+
+
+def read_fiscal_start(conn: Connection | sqlite3.Connection) -> int | None:
     """The first month of the organisation's fiscal year; None before any `los apply`."""
-    row = conn.execute(text("SELECT fiscal_year_start FROM organization")).first()
-    return None if row is None else int(row[0])
+    rows = _rows(conn, "SELECT fiscal_year_start FROM organization")
+    return None if not rows else int(rows[0][0])
 
 
-def read_marks(conn: Connection) -> Marks:
+def read_marks(conn: Connection | sqlite3.Connection) -> Marks:
     """What the store holds now (read it before the data a scorecard reads)."""
-    row = conn.execute(_MARKS).one()
+    row = _rows(conn, _MARKS)[0]
     return Marks(*(int(v or 0) for v in row))
 
 
-def read_snapshot(conn: Connection, as_of: dt.date, lag: bool) -> Snapshot | None:
+def read_snapshot(
+    conn: Connection | sqlite3.Connection, as_of: dt.date, lag: bool
+) -> Snapshot | None:
     """The stored scorecard of this as-of date and mode, if any."""
     key = {"as_of": as_of, "lag": lag}
-    row = conn.execute(_READ, key).first()
-    if row is None:
+    rows = _rows(conn, _READ, key)
+    if not rows:
         return None
+    row = rows[0]
     base = Marks(int(row[0]), int(row[1]), int(row[2]))
-    found = conn.execute(_READ_PATCH, key).first()
+    patches = _rows(conn, _READ_PATCH, key)
+    found = patches[0] if patches else None
     if found is None or (int(found[0]), int(found[1])) != (base.load_id, base.revision_id):
         return Snapshot(base, bytes(row[3]))
     marks = Marks(base.definitions, int(found[2]), int(found[3]))
     return Snapshot(marks, bytes(row[3]), bytes(found[4]), base)
 
 
-def written_since(conn: Connection, marks: Marks) -> set[str]:
+def read_snapshot_marks(
+    conn: Connection | sqlite3.Connection, as_of: dt.date, lag: bool
+) -> Marks | None:
+    """What the stored scorecard of this as-of date and mode covers, with its patch (its
+    rows not read), if there is one."""
+    key = {"as_of": as_of, "lag": lag}
+    rows = _rows(conn, _READ_MARKS, key)
+    if not rows:
+        return None
+    base = Marks(*(int(v) for v in rows[0]))
+    patches = _rows(conn, _READ_PATCH_BASE, key)
+    if not patches or (int(patches[0][0]), int(patches[0][1])) != (base.load_id, base.revision_id):
+        return base
+    return Marks(base.definitions, int(patches[0][2]), int(patches[0][3]))
+
+
+def read_patch(
+    conn: Connection | sqlite3.Connection, as_of: dt.date, lag: bool
+) -> tuple[Marks, Marks, bytes] | None:
+    """The patch of the stored scorecard of this as-of date and mode, without the scorecard
+    saved in full: what that covers, what the two cover together, and the patch; None when
+    there is no such patch."""
+    key = {"as_of": as_of, "lag": lag}
+    rows = _rows(conn, _READ_MARKS, key)
+    if not rows:
+        return None
+    base = Marks(*(int(v) for v in rows[0]))
+    patches = _rows(conn, _READ_PATCH, key)
+    if not patches or (int(patches[0][0]), int(patches[0][1])) != (base.load_id, base.revision_id):
+        return None
+    found = patches[0]
+    return base, Marks(base.definitions, int(found[2]), int(found[3])), bytes(found[4])
+
+
+def read_nearest_key(
+    conn: Connection | sqlite3.Connection, as_of: dt.date, lag: bool, definitions: int
+) -> dt.date | None:
+    """The as-of date of the stored scorecard of this mode and these definitions nearest to
+    `as_of` (another date), if any."""
+    rows = _rows(
+        conn,
+        "SELECT as_of FROM scorecard_snapshots WHERE lag = :lag AND definitions = :definitions",
+        {"lag": lag, "definitions": definitions},
+    )
+    days = [d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)) for (d,) in rows]
+    days = [d for d in days if d != as_of]
+    return min(days, key=lambda d: abs((d - as_of).days)) if days else None
+
+
+def read_newest_key(conn: Connection | sqlite3.Connection) -> tuple[dt.date, bool] | None:
+    """The as-of date and mode of the scorecard saved last, if any."""
+    rows = _rows(conn, _OLDEST + " LIMIT 1")
+    if not rows:
+        return None
+    day, lag = rows[0]
+    return (day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))), bool(lag)
+
+
+def written_since(conn: Connection | sqlite3.Connection, marks: Marks) -> set[str]:
     """The KPIs whose values were added, replaced or deleted after `marks` (and maybe a few
     written by writes newer than the marks, read after them)."""
-    rows = conn.execute(
-        text(
-            "SELECT DISTINCT kpi_id FROM measurements WHERE load_id > :load_id "
-            "UNION SELECT DISTINCT kpi_id FROM measurement_revisions WHERE id > :revision_id"
-        ),
-        {"load_id": marks.load_id, "revision_id": marks.revision_id},
-    )
+    rows = _rows(conn, _WRITTEN_SINCE, {"load_id": marks.load_id, "revision_id": marks.revision_id})
     return {str(r[0]) for r in rows}
 
 
 def _oldest(conn: Connection) -> Any:
     """The snapshots past the KEEP saved last (OFFSET needs a LIMIT: SQLite's is -1)."""
+    from sqlalchemy import Boolean, Date, text
+
     limit = " LIMIT -1" if conn.dialect.name == "sqlite" else ""
     return text(f"{_OLDEST}{limit} OFFSET :keep").columns(as_of=Date, lag=Boolean)
 
@@ -154,18 +248,21 @@ def save_snapshot(
     """Keep a scorecard unless one that covers more is there already; False when the store
     could not take it now (another write holds it, a read-only file): a status never waits
     behind a load to save what it can compute again."""
+    from sqlalchemy.exc import OperationalError
+
     brief = Store(store.url, migrate=False, busy_timeout=wait)
     try:
         with brief.transaction() as conn:
             key = {"as_of": as_of, "lag": lag}
-            found = conn.execute(_READ_MARKS, key).first()
+            found = next(iter(_rows(conn, _READ_MARKS, key)), None)
             if found is not None:
                 newest = _newest(conn, key, Marks(*(int(v) for v in found)))
                 if not marks.covers(newest):
                     return False  # a status running beside this one saved a newer one
-                conn.execute(_DELETE, key)
-            conn.execute(_DELETE_PATCH, key)
-            conn.execute(
+                _execute(conn, _DELETE, key)
+            _execute(conn, _DELETE_PATCH, key)
+            _execute(
+                conn,
                 _INSERT,
                 {
                     **key,
@@ -177,8 +274,8 @@ def save_snapshot(
                 },
             )
             for day, mode in conn.execute(_oldest(conn), {"keep": KEEP}).all():
-                conn.execute(_DELETE, {"as_of": day, "lag": mode})
-                conn.execute(_DELETE_PATCH, {"as_of": day, "lag": mode})
+                _execute(conn, _DELETE, {"as_of": day, "lag": mode})
+                _execute(conn, _DELETE_PATCH, {"as_of": day, "lag": mode})
     except (StoreError, OperationalError):
         return False
     finally:
@@ -188,7 +285,7 @@ def save_snapshot(
 
 def _newest(conn: Connection, key: dict[str, Any], base: Marks) -> Marks:
     """What the kept scorecard of `key` covers, with its patch."""
-    found = conn.execute(_READ_PATCH_MARKS, key).first()
+    found = next(iter(_rows(conn, _READ_PATCH_MARKS, key)), None)
     if found is None:
         return base
     return Marks(base.definitions, int(found[0]), int(found[1]))
@@ -207,17 +304,20 @@ def save_patch(
     """Keep the rows changed since the snapshot saved in full that `base` describes, now
     covering `marks`; False (nothing saved) when that snapshot is no longer there, when a
     newer patch is, or when the store could not take it now (as `save_snapshot`)."""
+    from sqlalchemy.exc import OperationalError
+
     brief = Store(store.url, migrate=False, busy_timeout=wait)
     try:
         with brief.transaction() as conn:
             key = {"as_of": as_of, "lag": lag}
-            found = conn.execute(_READ_MARKS, key).first()
+            found = next(iter(_rows(conn, _READ_MARKS, key)), None)
             if found is None or Marks(*(int(v) for v in found)) != base:
                 return False  # saved in full again meanwhile, or forgotten
             if not marks.covers(_newest(conn, key, base)):
                 return False
-            conn.execute(_DELETE_PATCH, key)
-            conn.execute(
+            _execute(conn, _DELETE_PATCH, key)
+            _execute(
+                conn,
                 _INSERT_PATCH,
                 {
                     **key,
@@ -235,6 +335,66 @@ def save_patch(
     return True
 
 
+def save_carried(
+    store: Store,
+    source: dt.date,
+    as_of: dt.date,
+    lag: bool,
+    base: Marks,
+    marks: Marks,
+    payload: bytes,
+    *,
+    wait: float = 0.2,
+) -> bool:
+    """Keep the scorecard of `as_of` as the scorecard saved in full of `source` (copied in
+    the database, `base` still what it covers) with the patch `payload` of the rows that
+    differ, now covering `marks`, in one transaction; False (nothing saved) as `save_patch`."""
+    from sqlalchemy.exc import OperationalError
+
+    brief = Store(store.url, migrate=False, busy_timeout=wait)
+    try:
+        with brief.transaction() as conn:
+            key = {"as_of": as_of, "lag": lag}
+            found = next(iter(_rows(conn, _READ_MARKS, {"as_of": source, "lag": lag})), None)
+            if found is None or Marks(*(int(v) for v in found)) != base:
+                return False  # saved in full again meanwhile, or forgotten
+            there = next(iter(_rows(conn, _READ_MARKS, key)), None)
+            if there is not None and not marks.covers(
+                _newest(conn, key, Marks(*(int(v) for v in there)))
+            ):
+                return False  # a status running beside this one saved a newer one
+            _execute(conn, _DELETE, key)
+            _execute(conn, _DELETE_PATCH, key)
+            _execute(
+                conn,
+                "INSERT INTO scorecard_snapshots (as_of, lag, definitions, load_id, "
+                "revision_id, payload, saved_at) SELECT :as_of, lag, definitions, load_id, "
+                "revision_id, payload, :saved_at FROM scorecard_snapshots "
+                "WHERE as_of = :source AND lag = :lag",
+                {**key, "source": source, "saved_at": dt.datetime.now(dt.UTC)},
+            )
+            _execute(
+                conn,
+                _INSERT_PATCH,
+                {
+                    **key,
+                    "base_load_id": base.load_id,
+                    "base_revision_id": base.revision_id,
+                    "load_id": marks.load_id,
+                    "revision_id": marks.revision_id,
+                    "payload": payload,
+                },
+            )
+            for day, mode in conn.execute(_oldest(conn), {"keep": KEEP}).all():
+                _execute(conn, _DELETE, {"as_of": day, "lag": mode})
+                _execute(conn, _DELETE_PATCH, {"as_of": day, "lag": mode})
+    except (StoreError, OperationalError):
+        return False
+    finally:
+        brief.close()
+    return True
+
+
 __all__ = [
     "KEEP",
     "Marks",
@@ -242,7 +402,12 @@ __all__ = [
     "idle",
     "read_fiscal_start",
     "read_marks",
+    "read_nearest_key",
+    "read_newest_key",
+    "read_patch",
     "read_snapshot",
+    "read_snapshot_marks",
+    "save_carried",
     "save_patch",
     "save_snapshot",
     "written_since",
