@@ -44,10 +44,10 @@ def _same_as_fresh(store: Store, **asked: Any) -> CheckReport:
 def _forbid_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make reading the definitions fail: only a kept report can answer."""
 
-    def refuse(conn: Any) -> None:
+    def refuse(store: Any) -> None:
         raise AssertionError("the rules ran again")
 
-    monkeypatch.setattr(check_service, "read_organization", refuse)
+    monkeypatch.setattr(check_service, "read_check_frames", refuse)
 
 
 def _manual_monthly(store: Store) -> m.Kpi:

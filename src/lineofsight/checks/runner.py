@@ -10,6 +10,12 @@ from typing import Any
 
 from lineofsight.checks.base import ConfigError, Finding, Selection, Severity
 from lineofsight.checks.context import CheckContext, Observation
+from lineofsight.checks.data import (
+    CheckData,
+    CheckValues,
+    data_from_organization,
+    values_from_observations,
+)
 from lineofsight.checks.registry import all_rules, rule_by_code
 from lineofsight.domain import model as m
 
@@ -85,31 +91,43 @@ def run_checks(
     measurements: Mapping[str, Sequence[Observation]] | None = None,
     selection: Selection | None = None,
 ) -> CheckReport:
+    """Findings of every selected rule over an organisation held as objects, with these
+    observations by KPI (None: no store, the data rules are skipped)."""
+    values = None if measurements is None else values_from_observations(measurements)
+    return check_data(data_from_organization(org), as_of, values, selection)
+
+
+def check_data(
+    data: CheckData,
+    as_of: dt.date,
+    values: CheckValues | None = None,
+    selection: Selection | None = None,
+) -> CheckReport:
     """Findings of every selected rule, minus those suppressed per item, in file order."""
-    selection = selection or build_selection(org.checks)
+    selection = selection or build_selection(data.checks)
     # The indexes the rules build are many small objects and no reference cycles: the cyclic
-    # garbage collector would only rescan the whole organisation again and again meanwhile.
+    # garbage collector would only rescan them again and again meanwhile.
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _run(org, as_of, measurements, selection)
+        return _run(data, as_of, values, selection)
     finally:
         if paused:
             gc.enable()
 
 
 def _run(
-    org: m.Organization,
+    data: CheckData,
     as_of: dt.date,
-    measurements: Mapping[str, Sequence[Observation]] | None,
+    values: CheckValues | None,
     selection: Selection,
 ) -> CheckReport:
-    ctx = CheckContext(org, as_of, measurements)
+    ctx = CheckContext(data, as_of, values)
     report = CheckReport(as_of=as_of, findings=[], rules_run=[])
     for rule in all_rules():
         if not selection.wants(rule.code):
             continue
-        if rule.needs_data and measurements is None:
+        if rule.needs_data and values is None:
             report.skipped.append(rule.code)
             continue
         report.rules_run.append(rule.code)
@@ -118,8 +136,8 @@ def _run(
         for name in rule.item_defaults - set(given):
             del options[name]
         for finding in rule.check(ctx, options):
-            item = ctx.item(finding.subject.kind, finding.subject.id)
-            if item is not None and finding.code in item.lint.ignore:
+            ignored = data.ignored[finding.subject.kind.value].get(finding.subject.id, ())
+            if finding.code in ignored:
                 report.suppressed += 1
                 continue
             report.findings.append(finding)

@@ -14,17 +14,25 @@ import polars as pl
 
 from lineofsight.checks.base import ConfigError, Finding, Selection
 from lineofsight.checks.context import Observation
-from lineofsight.checks.runner import CheckReport, build_selection, reads_data, run_checks
+from lineofsight.checks.data import (
+    CheckData,
+    CheckValues,
+    by_hand,
+    data_from_organization,
+    needs_whole,
+    store_location,
+)
+from lineofsight.checks.runner import CheckReport, build_selection, check_data, reads_data
 from lineofsight.domain import model as m
-from lineofsight.domain.graph import organisation_graph
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.errors import Problem, StoreError, UsageError
 from lineofsight.services.check_reports import report_from_text, report_key, report_text
 from lineofsight.services.evaluate import read_kpi_frame, read_measurement_frame
 from lineofsight.spec.yamlload import paused_gc
+from lineofsight.store.check_reads import read_check_frames, read_kpis, read_source_file
 from lineofsight.store.check_results import read_check_report, read_check_state, save_check_report
 from lineofsight.store.database import Store
-from lineofsight.store.definitions import read_organization
+from lineofsight.store.definitions import read_settings
 from lineofsight.store.organization import read_ratio_scales
 
 
@@ -54,11 +62,11 @@ def read_observations(store: Store) -> dict[str, list[Observation]]:
     return _observations(read_measurement_frame(store), scales)
 
 
-def read_checked_observations(
-    store: Store, org: m.Organization, as_of: dt.date, selection: Selection
-) -> dict[str, list[Observation]]:
-    """The stored values the data rules need, by KPI: the same findings as with every value,
-    from a fraction of a large store.
+def read_check_values(
+    store: Store, data: CheckData, as_of: dt.date, selection: Selection
+) -> CheckValues:
+    """The stored values the data rules need: the same findings as with every value, from a
+    fraction of a large store.
 
     The values of the recent periods are read, from the first day of the earliest period that
     DA01 (stale data) can ask about: it looks at nothing older. Older values are read only for
@@ -67,65 +75,91 @@ def read_checked_observations(
     (CF01 takes the latest one). The store keeps values in order of their period's last day,
     so the recent ones are one range of it.
     """
-    floor = _earliest_due_start(org, as_of, selection)
+    floor = _earliest_due_start(data, as_of, selection)
     scales = read_ratio_scales(store).rows()
-    recent = _observations(read_measurement_frame(store, (floor, dt.date.max)), scales)
-    inputs = {ref for refs in organisation_graph(org).formula_inputs.values() for ref in refs}
-    older: list[str] = []
-    for kpi in org.kpis:
-        seen = recent.get(kpi.id)
-        if kpi.id in inputs:
-            own = kpi.unit
-            if not seen or not any(o.unit == own and o.value is not None for o in seen):
-                older.append(kpi.id)
-        elif not seen and _counts_as_measured(kpi):
-            older.append(kpi.id)
+    recent = _values(read_measurement_frame(store, (floor, dt.date.max)), scales)
+    kpis = data.kpis
+    inputs = pl.Series(needs_whole_inputs(data), dtype=pl.String)
+    with_own = recent.filter(pl.col("value").is_not_null()).join(
+        kpis.select(kpi_id="id", unit_id="unit"), on=["kpi_id", "unit_id"], how="semi"
+    )["kpi_id"]
+    is_input = pl.col("id").is_in(inputs.implode())
+    older = kpis.filter(
+        pl.when(is_input)
+        .then(~pl.col("id").is_in(with_own.implode()))
+        .otherwise(by_hand() & ~pl.col("id").is_in(recent["kpi_id"].implode()))
+    )["id"].to_list()
     if older:
         before = dt.date.fromordinal(floor.toordinal() - 1)
         frame = read_kpi_frame(store, older, (dt.date.min, before))
-        for kpi_id, rows in _observations(frame, scales).items():
-            recent[kpi_id] = rows + recent.get(kpi_id, [])
-    return recent
+        recent = pl.concat([_values(frame, scales), recent])
+    return CheckValues(recent)
 
 
-def _counts_as_measured(kpi: m.Kpi) -> bool:
-    """Whether SM03 asks if this KPI was ever measured (one measured by hand)."""
-    manual = kpi.source is None or kpi.source.kind is m.SourceKind.MANUAL
-    return kpi.formula is None and kpi.ratio is None and manual
+def needs_whole_inputs(data: CheckData) -> list[str]:
+    """The KPIs some formula reads (known ones)."""
+    from lineofsight.domain.formula import FormulaError, parse_formula, references
+
+    found: set[str] = set()
+    for kpi in data.whole.values():
+        if kpi.formula is not None:
+            try:
+                found.update(references(parse_formula(kpi.formula)))
+            except FormulaError:
+                continue
+    return sorted(found & set(data.whole))
 
 
-def _earliest_due_start(org: m.Organization, as_of: dt.date, selection: Selection) -> dt.date:
+def _earliest_due_start(data: CheckData, as_of: dt.date, selection: Selection) -> dt.date:
     """The first day of the earliest period DA01 looks at, over every KPI (that of the
     longest grace and coarsest frequency)."""
     given = selection.options.get("DA01", {}).get("grace_days")
-    pairs = {
-        (kpi.frequency, int(given) if given is not None else kpi.due_days_in(org.calendar))
-        for kpi in org.kpis
-    }
+    grace = (
+        pl.lit(int(given), pl.Int64)
+        if given is not None
+        else pl.col("due_days").fill_null(data.calendar.due_days)
+    )
+    pairs = data.kpis.select("frequency", grace=grace).unique()
     starts = [
-        evaluation_period(frequency, as_of - dt.timedelta(days=grace), org.calendar).start
-        for frequency, grace in pairs
+        evaluation_period(
+            m.Frequency(frequency), as_of - dt.timedelta(days=days), data.calendar
+        ).start
+        for frequency, days in pairs.iter_rows()
     ]
     return min(starts, default=as_of)
+
+
+def _values(frame: pl.DataFrame, scales: Sequence[Any]) -> pl.DataFrame:
+    """Measurement rows as the rules see them (a ratio's value divided out, null for a zero
+    denominator)."""
+    ratio_scale = {kpi_id: scale for kpi_id, scale in scales if scale is not None}
+    return frame.select(
+        "kpi_id", "unit_id", "period_start", "period_end", _divided(ratio_scale).alias("value")
+    )
+
+
+def _divided(ratio_scale: Mapping[str, float]) -> pl.Expr:
+    """A ratio's value divided out over the whole column at once, as the scalar sum did it
+    ((scale * numerator) / denominator); a zero denominator gives no value."""
+    value = pl.col("value")
+    if not ratio_scale:
+        return value
+    scale = pl.col("kpi_id").replace_strict(ratio_scale, default=None, return_dtype=pl.Float64)
+    divided = scale * pl.col("numerator") / pl.col("denominator")
+    return (
+        pl.when(pl.col("numerator").is_null() | scale.is_null())
+        .then(value)
+        .when(pl.col("denominator") != 0)
+        .then(divided)
+        .otherwise(None)
+    )
 
 
 def _observations(frame: pl.DataFrame, scales: Sequence[Any]) -> dict[str, list[Observation]]:
     """Measurement rows as the rules see them, by KPI in the frame's order (a ratio's value
     divided out, None for a zero denominator)."""
     ratio_scale = {kpi_id: scale for kpi_id, scale in scales if scale is not None}
-    # A ratio's value is divided out over the whole column at once, as the scalar sum did it
-    # ((scale * numerator) / denominator); a zero denominator gives no value.
-    value = pl.col("value")
-    if ratio_scale:
-        scale = pl.col("kpi_id").replace_strict(ratio_scale, default=None, return_dtype=pl.Float64)
-        divided = scale * pl.col("numerator") / pl.col("denominator")
-        value = (
-            pl.when(pl.col("numerator").is_null() | scale.is_null())
-            .then(value)
-            .when(pl.col("denominator") != 0)
-            .then(divided)
-            .otherwise(None)
-        )
+    value = _divided(ratio_scale)
     # Each KPI's rows together, in the frame's order (a stable sort): a KPI's list is then
     # one slice, and nothing is done per row in Python but making its tuple.
     frame = frame.select(
@@ -168,34 +202,46 @@ def check(
         # Imported here: the strategy file's schema is not needed to check the store.
         from lineofsight.spec.files import read_strategy
 
-        return _run(
-            read_strategy(file), str(file), None, as_of, select_codes, ignore_codes, options
-        )
+        data = data_from_organization(read_strategy(file))
+        return _run(data, str(file), None, as_of, select_codes, ignore_codes, options)
     assert store is not None
     key = report_key(as_of, select_codes, ignore_codes, options)
-    # The state is read in the snapshot the definitions are read from: a report is kept for
-    # the store as it was when its rules started, never for a later one.
     with paused_gc(), store.reading() as conn:
         state = read_check_state(conn)
         kept = read_check_report(conn, key, state) if reuse else None
-        # The organisation is hundreds of thousands of objects, none in a cycle.
-        org = read_organization(conn) if kept is None else None
+        settings = read_settings(conn) if kept is None else None
+        file = read_source_file(conn) if kept is None else None
     if kept is not None:
         report = report_from_text(kept)
     else:
-        if org is None:
+        if settings is None:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
-        report = _run(org, "the store", store, as_of, select_codes, ignore_codes, options)
+        with paused_gc():  # hundreds of thousands of objects, none in a cycle
+            data = _read_data(store, settings, file)
+            report = _run(data, "the store", store, as_of, select_codes, ignore_codes, options)
+        # A report is kept for the store as it was when its rules started, never for a later
+        # one: the columns are read beside the state, so the state must not have moved since.
+        with store.reading() as conn:
+            unchanged = read_check_state(conn) == state
         # A store this user may only read, or one kept busy: the report is just not kept.
         with contextlib.suppress(StoreError):
-            save_check_report(store, key, state, report_text(report))
+            if unchanged:
+                save_check_report(store, key, state, report_text(report))
     # The store keeps absolute paths; show them as the user would type them from here.
     report.findings = [_relative(f) for f in report.findings]
     return report
 
 
+def _read_data(store: Store, settings: m.Organization, file: str | None) -> CheckData:
+    """The organisation in the store as the rules see it."""
+    frames = read_check_frames(store)
+    with store.reading() as conn:
+        whole = read_kpis(conn, needs_whole(frames), file)
+    return CheckData(settings.calendar, settings.checks, frames, whole, store_location(file))
+
+
 def _run(
-    org: m.Organization,
+    data: CheckData,
     source: str,
     store: Store | None,
     as_of: dt.date,
@@ -203,18 +249,18 @@ def _run(
     ignore_codes: Iterable[str],
     options: Mapping[str, Mapping[str, Any]] | None,
 ) -> CheckReport:
-    """The selected rules over `org`, with the store's values when there is a store."""
+    """The selected rules over the organisation, with the store's values when there is a
+    store."""
     try:
-        selection = build_selection(org.checks, select_codes, ignore_codes, options)
+        selection = build_selection(data.checks, select_codes, ignore_codes, options)
     except ConfigError as exc:
         raise UsageError(
             f"{source}: bad check settings", [Problem(source, 0, msg) for msg in exc.messages]
         ) from None
-    measurements: dict[str, list[Observation]] | None = None
+    values: CheckValues | None = None
     if store is not None and reads_data(selection):
-        with paused_gc():
-            measurements = read_checked_observations(store, org, as_of, selection)
-    return run_checks(org, as_of, measurements, selection)
+        values = read_check_values(store, data, as_of, selection)
+    return check_data(data, as_of, values, selection)
 
 
 def _relative(finding: Finding) -> Finding:

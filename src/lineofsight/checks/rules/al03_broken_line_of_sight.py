@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 from lineofsight.domain.model import Level
 
@@ -33,50 +35,52 @@ class BrokenLineOfSight(Rule):
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
         objective_ok: dict[str, bool] = {}
+        parents, levels = ctx.objective_parents, ctx.objective_levels
+        strategic = Level.STRATEGIC.value
 
         def objective_reaches(objective_id: str) -> bool:
             chain: list[str] = []
             current: str | None = objective_id
             result = False
-            while current is not None and current in ctx.objectives:
+            while current is not None and current in parents:
                 if current in objective_ok:
                     result = objective_ok[current]
                     break
                 if current in chain:  # a cycle without a strategic objective: AL04 says more
                     break
                 chain.append(current)
-                objective = ctx.objectives[current]
-                if objective.level is Level.STRATEGIC:
+                if levels[current] == strategic:
                     result = True
                     break
-                current = objective.parent
+                current = parents[current]
             for visited in chain:
                 objective_ok[visited] = result
             return result
 
-        for objective in ctx.org.objectives:
-            if not objective_reaches(objective.id):
+        for objective_id in parents:
+            if not objective_reaches(objective_id):
                 yield ctx.finding(
                     self,
-                    objective,
-                    f"objective '{objective.id}' does not lead up to a strategic objective",
+                    SubjectKind.OBJECTIVE,
+                    objective_id,
+                    f"objective '{objective_id}' does not lead up to a strategic objective",
                 )
 
         # A KPI reaches the top when it supports an objective that does, or when a KPI above
-        # it does: spread "reaches" downwards from the supporting KPIs, once per KPI. Every
-        # known objective was looked at above; an unknown one leads nowhere.
-        reaches = objective_ok.get
-        start = []
-        for kpi in ctx.org.kpis:
-            for support in kpi.supports:
-                if reaches(support.objective, False):
-                    start.append(kpi.id)
-                    break
-        good = ctx.graph.feeding(start)
-        ups = ctx.kpi_ups
-        for kpi in ctx.org.kpis:
-            if kpi.id in good or not (kpi.supports or ups[kpi.id]):
-                continue  # reaches the top, or has no link at all (AL01's business)
+        # it does: spread "reaches" downwards from the supporting KPIs. Every known objective
+        # was looked at above; an unknown one leads nowhere.
+        reaching = [o for o, ok in objective_ok.items() if ok]
+        supports = ctx.data.supports
+        start = supports.filter(pl.col("objective").is_in(reaching))["kpi_id"].unique()
+        good = ctx.kpis_feeding(start.to_list())
+        linked = pl.concat([supports["kpi_id"], ctx.up_edges["from"]])
+        broken = ctx.data.kpis.filter(
+            pl.col("id").is_in(linked.implode()) & ~pl.col("id").is_in(good.implode())
+        )["id"]
+        for kpi_id in broken.to_list():
             yield ctx.finding(
-                self, kpi, f"no path up from KPI '{kpi.id}' reaches a strategic objective"
+                self,
+                SubjectKind.KPI,
+                kpi_id,
+                f"no path up from KPI '{kpi_id}' reaches a strategic objective",
             )
