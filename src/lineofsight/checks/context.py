@@ -106,29 +106,15 @@ class CheckContext:
         unit, whole."""
         return self.data.whole
 
-    @cached_property
+    @property
     def formulas(self) -> dict[str, Expr]:
         """Parsed formulas of formula KPIs, in file order."""
-        from lineofsight.domain.formula import FormulaError, parse_formula
+        return self.data.formulas
 
-        found: dict[str, Expr] = {}
-        for kpi_id in self.data.kpis.filter(pl.col("formula").is_not_null())["id"].to_list():
-            try:
-                found[kpi_id] = parse_formula(self.whole[kpi_id].formula or "")
-            except FormulaError:
-                continue
-        return found
-
-    @cached_property
+    @property
     def formula_inputs(self) -> dict[str, tuple[str, ...]]:
         """For each formula KPI, the KPI ids its formula reads (known KPIs only)."""
-        from lineofsight.domain.formula import references
-
-        known = self.kpi_ids
-        return {
-            kpi_id: tuple(ref for ref in references(expr) if ref in known)
-            for kpi_id, expr in self.formulas.items()
-        }
+        return self.data.formula_inputs
 
     def measured_inputs(self, kpi_id: str) -> set[str]:
         """The measured KPIs a KPI's value comes from, through nested formulas."""

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from lineofsight.domain import model as m
+
+if TYPE_CHECKING:
+    from lineofsight.domain.formula import Expr
 
 TEXT, NUMBER, WHOLE = pl.String, pl.Float64, pl.Int64
 
@@ -51,15 +54,26 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "ratio_numerator": TEXT,
         "ratio_denominator": TEXT,
         "ratio_scale": NUMBER,
+        "baseline_period": TEXT,
+        "baseline_value": NUMBER,
         "target_value": NUMBER,
+        "target_by": pl.Date,
         "source": TEXT,
         "due_days": WHOLE,
         "lint": TEXT,
     },
     "supports": {"kpi_id": TEXT, "objective": TEXT, "weight": NUMBER},
     "contributions": {"kpi_id": TEXT, "kpi": TEXT, "weight": NUMBER, "effect": TEXT},
-    "targeted": {"kpi_id": TEXT, "unit": TEXT},
-    "unit_targeted": {"kpi_id": TEXT},
+    # Targets by period ("" for the KPI's own unit) and by unit, each KPI's in their order.
+    "period_targets": {"kpi_id": TEXT, "unit": TEXT, "period": TEXT, "value": NUMBER},
+    "unit_targets": {
+        "kpi_id": TEXT,
+        "unit": TEXT,
+        "value": NUMBER,
+        "by": pl.Date,
+        "baseline_period": TEXT,
+        "baseline_value": NUMBER,
+    },
 }
 
 # The kinds of item a finding can be about, and their frame.
@@ -70,16 +84,53 @@ FRAME_OF = {"kpi": "kpis", "objective": "objectives", "unit": "units", "person":
 class CheckData:
     """An organisation as the rules see it.
 
-    `frames` hold the columns of `SCHEMAS`; `whole` the KPIs some rule needs whole (those with
-    a formula, the KPIs formulas read, those with targets by period or unit), by id;
-    `location` says where an item (kind, id, line) was written.
+    `frames` hold the columns of `SCHEMAS`; `location` says where an item (kind, id, line) was
+    written.
     """
 
     calendar: m.Calendar
     checks: m.ChecksConfig
     frames: dict[str, pl.DataFrame]
-    whole: dict[str, m.Kpi]
     location: Callable[[str, str, int | None], m.Location | None]
+
+    @cached_property
+    def formulas(self) -> dict[str, Expr]:
+        """The parsed formula of each formula KPI, in file order (one that does not parse,
+        never in a validated file, is left out)."""
+        from lineofsight.domain.formula import FormulaError, parse_formula
+
+        found: dict[str, Expr] = {}
+        formulas = self.kpis.filter(pl.col("formula").is_not_null()).select("id", "formula")
+        for kpi_id, text in formulas.iter_rows():
+            try:
+                found[kpi_id] = parse_formula(text)
+            except FormulaError:
+                continue
+        return found
+
+    @cached_property
+    def formula_inputs(self) -> dict[str, tuple[str, ...]]:
+        """For each formula KPI, the KPI ids its formula reads (known KPIs only)."""
+        from lineofsight.domain.formula import references
+
+        refs = {kpi_id: references(expr) for kpi_id, expr in self.formulas.items()}
+        named = pl.Series([r for each in refs.values() for r in each], dtype=pl.String)
+        known = set(named.filter(named.is_in(self.kpis["id"].implode())).to_list())
+        return {kpi_id: tuple(ref for ref in each if ref in known) for kpi_id, each in refs.items()}
+
+    @cached_property
+    def whole(self) -> dict[str, m.Kpi]:
+        """The KPIs some rule looks at as a whole (their formula, targets, baseline, unit
+        targets), by id: those with a formula, those formulas read, and those with targets by
+        period or by unit. A few of many: the others are looked at as columns only.
+
+        Each is a KPI with what those rules read; its description, range, bounds, benchmark,
+        source and links are left out."""
+        wanted = set(self.formulas)
+        wanted.update(i for inputs in self.formula_inputs.values() for i in inputs)
+        wanted.update(self.frames["period_targets"]["kpi_id"].to_list())
+        wanted.update(self.frames["unit_targets"]["kpi_id"].to_list())
+        return whole_kpis(self.frames, wanted)
 
     @property
     def kpis(self) -> pl.DataFrame:
@@ -141,23 +192,60 @@ class _LazyLines(dict[str, dict[str, int | None]]):
         return lines
 
 
-def needs_whole(frames: Mapping[str, pl.DataFrame]) -> list[str]:
-    """The KPIs some rule looks at whole: with a formula (and every KPI one reads), or with
-    targets by period or by unit."""
-    from lineofsight.domain.formula import FormulaError, parse_formula, references
+def whole_kpis(frames: Mapping[str, pl.DataFrame], kpi_ids: Iterable[str]) -> dict[str, m.Kpi]:
+    """These KPIs (known ones) as objects, with what the target and formula rules read."""
+    wanted = pl.Series(sorted(set(kpi_ids)), dtype=pl.String).implode()
+    mine = pl.col("kpi_id").is_in(wanted)
+    periods: dict[str, dict[str, list[tuple[str, float]]]] = {}
+    for kpi_id, unit, period, value in frames["period_targets"].filter(mine).iter_rows():
+        periods.setdefault(kpi_id, {}).setdefault(unit, []).append((period, value))
+    units: dict[str, list[tuple[str, m.UnitTarget]]] = {}
+    for kpi_id, unit, value, by, b_period, b_value in (
+        frames["unit_targets"].filter(mine).iter_rows()
+    ):
+        baseline = m.PeriodValue(b_period, b_value) if b_period is not None else None
+        by_period = tuple(periods.get(kpi_id, {}).get(unit, ()))
+        units.setdefault(kpi_id, []).append(
+            (unit, m.UnitTarget(value=value, by=by, baseline=baseline, targets=by_period))
+        )
+    kpis = frames["kpis"].filter(pl.col("id").is_in(wanted))
+    found = {}
+    for (
+        kpi_id, name, unit, frequency, direction, level, kind, owner, aggregation, across,
+        formula, baseline_period, baseline_value, target_value, target_by, due_days,
+    ) in kpis.select(_WHOLE).iter_rows():  # fmt: skip
+        found[kpi_id] = m.Kpi(
+            id=kpi_id,
+            name=name,
+            unit=unit,
+            frequency=m.Frequency(frequency),
+            direction=m.Direction(direction),
+            level=_enum(m.Level, level),
+            type=_enum(m.KpiType, kind),
+            owner=owner,
+            aggregation=_enum(m.Aggregation, aggregation),
+            across_units=_enum(m.AcrossUnits, across),
+            formula=formula,
+            baseline=m.PeriodValue(baseline_period, baseline_value)
+            if baseline_period is not None
+            else None,
+            target=m.FinalTarget(target_value, target_by) if target_value is not None else None,
+            targets=tuple(periods.get(kpi_id, {}).get("", ())),
+            unit_targets=tuple(units.get(kpi_id, ())),
+            due_days=due_days,
+        )
+    return found
 
-    kpis = frames["kpis"]
-    formulas = kpis.filter(pl.col("formula").is_not_null()).select("id", "formula")
-    wanted = set(formulas["id"].to_list())
-    for text in formulas["formula"].to_list():
-        try:
-            wanted.update(references(parse_formula(text)))
-        except FormulaError:
-            continue
-    wanted.update(frames["targeted"]["kpi_id"].to_list())
-    wanted.update(frames["unit_targeted"]["kpi_id"].to_list())
-    known = set(kpis.filter(pl.col("id").is_in(list(wanted)))["id"].to_list())
-    return sorted(wanted & known)
+
+_WHOLE = (
+    "id", "name", "unit", "frequency", "direction", "level", "type", "owner", "aggregation",
+    "across_units", "formula", "baseline_period", "baseline_value", "target_value",
+    "target_by", "due_days",
+)  # fmt: skip
+
+
+def _enum(kind: Any, value: str | None) -> Any:
+    return None if value is None else kind(value)
 
 
 def store_location(file: str | None) -> Callable[[str, str, int | None], m.Location | None]:
@@ -225,7 +313,10 @@ def data_from_organization(org: m.Organization) -> CheckData:
             k.ratio.numerator if k.ratio else None,
             k.ratio.denominator if k.ratio else None,
             float(k.ratio.scale) if k.ratio else None,
+            k.baseline.period if k.baseline else None,
+            float(k.baseline.value) if k.baseline else None,
             float(k.target.value) if k.target else None,
+            k.target.by if k.target else None,
             json.dumps({"kind": k.source.kind.value}) if k.source else None,
             k.due_days,
             _lint(k.lint),
@@ -236,8 +327,24 @@ def data_from_organization(org: m.Organization) -> CheckData:
     contributions = [
         (k.id, c.kpi, float(c.weight), c.effect.value) for k in org.kpis for c in k.contributes_to
     ]
-    targeted = [(k.id, "") for k in org.kpis if k.targets]
-    unit_targeted = [(k.id,) for k in org.kpis if k.unit_targets]
+    period_targets = [
+        (k.id, unit, period, float(value))
+        for k in org.kpis
+        for unit, targets in (("", k.targets), *((u, t.targets) for u, t in k.unit_targets))
+        for period, value in targets
+    ]
+    unit_targets = [
+        (
+            k.id,
+            unit,
+            float(t.value),
+            t.by,
+            t.baseline.period if t.baseline else None,
+            float(t.baseline.value) if t.baseline else None,
+        )
+        for k in org.kpis
+        for unit, t in k.unit_targets
+    ]
     frames = {
         name: _frame(name, _columns(rows, len(SCHEMAS[name])))
         for name, rows in (
@@ -247,12 +354,10 @@ def data_from_organization(org: m.Organization) -> CheckData:
             ("kpis", kpis),
             ("supports", supports),
             ("contributions", contributions),
-            ("targeted", targeted),
-            ("unit_targeted", unit_targeted),
+            ("period_targets", period_targets),
+            ("unit_targets", unit_targets),
         )
     }
-    by_id = {k.id: k for k in org.kpis}
-    whole = {kpi_id: by_id[kpi_id] for kpi_id in needs_whole(frames)}
     places: dict[str, dict[str, m.Location | None]] = {
         "unit": {u.id: u.location for u in org.units},
         "person": {p.id: p.location for p in org.people},
@@ -263,7 +368,7 @@ def data_from_organization(org: m.Organization) -> CheckData:
     def location(kind: str, item_id: str, line: int | None) -> m.Location | None:
         return places[kind].get(item_id)
 
-    return CheckData(org.calendar, org.checks, frames, whole, location)
+    return CheckData(org.calendar, org.checks, frames, location)
 
 
 def _line(location: m.Location | None) -> int | None:
@@ -283,10 +388,11 @@ class CheckValues:
     """
 
     frame: pl.DataFrame
-    measured: set[str] = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.measured = set(self.frame["kpi_id"].unique().to_list())
+    @cached_property
+    def measured(self) -> pl.Series:
+        """The KPIs with some value (or a ratio's zero denominator)."""
+        return self.frame["kpi_id"].unique()
 
     def latest(self, kpi_units: Mapping[str, str]) -> dict[str, float]:
         """Each of these KPIs' latest value (of the period that ends last) at its unit."""

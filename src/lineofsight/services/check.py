@@ -19,7 +19,6 @@ from lineofsight.checks.data import (
     CheckValues,
     by_hand,
     data_from_organization,
-    needs_whole,
     store_location,
 )
 from lineofsight.checks.runner import CheckReport, build_selection, check_data, reads_data
@@ -29,7 +28,7 @@ from lineofsight.errors import Problem, StoreError, UsageError
 from lineofsight.services.check_reports import report_from_text, report_key, report_text
 from lineofsight.services.evaluate import read_kpi_frame, read_measurement_frame
 from lineofsight.spec.yamlload import paused_gc
-from lineofsight.store.check_reads import read_check_frames, read_kpis, read_source_file
+from lineofsight.store.check_reads import read_check_frames, read_recent_values, read_source_file
 from lineofsight.store.check_results import read_check_report, read_check_state, save_check_report
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_settings
@@ -68,18 +67,19 @@ def read_check_values(
     """The stored values the data rules need: the same findings as with every value, from a
     fraction of a large store.
 
-    The values of the recent periods are read, from the first day of the earliest period that
-    DA01 (stale data) can ask about: it looks at nothing older. Older values are read only for
-    the KPIs the recent ones say nothing about: a KPI with no recent value at all (SM03 asks
-    whether it was ever measured), and a formula's input with no recent value at its own unit
-    (CF01 takes the latest one). The store keeps values in order of their period's last day,
-    so the recent ones are one range of it.
+    The values of the recent periods are read: those of each KPI from the first day of the
+    earliest period that DA01 (stale data) can ask about at its frequency; it looks at nothing
+    older. Older values are read only for the KPIs the recent ones say nothing about: a KPI
+    with no recent value at all (SM03 asks whether it was ever measured), and a formula's
+    input with no recent value at its own unit (CF01 takes the latest one). The store keeps
+    values in order of their period's last day, so the recent ones are one range of it.
     """
-    floor = _earliest_due_start(data, as_of, selection)
-    scales = read_ratio_scales(store).rows()
-    recent = _values(read_measurement_frame(store, (floor, dt.date.max)), scales)
+    floors = _due_starts(data, as_of, selection)
+    scales = data.kpis.select(kpi_id="id", scale="ratio_scale")
+    recent = _scaled(read_recent_values(store, floors), scales)
     kpis = data.kpis
-    inputs = pl.Series(needs_whole_inputs(data), dtype=pl.String)
+    read = {i for inputs in data.formula_inputs.values() for i in inputs}
+    inputs = pl.Series(sorted(read), dtype=pl.String)
     with_own = recent.filter(pl.col("value").is_not_null()).join(
         kpis.select(kpi_id="id", unit_id="unit"), on=["kpi_id", "unit_id"], how="semi"
     )["kpi_id"]
@@ -90,51 +90,44 @@ def read_check_values(
         .otherwise(by_hand() & ~pl.col("id").is_in(recent["kpi_id"].implode()))
     )["id"].to_list()
     if older:
-        before = dt.date.fromordinal(floor.toordinal() - 1)
+        # Values read twice (a KPI's before the latest floor) change no finding.
+        before = dt.date.fromordinal(max(floors.values()).toordinal() - 1)
         frame = read_kpi_frame(store, older, (dt.date.min, before))
-        recent = pl.concat([_values(frame, scales), recent])
+        recent = pl.concat([_scaled(frame, scales), recent])
     return CheckValues(recent)
 
 
-def needs_whole_inputs(data: CheckData) -> list[str]:
-    """The KPIs some formula reads (known ones)."""
-    from lineofsight.domain.formula import FormulaError, parse_formula, references
-
-    found: set[str] = set()
-    for kpi in data.whole.values():
-        if kpi.formula is not None:
-            try:
-                found.update(references(parse_formula(kpi.formula)))
-            except FormulaError:
-                continue
-    return sorted(found & set(data.whole))
-
-
-def _earliest_due_start(data: CheckData, as_of: dt.date, selection: Selection) -> dt.date:
-    """The first day of the earliest period DA01 looks at, over every KPI (that of the
-    longest grace and coarsest frequency)."""
+def _due_starts(data: CheckData, as_of: dt.date, selection: Selection) -> dict[str, dt.date]:
+    """For each frequency, the first day of the earliest period DA01 looks at (that of the
+    longest grace)."""
     given = selection.options.get("DA01", {}).get("grace_days")
     grace = (
         pl.lit(int(given), pl.Int64)
         if given is not None
         else pl.col("due_days").fill_null(data.calendar.due_days)
     )
-    pairs = data.kpis.select("frequency", grace=grace).unique()
-    starts = [
-        evaluation_period(
-            m.Frequency(frequency), as_of - dt.timedelta(days=days), data.calendar
-        ).start
-        for frequency, days in pairs.iter_rows()
-    ]
-    return min(starts, default=as_of)
+    starts: dict[str, dt.date] = {}
+    for frequency, days in data.kpis.select("frequency", grace=grace).unique().iter_rows():
+        due = as_of - dt.timedelta(days=days)
+        start = evaluation_period(m.Frequency(frequency), due, data.calendar).start
+        starts[frequency] = min(start, starts.get(frequency, start))
+    return starts or {m.Frequency.MONTHLY.value: as_of}
 
 
-def _values(frame: pl.DataFrame, scales: Sequence[Any]) -> pl.DataFrame:
+def _scaled(frame: pl.DataFrame, scales: pl.DataFrame) -> pl.DataFrame:
     """Measurement rows as the rules see them (a ratio's value divided out, null for a zero
-    denominator)."""
-    ratio_scale = {kpi_id: scale for kpi_id, scale in scales if scale is not None}
-    return frame.select(
-        "kpi_id", "unit_id", "period_start", "period_end", _divided(ratio_scale).alias("value")
+    denominator), with each KPI's ratio scale (`scales`: kpi_id, scale) joined on."""
+    scale = pl.col("scale")
+    divided = scale * pl.col("numerator") / pl.col("denominator")
+    value = (
+        pl.when(pl.col("numerator").is_null() | scale.is_null())
+        .then(pl.col("value"))
+        .when(pl.col("denominator") != 0)
+        .then(divided)
+        .otherwise(None)
+    )
+    return frame.join(scales, on="kpi_id", how="left", maintain_order="left").select(
+        "kpi_id", "unit_id", "period_start", "period_end", value.alias("value")
     )
 
 
@@ -235,9 +228,7 @@ def check(
 def _read_data(store: Store, settings: m.Organization, file: str | None) -> CheckData:
     """The organisation in the store as the rules see it."""
     frames = read_check_frames(store)
-    with store.reading() as conn:
-        whole = read_kpis(conn, needs_whole(frames), file)
-    return CheckData(settings.calendar, settings.checks, frames, whole, store_location(file))
+    return CheckData(settings.calendar, settings.checks, frames, store_location(file))
 
 
 def _run(

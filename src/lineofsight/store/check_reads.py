@@ -1,28 +1,24 @@
 """What `los check` reads of the store: the definitions' columns the rules look at, as frames.
 
-The rules of a large organisation look at a few columns of every item, and at whole KPIs only
-for the few with a formula or targets by period or unit (`read_kpis`): reading the columns as
-Arrow and building those few objects costs a fraction of building every KPI.
+The rules of a large organisation look at a few columns of every item: reading them as Arrow
+costs a fraction of building every KPI from its rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
-from sqlalchemy import JSON, Connection, Text, cast, select
+from sqlalchemy import Connection, select
 
 from lineofsight.domain import model as m
 from lineofsight.store import tables as t
 from lineofsight.store.arrow import read_frame
 from lineofsight.store.database import Store
-from lineofsight.store.definition_rows import (
-    CHILD_COLUMNS,
-    KPI_COLUMNS,
-    DefinitionRows,
-    kpi_from_rows,
-)
+from lineofsight.store.measurements import with_starts
+from lineofsight.store.scorecard_reads import STORED_SCHEMA
 
 TEXT, NUMBER, WHOLE = pl.String, pl.Float64, pl.Int64
 
@@ -82,7 +78,10 @@ _ITEMS: dict[str, tuple[str, tuple[tuple[str, str, Any], ...]]] = {
             ("ratio_numerator", "ratio_numerator", TEXT),
             ("ratio_denominator", "ratio_denominator", TEXT),
             ("ratio_scale", "ratio_scale", NUMBER),
+            ("baseline_period", "baseline_period", TEXT),
+            ("baseline_value", "baseline_value", NUMBER),
             ("target_value", "target_value", NUMBER),
+            ("target_by", "target_by", pl.Date),
             ("source", "CAST(source AS TEXT)", TEXT),
             ("due_days", "due_days", WHOLE),
             ("lint", "CAST(lint AS TEXT)", TEXT),
@@ -107,12 +106,28 @@ _ITEMS: dict[str, tuple[str, tuple[tuple[str, str, Any], ...]]] = {
             ("effect", "effect", TEXT),
         ),
     ),
-    # Which KPIs have targets by period or by unit: those are read whole (`read_kpis`).
-    "targeted": (
+    "period_targets": (
         "kpi_period_targets",
-        (("kpi_id", "kpi_id", TEXT), ("unit", "unit_id", TEXT)),
+        (
+            ("kpi_id", "kpi_id", TEXT),
+            ("unit", "unit_id", TEXT),
+            ("period", "period", TEXT),
+            ("position", "position", WHOLE),
+            ("value", "value", NUMBER),
+        ),
     ),
-    "unit_targeted": ("kpi_unit_targets", (("kpi_id", "kpi_id", TEXT),)),
+    "unit_targets": (
+        "kpi_unit_targets",
+        (
+            ("kpi_id", "kpi_id", TEXT),
+            ("unit", "unit_id", TEXT),
+            ("position", "position", WHOLE),
+            ("value", "value", NUMBER),
+            ("by", "by_date", pl.Date),
+            ("baseline_period", "baseline_period", TEXT),
+            ("baseline_value", "baseline_value", NUMBER),
+        ),
+    ),
 }
 
 
@@ -127,7 +142,7 @@ def read_check_frames(store: Store) -> dict[str, pl.DataFrame]:
     for name in ("units", "people", "objectives", "kpis"):
         frames[name] = frames[name].sort("position").drop("position")
     order = frames["kpis"].select("id", kpi_order=pl.int_range(pl.len()))
-    for name in ("supports", "contributions"):
+    for name in ("supports", "contributions", "period_targets", "unit_targets"):
         frames[name] = (
             frames[name]
             .join(order, left_on="kpi_id", right_on="id", how="left")
@@ -142,35 +157,24 @@ def read_source_file(conn: Connection) -> str | None:
     return conn.execute(select(t.organization.c.source_file)).scalar()
 
 
-def read_kpis(conn: Connection, kpi_ids: Iterable[str], file: str | None) -> dict[str, m.Kpi]:
-    """These KPIs whole, with their links, by id."""
-    wanted = sorted(set(kpi_ids))
-    rows = DefinitionRows(links={table: {} for table in CHILD_COLUMNS})
-    found: list[tuple[Any, ...]] = []
-    kpis = t.kpis
-    for chunk in _chunks(wanted):
-        query = select(*_native(kpis, KPI_COLUMNS)).where(kpis.c.id.in_(chunk))
-        found.extend(tuple(row) for row in conn.execute(query))
-        for table, columns in CHILD_COLUMNS.items():
-            links = select(*_native(table, columns)).where(table.c.kpi_id.in_(chunk))
-            for row in conn.execute(links):
-                rows.links[table].setdefault(row[0], []).append(tuple(row))
-    position = KPI_COLUMNS.index("position")
-    for table, by_kpi in rows.links.items():
-        at = CHILD_COLUMNS[table].index("position")
-        for links in by_kpi.values():
-            links.sort(key=lambda row: row[at])
-    found.sort(key=lambda row: row[position])
-    return {row[0]: kpi_from_rows(row, rows, file) for row in found}
-
-
-def _native(table: Any, columns: Iterable[str]) -> list[Any]:
-    """The columns as `kpi_from_rows` takes them: documents as their JSON text."""
-    return [
-        cast(table.c[c], Text) if isinstance(table.c[c].type, JSON) else table.c[c] for c in columns
-    ]
-
-
-def _chunks(ids: list[str], size: int = 500) -> Iterable[list[str]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
+def read_recent_values(store: Store, floors: Mapping[str, dt.date]) -> pl.DataFrame:
+    """The stored values of each KPI whose period ends on or after the first day asked for
+    at its frequency (`floors`: by frequency), as `scorecard_reads.read_measurement_rows`."""
+    known = {frequency.value for frequency in m.Frequency}
+    assert set(floors) <= known, floors  # frequencies are written into the query
+    days = sorted(set(floors.values()))
+    query = f"SELECT {', '.join(STORED_SCHEMA)} FROM measurements WHERE period_end >= {{}}"
+    params: list[object] = [days[0]]
+    if len(days) > 1:
+        # The store keeps values in order of their period's last day: one range of it, from
+        # the earliest first day, with each frequency's KPIs kept from their own.
+        parts = []
+        for day in days:
+            names = ", ".join(f"'{f}'" for f in sorted(floors) if floors[f] == day)
+            parts.append(
+                "(period_end >= {} AND kpi_id IN "
+                f"(SELECT id FROM kpis WHERE frequency IN ({names})))"
+            )
+            params.append(day)
+        query += " AND (" + " OR ".join(parts) + ")"
+    return with_starts(read_frame(store, query, params, STORED_SCHEMA))

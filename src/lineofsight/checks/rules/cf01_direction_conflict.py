@@ -79,13 +79,20 @@ class DirectionConflict(Rule):
             if parent.direction not in SIGN:
                 continue
             inputs = ctx.formula_inputs[formula_id]
+            # An input computed from another input is written out first (few formulas have
+            # one: the others are taken as they are).
+            nested = any(i in ctx.formulas for i in inputs)
             point, basis = _point(whole, latest, inputs)
             for input_id in inputs:
                 child = whole[input_id]
                 own = SIGN.get(child.direction)
                 if own is None:
                     continue
-                total = written_out(expr, input_id, ctx.formulas, frozenset({formula_id}))
+                total = (
+                    written_out(expr, input_id, ctx.formulas, frozenset({formula_id}))
+                    if nested
+                    else expr
+                )
                 if total is expr:
                     sign = partial_sign(expr, input_id, point)
                 else:

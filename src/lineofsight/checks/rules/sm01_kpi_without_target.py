@@ -41,7 +41,7 @@ class KpiWithoutTarget(Rule):
         untargeted = ctx.data.kpis.filter(
             (pl.col("direction") != Direction.RANGE.value) & pl.col("target_value").is_null()
         )
-        targeted = ctx.data.frames["targeted"].filter(pl.col("unit") == "")["kpi_id"]
+        targeted = ctx.data.frames["period_targets"].filter(pl.col("unit") == "")["kpi_id"]
         by_period = pl.col("id").is_in(targeted.implode())
         for kpi_id in untargeted.filter(~by_period)["id"].to_list():
             yield ctx.finding(self, SubjectKind.KPI, kpi_id, f"KPI '{kpi_id}' has no target")

@@ -38,7 +38,7 @@ class KpiNotMeasurable(Rule):
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
         if ctx.measurements is None:
             return
-        measured = pl.Series(list(ctx.measurements.measured), dtype=pl.String)
+        measured = ctx.measurements.measured
         unmeasured = ctx.data.kpis.filter(by_hand() & ~pl.col("id").is_in(measured.implode()))
         for kpi_id in unmeasured["id"].to_list():
             yield ctx.finding(
