@@ -218,13 +218,13 @@ def whole_kpis(frames: Mapping[str, pl.DataFrame], kpi_ids: Iterable[str]) -> di
             id=kpi_id,
             name=name,
             unit=unit,
-            frequency=m.Frequency(frequency),
-            direction=m.Direction(direction),
-            level=_enum(m.Level, level),
-            type=_enum(m.KpiType, kind),
+            frequency=_FREQUENCY[frequency],
+            direction=_DIRECTION[direction],
+            level=_LEVEL[level],
+            type=_KPI_TYPE[kind],
             owner=owner,
-            aggregation=_enum(m.Aggregation, aggregation),
-            across_units=_enum(m.AcrossUnits, across),
+            aggregation=_AGGREGATION[aggregation],
+            across_units=_ACROSS[across],
             formula=formula,
             baseline=m.PeriodValue(baseline_period, baseline_value)
             if baseline_period is not None
@@ -244,8 +244,17 @@ _WHOLE = (
 )  # fmt: skip
 
 
-def _enum(kind: Any, value: str | None) -> Any:
-    return None if value is None else kind(value)
+def _members(kind: Any) -> dict[str | None, Any]:
+    """An enum's members by value (None for none): a look-up per KPI instead of a call."""
+    return {None: None, **{member.value: member for member in kind}}
+
+
+_FREQUENCY = _members(m.Frequency)
+_DIRECTION = _members(m.Direction)
+_LEVEL = _members(m.Level)
+_KPI_TYPE = _members(m.KpiType)
+_AGGREGATION = _members(m.Aggregation)
+_ACROSS = _members(m.AcrossUnits)
 
 
 def store_location(file: str | None) -> Callable[[str, str, int | None], m.Location | None]:
@@ -438,11 +447,13 @@ def values_from_observations(
     )
 
 
-def by_hand() -> pl.Expr:
-    """Whether a KPI is measured by hand: no formula, no ratio, no source but a manual one."""
+def by_hand(kpis: pl.DataFrame) -> pl.DataFrame:
+    """The KPIs measured by hand: no formula, no ratio, no source but a manual one."""
+    plain = kpis.filter(pl.col("formula").is_null() & pl.col("ratio_numerator").is_null())
+    # Most KPIs have no source: only the others' settings are read (JSON text).
+    sourced = plain.filter(pl.col("source").is_not_null() & (pl.col("source") != "null"))
+    if sourced.is_empty():
+        return plain
     kind = pl.col("source").str.json_path_match("$.kind")
-    return (
-        pl.col("formula").is_null()
-        & pl.col("ratio_numerator").is_null()
-        & (kind.is_null() | (kind == m.SourceKind.MANUAL.value))
-    )
+    automatic = sourced.filter(kind.is_not_null() & (kind != m.SourceKind.MANUAL.value))
+    return plain.join(automatic.select("id"), on="id", how="anti", maintain_order="left")

@@ -23,6 +23,7 @@ from lineofsight.checks.data import (
 )
 from lineofsight.checks.runner import CheckReport, build_selection, check_data, reads_data
 from lineofsight.domain import model as m
+from lineofsight.domain.graph import reachable_in
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.errors import Problem, StoreError, UsageError
 from lineofsight.services.check_reports import report_from_text, report_key, report_text
@@ -80,15 +81,21 @@ def read_check_values(
     kpis = data.kpis
     read = {i for inputs in data.formula_inputs.values() for i in inputs}
     inputs = pl.Series(sorted(read), dtype=pl.String)
-    with_own = recent.filter(pl.col("value").is_not_null()).join(
-        kpis.select(kpi_id="id", unit_id="unit"), on=["kpi_id", "unit_id"], how="semi"
-    )["kpi_id"]
-    is_input = pl.col("id").is_in(inputs.implode())
-    older = kpis.filter(
-        pl.when(is_input)
-        .then(~pl.col("id").is_in(with_own.implode()))
-        .otherwise(by_hand() & ~pl.col("id").is_in(recent["kpi_id"].implode()))
-    )["id"].to_list()
+    with_own = recent.filter(
+        pl.col("kpi_id").is_in(inputs.implode()) & pl.col("value").is_not_null()
+    ).join(kpis.select(kpi_id="id", unit_id="unit"), on=["kpi_id", "unit_id"], how="semi")["kpi_id"]
+    # An input without a recent value at its own unit; a KPI measured by hand with none.
+    unseen = pl.concat(
+        [
+            kpis.filter(pl.col("id").is_in(inputs.implode())).join(
+                with_own.to_frame("id"), on="id", how="anti"
+            ),
+            by_hand(kpis.filter(~pl.col("id").is_in(inputs.implode()))).join(
+                recent.select(id="kpi_id"), on="id", how="anti"
+            ),
+        ]
+    )
+    older = unseen["id"].to_list()
     if older:
         # Values read twice (a KPI's before the latest floor) change no finding.
         before = dt.date.fromordinal(max(floors.values()).toordinal() - 1)
@@ -98,19 +105,38 @@ def read_check_values(
 
 
 def _due_starts(data: CheckData, as_of: dt.date, selection: Selection) -> dict[str, dt.date]:
-    """For each frequency, the first day of the earliest period DA01 looks at (that of the
-    longest grace)."""
+    """For each frequency, the first day of the earliest period DA01 looks at in the values
+    of its KPIs: their own periods (that of the longest grace), and the periods of the
+    formulas that read them."""
     given = selection.options.get("DA01", {}).get("grace_days")
     grace = (
         pl.lit(int(given), pl.Int64)
         if given is not None
         else pl.col("due_days").fill_null(data.calendar.due_days)
     )
-    starts: dict[str, dt.date] = {}
-    for frequency, days in data.kpis.select("frequency", grace=grace).unique().iter_rows():
-        due = as_of - dt.timedelta(days=days)
-        start = evaluation_period(m.Frequency(frequency), due, data.calendar).start
-        starts[frequency] = min(start, starts.get(frequency, start))
+    kpis = data.kpis.select("id", "frequency", grace=grace)
+    pairs = kpis.select("frequency", "grace").unique()
+    made = [
+        evaluation_period(
+            m.Frequency(frequency), as_of - dt.timedelta(days=days), data.calendar
+        ).start
+        for frequency, days in pairs.iter_rows()
+    ]
+    periods = pairs.with_columns(start=pl.Series(made, dtype=pl.Date))
+    starts = {
+        f: day for f, day in periods.group_by("frequency").agg(pl.col("start").min()).iter_rows()
+    }
+    if data.formulas:
+        # A formula asks for its inputs' values within its own period.
+        inputs = data.formula_inputs
+        start_of = kpis.join(periods, on=["frequency", "grace"]).select("id", "start", "frequency")
+        formulas = start_of.filter(pl.col("id").is_in(list(inputs)))
+        frequency = dict(start_of.select("id", "frequency").iter_rows())
+        for kpi_id, start in formulas.select("id", "start").iter_rows():
+            for leaf in reachable_in([kpi_id], inputs):
+                if leaf not in inputs:
+                    at = frequency[leaf]
+                    starts[at] = min(start, starts[at])
     return starts or {m.Frequency.MONTHLY.value: as_of}
 
 

@@ -39,7 +39,7 @@ class KpiNotMeasurable(Rule):
         if ctx.measurements is None:
             return
         measured = ctx.measurements.measured
-        unmeasured = ctx.data.kpis.filter(by_hand() & ~pl.col("id").is_in(measured.implode()))
+        unmeasured = by_hand(ctx.data.kpis).filter(~pl.col("id").is_in(measured.implode()))
         for kpi_id in unmeasured["id"].to_list():
             yield ctx.finding(
                 self,
