@@ -161,9 +161,14 @@ class CheckContext:
 def reach(start: Iterable[str], edges: pl.DataFrame, source: str, target: str) -> pl.Series:
     """`start` with every id reached from it along `edges` (`source` to `target`), one step of
     the frontier at a time over the whole column: cycle-safe, each id taken once."""
-    found = pl.Series("id", list(dict.fromkeys(start)), dtype=pl.String)
+    given = start if isinstance(start, pl.Series) else pl.Series(list(start), dtype=pl.String)
+    found = given.unique(maintain_order=True).alias("id")
     frontier = found
-    links = edges.select(pl.col(source).alias("a"), pl.col(target).alias("b"))
+    # A link into `start` leads nowhere new: with a large start (most of an organisation),
+    # what is left to walk is small.
+    links = edges.select(pl.col(source).alias("a"), pl.col(target).alias("b")).filter(
+        ~pl.col("b").is_in(found.implode())
+    )
     while frontier.len():
         step = links.filter(pl.col("a").is_in(frontier.implode()))["b"].unique()
         frontier = step.filter(~step.is_in(found.implode()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,10 +97,15 @@ def run_checks(
     return check_data(data_from_organization(org), as_of, values, selection)
 
 
+# The stored values, or what reads them (called once the rules that need none have run, so
+# that the caller may read them meanwhile), or None without a store.
+Values = CheckValues | Callable[[], CheckValues] | None
+
+
 def check_data(
     data: CheckData,
     as_of: dt.date,
-    values: CheckValues | None = None,
+    values: Values = None,
     selection: Selection | None = None,
 ) -> CheckReport:
     """Findings of every selected rule, minus those suppressed per item, in file order."""
@@ -116,26 +121,29 @@ def check_data(
             gc.enable()
 
 
-def _run(
-    data: CheckData,
-    as_of: dt.date,
-    values: CheckValues | None,
-    selection: Selection,
-) -> CheckReport:
-    ctx = CheckContext(data, as_of, values)
-    report = CheckReport(as_of=as_of, findings=[], rules_run=[])
-    for rule in all_rules():
-        if not selection.wants(rule.code):
-            continue
+def _run(data: CheckData, as_of: dt.date, values: Values, selection: Selection) -> CheckReport:
+    chosen = [rule for rule in all_rules() if selection.wants(rule.code)]
+    ctx = CheckContext(data, as_of, None if callable(values) else values)
+    found: dict[str, list[Finding]] = {}
+    # The rules that look at no value first; then those that do, once the values are there.
+    for rule in sorted(chosen, key=lambda rule: rule.needs_data or rule.reads_data):
+        if (rule.needs_data or rule.reads_data) and callable(values):
+            values = values()
+            ctx.measurements = values
         if rule.needs_data and values is None:
-            report.skipped.append(rule.code)
             continue
-        report.rules_run.append(rule.code)
         given = selection.options.get(rule.code, {})
         options = rule.resolve(given)
         for name in rule.item_defaults - set(given):
             del options[name]
-        for finding in rule.check(ctx, options):
+        found[rule.code] = list(rule.check(ctx, options))
+    report = CheckReport(as_of=as_of, findings=[], rules_run=[])
+    for rule in chosen:
+        if rule.code not in found:
+            report.skipped.append(rule.code)
+            continue
+        report.rules_run.append(rule.code)
+        for finding in found[rule.code]:
             ignored = data.ignored[finding.subject.kind.value].get(finding.subject.id, ())
             if finding.code in ignored:
                 report.suppressed += 1

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,12 @@ from lineofsight.checks.data import (
 )
 from lineofsight.checks.runner import CheckReport, build_selection, check_data, reads_data
 from lineofsight.domain import model as m
-from lineofsight.domain.graph import reachable_in
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.errors import Problem, StoreError, UsageError
 from lineofsight.services.check_reports import report_from_text, report_key, report_text
 from lineofsight.services.evaluate import read_kpi_frame, read_measurement_frame
 from lineofsight.spec.yamlload import paused_gc
-from lineofsight.store.check_reads import read_check_frames, read_recent_values, read_source_file
+from lineofsight.store.check_reads import read_check_frames, read_source_file
 from lineofsight.store.check_results import read_check_report, read_check_state, save_check_report
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_settings
@@ -68,16 +68,16 @@ def read_check_values(
     """The stored values the data rules need: the same findings as with every value, from a
     fraction of a large store.
 
-    The values of the recent periods are read: those of each KPI from the first day of the
-    earliest period that DA01 (stale data) can ask about at its frequency; it looks at nothing
-    older. Older values are read only for the KPIs the recent ones say nothing about: a KPI
-    with no recent value at all (SM03 asks whether it was ever measured), and a formula's
-    input with no recent value at its own unit (CF01 takes the latest one). The store keeps
-    values in order of their period's last day, so the recent ones are one range of it.
+    The values of the recent periods are read, from the first day of the earliest period that
+    DA01 (stale data) can ask about: it looks at nothing older. Older values are read only for
+    the KPIs the recent ones say nothing about: a KPI with no recent value at all (SM03 asks
+    whether it was ever measured), and a formula's input with no recent value at its own unit
+    (CF01 takes the latest one). The store keeps values in order of their period's last day,
+    so the recent ones are one range of it.
     """
-    floors = _due_starts(data, as_of, selection)
+    floor = _earliest_due_start(data, as_of, selection)
     scales = data.kpis.select(kpi_id="id", scale="ratio_scale")
-    recent = _scaled(read_recent_values(store, floors), scales)
+    recent = _scaled(read_measurement_frame(store, (floor, dt.date.max)), scales)
     kpis = data.kpis
     read = {i for inputs in data.formula_inputs.values() for i in inputs}
     inputs = pl.Series(sorted(read), dtype=pl.String)
@@ -97,47 +97,29 @@ def read_check_values(
     )
     older = unseen["id"].to_list()
     if older:
-        # Values read twice (a KPI's before the latest floor) change no finding.
-        before = dt.date.fromordinal(max(floors.values()).toordinal() - 1)
+        before = dt.date.fromordinal(floor.toordinal() - 1)
         frame = read_kpi_frame(store, older, (dt.date.min, before))
         recent = pl.concat([_scaled(frame, scales), recent])
     return CheckValues(recent)
 
 
-def _due_starts(data: CheckData, as_of: dt.date, selection: Selection) -> dict[str, dt.date]:
-    """For each frequency, the first day of the earliest period DA01 looks at in the values
-    of its KPIs: their own periods (that of the longest grace), and the periods of the
-    formulas that read them."""
+def _earliest_due_start(data: CheckData, as_of: dt.date, selection: Selection) -> dt.date:
+    """The first day of the earliest period DA01 looks at, over every KPI (that of the
+    longest grace and coarsest frequency). A formula asks for its inputs' values within its
+    own period, which is one of these."""
     given = selection.options.get("DA01", {}).get("grace_days")
     grace = (
         pl.lit(int(given), pl.Int64)
         if given is not None
         else pl.col("due_days").fill_null(data.calendar.due_days)
     )
-    kpis = data.kpis.select("id", "frequency", grace=grace)
-    pairs = kpis.select("frequency", "grace").unique()
-    made = [
+    starts = [
         evaluation_period(
             m.Frequency(frequency), as_of - dt.timedelta(days=days), data.calendar
         ).start
-        for frequency, days in pairs.iter_rows()
+        for frequency, days in data.kpis.select("frequency", grace=grace).unique().iter_rows()
     ]
-    periods = pairs.with_columns(start=pl.Series(made, dtype=pl.Date))
-    starts = {
-        f: day for f, day in periods.group_by("frequency").agg(pl.col("start").min()).iter_rows()
-    }
-    if data.formulas:
-        # A formula asks for its inputs' values within its own period.
-        inputs = data.formula_inputs
-        start_of = kpis.join(periods, on=["frequency", "grace"]).select("id", "start", "frequency")
-        formulas = start_of.filter(pl.col("id").is_in(list(inputs)))
-        frequency = dict(start_of.select("id", "frequency").iter_rows())
-        for kpi_id, start in formulas.select("id", "start").iter_rows():
-            for leaf in reachable_in([kpi_id], inputs):
-                if leaf not in inputs:
-                    at = frequency[leaf]
-                    starts[at] = min(start, starts[at])
-    return starts or {m.Frequency.MONTHLY.value: as_of}
+    return min(starts, default=as_of)
 
 
 def _scaled(frame: pl.DataFrame, scales: pl.DataFrame) -> pl.DataFrame:
@@ -274,10 +256,14 @@ def _run(
         raise UsageError(
             f"{source}: bad check settings", [Problem(source, 0, msg) for msg in exc.messages]
         ) from None
-    values: CheckValues | None = None
-    if store is not None and reads_data(selection):
-        values = read_check_values(store, data, as_of, selection)
-    return check_data(data, as_of, values, selection)
+    if store is None or not reads_data(selection):
+        return check_data(data, as_of, None, selection)
+    # The values are read beside the rules that need none (the reading is mostly the
+    # database's and Arrow's work, outside Python's lock).
+    _ = data.formula_inputs  # made once, here: both threads look at them
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(read_check_values, store, data, as_of, selection)
+        return check_data(data, as_of, reading.result, selection)
 
 
 def _relative(finding: Finding) -> Finding:

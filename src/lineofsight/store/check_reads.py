@@ -6,19 +6,14 @@ costs a fraction of building every KPI from its rows.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, select
 
-from lineofsight.domain import model as m
 from lineofsight.store import tables as t
 from lineofsight.store.arrow import read_frame
 from lineofsight.store.database import Store
-from lineofsight.store.measurements import with_starts
-from lineofsight.store.scorecard_reads import STORED_SCHEMA
 
 TEXT, NUMBER, WHOLE = pl.String, pl.Float64, pl.Int64
 
@@ -155,26 +150,3 @@ def read_check_frames(store: Store) -> dict[str, pl.DataFrame]:
 def read_source_file(conn: Connection) -> str | None:
     """The strategy file last applied (where the stored items were written)."""
     return conn.execute(select(t.organization.c.source_file)).scalar()
-
-
-def read_recent_values(store: Store, floors: Mapping[str, dt.date]) -> pl.DataFrame:
-    """The stored values of each KPI whose period ends on or after the first day asked for
-    at its frequency (`floors`: by frequency), as `scorecard_reads.read_measurement_rows`."""
-    known = {frequency.value for frequency in m.Frequency}
-    assert set(floors) <= known, floors  # frequencies are written into the query
-    days = sorted(set(floors.values()))
-    query = f"SELECT {', '.join(STORED_SCHEMA)} FROM measurements WHERE period_end >= {{}}"
-    params: list[object] = [days[0]]
-    if len(days) > 1:
-        # The store keeps values in order of their period's last day: one range of it, from
-        # the earliest first day, with each frequency's KPIs kept from their own.
-        parts = []
-        for day in days:
-            names = ", ".join(f"'{f}'" for f in sorted(floors) if floors[f] == day)
-            parts.append(
-                "(period_end >= {} AND kpi_id IN "
-                f"(SELECT id FROM kpis WHERE frequency IN ({names})))"
-            )
-            params.append(day)
-        query += " AND (" + " OR ".join(parts) + ")"
-    return with_starts(read_frame(store, query, params, STORED_SCHEMA))

@@ -69,10 +69,11 @@ class BrokenLineOfSight(Rule):
         # A KPI reaches the top when it supports an objective that does, or when a KPI above
         # it does: spread "reaches" downwards from the supporting KPIs. Every known objective
         # was looked at above; an unknown one leads nowhere.
-        reaching = [o for o, ok in objective_ok.items() if ok]
+        reaching = pl.Series([o for o, ok in objective_ok.items() if ok], dtype=pl.String)
         supports = ctx.data.supports
-        start = supports.filter(pl.col("objective").is_in(reaching))["kpi_id"].unique()
-        good = ctx.kpis_feeding(start.to_list())
+        good = ctx.kpis_feeding(
+            supports.filter(pl.col("objective").is_in(reaching.implode()))["kpi_id"]
+        )
         linked = pl.concat([supports["kpi_id"], ctx.up_edges["from"]])
         broken = ctx.data.kpis.filter(
             pl.col("id").is_in(linked.implode()) & ~pl.col("id").is_in(good.implode())

@@ -41,7 +41,7 @@ class LaggingOnly(Rule):
         kpis = ctx.data.kpis
         lagging = pl.col("type") == KpiType.LAGGING.value
         leading = kpis.filter(~lagging.fill_null(False))["id"]
-        above = ctx.kpis_above(leading.to_list())
+        above = ctx.kpis_above(leading)
         supported = ctx.data.supports.filter(pl.col("kpi_id").is_in(above.implode()))
         fine = ctx.objectives_up(supported["objective"].unique().to_list())
         strategic = ctx.data.objectives.filter(pl.col("level") == Level.STRATEGIC.value)["id"]
@@ -54,7 +54,7 @@ class LaggingOnly(Rule):
                 supports = ctx.data.supports.select("objective", "kpi_id")
             objectives = reachable_in([objective_id], ctx.child_objectives)
             start = supports.filter(pl.col("objective").is_in(list(objectives)))["kpi_id"]
-            below = ctx.kpis_feeding(start.to_list()).to_list()
+            below = ctx.kpis_feeding(start).to_list()
             if not below:
                 continue  # AL02's business
             if any(k not in lagging_ids for k in below):
