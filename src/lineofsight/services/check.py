@@ -211,14 +211,14 @@ def check(
         state = read_check_state(conn)
         kept = read_check_report(conn, key, state) if reuse else None
         settings = read_settings(conn) if kept is None else None
-        file = read_source_file(conn) if kept is None else None
+        source_file = read_source_file(conn) if kept is None else None
     if kept is not None:
         report = report_from_text(kept)
     else:
         if settings is None:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
         with paused_gc():  # hundreds of thousands of objects, none in a cycle
-            data = _read_data(store, settings, file)
+            data = _read_data(store, settings, source_file)
             report = _run(data, "the store", store, as_of, select_codes, ignore_codes, options)
         # A report is kept for the store as it was when its rules started, never for a later
         # one: the columns are read beside the state, so the state must not have moved since.

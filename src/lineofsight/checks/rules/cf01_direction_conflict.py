@@ -49,26 +49,24 @@ class DirectionConflict(Rule):
         links = ctx.data.contributions.join(directions, left_on="kpi_id", right_on="id").join(
             directions.rename({"direction": "parent_direction"}), left_on="kpi", right_on="id"
         )
-        effect = pl.when(pl.col("effect") == m.Effect.POSITIVE.value).then(1).otherwise(-1)
+        effect_sign = pl.when(pl.col("effect") == m.Effect.POSITIVE.value).then(1).otherwise(-1)
         links = links.filter(  # only the links that conflict (few): their messages are made
-            pl.col("direction").replace_strict(signs, return_dtype=pl.Int64) * effect
+            pl.col("direction").replace_strict(signs, return_dtype=pl.Int64) * effect_sign
             == -pl.col("parent_direction").replace_strict(signs, return_dtype=pl.Int64)
         )
         for kpi_id, parent_id, effect_name, direction, parent_direction in links.select(
             "kpi_id", "kpi", "effect", "direction", "parent_direction"
         ).iter_rows():
-            own = signs[direction]
-            effect = 1 if effect_name == m.Effect.POSITIVE.value else -1
-            if own * effect == -signs[parent_direction]:
-                yield ctx.finding(
-                    self,
-                    SubjectKind.KPI,
-                    kpi_id,
-                    f"KPI '{kpi_id}' is to {direction}, and with a "
-                    f"{effect_name} effect that makes '{parent_id}' "
-                    f"{_move(own * effect)}, but '{parent_id}' is to "
-                    f"{parent_direction}",
-                )
+            moves = signs[direction] * (1 if effect_name == m.Effect.POSITIVE.value else -1)
+            yield ctx.finding(
+                self,
+                SubjectKind.KPI,
+                kpi_id,
+                f"KPI '{kpi_id}' is to {direction}, and with a "
+                f"{effect_name} effect that makes '{parent_id}' "
+                f"{_move(moves)}, but '{parent_id}' is to "
+                f"{parent_direction}",
+            )
         whole = ctx.whole
         latest = None
         if ctx.measurements is not None:
