@@ -24,12 +24,13 @@ from lineofsight.checks.data import (
 )
 from lineofsight.checks.runner import CheckReport, build_selection, check_data, reads_data
 from lineofsight.domain import model as m
+from lineofsight.domain.graph import reachable_in
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.errors import Problem, StoreError, UsageError
 from lineofsight.services.check_reports import report_from_text, report_key, report_text
 from lineofsight.services.evaluate import read_kpi_frame, read_measurement_frame
 from lineofsight.spec.yamlload import paused_gc
-from lineofsight.store.check_reads import read_check_frames, read_source_file
+from lineofsight.store.check_reads import read_check_frames, read_recent_values, read_source_file
 from lineofsight.store.check_results import read_check_report, read_check_state, save_check_report
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_settings
@@ -68,16 +69,15 @@ def read_check_values(
     """The stored values the data rules need: the same findings as with every value, from a
     fraction of a large store.
 
-    The values of the recent periods are read, from the first day of the earliest period that
-    DA01 (stale data) can ask about: it looks at nothing older. Older values are read only for
-    the KPIs the recent ones say nothing about: a KPI with no recent value at all (SM03 asks
-    whether it was ever measured), and a formula's input with no recent value at its own unit
-    (CF01 takes the latest one). The store keeps values in order of their period's last day,
-    so the recent ones are one range of it.
+    The values of the recent periods are read: those of each KPI from the first day of the
+    earliest period that DA01 (stale data) can ask about at its frequency; it looks at nothing
+    older. Older values are read only for the KPIs the recent ones say nothing about: a KPI
+    with no recent value at all (SM03 asks whether it was ever measured), and a formula's
+    input with no recent value at its own unit (CF01 takes the latest one).
     """
-    floor = _earliest_due_start(data, as_of, selection)
+    floors = _due_starts(data, as_of, selection)
     scales = data.kpis.select(kpi_id="id", scale="ratio_scale")
-    recent = _scaled(read_measurement_frame(store, (floor, dt.date.max)), scales)
+    recent = _scaled(read_recent_values(store, floors), scales)
     kpis = data.kpis
     read = {i for inputs in data.formula_inputs.values() for i in inputs}
     inputs = pl.Series(sorted(read), dtype=pl.String)
@@ -97,29 +97,54 @@ def read_check_values(
     )
     older = unseen["id"].to_list()
     if older:
-        before = dt.date.fromordinal(floor.toordinal() - 1)
+        # Values read twice (a KPI's between its floor and the latest one) change no finding.
+        before = dt.date.fromordinal(max(floors.values()).toordinal() - 1)
         frame = read_kpi_frame(store, older, (dt.date.min, before))
         recent = pl.concat([_scaled(frame, scales), recent])
     return CheckValues(recent)
 
 
-def _earliest_due_start(data: CheckData, as_of: dt.date, selection: Selection) -> dt.date:
-    """The first day of the earliest period DA01 looks at, over every KPI (that of the
-    longest grace and coarsest frequency). A formula asks for its inputs' values within its
-    own period, which is one of these."""
+def _due_starts(data: CheckData, as_of: dt.date, selection: Selection) -> dict[str, dt.date]:
+    """For each frequency, the first day of the earliest period DA01 looks at in the values
+    of its KPIs: their own periods (that of the longest grace), and the periods of the
+    formulas that read them."""
     given = selection.options.get("DA01", {}).get("grace_days")
     grace = (
         pl.lit(int(given), pl.Int64)
         if given is not None
         else pl.col("due_days").fill_null(data.calendar.due_days)
     )
-    starts = [
+    kpis = data.kpis.select("id", "frequency", grace=grace)
+    pairs = kpis.select("frequency", "grace").unique()
+    made = [
         evaluation_period(
             m.Frequency(frequency), as_of - dt.timedelta(days=days), data.calendar
         ).start
-        for frequency, days in data.kpis.select("frequency", grace=grace).unique().iter_rows()
+        for frequency, days in pairs.iter_rows()
     ]
-    return min(starts, default=as_of)
+    periods = pairs.with_columns(start=pl.Series(made, dtype=pl.Date))
+    firsts = periods.group_by("frequency").agg(pl.col("start").min())
+    inputs = data.formula_inputs
+    if inputs:
+        # A formula asks for its measured inputs' values within its own period.
+        asked = [
+            (kpi_id, leaf)
+            for kpi_id in inputs
+            for leaf in reachable_in([kpi_id], inputs)
+            if leaf not in inputs
+        ]
+        leaves = pl.DataFrame(
+            {"id": [a[0] for a in asked], "leaf": [a[1] for a in asked]},
+            schema={"id": pl.String, "leaf": pl.String},
+        )
+        formulas = kpis.join(periods, on=["frequency", "grace"]).select("id", "start")
+        through = (
+            leaves.join(formulas, on="id")
+            .join(kpis.select(leaf="id", leaf_frequency="frequency"), on="leaf")
+            .select(frequency="leaf_frequency", start="start")
+        )
+        firsts = pl.concat([firsts, through]).group_by("frequency").agg(pl.col("start").min())
+    return dict(firsts.iter_rows()) or {m.Frequency.MONTHLY.value: as_of}
 
 
 def _scaled(frame: pl.DataFrame, scales: pl.DataFrame) -> pl.DataFrame:

@@ -6,14 +6,20 @@ costs a fraction of building every KPI from its rows.
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, select
 
+from lineofsight.domain import model as m
 from lineofsight.store import tables as t
 from lineofsight.store.arrow import read_frame
 from lineofsight.store.database import Store
+from lineofsight.store.measurements import with_starts
+from lineofsight.store.scorecard_reads import STORED_SCHEMA
 
 TEXT, NUMBER, WHOLE = pl.String, pl.Float64, pl.Int64
 
@@ -150,3 +156,27 @@ def read_check_frames(store: Store) -> dict[str, pl.DataFrame]:
 def read_source_file(conn: Connection) -> str | None:
     """The strategy file last applied (where the stored items were written)."""
     return conn.execute(select(t.organization.c.source_file)).scalar()
+
+
+def read_recent_values(store: Store, floors: Mapping[str, dt.date]) -> pl.DataFrame:
+    """The stored values of each KPI whose period ends on or after the first day asked for at
+    the KPI's frequency (`floors`, by frequency), as `scorecard_reads.read_measurement_rows`.
+
+    The store keeps values in order of their period's last day: the values from the latest
+    of those days are one range of it, read whole; before it, each earlier range keeps only
+    the values of the KPIs of the frequencies that reach back that far.
+    """
+    known = {frequency.value for frequency in m.Frequency}
+    assert set(floors) <= known, floors  # frequencies are written into the query
+    days = sorted(set(floors.values()))
+    columns = ", ".join(STORED_SCHEMA)
+    parts = [f"SELECT {columns} FROM measurements WHERE period_end >= {{}}"]
+    params: list[object] = [days[-1]]
+    for day, following in itertools.pairwise(days):
+        names = ", ".join(f"'{f}'" for f in sorted(floors) if floors[f] <= day)
+        parts.append(
+            f"SELECT {columns} FROM measurements WHERE period_end >= {{}} AND period_end < {{}}"
+            f" AND kpi_id IN (SELECT id FROM kpis WHERE frequency IN ({names}))"
+        )
+        params += [day, following]
+    return with_starts(read_frame(store, " UNION ALL ".join(parts), params, STORED_SCHEMA))
