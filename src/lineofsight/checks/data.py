@@ -1,5 +1,6 @@
-"""What the rules look at, as columns: the definitions as frames (one row per item or link, in
-file order), the few KPIs some rule needs whole, and what the stored values say.
+"""What the rules look at, as columns: the definitions as frames (one row per item, in file
+order, or per link, each KPI's in their order), the few KPIs some rule needs whole, and what
+the stored values say.
 
 A store of 100,000 KPIs is checked from its columns: building every KPI object would cost more
 than all the rules. A strategy file (already objects) is turned into the same frames.

@@ -32,7 +32,7 @@ _ITEMS: dict[str, tuple[str, tuple[tuple[str, str, Any], ...]]] = {
             ("position", "position", WHOLE),
             ("line", "source_line", WHOLE),
             ("parent", "parent_id", TEXT),
-            ("lint", "CAST(lint AS TEXT)", TEXT),
+            ("lint", "NULLIF(CAST(lint AS TEXT), 'null')", TEXT),
         ),
     ),
     "people": (
@@ -41,7 +41,7 @@ _ITEMS: dict[str, tuple[str, tuple[tuple[str, str, Any], ...]]] = {
             ("id", "id", TEXT),
             ("position", "position", WHOLE),
             ("line", "source_line", WHOLE),
-            ("lint", "CAST(lint AS TEXT)", TEXT),
+            ("lint", "NULLIF(CAST(lint AS TEXT), 'null')", TEXT),
         ),
     ),
     "objectives": (
@@ -57,7 +57,7 @@ _ITEMS: dict[str, tuple[str, tuple[tuple[str, str, Any], ...]]] = {
             ("weight", "weight", NUMBER),
             ("deadline", "deadline", pl.Date),
             ("status", "status", TEXT),
-            ("lint", "CAST(lint AS TEXT)", TEXT),
+            ("lint", "NULLIF(CAST(lint AS TEXT), 'null')", TEXT),
         ),
     ),
     "kpis": (
@@ -83,9 +83,9 @@ _ITEMS: dict[str, tuple[str, tuple[tuple[str, str, Any], ...]]] = {
             ("baseline_value", "baseline_value", NUMBER),
             ("target_value", "target_value", NUMBER),
             ("target_by", "target_by", pl.Date),
-            ("source", "CAST(source AS TEXT)", TEXT),
+            ("source", "NULLIF(CAST(source AS TEXT), 'null')", TEXT),
             ("due_days", "due_days", WHOLE),
-            ("lint", "CAST(lint AS TEXT)", TEXT),
+            ("lint", "NULLIF(CAST(lint AS TEXT), 'null')", TEXT),
         ),
     ),
     "supports": (
@@ -133,23 +133,24 @@ _ITEMS: dict[str, tuple[str, tuple[tuple[str, str, Any], ...]]] = {
 
 
 def read_check_frames(store: Store) -> dict[str, pl.DataFrame]:
-    """The columns the alignment rules look at, one frame per kind of item or link, each in
-    the store's order of the items (their `position`; links by KPI, then by their own)."""
+    """The columns the alignment rules look at, one frame per kind of item or link: items in
+    their order (`position`), each KPI's links in theirs."""
     frames = {}
     for name, (table, columns) in _ITEMS.items():
         selected = ", ".join(f'{source} AS "{alias}"' for alias, source, _ in columns)
         schema = {alias: dtype for alias, _, dtype in columns}
-        frames[name] = read_frame(store, f"SELECT {selected} FROM {table}", [], schema)
+        # In one piece: the rows come in small batches, and every rule goes over each column.
+        frames[name] = read_frame(store, f"SELECT {selected} FROM {table}", [], schema).rechunk()
+    # Items in their order (as the store mostly holds them already); links in their order
+    # within each KPI (positions count from 0 for each KPI).
     for name in ("units", "people", "objectives", "kpis"):
-        frames[name] = frames[name].sort("position").drop("position")
-    order = frames["kpis"].select("id", kpi_order=pl.int_range(pl.len()))
+        if not frames[name]["position"].is_sorted():
+            frames[name] = frames[name].sort("position")
+        frames[name] = frames[name].drop("position")
     for name in ("supports", "contributions", "period_targets", "unit_targets"):
-        frames[name] = (
-            frames[name]
-            .join(order, left_on="kpi_id", right_on="id", how="left")
-            .sort("kpi_order", "position")
-            .drop("kpi_order", "position")
-        )
+        if not frames[name]["position"].is_sorted():
+            frames[name] = frames[name].sort("position", maintain_order=True)
+        frames[name] = frames[name].drop("position")
     return frames
 
 
@@ -179,4 +180,5 @@ def read_recent_values(store: Store, floors: Mapping[str, dt.date]) -> pl.DataFr
             f" AND kpi_id IN (SELECT id FROM kpis WHERE frequency IN ({names}))"
         )
         params += [day, following]
-    return with_starts(read_frame(store, " UNION ALL ".join(parts), params, STORED_SCHEMA))
+    frame = read_frame(store, " UNION ALL ".join(parts), params, STORED_SCHEMA).rechunk()
+    return with_starts(frame)
