@@ -245,14 +245,10 @@ def check(
         with paused_gc():  # hundreds of thousands of objects, none in a cycle
             data = _read_data(store, settings, source_file)
             report = _run(data, "the store", store, as_of, select_codes, ignore_codes, options)
-        # A report is kept for the store as it was when its rules started, never for a later
-        # one: the columns are read beside the state, so the state must not have moved since.
-        with store.reading() as conn:
-            unchanged = read_check_state(conn) == state
-        # A store this user may only read, or one kept busy: the report is just not kept.
+        # A store this user may only read, or one kept busy: the report is just not kept. Nor
+        # is it when the store changed since `state` (the columns were read after it).
         with contextlib.suppress(StoreError):
-            if unchanged:
-                save_check_report(store, key, state, report_text(report))
+            save_check_report(store, key, state, report_text(report))
     # The store keeps absolute paths; show them as the user would type them from here.
     report.findings = [_relative(f) for f in report.findings]
     return report
