@@ -142,20 +142,23 @@ class CheckContext:
         """These KPIs with every KPI that feeds them (contributions and formula inputs)."""
         return reach(start, self.up_edges, "to", "from")
 
-    def objectives_up(self, objective_ids: Iterable[str]) -> set[str]:
+    @cached_property
+    def parent_edges(self) -> pl.DataFrame:
+        """Each objective's link to its parent (`from` the objective, `to` its parent), for
+        the parents that are objectives."""
+        objectives = self.data.objectives
+        return objectives.select(pl.col("id").alias("from"), pl.col("parent").alias("to")).filter(
+            pl.col("to").is_in(objectives["id"].implode())
+        )
+
+    def objectives_up(self, objective_ids: pl.Series) -> pl.Series:
         """These objectives (known ones) with every objective above them."""
-        parents = self.objective_parents
-        found: set[str] = set()
-        stack = [o for o in objective_ids if o in parents]
-        while stack:
-            current = stack.pop()
-            if current in found:
-                continue
-            found.add(current)
-            parent = parents[current]
-            if parent is not None and parent in parents:
-                stack.append(parent)
-        return found
+        known = objective_ids.filter(objective_ids.is_in(self.data.objectives["id"].implode()))
+        return reach(known, self.parent_edges, "from", "to")
+
+    def objectives_down(self, objective_ids: pl.Series) -> pl.Series:
+        """These objectives with every objective below them."""
+        return reach(objective_ids, self.parent_edges, "to", "from")
 
 
 def reach(start: Iterable[str], edges: pl.DataFrame, source: str, target: str) -> pl.Series:

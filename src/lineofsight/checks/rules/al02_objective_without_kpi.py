@@ -30,8 +30,7 @@ class ObjectiveWithoutKpi(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
-        supported = ctx.data.supports["objective"].unique().to_list()
-        measured = pl.Series(list(ctx.objectives_up(supported)), dtype=pl.String)
+        measured = ctx.objectives_up(ctx.data.supports["objective"].unique())
         unmeasured = ctx.data.objectives.filter(~pl.col("id").is_in(measured.implode()))["id"]
         for objective_id in unmeasured.to_list():
             has_children = bool(ctx.child_objectives.get(objective_id))

@@ -34,42 +34,24 @@ class BrokenLineOfSight(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
-        objective_ok: dict[str, bool] = {}
-        parents, levels = ctx.objective_parents, ctx.objective_levels
-        strategic = Level.STRATEGIC.value
-
-        def objective_reaches(objective_id: str) -> bool:
-            chain: list[str] = []
-            current: str | None = objective_id
-            result = False
-            while current is not None and current in parents:
-                if current in objective_ok:
-                    result = objective_ok[current]
-                    break
-                if current in chain:  # a cycle without a strategic objective: AL04 says more
-                    break
-                chain.append(current)
-                if levels[current] == strategic:
-                    result = True
-                    break
-                current = parents[current]
-            for visited in chain:
-                objective_ok[visited] = result
-            return result
-
-        for objective_id in parents:
-            if not objective_reaches(objective_id):
-                yield ctx.finding(
-                    self,
-                    SubjectKind.OBJECTIVE,
-                    objective_id,
-                    f"objective '{objective_id}' does not lead up to a strategic objective",
-                )
+        # An objective leads up to a strategic one when one of the objectives up its parents
+        # (or itself) is strategic: spread "reaches" downwards from the strategic ones. A
+        # cycle without a strategic objective leads nowhere (AL04 says more).
+        objectives = ctx.data.objectives
+        strategic = objectives.filter(pl.col("level") == Level.STRATEGIC.value)["id"]
+        reaching = ctx.objectives_down(strategic)
+        lost = objectives.filter(~pl.col("id").is_in(reaching.implode()))["id"]
+        for objective_id in lost.to_list():
+            yield ctx.finding(
+                self,
+                SubjectKind.OBJECTIVE,
+                objective_id,
+                f"objective '{objective_id}' does not lead up to a strategic objective",
+            )
 
         # A KPI reaches the top when it supports an objective that does, or when a KPI above
         # it does: spread "reaches" downwards from the supporting KPIs. Every known objective
         # was looked at above; an unknown one leads nowhere.
-        reaching = pl.Series([o for o, ok in objective_ok.items() if ok], dtype=pl.String)
         supports = ctx.data.supports
         good = ctx.kpis_feeding(
             supports.filter(pl.col("objective").is_in(reaching.implode()))["kpi_id"]

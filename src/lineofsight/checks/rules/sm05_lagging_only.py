@@ -43,13 +43,13 @@ class LaggingOnly(Rule):
         leading = kpis.filter(~lagging.fill_null(False))["id"]
         above = ctx.kpis_above(leading)
         supported = ctx.data.supports.filter(pl.col("kpi_id").is_in(above.implode()))
-        fine = ctx.objectives_up(supported["objective"].unique().to_list())
-        strategic = ctx.data.objectives.filter(pl.col("level") == Level.STRATEGIC.value)["id"]
+        fine = ctx.objectives_up(supported["objective"].unique())
+        strategic = ctx.data.objectives.filter(
+            (pl.col("level") == Level.STRATEGIC.value) & ~pl.col("id").is_in(fine.implode())
+        )["id"]
         lagging_ids = set(kpis.filter(lagging)["id"].to_list())
         supports = None
         for objective_id in strategic.to_list():
-            if objective_id in fine:
-                continue
             if supports is None:
                 supports = ctx.data.supports.select("objective", "kpi_id")
             objectives = reachable_in([objective_id], ctx.child_objectives)
