@@ -139,8 +139,7 @@ def read_check_frames(store: Store) -> dict[str, pl.DataFrame]:
     for name, (table, columns) in _ITEMS.items():
         selected = ", ".join(f'{source} AS "{alias}"' for alias, source, _ in columns)
         schema = {alias: dtype for alias, _, dtype in columns}
-        # In one piece: the rows come in small batches, and every rule goes over each column.
-        frames[name] = read_frame(store, f"SELECT {selected} FROM {table}", [], schema).rechunk()
+        frames[name] = read_frame(store, f"SELECT {selected} FROM {table}", [], schema)
     # Items in their order (as the store mostly holds them already); links in their order
     # within each KPI (positions count from 0 for each KPI).
     for name in ("units", "people", "objectives", "kpis"):
@@ -180,5 +179,4 @@ def read_recent_values(store: Store, floors: Mapping[str, dt.date]) -> pl.DataFr
             f" AND kpi_id IN (SELECT id FROM kpis WHERE frequency IN ({names}))"
         )
         params += [day, following]
-    frame = read_frame(store, " UNION ALL ".join(parts), params, STORED_SCHEMA).rechunk()
-    return with_starts(frame)
+    return with_starts(read_frame(store, " UNION ALL ".join(parts), params, STORED_SCHEMA))
