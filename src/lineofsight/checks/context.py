@@ -165,15 +165,14 @@ def reach(start: Iterable[str], edges: pl.DataFrame, source: str, target: str) -
     """`start` with every id reached from it along `edges` (`source` to `target`), one step of
     the frontier at a time over the whole column: cycle-safe, each id taken once."""
     given = start if isinstance(start, pl.Series) else pl.Series(list(start), dtype=pl.String)
-    found = given.unique(maintain_order=True).alias("id")
-    frontier = found
-    # A link into `start` leads nowhere new: with a large start (most of an organisation),
-    # what is left to walk is small.
-    links = edges.select(pl.col(source).alias("a"), pl.col(target).alias("b")).filter(
-        ~pl.col("b").is_in(found.implode())
-    )
+    frontier = given.unique(maintain_order=True).alias("id")
+    found = [frontier]
+    # The links into what was found lead nowhere new: they are dropped as the walk goes, so
+    # each step looks only at links to ids not found yet (with a large start, most of an
+    # organisation, few are left from the first step).
+    links = edges.select(pl.col(source).alias("a"), pl.col(target).alias("b"))
     while frontier.len():
-        step = links.filter(pl.col("a").is_in(frontier.implode()))["b"].unique()
-        frontier = step.filter(~step.is_in(found.implode()))
-        found = pl.concat([found, frontier])
-    return found
+        links = links.filter(~pl.col("b").is_in(frontier.implode()))
+        frontier = links.filter(pl.col("a").is_in(frontier.implode()))["b"].unique().alias("id")
+        found.append(frontier)
+    return pl.concat(found)
