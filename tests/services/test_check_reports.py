@@ -44,10 +44,10 @@ def _same_as_fresh(store: Store, **asked: Any) -> CheckReport:
 def _forbid_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make reading the definitions fail: only a kept report can answer."""
 
-    def refuse(conn: Any) -> None:
+    def refuse(store: Any) -> None:
         raise AssertionError("the rules ran again")
 
-    monkeypatch.setattr(check_service, "read_organization", refuse)
+    monkeypatch.setattr(check_service, "read_check_frames", refuse)
 
 
 def _manual_monthly(store: Store) -> m.Kpi:
@@ -222,3 +222,32 @@ def test_a_check_does_not_wait_for_another_write_to_keep_its_report(
         with pytest.raises(AssertionError, match="the rules ran again"):
             check(file=None, store=store, as_of=AS_OF)
     assert report == check(file=None, store=store, as_of=AS_OF, reuse=False)
+
+
+def test_a_report_is_not_kept_when_the_store_changed_while_the_rules_ran(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The definitions are read as columns after the state the report would be kept for: a
+    # write landing just after they were read must not leave a report that looks current.
+    store = _store(tmp_path, db_url)
+    kpi, period = _stale(store, check(file=None, store=store, as_of=AS_OF, reuse=False))
+    read = check_service.read_check_frames
+    reads: list[int] = []
+
+    def read_then_write(store: Store) -> Any:
+        frames = read(store)
+        if not reads:
+            record_measurement(
+                store, kpi_id=kpi.id, unit_id=None, period=period, value=1.0, actor="tests"
+            )
+        reads.append(1)
+        return frames
+
+    monkeypatch.setattr(check_service, "read_check_frames", read_then_write)
+    check(file=None, store=store, as_of=AS_OF, reuse=False)  # the store changed meanwhile
+    assert len(reads) == 1
+    again = check(file=None, store=store, as_of=AS_OF)
+    assert len(reads) == 2  # the rules ran again, on the store as it is now
+    assert ("DA01", kpi.id) not in {(f.code, f.subject.id) for f in again.findings}
+    check(file=None, store=store, as_of=AS_OF)
+    assert len(reads) == 2  # that report was kept

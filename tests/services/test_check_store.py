@@ -105,3 +105,54 @@ def test_stored_values_are_what_the_measurements_file_said(tmp_path: Path, db_ur
     }
     ratios = {k.id for k in org.kpis if k.ratio is not None}
     assert ratios & set(found)  # ratio KPIs were among them
+
+
+FORMULA_OVER_MONTHS = """\
+version: 1
+organization:
+  name: Quarters
+  units:
+    - {id: co, name: Company, level: company}
+  people:
+    - {id: ann, name: Ann, unit: co}
+objectives:
+  - {id: grow, title: Grow, level: strategic, unit: co, owner: ann, deadline: 2027-12-31}
+kpis:
+  - {id: a, name: A, unit: co, owner: ann, frequency: monthly, direction: increase,
+     contributes_to: [{kpi: total}], target: {value: 10, by: 2027-12-31}}
+  - {id: b, name: B, unit: co, owner: ann, frequency: monthly, direction: increase,
+     contributes_to: [{kpi: total}], target: {value: 10, by: 2027-12-31}}
+  - {id: total, name: Total, unit: co, owner: ann, frequency: quarterly, direction: increase,
+     formula: a + b, supports: [grow], target: {value: 20, by: 2027-12-31}}
+"""
+
+
+def test_a_formula_finds_its_inputs_values_within_its_own_longer_period(
+    tmp_path: Path, db_url: str
+) -> None:
+    # As of 22 November the monthly inputs are due for September and the quarterly formula
+    # for the third quarter: `a` was measured in July (within the quarter) and October, not
+    # in September. The store check must read July's value too: the formula can be computed.
+    strategy = tmp_path / "strategy.yaml"
+    strategy.write_text(FORMULA_OVER_MONTHS)
+    values = tmp_path / "values.csv"
+    values.write_text(
+        "kpi,unit,period,value\na,co,2026-07,4\na,co,2026-10,5\nb,co,2026-09,6\nb,co,2026-10,7\n"
+    )
+    store = Store(db_url)
+    try:
+        apply_file(store, strategy)
+        load_file(store, values)
+        with store.reading() as conn:
+            org = read_organization(conn)
+        assert org is not None
+        day = dt.date(2026, 11, 22)
+        fast = check(file=None, store=store, as_of=day, select_codes=["DA01"])
+        full = run_checks(org, day, read_observations(store), build_selection(org.checks, ["DA01"]))
+        assert _plain(fast.findings) == _plain(full.findings)
+        # `a` is stale for September; the quarter's formula has a value of each input.
+        assert [(f.subject.id, f.message) for f in fast.findings] == [
+            ("a", "KPI 'a' has no value for 2026-09")
+        ]
+    finally:
+        store.close()

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from lineofsight.checks.base import ConfigError, Finding, Selection, Severity
 from lineofsight.checks.context import CheckContext, Observation
+from lineofsight.checks.data import (
+    CheckData,
+    CheckValues,
+    data_from_organization,
+    values_from_observations,
+)
 from lineofsight.checks.registry import all_rules, rule_by_code
 from lineofsight.domain import model as m
 
@@ -85,41 +91,61 @@ def run_checks(
     measurements: Mapping[str, Sequence[Observation]] | None = None,
     selection: Selection | None = None,
 ) -> CheckReport:
+    """Findings of every selected rule over an organisation held as objects, with these
+    observations by KPI (None: no store, the data rules are skipped)."""
+    values = None if measurements is None else values_from_observations(measurements)
+    return check_data(data_from_organization(org), as_of, values, selection)
+
+
+# The stored values, or what reads them (called once the rules that need none have run, so
+# that the caller may read them meanwhile), or None without a store.
+Values = CheckValues | Callable[[], CheckValues] | None
+
+
+def check_data(
+    data: CheckData,
+    as_of: dt.date,
+    values: Values = None,
+    selection: Selection | None = None,
+) -> CheckReport:
     """Findings of every selected rule, minus those suppressed per item, in file order."""
-    selection = selection or build_selection(org.checks)
+    selection = selection or build_selection(data.checks)
     # The indexes the rules build are many small objects and no reference cycles: the cyclic
-    # garbage collector would only rescan the whole organisation again and again meanwhile.
+    # garbage collector would only rescan them again and again meanwhile.
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _run(org, as_of, measurements, selection)
+        return _run(data, as_of, values, selection)
     finally:
         if paused:
             gc.enable()
 
 
-def _run(
-    org: m.Organization,
-    as_of: dt.date,
-    measurements: Mapping[str, Sequence[Observation]] | None,
-    selection: Selection,
-) -> CheckReport:
-    ctx = CheckContext(org, as_of, measurements)
-    report = CheckReport(as_of=as_of, findings=[], rules_run=[])
-    for rule in all_rules():
-        if not selection.wants(rule.code):
+def _run(data: CheckData, as_of: dt.date, values: Values, selection: Selection) -> CheckReport:
+    chosen = [rule for rule in all_rules() if selection.wants(rule.code)]
+    ctx = CheckContext(data, as_of, None if callable(values) else values)
+    found: dict[str, list[Finding]] = {}
+    # The rules that look at no value first; then those that do, once the values are there.
+    for rule in sorted(chosen, key=lambda rule: rule.needs_data or rule.reads_data):
+        if (rule.needs_data or rule.reads_data) and callable(values):
+            values = values()
+            ctx.measurements = values
+        if rule.needs_data and values is None:
             continue
-        if rule.needs_data and measurements is None:
-            report.skipped.append(rule.code)
-            continue
-        report.rules_run.append(rule.code)
         given = selection.options.get(rule.code, {})
         options = rule.resolve(given)
         for name in rule.item_defaults - set(given):
             del options[name]
-        for finding in rule.check(ctx, options):
-            item = ctx.item(finding.subject.kind, finding.subject.id)
-            if item is not None and finding.code in item.lint.ignore:
+        found[rule.code] = list(rule.check(ctx, options))
+    report = CheckReport(as_of=as_of, findings=[], rules_run=[])
+    for rule in chosen:
+        if rule.code not in found:
+            report.skipped.append(rule.code)
+            continue
+        report.rules_run.append(rule.code)
+        for finding in found[rule.code]:
+            ignored = data.ignored[finding.subject.kind.value].get(finding.subject.id, ())
+            if finding.code in ignored:
                 report.suppressed += 1
                 continue
             report.findings.append(finding)

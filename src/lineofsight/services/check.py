@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,17 +15,25 @@ import polars as pl
 
 from lineofsight.checks.base import ConfigError, Finding, Selection
 from lineofsight.checks.context import Observation
-from lineofsight.checks.runner import CheckReport, build_selection, reads_data, run_checks
+from lineofsight.checks.data import (
+    CheckData,
+    CheckValues,
+    by_hand,
+    data_from_organization,
+    store_location,
+)
+from lineofsight.checks.runner import CheckReport, build_selection, check_data, reads_data
 from lineofsight.domain import model as m
-from lineofsight.domain.graph import organisation_graph
+from lineofsight.domain.graph import reachable_in
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.errors import Problem, StoreError, UsageError
 from lineofsight.services.check_reports import report_from_text, report_key, report_text
 from lineofsight.services.evaluate import read_kpi_frame, read_measurement_frame
 from lineofsight.spec.yamlload import paused_gc
+from lineofsight.store.check_reads import read_check_frames, read_recent_values, read_source_file
 from lineofsight.store.check_results import read_check_report, read_check_state, save_check_report
 from lineofsight.store.database import Store
-from lineofsight.store.definitions import read_organization
+from lineofsight.store.definitions import read_settings
 from lineofsight.store.organization import read_ratio_scales
 
 
@@ -54,78 +63,129 @@ def read_observations(store: Store) -> dict[str, list[Observation]]:
     return _observations(read_measurement_frame(store), scales)
 
 
-def read_checked_observations(
-    store: Store, org: m.Organization, as_of: dt.date, selection: Selection
-) -> dict[str, list[Observation]]:
-    """The stored values the data rules need, by KPI: the same findings as with every value,
-    from a fraction of a large store.
+def read_check_values(
+    store: Store, data: CheckData, as_of: dt.date, selection: Selection
+) -> CheckValues:
+    """The stored values the data rules need: the same findings as with every value, from a
+    fraction of a large store.
 
-    The values of the recent periods are read, from the first day of the earliest period that
-    DA01 (stale data) can ask about: it looks at nothing older. Older values are read only for
-    the KPIs the recent ones say nothing about: a KPI with no recent value at all (SM03 asks
-    whether it was ever measured), and a formula's input with no recent value at its own unit
-    (CF01 takes the latest one). The store keeps values in order of their period's last day,
-    so the recent ones are one range of it.
+    The values of the recent periods are read: those of each KPI from the first day of the
+    earliest period that DA01 (stale data) can ask about at its frequency; it looks at nothing
+    older. Older values are read only for the KPIs the recent ones say nothing about: a KPI
+    with no recent value at all (SM03 asks whether it was ever measured), and a formula's
+    input with no recent value at its own unit (CF01 takes the latest one).
     """
-    floor = _earliest_due_start(org, as_of, selection)
-    scales = read_ratio_scales(store).rows()
-    recent = _observations(read_measurement_frame(store, (floor, dt.date.max)), scales)
-    inputs = {ref for refs in organisation_graph(org).formula_inputs.values() for ref in refs}
-    older: list[str] = []
-    for kpi in org.kpis:
-        seen = recent.get(kpi.id)
-        if kpi.id in inputs:
-            own = kpi.unit
-            if not seen or not any(o.unit == own and o.value is not None for o in seen):
-                older.append(kpi.id)
-        elif not seen and _counts_as_measured(kpi):
-            older.append(kpi.id)
+    floors = _due_starts(data, as_of, selection)
+    scales = data.kpis.select(kpi_id="id", scale="ratio_scale")
+    recent = _scaled(read_recent_values(store, floors), scales)
+    kpis = data.kpis
+    read = {i for inputs in data.formula_inputs.values() for i in inputs}
+    inputs = pl.Series(sorted(read), dtype=pl.String)
+    with_own = recent.filter(
+        pl.col("kpi_id").is_in(inputs.implode()) & pl.col("value").is_not_null()
+    ).join(kpis.select(kpi_id="id", unit_id="unit"), on=["kpi_id", "unit_id"], how="semi")["kpi_id"]
+    # An input without a recent value at its own unit; a KPI measured by hand with none.
+    unseen = pl.concat(
+        [
+            kpis.filter(pl.col("id").is_in(inputs.implode())).join(
+                with_own.to_frame("id"), on="id", how="anti"
+            ),
+            by_hand(kpis.filter(~pl.col("id").is_in(inputs.implode()))).join(
+                recent.select(id="kpi_id"), on="id", how="anti"
+            ),
+        ]
+    )
+    older = unseen["id"].to_list()
     if older:
-        before = dt.date.fromordinal(floor.toordinal() - 1)
+        # Values read twice (a KPI's between its floor and the latest one) change no finding.
+        before = dt.date.fromordinal(max(floors.values()).toordinal() - 1)
         frame = read_kpi_frame(store, older, (dt.date.min, before))
-        for kpi_id, rows in _observations(frame, scales).items():
-            recent[kpi_id] = rows + recent.get(kpi_id, [])
-    return recent
+        recent = pl.concat([_scaled(frame, scales), recent])
+    return CheckValues(recent)
 
 
-def _counts_as_measured(kpi: m.Kpi) -> bool:
-    """Whether SM03 asks if this KPI was ever measured (one measured by hand)."""
-    manual = kpi.source is None or kpi.source.kind is m.SourceKind.MANUAL
-    return kpi.formula is None and kpi.ratio is None and manual
-
-
-def _earliest_due_start(org: m.Organization, as_of: dt.date, selection: Selection) -> dt.date:
-    """The first day of the earliest period DA01 looks at, over every KPI (that of the
-    longest grace and coarsest frequency)."""
+def _due_starts(data: CheckData, as_of: dt.date, selection: Selection) -> dict[str, dt.date]:
+    """For each frequency, the first day of the earliest period DA01 looks at in the values
+    of its KPIs: their own periods (that of the longest grace), and the periods of the
+    formulas that read them."""
     given = selection.options.get("DA01", {}).get("grace_days")
-    pairs = {
-        (kpi.frequency, int(given) if given is not None else kpi.due_days_in(org.calendar))
-        for kpi in org.kpis
-    }
-    starts = [
-        evaluation_period(frequency, as_of - dt.timedelta(days=grace), org.calendar).start
-        for frequency, grace in pairs
+    grace = (
+        pl.lit(int(given), pl.Int64)
+        if given is not None
+        else pl.col("due_days").fill_null(data.calendar.due_days)
+    )
+    kpis = data.kpis.select("id", "frequency", grace=grace)
+    pairs = kpis.select("frequency", "grace").unique()
+    made = [
+        evaluation_period(
+            m.Frequency(frequency), as_of - dt.timedelta(days=days), data.calendar
+        ).start
+        for frequency, days in pairs.iter_rows()
     ]
-    return min(starts, default=as_of)
+    periods = pairs.with_columns(start=pl.Series(made, dtype=pl.Date))
+    firsts = periods.group_by("frequency").agg(pl.col("start").min())
+    inputs = data.formula_inputs
+    if inputs:
+        # A formula asks for its measured inputs' values within its own period.
+        asked = [
+            (kpi_id, leaf)
+            for kpi_id in inputs
+            for leaf in reachable_in([kpi_id], inputs)
+            if leaf not in inputs
+        ]
+        leaves = pl.DataFrame(
+            {"id": [a[0] for a in asked], "leaf": [a[1] for a in asked]},
+            schema={"id": pl.String, "leaf": pl.String},
+        )
+        formulas = kpis.join(periods, on=["frequency", "grace"]).select("id", "start")
+        through = (
+            leaves.join(formulas, on="id")
+            .join(kpis.select(leaf="id", leaf_frequency="frequency"), on="leaf")
+            .select(frequency="leaf_frequency", start="start")
+        )
+        firsts = pl.concat([firsts, through]).group_by("frequency").agg(pl.col("start").min())
+    return dict(firsts.iter_rows()) or {m.Frequency.MONTHLY.value: as_of}
+
+
+def _scaled(frame: pl.DataFrame, scales: pl.DataFrame) -> pl.DataFrame:
+    """Measurement rows as the rules see them (a ratio's value divided out, null for a zero
+    denominator), with each KPI's ratio scale (`scales`: kpi_id, scale) joined on."""
+    scale = pl.col("scale")
+    divided = scale * pl.col("numerator") / pl.col("denominator")
+    value = (
+        pl.when(pl.col("numerator").is_null() | scale.is_null())
+        .then(pl.col("value"))
+        .when(pl.col("denominator") != 0)
+        .then(divided)
+        .otherwise(None)
+    )
+    return frame.join(scales, on="kpi_id", how="left", maintain_order="left").select(
+        "kpi_id", "unit_id", "period_start", "period_end", value.alias("value")
+    )
+
+
+def _divided(ratio_scale: Mapping[str, float]) -> pl.Expr:
+    """A ratio's value divided out over the whole column at once, as the scalar sum did it
+    ((scale * numerator) / denominator); a zero denominator gives no value."""
+    value = pl.col("value")
+    if not ratio_scale:
+        return value
+    scale = pl.col("kpi_id").replace_strict(ratio_scale, default=None, return_dtype=pl.Float64)
+    divided = scale * pl.col("numerator") / pl.col("denominator")
+    return (
+        pl.when(pl.col("numerator").is_null() | scale.is_null())
+        .then(value)
+        .when(pl.col("denominator") != 0)
+        .then(divided)
+        .otherwise(None)
+    )
 
 
 def _observations(frame: pl.DataFrame, scales: Sequence[Any]) -> dict[str, list[Observation]]:
     """Measurement rows as the rules see them, by KPI in the frame's order (a ratio's value
     divided out, None for a zero denominator)."""
     ratio_scale = {kpi_id: scale for kpi_id, scale in scales if scale is not None}
-    # A ratio's value is divided out over the whole column at once, as the scalar sum did it
-    # ((scale * numerator) / denominator); a zero denominator gives no value.
-    value = pl.col("value")
-    if ratio_scale:
-        scale = pl.col("kpi_id").replace_strict(ratio_scale, default=None, return_dtype=pl.Float64)
-        divided = scale * pl.col("numerator") / pl.col("denominator")
-        value = (
-            pl.when(pl.col("numerator").is_null() | scale.is_null())
-            .then(value)
-            .when(pl.col("denominator") != 0)
-            .then(divided)
-            .otherwise(None)
-        )
+    value = _divided(ratio_scale)
     # Each KPI's rows together, in the frame's order (a stable sort): a KPI's list is then
     # one slice, and nothing is done per row in Python but making its tuple.
     frame = frame.select(
@@ -168,25 +228,25 @@ def check(
         # Imported here: the strategy file's schema is not needed to check the store.
         from lineofsight.spec.files import read_strategy
 
-        return _run(
-            read_strategy(file), str(file), None, as_of, select_codes, ignore_codes, options
-        )
+        data = data_from_organization(read_strategy(file))
+        return _run(data, str(file), None, as_of, select_codes, ignore_codes, options)
     assert store is not None
     key = report_key(as_of, select_codes, ignore_codes, options)
-    # The state is read in the snapshot the definitions are read from: a report is kept for
-    # the store as it was when its rules started, never for a later one.
     with paused_gc(), store.reading() as conn:
         state = read_check_state(conn)
         kept = read_check_report(conn, key, state) if reuse else None
-        # The organisation is hundreds of thousands of objects, none in a cycle.
-        org = read_organization(conn) if kept is None else None
+        settings = read_settings(conn) if kept is None else None
+        source_file = read_source_file(conn) if kept is None else None
     if kept is not None:
         report = report_from_text(kept)
     else:
-        if org is None:
+        if settings is None:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
-        report = _run(org, "the store", store, as_of, select_codes, ignore_codes, options)
-        # A store this user may only read, or one kept busy: the report is just not kept.
+        with paused_gc():  # hundreds of thousands of objects, none in a cycle
+            data = _read_data(store, settings, source_file)
+            report = _run(data, "the store", store, as_of, select_codes, ignore_codes, options)
+        # A store this user may only read, or one kept busy: the report is just not kept. Nor
+        # is it when the store changed since `state` (the columns were read after it).
         with contextlib.suppress(StoreError):
             save_check_report(store, key, state, report_text(report))
     # The store keeps absolute paths; show them as the user would type them from here.
@@ -194,8 +254,14 @@ def check(
     return report
 
 
+def _read_data(store: Store, settings: m.Organization, file: str | None) -> CheckData:
+    """The organisation in the store as the rules see it."""
+    frames = read_check_frames(store)
+    return CheckData(settings.calendar, settings.checks, frames, store_location(file))
+
+
 def _run(
-    org: m.Organization,
+    data: CheckData,
     source: str,
     store: Store | None,
     as_of: dt.date,
@@ -203,18 +269,22 @@ def _run(
     ignore_codes: Iterable[str],
     options: Mapping[str, Mapping[str, Any]] | None,
 ) -> CheckReport:
-    """The selected rules over `org`, with the store's values when there is a store."""
+    """The selected rules over the organisation, with the store's values when there is a
+    store."""
     try:
-        selection = build_selection(org.checks, select_codes, ignore_codes, options)
+        selection = build_selection(data.checks, select_codes, ignore_codes, options)
     except ConfigError as exc:
         raise UsageError(
             f"{source}: bad check settings", [Problem(source, 0, msg) for msg in exc.messages]
         ) from None
-    measurements: dict[str, list[Observation]] | None = None
-    if store is not None and reads_data(selection):
-        with paused_gc():
-            measurements = read_checked_observations(store, org, as_of, selection)
-    return run_checks(org, as_of, measurements, selection)
+    if store is None or not reads_data(selection):
+        return check_data(data, as_of, None, selection)
+    # The values are read beside the rules that need none (the reading is mostly the
+    # database's and Arrow's work, outside Python's lock).
+    _ = data.formula_inputs  # made once, here: both threads look at them
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(read_check_values, store, data, as_of, selection)
+        return check_data(data, as_of, reading.result, selection)
 
 
 def _relative(finding: Finding) -> Finding:

@@ -18,6 +18,8 @@ from sqlalchemy import text
 from lineofsight.store.database import Store, idle
 from lineofsight.store.loading import busy_timeout_pragma, typed_query
 
+BATCH_ROWS = 65536
+
 
 def read_frame(
     store: Store, query: str, params: Sequence[object], schema: Mapping[str, Any]
@@ -96,6 +98,9 @@ def _adbc_frame(
                 pragma.close()
             statement = adbc.AdbcStatement(connection)
             try:
+                # Large batches: the driver's default (1,024 rows) leaves a frame of a hundred
+                # thousand rows in a hundred pieces, which every later operation goes over.
+                statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
                 statement.set_sql_query(query.format(*literals))
                 stream, _ = statement.execute_query()
                 return pl.DataFrame(stream)

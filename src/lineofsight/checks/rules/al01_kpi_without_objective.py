@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 
 
@@ -28,11 +30,15 @@ class KpiWithoutObjective(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
-        for kpi in ctx.org.kpis:
-            if kpi.supports or kpi.contributes_to or ctx.formula_users.get(kpi.id):
-                continue
+        fed = {i for inputs in ctx.formula_inputs.values() for i in inputs}
+        linked = pl.concat(
+            [ctx.data.supports["kpi_id"], ctx.data.contributions["kpi_id"], pl.Series(list(fed))]
+        )
+        alone = ctx.data.kpis.filter(~pl.col("id").is_in(linked.implode()))["id"]
+        for kpi_id in alone.to_list():
             yield ctx.finding(
                 self,
-                kpi,
-                f"KPI '{kpi.id}' supports no objective, contributes to no KPI and feeds no formula",
+                SubjectKind.KPI,
+                kpi_id,
+                f"KPI '{kpi_id}' supports no objective, contributes to no KPI and feeds no formula",
             )

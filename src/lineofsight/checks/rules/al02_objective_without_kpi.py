@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 
 
@@ -28,15 +30,14 @@ class ObjectiveWithoutKpi(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
-        measured: set[str] = set()
-        for supported in ctx.supporters:
-            current: str | None = supported
-            while current is not None and current in ctx.objectives and current not in measured:
-                measured.add(current)
-                current = ctx.objectives[current].parent
-        for objective in ctx.org.objectives:
-            if objective.id in measured:
-                continue
-            has_children = bool(ctx.child_objectives.get(objective.id))
+        measured = ctx.objectives_up(ctx.data.supports["objective"].unique())
+        unmeasured = ctx.data.objectives.filter(~pl.col("id").is_in(measured.implode()))["id"]
+        for objective_id in unmeasured.to_list():
+            has_children = bool(ctx.child_objectives.get(objective_id))
             extra = " or any objective below it" if has_children else ""
-            yield ctx.finding(self, objective, f"no KPI measures objective '{objective.id}'{extra}")
+            yield ctx.finding(
+                self,
+                SubjectKind.OBJECTIVE,
+                objective_id,
+                f"no KPI measures objective '{objective_id}'{extra}",
+            )

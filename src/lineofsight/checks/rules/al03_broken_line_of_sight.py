@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 from lineofsight.domain.model import Level
 
@@ -32,51 +34,36 @@ class BrokenLineOfSight(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
-        objective_ok: dict[str, bool] = {}
-
-        def objective_reaches(objective_id: str) -> bool:
-            chain: list[str] = []
-            current: str | None = objective_id
-            result = False
-            while current is not None and current in ctx.objectives:
-                if current in objective_ok:
-                    result = objective_ok[current]
-                    break
-                if current in chain:  # a cycle without a strategic objective: AL04 says more
-                    break
-                chain.append(current)
-                objective = ctx.objectives[current]
-                if objective.level is Level.STRATEGIC:
-                    result = True
-                    break
-                current = objective.parent
-            for visited in chain:
-                objective_ok[visited] = result
-            return result
-
-        for objective in ctx.org.objectives:
-            if not objective_reaches(objective.id):
-                yield ctx.finding(
-                    self,
-                    objective,
-                    f"objective '{objective.id}' does not lead up to a strategic objective",
-                )
+        # An objective leads up to a strategic one when one of the objectives up its parents
+        # (or itself) is strategic: spread "reaches" downwards from the strategic ones. A
+        # cycle without a strategic objective leads nowhere (AL04 says more).
+        objectives = ctx.data.objectives
+        strategic = objectives.filter(pl.col("level") == Level.STRATEGIC.value)["id"]
+        reaching = ctx.objectives_down(strategic)
+        lost = objectives.filter(~pl.col("id").is_in(reaching.implode()))["id"]
+        for objective_id in lost.to_list():
+            yield ctx.finding(
+                self,
+                SubjectKind.OBJECTIVE,
+                objective_id,
+                f"objective '{objective_id}' does not lead up to a strategic objective",
+            )
 
         # A KPI reaches the top when it supports an objective that does, or when a KPI above
-        # it does: spread "reaches" downwards from the supporting KPIs, once per KPI. Every
-        # known objective was looked at above; an unknown one leads nowhere.
-        reaches = objective_ok.get
-        start = []
-        for kpi in ctx.org.kpis:
-            for support in kpi.supports:
-                if reaches(support.objective, False):
-                    start.append(kpi.id)
-                    break
-        good = ctx.graph.feeding(start)
-        ups = ctx.kpi_ups
-        for kpi in ctx.org.kpis:
-            if kpi.id in good or not (kpi.supports or ups[kpi.id]):
-                continue  # reaches the top, or has no link at all (AL01's business)
+        # it does: spread "reaches" downwards from the supporting KPIs. Every known objective
+        # was looked at above; an unknown one leads nowhere.
+        supports = ctx.data.supports
+        good = ctx.kpis_feeding(
+            supports.filter(pl.col("objective").is_in(reaching.implode()))["kpi_id"]
+        )
+        linked = pl.concat([supports["kpi_id"], ctx.up_edges["from"]])
+        broken = ctx.data.kpis.filter(
+            pl.col("id").is_in(linked.implode()) & ~pl.col("id").is_in(good.implode())
+        )["id"]
+        for kpi_id in broken.to_list():
             yield ctx.finding(
-                self, kpi, f"no path up from KPI '{kpi.id}' reaches a strategic objective"
+                self,
+                SubjectKind.KPI,
+                kpi_id,
+                f"no path up from KPI '{kpi_id}' reaches a strategic objective",
             )

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 
 
@@ -29,47 +31,50 @@ class Cycle(Rule):
     severity = Severity.ERROR
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
-        objective_edges = {
-            o.id: [o.parent] if o.parent in ctx.objectives else [] for o in ctx.org.objectives
-        }
-        for cycle in _cycles(objective_edges):
-            first = ctx.objectives[cycle[0]]
-            yield ctx.finding(
-                self, first, "objective parents form a cycle: " + " -> ".join([*cycle, cycle[0]])
-            )
-        for cycle in _cycles(ctx.kpi_ups):
+        objectives = ctx.data.objectives
+        objective_edges = objectives.select(
+            pl.col("id").alias("from"), pl.col("parent").alias("to")
+        )
+        for cycle in _cycles(objective_edges, objectives["id"]):
             yield ctx.finding(
                 self,
-                ctx.kpis[cycle[0]],
+                SubjectKind.OBJECTIVE,
+                cycle[0],
+                "objective parents form a cycle: " + " -> ".join([*cycle, cycle[0]]),
+            )
+        for cycle in _cycles(ctx.up_edges, ctx.data.kpis["id"]):
+            yield ctx.finding(
+                self,
+                SubjectKind.KPI,
+                cycle[0],
                 "KPIs form a cycle through contributes_to or formulas: "
                 + " -> ".join([*cycle, cycle[0]]),
             )
 
 
-def _cycles(all_edges: Mapping[str, list[str]]) -> list[list[str]]:
-    """One cycle for each strongly connected component that has one, in file order."""
-    order = {node: i for i, node in enumerate(all_edges)}
-    edges = _without_acyclic(all_edges)
-    return [] if not edges else _tarjan(edges, order)
+def _cycles(all_edges: pl.DataFrame, nodes: pl.Series) -> list[list[str]]:
+    """One cycle for each strongly connected component that has one, in file order of the
+    `nodes`; `all_edges` (from, to) in the order each node's links are written."""
+    edges = _without_acyclic(all_edges.filter(pl.col("to").is_in(nodes.implode())))
+    if edges.is_empty():
+        return []
+    order = {node: i for i, node in enumerate(nodes.to_list())}
+    found: dict[str, list[str]] = {}
+    for source, target in edges.iter_rows():
+        found.setdefault(source, []).append(target)
+    ordered = dict(sorted(found.items(), key=lambda item: order[item[0]]))
+    return _tarjan(ordered, order)
 
 
-def _without_acyclic(edges: Mapping[str, list[str]]) -> dict[str, list[str]]:
-    """Only the nodes that can be on a cycle: peel off, again and again, every node whose
-    edges all lead to nodes already peeled (a cascade is mostly a tree, so usually all go)."""
-    pending = {node: len(targets) for node, targets in edges.items()}
-    below: dict[str, list[str]] = {}
-    for node, targets in edges.items():
-        for target in targets:
-            below.setdefault(target, []).append(node)
-    ready = [node for node, count in pending.items() if count == 0]
-    while ready:
-        node = ready.pop()
-        for source in below.get(node, ()):
-            pending[source] -= 1
-            if pending[source] == 0:
-                ready.append(source)
-    keep = {node for node, count in pending.items() if count > 0}
-    return {node: [t for t in edges[node] if t in keep] for node in edges if node in keep}
+def _without_acyclic(edges: pl.DataFrame) -> pl.DataFrame:
+    """Only the links that can be on a cycle: drop, again and again, every link into a node
+    that has no link out left (a cascade is mostly a tree, so usually all go)."""
+    while True:
+        sources = edges["from"].unique()
+        kept = edges.filter(pl.col("to").is_in(sources.implode()))
+        if kept.height == edges.height:
+            return kept
+        edges = kept
 
 
 def _tarjan(edges: Mapping[str, list[str]], order: Mapping[str, int]) -> list[list[str]]:

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 from lineofsight.domain import model as m
 
@@ -34,51 +36,56 @@ class LevelSkip(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
-        # Levels as plain ranks, looked up once per item: this runs over every link.
-        objective_rank = {o.id: _RANK[o.level] for o in ctx.org.objectives}
-        kpi_rank = {k.id: _RANK[k.level] for k in ctx.org.kpis if k.level is not None}
-        for objective in ctx.org.objectives:
-            parent_rank = objective_rank.get(objective.parent or "")
-            if parent_rank is not None:
-                problem = _PROBLEM[objective_rank[objective.id]][parent_rank]
-                if problem:
-                    parent = ctx.objectives[objective.parent or ""]
-                    yield ctx.finding(
-                        self,
-                        objective,
-                        f"{objective.level.value} objective '{objective.id}' has the "
-                        f"{parent.level.value} parent '{parent.id}': {problem}",
-                    )
-        for kpi in ctx.org.kpis:
-            own = kpi_rank.get(kpi.id)
-            if own is None:
-                continue
-            problems = _PROBLEM[own]
-            for support in kpi.supports:
-                target_rank = objective_rank.get(support.objective)
-                if target_rank is None or not problems[target_rank]:
-                    continue
-                target = ctx.objectives[support.objective]
+        objectives = ctx.data.objectives.select("id", "level")
+        kpis = ctx.data.kpis.select("id", "level").filter(pl.col("level").is_not_null())
+        links = (
+            (
+                SubjectKind.OBJECTIVE,
+                ctx.data.objectives.select("id", "level", "parent"),
+                objectives,
+                "{level} objective '{id}' has the {other_level} parent '{other}': {problem}",
+            ),
+            (
+                SubjectKind.KPI,
+                ctx.data.supports.join(kpis, left_on="kpi_id", right_on="id").select(
+                    pl.col("kpi_id").alias("id"), "level", "objective"
+                ),
+                objectives,
+                "{level} KPI '{id}' supports the {other_level} objective '{other}': {problem}",
+            ),
+            (
+                SubjectKind.KPI,
+                ctx.data.contributions.join(kpis, left_on="kpi_id", right_on="id").select(
+                    pl.col("kpi_id").alias("id"), "level", "kpi"
+                ),
+                kpis,
+                "{level} KPI '{id}' contributes to the {other_level} KPI '{other}': {problem}",
+            ),
+        )
+        for kind, frame, targets, message in links:
+            target = frame.columns[2]
+            pairs = frame.join(
+                targets.rename({"id": target, "level": "other_level"}), on=target
+            ).filter(pl.concat_str("level", "other_level", separator=" ").is_in(_BAD_PAIRS))
+            for item_id, level, other, other_level in pairs.iter_rows():
+                problem = _PROBLEM[_RANK_OF[level]][_RANK_OF[other_level]]
                 yield ctx.finding(
                     self,
-                    kpi,
-                    f"{kpi.level.value} KPI '{kpi.id}' supports the {target.level.value} "  # type: ignore[union-attr]
-                    f"objective '{target.id}': {problems[target_rank]}",
-                )
-            for link in kpi.contributes_to:
-                above_rank = kpi_rank.get(link.kpi)
-                if above_rank is None or not problems[above_rank]:
-                    continue
-                above = ctx.kpis[link.kpi]
-                yield ctx.finding(
-                    self,
-                    kpi,
-                    f"{kpi.level.value} KPI '{kpi.id}' contributes to the "  # type: ignore[union-attr]
-                    f"{above.level.value} KPI '{above.id}': {problems[above_rank]}",  # type: ignore[union-attr]
+                    kind,
+                    item_id,
+                    message.format(
+                        level=level,
+                        id=item_id,
+                        other_level=other_level,
+                        other=other,
+                        problem=problem,
+                    ),
                 )
 
 
 _RANK = {m.Level.STRATEGIC: 0, m.Level.TACTICAL: 1, m.Level.OPERATIONAL: 2}
+_LEVELS = list(_RANK)
+_RANK_OF = {level.value: rank for level, rank in _RANK.items()}
 
 
 def _skip(source: m.Level, target: m.Level) -> str | None:
@@ -91,3 +98,10 @@ def _skip(source: m.Level, target: m.Level) -> str | None:
 
 # _PROBLEM[source rank][target rank]: what is wrong with a link between those levels, if anything.
 _PROBLEM = [[_skip(source, target) for target in _RANK] for source in _RANK]
+# The links between those levels that are wrong, as "source target" level names.
+_BAD_PAIRS = [
+    f"{source.value} {target.value}"
+    for source in _LEVELS
+    for target in _LEVELS
+    if _PROBLEM[_RANK[source]][_RANK[target]]
+]

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 
 
@@ -27,6 +29,8 @@ class UnitWithoutKpi(Rule):
     severity = Severity.INFO
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
-        for unit in ctx.org.units:
-            if not ctx.kpis_of_unit.get(unit.id):
-                yield ctx.finding(self, unit, f"unit '{unit.id}' has no KPI of its own")
+        units = ctx.data.units.filter(~pl.col("id").is_in(ctx.data.kpis["unit"].implode()))
+        for unit_id in units["id"].to_list():
+            yield ctx.finding(
+                self, SubjectKind.UNIT, unit_id, f"unit '{unit_id}' has no KPI of its own"
+            )

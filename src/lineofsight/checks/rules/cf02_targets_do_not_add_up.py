@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Option, Rule, Severity
+from lineofsight.checks.base import Finding, Option, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import evaluate
@@ -65,8 +65,9 @@ class TargetsDoNotAddUp(Rule):
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
         slack = float(options["relative_tolerance"])
-        calendar = ctx.org.calendar
-        for kpi in ctx.org.kpis:
+        calendar = ctx.calendar
+        # Only a KPI with unit targets or a formula can miss: those are among the whole ones.
+        for kpi in ctx.whole.values():
             if kpi.direction is m.Direction.RANGE or (kpi.target is None and not kpi.targets):
                 continue
             if not kpi.unit_targets and kpi.id not in ctx.formulas:
@@ -80,7 +81,8 @@ class TargetsDoNotAddUp(Rule):
                 if combined is not None and _misses(kpi.direction, combined[0], goal, slack):
                     yield ctx.finding(
                         self,
-                        kpi,
+                        SubjectKind.KPI,
+                        kpi.id,
                         f"the unit targets of {combined[1]} for '{kpi.id}' combine "
                         f"({kpi.effective_across_units.value}) to {combined[0]:.6g}, which misses "
                         f"its target {goal:.6g} for {period.label}",
@@ -90,7 +92,7 @@ class TargetsDoNotAddUp(Rule):
                 inputs = ctx.formula_inputs[kpi.id]
                 values: dict[str, float] = {}
                 for input_id in inputs:
-                    target = _input_target(ctx.kpis[input_id], period, calendar)
+                    target = _input_target(ctx.whole[input_id], period, calendar)
                     if target is not None:
                         values[input_id] = target
                 if len(values) < len(inputs):
@@ -100,7 +102,8 @@ class TargetsDoNotAddUp(Rule):
                     shown = ", ".join(f"{k} {v:.6g}" for k, v in values.items())
                     yield ctx.finding(
                         self,
-                        kpi,
+                        SubjectKind.KPI,
+                        kpi.id,
                         f"meeting the targets of its inputs ({shown}) gives '{kpi.id}' = "
                         f"{kpi.formula} = {implied:.6g}, which misses its target {goal:.6g} "
                         f"for {period.label}",
@@ -130,13 +133,13 @@ def _children(ctx: CheckContext, kpi: m.Kpi, period: Period) -> tuple[float, str
     combine = COMBINE.get(kpi.effective_across_units)
     if combine is None:
         return None
-    children = [u.id for u in ctx.child_units.get(kpi.unit, ())]
+    children = ctx.child_units.get(kpi.unit, [])
     with_targets = {unit_id for unit_id, _ in kpi.unit_targets}
     if not children or any(child not in with_targets for child in children):
         return None  # a child without a target could make up any shortfall
     values = []
     for unit_id in children:
-        value = kpi_target(kpi, period, ctx.org.calendar, unit=unit_id)
+        value = kpi_target(kpi, period, ctx.calendar, unit=unit_id)
         if value is None:
             return None
         values.append(value)

@@ -4,7 +4,9 @@ import functools
 import re
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 from lineofsight.domain.formula import to_text
 
@@ -39,25 +41,73 @@ class DuplicateKpi(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
-        seen: dict[tuple[str, str, str], str] = {}
-        for kpi in ctx.org.kpis:
-            keys = [("name", normalise(kpi.name))]
-            if kpi.id in ctx.formulas:
-                keys.append(("formula", to_text(ctx.formulas[kpi.id])))
-            if kpi.ratio is not None:
-                ratio = kpi.ratio
-                definition = f"{normalise(ratio.numerator)}/{normalise(ratio.denominator)}"
-                keys.append(("ratio", f"{definition}*{ratio.scale:g}"))
-            reported = False
-            for what, value in keys:
-                key = (kpi.unit, what, value)
-                first = seen.get(key)
-                if first is None:
-                    seen[key] = kpi.id
-                elif not reported:
-                    reported = True
-                    yield ctx.finding(
-                        self,
-                        kpi,
-                        f"KPI '{kpi.id}' has the same {what} as '{first}' in unit '{kpi.unit}'",
-                    )
+        kpis = ctx.data.kpis.with_row_index("order")
+        names = kpis["name"].unique().to_list()
+        keys = [
+            kpis.select(
+                "order",
+                "id",
+                "unit",
+                what=pl.lit(0),
+                value=pl.col("name").replace_strict(
+                    names, [normalise(n) for n in names], return_dtype=pl.String
+                ),
+            )
+        ]
+        formulas = ctx.formulas
+        if formulas:
+            texts = pl.DataFrame(
+                {"id": list(formulas), "value": [to_text(e) for e in formulas.values()]},
+                schema={"id": pl.String, "value": pl.String},
+            )
+            keys.append(
+                kpis.join(texts, on="id").select(
+                    "order", "id", "unit", what=pl.lit(1), value="value"
+                )
+            )
+        ratios = kpis.filter(pl.col("ratio_numerator").is_not_null())
+        if not ratios.is_empty():
+            parts = ratios.select("ratio_numerator", "ratio_denominator", "ratio_scale").unique()
+            made = parts.with_columns(
+                value=pl.Series(
+                    [
+                        f"{normalise(numerator)}/{normalise(denominator)}*{scale:g}"
+                        for numerator, denominator, scale in parts.iter_rows()
+                    ],
+                    dtype=pl.String,
+                )
+            )
+            keys.append(
+                ratios.join(
+                    made,
+                    on=["ratio_numerator", "ratio_denominator", "ratio_scale"],
+                    nulls_equal=True,
+                ).select("order", "id", "unit", what=pl.lit(2), value="value")
+            )
+        # Each key's first KPI in file order; a later KPI with the same key is a copy of it,
+        # reported once, for its first key (name, then formula, then ratio) that has one.
+        found = pl.concat(keys)
+        first = (
+            found.sort("order")
+            .group_by("unit", "what", "value", maintain_order=True)
+            .agg(first_order=pl.col("order").first(), first=pl.col("id").first())
+        )
+        copies = (
+            found.join(first, on=["unit", "what", "value"], nulls_equal=True)
+            .filter(pl.col("order") > pl.col("first_order"))
+            .sort("order", "what")
+            .group_by("order", maintain_order=True)
+            .first()
+        )
+        for kpi_id, unit, what, first_id in copies.select(
+            "id", "unit", "what", "first"
+        ).iter_rows():
+            yield ctx.finding(
+                self,
+                SubjectKind.KPI,
+                kpi_id,
+                f"KPI '{kpi_id}' has the same {_WHAT[what]} as '{first_id}' in unit '{unit}'",
+            )
+
+
+_WHAT = ("name", "formula", "ratio")

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 from lineofsight.domain.text import plural
 
@@ -29,39 +31,56 @@ class BadWeights(Rule):
     severity = Severity.ERROR
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
-        for objective in ctx.org.objectives:
-            if objective.weight < 0:
-                where = f" in '{objective.parent}'" if objective.parent else ""
-                yield ctx.finding(
-                    self,
-                    objective,
-                    f"objective '{objective.id}' has the negative weight "
-                    f"{objective.weight:g}{where}",
-                )
-        for kpi in ctx.org.kpis:
-            for support in kpi.supports:
-                if support.weight < 0:
-                    yield ctx.finding(
-                        self,
-                        kpi,
-                        f"KPI '{kpi.id}' supports '{support.objective}' with the negative "
-                        f"weight {support.weight:g}",
-                    )
-            for link in kpi.contributes_to:
-                if link.weight < 0:
-                    yield ctx.finding(
-                        self,
-                        kpi,
-                        f"KPI '{kpi.id}' contributes to '{link.kpi}' with the negative weight "
-                        f"{link.weight:g} (use effect: negative for an inverse link)",
-                    )
-        for objective in ctx.org.objectives:
-            weights = [s.weight for _, s in ctx.supporters.get(objective.id, ())]
-            weights.extend(child.weight for child in ctx.child_objectives.get(objective.id, ()))
-            if weights and all(w == 0 for w in weights):
-                yield ctx.finding(
-                    self,
-                    objective,
-                    f"all {plural(len(weights), 'weight')} under objective "
-                    f"'{objective.id}' are zero: it can have no score",
-                )
+        objectives = ctx.data.objectives
+        negative = pl.col("weight") < 0
+        for objective_id, weight, parent in (
+            objectives.filter(negative).select("id", "weight", "parent").iter_rows()
+        ):
+            where = f" in '{parent}'" if parent else ""
+            yield ctx.finding(
+                self,
+                SubjectKind.OBJECTIVE,
+                objective_id,
+                f"objective '{objective_id}' has the negative weight {weight:g}{where}",
+            )
+        for kpi_id, objective_id, weight in (
+            ctx.data.supports.filter(negative).select("kpi_id", "objective", "weight").iter_rows()
+        ):
+            yield ctx.finding(
+                self,
+                SubjectKind.KPI,
+                kpi_id,
+                f"KPI '{kpi_id}' supports '{objective_id}' with the negative weight {weight:g}",
+            )
+        for kpi_id, above, weight in (
+            ctx.data.contributions.filter(negative).select("kpi_id", "kpi", "weight").iter_rows()
+        ):
+            yield ctx.finding(
+                self,
+                SubjectKind.KPI,
+                kpi_id,
+                f"KPI '{kpi_id}' contributes to '{above}' with the negative weight "
+                f"{weight:g} (use effect: negative for an inverse link)",
+            )
+        # The weights under each objective: its supporting KPIs' and its children's.
+        under = (
+            pl.concat(
+                [
+                    ctx.data.supports.select(pl.col("objective").alias("id"), "weight"),
+                    objectives.select(pl.col("parent").alias("id"), "weight"),
+                ]
+            )
+            .group_by("id")
+            .agg(count=pl.len(), zero=(pl.col("weight") == 0).all())
+        )
+        zero = objectives.select("id").join(
+            under.filter(pl.col("zero")), on="id", maintain_order="left"
+        )
+        for objective_id, count, _zero in zero.iter_rows():
+            yield ctx.finding(
+                self,
+                SubjectKind.OBJECTIVE,
+                objective_id,
+                f"all {plural(count, 'weight')} under objective "
+                f"'{objective_id}' are zero: it can have no score",
+            )

@@ -3,10 +3,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Option, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Option, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 from lineofsight.domain import model as m
-from lineofsight.domain.periods import Period
+from lineofsight.domain.graph import reachable_in
 from lineofsight.engine.calendar import evaluation_period
 
 
@@ -48,48 +50,103 @@ class StaleData(Rule):
         if ctx.measurements is None:
             return
         given = options.get("grace_days")
+        grace = (
+            pl.lit(int(given), pl.Int64)
+            if given is not None
+            else pl.col("due_days").fill_null(ctx.calendar.due_days)
+        )
+        kpis = ctx.data.kpis.select(
+            "id", "unit", "frequency", "formula", across=_ACROSS, grace=grace
+        )
         # A handful of (frequency, grace) pairs among many KPIs: each period is worked out once.
-        periods: dict[tuple[m.Frequency, int], Period] = {}
-        for kpi in ctx.org.kpis:
-            grace = int(given) if given is not None else kpi.due_days_in(ctx.org.calendar)
-            period = periods.get((kpi.frequency, grace))
-            if period is None:
-                due = ctx.as_of - dt.timedelta(days=grace)
-                period = evaluation_period(kpi.frequency, due, ctx.org.calendar)
-                periods[kpi.frequency, grace] = period
-            if kpi.formula is None:
-                if not _has_value(ctx, kpi, period):
-                    yield ctx.finding(self, kpi, f"KPI '{kpi.id}' has no value for {period.label}")
-                continue
-            missing = sorted(
-                leaf
-                for leaf in ctx.graph.measured_inputs(kpi.id)
-                if not _has_value(ctx, ctx.kpis[leaf], period)
+        pairs = kpis.select("frequency", "grace").unique(maintain_order=True)
+        made = [
+            evaluation_period(
+                m.Frequency(frequency), ctx.as_of - dt.timedelta(days=days), ctx.calendar
             )
-            if missing:
-                yield ctx.finding(
-                    self,
-                    kpi,
-                    f"KPI '{kpi.id}' cannot be computed for {period.label}: no value of "
-                    + ", ".join(missing),
-                )
+            for frequency, days in pairs.iter_rows()
+        ]
+        periods = pairs.with_columns(
+            start=pl.Series([p.start for p in made], dtype=pl.Date),
+            end=pl.Series([p.end for p in made], dtype=pl.Date),
+            label=pl.Series([p.label for p in made], dtype=pl.String),
+        )
+        kpis = kpis.join(periods, on=["frequency", "grace"], how="left", maintain_order="left")
+        # What is asked: each KPI's own value for its period, or a formula KPI's measured
+        # inputs' values for the formula's period.
+        measured = kpis.filter(pl.col("formula").is_null()).select(
+            "id", "start", "end", "label", leaf="id"
+        )
+        computed = kpis.filter(pl.col("formula").is_not_null())
+        leaves = [
+            (kpi_id, leaf)
+            for kpi_id in computed["id"].to_list()
+            for leaf in ctx.measured_inputs(kpi_id)
+        ]
+        through = pl.DataFrame(
+            {"id": [p[0] for p in leaves], "leaf": [p[1] for p in leaves]},
+            schema={"id": pl.String, "leaf": pl.String},
+        ).join(computed.select("id", "start", "end", "label"), on="id")
+        asked = pl.concat([measured, through.select(measured.columns)]).join(
+            kpis.select("id", "unit", "across"), left_on="leaf", right_on="id", suffix="_leaf"
+        )
+        found = _answered(ctx, asked)
+        for kpi_id, label in (
+            measured.join(found, on=["id", "leaf"], how="anti").select("id", "label").iter_rows()
+        ):
+            yield ctx.finding(
+                self, SubjectKind.KPI, kpi_id, f"KPI '{kpi_id}' has no value for {label}"
+            )
+        missing = (
+            through.join(found, on=["id", "leaf"], how="anti")
+            .group_by("id", "label", maintain_order=True)
+            .agg(pl.col("leaf").sort())
+        )
+        for kpi_id, label, absent in missing.iter_rows():
+            yield ctx.finding(
+                self,
+                SubjectKind.KPI,
+                kpi_id,
+                f"KPI '{kpi_id}' cannot be computed for {label}: no value of " + ", ".join(absent),
+            )
 
 
-def _has_value(ctx: CheckContext, kpi: m.Kpi, period: Period) -> bool:
+# `across_units` as written, else `sum` for sum/last aggregations and `none` otherwise.
+_ACROSS = (
+    pl.when(pl.col("across_units").is_not_null())
+    .then(pl.col("across_units"))
+    .when(pl.col("aggregation").is_in([m.Aggregation.SUM.value, m.Aggregation.LAST.value]))
+    .then(pl.lit(m.AcrossUnits.SUM.value))
+    .otherwise(pl.lit(m.AcrossUnits.NONE.value))
+)
+
+
+def _answered(ctx: CheckContext, asked: pl.DataFrame) -> pl.DataFrame:
+    """The (id, leaf) pairs asked that have a value within their period: at the leaf's unit,
+    or, for a KPI derived across units, at a unit below it."""
     assert ctx.measurements is not None
-    observations = ctx.measurements.get(kpi.id)
-    if not observations:
-        return False
-    start, end = period.start, period.end
-    # Plain loops over unpacked tuples: this runs for every KPI of the store.
-    if kpi.effective_across_units is m.AcrossUnits.NONE:
-        own = kpi.unit
-        for unit, first, last, _value in observations:
-            if unit == own and first >= start and last <= end:
-                return True
-        return False
-    units = ctx.descendant_units(kpi.unit)
-    for unit, first, last, _value in observations:
-        if unit in units and first >= start and last <= end:
-            return True
-    return False
+    hits = asked.join(
+        ctx.measurements.frame.select("kpi_id", "unit_id", "period_start", "period_end"),
+        left_on="leaf",
+        right_on="kpi_id",
+    ).filter((pl.col("period_start") >= pl.col("start")) & (pl.col("period_end") <= pl.col("end")))
+    own = hits.filter(pl.col("unit_id") == pl.col("unit")).select("id", "leaf")
+    below = hits.filter(
+        (pl.col("across") != m.AcrossUnits.NONE.value) & (pl.col("unit_id") != pl.col("unit"))
+    )
+    if below.is_empty():
+        return own.unique()
+    # A unit is below another when that one is among its ancestors (itself included).
+    units = ctx.data.units.filter(pl.col("parent").is_not_null())
+    up = {unit: [parent] for unit, parent in units.select("id", "parent").iter_rows()}
+    pairs = [
+        (unit, above)
+        for unit in below["unit_id"].unique().to_list()
+        for above in reachable_in([unit], up)
+    ]
+    ancestors = pl.DataFrame(
+        {"unit_id": [p[0] for p in pairs], "unit": [p[1] for p in pairs]},
+        schema={"unit_id": pl.String, "unit": pl.String},
+    )
+    within = below.join(ancestors, on=["unit_id", "unit"], how="semi").select("id", "leaf")
+    return pl.concat([own, within]).unique()

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
-from lineofsight.domain import model as m
 
 
 class MissingOwner(Rule):
@@ -28,17 +29,20 @@ class MissingOwner(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
-        items: list[tuple[str, m.Objective | m.Kpi]] = [
-            *(("objective", o) for o in ctx.org.objectives),
-            *(("KPI", k) for k in ctx.org.kpis),
-        ]
-        for kind, item in items:
-            if item.owner is None:
-                yield ctx.finding(self, item, f"{kind} '{item.id}' has no owner")
-            elif item.owner not in ctx.people:
-                yield ctx.finding(
-                    self,
-                    item,
-                    f"{kind} '{item.id}' is owned by '{item.owner}', who is not in people",
-                    severity=Severity.ERROR,
-                )
+        people = ctx.data.people["id"].implode()
+        for kind, name, frame in (
+            (SubjectKind.OBJECTIVE, "objective", ctx.data.objectives),
+            (SubjectKind.KPI, "KPI", ctx.data.kpis),
+        ):
+            unowned = frame.filter(pl.col("owner").is_null() | ~pl.col("owner").is_in(people))
+            for item_id, owner in unowned.select("id", "owner").iter_rows():
+                if owner is None:
+                    yield ctx.finding(self, kind, item_id, f"{name} '{item_id}' has no owner")
+                else:
+                    yield ctx.finding(
+                        self,
+                        kind,
+                        item_id,
+                        f"{name} '{item_id}' is owned by '{owner}', who is not in people",
+                        severity=Severity.ERROR,
+                    )

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Option, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Option, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 
 
@@ -33,10 +34,14 @@ class PersonOverload(Rule):
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
         limit = options["max"]
-        owned = Counter(k.owner for k in ctx.org.kpis if k.owner in ctx.people)
-        for person in ctx.org.people:
-            count = owned.get(person.id, 0)
-            if count > limit:
-                yield ctx.finding(
-                    self, person, f"'{person.id}' owns {count} KPIs, more than {limit:g}"
-                )
+        owned = ctx.data.kpis.group_by("owner").agg(count=pl.len())
+        people = ctx.data.people.select("id").join(
+            owned, left_on="id", right_on="owner", maintain_order="left"
+        )
+        for person_id, count in people.filter(pl.col("count") > limit).iter_rows():
+            yield ctx.finding(
+                self,
+                SubjectKind.PERSON,
+                person_id,
+                f"'{person_id}' owns {count} KPIs, more than {limit:g}",
+            )

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Option, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Option, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 
 
@@ -26,9 +28,12 @@ class UnitOverload(Rule):
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
         limit = options["max"]
-        for unit in ctx.org.units:
-            count = len(ctx.kpis_of_unit.get(unit.id, ()))
-            if count > limit:
-                yield ctx.finding(
-                    self, unit, f"unit '{unit.id}' has {count} KPIs of its own, more than {limit:g}"
-                )
+        counts = ctx.data.kpis.group_by("unit").agg(count=pl.len())
+        units = ctx.data.units.select("id").join(counts, left_on="id", right_on="unit")
+        for unit_id, count in units.filter(pl.col("count") > limit).iter_rows():
+            yield ctx.finding(
+                self,
+                SubjectKind.UNIT,
+                unit_id,
+                f"unit '{unit_id}' has {count} KPIs of its own, more than {limit:g}",
+            )

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 from lineofsight.domain.model import Direction
 from lineofsight.engine.calendar import evaluation_period
@@ -34,17 +36,22 @@ class KpiWithoutTarget(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
-        calendar = ctx.org.calendar
-        for kpi in ctx.org.kpis:
-            if kpi.direction is Direction.RANGE:
-                continue
-            if kpi.target is not None:
-                continue  # a final target applies to every period
-            if not kpi.targets:
-                yield ctx.finding(self, kpi, f"KPI '{kpi.id}' has no target")
-                continue
+        calendar = ctx.calendar
+        # A final target applies to every period; range KPIs need none.
+        untargeted = ctx.data.kpis.filter(
+            (pl.col("direction") != Direction.RANGE.value) & pl.col("target_value").is_null()
+        )
+        targeted = ctx.data.frames["period_targets"].filter(pl.col("unit") == "")["kpi_id"]
+        by_period = pl.col("id").is_in(targeted.implode())
+        for kpi_id in untargeted.filter(~by_period)["id"].to_list():
+            yield ctx.finding(self, SubjectKind.KPI, kpi_id, f"KPI '{kpi_id}' has no target")
+        for kpi_id in untargeted.filter(by_period)["id"].to_list():
+            kpi = ctx.whole[kpi_id]
             period = evaluation_period(kpi.frequency, ctx.as_of, calendar)
             if kpi_target(kpi, period, calendar) is None:
                 yield ctx.finding(
-                    self, kpi, f"KPI '{kpi.id}' has no target for {period.label}, its period"
+                    self,
+                    SubjectKind.KPI,
+                    kpi_id,
+                    f"KPI '{kpi_id}' has no target for {period.label}, its period",
                 )

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 
 
@@ -26,6 +28,11 @@ class ObjectiveWithoutDeadline(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
-        for objective in ctx.org.objectives:
-            if objective.deadline is None:
-                yield ctx.finding(self, objective, f"objective '{objective.id}' has no deadline")
+        undated = ctx.data.objectives.filter(pl.col("deadline").is_null())
+        for objective_id in undated["id"].to_list():
+            yield ctx.finding(
+                self,
+                SubjectKind.OBJECTIVE,
+                objective_id,
+                f"objective '{objective_id}' has no deadline",
+            )

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
-from lineofsight.domain.model import SourceKind
+from lineofsight.checks.data import by_hand
 
 
 class KpiNotMeasurable(Rule):
@@ -36,15 +38,12 @@ class KpiNotMeasurable(Rule):
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
         if ctx.measurements is None:
             return
-        for kpi in ctx.org.kpis:
-            if kpi.formula is not None or kpi.ratio is not None:
-                continue
-            if kpi.source is not None and kpi.source.kind is not SourceKind.MANUAL:
-                continue
-            if ctx.measurements.get(kpi.id):
-                continue
+        measured = ctx.measurements.measured
+        unmeasured = by_hand(ctx.data.kpis).filter(~pl.col("id").is_in(measured.implode()))
+        for kpi_id in unmeasured["id"].to_list():
             yield ctx.finding(
                 self,
-                kpi,
-                f"KPI '{kpi.id}' has no formula, ratio or source and has never been measured",
+                SubjectKind.KPI,
+                kpi_id,
+                f"KPI '{kpi_id}' has no formula, ratio or source and has never been measured",
             )

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 from lineofsight.domain.model import ObjectiveStatus
 
@@ -27,13 +29,13 @@ class ObjectivePastDeadline(Rule):
     severity = Severity.INFO
 
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
-        for objective in ctx.org.objectives:
-            deadline = objective.deadline
-            if deadline is None or objective.status is ObjectiveStatus.CLOSED:
-                continue
-            if deadline < ctx.as_of:
-                yield ctx.finding(
-                    self,
-                    objective,
-                    f"objective '{objective.id}' passed its deadline {deadline} and is not closed",
-                )
+        past = ctx.data.objectives.filter(
+            (pl.col("deadline") < ctx.as_of) & (pl.col("status") != ObjectiveStatus.CLOSED.value)
+        )
+        for objective_id, deadline in past.select("id", "deadline").iter_rows():
+            yield ctx.finding(
+                self,
+                SubjectKind.OBJECTIVE,
+                objective_id,
+                f"objective '{objective_id}' passed its deadline {deadline} and is not closed",
+            )

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from lineofsight.checks.base import Finding, Rule, Severity
+import polars as pl
+
+from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
+from lineofsight.domain.graph import reachable_in
 from lineofsight.domain.model import KpiType, Level
 from lineofsight.domain.text import plural
 
@@ -35,19 +38,32 @@ class LaggingOnly(Rule):
     def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
         # Objectives with some KPI below that is not (known to be) lagging are fine: find
         # them all in one pass upwards, and look closer only at the others.
-        fine = ctx.objectives_above(k.id for k in ctx.org.kpis if k.type is not KpiType.LAGGING)
-        for objective in ctx.org.objectives:
-            if objective.level is not Level.STRATEGIC or objective.id in fine:
-                continue
-            below = ctx.kpis_below(objective.id)
+        kpis = ctx.data.kpis
+        lagging = pl.col("type") == KpiType.LAGGING.value
+        leading = kpis.filter(~lagging.fill_null(False))["id"]
+        above = ctx.kpis_above(leading)
+        supported = ctx.data.supports.filter(pl.col("kpi_id").is_in(above.implode()))
+        fine = ctx.objectives_up(supported["objective"].unique())
+        strategic = ctx.data.objectives.filter(
+            (pl.col("level") == Level.STRATEGIC.value) & ~pl.col("id").is_in(fine.implode())
+        )["id"]
+        lagging_ids = set(kpis.filter(lagging)["id"].to_list())
+        supports = None
+        for objective_id in strategic.to_list():
+            if supports is None:
+                supports = ctx.data.supports.select("objective", "kpi_id")
+            objectives = reachable_in([objective_id], ctx.child_objectives)
+            start = supports.filter(pl.col("objective").is_in(list(objectives)))["kpi_id"]
+            below = ctx.kpis_feeding(start).to_list()
             if not below:
                 continue  # AL02's business
-            if any(ctx.kpis[k].type is not KpiType.LAGGING for k in below):
+            if any(k not in lagging_ids for k in below):
                 continue
             yield ctx.finding(
                 self,
-                objective,
-                f"strategic objective '{objective.id}' is measured by "
+                SubjectKind.OBJECTIVE,
+                objective_id,
+                f"strategic objective '{objective_id}' is measured by "
                 f"{plural(len(below), 'KPI')}, "
                 "none of them leading",
             )

@@ -1,0 +1,182 @@
+"""What `los check` reads of the store: the definitions' columns the rules look at, as frames.
+
+The rules of a large organisation look at a few columns of every item: reading them as Arrow
+costs a fraction of building every KPI from its rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, select
+
+from lineofsight.domain import model as m
+from lineofsight.store import tables as t
+from lineofsight.store.arrow import read_frame
+from lineofsight.store.database import Store
+from lineofsight.store.measurements import with_starts
+from lineofsight.store.scorecard_reads import STORED_SCHEMA
+
+TEXT, NUMBER, WHOLE = pl.String, pl.Float64, pl.Int64
+
+# Each frame: its columns (name in the frame, what is selected, type), in the table's order.
+_ITEMS: dict[str, tuple[str, tuple[tuple[str, str, Any], ...]]] = {
+    "units": (
+        "units",
+        (
+            ("id", "id", TEXT),
+            ("position", "position", WHOLE),
+            ("line", "source_line", WHOLE),
+            ("parent", "parent_id", TEXT),
+            ("lint", "NULLIF(CAST(lint AS TEXT), 'null')", TEXT),
+        ),
+    ),
+    "people": (
+        "people",
+        (
+            ("id", "id", TEXT),
+            ("position", "position", WHOLE),
+            ("line", "source_line", WHOLE),
+            ("lint", "NULLIF(CAST(lint AS TEXT), 'null')", TEXT),
+        ),
+    ),
+    "objectives": (
+        "objectives",
+        (
+            ("id", "id", TEXT),
+            ("position", "position", WHOLE),
+            ("line", "source_line", WHOLE),
+            ("level", "level", TEXT),
+            ("unit", "unit_id", TEXT),
+            ("owner", "owner_id", TEXT),
+            ("parent", "parent_id", TEXT),
+            ("weight", "weight", NUMBER),
+            ("deadline", "deadline", pl.Date),
+            ("status", "status", TEXT),
+            ("lint", "NULLIF(CAST(lint AS TEXT), 'null')", TEXT),
+        ),
+    ),
+    "kpis": (
+        "kpis",
+        (
+            ("id", "id", TEXT),
+            ("position", "position", WHOLE),
+            ("line", "source_line", WHOLE),
+            ("name", "name", TEXT),
+            ("level", "level", TEXT),
+            ("type", "type", TEXT),
+            ("unit", "unit_id", TEXT),
+            ("owner", "owner_id", TEXT),
+            ("frequency", "frequency", TEXT),
+            ("direction", "direction", TEXT),
+            ("aggregation", "aggregation", TEXT),
+            ("across_units", "across_units", TEXT),
+            ("formula", "formula", TEXT),
+            ("ratio_numerator", "ratio_numerator", TEXT),
+            ("ratio_denominator", "ratio_denominator", TEXT),
+            ("ratio_scale", "ratio_scale", NUMBER),
+            ("baseline_period", "baseline_period", TEXT),
+            ("baseline_value", "baseline_value", NUMBER),
+            ("target_value", "target_value", NUMBER),
+            ("target_by", "target_by", pl.Date),
+            ("source", "NULLIF(CAST(source AS TEXT), 'null')", TEXT),
+            ("due_days", "due_days", WHOLE),
+            ("lint", "NULLIF(CAST(lint AS TEXT), 'null')", TEXT),
+        ),
+    ),
+    "supports": (
+        "kpi_supports",
+        (
+            ("kpi_id", "kpi_id", TEXT),
+            ("position", "position", WHOLE),
+            ("objective", "objective_id", TEXT),
+            ("weight", "weight", NUMBER),
+        ),
+    ),
+    "contributions": (
+        "kpi_contributions",
+        (
+            ("kpi_id", "kpi_id", TEXT),
+            ("position", "position", WHOLE),
+            ("kpi", "to_kpi_id", TEXT),
+            ("weight", "weight", NUMBER),
+            ("effect", "effect", TEXT),
+        ),
+    ),
+    "period_targets": (
+        "kpi_period_targets",
+        (
+            ("kpi_id", "kpi_id", TEXT),
+            ("unit", "unit_id", TEXT),
+            ("period", "period", TEXT),
+            ("position", "position", WHOLE),
+            ("value", "value", NUMBER),
+        ),
+    ),
+    "unit_targets": (
+        "kpi_unit_targets",
+        (
+            ("kpi_id", "kpi_id", TEXT),
+            ("unit", "unit_id", TEXT),
+            ("position", "position", WHOLE),
+            ("value", "value", NUMBER),
+            ("by", "by_date", pl.Date),
+            ("baseline_period", "baseline_period", TEXT),
+            ("baseline_value", "baseline_value", NUMBER),
+        ),
+    ),
+}
+
+
+def read_check_frames(store: Store) -> dict[str, pl.DataFrame]:
+    """The columns the alignment rules look at, one frame per kind of item or link: items in
+    their order (`position`), each KPI's links in theirs."""
+    frames = {}
+    for name, (table, columns) in _ITEMS.items():
+        selected = ", ".join(f'{source} AS "{alias}"' for alias, source, _ in columns)
+        schema = {alias: dtype for alias, _, dtype in columns}
+        frames[name] = read_frame(store, f"SELECT {selected} FROM {table}", [], schema)
+    # Items in their order (as the store mostly holds them already); links in their order
+    # within each KPI (positions count from 0 for each KPI).
+    for name in ("units", "people", "objectives", "kpis"):
+        if not frames[name]["position"].is_sorted():
+            frames[name] = frames[name].sort("position")
+        frames[name] = frames[name].drop("position")
+    for name in ("supports", "contributions", "period_targets", "unit_targets"):
+        if not frames[name]["position"].is_sorted():
+            frames[name] = frames[name].sort("position", maintain_order=True)
+        frames[name] = frames[name].drop("position")
+    return frames
+
+
+def read_source_file(conn: Connection) -> str | None:
+    """The strategy file last applied (where the stored items were written)."""
+    return conn.execute(select(t.organization.c.source_file)).scalar()
+
+
+def read_recent_values(store: Store, floors: Mapping[str, dt.date]) -> pl.DataFrame:
+    """The stored values of each KPI whose period ends on or after the first day asked for at
+    the KPI's frequency (`floors`, by frequency), as `scorecard_reads.read_measurement_rows`.
+
+    The store keeps values in order of their period's last day: the values from the latest
+    of those days are one range of it, read whole; before it, each earlier range keeps only
+    the values of the KPIs of the frequencies that reach back that far.
+    """
+    known = {frequency.value for frequency in m.Frequency}
+    assert set(floors) <= known, floors  # frequencies are written into the query
+    days = sorted(set(floors.values()))
+    columns = ", ".join(STORED_SCHEMA)
+    parts = [f"SELECT {columns} FROM measurements WHERE period_end >= {{}}"]
+    params: list[object] = [days[-1]]
+    for day, following in itertools.pairwise(days):
+        names = ", ".join(f"'{f}'" for f in sorted(floors) if floors[f] <= day)
+        parts.append(
+            f"SELECT {columns} FROM measurements WHERE period_end >= {{}} AND period_end < {{}}"
+            f" AND kpi_id IN (SELECT id FROM kpis WHERE frequency IN ({names}))"
+        )
+        params += [day, following]
+    return with_starts(read_frame(store, " UNION ALL ".join(parts), params, STORED_SCHEMA))
