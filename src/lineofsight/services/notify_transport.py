@@ -16,7 +16,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from lineofsight.domain.notifications import Smtp, SmtpSecurity, env_name
+from lineofsight.domain.notifications import Smtp, SmtpSecurity
+from lineofsight.domain.secrets import SecretUnavailable, read_secret
 
 TIMEOUT = 30.0  # seconds an SMTP server or a webhook may take to answer
 
@@ -27,13 +28,12 @@ class SendFailure(Exception):
 
 def resolve_secret(reference: str, what: str) -> str:
     """The value of an `env:NAME` reference, read now from the environment."""
-    name = env_name(reference)
-    if name is None:
-        raise SendFailure(f"{what} is not an env:NAME reference")
-    value = os.environ.get(name)
-    if not value:
-        raise SendFailure(f"{what}: the environment variable {name} is not set")
-    return value
+    try:
+        return read_secret(reference, os.environ)
+    except SecretUnavailable as unavailable:
+        if unavailable.name is None:
+            raise SendFailure(f"{what} is not an env:NAME reference") from None
+        raise SendFailure(f"{what}: {unavailable}") from None
 
 
 def build_email(
@@ -105,7 +105,9 @@ def post_webhook(
     """POST the JSON body to the webhook whose URL the environment holds."""
     url = resolve_secret(url_reference, f"webhook {hook_id}: url")
     if not url.startswith(("https://", "http://")):
-        raise SendFailure(f"webhook {hook_id}: the URL in {url_reference} is not an http or https URL")
+        raise SendFailure(
+            f"webhook {hook_id}: the URL in {url_reference} is not an http or https URL"
+        )
     request = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
