@@ -101,6 +101,8 @@ def test_links_open_in_the_app_and_unsubscribe_works_without_login(
         assert page.status_code == 200
         assert "Net Promoter Score" in page.text
         unsubscribe = red.message["List-Unsubscribe"].strip("<>")
+        # Mail clients read the header's URL as written (RFC 2369): never an encoded word.
+        assert f"\nList-Unsubscribe: <{unsubscribe}>\r\n".encode() in red.raw
         assert unsubscribe in red.text and unsubscribe in red.html
         anonymous = TestClient(app)  # type: ignore[arg-type]
         path = urlsplit(unsubscribe).path
