@@ -51,8 +51,8 @@ def jobs(
         return
     if not statuses:
         out.print(
-            "No scheduled jobs: a source's or the notifications' `schedule:` in the strategy "
-            "file makes one."
+            "No scheduled jobs: a source's `schedule:` or a `notifications:` section in the "
+            "strategy file makes one."
         )
         return
     for s in statuses:
