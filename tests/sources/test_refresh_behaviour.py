@@ -96,7 +96,8 @@ def test_a_query_error_in_one_kpi_stores_nothing_of_the_source(
     counts = table_counts(db_url)
     result = los("refresh", "--all")
     assert result.exit_code == 1
-    assert "Failed lite (query): the query failed:" in result.stderr
+    # The source has three queries: the message names the KPI whose query failed.
+    assert "Failed lite (query): kpi refunds: the query failed:" in result.stderr
     assert "no such table: refunds" in result.stderr
     assert table_counts(db_url) == counts
 
