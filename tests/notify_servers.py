@@ -28,6 +28,7 @@ class Received:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    raw: bytes = b""  # as it came over the wire, before the parser decoded any header
 
     @property
     def text(self) -> str:
@@ -60,7 +61,9 @@ class SmtpSink:
                 return "451 4.3.0 try again later"
             parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
             assert isinstance(parsed, EmailMessage)
-            received = Received(envelope.mail_from, list(envelope.rcpt_tos), parsed)
+            received = Received(
+                envelope.mail_from, list(envelope.rcpt_tos), parsed, envelope.content
+            )
             self.messages.append(received)
         if self.on_message is not None:
             self.on_message(received)

@@ -163,3 +163,15 @@ def text_table(frame: pl.DataFrame, columns: Sequence[Column], title: str = "") 
 def _more(frame: pl.DataFrame) -> str:
     hidden = frame.height - MAX_ROWS
     return f"… and {hidden:,} more rows (the frame holds them all)" if hidden > 0 else ""
+
+
+def utc_minute(value: dt.datetime | None) -> str:
+    """A moment as people read it, to the minute in UTC (`2026-10-05 07:30 UTC`); `-` for none.
+
+    A naive value is taken as UTC: the store keeps UTC, and SQLite gives it back without a zone.
+    """
+    if value is None:
+        return "-"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

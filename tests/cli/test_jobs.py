@@ -42,6 +42,8 @@ def test_no_jobs_says_how_to_make_one(los: Los) -> None:
     result = los("jobs", "--db", str(los.db_url))
     assert result.exit_code == 0, result.output
     assert "No scheduled jobs" in result.output
+    # Notifications have no `schedule:` key: their section alone makes their (hourly) job.
+    assert "a source's `schedule:` or a `notifications:` section" in result.output
 
 
 def test_list_run_due_and_list_again(los: Los, ran: list[str]) -> None:

@@ -90,6 +90,23 @@ def test_send_reports_each_message_then_nothing_is_left(
     assert again.output.strip() == "Nothing to send now."
 
 
+def test_without_a_notifications_section_it_says_they_are_off(
+    los: Los, store: Opened, smtp: SmtpSink, workdir: Path
+) -> None:
+    path = workdir / "strategy.yaml"
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del spec["notifications"]
+    path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    assert los("apply", "strategy.yaml").exit_code == 0
+    for args in (("--dry-run",), ()):
+        result = los("notify", *args, "--as-of", AS_OF)
+        assert result.exit_code == 0, result.output
+        assert result.output.strip() == (
+            "Notifications are off: the strategy file has no `notifications:` section."
+        )
+    assert smtp.messages == []
+
+
 def test_the_scheduled_sender_runs_once_until_it_is_due_again(
     los: Los, store: Opened, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
 ) -> None:

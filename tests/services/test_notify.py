@@ -101,6 +101,8 @@ def test_links_open_in_the_app_and_unsubscribe_works_without_login(
         assert page.status_code == 200
         assert "Net Promoter Score" in page.text
         unsubscribe = red.message["List-Unsubscribe"].strip("<>")
+        # Mail clients read the header's URL as written (RFC 2369): never an encoded word.
+        assert f"\nList-Unsubscribe: <{unsubscribe}>\r\n".encode() in red.raw
         assert unsubscribe in red.text and unsubscribe in red.html
         anonymous = TestClient(app)  # type: ignore[arg-type]
         path = urlsplit(unsubscribe).path
@@ -182,6 +184,9 @@ def test_reminders_before_due_then_daily_while_overdue(store: Store, smtp: SmtpS
         and r.recipients == ["sam@example.com"]
     ]
     assert len(overdue) == 2  # daily while overdue
+    # The message and a chat line say the due day is past, not that it is still to come.
+    assert "Customer satisfaction: the value for 2026-11 was due on 2026-12-10" in overdue[0].text
+    assert "is due on" not in overdue[0].text
     with store.reading() as conn:
         keys = [r.key for r in stored.read_outbox(conn, limit=10_000)]
     assert len(keys) == len(set(keys)) == len(smtp.messages)

@@ -5,6 +5,7 @@ change is kept as a revision with its provenance, and each failure has a one-lin
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -95,7 +96,8 @@ def test_a_query_error_in_one_kpi_stores_nothing_of_the_source(
     counts = table_counts(db_url)
     result = los("refresh", "--all")
     assert result.exit_code == 1
-    assert "Failed lite (query): the query failed:" in result.stderr
+    # The source has three queries: the message names the KPI whose query failed.
+    assert "Failed lite (query): kpi refunds: the query failed:" in result.stderr
     assert "no such table: refunds" in result.stderr
     assert table_counts(db_url) == counts
 
@@ -374,3 +376,38 @@ def test_los_refresh_due_runs_each_scheduled_refresh_once_until_it_is_due_again(
     assert los("refresh", "--due", "--all").exit_code == 2
     # The notifications' sender is a job only once the strategy file has `notifications:`.
     assert los("notify", "--due").stdout.strip() == "Nothing is due."
+
+
+def test_los_sources_shows_the_next_run_the_scheduler_will_make(
+    los: Los, workdir: Path, db_url: str, facts_url: str
+) -> None:
+    kpis = [
+        {"id": "revenue", "source": {"from": "lite", "query": REVENUE, "schedule": "daily"}},
+        {"id": "leads", "source": {"from": "crm", "query": COUNT, "schedule": "hourly"}},
+    ]
+    sources = {"lite": {"url": facts_url}, "crm": {"url": "env:LOS_TEST_UNSET_CRM_URL"}}
+    apply(los, workdir, strategy(sources, kpis))
+
+    def next_runs() -> tuple[dict[str, str], dict[str, str]]:
+        listed = json.loads(los("sources", "--format", "json").stdout)["sources"]
+        jobs = json.loads(los("jobs", "--format", "json").stdout)["jobs"]
+        return (
+            {s["name"]: s["next_run"] for s in listed},
+            {j["key"].split(":")[1]: j["next_due"] for j in jobs},
+        )
+
+    # A by-hand refresh does not move the schedule: the new jobs still run at once.
+    assert los("refresh", "--all").exit_code == 1
+    sources_next, jobs_next = next_runs()
+    assert sources_next.keys() == {"lite", "crm"}
+    assert all(
+        dt.datetime.fromisoformat(when) <= dt.datetime.now(dt.UTC) for when in sources_next.values()
+    )
+    # After the scheduler ran them: the daily one tomorrow, the failed one at its retry (a
+    # minute later, not at the next hour).
+    assert los("refresh", "--due").exit_code == 1
+    sources_next, jobs_next = next_runs()
+    assert sources_next["lite"].endswith("T02:00:00+00:00")
+    for name, when in sources_next.items():
+        due = dt.datetime.fromisoformat(jobs_next[name]).replace(microsecond=0)
+        assert dt.datetime.fromisoformat(when) == due

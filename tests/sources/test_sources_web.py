@@ -138,6 +138,9 @@ def test_the_api_starts_a_refresh_and_reads_a_source(site: TestClient) -> None:
     assert done.status_code == 200, done.text
     assert done.json()["state"] == "ok"
     assert (done.json()["rows_read"], done.json()["added"]) == (30, 30)
+    # The same summary as `los refresh --format json`: the kind and each query's :since too.
+    assert done.json()["kind"] == "sql"
+    assert set(done.json()["since"]) == {"revenue", "north_orders"}
     state = site.get("/api/v1/sources/lite", headers=viewer).json()
     assert state["state"] == "ok"
     assert state["runs"][0]["trigger"] == "api"

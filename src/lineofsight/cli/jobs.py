@@ -23,10 +23,6 @@ def _say(line: str) -> None:
     out.print(line, markup=False, emoji=False)
 
 
-def _when(value: dt.datetime | None) -> str:
-    return "-" if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def jobs(
     due: Annotated[
         bool,
@@ -40,6 +36,7 @@ def jobs(
     db: DbOption = None,
 ) -> None:
     """List the scheduled jobs (state, next run, last outcome), or run the due ones (--due)."""
+    from lineofsight.display import utc_minute
     from lineofsight.services.jobs import scheduled_jobs
     from lineofsight.services.scheduler import job_statuses
 
@@ -54,8 +51,8 @@ def jobs(
         return
     if not statuses:
         out.print(
-            "No scheduled jobs: a source's or the notifications' `schedule:` in the strategy "
-            "file makes one."
+            "No scheduled jobs: a source's `schedule:` or a `notifications:` section in the "
+            "strategy file makes one."
         )
         return
     for s in statuses:
@@ -63,11 +60,11 @@ def jobs(
         last = "never run"
         if row is not None and row.last_finished_at is not None:
             what = f"failed: {row.last_error}" if row.last_error else (row.last_outcome or "")
-            last = f"last {_when(row.last_finished_at)}: {what}"
+            last = f"last {utc_minute(row.last_finished_at)}: {what}"
         attempts = f" ({row.attempts} failed in a row)" if row is not None and row.attempts else ""
         _say(
             f"{s.key}  {s.schedule}  {s.state}{attempts}  "
-            f"next {_when(row.next_due) if row is not None else 'now'}  {last}"
+            f"next {utc_minute(row.next_due) if row is not None else 'now'}  {last}"
         )
 
 
@@ -76,6 +73,7 @@ def run_due_jobs(
 ) -> None:
     """Run the due jobs (of `families`, default all) and say what each did; exit 1 when one
     failed. `los jobs --due`, `los refresh --due` and `los notify --due` are this."""
+    from lineofsight.display import utc_minute
     from lineofsight.services.jobs import scheduled_jobs
     from lineofsight.services.scheduler import run_due
 
@@ -102,9 +100,9 @@ def run_due_jobs(
         out.print("Nothing is due.")
     for o in outcomes if output_format is Format.TEXT else ():
         if o.ok:
-            line = f"ran {o.key}: {o.summary} (next {_when(o.next_due)})"
+            line = f"ran {o.key}: {o.summary} (next {utc_minute(o.next_due)})"
         else:
-            line = f"FAILED {o.key}: {o.summary} (retry {_when(o.next_due)})"
+            line = f"FAILED {o.key}: {o.summary} (retry {utc_minute(o.next_due)})"
         _say(line)
     if any(not o.ok for o in outcomes):
         raise typer.Exit(1)

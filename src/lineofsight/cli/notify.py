@@ -58,6 +58,9 @@ def notify(
         return
     now = _now(as_of)
     with open_store(db) as store:
+        if output_format is Format.TEXT and not _enabled(store):
+            out.print("Notifications are off: the strategy file has no `notifications:` section.")
+            return
         if dry_run:
             planned = service.plan(store, now)
             retries = service.retries_due(store, now)
@@ -71,6 +74,13 @@ def notify(
         print_json(report.plain())
         return
     _print_report(report)
+
+
+def _enabled(store: Any) -> bool:
+    from lineofsight.services.notify_settings import read_settings
+
+    with store.reading() as conn:
+        return read_settings(conn).enabled
 
 
 def _line(n: Any) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 import typer
@@ -82,7 +81,7 @@ def refresh(
             {
                 "dry_run": report.dry_run,
                 "full": report.full,
-                "sources": [_summary_json(s) for s in report.sources],
+                "sources": [s.as_json() for s in report.sources],
             }
         )
     else:
@@ -121,27 +120,9 @@ def _print_summary(summary: Any) -> None:
     out.print(detail)
 
 
-def _summary_json(summary: Any) -> dict[str, Any]:
-    return {
-        "source": summary.source,
-        "kind": summary.kind,
-        "kpis": list(summary.kpis),
-        "state": summary.state,
-        "rows_read": summary.rows_read,
-        "added": summary.added,
-        "replaced": summary.replaced,
-        "unchanged": summary.unchanged,
-        "not_ended": summary.not_ended,
-        "duration": round(summary.duration, 3),
-        "since": {kpi: day.isoformat() for kpi, day in summary.since},
-        "reason": summary.reason,
-        "error": summary.error,
-        "problems": list(summary.problems),
-    }
-
-
 def sources(output_format: FormatOption = Format.TEXT, db: DbOption = None) -> None:
     """List the data sources: kind, schedule, KPIs, last and next run, state, last error."""
+    from lineofsight.display import utc_minute
     from lineofsight.services.sources import source_statuses
 
     with open_store(db) as store:
@@ -160,7 +141,7 @@ def sources(output_format: FormatOption = Format.TEXT, db: DbOption = None) -> N
         if run is None:
             out.print("  last run: never")
         else:
-            when = _when(run["started_at"])
+            when = utc_minute(run["started_at"])
             line = f"  last run: {run['state']} at {when}"
             if run["duration"] is not None:
                 line += f" in {run['duration']:.2f} s"
@@ -173,12 +154,4 @@ def sources(output_format: FormatOption = Format.TEXT, db: DbOption = None) -> N
             if run["error"]:
                 out.print(f"  last error: {escape(run['error'])}")
         if status.next_run is not None:
-            out.print(f"  next run: {_when(status.next_run)}")
-
-
-def _when(value: dt.datetime | None) -> str:
-    if value is None:
-        return "-"
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+            out.print(f"  next run: {utc_minute(status.next_run)}")

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-ENV_PREFIX = "env:"
 
 
 class SmtpSecurity(StrEnum):
@@ -81,11 +80,3 @@ class NotificationSettings:
             if pid == person_id:
                 return prefs
         return PersonPreferences()
-
-
-def env_name(reference: str) -> str | None:
-    """NAME of an `env:NAME` reference, or None when the text is not one."""
-    if not reference.startswith(ENV_PREFIX):
-        return None
-    name = reference[len(ENV_PREFIX) :]
-    return name if name and name.replace("_", "a").isalnum() and not name[0].isdigit() else None

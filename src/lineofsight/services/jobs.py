@@ -16,11 +16,23 @@ from lineofsight.domain.schedules import parse_schedule
 from lineofsight.services.scheduler import Job
 from lineofsight.store.database import Store
 
-__all__ = ["FAMILIES", "JobFamily", "notify_family", "refresh_family", "scheduled_jobs"]
+__all__ = [
+    "FAMILIES",
+    "JobFamily",
+    "notify_family",
+    "refresh_family",
+    "refresh_job_key",
+    "scheduled_jobs",
+]
 
 JobFamily = Callable[[Store], list[Job]]
 
 NOTIFY_SCHEDULE = "hourly"  # each message has its own day; an hourly run sends it on time
+
+
+def refresh_job_key(source: str, schedule: str) -> str:
+    """The key of the scheduled refresh of `source` on `schedule` (as the strategy writes it)."""
+    return f"refresh:{source}:{schedule}"
 
 
 def refresh_family(store: Store) -> list[Job]:
@@ -28,7 +40,11 @@ def refresh_family(store: Store) -> list[Job]:
     from lineofsight.services.refresh import refresh_jobs
 
     return [
-        Job(f"refresh:{job.key}", parse_schedule(job.schedule_text), job.run)
+        Job(
+            refresh_job_key(job.source, job.schedule_text),
+            parse_schedule(job.schedule_text),
+            job.run,
+        )
         for job in refresh_jobs(store)
     ]
 

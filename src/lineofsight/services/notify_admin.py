@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from lineofsight.display import utc_minute
 from lineofsight.services import audit
 from lineofsight.store import notifications as stored
 from lineofsight.store.database import Store
@@ -29,8 +30,7 @@ def shown_state(state: str, lease_until: dt.datetime | None, now: dt.datetime) -
 
 
 def _time(value: dt.datetime | None) -> str | None:
-    value = _aware(value)
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else None
+    return utc_minute(value) if value is not None else None  # an empty cell on the page
 
 
 def outbox(

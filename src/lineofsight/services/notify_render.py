@@ -60,7 +60,9 @@ def _status(status: Any) -> str:
 
 def item_line(item: AttentionItem) -> str:
     """One line about an item: name, value, status, period (a value not in yet: when due)."""
-    if item.kind in ("due_soon", "overdue") and item.due is not None:
+    if item.kind == "overdue" and item.due is not None:
+        return f"{item.name}: the value for {item.period} was due on {item.due.isoformat()}"
+    if item.kind == "due_soon" and item.due is not None:
         return f"{item.name}: the value for {item.period} is due on {item.due.isoformat()}"
     period = f" in {item.period}" if item.period else ""
     return f"{item.name}: {_value(item.value)} ({_status(item.status)}){period}"

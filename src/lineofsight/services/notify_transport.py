@@ -6,6 +6,7 @@ or a webhook URL (the URL of an incoming webhook is itself the secret).
 
 from __future__ import annotations
 
+import email.policy
 import json
 import os
 import smtplib
@@ -16,9 +17,13 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from lineofsight.domain.notifications import Smtp, SmtpSecurity, env_name
+from lineofsight.domain.notifications import Smtp, SmtpSecurity
+from lineofsight.domain.secrets import SecretUnavailable, read_secret
 
 TIMEOUT = 30.0  # seconds an SMTP server or a webhook may take to answer
+# Headers are folded only past RFC 5322's hard limit: folded at 78, the long List-Unsubscribe
+# URL (no spaces to fold at) became encoded words, which mail clients do not read as a link.
+MESSAGE_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 class SendFailure(Exception):
@@ -27,13 +32,12 @@ class SendFailure(Exception):
 
 def resolve_secret(reference: str, what: str) -> str:
     """The value of an `env:NAME` reference, read now from the environment."""
-    name = env_name(reference)
-    if name is None:
-        raise SendFailure(f"{what} is not an env:NAME reference")
-    value = os.environ.get(name)
-    if not value:
-        raise SendFailure(f"{what}: the environment variable {name} is not set")
-    return value
+    try:
+        return read_secret(reference, os.environ)
+    except SecretUnavailable as unavailable:
+        if unavailable.name is None:
+            raise SendFailure(f"{what} is not an env:NAME reference") from None
+        raise SendFailure(f"{what}: {unavailable}") from None
 
 
 def build_email(
@@ -47,7 +51,7 @@ def build_email(
     key: str,
 ) -> EmailMessage:
     """A multipart/alternative message (plain text, then HTML) with List-Unsubscribe."""
-    message = EmailMessage()
+    message = EmailMessage(policy=MESSAGE_POLICY)
     message["From"] = smtp.from_address
     message["To"] = to
     message["Subject"] = subject

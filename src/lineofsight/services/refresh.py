@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -77,6 +78,25 @@ class SourceSummary:
     @property
     def failed(self) -> bool:
         return self.state == "failed"
+
+    def as_json(self) -> dict[str, Any]:
+        """The summary as `los refresh --format json` and the API give it."""
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "kpis": list(self.kpis),
+            "state": self.state,
+            "rows_read": self.rows_read,
+            "added": self.added,
+            "replaced": self.replaced,
+            "unchanged": self.unchanged,
+            "not_ended": self.not_ended,
+            "duration": round(self.duration, 3),
+            "since": {kpi: day.isoformat() for kpi, day in self.since},
+            "reason": self.reason,
+            "error": self.error,
+            "problems": list(self.problems),
+        }
 
     def line(self) -> str:
         """The summary as one line of text."""

@@ -66,7 +66,15 @@ def pull(
     if kind in QUERY_KINDS:
         with kinds.batch():
             for feed in feeds:
-                _run_query(feed, marks, rules, pulled, full=full)
+                try:
+                    _run_query(feed, marks, rules, pulled, full=full)
+                except SourceError as exc:
+                    if len(feeds) == 1 or exc.kind not in ("query", "timeout"):
+                        raise
+                    # Which of the source's queries failed: the one message names its KPI.
+                    raise SourceError(
+                        exc.kind, f"kpi {feed.kpi_id}: {exc.message}", exc.problems
+                    ) from None
     else:
         path = feeds[0].path
         assert path is not None

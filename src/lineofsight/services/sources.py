@@ -10,10 +10,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from lineofsight.domain.schedules import parse_schedule
 from lineofsight.domain.sources import CONNECTION_KEYS, Feed, by_source, feeds, source_kind
+from lineofsight.services.jobs import refresh_job_key
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
+from lineofsight.store.jobs import JobRow, read_jobs
 from lineofsight.store.sources import last_runs, read_runs
 
 
@@ -82,11 +83,12 @@ def source_statuses(store: Store, *, now: dt.datetime | None = None) -> list[Sou
     with store.reading() as conn:
         org = read_organization(conn)
         runs = last_runs(conn)
+        jobs = read_jobs(conn)
     if org is None:
         return []
     now = now or dt.datetime.now(dt.UTC)
     grouped = by_source(feeds(org))
-    found = [_status(name, group, runs.get(name), now) for name, group in grouped.items()]
+    found = [_status(name, group, runs.get(name), jobs, now) for name, group in grouped.items()]
     # Named sources that feed no KPI yet are listed too, after the others.
     for source in org.sources:
         if source.name not in grouped:
@@ -118,7 +120,11 @@ def source_runs(store: Store, name: str, limit: int = 20) -> list[dict[str, Any]
 
 
 def _status(
-    name: str, group: list[Feed], run: dict[str, Any] | None, now: dt.datetime
+    name: str,
+    group: list[Feed],
+    run: dict[str, Any] | None,
+    jobs: dict[str, JobRow],
+    now: dt.datetime,
 ) -> SourceStatus:
     schedules = tuple(dict.fromkeys(f.schedule for f in group if f.schedule))
     return SourceStatus(
@@ -128,26 +134,20 @@ def _status(
         kpis=tuple(f.kpi_id for f in group),
         connection=group[0].connection,
         last_run=run,
-        next_run=next_run(schedules, run, now),
+        next_run=next_run(name, schedules, jobs, now),
     )
 
 
 def next_run(
-    schedules: tuple[str, ...], run: dict[str, Any] | None, now: dt.datetime
+    name: str, schedules: tuple[str, ...], jobs: dict[str, JobRow], now: dt.datetime
 ) -> dt.datetime | None:
-    """When a schedule of the source next fires after its last run started (after `now` when
-    it never ran); None when it has no schedule."""
+    """When the scheduler next refreshes the source: the soonest of its schedules' jobs (a
+    job no scheduler has seen yet runs at once, a failed one at its retry); None when it has
+    no schedule."""
     if not schedules:
         return None
-    after = now
-    if run is not None and run.get("started_at") is not None:
-        after = run["started_at"]
-        if after.tzinfo is None:
-            after = after.replace(tzinfo=dt.UTC)
     times = []
     for text in schedules:
-        try:
-            times.append(parse_schedule(text).next_after(after))
-        except ValueError:
-            continue
-    return min(times) if times else None
+        row = jobs.get(refresh_job_key(name, text))
+        times.append(now if row is None else row.next_due)
+    return min(times)

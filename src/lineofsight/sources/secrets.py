@@ -12,16 +12,11 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 
+from lineofsight.domain.secrets import SecretUnavailable, env_name, is_reference, read_secret
 from lineofsight.errors import SourceError
 
-PREFIX = "env:"
 _PASSWORD = re.compile(r"(://[^/@:?#]*:)([^/@?#]*)(@)")
 SHORTEST_SECRET = 4  # shorter values are too common in text to take out of it
-
-
-def variable(text: str) -> str | None:
-    """The environment variable `text` names (`env:NAME`), or None when it is a plain value."""
-    return text[len(PREFIX) :] if text.startswith(PREFIX) else None
 
 
 def resolve(text: str, environ: Mapping[str, str] | None = None) -> str:
@@ -29,13 +24,14 @@ def resolve(text: str, environ: Mapping[str, str] | None = None) -> str:
 
     SourceError (kind `secret`) naming the variable when it is not set or empty.
     """
-    name = variable(text)
-    if name is None:
+    if not is_reference(text):
         return text
-    value = (os.environ if environ is None else environ).get(name)
-    if not value:
-        raise SourceError("secret", f"environment variable {name} is not set")
-    return value
+    try:
+        return read_secret(text, os.environ if environ is None else environ)
+    except SecretUnavailable as missing:
+        if missing.name is None:
+            raise SourceError("secret", str(missing)) from None
+        raise SourceError("secret", f"environment variable {missing.name} is not set") from None
 
 
 def secret_values(
@@ -48,7 +44,7 @@ def secret_values(
     for value in settings.values():
         if not isinstance(value, str):
             continue
-        name = variable(value)
+        name = env_name(value)
         resolved = env.get(name, "") if name is not None else value
         if name is not None and resolved:
             found.append(resolved)

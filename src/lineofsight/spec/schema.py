@@ -37,8 +37,9 @@ from lineofsight.domain.model import (
     Perspective,
     UnitLevel,
 )
-from lineofsight.domain.notifications import SmtpSecurity, WebhookKind, env_name
+from lineofsight.domain.notifications import SmtpSecurity, WebhookKind
 from lineofsight.domain.periods import PeriodError, check_date, parse_period
+from lineofsight.domain.secrets import env_name
 from lineofsight.spec.schema_base import ID_PATTERN, Id, Text, _Model
 from lineofsight.spec.schema_sources import NamedSourceSpec, SourceSpec
 

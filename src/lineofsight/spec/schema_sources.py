@@ -20,11 +20,11 @@ from pydantic import (
 
 from lineofsight.domain.model import SourceKind
 from lineofsight.domain.schedules import parse_schedule
+from lineofsight.domain.secrets import NAME_RULE, env_name, is_reference
 from lineofsight.spec.schema_base import Id, Text, _Model
 
 # A secret is never written in the file: a URL with a password in it is refused, and
 # `env:NAME` names the environment variable that holds it (read only when a source runs).
-_ENV_REFERENCE = re.compile(r"env:[A-Za-z_][A-Za-z0-9_]*")
 _PASSWORD_IN_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@?#]*:[^/@?#]*@")
 _PASSWORD_PARAMETER = re.compile(r"[?&;](?:password|passwd|pwd|token|secret)=", re.IGNORECASE)
 SECRET_REFUSED = (
@@ -37,11 +37,9 @@ def _no_secret(value: str | None) -> str | None:
     """The setting itself, unless it writes a password out (the error never repeats it)."""
     if value is None:
         return value
-    if value.startswith("env:"):
-        if not _ENV_REFERENCE.fullmatch(value):
-            raise ValueError(
-                "env: names an environment variable: letters, digits and _, e.g. env:WAREHOUSE_URL"
-            )
+    if is_reference(value):
+        if env_name(value) is None:
+            raise ValueError(NAME_RULE)
         return value
     if _PASSWORD_IN_URL.match(value) or _PASSWORD_PARAMETER.search(value):
         raise ValueError(SECRET_REFUSED)

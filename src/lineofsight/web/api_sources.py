@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -130,22 +130,6 @@ def visible_sources(request: Request, account: Account) -> list[SourceStatus]:
     return found
 
 
-def summary_json(summary: SourceSummary) -> dict[str, Any]:
-    return {
-        "source": summary.source,
-        "state": summary.state,
-        "kpis": list(summary.kpis),
-        "rows_read": summary.rows_read,
-        "added": summary.added,
-        "replaced": summary.replaced,
-        "unchanged": summary.unchanged,
-        "duration": round(summary.duration, 3),
-        "reason": summary.reason,
-        "error": summary.error,
-        "problems": list(summary.problems),
-    }
-
-
 @router.get("/sources", summary="The data sources: kind, schedule, KPIs, last and next run")
 def list_sources(request: Request, account: AccountDep) -> Response:
     """Each source as `los sources --format json` gives it. Settings show as written: a
@@ -190,7 +174,7 @@ def post_refresh(
         raise ApiError(503, f"the refresh of source '{name}' did not run: see the server's log")
     if summary is None:
         return json_response({"source": name, "state": "running"}, 202)
-    return json_response(summary_json(summary), 200)
+    return json_response(summary.as_json(), 200)
 
 
 router.include_router(writes)

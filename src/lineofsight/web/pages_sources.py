@@ -11,13 +11,13 @@ answers at once and shows the source as running. Settings show as written: a sec
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from lineofsight.display import utc_minute
 from lineofsight.services.accounts import Account
 from lineofsight.web.api_sources import may_refresh, start_refresh, visible_sources
 from lineofsight.web.pagekit import store_of
@@ -25,14 +25,6 @@ from lineofsight.web.security import page_account, verify_csrf
 from lineofsight.web.templating import render
 
 router = APIRouter()
-
-
-def _when(value: dt.datetime | None) -> str:
-    if value is None:
-        return "-"
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @router.get("/sources", response_class=HTMLResponse, include_in_schema=False)
@@ -46,7 +38,7 @@ def sources_page(
         request,
         "sources.html",
         sources=statuses,
-        when=_when,
+        when=utc_minute,
         may_refresh=may_refresh(account, request),
         started=started if any(s.name == started for s in statuses) else "",
     )

@@ -1,0 +1,59 @@
+"""Secret references: the `env:NAME` syntax and reading its value, shared by sources and
+notifications.
+
+A secret is never written in the strategy file or the store: a setting holds `env:NAME`, the
+environment variable that holds the value. This module is the one place that says what a
+well-formed reference is and how its value is read; callers pass the environment explicitly
+(`os.environ` at run time) so that the domain stays free of I/O, and turn `SecretUnavailable`
+into their own error for the user.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+PREFIX = "env:"
+# An environment variable's name as shells accept it: ASCII letters, digits and _, no leading digit.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+NAME_RULE = "env: names an environment variable: letters, digits and _, e.g. env:WAREHOUSE_URL"
+
+
+def is_reference(text: str) -> bool:
+    """Whether `text` is meant as a reference (starts with `env:`), well-formed or not."""
+    return text.startswith(PREFIX)
+
+
+def env_name(text: str) -> str | None:
+    """NAME of a well-formed `env:NAME` reference, or None when `text` is not one."""
+    if not is_reference(text):
+        return None
+    name = text[len(PREFIX) :]
+    return name if _NAME.fullmatch(name) else None
+
+
+class SecretUnavailable(ValueError):
+    """A reference whose value cannot be read; `str()` is the reason and never holds a value.
+
+    `name` is the variable (None when the text is not a well-formed reference)."""
+
+    def __init__(self, reason: str, name: str | None) -> None:
+        super().__init__(reason)
+        self.name = name
+
+
+def read_secret(reference: str, environ: Mapping[str, str]) -> str:
+    """The value `environ` holds for the `env:NAME` `reference`.
+
+    SecretUnavailable when `reference` is not a well-formed reference, or the variable is not
+    set or empty (an empty password or URL is never meant).
+    """
+    name = env_name(reference)
+    if name is None:
+        raise SecretUnavailable(
+            NAME_RULE if is_reference(reference) else "not an env:NAME reference", None
+        )
+    value = environ.get(name)
+    if not value:
+        raise SecretUnavailable(f"the environment variable {name} is not set", name)
+    return value
