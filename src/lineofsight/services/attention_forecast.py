@@ -6,8 +6,11 @@ person's list. The lists take the same call (`Forecast.on_track` of the KPI at i
 from the same engine) in one of two ways:
 
 - for the whole organisation (every person's list at once, e.g. the digests), the forecast is
-  made once per as-of date and store state and kept in the store beside the kept check reports
-  (the same table and validity: any load, check-in or apply makes it stale);
+  made once per as-of date and kept in the store beside the kept check reports with the store
+  state it was made on; after writes of values only the KPIs written since (with the formula
+  KPIs that read them, all the way up) are forecast again and the kept calls brought up to
+  date (a KPI's call depends only on its own values and definitions and those its formula
+  reads); a change of the definitions (`los apply`) makes them again in full;
 - for one person's or one unit's list, when none is kept, only the KPIs in that list's scope
   are forecast (with the inputs their formulas read): a handful of series.
 """
@@ -25,17 +28,25 @@ import polars as pl
 
 from lineofsight import __version__
 from lineofsight.domain import model as m
+from lineofsight.domain.graph import organisation_graph, reachable_in
 from lineofsight.domain.periods import MIN_YEAR
 from lineofsight.errors import StoreError
 from lineofsight.store.check_results import (
-    read_check_report,
+    INCREMENTAL,
     read_check_state,
+    read_kept_report,
     save_check_report,
+    written_since_state,
 )
 from lineofsight.store.database import Store
 
 # The layout of a kept set of calls; another layout or release is computed again.
-FORMAT = 2
+FORMAT = 3
+_FAMILY = f"{INCREMENTAL}attention-forecast/"
+
+# Kept calls are brought up to date when at most this share of the KPIs is forecast again
+# (more is about as fast made in full).
+AGAIN_SHARE = 1 / 4
 
 
 # The calls, one row per KPI off track: the forecast's value in the target's period, the
@@ -51,7 +62,7 @@ SCHEMA: dict[str, Any] = {
 
 
 def _key(as_of: dt.date) -> str:
-    return f"attention-forecast/{FORMAT}/{__version__}/{as_of.isoformat()}"
+    return f"{_FAMILY}{FORMAT}/{__version__}/{as_of.isoformat()}"
 
 
 def off_track(
@@ -66,23 +77,44 @@ def off_track(
     forecast and kept (`kpi_ids` None) or only the KPIs asked for (not kept)."""
     key = _key(as_of)
     with store.reading() as conn:
-        state = read_check_state(conn)
-        kept = read_check_report(conn, key, state)
-    if kept is not None:
-        found = _decode(kept)
+        state = read_check_state(conn)  # before the data: the calls claim no more than they hold
+        kept = read_kept_report(conn, key)
+        written = None
+        if kept is not None and kept[0] != state and kpi_ids is None:
+            written = written_since_state(conn, kept[0], state)
+    if kept is not None and kept[0] == state:
+        found = _decode(kept[1])
         if kpi_ids is None:
             return found
         return found.filter(pl.col("id").is_in(list(kpi_ids)))
     from lineofsight.services.evaluate import load_organization
 
     org = org if org is not None else load_organization(store)
-    if kpi_ids is None:
+    if kpi_ids is not None:
+        return _forecast(store, org, as_of, set(kpi_ids))
+    calls = None
+    if kept is not None and written is not None:
+        calls = _brought_up_to_date(store, org, as_of, _decode(kept[1]), written)
+    if calls is None:
         calls = _forecast(store, org, as_of, None)
-        # A store this user may only read, or one kept busy: the calls are just not kept.
-        with contextlib.suppress(StoreError):
-            save_check_report(store, key, state, _encode(calls))
-        return calls
-    return _forecast(store, org, as_of, set(kpi_ids))
+    # A store this user may only read, or one kept busy: the calls are just not kept. A write
+    # since `state` was read: not kept either (they might miss it), made again next time.
+    with contextlib.suppress(StoreError):
+        save_check_report(store, key, state, _encode(calls), replaces=_FAMILY)
+    return calls
+
+
+def _brought_up_to_date(
+    store: Store, org: m.Organization, as_of: dt.date, kept: pl.DataFrame, written: set[str]
+) -> pl.DataFrame | None:
+    """The kept calls with the KPIs written since and the formula KPIs that read them (all
+    the way up) forecast again; None when that is too many (made in full instead)."""
+    graph = organisation_graph(org)
+    again = reachable_in((k for k in written if k in graph.kpis), graph.formula_users)
+    if len(again) > len(org.kpis) * AGAIN_SHARE:
+        return None
+    fresh = _forecast(store, org, as_of, again) if again else pl.DataFrame(schema=SCHEMA)
+    return pl.concat([kept.filter(~pl.col("id").is_in(list(again))), fresh]).sort("id")
 
 
 def _forecast(
@@ -113,7 +145,7 @@ def _forecast(
         and f.projected is not None
         and (kpi_ids is None or f.id in kpi_ids)
     ]
-    return pl.DataFrame(rows, schema=SCHEMA, orient="row")
+    return pl.DataFrame(rows, schema=SCHEMA, orient="row").sort("id")
 
 
 def _encode(calls: pl.DataFrame) -> str:

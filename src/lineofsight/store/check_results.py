@@ -5,6 +5,10 @@ A report is valid while nothing it read has changed: the store's revision (as
 a row) and the `definitions` row, which every write of the definitions replaces with a new
 token in its own transaction (an apply that only moves items in their file changes no
 revision, but changes the findings' lines).
+
+A report whose key starts with `INCREMENTAL` is brought up to date by its maker after writes
+of values (see `written_since_state`) instead of made again: another report saved on a newer
+state leaves it there; a change of the definitions drops it like any other.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from lineofsight.store.database import Store, idle
 from lineofsight.store.loading import load_session
 
 DEFINITIONS = "definitions"
+INCREMENTAL = "incremental/"
 
 # One query for the check's read and for the write that keeps its report (which goes through
 # a load session: on an SQLite file, the same copy of SQLite as the check-ins and loads).
@@ -48,12 +53,44 @@ def read_check_state(conn: Connection) -> str:
 
 def read_check_report(conn: Connection, key: str, state: str) -> str | None:
     """The report kept for `key` if it was made on the store in `state`, else None."""
+    found = read_kept_report(conn, key)
+    return found[1] if found is not None and found[0] == state else None
+
+
+def read_kept_report(conn: Connection, key: str) -> tuple[str, str] | None:
+    """The state a report kept for `key` was made on, and the report, whatever the state."""
     row = conn.execute(
         select(t.check_results.c.state, t.check_results.c.report).where(
             t.check_results.c.key == key
         )
     ).first()
-    return row.report if row is not None and row.state == state else None
+    return None if row is None else (row.state, row.report)
+
+
+def written_since_state(conn: Connection, made_on: str, state: str) -> set[str] | None:
+    """The KPIs whose values were written after a report made on the store in `made_on`
+    (the store now in `state`): the scorecards' change log (`scorecards.written_since`), read
+    after `state`, so maybe a few written later too. None when the definitions changed in
+    between (or a state not understood): the report must be made again in full."""
+    from lineofsight.store.scorecards import Marks, written_since
+
+    try:
+        before, after = _parts(made_on), _parts(state)
+    except ValueError:
+        return None
+    if before[2:] != after[2:]:
+        return None
+    loads, revisions, changes = (int(v) for v in before[:3])
+    return written_since(conn, Marks(changes, loads, revisions))
+
+
+def _parts(state: str) -> tuple[str, ...]:
+    """The ids of a state (`_state`) and its definitions token, each on its own."""
+    ids, token = state.split("/", 1)
+    parts = ids.split(".")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+        raise ValueError(state)
+    return (*parts, token)
 
 
 # Seconds a check waits to keep its report while another write holds the store: that write
@@ -61,11 +98,14 @@ def read_check_report(conn: Connection, key: str, state: str) -> str | None:
 SAVE_WAIT = 0.5
 
 
-def save_check_report(store: Store, key: str, state: str, report: str) -> bool:
+def save_check_report(
+    store: Store, key: str, state: str, report: str, *, replaces: str | None = None
+) -> bool:
     """Keep `report` for `key`, unless the store changed since `state` was read (False then).
 
-    Reports made on another state are dropped: they can never be valid again. StoreBusy when
-    another write holds the store for more than SAVE_WAIT seconds."""
+    Reports made on another state are dropped: they can never be valid again (but those kept
+    across writes, `INCREMENTAL`). `replaces`: a key prefix whose other reports this one
+    replaces. StoreBusy when another write holds the store for more than SAVE_WAIT seconds."""
     brief = Store(store.url, migrate=False, busy_timeout=SAVE_WAIT)
     brief.arrow_sqlite = store.arrow_sqlite
     idle(store)  # the session opens ADBC's SQLite beside the store's (see database.idle)
@@ -74,9 +114,9 @@ def save_check_report(store: Store, key: str, state: str, report: str) -> bool:
             if _state(session.query(_STATE, _STATE_SCHEMA).row(0)) != state:
                 return False
             session.execute(
-                f"DELETE FROM check_results WHERE key <> '{DEFINITIONS}' "
-                "AND (key = ? OR state <> ?)",
-                [key, state],
+                f"DELETE FROM check_results WHERE key <> '{DEFINITIONS}' AND (key = ? OR "
+                "(state <> ? AND key NOT LIKE ?) OR key LIKE ?)",
+                [key, state, f"{INCREMENTAL}%", f"{replaces}%" if replaces else ""],
             )
             session.execute(
                 "INSERT INTO check_results (key, state, report) VALUES (?, ?, ?)",

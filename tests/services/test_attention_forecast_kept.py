@@ -1,0 +1,164 @@
+"""The forecast calls kept for the attention lists, brought up to date after writes of values,
+are the calls a full forecast makes: random check-ins and deletes, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from polars.testing import assert_frame_equal
+
+from lineofsight.domain import model as m
+from lineofsight.errors import UsageError
+from lineofsight.services import attention_forecast
+from lineofsight.services.attention_forecast import _key, off_track
+from lineofsight.services.checkin import delete_measurement, record_measurement
+from lineofsight.services.evaluate import load_organization
+from lineofsight.services.init import init_workspace
+from lineofsight.store.check_results import read_check_state, read_kept_report
+from lineofsight.store.database import Store
+
+AS_OF = dt.date(2026, 11, 22)
+PERIODS = {
+    m.Frequency.MONTHLY: ["2026-06", "2026-07", "2026-08", "2026-09", "2026-10"],
+    m.Frequency.QUARTERLY: ["2026-Q1", "2026-Q2", "2026-Q3"],
+    m.Frequency.YEARLY: ["2025", "2026"],
+}
+FORECAST = attention_forecast._forecast  # the real one, whatever a test puts in its place
+
+
+@pytest.fixture(params=["manufacturing", "techinnovate"])
+def store(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> Iterator[Store]:
+    init_workspace(tmp_path / "ws", example=request.param, db=db_url)
+    opened = Store(db_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def asked(monkeypatch: pytest.MonkeyPatch) -> list[set[str] | None]:
+    """The KPIs each forecast made by `off_track` was asked for (None: every one)."""
+    calls: list[set[str] | None] = []
+
+    def spy(store: Store, org: m.Organization, as_of: dt.date, kpi_ids: Any) -> Any:
+        calls.append(None if kpi_ids is None else set(kpi_ids))
+        return FORECAST(store, org, as_of, kpi_ids)
+
+    monkeypatch.setattr(attention_forecast, "_forecast", spy)
+    return calls
+
+
+def _full(store: Store, as_of: dt.date = AS_OF) -> Any:
+    """The calls of a forecast of the whole organisation made now, nothing kept read."""
+    return FORECAST(store, load_organization(store), as_of, None)
+
+
+def _write(store: Store, rng: random.Random, org: m.Organization) -> set[str]:
+    """A few random check-ins and deletes of measured KPIs; the KPIs written."""
+    measured = [k for k in org.kpis if k.formula is None and k.frequency in PERIODS]
+    written: set[str] = set()
+    for _ in range(rng.randint(1, 5)):
+        kpi = rng.choice(measured)
+        unit = rng.choice([kpi.unit, *(u for u, _ in kpi.unit_targets)])
+        period = rng.choice(PERIODS[kpi.frequency])
+        try:
+            if rng.random() < 0.25:
+                delete_measurement(store, kpi_id=kpi.id, unit_id=unit, period=period, actor="t")
+            elif kpi.ratio is not None:
+                record_measurement(
+                    store,
+                    kpi_id=kpi.id,
+                    unit_id=unit,
+                    period=period,
+                    numerator=float(rng.randint(0, 50)),
+                    denominator=float(rng.randint(50, 100)),
+                    actor="t",
+                )
+            else:
+                low = kpi.bounds.min if kpi.bounds and kpi.bounds.min is not None else 0.0
+                high = kpi.bounds.max if kpi.bounds and kpi.bounds.max is not None else low + 200
+                value = round(rng.uniform(low, high), 2)
+                record_measurement(
+                    store, kpi_id=kpi.id, unit_id=unit, period=period, value=value, actor="t"
+                )
+        except UsageError:
+            continue  # nothing to delete there, or a value the KPI does not take
+        written.add(kpi.id)
+    return written
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kept_calls_brought_up_to_date_equal_a_full_forecast_after_random_writes(
+    store: Store, seed: int, asked: list[set[str] | None]
+) -> None:
+    rng = random.Random(seed)
+    org = load_organization(store)
+    first = off_track(store, AS_OF)
+    assert asked == [None]  # nothing kept: made in full
+    assert_frame_equal(first, _full(store))
+    seen = first.height
+    for _ in range(5):
+        asked.clear()
+        written = _write(store, rng, org)
+        got = off_track(store, AS_OF)
+        assert_frame_equal(got, _full(store))
+        seen += got.height
+        if written:
+            # Only the KPIs written (and the formulas above them) were forecast again.
+            assert len(asked) == 1 and asked[0] is not None
+            assert written <= asked[0] and len(asked[0]) < len(org.kpis)
+        with store.reading() as conn:
+            state = read_check_state(conn)
+            kept = read_kept_report(conn, _key(AS_OF))
+        assert kept is not None and kept[0] == state  # kept, fresh for this state
+        asked.clear()
+        assert_frame_equal(off_track(store, AS_OF), got)  # read back, nothing forecast
+        assert asked == []
+    assert seen > 0  # the examples have KPIs off track: the comparison compares something
+
+
+def test_a_write_during_the_forecast_leaves_no_calls_marked_fresh(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = load_organization(store)
+    off_track(store, AS_OF)
+    rng = random.Random(7)
+    _write(store, rng, org)
+    written: set[str] = set()
+
+    def racing(store_: Store, org_: m.Organization, as_of: dt.date, kpi_ids: Any) -> Any:
+        calls = FORECAST(store_, org_, as_of, kpi_ids)
+        while not written:  # a check-in commits after the values were read
+            written.update(_write(store, rng, org))
+        return calls
+
+    monkeypatch.setattr(attention_forecast, "_forecast", racing)
+    off_track(store, AS_OF)
+    monkeypatch.setattr(attention_forecast, "_forecast", FORECAST)
+    with store.reading() as conn:
+        state = read_check_state(conn)
+        kept = read_kept_report(conn, _key(AS_OF))
+    assert kept is None or kept[0] != state  # not claimed for the state after that write
+    assert_frame_equal(off_track(store, AS_OF), _full(store))
+
+
+def test_a_check_report_saved_after_a_write_keeps_the_calls_and_another_date_replaces_them(
+    store: Store, asked: list[set[str] | None]
+) -> None:
+    from lineofsight.services.check import check
+
+    off_track(store, AS_OF)
+    _write(store, random.Random(3), load_organization(store))
+    check(file=None, store=store, as_of=AS_OF)  # keeps its report on the new state
+    asked.clear()
+    assert_frame_equal(off_track(store, AS_OF), _full(store))
+    assert asked and asked[0] is not None  # brought up to date, not made again in full
+    other = dt.date(2026, 12, 31)
+    off_track(store, other)
+    with store.reading() as conn:
+        assert read_kept_report(conn, _key(AS_OF)) is None  # one date kept at a time
+        assert read_kept_report(conn, _key(other)) is not None
