@@ -215,10 +215,11 @@ def test_spark_writes_nothing_on_the_console(lake: Lake, tmp_path: Path) -> None
     assert run("apply", "strategy.yaml").returncode == 0
     refreshed = run("refresh", "--all")
     assert refreshed.returncode == 1
+    # The source feeds two KPIs: the line names the one whose query failed.
     assert refreshed.stderr.splitlines() == [
-        "Failed lake (query): the query failed: [TABLE_OR_VIEW_NOT_FOUND] The table or view "
-        "`refunds` cannot be found. Verify the spelling and correctness of the schema and "
-        "catalog."
+        "Failed lake (query): kpi refunds: the query failed: [TABLE_OR_VIEW_NOT_FOUND] The "
+        "table or view `refunds` cannot be found. Verify the spelling and correctness of the "
+        "schema and catalog."
     ]
     for noise in NOISE:
         assert noise not in refreshed.stdout + refreshed.stderr
