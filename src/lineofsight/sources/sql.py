@@ -1,8 +1,8 @@
 """SQL sources: a KPI's query run on any SQLAlchemy URL (PostgreSQL, DuckDB, SQLite, ...).
 
 The database does the scanning and grouping; what comes back is period-level rows, read into
-a Polars frame (from DuckDB as Arrow columns, from the others row by row). `:since` and the
-other parameters are bound, never pasted into the text.
+a Polars frame (from DuckDB as Arrow columns, from the others row by row; decimals as floats).
+`:since` and the other parameters are bound, never pasted into the text.
 
 Time is bounded twice: on PostgreSQL the server's own `statement_timeout` (and a connect
 timeout), and everywhere a bound in Python: the queries run on one worker thread per refresh
@@ -290,15 +290,19 @@ class _Run:
         relation = held.driver.sql(str(compiled), params=[bound[name] for name in positions])
         if relation is None:
             raise SourceError("query", "the query returned no rows: it must be a SELECT")
-        reader = relation.to_arrow_reader(FETCH_ROWS)
-        batches: list[Any] = []
-        count = 0
-        for chunk in reader:
-            batches.append(chunk)
-            count += chunk.num_rows
-            if count > MAX_ROWS:
-                raise SourceError("query", _TOO_MANY)
-        return frame_of_arrow(batches or reader.schema.empty_table(), reader.schema.names)
+        names = [str(name).lower() for name in relation.columns]
+        if len(set(names)) != len(names):
+            raise SourceError("query", f"the query returns a column twice: {', '.join(names)}")
+        # Through Arrow's C stream interface: no Python rows, and no pyarrow in memory.
+        frame = pl.DataFrame(relation.limit(MAX_ROWS + 1))
+        if frame.height > MAX_ROWS:
+            raise SourceError("query", _TOO_MANY)
+        frame.columns = names
+        # DuckDB hands over whole vectors (2,048 rows) however few rows they hold: a
+        # thousand small results would keep that room, so they are made to fit.
+        frame.shrink_to_fit(in_place=True)
+        decimals = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Decimal)]
+        return frame.with_columns(pl.col(decimals).cast(pl.Float64)) if decimals else frame
 
     def _rows(self, held: _Held) -> pl.DataFrame:
         conn = held.conn
@@ -332,19 +336,6 @@ class _Run:
 _TOO_MANY = (
     f"the query returned more than {MAX_ROWS:,} rows: group the facts by period in the query"
 )
-
-
-def frame_of_arrow(data: Any, columns: list[str]) -> pl.DataFrame:
-    """Arrow record batches (or a table) with these column names as a frame: lower-case
-    names, decimals as floats (as `frame_of` reads rows)."""
-    names = [str(name).lower() for name in columns]
-    if len(set(names)) != len(names):
-        raise SourceError("query", f"the query returns a column twice: {', '.join(names)}")
-    frame = pl.from_arrow(data, rechunk=False)
-    assert isinstance(frame, pl.DataFrame)
-    frame.columns = names
-    decimals = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Decimal)]
-    return frame.with_columns(pl.col(decimals).cast(pl.Float64)) if decimals else frame
 
 
 def frame_of(names: list[str], rows: list[Any]) -> pl.DataFrame:
