@@ -78,11 +78,15 @@ def test_queries_of_one_refresh_share_a_connection(tmp_path: Path) -> None:
     query = "select strftime('%Y-%m', day) as period, count(*) as value from orders group by 1"
     with batch():
         first = fetch("sql", {"url": url}, query, {}, timeout=30)
+        shared = sql_kind._SHARED.get()
+        assert shared is not None and list(shared.held) == [url]
+        held = shared.held[url]
         second = fetch("sql", {"url": url}, query, {}, timeout=30)
-        engines = sql_kind._SHARED.get()
-        assert engines is not None and list(engines) == [url]
-        engine = engines[url]
-        assert engine.pool.checkedin() == 1  # one connection, back in the pool between queries
+        assert shared.held == {url: held}  # the same connection, open between queries
+        worker = shared.worker
+        assert worker is not None and worker.thread.is_alive()  # one thread for every query
     assert first.equals(second) and first.height == 10
-    assert engine.pool.checkedin() == 0  # closed once the refresh is over
+    assert held.conn.closed  # closed once the refresh is over, and its thread ended
+    worker.thread.join(5)
+    assert not worker.thread.is_alive()
     assert sql_kind._SHARED.get() is None

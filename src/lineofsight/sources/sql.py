@@ -1,13 +1,14 @@
 """SQL sources: a KPI's query run on any SQLAlchemy URL (PostgreSQL, DuckDB, SQLite, ...).
 
 The database does the scanning and grouping; what comes back is period-level rows, read into
-a Polars frame. `:since` and the other parameters are bound, never pasted into the text.
+a Polars frame (from DuckDB as Arrow columns, from the others row by row; decimals as floats).
+`:since` and the other parameters are bound, never pasted into the text.
 
 Time is bounded twice: on PostgreSQL the server's own `statement_timeout` (and a connect
-timeout), and everywhere a bound in Python: the query runs on a worker thread, and when the
-time is up the driver's connection is interrupted (SQLite, DuckDB) or cancelled (PostgreSQL)
-and the refresh fails with a one-line reason. Every message is scrubbed of the source's
-secrets (see `secrets.scrub`).
+timeout), and everywhere a bound in Python: the queries run on one worker thread per refresh
+(per `shared_connections` block), and when a query's time is up the driver's connection is
+interrupted (SQLite, DuckDB) or cancelled (PostgreSQL) and the refresh fails with a one-line
+reason. Every message is scrubbed of the source's secrets (see `secrets.scrub`).
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ import contextlib
 import contextvars
 import datetime as dt
 import decimal
+import queue
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import polars as pl
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
-from sqlalchemy.pool import NullPool, QueuePool
+from sqlalchemy.pool import NullPool
 
 from lineofsight.errors import SourceError
 from lineofsight.sources.secrets import resolve, scrub, secret_values
@@ -39,25 +41,96 @@ GRACE = 5.0
 CANCELLED = "57014"
 
 
-# The engines of the databases queried inside `shared_connections`, by URL.
-_SHARED: contextvars.ContextVar[dict[str, Engine] | None] = contextvars.ContextVar(
+class _Worker:
+    """The thread a block's queries run on, one after another: one thread per refresh, not
+    one per query. A query that does not stop when interrupted leaves its worker behind
+    (the next query gets a new one)."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._loop, name="los-source-query", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            job()
+
+    def run(self, job: Callable[[], None], wait: float) -> bool:
+        """Run `job` on the worker; whether it finished within `wait` seconds."""
+        done = threading.Event()
+
+        def step() -> None:
+            try:
+                job()
+            finally:
+                done.set()
+
+        self.jobs.put(step)
+        return done.wait(wait)
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+
+
+class _Batch:
+    """The engines, open connections and worker of a `shared_connections` block."""
+
+    def __init__(self) -> None:
+        self.engines: dict[str, Engine] = {}
+        self.held: dict[str, _Held] = {}  # open connections, used on the worker only
+        self.worker: _Worker | None = None
+
+    def close(self) -> None:
+        """Close the connections on the worker's thread (where SQLite wants them closed),
+        then the engines."""
+        worker, held = self.worker, list(self.held.values())
+        self.held.clear()
+        if worker is not None:
+            worker.run(lambda: _close_all(held), GRACE)
+            worker.stop()
+        for engine in self.engines.values():
+            engine.dispose()
+
+
+class _Held:
+    """One open connection of a block and what was set on it."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.driver: Any = conn.connection.driver_connection
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # a connection already broken has nothing to close
+            self.conn.close()
+
+
+def _close_all(held: list[_Held]) -> None:
+    for one in held:
+        one.close()
+
+
+# The block the queries of a refresh share their connections in.
+_SHARED: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar(
     "los_source_engines", default=None
 )
 
 
 @contextlib.contextmanager
 def shared_connections() -> Iterator[None]:
-    """Within the block, the queries on one database share its connections (a refresh of a
-    source of a thousand KPIs connects once, not a thousand times); closed at the end, so
-    that nothing stays connected (a DuckDB file is not held open) between refreshes."""
-    engines: dict[str, Engine] = {}
-    token = _SHARED.set(engines)
+    """Within the block, the queries on one database share one connection and one worker
+    thread (a refresh of a source of a thousand KPIs connects once, not a thousand times);
+    closed at the end, so that nothing stays connected (a DuckDB file is not held open)
+    between refreshes."""
+    if _SHARED.get() is not None:  # already inside one: share it
+        yield
+        return
+    batch = _Batch()
+    token = _SHARED.set(batch)
     try:
         yield
     finally:
         _SHARED.reset(token)
-        for engine in engines.values():
-            engine.dispose()
+        batch.close()
 
 
 def fetch(
@@ -72,18 +145,34 @@ def fetch(
         raise SourceError(
             "setup", "url is not a database URL (dialect+driver://user@host/database)"
         ) from None
-    shared = _SHARED.get()
-    engine = shared.get(url_text) if shared is not None else None
-    run = _Run(url, query, _bound(url, params), timeout, secrets, engine)
-    worker = threading.Thread(target=run.work, name="los-source-query", daemon=True)
-    worker.start()
-    worker.join(timeout + MARGIN)
-    if worker.is_alive():
+    with shared_connections():
+        batch = _SHARED.get()
+        assert batch is not None
+        return _in_batch(batch, url_text, url, query, params, timeout, secrets)
+
+
+def _in_batch(
+    batch: _Batch,
+    url_text: str,
+    url: URL,
+    query: str,
+    params: Mapping[str, Any],
+    timeout: float,
+    secrets: list[str],
+) -> pl.DataFrame:
+    run = _Run(batch, url_text, url, query, _bound(url, params), timeout, secrets)
+    if batch.worker is None:
+        batch.worker = _Worker()
+    worker = batch.worker
+    if not worker.run(run.work, timeout + MARGIN):
         run.interrupt()
-        worker.join(GRACE)
-    if shared is not None and run.engine is not None:
-        shared[url_text] = run.engine  # closed with the others at the end of the block
-    if worker.is_alive():
+        if not run.done.wait(GRACE):  # the driver does not stop: leave it, and its connections
+            held = list(batch.held.values())  # closed by it, if it ever ends
+            batch.held.clear()
+            batch.worker = None
+            worker.jobs.put(lambda: _close_all(held))
+            worker.stop()
+    if not run.done.is_set():
         raise SourceError("timeout", f"the query ran longer than {timeout:g} s and was stopped")
     if run.error is not None:
         raise run.error
@@ -102,20 +191,22 @@ def _bound(url: URL, params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class _Run:
-    """One query on a worker thread: its result or its error, and a way to stop it."""
+    """One query on the block's worker: its result or its error, and a way to stop it."""
 
     def __init__(
         self,
+        batch: _Batch,
+        url_text: str,
         url: URL,
         query: str,
         params: dict[str, Any],
         timeout: float,
         secrets: list[str],
-        engine: Engine | None = None,
     ) -> None:
-        self.engine = engine  # a shared one (kept open), else one of its own (closed after)
-        self.shared = _SHARED.get() is not None
+        self.batch = batch
+        self.url_text = url_text
         self.url = url
+        self.backend = url.get_backend_name()
         self.query = query
         self.params = params
         self.timeout = timeout
@@ -125,6 +216,7 @@ class _Run:
         self.driver: Any = None
         self.stage = "connect"
         self.timed_out = threading.Event()
+        self.done = threading.Event()
 
     def work(self) -> None:
         try:
@@ -142,6 +234,8 @@ class _Run:
             self.error = self._failure(exc)
         except Exception as exc:  # a driver's own error type, outside the DB-API's
             self.error = self._failure(exc)
+        finally:
+            self.done.set()
 
     def _failure(self, exc: BaseException) -> SourceError:
         message = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else "", self.secrets)
@@ -154,44 +248,76 @@ class _Run:
             return SourceError("unreachable", f"cannot connect: {message}")
         return SourceError("query", f"the query failed: {message}")
 
-    def _fetch(self) -> pl.DataFrame:
-        backend = self.url.get_backend_name()
-        connect_args: dict[str, Any] = {}
-        if backend == "postgresql":
-            connect_args["connect_timeout"] = max(1, int(min(self.timeout, 60)))
-        engine = self.engine
+    def _connection(self) -> _Held:
+        """The block's open connection to this database (opened on first use)."""
+        held = self.batch.held.get(self.url_text)
+        if held is not None:
+            return held
+        engine = self.batch.engines.get(self.url_text)
         if engine is None:
-            pool: dict[str, Any] = (
-                {"poolclass": QueuePool, "pool_size": 1, "max_overflow": 4}
-                if self.shared
-                else {"poolclass": NullPool}
-            )
-            engine = create_engine(self.url, connect_args=connect_args, **pool)
-            self.engine = engine
+            connect_args: dict[str, Any] = {}
+            if self.backend == "postgresql":
+                connect_args["connect_timeout"] = max(1, int(min(self.timeout, 60)))
+            engine = create_engine(self.url, connect_args=connect_args, poolclass=NullPool)
+            self.batch.engines[self.url_text] = engine
+        held = _Held(engine.connect())
+        if self.backend == "duckdb":  # its progress bar would draw on the terminal
+            held.conn.exec_driver_sql("SET enable_progress_bar = false")
+            held.conn.rollback()
+        self.batch.held[self.url_text] = held
+        return held
+
+    def _fetch(self) -> pl.DataFrame:
+        held = self._connection()
+        self.driver = held.driver
+        self.stage = "query"
+        if self.timed_out.is_set():  # the time ran out while connecting
+            raise TimeoutError("stopped")
         try:
-            with engine.connect() as conn:
-                self.driver = conn.connection.driver_connection
-                self.stage = "query"
-                if backend == "postgresql":
-                    conn.exec_driver_sql(f"SET statement_timeout = {int(self.timeout * 1000)}")
-                elif backend == "duckdb":  # its progress bar would draw on the terminal
-                    conn.exec_driver_sql("SET enable_progress_bar = false")
-                result = conn.execute(text(self.query), self.params)
-                if not result.returns_rows:
-                    raise SourceError("query", "the query returned no rows: it must be a SELECT")
-                names = [str(name).lower() for name in list(result.keys())]
-                rows: list[Any] = []
-                while chunk := result.fetchmany(FETCH_ROWS):
-                    rows.extend(chunk)
-                    if len(rows) > MAX_ROWS:
-                        raise SourceError(
-                            "query",
-                            f"the query returned more than {MAX_ROWS:,} rows: group the facts "
-                            "by period in the query",
-                        )
-        finally:
-            if not self.shared:
-                engine.dispose()
+            if self.backend == "duckdb":
+                return self._duckdb_columns(held)
+            return self._rows(held)
+        except BaseException:
+            with contextlib.suppress(Exception):  # a failed query leaves its transaction aborted
+                held.conn.rollback()
+            raise
+
+    def _duckdb_columns(self, held: _Held) -> pl.DataFrame:
+        """DuckDB's result read as Arrow columns, not Python rows."""
+        compiled = text(self.query).compile(dialect=held.conn.dialect)
+        bound = compiled.construct_params(self.params)
+        positions = compiled.positiontup or []
+        relation = held.driver.sql(str(compiled), params=[bound[name] for name in positions])
+        if relation is None:
+            raise SourceError("query", "the query returned no rows: it must be a SELECT")
+        names = [str(name).lower() for name in relation.columns]
+        if len(set(names)) != len(names):
+            raise SourceError("query", f"the query returns a column twice: {', '.join(names)}")
+        # Through Arrow's C stream interface: no Python rows, and no pyarrow in memory.
+        frame = pl.DataFrame(relation.limit(MAX_ROWS + 1))
+        if frame.height > MAX_ROWS:
+            raise SourceError("query", _TOO_MANY)
+        frame.columns = names
+        # DuckDB hands over whole vectors (2,048 rows) however few rows they hold: a
+        # thousand small results would keep that room, so they are made to fit.
+        frame.shrink_to_fit(in_place=True)
+        decimals = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Decimal)]
+        return frame.with_columns(pl.col(decimals).cast(pl.Float64)) if decimals else frame
+
+    def _rows(self, held: _Held) -> pl.DataFrame:
+        conn = held.conn
+        if self.backend == "postgresql":
+            conn.exec_driver_sql(f"SET statement_timeout = {int(self.timeout * 1000)}")
+        result = conn.execute(text(self.query), self.params)
+        if not result.returns_rows:
+            raise SourceError("query", "the query returned no rows: it must be a SELECT")
+        names = [str(name).lower() for name in list(result.keys())]
+        rows: list[Any] = []
+        while chunk := result.fetchmany(FETCH_ROWS):
+            rows.extend(chunk)
+            if len(rows) > MAX_ROWS:
+                raise SourceError("query", _TOO_MANY)
+        conn.rollback()  # each query reads on its own, as on a fresh connection
         return frame_of(names, rows)
 
     def interrupt(self) -> None:
@@ -205,6 +331,11 @@ class _Run:
                 with contextlib.suppress(Exception):
                     stop()
                 return
+
+
+_TOO_MANY = (
+    f"the query returned more than {MAX_ROWS:,} rows: group the facts by period in the query"
+)
 
 
 def frame_of(names: list[str], rows: list[Any]) -> pl.DataFrame:
