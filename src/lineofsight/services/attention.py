@@ -414,27 +414,28 @@ def _findings(
         .iter_rows()
     ):
         if scope.holds(unit, lead):
-            subjects[("unit", unit)] = {
-                "name": org.units.get(unit, unit),
-                "unit": unit,
-                "unit_name": org.units.get(unit),
-                "owner": lead,
-                "owner_name": org.people.get(lead) if lead else None,
-            }
+            subjects[("unit", unit)] = _subject(org, org.units.get(unit, unit), unit, lead)
     for person, unit in (
         resp.people.filter(pl.col("id").is_in(list(wanted.get("person", ()))))
         .select("id", "unit_id")
         .iter_rows()
     ):
         if scope.holds(unit, person):
-            subjects[("person", person)] = {
-                "name": org.people.get(person, person),
-                "unit": unit,
-                "unit_name": org.units.get(unit),
-                "owner": person,
-                "owner_name": org.people.get(person),
-            }
+            subjects[("person", person)] = _subject(
+                org, org.people.get(person, person), unit, person
+            )
     return findings, subjects
+
+
+def _subject(org: Organisation, name: str, unit: str, owner: str | None) -> dict[str, Any]:
+    """What a finding on a unit or a person shows: its name, unit and who answers for it."""
+    return {
+        "name": name,
+        "unit": unit,
+        "unit_name": org.units.get(unit),
+        "owner": owner,
+        "owner_name": org.people.get(owner) if owner else None,
+    }
 
 
 # What each kind is called where a list is shown grouped (the command line, the home page).

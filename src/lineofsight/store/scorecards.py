@@ -169,16 +169,39 @@ def read_snapshot(
     return Snapshot(marks, bytes(row[3]), bytes(found[4]), base)
 
 
+def _saved_marks(conn: Connection | sqlite3.Connection, key: dict[str, Any]) -> Marks | None:
+    """What the scorecard saved in full of this key covers, if there is one."""
+    rows = _rows(conn, _READ_MARKS, key)
+    return Marks(*(int(v) for v in rows[0])) if rows else None
+
+
+def _insert_patch(
+    conn: Connection, key: dict[str, Any], base: Marks, marks: Marks, payload: bytes
+) -> None:
+    """Save `payload` as the patch of this key over the scorecard covering `base`."""
+    _execute(
+        conn,
+        _INSERT_PATCH,
+        {
+            **key,
+            "base_load_id": base.load_id,
+            "base_revision_id": base.revision_id,
+            "load_id": marks.load_id,
+            "revision_id": marks.revision_id,
+            "payload": payload,
+        },
+    )
+
+
 def read_snapshot_marks(
     conn: Connection | sqlite3.Connection, as_of: dt.date, lag: bool
 ) -> Marks | None:
     """What the stored scorecard of this as-of date and mode covers, with its patch (its
     rows not read), if there is one."""
     key = {"as_of": as_of, "lag": lag}
-    rows = _rows(conn, _READ_MARKS, key)
-    if not rows:
+    base = _saved_marks(conn, key)
+    if base is None:
         return None
-    base = Marks(*(int(v) for v in rows[0]))
     patches = _rows(conn, _READ_PATCH_BASE, key)
     if not patches or (int(patches[0][0]), int(patches[0][1])) != (base.load_id, base.revision_id):
         return base
@@ -192,10 +215,9 @@ def read_patch(
     saved in full: what that covers, what the two cover together, and the patch; None when
     there is no such patch."""
     key = {"as_of": as_of, "lag": lag}
-    rows = _rows(conn, _READ_MARKS, key)
-    if not rows:
+    base = _saved_marks(conn, key)
+    if base is None:
         return None
-    base = Marks(*(int(v) for v in rows[0]))
     patches = _rows(conn, _READ_PATCH, key)
     if not patches or (int(patches[0][0]), int(patches[0][1])) != (base.load_id, base.revision_id):
         return None
@@ -254,9 +276,9 @@ def save_snapshot(
     try:
         with brief.transaction() as conn:
             key = {"as_of": as_of, "lag": lag}
-            found = next(iter(_rows(conn, _READ_MARKS, key)), None)
+            found = _saved_marks(conn, key)
             if found is not None:
-                newest = _newest(conn, key, Marks(*(int(v) for v in found)))
+                newest = _newest(conn, key, found)
                 if not marks.covers(newest):
                     return False  # a status running beside this one saved a newer one
                 _execute(conn, _DELETE, key)
@@ -310,24 +332,12 @@ def save_patch(
     try:
         with brief.transaction() as conn:
             key = {"as_of": as_of, "lag": lag}
-            found = next(iter(_rows(conn, _READ_MARKS, key)), None)
-            if found is None or Marks(*(int(v) for v in found)) != base:
+            if _saved_marks(conn, key) != base:
                 return False  # saved in full again meanwhile, or forgotten
             if not marks.covers(_newest(conn, key, base)):
                 return False
             _execute(conn, _DELETE_PATCH, key)
-            _execute(
-                conn,
-                _INSERT_PATCH,
-                {
-                    **key,
-                    "base_load_id": base.load_id,
-                    "base_revision_id": base.revision_id,
-                    "load_id": marks.load_id,
-                    "revision_id": marks.revision_id,
-                    "payload": payload,
-                },
-            )
+            _insert_patch(conn, key, base, marks, payload)
     except (StoreError, OperationalError):
         return False
     finally:
@@ -355,13 +365,10 @@ def save_carried(
     try:
         with brief.transaction() as conn:
             key = {"as_of": as_of, "lag": lag}
-            found = next(iter(_rows(conn, _READ_MARKS, {"as_of": source, "lag": lag})), None)
-            if found is None or Marks(*(int(v) for v in found)) != base:
+            if _saved_marks(conn, {"as_of": source, "lag": lag}) != base:
                 return False  # saved in full again meanwhile, or forgotten
-            there = next(iter(_rows(conn, _READ_MARKS, key)), None)
-            if there is not None and not marks.covers(
-                _newest(conn, key, Marks(*(int(v) for v in there)))
-            ):
+            there = _saved_marks(conn, key)
+            if there is not None and not marks.covers(_newest(conn, key, there)):
                 return False  # a status running beside this one saved a newer one
             _execute(conn, _DELETE, key)
             _execute(conn, _DELETE_PATCH, key)
@@ -373,18 +380,7 @@ def save_carried(
                 "WHERE as_of = :source AND lag = :lag",
                 {**key, "source": source, "saved_at": dt.datetime.now(dt.UTC)},
             )
-            _execute(
-                conn,
-                _INSERT_PATCH,
-                {
-                    **key,
-                    "base_load_id": base.load_id,
-                    "base_revision_id": base.revision_id,
-                    "load_id": marks.load_id,
-                    "revision_id": marks.revision_id,
-                    "payload": payload,
-                },
-            )
+            _insert_patch(conn, key, base, marks, payload)
             for day, mode in conn.execute(_oldest(conn), {"keep": KEEP}).all():
                 _execute(conn, _DELETE, {"as_of": day, "lag": mode})
                 _execute(conn, _DELETE_PATCH, {"as_of": day, "lag": mode})
