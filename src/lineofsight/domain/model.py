@@ -9,9 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineofsight.domain.notifications import NotificationSettings
+
+if TYPE_CHECKING:
+    # Only for the annotation: domain.reviews reads periods, which read this module.
+    from lineofsight.domain.reviews import ReviewCadence
 
 
 class UnitLevel(StrEnum):
@@ -378,6 +382,7 @@ class Organization:
     checks: ChecksConfig = ChecksConfig()
     notifications: NotificationSettings = NotificationSettings()  # noqa: RUF009 (frozen)
     sources: tuple[NamedSource, ...] = ()
+    reviews: tuple[ReviewCadence, ...] = ()
 
     def kpi(self, kpi_id: str) -> Kpi | None:
         """The KPI with this id, or None."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lineofsight.domain import model as m
-from lineofsight.services import notify_settings
+from lineofsight.services import notify_settings, review_settings
 from lineofsight.services.workspace import local_user
 from lineofsight.spec.dump import (
     Plain,
@@ -194,11 +194,15 @@ def apply_organization(
         notifications = notify_settings.settings_change(conn, org.notifications)
         if notifications is not None:
             plan.records.append(notifications)
+        cadences = review_settings.cadences_change(conn, org.reviews)
+        if cadences is not None:
+            plan.records.append(cadences)
         if dry_run:
             return plan
         # Even with no change, the file's lines may have moved: keep them for the checks.
         save_organization(conn, org, plan.items, source, new=rows, stored=stored)
         notify_settings.save_settings(conn, org.notifications)
+        review_settings.save_cadences(conn, org.reviews)
         if settings is not None and settings.calendar != org.calendar:
             move_fiscal_periods(conn, org.calendar)
         if plan.empty:

@@ -11,6 +11,7 @@ from lineofsight.domain.notifications import (
     Smtp,
     Webhook,
 )
+from lineofsight.domain.reviews import ReviewCadence, normal_every
 from lineofsight.spec import schema as s
 from lineofsight.spec.yamlload import LineMap
 
@@ -103,6 +104,16 @@ def build_organization(doc: s.StrategyFile, file: str, lines: LineMap) -> m.Orga
         checks=checks,
         notifications=_notifications(doc),
         sources=named_sources(doc.sources),
+        reviews=tuple(
+            ReviewCadence(
+                unit=r.unit,
+                every=normal_every(r.every),
+                day=r.day.lower() if r.day is not None else None,
+                attendees=tuple(r.attendees),
+                lead_days=r.lead_days,
+            )
+            for r in doc.reviews
+        ),
     )
 
 

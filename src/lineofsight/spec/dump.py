@@ -13,6 +13,7 @@ import yaml
 
 from lineofsight.domain import model as m
 from lineofsight.domain.notifications import PersonPreferences
+from lineofsight.domain.reviews import DEFAULT_LEAD_DAYS, ReviewCadence
 from lineofsight.spec.notifications_dump import (
     notifications_to_plain,
     person_preferences_to_plain,
@@ -274,8 +275,21 @@ def organization_to_plain(org: m.Organization) -> Plain:
             ("scoring", scoring_to_plain(org.scoring)),
             ("checks", checks_to_plain(org.checks)),
             ("notifications", notifications_to_plain(org.notifications)),
+            ("reviews", [review_to_plain(r) for r in org.reviews] or None),
         ]
     )
+
+
+def review_to_plain(review: ReviewCadence) -> Plain:
+    """One `reviews:` entry; lead_days only when not the default."""
+    plain: Plain = {"unit": review.unit, "every": review.every}
+    if review.day is not None:
+        plain["day"] = int(review.day) if review.day.isdigit() else review.day
+    if review.attendees:
+        plain["attendees"] = list(review.attendees)
+    if review.lead_days != DEFAULT_LEAD_DAYS:
+        plain["lead_days"] = review.lead_days
+    return plain
 
 
 def _person_with_preferences(person: m.Person, preferences: dict[str, PersonPreferences]) -> Plain:

@@ -41,6 +41,7 @@ from lineofsight.domain.notifications import SmtpSecurity, WebhookKind
 from lineofsight.domain.periods import PeriodError, check_date, parse_period
 from lineofsight.domain.secrets import env_name
 from lineofsight.spec.schema_base import ID_PATTERN, Id, Text, _Model
+from lineofsight.spec.schema_reviews import ReviewSpec
 from lineofsight.spec.schema_sources import NamedSourceSpec, SourceSpec
 
 # The period names `parse_period` reads, for editors and validators that see only the schema
@@ -497,6 +498,9 @@ class StrategyFile(_Model):
     scoring: ScoringSpec | None = None
     checks: ChecksSpec | None = None
     notifications: NotificationsSpec | None = None
+    reviews: list[ReviewSpec] = Field(
+        default_factory=list, description="Each unit's review meeting and its briefing book."
+    )
     sources: dict[Id, NamedSourceSpec] = Field(
         default_factory=dict,
         description="Named connections that KPIs take values `from:`; secrets as env:NAME.",

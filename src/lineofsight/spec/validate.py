@@ -24,6 +24,7 @@ from lineofsight.domain.periods import Period, grain_of, parse_period
 from lineofsight.errors import Problem
 from lineofsight.spec import schema as s
 from lineofsight.spec.kpi_checks import check_formula_grains, check_magnitudes
+from lineofsight.spec.review_checks import check_reviews
 from lineofsight.spec.source_checks import check_kpi_sources, sound_sources
 from lineofsight.spec.yamlload import LineMap
 
@@ -346,6 +347,7 @@ def check_references(items: Items, data: dict[str, Any], out: Collector) -> None
                     ("notifications", "webhooks", i, "id"), f"duplicate webhook id '{hook['id']}'"
                 )
             seen_hooks.add(hook["id"])
+    check_reviews(_get(data, ("reviews",)), ref, out)
     check_kpi_sources(items, out)
 
 

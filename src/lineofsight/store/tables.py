@@ -53,6 +53,9 @@ from lineofsight.store.notification_tables import (
 from lineofsight.store.notification_tables import (
     notification_settings as notification_settings,
 )
+from lineofsight.store.review_tables import review_actions as review_actions
+from lineofsight.store.review_tables import review_cadences as review_cadences
+from lineofsight.store.review_tables import reviews as reviews
 from lineofsight.store.source_tables import source_marks as source_marks
 from lineofsight.store.source_tables import source_runs as source_runs
 from lineofsight.store.source_tables import source_writes as source_writes
