@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,web,semantic,pandas,spark]'
+	$(BIN)/pip install --quiet -e '.[dev,web,semantic,pandas,spark,pdf]'
 	@sh scripts/ensure-postgres.sh
 	@sh scripts/ensure-java.sh
 	@sh scripts/ensure-chromium.sh

@@ -88,6 +88,7 @@ def register_commands(app: typer.Typer) -> None:
     """Every command and command group of `los`, in the order `los --help` lists them."""
     from lineofsight.cli import (
         analysis,
+        brief,
         checks,
         definitions,
         inbox,
@@ -112,6 +113,7 @@ def register_commands(app: typer.Typer) -> None:
         scorecard.status,
         scorecard.tree,
         inbox.inbox,
+        brief.brief,
         analysis.trace,
         analysis.explain,
         analysis.forecast,

@@ -19,6 +19,7 @@ from lineofsight.store.database import Store
 __all__ = [
     "FAMILIES",
     "JobFamily",
+    "brief_family",
     "notify_family",
     "refresh_family",
     "refresh_job_key",
@@ -73,8 +74,30 @@ def _send_notifications(store: Store) -> str:
     return line
 
 
+BRIEF_SCHEDULE = "daily"  # a book is due on a day (lead_days before its review)
+
+
+def brief_family(store: Store) -> list[Job]:
+    """The briefing books' sender (`brief:send`), when the strategy file has `reviews:` and
+    `notifications:`: it queues each attendee's book in the notifications outbox."""
+    from lineofsight.services.notify_settings import read_settings
+    from lineofsight.services.review_settings import read_cadences
+
+    with store.reading() as conn:
+        enabled = read_settings(conn).enabled and bool(read_cadences(conn))
+    if not enabled:
+        return []
+    return [Job("brief:send", parse_schedule(BRIEF_SCHEDULE), _queue_books)]
+
+
+def _queue_books(store: Store) -> str:
+    from lineofsight.services.brief_send import queue_books
+
+    return queue_books(store, dt.datetime.now(dt.UTC)).line()
+
+
 # Every family of scheduled jobs; due jobs run in key order, whatever the family.
-FAMILIES: Sequence[JobFamily] = (refresh_family, notify_family)
+FAMILIES: Sequence[JobFamily] = (refresh_family, notify_family, brief_family)
 
 
 def scheduled_jobs(store: Store, families: Sequence[JobFamily] | None = None) -> list[Job]:

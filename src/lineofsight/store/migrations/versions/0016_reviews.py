@@ -38,8 +38,7 @@ def upgrade() -> None:
             comment="days before the review the book goes",
         ),
         sa.PrimaryKeyConstraint("unit_id", name=op.f("pk_review_cadences")),
-        comment="Review cadences as the last `los apply` wrote them (the file's reviews: "
-        "section).",
+        comment="Review cadences as the last `los apply` wrote them (the file's reviews: section).",
     )
     op.create_table(
         "reviews",
@@ -62,9 +61,7 @@ def upgrade() -> None:
             comment="decisions taken: a JSON list of texts",
         ),
         sa.Column("recorded_by", sa.Text(), comment="who recorded it"),
-        sa.Column(
-            "recorded_at", sa.DateTime(timezone=True), nullable=False, comment="when, UTC"
-        ),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, comment="when, UTC"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reviews")),
         comment="Reviews held: the record the next briefing book shows.",
     )

@@ -1,0 +1,342 @@
+"""The briefing book of a review: a unit's subtree for a period, assembled once.
+
+One `BriefingBook` holds everything the review reads (SPEC section 8): the cover (unit,
+period, as-of date), the scorecard of the objectives (score, status, counts, worst item),
+every red and amber KPI with its chart (actual, target path, forecast path and its 80%
+interval), commentary and open actions, the alignment findings of the subtree, the values
+overdue, and the decisions and actions of the previous review. The HTML page
+(`brief_html.py`) and the PDF (`brief_pdf.py`) only lay it out.
+
+Every number comes from the services the rest of the app uses: the kept scorecard
+(`services.snapshots`), the check report `los check` keeps, the engine's forecast (made here
+for the KPIs the book draws, in one read of their values).
+
+A very large subtree (the company level of 100,000 KPIs) is shown to its first two levels of
+units: their objectives, the units, and the red and amber KPIs of those levels; the book says
+so, and the book of each unit below holds the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from lineofsight.domain import model as m
+from lineofsight.domain.reviews import HeldReview, ReviewCadence
+from lineofsight.errors import UsageError
+from lineofsight.services.as_of import resolve_as_of
+from lineofsight.services.brief_items import (
+    BookFinding,
+    comments_by_subject,
+    findings_in,
+    open_actions_by_subject,
+    review_actions,
+)
+from lineofsight.services.evaluate import load_organization
+from lineofsight.services.kpi_series import KpiChart, kpi_charts
+from lineofsight.store import reviews as stored_reviews
+from lineofsight.store.database import Store
+
+# A subtree with more KPIs than this is shown to its first `TOP_LEVELS` levels of units.
+FULL_LIMIT = 10_000
+TOP_LEVELS = 2
+# Long lists are cut in the book (the count says how many there are).
+MAX_FINDINGS = 200
+MAX_OVERDUE = 300
+
+
+@dataclass(frozen=True, slots=True)
+class BookKpi:
+    """A red or amber KPI at one unit, with what the review reads about it."""
+
+    id: str
+    name: str
+    unit: str
+    unit_name: str
+    owner: str | None
+    period: str
+    actual: float | None
+    target: float | None
+    score: float | None
+    status: str
+    unit_of_measure: str | None
+    chart: KpiChart | None
+    comment: Any | None  # services.commentary's Comment
+    actions: tuple[Any, ...]  # services.actions' Action (open ones)
+
+
+@dataclass(frozen=True, slots=True)
+class BookObjective:
+    id: str
+    title: str
+    unit_name: str
+    score: float | None
+    status: str
+    counts: dict[str, int]
+    worst: str | None  # "name (status)"
+
+
+@dataclass(frozen=True, slots=True)
+class BookUnit:
+    id: str
+    name: str
+    depth: int
+    score: float | None
+    status: str
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class BookOverdue:
+    kpi: str
+    name: str
+    unit_name: str
+    period: str
+    due: dt.date | None
+
+
+@dataclass(frozen=True)
+class BriefingBook:
+    """Everything one review reads, for the HTML page and the PDF."""
+
+    unit: str
+    unit_name: str
+    period: str
+    as_of: dt.date
+    made_at: dt.datetime
+    levels: int | None  # None: the whole subtree; else the first `levels` levels of units
+    kpi_count: int  # KPIs defined in the subtree
+    cadence: ReviewCadence | None
+    units: list[BookUnit]
+    objectives: list[BookObjective]
+    reds: list[BookKpi]
+    ambers: list[BookKpi]
+    findings: list[BookFinding]
+    finding_count: int
+    overdue: list[BookOverdue]
+    overdue_count: int
+    previous: HeldReview | None
+    previous_actions: list[Any] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # person id -> name
+
+    @property
+    def no_reds_sentence(self) -> str:
+        where = f"{self.unit_name} and the units below it"
+        if self.levels is not None:
+            where = f"the first {self.levels} levels of {self.unit_name}"
+        return f"No KPI of {where} is red for {self.period}."
+
+    def person(self, person_id: str | None) -> str:
+        if person_id is None:
+            return "no owner"
+        return self.names.get(person_id, person_id)
+
+
+def build_book(
+    store: Store,
+    unit: str,
+    *,
+    period: str | None = None,
+    as_of: str | None = None,
+    levels: int | None = None,
+    now: dt.datetime | None = None,
+) -> BriefingBook:
+    """The briefing book of `unit`'s subtree for `period` (default: as of today)."""
+    from lineofsight.services.snapshots import scorecard
+
+    org = load_organization(store)
+    units = org.units_by_id()
+    if unit not in units:
+        raise UsageError(f"unknown unit '{unit}'")
+    day = resolve_as_of(org, period, as_of)
+    card = scorecard(store, period, None if period else day.isoformat())
+    ev = card.evaluation
+    depth = _depths(org, unit)
+    kpi_count = sum(1 for k in org.kpis if k.unit in depth)
+    if levels is None and kpi_count > FULL_LIMIT:
+        levels = TOP_LEVELS
+    shown = {u for u, d in depth.items() if levels is None or d < levels}
+    label = period or _label(ev.kpis, shown) or day.isoformat()
+
+    kpis = org.kpis_by_id()
+    rows = ev.kpis.filter(pl.col("unit").is_in(sorted(shown)))
+    flagged = rows.filter(pl.col("status").is_in(["red", "amber"])).sort(
+        ["status", "score", "id", "unit"], descending=[True, False, False, False], nulls_last=True
+    )
+    pairs = [(r["id"], r["unit"]) for r in flagged.iter_rows(named=True)]
+    charts = kpi_charts(store, org, pairs, day)
+    subjects = sorted({("kpi", k) for k, _ in pairs})
+    comments = comments_by_subject(store, subjects)
+    actions = open_actions_by_subject(store, subjects)
+    reds: list[BookKpi] = []
+    ambers: list[BookKpi] = []
+    for r in flagged.iter_rows(named=True):
+        kpi = kpis[r["id"]]
+        item = BookKpi(
+            id=kpi.id,
+            name=kpi.name,
+            unit=r["unit"],
+            unit_name=units[r["unit"]].name,
+            owner=kpi.owner,
+            period=r["period"],
+            actual=r["actual"],
+            target=r["target"],
+            score=r["score"],
+            status=r["status"],
+            unit_of_measure=kpi.unit_of_measure,
+            chart=charts.get((r["id"], r["unit"])),
+            comment=_comment_for(comments.get(("kpi", kpi.id), []), r["period"]),
+            actions=tuple(actions.get(("kpi", kpi.id), ())),
+        )
+        (reds if r["status"] == "red" else ambers).append(item)
+
+    findings, finding_count = findings_in(store, org, shown, day, MAX_FINDINGS)
+    overdue_rows = rows.filter(pl.col("data") == "overdue").sort(["due", "id"])
+    overdue = [
+        BookOverdue(r["id"], kpis[r["id"]].name, units[r["unit"]].name, r["period"], r["due"])
+        for r in overdue_rows.head(MAX_OVERDUE).iter_rows(named=True)
+    ]
+    previous = previous_review(store, org, unit, label)
+    return BriefingBook(
+        unit=unit,
+        unit_name=units[unit].name,
+        period=label,
+        as_of=day,
+        made_at=now or dt.datetime.now(dt.UTC),
+        levels=levels,
+        kpi_count=kpi_count,
+        cadence=next((c for c in _cadences(store) if c.unit == unit), None),
+        units=_units(ev.units, units, depth, shown),
+        objectives=_objectives(ev.objectives, org, depth, shown, kpis),
+        reds=reds,
+        ambers=ambers,
+        findings=findings,
+        finding_count=finding_count,
+        overdue=overdue,
+        overdue_count=overdue_rows.height,
+        previous=previous,
+        previous_actions=review_actions(store, previous.action_ids) if previous else [],
+        names={p.id: p.name for p in org.people},
+    )
+
+
+def _cadences(store: Store) -> tuple[ReviewCadence, ...]:
+    with store.reading() as conn:
+        return stored_reviews.read_cadences(conn)
+
+
+def _depths(org: m.Organization, top: str) -> dict[str, int]:
+    """Each unit of `top`'s subtree with its depth below `top` (0 for `top`)."""
+    children: dict[str | None, list[str]] = {}
+    for u in org.units:
+        children.setdefault(u.parent, []).append(u.id)
+    depth = {top: 0}
+    frontier = [top]
+    while frontier:
+        nxt = []
+        for parent in frontier:
+            for c in children.get(parent, ()):
+                if c not in depth:
+                    depth[c] = depth[parent] + 1
+                    nxt.append(c)
+        frontier = nxt
+    return depth
+
+
+def _label(kpis: pl.DataFrame, shown: set[str]) -> str | None:
+    """The period most KPIs of the book are evaluated in, when no period was asked for."""
+    rows = kpis.filter(pl.col("unit").is_in(sorted(shown)))
+    if rows.is_empty():
+        return None
+    counted = rows.group_by("period").len().sort(["len", "period"], descending=True)
+    return str(counted["period"][0])
+
+
+def _counts(value: dict[str, Any] | None) -> dict[str, int]:
+    return {k: int(v or 0) for k, v in (value or {}).items()}
+
+
+def _units(
+    frame: pl.DataFrame, units: dict[str, m.Unit], depth: dict[str, int], shown: set[str]
+) -> list[BookUnit]:
+    rows = frame.filter(pl.col("id").is_in(sorted(shown))).iter_rows(named=True)
+    found = [
+        BookUnit(
+            r["id"],
+            units[r["id"]].name,
+            depth[r["id"]],
+            r["score"],
+            r["status"],
+            _counts(r["counts"]),
+        )
+        for r in rows
+    ]
+    return sorted(found, key=lambda u: (u.depth, u.name))
+
+
+def _objectives(
+    frame: pl.DataFrame,
+    org: m.Organization,
+    depth: dict[str, int],
+    shown: set[str],
+    kpis: dict[str, m.Kpi],
+) -> list[BookObjective]:
+    objectives = {o.id: o for o in org.objectives if o.unit in shown}
+    units = org.units_by_id()
+    order = {o.id: i for i, o in enumerate(org.objectives)}
+    found = []
+    for r in frame.filter(pl.col("id").is_in(sorted(objectives))).iter_rows(named=True):
+        o = objectives[r["id"]]
+        worst = r["worst"]
+        worst_text = None
+        if worst is not None and worst.get("id"):
+            if worst["kind"] == "kpi" and worst["id"] in kpis:
+                name = kpis[worst["id"]].name
+            else:
+                other = next((x for x in org.objectives if x.id == worst["id"]), None)
+                name = other.title if other is not None else worst["id"]
+            worst_text = f"{name} ({worst['status']})"
+        found.append(
+            BookObjective(
+                o.id,
+                o.title,
+                units[o.unit].name,
+                r["score"],
+                r["status"],
+                _counts(r["counts"]),
+                worst_text,
+            )
+        )
+    return sorted(found, key=lambda b: (depth[objectives[b.id].unit], order[b.id]))
+
+
+def _comment_for(comments: Sequence[Any], period: str) -> Any | None:
+    """The commentary of the KPI's period; else its latest of an earlier period."""
+    for c in comments:
+        if c.period == period:
+            return c
+    return max(comments, key=lambda c: c.at, default=None)
+
+
+def previous_review(store: Store, org: m.Organization, unit: str, period: str) -> HeldReview | None:
+    """The latest review of `unit` held for a period before `period`."""
+    from lineofsight.engine.calendar import period_named
+
+    try:
+        end = period_named(period, org.calendar).end
+    except ValueError:
+        end = None
+    with store.reading() as conn:
+        held = stored_reviews.read_reviews(conn, units=[unit], limit=200)
+    for review in held:
+        try:
+            review_end = period_named(review.period, org.calendar).end
+        except ValueError:
+            continue
+        if end is None or review_end < end:
+            return review
+    return None

@@ -1,0 +1,352 @@
+"""The briefing book as a PDF, built in process with ReportLab (the `pdf` extra).
+
+ReportLab was chosen by measuring: 2,000 table rows and 200 charts take about 0.2 s with it,
+1.1 s with fpdf2 and 5.9 s with WeasyPrint (HTML and SVG laid out by pango). The charts are
+drawn as vector lines on the page from the same geometry as the HTML page's SVG; the fonts
+are the Bitstream Vera fonts that ship inside the ReportLab package, embedded in the file.
+Nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+from lineofsight.errors import UsageError
+from lineofsight.services.brief import BookKpi, BriefingBook
+from lineofsight.services.brief_chart import ChartGeometry, chart_geometry
+from lineofsight.services.brief_html import (
+    ACTUAL,
+    BAND,
+    FORECAST,
+    TARGET,
+    counts_text,
+    cover_lines,
+    forecast_sentence,
+    kpi_sentence,
+    num,
+    previous_lines,
+    summary_items,
+)
+
+MISSING = (
+    "the PDF briefing book needs ReportLab, which the `pdf` extra installs: "
+    "pip install 'lineofsight[pdf]' (or write HTML: -o book.html)"
+)
+STATUS_COLOURS = {"red": "#b42318", "amber": "#8a5a00", "green": "#1a7f37"}
+_FONTS_READY = False
+
+
+def _fonts() -> tuple[str, str]:
+    """Register the Vera fonts shipped inside ReportLab (once per process)."""
+    global _FONTS_READY
+    import reportlab
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if not _FONTS_READY:
+        folder = Path(reportlab.__file__).parent / "fonts"
+        pdfmetrics.registerFont(TTFont("LosSans", str(folder / "Vera.ttf")))
+        pdfmetrics.registerFont(TTFont("LosSans-Bold", str(folder / "VeraBd.ttf")))
+        from reportlab.lib.fonts import addMapping
+
+        addMapping("LosSans", 0, 0, "LosSans")
+        addMapping("LosSans", 1, 0, "LosSans-Bold")
+        addMapping("LosSans", 0, 1, "LosSans")
+        addMapping("LosSans", 1, 1, "LosSans-Bold")
+        _FONTS_READY = True
+    return "LosSans", "LosSans-Bold"
+
+
+def book_pdf(book: BriefingBook) -> bytes:
+    """The book as PDF bytes; UsageError when ReportLab is not installed."""
+    try:
+        from reportlab.lib import colors
+        from reportlab.lib.pagesizes import A4
+        from reportlab.lib.styles import ParagraphStyle
+        from reportlab.lib.units import mm
+        from reportlab.platypus import (
+            Flowable,
+            KeepTogether,
+            Paragraph,
+            SimpleDocTemplate,
+            Spacer,
+            Table,
+            TableStyle,
+        )
+    except ImportError:
+        raise UsageError(MISSING) from None
+    regular, bold = _fonts()
+    base = ParagraphStyle("base", fontName=regular, fontSize=9, leading=11.5)
+    small = ParagraphStyle("small", parent=base, fontSize=8, leading=10, textColor="#3d444d")
+    cell = ParagraphStyle("cell", parent=base, fontSize=8, leading=10)
+    h1 = ParagraphStyle("h1", parent=base, fontName=bold, fontSize=20, leading=24)
+    h2 = ParagraphStyle(
+        "h2", parent=base, fontName=bold, fontSize=13, leading=16, spaceBefore=8, keepWithNext=1
+    )
+    h3 = ParagraphStyle(
+        "h3", parent=base, fontName=bold, fontSize=10.5, leading=13, spaceBefore=4, keepWithNext=1
+    )
+    kicker = ParagraphStyle("kicker", parent=small, fontSize=9)
+
+    def p(text: str, style: ParagraphStyle = base) -> Any:
+        return Paragraph(html.escape(text), style)
+
+    def status(s: str | None) -> str:
+        colour = STATUS_COLOURS.get(s or "", "#5a6270")
+        text = html.escape((s or "no data").replace("_", " "))
+        return f'<font color="{colour}"><b>{text}</b></font>'
+
+    width = A4[0] - 30 * mm
+
+    class Chart(Flowable):  # type: ignore[misc]
+        """One KPI chart drawn as vector lines (y flipped from the SVG's geometry)."""
+
+        def __init__(self, g: ChartGeometry) -> None:
+            super().__init__()
+            self.g = g
+            self.scale = min(1.0, width / g.width)
+
+        def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+            return self.g.width * self.scale, self.g.height * self.scale
+
+        def draw(self) -> None:
+            g, c = self.g, self.canv
+            c.saveState()
+            c.scale(self.scale, self.scale)
+
+            def flip(points: Any) -> list[tuple[float, float]]:
+                return [(x, g.height - y) for x, y in points]
+
+            c.setFont(regular, 7.5)
+            c.setStrokeColor(colors.HexColor("#d0d7de"))
+            c.setLineWidth(0.5)
+            for y, text in g.y_ticks:
+                c.line(g.left, g.height - y, g.right, g.height - y)
+                c.setFillColor(colors.HexColor("#3d444d"))
+                c.drawRightString(g.left - 4, g.height - y - 2.5, text)
+            for x, text in g.x_ticks:
+                c.drawCentredString(x, 4, text)
+            if g.band:
+                path = c.beginPath()
+                pts = flip(g.band)
+                path.moveTo(*pts[0])
+                for pt in pts[1:]:
+                    path.lineTo(*pt)
+                path.close()
+                c.setFillColor(colors.HexColor(BAND))
+                c.drawPath(path, stroke=0, fill=1)
+
+            def line(points: Any, colour: str, width_: float, dash: tuple[int, ...] = ()) -> None:
+                pts = flip(points)
+                if len(pts) == 1:
+                    c.setFillColor(colors.HexColor(colour))
+                    c.circle(pts[0][0], pts[0][1], 2.2, stroke=0, fill=1)
+                    return
+                c.setStrokeColor(colors.HexColor(colour))
+                c.setLineWidth(width_)
+                c.setDash(*dash) if dash else c.setDash()
+                path = c.beginPath()
+                path.moveTo(*pts[0])
+                for pt in pts[1:]:
+                    path.lineTo(*pt)
+                c.drawPath(path, stroke=1, fill=0)
+
+            for run in g.target:
+                line(run, TARGET, 1.2, (5, 3))
+            if g.forecast:
+                line(g.forecast, FORECAST, 1.2, (2, 2))
+            for run in g.actual:
+                line(run, ACTUAL, 1.8)
+            c.restoreState()
+
+    class Legend(Flowable):  # type: ignore[misc]
+        """The chart's key: a sample of each line and of the interval, with its name."""
+
+        keys = (
+            ("actual", ACTUAL, 1.8, ()),
+            ("target path", TARGET, 1.2, (5, 3)),
+            ("forecast", FORECAST, 1.2, (2, 2)),
+            ("80% interval", BAND, 7.0, ()),
+        )
+
+        def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+            return min(avail_width, 360), 12
+
+        def draw(self) -> None:
+            c = self.canv
+            x = 0.0
+            for text, colour, line_width, dash in self.keys:
+                c.setStrokeColor(colors.HexColor(colour))
+                c.setLineWidth(line_width)
+                c.setDash(*dash) if dash else c.setDash()
+                c.line(x, 5, x + 16, 5)
+                c.setFillColor(colors.HexColor("#3d444d"))
+                c.setFont(regular, 7.5)
+                c.drawString(x + 20, 2.5, text)
+                x += 24 + c.stringWidth(text, regular, 7.5) + 10
+
+    def table(head: list[str], rows: list[list[str]], widths: list[float]) -> Any:
+        data = [[Paragraph(f"<b>{html.escape(h)}</b>", cell) for h in head]]
+        data += [[Paragraph(c, cell) for c in r] for r in rows]
+        t = Table(data, colWidths=[w * width for w in widths], repeatRows=1, hAlign="LEFT")
+        t.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LINEBELOW", (0, 0), (-1, -1), 0.4, colors.HexColor("#d0d7de")),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+                ]
+            )
+        )
+        return t
+
+    e = html.escape
+    story: list[Any] = [p("BRIEFING BOOK", kicker), p(book.unit_name, h1)]
+    story += [p(line) for line in cover_lines(book)]
+    story.append(p(" · ".join(summary_items(book)), h3))
+    story.append(p("Scorecard", h2))
+    if len(book.units) > 1:
+        story.append(p("Units", h3))
+        rows = [
+            [
+                e(("· " * u.depth) + u.name),
+                num(u.score),
+                status(u.status),
+                e(counts_text(u.counts)),
+            ]
+            for u in book.units
+        ]
+        story.append(
+            table(
+                ["Unit", "Score", "Status", "KPIs green / amber / red"],
+                rows,
+                [0.5, 0.12, 0.14, 0.24],
+            )
+        )
+    story.append(p("Objectives", h3))
+    if book.objectives:
+        rows = [
+            [
+                e(o.title),
+                e(o.unit_name),
+                num(o.score),
+                status(o.status),
+                e(counts_text(o.counts)),
+                e(o.worst or "–"),
+            ]
+            for o in book.objectives
+        ]
+        head = ["Objective", "Unit", "Score", "Status", "G / A / R", "Worst item"]
+        story.append(table(head, rows, [0.3, 0.16, 0.08, 0.1, 0.11, 0.25]))
+    else:
+        story.append(p("No objectives in these units.", small))
+
+    def kpi_block(k: BookKpi) -> list[Any]:
+        g = chart_geometry(k.chart)
+        parts: list[Any] = [
+            Paragraph(f"{e(k.name)} — {status(k.status)}", h3),
+            p(f"{k.unit_name} · owner {book.person(k.owner)} · {kpi_sentence(k)}", small),
+        ]
+        if g.empty:
+            parts.append(p("No values or targets to draw yet.", small))
+        else:
+            parts.append(Chart(g))
+            parts.append(Legend())
+        sentence = forecast_sentence(k)
+        if sentence:
+            parts.append(p(sentence, small))
+        c = k.comment
+        if c is not None:
+            of = "" if c.period == k.period else f" (written for {c.period})"
+            parts.append(Paragraph(f"<b>Analysis{e(of)}:</b> {e(c.analysis) or '–'}", base))
+            parts.append(Paragraph(f"<b>Recommendation:</b> {e(c.recommendation) or '–'}", base))
+            parts.append(p(f"{book.person(c.author)}, {c.at:%Y-%m-%d %H:%M} UTC", small))
+        else:
+            parts.append(p("No commentary for this period.", small))
+        from lineofsight.services.brief_html import _action_line
+
+        if k.actions:
+            parts.append(Paragraph("<b>Open actions</b>", base))
+            parts += [p("• " + _action_line(book, a)) for a in k.actions]
+        else:
+            parts.append(p("No open action.", small))
+        parts.append(Spacer(1, 6))
+        return parts
+
+    def kpi_section(title: str, items: list[BookKpi], none: Any) -> None:
+        heading = p(title, h2)
+        if not items:
+            story.extend([heading, none])
+            return
+        # The heading goes with its first KPI, never alone at the foot of a page.
+        story.append(KeepTogether([heading, *kpi_block(items[0])]))
+        story.extend(KeepTogether(kpi_block(k)) for k in items[1:])
+
+    kpi_section(
+        f"Red KPIs ({len(book.reds)})",
+        book.reds,
+        Paragraph(f"<b>{e(book.no_reds_sentence)}</b>", base),
+    )
+    kpi_section(
+        f"Amber KPIs ({len(book.ambers)})",
+        book.ambers,
+        p(f"No KPI is amber for {book.period}.", small),
+    )
+    story.append(p(f"Alignment findings ({book.finding_count})", h2))
+    if book.findings:
+        rows = [[e(f.code), e(f.severity), e(f.subject), e(f.message)] for f in book.findings]
+        story.append(table(["Rule", "Severity", "About", "Finding"], rows, [0.08, 0.1, 0.3, 0.52]))
+        if book.finding_count > len(book.findings):
+            story.append(p(f"… and {book.finding_count - len(book.findings):,} more.", small))
+    else:
+        story.append(p("No findings.", small))
+    story.append(p(f"Values overdue ({book.overdue_count})", h2))
+    if book.overdue:
+        rows = [
+            [e(o.name), e(o.unit_name), e(o.period), e(o.due.isoformat() if o.due else "–")]
+            for o in book.overdue
+        ]
+        story.append(table(["KPI", "Unit", "Period", "Was due"], rows, [0.4, 0.3, 0.15, 0.15]))
+        if book.overdue_count > len(book.overdue):
+            story.append(p(f"… and {book.overdue_count - len(book.overdue):,} more.", small))
+    else:
+        story.append(p("No value is overdue.", small))
+    story.append(p("The previous review", h2))
+    opening, decisions, actions = previous_lines(book)
+    story.append(p(opening))
+    if book.previous is not None:
+        story.append(p("Decisions", h3))
+        story += [p("• " + d) for d in decisions] or [p("No decisions recorded.", small)]
+        story.append(p("Actions created in it", h3))
+        story += [p("• " + a) for a in actions] or [p("No actions created in it.", small)]
+
+    footer = f"Briefing book · {book.unit_name} · {book.period}"
+
+    def on_page(canvas: Any, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(regular, 7.5)
+        canvas.setFillColor(colors.HexColor("#5a6270"))
+        canvas.drawString(15 * mm, 9 * mm, footer)
+        canvas.drawRightString(A4[0] - 15 * mm, 9 * mm, f"page {doc.page}")
+        canvas.restoreState()
+
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=14 * mm,
+        bottomMargin=16 * mm,
+        title=f"Briefing book: {book.unit_name}, {book.period}",
+        author="Line of Sight",
+        invariant=1,
+    )
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return out.getvalue()

@@ -1,0 +1,183 @@
+"""The record of a review held: attendees, decisions, and the actions created in it.
+
+Everything the record says is checked first (every problem at once, each naming its field);
+then the review is kept and its new actions are made through the actions service
+(`create_action(..., review_id=...)`), each linked to the review. The next briefing book of
+the unit shows the record (services/brief.py, "the previous review").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lineofsight.domain import model as m
+from lineofsight.domain.periods import PeriodError, parse_date
+from lineofsight.domain.reviews import HeldReview
+from lineofsight.errors import Problem, UsageError
+from lineofsight.services.evaluate import load_organization
+from lineofsight.store import reviews as stored
+from lineofsight.store.database import Store
+
+MAX_TEXT = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class NewAction:
+    """An action decided in the review, on a KPI or an objective of the unit's subtree."""
+
+    subject_type: str  # kpi | objective
+    subject_id: str
+    title: str
+    owner: str | None = None
+    due: str | dt.date | None = None
+
+
+def _date(value: str | dt.date | None, field: str, problems: list[Problem]) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return parse_date(value.strip())
+    except (PeriodError, ValueError):
+        problems.append(Problem(field, 0, f"'{value}' is not a date (YYYY-MM-DD)"))
+        return None
+
+
+def check_record(
+    org: m.Organization,
+    *,
+    unit: str,
+    period: str,
+    held_on: str | dt.date | None,
+    attendees: Sequence[str],
+    decisions: Sequence[str],
+    actions: Sequence[NewAction],
+) -> tuple[str, dt.date, list[Problem]]:
+    """The period label and the day, and every problem of the record."""
+    from lineofsight.engine.calendar import period_named
+    from lineofsight.services.permissions import UnitTree
+
+    problems: list[Problem] = []
+    units = org.units_by_id()
+    if unit not in units:
+        problems.append(Problem("unit", 0, f"unknown unit '{unit}'"))
+    label = period.strip()
+    try:
+        label = period_named(label, org.calendar).label
+    except (PeriodError, ValueError) as exc:
+        problems.append(Problem("period", 0, str(exc)))
+    day = _date(held_on, "held_on", problems) if held_on not in (None, "") else None
+    people = {p.id for p in org.people}
+    for i, person in enumerate(attendees):
+        if person not in people:
+            problems.append(Problem(f"attendees[{i}]", 0, f"unknown person '{person}'"))
+    for i, text in enumerate(decisions):
+        if len(text) > MAX_TEXT:
+            problems.append(Problem(f"decisions[{i}]", 0, f"longer than {MAX_TEXT:,} characters"))
+    subtree = UnitTree.of(org).subtree(unit) if unit in units else set()
+    kpis = {k.id: k.unit for k in org.kpis}
+    objectives = {o.id: o.unit for o in org.objectives}
+    for i, a in enumerate(actions):
+        field = f"actions[{i}]"
+        known = {"kpi": kpis, "objective": objectives}.get(a.subject_type)
+        if known is None:
+            problems.append(
+                Problem(f"{field}.subject_type", 0, "an action is about a kpi or an objective")
+            )
+        elif a.subject_id not in known:
+            problems.append(
+                Problem(f"{field}.subject_id", 0, f"unknown {a.subject_type} '{a.subject_id}'")
+            )
+        elif subtree and known[a.subject_id] not in subtree:
+            problems.append(
+                Problem(
+                    f"{field}.subject_id",
+                    0,
+                    f"{a.subject_type} '{a.subject_id}' is not in {unit} or a unit below it",
+                )
+            )
+        if not a.title.strip():
+            problems.append(Problem(f"{field}.title", 0, "give the action a title"))
+        if a.owner and a.owner not in people:
+            problems.append(Problem(f"{field}.owner", 0, f"unknown person '{a.owner}'"))
+        _date(a.due, f"{field}.due", problems)
+    return label, day or dt.date.today(), problems
+
+
+def record_review(
+    store: Store,
+    actor: str | None,
+    *,
+    unit: str,
+    period: str,
+    held_on: str | dt.date | None = None,
+    attendees: Sequence[str] = (),
+    decisions: Sequence[str] = (),
+    actions: Sequence[NewAction] = (),
+    now: dt.datetime | None = None,
+) -> HeldReview:
+    """Keep the record of a review and make its new actions; UsageError listing every
+    problem (nothing kept) when the record has any."""
+    from lineofsight.services.actions import create_action
+
+    org = load_organization(store)
+    decisions = [d.strip() for d in decisions if d.strip()]
+    attendees = list(dict.fromkeys(a.strip() for a in attendees if a.strip()))
+    label, day, problems = check_record(
+        org,
+        unit=unit,
+        period=period,
+        held_on=held_on,
+        attendees=attendees,
+        decisions=decisions,
+        actions=actions,
+    )
+    if problems:
+        raise UsageError(f"the review's record has {len(problems)} problem(s)", problems)
+    with store.transaction() as conn:
+        review_id = stored.insert_review(
+            conn,
+            unit=unit,
+            period=label,
+            held_on=day,
+            attendees=attendees,
+            decisions=decisions,
+            recorded_by=actor,
+            recorded_at=now or dt.datetime.now(dt.UTC),
+        )
+    # Checked above, so each is made; each action is its own write with its audit row.
+    made = [
+        create_action(
+            store,
+            actor,
+            subject_type=a.subject_type,
+            subject_id=a.subject_id,
+            title=a.title.strip(),
+            owner=a.owner or None,
+            due=_date(a.due, "due", []),
+            review_id=review_id,
+        )
+        for a in actions
+    ]
+    if made:
+        with store.transaction() as conn:
+            stored.link_actions(conn, review_id, [a.id for a in made])
+    return review(store, review_id)
+
+
+def review(store: Store, review_id: int) -> HeldReview:
+    """One review held; UsageError for an unknown id."""
+    with store.reading() as conn:
+        found = stored.read_reviews(conn, review_id=review_id, limit=1)
+    if not found:
+        raise UsageError(f"no review {review_id}")
+    return found[0]
+
+
+def reviews_of(
+    store: Store, units: Sequence[str] | None = None, limit: int = 50
+) -> list[HeldReview]:
+    """The reviews held of these units (None: all), the latest first."""
+    with store.reading() as conn:
+        return stored.read_reviews(conn, units=units, limit=limit)

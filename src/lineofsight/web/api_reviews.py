@@ -1,0 +1,161 @@
+"""The JSON API of reviews: a unit's briefing book (JSON, HTML or PDF) and the review record.
+
+A reader of a unit reads its book (a scoped role only within its subtree); recording a review
+needs `edit_definitions` on the unit (editors and admins of it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from lineofsight.services.brief_items import book_plain, review_plain
+from lineofsight.services.permissions import readable_units
+from lineofsight.web.api_common import (
+    AccountDep,
+    AsOfQuery,
+    PeriodQuery,
+    cache_of,
+    json_response,
+    organization,
+    require,
+)
+from lineofsight.web.errors import not_found
+from lineofsight.web.security import verify_csrf
+
+router = APIRouter()
+
+
+def _account_name(account: object) -> str | None:
+    return getattr(account, "username", None)
+
+
+@router.get(
+    "/units/{unit_id}/brief",
+    summary="A unit's briefing book for a period (format json, html or pdf)",
+)
+def unit_brief(
+    request: Request,
+    unit_id: str,
+    account: AccountDep,
+    period: PeriodQuery = None,
+    as_of: AsOfQuery = None,
+    format: Annotated[
+        Literal["json", "html", "pdf"], Query(description="json (default), html or pdf.")
+    ] = "json",
+    levels: Annotated[int | None, Query(ge=1, description="Only the first N levels.")] = None,
+) -> Response:
+    from lineofsight.services.brief import build_book
+
+    cache = cache_of(request)
+    org = organization(cache)
+    if unit_id not in org.units_by_id():
+        raise not_found(f"unit '{unit_id}'")
+    require(account, "read", cache.unit_tree(), unit_id)
+    book = build_book(cache.store, unit_id, period=period, as_of=as_of, levels=levels)
+    if format == "pdf":
+        from lineofsight.services.brief_pdf import book_pdf
+
+        name = f"brief-{unit_id}-{book.period}.pdf"
+        return Response(
+            book_pdf(book),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{name}"'},
+        )
+    if format == "html":
+        from lineofsight.services.brief_html import book_document
+
+        return Response(book_document(book), media_type="text/html; charset=utf-8")
+    return json_response(book_plain(book))
+
+
+class ActionIn(BaseModel):
+    """An action decided in the review."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject_type: Literal["kpi", "objective"]
+    subject_id: str
+    title: str = Field(min_length=1, max_length=500)
+    owner: str | None = None
+    due: dt.date | None = None
+
+
+class ReviewIn(BaseModel):
+    """The record of a review held."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit: str
+    period: str
+    held_on: dt.date | None = Field(None, description="Default: today.")
+    attendees: list[str] = Field(default_factory=list)
+    decisions: list[str] = Field(default_factory=list)
+    actions: list[ActionIn] = Field(default_factory=list)
+
+
+@router.post(
+    "/reviews",
+    status_code=201,
+    summary="Record a review held: attendees, decisions, new actions",
+    dependencies=[Depends(verify_csrf)],
+)
+def post_review(request: Request, body: ReviewIn, account: AccountDep) -> Response:
+    from lineofsight.services.reviews import NewAction, record_review
+
+    cache = cache_of(request)
+    org = organization(cache)
+    if body.unit not in org.units_by_id():
+        raise not_found(f"unit '{body.unit}'")
+    require(account, "edit_definitions", cache.unit_tree(), body.unit)
+    held = record_review(
+        cache.store,
+        _account_name(account),
+        unit=body.unit,
+        period=body.period,
+        held_on=body.held_on,
+        attendees=body.attendees,
+        decisions=body.decisions,
+        actions=[
+            NewAction(a.subject_type, a.subject_id, a.title, a.owner, a.due) for a in body.actions
+        ],
+    )
+    return json_response(review_plain(held), status=201)
+
+
+@router.get("/reviews", summary="Reviews held (of a unit), the latest first")
+def get_reviews(
+    request: Request,
+    account: AccountDep,
+    unit: Annotated[str | None, Query(description="Only this unit's reviews.")] = None,
+) -> Response:
+    from lineofsight.services.reviews import reviews_of
+
+    cache = cache_of(request)
+    org = organization(cache)
+    readable = readable_units(account, cache.unit_tree())
+    if unit is not None:
+        if unit not in org.units_by_id():
+            raise not_found(f"unit '{unit}'")
+        require(account, "read", cache.unit_tree(), unit)
+    units = [unit] if unit is not None else (None if readable is None else sorted(readable))
+    found = reviews_of(cache.store, units, limit=200)
+    return json_response({"reviews": [review_plain(r) for r in found]})
+
+
+@router.get("/reviews/{review_id}", summary="One review held")
+def get_review(request: Request, review_id: int, account: AccountDep) -> Response:
+    from lineofsight.errors import UsageError
+    from lineofsight.services.reviews import review
+
+    cache = cache_of(request)
+    try:
+        found = review(cache.store, review_id)
+    except UsageError:
+        raise not_found(f"review {review_id}") from None
+    require(account, "read", cache.unit_tree(), found.unit)
+    return json_response(review_plain(found))
