@@ -61,10 +61,10 @@ def review_actions(store: Store, action_ids: Collection[int]) -> list[Any]:
     """The actions with these ids (created in a review), whatever their status now."""
     if not action_ids:
         return []
-    from lineofsight.services.actions import list_actions
+    from lineofsight.store.actions import read_actions
 
-    wanted = set(action_ids)
-    return sorted((a for a in list_actions(store) if a.id in wanted), key=lambda a: a.id)
+    with store.reading() as conn:
+        return sorted(read_actions(conn, ids=sorted(set(action_ids))), key=lambda a: a.id)
 
 
 def findings_in(

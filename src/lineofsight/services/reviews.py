@@ -1,9 +1,9 @@
 """The record of a review held: attendees, decisions, and the actions created in it.
 
 Everything the record says is checked first (every problem at once, each naming its field);
-then the review is kept and its new actions are made through the actions service
-(`create_action(..., review_id=...)`), each linked to the review. The next briefing book of
-the unit shows the record (services/brief.py, "the previous review").
+then, in one transaction, the review is kept and its new actions are made through the actions
+service (`add_action(..., review_id=...)`, each with its audit row) and linked to it. The
+next briefing book of the unit shows the record (services/brief.py, "the previous review").
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def record_review(
 ) -> HeldReview:
     """Keep the record of a review and make its new actions; UsageError listing every
     problem (nothing kept) when the record has any."""
-    from lineofsight.services.actions import create_action
+    from lineofsight.services.actions import add_action
 
     org = load_organization(store)
     decisions = [d.strip() for d in decisions if d.strip()]
@@ -135,6 +135,7 @@ def record_review(
     )
     if problems:
         raise UsageError(f"the review's record has {len(problems)} problem(s)", problems)
+    # The review, its new actions (each with its audit row) and their links: one write.
     with store.transaction() as conn:
         review_id = stored.insert_review(
             conn,
@@ -146,23 +147,20 @@ def record_review(
             recorded_by=actor,
             recorded_at=now or dt.datetime.now(dt.UTC),
         )
-    # Checked above, so each is made; each action is its own write with its audit row.
-    made = [
-        create_action(
-            store,
-            actor,
-            subject_type=a.subject_type,
-            subject_id=a.subject_id,
-            title=a.title.strip(),
-            owner=a.owner or None,
-            due=_date(a.due, "due", []),
-            review_id=review_id,
-        )
-        for a in actions
-    ]
-    if made:
-        with store.transaction() as conn:
-            stored.link_actions(conn, review_id, [a.id for a in made])
+        made = [
+            add_action(
+                conn,
+                actor,
+                subject_type=a.subject_type,
+                subject_id=a.subject_id,
+                title=a.title.strip(),
+                owner=a.owner or None,
+                due=_date(a.due, "due", []),
+                review_id=review_id,
+            )
+            for a in actions
+        ]
+        stored.link_actions(conn, review_id, [a.id for a in made])
     return review(store, review_id)
 
 

@@ -1,0 +1,191 @@
+"""The briefing book on SQLite and PostgreSQL: what the PDF's text and the HTML hold (read
+back with pypdf), a book without reds, the review record kept and shown in the next book, and
+a bad record refused whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from lineofsight.errors import UsageError
+from lineofsight.services import actions, commentary
+from lineofsight.services.brief import build_book
+from lineofsight.services.brief_html import book_document, num
+from lineofsight.services.brief_pdf import book_pdf
+from lineofsight.services.reviews import NewAction, record_review, reviews_of
+from lineofsight.store.database import Store
+from tests.services.brief_org import make_store
+
+ANALYSIS = "Two large accounts left after the price change in April."
+ADVICE = "Offer the annual plan at the old price to accounts above 50 seats."
+
+
+@pytest.fixture
+def store(db_url: str, tmp_path: Path) -> Iterator[Store]:
+    opened = make_store(db_url, tmp_path)
+    yield opened
+    opened.close()
+
+
+def pdf_text(data: bytes) -> str:
+    """Every page's text, whitespace made single spaces (lines wrap where the layout says)."""
+    reader = PdfReader(io.BytesIO(data))
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+
+
+def test_the_pdf_holds_the_unit_period_each_red_kpi_value_and_commentary(store: Store) -> None:
+    commentary.write_comment(
+        store,
+        "cara",
+        subject_type="kpi",
+        subject_id="churn",
+        period="2026-06",
+        analysis=ANALYSIS,
+        recommendation=ADVICE,
+    )
+    book = build_book(store, "co", period="2026-06")
+    assert [(k.id, k.status) for k in book.reds] == [("churn", "red")]
+    assert [(k.id, k.status) for k in book.ambers] == [("nps", "amber")]
+    data = book_pdf(book)
+    assert data.startswith(b"%PDF")
+    text = pdf_text(data)
+    assert "Acme Company" in text
+    assert "2026-06" in text
+    for kpi in book.reds:
+        assert kpi.name in text
+        assert f"{num(kpi.actual)} % against a target of {num(kpi.target)} %" in text
+    assert ANALYSIS in text
+    assert ADVICE in text
+    assert "Net promoter score" in text  # amber KPIs are in the book too
+    # The chart is drawn from the forecast the engine makes for the KPI.
+    assert book.reds[0].chart is not None and book.reds[0].chart.forecast is not None
+    assert "Forecast" in text
+
+
+def test_the_html_book_holds_the_same_and_fetches_nothing(store: Store) -> None:
+    book = build_book(store, "co", period="2026-06")
+    page = book_document(book)
+    assert "Acme Company" in page and "Customer churn" in page and "2026-06" in page
+    assert page.count("<svg") == 2  # one chart per red or amber KPI
+    assert "<polyline" in page
+    assert "@media print" in page
+    # Nothing is loaded from anywhere: no script, no external stylesheet, image or font.
+    assert "<script" not in page
+    assert not re.search(r"\b(src|href)=\"https?:", page)
+    assert "@import" not in page and "url(" not in page
+
+
+def test_a_book_without_reds_says_so(store: Store) -> None:
+    book = build_book(store, "ops", period="2026-06")
+    assert book.reds == []
+    sentence = "No KPI of Operations and the units below it is red for 2026-06."
+    assert book.no_reds_sentence == sentence
+    assert sentence in book_document(book)
+    assert sentence in pdf_text(book_pdf(book))
+
+
+def test_a_review_record_round_trips_and_shows_in_the_next_book(store: Store) -> None:
+    held = record_review(
+        store,
+        "casey",
+        unit="co",
+        period="2026-05",
+        held_on="2026-06-03",
+        attendees=["ceo", "cara", "ceo"],
+        decisions=["Hire two agents for the tier-1 queue", "  ", "Review churn weekly"],
+        actions=[
+            NewAction("kpi", "churn", "Call every account that left", "cara", "2026-07-31"),
+            NewAction("objective", "serve", "Write the service charter", None, None),
+        ],
+    )
+    assert (held.unit, held.period, held.held_on) == ("co", "2026-05", dt.date(2026, 6, 3))
+    assert held.attendees == ("ceo", "cara")
+    assert held.decisions == ("Hire two agents for the tier-1 queue", "Review churn weekly")
+    assert held.recorded_by == "casey"
+    made = actions.list_actions(store)
+    assert sorted(a.id for a in made) == sorted(held.action_ids)
+    assert {(a.subject_type, a.subject_id, a.owner) for a in made} == {
+        ("kpi", "churn", "cara"),
+        ("objective", "serve", None),
+    }
+    assert reviews_of(store, ["co"]) == [held]
+
+    book = build_book(store, "co", period="2026-06")
+    assert book.previous == held
+    assert [a.title for a in book.previous_actions] == [
+        "Call every account that left",
+        "Write the service charter",
+    ]
+    # The KPI's new open action is beside it in the book.
+    assert [a.title for a in book.reds[0].actions] == ["Call every account that left"]
+    text = pdf_text(book_pdf(book))
+    for expected in (
+        "Held on 2026-06-03 for 2026-05",
+        "Casey Chief, Cara Service",
+        "Hire two agents for the tier-1 queue",
+        "Review churn weekly",
+        "Write the service charter",
+    ):
+        assert expected in text
+    assert "Call every account that left" in book_document(book)
+    # The review's own period's book does not call it "previous".
+    assert build_book(store, "co", period="2026-05").previous is None
+
+
+def test_a_bad_record_is_refused_whole_with_every_problem_named(store: Store) -> None:
+    with pytest.raises(UsageError) as caught:
+        record_review(
+            store,
+            "casey",
+            unit="co",
+            period="2026-13",
+            held_on="03/06/2026",
+            attendees=["ceo", "nobody"],
+            decisions=["Fine"],
+            actions=[
+                NewAction("kpi", "no_such_kpi", "Do it"),
+                NewAction("task", "churn", " "),
+                NewAction("kpi", "churn", "Later", owner="ghost", due="someday"),
+            ],
+        )
+    fields = {p.file for p in caught.value.problems}
+    assert fields == {
+        "period",
+        "held_on",
+        "attendees[1]",
+        "actions[0].subject_id",
+        "actions[1].subject_type",
+        "actions[1].title",
+        "actions[2].owner",
+        "actions[2].due",
+    }
+    assert reviews_of(store) == []
+    assert actions.list_actions(store) == []
+
+
+def test_an_action_outside_the_reviewed_subtree_is_refused(store: Store) -> None:
+    with pytest.raises(UsageError) as caught:
+        record_review(
+            store,
+            None,
+            unit="ops",
+            period="2026-06",
+            actions=[NewAction("kpi", "churn", "Not ours")],
+        )
+    assert [str(p.message) for p in caught.value.problems] == [
+        "kpi 'churn' is not in ops or a unit below it"
+    ]
+
+
+def test_the_first_levels_only_of_a_large_subtree(store: Store) -> None:
+    book = build_book(store, "co", period="2026-06", levels=1)
+    assert [u.id for u in book.units] == ["co"]
+    assert book.reds == [] and book.ambers == []
+    assert book.no_reds_sentence == "No KPI of the first 1 levels of Acme Company is red for 2026-06."
+    assert [o.id for o in book.objectives] == ["keep"]
