@@ -97,6 +97,7 @@ STORE_COMMANDS = {
     "refresh",
     "sources",
     "jobs",
+    "brief",
 }
 
 

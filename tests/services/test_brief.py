@@ -187,5 +187,7 @@ def test_the_first_levels_only_of_a_large_subtree(store: Store) -> None:
     book = build_book(store, "co", period="2026-06", levels=1)
     assert [u.id for u in book.units] == ["co"]
     assert book.reds == [] and book.ambers == []
-    assert book.no_reds_sentence == "No KPI of the first 1 levels of Acme Company is red for 2026-06."
+    assert (
+        book.no_reds_sentence == "No KPI of the first 1 levels of Acme Company is red for 2026-06."
+    )
     assert [o.id for o in book.objectives] == ["keep"]

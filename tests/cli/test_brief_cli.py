@@ -1,0 +1,119 @@
+"""`los brief` on SQLite and PostgreSQL: the book written as PDF or HTML, a summary as text,
+and mistakes exit 2 with the reason; the strategy file's `reviews:` validated and exported."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from tests.conftest import Los
+from tests.services.brief_org import MEASUREMENTS, STRATEGY
+
+
+@pytest.fixture
+def org(los: Los, workdir: Path) -> Los:
+    (workdir / "strategy.yaml").write_text(STRATEGY, encoding="utf-8")
+    (workdir / "data.csv").write_text(MEASUREMENTS, encoding="utf-8")
+    assert los("apply", "strategy.yaml").exit_code == 0
+    assert los("load", "data.csv").exit_code == 0
+    return los
+
+
+def test_the_book_is_written_as_pdf_and_html(org: Los, workdir: Path) -> None:
+    result = org("brief", "co", "--period", "2026-06", "-o", "book.pdf")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == (
+        "Wrote the briefing book of Acme Company for 2026-06 to book.pdf (1 red, 1 amber)."
+    )
+    reader = PdfReader(io.BytesIO((workdir / "book.pdf").read_bytes()))
+    text = " ".join(" ".join((p.extract_text() or "").split()) for p in reader.pages)
+    assert "Customer churn" in text and "12.5 % against a target of 6 %" in text
+    result = org("brief", "co", "--period", "2026-06", "-o", "book.html")
+    assert result.exit_code == 0, result.output
+    page = (workdir / "book.html").read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "Customer churn" in page
+
+
+def test_without_a_file_a_summary_is_printed(org: Los) -> None:
+    result = org("brief", "co", "--period", "2026-06")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "Briefing book: Acme Company"
+    assert lines[1].startswith("Period 2026-06 · as of 2026-06-30 · made ")
+    assert lines[2] == "Review monthly (day 3); attendees: Casey Chief, Cara Service, Oli Ops"
+    assert "1 red · 1 amber · 0 overdue" in lines[3]
+    assert (
+        "Red: Customer churn (Customer Service) 2026-06: 12.5 % against a target of 6 %, score 0"
+        in lines
+    )
+    result = org("brief", "ops", "--period", "2026-06")
+    assert "No KPI of Operations and the units below it is red for 2026-06." in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("brief", "nowhere"), "error: unknown unit 'nowhere'"),
+        (("brief", "co", "-o", "book.docx"), "error: -o book.docx: write a .pdf or an .html file"),
+        (
+            ("brief", "co", "--period", "2026-13"),
+            "error: --period: '2026-13' is not a valid period",
+        ),
+        (
+            ("brief", "co", "-o", "no/such/folder/book.pdf"),
+            "error: -o no/such/folder/book.pdf: cannot write it",
+        ),
+    ],
+)
+def test_mistakes_exit_2_with_the_reason(org: Los, args: tuple[str, ...], message: str) -> None:
+    result = org(*args)
+    assert result.exit_code == 2
+    assert result.output.startswith(message), result.output
+    assert "Traceback" not in result.output
+
+
+def test_reviews_are_validated_with_line_and_field(los: Los, workdir: Path) -> None:
+    bad = STRATEGY.replace(
+        "  - {unit: co, every: monthly, day: 3, attendees: [ceo, cara, oli]}\n",
+        "  - {unit: co, every: monthly, day: 31, attendees: [ceo, nobody]}\n"
+        "  - {unit: co, every: fortnightly}\n"
+        "  - {unit: nowhere, every: weekly, day: funday, lead_days: -1}\n",
+    )
+    (workdir / "strategy.yaml").write_text(bad, encoding="utf-8")
+    result = los("apply", "strategy.yaml")
+    assert result.exit_code == 2
+    line = STRATEGY.splitlines().index("reviews:") + 2
+    expected = [
+        f"strategy.yaml:{line}: review of co: attendee: unknown person 'nobody'",
+        f"strategy.yaml:{line}: review of co: day: '31' is not a day of the month",
+        f"strategy.yaml:{line + 1}: unit 'co' has a review already (reviews entry 1)",
+        f"strategy.yaml:{line + 1}: review of co: every: 'fortnightly' is not a schedule",
+        f"strategy.yaml:{line + 2}: ",
+        f"strategy.yaml:{line + 2}: review: unit: unknown unit 'nowhere'",
+        f"strategy.yaml:{line + 2}: review of nowhere: day: 'funday' is not a weekday",
+    ]
+    for start in expected:
+        assert any(start in got for got in result.output.splitlines()), (start, result.output)
+    assert "lead_days" in result.output
+
+
+def test_reviews_are_applied_and_exported(org: Los, workdir: Path) -> None:
+    result = org("export")
+    assert result.exit_code == 0, result.output
+    assert (
+        "reviews:\n- unit: co\n  every: monthly\n  day: 3\n  attendees: [ceo, cara, oli]\n"
+        in result.output
+    )
+    changed = STRATEGY.replace(
+        "{unit: co, every: monthly, day: 3, attendees: [ceo, cara, oli]}",
+        "{unit: cs, every: '0 9 * * 1', attendees: [cara], lead_days: 1}",
+    )
+    (workdir / "strategy.yaml").write_text(changed, encoding="utf-8")
+    result = org("apply", "strategy.yaml")
+    assert result.exit_code == 0, result.output
+    assert "reviews:" in result.output
+    exported = org("export").output
+    assert "- unit: cs\n  every: 0 9 * * 1\n  attendees: [cara]\n  lead_days: 1\n" in exported

@@ -1,0 +1,72 @@
+"""Sending each review's briefing book to its attendees `lead_days` ahead: through the
+notifications outbox, each attendee's email once per review however often the job runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lineofsight.services.brief_send import queue_books
+from lineofsight.services.jobs import scheduled_jobs
+from lineofsight.store import notifications as outbox
+from lineofsight.store.database import Store
+from tests.services.brief_org import make_store
+
+
+@pytest.fixture
+def store(db_url: str, tmp_path: Path) -> Iterator[Store]:
+    opened = make_store(db_url, tmp_path)
+    yield opened
+    opened.close()
+
+
+def _rows(store: Store) -> list[dict[str, object]]:
+    with store.reading() as conn:
+        return [dict(r._mapping) for r in outbox.read_outbox(conn, limit=100)]
+
+
+def test_the_book_is_queued_once_for_each_attendee_within_the_lead_days(store: Store) -> None:
+    # The review is on the 3rd of each month, lead_days 3: 1 July is two days ahead.
+    early = queue_books(store, dt.datetime(2026, 6, 29, 9, tzinfo=dt.UTC))
+    assert early.due == [] and early.queued == []
+    assert _rows(store) == []
+
+    run = queue_books(store, dt.datetime(2026, 7, 1, 9, tzinfo=dt.UTC))
+    assert run.due == [("co", dt.date(2026, 7, 3))]
+    # Oli has no email address: only the two attendees who have one.
+    assert sorted(p for _, _, p in run.queued) == ["cara", "ceo"]
+    rows = _rows(store)
+    assert sorted(r["key"] for r in rows) == [
+        "brief|cara|co|2026-07-03",
+        "brief|ceo|co|2026-07-03",
+    ]
+    row = next(r for r in rows if r["recipient"] == "ceo")
+    assert (row["kind"], row["channel"], row["address"], row["period"]) == (
+        "brief",
+        "email",
+        "casey@example.com",
+        "2026-06",
+    )
+    payload = json.loads(str(row["payload"]))
+    assert payload["subject"] == (
+        "[Line of Sight] Briefing book: Acme Company, 2026-06 (review on 2026-07-03)"
+    )
+    assert "Customer churn (Customer Service): 2026-06: 12.5 %" in payload["text"]
+    assert "https://los.example.com/units/co/brief.pdf?period=2026-06" in payload["text"]
+    assert "Customer churn" in payload["html"]
+
+    # Run again (and the next day, still within the lead days): nothing new.
+    assert queue_books(store, dt.datetime(2026, 7, 1, 18, tzinfo=dt.UTC)).queued == []
+    assert queue_books(store, dt.datetime(2026, 7, 2, 9, tzinfo=dt.UTC)).queued == []
+    assert len(_rows(store)) == 2
+
+
+def test_the_scheduler_lists_the_books_job_before_the_sender(store: Store) -> None:
+    keys = [job.key for job in scheduled_jobs(store)]
+    assert "brief:send" in keys and "notify:send" in keys
+    # Due jobs run in key order: the books are queued before the sender's run.
+    assert sorted(keys).index("brief:send") < sorted(keys).index("notify:send")

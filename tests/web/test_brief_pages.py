@@ -1,0 +1,210 @@
+"""The briefing book's page, PDF and API, and the review record's form and API, through the
+in-process client on SQLite and PostgreSQL: a scoped role sees only its subtree's books,
+recording needs the right to edit the unit, and bad records answer 422 naming each field."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+
+from lineofsight.services import accounts
+from lineofsight.services.accounts import Grant
+from lineofsight.store.database import Store
+from lineofsight.web.app import create_app
+from tests.services.brief_org import make_store
+
+PASSWORD = "correct horse battery"
+USERS = {
+    "admin": (Grant("admin"),),
+    "cs_viewer": (Grant("viewer", "cs"),),
+    "cs_editor": (Grant("editor", "cs"),),
+    "ops_viewer": (Grant("viewer", "ops"),),
+}
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[object]:
+    folder = tmp_path_factory.mktemp("brief")
+    admin_url = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{folder / 'los.db'}"
+    else:
+        server: str = request.getfixturevalue("pg_url")
+        name = f"los_brief_{uuid.uuid4().hex[:12]}"
+        admin_url = server.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = server.rsplit("/", 1)[0] + f"/{name}"
+    store: Store = make_store(url, folder)
+    for username, grants in USERS.items():
+        accounts.add_user(store, username, PASSWORD, grants, actor="tests")
+    store.close()
+    application = create_app(url, secret_key="brief-test-key")
+    yield application
+    application.state.store.close()  # type: ignore[attr-defined]
+    if admin_url is not None:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def login(app: object, username: str) -> TestClient:
+    client = TestClient(app)  # type: ignore[arg-type]
+    token = CSRF.search(client.get("/login").text)
+    assert token is not None
+    answer = client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": PASSWORD,
+            "csrf_token": token.group(1),
+            "next": "/",
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def bearer(app: object, username: str) -> dict[str, str]:
+    store = app.state.store  # type: ignore[attr-defined]
+    return {"Authorization": f"Bearer {accounts.create_token(store, username, actor='tests')}"}
+
+
+def test_the_page_shows_the_book_with_its_pdf_link(app: object) -> None:
+    client = login(app, "cs_viewer")
+    page = client.get("/units/cs/brief?period=2026-06")
+    assert page.status_code == 200
+    assert "Customer churn" in page.text and "Net promoter score" in page.text
+    assert 'href="/units/cs/brief.pdf?period=2026-06"' in page.text
+    assert "Record this review" not in page.text  # a viewer may not record one
+    pdf = client.get("/units/cs/brief.pdf?period=2026-06")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = " ".join(
+        " ".join((p.extract_text() or "").split()) for p in PdfReader(io.BytesIO(pdf.content)).pages
+    )
+    assert "Customer Service" in text and "12.5 % against a target of 6 %" in text
+
+
+def test_a_scoped_role_sees_only_its_subtree(app: object) -> None:
+    client = login(app, "ops_viewer")
+    assert client.get("/units/ops/brief?period=2026-06").status_code == 200
+    assert client.get("/units/cs/brief?period=2026-06").status_code == 403
+    assert client.get("/units/co/brief.pdf").status_code == 403
+    headers = bearer(app, "ops_viewer")
+    answer = client.get("/api/v1/units/ops/brief?period=2026-06", headers=headers)
+    assert answer.status_code == 200
+    book = answer.json()
+    assert book["red"] == []
+    assert book["no_red"] == "No KPI of Operations and the units below it is red for 2026-06."
+    assert client.get("/api/v1/units/co/brief", headers=headers).status_code == 403
+    assert client.get("/api/v1/units/nowhere/brief", headers=headers).status_code == 404
+
+
+def test_the_api_answers_json_html_and_pdf(app: object) -> None:
+    client = TestClient(app)  # type: ignore[arg-type]
+    headers = bearer(app, "admin")
+    book = client.get("/api/v1/units/co/brief?period=2026-06", headers=headers).json()
+    assert (book["unit"], book["period"], book["as_of"]) == ("co", "2026-06", "2026-06-30")
+    red = book["red"][0]
+    assert (red["id"], red["actual"], red["target"], red["status"]) == ("churn", 12.5, 6.0, "red")
+    assert red["forecast"]["path"] and red["chart"][-1]["period"] >= "2026-06"
+    html = client.get("/api/v1/units/co/brief?period=2026-06&format=html", headers=headers)
+    assert html.headers["content-type"].startswith("text/html") and "<svg" in html.text
+    pdf = client.get("/api/v1/units/co/brief?period=2026-06&format=pdf", headers=headers)
+    assert pdf.content.startswith(b"%PDF")
+    bad = client.get("/api/v1/units/co/brief?period=2026-13", headers=headers)
+    assert bad.status_code == 422
+    assert "2026-13" in bad.text
+
+
+def test_a_review_is_recorded_through_the_api_and_shown_in_the_next_book(app: object) -> None:
+    client = TestClient(app)  # type: ignore[arg-type]
+    body = {
+        "unit": "cs",
+        "period": "2026-05",
+        "held_on": "2026-06-03",
+        "attendees": ["cara"],
+        "decisions": ["Call every account that left"],
+        "actions": [
+            {"subject_type": "kpi", "subject_id": "churn", "title": "Win back two accounts"}
+        ],
+    }
+    refused = client.post("/api/v1/reviews", json=body, headers=bearer(app, "cs_viewer"))
+    assert refused.status_code == 403
+    made = client.post("/api/v1/reviews", json=body, headers=bearer(app, "cs_editor"))
+    assert made.status_code == 201, made.text
+    review = made.json()
+    assert (review["unit"], review["period"], review["decisions"]) == (
+        "cs",
+        "2026-05",
+        ["Call every account that left"],
+    )
+    assert len(review["action_ids"]) == 1
+    headers = bearer(app, "cs_viewer")
+    assert client.get(f"/api/v1/reviews/{review['id']}", headers=headers).json() == review
+    assert (
+        client.get(f"/api/v1/reviews/{review['id']}", headers=bearer(app, "ops_viewer")).status_code
+        == 403
+    )
+    book = client.get("/api/v1/units/cs/brief?period=2026-06", headers=headers).json()
+    assert book["previous_review"]["decisions"] == ["Call every account that left"]
+    assert [a["title"] for a in book["previous_review"]["actions"]] == ["Win back two accounts"]
+    assert [a["title"] for a in book["red"][0]["actions"]] == ["Win back two accounts"]
+
+
+def test_a_bad_review_answers_422_naming_each_field(app: object) -> None:
+    client = TestClient(app)  # type: ignore[arg-type]
+    headers = bearer(app, "admin")
+    before = client.get("/api/v1/reviews?unit=ops", headers=headers).json()["reviews"]
+    body = {
+        "unit": "ops",
+        "period": "someday",
+        "attendees": ["ghost"],
+        "actions": [{"subject_type": "kpi", "subject_id": "churn", "title": "Not ours"}],
+    }
+    answer = client.post("/api/v1/reviews", json=body, headers=headers)
+    assert answer.status_code == 422
+    fields = {d["field"] for d in answer.json()["error"]["details"]}
+    assert fields == {"period", "attendees[0]", "actions[0].subject_id"}
+    assert client.get("/api/v1/reviews?unit=ops", headers=headers).json()["reviews"] == before
+
+
+def test_the_form_records_a_review_with_a_new_action(app: object) -> None:
+    client = login(app, "cs_editor")
+    assert login(app, "cs_viewer").get("/units/cs/reviews/new").status_code == 403
+    form = client.get("/units/cs/reviews/new?period=2026-04")
+    assert form.status_code == 200
+    token = CSRF.search(form.text)
+    assert token is not None and 'value="2026-04"' in form.text
+    data = {
+        "csrf_token": token.group(1),
+        "period": "2026-04",
+        "held_on": "2026-05-04",
+        "attendees": ["cara"],
+        "decisions": "Hire two agents\nTrain the team",
+        "action_subject_0": "kpi:nps",
+        "action_title_0": "Survey the detractors",
+        "action_owner_0": "cara",
+        "action_due_0": "2026-06-30",
+    }
+    wrong = client.post(
+        "/units/cs/reviews", data={**data, "action_owner_0": "ghost"}, follow_redirects=False
+    )
+    assert wrong.status_code == 422
+    assert "actions[0].owner: unknown person &#39;ghost&#39;" in wrong.text
+    done = client.post("/units/cs/reviews", data=data, follow_redirects=False)
+    assert done.status_code == 303
+    assert done.headers["location"] == "/units/cs/brief?recorded=2026-04"
+    book = client.get("/units/cs/brief?period=2026-05").text
+    assert "Hire two agents" in book and "Survey the detractors" in book
