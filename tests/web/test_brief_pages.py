@@ -8,7 +8,6 @@ import io
 import re
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest

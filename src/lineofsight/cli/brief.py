@@ -65,7 +65,7 @@ def brief(
         raise UsageError(f"-o {output}: cannot write it ({exc.strerror})") from None
     out.print(
         f"Wrote the briefing book of {book.unit_name} for {book.period} to {output} "
-        f"({len(book.reds)} red, {len(book.ambers)} amber)."
+        f"({len(book.reds)} red, {book.amber_count} amber)."
     )
 
 

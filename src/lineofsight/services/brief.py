@@ -12,8 +12,8 @@ Every number comes from the services the rest of the app uses: the kept scorecar
 for the KPIs the book draws, in one read of their values).
 
 A very large subtree (the company level of 100,000 KPIs) is shown to its first two levels of
-units: their objectives, the units, and the red and amber KPIs of those levels; the book says
-so, and the book of each unit below holds the rest.
+units: their objectives, the units, and the red KPIs of those levels (ambers counted); the
+book says so, and the book of each unit below holds the rest.
 """
 
 from __future__ import annotations
@@ -31,15 +31,17 @@ from lineofsight.errors import UsageError
 from lineofsight.services.as_of import resolve_as_of
 from lineofsight.services.brief_items import (
     BookFinding,
+    check_report,
     comments_by_subject,
+    finding_kpis,
     findings_in,
     open_actions_by_subject,
     review_actions,
 )
-from lineofsight.services.evaluate import load_organization
 from lineofsight.services.kpi_series import KpiChart, kpi_charts
 from lineofsight.store import reviews as stored_reviews
 from lineofsight.store.database import Store
+from lineofsight.store.definition_parts import read_organization_part
 
 # A subtree with more KPIs than this is shown to its first `TOP_LEVELS` levels of units.
 FULL_LIMIT = 10_000
@@ -115,6 +117,7 @@ class BriefingBook:
     objectives: list[BookObjective]
     reds: list[BookKpi]
     ambers: list[BookKpi]
+    amber_count: int
     findings: list[BookFinding]
     finding_count: int
     overdue: list[BookOverdue]
@@ -144,29 +147,49 @@ def build_book(
     as_of: str | None = None,
     levels: int | None = None,
     now: dt.datetime | None = None,
+    org: m.Organization | None = None,
 ) -> BriefingBook:
-    """The briefing book of `unit`'s subtree for `period` (default: as of today)."""
-    from lineofsight.services.snapshots import scorecard
+    """The briefing book of `unit`'s subtree for `period` (default: as of today).
 
-    org = load_organization(store)
-    units = org.units_by_id()
-    if unit not in units:
-        raise UsageError(f"unknown unit '{unit}'")
-    day = resolve_as_of(org, period, as_of)
+    `org`: the organisation when the caller holds it already (the web app's cache); else
+    only the KPIs the book names are read (with every unit, person and objective)."""
+    from lineofsight.services.snapshots import scorecard
+    from lineofsight.store.organization import read_calendar
+
+    with store.reading() as conn:
+        calendar = org.calendar if org is not None else read_calendar(conn)
+    day = resolve_as_of(m.Organization(name="", calendar=calendar), period, as_of)
     card = scorecard(store, period, None if period else day.isoformat())
     ev = card.evaluation
-    depth = _depths(org, unit)
-    kpi_count = sum(1 for k in org.kpis if k.unit in depth)
+    parents = dict(card.defs.units.select("id", "parent_id").iter_rows())
+    if unit not in parents:
+        raise UsageError(f"unknown unit '{unit}'")
+    depth = _depths(parents, unit)
+    kpi_count = card.defs.kpis.filter(pl.col("unit_id").is_in(list(depth))).height
     if levels is None and kpi_count > FULL_LIMIT:
         levels = TOP_LEVELS
     shown = {u for u, d in depth.items() if levels is None or d < levels}
     label = period or _label(ev.kpis, shown) or day.isoformat()
 
-    kpis = org.kpis_by_id()
     rows = ev.kpis.filter(pl.col("unit").is_in(sorted(shown)))
-    flagged = rows.filter(pl.col("status").is_in(["red", "amber"])).sort(
+    amber_count = rows.filter(pl.col("status") == "amber").height
+    # The top of a very large subtree details its reds only (the books below show ambers).
+    detailed = ["red"] if levels is not None else ["red", "amber"]
+    flagged = rows.filter(pl.col("status").is_in(detailed)).sort(
         ["status", "score", "id", "unit"], descending=[True, False, False, False], nulls_last=True
     )
+    overdue_rows = rows.filter(pl.col("data") == "overdue").sort(["due", "id"])
+    report = check_report(store, day)
+    kpi_units = dict(card.defs.kpis.select("id", "unit_id").iter_rows())
+    if org is None:
+        named = set(flagged["id"]) | set(overdue_rows.head(MAX_OVERDUE)["id"])
+        named |= _worst_kpis(ev.objectives) | finding_kpis(report, kpi_units, shown)
+        with store.reading() as conn:
+            org = read_organization_part(conn, named)
+        if org is None:
+            raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+    units = org.units_by_id()
+    kpis = org.kpis_by_id()
     pairs = [(r["id"], r["unit"]) for r in flagged.iter_rows(named=True)]
     charts = kpi_charts(store, org, pairs, day)
     subjects = sorted({("kpi", k) for k, _ in pairs})
@@ -194,8 +217,7 @@ def build_book(
         )
         (reds if r["status"] == "red" else ambers).append(item)
 
-    findings, finding_count = findings_in(store, org, shown, day, MAX_FINDINGS)
-    overdue_rows = rows.filter(pl.col("data") == "overdue").sort(["due", "id"])
+    findings, finding_count = findings_in(report, org, kpi_units, shown, MAX_FINDINGS)
     overdue = [
         BookOverdue(r["id"], kpis[r["id"]].name, units[r["unit"]].name, r["period"], r["due"])
         for r in overdue_rows.head(MAX_OVERDUE).iter_rows(named=True)
@@ -214,6 +236,7 @@ def build_book(
         objectives=_objectives(ev.objectives, org, depth, shown, kpis),
         reds=reds,
         ambers=ambers,
+        amber_count=amber_count,
         findings=findings,
         finding_count=finding_count,
         overdue=overdue,
@@ -229,11 +252,17 @@ def _cadences(store: Store) -> tuple[ReviewCadence, ...]:
         return stored_reviews.read_cadences(conn)
 
 
-def _depths(org: m.Organization, top: str) -> dict[str, int]:
+def _worst_kpis(objectives: pl.DataFrame) -> set[str]:
+    """The KPIs the objectives' rows name as their worst item."""
+    worst = objectives["worst"].struct.unnest()
+    return set(worst.filter(pl.col("kind") == "kpi")["id"].drop_nulls())
+
+
+def _depths(parents: dict[str, str | None], top: str) -> dict[str, int]:
     """Each unit of `top`'s subtree with its depth below `top` (0 for `top`)."""
     children: dict[str | None, list[str]] = {}
-    for u in org.units:
-        children.setdefault(u.parent, []).append(u.id)
+    for unit_id, parent in parents.items():
+        children.setdefault(parent, []).append(unit_id)
     depth = {top: 0}
     frontier = [top]
     while frontier:

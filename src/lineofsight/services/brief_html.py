@@ -236,10 +236,20 @@ def cover_lines(book: BriefingBook) -> list[str]:
     return lines
 
 
+def amber_sentence(book: BriefingBook) -> str:
+    """What the amber section says when it lists none."""
+    if book.amber_count:
+        return (
+            f"{book.amber_count:,} KPIs of these levels are amber: the book of each unit "
+            "below shows them with their charts."
+        )
+    return f"No KPI is amber for {book.period}."
+
+
 def summary_items(book: BriefingBook) -> list[str]:
     return [
         f"{len(book.reds)} red",
-        f"{len(book.ambers)} amber",
+        f"{book.amber_count} amber",
         f"{book.overdue_count} overdue",
         f"{book.finding_count} findings",
     ]
@@ -288,10 +298,10 @@ def book_fragment(book: BriefingBook, link: Callable[[str], str] | None = None) 
     out += [_kpi_block(book, k, link) for k in book.reds]
     out.append("</section>")
     out.append(
-        f'<section class="book-section" id="ambers"><h2>Amber KPIs ({len(book.ambers)})</h2>'
+        f'<section class="book-section" id="ambers"><h2>Amber KPIs ({book.amber_count})</h2>'
     )
     if not book.ambers:
-        out.append(f'<p class="muted">No KPI is amber for {_e(book.period)}.</p>')
+        out.append(f'<p class="muted">{_e(amber_sentence(book))}</p>')
     out += [_kpi_block(book, k, link) for k in book.ambers]
     out.append("</section>")
     out.append(

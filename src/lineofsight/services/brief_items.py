@@ -67,14 +67,30 @@ def review_actions(store: Store, action_ids: Collection[int]) -> list[Any]:
         return sorted(read_actions(conn, ids=sorted(set(action_ids))), key=lambda a: a.id)
 
 
-def findings_in(
-    store: Store, org: m.Organization, units: Collection[str], as_of: dt.date, limit: int
-) -> tuple[list[Any], int]:
-    """The findings of `los check` about items of these units (at most `limit`), and how
-    many there are."""
+def check_report(store: Store, as_of: dt.date) -> Any:
+    """The report of `los check` as of the day (the one the store keeps, when it is)."""
     from lineofsight.services.check import check
 
-    report = check(file=None, store=store, as_of=as_of)
+    return check(file=None, store=store, as_of=as_of)
+
+
+def finding_kpis(report: Any, kpi_units: dict[str, str], units: Collection[str]) -> set[str]:
+    """The KPIs of these units that findings are about (their names are shown)."""
+    return {
+        f.subject.id
+        for f in report.findings
+        if f.subject.kind.value == "kpi" and kpi_units.get(f.subject.id) in units
+    }
+
+
+def findings_in(
+    report: Any,
+    org: m.Organization,
+    kpi_units: dict[str, str],
+    units: Collection[str],
+    limit: int,
+) -> tuple[list[Any], int]:
+    """The findings about items of these units (at most `limit`), and how many there are."""
     where: dict[tuple[str, str], tuple[str, str]] = {}
     for u in org.units:
         where[("unit", u.id)] = (u.id, u.name)
@@ -82,13 +98,17 @@ def findings_in(
         where[("person", p.id)] = (p.unit, p.name)
     for o in org.objectives:
         where[("objective", o.id)] = (o.unit, o.title)
-    for k in org.kpis:
-        where[("kpi", k.id)] = (k.unit, k.name)
+    # Every KPI's unit from the definitions (`org` may hold only the KPIs the book names).
+    names = {k.id: k.name for k in org.kpis}
     found: list[BookFinding] = []
     count = 0
     for f in report.findings:
         kind = f.subject.kind.value
-        place = where.get((kind, f.subject.id))
+        if kind == "kpi":
+            unit = kpi_units.get(f.subject.id)
+            place = None if unit is None else (unit, names.get(f.subject.id, f.subject.id))
+        else:
+            place = where.get((kind, f.subject.id))
         if place is None or place[0] not in units:
             continue
         count += 1

@@ -22,6 +22,7 @@ from lineofsight.services.brief_html import (
     BAND,
     FORECAST,
     TARGET,
+    amber_sentence,
     counts_text,
     cover_lines,
     forecast_sentence,
@@ -37,6 +38,7 @@ MISSING = (
 )
 STATUS_COLOURS = {"red": "#b42318", "amber": "#8a5a00", "green": "#1a7f37"}
 _FONTS_READY = False
+TABLE_ROWS = 30
 
 
 def _fonts() -> tuple[str, str]:
@@ -188,23 +190,36 @@ def book_pdf(book: BriefingBook) -> bytes:
                 c.drawString(x + 20, 2.5, text)
                 x += 24 + c.stringWidth(text, regular, 7.5) + 10
 
-    def table(head: list[str], rows: list[list[str]], widths: list[float]) -> Any:
-        data = [[Paragraph(f"<b>{html.escape(h)}</b>", cell) for h in head]]
-        data += [[Paragraph(c, cell) for c in r] for r in rows]
-        t = Table(data, colWidths=[w * width for w in widths], repeatRows=1, hAlign="LEFT")
-        t.setStyle(
-            TableStyle(
-                [
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("LINEBELOW", (0, 0), (-1, -1), 0.4, colors.HexColor("#d0d7de")),
-                    ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                    ("RIGHTPADDING", (0, 0), (-1, -1), 2),
-                ]
-            )
+    def table(head: list[str], rows: list[list[str]], widths: list[float]) -> list[Any]:
+        """The rows as tables of `TABLE_ROWS` rows, each with the header: ReportLab splits a
+        long table across pages at a cost that grows with its length."""
+
+        def content(text: str) -> Any:
+            # A short plain text needs no wrapping: a string is far cheaper than a Paragraph.
+            if len(text) <= 14 and "<" not in text and "&" not in text:
+                return text
+            return Paragraph(text, cell)
+
+        header = [Paragraph(f"<b>{html.escape(h)}</b>", cell) for h in head]
+        style = TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("FONTNAME", (0, 0), (-1, -1), regular),
+                ("FONTSIZE", (0, 0), (-1, -1), 8),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, colors.HexColor("#d0d7de")),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+            ]
         )
-        return t
+        tables = []
+        for start in range(0, len(rows), TABLE_ROWS):
+            data = [header] + [[content(c) for c in r] for r in rows[start : start + TABLE_ROWS]]
+            t = Table(data, colWidths=[w * width for w in widths], repeatRows=1, hAlign="LEFT")
+            t.setStyle(style)
+            tables.append(t)
+        return tables
 
     e = html.escape
     story: list[Any] = [p("BRIEFING BOOK", kicker), p(book.unit_name, h1)]
@@ -222,13 +237,8 @@ def book_pdf(book: BriefingBook) -> bytes:
             ]
             for u in book.units
         ]
-        story.append(
-            table(
-                ["Unit", "Score", "Status", "KPIs green / amber / red"],
-                rows,
-                [0.5, 0.12, 0.14, 0.24],
-            )
-        )
+        head = ["Unit", "Score", "Status", "KPIs green / amber / red"]
+        story += table(head, rows, [0.5, 0.12, 0.14, 0.24])
     story.append(p("Objectives", h3))
     if book.objectives:
         rows = [
@@ -243,7 +253,7 @@ def book_pdf(book: BriefingBook) -> bytes:
             for o in book.objectives
         ]
         head = ["Objective", "Unit", "Score", "Status", "G / A / R", "Worst item"]
-        story.append(table(head, rows, [0.3, 0.16, 0.08, 0.1, 0.11, 0.25]))
+        story += table(head, rows, [0.3, 0.16, 0.08, 0.1, 0.11, 0.25])
     else:
         story.append(p("No objectives in these units.", small))
 
@@ -293,15 +303,11 @@ def book_pdf(book: BriefingBook) -> bytes:
         book.reds,
         Paragraph(f"<b>{e(book.no_reds_sentence)}</b>", base),
     )
-    kpi_section(
-        f"Amber KPIs ({len(book.ambers)})",
-        book.ambers,
-        p(f"No KPI is amber for {book.period}.", small),
-    )
+    kpi_section(f"Amber KPIs ({book.amber_count})", book.ambers, p(amber_sentence(book), small))
     story.append(p(f"Alignment findings ({book.finding_count})", h2))
     if book.findings:
         rows = [[e(f.code), e(f.severity), e(f.subject), e(f.message)] for f in book.findings]
-        story.append(table(["Rule", "Severity", "About", "Finding"], rows, [0.08, 0.1, 0.3, 0.52]))
+        story += table(["Rule", "Severity", "About", "Finding"], rows, [0.08, 0.1, 0.3, 0.52])
         if book.finding_count > len(book.findings):
             story.append(p(f"… and {book.finding_count - len(book.findings):,} more.", small))
     else:
@@ -312,7 +318,7 @@ def book_pdf(book: BriefingBook) -> bytes:
             [e(o.name), e(o.unit_name), e(o.period), e(o.due.isoformat() if o.due else "–")]
             for o in book.overdue
         ]
-        story.append(table(["KPI", "Unit", "Period", "Was due"], rows, [0.4, 0.3, 0.15, 0.15]))
+        story += table(["KPI", "Unit", "Period", "Was due"], rows, [0.4, 0.3, 0.15, 0.15])
         if book.overdue_count > len(book.overdue):
             story.append(p(f"… and {book.overdue_count - len(book.overdue):,} more.", small))
     else:

@@ -15,7 +15,13 @@ from lineofsight.domain import model as m
 from lineofsight.domain.graph import organisation_graph
 from lineofsight.domain.periods import MIN_YEAR, Period, PeriodError, periods_between
 from lineofsight.engine.calendar import evaluation_period, period_for
-from lineofsight.engine.forecast import Forecast, forecast_kpi
+from lineofsight.engine.forecast import (
+    Forecast,
+    Request,
+    forecast_kpi,
+    forecast_requests,
+    table_source,
+)
 from lineofsight.engine.targets import kpi_target
 from lineofsight.engine.values import ValueTable
 from lineofsight.services.evaluate import read_kpi_frame
@@ -146,14 +152,27 @@ def _deadline(kpi: m.Kpi, unit: str) -> tuple[float, dt.date] | None:
 def kpi_charts(
     store: Store, org: m.Organization, pairs: Sequence[tuple[str, str]], as_of: dt.date
 ) -> dict[tuple[str, str], KpiChart]:
-    """The charts of many (KPI, unit) pairs, their values read in one query (a briefing
-    book draws hundreds)."""
+    """The charts of many (KPI, unit) pairs: their values read in one query, their forecasts
+    made in one call of the engine (series of one shape fitted together; a briefing book
+    draws hundreds)."""
     if not pairs:
         return {}
     window = (dt.date(MIN_YEAR, 1, 1), as_of)
     values = _values(store, org, sorted({k for k, _ in pairs}), window)
     kpis = org.kpis_by_id()
-    return {(k, u): kpi_chart(store, org, k, u, as_of, values, kpis) for k, u in pairs}
+    requests: list[Request] = []
+    asked: list[tuple[str, str]] = []
+    for kpi_id, unit in pairs:
+        goal = _deadline(kpis[kpi_id], unit)
+        if goal is not None:
+            requests.append(Request(kpis[kpi_id], unit, goal[0], goal[1]))
+            asked.append((kpi_id, unit))
+    made = forecast_requests(values.calendar, requests, as_of, table_source(values))
+    forecasts = dict(zip(asked, made, strict=True))
+    return {
+        (k, u): kpi_chart(store, org, k, u, as_of, values, kpis, forecasts.get((k, u)))
+        for k, u in pairs
+    }
 
 
 def kpi_chart(
@@ -164,9 +183,11 @@ def kpi_chart(
     as_of: dt.date,
     values: ValueTable | None = None,
     kpis: dict[str, m.Kpi] | None = None,
+    made: Forecast | None = None,
 ) -> KpiChart:
     """The KPI at `unit`: every period from its first value to its target date (actual and
-    target), and the engine's forecast to the deadline (`values`: read already)."""
+    target), and the engine's forecast to the deadline (`values` read and the forecast
+    `made` already, when given)."""
     kpi = (kpis or org.kpis_by_id())[kpi_id]
     window = (dt.date(MIN_YEAR, 1, 1), as_of)
     if values is None:
@@ -186,7 +207,7 @@ def kpi_chart(
     end = last
     forecast = None
     if goal is not None:
-        forecast = forecast_kpi(values, kpi, unit, goal[0], goal[1], as_of)
+        forecast = made or forecast_kpi(values, kpi, unit, goal[0], goal[1], as_of)
         end = max(end, forecast.target_period)
     periods = periods_between(first, end, org.calendar)[-MAX_CHART_PERIODS:]
     points = tuple(
