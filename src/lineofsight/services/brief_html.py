@@ -25,7 +25,7 @@ BOOK_CSS = """
 .book-scroll { overflow-x: auto; max-width: 100%; }
 .book table { border-collapse: collapse; width: 100%; }
 .book th, .book td { text-align: left; padding: .25rem .4rem; border-bottom: 1px solid #d0d7de;
-  vertical-align: top; overflow-wrap: anywhere; }
+  vertical-align: top; overflow-wrap: break-word; }
 .book td.num, .book th.num { text-align: right; white-space: nowrap; }
 .book-kpi { border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem .75rem;
   margin: .75rem 0; }
@@ -40,6 +40,14 @@ BOOK_CSS = """
 .book .s-amber { color: #8a5a00; background: #fff1cc; }
 .book .s-green { color: #1a7f37; background: #e3f4e8; }
 .book .s-no_data, .book .s-no_target { color: #5a6270; background: #eef0f3; }
+@media (max-width: 40rem) {
+  .book table, .book tbody, .book tr, .book td { display: block; width: auto; }
+  .book thead { position: absolute; left: -10000px; }
+  .book tr { border-bottom: 1px solid #d0d7de; padding: .25rem 0; }
+  .book td { border: 0; padding: .05rem 0; }
+  .book td.num { text-align: left; }
+  .book td[data-label]::before { content: attr(data-label) ": "; font-weight: 600; }
+}
 @media print {
   @page { size: A4; margin: 14mm; }
   .topbar, .skip, .book-actions, footer { display: none !important; }
@@ -201,9 +209,13 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], nums: set[int]) -
         f'<th scope="col"{" class=num" if i in nums else ""}>{_e(h)}</th>'
         for i, h in enumerate(head)
     )
+    # Each cell names its column: a narrow screen shows the rows as labelled lines.
+    labels = [f' data-label="{_e(h)}"' for h in head]
     body = "".join(
         "<tr>"
-        + "".join(f"<td{' class=num' if i in nums else ''}>{c}</td>" for i, c in enumerate(r))
+        + "".join(
+            f"<td{' class=num' if i in nums else ''}{labels[i]}>{c}</td>" for i, c in enumerate(r)
+        )
         + "</tr>"
         for r in rows
     )
