@@ -158,14 +158,14 @@ def measure(name: str, database: Path, work: Path, runs: int) -> list[str]:
 
 
 def _forget_kept(database: Path) -> None:
+    import contextlib
     import sqlite3
 
     with sqlite3.connect(database) as conn:
         for table in ("scorecard_snapshots", "scorecard_patches", "check_results"):
-            try:
+            # A table an older store does not have yet has nothing to forget.
+            with contextlib.suppress(sqlite3.OperationalError):
                 conn.execute(f"DELETE FROM {table}")
-            except sqlite3.OperationalError:
-                pass  # a table an older store does not have yet
 
 
 def _line(name: str, kind: str, figures: tuple[float, float, float], output: Path) -> str:
