@@ -40,12 +40,14 @@ def _nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
     raw = (high - low) / count
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(s * magnitude for s in (1, 2, 2.5, 5, 10) if s * magnitude >= raw)
+    # From the step at or below the lowest value to the one at or above the highest, so
+    # that every point lies inside the plot.
     first = math.floor(low / step) * step
-    ticks = []
-    value = first
-    while value <= high + step * 1e-9:
-        ticks.append(round(value, 10))
-        value += step
+    ticks = [round(first, 10)]
+    while ticks[-1] < high - step * 1e-9:
+        ticks.append(round(first + step * len(ticks), 10))
+    if len(ticks) == 1:
+        ticks.append(round(first + step, 10))
     return ticks
 
 

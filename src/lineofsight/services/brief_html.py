@@ -162,7 +162,8 @@ def _when(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _action_line(book: BriefingBook, a: Any) -> str:
+def action_line(book: BriefingBook, a: Any) -> str:
+    """An action in one line: title, owner, due date, status, milestones done."""
     due = f", due {a.due.isoformat()}" if a.due else ""
     done = sum(1 for m in a.milestones if m.done)
     stones = f", milestones {done}/{len(a.milestones)} done" if a.milestones else ""
@@ -196,7 +197,7 @@ def _kpi_block(book: BriefingBook, k: BookKpi, link: Callable[[str], str] | None
     else:
         parts.append('<p class="muted">No commentary for this period.</p>')
     if k.actions:
-        items = "".join(f"<li>{_e(_action_line(book, a))}</li>" for a in k.actions)
+        items = "".join(f"<li>{_e(action_line(book, a))}</li>" for a in k.actions)
         parts.append(f"<p><strong>Open actions</strong></p><ul>{items}</ul>")
     else:
         parts.append('<p class="muted">No open action.</p>')
@@ -355,7 +356,7 @@ def previous_lines(book: BriefingBook) -> tuple[str, list[str], list[str]]:
         return f"No review of {book.unit_name} is recorded before {book.period}.", [], []
     people = ", ".join(book.person(a) for a in p.attendees) or "no attendees recorded"
     head = f"Held on {p.held_on.isoformat()} for {p.period}; attendees: {people}."
-    return head, list(p.decisions), [_action_line(book, a) for a in book.previous_actions]
+    return head, list(p.decisions), [action_line(book, a) for a in book.previous_actions]
 
 
 def previous_html(book: BriefingBook) -> str:

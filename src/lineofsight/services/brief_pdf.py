@@ -22,6 +22,7 @@ from lineofsight.services.brief_html import (
     BAND,
     FORECAST,
     TARGET,
+    action_line,
     amber_sentence,
     counts_text,
     cover_lines,
@@ -60,6 +61,22 @@ def _fonts() -> tuple[str, str]:
         addMapping("LosSans", 1, 1, "LosSans-Bold")
         _FONTS_READY = True
     return "LosSans", "LosSans-Bold"
+
+
+def _pieces(text: str, font: str, size: float, width: float) -> list[str]:
+    """The words of `text`, a word wider than the line cut into pieces that fit."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    found: list[str] = []
+    for word in text.split():
+        while stringWidth(word, font, size) > width and len(word) > 1:
+            cut = len(word) - 1
+            while cut > 1 and stringWidth(word[:cut], font, size) > width:
+                cut -= 1
+            found.append(word[:cut])
+            word = word[cut:]
+        found.append(word)
+    return found
 
 
 def book_pdf(book: BriefingBook) -> bytes:
@@ -257,35 +274,80 @@ def book_pdf(book: BriefingBook) -> bytes:
     else:
         story.append(p("No objectives in these units.", small))
 
+    class Runs(Flowable):  # type: ignore[misc]
+        """Plain text in runs of a font and a colour, wrapped at words: the KPI blocks' many
+        short texts, drawn without a Paragraph's markup parser (a book holds thousands)."""
+
+        def __init__(self, runs: list[tuple[str, str, str]], size: float, space: float = 1):
+            super().__init__()
+            self.runs, self.size, self.leading = runs, size, size * 1.28
+            self.space = space
+            self.lines: list[list[tuple[float, str, str, str]]] = []
+
+        def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+            from reportlab.pdfbase.pdfmetrics import stringWidth
+
+            lines: list[list[tuple[float, str, str, str]]] = [[]]
+            x = 0.0
+            for text, font, colour in self.runs:
+                for word in _pieces(text, font, self.size, avail_width):
+                    w = stringWidth(word, font, self.size)
+                    gap = stringWidth(" ", font, self.size) if lines[-1] else 0.0
+                    if lines[-1] and x + gap + w > avail_width:
+                        lines.append([])
+                        x, gap = 0.0, 0.0
+                    lines[-1].append((x + gap, word, font, colour))
+                    x += gap + w
+            self.lines = lines
+            self.width = avail_width
+            return avail_width, len(lines) * self.leading + self.space
+
+        def draw(self) -> None:
+            c = self.canv
+            y = len(self.lines) * self.leading - self.size
+            for line in self.lines:
+                for x, word, font, colour in line:
+                    c.setFont(font, self.size)
+                    c.setFillColor(colors.HexColor(colour))
+                    c.drawString(x, y, word)
+                y -= self.leading
+
+    ink, grey = "#1f2328", "#3d444d"
+
+    def text(value: str, size: float = 9, colour: str = ink) -> Any:
+        return Runs([(value, regular, colour)], size)
+
+    def labelled(label: str, value: str) -> Any:
+        return Runs([(label, bold, ink), (value, regular, ink)], 9)
+
     def kpi_block(k: BookKpi) -> list[Any]:
         g = chart_geometry(k.chart)
+        colour = STATUS_COLOURS.get(k.status, "#5a6270")
         parts: list[Any] = [
-            Paragraph(f"{e(k.name)} — {status(k.status)}", h3),
-            p(f"{k.unit_name} · owner {book.person(k.owner)} · {kpi_sentence(k)}", small),
+            Runs([(f"{k.name} — ", bold, ink), (k.status, bold, colour)], 10.5, 3),
+            text(f"{k.unit_name} · owner {book.person(k.owner)} · {kpi_sentence(k)}", 8, grey),
         ]
         if g.empty:
-            parts.append(p("No values or targets to draw yet.", small))
+            parts.append(text("No values or targets to draw yet.", 8, grey))
         else:
             parts.append(Chart(g))
             parts.append(Legend())
         sentence = forecast_sentence(k)
         if sentence:
-            parts.append(p(sentence, small))
+            parts.append(text(sentence, 8, grey))
         c = k.comment
         if c is not None:
             of = "" if c.period == k.period else f" (written for {c.period})"
-            parts.append(Paragraph(f"<b>Analysis{e(of)}:</b> {e(c.analysis) or '–'}", base))
-            parts.append(Paragraph(f"<b>Recommendation:</b> {e(c.recommendation) or '–'}", base))
-            parts.append(p(f"{book.person(c.author)}, {c.at:%Y-%m-%d %H:%M} UTC", small))
+            parts.append(labelled(f"Analysis{of}: ", c.analysis or "–"))
+            parts.append(labelled("Recommendation: ", c.recommendation or "–"))
+            parts.append(text(f"{book.person(c.author)}, {c.at:%Y-%m-%d %H:%M} UTC", 8, grey))
         else:
-            parts.append(p("No commentary for this period.", small))
-        from lineofsight.services.brief_html import _action_line
-
+            parts.append(text("No commentary for this period.", 8, grey))
         if k.actions:
-            parts.append(Paragraph("<b>Open actions</b>", base))
-            parts += [p("• " + _action_line(book, a)) for a in k.actions]
+            parts.append(labelled("Open actions", ""))
+            parts += [text("• " + action_line(book, a)) for a in k.actions]
         else:
-            parts.append(p("No open action.", small))
+            parts.append(text("No open action.", 8, grey))
         parts.append(Spacer(1, 6))
         return parts
 
