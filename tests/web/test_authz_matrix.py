@@ -95,6 +95,11 @@ def _refresh(api: Any, store: Any) -> Any:
     return api.request("POST", "/sources/warehouse/refresh?wait=true")
 
 
+def _review(api: Any, store: Any) -> Any:
+    body = {"unit": "sales", "period": "2026-02", "decisions": ["Hire two sellers"]}
+    return api.request("POST", "/reviews", json=body)
+
+
 A, D = True, False
 # Columns: admin, sales_admin, editor, sales_editor, alice, bob, viewer, sales_viewer
 # (anonymous is always denied, with 401).
@@ -112,6 +117,7 @@ MATRIX: dict[str, tuple[Callable[[Any, Any], Any], tuple[bool, ...]]] = {
     "DELETE tokens of a viewer of sales": (_revoke_token("sales"), (A, A, D, D, D, D, D, D)),
     "DELETE tokens of a viewer of ops": (_revoke_token("ops"), (A, D, D, D, D, D, D, D)),
     "POST sources/warehouse/refresh": (_refresh, (A, D, A, D, D, D, D, D)),
+    "POST reviews of sales": (_review, (A, A, A, A, D, D, D, D)),
 }  # fmt: skip
 
 CASES = [
@@ -155,6 +161,6 @@ def test_the_matrix_covers_every_write_endpoint(web_app) -> None:  # type: ignor
         ("POST", "/measurements"), ("POST", "/measurements/upload"), ("PUT", "/strategy"),
         ("POST", "/users"), ("DELETE", "/users/{username}"),
         ("POST", "/users/{username}/tokens"), ("DELETE", "/tokens/{token_id}"),
-        ("POST", "/sources/{name}/refresh"),
+        ("POST", "/sources/{name}/refresh"), ("POST", "/reviews"),
     }  # fmt: skip
     assert writes == covered

@@ -1,9 +1,10 @@
 """The record of a review held: attendees, decisions, and the actions created in it.
 
 Everything the record says is checked first (every problem at once, each naming its field);
-then, in one transaction, the review is kept and its new actions are made through the actions
-service (`add_action(..., review_id=...)`, each with its audit row) and linked to it. The
-next briefing book of the unit shows the record (services/brief.py, "the previous review").
+then, in one transaction, the review is kept (with its audit row) and its new actions are made
+through the actions service (`add_action(..., review_id=...)`, each with its audit row) and
+linked to it. The next briefing book of the unit shows the record (services/brief.py, "the
+previous review").
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from lineofsight.domain import model as m
 from lineofsight.domain.periods import PeriodError, parse_date
 from lineofsight.domain.reviews import HeldReview
 from lineofsight.errors import Problem, UsageError
+from lineofsight.services import audit
+from lineofsight.services.brief_items import review_plain
 from lineofsight.services.evaluate import load_organization
+from lineofsight.services.workspace import local_user
 from lineofsight.store import reviews as stored
 from lineofsight.store.database import Store
 
@@ -161,7 +165,15 @@ def record_review(
             for a in actions
         ]
         stored.link_actions(conn, review_id, [a.id for a in made])
-    return review(store, review_id)
+        held = stored.read_reviews(conn, review_id=review_id, limit=1)[0]
+        audit.record(
+            conn,
+            actor=actor or local_user(),
+            action="review.record",
+            subject=f"review:{review_id}",
+            after=review_plain(held),
+        )
+    return held
 
 
 def review(store: Store, review_id: int) -> HeldReview:
