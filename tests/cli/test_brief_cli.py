@@ -117,3 +117,23 @@ def test_reviews_are_applied_and_exported(org: Los, workdir: Path) -> None:
     assert "reviews:" in result.output
     exported = org("export").output
     assert "- unit: cs\n  every: 0 9 * * 1\n  attendees: [cara]\n  lead_days: 1\n" in exported
+
+
+def test_without_the_pdf_extra_the_message_says_what_to_install(
+    org: Los, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lineofsight import extras
+
+    real = extras.find_spec
+    monkeypatch.setattr(
+        extras, "find_spec", lambda name: None if name == "reportlab" else real(name)
+    )
+    result = org("brief", "co", "--period", "2026-06", "-o", "book.pdf")
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: the PDF briefing book (or write HTML: -o book.html) needs the pdf extra: "
+        "pip install 'lineofsight[pdf]'"
+    )
+    assert not (workdir / "book.pdf").exists()
+    # HTML needs nothing more.
+    assert org("brief", "co", "--period", "2026-06", "-o", "book.html").exit_code == 0

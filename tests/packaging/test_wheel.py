@@ -106,6 +106,7 @@ def test_the_extras_hold_the_web_app_pandas_and_the_model(meta: dict[str, list[s
         "duckdb",
         "dev",
         "bench",
+        "pdf",
     }
     # The benchmarks' references and real series (the forecast's models and series, the
     # status query written for DuckDB): `make bench` only, never the tests.
@@ -116,11 +117,12 @@ def test_the_extras_hold_the_web_app_pandas_and_the_model(meta: dict[str, list[s
     assert _extra(meta, "pandas") == {"pandas", "pyarrow"}
     assert "torch" in _extra(meta, "semantic")
     assert _extra(meta, "spark") == {"pyspark", "pyarrow", "pandas"}
+    assert _extra(meta, "pdf") == {"reportlab", "rl-accel"}
     # Development gets everything the tests use: the web app and pandas too.
     assert _extra(meta, "dev") >= _extra(meta, "web") | _extra(meta, "pandas") | {"pytest"}
 
 
-@pytest.mark.parametrize("extra", ["web", "pandas", "semantic", "spark"])
+@pytest.mark.parametrize("extra", ["web", "pandas", "semantic", "spark", "pdf"])
 def test_each_module_the_code_checks_for_comes_with_its_extra(
     extra: str, meta: dict[str, list[str]]
 ) -> None:

@@ -14,7 +14,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from lineofsight.errors import UsageError
+from lineofsight.extras import require
 from lineofsight.services.brief import BookKpi, BriefingBook
 from lineofsight.services.brief_chart import ChartGeometry, chart_geometry
 from lineofsight.services.brief_html import (
@@ -33,10 +33,6 @@ from lineofsight.services.brief_html import (
     summary_items,
 )
 
-MISSING = (
-    "the PDF briefing book needs ReportLab, which the `pdf` extra installs: "
-    "pip install 'lineofsight[pdf]' (or write HTML: -o book.html)"
-)
 STATUS_COLOURS = {"red": "#b42318", "amber": "#8a5a00", "green": "#1a7f37"}
 _FONTS_READY = False
 TABLE_ROWS = 30
@@ -80,23 +76,22 @@ def _pieces(text: str, font: str, size: float, width: float) -> list[str]:
 
 
 def book_pdf(book: BriefingBook) -> bytes:
-    """The book as PDF bytes; UsageError when ReportLab is not installed."""
-    try:
-        from reportlab.lib import colors
-        from reportlab.lib.pagesizes import A4
-        from reportlab.lib.styles import ParagraphStyle
-        from reportlab.lib.units import mm
-        from reportlab.platypus import (
-            Flowable,
-            KeepTogether,
-            Paragraph,
-            SimpleDocTemplate,
-            Spacer,
-            Table,
-            TableStyle,
-        )
-    except ImportError:
-        raise UsageError(MISSING) from None
+    """The book as PDF bytes; MissingExtra (a usage error) when ReportLab is not installed."""
+    require("pdf", "the PDF briefing book (or write HTML: -o book.html)")
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import (
+        Flowable,
+        KeepTogether,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
+
     regular, bold = _fonts()
     base = ParagraphStyle("base", fontName=regular, fontSize=9, leading=11.5)
     small = ParagraphStyle("small", parent=base, fontSize=8, leading=10, textColor="#3d444d")
