@@ -87,6 +87,15 @@ def test_the_page_shows_the_book_with_its_pdf_link(app: object) -> None:
     assert "Customer churn" in page.text and "Net promoter score" in page.text
     assert 'href="/units/cs/brief.pdf?period=2026-06"' in page.text
     assert "Record this review" not in page.text  # a viewer may not record one
+    links = [h.replace("&amp;", "&") for h in re.findall(r'href="(/[^"]*)"', page.text)]
+    pages = [h for h in links if not h.startswith(("/static/", "/login"))]
+    dropped = [h for h in pages if "period=2026-06" not in h]
+    assert dropped == ["/units/cs/brief"]  # the way back to today
+    assert "/kpis/churn?period=2026-06" in pages
+    assert (
+        client.get("/units/cs?period=2026-06").text.count('href="/units/cs/brief?period=2026-06"')
+        == 1
+    )
     pdf = client.get("/units/cs/brief.pdf?period=2026-06")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     text = " ".join(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,7 +13,7 @@ from markupsafe import Markup
 from lineofsight.errors import InputError
 from lineofsight.services.accounts import Account
 from lineofsight.services.permissions import allows
-from lineofsight.web.pagekit import cache_of, not_found, require, store_of
+from lineofsight.web.pagekit import cache_of, keep_period, not_found, require, store_of
 from lineofsight.web.security import page_account, verify_csrf
 from lineofsight.web.templating import render
 
@@ -28,10 +27,6 @@ def _unit_or_404(request: Request, unit_id: str) -> object:
     if unit is None:
         raise not_found("unit", unit_id)
     return unit
-
-
-def _with_period(path: str, period: str | None) -> str:
-    return path + (f"?period={quote(period)}" if period else "")
 
 
 @router.get("/units/{unit_id}/brief", response_class=HTMLResponse, include_in_schema=False)
@@ -55,7 +50,7 @@ def brief_page(
     except InputError as exc:  # a bad ?period=: the book of today, and the reason
         error = exc.summary.replace("--period", "period")
         book = build_book(store_of(request), unit_id)
-    body = Markup(book_fragment(book, link=lambda path: _with_period(path, period)))
+    body = Markup(book_fragment(book, link=lambda path: keep_period(request, path)))
     return render(
         request,
         "brief.html",
@@ -65,8 +60,8 @@ def brief_page(
         css=Markup(BOOK_CSS),
         error=error,
         recorded=recorded,
-        pdf=_with_period(f"/units/{unit_id}/brief.pdf", book.period if period else None),
-        record=_with_period(f"/units/{unit_id}/reviews/new", book.period),
+        pdf=keep_period(request, f"/units/{unit_id}/brief.pdf"),
+        record=keep_period(request, f"/units/{unit_id}/reviews/new"),
         may_record=allows(account, "edit_definitions", unit_id=unit_id, org=tree),
     )
 
@@ -190,5 +185,5 @@ async def review_submit(
         context["invited"] = set(attendees)
         context["problems"] = [f"{p.file}: {p.message}" for p in exc.problems] or [exc.summary]
         return render(request, "review_form.html", status_code=422, **context)
-    target = f"/units/{unit_id}/brief?recorded={quote(held.period)}"
+    target = keep_period(request, f"/units/{unit_id}/brief", recorded=held.period)
     return RedirectResponse(target, status_code=303)
