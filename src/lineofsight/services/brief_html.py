@@ -50,7 +50,7 @@ BOOK_CSS = """
 }
 @media print {
   @page { size: A4; margin: 14mm; }
-  .topbar, .skip, .book-actions, footer { display: none !important; }
+  .topbar, .skip, .book-actions, .period-now, footer { display: none !important; }
   body { font-size: 10pt; }
   .book { max-width: none; }
   .book-kpi, .book table tr { break-inside: avoid; }
@@ -99,9 +99,11 @@ def chart_svg(g: ChartGeometry, title: str) -> str:
             f'<text x="{g.left - 4:.1f}" y="{y + 3:.1f}" font-size="10" text-anchor="end" '
             f'fill="#3d444d">{_e(text)}</text>'
         )
-    for x, text in g.x_ticks:
+    for i, (x, text) in enumerate(g.x_ticks):
+        # The first and last labels end inside the chart, not past its edges.
+        anchor = "start" if i == 0 else ("end" if i == len(g.x_ticks) - 1 else "middle")
         out.append(
-            f'<text x="{x:.1f}" y="{g.height - 5:.1f}" font-size="10" text-anchor="middle" '
+            f'<text x="{x:.1f}" y="{g.height - 5:.1f}" font-size="10" text-anchor="{anchor}" '
             f'fill="#3d444d">{_e(text)}</text>'
         )
     if g.band:

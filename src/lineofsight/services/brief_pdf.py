@@ -141,8 +141,13 @@ def book_pdf(book: BriefingBook) -> bytes:
                 c.line(g.left, g.height - y, g.right, g.height - y)
                 c.setFillColor(colors.HexColor("#3d444d"))
                 c.drawRightString(g.left - 4, g.height - y - 2.5, text)
-            for x, text in g.x_ticks:
-                c.drawCentredString(x, 4, text)
+            for i, (x, text) in enumerate(g.x_ticks):
+                if i == 0:
+                    c.drawString(x, 4, text)
+                elif i == len(g.x_ticks) - 1:
+                    c.drawRightString(x, 4, text)
+                else:
+                    c.drawCentredString(x, 4, text)
             if g.band:
                 path = c.beginPath()
                 pts = flip(g.band)
