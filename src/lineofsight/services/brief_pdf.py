@@ -9,6 +9,7 @@ Nothing is fetched.
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 from pathlib import Path
@@ -57,6 +58,13 @@ def _fonts() -> tuple[str, str]:
         addMapping("LosSans", 1, 1, "LosSans-Bold")
         _FONTS_READY = True
     return "LosSans", "LosSans-Bold"
+
+
+@functools.cache
+def _colour(hex_colour: str) -> Any:
+    from reportlab.lib.colors import HexColor
+
+    return HexColor(hex_colour)
 
 
 def _pieces(text: str, font: str, size: float, width: float) -> list[str]:
@@ -283,20 +291,31 @@ def book_pdf(book: BriefingBook) -> bytes:
             self.runs, self.size, self.leading = runs, size, size * 1.28
             self.space = space
             self.lines: list[list[tuple[float, str, str, str]]] = []
+            self.width: float = 0.0
 
         def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
             from reportlab.pdfbase.pdfmetrics import stringWidth
 
+            if self.lines and self.width == avail_width:  # KeepTogether asks twice
+                return avail_width, len(self.lines) * self.leading + self.space
+            # Each line is a few segments of one font and colour (a word joins the segment
+            # before it when they share both): one drawString per segment, not per word.
             lines: list[list[tuple[float, str, str, str]]] = [[]]
             x = 0.0
             for text, font, colour in self.runs:
+                space = stringWidth(" ", font, self.size)
                 for word in _pieces(text, font, self.size, avail_width):
                     w = stringWidth(word, font, self.size)
-                    gap = stringWidth(" ", font, self.size) if lines[-1] else 0.0
-                    if lines[-1] and x + gap + w > avail_width:
+                    line = lines[-1]
+                    gap = space if line else 0.0
+                    if line and x + gap + w > avail_width:
                         lines.append([])
-                        x, gap = 0.0, 0.0
-                    lines[-1].append((x + gap, word, font, colour))
+                        line, x, gap = lines[-1], 0.0, 0.0
+                    if line and line[-1][2:] == (font, colour):
+                        start, words, _, _ = line[-1]
+                        line[-1] = (start, f"{words} {word}", font, colour)
+                    else:
+                        line.append((x + gap, word, font, colour))
                     x += gap + w
             self.lines = lines
             self.width = avail_width
@@ -306,10 +325,10 @@ def book_pdf(book: BriefingBook) -> bytes:
             c = self.canv
             y = len(self.lines) * self.leading - self.size
             for line in self.lines:
-                for x, word, font, colour in line:
+                for x, words, font, colour in line:
                     c.setFont(font, self.size)
-                    c.setFillColor(colors.HexColor(colour))
-                    c.drawString(x, y, word)
+                    c.setFillColor(_colour(colour))
+                    c.drawString(x, y, words)
                 y -= self.leading
 
     ink, grey = "#1f2328", "#3d444d"
