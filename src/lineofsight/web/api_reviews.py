@@ -56,7 +56,7 @@ def unit_brief(
     if unit_id not in org.units_by_id():
         raise not_found(f"unit '{unit_id}'")
     require(account, "read", cache.unit_tree(), unit_id)
-    book = build_book(cache.store, unit_id, period=period, as_of=as_of, levels=levels)
+    book = build_book(cache.store, unit_id, period=period, as_of=as_of, levels=levels, org=org)
     if format == "pdf":
         from lineofsight.services.brief_pdf import book_pdf
 

@@ -45,11 +45,12 @@ def brief_page(
     tree = cache.unit_tree()
     require(allows(account, "read", unit_id=unit_id, org=tree), "this unit's briefing book")
     error = None
+    org = cache.organization()  # kept by the app: the book reads no definitions again
     try:
-        book = build_book(store_of(request), unit_id, period=period or None)
+        book = build_book(store_of(request), unit_id, period=period or None, org=org)
     except InputError as exc:  # a bad ?period=: the book of today, and the reason
         error = exc.summary.replace("--period", "period")
-        book = build_book(store_of(request), unit_id)
+        book = build_book(store_of(request), unit_id, org=org)
     body = Markup(book_fragment(book, link=lambda path: keep_period(request, path)))
     return render(
         request,
@@ -81,7 +82,8 @@ def brief_pdf(
         allows(account, "read", unit_id=unit_id, org=cache_of(request).unit_tree()),
         "this unit's briefing book",
     )
-    book = build_book(store_of(request), unit_id, period=period or None)
+    org = cache_of(request).organization()
+    book = build_book(store_of(request), unit_id, period=period or None, org=org)
     name = f"brief-{unit_id}-{book.period}.pdf"
     return Response(
         book_pdf(book),
