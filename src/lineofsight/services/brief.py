@@ -26,6 +26,7 @@ from typing import Any
 import polars as pl
 
 from lineofsight.domain import model as m
+from lineofsight.domain.actions import Action, Comment
 from lineofsight.domain.reviews import HeldReview, ReviewCadence
 from lineofsight.errors import UsageError
 from lineofsight.services.as_of import resolve_as_of
@@ -67,8 +68,8 @@ class BookKpi:
     status: str
     unit_of_measure: str | None
     chart: KpiChart | None
-    comment: Any | None  # services.commentary's Comment
-    actions: tuple[Any, ...]  # services.actions' Action (open ones)
+    comment: Comment | None
+    actions: tuple[Action, ...]  # the open ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,7 @@ class BriefingBook:
     overdue: list[BookOverdue]
     overdue_count: int
     previous: HeldReview | None
-    previous_actions: list[Any] = field(default_factory=list)
+    previous_actions: list[Action] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # person id -> name
 
     @property
@@ -343,7 +344,7 @@ def _objectives(
     return sorted(found, key=lambda b: (depth[objectives[b.id].unit], order[b.id]))
 
 
-def _comment_for(comments: Sequence[Any], period: str) -> Any | None:
+def _comment_for(comments: Sequence[Comment], period: str) -> Comment | None:
     """The commentary of the KPI's period; else its latest of an earlier period."""
     for c in comments:
         if c.period == period:

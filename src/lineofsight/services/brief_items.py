@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lineofsight.domain import model as m
+from lineofsight.domain.actions import Action, Comment
 from lineofsight.store.database import Store
 
 
@@ -27,13 +28,13 @@ class BookFinding:
 
 def comments_by_subject(
     store: Store, subjects: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], list[Any]]:
+) -> dict[tuple[str, str], list[Comment]]:
     """The latest commentary of each subject, per period (newest first)."""
     if not subjects:
         return {}
     from lineofsight.services.commentary import comments_for
 
-    found: dict[tuple[str, str], list[Any]] = {}
+    found: dict[tuple[str, str], list[Comment]] = {}
     for c in comments_for(store, subjects=subjects, period=None):
         found.setdefault((c.subject_type, c.subject_id), []).append(c)
     for comments in found.values():
@@ -43,13 +44,13 @@ def comments_by_subject(
 
 def open_actions_by_subject(
     store: Store, subjects: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], list[Any]]:
+) -> dict[tuple[str, str], list[Action]]:
     """The open actions of each subject, the earliest due first."""
     if not subjects:
         return {}
     from lineofsight.services.actions import list_actions
 
-    found: dict[tuple[str, str], list[Any]] = {}
+    found: dict[tuple[str, str], list[Action]] = {}
     for a in list_actions(store, subjects=subjects, status="open"):
         found.setdefault((a.subject_type, a.subject_id), []).append(a)
     for actions in found.values():
@@ -57,7 +58,7 @@ def open_actions_by_subject(
     return found
 
 
-def review_actions(store: Store, action_ids: Collection[int]) -> list[Any]:
+def review_actions(store: Store, action_ids: Collection[int]) -> list[Action]:
     """The actions with these ids (created in a review), whatever their status now."""
     if not action_ids:
         return []
