@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lineofsight.services.brief_chart import chart_geometry
@@ -24,6 +24,7 @@ def _chart(actual: list[float | None], target: list[float | None]) -> KpiChart:
 values = st.one_of(st.none(), st.floats(min_value=-1e9, max_value=1e9, allow_nan=False))
 
 
+@settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(values, values), min_size=1, max_size=12))
 def test_every_point_is_inside_the_plot(pairs: list[tuple[float | None, float | None]]) -> None:
     g = chart_geometry(_chart([a for a, _ in pairs], [t for _, t in pairs]))
@@ -34,6 +35,7 @@ def test_every_point_is_inside_the_plot(pairs: list[tuple[float | None, float | 
         for x, y in run:
             assert g.left - 1e-6 <= x <= g.right + 1e-6
             assert g.top - 1e-6 <= y <= g.bottom + 1e-6
+    assert 2 <= len(g.y_ticks) <= 12
     for y, _ in g.y_ticks:
         assert g.top - 1e-6 <= y <= g.bottom + 1e-6
 

@@ -35,20 +35,18 @@ class ChartGeometry:
 
 
 def _nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
-    if high <= low:
-        high = low + 1.0
+    """Round axis values from at or below `low` to at or above `high` (about `count` steps)."""
+    # A span too small for the values' own precision (1e9 and 1e9 + 1e-7) is widened, so
+    # that each step moves the value.
+    if high <= low:  # a flat line: an axis around it
+        high = low + max(1.0, abs(low) * 0.1)
+    high = max(high, low + max(abs(low), abs(high), 1e-9) * 1e-6)
     raw = (high - low) / count
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(s * magnitude for s in (1, 2, 2.5, 5, 10) if s * magnitude >= raw)
-    # From the step at or below the lowest value to the one at or above the highest, so
-    # that every point lies inside the plot.
     first = math.floor(low / step) * step
-    ticks = [round(first, 10)]
-    while ticks[-1] < high - step * 1e-9:
-        ticks.append(round(first + step * len(ticks), 10))
-    if len(ticks) == 1:
-        ticks.append(round(first + step, 10))
-    return ticks
+    steps = max(1, math.ceil((high - first) / step - 1e-9))
+    return [first + step * i for i in range(steps + 1)]
 
 
 def tick_text(value: float) -> str:
