@@ -587,7 +587,7 @@ def test_a_new_as_of_date_is_carried_from_the_nearest_kept_one_as_computed_in_fu
     _same(scorecard(store, period="2026-12"), _full(store, dt.date(2026, 12, 31), False), store)
 
 
-def _turn(store: Store, day: dt.date) -> dt.date:
+def _turn(store: Store, day: dt.date, horizon: int = 370) -> dt.date | None:
     from lineofsight.services.snapshot_days import next_turn
     from lineofsight.services.snapshots import CARRY_SHARE
     from lineofsight.store.scorecards import read_kpi_groups
@@ -596,9 +596,7 @@ def _turn(store: Store, day: dt.date) -> dt.date:
         groups = read_kpi_groups(conn)
     assert groups is not None
     start, due_days, counts = groups
-    turn = next_turn(counts, m.Calendar(start, due_days), day, True, CARRY_SHARE)
-    assert turn is not None and turn > day
-    return turn
+    return next_turn(counts, m.Calendar(start, due_days), day, True, CARRY_SHARE, horizon)
 
 
 def test_writes_keep_the_date_asked_and_the_next_turn_ready(
@@ -611,10 +609,15 @@ def test_writes_keep_the_date_asked_and_the_next_turn_ready(
 
     import lineofsight.engine.frames as frames
     from lineofsight.services.apply import apply_organization
+    from lineofsight.services.snapshots import AHEAD_DAYS
     from lineofsight.store.scorecards import read_newest_key
 
-    scorecard(store, as_of=AS_OF.isoformat())
-    turn = _turn(store, AS_OF)
+    first = _turn(store, AS_OF)
+    assert first is not None
+    asked = first - dt.timedelta(days=3)  # the turn is near: made ahead by each write
+    turn = _turn(store, asked, AHEAD_DAYS)
+    assert turn is not None and asked < turn
+    scorecard(store, as_of=asked.isoformat())
     org = load_organization(store)
     kpi = next(k for k in org.kpis if k.direction is m.Direction.INCREASE)
     moved = replace(kpi, direction=m.Direction.DECREASE)
@@ -636,11 +639,11 @@ def test_writes_keep_the_date_asked_and_the_next_turn_ready(
             _write_randomly(store, rng, 2)
         with store.reading() as conn:
             marks = read_marks(conn)
-            assert read_newest_key(conn) == (AS_OF, True)  # the turn was made ahead
-            for day in (AS_OF, turn):
+            assert read_newest_key(conn) == (asked, True)  # the turn was made ahead
+            for day in (asked, turn):
                 kept = read_snapshot(conn, day, True)
                 assert kept is not None and kept.marks == marks
-        for day in (AS_OF, turn):
+        for day in (asked, turn):
             want = _full(store, day)
             monkeypatch.setattr(frames, "score_kpis", spy)
             got = scorecard(store, as_of=day.isoformat(), save=False)
@@ -650,6 +653,21 @@ def test_writes_keep_the_date_asked_and_the_next_turn_ready(
     # The days between and after are carried from the nearest kept date before them.
     for day in (turn - dt.timedelta(days=1), turn + dt.timedelta(days=1)):
         _same(scorecard(store, as_of=day.isoformat()), _full(store, day), store)
+
+
+def test_a_turn_far_ahead_is_not_made_by_a_write(store: Store) -> None:
+    from lineofsight.services.snapshots import AHEAD_DAYS
+
+    first = _turn(store, AS_OF)
+    assert first is not None
+    asked = first - dt.timedelta(days=AHEAD_DAYS + 1)
+    assert _turn(store, asked, AHEAD_DAYS) is None
+    scorecard(store, as_of=asked.isoformat())
+    _check_in_one(store, 2.0)
+    with store.reading() as conn:
+        kept = read_snapshot(conn, asked, True)
+        assert kept is not None and kept.marks == read_marks(conn)  # brought up to date
+        assert read_snapshot(conn, first, True) is None  # too far ahead: not made
 
 
 def test_a_write_before_any_status_keeps_nothing(store: Store) -> None:

@@ -7,9 +7,13 @@ units up again (only those whose rows can change: the objectives the KPIs suppor
 ancestors, the units of their rows), and saves the rows that changed beside the scorecard
 saved in full (a patch: a check-in writes kilobytes, not the whole scorecard again; the
 scorecard is saved in full again once a patch holds more than a sixteenth of its rows). A
-change of the definitions (`los apply`) makes the next one compute in full. Either way the
-rows are the ones a full computation gives: a KPI's rows depend only on its own values and
-definitions and those of its formula's inputs (tests compare the two after random writes).
+change of the definitions (`los apply`) makes it compute in full. Every write does this itself
+once committed (`refresh_kept`) for the date a status asked for last, and makes ahead the
+scorecard of the next date where most KPIs' rows move, so that the first status after a write
+or on that date reads a kept scorecard; another date is carried from the nearest kept date
+before it (`_carry`). Either way the rows are the ones a full computation gives: a KPI's rows
+depend only on its own values and definitions and those of its formula's inputs (tests
+compare the two after random writes).
 """
 
 from __future__ import annotations
@@ -225,11 +229,19 @@ def _kept(conn: Any, day: dt.date, lag: bool) -> _Kept:
     return _Kept(marks, found, changed)
 
 
+# A write makes ahead the scorecard of the next date where most KPIs' rows move when that date
+# is at most this many days after the date asked for (a write of a later day makes a later
+# one): each costs a full score (3 s for 100,000 KPIs), paid once per turn by the first write
+# of its last week.
+AHEAD_DAYS = 7
+
+
 def refresh_kept(store: Store) -> None:
     """After a write (values, or definitions by `los apply`): bring the kept scorecard of the
     date a status asked for last up to date, and keep ready the one of the next date where
     most KPIs' rows move (`snapshot_days.next_turn`: a period's end, the day most values fall
-    due), so that the next status of either date, or of any day between, reads it as it is.
+    due) when it is at most `AHEAD_DAYS` away, so that the next status of either date, or of
+    any day between, reads it as it is.
 
     Each is brought up to date as a status would (the KPIs written scored again and saved as
     a patch), else computed in full (a change of the definitions, a write of more than a
@@ -246,7 +258,8 @@ def refresh_kept(store: Store) -> None:
         from lineofsight.services.snapshot_days import next_turn
 
         start, due_days, counts = groups
-        turn = next_turn(counts, m.Calendar(start, due_days), day, lag, CARRY_SHARE)
+        calendar = m.Calendar(start, due_days)
+        turn = next_turn(counts, calendar, day, lag, CARRY_SHARE, AHEAD_DAYS)
         if turn is not None:
             _ready(store, turn, lag, ahead=True)
     except LineOfSightError as exc:
