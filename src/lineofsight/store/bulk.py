@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from enum import Enum
 from typing import Any
 
@@ -56,7 +56,7 @@ def select_rows(
     order_by: Sequence[str] = (),
     *,
     native: bool = False,
-    where_in: tuple[str, Sequence[str]] | None = None,
+    where_in: tuple[str, Collection[str]] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Every row of `table` as tuples of Python values (dates as dates, JSON decoded).
 
