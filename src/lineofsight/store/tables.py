@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 # The accounts' tables live in their own module, on the same metadata: `tables.users` etc.
@@ -431,6 +432,15 @@ scorecard_snapshots = Table(
     Column("revision_id", Integer, nullable=False, comment="measurement_revisions.id covered"),
     Column("payload", LargeBinary, nullable=False, comment="the frames, Arrow IPC"),
     Column("saved_at", DateTime(timezone=True), nullable=False, comment="when"),
+    # Migration 0018: a write keeps the next date where most rows move ready (services.
+    # snapshot_ahead); the date a status asked for last is the newest not made ahead.
+    Column(
+        "ahead",
+        Boolean,
+        nullable=False,
+        server_default=false(),
+        comment="made by a write for a date no status asked for yet",
+    ),
     comment="The last scorecard computed per as-of date and mode, and what it covers.",
 )
 
