@@ -7,6 +7,7 @@
     /people/{id}, /me a person's KPIs, what is due, how it rolls up
     /alignment        the findings of `los check` (?rule=, ?severity=, ?unit=)
     /kpis/{id}/checkin, /upload   entering data
+    /checkin          an owner's every due value on one page
 
 Every page needs a logged-in account and checks it with the shared permission function.
 """
@@ -19,12 +20,13 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
-from lineofsight.web import pages_detail, pages_entry, pages_overview
+from lineofsight.web import pages_detail, pages_entry, pages_entry_due, pages_overview
 
 router = APIRouter()
 router.include_router(pages_overview.router)
 router.include_router(pages_detail.router)
 router.include_router(pages_entry.router)
+router.include_router(pages_entry_due.router)
 
 
 def plotly_path() -> Path:
