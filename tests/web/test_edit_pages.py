@@ -121,7 +121,7 @@ def test_an_item_is_removed_after_its_preview(client: TestClient, store: Store) 
     done = client.post(
         "/edit/kpi/xss", data={**form_values(preview.text, "save-form"), "op": "remove-save"}
     )
-    assert done.status_code == 303 and done.headers["location"] == "/edit?removed=kpi:xss"
+    assert done.status_code == 303 and done.headers["location"] == "/edit?removed=kpi%3Axss"
     assert "- id: xss" not in export_strategy(store)
     assert [h.action for h in definition_history(store, "xss")][-1] == "remove"
 

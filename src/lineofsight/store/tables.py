@@ -39,6 +39,11 @@ from lineofsight.store.account_tables import login_failures as login_failures
 from lineofsight.store.account_tables import user_grants as user_grants
 from lineofsight.store.account_tables import users as users
 from lineofsight.store.account_tables import web_sessions as web_sessions
+
+# The actions' and commentary's tables, likewise (migration 0015).
+from lineofsight.store.action_tables import action_milestones as action_milestones
+from lineofsight.store.action_tables import actions as actions
+from lineofsight.store.action_tables import commentary as commentary
 from lineofsight.store.dialects import Document, fk_index, references
 
 # The browser's strategy edits waiting for approval, likewise in their own module.

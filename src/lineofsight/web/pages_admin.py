@@ -9,7 +9,6 @@ rule the JSON API uses (`services.permissions.outside`).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,7 +17,14 @@ from lineofsight.errors import InputError, Problem
 from lineofsight.services import accounts, edit_approval
 from lineofsight.services.accounts import Account, Grant
 from lineofsight.services.permissions import allows, outside, user_units
-from lineofsight.web.pagekit import page_snapshot, require, store_of, today, unit_tree
+from lineofsight.web.pagekit import (
+    keep_period,
+    page_snapshot,
+    require,
+    store_of,
+    today,
+    unit_tree,
+)
 from lineofsight.web.security import page_account, verify_csrf
 from lineofsight.web.templating import render
 
@@ -97,9 +103,9 @@ DONE = {
 }
 
 
-def _done(key: str, who: str = "") -> RedirectResponse:
-    query = urlencode({"done": key, "who": who} if who else {"done": key})
-    return RedirectResponse(f"/admin/users?{query}", status_code=303)
+def _done(request: Request, key: str, who: str = "") -> RedirectResponse:
+    path = keep_period(request, "/admin/users", done=key, who=who or None)
+    return RedirectResponse(path, status_code=303)
 
 
 @router.get("/admin/users", response_class=HTMLResponse, include_in_schema=False)
@@ -175,7 +181,7 @@ def add_user(
         return _page(
             request, account, status_code=422, errors=_field_errors(exc, fields), form=form
         )
-    return _done("added", username.strip())
+    return _done(request, "added", username.strip())
 
 
 def _target(request: Request, account: Account, username: str) -> Account:
@@ -221,7 +227,7 @@ def change_roles(
     except InputError as exc:
         errors = {key: "; ".join(p.message for p in exc.problems) or exc.summary}
         return _page(request, account, status_code=422, errors=errors)
-    return _done("changed" if changed else "unchanged", target.username)
+    return _done(request, "changed" if changed else "unchanged", target.username)
 
 
 @router.post(
@@ -242,7 +248,7 @@ def reset_password(
     except InputError as exc:
         errors = {f"password-{target.username}": "; ".join(p.message for p in exc.problems)}
         return _page(request, account, status_code=422, errors=errors)
-    return _done("password", target.username)
+    return _done(request, "password", target.username)
 
 
 @router.post(
@@ -259,7 +265,7 @@ def remove_user(
         errors = {f"remove-{target.username}": "you cannot remove yourself: ask another admin"}
         return _page(request, account, status_code=409, errors=errors)
     accounts.remove_user(store_of(request), target.username, actor=account.username)
-    return _done("removed", target.username)
+    return _done(request, "removed", target.username)
 
 
 @router.post(
@@ -304,7 +310,7 @@ def revoke_token(
         raise HTTPException(status_code=404, detail=f"no token {token_id}")
     _target(request, account, found.username)
     accounts.revoke_token(store, token_id, actor=account.username)
-    return _done("revoked", str(token_id))
+    return _done(request, "revoked", str(token_id))
 
 
 @router.post(
@@ -323,4 +329,4 @@ def approval_setting(
     )
     on = require_approval == "on"
     edit_approval.set_require_approval(store_of(request), on, actor=account.username)
-    return _done("approval-on" if on else "approval-off")
+    return _done(request, "approval-on" if on else "approval-off")

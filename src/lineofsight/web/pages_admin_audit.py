@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,7 +17,7 @@ from lineofsight.errors import InputError
 from lineofsight.services import accounts, audit
 from lineofsight.services.accounts import Account
 from lineofsight.services.permissions import allows
-from lineofsight.web.pagekit import page_snapshot, require, store_of, today, unit_tree
+from lineofsight.web.pagekit import keep_period, page_snapshot, require, store_of, today, unit_tree
 from lineofsight.web.security import page_account, start_session, verify_csrf
 from lineofsight.web.templating import render
 
@@ -78,9 +77,9 @@ def audit_page(
         actions=audit.audit_actions(store),
         filters={"actor": actor, "action": action, "q": q},
         page=page,
-        newer=f"/admin/audit?{urlencode({**filters, 'page': page - 1})}" if page > 1 else None,
+        newer=keep_period(request, "/admin/audit", **filters, page=page - 1) if page > 1 else None,
         older=(
-            f"/admin/audit?{urlencode({**filters, 'page': page + 1})}"
+            keep_period(request, "/admin/audit", **filters, page=page + 1)
             if len(entries) > PAGE
             else None
         ),
@@ -125,6 +124,7 @@ def change_password(
     if errors:
         return render(request, "password.html", status_code=422, errors=errors, changed=False)
     # Every session of the user ended with the change; this browser carries on in a new one.
-    response = RedirectResponse("/account/password?changed=true", status_code=303)
+    path = keep_period(request, "/account/password", changed="true")
+    response = RedirectResponse(path, status_code=303)
     start_session(request, response, account)
     return response

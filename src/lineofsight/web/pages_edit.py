@@ -36,7 +36,7 @@ from lineofsight.services.strategy_edit import (
     problem_text,
     save_edit,
 )
-from lineofsight.web.pagekit import can, page_snapshot, require, store_of, today
+from lineofsight.web.pagekit import can, keep_period, page_snapshot, require, store_of, today
 from lineofsight.web.pages_edit_fields import FIELDS, form_from_item, item_from_form
 from lineofsight.web.security import page_account, verify_csrf
 from lineofsight.web.templating import render
@@ -122,8 +122,9 @@ def edit_go(
     kind = _kind(kind)
     item_id = id.strip()
     if not item_id:
-        return RedirectResponse("/edit", status_code=303)
-    return RedirectResponse(f"/edit/{kind}/{quote(item_id, safe='')}", status_code=303)
+        return RedirectResponse(keep_period(request, "/edit"), status_code=303)
+    path = f"/edit/{kind}/{quote(item_id, safe='')}"
+    return RedirectResponse(keep_period(request, path), status_code=303)
 
 
 def _form_page(
@@ -348,7 +349,7 @@ def _save(
     edit = preview.edit
     if edit_approval.must_wait(store, account):
         change_id = edit_approval.request_change(store, preview, actor=account.username)
-        return RedirectResponse(f"/edit/pending/{change_id}", status_code=303)
+        return RedirectResponse(keep_period(request, f"/edit/pending/{change_id}"), status_code=303)
 
     def authorize(before: Any, after: Any) -> None:
         # The strategy may have moved since the preview: judged again on what is saved.
@@ -369,5 +370,7 @@ def _save(
             status_code=409,
         )
     if edit.item is None:
-        return RedirectResponse(f"/edit?removed={edit.kind}:{edit.item_id}", status_code=303)
-    return RedirectResponse(f"/edit/{edit.kind}/{edit.item_id}?saved=true", status_code=303)
+        removed = f"{edit.kind}:{edit.item_id}"
+        return RedirectResponse(keep_period(request, "/edit", removed=removed), status_code=303)
+    path = keep_period(request, f"/edit/{edit.kind}/{edit.item_id}", saved="true")
+    return RedirectResponse(path, status_code=303)

@@ -16,7 +16,7 @@ from lineofsight.services import edit_approval
 from lineofsight.services.accounts import Account
 from lineofsight.services.edit_approval import PendingChange
 from lineofsight.services.strategy_edit import preview_edit
-from lineofsight.web.pagekit import page_snapshot, require, store_of, today
+from lineofsight.web.pagekit import keep_period, page_snapshot, require, store_of, today
 from lineofsight.web.pages_edit import KIND_NAMES, _rows
 from lineofsight.web.security import page_account, verify_csrf
 from lineofsight.web.templating import render
@@ -97,7 +97,7 @@ def approve(request: Request, change_id: int, account: Account = Depends(page_ac
         )
     except UsageError as exc:
         return _page(request, account, change_id, problems=[exc.summary], status_code=409)
-    return RedirectResponse(f"/edit/pending/{change_id}", status_code=303)
+    return RedirectResponse(keep_period(request, f"/edit/pending/{change_id}"), status_code=303)
 
 
 @router.post(
@@ -119,4 +119,4 @@ def reject(
         )
     except UsageError as exc:
         return _page(request, account, change_id, problems=[exc.summary], status_code=422)
-    return RedirectResponse(f"/edit/pending/{change_id}", status_code=303)
+    return RedirectResponse(keep_period(request, f"/edit/pending/{change_id}"), status_code=303)

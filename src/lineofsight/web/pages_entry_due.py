@@ -16,7 +16,7 @@ from lineofsight.services.accounts import Account
 from lineofsight.services.checkin import CheckinEntry, record_measurements
 from lineofsight.store.database import Store
 from lineofsight.web.pagedata import Snapshot
-from lineofsight.web.pagekit import can, page_snapshot, store_of, today
+from lineofsight.web.pagekit import can, keep_period, page_snapshot, store_of, today
 from lineofsight.web.pages_entry import CheckinFacts, checkin_facts, due_period, field_message
 from lineofsight.web.security import page_account, verify_csrf
 from lineofsight.web.templating import render
@@ -160,4 +160,4 @@ async def due_submit(request: Request, account: Account = Depends(page_account))
         count = len(errors)
         summary = f"{count} problem{'' if count == 1 else 's'}: nothing was saved."
         return _page(request, lines, forms, errors, status_code=422, summary=summary)
-    return RedirectResponse(f"/checkin?saved={len(entries)}", status_code=303)
+    return RedirectResponse(keep_period(request, "/checkin", saved=len(entries)), status_code=303)
