@@ -112,7 +112,7 @@ def test_the_due_page_lists_the_owners_kpis_and_saves_them_together(
     assert answer.status_code == 422
     assert f'id="period_{conv}-error"' in answer.text, "the running month, with the bad number"
     assert f'id="denominator_{conv}-error"' in answer.text
-    assert f'value="170"' in answer.text, "what was typed comes back"
+    assert 'value="170"' in answer.text, "what was typed comes back"
     after = (_stored(web_url, "revenue", "sales"), _stored(web_url, "conversion", "sales"))
     assert after == before, "one transaction: the good value was not stored either"
 
