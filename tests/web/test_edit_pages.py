@@ -208,3 +208,36 @@ def test_with_approval_on_an_editors_change_waits_for_the_unit_lead(
             "/admin/approval", data={k: v for k, v in setting.items() if k != "require_approval"}
         )
     assert "Changes by editors wait" not in client.get("/edit").text
+
+
+@pytest.mark.parametrize("kind", ["unit", "person", "objective", "kpi"])
+@pytest.mark.parametrize("junk", ["::,,:", "1e999", "<b>x</b>", "-", "9" * 400, "a:b:c:d"])
+def test_any_text_in_any_field_is_a_message_never_a_server_error(
+    client: TestClient, store: Store, kind: str, junk: str
+) -> None:
+    before = export_strategy(store)
+    log_in(client, "admin")
+    form = form_values(client.get(f"/edit/{kind}/new").text, "edit-form")
+    answer = client.post(f"/edit/{kind}/new", data={**{k: junk for k in form}, **{
+        "csrf_token": form["csrf_token"], "op": "save"}})  # fmt: skip
+    assert answer.status_code in (403, 422), answer.text
+    assert 'role="alert"' in answer.text
+    assert export_strategy(store) == before
+
+
+def test_the_chosen_period_is_kept_by_links_and_redirects(client: TestClient) -> None:
+    log_in(client, "admin")
+    index = client.get("/edit?period=2026-03").text
+    assert 'href="/edit/kpi/new?period=2026-03"' in index
+    page = client.get("/edit/person/ceo?period=2026-03").text
+    assert 'action="/edit/person/ceo?period=2026-03"' in page
+    form = form_values(page, "edit-form")
+    preview = client.post("/edit/person/ceo?period=2026-03", data={**form, "title": "Chief"})
+    assert 'action="/edit/person/ceo?period=2026-03"' in preview.text
+    saved = client.post(
+        "/edit/person/ceo?period=2026-03",
+        data={**form_values(preview.text, "save-form"), "op": "save"},
+    )
+    assert saved.headers["location"] == "/edit/person/ceo?saved=true&period=2026-03"
+    due = client.get("/admin/users?period=2026-03").text
+    assert 'action="/admin/users?period=2026-03"' in due

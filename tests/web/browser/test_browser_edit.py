@@ -103,3 +103,43 @@ def test_with_approval_on_an_editors_edit_waits_for_an_admin(
         page.goto(f"{served.base}/admin/users")
         page.get_by_label("Changes by editors wait").uncheck()
         page.get_by_role("button", name="Save the setting").click()
+
+
+def test_the_forms_fit_a_phone(browser: Any, served: Served) -> None:
+    """At 390 px wide the check-in, edit, admin and password pages scroll only downwards."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+
+        def fits(label: str) -> None:
+            width, inner = page.evaluate(
+                "[document.documentElement.scrollWidth, window.innerWidth]"
+            )
+            assert width <= inner, f"{label}: {width} px wide on a {inner} px screen"
+
+        log_in(page, served, "owner", "/checkin")
+        fits("/checkin")
+        page.goto(f"{served.base}/kpis/{RED_KPI}/checkin")
+        page.get_by_label("Value").fill("lots")
+        page.get_by_role("button", name="Save").click()
+        page.locator("#checkin-errors").wait_for()
+        fits("the check-in's errors")
+        page.goto(f"{served.base}/account/password")
+        fits("/account/password")
+        context.clear_cookies()
+        log_in(page, served, "admin", f"/edit/kpi/{RED_KPI}")
+        fits("the KPI's form")
+        page.get_by_label("Formula").fill("no_such_kpi * 2")
+        page.get_by_role("button", name="Preview the change").click()
+        page.locator("#edit-errors").wait_for()
+        fits("the form's errors")
+        page.get_by_label("Formula").fill("")
+        page.get_by_label("Target value").fill("3.25")
+        page.get_by_role("button", name="Preview the change").click()
+        page.locator("#changes").wait_for()
+        fits("the preview")
+        for path in ("/edit", "/admin/users", "/admin/audit"):
+            page.goto(served.base + path)
+            fits(path)
+    finally:
+        context.close()
