@@ -38,8 +38,10 @@ organization:
     - {id: sam, name: Sam Sales, unit: sales}
     - {id: olga, name: Olga Ops, unit: ops}
 objectives:
-  - {id: grow, title: Grow revenue, level: strategic, unit: acme, owner: ceo}
-  - {id: sell, title: Sell more, level: tactical, unit: sales, owner: sam, parent: grow}
+  - {id: grow, title: Grow revenue, level: strategic, unit: acme, owner: ceo,
+     deadline: 2027-12-31}
+  - {id: sell, title: Sell more, level: tactical, unit: sales, owner: sam, parent: grow,
+     deadline: 2027-12-31}
 kpis:
   - {id: revenue, name: Revenue, unit: sales, owner: sam, frequency: monthly,
      direction: increase, supports: [{objective: sell}], target: {value: 100, by: 2027-12-31}}
@@ -99,7 +101,10 @@ def test_every_problem_at_once_each_naming_its_field(store: Store) -> None:
 def test_saving_writes_history_audit_and_export_and_a_new_id_must_be_free(store: Store) -> None:
     plan = save_edit(store, _changed(store, "revenue", name="Net revenue"), actor="ed")
     assert plan.count("change") == 1
-    assert "name: Net revenue" in export_strategy(store)
+    exported = export_strategy(store)
+    assert "name: Net revenue" in exported
+    # Equal dates read from the store are written as dates, not as YAML anchors and aliases.
+    assert exported.count("2027-12-31") == 3 and "&id" not in exported and "*id" not in exported
     last = definition_history(store, "revenue")[-1]
     assert (last.actor, last.source, last.after) == ("ed", "the web app (ed)", "Net revenue")
     taken = Edit("unit", "sales", {"id": "sales", "name": "Again", "level": "team"}, new=True)
