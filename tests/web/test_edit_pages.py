@@ -174,6 +174,8 @@ def test_with_approval_on_an_editors_change_waits_for_the_unit_lead(
         log_in(client, "bob")
         assert client.get(waiting).status_code == 403
         log_in(client, "alice")
+        notice = client.get("/checkin").text
+        assert re.search(r'id="checkin-approvals"><a href="/edit">1 strategy change waits', notice)
         page = client.get(waiting).text
         assert "unit_of_measure" in page and 'id="approve-form"' in page
         approved = client.post(waiting + "/approve", data=form_values(page, "approve-form"))

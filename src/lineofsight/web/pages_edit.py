@@ -320,7 +320,7 @@ def _preview_page(
         kind_name=KIND_NAMES[edit.kind],
         item_id=edit.item_id,
         action_path=f"/edit/{edit.kind}/{'new' if edit.new else edit.item_id}",
-        records=_rows(preview.plan),
+        records=change_rows(preview.plan),
         appeared=preview.appeared,
         gone=preview.gone,
         fields=fields,
@@ -329,7 +329,7 @@ def _preview_page(
     )
 
 
-def _rows(plan: Plan) -> list[dict[str, str]]:
+def change_rows(plan: Plan) -> list[dict[str, str]]:
     return [
         {
             "action": r.action,

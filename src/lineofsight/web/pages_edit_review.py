@@ -17,7 +17,7 @@ from lineofsight.services.accounts import Account
 from lineofsight.services.edit_approval import PendingChange
 from lineofsight.services.strategy_edit import preview_edit
 from lineofsight.web.pagekit import keep_period, page_snapshot, require, store_of, today
-from lineofsight.web.pages_edit import KIND_NAMES, _rows
+from lineofsight.web.pages_edit import KIND_NAMES, change_rows
 from lineofsight.web.security import page_account, verify_csrf
 from lineofsight.web.templating import render
 
@@ -63,7 +63,7 @@ def _page(
         change=change,
         kind_name=KIND_NAMES[change.edit.kind],
         decides=decides and change.state == "pending",
-        records=_rows(preview.plan) if preview is not None else [],
+        records=change_rows(preview.plan) if preview is not None else [],
         appeared=preview.appeared if preview is not None else [],
         gone=preview.gone if preview is not None else [],
         problems=invalid,

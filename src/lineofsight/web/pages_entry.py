@@ -43,7 +43,7 @@ from lineofsight.web.uploads import save_upload, upload_name
 router = APIRouter()
 
 
-def _number(name: str, text: str, errors: dict[str, str]) -> float | None:
+def read_number(name: str, text: str, errors: dict[str, str]) -> float | None:
     """A form field as a number (None when empty); a message in `errors` when it is not one."""
     cleaned = text.strip().replace(",", "")
     if not cleaned:
@@ -169,7 +169,8 @@ def checkin_submit(
     }
     errors: dict[str, str] = {}
     numbers = {
-        name: _number(name, form[name], errors) for name in ("value", "numerator", "denominator")
+        name: read_number(name, form[name], errors)
+        for name in ("value", "numerator", "denominator")
     }
     facts = checkin_facts(store_of(request), context["snap"], context["kpi"], context["at"], period)
     if not period.strip():

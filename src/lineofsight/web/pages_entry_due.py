@@ -12,12 +12,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lineofsight.domain import model as m
 from lineofsight.errors import InputError, StoreBusy
+from lineofsight.services import edit_approval
 from lineofsight.services.accounts import Account
 from lineofsight.services.checkin import CheckinEntry, record_measurements
 from lineofsight.store.database import Store
 from lineofsight.web.pagedata import Snapshot
 from lineofsight.web.pagekit import can, keep_period, page_snapshot, store_of, today
-from lineofsight.web.pages_entry import CheckinFacts, checkin_facts, due_period, field_message
+from lineofsight.web.pages_entry import (
+    CheckinFacts,
+    checkin_facts,
+    due_period,
+    field_message,
+    read_number,
+)
 from lineofsight.web.security import page_account, verify_csrf
 from lineofsight.web.templating import render
 
@@ -55,6 +62,19 @@ def due_lines(store: Store, snap: Snapshot, account: Account) -> list[DueLine]:
     return lines
 
 
+def waiting_for(request: Request, account: Account, snap: Snapshot) -> int:
+    """How many strategy changes wait for this account's decision (a unit's lead learns of
+    them here, where they come to enter their values)."""
+    if account.person_id is None:
+        return 0
+    return sum(
+        1
+        for change in edit_approval.pending_changes(store_of(request))
+        if change.requested_by != account.username
+        and edit_approval.may_decide(account, change.units, snap.org)
+    )
+
+
 def _page(
     request: Request,
     lines: list[DueLine],
@@ -64,6 +84,7 @@ def _page(
     status_code: int = 200,
     summary: str | None = None,
     saved: int | None = None,
+    waiting: int = 0,
 ) -> HTMLResponse:
     return render(
         request,
@@ -74,6 +95,7 @@ def _page(
         errors=errors,
         summary=summary,
         saved=saved,
+        waiting=waiting,
     )
 
 
@@ -81,9 +103,11 @@ def _page(
 def due_form(
     request: Request, saved: int | None = None, account: Account = Depends(page_account)
 ) -> HTMLResponse:
-    lines = due_lines(store_of(request), page_snapshot(request, today()), account)
+    snap = page_snapshot(request, today())
+    lines = due_lines(store_of(request), snap, account)
     forms = {line.index: _blank(line) for line in lines}
-    return _page(request, lines, forms, {}, saved=saved)
+    waiting = waiting_for(request, account, snap)
+    return _page(request, lines, forms, {}, saved=saved, waiting=waiting)
 
 
 def _blank(line: DueLine) -> dict[str, str]:
@@ -103,8 +127,6 @@ def _blank(line: DueLine) -> dict[str, str]:
     dependencies=[Depends(verify_csrf)],
 )
 async def due_submit(request: Request, account: Account = Depends(page_account)) -> Response:
-    from lineofsight.web.pages_entry import _number
-
     sent = await request.form()
     lines = await run_in_threadpool(
         lambda: due_lines(store_of(request), page_snapshot(request, today()), account)
@@ -119,7 +141,7 @@ async def due_submit(request: Request, account: Account = Depends(page_account))
         if not any(form[name].strip() for name in ("value", "numerator", "denominator")):
             continue  # a value left empty is simply not entered now
         found: dict[str, str] = {}
-        numbers = {name: _number(name, form[name], found) for name in FIELDS[1:4]}
+        numbers = {name: read_number(name, form[name], found) for name in FIELDS[1:4]}
         errors |= {f"{line.index}.{name}": message for name, message in found.items()}
         entries.append(
             CheckinEntry(
