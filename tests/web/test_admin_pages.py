@@ -143,3 +143,28 @@ def test_the_audit_log_is_paged_and_filtered(client: TestClient, web_url: str) -
     empty = client.get("/admin/audit?q=no-such-subject").text
     assert "No entry matches these filters." in empty
     assert client.get("/admin/audit?page=-3").status_code == 200
+
+
+def test_every_form_needs_its_csrf_token(client: TestClient) -> None:
+    log_in(client, "admin")
+    for path, data in (
+        ("/admin/users", {"username": "mallory", "password": "long enough pw", "roles": "admin"}),
+        ("/admin/users/viewer/password", {"password": "long enough pw"}),
+        ("/admin/users/viewer/remove", {}),
+        ("/admin/users/viewer/tokens", {"label": "x"}),
+        ("/admin/approval", {"require_approval": "on"}),
+        ("/account/password", {"current": PASSWORD, "new": "long enough pw", "repeat": "x"}),
+        ("/edit/kpi/revenue", {"name": "Forged", "op": "save"}),
+        ("/edit/pending/1/approve", {}),
+        ("/checkin", {"value_0": "1"}),
+    ):
+        assert client.post(path, data=data).status_code == 403, path
+    assert client.get("/admin/users").status_code == 200
+    assert 'id="user-viewer"' in client.get("/admin/users").text, "nothing was removed"
+
+
+def test_the_edit_box_with_nothing_in_it_goes_back_to_the_index(client: TestClient) -> None:
+    log_in(client, "editor")
+    assert client.get("/edit/go").headers["location"] == "/edit"
+    assert client.get("/edit/go?kind=kpi&id=revenue").headers["location"] == "/edit/kpi/revenue"
+    assert client.get("/edit/go?kind=planet&id=x").status_code == 404

@@ -118,11 +118,11 @@ def edit_index(
 def edit_go(
     request: Request, kind: str = "", id: str = "", account: Account = Depends(page_account)
 ) -> Response:
-    """The index's "edit by id" box."""
-    kind = _kind(kind)
+    """The index's "edit by id" box (with nothing in it: back to the index)."""
     item_id = id.strip()
-    if not item_id:
+    if not kind or not item_id:
         return RedirectResponse(keep_period(request, "/edit"), status_code=303)
+    kind = _kind(kind)
     path = f"/edit/{kind}/{quote(item_id, safe='')}"
     return RedirectResponse(keep_period(request, path), status_code=303)
 
