@@ -176,7 +176,6 @@ def _stored_item(request: Request, account: Account, kind: str, item_id: str) ->
 def new_form(request: Request, kind: str, account: Account = Depends(page_account)) -> Response:
     kind = _kind(kind)
     require(may_edit(account), "the strategy's edit pages (editors only)")
-    request.state.account = account
     return _form_page(request, kind, None, form_from_item(kind, None))
 
 
@@ -191,7 +190,6 @@ def edit_form(
     kind = _kind(kind)
     require(may_edit(account), "the strategy's edit pages (editors only)")
     item = _stored_item(request, account, kind, item_id)
-    request.state.account = account
     return _form_page(request, kind, item_id, form_from_item(kind, item), saved=saved)
 
 
@@ -210,7 +208,6 @@ def edit_submit(
 ) -> Response:
     kind = _kind(kind)
     require(may_edit(account), "the strategy's edit pages (editors only)")
-    request.state.account = account
     op = form.get("op", "preview")
     new = item_id == "new"
     fields = {f.name: form.get(f.name, "") for f in FIELDS[kind]}
