@@ -168,3 +168,21 @@ def test_the_edit_box_with_nothing_in_it_goes_back_to_the_index(client: TestClie
     assert client.get("/edit/go").headers["location"] == "/edit"
     assert client.get("/edit/go?kind=kpi&id=revenue").headers["location"] == "/edit/kpi/revenue"
     assert client.get("/edit/go?kind=planet&id=x").status_code == 404
+
+
+def test_odd_input_on_the_users_page_is_a_message_never_a_server_error(
+    client: TestClient,
+) -> None:
+    log_in(client, "admin")
+    token = form_values(client.get("/admin/users").text, "add-user")["csrf_token"]
+    odd = ["admin:", ":sales", "viewer,,", "owner:sales", "x" * 500, "viewer:acme:extra", "-"]
+    for roles in odd:
+        for path in ("/admin/users", "/admin/users/sales_viewer/roles"):
+            data = {"csrf_token": token, "username": roles, "password": roles, "roles": roles,
+                    "person": roles}  # fmt: skip
+            answer = client.post(path, data=data)
+            assert answer.status_code in (403, 422), (path, roles, answer.status_code)
+            assert 'class="error"' in answer.text, (path, roles)
+    assert client.post("/admin/users/nobody/remove", data={"csrf_token": token}).status_code == 404
+    assert client.post("/admin/tokens/999999/revoke", data={"csrf_token": token}).status_code == 404
+    assert client.get("/admin/audit?page=many").status_code == 422
