@@ -188,3 +188,21 @@ def test_a_waiting_change_is_approved_once_or_rejected_with_a_reason(store: Stor
     assert decided is not None and (decided.state, decided.reason) == ("rejected", "not now")
     assert "name: Never" not in export_strategy(store)
     assert edit_approval.pending_changes(store) == []
+
+
+def test_a_plain_document_is_validated_as_its_file_would_be(store: Store) -> None:
+    from lineofsight.services.apply import jsonable
+    from lineofsight.spec.dump import organization_to_plain
+    from lineofsight.spec.files import parse_document, parse_strategy
+
+    org = stored_organization(store)
+    document = jsonable(organization_to_plain(org))
+    assert parse_document(document) == parse_strategy(export_strategy(store)) == org
+    document["kpis"][0]["frequency"] = "hourly"
+    document["objectives"][1]["parent"] = "nowhere"
+    with pytest.raises(SpecError) as caught:
+        parse_document(document)
+    messages = sorted(p.message for p in caught.value.problems)
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("kpi revenue: frequency: ")
+    assert messages[1] == "objective sell: parent: unknown objective 'nowhere'"

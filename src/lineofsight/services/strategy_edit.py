@@ -2,7 +2,8 @@
 
 An edit is the item as the strategy file writes it (or its removal). It is put into the
 store's strategy document in place of the item, the whole document goes through the strategy
-file's validation (`spec.files.parse_strategy`, every problem at once) and then through the
+file's validation (`spec.files.parse_document`: what `los apply` does once it has read the
+file's YAML; every problem at once) and then through the
 apply service (`services.apply.apply_organization`: one transaction, the definitions'
 history, the audit row). A preview shows the apply's plan and which alignment findings
 (`los check`, the rules that need no measurements) the edit makes appear or go.
@@ -25,8 +26,8 @@ from lineofsight.services import audit
 from lineofsight.services.apply import KINDS, Plan, apply_organization, jsonable
 from lineofsight.services.export import stored_organization
 from lineofsight.services.permissions import Reach, definition_reach
-from lineofsight.spec.dump import Plain, dump_yaml, organization_to_plain
-from lineofsight.spec.files import parse_strategy
+from lineofsight.spec.dump import Plain, organization_to_plain
+from lineofsight.spec.files import parse_document
 from lineofsight.store.database import Store, StoreConnection
 
 # Where each kind of item sits in the strategy document, and the field of the org holding it.
@@ -116,7 +117,7 @@ def edited_organization(before: m.Organization, edit: Edit) -> m.Organization:
         del items[index]
     else:
         items[index] = edit.item
-    parsed = parse_strategy(dump_yaml(document), DOCUMENT)
+    parsed = parse_document(document, DOCUMENT)
     changes: dict[str, Any] = {"notifications": parsed.notifications}
     for _path, attr in SECTIONS.values():
         kept = {item.id: item for item in getattr(before, attr)}
