@@ -56,7 +56,14 @@ def test_an_edit_is_previewed_then_saved_into_export_history_and_audit(
     )
     assert saved.status_code == 303, saved.text
     assert saved.headers["location"] == "/edit/kpi/revenue?saved=true"
-    assert 'id="edit-saved"' in client.get(saved.headers["location"]).text
+    page = client.get(saved.headers["location"]).text
+    assert 'id="edit-saved"' in page
+    history = page[page.index('id="item-history"') :]
+    body = history[history.index("<tbody>") :]
+    first = body[: body.index("</tr>")]
+    assert "editor" in first and "the web app (editor)" in first and "&#34;value&#34;: 260" in first
+    # The file the store was applied from: its name, never the server's folder.
+    assert "(strategy.yaml)" in history and "pytest-of" not in history
     block = _kpi_block(export_strategy(store), "revenue")
     assert re.search(r"target:\n\s+value: 260\n", block), block
     assert "supports" not in block

@@ -46,6 +46,7 @@ router = APIRouter()
 KIND_NAMES = {"unit": "unit", "person": "person", "objective": "objective", "kpi": "KPI"}
 ITEM_PAGES = {"unit": "/units/{}", "person": "/people/{}", "kpi": "/kpis/{}"}
 LISTED = 100  # items of each kind listed on /edit (others are reached by their id)
+HISTORY = 20  # changes of an item listed under its form
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -154,6 +155,7 @@ def _form_page(
         if item_id and kind in ITEM_PAGES
         else None,
         waits=edit_approval.must_wait(store_of(request), request.state.account),
+        history=item_history(request, kind, item_id) if item_id else [],
     )
 
 
@@ -191,6 +193,28 @@ def edit_form(
     require(may_edit(account), "the strategy's edit pages (editors only)")
     item = _stored_item(request, account, kind, item_id)
     return _form_page(request, kind, item_id, form_from_item(kind, item), saved=saved)
+
+
+def item_history(request: Request, kind: str, item_id: str) -> list[dict[str, str]]:
+    """The item's latest changes of definition, newest first (what `los history ID` lists)."""
+    from lineofsight.services.history import definition_history
+
+    try:
+        records = definition_history(store_of(request), item_id, limit=HISTORY)
+    except UsageError:
+        return []
+    return [
+        {
+            "at": r.changed_at.strftime("%Y-%m-%d %H:%M"),
+            "actor": r.actor,
+            "source": r.source or "",
+            "change": r.action if r.field is None else r.field,
+            "before": value_text(r.before) if r.action == "change" else "",
+            "after": value_text(r.after) if r.action == "change" else "",
+        }
+        for r in reversed(records)
+        if r.kind == kind
+    ]
 
 
 @router.post(
