@@ -47,6 +47,10 @@ from lineofsight.store.action_tables import actions as actions
 from lineofsight.store.action_tables import commentary as commentary
 from lineofsight.store.dialects import Document, fk_index, references
 
+# The browser's strategy edits waiting for approval, likewise in their own module.
+from lineofsight.store.edit_tables import edit_settings as edit_settings
+from lineofsight.store.edit_tables import pending_changes as pending_changes
+
 # The scheduler's table of jobs, likewise in its own module.
 from lineofsight.store.job_tables import scheduled_jobs as scheduled_jobs
 from lineofsight.store.metadata import ID

@@ -7,6 +7,9 @@
     /people/{id}, /me a person's KPIs, what is due, how it rolls up
     /alignment        the findings of `los check` (?rule=, ?severity=, ?unit=)
     /kpis/{id}/checkin, /upload   entering data
+    /checkin          an owner's every due value on one page
+    /edit...          changing the strategy: forms, preview, approval (pages_edit*)
+    /admin/users, /admin/audit, /account/password   users and tokens, the audit log, one's password
 
 Every page needs a logged-in account and checks it with the shared permission function.
 """
@@ -19,12 +22,27 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
-from lineofsight.web import pages_detail, pages_entry, pages_overview
+from lineofsight.web import (
+    pages_admin,
+    pages_admin_audit,
+    pages_detail,
+    pages_edit,
+    pages_edit_review,
+    pages_entry,
+    pages_entry_due,
+    pages_overview,
+)
 
 router = APIRouter()
 router.include_router(pages_overview.router)
 router.include_router(pages_detail.router)
 router.include_router(pages_entry.router)
+router.include_router(pages_entry_due.router)
+# The waiting changes' paths before the edit form's /edit/{kind}/{id}, which would match them.
+router.include_router(pages_edit_review.router)
+router.include_router(pages_edit.router)
+router.include_router(pages_admin.router)
+router.include_router(pages_admin_audit.router)
 
 
 def plotly_path() -> Path:
