@@ -118,9 +118,11 @@ def test_an_asset_address_changes_with_its_content(tmp_path: Path, monkeypatch) 
     (tmp_path / "a.css").write_text("a { color: red }", encoding="utf-8")
     monkeypatch.setattr(assets, "STATIC_DIR", tmp_path)
     monkeypatch.setattr(assets, "_cache", {})
+    monkeypatch.setattr(assets, "_urls", {})
     first = assets.asset_url("/static/a.css")
     (tmp_path / "a.css").write_text("a { color: blue }", encoding="utf-8")
     monkeypatch.setattr(assets, "_cache", {})
+    monkeypatch.setattr(assets, "_urls", {})
     second = assets.asset_url("/static/a.css")
     assert first.startswith("/static/a.css?v=") and second != first
     assert assets.asset_url("/static/missing.css") == "/static/missing.css"

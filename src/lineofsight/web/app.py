@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,10 +31,12 @@ BUSY_TIMEOUT_ENV = "LOS_WEB_BUSY_TIMEOUT"
 # request should not hold its thread and its user for as long as a command may wait.
 DEFAULT_BUSY_TIMEOUT = 10.0
 # Pages and API answers are compressed with Starlette's own GZipMiddleware: kept with the
-# framework, no dependency of its own, understood by every browser and HTTP client. Level 6
-# gives within 2% of level 9's size at about half its CPU (a 150 kB page: ~1 ms); brotli or
-# zstd would save ~15% more on text but add a compiled dependency for pages this small.
-COMPRESS_LEVEL = 6
+# framework, no dependency of its own, understood by every browser and HTTP client. Level 1:
+# server time is what runs short under load, and on the largest page measured (a business
+# unit's map, 1.6 MB of HTML) level 1 takes 5 ms for 186 kB where level 6 takes 44 ms for
+# 146 kB; on pages of 10-30 kB both take under 0.3 ms and differ by ~10%. brotli or zstd
+# would shrink text further but add a compiled dependency (and zstd is not in every browser).
+COMPRESS_LEVEL = 1
 COMPRESS_MIN_BYTES = 1000  # below this, the gzip header and the CPU are not worth it
 THREADS = 8  # handlers that run at once in one server process
 # `los serve` passes its scheduler setting to its workers here: seconds between two looks for
@@ -87,6 +90,30 @@ class SessionCookieMiddleware:
                 data = scope.get("state", {}).get("set_session")
                 if data:
                     headers.append(_cookie_header(scope, self.owner, data))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+class ServerTimingMiddleware:
+    """Adds `Server-Timing: app;dur=MS` to every answer: the time from the request's arrival
+    in the app to its answer's start, compression included (browsers' developer tools show it,
+    and bench/bench_pages.py reads it to tell server time from time spent queueing)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                took = (time.perf_counter() - started) * 1000
+                headers = [*message.get("headers", []), (b"server-timing", b"app;dur=%.1f" % took)]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -165,11 +192,12 @@ def create_app(
     # Inside the error handlers: its answers get the security headers.
     app.add_middleware(BodyLimitMiddleware, owner=app)
     app.add_middleware(SessionCookieMiddleware, owner=app)
-    # Outermost: every answer, errors included, is compressed for a client that takes gzip
-    # (assets come compressed already: web/assets.py). See COMPRESS_LEVEL.
+    # Every answer, errors included, is compressed for a client that takes gzip (assets come
+    # compressed already: web/assets.py). See COMPRESS_LEVEL.
     app.add_middleware(
         GZipMiddleware, minimum_size=COMPRESS_MIN_BYTES, compresslevel=COMPRESS_LEVEL
     )
+    app.add_middleware(ServerTimingMiddleware)  # outermost: its time includes the compression
 
     from lineofsight.web import api, api_docs, assets, login
 

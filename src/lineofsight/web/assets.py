@@ -53,6 +53,7 @@ class Asset:
 
 
 _cache: dict[Path, Asset] = {}
+_urls: dict[str, str] = {}  # every page asks for the same few addresses
 _lock = threading.Lock()
 
 
@@ -94,10 +95,12 @@ def load(path: Path) -> Asset:
 
 def asset_url(address: str) -> str:
     """The address of an asset with its content hash (`?v=`), for pages to link to."""
-    path = _file_of(address)
-    if path is None or not path.is_file():
-        return address
-    return f"{address}?v={load(path).digest}"
+    found = _urls.get(address)
+    if found is None:
+        path = _file_of(address)
+        found = address if path is None else f"{address}?v={load(path).digest}"
+        _urls[address] = found
+    return found
 
 
 def _accepts_gzip(request: Request) -> bool:
