@@ -194,7 +194,11 @@ def kpi_page(
     if explanation is not None:
         explanation = visible_explanation(explanation, see)
     paths = _scoped_paths(request, snap, units, kpi_id)
-    log = [e for e in measurement_log(store, kpi_id) if e.unit == at]
+    # Kept per store revision like the chart: two queries per request otherwise.
+    entries = cached_fragment(
+        cache, ("log", snap.version, kpi_id), lambda: measurement_log(store, kpi_id)
+    )
+    log = [e for e in entries if e.unit == at]
     other_units = sorted(
         (
             snap.kpi_rows[(kpi_id, u)]
