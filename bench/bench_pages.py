@@ -12,10 +12,10 @@ Pages (goal for each: p95 of server time <= 100 ms with 32 concurrent clients):
 
 BU is the business unit with the most KPIs in its subtree. The store is a copy of the one
 `bench/bench_status.py` builds under --cache (org100000/store.db), with a benchmark user added.
-`los serve` runs as a subprocess (one server process unless --workers); each page is first
-requested once (cold: the first request after start evaluates the store), warmed, then loaded
-by wrk with 32 connections for --duration seconds, sending `Accept-Encoding: gzip` as
-browsers do. Two latencies are printed for each page:
+`los serve --no-scheduler` runs as a subprocess (one server process unless --workers); each
+page is first requested once (cold: the first request after start evaluates the store),
+warmed, then loaded by wrk with 32 connections for --duration seconds, sending
+`Accept-Encoding: gzip` as browsers do. Two latencies are printed for each page:
 
 - server time: the app's own `Server-Timing: app;dur=` header, from the request's arrival in
   the app to its answer (compression included), collected by wrk's Lua hook for every answer;
@@ -283,7 +283,9 @@ def main() -> int:
         "heatmap": args.heatmap.format(bu=bu),
     }
     results = []
-    server = Server(url, args.workers)
+    # No background scheduler: its jobs (notifications of 46,753 people, refreshes) would take
+    # the CPU from the pages at moments of their own; `bench_attention.py` measures them.
+    server = Server(url, args.workers, ("--no-scheduler",))
     try:
         cookie = login_cookie(server.base)
         for name, path in pages.items():

@@ -131,12 +131,12 @@ def serve(request: Request, address: str) -> Response:
     )
 
 
-@router.get("/static/{name:path}")
+@router.api_route("/static/{name:path}", methods=["GET", "HEAD"])
 def static_file(request: Request, name: str) -> Response:
     return serve(request, f"/static/{name}")
 
 
-@router.get("/vendor/plotly.min.js")
+@router.api_route("/vendor/plotly.min.js", methods=["GET", "HEAD"])
 def plotly_js(request: Request) -> Response:
     return serve(request, "/vendor/plotly.min.js")
 

@@ -36,6 +36,7 @@ EXAMPLE_IDS = {
     "person_id": RED_KPI_OWNER,
     "objective_id": "responsive_support",
     "kind": "red",
+    "username": "cx_viewer",
 }
 LINK = re.compile(r'<a\b[^>]*\bhref="([^"#]*)[^"]*"', re.IGNORECASE)
 CRAWL_LIMIT = 400  # addresses fetched while looking for one instance of each page
