@@ -124,9 +124,9 @@ class Snapshot:
         # index, not by a scan of 100,000 rows per request. (An update of rows keeps their
         # keys: see _updated.)
         self.kpi_units = {}
-        for (kpi_id, unit), row in self.kpi_rows.items():
+        for (kpi_id, unit_id), row in self.kpi_rows.items():
             self.rows_by_unit.setdefault(row.unit or "", []).append(row)
-            self.kpi_units.setdefault(kpi_id, []).append(unit)
+            self.kpi_units.setdefault(kpi_id, []).append(unit_id)
 
     def kpi_row(self, kpi_id: str, unit: str | None = None) -> Row | None:
         """The KPI's scorecard row at `unit` (its own unit by default)."""
