@@ -7,7 +7,7 @@ needs `edit_definitions` on the unit (editors and admins of it).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -30,12 +30,73 @@ from lineofsight.web.security import verify_csrf
 router = APIRouter()
 
 
+class _Out(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+
+class BookKpiOut(_Out):
+    """A red or amber KPI of the book: value, target, chart, forecast, commentary, actions."""
+
+    id: str
+    name: str
+    unit: str
+    period: str
+    actual: float | None
+    target: float | None
+    score: float | None
+    status: str
+    chart: list[dict[str, Any]]
+    forecast: dict[str, Any] | None
+    commentary: dict[str, Any] | None
+    actions: list[dict[str, Any]]
+
+
+class ReviewOut(_Out):
+    """A review held: who attended, what was decided, the actions created in it."""
+
+    id: int
+    unit: str
+    period: str
+    held_on: dt.date
+    attendees: list[str]
+    decisions: list[str]
+    action_ids: list[int]
+    recorded_by: str | None
+    recorded_at: dt.datetime
+
+
+class Reviews(_Out):
+    reviews: list[ReviewOut]
+
+
+class BriefAnswer(_Out):
+    """The briefing book of a unit's subtree for a period (format=json)."""
+
+    unit: str
+    unit_name: str
+    period: str
+    as_of: dt.date
+    levels: int | None
+    kpi_count: int
+    units: list[dict[str, Any]]
+    objectives: list[dict[str, Any]]
+    red: list[BookKpiOut]
+    amber: list[BookKpiOut]
+    no_red: str | None
+    findings: list[dict[str, Any]]
+    finding_count: int
+    overdue: list[dict[str, Any]]
+    overdue_count: int
+    previous_review: dict[str, Any] | None
+
+
 def _account_name(account: object) -> str | None:
     return getattr(account, "username", None)
 
 
 @router.get(
     "/units/{unit_id}/brief",
+    response_model=BriefAnswer,
     summary="A unit's briefing book for a period (format json, html or pdf)",
 )
 def unit_brief(
@@ -101,6 +162,7 @@ class ReviewIn(BaseModel):
 @router.post(
     "/reviews",
     status_code=201,
+    response_model=ReviewOut,
     summary="Record a review held: attendees, decisions, new actions",
     dependencies=[Depends(verify_csrf)],
 )
@@ -127,7 +189,9 @@ def post_review(request: Request, body: ReviewIn, account: AccountDep) -> Respon
     return json_response(review_plain(held), status=201)
 
 
-@router.get("/reviews", summary="Reviews held (of a unit), the latest first")
+@router.get(
+    "/reviews", response_model=Reviews, summary="Reviews held (of a unit), the latest first"
+)
 def get_reviews(
     request: Request,
     account: AccountDep,
@@ -147,7 +211,7 @@ def get_reviews(
     return json_response({"reviews": [review_plain(r) for r in found]})
 
 
-@router.get("/reviews/{review_id}", summary="One review held")
+@router.get("/reviews/{review_id}", response_model=ReviewOut, summary="One review held")
 def get_review(request: Request, review_id: int, account: AccountDep) -> Response:
     from lineofsight.errors import UsageError
     from lineofsight.services.reviews import review
