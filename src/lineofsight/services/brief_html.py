@@ -38,7 +38,7 @@ BOOK_CSS = """
 .book .status { padding: 0 .35rem; border-radius: 4px; font-size: .85em; }
 .book .s-red { color: #b42318; background: #fde5e3; }
 .book .s-amber { color: #8a5a00; background: #fff1cc; }
-.book .s-green { color: #1a7f37; background: #e3f4e8; }
+.book .s-green { color: #187533; background: #e3f4e8; }
 .book .s-no_data, .book .s-no_target { color: #5a6270; background: #eef0f3; }
 @media (max-width: 40rem) {
   .book table, .book tbody, .book tr, .book td { display: block; width: auto; }

@@ -34,7 +34,7 @@ from lineofsight.services.brief_html import (
     summary_items,
 )
 
-STATUS_COLOURS = {"red": "#b42318", "amber": "#8a5a00", "green": "#1a7f37"}
+STATUS_COLOURS = {"red": "#b42318", "amber": "#8a5a00", "green": "#187533"}
 _FONTS_READY = False
 TABLE_ROWS = 30
 
