@@ -165,6 +165,8 @@ def test_a_review_is_recorded_through_the_api_and_shown_in_the_next_book(app: ob
         client.get(f"/api/v1/reviews/{review['id']}", headers=bearer(app, "ops_viewer")).status_code
         == 403
     )
+    assert client.get("/api/v1/reviews/999999", headers=headers).status_code == 404
+    assert client.get("/api/v1/reviews/38812308006", headers=headers).status_code == 422
     book = client.get("/api/v1/units/cs/brief?period=2026-06", headers=headers).json()
     assert book["previous_review"]["decisions"] == ["Call every account that left"]
     assert [a["title"] for a in book["previous_review"]["actions"]] == ["Win back two accounts"]

@@ -103,6 +103,8 @@ def read_reviews(
     if before is not None:
         query = query.where(reviews.c.held_on < before)
     if review_id is not None:
+        if not 0 < review_id < 2**31:  # beyond the column's integers: no such review
+            return []
         query = query.where(reviews.c.id == review_id)
     rows = list(conn.execute(query))
     links: dict[int, list[int]] = {}

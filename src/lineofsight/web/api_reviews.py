@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +28,7 @@ from lineofsight.web.errors import not_found
 from lineofsight.web.security import verify_csrf
 
 router = APIRouter()
+MAX_ID = 2**31 - 1  # review numbers are the store's 32-bit integers
 
 
 class _Out(BaseModel):
@@ -212,7 +213,11 @@ def get_reviews(
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewOut, summary="One review held")
-def get_review(request: Request, review_id: int, account: AccountDep) -> Response:
+def get_review(
+    request: Request,
+    review_id: Annotated[int, Path(ge=1, le=MAX_ID, description="The review's number.")],
+    account: AccountDep,
+) -> Response:
     from lineofsight.errors import UsageError
     from lineofsight.services.reviews import review
 
