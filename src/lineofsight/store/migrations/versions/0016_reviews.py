@@ -1,7 +1,7 @@
 """Reviews: each unit's cadence from the strategy file, the reviews held, their actions.
 
 Revision ID: 0016
-Revises: 0018
+Revises: 0015
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Strategy edits in the browser: the approval setting and the changes waiting for approval.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ rows move (a period's end, the day values fall due) beside the one a status aske
 and marks it, so that the next write still starts from the date people look at.
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0017
 """
 
 from __future__ import annotations
