@@ -5,6 +5,7 @@
     /units/{id}       a unit's scorecard
     /kpis/{id}        a KPI: chart, forecast, what changed, line of sight, history
     /people/{id}, /me a person's KPIs, what is due, how it rolls up
+    /lists/{kind}     red, amber, overdue, off track (?unit=, ?period=)
     /alignment        the findings of `los check` (?rule=, ?severity=, ?unit=)
     /kpis/{id}/checkin, /upload   entering data
 
@@ -19,12 +20,13 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
-from lineofsight.web import pages_detail, pages_entry, pages_overview
+from lineofsight.web import pages_detail, pages_entry, pages_lists, pages_overview
 
 router = APIRouter()
 router.include_router(pages_overview.router)
 router.include_router(pages_detail.router)
 router.include_router(pages_entry.router)
+router.include_router(pages_lists.router)
 
 
 def plotly_path() -> Path:

@@ -15,6 +15,7 @@ from lineofsight.services.accounts import Account
 from lineofsight.services.kpi_series import KpiChart, kpi_chart, measurement_log, recent_values
 from lineofsight.services.permissions import HIDDEN, visible_explanation
 from lineofsight.store.database import Store
+from lineofsight.web.findlists import counts, scope_of
 from lineofsight.web.pagedata import Snapshot, cached_fragment
 from lineofsight.web.pagekit import (
     Moment,
@@ -52,18 +53,22 @@ def unit_page(
         raise not_found("unit", unit_id)
     require(can(account, "read", snap, unit_id), "this unit")
     unit = snap.units[unit_id]
+    units = readable(account, snap)
+    scope = frozenset(units) if units is not None else None
+    subtree = snap.subtree(unit_id)
+    found = counts(cache_of(request), snap, when.label, scope_of(units, subtree))
 
     def draw() -> Markup:
-        return Markup(
-            templates.get_template("unit_body.html").render(
-                _unit_context(store, snap, unit_id, when)
-            )
-        )
+        context = _unit_context(store, snap, unit_id, when)
+        context["see"] = seer(snap, units)
+        context["counts"] = found
+        return Markup(templates.get_template("unit_body.html").render(context))
 
-    # The scorecard is the same for everyone allowed to see it: kept per revision and date,
-    # so a request costs the permission check and the page frame.
+    # The scorecard is the same for everyone with the same scope: kept per revision, date and
+    # scope, so a request costs the permission check and the page frame. (Links to what lies
+    # outside the reader's units are drawn as plain names.)
     body = cached_fragment(
-        cache_of(request), ("unit", snap.version, when.as_of, when.label, unit_id), draw
+        cache_of(request), ("unit", snap.version, when.as_of, when.label, unit_id, scope), draw
     )
     return render(request, "unit.html", unit=unit, body=body)
 

@@ -160,6 +160,16 @@ def _csrf(request: Request) -> str:
     return csrf_token(request)
 
 
+def _menu(account: Any) -> dict[str, bool]:
+    """Which menu entries the account may open: none that would answer 403."""
+    from lineofsight.services.permissions import ROLE_ACTIONS
+
+    grants = getattr(account, "grants", ()) or ()
+    return {
+        "upload": any("upload" in ROLE_ACTIONS.get(g.role, ()) for g in grants),
+    }
+
+
 def _period_now(request: Request) -> dict[str, str]:
     """What every page says about its period: the chosen one with its as-of date and a link
     back to today, or today's date."""
@@ -181,4 +191,5 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     context.setdefault("account", _account(request))
     context.setdefault("csrf_token", _csrf(request))
     context.setdefault("period_now", _period_now(request))
+    context.setdefault("menu", _menu(context["account"]))
     return templates.TemplateResponse(request, name, context, status_code=status_code)
