@@ -6,6 +6,7 @@
     /kpis/{id}        a KPI: chart, forecast, what changed, line of sight, history
     /people/{id}, /me a person's KPIs, what is due, how it rolls up
     /lists/{kind}     red, amber, overdue, off track (?unit=, ?period=)
+    /heatmap          units against their objectives or KPIs (?unit=, ?by=, ?period=)
     /alignment        the findings of `los check` (?rule=, ?severity=, ?unit=)
     /kpis/{id}/checkin, /upload   entering data
 
@@ -20,13 +21,14 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
-from lineofsight.web import pages_detail, pages_entry, pages_lists, pages_overview
+from lineofsight.web import pages_detail, pages_entry, pages_heatmap, pages_lists, pages_overview
 
 router = APIRouter()
 router.include_router(pages_overview.router)
 router.include_router(pages_detail.router)
 router.include_router(pages_entry.router)
 router.include_router(pages_lists.router)
+router.include_router(pages_heatmap.router)
 
 
 def plotly_path() -> Path:

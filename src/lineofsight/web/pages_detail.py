@@ -16,6 +16,7 @@ from lineofsight.services.kpi_series import KpiChart, kpi_chart, measurement_log
 from lineofsight.services.permissions import HIDDEN, visible_explanation
 from lineofsight.store.database import Store
 from lineofsight.web.findlists import counts, scope_of
+from lineofsight.web.kpi_view import fallback_chart, readable_period, thresholds
 from lineofsight.web.pagedata import Snapshot, cached_fragment
 from lineofsight.web.pagekit import (
     Moment,
@@ -123,6 +124,7 @@ def _chart_data(snap: Snapshot, chart: KpiChart) -> dict[str, Any]:
         "title": kpi.name,
         "unit_of_measure": kpi.unit_of_measure or "",
         "periods": labels,
+        "labels": [readable_period(label) for label in labels],
         "actual": [p.actual for p in chart.points],
         "target": [p.target for p in chart.points],
         "benchmark": chart.benchmark,
@@ -226,6 +228,8 @@ def kpi_page(
         row=row,
         chart=chart,
         chart_data=chart_texts(_chart_data(snap, chart)),
+        chart_fallback=fallback_chart(chart, kpi.name),
+        thresholds=thresholds(kpi, row.target if row else None, chart.range_low, chart.range_high),
         forecast=chart.forecast,
         explanation=explanation,
         explain_data=(
@@ -254,6 +258,8 @@ def _explain_data(snap: Snapshot, explanation: Any) -> dict[str, Any]:
     return {
         "from_label": explanation.from_period.label,
         "to_label": explanation.to_period.label,
+        "from_name": readable_period(explanation.from_period.label),
+        "to_name": readable_period(explanation.to_period.label),
         "from": explanation.from_value,
         "to": explanation.to_value,
         "items": [

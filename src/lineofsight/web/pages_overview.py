@@ -141,6 +141,21 @@ def _home_context(
         for o in snap.org.objectives
         if o.level.value == "strategic" and may_read(units, o.unit)
     ]
+    heading = "Strategic objectives"
+    if not strategic and units is not None:
+        # A reader of one part of the organisation sees the top of that part: the objectives
+        # of their units whose parent lies outside what they may read.
+        heading = "Your units' top objectives"
+        strategic = [
+            (o, snap.objective_rows.get(o.id))
+            for o in snap.org.objectives
+            if o.unit in units
+            and (
+                o.parent is None
+                or o.parent not in snap.objectives
+                or not may_read(units, snap.objectives[o.parent].unit)
+            )
+        ]
     own_rows = [snap.kpi_row(k.id) for k in snap.org.kpis if may_read(units, k.unit)]
     changes = []
     overdue = []
@@ -159,6 +174,7 @@ def _home_context(
         "snap": snap,
         "when": when,
         "strategic": strategic,
+        "objectives_heading": heading,
         "changes": changes[:MAX_CHANGES],
         "more_changes": max(0, len(changes) - MAX_CHANGES),
         "overdue": overdue,
