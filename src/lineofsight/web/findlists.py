@@ -95,6 +95,19 @@ def scope_roots(snap: Snapshot, readable: set[str]) -> list[str]:
     ]
 
 
+def scope_note(snap: Snapshot, readable: set[str] | None) -> str:
+    """What a scoped reader sees, for beside a list that may be short because of it: "You see
+    Customer Experience and the units below it only." Empty for a reader who sees all."""
+    if readable is None:
+        return ""
+    roots = scope_roots(snap, readable)
+    if not roots:
+        return "You may see no unit."
+    names = ", ".join(snap.name("unit", u) for u in roots)
+    below = "the units below it" if len(roots) == 1 else "the units below them"
+    return f"You see {names} and {below} only."
+
+
 def scope_sentence(snap: Snapshot, readable: set[str] | None, what: str) -> str:
     """Why a list may be empty for a scoped reader: "No red KPIs in the units you may see
     (Customer Experience and the units below it); other units are not shown to you."

@@ -15,7 +15,7 @@ from lineofsight.services.accounts import Account
 from lineofsight.services.kpi_series import KpiChart, kpi_chart, measurement_log, recent_values
 from lineofsight.services.permissions import HIDDEN, visible_explanation
 from lineofsight.store.database import Store
-from lineofsight.web.findlists import counts, scope_of
+from lineofsight.web.findlists import counts, scope_note, scope_of
 from lineofsight.web.kpi_view import fallback_chart, readable_period, thresholds
 from lineofsight.web.pagedata import Snapshot, cached_fragment
 from lineofsight.web.pagekit import (
@@ -340,6 +340,8 @@ def person_page(
             for k in kpi_ids
         },
         paths=_scoped_paths(request, snap, units, person_id),
+        hidden_kpis=len(snap.kpis_by_owner.get(person_id, [])) - len(kpi_ids),
+        scope_note=scope_note(snap, units),
         mission=MISSION,
         periods=recent_periods(snap.org.calendar),
     )

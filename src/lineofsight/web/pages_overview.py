@@ -14,7 +14,7 @@ from markupsafe import Markup
 from lineofsight.domain.periods import PeriodError, check_date, parse_period, previous_period
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.services.accounts import Account
-from lineofsight.web.findlists import counts, scope_of, scope_sentence
+from lineofsight.web.findlists import counts, scope_note, scope_of, scope_sentence
 from lineofsight.web.pagedata import Row, Snapshot, cached_fragment
 from lineofsight.web.pagekit import (
     Moment,
@@ -349,6 +349,7 @@ def strategy_map(
             "unit_choices": [u for u in snap.org.units if may_read(units, u.id)],
             "problem": problem,
             "periods": recent_periods(snap.org.calendar),
+            "scope_note": scope_note(snap, units),
         }
         return Markup(templates.get_template("map_body.html").render(context))
 
@@ -426,6 +427,7 @@ def alignment(
         rows=rows,
         total=len(report.findings),
         codes=codes,
+        scope_note=scope_note(snap, units),
         rule=(rule or "").upper(),
         severity=severity or "",
         unit=unit or "",
