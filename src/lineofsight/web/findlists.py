@@ -73,17 +73,24 @@ def scope_of(readable: set[str] | None, unit_subtree: set[str] | None) -> set[st
 def counts(
     cache: ScorecardCache, snap: Snapshot, label: str, units: set[str] | None
 ) -> dict[str, int]:
-    """How many KPI rows have each status (and are overdue) within `units` (None: all)."""
+    """How many KPI rows have each status (and are overdue) within `units` (None: all), kept
+    per snapshot and scope. (Never called while a kept fragment is being made: the cache
+    makes one thing at a time.)"""
     index = status_index(cache, snap, label)
     if units is None:
         return {key: len(rows) for key, rows in index.groups.items()}
-    found = dict.fromkeys(index.groups, 0)
-    for unit in units:
-        for row in snap.rows_by_unit.get(unit, ()):
-            found[row.status] = found.get(row.status, 0) + 1
-            if row.data == "overdue":
-                found["overdue"] += 1
-    return found
+
+    def count() -> dict[str, int]:
+        found = dict.fromkeys(index.groups, 0)
+        for unit in units:
+            for row in snap.rows_by_unit.get(unit, ()):
+                found[row.status] = found.get(row.status, 0) + 1
+                if row.data == "overdue":
+                    found["overdue"] += 1
+        return found
+
+    key = ("status-counts", snap.version, snap.as_of, label, frozenset(units))
+    return cached_fragment(cache, key, count)
 
 
 def scope_roots(snap: Snapshot, readable: set[str]) -> list[str]:

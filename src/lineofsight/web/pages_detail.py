@@ -228,7 +228,11 @@ def kpi_page(
         row=row,
         chart=chart,
         chart_data=chart_texts(_chart_data(snap, chart)),
-        chart_fallback=fallback_chart(chart, kpi.name),
+        chart_fallback=cached_fragment(
+            cache,
+            ("chart-svg", snap.version, when.as_of, kpi_id, at),
+            lambda: fallback_chart(chart, kpi.name),
+        ),
         thresholds=thresholds(kpi, row.target if row else None, chart.range_low, chart.range_high),
         forecast=chart.forecast,
         explanation=explanation,

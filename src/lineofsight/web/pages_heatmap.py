@@ -149,7 +149,15 @@ def heatmap(
     scope = frozenset(units) if units is not None else None
 
     def draw() -> Markup:
-        context: dict[str, Any] = {"snap": snap, "when": when, "top": top, "by": by}
+        context: dict[str, Any] = {
+            "snap": snap,
+            "when": when,
+            "top": top,
+            "by": by,
+            "unit_choices": [u for u in snap.org.units if may_read(units, u.id)],
+            "periods": recent_periods(snap.org.calendar),
+            "see": seer(snap, units),
+        }
         if top is not None:
             rows = [top] + [c for c in snap.child_units.get(top, ()) if may_read(units, c)]
             context["rows"] = rows
@@ -170,16 +178,4 @@ def heatmap(
 
     key = ("heatmap", snap.version, when.as_of, when.label, top, by, scope)
     body = cached_fragment(cache_of(request), key, draw)
-    return render(
-        request,
-        "heatmap.html",
-        body=body,
-        when=when,
-        snap=snap,
-        top=top or "",
-        by=by,
-        problem=problem,
-        unit_choices=[u for u in snap.org.units if may_read(units, u.id)],
-        periods=recent_periods(snap.org.calendar),
-        see=seer(snap, units),
-    )
+    return render(request, "heatmap.html", body=body, problem=problem)

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from lineofsight.services.accounts import Account
 from lineofsight.web.findlists import (
@@ -34,7 +35,7 @@ from lineofsight.web.pagekit import (
     store_of,
 )
 from lineofsight.web.security import page_account
-from lineofsight.web.templating import render
+from lineofsight.web.templating import render, templates
 
 router = APIRouter()
 
@@ -94,22 +95,29 @@ def status_list(
     else:
         rows = in_scope(status_index(cache_of(request), snap, when.label).groups[kind], scope)
     what = LISTS[kind][0].lower() + LISTS[kind][1:]
-    return render(
-        request,
-        "list.html",
-        snap=snap,
-        when=when,
-        kind=kind,
-        heading=LISTS[kind],
-        lists=LISTS,
-        rows=rows[:SHOWN],
-        total=len(rows),
-        calls=calls,
-        counts=counts(cache_of(request), snap, when.label, scope),
-        unit=unit or "",
-        unit_choices=[u for u in snap.org.units if may_read(units, u.id)],
-        problem=problem,
-        empty_scope=scope_sentence(snap, units, what),
-        periods=recent_periods(snap.org.calendar),
-        see=seer(snap, units),
-    )
+    found = counts(cache_of(request), snap, when.label, scope)
+
+    def draw() -> Markup:
+        context = {
+            "snap": snap,
+            "when": when,
+            "kind": kind,
+            "heading": LISTS[kind],
+            "rows": rows[:SHOWN],
+            "total": len(rows),
+            "calls": calls,
+            "counts": found,
+            "unit": unit or "",
+            "unit_choices": [u for u in snap.org.units if may_read(units, u.id)],
+            "problem": problem,
+            "empty_scope": scope_sentence(snap, units, what),
+            "periods": recent_periods(snap.org.calendar),
+            "see": seer(snap, units),
+        }
+        return Markup(templates.get_template("list_body.html").render(context))
+
+    # A list of thousands of rows is drawn once per revision, date, list, unit and scope.
+    readers = frozenset(units) if units is not None else None
+    key = ("list", snap.version, when.as_of, when.label, kind, unit, problem, readers)
+    body = cached_fragment(cache_of(request), key, draw)
+    return render(request, "list.html", heading=LISTS[kind], body=body)

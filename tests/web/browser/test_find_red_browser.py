@@ -34,6 +34,8 @@ def test_the_red_box_opens_the_list_los_status_gives(
     log_in(page, served, "admin", f"/?period={PERIOD}")
     page.locator("ul.counts li[data-status='red'] a").click()
     page.wait_for_url(f"**/lists/red?period={PERIOD}")
+    page.locator("#status-list, #empty-reason").first.wait_for()
+    page.screenshot(path=str(artifacts / f"{served.kind}-red-list.png"), full_page=True)
     rows = page.locator("#status-list tbody tr")
     shown = {
         (rows.nth(i).get_attribute("data-kpi"), rows.nth(i).get_attribute("data-unit"))
@@ -41,7 +43,6 @@ def test_the_red_box_opens_the_list_los_status_gives(
     }
     assert shown == red_in_los_status(served)
     assert page.locator("#period-now").inner_text().startswith(f"Period {PERIOD}")
-    page.screenshot(path=str(artifacts / f"{served.kind}-red-list.png"), full_page=True)
     # From the list to the KPI, still in October.
     page.locator(f"#status-list tr[data-kpi='{RED_KPI}'] td a").first.click()
     page.wait_for_url(f"**/kpis/{RED_KPI}?period={PERIOD}")
