@@ -15,7 +15,7 @@ from lineofsight.services.accounts import Account
 from lineofsight.services.kpi_series import KpiChart, kpi_chart, measurement_log, recent_values
 from lineofsight.services.permissions import HIDDEN, visible_explanation
 from lineofsight.store.database import Store
-from lineofsight.web.findlists import counts, scope_note, scope_of
+from lineofsight.web.findlists import counts, kpi_links, scope_note, scope_of
 from lineofsight.web.kpi_view import fallback_chart, readable_period, thresholds
 from lineofsight.web.pagedata import Snapshot, cached_fragment
 from lineofsight.web.pagekit import (
@@ -203,20 +203,19 @@ def kpi_page(
         explanation = visible_explanation(explanation, see)
     paths = _scoped_paths(request, snap, units, kpi_id)
     log = [e for e in measurement_log(store, kpi_id) if e.unit == at]
+    # Looked up in indexes kept per snapshot: a walk over 100,000 rows per request would
+    # cost more than the rest of the page.
+    index = kpi_links(cache, snap, when.label)
     other_units = sorted(
-        (
-            r
-            for (k, u), r in snap.kpi_rows.items()
-            if k == kpi_id and u != at and see("unit", u or "")
-        ),
+        (r for r in index.rows.get(kpi_id, ()) if r.unit != at and see("unit", r.unit or "")),
         key=lambda r: r.unit or "",
     )
     drivers = [d for d in snap.feeders.get(kpi_id, []) if see("kpi", d)]
     driven = [link.kpi for link in kpi.contributes_to if see("kpi", link.kpi)]
     driven += [
         k
-        for k, ins in snap.feeders.items()
-        if kpi_id in ins and k not in driven and snap.kpis[k].formula is not None and see("kpi", k)
+        for k in index.read_by.get(kpi_id, ())
+        if k not in driven and snap.kpis[k].formula is not None and see("kpi", k)
     ]
     return render(
         request,

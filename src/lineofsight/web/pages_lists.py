@@ -21,6 +21,7 @@ from lineofsight.web.findlists import (
     scope_of,
     scope_sentence,
     status_index,
+    unit_choices,
 )
 from lineofsight.web.pagedata import Row, Snapshot, cached_fragment
 from lineofsight.web.pagekit import (
@@ -87,17 +88,19 @@ def status_list(
         else:
             subtree = snap.subtree(unit)
     scope = scope_of(units, subtree)
-    calls: dict[str, Any] = {}
-    if kind == "off-track":
-        found = _off_track(request, snap, when, scope)
-        rows = [row for row, _ in found]
-        calls = {row.id: call for row, call in found}
-    else:
-        rows = in_scope(status_index(cache_of(request), snap, when.label).groups[kind], scope)
+    # Everything kept is fetched before drawing: a kept fragment must not ask for another
+    # while it is made (the cache makes one thing at a time).
+    off_track = _off_track(request, snap, when, scope) if kind == "off-track" else []
+    index = status_index(cache_of(request), snap, when.label)
     what = LISTS[kind][0].lower() + LISTS[kind][1:]
     found = counts(cache_of(request), snap, when.label, scope)
 
     def draw() -> Markup:
+        if kind == "off-track":
+            rows = [row for row, _ in off_track]
+            calls = {row.id: call for row, call in off_track}
+        else:
+            rows, calls = in_scope(index.groups[kind], scope), {}
         context = {
             "snap": snap,
             "when": when,
@@ -108,7 +111,7 @@ def status_list(
             "calls": calls,
             "counts": found,
             "unit": unit or "",
-            "unit_choices": [u for u in snap.org.units if may_read(units, u.id)],
+            "unit_choices": [snap.units[u] for u in unit_choices(snap, unit, units)],
             "problem": problem,
             "empty_scope": scope_sentence(snap, units, what),
             "periods": recent_periods(snap.org.calendar),
