@@ -337,3 +337,24 @@ def test_a_scoped_reader_following_every_link_meets_no_403(app: object, username
                 todo.append((href, path))
     assert len(seen) > 50
     assert refused == []
+
+
+def test_unit_choosers_offer_the_units_around_the_one_shown(app: object) -> None:
+    client = login(app, "admin")
+    html = client.get("/lists/red", params={"unit": "customer_service"}).text
+    offered = set(
+        re.findall(
+            r'<option value="([a-z_0-9]+)"', html.split('id="unit"')[1].split("</select>")[0]
+        )
+    )
+    # Up to the top, the unit itself and the units below it; not the whole organisation.
+    assert {"techinnovate", "customer_experience", "customer_service"} <= offered
+    assert {"support_t1", "support_t2"} <= offered
+    assert "sales_emea" not in offered
+
+
+def test_a_scoped_readers_heatmap_starts_at_their_unit(app: object) -> None:
+    html = login(app, "rnd_admin").get("/heatmap", params={"period": PERIOD}).text
+    assert "<h1>Heatmap of Research &amp; Development</h1>" in html
+    rows = re.findall(r'<tr data-unit="([^"]+)">', html)
+    assert rows and rows[0] == "rnd" and "techinnovate" not in rows

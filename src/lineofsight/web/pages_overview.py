@@ -14,7 +14,13 @@ from markupsafe import Markup
 from lineofsight.domain.periods import PeriodError, check_date, parse_period, previous_period
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.services.accounts import Account
-from lineofsight.web.findlists import counts, scope_note, scope_of, scope_sentence
+from lineofsight.web.findlists import (
+    counts,
+    scope_note,
+    scope_of,
+    scope_sentence,
+    unit_choices,
+)
 from lineofsight.web.pagedata import Row, Snapshot, cached_fragment
 from lineofsight.web.pagekit import (
     Moment,
@@ -346,7 +352,7 @@ def strategy_map(
             "top": top,
             "loose": loose,
             "unit": shown,
-            "unit_choices": [u for u in snap.org.units if may_read(units, u.id)],
+            "unit_choices": [snap.units[u] for u in unit_choices(snap, unit, units)],
             "problem": problem,
             "periods": recent_periods(snap.org.calendar),
             "scope_note": scope_note(snap, units),
@@ -396,6 +402,7 @@ def alignment(
     units = readable(account, snap)
 
     report = cache_of(request).findings(when.as_of)
+    keep_unit = unit if unit and unit in snap.units and may_read(units, unit) else None
     keep = snap.subtree(unit) if unit and unit in snap.units else None
     rows = []
     for finding in sorted(report.findings, key=lambda f: (f.severity.rank, f.code, f.subject.id)):
@@ -431,6 +438,6 @@ def alignment(
         rule=(rule or "").upper(),
         severity=severity or "",
         unit=unit or "",
-        unit_choices=[u for u in snap.org.units if may_read(units, u.id)],
+        unit_choices=[snap.units[u] for u in unit_choices(snap, keep_unit, units)],
         periods=recent_periods(snap.org.calendar),
     )
