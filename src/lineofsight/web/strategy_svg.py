@@ -143,7 +143,7 @@ def _box(snap: Snapshot, objective_id: str, x: float, y: float) -> Markup:
     if row is not None and row.items:
         label += f" ({row.items})"
     return Markup(
-        '<a href="{href}" aria-label="{label}" class="s-{status}">'
+        '<a href="{href}" class="s-{status}">'
         "<title>{label}</title>"
         '<rect x="{x}" y="{y}" width="{bw}" height="{bh}" rx="5"/>'
         '<text x="{tx}" y="{ty1}" class="t">{title}</text>'
