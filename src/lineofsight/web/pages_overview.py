@@ -117,7 +117,8 @@ def _attention(
         person = None
 
     def draw() -> Markup:
-        context: dict[str, Any] = {"attention": None}
+        # `when` lets the list's links keep the page's period (see templating.link).
+        context: dict[str, Any] = {"attention": None, "when": when}
         if person is not None:
             found = inbox(
                 store_of(request),
@@ -127,6 +128,7 @@ def _attention(
                 organization=snap.org,
             )
             context = {
+                "when": when,
                 "attention": found,
                 "attention_groups": grouped(found.items),
                 "attention_shown": ATTENTION_SHOWN,
