@@ -354,3 +354,26 @@ def test_a_scoped_readers_heatmap_starts_at_their_unit(app: object) -> None:
     assert "<h1>Heatmap of Research &amp; Development</h1>" in html
     rows = re.findall(r'<tr data-unit="([^"]+)">', html)
     assert rows and rows[0] == "rnd" and "techinnovate" not in rows
+
+
+def test_the_off_track_list_holds_the_kpis_whose_page_says_off_track(app: object) -> None:
+    client = login(app, "admin")
+    html = client.get("/lists/off-track", params={"period": PERIOD}).text
+    found = listed(html)
+    assert (RED_KPI, "support_t2") in found
+    for kpi_id, _unit in found:
+        page = client.get(f"/kpis/{kpi_id}", params={"period": PERIOD}).text
+        forecast = page.split("<h2>Forecast</h2>")[1].split("</div>")[0]
+        assert "off track" in forecast, kpi_id
+    # A KPI whose page says it is on track is not listed.
+    on_track = re.findall(
+        r'href="/kpis/([a-z_0-9]+)\?period',
+        client.get("/lists/green", params={"period": PERIOD}).text,
+    )
+    checked = 0
+    for kpi_id in on_track[:8]:
+        page = client.get(f"/kpis/{kpi_id}", params={"period": PERIOD}).text
+        if "✓</span> on track" in page:
+            assert kpi_id not in {k for k, _ in found}
+            checked += 1
+    assert checked >= 1
