@@ -254,6 +254,8 @@ def test_the_kpi_page_shows_bands_a_chart_without_script_and_readable_periods(
     assert "at most 3.142" in text and "above 3.456" in text  # decrease, 10% tolerance
     chart = html.split('id="kpi-chart"')[1].split("</div>")[0]
     assert '<svg class="fallback"' in chart and "<polyline" in chart
+    # The forecast with its 80% interval is drawn too (the KPI is forecast off track).
+    assert 'class="forecast"' in chart and '<polygon class="interval"' in chart
     assert re.search(r">(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) 20\d\d</text>", chart)
     data = json.loads(html.split('id="kpi-chart-data">')[1].split("</script>")[0])
     assert data["labels"][data["periods"].index("2026-10")] == "Oct 2026"

@@ -100,9 +100,17 @@ W, H, LEFT, RIGHT, TOP, BOTTOM = 720, 300, 64, 12, 12, 44
 
 
 def fallback_chart(chart: KpiChart, title: str) -> Markup:
-    """The actuals and the target path as an SVG line chart, with labelled axes."""
+    """The actuals, the target path and the forecast with its 80% interval as an SVG line
+    chart, with labelled axes."""
     points = chart.points
+    at = {p.period: i for i, p in enumerate(points)}
+    path = [
+        p
+        for p in (chart.forecast.path if chart.forecast is not None else ())
+        if p.period.label in at
+    ]
     values = [v for p in points for v in (p.actual, p.target) if v is not None]
+    values += [v for p in path for v in (p.low, p.high)]
     if not points or not values:
         return Markup('<p class="muted">No values to draw yet.</p>')
     low, high, ticks = nice_range(values)
@@ -142,16 +150,26 @@ def fallback_chart(chart: KpiChart, title: str) -> Markup:
         for i, p in enumerate(points)
         if i % every == 0 or i == count - 1
     ]
+    if path:
+        band = [f"{x(at[p.period.label]):.1f},{y(p.high):.1f}" for p in path]
+        band += [f"{x(at[p.period.label]):.1f},{y(p.low):.1f}" for p in reversed(path)]
+        parts.append(Markup('<polygon class="interval" points="{0}"/>').format(" ".join(band)))
+        projected: list[float | None] = [None] * count
+        for p in path:
+            projected[at[p.period.label]] = p.value
+        parts.append(line(projected, "forecast"))
     parts.append(line([p.target for p in points], "target"))
     parts.append(line([p.actual for p in points], "actual"))
     return Markup(
         '<svg class="fallback" viewBox="0 0 {w} {h}" role="img" aria-label="{title}: actual '
-        '(solid) and target path (dashed), {first} to {last}">{parts}'
-        '<text x="{lx}" y="{ly}">— actual   - - target path</text></svg>'
+        '(solid), target path (dashed){fc}, {first} to {last}">{parts}'
+        '<text x="{lx}" y="{ly}">— actual   - - target path{fc_key}</text></svg>'
     ).format(
         w=W,
         h=H,
         title=title,
+        fc=", forecast with its 80% interval (shaded)" if path else "",
+        fc_key="   ·-· forecast (shaded: 80% interval)" if path else "",
         first=readable_period(points[0].period),
         last=readable_period(points[-1].period),
         parts=Markup("").join(parts),
