@@ -143,12 +143,17 @@ def fallback_chart(chart: KpiChart, title: str) -> Markup:
         for t in ticks
     ]
     every = max(1, math.ceil(count / 8))  # at most 8 period labels: readable at 390 px
+    shown = list(range(0, count, every))
+    if count - 1 - shown[-1] >= every * 0.75:  # the last period too, when it does not crowd
+        shown.append(count - 1)
     parts += [
-        Markup('<text x="{0:.1f}" y="{1}" text-anchor="middle">{2}</text>').format(
-            x(i), H - BOTTOM + 18, readable_period(p.period)
+        Markup('<text x="{0:.1f}" y="{1}" text-anchor="{2}">{3}</text>').format(
+            x(i),
+            H - BOTTOM + 18,
+            "end" if i == count - 1 and i > 0 else "middle",
+            readable_period(points[i].period),
         )
-        for i, p in enumerate(points)
-        if i % every == 0 or i == count - 1
+        for i in shown
     ]
     if path:
         band = [f"{x(at[p.period.label]):.1f},{y(p.high):.1f}" for p in path]
