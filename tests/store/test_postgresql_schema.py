@@ -184,11 +184,13 @@ def test_the_migration_moves_a_store_with_data_down_and_up(
         assert set(_json_types(store).values()) == {"json"}
         assert not {fk for fk in _foreign_keys(store) if fk[1] in ("unit_id", "parent_id")}
         assert _comments(store) == 0
-        # The kept scorecards', the scheduled jobs' and the notifications' tables come with
-        # later migrations: moving down drops them.
+        # The kept scorecards', the scheduled jobs', the notifications' and the actions' tables
+        # come with later migrations: moving down drops them.
         later = {"scorecard_snapshots", "scorecard_patches", "scheduled_jobs"}
         later |= {"notification_settings", "notification_preferences", "notification_outbox"}
         later |= {"source_runs", "source_marks", "source_writes"}
+        later |= {"actions", "action_milestones", "commentary"}
+        later |= {"edit_settings", "pending_changes"}
         assert _counts(store) == {k: v for k, v in counts.items() if k not in later}
         store.migrate()
         assert set(_json_types(store).values()) == {"json", "jsonb"}

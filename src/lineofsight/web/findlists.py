@@ -54,31 +54,6 @@ def status_index(cache: ScorecardCache, snap: Snapshot, label: str) -> StatusInd
     return cached_fragment(cache, key, build)
 
 
-@dataclass(frozen=True, slots=True)
-class KpiLinks:
-    """A snapshot's KPI rows by KPI (one per unit it is scored at), and the KPIs that read
-    each KPI (the inverse of `Snapshot.feeders`)."""
-
-    rows: dict[str, list[Row]]
-    read_by: dict[str, list[str]]
-
-
-def kpi_links(cache: ScorecardCache, snap: Snapshot, label: str) -> KpiLinks:
-    """The KPI page's indexes, kept per snapshot."""
-
-    def build() -> KpiLinks:
-        rows: dict[str, list[Row]] = {}
-        for row in snap.kpi_rows.values():
-            rows.setdefault(row.id, []).append(row)
-        read_by: dict[str, list[str]] = {}
-        for kpi_id, inputs in snap.feeders.items():
-            for input_id in inputs:
-                read_by.setdefault(input_id, []).append(kpi_id)
-        return KpiLinks(rows, read_by)
-
-    return cached_fragment(cache, ("kpi-links", snap.version, snap.as_of, label), build)
-
-
 def in_scope(rows: Iterable[Row], units: Collection[str] | None) -> list[Row]:
     """The rows at units in `units` (None: every row)."""
     if units is None:
@@ -116,25 +91,6 @@ def counts(
 
     key = ("status-counts", snap.version, snap.as_of, label, frozenset(units))
     return cached_fragment(cache, key, count)
-
-
-# A unit chooser lists at most this many units: an organisation of 20,000 units would make a
-# megabyte of <option>s on every page.
-MAX_CHOICES = 200
-
-
-def unit_choices(snap: Snapshot, unit: str | None, readable: set[str] | None) -> list[str]:
-    """The units a chooser offers, to move up and down from `unit`: the reader's top units,
-    the units above `unit` that the reader may see, `unit` itself and the units below it."""
-    tops = scope_roots(snap, readable) if readable is not None else snap.child_units.get(None, [])
-    around = list(tops)
-    if unit is not None and unit in snap.units:
-        around += [a for a in snap.ancestors(unit) if readable is None or a in readable]
-        around += [unit, *snap.child_units.get(unit, ())]
-    else:
-        for top in tops:
-            around += snap.child_units.get(top, ())
-    return list(dict.fromkeys(around))[:MAX_CHOICES]
 
 
 def scope_roots(snap: Snapshot, readable: set[str]) -> list[str]:

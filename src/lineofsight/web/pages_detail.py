@@ -15,7 +15,7 @@ from lineofsight.services.accounts import Account
 from lineofsight.services.kpi_series import KpiChart, kpi_chart, measurement_log, recent_values
 from lineofsight.services.permissions import HIDDEN, visible_explanation
 from lineofsight.store.database import Store
-from lineofsight.web.findlists import counts, kpi_links, scope_note, scope_of
+from lineofsight.web.findlists import counts, scope_note, scope_of
 from lineofsight.web.kpi_view import fallback_chart, readable_period, thresholds
 from lineofsight.web.pagedata import Snapshot, cached_fragment
 from lineofsight.web.pagekit import (
@@ -202,21 +202,22 @@ def kpi_page(
     if explanation is not None:
         explanation = visible_explanation(explanation, see)
     paths = _scoped_paths(request, snap, units, kpi_id)
-    log = [e for e in measurement_log(store, kpi_id) if e.unit == at]
-    # Looked up in indexes kept per snapshot: a walk over 100,000 rows per request would
-    # cost more than the rest of the page.
-    index = kpi_links(cache, snap, when.label)
+    # Kept per store revision like the chart: two queries per request otherwise.
+    entries = cached_fragment(
+        cache, ("log", snap.version, kpi_id), lambda: measurement_log(store, kpi_id)
+    )
+    log = [e for e in entries if e.unit == at]
     other_units = sorted(
-        (r for r in index.rows.get(kpi_id, ()) if r.unit != at and see("unit", r.unit or "")),
+        (
+            snap.kpi_rows[(kpi_id, u)]
+            for u in snap.kpi_units.get(kpi_id, ())
+            if u != at and see("unit", u or "")
+        ),
         key=lambda r: r.unit or "",
     )
     drivers = [d for d in snap.feeders.get(kpi_id, []) if see("kpi", d)]
     driven = [link.kpi for link in kpi.contributes_to if see("kpi", link.kpi)]
-    driven += [
-        k
-        for k in index.read_by.get(kpi_id, ())
-        if k not in driven and snap.kpis[k].formula is not None and see("kpi", k)
-    ]
+    driven += [k for k in snap.formula_users.get(kpi_id, ()) if k not in driven and see("kpi", k)]
     return render(
         request,
         "kpi.html",

@@ -19,8 +19,8 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from lineofsight.services.accounts import Account
-from lineofsight.web.findlists import scope_roots, unit_choices
-from lineofsight.web.pagedata import Row, Snapshot, cached_fragment
+from lineofsight.web.findlists import scope_roots
+from lineofsight.web.pagedata import Row, Snapshot, cached_fragment, unit_choices
 from lineofsight.web.pagekit import cache_of, may_read, page_view, readable, recent_periods, seer
 from lineofsight.web.security import page_account
 from lineofsight.web.templating import render, templates
@@ -154,7 +154,7 @@ def heatmap(
             "when": when,
             "top": top,
             "by": by,
-            "unit_choices": [snap.units[u] for u in unit_choices(snap, top, units)],
+            "unit_choices": unit_choices(snap, units, top),
             "periods": recent_periods(snap.org.calendar),
             "see": seer(snap, units),
         }

@@ -21,9 +21,8 @@ from lineofsight.web.findlists import (
     scope_of,
     scope_sentence,
     status_index,
-    unit_choices,
 )
-from lineofsight.web.pagedata import Row, Snapshot, cached_fragment
+from lineofsight.web.pagedata import Row, Snapshot, cached_fragment, unit_choices
 from lineofsight.web.pagekit import (
     Moment,
     cache_of,
@@ -111,7 +110,7 @@ def status_list(
             "calls": calls,
             "counts": found,
             "unit": unit or "",
-            "unit_choices": [snap.units[u] for u in unit_choices(snap, unit, units)],
+            "unit_choices": unit_choices(snap, units, unit),
             "problem": problem,
             "empty_scope": scope_sentence(snap, units, what),
             "periods": recent_periods(snap.org.calendar),

@@ -14,14 +14,8 @@ from markupsafe import Markup
 from lineofsight.domain.periods import PeriodError, check_date, parse_period, previous_period
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.services.accounts import Account
-from lineofsight.web.findlists import (
-    counts,
-    scope_note,
-    scope_of,
-    scope_sentence,
-    unit_choices,
-)
-from lineofsight.web.pagedata import Row, Snapshot, cached_fragment
+from lineofsight.web.findlists import counts, scope_note, scope_of, scope_sentence
+from lineofsight.web.pagedata import Row, Snapshot, cached_fragment, unit_choices
 from lineofsight.web.pagekit import (
     Moment,
     cache_of,
@@ -354,7 +348,7 @@ def strategy_map(
             "top": top,
             "loose": loose,
             "unit": shown,
-            "unit_choices": [snap.units[u] for u in unit_choices(snap, unit, units)],
+            "unit_choices": unit_choices(snap, units, unit),
             "problem": problem,
             "periods": recent_periods(snap.org.calendar),
             "scope_note": scope_note(snap, units),
@@ -440,6 +434,6 @@ def alignment(
         rule=(rule or "").upper(),
         severity=severity or "",
         unit=unit or "",
-        unit_choices=[snap.units[u] for u in unit_choices(snap, keep_unit, units)],
+        unit_choices=unit_choices(snap, units, keep_unit),
         periods=recent_periods(snap.org.calendar),
     )

@@ -1,0 +1,151 @@
+"""Commentary per KPI or objective and period: the analysis (why) and the recommendation (what
+next), with author and time; a new text is a new version and the old ones stay as history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from lineofsight.domain.actions import MAX_COMMENT, SUBJECT_TYPES, Comment, subject_key
+from lineofsight.domain.periods import ACCEPTED_FORMS, PeriodError, parse_period
+from lineofsight.errors import Problem, UsageError
+from lineofsight.services import audit
+from lineofsight.services.workspace import local_user
+from lineofsight.store import actions as stored
+from lineofsight.store.database import Store, StoreConnection
+from lineofsight.store.organization import read_calendar
+
+__all__ = [
+    "comment_history",
+    "comment_plain",
+    "comments_for",
+    "period_label",
+    "write_comment",
+]
+
+
+def comments_for(
+    store: Store, *, subjects: Iterable[tuple[str, str]], period: str | None = None
+) -> list[Comment]:
+    """The current version of each subject's comment for the period (every period: None),
+    ordered by subject, then period."""
+    with store.reading() as conn:
+        label = None if period is None else period_label(conn, period)
+        return stored.read_latest_comments(conn, subjects, label)
+
+
+def comment_history(store: Store, subject_type: str, subject_id: str, period: str) -> list[Comment]:
+    """Every version of a subject's comment for a period, newest first."""
+    with store.reading() as conn:
+        label = period_label(conn, period)
+        return stored.read_comment_history(conn, subject_type, subject_id, label)
+
+
+def write_comment(
+    store: Store,
+    actor: str | None,
+    *,
+    subject_type: str,
+    subject_id: str,
+    period: str,
+    analysis: str,
+    recommendation: str,
+) -> Comment:
+    """Store a new version of the comment (one transaction with its audit row); the same text
+    as the current version stores nothing and gives that version back."""
+    with store.transaction() as conn:
+        return add_comment(
+            conn,
+            actor,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            period=period,
+            analysis=analysis,
+            recommendation=recommendation,
+        )
+
+
+def add_comment(
+    conn: StoreConnection,
+    actor: str | None,
+    *,
+    subject_type: str,
+    subject_id: str,
+    period: str,
+    analysis: str,
+    recommendation: str,
+) -> Comment:
+    """`write_comment` inside the caller's transaction (a check-in with its comment)."""
+    problems: list[Problem] = []
+    if subject_type not in SUBJECT_TYPES:
+        problems.append(Problem("subject_type", 0, "must be one of: " + ", ".join(SUBJECT_TYPES)))
+    elif not stored.existing_subjects(conn, [(subject_type, subject_id)]):
+        word = "KPI" if subject_type == "kpi" else "objective"
+        problems.append(Problem("subject_id", 0, f"unknown {word} '{subject_id}'"))
+    label = None
+    try:
+        label = period_label(conn, period)
+    except UsageError as exc:
+        problems.extend(exc.problems)
+    texts = {"analysis": analysis, "recommendation": recommendation}
+    for name, value in texts.items():
+        if not isinstance(value, str):
+            problems.append(Problem(name, 0, "must be text"))
+        elif len(value) > MAX_COMMENT:
+            problems.append(Problem(name, 0, f"is longer than {MAX_COMMENT} characters"))
+    if not problems and not (analysis.strip() or recommendation.strip()):
+        problems.append(Problem("analysis", 0, "give an analysis or a recommendation"))
+    if problems or label is None:
+        raise UsageError(str(problems[0]), problems)
+    analysis, recommendation = analysis.strip(), recommendation.strip()
+    history = stored.read_comment_history(conn, subject_type, subject_id, label)
+    if history and (history[0].analysis, history[0].recommendation) == (
+        analysis,
+        recommendation,
+    ):
+        return history[0]
+    comment = Comment(
+        subject_type=subject_type,
+        subject_id=subject_id,
+        period=label,
+        analysis=analysis,
+        recommendation=recommendation,
+        author=actor,
+        at=dt.datetime.now(dt.UTC),
+        version=(history[0].version if history else 0) + 1,
+    )
+    stored.insert_comment(conn, comment)
+    audit.record(
+        conn,
+        actor=actor or local_user(),
+        action="comment.write",
+        subject=subject_key(subject_type, subject_id),
+        before=comment_plain(history[0]) if history else None,
+        after=comment_plain(comment),
+        at=comment.at,
+    )
+    return comment
+
+
+def period_label(conn: StoreConnection, period: str) -> str:
+    """The period's canonical label in the organisation's calendar (`2026-q3` -> `2026-Q3`);
+    UsageError naming the field `period` when it is no period."""
+    try:
+        return parse_period(str(period).strip(), read_calendar(conn)).label
+    except PeriodError as exc:
+        reason = str(exc) or f"write {ACCEPTED_FORMS}"
+        raise UsageError(f"period: {reason}", [Problem("period", 0, reason)]) from None
+
+
+def comment_plain(comment: Comment) -> dict[str, Any]:
+    """The comment as JSON-ready values (the API's shape and the audit log's)."""
+    return {
+        "subject": {"kind": comment.subject_type, "id": comment.subject_id},
+        "period": comment.period,
+        "analysis": comment.analysis,
+        "recommendation": comment.recommendation,
+        "author": comment.author,
+        "at": comment.at.isoformat(),
+        "version": comment.version,
+    }
