@@ -110,3 +110,28 @@ def test_the_my_kpis_redirect_keeps_the_period(app: object) -> None:
     answer = client.get("/me", params={"period": PERIOD}, follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"] == f"/people/lucas_moreau?period={PERIOD}"
+
+
+class _Names:
+    def name(self, kind: str, item_id: str) -> str:
+        return f"{kind} {item_id}"
+
+
+def test_a_macro_imported_without_context_keeps_the_period_of_the_request() -> None:
+    """A template that imports the shared macros without `with context` sees neither `when`
+    nor the request: its links keep the period remembered for the request."""
+    import contextvars
+
+    from lineofsight.web.templating import remember_period, templates
+
+    page = templates.env.from_string(
+        '{% from "_macros.html" import unit_link %}{{ unit_link(snap, "rnd") }}'
+    )
+
+    def draw(label: str) -> str:
+        remember_period(label)
+        return page.render(snap=_Names())
+
+    # Each request runs in its own copy of the context: one's period never leaks to another.
+    assert 'href="/units/rnd?period=2026-10"' in contextvars.copy_context().run(draw, PERIOD)
+    assert 'href="/units/rnd"' in contextvars.copy_context().run(draw, "")

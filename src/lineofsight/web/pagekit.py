@@ -24,7 +24,7 @@ from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store
 from lineofsight.store.organization import read_calendar
 from lineofsight.web.pagedata import Snapshot, snapshot
-from lineofsight.web.templating import chosen_period, with_query
+from lineofsight.web.templating import chosen_period, remember_period, with_query
 
 
 def store_of(request: Request) -> Store:
@@ -100,6 +100,7 @@ def page_view(request: Request, period: str | None) -> tuple[Moment, Snapshot]:
     when = moment(period, store_of(request))
     # Links and redirects built for this request keep the checked label (none if it was bad).
     request.state.period = when.label
+    remember_period(when.label)
     request.state.as_of = when.as_of
     return when, page_snapshot(request, when.as_of, when.label or None)
 

@@ -5,6 +5,8 @@
     /units/{id}       a unit's scorecard
     /kpis/{id}        a KPI: chart, forecast, what changed, line of sight, history
     /people/{id}, /me a person's KPIs, what is due, how it rolls up
+    /lists/{kind}     red, amber, overdue, off track (?unit=, ?period=)
+    /heatmap          units against their objectives or KPIs (?unit=, ?by=, ?period=)
     /alignment        the findings of `los check` (?rule=, ?severity=, ?unit=)
     /kpis/{id}/checkin, /upload   entering data
     /checkin          an owner's every due value on one page
@@ -28,6 +30,8 @@ from lineofsight.web import (
     pages_edit_review,
     pages_entry,
     pages_entry_due,
+    pages_heatmap,
+    pages_lists,
     pages_overview,
 )
 
@@ -36,6 +40,8 @@ router.include_router(pages_overview.router)
 router.include_router(pages_detail.router)
 router.include_router(pages_entry.router)
 router.include_router(pages_entry_due.router)
+router.include_router(pages_lists.router)
+router.include_router(pages_heatmap.router)
 # The waiting changes' paths before the edit form's /edit/{kind}/{id}, which would match them.
 router.include_router(pages_edit_review.router)
 router.include_router(pages_edit.router)

@@ -15,6 +15,8 @@ from lineofsight.services.accounts import Account
 from lineofsight.services.kpi_series import KpiChart, kpi_chart, measurement_log, recent_values
 from lineofsight.services.permissions import HIDDEN, visible_explanation
 from lineofsight.store.database import Store
+from lineofsight.web.findlists import counts, scope_note, scope_of
+from lineofsight.web.kpi_view import fallback_chart, readable_period, thresholds
 from lineofsight.web.pagedata import Snapshot, cached_fragment
 from lineofsight.web.pagekit import (
     Moment,
@@ -52,18 +54,22 @@ def unit_page(
         raise not_found("unit", unit_id)
     require(can(account, "read", snap, unit_id), "this unit")
     unit = snap.units[unit_id]
+    units = readable(account, snap)
+    scope = frozenset(units) if units is not None else None
+    subtree = snap.subtree(unit_id)
+    found = counts(cache_of(request), snap, when.label, scope_of(units, subtree))
 
     def draw() -> Markup:
-        return Markup(
-            templates.get_template("unit_body.html").render(
-                _unit_context(store, snap, unit_id, when)
-            )
-        )
+        context = _unit_context(store, snap, unit_id, when)
+        context["see"] = seer(snap, units)
+        context["counts"] = found
+        return Markup(templates.get_template("unit_body.html").render(context))
 
-    # The scorecard is the same for everyone allowed to see it: kept per revision and date,
-    # so a request costs the permission check and the page frame.
+    # The scorecard is the same for everyone with the same scope: kept per revision, date and
+    # scope, so a request costs the permission check and the page frame. (Links to what lies
+    # outside the reader's units are drawn as plain names.)
     body = cached_fragment(
-        cache_of(request), ("unit", snap.version, when.as_of, when.label, unit_id), draw
+        cache_of(request), ("unit", snap.version, when.as_of, when.label, unit_id, scope), draw
     )
     return render(request, "unit.html", unit=unit, body=body)
 
@@ -118,6 +124,7 @@ def _chart_data(snap: Snapshot, chart: KpiChart) -> dict[str, Any]:
         "title": kpi.name,
         "unit_of_measure": kpi.unit_of_measure or "",
         "periods": labels,
+        "labels": [readable_period(label) for label in labels],
         "actual": [p.actual for p in chart.points],
         "target": [p.target for p in chart.points],
         "benchmark": chart.benchmark,
@@ -221,6 +228,12 @@ def kpi_page(
         row=row,
         chart=chart,
         chart_data=chart_texts(_chart_data(snap, chart)),
+        chart_fallback=cached_fragment(
+            cache,
+            ("chart-svg", snap.version, when.as_of, kpi_id, at),
+            lambda: fallback_chart(chart, kpi.name),
+        ),
+        thresholds=thresholds(kpi, row.target if row else None, chart.range_low, chart.range_high),
         forecast=chart.forecast,
         explanation=explanation,
         explain_data=(
@@ -249,6 +262,8 @@ def _explain_data(snap: Snapshot, explanation: Any) -> dict[str, Any]:
     return {
         "from_label": explanation.from_period.label,
         "to_label": explanation.to_period.label,
+        "from_name": readable_period(explanation.from_period.label),
+        "to_name": readable_period(explanation.to_period.label),
         "from": explanation.from_value,
         "to": explanation.to_value,
         "items": [
@@ -329,6 +344,8 @@ def person_page(
             for k in kpi_ids
         },
         paths=_scoped_paths(request, snap, units, person_id),
+        hidden_kpis=len(snap.kpis_by_owner.get(person_id, [])) - len(kpi_ids),
+        scope_note=scope_note(snap, units),
         mission=MISSION,
         periods=recent_periods(snap.org.calendar),
     )

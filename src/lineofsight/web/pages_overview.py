@@ -14,6 +14,7 @@ from markupsafe import Markup
 from lineofsight.domain.periods import PeriodError, check_date, parse_period, previous_period
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.services.accounts import Account
+from lineofsight.web.findlists import counts, scope_note, scope_of, scope_sentence
 from lineofsight.web.pagedata import Row, Snapshot, cached_fragment, unit_choices
 from lineofsight.web.pagekit import (
     Moment,
@@ -24,9 +25,11 @@ from lineofsight.web.pagekit import (
     page_view,
     readable,
     recent_periods,
+    seer,
     store_of,
 )
 from lineofsight.web.security import page_account
+from lineofsight.web.strategy_svg import strategy_svg
 from lineofsight.web.templating import render, templates
 
 router = APIRouter()
@@ -68,12 +71,15 @@ def home(
     units = readable(account, snap)
     before = page_snapshot(request, *_previous_as_of(snap, when.label))
 
+    # Counted before drawing: a kept fragment must not ask for another while it is built.
+    found = counts(cache_of(request), snap, when.label, units)
+
     def draw() -> Markup:
-        return Markup(
-            templates.get_template("home_body.html").render(
-                _home_context(snap, before, when, units)
-            )
-        )
+        context = _home_context(snap, before, when, units)
+        context["counts"] = found
+        context["see"] = seer(snap, units)
+        context["empty_scope"] = scope_sentence(snap, units, "strategic objectives")
+        return Markup(templates.get_template("home_body.html").render(context))
 
     scope = frozenset(units) if units is not None else None
     key = ("home", snap.version, when.as_of, when.label, when.error, before.as_of, scope)
@@ -105,7 +111,8 @@ def _attention(
         person = None
 
     def draw() -> Markup:
-        context: dict[str, Any] = {"attention": None}
+        # `when` lets the list's links keep the page's period (see templating.link).
+        context: dict[str, Any] = {"attention": None, "when": when}
         if person is not None:
             found = inbox(
                 store_of(request),
@@ -115,6 +122,7 @@ def _attention(
                 organization=snap.org,
             )
             context = {
+                "when": when,
                 "attention": found,
                 "attention_groups": grouped(found.items),
                 "attention_shown": ATTENTION_SHOWN,
@@ -135,14 +143,27 @@ def _home_context(
         for o in snap.org.objectives
         if o.level.value == "strategic" and may_read(units, o.unit)
     ]
+    heading = "Strategic objectives"
+    if not strategic and units is not None:
+        # A reader of one part of the organisation sees the top of that part: the objectives
+        # of their units whose parent lies outside what they may read.
+        heading = "Your units' top objectives"
+        strategic = [
+            (o, snap.objective_rows.get(o.id))
+            for o in snap.org.objectives
+            if o.unit in units
+            and (
+                o.parent is None
+                or o.parent not in snap.objectives
+                or not may_read(units, snap.objectives[o.parent].unit)
+            )
+        ]
     own_rows = [snap.kpi_row(k.id) for k in snap.org.kpis if may_read(units, k.unit)]
-    counts = dict.fromkeys(("green", "amber", "red", "no_data", "no_target"), 0)
     changes = []
     overdue = []
     for row in own_rows:
         if row is None:
             continue
-        counts[row.status] = counts.get(row.status, 0) + 1
         if row.data == "overdue":
             # A missing value is not a change of status: it is listed on its own.
             overdue.append((snap.kpis[row.id], row))
@@ -155,7 +176,7 @@ def _home_context(
         "snap": snap,
         "when": when,
         "strategic": strategic,
-        "counts": counts,
+        "objectives_heading": heading,
         "changes": changes[:MAX_CHANGES],
         "more_changes": max(0, len(changes) - MAX_CHANGES),
         "overdue": overdue,
@@ -176,6 +197,27 @@ class Node:
     owner: str | None
     children: list[Node] = field(default_factory=list)
     repeat: bool = False  # shown in full elsewhere on the map: a link to it, not a copy
+    red: bool = False  # red itself or holding a red item below: its branch opens on the map
+
+
+def mark_red(nodes: list[Node]) -> bool:
+    """Mark every node on a path to a red item; whether any of `nodes` is on one."""
+    found = False
+    for node in nodes:
+        below = mark_red(node.children)
+        node.red = below or (node.row is not None and node.row.status == "red")
+        found = found or node.red
+    return found
+
+
+def red_only(nodes: list[Node]) -> list[Node]:
+    """The nodes on a path to a red item, with only such children (`mark_red` first)."""
+    kept = []
+    for node in nodes:
+        if node.red:
+            node.children = red_only(node.children)
+            kept.append(node)
+    return kept
 
 
 def _cascade(
@@ -266,11 +308,15 @@ def strategy_map(
     request: Request,
     unit: str | None = None,
     period: str | None = None,
+    only: str | None = None,
+    expand: str | None = None,
     account: Account = Depends(page_account),
 ) -> HTMLResponse:
     when, snap = page_view(request, period)
     units = readable(account, snap)
     problem = when.error
+    only_red = only == "red"
+    expand_all = expand == "all"
     keep: set[str] | None = None
     if unit:
         if unit not in snap.units:
@@ -283,10 +329,20 @@ def strategy_map(
         frozenset(units) if units is not None else None,
     )
     shown = unit or ""
+    found = counts(cache_of(request), snap, when.label, scope_of(units, keep))
 
     def draw() -> Markup:
         top, loose = _cascade(snap, keep, units)
+        mark_red(top)
+        mark_red(loose)
+        if only_red:
+            top, loose = red_only(top), red_only(loose)
         context = {
+            "counts": found,
+            "see": seer(snap, units),
+            "only_red": only_red,
+            "expand_all": expand_all,
+            "strategy_svg": strategy_svg(snap, top),
             "snap": snap,
             "when": when,
             "top": top,
@@ -295,11 +351,23 @@ def strategy_map(
             "unit_choices": unit_choices(snap, units, unit),
             "problem": problem,
             "periods": recent_periods(snap.org.calendar),
+            "scope_note": scope_note(snap, units),
         }
         return Markup(templates.get_template("map_body.html").render(context))
 
     # The map of 2,000 KPIs is a megabyte of HTML: drawn once per revision, date and scope.
-    key = ("map", snap.version, when.as_of, when.label, when.error, shown, problem, scope)
+    key = (
+        "map",
+        snap.version,
+        when.as_of,
+        when.label,
+        when.error,
+        shown,
+        problem,
+        scope,
+        only_red,
+        expand_all,
+    )
     body = cached_fragment(cache_of(request), key, draw)
     return render(request, "map.html", body=body)
 
@@ -330,6 +398,7 @@ def alignment(
     units = readable(account, snap)
 
     report = cache_of(request).findings(when.as_of)
+    keep_unit = unit if unit and unit in snap.units and may_read(units, unit) else None
     keep = snap.subtree(unit) if unit and unit in snap.units else None
     rows = []
     for finding in sorted(report.findings, key=lambda f: (f.severity.rank, f.code, f.subject.id)):
@@ -361,9 +430,10 @@ def alignment(
         rows=rows,
         total=len(report.findings),
         codes=codes,
+        scope_note=scope_note(snap, units),
         rule=(rule or "").upper(),
         severity=severity or "",
         unit=unit or "",
-        unit_choices=unit_choices(snap, units, unit),
+        unit_choices=unit_choices(snap, units, keep_unit),
         periods=recent_periods(snap.org.calendar),
     )

@@ -8,6 +8,7 @@ can carry the token without each page remembering to pass it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -102,28 +103,40 @@ def chosen_period(request: Request | None) -> str:
     return (request.query_params.get("period") or "").strip()
 
 
-@pass_context
-def link(context: Context, path: str, **query: Any) -> str:
-    """An internal link that keeps the chosen period: `{{ link('/map', unit=u.id) }}`.
+# The period of the request being answered, for templates that see neither `when` nor the
+# request (a macro imported without context). Set per request by `pagekit.page_view` and
+# `render`; a page is answered in one thread, in a copy of the context.
+_PERIOD: ContextVar[str] = ContextVar("los_period", default="")
 
-    Pages kept as cached fragments have no request: there the period comes from `when`
-    (the page's Moment), which is part of every fragment's cache key."""
+
+def remember_period(label: str) -> None:
+    """Make `label` the period that links of this request keep."""
+    _PERIOD.set(label)
+
+
+def _context_period(context: Context) -> str:
+    """The period a template keeps: the page's `when` (a fragment kept per period has no
+    request), else the request's, else the one remembered for this request."""
     when = context.get("when")
     if when is not None and hasattr(when, "label"):
-        period = str(when.label)
-    else:
-        period = chosen_period(context.get("request"))
-    return with_query(path, period, query)
+        return str(when.label)
+    request = context.get("request")
+    if request is not None:
+        return chosen_period(request)
+    return _PERIOD.get()
+
+
+@pass_context
+def link(context: Context, path: str, **query: Any) -> str:
+    """An internal link that keeps the chosen period: `{{ link('/map', unit=u.id) }}`."""
+    return with_query(path, _context_period(context), query)
 
 
 @pass_context
 def period_field(context: Context) -> Markup:
     """A hidden `period` field for a GET form that has no period field of its own (a GET
     form's action loses its query string, so `link()` cannot keep the period there)."""
-    when = context.get("when")
-    period = str(when.label) if when is not None and hasattr(when, "label") else None
-    if period is None:
-        period = chosen_period(context.get("request"))
+    period = _context_period(context)
     if not period:
         return Markup("")
     return Markup('<input type="hidden" name="period" value="{0}">').format(period)
@@ -160,6 +173,16 @@ def _csrf(request: Request) -> str:
     return csrf_token(request)
 
 
+def _menu(account: Any) -> dict[str, bool]:
+    """Which menu entries the account may open: none that would answer 403."""
+    from lineofsight.services.permissions import ROLE_ACTIONS
+
+    grants = getattr(account, "grants", ()) or ()
+    return {
+        "upload": any("upload" in ROLE_ACTIONS.get(g.role, ()) for g in grants),
+    }
+
+
 def _period_now(request: Request) -> dict[str, str]:
     """What every page says about its period: the chosen one with its as-of date and a link
     back to today, or today's date."""
@@ -178,7 +201,9 @@ def _period_now(request: Request) -> dict[str, str]:
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render template `name` with `context`, the current account and the CSRF token."""
+    remember_period(chosen_period(request))
     context.setdefault("account", _account(request))
     context.setdefault("csrf_token", _csrf(request))
     context.setdefault("period_now", _period_now(request))
+    context.setdefault("menu", _menu(context["account"]))
     return templates.TemplateResponse(request, name, context, status_code=status_code)

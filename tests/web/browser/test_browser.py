@@ -33,8 +33,9 @@ def test_log_in_drill_down_the_map_and_see_the_chart(
     focused = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert focused not in ("", "none")
     kpi = page.locator(f"li#kpi-{RED_KPI}")
-    assert not kpi.is_visible()  # deep in the cascade: its branches start closed
-    # Open each closed branch above the KPI from the top down, with the keyboard.
+    # Deep in the cascade, but red: the map opens on the branches that lead to it.
+    assert kpi.is_visible()
+    # Should a branch above it be closed, open it from the top down, with the keyboard.
     for _ in range(10):
         closed = page.evaluate(
             """(id) => {
@@ -60,7 +61,10 @@ def test_log_in_drill_down_the_map_and_see_the_chart(
     assert "red" in kpi.locator(".status").first.inner_text()
     shot(page, artifacts, served, "1-map-drilled-down")
     link.click()
-    page.wait_for_url(f"**/kpis/{RED_KPI}")
+    # The drill-down keeps the period: October's red, not November's "no data".
+    page.wait_for_url(f"**/kpis/{RED_KPI}?period={PERIOD}")
+    assert "red" in page.locator("#current-status .status").inner_text()
+    assert PERIOD in page.locator("#period-now").inner_text()
     chart = page.locator("#kpi-chart[data-drawn='true']")
     chart.wait_for(timeout=20_000)
     assert chart.locator("svg.main-svg").count() >= 1
@@ -170,8 +174,9 @@ def test_home_and_unit_scorecard_read_without_colour(
 ) -> None:
     log_in(page, served, "admin", f"/?period={PERIOD}")
     counts = page.locator("ul.counts li")
-    assert counts.count() == 5
-    assert "red" in counts.nth(2).inner_text()
+    # Five statuses, then overdue and off track; red first, as the box to open first.
+    assert counts.count() == 7
+    assert "red" in counts.nth(0).inner_text()
     shot(page, artifacts, served, "8-home")
     page.goto(f"{served.base}/units/customer_service?period={PERIOD}")
     rows = page.locator("table.scorecard tbody tr")

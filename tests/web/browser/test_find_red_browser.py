@@ -1,0 +1,110 @@
+"""Finding the red in a real browser: the red box opens the list `los status` gives, the map's
+"red only" and "expand all" work without JavaScript, the KPI page draws its chart without
+JavaScript, and a scoped viewer clicking through every link it meets gets no 403."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.web.browser.serving import Served, log_in
+from tests.web.site import PERIOD, RED_KPI
+
+
+def red_in_los_status(served: Served) -> set[tuple[str, str]]:
+    command = [sys.executable, "-m", "lineofsight", "status", "--format", "json"]
+    result = subprocess.run(
+        [*command, "--period", PERIOD, "--db", served.site.url],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)["kpis"]
+    return {(r["id"], r["unit"]) for r in rows if r["status"] == "red"}
+
+
+def test_the_red_box_opens_the_list_los_status_gives(
+    page: Any, served: Served, artifacts: Path
+) -> None:
+    log_in(page, served, "admin", f"/?period={PERIOD}")
+    page.locator("ul.counts li[data-status='red'] a").click()
+    page.wait_for_url(f"**/lists/red?period={PERIOD}")
+    page.locator("#status-list, #empty-reason").first.wait_for()
+    page.screenshot(path=str(artifacts / f"{served.kind}-red-list.png"), full_page=True)
+    rows = page.locator("#status-list tbody tr")
+    shown = {
+        (rows.nth(i).get_attribute("data-kpi"), rows.nth(i).get_attribute("data-unit"))
+        for i in range(rows.count())
+    }
+    assert shown == red_in_los_status(served)
+    assert page.locator("#period-now").inner_text().startswith(f"Period {PERIOD}")
+    # From the list to the KPI, still in October.
+    page.locator(f"#status-list tr[data-kpi='{RED_KPI}'] td a").first.click()
+    page.wait_for_url(f"**/kpis/{RED_KPI}?period={PERIOD}")
+    assert "red" in page.locator("#current-status .status").inner_text()
+
+
+def test_red_only_and_expand_all_work_without_javascript(
+    browser: Any, served: Served, artifacts: Path
+) -> None:
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
+    try:
+        page = context.new_page()
+        log_in(page, served, "admin", f"/map?period={PERIOD}")
+        assert page.locator(f"li#kpi-{RED_KPI}").is_visible()
+        page.locator("#map-red-only").click()
+        page.wait_for_url("**/map?only=red*")
+        leaves = page.locator("ul.map li:has(> div.leaf)")
+        assert leaves.count() >= 1
+        statuses = {leaves.nth(i).get_attribute("data-status") for i in range(leaves.count())}
+        assert statuses == {"red"}
+        assert f"period={PERIOD}" in page.url
+        page.locator("#map-expand-all").click()
+        page.wait_for_url("**/map?*expand=all*")
+        closed = page.evaluate("document.querySelectorAll('ul.map details:not([open])').length")
+        assert closed == 0
+        page.screenshot(path=str(artifacts / f"{served.kind}-map-red-only.png"), full_page=True)
+        # The drawn map sits beside the outline, one box per objective shown.
+        assert page.locator("svg#svgmap a").count() >= 1
+
+        page.goto(f"{served.base}/kpis/{RED_KPI}?period={PERIOD}")
+        fallback = page.locator("#kpi-chart svg.fallback")
+        assert fallback.is_visible()
+        assert fallback.locator("polyline.actual").count() >= 1
+        assert page.locator("#thresholds li").count() == 3
+    finally:
+        context.close()
+
+
+NOT_PAGES = ("/static/", "/vendor/", "/api/")
+
+
+def test_a_scoped_viewer_clicking_every_link_meets_no_403(page: Any, served: Served) -> None:
+    log_in(page, served, "cx_viewer", f"/?period={PERIOD}")
+    start = f"/?period={PERIOD}"
+    seen, todo, refused = {start}, [start], []
+    while todo and len(seen) < 150:
+        path = todo.pop(0)
+        answer = page.goto(served.base + path)
+        if answer is None or answer.status != 200:
+            refused.append((answer.status if answer else None, path))
+            continue
+        hrefs = page.eval_on_selector_all(
+            "a[href^='/']", "nodes => nodes.map(n => n.getAttribute('href'))"
+        )
+        for href in hrefs:
+            href = href.split("#")[0]
+            if href and not href.startswith(NOT_PAGES) and href not in seen:
+                seen.add(href)
+                todo.append(href)
+    # Every menu entry the viewer is shown opens.
+    menu = page.eval_on_selector_all("header nav a", "nodes => nodes.map(n => n.textContent)")
+    assert "Upload" not in menu
+    assert len(seen) > 40 and refused == []

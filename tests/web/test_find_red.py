@@ -1,0 +1,381 @@
+"""Finding the red, through the in-process client on SQLite and PostgreSQL: the lists behind
+the status boxes match `los status`, the map opens on the red paths, the heatmap and the
+drawn map show the engine's statuses, the KPI page shows its bands and a chart without
+JavaScript, and a scoped reader following every link meets no 403."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lineofsight.domain import model as m
+from lineofsight.web import pagekit
+from lineofsight.web.kpi_view import nice_range, readable_period, thresholds
+from tests.web.site import (
+    PASSWORD,
+    PERIOD,
+    RED_KPI,
+    Site,
+    build_site,
+    csrf_from,
+    drop_url,
+    fresh_url,
+)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    pg = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    folder = tmp_path_factory.mktemp(f"find-{request.param}")
+    url = fresh_url(request.param, folder, pg)
+    try:
+        yield build_site(url, folder / "ws")
+    finally:
+        drop_url(url, pg)
+
+
+@pytest.fixture(scope="module")
+def app(site: Site) -> Iterator[object]:
+    from lineofsight.web.app import create_app
+
+    application = create_app(site.url, secret_key="find-test-key")
+    yield application
+    application.state.store.close()
+
+
+def login(app: object, username: str) -> TestClient:
+    client = TestClient(app)  # type: ignore[arg-type]
+    token = csrf_from(client.get("/login").text)
+    answer = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def los_status(site: Site, *args: str) -> dict[str, list[dict[str, Any]]]:
+    """`los status --format json` as the command line prints it, run in its own process (a
+    second SQLite library in the app's process would disturb the app's file locks)."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lineofsight",
+            "status",
+            "--format",
+            "json",
+            "--db",
+            site.url,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    data: dict[str, list[dict[str, Any]]] = json.loads(result.stdout)
+    return data
+
+
+ROW = re.compile(r'<tr data-kpi="([^"]+)" data-unit="([^"]+)" data-status="([a-z_]+)">')
+
+
+def listed(html: str) -> set[tuple[str, str]]:
+    return {(k, u) for k, u, _ in ROW.findall(html)}
+
+
+@pytest.mark.parametrize("status", ["red", "amber", "green", "no_target"])
+def test_each_status_list_matches_los_status(app: object, site: Site, status: str) -> None:
+    expected = {
+        (str(r["id"]), str(r["unit"]))
+        for r in los_status(site, "--period", PERIOD)["kpis"]
+        if r["status"] == status
+    }
+    html = login(app, "admin").get(f"/lists/{status}", params={"period": PERIOD}).text
+    assert listed(html) == expected
+    if status == "red":
+        assert (RED_KPI, "support_t2") in expected
+
+
+def test_the_overdue_list_matches_los_status_as_of_a_date(
+    app: object, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = {
+        (str(r["id"]), str(r["unit"]))
+        for r in los_status(site, "--as-of", "2026-12-05")["kpis"]
+        if r["data"] == "overdue"
+    }
+    assert expected  # the example's data stops in October
+    monkeypatch.setattr(pagekit, "today", lambda: dt.date(2026, 12, 5))
+    client = login(app, "admin")
+    html = client.get("/lists/overdue").text
+    assert listed(html) == expected
+    home = client.get("/").text
+    box = re.search(r'data-status="overdue"><a href="/lists/overdue"><strong>(\d+)', home)
+    assert box and int(box.group(1)) == len(expected)
+
+
+def test_home_boxes_link_to_their_lists_with_the_same_counts(app: object) -> None:
+    client = login(app, "admin")
+    home = client.get("/", params={"period": PERIOD}).text
+    boxes = re.findall(
+        r'data-status="([a-z_]+)"><a href="(/lists/[^"]+)"><strong>(\d+)</strong>', home
+    )
+    assert {s for s, _, _ in boxes} >= {"red", "amber", "green", "no_data", "no_target"}
+    for status, href, count in boxes:
+        assert f"period={PERIOD}" in href
+        page = client.get(href.replace("&amp;", "&")).text
+        assert len(listed(page)) == int(count), status
+
+
+def test_a_unit_list_keeps_to_the_units_subtree(app: object, site: Site) -> None:
+    client = login(app, "admin")
+    html = client.get("/lists/red", params={"period": PERIOD, "unit": "customer_experience"}).text
+    found = listed(html)
+    cx = {"customer_experience", "customer_service", "support_t1", "support_t2"}
+    cx |= {"customer_success"}
+    assert found and {u for _, u in found} <= cx
+    everything = listed(client.get("/lists/red", params={"period": PERIOD}).text)
+    assert found == {(k, u) for k, u in everything if u in cx}
+
+
+def test_a_scoped_reader_sees_only_their_units_and_why_a_list_is_empty(app: object) -> None:
+    viewer = login(app, "cx_viewer")
+    html = viewer.get("/lists/amber", params={"period": PERIOD}).text
+    assert listed(html)
+    cx = {"customer_experience", "customer_service", "support_t1", "support_t2"}
+    assert {u for _, u in listed(html)} <= cx | {"customer_success"}
+    # R&D holds no red result in October: its admin is told the list is cut to their units.
+    rnd = login(app, "rnd_admin").get("/lists/red", params={"period": PERIOD}).text
+    assert not listed(rnd)
+    reason = re.search(r'id="empty-reason">([^<]+)<', rnd)
+    assert reason and "units you may see (Research &amp; Development" in reason.group(1)
+
+
+def test_the_map_opens_on_the_red_paths(app: object) -> None:
+    client = login(app, "admin")
+    html = client.get("/map", params={"period": PERIOD}).text
+    # Every branch that holds the red KPI is open; some branch without red is closed.
+    start = html.index(f'id="kpi-{RED_KPI}"')
+    before = html[:start]
+    depth, open_above = 0, []
+    for tag in re.finditer(r"<details( open)?>|</details>", before):
+        if tag.group(0) == "</details>":
+            open_above.pop()
+            depth -= 1
+        else:
+            open_above.append(bool(tag.group(1)))
+            depth += 1
+    assert depth >= 2 and all(open_above)
+    assert "<details>" in html  # a branch without red stays closed
+
+    only = client.get("/map", params={"period": PERIOD, "only": "red"}).text
+    # What is left are the paths to red items: every line at the end of one is red.
+    leaves = re.findall(r'data-status="([a-z_]+)"[^>]*>\s*<div class="leaf">', only)
+    assert leaves and set(leaves) == {"red"}
+    assert f'id="kpi-{RED_KPI}"' in only and 'data-status="green"' in html
+    assert "<details>" not in only  # every branch left is on a red path, so open
+    back = re.search(r'id="map-everything" href="([^"]+)"', only)
+    assert back and back.group(1) == f"/map?period={PERIOD}"
+
+    expanded = client.get("/map", params={"period": PERIOD, "expand": "all"}).text
+    assert "<details>" not in expanded and "<details open>" in expanded
+
+
+def test_the_drawn_map_has_each_objective_in_its_status(app: object, site: Site) -> None:
+    client = login(app, "admin")
+    html = client.get("/map", params={"period": PERIOD}).text
+    svg = re.search(r'<svg class="svgmap".*?</svg>', html, re.S)
+    assert svg
+    boxes = dict(re.findall(r'<a href="#objective-([^"]+)" class="s-([a-z_]+)"', svg.group(0)))
+    objectives = {str(r["id"]): r for r in los_status(site, "--period", PERIOD)["objectives"]}
+    assert set(boxes) == set(objectives)
+    assert all(boxes[o] == objectives[o]["status"] for o in boxes)
+    # Each box is a link to the objective on the outline beside it.
+    assert all(f'id="objective-{o}"' in html for o in boxes)
+    assert "<title" in svg.group(0) and 'role="group"' in svg.group(0)
+
+
+def test_an_objective_score_names_its_red_items(app: object, site: Site) -> None:
+    objectives = {str(r["id"]): r for r in los_status(site, "--period", PERIOD)["objectives"]}
+    holding = [o for o in objectives.values() if o["counts"]["red"] and o["status"] != "red"]  # type: ignore[index]
+    assert holding  # an objective that is not red itself but holds a red item
+    html = login(app, "admin").get("/map", params={"period": PERIOD}).text
+    for o in holding:
+        line = html.split(f'id="objective-{o["id"]}"')[1].split("</summary>")[0]
+        assert f"{o['counts']['red']} red" in line  # type: ignore[index]
+        assert "worst " in line
+
+
+def test_the_heatmap_cells_are_the_scorecards_results(app: object, site: Site) -> None:
+    rows = {
+        (str(r["id"]), str(r["unit"])): str(r["status"])
+        for r in los_status(site, "--period", PERIOD)["kpis"]
+    }
+    client = login(app, "admin")
+    html = client.get("/heatmap", params={"period": PERIOD, "by": "kpis", "unit": "sales"}).text
+    cells = re.findall(r'<tr data-unit="([^"]+)">(.*?)</tr>', html.split('id="heatmap"')[1], re.S)
+    assert len(cells) >= 2
+    seen = 0
+    cell = re.compile(r'data-status="([a-z_]+)"><a href="/kpis/([^"?]+)')
+    for unit, row_html in cells:
+        for status, kpi in cell.findall(row_html):
+            assert rows[(kpi, unit)] == status
+            seen += 1
+    assert seen >= 2
+    # By objectives, a red cell says how many red items it holds.
+    by_objectives = client.get("/heatmap", params={"period": PERIOD}).text
+    red = re.findall(r'data-status="red"><a [^>]*>.*?</span> (\d+) red<', by_objectives)
+    assert red and all(int(n) >= 1 for n in red)
+
+
+def test_the_kpi_page_shows_bands_a_chart_without_script_and_readable_periods(
+    app: object,
+) -> None:
+    client = login(app, "admin")
+    html = client.get(f"/kpis/{RED_KPI}", params={"period": PERIOD}).text
+    bands = re.search(r'<ul class="thresholds".*?</ul>', html, re.S)
+    assert bands
+    text = re.sub(r"<[^>]+>", " ", bands.group(0))
+    assert "at most 3.142" in text and "above 3.456" in text  # decrease, 10% tolerance
+    chart = html.split('id="kpi-chart"')[1].split("</div>")[0]
+    assert '<svg class="fallback"' in chart and "<polyline" in chart
+    # The forecast with its 80% interval is drawn too (the KPI is forecast off track).
+    assert 'class="forecast"' in chart and '<polygon class="interval"' in chart
+    assert re.search(r">(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) 20\d\d</text>", chart)
+    data = json.loads(html.split('id="kpi-chart-data">')[1].split("</script>")[0])
+    assert data["labels"][data["periods"].index("2026-10")] == "Oct 2026"
+    # November's value is awaited: the last one is shown with its period.
+    november = client.get(f"/kpis/{RED_KPI}", params={"period": "2026-11"}).text
+    last = re.search(r'<tr id="last-value">(.*?)</tr>', november, re.S)
+    assert last and "5.1" in last.group(1) and "2026-10" in last.group(1)
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [
+        ("2026-10", "Oct 2026"),
+        ("2026-Q3", "Q3 2026"),
+        ("FY2027-Q1", "Q1 FY2027"),
+        ("2026-W43", "W43 2026"),
+        ("2026-10-05", "5 Oct 2026"),
+        ("2026", "2026"),
+    ],
+)
+def test_periods_read_as_people_write_them(label: str, shown: str) -> None:
+    assert readable_period(label) == shown
+
+
+def _kpi(direction: m.Direction, **extra: float) -> m.Kpi:
+    return m.Kpi("k", "K", "u", m.Frequency.MONTHLY, direction, **extra)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kpi", "target", "expected"),
+    [
+        (_kpi(m.Direction.INCREASE), 200.0, ["at least 200", "from 180 to below 200", "below 180"]),
+        (
+            _kpi(m.Direction.DECREASE, tolerance_abs=2.0),
+            5.0,
+            ["at most 5", "above 5 up to 7", "above 7"],
+        ),
+        (
+            _kpi(m.Direction.INCREASE, tolerance=0.0),
+            10.0,
+            ["at least 10", "from 10 to below 10", "below 10"],
+        ),
+    ],
+)
+def test_thresholds_are_the_engines_bands(kpi: m.Kpi, target: float, expected: list[str]) -> None:
+    assert [t.text for t in thresholds(kpi, target)] == expected
+    assert thresholds(kpi, None) == []
+
+
+def test_an_axis_for_a_small_change_on_a_large_value_has_round_ticks() -> None:
+    low, high, ticks = nice_range([105.5, 107.5])
+    assert low <= 105.5 and high >= 107.5 and high - low <= 4
+    assert ticks[0] == low and ticks[-1] == high and 4 <= len(ticks) <= 7
+    flat = nice_range([3.0, 3.0])
+    assert flat[0] < 3.0 < flat[1]
+
+
+HREF = re.compile(r'href="(/[^"#]*)')
+NOT_PAGES = ("/static/", "/vendor/", "/api/", "/logout")
+
+
+@pytest.mark.parametrize("username", ["cx_viewer", "rnd_admin"])
+def test_a_scoped_reader_following_every_link_meets_no_403(app: object, username: str) -> None:
+    client = login(app, username)
+    start = f"/?period={PERIOD}"
+    seen, todo, refused = {start}, deque([(start, "")]), []
+    while todo and len(seen) < 300:
+        path, came_from = todo.popleft()
+        answer = client.get(path)
+        if answer.status_code != 200:
+            refused.append((answer.status_code, path, came_from))
+            continue
+        for href in HREF.findall(answer.text):
+            href = href.replace("&amp;", "&")
+            if not href.startswith(NOT_PAGES) and href not in seen:
+                seen.add(href)
+                todo.append((href, path))
+    assert len(seen) > 50
+    assert refused == []
+
+
+def test_unit_choosers_offer_the_units_around_the_one_shown(app: object) -> None:
+    client = login(app, "admin")
+    html = client.get("/lists/red", params={"unit": "customer_service"}).text
+    offered = set(
+        re.findall(
+            r'<option value="([a-z_0-9]+)"', html.split('id="unit"')[1].split("</select>")[0]
+        )
+    )
+    # Up to the top, the unit itself and the units below it (a large organisation's chooser
+    # offers no more: pagedata.unit_choices).
+    assert {"techinnovate", "customer_experience", "customer_service"} <= offered
+    assert {"support_t1", "support_t2"} <= offered
+
+
+def test_a_scoped_readers_heatmap_starts_at_their_unit(app: object) -> None:
+    html = login(app, "rnd_admin").get("/heatmap", params={"period": PERIOD}).text
+    assert "<h1>Heatmap of Research &amp; Development</h1>" in html
+    rows = re.findall(r'<tr data-unit="([^"]+)">', html)
+    assert rows and rows[0] == "rnd" and "techinnovate" not in rows
+
+
+def test_the_off_track_list_holds_the_kpis_whose_page_says_off_track(app: object) -> None:
+    client = login(app, "admin")
+    html = client.get("/lists/off-track", params={"period": PERIOD}).text
+    found = listed(html)
+    assert (RED_KPI, "support_t2") in found
+    for kpi_id, _unit in found:
+        page = client.get(f"/kpis/{kpi_id}", params={"period": PERIOD}).text
+        forecast = page.split("<h2>Forecast</h2>")[1].split("</div>")[0]
+        assert "off track" in forecast, kpi_id
+    # A KPI whose page says it is on track is not listed.
+    on_track = re.findall(
+        r'href="/kpis/([a-z_0-9]+)\?period',
+        client.get("/lists/green", params={"period": PERIOD}).text,
+    )
+    checked = 0
+    for kpi_id in on_track[:8]:
+        page = client.get(f"/kpis/{kpi_id}", params={"period": PERIOD}).text
+        if "✓</span> on track" in page:
+            assert kpi_id not in {k for k, _ in found}
+            checked += 1
+    assert checked >= 1
