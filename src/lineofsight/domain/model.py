@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from lineofsight.domain.actions import DeclaredAction
 from lineofsight.domain.notifications import NotificationSettings
 
 
@@ -378,6 +379,8 @@ class Organization:
     checks: ChecksConfig = ChecksConfig()
     notifications: NotificationSettings = NotificationSettings()  # noqa: RUF009 (frozen)
     sources: tuple[NamedSource, ...] = ()
+    # The file's `actions:` section; None: the file has none (the stored ones stay as they are).
+    actions: tuple[DeclaredAction, ...] | None = None
 
     def kpi(self, kpi_id: str) -> Kpi | None:
         """The KPI with this id, or None."""

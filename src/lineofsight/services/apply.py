@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lineofsight.domain import model as m
-from lineofsight.services import notify_settings
+from lineofsight.services import declared_actions, notify_settings
 from lineofsight.services.workspace import local_user
 from lineofsight.spec.dump import (
     Plain,
@@ -194,6 +194,8 @@ def apply_organization(
         notifications = notify_settings.settings_change(conn, org.notifications)
         if notifications is not None:
             plan.records.append(notifications)
+        actions = declared_actions.plan_actions(conn, org.actions)
+        plan.records.extend(actions.records)
         if dry_run:
             return plan
         # Even with no change, the file's lines may have moved: keep them for the checks.
@@ -201,6 +203,7 @@ def apply_organization(
         notify_settings.save_settings(conn, org.notifications)
         if settings is not None and settings.calendar != org.calendar:
             move_fiscal_periods(conn, org.calendar)
+        declared_actions.save_actions(conn, actions, actor or local_user())
         if plan.empty:
             return plan
         record_changes(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lineofsight.errors import UsageError
 from lineofsight.services import notify_settings
+from lineofsight.services.declared_actions import read_declared
 from lineofsight.spec.dump import dump_organization
 from lineofsight.spec.files import write_strategy
 from lineofsight.store.database import Store
@@ -18,7 +19,11 @@ def export_strategy(store: Store, path: Path | None = None) -> str:
     with store.reading() as conn:
         org = read_organization(conn)
         if org is not None:
-            org = dataclasses.replace(org, notifications=notify_settings.read_settings(conn))
+            org = dataclasses.replace(
+                org,
+                notifications=notify_settings.read_settings(conn),
+                actions=read_declared(conn),
+            )
     if org is None:
         raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
     if path is not None:

@@ -13,6 +13,7 @@ import yaml
 
 from lineofsight.domain import model as m
 from lineofsight.domain.notifications import PersonPreferences
+from lineofsight.spec.actions_dump import actions_to_plain
 from lineofsight.spec.notifications_dump import (
     notifications_to_plain,
     person_preferences_to_plain,
@@ -274,6 +275,7 @@ def organization_to_plain(org: m.Organization) -> Plain:
             ("scoring", scoring_to_plain(org.scoring)),
             ("checks", checks_to_plain(org.checks)),
             ("notifications", notifications_to_plain(org.notifications)),
+            ("actions", actions_to_plain(org.actions)),
         ]
     )
 
