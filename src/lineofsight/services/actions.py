@@ -23,6 +23,7 @@ from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit
 from lineofsight.services.workspace import local_user
 from lineofsight.store import actions as stored
+from lineofsight.store.check_results import forget_check_reports
 from lineofsight.store.database import Store, StoreConnection
 
 __all__ = [
@@ -144,6 +145,7 @@ def add_action(
         },
         clean["milestones"],
     )
+    forget_check_reports(conn)  # AC01 and AC02 look at the actions
     action = stored.read_actions(conn, ids=[action_id])[0]
     after = action_plain(action)
     if review_id is not None:
@@ -195,6 +197,7 @@ def change_action(
         return before
     at = _now()
     stored.update_action_row(conn, action_id, {**values, "updated_at": at}, steps)
+    forget_check_reports(conn)
     action = stored.read_actions(conn, ids=[action_id])[0]
     audit.record(
         conn,
@@ -212,6 +215,7 @@ def remove_action(conn: StoreConnection, actor: str | None, action: Action) -> N
     """Delete an action, its whole record kept in the audit row (`los apply` removes the
     actions its file no longer declares)."""
     stored.delete_action(conn, action.id)
+    forget_check_reports(conn)
     audit.record(
         conn,
         actor=actor or local_user(),

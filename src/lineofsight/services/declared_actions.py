@@ -15,7 +15,6 @@ from typing import Any
 from lineofsight.domain.actions import Action, DeclaredAction
 from lineofsight.services.actions import add_action, change_action, remove_action
 from lineofsight.store import actions as stored
-from lineofsight.store.check_results import forget_check_reports
 from lineofsight.store.database import StoreConnection
 from lineofsight.store.definitions import ChangeRecord
 
@@ -101,7 +100,6 @@ def save_actions(conn: StoreConnection, plan: ActionPlan, actor: str | None) -> 
             key=action.key,
             declared=True,
         )
-    forget_check_reports(conn)  # AC01 and AC02 look at the actions
 
 
 def read_declared(conn: StoreConnection) -> tuple[DeclaredAction, ...] | None:
