@@ -179,17 +179,8 @@ def _scored(ctx: CheckContext, rows: pl.DataFrame, kpis: pl.DataFrame) -> pl.Dat
         .join(targets, on=["kpi_id", "start", "end"], how="left")
     )
     is_range = pl.col("direction") == m.Direction.RANGE.value
-    glided = pl.when(pl.col("base").is_null()).then(pl.col("final"))
-    glided = glided.otherwise(
-        glide(
-            Columns,
-            pl.col("final"),
-            pl.col("by"),
-            pl.col("base"),
-            pl.col("base_end"),
-            pl.col("end"),
-        )
-    )
+    path = glide(Columns, *(pl.col(c) for c in ("final", "by", "base", "base_end", "end")))
+    glided = pl.when(pl.col("base").is_null()).then(pl.col("final")).otherwise(path)
     target = (
         pl.when(is_range)
         .then((pl.col("range_low") + pl.col("range_high")) / 2)
