@@ -24,6 +24,7 @@ from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store
 from lineofsight.store.organization import read_calendar
 from lineofsight.web.pagedata import Snapshot, snapshot
+from lineofsight.web.templating import chosen_period, with_query
 
 
 def store_of(request: Request) -> Store:
@@ -65,6 +66,12 @@ def moment(period: str | None, store: Store) -> Moment:
     return Moment(found.label, found.end)
 
 
+def keep_period(request: Request, path: str, **query: object) -> str:
+    """`path` for a redirect or a link built in Python, keeping the period the reader chose
+    (and adding `query`; a value of None or "" leaves that parameter out)."""
+    return with_query(path, chosen_period(request), query)
+
+
 def recent_periods(calendar: Calendar, count: int = 12) -> list[str]:
     """Recent month and quarter labels, newest first: suggestions for the period selector."""
     labels = []
@@ -91,6 +98,9 @@ def page_snapshot(request: Request, as_of: dt.date, period: str | None = None) -
 def page_view(request: Request, period: str | None) -> tuple[Moment, Snapshot]:
     """What a page's `?period=` names, and the scorecard as of it."""
     when = moment(period, store_of(request))
+    # Links and redirects built for this request keep the checked label (none if it was bad).
+    request.state.period = when.label
+    request.state.as_of = when.as_of
     return when, page_snapshot(request, when.as_of, when.label or None)
 
 

@@ -20,6 +20,7 @@ from lineofsight.web.pagekit import (
     Moment,
     cache_of,
     can,
+    keep_period,
     not_found,
     page_snapshot,
     page_view,
@@ -336,5 +337,7 @@ def person_page(
 @router.get("/me", include_in_schema=False)
 def my_page(request: Request, account: Account = Depends(page_account)) -> Response:
     if account.person_id:
-        return RedirectResponse(f"/people/{account.person_id}", status_code=303)
+        return RedirectResponse(
+            keep_period(request, f"/people/{account.person_id}"), status_code=303
+        )
     return render(request, "me.html", today=dt.date.today())

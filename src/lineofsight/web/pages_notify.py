@@ -22,7 +22,14 @@ from lineofsight.services import notify_admin, unsubscribe
 from lineofsight.services.accounts import Account
 from lineofsight.services.notify_settings import person_preferences, set_person_preferences
 from lineofsight.services.permissions import UnitTree, allows
-from lineofsight.web.pagekit import page_snapshot, require, store_of, today, unit_tree
+from lineofsight.web.pagekit import (
+    keep_period,
+    page_snapshot,
+    require,
+    store_of,
+    today,
+    unit_tree,
+)
 from lineofsight.web.security import page_account, verify_csrf
 from lineofsight.web.templating import render
 
@@ -145,4 +152,4 @@ def resend(request: Request, row_id: int, account: Account = Depends(page_accoun
             status_code=409,
             detail="only a failed message, or one that may have been sent, can be sent again",
         )
-    return RedirectResponse("/notifications/sent", status_code=303)
+    return RedirectResponse(keep_period(request, "/notifications/sent"), status_code=303)

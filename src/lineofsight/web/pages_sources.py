@@ -12,7 +12,6 @@ answers at once and shows the source as running. Settings show as written: a sec
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from lineofsight.display import utc_minute
 from lineofsight.services.accounts import Account
 from lineofsight.web.api_sources import may_refresh, start_refresh, visible_sources
-from lineofsight.web.pagekit import store_of
+from lineofsight.web.pagekit import keep_period, store_of
 from lineofsight.web.security import page_account, verify_csrf
 from lineofsight.web.templating import render
 
@@ -58,4 +57,4 @@ def refresh_submit(
     start_refresh(
         request, store_of(request), account, name, full=full == "on", wait=False, via="web"
     )
-    return RedirectResponse(f"/sources?started={quote(name)}", status_code=303)
+    return RedirectResponse(keep_period(request, "/sources", started=name), status_code=303)

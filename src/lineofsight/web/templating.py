@@ -7,12 +7,16 @@ can carry the token without each page remembering to pass it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -68,6 +72,66 @@ def source_name(source: str | None) -> str:
     return f"{head} ({tail}" if tail else head
 
 
+def with_query(path: str, period: str | None, query: Mapping[str, Any]) -> str:
+    """`path` with `query` added and `?period=period` kept, before any `#fragment`.
+
+    A parameter given as None or "" is left out (so `period=None` drops the period); a
+    period already in `path` or `query` wins over the one kept."""
+    base, hash_mark, fragment = path.partition("#")
+    base, _, existing = base.partition("?")
+    params = dict(parse_qsl(existing, keep_blank_values=True))
+    for name, value in query.items():
+        if value is None or value == "":
+            params.pop(name, None)
+        else:
+            params[name] = str(value)
+    if period and "period" not in params and "period" not in query:
+        params["period"] = period
+    text = base + ("?" + urlencode(params) if params else "")
+    return text + hash_mark + fragment
+
+
+def chosen_period(request: Request | None) -> str:
+    """The period the reader chose: the page's checked label when the page set one (a bad
+    `?period=` is not carried on), else the raw `?period=` of the request."""
+    if request is None:
+        return ""
+    label = getattr(request.state, "period", None)
+    if label is not None:
+        return str(label)
+    return (request.query_params.get("period") or "").strip()
+
+
+@pass_context
+def link(context: Context, path: str, **query: Any) -> str:
+    """An internal link that keeps the chosen period: `{{ link('/map', unit=u.id) }}`.
+
+    Pages kept as cached fragments have no request: there the period comes from `when`
+    (the page's Moment), which is part of every fragment's cache key."""
+    when = context.get("when")
+    if when is not None and hasattr(when, "label"):
+        period = str(when.label)
+    else:
+        period = chosen_period(context.get("request"))
+    return with_query(path, period, query)
+
+
+@pass_context
+def period_field(context: Context) -> Markup:
+    """A hidden `period` field for a GET form that has no period field of its own (a GET
+    form's action loses its query string, so `link()` cannot keep the period there)."""
+    when = context.get("when")
+    period = str(when.label) if when is not None and hasattr(when, "label") else None
+    if period is None:
+        period = chosen_period(context.get("request"))
+    if not period:
+        return Markup("")
+    return Markup('<input type="hidden" name="period" value="{0}">').format(period)
+
+
+templates.env.globals["link"] = link
+templates.env.globals["period_field"] = period_field
+
 templates.env.filters.update(
     status=status_badge, num=number, score=score, pct=percent, source=source_name
 )
@@ -96,8 +160,25 @@ def _csrf(request: Request) -> str:
     return csrf_token(request)
 
 
+def _period_now(request: Request) -> dict[str, str]:
+    """What every page says about its period: the chosen one with its as-of date and a link
+    back to today, or today's date."""
+    from lineofsight.web.pagekit import today
+
+    label = chosen_period(request)
+    as_of = getattr(request.state, "as_of", None)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return {
+        "label": label,
+        "as_of": as_of.isoformat() if label and as_of is not None else "",
+        "today": today().isoformat(),
+        "today_href": with_query(here, None, {"period": None}),
+    }
+
+
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render template `name` with `context`, the current account and the CSRF token."""
     context.setdefault("account", _account(request))
     context.setdefault("csrf_token", _csrf(request))
+    context.setdefault("period_now", _period_now(request))
     return templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -1,0 +1,112 @@
+"""The chosen period travels: every internal link and redirect keeps `?period=`, and every
+page says which period it shows (or that it shows today)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lineofsight.web.app import create_app
+from lineofsight.web.templating import with_query
+from tests.web.site import PASSWORD, PERIOD, RED_KPI, Site, build_site, csrf_from, fresh_url
+
+
+@pytest.mark.parametrize(
+    ("path", "period", "query", "expected"),
+    [
+        ("/map", "2026-10", {}, "/map?period=2026-10"),
+        ("/map", "", {}, "/map"),
+        ("/map#objective-x", "2026-10", {}, "/map?period=2026-10#objective-x"),
+        ("/map?unit=rnd#objective-x", "2026-10", {}, "/map?unit=rnd&period=2026-10#objective-x"),
+        ("/kpis/a", "2026-10", {"unit": "b"}, "/kpis/a?unit=b&period=2026-10"),
+        ("/kpis/a", "2026-10", {"unit": None}, "/kpis/a?period=2026-10"),
+        ("/kpis/a", "2026-10", {"period": None}, "/kpis/a"),
+        ("/kpis/a", "2026-10", {"period": "2026-Q3"}, "/kpis/a?period=2026-Q3"),
+        ("/kpis/a?period=2026-09", "2026-10", {}, "/kpis/a?period=2026-09"),
+        ("/list", "2026-10", {"status": "red"}, "/list?status=red&period=2026-10"),
+        ("/s", "", {"q": "a&b c"}, "/s?q=a%26b+c"),
+    ],
+)
+def test_with_query_keeps_the_period_before_the_fragment(
+    path: str, period: str, query: dict[str, str | None], expected: str
+) -> None:
+    assert with_query(path, period, query) == expected
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    folder = tmp_path_factory.mktemp("period-site")
+    return build_site(fresh_url("sqlite", folder, None), folder / "ws")
+
+
+@pytest.fixture(scope="module")
+def app(site: Site) -> Iterator[object]:
+    application = create_app(site.url, secret_key="period-test-key")
+    yield application
+    application.state.store.close()
+
+
+def login(app: object, username: str) -> TestClient:
+    client = TestClient(app)  # type: ignore[arg-type]
+    token = csrf_from(client.get("/login").text)
+    answer = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+HREF = re.compile(r'href="(/[^"]*)"')
+# Files and the API document are not pages: they have no period to keep.
+NOT_PAGES = ("/static/", "/vendor/", "/api/")
+
+
+def internal_links(html: str) -> list[str]:
+    return [
+        h.replace("&amp;", "&")
+        for h in HREF.findall(html)
+        if not h.startswith(NOT_PAGES) and not h.startswith("/login")
+    ]
+
+
+@pytest.mark.parametrize(
+    "page", ["/", "/map", f"/kpis/{RED_KPI}", "/units/rnd", "/people/lucas_moreau", "/alignment"]
+)
+def test_every_link_of_a_page_keeps_the_chosen_period(app: object, page: str) -> None:
+    client = login(app, "admin")
+    answer = client.get(page, params={"period": PERIOD})
+    assert answer.status_code == 200, answer.text
+    links = internal_links(answer.text)
+    assert len(links) > 5
+    dropped = [h for h in links if parse_qs(urlsplit(h).query).get("period") is None]
+    # The one link without a period is the way back to today.
+    assert dropped == [page], dropped
+    assert f"Period <strong>{PERIOD}</strong>" in answer.text
+
+
+def test_a_page_without_a_period_says_it_shows_today(app: object) -> None:
+    client = login(app, "admin")
+    answer = client.get("/map")
+    assert "As of <strong>today</strong>" in answer.text
+    assert all("period=" not in h for h in internal_links(answer.text))
+
+
+def test_a_bad_period_is_reported_and_not_carried_on(app: object) -> None:
+    client = login(app, "admin")
+    answer = client.get("/map", params={"period": "not-a-month"})
+    assert answer.status_code == 200
+    assert "not-a-month" in answer.text  # the message names it
+    assert all("period=" not in h for h in internal_links(answer.text))
+
+
+def test_the_my_kpis_redirect_keeps_the_period(app: object) -> None:
+    client = login(app, "owner")
+    answer = client.get("/me", params={"period": PERIOD}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/people/lucas_moreau?period={PERIOD}"
