@@ -7,6 +7,8 @@
     /people/{id}, /me a person's KPIs, what is due, how it rolls up
     /alignment        the findings of `los check` (?rule=, ?severity=, ?unit=)
     /kpis/{id}/checkin, /upload   entering data
+    /objectives/{id}  an objective: score, items, worst item, its KPIs, commentary, actions
+    /actions, /commentary         the forms of actions and commentary (pages_actions)
 
 Every page needs a logged-in account and checks it with the shared permission function.
 """
@@ -19,12 +21,13 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
-from lineofsight.web import pages_detail, pages_entry, pages_overview
+from lineofsight.web import pages_actions, pages_detail, pages_entry, pages_overview
 
 router = APIRouter()
 router.include_router(pages_overview.router)
 router.include_router(pages_detail.router)
 router.include_router(pages_entry.router)
+router.include_router(pages_actions.router)
 
 
 def plotly_path() -> Path:
