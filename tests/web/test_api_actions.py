@@ -91,9 +91,9 @@ def test_who_may_read_and_change_actions(api_as) -> None:  # type: ignore[no-unt
     for name in ("sales_viewer", "alice"):
         shown = {a["subject"]["id"] for a in api_get(api_as(name), "/actions")["actions"]}
         assert "defects" not in shown and "sell_more" in shown, name
-        assert_error(api_as(name).get(f"/actions/{number}"), 404)
-    assert_error(alice.request("PATCH", f"/actions/{number}", json={"status": "done"}), 404)
-    assert_error(_create(alice, subject={"kind": "kpi", "id": "defects"}, title="x"), 404)
+        assert_error(api_as(name).get(f"/actions/{number}"), 403)
+    assert_error(alice.request("PATCH", f"/actions/{number}", json={"status": "done"}), 403)
+    assert_error(_create(alice, subject={"kind": "kpi", "id": "defects"}, title="x"), 403)
     assert_error(api_as("sales_viewer").get("/actions", params={"unit": "ops"}), 403)
     # Moving an action into a unit one may not add actions to is refused.
     moved = bob.request(
@@ -173,9 +173,10 @@ def test_commentary_round_trips_with_its_history(api_as) -> None:  # type: ignor
 def test_commentary_permissions_and_bad_input(api_as) -> None:  # type: ignore[no-untyped-def]
     path = "/kpis/defects/commentary/2026-03"
     assert_error(api_as("viewer").request("PUT", path, json={"analysis": "x"}), 403)
-    assert_error(api_as("alice").request("PUT", path, json={"analysis": "x"}), 404)
-    assert_error(api_as("alice").get(path), 404)
-    assert_error(api_as("bob").request("PUT", "/objectives/grow/commentary/2026", json={}), 404)
+    assert_error(api_as("alice").request("PUT", path, json={"analysis": "x"}), 403)
+    assert_error(api_as("alice").get(path), 403)
+    assert_error(api_as("bob").request("PUT", "/objectives/grow/commentary/2026", json={}), 403)
+    assert_error(api_as("bob").get("/kpis/nope/commentary"), 404)
     bob = api_as("bob")
     bad = assert_error(
         bob.request("PUT", "/kpis/defects/commentary/2026-13", json={"analysis": "x"}), 422

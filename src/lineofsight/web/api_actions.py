@@ -173,7 +173,7 @@ def create_action(request: Request, body: ActionIn, account: AccountDep) -> Resp
     cache, org, tree = _context(request)
     subject = _subject_or_error(org, body.subject.kind, body.subject.id)
     if not may_read(account, tree, subject):
-        raise not_found(f"{body.subject.kind} '{body.subject.id}'")
+        raise forbidden(f"your role does not allow 'read' on unit '{subject.unit}'")
     if not may_create_action(account, tree, subject, body.owner):
         raise forbidden(f"your role does not allow adding actions on unit '{subject.unit}'")
     made = action_service.create_action(
@@ -197,8 +197,10 @@ def _action_for(
     cache, org, tree = _context(request)
     action = action_service.get_action(cache.store, action_id)
     subjects = subjects_index(org)
-    if action is None or not _readable_action(account, tree, subjects, action):
+    if action is None:
         raise not_found(f"action {action_id}")
+    if not _readable_action(account, tree, subjects, action):
+        raise forbidden(f"your role does not allow reading action {action_id}")
     return cache, org, tree, action, subjects.get(action.subject)
 
 
@@ -299,8 +301,10 @@ def patch_milestone(
 def _readable_subject(request: Request, account: Account, kind: str, item_id: str) -> Any:
     cache, org, tree = _context(request)
     subject = subject_of(org, kind, item_id)
-    if subject is None or not may_read(account, tree, subject):
+    if subject is None:
         raise not_found(f"{'KPI' if kind == 'kpi' else 'objective'} '{item_id}'")
+    if not may_read(account, tree, subject):
+        raise forbidden(f"your role does not allow 'read' on unit '{subject.unit}'")
     return cache, tree, subject
 
 
