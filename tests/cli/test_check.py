@@ -77,7 +77,7 @@ def test_sarif_output(tmp_path: Path) -> None:
     assert sarif["version"] == "2.1.0"
     run0 = sarif["runs"][0]
     rules = run0["tool"]["driver"]["rules"]
-    assert len(rules) == 19 and rules[0]["id"] == "AL01"
+    assert len(rules) == 21 and rules[0]["id"] == "AC01"
     levels = {r["ruleId"]: r["level"] for r in run0["results"]}
     assert levels == {"CF01": "error", "OW01": "error", "AL01": "warning"}
     for r in run0["results"]:
