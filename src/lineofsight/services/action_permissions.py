@@ -55,6 +55,27 @@ def subjects_index(org: m.Organization) -> dict[tuple[str, str], Subject]:
     return found
 
 
+@dataclass(frozen=True)
+class SubjectIndex:
+    """Every KPI and objective as a Subject: by (kind, id), by unit and by owner (made once
+    per organisation and kept: a page of a unit of a large organisation looks up its own)."""
+
+    by_key: dict[tuple[str, str], Subject]
+    by_unit: dict[str, list[tuple[str, str]]]
+    by_owner: dict[str, list[tuple[str, str]]]
+
+    @classmethod
+    def of(cls, org: m.Organization) -> SubjectIndex:
+        by_key = subjects_index(org)
+        by_unit: dict[str, list[tuple[str, str]]] = {}
+        by_owner: dict[str, list[tuple[str, str]]] = {}
+        for key, subject in by_key.items():
+            by_unit.setdefault(subject.unit, []).append(key)
+            if subject.owner is not None:
+                by_owner.setdefault(subject.owner, []).append(key)
+        return cls(by_key, by_unit, by_owner)
+
+
 def _as_owner(account: Account | None, tree: UnitTree, unit: str, person: str | None) -> bool:
     """Whether the account holds the owner's rights on the unit for items of `person`: its
     own person, with a role that may enter that person's data there."""

@@ -23,12 +23,11 @@ from lineofsight.services import commentary
 from lineofsight.services.accounts import Account
 from lineofsight.services.action_permissions import (
     Subject,
+    SubjectIndex,
     may_comment,
     may_create_action,
     may_edit_action,
     may_read,
-    subject_of,
-    subjects_index,
 )
 from lineofsight.services.permissions import UnitTree, allows, readable_units
 from lineofsight.web.api_common import AccountDep, cache_of, json_response, organization
@@ -111,6 +110,16 @@ class CommentIn(BaseModel):
     recommendation: str = Field("", max_length=MAX_COMMENT)
 
 
+def _subjects(cache: Any, org: m.Organization) -> dict[tuple[str, str], Subject]:
+    """Every KPI and objective by (kind, id), made once per revision of the store."""
+    from lineofsight.web.pagedata import cached_fragment
+
+    index = cached_fragment(
+        cache, ("action-subjects-api", cache.revision()), lambda: SubjectIndex.of(org)
+    )
+    return index.by_key
+
+
 def _context(request: Request) -> tuple[Any, m.Organization, UnitTree]:
     cache = cache_of(request)
     org = organization(cache)
@@ -140,7 +149,7 @@ def list_actions(
 ) -> Response:
     """The actions the account may read, soonest due first."""
     cache, org, tree = _context(request)
-    subjects = subjects_index(org)
+    subjects = _subjects(cache, org)
     wanted: list[tuple[str, str]] | None = None
     if kpi is not None or objective is not None:
         wanted = [(k, i) for k, i in (("kpi", kpi), ("objective", objective)) if i is not None]
@@ -157,8 +166,8 @@ def list_actions(
     return json_response({"actions": [action_service.action_plain(a) for a in shown]})
 
 
-def _subject_or_error(org: m.Organization, kind: str, item_id: str) -> Subject:
-    subject = subject_of(org, kind, item_id)
+def _subject_or_error(cache: Any, org: m.Organization, kind: str, item_id: str) -> Subject:
+    subject = _subjects(cache, org).get((kind, item_id))
     if subject is None:
         word = "KPI" if kind == "kpi" else "objective"
         reason = f"unknown {word} '{item_id}'"
@@ -171,7 +180,7 @@ def create_action(request: Request, body: ActionIn, account: AccountDep) -> Resp
     """Editors and admins of the subject's unit; owners on their own KPIs and objectives,
     or taking the action on themselves."""
     cache, org, tree = _context(request)
-    subject = _subject_or_error(org, body.subject.kind, body.subject.id)
+    subject = _subject_or_error(cache, org, body.subject.kind, body.subject.id)
     if not may_read(account, tree, subject):
         raise forbidden(f"your role does not allow 'read' on unit '{subject.unit}'")
     if not may_create_action(account, tree, subject, body.owner):
@@ -196,7 +205,7 @@ def _action_for(
     """The action (404 when missing or not readable), with what its checks need."""
     cache, org, tree = _context(request)
     action = action_service.get_action(cache.store, action_id)
-    subjects = subjects_index(org)
+    subjects = _subjects(cache, org)
     if action is None:
         raise not_found(f"action {action_id}")
     if not _readable_action(account, tree, subjects, action):
@@ -235,7 +244,7 @@ def patch_action(
     if body.milestones is not None:
         changes["milestones"] = [step.milestone() for step in body.milestones]
     if body.subject is not None:
-        moved = _subject_or_error(org, body.subject.kind, body.subject.id)
+        moved = _subject_or_error(cache, org, body.subject.kind, body.subject.id)
         # Moving an action needs the right to add one where it goes.
         if not may_read(account, tree, moved) or not may_create_action(
             account, tree, moved, changes.get("owner", action.owner)
@@ -300,7 +309,7 @@ def patch_milestone(
 
 def _readable_subject(request: Request, account: Account, kind: str, item_id: str) -> Any:
     cache, org, tree = _context(request)
-    subject = subject_of(org, kind, item_id)
+    subject = _subjects(cache, org).get((kind, item_id))
     if subject is None:
         raise not_found(f"{'KPI' if kind == 'kpi' else 'objective'} '{item_id}'")
     if not may_read(account, tree, subject):

@@ -10,6 +10,7 @@ with every problem beside its field, and nothing is stored.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -29,15 +30,15 @@ from lineofsight.services import commentary
 from lineofsight.services.accounts import Account
 from lineofsight.services.action_permissions import (
     Subject,
+    SubjectIndex,
     may_comment,
     may_create_action,
     may_edit_action,
     may_read,
-    subject_of,
-    subjects_index,
 )
-from lineofsight.web.pagedata import Snapshot
+from lineofsight.web.pagedata import Snapshot, cached_fragment
 from lineofsight.web.pagekit import (
+    cache_of,
     keep_period,
     not_found,
     page_snapshot,
@@ -136,6 +137,13 @@ def _render(context: Context, name: str, **extra: Any) -> Markup:
     return Markup(templates.get_template(name).render({**context.get_all(), **extra}))
 
 
+def subject_index(request: Request, snap: Snapshot) -> SubjectIndex:
+    """The KPIs and objectives of the snapshot's organisation, indexed once per version."""
+    return cached_fragment(
+        cache_of(request), ("action-subjects", snap.version), lambda: SubjectIndex.of(snap.org)
+    )
+
+
 def _today(request: Request) -> Snapshot:
     """Today's scorecard, for the forms (which leave the page's chosen period as it is)."""
     return page_snapshot(request, today())
@@ -143,7 +151,9 @@ def _today(request: Request) -> Snapshot:
 
 def _people(snap: Snapshot, account: Account | None) -> list[m.Person]:
     see = seer(snap, readable(account, snap))
-    return [p for p in snap.org.people if see("person", p.id)][:MAX_SUGGESTED]
+    return list(
+        itertools.islice((p for p in snap.org.people if see("person", p.id)), MAX_SUGGESTED)
+    )
 
 
 @pass_context
@@ -181,13 +191,14 @@ def actions_list(context: Context, *, unit: str | None = None, person: str | Non
     on what they own: a read-only list, each linked to its KPI or objective."""
     request, account, snap = _snapshot_of(context)
     tree = unit_tree(snap)
-    subjects = subjects_index(snap.org)
+    index = subject_index(request, snap)
+    subjects = index.by_key
     if unit is not None:
-        wanted = [key for key, s in subjects.items() if s.unit == unit]
+        wanted = index.by_unit.get(unit, [])
         found = action_service.list_actions(store_of(request), subjects=wanted)
     else:
         owned = action_service.list_actions(store_of(request), owner=person)
-        theirs = [key for key, s in subjects.items() if s.owner == person]
+        theirs = index.by_owner.get(person or "", [])
         on_theirs = action_service.list_actions(store_of(request), subjects=theirs)
         found = list({a.id: a for a in [*owned, *on_theirs]}.values())
     shown = [
@@ -313,7 +324,7 @@ def _show_form(
 
 def _subject_for(request: Request, account: Account, kind: str, item_id: str) -> Subject:
     snap = _today(request)
-    subject = subject_of(snap.org, kind, item_id)
+    subject = subject_index(request, snap).by_key.get((kind, item_id))
     if subject is None or not may_read(account, unit_tree(snap), subject):
         raise not_found("KPI" if kind == "kpi" else "objective", item_id)
     return subject
@@ -359,7 +370,7 @@ def add_action_form(
 def _action_and_subject(request: Request, account: Account, action_id: int) -> Any:
     snap = _today(request)
     action = action_service.get_action(store_of(request), action_id)
-    subject = None if action is None else subjects_index(snap.org).get(action.subject)
+    subject = None if action is None else subject_index(request, snap).by_key.get(action.subject)
     if action is None or subject is None or not may_read(account, unit_tree(snap), subject):
         raise not_found("action", str(action_id))
     require(may_edit_action(account, unit_tree(snap), subject, action), "changing this action")
