@@ -191,3 +191,23 @@ def test_commentary_permissions_and_bad_input(api_as) -> None:  # type: ignore[n
     assert_error(bob.request("PUT", "/units/ops/commentary/2026-03", json={"analysis": "x"}), 404)
     assert api_get(bob, path) == {"current": None, "history": []}
     assert bob.request("PUT", path, json={"analysis": "Press down"}).status_code == 200
+
+
+def test_an_objective_through_the_api(api_as) -> None:  # type: ignore[no-untyped-def]
+    admin = api_as("admin")
+    found = api_get(admin, "/objectives/sell_more", period="2026-03")
+    assert found["objective"]["id"] == "sell_more" and found["as_of"] == "2026-03-31"
+    assert found["objective"]["parent"] == "grow"
+    score = found["score"]
+    assert {"score", "status", "coverage", "counts", "worst"} <= set(score)
+    assert sum(score["counts"].values()) == 3  # revenue, conversion and xss
+    assert {r["id"] for r in found["kpis"]} == {"revenue", "conversion", "xss"}
+    grow = api_get(admin, "/objectives/grow", period="2026-03")
+    assert [c["id"] for c in grow["children"]] == ["sell_more"]
+    assert {r["id"] for r in grow["kpis"]} == {"defects"}
+    # A role scoped to sales reads sell_more, not grow, and sees no KPI of ops through it.
+    viewer = api_as("sales_viewer")
+    assert "parent" not in api_get(viewer, "/objectives/sell_more")["objective"]
+    assert_error(viewer.get("/objectives/grow"), 403)
+    assert_error(admin.get("/objectives/nope"), 404)
+    assert_error(admin.get("/objectives/grow", params={"period": "2026-13"}), 422)
