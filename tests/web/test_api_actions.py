@@ -119,6 +119,8 @@ def test_bad_actions_are_refused_with_their_fields_and_store_nothing(api_as) -> 
         {"subject": {"kind": "unit", "id": "sales"}, "title": "x"},
         {"subject": {"kind": "kpi", "id": "revenue"}, "title": ""},
         {"subject": {"kind": "kpi", "id": "revenue"}, "title": "x", "due": "2026-02-30"},
+        {"subject": {"kind": "kpi", "id": "revenue"}, "title": "x", "due": "9999-12-31"},
+        {"subject": {"kind": "kpi", "id": "revenue"}, "title": "x\ny"},
         {"subject": {"kind": "kpi", "id": "revenue"}, "title": "x", "status": "maybe"},
         {"subject": {"kind": "kpi", "id": "revenue"}, "title": "x", "colour": "red"},
         {"subject": {"kind": "kpi", "id": "revenue"}, "title": "x", "milestones": [{"due": 1}]},

@@ -19,6 +19,7 @@ from lineofsight.domain.actions import (
     Milestone,
     subject_key,
 )
+from lineofsight.domain.periods import PeriodError, check_date
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit
 from lineofsight.services.workspace import local_user
@@ -283,9 +284,7 @@ def _checked(conn: StoreConnection, fields: Mapping[str, Any]) -> dict[str, Any]
     if owner is not None and not stored.known_people(conn, [owner]):
         problems.append(Problem("owner", 0, f"unknown person '{owner}'"))
     clean["owner"] = owner
-    due = fields["due"]
-    if due is not None and not isinstance(due, dt.date):
-        problems.append(Problem("due", 0, "must be a date (YYYY-MM-DD)"))
+    _day(fields["due"], "due", problems)
     if fields["status"] not in ACTION_STATUSES:
         problems.append(Problem("status", 0, "must be one of: " + ", ".join(ACTION_STATUSES)))
     steps: list[Milestone] = []
@@ -295,13 +294,25 @@ def _checked(conn: StoreConnection, fields: Mapping[str, Any]) -> dict[str, Any]
             problems.append(Problem(where, 0, "must have a title, a due date and done"))
             continue
         title = _title(step.title, f"{where}.title", problems)
-        if step.due is not None and not isinstance(step.due, dt.date):
-            problems.append(Problem(f"{where}.due", 0, "must be a date (YYYY-MM-DD)"))
+        _day(step.due, f"{where}.due", problems)
         steps.append(Milestone(title=title, due=step.due, done=bool(step.done)))
     clean["milestones"] = tuple(steps)
     if problems:
         raise UsageError(str(problems[0]), problems)
     return clean
+
+
+def _day(value: Any, field: str, problems: list[Problem]) -> None:
+    """A due date: none, or a date in the years a user may name (1900 to 2200)."""
+    if value is None:
+        return
+    if not isinstance(value, dt.date):
+        problems.append(Problem(field, 0, "must be a date (YYYY-MM-DD)"))
+        return
+    try:
+        check_date(value)
+    except PeriodError as exc:
+        problems.append(Problem(field, 0, str(exc)))
 
 
 def _title(value: Any, field: str, problems: list[Problem]) -> str:
