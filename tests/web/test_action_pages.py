@@ -224,3 +224,25 @@ def test_commentary_is_written_beside_the_kpi_and_the_checkin(as_user) -> None: 
     assert "nothing was saved" in bad.text and "month must be 01-12" in bad.text  # type: ignore[attr-defined]
     objective = alice.get("/objectives/sell_more", params={"period": "2026-03"}).text
     assert "Commentary for 2026-03" in objective and "Write the commentary" in objective
+
+
+def test_a_form_goes_back_only_to_a_page_of_the_app(as_user) -> None:  # type: ignore[no-untyped-def]
+    admin = as_user("admin")
+    token = _token(admin.get("/kpis/revenue").text)
+    for back in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        answer = admin.post(
+            "/commentary",
+            data={"csrf_token": token, "subject_type": "kpi", "subject_id": "revenue",
+                  "period": "2026-01", "analysis": f"Back to {back}", "back": back},
+        )  # fmt: skip
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/#commentary"
+    made = admin.post(
+        "/actions",
+        data={"csrf_token": token, "subject_type": "kpi", "subject_id": "revenue",
+              "title": "Look", "back": "/kpis/revenue"},
+    )  # fmt: skip
+    number = made.headers["location"].rsplit("-", 1)[1]
+    page = admin.get(f"/actions/{number}/edit", params={"back": "//evil.example/x"})
+    assert page.status_code == 200
+    assert "evil.example" not in page.text and 'value="/kpis/revenue"' in page.text

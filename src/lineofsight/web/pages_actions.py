@@ -94,10 +94,15 @@ def objective_page(
 # ---------------------------------------------------------------- forms
 
 
+def _app_path(back: str, fallback: str = "/") -> str:
+    """`back` when it is a path of this app (never another site's address), else `fallback`."""
+    ok = back.startswith("/") and not back.startswith("//") and "\\" not in back
+    return back if ok else fallback
+
+
 def _back(request: Request, back: str, anchor: str) -> Response:
     """Back to the page the form was on (an app path only), with the chosen period."""
-    target = back if back.startswith("/") and not back.startswith("//") else "/"
-    return RedirectResponse(keep_period(request, target) + anchor, status_code=303)
+    return RedirectResponse(keep_period(request, _app_path(back)) + anchor, status_code=303)
 
 
 def _parse_form(form: ActionForm) -> tuple[dict[str, Any], dict[str, str]]:
@@ -165,7 +170,7 @@ def _show_form(
         form=form,
         action=action,
         people=people_suggested(snap, account),
-        back=back,
+        back=_app_path(back, _page_of(subject)),
     )
 
 
@@ -328,6 +333,6 @@ def write_commentary_form(
             subject=subject,
             form={"period": period, "analysis": analysis, "recommendation": recommendation},
             errors=_form_errors(exc),
-            back=back,
+            back=_app_path(back, _page_of(subject)),
         )
     return _back(request, back, "#commentary")
