@@ -31,9 +31,12 @@ __all__ = [
     "CHANGEABLE",
     "action_plain",
     "add_action",
+    "change_action",
     "create_action",
     "get_action",
     "list_actions",
+    "remove_action",
+    "subject_of",
     "update_action",
 ]
 
