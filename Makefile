@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	@sh scripts/ensure-postgres.sh
 	@sh scripts/ensure-java.sh
 	@sh scripts/ensure-chromium.sh
+	@sh scripts/ensure-axe.sh
 	@touch $(STAMP)
 
 ## Lint, type-check, import contracts, then every test on SQLite and PostgreSQL.

@@ -6,8 +6,16 @@ For each size it builds (once, cached under --cache) a SQLite store with the org
 all its measurements, copies it to --work (the cached store is never written), then measures,
 each figure the best of --runs runs of a fresh process (`los status --as-of 2026-11-22 --format
 json`), with its peak memory:
-- cold: the first status of the as-of date (no scorecard kept in the store yet: every KPI is
-  scored, and the result kept);
+- in full: a status with no scorecard kept in the store for any date (every KPI is scored,
+  and the result kept): the first status ever asked of a store, and of a date no write kept
+  ready (a date that is neither the one a status asked for last nor the next turn after it);
+- cold: the first status of the as-of date after `los apply` of a changed strategy file (one
+  KPI's tolerance changed; each run changes it again). The apply brings the kept scorecards up
+  to date itself (`services.snapshots.refresh_kept`): that of the date a status asked for
+  last (2026-11-22), computed again in full, and that of the next date where more than a
+  quarter of the KPIs' rows move (the next turn: here 2026-11-30, the last day of November
+  and the day October's monthly values fall due), made ahead; the apply's own time is
+  printed. The output is checked to be byte for byte that of a status computed in full;
 - warm: the next one (the kept scorecard is up to date);
 - after a check-in: `los load` of a one-row file that replaces one KPI's value (the load
   brings the scorecard kept last up to date: that KPI scored again, its objectives with their
@@ -18,9 +26,15 @@ json`), with its peak memory:
   the kept scorecard of the nearest date (the KPIs whose rows can differ between the two dates
   scored again); the output of the last one is checked to be byte for byte that of a status
   computed in full;
+- a month end: the first status as of 2026-11-30 (the next turn after the dates asked for),
+  after a one-row `los load` (its time printed: it brings the kept scorecard of the date asked
+  for last up to date and makes that of the turn ahead; before each run the turn's kept
+  scorecard is deleted, so that each load makes it again); the output is checked to be byte
+  for byte that of a status computed in full;
 - DuckDB: `bench/status_duckdb.py`'s query over a DuckDB copy of the same data (made before
   timing), in a fresh `python -c` process, writing the same JSON document; its KPI, objective
-  and unit rows are checked to agree with `los status`'s (score, status, actual, target, ...).
+  and unit rows are checked to agree with those of `los status` in full, before any write
+  (score, status, actual, target, ...).
 
     .venv/bin/python bench/bench_status.py                 # 10,000 and 100,000 KPIs
     .venv/bin/python bench/bench_status.py --sizes 10000 --runs 5
@@ -49,6 +63,7 @@ from lineofsight.services.measurements import load_file
 from lineofsight.store.database import Store
 
 AS_OF = "2026-11-22"
+MONTH_END = "2026-11-30"  # the last day of November, when October's monthly values fall due
 LOS = str(Path(sys.executable).parent / "los")
 GOAL_SECONDS, GOAL_MB = 0.5, 1024
 
@@ -116,6 +131,18 @@ def _status(url: str, output: Path | None = None, as_of: str = AS_OF) -> tuple[f
     return _run([LOS, "status", "--as-of", as_of, "--format", "json", "--db", url], output)
 
 
+def _changed_strategy(folder: Path, cache: Path, run: int) -> Path:
+    """The generated strategy file with the first KPI's tolerance changed (by `run`)."""
+    text = (cache / "strategy.yaml").read_text()
+    at = text.index("\nkpis:\n")
+    found = text.index("\n    tolerance: ", at)
+    end = text.index("\n", found + 1)
+    changed = f"{text[:found]}\n    tolerance: {0.06 + 0.01 * run:.2f}{text[end:]}"
+    path = folder / "strategy.yaml"
+    path.write_text(changed)
+    return path
+
+
 def _forget_snapshots(database: Path) -> None:
     with sqlite3.connect(database) as conn:
         conn.execute("DELETE FROM scorecard_snapshots")
@@ -173,12 +200,23 @@ def measure(cache: Path, work: Path, kpis: int, runs: int) -> dict[str, Any]:
     shutil.copyfile(source, database)
     url = f"sqlite:///{database}"
     Store(url).close()  # the migrations of this release (an index to build once), not timed
-    cold = []
+    full = []
     for _ in range(runs):
         _forget_snapshots(database)
-        cold.append(_status(url))
-    print(f"  cold (first status of the date): {_best(cold)[0]:.2f} s", flush=True)
+        full.append(_status(url, folder / "status_full.json"))
+    print(f"  in full (no scorecard kept for any date): {_best(full)[0]:.2f} s", flush=True)
     print("  (a store of the earlier schema migrated first, not timed)", flush=True)
+    cold, applies = [], []
+    for run in range(runs):
+        strategy = _changed_strategy(folder, source.parent, run)
+        applies.append(_run([LOS, "apply", str(strategy), "--db", url]))
+        cold.append(_status(url, folder / "cold.json"))
+    _same_as_full(database, url, folder / "cold.json", AS_OF)
+    print(
+        f"  cold (the first status after an apply): {_best(cold)[0]:.2f} s (the same bytes as "
+        f"computed in full; the apply itself {_best(applies)[0]:.2f} s)",
+        flush=True,
+    )
     ours = folder / "status.json"
     warm = [_status(url, ours) for _ in range(runs)]
     print(f"  warm: {_best(warm)[0]:.2f} s", flush=True)
@@ -204,6 +242,19 @@ def measure(cache: Path, work: Path, kpis: int, runs: int) -> dict[str, Any]:
     if carried != (folder / "full.json").read_bytes():
         raise SystemExit(f"the status of {days[-1]} carried over differs from a full one")
     print(f"  a new as-of day: {_best(new_day)[0]:.2f} s (the same bytes as computed in full)")
+    month_end, writes = [], []
+    for run in range(runs):
+        with sqlite3.connect(database) as conn:
+            conn.execute("DELETE FROM scorecard_snapshots WHERE as_of = ?", (MONTH_END,))
+            conn.execute("DELETE FROM scorecard_patches WHERE as_of = ?", (MONTH_END,))
+        writes.append(_checkin(folder, url, runs + run)[2])
+        month_end.append(_status(url, folder / "month_end.json", MONTH_END))
+    print(
+        f"  a month end: {_best(month_end)[0]:.2f} s (the load before it {_best(writes)[0]:.2f} s)",
+        flush=True,
+    )
+    _same_as_full(database, url, folder / "month_end.json", MONTH_END)
+    print("  the month end's status: the same bytes as computed in full")
     duck = folder / "store.duckdb"
     if not duck.exists() or duck.stat().st_mtime < source.stat().st_mtime:
         print("  copying the store into DuckDB (once, not timed) ...", flush=True)
@@ -211,11 +262,17 @@ def measure(cache: Path, work: Path, kpis: int, runs: int) -> dict[str, Any]:
     reference = folder / "duckdb.json"
     code = run_code(duck, AS_OF)
     duckdb = [_run([sys.executable, "-c", code], reference) for _ in range(runs)]
-    agreement = _agreement(json.loads(ours.read_text()), json.loads(reference.read_text()))
+    # The status before any write (the same data as the DuckDB copy).
+    before = json.loads((folder / "status_full.json").read_text())
+    agreement = _agreement(before, json.loads(reference.read_text()))
     print(f"  DuckDB: {_best(duckdb)[0]:.2f} s; {agreement}", flush=True)
     return {
         "kpis": kpis,
+        "full": _best(full),
         "cold": _best(cold),
+        "apply": _best(applies),
+        "month_end": _best(month_end),
+        "month_end_load": _best(writes),
         "warm": _best(warm),
         "after": _best(after),
         "load": _best(loads),
@@ -223,6 +280,20 @@ def measure(cache: Path, work: Path, kpis: int, runs: int) -> dict[str, Any]:
         "duckdb": _best(duckdb),
         "agreement": agreement,
     }
+
+
+def _same_as_full(database: Path, url: str, output: Path, as_of: str) -> None:
+    """Check that `output` holds the bytes of a status of `as_of` computed in full (on a copy
+    of the store with no kept scorecard)."""
+    copy = database.parent / "check.db"
+    shutil.copyfile(database, copy)
+    try:
+        _forget_snapshots(copy)
+        _status(f"sqlite:///{copy}", database.parent / "full.json", as_of)
+    finally:
+        copy.unlink(missing_ok=True)
+    if output.read_bytes() != (database.parent / "full.json").read_bytes():
+        raise SystemExit(f"the status of {as_of} in {output.name} differs from a full one")
 
 
 def main() -> int:
@@ -235,11 +306,14 @@ def main() -> int:
     table = [measure(args.cache, args.work, int(s), args.runs) for s in args.sizes.split(",")]
     print()
     print("Each cell: best wall time (s) / best CPU time (s) / peak memory (MB).")
-    print("| KPIs | cold | warm | after a check-in | a new as-of day | DuckDB |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| KPIs | in full | cold (after an apply) | warm | after a check-in | a new as-of day "
+        "| a month end | DuckDB |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in table:
         cells = [f"{row['kpis']:,}"]
-        for name in ("cold", "warm", "after", "new_day", "duckdb"):
+        for name in ("full", "cold", "warm", "after", "new_day", "month_end", "duckdb"):
             wall, cpu, peak = row[name]
             cells.append(f"{wall:.2f} / {cpu:.2f} / {peak:,.0f}")
         print("| " + " | ".join(cells) + " |")
@@ -247,12 +321,14 @@ def main() -> int:
         first, last = table[0], table[-1]
         growth = ", ".join(
             f"{name} x{last[name][0] / first[name][0]:.1f}"
-            for name in ("cold", "warm", "after", "new_day", "duckdb", "load")
+            for name in ("full", "cold", "warm", "after", "new_day", "month_end", "duckdb")
         )
         print(f"\ntime from {first['kpis']:,} to {last['kpis']:,} KPIs: {growth}")
     print()
     for row in table:
         for name, label in (
+            ("cold", "cold (the first status after an apply)"),
+            ("month_end", "a month end (the first status of the next turn)"),
             ("warm", "warm"),
             ("after", "after a check-in"),
             ("new_day", "a new as-of day"),
@@ -268,13 +344,18 @@ def main() -> int:
                 f"{row['duckdb'][0]:.2f} s (<= {GOAL_SECONDS} s, <= 1 GB, faster than DuckDB: "
                 f"{goal})"
             )
-        wall, _cpu, peak = row["cold"]
+        wall, _cpu, peak = row["full"]
         goal = "met" if wall <= GOAL_SECONDS and peak <= GOAL_MB else "MISSED"
-        print(f"{row['kpis']:,} KPIs, cold: {wall:.2f} s, {peak:,.0f} MB (same goal: {goal})")
-        wall, _cpu, peak = row["load"]
         print(
-            f"  the load of one row before a status after a check-in: {wall:.2f} s, {peak:,.0f} MB"
+            f"{row['kpis']:,} KPIs, in full (no kept scorecard of any date): {wall:.2f} s, "
+            f"{peak:,.0f} MB (same goal: {goal})"
         )
+        for name, label in (
+            ("apply", "the apply before the cold status"),
+            ("load", "the load of one row before a status after a check-in"),
+            ("month_end_load", "the load of one row before the month end's status"),
+        ):
+            print(f"  {label}: {' / '.join(f'{v:,.2f}' for v in row[name])} (s / CPU s / MB)")
         print(f"  agreement with DuckDB: {row['agreement']}")
     return 0
 

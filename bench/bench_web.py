@@ -105,12 +105,22 @@ def free_port() -> int:
 class Server:
     """`los serve` in a child process, stopped on exit."""
 
-    def __init__(self, url: str, workers: int) -> None:
+    def __init__(self, url: str, workers: int, options: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "LOS_DATABASE_URL": "", "LOS_SECRET_KEY": "bench"}
         self.process = subprocess.Popen(
-            [LOS, "serve", "--db", url, "--port", str(self.port), "--workers", str(workers)],
+            [
+                LOS,
+                "serve",
+                "--db",
+                url,
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                *options,
+            ],
             env=env,
         )
         deadline = time.monotonic() + 60

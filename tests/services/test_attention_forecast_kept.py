@@ -162,3 +162,54 @@ def test_a_check_report_saved_after_a_write_keeps_the_calls_and_another_date_rep
     with store.reading() as conn:
         assert read_kept_report(conn, _key(AS_OF)) is None  # one date kept at a time
         assert read_kept_report(conn, _key(other)) is not None
+
+
+def _applied(store: Store, org: m.Organization) -> None:
+    from lineofsight.services.apply import apply_organization
+
+    apply_organization(store, org, source="t")
+
+
+def test_an_apply_of_changed_kpis_forecasts_only_those_again(
+    store: Store, asked: list[set[str] | None]
+) -> None:
+    """A KPI's target moved, another KPI removed: the kept calls are brought up to date with those
+    KPIs (and the formulas above them) forecast again, and equal a full forecast."""
+    from dataclasses import replace
+
+    org = load_organization(store)
+    first = off_track(store, AS_OF)
+    targeted = [k for k in org.kpis if k.target is not None and k.formula is None]
+    moved = next(k for k in targeted if k.direction is m.Direction.INCREASE)
+    assert moved.target is not None
+    far = m.FinalTarget(moved.target.value * 10 + 1000, moved.target.by)
+    named = {c.kpi for k in org.kpis for c in k.contributes_to}
+    named |= {i for k in org.kpis for i in k.influences}
+    formulas = " ".join(k.formula or "" for k in org.kpis)
+    others = [k for k in targeted if k.id != moved.id and k.id not in named]
+    others = [k for k in others if k.id not in formulas]  # nothing else names it
+    gone = next((k for k in others if k.id in set(first["id"].to_list())), others[0])
+    changed = tuple(
+        replace(k, target=far) if k.id == moved.id else k for k in org.kpis if k.id != gone.id
+    )
+    asked.clear()
+    _applied(store, replace(org, kpis=changed))
+    got = off_track(store, AS_OF)
+    assert_frame_equal(got, _full(store))
+    assert gone.id not in got["id"].to_list()
+    assert len(asked) == 1 and asked[0] is not None
+    assert moved.id in asked[0] and len(asked[0]) < len(org.kpis)
+
+
+def test_an_apply_that_changes_a_unit_forecasts_everything_again(
+    store: Store, asked: list[set[str] | None]
+) -> None:
+    from dataclasses import replace
+
+    org = load_organization(store)
+    off_track(store, AS_OF)
+    unit = replace(org.units[-1], name=org.units[-1].name + " (renamed)")
+    asked.clear()
+    _applied(store, replace(org, units=(*org.units[:-1], unit)))
+    assert_frame_equal(off_track(store, AS_OF), _full(store))
+    assert asked == [None]  # made again in full

@@ -158,14 +158,16 @@ def test_a_check_in_shows_in_the_next_status_and_only_its_kpi_is_scored_again(
         actor="t",
         allow_future=True,
     )
-    assert len(scored) == 1
+    # The kept scorecard patched: its KPI only (then the next turn's made ahead, in full).
+    writes = len(scored)
+    assert writes in (1, 2) and kpi_id in scored[0]
+    assert len(scored[0]) < defs.kpis.height  # not every KPI again
     after = scorecard(store, as_of=AS_OF.isoformat())
     got = after.evaluation.kpis.filter(pl.col("id") == kpi_id, pl.col("own_unit")).row(
         0, named=True
     )
     assert got["actual"] == 1.5
-    assert len(scored) == 1 and kpi_id in scored[0]
-    assert len(scored[0]) < defs.kpis.height  # not every KPI again
+    assert len(scored) == writes  # read as kept: nothing scored by the status
     _same(after, _full(store, AS_OF), store)
 
 
@@ -583,3 +585,92 @@ def test_a_new_as_of_date_is_carried_from_the_nearest_kept_one_as_computed_in_fu
     # A period report is carried the same way.
     scorecard(store, period="2026-11")
     _same(scorecard(store, period="2026-12"), _full(store, dt.date(2026, 12, 31), False), store)
+
+
+def _turn(store: Store, day: dt.date, horizon: int = 370) -> dt.date | None:
+    from lineofsight.services.snapshot_days import next_turn
+    from lineofsight.services.snapshots import CARRY_SHARE
+    from lineofsight.store.scorecards import read_kpi_groups
+
+    with store.reading() as conn:
+        groups = read_kpi_groups(conn)
+    assert groups is not None
+    start, due_days, counts = groups
+    return next_turn(counts, m.Calendar(start, due_days), day, True, CARRY_SHARE, horizon)
+
+
+def test_writes_keep_the_date_asked_and_the_next_turn_ready(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an apply that changes a definition and after check-ins, the kept scorecards of
+    the date a status asked for last and of the next date where most rows move are up to
+    date: their next statuses score nothing and equal full computations."""
+    from dataclasses import replace
+
+    import lineofsight.engine.frames as frames
+    from lineofsight.services.apply import apply_organization
+    from lineofsight.services.snapshots import AHEAD_DAYS
+    from lineofsight.store.scorecards import read_newest_key
+
+    first = _turn(store, AS_OF)
+    assert first is not None
+    asked = first - dt.timedelta(days=3)  # the turn is near: made ahead by each write
+    turn = _turn(store, asked, AHEAD_DAYS)
+    assert turn is not None and asked < turn
+    scorecard(store, as_of=asked.isoformat())
+    org = load_organization(store)
+    kpi = next(k for k in org.kpis if k.direction is m.Direction.INCREASE)
+    moved = replace(kpi, direction=m.Direction.DECREASE)
+    apply_organization(
+        store,
+        replace(org, kpis=tuple(moved if k.id == kpi.id else k for k in org.kpis)),
+        source="t",
+    )
+    rng = random.Random(7)
+    scored: list[object] = []
+    real = frames.score_kpis
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        scored.append(kwargs.get("only"))
+        return real(*args, **kwargs)
+
+    for step in range(3):
+        if step:
+            _write_randomly(store, rng, 2)
+        with store.reading() as conn:
+            marks = read_marks(conn)
+            assert read_newest_key(conn) == (asked, True)  # the turn was made ahead
+            for day in (asked, turn):
+                kept = read_snapshot(conn, day, True)
+                assert kept is not None and kept.marks == marks
+        for day in (asked, turn):
+            want = _full(store, day)
+            monkeypatch.setattr(frames, "score_kpis", spy)
+            got = scorecard(store, as_of=day.isoformat(), save=False)
+            monkeypatch.setattr(frames, "score_kpis", real)
+            assert scored == []  # read as kept
+            _same(got, want, store)
+    # The days between and after are carried from the nearest kept date before them.
+    for day in (turn - dt.timedelta(days=1), turn + dt.timedelta(days=1)):
+        _same(scorecard(store, as_of=day.isoformat()), _full(store, day), store)
+
+
+def test_a_turn_far_ahead_is_not_made_by_a_write(store: Store) -> None:
+    from lineofsight.services.snapshots import AHEAD_DAYS
+
+    first = _turn(store, AS_OF)
+    assert first is not None
+    asked = first - dt.timedelta(days=AHEAD_DAYS + 1)
+    assert _turn(store, asked, AHEAD_DAYS) is None
+    scorecard(store, as_of=asked.isoformat())
+    _check_in_one(store, 2.0)
+    with store.reading() as conn:
+        kept = read_snapshot(conn, asked, True)
+        assert kept is not None and kept.marks == read_marks(conn)  # brought up to date
+        assert read_snapshot(conn, first, True) is None  # too far ahead: not made
+
+
+def test_a_write_before_any_status_keeps_nothing(store: Store) -> None:
+    _check_in_one(store, 2.0)
+    with store.reading() as conn:
+        assert read_snapshot(conn, AS_OF, True) is None

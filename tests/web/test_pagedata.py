@@ -12,6 +12,7 @@ import pytest
 from lineofsight.services.init import init_workspace
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store
+from lineofsight.web import pagedata
 from lineofsight.web.pagedata import snapshot
 from tests.services.test_snapshots import _write_randomly
 
@@ -57,3 +58,38 @@ def test_a_snapshot_after_writes_is_the_last_one_updated_and_equals_a_fresh_one(
     assert changed  # the writes changed rows, and the updated snapshots show them
     # The first snapshot is left as it was (a page drawing from it keeps its rows).
     assert _rows(first) == kept
+
+
+def test_the_indexes_a_kpi_page_reads_match_a_scan_of_the_rows(db_url: str, tmp_path: Path) -> None:
+    init_workspace(tmp_path / "ws", example="manufacturing", db=db_url)  # it has a formula
+    opened = Store(db_url)
+    try:
+        snap = snapshot(ScorecardCache(opened), AS_OF)
+    finally:
+        opened.close()
+    for kpi_id in snap.kpis:
+        scanned = sorted(u for (k, u) in snap.kpi_rows if k == kpi_id)
+        assert sorted(snap.kpi_units.get(kpi_id, [])) == scanned, kpi_id
+        users = [k for k, ins in snap.feeders.items() if kpi_id in ins and snap.kpis[k].formula]
+        assert sorted(snap.formula_users.get(kpi_id, [])) == sorted(users), kpi_id
+    assert any(snap.formula_users.values())  # the example's formula is checked
+
+
+def test_a_unit_picker_lists_every_unit_of_a_small_organisation_and_a_neighbourhood_of_a_large(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snap = snapshot(ScorecardCache(store), AS_OF)
+    every = [u.id for u in snap.org.units]
+    assert [u.id for u in pagedata.unit_choices(snap, None, None)] == every
+    monkeypatch.setattr(pagedata, "ALL_UNITS_UP_TO", 5)
+    top = snap.child_units[None]
+    second = [c for t in top for c in snap.child_units.get(t, [])]
+    deep = next(u for u in every if snap.ancestors(u)[2:])  # a unit three levels down
+    shown = [u.id for u in pagedata.unit_choices(snap, None, deep)]
+    expected = {*top, *second, *snap.ancestors(deep), deep, *snap.child_units.get(deep, [])}
+    assert shown == [u for u in every if u in expected]
+    assert len(shown) < len(every)
+    # A scoped reader's top is their own subtree's top, and nothing outside it is offered.
+    scope = snap.subtree("customer_experience")
+    scoped = [u.id for u in pagedata.unit_choices(snap, scope, None)]
+    assert scoped[0] == "customer_experience" and set(scoped) <= scope

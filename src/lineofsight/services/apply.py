@@ -12,6 +12,7 @@ from typing import Any
 
 from lineofsight.domain import model as m
 from lineofsight.services import declared_actions, notify_settings
+from lineofsight.services.snapshots import refresh_kept
 from lineofsight.services.workspace import local_user
 from lineofsight.spec.dump import (
     Plain,
@@ -216,6 +217,7 @@ def apply_organization(
         )
         if also is not None:
             also(conn, plan)
+    refresh_kept(store)  # the next status reads its scorecard as kept, not computed anew
     return plan
 
 

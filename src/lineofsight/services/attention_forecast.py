@@ -7,10 +7,12 @@ from the same engine) in one of two ways:
 
 - for the whole organisation (every person's list at once, e.g. the digests), the forecast is
   made once per as-of date and kept in the store beside the kept check reports with the store
-  state it was made on; after writes of values only the KPIs written since (with the formula
-  KPIs that read them, all the way up) are forecast again and the kept calls brought up to
-  date (a KPI's call depends only on its own values and definitions and those its formula
-  reads); a change of the definitions (`los apply`) makes them again in full;
+  state it was made on; after writes of values, and after a `los apply` that changed KPIs,
+  objectives or people only, only the KPIs written or changed since (with the formula KPIs
+  that read them, all the way up) are forecast again and the kept calls brought up to date
+  (a KPI's call depends only on its own values and definitions and those its formula reads;
+  a KPI removed loses its call); any other change of the definitions (units, the calendar,
+  the organisation's settings) makes them again in full;
 - for one person's or one unit's list, when none is kept, only the KPIs in that list's scope
   are forecast (with the inputs their formulas read): a handful of series.
 """
@@ -28,15 +30,15 @@ import polars as pl
 
 from lineofsight import __version__
 from lineofsight.domain import model as m
-from lineofsight.domain.graph import organisation_graph, reachable_in
+from lineofsight.domain.graph import reachable_in
 from lineofsight.domain.periods import MIN_YEAR
 from lineofsight.errors import StoreError
 from lineofsight.store.check_results import (
     INCREMENTAL,
+    changed_since_state,
     read_check_state,
     read_kept_report,
     save_check_report,
-    written_since_state,
 )
 from lineofsight.store.database import Store
 
@@ -81,7 +83,7 @@ def off_track(
         kept = read_kept_report(conn, key)
         written = None
         if kept is not None and kept[0] != state and kpi_ids is None:
-            written = written_since_state(conn, kept[0], state)
+            written = changed_since_state(conn, kept[0], state)
     if kept is not None and kept[0] == state:
         found = _decode(kept[1])
         if kpi_ids is None:
@@ -89,13 +91,13 @@ def off_track(
         return found.filter(pl.col("id").is_in(list(kpi_ids)))
     from lineofsight.services.evaluate import load_organization
 
-    org = org if org is not None else load_organization(store)
-    if kpi_ids is not None:
-        return _forecast(store, org, as_of, set(kpi_ids))
     calls = None
-    if kept is not None and written is not None:
-        calls = _brought_up_to_date(store, org, as_of, _decode(kept[1]), written)
+    if kpi_ids is None and kept is not None and written is not None:
+        calls = _brought_up_to_date(store, as_of, _decode(kept[1]), written)
     if calls is None:
+        org = org if org is not None else load_organization(store)
+        if kpi_ids is not None:
+            return _forecast(store, org, as_of, set(kpi_ids))
         calls = _forecast(store, org, as_of, None)
     # A store this user may only read, or one kept busy: the calls are just not kept. A write
     # since `state` was read: not kept either (they might miss it), made again next time.
@@ -105,16 +107,34 @@ def off_track(
 
 
 def _brought_up_to_date(
-    store: Store, org: m.Organization, as_of: dt.date, kept: pl.DataFrame, written: set[str]
+    store: Store, as_of: dt.date, kept: pl.DataFrame, written: set[str]
 ) -> pl.DataFrame | None:
-    """The kept calls with the KPIs written since and the formula KPIs that read them (all
-    the way up) forecast again; None when that is too many (made in full instead)."""
-    graph = organisation_graph(org)
-    again = reachable_in((k for k in written if k in graph.kpis), graph.formula_users)
-    if len(again) > len(org.kpis) * AGAIN_SHARE:
+    """The kept calls with the KPIs written or changed since and the formula KPIs that read
+    them (all the way up) forecast again; None when that is too many (made in full instead).
+
+    Only those KPIs and what their formulas read are built as domain objects (with the units):
+    building the whole organisation's would cost more than forecasting a few KPIs."""
+    from lineofsight.services.evaluate import load_organization, read_definition_frames
+    from lineofsight.services.snapshot_patch import formula_inputs
+
+    kpis = read_definition_frames(store).kpis
+    known = set(kpis["id"].to_list())
+    ups: dict[str, list[str]] = {}
+    downs: dict[str, list[str]] = {}
+    for kpi_id, input_id in formula_inputs(kpis).iter_rows():
+        if input_id in known:
+            ups.setdefault(input_id, []).append(kpi_id)
+            downs.setdefault(kpi_id, []).append(input_id)
+    again = reachable_in((k for k in written if k in known), ups)
+    if len(again) > len(known) * AGAIN_SHARE:
         return None
-    fresh = _forecast(store, org, as_of, again) if again else pl.DataFrame(schema=SCHEMA)
-    return pl.concat([kept.filter(~pl.col("id").is_in(list(again))), fresh]).sort("id")
+    # The calls of KPIs forecast again are replaced; those of KPIs removed are dropped.
+    kept = kept.filter(pl.col("id").is_in(list(known)), ~pl.col("id").is_in(list(again)))
+    if not again:
+        return kept
+    org = load_organization(store, reachable_in(again, downs))
+    fresh = _forecast(store, org, as_of, again)
+    return pl.concat([kept, fresh]).sort("id")
 
 
 def _forecast(

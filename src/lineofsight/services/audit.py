@@ -60,10 +60,28 @@ def record(
     stored.insert_audit(conn, values)
 
 
-def read_audit(store: Store, *, subject: str | None = None, limit: int = 100) -> list[AuditEntry]:
-    """The newest audit entries first, optionally only those about one subject."""
+def read_audit(
+    store: Store,
+    *,
+    subject: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    actor: str | None = None,
+    action: str | None = None,
+    text: str | None = None,
+) -> list[AuditEntry]:
+    """The newest audit entries first, optionally only those about one subject, of one actor,
+    of one kind of action (a prefix: `user`) or whose subject contains `text`."""
     with store.reading() as conn:
-        rows = stored.read_audit_rows(conn, subject=subject, limit=limit)
+        rows = stored.read_audit_rows(
+            conn,
+            subject=subject,
+            limit=limit,
+            offset=offset,
+            actor=actor,
+            action=action,
+            text=text,
+        )
     return [
         AuditEntry(
             id=row["id"],
@@ -76,3 +94,9 @@ def read_audit(store: Store, *, subject: str | None = None, limit: int = 100) ->
         )
         for row in rows
     ]
+
+
+def audit_actions(store: Store) -> list[str]:
+    """The kinds of action the log holds (for a filter)."""
+    with store.reading() as conn:
+        return stored.audit_actions(conn)

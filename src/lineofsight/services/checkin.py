@@ -4,10 +4,12 @@ transaction with its audit row, checked by the same rules as `los load`."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from lineofsight.domain.model import Kpi
 from lineofsight.domain.periods import Period, PeriodError, parse_period
 from lineofsight.domain.text import did_you_mean
 from lineofsight.errors import InputError, Problem, UsageError
@@ -30,6 +32,7 @@ from lineofsight.store.measurement_writes import delete_measurement as delete_st
 from lineofsight.store.measurements import (
     current_value,
     frame_of_rows,
+    latest_value,
     read_measurements,
     read_revisions,
 )
@@ -50,10 +53,6 @@ class CheckinResult:
     revision: int
 
 
-def _field_error(field: str, reason: str) -> InputError:
-    return UsageError(f"{field}: {reason}", [Problem(field, 0, reason)])
-
-
 def _write_audit(
     session: LoadSession, *, actor: str, action: str, subject: str, before: Any, after: Any
 ) -> None:
@@ -66,6 +65,19 @@ def _write_audit(
         at=dt.datetime.now(dt.UTC),
     )
     append_audit(session, values)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinEntry:
+    """One value to enter: a KPI, a unit (None: the KPI's own), a period and the numbers."""
+
+    kpi_id: str
+    unit_id: str | None
+    period: str
+    value: float | None = None
+    numerator: float | None = None
+    denominator: float | None = None
+    note: str | None = None
 
 
 def record_measurement(
@@ -85,66 +97,141 @@ def record_measurement(
 
     The same rules as a file load: known KPI and unit, a period no coarser than the KPI's
     frequency, bounds, ratio or plain value, a period that has ended (unless `allow_future`).
-    An existing value is replaced and kept as a revision. InputError naming the field and the
-    reason when anything is wrong.
+    An existing value is replaced and kept as a revision. InputError naming each field
+    (`Problem.file`) and its reason, every one at once, when anything is wrong.
     """
-    cells = {
-        "kpi": kpi_id,
-        "unit": unit_id or "",
-        "period": period,
-        "value": value,
-        "numerator": numerator,
-        "denominator": denominator,
-        "note": (note or "").strip() or None,
-    }
+    entry = CheckinEntry(kpi_id, unit_id, period, value, numerator, denominator, note)
+    try:
+        return record_measurements(store, [entry], actor=actor, allow_future=allow_future)[0]
+    except InputError as exc:
+        problems = [replace(p, file=p.file.partition(".")[2] or p.file) for p in exc.problems]
+        raise UsageError(
+            "; ".join(f"{p.file}: {p.message}" for p in problems) or exc.summary, problems
+        ) from None
+
+
+def record_measurements(
+    store: Store,
+    entries: Sequence[CheckinEntry],
+    *,
+    actor: str,
+    allow_future: bool = False,
+    check_only: bool = False,
+) -> list[CheckinResult]:
+    """Store several values in one transaction: all of them, or none.
+
+    Each entry is checked as `record_measurement` checks one; InputError lists every problem
+    of every entry, its `Problem.file` being `INDEX.FIELD` (`2.period`: the third entry's
+    period), and stores nothing. `check_only`: check, write nothing, return no result (a
+    form that found a mistake of its own still shows the service's problems with it).
+    """
     source = f"web check-in by {actor}"
     with load_session(store) as session:
         rules = read_load_rules(session)
         if rules is None:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
         rules = rules.until(last_day_allowed(allow_future=allow_future))
-        try:
-            row = RowChecker(rules, source).check(RawRow(0, cells))
-        except _RowError as exc:
-            raise _field_error(exc.column, exc.reason) from None
-        comparison = compare_measurements(session, frame_of_rows([row]), rules.calendar)
+        checker = RowChecker(rules, source)
+        rows = []
+        problems: list[Problem] = []
+        seen: dict[tuple[str, str, str], int] = {}
+        for index, entry in enumerate(entries):
+            raw = RawRow(index, _cells(entry))
+            try:
+                row = checker.check(raw)
+            except _RowError:
+                found = checker.problems(raw)
+                problems += [Problem(f"{index}.{f}", 0, why) for f, why in found.items()]
+                continue
+            key = (row.kpi_id, row.unit_id, row.period)
+            if key in seen:
+                reason = f"{row.period} is entered twice for {row.kpi_id} at {row.unit_id}"
+                problems.append(Problem(f"{index}.period", 0, reason))
+                continue
+            seen[key] = index
+            rows.append(row)
+        if problems:
+            raise _field_errors_of(problems)
+        if not rows or check_only:
+            return []
+        comparison = compare_measurements(session, frame_of_rows(rows), rules.calendar)
         if not comparison.overlaps.is_empty():
             from lineofsight.services.measurement_frames import overlap_problem
 
             problem = overlap_problem(comparison.overlaps)
             raise UsageError(f"period: {problem.message}", [problem])
-        # The checker accepted the row's ids and period: what `current_value` asks of them.
-        before = current_value(session, row.kpi_id, row.unit_id, row.period, row.period_end)
-        counts = write_compared(session, comparison, source=source, at=dt.datetime.now(dt.UTC))
-        after = {
-            "value": row.value,
-            "numerator": row.numerator,
-            "denominator": row.denominator,
-            "note": row.note,
-        }
-        action = "added" if counts.added else "replaced" if counts.replaced else "unchanged"
-        revision = int(before.get("revision") or 0) + (0 if action == "unchanged" else 1)
-        if action != "unchanged":
-            _write_audit(
-                session,
-                actor=actor,
-                action="measurement.record",
-                subject=f"measurement:{row.kpi_id}/{row.unit_id}/{row.period}",
-                before={k: before[k] for k in after} if before else None,
-                after=after,
+        # The checker accepted the rows' ids and periods: what `current_value` asks of them.
+        befores = [
+            current_value(session, row.kpi_id, row.unit_id, row.period, row.period_end)
+            for row in rows
+        ]
+        write_compared(session, comparison, source=source, at=dt.datetime.now(dt.UTC))
+        results = []
+        for row, before in zip(rows, befores, strict=True):
+            after = {
+                "value": row.value,
+                "numerator": row.numerator,
+                "denominator": row.denominator,
+                "note": row.note,
+            }
+            old = {k: before[k] for k in after} if before else None
+            action = "added" if not before else "unchanged" if old == after else "replaced"
+            revision = int(before.get("revision") or 0) + (0 if action == "unchanged" else 1)
+            if action != "unchanged":
+                _write_audit(
+                    session,
+                    actor=actor,
+                    action="measurement.record",
+                    subject=f"measurement:{row.kpi_id}/{row.unit_id}/{row.period}",
+                    before=old,
+                    after=after,
+                )
+            results.append(
+                CheckinResult(
+                    row.kpi_id,
+                    row.unit_id,
+                    row.period,
+                    row.value,
+                    row.numerator,
+                    row.denominator,
+                    row.note,
+                    action,
+                    revision or 1,
+                )
             )
     refresh_kept(store)
-    return CheckinResult(
-        row.kpi_id,
-        row.unit_id,
-        row.period,
-        row.value,
-        row.numerator,
-        row.denominator,
-        row.note,
-        action,
-        revision or 1,
-    )
+    return results
+
+
+def last_value(store: Store, kpi: Kpi, unit_id: str) -> tuple[str, float] | None:
+    """The KPI's latest stored value at the unit and its period (a ratio's value worked out
+    from its numerator and denominator), or None when it has none."""
+    with store.reading() as conn:
+        row = latest_value(conn, kpi.id, unit_id)
+    if row is None:
+        return None
+    value = row["value"]
+    if value is None and kpi.ratio is not None and row["denominator"]:
+        value = kpi.ratio.scale * row["numerator"] / row["denominator"]
+    return (row["period"], value) if value is not None else None
+
+
+def _cells(entry: CheckinEntry) -> dict[str, Any]:
+    return {
+        "kpi": entry.kpi_id,
+        "unit": entry.unit_id or "",
+        "period": entry.period,
+        "value": entry.value,
+        "numerator": entry.numerator,
+        "denominator": entry.denominator,
+        "note": (entry.note or "").strip() or None,
+    }
+
+
+def _field_errors_of(problems: list[Problem]) -> InputError:
+    count = len(problems)
+    summary = f"{count} problem{'' if count == 1 else 's'}: nothing was saved"
+    return UsageError(summary, problems)
 
 
 def upload_units(

@@ -66,11 +66,13 @@ def measurement_frame(stored: pl.DataFrame) -> pl.DataFrame:
     return stored.select(list(MEASUREMENT_SCHEMA))
 
 
-def load_organization(store: Store) -> m.Organization:
+def load_organization(store: Store, kpi_ids: Iterable[str] | None = None) -> m.Organization:
+    """The organisation in the store as domain objects; `kpi_ids`: with only these KPIs, its
+    units and no people nor objectives (what a computation over a few KPIs needs)."""
     from lineofsight.store.definitions import read_organization
 
     with store.reading() as conn:
-        org = read_organization(conn)
+        org = read_organization(conn, None if kpi_ids is None else set(kpi_ids))
     if org is None:
         raise UsageError(NO_STRATEGY)
     return org

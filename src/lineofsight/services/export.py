@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from lineofsight.domain.model import Organization
 from lineofsight.errors import UsageError
 from lineofsight.services import notify_settings
 from lineofsight.services.declared_actions import read_declared
@@ -14,8 +15,9 @@ from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
 
 
-def export_strategy(store: Store, path: Path | None = None) -> str:
-    """The store's strategy file text; written to `path` too when given."""
+def stored_organization(store: Store) -> Organization:
+    """Everything the store defines, notification settings included: what `los export`
+    writes and what an edit in the browser starts from."""
     with store.reading() as conn:
         org = read_organization(conn)
         if org is not None:
@@ -26,6 +28,12 @@ def export_strategy(store: Store, path: Path | None = None) -> str:
             )
     if org is None:
         raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+    return org
+
+
+def export_strategy(store: Store, path: Path | None = None) -> str:
+    """The store's strategy file text; written to `path` too when given."""
+    org = stored_organization(store)
     if path is not None:
         write_strategy(org, path)
     return dump_organization(org)

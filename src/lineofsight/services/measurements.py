@@ -131,6 +131,40 @@ class RowChecker:
 
     def check(self, raw: RawRow) -> MeasurementRow:
         cells = raw.cells
+        kpi_id, kpi, unit_id = self._subject(cells)
+        period = self._period(cells, kpi)
+        numerator, denominator, value = self._values(cells, kpi_id, kpi)
+        return MeasurementRow(
+            kpi_id=kpi_id,
+            unit_id=unit_id,
+            period=period.label,
+            grain=int(period.grain),
+            period_start=period.start,
+            period_end=period.end,
+            value=None if kpi.ratio_scale is not None else value,
+            numerator=numerator,
+            denominator=denominator,
+            note=_text(cells.get("note")) or None,
+        )
+
+    def problems(self, raw: RawRow) -> dict[str, str]:
+        """Every problem of a row, by column: the period's and the value's both (a form
+        shows them all at once); the KPI's or unit's alone when those are wrong."""
+        cells = raw.cells
+        try:
+            kpi_id, kpi, _ = self._subject(cells)
+        except _RowError as exc:
+            return {exc.column: exc.reason}
+        found: dict[str, str] = {}
+        for step in (lambda: self._period(cells, kpi), lambda: self._values(cells, kpi_id, kpi)):
+            try:
+                step()
+            except _RowError as exc:
+                found[exc.column] = exc.reason
+        return found
+
+    def _subject(self, cells: dict[str, Any]) -> tuple[str, KpiRules, str]:
+        """The row's KPI id, the KPI's rules and the unit."""
         for column in ("kpi", "unit", "period", "note"):
             _refuse_marked(column, cells.get(column))
         kpi_id = _text(cells.get("kpi"))
@@ -152,6 +186,9 @@ class RowChecker:
         unit_id = _text(cells.get("unit")) or kpi.unit
         if unit_id not in self.units:
             raise _RowError("unit", f"unknown unit '{unit_id}'")
+        return kpi_id, kpi, unit_id
+
+    def _period(self, cells: dict[str, Any], kpi: KpiRules) -> Period:
         period_cell = cells.get("period")
         period_text = _text(period_cell)
         if not period_text:
@@ -174,7 +211,12 @@ class RowChecker:
         last_day = self.rules.last_day
         if last_day is not None and period.end > last_day:
             raise _RowError("period", f"{period.label} {NOT_ENDED} (it ends on {period.end})")
-        note = _text(cells.get("note")) or None
+        return period
+
+    def _values(
+        self, cells: dict[str, Any], kpi_id: str, kpi: KpiRules
+    ) -> tuple[float | None, float | None, float | None]:
+        """Numerator, denominator and value of a row (a ratio KPI's value from the two)."""
         numerator = denominator = None
         if kpi.ratio_scale is not None:
             if _number(cells, "value", required=False) is not None:
@@ -202,18 +244,7 @@ class RowChecker:
         problem = None if value is None else value_problem(value, kpi.bounds)
         if problem is not None:
             raise _RowError(column, problem)
-        return MeasurementRow(
-            kpi_id=kpi_id,
-            unit_id=unit_id,
-            period=period.label,
-            grain=int(period.grain),
-            period_start=period.start,
-            period_end=period.end,
-            value=None if kpi.ratio_scale is not None else value,
-            numerator=numerator,
-            denominator=denominator,
-            note=note,
-        )
+        return numerator, denominator, value
 
 
 def _percent(kpi: KpiRules, value: float) -> float:

@@ -35,6 +35,7 @@ from lineofsight.errors import (
 from lineofsight.services.load_rules import LoadRules, read_load_rules
 from lineofsight.services.measurement_frames import refuse_stored_overlaps
 from lineofsight.services.refresh_pull import Pulled, check, pull
+from lineofsight.services.snapshots import refresh_kept
 from lineofsight.sources.secrets import scrub, secret_values
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
@@ -212,6 +213,8 @@ def refresh(
                 actor=actor,
             )
         )
+    if not dry_run:
+        refresh_kept(store)  # the next status reads its scorecard as kept, not computed anew
     return RefreshReport(tuple(summaries), full=full, dry_run=dry_run)
 
 

@@ -59,6 +59,34 @@ def moved_groups(
     return moved
 
 
+def next_turn(
+    counts: list[tuple[str, int, int]],
+    calendar: m.Calendar,
+    day: dt.date,
+    lag: bool,
+    share: float,
+    horizon: int = 370,
+) -> dt.date | None:
+    """The first date after `day` (within `horizon` days) whose rows differ from those of
+    `day` for more than `share` of the KPIs (`counts`: KPIs by frequency and due_days): where
+    a scorecard carried from `day` would score most KPIs again (a period's end, the day most
+    values fall due)."""
+    if not counts:
+        return None
+    longest: dict[str, int] = {}
+    for frequency, due, _n in counts:
+        longest[frequency] = max(due, longest.get(frequency, due))
+    groups = {"longest": longest, "pairs": [[f, d] for f, d, _n in counts]}
+    sizes = {(f, d): n for f, d, n in counts}
+    total = sum(sizes.values())
+    for ahead in range(1, horizon + 1):
+        after = day + dt.timedelta(days=ahead)
+        moved = moved_groups(groups, calendar, day, after, lag)
+        if sum(sizes[(f, d)] for f, d in moved) > total * share:
+            return after
+    return None
+
+
 def moved_kpis(defs: DefinitionFrames, before: dt.date, after: dt.date, lag: bool) -> set[str]:
     """The KPIs whose rows as of `after` may differ from those as of `before`."""
     import polars as pl
@@ -76,4 +104,4 @@ def moved_kpis(defs: DefinitionFrames, before: dt.date, after: dt.date, lag: boo
     return set(kpis.join(groups, on=["frequency", "due_days"], how="semi")["id"].to_list())
 
 
-__all__ = ["kpi_groups", "moved_groups", "moved_kpis"]
+__all__ = ["kpi_groups", "moved_groups", "moved_kpis", "next_turn"]

@@ -7,9 +7,13 @@ units up again (only those whose rows can change: the objectives the KPIs suppor
 ancestors, the units of their rows), and saves the rows that changed beside the scorecard
 saved in full (a patch: a check-in writes kilobytes, not the whole scorecard again; the
 scorecard is saved in full again once a patch holds more than a sixteenth of its rows). A
-change of the definitions (`los apply`) makes the next one compute in full. Either way the
-rows are the ones a full computation gives: a KPI's rows depend only on its own values and
-definitions and those of its formula's inputs (tests compare the two after random writes).
+change of the definitions (`los apply`) makes it compute in full. Every write does this itself
+once committed (`refresh_kept`) for the date a status asked for last, and makes ahead the
+scorecard of the next date where most KPIs' rows move, so that the first status after a write
+or on that date reads a kept scorecard; another date is carried from the nearest kept date
+before it (`_carry`). Either way the rows are the ones a full computation gives: a KPI's rows
+depend only on its own values and definitions and those of its formula's inputs (tests
+compare the two after random writes).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from lineofsight.store.scorecards import (
     Snapshot,
     idle,
     read_fiscal_start,
+    read_kpi_groups,
     read_marks,
     read_nearest_key,
     read_newest_key,
@@ -224,33 +229,63 @@ def _kept(conn: Any, day: dt.date, lag: bool) -> _Kept:
     return _Kept(marks, found, changed)
 
 
+# A write makes ahead the scorecard of the next date where most KPIs' rows move when that date
+# is at most this many days after the date asked for (a write of a later day makes a later
+# one): each costs a full score (3 s for 100,000 KPIs), paid once per turn by the first write
+# of its last week.
+AHEAD_DAYS = 7
+
+
 def refresh_kept(store: Store) -> None:
-    """After a write of values: bring the scorecard kept last up to date (the KPIs written
-    scored again, saved as a patch), so that the next status or page reads it as it is.
-    Nothing when the write touched more than a patch holds, or after a change of the
-    definitions (the next status computes those); never an error for the write, which is
-    committed already (a status brings the scorecard up to date itself)."""
+    """After a write (values, or definitions by `los apply`): bring the kept scorecard of the
+    date a status asked for last up to date, and keep ready the one of the next date where
+    most KPIs' rows move (`snapshot_days.next_turn`: a period's end, the day most values fall
+    due) when it is at most `AHEAD_DAYS` away, so that the next status of either date, or of
+    any day between, reads it as it is.
+
+    Each is brought up to date as a status would (the KPIs written scored again and saved as
+    a patch), else computed in full (a change of the definitions, a write of more than a
+    patch holds). Never an error for the write, which is committed already (a status brings
+    the scorecard up to date itself)."""
     try:
         with store.plain_reading() as plain, _reading(store, plain) as conn:
             newest = read_newest_key(conn)
-            if newest is None:
-                return
-            day, lag = newest
-            marks = read_marks(conn)
-            saved = read_snapshot_marks(conn, day, lag)
-            if saved is None or saved.definitions != marks.definitions:
-                return
-            if not written_since(conn, saved):
-                return  # nothing written (the kept rows not read)
-            kept = _kept(conn, day, lag)
-        if kept.found is None or not kept.changed:
-            return
-        card = decode(kept.found.payload, day, kept.found.patch)
-        if card is None or len(kept.changed) > card.kpi_rows * PATCH_SHARE:
-            return
-        _up_to_date(store, day, lag, kept, save=True, card=card)
+            groups = read_kpi_groups(conn) if newest is not None else None
+        if newest is None or groups is None:
+            return  # no status asked for yet: nothing kept to keep up to date
+        day, lag = newest
+        _ready(store, day, lag, ahead=False)
+        from lineofsight.services.snapshot_days import next_turn
+
+        start, due_days, counts = groups
+        calendar = m.Calendar(start, due_days)
+        turn = next_turn(counts, calendar, day, lag, CARRY_SHARE, AHEAD_DAYS)
+        if turn is not None:
+            _ready(store, turn, lag, ahead=True)
     except LineOfSightError as exc:
         log.info("the kept scorecard is brought up to date by the next status: %s", exc)
+
+
+def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool) -> None:
+    """The kept scorecard of `day` brought up to date (patched, else computed in full) and
+    saved; nothing read when it is up to date already."""
+    with store.plain_reading() as plain, _reading(store, plain) as conn:
+        marks = read_marks(conn)
+        saved = read_snapshot_marks(conn, day, lag)
+        if (
+            saved is not None
+            and saved.definitions == marks.definitions
+            and not written_since(conn, saved)
+        ):
+            return
+        kept = _kept(conn, day, lag)
+    card = None
+    if kept.found is not None and kept.changed:
+        card = decode(kept.found.payload, day, kept.found.patch)
+        if card is not None and len(kept.changed) > card.kpi_rows * PATCH_SHARE:
+            card = None
+            kept = _Kept(kept.marks, None, None)  # more than a patch holds: in full
+    _up_to_date(store, day, lag, kept, save=True, card=card, ahead=ahead)
 
 
 def _up_to_date(
@@ -261,9 +296,10 @@ def _up_to_date(
     *,
     save: bool,
     card: Scorecard | None = None,
+    ahead: bool = False,
 ) -> Scorecard:
     """The kept scorecard `kept` brought up to date (patched), else computed in full; saved
-    unless `save` is off."""
+    unless `save` is off (`ahead`: as made by a write, see `save_snapshot`)."""
     marks, found, changed = kept.marks, kept.found, kept.changed
     if card is None and found is not None and changed is not None:
         card = decode(found.payload, day, found.patch)
@@ -309,7 +345,7 @@ def _up_to_date(
             base is not None
             and _small(card)
             and save_patch(store, day, lag, base, marks, encode_patch(card))
-        ) and save_snapshot(store, day, lag, marks, encode(card)):
+        ) and save_snapshot(store, day, lag, marks, encode(card), ahead=ahead):
             # Saved in full: a newer patch of it applies to this card (to its JSON rows too
             # when it holds them all, not stored rows of an older scorecard saved in full).
             card.base = marks if card.holds_rows else None

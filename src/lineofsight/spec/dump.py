@@ -294,6 +294,11 @@ def _person_with_preferences(person: m.Person, preferences: dict[str, PersonPref
 class _Dumper(yaml.SafeDumper):
     """Block style, with short lists of scalars inline so files stay readable."""
 
+    def ignore_aliases(self, data: Any) -> bool:
+        # Items read from the store share equal dates (one object per deadline): written
+        # out, each is the date itself, never `&id001` and `*id001`.
+        return True
+
 
 def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
     flow = bool(data) and all(isinstance(x, str | int | float) for x in data) and len(data) <= 8

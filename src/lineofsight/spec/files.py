@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from lineofsight.domain.model import Organization
 from lineofsight.domain.text import plural
@@ -27,6 +28,19 @@ def parse_strategy(text: str, file: str = "strategy.yaml") -> Organization:
             if model is not None and not found:
                 return build_organization(model, file, lines)
         return _parse_with_lines(text, file)
+
+
+def parse_document(data: Any, file: str = "strategy.yaml") -> Organization:
+    """The organisation a strategy document already held as plain data describes (what the
+    YAML of a strategy file reads to: mappings, lists, text, numbers; dates as dates or as
+    ISO text), validated exactly as a file is; SpecError lists every problem. A program that
+    changes a strategy it holds (the web app's edit forms) skips writing and reading YAML."""
+    with paused_gc():
+        lines = LineMap()
+        model, problems = validate_document(data, file, lines)
+        if problems or model is None:
+            raise SpecError(f"{file}: {plural(len(problems), 'problem')}", problems)
+        return build_organization(model, file, lines)
 
 
 def _parse_with_lines(text: str, file: str) -> Organization:

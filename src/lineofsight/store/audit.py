@@ -33,10 +33,33 @@ def append_audit(session: LoadSession, values: Mapping[str, Any]) -> None:
     )
 
 
-def read_audit_rows(conn: Connection, *, subject: str | None, limit: int) -> list[dict[str, Any]]:
-    """The newest audit rows first (before and after as stored: JSON text)."""
+def read_audit_rows(
+    conn: Connection,
+    *,
+    subject: str | None,
+    limit: int,
+    offset: int = 0,
+    actor: str | None = None,
+    action: str | None = None,
+    text: str | None = None,
+) -> list[dict[str, Any]]:
+    """The newest audit rows first (before and after as stored: JSON text), optionally of
+    one actor, of actions starting with `action` (`user` for `user.add`, `user.remove`...),
+    or whose subject contains `text`; `offset` rows skipped (pages)."""
     a = t.audit_log
-    query = select(a).order_by(a.c.id.desc()).limit(limit)
+    query = select(a).order_by(a.c.id.desc()).limit(limit).offset(offset)
     if subject is not None:
         query = query.where(a.c.subject == subject)
+    if actor:
+        query = query.where(a.c.actor == actor)
+    if action:
+        query = query.where(a.c.action.startswith(action, autoescape=True))
+    if text:
+        query = query.where(a.c.subject.contains(text, autoescape=True))
     return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def audit_actions(conn: Connection) -> list[str]:
+    """Every action the log holds, for the filter's choices."""
+    a = t.audit_log
+    return list(conn.execute(select(a.c.action).distinct().order_by(a.c.action)).scalars())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from enum import Enum
 from typing import Any
 
@@ -56,12 +56,36 @@ def select_rows(
     order_by: Sequence[str] = (),
     *,
     native: bool = False,
+    where_in: tuple[str, Collection[str]] | None = None,
 ) -> list[tuple[Any, ...]]:
     """Every row of `table` as tuples of Python values (dates as dates, JSON decoded).
 
     `native`: values as the database holds them, which is quicker: JSON as its text, dates as
-    ISO text on SQLite (and as dates on PostgreSQL).
+    ISO text on SQLite (and as dates on PostgreSQL). `where_in` (a column, values): only the
+    rows whose column holds one of the values (asked in chunks of bound parameters).
     """
+    if where_in is not None:
+        column, values = where_in
+        rows: list[tuple[Any, ...]] = []
+        ordered = sorted(set(values))
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            rows += _select(conn, table, columns, order_by, native, (column, chunk))
+        return rows
+    return _select(conn, table, columns, order_by, native, None)
+
+
+_CHUNK = 900  # bound parameters in one statement (SQLite's oldest limit is 999)
+
+
+def _select(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    order_by: Sequence[str],
+    native: bool,
+    where_in: tuple[str, Sequence[str]] | None,
+) -> list[tuple[Any, ...]]:
     postgresql = conn.dialect.name == "postgresql"
     names = ", ".join(
         f"CAST({_quote(conn, name)} AS TEXT)"
@@ -70,11 +94,19 @@ def select_rows(
         for name in columns
     )
     sql = f"SELECT {names} FROM {_quote(conn, table.name)}"
+    params: Sequence[str] = ()
+    if where_in is not None:
+        column, params = where_in
+        mark = "%s" if postgresql else "?"
+        sql += f" WHERE {_quote(conn, column)} IN ({', '.join(mark for _ in params)})"
     if order_by:
         sql += " ORDER BY " + ", ".join(_quote(conn, name) for name in order_by)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(sql)
+        if where_in is None:
+            cursor.execute(sql)
+        else:
+            cursor.execute(sql, tuple(params))
         rows: list[tuple[Any, ...]] = cursor.fetchall()
     finally:
         cursor.close()

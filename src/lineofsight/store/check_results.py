@@ -7,8 +7,9 @@ token in its own transaction (an apply that only moves items in their file chang
 revision, but changes the findings' lines).
 
 A report whose key starts with `INCREMENTAL` is brought up to date by its maker after writes
-of values (see `written_since_state`) instead of made again: another report saved on a newer
-state leaves it there; a change of the definitions drops it like any other.
+(see `changed_since_state`) instead of made again: another report saved on a newer state
+leaves it there, and a change of the definitions too (its maker makes it again in full when
+the change is not one of KPIs, objectives or people only).
 """
 
 from __future__ import annotations
@@ -67,21 +68,38 @@ def read_kept_report(conn: Connection, key: str) -> tuple[str, str] | None:
     return None if row is None else (row.state, row.report)
 
 
-def written_since_state(conn: Connection, made_on: str, state: str) -> set[str] | None:
-    """The KPIs whose values were written after a report made on the store in `made_on`
-    (the store now in `state`): the scorecards' change log (`scorecards.written_since`), read
-    after `state`, so maybe a few written later too. None when the definitions changed in
-    between (or a state not understood): the report must be made again in full."""
+# The kinds of definition change after which a report kept across writes is brought up to
+# date item by item (`changed_since_state`); any other (units, the organisation's settings,
+# calendar and scoring) makes it again in full.
+ITEM_KINDS = ("kpi", "objective", "person")
+
+
+def changed_since_state(conn: Connection, made_on: str, state: str) -> set[str] | None:
+    """The KPIs whose values or definitions changed (added, changed or removed) after a report
+    made on the store in `made_on` (the store now in `state`): the scorecards' change log
+    (`scorecards.written_since`, read after `state`, so maybe a few written later too) and
+    the KPIs of the definition changes since. None when a definition change of another kind
+    than `ITEM_KINDS` came in between (or a state not understood): made again in full."""
     from lineofsight.store.scorecards import Marks, written_since
 
     try:
         before, after = _parts(made_on), _parts(state)
     except ValueError:
         return None
-    if before[2:] != after[2:]:
-        return None
+    if before[3] != after[3]:
+        return None  # the organisation itself was written or removed
     loads, revisions, changes = (int(v) for v in before[:3])
-    return written_since(conn, Marks(changes, loads, revisions))
+    changed: set[str] = set()
+    if before[2:] != after[2:]:
+        rows = conn.execute(
+            select(t.definition_changes.c.kind, t.definition_changes.c.item_id).where(
+                t.definition_changes.c.id > changes
+            )
+        ).all()
+        if any(kind not in ITEM_KINDS for kind, _ in rows):
+            return None
+        changed = {str(item) for kind, item in rows if kind == "kpi"}
+    return changed | written_since(conn, Marks(changes, loads, revisions))
 
 
 def _parts(state: str) -> tuple[str, ...]:
@@ -128,9 +146,10 @@ def save_check_report(
 
 
 def forget_check_reports(conn: Connection) -> None:
-    """Drop every kept report and mark the definitions as new (inside the caller's write of
-    the definitions, so no report outlives the definitions it was made on)."""
-    conn.execute(delete(t.check_results))
+    """Drop every kept report (but those brought up to date by their makers, `INCREMENTAL`)
+    and mark the definitions as new (inside the caller's write of the definitions, so no
+    report outlives the definitions it was made on)."""
+    conn.execute(delete(t.check_results).where(t.check_results.c.key.not_like(f"{INCREMENTAL}%")))
     conn.execute(
         insert(t.check_results),
         {"key": DEFINITIONS, "state": uuid.uuid4().hex, "report": ""},

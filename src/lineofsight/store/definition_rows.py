@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import json
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -209,20 +209,28 @@ def organization_rows(org: m.Organization, dialect: str) -> DefinitionRows:
     return rows
 
 
-def read_rows(conn: Connection) -> DefinitionRows:
+def read_rows(conn: Connection, kpi_ids: Collection[str] | None = None) -> DefinitionRows:
     """The rows of every item and link in the store, as `organization_rows` makes them: values
-    as the database holds them (JSON as text; dates as text on SQLite)."""
+    as the database holds them (JSON as text; dates as text on SQLite).
+
+    `kpi_ids`: only these KPIs (with their links) and the units, no people nor objectives:
+    what a computation over a few KPIs needs (a forecast), without the whole organisation."""
     # Read in the table's order and put in order of position here: the rows mostly are in
     # that order already, which Python's sort finds in one pass, where the database would
     # sort them all again (and walk a link table along its index).
     rows = DefinitionRows()
     for kind in KINDS:
-        found = select_rows(conn, kind.table, kind.columns, native=True)
+        if kpi_ids is not None and kind in (PERSON, OBJECTIVE):
+            rows.items[kind.name] = {}
+            continue
+        some = ("id", kpi_ids) if kpi_ids is not None and kind is KPI else None
+        found = select_rows(conn, kind.table, kind.columns, native=True, where_in=some)
         found.sort(key=itemgetter(kind.columns.index("position")))
         rows.items[kind.name] = {row[0]: row for row in found}
     for table, columns in CHILD_COLUMNS.items():
         grouped: dict[str, list[ItemRow]] = defaultdict(list)
-        links = select_rows(conn, table, columns, native=True)
+        some = (columns[0], kpi_ids) if kpi_ids is not None else None
+        links = select_rows(conn, table, columns, native=True, where_in=some)
         links.sort(key=itemgetter(columns.index("position")))  # each KPI's in its order
         for row in links:
             grouped[row[0]].append(row)

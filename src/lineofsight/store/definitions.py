@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,12 +64,15 @@ class ChangeRecord:
 # ---------------------------------------------------------------- reading
 
 
-def read_organization(conn: Connection) -> m.Organization | None:
-    """The organisation in the store, or None when nothing was applied yet."""
+def read_organization(
+    conn: Connection, kpi_ids: Collection[str] | None = None
+) -> m.Organization | None:
+    """The organisation in the store, or None when nothing was applied yet. `kpi_ids`: with
+    only these KPIs, its units, and no people nor objectives (see `read_rows`)."""
     row = conn.execute(select(t.organization)).mappings().first()
     if row is None:
         return None
-    return organization_from_rows(row, read_rows(conn))
+    return organization_from_rows(row, read_rows(conn, kpi_ids))
 
 
 def read_settings(conn: Connection) -> m.Organization | None:

@@ -198,3 +198,17 @@ def current_value(
         _CURRENT,
     )
     return frame.to_dicts()[0] if frame.height else {}
+
+
+def latest_value(conn: Connection, kpi_id: str, unit_id: str) -> dict[str, Any] | None:
+    """The value of a KPI at a unit for the latest period that has one (period, value,
+    numerator, denominator), or None."""
+    ms = t.measurements
+    query = (
+        select(ms.c.period, ms.c.value, ms.c.numerator, ms.c.denominator)
+        .where(ms.c.kpi_id == kpi_id, ms.c.unit_id == unit_id)
+        .order_by(ms.c.period_end.desc(), ms.c.period)
+        .limit(1)
+    )
+    row = conn.execute(query).mappings().first()
+    return dict(row) if row is not None else None

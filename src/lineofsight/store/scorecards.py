@@ -96,13 +96,15 @@ _INSERT_PATCH = (
 )
 _INSERT = (
     "INSERT INTO scorecard_snapshots (as_of, lag, definitions, load_id, revision_id, payload, "
-    "saved_at) VALUES (:as_of, :lag, :definitions, :load_id, :revision_id, :payload, :saved_at)"
+    "saved_at, ahead) VALUES (:as_of, :lag, :definitions, :load_id, :revision_id, :payload, "
+    ":saved_at, :ahead)"
 )
 _WRITTEN_SINCE = (
     "SELECT DISTINCT kpi_id FROM measurements WHERE load_id > :load_id "
     "UNION SELECT DISTINCT kpi_id FROM measurement_revisions WHERE id > :revision_id"
 )
 _OLDEST = "SELECT as_of, lag FROM scorecard_snapshots ORDER BY saved_at DESC"
+_ASKED = "SELECT as_of, lag FROM scorecard_snapshots WHERE NOT ahead ORDER BY saved_at DESC"
 
 
 @functools.cache
@@ -115,6 +117,7 @@ def _statement(sql: str) -> TextClause:
         "as_of": Date,
         "source": Date,
         "lag": Boolean,
+        "ahead": Boolean,
         "payload": LargeBinary,
         "saved_at": DateTime(timezone=True),
     }
@@ -143,6 +146,23 @@ def read_fiscal_start(conn: Connection | sqlite3.Connection) -> int | None:
     """The first month of the organisation's fiscal year; None before any `los apply`."""
     rows = _rows(conn, "SELECT fiscal_year_start FROM organization")
     return None if not rows else int(rows[0][0])
+
+
+def read_kpi_groups(
+    conn: Connection | sqlite3.Connection,
+) -> tuple[int, int, list[tuple[str, int, int]]] | None:
+    """The organisation's fiscal year start and default `due_days`, and its KPIs counted by
+    frequency and `due_days` (their own, else the default); None before any `los apply`."""
+    found = _rows(conn, "SELECT fiscal_year_start, due_days FROM organization")
+    if not found:
+        return None
+    start, default = int(found[0][0]), int(found[0][1])
+    rows = _rows(conn, "SELECT frequency, due_days, COUNT(*) FROM kpis GROUP BY 1, 2")
+    counts: dict[tuple[str, int], int] = {}
+    for frequency, due, count in rows:
+        key = (str(frequency), default if due is None else int(due))
+        counts[key] = counts.get(key, 0) + int(count)
+    return start, default, [(f, d, n) for (f, d), n in sorted(counts.items())]
 
 
 def read_marks(conn: Connection | sqlite3.Connection) -> Marks:
@@ -229,7 +249,11 @@ def read_nearest_key(
     conn: Connection | sqlite3.Connection, as_of: dt.date, lag: bool, definitions: int
 ) -> dt.date | None:
     """The as-of date of the stored scorecard of this mode and these definitions nearest to
-    `as_of` (another date), if any."""
+    `as_of` (another date) before it, else after it, if any.
+
+    The one before first: the rows of a date differ from those of an earlier one by the
+    periods that ended or fell due in between, and a scorecard kept ahead (`ahead`) lies on
+    the far side of such a day."""
     rows = _rows(
         conn,
         "SELECT as_of FROM scorecard_snapshots WHERE lag = :lag AND definitions = :definitions",
@@ -237,12 +261,13 @@ def read_nearest_key(
     )
     days = [d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)) for (d,) in rows]
     days = [d for d in days if d != as_of]
-    return min(days, key=lambda d: abs((d - as_of).days)) if days else None
+    return min(days, key=lambda d: (d > as_of, abs((d - as_of).days))) if days else None
 
 
 def read_newest_key(conn: Connection | sqlite3.Connection) -> tuple[dt.date, bool] | None:
-    """The as-of date and mode of the scorecard saved last, if any."""
-    rows = _rows(conn, _OLDEST + " LIMIT 1")
+    """The as-of date and mode of the scorecard a status saved last (not one a write made
+    ahead), if any."""
+    rows = _rows(conn, _ASKED + " LIMIT 1")
     if not rows:
         return None
     day, lag = rows[0]
@@ -265,11 +290,19 @@ def _oldest(conn: Connection) -> Any:
 
 
 def save_snapshot(
-    store: Store, as_of: dt.date, lag: bool, marks: Marks, payload: bytes, *, wait: float = 0.2
+    store: Store,
+    as_of: dt.date,
+    lag: bool,
+    marks: Marks,
+    payload: bytes,
+    *,
+    wait: float = 0.2,
+    ahead: bool = False,
 ) -> bool:
     """Keep a scorecard unless one that covers more is there already; False when the store
     could not take it now (another write holds it, a read-only file): a status never waits
-    behind a load to save what it can compute again."""
+    behind a load to save what it can compute again. `ahead`: made by a write for a date no
+    status asked for (one that a status asked for stays so when a write saves it again)."""
     from sqlalchemy.exc import OperationalError
 
     brief = Store(store.url, migrate=False, busy_timeout=wait)
@@ -281,6 +314,8 @@ def save_snapshot(
                 newest = _newest(conn, key, found)
                 if not marks.covers(newest):
                     return False  # a status running beside this one saved a newer one
+                if ahead:
+                    ahead = bool(_rows(conn, "SELECT ahead" + _WHERE, key)[0][0])
                 _execute(conn, _DELETE, key)
             _execute(conn, _DELETE_PATCH, key)
             _execute(
@@ -293,6 +328,7 @@ def save_snapshot(
                     "revision_id": marks.revision_id,
                     "payload": payload,
                     "saved_at": dt.datetime.now(dt.UTC),
+                    "ahead": ahead,
                 },
             )
             for day, mode in conn.execute(_oldest(conn), {"keep": KEEP}).all():
@@ -397,6 +433,7 @@ __all__ = [
     "Snapshot",
     "idle",
     "read_fiscal_start",
+    "read_kpi_groups",
     "read_marks",
     "read_nearest_key",
     "read_newest_key",

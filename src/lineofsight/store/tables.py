@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 # The accounts' tables live in their own module, on the same metadata: `tables.users` etc.
@@ -45,6 +46,10 @@ from lineofsight.store.action_tables import action_milestones as action_mileston
 from lineofsight.store.action_tables import actions as actions
 from lineofsight.store.action_tables import commentary as commentary
 from lineofsight.store.dialects import Document, fk_index, references
+
+# The browser's strategy edits waiting for approval, likewise in their own module.
+from lineofsight.store.edit_tables import edit_settings as edit_settings
+from lineofsight.store.edit_tables import pending_changes as pending_changes
 
 # The scheduler's table of jobs, likewise in its own module.
 from lineofsight.store.job_tables import scheduled_jobs as scheduled_jobs
@@ -431,6 +436,15 @@ scorecard_snapshots = Table(
     Column("revision_id", Integer, nullable=False, comment="measurement_revisions.id covered"),
     Column("payload", LargeBinary, nullable=False, comment="the frames, Arrow IPC"),
     Column("saved_at", DateTime(timezone=True), nullable=False, comment="when"),
+    # Migration 0018: a write keeps the next date where most rows move ready (services.
+    # snapshot_ahead); the date a status asked for last is the newest not made ahead.
+    Column(
+        "ahead",
+        Boolean,
+        nullable=False,
+        server_default=false(),
+        comment="made by a write for a date no status asked for yet",
+    ),
     comment="The last scorecard computed per as-of date and mode, and what it covers.",
 )
 

@@ -31,6 +31,7 @@ from lineofsight.services.shapes import (
 )
 from lineofsight.spec.dump import kpi_to_plain, objective_to_plain, person_to_plain, unit_to_plain
 from lineofsight.web import api_actions, api_inbox, api_objectives, api_sources, api_write
+from lineofsight.web import api_models as am
 from lineofsight.web.api_common import (
     AccountDep,
     AsOfQuery,
@@ -50,7 +51,9 @@ from lineofsight.web.security import api_account
 router = APIRouter(dependencies=[Depends(api_account)])
 
 
-@router.get("/status", summary="Scores and statuses of KPIs, objectives and units")
+@router.get(
+    "/status", response_model=am.Status, summary="Scores and statuses of KPIs, objectives and units"
+)
 def status(
     request: Request,
     account: AccountDep,
@@ -81,7 +84,11 @@ def _units_in_scope(account: Account, tree: UnitTree, unit: str | None) -> set[s
     return tree.subtree(unit)
 
 
-@router.get("/kpis/{kpi_id}", summary="A KPI: definition, latest values, target path")
+@router.get(
+    "/kpis/{kpi_id}",
+    response_model=am.KpiAnswer,
+    summary="A KPI: definition, latest values, target path",
+)
 def kpi(
     request: Request,
     kpi_id: str,
@@ -107,7 +114,11 @@ def kpi(
     )
 
 
-@router.get("/kpis/{kpi_id}/measurements", summary="A KPI's history: values, notes, revisions")
+@router.get(
+    "/kpis/{kpi_id}/measurements",
+    response_model=am.Measurements,
+    summary="A KPI's history: values, notes, revisions",
+)
 def kpi_measurements(request: Request, kpi_id: str, account: AccountDep) -> Response:
     cache = cache_of(request)
     found = kpi_or_404(organization(cache), kpi_id)
@@ -122,7 +133,11 @@ def kpi_measurements(request: Request, kpi_id: str, account: AccountDep) -> Resp
     return json_response({"kpi": kpi_id, "measurements": history})
 
 
-@router.get("/kpis/{kpi_id}/forecast", summary="A KPI projected to its target dates")
+@router.get(
+    "/kpis/{kpi_id}/forecast",
+    response_model=am.Forecasts,
+    summary="A KPI projected to its target dates",
+)
 def kpi_forecast(
     request: Request, kpi_id: str, account: AccountDep, as_of: AsOfQuery = None
 ) -> Response:
@@ -136,7 +151,11 @@ def kpi_forecast(
     return json_response({"as_of": day, "kpis": [forecast_plain(f, kpi) for f in forecasts]})
 
 
-@router.get("/kpis/{kpi_id}/explain", summary="What drove a KPI's change between two periods")
+@router.get(
+    "/kpis/{kpi_id}/explain",
+    response_model=am.Explanation,
+    summary="What drove a KPI's change between two periods",
+)
 def kpi_explain(
     request: Request,
     kpi_id: str,
@@ -177,7 +196,11 @@ def _unit_of_item(org: m.Organization, item_id: str) -> str | None:
     return None
 
 
-@router.get("/trace/{item_id}", summary="The line of sight from a KPI, objective or person")
+@router.get(
+    "/trace/{item_id}",
+    response_model=am.Trace,
+    summary="The line of sight from a KPI, objective or person",
+)
 def trace(request: Request, item_id: str, account: AccountDep) -> Response:
     cache = cache_of(request)
     org = organization(cache)
@@ -201,7 +224,7 @@ def _finding_unit(org: m.Organization, kind: str, item_id: str) -> str | None:
     return _unit_of_item(org, item_id)
 
 
-@router.get("/checks", summary="Alignment findings (`los check`)")
+@router.get("/checks", response_model=am.Findings, summary="Alignment findings (`los check`)")
 def checks(
     request: Request,
     account: AccountDep,
@@ -233,7 +256,11 @@ def checks(
     return json_response({"as_of": report.as_of, "findings": findings})
 
 
-@router.get("/units/{unit_id}", summary="A unit: its score, KPIs, objectives and child units")
+@router.get(
+    "/units/{unit_id}",
+    response_model=am.UnitAnswer,
+    summary="A unit: its score, KPIs, objectives and child units",
+)
 def unit(
     request: Request,
     unit_id: str,
@@ -264,7 +291,11 @@ def unit(
     )
 
 
-@router.get("/people/{person_id}", summary="A person: the KPIs and objectives they own")
+@router.get(
+    "/people/{person_id}",
+    response_model=am.PersonAnswer,
+    summary="A person: the KPIs and objectives they own",
+)
 def person(
     request: Request,
     person_id: str,

@@ -30,6 +30,7 @@ from lineofsight.services.action_permissions import (
     may_read,
 )
 from lineofsight.services.permissions import UnitTree, allows, readable_units
+from lineofsight.web import api_action_models as amx
 from lineofsight.web.api_common import AccountDep, cache_of, json_response, organization
 from lineofsight.web.errors import forbidden, not_found
 from lineofsight.web.security import api_account, verify_csrf
@@ -135,7 +136,7 @@ def _readable_action(
     return may_read(account, tree, subject)
 
 
-@router.get("/actions", summary="Actions on KPIs and objectives")
+@router.get("/actions", response_model=amx.ActionList, summary="Actions on KPIs and objectives")
 def list_actions(
     request: Request,
     account: AccountDep,
@@ -175,7 +176,12 @@ def _subject_or_error(cache: Any, org: m.Organization, kind: str, item_id: str) 
     return subject
 
 
-@router.post("/actions", status_code=201, summary="Add an action to a KPI or an objective")
+@router.post(
+    "/actions",
+    status_code=201,
+    response_model=amx.ActionOut,
+    summary="Add an action to a KPI or an objective",
+)
 def create_action(request: Request, body: ActionIn, account: AccountDep) -> Response:
     """Editors and admins of the subject's unit; owners on their own KPIs and objectives,
     or taking the action on themselves."""
@@ -225,13 +231,15 @@ def _require_edit(
         raise forbidden(f"your role does not allow changing action {action.id}")
 
 
-@router.get("/actions/{action_id}", summary="One action with its milestones")
+@router.get(
+    "/actions/{action_id}", response_model=amx.ActionOut, summary="One action with its milestones"
+)
 def get_action(request: Request, action_id: ActionId, account: AccountDep) -> Response:
     *_, action, _subject = _action_for(request, account, action_id)
     return json_response(action_service.action_plain(action))
 
 
-@router.patch("/actions/{action_id}", summary="Change an action")
+@router.patch("/actions/{action_id}", response_model=amx.ActionOut, summary="Change an action")
 def patch_action(
     request: Request, action_id: ActionId, body: ActionPatch, account: AccountDep
 ) -> Response:
@@ -259,7 +267,10 @@ def patch_action(
 
 
 @router.post(
-    "/actions/{action_id}/milestones", status_code=201, summary="Add a milestone to an action"
+    "/actions/{action_id}/milestones",
+    status_code=201,
+    response_model=amx.ActionOut,
+    summary="Add a milestone to an action",
 )
 def add_milestone(
     request: Request, action_id: ActionId, body: MilestoneIn, account: AccountDep
@@ -273,7 +284,11 @@ def add_milestone(
     return json_response(action_service.action_plain(changed), 201)
 
 
-@router.patch("/actions/{action_id}/milestones/{number}", summary="Change one milestone")
+@router.patch(
+    "/actions/{action_id}/milestones/{number}",
+    response_model=amx.ActionOut,
+    summary="Change one milestone",
+)
 def patch_milestone(
     request: Request,
     action_id: ActionId,
@@ -363,6 +378,7 @@ def _commentary_routes(kind: str, plural: str, word: str) -> None:
         base,
         list_commentary,
         methods=["GET"],
+        response_model=amx.CommentList,
         summary=f"The current commentary on {word}, per period",
         operation_id=f"list_{kind}_commentary",
     )
@@ -370,6 +386,7 @@ def _commentary_routes(kind: str, plural: str, word: str) -> None:
         base + "/{period}",
         get_commentary,
         methods=["GET"],
+        response_model=amx.CommentHistory,
         summary=f"A period's commentary on {word}, with its history",
         operation_id=f"get_{kind}_commentary",
     )
@@ -377,6 +394,7 @@ def _commentary_routes(kind: str, plural: str, word: str) -> None:
         base + "/{period}",
         put_commentary,
         methods=["PUT"],
+        response_model=amx.CommentOut,
         summary=f"Write a period's commentary on {word}",
         operation_id=f"put_{kind}_commentary",
     )

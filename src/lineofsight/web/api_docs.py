@@ -1,17 +1,101 @@
 """The API reference at /api/docs: the OpenAPI document rendered on the server as one page
-(no script and nothing fetched from elsewhere), beside the raw /api/openapi.json."""
+(no script and nothing fetched from elsewhere), beside the raw /api/openapi.json; and the
+document itself made to say what the API does (`install_openapi`).
+
+FastAPI's own document describes its default errors (`{"detail": ...}`, 422 only) and no
+authentication. The API answers every error as `{"error": {...}}` (web/errors.py) and takes
+an API token (`Authorization: Bearer ...`) or a browser's session cookie: the document says
+so for every operation, so that generated clients and schema-based tests see the real API.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
+from pydantic import TypeAdapter
+
+from lineofsight.web.api_models import ErrorBody
+from lineofsight.web.errors import CODES
+from lineofsight.web.security import SESSION_COOKIE
 
 router = APIRouter(include_in_schema=False)
 
 METHODS = ("get", "post", "put", "patch", "delete")
+API_PREFIX = "/api/v1/"
+SECURITY_SCHEMES = {
+    "bearerToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token: `los user token USERNAME`, or POST /users/{username}/tokens.",
+    },
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": SESSION_COOKIE,
+        "description": "A browser's session after logging in at /login; writes also need "
+        "its CSRF token in the X-CSRF-Token header.",
+    },
+}
+# The errors every operation may answer, beside its own successes.
+ERRORS = {
+    401: "Not logged in and no valid API token",
+    403: "The account's role does not allow this here",
+    404: "No such item (or the strategy has none)",
+    422: "A field of the request is not valid: `details` names each and why",
+    503: "The store is busy with another write (code `busy`, Retry-After) or unreachable",
+}
+ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
+
+
+def shape_openapi(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document FastAPI made, with the API's real errors and authentication (in place)."""
+    components = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    error_schema = TypeAdapter(ErrorBody).json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(error_schema.pop("$defs", {}))
+    schemas["ErrorBody"] = error_schema
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    components["securitySchemes"] = SECURITY_SCHEMES
+    for path, item in doc.get("paths", {}).items():
+        if not path.startswith(API_PREFIX):
+            continue
+        for method in METHODS:
+            op = item.get(method)
+            if op is None:
+                continue
+            op["security"] = [{"bearerToken": []}, {"sessionCookie": []}]
+            responses = op.setdefault("responses", {})
+            for status, description in ERRORS.items():
+                responses[str(status)] = _error_response(description)
+            if method != "get":
+                responses["409"] = _error_response("The change conflicts with what is stored")
+            responses["default"] = _error_response(
+                "Any other error, in the same shape ("
+                + ", ".join(sorted(set(CODES.values())))
+                + ")"
+            )
+    return doc
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Serve the shaped document at the app's openapi_url (built once, on first request)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        doc = build()  # FastAPI keeps it until the routes change
+        if "securitySchemes" not in doc.get("components", {}):
+            shape_openapi(doc)
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _schema_text(schema: dict[str, Any] | None) -> str:

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services.attention import inbox as attention_inbox
 from lineofsight.services.permissions import readable_units
+from lineofsight.web import api_models as am
 from lineofsight.web.api_common import (
     AccountDep,
     AsOfQuery,
@@ -25,7 +26,11 @@ from lineofsight.web.security import api_account
 router = APIRouter(dependencies=[Depends(api_account)])
 
 
-@router.get("/inbox", summary="What needs attention now: a person's or a unit's list")
+@router.get(
+    "/inbox",
+    response_model=am.Inbox,
+    summary="What needs attention now: a person's or a unit's list",
+)
 def inbox(
     request: Request,
     account: AccountDep,

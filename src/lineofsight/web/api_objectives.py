@@ -8,6 +8,7 @@ from fastapi.responses import Response
 
 from lineofsight.services.permissions import readable_units, visible_links
 from lineofsight.spec.dump import objective_to_plain
+from lineofsight.web import api_action_models as amx
 from lineofsight.web.api_common import (
     AccountDep,
     AsOfQuery,
@@ -24,7 +25,11 @@ from lineofsight.web.security import api_account
 router = APIRouter(dependencies=[Depends(api_account)])
 
 
-@router.get("/objectives/{objective_id}", summary="An objective: score, items, its KPIs")
+@router.get(
+    "/objectives/{objective_id}",
+    response_model=amx.ObjectiveAnswer,
+    summary="An objective: score, items, its KPIs",
+)
 def objective(
     request: Request,
     objective_id: str,
@@ -69,6 +74,6 @@ def objective(
             "objective": objective_to_plain(visible_links(found, org, readable)),
             "score": rows.get(objective_id),
             "kpis": kpi_rows,
-            "children": [rows.get(c, {"id": c}) for c in sorted(children)],
+            "children": [rows[c] for c in sorted(children) if c in rows],
         }
     )

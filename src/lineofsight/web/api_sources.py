@@ -22,6 +22,7 @@ from lineofsight.services.permissions import allows
 from lineofsight.services.refresh import SourceSummary, refresh
 from lineofsight.services.sources import SourceStatus, source_runs, source_status, source_statuses
 from lineofsight.store.database import Store
+from lineofsight.web import api_models as am
 from lineofsight.web.api_common import AccountDep, cache_of, json_response
 from lineofsight.web.errors import ApiError, forbidden, not_found
 from lineofsight.web.security import verify_csrf
@@ -130,7 +131,11 @@ def visible_sources(request: Request, account: Account) -> list[SourceStatus]:
     return found
 
 
-@router.get("/sources", summary="The data sources: kind, schedule, KPIs, last and next run")
+@router.get(
+    "/sources",
+    response_model=am.Sources,
+    summary="The data sources: kind, schedule, KPIs, last and next run",
+)
 def list_sources(request: Request, account: AccountDep) -> Response:
     """Each source as `los sources --format json` gives it. Settings show as written: a
     secret stays an `env:NAME` reference. An account scoped to units sees the KPIs of its
@@ -139,7 +144,11 @@ def list_sources(request: Request, account: AccountDep) -> Response:
     return json_response({"sources": [s.as_json() for s in statuses]})
 
 
-@router.get("/sources/{name}", summary="A data source's state and its recent runs")
+@router.get(
+    "/sources/{name}",
+    response_model=am.SourceWithRuns,
+    summary="A data source's state and its recent runs",
+)
 def get_source(request: Request, name: str, account: AccountDep) -> Response:
     """The source (as in `GET sources`) with its last 20 runs, newest first."""
     store = cache_of(request).store
@@ -152,6 +161,8 @@ def get_source(request: Request, name: str, account: AccountDep) -> Response:
 @writes.post(
     "/sources/{name}/refresh",
     status_code=202,
+    response_model=am.RefreshStarted,
+    responses={200: {"model": am.RefreshSummary, "description": "Refreshed (wait=true)"}},
     summary="Start a refresh of a data source",
 )
 def post_refresh(

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import accounts, audit, checkin
 from lineofsight.services.permissions import allows, outside, refused_definitions, user_units
+from lineofsight.web import api_models as am
 from lineofsight.web.api_common import (
     AccountDep,
     cache_of,
@@ -45,7 +46,13 @@ class MeasurementIn(BaseModel):
     note: str | None = Field(None, max_length=10_000)
 
 
-@router.post("/measurements", status_code=201, summary="Enter one period's value of a KPI")
+@router.post(
+    "/measurements",
+    status_code=201,
+    response_model=am.MeasurementSaved,
+    responses={200: {"model": am.MeasurementSaved, "description": "The same value was there"}},
+    summary="Enter one period's value of a KPI",
+)
 def post_measurement(request: Request, body: MeasurementIn, account: AccountDep) -> Response:
     """Owners may enter values for the KPIs their person owns, admins for any KPI of their
     units. A value already stored for the period is replaced and kept as a revision."""
@@ -87,7 +94,10 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
 
 
 @router.post(
-    "/measurements/upload", status_code=201, summary="Load a CSV or XLSX file of measurements"
+    "/measurements/upload",
+    status_code=201,
+    response_model=am.UploadSummary,
+    summary="Load a CSV or XLSX file of measurements",
 )
 async def upload_measurements(
     request: Request,
@@ -132,7 +142,11 @@ async def upload_measurements(
     )
 
 
-@router.put("/strategy", summary="Apply a strategy file (YAML), like `los apply`")
+@router.put(
+    "/strategy",
+    response_model=am.StrategyApplied,
+    summary="Apply a strategy file (YAML), like `los apply`",
+)
 def put_strategy(
     request: Request,
     account: AccountDep,
@@ -233,7 +247,7 @@ def _tree_or_empty(request: Request) -> Any:
         return UnitTree({})
 
 
-@router.get("/users", summary="The users (admins only)")
+@router.get("/users", response_model=am.Users, summary="The users (admins only)")
 def get_users(request: Request, account: AccountDep) -> Response:
     tree = _tree_or_empty(request)
     if not any(g.role == "admin" for g in account.grants):
@@ -247,7 +261,7 @@ def get_users(request: Request, account: AccountDep) -> Response:
     return json_response({"users": users})
 
 
-@router.post("/users", status_code=201, summary="Add a user (admins only)")
+@router.post("/users", status_code=201, response_model=am.User, summary="Add a user (admins only)")
 def post_user(request: Request, body: UserIn, account: AccountDep) -> Response:
     tree = _tree_or_empty(request)
     try:
@@ -275,7 +289,9 @@ def post_user(request: Request, body: UserIn, account: AccountDep) -> Response:
     return json_response(accounts.account_plain(created), 201)
 
 
-@router.delete("/users/{username}", summary="Remove a user (admins only)")
+@router.delete(
+    "/users/{username}", response_model=am.UserRemoved, summary="Remove a user (admins only)"
+)
 def delete_user(request: Request, username: str, account: AccountDep) -> Response:
     store = cache_of(request).store
     target = accounts.find_user(store, username)
@@ -297,7 +313,12 @@ class TokenIn(BaseModel):
     label: str | None = Field(None, max_length=200)
 
 
-@router.post("/users/{username}/tokens", status_code=201, summary="Make an API token (shown once)")
+@router.post(
+    "/users/{username}/tokens",
+    status_code=201,
+    response_model=am.TokenMade,
+    summary="Make an API token (shown once)",
+)
 def post_token(
     request: Request, username: str, account: AccountDep, body: TokenIn | None = None
 ) -> Response:
@@ -318,7 +339,7 @@ def post_token(
     return json_response({"id": info.id, "username": username, "label": label, "token": token}, 201)
 
 
-@router.delete("/tokens/{token_id}", summary="Revoke an API token")
+@router.delete("/tokens/{token_id}", response_model=am.TokenRevoked, summary="Revoke an API token")
 def delete_token(request: Request, token_id: int, account: AccountDep) -> Response:
     store = cache_of(request).store
     found = next((t for t in accounts.list_tokens(store) if t.id == token_id), None)
@@ -333,7 +354,11 @@ def delete_token(request: Request, token_id: int, account: AccountDep) -> Respon
     return json_response({"revoked": token_id})
 
 
-@router.get("/audit", summary="The audit log, newest first (organisation-wide admins)")
+@router.get(
+    "/audit",
+    response_model=am.Audit,
+    summary="The audit log, newest first (organisation-wide admins)",
+)
 def get_audit(
     request: Request,
     account: AccountDep,

@@ -75,6 +75,8 @@ class Snapshot:
     child_objectives: dict[str | None, list[str]] = field(init=False)
     supporters: dict[str, list[str]] = field(init=False)
     feeders: dict[str, list[str]] = field(init=False)
+    formula_users: dict[str, list[str]] = field(init=False)  # input KPI -> formulas using it
+    kpi_units: dict[str, list[str]] = field(init=False)  # KPI -> the units it has rows at
     rows_by_unit: dict[str, list[Row]] = field(init=False)
     kpis_by_owner: dict[str, list[str]] = field(init=False)
     objectives_by_unit: dict[str, list[str]] = field(init=False)
@@ -102,6 +104,7 @@ class Snapshot:
             self.objectives_by_unit.setdefault(objective.unit, []).append(objective.id)
         self.supporters = {}
         self.feeders = {}
+        self.formula_users = {}
         self.kpis_by_owner = {}
         inputs = self.graph.formula_inputs  # parsed once per organisation
         for kpi in org.kpis:
@@ -114,9 +117,16 @@ class Snapshot:
             for input_id in inputs.get(kpi.id, ()):
                 if input_id not in self.feeders.get(kpi.id, ()):
                     self.feeders.setdefault(kpi.id, []).append(input_id)
+                if kpi.formula is not None:
+                    self.formula_users.setdefault(input_id, []).append(kpi.id)
         self.rows_by_unit = {}
-        for row in self.kpi_rows.values():
+        # A KPI page looks up its rows at other units and the formulas its values feed: by
+        # index, not by a scan of 100,000 rows per request. (An update of rows keeps their
+        # keys: see _updated.)
+        self.kpi_units = {}
+        for (kpi_id, unit_id), row in self.kpi_rows.items():
             self.rows_by_unit.setdefault(row.unit or "", []).append(row)
+            self.kpi_units.setdefault(kpi_id, []).append(unit_id)
 
     def kpi_row(self, kpi_id: str, unit: str | None = None) -> Row | None:
         """The KPI's scorecard row at `unit` (its own unit by default)."""
@@ -320,6 +330,30 @@ def _updated(previous: Snapshot, version: Hashable, ev: Any) -> Snapshot | None:
         row = _unit_row(ev.units.row(n, named=True))
         snap.unit_rows[row.id] = row
     return snap
+
+
+# A unit picker lists every unit the reader may see up to this many; beyond, a list of tens
+# of thousands of options (a megabyte of HTML on every page that has one) helps nobody.
+ALL_UNITS_UP_TO = 300
+
+
+def unit_choices(snap: Snapshot, readable: set[str] | None, current: str | None) -> list[m.Unit]:
+    """The units a unit picker offers, in the organisation's order: every unit the reader may
+    read; in a larger organisation, the top two levels of what they read, and the chosen
+    unit with the units above and directly below it (the map's own links reach the rest)."""
+    allowed = [u for u in snap.org.units if readable is None or u.id in readable]
+    if len(allowed) <= ALL_UNITS_UP_TO:
+        return allowed
+    ids = {u.id for u in allowed}
+    roots = [u.id for u in allowed if u.parent not in ids]
+    wanted = set(roots)
+    for root in roots:
+        wanted.update(snap.child_units.get(root, ()))
+    if current in snap.units:
+        wanted.update(snap.ancestors(current))
+        wanted.add(current)
+        wanted.update(snap.child_units.get(current, ()))
+    return [u for u in allowed if u.id in wanted]
 
 
 def cached_fragment(cache: ScorecardCache, key: Iterable[Hashable], make: Callable[[], T]) -> T:

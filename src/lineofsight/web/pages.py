@@ -1,4 +1,4 @@
-"""The server-rendered pages of `los serve`, and the chart library they load.
+"""The server-rendered pages of `los serve` (their assets: web/assets.py).
 
     /                 home: strategy, strategic objectives, KPI counts, what changed
     /map              the strategy map (?unit=, ?period=)
@@ -7,6 +7,9 @@
     /people/{id}, /me a person's KPIs, what is due, how it rolls up
     /alignment        the findings of `los check` (?rule=, ?severity=, ?unit=)
     /kpis/{id}/checkin, /upload   entering data
+    /checkin          an owner's every due value on one page
+    /edit...          changing the strategy: forms, preview, approval (pages_edit*)
+    /admin/users, /admin/audit, /account/password   users and tokens, the audit log, one's password
     /objectives/{id}  an objective: score, items, worst item, its KPIs, commentary, actions
     /actions, /commentary         the forms of actions and commentary (pages_actions)
 
@@ -15,36 +18,28 @@ Every page needs a logged-in account and checks it with the shared permission fu
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, Response
 
-from lineofsight.web import pages_actions, pages_detail, pages_entry, pages_overview
+from lineofsight.web import (
+    pages_actions,
+    pages_admin,
+    pages_admin_audit,
+    pages_detail,
+    pages_edit,
+    pages_edit_review,
+    pages_entry,
+    pages_entry_due,
+    pages_overview,
+)
 
 router = APIRouter()
 router.include_router(pages_overview.router)
 router.include_router(pages_detail.router)
 router.include_router(pages_entry.router)
+router.include_router(pages_entry_due.router)
+# The waiting changes' paths before the edit form's /edit/{kind}/{id}, which would match them.
+router.include_router(pages_edit_review.router)
+router.include_router(pages_edit.router)
+router.include_router(pages_admin.router)
+router.include_router(pages_admin_audit.router)
 router.include_router(pages_actions.router)
-
-
-def plotly_path() -> Path:
-    """plotly.js as the installed `plotly` Python package ships it (never fetched online)."""
-    spec = importlib.util.find_spec("plotly")
-    if spec is None or spec.origin is None:  # pragma: no cover - a broken install
-        return Path("plotly-is-not-installed")
-    return Path(spec.origin).parent / "package_data" / "plotly.min.js"
-
-
-@router.get("/vendor/plotly.min.js", include_in_schema=False)
-def plotly_js() -> Response:
-    path = plotly_path()
-    if not path.is_file():  # pragma: no cover - a broken install
-        return Response("plotly.min.js is missing from the plotly package", status_code=404)
-    return FileResponse(
-        path,
-        media_type="text/javascript",
-        headers={"Cache-Control": "public, max-age=86400"},
-    )

@@ -195,22 +195,22 @@ def kpi_page(
     if explanation is not None:
         explanation = visible_explanation(explanation, see)
     paths = _scoped_paths(request, snap, units, kpi_id)
-    log = [e for e in measurement_log(store, kpi_id) if e.unit == at]
+    # Kept per store revision like the chart: two queries per request otherwise.
+    entries = cached_fragment(
+        cache, ("log", snap.version, kpi_id), lambda: measurement_log(store, kpi_id)
+    )
+    log = [e for e in entries if e.unit == at]
     other_units = sorted(
         (
-            r
-            for (k, u), r in snap.kpi_rows.items()
-            if k == kpi_id and u != at and see("unit", u or "")
+            snap.kpi_rows[(kpi_id, u)]
+            for u in snap.kpi_units.get(kpi_id, ())
+            if u != at and see("unit", u or "")
         ),
         key=lambda r: r.unit or "",
     )
     drivers = [d for d in snap.feeders.get(kpi_id, []) if see("kpi", d)]
     driven = [link.kpi for link in kpi.contributes_to if see("kpi", link.kpi)]
-    driven += [
-        k
-        for k, ins in snap.feeders.items()
-        if kpi_id in ins and k not in driven and snap.kpis[k].formula is not None and see("kpi", k)
-    ]
+    driven += [k for k in snap.formula_users.get(kpi_id, ()) if k not in driven and see("kpi", k)]
     return render(
         request,
         "kpi.html",

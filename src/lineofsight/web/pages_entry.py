@@ -6,8 +6,10 @@ audit row); a mistake re-shows the form with every problem next to what caused i
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -15,11 +17,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from lineofsight.domain import model as m
+from lineofsight.domain.periods import PeriodError, parse_period
 from lineofsight.domain.text import noun
 from lineofsight.engine.calendar import evaluation_period
+from lineofsight.engine.targets import kpi_target
 from lineofsight.errors import InputError, StoreBusy
 from lineofsight.services.accounts import Account
+from lineofsight.services.measurements import NOT_ENDED
+from lineofsight.store.database import Store
 from lineofsight.web.errors import RETRY_AFTER
+from lineofsight.web.pagedata import Snapshot
 from lineofsight.web.pagekit import (
     can,
     not_found,
@@ -35,7 +43,7 @@ from lineofsight.web.uploads import save_upload, upload_name
 router = APIRouter()
 
 
-def _number(name: str, text: str, errors: dict[str, str]) -> float | None:
+def read_number(name: str, text: str, errors: dict[str, str]) -> float | None:
     """A form field as a number (None when empty); a message in `errors` when it is not one."""
     cleaned = text.strip().replace(",", "")
     if not cleaned:
@@ -51,6 +59,45 @@ def _number(name: str, text: str, errors: dict[str, str]) -> float | None:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class CheckinFacts:
+    """What an owner wants beside the box they type a value in."""
+
+    period: str  # the period the facts are about ("" when the form's period is not one)
+    target: float | None
+    due: dt.date | None
+    last_value: float | None
+    last_period: str | None
+
+
+def checkin_facts(
+    store: Store, snap: Snapshot, kpi: m.Kpi, at: str, period_text: str
+) -> CheckinFacts:
+    """The target and due date of the period being entered (when it is a period of the
+    calendar), and the KPI's latest stored value at the unit."""
+    from lineofsight.services.checkin import last_value as latest
+
+    calendar = snap.org.calendar
+    found = latest(store, kpi, at)
+    last_period, last_value = found if found is not None else (None, None)
+    try:
+        period = parse_period(period_text.strip(), calendar)
+    except PeriodError:
+        return CheckinFacts("", None, None, last_value, last_period)
+    target = kpi_target(kpi, period, calendar, at)
+    due = period.end + dt.timedelta(days=kpi.due_days_in(calendar))
+    return CheckinFacts(period.label, target, due, last_value, last_period)
+
+
+def due_period(snap: Snapshot, kpi: m.Kpi, at: str) -> str:
+    """The period whose value is awaited (the scorecard's period without a value), else the
+    latest period that has ended."""
+    row = snap.kpi_row(kpi.id, at)
+    if row is not None and row.actual is None and row.period:
+        return row.period
+    return evaluation_period(kpi.frequency, today(), snap.org.calendar).label
+
+
 def _checkin_context(
     request: Request, kpi_id: str, unit: str | None, account: Account
 ) -> dict[str, Any]:
@@ -60,8 +107,14 @@ def _checkin_context(
         raise not_found("KPI", kpi_id)
     at = unit if unit in snap.units else kpi.unit
     require(can(account, "enter_data", snap, at, kpi.owner), "the check-in of this KPI")
-    current = evaluation_period(kpi.frequency, today(), snap.org.calendar)
-    return {"snap": snap, "kpi": kpi, "at": at, "default_period": current.label}
+    return {"snap": snap, "kpi": kpi, "at": at, "default_period": due_period(snap, kpi, at)}
+
+
+def field_message(field: str, message: str) -> str:
+    """A check-in problem as the form shows it: a period still running says what to do."""
+    if field == "period" and NOT_ENDED in message:
+        return f"{message}: a value is entered once its period is over"
+    return message
 
 
 @router.get("/kpis/{kpi_id}/checkin", response_class=HTMLResponse, include_in_schema=False)
@@ -81,7 +134,12 @@ def checkin_form(
         "denominator": "",
         "note": "",
     }
-    return render(request, "checkin.html", form=form, errors={}, summary=None, **context)
+    facts = checkin_facts(
+        store_of(request), context["snap"], context["kpi"], context["at"], form["period"]
+    )
+    return render(
+        request, "checkin.html", form=form, errors={}, summary=None, facts=facts, **context
+    )
 
 
 @router.post(
@@ -111,58 +169,66 @@ def checkin_submit(
     }
     errors: dict[str, str] = {}
     numbers = {
-        name: _number(name, form[name], errors) for name in ("value", "numerator", "denominator")
+        name: read_number(name, form[name], errors)
+        for name in ("value", "numerator", "denominator")
     }
+    facts = checkin_facts(store_of(request), context["snap"], context["kpi"], context["at"], period)
     if not period.strip():
         errors["period"] = "give the period the value is for, e.g. " + str(
             context["default_period"]
         )
-    if not errors:
-        from lineofsight.services.checkin import record_measurement
+    from lineofsight.services.checkin import CheckinEntry, record_measurements
 
-        at = str(context["at"])
-        try:
-            record_measurement(
-                store_of(request),
-                kpi_id=kpi_id,
-                unit_id=at,
-                period=period.strip(),
-                value=numbers["value"],
-                numerator=numbers["numerator"],
-                denominator=numbers["denominator"],
-                note=note,
-                actor=account.username,
-            )
-        except InputError as exc:
-            for problem in exc.problems:
-                errors[problem.file if problem.file in form else "form"] = problem.message
-            if not exc.problems:
-                errors["form"] = exc.summary
-        except StoreBusy as exc:
-            # Nothing was saved: the form comes back as it was sent, to send again.
-            message = str(exc)
-            page = render(
-                request,
-                "checkin.html",
-                status_code=503,
-                form=form,
-                errors={},
-                summary=message[:1].upper() + message[1:] + ".",
-                **context,
-            )
-            page.headers["Retry-After"] = str(RETRY_AFTER)
-            return page
-        else:
-            query = {"saved": period.strip(), "period": period.strip()}
-            if at != context["kpi"].unit:
-                query["unit"] = at
-            return RedirectResponse(f"/kpis/{kpi_id}?{urlencode(query)}", status_code=303)
+    at = str(context["at"])
+    entry = CheckinEntry(
+        kpi_id,
+        at,
+        period.strip(),
+        numbers["value"],
+        numbers["numerator"],
+        numbers["denominator"],
+        note,
+    )
+    try:
+        # A number this form could not read is still checked with the rest (as empty),
+        # so that every problem is shown at once; then nothing is written.
+        record_measurements(
+            store_of(request), [entry], actor=account.username, check_only=bool(errors)
+        )
+    except InputError as exc:
+        for problem in exc.problems:
+            field = problem.file.partition(".")[2]
+            field = field if field in form else "form"
+            errors.setdefault(field, field_message(field, problem.message))
+        if not exc.problems:
+            errors["form"] = exc.summary
+    except StoreBusy as exc:
+        # Nothing was saved: the form comes back as it was sent, to send again.
+        message = str(exc)
+        page = render(
+            request,
+            "checkin.html",
+            status_code=503,
+            form=form,
+            errors={},
+            facts=facts,
+            summary=message[:1].upper() + message[1:] + ".",
+            **context,
+        )
+        page.headers["Retry-After"] = str(RETRY_AFTER)
+        return page
+    if not errors:
+        query = {"saved": period.strip(), "period": period.strip()}
+        if at != context["kpi"].unit:
+            query["unit"] = at
+        return RedirectResponse(f"/kpis/{kpi_id}?{urlencode(query)}", status_code=303)
     return render(
         request,
         "checkin.html",
         status_code=422,
         form=form,
         errors=errors,
+        facts=facts,
         summary=f"{len(errors)} problem{'' if len(errors) == 1 else 's'}: nothing was saved.",
         **context,
     )

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from lineofsight.domain.periods import PeriodError, check_date, parse_period, previous_period
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.services.accounts import Account
-from lineofsight.web.pagedata import Row, Snapshot, cached_fragment
+from lineofsight.web.pagedata import Row, Snapshot, cached_fragment, unit_choices
 from lineofsight.web.pagekit import (
     Moment,
     cache_of,
@@ -292,7 +292,7 @@ def strategy_map(
             "top": top,
             "loose": loose,
             "unit": shown,
-            "unit_choices": [u for u in snap.org.units if may_read(units, u.id)],
+            "unit_choices": unit_choices(snap, units, unit),
             "problem": problem,
             "periods": recent_periods(snap.org.calendar),
         }
@@ -364,6 +364,6 @@ def alignment(
         rule=(rule or "").upper(),
         severity=severity or "",
         unit=unit or "",
-        unit_choices=[u for u in snap.org.units if may_read(units, u.id)],
+        unit_choices=unit_choices(snap, units, unit),
         periods=recent_periods(snap.org.calendar),
     )

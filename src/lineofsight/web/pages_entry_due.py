@@ -1,0 +1,185 @@
+"""An owner's every due value on one page: one row per KPI of theirs whose period's value is
+awaited or overdue, with its target, last value and due date; saved in one transaction
+(all the values typed, or none when any is wrong, each problem next to its box)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from lineofsight.domain import model as m
+from lineofsight.errors import InputError, StoreBusy
+from lineofsight.services import edit_approval
+from lineofsight.services.accounts import Account
+from lineofsight.services.checkin import CheckinEntry, record_measurements
+from lineofsight.store.database import Store
+from lineofsight.web.pagedata import Snapshot
+from lineofsight.web.pagekit import can, keep_period, page_snapshot, store_of, today
+from lineofsight.web.pages_entry import (
+    CheckinFacts,
+    checkin_facts,
+    due_period,
+    field_message,
+    read_number,
+)
+from lineofsight.web.security import page_account, verify_csrf
+from lineofsight.web.templating import render
+
+router = APIRouter()
+
+FIELDS = ("period", "value", "numerator", "denominator", "note")
+
+
+@dataclass(frozen=True)
+class DueLine:
+    """One KPI of the owner whose value is awaited, as the page lists it."""
+
+    index: int
+    kpi: m.Kpi
+    unit: str
+    facts: CheckinFacts
+
+
+def due_lines(store: Store, snap: Snapshot, account: Account) -> list[DueLine]:
+    """The KPIs the account's person owns, may enter data for, and that await a value."""
+    lines: list[DueLine] = []
+    if account.person_id is None:
+        return lines
+    for kpi_id in snap.kpis_by_owner.get(account.person_id, []):
+        kpi = snap.kpis[kpi_id]
+        if kpi.formula is not None or not can(account, "enter_data", snap, kpi.unit, kpi.owner):
+            continue
+        row = snap.kpi_row(kpi_id)
+        if row is None or row.actual is not None:
+            continue
+        period = due_period(snap, kpi, kpi.unit)
+        lines.append(
+            DueLine(len(lines), kpi, kpi.unit, checkin_facts(store, snap, kpi, kpi.unit, period))
+        )
+    return lines
+
+
+def waiting_for(request: Request, account: Account, snap: Snapshot) -> int:
+    """How many strategy changes wait for this account's decision (a unit's lead learns of
+    them here, where they come to enter their values)."""
+    if account.person_id is None:
+        return 0
+    return sum(
+        1
+        for change in edit_approval.pending_changes(store_of(request))
+        if change.requested_by != account.username
+        and edit_approval.may_decide(account, change.units, snap.org)
+    )
+
+
+def _page(
+    request: Request,
+    lines: list[DueLine],
+    forms: dict[int, dict[str, str]],
+    errors: dict[str, str],
+    *,
+    status_code: int = 200,
+    summary: str | None = None,
+    saved: int | None = None,
+    waiting: int = 0,
+) -> HTMLResponse:
+    return render(
+        request,
+        "checkin_due.html",
+        status_code=status_code,
+        lines=lines,
+        forms=forms,
+        errors=errors,
+        summary=summary,
+        saved=saved,
+        waiting=waiting,
+    )
+
+
+@router.get("/checkin", response_class=HTMLResponse, include_in_schema=False)
+def due_form(
+    request: Request, saved: int | None = None, account: Account = Depends(page_account)
+) -> HTMLResponse:
+    snap = page_snapshot(request, today())
+    lines = due_lines(store_of(request), snap, account)
+    forms = {line.index: _blank(line) for line in lines}
+    waiting = waiting_for(request, account, snap)
+    return _page(request, lines, forms, {}, saved=saved, waiting=waiting)
+
+
+def _blank(line: DueLine) -> dict[str, str]:
+    return {
+        "period": line.facts.period,
+        "value": "",
+        "numerator": "",
+        "denominator": "",
+        "note": "",
+    }
+
+
+@router.post(
+    "/checkin",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+    dependencies=[Depends(verify_csrf)],
+)
+async def due_submit(request: Request, account: Account = Depends(page_account)) -> Response:
+    sent = await request.form()
+    lines = await run_in_threadpool(
+        lambda: due_lines(store_of(request), page_snapshot(request, today()), account)
+    )
+    forms: dict[int, dict[str, str]] = {}
+    errors: dict[str, str] = {}
+    entries: list[CheckinEntry] = []
+    places: list[int] = []  # the line of each entry
+    for line in lines:
+        form = {name: str(sent.get(f"{name}_{line.index}", ""))[:10_000] for name in FIELDS}
+        forms[line.index] = form
+        if not any(form[name].strip() for name in ("value", "numerator", "denominator")):
+            continue  # a value left empty is simply not entered now
+        found: dict[str, str] = {}
+        numbers = {name: read_number(name, form[name], found) for name in FIELDS[1:4]}
+        errors |= {f"{line.index}.{name}": message for name, message in found.items()}
+        entries.append(
+            CheckinEntry(
+                line.kpi.id,
+                line.unit,
+                form["period"].strip(),
+                numbers["value"],
+                numbers["numerator"],
+                numbers["denominator"],
+                form["note"],
+            )
+        )
+        places.append(line.index)
+    if not entries and not errors:
+        return _page(
+            request, lines, forms, {}, status_code=422, summary="Type at least one value to save."
+        )
+    store = store_of(request)
+    try:
+        await run_in_threadpool(
+            lambda: record_measurements(
+                store, entries, actor=account.username, check_only=bool(errors)
+            )
+        )
+    except InputError as exc:
+        for problem in exc.problems:
+            index, _, field = problem.file.partition(".")
+            if index.isdigit() and int(index) < len(places) and field in FIELDS:
+                key = f"{places[int(index)]}.{field}"
+                errors.setdefault(key, field_message(field, problem.message))
+            else:
+                errors.setdefault("form", problem.message)
+        if not exc.problems:
+            errors["form"] = exc.summary
+    except StoreBusy as exc:
+        return _page(request, lines, forms, {}, status_code=503, summary=f"{exc}; try again.")
+    if errors:
+        count = len(errors)
+        summary = f"{count} problem{'' if count == 1 else 's'}: nothing was saved."
+        return _page(request, lines, forms, errors, status_code=422, summary=summary)
+    return RedirectResponse(keep_period(request, "/checkin", saved=len(entries)), status_code=303)

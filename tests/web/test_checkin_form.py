@@ -1,0 +1,142 @@
+"""The check-in forms: one KPI's (target, last value and due date beside the box; every
+problem at once; a period still running refused) and an owner's page of every value due,
+saved in one transaction. On SQLite and PostgreSQL, through the in-process client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from fastapi.testclient import TestClient
+
+from lineofsight.store.database import Store
+from lineofsight.store.measurements import latest_value
+from tests.web.conftest import CSRF, log_in
+
+
+def _token(page: str) -> str:
+    found = CSRF.search(page)
+    assert found, page
+    return found.group(1)
+
+
+def _running_month() -> str:
+    return dt.date.today().strftime("%Y-%m")
+
+
+def _stored(web_url: str, kpi: str, unit: str) -> dict[str, object] | None:
+    store = Store(web_url)
+    try:
+        with store.reading() as conn:
+            return latest_value(conn, kpi, unit)
+    finally:
+        store.close()
+
+
+def test_the_form_shows_the_target_the_last_value_and_the_due_date(client: TestClient) -> None:
+    log_in(client, "alice")
+    page = client.get("/kpis/revenue/checkin?period=2026-06").text
+    facts = page[page.index('id="checkin-facts"') : page.index("</dl>")]
+    # Glide from 100 (end of 2025-12) to 200 on 2026-12-31, day-weighted: 181 of 365 days.
+    assert "Target for 2026-06" in facts and "149.6" in facts
+    assert "135" in facts and "(2026-03)" in facts, "the latest stored value and its period"
+    assert "2026-07-30" in facts, "due 30 days after 2026-06 ends (the calendar's default)"
+
+
+def test_every_problem_is_shown_at_once_and_nothing_is_stored(
+    client: TestClient, web_url: str
+) -> None:
+    before = _stored(web_url, "revenue", "sales")
+    log_in(client, "alice")
+    token = _token(client.get("/kpis/revenue/checkin").text)
+    answer = client.post(
+        "/kpis/revenue/checkin",
+        data={"period": "2026-13", "value": "lots", "note": "", "csrf_token": token},
+    )
+    assert answer.status_code == 422
+    assert 'id="period-error"' in answer.text and 'id="value-error"' in answer.text
+    assert "&#39;lots&#39; is not a number" in answer.text
+    assert "2 problems: nothing was saved." in answer.text
+    # A value beyond the bounds and a wrong period: both, from the service's own checks.
+    answer = client.post(
+        "/kpis/conversion/checkin",
+        data={"period": "2026-13", "numerator": "5", "denominator": "-2", "csrf_token": token},
+    )
+    assert answer.status_code == 422
+    assert 'id="period-error"' in answer.text and 'id="denominator-error"' in answer.text
+    assert _stored(web_url, "revenue", "sales") == before
+
+
+def test_a_period_that_has_not_ended_is_refused_with_a_clear_message(
+    client: TestClient, web_url: str
+) -> None:
+    log_in(client, "alice")
+    token = _token(client.get("/kpis/revenue/checkin").text)
+    month = _running_month()
+    answer = client.post(
+        "/kpis/revenue/checkin", data={"period": month, "value": "150", "csrf_token": token}
+    )
+    assert answer.status_code == 422
+    error = re.search(r'id="period-error">([^<]*)<', answer.text)
+    assert error, answer.text
+    assert f"{month} has not ended yet" in error.group(1)
+    assert "a value is entered once its period is over" in error.group(1)
+    stored = _stored(web_url, "revenue", "sales")
+    assert stored is None or stored["period"] != month
+
+
+def test_the_due_page_lists_the_owners_kpis_and_saves_them_together(
+    client: TestClient, web_url: str
+) -> None:
+    log_in(client, "alice")
+    page = client.get("/checkin").text
+    # Alice owns revenue, conversion (a ratio) and xss; Bob's defects is not hers.
+    assert 'id="due-revenue"' in page and 'id="due-conversion"' in page
+    assert 'id="due-defects"' not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+    lines = dict(re.findall(r'id="due-([a-z_]+)".*?name="period_(\d+)"', page, re.S))
+    periods = dict(re.findall(r'name="period_(\d+)" value="([^"]*)"', page))
+    rev, conv = lines["revenue"], lines["conversion"]
+    assert 'for="numerator_' + conv + '"' in page and 'for="value_' + conv + '"' not in page
+    token = _token(page)
+    before = (_stored(web_url, "revenue", "sales"), _stored(web_url, "conversion", "sales"))
+    bad = {
+        "csrf_token": token,
+        f"period_{rev}": periods[rev],
+        f"value_{rev}": "170",
+        f"period_{conv}": _running_month(),
+        f"numerator_{conv}": "40",
+        f"denominator_{conv}": "x",
+    }
+    answer = client.post("/checkin", data=bad)
+    assert answer.status_code == 422
+    assert f'id="period_{conv}-error"' in answer.text, "the running month, with the bad number"
+    assert f'id="denominator_{conv}-error"' in answer.text
+    assert 'value="170"' in answer.text, "what was typed comes back"
+    after = (_stored(web_url, "revenue", "sales"), _stored(web_url, "conversion", "sales"))
+    assert after == before, "one transaction: the good value was not stored either"
+
+    good = {**bad, f"period_{conv}": periods[conv], f"denominator_{conv}": "1000"}
+    answer = client.post("/checkin", data=good)
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == "/checkin?saved=2"
+    revenue = _stored(web_url, "revenue", "sales")
+    conversion = _stored(web_url, "conversion", "sales")
+    assert revenue is not None and revenue["period"] == periods[rev] and revenue["value"] == 170
+    assert conversion is not None and conversion["numerator"] == 40
+    page = client.get(answer.headers["location"]).text
+    assert "Saved 2 values." in page
+    assert 'id="due-revenue"' not in page, "no longer due"
+
+
+def test_the_due_page_needs_a_person_and_an_empty_form_saves_nothing(
+    client: TestClient,
+) -> None:
+    log_in(client, "viewer")
+    page = client.get("/checkin")
+    assert page.status_code == 200 and "not linked to a person" in page.text
+    log_in(client, "bob")
+    page = client.get("/checkin").text
+    answer = client.post("/checkin", data={"csrf_token": _token(page)})
+    assert answer.status_code == 422 and "Type at least one value" in answer.text
+    assert client.post("/checkin", data={}).status_code == 403, "no CSRF token"

@@ -1,0 +1,252 @@
+"""Changing the strategy in the browser, through the in-process client on SQLite and
+PostgreSQL: the form, its preview (the changes, the findings that appear or go), the save
+through the apply (history, audit, `los export`), every problem at once, permissions, and
+the approval of editors' changes when the organisation asks for it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lineofsight.services.audit import read_audit
+from lineofsight.services.export import export_strategy
+from lineofsight.services.history import definition_history
+from lineofsight.store.database import Store
+from tests.web.conftest import log_in
+from tests.web.formparse import form_values
+
+
+@pytest.fixture
+def store(web_url: str) -> Iterator[Store]:
+    opened = Store(web_url)
+    yield opened
+    opened.close()
+
+
+def _kpi_block(text: str, kpi_id: str) -> str:
+    start = text.index(f"- id: {kpi_id}\n")
+    end = text.find("\n- id:", start + 1)
+    return text[start : end if end > 0 else len(text)]
+
+
+def _preview(client: TestClient, path: str, **changes: str):  # type: ignore[no-untyped-def]
+    form = form_values(client.get(path).text, "edit-form")
+    form.update(changes)
+    return client.post(path, data=form)
+
+
+def test_an_edit_is_previewed_then_saved_into_export_history_and_audit(
+    client: TestClient, store: Store
+) -> None:
+    log_in(client, "editor")
+    answer = _preview(client, "/edit/kpi/revenue", **{"target.value": "260", "supports": ""})
+    assert answer.status_code == 200, answer.text
+    changes = answer.text[answer.text.index('id="changes"') :]
+    assert "<td>target</td>" in changes and "&#34;value&#34;: 260" in changes
+    # Taking away its only support makes AL01 (a KPI that supports nothing) appear.
+    appear = answer.text[answer.text.index('id="findings-appear"') :]
+    assert "AL01" in appear and "revenue" in appear
+    assert "target:\n    value: 260" not in export_strategy(store), "a preview saves nothing"
+
+    saved = client.post(
+        "/edit/kpi/revenue", data={**form_values(answer.text, "save-form"), "op": "save"}
+    )
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == "/edit/kpi/revenue?saved=true"
+    page = client.get(saved.headers["location"]).text
+    assert 'id="edit-saved"' in page
+    history = page[page.index('id="item-history"') :]
+    body = history[history.index("<tbody>") :]
+    first = body[: body.index("</tr>")]
+    assert "editor" in first and "the web app (editor)" in first and "&#34;value&#34;: 260" in first
+    # The file the store was applied from: its name, never the server's folder.
+    assert "(strategy.yaml)" in history and "pytest-of" not in history
+    block = _kpi_block(export_strategy(store), "revenue")
+    assert re.search(r"target:\n\s+value: 260\n", block), block
+    assert "supports" not in block
+    history = [h for h in definition_history(store, "revenue") if h.field == "target"]
+    assert history[-1].actor == "editor" and history[-1].source == "the web app (editor)"
+    assert history[-1].after == {"value": 260, "by": "2026-12-31"}
+    entry = read_audit(store, subject="kpi:revenue", limit=1)[0]
+    assert entry.actor == "editor" and entry.action == "definition.change"
+
+
+def test_every_problem_is_shown_next_to_its_field_and_nothing_is_saved(
+    client: TestClient, store: Store
+) -> None:
+    before = export_strategy(store)
+    log_in(client, "admin")
+    answer = _preview(client, "/edit/objective/grow", weight="lots", deadline="someday")
+    assert answer.status_code == 422
+    assert "2 problems: nothing was saved." in answer.text
+    assert re.search(r'id="f-weight-error">[^<]*valid number', answer.text)
+    assert re.search(r'id="f-deadline-error">[^<]*valid date', answer.text)
+    # A reference to nothing: the strategy file's own message, next to the field.
+    answer = _preview(client, "/edit/kpi/defects", owner="nobody_here", supports="no_such_goal")
+    assert answer.status_code == 422
+    assert re.search(
+        r"id=\"f-supports-error\">[^<]*unknown objective &#39;no_such_goal&#39;", answer.text
+    )
+    assert export_strategy(store) == before
+
+
+def test_new_items_are_added_and_a_taken_id_is_refused(client: TestClient, store: Store) -> None:
+    log_in(client, "admin")
+    path = "/edit/unit/new"
+    form = form_values(client.get(path).text, "edit-form")
+    form.update(id="sales", name="Twice", level="team", parent="sales")
+    answer = client.post(path, data=form)
+    assert answer.status_code == 422
+    assert re.search(r'id="f-id-error">&#39;sales&#39; is already the id of a unit', answer.text)
+    form.update(id="sales_west", name="Sales West")
+    preview = client.post(path, data=form)
+    assert preview.status_code == 200 and "add" in preview.text
+    saved = client.post(path, data={**form_values(preview.text, "save-form"), "op": "save"})
+    assert saved.status_code == 303
+    assert "- id: sales_west\n    name: Sales West" in export_strategy(store)
+    person = form_values(client.get("/edit/person/new").text, "edit-form")
+    person.update(id="wes", name="Wes West", unit="sales_west", email="wes@example.com")
+    preview = client.post("/edit/person/new", data=person)
+    assert preview.status_code == 200, preview.text
+    saved = client.post(
+        "/edit/person/new", data={**form_values(preview.text, "save-form"), "op": "save"}
+    )
+    assert saved.status_code == 303
+    assert "- id: wes\n    name: Wes West\n    unit: sales_west" in export_strategy(store)
+
+
+def test_an_item_is_removed_after_its_preview(client: TestClient, store: Store) -> None:
+    log_in(client, "admin")
+    page = client.get("/edit/kpi/xss").text
+    preview = client.post("/edit/kpi/xss", data=form_values(page, "remove-form"))
+    assert preview.status_code == 200
+    assert "Preview: remove" in preview.text and "<script>alert(1)" not in preview.text
+    assert "- id: xss" in export_strategy(store)
+    done = client.post(
+        "/edit/kpi/xss", data={**form_values(preview.text, "save-form"), "op": "remove-save"}
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/edit?removed=kpi%3Axss"
+    assert "- id: xss" not in export_strategy(store)
+    assert [h.action for h in definition_history(store, "xss")][-1] == "remove"
+
+
+def test_viewers_and_owners_cannot_edit_and_a_unit_editor_stays_in_the_unit(
+    client: TestClient, store: Store
+) -> None:
+    for name in ("viewer", "alice"):
+        log_in(client, name)
+        assert client.get("/edit").status_code == 403
+        assert client.get("/edit/kpi/conversion").status_code == 403
+        assert 'href="/edit"' not in client.get("/").text, "no menu entry that answers 403"
+    log_in(client, "sales_editor")
+    assert client.get("/edit/kpi/defects").status_code == 403, "an ops KPI"
+    index = client.get("/edit").text
+    assert "/edit/kpi/conversion" in index and "/edit/kpi/defects" not in index
+    before = export_strategy(store)
+    # Within Sales: allowed to preview. Supporting the company's objective reaches Acme: not.
+    assert _preview(client, "/edit/kpi/conversion", name="Conversion").status_code == 200
+    answer = _preview(client, "/edit/kpi/conversion", supports="grow")
+    assert answer.status_code == 403
+    assert "unit &#39;acme&#39;" in answer.text and "Nothing was saved" in answer.text
+    token = form_values(client.get("/edit/kpi/conversion").text, "edit-form")
+    forged = client.post("/edit/kpi/conversion", data={**token, "supports": "grow", "op": "save"})
+    assert forged.status_code == 403, "a save without a preview is judged the same way"
+    assert export_strategy(store) == before
+
+
+def test_with_approval_on_an_editors_change_waits_for_the_unit_lead(
+    client: TestClient, store: Store
+) -> None:
+    log_in(client, "admin")
+    setting = form_values(client.get("/admin/users").text, "approval-form")
+    answer = client.post("/admin/approval", data={**setting, "require_approval": "on"})
+    assert answer.status_code == 303
+    try:
+        log_in(client, "editor")
+        preview = _preview(client, "/edit/kpi/conversion", unit_of_measure="percent")
+        assert "Send for approval" in preview.text
+        sent = client.post(
+            "/edit/kpi/conversion", data={**form_values(preview.text, "save-form"), "op": "save"}
+        )
+        assert sent.status_code == 303
+        waiting = sent.headers["location"]
+        assert re.fullmatch(r"/edit/pending/\d+", waiting)
+        assert "unit_of_measure: percent" not in export_strategy(store), "not saved yet"
+        page = client.get(waiting).text
+        assert "Waiting for an admin" in page and 'id="approve-form"' not in page
+        # Bob leads Operations, not Sales: he may not decide; Alice leads Sales: she may.
+        log_in(client, "bob")
+        assert client.get(waiting).status_code == 403
+        log_in(client, "alice")
+        notice = client.get("/checkin").text
+        assert re.search(r'id="checkin-approvals"><a href="/edit">1 strategy change waits', notice)
+        page = client.get(waiting).text
+        assert "unit_of_measure" in page and 'id="approve-form"' in page
+        approved = client.post(waiting + "/approve", data=form_values(page, "approve-form"))
+        assert approved.status_code == 303
+        assert "Approved by alice" in client.get(waiting).text
+        assert "unit_of_measure: percent" in _kpi_block(export_strategy(store), "conversion")
+        change = [
+            h for h in definition_history(store, "conversion") if h.field == "unit_of_measure"
+        ]
+        assert change[-1].actor == "editor"
+        assert change[-1].source == "the web app (editor, approved by alice)"
+        # A rejection needs a reason and saves nothing.
+        log_in(client, "editor")
+        preview = _preview(client, "/edit/kpi/conversion", unit_of_measure="pct")
+        sent = client.post(
+            "/edit/kpi/conversion", data={**form_values(preview.text, "save-form"), "op": "save"}
+        )
+        waiting = sent.headers["location"]
+        log_in(client, "admin")
+        form = form_values(client.get(waiting).text, "reject-form")
+        assert client.post(waiting + "/reject", data=form).status_code == 422
+        rejected = client.post(waiting + "/reject", data={**form, "reason": "keep percent"})
+        assert rejected.status_code == 303
+        assert "Rejected by admin: keep percent" in client.get(waiting).text
+        assert "unit_of_measure: percent" in _kpi_block(export_strategy(store), "conversion")
+        actions = [e.action for e in read_audit(store, subject="kpi:conversion", limit=10)]
+        assert {"definition.request", "definition.approve", "definition.reject"} <= set(actions)
+    finally:
+        log_in(client, "admin")
+        setting = form_values(client.get("/admin/users").text, "approval-form")
+        client.post(
+            "/admin/approval", data={k: v for k, v in setting.items() if k != "require_approval"}
+        )
+    assert "Changes by editors wait" not in client.get("/edit").text
+
+
+@pytest.mark.parametrize("kind", ["unit", "person", "objective", "kpi"])
+@pytest.mark.parametrize("junk", ["::,,:", "1e999", "<b>x</b>", "-", "9" * 400, "a:b:c:d"])
+def test_any_text_in_any_field_is_a_message_never_a_server_error(
+    client: TestClient, store: Store, kind: str, junk: str
+) -> None:
+    before = export_strategy(store)
+    log_in(client, "admin")
+    form = form_values(client.get(f"/edit/{kind}/new").text, "edit-form")
+    answer = client.post(f"/edit/{kind}/new", data={**{k: junk for k in form}, **{
+        "csrf_token": form["csrf_token"], "op": "save"}})  # fmt: skip
+    assert answer.status_code in (403, 422), answer.text
+    assert 'role="alert"' in answer.text
+    assert export_strategy(store) == before
+
+
+def test_the_chosen_period_is_kept_by_links_and_redirects(client: TestClient) -> None:
+    log_in(client, "admin")
+    index = client.get("/edit?period=2026-03").text
+    assert 'href="/edit/kpi/new?period=2026-03"' in index
+    page = client.get("/edit/person/ceo?period=2026-03").text
+    assert 'action="/edit/person/ceo?period=2026-03"' in page
+    form = form_values(page, "edit-form")
+    preview = client.post("/edit/person/ceo?period=2026-03", data={**form, "title": "Chief"})
+    assert 'action="/edit/person/ceo?period=2026-03"' in preview.text
+    saved = client.post(
+        "/edit/person/ceo?period=2026-03",
+        data={**form_values(preview.text, "save-form"), "op": "save"},
+    )
+    assert saved.headers["location"] == "/edit/person/ceo?saved=true&period=2026-03"
+    due = client.get("/admin/users?period=2026-03").text
+    assert 'action="/admin/users?period=2026-03"' in due
