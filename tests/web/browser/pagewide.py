@@ -37,6 +37,8 @@ EXAMPLE_IDS = {
     "objective_id": "responsive_support",
     "kind": "red",
     "username": "cx_viewer",
+    "action_id": "1",
+    "change_id": "1",
 }
 LINK = re.compile(r'<a\b[^>]*\bhref="([^"#]*)[^"]*"', re.IGNORECASE)
 CRAWL_LIMIT = 400  # addresses fetched while looking for one instance of each page
