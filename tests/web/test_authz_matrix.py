@@ -98,6 +98,8 @@ def _refresh(api: Any, store: Any) -> Any:
 def _review(api: Any, store: Any) -> Any:
     body = {"unit": "sales", "period": "2026-02", "decisions": ["Hire two sellers"]}
     return api.request("POST", "/reviews", json=body)
+
+
 def _new_action(store: Any, kpi: str, owner: str | None = None) -> int:
     """A fresh action on the KPI (with a milestone), made by the tests, for a call to change."""
     from lineofsight.domain.actions import Milestone
