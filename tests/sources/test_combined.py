@@ -295,3 +295,23 @@ def test_combined_statement_keeps_each_query_and_its_parameters() -> None:
     assert ":since__p1::int" in statement.statement
     assert statement.statement.count("UNION ALL") == 1
     assert statement.statement.startswith(f"SELECT 0 AS {combined.TAG}, q.* FROM (\nwith m")
+
+
+def test_the_kept_scorecard_is_brought_up_to_date_only_after_a_change(
+    los: Los, workdir: Path, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept: list[object] = []
+    monkeypatch.setattr("lineofsight.services.refresh.refresh_kept", kept.append)
+    url = duckdb_facts(tmp_path)
+    monkeypatch.setenv("FACTS_URL", url)
+    kpis = region_kpis("duckdb")[:2]
+    (workdir / "strategy.yaml").write_text(strategy({"facts": {"url": "env:FACTS_URL"}}, kpis))
+    assert los("apply", "strategy.yaml").exit_code == 0
+
+    first = json.loads(los("refresh", "--all", "--format", "json").stdout)["sources"][0]
+    assert first["added"] == 20
+    assert len(kept) == 1
+    assert set(first["timings"]) == {"read", "check", "write", "upkeep"}
+    again = json.loads(los("refresh", "--all", "--format", "json").stdout)["sources"][0]
+    assert (again["added"], again["replaced"]) == (0, 0)
+    assert len(kept) == 1  # nothing written: nothing to bring up to date

@@ -35,6 +35,7 @@ from lineofsight.errors import (
 from lineofsight.services.load_rules import LoadRules, read_load_rules
 from lineofsight.services.measurement_frames import refuse_stored_overlaps
 from lineofsight.services.refresh_pull import Pulled, check, pull
+from lineofsight.services.snapshots import refresh_kept
 from lineofsight.sources.secrets import scrub, secret_values
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
@@ -73,6 +74,9 @@ class SourceSummary:
     problems: tuple[str, ...] = ()
     since: tuple[tuple[str, dt.date], ...] = ()  # each query's :since
     run_id: int | None = None
+    # Where the time went, in seconds: reading the source, checking its rows, comparing
+    # and writing them, and keeping the scorecard up to date after the write.
+    timings: tuple[tuple[str, float], ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -92,6 +96,7 @@ class SourceSummary:
             "not_ended": self.not_ended,
             "duration": round(self.duration, 3),
             "since": {kpi: day.isoformat() for kpi, day in self.since},
+            "timings": {step: round(seconds, 3) for step, seconds in self.timings},
             "reason": self.reason,
             "error": self.error,
             "problems": list(self.problems),
@@ -379,7 +384,9 @@ def _run_source(
         rows_read=pulled.rows_read,
         not_ended=pulled.not_ended,
         since=tuple(pulled.sinces.items()),
+        timings=(("read", pulled.read_seconds), ("check", pulled.check_seconds)),
     )
+    started = time.perf_counter()
     if dry_run:
         with reading_session(store) as session:
             comparison = compare_measurements(session, pulled.checked, rules.calendar)
@@ -387,6 +394,7 @@ def _run_source(
         unchanged = comparison.frame.height - comparison.new.height - comparison.changed.height
         return replace(
             summary,
+            timings=(*summary.timings, ("compare", time.perf_counter() - started)),
             added=comparison.new.height,
             replaced=comparison.changed.height,
             unchanged=unchanged,
@@ -394,7 +402,19 @@ def _run_source(
     assert run_id is not None
     with load_session(store) as session:
         added, replaced, unchanged = _write(session, name, pulled, rules, at, run_id, today)
-    return replace(summary, added=added, replaced=replaced, unchanged=unchanged)
+    written = time.perf_counter()
+    if added or replaced:
+        # As after a load: the kept scorecard patched for the KPIs written (nothing when
+        # there is none, or more changed than a patch holds), not scored again in full.
+        refresh_kept(store)
+    timings = (("write", written - started), ("upkeep", time.perf_counter() - written))
+    return replace(
+        summary,
+        added=added,
+        replaced=replaced,
+        unchanged=unchanged,
+        timings=(*summary.timings, *timings),
+    )
 
 
 def _write(
@@ -455,7 +475,7 @@ def _last_periods(frame: pl.DataFrame) -> dict[str, str]:
         .group_by("kpi_id", maintain_order=True)
         .first()
     )
-    return dict(latest.select("kpi_id", "period").iter_rows())  # type: ignore[arg-type]
+    return dict(latest.select("kpi_id", "period").iter_rows())
 
 
 __all__ = ["RefreshJob", "RefreshReport", "SourceSummary", "refresh", "refresh_jobs"]

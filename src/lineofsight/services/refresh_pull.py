@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,14 +21,14 @@ from typing import Any
 import polars as pl
 
 from lineofsight import sources as kinds
-from lineofsight.sources import combined
 from lineofsight.domain.sources import QUERY_KINDS, Feed, since
 from lineofsight.errors import LoadError, Problem, SourceError, UsageError
 from lineofsight.services.load_rules import LoadRules
-from lineofsight.services.refresh_check import checked_frames
 from lineofsight.services.measurement_files import RawRow, open_measurements
 from lineofsight.services.measurement_frames import refuse_file_overlaps
 from lineofsight.services.measurements import check_opened, check_rows
+from lineofsight.services.refresh_check import checked_frames
+from lineofsight.sources import combined
 from lineofsight.sources.files import matching
 from lineofsight.store.measurements import MEASUREMENT_FRAME, frame_of_rows
 from lineofsight.store.sources import Mark
@@ -50,6 +51,8 @@ class Pulled:
     checked: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=MEASUREMENT_FRAME))
     not_ended: int = 0  # rows of periods still running, left for a later refresh
     rows_by_kpi: dict[str, int] = field(default_factory=dict)
+    read_seconds: float = 0.0  # running the queries (a file source's files are read by the check)
+    check_seconds: float = 0.0
 
 
 def pull(
@@ -68,6 +71,7 @@ def pull(
     `source_kpis`: every KPI the source feeds; a file's rows of those not in `feeds` are left
     for their own refresh, and rows of any other KPI are bad rows."""
     pulled = Pulled(list(feeds), source_kpis | {feed.kpi_id for feed in feeds})
+    started = time.perf_counter()
     kind = feeds[0].kind
     if kind in QUERY_KINDS:
         for feed in feeds:
@@ -80,7 +84,10 @@ def pull(
         path = feeds[0].path
         assert path is not None
         pulled.files = matching(path, base)
+    read = time.perf_counter()
+    pulled.read_seconds = read - started
     check(name, pulled, rules, today=today)
+    pulled.check_seconds = time.perf_counter() - read
     return pulled
 
 

@@ -382,7 +382,7 @@ def split_parts(found: pl.DataFrame | list[pl.DataFrame], count: int) -> list[pl
     empty = found.clear().drop(TAG)
     parts = [empty] * count
     for key, part in found.partition_by(TAG, as_dict=True).items():
-        parts[int(key[0])] = part.drop(TAG)  # type: ignore[call-overload]
+        parts[int(key[0])] = part.drop(TAG)
     return parts
 
 

@@ -228,7 +228,7 @@ def write_compared_by_kpi(
 
 
 def _by_kpi(frame: pl.DataFrame) -> dict[str, int]:
-    return dict(frame.group_by("kpi_id").len().iter_rows())  # type: ignore[arg-type]
+    return dict(frame.group_by("kpi_id").len().iter_rows())
 
 
 def _compare(
