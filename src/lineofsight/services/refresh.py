@@ -216,8 +216,6 @@ def refresh(
                 actor=actor,
             )
         )
-    if not dry_run:
-        refresh_kept(store)  # the next status reads its scorecard as kept, not computed anew
     return RefreshReport(tuple(summaries), full=full, dry_run=dry_run)
 
 
