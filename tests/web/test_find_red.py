@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from lineofsight.domain import model as m
 from lineofsight.web import pagekit
-from lineofsight.web.kpi_view import nice_range, readable_period, thresholds
+from lineofsight.web.kpi_view import readable_period, thresholds
 from tests.web.site import (
     PASSWORD,
     PERIOD,
@@ -303,14 +303,6 @@ def _kpi(direction: m.Direction, **extra: float) -> m.Kpi:
 def test_thresholds_are_the_engines_bands(kpi: m.Kpi, target: float, expected: list[str]) -> None:
     assert [t.text for t in thresholds(kpi, target)] == expected
     assert thresholds(kpi, None) == []
-
-
-def test_an_axis_for_a_small_change_on_a_large_value_has_round_ticks() -> None:
-    low, high, ticks = nice_range([105.5, 107.5])
-    assert low <= 105.5 and high >= 107.5 and high - low <= 4
-    assert ticks[0] == low and ticks[-1] == high and 4 <= len(ticks) <= 7
-    flat = nice_range([3.0, 3.0])
-    assert flat[0] < 3.0 < flat[1]
 
 
 HREF = re.compile(r'href="(/[^"#]*)')

@@ -5,7 +5,6 @@ SVG, so the page shows its chart without JavaScript (the script draws over it)."
 from __future__ import annotations
 
 import calendar as months
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from lineofsight.domain import model as m
+from lineofsight.services.chart_geometry import Point, chart_geometry
 from lineofsight.services.kpi_series import KpiChart
 from lineofsight.web.templating import number
 
@@ -80,91 +80,44 @@ def thresholds(
     ]
 
 
-def nice_range(values: Sequence[float]) -> tuple[float, float, list[float]]:
-    """An axis for `values`: round bounds a little beyond them and 4-6 round ticks. A flat
-    series gets a band around its value, never a zero-height axis."""
-    low, high = min(values), max(values)
-    if high == low:
-        spread = abs(high) * 0.1 or 1.0
-        low, high = low - spread, high + spread
-    raw = (high - low) / 5
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(s * magnitude for s in (1, 2, 2.5, 5, 10) if s * magnitude >= raw)
-    start = math.floor(low / step) * step
-    end = math.ceil(high / step) * step
-    ticks = [start + i * step for i in range(round((end - start) / step) + 1)]
-    return start, end, ticks
+W, H = 720, 300
 
 
-W, H, LEFT, RIGHT, TOP, BOTTOM = 720, 300, 64, 12, 12, 44
+def _points(run: Sequence[Point]) -> str:
+    return " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
 
 
 def fallback_chart(chart: KpiChart, title: str) -> Markup:
     """The actuals, the target path and the forecast with its 80% interval as an SVG line
-    chart, with labelled axes."""
-    points = chart.points
-    at = {p.period: i for i, p in enumerate(points)}
-    path = [
-        p
-        for p in (chart.forecast.path if chart.forecast is not None else ())
-        if p.period.label in at
-    ]
-    values = [v for p in points for v in (p.actual, p.target) if v is not None]
-    values += [v for p in path for v in (p.low, p.high)]
-    if not points or not values:
+    chart, with labelled axes (at most 8 period labels: readable at 390 px)."""
+    g = chart_geometry(
+        chart, W, H, margins=(64, 12, 12, 44), ticks=5, labels=8, label=readable_period
+    )
+    if g.empty:
         return Markup('<p class="muted">No values to draw yet.</p>')
-    low, high, ticks = nice_range(values)
-    count = len(points)
 
-    def x(i: int) -> float:
-        return LEFT + (W - LEFT - RIGHT) * (i + 0.5) / count
-
-    def y(v: float) -> float:
-        return TOP + (H - TOP - BOTTOM) * (high - v) / (high - low)
-
-    def line(series: list[float | None], css: str) -> Markup:
-        runs: list[list[str]] = [[]]
-        for i, v in enumerate(series):
-            if v is None:
-                runs.append([])
-            else:
-                runs[-1].append(f"{x(i):.1f},{y(v):.1f}")
+    def lines(runs: Sequence[Sequence[Point]], css: str) -> Markup:
         return Markup("").join(
-            Markup('<polyline class="{0}" points="{1}"/>').format(css, " ".join(run))
-            for run in runs
-            if run
+            Markup('<polyline class="{0}" points="{1}"/>').format(css, _points(run)) for run in runs
         )
 
     parts = [
         Markup(
             '<line class="axis" x1="{0}" x2="{1}" y1="{2:.1f}" y2="{2:.1f}"/>'
             '<text x="{3}" y="{4:.1f}" text-anchor="end">{5}</text>'
-        ).format(LEFT, W - RIGHT, y(t), LEFT - 6, y(t) + 4, number(t))
-        for t in ticks
+        ).format(g.left, g.right, y, g.left - 6, y + 4, text)
+        for y, text in g.y_ticks
     ]
-    every = max(1, math.ceil(count / 8))  # at most 8 period labels: readable at 390 px
-    shown = list(range(0, count, every))
-    if count - 1 - shown[-1] >= every * 0.75:  # the last period too, when it does not crowd
-        shown.append(count - 1)
     parts += [
         Markup('<text x="{0:.1f}" y="{1}" text-anchor="{2}">{3}</text>').format(
-            x(i),
-            H - BOTTOM + 18,
-            "end" if i == count - 1 and i > 0 else "middle",
-            readable_period(points[i].period),
+            x, g.bottom + 18, "end" if n == len(g.x_ticks) - 1 and n > 0 else "middle", text
         )
-        for i in shown
+        for n, (x, text) in enumerate(g.x_ticks)
     ]
-    if path:
-        band = [f"{x(at[p.period.label]):.1f},{y(p.high):.1f}" for p in path]
-        band += [f"{x(at[p.period.label]):.1f},{y(p.low):.1f}" for p in reversed(path)]
-        parts.append(Markup('<polygon class="interval" points="{0}"/>').format(" ".join(band)))
-        projected: list[float | None] = [None] * count
-        for p in path:
-            projected[at[p.period.label]] = p.value
-        parts.append(line(projected, "forecast"))
-    parts.append(line([p.target for p in points], "target"))
-    parts.append(line([p.actual for p in points], "actual"))
+    if g.band:
+        parts.append(Markup('<polygon class="interval" points="{0}"/>').format(_points(g.band)))
+    parts += [lines(g.forecast, "forecast"), lines(g.target, "target"), lines(g.actual, "actual")]
+    points = chart.points
     return Markup(
         '<svg class="fallback" viewBox="0 0 {w} {h}" role="img" aria-label="{title}: actual '
         '(solid), target path (dashed){fc}, {first} to {last}">{parts}'
@@ -173,11 +126,11 @@ def fallback_chart(chart: KpiChart, title: str) -> Markup:
         w=W,
         h=H,
         title=title,
-        fc=", forecast with its 80% interval (shaded)" if path else "",
-        fc_key="   ·-· forecast (shaded: 80% interval)" if path else "",
+        fc=", forecast with its 80% interval (shaded)" if g.forecast else "",
+        fc_key="   ·-· forecast (shaded: 80% interval)" if g.forecast else "",
         first=readable_period(points[0].period),
         last=readable_period(points[-1].period),
         parts=Markup("").join(parts),
-        lx=LEFT,
+        lx=g.left,
         ly=H - 6,
     )
