@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -141,3 +142,21 @@ def test_each_period_is_a_slot_and_labels_stay_few() -> None:
 )
 def test_label_positions(count: int, most: int, shown: list[int]) -> None:
     assert label_positions(count, most) == shown
+
+
+def test_the_forecast_joins_the_last_value_and_the_benchmark_and_range_are_placed() -> None:
+    chart = _chart([2, 4, None], [1, 3, 5], [("2026-03", 6.0, 5.0, 7.0)])
+    assert chart.forecast is not None
+    fc = replace(chart.forecast, last_period=parse_period("2026-02"))
+    chart = replace(chart, forecast=fc, benchmark=9.0, range_low=3.0, range_high=4.0)
+    g = chart_geometry(chart)
+    assert [text for _, text in g.y_ticks] == ["0", "2", "4", "6", "8", "10"]  # up to 9
+
+    def y(v: float) -> float:
+        return g.bottom - (g.bottom - g.top) * v / 10
+
+    xs = [x for x, _ in g.target[0]]
+    assert g.forecast == (((xs[1], y(4)), (xs[2], y(6))),)
+    assert g.band == ((xs[1], y(4)), (xs[2], y(7)), (xs[2], y(5)), (xs[1], y(4)))
+    assert g.benchmark == pytest.approx(y(9))
+    assert g.range == (pytest.approx(y(4)), pytest.approx(y(3)))

@@ -1,5 +1,5 @@
 """A KPI chart as geometry: axis range and ticks, the actual and target lines (runs broken
-by gaps), the forecast path and its 80% interval.
+by gaps), the forecast path and its 80% interval, the benchmark and a range KPI's band.
 
 Computed once here and drawn by every layout (the KPI page's SVG, the briefing book's SVG
 and its PDF canvas), so they all show the same chart. Coordinates have y growing downwards
@@ -31,6 +31,8 @@ class ChartGeometry:
     target: tuple[tuple[Point, ...], ...]
     forecast: tuple[tuple[Point, ...], ...]
     band: tuple[Point, ...]  # the 80% interval, as a closed polygon
+    benchmark: float | None  # the height of the benchmark's line
+    range: tuple[float, float] | None  # the top and bottom of a range KPI's green band
     y_ticks: tuple[tuple[float, str], ...]
     x_ticks: tuple[tuple[float, str], ...]
     empty: bool
@@ -103,6 +105,8 @@ def chart_geometry(
     points = chart.points if chart is not None else ()
     index = {p.period: i for i, p in enumerate(points)}
     values = [v for p in points for v in (p.actual, p.target) if v is not None]
+    extra = [chart.benchmark, chart.range_low, chart.range_high] if chart is not None else []
+    values += [v for v in extra if v is not None and math.isfinite(v)]
     forecast = chart.forecast if chart is not None else None
     path: list[tuple[int, float, float, float]] = []
     if forecast is not None and forecast.path_values:
@@ -117,7 +121,10 @@ def chart_geometry(
                 path.append((index[period.label], value, low, high))
                 values += [value, low, high]
     if not points or not values:
-        return ChartGeometry(width, height, left, top, right, bottom, (), (), (), (), (), (), True)
+        return ChartGeometry(
+            width, height, left, top, right, bottom, (), (), (), (), None, None, (), (), True
+        )
+    assert chart is not None
     axis = nice_ticks(values, ticks)
     y_low, y_high = axis[0], axis[-1]
     count = len(points)
@@ -131,9 +138,17 @@ def chart_geometry(
     def runs(series: Sequence[float | None]) -> tuple[tuple[Point, ...], ...]:
         return _runs([(x(i), y(v)) if v is not None else None for i, v in enumerate(series)])
 
+    # The path and its interval start at the last value, so that they join the actuals.
+    last = forecast.last_period.label if forecast is not None and forecast.last_period else None
+    if path and last is not None and last in index:
+        anchor = points[index[last]].actual
+        if anchor is not None and index[last] < path[0][0]:
+            path.insert(0, (index[last], anchor, anchor, anchor))
     projected: list[float | None] = [None] * count
     for i, value, _, _ in path:
         projected[i] = value
+    bench = chart.benchmark
+    r_low, r_high = chart.range_low, chart.range_high
     band = tuple((x(i), y(h)) for i, _, _, h in path) + tuple(
         (x(i), y(lo)) for i, _, lo, _ in reversed(path)
     )
@@ -148,6 +163,8 @@ def chart_geometry(
         runs([p.target for p in points]),
         runs(projected),
         band,
+        y(bench) if bench is not None and math.isfinite(bench) else None,
+        (y(r_high), y(r_low)) if r_low is not None and r_high is not None else None,
         tuple((y(t), tick_text(t)) for t in axis),
         tuple((x(i), label(points[i].period)) for i in label_positions(count, labels)),
         False,

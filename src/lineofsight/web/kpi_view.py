@@ -101,7 +101,14 @@ def fallback_chart(chart: KpiChart, title: str) -> Markup:
             Markup('<polyline class="{0}" points="{1}"/>').format(css, _points(run)) for run in runs
         )
 
-    parts = [
+    parts = []
+    if g.range is not None:  # a range KPI's green band, under everything
+        parts.append(
+            Markup('<rect class="range" x="{0}" y="{1:.1f}" width="{2}" height="{3:.1f}"/>').format(
+                g.left, g.range[0], g.right - g.left, g.range[1] - g.range[0]
+            )
+        )
+    parts += [
         Markup(
             '<line class="axis" x1="{0}" x2="{1}" y1="{2:.1f}" y2="{2:.1f}"/>'
             '<text x="{3}" y="{4:.1f}" text-anchor="end">{5}</text>'
@@ -116,13 +123,21 @@ def fallback_chart(chart: KpiChart, title: str) -> Markup:
     ]
     if g.band:
         parts.append(Markup('<polygon class="interval" points="{0}"/>').format(_points(g.band)))
+    if g.benchmark is not None:
+        parts.append(
+            Markup('<line class="benchmark" x1="{0}" x2="{1}" y1="{2:.1f}" y2="{2:.1f}"/>').format(
+                g.left, g.right, g.benchmark
+            )
+        )
     parts += [lines(g.forecast, "forecast"), lines(g.target, "target"), lines(g.actual, "actual")]
     points = chart.points
     return Markup(
         '<svg class="fallback" viewBox="0 0 {w} {h}" role="img" aria-label="{title}: actual '
-        '(solid), target path (dashed){fc}, {first} to {last}">{parts}'
-        '<text x="{lx}" y="{ly}">— actual   - - target path{fc_key}</text></svg>'
+        '(solid), target path (dashed){bm}{fc}, {first} to {last}">{parts}'
+        '<text x="{lx}" y="{ly}">— actual   - - target path{bm_key}{fc_key}</text></svg>'
     ).format(
+        bm=", benchmark (dotted)" if g.benchmark is not None else "",
+        bm_key="   ··· benchmark" if g.benchmark is not None else "",
         w=W,
         h=H,
         title=title,
