@@ -257,8 +257,7 @@ def test_the_kpi_page_shows_bands_a_chart_without_script_and_readable_periods(
     # The forecast with its 80% interval is drawn too (the KPI is forecast off track).
     assert 'class="forecast"' in chart and '<polygon class="interval"' in chart
     assert re.search(r">(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) 20\d\d</text>", chart)
-    data = json.loads(html.split('id="kpi-chart-data">')[1].split("</script>")[0])
-    assert data["labels"][data["periods"].index("2026-10")] == "Oct 2026"
+    assert '<td>2026-10 <span class="muted">(Oct 2026)</span></td>' in html
     # November's value is awaited: the last one is shown with its period.
     november = client.get(f"/kpis/{RED_KPI}", params={"period": "2026-11"}).text
     last = re.search(r'<tr id="last-value">(.*?)</tr>', november, re.S)

@@ -36,6 +36,7 @@ class ChartGeometry:
     y_ticks: tuple[tuple[float, str], ...]
     x_ticks: tuple[tuple[float, str], ...]
     empty: bool
+    slots: tuple[float, ...] = ()  # the middle of each period's slot, in order
 
 
 def nice_ticks(values: Sequence[float], count: int = 5) -> list[float]:
@@ -168,4 +169,5 @@ def chart_geometry(
         tuple((y(t), tick_text(t)) for t in axis),
         tuple((x(i), label(points[i].period)) for i in label_positions(count, labels)),
         False,
+        tuple(x(i) for i in range(count)),
     )

@@ -8,12 +8,19 @@ import calendar as months
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from markupsafe import Markup
 
 from lineofsight.domain import model as m
-from lineofsight.services.chart_geometry import Point, chart_geometry
-from lineofsight.services.kpi_series import KpiChart
+from lineofsight.services.chart_geometry import (
+    ChartGeometry,
+    Point,
+    chart_geometry,
+    nice_ticks,
+    tick_text,
+)
+from lineofsight.services.kpi_series import KpiChart, SeriesPoint
 from lineofsight.web.templating import number
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -87,6 +94,21 @@ def _points(run: Sequence[Point]) -> str:
     return " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
 
 
+def _hover(g: ChartGeometry, i: int, point: SeriesPoint, chart: KpiChart) -> Markup:
+    """A period's slot, the full plot high: hovering it tells the period's numbers."""
+    words = [f"actual {number(point.actual)}", f"target {number(point.target)}"]
+    fc = chart.forecast
+    for p in fc.path if fc is not None else ():
+        if p.period.label == point.period:
+            words.append(f"forecast {number(p.value)} ({number(p.low)} to {number(p.high)})")
+    tip = f"{readable_period(point.period)}: {', '.join(words)}"
+    half = (g.right - g.left) / len(g.slots) / 2
+    return Markup(
+        '<rect class="hit" data-tip="{0}" x="{1:.1f}" y="{2}" width="{3:.1f}" height="{4}">'
+        "<title>{0}</title></rect>"
+    ).format(tip, g.slots[i] - half, g.top, 2 * half, g.bottom - g.top)
+
+
 def fallback_chart(chart: KpiChart, title: str) -> Markup:
     """The actuals, the target path and the forecast with its 80% interval as an SVG line
     chart, with labelled axes (at most 8 period labels: readable at 390 px)."""
@@ -130,6 +152,7 @@ def fallback_chart(chart: KpiChart, title: str) -> Markup:
             )
         )
     parts += [lines(g.forecast, "forecast"), lines(g.target, "target"), lines(g.actual, "actual")]
+    parts += [_hover(g, i, p, chart) for i, p in enumerate(chart.points)]
     points = chart.points
     return Markup(
         '<svg class="fallback" viewBox="0 0 {w} {h}" role="img" aria-label="{title}: actual '
@@ -149,3 +172,73 @@ def fallback_chart(chart: KpiChart, title: str) -> Markup:
         lx=g.left,
         ly=H - 6,
     )
+
+
+def _signed(value: float) -> str:
+    return ("+" if value > 0 else "") + number(value)
+
+
+def change_chart(data: dict[str, Any]) -> Markup:
+    """What changed as an SVG waterfall: the first value, each contribution stacked on the
+    running total, the last value. The bars stand on zero, so their lengths compare truly
+    (+2 on 105.5 does not look like a doubling), and each carries its number."""
+    names = [data["from_name"], *data["items"], data["to_name"]]
+    bars: list[tuple[float, float, str, str]] = [(0.0, data["from"], "total", number(data["from"]))]
+    running = data["from"]
+    for value in data["values"]:
+        css = "up" if value >= 0 else "down"
+        bars.append((running, running + value, css, _signed(value)))
+        running += value
+    bars.append((0.0, data["to"], "total", number(data["to"])))
+    axis = nice_ticks([0.0, *(v for bar in bars for v in bar[:2])], 5)
+    left, top, right, bottom, width, height = 64, 20, 12, 64, 720, 300
+    span = axis[-1] - axis[0]
+
+    def y(v: float) -> float:
+        return top + (height - top - bottom) * (axis[-1] - v) / span
+
+    slot = (width - left - right) / len(bars)
+    parts = [
+        Markup(
+            '<line class="{0}" x1="{1}" x2="{2}" y1="{3:.1f}" y2="{3:.1f}"/>'
+            '<text x="{4}" y="{5:.1f}" text-anchor="end">{6}</text>'
+        ).format(
+            "zero" if t == 0 else "axis",
+            left,
+            width - right,
+            y(t),
+            left - 6,
+            y(t) + 4,
+            tick_text(t),
+        )
+        for t in axis
+    ]
+    for i, ((start, end, css, text), name) in enumerate(zip(bars, names, strict=True)):
+        x = left + slot * i + slot * 0.15
+        top_y, low_y = min(y(start), y(end)), max(y(start), y(end))
+        label_y = top_y - 5 if end >= start else low_y + 14
+        short = name if len(name) <= 14 else name[:13] + "…"
+        parts.append(
+            Markup(
+                '<g class="bar {0}" data-tip="{1}: {2}"><title>{1}: {2}</title>'
+                '<rect x="{3:.1f}" y="{4:.1f}" width="{5:.1f}" height="{6:.1f}"/>'
+                '<text class="value" x="{7:.1f}" y="{8:.1f}" text-anchor="middle">{2}</text>'
+                '<text x="{7:.1f}" y="{9}" text-anchor="middle">{10}</text></g>'
+            ).format(
+                css,
+                name,
+                text,
+                x,
+                top_y,
+                slot * 0.7,
+                max(low_y - top_y, 1.0),
+                x + slot * 0.35,
+                label_y,
+                height - bottom + 18 + 14 * (i % 2),
+                short,
+            )
+        )
+    return Markup(
+        '<svg class="fallback waterfall" viewBox="0 0 {0} {1}" role="img" aria-label="'
+        'Waterfall from {2} to {3}: each bar is one contribution to the change">{4}</svg>'
+    ).format(width, height, names[0], names[-1], Markup("").join(parts))
