@@ -58,6 +58,10 @@ def test_the_kpi_pages_charts_are_svg_with_texts_as_typed(db_url: str, tmp_path:
     # The unit's name, tags and all, is a text of the chart, shown as typed.
     names = [html.unescape(t) for t in re.findall(r"<title>(.*?): [^<]*</title>", svg)]
     assert LINK_NAME in names
+    # The unit of measure titles the values' axis, as typed.
+    line = page.text.split('id="kpi-chart"')[1].split("</svg>")[0]
+    unit = re.search(r'<text class="unit"[^>]*>(.*?)</text>', line)
+    assert unit and html.unescape(unit.group(1)) == LINK_UNIT and "<a" not in line
     assert "plotly" not in page.text.lower()
 
 

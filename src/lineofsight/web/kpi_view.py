@@ -109,11 +109,12 @@ def _hover(g: ChartGeometry, i: int, point: SeriesPoint, chart: KpiChart) -> Mar
     ).format(tip, g.slots[i] - half, g.top, 2 * half, g.bottom - g.top)
 
 
-def fallback_chart(chart: KpiChart, title: str) -> Markup:
+def fallback_chart(chart: KpiChart, title: str, unit: str = "") -> Markup:
     """The actuals, the target path and the forecast with its 80% interval as an SVG line
-    chart, with labelled axes (at most 8 period labels: readable at 390 px)."""
+    chart, with labelled axes (the values' axis titled with the `unit` of measure; at most
+    8 period labels: readable at 390 px)."""
     g = chart_geometry(
-        chart, W, H, margins=(64, 12, 12, 44), ticks=5, labels=8, label=readable_period
+        chart, W, H, margins=(64, 24, 12, 44), ticks=5, labels=8, label=readable_period
     )
     if g.empty:
         return Markup('<p class="muted">No values to draw yet.</p>')
@@ -124,6 +125,8 @@ def fallback_chart(chart: KpiChart, title: str) -> Markup:
         )
 
     parts = []
+    if unit:
+        parts.append(Markup('<text class="unit" x="4" y="{0}">{1}</text>').format(g.top - 2, unit))
     if g.range is not None:  # a range KPI's green band, under everything
         parts.append(
             Markup('<rect class="range" x="{0}" y="{1:.1f}" width="{2}" height="{3:.1f}"/>').format(

@@ -180,7 +180,7 @@ def kpi_page(
         chart_fallback=cached_fragment(
             cache,
             ("chart-svg", snap.version, when.as_of, kpi_id, at),
-            lambda: fallback_chart(chart, kpi.name),
+            lambda: fallback_chart(chart, kpi.name, kpi.unit_of_measure or ""),
         ),
         thresholds=thresholds(kpi, row.target if row else None, chart.range_low, chart.range_high),
         forecast=chart.forecast,

@@ -26,6 +26,6 @@
 
   document.addEventListener("pointermove", show);
   document.addEventListener("pointerdown", show);
-  document.addEventListener("pointerleave", hide);
-  document.addEventListener("scroll", hide, { passive: true });
+  // Placed in page coordinates, the tip stays by its period when the page scrolls.
+  document.documentElement.addEventListener("pointerleave", hide);
 })();
