@@ -1,6 +1,6 @@
 """What the KPI page shows beside the engine's numbers: the red/amber thresholds of the
-period's target, period labels people read ("Oct 2026"), and the chart drawn server-side as
-SVG, so the page shows its chart without JavaScript (the script draws over it)."""
+period's target, period labels people read ("Oct 2026"), and its two charts (actual against
+target; what changed) drawn server-side as SVG, for every reader, with or without JavaScript."""
 
 from __future__ import annotations
 
