@@ -23,8 +23,8 @@ warmed, then loaded by wrk with 32 connections for --duration seconds, sending
   server while the 31 others are served (one process on 2 cores: about 31 x the mean).
 
 Cold bytes: the page and every asset it links (stylesheet, scripts), as sent with gzip and
-without; a second visit sends only the page (assets are cached
-for a year by their content hash).
+without; a second visit sends only the page (assets are cached for a year by their content
+hash).
 
     .venv/bin/python bench/bench_pages.py
     .venv/bin/python bench/bench_pages.py --duration 20 --only home kpi
