@@ -22,9 +22,9 @@ warmed, then loaded by wrk with 32 connections for --duration seconds, sending
 - latency: what wrk measured from the client, which adds the time a request waits for the
   server while the 31 others are served (one process on 2 cores: about 31 x the mean).
 
-Cold bytes: the page and every asset it links (stylesheet, scripts, plotly.js on the KPI
-page), as sent with gzip and without; a second visit sends only the page (assets are cached
-for a year by their content hash).
+Cold bytes: the page and every asset it links (stylesheet, scripts), as sent with gzip and
+without; a second visit sends only the page (assets are cached for a year by their content
+hash).
 
     .venv/bin/python bench/bench_pages.py
     .venv/bin/python bench/bench_pages.py --duration 20 --only home kpi
@@ -84,7 +84,7 @@ done = function(summary, latency, requests)
     summary.errors.write + summary.errors.timeout, pct(50), pct(95), pct(99), #all))
 end
 """
-ASSET = re.compile(r'(?:src|href)="(/(?:static|vendor)/[^"]+)"')
+ASSET = re.compile(r'(?:src|href)="(/static/[^"]+)"')
 
 
 def prepare(cache: Path, work: Path) -> str:

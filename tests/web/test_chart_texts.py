@@ -1,16 +1,12 @@
-"""Texts that users typed reach Plotly as plain text: a tag in a unit of measure or a name is
-drawn as typed, never as a link or markup (Plotly reads `<a href>`, `<b>`, `<br>` in any text
-it draws)."""
+"""The KPI page's charts, drawn by the server as SVG: a tag that a user typed in a name is
+drawn as text, never as markup; the what-changed bars stand on zero and carry their numbers."""
 
 from __future__ import annotations
 
 import html
-import json
 import re
 from pathlib import Path
-from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from lineofsight.services import accounts
@@ -19,7 +15,7 @@ from lineofsight.services.apply import apply_file
 from lineofsight.services.measurements import load_file
 from lineofsight.store.database import Store
 from lineofsight.web.app import create_app
-from lineofsight.web.pages_detail import chart_texts
+from lineofsight.web.kpi_view import change_chart
 from tests.web.conftest import MEASUREMENTS, PASSWORD, STRATEGY, log_in
 
 LINK_UNIT = '<a href="https://evil.example/">EUR</a> & more'
@@ -43,23 +39,7 @@ def _store(url: str, folder: Path) -> None:
         store.close()
 
 
-def _block(page: str, block_id: str) -> Any:
-    found = re.search(rf'<script type="application/json" id="{block_id}">(.*?)</script>', page)
-    assert found, f"no {block_id} on the page"
-    return json.loads(found.group(1))
-
-
-def _strings(data: Any) -> list[str]:
-    if isinstance(data, str):
-        return [data]
-    if isinstance(data, dict):
-        return [s for v in data.values() for s in _strings(v)]
-    if isinstance(data, list):
-        return [s for v in data for s in _strings(v)]
-    return []
-
-
-def test_every_chart_text_on_the_kpi_page_is_plain(db_url: str, tmp_path: Path) -> None:
+def test_the_kpi_pages_charts_are_svg_with_texts_as_typed(db_url: str, tmp_path: Path) -> None:
     _store(db_url, tmp_path / "org")
     app = create_app(db_url, secret_key="k")
     try:
@@ -70,28 +50,40 @@ def test_every_chart_text_on_the_kpi_page_is_plain(db_url: str, tmp_path: Path) 
                 params={"unit": "sales", "from_period": "2026-02", "to_period": "2026-03"},
             )
         assert page.status_code == 200, page.text[:500]
-        chart = _block(page.text, "kpi-chart-data")
-        explain = _block(page.text, "explain-chart-data")
     finally:
         app.state.store.close()
-    texts = _strings(chart) + _strings(explain)
-    assert not [t for t in texts if "<" in t or ">" in t]
-    # Plotly turns the entities back into the characters: it draws exactly what was typed.
-    assert html.unescape(chart["unit_of_measure"]) == LINK_UNIT
-    assert LINK_NAME in [html.unescape(item) for item in explain["items"]]
+    bars = page.text.split('id="explain-chart"')[1].split("</div>")[0]
+    svg = bars[bars.index("<svg") : bars.index("</svg>")]
+    assert 'role="img"' in svg and "<a" not in svg and "<b>" not in svg
+    # The unit's name, tags and all, is a text of the chart, shown as typed.
+    names = [html.unescape(t) for t in re.findall(r"<title>(.*?): [^<]*</title>", svg)]
+    assert LINK_NAME in names
+    # The unit of measure titles the values' axis, as typed.
+    line = page.text.split('id="kpi-chart"')[1].split("</svg>")[0]
+    unit = re.search(r'<text class="unit"[^>]*>(.*?)</text>', line)
+    assert unit and html.unescape(unit.group(1)) == LINK_UNIT and "<a" not in line
+    assert "plotly" not in page.text.lower()
 
 
-@pytest.mark.parametrize(
-    ("given", "sent"),
-    [
-        ("EUR", "EUR"),
-        ('<a href="x">y</a>', '&lt;a href="x"&gt;y&lt;/a&gt;'),
-        ("&lt; already", "&amp;lt; already"),
-        (
-            {"a": ["<b>", 1.5, None], "b": ("<br>",)},
-            {"a": ["&lt;b&gt;", 1.5, None], "b": ["&lt;br&gt;"]},
-        ),
-    ],
-)
-def test_chart_texts_escapes_every_string(given: Any, sent: Any) -> None:
-    assert chart_texts(given) == sent
+def test_the_change_bars_stand_on_zero_and_carry_their_numbers() -> None:
+    svg = str(
+        change_chart(
+            {
+                "from_name": "Sep 2026",
+                "to_name": "Oct 2026",
+                "from": 105.5,
+                "to": 107.5,
+                "items": ["East", "West & <b>co</b>"],
+                "values": [3.0, -1.0],
+            }
+        )
+    )
+    ticks = re.findall(r'<text x="\d+" y="[\d.]+" text-anchor="end">([^<]+)</text>', svg)
+    assert ticks[0] == "0" and float(ticks[-1]) >= 108.5  # a +3 on 105.5 looks small
+    assert 'class="zero"' in svg
+    values = re.findall(r'<text class="value"[^>]*>([^<]+)</text>', svg)
+    assert values == ["105.5", "+3", "-1", "107.5"]
+    assert re.findall(r'<g class="bar (\w+)"', svg) == ["total", "up", "down", "total"]
+    heights = [float(h) for h in re.findall(r'<rect [^>]*height="([\d.]+)"', svg)]
+    assert heights[0] > 30 * heights[2]  # 105.5 against 1: lengths compare truly
+    assert "West &amp; &lt;b&gt;co&lt;/b&gt;" in svg and "<b>" not in svg

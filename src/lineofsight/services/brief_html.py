@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from lineofsight.services.brief import BookKpi, BriefingBook
-from lineofsight.services.brief_chart import ChartGeometry, Point, chart_geometry
+from lineofsight.services.chart_geometry import ChartGeometry, Point, chart_geometry
 
 # Colours of the app's stylesheet (contrast >= 4.5:1 on white for the text ones).
 ACTUAL, TARGET, FORECAST, BAND = "#1f4e9c", "#5a6270", "#8a5a00", "#fff1cc"
@@ -113,9 +113,9 @@ def chart_svg(g: ChartGeometry, title: str) -> str:
             f'<polyline points="{_path(run)}" fill="none" stroke="{TARGET}" stroke-width="1.5" '
             'stroke-dasharray="5 3"/>'
         )
-    if g.forecast:
+    for run in g.forecast:
         out.append(
-            f'<polyline points="{_path(g.forecast)}" fill="none" stroke="{FORECAST}" '
+            f'<polyline points="{_path(run)}" fill="none" stroke="{FORECAST}" '
             'stroke-width="1.5" stroke-dasharray="2 2"/>'
         )
     for run in g.actual:

@@ -17,7 +17,6 @@ from typing import Any
 
 from lineofsight.extras import require
 from lineofsight.services.brief import BookKpi, BriefingBook
-from lineofsight.services.brief_chart import ChartGeometry, chart_geometry
 from lineofsight.services.brief_html import (
     ACTUAL,
     BAND,
@@ -33,6 +32,7 @@ from lineofsight.services.brief_html import (
     previous_lines,
     summary_items,
 )
+from lineofsight.services.chart_geometry import ChartGeometry, chart_geometry
 
 STATUS_COLOURS = {"red": "#b42318", "amber": "#8a5a00", "green": "#187533"}
 _FONTS_READY = False
@@ -183,8 +183,8 @@ def book_pdf(book: BriefingBook) -> bytes:
 
             for run in g.target:
                 line(run, TARGET, 1.2, (5, 3))
-            if g.forecast:
-                line(g.forecast, FORECAST, 1.2, (2, 2))
+            for run in g.forecast:
+                line(run, FORECAST, 1.2, (2, 2))
             for run in g.actual:
                 line(run, ACTUAL, 1.8)
             c.restoreState()

@@ -61,7 +61,7 @@ SECURITY_HEADERS = [
 # proxy may keep them (a shared computer's back button, a proxy's cache). Static assets may be
 # kept: they are the same for everyone.
 NO_STORE = (b"cache-control", b"no-store")
-STATIC_PREFIXES = ("/static/", "/vendor/")
+STATIC_PREFIXES = ("/static/",)
 
 
 class SessionCookieMiddleware:

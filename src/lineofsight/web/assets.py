@@ -1,4 +1,4 @@
-"""The static assets (stylesheet, scripts, plotly.js): addressed by their content's hash,
+"""The static assets (stylesheet, scripts): addressed by their content's hash,
 compressed once, and kept by browsers for a year.
 
     {{ asset("/static/los.css") }}  ->  /static/los.css?v=3f2a9c01d4e7
@@ -8,15 +8,14 @@ the file does, and a browser may keep what it fetched without asking again (`imm
 address without the current hash (an old page, a hand-typed one) is answered too, but must be
 revalidated: its answer carries an ETag, and a repeat request with If-None-Match gets 304.
 
-Assets are compressed here, once per process, rather than by the compression middleware on
-every request: plotly.js is 4.8 MB, and gzip takes about 0.15 s of CPU for it each time.
+Assets are compressed here, once per process (at gzip's best level), rather than by the
+compression middleware on every request.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.util
 import mimetypes
 import threading
 from dataclasses import dataclass
@@ -32,14 +31,6 @@ GZIP_LEVEL = 9  # once per process and file: the smallest answer is worth the 0.
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 router = APIRouter(include_in_schema=False)
-
-
-def plotly_path() -> Path:
-    """plotly.js as the installed `plotly` Python package ships it (never fetched online)."""
-    spec = importlib.util.find_spec("plotly")
-    if spec is None or spec.origin is None:  # pragma: no cover - a broken install
-        return Path("plotly-is-not-installed")
-    return Path(spec.origin).parent / "package_data" / "plotly.min.js"
 
 
 @dataclass(frozen=True)
@@ -59,8 +50,6 @@ _lock = threading.Lock()
 
 def _file_of(address: str) -> Path | None:
     """The file behind an asset address, or None when there is none."""
-    if address == "/vendor/plotly.min.js":
-        return plotly_path()
     if not address.startswith("/static/"):
         return None
     name = address.removeprefix("/static/")
@@ -134,11 +123,6 @@ def serve(request: Request, address: str) -> Response:
 @router.api_route("/static/{name:path}", methods=["GET", "HEAD"])
 def static_file(request: Request, name: str) -> Response:
     return serve(request, f"/static/{name}")
-
-
-@router.api_route("/vendor/plotly.min.js", methods=["GET", "HEAD"])
-def plotly_js(request: Request) -> Response:
-    return serve(request, "/vendor/plotly.min.js")
 
 
 def _register() -> None:

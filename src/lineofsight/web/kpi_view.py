@@ -1,19 +1,26 @@
 """What the KPI page shows beside the engine's numbers: the red/amber thresholds of the
-period's target, period labels people read ("Oct 2026"), and the chart drawn server-side as
-SVG, so the page shows its chart without JavaScript (the script draws over it)."""
+period's target, period labels people read ("Oct 2026"), and its two charts (actual against
+target; what changed) drawn server-side as SVG, for every reader, with or without JavaScript."""
 
 from __future__ import annotations
 
 import calendar as months
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from markupsafe import Markup
 
 from lineofsight.domain import model as m
-from lineofsight.services.kpi_series import KpiChart
+from lineofsight.services.chart_geometry import (
+    ChartGeometry,
+    Point,
+    chart_geometry,
+    nice_ticks,
+    tick_text,
+)
+from lineofsight.services.kpi_series import KpiChart, SeriesPoint
 from lineofsight.web.templating import number
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -80,104 +87,161 @@ def thresholds(
     ]
 
 
-def nice_range(values: Sequence[float]) -> tuple[float, float, list[float]]:
-    """An axis for `values`: round bounds a little beyond them and 4-6 round ticks. A flat
-    series gets a band around its value, never a zero-height axis."""
-    low, high = min(values), max(values)
-    if high == low:
-        spread = abs(high) * 0.1 or 1.0
-        low, high = low - spread, high + spread
-    raw = (high - low) / 5
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(s * magnitude for s in (1, 2, 2.5, 5, 10) if s * magnitude >= raw)
-    start = math.floor(low / step) * step
-    end = math.ceil(high / step) * step
-    ticks = [start + i * step for i in range(round((end - start) / step) + 1)]
-    return start, end, ticks
+W, H = 720, 300
 
 
-W, H, LEFT, RIGHT, TOP, BOTTOM = 720, 300, 64, 12, 12, 44
+def _points(run: Sequence[Point]) -> str:
+    return " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
 
 
-def fallback_chart(chart: KpiChart, title: str) -> Markup:
+def _hover(g: ChartGeometry, i: int, point: SeriesPoint, chart: KpiChart) -> Markup:
+    """A period's slot, the full plot high: hovering it tells the period's numbers."""
+    words = [f"actual {number(point.actual)}", f"target {number(point.target)}"]
+    fc = chart.forecast
+    for p in fc.path if fc is not None else ():
+        if p.period.label == point.period:
+            words.append(f"forecast {number(p.value)} ({number(p.low)} to {number(p.high)})")
+    tip = f"{readable_period(point.period)}: {', '.join(words)}"
+    half = (g.right - g.left) / len(g.slots) / 2
+    return Markup(
+        '<rect class="hit" data-tip="{0}" x="{1:.1f}" y="{2}" width="{3:.1f}" height="{4}">'
+        "<title>{0}</title></rect>"
+    ).format(tip, g.slots[i] - half, g.top, 2 * half, g.bottom - g.top)
+
+
+def fallback_chart(chart: KpiChart, title: str, unit: str = "") -> Markup:
     """The actuals, the target path and the forecast with its 80% interval as an SVG line
-    chart, with labelled axes."""
-    points = chart.points
-    at = {p.period: i for i, p in enumerate(points)}
-    path = [
-        p
-        for p in (chart.forecast.path if chart.forecast is not None else ())
-        if p.period.label in at
-    ]
-    values = [v for p in points for v in (p.actual, p.target) if v is not None]
-    values += [v for p in path for v in (p.low, p.high)]
-    if not points or not values:
+    chart, with labelled axes (the values' axis titled with the `unit` of measure; at most
+    8 period labels: readable at 390 px)."""
+    g = chart_geometry(
+        chart, W, H, margins=(64, 24, 12, 44), ticks=5, labels=8, label=readable_period
+    )
+    if g.empty:
         return Markup('<p class="muted">No values to draw yet.</p>')
-    low, high, ticks = nice_range(values)
-    count = len(points)
 
-    def x(i: int) -> float:
-        return LEFT + (W - LEFT - RIGHT) * (i + 0.5) / count
-
-    def y(v: float) -> float:
-        return TOP + (H - TOP - BOTTOM) * (high - v) / (high - low)
-
-    def line(series: list[float | None], css: str) -> Markup:
-        runs: list[list[str]] = [[]]
-        for i, v in enumerate(series):
-            if v is None:
-                runs.append([])
-            else:
-                runs[-1].append(f"{x(i):.1f},{y(v):.1f}")
+    def lines(runs: Sequence[Sequence[Point]], css: str) -> Markup:
         return Markup("").join(
-            Markup('<polyline class="{0}" points="{1}"/>').format(css, " ".join(run))
-            for run in runs
-            if run
+            Markup('<polyline class="{0}" points="{1}"/>').format(css, _points(run)) for run in runs
         )
 
-    parts = [
+    parts = []
+    if unit:
+        parts.append(Markup('<text class="unit" x="4" y="{0}">{1}</text>').format(g.top - 2, unit))
+    if g.range is not None:  # a range KPI's green band, under everything
+        parts.append(
+            Markup('<rect class="range" x="{0}" y="{1:.1f}" width="{2}" height="{3:.1f}"/>').format(
+                g.left, g.range[0], g.right - g.left, g.range[1] - g.range[0]
+            )
+        )
+    parts += [
         Markup(
             '<line class="axis" x1="{0}" x2="{1}" y1="{2:.1f}" y2="{2:.1f}"/>'
             '<text x="{3}" y="{4:.1f}" text-anchor="end">{5}</text>'
-        ).format(LEFT, W - RIGHT, y(t), LEFT - 6, y(t) + 4, number(t))
-        for t in ticks
+        ).format(g.left, g.right, y, g.left - 6, y + 4, text)
+        for y, text in g.y_ticks
     ]
-    every = max(1, math.ceil(count / 8))  # at most 8 period labels: readable at 390 px
-    shown = list(range(0, count, every))
-    if count - 1 - shown[-1] >= every * 0.75:  # the last period too, when it does not crowd
-        shown.append(count - 1)
     parts += [
         Markup('<text x="{0:.1f}" y="{1}" text-anchor="{2}">{3}</text>').format(
-            x(i),
-            H - BOTTOM + 18,
-            "end" if i == count - 1 and i > 0 else "middle",
-            readable_period(points[i].period),
+            x, g.bottom + 18, "end" if n == len(g.x_ticks) - 1 and n > 0 else "middle", text
         )
-        for i in shown
+        for n, (x, text) in enumerate(g.x_ticks)
     ]
-    if path:
-        band = [f"{x(at[p.period.label]):.1f},{y(p.high):.1f}" for p in path]
-        band += [f"{x(at[p.period.label]):.1f},{y(p.low):.1f}" for p in reversed(path)]
-        parts.append(Markup('<polygon class="interval" points="{0}"/>').format(" ".join(band)))
-        projected: list[float | None] = [None] * count
-        for p in path:
-            projected[at[p.period.label]] = p.value
-        parts.append(line(projected, "forecast"))
-    parts.append(line([p.target for p in points], "target"))
-    parts.append(line([p.actual for p in points], "actual"))
+    if g.band:
+        parts.append(Markup('<polygon class="interval" points="{0}"/>').format(_points(g.band)))
+    if g.benchmark is not None:
+        parts.append(
+            Markup('<line class="benchmark" x1="{0}" x2="{1}" y1="{2:.1f}" y2="{2:.1f}"/>').format(
+                g.left, g.right, g.benchmark
+            )
+        )
+    parts += [lines(g.forecast, "forecast"), lines(g.target, "target"), lines(g.actual, "actual")]
+    parts += [_hover(g, i, p, chart) for i, p in enumerate(chart.points)]
+    points = chart.points
     return Markup(
         '<svg class="fallback" viewBox="0 0 {w} {h}" role="img" aria-label="{title}: actual '
-        '(solid), target path (dashed){fc}, {first} to {last}">{parts}'
-        '<text x="{lx}" y="{ly}">— actual   - - target path{fc_key}</text></svg>'
+        '(solid), target path (dashed){bm}{fc}, {first} to {last}">{parts}'
+        '<text x="{lx}" y="{ly}">— actual   - - target path{bm_key}{fc_key}</text></svg>'
     ).format(
+        bm=", benchmark (dotted)" if g.benchmark is not None else "",
+        bm_key="   ··· benchmark" if g.benchmark is not None else "",
         w=W,
         h=H,
         title=title,
-        fc=", forecast with its 80% interval (shaded)" if path else "",
-        fc_key="   ·-· forecast (shaded: 80% interval)" if path else "",
+        fc=", forecast with its 80% interval (shaded)" if g.forecast else "",
+        fc_key="   ·-· forecast (shaded: 80% interval)" if g.forecast else "",
         first=readable_period(points[0].period),
         last=readable_period(points[-1].period),
         parts=Markup("").join(parts),
-        lx=LEFT,
+        lx=g.left,
         ly=H - 6,
     )
+
+
+def _signed(value: float) -> str:
+    return ("+" if value > 0 else "") + number(value)
+
+
+def change_chart(data: dict[str, Any]) -> Markup:
+    """What changed as an SVG waterfall: the first value, each contribution stacked on the
+    running total, the last value. The bars stand on zero, so their lengths compare truly
+    (+2 on 105.5 does not look like a doubling), and each carries its number."""
+    names = [data["from_name"], *data["items"], data["to_name"]]
+    bars: list[tuple[float, float, str, str]] = [(0.0, data["from"], "total", number(data["from"]))]
+    running = data["from"]
+    for value in data["values"]:
+        css = "up" if value >= 0 else "down"
+        bars.append((running, running + value, css, _signed(value)))
+        running += value
+    bars.append((0.0, data["to"], "total", number(data["to"])))
+    axis = nice_ticks([0.0, *(v for bar in bars for v in bar[:2])], 5)
+    left, top, right, bottom, width, height = 64, 20, 12, 64, 720, 300
+    span = axis[-1] - axis[0]
+
+    def y(v: float) -> float:
+        return top + (height - top - bottom) * (axis[-1] - v) / span
+
+    slot = (width - left - right) / len(bars)
+    parts = [
+        Markup(
+            '<line class="{0}" x1="{1}" x2="{2}" y1="{3:.1f}" y2="{3:.1f}"/>'
+            '<text x="{4}" y="{5:.1f}" text-anchor="end">{6}</text>'
+        ).format(
+            "zero" if t == 0 else "axis",
+            left,
+            width - right,
+            y(t),
+            left - 6,
+            y(t) + 4,
+            tick_text(t),
+        )
+        for t in axis
+    ]
+    for i, ((start, end, css, text), name) in enumerate(zip(bars, names, strict=True)):
+        x = left + slot * i + slot * 0.15
+        top_y, low_y = min(y(start), y(end)), max(y(start), y(end))
+        label_y = top_y - 5 if end >= start else low_y + 14
+        short = name if len(name) <= 14 else name[:13] + "…"
+        parts.append(
+            Markup(
+                '<g class="bar {0}" data-tip="{1}: {2}"><title>{1}: {2}</title>'
+                '<rect x="{3:.1f}" y="{4:.1f}" width="{5:.1f}" height="{6:.1f}"/>'
+                '<text class="value" x="{7:.1f}" y="{8:.1f}" text-anchor="middle">{2}</text>'
+                '<text x="{7:.1f}" y="{9}" text-anchor="middle">{10}</text></g>'
+            ).format(
+                css,
+                name,
+                text,
+                x,
+                top_y,
+                slot * 0.7,
+                max(low_y - top_y, 1.0),
+                x + slot * 0.35,
+                label_y,
+                height - bottom + 18 + 14 * (i % 2),
+                short,
+            )
+        )
+    return Markup(
+        '<svg class="fallback waterfall" viewBox="0 0 {0} {1}" role="img" aria-label="'
+        'Waterfall from {2} to {3}: each bar is one contribution to the change">{4}</svg>'
+    ).format(width, height, names[0], names[-1], Markup("").join(parts))

@@ -16,7 +16,7 @@ from lineofsight.services.kpi_series import KpiChart, kpi_chart, measurement_log
 from lineofsight.services.permissions import HIDDEN, visible_explanation
 from lineofsight.store.database import Store
 from lineofsight.web.findlists import counts, scope_note, scope_of
-from lineofsight.web.kpi_view import fallback_chart, readable_period, thresholds
+from lineofsight.web.kpi_view import change_chart, fallback_chart, readable_period, thresholds
 from lineofsight.web.pagedata import Snapshot, cached_fragment
 from lineofsight.web.pagekit import (
     Moment,
@@ -99,57 +99,6 @@ def _unit_context(store: Store, snap: Snapshot, unit_id: str, when: Moment) -> d
     }
 
 
-def chart_texts(data: Any) -> Any:
-    """Chart data with every text made plain for Plotly.
-
-    Plotly reads tags in any text it draws (titles, axis labels, category names, hover
-    labels): `<a href=...>` becomes a link, `<b>` bold. Writing `&`, `<` and `>` as entities,
-    which Plotly turns back into the characters, draws a user's text exactly as typed. Every
-    string of the data is treated, so that no field added later can slip through."""
-    if isinstance(data, str):
-        return data.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    if isinstance(data, dict):
-        return {key: chart_texts(value) for key, value in data.items()}
-    if isinstance(data, list | tuple):
-        return [chart_texts(value) for value in data]
-    return data
-
-
-def _chart_data(snap: Snapshot, chart: KpiChart) -> dict[str, Any]:
-    """The chart's series as JSON for the page's script (texts made plain by chart_texts;
-    the JSON encoder escapes them for the page)."""
-    kpi = snap.kpis[chart.kpi_id]
-    labels = [p.period for p in chart.points]
-    data: dict[str, Any] = {
-        "title": kpi.name,
-        "unit_of_measure": kpi.unit_of_measure or "",
-        "periods": labels,
-        "labels": [readable_period(label) for label in labels],
-        "actual": [p.actual for p in chart.points],
-        "target": [p.target for p in chart.points],
-        "benchmark": chart.benchmark,
-        "range": [chart.range_low, chart.range_high] if chart.range_low is not None else None,
-        "forecast": None,
-    }
-    fc = chart.forecast
-    if fc is not None and fc.path and fc.last_period is not None:
-        # The path starts at the last value so that the line joins the actuals.
-        start = fc.last_period.label
-        last = chart.points[labels.index(start)].actual if start in labels else None
-        anchor = [] if last is None else [(start, last)]
-        points = [(p.period.label, p.value, p.low, p.high) for p in fc.path]
-        if all(label in labels for label, *_ in points):
-            data["forecast"] = {
-                "periods": [label for label, _ in anchor] + [p[0] for p in points],
-                "values": [value for _, value in anchor] + [p[1] for p in points],
-                "low": [value for _, value in anchor] + [p[2] for p in points],
-                "high": [value for _, value in anchor] + [p[3] for p in points],
-                "method": fc.method,
-                "probability": fc.probability,
-            }
-    return data
-
-
 def _default_change(chart: KpiChart) -> tuple[str, str]:
     measured = [p.period for p in chart.points if p.actual is not None]
     if len(measured) < 2:
@@ -227,17 +176,19 @@ def kpi_page(
         at=at,
         row=row,
         chart=chart,
-        chart_data=chart_texts(_chart_data(snap, chart)),
+        period_labels=[readable_period(p.period) for p in chart.points],
         chart_fallback=cached_fragment(
             cache,
             ("chart-svg", snap.version, when.as_of, kpi_id, at),
-            lambda: fallback_chart(chart, kpi.name),
+            lambda: fallback_chart(chart, kpi.name, kpi.unit_of_measure or ""),
         ),
         thresholds=thresholds(kpi, row.target if row else None, chart.range_low, chart.range_high),
         forecast=chart.forecast,
         explanation=explanation,
-        explain_data=(
-            chart_texts(_explain_data(snap, explanation)) if explanation is not None else None
+        explain_chart=(
+            change_chart(_explain_data(snap, explanation))
+            if explanation is not None and explanation.contributions
+            else None
         ),
         explain_error=explain_error,
         hidden=HIDDEN,
