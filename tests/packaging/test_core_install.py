@@ -68,7 +68,7 @@ def test_core_commands_work_without_extras(db_url: str, tmp_path: Path) -> None:
     assert pl.read_parquet(ws / "card.parquet").filter(pl.col("kind") == "kpi").height > 30
     check = _los(ws, "check", "--as-of", "2026-11-22", *db)
     assert check.returncode == 0, check.stderr
-    assert "4 findings" in check.stdout
+    assert "7 findings" in check.stdout
     load = _los(ws, "load", "data/measurements.csv", *db)
     assert load.returncode == 0, load.stderr
     assert "1,081 unchanged" in load.stdout

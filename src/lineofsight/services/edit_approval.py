@@ -12,17 +12,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineofsight.domain import model as m
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit
-from lineofsight.services.accounts import Account
 from lineofsight.services.apply import Plan
 from lineofsight.services.permissions import UnitTree, allows, change_tree, definition_reach
 from lineofsight.services.strategy_edit import Edit, EditPreview, save_edit
 from lineofsight.store import edits as stored
 from lineofsight.store.database import Store, StoreConnection
+
+if TYPE_CHECKING:
+    # Accounts need the web extra (password hashing); only the annotation is used here.
+    from lineofsight.services.accounts import Account
 
 
 @dataclass(frozen=True)
