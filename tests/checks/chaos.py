@@ -17,6 +17,7 @@ from types import ModuleType
 
 from lineofsight.checks.context import Observation
 from lineofsight.domain import model as m
+from lineofsight.domain.actions import DeclaredAction
 from lineofsight.domain.periods import parse_period
 from lineofsight.spec.files import read_strategy
 
@@ -158,7 +159,20 @@ def broken(
         elif roll < 0.2:
             rows = rows[: len(rows) // 2]
         values[kpi_id] = rows
-    return replace(org, objectives=tuple(objectives), kpis=tuple(kpis)), values
+    # Actions, from a generator of their own so that the defects above stay as recorded:
+    # open ones (some overdue), done and dropped ones, on KPIs and objectives.
+    acts = random.Random(seed + 1)
+    actions = []
+    for n, k in enumerate(acts.sample(kpis, 40)):
+        status = acts.choice(("open", "open", "open", "done", "dropped"))
+        due = dt.date(2026, acts.randrange(6, 13), 15) if acts.random() < 0.8 else None
+        actions.append(DeclaredAction(f"act{n}", "kpi", k.id, f"Act on {k.id}", None, due, status))
+    for n, o in enumerate(acts.sample(objectives, 5)):
+        actions.append(
+            DeclaredAction(f"oact{n}", "objective", o.id, "Push", None, dt.date(2026, 7, 1), "open")
+        )
+    changed = replace(org, objectives=tuple(objectives), kpis=tuple(kpis), actions=tuple(actions))
+    return changed, values
 
 
 def chaos(folder: Path) -> tuple[m.Organization, dict[str, list[Observation]]]:

@@ -1,10 +1,11 @@
 """Every rule against its YAML file of pass and fail cases (tests/fixtures/rule_cases/CODE.yml).
 
 A case gives the parts of a strategy file it needs (`units` and `people` default to a small
-company, see DEFAULTS), optional `as_of`, `options`, `fiscal_year_start` and `measurements`
-(rows `[kpi, unit, period, value]`; their presence means the check runs on stored data), and
-`expect`: the findings of this rule only, as `{subject: kind:id, severity, message}` where
-`message` is a fragment of the finding's message. An empty `expect` is a pass case.
+company, see DEFAULTS; `actions` too), optional `as_of`, `options`, `fiscal_year_start` and
+`measurements` (rows `[kpi, unit, period, value]`; their presence means the check runs on
+stored data), and `expect`: the findings of this rule only, as
+`{subject: kind:id, severity, message}` where `message` is a fragment of the finding's
+message. An empty `expect` is a pass case.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ def _strategy(case: dict[str, Any]) -> str:
     }
     if "checks" in case:
         doc["checks"] = case["checks"]
+    if "actions" in case:
+        doc["actions"] = case["actions"]
     return dump_yaml(doc)
 
 

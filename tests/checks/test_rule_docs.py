@@ -32,10 +32,12 @@ SPEC_CODES = [
     "CF02",
     "CF03",
     "CF04",
+    "AC01",
+    "AC02",
 ]
 
 
-def test_all_nineteen_rules_of_the_spec_exist() -> None:
+def test_all_twenty_one_rules_of_the_spec_exist() -> None:
     assert sorted(rule.code for rule in all_rules()) == sorted(SPEC_CODES)
 
 

@@ -52,7 +52,7 @@ def test_text_output_groups_by_rule_with_locations(tmp_path: Path) -> None:
     assert "OW01 missing-owner error (1)" in out
     assert "AL01 kpi-without-objective warning (1)" in out
     assert "3 findings in" in out and "2 errors, 1 warning, 0 info" in out
-    assert "Skipped DA01, SM03" in out
+    assert "Skipped AC01, DA01, SM03" in out
 
 
 def test_json_output_has_the_spec_shape(tmp_path: Path) -> None:
@@ -77,7 +77,7 @@ def test_sarif_output(tmp_path: Path) -> None:
     assert sarif["version"] == "2.1.0"
     run0 = sarif["runs"][0]
     rules = run0["tool"]["driver"]["rules"]
-    assert len(rules) == 19 and rules[0]["id"] == "AL01"
+    assert len(rules) == 21 and rules[0]["id"] == "AC01"
     levels = {r["ruleId"]: r["level"] for r in run0["results"]}
     assert levels == {"CF01": "error", "OW01": "error", "AL01": "warning"}
     for r in run0["results"]:

@@ -32,13 +32,19 @@ def test_text_groups_a_persons_items_with_reasons_and_links(example: Los) -> Non
     result = example("inbox", "--person", "lucas_moreau", "--as-of", "2026-12-05")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        "Lucas Moreau's attention list as of 2026-12-05: 1 item",
+        "Lucas Moreau's attention list as of 2026-12-05: 2 items",
         "",
         "Still red (1)",
         "  Tier-2 backlog (Tier 2 Support, Lucas Moreau)",
         "    still red in 2026-10 (red in 2026-09 too): 5.1 working days against a target of"
         " 3.142 working days",
         "    /kpis/t2_backlog_days?period=2026-10",
+        "",
+        "Red without an action (1)",
+        "  Tier-2 backlog (Tier 2 Support, Lucas Moreau)",
+        "    red in 2026-10 (5.1 working days against a target of 3.142 working days) and nobody"
+        " has an open action on it",
+        "    /kpis/t2_backlog_days?period=2026-10#actions",
     ]
 
 

@@ -94,6 +94,8 @@ def test_each_rule_lists_its_item_in_the_ranking_order(store: Store) -> None:
     assert found == [
         ("turned_red", "red_now"),
         ("still_red", "red_long"),
+        ("no_action", "red_long"),
+        ("no_action", "red_now"),
         ("overdue", "late"),
         ("deadline_near", "near"),
         ("turned_amber", "amber_now"),
@@ -128,6 +130,8 @@ def test_whose_items(store: Store) -> None:
     assert {k for k in otto if k[0] != "finding"} == {
         ("turned_red", "red_now"),
         ("still_red", "red_long"),
+        ("no_action", "red_now"),
+        ("no_action", "red_long"),
         ("overdue", "late"),
     }
     # Tess leads the team: her own amber KPI and everything Otto's.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from lineofsight.checks.base import Finding
 from lineofsight.checks.runner import build_selection, run_checks
 from lineofsight.services.apply import apply_file
 from lineofsight.services.check import check, read_observations
+from lineofsight.services.declared_actions import read_declared
 from lineofsight.services.measurements import load_file
 from lineofsight.spec.dump import dump_organization
 from lineofsight.spec.files import read_strategy
@@ -63,7 +65,10 @@ def test_the_store_check_finds_what_every_value_would(tmp_path: Path, db_url: st
     try:
         with store.reading() as conn:
             org = read_organization(conn)
-        assert org is not None
+            assert org is not None
+            # The stored actions, which AC01 and AC02 look at, as a file declares them.
+            org = replace(org, actions=read_declared(conn))
+        assert org.actions
         every_value = read_observations(store)
         codes: set[str] = set()
         for as_of, options in CASES:
@@ -73,7 +78,8 @@ def test_the_store_check_finds_what_every_value_would(tmp_path: Path, db_url: st
             assert _plain(fast.findings) == _plain(full.findings), (as_of, options)
             assert fast.rules_run == full.rules_run
             codes |= {f.code for f in fast.findings}
-        assert {"DA01", "SM03", "CF01"} <= codes  # the data rules had something to say
+        # The data rules, and the actions' rules, had something to say.
+        assert {"DA01", "SM03", "CF01", "AC01", "AC02"} <= codes
         # No selected rule reads values: none are read, and the findings do not change.
         day = dt.date(2026, 11, 22)
         fast = check(file=None, store=store, as_of=day, select_codes=["AL01", "OW02"])

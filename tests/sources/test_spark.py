@@ -329,3 +329,46 @@ def test_without_the_spark_extra_a_spark_source_says_what_to_install(tmp_path: P
         "setup Spark sources need the spark extra (pyspark, py4j, pyarrow, pandas not "
         "installed): pip install 'lineofsight[spark]'\n"
     )
+
+
+def test_spark_sends_queries_of_one_shape_together_and_names_a_failing_one(
+    lake: Lake, los: Los, workdir: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[int] = []
+    real = sources.fetch_parts
+
+    def counted(*args: object, **kwargs: object) -> list[pl.DataFrame]:
+        sent.append(int(kwargs["count"]))  # type: ignore[call-overload]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sources, "fetch_parts", counted)
+
+    def kpi(kpi_id: str, region: str, low: str = "0") -> dict[str, object]:
+        query = (
+            "select date_trunc('month', day) as period, sum(amount) as value from orders "
+            f"where region = '{region}' and amount > '{low}' and day >= :since group by 1"
+        )
+        return {"id": kpi_id, "source": {"from": "lake", "query": query}}
+
+    kpis = [kpi(f"sales_{region}", region) for region in ("north", "south", "west")]
+    (workdir / "strategy.yaml").write_text(strategy({"lake": {"kind": "spark"}}, kpis))
+    assert los("apply", "strategy.yaml").exit_code == 0
+    result = los("refresh", "--all", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert sent == [3]  # one Spark statement for the three KPIs
+    values = {(k, p): v for k, _, p, v, *_ in stored(db_url)}
+    assert len(values) == 20
+    assert values[("sales_north", "2026-03")] == 30.0
+    assert values[("sales_south", "2026-10")] == 101.0
+
+    # 'abc' is no number: Spark refuses the comparison; the combined statement fails, its
+    # queries run alone, and the failure names the KPI whose query failed.
+    kpis[1] = kpi("sales_south", "south", "abc")
+    (workdir / "strategy.yaml").write_text(strategy({"lake": {"kind": "spark"}}, kpis))
+    assert los("apply", "strategy.yaml").exit_code == 0
+    failed = los("refresh", "--all", "--format", "json")
+    assert failed.exit_code == 1
+    (summary,) = json.loads(failed.stdout)["sources"]
+    assert (summary["state"], summary["reason"]) == ("failed", "query")
+    assert summary["error"].startswith("kpi sales_south: the query failed: ")
+    assert len(stored(db_url)) == 20  # nothing of that refresh stored

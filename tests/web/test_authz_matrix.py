@@ -100,6 +100,63 @@ def _review(api: Any, store: Any) -> Any:
     return api.request("POST", "/reviews", json=body)
 
 
+def _new_action(store: Any, kpi: str, owner: str | None = None) -> int:
+    """A fresh action on the KPI (with a milestone), made by the tests, for a call to change."""
+    from lineofsight.domain.actions import Milestone
+    from lineofsight.services.actions import create_action
+
+    made = create_action(
+        store,
+        "tests",
+        subject_type="kpi",
+        subject_id=kpi,
+        title="Set up",
+        owner=owner,
+        milestones=[Milestone("First", None, False)],
+    )
+    return made.id
+
+
+def _add_action(kpi: str) -> Callable[[Any, Any], Any]:
+    def call(api: Any, store: Any) -> Any:
+        body = {"subject": {"kind": "kpi", "id": kpi}, "title": f"Act {next(_counter)}"}
+        return api.request("POST", "/actions", json=body)
+
+    return call
+
+
+def _change_action(kpi: str, owner: str | None = None) -> Callable[[Any, Any], Any]:
+    def call(api: Any, store: Any) -> Any:
+        number = _new_action(store, kpi, owner)
+        return api.request("PATCH", f"/actions/{number}", json={"status": "done"})
+
+    return call
+
+
+def _add_milestone(kpi: str) -> Callable[[Any, Any], Any]:
+    def call(api: Any, store: Any) -> Any:
+        number = _new_action(store, kpi)
+        return api.request("POST", f"/actions/{number}/milestones", json={"title": "Next"})
+
+    return call
+
+
+def _tick_milestone(kpi: str, owner: str | None = None) -> Callable[[Any, Any], Any]:
+    def call(api: Any, store: Any) -> Any:
+        number = _new_action(store, kpi, owner)
+        return api.request("PATCH", f"/actions/{number}/milestones/1", json={"done": True})
+
+    return call
+
+
+def _comment(path: str) -> Callable[[Any, Any], Any]:
+    def call(api: Any, store: Any) -> Any:
+        body = {"analysis": f"Why {next(_counter)}", "recommendation": "Next"}
+        return api.request("PUT", path + "/commentary/2026-03", json=body)
+
+    return call
+
+
 A, D = True, False
 # Columns: admin, sales_admin, editor, sales_editor, alice, bob, viewer, sales_viewer
 # (anonymous is always denied, with 401).
@@ -118,6 +175,17 @@ MATRIX: dict[str, tuple[Callable[[Any, Any], Any], tuple[bool, ...]]] = {
     "DELETE tokens of a viewer of ops": (_revoke_token("ops"), (A, D, D, D, D, D, D, D)),
     "POST sources/warehouse/refresh": (_refresh, (A, D, A, D, D, D, D, D)),
     "POST reviews of sales": (_review, (A, A, A, A, D, D, D, D)),
+    "POST actions, on revenue (alice's)": (_add_action("revenue"), (A, A, A, A, A, D, D, D)),
+    "POST actions, on defects (bob's)": (_add_action("defects"), (A, D, A, D, D, A, D, D)),
+    "PATCH actions, on revenue": (_change_action("revenue"), (A, A, A, A, A, D, D, D)),
+    "PATCH actions, bob's on defects": (_change_action("defects", "bob"), (A, D, A, D, D, A, D, D)),
+    "POST actions/milestones, revenue": (_add_milestone("revenue"), (A, A, A, A, A, D, D, D)),
+    "PATCH actions/milestones, defects": (_tick_milestone("defects"), (A, D, A, D, D, A, D, D)),
+    "PUT kpis/revenue/commentary": (_comment("/kpis/revenue"), (A, A, A, A, A, D, D, D)),
+    "PUT objectives/grow/commentary": (_comment("/objectives/grow"), (A, D, A, D, D, D, D, D)),
+    "PUT objectives/sell_more/commentary": (
+        _comment("/objectives/sell_more"), (A, A, A, A, A, D, D, D)
+    ),
 }  # fmt: skip
 
 CASES = [
@@ -162,5 +230,11 @@ def test_the_matrix_covers_every_write_endpoint(web_app) -> None:  # type: ignor
         ("POST", "/users"), ("DELETE", "/users/{username}"),
         ("POST", "/users/{username}/tokens"), ("DELETE", "/tokens/{token_id}"),
         ("POST", "/sources/{name}/refresh"), ("POST", "/reviews"),
+        ("POST", "/sources/{name}/refresh"),
+        ("POST", "/actions"), ("PATCH", "/actions/{action_id}"),
+        ("POST", "/actions/{action_id}/milestones"),
+        ("PATCH", "/actions/{action_id}/milestones/{number}"),
+        ("PUT", "/kpis/{item_id}/commentary/{period}"),
+        ("PUT", "/objectives/{item_id}/commentary/{period}"),
     }  # fmt: skip
     assert writes == covered

@@ -32,6 +32,10 @@ REAL_IDS = {
     "username": "alice",
     "token_id": 999999,
     "review_id": 999999,
+    "objective_id": "sell_more",
+    "action_id": 1,
+    "number": 1,
+    "period": "2026-03",
 }
 REAL_QUERIES = {
     "/api/v1/kpis/{kpi_id}/explain": {"from": "2026-01", "to": "2026-03"},

@@ -62,6 +62,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "source": TEXT,
         "due_days": WHOLE,
         "lint": TEXT,
+        "tolerance": NUMBER,
+        "tolerance_abs": NUMBER,
+        "range_low": NUMBER,
+        "range_high": NUMBER,
     },
     "supports": {"kpi_id": TEXT, "objective": TEXT, "weight": NUMBER},
     "contributions": {"kpi_id": TEXT, "kpi": TEXT, "weight": NUMBER, "effect": TEXT},
@@ -74,6 +78,17 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "by": pl.Date,
         "baseline_period": TEXT,
         "baseline_value": NUMBER,
+    },
+    # Actions on KPIs and objectives: the file's (`actions:`), or every stored one.
+    "actions": {
+        "key": TEXT,
+        "line": WHOLE,
+        "subject_type": TEXT,
+        "subject_id": TEXT,
+        "title": TEXT,
+        "owner": TEXT,
+        "due": pl.Date,
+        "status": TEXT,
     },
 }
 
@@ -330,6 +345,10 @@ def data_from_organization(org: m.Organization) -> CheckData:
             json.dumps({"kind": k.source.kind.value}) if k.source else None,
             k.due_days,
             _lint(k.lint),
+            k.tolerance,
+            k.tolerance_abs,
+            k.range.low if k.range else None,
+            k.range.high if k.range else None,
         )
         for k in org.kpis
     ]
@@ -355,6 +374,19 @@ def data_from_organization(org: m.Organization) -> CheckData:
         for k in org.kpis
         for unit, t in k.unit_targets
     ]
+    actions = [
+        (
+            a.key,
+            _line(a.location),
+            a.subject_type,
+            a.subject_id,
+            a.title,
+            a.owner,
+            a.due,
+            a.status or "open",
+        )
+        for a in org.actions or ()
+    ]
     frames = {
         name: _frame(name, _columns(rows, len(SCHEMAS[name])))
         for name, rows in (
@@ -366,6 +398,7 @@ def data_from_organization(org: m.Organization) -> CheckData:
             ("contributions", contributions),
             ("period_targets", period_targets),
             ("unit_targets", unit_targets),
+            ("actions", actions),
         )
     }
     places: dict[str, dict[str, m.Location | None]] = {

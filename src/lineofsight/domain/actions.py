@@ -7,7 +7,11 @@ Pure values: no I/O and no clock; whatever depends on the day takes it as an arg
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lineofsight.domain.model import Location
 
 __all__ = [
     "ACTION_STATUSES",
@@ -16,6 +20,7 @@ __all__ = [
     "SUBJECT_TYPES",
     "Action",
     "Comment",
+    "DeclaredAction",
     "Milestone",
     "is_overdue",
     "subject_key",
@@ -82,6 +87,25 @@ class Comment:
     author: str | None
     at: dt.datetime
     version: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredAction:
+    """An action as the strategy file's `actions:` section declares it.
+
+    `status` None: the file leaves the status to the app (a new action starts open, a
+    stored one keeps what people set).
+    """
+
+    key: str
+    subject_type: str
+    subject_id: str
+    title: str
+    owner: str | None = None
+    due: dt.date | None = None
+    status: str | None = None
+    milestones: tuple[Milestone, ...] = ()
+    location: Location | None = field(default=None, compare=False)
 
 
 def is_overdue(action: Action, as_of: dt.date) -> bool:

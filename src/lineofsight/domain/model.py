@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from lineofsight.domain.actions import DeclaredAction
 from lineofsight.domain.notifications import NotificationSettings
 
 if TYPE_CHECKING:
@@ -383,6 +384,8 @@ class Organization:
     notifications: NotificationSettings = NotificationSettings()  # noqa: RUF009 (frozen)
     sources: tuple[NamedSource, ...] = ()
     reviews: tuple[ReviewCadence, ...] = ()
+    # The file's `actions:` section; None: the file has none (the stored ones stay as they are).
+    actions: tuple[DeclaredAction, ...] | None = None
 
     def kpi(self, kpi_id: str) -> Kpi | None:
         """The KPI with this id, or None."""

@@ -19,19 +19,24 @@ from lineofsight.domain.actions import (
     Milestone,
     subject_key,
 )
+from lineofsight.domain.periods import PeriodError, check_date
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit
 from lineofsight.services.workspace import local_user
 from lineofsight.store import actions as stored
+from lineofsight.store.check_results import forget_check_reports
 from lineofsight.store.database import Store, StoreConnection
 
 __all__ = [
     "CHANGEABLE",
     "action_plain",
     "add_action",
+    "change_action",
     "create_action",
     "get_action",
     "list_actions",
+    "remove_action",
+    "subject_of",
     "update_action",
 ]
 
@@ -144,6 +149,7 @@ def add_action(
         },
         clean["milestones"],
     )
+    forget_check_reports(conn)  # AC01 and AC02 look at the actions
     action = stored.read_actions(conn, ids=[action_id])[0]
     after = action_plain(action)
     if review_id is not None:
@@ -195,6 +201,7 @@ def change_action(
         return before
     at = _now()
     stored.update_action_row(conn, action_id, {**values, "updated_at": at}, steps)
+    forget_check_reports(conn)
     action = stored.read_actions(conn, ids=[action_id])[0]
     audit.record(
         conn,
@@ -212,6 +219,7 @@ def remove_action(conn: StoreConnection, actor: str | None, action: Action) -> N
     """Delete an action, its whole record kept in the audit row (`los apply` removes the
     actions its file no longer declares)."""
     stored.delete_action(conn, action.id)
+    forget_check_reports(conn)
     audit.record(
         conn,
         actor=actor or local_user(),
@@ -279,9 +287,7 @@ def _checked(conn: StoreConnection, fields: Mapping[str, Any]) -> dict[str, Any]
     if owner is not None and not stored.known_people(conn, [owner]):
         problems.append(Problem("owner", 0, f"unknown person '{owner}'"))
     clean["owner"] = owner
-    due = fields["due"]
-    if due is not None and not isinstance(due, dt.date):
-        problems.append(Problem("due", 0, "must be a date (YYYY-MM-DD)"))
+    _day(fields["due"], "due", problems)
     if fields["status"] not in ACTION_STATUSES:
         problems.append(Problem("status", 0, "must be one of: " + ", ".join(ACTION_STATUSES)))
     steps: list[Milestone] = []
@@ -291,13 +297,25 @@ def _checked(conn: StoreConnection, fields: Mapping[str, Any]) -> dict[str, Any]
             problems.append(Problem(where, 0, "must have a title, a due date and done"))
             continue
         title = _title(step.title, f"{where}.title", problems)
-        if step.due is not None and not isinstance(step.due, dt.date):
-            problems.append(Problem(f"{where}.due", 0, "must be a date (YYYY-MM-DD)"))
+        _day(step.due, f"{where}.due", problems)
         steps.append(Milestone(title=title, due=step.due, done=bool(step.done)))
     clean["milestones"] = tuple(steps)
     if problems:
         raise UsageError(str(problems[0]), problems)
     return clean
+
+
+def _day(value: Any, field: str, problems: list[Problem]) -> None:
+    """A due date: none, or a date in the years a user may name (1900 to 2200)."""
+    if value is None:
+        return
+    if not isinstance(value, dt.date):
+        problems.append(Problem(field, 0, "must be a date (YYYY-MM-DD)"))
+        return
+    try:
+        check_date(value)
+    except PeriodError as exc:
+        problems.append(Problem(field, 0, str(exc)))
 
 
 def _title(value: Any, field: str, problems: list[Problem]) -> str:

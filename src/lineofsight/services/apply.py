@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lineofsight.domain import model as m
-from lineofsight.services import notify_settings, review_settings
+from lineofsight.services import declared_actions, notify_settings, review_settings
 from lineofsight.services.snapshots import refresh_kept
 from lineofsight.services.workspace import local_user
 from lineofsight.spec.dump import (
@@ -198,6 +198,8 @@ def apply_organization(
         cadences = review_settings.cadences_change(conn, org.reviews)
         if cadences is not None:
             plan.records.append(cadences)
+        actions = declared_actions.plan_actions(conn, org.actions)
+        plan.records.extend(actions.records)
         if dry_run:
             return plan
         # Even with no change, the file's lines may have moved: keep them for the checks.
@@ -206,6 +208,7 @@ def apply_organization(
         review_settings.save_cadences(conn, org.reviews)
         if settings is not None and settings.calendar != org.calendar:
             move_fiscal_periods(conn, org.calendar)
+        declared_actions.save_actions(conn, actions, actor or local_user())
         if plan.empty:
             return plan
         record_changes(

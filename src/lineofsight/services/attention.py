@@ -7,7 +7,8 @@ What is on it (`KINDS`, most pressing first; `rank` is the position of the kind 
 |---|---|---|
 | `turned_red` | a KPI red in its evaluation period that was not red in the period before | kpi |
 | `still_red` | a KPI red in its evaluation period and in the one before | kpi |
-| `action_overdue`, `no_action` | (kept for actions, a later release) | |
+| `action_overdue` | an open action past its due date (`services.attention_actions`) | action |
+| `no_action` | a KPI red in its evaluation period with no open action on it | kpi |
 | `overdue` | a KPI whose value for its evaluation period is due and not in (SPEC 3) | kpi |
 | `deadline_near` | an open objective, not green, due within 30 days or past due | objective |
 | `turned_amber` | a KPI amber in its period that was green or had no value before | kpi |
@@ -41,6 +42,7 @@ from lineofsight.domain.text import did_you_mean
 from lineofsight.engine.calendar import period_for
 from lineofsight.errors import UsageError
 from lineofsight.services import attention_rules as rules
+from lineofsight.services.attention_actions import action_items, without_action_findings
 from lineofsight.services.attention_scope import EVERYTHING, Organisation, Scope
 from lineofsight.store.attention_reads import Responsibilities, read_responsibilities
 from lineofsight.store.database import Store
@@ -359,8 +361,10 @@ def attention_board(
         *rules.off_track_items(kpis, calls),
         *rules.due_soon_items(kpis, day, window, calendar),
         *rules.finding_items(
-            *_findings(store, day, kpis, objectives, resp, org, scope), link_period
+            *without_action_findings(_findings(store, day, kpis, objectives, resp, org, scope)),
+            link_period,
         ),
+        *action_items(store, day, kpis, resp, org, scope, link_period),
     ]
     items = [
         AttentionItem(rank=RANKS[f["kind"]], depth=org.depth.get(f["unit"], 0), **f) for f in found

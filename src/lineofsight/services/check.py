@@ -144,7 +144,17 @@ def _due_starts(data: CheckData, as_of: dt.date, selection: Selection) -> dict[s
             .select(frequency="leaf_frequency", start="start")
         )
         firsts = pl.concat([firsts, through]).group_by("frequency").agg(pl.col("start").min())
-    return dict(firsts.iter_rows()) or {m.Frequency.MONTHLY.value: as_of}
+    floors = dict(firsts.iter_rows()) or {m.Frequency.MONTHLY.value: as_of}
+    if selection.wants("AC01"):
+        # AC01 looks back `periods` periods from the latest due one.
+        count = int(selection.options.get("AC01", {}).get("periods", 2))
+        for frequency, start in list(floors.items()):
+            for _ in range(max(0, count - 1)):
+                start = evaluation_period(
+                    m.Frequency(frequency), start - dt.timedelta(days=1), data.calendar
+                ).start
+            floors[frequency] = start
+    return floors
 
 
 def _scaled(frame: pl.DataFrame, scales: pl.DataFrame) -> pl.DataFrame:

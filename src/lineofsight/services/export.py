@@ -8,6 +8,7 @@ from pathlib import Path
 from lineofsight.domain.model import Organization
 from lineofsight.errors import UsageError
 from lineofsight.services import notify_settings, review_settings
+from lineofsight.services.declared_actions import read_declared
 from lineofsight.spec.dump import dump_organization
 from lineofsight.spec.files import write_strategy
 from lineofsight.store.database import Store
@@ -24,6 +25,7 @@ def stored_organization(store: Store) -> Organization:
                 org,
                 notifications=notify_settings.read_settings(conn),
                 reviews=review_settings.read_cadences(conn),
+                actions=read_declared(conn),
             )
     if org is None:
         raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")

@@ -40,13 +40,12 @@ from lineofsight.sources.secrets import scrub, secret_values
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
 from lineofsight.store.loading import LoadSession, load_session, reading_session
-from lineofsight.store.measurement_writes import Comparison, compare_measurements, write_compared
+from lineofsight.store.measurement_writes import compare_measurements, write_compared_by_kpi
 from lineofsight.store.organization import read_source_file
 from lineofsight.store.sources import (
     Mark,
     SourceWrite,
     finish_run,
-    newest_load_id,
     read_marks,
     save_marks,
     save_writes,
@@ -75,6 +74,9 @@ class SourceSummary:
     problems: tuple[str, ...] = ()
     since: tuple[tuple[str, dt.date], ...] = ()  # each query's :since
     run_id: int | None = None
+    # Where the time went, in seconds: reading the source, checking its rows, comparing
+    # and writing them, and keeping the scorecard up to date after the write.
+    timings: tuple[tuple[str, float], ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -94,6 +96,7 @@ class SourceSummary:
             "not_ended": self.not_ended,
             "duration": round(self.duration, 3),
             "since": {kpi: day.isoformat() for kpi, day in self.since},
+            "timings": {step: round(seconds, 3) for step, seconds in self.timings},
             "reason": self.reason,
             "error": self.error,
             "problems": list(self.problems),
@@ -383,7 +386,9 @@ def _run_source(
         rows_read=pulled.rows_read,
         not_ended=pulled.not_ended,
         since=tuple(pulled.sinces.items()),
+        timings=(("read", pulled.read_seconds), ("check", pulled.check_seconds)),
     )
+    started = time.perf_counter()
     if dry_run:
         with reading_session(store) as session:
             comparison = compare_measurements(session, pulled.checked, rules.calendar)
@@ -391,6 +396,7 @@ def _run_source(
         unchanged = comparison.frame.height - comparison.new.height - comparison.changed.height
         return replace(
             summary,
+            timings=(*summary.timings, ("compare", time.perf_counter() - started)),
             added=comparison.new.height,
             replaced=comparison.changed.height,
             unchanged=unchanged,
@@ -398,7 +404,19 @@ def _run_source(
     assert run_id is not None
     with load_session(store) as session:
         added, replaced, unchanged = _write(session, name, pulled, rules, at, run_id, today)
-    return replace(summary, added=added, replaced=replaced, unchanged=unchanged)
+    written = time.perf_counter()
+    if added or replaced:
+        # As after a load: the kept scorecard patched for the KPIs written (nothing when
+        # there is none, or more changed than a patch holds), not scored again in full.
+        refresh_kept(store)
+    timings = (("write", written - started), ("upkeep", time.perf_counter() - written))
+    return replace(
+        summary,
+        added=added,
+        replaced=replaced,
+        unchanged=unchanged,
+        timings=(*summary.timings, *timings),
+    )
 
 
 def _write(
@@ -419,62 +437,47 @@ def _write(
         check(name, pulled, rules, today=today)
     comparison = compare_measurements(session, pulled.checked, rules.calendar)
     refuse_stored_overlaps(f"source {name}", comparison.overlaps)
-    totals = [0, 0, 0]
-    writes, marks = [], []
-    by_kpi = _split(comparison)
+    provenance = {}
     for feed in pulled.feeds:
-        part = by_kpi.get(feed.kpi_id)
         rows = pulled.rows_by_kpi.get(feed.kpi_id, 0)
-        fingerprint = feed.fingerprint
-        if part is not None:
-            provenance = f"source {name}: query {fingerprint[:12]}, {rows:,} rows"
-            if pulled.files:
-                provenance = f"source {name}: files {feed.path}, {rows:,} rows"
-            counts = write_compared(session, part, source=provenance, at=at)
-            totals[0] += counts.added
-            totals[1] += counts.replaced
-            totals[2] += counts.unchanged
-            if counts.added or counts.replaced:
-                writes.append(
-                    SourceWrite(
-                        newest_load_id(session),
-                        feed.kpi_id,
-                        fingerprint,
-                        pulled.sinces.get(feed.kpi_id),
-                        rows,
-                    )
+        what = f"files {feed.path}" if pulled.files else f"query {feed.fingerprint[:12]}"
+        provenance[feed.kpi_id] = f"source {name}: {what}, {rows:,} rows"
+    done = write_compared_by_kpi(session, comparison, provenance, at=at)
+    last = _last_periods(comparison.frame)
+    writes, marks = [], []
+    for feed in pulled.feeds:
+        load_id = done[feed.kpi_id].load_id
+        if load_id is not None:
+            writes.append(
+                SourceWrite(
+                    load_id,
+                    feed.kpi_id,
+                    feed.fingerprint,
+                    pulled.sinces.get(feed.kpi_id),
+                    pulled.rows_by_kpi.get(feed.kpi_id, 0),
                 )
-        periods = part.frame if part is not None else None
-        marks.append(Mark(feed.kpi_id, fingerprint, _last_period(periods)))
+            )
+        marks.append(Mark(feed.kpi_id, feed.fingerprint, last.get(feed.kpi_id)))
     save_writes(session, name, writes, run_id=run_id)
     save_marks(session, name, marks, run_id=run_id, at=at)
-    return totals[0], totals[1], totals[2]
+    counts = [write.counts for write in done.values()]
+    return (
+        sum(c.added for c in counts),
+        sum(c.replaced for c in counts),
+        sum(c.unchanged for c in counts),
+    )
 
 
-def _split(comparison: Comparison) -> dict[str, Comparison]:
-    """The comparison of each KPI's rows on its own."""
-    frames = comparison.frame.partition_by("kpi_id", as_dict=True)
-    new = comparison.new.partition_by("kpi_id", as_dict=True)
-    changed = comparison.changed.partition_by("kpi_id", as_dict=True)
-    empty_overlaps = comparison.overlaps.clear()
-    return {
-        key[0]: Comparison(
-            frame,
-            new.get(key, comparison.new.clear()),
-            changed.get(key, comparison.changed.clear()),
-            empty_overlaps,
-        )
-        for key, frame in frames.items()
-        if isinstance(key[0], str)
-    }
-
-
-def _last_period(frame: pl.DataFrame | None) -> str | None:
-    """The latest period of a KPI's rows (by last day, then the shortest)."""
-    if frame is None or frame.is_empty():
-        return None
-    last = frame.sort(["period_end", "period_start"], descending=[True, True]).row(0, named=True)
-    return str(last["period"])
+def _last_periods(frame: pl.DataFrame) -> dict[str, str]:
+    """Each KPI's latest period among its rows (by last day, then the shortest)."""
+    if frame.is_empty():
+        return {}
+    latest = (
+        frame.sort(["period_end", "period_start"], descending=[True, True], maintain_order=True)
+        .group_by("kpi_id", maintain_order=True)
+        .first()
+    )
+    return dict(latest.select("kpi_id", "period").iter_rows())
 
 
 __all__ = ["RefreshJob", "RefreshReport", "SourceSummary", "refresh", "refresh_jobs"]

@@ -11,9 +11,12 @@ the source fails as a whole when there is any.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -24,11 +27,15 @@ from lineofsight.services.load_rules import LoadRules
 from lineofsight.services.measurement_files import RawRow, open_measurements
 from lineofsight.services.measurement_frames import refuse_file_overlaps
 from lineofsight.services.measurements import check_opened, check_rows
+from lineofsight.services.refresh_check import checked_frames
+from lineofsight.sources import combined
 from lineofsight.sources.files import matching
 from lineofsight.store.measurements import MEASUREMENT_FRAME, frame_of_rows
 from lineofsight.store.sources import Mark
 
 MAX_PROBLEMS = 200
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -44,6 +51,8 @@ class Pulled:
     checked: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=MEASUREMENT_FRAME))
     not_ended: int = 0  # rows of periods still running, left for a later refresh
     rows_by_kpi: dict[str, int] = field(default_factory=dict)
+    read_seconds: float = 0.0  # running the queries (a file source's files are read by the check)
+    check_seconds: float = 0.0
 
 
 def pull(
@@ -62,39 +71,102 @@ def pull(
     `source_kpis`: every KPI the source feeds; a file's rows of those not in `feeds` are left
     for their own refresh, and rows of any other KPI are bad rows."""
     pulled = Pulled(list(feeds), source_kpis | {feed.kpi_id for feed in feeds})
+    started = time.perf_counter()
     kind = feeds[0].kind
     if kind in QUERY_KINDS:
+        for feed in feeds:
+            mark = marks.get(feed.kpi_id)
+            last = mark.last_period if mark and mark.fingerprint == feed.fingerprint else None
+            pulled.sinces[feed.kpi_id] = since(last, feed, rules.calendar, full=full)
         with kinds.batch():
-            for feed in feeds:
-                try:
-                    _run_query(feed, marks, rules, pulled, full=full)
-                except SourceError as exc:
-                    if len(feeds) == 1 or exc.kind not in ("query", "timeout"):
-                        raise
-                    # Which of the source's queries failed: the one message names its KPI.
-                    raise SourceError(
-                        exc.kind, f"kpi {feed.kpi_id}: {exc.message}", exc.problems
-                    ) from None
+            run_queries(name, pulled)
     else:
         path = feeds[0].path
         assert path is not None
         pulled.files = matching(path, base)
+    read = time.perf_counter()
+    pulled.read_seconds = read - started
     check(name, pulled, rules, today=today)
+    pulled.check_seconds = time.perf_counter() - read
     return pulled
 
 
-def _run_query(
-    feed: Feed, marks: Mapping[str, Mark], rules: LoadRules, pulled: Pulled, *, full: bool
-) -> None:
-    """Run one KPI's query from its `:since` and keep its rows in `pulled`."""
-    mark = marks.get(feed.kpi_id)
-    last = mark.last_period if mark and mark.fingerprint == feed.fingerprint else None
-    start = since(last, feed, rules.calendar, full=full)
-    pulled.sinces[feed.kpi_id] = start
-    assert feed.query is not None
-    frame = kinds.fetch(
-        feed.kind.value, dict(feed.connection), feed.query, {"since": start}, timeout=feed.timeout
+def run_queries(name: str, pulled: Pulled) -> None:
+    """Run every feed's query from its `:since`, keeping each one's rows in `pulled`.
+
+    Queries of one shape (see `sources.combined`) go together, a chunk of them in one
+    statement. When a combined statement fails on a query error or a timeout, its queries run
+    one by one, so that the failure names the KPI whose query failed (and when each runs
+    alone, the combination was what failed: their rows are used)."""
+    alone: list[Feed] = []
+    together: dict[tuple[Any, ...], list[tuple[Feed, combined.Shape]]] = {}
+    for feed in pulled.feeds:
+        assert feed.query is not None
+        shape = combined.shape(feed.query)
+        if shape is None:
+            alone.append(feed)
+        else:
+            together.setdefault((feed.kind, feed.connection, shape.key), []).append((feed, shape))
+    for group in together.values():
+        if len(group) == 1:
+            alone.append(group[0][0])
+            continue
+        for chunk in combined.chunks(range(len(group))):
+            _run_combined(name, [group[i] for i in chunk], pulled)
+    for feed in alone:
+        _run_alone(feed, pulled)
+
+
+def _run_combined(name: str, group: list[tuple[Feed, combined.Shape]], pulled: Pulled) -> None:
+    first = group[0][0]
+    statement = combined.combine(
+        [(shape.text, {"since": pulled.sinces[feed.kpi_id]}) for feed, shape in group]
     )
+    try:
+        frames = kinds.fetch_parts(
+            first.kind.value,
+            dict(first.connection),
+            statement.statement,
+            statement.params,
+            timeout=sum(feed.timeout for feed, _ in group),
+            count=len(group),
+        )
+    except SourceError as exc:
+        if exc.kind not in ("query", "timeout"):
+            raise
+        logger.info(
+            "source %s: a statement of %d queries failed (%s); running them one by one",
+            name,
+            len(group),
+            exc.message,
+        )
+        for feed, _ in group:
+            _run_alone(feed, pulled)
+        return
+    for (feed, _), frame in zip(group, frames, strict=True):
+        _keep(feed, frame, pulled)
+
+
+def _run_alone(feed: Feed, pulled: Pulled) -> None:
+    """Run one KPI's query on its own; a failure names the KPI when the source feeds more."""
+    assert feed.query is not None
+    try:
+        frame = kinds.fetch(
+            feed.kind.value,
+            dict(feed.connection),
+            feed.query,
+            {"since": pulled.sinces[feed.kpi_id]},
+            timeout=feed.timeout,
+        )
+    except SourceError as exc:
+        if len(pulled.feeds) == 1 or exc.kind not in ("query", "timeout"):
+            raise
+        # Which of the source's queries failed: the one message names its KPI.
+        raise SourceError(exc.kind, f"kpi {feed.kpi_id}: {exc.message}", exc.problems) from None
+    _keep(feed, frame, pulled)
+
+
+def _keep(feed: Feed, frame: pl.DataFrame, pulled: Pulled) -> None:
     pulled.raw[feed.kpi_id] = frame
     pulled.rows_read += frame.height
     pulled.rows_by_kpi[feed.kpi_id] = frame.height
@@ -108,10 +180,15 @@ def check(name: str, pulled: Pulled, rules: LoadRules, *, today: dt.date) -> Non
     if pulled.files:
         frames = _check_files(name, pulled, rules, today, problems)
     else:
-        for feed in pulled.feeds:
-            found = _check_query_rows(name, feed, pulled.raw[feed.kpi_id], rules, problems)
-            if found is not None:
-                frames.append(found)
+        raw = {feed.kpi_id: pulled.raw[feed.kpi_id] for feed in pulled.feeds}
+        every = checked_frames(rules, raw)
+        if every is not None:
+            frames = [every]
+        else:  # some row is bad: checked KPI by KPI, each problem named with its KPI
+            for feed in pulled.feeds:
+                found = _check_query_rows(name, feed, raw[feed.kpi_id], rules, problems)
+                if found is not None:
+                    frames.append(found)
     if problems:
         count = len(problems)
         shown = [str(p) for p in problems[:MAX_PROBLEMS]]

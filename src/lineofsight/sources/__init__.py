@@ -51,6 +51,26 @@ def batch() -> Iterator[None]:
         yield
 
 
+def fetch_parts(
+    kind: str,
+    settings: Mapping[str, Any],
+    query: str,
+    params: Mapping[str, Any],
+    *,
+    timeout: float,
+    count: int,
+) -> list[pl.DataFrame]:
+    """Run a combined statement of `count` queries (see `combined`) on a source of `kind`:
+    each query's rows."""
+    module_name = QUERY_MODULES.get(kind)
+    fetcher(kind)  # SourceError when the kind runs no query or is not installed
+    assert module_name is not None
+    found: list[pl.DataFrame] = importlib.import_module(module_name).fetch_parts(
+        settings, query, params, timeout=timeout, count=count
+    )
+    return found
+
+
 def fetch(
     kind: str, settings: Mapping[str, Any], query: str, params: Mapping[str, Any], *, timeout: float
 ) -> pl.DataFrame:

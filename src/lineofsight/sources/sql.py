@@ -29,6 +29,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.pool import NullPool
 
 from lineofsight.errors import SourceError
+from lineofsight.sources.combined import TAG
 from lineofsight.sources.secrets import resolve, scrub, secret_values
 
 MAX_ROWS = 2_000_000  # period-level rows; more means the query returns facts, not periods
@@ -137,6 +138,33 @@ def fetch(
     settings: Mapping[str, Any], query: str, params: Mapping[str, Any], *, timeout: float
 ) -> pl.DataFrame:
     """The rows of `query` on the source's `url` (see the module's docstring)."""
+    found = _fetch(settings, query, params, timeout, None)
+    assert isinstance(found, pl.DataFrame)
+    return found
+
+
+def fetch_parts(
+    settings: Mapping[str, Any],
+    query: str,
+    params: Mapping[str, Any],
+    *,
+    timeout: float,
+    count: int,
+) -> list[pl.DataFrame]:
+    """The rows of a combined statement (`combined.combine`) of `count` queries: each
+    query's rows, as its own statement would have given them."""
+    found = _fetch(settings, query, params, timeout, count)
+    assert isinstance(found, list)
+    return found
+
+
+def _fetch(
+    settings: Mapping[str, Any],
+    query: str,
+    params: Mapping[str, Any],
+    timeout: float,
+    count: int | None,
+) -> pl.DataFrame | list[pl.DataFrame]:
     url_text = resolve(str(settings.get("url") or ""))
     secrets = secret_values(settings)
     try:
@@ -148,7 +176,7 @@ def fetch(
     with shared_connections():
         batch = _SHARED.get()
         assert batch is not None
-        return _in_batch(batch, url_text, url, query, params, timeout, secrets)
+        return _in_batch(batch, url_text, url, query, params, timeout, secrets, count)
 
 
 def _in_batch(
@@ -159,8 +187,9 @@ def _in_batch(
     params: Mapping[str, Any],
     timeout: float,
     secrets: list[str],
-) -> pl.DataFrame:
-    run = _Run(batch, url_text, url, query, _bound(url, params), timeout, secrets)
+    count: int | None,
+) -> pl.DataFrame | list[pl.DataFrame]:
+    run = _Run(batch, url_text, url, query, _bound(url, params), timeout, secrets, count)
     if batch.worker is None:
         batch.worker = _Worker()
     worker = batch.worker
@@ -177,7 +206,7 @@ def _in_batch(
     if run.error is not None:
         raise run.error
     assert run.frame is not None
-    return run.frame
+    return run.frame if count is None else split_parts(run.frame, count)
 
 
 def _bound(url: URL, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -202,8 +231,10 @@ class _Run:
         params: dict[str, Any],
         timeout: float,
         secrets: list[str],
+        count: int | None = None,
     ) -> None:
         self.batch = batch
+        self.count = count  # a combined statement of this many queries (None: one query)
         self.url_text = url_text
         self.url = url
         self.backend = url.get_backend_name()
@@ -211,7 +242,9 @@ class _Run:
         self.params = params
         self.timeout = timeout
         self.secrets = secrets
-        self.frame: pl.DataFrame | None = None
+        # The rows; those of a combined statement on the row-by-row path are kept as one
+        # frame per query (a column's values typed within each query, as alone).
+        self.frame: pl.DataFrame | list[pl.DataFrame] | None = None
         self.error: SourceError | None = None
         self.driver: Any = None
         self.stage = "connect"
@@ -267,7 +300,7 @@ class _Run:
         self.batch.held[self.url_text] = held
         return held
 
-    def _fetch(self) -> pl.DataFrame:
+    def _fetch(self) -> pl.DataFrame | list[pl.DataFrame]:
         held = self._connection()
         self.driver = held.driver
         self.stage = "query"
@@ -304,7 +337,7 @@ class _Run:
         decimals = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Decimal)]
         return frame.with_columns(pl.col(decimals).cast(pl.Float64)) if decimals else frame
 
-    def _rows(self, held: _Held) -> pl.DataFrame:
+    def _rows(self, held: _Held) -> pl.DataFrame | list[pl.DataFrame]:
         conn = held.conn
         if self.backend == "postgresql":
             conn.exec_driver_sql(f"SET statement_timeout = {int(self.timeout * 1000)}")
@@ -318,7 +351,14 @@ class _Run:
             if len(rows) > MAX_ROWS:
                 raise SourceError("query", _TOO_MANY)
         conn.rollback()  # each query reads on its own, as on a fresh connection
-        return frame_of(names, rows)
+        if self.count is None:
+            return frame_of(names, rows)
+        if not names or names[0] != TAG:
+            raise SourceError("query", f"the combined statement gave no {TAG} column")
+        by_part: list[list[Any]] = [[] for _ in range(self.count)]
+        for row in rows:
+            by_part[int(row[0])].append(row[1:])
+        return [frame_of(names[1:], part) for part in by_part]
 
     def interrupt(self) -> None:
         """Stop the running query (the Python bound ran out)."""
@@ -331,6 +371,19 @@ class _Run:
                 with contextlib.suppress(Exception):
                     stop()
                 return
+
+
+def split_parts(found: pl.DataFrame | list[pl.DataFrame], count: int) -> list[pl.DataFrame]:
+    """A combined statement's rows (a frame with the TAG column), one frame per query."""
+    if isinstance(found, list):
+        return found
+    if TAG not in found.columns:
+        raise SourceError("query", f"the combined statement gave no {TAG} column")
+    empty = found.clear().drop(TAG)
+    parts = [empty] * count
+    for key, part in found.partition_by(TAG, as_dict=True).items():
+        parts[int(key[0])] = part.drop(TAG)
+    return parts
 
 
 _TOO_MANY = (

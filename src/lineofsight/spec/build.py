@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 
 from lineofsight.domain import model as m
+from lineofsight.domain.actions import DeclaredAction, Milestone
 from lineofsight.domain.notifications import (
     NotificationSettings,
     PersonPreferences,
@@ -114,6 +115,23 @@ def build_organization(doc: s.StrategyFile, file: str, lines: LineMap) -> m.Orga
             )
             for r in doc.reviews
         ),
+        actions=None
+        if doc.actions is None
+        else tuple(_action(a, at("actions", i)) for i, a in enumerate(doc.actions)),
+    )
+
+
+def _action(spec: s.ActionSpec, location: m.Location) -> DeclaredAction:
+    return DeclaredAction(
+        key=spec.id,
+        subject_type="kpi" if spec.kpi is not None else "objective",
+        subject_id=spec.kpi or spec.objective or "",
+        title=spec.title.strip(),
+        owner=spec.owner,
+        due=spec.due,
+        status=spec.status,
+        milestones=tuple(Milestone(ms.title.strip(), ms.due, ms.done) for ms in spec.milestones),
+        location=location,
     )
 
 

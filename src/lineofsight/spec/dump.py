@@ -14,6 +14,7 @@ import yaml
 from lineofsight.domain import model as m
 from lineofsight.domain.notifications import PersonPreferences
 from lineofsight.domain.reviews import DEFAULT_LEAD_DAYS, ReviewCadence
+from lineofsight.spec.actions_dump import actions_to_plain
 from lineofsight.spec.notifications_dump import (
     notifications_to_plain,
     person_preferences_to_plain,
@@ -276,6 +277,7 @@ def organization_to_plain(org: m.Organization) -> Plain:
             ("checks", checks_to_plain(org.checks)),
             ("notifications", notifications_to_plain(org.notifications)),
             ("reviews", [review_to_plain(r) for r in org.reviews] or None),
+            ("actions", actions_to_plain(org.actions)),
         ]
     )
 

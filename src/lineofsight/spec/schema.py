@@ -40,6 +40,7 @@ from lineofsight.domain.model import (
 from lineofsight.domain.notifications import SmtpSecurity, WebhookKind
 from lineofsight.domain.periods import PeriodError, check_date, parse_period
 from lineofsight.domain.secrets import env_name
+from lineofsight.spec.schema_actions import ActionSpec, MilestoneSpec
 from lineofsight.spec.schema_base import ID_PATTERN, Id, Text, _Model
 from lineofsight.spec.schema_reviews import ReviewSpec
 from lineofsight.spec.schema_sources import NamedSourceSpec, SourceSpec
@@ -51,7 +52,15 @@ PERIOD_PATTERN = (
     r"|-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12][0-9]|3[01]))?)?"
     r"|[Ff][Yy][0-9]{4}(?:-[Qq][1-4])?)$"
 )
-__all__ = ["ID_PATTERN", "Id", "NamedSourceSpec", "SourceSpec", "Text"]
+__all__ = [
+    "ID_PATTERN",
+    "ActionSpec",
+    "Id",
+    "MilestoneSpec",
+    "NamedSourceSpec",
+    "SourceSpec",
+    "Text",
+]
 
 SCHEMA_ID = "urn:lineofsight:strategy-file:1"
 RULE_CODE_PATTERN = r"^[A-Z]{2}[0-9]{2}$"
@@ -504,6 +513,11 @@ class StrategyFile(_Model):
     sources: dict[Id, NamedSourceSpec] = Field(
         default_factory=dict,
         description="Named connections that KPIs take values `from:`; secrets as env:NAME.",
+    )
+    actions: list[ActionSpec] | None = Field(
+        None,
+        description="Actions (initiatives) on KPIs and objectives; more are entered in the app. "
+        "Without this section `los apply` leaves the stored actions as they are.",
     )
 
 

@@ -23,6 +23,7 @@ from lineofsight.domain.model import Calendar, Direction
 from lineofsight.domain.periods import Period, grain_of, parse_period
 from lineofsight.errors import Problem
 from lineofsight.spec import schema as s
+from lineofsight.spec.action_checks import check_actions
 from lineofsight.spec.kpi_checks import check_formula_grains, check_magnitudes
 from lineofsight.spec.review_checks import check_reviews
 from lineofsight.spec.source_checks import check_kpi_sources, sound_sources
@@ -349,6 +350,7 @@ def check_references(items: Items, data: dict[str, Any], out: Collector) -> None
             seen_hooks.add(hook["id"])
     check_reviews(_get(data, ("reviews",)), ref, out)
     check_kpi_sources(items, out)
+    check_actions(_get(data, ("actions",)), ref, out)
 
 
 def _a(noun: str) -> str:

@@ -86,6 +86,10 @@ _ITEMS: dict[str, tuple[str, tuple[tuple[str, str, Any], ...]]] = {
             ("source", "NULLIF(CAST(source AS TEXT), 'null')", TEXT),
             ("due_days", "due_days", WHOLE),
             ("lint", "NULLIF(CAST(lint AS TEXT), 'null')", TEXT),
+            ("tolerance", "tolerance", NUMBER),
+            ("tolerance_abs", "tolerance_abs", NUMBER),
+            ("range_low", "range_low", NUMBER),
+            ("range_high", "range_high", NUMBER),
         ),
     ),
     "supports": (
@@ -150,7 +154,27 @@ def read_check_frames(store: Store) -> dict[str, pl.DataFrame]:
         if not frames[name]["position"].is_sorted():
             frames[name] = frames[name].sort("position", maintain_order=True)
         frames[name] = frames[name].drop("position")
+    # Actions are no definitions with a line (findings are sorted, so their order is free).
+    frames["actions"] = read_frame(
+        store,
+        "SELECT key, CAST(NULL AS INTEGER) AS line, subject_type, subject_id, title, owner, due,"
+        " status FROM actions",
+        [],
+        _ACTIONS,
+    )
     return frames
+
+
+_ACTIONS = {
+    "key": TEXT,
+    "line": WHOLE,
+    "subject_type": TEXT,
+    "subject_id": TEXT,
+    "title": TEXT,
+    "owner": TEXT,
+    "due": pl.Date,
+    "status": TEXT,
+}
 
 
 def read_source_file(conn: Connection) -> str | None:

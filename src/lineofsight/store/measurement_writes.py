@@ -5,6 +5,7 @@ revision (never lost). Each runs inside the caller's load session (one transacti
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,6 +149,86 @@ def write_compared(
             .with_columns(revision=pl.lit(1, pl.Int64), load_id=pl.lit(load_id, pl.Int64)),
         )
     return WriteCounts(added=new.height, replaced=changed.height, unchanged=unchanged)
+
+
+@dataclass(frozen=True, slots=True)
+class KpiWrite:
+    """What a write of many KPIs' values did for one KPI: its counts, and the `loads` row
+    of its write (None when it wrote nothing)."""
+
+    counts: WriteCounts
+    load_id: int | None
+
+
+def write_compared_by_kpi(
+    session: LoadSession,
+    comparison: Comparison,
+    sources: Mapping[str, str],
+    *,
+    at: dt.datetime,
+) -> dict[str, KpiWrite]:
+    """`write_compared` of each KPI's rows as a write of its own (`sources`: each KPI's
+    provenance, in the order their `loads` rows are made), done as one write: a `loads` row
+    for each KPI that adds or replaces a value, then every new and changed value at once.
+    A KPI whose values are all as stored gets no `loads` row, and nothing of it is written."""
+    frame, new, changed = comparison.frame, comparison.new, comparison.changed
+    totals = _by_kpi(frame)
+    added, replaced = _by_kpi(new), _by_kpi(changed)
+    recorded_at = time_parameter(session, at)
+    ids: dict[str, int] = {}
+    for kpi_id, source in sources.items():
+        if added.get(kpi_id) or replaced.get(kpi_id):
+            ids[kpi_id] = session.insert_returning_id(
+                "INSERT INTO loads (source, recorded_at) VALUES (?, ?) RETURNING id",
+                [source, recorded_at],
+            )
+    missing = (set(added) | set(replaced)) - set(ids)
+    if missing:
+        raise ValueError(f"no provenance for the values of {sorted(missing)}")
+    load_ids = pl.DataFrame(
+        {"kpi_id": list(ids), "load_id": list(ids.values())},
+        schema={"kpi_id": pl.String, "load_id": pl.Int64},
+    )
+    if not changed.is_empty():
+        session.stage("load_rows", changed.join(load_ids, on="kpi_id", how="left"))
+        session.execute(
+            "INSERT INTO measurement_revisions (kpi_id, unit_id, period, revision, value, "
+            "numerator, denominator, note, recorded_at, source, replaced_at) "
+            "SELECT m.kpi_id, m.unit_id, m.period, m.revision, m.value, m.numerator, "
+            "m.denominator, m.note, l.recorded_at, l.source, ? "
+            "FROM load_rows n CROSS JOIN measurements m JOIN loads l ON l.id = m.load_id "
+            f"WHERE {_SAME_ROW}",
+            [recorded_at],
+        )
+        session.execute(
+            "UPDATE measurements SET value = n.value, numerator = n.numerator, "
+            "denominator = n.denominator, note = n.note, revision = measurements.revision + 1, "
+            "load_id = n.load_id FROM load_rows AS n WHERE "
+            + _SAME_ROW.replace("m.", "measurements."),
+        )
+    if not new.is_empty():
+        session.append(
+            "measurements",
+            new.select(_STORED_AS)
+            .sort("period_end", *KEY, maintain_order=True)
+            .with_columns(revision=pl.lit(1, pl.Int64))
+            .join(load_ids, on="kpi_id", how="left", maintain_order="left"),
+        )
+    return {
+        kpi_id: KpiWrite(
+            WriteCounts(
+                added=added.get(kpi_id, 0),
+                replaced=replaced.get(kpi_id, 0),
+                unchanged=totals.get(kpi_id, 0) - added.get(kpi_id, 0) - replaced.get(kpi_id, 0),
+            ),
+            ids.get(kpi_id),
+        )
+        for kpi_id in sources
+    }
+
+
+def _by_kpi(frame: pl.DataFrame) -> dict[str, int]:
+    return dict(frame.group_by("kpi_id").len().iter_rows())
 
 
 def _compare(

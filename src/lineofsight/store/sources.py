@@ -105,52 +105,58 @@ def read_marks(conn: Connection, source: str) -> dict[str, Mark]:
 def save_marks(
     session: LoadSession, source: str, marks: Iterable[Mark], *, run_id: int, at: dt.datetime
 ) -> None:
-    """Replace the marks of these KPIs of `source`, inside the refresh's write."""
-    when = time_parameter(session, at)
-    for mark in marks:
-        session.execute(
-            "DELETE FROM source_marks WHERE source = ? AND kpi_id = ?", [source, mark.kpi_id]
-        )
-        _insert(
-            session,
-            "source_marks",
-            ("source", "kpi_id", "fingerprint", "last_period", "refreshed_at", "run_id"),
-            [source, mark.kpi_id, mark.fingerprint, mark.last_period, when, run_id],
-        )
+    """Replace the marks of these KPIs of `source`, inside the refresh's write (two
+    statements however many KPIs)."""
+    import polars as pl
+
+    found = list(marks)
+    if not found:
+        return
+    session.stage(
+        "mark_rows",
+        pl.DataFrame(
+            [(m.kpi_id, m.fingerprint, m.last_period) for m in found],
+            schema={"kpi_id": pl.String, "fingerprint": pl.String, "last_period": pl.String},
+            orient="row",
+        ),
+    )
+    session.execute(
+        "DELETE FROM source_marks WHERE source = ? AND kpi_id IN (SELECT kpi_id FROM mark_rows)",
+        [source],
+    )
+    session.execute(
+        "INSERT INTO source_marks (source, kpi_id, fingerprint, last_period, refreshed_at, "
+        "run_id) SELECT ?, kpi_id, fingerprint, last_period, ?, ? FROM mark_rows",
+        [source, time_parameter(session, at), run_id],
+    )
 
 
 def save_writes(
     session: LoadSession, source: str, writes: Iterable[SourceWrite], *, run_id: int
 ) -> None:
-    """Record where each write of a refresh came from, inside the refresh's write."""
-    for w in writes:
-        since: Any = w.since
-        if since is not None and session.dialect == "sqlite":
-            since = since.isoformat()
-        _insert(
-            session,
-            "source_writes",
-            ("load_id", "run_id", "source", "kpi_id", "fingerprint", "since", "rows"),
-            [w.load_id, run_id, source, w.kpi_id, w.fingerprint, since, w.rows],
-        )
-
-
-def _insert(session: LoadSession, table: str, columns: Sequence[str], values: list[Any]) -> None:
-    """One row; a missing value is written as NULL in the statement (a parameter of no type
-    is not one ADBC can bind)."""
-    marks = ", ".join("NULL" if value is None else "?" for value in values)
-    session.execute(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-        [value for value in values if value is not None],
-    )
-
-
-def newest_load_id(session: LoadSession) -> int:
-    """The id of the newest `loads` row (0 when none)."""
+    """Record where each write of a refresh came from, inside the refresh's write (one
+    statement however many writes)."""
     import polars as pl
 
-    found = session.query("SELECT COALESCE(MAX(id), 0) AS n FROM loads", {"n": pl.Int64})
-    return int(found.item())
+    found = list(writes)
+    if not found:
+        return
+    session.append(
+        "source_writes",
+        pl.DataFrame(
+            [(w.load_id, run_id, source, w.kpi_id, w.fingerprint, w.since, w.rows) for w in found],
+            schema={
+                "load_id": pl.Int64,
+                "run_id": pl.Int64,
+                "source": pl.String,
+                "kpi_id": pl.String,
+                "fingerprint": pl.String,
+                "since": pl.Date,
+                "rows": pl.Int64,
+            },
+            orient="row",
+        ),
+    )
 
 
 def last_runs(conn: Connection) -> dict[str, dict[str, Any]]:

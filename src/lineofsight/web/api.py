@@ -30,7 +30,14 @@ from lineofsight.services.shapes import (
     trace_plain,
 )
 from lineofsight.spec.dump import kpi_to_plain, objective_to_plain, person_to_plain, unit_to_plain
-from lineofsight.web import api_inbox, api_reviews, api_sources, api_write
+from lineofsight.web import (
+    api_actions,
+    api_inbox,
+    api_objectives,
+    api_reviews,
+    api_sources,
+    api_write,
+)
 from lineofsight.web import api_models as am
 from lineofsight.web.api_common import (
     AccountDep,
@@ -345,3 +352,5 @@ router.include_router(api_inbox.router)
 router.include_router(api_write.router)
 router.include_router(api_sources.router)
 router.include_router(api_reviews.router)
+router.include_router(api_actions.router)
+router.include_router(api_objectives.router)

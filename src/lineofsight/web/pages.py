@@ -13,6 +13,8 @@
     /edit...          changing the strategy: forms, preview, approval (pages_edit*)
     /admin/users, /admin/audit, /account/password   users and tokens, the audit log, one's password
     /units/{id}/brief, /units/{id}/reviews/new   a unit's briefing book, a review's record
+    /objectives/{id}  an objective: score, items, worst item, its KPIs, commentary, actions
+    /actions, /commentary         the forms of actions and commentary (pages_actions)
 
 Every page needs a logged-in account and checks it with the shared permission function.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from lineofsight.web import (
+    pages_actions,
     pages_admin,
     pages_admin_audit,
     pages_brief,
@@ -48,3 +51,4 @@ router.include_router(pages_edit.router)
 router.include_router(pages_admin.router)
 router.include_router(pages_admin_audit.router)
 router.include_router(pages_brief.router)
+router.include_router(pages_actions.router)

@@ -39,6 +39,8 @@ EXAMPLE_IDS = {
     "objective_id": "responsive_support",
     "kind": "red",
     "username": "cx_viewer",
+    "action_id": "1",
+    "change_id": "1",
 }
 # Per route, the ids that differ from EXAMPLE_IDS (a parameter's name is not unique to a page).
 ROUTE_IDS = {

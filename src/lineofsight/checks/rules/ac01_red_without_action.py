@@ -1,0 +1,240 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+
+import polars as pl
+
+from lineofsight.checks.base import Finding, Option, Rule, Severity, SubjectKind
+from lineofsight.checks.context import CheckContext
+from lineofsight.domain import model as m
+from lineofsight.domain.periods import PeriodError
+from lineofsight.engine.calendar import evaluation_period, period_for, period_named
+from lineofsight.engine.scoring import Columns, glide, miss, tie_rounded
+
+_DAY = dt.timedelta(days=1)
+
+
+class RedWithoutAction(Rule):
+    """A KPI red for `periods` consecutive periods with no open action on it.
+
+    The periods counted end with the KPI's latest period that has a value at its own unit
+    (not older than its latest due period, which DA01 reports instead); each of them must
+    have a value and be red as `los status` scores it (value aggregated over the period,
+    target for the period, tolerance). Formula KPIs are left to their inputs. An action on
+    the KPI counts while its status is `open`. This rule needs the store's measurements;
+    checking a bare strategy file skips it.
+
+    Why it matters:
+        A KPI that stays red while nobody has taken it on is the miss a review exists to
+        catch. Recording what is being done (an owner, a date) turns a red number into a
+        plan that the next review can follow up.
+
+    Bad:
+        # first_response_hours was red in 2026-09 and 2026-10; no action on it
+
+    Good:
+        actions:
+          - {id: hire_agents, kpi: first_response_hours, title: Hire two agents for tier 1,
+             owner: cs_head, due: 2026-12-31}
+    """
+
+    severity = Severity.WARNING
+    needs_data = True
+    options = (
+        Option("periods", 2, "Consecutive red periods before an action is asked for.", minimum=1),
+    )
+
+    def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
+        if ctx.measurements is None:
+            return
+        count = int(options["periods"])
+        streaks = _red_streaks(ctx, count)
+        for kpi_id, labels in streaks.iter_rows():
+            yield ctx.finding(
+                self,
+                SubjectKind.KPI,
+                kpi_id,
+                f"KPI '{kpi_id}' has been red for {count} consecutive periods "
+                f"({', '.join(labels)}) and has no open action",
+            )
+
+
+def _red_streaks(ctx: CheckContext, count: int) -> pl.DataFrame:
+    """KPI id and the labels of its last `count` periods, for the KPIs red in all of them."""
+    assert ctx.measurements is not None
+    actions = ctx.data.frames["actions"]
+    acted = actions.filter((pl.col("subject_type") == "kpi") & (pl.col("status") == "open"))
+    kpis = (
+        ctx.data.kpis.filter(pl.col("formula").is_null())
+        .join(acted.select(id="subject_id"), on="id", how="anti")
+        .with_columns(
+            grace=pl.col("due_days").fill_null(ctx.calendar.due_days),
+            aggregation=pl.col("aggregation").fill_null(m.Aggregation.MEAN.value),
+        )
+    )
+    values = (
+        ctx.measurements.frame.filter(
+            pl.col("value").is_not_null() & (pl.col("period_end") <= ctx.as_of)
+        )
+        .join(kpis.select(kpi_id="id", unit_id="unit"), on=["kpi_id", "unit_id"], how="semi")
+        .join(kpis.select(kpi_id="id", frequency="frequency"), on="kpi_id")
+    )
+    empty = pl.DataFrame(schema={"id": pl.String, "labels": pl.List(pl.String)})
+    if values.is_empty():
+        return empty
+    periods = _periods_of(ctx, values.select("frequency", "period_end").unique())
+    by_period = (
+        values.join(periods, on=["frequency", "period_end"])
+        .sort("kpi_id", "start", "period_end")
+        .join(kpis.select(kpi_id="id", aggregation="aggregation"), on="kpi_id")
+        .group_by("kpi_id", "start", maintain_order=True)
+        .agg(
+            pl.col("end").first(),
+            pl.col("label").first(),
+            pl.col("aggregation").first(),
+            total=pl.col("value").sum(),
+            mean=pl.col("value").mean(),
+            last=pl.col("value").last(),
+            low=pl.col("value").min(),
+            high=pl.col("value").max(),
+        )
+        .with_columns(
+            actual=pl.when(pl.col("aggregation") == "sum")
+            .then("total")
+            .when(pl.col("aggregation") == "last")
+            .then("last")
+            .when(pl.col("aggregation") == "min")
+            .then("low")
+            .when(pl.col("aggregation") == "max")
+            .then("high")
+            .otherwise("mean")
+        )
+    )
+    tail = by_period.group_by("kpi_id", maintain_order=True).tail(count)
+    # The latest due period of each KPI: a streak must reach it (older is stale data).
+    due = _due_starts(ctx, kpis)
+    tail = tail.join(kpis.select(kpi_id="id", frequency="frequency", grace="grace"), on="kpi_id")
+    tail = tail.join(due, on=["frequency", "grace"])
+    scored = _scored(ctx, tail, kpis)
+    streaks = (
+        scored.group_by("kpi_id", maintain_order=True)
+        .agg(
+            n=pl.len(),
+            red=pl.col("red").all(),
+            joined=(pl.col("start") == pl.col("end").shift(1) + _DAY).slice(1).all(),
+            fresh=pl.col("start").last() >= pl.col("due_start").last(),
+            labels=pl.col("label"),
+        )
+        .filter((pl.col("n") == count) & pl.col("red") & pl.col("joined") & pl.col("fresh"))
+    )
+    return streaks.select(id="kpi_id", labels="labels")
+
+
+def _periods_of(ctx: CheckContext, pairs: pl.DataFrame) -> pl.DataFrame:
+    """For each (frequency, last day of a value), the KPI period holding that day."""
+    made = [
+        period_for(day, m.Frequency(frequency), ctx.calendar)
+        for frequency, day in pairs.iter_rows()
+    ]
+    return pairs.with_columns(
+        start=pl.Series([p.start for p in made], dtype=pl.Date),
+        end=pl.Series([p.end for p in made], dtype=pl.Date),
+        label=pl.Series([p.label for p in made], dtype=pl.String),
+    )
+
+
+def _due_starts(ctx: CheckContext, kpis: pl.DataFrame) -> pl.DataFrame:
+    """The first day of the latest due period, per (frequency, days of reporting lag)."""
+    pairs = kpis.select("frequency", "grace").unique()
+    made = [
+        evaluation_period(m.Frequency(f), ctx.as_of - dt.timedelta(days=g), ctx.calendar).start
+        for f, g in pairs.iter_rows()
+    ]
+    return pairs.with_columns(due_start=pl.Series(made, dtype=pl.Date))
+
+
+def _scored(ctx: CheckContext, rows: pl.DataFrame, kpis: pl.DataFrame) -> pl.DataFrame:
+    """The rows with `red`: the period's value misses its target by more than the tolerance
+    (SPEC section 3: target for a period, miss, tolerance, ties and rounding)."""
+    targets = _period_overrides(ctx)
+    baselines = _baseline_ends(ctx, kpis)
+    frame = (
+        rows.join(
+            kpis.select(
+                kpi_id="id",
+                direction="direction",
+                final="target_value",
+                by="target_by",
+                base="baseline_value",
+                baseline_period="baseline_period",
+                tolerance="tolerance",
+                tolerance_abs="tolerance_abs",
+                range_low="range_low",
+                range_high="range_high",
+            ),
+            on="kpi_id",
+        )
+        .join(baselines, on="baseline_period", how="left")
+        .join(targets, on=["kpi_id", "start", "end"], how="left")
+    )
+    is_range = pl.col("direction") == m.Direction.RANGE.value
+    path = glide(Columns, *(pl.col(c) for c in ("final", "by", "base", "base_end", "end")))
+    glided = pl.when(pl.col("base").is_null()).then(pl.col("final")).otherwise(path)
+    target = (
+        pl.when(is_range)
+        .then((pl.col("range_low") + pl.col("range_high")) / 2)
+        .when(pl.col("override").is_not_null())
+        .then(pl.col("override"))
+        .when(pl.col("final").is_not_null())
+        .then(glided)
+    )
+    frame = frame.with_columns(target=target)
+    missed = miss(
+        Columns,
+        pl.col("direction"),
+        pl.col("actual"),
+        pl.col("target"),
+        pl.col("range_low"),
+        pl.col("range_high"),
+    )
+    tol = pl.col("tolerance_abs").fill_null(
+        pl.col("tolerance").fill_null(m.DEFAULT_TOLERANCE) * pl.col("target").abs()
+    )
+    frame = frame.with_columns(miss=missed, tol=tol)
+    rounded = tie_rounded(Columns, pl.col("miss"), pl.col("tol"), pl.col("target"))
+    red = pl.col("target").is_not_null() & (rounded > pl.col("tol"))
+    return frame.with_columns(red=red.fill_null(False))
+
+
+def _period_overrides(ctx: CheckContext) -> pl.DataFrame:
+    """The KPIs' own targets by period (`targets:`), by the days of the period."""
+    own = ctx.data.frames["period_targets"].filter(
+        pl.col("unit").is_null() | (pl.col("unit") == "")
+    )
+    rows = []
+    for kpi_id, label, value in own.select("kpi_id", "period", "value").iter_rows():
+        try:
+            period = period_named(label, ctx.calendar)
+        except PeriodError:
+            continue
+        rows.append((kpi_id, period.start, period.end, value))
+    return pl.DataFrame(
+        rows,
+        schema={"kpi_id": pl.String, "start": pl.Date, "end": pl.Date, "override": pl.Float64},
+        orient="row",
+    )
+
+
+def _baseline_ends(ctx: CheckContext, kpis: pl.DataFrame) -> pl.DataFrame:
+    """The last day of each baseline period named."""
+    labels = kpis["baseline_period"].drop_nulls().unique().to_list()
+    rows = []
+    for label in labels:
+        try:
+            rows.append((label, period_named(label, ctx.calendar).end))
+        except PeriodError:
+            continue
+    return pl.DataFrame(
+        rows, schema={"baseline_period": pl.String, "base_end": pl.Date}, orient="row"
+    )

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+
+import polars as pl
+
+from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
+from lineofsight.checks.context import CheckContext
+
+
+class ActionOverdue(Rule):
+    """An open action whose due date has passed.
+
+    The finding is about the KPI or objective the action is on (and points at the action's
+    line when the strategy file declares it). Actions entered in the web app or the API are
+    checked when the store is; a strategy file is checked with the actions it declares.
+
+    Why it matters:
+        An action past its date is either done and not closed, or late and not re-planned.
+        Either way the people reviewing the KPI read a promise that no longer holds: close
+        it, drop it, or give it a new due date.
+
+    Bad:
+        actions:
+          - {id: call_customers, kpi: revenue, title: Call the ten largest customers,
+             due: 2026-05-31}   # as of 2026-06-15, still open
+
+    Good:
+        actions:
+          - {id: call_customers, kpi: revenue, title: Call the ten largest customers,
+             due: 2026-05-31, status: done}
+    """
+
+    severity = Severity.WARNING
+
+    def check(self, ctx: CheckContext, options: Mapping[str, int | float]) -> Iterator[Finding]:
+        actions = ctx.data.frames["actions"]
+        late = actions.filter(
+            (pl.col("status") == "open") & pl.col("due").is_not_null() & (pl.col("due") < ctx.as_of)
+        )
+        known = {
+            "kpi": set(ctx.data.kpis["id"].to_list()),
+            "objective": set(ctx.data.objectives["id"].to_list()),
+        }
+        rows = late.select("key", "line", "subject_type", "subject_id", "title", "due")
+        for key, line, kind, subject, title, due in rows.iter_rows():
+            if subject not in known.get(kind, ()):
+                continue  # on an item no longer defined: nothing to point at
+            word = "KPI" if kind == "kpi" else "objective"
+            finding = ctx.finding(
+                self,
+                SubjectKind.KPI if kind == "kpi" else SubjectKind.OBJECTIVE,
+                subject,
+                f"action '{key}' ({title}) on {word} '{subject}' was due {due} and is still open",
+            )
+            if line and finding.location is not None:
+                finding = dataclasses.replace(
+                    finding, location=dataclasses.replace(finding.location, line=line)
+                )
+            yield finding

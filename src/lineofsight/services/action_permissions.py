@@ -1,0 +1,119 @@
+"""Who may read and write actions and commentary, on the shared permission check
+(`services.permissions.allows`), so the API and the pages decide alike.
+
+- read: whoever may read the unit of the KPI or objective (scoped roles: their subtree);
+- an action: editors and admins of the subject's unit; a person with the owner role there,
+  on actions they own or on the KPIs and objectives they own (and new actions they take on
+  themselves);
+- commentary: editors and admins of the subject's unit, and the owner of the KPI or
+  objective (the person who checks its values in).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lineofsight.domain import model as m
+from lineofsight.domain.actions import Action
+from lineofsight.services.permissions import UnitTree, allows
+
+if TYPE_CHECKING:
+    from lineofsight.services.accounts import Account
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """A KPI or objective as the permissions see it: its unit and its owner."""
+
+    kind: str
+    id: str
+    unit: str
+    owner: str | None
+    name: str
+
+
+def subject_of(org: m.Organization, kind: str, item_id: str) -> Subject | None:
+    """The KPI or objective named, None when the organisation has no such item."""
+    if kind == "kpi":
+        kpi = org.kpis_by_id().get(item_id)
+        return None if kpi is None else Subject(kind, kpi.id, kpi.unit, kpi.owner, kpi.name)
+    if kind == "objective":
+        for o in org.objectives:
+            if o.id == item_id:
+                return Subject(kind, o.id, o.unit, o.owner, o.title)
+    return None
+
+
+def subjects_index(org: m.Organization) -> dict[tuple[str, str], Subject]:
+    """Every KPI and objective as a Subject, by (kind, id)."""
+    found = {("kpi", k.id): Subject("kpi", k.id, k.unit, k.owner, k.name) for k in org.kpis}
+    found |= {
+        ("objective", o.id): Subject("objective", o.id, o.unit, o.owner, o.title)
+        for o in org.objectives
+    }
+    return found
+
+
+@dataclass(frozen=True)
+class SubjectIndex:
+    """Every KPI and objective as a Subject: by (kind, id), by unit and by owner (made once
+    per organisation and kept: a page of a unit of a large organisation looks up its own)."""
+
+    by_key: dict[tuple[str, str], Subject]
+    by_unit: dict[str, list[tuple[str, str]]]
+    by_owner: dict[str, list[tuple[str, str]]]
+
+    @classmethod
+    def of(cls, org: m.Organization) -> SubjectIndex:
+        by_key = subjects_index(org)
+        by_unit: dict[str, list[tuple[str, str]]] = {}
+        by_owner: dict[str, list[tuple[str, str]]] = {}
+        for key, subject in by_key.items():
+            by_unit.setdefault(subject.unit, []).append(key)
+            if subject.owner is not None:
+                by_owner.setdefault(subject.owner, []).append(key)
+        return cls(by_key, by_unit, by_owner)
+
+
+def _as_owner(account: Account | None, tree: UnitTree, unit: str, person: str | None) -> bool:
+    """Whether the account holds the owner's rights on the unit for items of `person`: its
+    own person, with a role that may enter that person's data there."""
+    if account is None or person is None or account.person_id != person:
+        return False
+    return allows(account, "enter_data", unit_id=unit, kpi_owner=person, org=tree)
+
+
+def may_read(account: Account | None, tree: UnitTree, subject: Subject) -> bool:
+    return allows(account, "read", unit_id=subject.unit, org=tree)
+
+
+def may_create_action(
+    account: Account | None, tree: UnitTree, subject: Subject, owner: str | None
+) -> bool:
+    """Whether the account may add an action on the subject, owned by `owner`."""
+    if allows(account, "edit_definitions", unit_id=subject.unit, org=tree):
+        return True
+    return _as_owner(account, tree, subject.unit, subject.owner) or _as_owner(
+        account, tree, subject.unit, owner
+    )
+
+
+def may_edit_action(
+    account: Account | None, tree: UnitTree, subject: Subject, action: Action
+) -> bool:
+    """Whether the account may change the action (on its subject, as it is now)."""
+    if allows(account, "edit_definitions", unit_id=subject.unit, org=tree):
+        return True
+    return _as_owner(account, tree, subject.unit, action.owner) or _as_owner(
+        account, tree, subject.unit, subject.owner
+    )
+
+
+def may_comment(account: Account | None, tree: UnitTree, subject: Subject) -> bool:
+    """Whether the account may write commentary on the subject."""
+    if allows(account, "edit_definitions", unit_id=subject.unit, org=tree):
+        return True
+    if allows(account, "enter_data", unit_id=subject.unit, org=tree):
+        return True  # an admin of the unit
+    return _as_owner(account, tree, subject.unit, subject.owner)

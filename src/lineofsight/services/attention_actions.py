@@ -1,0 +1,139 @@
+"""The attention list's items about actions (SPEC section 8): a red KPI with no open action
+on it (`no_action`), and an open action past its due date (`action_overdue`).
+
+Like the other rules (`attention_rules`), each item is a dict of `AttentionItem`'s fields with
+its reason written for people; the list ranks and cuts them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import polars as pl
+
+from lineofsight.display import with_measure
+from lineofsight.domain.actions import Action, is_overdue
+from lineofsight.services.actions import list_actions
+from lineofsight.services.attention_scope import Organisation, Scope
+from lineofsight.store.attention_reads import Responsibilities
+from lineofsight.store.database import Store
+
+
+def action_items(
+    store: Store,
+    day: dt.date,
+    kpis: pl.DataFrame,
+    resp: Responsibilities,
+    org: Organisation,
+    scope: Scope,
+    link_period: str | None,
+) -> list[dict[str, Any]]:
+    """Both kinds of item for the KPIs in scope (`kpis`: the scorecard's own-unit rows with
+    owner_id and owner_name, cut to the scope) and the open actions in scope."""
+    actions = list_actions(store, status="open")
+    return [
+        *no_action_items(kpis, actions),
+        *overdue_action_items(actions, day, resp, org, scope, link_period),
+    ]
+
+
+# The alignment rules whose findings the two kinds above already say, in their own words.
+ACTION_RULES = frozenset({"AC01", "AC02"})
+
+
+def without_action_findings(pair: tuple[list[Any], Any]) -> tuple[list[Any], Any]:
+    """The findings (and their subjects) without AC01's and AC02's: a red KPI without an
+    action and an overdue action are on the list as items of their own."""
+    findings, subjects = pair
+    return [f for f in findings if f.code not in ACTION_RULES], subjects
+
+
+def no_action_items(kpis: pl.DataFrame, actions: list[Action]) -> Iterator[dict[str, Any]]:
+    """Red KPIs on which no action is open."""
+    acted = sorted({a.subject_id for a in actions if a.subject_type == "kpi"})
+    red = kpis.filter(
+        (pl.col("status") == "red")
+        & ~pl.col("id").is_in(pl.Series(acted, dtype=pl.String).implode())
+    )
+    names = ["id", "name", "unit", "unit_name", "owner_id", "owner_name", "actual", "target"]
+    names += ["score", "period", "unit_of_measure"]
+    for row in red.select(names).iter_rows(named=True):
+        uom = row["unit_of_measure"]
+        yield {
+            "kind": "no_action",
+            "reason": (
+                f"red in {row['period']} ({with_measure(row['actual'], uom)} against a target "
+                f"of {with_measure(row['target'], uom)}) and nobody has an open action on it"
+            ),
+            "item_type": "kpi",
+            "item_id": row["id"],
+            "name": row["name"],
+            "unit": row["unit"],
+            "unit_name": row["unit_name"],
+            "owner": row["owner_id"],
+            "owner_name": row["owner_name"],
+            "status": "red",
+            "value": row["actual"],
+            "target": row["target"],
+            "score": row["score"],
+            "period": row["period"],
+            "due": None,
+            "link": f"/kpis/{row['id']}?period={row['period']}#actions",
+        }
+
+
+def overdue_action_items(
+    actions: list[Action],
+    day: dt.date,
+    resp: Responsibilities,
+    org: Organisation,
+    scope: Scope,
+    link_period: str | None,
+) -> Iterator[dict[str, Any]]:
+    """Open actions past their due date, on KPIs and objectives in scope: the action's
+    owner's item (the subject's owner's when the action has none)."""
+    late = [a for a in actions if is_overdue(a, day)]
+    if not late:
+        return
+    subjects: dict[tuple[str, str], tuple[str, str, str | None]] = {}
+    for kind, frame in (("kpi", resp.kpis), ("objective", resp.objectives)):
+        wanted = sorted({a.subject_id for a in late if a.subject_type == kind})
+        rows = frame.filter(pl.col("id").is_in(pl.Series(wanted, dtype=pl.String).implode()))
+        for item_id, name, unit, owner in rows.select(
+            "id", "name", "unit_id", "owner_id"
+        ).iter_rows():
+            subjects[(kind, item_id)] = (name, unit, owner)
+    query = f"?period={link_period}" if link_period else ""
+    for action in late:
+        found = subjects.get(action.subject)
+        if found is None:
+            continue  # its KPI or objective is no longer defined
+        title, unit, subject_owner = found
+        owner = action.owner or subject_owner
+        if not scope.holds(unit, owner):
+            continue
+        assert action.due is not None
+        days = (day - action.due).days
+        word = "KPI" if action.subject_type == "kpi" else "objective"
+        yield {
+            "kind": "action_overdue",
+            "reason": (
+                f"action on {word} '{title}' was due {action.due} "
+                f"({days} day{'' if days == 1 else 's'} ago) and is still open"
+            ),
+            "item_type": "action",
+            "item_id": str(action.id),
+            "name": action.title,
+            "unit": unit,
+            "unit_name": org.units.get(unit),
+            "owner": owner,
+            "owner_name": org.people.get(owner) if owner else None,
+            "status": None,
+            "value": None,
+            "period": None,
+            "due": action.due,
+            "link": f"/{action.subject_type}s/{action.subject_id}{query}#actions",
+            "subject": action.subject_type,
+        }

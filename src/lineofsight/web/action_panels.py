@@ -1,0 +1,188 @@
+"""The panels of actions and commentary that the KPI, objective, unit, person and check-in
+pages include with one line of their templates (Jinja globals `actions_panel`,
+`actions_list`, `commentary_panel`), and what the forms behind them share."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+from lineofsight.domain import model as m
+from lineofsight.engine.calendar import period_for
+from lineofsight.errors import InputError
+from lineofsight.services import actions as action_service
+from lineofsight.services import commentary
+from lineofsight.services.accounts import Account
+from lineofsight.services.action_permissions import (
+    Subject,
+    SubjectIndex,
+    may_comment,
+    may_create_action,
+    may_edit_action,
+    may_read,
+)
+from lineofsight.web.pagedata import Snapshot, cached_fragment
+from lineofsight.web.pagekit import (
+    cache_of,
+    page_snapshot,
+    readable,
+    seer,
+    store_of,
+    today,
+    unit_tree,
+)
+from lineofsight.web.templating import templates
+
+# People offered in an owner field's suggestions (a large organisation has thousands).
+MAX_SUGGESTED = 300
+
+
+def subject_for_item(item: m.Kpi | m.Objective) -> Subject:
+    if isinstance(item, m.Kpi):
+        return Subject("kpi", item.id, item.unit, item.owner, item.name)
+    return Subject("objective", item.id, item.unit, item.owner, item.title)
+
+
+def comment_month(snap: Snapshot, as_of: dt.date, label: str) -> str:
+    """The period an objective's commentary speaks of: the chosen one, else the as-of month."""
+    return label or period_for(as_of, m.Frequency.MONTHLY, snap.org.calendar).label
+
+
+# ---------------------------------------------------------------- panels
+
+
+@dataclass
+class ActionForm:
+    """What a person typed into an action's form, and what was wrong with it."""
+
+    title: str = ""
+    owner: str = ""
+    due: str = ""
+    status: str = "open"
+    milestones: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _snapshot_of(context: Context) -> tuple[Request, Account | None, Snapshot]:
+    request: Request = context["request"]
+    snap = context.get("snap")
+    return request, context.get("account"), snap if snap is not None else today_snapshot(request)
+
+
+def _render(context: Context, name: str, **extra: Any) -> Markup:
+    """A panel's template with the page's context and the panel's own values (which win)."""
+    return Markup(templates.get_template(name).render({**context.get_all(), **extra}))
+
+
+def subject_index(request: Request, snap: Snapshot) -> SubjectIndex:
+    """The KPIs and objectives of the snapshot's organisation, indexed once per version."""
+    return cached_fragment(
+        cache_of(request), ("action-subjects", snap.version), lambda: SubjectIndex.of(snap.org)
+    )
+
+
+def today_snapshot(request: Request) -> Snapshot:
+    """Today's scorecard, for the forms (which leave the page's chosen period as it is)."""
+    return page_snapshot(request, today())
+
+
+def people_suggested(snap: Snapshot, account: Account | None) -> list[m.Person]:
+    see = seer(snap, readable(account, snap))
+    return list(
+        itertools.islice((p for p in snap.org.people if see("person", p.id)), MAX_SUGGESTED)
+    )
+
+
+@pass_context
+def actions_panel(context: Context, kind: str, item_id: str) -> Markup:
+    """The actions on one KPI or objective, each with the form to change it when the reader
+    may, and the form to add one."""
+    request, account, snap = _snapshot_of(context)
+    item = snap.kpis.get(item_id) if kind == "kpi" else snap.objectives.get(item_id)
+    if item is None:
+        return Markup("")
+    subject = subject_for_item(item)
+    tree = unit_tree(snap)
+    found = action_service.list_actions(store_of(request), subjects=[(kind, item_id)])
+    found.sort(key=lambda a: (a.status != "open", a.due is None, a.due or dt.date.max, a.id))
+    return _render(
+        context,
+        "_actions_panel.html",
+        snap=snap,
+        subject=subject,
+        actions=found,
+        may_create=may_create_action(
+            account, tree, subject, account.person_id if account else None
+        ),
+        may_edit={a.id: may_edit_action(account, tree, subject, a) for a in found},
+        people=people_suggested(snap, account),
+        form=ActionForm(owner=(account.person_id or "") if account else ""),
+        here=request.url.path,
+        today=today(),
+    )
+
+
+@pass_context
+def actions_list(context: Context, *, unit: str | None = None, person: str | None = None) -> Markup:
+    """The actions on the KPIs and objectives of a unit, or those a person owns or that are
+    on what they own: a read-only list, each linked to its KPI or objective."""
+    request, account, snap = _snapshot_of(context)
+    tree = unit_tree(snap)
+    index = subject_index(request, snap)
+    subjects = index.by_key
+    if unit is not None:
+        wanted = index.by_unit.get(unit, [])
+        found = action_service.list_actions(store_of(request), subjects=wanted)
+    else:
+        owned = action_service.list_actions(store_of(request), owner=person)
+        theirs = index.by_owner.get(person or "", [])
+        on_theirs = action_service.list_actions(store_of(request), subjects=theirs)
+        found = list({a.id: a for a in [*owned, *on_theirs]}.values())
+    shown = [
+        (a, subjects[a.subject])
+        for a in found
+        if a.subject in subjects and may_read(account, tree, subjects[a.subject])
+    ]
+    shown.sort(key=lambda p: (p[0].status != "open", p[0].due or dt.date.max, p[0].id))
+    return _render(
+        context, "_actions_list.html", snap=snap, listed=shown, today=today(), for_person=person
+    )
+
+
+@pass_context
+def commentary_panel(context: Context, kind: str, item_id: str, period: str | None) -> Markup:
+    """A period's commentary on a KPI or objective, its earlier versions, and the form to
+    write a new one when the reader may."""
+    request, account, snap = _snapshot_of(context)
+    item = snap.kpis.get(item_id) if kind == "kpi" else snap.objectives.get(item_id)
+    if item is None or not period:
+        return Markup("")
+    subject = subject_for_item(item)
+    try:
+        history = commentary.comment_history(store_of(request), kind, item_id, period)
+    except InputError:
+        history = []  # a period that is no period: nothing written for it
+    return _render(
+        context,
+        "_commentary_panel.html",
+        snap=snap,
+        subject=subject,
+        period=period,
+        history=history,
+        may_write=may_comment(account, unit_tree(snap), subject),
+        here=request.url.path,
+        errors={},
+        form=None,
+    )
+
+
+templates.env.globals.update(
+    actions_panel=actions_panel, actions_list=actions_list, commentary_panel=commentary_panel
+)

@@ -1,0 +1,404 @@
+"""The JSON API of actions and commentary: list, create and change actions and their
+milestones; read commentary with its history and write a new version.
+
+Reads need the `read` permission on the unit of the KPI or objective; writes follow
+`services.action_permissions`. Each write is one transaction with its audit row; with a
+session cookie rather than an API token, it needs the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from lineofsight.domain import model as m
+from lineofsight.domain.actions import MAX_COMMENT, MAX_TITLE, Action, Milestone
+from lineofsight.errors import Problem, UsageError
+from lineofsight.services import actions as action_service
+from lineofsight.services import commentary
+from lineofsight.services.accounts import Account
+from lineofsight.services.action_permissions import (
+    Subject,
+    SubjectIndex,
+    may_comment,
+    may_create_action,
+    may_edit_action,
+    may_read,
+)
+from lineofsight.services.permissions import UnitTree, allows, readable_units
+from lineofsight.web import api_action_models as amx
+from lineofsight.web.api_common import AccountDep, cache_of, json_response, organization
+from lineofsight.web.errors import forbidden, not_found
+from lineofsight.web.security import api_account, verify_csrf
+
+router = APIRouter(dependencies=[Depends(api_account), Depends(verify_csrf)])
+
+Kind = Literal["kpi", "objective"]
+Status = Literal["open", "done", "dropped"]
+ActionId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The action's number.")]
+Title = Annotated[str, Field(min_length=1, max_length=MAX_TITLE)]
+
+
+class SubjectIn(BaseModel):
+    """What an action is about: a KPI or an objective."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind
+    id: str = Field(min_length=1, max_length=64)
+
+
+class MilestoneIn(BaseModel):
+    """A step of an action."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    due: dt.date | None = None
+    done: bool = False
+
+    def milestone(self) -> Milestone:
+        return Milestone(self.title, self.due, self.done)
+
+
+class ActionIn(BaseModel):
+    """A new action on a KPI or an objective."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: SubjectIn
+    title: Title
+    owner: str | None = Field(None, max_length=64, description="A person's id.")
+    due: dt.date | None = None
+    status: Status = "open"
+    milestones: list[MilestoneIn] = Field(default_factory=list, max_length=100)
+
+
+class ActionPatch(BaseModel):
+    """The fields of an action to change; `null` clears the owner or the due date, and
+    `milestones` replaces them all."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: SubjectIn | None = None
+    title: Title | None = None
+    owner: str | None = Field(None, max_length=64)
+    due: dt.date | None = None
+    status: Status | None = None
+    milestones: list[MilestoneIn] | None = Field(None, max_length=100)
+
+
+class MilestonePatch(BaseModel):
+    """The fields of one milestone to change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    due: dt.date | None = None
+    done: bool | None = None
+
+
+class CommentIn(BaseModel):
+    """A new version of the commentary: why (analysis) and what next (recommendation)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    analysis: str = Field("", max_length=MAX_COMMENT)
+    recommendation: str = Field("", max_length=MAX_COMMENT)
+
+
+def _subjects(cache: Any, org: m.Organization) -> dict[tuple[str, str], Subject]:
+    """Every KPI and objective by (kind, id), made once per revision of the store."""
+    from lineofsight.web.pagedata import cached_fragment
+
+    index = cached_fragment(
+        cache, ("action-subjects-api", cache.revision()), lambda: SubjectIndex.of(org)
+    )
+    return index.by_key
+
+
+def _context(request: Request) -> tuple[Any, m.Organization, UnitTree]:
+    cache = cache_of(request)
+    org = organization(cache)
+    return cache, org, cache.unit_tree()
+
+
+def _readable_action(
+    account: Account, tree: UnitTree, subjects: dict[tuple[str, str], Subject], action: Action
+) -> bool:
+    subject = subjects.get(action.subject)
+    if subject is None:  # its KPI or objective was removed: for those who see everything
+        return readable_units(account, tree) is None
+    return may_read(account, tree, subject)
+
+
+@router.get("/actions", response_model=amx.ActionList, summary="Actions on KPIs and objectives")
+def list_actions(
+    request: Request,
+    account: AccountDep,
+    kpi: Annotated[str | None, Query(description="Only actions on this KPI.")] = None,
+    objective: Annotated[str | None, Query(description="Only actions on this objective.")] = None,
+    owner: Annotated[str | None, Query(description="Only actions this person owns.")] = None,
+    status: Annotated[Status | None, Query(description="Only actions in this status.")] = None,
+    unit: Annotated[
+        str | None, Query(description="Only actions on KPIs and objectives of this subtree.")
+    ] = None,
+) -> Response:
+    """The actions the account may read, soonest due first."""
+    cache, org, tree = _context(request)
+    subjects = _subjects(cache, org)
+    wanted: list[tuple[str, str]] | None = None
+    if kpi is not None or objective is not None:
+        wanted = [(k, i) for k, i in (("kpi", kpi), ("objective", objective)) if i is not None]
+    if unit is not None:
+        if unit not in tree.parents:
+            raise not_found(f"unit '{unit}'")
+        if not allows(account, "read", unit_id=unit, org=tree):
+            raise forbidden(f"your role does not allow 'read' on unit '{unit}'")
+        below = tree.subtree(unit)
+        inside = [key for key, s in subjects.items() if s.unit in below]
+        wanted = inside if wanted is None else [key for key in wanted if key in set(inside)]
+    found = action_service.list_actions(cache.store, subjects=wanted, owner=owner, status=status)
+    shown = [a for a in found if _readable_action(account, tree, subjects, a)]
+    return json_response({"actions": [action_service.action_plain(a) for a in shown]})
+
+
+def _subject_or_error(cache: Any, org: m.Organization, kind: str, item_id: str) -> Subject:
+    subject = _subjects(cache, org).get((kind, item_id))
+    if subject is None:
+        word = "KPI" if kind == "kpi" else "objective"
+        reason = f"unknown {word} '{item_id}'"
+        raise UsageError(f"subject: {reason}", [Problem("subject.id", 0, reason)])
+    return subject
+
+
+@router.post(
+    "/actions",
+    status_code=201,
+    response_model=amx.ActionOut,
+    summary="Add an action to a KPI or an objective",
+)
+def create_action(request: Request, body: ActionIn, account: AccountDep) -> Response:
+    """Editors and admins of the subject's unit; owners on their own KPIs and objectives,
+    or taking the action on themselves."""
+    cache, org, tree = _context(request)
+    subject = _subject_or_error(cache, org, body.subject.kind, body.subject.id)
+    if not may_read(account, tree, subject):
+        raise forbidden(f"your role does not allow 'read' on unit '{subject.unit}'")
+    if not may_create_action(account, tree, subject, body.owner):
+        raise forbidden(f"your role does not allow adding actions on unit '{subject.unit}'")
+    made = action_service.create_action(
+        cache.store,
+        account.username,
+        subject_type=subject.kind,
+        subject_id=subject.id,
+        title=body.title,
+        owner=body.owner,
+        due=body.due,
+        milestones=[step.milestone() for step in body.milestones],
+        status=body.status,
+    )
+    return json_response(action_service.action_plain(made), 201)
+
+
+def _action_for(
+    request: Request, account: Account, action_id: int
+) -> tuple[Any, m.Organization, UnitTree, Action, Subject | None]:
+    """The action (404 when missing or not readable), with what its checks need."""
+    cache, org, tree = _context(request)
+    action = action_service.get_action(cache.store, action_id)
+    subjects = _subjects(cache, org)
+    if action is None:
+        raise not_found(f"action {action_id}")
+    if not _readable_action(account, tree, subjects, action):
+        raise forbidden(f"your role does not allow reading action {action_id}")
+    return cache, org, tree, action, subjects.get(action.subject)
+
+
+def _require_edit(
+    account: Account, tree: UnitTree, subject: Subject | None, action: Action
+) -> None:
+    allowed = (
+        allows(account, "edit_definitions", unit_id=None, org=tree)
+        if subject is None
+        else may_edit_action(account, tree, subject, action)
+    )
+    if not allowed:
+        raise forbidden(f"your role does not allow changing action {action.id}")
+
+
+@router.get(
+    "/actions/{action_id}", response_model=amx.ActionOut, summary="One action with its milestones"
+)
+def get_action(request: Request, action_id: ActionId, account: AccountDep) -> Response:
+    *_, action, _subject = _action_for(request, account, action_id)
+    return json_response(action_service.action_plain(action))
+
+
+@router.patch("/actions/{action_id}", response_model=amx.ActionOut, summary="Change an action")
+def patch_action(
+    request: Request, action_id: ActionId, body: ActionPatch, account: AccountDep
+) -> Response:
+    """Change the fields given (status, owner, due date, title, subject, milestones)."""
+    cache, org, tree, action, subject = _action_for(request, account, action_id)
+    _require_edit(account, tree, subject, action)
+    changes: dict[str, Any] = {}
+    for name in body.model_fields_set - {"subject", "milestones"}:
+        changes[name] = getattr(body, name)
+    if body.milestones is not None:
+        changes["milestones"] = [step.milestone() for step in body.milestones]
+    if body.subject is not None:
+        moved = _subject_or_error(cache, org, body.subject.kind, body.subject.id)
+        # Moving an action needs the right to add one where it goes.
+        if not may_read(account, tree, moved) or not may_create_action(
+            account, tree, moved, changes.get("owner", action.owner)
+        ):
+            raise forbidden(f"your role does not allow adding actions on unit '{moved.unit}'")
+        changes["subject_type"], changes["subject_id"] = moved.kind, moved.id
+    for required in ("title", "status"):
+        if required in changes and changes[required] is None:
+            raise UsageError(f"{required}: may not be null", [Problem(required, 0, "is required")])
+    changed = action_service.update_action(cache.store, account.username, action.id, **changes)
+    return json_response(action_service.action_plain(changed))
+
+
+@router.post(
+    "/actions/{action_id}/milestones",
+    status_code=201,
+    response_model=amx.ActionOut,
+    summary="Add a milestone to an action",
+)
+def add_milestone(
+    request: Request, action_id: ActionId, body: MilestoneIn, account: AccountDep
+) -> Response:
+    cache, _org, tree, action, subject = _action_for(request, account, action_id)
+    _require_edit(account, tree, subject, action)
+    steps = [*action.milestones, body.milestone()]
+    changed = action_service.update_action(
+        cache.store, account.username, action.id, milestones=steps
+    )
+    return json_response(action_service.action_plain(changed), 201)
+
+
+@router.patch(
+    "/actions/{action_id}/milestones/{number}",
+    response_model=amx.ActionOut,
+    summary="Change one milestone",
+)
+def patch_milestone(
+    request: Request,
+    action_id: ActionId,
+    number: Annotated[int, Path(ge=1, le=100, description="1 for the first milestone.")],
+    body: MilestonePatch,
+    account: AccountDep,
+) -> Response:
+    """Tick a milestone done, or change its title or due date."""
+    cache, _org, tree, action, subject = _action_for(request, account, action_id)
+    _require_edit(account, tree, subject, action)
+    if number > len(action.milestones):
+        raise not_found(f"milestone {number} of action {action_id}")
+    step = action.milestones[number - 1]
+    given = body.model_fields_set
+    if ("title" in given and body.title is None) or ("done" in given and body.done is None):
+        field = "title" if "title" in given and body.title is None else "done"
+        raise UsageError(f"{field}: may not be null", [Problem(field, 0, "is required")])
+    new = Milestone(
+        title=body.title if "title" in given and body.title else step.title,
+        due=body.due if "due" in given else step.due,
+        done=bool(body.done) if "done" in given else step.done,
+    )
+    steps = list(action.milestones)
+    steps[number - 1] = new
+    changed = action_service.update_action(
+        cache.store, account.username, action.id, milestones=steps
+    )
+    return json_response(action_service.action_plain(changed))
+
+
+# ---------------------------------------------------------------- commentary
+
+
+def _readable_subject(request: Request, account: Account, kind: str, item_id: str) -> Any:
+    cache, org, tree = _context(request)
+    subject = _subjects(cache, org).get((kind, item_id))
+    if subject is None:
+        raise not_found(f"{'KPI' if kind == 'kpi' else 'objective'} '{item_id}'")
+    if not may_read(account, tree, subject):
+        raise forbidden(f"your role does not allow 'read' on unit '{subject.unit}'")
+    return cache, tree, subject
+
+
+def _commentary_routes(kind: str, plural: str, word: str) -> None:
+    """The commentary endpoints of KPIs or of objectives (the same three for each)."""
+
+    def list_commentary(
+        request: Request,
+        item_id: str,
+        account: AccountDep,
+        period: Annotated[str | None, Query(description="Only this period.")] = None,
+    ) -> Response:
+        cache, _tree, subject = _readable_subject(request, account, kind, item_id)
+        wanted = [(subject.kind, subject.id)]
+        found = commentary.comments_for(cache.store, subjects=wanted, period=period)
+        return json_response({"commentary": [commentary.comment_plain(c) for c in found]})
+
+    def get_commentary(
+        request: Request, item_id: str, period: str, account: AccountDep
+    ) -> Response:
+        """The current version and every earlier one, newest first."""
+        cache, _tree, subject = _readable_subject(request, account, kind, item_id)
+        history = commentary.comment_history(cache.store, subject.kind, subject.id, period)
+        plain = [commentary.comment_plain(c) for c in history]
+        return json_response({"current": plain[0] if plain else None, "history": plain})
+
+    def put_commentary(
+        request: Request, item_id: str, period: str, body: CommentIn, account: AccountDep
+    ) -> Response:
+        """A new version (the earlier ones are kept); the same text as now writes nothing."""
+        cache, tree, subject = _readable_subject(request, account, kind, item_id)
+        if not may_comment(account, tree, subject):
+            raise forbidden(f"your role does not allow commentary on unit '{subject.unit}'")
+        comment = commentary.write_comment(
+            cache.store,
+            account.username,
+            subject_type=subject.kind,
+            subject_id=subject.id,
+            period=period,
+            analysis=body.analysis,
+            recommendation=body.recommendation,
+        )
+        return json_response(commentary.comment_plain(comment))
+
+    base = f"/{plural}/{{item_id}}/commentary"
+    router.add_api_route(
+        base,
+        list_commentary,
+        methods=["GET"],
+        response_model=amx.CommentList,
+        summary=f"The current commentary on {word}, per period",
+        operation_id=f"list_{kind}_commentary",
+    )
+    router.add_api_route(
+        base + "/{period}",
+        get_commentary,
+        methods=["GET"],
+        response_model=amx.CommentHistory,
+        summary=f"A period's commentary on {word}, with its history",
+        operation_id=f"get_{kind}_commentary",
+    )
+    router.add_api_route(
+        base + "/{period}",
+        put_commentary,
+        methods=["PUT"],
+        response_model=amx.CommentOut,
+        summary=f"Write a period's commentary on {word}",
+        operation_id=f"put_{kind}_commentary",
+    )
+
+
+_commentary_routes("kpi", "kpis", "a KPI")
+_commentary_routes("objective", "objectives", "an objective")

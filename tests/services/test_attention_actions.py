@@ -1,0 +1,82 @@
+"""The attention list's items about actions: a red KPI with no open action, an open action
+past its due date; and AC01/AC02 findings not said twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from lineofsight.services import actions
+from lineofsight.services.attention import attention_for
+from lineofsight.store.database import Store
+from tests.services.test_attention_rules import AS_OF, store  # noqa: F401 (the fixture)
+
+
+def _kinds(items: list) -> set[tuple[str, str]]:  # type: ignore[type-arg]
+    return {(i.kind, i.item_id) for i in items}
+
+
+def test_red_without_action_and_overdue_actions(store: Store) -> None:  # noqa: F811
+    before = _kinds(attention_for(store, as_of=AS_OF))
+    assert {("no_action", "red_now"), ("no_action", "red_long")} <= before
+    # An open action takes a red KPI off the no_action list; a done one does not.
+    actions.create_action(
+        store, "t", subject_type="kpi", subject_id="red_now", title="Fix it", owner="otto"
+    )
+    done = actions.create_action(
+        store, "t", subject_type="kpi", subject_id="red_long", title="Tried", status="done"
+    )
+    late = actions.create_action(
+        store,
+        "t",
+        subject_type="objective",
+        subject_id="near",
+        title="Sign the supplier",
+        due=AS_OF - dt.timedelta(days=3),
+    )
+    actions.create_action(
+        store,
+        "t",
+        subject_type="kpi",
+        subject_id="flat",
+        title="Not yet",
+        owner="otto",
+        due=AS_OF,
+    )
+    items = attention_for(store, as_of=AS_OF)
+    kinds = _kinds(items)
+    assert ("no_action", "red_now") not in kinds and ("no_action", "red_long") in kinds
+    assert ("action_overdue", str(late.id)) in kinds and len(
+        [k for k in kinds if k[0] == "action_overdue"]
+    ) == 1
+    item = next(i for i in items if i.kind == "action_overdue")
+    assert item.item_type == "action" and item.name == "Sign the supplier"
+    assert item.due == AS_OF - dt.timedelta(days=3)
+    assert item.reason.endswith("was due 2026-04-17 (3 days ago) and is still open")
+    assert item.link == "/objectives/near?period=2026-04#actions"
+    assert item.owner == "boss"  # the objective's owner answers for an action without one
+    # AC01/AC02 are not repeated as findings beside these items.
+    assert not [i for i in items if i.kind == "finding" and (i.code or "").startswith("AC")]
+    assert not [i for i in items if i.kind == "finding" and "AC0" in i.reason]
+    actions.update_action(store, "t", done.id, status="open")
+    assert ("no_action", "red_long") not in _kinds(attention_for(store, as_of=AS_OF))
+
+
+def test_an_overdue_action_is_on_its_owners_list(store: Store) -> None:  # noqa: F811
+    def late(owner: str) -> tuple[str, str]:
+        made = actions.create_action(
+            store,
+            "t",
+            subject_type="objective",
+            subject_id="far",
+            title=f"Write the plan ({owner})",
+            owner=owner,
+            due=AS_OF - dt.timedelta(days=1),
+        )
+        return ("action_overdue", str(made.id))
+
+    ottos, tesss = late("otto"), late("tess")
+    otto = _kinds(attention_for(store, person="otto", as_of=AS_OF))
+    assert ottos in otto and tesss not in otto
+    # Tess leads Otto's team, the boss the top unit: they see what their people owe.
+    assert {ottos, tesss} <= _kinds(attention_for(store, person="tess", as_of=AS_OF))
+    assert {ottos, tesss} <= _kinds(attention_for(store, person="boss", as_of=AS_OF))

@@ -1,0 +1,248 @@
+"""The objective page, and actions and commentary in the browser: the panels on the KPI,
+objective, unit, person and check-in pages, their forms, errors and permissions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.web.conftest import CSRF, log_in
+
+
+@pytest.fixture
+def as_user(web_app: object) -> Iterator[object]:
+    """`as_user("alice")`: a browser logged in as that user."""
+    clients: list[TestClient] = []
+
+    def make(username: str) -> TestClient:
+        client = TestClient(web_app, follow_redirects=False)  # type: ignore[arg-type]
+        client.__enter__()
+        clients.append(client)
+        assert log_in(client, username).status_code == 303
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def _token(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+def _action_ids(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'data-action="(\d+)"', html)]
+
+
+def test_the_objective_page_shows_score_items_worst_and_kpis(as_user) -> None:  # type: ignore[no-untyped-def]
+    admin = as_user("admin")
+    page = admin.get("/objectives/sell_more", params={"period": "2026-03"})
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "<h1>Sell more" in html
+    score = re.search(r'id="objective-score">([^<]*)<', html)
+    assert score and score.group(1).strip() not in ("", "–")
+    assert 'id="objective-counts"' in html and "red" in html
+    worst = re.search(r'id="objective-worst">(.*?)</td>', html, re.S)
+    assert worst and "/kpis/" in worst.group(1)
+    for kpi in ("revenue", "conversion", "xss"):
+        assert f'data-kpi="{kpi}"' in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html
+    assert 'id="commentary"' in html and 'id="actions"' in html
+    # Links keep the chosen period; the parent objective's page is linked.
+    assert 'href="/kpis/revenue?period=2026-03"' in html
+    assert 'href="/objectives/grow?period=2026-03"' in html
+    assert admin.get("/objectives/nope").status_code == 404
+    # The KPI and unit pages link to the objective page.
+    assert 'href="/objectives/sell_more' in admin.get("/kpis/revenue").text
+
+
+def test_scoped_roles_see_only_their_objectives(as_user) -> None:  # type: ignore[no-untyped-def]
+    viewer = as_user("sales_viewer")
+    assert viewer.get("/objectives/grow").status_code == 403
+    page = viewer.get("/objectives/sell_more")
+    assert page.status_code == 200
+    assert "Add an action" not in page.text and "Write the commentary" not in page.text
+    # Its parent lies outside the viewer's units: no link that would answer 403.
+    assert 'href="/objectives/grow' not in page.text
+
+
+def test_an_owner_adds_changes_and_closes_an_action_in_the_browser(as_user) -> None:  # type: ignore[no-untyped-def]
+    alice = as_user("alice")
+    page = alice.get("/kpis/revenue", params={"period": "2026-03"})
+    assert "Add an action" in page.text
+    before = set(_action_ids(page.text))
+    added = alice.post(
+        "/actions?period=2026-03",
+        data={
+            "csrf_token": _token(page.text),
+            "subject_type": "kpi",
+            "subject_id": "revenue",
+            "title": "Call the ten largest customers",
+            "owner": "alice",
+            "due": "2026-05-31",
+            "milestones": "2026-04-15 List them\nx Book the calls",
+            "back": "/kpis/revenue",
+        },
+    )
+    assert added.status_code == 303, added.text
+    location = added.headers["location"]
+    assert location.startswith("/kpis/revenue?period=2026-03#action-")
+    number = int(location.rsplit("-", 1)[1])
+    page = alice.get("/kpis/revenue", params={"period": "2026-03"}).text
+    assert set(_action_ids(page)) == before | {number}
+    assert "Call the ten largest customers" in page and "List them" in page
+    # Shown on the unit and the person pages too.
+    assert f'data-action="{number}"' in alice.get("/units/sales").text
+    assert f'data-action="{number}"' in alice.get("/people/alice").text
+
+    edit = alice.get(f"/actions/{number}/edit", params={"back": "/kpis/revenue"})
+    assert edit.status_code == 200 and "2026-04-15 List them" in edit.text
+    assert "x Book the calls" in edit.text
+    changed = alice.post(
+        f"/actions/{number}",
+        data={
+            "csrf_token": _token(edit.text),
+            "title": "Call the twelve largest customers",
+            "owner": "alice",
+            "due": "2026-06-30",
+            "status": "open",
+            "milestones": "x 2026-04-15 List them",
+            "back": "/kpis/revenue",
+        },
+    )
+    assert changed.status_code == 303
+    done = alice.post(
+        f"/actions/{number}/status",
+        data={"csrf_token": _token(edit.text), "status": "done", "back": "/units/sales"},
+    )
+    assert done.status_code == 303 and done.headers["location"].startswith("/units/sales")
+    shown = alice.get("/kpis/revenue").text
+    item = re.search(rf'<li id="action-{number}".*?</li>', shown, re.S)
+    assert item and 'data-status="done"' in item.group(0)
+    assert "Call the twelve largest customers" in shown and "due 2026-06-30" in shown
+
+
+def test_a_bad_action_form_lists_every_problem_and_stores_nothing(as_user) -> None:  # type: ignore[no-untyped-def]
+    editor = as_user("sales_editor")
+    page = editor.get("/objectives/sell_more")
+    before = _action_ids(editor.get("/units/sales").text)
+    answer = editor.post(
+        "/actions",
+        data={
+            "csrf_token": _token(page.text),
+            "subject_type": "objective",
+            "subject_id": "sell_more",
+            "title": "  ",
+            "owner": "ghost",
+            "due": "2026-02-30",
+            "milestones": "2026-13-01 Wrong",
+            "back": "/objectives/sell_more",
+        },
+    )
+    assert answer.status_code == 422
+    assert "nothing was saved" in answer.text
+    assert "2026-02-30" in answer.text  # the form keeps what was typed
+    assert 'id="action-due-error"' in answer.text and 'id="action-milestones-error"' in answer.text
+    # With the dates fixed, the service's problems are listed at once: title and owner.
+    again = editor.post(
+        "/actions",
+        data={
+            "csrf_token": _token(page.text),
+            "subject_type": "objective",
+            "subject_id": "sell_more",
+            "title": " ",
+            "owner": "ghost",
+            "back": "/objectives/sell_more",
+        },
+    )
+    assert again.status_code == 422
+    assert "is required" in again.text and "unknown person" in again.text
+    assert _action_ids(editor.get("/units/sales").text) == before
+
+
+def test_viewers_cannot_write_and_forms_need_the_csrf_token(as_user) -> None:  # type: ignore[no-untyped-def]
+    viewer = as_user("viewer")
+    page = viewer.get("/kpis/revenue")
+    assert "Add an action" not in page.text and "Write the commentary" not in page.text
+    token = _token(page.text)
+    refused = viewer.post(
+        "/actions",
+        data={"csrf_token": token, "subject_type": "kpi", "subject_id": "revenue", "title": "x"},
+    )
+    assert refused.status_code == 403
+    comment = viewer.post(
+        "/commentary",
+        data={"csrf_token": token, "subject_type": "kpi", "subject_id": "revenue",
+              "period": "2026-03", "analysis": "x"},
+    )  # fmt: skip
+    assert comment.status_code == 403
+    admin = as_user("admin")
+    no_token = admin.post(
+        "/actions", data={"subject_type": "kpi", "subject_id": "revenue", "title": "x"}
+    )
+    assert no_token.status_code == 403
+    bob = as_user("bob")  # may not read sales at all
+    assert bob.get("/objectives/sell_more").status_code == 403
+    hidden = bob.post(
+        "/actions",
+        data={"csrf_token": _token(bob.get("/units/ops").text), "subject_type": "kpi",
+              "subject_id": "revenue", "title": "x"},
+    )  # fmt: skip
+    assert hidden.status_code == 404
+
+
+def test_commentary_is_written_beside_the_kpi_and_the_checkin(as_user) -> None:  # type: ignore[no-untyped-def]
+    alice = as_user("alice")
+    checkin = alice.get("/kpis/revenue/checkin", params={"period": "2026-02"})
+    assert checkin.status_code == 200
+    assert 'id="commentary"' in checkin.text and "Commentary for 2026-02" in checkin.text
+    token = _token(checkin.text)
+
+    def write(analysis: str, recommendation: str, period: str = "2026-02") -> object:
+        return alice.post(
+            "/commentary",
+            data={"csrf_token": token, "subject_type": "kpi", "subject_id": "revenue",
+                  "period": period, "analysis": analysis, "recommendation": recommendation,
+                  "back": "/kpis/revenue/checkin"},
+        )  # fmt: skip
+
+    first = write("January's <b>orders</b> slipped.", "Chase them.")
+    assert first.status_code == 303  # type: ignore[attr-defined]
+    assert first.headers["location"] == "/kpis/revenue/checkin#commentary"  # type: ignore[attr-defined]
+    write("They came in February.", "Nothing to do.")
+    page = alice.get("/kpis/revenue/checkin", params={"period": "2026-02"}).text
+    assert "They came in February." in page and "Earlier versions (1)" in page
+    assert "January&#39;s &lt;b&gt;orders&lt;/b&gt; slipped." in page
+    bad = write(" ", " ", period="2026-13")
+    assert bad.status_code == 422  # type: ignore[attr-defined]
+    assert "nothing was saved" in bad.text and "month must be 01-12" in bad.text  # type: ignore[attr-defined]
+    objective = alice.get("/objectives/sell_more", params={"period": "2026-03"}).text
+    assert "Commentary for 2026-03" in objective and "Write the commentary" in objective
+
+
+def test_a_form_goes_back_only_to_a_page_of_the_app(as_user) -> None:  # type: ignore[no-untyped-def]
+    admin = as_user("admin")
+    token = _token(admin.get("/kpis/revenue").text)
+    for back in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        answer = admin.post(
+            "/commentary",
+            data={"csrf_token": token, "subject_type": "kpi", "subject_id": "revenue",
+                  "period": "2026-01", "analysis": f"Back to {back}", "back": back},
+        )  # fmt: skip
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/#commentary"
+    made = admin.post(
+        "/actions",
+        data={"csrf_token": token, "subject_type": "kpi", "subject_id": "revenue",
+              "title": "Look", "back": "/kpis/revenue"},
+    )  # fmt: skip
+    number = made.headers["location"].rsplit("-", 1)[1]
+    page = admin.get(f"/actions/{number}/edit", params={"back": "//evil.example/x"})
+    assert page.status_code == 200
+    assert "evil.example" not in page.text and 'value="/kpis/revenue"' in page.text

@@ -1,0 +1,215 @@
+"""Actions and commentary through the JSON API, on SQLite and PostgreSQL: round trips, the
+audit log, who may read and write what, and bad input refused whole with its fields named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.web.test_api import assert_error
+
+
+def _create(api: Any, **body: Any) -> Any:
+    return api.request("POST", "/actions", json=body)
+
+
+def _count(api: Any) -> int:
+    return len(api_get(api, "/actions")["actions"])
+
+
+def api_get(api: Any, path: str, **params: Any) -> Any:
+    response = api.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_an_action_round_trips_with_its_milestones_and_audit(api_as) -> None:  # type: ignore[no-untyped-def]
+    alice = api_as("alice")
+    made = _create(
+        alice,
+        subject={"kind": "kpi", "id": "revenue"},
+        title="Call the ten largest customers",
+        owner="alice",
+        due="2026-05-31",
+        milestones=[{"title": "List them", "due": "2026-04-15"}, {"title": "Call them"}],
+    )
+    assert made.status_code == 201, made.text
+    action = made.json()
+    assert action["subject"] == {"kind": "kpi", "id": "revenue"}
+    assert (action["status"], action["owner"], action["due"]) == ("open", "alice", "2026-05-31")
+    assert action["milestones"] == [
+        {"title": "List them", "due": "2026-04-15", "done": False},
+        {"title": "Call them", "due": None, "done": False},
+    ]
+    assert action["created_by"] == "alice" and action["key"] == f"action_{action['id']}"
+    number = action["id"]
+    assert api_get(alice, f"/actions/{number}") == action
+
+    ticked = alice.request("PATCH", f"/actions/{number}/milestones/1", json={"done": True})
+    assert ticked.status_code == 200, ticked.text
+    assert [m["done"] for m in ticked.json()["milestones"]] == [True, False]
+    added = alice.request(
+        "POST", f"/actions/{number}/milestones", json={"title": "Report back", "due": "2026-06-01"}
+    )
+    assert added.status_code == 201 and len(added.json()["milestones"]) == 3
+    done = alice.request("PATCH", f"/actions/{number}", json={"status": "done", "due": None})
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["due"]) == ("done", None)
+
+    listed = api_get(alice, "/actions", kpi="revenue")["actions"]
+    assert [a["id"] for a in listed if a["id"] == number] == [number]
+    assert api_get(alice, "/actions", kpi="revenue", status="open")["actions"] == [
+        a for a in listed if a["status"] == "open"
+    ]
+    log = api_get(api_as("admin"), "/audit", subject=f"action:{number}")
+    entries = log["entries"] if "entries" in log else log["audit"]
+    actions = [e["action"] for e in entries]
+    assert actions == ["action.update", "action.update", "action.update", "action.create"]
+    assert {e["actor"] for e in entries} == {"alice"}
+    assert entries[0]["before"] == {"status": "open", "due": "2026-05-31"}
+    assert entries[0]["after"] == {"status": "done", "due": None}
+
+
+def test_who_may_read_and_change_actions(api_as) -> None:  # type: ignore[no-untyped-def]
+    admin, bob, alice = api_as("admin"), api_as("bob"), api_as("alice")
+    on_defects = _create(admin, subject={"kind": "kpi", "id": "defects"}, title="Fix the press")
+    assert on_defects.status_code == 201, on_defects.text
+    number = on_defects.json()["id"]
+    on_sales = _create(
+        api_as("sales_editor"), subject={"kind": "objective", "id": "sell_more"}, title="Hire two"
+    )
+    assert on_sales.status_code == 201, on_sales.text
+
+    # The owner of the KPI changes the action on it; a viewer reads but may not change it.
+    assert bob.request("PATCH", f"/actions/{number}", json={"owner": "bob"}).status_code == 200
+    viewer = api_as("viewer")
+    assert api_get(viewer, f"/actions/{number}")["owner"] == "bob"
+    assert_error(viewer.request("PATCH", f"/actions/{number}", json={"status": "done"}), 403)
+    assert_error(
+        _create(viewer, subject={"kind": "kpi", "id": "defects"}, title="Look"), 403, "forbidden"
+    )
+    # Scoped roles see only their subtree: ops' action is not there for sales' people.
+    for name in ("sales_viewer", "alice"):
+        shown = {a["subject"]["id"] for a in api_get(api_as(name), "/actions")["actions"]}
+        assert "defects" not in shown and "sell_more" in shown, name
+        assert_error(api_as(name).get(f"/actions/{number}"), 403)
+    assert_error(alice.request("PATCH", f"/actions/{number}", json={"status": "done"}), 403)
+    assert_error(_create(alice, subject={"kind": "kpi", "id": "defects"}, title="x"), 403)
+    assert_error(api_as("sales_viewer").get("/actions", params={"unit": "ops"}), 403)
+    # Moving an action into a unit one may not add actions to is refused.
+    moved = bob.request(
+        "PATCH", f"/actions/{number}", json={"subject": {"kind": "objective", "id": "grow"}}
+    )
+    assert_error(moved, 403)
+    ops = api_get(admin, "/actions", unit="ops")["actions"]
+    assert [a["id"] for a in ops] == [number]
+    assert_error(api_as(None).get("/actions"), 401)
+
+
+def test_bad_actions_are_refused_with_their_fields_and_store_nothing(api_as) -> None:  # type: ignore[no-untyped-def]
+    admin = api_as("admin")
+    before = _count(admin)
+    unknown = _create(admin, subject={"kind": "kpi", "id": "nope"}, title="x")
+    error = assert_error(unknown, 422, "invalid")
+    assert error["details"] == [{"field": "subject.id", "reason": "unknown KPI 'nope'"}]
+    ghost = _create(admin, subject={"kind": "kpi", "id": "revenue"}, title="x", owner="ghost")
+    assert assert_error(ghost, 422)["details"] == [
+        {"field": "owner", "reason": "unknown person 'ghost'"}
+    ]
+    cases = [
+        {"subject": {"kind": "unit", "id": "sales"}, "title": "x"},
+        {"subject": {"kind": "kpi", "id": "revenue"}, "title": ""},
+        {"subject": {"kind": "kpi", "id": "revenue"}, "title": "x", "due": "2026-02-30"},
+        {"subject": {"kind": "kpi", "id": "revenue"}, "title": "x", "due": "9999-12-31"},
+        {"subject": {"kind": "kpi", "id": "revenue"}, "title": "x\ny"},
+        {"subject": {"kind": "kpi", "id": "revenue"}, "title": "x", "status": "maybe"},
+        {"subject": {"kind": "kpi", "id": "revenue"}, "title": "x", "colour": "red"},
+        {"subject": {"kind": "kpi", "id": "revenue"}, "title": "x", "milestones": [{"due": 1}]},
+    ]
+    for body in cases:
+        error = assert_error(admin.request("POST", "/actions", json=body), 422)
+        assert error["details"] and all(d["field"] for d in error["details"]), body
+    assert _count(admin) == before
+
+    made = _create(admin, subject={"kind": "kpi", "id": "revenue"}, title="Keep")
+    number = made.json()["id"]
+    for body in ({"status": None}, {"title": None}, {"owner": "ghost"}, {"status": "gone"}):
+        assert_error(admin.request("PATCH", f"/actions/{number}", json=body), 422)
+    assert_error(admin.request("PATCH", f"/actions/{number}/milestones/1", json={}), 404)
+    assert_error(admin.request("PATCH", "/actions/999999", json={"title": "x"}), 404)
+    assert_error(admin.get("/actions/0"), 422)
+    assert api_get(admin, f"/actions/{number}") == made.json()
+
+
+def test_commentary_round_trips_with_its_history(api_as) -> None:  # type: ignore[no-untyped-def]
+    alice = api_as("alice")
+    path = "/kpis/revenue/commentary/2026-03"
+    first = alice.request(
+        "PUT", path, json={"analysis": "Two orders <b>slipped</b>.", "recommendation": "Chase."}
+    )
+    assert first.status_code == 200, first.text
+    assert (first.json()["version"], first.json()["author"]) == (1, "alice")
+    second = api_as("sales_editor").request(
+        "PUT", path, json={"analysis": "Two orders slipped to April.", "recommendation": ""}
+    )
+    assert second.json()["version"] == 2
+    read = api_get(api_as("sales_viewer"), path)
+    assert read["current"] == second.json()
+    assert [c["version"] for c in read["history"]] == [2, 1]
+    assert read["history"][1]["analysis"] == "Two orders <b>slipped</b>."
+    # The current version of every period, and one period's.
+    listed = api_get(alice, "/kpis/revenue/commentary")["commentary"]
+    assert [(c["period"], c["version"]) for c in listed] == [("2026-03", 2)]
+    assert api_get(alice, "/kpis/revenue/commentary", period="2026-04")["commentary"] == []
+    objective = alice.request(
+        "PUT", "/objectives/sell_more/commentary/2026-q1", json={"analysis": "On plan."}
+    )
+    assert objective.status_code == 200 and objective.json()["period"] == "2026-Q1"
+    log = api_get(api_as("admin"), "/audit", subject="kpi:revenue")
+    entries = log["entries"] if "entries" in log else log["audit"]
+    assert [e["actor"] for e in entries if e["action"] == "comment.write"][:2] == [
+        "sales_editor",
+        "alice",
+    ]
+
+
+def test_commentary_permissions_and_bad_input(api_as) -> None:  # type: ignore[no-untyped-def]
+    path = "/kpis/defects/commentary/2026-03"
+    assert_error(api_as("viewer").request("PUT", path, json={"analysis": "x"}), 403)
+    assert_error(api_as("alice").request("PUT", path, json={"analysis": "x"}), 403)
+    assert_error(api_as("alice").get(path), 403)
+    assert_error(api_as("bob").request("PUT", "/objectives/grow/commentary/2026", json={}), 403)
+    assert_error(api_as("bob").get("/kpis/nope/commentary"), 404)
+    bob = api_as("bob")
+    bad = assert_error(
+        bob.request("PUT", "/kpis/defects/commentary/2026-13", json={"analysis": "x"}), 422
+    )
+    assert bad["details"][0]["field"] == "period" and "month" in bad["details"][0]["reason"]
+    empty = assert_error(bob.request("PUT", path, json={"analysis": " "}), 422)
+    assert empty["details"] == [
+        {"field": "analysis", "reason": "give an analysis or a recommendation"}
+    ]
+    long = assert_error(bob.request("PUT", path, json={"analysis": "x" * 20_001}), 422)
+    assert long["details"][0]["field"] == "analysis"
+    assert_error(bob.request("PUT", "/units/ops/commentary/2026-03", json={"analysis": "x"}), 404)
+    assert api_get(bob, path) == {"current": None, "history": []}
+    assert bob.request("PUT", path, json={"analysis": "Press down"}).status_code == 200
+
+
+def test_an_objective_through_the_api(api_as) -> None:  # type: ignore[no-untyped-def]
+    admin = api_as("admin")
+    found = api_get(admin, "/objectives/sell_more", period="2026-03")
+    assert found["objective"]["id"] == "sell_more" and found["as_of"] == "2026-03-31"
+    assert found["objective"]["parent"] == "grow"
+    score = found["score"]
+    assert {"score", "status", "coverage", "counts", "worst"} <= set(score)
+    assert sum(score["counts"].values()) == 3  # revenue, conversion and xss
+    assert {r["id"] for r in found["kpis"]} == {"revenue", "conversion", "xss"}
+    grow = api_get(admin, "/objectives/grow", period="2026-03")
+    assert [c["id"] for c in grow["children"]] == ["sell_more"]
+    assert {r["id"] for r in grow["kpis"]} == {"defects"}
+    # A role scoped to sales reads sell_more, not grow, and sees no KPI of ops through it.
+    viewer = api_as("sales_viewer")
+    assert "parent" not in api_get(viewer, "/objectives/sell_more")["objective"]
+    assert_error(viewer.get("/objectives/grow"), 403)
+    assert_error(admin.get("/objectives/nope"), 404)
+    assert_error(admin.get("/objectives/grow", params={"period": "2026-13"}), 422)
