@@ -40,7 +40,6 @@ EXAMPLE_IDS = {
     "kind": "red",
     "username": "cx_viewer",
     "action_id": "1",
-    "change_id": "1",
 }
 # Per route, the ids that differ from EXAMPLE_IDS (a parameter's name is not unique to a page).
 ROUTE_IDS = {
