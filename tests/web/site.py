@@ -80,6 +80,31 @@ def add_pending_change(url: str) -> int:
         store.close()
 
 
+def add_action(url: str) -> int:
+    """One open action with a milestone on the red KPI, owned by its owner; its id."""
+    import datetime as dt
+
+    from lineofsight.domain.actions import Milestone
+    from lineofsight.services.actions import create_action
+
+    store = Store(url)
+    try:
+        steps = (Milestone("Swarm the oldest tickets", dt.date(2026, 11, 6), False),)
+        action = create_action(
+            store,
+            "owner",
+            subject_type="kpi",
+            subject_id=RED_KPI,
+            title="Clear the tier 2 backlog",
+            owner=RED_KPI_OWNER,
+            due=dt.date(2026, 11, 20),
+            milestones=steps,
+        )
+        return action.id
+    finally:
+        store.close()
+
+
 def csrf_from(html: str) -> str:
     """The CSRF token of the first form on a page."""
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
