@@ -119,7 +119,7 @@ def test_each_rule_lists_its_item_in_the_ranking_order(store: Store) -> None:
     near = by[("deadline_near", "near")]
     assert near.item_type == "objective" and near.due == dt.date(2026, 5, 1)
     assert near.reason.startswith("is due on 2026-05-01 (in 11 days); its score is")
-    assert near.link == "/map?period=2026-04#objective-near"
+    assert near.link == "/objectives/near?period=2026-04"
     assert by[("off_track", "flat")].reason.startswith(
         "off track: forecast at 100 for 2026-12 against a target of 200"
     )

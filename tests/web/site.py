@@ -60,6 +60,51 @@ def build_site(url: str, folder: Path) -> Site:
     return Site(url, folder)
 
 
+def add_pending_change(url: str) -> int:
+    """Keep one edit waiting for approval in the store at `url` (an editor renaming the red
+    KPI); its id. Apart from the waiting change, nothing in the store changes."""
+    import datetime as dt
+
+    from lineofsight.services import edit_approval
+    from lineofsight.services.export import stored_organization
+    from lineofsight.services.strategy_edit import Edit, item_plain, preview_edit
+
+    store = Store(url)
+    try:
+        item = item_plain(stored_organization(store), "kpi", RED_KPI)
+        assert item is not None, "the example no longer has the red KPI"
+        edit = Edit("kpi", RED_KPI, {**item, "name": "Tier 2 backlog (days, renamed)"})
+        preview = preview_edit(store, edit, actor="owner", as_of=dt.date(2026, 10, 31))
+        return edit_approval.request_change(store, preview, actor="owner")
+    finally:
+        store.close()
+
+
+def add_action(url: str) -> int:
+    """One open action with a milestone on the red KPI, owned by its owner; its id."""
+    import datetime as dt
+
+    from lineofsight.domain.actions import Milestone
+    from lineofsight.services.actions import create_action
+
+    store = Store(url)
+    try:
+        steps = (Milestone("Swarm the oldest tickets", dt.date(2026, 11, 6), False),)
+        action = create_action(
+            store,
+            "owner",
+            subject_type="kpi",
+            subject_id=RED_KPI,
+            title="Clear the tier 2 backlog",
+            owner=RED_KPI_OWNER,
+            due=dt.date(2026, 11, 20),
+            milestones=steps,
+        )
+        return action.id
+    finally:
+        store.close()
+
+
 def csrf_from(html: str) -> str:
     """The CSRF token of the first form on a page."""
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)

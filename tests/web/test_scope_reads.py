@@ -45,7 +45,14 @@ LINKED = (
 
 # What lies outside sales: an objective and a KPI (titles and ids), and their owners.
 OUTSIDE = ("Grow revenue", "Defects", "Casey CEO", "Bob Builder")
-OUTSIDE_IDS = ('"grow"', '"defects"', "#objective-grow", "/kpis/defects", "/people/bob")
+OUTSIDE_IDS = (
+    '"grow"',
+    '"defects"',
+    "#objective-grow",
+    "/objectives/grow",
+    "/kpis/defects",
+    "/people/bob",
+)
 INSIDE = ("Sell more", "Revenue")
 
 PAGES = [

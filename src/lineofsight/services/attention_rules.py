@@ -250,7 +250,7 @@ def deadline_items(
 
 
 def objective_link(objective_id: str, period: str | None) -> str:
-    return "/map" + (f"?period={period}" if period else "") + f"#objective-{objective_id}"
+    return f"/objectives/{objective_id}" + (f"?period={period}" if period else "")
 
 
 def finding_items(

@@ -380,9 +380,7 @@ def subject_link(snap: Snapshot, kind: str, item_id: str) -> str:
         return f"/units/{item_id}"
     if kind == "person":
         return f"/people/{item_id}"
-    objective = snap.objectives.get(item_id)
-    unit = f"?unit={objective.unit}" if objective is not None else ""
-    return f"/map{unit}#objective-{item_id}"
+    return f"/objectives/{item_id}"
 
 
 @router.get("/alignment", response_class=HTMLResponse, include_in_schema=False)

@@ -4,8 +4,10 @@ following links, and axe-core (installed from the npm registry by `make install`
 The pages are not listed by hand: every GET route of the app that answers HTML is visited
 once, at the address a reader reaches by following links from the home page (so that its
 query, e.g. `?period=`, is the one people get), else with its path parameters filled from the
-worked example's ids (`EXAMPLE_IDS`). A page added by a later change is covered without
-touching these tests; a route whose parameter has no example id fails the test by name.
+worked example's ids (`EXAMPLE_IDS`, and `ROUTE_IDS` where one parameter's name means different
+things on different routes, e.g. `kind`: a list's on /lists, an item's on /edit). A page added
+by a later change is covered without touching these tests; a route whose parameter has no
+example id fails the test by name.
 """
 
 from __future__ import annotations
@@ -38,7 +40,11 @@ EXAMPLE_IDS = {
     "kind": "red",
     "username": "cx_viewer",
     "action_id": "1",
-    "change_id": "1",
+}
+# Per route, the ids that differ from EXAMPLE_IDS (a parameter's name is not unique to a page).
+ROUTE_IDS = {
+    "/edit/{kind}/new": {"kind": "kpi"},
+    "/edit/{kind}/{item_id}": {"kind": "kpi", "item_id": RED_KPI},
 }
 LINK = re.compile(r'<a\b[^>]*\bhref="([^"#]*)[^"]*"', re.IGNORECASE)
 CRAWL_LIMIT = 400  # addresses fetched while looking for one instance of each page
@@ -90,7 +96,7 @@ def route_of(routes: list[PageRoute], url: str) -> PageRoute | None:
 
 def filled(route: PageRoute, extra: dict[str, str]) -> str | None:
     """The route's path with each parameter set to the example's id (None: one is unknown)."""
-    ids = {**EXAMPLE_IDS, **extra}
+    ids = {**EXAMPLE_IDS, **ROUTE_IDS.get(route.path, {}), **extra}
     if any(name not in ids for name in route.params):
         return None
     path = route.path
@@ -104,9 +110,11 @@ def pages_of(
 ) -> tuple[dict[str, str], list[str]]:
     """One address per page route (route path -> address), found by following the links a
     logged-in reader sees from the home page, else filled from the example's ids; and the
-    routes that neither way reaches."""
+    routes that neither way reaches. A route that answers a file (the briefing book's PDF)
+    is not a page and is left out."""
     routes = page_routes(app)
     chosen: dict[str, str] = {}
+    downloads: set[str] = set()  # routes answering a file (a PDF), not a page
     queue, seen = [f"/?period={PERIOD}"], set()
     while queue and len(seen) < CRAWL_LIMIT and len(chosen) < len(routes):
         address = queue.pop(0)
@@ -117,7 +125,9 @@ def pages_of(
         if route is None:
             continue
         answer = request_context.get(base + address, max_redirects=0)
-        if answer.status != 200 or "text/html" not in answer.headers.get("content-type", ""):
+        if answer.status == 200 and not _is_html(answer):
+            downloads.add(route.path)
+        if answer.status != 200 or not _is_html(answer):
             continue
         chosen.setdefault(route.path, address)
         for href in LINK.findall(answer.text()):
@@ -130,14 +140,20 @@ def pages_of(
             queue.append(target.path + (f"?{target.query}" if target.query else ""))
     missing = []
     for route in routes:
-        if route.path in chosen:
+        if route.path in chosen or route.path in downloads:
             continue
         address = filled(route, extra)
         if address is None:
             missing.append(route.path)
-        else:
+            continue
+        answer = request_context.get(base + address, max_redirects=0)
+        if answer.status != 200 or _is_html(answer):  # an error is a page the reader sees
             chosen[route.path] = address
     return chosen, missing
+
+
+def _is_html(answer: Any) -> bool:
+    return "text/html" in answer.headers.get("content-type", "")
 
 
 def axe_violations(page: Any, source: str) -> list[str]:

@@ -18,19 +18,26 @@ import pytest
 from lineofsight.services import unsubscribe
 from tests.web.browser.pagewide import axe_source, axe_violations, overflow, pages_of
 from tests.web.browser.serving import Served, log_in
-from tests.web.site import RED_KPI_OWNER, build_site, fresh_url
+from tests.web.site import RED_KPI_OWNER, add_action, add_pending_change, build_site, fresh_url
 
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1440, "height": 900}}
 SECRET = "browser-test-key"  # the key tests/web/browser/serving.py starts the app with
 
 
 @pytest.fixture(scope="module")
-def site_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def site_served(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Served, dict[str, str]]]:
+    """The app over the example, and the ids of the one edit waiting for approval and the one
+    action in it."""
     folder = tmp_path_factory.mktemp("page-wide")
-    running = Served(build_site(fresh_url("sqlite", folder, None), folder / "ws"), "sqlite")
+    site = build_site(fresh_url("sqlite", folder, None), folder / "ws")
+    # One edit waiting for approval and one action, so that their pages are checked too.
+    ids = {"change_id": str(add_pending_change(site.url)), "action_id": str(add_action(site.url))}
+    running = Served(site, "sqlite")
     running.start()
     try:
-        yield running
+        yield running, ids
     finally:
         running.stop()
 
@@ -51,25 +58,32 @@ def _check(pages: dict[str, Any], url: str, axe: str, problems: list[str]) -> No
 
 @pytest.mark.parametrize("username", ["admin", "cx_viewer"])
 def test_every_page_fits_a_phone_and_a_laptop_and_passes_axe(
-    browser: Any, site_served: Served, username: str, artifacts: Path
+    browser: Any, site_served: tuple[Served, dict[str, str]], username: str, artifacts: Path
 ) -> None:
+    served, ids = site_served
     axe = axe_source()
     contexts = {name: browser.new_context(viewport=size) for name, size in VIEWPORTS.items()}
     try:
         pages = {name: context.new_page() for name, context in contexts.items()}
         problems: list[str] = []
         # The login page and an error page, before logging in and after.
-        _check(pages, f"{site_served.base}/login", axe, problems)
+        _check(pages, f"{served.base}/login", axe, problems)
         for page in pages.values():
-            log_in(page, site_served, username)
+            log_in(page, served, username)
         token = unsubscribe.make_token(SECRET, RED_KPI_OWNER, "digest")
-        found, missing = pages_of(
-            pages["laptop"].request, site_served.base, site_served.app, {"token": token}
-        )
+        extra = {"token": token, **ids}
+        found, missing = pages_of(pages["laptop"].request, served.base, served.app, extra)
         assert not missing, f"pages with a path parameter the example has no id for: {missing}"
-        assert {"/", "/map", "/units/{unit_id}", "/kpis/{kpi_id}"} <= set(found)
+        assert {
+            "/",
+            "/map",
+            "/units/{unit_id}",
+            "/kpis/{kpi_id}",
+            "/edit/pending/{change_id}",
+            "/actions/{action_id}/edit",
+        } <= set(found)
         for url in [*sorted(found.values()), "/no-such-page"]:
-            _check(pages, site_served.base + url, axe, problems)
+            _check(pages, served.base + url, axe, problems)
         assert not problems, f"{len(problems)} problems on {len(found) + 2} pages:\n" + "\n".join(
             problems
         )
