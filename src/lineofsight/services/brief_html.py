@@ -278,7 +278,7 @@ def book_fragment(book: BriefingBook, link: Callable[[str], str] | None = None) 
     out += [f"<p>{_e(line)}</p>" for line in cover_lines(book)]
     out.append(
         '<ul class="book-summary">'
-        + "".join(f"<li><strong>{_e(s)}</strong></li>" for s in summary_items(book))
+        + "".join(f"<li><strong>{_e(item)}</strong></li>" for item in summary_items(book))
         + "</ul></header>"
     )
     out.append('<section class="book-section" id="scorecard"><h2>Scorecard</h2>')

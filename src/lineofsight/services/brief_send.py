@@ -15,6 +15,7 @@ import html
 from dataclasses import dataclass
 
 from lineofsight.domain.reviews import ReviewCadence, next_review, review_period
+from lineofsight.domain.text import plural
 from lineofsight.services.brief import BriefingBook, build_book
 from lineofsight.services.brief_html import cover_lines, kpi_sentence, summary_items
 from lineofsight.services.evaluate import load_organization
@@ -39,7 +40,9 @@ class BriefRun:
 
     def line(self) -> str:
         due, queued = len(self.due), len(self.queued)
-        return f"{due} review(s) due within their lead days; {queued} emails queued"
+        return (
+            f"{plural(due, 'review')} due within their lead days; {plural(queued, 'email')} queued"
+        )
 
 
 def due_reviews(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import PeriodError, parse_date
 from lineofsight.domain.reviews import HeldReview
+from lineofsight.domain.text import plural
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit
 from lineofsight.services.brief_items import review_plain
@@ -138,7 +139,7 @@ def record_review(
         actions=actions,
     )
     if problems:
-        raise UsageError(f"the review's record has {len(problems)} problem(s)", problems)
+        raise UsageError(f"the review's record has {plural(len(problems), 'problem')}", problems)
     # The review, its new actions (each with its audit row) and their links: one write.
     with store.transaction() as conn:
         review_id = stored.insert_review(

@@ -56,7 +56,7 @@ def test_an_edit_in_the_browser_is_in_export_and_history(
     assert "target" in changes.inner_text() and "2.75" in changes.inner_text()
     assert los("export").output.count("2.75") == 0, "nothing saved by the preview"
     page.screenshot(path=str(artifacts / f"{served.kind}-edit-1-preview.png"), full_page=True)
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url(f"**/edit/kpi/{RED_KPI}?saved=true")
     assert "Saved" in page.locator("#edit-saved").inner_text()
     after = _block(los("export").output, RED_KPI)
@@ -121,7 +121,7 @@ def test_the_forms_fit_a_phone(browser: Any, served: Served) -> None:
         fits("/checkin")
         page.goto(f"{served.base}/kpis/{RED_KPI}/checkin")
         page.get_by_label("Value").fill("lots")
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save", exact=True).click()
         page.locator("#checkin-errors").wait_for()
         fits("the check-in's errors")
         page.goto(f"{served.base}/account/password")
