@@ -73,12 +73,17 @@ def _red_streaks(ctx: CheckContext, count: int) -> pl.DataFrame:
             aggregation=pl.col("aggregation").fill_null(m.Aggregation.MEAN.value),
         )
     )
+    # Only the last `count` periods up to the latest due one can make a streak that is both
+    # unbroken and fresh: values before them are never read (not the whole history).
     values = (
         ctx.measurements.frame.filter(
             pl.col("value").is_not_null() & (pl.col("period_end") <= ctx.as_of)
         )
         .join(kpis.select(kpi_id="id", unit_id="unit"), on=["kpi_id", "unit_id"], how="semi")
-        .join(kpis.select(kpi_id="id", frequency="frequency"), on="kpi_id")
+        .join(kpis.select(kpi_id="id", frequency="frequency", grace="grace"), on="kpi_id")
+        .join(_window_starts(ctx, kpis, count), on=["frequency", "grace"])
+        .filter(pl.col("period_end") >= pl.col("window_start"))
+        .drop("grace", "window_start")
     )
     empty = pl.DataFrame(schema={"id": pl.String, "labels": pl.List(pl.String)})
     if values.is_empty():
@@ -142,6 +147,20 @@ def _periods_of(ctx: CheckContext, pairs: pl.DataFrame) -> pl.DataFrame:
         end=pl.Series([p.end for p in made], dtype=pl.Date),
         label=pl.Series([p.label for p in made], dtype=pl.String),
     )
+
+
+def _window_starts(ctx: CheckContext, kpis: pl.DataFrame, count: int) -> pl.DataFrame:
+    """The first day of the `count`-th period back from the latest due one, per (frequency,
+    days of reporting lag): the earliest a fresh, unbroken streak of `count` can start."""
+    pairs = kpis.select("frequency", "grace").unique()
+    made = []
+    for frequency, grace in pairs.iter_rows():
+        every = m.Frequency(frequency)
+        period = evaluation_period(every, ctx.as_of - dt.timedelta(days=grace), ctx.calendar)
+        for _ in range(count - 1):
+            period = evaluation_period(every, period.start - _DAY, ctx.calendar)
+        made.append(period.start)
+    return pairs.with_columns(window_start=pl.Series(made, dtype=pl.Date))
 
 
 def _due_starts(ctx: CheckContext, kpis: pl.DataFrame) -> pl.DataFrame:
