@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
 from lineofsight.services.accounts import Grant, add_user
 from lineofsight.services.init import init_workspace
 from lineofsight.store.database import Store
@@ -146,3 +148,16 @@ def side_store(url: str) -> Store:
     store = Store(url)
     store.arrow_sqlite = False
     return store
+
+
+def login(app: object, username: str) -> TestClient:
+    """A test client of the app logged in as `username` (the example's password)."""
+    client = TestClient(app)  # type: ignore[arg-type]
+    token = csrf_from(client.get("/login").text)
+    answer = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    return client

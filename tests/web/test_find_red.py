@@ -15,20 +15,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from lineofsight.domain import model as m
 from lineofsight.web import pagekit
 from lineofsight.web.kpi_view import readable_period, thresholds
 from tests.web.site import (
-    PASSWORD,
     PERIOD,
     RED_KPI,
     Site,
     build_site,
-    csrf_from,
     drop_url,
     fresh_url,
+    login,
 )
 
 
@@ -52,18 +50,6 @@ def app(site: Site) -> Iterator[object]:
     application = create_app(site.url, secret_key="find-test-key")
     yield application
     application.state.store.close()
-
-
-def login(app: object, username: str) -> TestClient:
-    client = TestClient(app)  # type: ignore[arg-type]
-    token = csrf_from(client.get("/login").text)
-    answer = client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-    return client
 
 
 def los_status(site: Site, *args: str) -> dict[str, list[dict[str, Any]]]:

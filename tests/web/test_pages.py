@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from lineofsight.services.evaluate import status_with_definitions
 from lineofsight.web.app import create_app
 from tests.web.site import (
-    PASSWORD,
     PERIOD,
     RED_KPI,
     XSS_NAME,
@@ -23,6 +22,7 @@ from tests.web.site import (
     csrf_from,
     drop_url,
     fresh_url,
+    login,
     side_store,
 )
 
@@ -45,18 +45,6 @@ def app(site: Site) -> Iterator[object]:
     application = create_app(site.url, secret_key="pages-test-key")
     yield application
     application.state.store.close()
-
-
-def login(app: object, username: str) -> TestClient:
-    client = TestClient(app)  # type: ignore[arg-type]
-    token = csrf_from(client.get("/login").text)
-    answer = client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-    return client
 
 
 @pytest.fixture(scope="module")

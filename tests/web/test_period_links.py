@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fastapi.testclient import TestClient
 
 from lineofsight.web.app import create_app
 from lineofsight.web.templating import with_query
-from tests.web.site import PASSWORD, PERIOD, RED_KPI, Site, build_site, csrf_from, fresh_url
+from tests.web.site import PERIOD, RED_KPI, Site, build_site, fresh_url, login
 
 
 @pytest.mark.parametrize(
@@ -48,18 +47,6 @@ def app(site: Site) -> Iterator[object]:
     application = create_app(site.url, secret_key="period-test-key")
     yield application
     application.state.store.close()
-
-
-def login(app: object, username: str) -> TestClient:
-    client = TestClient(app)  # type: ignore[arg-type]
-    token = csrf_from(client.get("/login").text)
-    answer = client.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
-    return client
 
 
 HREF = re.compile(r'href="(/[^"]*)"')
