@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -266,10 +267,12 @@ def test_webhooks_post_what_slack_and_teams_accept(
     receiver = WebhookReceiver(statuses=[500]).start()
     monkeypatch.setenv("LOS_TEST_SLACK_URL", receiver.url + "/slack/T000/B000/secretpart")
     monkeypatch.setenv("LOS_TEST_TEAMS_URL", receiver.url + "/teams/secretpart")
+    monkeypatch.setenv("LOS_TEST_FLOW_URL", receiver.url + "/workflows/secretpart")
     hooks = (
         "  webhooks:\n"
         "    - {id: cs_channel, kind: slack, url: env:LOS_TEST_SLACK_URL, unit: cs}\n"
         "    - {id: company, kind: teams, url: env:LOS_TEST_TEAMS_URL}\n"
+        "    - {id: cs_flow, kind: teams_workflow, url: env:LOS_TEST_FLOW_URL, unit: cs}\n"
     )
     store = build(db_url, tmp_path / "org", smtp.port, webhooks=hooks)
     try:
@@ -298,6 +301,25 @@ def test_webhooks_post_what_slack_and_teams_accept(
         assert body["summary"] and body["text"]
     assert any("Gross margin" in b["title"] for b in teams)  # the organisation's channel
     assert any("[Open it](http://testserver/kpis/nps?period=2026-10)" in b["text"] for b in teams)
+    # A Workflows webhook takes a message whose attachment is an Adaptive Card.
+    flows = [body for path, body in receiver.bodies if path.startswith("/workflows/")]
+    assert flows
+    for body in flows:
+        assert body["type"] == "message"
+        (attachment,) = body["attachments"]
+        assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+        card = attachment["content"]
+        assert card["type"] == "AdaptiveCard" and card["version"] == "1.4"
+        assert all(block["type"] == "TextBlock" and block["text"] for block in card["body"])
+        assert "Gross margin" not in json.dumps(card)  # the Customer Service channel
+    nps_card = next(b for b in flows if "Net Promoter Score" in b["summary"])["attachments"][0]
+    (open_it,) = nps_card["content"]["actions"]
+    assert open_it == {
+        "type": "Action.OpenUrl",
+        "title": "Open it",
+        "url": "http://testserver/kpis/nps?period=2026-10",
+    }
+    assert any("20 (red)" in block["text"] for block in nps_card["content"]["body"])
 
 
 def test_render_digests_renders_what_send_due_sends_without_sending(

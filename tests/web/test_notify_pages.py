@@ -119,6 +119,29 @@ def test_an_administrator_sends_again_what_may_have_been_sent(app: object) -> No
         f"/notifications/sent/{row['id']}/resend", data={"csrf_token": csrf_from(page.text)}
     )
     assert again.status_code == 409  # only failed or uncertain messages
+    assert f"Notification {row['id']} is &#39;retry&#39;" in again.text
+    missing = admin.post(
+        f"/notifications/sent/{row['id'] + 1000}/resend", data={"csrf_token": csrf_from(page.text)}
+    )
+    assert missing.status_code == 404  # no such message: not a conflict
+    assert f"No notification {row['id'] + 1000}" in missing.text
+    with store.reading() as conn:
+        assert {r.key: r.state for r in stored.read_outbox(conn)}[crash[0]] == "retry"
+
+
+def test_the_sent_page_refuses_a_state_it_does_not_know(refusing_app: object) -> None:
+    app = refusing_app
+    notify.send_due(store_of(app), NOW, secret=SECRET)
+    admin = login(app, "admin")
+    bogus = admin.get("/notifications/sent?state=bogus")
+    assert bogus.status_code == 422
+    assert "State: &#39;bogus&#39; is not a state of a message" in bogus.text
+    assert "&#39;may have been sent&#39;" in bogus.text  # the states it knows are named
+    retry = admin.get("/notifications/sent?state=retry")
+    assert retry.status_code == 200 and "Net Promoter Score turned red (2026-10)" in retry.text
+    sent = admin.get("/notifications/sent?state=sent")
+    assert sent.status_code == 200 and "Net Promoter Score turned red" not in sent.text
+    assert admin.get("/notifications/sent?state=").status_code == 200  # empty: every state
 
 
 def test_a_person_changes_their_own_settings(app: object) -> None:

@@ -20,8 +20,13 @@ class SmtpSecurity(StrEnum):
 
 
 class WebhookKind(StrEnum):
+    """The chat tool behind an incoming webhook, which fixes the JSON it accepts."""
+
     SLACK = "slack"
-    TEAMS = "teams"
+    TEAMS = "teams"  # an Office 365 connector's incoming webhook: a MessageCard
+    # A Teams channel's Workflows webhook ("when a Teams webhook request is received"), which
+    # replaced the connectors: an Adaptive Card in a message's attachments.
+    TEAMS_WORKFLOW = "teams_workflow"
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,11 @@ and what may have been sent (its sender stopped between the send and the record)
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from lineofsight.display import utc_minute
+from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit
 from lineofsight.store import notifications as stored
 from lineofsight.store.database import Store
@@ -78,12 +80,38 @@ def counts(store: Store, now: dt.datetime) -> dict[str, int]:
     return {state: found[state] for state in STATES if state in found}
 
 
-def resend(store: Store, row_id: int, now: dt.datetime, *, actor: str) -> bool:
-    """Queue a failed message, or one that may have been sent, again (with an audit row)."""
+def check_state(state: str) -> str | None:
+    """A state to filter the page by, as given (an empty one: every state); UsageError
+    naming the states when it is none of them."""
+    state = state.strip()
+    if not state:
+        return None
+    if state not in STATES:
+        known = ", ".join(f"'{s}'" for s in STATES)
+        raise UsageError(
+            f"state: {state!r} is not a state of a message (states: {known})",
+            [Problem("state", 0, f"{state!r} is not one of {known}")],
+        )
+    return state
+
+
+class Resend(StrEnum):
+    """What became of an administrator's "send again"."""
+
+    QUEUED = "queued"
+    UNKNOWN = "unknown"  # no message has that id
+    NOT_NOW = "not now"  # the message is not failed, nor one that may have been sent
+
+
+def resend(store: Store, row_id: int, now: dt.datetime, *, actor: str) -> tuple[Resend, str]:
+    """Queue a failed message, or one that may have been sent, again (with an audit row);
+    the outcome and the state the message is shown in (before the resend)."""
     with store.transaction() as conn:
-        done = stored.requeue(conn, row_id, now)
-        if done:
-            audit.record(
-                conn, actor=actor, action="notification.resend", subject=str(row_id), at=now
-            )
-    return done
+        row = stored.read_row(conn, row_id)
+        if row is None:
+            return Resend.UNKNOWN, ""
+        shown = shown_state(row.state, row.lease_until, now)
+        if not stored.requeue(conn, row_id, now):
+            return Resend.NOT_NOW, shown
+        audit.record(conn, actor=actor, action="notification.resend", subject=str(row_id), at=now)
+    return Resend.QUEUED, shown

@@ -199,18 +199,48 @@ def digest_email(
 def webhook_body(
     kind: WebhookKind, alert: str, item: AttentionItem, *, base_url: str | None
 ) -> dict[str, Any]:
-    """The JSON an incoming webhook accepts: Slack's `text` (mrkdwn) or a Teams MessageCard."""
+    """The JSON an incoming webhook accepts: Slack's `text` (mrkdwn), a Teams connector's
+    MessageCard, or the Adaptive Card a Teams Workflows webhook posts to its channel."""
     link = app_url(base_url, item.link)
     title = f"{item.name}: {KIND_WORDS.get(alert, alert)}"
     if kind is WebhookKind.SLACK:
         head = f"*<{link}|{_slack(item.name)}>* {_slack(item.reason)}"
         return {"text": f"{head}\n{_slack(item_line(item))}"}
+    if kind is WebhookKind.TEAMS_WORKFLOW:
+        return _adaptive_card(title, [item.reason, item_line(item)], link)
     return {
         "@type": "MessageCard",
         "@context": "https://schema.org/extensions",
         "summary": title,
         "title": title,
         "text": f"{_markdown(item.reason)}  \n{_markdown(item_line(item))}  \n[Open it]({link})",
+    }
+
+
+def _adaptive_card(title: str, lines: list[str], link: str) -> dict[str, Any]:
+    """A message with one Adaptive Card, as the Workflows template "Post to a channel when a
+    webhook request is received" takes it (its text blocks read Markdown: escaped here)."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": _markdown(title), "weight": "Bolder", "wrap": True}
+    ]
+    blocks += [{"type": "TextBlock", "text": _markdown(line), "wrap": True} for line in lines]
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": blocks,
+        "actions": [{"type": "Action.OpenUrl", "title": "Open it", "url": link}],
+    }
+    return {
+        "type": "message",
+        "summary": title,
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": card,
+            }
+        ],
     }
 
 

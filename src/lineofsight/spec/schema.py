@@ -460,7 +460,10 @@ class SmtpSpec(_Model):
 
 class WebhookSpec(_Model):
     id: Id
-    kind: WebhookKind = Field(description="slack | teams.")
+    kind: WebhookKind = Field(
+        description="slack | teams (a connector's MessageCard) | teams_workflow (a Teams "
+        "Workflows webhook: an Adaptive Card)."
+    )
     url: SecretRef
     unit: Id | None = Field(None, description="Its channel hears about this unit's subtree only.")
 

@@ -139,6 +139,11 @@ def read_outbox(
     return list(conn.execute(query))
 
 
+def read_row(conn: Connection, row_id: int) -> Row[Any] | None:
+    """One outbox row by its id (None when there is none)."""
+    return conn.execute(select(outbox).where(outbox.c.id == row_id)).first()
+
+
 def count_by_state(conn: Connection) -> dict[str, int]:
     rows = conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state))
     return {state: count for state, count in rows}

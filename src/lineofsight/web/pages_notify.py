@@ -133,9 +133,13 @@ def sent_page(
 ) -> HTMLResponse:
     _require_admin(request, account)
     now = dt.datetime.now(dt.UTC)
-    rows = notify_admin.outbox(store_of(request), now, state=state or None)
+    try:
+        wanted = notify_admin.check_state(state)
+    except UsageError as exc:
+        raise HTTPException(status_code=422, detail=exc.summary) from None
+    rows = notify_admin.outbox(store_of(request), now, state=wanted)
     counts = notify_admin.counts(store_of(request), now)
-    return render(request, "notify_sent.html", rows=rows, counts=counts, state=state)
+    return render(request, "notify_sent.html", rows=rows, counts=counts, state=wanted or "")
 
 
 @router.post(
@@ -145,11 +149,15 @@ def sent_page(
 )
 def resend(request: Request, row_id: int, account: Account = Depends(page_account)) -> Response:
     _require_admin(request, account)
-    if not notify_admin.resend(
+    outcome, shown = notify_admin.resend(
         store_of(request), row_id, dt.datetime.now(dt.UTC), actor=account.username
-    ):
+    )
+    if outcome is notify_admin.Resend.UNKNOWN:
+        raise HTTPException(status_code=404, detail=f"no notification {row_id}")
+    if outcome is notify_admin.Resend.NOT_NOW:
         raise HTTPException(
             status_code=409,
-            detail="only a failed message, or one that may have been sent, can be sent again",
+            detail=f"notification {row_id} is {shown!r}: only a failed message, or one that "
+            "may have been sent, can be sent again",
         )
     return RedirectResponse(keep_period(request, "/notifications/sent"), status_code=303)
