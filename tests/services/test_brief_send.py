@@ -10,11 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from lineofsight.services import brief_send, notify
+from lineofsight.services.apply import apply_file
 from lineofsight.services.brief_send import queue_books
 from lineofsight.services.jobs import scheduled_jobs
+from lineofsight.services.measurements import load_file
 from lineofsight.store import notifications as outbox
 from lineofsight.store.database import Store
-from tests.services.brief_org import make_store
+from tests.notify_servers import SmtpSink, start_smtp
+from tests.services.brief_org import MEASUREMENTS, STRATEGY, make_store
 
 
 @pytest.fixture
@@ -70,3 +74,64 @@ def test_the_scheduler_lists_the_books_job_before_the_sender(store: Store) -> No
     assert "brief:send" in keys and "notify:send" in keys
     # Due jobs run in key order: the books are queued before the sender's run.
     assert sorted(keys).index("brief:send") < sorted(keys).index("notify:send")
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    controller = start_smtp(sink)
+    yield sink
+    controller.stop()
+
+
+def _store_sending_to(url: str, folder: Path, sink: SmtpSink) -> Store:
+    """The briefing organisation with its SMTP settings pointed at the test server."""
+    text = STRATEGY.replace("host: localhost", f"host: 127.0.0.1, port: {sink.port}")
+    assert text != STRATEGY
+    (folder / "strategy.yaml").write_text(text, encoding="utf-8")
+    (folder / "data.csv").write_text(MEASUREMENTS, encoding="utf-8")
+    store = Store(url)
+    apply_file(store, folder / "strategy.yaml")
+    load_file(store, folder / "data.csv")
+    return store
+
+
+def test_the_book_email_carries_its_pdf(db_url: str, tmp_path: Path, smtp: SmtpSink) -> None:
+    store = _store_sending_to(db_url, tmp_path, smtp)
+    try:
+        now = dt.datetime(2026, 7, 1, 9, tzinfo=dt.UTC)
+        assert len(queue_books(store, now).queued) == 2
+        report = notify.send_due(store, now, secret="s" * 32)
+        assert [o.state for o in report.outcomes if o.kind == "brief"] == ["sent", "sent"]
+    finally:
+        store.close()
+    books = [r for r in smtp.messages if "Briefing book" in str(r.message["Subject"])]
+    assert sorted(r.recipients[0] for r in books) == ["cara@example.com", "casey@example.com"]
+    for received in books:
+        (attachment,) = list(received.message.iter_attachments())
+        assert attachment.get_content_type() == "application/pdf"
+        assert attachment.get_filename() == "briefing-book-co-2026-06.pdf"
+        pdf = attachment.get_content()
+        assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-64:]
+        assert "The PDF is attached (briefing-book-co-2026-06.pdf)." in received.text
+        assert "Customer churn" in received.html  # the body is still there, beside it
+
+
+def test_without_the_pdf_extra_the_email_links_to_the_pdf(
+    db_url: str, tmp_path: Path, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(brief_send, "missing", lambda extra: ["reportlab"])
+    store = _store_sending_to(db_url, tmp_path, smtp)
+    try:
+        now = dt.datetime(2026, 7, 1, 9, tzinfo=dt.UTC)
+        queue_books(store, now)
+        report = notify.send_due(store, now, secret="s" * 32)
+        assert [o.state for o in report.outcomes if o.kind == "brief"] == ["sent", "sent"]
+    finally:
+        store.close()
+    books = [r for r in smtp.messages if "Briefing book" in str(r.message["Subject"])]
+    assert len(books) == 2
+    for received in books:
+        assert list(received.message.iter_attachments()) == []
+        assert "https://los.example.com/units/co/brief.pdf?period=2026-06" in received.text
+        assert "attached" not in received.text

@@ -5,17 +5,22 @@ next review is within its lead days, it builds the book once and queues one emai
 attendee in the notifications outbox (services/notify.py sends them). The key
 `brief|PERSON|UNIT|REVIEW-DAY` makes each attendee's email go out once per review, however
 often the job runs. An attendee whose email is off, who has no address, or whose accounts may
-not read the unit, gets none.
+not read the unit, gets none. With the pdf extra installed, the email carries the book's PDF
+(made once per review and kept in each attendee's outbox row, so that a retry or a resend
+sends the same book); without it, or for a book larger than MAX_PDF_BYTES, only its link.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import html
+import logging
 from dataclasses import dataclass
 
 from lineofsight.domain.reviews import ReviewCadence, next_review, review_period
 from lineofsight.domain.text import plural
+from lineofsight.extras import missing
 from lineofsight.services.brief import BriefingBook, build_book
 from lineofsight.services.brief_html import cover_lines, kpi_sentence, summary_items
 from lineofsight.services.evaluate import load_organization
@@ -29,6 +34,11 @@ from lineofsight.store.accounts import read_accounts
 from lineofsight.store.database import Store
 
 MAX_LINES = 50  # red KPIs listed in the email; the book has them all
+# A larger PDF is not attached (mail servers commonly refuse messages past 10-25 MB once
+# encoded); the email links to it instead.
+MAX_PDF_BYTES = 8 * 1024 * 1024
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,10 +68,39 @@ def due_reviews(
     return found
 
 
+def pdf_attachment(book: BriefingBook) -> dict[str, str] | None:
+    """The book's PDF as an outbox attachment (file name, type, base64 data); None without
+    the pdf extra, or when the PDF is too large to mail."""
+    if missing("pdf"):
+        return None
+    from lineofsight.services.brief_pdf import book_pdf
+
+    data = book_pdf(book)
+    if len(data) > MAX_PDF_BYTES:
+        log.info(
+            "the book of %s for %s is %d bytes: linked, not attached",
+            book.unit,
+            book.period,
+            len(data),
+        )
+        return None
+    return {
+        "filename": f"briefing-book-{book.unit}-{book.period}.pdf",
+        "content_type": "application/pdf",
+        "data": base64.b64encode(data).decode("ascii"),
+    }
+
+
 def book_email(
-    book: BriefingBook, person_name: str, day: dt.date, base_url: str | None
+    book: BriefingBook,
+    person_name: str,
+    day: dt.date,
+    base_url: str | None,
+    *,
+    attached: str | None = None,
 ) -> tuple[str, str, str]:
-    """Subject, text and HTML of the email that carries the book (the link to its PDF)."""
+    """Subject, text and HTML of the email that carries the book (the link to its PDF, and
+    the name of the attached PDF when there is one)."""
     path = f"/units/{book.unit}/brief"
     query = f"?period={book.period}"
     page, pdf = app_url(base_url, path + query), app_url(base_url, path + ".pdf" + query)
@@ -72,7 +111,10 @@ def book_email(
     if len(book.reds) > MAX_LINES:
         reds.append(f"- … and {len(book.reds) - MAX_LINES} more in the book")
     lines += reds or [book.no_reds_sentence]
-    lines += ["", f"The book: {page}", f"As PDF: {pdf}", "", "--", f"Unsubscribe: {UNSUBSCRIBE}"]
+    lines += ["", f"The book: {page}", f"As PDF: {pdf}"]
+    if attached:
+        lines.append(f"The PDF is attached ({attached}).")
+    lines += ["", "--", f"Unsubscribe: {UNSUBSCRIBE}"]
     e = html.escape
     body = (
         f"<p>Hello {e(person_name)},</p><p>The review of <strong>{e(book.unit_name)}</strong> "
@@ -85,6 +127,7 @@ def book_email(
             else f"<p>{e(book.no_reds_sentence)}</p>"
         )
         + f'<p><a href="{e(page)}">Open the briefing book</a> · <a href="{e(pdf)}">PDF</a></p>'
+        + (f"<p>The PDF is attached ({e(attached)}).</p>" if attached else "")
         + f'<hr><p style="color:#666;font-size:small"><a href="{UNSUBSCRIBE}">Unsubscribe</a></p>'
     )
     page_html = (
@@ -127,8 +170,12 @@ def queue_books(store: Store, now: dt.datetime) -> BriefRun:
         if not wanted:
             continue
         book = build_book(store, cadence.unit, period=period, now=now)
+        attachment = pdf_attachment(book)
+        attached = attachment["filename"] if attachment else None
         for person in wanted:
-            subject, text, page = book_email(book, person.name, day, settings.base_url)
+            subject, text, page = book_email(
+                book, person.name, day, settings.base_url, attached=attached
+            )
             rows.append(
                 Notification(
                     key=keys[person.id],
@@ -147,6 +194,7 @@ def queue_books(store: Store, now: dt.datetime) -> BriefRun:
                         "html": page,
                         "person": person.id,
                         "unsubscribe": "email",
+                        **({"attachments": [attachment]} if attachment else {}),
                     },
                 )
             )

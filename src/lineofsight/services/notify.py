@@ -10,6 +10,7 @@ its reason kept. So a restart, a retry or two app servers on one store never sen
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import secrets
@@ -30,6 +31,7 @@ from lineofsight.services.notify_render import (
 )
 from lineofsight.services.notify_settings import read_settings
 from lineofsight.services.notify_transport import (
+    Attachment,
     SendFailure,
     build_email,
     post_webhook,
@@ -213,6 +215,10 @@ def _send(settings: NotificationSettings, row: Any, key: str | None) -> str | No
                 html=payload["html"].replace(UNSUBSCRIBE, link),
                 unsubscribe_url=link,
                 key=row.key,
+                attachments=[
+                    Attachment(a["filename"], a["content_type"], base64.b64decode(a["data"]))
+                    for a in payload.get("attachments", ())
+                ],
             )
             send_email(settings.smtp, message)
         else:

@@ -13,6 +13,8 @@ import smtplib
 import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -24,6 +26,15 @@ TIMEOUT = 30.0  # seconds an SMTP server or a webhook may take to answer
 # Headers are folded only past RFC 5322's hard limit: folded at 78, the long List-Unsubscribe
 # URL (no spaces to fold at) became encoded words, which mail clients do not read as a link.
 MESSAGE_POLICY = email.policy.default.clone(max_line_length=998)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file an email carries (a briefing book's PDF)."""
+
+    filename: str
+    content_type: str
+    data: bytes
 
 
 class SendFailure(Exception):
@@ -49,8 +60,10 @@ def build_email(
     html: str,
     unsubscribe_url: str,
     key: str,
+    attachments: Sequence[Attachment] = (),
 ) -> EmailMessage:
-    """A multipart/alternative message (plain text, then HTML) with List-Unsubscribe."""
+    """A multipart/alternative message (plain text, then HTML) with List-Unsubscribe; with
+    attachments, those after it in a multipart/mixed one."""
     message = EmailMessage(policy=MESSAGE_POLICY)
     message["From"] = smtp.from_address
     message["To"] = to
@@ -64,6 +77,11 @@ def build_email(
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    for attachment in attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     return message
 
 
