@@ -148,6 +148,16 @@ def test_checks_filter_by_rule_severity_and_unit(api_as) -> None:  # type: ignor
     assert sales and {f["unit"] for f in sales} <= {"sales", "sales_east"}
     scoped = api_as("sales_viewer").get("/checks", params={"as_of": AS_OF}).json()["findings"]
     assert {f["unit"] for f in scoped} <= {"sales", "sales_east"}
+    # A known rule without findings is an empty list; an unknown rule or severity is a 422
+    # naming it, never an empty list that reads as "nothing found".
+    assert api.get("/checks", params={"rule": "CF04", "severity": "error"}).status_code == 200
+    bad = api.get("/checks", params={"rule": f"{code},ZZ99", "severity": "bogus"})
+    assert bad.status_code == 422
+    error = bad.json()["error"]
+    assert error["code"] == "invalid"
+    assert [d["field"] for d in error["details"]] == ["rule", "severity"]
+    assert "unknown rule 'ZZ99' (rules: AC01, AC02" in error["details"][0]["reason"]
+    assert error["details"][1]["reason"] == "'bogus' is not error, warning or info"
 
 
 def test_unit_and_person(api_as) -> None:  # type: ignore[no-untyped-def]

@@ -117,6 +117,13 @@ def test_a_scoped_role_sees_only_its_subtree(app: object) -> None:
     assert book["no_red"] == "No KPI of Operations and the units below it is red for 2026-06."
     assert client.get("/api/v1/units/co/brief", headers=headers).status_code == 403
     assert client.get("/api/v1/units/nowhere/brief", headers=headers).status_code == 404
+    bad = client.get("/api/v1/units/ops/brief?period=2026-13", headers=headers)
+    assert bad.status_code == 422
+    error = bad.json()["error"]  # named as the API names it, not as the command line does
+    assert error["message"].startswith("period: '2026-13' is not a valid period")
+    assert error["details"][0]["field"] == "period" and "--period" not in bad.text
+    late = client.get("/api/v1/units/ops/brief?as_of=2026-02-30", headers=headers)
+    assert late.status_code == 422 and late.json()["error"]["details"][0]["field"] == "as_of"
 
 
 def test_the_api_answers_json_html_and_pdf(app: object) -> None:

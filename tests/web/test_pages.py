@@ -151,6 +151,53 @@ def test_alignment_filters_and_links(admin: TestClient) -> None:
     assert "/people/claire_dubois" not in unit_only
 
 
+def test_alignment_pages_findings_and_counts_them_per_rule(
+    admin: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lineofsight.web import pages_overview
+
+    whole = admin.get("/alignment").text
+    every = re.findall(r'<tr class="sev-', whole)
+    assert len(every) >= 5
+    per_rule = text_of(whole.split('id="per-rule"')[1].split("</table>")[0])
+    assert "OW02 person-overload warning 1" in per_rule  # each rule with its count
+    monkeypatch.setattr(pages_overview, "ALIGNMENT_PAGE", 2)
+    first = admin.get("/alignment")
+    assert first.status_code == 200
+    pages = -(-len(every) // 2)
+    assert f"1 to 2 shown (page 1 of {pages})" in text_of(first.text)
+    assert len(re.findall(r'<tr class="sev-', first.text)) == 2
+    assert 'rel="next"' in first.text and 'rel="prev"' not in first.text
+    seen = []
+    for number in range(1, pages + 1):
+        html = admin.get(f"/alignment?page={number}").text
+        seen += re.findall(r'<tr class="sev-[a-z]+">\s*<td>.*?</td>\s*<td>(.*?)</tr>', html, re.S)
+    assert len(seen) == len(every)  # every finding on exactly one page
+    last = admin.get(f"/alignment?page={pages + 5}").text  # past the end: the last page
+    assert f"(page {pages} of {pages})" in text_of(last) and 'rel="next"' not in last
+    # The pager keeps the filters.
+    warnings = admin.get("/alignment?severity=warning").text
+    next_link = re.search(r'href="([^"]+)" rel="next"', warnings)
+    if next_link is not None:
+        assert "severity=warning" in next_link.group(1) and "page=2" in next_link.group(1)
+
+
+def test_alignment_says_which_filter_it_cannot_apply(admin: TestClient) -> None:
+    whole = admin.get("/alignment")
+    count = len(re.findall(r'<tr class="sev-', whole.text))
+    for query, said in (
+        ("rule=ZZ99", "rule: no finding of rule &#39;ZZ99&#39;"),
+        ("severity=bogus", "severity: &#39;bogus&#39; is not error, warning or info"),
+        ("unit=nowhere", "unit: no unit &#39;nowhere&#39; you may see: showing every unit"),
+    ):
+        answer = admin.get(f"/alignment?{query}")
+        assert answer.status_code == 422, query
+        assert said in answer.text, query
+        # The filter is dropped, not applied as "nothing matches".
+        assert len(re.findall(r'<tr class="sev-', answer.text)) == count, query
+    assert admin.get("/alignment?rule=ow02").status_code == 200  # case does not matter
+
+
 def test_kpi_page_draws_its_chart_forecast_and_trace(admin: TestClient) -> None:
     html = admin.get("/kpis/market_share_pct").text
     chart = html.split('id="kpi-chart"')[1].split("</div>")[0]
@@ -289,7 +336,9 @@ def test_me_goes_to_the_accounts_person(app: object, admin: TestClient) -> None:
     answer = admin.get("/me", follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == "/people/maya_okafor"
     unlinked = login(app, "rnd_admin")
-    assert "not linked to a person" in unlinked.get("/me").text
+    page = unlinked.get("/me").text
+    assert "not linked to a person" in page
+    assert "<code>los user change rnd_admin --person ID</code>" in page  # the command that does it
 
 
 def test_scoped_admin_uploads_only_within_their_units(app: object, site: Site) -> None:

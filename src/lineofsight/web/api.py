@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from lineofsight.checks.registry import rule_by_code
 from lineofsight.domain import model as m
 from lineofsight.errors import InputError, Problem, UsageError
 from lineofsight.services import kpi_detail
@@ -52,7 +53,7 @@ from lineofsight.web.api_common import (
     scorecard_day,
     scorecard_for,
 )
-from lineofsight.web.errors import not_found
+from lineofsight.web.errors import ApiError, not_found
 from lineofsight.web.security import api_account
 
 router = APIRouter(dependencies=[Depends(api_account)])
@@ -231,6 +232,23 @@ def _finding_unit(org: m.Organization, kind: str, item_id: str) -> str | None:
     return _unit_of_item(org, item_id)
 
 
+def _check_filters(codes: set[str], levels: set[str]) -> None:
+    """422 naming each unknown rule code or severity: a typo must not read as "no findings"."""
+    known = rule_by_code()
+    details = [
+        {"field": "rule", "reason": f"unknown rule {code!r} (rules: {', '.join(sorted(known))})"}
+        for code in sorted(codes - set(known))
+    ]
+    details += [
+        {"field": "severity", "reason": f"{level!r} is not error, warning or info"}
+        for level in sorted(levels - {"error", "warning", "info"})
+    ]
+    if details:
+        raise ApiError(
+            422, "; ".join(f"{d['field']}: {d['reason']}" for d in details), details=details
+        )
+
+
 @router.get("/checks", response_model=am.Findings, summary="Alignment findings (`los check`)")
 def checks(
     request: Request,
@@ -249,6 +267,7 @@ def checks(
     wanted = _units_in_scope(account, tree, unit)
     codes = {c.strip().upper() for raw in rule or [] for c in raw.split(",") if c.strip()}
     levels = {s.strip().lower() for raw in severity or [] for s in raw.split(",") if s.strip()}
+    _check_filters(codes, levels)
     report = cache.findings(day)
     findings = []
     for f in report.findings:

@@ -68,9 +68,15 @@ def scorecard_for(cache: ScorecardCache, period: str | None, as_of: str | None) 
     try:
         return cache.scorecard(period, as_of)
     except UsageError as exc:
-        field = "period" if "--period" in exc.summary else "as_of"
-        reason = exc.summary.replace("--period", "period").replace("--as-of", "as_of")
-        raise UsageError(reason, [Problem(field, 0, reason)]) from None
+        raise query_error(exc) from None
+
+
+def query_error(exc: UsageError) -> UsageError:
+    """A service's complaint about `--period` or `--as-of` (as the command line names them)
+    as the API's 422 naming its query field, `period` or `as_of`."""
+    field = "period" if "--period" in exc.summary else "as_of"
+    reason = exc.summary.replace("--period", "period").replace("--as-of", "as_of")
+    return UsageError(reason, [Problem(field, 0, reason)])
 
 
 def organization(cache: ScorecardCache) -> m.Organization:

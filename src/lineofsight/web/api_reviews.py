@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from lineofsight.errors import UsageError
 from lineofsight.services.brief_items import book_plain, review_plain
 from lineofsight.services.permissions import readable_units
 from lineofsight.web.api_common import (
@@ -22,6 +23,7 @@ from lineofsight.web.api_common import (
     cache_of,
     json_response,
     organization,
+    query_error,
     require,
 )
 from lineofsight.web.errors import not_found
@@ -118,7 +120,12 @@ def unit_brief(
     if unit_id not in org.units_by_id():
         raise not_found(f"unit '{unit_id}'")
     require(account, "read", cache.unit_tree(), unit_id)
-    book = build_book(cache.store, unit_id, period=period, as_of=as_of, levels=levels, org=org)
+    try:
+        book = build_book(cache.store, unit_id, period=period, as_of=as_of, levels=levels, org=org)
+    except UsageError as exc:
+        if "--period" not in exc.summary and "--as-of" not in exc.summary:
+            raise
+        raise query_error(exc) from None
     if format == "pdf":
         from lineofsight.services.brief_pdf import book_pdf
 

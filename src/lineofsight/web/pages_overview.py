@@ -20,6 +20,7 @@ from lineofsight.web.pagekit import (
     Moment,
     cache_of,
     item_unit,
+    keep_period,
     may_read,
     page_snapshot,
     page_view,
@@ -383,6 +384,10 @@ def subject_link(snap: Snapshot, kind: str, item_id: str) -> str:
     return f"/objectives/{item_id}"
 
 
+ALIGNMENT_PAGE = 100  # findings per page: a large organisation has tens of thousands
+SEVERITIES = ("error", "warning", "info")
+
+
 @router.get("/alignment", response_class=HTMLResponse, include_in_schema=False)
 def alignment(
     request: Request,
@@ -390,48 +395,81 @@ def alignment(
     severity: str | None = None,
     unit: str | None = None,
     period: str | None = None,
+    page: int = 1,
     account: Account = Depends(page_account),
 ) -> HTMLResponse:
     when, snap = page_view(request, period)
     units = readable(account, snap)
 
     report = cache_of(request).findings(when.as_of)
+    codes = sorted({(f.code, f.name) for f in report.findings})
+    # A filter the page cannot apply is said (422), never an empty list that looks like
+    # "no findings"; the page then shows what the other filters select.
+    problems = []
+    rule = (rule or "").strip().upper() or None
+    if rule is not None and rule not in {code for code, _ in codes}:
+        problems.append(f"rule: no finding of rule {rule!r} as of {when.as_of.isoformat()}")
+        rule = None
+    severity = (severity or "").strip().lower() or None
+    if severity is not None and severity not in SEVERITIES:
+        problems.append(f"severity: {severity!r} is not error, warning or info")
+        severity = None
     keep_unit = unit if unit and unit in snap.units and may_read(units, unit) else None
-    keep = snap.subtree(unit) if unit and unit in snap.units else None
-    rows = []
+    if unit and keep_unit is None:
+        problems.append(f"unit: no unit {unit!r} you may see: showing every unit")
+    keep = snap.subtree(keep_unit) if keep_unit is not None else None
+    selected, per_rule = [], {}
     for finding in sorted(report.findings, key=lambda f: (f.severity.rank, f.code, f.subject.id)):
         where = item_unit(snap, finding.subject.kind, finding.subject.id)
         if where is not None and not may_read(units, where):
             continue
         if where is None and units is not None:
             continue
-        if rule and finding.code != rule.upper():
-            continue
         if severity and finding.severity.value != severity:
             continue
         if keep is not None and where not in keep:
             continue
-        rows.append(
-            (
-                finding,
-                where,
-                subject_link(snap, finding.subject.kind, finding.subject.id),
-                snap.name(finding.subject.kind, finding.subject.id),
-            )
+        group = per_rule.setdefault(finding.code, [finding.code, finding.name, finding.severity, 0])
+        group[3] += 1
+        if rule and finding.code != rule:
+            continue
+        selected.append((finding, where))
+    pages = max(1, -(-len(selected) // ALIGNMENT_PAGE))
+    page = max(1, min(page, pages))
+    start = (page - 1) * ALIGNMENT_PAGE
+    rows = [
+        (
+            finding,
+            where,
+            subject_link(snap, finding.subject.kind, finding.subject.id),
+            snap.name(finding.subject.kind, finding.subject.id),
         )
-    codes = sorted({(f.code, f.name) for f in report.findings})
+        for finding, where in selected[start : start + ALIGNMENT_PAGE]
+    ]
+    filters = {"rule": rule, "severity": severity, "unit": keep_unit}
     return render(
         request,
         "alignment.html",
+        status_code=422 if problems else 200,
         snap=snap,
         when=when,
         rows=rows,
+        matched=len(selected),
+        first=start + 1,
         total=len(report.findings),
+        per_rule=sorted(per_rule.values(), key=lambda g: (g[2].rank, g[0])),
+        problems=problems,
+        page=page,
+        pages=pages,
+        newer=keep_period(request, "/alignment", **filters, page=page - 1) if page > 1 else None,
+        older=(
+            keep_period(request, "/alignment", **filters, page=page + 1) if page < pages else None
+        ),
         codes=codes,
         scope_note=scope_note(snap, units),
-        rule=(rule or "").upper(),
+        rule=rule or "",
         severity=severity or "",
-        unit=unit or "",
+        unit=keep_unit or "",
         unit_choices=unit_choices(snap, units, keep_unit),
         periods=recent_periods(snap.org.calendar),
     )
