@@ -57,6 +57,7 @@ def test_without_a_file_a_summary_is_printed(org: Los) -> None:
     ("args", "message"),
     [
         (("brief", "nowhere"), "error: unknown unit 'nowhere'"),
+        (("brief", "op"), "error: unknown unit 'op' (did you mean 'ops'?)"),
         (("brief", "co", "-o", "book.docx"), "error: -o book.docx: write a .pdf or an .html file"),
         (
             ("brief", "co", "--period", "2026-13"),

@@ -76,6 +76,18 @@ def test_bad_check_ins_name_the_field_and_store_nothing(api_as) -> None:  # type
     for body, field in cases:
         error = assert_error(api.request("POST", "/measurements", json=body), 422, "invalid")
         assert field in {d.get("field") for d in error["details"]}, (body, error)
+        # The message says what is wrong, naming the field, not only that something is.
+        assert error["message"].startswith(f"{field}: "), error
+    json_type = {"Content-Type": "application/json"}
+    broken = api.request("POST", "/measurements", headers=json_type, content=b'{"kpi": rev')
+    error = assert_error(broken, 422, "invalid")
+    assert error["details"] == [
+        {"field": "body", "reason": error["details"][0]["reason"]}
+    ] and error["details"][0]["reason"].startswith("not valid JSON: ")
+    assert "(at character 8)" in error["message"]
+    empty = assert_error(api.request("POST", "/measurements"), 422, "invalid")
+    assert empty["details"] == [{"field": "body", "reason": "a JSON body is required"}]
+    assert empty["message"] == "body: a JSON body is required"
     assert _history(api, "revenue") == before
 
 

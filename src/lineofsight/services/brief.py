@@ -28,6 +28,7 @@ import polars as pl
 from lineofsight.domain import model as m
 from lineofsight.domain.actions import Action, Comment
 from lineofsight.domain.reviews import HeldReview, ReviewCadence
+from lineofsight.domain.text import did_you_mean
 from lineofsight.errors import UsageError
 from lineofsight.services.as_of import resolve_as_of
 from lineofsight.services.brief_items import (
@@ -164,7 +165,7 @@ def build_book(
     ev = card.evaluation
     parents = dict(card.defs.units.select("id", "parent_id").iter_rows())
     if unit not in parents:
-        raise UsageError(f"unknown unit '{unit}'")
+        raise UsageError(f"unknown unit '{unit}'{did_you_mean(unit, parents)}")
     depth = _depths(parents, unit)
     kpi_count = card.defs.kpis.filter(pl.col("unit_id").is_in(list(depth))).height
     if levels is None and kpi_count > FULL_LIMIT:

@@ -66,6 +66,24 @@ def forbidden(message: str = "your role does not allow this") -> ApiError:
     return ApiError(403, message)
 
 
+def validation_detail(error: Mapping[str, Any]) -> dict[str, Any]:
+    """One problem FastAPI found in a request, as `{"field", "reason"}`: the query, path or
+    body field it is in (`body` for the body as a whole) and why, in words."""
+    parts = tuple(error.get("loc", ()))
+    kind = error.get("type")
+    if kind == "json_invalid":  # the body does not parse: loc is ("body", character)
+        why = (error.get("ctx") or {}).get("error") or "it does not parse"
+        at = f" (at character {parts[1]})" if len(parts) > 1 and isinstance(parts[1], int) else ""
+        return {"field": "body", "reason": f"not valid JSON: {why}{at}"}
+    if parts == ("body",) and kind == "missing":
+        return {"field": "body", "reason": "a JSON body is required"}
+    location = [str(part) for part in parts if part != "body"]
+    field = ".".join(
+        location[1:] if location[:1] in (["query"], ["path"], ["header"], ["cookie"]) else location
+    )
+    return {"field": field or "request", "reason": error.get("msg", "invalid")}
+
+
 def error_body(
     status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
@@ -135,16 +153,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        details = []
-        for error in exc.errors():
-            location = [str(part) for part in error.get("loc", ()) if part != "body"]
-            field = ".".join(
-                location[1:]
-                if location[:1] in (["query"], ["path"], ["header"], ["cookie"])
-                else location
-            )
-            details.append({"field": field or "request", "reason": error.get("msg", "invalid")})
-        return _respond(request, 422, "invalid", "the request is not valid", details)
+        details = [validation_detail(error) for error in exc.errors()]
+        shown = "; ".join(f"{d['field']}: {d['reason']}" for d in details[:3])
+        if len(details) > 3:
+            shown += f" (and {len(details) - 3} more)"
+        return _respond(request, 422, "invalid", shown or "the request is not valid", details)
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError) -> Response:
