@@ -103,6 +103,11 @@ def test_an_administrator_sends_again_what_may_have_been_sent(app: object) -> No
     rows = {r["key"]: r for r in notify_admin.outbox(store, later)}
     row = rows[crash[0]]
     assert row["shown_state"] == "may have been sent"
+    # Counted by the database: within its lease the row is sending, after it uncertain.
+    during, after = notify_admin.counts(store, NOW), notify_admin.counts(store, later)
+    assert during["sending"] == 1 and "may have been sent" not in during
+    assert after["may have been sent"] == 1 and "sending" not in after
+    assert sum(during.values()) == sum(after.values()) == len(rows)
     admin = login(app, "admin")
     page = admin.get("/notifications/sent?state=may have been sent")
     assert page.status_code == 200 and "Send again" in page.text

@@ -170,11 +170,7 @@ def send_due(
     with store.reading() as conn:
         settings = read_settings(conn)
         rows = stored.sendable(conn, now, BATCH)
-        report.uncertain = sum(
-            1
-            for r in stored.read_outbox(conn, limit=10_000, states=("sending",))
-            if r.lease_until is not None and _aware(r.lease_until) < now
-        )
+        report.uncertain = stored.count_lapsed(conn, now)
     token = secrets.token_hex(16)  # this sender's name on the rows it takes
     key: str | None = None
     for row in rows:
@@ -190,11 +186,6 @@ def send_due(
             after_send(row.key)
         report.outcomes.append(_record(store, row, token, now, error))
     return report
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    # SQLite gives back naive datetimes (stored as UTC).
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def _send(settings: NotificationSettings, row: Any, key: str | None) -> str | None:

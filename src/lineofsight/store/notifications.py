@@ -149,6 +149,12 @@ def count_by_state(conn: Connection) -> dict[str, int]:
     return {state: count for state, count in rows}
 
 
+def count_lapsed(conn: Connection, now: dt.datetime) -> int:
+    """Rows "sending" whose lease ran out before `now`: their sender stopped mid-send."""
+    query = select(func.count()).where(outbox.c.state == "sending", outbox.c.lease_until < now)
+    return int(conn.execute(query).scalar_one())
+
+
 def requeue(conn: Connection, row_id: int, now: dt.datetime) -> bool:
     """Send a failed row, or one that may have been sent, again (an admin's decision)."""
     result = conn.execute(
