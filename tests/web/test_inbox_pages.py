@@ -88,6 +88,7 @@ def test_the_home_page_of_an_account_without_a_person(client: TestClient) -> Non
     page = client.get("/")
     assert page.status_code == 200
     assert "not linked to a person" in page.text
+    assert "<code>los user change USERNAME --person ID</code>" in page.text  # not `user add`
 
 
 def test_a_check_in_link_names_the_period_due(client: TestClient) -> None:

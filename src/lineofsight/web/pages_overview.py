@@ -418,7 +418,8 @@ def alignment(
     if unit and keep_unit is None:
         problems.append(f"unit: no unit {unit!r} you may see: showing every unit")
     keep = snap.subtree(keep_unit) if keep_unit is not None else None
-    selected, per_rule = [], {}
+    selected: list[tuple[Any, str | None]] = []
+    per_rule: dict[str, list[Any]] = {}  # code -> [code, name, severity, count]
     for finding in sorted(report.findings, key=lambda f: (f.severity.rank, f.code, f.subject.id)):
         where = item_unit(snap, finding.subject.kind, finding.subject.id)
         if where is not None and not may_read(units, where):
