@@ -74,6 +74,14 @@ def test_bad_query_values_name_the_field(api_as) -> None:  # type: ignore[no-unt
     error = assert_error(api.get("/kpis/revenue/explain", params={"from": "2026-01"}), 422)
     assert error["details"][0]["field"] == "to"
     assert_error(api.get("/status", params={"unit": "nowhere"}), 404, "not_found")
+    explain = "/kpis/revenue/explain"
+    error = assert_error(api.get(explain, params={"from": "2026-01", "to": "2026-13"}), 422)
+    assert error["details"][0]["field"] == "to"
+    assert error["message"].startswith("to: '2026-13' is not a valid period")
+    assert "--" not in error["message"]  # the API's field, not the command line's option
+    params = {"from": "2026-01", "to": "2026-03", "unit": "nowhere"}
+    error = assert_error(api.get(explain, params=params), 404, "not_found")
+    assert error["message"] == "unit 'nowhere' not found"
 
 
 def test_no_credentials_or_a_bad_token_is_401(api_as, client: TestClient) -> None:  # type: ignore[no-untyped-def]

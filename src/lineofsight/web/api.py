@@ -179,12 +179,18 @@ def kpi_explain(
     org = organization(cache)
     found = kpi_or_404(org, kpi_id)
     tree = cache.unit_tree()
+    if unit is not None and unit not in tree.parents:
+        raise not_found(f"unit '{unit}'")
     require(account, "read", tree, unit or found.unit)
     try:
         result = explain_change(cache.store, kpi_id, from_period, to_period, depth=depth, unit=unit)
     except InputError as exc:
-        reason = exc.summary.replace("--from", "from").replace("--to", "to")
-        field = "from" if "--from" in exc.summary else "to" if "--to" in exc.summary else "kpi"
+        # The service names the command line's options ("--to '2026-13' is not..."): the
+        # API names its query fields, as every other message does ("to: '2026-13' ...").
+        reason = exc.summary
+        for option in ("from", "to", "unit", "depth"):
+            reason = reason.replace(f"--{option} ", f"{option}: ").replace(f"--{option}", option)
+        field = next((o for o in ("from", "to", "unit", "depth") if f"--{o}" in exc.summary), "kpi")
         raise UsageError(reason, [Problem(field, 0, reason)]) from None
     readable = readable_units(account, tree)
     units = {k.id: k.unit for k in org.kpis}
