@@ -31,6 +31,14 @@ json`), with its peak memory:
   for last up to date and makes that of the turn ahead; before each run the turn's kept
   scorecard is deleted, so that each load makes it again); the output is checked to be byte
   for byte that of a status computed in full;
+- the first status of a store: no scorecard kept for any date, then a one-row `los load`
+  (a write to a store where no status was asked yet keeps today's scorecard itself), then
+  `los status --format json` without a date, as a new user runs it; checked to be byte for
+  byte a status computed in full;
+- a month end kept by the keeper: the month end's kept scorecard deleted, then the daily
+  scorecard keeper (`los serve`'s scheduler, `los jobs --due`, `los refresh --due`: job
+  `scorecard:keep`) run as of 2026-11-23, a week before, with no write since; then the first
+  status as of 2026-11-30; checked against a status in full;
 - DuckDB: `bench/status_duckdb.py`'s query over a DuckDB copy of the same data (made before
   timing), in a fresh `python -c` process, writing the same JSON document; its KPI, objective
   and unit rows are checked to agree with those of `los status` in full, before any write
@@ -43,6 +51,7 @@ json`), with its peak memory:
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
@@ -129,6 +138,17 @@ def _best(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
 
 def _status(url: str, output: Path | None = None, as_of: str = AS_OF) -> tuple[float, float, float]:
     return _run([LOS, "status", "--as-of", as_of, "--format", "json", "--db", url], output)
+
+
+# The daily keeper's job as `los jobs --due` runs it, on a given day (the clock's otherwise).
+_KEEPER = """
+import datetime as dt, sys
+from lineofsight.services.snapshots import keep_ready
+from lineofsight.store.database import Store
+store = Store(sys.argv[1])
+print(keep_ready(store, dt.date.fromisoformat(sys.argv[2])))
+store.close()
+"""
 
 
 def _changed_strategy(folder: Path, cache: Path, run: int) -> Path:
@@ -255,6 +275,32 @@ def measure(cache: Path, work: Path, kpis: int, runs: int) -> dict[str, Any]:
     )
     _same_as_full(database, url, folder / "month_end.json", MONTH_END)
     print("  the month end's status: the same bytes as computed in full")
+    first, first_loads = [], []
+    today = dt.date.today().isoformat()
+    for run in range(runs):
+        _forget_snapshots(database)
+        first_loads.append(_checkin(folder, url, 2 * runs + run)[2])
+        first.append(_run([LOS, "status", "--format", "json", "--db", url], folder / "first.json"))
+    _same_as_full(database, url, folder / "first.json", today)
+    print(
+        f"  the first status of a store (today, {today}, after a one-row load): "
+        f"{_best(first)[0]:.2f} s (the same bytes as computed in full; the load "
+        f"{_best(first_loads)[0]:.2f} s)",
+        flush=True,
+    )
+    kept_end, keepers = [], []
+    for _ in range(runs):
+        with sqlite3.connect(database) as conn:
+            conn.execute("DELETE FROM scorecard_snapshots WHERE as_of = ?", (MONTH_END,))
+            conn.execute("DELETE FROM scorecard_patches WHERE as_of = ?", (MONTH_END,))
+        keepers.append(_run([sys.executable, "-c", _KEEPER, url, "2026-11-23"]))
+        kept_end.append(_status(url, folder / "kept_end.json", MONTH_END))
+    _same_as_full(database, url, folder / "kept_end.json", MONTH_END)
+    print(
+        f"  a month end kept by the keeper a week before: {_best(kept_end)[0]:.2f} s (the same "
+        f"bytes as computed in full; the keeper {_best(keepers)[0]:.2f} s)",
+        flush=True,
+    )
     duck = folder / "store.duckdb"
     if not duck.exists() or duck.stat().st_mtime < source.stat().st_mtime:
         print("  copying the store into DuckDB (once, not timed) ...", flush=True)
@@ -277,6 +323,10 @@ def measure(cache: Path, work: Path, kpis: int, runs: int) -> dict[str, Any]:
         "after": _best(after),
         "load": _best(loads),
         "new_day": _best(new_day),
+        "first": _best(first),
+        "first_load": _best(first_loads),
+        "kept_end": _best(kept_end),
+        "keeper": _best(keepers),
         "duckdb": _best(duckdb),
         "agreement": agreement,
     }
@@ -296,6 +346,19 @@ def _same_as_full(database: Path, url: str, output: Path, as_of: str) -> None:
         raise SystemExit(f"the status of {as_of} in {output.name} differs from a full one")
 
 
+COLUMNS = (
+    "full",
+    "cold",
+    "warm",
+    "after",
+    "new_day",
+    "month_end",
+    "first",
+    "kept_end",
+    "duckdb",
+)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
@@ -308,21 +371,18 @@ def main() -> int:
     print("Each cell: best wall time (s) / best CPU time (s) / peak memory (MB).")
     print(
         "| KPIs | in full | cold (after an apply) | warm | after a check-in | a new as-of day "
-        "| a month end | DuckDB |"
+        "| a month end | first of a store | a month end, kept by the keeper | DuckDB |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in table:
         cells = [f"{row['kpis']:,}"]
-        for name in ("full", "cold", "warm", "after", "new_day", "month_end", "duckdb"):
+        for name in COLUMNS:
             wall, cpu, peak = row[name]
             cells.append(f"{wall:.2f} / {cpu:.2f} / {peak:,.0f}")
         print("| " + " | ".join(cells) + " |")
     if len(table) > 1:
         first, last = table[0], table[-1]
-        growth = ", ".join(
-            f"{name} x{last[name][0] / first[name][0]:.1f}"
-            for name in ("full", "cold", "warm", "after", "new_day", "month_end", "duckdb")
-        )
+        growth = ", ".join(f"{name} x{last[name][0] / first[name][0]:.1f}" for name in COLUMNS)
         print(f"\ntime from {first['kpis']:,} to {last['kpis']:,} KPIs: {growth}")
     print()
     for row in table:
@@ -332,6 +392,8 @@ def main() -> int:
             ("warm", "warm"),
             ("after", "after a check-in"),
             ("new_day", "a new as-of day"),
+            ("first", "the first status of a store (after its first write)"),
+            ("kept_end", "a month end kept by the keeper"),
         ):
             wall, _cpu, peak = row[name]
             goal = (
@@ -354,6 +416,8 @@ def main() -> int:
             ("apply", "the apply before the cold status"),
             ("load", "the load of one row before a status after a check-in"),
             ("month_end_load", "the load of one row before the month end's status"),
+            ("first_load", "the load of one row before the first status of a store"),
+            ("keeper", "the keeper's run a week before the month end"),
         ):
             print(f"  {label}: {' / '.join(f'{v:,.2f}' for v in row[name])} (s / CPU s / MB)")
         print(f"  agreement with DuckDB: {row['agreement']}")
