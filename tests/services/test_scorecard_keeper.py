@@ -1,7 +1,8 @@
 """No reader computes a scorecard in full in normal use: a write to a store where no status
 was asked yet keeps today's scorecard, and the daily keeper (`scorecard:keep`, run by `los
-serve`'s scheduler, `los jobs --due` and `los refresh --due`) keeps today's and the next
-period turn's ready, however long since the last write. Each kept scorecard is the one a
+serve`'s scheduler, `los jobs --due` and `los refresh --due`) keeps today's, the next
+period turn's and the one the home page compares today with ready, however long since the
+last write. Each kept scorecard is the one a
 full computation gives; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from lineofsight.services.evaluate import (
     read_measurement_frame,
 )
 from lineofsight.services.init import init_workspace
-from lineofsight.services.snapshots import AHEAD_DAYS, CARRY_SHARE, keep_ready, scorecard
+from lineofsight.services.snapshots import (
+    AHEAD_DAYS,
+    CARRY_SHARE,
+    compared_day,
+    keep_ready,
+    scorecard,
+)
 from lineofsight.store.database import Store
 from lineofsight.store.scorecards import (
     read_kpi_groups,
@@ -134,19 +141,23 @@ def test_the_keeper_keeps_a_day_and_its_next_turn_ready(store: Store, scored: li
     assert first is not None
     day = first - dt.timedelta(days=3)
     assert _turn(store, day) == first
+    before = compared_day(day, read_definition_frames(store).calendar)
+    assert before < day
     _forget(store)
     summary = keep_ready(store, today=day)
     assert summary == (
-        f"the scorecard of {day.isoformat()} kept; that of {first.isoformat()} made ahead"
+        f"the scorecards of {day.isoformat()} and {before.isoformat()} kept; "
+        f"that of {first.isoformat()} made ahead"
     )
     with store.reading() as conn:
         marks = read_marks(conn)
-        for kept_day in (day, first):
+        for kept_day in (day, first, before):
             kept = read_snapshot(conn, kept_day, True)
             assert kept is not None and kept.marks == marks
-        assert read_newest_key(conn) == (day, True)  # the turn is marked ahead
+        # The turn and the day compared with are marked ahead: writes keep today's.
+        assert read_newest_key(conn) == (day, True)
     scored.clear()
-    for kept_day in (day, first):
+    for kept_day in (day, first, before):
         _same_as_full(store, kept_day)
     assert scored == []
     # Run again the same day: both up to date, nothing computed.
@@ -160,7 +171,10 @@ def test_the_keeper_makes_no_turn_more_than_a_week_away(store: Store) -> None:
     day = first - dt.timedelta(days=AHEAD_DAYS + 1)
     assert _turn(store, day, AHEAD_DAYS) is None
     _forget(store)
-    assert keep_ready(store, today=day) == f"the scorecard of {day.isoformat()} kept"
+    before = compared_day(day, read_definition_frames(store).calendar)
+    assert keep_ready(store, today=day) == (
+        f"the scorecards of {day.isoformat()} and {before.isoformat()} kept"
+    )
     with store.reading() as conn:
         assert read_snapshot(conn, day, True) is not None
         assert read_snapshot(conn, first, True) is None
@@ -188,8 +202,33 @@ def test_cron_runs_the_keeper_once_a_day(los: Los, workdir: Path, command: tuple
     assert [j["key"] for j in listed] == ["scorecard:keep"]
     ran = los(*command)
     assert ran.exit_code == 0, ran.output
-    assert f"ran scorecard:keep: the scorecard of {dt.date.today().isoformat()} kept" in (
+    assert f"ran scorecard:keep: the scorecards of {dt.date.today().isoformat()} and " in (
         ran.stdout
     )
     again = los(*command)
     assert again.stdout.strip() == "Nothing is due."
+
+
+def test_a_fresh_web_apps_home_page_reads_the_kept_scorecards(
+    db_url: str, tmp_path: Path, scored: list[object]
+) -> None:
+    """After the keeper's run, the first home page of a new app server (today's scorecard
+    and the one it compares with) scores no KPI."""
+    from lineofsight.web.app import create_app
+    from tests.web.site import build_site, login
+
+    site = build_site(db_url, tmp_path / "ws")
+    opened = Store(site.url)
+    try:
+        keep_ready(opened)
+    finally:
+        opened.close()
+    app = create_app(site.url, secret_key="keeper-test-key")
+    try:
+        admin = login(app, "admin")
+        scored.clear()
+        page = admin.get("/")
+        assert page.status_code == 200, page.text
+        assert scored == []
+    finally:
+        app.state.store.close()

@@ -265,20 +265,41 @@ def refresh_kept(store: Store, today: dt.date | None = None) -> None:
 def keep_ready(store: Store, today: dt.date | None = None) -> str:
     """The scheduled keeper (`services.jobs`, daily): today's scorecard (default the clock's
     day; what `los status` without a date shows) kept up to date, carried from the nearest
-    kept date when there is one, and the next turn's made ahead when it is at most
-    `AHEAD_DAYS` away, so that neither the first status of a day nor that of a month end
-    more than a week after the last write is computed by its reader. A one-line summary."""
+    kept date when there is one; the next turn's made ahead when it is at most `AHEAD_DAYS`
+    away; and that of the day the home page compares today with (`compared_day`), so that
+    neither the first status of a day, nor that of a month end more than a week after the
+    last write, nor a fresh web app's first home page computes one in full. A one-line
+    summary."""
     day = today or dt.date.today()
     with store.plain_reading() as plain, _reading(store, plain) as conn:
         groups = read_kpi_groups(conn)
     if groups is None or not groups[2]:
         return "no KPIs: no scorecard to keep"
+    calendar = m.Calendar(groups[0], groups[1])
+    before = compared_day(day, calendar)
+    if before != day:
+        # Marked as made ahead, and first: the date a write keeps up to date stays today's.
+        _ready(store, before, True, ahead=True)
     scorecard(store, None, day.isoformat())
     turn = _ready_turn(store, groups, day, True)
-    line = f"the scorecard of {day.isoformat()} kept"
+    line = f"the scorecards of {day.isoformat()} and {before.isoformat()} kept"
     if turn is not None:
         return f"{line}; that of {turn.isoformat()} made ahead"
     return line
+
+
+def compared_day(day: dt.date, calendar: m.Calendar) -> dt.date:
+    """The as-of date the home page compares the scorecard of `day` with: the last day
+    before the monthly period `day` evaluates (`web.pages_overview`); `day` itself when
+    that is before the first supported date."""
+    from lineofsight.domain.periods import PeriodError, check_date
+    from lineofsight.engine.calendar import evaluation_period
+
+    month = evaluation_period(m.Frequency.MONTHLY, day, calendar)
+    try:
+        return check_date(month.start - dt.timedelta(days=1))
+    except PeriodError:
+        return day
 
 
 def _ready_turn(
@@ -406,6 +427,7 @@ __all__ = [
     "PATCH_SHARE",
     "SECTIONS",
     "Scorecard",
+    "compared_day",
     "decode",
     "encode",
     "encode_patch",
