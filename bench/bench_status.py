@@ -163,10 +163,30 @@ def _changed_strategy(folder: Path, cache: Path, run: int) -> Path:
     return path
 
 
+def _execute(database: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
+    """Run statements on the store in one transaction, the connection closed after it (one
+    left open would keep the store's write-ahead log from being folded in)."""
+    conn = sqlite3.connect(database)
+    try:
+        with conn:
+            for sql, params in statements:
+                conn.execute(sql, params)
+    finally:
+        conn.close()
+
+
 def _forget_snapshots(database: Path) -> None:
-    with sqlite3.connect(database) as conn:
-        conn.execute("DELETE FROM scorecard_snapshots")
-        conn.execute("DELETE FROM scorecard_patches")
+    _execute(
+        database, ("DELETE FROM scorecard_snapshots", ()), ("DELETE FROM scorecard_patches", ())
+    )
+
+
+def _forget_month_end(database: Path) -> None:
+    _execute(
+        database,
+        ("DELETE FROM scorecard_snapshots WHERE as_of = ?", (MONTH_END,)),
+        ("DELETE FROM scorecard_patches WHERE as_of = ?", (MONTH_END,)),
+    )
 
 
 def _agreement(ours: dict[str, Any], theirs: dict[str, Any]) -> str:
@@ -196,12 +216,15 @@ def _agreement(ours: dict[str, Any], theirs: dict[str, Any]) -> str:
 
 def _checkin(folder: Path, url: str, run: int) -> tuple[str, float, tuple[float, float, float]]:
     """Load a one-row file replacing the value of the store's first measured KPI."""
-    with sqlite3.connect(folder / "store.db") as conn:
+    conn = sqlite3.connect(folder / "store.db")
+    try:
         kpi_id, unit_id, stored = conn.execute(
             "SELECT k.id, k.unit_id, m.value FROM kpis k JOIN measurements m ON m.kpi_id = k.id "
             "AND m.unit_id = k.unit_id AND m.period = '2026-10' WHERE k.formula IS NULL "
             "AND k.ratio_scale IS NULL AND k.direction != 'range' ORDER BY k.position LIMIT 1"
         ).fetchone()
+    finally:
+        conn.close()
     value = round(stored * 0.5 + 0.001 * (run + 1), 6)  # within the KPI's bounds
     csv = folder / f"checkin{run}.csv"
     csv.write_text(f"kpi,unit,period,value\n{kpi_id},{unit_id},2026-10,{value}\n")
@@ -264,9 +287,7 @@ def measure(cache: Path, work: Path, kpis: int, runs: int) -> dict[str, Any]:
     print(f"  a new as-of day: {_best(new_day)[0]:.2f} s (the same bytes as computed in full)")
     month_end, writes = [], []
     for run in range(runs):
-        with sqlite3.connect(database) as conn:
-            conn.execute("DELETE FROM scorecard_snapshots WHERE as_of = ?", (MONTH_END,))
-            conn.execute("DELETE FROM scorecard_patches WHERE as_of = ?", (MONTH_END,))
+        _forget_month_end(database)
         writes.append(_checkin(folder, url, runs + run)[2])
         month_end.append(_status(url, folder / "month_end.json", MONTH_END))
     print(
@@ -290,9 +311,7 @@ def measure(cache: Path, work: Path, kpis: int, runs: int) -> dict[str, Any]:
     )
     kept_end, keepers = [], []
     for _ in range(runs):
-        with sqlite3.connect(database) as conn:
-            conn.execute("DELETE FROM scorecard_snapshots WHERE as_of = ?", (MONTH_END,))
-            conn.execute("DELETE FROM scorecard_patches WHERE as_of = ?", (MONTH_END,))
+        _forget_month_end(database)
         keepers.append(_run([sys.executable, "-c", _KEEPER, url, "2026-11-23"]))
         kept_end.append(_status(url, folder / "kept_end.json", MONTH_END))
     _same_as_full(database, url, folder / "kept_end.json", MONTH_END)
@@ -336,7 +355,15 @@ def _same_as_full(database: Path, url: str, output: Path, as_of: str) -> None:
     """Check that `output` holds the bytes of a status of `as_of` computed in full (on a copy
     of the store with no kept scorecard)."""
     copy = database.parent / "check.db"
-    shutil.copyfile(database, copy)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    # A consistent copy, with what the write-ahead log holds.
+    source, target = sqlite3.connect(database), sqlite3.connect(copy)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
     try:
         _forget_snapshots(copy)
         _status(f"sqlite:///{copy}", database.parent / "full.json", as_of)
