@@ -232,3 +232,20 @@ def test_a_fresh_web_apps_home_page_reads_the_kept_scorecards(
         assert scored == []
     finally:
         app.state.store.close()
+
+
+def test_the_first_apply_of_a_store_keeps_no_scorecard_of_no_values(
+    los: Los, workdir: Path
+) -> None:
+    """Its load follows and would score everything again: the apply does not score first."""
+    import lineofsight.examples
+
+    assert los.db_url is not None
+    strategy = Path(lineofsight.examples.__file__).parent / "manufacturing" / "strategy.yaml"
+    assert los("apply", str(strategy)).exit_code == 0
+    opened = Store(los.db_url)
+    try:
+        with opened.reading() as conn:
+            assert read_newest_key(conn) is None
+    finally:
+        opened.close()

@@ -243,7 +243,7 @@ def refresh_kept(store: Store, today: dt.date | None = None) -> None:
     due) when it is at most `AHEAD_DAYS` away, so that the next status of either date, or of
     any day between, reads it as it is. Before any status, that date is `today` (default the
     clock's): what `los status` without a date shows, so that the first status of a store
-    reads a kept scorecard too.
+    with values reads a kept scorecard too.
 
     Each is brought up to date as a status would (the KPIs written scored again and saved as
     a patch), else computed in full (a change of the definitions, a write of more than a
@@ -253,8 +253,11 @@ def refresh_kept(store: Store, today: dt.date | None = None) -> None:
         with store.plain_reading() as plain, _reading(store, plain) as conn:
             newest = read_newest_key(conn)
             groups = read_kpi_groups(conn)
-        if groups is None or not groups[2]:
-            return  # no KPIs: nothing to score
+            values = newest is not None or read_marks(conn).load_id > 0
+        if groups is None or not groups[2] or not values:
+            # No KPIs, or no value yet (the first apply of a store: its load follows, and
+            # would score everything again).
+            return
         day, lag = newest if newest is not None else (today or dt.date.today(), True)
         _ready(store, day, lag, ahead=False)
         _ready_turn(store, groups, day, lag)
