@@ -285,7 +285,9 @@ def keep_ready(store: Store, today: dt.date | None = None) -> str:
         _ready(store, before, True, ahead=True)
     scorecard(store, None, day.isoformat())
     turn = _ready_turn(store, groups, day, True)
-    line = f"the scorecards of {day.isoformat()} and {before.isoformat()} kept"
+    line = f"the scorecard of {day.isoformat()} kept"
+    if before != day:
+        line = f"the scorecards of {day.isoformat()} and {before.isoformat()} kept"
     if turn is not None:
         return f"{line}; that of {turn.isoformat()} made ahead"
     return line
