@@ -31,6 +31,14 @@ json`), with its peak memory:
   for last up to date and makes that of the turn ahead; before each run the turn's kept
   scorecard is deleted, so that each load makes it again); the output is checked to be byte
   for byte that of a status computed in full;
+- the first status of a store: no scorecard kept for any date, then a one-row `los load`
+  (a write to a store where no status was asked yet keeps today's scorecard itself), then
+  `los status --format json` without a date, as a new user runs it; checked to be byte for
+  byte a status computed in full;
+- a month end kept by the keeper: the month end's kept scorecard deleted, then the daily
+  scorecard keeper (`los serve`'s scheduler, `los jobs --due`, `los refresh --due`: job
+  `scorecard:keep`) run as of 2026-11-23, a week before, with no write since; then the first
+  status as of 2026-11-30; checked against a status in full;
 - DuckDB: `bench/status_duckdb.py`'s query over a DuckDB copy of the same data (made before
   timing), in a fresh `python -c` process, writing the same JSON document; its KPI, objective
   and unit rows are checked to agree with those of `los status` in full, before any write
@@ -43,6 +51,7 @@ json`), with its peak memory:
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
@@ -131,6 +140,17 @@ def _status(url: str, output: Path | None = None, as_of: str = AS_OF) -> tuple[f
     return _run([LOS, "status", "--as-of", as_of, "--format", "json", "--db", url], output)
 
 
+# The daily keeper's job as `los jobs --due` runs it, on a given day (the clock's otherwise).
+_KEEPER = """
+import datetime as dt, sys
+from lineofsight.services.snapshots import keep_ready
+from lineofsight.store.database import Store
+store = Store(sys.argv[1])
+print(keep_ready(store, dt.date.fromisoformat(sys.argv[2])))
+store.close()
+"""
+
+
 def _changed_strategy(folder: Path, cache: Path, run: int) -> Path:
     """The generated strategy file with the first KPI's tolerance changed (by `run`)."""
     text = (cache / "strategy.yaml").read_text()
@@ -143,10 +163,30 @@ def _changed_strategy(folder: Path, cache: Path, run: int) -> Path:
     return path
 
 
+def _execute(database: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
+    """Run statements on the store in one transaction, the connection closed after it (one
+    left open would keep the store's write-ahead log from being folded in)."""
+    conn = sqlite3.connect(database)
+    try:
+        with conn:
+            for sql, params in statements:
+                conn.execute(sql, params)
+    finally:
+        conn.close()
+
+
 def _forget_snapshots(database: Path) -> None:
-    with sqlite3.connect(database) as conn:
-        conn.execute("DELETE FROM scorecard_snapshots")
-        conn.execute("DELETE FROM scorecard_patches")
+    _execute(
+        database, ("DELETE FROM scorecard_snapshots", ()), ("DELETE FROM scorecard_patches", ())
+    )
+
+
+def _forget_month_end(database: Path) -> None:
+    _execute(
+        database,
+        ("DELETE FROM scorecard_snapshots WHERE as_of = ?", (MONTH_END,)),
+        ("DELETE FROM scorecard_patches WHERE as_of = ?", (MONTH_END,)),
+    )
 
 
 def _agreement(ours: dict[str, Any], theirs: dict[str, Any]) -> str:
@@ -176,12 +216,15 @@ def _agreement(ours: dict[str, Any], theirs: dict[str, Any]) -> str:
 
 def _checkin(folder: Path, url: str, run: int) -> tuple[str, float, tuple[float, float, float]]:
     """Load a one-row file replacing the value of the store's first measured KPI."""
-    with sqlite3.connect(folder / "store.db") as conn:
+    conn = sqlite3.connect(folder / "store.db")
+    try:
         kpi_id, unit_id, stored = conn.execute(
             "SELECT k.id, k.unit_id, m.value FROM kpis k JOIN measurements m ON m.kpi_id = k.id "
             "AND m.unit_id = k.unit_id AND m.period = '2026-10' WHERE k.formula IS NULL "
             "AND k.ratio_scale IS NULL AND k.direction != 'range' ORDER BY k.position LIMIT 1"
         ).fetchone()
+    finally:
+        conn.close()
     value = round(stored * 0.5 + 0.001 * (run + 1), 6)  # within the KPI's bounds
     csv = folder / f"checkin{run}.csv"
     csv.write_text(f"kpi,unit,period,value\n{kpi_id},{unit_id},2026-10,{value}\n")
@@ -244,9 +287,7 @@ def measure(cache: Path, work: Path, kpis: int, runs: int) -> dict[str, Any]:
     print(f"  a new as-of day: {_best(new_day)[0]:.2f} s (the same bytes as computed in full)")
     month_end, writes = [], []
     for run in range(runs):
-        with sqlite3.connect(database) as conn:
-            conn.execute("DELETE FROM scorecard_snapshots WHERE as_of = ?", (MONTH_END,))
-            conn.execute("DELETE FROM scorecard_patches WHERE as_of = ?", (MONTH_END,))
+        _forget_month_end(database)
         writes.append(_checkin(folder, url, runs + run)[2])
         month_end.append(_status(url, folder / "month_end.json", MONTH_END))
     print(
@@ -255,6 +296,30 @@ def measure(cache: Path, work: Path, kpis: int, runs: int) -> dict[str, Any]:
     )
     _same_as_full(database, url, folder / "month_end.json", MONTH_END)
     print("  the month end's status: the same bytes as computed in full")
+    first, first_loads = [], []
+    today = dt.date.today().isoformat()
+    for run in range(runs):
+        _forget_snapshots(database)
+        first_loads.append(_checkin(folder, url, 2 * runs + run)[2])
+        first.append(_run([LOS, "status", "--format", "json", "--db", url], folder / "first.json"))
+    _same_as_full(database, url, folder / "first.json", today)
+    print(
+        f"  the first status of a store (today, {today}, after a one-row load): "
+        f"{_best(first)[0]:.2f} s (the same bytes as computed in full; the load "
+        f"{_best(first_loads)[0]:.2f} s)",
+        flush=True,
+    )
+    kept_end, keepers = [], []
+    for _ in range(runs):
+        _forget_month_end(database)
+        keepers.append(_run([sys.executable, "-c", _KEEPER, url, "2026-11-23"]))
+        kept_end.append(_status(url, folder / "kept_end.json", MONTH_END))
+    _same_as_full(database, url, folder / "kept_end.json", MONTH_END)
+    print(
+        f"  a month end kept by the keeper a week before: {_best(kept_end)[0]:.2f} s (the same "
+        f"bytes as computed in full; the keeper {_best(keepers)[0]:.2f} s)",
+        flush=True,
+    )
     duck = folder / "store.duckdb"
     if not duck.exists() or duck.stat().st_mtime < source.stat().st_mtime:
         print("  copying the store into DuckDB (once, not timed) ...", flush=True)
@@ -277,6 +342,10 @@ def measure(cache: Path, work: Path, kpis: int, runs: int) -> dict[str, Any]:
         "after": _best(after),
         "load": _best(loads),
         "new_day": _best(new_day),
+        "first": _best(first),
+        "first_load": _best(first_loads),
+        "kept_end": _best(kept_end),
+        "keeper": _best(keepers),
         "duckdb": _best(duckdb),
         "agreement": agreement,
     }
@@ -286,7 +355,15 @@ def _same_as_full(database: Path, url: str, output: Path, as_of: str) -> None:
     """Check that `output` holds the bytes of a status of `as_of` computed in full (on a copy
     of the store with no kept scorecard)."""
     copy = database.parent / "check.db"
-    shutil.copyfile(database, copy)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    # A consistent copy, with what the write-ahead log holds.
+    source, target = sqlite3.connect(database), sqlite3.connect(copy)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
     try:
         _forget_snapshots(copy)
         _status(f"sqlite:///{copy}", database.parent / "full.json", as_of)
@@ -294,6 +371,19 @@ def _same_as_full(database: Path, url: str, output: Path, as_of: str) -> None:
         copy.unlink(missing_ok=True)
     if output.read_bytes() != (database.parent / "full.json").read_bytes():
         raise SystemExit(f"the status of {as_of} in {output.name} differs from a full one")
+
+
+COLUMNS = (
+    "full",
+    "cold",
+    "warm",
+    "after",
+    "new_day",
+    "month_end",
+    "first",
+    "kept_end",
+    "duckdb",
+)
 
 
 def main() -> int:
@@ -308,21 +398,18 @@ def main() -> int:
     print("Each cell: best wall time (s) / best CPU time (s) / peak memory (MB).")
     print(
         "| KPIs | in full | cold (after an apply) | warm | after a check-in | a new as-of day "
-        "| a month end | DuckDB |"
+        "| a month end | first of a store | a month end, kept by the keeper | DuckDB |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in table:
         cells = [f"{row['kpis']:,}"]
-        for name in ("full", "cold", "warm", "after", "new_day", "month_end", "duckdb"):
+        for name in COLUMNS:
             wall, cpu, peak = row[name]
             cells.append(f"{wall:.2f} / {cpu:.2f} / {peak:,.0f}")
         print("| " + " | ".join(cells) + " |")
     if len(table) > 1:
         first, last = table[0], table[-1]
-        growth = ", ".join(
-            f"{name} x{last[name][0] / first[name][0]:.1f}"
-            for name in ("full", "cold", "warm", "after", "new_day", "month_end", "duckdb")
-        )
+        growth = ", ".join(f"{name} x{last[name][0] / first[name][0]:.1f}" for name in COLUMNS)
         print(f"\ntime from {first['kpis']:,} to {last['kpis']:,} KPIs: {growth}")
     print()
     for row in table:
@@ -332,6 +419,8 @@ def main() -> int:
             ("warm", "warm"),
             ("after", "after a check-in"),
             ("new_day", "a new as-of day"),
+            ("first", "the first status of a store (after its first write)"),
+            ("kept_end", "a month end kept by the keeper"),
         ):
             wall, _cpu, peak = row[name]
             goal = (
@@ -354,6 +443,8 @@ def main() -> int:
             ("apply", "the apply before the cold status"),
             ("load", "the load of one row before a status after a check-in"),
             ("month_end_load", "the load of one row before the month end's status"),
+            ("first_load", "the load of one row before the first status of a store"),
+            ("keeper", "the keeper's run a week before the month end"),
         ):
             print(f"  {label}: {' / '.join(f'{v:,.2f}' for v in row[name])} (s / CPU s / MB)")
         print(f"  agreement with DuckDB: {row['agreement']}")

@@ -112,7 +112,10 @@ def test_the_scheduled_sender_runs_once_until_it_is_due_again(
 ) -> None:
     monkeypatch.setenv("LOS_SECRET_KEY", SECRET)
     listed = json.loads(los("jobs", "--format", "json").stdout)["jobs"]
-    assert [(j["key"], j["schedule"]) for j in listed] == [("notify:send", "hourly")]
+    assert [(j["key"], j["schedule"]) for j in listed] == [
+        ("notify:send", "hourly"),
+        ("scorecard:keep", "daily"),  # the scorecard keeper of a store with KPIs
+    ]
     ran = los("notify", "--due")
     assert ran.exit_code == 0, ran.output
     sent = len(smtp.messages)

@@ -363,7 +363,11 @@ def test_los_refresh_due_runs_each_scheduled_refresh_once_until_it_is_due_again(
     sources = {"lite": {"url": facts_url}, "crm": {"url": "env:LOS_TEST_UNSET_CRM_URL"}}
     apply(los, workdir, strategy(sources, kpis))
     listed = json.loads(los("jobs", "--format", "json").stdout)["jobs"]
-    assert sorted(j["key"] for j in listed) == ["refresh:crm:hourly", "refresh:lite:daily"]
+    assert sorted(j["key"] for j in listed) == [
+        "refresh:crm:hourly",
+        "refresh:lite:daily",
+        "scorecard:keep",
+    ]
     first = los("refresh", "--due")
     assert first.exit_code == 1  # the source without its secret failed
     assert "ran refresh:lite:daily: lite: 20 rows read, added 20" in first.stdout

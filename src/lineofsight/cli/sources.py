@@ -59,9 +59,10 @@ def refresh(
         if kpis or source or all_sources or full or dry_run:
             raise UsageError("--due runs the scheduled refreshes that are due: give it alone")
         from lineofsight.cli.jobs import run_due_jobs
-        from lineofsight.services.jobs import refresh_family
+        from lineofsight.services.jobs import refresh_family, scorecard_family
 
-        run_due_jobs([refresh_family], output_format, db)
+        # The scorecard keeper too: cron's `los refresh --due` keeps the next turn ready.
+        run_due_jobs([refresh_family, scorecard_family], output_format, db)
         return
     if not kpis and not source and not all_sources:
         raise UsageError("give KPI ids, --source NAME, --all or --due")

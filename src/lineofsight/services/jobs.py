@@ -4,7 +4,7 @@ A family is a function `(store) -> list[Job]` that reads what its jobs are from 
 (e.g. one refresh per source and schedule of the strategy file). `los serve`'s scheduler and
 `los jobs --due` run `scheduled_jobs(store)`; a family's own command (`los refresh --due`)
 passes only its family's jobs to `run_due`. Job keys start with the family's name and a colon
-(`refresh:...`, `notify:...`), so that keys of two families never meet.
+(`refresh:...`, `notify:...`, `scorecard:...`), so that keys of two families never meet.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ __all__ = [
     "refresh_family",
     "refresh_job_key",
     "scheduled_jobs",
+    "scorecard_family",
 ]
 
 JobFamily = Callable[[Store], list[Job]]
@@ -96,8 +97,32 @@ def _queue_books(store: Store) -> str:
     return queue_books(store, dt.datetime.now(dt.UTC)).line()
 
 
+# Daily, after midnight: today's scorecard is carried over from yesterday's (cheap), and a
+# turn is made ahead up to a week before it, whatever the writes.
+SCORECARD_SCHEDULE = "daily"
+
+
+def scorecard_family(store: Store) -> list[Job]:
+    """The scorecard keeper (`scorecard:keep`), once the strategy has KPIs: today's scorecard
+    and the next period turn's kept ready, so that no reader computes one in full
+    (`services.snapshots.keep_ready`)."""
+    from lineofsight.store.scorecards import read_kpi_groups
+
+    with store.reading() as conn:
+        groups = read_kpi_groups(conn)
+    if groups is None or not groups[2]:
+        return []
+    return [Job("scorecard:keep", parse_schedule(SCORECARD_SCHEDULE), _keep_scorecards)]
+
+
+def _keep_scorecards(store: Store) -> str:
+    from lineofsight.services.snapshots import keep_ready
+
+    return keep_ready(store)
+
+
 # Every family of scheduled jobs; due jobs run in key order, whatever the family.
-FAMILIES: Sequence[JobFamily] = (refresh_family, notify_family, brief_family)
+FAMILIES: Sequence[JobFamily] = (refresh_family, notify_family, brief_family, scorecard_family)
 
 
 def scheduled_jobs(store: Store, families: Sequence[JobFamily] | None = None) -> list[Job]:

@@ -190,6 +190,7 @@ class ScorecardCache:
                 card = scorecard(self.store, None, day.isoformat(), previous=previous)
             else:
                 card = scorecard(self.store, period, None, previous=previous)
+            card.forget_joined()  # the pages write rows of their own
             with self._lock:
                 self._kept[(day, lag)] = card
                 self._kept.move_to_end((day, lag))

@@ -76,6 +76,10 @@ class Scorecard:
         # Each section's JSON rows changed since the scorecard was saved in full, by row
         # number (None: not saved, or to be saved in full).
         self._changes = changes
+        # Each section's JSON rows joined by commas, with the rows they were joined from, from
+        # saving the scorecard in full until they are written out (`status_json_pieces`): the
+        # two share one join of tens of megabytes, which is not held longer.
+        self._joined: dict[str, tuple[pl.Series, bytes]] = {}
         self.base: Marks | None = None  # what the scorecard saved in full covers
         self.covers: Marks | None = None  # what it covers, when that is known
 
@@ -175,6 +179,22 @@ class Scorecard:
             rows = [line.decode() for line in lines]
             self._rows[section] = pl.Series("json", rows, dtype=pl.String)
         return self._rows[section]
+
+    def joined(self, section: str, *, keep: bool = True) -> bytes:
+        """The section's JSON rows joined by the commas between them, UTF-8; kept for the
+        next call unless `keep` is off (then the one kept, if any, is let go)."""
+        rows = self.rows(section)
+        found = self._joined.pop(section, None)
+        if found is None or found[0] is not rows:
+            found = (rows, rows.str.join(",").item().encode() if len(rows) else b"")
+        if keep:
+            self._joined[section] = found
+        return found[1]
+
+    def forget_joined(self) -> None:
+        """Let go of the joined rows kept since the scorecard was saved (a holder that does
+        not write them out)."""
+        self._joined.clear()
 
     def _ends(self, section: str) -> array.array[int]:
         """Where each stored row of the section ends (the comma after it, or the end)."""
@@ -277,9 +297,16 @@ class Scorecard:
                 *units,
                 b"]}",
             ]
-        from lineofsight.services.shapes import status_document
-
-        return [status_document(self.as_of, *(self.rows(s) for s in SECTIONS)).encode()]
+        # As `shapes.status_document` writes it, from the joined rows `encode` saves too.
+        return [
+            f'{{"as_of": "{self.as_of.isoformat()}", "kpis": ['.encode(),
+            self.joined("kpis", keep=False),
+            b'], "objectives": [',
+            self.joined("objectives", keep=False),
+            b'], "units": [',
+            self.joined("units", keep=False),
+            b"]}",
+        ]
 
 
 def encode(card: Scorecard) -> bytes:
@@ -311,8 +338,7 @@ def encode(card: Scorecard) -> bytes:
             parts.append(buffer.getvalue())
         sizes[name] = len(parts[-1])
     for section in SECTIONS:
-        rows = card.rows(section)
-        parts.append(rows.str.join(",").item().encode() if len(rows) else b"")
+        parts.append(card.joined(section))
         sizes[f"{section}_json"] = len(parts[-1])
     for section in SECTIONS:
         # Where each row ends (the comma after it): a patch replaces rows without splitting

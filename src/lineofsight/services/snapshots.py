@@ -236,12 +236,14 @@ def _kept(conn: Any, day: dt.date, lag: bool) -> _Kept:
 AHEAD_DAYS = 7
 
 
-def refresh_kept(store: Store) -> None:
+def refresh_kept(store: Store, today: dt.date | None = None) -> None:
     """After a write (values, or definitions by `los apply`): bring the kept scorecard of the
     date a status asked for last up to date, and keep ready the one of the next date where
     most KPIs' rows move (`snapshot_days.next_turn`: a period's end, the day most values fall
     due) when it is at most `AHEAD_DAYS` away, so that the next status of either date, or of
-    any day between, reads it as it is.
+    any day between, reads it as it is. Before any status, that date is `today` (default the
+    clock's): what `los status` without a date shows, so that the first status of a store
+    with values reads a kept scorecard too.
 
     Each is brought up to date as a status would (the KPIs written scored again and saved as
     a patch), else computed in full (a change of the definitions, a write of more than a
@@ -250,20 +252,73 @@ def refresh_kept(store: Store) -> None:
     try:
         with store.plain_reading() as plain, _reading(store, plain) as conn:
             newest = read_newest_key(conn)
-            groups = read_kpi_groups(conn) if newest is not None else None
-        if newest is None or groups is None:
-            return  # no status asked for yet: nothing kept to keep up to date
-        day, lag = newest
+            groups = read_kpi_groups(conn)
+            values = newest is not None or read_marks(conn).load_id > 0
+        if groups is None or not groups[2] or not values:
+            # No KPIs, or no value yet (the first apply of a store: its load follows, and
+            # would score everything again).
+            return
+        day, lag = newest if newest is not None else (today or dt.date.today(), True)
         _ready(store, day, lag, ahead=False)
-        from lineofsight.services.snapshot_days import next_turn
-
-        start, due_days, counts = groups
-        calendar = m.Calendar(start, due_days)
-        turn = next_turn(counts, calendar, day, lag, CARRY_SHARE, AHEAD_DAYS)
-        if turn is not None:
-            _ready(store, turn, lag, ahead=True)
+        _ready_turn(store, groups, day, lag)
     except LineOfSightError as exc:
         log.info("the kept scorecard is brought up to date by the next status: %s", exc)
+
+
+def keep_ready(store: Store, today: dt.date | None = None) -> str:
+    """The scheduled keeper (`services.jobs`, daily): today's scorecard (default the clock's
+    day; what `los status` without a date shows) kept up to date, carried from the nearest
+    kept date when there is one; the next turn's made ahead when it is at most `AHEAD_DAYS`
+    away; and that of the day the home page compares today with (`compared_day`), so that
+    neither the first status of a day, nor that of a month end more than a week after the
+    last write, nor a fresh web app's first home page computes one in full. A one-line
+    summary."""
+    day = today or dt.date.today()
+    with store.plain_reading() as plain, _reading(store, plain) as conn:
+        groups = read_kpi_groups(conn)
+    if groups is None or not groups[2]:
+        return "no KPIs: no scorecard to keep"
+    calendar = m.Calendar(groups[0], groups[1])
+    before = compared_day(day, calendar)
+    if before != day:
+        # Marked as made ahead, and first: the date a write keeps up to date stays today's.
+        _ready(store, before, True, ahead=True)
+    scorecard(store, None, day.isoformat())
+    turn = _ready_turn(store, groups, day, True)
+    line = f"the scorecard of {day.isoformat()} kept"
+    if before != day:
+        line = f"the scorecards of {day.isoformat()} and {before.isoformat()} kept"
+    if turn is not None:
+        return f"{line}; that of {turn.isoformat()} made ahead"
+    return line
+
+
+def compared_day(day: dt.date, calendar: m.Calendar) -> dt.date:
+    """The as-of date the home page compares the scorecard of `day` with: the last day
+    before the monthly period `day` evaluates (`web.pages_overview`); `day` itself when
+    that is before the first supported date."""
+    from lineofsight.domain.periods import PeriodError, check_date
+    from lineofsight.engine.calendar import evaluation_period
+
+    month = evaluation_period(m.Frequency.MONTHLY, day, calendar)
+    try:
+        return check_date(month.start - dt.timedelta(days=1))
+    except PeriodError:
+        return day
+
+
+def _ready_turn(
+    store: Store, groups: tuple[int, int, list[tuple[str, int, int]]], day: dt.date, lag: bool
+) -> dt.date | None:
+    """The scorecard of the next turn after `day` kept ready when it is at most `AHEAD_DAYS`
+    away; that date, if so."""
+    from lineofsight.services.snapshot_days import next_turn
+
+    start, due_days, counts = groups
+    turn = next_turn(counts, m.Calendar(start, due_days), day, lag, CARRY_SHARE, AHEAD_DAYS)
+    if turn is not None:
+        _ready(store, turn, lag, ahead=True)
+    return turn
 
 
 def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool) -> None:
@@ -377,9 +432,11 @@ __all__ = [
     "PATCH_SHARE",
     "SECTIONS",
     "Scorecard",
+    "compared_day",
     "decode",
     "encode",
     "encode_patch",
+    "keep_ready",
     "refresh_kept",
     "scorecard",
 ]

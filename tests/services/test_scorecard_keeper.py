@@ -1,0 +1,251 @@
+"""No reader computes a scorecard in full in normal use: a write to a store where no status
+was asked yet keeps today's scorecard, and the daily keeper (`scorecard:keep`, run by `los
+serve`'s scheduler, `los jobs --due` and `los refresh --due`) keeps today's, the next
+period turn's and the one the home page compares today with ready, however long since the
+last write. Each kept scorecard is the one a
+full computation gives; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from polars.testing import assert_frame_equal
+
+import lineofsight.engine.frames as frames
+from lineofsight.services.evaluate import (
+    frame_window,
+    read_definition_frames,
+    read_measurement_frame,
+)
+from lineofsight.services.init import init_workspace
+from lineofsight.services.snapshots import (
+    AHEAD_DAYS,
+    CARRY_SHARE,
+    compared_day,
+    keep_ready,
+    scorecard,
+)
+from lineofsight.store.database import Store
+from lineofsight.store.scorecards import (
+    read_kpi_groups,
+    read_marks,
+    read_newest_key,
+    read_snapshot,
+)
+from tests.conftest import Los
+
+AS_OF = dt.date(2026, 11, 22)
+SCORE_KPIS = frames.score_kpis  # the engine's own, not the spy
+
+
+@pytest.fixture
+def store(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    init_workspace(tmp_path / "ws", example="techinnovate", db=db_url)
+    opened = Store(db_url)
+    yield opened
+    opened.close()
+
+
+def _forget(store: Store) -> None:
+    with store.transaction() as conn:
+        from sqlalchemy import text
+
+        conn.execute(text("DELETE FROM scorecard_patches"))
+        conn.execute(text("DELETE FROM scorecard_snapshots"))
+
+
+@pytest.fixture
+def scored(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Each call of the engine's KPI scoring (what a status kept up to date never makes)."""
+    calls: list[object] = []
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs.get("only"))
+        return SCORE_KPIS(*args, **kwargs)
+
+    monkeypatch.setattr(frames, "score_kpis", spy)
+    return calls
+
+
+def _same_as_full(store: Store, day: dt.date) -> None:
+    """The scorecard of `day` read as kept (nothing scored) equals a full computation."""
+    defs = read_definition_frames(store)
+    want = SCORE_KPIS(defs, read_measurement_frame(store, frame_window(defs, day, True)), day, True)
+    want = frames.rollup(defs, want, day)
+    got = scorecard(store, as_of=day.isoformat(), save=False).evaluation
+    assert_frame_equal(got.kpis, want.kpis)
+    assert_frame_equal(got.objectives, want.objectives)
+    assert_frame_equal(got.units, want.units)
+
+
+def _turn(store: Store, day: dt.date, horizon: int = 370) -> dt.date | None:
+    from lineofsight.domain import model as m
+    from lineofsight.services.snapshot_days import next_turn
+
+    with store.reading() as conn:
+        groups = read_kpi_groups(conn)
+    assert groups is not None
+    start, due_days, counts = groups
+    return next_turn(counts, m.Calendar(start, due_days), day, True, CARRY_SHARE, horizon)
+
+
+def test_a_write_before_any_status_keeps_todays_scorecard(
+    store: Store, scored: list[object]
+) -> None:
+    from lineofsight.domain import model as m
+    from lineofsight.services.checkin import record_measurement
+    from lineofsight.services.evaluate import load_organization
+
+    kpi = next(
+        k
+        for k in load_organization(store).kpis
+        if k.formula is None and k.ratio is None and k.frequency is m.Frequency.MONTHLY
+    )
+    _forget(store)  # a store where no status was asked yet
+    before = dt.date.today()
+    record_measurement(
+        store,
+        kpi_id=kpi.id,
+        unit_id=kpi.unit,
+        period="2026-09",
+        value=kpi.bounds.min if kpi.bounds and kpi.bounds.min is not None else 1.0,
+        actor="t",
+        allow_future=True,
+    )
+    today = dt.date.today()
+    with store.reading() as conn:
+        kept = read_snapshot(conn, today, True) or read_snapshot(conn, before, True)
+        assert kept is not None and kept.marks == read_marks(conn)
+        assert read_newest_key(conn) in {(today, True), (before, True)}
+    scored.clear()
+    _same_as_full(store, today)
+    assert scored == []  # the first status of the store read it as kept
+
+
+def test_the_first_status_of_a_new_store_reads_the_scorecard_kept_by_its_writes(
+    los: Los, workdir: Path, scored: list[object]
+) -> None:
+    assert los("init", "--example", "manufacturing").exit_code == 0
+    scored.clear()
+    result = los("status", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert scored == []  # kept by the init's apply and load, not computed by its reader
+    assert json.loads(result.stdout)["kpis"]
+
+
+def test_the_keeper_keeps_a_day_and_its_next_turn_ready(store: Store, scored: list[object]) -> None:
+    first = _turn(store, AS_OF)
+    assert first is not None
+    day = first - dt.timedelta(days=3)
+    assert _turn(store, day) == first
+    before = compared_day(day, read_definition_frames(store).calendar)
+    assert before < day
+    _forget(store)
+    summary = keep_ready(store, today=day)
+    assert summary == (
+        f"the scorecards of {day.isoformat()} and {before.isoformat()} kept; "
+        f"that of {first.isoformat()} made ahead"
+    )
+    with store.reading() as conn:
+        marks = read_marks(conn)
+        for kept_day in (day, first, before):
+            kept = read_snapshot(conn, kept_day, True)
+            assert kept is not None and kept.marks == marks
+        # The turn and the day compared with are marked ahead: writes keep today's.
+        assert read_newest_key(conn) == (day, True)
+    scored.clear()
+    for kept_day in (day, first, before):
+        _same_as_full(store, kept_day)
+    assert scored == []
+    # Run again the same day: both up to date, nothing computed.
+    assert keep_ready(store, today=day) == summary
+    assert scored == []
+
+
+def test_the_keeper_makes_no_turn_more_than_a_week_away(store: Store) -> None:
+    first = _turn(store, AS_OF)
+    assert first is not None
+    day = first - dt.timedelta(days=AHEAD_DAYS + 1)
+    assert _turn(store, day, AHEAD_DAYS) is None
+    _forget(store)
+    before = compared_day(day, read_definition_frames(store).calendar)
+    assert keep_ready(store, today=day) == (
+        f"the scorecards of {day.isoformat()} and {before.isoformat()} kept"
+    )
+    with store.reading() as conn:
+        assert read_snapshot(conn, day, True) is not None
+        assert read_snapshot(conn, first, True) is None
+
+
+def test_a_store_without_kpis_has_no_keeper_and_keeps_nothing(los: Los) -> None:
+    los.make_empty_store()
+    assert "scorecard:keep" not in los("jobs").output
+    assert db_keeps_nothing(los)
+
+
+def db_keeps_nothing(los: Los) -> bool:
+    assert los.db_url is not None
+    opened = Store(los.db_url)
+    try:
+        return keep_ready(opened) == "no KPIs: no scorecard to keep"
+    finally:
+        opened.close()
+
+
+@pytest.mark.parametrize("command", [("jobs", "--due"), ("refresh", "--due")])
+def test_cron_runs_the_keeper_once_a_day(los: Los, workdir: Path, command: tuple[str, ...]) -> None:
+    assert los("init", "--example", "techinnovate").exit_code == 0
+    listed = json.loads(los("jobs", "--format", "json").stdout)["jobs"]
+    assert [j["key"] for j in listed] == ["scorecard:keep"]
+    ran = los(*command)
+    assert ran.exit_code == 0, ran.output
+    assert f"ran scorecard:keep: the scorecards of {dt.date.today().isoformat()} and " in (
+        ran.stdout
+    )
+    again = los(*command)
+    assert again.stdout.strip() == "Nothing is due."
+
+
+def test_a_fresh_web_apps_home_page_reads_the_kept_scorecards(
+    db_url: str, tmp_path: Path, scored: list[object]
+) -> None:
+    """After the keeper's run, the first home page of a new app server (today's scorecard
+    and the one it compares with) scores no KPI."""
+    from lineofsight.web.app import create_app
+    from tests.web.site import build_site, login
+
+    site = build_site(db_url, tmp_path / "ws")
+    opened = Store(site.url)
+    try:
+        keep_ready(opened)
+    finally:
+        opened.close()
+    app = create_app(site.url, secret_key="keeper-test-key")
+    try:
+        admin = login(app, "admin")
+        scored.clear()
+        page = admin.get("/")
+        assert page.status_code == 200, page.text
+        assert scored == []
+    finally:
+        app.state.store.close()
+
+
+def test_the_first_apply_of_a_store_keeps_no_scorecard_of_no_values(
+    los: Los, workdir: Path
+) -> None:
+    """Its load follows and would score everything again: the apply does not score first."""
+    import lineofsight.examples
+
+    assert los.db_url is not None
+    strategy = Path(lineofsight.examples.__file__).parent / "manufacturing" / "strategy.yaml"
+    assert los("apply", str(strategy)).exit_code == 0
+    opened = Store(los.db_url)
+    try:
+        with opened.reading() as conn:
+            assert read_newest_key(conn) is None
+    finally:
+        opened.close()
