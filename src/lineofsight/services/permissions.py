@@ -312,7 +312,29 @@ def refused_definitions(
     """The units (None: the whole organisation) where the account may not make this change
     of the definitions; empty when it may."""
     reach = definition_reach(before, after)
-    return outside(account, "edit_definitions", reach.scopes(), change_tree(before, after))
+    tree = change_tree(before, after)
+    refused = outside(account, "edit_definitions", reach.scopes(), tree)
+    # What a source reads and where (a query, a URL, a path) is the server's to run: only
+    # an admin of the whole organisation changes it, whatever unit the KPI is in.
+    if _sources_changed(before, after) and None not in refused:
+        refused += outside(account, "manage_users", [None], tree)
+    return refused
+
+
+def _sources_changed(before: m.Organization | None, after: m.Organization) -> bool:
+    """Whether the change adds, alters or removes a data source or a KPI's source."""
+    old = before.sources if before is not None else ()
+    if old != after.sources:
+        return True
+    old_kpis = {k.id: k.source for k in before.kpis} if before is not None else {}
+    new_kpis = {k.id: k.source for k in after.kpis}
+    for kpi_id in old_kpis.keys() | new_kpis.keys():
+        first, second = old_kpis.get(kpi_id), new_kpis.get(kpi_id)
+        if first != second and any(
+            s is not None and s.kind is not m.SourceKind.MANUAL for s in (first, second)
+        ):
+            return True
+    return False
 
 
 def visible_organization(org: m.Organization, units: Collection[str] | None) -> m.Organization:
