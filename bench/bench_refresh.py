@@ -294,12 +294,17 @@ from lineofsight.store.database import Store
 from lineofsight.services.refresh import refresh
 from refresh_facts import add_day
 import datetime as dt
+import time
 store = Store({db!r})
+started = time.process_time()
 full = refresh(store).sources[0]
+full_cpu = time.process_time() - started
 add_day({facts!r}, {rows}, {kpis}, dt.date.fromisoformat({day!r}))
+started = time.process_time()
 inc = refresh(store).sources[0]
+inc_cpu = time.process_time() - started
 store.close()
-print(json.dumps([full.as_json(), inc.as_json()]))
+print(json.dumps([full.as_json() | {{"cpu": full_cpu}}, inc.as_json() | {{"cpu": inc_cpu}}]))
 """
 
 
@@ -324,15 +329,16 @@ def _in_one_process(
     wall, peak, out = run([sys.executable, "-c", code], env, work)
     full, inc = json.loads(out.strip().splitlines()[-1])
     print(
-        f"  in one process (as los serve): full {full['duration']:.2f} s, after a new day "
-        f"{inc['duration']:.2f} s ({wall:.1f} s wall, {LAST_CPU[0]:.2f} s CPU, {peak:.0f} MB "
-        "for the process)",
+        f"  in one process (as los serve): full {full['duration']:.2f} s ({full['cpu']:.2f} s "
+        f"CPU), after a new day {inc['duration']:.2f} s ({inc['cpu']:.2f} s CPU); the process "
+        f"{wall:.1f} s wall, {LAST_CPU[0]:.2f} s CPU, {peak:.0f} MB",
         flush=True,
     )
     print(f"    inside, after a new day: {timings(inc)}", flush=True)
     print(
         f"  goal, the refresh's own time inside one process: "
-        f"{_verdict('', inc['duration'], full['duration']).strip()}",
+        f"{_verdict('wall', inc['duration'], full['duration'])}; "
+        f"{_verdict('CPU', inc['cpu'], full['cpu'])}",
         flush=True,
     )
 

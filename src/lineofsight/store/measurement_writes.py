@@ -181,13 +181,8 @@ def write_compared_by_kpi(
     totals = _by_kpi(frame)
     added, replaced = _by_kpi(new), _by_kpi(changed)
     recorded_at = time_parameter(session, at)
-    ids: dict[str, int] = {}
-    for kpi_id, source in sources.items():
-        if added.get(kpi_id) or replaced.get(kpi_id):
-            ids[kpi_id] = session.insert_returning_id(
-                "INSERT INTO loads (source, recorded_at) VALUES (?, ?) RETURNING id",
-                [source, recorded_at],
-            )
+    writing = [kpi_id for kpi_id in sources if added.get(kpi_id) or replaced.get(kpi_id)]
+    ids = _load_ids(session, writing, sources, recorded_at)
     missing = (set(added) | set(replaced)) - set(ids)
     if missing:
         raise ValueError(f"no provenance for the values of {sorted(missing)}")
@@ -230,6 +225,40 @@ def write_compared_by_kpi(
             ids.get(kpi_id),
         )
         for kpi_id in sources
+    }
+
+
+def _load_ids(
+    session: LoadSession, kpis: list[str], sources: Mapping[str, str], recorded_at: Any
+) -> dict[str, int]:
+    """A `loads` row for each of `kpis` (its provenance from `sources`), in that order; the
+    id of each. On SQLite one statement makes them all: the transaction holds the only write
+    lock from its first insert on, so the newest ids are its own, given in insertion order.
+    Elsewhere one row at a time, each id as the row's insert returns it."""
+    if len(kpis) > 1 and session.dialect == "sqlite":
+        session.stage(
+            "load_sources",
+            pl.DataFrame(
+                {"position": range(len(kpis)), "source": [sources[kpi] for kpi in kpis]},
+                schema={"position": pl.Int64, "source": pl.String},
+            ),
+        )
+        session.execute(
+            "INSERT INTO loads (source, recorded_at) "
+            "SELECT source, ? FROM load_sources ORDER BY position",
+            [recorded_at],
+        )
+        newest = session.query(
+            f"SELECT id FROM (SELECT id FROM loads ORDER BY id DESC LIMIT {len(kpis)}) x",
+            {"id": pl.Int64},
+        )
+        return dict(zip(kpis, sorted(newest["id"].to_list()), strict=True))
+    return {
+        kpi_id: session.insert_returning_id(
+            "INSERT INTO loads (source, recorded_at) VALUES (?, ?) RETURNING id",
+            [sources[kpi_id], recorded_at],
+        )
+        for kpi_id in kpis
     }
 
 
