@@ -323,18 +323,21 @@ def refused_definitions(
 
 def _sources_changed(before: m.Organization | None, after: m.Organization) -> bool:
     """Whether the change adds, alters or removes a data source or a KPI's source."""
-    old = before.sources if before is not None else ()
-    if old != after.sources:
-        return True
-    old_kpis = {k.id: k.source for k in before.kpis} if before is not None else {}
-    new_kpis = {k.id: k.source for k in after.kpis}
-    for kpi_id in old_kpis.keys() | new_kpis.keys():
-        first, second = old_kpis.get(kpi_id), new_kpis.get(kpi_id)
-        if first != second and any(
-            s is not None and s.kind is not m.SourceKind.MANUAL for s in (first, second)
-        ):
-            return True
-    return False
+
+    # Settings compared as mappings: a stored strategy may keep them in another order.
+    def named(org: m.Organization | None) -> dict[str, Any]:
+        found = org.sources if org is not None else ()
+        return {s.name: (s.kind, dict(s.settings)) for s in found}
+
+    def fed(org: m.Organization | None) -> dict[str, Any]:
+        found = org.kpis if org is not None else ()
+        return {
+            k.id: (k.source.kind, dict(k.source.settings))
+            for k in found
+            if k.source is not None and k.source.kind is not m.SourceKind.MANUAL
+        }
+
+    return named(before) != named(after) or fed(before) != fed(after)
 
 
 def visible_organization(org: m.Organization, units: Collection[str] | None) -> m.Organization:
