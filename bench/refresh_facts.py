@@ -2,14 +2,17 @@
 sourced from it by grouped queries (bench/bench_refresh.py).
 
 Deterministic and fast: the facts are generated inside DuckDB with SQL (50 million rows in
-about a minute on two cores), already in the order a warehouse would cluster them (by product,
-then day), so that a KPI's query reads only its product's blocks; the strategy file is written
-by hand as bench/generate.py writes its own (its `quote`).
+about a minute on two cores), in the order they arrive (by day: a day's orders are appended
+after the day before's), or with `by_product` clustered by product then day as a warehouse
+may keep them; the strategy file is written by hand as bench/generate.py writes its own (its
+`quote`).
 
 - facts: `orders(day DATE, region VARCHAR, product VARCHAR, amount DOUBLE)`, `days` days ending
   on END, `regions` regions (`r00`...), `products` products (`p0000`...), rows spread evenly;
 - organisation: a company with one unit per region; KPI `k0017` is the monthly revenue of
-  product `p0017` per region (the query's unit column), all from one named source.
+  product `p0017` per region (the query's unit column), all from one named source: either
+  one query per KPI (QUERY), or the source's one query for all (SHARED, its kpi column the
+  product, each KPI's `key:`).
 
     .venv/bin/python bench/refresh_facts.py --rows 1000000 --out /tmp/refresh   # a small set
 """
@@ -35,17 +38,39 @@ QUERY = (
     "select date_trunc('month', day) as period, sum(amount) as value, region as unit "
     "from {table} where product = '{product}' and day >= :since group by 1, 3"
 )
+# The source's one query for every KPI: the product names the KPI (its key:).
+SHARED = (
+    "select product as kpi, date_trunc('month', day) as period, sum(amount) as value, "
+    "region as unit from {table} where day >= :since and product < '{last}' group by 1, 2, 4"
+)
 
 
 def product(index: int) -> str:
     return f"p{index:04d}"
 
 
-def _facts_sql(rows: int, products: int, days: int = DAYS, regions: int = REGIONS) -> str:
-    """A SELECT of `rows` orders, ordered by product then day (no sort needed: row i is
-    product i // per_product, and its day grows with i within the product)."""
-    per = rows // products
+def _facts_sql(
+    rows: int,
+    products: int,
+    days: int = DAYS,
+    regions: int = REGIONS,
+    *,
+    by_product: bool = False,
+) -> str:
+    """A SELECT of `rows` orders, ordered by day (or by product then day), with no sort: row
+    i's day grows with i (within its product)."""
     first = END - dt.timedelta(days=days - 1)
+    if not by_product:
+        total = rows - rows % days
+        return (
+            f"select (date '{first.isoformat()}' + cast(i * {days} // {total} as integer))"
+            " as day, "
+            f"'r' || lpad(cast((i // {products}) % {regions} as varchar), 2, '0') as region, "
+            f"'p' || lpad(cast(i % {products} as varchar), 4, '0') as product, "
+            "cast((i * 7919) % 100000 as double) / 100 as amount "
+            f"from range({total}) t(i)"
+        )
+    per = rows // products
     return (
         f"select (date '{first.isoformat()}' + cast((i % {per}) * {days} // {per} as integer))"
         " as day, "
@@ -56,23 +81,23 @@ def _facts_sql(rows: int, products: int, days: int = DAYS, regions: int = REGION
     )
 
 
-def make_duckdb_facts(path: Path, rows: int, products: int) -> None:
+def make_duckdb_facts(path: Path, rows: int, products: int, *, by_product: bool = False) -> None:
     """A DuckDB file with the table `orders` of `rows` facts."""
     import duckdb
 
     path.unlink(missing_ok=True)
     with duckdb.connect(str(path)) as conn:
-        conn.execute(f"create table orders as {_facts_sql(rows, products)}")
+        conn.execute(f"create table orders as {_facts_sql(rows, products, by_product=by_product)}")
 
 
-def make_parquet_facts(path: Path, rows: int, products: int) -> None:
+def make_parquet_facts(path: Path, rows: int, products: int, *, by_product: bool = False) -> None:
     """A Parquet file of `rows` facts, in row groups of 100,000 rows (so that a reader skips
-    the groups of other products by their statistics)."""
+    the groups of other days, or products, by their statistics)."""
     import duckdb
 
     with duckdb.connect() as conn:
         conn.execute(
-            f"copy ({_facts_sql(rows, products)}) to '{path}' "
+            f"copy ({_facts_sql(rows, products, by_product=by_product)}) to '{path}' "
             "(format parquet, row_group_size 100000)"
         )
 
@@ -96,9 +121,16 @@ def add_day(path: Path, rows: int, products: int, day: dt.date) -> int:
 
 
 def write_strategy(
-    path: Path, kpis: int, source: dict[str, str], table: str, name: str = "Orders"
+    path: Path,
+    kpis: int,
+    source: dict[str, str],
+    table: str,
+    name: str = "Orders",
+    *,
+    shared: bool = False,
 ) -> None:
-    """The organisation: a company, its regions, and `kpis` KPIs fed by the source `facts`."""
+    """The organisation: a company, its regions, and `kpis` KPIs fed by the source `facts`
+    (by one query each, or with `shared` by the source's one query)."""
     lines = [
         "version: 1",
         "organization:",
@@ -112,9 +144,12 @@ def write_strategy(
     ]
     lines += ["sources:", "  facts:"]
     lines += [f"    {key}: {quote(value)}" for key, value in source.items()]
+    if shared:
+        lines.append(f"    query: {quote(SHARED.format(table=table, last=product(kpis)))}")
     lines.append("kpis:")
     for index in range(kpis):
         query = QUERY.format(table=table, product=product(index))
+        own = f"      key: {product(index)}" if shared else f"      query: {quote(query)}"
         lines += [
             f"  - id: k{index:04d}",
             f"    name: Revenue of product {product(index)}",
@@ -124,7 +159,7 @@ def write_strategy(
             "    aggregation: sum",
             "    source:",
             "      from: facts",
-            f"      query: {quote(query)}",
+            own,
         ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

@@ -250,3 +250,24 @@ def test_a_secret_never_appears(
     assert "Failed facts_bad (query)" in outputs[2]
     for text_ in outputs:
         assert SECRET not in text_
+
+
+def test_only_an_admin_changes_what_a_source_reads(site: TestClient, workdir: Path) -> None:
+    original = (workdir / "strategy.yaml").read_text()
+    # An editor may change a KPI's name, not its query (a query runs on the server).
+    renamed = original.replace("name: Revenue", "name: Net revenue")
+    yaml = {"Content-Type": "application/yaml"}
+    done = site.put("/api/v1/strategy", content=renamed, headers={**yaml, **bearer(site, "editor")})
+    assert done.status_code == 200, done.text
+    peeking = renamed.replace("from orders where day", "from orders, other where day", 1)
+    refused = site.put(
+        "/api/v1/strategy", content=peeking, headers={**yaml, **bearer(site, "editor")}
+    )
+    assert refused.status_code == 403, refused.text
+    assert "the whole organisation" in refused.text
+    listed = site.get("/api/v1/sources/lite", headers=bearer(site, "admin")).json()
+    assert listed["name"] == "lite"
+    allowed = site.put(
+        "/api/v1/strategy", content=peeking, headers={**yaml, **bearer(site, "admin")}
+    )
+    assert allowed.status_code == 200, allowed.text

@@ -4,6 +4,10 @@ A KPI's `source:` either names a source of the strategy file's `sources:` (`from
 own (a `url:` or `path:` on the KPI), then named after the KPI. `feeds` lists one `Feed` per
 KPI fed by a source, in the file's order; a refresh of a source takes all its feeds (or those
 asked for) in one transaction.
+
+A named SQL or Spark source may have a `query:` of its own that gives many KPIs' rows at once,
+its `kpi` column naming each row's KPI by the KPI's `key:` (default: the KPI's id): a KPI of
+that source without a query of its own takes its rows from there (its feed's `key` is set).
 """
 
 from __future__ import annotations
@@ -43,11 +47,22 @@ class Feed:
     schedule: str | None = None
     look_back: int = DEFAULT_LOOK_BACK
     timeout: float = DEFAULT_TIMEOUT
+    # Set when the KPI takes its rows from the source's own query: the value of its kpi column
+    # that marks them.
+    key: str | None = None
 
     @property
     def fingerprint(self) -> str:
         """What identifies what this feed reads: the SHA-256 of its query (or of its path)."""
         return fingerprint(self.query if self.query is not None else self.path or "")
+
+    @property
+    def mark_fingerprint(self) -> str:
+        """What the mark of a refresh keeps: the query's fingerprint, and for the rows of a
+        source's shared query the key too (a KPI given another key reads everything again)."""
+        if self.key is None:
+            return self.fingerprint
+        return fingerprint(f"{self.query}\n-- key: {self.key}")
 
     @property
     def path(self) -> str | None:
@@ -72,6 +87,7 @@ def feeds(org: m.Organization) -> list[Feed]:
         if own.get("from") is not None and parent is None:
             continue  # validation refuses it; a store written by hand may still hold one
         base = dict(parent.settings) if parent is not None else {}
+        shared = own.get("query") is None and base.get("query") is not None
         found.append(
             Feed(
                 source=parent.name if parent is not None else kpi.id,
@@ -83,12 +99,13 @@ def feeds(org: m.Organization) -> list[Feed]:
                     for key in CONNECTION_KEYS
                     if (base if parent is not None else own).get(key) is not None
                 ),
-                query=own.get("query"),
+                query=base.get("query") if shared else own.get("query"),
                 schedule=own.get("schedule"),
                 look_back=int(
                     _first(own.get("look_back"), base.get("look_back"), DEFAULT_LOOK_BACK)
                 ),
                 timeout=float(_first(own.get("timeout"), base.get("timeout"), DEFAULT_TIMEOUT)),
+                key=str(_first(own.get("key"), kpi.id)) if shared else None,
             )
         )
     return found

@@ -44,6 +44,7 @@ from lineofsight.errors import UsageError
 from lineofsight.services import attention_rules as rules
 from lineofsight.services.attention_actions import action_items, without_action_findings
 from lineofsight.services.attention_scope import EVERYTHING, Organisation, Scope
+from lineofsight.services.sources import source_failures
 from lineofsight.store.attention_reads import Responsibilities, read_responsibilities
 from lineofsight.store.database import Store
 
@@ -356,7 +357,7 @@ def attention_board(
     window = reminder_days(store)
     found: list[dict[str, Any]] = [
         *rules.status_items(kpis, previous, calendar),
-        *rules.overdue_items(kpis, day),
+        *rules.overdue_items(kpis, day, source_failures(store)),
         *rules.deadline_items(objectives, day, link_period),
         *rules.off_track_items(kpis, calls),
         *rules.due_soon_items(kpis, day, window, calendar),

@@ -145,12 +145,19 @@ def _kpi_item(
     }
 
 
-def overdue_items(rows: pl.DataFrame, as_of: dt.date) -> Iterator[dict[str, Any]]:
-    """KPIs whose value for their evaluation period was due and is not in (SPEC section 3)."""
+def overdue_items(
+    rows: pl.DataFrame, as_of: dt.date, failures: Mapping[str, str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """KPIs whose value for their evaluation period was due and is not in (SPEC section 3).
+    `failures`: why a KPI's source gave no value (its last refresh failed), by KPI id: said
+    instead of leaving its owner to think a value was forgotten."""
     for row in _named(rows.filter(pl.col("data") == "overdue"), "due"):
         late = (as_of - row["due"]).days
         when = "today" if late == 0 else f"{_days(late)} ago"
         reason = f"the value for {row['period']} was due on {row['due']} ({when}) and is not in"
+        failed = (failures or {}).get(row["id"])
+        if failed:
+            reason += f": {failed}"
         yield _kpi_item(row, "overdue", reason, due=row["due"])
 
 

@@ -312,7 +312,32 @@ def refused_definitions(
     """The units (None: the whole organisation) where the account may not make this change
     of the definitions; empty when it may."""
     reach = definition_reach(before, after)
-    return outside(account, "edit_definitions", reach.scopes(), change_tree(before, after))
+    tree = change_tree(before, after)
+    refused = outside(account, "edit_definitions", reach.scopes(), tree)
+    # What a source reads and where (a query, a URL, a path) is the server's to run: only
+    # an admin of the whole organisation changes it, whatever unit the KPI is in.
+    if _sources_changed(before, after) and None not in refused:
+        refused += outside(account, "manage_users", [None], tree)
+    return refused
+
+
+def _sources_changed(before: m.Organization | None, after: m.Organization) -> bool:
+    """Whether the change adds, alters or removes a data source or a KPI's source."""
+
+    # Settings compared as mappings: a stored strategy may keep them in another order.
+    def named(org: m.Organization | None) -> dict[str, Any]:
+        found = org.sources if org is not None else ()
+        return {s.name: (s.kind, dict(s.settings)) for s in found}
+
+    def fed(org: m.Organization | None) -> dict[str, Any]:
+        found = org.kpis if org is not None else ()
+        return {
+            k.id: (k.source.kind, dict(k.source.settings))
+            for k in found
+            if k.source is not None and k.source.kind is not m.SourceKind.MANUAL
+        }
+
+    return named(before) != named(after) or fed(before) != fed(after)
 
 
 def visible_organization(org: m.Organization, units: Collection[str] | None) -> m.Organization:

@@ -34,6 +34,7 @@ from lineofsight.errors import (
 )
 from lineofsight.services.load_rules import LoadRules, read_load_rules
 from lineofsight.services.measurement_frames import refuse_stored_overlaps
+from lineofsight.services.refresh_lease import Renewal, end_abandoned_runs, lease_until
 from lineofsight.services.refresh_pull import Pulled, check, pull
 from lineofsight.services.snapshots import refresh_kept
 from lineofsight.sources.secrets import scrub, secret_values
@@ -53,6 +54,13 @@ from lineofsight.store.sources import (
 )
 
 logger = logging.getLogger(__name__)
+
+# A refreshed number that differs from the stored one by at most this part of it is the same
+# value: an engine's float sum adds in any order (DuckDB's threads), so the same facts may
+# give a result that differs in its last bits (about 1e-16 of it) from one run to the next,
+# which must not be stored again as a revision. Twelve significant digits are far more than
+# any KPI shows, and far fewer than a double holds.
+SAME_WITHIN = 1e-12
 
 
 @dataclass(frozen=True)
@@ -200,14 +208,13 @@ def refresh(
         if named is not None and name not in grouped:
             summaries.append(_empty_run(store, named, now, trigger, actor, full, dry_run))
     for name, group in by_source(chosen).items():
-        all_kpis = frozenset(feed.kpi_id for feed in grouped[name])
         summaries.append(
             _refresh_source(
                 store,
                 org,
                 name,
                 group,
-                all_kpis,
+                grouped[name],
                 base=base,
                 full=full,
                 dry_run=dry_run,
@@ -234,6 +241,7 @@ def _empty_run(
         return summary
     at = now or dt.datetime.now(dt.UTC)
     with store.transaction() as conn:
+        end_abandoned_runs(conn, named.name, at)
         run_id = start_run(conn, source=named.name, trigger=trigger, actor=actor, full=full, at=at)
     summary = replace(summary, run_id=run_id)
     _finish(store, run_id, summary, at)
@@ -273,7 +281,7 @@ def _refresh_source(
     org: m.Organization,
     name: str,
     group: list[Feed],
-    all_kpis: frozenset[str],
+    source_feeds: list[Feed],
     *,
     base: Path,
     full: bool,
@@ -292,13 +300,26 @@ def _refresh_source(
     try:
         if not dry_run:
             with store.transaction() as conn:
+                end_abandoned_runs(conn, name, at)
                 run_id = start_run(
-                    conn, source=name, trigger=trigger, actor=actor, full=full, at=at
+                    conn,
+                    source=name,
+                    trigger=trigger,
+                    actor=actor,
+                    full=full,
+                    at=at,
+                    lease_until=lease_until(at),
                 )
         summary = replace(summary, run_id=run_id)
-        summary = _run_source(
-            store, name, group, all_kpis, summary, base, full, dry_run, at, run_id
-        )
+        if run_id is None:
+            summary = _run_source(
+                store, name, group, source_feeds, summary, base, full, dry_run, at, run_id
+            )
+        else:
+            with Renewal(store, run_id):
+                summary = _run_source(
+                    store, name, group, source_feeds, summary, base, full, dry_run, at, run_id
+                )
     except SourceError as exc:
         summary = _failed(summary, exc.kind, exc.message, exc.problems, secrets)
     except InputError as exc:
@@ -361,7 +382,7 @@ def _run_source(
     store: Store,
     name: str,
     group: list[Feed],
-    all_kpis: frozenset[str],
+    source_feeds: list[Feed],
     summary: SourceSummary,
     base: Path,
     full: bool,
@@ -377,7 +398,15 @@ def _run_source(
         marks = read_marks(conn, name)
     today = at.date()
     pulled = pull(
-        name, group, marks, rules, base=base, full=full, today=today, source_kpis=all_kpis
+        name,
+        group,
+        marks,
+        rules,
+        base=base,
+        full=full,
+        today=today,
+        source_kpis=frozenset(feed.kpi_id for feed in source_feeds),
+        source_feeds=source_feeds,
     )
     summary = replace(
         summary,
@@ -389,7 +418,9 @@ def _run_source(
     started = time.perf_counter()
     if dry_run:
         with reading_session(store) as session:
-            comparison = compare_measurements(session, pulled.checked, rules.calendar)
+            comparison = compare_measurements(
+                session, pulled.checked, rules.calendar, relative=SAME_WITHIN
+            )
             refuse_stored_overlaps(f"source {name}", comparison.overlaps)
         unchanged = comparison.frame.height - comparison.new.height - comparison.changed.height
         return replace(
@@ -433,7 +464,7 @@ def _write(
         raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
     if rules != seen:  # the definitions changed meanwhile: check the rows again against them
         check(name, pulled, rules, today=today)
-    comparison = compare_measurements(session, pulled.checked, rules.calendar)
+    comparison = compare_measurements(session, pulled.checked, rules.calendar, relative=SAME_WITHIN)
     refuse_stored_overlaps(f"source {name}", comparison.overlaps)
     provenance = {}
     for feed in pulled.feeds:
@@ -455,7 +486,9 @@ def _write(
                     pulled.rows_by_kpi.get(feed.kpi_id, 0),
                 )
             )
-        marks.append(Mark(feed.kpi_id, feed.fingerprint, last.get(feed.kpi_id)))
+        # A KPI that gave no row this time keeps its mark: its next :since stays where it was.
+        last_period = last.get(feed.kpi_id) or pulled.previous.get(feed.kpi_id)
+        marks.append(Mark(feed.kpi_id, feed.mark_fingerprint, last_period))
     save_writes(session, name, writes, run_id=run_id)
     save_marks(session, name, marks, run_id=run_id, at=at)
     counts = [write.counts for write in done.values()]

@@ -13,10 +13,11 @@ checks the rows KPI by KPI, whose messages name each KPI and its own row numbers
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from lineofsight.domain import model as m
 from lineofsight.domain.periods import PeriodError
 from lineofsight.engine.calendar import period_for
 from lineofsight.errors import LoadError
@@ -31,17 +32,27 @@ _TEXTS = ("unit", "note")
 _ALLOWED = frozenset(COLUMNS) - {"kpi"}
 
 
-def checked_frames(rules: LoadRules, raw: Mapping[str, pl.DataFrame]) -> pl.DataFrame | None:
-    """Every KPI's rows (`raw`, by KPI id) checked (MEASUREMENT_FRAME), or None when they are
-    not all plainly good (see the module's docstring)."""
+def checked_frames(
+    rules: LoadRules,
+    raw: Mapping[str, pl.DataFrame],
+    tagged: Sequence[pl.DataFrame] = (),
+) -> pl.DataFrame | None:
+    """Every KPI's rows (`raw`, by KPI id; `tagged`: frames of many KPIs' rows, their `kpi`
+    column the KPI's id) checked (MEASUREMENT_FRAME), or None when they are not all plainly
+    good (see the module's docstring)."""
     groups: dict[tuple[tuple[str, pl.DataType], ...], list[pl.DataFrame]] = {}
     for kpi_id, frame in raw.items():
         if not _columns_plain(frame) or kpi_id not in rules.kpis:
             return None
         if frame.is_empty():
             continue
-        tagged = frame.with_columns(kpi=pl.lit(kpi_id, pl.String))
-        groups.setdefault(tuple(tagged.schema.items()), []).append(tagged)
+        frame = frame.with_columns(kpi=pl.lit(kpi_id, pl.String))
+        groups.setdefault(tuple(frame.schema.items()), []).append(frame)
+    for frame in tagged:
+        if not _columns_plain(frame.drop("kpi")):
+            return None
+        if not frame.is_empty():
+            groups.setdefault(tuple(frame.schema.items()), []).append(frame)
     if not groups:
         return pl.DataFrame(schema=MEASUREMENT_FRAME)
     texts = []
@@ -97,16 +108,25 @@ def _as_text(rules: LoadRules, frame: pl.DataFrame) -> pl.DataFrame | None:
 
 
 def _labels(rules: LoadRules, pairs: pl.DataFrame) -> pl.DataFrame | None:
-    """Each KPI's period label of each day it was given (None when one has no period)."""
+    """Each KPI's period label of each day it was given (None when one has no period):
+    worked out once per frequency and day, however many KPIs share them."""
     kpis = rules.kpis
+    frequencies = {kpi_id: kpis[kpi_id].frequency.value for kpi_id in pairs["kpi"].unique()}
+    pairs = pairs.with_columns(
+        frequency=pl.col("kpi").replace_strict(frequencies, return_dtype=pl.String)
+    )
+    days = pairs.select("frequency", "period").unique()
     labels: list[str | None] = []
-    for kpi_id, day in pairs.iter_rows():
+    for frequency, day in days.iter_rows():
         if day is None:
             labels.append(None)
             continue
         assert isinstance(day, dt.date)
         try:
-            labels.append(period_for(day, kpis[kpi_id].frequency, rules.calendar).label)
+            labels.append(period_for(day, m.Frequency(frequency), rules.calendar).label)
         except PeriodError:
             return None
-    return pairs.with_columns(label=pl.Series(labels, dtype=pl.String))
+    days = days.with_columns(label=pl.Series(labels, dtype=pl.String))
+    return pairs.join(days, on=["frequency", "period"], how="left", nulls_equal=True).drop(
+        "frequency"
+    )

@@ -3,7 +3,10 @@ refresh, which runs before the refresh waits for the store's write lock.
 
 A query source runs each KPI's query (`lineofsight.sources.fetch`) from its `:since`; the rows
 become the load's raw rows (the KPI's id put in) and go through the same row checks, each
-problem named `source NAME, kpi ID: row N`. A file source opens its files with the loader's
+problem named `source NAME, kpi ID: row N`. A source's shared query (one for many KPIs, its
+`kpi` column naming each row's KPI by its key) runs once, from the earliest `:since` of its
+KPIs, and its rows are split by KPI (row N is still the query's Nth row); a row whose key
+names no KPI of the source is a bad row. A file source opens its files with the loader's
 reader and checks them with the loader's checks. Every problem of every KPI is collected, and
 the source fails as a whole when there is any.
 """
@@ -51,6 +54,15 @@ class Pulled:
     checked: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=MEASUREMENT_FRAME))
     not_ended: int = 0  # rows of periods still running, left for a later refresh
     rows_by_kpi: dict[str, int] = field(default_factory=dict)
+    # The query's row number of each row, by KPI, where it is not the row's place in its
+    # KPI's rows (a shared query's rows, split by KPI).
+    row_numbers: dict[str, list[int]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)  # bad rows found while reading
+    # The rows of shared queries, whole: their kpi column holds KPI ids, `los_row` the
+    # query's row number.
+    shared: list[pl.DataFrame] = field(default_factory=list)
+    # Each KPI's last period refreshed before (its mark), kept when a refresh gives it no row.
+    previous: dict[str, str] = field(default_factory=dict)
     read_seconds: float = 0.0  # running the queries (a file source's files are read by the check)
     check_seconds: float = 0.0
 
@@ -65,21 +77,31 @@ def pull(
     full: bool,
     today: dt.date,
     source_kpis: frozenset[str] = frozenset(),
+    source_feeds: Sequence[Feed] = (),
 ) -> Pulled:
     """Read a source's rows and check them against `rules` (see the module's docstring).
 
     `source_kpis`: every KPI the source feeds; a file's rows of those not in `feeds` are left
-    for their own refresh, and rows of any other KPI are bad rows."""
+    for their own refresh, and rows of any other KPI are bad rows. `source_feeds`: every feed
+    of the source, whose keys a shared query's rows may name (those not in `feeds` are left
+    for their own refresh too)."""
     pulled = Pulled(list(feeds), source_kpis | {feed.kpi_id for feed in feeds})
     started = time.perf_counter()
     kind = feeds[0].kind
     if kind in QUERY_KINDS:
         for feed in feeds:
             mark = marks.get(feed.kpi_id)
-            last = mark.last_period if mark and mark.fingerprint == feed.fingerprint else None
+            fresh = mark is not None and mark.fingerprint == feed.mark_fingerprint
+            last = mark.last_period if mark is not None and fresh else None
+            if last is not None:
+                pulled.previous[feed.kpi_id] = last
             pulled.sinces[feed.kpi_id] = since(last, feed, rules.calendar, full=full)
+        keys: dict[str, set[str]] = {}
+        for feed in (*source_feeds, *feeds):
+            if feed.key is not None and feed.query is not None:
+                keys.setdefault(feed.query, set()).add(feed.key)
         with kinds.batch():
-            run_queries(name, pulled)
+            run_queries(name, pulled, keys)
     else:
         path = feeds[0].path
         assert path is not None
@@ -91,17 +113,23 @@ def pull(
     return pulled
 
 
-def run_queries(name: str, pulled: Pulled) -> None:
+def run_queries(name: str, pulled: Pulled, keys: Mapping[str, set[str]] | None = None) -> None:
     """Run every feed's query from its `:since`, keeping each one's rows in `pulled`.
 
-    Queries of one shape (see `sources.combined`) go together, a chunk of them in one
-    statement. When a combined statement fails on a query error or a timeout, its queries run
-    one by one, so that the failure names the KPI whose query failed (and when each runs
-    alone, the combination was what failed: their rows are used)."""
+    A shared query (feeds with a `key`) runs once for all its KPIs; `keys`: every key of
+    each shared query among the source's feeds. Queries of one shape (see `sources.combined`)
+    go together, a chunk of them in one statement. When a combined statement fails on a query
+    error or a timeout, its queries run one by one, so that the failure names the KPI whose
+    query failed (and when each runs alone, the combination was what failed: their rows are
+    used)."""
     alone: list[Feed] = []
     together: dict[tuple[Any, ...], list[tuple[Feed, combined.Shape]]] = {}
+    shared: dict[tuple[Any, ...], list[Feed]] = {}
     for feed in pulled.feeds:
         assert feed.query is not None
+        if feed.key is not None:
+            shared.setdefault((feed.kind, feed.connection, feed.query), []).append(feed)
+            continue
         shape = combined.shape(feed.query)
         if shape is None:
             alone.append(feed)
@@ -115,6 +143,67 @@ def run_queries(name: str, pulled: Pulled) -> None:
             _run_combined(name, [group[i] for i in chunk], pulled)
     for feed in alone:
         _run_alone(feed, pulled)
+    for feeds in shared.values():
+        query = feeds[0].query
+        assert query is not None
+        _run_shared(name, feeds, (keys or {}).get(query, set()), pulled)
+
+
+def _run_shared(name: str, group: list[Feed], keys: set[str], pulled: Pulled) -> None:
+    """Run a source's shared query once, from the earliest `:since` of its KPIs (each KPI's
+    provenance records that day), and split its rows by the kpi column."""
+    first = group[0]
+    assert first.query is not None
+    start = min(pulled.sinces[feed.kpi_id] for feed in group)
+    for feed in group:
+        pulled.sinces[feed.kpi_id] = start
+    frame = kinds.fetch(
+        first.kind.value,
+        dict(first.connection),
+        first.query,
+        {"since": start},
+        timeout=max(feed.timeout for feed in group),
+    )
+    if "kpi" not in frame.columns:
+        raise SourceError(
+            "query",
+            f"the query of source {name} gives no kpi column: it names each row's KPI "
+            "(the KPI's key:, default its id)",
+        )
+    pulled.rows_read += frame.height
+    frame = frame.with_row_index("los_row", offset=1).with_columns(pl.col("kpi").cast(pl.String))
+    known = keys | {feed.key for feed in group if feed.key is not None}
+    strays = frame.filter(pl.col("kpi").is_null() | ~pl.col("kpi").is_in(sorted(known)))
+    for row, key in strays.select("los_row", "kpi").head(MAX_PROBLEMS).iter_rows():
+        what = "is empty" if key is None else f"'{key}' is the key of no KPI of source {name}"
+        pulled.problems.append(Problem(f"source {name}", row, f"column kpi: {what}", is_row=True))
+    # The rows of the KPIs refreshed now, their kpi column turned from keys into KPI ids;
+    # those of the source's other KPIs are left for their own refresh.
+    ids = {feed.key: feed.kpi_id for feed in group if feed.key is not None}
+    mine = frame.filter(pl.col("kpi").is_in(list(ids))).with_columns(
+        pl.col("kpi").replace_strict(ids, return_dtype=pl.String)
+    )
+    pulled.shared.append(mine)
+    counts = dict(mine.group_by("kpi").len().iter_rows())
+    for feed in group:
+        pulled.rows_by_kpi[feed.kpi_id] = counts.get(feed.kpi_id, 0)
+
+
+def _split_shared(pulled: Pulled) -> None:
+    """The shared queries' rows as each KPI's own (`raw`, with the query's row numbers): for
+    checking KPI by KPI, when some row is bad."""
+    if not pulled.shared:
+        return
+    parts: dict[str, pl.DataFrame] = {}
+    for frame in pulled.shared:
+        split = frame.partition_by("kpi", as_dict=True, include_key=False)
+        parts.update({str(key[0]): part for key, part in split.items()})
+    empty = pulled.shared[0].clear().drop("kpi")  # a KPI the query gave no row
+    for feed in pulled.feeds:
+        if feed.key is not None:
+            part = parts.get(feed.kpi_id, empty)
+            pulled.row_numbers[feed.kpi_id] = part["los_row"].to_list()
+            pulled.raw[feed.kpi_id] = part.drop("los_row")
 
 
 def _run_combined(name: str, group: list[tuple[Feed, combined.Shape]], pulled: Pulled) -> None:
@@ -166,27 +255,33 @@ def _run_alone(feed: Feed, pulled: Pulled) -> None:
     _keep(feed, frame, pulled)
 
 
-def _keep(feed: Feed, frame: pl.DataFrame, pulled: Pulled) -> None:
+def _keep(feed: Feed, frame: pl.DataFrame, pulled: Pulled, *, count: bool = True) -> None:
     pulled.raw[feed.kpi_id] = frame
-    pulled.rows_read += frame.height
+    if count:
+        pulled.rows_read += frame.height
     pulled.rows_by_kpi[feed.kpi_id] = frame.height
 
 
 def check(name: str, pulled: Pulled, rules: LoadRules, *, today: dt.date) -> None:
     """Check the pulled rows against `rules`, setting `pulled.checked`; SourceError (kind
     `rows`) listing every bad row of every KPI."""
-    problems: list[Problem] = []
+    problems: list[Problem] = list(pulled.problems)
     frames = []
     if pulled.files:
         frames = _check_files(name, pulled, rules, today, problems)
     else:
-        raw = {feed.kpi_id: pulled.raw[feed.kpi_id] for feed in pulled.feeds}
-        every = checked_frames(rules, raw)
+        raw = {feed.kpi_id: pulled.raw[feed.kpi_id] for feed in pulled.feeds if feed.key is None}
+        tagged = [frame.drop("los_row") for frame in pulled.shared]
+        every = None if problems else checked_frames(rules, raw, tagged)
         if every is not None:
             frames = [every]
         else:  # some row is bad: checked KPI by KPI, each problem named with its KPI
+            _split_shared(pulled)
             for feed in pulled.feeds:
-                found = _check_query_rows(name, feed, raw[feed.kpi_id], rules, problems)
+                numbers = pulled.row_numbers.get(feed.kpi_id)
+                found = _check_query_rows(
+                    name, feed, pulled.raw[feed.kpi_id], rules, problems, numbers
+                )
                 if found is not None:
                     frames.append(found)
     if problems:
@@ -214,18 +309,28 @@ def check(name: str, pulled: Pulled, rules: LoadRules, *, today: dt.date) -> Non
 
 
 def _check_query_rows(
-    name: str, feed: Feed, frame: pl.DataFrame, rules: LoadRules, problems: list[Problem]
+    name: str,
+    feed: Feed,
+    frame: pl.DataFrame,
+    rules: LoadRules,
+    problems: list[Problem],
+    row_numbers: list[int] | None = None,
 ) -> pl.DataFrame | None:
     label = f"source {name}, kpi {feed.kpi_id}"
     if "kpi" in frame.columns:
         problems.append(
-            Problem(label, 0, "the query gives one KPI's values: leave out the kpi column")
+            Problem(
+                label,
+                0,
+                "the query gives one KPI's values: leave out the kpi column (or make it the "
+                "source's query:, whose kpi column names each row's KPI)",
+            )
         )
         return None
     header = ["kpi", *frame.columns]
     rows = (
-        RawRow(number, {"kpi": feed.kpi_id, **cells})
-        for number, cells in enumerate(frame.iter_rows(named=True), start=1)
+        RawRow(row_numbers[index] if row_numbers else index + 1, {"kpi": feed.kpi_id, **cells})
+        for index, cells in enumerate(frame.iter_rows(named=True))
     )
     numbers: list[int] = []
     try:

@@ -12,10 +12,11 @@ from typing import Any
 
 from lineofsight.domain.sources import CONNECTION_KEYS, Feed, by_source, feeds, source_kind
 from lineofsight.services.jobs import refresh_job_key
+from lineofsight.services.refresh_lease import shown_run
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
 from lineofsight.store.jobs import JobRow, read_jobs
-from lineofsight.store.sources import last_runs, read_runs
+from lineofsight.store.sources import kpis_fed_by, last_runs, read_runs
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def source_statuses(store: Store, *, now: dt.datetime | None = None) -> list[Sou
     if org is None:
         return []
     now = now or dt.datetime.now(dt.UTC)
+    runs = {name: shown for name, run in runs.items() if (shown := shown_run(run, now))}
     grouped = by_source(feeds(org))
     found = [_status(name, group, runs.get(name), jobs, now) for name, group in grouped.items()]
     # Named sources that feed no KPI yet are listed too, after the others.
@@ -106,6 +108,25 @@ def source_statuses(store: Store, *, now: dt.datetime | None = None) -> list[Sou
     return found
 
 
+def source_failures(store: Store, *, now: dt.datetime | None = None) -> dict[str, str]:
+    """Why each KPI whose source's last refresh failed has no new value, by KPI id: "its
+    source NAME failed on DAY (reason: error)". Empty, and cheap, when no source failed."""
+    now = now or dt.datetime.now(dt.UTC)
+    with store.reading() as conn:
+        runs = {name: shown_run(run, now) for name, run in last_runs(conn).items()}
+        failed = {name: run for name, run in runs.items() if run and run["state"] == "failed"}
+        if not failed:
+            return {}
+        fed = kpis_fed_by(conn, failed)
+    found = {}
+    for kpi_id, name in fed.items():
+        run = failed[name]
+        when = run.get("finished_at") or run.get("started_at")
+        day = f" on {when:%Y-%m-%d}" if isinstance(when, dt.datetime) else ""
+        found[kpi_id] = f"its source {name} failed{day} ({run.get('error') or 'no reason given'})"
+    return found
+
+
 def source_status(
     store: Store, name: str, *, now: dt.datetime | None = None
 ) -> SourceStatus | None:
@@ -113,10 +134,14 @@ def source_status(
     return next((s for s in source_statuses(store, now=now) if s.name == name), None)
 
 
-def source_runs(store: Store, name: str, limit: int = 20) -> list[dict[str, Any]]:
-    """A source's runs, newest first, for JSON."""
+def source_runs(
+    store: Store, name: str, limit: int = 20, *, now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """A source's runs, newest first, for JSON (one past its lease shown as ended)."""
+    now = now or dt.datetime.now(dt.UTC)
     with store.reading() as conn:
-        return [run_json(run) for run in read_runs(conn, name, limit)]
+        runs = read_runs(conn, name, limit)
+    return [run_json(shown) for run in runs if (shown := shown_run(run, now)) is not None]
 
 
 def _status(

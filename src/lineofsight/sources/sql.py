@@ -4,6 +4,9 @@ The database does the scanning and grouping; what comes back is period-level row
 a Polars frame (from DuckDB as Arrow columns, from the others row by row; decimals as floats).
 `:since` and the other parameters are bound, never pasted into the text.
 
+A DuckDB source reads the tables of its own file only: the connection's external access
+(other files, ATTACH, COPY, extensions) is switched off before any query runs.
+
 Time is bounded twice: on PostgreSQL the server's own `statement_timeout` (and a connect
 timeout), and everywhere a bound in Python: the queries run on one worker thread per refresh
 (per `shared_connections` block), and when a query's time is up the driver's connection is
@@ -294,8 +297,16 @@ class _Run:
             engine = create_engine(self.url, connect_args=connect_args, poolclass=NullPool)
             self.batch.engines[self.url_text] = engine
         held = _Held(engine.connect())
-        if self.backend == "duckdb":  # its progress bar would draw on the terminal
-            held.conn.exec_driver_sql("SET enable_progress_bar = false")
+        if self.backend == "duckdb":
+            # Its progress bar would draw on the terminal. And a query reads the tables of
+            # its database file, never the server's files (`read_csv('/etc/...')`, ATTACH,
+            # COPY): external access is switched off for the connection, and locked there.
+            for setting in (
+                "enable_progress_bar = false",
+                "enable_external_access = false",
+                "lock_configuration = true",
+            ):
+                held.conn.exec_driver_sql(f"SET {setting}")
             held.conn.rollback()
         self.batch.held[self.url_text] = held
         return held

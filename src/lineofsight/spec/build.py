@@ -183,8 +183,8 @@ def _baseline(spec: s.BaselineSpec | None) -> m.PeriodValue | None:
     return m.PeriodValue(spec.period, spec.value) if spec is not None else None
 
 
-SOURCE_SETTINGS = ("url", "query", "path", "schedule", "look_back", "timeout")
-NAMED_SETTINGS = ("url", "master", "path", "look_back", "timeout")
+SOURCE_SETTINGS = ("url", "query", "path", "key", "schedule", "look_back", "timeout")
+NAMED_SETTINGS = ("url", "master", "path", "query", "look_back", "timeout")
 
 
 def kpi_source(

@@ -80,6 +80,12 @@ class NamedSourceSpec(_Model):
         None, description="kind spark: local[*], a cluster master or sc:// URL, or env:NAME."
     )
     path: Text | None = Field(None, description="kind file: a CSV or XLSX path or glob.")
+    query: Text | None = Field(
+        None,
+        description="kind sql or spark: one query giving the values of many KPIs: kpi, "
+        "period, value[, unit] (or numerator, denominator), its kpi column naming each row's "
+        "KPI by its key:; a KPI of this source without a query of its own takes its rows here.",
+    )
     look_back: LookBack | None = None
     timeout: Timeout | None = None
 
@@ -101,6 +107,8 @@ class NamedSourceSpec(_Model):
             kinds = {allowed, SourceKind.CSV} if allowed is SourceKind.FILE else {allowed}
             if getattr(self, key) is not None and kind not in kinds:
                 problems.append(f"{key} is only for kind {allowed.value}")
+        if self.query is not None and kind not in (SourceKind.SQL, SourceKind.SPARK):
+            problems.append("query is only for kinds sql and spark")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -125,6 +133,11 @@ class SourceSpec(_Model):
         ":since is the first day a refresh reads.",
     )
     path: Text | None = Field(None, description="kind file: a CSV or XLSX path or glob.")
+    key: Text | None = Field(
+        None,
+        description="The value of the kpi column that marks this KPI's rows in the query of "
+        "its source (from:); default: the KPI's id.",
+    )
     schedule: Text | None = Field(
         None, description="hourly, daily, weekly, monthly or a cron expression."
     )
@@ -168,6 +181,11 @@ class SourceSpec(_Model):
             problems.append("kind file needs path: (a CSV or XLSX file, or a glob)")
         if kind is SourceKind.FILE and self.query is not None:
             problems.append("a file source has no query")
+        if self.key is not None and (self.from_ is None or self.query is not None):
+            problems.append(
+                "key: marks this KPI's rows in the query of its source (from:): "
+                "a KPI with a query of its own takes no key"
+            )
         if kind is SourceKind.SQL and self.url is not None and self.query is None:
             problems.append("a sql source needs query:")
         if kind is SourceKind.MANUAL and any(

@@ -1,8 +1,10 @@
 """Cross-checks of the data sources: what a KPI's `source:` names, and what it must give.
 
 A KPI takes values `from:` a source of `sources:`; a SQL or Spark source needs the KPI's
-`query:`, a file source takes none. A KPI's own source (`url:` or `path:` on the KPI) is
-named after the KPI, so no named source may have a KPI's name.
+`query:`, or a `query:` of its own that gives many KPIs' rows (its `kpi` column naming each
+KPI by its `key:`, no two KPIs of one source with the same key); a file source takes none. A
+KPI's own source (`url:` or `path:` on the KPI) is named after the KPI, so no named source may
+have a KPI's name.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def check_kpi_sources(items: Items, out: Collector) -> None:
     reported again."""
     raw = out.data.get("sources") if isinstance(out.data, dict) else None
     written = set(raw) if isinstance(raw, dict) else set()
+    keys: dict[tuple[str, str], str] = {}  # (source, key) -> the KPI it marks
     for i, kpi in items.kpis:
         source = kpi.source
         if source is None:
@@ -68,12 +71,29 @@ def check_kpi_sources(items: Items, out: Collector) -> None:
                 )
                 continue
             kind = named_kind(named)
-            if kind in QUERY_KINDS and source.query is None:
+            shared = kind in QUERY_KINDS and source.query is None and named.query is not None
+            if kind in QUERY_KINDS and source.query is None and named.query is None:
                 out.add(
                     base,
                     f"{name}: source '{source.from_}' is a {kind.value} source: "
-                    "give the query: that returns this KPI's values",
+                    "give the query: that returns this KPI's values (or give the source a "
+                    "query: whose kpi column names each row's KPI)",
                 )
+            if source.key is not None and not shared:
+                out.add(
+                    (*base, "key"),
+                    f"{name}.key: source '{source.from_}' has no query: of its own "
+                    "whose kpi column the key would match",
+                )
+            if shared:
+                key = source.key if source.key is not None else kpi.id
+                other = keys.setdefault((source.from_, key), kpi.id)
+                if other != kpi.id:
+                    out.add(
+                        (*base, "key"),
+                        f"{name}.key: KPIs '{other}' and '{kpi.id}' both take the rows of "
+                        f"key '{key}' from source '{source.from_}': give each its own key:",
+                    )
             if kind is SourceKind.FILE and source.query is not None:
                 out.add(
                     (*base, "query"),

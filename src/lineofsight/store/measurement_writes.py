@@ -85,13 +85,19 @@ class Comparison:
 
 
 def compare_measurements(
-    session: LoadSession, frame: pl.DataFrame, calendar: Calendar = Calendar()
+    session: LoadSession,
+    frame: pl.DataFrame,
+    calendar: Calendar = Calendar(),
+    *,
+    relative: float = 0.0,
 ) -> Comparison:
     """The file's rows (MEASUREMENT_FRAME, and optionally `row`) compared with the store of
-    an organisation with this calendar."""
+    an organisation with this calendar. `relative`: numbers that differ by at most this part
+    of the larger are the same (a source's float sums differ in their last bits from one run
+    to the next); 0: compared exactly."""
     rows = frame if "row" in frame.columns else frame.with_row_index("row", offset=1)
     frame = frame.select(list(MEASUREMENT_FRAME))
-    new, changed, others = _compare(session, frame)
+    new, changed, others = _compare(session, frame, relative)
     # Only what the load writes can make a new overlap: a row the store already holds as it
     # is, and whatever shares its days, were both there before.
     written = pl.concat([new, changed]) if not changed.is_empty() else new
@@ -175,13 +181,8 @@ def write_compared_by_kpi(
     totals = _by_kpi(frame)
     added, replaced = _by_kpi(new), _by_kpi(changed)
     recorded_at = time_parameter(session, at)
-    ids: dict[str, int] = {}
-    for kpi_id, source in sources.items():
-        if added.get(kpi_id) or replaced.get(kpi_id):
-            ids[kpi_id] = session.insert_returning_id(
-                "INSERT INTO loads (source, recorded_at) VALUES (?, ?) RETURNING id",
-                [source, recorded_at],
-            )
+    writing = [kpi_id for kpi_id in sources if added.get(kpi_id) or replaced.get(kpi_id)]
+    ids = _load_ids(session, writing, sources, recorded_at)
     missing = (set(added) | set(replaced)) - set(ids)
     if missing:
         raise ValueError(f"no provenance for the values of {sorted(missing)}")
@@ -227,12 +228,46 @@ def write_compared_by_kpi(
     }
 
 
+def _load_ids(
+    session: LoadSession, kpis: list[str], sources: Mapping[str, str], recorded_at: Any
+) -> dict[str, int]:
+    """A `loads` row for each of `kpis` (its provenance from `sources`), in that order; the
+    id of each. On SQLite one statement makes them all: the transaction holds the only write
+    lock from its first insert on, so the newest ids are its own, given in insertion order.
+    Elsewhere one row at a time, each id as the row's insert returns it."""
+    if len(kpis) > 1 and session.dialect == "sqlite":
+        session.stage(
+            "load_sources",
+            pl.DataFrame(
+                {"position": range(len(kpis)), "source": [sources[kpi] for kpi in kpis]},
+                schema={"position": pl.Int64, "source": pl.String},
+            ),
+        )
+        session.execute(
+            "INSERT INTO loads (source, recorded_at) "
+            "SELECT source, ? FROM load_sources ORDER BY position",
+            [recorded_at],
+        )
+        newest = session.query(
+            f"SELECT id FROM (SELECT id FROM loads ORDER BY id DESC LIMIT {len(kpis)}) x",
+            {"id": pl.Int64},
+        )
+        return dict(zip(kpis, sorted(newest["id"].to_list()), strict=True))
+    return {
+        kpi_id: session.insert_returning_id(
+            "INSERT INTO loads (source, recorded_at) VALUES (?, ?) RETURNING id",
+            [sources[kpi_id], recorded_at],
+        )
+        for kpi_id in kpis
+    }
+
+
 def _by_kpi(frame: pl.DataFrame) -> dict[str, int]:
     return dict(frame.group_by("kpi_id").len().iter_rows())
 
 
 def _compare(
-    session: LoadSession, frame: pl.DataFrame
+    session: LoadSession, frame: pl.DataFrame, relative: float = 0.0
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The file's rows that are new, those whose stored values differ, and the stored rows
     read on the way that the file does not hold (OTHERS: they may overlap its periods).
@@ -247,7 +282,7 @@ def _compare(
     pairs = frame.select("period_end", "kpi_id").unique()
     if pairs.height <= PAIRS_AT_MOST:
         session.stage("load_keys", pairs)
-        return _split(frame, session.query(_STORED_BY_PAIRS, _STORED))
+        return _split(frame, session.query(_STORED_BY_PAIRS, _STORED), relative)
     session.stage("load_kpis", frame.select("kpi_id").unique())
     counts = frame.group_by("period_end").len().sort("period_end")
     groups = counts.with_columns(group=pl.col("len").cum_sum() // COMPARE_ROWS)
@@ -255,7 +290,8 @@ def _compare(
     for (_,), ends in groups.select("group", "period_end").group_by("group", maintain_order=True):
         session.stage("load_ends", ends.select("period_end"))
         part = frame.join(ends, on="period_end", how="semi")
-        new_here, changed_here, others_here = _split(part, session.query(_STORED_BY_ENDS, _STORED))
+        stored = session.query(_STORED_BY_ENDS, _STORED)
+        new_here, changed_here, others_here = _split(part, stored, relative)
         new.append(new_here)
         changed.append(changed_here)
         others.append(others_here)
@@ -263,7 +299,7 @@ def _compare(
 
 
 def _split(
-    frame: pl.DataFrame, stored: pl.DataFrame
+    frame: pl.DataFrame, stored: pl.DataFrame, relative: float = 0.0
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Of `frame`'s rows, those `stored` does not hold, and those it holds with other values;
     and the stored rows `frame` does not hold."""
@@ -275,7 +311,12 @@ def _split(
     joined = frame.join(stored, on=KEY, how="left", maintain_order="left")
     same = pl.lit(True)
     for name in COMPARED:
-        same = same & pl.col(name).eq_missing(pl.col(f"{name}_stored"))
+        mine, theirs = pl.col(name), pl.col(f"{name}_stored")
+        equal = mine.eq_missing(theirs)
+        if relative and frame.schema[name].is_float():
+            bound = pl.max_horizontal(mine.abs(), theirs.abs()) * relative
+            equal = equal | ((mine - theirs).abs() <= bound).fill_null(False)
+        same = same & equal
     held = pl.col("held").fill_null(False)
     new = joined.filter(~held).select(frame.columns)
     changed = joined.filter(held & ~same).select(frame.columns)

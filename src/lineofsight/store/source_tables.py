@@ -31,6 +31,11 @@ source_runs = Table(
     Column("unchanged", Integer, comment="values the store held already"),
     Column("error", Text, comment="why it failed, one line (never a secret)"),
     Column("problems", Text, comment="the bad rows it found, JSON list of text"),
+    Column(
+        "lease_until",
+        DateTime(timezone=True),
+        comment="a running refresh renews it; past it, the refresh was abandoned",
+    ),
     Index("ix_source_runs_source", "source", "id"),
     sqlite_autoincrement=True,
     comment="Each refresh of a data source: state, times, rows and the reason of a failure.",

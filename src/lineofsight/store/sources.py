@@ -43,8 +43,10 @@ def start_run(
     actor: str | None,
     full: bool,
     at: dt.datetime,
+    lease_until: dt.datetime | None = None,
 ) -> int:
-    """Record that a refresh of `source` started; the run's id."""
+    """Record that a refresh of `source` started (its lease running until `lease_until`);
+    the run's id."""
     result = conn.execute(
         insert(t.source_runs).values(
             source=source,
@@ -53,6 +55,7 @@ def start_run(
             actor=actor,
             full_refresh=full,
             started_at=at,
+            lease_until=lease_until,
         )
     )
     key = result.inserted_primary_key
@@ -87,8 +90,39 @@ def finish_run(
             unchanged=unchanged,
             error=error,
             problems=json.dumps(list(problems), ensure_ascii=False) if problems else None,
+            lease_until=None,
         )
     )
+
+
+def renew_run(conn: Connection, run_id: int, until: dt.datetime) -> None:
+    """Extend the lease of a run still running."""
+    runs = t.source_runs
+    conn.execute(
+        update(runs).where(runs.c.id == run_id, runs.c.state == "running").values(lease_until=until)
+    )
+
+
+def end_abandoned(
+    conn: Connection, source: str, now: dt.datetime, before: dt.datetime, error: str
+) -> int:
+    """Record as failed, with `error`, the runs of `source` still "running" whose lease ran
+    out before `now` (or, with no lease, that started before `before`); how many."""
+    runs = t.source_runs
+    expired = (runs.c.lease_until < now) | (
+        runs.c.lease_until.is_(None) & (runs.c.started_at < before)
+    )
+    result = conn.execute(
+        update(runs)
+        .where(runs.c.source == source, runs.c.state == "running", expired)
+        .values(
+            state="failed",
+            finished_at=func.coalesce(runs.c.lease_until, now),
+            error=error,
+            lease_until=None,
+        )
+    )
+    return int(result.rowcount or 0)
 
 
 def read_marks(conn: Connection, source: str) -> dict[str, Mark]:
@@ -195,6 +229,21 @@ def read_writes(conn: Connection, run_id: int) -> list[dict[str, Any]]:
         .order_by(w.c.load_id)
     )
     return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def kpis_fed_by(conn: Connection, names: Iterable[str]) -> dict[str, str]:
+    """The KPIs that take values from these sources, with the source of each (a KPI's own
+    source is named after the KPI)."""
+    wanted = set(names)
+    found = {}
+    for kpi_id, source in conn.execute(select(t.kpis.c.id, t.kpis.c.source)):
+        settings = json.loads(source) if isinstance(source, str) else source
+        if not isinstance(settings, dict) or settings.get("kind") in (None, "manual"):
+            continue
+        name = settings.get("from") or kpi_id
+        if name in wanted:
+            found[kpi_id] = name
+    return found
 
 
 def forget_source(conn: Connection, source: str) -> None:
