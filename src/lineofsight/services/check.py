@@ -260,7 +260,7 @@ def check(
         with contextlib.suppress(StoreError):
             save_check_report(store, key, state, report_text(report))
     # The store keeps absolute paths; show them as the user would type them from here.
-    report.findings = [_relative(f) for f in report.findings]
+    report.findings = _relative(report.findings)
     return report
 
 
@@ -297,12 +297,23 @@ def _run(
         return check_data(data, as_of, reading.result, selection)
 
 
-def _relative(finding: Finding) -> Finding:
-    if finding.location is None:
-        return finding
-    path = Path(finding.location.file)
-    try:
-        shown = str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return finding
-    return replace(finding, location=m.Location(shown, finding.location.line))
+def _relative(findings: list[Finding]) -> list[Finding]:
+    """The findings with each file shown relative to the current folder when it is below it
+    (each distinct file worked out once: a large store's findings share a few)."""
+    cwd = Path.cwd()
+    shown: dict[str, str | None] = {}
+    relative = []
+    for finding in findings:
+        location = finding.location
+        if location is not None:
+            file = location.file
+            if file not in shown:
+                try:
+                    shown[file] = str(Path(file).relative_to(cwd))
+                except ValueError:
+                    shown[file] = None
+            path = shown[file]
+            if path is not None:
+                finding = replace(finding, location=m.Location(path, location.line))
+        relative.append(finding)
+    return relative
