@@ -77,7 +77,7 @@ def read_check_values(
     """
     floors = _due_starts(data, as_of, selection)
     scales = data.kpis.select(kpi_id="id", scale="ratio_scale")
-    recent = _scaled(read_recent_values(store, floors), scales)
+    recent = read_recent_values(store, floors)
     kpis = data.kpis
     read = {i for inputs in data.formula_inputs.values() for i in inputs}
     inputs = pl.Series(sorted(read), dtype=pl.String)
