@@ -9,7 +9,7 @@ item in bulk (a Polars filter or join) and at single items only where it makes a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 from typing import NamedTuple
 
@@ -65,6 +65,25 @@ class CheckContext:
             message=message,
             location=self.data.location(kind.value, item_id, line),
         )
+
+    def findings(
+        self, rule: Rule, kind: SubjectKind, found: Iterable[tuple[str, str]]
+    ) -> Iterator[Finding]:
+        """`finding` for each (item id, message) of `found`, of the rule's severity: what
+        is the same for all of them worked out once (a rule may make tens of thousands)."""
+        where = kind.value
+        lines = self.data.lines[where]
+        location = self.data.location
+        code, name, severity = rule.code, rule.name, rule.severity
+        for item_id, message in found:
+            yield Finding(
+                code=code,
+                name=name,
+                severity=severity,
+                subject=Subject(kind, item_id),
+                message=message,
+                location=location(where, item_id, lines.get(item_id)),
+            )
 
     # ------------------------------------------------------------ items
 

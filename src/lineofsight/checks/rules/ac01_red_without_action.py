@@ -50,14 +50,18 @@ class RedWithoutAction(Rule):
             return
         count = int(options["periods"])
         streaks = _red_streaks(ctx, count)
-        for kpi_id, labels in streaks.iter_rows():
-            yield ctx.finding(
-                self,
-                SubjectKind.KPI,
-                kpi_id,
-                f"KPI '{kpi_id}' has been red for {count} consecutive periods "
-                f"({', '.join(labels)}) and has no open action",
-            )
+        yield from ctx.findings(
+            self,
+            SubjectKind.KPI,
+            (
+                (
+                    kpi_id,
+                    f"KPI '{kpi_id}' has been red for {count} consecutive periods "
+                    f"({', '.join(labels)}) and has no open action",
+                )
+                for kpi_id, labels in streaks.iter_rows()
+            ),
+        )
 
 
 # What the rule reads of each KPI: where its values are, when it is due and how it is scored.
@@ -117,22 +121,26 @@ def _red_streaks(ctx: CheckContext, count: int) -> pl.DataFrame:
     if values.is_empty():
         return empty
     periods = _periods_of(ctx, values.select("frequency", "period_end").unique())
-    by_period = (
-        values.join(periods, on=["frequency", "period_end"])
-        .sort("k", "start", "period_end")
-        .group_by("k", "start", maintain_order=True)
-        .agg(
+    ordered = values.join(periods, on=["frequency", "period_end"]).sort("k", "start", "period_end")
+    k, start, value = pl.col("k"), pl.col("start"), pl.col("value")
+    # Mostly a KPI has one value a period: then it is the period's value, whatever the
+    # aggregation, and there is nothing to group.
+    shared = (k.eq_missing(k.shift(1)) & start.eq_missing(start.shift(1))).any()
+    if ordered.select(shared).item():
+        by_period = ordered.group_by("k", "start", maintain_order=True).agg(
             pl.col("end").first(),
             pl.col("label").first(),
-            total=pl.col("value").sum(),
-            mean=pl.col("value").mean(),
-            last=pl.col("value").last(),
-            low=pl.col("value").min(),
-            high=pl.col("value").max(),
+            total=value.sum(),
+            mean=value.mean(),
+            last=value.last(),
+            low=value.min(),
+            high=value.max(),
         )
-    )
+    else:
+        by_period = ordered.select(
+            "k", "start", "end", "label", total=value, mean=value, last=value, low=value, high=value
+        )
     # The last `count` periods of each KPI: its rows are together, in order of their start.
-    k = pl.col("k")
     tail = by_period.filter(k.shift(-count).ne_missing(k))
     tail = pl.concat(
         [tail, kpis.drop("k", "unit", "frequency", "grace", "window_start").gather(tail["k"])],
