@@ -137,8 +137,8 @@ class CheckContext:
 
     def measured_inputs(self, kpi_id: str) -> set[str]:
         """The measured KPIs a KPI's value comes from, through nested formulas."""
-        inputs = self.formula_inputs
-        return {k for k in reachable_in([kpi_id], inputs) if k not in inputs}
+        leaves = self.data.formula_leaves.get(kpi_id)
+        return {kpi_id} if leaves is None else set(leaves)
 
     @cached_property
     def up_edges(self) -> pl.DataFrame:

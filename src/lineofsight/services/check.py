@@ -24,7 +24,6 @@ from lineofsight.checks.data import (
 )
 from lineofsight.checks.runner import CheckReport, build_selection, check_data, reads_data
 from lineofsight.domain import model as m
-from lineofsight.domain.graph import reachable_in
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.errors import Problem, StoreError, UsageError
 from lineofsight.services.check_reports import report_from_text, report_key, report_text
@@ -128,10 +127,7 @@ def _due_starts(data: CheckData, as_of: dt.date, selection: Selection) -> dict[s
     if inputs:
         # A formula asks for its measured inputs' values within its own period.
         asked = [
-            (kpi_id, leaf)
-            for kpi_id in inputs
-            for leaf in reachable_in([kpi_id], inputs)
-            if leaf not in inputs
+            (kpi_id, leaf) for kpi_id, leaves in data.formula_leaves.items() for leaf in leaves
         ]
         leaves = pl.DataFrame(
             {"id": [a[0] for a in asked], "leaf": [a[1] for a in asked]},
@@ -291,7 +287,7 @@ def _run(
         return check_data(data, as_of, None, selection)
     # The values are read beside the rules that need none (the reading is mostly the
     # database's and Arrow's work, outside Python's lock).
-    _ = data.formula_inputs  # made once, here: both threads look at them
+    _ = data.formula_leaves  # made once, here: both threads look at them
     with ThreadPoolExecutor(max_workers=1) as pool:
         reading = pool.submit(read_check_values, store, data, as_of, selection)
         return check_data(data, as_of, reading.result, selection)
