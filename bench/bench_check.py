@@ -189,22 +189,27 @@ def main() -> int:
         )
     for kpis, before, again in references:
         print(
-            f"The reference ({args.reference}), {kpis:,} KPIs: cold {_figures(before).strip()}, "
-            f"repeated {_figures(again).strip()}"
+            f"The reference ({args.reference}), {kpis:,} KPIs: cold {_brief(before)}, "
+            f"repeated {_brief(again)}"
         )
     if len(rows) > 1:
         first, last = rows[0], rows[-1]
         for name, index in (("repeated", 2), ("cold", 1)):
             growth = last[index][0] / first[index][0]
+            cpu = last[index][1] / first[index][1]
             print(
                 f"`los check` on the store ({name}) grows {growth:.1f}x "
-                f"from {first[0]:,} to {last[0]:,} KPIs"
+                f"(processor time {cpu:.1f}x) from {first[0]:,} to {last[0]:,} KPIs"
             )
     return 0
 
 
 def _figures(run: tuple[float, float, float]) -> str:
     return f"{run[0]:6.2f} s ({run[1]:.2f} s CPU) {run[2]:6,.0f} MB"
+
+
+def _brief(run: tuple[float, float, float]) -> str:
+    return f"{run[0]:.2f} s ({run[1]:.2f} s CPU, {run[2]:,.0f} MB)"
 
 
 def _goal(run: tuple[float, float, float]) -> str:
