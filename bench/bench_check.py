@@ -9,7 +9,10 @@ in the same run:
   (the store unchanged since: the kept report is read);
 - `los check strategy.yaml` on the strategy file alone (no data rules), the same way;
 - the parts of the store check in-process, one after the other: reading the definitions (the
-  columns the rules look at), reading the values the data rules need, and the rules.
+  columns the rules look at), reading the values the data rules need, and the rules;
+- with --reference SRC, `los check` on the store run by the package in the folder SRC (e.g.
+  the code before a change: `git archive main src | tar -x -C /tmp/before`, then
+  --reference /tmp/before/src), cold and repeated, measured the same way in the same run.
 
     .venv/bin/python bench/bench_check.py                 # 10,000 and 100,000 KPIs
     .venv/bin/python bench/bench_check.py --sizes 10000   # quicker
@@ -49,20 +52,22 @@ GOAL_SECONDS = 2.0
 
 
 def _run(
-    args: list[str], runs: int, before: Callable[[], None] = lambda: None
+    args: list[str],
+    runs: int,
+    before: Callable[[], None] = lambda: None,
+    source: Path | None = None,
 ) -> tuple[float, float, float]:
     """Best wall time, best processor time (user and system: what the run costs when other
     work shares the machine) and peak resident memory (MB) of `los` with `args`, each run
-    in a child process of its own, after `before`."""
+    in a child process of its own, after `before`; the package in `source` when given."""
     best, cpu, peak = float("inf"), float("inf"), 0.0
+    env = {**os.environ, "LOS_DATABASE_URL": ""}
+    if source is not None:
+        env["PYTHONPATH"] = str(source.resolve())
     for _ in range(runs):
         before()
         start = time.perf_counter()
-        child = subprocess.Popen(
-            [LOS, *args],
-            stdout=subprocess.DEVNULL,
-            env={**os.environ, "LOS_DATABASE_URL": ""},
-        )
+        child = subprocess.Popen([LOS, *args], stdout=subprocess.DEVNULL, env=env)
         _, status, usage = os.wait4(child.pid, 0)
         best = min(best, time.perf_counter() - start)
         cpu = min(cpu, usage.ru_utime + usage.ru_stime)
@@ -130,7 +135,15 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,100000", help="KPI counts, comma-separated")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/los-bench"))
     parser.add_argument("--runs", type=int, default=3, help="runs of each command (best kept)")
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        help="a folder holding another version of the package (lineofsight/) to measure beside",
+    )
     args = parser.parse_args()
+    if args.reference is not None and not (args.reference / "lineofsight").is_dir():
+        parser.error(f"--reference {args.reference}: no lineofsight package in that folder")
+    references = []
     rows = []
     with tempfile.TemporaryDirectory(prefix="los-bench-check-") as scratch:
         for kpis in [int(s) for s in args.sizes.split(",")]:
@@ -142,6 +155,12 @@ def main() -> int:
             print(f"  los check (store, cold):     {_figures(cold)}", flush=True)
             repeated = _run(asked, args.runs)
             print(f"  los check (store, repeated): {_figures(repeated)}", flush=True)
+            if args.reference is not None:
+                before = _run(asked, args.runs, _forget(url), args.reference)
+                print(f"  reference (store, cold):     {_figures(before)}", flush=True)
+                again = _run(asked, args.runs, source=args.reference)
+                print(f"  reference (store, repeated): {_figures(again)}", flush=True)
+                references.append((kpis, before, again))
             strategy = str(database.parent / "strategy.yaml")
             file_check = _run(["check", strategy, "--as-of", AS_OF, "--format", "json"], args.runs)
             print(f"  los check (file):            {_figures(file_check)}", flush=True)
@@ -168,19 +187,29 @@ def main() -> int:
             f"| {file_check[0]:.2f} ({file_check[1]:.2f}) "
             f"| {parts[0]:.2f} / {parts[1]:.2f} / {parts[2]:.2f} | {goal} |"
         )
+    for kpis, before, again in references:
+        print(
+            f"The reference ({args.reference}), {kpis:,} KPIs: cold {_brief(before)}, "
+            f"repeated {_brief(again)}"
+        )
     if len(rows) > 1:
         first, last = rows[0], rows[-1]
         for name, index in (("repeated", 2), ("cold", 1)):
             growth = last[index][0] / first[index][0]
+            cpu = last[index][1] / first[index][1]
             print(
                 f"`los check` on the store ({name}) grows {growth:.1f}x "
-                f"from {first[0]:,} to {last[0]:,} KPIs"
+                f"(processor time {cpu:.1f}x) from {first[0]:,} to {last[0]:,} KPIs"
             )
     return 0
 
 
 def _figures(run: tuple[float, float, float]) -> str:
     return f"{run[0]:6.2f} s ({run[1]:.2f} s CPU) {run[2]:6,.0f} MB"
+
+
+def _brief(run: tuple[float, float, float]) -> str:
+    return f"{run[0]:.2f} s ({run[1]:.2f} s CPU, {run[2]:,.0f} MB)"
 
 
 def _goal(run: tuple[float, float, float]) -> str:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+from lineofsight.checks.base import Finding, Severity, Subject, SubjectKind, finding_plain
+from lineofsight.checks.runner import CheckReport
 from lineofsight.cli.app import app
+from lineofsight.cli.render_checks import report_json
+from lineofsight.domain.model import Location
 from tests.conftest import Los
 
 EXAMPLES = Path(__file__).parents[2] / "src" / "lineofsight" / "examples"
@@ -171,3 +176,27 @@ def test_examples_show_their_planted_findings(tmp_path: Path) -> None:
         )
         got = {(f["code"], f["subject"]["id"]) for f in json.loads(result.output)["findings"]}
         assert got == findings, name
+
+
+def test_json_report_is_the_text_json_dumps_makes() -> None:
+    """The findings' lines are written from a template: the text must be that of indenting
+    the whole report with `json.dumps`, whatever the findings hold."""
+    findings = [
+        Finding("AL01", "kpi-without-objective", Severity.ERROR, Subject(SubjectKind.KPI, "r"),
+                'KPI "revenue" \\ has no objective\nat all', Location("/x/strategy.yaml", 12)),
+        Finding("OW02", "person-overload", Severity.WARNING, Subject(SubjectKind.PERSON, "zoë"),
+                "Zoë — owns 9 KPIs\t(€, 数)", Location("dir/ä b.yaml", 0)),
+        Finding("SM02", "objective-without-deadline", Severity.INFO,
+                Subject(SubjectKind.OBJECTIVE, "o\u2028"), "control \x01 char", None),
+    ]  # fmt: skip
+    for shown in ([], findings):
+        report = CheckReport(dt.date(2026, 11, 22), list(shown), ["AL01", "OW02"], ["DA01"], 3)
+        expected = {
+            "as_of": "2026-11-22",
+            "findings": [finding_plain(f) for f in shown],
+            "summary": {s.value: report.count(s) for s in Severity},
+            "rules_run": ["AL01", "OW02"],
+            "skipped_rules": ["DA01"],
+            "suppressed": 3,
+        }
+        assert report_json(report) == json.dumps(expected, indent=2, ensure_ascii=False) + "\n"

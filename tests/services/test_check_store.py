@@ -17,6 +17,7 @@ from lineofsight.services.declared_actions import read_declared
 from lineofsight.services.measurements import load_file
 from lineofsight.spec.dump import dump_organization
 from lineofsight.spec.files import read_strategy
+from lineofsight.store.check_reads import read_recent_values
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
 from tests.checks.chaos import broken, generated, observations
@@ -111,6 +112,36 @@ def test_stored_values_are_what_the_measurements_file_said(tmp_path: Path, db_ur
     }
     ratios = {k.id for k in org.kpis if k.ratio is not None}
     assert ratios & set(found)  # ratio KPIs were among them
+
+
+def test_recent_values_are_the_stored_values_as_the_rules_see_them(
+    tmp_path: Path, db_url: str
+) -> None:
+    # The store divides a ratio's value out itself for the recent periods: the rows must be
+    # those of every value worked out over the whole column, from each frequency's first day.
+    store = _store(tmp_path, db_url)
+    try:
+        with store.reading() as conn:
+            org = read_organization(conn)
+        assert org is not None
+        every_value = read_observations(store)
+        frequencies = sorted({k.frequency.value for k in org.kpis})
+        floors = {f: dt.date(2026, 1 + 3 * i, 1) for i, f in enumerate(frequencies)}
+        frame = read_recent_values(store, floors)
+    finally:
+        store.close()
+    assert frame.columns == ["kpi_id", "unit_id", "period_start", "period_end", "value"]
+    frequency = {k.id: k.frequency.value for k in org.kpis}
+    expected = sorted(
+        (kpi_id, o.unit, o.start, o.end, o.value)
+        for kpi_id, rows in every_value.items()
+        for o in rows
+        if o.end >= floors[frequency[kpi_id]]
+    )
+    assert sorted(frame.iter_rows(), key=lambda r: r[:4]) == sorted(expected, key=lambda r: r[:4])
+    ratios = {k.id for k in org.kpis if k.ratio is not None}
+    assert ratios & set(frame["kpi_id"].to_list())  # ratio KPIs were among them
+    assert len(floors) > 1 and len(set(frame["kpi_id"])) < len(every_value)
 
 
 FORMULA_OVER_MONTHS = """\

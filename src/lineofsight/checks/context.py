@@ -9,7 +9,7 @@ item in bulk (a Polars filter or join) and at single items only where it makes a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 from typing import NamedTuple
 
@@ -66,6 +66,25 @@ class CheckContext:
             location=self.data.location(kind.value, item_id, line),
         )
 
+    def findings(
+        self, rule: Rule, kind: SubjectKind, found: Iterable[tuple[str, str]]
+    ) -> Iterator[Finding]:
+        """`finding` for each (item id, message) of `found`, of the rule's severity: what
+        is the same for all of them worked out once (a rule may make tens of thousands)."""
+        where = kind.value
+        lines = self.data.lines[where]
+        location = self.data.location
+        code, name, severity = rule.code, rule.name, rule.severity
+        for item_id, message in found:
+            yield Finding(
+                code=code,
+                name=name,
+                severity=severity,
+                subject=Subject(kind, item_id),
+                message=message,
+                location=location(where, item_id, lines.get(item_id)),
+            )
+
     # ------------------------------------------------------------ items
 
     @cached_property
@@ -118,8 +137,8 @@ class CheckContext:
 
     def measured_inputs(self, kpi_id: str) -> set[str]:
         """The measured KPIs a KPI's value comes from, through nested formulas."""
-        inputs = self.formula_inputs
-        return {k for k in reachable_in([kpi_id], inputs) if k not in inputs}
+        leaves = self.data.formula_leaves.get(kpi_id)
+        return {kpi_id} if leaves is None else set(leaves)
 
     @cached_property
     def up_edges(self) -> pl.DataFrame:

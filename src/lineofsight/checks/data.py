@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from lineofsight.domain import model as m
+from lineofsight.domain.graph import reachable_in
 
 if TYPE_CHECKING:
     from lineofsight.domain.formula import Expr
@@ -133,6 +134,16 @@ class CheckData:
         named = pl.Series([r for each in refs.values() for r in each], dtype=pl.String)
         known = set(named.filter(named.is_in(self.kpis["id"].implode())).to_list())
         return {kpi_id: tuple(ref for ref in each if ref in known) for kpi_id, each in refs.items()}
+
+    @cached_property
+    def formula_leaves(self) -> dict[str, frozenset[str]]:
+        """For each formula KPI, the measured KPIs its value comes from, through nested
+        formulas (asked by the reading of the values and by DA01: worked out once)."""
+        inputs = self.formula_inputs
+        return {
+            kpi_id: frozenset(k for k in reachable_in([kpi_id], inputs) if k not in inputs)
+            for kpi_id in inputs
+        }
 
     @cached_property
     def whole(self) -> dict[str, m.Kpi]:

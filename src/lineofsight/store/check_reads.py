@@ -19,7 +19,6 @@ from lineofsight.store import tables as t
 from lineofsight.store.arrow import read_frame
 from lineofsight.store.database import Store
 from lineofsight.store.measurements import with_starts
-from lineofsight.store.scorecard_reads import STORED_SCHEMA
 
 TEXT, NUMBER, WHOLE = pl.String, pl.Float64, pl.Int64
 
@@ -182,9 +181,27 @@ def read_source_file(conn: Connection) -> str | None:
     return conn.execute(select(t.organization.c.source_file)).scalar()
 
 
+# A value as the rules see it: a ratio's divided out (scale x numerator / denominator, as the
+# scorecard divides it; no value for a zero denominator). The KPI's scale is looked up for the
+# rows of ratio KPIs only, and the two columns that are empty on nearly every row stay unread.
+_SCALE = "(SELECT ratio_scale FROM kpis WHERE kpis.id = measurements.kpi_id)"
+_RULES_VALUE = (
+    f"CASE WHEN numerator IS NULL OR {_SCALE} IS NULL THEN value"
+    f" WHEN denominator <> 0 THEN {_SCALE} * numerator / denominator END"
+)
+_RECENT_SCHEMA = {
+    "kpi_id": TEXT,
+    "unit_id": TEXT,
+    "period": TEXT,
+    "period_end": pl.Date,
+    "value": NUMBER,
+}
+
+
 def read_recent_values(store: Store, floors: Mapping[str, dt.date]) -> pl.DataFrame:
     """The stored values of each KPI whose period ends on or after the first day asked for at
-    the KPI's frequency (`floors`, by frequency), as `scorecard_reads.read_measurement_rows`.
+    the KPI's frequency (`floors`, by frequency), as the rules see them: kpi_id, unit_id,
+    period_start, period_end and value (a ratio's divided out, null for a zero denominator).
 
     The store keeps values in order of their period's last day: the values from the latest
     of those days are one range of it, read whole; before it, each earlier range keeps only
@@ -193,7 +210,7 @@ def read_recent_values(store: Store, floors: Mapping[str, dt.date]) -> pl.DataFr
     known = {frequency.value for frequency in m.Frequency}
     assert set(floors) <= known, floors  # frequencies are written into the query
     days = sorted(set(floors.values()))
-    columns = ", ".join(STORED_SCHEMA)
+    columns = f"kpi_id, unit_id, period, period_end, {_RULES_VALUE} AS value"
     parts = [f"SELECT {columns} FROM measurements WHERE period_end >= {{}}"]
     params: list[object] = [days[-1]]
     for day, following in itertools.pairwise(days):
@@ -203,4 +220,5 @@ def read_recent_values(store: Store, floors: Mapping[str, dt.date]) -> pl.DataFr
             f" AND kpi_id IN (SELECT id FROM kpis WHERE frequency IN ({names}))"
         )
         params += [day, following]
-    return with_starts(read_frame(store, " UNION ALL ".join(parts), params, STORED_SCHEMA))
+    frame = read_frame(store, " UNION ALL ".join(parts), params, _RECENT_SCHEMA)
+    return with_starts(frame).select("kpi_id", "unit_id", "period_start", "period_end", "value")

@@ -50,14 +50,37 @@ class RedWithoutAction(Rule):
             return
         count = int(options["periods"])
         streaks = _red_streaks(ctx, count)
-        for kpi_id, labels in streaks.iter_rows():
-            yield ctx.finding(
-                self,
-                SubjectKind.KPI,
-                kpi_id,
-                f"KPI '{kpi_id}' has been red for {count} consecutive periods "
-                f"({', '.join(labels)}) and has no open action",
-            )
+        yield from ctx.findings(
+            self,
+            SubjectKind.KPI,
+            (
+                (
+                    kpi_id,
+                    f"KPI '{kpi_id}' has been red for {count} consecutive periods "
+                    f"({', '.join(labels)}) and has no open action",
+                )
+                for kpi_id, labels in streaks.iter_rows()
+            ),
+        )
+
+
+# What the rule reads of each KPI: where its values are, when it is due and how it is scored.
+_KPI_COLUMNS = (
+    "id",
+    "unit",
+    "frequency",
+    "due_days",
+    "aggregation",
+    "direction",
+    "target_value",
+    "target_by",
+    "baseline_value",
+    "baseline_period",
+    "tolerance",
+    "tolerance_abs",
+    "range_low",
+    "range_high",
+)
 
 
 def _red_streaks(ctx: CheckContext, count: int) -> pl.DataFrame:
@@ -67,73 +90,98 @@ def _red_streaks(ctx: CheckContext, count: int) -> pl.DataFrame:
     acted = actions.filter((pl.col("subject_type") == "kpi") & (pl.col("status") == "open"))
     kpis = (
         ctx.data.kpis.filter(pl.col("formula").is_null())
+        .select(_KPI_COLUMNS)
         .join(acted.select(id="subject_id"), on="id", how="anti")
         .with_columns(
             grace=pl.col("due_days").fill_null(ctx.calendar.due_days),
             aggregation=pl.col("aggregation").fill_null(m.Aggregation.MEAN.value),
         )
     )
-    # Only the last `count` periods up to the latest due one can make a streak that is both
-    # unbroken and fresh: values before them are never read (not the whole history).
+    kpis = (
+        kpis.join(_window_starts(ctx, kpis, count), on=["frequency", "grace"], how="left")
+        .join(_due_starts(ctx, kpis), on=["frequency", "grace"], how="left")
+        .with_row_index("k")
+    )
+    # Each KPI is known by its row (`k`) from here: sorting, grouping and looking its columns
+    # up by a number, not by its id, is what keeps this quick for 100,000 KPIs. Only the last
+    # `count` periods up to the latest due one can make a streak that is both unbroken and
+    # fresh: values before them are never read (not the whole history).
     values = (
         ctx.measurements.frame.filter(
             pl.col("value").is_not_null() & (pl.col("period_end") <= ctx.as_of)
         )
-        .join(kpis.select(kpi_id="id", unit_id="unit"), on=["kpi_id", "unit_id"], how="semi")
-        .join(kpis.select(kpi_id="id", frequency="frequency", grace="grace"), on="kpi_id")
-        .join(_window_starts(ctx, kpis, count), on=["frequency", "grace"])
+        .join(
+            kpis.select("k", "frequency", "window_start", kpi_id="id", unit_id="unit"),
+            on=["kpi_id", "unit_id"],
+        )
         .filter(pl.col("period_end") >= pl.col("window_start"))
-        .drop("grace", "window_start")
+        .select("k", "frequency", "period_end", "value")
     )
     empty = pl.DataFrame(schema={"id": pl.String, "labels": pl.List(pl.String)})
     if values.is_empty():
         return empty
     periods = _periods_of(ctx, values.select("frequency", "period_end").unique())
-    by_period = (
-        values.join(periods, on=["frequency", "period_end"])
-        .sort("kpi_id", "start", "period_end")
-        .join(kpis.select(kpi_id="id", aggregation="aggregation"), on="kpi_id")
-        .group_by("kpi_id", "start", maintain_order=True)
-        .agg(
+    ordered = values.join(periods, on=["frequency", "period_end"]).sort("k", "start", "period_end")
+    k, start, value = pl.col("k"), pl.col("start"), pl.col("value")
+    # Mostly a KPI has one value a period: then it is the period's value, whatever the
+    # aggregation, and there is nothing to group.
+    shared = (k.eq_missing(k.shift(1)) & start.eq_missing(start.shift(1))).any()
+    if ordered.select(shared).item():
+        by_period = ordered.group_by("k", "start", maintain_order=True).agg(
             pl.col("end").first(),
             pl.col("label").first(),
-            pl.col("aggregation").first(),
-            total=pl.col("value").sum(),
-            mean=pl.col("value").mean(),
-            last=pl.col("value").last(),
-            low=pl.col("value").min(),
-            high=pl.col("value").max(),
+            total=value.sum(),
+            mean=value.mean(),
+            last=value.last(),
+            low=value.min(),
+            high=value.max(),
         )
-        .with_columns(
-            actual=pl.when(pl.col("aggregation") == "sum")
-            .then("total")
-            .when(pl.col("aggregation") == "last")
-            .then("last")
-            .when(pl.col("aggregation") == "min")
-            .then("low")
-            .when(pl.col("aggregation") == "max")
-            .then("high")
-            .otherwise("mean")
+    else:
+        by_period = ordered.select(
+            "k", "start", "end", "label", total=value, mean=value, last=value, low=value, high=value
         )
+    # The last `count` periods of each KPI: its rows are together, in order of their start.
+    tail = by_period.filter(k.shift(-count).ne_missing(k))
+    tail = pl.concat(
+        [tail, kpis.drop("k", "unit", "frequency", "grace", "window_start").gather(tail["k"])],
+        how="horizontal",
     )
-    tail = by_period.group_by("kpi_id", maintain_order=True).tail(count)
-    # The latest due period of each KPI: a streak must reach it (older is stale data).
-    due = _due_starts(ctx, kpis)
-    tail = tail.join(kpis.select(kpi_id="id", frequency="frequency", grace="grace"), on="kpi_id")
-    tail = tail.join(due, on=["frequency", "grace"])
-    scored = _scored(ctx, tail, kpis)
+    aggregation = pl.col("aggregation")
+    actual = (
+        pl.when(aggregation == "sum")
+        .then("total")
+        .when(aggregation == "last")
+        .then("last")
+        .when(aggregation == "min")
+        .then("low")
+        .when(aggregation == "max")
+        .then("high")
+        .otherwise("mean")
+    )
+    scored = _scored(ctx, tail.with_columns(actual=actual))
+    # Each period must start the day after the one before it ended (the KPI's rows are
+    # together, in order): worked out over the whole column, not group by group.
+    first = k.ne_missing(k.shift(1))
+    follows = first | (pl.col("start") == pl.col("end").shift(1) + _DAY)
     streaks = (
-        scored.group_by("kpi_id", maintain_order=True)
+        scored.with_columns(follows=follows)
+        .group_by("k", maintain_order=True)
         .agg(
+            pl.col("id").first(),
             n=pl.len(),
             red=pl.col("red").all(),
-            joined=(pl.col("start") == pl.col("end").shift(1) + _DAY).slice(1).all(),
+            joined=pl.col("follows").all(),
             fresh=pl.col("start").last() >= pl.col("due_start").last(),
-            labels=pl.col("label"),
         )
         .filter((pl.col("n") == count) & pl.col("red") & pl.col("joined") & pl.col("fresh"))
     )
-    return streaks.select(id="kpi_id", labels="labels")
+    labels = (
+        scored.join(streaks.select("k"), on="k", how="semi", maintain_order="left")
+        .group_by("k", maintain_order=True)
+        .agg(labels=pl.col("label"))
+    )
+    streaks = streaks.join(labels, on="k", maintain_order="left")
+    return streaks.select("id", "labels")
 
 
 def _periods_of(ctx: CheckContext, pairs: pl.DataFrame) -> pl.DataFrame:
@@ -173,29 +221,21 @@ def _due_starts(ctx: CheckContext, kpis: pl.DataFrame) -> pl.DataFrame:
     return pairs.with_columns(due_start=pl.Series(made, dtype=pl.Date))
 
 
-def _scored(ctx: CheckContext, rows: pl.DataFrame, kpis: pl.DataFrame) -> pl.DataFrame:
-    """The rows with `red`: the period's value misses its target by more than the tolerance
-    (SPEC section 3: target for a period, miss, tolerance, ties and rounding)."""
+def _scored(ctx: CheckContext, rows: pl.DataFrame) -> pl.DataFrame:
+    """The rows (a KPI's period each, with the KPI's columns) with `red`: the period's value
+    misses its target by more than the tolerance (SPEC section 3: target for a period, miss,
+    tolerance, ties and rounding)."""
     targets = _period_overrides(ctx)
-    baselines = _baseline_ends(ctx, kpis)
+    baselines = _baseline_ends(ctx, rows)
     frame = (
-        rows.join(
-            kpis.select(
-                kpi_id="id",
-                direction="direction",
-                final="target_value",
-                by="target_by",
-                base="baseline_value",
-                baseline_period="baseline_period",
-                tolerance="tolerance",
-                tolerance_abs="tolerance_abs",
-                range_low="range_low",
-                range_high="range_high",
-            ),
-            on="kpi_id",
+        rows.rename({"target_value": "final", "target_by": "by", "baseline_value": "base"})
+        .join(baselines, on="baseline_period", how="left", maintain_order="left")
+        .join(
+            targets.rename({"kpi_id": "id"}),
+            on=["id", "start", "end"],
+            how="left",
+            maintain_order="left",
         )
-        .join(baselines, on="baseline_period", how="left")
-        .join(targets, on=["kpi_id", "start", "end"], how="left")
     )
     is_range = pl.col("direction") == m.Direction.RANGE.value
     path = glide(Columns, *(pl.col(c) for c in ("final", "by", "base", "base_end", "end")))

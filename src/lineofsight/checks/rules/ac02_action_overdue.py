@@ -39,14 +39,15 @@ class ActionOverdue(Rule):
         late = actions.filter(
             (pl.col("status") == "open") & pl.col("due").is_not_null() & (pl.col("due") < ctx.as_of)
         )
-        known = {
-            "kpi": set(ctx.data.kpis["id"].to_list()),
-            "objective": set(ctx.data.objectives["id"].to_list()),
-        }
-        rows = late.select("key", "line", "subject_type", "subject_id", "title", "due")
+        # On an item no longer defined, an action has nothing to point at.
+        on_id, on_kind = pl.col("subject_id"), pl.col("subject_type")
+        known = ((on_kind == "kpi") & on_id.is_in(ctx.data.kpis["id"].implode())) | (
+            (on_kind == "objective") & on_id.is_in(ctx.data.objectives["id"].implode())
+        )
+        rows = late.filter(known).select(
+            "key", "line", "subject_type", "subject_id", "title", "due"
+        )
         for key, line, kind, subject, title, due in rows.iter_rows():
-            if subject not in known.get(kind, ()):
-                continue  # on an item no longer defined: nothing to point at
             word = "KPI" if kind == "kpi" else "objective"
             finding = ctx.finding(
                 self,
