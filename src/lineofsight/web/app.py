@@ -159,7 +159,7 @@ def create_app(
         # Few threads: the handlers hold the GIL most of the time, so more threads than this
         # only take turns, and under load their switching lengthens the slowest answers.
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
-        scheduler = _start_scheduler(db_url, scheduler_interval, jobs)
+        scheduler = start_scheduler(db_url, scheduler_interval, jobs)
         _app.state.scheduler = scheduler
         try:
             yield
@@ -225,11 +225,12 @@ def create_app(
     return app
 
 
-def _start_scheduler(
+def start_scheduler(
     db_url: str, interval: float | None, jobs: Callable[[Store], list[Job]] | None
 ) -> Any:
-    """The background scheduler, started (None when `interval` is None). It has a store of its
-    own: its writes may wait for a long load as a command's do, where a page's give up soon."""
+    """The background scheduler, started (None when `interval` is None): in the app's own
+    process, or in `los serve`'s for all its workers. It has a store of its own: its writes
+    may wait for a long load as a command's do, where a page's give up soon."""
     if interval is None:
         return None
     from lineofsight.services.jobs import scheduled_jobs
