@@ -227,11 +227,17 @@ def _lru(cache: ScorecardCache, name: str, size: int) -> _Lru:
     return found  # type: ignore[no-any-return]
 
 
-def snapshot(cache: ScorecardCache, as_of: dt.date, period: str | None = None) -> Snapshot:
+def snapshot(
+    cache: ScorecardCache,
+    as_of: dt.date,
+    period: str | None = None,
+    revision: Hashable | None = None,
+) -> Snapshot:
     """The indexed scorecard as of `as_of` (with reporting lag), or the period report of
     `period`, from the shared scorecard cache (so the pages and the API evaluate the store
-    once per revision and date)."""
-    revision = cache.revision()
+    once per revision and date). `revision`: the store's, when the caller has just read it."""
+    if revision is None:
+        revision = cache.revision()
 
     def build() -> Snapshot:
         org = cache.organization(revision)

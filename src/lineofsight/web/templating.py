@@ -27,6 +27,9 @@ templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 templates.env.autoescape = True
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
+# Templates are read once: a check of each file's time at every use costs a system call per
+# template per request (a new release restarts the server anyway).
+templates.env.auto_reload = False
 
 STATUS_ICON = {"green": "✓", "amber": "▲", "red": "✗", "no_data": "?", "no_target": "–"}
 STATUS_WORD = {
