@@ -109,3 +109,31 @@ def test_a_failed_making_keeps_nothing() -> None:
         cache.get(("x",), broken)
     assert cache.peek(("x",)) is None
     assert cache.get(("x",), lambda: "ok") == "ok"
+
+
+def test_a_served_app_makes_todays_scorecard_when_it_starts(web_url: str) -> None:
+    """`los serve`'s app (warm) starts making today's scorecard at start; the first page
+    then reads that one instead of making another. An app made without `warm` does not."""
+    from fastapi.testclient import TestClient
+
+    from lineofsight.web.app import create_app
+    from lineofsight.web.pagedata import snapshot
+    from lineofsight.web.pagekit import today
+
+    for warm in (True, False):
+        app = create_app(web_url, secret_key="test secret", warm=warm)
+        try:
+            with TestClient(app):
+                cache = app.state.scorecards
+                warming = app.state.warming
+                if not warm:
+                    assert warming is None
+                    assert "_page_snapshots" not in cache.__dict__
+                    continue
+                warming.join(WAIT)
+                assert not warming.is_alive()
+                kept = cache.__dict__["_page_snapshots"].peek((cache.revision(), today(), None))
+                assert kept is not None and kept.as_of == today()
+                assert snapshot(cache, today()) is kept
+        finally:
+            app.state.store.close()
