@@ -146,9 +146,10 @@ def test_serve_runs_one_scheduler_for_all_its_workers(
 
     seen: dict[str, object] = {}
 
-    def server(target: str, **settings: object) -> None:
+    def server(target: str, timeout_worker_healthcheck: int = 5, **settings: object) -> None:
         """uvicorn's place: what the workers would be started with, and the threads now."""
         seen["settings"] = settings
+        seen["healthcheck"] = timeout_worker_healthcheck
         seen["app"] = target
         seen["workers_scheduler"] = os.environ["LOS_SERVE_SCHEDULER"]
         seen["threads"] = [t for t in threading.enumerate() if t.name == "los scheduler"]
@@ -161,6 +162,8 @@ def test_serve_runs_one_scheduler_for_all_its_workers(
     assert seen["app"] == "lineofsight.web.app:app_from_environment"
     assert seen["settings"]["workers"] == int(workers)  # type: ignore[index]
     assert seen["workers_scheduler"] == "off"
+    # A worker busy making a large scorecard is not taken for a hung one and replaced.
+    assert seen["healthcheck"] == 60
     threads = seen["threads"]
     assert isinstance(threads, list) and len(threads) == schedulers
     for thread in threads:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import inspect
 import json
 import os
 import sys
@@ -26,6 +27,7 @@ from lineofsight.extras import require
 from lineofsight.services.workspace import local_user, open_store, resolve_url
 
 WEB_APP = "the web app"
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def _accounts() -> ModuleType:
@@ -90,6 +92,12 @@ def serve(
     scheduler = None if no_scheduler else start_scheduler(url, scheduler_interval, None)
     os.environ["LOS_SERVE_SCHEDULER"] = "off"
     err.print(f"Serving Line of Sight on http://{host}:{port} (store {escape(url)})")
+    settings: dict[str, Any] = {}
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
+        # uvicorn replaces a worker that does not answer its ping within 5 s; a worker making
+        # the scorecard of 100,000 KPIs on a busy machine can take longer, and its
+        # replacement would start that over, keeping nothing.
+        settings["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK_SECONDS
     try:
         uvicorn.run(
             "lineofsight.web.app:app_from_environment",
@@ -99,6 +107,7 @@ def serve(
             workers=workers,
             log_level="warning",
             access_log=False,
+            **settings,
         )
     finally:
         # A job still running after the stop's wait ends with the process (its lease then
