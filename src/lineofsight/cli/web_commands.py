@@ -87,7 +87,7 @@ def serve(
     # One scheduler for the whole server, in this process: with several workers, one each
     # would wake as many times and each keep a store open for nothing (the store's job claims
     # would still keep them from running a job twice). The workers run none.
-    from lineofsight.web.app import start_scheduler
+    from lineofsight.services.scheduler_runner import start_scheduler
 
     scheduler = None if no_scheduler else start_scheduler(url, scheduler_interval, None)
     os.environ["LOS_SERVE_SCHEDULER"] = "off"

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lineofsight import __version__
 from lineofsight.services.scheduler import Job
+from lineofsight.services.scheduler_runner import start_scheduler
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store, busy_timeout_setting
 from lineofsight.web.errors import install_error_handlers
@@ -250,24 +251,6 @@ def _warm_up(app: FastAPI) -> threading.Thread:
     thread = threading.Thread(target=make, name="los warm-up", daemon=True)
     thread.start()
     return thread
-
-
-def start_scheduler(
-    db_url: str, interval: float | None, jobs: Callable[[Store], list[Job]] | None
-) -> Any:
-    """The background scheduler, started (None when `interval` is None): in the app's own
-    process, or in `los serve`'s for all its workers. It has a store of its own: its writes
-    may wait for a long load as a command's do, where a page's give up soon."""
-    if interval is None:
-        return None
-    from lineofsight.services.jobs import scheduled_jobs
-    from lineofsight.services.scheduler_runner import BackgroundScheduler
-
-    store = Store(db_url, migrate=False)
-    store.arrow_sqlite = False  # one SQLite library per process (see Store.arrow_sqlite)
-    scheduler = BackgroundScheduler(store, jobs or scheduled_jobs, interval=interval)
-    scheduler.start()
-    return scheduler
 
 
 def scheduler_setting(text: str | None) -> float | None:

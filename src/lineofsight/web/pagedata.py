@@ -25,6 +25,7 @@ from lineofsight.domain.graph import OrgGraph, organisation_graph
 from lineofsight.services.permissions import UnitTree
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.services.shapes import items_text
+from lineofsight.store.organization import Revision
 
 T = TypeVar("T")
 
@@ -231,7 +232,7 @@ def snapshot(
     cache: ScorecardCache,
     as_of: dt.date,
     period: str | None = None,
-    revision: Hashable | None = None,
+    revision: Revision | None = None,
 ) -> Snapshot:
     """The indexed scorecard as of `as_of` (with reporting lag), or the period report of
     `period`, from the shared scorecard cache (so the pages and the API evaluate the store

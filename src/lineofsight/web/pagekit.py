@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
@@ -23,7 +23,7 @@ from lineofsight.services.permissions import (
 )
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store
-from lineofsight.store.organization import read_calendar
+from lineofsight.store.organization import Revision, read_calendar
 from lineofsight.web.pagedata import Snapshot, snapshot
 from lineofsight.web.templating import chosen_period, remember_period, with_query
 
@@ -96,12 +96,12 @@ def cache_of(request: Request) -> ScorecardCache:
     return cache
 
 
-def page_revision(request: Request) -> Hashable:
+def page_revision(request: Request) -> Revision:
     """The store's revision, read once per reading request (a page that shows two dates reads
     it once); a write request reads it at each call, as it may have changed it."""
     if request.method not in ("GET", "HEAD"):
         return cache_of(request).revision()
-    found = getattr(request.state, "revision", None)
+    found: Revision | None = getattr(request.state, "revision", None)
     if found is None:
         found = request.state.revision = cache_of(request).revision()
     return found
