@@ -26,6 +26,7 @@ from lineofsight.services.scheduler_runner import start_scheduler
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store, busy_timeout_setting
 from lineofsight.web.errors import install_error_handlers
+from lineofsight.web.packed import PackedGzipMiddleware
 from lineofsight.web.security import SessionSigner, set_session_cookie, utc_now
 
 log = logging.getLogger(__name__)
@@ -203,6 +204,9 @@ def create_app(
     # Inside the error handlers: its answers get the security headers.
     app.add_middleware(BodyLimitMiddleware, owner=app)
     app.add_middleware(SessionCookieMiddleware, owner=app)
+    # Inside the compression: a page with a large kept part is compressed from the part's
+    # kept blocks (web/packed.py); the GZipMiddleware below leaves it as it is.
+    app.add_middleware(PackedGzipMiddleware)
     # Every answer, errors included, is compressed for a client that takes gzip (assets come
     # compressed already: web/assets.py). See COMPRESS_LEVEL.
     app.add_middleware(

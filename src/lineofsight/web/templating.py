@@ -209,4 +209,19 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     context.setdefault("csrf_token", _csrf(request))
     context.setdefault("period_now", _period_now(request))
     context.setdefault("menu", _menu(context["account"]))
+    from lineofsight.web import packed
+
+    large = packed.large_parts(context)
+    if large:
+        # Large kept fragments are sent compressed as they were the first time (web/packed).
+        marks = {key: n for n, key in enumerate(large)}
+        drawn = templates.TemplateResponse(
+            request,
+            name,
+            {**context, **{key: packed.mark(n) for key, n in marks.items()}},
+            status_code=status_code,
+        )
+        parts = packed.split_page(bytes(drawn.body), large, marks)
+        if parts is not None:
+            return packed.PackedHTMLResponse(parts, status_code)
     return templates.TemplateResponse(request, name, context, status_code=status_code)
