@@ -129,10 +129,9 @@ def read_actions(
     query = select(a)
     if subjects is not None:
         subjects = sorted(set(subjects))
-        if len(subjects) == 1 and owner is None and status is None and ids is None:
-            # A KPI or objective page's panel, on every request: a statement built once.
-            kind, item = subjects[0]
-            return _actions_of(conn, conn.execute(_ONE_SUBJECT, {"kind": kind, "item": item}))
+        if owner is None and status is None and ids is None:
+            # A KPI, objective or unit page's panel, on every request: statements built once.
+            return _actions_of(conn, _of_subjects(conn, subjects))
         filters = _subject_filters(a, subjects)
         if not filters:
             return []
@@ -152,12 +151,32 @@ def read_actions(
 _ONE_SUBJECT = select(t.actions).where(
     t.actions.c.subject_type == bindparam("kind"), t.actions.c.subject_id == bindparam("item")
 )
+_SUBJECTS = select(t.actions).where(
+    t.actions.c.subject_type == bindparam("kind"),
+    t.actions.c.subject_id.in_(bindparam("items", expanding=True)),
+)
+
+
+def _of_subjects(conn: Connection, subjects: Sequence[tuple[str, str]]) -> list[RowMapping]:
+    """The rows of the actions on these subjects (sorted, without repeats)."""
+    if len(subjects) == 1:
+        kind, item = subjects[0]
+        return list(conn.execute(_ONE_SUBJECT, {"kind": kind, "item": item}).mappings())
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for kind, item in subjects:
+        by_type[kind].append(item)
+    rows: list[RowMapping] = []
+    for kind, items in by_type.items():
+        for chunk in _chunks(items):
+            found = conn.execute(_SUBJECTS, {"kind": kind, "items": list(chunk)})
+            rows.extend(found.mappings())
+    return rows
 
 
 def _actions_of(conn: Connection, result: Any) -> list[Action]:
-    """The actions of a query's rows, with their milestones, by due day (none last), then
-    number."""
-    rows = list(result.mappings())
+    """The actions of a query's rows (a result, or its rows), with their milestones, by due
+    day (none last), then number."""
+    rows = list(result if isinstance(result, list) else result.mappings())
     steps = _read_milestones(conn, [row["id"] for row in rows])
     found = [
         Action(
