@@ -12,15 +12,19 @@ Pages (goal for each: p95 of server time <= 100 ms with 32 concurrent clients):
 
 BU is the business unit with the most KPIs in its subtree. The store is a copy of the one
 `bench/bench_status.py` builds under --cache (org100000/store.db), with a benchmark user added.
-`los serve --no-scheduler` runs as a subprocess (one server process unless --workers); each
-page is first requested once (cold: the first request after start evaluates the store),
-warmed, then loaded by wrk with 32 connections for --duration seconds, sending
-`Accept-Encoding: gzip` as browsers do. Two latencies are printed for each page:
+`los serve --no-scheduler --workers 2` runs as a subprocess (--workers); each page is first
+requested once (cold: the first request after start waits for the scorecard the server
+starts making when it starts), warmed in every worker, then loaded by wrk with 32
+connections for --duration seconds, sending `Accept-Encoding: gzip` as browsers do. Two
+latencies are printed for each page:
 
 - server time: the app's own `Server-Timing: app;dur=` header, from the request's arrival in
   the app to its answer (compression included), collected by wrk's Lua hook for every answer;
 - latency: what wrk measured from the client, which adds the time a request waits for the
-  server while the 31 others are served (one process on 2 cores: about 31 x the mean).
+  server while the 31 others are served (about 31 x the mean CPU time per request / the
+  processes).
+
+The memory of each server process (now and at its peak) is printed at the end.
 
 Cold bytes: the page and every asset it links (stylesheet, scripts), as sent with gzip and
 without; a second visit sends only the page (assets are cached for a year by their content
@@ -40,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -171,10 +176,8 @@ def cold_bytes(base: str, cookie: str, path: str) -> dict[str, int]:
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) of a process and its children, from /proc."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
+def server_pids(pid: int) -> list[int]:
+    """The server process and its children (the workers of `--workers N`)."""
     pids = [pid]
     try:
         children = subprocess.run(
@@ -183,7 +186,41 @@ def cpu_seconds(pid: int) -> float:
         pids += [int(c) for c in children]
     except OSError:
         pass
-    for p in pids:
+    return pids
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The processes that answer requests: the server itself with one worker, else its
+    children started as workers (not multiprocessing's resource tracker)."""
+    children = []
+    for p in server_pids(pid)[1:]:
+        try:
+            command = Path(f"/proc/{p}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            children.append(p)
+    return children or [pid]
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    """A process's resident memory now and at its peak (MB), from /proc."""
+    found = {"VmRSS": 0.0, "VmHWM": 0.0}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in found:
+                found[name] = int(value.split()[0]) / 1024
+    except OSError:
+        pass
+    return found["VmRSS"], found["VmHWM"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children, from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for p in server_pids(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -232,12 +269,21 @@ def measure(name: str, path: str, server: Server, cookie: str, args: argparse.Na
         return {"name": name, "path": path, "skipped": True}
     if first.status_code != 200:
         raise SystemExit(f"{path}: {first.status_code} {first.text[:300]}")
-    for _ in range(4 * args.workers):
-        httpx.get(server.base + path, headers={"Cookie": cookie}, timeout=120)
+    # Each worker keeps its own cache: warm them all (connections are spread by the kernel,
+    # so several at once, several times).
+    with ThreadPoolExecutor(2 * args.workers) as pool:
+        for answer in pool.map(
+            lambda _: httpx.get(server.base + path, headers={"Cookie": cookie}, timeout=300),
+            range(8 * args.workers),
+        ):
+            answer.raise_for_status()
     sizes = cold_bytes(server.base, cookie, path)
     cpu_before = cpu_seconds(server.process.pid)
+    workers_before = worker_pids(server.process.pid)
     stats = run_wrk(server.base + path, cookie, args)
     cpu = cpu_seconds(server.process.pid) - cpu_before
+    if worker_pids(server.process.pid) != workers_before:
+        print(f"  {name}: a worker was replaced during the run (its cache lost)", flush=True)
     met = (
         stats["timed"] > 0
         and stats["server_p95"] <= GOAL_MS
@@ -265,7 +311,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per page")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=1, help="`los serve` processes")
+    parser.add_argument("--workers", type=int, default=2, help="`los serve --workers N`")
     parser.add_argument("--red-list", default="/lists/red", help="the red list's path")
     parser.add_argument("--heatmap", default="/heatmap?unit={bu}", help="a BU's heatmap path")
     parser.add_argument("--only", nargs="+", help="page names: home map unit kpi red heatmap")
@@ -292,9 +338,18 @@ def main() -> int:
             if args.only and name not in args.only:
                 continue
             results.append(measure(name, path, server, cookie, args))
+        main = memory_mb(server.process.pid)
+        workers = [memory_mb(p) for p in worker_pids(server.process.pid)]
     finally:
         server.stop()
     print()
+    print(
+        f"server memory (MB now / peak): main process {main[0]:,.0f} / {main[1]:,.0f}"
+        + "".join(
+            f"; worker {n} {now:,.0f} / {peak:,.0f}" for n, (now, peak) in enumerate(workers, 1)
+        )
+        + (" (the main process runs the scheduler, when on)" if args.workers > 1 else "")
+    )
     print(
         f"{args.connections} connections, {args.duration} s per page, {args.workers} server "
         f"process(es), {os.cpu_count()} CPUs; goal: server time p95 <= {GOAL_MS:.0f} ms"

@@ -125,3 +125,47 @@ def test_app_from_environment_reads_the_scheduler_setting(
             assert scheduler is None or not scheduler.running
         finally:
             app.state.store.close()
+
+
+@pytest.mark.parametrize(("options", "schedulers"), [((), 1), (("--no-scheduler",), 0)])
+@pytest.mark.parametrize("workers", ["1", "3"])
+def test_serve_runs_one_scheduler_for_all_its_workers(
+    web_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: str,
+    options: tuple[str, ...],
+    schedulers: int,
+) -> None:
+    """`los serve` runs the scheduler in its own process and tells its workers to run none,
+    however many workers it starts; it stops the scheduler when the server ends."""
+    import os
+
+    import uvicorn
+
+    from tests.conftest import Los
+
+    seen: dict[str, object] = {}
+
+    def server(target: str, timeout_worker_healthcheck: int = 5, **settings: object) -> None:
+        """uvicorn's place: what the workers would be started with, and the threads now."""
+        seen["settings"] = settings
+        seen["healthcheck"] = timeout_worker_healthcheck
+        seen["app"] = target
+        seen["workers_scheduler"] = os.environ["LOS_SERVE_SCHEDULER"]
+        seen["threads"] = [t for t in threading.enumerate() if t.name == "los scheduler"]
+
+    for name in ("LOS_SECRET_KEY", "LOS_SERVE_DATABASE_URL", "LOS_SERVE_SCHEDULER"):
+        monkeypatch.setenv(name, "set by the test")
+    monkeypatch.setattr(uvicorn, "run", server)
+    result = Los(None)("serve", "--workers", workers, *options, "--db", web_url)
+    assert result.exit_code == 0, result.output
+    assert seen["app"] == "lineofsight.web.app:app_from_environment"
+    assert seen["settings"]["workers"] == int(workers)  # type: ignore[index]
+    assert seen["workers_scheduler"] == "off"
+    # A worker busy making a large scorecard is not taken for a hung one and replaced.
+    assert seen["healthcheck"] == 60
+    threads = seen["threads"]
+    assert isinstance(threads, list) and len(threads) == schedulers
+    for thread in threads:
+        thread.join(WAIT)
+        assert not thread.is_alive(), "the scheduler outlived the server"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import inspect
 import json
 import os
 import sys
@@ -26,6 +27,7 @@ from lineofsight.extras import require
 from lineofsight.services.workspace import local_user, open_store, resolve_url
 
 WEB_APP = "the web app"
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def _accounts() -> ModuleType:
@@ -43,7 +45,11 @@ def serve(
     ] = 8000,
     workers: Annotated[
         int,
-        typer.Option("--workers", min=1, help="Server processes (each keeps its own cache)."),
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Server processes (each keeps its own cache; one scheduler serves them all).",
+        ),
     ] = 1,
     no_scheduler: Annotated[
         bool,
@@ -78,17 +84,36 @@ def serve(
     # Every worker must sign sessions with the same key, or a login would last one request.
     os.environ.setdefault("LOS_SECRET_KEY", secrets.token_urlsafe(32))
     os.environ["LOS_SERVE_DATABASE_URL"] = url
-    os.environ["LOS_SERVE_SCHEDULER"] = "off" if no_scheduler else str(scheduler_interval)
+    # One scheduler for the whole server, in this process: with several workers, one each
+    # would wake as many times and each keep a store open for nothing (the store's job claims
+    # would still keep them from running a job twice). The workers run none.
+    from lineofsight.services.scheduler_runner import start_scheduler
+
+    scheduler = None if no_scheduler else start_scheduler(url, scheduler_interval, None)
+    os.environ["LOS_SERVE_SCHEDULER"] = "off"
     err.print(f"Serving Line of Sight on http://{host}:{port} (store {escape(url)})")
-    uvicorn.run(
-        "lineofsight.web.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    settings: dict[str, Any] = {}
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
+        # uvicorn replaces a worker that does not answer its ping within 5 s; a worker making
+        # the scorecard of 100,000 KPIs on a busy machine can take longer, and its
+        # replacement would start that over, keeping nothing.
+        settings["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK_SECONDS
+    try:
+        uvicorn.run(
+            "lineofsight.web.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+            **settings,
+        )
+    finally:
+        # A job still running after the stop's wait ends with the process (its lease then
+        # runs out): its store stays open under it.
+        if scheduler is not None and scheduler.stop():
+            scheduler.store.close()
 
 
 def _read_password(password_stdin: bool) -> str:

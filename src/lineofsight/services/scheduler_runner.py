@@ -16,7 +16,7 @@ from collections.abc import Callable
 from lineofsight.services.scheduler import Job, run_due, scheduler_owner
 from lineofsight.store.database import Store
 
-__all__ = ["DEFAULT_INTERVAL", "BackgroundScheduler"]
+__all__ = ["DEFAULT_INTERVAL", "BackgroundScheduler", "start_scheduler"]
 
 log = logging.getLogger(__name__)
 
@@ -92,3 +92,21 @@ class BackgroundScheduler:
                 self._round_done.notify_all()
             self._wake.wait(self.interval)
             self._wake.clear()
+
+
+def start_scheduler(
+    db_url: str, interval: float | None, jobs: Callable[[Store], list[Job]] | None
+) -> BackgroundScheduler | None:
+    """The background scheduler of the store at `db_url`, started (None when `interval` is
+    None): in the web app's own process, or in `los serve`'s for all its workers. It has a
+    store of its own: its writes may wait for a long load as a command's do, where a page's
+    give up soon."""
+    if interval is None:
+        return None
+    from lineofsight.services.jobs import scheduled_jobs
+
+    store = Store(db_url, migrate=False)
+    store.arrow_sqlite = False  # one SQLite library per process (see Store.arrow_sqlite)
+    scheduler = BackgroundScheduler(store, jobs or scheduled_jobs, interval=interval)
+    scheduler.start()
+    return scheduler

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Connection,
     RowMapping,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -127,6 +128,10 @@ def read_actions(
     a = t.actions
     query = select(a)
     if subjects is not None:
+        subjects = sorted(set(subjects))
+        if owner is None and status is None and ids is None:
+            # A KPI, objective or unit page's panel, on every request: statements built once.
+            return _actions_of(conn, _of_subjects(conn, subjects))
         filters = _subject_filters(a, subjects)
         if not filters:
             return []
@@ -140,7 +145,38 @@ def read_actions(
         query = query.where(a.c.owner == owner)
     if status is not None:
         query = query.where(a.c.status == status)
-    rows = list(conn.execute(query).mappings())
+    return _actions_of(conn, conn.execute(query))
+
+
+_ONE_SUBJECT = select(t.actions).where(
+    t.actions.c.subject_type == bindparam("kind"), t.actions.c.subject_id == bindparam("item")
+)
+_SUBJECTS = select(t.actions).where(
+    t.actions.c.subject_type == bindparam("kind"),
+    t.actions.c.subject_id.in_(bindparam("items", expanding=True)),
+)
+
+
+def _of_subjects(conn: Connection, subjects: Sequence[tuple[str, str]]) -> list[RowMapping]:
+    """The rows of the actions on these subjects (sorted, without repeats)."""
+    if len(subjects) == 1:
+        kind, item = subjects[0]
+        return list(conn.execute(_ONE_SUBJECT, {"kind": kind, "item": item}).mappings())
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for kind, item in subjects:
+        by_type[kind].append(item)
+    rows: list[RowMapping] = []
+    for kind, items in by_type.items():
+        for chunk in _chunks(items):
+            found = conn.execute(_SUBJECTS, {"kind": kind, "items": list(chunk)})
+            rows.extend(found.mappings())
+    return rows
+
+
+def _actions_of(conn: Connection, result: Any) -> list[Action]:
+    """The actions of a query's rows (a result, or its rows), with their milestones, by due
+    day (none last), then number."""
+    rows = list(result if isinstance(result, list) else result.mappings())
     steps = _read_milestones(conn, [row["id"] for row in rows])
     found = [
         Action(
@@ -269,13 +305,22 @@ def read_comment_history(
     conn: Connection, subject_type: str, subject_id: str, period: str
 ) -> list[Comment]:
     """Every version of a subject's comment for a period, newest first."""
-    c = t.commentary
-    query = (
-        select(c)
-        .where(c.c.subject_type == subject_type, c.c.subject_id == subject_id, c.c.period == period)
-        .order_by(c.c.version.desc())
+    found = conn.execute(
+        _COMMENT_HISTORY, {"kind": subject_type, "item": subject_id, "period": period}
     )
-    return [_comment(row) for row in conn.execute(query).mappings()]
+    return [_comment(row) for row in found.mappings()]
+
+
+# Read by the commentary panel of every KPI and objective page: a statement built once.
+_COMMENT_HISTORY = (
+    select(t.commentary)
+    .where(
+        t.commentary.c.subject_type == bindparam("kind"),
+        t.commentary.c.subject_id == bindparam("item"),
+        t.commentary.c.period == bindparam("period"),
+    )
+    .order_by(t.commentary.c.version.desc())
+)
 
 
 def _comment(row: RowMapping) -> Comment:

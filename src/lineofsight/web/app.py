@@ -6,8 +6,10 @@ create_app("sqlite:///path/los.db")  # then serve it with uvicorn (`los serve`)
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -20,10 +22,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lineofsight import __version__
 from lineofsight.services.scheduler import Job
+from lineofsight.services.scheduler_runner import start_scheduler
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store, busy_timeout_setting
 from lineofsight.web.errors import install_error_handlers
+from lineofsight.web.packed import PackedGzipMiddleware
 from lineofsight.web.security import SessionSigner, set_session_cookie, utc_now
+
+log = logging.getLogger(__name__)
 
 SECRET_ENV = "LOS_SECRET_KEY"
 BUSY_TIMEOUT_ENV = "LOS_WEB_BUSY_TIMEOUT"
@@ -137,6 +143,7 @@ def create_app(
     max_upload_bytes: int | None = None,
     scheduler_interval: float | None = None,
     jobs: Callable[[Store], list[Job]] | None = None,
+    warm: bool = False,
 ) -> FastAPI:
     """The FastAPI app over the store at `db_url` (opened and migrated once).
 
@@ -144,7 +151,9 @@ def create_app(
     `max_upload_bytes`: the largest request body (an upload, a strategy file); default
     LOS_MAX_UPLOAD_MB. `scheduler_interval`: run the background scheduler, looking for due
     jobs (`jobs(store)`, default every scheduled job) every that many seconds, while the app
-    runs; None: no scheduler (cron runs `los jobs --due` instead).
+    runs; None: no scheduler (cron runs `los jobs --due` instead). `warm`: start making
+    today's scorecard for the pages when the app starts, in the background, so that the first
+    visitor does not wait for all of it.
     """
     from lineofsight.web.uploads import BodyLimitMiddleware, limit_from_environment
 
@@ -159,8 +168,10 @@ def create_app(
         # Few threads: the handlers hold the GIL most of the time, so more threads than this
         # only take turns, and under load their switching lengthens the slowest answers.
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
-        scheduler = _start_scheduler(db_url, scheduler_interval, jobs)
+        scheduler = start_scheduler(db_url, scheduler_interval, jobs)
         _app.state.scheduler = scheduler
+        if warm:
+            _app.state.warming = _warm_up(_app)
         try:
             yield
         finally:
@@ -188,10 +199,14 @@ def create_app(
     app.state.clock = utc_now  # sessions and login back-off go by it; tests move it
     app.state.max_upload_bytes = limit
     app.state.scheduler = None  # the background scheduler, while the app runs (lifespan)
+    app.state.warming = None  # the thread making today's scorecard at start (`warm`)
     install_error_handlers(app)
     # Inside the error handlers: its answers get the security headers.
     app.add_middleware(BodyLimitMiddleware, owner=app)
     app.add_middleware(SessionCookieMiddleware, owner=app)
+    # Inside the compression: a page with a large kept part is compressed from the part's
+    # kept blocks (web/packed.py); the GZipMiddleware below leaves it as it is.
+    app.add_middleware(PackedGzipMiddleware)
     # Every answer, errors included, is compressed for a client that takes gzip (assets come
     # compressed already: web/assets.py). See COMPRESS_LEVEL.
     app.add_middleware(
@@ -225,21 +240,21 @@ def create_app(
     return app
 
 
-def _start_scheduler(
-    db_url: str, interval: float | None, jobs: Callable[[Store], list[Job]] | None
-) -> Any:
-    """The background scheduler, started (None when `interval` is None). It has a store of its
-    own: its writes may wait for a long load as a command's do, where a page's give up soon."""
-    if interval is None:
-        return None
-    from lineofsight.services.jobs import scheduled_jobs
-    from lineofsight.services.scheduler_runner import BackgroundScheduler
+def _warm_up(app: FastAPI) -> threading.Thread:
+    """Today's scorecard for the pages, made in a daemon thread: a page asked for meanwhile
+    waits for this one's result instead of making it again (see pagedata.snapshot)."""
+    from lineofsight.web.pagedata import snapshot
+    from lineofsight.web.pagekit import today
 
-    store = Store(db_url, migrate=False)
-    store.arrow_sqlite = False  # one SQLite library per process (see Store.arrow_sqlite)
-    scheduler = BackgroundScheduler(store, jobs or scheduled_jobs, interval=interval)
-    scheduler.start()
-    return scheduler
+    def make() -> None:
+        try:
+            snapshot(app.state.scorecards, today())
+        except Exception:  # a store being migrated, a busy store: the first page makes it
+            log.warning("could not make today's scorecard at start", exc_info=True)
+
+    thread = threading.Thread(target=make, name="los warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def scheduler_setting(text: str | None) -> float | None:
@@ -266,4 +281,6 @@ def app_from_environment() -> FastAPI:
     url = os.environ.get("LOS_SERVE_DATABASE_URL")
     if not url:
         raise RuntimeError("LOS_SERVE_DATABASE_URL is not set: start the server with `los serve`")
-    return create_app(url, scheduler_interval=scheduler_setting(os.environ.get(SCHEDULER_ENV)))
+    return create_app(
+        url, scheduler_interval=scheduler_setting(os.environ.get(SCHEDULER_ENV)), warm=True
+    )

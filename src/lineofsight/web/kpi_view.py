@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import calendar as months
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import Request
 from markupsafe import Markup
 
 from lineofsight.domain import model as m
@@ -21,7 +22,33 @@ from lineofsight.services.chart_geometry import (
     tick_text,
 )
 from lineofsight.services.kpi_series import KpiChart, SeriesPoint
-from lineofsight.web.templating import number
+from lineofsight.web.pagedata import cached_fragment
+from lineofsight.web.pagekit import cache_of
+from lineofsight.web.templating import number, templates
+
+
+def kept_block(
+    request: Request,
+    name: str,
+    block: str,
+    key: tuple[Hashable, ...],
+    values: Callable[[], dict[str, Any]],
+) -> Markup:
+    """Block `block` of template `name`, drawn from `values()` once per `key` and kept (the
+    key must hold the store revision and everything the block reads: the scope of a reader
+    included). The template shows the kept block instead of drawing it (`lower`)."""
+
+    def draw() -> Markup:
+        found = values()
+        template = templates.get_template(name)
+        # Drawn alone, a block does not see the macros its template imports: import them.
+        macros = templates.get_template("_macros.html").make_module(found)
+        imported = {k: v for k, v in vars(macros).items() if not k.startswith("_")}
+        context = template.new_context({**imported, **found})
+        return Markup("".join(template.blocks[block](context)))
+
+    return cached_fragment(cache_of(request), key, draw)
+
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(FY)?(\d{4})-Q(\d)$")

@@ -25,6 +25,7 @@ from lineofsight.domain.graph import OrgGraph, organisation_graph
 from lineofsight.services.permissions import UnitTree
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.services.shapes import items_text
+from lineofsight.store.organization import Revision
 
 T = TypeVar("T")
 
@@ -168,7 +169,11 @@ class _Lru:
         self.size = size
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
-        self._building = threading.Lock()
+        # One lock per key being made, and the keys each thread is making: a value made
+        # inside another's making (a fragment of a fragment) goes ahead instead of waiting
+        # for a lock its own thread holds.
+        self._building: dict[Hashable, threading.Lock] = {}
+        self._making = threading.local()
 
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
         with self._lock:
@@ -176,19 +181,26 @@ class _Lru:
                 self._items.move_to_end(key)
                 found: T = self._items[key]
                 return found
-        # One build at a time: 32 requests arriving together after a write wait for the first
-        # one's result instead of each drawing the same page (the GIL would serialise them
-        # anyway, so nothing is lost).
-        with self._building:
+            building = self._building.setdefault(key, threading.Lock())
+        making: set[Hashable] = self._making.__dict__.setdefault("keys", set())
+        if key in making:
+            raise RuntimeError(f"{key!r} is needed to make itself")
+        # One build per key at a time: 32 requests arriving together after a write wait for
+        # the first one's result instead of each drawing the same page (the GIL would
+        # serialise them anyway, so nothing is lost). Other keys are made meanwhile.
+        with building:
             with self._lock:
                 if key in self._items:
                     found = self._items[key]
                     return found
-            value = make()
-            with self._lock:
-                self._items[key] = value
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
+            making.add(key)
+            try:
+                value = make()
+                self.put(key, value)
+            finally:
+                making.discard(key)
+                with self._lock:
+                    self._building.pop(key, None)
         return value
 
     def peek(self, key: Hashable) -> Any:
@@ -216,11 +228,17 @@ def _lru(cache: ScorecardCache, name: str, size: int) -> _Lru:
     return found  # type: ignore[no-any-return]
 
 
-def snapshot(cache: ScorecardCache, as_of: dt.date, period: str | None = None) -> Snapshot:
+def snapshot(
+    cache: ScorecardCache,
+    as_of: dt.date,
+    period: str | None = None,
+    revision: Revision | None = None,
+) -> Snapshot:
     """The indexed scorecard as of `as_of` (with reporting lag), or the period report of
     `period`, from the shared scorecard cache (so the pages and the API evaluate the store
-    once per revision and date)."""
-    revision = cache.revision()
+    once per revision and date). `revision`: the store's, when the caller has just read it."""
+    if revision is None:
+        revision = cache.revision()
 
     def build() -> Snapshot:
         org = cache.organization(revision)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from lineofsight.services.permissions import (
 )
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store
-from lineofsight.store.organization import read_calendar
+from lineofsight.store.organization import Revision, read_calendar
 from lineofsight.web.pagedata import Snapshot, snapshot
 from lineofsight.web.templating import chosen_period, remember_period, with_query
 
@@ -74,13 +75,19 @@ def keep_period(request: Request, path: str, **query: object) -> str:
 
 def recent_periods(calendar: Calendar, count: int = 12) -> list[str]:
     """Recent month and quarter labels, newest first: suggestions for the period selector."""
+    return list(_recent_periods(calendar, today(), count))
+
+
+@functools.lru_cache(maxsize=16)
+def _recent_periods(calendar: Calendar, day: dt.date, count: int) -> tuple[str, ...]:
+    # Every page shows them: worked out once a day, not per request.
     labels = []
     for frequency in (Frequency.MONTHLY, Frequency.QUARTERLY):
-        period = evaluation_period(frequency, today(), calendar)
+        period = evaluation_period(frequency, day, calendar)
         for _ in range(count if frequency is Frequency.MONTHLY else count // 3):
             labels.append(period.label)
             period = evaluation_period(frequency, period.start - dt.timedelta(days=1), calendar)
-    return labels
+    return tuple(labels)
 
 
 def cache_of(request: Request) -> ScorecardCache:
@@ -89,10 +96,21 @@ def cache_of(request: Request) -> ScorecardCache:
     return cache
 
 
+def page_revision(request: Request) -> Revision:
+    """The store's revision, read once per reading request (a page that shows two dates reads
+    it once); a write request reads it at each call, as it may have changed it."""
+    if request.method not in ("GET", "HEAD"):
+        return cache_of(request).revision()
+    found: Revision | None = getattr(request.state, "revision", None)
+    if found is None:
+        found = request.state.revision = cache_of(request).revision()
+    return found
+
+
 def page_snapshot(request: Request, as_of: dt.date, period: str | None = None) -> Snapshot:
     """The indexed scorecard as of a date (with reporting lag), or the period report of
     `period` (ending on `as_of`), through the shared cache."""
-    return snapshot(cache_of(request), as_of, period)
+    return snapshot(cache_of(request), as_of, period, page_revision(request))
 
 
 def page_view(request: Request, period: str | None) -> tuple[Moment, Snapshot]:

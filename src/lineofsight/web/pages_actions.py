@@ -169,7 +169,7 @@ def _show_form(
         subject=subject,
         form=form,
         action=action,
-        people=people_suggested(snap, account),
+        people=people_suggested(request, snap, account),
         back=_app_path(back, _page_of(subject)),
     )
 

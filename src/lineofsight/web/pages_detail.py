@@ -16,7 +16,13 @@ from lineofsight.services.kpi_series import KpiChart, kpi_chart, measurement_log
 from lineofsight.services.permissions import HIDDEN, visible_explanation
 from lineofsight.store.database import Store
 from lineofsight.web.findlists import counts, scope_note, scope_of
-from lineofsight.web.kpi_view import change_chart, fallback_chart, readable_period, thresholds
+from lineofsight.web.kpi_view import (
+    change_chart,
+    fallback_chart,
+    kept_block,
+    readable_period,
+    thresholds,
+)
 from lineofsight.web.pagedata import Snapshot, cached_fragment
 from lineofsight.web.pagekit import (
     Moment,
@@ -136,72 +142,82 @@ def kpi_page(
     )
     default_from, default_to = _default_change(chart)
     p0, p1 = (from_period or default_from).strip(), (to_period or default_to).strip()
-    explanation, explain_error = None, None
-    if p0 and p1:
-        try:
-            explanation = cached_fragment(
-                cache,
-                ("explain", snap.version, kpi_id, at, p0, p1),
-                lambda: _explain(store, snap.org, kpi_id, p0, p1, at),
-            )
-        except InputError as exc:
-            explain_error = exc.summary
     units = readable(account, snap)
     see = seer(snap, units)
-    if explanation is not None:
-        explanation = visible_explanation(explanation, see)
-    paths = _scoped_paths(request, snap, units, kpi_id)
-    # Kept per store revision like the chart: two queries per request otherwise.
-    entries = cached_fragment(
-        cache, ("log", snap.version, kpi_id), lambda: measurement_log(store, kpi_id)
-    )
-    log = [e for e in entries if e.unit == at]
-    other_units = sorted(
-        (
-            snap.kpi_rows[(kpi_id, u)]
-            for u in snap.kpi_units.get(kpi_id, ())
-            if u != at and see("unit", u or "")
-        ),
-        key=lambda r: r.unit or "",
-    )
-    drivers = [d for d in snap.feeders.get(kpi_id, []) if see("kpi", d)]
-    driven = [link.kpi for link in kpi.contributes_to if see("kpi", link.kpi)]
-    driven += [k for k in snap.formula_users.get(kpi_id, ()) if k not in driven and see("kpi", k)]
+
+    def lower() -> dict[str, Any]:
+        """What the page's lower half reads: drawn once per revision, date, KPI, unit,
+        periods compared and scope (see kept_block)."""
+        explanation, explain_error = None, None
+        if p0 and p1:
+            try:
+                explanation = cached_fragment(
+                    cache,
+                    ("explain", snap.version, kpi_id, at, p0, p1),
+                    lambda: _explain(store, snap.org, kpi_id, p0, p1, at),
+                )
+            except InputError as exc:
+                explain_error = exc.summary
+        if explanation is not None:
+            explanation = visible_explanation(explanation, see)
+        entries = measurement_log(store, kpi_id)
+        other_units = sorted(
+            (
+                snap.kpi_rows[(kpi_id, u)]
+                for u in snap.kpi_units.get(kpi_id, ())
+                if u != at and see("unit", u or "")
+            ),
+            key=lambda r: r.unit or "",
+        )
+        driven = [link.kpi for link in kpi.contributes_to if see("kpi", link.kpi)]
+        driven += [
+            k for k in snap.formula_users.get(kpi_id, ()) if k not in driven and see("kpi", k)
+        ]
+        return {
+            "period_labels": [readable_period(p.period) for p in chart.points],
+            "chart_fallback": fallback_chart(chart, kpi.name, kpi.unit_of_measure or ""),
+            "explanation": explanation,
+            "explain_chart": (
+                change_chart(_explain_data(snap, explanation))
+                if explanation is not None and explanation.contributions
+                else None
+            ),
+            "explain_error": explain_error,
+            "hidden": HIDDEN,
+            "period_choices": [p.period for p in chart.points if p.actual is not None][::-1],
+            "paths": _scoped_paths(request, snap, units, kpi_id),
+            "mission": MISSION,
+            "log": [e for e in entries if e.unit == at],
+            "other_units": other_units,
+            "drivers": [d for d in snap.feeders.get(kpi_id, []) if see("kpi", d)],
+            "driven": driven,
+        }
+
+    scope = frozenset(units) if units is not None else None
+    page: dict[str, Any] = {
+        "snap": snap,
+        "when": when,
+        "kpi": kpi,
+        "at": at,
+        "chart": chart,
+        "change_from": p0,
+        "change_to": p1,
+        "see": see,
+    }
     return render(
         request,
         "kpi.html",
-        snap=snap,
-        when=when,
-        kpi=kpi,
-        at=at,
-        row=row,
-        chart=chart,
-        period_labels=[readable_period(p.period) for p in chart.points],
-        chart_fallback=cached_fragment(
-            cache,
-            ("chart-svg", snap.version, when.as_of, kpi_id, at),
-            lambda: fallback_chart(chart, kpi.name, kpi.unit_of_measure or ""),
+        **page,
+        lower=kept_block(
+            request,
+            "kpi.html",
+            "lower",
+            ("kpi-lower", snap.version, when.as_of, when.label, kpi_id, at, p0, p1, scope),
+            lambda: {**page, **lower()},
         ),
+        row=row,
         thresholds=thresholds(kpi, row.target if row else None, chart.range_low, chart.range_high),
         forecast=chart.forecast,
-        explanation=explanation,
-        explain_chart=(
-            change_chart(_explain_data(snap, explanation))
-            if explanation is not None and explanation.contributions
-            else None
-        ),
-        explain_error=explain_error,
-        hidden=HIDDEN,
-        change_from=p0,
-        change_to=p1,
-        period_choices=[p.period for p in chart.points if p.actual is not None][::-1],
-        paths=paths,
-        mission=MISSION,
-        log=log,
-        other_units=other_units,
-        drivers=drivers,
-        driven=driven,
-        see=see,
         may_enter=can(account, "enter_data", snap, at, kpi.owner) and kpi.formula is None,
         saved=saved,
         periods=recent_periods(snap.org.calendar),

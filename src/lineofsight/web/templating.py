@@ -27,6 +27,9 @@ templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 templates.env.autoescape = True
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
+# Templates are read once: a check of each file's time at every use costs a system call per
+# template per request (a new release restarts the server anyway).
+templates.env.auto_reload = False
 
 STATUS_ICON = {"green": "✓", "amber": "▲", "red": "✗", "no_data": "?", "no_target": "–"}
 STATUS_WORD = {
@@ -206,4 +209,19 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     context.setdefault("csrf_token", _csrf(request))
     context.setdefault("period_now", _period_now(request))
     context.setdefault("menu", _menu(context["account"]))
+    from lineofsight.web import packed
+
+    large = packed.large_parts(context)
+    if large:
+        # Large kept fragments are sent compressed as they were the first time (web/packed).
+        marks = {key: n for n, key in enumerate(large)}
+        drawn = templates.TemplateResponse(
+            request,
+            name,
+            {**context, **{key: packed.mark(n) for key, n in marks.items()}},
+            status_code=status_code,
+        )
+        parts = packed.split_page(bytes(drawn.body), large, marks)
+        if parts is not None:
+            return packed.PackedHTMLResponse(parts, status_code)
     return templates.TemplateResponse(request, name, context, status_code=status_code)
