@@ -75,7 +75,7 @@ def test_red_only_and_expand_all_work_without_javascript(
         assert page.locator("svg#svgmap a").count() >= 1
 
         page.goto(f"{served.base}/kpis/{RED_KPI}?period={PERIOD}")
-        fallback = page.locator("#kpi-chart svg.fallback")
+        fallback = page.locator("#kpi-chart svg.fallback.wide")
         assert fallback.is_visible()
         assert fallback.locator("polyline.actual").count() >= 1
         assert page.locator("#thresholds li").count() == 3
