@@ -285,3 +285,49 @@ def test_item_pages_link_to_their_edit_form_for_those_who_may_edit(client: TestC
             assert not EDIT_LINK.findall(client.get(inside).text), (name, inside)
     log_in(client, "admin")
     assert EDIT_LINK.findall(client.get("/units/ops").text) == ["/edit/unit/ops"]
+
+
+def test_unit_targets_are_edited_in_the_browser_and_checked_like_the_file(
+    client: TestClient, store: Store
+) -> None:
+    log_in(client, "admin")
+    before = export_strategy(store)
+    # Every problem of the box at once, next to it; nothing saved.
+    bad = _preview(
+        client,
+        "/edit/kpi/revenue",
+        unit_targets="sales_east: lots by never\nnowhere: 5 by 2026-12-31",
+    )
+    assert bad.status_code == 422
+    errors = re.search(r'id="f-unit_targets-error">([^<]*)<', bad.text)
+    assert errors, bad.text
+    assert "sales_east" in errors.group(1) and "nowhere" in bad.text
+    assert export_strategy(store) == before
+
+    lines = "sales_east: 60 by 2026-12-31; baseline 2025-12 = 40; 2026-06 = 50, 2026-09 = 55"
+    answer = _preview(client, "/edit/kpi/revenue", unit_targets=lines)
+    assert answer.status_code == 200, answer.text
+    changes = answer.text[answer.text.index('id="changes"') :]
+    assert "<td>unit_targets</td>" in changes
+    saved = client.post(
+        "/edit/kpi/revenue", data={**form_values(answer.text, "save-form"), "op": "save"}
+    )
+    assert saved.status_code == 303, saved.text
+    block = _kpi_block(export_strategy(store), "revenue")
+    assert re.search(
+        r"unit_targets:\n\s+sales_east:\n\s+value: 60\n\s+by: '?2026-12-31'?\n"
+        r"\s+baseline:\n\s+period: '?2025-12'?\n\s+value: 40\n"
+        r"\s+targets:\n\s+'?2026-06'?: 50\n\s+'?2026-09'?: 55\b",
+        block,
+    ), block
+    # The form shows them back as typed; the KPI at Sales East is scored against its own
+    # glide path now (2026-03: 40 + 20 * 90/365 days from the baseline's end).
+    assert form_values(client.get("/edit/kpi/revenue").text, "edit-form")["unit_targets"] == lines
+    history = [h for h in definition_history(store, "revenue") if h.field == "unit_targets"]
+    assert history[-1].actor == "admin"
+    page = client.get("/kpis/revenue", params={"unit": "sales_east", "period": "2026-03"}).text
+    assert "44.9" in page, "the unit's own target"
+    # Emptied, the unit targets go.
+    cleared = _preview(client, "/edit/kpi/revenue", unit_targets="")
+    client.post("/edit/kpi/revenue", data={**form_values(cleared.text, "save-form"), "op": "save"})
+    assert "unit_targets" not in _kpi_block(export_strategy(store), "revenue")
