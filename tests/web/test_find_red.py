@@ -371,9 +371,7 @@ def test_the_off_track_list_holds_the_kpis_whose_page_says_off_track(app: object
 COUNTED = re.compile(r'<p class="hint counted" data-results="(\d+)" data-kpis="(\d+)">')
 
 
-def test_every_page_counts_the_same_results_and_says_what_they_are(
-    app: object, site: Site
-) -> None:
+def test_every_page_counts_the_same_results_and_says_what_they_are(app: object, site: Site) -> None:
     rows = los_status(site, "--period", PERIOD)["kpis"]
     results, kpis = len(rows), len({r["id"] for r in rows})
     assert results > kpis, "the example scores some KPIs at more than one unit"
