@@ -39,6 +39,7 @@ from lineofsight.services.strategy_edit_base import (
 from lineofsight.spec import schema as s
 from lineofsight.spec.dump import Plain, organization_to_plain
 from lineofsight.spec.files import parse_document
+from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store.database import Store, StoreConnection
 from lineofsight.store.organization import read_revision
 
@@ -233,9 +234,10 @@ def preview_edit(store: Store, edit: Edit, *, actor: str, as_of: dt.date) -> Edi
     stored strategy is kept for the next edit until the store's definitions change."""
     base = edit_base(store)
     before = base.before
-    after = edited_organization(before, edit, base)
-    plan = apply_organization(store, after, source=source_of(actor), dry_run=True, actor=actor)
-    appeared, gone = finding_changes(before, after, as_of, base)
+    with paused_gc():  # 100,000s of objects made and dropped, in no cycle
+        after = edited_organization(before, edit, base)
+        plan = apply_organization(store, after, source=source_of(actor), dry_run=True, actor=actor)
+        appeared, gone = finding_changes(before, after, as_of, base)
     return EditPreview(edit, before, after, plan, definition_reach(before, after), appeared, gone)
 
 
@@ -273,8 +275,9 @@ def save_edit(
     refuse it before anything is written; `also` writes more in the same transaction."""
     # Read afresh (where the file wrote each item is not in the base's revision), the
     # document and the validated items of the kept base reused when they are the same.
-    before = stored_organization(store)
-    after, document, model = _edited(before, edit, kept_base(store, before))
+    with paused_gc():
+        before = stored_organization(store)
+        after, document, model = _edited(before, edit, kept_base(store, before))
     if authorize is not None:
         authorize(before, after)
 

@@ -33,7 +33,7 @@ from lineofsight.spec import schema as s
 from lineofsight.spec.build import build_organization
 from lineofsight.spec.dump import Plain, organization_to_plain
 from lineofsight.spec.validate import model_problems
-from lineofsight.spec.yamlload import LineMap
+from lineofsight.spec.yamlload import LineMap, paused_gc
 from lineofsight.store.database import Store
 
 FindingKey = tuple[str, str, str, str]
@@ -57,8 +57,8 @@ def finding_key(f: Finding) -> FindingKey:
 @dataclass
 class EditBase:
     """The stored strategy at one revision: the organisation, its document (as the strategy
-    file writes it), the document's model (None: the stored strategy does not validate as it
-    is, so every edit takes the whole validation) and the findings by as-of date."""
+    file writes it), the model of the document's items (None: an item is not well-formed as
+    stored, so every edit takes the whole validation) and the findings by as-of date."""
 
     revision: tuple[int, ...]
     before: m.Organization
@@ -89,15 +89,15 @@ def edit_base(store: Store) -> EditBase:
         found = _BASES.get(store)
     if found is not None and found.revision == revision:
         return found
-    before = stored_organization(store)
-    document: Plain = jsonable(organization_to_plain(before))
-    model: s.StrategyFile | None
-    try:
-        model = s.StrategyFile.model_validate(document)
-    except ValidationError:
-        model = None
-    if model is not None and model_problems(model, document, "strategy.yaml"):
-        model = None
+    with paused_gc():
+        before = stored_organization(store)
+        document: Plain = jsonable(organization_to_plain(before))
+        model: s.StrategyFile | None
+        try:
+            model = s.StrategyFile.model_validate(document)
+        except ValidationError:
+            model = None
+    # The document's references are not checked here: an edit's document is checked whole.
     base = EditBase(revision, before, document, model)
     with _LOCK:
         _BASES[store] = base
