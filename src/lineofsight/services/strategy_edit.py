@@ -229,7 +229,9 @@ def source_of(actor: str) -> str:
     return f"the web app ({actor})"
 
 
-def preview_edit(store: Store, edit: Edit, *, actor: str, as_of: dt.date) -> EditPreview:
+def preview_edit(
+    store: Store, edit: Edit, *, actor: str, as_of: dt.date, findings: bool = True
+) -> EditPreview:
     """Validate an edit against the stored strategy and plan it; nothing is written. The
     stored strategy is kept for the next edit until the store's definitions change."""
     base = edit_base(store)
@@ -237,7 +239,8 @@ def preview_edit(store: Store, edit: Edit, *, actor: str, as_of: dt.date) -> Edi
     with paused_gc():  # 100,000s of objects made and dropped, in no cycle
         after = edited_organization(before, edit, base)
         plan = apply_organization(store, after, source=source_of(actor), dry_run=True, actor=actor)
-        appeared, gone = finding_changes(before, after, as_of, base)
+        # Without `findings` (a save judged before it is made) the rules are not run.
+        appeared, gone = finding_changes(before, after, as_of, base) if findings else ([], [])
     return EditPreview(edit, before, after, plan, definition_reach(before, after), appeared, gone)
 
 

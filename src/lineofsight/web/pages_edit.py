@@ -273,14 +273,20 @@ def edit_submit(
     edit = Edit(kind, target or "new", item, new=new)
     store = store_of(request)
     try:
-        preview = preview_edit(store, edit, actor=account.username, as_of=today())
+        preview = preview_edit(
+            store,
+            edit,
+            actor=account.username,
+            as_of=today(),
+            findings=op not in ("save", "remove-save"),  # shown only on the preview page
+        )
     except SpecError as exc:
         return _invalid(request, kind, None if new else item_id, fields, edit, exc)
     except UsageError as exc:
         return _form_page(
             request, kind, None if new else item_id, fields, summary=exc.summary, status_code=422
         )
-    refused = refused_definitions(account, preview.before, preview.after)
+    refused = refused_definitions(account, preview.before, preview.after, preview.reach)
     if refused:
         where = ", ".join("the whole organisation" if u is None else f"unit '{u}'" for u in refused)
         return _form_page(
