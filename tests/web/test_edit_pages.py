@@ -15,6 +15,7 @@ from lineofsight.services.audit import read_audit
 from lineofsight.services.export import export_strategy
 from lineofsight.services.history import definition_history
 from lineofsight.store.database import Store
+from lineofsight.store.notifications import read_outbox
 from tests.web.conftest import log_in
 from tests.web.formparse import form_values
 
@@ -175,6 +176,8 @@ def test_with_approval_on_an_editors_change_waits_for_the_unit_lead(
         waiting = sent.headers["location"]
         assert re.fullmatch(r"/edit/pending/\d+", waiting)
         assert "unit_of_measure: percent" not in export_strategy(store), "not saved yet"
+        with store.reading() as conn:  # notifications are off in this strategy: no email
+            assert not [r for r in read_outbox(conn, limit=100) if r.kind == "approval"]
         page = client.get(waiting).text
         assert "Waiting for an admin" in page and 'id="approve-form"' not in page
         # Bob leads Operations, not Sales: he may not decide; Alice leads Sales: she may.
@@ -250,3 +253,81 @@ def test_the_chosen_period_is_kept_by_links_and_redirects(client: TestClient) ->
     assert saved.headers["location"] == "/edit/person/ceo?saved=true&period=2026-03"
     due = client.get("/admin/users?period=2026-03").text
     assert 'action="/admin/users?period=2026-03"' in due
+
+
+PAGES_OF = {
+    "kpi": ("/kpis/conversion", "/kpis/defects"),
+    "unit": ("/units/sales", "/units/ops"),
+    "person": ("/people/alice", "/people/bob"),
+    "objective": ("/objectives/sell_more", "/objectives/grow"),
+}
+EDIT_LINK = re.compile(r'<a id="edit-link" href="([^"]+)">')
+
+
+def test_item_pages_link_to_their_edit_form_for_those_who_may_edit(client: TestClient) -> None:
+    log_in(client, "sales_editor")
+    for kind, (inside, outside) in PAGES_OF.items():
+        page = client.get(inside, params={"period": "2026-02"})
+        assert page.status_code == 200, inside
+        found = EDIT_LINK.findall(page.text)
+        item_id = inside.rsplit("/", 1)[1]
+        assert found == [f"/edit/{kind}/{item_id}?period=2026-02"], (inside, found)
+        form = client.get(found[0])
+        assert form.status_code == 200 and 'id="edit-form"' in form.text
+        # The page of an item outside the editor's unit: readable, but no link that would 403.
+        other = client.get(outside)
+        if other.status_code == 200:
+            assert not EDIT_LINK.findall(other.text), outside
+        assert client.get(f"/edit/{kind}/{outside.rsplit('/', 1)[1]}").status_code == 403
+    for name in ("viewer", "alice"):
+        log_in(client, name)
+        for inside, _ in PAGES_OF.values():
+            assert not EDIT_LINK.findall(client.get(inside).text), (name, inside)
+    log_in(client, "admin")
+    assert EDIT_LINK.findall(client.get("/units/ops").text) == ["/edit/unit/ops"]
+
+
+def test_unit_targets_are_edited_in_the_browser_and_checked_like_the_file(
+    client: TestClient, store: Store
+) -> None:
+    log_in(client, "admin")
+    before = export_strategy(store)
+    # Every problem of the box at once, next to it; nothing saved.
+    bad = _preview(
+        client,
+        "/edit/kpi/revenue",
+        unit_targets="sales_east: lots by never\nnowhere: 5 by 2026-12-31",
+    )
+    assert bad.status_code == 422
+    errors = re.search(r'id="f-unit_targets-error">([^<]*)<', bad.text)
+    assert errors, bad.text
+    assert "sales_east" in errors.group(1) and "nowhere" in bad.text
+    assert export_strategy(store) == before
+
+    lines = "sales_east: 60 by 2026-12-31; baseline 2025-12 = 40; 2026-06 = 50, 2026-09 = 55"
+    answer = _preview(client, "/edit/kpi/revenue", unit_targets=lines)
+    assert answer.status_code == 200, answer.text
+    changes = answer.text[answer.text.index('id="changes"') :]
+    assert "<td>unit_targets</td>" in changes
+    saved = client.post(
+        "/edit/kpi/revenue", data={**form_values(answer.text, "save-form"), "op": "save"}
+    )
+    assert saved.status_code == 303, saved.text
+    block = _kpi_block(export_strategy(store), "revenue")
+    assert re.search(
+        r"unit_targets:\n\s+sales_east:\n\s+value: 60\n\s+by: '?2026-12-31'?\n"
+        r"\s+baseline:\n\s+period: '?2025-12'?\n\s+value: 40\n"
+        r"\s+targets:\n\s+'?2026-06'?: 50\n\s+'?2026-09'?: 55\b",
+        block,
+    ), block
+    # The form shows them back as typed; the KPI at Sales East is scored against its own
+    # glide path now (2026-03: 40 + 20 * 90/365 days from the baseline's end).
+    assert form_values(client.get("/edit/kpi/revenue").text, "edit-form")["unit_targets"] == lines
+    history = [h for h in definition_history(store, "revenue") if h.field == "unit_targets"]
+    assert history[-1].actor == "admin"
+    page = client.get("/kpis/revenue", params={"unit": "sales_east", "period": "2026-03"}).text
+    assert "44.9" in page, "the unit's own target"
+    # Emptied, the unit targets go.
+    cleared = _preview(client, "/edit/kpi/revenue", unit_targets="")
+    client.post("/edit/kpi/revenue", data={**form_values(cleared.text, "save-form"), "op": "save"})
+    assert "unit_targets" not in _kpi_block(export_strategy(store), "revenue")

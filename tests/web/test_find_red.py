@@ -187,12 +187,17 @@ def test_the_drawn_map_has_each_objective_in_its_status(app: object, site: Site)
     html = client.get("/map", params={"period": PERIOD}).text
     svg = re.search(r'<svg class="svgmap".*?</svg>', html, re.S)
     assert svg
-    boxes = dict(re.findall(r'<a href="#objective-([^"]+)" class="s-([a-z_]+)"', svg.group(0)))
+    box = r'<a href="/objectives/([^"?]+)\?period=([^"]+)" class="s-([a-z_]+)"'
+    found = re.findall(box, svg.group(0))
+    boxes = {objective: status for objective, _, status in found}
+    assert {period for _, period, _ in found} == {PERIOD}, "a box keeps the period"
     objectives = {str(r["id"]): r for r in los_status(site, "--period", PERIOD)["objectives"]}
     assert set(boxes) == set(objectives)
     assert all(boxes[o] == objectives[o]["status"] for o in boxes)
-    # Each box is a link to the objective on the outline beside it.
-    assert all(f'id="objective-{o}"' in html for o in boxes)
+    # Each box links to the objective's page; the outline beside names it as a link too.
+    for o in boxes:
+        line = html.split(f'id="objective-{o}"')[1].split("</div>")[0]
+        assert f'<a href="/objectives/{o}?period={PERIOD}">' in line
     assert "<title" in svg.group(0) and 'role="group"' in svg.group(0)
 
 
@@ -239,7 +244,12 @@ def test_the_kpi_page_shows_bands_a_chart_without_script_and_readable_periods(
     text = re.sub(r"<[^>]+>", " ", bands.group(0))
     assert "at most 3.142" in text and "above 3.456" in text  # decrease, 10% tolerance
     chart = html.split('id="kpi-chart"')[1].split("</div>")[0]
-    assert '<svg class="fallback"' in chart and "<polyline" in chart
+    assert '<svg class="fallback wide"' in chart and "<polyline" in chart
+    # A phone's drawing beside it, at a phone's width, with fewer period labels.
+    narrow = chart.split('<svg class="fallback narrow" viewBox="0 0 360 300"')[1]
+    assert "<polyline" in narrow
+    month = r">(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) 20\d\d<"
+    assert len(re.findall(month, narrow)) <= 5
     # The forecast with its 80% interval is drawn too (the KPI is forecast off track).
     assert 'class="forecast"' in chart and '<polygon class="interval"' in chart
     assert re.search(r">(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) 20\d\d</text>", chart)
@@ -356,3 +366,46 @@ def test_the_off_track_list_holds_the_kpis_whose_page_says_off_track(app: object
             assert kpi_id not in {k for k, _ in found}
             checked += 1
     assert checked >= 1
+
+
+COUNTED = re.compile(r'<p class="hint counted" data-results="(\d+)" data-kpis="(\d+)">')
+
+
+def test_every_page_counts_the_same_results_and_says_what_they_are(app: object, site: Site) -> None:
+    rows = los_status(site, "--period", PERIOD)["kpis"]
+    results, kpis = len(rows), len({r["id"] for r in rows})
+    assert results > kpis, "the example scores some KPIs at more than one unit"
+    client = login(app, "admin")
+    for path in ("/", "/map", "/lists/red", "/lists/green", "/units/techinnovate"):
+        html = client.get(path, params={"period": PERIOD}).text
+        assert COUNTED.findall(html) == [(str(results), str(kpis))], path
+        boxes = re.findall(r'data-status="(\w+)"><a [^>]*><strong>(\d+)</strong>', html)
+        assert sum(int(n) for s, n in boxes if s != "overdue") == results, path
+        assert f"{results} results of {kpis} KPIs: one per KPI and unit" in html
+    # Within one unit's subtree, and for a reader of one part: the part's results and KPIs.
+    inside = [r for r in rows if r["unit"] in _subtree(site, "customer_experience")]
+    expected = [(str(len(inside)), str(len({r["id"] for r in inside})))]
+    scoped = login(app, "cx_viewer")
+    for path in ("/", "/map", "/lists/red"):
+        assert COUNTED.findall(scoped.get(path, params={"period": PERIOD}).text) == expected
+    unit_page = client.get("/units/customer_experience", params={"period": PERIOD}).text
+    assert COUNTED.findall(unit_page) == expected
+
+
+def _subtree(site: Site, top: str) -> set[str]:
+    from lineofsight.services.export import stored_organization
+    from tests.web.site import side_store
+
+    store = side_store(site.url)
+    try:
+        org = stored_organization(store)
+    finally:
+        store.close()
+    parents = {u.id: u.parent for u in org.units}
+    found = {top}
+    grew = True
+    while grew:
+        before = len(found)
+        found |= {u for u, p in parents.items() if p in found}
+        grew = len(found) > before
+    return found

@@ -1,5 +1,6 @@
 """Approval of strategy edits: an organisation setting makes editors' changes wait until an
-admin, or the lead of the unit the change concerns, approves or rejects them.
+admin, or the lead of the unit the change concerns, approves or rejects them; those who may
+are emailed through the notifications outbox (`edit_approval_notice`).
 
 A waiting change keeps the edited item as the strategy file writes it. Approving it saves it
 through `services.strategy_edit.save_edit` against the strategy as it is then (validated
@@ -18,6 +19,7 @@ from lineofsight.domain import model as m
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit
 from lineofsight.services.apply import Plan
+from lineofsight.services.edit_approval_notice import queue_approval_notices
 from lineofsight.services.permissions import UnitTree, allows, change_tree, definition_reach
 from lineofsight.services.strategy_edit import Edit, EditPreview, save_edit
 from lineofsight.store import edits as stored
@@ -26,6 +28,9 @@ from lineofsight.store.database import Store, StoreConnection
 if TYPE_CHECKING:
     # Accounts need the web extra (password hashing); only the annotation is used here.
     from lineofsight.services.accounts import Account
+
+
+KIND_WORDS = {"unit": "unit", "person": "person", "objective": "objective", "kpi": "KPI"}
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ def request_change(store: Store, preview: EditPreview, *, actor: str) -> int:
     """Keep a previewed edit as waiting for approval (audited); its id."""
     edit = preview.edit
     now = dt.datetime.now(dt.UTC)
+    tree = change_tree(preview.before, preview.after)
     with store.transaction() as conn:
         change_id = stored.insert_pending(
             conn,
@@ -111,6 +117,18 @@ def request_change(store: Store, preview: EditPreview, *, actor: str) -> int:
                 "requested_by": actor,
                 "requested_at": now,
             },
+        )
+        queue_approval_notices(
+            conn,
+            preview.before,
+            change_id=change_id,
+            subject_of=f"{KIND_WORDS.get(edit.kind, edit.kind)} {edit.item_id}",
+            summary=summary_of(preview.plan),
+            scopes=preview.reach.scopes(),
+            requested_by=actor,
+            now=now,
+            # Judged on the units as the change would leave them (a new unit's lead too).
+            may_decide=lambda account, scopes, org: may_decide(account, scopes, org, tree),
         )
         audit.record(
             conn,

@@ -307,11 +307,14 @@ def change_tree(before: m.Organization | None, after: m.Organization) -> UnitTre
 
 
 def refused_definitions(
-    account: Account | None, before: m.Organization | None, after: m.Organization
+    account: Account | None,
+    before: m.Organization | None,
+    after: m.Organization,
+    reach: Reach | None = None,
 ) -> list[str | None]:
     """The units (None: the whole organisation) where the account may not make this change
-    of the definitions; empty when it may."""
-    reach = definition_reach(before, after)
+    of the definitions; empty when it may (`reach`: the change's, when already known)."""
+    reach = reach if reach is not None else definition_reach(before, after)
     tree = change_tree(before, after)
     refused = outside(account, "edit_definitions", reach.scopes(), tree)
     # What a source reads and where (a query, a URL, a path) is the server's to run: only

@@ -26,9 +26,22 @@ from lineofsight.services import audit
 from lineofsight.services.apply import KINDS, Plan, apply_organization, jsonable
 from lineofsight.services.export import stored_organization
 from lineofsight.services.permissions import Reach, definition_reach
+from lineofsight.services.scorecards import definitions_revision
+from lineofsight.services.strategy_edit_base import (
+    EditBase,
+    edit_base,
+    finding_key,
+    kept_base,
+    quick_edit,
+    remember,
+    section_copy,
+)
+from lineofsight.spec import schema as s
 from lineofsight.spec.dump import Plain, organization_to_plain
 from lineofsight.spec.files import parse_document
+from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store.database import Store, StoreConnection
+from lineofsight.store.organization import read_revision
 
 # Where each kind of item sits in the strategy document, and the field of the org holding it.
 SECTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -93,17 +106,32 @@ def _all_ids(org: m.Organization) -> dict[str, str]:
     return ids
 
 
-def edited_organization(before: m.Organization, edit: Edit) -> m.Organization:
+def edited_organization(
+    before: m.Organization, edit: Edit, base: EditBase | None = None
+) -> m.Organization:
     """The organisation with the edit made, validated as a whole strategy file.
 
     SpecError lists every problem; a problem about the edited item names its field first
     (`kpi nps: target.value: ...`), see `problem_field`. The items the edit leaves alone
-    keep where their strategy file wrote them (the checks' line numbers).
+    keep where their strategy file wrote them (the checks' line numbers). With the `base`
+    of `before` kept, only the edited item is validated and built anew (see
+    `strategy_edit_base`); the organisation is the same.
     """
+    return _edited(before, edit, base)[0]
+
+
+def _edited(
+    before: m.Organization, edit: Edit, base: EditBase | None
+) -> tuple[m.Organization, Plain, s.StrategyFile | None]:
+    """The edited organisation, its document, and the document's model when the kept base
+    gave it (see `edited_organization`)."""
     if edit.kind not in SECTIONS:
         raise UsageError(f"unknown kind of item '{edit.kind}'")
-    document = jsonable(organization_to_plain(before))
-    items = _section(document, edit.kind)
+    if base is not None:
+        document, items = section_copy(base.document, SECTIONS[edit.kind][0])
+    else:
+        document = jsonable(organization_to_plain(before))
+        items = _section(document, edit.kind)
     index = next((i for i, it in enumerate(items) if it.get("id") == edit.item_id), None)
     if edit.new:
         taken = _all_ids(before).get(str((edit.item or {}).get("id")))
@@ -117,6 +145,19 @@ def edited_organization(before: m.Organization, edit: Edit) -> m.Organization:
         del items[index]
     else:
         items[index] = edit.item
+    if base is not None:
+        quick = quick_edit(
+            base,
+            before,
+            document,
+            edit.kind,
+            edit.item_id,
+            edit.item,
+            None if edit.new else index,
+            DOCUMENT,
+        )
+        if quick is not None:
+            return quick[0], document, quick[1]
     parsed = parse_document(document, DOCUMENT)
     changes: dict[str, Any] = {"notifications": parsed.notifications}
     for _path, attr in SECTIONS.values():
@@ -125,7 +166,7 @@ def edited_organization(before: m.Organization, edit: Edit) -> m.Organization:
             kept[item.id] if kept.get(item.id) == item else dataclasses.replace(item, location=None)
             for item in getattr(parsed, attr)
         )
-    return dataclasses.replace(before, **changes)
+    return dataclasses.replace(before, **changes), document, None
 
 
 def _problem(edit: Edit, message: str) -> Problem:
@@ -165,16 +206,19 @@ def problem_text(problem: Problem, edit: Edit) -> str:
     return message[len(head) :]
 
 
-def _finding_key(f: Finding) -> tuple[str, str, str, str]:
-    return (f.code, f.subject.kind.value, f.subject.id, f.message)
-
-
 def finding_changes(
-    before: m.Organization, after: m.Organization, as_of: dt.date
+    before: m.Organization,
+    after: m.Organization,
+    as_of: dt.date,
+    base: EditBase | None = None,
 ) -> tuple[list[Finding], list[Finding]]:
-    """The alignment findings (the rules that need no measurements) that appear and go."""
-    old = {_finding_key(f): f for f in run_checks(before, as_of).findings}
-    new = {_finding_key(f): f for f in run_checks(after, as_of).findings}
+    """The alignment findings (the rules that need no measurements) that appear and go
+    (those before the edit kept in the `base` of `before`)."""
+    if base is not None:
+        old = base.findings(as_of)
+    else:
+        old = {finding_key(f): f for f in run_checks(before, as_of).findings}
+    new = {finding_key(f): f for f in run_checks(after, as_of).findings}
     appeared = [f for key, f in new.items() if key not in old]
     gone = [f for key, f in old.items() if key not in new]
     return appeared, gone
@@ -185,12 +229,18 @@ def source_of(actor: str) -> str:
     return f"the web app ({actor})"
 
 
-def preview_edit(store: Store, edit: Edit, *, actor: str, as_of: dt.date) -> EditPreview:
-    """Validate an edit against the stored strategy and plan it; nothing is written."""
-    before = stored_organization(store)
-    after = edited_organization(before, edit)
-    plan = apply_organization(store, after, source=source_of(actor), dry_run=True, actor=actor)
-    appeared, gone = finding_changes(before, after, as_of)
+def preview_edit(
+    store: Store, edit: Edit, *, actor: str, as_of: dt.date, findings: bool = True
+) -> EditPreview:
+    """Validate an edit against the stored strategy and plan it; nothing is written. The
+    stored strategy is kept for the next edit until the store's definitions change."""
+    base = edit_base(store)
+    before = base.before
+    with paused_gc():  # 100,000s of objects made and dropped, in no cycle
+        after = edited_organization(before, edit, base)
+        plan = apply_organization(store, after, source=source_of(actor), dry_run=True, actor=actor)
+        # Without `findings` (a save judged before it is made) the rules are not run.
+        appeared, gone = finding_changes(before, after, as_of, base) if findings else ([], [])
     return EditPreview(edit, before, after, plan, definition_reach(before, after), appeared, gone)
 
 
@@ -226,8 +276,11 @@ def save_edit(
     """Validate the edit again against the store as it is now and apply it: one transaction
     with the definitions' history and an audit row. `authorize(before, after)` raises to
     refuse it before anything is written; `also` writes more in the same transaction."""
-    before = stored_organization(store)
-    after = edited_organization(before, edit)
+    # Read afresh (where the file wrote each item is not in the base's revision), the
+    # document and the validated items of the kept base reused when they are the same.
+    with paused_gc():
+        before = stored_organization(store)
+        after, document, model = _edited(before, edit, kept_base(store, before))
     if authorize is not None:
         authorize(before, after)
 
@@ -242,7 +295,9 @@ def save_edit(
         )
         if also is not None:
             also(conn, plan)
+        written.append(definitions_revision(read_revision(conn)))
 
+    written: list[tuple[int, ...]] = []
     plan = apply_organization(
         store,
         after,
@@ -250,6 +305,8 @@ def save_edit(
         actor=actor,
         also=_guard(edit, write_audit),
     )
+    if written and model is not None:
+        remember(store, EditBase(written[0], after, document, model))
     return plan
 
 

@@ -235,6 +235,14 @@ def validate_document(
     return (model if not out.problems else None), out.problems
 
 
+def model_problems(model: s.StrategyFile, data: dict[str, Any], file: str) -> list[Problem]:
+    """The problems of a document whose every item is well-formed (`model`, its items each
+    validated): the cross-reference checks `validate_document` makes after the schema."""
+    out = Collector(file, LineMap(), data)
+    check_references(_items(model, data), data, out)
+    return out.problems
+
+
 def _items(model: s.StrategyFile | None, data: dict[str, Any]) -> Items:
     if model is not None:
         calendar = Calendar(

@@ -74,20 +74,27 @@ def counts(
     cache: ScorecardCache, snap: Snapshot, label: str, units: set[str] | None
 ) -> dict[str, int]:
     """How many KPI rows have each status (and are overdue) within `units` (None: all), kept
-    per snapshot and scope. (Never called while a kept fragment is being made: the cache
-    makes one thing at a time.)"""
+    per snapshot and scope; `results` is the rows (one per KPI and unit it is scored at, as
+    `los status` lists them) and `kpis` the KPIs they are of, so that a page can say what it
+    counts. (Never called while a kept fragment is being made: the cache makes one thing at
+    a time.)"""
     index = status_index(cache, snap, label)
     if units is None:
-        return {key: len(rows) for key, rows in index.groups.items()}
+        found = {key: len(rows) for key, rows in index.groups.items()}
+        return {**found, "results": len(snap.kpi_rows), "kpis": len(snap.kpi_units)}
 
     def count() -> dict[str, int]:
         found = dict.fromkeys(index.groups, 0)
+        kpis: set[str] = set()
+        results = 0
         for unit in units:
             for row in snap.rows_by_unit.get(unit, ()):
                 found[row.status] = found.get(row.status, 0) + 1
                 if row.data == "overdue":
                     found["overdue"] += 1
-        return found
+                kpis.add(row.id)
+                results += 1
+        return {**found, "results": results, "kpis": len(kpis)}
 
     key = ("status-counts", snap.version, snap.as_of, label, frozenset(units))
     return cached_fragment(cache, key, count)

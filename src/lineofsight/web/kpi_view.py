@@ -115,6 +115,9 @@ def thresholds(
 
 
 W, H = 720, 300
+# A phone's drawing (shown below 600 px wide, los.css): drawn at about the width it is shown,
+# so that its text is as large as the page's, not scaled down to half.
+NARROW_W = 360
 
 
 def _points(run: Sequence[Point]) -> str:
@@ -136,12 +139,19 @@ def _hover(g: ChartGeometry, i: int, point: SeriesPoint, chart: KpiChart) -> Mar
     ).format(tip, g.slots[i] - half, g.top, 2 * half, g.bottom - g.top)
 
 
-def fallback_chart(chart: KpiChart, title: str, unit: str = "") -> Markup:
+def fallback_chart(chart: KpiChart, title: str, unit: str = "", *, narrow: bool = False) -> Markup:
     """The actuals, the target path and the forecast with its 80% interval as an SVG line
     chart, with labelled axes (the values' axis titled with the `unit` of measure; at most
-    8 period labels: readable at 390 px)."""
+    8 period labels, 4 on the `narrow` drawing for a phone)."""
+    w = NARROW_W if narrow else W
     g = chart_geometry(
-        chart, W, H, margins=(64, 24, 12, 44), ticks=5, labels=8, label=readable_period
+        chart,
+        w,
+        H,
+        margins=(52 if narrow else 64, 24, 12, 44),
+        ticks=5,
+        labels=4 if narrow else 8,
+        label=readable_period,
     )
     if g.empty:
         return Markup('<p class="muted">No values to draw yet.</p>')
@@ -185,17 +195,20 @@ def fallback_chart(chart: KpiChart, title: str, unit: str = "") -> Markup:
     parts += [_hover(g, i, p, chart) for i, p in enumerate(chart.points)]
     points = chart.points
     return Markup(
-        '<svg class="fallback" viewBox="0 0 {w} {h}" role="img" aria-label="{title}: actual '
-        '(solid), target path (dashed){bm}{fc}, {first} to {last}">{parts}'
+        '<svg class="fallback {size}" viewBox="0 0 {w} {h}" role="img" aria-label="{title}: '
+        'actual (solid), target path (dashed){bm}{fc}, {first} to {last}">{parts}'
         '<text x="{lx}" y="{ly}">— actual   - - target path{bm_key}{fc_key}</text></svg>'
     ).format(
+        size="narrow" if narrow else "wide",
         bm=", benchmark (dotted)" if g.benchmark is not None else "",
-        bm_key="   ··· benchmark" if g.benchmark is not None else "",
-        w=W,
+        bm_key=("   ··· benchmark" if g.benchmark is not None else "") if not narrow else "",
+        w=w,
         h=H,
         title=title,
         fc=", forecast with its 80% interval (shaded)" if g.forecast else "",
-        fc_key="   ·-· forecast (shaded: 80% interval)" if g.forecast else "",
+        fc_key=("   ·-· forecast (shaded: 80% interval)" if g.forecast else "")
+        if not narrow
+        else "",
         first=readable_period(points[0].period),
         last=readable_period(points[-1].period),
         parts=Markup("").join(parts),
@@ -208,7 +221,7 @@ def _signed(value: float) -> str:
     return ("+" if value > 0 else "") + number(value)
 
 
-def change_chart(data: dict[str, Any]) -> Markup:
+def change_chart(data: dict[str, Any], *, narrow: bool = False) -> Markup:
     """What changed as an SVG waterfall: the first value, each contribution stacked on the
     running total, the last value. The bars stand on zero, so their lengths compare truly
     (+2 on 105.5 does not look like a doubling), and each carries its number."""
@@ -221,13 +234,16 @@ def change_chart(data: dict[str, Any]) -> Markup:
         running += value
     bars.append((0.0, data["to"], "total", number(data["to"])))
     axis = nice_ticks([0.0, *(v for bar in bars for v in bar[:2])], 5)
-    left, top, right, bottom, width, height = 64, 20, 12, 64, 720, 300
+    left, top, right, bottom, height = 52 if narrow else 64, 20, 12, 64, 300
+    width = NARROW_W if narrow else W
     span = axis[-1] - axis[0]
 
     def y(v: float) -> float:
         return top + (height - top - bottom) * (axis[-1] - v) / span
 
     slot = (width - left - right) / len(bars)
+    # A name's room: two slots (the names alternate between two lines), ~6.5 units a letter.
+    most = max(4, min(14, int(2 * slot / 6.5)))
     parts = [
         Markup(
             '<line class="{0}" x1="{1}" x2="{2}" y1="{3:.1f}" y2="{3:.1f}"/>'
@@ -247,7 +263,7 @@ def change_chart(data: dict[str, Any]) -> Markup:
         x = left + slot * i + slot * 0.15
         top_y, low_y = min(y(start), y(end)), max(y(start), y(end))
         label_y = top_y - 5 if end >= start else low_y + 14
-        short = name if len(name) <= 14 else name[:13] + "…"
+        short = name if len(name) <= most else name[: most - 1] + "…"
         parts.append(
             Markup(
                 '<g class="bar {0}" data-tip="{1}: {2}"><title>{1}: {2}</title>'
@@ -269,6 +285,8 @@ def change_chart(data: dict[str, Any]) -> Markup:
             )
         )
     return Markup(
-        '<svg class="fallback waterfall" viewBox="0 0 {0} {1}" role="img" aria-label="'
+        '<svg class="fallback waterfall {5}" viewBox="0 0 {0} {1}" role="img" aria-label="'
         'Waterfall from {2} to {3}: each bar is one contribution to the change">{4}</svg>'
-    ).format(width, height, names[0], names[-1], Markup("").join(parts))
+    ).format(
+        width, height, names[0], names[-1], Markup("").join(parts), "narrow" if narrow else "wide"
+    )

@@ -45,6 +45,7 @@ from lineofsight.web.pagekit import (
     store_of,
     unit_tree,
 )
+from lineofsight.web.pages_edit import edit_path
 from lineofsight.web.security import page_account, verify_csrf
 from lineofsight.web.templating import render
 
@@ -88,6 +89,7 @@ def objective_page(
         see=see,
         comment_period=comment_month(snap, when.as_of, when.label),
         periods=recent_periods(snap.org.calendar),
+        edit_path=edit_path(request, account, snap, "objective", objective_id),
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -40,6 +42,7 @@ from lineofsight.web.pagekit import (
     today,
     visible_org,
 )
+from lineofsight.web.pages_edit import edit_path
 from lineofsight.web.security import page_account
 from lineofsight.web.sparklines import sparkline
 from lineofsight.web.templating import render, templates
@@ -77,7 +80,13 @@ def unit_page(
     body = cached_fragment(
         cache_of(request), ("unit", snap.version, when.as_of, when.label, unit_id, scope), draw
     )
-    return render(request, "unit.html", unit=unit, body=body)
+    return render(
+        request,
+        "unit.html",
+        unit=unit,
+        body=body,
+        edit_path=edit_path(request, account, snap, "unit", unit_id),
+    )
 
 
 def _unit_context(store: Store, snap: Snapshot, unit_id: str, when: Moment) -> dict[str, Any]:
@@ -175,10 +184,14 @@ def kpi_page(
         ]
         return {
             "period_labels": [readable_period(p.period) for p in chart.points],
-            "chart_fallback": fallback_chart(chart, kpi.name, kpi.unit_of_measure or ""),
+            "chart_fallback": _both(
+                lambda narrow: fallback_chart(
+                    chart, kpi.name, kpi.unit_of_measure or "", narrow=narrow
+                )
+            ),
             "explanation": explanation,
             "explain_chart": (
-                change_chart(_explain_data(snap, explanation))
+                _both(partial(change_chart, _explain_data(snap, explanation)))
                 if explanation is not None and explanation.contributions
                 else None
             ),
@@ -219,9 +232,16 @@ def kpi_page(
         thresholds=thresholds(kpi, row.target if row else None, chart.range_low, chart.range_high),
         forecast=chart.forecast,
         may_enter=can(account, "enter_data", snap, at, kpi.owner) and kpi.formula is None,
+        edit_path=edit_path(request, account, snap, "kpi", kpi_id),
         saved=saved,
         periods=recent_periods(snap.org.calendar),
     )
+
+
+def _both(draw: Callable[..., Markup]) -> Markup:
+    """A chart drawn for a laptop and for a phone; los.css shows the one that fits the
+    screen (a drawing shrunk to a phone's width has text too small to read)."""
+    return draw(narrow=False) + draw(narrow=True)
 
 
 def _explain_data(snap: Snapshot, explanation: Any) -> dict[str, Any]:
@@ -311,6 +331,7 @@ def person_page(
             for k in kpi_ids
         },
         paths=_scoped_paths(request, snap, units, person_id),
+        edit_path=edit_path(request, account, snap, "person", person_id),
         hidden_kpis=len(snap.kpis_by_owner.get(person_id, [])) - len(kpi_ids),
         scope_note=scope_note(snap, units),
         mission=MISSION,

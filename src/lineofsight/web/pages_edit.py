@@ -36,7 +36,16 @@ from lineofsight.services.strategy_edit import (
     problem_text,
     save_edit,
 )
-from lineofsight.web.pagekit import can, keep_period, page_snapshot, require, store_of, today
+from lineofsight.web.pagedata import Snapshot
+from lineofsight.web.pagekit import (
+    can,
+    item_unit,
+    keep_period,
+    page_snapshot,
+    require,
+    store_of,
+    today,
+)
 from lineofsight.web.pages_edit_fields import FIELDS, form_from_item, item_from_form
 from lineofsight.web.security import page_account, verify_csrf
 from lineofsight.web.templating import render
@@ -58,6 +67,19 @@ async def form_fields(request: Request) -> dict[str, str]:
 def may_edit(account: Account) -> bool:
     """Whether the account may change definitions anywhere (admins and editors)."""
     return any(g.role in ("admin", "editor") for g in account.grants)
+
+
+def edit_path(
+    request: Request, account: Account | None, snap: Snapshot, kind: str, item_id: str
+) -> str | None:
+    """The link to an item's edit form, keeping the period, for a reader who may change it
+    (None otherwise: a page shows no link that would answer 403)."""
+    if account is None or not may_edit(account):
+        return None
+    unit = item_id if kind == "unit" else item_unit(snap, kind, item_id)
+    if unit is None or not can(account, "edit_definitions", snap, unit):
+        return None
+    return keep_period(request, f"/edit/{kind}/{quote(item_id, safe='')}")
 
 
 def _kind(kind: str) -> str:
@@ -251,14 +273,20 @@ def edit_submit(
     edit = Edit(kind, target or "new", item, new=new)
     store = store_of(request)
     try:
-        preview = preview_edit(store, edit, actor=account.username, as_of=today())
+        preview = preview_edit(
+            store,
+            edit,
+            actor=account.username,
+            as_of=today(),
+            findings=op not in ("save", "remove-save"),  # shown only on the preview page
+        )
     except SpecError as exc:
         return _invalid(request, kind, None if new else item_id, fields, edit, exc)
     except UsageError as exc:
         return _form_page(
             request, kind, None if new else item_id, fields, summary=exc.summary, status_code=422
         )
-    refused = refused_definitions(account, preview.before, preview.after)
+    refused = refused_definitions(account, preview.before, preview.after, preview.reach)
     if refused:
         where = ", ".join("the whole organisation" if u is None else f"unit '{u}'" for u in refused)
         return _form_page(

@@ -23,7 +23,8 @@ class Field:
 
     name: str
     label: str
-    kind: str = "text"  # text | textarea | number | choice | ids | supports | contributes | periods
+    # text | textarea | number | choice | ids | supports | contributes | periods | unit_targets
+    kind: str = "text"
     hint: str = ""
     choices: tuple[str, ...] = ()
 
@@ -109,6 +110,14 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             "periods",
             hint="Overrides of the glide path: 2026-Q1: 33, 2026-Q2: 36.",
         ),
+        Field(
+            "unit_targets",
+            "Unit targets",
+            "unit_targets",
+            hint="One line per unit: UNIT: VALUE by DATE, then optionally ; baseline PERIOD = "
+            "VALUE and ; PERIOD = VALUE, ... (its own glide path): "
+            "sales_east: 60 by 2026-12-31; baseline 2025-12 = 40; 2026-06 = 50.",
+        ),
         Field("tolerance", "Tolerance", "number", hint="Amber band, a fraction of the target."),
         Field("tolerance_abs", "Tolerance (absolute)", "number", hint="Or the band in units."),
         Field("due_days", "Due days", "number", hint="Days after a period ends its value is due."),
@@ -160,9 +169,49 @@ def _read(field: Field, text: str) -> Any:
             if period.strip():
                 pairs[period.strip()] = _number(value)
         return pairs
+    if field.kind == "unit_targets":
+        return _unit_targets(text)
     if field.kind == "textarea":
         return text.strip().replace("\r\n", "\n")
     return text.strip()
+
+
+def _pairs(text: str, sep: str = "=") -> Plain:
+    """`2026-Q1 = 33, 2026-Q2 = 36` as a mapping of period to value."""
+    pairs: Plain = {}
+    for part in text.split(","):
+        key, _, value = part.partition(sep)
+        if key.strip():
+            pairs[key.strip()] = _number(value)
+    return pairs
+
+
+def _unit_targets(text: str) -> Plain:
+    """One line per unit, `UNIT: VALUE by DATE; baseline PERIOD = VALUE; PERIOD = VALUE, ...`,
+    as the strategy file's `unit_targets`. A line that is not of this shape is passed on
+    as written (the unit's entry is its text), for the file's validation to name."""
+    found: Plain = {}
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if not line.strip():
+            continue
+        unit, colon, rest = line.partition(":")
+        if not colon:
+            found[line.strip()] = line.strip()
+            continue
+        head, *tails = rest.split(";")
+        value, by_word, by = head.partition(" by ")
+        entry: Plain = {"value": _number(value)}
+        if by_word:
+            entry["by"] = by.strip()
+        for tail in tails:
+            words = tail.strip()
+            if words.startswith("baseline"):
+                period, _, base = words.removeprefix("baseline").partition("=")
+                entry["baseline"] = {"period": period.strip(), "value": _number(base)}
+            elif words:
+                entry.setdefault("targets", {}).update(_pairs(words))
+        found[unit.strip()] = entry
+    return found
 
 
 def item_from_form(kind: str, form: dict[str, str], start: Plain | None) -> Plain:
@@ -213,7 +262,25 @@ def _text(field: Field, value: Any) -> str:
         return ", ".join(parts)
     if field.kind == "periods":
         return ", ".join(f"{period}: {_shown(v)}" for period, v in value.items())
+    if field.kind == "unit_targets":
+        return "\n".join(_unit_target_line(unit, t) for unit, t in value.items())
     return _shown(value)
+
+
+def _unit_target_line(unit: str, target: Any) -> str:
+    """One unit target as the form writes it (see `_unit_targets`)."""
+    if not isinstance(target, dict):
+        return f"{unit}: {_shown(target)}"
+    line = f"{unit}: {_shown(target.get('value', ''))}"
+    if "by" in target:
+        line += f" by {target['by']}"
+    base = target.get("baseline")
+    if isinstance(base, dict):
+        line += f"; baseline {base.get('period', '')} = {_shown(base.get('value', ''))}"
+    periods = target.get("targets") or {}
+    if periods:
+        line += "; " + ", ".join(f"{p} = {_shown(v)}" for p, v in periods.items())
+    return line
 
 
 def _shown(value: Any) -> str:

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -31,7 +32,7 @@ from lineofsight.web.pagekit import (
 )
 from lineofsight.web.security import page_account
 from lineofsight.web.strategy_svg import strategy_svg
-from lineofsight.web.templating import render, templates
+from lineofsight.web.templating import render, templates, with_query
 
 router = APIRouter()
 
@@ -343,7 +344,9 @@ def strategy_map(
             "see": seer(snap, units),
             "only_red": only_red,
             "expand_all": expand_all,
-            "strategy_svg": strategy_svg(snap, top),
+            "strategy_svg": strategy_svg(
+                snap, top, lambda o: with_query(f"/objectives/{quote(o, safe='')}", when.label, {})
+            ),
             "snap": snap,
             "when": when,
             "top": top,

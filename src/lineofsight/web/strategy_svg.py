@@ -1,12 +1,13 @@
 """The visual strategy map: the map's objectives drawn server-side as SVG, by level (rows) and
 balanced-scorecard perspective (columns), a line from each objective to the objectives below
 it, each box in its status colour with the status also written (icon, word, score), and each
-box a link to the objective on the outline. No script: it shows the same without JavaScript.
+box a link to the objective's page (the period kept). No script: it shows the same without
+JavaScript.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from markupsafe import Markup
@@ -53,9 +54,12 @@ def _short(text: str, size: int = TITLE_CHARS) -> str:
     return text if len(text) <= size else text[: size - 1].rstrip() + "…"
 
 
-def strategy_svg(snap: Snapshot, nodes: Iterable[MapNode]) -> Markup:
+def strategy_svg(
+    snap: Snapshot, nodes: Iterable[MapNode], href: Callable[[str], str] | None = None
+) -> Markup:
     """The SVG drawing of the objectives among `nodes` (empty when there are none, or a
-    sentence when there are too many to draw)."""
+    sentence when there are too many to draw); `href(objective_id)` is where a box leads
+    (default: the objective on the outline beside it)."""
     ids = _objectives(nodes)
     if not ids:
         return Markup("")
@@ -96,7 +100,8 @@ def strategy_svg(snap: Snapshot, nodes: Iterable[MapNode]) -> Markup:
             for n, objective_id in enumerate(cells.get((lv, perspective), ())):
                 y = y0 + GAP + n * (BOX_H + GAP)
                 where[objective_id] = (x, y)
-                parts.append(_box(snap, objective_id, x, y))
+                link = href(objective_id) if href else f"#objective-{objective_id}"
+                parts.append(_box(snap, objective_id, x, y, link))
         y0 += heights[lv]
     heads = [
         Markup('<text class="persp" x="{0}" y="17">{1}</text>').format(
@@ -131,7 +136,7 @@ def strategy_svg(snap: Snapshot, nodes: Iterable[MapNode]) -> Markup:
     )
 
 
-def _box(snap: Snapshot, objective_id: str, x: float, y: float) -> Markup:
+def _box(snap: Snapshot, objective_id: str, x: float, y: float, href: str) -> Markup:
     """One objective: a link around a box in its status colour, title, status and score."""
     objective = snap.objectives[objective_id]
     row = snap.objective_rows.get(objective_id)
@@ -149,7 +154,7 @@ def _box(snap: Snapshot, objective_id: str, x: float, y: float) -> Markup:
         '<text x="{tx}" y="{ty1}" class="t">{title}</text>'
         '<text x="{tx}" y="{ty2}" class="st">{icon} {word}{score}{held}</text></a>'
     ).format(
-        href=f"#objective-{objective_id}",
+        href=href,
         label=label,
         status=status,
         x=x,

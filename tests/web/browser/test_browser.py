@@ -65,7 +65,7 @@ def test_log_in_drill_down_the_map_and_see_the_chart(
     page.wait_for_url(f"**/kpis/{RED_KPI}?period={PERIOD}")
     assert "red" in page.locator("#current-status .status").inner_text()
     assert PERIOD in page.locator("#period-now").inner_text()
-    chart = page.locator("#kpi-chart svg.fallback")
+    chart = page.locator("#kpi-chart svg.fallback.wide")
     assert chart.is_visible()
     # Target path, actuals, forecast: drawn lines; the forecast's 80% interval: a filled band.
     assert chart.locator("polyline.actual").count() >= 1
@@ -74,7 +74,7 @@ def test_log_in_drill_down_the_map_and_see_the_chart(
     assert chart.locator("polygon.interval").count() == 1
     assert "80% interval" in chart.text_content()
     # Pointing at a period shows its numbers (static/charts.js).
-    page.locator("#kpi-chart rect.hit").last.hover()
+    chart.locator("rect.hit").last.hover()
     tip = page.locator(".chart-tip")
     tip.wait_for(state="visible", timeout=5_000)
     assert "actual" in tip.inner_text() and "target" in tip.inner_text()
@@ -164,8 +164,8 @@ def test_script_names_and_html_commentary_show_as_text(
     assert note.locator("img, b").count() == 0
     shot(page, artifacts, served, "7-script-name-as-text")
     # The chart draws the unit of measure as typed: no link, no bold.
-    chart = page.locator("#kpi-chart svg.fallback")
-    assert chart.locator("a, b").count() == 0
+    chart = page.locator("#kpi-chart svg.fallback.wide")
+    assert page.locator("#kpi-chart svg").locator("a, b").count() == 0, "both drawings"
     assert chart.locator("text.unit").text_content() == XSS_UNIT
     for path in ("/map", "/units/marketing", "/alignment", "/"):
         page.goto(served.base + path)

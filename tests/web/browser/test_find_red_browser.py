@@ -75,7 +75,7 @@ def test_red_only_and_expand_all_work_without_javascript(
         assert page.locator("svg#svgmap a").count() >= 1
 
         page.goto(f"{served.base}/kpis/{RED_KPI}?period={PERIOD}")
-        fallback = page.locator("#kpi-chart svg.fallback")
+        fallback = page.locator("#kpi-chart svg.fallback.wide")
         assert fallback.is_visible()
         assert fallback.locator("polyline.actual").count() >= 1
         assert page.locator("#thresholds li").count() == 3
@@ -108,3 +108,43 @@ def test_a_scoped_viewer_clicking_every_link_meets_no_403(page: Any, served: Ser
     menu = page.eval_on_selector_all("header nav a", "nodes => nodes.map(n => n.textContent)")
     assert "Upload" not in menu
     assert len(seen) > 40 and refused == []
+
+
+def _text_px(page: Any, selector: str) -> float:
+    """The height on screen of the first text of an SVG (its font as drawn, in CSS px)."""
+    found: float = page.eval_on_selector(
+        selector, "svg => svg.querySelector('text').getBoundingClientRect().height"
+    )
+    return found
+
+
+def test_charts_and_the_drawn_map_are_readable_on_a_phone(
+    browser: Any, served: Served, artifacts: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        log_in(page, served, "admin", f"/kpis/{RED_KPI}?period={PERIOD}")
+        wide = page.locator("#kpi-chart svg.fallback.wide")
+        narrow = page.locator("#kpi-chart svg.fallback.narrow")
+        assert narrow.is_visible() and not wide.is_visible()
+        assert narrow.locator("polyline.actual").count() >= 1
+        box = narrow.bounding_box()
+        assert box is not None and 300 <= box["width"] <= 390
+        # The axis text is drawn at about the page's small text (11 px), not shrunk to half.
+        assert _text_px(page, "#kpi-chart svg.fallback.narrow") >= 9
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path=str(artifacts / f"{served.kind}-kpi-phone.png"), full_page=True)
+
+        page.goto(f"{served.base}/map?period={PERIOD}")
+        assert _text_px(page, "svg#svgmap") >= 9, "the map keeps its size and scrolls in its box"
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        # A box of the drawn map opens its objective, in the same period.
+        page.locator("svg#svgmap a").first.click()
+        page.wait_for_url(f"**/objectives/*?period={PERIOD}")
+
+        page.set_viewport_size({"width": 1440, "height": 900})
+        page.goto(f"{served.base}/kpis/{RED_KPI}?period={PERIOD}")
+        assert wide.is_visible() and not narrow.is_visible()
+    finally:
+        context.close()
