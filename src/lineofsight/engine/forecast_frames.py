@@ -197,6 +197,8 @@ def series_histories(
         pl.col("frequency")
         .replace_strict({f: s.last_step for f, s in shapes.items()}, return_dtype=pl.Int64)
         .alias("last_step"),
+        pl.col("ratio_scale").alias("scale"),
+        (pl.col("aggregation") == "sum").alias("summed"),
     )
     end = pl.col("period_end")
     month_index = end.dt.year().cast(pl.Int64) * 12 + end.dt.month().cast(pl.Int64) - 1
@@ -209,6 +211,8 @@ def series_histories(
         .then((day_index + 3) // 7)
         .otherwise(day_index)
     )
+    value, numerator, denominator = pl.col("value"), pl.col("numerator"), pl.col("denominator")
+    scale = pl.col("scale")
     rows = (
         measurements.lazy()
         .select(
@@ -217,61 +221,61 @@ def series_histories(
         .join(info.lazy(), on=["kpi_id", "unit_id"], how="inner")
         .with_columns(step=step)
         .filter(pl.col("step") <= pl.col("last_step"))
-        .select("series", "step", "period_start", "period_end", "value", "numerator", "denominator")
+        .select(
+            "series",
+            "step",
+            "period_start",
+            "period_end",
+            "value",
+            "numerator",
+            "denominator",
+            # The value of a period of this one measurement: every aggregate is the
+            # measurement (a sum of nothing is 0, as in the group-by), picked by the rule of
+            # `period_value`; periods of several measurements are aggregated apart.
+            single=pl.when(scale.is_not_null())
+            .then(
+                pl.when(denominator.fill_null(0.0) != 0).then(
+                    scale * numerator.fill_null(0.0) / denominator.fill_null(0.0)
+                )
+            )
+            .when(pl.col("summed"))
+            .then(value.fill_null(0.0))
+            .otherwise(value),
+        )
         .sort("series", "step")
         .collect()
     )
     series = rows["series"].to_numpy()
     steps = rows["step"].to_numpy()
-    # A period with several measurements is rare: it is aggregated apart.
     new = np.ones(len(series), dtype=bool)
     new[1:] = (series[1:] != series[:-1]) | (steps[1:] != steps[:-1])
+    single = rows["single"].to_numpy()  # NaN: no value
+    if new.all():  # the common case: one measurement in every period
+        return _windowed(series, steps, single, requests, shapes, k)
     heads = np.flatnonzero(new)
     sizes = np.diff(np.append(heads, len(series)))
     alone = np.repeat(sizes == 1, sizes)
-    aggregation = requests["aggregation"].to_numpy()
-    scale = requests["ratio_scale"].to_numpy().astype(np.float64)  # NaN: not a ratio
-    # A period of one measurement: every aggregate is that measurement (a sum of nothing is
-    # 0, as in the group-by), and its value picked by the rule of `period_value`.
-    keep = alone.nonzero()[0]
-    one = series[keep]
-    measured = rows["value"].to_numpy()[keep].astype(np.float64)  # NaN: none
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ratio = scale[one]
-        num = np.nan_to_num(rows["numerator"].to_numpy()[keep].astype(np.float64), nan=0.0)
-        den = np.nan_to_num(rows["denominator"].to_numpy()[keep].astype(np.float64), nan=0.0)
-        summed = np.where(np.isnan(measured), 0.0, measured)
-        found = np.where(
-            ~np.isnan(ratio),
-            np.where(den != 0, ratio * num / den, np.nan),
-            np.where(aggregation[one] == "sum", summed, measured),
+    parts = [(series[alone], steps[alone], single[alone])]
+    per_series = requests.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("series"),
+        pl.col("aggregation").alias("agg"),
+        pl.col("ratio_scale").alias("scale"),
+    )
+    grouped = (
+        period_aggregates(rows.filter(pl.Series(~alone)).lazy(), ("series", "step"))
+        .join(per_series, on="series", how="left")
+        .select("series", "step", value=period_value("scale").fill_null(np.nan))
+    )
+    parts.append(
+        (
+            grouped["series"].to_numpy().astype(np.int64),
+            grouped["step"].to_numpy().astype(np.int64),
+            grouped["value"].to_numpy().astype(np.float64),
         )
-    parts = [(one, steps[keep], found)]
-    if len(keep) < len(series):
-        per_series = pl.DataFrame(
-            {"series": np.arange(k, dtype=np.int64), "agg": aggregation, "scale": scale},
-            schema={"series": pl.Int64, "agg": pl.String, "scale": pl.Float64},
-        ).with_columns(pl.col("scale").fill_nan(None))
-        several = rows.filter(pl.Series(~alone)).lazy()
-        grouped = (
-            period_aggregates(several, ("series", "step"))
-            .join(per_series, on="series", how="left")
-            .select("series", "step", value=period_value("scale").fill_null(np.nan))
-        )
-        parts.append(
-            (
-                grouped["series"].to_numpy().astype(np.int64),
-                grouped["step"].to_numpy().astype(np.int64),
-                grouped["value"].to_numpy().astype(np.float64),
-            )
-        )
+    )
     series, steps, values = (np.concatenate(column) for column in zip(*parts, strict=True))
-    if len(parts) > 1:
-        order = np.lexsort((steps, series))
-        series, steps, values = series[order], steps[order], values[order]
-    # No value where it is not finite (a sum past the largest float), as `period_value` says.
-    known = np.isfinite(values)
-    return _windowed(series[known], steps[known], values[known], requests, shapes, k)
+    order = np.lexsort((steps, series))
+    return _windowed(series[order], steps[order], values[order], requests, shapes, k)
 
 
 def _windowed(
@@ -282,7 +286,12 @@ def _windowed(
     shapes: Mapping[str, GrainSteps],
     k: int,
 ) -> Histories:
-    """Each series' periods (sorted by series and step) cut to its last `window` periods."""
+    """Each series' periods (sorted by series and step) with a value, cut to its last
+    `window` periods."""
+    # No value where it is not finite (a sum past the largest float), as `period_value` says.
+    known = np.isfinite(values)
+    if not known.all():
+        series, steps, values = series[known], steps[known], values[known]
     windows = (
         requests.select(
             pl.col("frequency").replace_strict(
@@ -292,14 +301,21 @@ def _windowed(
         .to_series()
         .to_numpy()
     )
-    if len(series):
-        last = np.full(k, np.iinfo(np.int64).min)
-        # The last step of each series: the one before the next series begins.
-        ends = np.flatnonzero(np.append(series[1:] != series[:-1], True))
-        last[series[ends]] = steps[ends]
+    count, start = _bounds(series, k)
+    has = count > 0
+    span = steps[start[has] + count[has] - 1] - steps[start[has]]
+    if (span >= windows[has]).any():  # some series reach back further than they are read
+        last = np.zeros(k, dtype=np.int64)
+        last[has] = steps[start[has] + count[has] - 1]
         keep = steps > last[series] - windows[series]
-        if not keep.all():
-            series, steps, values = series[keep], steps[keep], values[keep]
+        series, steps, values = series[keep], steps[keep], values[keep]
+        count, start = _bounds(series, k)
+    return Histories(start, count, steps, values)
+
+
+def _bounds(series: Ints, k: int) -> tuple[Ints, Ints]:
+    """How many periods each of the k series has, and where its first one is (`series`
+    sorted)."""
     count = np.bincount(series, minlength=k).astype(np.int64)
     start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
-    return Histories(start, count, steps, values)
+    return count, start
