@@ -13,7 +13,7 @@ from lineofsight.domain.periods import MIN_YEAR, parse_period
 from lineofsight.engine.forecast import forecast_organization
 from lineofsight.engine.values import ValueTable, measurements_frame
 from lineofsight.services.evaluate import load_organization, read_measurement_frame
-from lineofsight.services.forecast import forecast_every_kpi, forecast_frame
+from lineofsight.services.forecast import forecast_every_kpi, forecast_frame, off_track_calls
 from lineofsight.services.init import init_workspace
 from lineofsight.spec.files import parse_strategy
 from lineofsight.store.database import Store
@@ -194,8 +194,17 @@ def test_the_store_gives_what_the_organisation_gives(
         org = load_organization(store)
         frame = read_measurement_frame(store, (dt.date(MIN_YEAR, 1, 1), as_of))
         found, own = forecast_every_kpi(store, as_of)
+        calls = off_track_calls(store, as_of)
     finally:
         store.close()
     assert found == forecast_frame(org, frame, as_of)
     assert sum(f.projected is not None for f in found) >= 10
     assert own == {k.id: k.unit for k in org.kpis}
+    # The off-track calls made without forecast objects are those of the forecasts.
+    expected = sorted(
+        (f.id, f.projected, f.target, f.target_period.label, f.deadline, f.probability)
+        for f in found
+        if f.unit == own[f.id] and f.on_track is False
+    )
+    assert calls.rows() == expected
+    assert 0 < len(expected) < len(found)

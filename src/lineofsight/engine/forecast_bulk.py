@@ -16,6 +16,7 @@ import datetime as dt
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -37,7 +38,7 @@ from lineofsight.engine.forecast import (
     too_far,
     too_few,
 )
-from lineofsight.engine.forecast_fit import DIRECTIONS, Goals, fit_rows
+from lineofsight.engine.forecast_fit import DIRECTIONS, Goals, fit_rows, judge_rows
 from lineofsight.engine.forecast_frames import (
     GrainSteps,
     Histories,
@@ -47,7 +48,7 @@ from lineofsight.engine.forecast_frames import (
     step_of,
 )
 
-__all__ = ["forecast_rows"]
+__all__ = ["OFF_TRACK_SCHEMA", "forecast_rows", "off_track_rows"]
 
 Ints = npt.NDArray[np.int64]
 
@@ -62,32 +63,40 @@ def forecast_rows(
     from `measurements` up to `as_of`, in the rows' order."""
     if requests.is_empty():
         return []
-    shapes = {
-        f: grain_steps(m.Frequency(f), calendar, as_of)
-        for f in requests["frequency"].unique().to_list()
-    }
-    rows = _Rows.of(requests, series_histories(requests, measurements, shapes), shapes, calendar)
+    rows = _Rows.read(requests, measurements, calendar, as_of)
     results: list[Forecast | None] = [None] * requests.height
-    fitted = rows.fitted()
-    chosen = np.flatnonzero(fitted)
-    if len(chosen):
-        keys = np.stack(
-            [rows.last[chosen] - rows.first[chosen] + 1, rows.season[chosen], rows.horizon[chosen]],
-            axis=1,
-        )
-        found, group = np.unique(keys, axis=0, return_inverse=True)
-        group = group.reshape(-1)
-        for index, (n, season, horizon) in enumerate(found.tolist()):
-            members = chosen[group == index]
-            for cut in range(0, len(members), _BATCH):
-                batch = members[cut : cut + _BATCH]
-                for row, result in zip(
-                    batch.tolist(), rows.fit(batch, n, season, horizon), strict=True
-                ):
-                    results[row] = result
-    for row in np.flatnonzero(~fitted).tolist():
+    for batch, n, season, horizon in rows.batches():
+        for row, result in zip(batch.tolist(), rows.fit(batch, n, season, horizon), strict=True):
+            results[row] = result
+    for row in np.flatnonzero(~rows.fitted()).tolist():
         results[row] = rows.not_fitted(row)
     return [r for r in results if r is not None]
+
+
+# What `off_track_rows` gives: the KPI, the forecast's value in the target's period, the
+# final target, that period, the target's date and the chance of meeting it.
+OFF_TRACK_SCHEMA: dict[str, Any] = {
+    "id": pl.String,
+    "projected": pl.Float64,
+    "final_target": pl.Float64,
+    "target_period": pl.String,
+    "deadline": pl.Date,
+    "probability": pl.Float64,
+}
+
+
+def off_track_rows(
+    requests: pl.DataFrame, measurements: pl.DataFrame, calendar: m.Calendar, as_of: dt.date
+) -> pl.DataFrame:
+    """The rows of `requests` (as `forecast_rows` takes them) forecast off track, as
+    `OFF_TRACK_SCHEMA`: the same calls as `forecast_rows` makes, without making a forecast
+    object (and its path) for each of 100,000 rows."""
+    found: list[tuple[Any, ...]] = []
+    if not requests.is_empty():
+        rows = _Rows.read(requests, measurements, calendar, as_of)
+        for batch, n, season, horizon in rows.batches():
+            found += rows.off_track(batch, n, season, horizon)
+    return pl.DataFrame(found, schema=OFF_TRACK_SCHEMA, orient="row")
 
 
 @dataclass
@@ -174,6 +183,37 @@ class _Rows:
             calendar=calendar,
         )
 
+    @classmethod
+    def read(
+        cls,
+        requests: pl.DataFrame,
+        measurements: pl.DataFrame,
+        calendar: m.Calendar,
+        as_of: dt.date,
+    ) -> _Rows:
+        """The requests with their histories from `measurements` up to `as_of`."""
+        shapes = {
+            f: grain_steps(m.Frequency(f), calendar, as_of)
+            for f in requests["frequency"].unique().to_list()
+        }
+        return cls.of(requests, series_histories(requests, measurements, shapes), shapes, calendar)
+
+    def batches(self) -> Iterator[tuple[Ints, int, int, int]]:
+        """The rows to fit, in batches of one span, season and horizon (and at most _BATCH)."""
+        chosen = np.flatnonzero(self.fitted())
+        if not len(chosen):
+            return
+        keys = np.stack(
+            [self.last[chosen] - self.first[chosen] + 1, self.season[chosen], self.horizon[chosen]],
+            axis=1,
+        )
+        found, group = np.unique(keys, axis=0, return_inverse=True)
+        group = group.reshape(-1)
+        for index, (n, season, horizon) in enumerate(found.tolist()):
+            members = chosen[group == index]
+            for cut in range(0, len(members), _BATCH):
+                yield members[cut : cut + _BATCH], n, season, horizon
+
     def fitted(self) -> npt.NDArray[np.bool_]:
         """The rows to fit (the others are not forecast, for a reason: `not_fitted`)."""
         return (
@@ -186,32 +226,61 @@ class _Rows:
     def _period(self, row: int, step: int) -> Period:
         return period_at(step, self.shapes[self.frequencies[row]], self.calendar)
 
-    def fit(self, batch: Ints, n: int, season: int, horizon: int) -> Iterator[Forecast]:
-        """The forecasts of rows `batch`, whose series span `n` periods."""
+    def _series(self, batch: Ints, n: int) -> npt.NDArray[np.float64]:
+        """The values of rows `batch`, whose series span `n` periods: (len(batch), n)."""
         histories = self.histories
         start, count = histories.start[batch], histories.count[batch]
-        y = histories.values[start[:, None] + np.arange(n)[None, :]] if (count == n).all() else None
-        if y is None:
-            # A gap is filled by the straight line between its neighbours.
-            y = np.empty((len(batch), n))
-            for i, (begin, size) in enumerate(zip(start.tolist(), count.tolist(), strict=True)):
-                steps = histories.steps[begin : begin + size]
-                values = histories.values[begin : begin + size]
-                y[i] = values if size == n else np.interp(np.arange(n), steps - steps[0], values)
+        if (count == n).all():
+            gathered: npt.NDArray[np.float64] = histories.values[start[:, None] + np.arange(n)]
+            return gathered
+        # A gap is filled by the straight line between its neighbours.
+        y = np.empty((len(batch), n))
+        for i, (begin, size) in enumerate(zip(start.tolist(), count.tolist(), strict=True)):
+            steps = histories.steps[begin : begin + size]
+            values = histories.values[begin : begin + size]
+            y[i] = values if size == n else np.interp(np.arange(n), steps - steps[0], values)
+        return y
+
+    def _goals(self, batch: Ints) -> Goals:
         goals = self.goals
-        fitted = fit_rows(
-            y,
-            season,
-            horizon,
-            Goals(
-                goals.target[batch],
-                goals.direction[batch],
-                goals.low[batch],
-                goals.high[batch],
-                goals.floor[batch],
-                goals.ceiling[batch],
-            ),
+        return Goals(
+            goals.target[batch],
+            goals.direction[batch],
+            goals.low[batch],
+            goals.high[batch],
+            goals.floor[batch],
+            goals.ceiling[batch],
         )
+
+    def off_track(self, batch: Ints, n: int, season: int, horizon: int) -> list[tuple[Any, ...]]:
+        """The rows of `batch` forecast off track (`OFF_TRACK_SCHEMA`)."""
+        goals = self._goals(batch)
+        judged = judge_rows(self._series(batch, n), season, horizon, goals)
+        off = np.flatnonzero(judged.ok & ~judged.on_track)
+        rows = batch[off].tolist()
+        return [
+            (
+                self.ids[row],
+                projected,
+                target,
+                self.target_periods[row].label,
+                self.deadlines[row],
+                chance,
+            )
+            for row, projected, target, chance in zip(
+                rows,
+                judged.held[off, -1].tolist(),
+                goals.target[off].tolist(),
+                judged.chances(goals, off),
+                strict=True,
+            )
+        ]
+
+    def fit(self, batch: Ints, n: int, season: int, horizon: int) -> Iterator[Forecast]:
+        """The forecasts of rows `batch`, whose series span `n` periods."""
+        count = self.histories.count[batch]
+        goals = self.goals
+        fitted = fit_rows(self._series(batch, n), season, horizon, self._goals(batch))
         targets = goals.target[batch].tolist()
         for i, row in enumerate(batch.tolist()):
             first = self._period(row, int(self.first[row]))

@@ -17,9 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from lineofsight.domain import model as m
-from lineofsight.engine.forecast_methods import project
+from lineofsight.engine.forecast_methods import Projection, project
 
-__all__ = ["DIRECTIONS", "Fitted", "Goals", "fit_rows", "probability"]
+__all__ = ["DIRECTIONS", "Fitted", "Goals", "Judged", "fit_rows", "judge_rows", "probability"]
 
 Array = npt.NDArray[np.float64]
 
@@ -84,18 +84,51 @@ class Fitted:
     clamped: list[bool]
 
 
-def fit_rows(y: Array, season: int, horizon: int, goals: Goals) -> Fitted:
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """The fit of k rows as arrays: the path held within the bounds and its interval, each
+    row's last mean and sd on the model's scale, and whether it is usable (`ok`: the values
+    did not overflow the fit and the target is finite) and on track."""
+
+    method: str
+    projection: Projection
+    held: Array
+    low: Array
+    high: Array
+    ok: npt.NDArray[np.bool_]
+    on_track: npt.NDArray[np.bool_]
+    clamped: npt.NDArray[np.bool_]
+
+    def chances(self, goals: Goals, rows: npt.NDArray[np.int64]) -> list[float]:
+        """The chance of meeting the target of each of these rows (usable ones)."""
+        return [
+            probability(*row)
+            for row in zip(
+                goals.direction[rows].tolist(),
+                goals.target[rows].tolist(),
+                goals.low[rows].tolist(),
+                goals.high[rows].tolist(),
+                goals.floor[rows].tolist(),
+                goals.ceiling[rows].tolist(),
+                self.projection.mean[rows, -1].tolist(),
+                self.projection.sd[rows, -1].tolist(),
+                self.projection.log[rows].tolist(),
+                self.on_track[rows].tolist(),
+                strict=True,
+            )
+        ]
+
+
+def judge_rows(y: Array, season: int, horizon: int, goals: Goals) -> Judged:
     """Project every row of `y` (k, n) `horizon` periods ahead and judge it against `goals`."""
     method, projection = project(y, season, horizon)
     value, low, high = projection.interval()
-    last_mean = projection.mean[:, -1]
-    last_sd = projection.sd[:, -1]
     ok = (
         np.isfinite(value).all(axis=1)
         & np.isfinite(low).all(axis=1)
         & np.isfinite(high).all(axis=1)
-        & np.isfinite(last_sd)
-        & np.isfinite(last_mean)
+        & np.isfinite(projection.sd[:, -1])
+        & np.isfinite(projection.mean[:, -1])
         & np.isfinite(goals.target)
     )
     floor, ceiling = goals.floor[:, None], goals.ceiling[:, None]
@@ -116,38 +149,27 @@ def fit_rows(y: Array, season: int, horizon: int, goals: Goals) -> Fitted:
             ),
         )
         on_track = miss <= _REL_EPSILON * np.maximum(1.0, np.abs(target))
-    ok_rows = ok.tolist()
-    on_rows = on_track.tolist()
-    chances = [
-        probability(*row) if good else math.nan
-        for good, row in zip(
-            ok_rows,
-            zip(
-                direction.tolist(),
-                target.tolist(),
-                goals.low.tolist(),
-                goals.high.tolist(),
-                goals.floor.tolist(),
-                goals.ceiling.tolist(),
-                last_mean.tolist(),
-                last_sd.tolist(),
-                projection.log.tolist(),
-                on_rows,
-                strict=True,
-            ),
-            strict=True,
-        )
-    ]
+    return Judged(method, projection, held, low, high, ok, on_track, projected != value[:, -1])
+
+
+def fit_rows(y: Array, season: int, horizon: int, goals: Goals) -> Fitted:
+    """Project every row of `y` (k, n) `horizon` periods ahead and judge it against `goals`,
+    as plain lists."""
+    judged = judge_rows(y, season, horizon, goals)
+    ok = np.flatnonzero(judged.ok)
+    chances = [math.nan] * len(judged.ok)
+    for row, chance in zip(ok.tolist(), judged.chances(goals, ok), strict=True):
+        chances[row] = chance
     return Fitted(
-        method=method,
-        models=projection.models() if method == "seasonal" else None,
-        values=held.tolist(),
-        low=low.tolist(),
-        high=high.tolist(),
-        ok=ok_rows,
-        on_track=on_rows,
+        method=judged.method,
+        models=judged.projection.models() if judged.method == "seasonal" else None,
+        values=judged.held.tolist(),
+        low=judged.low.tolist(),
+        high=judged.high.tolist(),
+        ok=judged.ok.tolist(),
+        on_track=judged.on_track.tolist(),
         probability=chances,
-        clamped=(projected != value[:, -1]).tolist(),
+        clamped=judged.clamped.tolist(),
     )
 
 

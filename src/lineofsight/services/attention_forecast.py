@@ -32,6 +32,7 @@ from lineofsight import __version__
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import reachable_in
 from lineofsight.domain.periods import MIN_YEAR
+from lineofsight.engine.forecast_bulk import OFF_TRACK_SCHEMA
 from lineofsight.errors import StoreError
 from lineofsight.store.check_results import (
     INCREMENTAL,
@@ -53,14 +54,7 @@ AGAIN_SHARE = 1 / 4
 
 # The calls, one row per KPI off track: the forecast's value in the target's period, the
 # final target, that period, the target's date and the chance of meeting it.
-SCHEMA: dict[str, Any] = {
-    "id": pl.String,
-    "projected": pl.Float64,
-    "final_target": pl.Float64,
-    "target_period": pl.String,
-    "deadline": pl.Date,
-    "probability": pl.Float64,
-}
+SCHEMA: dict[str, Any] = OFF_TRACK_SCHEMA
 
 
 def _key(as_of: dt.date) -> str:
@@ -145,28 +139,27 @@ def _forecast(
     """The engine's forecasts of these KPIs (None: all; `org` is then not read and may be
     None) at their own units, off track only."""
     from lineofsight.services.evaluate import read_kpi_frame
-    from lineofsight.services.forecast import forecast_every_kpi, forecast_frame
+    from lineofsight.services.forecast import forecast_frame, off_track_calls
     from lineofsight.services.kpi_series import measured_sources
 
     if kpi_ids is None:
-        made, units = forecast_every_kpi(store, as_of)
-    else:
-        assert org is not None
-        targeted = {k.id for k in org.kpis if k.id in kpi_ids and k.target is not None}
-        if not targeted:
-            return pl.DataFrame(schema=SCHEMA)
-        needed = measured_sources(org, targeted) | targeted
-        asked = dataclasses.replace(org, kpis=tuple(k for k in org.kpis if k.id in needed))
-        window = (dt.date(MIN_YEAR, 1, 1), as_of)
-        made = forecast_frame(asked, read_kpi_frame(store, sorted(needed), window), as_of)
-        units = {k.id: k.unit for k in asked.kpis}
+        return off_track_calls(store, as_of)
+    assert org is not None
+    targeted = {k.id for k in org.kpis if k.id in kpi_ids and k.target is not None}
+    if not targeted:
+        return pl.DataFrame(schema=SCHEMA)
+    needed = measured_sources(org, targeted) | targeted
+    asked = dataclasses.replace(org, kpis=tuple(k for k in org.kpis if k.id in needed))
+    window = (dt.date(MIN_YEAR, 1, 1), as_of)
+    made = forecast_frame(asked, read_kpi_frame(store, sorted(needed), window), as_of)
+    units = {k.id: k.unit for k in asked.kpis}
     rows = [
         (f.id, f.projected, f.target, f.target_period.label, f.deadline, f.probability)
         for f in made
         if f.unit == units.get(f.id)
         and f.on_track is False
         and f.projected is not None
-        and (kpi_ids is None or f.id in kpi_ids)
+        and f.id in kpi_ids
     ]
     return pl.DataFrame(rows, schema=SCHEMA, orient="row").sort("id")
 

@@ -18,7 +18,7 @@ from lineofsight.engine.forecast import (
     requests_of,
     table_source,
 )
-from lineofsight.engine.forecast_bulk import forecast_rows
+from lineofsight.engine.forecast_bulk import OFF_TRACK_SCHEMA, forecast_rows, off_track_rows
 from lineofsight.engine.forecast_frames import REQUEST_SCHEMA, own_only
 from lineofsight.engine.values import ValueTable
 from lineofsight.errors import UsageError
@@ -51,27 +51,97 @@ def forecast_every_kpi(store: Store, as_of: dt.date) -> tuple[list[Forecast], di
     """Every target in the store forecast from the measurements up to `as_of`, and each KPI's
     own unit, without building the organisation as domain objects (only the formula KPIs
     and what they read are: for 100,000 KPIs the objects cost more than the fits)."""
-    from lineofsight.services.snapshot_patch import formula_inputs
-    from lineofsight.store.forecast_reads import read_forecast_definitions
+    every = _Everything.read(store, as_of, own_units_only=False)
+    made = _forecast(
+        every.calendar,
+        every.requests,
+        every.own,
+        every.parents,
+        every.frame,
+        as_of,
+        every.domain,
+    )
+    return made, every.own_units
 
-    defs = read_forecast_definitions(store)
-    if defs is None:
-        raise UsageError(NO_STRATEGY)
-    calendar = m.Calendar(defs.fiscal_year_start, defs.due_days)
-    kpis = defs.kpis.sort("position")
-    requests = _requests_from(kpis, defs.unit_targets)
-    reads: dict[str, list[str]] = {}
-    for kpi_id, input_id in formula_inputs(kpis).iter_rows():
-        reads.setdefault(kpi_id, []).append(input_id)
 
-    def domain(kpi_ids: set[str]) -> m.Organization:
-        return load_organization(store, reachable_in(kpi_ids, reads))
+def off_track_calls(store: Store, as_of: dt.date) -> pl.DataFrame:
+    """Every KPI the forecast calls off track at its own unit as of `as_of`
+    (`OFF_TRACK_SCHEMA`, by id): the calls of `forecast_every_kpi`, made without a forecast
+    object for each KPI (what the attention lists of a whole organisation need)."""
+    every = _Everything.read(store, as_of, own_units_only=True)
+    fast, rest = every.split()
+    calls = off_track_rows(
+        every.requests.filter(pl.Series(fast)), every.frame, every.calendar, as_of
+    )
+    others = pl.DataFrame(
+        [
+            (f.id, f.projected, f.target, f.target_period.label, f.deadline, f.probability)
+            for f in rest.values()
+            if f.on_track is False and f.projected is not None
+        ],
+        schema=OFF_TRACK_SCHEMA,
+        orient="row",
+    )
+    return pl.concat([calls, others]).sort("id")
 
-    frame = read_measurement_frame(store, (dt.date(MIN_YEAR, 1, 1), as_of))
-    own = kpis.select("id", "unit_id", pl.col("formula").is_not_null()).rows()
-    parents = dict(defs.units.select("id", "parent_id").iter_rows())
-    made = _forecast(calendar, requests, own, parents, frame, as_of, domain)
-    return made, {kpi_id: unit for kpi_id, unit, _ in own}
+
+@dataclass(frozen=True, slots=True)
+class _Everything:
+    """What a forecast of every KPI of a store reads: the requests (`REQUEST_SCHEMA`), the
+    measurements, each KPI's unit and formula, the units' tree and the formulas' inputs."""
+
+    store: Store
+    as_of: dt.date
+    calendar: m.Calendar
+    requests: pl.DataFrame
+    frame: pl.DataFrame
+    own: list[tuple[str, str, bool]]
+    parents: dict[str, str | None]
+    reads: dict[str, list[str]]
+
+    @classmethod
+    def read(cls, store: Store, as_of: dt.date, *, own_units_only: bool) -> _Everything:
+        from lineofsight.services.snapshot_patch import formula_inputs
+        from lineofsight.store.forecast_reads import read_forecast_definitions
+
+        defs = read_forecast_definitions(store)
+        if defs is None:
+            raise UsageError(NO_STRATEGY)
+        kpis = defs.kpis.sort("position")
+        reads: dict[str, list[str]] = {}
+        for kpi_id, input_id in formula_inputs(kpis).iter_rows():
+            reads.setdefault(kpi_id, []).append(input_id)
+        unit_targets = defs.unit_targets.clear() if own_units_only else defs.unit_targets
+        return cls(
+            store,
+            as_of,
+            m.Calendar(defs.fiscal_year_start, defs.due_days),
+            _requests_from(kpis, unit_targets),
+            read_measurement_frame(store, (dt.date(MIN_YEAR, 1, 1), as_of)),
+            kpis.select("id", "unit_id", pl.col("formula").is_not_null()).rows(),
+            dict(defs.units.select("id", "parent_id").iter_rows()),
+            reads,
+        )
+
+    @property
+    def own_units(self) -> dict[str, str]:
+        return {kpi_id: unit for kpi_id, unit, _ in self.own}
+
+    def domain(self, kpi_ids: set[str]) -> m.Organization:
+        """Only these KPIs, what their formulas read and the units, as domain objects."""
+        return load_organization(self.store, reachable_in(kpi_ids, self.reads))
+
+    def split(self) -> tuple[list[bool], dict[int, Forecast]]:
+        """Which requests are forecast on arrays, and the forecasts of the others (`_split`)."""
+        return _split(
+            self.calendar,
+            self.requests,
+            self.own,
+            self.parents,
+            self.frame,
+            self.as_of,
+            self.domain,
+        )
 
 
 def forecast_frame(org: m.Organization, frame: pl.DataFrame, as_of: dt.date) -> list[Forecast]:
@@ -164,31 +234,48 @@ def _forecast(
     as_of: dt.date,
     domain: Callable[[set[str]], m.Organization],
 ) -> list[Forecast]:
-    """The forecasts of `requests` (`REQUEST_SCHEMA`) in their order. `own`: each KPI, its
-    unit and whether it is a formula; `domain`: the organisation with at least these KPIs
-    and what their formulas read, as domain objects (for the value table)."""
+    """The forecasts of `requests` (`REQUEST_SCHEMA`) in their order (see `_split`)."""
+    fast, rest = _split(calendar, requests, own, parents, frame, as_of, domain)
+    results: list[Forecast | None] = [None] * len(fast)
+    for i, result in rest.items():
+        results[i] = result
+    chosen = [i for i, ok in enumerate(fast) if ok]
+    bulk = forecast_rows(requests.filter(pl.Series(fast)), frame, calendar, as_of)
+    for i, result in zip(chosen, bulk, strict=True):
+        results[i] = result
+    return [r for r in results if r is not None]
+
+
+def _split(
+    calendar: m.Calendar,
+    requests: pl.DataFrame,
+    own: Sequence[tuple[str, str, bool]],
+    parents: Mapping[str, str | None],
+    frame: pl.DataFrame,
+    as_of: dt.date,
+    domain: Callable[[set[str]], m.Organization],
+) -> tuple[list[bool], dict[int, Forecast]]:
+    """Which of `requests` (`REQUEST_SCHEMA`) read their histories from their own
+    measurements (forecast on arrays by the caller), and the forecasts of the others by
+    row, from a value table. `own`: each KPI, its unit and whether it is a formula;
+    `domain`: the organisation with at least these KPIs and what their formulas read, as
+    domain objects."""
     measured: dict[str, set[str]] = {}
     for kpi_id, unit_id in frame.select("kpi_id", "unit_id").unique().iter_rows():
         measured.setdefault(kpi_id, set()).add(unit_id)
     simple = own_only(own, parents, measured)
     pairs = list(zip(requests["kpi_id"].to_list(), requests["unit_id"].to_list(), strict=True))
     fast = [pair in simple for pair in pairs]
-    results: list[Forecast | None] = [None] * len(pairs)
     rest = [i for i, ok in enumerate(fast) if not ok]
-    if rest:
-        ids = {pairs[i][0] for i in rest}
-        org = domain(ids)
-        kpis = org.kpis_by_id()
-        targets = requests["target"].to_list()
-        deadlines = requests["deadline"].to_list()
-        asked = [Request(kpis[pairs[i][0]], pairs[i][1], targets[i], deadlines[i]) for i in rest]
-        needed = sorted(measured_sources(org, ids))
-        table = ValueTable(org, frame.filter(pl.col("kpi_id").is_in(needed)))
-        made = forecast_requests(calendar, asked, as_of, table_source(table))
-        for i, result in zip(rest, made, strict=True):
-            results[i] = result
-    chosen = [i for i, ok in enumerate(fast) if ok]
-    bulk = forecast_rows(requests.filter(pl.Series(fast)), frame, calendar, as_of)
-    for i, result in zip(chosen, bulk, strict=True):
-        results[i] = result
-    return [r for r in results if r is not None]
+    if not rest:
+        return fast, {}
+    ids = {pairs[i][0] for i in rest}
+    org = domain(ids)
+    kpis = org.kpis_by_id()
+    targets = requests["target"].to_list()
+    deadlines = requests["deadline"].to_list()
+    asked = [Request(kpis[pairs[i][0]], pairs[i][1], targets[i], deadlines[i]) for i in rest]
+    needed = sorted(measured_sources(org, ids))
+    table = ValueTable(org, frame.filter(pl.col("kpi_id").is_in(needed)))
+    made = forecast_requests(calendar, asked, as_of, table_source(table))
+    return fast, dict(zip(rest, made, strict=True))
