@@ -69,24 +69,23 @@ def off_track(
 ) -> pl.DataFrame:
     """The KPIs (of `kpi_ids`, None: every one) forecast off track as of `as_of` (`SCHEMA`).
 
-    A set kept for this store state and date is read back; else the whole organisation is
-    forecast and kept (`kpi_ids` None) or only the KPIs asked for (not kept)."""
+    A set kept for this store state and date is read back; one kept for an earlier state is
+    brought up to date (the KPIs written since forecast again) and kept, for any `kpi_ids`;
+    else the whole organisation is forecast and kept (`kpi_ids` None) or only the KPIs asked
+    for (not kept: a unit's list need not wait for the whole organisation's)."""
     key = _key(as_of)
     with store.reading() as conn:
         state = read_check_state(conn)  # before the data: the calls claim no more than they hold
         kept = read_kept_report(conn, key)
         written = None
-        if kept is not None and kept[0] != state and kpi_ids is None:
+        if kept is not None and kept[0] != state:
             written = changed_since_state(conn, kept[0], state)
     if kept is not None and kept[0] == state:
-        found = _decode(kept[1])
-        if kpi_ids is None:
-            return found
-        return found.filter(pl.col("id").is_in(list(kpi_ids)))
+        return _cut(_decode(kept[1]), kpi_ids)
     from lineofsight.services.evaluate import load_organization
 
     calls = None
-    if kpi_ids is None and kept is not None and written is not None:
+    if kept is not None and written is not None:
         calls = _brought_up_to_date(store, as_of, _decode(kept[1]), written)
     if calls is None:
         if kpi_ids is not None:
@@ -99,7 +98,11 @@ def off_track(
     # since `state` was read: not kept either (they might miss it), made again next time.
     with contextlib.suppress(StoreError):
         save_check_report(store, key, state, _encode(calls), replaces=_FAMILY)
-    return calls
+    return _cut(calls, kpi_ids)
+
+
+def _cut(calls: pl.DataFrame, kpi_ids: Collection[str] | None) -> pl.DataFrame:
+    return calls if kpi_ids is None else calls.filter(pl.col("id").is_in(list(kpi_ids)))
 
 
 def _brought_up_to_date(
