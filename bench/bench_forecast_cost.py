@@ -5,7 +5,9 @@ The stores are the ones bench/bench_status.py builds (cached under --cache). For
 prints, measured in the same run:
 - `los forecast --format json` as a user runs it (a subprocess): wall time and peak memory;
 - the parts of that run in-process: loading the organisation, reading the measurements, the
-  histories (a group-by over the measurements), the fits and paths, and writing the JSON.
+  histories (a group-by over the measurements), the fits and paths, and writing the JSON;
+- in-process, the forecast of every KPI as the attention lists make it (`off_track_calls`:
+  from the store's tables, no domain object per KPI, the off-track calls only), wall and CPU.
 
     .venv/bin/python bench/bench_forecast_cost.py                 # 10,000 and 100,000 KPIs
     .venv/bin/python bench/bench_forecast_cost.py --sizes 10000
@@ -28,7 +30,7 @@ from bench_status import _store
 from lineofsight.cli.render_forecast import forecast_json
 from lineofsight.domain.periods import MIN_YEAR
 from lineofsight.services.evaluate import load_organization, read_measurement_frame
-from lineofsight.services.forecast import ForecastReport, forecast_frame
+from lineofsight.services.forecast import ForecastReport, forecast_frame, off_track_calls
 from lineofsight.store.database import Store
 
 AS_OF = "2026-11-22"
@@ -79,7 +81,16 @@ def main() -> int:
         start = time.perf_counter()
         forecast_json(ForecastReport(day, org, forecasts))
         t_json = time.perf_counter() - start
+        start, cpu_start = time.perf_counter(), time.process_time()
+        calls = off_track_calls(store, day)
+        t_calls = time.perf_counter() - start
+        cpu_calls = time.process_time() - cpu_start
         store.close()
+        print(
+            f"  in-process, every KPI's off-track call as the attention lists make it: "
+            f"{t_calls:.2f} s ({cpu_calls:.2f} s CPU), {calls.height:,} off track",
+            flush=True,
+        )
         print(
             f"  in-process: organisation {t_org:.2f} s, measurements ({frame.height:,}) "
             f"{t_read:.2f} s, histories + forecasts ({len(forecasts):,}) {t_fit:.2f} s, "

@@ -213,3 +213,26 @@ def test_an_apply_that_changes_a_unit_forecasts_everything_again(
     _applied(store, replace(org, units=(*org.units[:-1], unit)))
     assert_frame_equal(off_track(store, AS_OF), _full(store))
     assert asked == [None]  # made again in full
+
+
+def test_a_units_list_after_a_write_brings_the_kept_calls_up_to_date(
+    store: Store, asked: list[set[str] | None]
+) -> None:
+    """A list of a few KPIs (one unit's, the off-track page of a unit) asked after a write
+    brings the whole organisation's kept calls up to date and keeps them, rather than
+    forecasting its KPIs alone and leaving the next list of the organisation to start over."""
+    rng = random.Random(7)
+    org = load_organization(store)
+    off_track(store, AS_OF)
+    written: set[str] = set()
+    while not written:
+        written = _write(store, rng, org)
+    scope = sorted({k.id for k in org.kpis if k.unit == org.units[0].id} | written)
+    asked.clear()
+    got = off_track(store, AS_OF, scope)
+    full = _full(store)
+    assert_frame_equal(got, full.filter(full["id"].is_in(scope)))
+    assert len(asked) == 1 and asked[0] is not None and written <= asked[0]
+    asked.clear()
+    assert_frame_equal(off_track(store, AS_OF), full)  # read back: kept, fresh
+    assert asked == []

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 
 import pytest
 
-from lineofsight.domain.periods import parse_period
+from lineofsight.domain.periods import MIN_YEAR, parse_period
 from lineofsight.engine.forecast import forecast_organization
 from lineofsight.engine.values import ValueTable, measurements_frame
-from lineofsight.services.forecast import forecast_frame
+from lineofsight.services.evaluate import load_organization, read_measurement_frame
+from lineofsight.services.forecast import forecast_every_kpi, forecast_frame, off_track_calls
+from lineofsight.services.init import init_workspace
 from lineofsight.spec.files import parse_strategy
+from lineofsight.store.database import Store
 
 STRATEGY = """
 version: 1
@@ -92,18 +96,115 @@ def test_frame_histories_give_the_value_tables_forecasts(fiscal: int, as_of: dt.
     assert any(f.projected is not None for f in found)
 
 
-def test_histories_grouped_a_few_kpis_at_a_time_are_the_same(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # A large organisation's measurements are grouped in parts (a hash of the KPI id); the
-    # forecasts must not depend on how they were split.
-    from lineofsight.engine import forecast_frames
+EDGES = """
+version: 1
+organization:
+  name: Edges
+  units:
+    - {id: co, name: Co, level: company}
+    - {id: east, name: East, level: department, parent: co}
+kpis:
+  - {id: occ, name: Occupancy, unit: co, frequency: monthly, direction: range,
+     range: {low: 85, high: 92}, bounds: {min: 0, max: 100}, target: {value: 88, by: 2027-03-31}}
+  - {id: conv, name: Conversion, unit: east, frequency: monthly, direction: increase,
+     ratio: {numerator: won, denominator: tried, scale: 100}, target: {value: 30, by: 2027-06-30}}
+  - {id: two, name: Two values, unit: co, frequency: monthly, direction: increase,
+     target: {value: 5, by: 2027-06-30}}
+  - {id: none, name: No values, unit: co, frequency: monthly, direction: increase,
+     target: {value: 5, by: 2027-06-30}}
+  - {id: past, name: Past, unit: co, frequency: monthly, direction: decrease,
+     target: {value: 5, by: 2026-01-31}}
+  - {id: far, name: Far, unit: co, frequency: daily, direction: increase, aggregation: sum,
+     target: {value: 5, by: 2040-01-31}}
+  - {id: huge, name: Huge, unit: co, frequency: monthly, direction: increase,
+     aggregation: sum, target: {value: 5, by: 2027-01-31}}
+  - {id: long, name: Long, unit: co, frequency: monthly, direction: increase,
+     aggregation: last, bounds: {max: 400}, target: {value: 300, by: 2027-12-31}}
+"""
 
-    org = parse_strategy(STRATEGY % 4, "frames.yaml")
-    frame = measurements_frame(_rows(4))
-    as_of = dt.date(2026, 11, 22)
-    whole = forecast_frame(org, frame, as_of)
-    monkeypatch.setattr(forecast_frames, "_PART_ROWS", 20)
-    assert frame.height // 20 > 1
-    assert forecast_frame(org, frame, as_of) == whole
-    assert whole == forecast_organization(ValueTable(org, frame), org, as_of)
+
+def _edge_rows() -> list[dict[str, object]]:
+    org = parse_strategy(EDGES, "edges.yaml")
+    rows: list[dict[str, object]] = []
+
+    def add(kpi: str, label: str, value: float | None, num: float | None = None,
+            den: float | None = None) -> None:  # fmt: skip
+        p = parse_period(label, org.calendar)
+        rows.append(
+            {
+                "kpi_id": kpi,
+                "unit_id": "east" if kpi == "conv" else "co",
+                "period_start": p.start,
+                "period_end": p.end,
+                "value": value,
+                "numerator": num,
+                "denominator": den,
+            }
+        )
+
+    for i in range(80):  # 80 months: the forecast reads the last 60, with a gap or two
+        label = f"{2020 + i // 12}-{i % 12 + 1:02d}"
+        if i < 40 or i % 9:
+            add("long", label, 100 + 2 * i + 10 * math.sin(i))
+            # A daily value on the month's last day too: the latest by period end wins.
+            end = parse_period(label, org.calendar).end
+            add("long", end.isoformat(), 100 + 2 * i)
+    for i in range(10):
+        label = f"2026-{i + 1:02d}"
+        add("occ", label, 86 + i % 3)
+        add("conv", label, None, 20 + i, 100 - (i % 2) * 100)  # denominators of 0: no value
+        add("past", label, 10 - i)
+        add("huge", label, 1.7e308 * (-1) ** i)  # values whose fit overflows
+    add("two", "2026-09", 1)
+    add("two", "2026-10", 2)
+    for day in range(1, 29):
+        add("far", f"2026-10-{day:02d}", day)
+    return rows
+
+
+@pytest.mark.parametrize("as_of", [dt.date(2026, 11, 22), dt.date(2026, 6, 3)])
+def test_every_rule_of_the_engine_holds_on_arrays(as_of: dt.date) -> None:
+    # Ranges, bounds, ratios (with periods of no value), too few values, none, a target in
+    # the past or too far ahead, values that overflow, long histories with gaps and periods
+    # of several values: forecast on arrays as request by request from a value table.
+    org = parse_strategy(EDGES, "edges.yaml")
+    frame = measurements_frame(_edge_rows())
+    expected = forecast_organization(ValueTable(org, frame), org, as_of)
+    found = forecast_frame(org, frame, as_of)
+    assert found == expected
+    reasons = {f.id: f.reason for f in found if f.reason}
+    if as_of.month == 11:
+        assert set(reasons) == {"two", "none", "past", "far", "huge"}
+        assert "2 periods" in reasons["two"] and "not after" in reasons["past"]
+        assert "periods ahead" in reasons["far"] and "too large" in reasons["huge"]
+        long = next(f for f in found if f.id == "long")
+        assert long.points < 60 and long.method == "seasonal"
+
+
+@pytest.mark.parametrize("example", ["manufacturing", "techinnovate"])
+def test_the_store_gives_what_the_organisation_gives(
+    example: str, db_url: str, tmp_path: Path
+) -> None:
+    # The forecast of every KPI read from the store's tables (no domain objects but for the
+    # formulas and what they read) is the one made from the organisation's objects.
+    init_workspace(tmp_path / "ws", example=example, db=db_url)
+    store = Store(db_url)
+    try:
+        as_of = dt.date(2026, 11, 22)
+        org = load_organization(store)
+        frame = read_measurement_frame(store, (dt.date(MIN_YEAR, 1, 1), as_of))
+        found, own = forecast_every_kpi(store, as_of)
+        calls = off_track_calls(store, as_of)
+    finally:
+        store.close()
+    assert found == forecast_frame(org, frame, as_of)
+    assert sum(f.projected is not None for f in found) >= 10
+    assert own == {k.id: k.unit for k in org.kpis}
+    # The off-track calls made without forecast objects are those of the forecasts.
+    expected = sorted(
+        (f.id, f.projected, f.target, f.target_period.label, f.deadline, f.probability)
+        for f in found
+        if f.unit == own[f.id] and f.on_track is False
+    )
+    assert calls.rows() == expected
+    assert 0 < len(expected) < len(found)

@@ -23,7 +23,6 @@ SPEC section 3, "Forecast":
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,8 +32,8 @@ import numpy as np
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import Grain, Period, next_period
 from lineofsight.engine.calendar import evaluation_period, period_for
-from lineofsight.engine.forecast_methods import max_history, project
-from lineofsight.engine.scoring import miss_of
+from lineofsight.engine.forecast_fit import Goals, fit_rows
+from lineofsight.engine.forecast_methods import max_history
 from lineofsight.engine.values import ValueTable
 
 __all__ = [
@@ -59,13 +58,12 @@ MIN_POINTS = 3
 # A path longer than this (a daily KPI with a target years away) is not forecast.
 MAX_HORIZON = 2000
 NO_FORECAST = "no_forecast"
+NO_RANGE = "no range"
 
-# The fit's float noise must not turn a projection that lands exactly on the target into a miss.
-_REL_EPSILON = 1e-9
+# Why a series whose values overflow the fit has no forecast.
+TOO_LARGE = "the values are too large to forecast"
 
 _SEASONS = {Grain.MONTH: 12, Grain.QUARTER: 4, Grain.WEEK: 52}
-# Looked up once: an enum member read through its class costs a descriptor call each time.
-_INCREASE, _DECREASE, _RANGE = m.Direction.INCREASE, m.Direction.DECREASE, m.Direction.RANGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +257,7 @@ def _prepare(
     target_period = period_for(request.deadline, kpi.frequency, calendar)
     if kpi.direction is m.Direction.RANGE:
         if kpi.range is None:
-            return _not_forecast(request, target, target_period, None, "no range")
+            return _not_forecast(request, target, target_period, None, NO_RANGE)
         target = (kpi.range.low + kpi.range.high) / 2
     history = source(kpi, request.unit, last_allowed)
     if history is not None:
@@ -270,19 +268,15 @@ def _prepare(
             history = _trimmed(history, keep, calendar)
     count = 0 if history is None else len(history.steps)
     if history is None or count < MIN_POINTS:
-        found = f"{count} period{'' if count == 1 else 's'}"
-        reason = f"{found} with values up to {last_allowed.label}; {MIN_POINTS} needed"
+        reason = too_few(count, last_allowed)
         return _not_forecast(request, target, target_period, history, reason)
     last = history.last
     if target_period.start <= last.start:
-        reason = (
-            f"the target's period {target_period.label} is not after the last value"
-            f" ({last.label}): nothing left to forecast"
+        return _not_forecast(
+            request, target, target_period, history, not_after(target_period, last)
         )
-        return _not_forecast(request, target, target_period, history, reason)
     if ordinal(target_period, last) > MAX_HORIZON:
-        reason = f"the target's period {target_period.label} is over {MAX_HORIZON} periods ahead"
-        return _not_forecast(request, target, target_period, history, reason)
+        return _not_forecast(request, target, target_period, history, too_far(target_period))
     # A gap is filled by the straight line between its neighbours.
     if history.steps[-1] + 1 == count:
         series = history.values
@@ -292,6 +286,25 @@ def _prepare(
     if key not in paths:
         paths[key] = _periods_after(last, target_period, calendar)
     return _Series(request, target, target_period, history, series, paths[key])
+
+
+def too_few(count: int, last_allowed: Period) -> str:
+    """Why a series of `count` values (fewer than MIN_POINTS) is not forecast."""
+    found = f"{count} period{'' if count == 1 else 's'}"
+    return f"{found} with values up to {last_allowed.label}; {MIN_POINTS} needed"
+
+
+def not_after(target_period: Period, last: Period) -> str:
+    """Why a target whose period is not after the last value is not forecast."""
+    return (
+        f"the target's period {target_period.label} is not after the last value"
+        f" ({last.label}): nothing left to forecast"
+    )
+
+
+def too_far(target_period: Period) -> str:
+    """Why a target more than MAX_HORIZON periods ahead is not forecast."""
+    return f"the target's period {target_period.label} is over {MAX_HORIZON} periods ahead"
 
 
 def _trimmed(history: History, keep: np.ndarray, calendar: m.Calendar) -> History:
@@ -318,8 +331,9 @@ def _periods_after(last: Period, target: Period, calendar: m.Calendar) -> tuple[
 
 
 # Series fitted in one go: the fits' working arrays (a few dozen per series and grid point)
-# stay small for 100,000 KPIs, and each series' result is the same in any batch.
-_BATCH = 8192
+# stay within the processor's caches (2,048 was the fastest of 256 to 16,384 rows), and
+# each series' result is the same in any batch.
+_BATCH = 2048
 
 
 def _fit(members: Sequence[_Series], season: int, horizon: int) -> Iterable[Forecast]:
@@ -328,125 +342,42 @@ def _fit(members: Sequence[_Series], season: int, horizon: int) -> Iterable[Fore
 
 
 def _fit_batch(members: Sequence[_Series], season: int, horizon: int) -> Iterable[Forecast]:
-    y = np.stack([s.values for s in members])
-    method, projection = project(y, season, horizon)
-    value, low, high = projection.interval()
-    finite = (
-        np.isfinite(value).all(axis=1)
-        & np.isfinite(low).all(axis=1)
-        & np.isfinite(high).all(axis=1)
-        & np.isfinite(projection.sd[:, -1])
-        & np.isfinite(projection.mean[:, -1])
+    kpis = [s.request.kpi for s in members]
+    goals = Goals.of(
+        [s.target for s in members],
+        [k.direction for k in kpis],
+        [k.range for k in kpis],
+        [k.bounds for k in kpis],
     )
-    # The KPIs' bounds, row by row, hold the path and its interval.
-    bounds = [s.request.kpi.bounds for s in members]
-    floor = np.array([_bound(b, "min", -np.inf) for b in bounds])[:, None]
-    ceiling = np.array([_bound(b, "max", np.inf) for b in bounds])[:, None]
-    held = np.clip(value, floor, ceiling)
-    models = projection.models() if method == "seasonal" else None
-    low = np.clip(low, floor, ceiling)
-    high = np.clip(high, floor, ceiling)
-    # Whole columns at once: the loop below only reads Python numbers.
-    last_mean = projection.mean[:, -1].tolist()
-    last_sd = projection.sd[:, -1].tolist()
-    logged = projection.log.tolist()
-    unheld = value[:, -1].tolist()
-    ok = finite.tolist()
-    for row, (series, values, lows, highs) in enumerate(
-        zip(members, held.tolist(), low.tolist(), high.tolist(), strict=True)
-    ):
+    fitted = fit_rows(np.stack([s.values for s in members]), season, horizon, goals)
+    for row, series in enumerate(members):
         request = series.request
         history = series.history
-        if not ok[row] or not math.isfinite(series.target):
+        if not fitted.ok[row]:
             # Values near the largest float overflow the fit: no forecast rather than a NaN one.
-            reason = "the values are too large to forecast"
-            yield _not_forecast(request, series.target, series.target_period, history, reason)
+            yield _not_forecast(request, series.target, series.target_period, history, TOO_LARGE)
             continue
-        kpi = request.kpi
-        projected = values[-1]
-        miss = miss_of(kpi.direction, projected, series.target, kpi.range)
-        on_track = miss <= _REL_EPSILON * max(1.0, abs(series.target))
-        probability = _probability(
-            kpi, series.target, last_mean[row], last_sd[row], logged[row], on_track
-        )
+        values = fitted.values[row]
         yield Forecast(
-            id=kpi.id,
+            id=request.kpi.id,
             unit=request.unit,
             target=series.target,
             deadline=request.deadline,
             target_period=series.target_period,
             points=len(history.steps),
-            projected=projected,
-            on_track=on_track,
-            method=method,
-            models=models[row] if models is not None else None,
-            probability=probability,
+            projected=values[-1],
+            on_track=fitted.on_track[row],
+            method=fitted.method,
+            models=fitted.models[row] if fitted.models is not None else None,
+            probability=fitted.probability[row],
             first_period=history.first,
             last_period=history.last,
-            clamped=projected != unheld[row],
+            clamped=fitted.clamped[row],
             path_periods=series.path,
             path_values=tuple(values),
-            path_low=tuple(lows),
-            path_high=tuple(highs),
+            path_low=tuple(fitted.low[row]),
+            path_high=tuple(fitted.high[row]),
         )
-
-
-def _bound(bounds: m.Bounds | None, side: str, default: float) -> float:
-    found = None if bounds is None else getattr(bounds, side)
-    return default if found is None else float(found)
-
-
-def _probability(
-    kpi: m.Kpi, target: float, mean: float, sd: float, log: bool, on_track: bool
-) -> float:
-    """The chance that the value in the target's period meets the target."""
-    direction = kpi.direction
-    if direction is _INCREASE:
-        chance = _at_least(target, mean, sd, log, kpi.bounds)
-    elif direction is _DECREASE:
-        chance = 1.0 - _above(target, mean, sd, log, kpi.bounds)
-    else:
-        assert kpi.range is not None
-        chance = _at_least(kpi.range.low, mean, sd, log, kpi.bounds) - _above(
-            kpi.range.high, mean, sd, log, kpi.bounds
-        )
-    chance = min(1.0, max(0.0, chance))
-    if direction is not _RANGE:
-        # The projection is the distribution's median: on track and a chance of at least a
-        # half are the same statement (float noise at the target must not split them).
-        chance = max(chance, 0.5) if on_track else min(chance, 0.5)
-    return chance
-
-
-def _at_least(x: float, mean: float, sd: float, log: bool, bounds: m.Bounds | None) -> float:
-    """P(value >= x), the value held within `bounds`."""
-    if bounds is not None:
-        if bounds.min is not None and x <= bounds.min:
-            return 1.0
-        if bounds.max is not None and x > bounds.max:
-            return 0.0
-    return 1.0 - _cdf(x, mean, sd, log)
-
-
-def _above(x: float, mean: float, sd: float, log: bool, bounds: m.Bounds | None) -> float:
-    """P(value > x), the value held within `bounds`."""
-    if bounds is not None:
-        if bounds.max is not None and x >= bounds.max:
-            return 0.0
-        if bounds.min is not None and x < bounds.min:
-            return 1.0
-    return 1.0 - _cdf(x, mean, sd, log)
-
-
-def _cdf(x: float, mean: float, sd: float, log: bool) -> float:
-    """P(value <= x) under the normal (or, `log`, log-normal) error model."""
-    if log:
-        if x <= 0:
-            return 0.0
-        x = math.log(x)
-    if sd <= 0:
-        return 1.0 if mean <= x else 0.0
-    return 0.5 * (1.0 + math.erf((x - mean) / (sd * math.sqrt(2.0))))
 
 
 def _not_forecast(
@@ -456,16 +387,41 @@ def _not_forecast(
     history: History | None,
     reason: str,
 ) -> Forecast:
+    return no_forecast(
+        request.kpi.id,
+        request.unit,
+        target,
+        request.deadline,
+        target_period,
+        0 if history is None else len(history.steps),
+        None if history is None else history.first,
+        None if history is None else history.last,
+        reason,
+    )
+
+
+def no_forecast(
+    kpi_id: str,
+    unit: str,
+    target: float,
+    deadline: dt.date,
+    target_period: Period,
+    points: int,
+    first: Period | None,
+    last: Period | None,
+    reason: str,
+) -> Forecast:
+    """A target that could not be forecast, with the reason."""
     return Forecast(
-        id=request.kpi.id,
-        unit=request.unit,
+        id=kpi_id,
+        unit=unit,
         target=target,
-        deadline=request.deadline,
+        deadline=deadline,
         target_period=target_period,
-        points=0 if history is None else len(history.steps),
+        points=points,
         projected=None,
         on_track=None,
-        first_period=None if history is None else history.first,
-        last_period=None if history is None else history.last,
+        first_period=first,
+        last_period=last,
         reason=reason,
     )

@@ -107,6 +107,11 @@ def damped(y: Array, horizon: int, cuts: tuple[int, ...], ahead: int) -> tuple[A
     sse = np.zeros((k, g))
     rows = np.arange(k)
     held = np.empty((k, len(cuts), ahead))
+    # The recursion's working arrays, written in place: the same operations in the same order
+    # as `level + phi * trend` and so on, without a fresh (k, grid) array for each.
+    predicted = np.empty((k, g))
+    error = np.empty((k, g))
+    scratch = np.empty((k, g))
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(1, n):
             if t in cuts:
@@ -115,11 +120,15 @@ def damped(y: Array, horizon: int, cuts: tuple[int, ...], ahead: int) -> tuple[A
                 held[:, cuts.index(t)] = (
                     level[rows, best][:, None] + damp * trend[rows, best][:, None]
                 )
-            predicted = level + phi * trend
-            error = y[:, t : t + 1] - predicted
-            sse += error * error
-            level = predicted + alpha * error
-            trend = phi * trend + beta * error
+            np.multiply(phi, trend, out=trend)  # phi * trend: used twice below
+            np.add(level, trend, out=predicted)  # level + phi * trend
+            np.subtract(y[:, t : t + 1], predicted, out=error)
+            np.multiply(error, error, out=scratch)
+            sse += scratch
+            np.multiply(alpha, error, out=scratch)
+            np.add(predicted, scratch, out=level)  # predicted + alpha * error
+            np.multiply(beta, error, out=scratch)
+            trend += scratch  # phi * trend + beta * error
         sse = np.where(np.isfinite(sse), sse, np.inf)
         best = np.argmin(sse, axis=1)
         a, b, p = alpha[best], beta[best], phi[best]

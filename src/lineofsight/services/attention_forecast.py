@@ -1,7 +1,7 @@
 """Which KPIs the engine's forecast calls off track, for the attention lists: kept in the store
 for the whole organisation, or computed for only the KPIs a list looks at.
 
-`los forecast` projects every target (about 25 s for 100,000 KPIs): too slow to run for each
+`los forecast` projects every target (seconds for 100,000 KPIs): too slow to run for each
 person's list. The lists take the same call (`Forecast.on_track` of the KPI at its own unit,
 from the same engine) in one of two ways:
 
@@ -32,6 +32,7 @@ from lineofsight import __version__
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import reachable_in
 from lineofsight.domain.periods import MIN_YEAR
+from lineofsight.engine.forecast_bulk import OFF_TRACK_SCHEMA
 from lineofsight.errors import StoreError
 from lineofsight.store.check_results import (
     INCREMENTAL,
@@ -53,14 +54,7 @@ AGAIN_SHARE = 1 / 4
 
 # The calls, one row per KPI off track: the forecast's value in the target's period, the
 # final target, that period, the target's date and the chance of meeting it.
-SCHEMA: dict[str, Any] = {
-    "id": pl.String,
-    "projected": pl.Float64,
-    "final_target": pl.Float64,
-    "target_period": pl.String,
-    "deadline": pl.Date,
-    "probability": pl.Float64,
-}
+SCHEMA: dict[str, Any] = OFF_TRACK_SCHEMA
 
 
 def _key(as_of: dt.date) -> str:
@@ -75,35 +69,40 @@ def off_track(
 ) -> pl.DataFrame:
     """The KPIs (of `kpi_ids`, None: every one) forecast off track as of `as_of` (`SCHEMA`).
 
-    A set kept for this store state and date is read back; else the whole organisation is
-    forecast and kept (`kpi_ids` None) or only the KPIs asked for (not kept)."""
+    A set kept for this store state and date is read back; one kept for an earlier state is
+    brought up to date (the KPIs written since forecast again) and kept, for any `kpi_ids`;
+    else the whole organisation is forecast and kept (`kpi_ids` None) or only the KPIs asked
+    for (not kept: a unit's list need not wait for the whole organisation's)."""
     key = _key(as_of)
     with store.reading() as conn:
         state = read_check_state(conn)  # before the data: the calls claim no more than they hold
         kept = read_kept_report(conn, key)
         written = None
-        if kept is not None and kept[0] != state and kpi_ids is None:
+        if kept is not None and kept[0] != state:
             written = changed_since_state(conn, kept[0], state)
     if kept is not None and kept[0] == state:
-        found = _decode(kept[1])
-        if kpi_ids is None:
-            return found
-        return found.filter(pl.col("id").is_in(list(kpi_ids)))
+        return _cut(_decode(kept[1]), kpi_ids)
     from lineofsight.services.evaluate import load_organization
 
     calls = None
-    if kpi_ids is None and kept is not None and written is not None:
+    if kept is not None and written is not None:
         calls = _brought_up_to_date(store, as_of, _decode(kept[1]), written)
     if calls is None:
-        org = org if org is not None else load_organization(store)
         if kpi_ids is not None:
+            org = org if org is not None else load_organization(store)
             return _forecast(store, org, as_of, set(kpi_ids))
-        calls = _forecast(store, org, as_of, None)
+        # The whole organisation is forecast from the store's tables: its domain objects
+        # are not needed (and cost more than the fits for 100,000 KPIs).
+        calls = _forecast(store, None, as_of, None)
     # A store this user may only read, or one kept busy: the calls are just not kept. A write
     # since `state` was read: not kept either (they might miss it), made again next time.
     with contextlib.suppress(StoreError):
         save_check_report(store, key, state, _encode(calls), replaces=_FAMILY)
-    return calls
+    return _cut(calls, kpi_ids)
+
+
+def _cut(calls: pl.DataFrame, kpi_ids: Collection[str] | None) -> pl.DataFrame:
+    return calls if kpi_ids is None else calls.filter(pl.col("id").is_in(list(kpi_ids)))
 
 
 def _brought_up_to_date(
@@ -138,32 +137,32 @@ def _brought_up_to_date(
 
 
 def _forecast(
-    store: Store, org: m.Organization, as_of: dt.date, kpi_ids: set[str] | None
+    store: Store, org: m.Organization | None, as_of: dt.date, kpi_ids: set[str] | None
 ) -> pl.DataFrame:
-    """The engine's forecasts of these KPIs (None: all) at their own units, off track only."""
-    from lineofsight.services.evaluate import read_kpi_frame, read_measurement_frame
-    from lineofsight.services.forecast import forecast_frame
+    """The engine's forecasts of these KPIs (None: all; `org` is then not read and may be
+    None) at their own units, off track only."""
+    from lineofsight.services.evaluate import read_kpi_frame
+    from lineofsight.services.forecast import forecast_frame, off_track_calls
     from lineofsight.services.kpi_series import measured_sources
 
-    window = (dt.date(MIN_YEAR, 1, 1), as_of)
     if kpi_ids is None:
-        frame = read_measurement_frame(store, window)
-        asked = org
-    else:
-        targeted = {k.id for k in org.kpis if k.id in kpi_ids and k.target is not None}
-        if not targeted:
-            return pl.DataFrame(schema=SCHEMA)
-        needed = measured_sources(org, targeted) | targeted
-        asked = dataclasses.replace(org, kpis=tuple(k for k in org.kpis if k.id in needed))
-        frame = read_kpi_frame(store, sorted(needed), window)
+        return off_track_calls(store, as_of)
+    assert org is not None
+    targeted = {k.id for k in org.kpis if k.id in kpi_ids and k.target is not None}
+    if not targeted:
+        return pl.DataFrame(schema=SCHEMA)
+    needed = measured_sources(org, targeted) | targeted
+    asked = dataclasses.replace(org, kpis=tuple(k for k in org.kpis if k.id in needed))
+    window = (dt.date(MIN_YEAR, 1, 1), as_of)
+    made = forecast_frame(asked, read_kpi_frame(store, sorted(needed), window), as_of)
     units = {k.id: k.unit for k in asked.kpis}
     rows = [
         (f.id, f.projected, f.target, f.target_period.label, f.deadline, f.probability)
-        for f in forecast_frame(asked, frame, as_of)
+        for f in made
         if f.unit == units.get(f.id)
         and f.on_track is False
         and f.projected is not None
-        and (kpi_ids is None or f.id in kpi_ids)
+        and f.id in kpi_ids
     ]
     return pl.DataFrame(rows, schema=SCHEMA, orient="row").sort("id")
 

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from lineofsight.domain import model as m
-from lineofsight.domain.periods import MIN_YEAR, Period
+from lineofsight.domain.graph import reachable_in
+from lineofsight.domain.periods import MIN_YEAR
 from lineofsight.engine.forecast import (
     Forecast,
-    History,
+    Request,
     forecast_requests,
     requests_of,
     table_source,
 )
-from lineofsight.engine.forecast_frames import measured_histories, own_only
+from lineofsight.engine.forecast_bulk import OFF_TRACK_SCHEMA, forecast_rows, off_track_rows
+from lineofsight.engine.forecast_frames import REQUEST_SCHEMA, own_only
 from lineofsight.engine.values import ValueTable
-from lineofsight.services.evaluate import load_organization, read_measurement_frame
+from lineofsight.errors import UsageError
+from lineofsight.services.evaluate import NO_STRATEGY, load_organization, read_measurement_frame
 from lineofsight.services.kpi_series import measured_sources
 from lineofsight.store.database import Store
 
@@ -38,41 +42,240 @@ def forecast_store(store: Store, as_of: dt.date) -> ForecastReport:
     # Nothing after the as-of date may shape the forecast; how far back the history reaches
     # depends on the gaps, so the window has no lower bound to speak of.
     window = (dt.date(MIN_YEAR, 1, 1), as_of)
-    # Handed over, not kept: forecast_frame lets the measurements go once it has the histories.
     return ForecastReport(
         as_of, org, forecast_frame(org, read_measurement_frame(store, window), as_of)
     )
+
+
+def forecast_every_kpi(store: Store, as_of: dt.date) -> tuple[list[Forecast], dict[str, str]]:
+    """Every target in the store forecast from the measurements up to `as_of`, and each KPI's
+    own unit, without building the organisation as domain objects (only the formula KPIs
+    and what they read are: for 100,000 KPIs the objects cost more than the fits)."""
+    every = _Everything.read(store, as_of, own_units_only=False)
+    made = _forecast(
+        every.calendar,
+        every.requests,
+        every.own,
+        every.parents,
+        every.frame,
+        as_of,
+        every.domain,
+    )
+    return made, every.own_units
+
+
+def off_track_calls(store: Store, as_of: dt.date) -> pl.DataFrame:
+    """Every KPI the forecast calls off track at its own unit as of `as_of`
+    (`OFF_TRACK_SCHEMA`, by id): the calls of `forecast_every_kpi`, made without a forecast
+    object for each KPI (what the attention lists of a whole organisation need)."""
+    every = _Everything.read(store, as_of, own_units_only=True)
+    fast, rest = every.split()
+    calls = off_track_rows(
+        every.requests.filter(pl.Series(fast)), every.frame, every.calendar, as_of
+    )
+    others = pl.DataFrame(
+        [
+            (f.id, f.projected, f.target, f.target_period.label, f.deadline, f.probability)
+            for f in rest.values()
+            if f.on_track is False and f.projected is not None
+        ],
+        schema=OFF_TRACK_SCHEMA,
+        orient="row",
+    )
+    return pl.concat([calls, others]).sort("id")
+
+
+@dataclass(frozen=True, slots=True)
+class _Everything:
+    """What a forecast of every KPI of a store reads: the requests (`REQUEST_SCHEMA`), the
+    measurements, each KPI's unit and formula, the units' tree and the formulas' inputs."""
+
+    store: Store
+    as_of: dt.date
+    calendar: m.Calendar
+    requests: pl.DataFrame
+    frame: pl.DataFrame
+    own: list[tuple[str, str, bool]]
+    parents: dict[str, str | None]
+    reads: dict[str, list[str]]
+
+    @classmethod
+    def read(cls, store: Store, as_of: dt.date, *, own_units_only: bool) -> _Everything:
+        from lineofsight.services.snapshot_patch import formula_inputs
+        from lineofsight.store.forecast_reads import read_forecast_definitions
+
+        defs = read_forecast_definitions(store)
+        if defs is None:
+            raise UsageError(NO_STRATEGY)
+        kpis = defs.kpis.sort("position")
+        reads: dict[str, list[str]] = {}
+        for kpi_id, input_id in formula_inputs(kpis).iter_rows():
+            reads.setdefault(kpi_id, []).append(input_id)
+        unit_targets = defs.unit_targets.clear() if own_units_only else defs.unit_targets
+        return cls(
+            store,
+            as_of,
+            m.Calendar(defs.fiscal_year_start, defs.due_days),
+            _requests_from(kpis, unit_targets),
+            read_measurement_frame(store, (dt.date(MIN_YEAR, 1, 1), as_of)),
+            kpis.select("id", "unit_id", pl.col("formula").is_not_null()).rows(),
+            dict(defs.units.select("id", "parent_id").iter_rows()),
+            reads,
+        )
+
+    @property
+    def own_units(self) -> dict[str, str]:
+        return {kpi_id: unit for kpi_id, unit, _ in self.own}
+
+    def domain(self, kpi_ids: set[str]) -> m.Organization:
+        """Only these KPIs, what their formulas read and the units, as domain objects."""
+        return load_organization(self.store, reachable_in(kpi_ids, self.reads))
+
+    def split(self) -> tuple[list[bool], dict[int, Forecast]]:
+        """Which requests are forecast on arrays, and the forecasts of the others (`_split`)."""
+        return _split(
+            self.calendar,
+            self.requests,
+            self.own,
+            self.parents,
+            self.frame,
+            self.as_of,
+            self.domain,
+        )
 
 
 def forecast_frame(org: m.Organization, frame: pl.DataFrame, as_of: dt.date) -> list[Forecast]:
     """Every target of `org` forecast from the measurements in `frame`.
 
     A KPI at a unit whose values are that unit's own measurements reads its history from a
-    group-by over the frame (fast for 100,000 KPIs); formulas and values derived from the
-    units below read theirs from a value table over only the KPIs they need.
+    group-by over the frame and is fitted with the others on arrays (fast for 100,000 KPIs);
+    formulas and values derived from the units below read theirs from a value table over
+    only the KPIs they need.
     """
-    requests = requests_of(org)
+    own = [(k.id, k.unit, k.formula is not None) for k in org.kpis]
+    parents = {u.id: u.parent for u in org.units}
+    return _forecast(
+        org.calendar, request_frame(requests_of(org)), own, parents, frame, as_of, lambda _: org
+    )
+
+
+def request_frame(requests: Iterable[Request]) -> pl.DataFrame:
+    """Requests as the rows `engine.forecast_bulk.forecast_rows` takes."""
+    rows = []
+    for r in requests:
+        kpi = r.kpi
+        band, bounds = kpi.range, kpi.bounds
+        rows.append(
+            (
+                kpi.id,
+                r.unit,
+                r.target,
+                r.deadline,
+                kpi.frequency.value,
+                kpi.direction.value,
+                None if band is None else band.low,
+                None if band is None else band.high,
+                None if bounds is None else bounds.min,
+                None if bounds is None else bounds.max,
+                kpi.effective_aggregation.value,
+                None if kpi.ratio is None else kpi.ratio.scale,
+                kpi.formula is not None,
+            )
+        )
+    return pl.DataFrame(rows, schema=REQUEST_SCHEMA, orient="row")
+
+
+def _requests_from(kpis: pl.DataFrame, unit_targets: pl.DataFrame) -> pl.DataFrame:
+    """The requests of `requests_of`, in its order, from the definition frames: each KPI's
+    own final target, then its unit targets at other units by unit."""
+    shape = kpis.select(
+        pl.col("id").alias("kpi_id"),
+        "position",
+        pl.col("unit_id").alias("own_unit"),
+        "frequency",
+        "direction",
+        "range_low",
+        "range_high",
+        "bounds_min",
+        "bounds_max",
+        pl.col("aggregation").fill_null(m.Aggregation.MEAN.value),
+        "ratio_scale",
+        pl.col("formula").is_not_null(),
+    )
+    own = kpis.filter(pl.col("target_value").is_not_null()).select(
+        pl.col("id").alias("kpi_id"),
+        "unit_id",
+        pl.col("target_value").alias("target"),
+        pl.col("target_by").alias("deadline"),
+        pl.lit(0).alias("kind"),
+    )
+    others = unit_targets.select(
+        "kpi_id",
+        "unit_id",
+        pl.col("value").alias("target"),
+        pl.col("by_date").alias("deadline"),
+        pl.lit(1).alias("kind"),
+    )
+    return (
+        pl.concat([own, others])
+        .join(shape, on="kpi_id", how="inner")
+        .filter((pl.col("kind") == 0) | (pl.col("unit_id") != pl.col("own_unit")))
+        .sort("position", "kind", "unit_id")
+        .select(list(REQUEST_SCHEMA))
+    )
+
+
+def _forecast(
+    calendar: m.Calendar,
+    requests: pl.DataFrame,
+    own: Sequence[tuple[str, str, bool]],
+    parents: Mapping[str, str | None],
+    frame: pl.DataFrame,
+    as_of: dt.date,
+    domain: Callable[[set[str]], m.Organization],
+) -> list[Forecast]:
+    """The forecasts of `requests` (`REQUEST_SCHEMA`) in their order (see `_split`)."""
+    fast, rest = _split(calendar, requests, own, parents, frame, as_of, domain)
+    results: list[Forecast | None] = [None] * len(fast)
+    for i, result in rest.items():
+        results[i] = result
+    chosen = [i for i, ok in enumerate(fast) if ok]
+    bulk = forecast_rows(requests.filter(pl.Series(fast)), frame, calendar, as_of)
+    for i, result in zip(chosen, bulk, strict=True):
+        results[i] = result
+    return [r for r in results if r is not None]
+
+
+def _split(
+    calendar: m.Calendar,
+    requests: pl.DataFrame,
+    own: Sequence[tuple[str, str, bool]],
+    parents: Mapping[str, str | None],
+    frame: pl.DataFrame,
+    as_of: dt.date,
+    domain: Callable[[set[str]], m.Organization],
+) -> tuple[list[bool], dict[int, Forecast]]:
+    """Which of `requests` (`REQUEST_SCHEMA`) read their histories from their own
+    measurements (forecast on arrays by the caller), and the forecasts of the others by
+    row, from a value table. `own`: each KPI, its unit and whether it is a formula;
+    `domain`: the organisation with at least these KPIs and what their formulas read, as
+    domain objects."""
     measured: dict[str, set[str]] = {}
     for kpi_id, unit_id in frame.select("kpi_id", "unit_id").unique().iter_rows():
         measured.setdefault(kpi_id, set()).add(unit_id)
-    simple = own_only(org, measured)
-    histories = measured_histories(org, frame, as_of)
-    rest = [r for r in requests if (r.kpi.id, r.unit) not in simple]
-    table = _table_for(org, frame, {r.kpi.id for r in rest}) if rest else None
-    # The histories hold all that the fits need: the measurements need not outlive them
-    # (for 100,000 KPIs, a few hundred megabytes less at the peak of the fits).
-    del frame
-
-    def source(kpi: m.Kpi, unit: str, last_allowed: Period) -> History | None:
-        if (kpi.id, unit) in simple:
-            return histories.get((kpi.id, unit))
-        assert table is not None
-        return table_source(table)(kpi, unit, last_allowed)
-
-    return forecast_requests(org.calendar, requests, as_of, source)
-
-
-def _table_for(org: m.Organization, frame: pl.DataFrame, kpi_ids: set[str]) -> ValueTable:
-    """A value table over the measurements of these KPIs and of every input of their formulas."""
-    needed = measured_sources(org, kpi_ids)
-    return ValueTable(org, frame.filter(pl.col("kpi_id").is_in(sorted(needed))))
+    simple = own_only(own, parents, measured)
+    pairs = list(zip(requests["kpi_id"].to_list(), requests["unit_id"].to_list(), strict=True))
+    fast = [pair in simple for pair in pairs]
+    rest = [i for i, ok in enumerate(fast) if not ok]
+    if not rest:
+        return fast, {}
+    ids = {pairs[i][0] for i in rest}
+    org = domain(ids)
+    kpis = org.kpis_by_id()
+    targets = requests["target"].to_list()
+    deadlines = requests["deadline"].to_list()
+    asked = [Request(kpis[pairs[i][0]], pairs[i][1], targets[i], deadlines[i]) for i in rest]
+    needed = sorted(measured_sources(org, ids))
+    table = ValueTable(org, frame.filter(pl.col("kpi_id").is_in(needed)))
+    made = forecast_requests(calendar, asked, as_of, table_source(table))
+    return fast, dict(zip(rest, made, strict=True))
