@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import text
 
-from lineofsight.store.database import Store, idle
+from lineofsight.store.database import Store
 from lineofsight.store.loading import busy_timeout_pragma, typed_query
 
 BATCH_ROWS = 65536
@@ -32,8 +32,9 @@ def read_frame(
     """
     path = store.arrow_file
     if path is not None:
-        idle(store)  # no connection of the other SQLite library open beside ADBC's
-        frame = _adbc_frame(path, typed_query(query, schema), params, store.busy_timeout)
+        # No connection of the process's other SQLite library open beside ADBC's.
+        with store.arrow_turn():
+            frame = _adbc_frame(path, typed_query(query, schema), params, store.busy_timeout)
         return cast_frame(frame.slice(1), schema)
     names = [f"p{i}" for i in range(len(params))]
     sql = query.format(*[f":{name}" for name in names])

@@ -10,14 +10,17 @@ could deadlock; one that asks for the write lock before reading simply queues.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sqlite3
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from lineofsight.errors import LineOfSightError, Problem, StoreBusy, StoreError, UsageError
 
@@ -180,11 +183,13 @@ class Store:
             busy_timeout = busy_timeout_setting(BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT)
         self.busy_timeout = busy_timeout
         self._engine: Engine | None = None
+        self._turns: _Turns | None = None  # on an SQLite file: see `_Turns`
         # An SQLite file named plainly: its engine is made when first used (see `engine`).
         self.sqlite_file = plain_sqlite_file(self.url)
         if self.sqlite_file is not None:
             self.dialect = "sqlite"
             Path(self.sqlite_file).parent.mkdir(parents=True, exist_ok=True)
+            self._turns = _Turns.of(self.sqlite_file, self)
         else:
             self._engine = self._create_engine()
         if migrate:
@@ -219,6 +224,8 @@ class Store:
             kwargs["pool_size"] = 40
             if parsed.database not in (None, "", ":memory:"):
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                if self._turns is None:
+                    self._turns = _Turns.of(parsed.database, self)
         try:
             engine = create_engine(self.url, **kwargs)
         except (ArgumentError, ImportError) as exc:
@@ -240,16 +247,19 @@ class Store:
         if self.sqlite_file is None:
             yield None
             return
-        conn = sqlite3.connect(self.sqlite_file, timeout=self.busy_timeout, isolation_level=None)
-        try:
-            conn.execute("BEGIN")
-            yield conn
-        except sqlite3.Error as exc:
-            if is_busy(exc):
-                raise StoreBusy(self.busy_timeout) from None
-            raise StoreError(f"store error on {self.display_url}: {exc}") from None
-        finally:
-            conn.close()
+        with self._sqlite3_turn():
+            conn = sqlite3.connect(
+                self.sqlite_file, timeout=self.busy_timeout, isolation_level=None
+            )
+            try:
+                conn.execute("BEGIN")
+                yield conn
+            except sqlite3.Error as exc:
+                if is_busy(exc):
+                    raise StoreBusy(self.busy_timeout) from None
+                raise StoreError(f"store error on {self.display_url}: {exc}") from None
+            finally:
+                conn.close()
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration, in one transaction."""
@@ -293,7 +303,7 @@ class Store:
         from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
         try:
-            with self.engine.connect() as conn:
+            with self._sqlite3_turn(), self.engine.connect() as conn:
                 row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
         except (OperationalError, SQLAlchemyError):
             return None  # no table yet: a new store
@@ -339,7 +349,7 @@ class Store:
     def reading(self) -> Iterator[Connection]:
         """A connection that reads (one snapshot of the store on SQLite); writes do not block it."""
         try:
-            with self.engine.connect() as conn:
+            with self._sqlite3_turn(), self.engine.connect() as conn:
                 yield conn
         except Exception as exc:
             if is_busy(exc):
@@ -348,7 +358,7 @@ class Store:
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with self._sqlite3_turn(), self.engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
@@ -366,9 +376,101 @@ class Store:
             return StoreError(f"{context}: {exc.orig}")
         return None
 
+    def _sqlite3_turn(self) -> contextlib.AbstractContextManager[None]:
+        """Hold off while this process has the file open through ADBC's SQLite (`_Turns`)."""
+        return contextlib.nullcontext() if self._turns is None else self._turns.sqlite3()
+
+    @contextmanager
+    def arrow_turn(self) -> Iterator[None]:
+        """The block in which this thread may open the store's file through ADBC's copy of
+        SQLite: no other thread of the process has a connection of Python's sqlite3 to it
+        meanwhile, and the idle ones of every store of the process on the file are closed."""
+        if self._turns is None:
+            yield
+            return
+        with self._turns.adbc():
+            yield
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
+
+
+class _Turns:
+    """Which of the two copies of SQLite in this process may have one SQLite file open.
+
+    Python's sqlite3 (SQLAlchemy's and `plain_reading`'s connections) and ADBC's driver each
+    bring their own SQLite library. SQLite's locks are POSIX file locks, which belong to the
+    process: the two libraries never see each other's locks, so beside each other in one
+    process two writers both get the write lock and write over each other's log frames, a
+    checkpoint overwrites pages that a reader of the other library still reads ("database disk
+    image is malformed"), and closing one library's file handle drops every lock the other
+    holds. A process with threads that use a store while another reads through ADBC (the
+    scheduler's lease renewals beside the run of `los jobs --due`) met that. So a thread opens
+    the file through ADBC only while no other thread of the process has a sqlite3 connection
+    to it (the idle ones closed), and sqlite3 connections wait while it does. One per file,
+    for every `Store` of the process on it.
+    """
+
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+    _of_file: ClassVar[dict[str, _Turns]] = {}
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._sqlite3: dict[int, int] = {}  # thread -> sqlite3 connections it holds
+        self._adbc_thread: int | None = None
+        self._adbc_depth = 0
+        self._stores: weakref.WeakSet[Store] = weakref.WeakSet()
+
+    @classmethod
+    def of(cls, file: str, store: Store) -> _Turns:
+        """The turns of `file` (the same for every name of it), with `store` among its users."""
+        key = os.path.realpath(file)
+        with cls._lock:
+            turns = cls._of_file.setdefault(key, cls())
+            turns._stores.add(store)
+        return turns
+
+    @contextmanager
+    def sqlite3(self) -> Iterator[None]:
+        """A sqlite3 connection's turn: waits while another thread is in its ADBC turn."""
+        me = threading.get_ident()
+        with self._changed:
+            # A thread inside its own ADBC turn goes on (as it did before turns were kept).
+            while self._adbc_thread not in (None, me):
+                self._changed.wait()
+            self._sqlite3[me] = self._sqlite3.get(me, 0) + 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                left = self._sqlite3[me] - 1
+                if left:
+                    self._sqlite3[me] = left
+                else:
+                    del self._sqlite3[me]
+                self._changed.notify_all()
+
+    @contextmanager
+    def adbc(self) -> Iterator[None]:
+        """ADBC's turn: waits until no other thread holds a sqlite3 connection."""
+        me = threading.get_ident()
+        with self._changed:
+            while self._adbc_thread not in (None, me) or any(t != me for t in self._sqlite3):
+                self._changed.wait()
+            self._adbc_thread = me
+            self._adbc_depth += 1
+        try:
+            for store in list(self._stores):
+                if store._engine is not None:
+                    store._engine.dispose()  # idle connections: none is checked out elsewhere
+            yield
+        finally:
+            with self._changed:
+                self._adbc_depth -= 1
+                if not self._adbc_depth:
+                    self._adbc_thread = None
+                self._changed.notify_all()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -427,6 +529,11 @@ def idle(store: Store) -> None:
     the file and removes it under the other's open connections. Reads alone survive that; a
     write (saving a snapshot after bulk reads, a migration before them) must not meet it, so
     neither library keeps a connection open while the other uses the file.
+
+    It waits for the connections other threads hold (`Store.arrow_turn`): closing the pool
+    under one would leave that connection open for good, outside every pool, beside the next
+    ADBC connection.
     """
     if store.arrow_file is not None and store._engine is not None:
-        store._engine.dispose()
+        with store.arrow_turn():  # closes the idle connections of every store on the file
+            pass

@@ -68,16 +68,17 @@ def load_session(store: Store) -> Iterator[LoadSession]:
         return
     from adbc_driver_manager import Error as AdbcError
 
-    # Idle connections of the store's own library closed too: ADBC's, closing last, would
-    # otherwise fold the log into the file under them (see `store.arrow.idle`).
-    store.engine.dispose()
+    # No connection of the process's other SQLite library open beside ADBC's, idle ones
+    # closed too: ADBC's, closing last, would otherwise fold the log into the file under them
+    # (see `Store.arrow_turn`).
     try:
-        session = _AdbcSession(path, store.busy_timeout)
-        try:
-            yield session
-            session.commit()
-        finally:
-            session.close()
+        with store.arrow_turn():
+            session = _AdbcSession(path, store.busy_timeout)
+            try:
+                yield session
+                session.commit()
+            finally:
+                session.close()
     except AdbcError as exc:
         if is_busy(exc):
             raise StoreBusy(store.busy_timeout) from None
