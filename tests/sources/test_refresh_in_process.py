@@ -4,6 +4,9 @@ apply changed them."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +18,7 @@ from lineofsight.services import refresh as refresh_module
 from lineofsight.services.refresh import refresh
 from lineofsight.store.database import Store
 from tests.conftest import Los
-from tests.sources.facts import MONTH, duckdb_facts, stored, strategy
+from tests.sources.facts import MONTH, duckdb_facts, execute, stored, strategy
 
 
 def _kpi(kpi: str, source: str, region: str) -> dict[str, Any]:
@@ -117,3 +120,27 @@ def test_one_store_reads_the_definitions_again_after_an_apply(
     assert summary.added > 0
     north = {row[2:4] for row in stored(db_url) if row[0] == "revenue_north"}
     assert {row[2:4] for row in stored(db_url) if row[0] == "revenue_all_north"} == north
+
+
+@pytest.mark.usefixtures("two_sources")
+def test_a_refresh_leaves_the_kept_scorecard_up_to_date(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a refresh that replaces values (a late correction) of two sources, today's kept
+    scorecard covers them: brought up to date once, with nothing logged as failed."""
+    from lineofsight.store.scorecards import read_marks, read_snapshot_marks
+
+    store = Store(db_url)
+    try:
+        refresh(store)  # the first write of values keeps today's scorecard
+        execute(os.environ["FACTS_URL"], "UPDATE orders SET amount = amount + 1000")
+        with caplog.at_level(logging.INFO, logger="lineofsight"):
+            report = refresh(store)
+        assert all(s.replaced > 0 for s in report.sources)
+        assert not [r for r in caplog.records if "kept scorecard" in r.getMessage()]
+        with store.reading() as conn:
+            marks = read_marks(conn)
+            kept = [read_snapshot_marks(conn, dt.date.today(), lag) for lag in (True, False)]
+        assert marks in kept  # today's scorecard covers the corrected values
+    finally:
+        store.close()
