@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -47,6 +49,7 @@ from lineofsight.store.sources import (
     Mark,
     SourceWrite,
     finish_run,
+    read_definitions_state,
     read_marks,
     save_marks,
     save_writes,
@@ -61,6 +64,26 @@ logger = logging.getLogger(__name__)
 # which must not be stored again as a revision. Twelve significant digits are far more than
 # any KPI shows, and far fewer than a double holds.
 SAME_WITHIN = 1e-12
+
+
+# What was read last of a store's definitions, by the Store object that read it: their
+# state (`read_definitions_state`), and the organisation and its feeds, or the load rules,
+# read then. `los serve` refreshes through one Store for its lifetime; its definitions are
+# read again only when an apply or an edit changed them.
+_DEFINED: weakref.WeakKeyDictionary[Store, dict[str, tuple[Any, Any]]] = weakref.WeakKeyDictionary()
+_DEFINED_LOCK = threading.Lock()
+
+
+def _defined(store: Store, what: str, state: Any, read: Any) -> Any:
+    """`read()` of the store's definitions in `state`, or what it gave last in that state."""
+    with _DEFINED_LOCK:
+        found = _DEFINED.get(store, {}).get(what)
+    if found is not None and found[0] == state:
+        return found[1]
+    value = read()
+    with _DEFINED_LOCK:
+        _DEFINED.setdefault(store, {})[what] = (state, value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -83,7 +106,7 @@ class SourceSummary:
     since: tuple[tuple[str, dt.date], ...] = ()  # each query's :since
     run_id: int | None = None
     # Where the time went, in seconds: reading the source, checking its rows, comparing
-    # and writing them, and keeping the scorecard up to date after the write.
+    # and writing them (the kept scorecard's upkeep after the refresh is the report's).
     timings: tuple[tuple[str, float], ...] = ()
 
     @property
@@ -126,11 +149,15 @@ class SourceSummary:
 
 @dataclass(frozen=True)
 class RefreshReport:
-    """One summary per source refreshed."""
+    """One summary per source refreshed, and the upkeep after them: the kept scorecard
+    brought up to date once for every source that wrote (seconds, and the process's CPU
+    seconds meanwhile), as after any write of values."""
 
     sources: tuple[SourceSummary, ...]
     full: bool = False
     dry_run: bool = False
+    upkeep: float = 0.0
+    upkeep_cpu: float = 0.0
 
     @property
     def failed(self) -> list[SourceSummary]:
@@ -192,14 +219,14 @@ def refresh(
     supported day); `dry_run` reads, checks and compares but writes nothing.
     """
     with store.reading() as conn:
-        org = read_organization(conn)
+        state = read_definitions_state(conn)
+        org, every = _defined(store, "organization", state, lambda: _organization(conn))
         strategy = read_source_file(conn)
     if org is None:
         raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
     # File sources' relative paths are read from the folder of the strategy file last applied
     # with `los apply` (one applied through the API has no folder: the current one).
     base = Path(strategy).parent if strategy and Path(strategy).is_absolute() else Path.cwd()
-    every = feeds(org)
     chosen = select_feeds(org, every, kpis, sources)
     grouped = by_source(every)
     summaries = []
@@ -223,7 +250,42 @@ def refresh(
                 actor=actor,
             )
         )
-    return RefreshReport(tuple(summaries), full=full, dry_run=dry_run)
+    upkeep = _keep_scorecard(store, summaries)
+    return RefreshReport(
+        tuple(summaries), full=full, dry_run=dry_run, upkeep=upkeep[0], upkeep_cpu=upkeep[1]
+    )
+
+
+def _keep_scorecard(store: Store, summaries: Sequence[SourceSummary]) -> tuple[float, float]:
+    """After the sources' writes, as after a load: the kept scorecard patched for the KPIs
+    written (nothing when none was written), once for all sources, not once each. Its
+    seconds and the process's CPU seconds. The values are committed: a failure here is
+    logged, never the refresh's (the next status brings the scorecard up to date itself)."""
+    if not any(s.added or s.replaced for s in summaries if s.state == "ok"):
+        return 0.0, 0.0
+    started, cpu = time.perf_counter(), time.process_time()
+    try:
+        refresh_kept(store)
+    except Exception as exc:  # a cache's upkeep: the refresh's writes stand
+        logger.error(
+            "the kept scorecard is left to the next status: %s: %s", type(exc).__name__, exc
+        )
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+def _organization(conn: Any) -> tuple[m.Organization | None, list[Feed]]:
+    org = read_organization(conn)
+    return org, feeds(org) if org is not None else []
+
+
+def _load_rules(store: Store, session: LoadSession) -> tuple[Any, LoadRules]:
+    """The store's definitions' state and its load rules (read again only when that state
+    changed); UsageError when there is no strategy."""
+    state = read_definitions_state(session)
+    rules = _defined(store, "load rules", state, lambda: read_load_rules(session))
+    if rules is None:
+        raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+    return state, rules
 
 
 def _empty_run(
@@ -295,7 +357,9 @@ def _refresh_source(
     summary = SourceSummary(
         name, group[0].kind.value, tuple(f.kpi_id for f in group), "dry-run" if dry_run else "ok"
     )
-    secrets = [s for feed in group for s in secret_values(dict(feed.connection))]
+    # Feeds of one source mostly share one connection: its secrets resolved once.
+    connections = dict.fromkeys(feed.connection for feed in group)
+    secrets = [s for connection in connections for s in secret_values(dict(connection))]
     run_id = None
     try:
         if not dry_run:
@@ -391,9 +455,7 @@ def _run_source(
     run_id: int | None,
 ) -> SourceSummary:
     with reading_session(store) as session:
-        rules = read_load_rules(session)
-    if rules is None:
-        raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
+        state, rules = _load_rules(store, session)
     with store.reading() as conn:
         marks = read_marks(conn, name)
     today = at.date()
@@ -432,44 +494,48 @@ def _run_source(
         )
     assert run_id is not None
     with load_session(store) as session:
-        added, replaced, unchanged = _write(session, name, pulled, rules, at, run_id, today)
-    written = time.perf_counter()
-    if added or replaced:
-        # As after a load: the kept scorecard patched for the KPIs written (nothing when
-        # there is none, or more changed than a patch holds), not scored again in full.
-        refresh_kept(store)
-    timings = (("write", written - started), ("upkeep", time.perf_counter() - written))
+        added, replaced, unchanged = _write(
+            store, session, name, pulled, (state, rules), at, run_id, today
+        )
     return replace(
         summary,
         added=added,
         replaced=replaced,
         unchanged=unchanged,
-        timings=(*summary.timings, *timings),
+        timings=(*summary.timings, ("write", time.perf_counter() - started)),
     )
 
 
 def _write(
+    store: Store,
     session: LoadSession,
     name: str,
     pulled: Pulled,
-    seen: LoadRules,
+    seen: tuple[Any, LoadRules],
     at: dt.datetime,
     run_id: int,
     today: dt.date,
 ) -> tuple[int, int, int]:
     """Write a source's values in the caller's transaction: each KPI's as one write of its
     own, with its provenance and the KPI's mark."""
-    rules = read_load_rules(session)
-    if rules is None:
-        raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
-    if rules != seen:  # the definitions changed meanwhile: check the rows again against them
+    state, rules = _load_rules(store, session)
+    if state != seen[0] and rules != seen[1]:
+        # The definitions changed meanwhile: check the rows again against them.
         check(name, pulled, rules, today=today)
     comparison = compare_measurements(session, pulled.checked, rules.calendar, relative=SAME_WITHIN)
     refuse_stored_overlaps(f"source {name}", comparison.overlaps)
+    # What each feed reads (its query, or its path), hashed once: a source's KPIs mostly
+    # share one query.
+    prints: dict[tuple[str | None, str | None], str] = {}
+    for feed in pulled.feeds:
+        if (feed.query, feed.path) not in prints:
+            prints[feed.query, feed.path] = feed.fingerprint
     provenance = {}
     for feed in pulled.feeds:
         rows = pulled.rows_by_kpi.get(feed.kpi_id, 0)
-        what = f"files {feed.path}" if pulled.files else f"query {feed.fingerprint[:12]}"
+        what = (
+            f"files {feed.path}" if pulled.files else f"query {prints[feed.query, feed.path][:12]}"
+        )
         provenance[feed.kpi_id] = f"source {name}: {what}, {rows:,} rows"
     done = write_compared_by_kpi(session, comparison, provenance, at=at)
     last = _last_periods(comparison.frame)
@@ -481,14 +547,14 @@ def _write(
                 SourceWrite(
                     load_id,
                     feed.kpi_id,
-                    feed.fingerprint,
+                    prints[feed.query, feed.path],
                     pulled.sinces.get(feed.kpi_id),
                     pulled.rows_by_kpi.get(feed.kpi_id, 0),
                 )
             )
         # A KPI that gave no row this time keeps its mark: its next :since stays where it was.
         last_period = last.get(feed.kpi_id) or pulled.previous.get(feed.kpi_id)
-        marks.append(Mark(feed.kpi_id, feed.mark_fingerprint, last_period))
+        marks.append(Mark(feed.kpi_id, pulled.fingerprints[feed.kpi_id], last_period))
     save_writes(session, name, writes, run_id=run_id)
     save_marks(session, name, marks, run_id=run_id, at=at)
     counts = [write.counts for write in done.values()]

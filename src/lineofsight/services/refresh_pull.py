@@ -63,6 +63,8 @@ class Pulled:
     shared: list[pl.DataFrame] = field(default_factory=list)
     # Each KPI's last period refreshed before (its mark), kept when a refresh gives it no row.
     previous: dict[str, str] = field(default_factory=dict)
+    # Each KPI's mark fingerprint (a hash of its query, worked out once per refresh).
+    fingerprints: dict[str, str] = field(default_factory=dict)
     read_seconds: float = 0.0  # running the queries (a file source's files are read by the check)
     check_seconds: float = 0.0
 
@@ -88,14 +90,21 @@ def pull(
     pulled = Pulled(list(feeds), source_kpis | {feed.kpi_id for feed in feeds})
     started = time.perf_counter()
     kind = feeds[0].kind
+    pulled.fingerprints = {feed.kpi_id: feed.mark_fingerprint for feed in feeds}
     if kind in QUERY_KINDS:
+        # A thousand KPIs of one source mostly share their last period and look-back: each
+        # distinct :since is worked out once.
+        starts: dict[tuple[str | None, Any, int], dt.date] = {}
         for feed in feeds:
             mark = marks.get(feed.kpi_id)
-            fresh = mark is not None and mark.fingerprint == feed.mark_fingerprint
+            fresh = mark is not None and mark.fingerprint == pulled.fingerprints[feed.kpi_id]
             last = mark.last_period if mark is not None and fresh else None
             if last is not None:
                 pulled.previous[feed.kpi_id] = last
-            pulled.sinces[feed.kpi_id] = since(last, feed, rules.calendar, full=full)
+            key = (last, feed.frequency, feed.look_back)
+            if key not in starts:
+                starts[key] = since(last, feed, rules.calendar, full=full)
+            pulled.sinces[feed.kpi_id] = starts[key]
         keys: dict[str, set[str]] = {}
         for feed in (*source_feeds, *feeds):
             if feed.key is not None and feed.query is not None:

@@ -172,7 +172,7 @@ class Scorecard:
 
             text = bytes(self._stored["parts"][f"{section}_json"])
             ends = self._ends(section)
-            starts = [0, *(end + 1 for end in ends[:-1])]
+            starts = [0, *(end + 1 for end in ends[:-1])] if ends else []  # none: no row
             lines = [text[start:end] for start, end in zip(starts, ends, strict=True)]
             for number, row in (self._changes or {}).get(section, {}).items():
                 lines[number] = row

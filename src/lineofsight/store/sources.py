@@ -9,7 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+import polars as pl
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from lineofsight.store import tables as t
 from lineofsight.store.loading import LoadSession, time_parameter
@@ -255,3 +256,25 @@ def _run(row: Any) -> dict[str, Any]:
     found = dict(row)
     found["problems"] = json.loads(found["problems"]) if found.get("problems") else []
     return found
+
+
+# What a store's definitions are now: the newest definition change (every apply and edit
+# that changes anything adds one; its time too, for a store made again under one URL) and
+# whether the organisation exists, as the check's kept report and the kept scorecard tell
+# them (all change with the definitions).
+_DEFINITIONS = (
+    "SELECT (SELECT max(id) FROM definition_changes) AS changes, "
+    "(SELECT CAST(changed_at AS TEXT) FROM definition_changes ORDER BY id DESC LIMIT 1) "
+    "AS changed_at, (SELECT count(*) FROM organization) AS organizations"
+)
+_DEFINITIONS_SCHEMA = {"changes": pl.Int64, "changed_at": pl.String, "organizations": pl.Int64}
+
+
+def read_definitions_state(conn: Connection | LoadSession) -> tuple[int, str, int]:
+    """The state of the store's definitions: equal twice, nothing was applied or edited in
+    between (a refresh reuses the organisation and load rules it read then)."""
+    if isinstance(conn, Connection):
+        changes, changed_at, organizations = conn.execute(text(_DEFINITIONS)).one()
+    else:
+        changes, changed_at, organizations = conn.query(_DEFINITIONS, _DEFINITIONS_SCHEMA).row(0)
+    return int(changes or 0), str(changed_at or ""), int(organizations or 0)
