@@ -14,9 +14,10 @@ import pytest
 import typer
 import typer.main
 from typer.core import TyperArgument, TyperOption
+from typer.testing import CliRunner
 
 from lineofsight.cli import common
-from lineofsight.cli.app import app
+from lineofsight.cli.app import app, app_for
 
 ROOT = Path(__file__).parents[2]
 
@@ -84,9 +85,9 @@ def test_every_value_taken_without_pydantic_is_what_typer_gives(tmp_path: Path) 
 
 _LOADED = """
 import sys
-from lineofsight.cli.app import app
+from lineofsight.cli.app import app_for
 try:
-    app(sys.argv[2:], prog_name="los")
+    app_for(sys.argv[2:])(sys.argv[2:], prog_name="los")
 except SystemExit:
     pass
 print(sorted(m for m in sys.argv[1].split(",") if m in sys.modules), file=sys.stderr)
@@ -129,4 +130,50 @@ def test_a_command_with_plain_values_does_not_load_pydantic(
         check=False,
     )
     assert "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr
+
+
+def _paths(command: Any, words: list[str]) -> list[list[str]]:
+    subcommands = getattr(command, "commands", None) or {}
+    found = [words] if words else []
+    for name, sub in subcommands.items():
+        found += _paths(sub, [*words, name])
+    return found
+
+
+def test_the_app_of_a_command_line_holds_the_command_it_names_only() -> None:
+    def names(args: list[str]) -> list[str]:
+        return list(typer.main.get_command(app_for(args)).commands)  # type: ignore[attr-defined]
+
+    every = list(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    assert names(["-v", "status", "--as-of", "2026-11-22"]) == ["status"]
+    assert names(["user", "add", "ana"]) == ["user"]
+    assert names(["--help"]) == names([]) == names(["stauts"]) == names(["-q"]) == every
+    assert len(every) == 23
+
+
+def test_every_command_line_does_with_its_command_alone_what_it_does_with_all() -> None:
+    # `los` runs a command line with an app holding only the command it names (`app_for`):
+    # every command's help, and its refusal of a wrong option, are the same as with every
+    # command registered.
+    runner = CliRunner()
+    for words in _paths(typer.main.get_command(app), []):
+        for args in ([*words, "--help"], [*words, "--no-such-option"], ["-q", *words, "--help"]):
+            alone = runner.invoke(app_for(args), args, prog_name="los")
+            full = runner.invoke(app, args, prog_name="los")
+            assert (alone.exit_code, alone.output) == (full.exit_code, full.output), args
+
+
+def test_a_command_loads_neither_the_other_commands_nor_rich_when_it_prints_no_table() -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    others = "lineofsight.cli.checks,lineofsight.cli.web_commands,lineofsight.cli.analysis"
+    done = subprocess.run(
+        [sys.executable, "-c", _LOADED, f"rich,{others}", "status", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert "Usage: los status [OPTIONS]" in done.stdout
     assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr

@@ -20,19 +20,49 @@ import sys
 from collections.abc import Callable, Iterator
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast, get_args, get_origin
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from lineofsight.domain import periods
 from lineofsight.errors import InputError, StoreBusy, StoreError, UsageError
 from lineofsight.services.workspace import ENV_URL
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console as RichConsole
+
+
+# rich is loaded when a command first prints through it (a table, a message), not at every
+# start: about 40 ms of CPU, which a command writing JSON or CSV never needs.
+def Console(**options: Any) -> RichConsole:
+    """A rich `Console` with these options."""
+    from rich.console import Console as RichConsole
+
+    return RichConsole(**options)
+
+
+def escape(markup: str) -> str:
+    """`markup` with rich's markup escaped (rich's `escape`)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(markup)
+
+
+class _LazyConsole:
+    """A rich `Console` made on its first use (see `Console`)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: RichConsole | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+out = cast("RichConsole", _LazyConsole(highlight=False, soft_wrap=True))
+err = cast("RichConsole", _LazyConsole(stderr=True, highlight=False, soft_wrap=True))
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_BUSY = 3  # another write held the store for longer than LOS_BUSY_TIMEOUT: try again
@@ -345,6 +375,8 @@ def parse_date(text: str | None, option: str) -> dt.date:
     """The date an option gives (today when not given); UsageError when it is not a date."""
     if text is None:
         return dt.date.today()
+    from lineofsight.domain import periods
+
     try:
         return periods.parse_date(text)
     except periods.PeriodError as exc:
