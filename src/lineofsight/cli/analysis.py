@@ -8,9 +8,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from lineofsight.cli.common import AsOfOption, DbOption, Format, FormatOption, out, parse_date
+from lineofsight.cli.common import (
+    AsOfOption,
+    Console,
+    DbOption,
+    Format,
+    FormatOption,
+    out,
+    parse_date,
+)
 from lineofsight.services.workspace import open_store
 
 

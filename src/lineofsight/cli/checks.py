@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from lineofsight.cli.common import (
     AsOfOption,
+    Console,
     DbOption,
     Format,
     FormatOption,
+    escape,
     is_stdout,
     out,
     parse_date,

@@ -15,23 +15,54 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast, get_args, get_origin
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from lineofsight.domain import periods
 from lineofsight.errors import InputError, StoreBusy, StoreError, UsageError
 from lineofsight.services.workspace import ENV_URL
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console as RichConsole
+
+
+# rich is loaded when a command first prints through it (a table, a message), not at every
+# start: about 40 ms of CPU, which a command writing JSON or CSV never needs.
+def Console(**options: Any) -> RichConsole:
+    """A rich `Console` with these options."""
+    from rich.console import Console as RichConsole
+
+    return RichConsole(**options)
+
+
+def escape(markup: str) -> str:
+    """`markup` with rich's markup escaped (rich's `escape`)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(markup)
+
+
+class _LazyConsole:
+    """A rich `Console` made on its first use (see `Console`)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: RichConsole | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+out = cast("RichConsole", _LazyConsole(highlight=False, soft_wrap=True))
+err = cast("RichConsole", _LazyConsole(stderr=True, highlight=False, soft_wrap=True))
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_BUSY = 3  # another write held the store for longer than LOS_BUSY_TIMEOUT: try again
@@ -111,30 +142,72 @@ def _plain_reason(exc: typer.BadParameter) -> None:
 
 def _plain_value(param: Any, ctx: Any, value: Any) -> tuple[bool, Any]:
     """(True, the value) when it needs no conversion by Typer's pydantic adapters: none given,
-    or text, a whole number or a flag where that is what the parameter takes, or the exact
-    value of one of its choices. Building those adapters loads pydantic, about a fifth of a
-    second of every command's start; a value to convert or check goes through them still."""
-    if param.nargs != 1 or param.multiple:
-        return False, None
+    or text, a whole number in range, a flag, a path or the exact value of one of its choices
+    where that is what the parameter takes, or a list of those. Building those adapters loads
+    pydantic, about a fifth of a second of every command's start; any other value (a wrong
+    one, for its message) goes through them still. The result is what Typer would give
+    (tests/cli/test_startup.py compares them for every parameter of `los`)."""
     if param.callback is not None and value is not None:
         return False, None  # an eager option acting on its value (--show-completion): Typer's way
-    annotation = param.type_descriptor.annotation
-    if value is None:
-        plain = None
-    elif type(value) is annotation and annotation in (str, int, bool):
-        plain = value
-    elif isinstance(annotation, type) and issubclass(annotation, Enum) and type(value) is str:
-        found = [c for c in annotation if c.value == value]
-        if not found:
-            return False, None
-        plain = found[0]
-    else:
+    descriptor = param.type_descriptor
+    annotation, info = descriptor.annotation, descriptor.parameter_info
+    if descriptor.is_file or info.parser is not None:
         return False, None
+    if param.multiple or param.nargs == -1:
+        if value is None:
+            plain: Any = ()
+        elif isinstance(value, list | tuple) and get_origin(annotation) is list:
+            (item_type,) = get_args(annotation)
+            plain = []
+            for item in value:
+                done, one = _plain_item(item_type, info, item, param, ctx)
+                if not done:
+                    return False, None
+                plain.append(one)
+        else:
+            return False, None
+    elif param.nargs != 1:
+        return False, None
+    elif value is None:
+        plain = None
+    else:
+        done, plain = _plain_item(annotation, info, value, param, ctx)
+        if not done:
+            return False, None
     if param.required and param.value_is_missing(plain):
         return False, None  # Typer says what is missing
     if param.callback is not None:
         plain = param.callback(ctx, param, plain)
     return True, plain
+
+
+_WHOLE = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only, as pydantic reads a whole number
+
+
+def _plain_item(annotation: Any, info: Any, value: Any, param: Any, ctx: Any) -> tuple[bool, Any]:
+    """(True, the value) for one value that `_plain_value` may give without pydantic."""
+    if annotation is int and type(value) in (int, str):
+        if type(value) is str and not _WHOLE.fullmatch(value):
+            return False, None
+        number = int(value)
+        if info.clamp or (info.min is not None and number < info.min):
+            return False, None
+        if info.max is not None and number > info.max:
+            return False, None
+        return True, number
+    if type(value) is annotation and annotation in (str, bool):
+        return True, value
+    if isinstance(annotation, type) and issubclass(annotation, Enum) and type(value) is annotation:
+        return True, value  # the default choice
+    if isinstance(annotation, type) and issubclass(annotation, Enum) and type(value) is str:
+        found = [c for c in annotation if c.value == value]
+        return (True, found[0]) if found else (False, None)
+    if annotation is Path and type(value) is str and info.path_type is None:
+        # Typer's own checks of a path (exists, readable, ...), given it as a path already.
+        from typer._param_types import coerce_cli_path
+
+        return True, coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+    return False, None
 
 
 class _Option(TyperOption):
@@ -302,6 +375,8 @@ def parse_date(text: str | None, option: str) -> dt.date:
     """The date an option gives (today when not given); UsageError when it is not a date."""
     if text is None:
         return dt.date.today()
+    from lineofsight.domain import periods
+
     try:
         return periods.parse_date(text)
     except periods.PeriodError as exc:

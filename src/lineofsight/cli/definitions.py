@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from lineofsight.cli.common import (
     DbOption,
     Format,
     FormatOption,
+    escape,
     is_stdout,
     out,
     print_json,

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from lineofsight.cli.common import DbOption, add_command, out
+from lineofsight.cli.common import DbOption, add_command, escape, out
 
 
 class Mode(StrEnum):

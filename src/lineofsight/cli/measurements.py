@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from lineofsight.cli.common import (
     DbOption,
@@ -14,6 +13,7 @@ from lineofsight.cli.common import (
     FormatOption,
     add_command,
     err,
+    escape,
     out,
     print_json,
     report,

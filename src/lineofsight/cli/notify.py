@@ -6,9 +6,16 @@ import datetime as dt
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from lineofsight.cli.common import DbOption, Format, FormatOption, out, parse_date, print_json
+from lineofsight.cli.common import (
+    DbOption,
+    Format,
+    FormatOption,
+    escape,
+    out,
+    parse_date,
+    print_json,
+)
 from lineofsight.services.workspace import open_store
 
 

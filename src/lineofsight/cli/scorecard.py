@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from lineofsight.cli.common import AsOfOption, DbOption, is_stdout, out, write_output
+from lineofsight.cli.common import AsOfOption, Console, DbOption, is_stdout, out, write_output
 from lineofsight.errors import UsageError
 from lineofsight.services.workspace import open_store
 

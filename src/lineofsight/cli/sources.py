@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from lineofsight.cli.common import DbOption, Format, FormatOption, err, out, print_json
+from lineofsight.cli.common import DbOption, Format, FormatOption, err, escape, out, print_json
 from lineofsight.services.workspace import local_user, open_store
 
 EXIT_FAILED = 1  # some source failed (each reason printed); 2 is a bad argument

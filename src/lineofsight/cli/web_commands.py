@@ -19,9 +19,8 @@ from types import ModuleType
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from lineofsight.cli.common import DbOption, add_command, err, out
+from lineofsight.cli.common import DbOption, add_command, err, escape, out
 from lineofsight.errors import UsageError
 from lineofsight.extras import require
 from lineofsight.services.workspace import local_user, open_store, resolve_url

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lineofsight.domain import model as m
+from lineofsight.gcpause import paused_gc
 from lineofsight.services import declared_actions, notify_settings, review_settings
 from lineofsight.services.snapshots import refresh_kept
 from lineofsight.services.workspace import local_user
@@ -26,7 +27,6 @@ from lineofsight.spec.dump import (
     unit_to_plain,
 )
 from lineofsight.spec.files import read_strategy
-from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store.database import Store, StoreConnection
 from lineofsight.store.definition_rows import (
     DefinitionRows,

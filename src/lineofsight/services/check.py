@@ -25,9 +25,9 @@ from lineofsight.checks.runner import CheckReport, build_selection, check_data, 
 from lineofsight.domain import model as m
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.errors import Problem, StoreError, UsageError
+from lineofsight.gcpause import paused_gc
 from lineofsight.services.check_reports import report_from_text, report_key, report_text
 from lineofsight.services.evaluate import read_kpi_frame, read_measurement_frame
-from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store.check_reads import read_check_frames, read_recent_values, read_source_file
 from lineofsight.store.check_results import read_check_report, read_check_state, save_check_report
 from lineofsight.store.database import Store

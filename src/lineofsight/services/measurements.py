@@ -16,6 +16,7 @@ from lineofsight.domain.periods import Period, PeriodError, grain_of, parse_peri
 from lineofsight.domain.text import did_you_mean, noun, plural
 from lineofsight.engine.calendar import period_for
 from lineofsight.errors import LoadError, Problem, UsageError
+from lineofsight.gcpause import paused_gc
 from lineofsight.services.load_rules import KpiRules, LoadRules, is_percent_unit, read_load_rules
 from lineofsight.services.measurement_files import (
     ExcelError,
@@ -26,7 +27,6 @@ from lineofsight.services.measurement_files import (
     open_measurements,
 )
 from lineofsight.services.snapshots import refresh_kept
-from lineofsight.spec.yamlload import paused_gc
 from lineofsight.store.database import Store
 from lineofsight.store.loading import LoadSession, load_session, reading_session
 from lineofsight.store.measurement_writes import compare_measurements, write_compared

@@ -8,11 +8,12 @@ from typing import Any
 from lineofsight.domain.model import Organization
 from lineofsight.domain.text import plural
 from lineofsight.errors import Problem, SpecError
+from lineofsight.gcpause import paused_gc
 from lineofsight.spec.build import build_organization
 from lineofsight.spec.dump import dump_organization
 from lineofsight.spec.fastyaml import load_yaml_fast
 from lineofsight.spec.validate import validate_document
-from lineofsight.spec.yamlload import LineMap, load_yaml, paused_gc
+from lineofsight.spec.yamlload import LineMap, load_yaml
 
 
 def parse_strategy(text: str, file: str = "strategy.yaml") -> Organization:

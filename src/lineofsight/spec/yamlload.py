@@ -6,13 +6,13 @@ the `LineMap` turns such a path back into the line a user can jump to.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Hashable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+from lineofsight.gcpause import paused_gc as paused_gc  # its home before: kept importable here
 
 try:  # the C parser is several times faster on large files
     from yaml import CSafeLoader as _Loader
@@ -37,27 +37,6 @@ class LineMap:
                 return line
             parts = parts[:-1]
         return self.lines.get((), 1)
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while millions of plain objects are made.
-
-    Reading a large file makes millions of dicts, lists and models, none of them in a cycle;
-    the collector would walk them over and over as they pile up (about half the time). At the
-    end they are frozen: moved out of the collector's sight, so that the collections that follow
-    do not walk them again (10 s after a 100,000-KPI apply), without the full collection that
-    would otherwise settle them (2 s). Reference counting still frees them as usual; only a
-    cycle made while paused and dropped later would stay, and these objects make none.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.freeze()
-            gc.enable()
 
 
 @dataclass(frozen=True)
