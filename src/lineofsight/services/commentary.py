@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from lineofsight.domain.actions import MAX_COMMENT, SUBJECT_TYPES, Comment, subject_key
+from lineofsight.domain.model import Calendar
 from lineofsight.domain.periods import ACCEPTED_FORMS, PeriodError, parse_period
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit
@@ -35,10 +36,17 @@ def comments_for(
         return stored.read_latest_comments(conn, subjects, label)
 
 
-def comment_history(store: Store, subject_type: str, subject_id: str, period: str) -> list[Comment]:
-    """Every version of a subject's comment for a period, newest first."""
+def comment_history(
+    store: Store,
+    subject_type: str,
+    subject_id: str,
+    period: str,
+    calendar: Calendar | None = None,
+) -> list[Comment]:
+    """Every version of a subject's comment for a period, newest first (`calendar`: the
+    organisation's, when the caller has it at hand; else it is read)."""
     with store.reading() as conn:
-        label = period_label(conn, period)
+        label = period_label(conn, period, calendar)
         return stored.read_comment_history(conn, subject_type, subject_id, label)
 
 
@@ -128,11 +136,11 @@ def add_comment(
     return comment
 
 
-def period_label(conn: StoreConnection, period: str) -> str:
+def period_label(conn: StoreConnection, period: str, calendar: Calendar | None = None) -> str:
     """The period's canonical label in the organisation's calendar (`2026-q3` -> `2026-Q3`);
     UsageError naming the field `period` when it is no period."""
     try:
-        return parse_period(str(period).strip(), read_calendar(conn)).label
+        return parse_period(str(period).strip(), calendar or read_calendar(conn)).label
     except PeriodError as exc:
         reason = str(exc) or f"write {ACCEPTED_FORMS}"
         raise UsageError(f"period: {reason}", [Problem("period", 0, reason)]) from None

@@ -16,6 +16,7 @@ import secrets
 from lineofsight.services.accounts import TOKEN_PREFIX, Account, secret_hash
 from lineofsight.store import sessions as stored
 from lineofsight.store.database import Store
+from lineofsight.store.organization import Revision, read_revision
 
 SESSION_LIFETIME = dt.timedelta(hours=12)  # a working day; then log in again
 # How stale `last_seen_at` may get: writing it on every request would make every page a write.
@@ -39,13 +40,22 @@ def start_session(store: Store, user_id: int, now: dt.datetime) -> str:
 
 def account_for_session(store: Store, secret: str, now: dt.datetime) -> Account | None:
     """The account of a live session, or None (unknown, ended, or its user removed)."""
+    return session_and_revision(store, secret, now)[0]
+
+
+def session_and_revision(
+    store: Store, secret: str, now: dt.datetime
+) -> tuple[Account | None, Revision]:
+    """The account of a live session (or None), and the store's revision read in the same
+    snapshot: a page needs both, and one connection for the two is half the fixed cost."""
     with store.reading() as conn:
         found = stored.find_session(conn, secret_hash(secret), now)
+        revision = read_revision(conn)
     if found is None:
-        return None
+        return None, revision
     if as_utc(found.last_seen_at) + SEEN_EVERY <= now:
         stored.mark_seen(store, found.session_id, now)
-    return found.account
+    return found.account, revision
 
 
 def end_session(store: Store, secret: str) -> None:

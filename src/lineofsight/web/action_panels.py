@@ -177,7 +177,9 @@ def commentary_panel(context: Context, kind: str, item_id: str, period: str | No
         return Markup("")
     subject = subject_for_item(item)
     try:
-        history = commentary.comment_history(store_of(request), kind, item_id, period)
+        history = commentary.comment_history(
+            store_of(request), kind, item_id, period, snap.org.calendar
+        )
     except InputError:
         history = []  # a period that is no period: nothing written for it
     return _render(

@@ -216,26 +216,26 @@ def create_app(
 
     from lineofsight.web import api, api_docs, assets, login
 
-    app.include_router(assets.router)
-
-    app.include_router(api.router, prefix="/api/v1")
-    app.include_router(login.router)
-    app.include_router(api_docs.router)
-    api_docs.install_openapi(app)
     try:
         pages = importlib.import_module("lineofsight.web.pages")
     except ModuleNotFoundError as exc:
         if exc.name != "lineofsight.web.pages":
             raise
         raise RuntimeError("lineofsight.web.pages is missing: the pages are not installed") from exc
-    app.include_router(pages.router)
-    from lineofsight.web import pages_library, pages_sources
+    from lineofsight.web import pages_library, pages_notify, pages_sources
 
+    # Routes are tried in order, each a pattern match: the pages people load most come first,
+    # the API's 130 routes (all under /api/v1, which no page path starts with) last. The
+    # OpenAPI document lists only the API's routes, in their own order, so it is unchanged.
+    app.include_router(assets.router)
+    app.include_router(pages.router)
+    app.include_router(login.router)
     app.include_router(pages_library.router)
     app.include_router(pages_sources.router)
-    from lineofsight.web import pages_notify
-
     app.include_router(pages_notify.router)
+    app.include_router(api_docs.router)
+    app.include_router(api.router, prefix="/api/v1")
+    api_docs.install_openapi(app)
 
     return app
 

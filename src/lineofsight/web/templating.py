@@ -7,8 +7,10 @@ can carry the token without each page remembering to pass it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -18,7 +20,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -43,10 +45,16 @@ STATUS_WORD = {
 
 def status_badge(status: str | None) -> Markup:
     """A status as icon and word inside a coloured badge, so it reads without colour."""
-    key = status if status in STATUS_ICON else "no_data"
-    return Markup(
-        '<span class="status s-{0}"><span aria-hidden="true">{1}</span> {2}</span>'
-    ).format(key, STATUS_ICON[key], STATUS_WORD[key])
+    return _BADGES.get(status, _BADGES["no_data"])  # type: ignore[arg-type]
+
+
+# Pages show hundreds of badges: each drawn once here.
+_BADGES = {
+    key: Markup('<span class="status s-{0}"><span aria-hidden="true">{1}</span> {2}</span>').format(
+        key, STATUS_ICON[key], STATUS_WORD[key]
+    )
+    for key in STATUS_ICON
+}
 
 
 def number(value: float | None, digits: int = 4) -> str:
@@ -147,6 +155,38 @@ def period_field(context: Context) -> Markup:
 
 templates.env.globals["link"] = link
 templates.env.globals["period_field"] = period_field
+
+# Stands for the session's CSRF token in a kept top bar; put in per request.
+_CSRF_SLOT = "\x00csrf\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class _Period:
+    label: str  # what `link()` keeps (see _context_period)
+
+
+@functools.lru_cache(maxsize=512)
+def _topbar(account: Any, period: str, upload: bool) -> str:
+    # Every page draws the bar: its dozen links are the same for an account and a period.
+    return templates.get_template("_topbar.html").render(
+        account=account, when=_Period(period), menu={"upload": upload}, csrf_token=_CSRF_SLOT
+    )
+
+
+@pass_context
+def topbar(context: Context) -> Markup:
+    """The frame's top bar (menu, who is signed in, log out), drawn once per account (its
+    roles included) and period; the log-out form's CSRF token is this session's."""
+    menu = context.get("menu") or {}
+    key = (context.get("account"), _context_period(context), bool(menu.get("upload")))
+    try:
+        drawn = _topbar(*key)
+    except TypeError:  # an account that cannot be a key (not the app's own): drawn each time
+        drawn = _topbar.__wrapped__(*key)
+    return Markup(drawn.replace(_CSRF_SLOT, str(escape(context.get("csrf_token") or ""))))
+
+
+templates.env.globals["topbar"] = topbar
 
 templates.env.filters.update(
     status=status_badge, num=number, score=score, pct=percent, source=source_name
