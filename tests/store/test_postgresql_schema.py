@@ -197,7 +197,11 @@ def test_the_migration_moves_a_store_with_data_down_and_up(
         assert set(_json_types(store).values()) == {"json", "jsonb"}
         assert _foreign_keys(store) == FOREIGN_KEYS
         assert _comments(store) > 100
-        assert _counts(store) == counts
+        # The kept scorecards are made again from the values (the first status or write after
+        # the move keeps one): moving down and up drops them like the kept check reports.
+        kept = {"scorecard_snapshots", "scorecard_patches"}
+        assert counts["scorecard_snapshots"] > 0
+        assert _counts(store) == {k: (0 if k in kept else v) for k, v in counts.items()}
     finally:
         store.close()
     again = los("apply", str(folder / "strategy.yaml"))

@@ -71,7 +71,7 @@ def off_track_calls(store: Store, as_of: dt.date) -> pl.DataFrame:
     every = _Everything.read(store, as_of, own_units_only=True)
     fast, rest = every.split()
     calls = off_track_rows(
-        every.requests.filter(pl.Series(fast)), every.frame, every.calendar, as_of
+        every.requests.filter(pl.Series(fast, dtype=pl.Boolean)), every.frame, every.calendar, as_of
     )
     others = pl.DataFrame(
         [
@@ -240,7 +240,7 @@ def _forecast(
     for i, result in rest.items():
         results[i] = result
     chosen = [i for i, ok in enumerate(fast) if ok]
-    bulk = forecast_rows(requests.filter(pl.Series(fast)), frame, calendar, as_of)
+    bulk = forecast_rows(requests.filter(pl.Series(fast, dtype=pl.Boolean)), frame, calendar, as_of)
     for i, result in zip(chosen, bulk, strict=True):
         results[i] = result
     return [r for r in results if r is not None]
