@@ -63,7 +63,10 @@ GOAL_MS = 100.0
 # then the client-side latency percentiles (microseconds) and the counts, on one line.
 REPORT = """
 local threads = {}
-setup = function(thread) table.insert(threads, thread) end
+setup = function(thread)
+  table.insert(threads, thread)
+  if place then place(thread) end
+end
 init = function(args) durs = {}; n = 0 end
 response = function(status, headers, body)
   local t = headers["server-timing"] or headers["Server-Timing"]
@@ -87,6 +90,17 @@ done = function(summary, latency, requests)
     latency:percentile(50), latency:percentile(95), latency:percentile(99),
     summary.errors.status, summary.errors.connect + summary.errors.read +
     summary.errors.write + summary.errors.timeout, pct(50), pct(95), pct(99), #all))
+end
+"""
+# The KPI page of many different KPIs, each thread from its own place in the list: the page's
+# kept parts are then mostly made by the request itself (a first visit), not read back.
+ROTATE = """
+local paths = {%s}
+local offset = 0
+place = function(thread) offset = offset + 7919; thread:set("at", offset) end
+request = function()
+  at = at + 1
+  return wrk.format(nil, paths[(at %% #paths) + 1])
 end
 """
 ASSET = re.compile(r'(?:src|href)="(/static/[^"]+)"')
@@ -113,6 +127,20 @@ def prepare(cache: Path, work: Path) -> str:
     finally:
         store.close()
     return url
+
+
+def many_kpis(url: str, count: int) -> list[str]:
+    """`count` KPI pages of the organisation, spread over it (every n-th KPI by id)."""
+    from sqlalchemy import text
+
+    store = Store(url)
+    try:
+        with store.reading() as conn:
+            ids = [str(i) for i in conn.execute(text("SELECT id FROM kpis ORDER BY id")).scalars()]
+    finally:
+        store.close()
+    step = max(1, len(ids) // count)
+    return [f"/kpis/{k}" for k in ids[::step][:count]]
 
 
 def business_unit(url: str) -> tuple[str, str, int]:
@@ -229,8 +257,12 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def run_wrk(url: str, cookie: str, args: argparse.Namespace) -> dict[str, float]:
+def run_wrk(
+    url: str, cookie: str, args: argparse.Namespace, rotate: list[str] | None = None
+) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        if rotate:
+            script.write(ROTATE % ", ".join(f'"{p}"' for p in rotate))
         script.write(REPORT)
     try:
         result = subprocess.run(
@@ -260,7 +292,14 @@ def run_wrk(url: str, cookie: str, args: argparse.Namespace) -> dict[str, float]
     }
 
 
-def measure(name: str, path: str, server: Server, cookie: str, args: argparse.Namespace) -> dict:
+def measure(
+    name: str,
+    path: str,
+    server: Server,
+    cookie: str,
+    args: argparse.Namespace,
+    rotate: list[str] | None = None,
+) -> dict:
     started = time.perf_counter()
     first = httpx.get(server.base + path, headers={"Cookie": cookie}, timeout=300)
     cold = time.perf_counter() - started
@@ -280,7 +319,7 @@ def measure(name: str, path: str, server: Server, cookie: str, args: argparse.Na
     sizes = cold_bytes(server.base, cookie, path)
     cpu_before = cpu_seconds(server.process.pid)
     workers_before = worker_pids(server.process.pid)
-    stats = run_wrk(server.base + path, cookie, args)
+    stats = run_wrk(server.base + path, cookie, args, rotate)
     cpu = cpu_seconds(server.process.pid) - cpu_before
     if worker_pids(server.process.pid) != workers_before:
         print(f"  {name}: a worker was replaced during the run (its cache lost)", flush=True)
@@ -314,7 +353,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="`los serve --workers N`")
     parser.add_argument("--red-list", default="/lists/red", help="the red list's path")
     parser.add_argument("--heatmap", default="/heatmap?unit={bu}", help="a BU's heatmap path")
-    parser.add_argument("--only", nargs="+", help="page names: home map unit kpi red heatmap")
+    parser.add_argument("--only", nargs="+", help="page names: home map unit kpi red heatmap kpis")
+    parser.add_argument(
+        "--many", type=int, default=20000, help="KPIs whose pages the `kpis` line visits in turn"
+    )
     args = parser.parse_args()
     subprocess.run(["sh", str(ROOT / "scripts" / "ensure-wrk.sh")], check=True)
     url = prepare(args.cache, args.work)
@@ -338,6 +380,10 @@ def main() -> int:
             if args.only and name not in args.only:
                 continue
             results.append(measure(name, path, server, cookie, args))
+        if not args.only or "kpis" in args.only:
+            rotate = many_kpis(url, args.many)
+            name = f"kpis ({len(rotate):,} KPIs' pages in turn)"
+            results.append(measure(name, rotate[0], server, cookie, args, rotate))
         main = memory_mb(server.process.pid)
         workers = [memory_mb(p) for p in worker_pids(server.process.pid)]
     finally:
