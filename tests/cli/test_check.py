@@ -123,6 +123,7 @@ def test_bad_settings_are_usage_errors(tmp_path: Path) -> None:
     result = run("check", path, "--select", "ZZ99")
     assert result.exit_code == 2
     assert "--select: unknown rule ZZ99" in result.output
+    assert "the command line: bad check settings" in result.output
     result = run("check", path, "--option", "OW02.max=lots")
     assert result.exit_code == 2
     assert "OW02.max must be a whole number, got 'lots'" in result.output

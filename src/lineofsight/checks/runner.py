@@ -62,13 +62,15 @@ def build_selection(
         merged.setdefault(code, {}).update(opts)
     for code, opts in merged.items():
         rule = known.get(code)
+        # A rule given options on the command line is named as such (`--option`).
+        where = "--option" if code in (options or {}) else "checks.options"
         if rule is None:
-            errors.append(f"checks.options: unknown rule {code}")
+            errors.append(f"{where}: unknown rule {code}")
             continue
         try:
             rule.resolve(opts)
         except ConfigError as exc:
-            errors.extend(f"checks.options: {message}" for message in exc.messages)
+            errors.extend(f"{where}: {message}" for message in exc.messages)
     if errors:
         raise ConfigError(errors)
     return Selection(

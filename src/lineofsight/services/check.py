@@ -279,8 +279,12 @@ def _run(
     try:
         selection = build_selection(data.checks, select_codes, ignore_codes, options)
     except ConfigError as exc:
+        # A message about an option given on the command line (--select, --ignore, --option)
+        # is the command line's, not that of the file or store being checked.
+        where = ["the command line" if m.startswith("--") else source for m in exc.messages]
         raise UsageError(
-            f"{source}: bad check settings", [Problem(source, 0, msg) for msg in exc.messages]
+            f"{where[0]}: bad check settings",
+            [Problem(w, 0, msg) for w, msg in zip(where, exc.messages, strict=True)],
         ) from None
     if store is None or not reads_data(selection):
         return check_data(data, as_of, None, selection)
