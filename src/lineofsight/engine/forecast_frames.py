@@ -185,18 +185,12 @@ def series_histories(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("series"),
         "kpi_id",
         "unit_id",
-        pl.col("frequency")
-        .replace_strict({f: s.shift for f, s in shapes.items()}, return_dtype=pl.Int64)
-        .alias("shift"),
-        pl.col("frequency")
-        .replace_strict({f: s.months for f, s in shapes.items()}, return_dtype=pl.Int64)
-        .alias("months"),
-        pl.col("frequency")
-        .replace_strict({f: s.days for f, s in shapes.items()}, return_dtype=pl.Int64)
-        .alias("days"),
-        pl.col("frequency")
-        .replace_strict({f: s.last_step for f, s in shapes.items()}, return_dtype=pl.Int64)
-        .alias("last_step"),
+        *(
+            pl.col("frequency")
+            .replace_strict({f: getattr(s, name) for f, s in shapes.items()}, return_dtype=pl.Int64)
+            .alias(name)
+            for name in ("shift", "months", "days", "last_step")
+        ),
         pl.col("ratio_scale").alias("scale"),
         (pl.col("aggregation") == "sum").alias("summed"),
     )
