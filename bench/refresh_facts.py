@@ -45,6 +45,13 @@ SHARED = (
 )
 
 
+def days_of(months: int) -> int:
+    """The days of the `months` whole months ending on END (730 for 24)."""
+    back = END.year * 12 + END.month - months  # the month before the first, counted from 0
+    first = dt.date(back // 12, back % 12 + 1, 1)
+    return (END - first).days + 1
+
+
 def product(index: int) -> str:
     return f"p{index:04d}"
 
@@ -81,13 +88,16 @@ def _facts_sql(
     )
 
 
-def make_duckdb_facts(path: Path, rows: int, products: int, *, by_product: bool = False) -> None:
-    """A DuckDB file with the table `orders` of `rows` facts."""
+def make_duckdb_facts(
+    path: Path, rows: int, products: int, *, by_product: bool = False, days: int = DAYS
+) -> None:
+    """A DuckDB file with the table `orders` of `rows` facts over `days` days."""
     import duckdb
 
     path.unlink(missing_ok=True)
     with duckdb.connect(str(path)) as conn:
-        conn.execute(f"create table orders as {_facts_sql(rows, products, by_product=by_product)}")
+        sql = _facts_sql(rows, products, days, by_product=by_product)
+        conn.execute(f"create table orders as {sql}")
 
 
 def make_parquet_facts(path: Path, rows: int, products: int, *, by_product: bool = False) -> None:
@@ -102,12 +112,12 @@ def make_parquet_facts(path: Path, rows: int, products: int, *, by_product: bool
         )
 
 
-def add_day(path: Path, rows: int, products: int, day: dt.date) -> int:
-    """One more day of facts in the DuckDB file (as many orders as an average day); the
-    number of rows added."""
+def add_day(path: Path, rows: int, products: int, day: dt.date, days: int = DAYS) -> int:
+    """One more day of facts in the DuckDB file of `rows` facts over `days` days (as many
+    orders as an average day of it); the number of rows added."""
     import duckdb
 
-    per_day = max(products, rows // DAYS)
+    per_day = max(products, rows // days)
     with duckdb.connect(str(path)) as conn:
         conn.execute(
             "insert into orders select ?::date, "

@@ -674,3 +674,49 @@ def test_a_write_before_any_status_keeps_nothing(store: Store) -> None:
     _check_in_one(store, 2.0)
     with store.reading() as conn:
         assert read_snapshot(conn, AS_OF, True) is None
+
+
+def test_a_write_of_many_kpis_scores_them_all_at_once_not_one_by_one(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The patch-or-full rule counts the KPIs written against the KPIs there are (a KPI has
+    a row per unit): a write of more than `PATCH_SHARE` of them (a refresh giving every KPI
+    its new period) scores every KPI at once and saves the scorecard in full, which is the
+    full computation; a write of fewer still patches (the check-in test above)."""
+    import lineofsight.engine.frames as frames
+    from lineofsight.services import snapshots
+    from lineofsight.services.measurements import load_file
+
+    monkeypatch.setattr(snapshots, "PATCH_SHARE", 0.25)
+    kept = scorecard(store, as_of=AS_OF.isoformat())
+    defs = kept.defs
+    plain = defs.kpis.filter(
+        pl.col("formula").is_null(),
+        pl.col("ratio_scale").is_null(),
+        pl.col("frequency") == "monthly",
+    )
+    count = int(defs.kpis.height * 0.25) + 1
+    # Few enough rows for a patch when rows were counted: the case the rule is about.
+    assert count <= kept.kpi_rows * 0.25 and plain.height >= count
+    lines = [
+        f"{kpi},{unit},2026-10,{index}.25"
+        for index, (kpi, unit) in enumerate(plain.select("id", "unit_id").head(count).iter_rows())
+    ]
+    csv = tmp_path / "many.csv"
+    csv.write_text("kpi,unit,period,value\n" + "\n".join(lines) + "\n")
+    scored: list[object] = []
+    real = frames.score_kpis
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        scored.append(kwargs.get("only"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(frames, "score_kpis", spy)
+    load_file(store, csv)
+    assert scored and scored[0] is None  # the date asked: every KPI scored at once
+    with store.reading() as conn:
+        saved = read_snapshot(conn, AS_OF, True)
+        marks = read_marks(conn)
+    assert saved is not None and saved.patch is None and saved.marks == marks
+    monkeypatch.undo()
+    _same(scorecard(store, as_of=AS_OF.isoformat()), _full(store, AS_OF), store)

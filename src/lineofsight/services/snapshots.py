@@ -334,13 +334,15 @@ def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool) -> None:
         ):
             return
         kept = _kept(conn, day, lag)
-    card = None
+    card, defs = None, None
     if kept.found is not None and kept.changed:
         card = decode(kept.found.payload, day, kept.found.patch)
-        if card is not None and len(kept.changed) > card.kpi_rows * PATCH_SHARE:
-            card = None
+        # The KPIs written against the KPIs there are (not their rows: a KPI has a row per
+        # unit): scoring many of them again one by one costs more than scoring all at once.
+        if card is not None and len(kept.changed) > card.defs.kpis.height * PATCH_SHARE:
+            card, defs = None, card.defs  # the same definitions: not read again
             kept = _Kept(kept.marks, None, None)  # more than a patch holds: in full
-    _up_to_date(store, day, lag, kept, save=True, card=card, ahead=ahead)
+    _up_to_date(store, day, lag, kept, save=True, card=card, ahead=ahead, defs=defs)
 
 
 def _up_to_date(
@@ -352,9 +354,11 @@ def _up_to_date(
     save: bool,
     card: Scorecard | None = None,
     ahead: bool = False,
+    defs: Any = None,
 ) -> Scorecard:
     """The kept scorecard `kept` brought up to date (patched), else computed in full; saved
-    unless `save` is off (`ahead`: as made by a write, see `save_snapshot`)."""
+    unless `save` is off (`ahead`: as made by a write, see `save_snapshot`; `defs`: the
+    definitions when read already)."""
     marks, found, changed = kept.marks, kept.found, kept.changed
     if card is None and found is not None and changed is not None:
         card = decode(found.payload, day, found.patch)
@@ -378,7 +382,8 @@ def _up_to_date(
         from lineofsight.services.snapshot_patch import formula_inputs
         from lineofsight.store.labels import read_labels
 
-        defs = read_definition_frames(store)
+        if defs is None:
+            defs = read_definition_frames(store)
         measurements = read_measurement_frame(store, frame_window(defs, day, lag))
         scored = score_kpis(defs, measurements, day, lag)
         del measurements
