@@ -22,7 +22,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineofsight.domain import model as m
 from lineofsight.errors import LineOfSightError, UsageError
@@ -54,6 +54,9 @@ from lineofsight.store.scorecards import (
     save_snapshot,
     written_since,
 )
+
+if TYPE_CHECKING:
+    from lineofsight.engine.frames import DefinitionFrames
 
 log = logging.getLogger(__name__)
 
@@ -334,13 +337,15 @@ def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool) -> None:
         ):
             return
         kept = _kept(conn, day, lag)
-    card, defs = None, None
+    card: Scorecard | None = None
+    defs: DefinitionFrames | None = None
     if kept.found is not None and kept.changed:
         card = decode(kept.found.payload, day, kept.found.patch)
         # The KPIs written against the KPIs there are (not their rows: a KPI has a row per
         # unit): scoring many of them again one by one costs more than scoring all at once.
         if card is not None and len(kept.changed) > card.defs.kpis.height * PATCH_SHARE:
-            card, defs = None, card.defs  # the same definitions: not read again
+            defs = card.defs  # the same definitions: not read again
+            card = None
             kept = _Kept(kept.marks, None, None)  # more than a patch holds: in full
     _up_to_date(store, day, lag, kept, save=True, card=card, ahead=ahead, defs=defs)
 
@@ -354,7 +359,7 @@ def _up_to_date(
     save: bool,
     card: Scorecard | None = None,
     ahead: bool = False,
-    defs: Any = None,
+    defs: DefinitionFrames | None = None,
 ) -> Scorecard:
     """The kept scorecard `kept` brought up to date (patched), else computed in full; saved
     unless `save` is off (`ahead`: as made by a write, see `save_snapshot`; `defs`: the
