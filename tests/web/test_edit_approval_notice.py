@@ -182,7 +182,7 @@ def test_who_asked_is_emailed_once_when_the_change_is_approved_or_rejected(
             decided[state] = change_id
 
     start = len(smtp.messages)
-    for state, change_id in decided.items():
+    for change_id in decided.values():
         row = _rows(store, change_id)["alice"]
         assert row.kind == "approval_decision" and row.address == "alice@example.com"  # type: ignore[attr-defined]
         assert row.key == f"approval_decision|alice|change:{change_id}|"  # type: ignore[attr-defined]
