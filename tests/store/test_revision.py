@@ -168,3 +168,27 @@ def test_concurrent_writers_on_postgresql_commit_in_revision_order(
     assert after != before
     assert after[len(values_revision(after)) :] != before[len(values_revision(before)) :]
     assert values_revision(after) != values_revision(before)
+
+
+def test_an_apply_that_only_moves_items_changes_the_revision(store: Store, tmp_path: Path) -> None:
+    # The findings name the file's lines: an apply that only moves an item in the file adds no
+    # definition change, but the findings the web app keeps must show the new lines.
+    cache = ScorecardCache(store)
+    day = dt.date(2026, 4, 20)
+
+    def loose_line() -> int:
+        found = [f for f in cache.findings(day).findings if f.subject.id == "loose"]
+        assert found
+        location = found[0].location
+        assert location is not None
+        return location.line
+
+    before, line = store_revision(store), loose_line()
+    kpis = STRATEGY.index("kpis:\n") + len("kpis:\n")
+    moved = STRATEGY[:kpis] + STRATEGY[STRATEGY.index("  - {id: loose") :]
+    moved += STRATEGY[kpis : STRATEGY.index("  - {id: loose")]
+    (tmp_path / "s.yaml").write_text(moved)
+    apply_file(store, tmp_path / "s.yaml")
+    assert values_revision(store_revision(store)) == values_revision(before)
+    assert store_revision(store) != before
+    assert loose_line() < line

@@ -38,8 +38,10 @@ def read_revision(conn: Connection) -> Revision:
     The highest row id of the tables every write of values and definitions adds to: loads (a
     new or replaced value), measurement revisions (a replaced or deleted value) and definition
     changes (an apply); whether the organisation exists; and the store's activity counter,
-    which every write of actions, commentary and reviews bumps. Reading them is a few index
-    look-ups, in one statement (one snapshot of the store on both databases).
+    which every write of actions, commentary, reviews and definitions bumps (an apply that
+    only moves items in the file adds no definition change, but moves the findings' lines).
+    Reading them is a few index look-ups, in one statement (one snapshot of the store on
+    both databases).
 
     Sound under concurrent writers: every write transaction takes the store's write lock
     before it writes anything (`database.Store.transaction`), so ids are handed out, and the
@@ -63,8 +65,8 @@ def definitions_revision(revision: Revision) -> Revision:
 
 
 def bump_activity(conn: Connection) -> None:
-    """Count a write of actions, commentary or reviews in the store's revision (inside the
-    caller's write transaction)."""
+    """Count a write of actions, commentary, reviews or definitions in the store's revision
+    (inside the caller's write transaction)."""
     conn.exec_driver_sql(_BUMP)
 
 

@@ -1,6 +1,7 @@
 """The store's activity counter (migration 0020): one row that every write of actions,
-commentary and reviews bumps, so that the store's revision (`organization.read_revision`)
-changes with them too, as it does with loads, replaced values and applies."""
+commentary, reviews and definitions bumps, so that the store's revision
+(`organization.read_revision`) changes with them too: with an apply that only moves items in
+the file (no definition change, but new file lines in the findings)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ store_activity = Table(
         "activity",
         BigInteger,
         nullable=False,
-        comment="bumped by every write of actions, commentary and reviews (only grows)",
+        comment="bumped by writes of actions, commentary, reviews, definitions",
     ),
     comment="What the store's revision reads beside the ids of loads and definition changes.",
 )

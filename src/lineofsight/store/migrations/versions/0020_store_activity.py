@@ -1,6 +1,6 @@
-"""The store's activity counter: writes of actions, commentary and reviews bump it, so that
-what the web app keeps per store revision (the alignment findings, which look at actions) is
-made again after them.
+"""The store's activity counter: writes of actions, commentary, reviews and definitions bump
+it, so that what the web app keeps per store revision (the attention lists and alignment
+findings, which look at actions; the findings' file lines) is made again after them.
 
 Revision ID: 0020
 Revises: 0019
@@ -25,7 +25,7 @@ def upgrade() -> None:
             "activity",
             sa.BigInteger(),
             nullable=False,
-            comment="bumped by every write of actions, commentary and reviews (only grows)",
+            comment="bumped by writes of actions, commentary, reviews, definitions",
         ),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_store_activity")),
         comment="What the store's revision reads beside the ids of loads and definition changes.",
