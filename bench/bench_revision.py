@@ -2,14 +2,17 @@
 of commentary (which bumps the store's activity counter in it), and a warm KPI page.
 
 It makes the techinnovate example in a temporary folder on --db (default: a new SQLite file;
-give a PostgreSQL URL to measure there), then prints the median of --runs calls of each:
+give a PostgreSQL URL to measure there), or works on a copy of --store (an SQLite store such
+as /tmp/los-bench/org100000/store.db, copied with SQLite's backup API, WAL included; give
+--kpi and --period of one of its KPIs), then prints the median of --runs calls of each:
 
 - the revision's statement as it was (three highest ids and the organisation) and as it is
   (the activity counter beside them), on one open connection;
 - a comment written (a new version each time: one write transaction with its audit row), and
   the counter's bump alone in a write transaction;
-- the KPI page of `nps` through the web app's in-process test client, nothing written between
-  requests (its kept parts reused: the request's own cost, the revision's read included).
+- the KPI page (--kpi) and the home page through the web app's in-process test client,
+  nothing written between requests (their kept parts reused: the request's own cost, the
+  revision's read included), and each right after a comment is written (--after runs).
 
 Run it with the code before a change too (another checkout on PYTHONPATH) for a reference.
 
@@ -21,6 +24,8 @@ from __future__ import annotations
 import argparse
 import re
 import resource
+import shutil
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -61,11 +66,22 @@ def median_ms(runs: int, call: Callable[[int], object]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="store URL (default: a new SQLite file)")
+    parser.add_argument("--store", type=Path, help="an SQLite store to work on a copy of")
+    parser.add_argument("--kpi", default="nps", help="the KPI whose page is requested")
+    parser.add_argument("--period", default="2026-Q3", help="the period commented on")
     parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--after", type=int, default=5, help="pages requested after a write")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="los-bench-revision-"))
     url = args.db or f"sqlite:///{folder / 'store.db'}"
-    init_workspace(folder / "demo", example="techinnovate", db=url)
+    if args.store is not None:
+        source = sqlite3.connect(f"file:{args.store}?mode=ro", uri=True)
+        copy = sqlite3.connect(folder / "store.db")
+        source.backup(copy)
+        copy.close()
+        source.close()
+    else:
+        init_workspace(folder / "demo", example="techinnovate", db=url)
     store = Store(url)
     store.arrow_sqlite = False  # one SQLite library per process, as the web app
     has_counter = True
@@ -87,8 +103,8 @@ def main() -> int:
             store,
             "bench",
             subject_type="kpi",
-            subject_id="nps",
-            period="2026-Q3",
+            subject_id=args.kpi,
+            period=args.period,
             analysis=f"analysis {i}",
             recommendation="none",
         )
@@ -114,11 +130,32 @@ def main() -> int:
             data={"username": "bench", "password": PASSWORD, "csrf_token": token.group(1)},
         )
 
-        def page(_: int) -> None:
-            assert client.get("/kpis/nps").status_code == 200
+        for name, path in (("KPI page", f"/kpis/{args.kpi}"), ("home page", "/")):
 
-        print(f"KPI page, warm (in-process client):     {median_ms(args.runs, page):8.2f} ms")
+            def page(_: int, path: str = path) -> None:
+                assert client.get(path).status_code == 200
+
+            start = time.perf_counter()
+            page(0)
+            print(f"{name:9}, first (in-process client): {time.perf_counter() - start:8.2f} s")
+            runs = max(args.runs // 10, 3)
+            print(f"{name:9}, warm (in-process client):  {median_ms(runs, page):8.2f} ms")
+
+            shown: list[float] = []
+
+            def after_comment(
+                i: int, page: Callable[[int], None] = page, shown: list[float] = shown
+            ) -> None:
+                comment(10_000 + i)
+                start = time.perf_counter()
+                page(i)
+                shown.append(time.perf_counter() - start)
+
+            median_ms(args.after, after_comment)
+            after = statistics.median(shown[2:]) * 1000
+            print(f"{name:9}, right after a comment:    {after:8.2f} ms")
     store.close()
+    shutil.rmtree(folder, ignore_errors=True)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         f"process: {usage.ru_utime + usage.ru_stime:.2f} CPU s, "
