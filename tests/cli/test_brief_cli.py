@@ -3,12 +3,15 @@ and mistakes exit 2 with the reason; the strategy file's `reviews:` validated an
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
+from lineofsight.store.database import Store
+from lineofsight.store.scorecards import read_snapshot_marks
 from tests.conftest import Los
 from tests.services.brief_org import MEASUREMENTS, STRATEGY
 
@@ -138,3 +141,28 @@ def test_without_the_pdf_extra_the_message_says_what_to_install(
     assert not (workdir / "book.pdf").exists()
     # HTML needs nothing more.
     assert org("brief", "co", "--period", "2026-06", "-o", "book.html").exit_code == 0
+
+
+def test_an_unknown_unit_is_told_before_anything_is_scored(org: Los) -> None:
+    # A mistyped unit is refused before the scorecard is computed (seconds for a large
+    # organisation): none is computed and kept for the date asked.
+    day = dt.date(2026, 5, 31)
+    result = org("brief", "op", "--as-of", day.isoformat())
+    assert result.exit_code == 2
+    assert result.output.startswith("error: unknown unit 'op' (did you mean 'ops'?)")
+    assert org.db_url is not None
+    store = Store(org.db_url)
+    try:
+        with store.reading() as conn:
+            assert read_snapshot_marks(conn, day, True) is None
+            assert read_snapshot_marks(conn, day, False) is None
+    finally:
+        store.close()
+    # The same date for a known unit computes (and keeps) it: the check above could fail.
+    assert org("brief", "ops", "--as-of", day.isoformat()).exit_code == 0
+    store = Store(org.db_url)
+    try:
+        with store.reading() as conn:
+            assert read_snapshot_marks(conn, day, True) is not None
+    finally:
+        store.close()

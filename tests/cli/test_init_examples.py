@@ -118,3 +118,23 @@ def test_no_workspace_says_how_to_make_one(workdir: Path) -> None:
 
 def _example(name: str) -> Path:
     return Path(__file__).parents[2] / "src" / "lineofsight" / "examples" / name / "strategy.yaml"
+
+
+def test_init_inside_a_workspace_is_refused(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    los = Los(None)
+    assert los("init").exit_code == 0
+    # Below the workspace (a folder of it, or a new one): refused, nothing created there.
+    monkeypatch.chdir(workdir / "data")
+    for target in (".", "nested"):
+        result = los("init", target)
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith(f"error: {target} is inside the workspace {workdir}: ")
+        words = " ".join(result.output.split())
+        assert "run `los init` in a folder outside it, or name" in words
+        assert "Traceback" not in result.output
+    assert not (workdir / "data" / ".lineofsight").exists()
+    assert not (workdir / "data" / "nested").exists()
+    # The workspace's own folder is completed as before; one whose store is named is made.
+    assert los("init", "named", "--db", f"sqlite:///{workdir / 'named.db'}").exit_code == 0
+    monkeypatch.chdir(workdir)
+    assert los("init").exit_code == 0

@@ -213,3 +213,13 @@ def test_an_objective_through_the_api(api_as) -> None:  # type: ignore[no-untype
     assert_error(viewer.get("/objectives/grow"), 403)
     assert_error(admin.get("/objectives/nope"), 404)
     assert_error(admin.get("/objectives/grow", params={"period": "2026-13"}), 422)
+
+
+def test_an_unknown_item_in_the_list_query_is_a_404_naming_the_field(api_as) -> None:  # type: ignore[no-untyped-def]
+    admin = api_as("admin")
+    for field, word in (("kpi", "KPI"), ("objective", "objective"), ("unit", "unit")):
+        error = assert_error(admin.get("/actions", params={field: "zz"}), 404, "not_found")
+        assert error["message"] == f"{word} 'zz' not found"
+        assert error["details"] == [{"field": field, "reason": f"unknown {word} 'zz'"}]
+    # A known KPI without actions is an empty list, not a 404.
+    assert api_get(admin, "/actions", kpi="revenue", status="dropped")["actions"] == []

@@ -154,3 +154,55 @@ def test_a_change_to_another_unit_reaches_its_own_lead_and_an_opt_out_is_kept(
         change_id = _send_for_approval(client, "/edit/kpi/defects", unit_of_measure="count")
     # Bob leads Operations but turned emails off: only Casey is told.
     assert set(_rows(store, change_id)) == {"ceo"}
+
+
+def test_who_asked_is_emailed_once_when_the_change_is_approved_or_rejected(
+    app: object, store: Store, smtp: SmtpSink
+) -> None:
+    from lineofsight.services import edit_approval
+
+    # An editor who is a person (Alice, with an email address) asks; Casey decides.
+    accounts.add_user(store, "ed", PASSWORD, (Grant("editor"),), person_id="alice", actor="t")
+    edit_approval.set_require_approval(store, True, actor="t")
+    decided: dict[str, int] = {}
+    with TestClient(app, follow_redirects=False) as client:  # type: ignore[arg-type]
+        for state, value in (("approved", "EUR"), ("rejected", "USD")):
+            log_in(client, "ed")
+            change_id = _send_for_approval(client, "/edit/kpi/revenue", unit_of_measure=value)
+            assert "alice" not in _rows(store, change_id)  # not told of her own request
+            log_in(client, "casey")
+            waiting = f"/edit/pending/{change_id}"
+            page = client.get(waiting).text
+            if state == "approved":
+                done = client.post(waiting + "/approve", data=form_values(page, "approve-form"))
+            else:
+                form = {**form_values(page, "reject-form"), "reason": "we report in euros"}
+                done = client.post(waiting + "/reject", data=form)
+            assert done.status_code == 303, done.text
+            decided[state] = change_id
+
+    start = len(smtp.messages)
+    for change_id in decided.values():
+        row = _rows(store, change_id)["alice"]
+        assert row.kind == "approval_decision" and row.address == "alice@example.com"  # type: ignore[attr-defined]
+        assert row.key == f"approval_decision|alice|change:{change_id}|"  # type: ignore[attr-defined]
+    report = notify.send_due(store, dt.datetime.now(dt.UTC), secret="notice secret")
+    mine = [o for o in report.outcomes if o.kind == "approval_decision"]
+    assert [o.recipient for o in mine] == ["alice", "alice"]
+    assert all(o.state == "sent" for o in mine), mine
+    received = {
+        str(m.message["Subject"]): m
+        for m in smtp.messages[start:]
+        if "Your change" in str(m.message["Subject"])
+    }
+    approved = received["[Line of Sight] Your change to KPI revenue was approved"]
+    assert approved.recipients == ["alice@example.com"]
+    assert "casey approved your change to KPI revenue: it is saved." in approved.text
+    assert f"{BASE}/edit/pending/{decided['approved']}" in approved.text
+    assert f'href="{BASE}/edit/pending/{decided["approved"]}"' in approved.html
+    rejected = received["[Line of Sight] Your change to KPI revenue was rejected"]
+    assert "casey rejected your change to KPI revenue: we report in euros" in rejected.text
+    assert f"{BASE}/edit/pending/{decided['rejected']}" in rejected.text
+    # Once: another run sends nothing more about them.
+    again = notify.send_due(store, dt.datetime.now(dt.UTC), secret="notice secret")
+    assert not [o for o in again.outcomes if o.kind == "approval_decision"]

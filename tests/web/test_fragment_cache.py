@@ -116,6 +116,7 @@ def test_a_served_app_makes_todays_scorecard_when_it_starts(web_url: str) -> Non
     then reads that one instead of making another. An app made without `warm` does not."""
     from fastapi.testclient import TestClient
 
+    from lineofsight.store.organization import values_revision
     from lineofsight.web.app import create_app
     from lineofsight.web.pagedata import snapshot
     from lineofsight.web.pagekit import today
@@ -132,7 +133,8 @@ def test_a_served_app_makes_todays_scorecard_when_it_starts(web_url: str) -> Non
                     continue
                 warming.join(WAIT)
                 assert not warming.is_alive()
-                kept = cache.__dict__["_page_snapshots"].peek((cache.revision(), today(), None))
+                version = values_revision(cache.revision())
+                kept = cache.__dict__["_page_snapshots"].peek((version, today(), None))
                 assert kept is not None and kept.as_of == today()
                 assert snapshot(cache, today()) is kept
         finally:

@@ -156,10 +156,16 @@ def build_book(
     `org`: the organisation when the caller holds it already (the web app's cache); else
     only the KPIs the book names are read (with every unit, person and objective)."""
     from lineofsight.services.snapshots import scorecard
+    from lineofsight.store.accounts import unit_ids
     from lineofsight.store.organization import read_calendar
 
     with store.reading() as conn:
         calendar = org.calendar if org is not None else read_calendar(conn)
+        known = {u.id for u in org.units} if org is not None else unit_ids(conn)
+    # The unit is checked before anything is scored: a mistyped name is told at once, not
+    # after the scorecard of a large organisation.
+    if known and unit not in known:
+        raise UsageError(f"unknown unit '{unit}'{did_you_mean(unit, sorted(known))}")
     day = resolve_as_of(m.Organization(name="", calendar=calendar), period, as_of)
     card = scorecard(store, period, None if period else day.isoformat())
     ev = card.evaluation

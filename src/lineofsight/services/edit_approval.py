@@ -19,7 +19,7 @@ from lineofsight.domain import model as m
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit
 from lineofsight.services.apply import Plan
-from lineofsight.services.edit_approval_notice import queue_approval_notices
+from lineofsight.services.edit_approval_notice import queue_approval_notices, queue_decision_notice
 from lineofsight.services.permissions import UnitTree, allows, change_tree, definition_reach
 from lineofsight.services.strategy_edit import Edit, EditPreview, save_edit
 from lineofsight.store import edits as stored
@@ -197,15 +197,18 @@ def approve_change(store: Store, change_id: int, *, approver: Account) -> Plan:
     if change.requested_by == approver.username:
         raise UsageError("a change is approved by someone other than who made it")
 
+    saved: list[m.Organization] = []  # the organisation as the change leaves it
+
     def authorize(before: m.Organization, after: m.Organization) -> None:
         scopes = tuple(definition_reach(before, after).scopes())
         if not may_decide(approver, scopes, before, change_tree(before, after)):
             raise UsageError(
                 "only an admin of the units this change reaches, or their lead, may approve it"
             )
+        saved.append(after)
 
     def decided(conn: StoreConnection, plan: Plan) -> None:
-        _decide(conn, change, "approved", approver.username, None)
+        _decide(conn, change, "approved", approver.username, None, saved[-1])
 
     return save_edit(
         store,
@@ -232,7 +235,7 @@ def reject_change(store: Store, change_id: int, *, approver: Account, reason: st
             "reason: say why the change is rejected", [Problem("reason", 0, "say why")]
         )
     with store.transaction() as conn:
-        _decide(conn, change, "rejected", approver.username, reason.strip())
+        _decide(conn, change, "rejected", approver.username, reason.strip(), org)
 
 
 def _waiting(store: Store, change_id: int) -> PendingChange:
@@ -245,11 +248,29 @@ def _waiting(store: Store, change_id: int) -> PendingChange:
 
 
 def _decide(
-    conn: StoreConnection, change: PendingChange, state: str, actor: str, reason: str | None
+    conn: StoreConnection,
+    change: PendingChange,
+    state: str,
+    actor: str,
+    reason: str | None,
+    org: m.Organization,
 ) -> None:
+    """Record the decision (audited), and queue the email that tells whoever asked for the
+    change (`org`: the people as the decision leaves them)."""
     now = dt.datetime.now(dt.UTC)
     if not stored.decide_pending(conn, change.id, state=state, actor=actor, at=now, reason=reason):
         raise UsageError(f"change {change.id} was decided by someone else meanwhile")
+    queue_decision_notice(
+        conn,
+        org,
+        change_id=change.id,
+        subject_of=f"{KIND_WORDS.get(change.edit.kind, change.edit.kind)} {change.edit.item_id}",
+        state=state,
+        decided_by=actor,
+        reason=reason,
+        requested_by=change.requested_by,
+        now=now,
+    )
     audit.record(
         conn,
         actor=actor,

@@ -1,5 +1,7 @@
 """Telling approvers that a strategy change waits for them: one email per person who may
-approve it, queued in the notifications outbox in the transaction that keeps the change.
+approve it, queued in the notifications outbox in the transaction that keeps the change; and
+telling the person who asked for it when it is approved or rejected (`queue_decision_notice`),
+in the transaction of the decision.
 
 Who: every account that may decide the change (`edit_approval.may_decide`: an admin whose
 roles cover what it reaches, or the lead of a unit that holds all of it) whose person has an
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from lineofsight.services.accounts import Account
 
 KIND = "approval"
+DECISION = "approval_decision"
 
 
 def pending_path(change_id: int) -> str:
@@ -136,5 +139,83 @@ def _email(
         f"strategy; the change waits until an approver approves or rejects it:</p><ul>{lines}"
         f'</ul><p><a href="{html.escape(link)}">Approve or reject it in Line of Sight</a></p>'
         "<p>You receive this because you may approve it.</p>" + _footer_html(base_url)
+    )
+    return {"subject": subject, "text": text, "html": _page(subject, body)}
+
+
+def queue_decision_notice(
+    conn: StoreConnection,
+    org: m.Organization,
+    *,
+    change_id: int,
+    subject_of: str,
+    state: str,
+    decided_by: str,
+    reason: str | None,
+    requested_by: str,
+    now: dt.datetime,
+) -> str | None:
+    """Queue the email telling the person who asked for a change that it was approved or
+    rejected (`state`), once per change; the person id told, None when no one is (the account
+    has no person, the person no email address or emails off, notifications off)."""
+    settings = read_settings(conn)
+    if not settings.enabled:
+        return None
+    asker = next((a for a in read_accounts(conn, username=requested_by)), None)
+    person = next((p for p in org.people if asker is not None and p.id == asker.person_id), None)
+    if person is None or not person.email:
+        return None
+    if not preferences_of(conn, settings).get(person.id, PersonPreferences()).email:
+        return None
+    email = _decision_email(
+        person.name, change_id, subject_of, state, decided_by, reason, settings.base_url
+    )
+    row = {
+        "key": f"{DECISION}|{person.id}|change:{change_id}|",
+        "kind": DECISION,
+        "channel": "email",
+        "recipient": person.id,
+        "address": person.email,
+        "item": f"change:{change_id}",
+        "period": None,
+        "subject": email["subject"],
+        "reason": f"asked for it: {decided_by} {state} the change to {subject_of}",
+        "payload": json.dumps(
+            {**email, "person": person.id, "unsubscribe": "email"}, sort_keys=True
+        ),
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    return person.id if outbox.insert_new(conn, [row]) else None
+
+
+def _decision_email(
+    name: str,
+    change_id: int,
+    subject_of: str,
+    state: str,
+    decided_by: str,
+    reason: str | None,
+    base_url: str | None,
+) -> dict[str, str]:
+    """The decision email's subject, text and HTML (the unsubscribe link signed when sent)."""
+    subject = f"{PREFIX} Your change to {subject_of} was {state}"
+    link = app_url(base_url, pending_path(change_id))
+    if state == "approved":
+        outcome = f"{decided_by} approved your change to {subject_of}: it is saved."
+    else:
+        outcome = f"{decided_by} rejected your change to {subject_of}" + (
+            f": {reason}" if reason else "."
+        )
+    text = (
+        f"Hello {name},\n\n{outcome}\n\nSee the change: {link}\n\n"
+        "You receive this because you asked for the change.\n" + _footer_text(base_url)
+    )
+    body = (
+        f"<p>Hello {html.escape(name)},</p><p>{html.escape(outcome)}</p>"
+        f'<p><a href="{html.escape(link)}">See the change in Line of Sight</a></p>'
+        "<p>You receive this because you asked for the change.</p>" + _footer_html(base_url)
     )
     return {"subject": subject, "text": text, "html": _page(subject, body)}

@@ -9,7 +9,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from lineofsight.errors import UsageError
+from lineofsight.errors import Problem, UsageError
 from lineofsight.examples import example_names
 from lineofsight.services.apply import apply_file
 from lineofsight.services.measurements import LoadResult, load_file
@@ -18,6 +18,7 @@ from lineofsight.services.workspace import (
     DATABASE_FILE,
     ENV_URL,
     WORKSPACE_DIR,
+    enclosing_workspace,
     read_config_url,
     write_config,
 )
@@ -104,6 +105,17 @@ def init_workspace(
     """Create (or complete) a workspace in `folder`; with `example`, fill it with that example."""
     if example is not None and example not in list_examples():
         raise UsageError(f"unknown example {example!r}: choose one of {', '.join(list_examples())}")
+    around = enclosing_workspace(folder) if db is None else None
+    if around is not None:
+        # A workspace inside another gets a store of its own, which the commands run in its
+        # folders use instead of the one around it: rarely what was meant, unless its store
+        # is named (--db).
+        reason = (
+            f"{folder} is inside the workspace {around}: a workspace there would get a new "
+            f"store of its own; work in {around}, run `los init` in a folder outside it, or "
+            "name the new workspace's store with --db"
+        )
+        raise UsageError(reason, [Problem("DIR", 0, reason)])
     folder.mkdir(parents=True, exist_ok=True)
     strategy = folder / STRATEGY_FILE
     if example is not None and strategy.exists() and not force:

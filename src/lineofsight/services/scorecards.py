@@ -6,8 +6,10 @@ and kept: the revision is read from the store at every request, so a write from 
 web app, `los load` or `los apply` in another process) is seen by the next request.
 
 The revision is the highest row id of the tables every write adds to: measurements (a new
-value), measurement revisions (a replaced value) and definition changes (an apply). Those ids
-only grow, and reading them is three index look-ups.
+value), measurement revisions (a replaced value) and definition changes (an apply), and a
+counter that writes of actions, commentary and reviews bump (see
+`store.organization.read_revision`). A scorecard is kept by the first part only; the check
+findings (which look at actions) by the whole.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from lineofsight.services import shapes
 from lineofsight.services.as_of import resolve_as_of
 from lineofsight.services.evaluate import load_organization, read_names
 from lineofsight.services.permissions import UnitTree
+from lineofsight.store import organization
 from lineofsight.store.database import Store
 from lineofsight.store.organization import Revision, read_calendar, read_revision
 
@@ -42,7 +45,7 @@ def store_revision(store: Store) -> Revision:
 def definitions_revision(revision: Revision) -> Revision:
     """The part of a store revision that only an apply changes: what the organisation, its
     unit tree and names are kept by, so that a check-in does not read them again."""
-    return revision[2:]
+    return organization.definitions_revision(revision)
 
 
 def status_json(ev: FrameEvaluation) -> bytes:
@@ -198,7 +201,8 @@ class ScorecardCache:
                     self._kept.popitem(last=False)
             return Scorecard(rev, day, card.defs, card.evaluation)
 
-        return self._get(("scorecard", rev, day, lag), make)
+        # Kept by what it reads: a write of actions or commentary does not score it again.
+        return self._get(("scorecard", organization.values_revision(rev), day, lag), make)
 
     def findings(self, as_of: dt.date | None = None) -> Any:
         """The alignment check report (`los check`) as of a date, default today."""

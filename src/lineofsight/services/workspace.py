@@ -29,6 +29,16 @@ ENV_URL = "LOS_DATABASE_URL"
 log = logging.getLogger(__name__)
 
 
+def enclosing_workspace(folder: Path) -> Path | None:
+    """The workspace folder strictly above `folder` (its store or config file there), if any:
+    the one the commands run below it would use."""
+    for above in folder.resolve().parents:
+        workspace = above / WORKSPACE_DIR
+        if (workspace / CONFIG_FILE).is_file() or (workspace / DATABASE_FILE).is_file():
+            return above
+    return None
+
+
 def find_workspace_url(start: Path) -> str | None:
     """The store URL of the nearest workspace at or above `start`: its config file's `url`,
     else its SQLite file; None when there is no workspace."""

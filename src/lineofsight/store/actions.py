@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 from lineofsight.domain.actions import Action, Comment, Milestone
 from lineofsight.store import tables as t
+from lineofsight.store.organization import bump_activity
 
 # Subjects per statement: a page of a unit's subtree can name thousands of KPIs, more than a
 # statement should bind at once.
@@ -75,6 +76,7 @@ def insert_action(
     """Add an action (its `id` and `key` chosen by the caller) with its milestones."""
     conn.execute(insert(t.actions).values(**values))
     _insert_milestones(conn, int(values["id"]), milestones)
+    bump_activity(conn)
 
 
 def update_action_row(
@@ -90,6 +92,7 @@ def update_action_row(
         m = t.action_milestones
         conn.execute(delete(m).where(m.c.action_id == action_id))
         _insert_milestones(conn, action_id, milestones)
+    bump_activity(conn)
 
 
 def delete_action(conn: Connection, action_id: int) -> None:
@@ -97,6 +100,7 @@ def delete_action(conn: Connection, action_id: int) -> None:
     m = t.action_milestones
     conn.execute(delete(m).where(m.c.action_id == action_id))
     conn.execute(delete(t.actions).where(t.actions.c.id == action_id))
+    bump_activity(conn)
 
 
 def _insert_milestones(conn: Connection, action_id: int, milestones: Sequence[Milestone]) -> None:
@@ -264,6 +268,7 @@ def insert_comment(conn: Connection, comment: Comment) -> None:
             at=comment.at,
         )
     )
+    bump_activity(conn)
 
 
 def read_latest_comments(

@@ -26,6 +26,7 @@ from lineofsight.store.definition_rows import (
     organization_rows,
     read_rows,
 )
+from lineofsight.store.organization import bump_activity
 
 CHUNK = 500
 
@@ -118,6 +119,9 @@ def save_organization(
     conn.execute(delete(t.organization))
     conn.execute(insert(t.organization), organization_row(org, source))
     forget_check_reports(conn)  # their findings are of the definitions being replaced
+    # An apply that only moves items adds no definition change, but moves the file lines
+    # that findings and pages show: the store's revision changes all the same.
+    bump_activity(conn)
     if new is None:
         new = organization_rows(org, conn.dialect.name)
     for kind in KINDS:

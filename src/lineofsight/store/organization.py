@@ -1,5 +1,6 @@
 """Small reads of the organisation that a page or a command needs without building it whole:
-its calendar, the file it was applied from, its KPIs' ratio scales, and the store's revision.
+its calendar, the file it was applied from, its KPIs' ratio scales, and the store's revision
+(and the counter that writes of actions, commentary and reviews bump in it).
 """
 
 from __future__ import annotations
@@ -32,15 +33,41 @@ def read_source_file(conn: Connection) -> str | None:
 
 
 def read_revision(conn: Connection) -> Revision:
-    """A value that changes whenever anything a scorecard reads was written.
+    """A value that changes whenever anything a page or a scorecard shows was written.
 
-    The highest row id of the tables every write adds to: loads (a new or replaced value),
-    measurement revisions (a replaced or deleted value) and definition changes (an apply),
-    and whether the organisation exists. Those ids only grow, and reading them is a few
-    index look-ups.
+    The highest row id of the tables every write of values and definitions adds to: loads (a
+    new or replaced value), measurement revisions (a replaced or deleted value) and definition
+    changes (an apply); whether the organisation exists; and the store's activity counter,
+    which every write of actions, commentary, reviews and definitions bumps (an apply that
+    only moves items in the file adds no definition change, but moves the findings' lines).
+    Reading them is a few index look-ups, in one statement (one snapshot of the store on
+    both databases).
+
+    Sound under concurrent writers: every write transaction takes the store's write lock
+    before it writes anything (`database.Store.transaction`), so ids are handed out, and the
+    counter bumped, in the order the writes commit; PostgreSQL makes a transaction visible
+    before it lets its locks go. A reader that sees a write's id sees every write committed
+    before it: a revision never claims a write whose predecessors it misses.
     """
     row = conn.exec_driver_sql(_REVISION).one()
     return tuple(int(v or 0) for v in row)
+
+
+def values_revision(revision: Revision) -> Revision:
+    """The part of a revision that a scorecard reads: values and definitions (not actions,
+    commentary or reviews)."""
+    return revision[:4]
+
+
+def definitions_revision(revision: Revision) -> Revision:
+    """The part of a revision that only an apply changes."""
+    return revision[2:4]
+
+
+def bump_activity(conn: Connection) -> None:
+    """Count a write of actions, commentary, reviews or definitions in the store's revision
+    (inside the caller's write transaction)."""
+    conn.exec_driver_sql(_BUMP)
 
 
 # Read by every page request: plain SQL (the same in both dialects), which skips building and
@@ -49,8 +76,10 @@ _REVISION = (
     f"SELECT (SELECT MAX(id) FROM {t.loads.name}),"
     f" (SELECT MAX(id) FROM {t.measurement_revisions.name}),"
     f" (SELECT MAX(id) FROM {t.definition_changes.name}),"
-    f" (SELECT COUNT(*) FROM {t.organization.name})"
+    f" (SELECT COUNT(*) FROM {t.organization.name}),"
+    f" (SELECT activity FROM {t.store_activity.name} WHERE key = 1)"
 )
+_BUMP = f"UPDATE {t.store_activity.name} SET activity = activity + 1 WHERE key = 1"
 
 
 _SCALES = {"kpi_id": pl.String, "scale": pl.Float64}

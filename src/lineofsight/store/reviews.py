@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from lineofsight.domain.reviews import HeldReview, ReviewCadence
+from lineofsight.store.organization import bump_activity
 from lineofsight.store.review_tables import review_actions, review_cadences, reviews
 
 
@@ -75,7 +76,9 @@ def insert_review(
         )
         .returning(reviews.c.id)
     )
-    return int(result.scalar_one())
+    review_id = int(result.scalar_one())
+    bump_activity(conn)
+    return review_id
 
 
 def link_actions(conn: Connection, review_id: int, action_ids: Collection[int]) -> None:
@@ -85,6 +88,7 @@ def link_actions(conn: Connection, review_id: int, action_ids: Collection[int]) 
             insert(review_actions),
             [{"review_id": review_id, "action_id": a} for a in sorted(set(action_ids))],
         )
+        bump_activity(conn)
 
 
 def read_reviews(

@@ -66,6 +66,9 @@ from lineofsight.store.notification_tables import (
 from lineofsight.store.review_tables import review_actions as review_actions
 from lineofsight.store.review_tables import review_cadences as review_cadences
 from lineofsight.store.review_tables import reviews as reviews
+
+# The counter that writes of actions, commentary and reviews bump (the store's revision).
+from lineofsight.store.revision_tables import store_activity as store_activity
 from lineofsight.store.source_tables import source_marks as source_marks
 from lineofsight.store.source_tables import source_runs as source_runs
 from lineofsight.store.source_tables import source_writes as source_writes

@@ -30,9 +30,10 @@ from lineofsight.services.action_permissions import (
     may_read,
 )
 from lineofsight.services.permissions import UnitTree, allows, readable_units
+from lineofsight.services.scorecards import definitions_revision
 from lineofsight.web import api_action_models as amx
 from lineofsight.web.api_common import AccountDep, cache_of, json_response, organization
-from lineofsight.web.errors import forbidden, not_found
+from lineofsight.web.errors import ApiError, forbidden, not_found
 from lineofsight.web.security import api_account, verify_csrf
 
 router = APIRouter(dependencies=[Depends(api_account), Depends(verify_csrf)])
@@ -115,9 +116,8 @@ def _subjects(cache: Any, org: m.Organization) -> dict[tuple[str, str], Subject]
     """Every KPI and objective by (kind, id), made once per revision of the store."""
     from lineofsight.web.pagedata import cached_fragment
 
-    index = cached_fragment(
-        cache, ("action-subjects-api", cache.revision()), lambda: SubjectIndex.of(org)
-    )
+    revision = definitions_revision(cache.revision())  # not made again after each action
+    index = cached_fragment(cache, ("action-subjects-api", revision), lambda: SubjectIndex.of(org))
     return index.by_key
 
 
@@ -156,15 +156,31 @@ def list_actions(
         wanted = [(k, i) for k, i in (("kpi", kpi), ("objective", objective)) if i is not None]
     if unit is not None:
         if unit not in tree.parents:
-            raise not_found(f"unit '{unit}'")
+            raise _unknown("unit", "unit", unit)
         if not allows(account, "read", unit_id=unit, org=tree):
             raise forbidden(f"your role does not allow 'read' on unit '{unit}'")
         below = tree.subtree(unit)
         inside = [key for key, s in subjects.items() if s.unit in below]
         wanted = inside if wanted is None else [key for key in wanted if key in set(inside)]
     found = action_service.list_actions(cache.store, subjects=wanted, owner=owner, status=status)
+    # A KPI or objective asked for that the organisation does not have is a 404 naming the
+    # field, like an unknown unit; unless actions still name it (its item was removed since:
+    # they are listed for those who see everything).
+    for field, word, item_id in (("kpi", "KPI", kpi), ("objective", "objective", objective)):
+        gone = item_id is not None and (field, item_id) not in subjects
+        if gone and not any(a.subject == (field, item_id) for a in found):
+            raise _unknown(field, word, str(item_id))
     shown = [a for a in found if _readable_action(account, tree, subjects, a)]
     return json_response({"actions": [action_service.action_plain(a) for a in shown]})
+
+
+def _unknown(field: str, word: str, item_id: str) -> ApiError:
+    """The 404 of a query field naming an item the organisation does not have."""
+    return ApiError(
+        404,
+        f"{word} '{item_id}' not found",
+        details=[{"field": field, "reason": f"unknown {word} '{item_id}'"}],
+    )
 
 
 def _subject_or_error(cache: Any, org: m.Organization, kind: str, item_id: str) -> Subject:

@@ -25,7 +25,7 @@ from lineofsight.domain.graph import OrgGraph, organisation_graph
 from lineofsight.services.permissions import UnitTree
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.services.shapes import items_text
-from lineofsight.store.organization import Revision
+from lineofsight.store.organization import Revision, values_revision
 
 T = TypeVar("T")
 
@@ -239,6 +239,10 @@ def snapshot(
     once per revision and date). `revision`: the store's, when the caller has just read it."""
     if revision is None:
         revision = cache.revision()
+    # Kept by what the scorecard reads: a write of actions, commentary or reviews (which no
+    # kept part of a page but the attention list shows: that one is kept by the whole
+    # revision) leaves the pages' kept parts in place.
+    version = values_revision(revision)
 
     def build() -> Snapshot:
         org = cache.organization(revision)
@@ -250,12 +254,12 @@ def snapshot(
         previous = latest.peek((as_of, period or None))
         snap = None
         if previous is not None and previous.org is org:
-            snap = _updated(previous, revision, ev)
+            snap = _updated(previous, version, ev)
         if snap is None:
             snap = Snapshot(
                 org,
                 as_of,
-                revision,
+                version,
                 {(r["id"], r["unit"]): _kpi_row(r) for r in ev.kpis.iter_rows(named=True)},
                 {r["id"]: _objective_row(r) for r in ev.objectives.iter_rows(named=True)},
                 {r["id"]: _unit_row(r) for r in ev.units.iter_rows(named=True)},
@@ -265,7 +269,7 @@ def snapshot(
         latest.put((as_of, period or None), snap)
         return snap
 
-    return _lru(cache, "_page_snapshots", 8).get((revision, as_of, period or None), build)
+    return _lru(cache, "_page_snapshots", 8).get((version, as_of, period or None), build)
 
 
 def _kpi_row(r: dict[str, Any]) -> Row:

@@ -23,6 +23,7 @@ from lineofsight.web.pagekit import (
     item_unit,
     keep_period,
     may_read,
+    page_revision,
     page_snapshot,
     page_view,
     readable,
@@ -133,7 +134,8 @@ def _attention(
         return Markup(templates.get_template("home_attention.html").render(context))
 
     scope = frozenset(units) if units is not None else None
-    key = ("attention", snap.version, person, when.as_of, when.label, scope)
+    # By the whole revision, not the scorecard's part (`snap.version`): the list shows actions.
+    key = ("attention", page_revision(request), person, when.as_of, when.label, scope)
     return cached_fragment(cache_of(request), key, draw)
 
 
