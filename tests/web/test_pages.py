@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from lineofsight.checks.registry import rule_by_code
 from lineofsight.services.evaluate import status_with_definitions
 from lineofsight.web.app import create_app
 from tests.web.site import (
@@ -186,7 +187,7 @@ def test_alignment_says_which_filter_it_cannot_apply(admin: TestClient) -> None:
     whole = admin.get("/alignment")
     count = len(re.findall(r'<tr class="sev-', whole.text))
     for query, said in (
-        ("rule=ZZ99", "rule: no finding of rule &#39;ZZ99&#39;"),
+        ("rule=ZZ99", "rule: unknown rule &#39;ZZ99&#39; (rules: AC01, AC02, AL01"),
         ("severity=bogus", "severity: &#39;bogus&#39; is not error, warning or info"),
         ("unit=nowhere", "unit: no unit &#39;nowhere&#39; you may see: showing every unit"),
     ):
@@ -196,6 +197,19 @@ def test_alignment_says_which_filter_it_cannot_apply(admin: TestClient) -> None:
         # The filter is dropped, not applied as "nothing matches".
         assert len(re.findall(r'<tr class="sev-', answer.text)) == count, query
     assert admin.get("/alignment?rule=ow02").status_code == 200  # case does not matter
+
+
+def test_alignment_of_a_rule_that_found_nothing_is_an_empty_list(admin: TestClient) -> None:
+    found = {
+        code for code in re.findall(r'<option value="([A-Z]{2}\d\d)"', admin.get("/alignment").text)
+    }
+    quiet = sorted(set(rule_by_code()) - found)
+    assert quiet, "every rule has a finding in the example: choose another example"
+    answer = admin.get(f"/alignment?rule={quiet[0]}")
+    assert answer.status_code == 200
+    assert len(re.findall(r'<tr class="sev-', answer.text)) == 0
+    assert "0 match the filters" in text_of(answer.text)
+    assert f'<option value="{quiet[0]}" selected>' in answer.text
 
 
 def test_kpi_page_draws_its_chart_forecast_and_trace(admin: TestClient) -> None:

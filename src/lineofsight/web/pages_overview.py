@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
+from lineofsight.checks.registry import rule_by_code
 from lineofsight.domain.periods import PeriodError, check_date, parse_period, previous_period
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.services.accounts import Account
@@ -412,9 +413,13 @@ def alignment(
     # "no findings"; the page then shows what the other filters select.
     problems = []
     rule = (rule or "").strip().upper() or None
-    if rule is not None and rule not in {code for code, _ in codes}:
-        problems.append(f"rule: no finding of rule {rule!r} as of {when.as_of.isoformat()}")
+    known = rule_by_code()
+    if rule is not None and rule not in known:
+        problems.append(f"rule: unknown rule {rule!r} (rules: {', '.join(sorted(known))})")
         rule = None
+    elif rule is not None and rule not in {code for code, _ in codes}:
+        # A rule that found nothing is an empty list, said so, and stays chosen in the form.
+        codes = sorted([*codes, (rule, known[rule].name)])
     severity = (severity or "").strip().lower() or None
     if severity is not None and severity not in SEVERITIES:
         problems.append(f"severity: {severity!r} is not error, warning or info")
