@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import organisation_graph
@@ -11,6 +12,9 @@ from lineofsight.engine.values import ValueTable
 from lineofsight.services.arguments import OPTIONS, ArgumentNames
 from lineofsight.services.evaluate import load_organization, read_kpi_frame
 from lineofsight.store.database import Store
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +35,12 @@ def explain_change(
     unit: str | None = None,
     names: ArgumentNames = OPTIONS,
     org: m.Organization | None = None,
+    frame: pl.DataFrame | None = None,
 ) -> ExplainResult:
     """Explain the change of a KPI between two of its periods (messages name the periods'
-    arguments as `names` says), in `org` when the caller holds the store's organisation."""
+    arguments as `names` says), in `org` when the caller holds the store's organisation, and
+    from `frame` when the caller has read every measurement of the KPI and of what its
+    formula reads (`kpi_series.kpi_frame`): the same values as read here."""
     if org is None:
         org = load_organization(store)
     kpi = kpi_named(org, kpi_id)
@@ -44,6 +51,9 @@ def explain_change(
     window = (min(p0.start, p1.start), max(p0.end, p1.end))
     # Only the values of the KPI and of every KPI its formula reads, all the way down (every
     # unit of each): an explanation looks at nothing else.
-    read = organisation_graph(org).read_through([kpi.id])
-    values = ValueTable(org, read_kpi_frame(store, read, window), window)
+    if frame is None:
+        read = organisation_graph(org).read_through([kpi.id])
+        frame = read_kpi_frame(store, read, window)
+    # The table keeps only the window's measurements, however many more `frame` holds.
+    values = ValueTable(org, frame, window)
     return ExplainResult(explain(values, org, kpi.id, p0, p1, depth, unit), org)
