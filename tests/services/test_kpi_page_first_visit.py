@@ -141,7 +141,7 @@ def store(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_the_pages_explanation_and_forecast_are_the_commands(store: Store) -> None:
     org = load_organization(store)
     forecasts = {(f.id, f.unit): f for f in forecast_store(store, AS_OF).forecasts}
-    explained = 0
+    explained = reused = 0
     for kpi in org.kpis:
         frame = kpi_frame(store, org, kpi.id)
         chart = kpi_chart(store, org, kpi.id, kpi.unit, AS_OF, chart_values(org, frame, AS_OF))
@@ -160,5 +160,11 @@ def test_the_pages_explanation_and_forecast_are_the_commands(store: Store) -> No
             assert explain_change(store, kpi.id, p0, p1, org=org, frame=frame).explanation == (
                 expected
             )
+            # From the chart's values: a measured KPI's are the explanation's own.
+            table = chart_values(org, frame, AS_OF)
+            assert explain_change(store, kpi.id, p0, p1, org=org, table=table).explanation == (
+                expected
+            )
             explained += 1
-    assert explained > 20
+            reused += kpi.formula is None
+    assert explained > 20 and reused > 20

@@ -173,6 +173,7 @@ class ValueTable:
     ) -> None:
         """`window`, when given, keeps only measurements whose last day lies within it."""
         self.org = org
+        self.window = window
         self.calendar = org.calendar
         graph = organisation_graph(org)  # made once per organisation, shared
         self.kpis = graph.kpis

@@ -161,12 +161,17 @@ def kpi_page(
             read.append(kpi_frame(store, snap.org, kpi_id))
         return read[0]
 
+    tables: list[Any] = []
+
+    def chart_table() -> Any:
+        """The values the chart is drawn from (kept for the explanation of this request)."""
+        tables.append(chart_values(snap.org, measured(), when.as_of))
+        return tables[0]
+
     chart = item_fragment(
         cache,
         ("chart", snap.version, when.as_of, kpi_id, at),
-        lambda: kpi_chart(
-            store, snap.org, kpi_id, at, when.as_of, chart_values(snap.org, measured(), when.as_of)
-        ),
+        lambda: kpi_chart(store, snap.org, kpi_id, at, when.as_of, chart_table()),
     )
     default_from, default_to = _default_change(chart)
     p0, p1 = (from_period or default_from).strip(), (to_period or default_to).strip()
@@ -182,7 +187,16 @@ def kpi_page(
                 explanation = item_fragment(
                     cache,
                     ("explain", snap.version, kpi_id, at, p0, p1),
-                    lambda: _explain(store, snap.org, kpi_id, p0, p1, at, measured()),
+                    lambda: _explain(
+                        store,
+                        snap.org,
+                        kpi_id,
+                        p0,
+                        p1,
+                        at,
+                        measured(),
+                        tables[0] if tables else None,
+                    ),
                 )
             except InputError as exc:
                 explain_error = exc.summary
@@ -281,11 +295,19 @@ def _explain_data(snap: Snapshot, explanation: Any) -> dict[str, Any]:
 
 
 def _explain(
-    store: Any, org: Any, kpi_id: str, p0: str, p1: str, unit: str, frame: Any = None
+    store: Any,
+    org: Any,
+    kpi_id: str,
+    p0: str,
+    p1: str,
+    unit: str,
+    frame: Any = None,
+    table: Any = None,
 ) -> Any:
     from lineofsight.services.explain import explain_change
 
-    return explain_change(store, kpi_id, p0, p1, unit=unit, org=org, frame=frame).explanation
+    found = explain_change(store, kpi_id, p0, p1, unit=unit, org=org, frame=frame, table=table)
+    return found.explanation
 
 
 def _scoped_paths(
