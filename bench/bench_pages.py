@@ -24,6 +24,13 @@ latencies are printed for each page:
   server while the 31 others are served (about 31 x the mean CPU time per request / the
   processes).
 
+The `kpis` line (`--many`) visits the pages of 20,000 different KPIs in turn, so each request
+is a first visit that makes the page's kept parts (chart, forecast, explanation, line of sight,
+lower half). With 32 clients always waiting, a request's server time is mostly its wait for
+the others (Little's law: about 32 / requests per second), so the p95 follows the CPU time of
+a first visit, printed as "CPU ms a request" (the server processes' CPU over the requests
+answered): 100 ms at p95 needs about 3 ms of CPU a request on 2 cores.
+
 The memory of each server process (now and at its peak) is printed at the end.
 
 Cold bytes: the page and every asset it links (stylesheet, scripts), as sent with gzip and
