@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
+import sqlite3
 import time
 from pathlib import Path
 
@@ -43,9 +43,16 @@ def main() -> int:
         raise SystemExit(f"run bench/bench_status.py --sizes {args.kpis} first")
     args.work.mkdir(parents=True, exist_ok=True)
     database = args.work / "store.db"
-    for suffix in ("-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(source, database)
+    # SQLite's backup API: the cached store's write-ahead log is copied too, the store only read.
+    cached = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    copy = sqlite3.connect(database)
+    try:
+        cached.backup(copy)
+    finally:
+        copy.close()
+        cached.close()
     url = f"sqlite:///{database}"
     store = Store(url)
     store.arrow_sqlite = False  # one SQLite library per process, as the web app

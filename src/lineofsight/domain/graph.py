@@ -64,6 +64,7 @@ class OrgGraph:
     def __init__(self, org: m.Organization) -> None:
         self.org = org
         self._subtrees: dict[str, frozenset[str]] = {}
+        self._unparsed: tuple[str, ...] = ()
 
     # ------------------------------------------------------------ items by id
 
@@ -170,13 +171,21 @@ class OrgGraph:
         from lineofsight.domain.formula import FormulaError, parse_formula
 
         found: dict[str, Expr] = {}
+        unparsed: list[str] = []
         for kpi in self.org.kpis:
             if kpi.formula is not None:
                 try:
                     found[kpi.id] = parse_formula(kpi.formula)
                 except FormulaError:
-                    continue
+                    unparsed.append(kpi.id)
+        self._unparsed = tuple(unparsed)
         return found
+
+    @property
+    def unparsed_formulas(self) -> tuple[str, ...]:
+        """The formula KPIs whose formula does not parse (never in a validated file)."""
+        _ = self.formulas
+        return self._unparsed
 
     @cached_property
     def formula_inputs(self) -> dict[str, tuple[str, ...]]:

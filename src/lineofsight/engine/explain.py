@@ -26,6 +26,7 @@ from typing import Literal
 
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import Expr, evaluate, parse_formula, references
+from lineofsight.domain.graph import organisation_graph
 from lineofsight.domain.periods import Period, PeriodError
 from lineofsight.domain.text import did_you_mean
 from lineofsight.engine.calendar import period_for, period_named
@@ -144,7 +145,7 @@ def shapley(expr: Expr, before: dict[str, float], after: dict[str, float]) -> di
 
 def kpi_named(org: m.Organization, kpi_id: str) -> m.Kpi:
     """The KPI with this id; `UsageError` (with the closest id) when there is none."""
-    kpi = org.kpi(kpi_id)
+    kpi = organisation_graph(org).kpis.get(kpi_id)
     if kpi is None:
         hint = did_you_mean(kpi_id, [k.id for k in org.kpis])
         raise UsageError(f"unknown KPI '{kpi_id}'{hint}")
@@ -188,7 +189,7 @@ def explain(
         raise UsageError(f"--depth {depth}: give 1 or more")
     kpi = kpi_named(org, kpi_id)
     at = unit or kpi.unit
-    if all(u.id != at for u in org.units):
+    if at not in organisation_graph(org).units:
         raise UsageError(f"unknown unit '{at}'")
     for period in (p0, p1):
         own = period_for(period.start, kpi.frequency, org.calendar)

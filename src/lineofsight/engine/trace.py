@@ -14,13 +14,12 @@ would repeat an id (a cycle). Links to ids the organisation does not hold are no
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from lineofsight.domain import model as m
-from lineofsight.domain.formula import FormulaError, parse_formula, references
+from lineofsight.domain.graph import organisation_graph
 
 __all__ = ["MAX_PATHS", "MISSION", "ItemKind", "PathEnd", "Trace", "TracePath", "trace"]
 
@@ -78,18 +77,13 @@ class _Cascade:
     """The links up from each KPI and objective, as the trace follows them."""
 
     def __init__(self, org: m.Organization) -> None:
-        self.kpis = {k.id: k for k in org.kpis}
-        self.objectives = {o.id: o for o in org.objectives}
-        self.formula_users: dict[str, list[str]] = defaultdict(list)
-        for kpi in org.kpis:
-            if kpi.formula is None:
-                continue
-            try:
-                inputs = references(parse_formula(kpi.formula))
-            except FormulaError:
-                continue  # a file with a bad formula never gets this far; a store may
-            for input_id in inputs:
-                self.formula_users[input_id].append(kpi.id)
+        # The organisation's graph is made once per organisation and shared: a trace of one
+        # KPI looks up its links instead of indexing 100,000 KPIs again. (A formula that does
+        # not parse, never in a validated file but possible in a store, reads nothing.)
+        graph = organisation_graph(org)
+        self.kpis = graph.kpis
+        self.objectives = graph.objectives
+        self.formula_users: Mapping[str, list[str]] = graph.formula_users
 
     def ups(self, item_id: str) -> list[str]:
         """The ids directly above an item (`_TOP` above a top objective), each once."""

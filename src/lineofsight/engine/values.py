@@ -173,14 +173,18 @@ class ValueTable:
     ) -> None:
         """`window`, when given, keeps only measurements whose last day lies within it."""
         self.org = org
+        self.window = window
         self.calendar = org.calendar
         graph = organisation_graph(org)  # made once per organisation, shared
         self.kpis = graph.kpis
         self.fiscal = uses_fiscal(org.calendar)
         self._children: dict[str, list[str]] = graph.unit_children
-        self._formulas: dict[str, Expr] = {
-            k.id: parse_formula(k.formula) for k in org.kpis if k.formula is not None
-        }
+        self._graph = graph
+        # Parsed once per organisation (the graph's); a formula that does not parse (never
+        # in a validated file) is refused here as before.
+        self._formulas: Mapping[str, Expr] = graph.formulas
+        if graph.unparsed_formulas:
+            parse_formula(graph.kpis[graph.unparsed_formulas[0]].formula or "")
         # kpi id -> (grain, fiscal, unit, period start) -> (value, numerator sum, denominator sum)
         self._values: dict[str, dict[tuple[int, bool, str, dt.date], Triple]] = {}
         self._units_with_values: dict[str, set[str]] = {}
@@ -200,6 +204,25 @@ class ValueTable:
             kpi = self.kpis.get(kpi_id)
             if kpi is not None:
                 wanted.setdefault(kpi_id, set()).add(self._grain_key(kpi.frequency))
+        if len(present) < len(self._formulas):
+            # A few KPIs (a page's chart, an explanation): walk up from each to the formulas
+            # that read it, directly or through other formulas, instead of walking down every
+            # formula of the organisation. The same pairs either way.
+            users = self._graph.formula_users
+            for kpi_id in present:
+                if kpi_id not in self.kpis:
+                    continue
+                above = list(users.get(kpi_id, ()))
+                reached: set[str] = set()
+                while above:
+                    formula_id = above.pop()
+                    if formula_id in reached:
+                        continue
+                    reached.add(formula_id)
+                    grain = self._grain_key(self.kpis[formula_id].frequency)
+                    wanted.setdefault(kpi_id, set()).add(grain)
+                    above.extend(users.get(formula_id, ()))
+            return wanted
         for formula_id, expr in self._formulas.items():
             grain = self._grain_key(self.kpis[formula_id].frequency)
             stack = list(references(expr))

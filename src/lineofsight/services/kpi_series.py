@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
+
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import organisation_graph
 from lineofsight.domain.periods import MIN_YEAR, Period, PeriodError, periods_between
@@ -85,6 +87,19 @@ def _values(
     return ValueTable(org, frame, window)
 
 
+def kpi_frame(store: Store, org: m.Organization, kpi_id: str) -> pl.DataFrame:
+    """Every stored measurement the KPI's values come from (its own, or its formula's inputs
+    all the way down; every unit, every period): one read that a KPI page's chart and its
+    explanation of a change both take their values from (`chart_values`, `explain_change`)."""
+    return read_kpi_frame(store, measured_sources(org, [kpi_id]))
+
+
+def chart_values(org: m.Organization, frame: pl.DataFrame, as_of: dt.date) -> ValueTable:
+    """The values a KPI's chart as of `as_of` reads, from its `kpi_frame`: the same table
+    as `kpi_chart` reads itself (measurements whose last day is on or before `as_of`)."""
+    return ValueTable(org, frame, (dt.date(MIN_YEAR, 1, 1), as_of))
+
+
 def recent_values(
     store: Store,
     org: m.Organization,
@@ -95,7 +110,7 @@ def recent_values(
 ) -> dict[str, list[SeriesPoint]]:
     """The last `count` periods (up to the evaluation period at `as_of`) of each KPI at `unit`,
     read in one query: the sparklines of a scorecard."""
-    kpis = org.kpis_by_id()
+    kpis = organisation_graph(org).kpis
     wanted = [kpis[k] for k in kpi_ids if k in kpis]
     if not wanted:
         return {}
@@ -159,7 +174,7 @@ def kpi_charts(
         return {}
     window = (dt.date(MIN_YEAR, 1, 1), as_of)
     values = _values(store, org, sorted({k for k, _ in pairs}), window)
-    kpis = org.kpis_by_id()
+    kpis = organisation_graph(org).kpis
     requests: list[Request] = []
     asked: list[tuple[str, str]] = []
     for kpi_id, unit in pairs:
@@ -188,7 +203,7 @@ def kpi_chart(
     """The KPI at `unit`: every period from its first value to its target date (actual and
     target), and the engine's forecast to the deadline (`values` read and the forecast
     `made` already, when given)."""
-    kpi = (kpis or org.kpis_by_id())[kpi_id]
+    kpi = (kpis or organisation_graph(org).kpis)[kpi_id]
     window = (dt.date(MIN_YEAR, 1, 1), as_of)
     if values is None:
         values = _values(store, org, [kpi_id], window)

@@ -56,6 +56,8 @@ def cast_frame(frame: pl.DataFrame, schema: Mapping[str, Any]) -> pl.DataFrame:
     """`frame` with the columns of `schema`, cast to its types (ISO text read as dates)."""
     if frame.is_empty() or frame.width == 0:
         return pl.DataFrame(schema=dict(schema))
+    if list(frame.schema.items()) == list(schema.items()):
+        return frame  # already so (rows read through SQLAlchemy): no pass over the frame
     casts = []
     for name, dtype in schema.items():
         column = pl.col(name)

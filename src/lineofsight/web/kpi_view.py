@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from lineofsight.domain import model as m
 from lineofsight.services.chart_geometry import (
@@ -21,8 +21,8 @@ from lineofsight.services.chart_geometry import (
     nice_ticks,
     tick_text,
 )
-from lineofsight.services.kpi_series import KpiChart, SeriesPoint
-from lineofsight.web.pagedata import cached_fragment
+from lineofsight.services.kpi_series import KpiChart
+from lineofsight.web.pagedata import item_fragment
 from lineofsight.web.pagekit import cache_of
 from lineofsight.web.templating import number, templates
 
@@ -47,7 +47,7 @@ def kept_block(
         context = template.new_context({**imported, **found})
         return Markup("".join(template.blocks[block](context)))
 
-    return cached_fragment(cache_of(request), key, draw)
+    return item_fragment(cache_of(request), key, draw)
 
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -124,19 +124,27 @@ def _points(run: Sequence[Point]) -> str:
     return " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
 
 
-def _hover(g: ChartGeometry, i: int, point: SeriesPoint, chart: KpiChart) -> Markup:
-    """A period's slot, the full plot high: hovering it tells the period's numbers."""
-    words = [f"actual {number(point.actual)}", f"target {number(point.target)}"]
-    fc = chart.forecast
-    for p in fc.path if fc is not None else ():
-        if p.period.label == point.period:
-            words.append(f"forecast {number(p.value)} ({number(p.low)} to {number(p.high)})")
-    tip = f"{readable_period(point.period)}: {', '.join(words)}"
+def _hovers(g: ChartGeometry, chart: KpiChart) -> Markup:
+    """Each period's slot, the full plot high: hovering it tells the period's numbers.
+    (Written with f-strings and one escape per tip: a chart has a slot per period, drawn
+    twice, and `Markup.format` cost more than the rest of the chart.)"""
+    forecast: dict[str, list[str]] = {}
+    for p in chart.forecast.path if chart.forecast is not None else ():
+        forecast.setdefault(p.period.label, []).append(
+            f"forecast {number(p.value)} ({number(p.low)} to {number(p.high)})"
+        )
     half = (g.right - g.left) / len(g.slots) / 2
-    return Markup(
-        '<rect class="hit" data-tip="{0}" x="{1:.1f}" y="{2}" width="{3:.1f}" height="{4}">'
-        "<title>{0}</title></rect>"
-    ).format(tip, g.slots[i] - half, g.top, 2 * half, g.bottom - g.top)
+    y, width, height = g.top, 2 * half, g.bottom - g.top
+    slots = []
+    for i, point in enumerate(chart.points):
+        words = [f"actual {number(point.actual)}", f"target {number(point.target)}"]
+        words += forecast.get(point.period, ())
+        tip = escape(f"{readable_period(point.period)}: {', '.join(words)}")
+        slots.append(
+            f'<rect class="hit" data-tip="{tip}" x="{g.slots[i] - half:.1f}" y="{y}" '
+            f'width="{width:.1f}" height="{height}"><title>{tip}</title></rect>'
+        )
+    return Markup("".join(slots))
 
 
 def fallback_chart(chart: KpiChart, title: str, unit: str = "", *, narrow: bool = False) -> Markup:
@@ -192,7 +200,7 @@ def fallback_chart(chart: KpiChart, title: str, unit: str = "", *, narrow: bool 
             )
         )
     parts += [lines(g.forecast, "forecast"), lines(g.target, "target"), lines(g.actual, "actual")]
-    parts += [_hover(g, i, p, chart) for i, p in enumerate(chart.points)]
+    parts.append(_hovers(g, chart))
     points = chart.points
     return Markup(
         '<svg class="fallback {size}" viewBox="0 0 {w} {h}" role="img" aria-label="{title}: '

@@ -382,3 +382,11 @@ def cached_fragment(cache: ScorecardCache, key: Iterable[Hashable], make: Callab
     """A piece of a page (a cascade, sparklines) kept per key; the key must hold the store
     revision, so that a write makes the next request rebuild it."""
     return _lru(cache, "_page_fragments", 64).get(tuple(key), make)
+
+
+def item_fragment(cache: ScorecardCache, key: Iterable[Hashable], make: Callable[[], T]) -> T:
+    """A piece of the page of one KPI (its chart, explanation, line of sight, lower half),
+    kept like `cached_fragment` but apart: people who read many KPIs' pages in turn push out
+    each other's, never the organisation-wide pieces every page reuses (the map, the lists,
+    the owner suggestions), which cost far more to make again."""
+    return _lru(cache, "_item_fragments", 256).get(tuple(key), make)

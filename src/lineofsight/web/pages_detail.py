@@ -14,7 +14,14 @@ from markupsafe import Markup
 from lineofsight.engine.trace import MISSION, trace
 from lineofsight.errors import InputError
 from lineofsight.services.accounts import Account
-from lineofsight.services.kpi_series import KpiChart, kpi_chart, measurement_log, recent_values
+from lineofsight.services.kpi_series import (
+    KpiChart,
+    chart_values,
+    kpi_chart,
+    kpi_frame,
+    measurement_log,
+    recent_values,
+)
 from lineofsight.services.permissions import HIDDEN, visible_explanation
 from lineofsight.store.database import Store
 from lineofsight.web.findlists import counts, scope_note, scope_of
@@ -25,7 +32,7 @@ from lineofsight.web.kpi_view import (
     readable_period,
     thresholds,
 )
-from lineofsight.web.pagedata import Snapshot, cached_fragment
+from lineofsight.web.pagedata import Snapshot, cached_fragment, item_fragment
 from lineofsight.web.pagekit import (
     Moment,
     cache_of,
@@ -144,10 +151,27 @@ def kpi_page(
     # there (values or a unit target of that unit): that row is the unit's own data.
     require(can(account, "read", snap, kpi.unit) or (kpi_id, at) in snap.kpi_rows, "this KPI")
     row = snap.kpi_row(kpi_id, at)
-    chart = cached_fragment(
+
+    read: list[Any] = []
+
+    def measured() -> Any:
+        """The KPI's measurements (and its inputs'), read once per request for its chart and
+        its explanation of a change (the page's kept parts are made from them)."""
+        if not read:
+            read.append(kpi_frame(store, snap.org, kpi_id))
+        return read[0]
+
+    tables: list[Any] = []
+
+    def chart_table() -> Any:
+        """The values the chart is drawn from (kept for the explanation of this request)."""
+        tables.append(chart_values(snap.org, measured(), when.as_of))
+        return tables[0]
+
+    chart = item_fragment(
         cache,
         ("chart", snap.version, when.as_of, kpi_id, at),
-        lambda: kpi_chart(store, snap.org, kpi_id, at, when.as_of),
+        lambda: kpi_chart(store, snap.org, kpi_id, at, when.as_of, chart_table()),
     )
     default_from, default_to = _default_change(chart)
     p0, p1 = (from_period or default_from).strip(), (to_period or default_to).strip()
@@ -160,10 +184,19 @@ def kpi_page(
         explanation, explain_error = None, None
         if p0 and p1:
             try:
-                explanation = cached_fragment(
+                explanation = item_fragment(
                     cache,
                     ("explain", snap.version, kpi_id, at, p0, p1),
-                    lambda: _explain(store, snap.org, kpi_id, p0, p1, at),
+                    lambda: _explain(
+                        store,
+                        snap.org,
+                        kpi_id,
+                        p0,
+                        p1,
+                        at,
+                        measured(),
+                        tables[0] if tables else None,
+                    ),
                 )
             except InputError as exc:
                 explain_error = exc.summary
@@ -261,10 +294,20 @@ def _explain_data(snap: Snapshot, explanation: Any) -> dict[str, Any]:
     }
 
 
-def _explain(store: Any, org: Any, kpi_id: str, p0: str, p1: str, unit: str) -> Any:
+def _explain(
+    store: Any,
+    org: Any,
+    kpi_id: str,
+    p0: str,
+    p1: str,
+    unit: str,
+    frame: Any = None,
+    table: Any = None,
+) -> Any:
     from lineofsight.services.explain import explain_change
 
-    return explain_change(store, kpi_id, p0, p1, unit=unit, org=org).explanation
+    found = explain_change(store, kpi_id, p0, p1, unit=unit, org=org, frame=frame, table=table)
+    return found.explanation
 
 
 def _scoped_paths(
@@ -278,7 +321,7 @@ def _scoped_paths(
         found = trace(visible_org(snap, units), item_id)
         return [p for p in found.paths if p.ids] if found else []
 
-    return cached_fragment(cache_of(request), ("trace", snap.version, item_id, scope), paths)
+    return item_fragment(cache_of(request), ("trace", snap.version, item_id, scope), paths)
 
 
 def due_for_checkin(snap: Snapshot, kpi_ids: list[str]) -> list[tuple[str, str]]:
