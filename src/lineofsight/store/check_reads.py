@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select
 
 from lineofsight.domain import model as m
 from lineofsight.store import tables as t
-from lineofsight.store.arrow import read_frame
+from lineofsight.store.arrow import Read, read_frame, read_frames
 from lineofsight.store.database import Store
 from lineofsight.store.measurements import with_starts
 
@@ -138,11 +138,17 @@ _ITEMS: dict[str, tuple[str, tuple[tuple[str, str, Any], ...]]] = {
 def read_check_frames(store: Store) -> dict[str, pl.DataFrame]:
     """The columns the alignment rules look at, one frame per kind of item or link: items in
     their order (`position`), each KPI's links in theirs."""
-    frames = {}
-    for name, (table, columns) in _ITEMS.items():
+    # The KPIs' read, the longest by far, goes first: the others are read beside it.
+    names = sorted(_ITEMS, key=lambda name: name != "kpis")
+    reads: list[Read] = []
+    for name in names:
+        table, columns = _ITEMS[name]
         selected = ", ".join(f'{source} AS "{alias}"' for alias, source, _ in columns)
         schema = {alias: dtype for alias, _, dtype in columns}
-        frames[name] = read_frame(store, f"SELECT {selected} FROM {table}", [], schema)
+        reads.append((f"SELECT {selected} FROM {table}", [], schema))
+    # Actions are no definitions with a line (findings are sorted, so their order is free).
+    reads.append((_ACTIONS_QUERY, [], _ACTIONS))
+    frames = dict(zip([*names, "actions"], read_frames(store, reads), strict=True))
     # Items in their order (as the store mostly holds them already); links in their order
     # within each KPI (positions count from 0 for each KPI).
     for name in ("units", "people", "objectives", "kpis"):
@@ -153,17 +159,13 @@ def read_check_frames(store: Store) -> dict[str, pl.DataFrame]:
         if not frames[name]["position"].is_sorted():
             frames[name] = frames[name].sort("position", maintain_order=True)
         frames[name] = frames[name].drop("position")
-    # Actions are no definitions with a line (findings are sorted, so their order is free).
-    frames["actions"] = read_frame(
-        store,
-        "SELECT key, CAST(NULL AS INTEGER) AS line, subject_type, subject_id, title, owner, due,"
-        " status FROM actions",
-        [],
-        _ACTIONS,
-    )
     return frames
 
 
+_ACTIONS_QUERY = (
+    "SELECT key, CAST(NULL AS INTEGER) AS line, subject_type, subject_id, title, owner, due,"
+    " status FROM actions"
+)
 _ACTIONS = {
     "key": TEXT,
     "line": WHOLE,
