@@ -40,7 +40,7 @@ from bench_status import _store  # the same cached stores as the status benchmar
 
 from lineofsight.checks.data import CheckData, store_location
 from lineofsight.checks.runner import build_selection, check_data
-from lineofsight.services.check import read_check_values
+from lineofsight.services.check_values import read_check_values
 from lineofsight.store.check_reads import read_check_frames, read_source_file
 from lineofsight.store.check_results import forget_check_reports
 from lineofsight.store.database import Store

@@ -8,10 +8,15 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
-from lineofsight.checks.base import ConfigError, Finding, Rule, Selection, Severity
+from lineofsight.checks.base import (
+    CheckReport,
+    ConfigError,
+    Finding,
+    Rule,
+    Selection,
+)
 from lineofsight.checks.context import CheckContext, Observation
 from lineofsight.checks.data import (
     CheckData,
@@ -21,22 +26,6 @@ from lineofsight.checks.data import (
 )
 from lineofsight.checks.registry import all_rules, rule_by_code
 from lineofsight.domain import model as m
-
-
-@dataclass
-class CheckReport:
-    as_of: dt.date
-    findings: list[Finding]
-    rules_run: list[str]
-    skipped: list[str] = field(default_factory=list)  # data rules without measurements
-    suppressed: int = 0
-
-    def count(self, severity: Severity) -> int:
-        return sum(1 for f in self.findings if f.severity is severity)
-
-    @property
-    def has_errors(self) -> bool:
-        return any(f.severity is Severity.ERROR for f in self.findings)
 
 
 def build_selection(

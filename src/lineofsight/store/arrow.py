@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
-from sqlalchemy import text
 
 from lineofsight.store.database import Store
 from lineofsight.store.loading import busy_timeout_pragma, typed_query
@@ -37,6 +36,8 @@ def read_frame(
         with store.arrow_turn():
             frame = _adbc_frame(path, typed_query(query, schema), params, store.busy_timeout)
         return cast_frame(frame.slice(1), schema)
+    from sqlalchemy import text  # loaded here: a read through ADBC does without it
+
     names = [f"p{i}" for i in range(len(params))]
     sql = query.format(*[f":{name}" for name in names])
     with store.reading() as conn:

@@ -9,16 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from sqlalchemy import Connection, select
 
 from lineofsight.domain import model as m
-from lineofsight.store import tables as t
 from lineofsight.store.arrow import Read, read_frame, read_frames
 from lineofsight.store.database import Store
-from lineofsight.store.measurements import with_starts
+
+# SQLAlchemy is not needed to read the columns through ADBC: `los check` loads it meanwhile.
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 TEXT, NUMBER, WHOLE = pl.String, pl.Float64, pl.Int64
 
@@ -180,6 +181,10 @@ _ACTIONS = {
 
 def read_source_file(conn: Connection) -> str | None:
     """The strategy file last applied (where the stored items were written)."""
+    from sqlalchemy import select
+
+    from lineofsight.store import tables as t
+
     return conn.execute(select(t.organization.c.source_file)).scalar()
 
 
@@ -209,6 +214,8 @@ def read_recent_values(store: Store, floors: Mapping[str, dt.date]) -> pl.DataFr
     of those days are one range of it, read whole; before it, each earlier range keeps only
     the values of the KPIs of the frequencies that reach back that far.
     """
+    from lineofsight.store.measurements import with_starts
+
     known = {frequency.value for frequency in m.Frequency}
     assert set(floors) <= known, floors  # frequencies are written into the query
     days = sorted(set(floors.values()))
