@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from lineofsight.checks.runner import CheckReport
+from lineofsight.checks.base import CheckReport
 from lineofsight.domain import model as m
-from lineofsight.services import check as check_service
 from lineofsight.services.apply import apply_file
 from lineofsight.services.check import check
 from lineofsight.services.check_reports import report_from_text, report_text
@@ -26,6 +25,7 @@ from lineofsight.services.library_add import add_to_store
 from lineofsight.services.measurements import load_file
 from lineofsight.spec.dump import dump_organization
 from lineofsight.spec.files import read_strategy
+from lineofsight.store import check_reads
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
 from tests.services.test_check_store import _store
@@ -47,7 +47,7 @@ def _forbid_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(store: Any) -> None:
         raise AssertionError("the rules ran again")
 
-    monkeypatch.setattr(check_service, "read_check_frames", refuse)
+    monkeypatch.setattr(check_reads, "read_check_frames", refuse)
 
 
 def _manual_monthly(store: Store) -> m.Kpi:
@@ -231,7 +231,7 @@ def test_a_report_is_not_kept_when_the_store_changed_while_the_rules_ran(
     # write landing just after they were read must not leave a report that looks current.
     store = _store(tmp_path, db_url)
     kpi, period = _stale(store, check(file=None, store=store, as_of=AS_OF, reuse=False))
-    read = check_service.read_check_frames
+    read = check_reads.read_check_frames
     reads: list[int] = []
 
     def read_then_write(store: Store) -> Any:
@@ -243,7 +243,7 @@ def test_a_report_is_not_kept_when_the_store_changed_while_the_rules_ran(
         reads.append(1)
         return frames
 
-    monkeypatch.setattr(check_service, "read_check_frames", read_then_write)
+    monkeypatch.setattr(check_reads, "read_check_frames", read_then_write)
     check(file=None, store=store, as_of=AS_OF, reuse=False)  # the store changed meanwhile
     assert len(reads) == 1
     again = check(file=None, store=store, as_of=AS_OF)
@@ -251,3 +251,42 @@ def test_a_report_is_not_kept_when_the_store_changed_while_the_rules_ran(
     assert ("DA01", kpi.id) not in {(f.code, f.subject.id) for f in again.findings}
     check(file=None, store=store, as_of=AS_OF)
     assert len(reads) == 2  # that report was kept
+
+
+_KEPT = """
+import sys
+from lineofsight.cli.app import app
+sys.argv = ["los", "check", "--as-of", "2026-11-22", "--format", sys.argv[2], "--db", sys.argv[1]]
+try:
+    app()
+except SystemExit:
+    pass
+heavy = ("polars", "pyarrow", "lineofsight.checks.registry", "lineofsight.checks.rules")
+if sys.argv[1].startswith("sqlite:"):  # read with Python's sqlite3
+    heavy += ("sqlalchemy",)
+print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("output", ["json", "text"])
+def test_a_check_that_prints_its_kept_report_loads_no_rules_nor_polars_nor_sqlalchemy(
+    tmp_path: Path, db_url: str, output: str
+) -> None:
+    """Printed as the rules make it; on an SQLite file read with Python's sqlite3 alone."""
+    store = _store(tmp_path, db_url)
+    env = {**os.environ, "LOS_DATABASE_URL": "", "PYTHONPATH": os.pathsep.join(sys.path)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _KEPT, store.url, output],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        for _ in range(2)
+    ]
+    first, kept = runs
+    assert first.returncode == kept.returncode == 0, first.stderr
+    assert first.stderr.strip().splitlines()[-1] != "[]"  # the rules ran, and kept a report
+    assert kept.stderr.strip().splitlines()[-1] == "[]", kept.stderr
+    assert kept.stdout == first.stdout and "DA01" in kept.stdout

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import insert
 
 from lineofsight.store import tables as t
-from lineofsight.store.arrow import read_frame
+from lineofsight.store.arrow import read_frame, read_frames
 from lineofsight.store.database import Store
 
 SCHEMA = {"kpi_id": pl.String, "period_end": pl.Date, "value": pl.Float64, "revision": pl.Int64}
@@ -61,3 +61,17 @@ def test_no_rows_give_an_empty_frame_of_the_schema(store: Store) -> None:
     frame = read_frame(store, QUERY, [dt.date(2027, 1, 1), 3], SCHEMA)
     assert frame.is_empty()
     assert frame.schema == pl.Schema(SCHEMA)
+
+
+def test_reads_at_once_give_each_read_s_frame_in_their_order(store: Store) -> None:
+    reads = [
+        (QUERY, [dt.date(2026, 1, 1), 3], SCHEMA),
+        (QUERY, [dt.date(2026, 2, 1), 3], SCHEMA),
+        ("SELECT kpi_id FROM measurements WHERE revision > {}", [5], {"kpi_id": pl.String}),
+        (QUERY, [dt.date(2025, 1, 1), 2], SCHEMA),
+    ]
+    frames = read_frames(store, reads)
+    assert [f.height for f in frames] == [1501, 1, 0, 1500]
+    for frame, (query, params, schema) in zip(frames, reads, strict=True):
+        assert frame.equals(read_frame(store, query, params, schema))
+        assert frame.schema == pl.Schema(schema)

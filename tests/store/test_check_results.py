@@ -93,3 +93,20 @@ def test_a_read_after_a_load_in_the_same_process_sees_it(tmp_path: Path, db_url:
         with store.reading() as conn:
             after = conn.execute(select(func.count()).select_from(t.measurements)).scalar()
         assert (before, after) == (month - 1, month)
+
+
+def test_python_s_sqlite3_reads_the_state_and_the_kept_report_as_the_store_does(
+    tmp_path: Path, db_url: str
+) -> None:
+    # What a check that prints its kept report reads without loading SQLAlchemy.
+    store = _store(tmp_path, db_url)
+    state = _state(store)
+    assert save_check_report(store, "a", state, "report a")
+    with store.plain_reading() as plain:
+        if plain is None:  # PostgreSQL: only the store's own connection reads it
+            assert not db_url.startswith("sqlite")
+            return
+        assert read_check_state(plain) == state
+        assert read_check_report(plain, "a", state) == "report a"
+        assert read_check_report(plain, "a", "another") is None
+        assert read_check_report(plain, "b", state) is None

@@ -7,6 +7,7 @@ module name, so the file, the code and the documentation cannot drift apart.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -55,6 +56,24 @@ class Finding:
         file = self.location.file if self.location else ""
         line = self.location.line if self.location else 0
         return (file, line, self.code, self.subject.id, self.message)
+
+
+@dataclass
+class CheckReport:
+    """The findings of a check, the rules run and skipped, and how many were suppressed."""
+
+    as_of: dt.date
+    findings: list[Finding]
+    rules_run: list[str]
+    skipped: list[str] = field(default_factory=list)  # data rules without measurements
+    suppressed: int = 0
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity is Severity.ERROR for f in self.findings)
 
 
 def finding_plain(f: Finding) -> dict[str, Any]:

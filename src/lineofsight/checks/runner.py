@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from lineofsight.checks.base import ConfigError, Finding, Selection, Severity
+from lineofsight.checks.base import (
+    CheckReport,
+    ConfigError,
+    Finding,
+    Rule,
+    Selection,
+)
 from lineofsight.checks.context import CheckContext, Observation
 from lineofsight.checks.data import (
     CheckData,
@@ -18,22 +26,6 @@ from lineofsight.checks.data import (
 )
 from lineofsight.checks.registry import all_rules, rule_by_code
 from lineofsight.domain import model as m
-
-
-@dataclass
-class CheckReport:
-    as_of: dt.date
-    findings: list[Finding]
-    rules_run: list[str]
-    skipped: list[str] = field(default_factory=list)  # data rules without measurements
-    suppressed: int = 0
-
-    def count(self, severity: Severity) -> int:
-        return sum(1 for f in self.findings if f.severity is severity)
-
-    @property
-    def has_errors(self) -> bool:
-        return any(f.severity is Severity.ERROR for f in self.findings)
 
 
 def build_selection(
@@ -126,19 +118,36 @@ def check_data(
 def _run(data: CheckData, as_of: dt.date, values: Values, selection: Selection) -> CheckReport:
     chosen = [rule for rule in all_rules() if selection.wants(rule.code)]
     ctx = CheckContext(data, as_of, None if callable(values) else values)
+    plain = [rule for rule in chosen if not (rule.needs_data or rule.reads_data)]
+    with_data = [rule for rule in chosen if rule.needs_data or rule.reads_data]
     found: dict[str, list[Finding]] = {}
-    # The rules that look at no value first; then those that do, once the values are there.
-    for rule in sorted(chosen, key=lambda rule: rule.needs_data or rule.reads_data):
-        if (rule.needs_data or rule.reads_data) and callable(values):
-            values = values()
-            ctx.measurements = values
-        if rule.needs_data and values is None:
-            continue
-        given = selection.options.get(rule.code, {})
-        options = rule.resolve(given)
-        for name in rule.item_defaults - set(given):
-            del options[name]
-        found[rule.code] = list(rule.check(ctx, options))
+    if callable(values) and with_data:
+        # The values are being read meanwhile (`values` waits for them). A thread of its own
+        # runs the rules that look at them as soon as they are there, beside those that look
+        # at none here; once done with these, this thread takes its share of the others (much
+        # of both is Polars' work, outside Python's lock). The rules share the indexes of
+        # `ctx`; only those that look at the values look at `ctx.measurements`.
+        read = values
+        waiting = deque(with_data)
+        taking = threading.Lock()
+
+        def run_with_data() -> None:
+            ctx.measurements = read()
+            while True:
+                with taking:
+                    if not waiting:
+                        return
+                    rule = waiting.popleft()
+                found.update(_found(ctx, [rule], ctx.measurements, selection))
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            beside = pool.submit(run_with_data)
+            found.update(_found(ctx, plain, None, selection))
+            run_with_data()
+            beside.result()
+    else:
+        checked = None if callable(values) else values
+        found.update(_found(ctx, chosen, checked, selection))
     report = CheckReport(as_of=as_of, findings=[], rules_run=[])
     for rule in chosen:
         if rule.code not in found:
@@ -153,3 +162,19 @@ def _run(data: CheckData, as_of: dt.date, values: Values, selection: Selection) 
             report.findings.append(finding)
     report.findings.sort(key=Finding.sort_key)
     return report
+
+
+def _found(
+    ctx: CheckContext, rules: Sequence[Rule], values: CheckValues | None, selection: Selection
+) -> dict[str, list[Finding]]:
+    """The findings of each of these rules (a rule that needs values is skipped without)."""
+    found = {}
+    for rule in rules:
+        if rule.needs_data and values is None:
+            continue
+        given = selection.options.get(rule.code, {})
+        options = rule.resolve(given)
+        for name in rule.item_defaults - set(given):
+            del options[name]
+        found[rule.code] = list(rule.check(ctx, options))
+    return found

@@ -10,10 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from lineofsight import __version__
-from lineofsight.checks.base import Finding, Severity
-from lineofsight.checks.docs import DOCS_URL, rule_help_uri, rule_markdown, rule_text
-from lineofsight.checks.registry import all_rules
-from lineofsight.checks.runner import CheckReport
+from lineofsight.checks.base import CheckReport, Finding, Severity
 from lineofsight.domain.text import plural
 
 COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -60,6 +57,11 @@ def report_sarif(report: CheckReport, cwd: Path) -> str:
     """SARIF 2.1.0 as code hosts read it: each location relative to `%SRCROOT%`, the root of
     the git repository that holds the checked files (else `cwd`), whatever folder `los` ran in;
     each rule with its help and a link to its section of the rule reference."""
+    # Imported here: the rules' modules (and Polars) are loaded for SARIF only, not to print
+    # a kept report as text or JSON.
+    from lineofsight.checks.docs import DOCS_URL, rule_help_uri, rule_markdown, rule_text
+    from lineofsight.checks.registry import all_rules
+
     rules = all_rules()
     index = {rule.code: i for i, rule in enumerate(rules)}
     root = source_root(report, cwd)

@@ -5,34 +5,26 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
-
-from lineofsight.checks.base import ConfigError, Finding, Selection
-from lineofsight.checks.context import Observation
-from lineofsight.checks.data import (
-    CheckData,
-    CheckValues,
-    by_hand,
-    data_from_organization,
-    store_location,
-)
-from lineofsight.checks.runner import CheckReport, build_selection, check_data, reads_data
+from lineofsight.checks.base import CheckReport, Finding
 from lineofsight.domain import model as m
-from lineofsight.engine.calendar import evaluation_period
-from lineofsight.errors import Problem, StoreError, UsageError
+from lineofsight.errors import StoreError, UsageError
 from lineofsight.gcpause import paused_gc
-from lineofsight.services.check_reports import report_from_text, report_key, report_text
-from lineofsight.services.evaluate import read_kpi_frame, read_measurement_frame
-from lineofsight.store.check_reads import read_check_frames, read_recent_values, read_source_file
-from lineofsight.store.check_results import read_check_report, read_check_state, save_check_report
+from lineofsight.services.check_reports import report_from_text, report_key
+from lineofsight.store.check_results import read_check_report, read_check_state
 from lineofsight.store.database import Store
-from lineofsight.store.definitions import read_settings
-from lineofsight.store.organization import read_ratio_scales
+
+# The rules, Polars and SQLAlchemy are loaded when the rules run: a check that prints the
+# report kept for it loads none of them.
+if TYPE_CHECKING:
+    import polars as pl
+
+    from lineofsight.checks.data import CheckData
+    from lineofsight.store.check_results import CheckReading
 
 
 def parse_options(pairs: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -55,165 +47,6 @@ def parse_options(pairs: Iterable[str]) -> dict[str, dict[str, Any]]:
     return dict(options)
 
 
-def read_observations(store: Store) -> dict[str, list[Observation]]:
-    """Every stored value, by KPI, as the rules look at them (ratios already divided)."""
-    scales = read_ratio_scales(store).rows()
-    return _observations(read_measurement_frame(store), scales)
-
-
-def read_check_values(
-    store: Store, data: CheckData, as_of: dt.date, selection: Selection
-) -> CheckValues:
-    """The stored values the data rules need: the same findings as with every value, from a
-    fraction of a large store.
-
-    The values of the recent periods are read: those of each KPI from the first day of the
-    earliest period that DA01 (stale data) can ask about at its frequency; it looks at nothing
-    older. Older values are read only for the KPIs the recent ones say nothing about: a KPI
-    with no recent value at all (SM03 asks whether it was ever measured), and a formula's
-    input with no recent value at its own unit (CF01 takes the latest one).
-    """
-    floors = _due_starts(data, as_of, selection)
-    scales = data.kpis.select(kpi_id="id", scale="ratio_scale")
-    recent = read_recent_values(store, floors)
-    kpis = data.kpis
-    read = {i for inputs in data.formula_inputs.values() for i in inputs}
-    inputs = pl.Series(sorted(read), dtype=pl.String)
-    with_own = recent.filter(
-        pl.col("kpi_id").is_in(inputs.implode()) & pl.col("value").is_not_null()
-    ).join(kpis.select(kpi_id="id", unit_id="unit"), on=["kpi_id", "unit_id"], how="semi")["kpi_id"]
-    # An input without a recent value at its own unit; a KPI measured by hand with none.
-    unseen = pl.concat(
-        [
-            kpis.filter(pl.col("id").is_in(inputs.implode())).join(
-                with_own.to_frame("id"), on="id", how="anti"
-            ),
-            by_hand(kpis.filter(~pl.col("id").is_in(inputs.implode()))).join(
-                recent.select(id="kpi_id"), on="id", how="anti"
-            ),
-        ]
-    )
-    older = unseen["id"].to_list()
-    if older:
-        # Values read twice (a KPI's between its floor and the latest one) change no finding.
-        before = dt.date.fromordinal(max(floors.values()).toordinal() - 1)
-        frame = read_kpi_frame(store, older, (dt.date.min, before))
-        recent = pl.concat([_scaled(frame, scales), recent])
-    return CheckValues(recent)
-
-
-def _due_starts(data: CheckData, as_of: dt.date, selection: Selection) -> dict[str, dt.date]:
-    """For each frequency, the first day of the earliest period DA01 looks at in the values
-    of its KPIs: their own periods (that of the longest grace), and the periods of the
-    formulas that read them."""
-    given = selection.options.get("DA01", {}).get("grace_days")
-    grace = (
-        pl.lit(int(given), pl.Int64)
-        if given is not None
-        else pl.col("due_days").fill_null(data.calendar.due_days)
-    )
-    kpis = data.kpis.select("id", "frequency", grace=grace)
-    pairs = kpis.select("frequency", "grace").unique()
-    made = [
-        evaluation_period(
-            m.Frequency(frequency), as_of - dt.timedelta(days=days), data.calendar
-        ).start
-        for frequency, days in pairs.iter_rows()
-    ]
-    periods = pairs.with_columns(start=pl.Series(made, dtype=pl.Date))
-    firsts = periods.group_by("frequency").agg(pl.col("start").min())
-    inputs = data.formula_inputs
-    if inputs:
-        # A formula asks for its measured inputs' values within its own period.
-        asked = [
-            (kpi_id, leaf) for kpi_id, leaves in data.formula_leaves.items() for leaf in leaves
-        ]
-        leaves = pl.DataFrame(
-            {"id": [a[0] for a in asked], "leaf": [a[1] for a in asked]},
-            schema={"id": pl.String, "leaf": pl.String},
-        )
-        formulas = kpis.join(periods, on=["frequency", "grace"]).select("id", "start")
-        through = (
-            leaves.join(formulas, on="id")
-            .join(kpis.select(leaf="id", leaf_frequency="frequency"), on="leaf")
-            .select(frequency="leaf_frequency", start="start")
-        )
-        firsts = pl.concat([firsts, through]).group_by("frequency").agg(pl.col("start").min())
-    floors = dict(firsts.iter_rows()) or {m.Frequency.MONTHLY.value: as_of}
-    if selection.wants("AC01"):
-        # AC01 looks back `periods` periods from the latest due one.
-        count = int(selection.options.get("AC01", {}).get("periods", 2))
-        for frequency, start in list(floors.items()):
-            for _ in range(max(0, count - 1)):
-                start = evaluation_period(
-                    m.Frequency(frequency), start - dt.timedelta(days=1), data.calendar
-                ).start
-            floors[frequency] = start
-    return floors
-
-
-def _scaled(frame: pl.DataFrame, scales: pl.DataFrame) -> pl.DataFrame:
-    """Measurement rows as the rules see them (a ratio's value divided out, null for a zero
-    denominator), with each KPI's ratio scale (`scales`: kpi_id, scale) joined on."""
-    scale = pl.col("scale")
-    divided = scale * pl.col("numerator") / pl.col("denominator")
-    value = (
-        pl.when(pl.col("numerator").is_null() | scale.is_null())
-        .then(pl.col("value"))
-        .when(pl.col("denominator") != 0)
-        .then(divided)
-        .otherwise(None)
-    )
-    return frame.join(scales, on="kpi_id", how="left", maintain_order="left").select(
-        "kpi_id", "unit_id", "period_start", "period_end", value.alias("value")
-    )
-
-
-def _divided(ratio_scale: Mapping[str, float]) -> pl.Expr:
-    """A ratio's value divided out over the whole column at once, as the scalar sum did it
-    ((scale * numerator) / denominator); a zero denominator gives no value."""
-    value = pl.col("value")
-    if not ratio_scale:
-        return value
-    scale = pl.col("kpi_id").replace_strict(ratio_scale, default=None, return_dtype=pl.Float64)
-    divided = scale * pl.col("numerator") / pl.col("denominator")
-    return (
-        pl.when(pl.col("numerator").is_null() | scale.is_null())
-        .then(value)
-        .when(pl.col("denominator") != 0)
-        .then(divided)
-        .otherwise(None)
-    )
-
-
-def _observations(frame: pl.DataFrame, scales: Sequence[Any]) -> dict[str, list[Observation]]:
-    """Measurement rows as the rules see them, by KPI in the frame's order (a ratio's value
-    divided out, None for a zero denominator)."""
-    ratio_scale = {kpi_id: scale for kpi_id, scale in scales if scale is not None}
-    value = _divided(ratio_scale)
-    # Each KPI's rows together, in the frame's order (a stable sort): a KPI's list is then
-    # one slice, and nothing is done per row in Python but making its tuple.
-    frame = frame.select(
-        "kpi_id", "unit_id", value.alias("value"), "period_start", "period_end"
-    ).sort("kpi_id", maintain_order=True)
-    kpi_id = pl.col("kpi_id")
-    firsts = frame.select(kpi_id.ne_missing(kpi_id.shift()).arg_true()).to_series().to_list()
-    kpi_ids = frame.get_column("kpi_id").gather(firsts).to_list()
-    # Column by column: millions of rows share a few dozen dates, so each date is made once.
-    units, values = (frame.get_column(name).to_list() for name in ("unit_id", "value"))
-    starts, ends = (_dates(frame.get_column(name)) for name in ("period_start", "period_end"))
-    with paused_gc():  # millions of tuples, none in a cycle (the callers may pause it too)
-        rows = list(map(Observation, units, starts, ends, values))
-        bounds = zip(firsts, [*firsts[1:], len(rows)][: len(firsts)], strict=True)
-        return {kpi: rows[start:end] for kpi, (start, end) in zip(kpi_ids, bounds, strict=True)}
-
-
-def _dates(column: pl.Series) -> list[dt.date]:
-    distinct = column.unique()
-    made = dict(zip(distinct.to_physical().to_list(), distinct.to_list(), strict=True))
-    return [made[day] for day in column.to_physical().to_list()]
-
-
 def check(
     *,
     file: Path | None,
@@ -231,24 +64,42 @@ def check(
     select_codes, ignore_codes = list(select_codes), list(ignore_codes)
     if file is not None:
         # Imported here: the strategy file's schema is not needed to check the store.
+        from lineofsight.checks.data import data_from_organization
         from lineofsight.spec.files import read_strategy
 
         data = data_from_organization(read_strategy(file))
         return _run(data, str(file), None, as_of, select_codes, ignore_codes, options)
     assert store is not None
     key = report_key(as_of, select_codes, ignore_codes, options)
-    with paused_gc(), store.reading() as conn:
+    with paused_gc(), _reading(store) as conn:
         state = read_check_state(conn)
         kept = read_check_report(conn, key, state) if reuse else None
-        settings = read_settings(conn) if kept is None else None
-        source_file = read_source_file(conn) if kept is None else None
     if kept is not None:
         report = report_from_text(kept)
     else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from lineofsight.store.check_reads import read_check_frames
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # The definitions' columns are read (read after `state`: a write in between leaves
+            # the report unkept, below) while the modules that read the settings and run the
+            # rules are loaded: the reading is SQLite's and Arrow's work, outside Python's lock.
+            reading = pool.submit(read_check_frames, store)
+            _load_rules()
+            frames = reading.result()
+        from lineofsight.services.check_reports import report_text
+        from lineofsight.store.check_reads import read_source_file
+        from lineofsight.store.check_results import save_check_report
+        from lineofsight.store.definitions import read_settings
+
+        with store.reading() as read:
+            settings = read_settings(read)
+            source_file = read_source_file(read)
         if settings is None:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
         with paused_gc():  # hundreds of thousands of objects, none in a cycle
-            data = _read_data(store, settings, source_file)
+            data = _check_data(settings, frames, source_file)
             report = _run(data, "the store", store, as_of, select_codes, ignore_codes, options)
         # A store this user may only read, or one kept busy: the report is just not kept. Nor
         # is it when the store changed since `state` (the columns were read after it).
@@ -259,9 +110,34 @@ def check(
     return report
 
 
-def _read_data(store: Store, settings: m.Organization, file: str | None) -> CheckData:
+def _load_rules() -> None:
+    """Load the modules that read the store's settings and values and run the rules (each
+    rule's own too)."""
+    import lineofsight.services.check_values
+    import lineofsight.store.definitions  # noqa: F401
+    from lineofsight.checks.registry import all_rules
+
+    all_rules()
+
+
+@contextmanager
+def _reading(store: Store) -> Iterator[CheckReading]:
+    """A read of the store through Python's sqlite3 on a plain SQLite file (SQLAlchemy not
+    loaded: what a check that prints its kept report reads), else the store's."""
+    with store.plain_reading() as plain:
+        if plain is not None:
+            yield plain
+            return
+    with store.reading() as conn:
+        yield conn
+
+
+def _check_data(
+    settings: m.Organization, frames: dict[str, pl.DataFrame], file: str | None
+) -> CheckData:
     """The organisation in the store as the rules see it."""
-    frames = read_check_frames(store)
+    from lineofsight.checks.data import CheckData, store_location
+
     return CheckData(settings.calendar, settings.checks, frames, store_location(file))
 
 
@@ -276,6 +152,13 @@ def _run(
 ) -> CheckReport:
     """The selected rules over the organisation, with the store's values when there is a
     store."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lineofsight.checks.base import ConfigError
+    from lineofsight.checks.runner import build_selection, check_data, reads_data
+    from lineofsight.errors import Problem
+    from lineofsight.services.check_values import read_check_values
+
     try:
         selection = build_selection(data.checks, select_codes, ignore_codes, options)
     except ConfigError as exc:
@@ -324,3 +207,12 @@ def _relative(findings: list[Finding]) -> list[Finding]:
                 )
         relative.append(finding)
     return relative
+
+
+def __getattr__(name: str) -> Any:
+    """The readers of stored values (`check_values`), loaded when first asked for."""
+    if name in ("read_check_values", "read_observations"):
+        from lineofsight.services import check_values
+
+        return getattr(check_values, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import lineofsight
-from lineofsight.checks.base import Finding, Severity, Subject, SubjectKind
-from lineofsight.checks.runner import CheckReport
+from lineofsight.checks.base import CheckReport, Finding, Severity, Subject, SubjectKind
 from lineofsight.domain.model import Location
 
 

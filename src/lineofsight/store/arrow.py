@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
-from sqlalchemy import text
 
 from lineofsight.store.database import Store
 from lineofsight.store.loading import busy_timeout_pragma, typed_query
@@ -36,11 +36,41 @@ def read_frame(
         with store.arrow_turn():
             frame = _adbc_frame(path, typed_query(query, schema), params, store.busy_timeout)
         return cast_frame(frame.slice(1), schema)
+    from sqlalchemy import text  # loaded here: a read through ADBC does without it
+
     names = [f"p{i}" for i in range(len(params))]
     sql = query.format(*[f":{name}" for name in names])
     with store.reading() as conn:
         rows = conn.execute(text(sql), dict(zip(names, params, strict=True))).all()
     return frame_of(rows, schema)
+
+
+# A read: its query, its parameters and the schema of its frame (as `read_frame` takes them).
+Read = tuple[str, Sequence[object], Mapping[str, Any]]
+
+
+def read_frames(store: Store, reads: Sequence[Read], threads: int = 2) -> list[pl.DataFrame]:
+    """The frames of several reads (as `read_frame`), in their order.
+
+    On an SQLite file they are read at once, each on a connection of its own, in `threads`
+    threads within this thread's turn (`Store.arrow_turn`): most of a read is SQLite's and
+    Arrow's work, outside Python's lock, so on a machine with cores to spare the reads take
+    about as long as the longest of them. Each read is a transaction of its own, as separate
+    `read_frame` calls are.
+    """
+    path = store.arrow_file
+    if path is None or len(reads) < 2:
+        return [read_frame(store, query, params, schema) for query, params, schema in reads]
+    with store.arrow_turn(), ThreadPoolExecutor(max_workers=threads) as pool:
+        made = [
+            pool.submit(_adbc_frame, path, typed_query(query, schema), params, store.busy_timeout)
+            for query, params, schema in reads
+        ]
+        frames = [future.result() for future in made]
+    return [
+        cast_frame(frame.slice(1), schema)
+        for frame, (_, _, schema) in zip(frames, reads, strict=True)
+    ]
 
 
 def frame_of(rows: Sequence[Sequence[Any]], schema: Mapping[str, Any]) -> pl.DataFrame:

@@ -9,16 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from sqlalchemy import Connection, select
 
 from lineofsight.domain import model as m
-from lineofsight.store import tables as t
-from lineofsight.store.arrow import read_frame
+from lineofsight.store.arrow import Read, read_frame, read_frames
 from lineofsight.store.database import Store
-from lineofsight.store.measurements import with_starts
+
+# SQLAlchemy is not needed to read the columns through ADBC: `los check` loads it meanwhile.
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 TEXT, NUMBER, WHOLE = pl.String, pl.Float64, pl.Int64
 
@@ -138,11 +139,17 @@ _ITEMS: dict[str, tuple[str, tuple[tuple[str, str, Any], ...]]] = {
 def read_check_frames(store: Store) -> dict[str, pl.DataFrame]:
     """The columns the alignment rules look at, one frame per kind of item or link: items in
     their order (`position`), each KPI's links in theirs."""
-    frames = {}
-    for name, (table, columns) in _ITEMS.items():
+    # The KPIs' read, the longest by far, goes first: the others are read beside it.
+    names = sorted(_ITEMS, key=lambda name: name != "kpis")
+    reads: list[Read] = []
+    for name in names:
+        table, columns = _ITEMS[name]
         selected = ", ".join(f'{source} AS "{alias}"' for alias, source, _ in columns)
         schema = {alias: dtype for alias, _, dtype in columns}
-        frames[name] = read_frame(store, f"SELECT {selected} FROM {table}", [], schema)
+        reads.append((f"SELECT {selected} FROM {table}", [], schema))
+    # Actions are no definitions with a line (findings are sorted, so their order is free).
+    reads.append((_ACTIONS_QUERY, [], _ACTIONS))
+    frames = dict(zip([*names, "actions"], read_frames(store, reads), strict=True))
     # Items in their order (as the store mostly holds them already); links in their order
     # within each KPI (positions count from 0 for each KPI).
     for name in ("units", "people", "objectives", "kpis"):
@@ -153,17 +160,13 @@ def read_check_frames(store: Store) -> dict[str, pl.DataFrame]:
         if not frames[name]["position"].is_sorted():
             frames[name] = frames[name].sort("position", maintain_order=True)
         frames[name] = frames[name].drop("position")
-    # Actions are no definitions with a line (findings are sorted, so their order is free).
-    frames["actions"] = read_frame(
-        store,
-        "SELECT key, CAST(NULL AS INTEGER) AS line, subject_type, subject_id, title, owner, due,"
-        " status FROM actions",
-        [],
-        _ACTIONS,
-    )
     return frames
 
 
+_ACTIONS_QUERY = (
+    "SELECT key, CAST(NULL AS INTEGER) AS line, subject_type, subject_id, title, owner, due,"
+    " status FROM actions"
+)
 _ACTIONS = {
     "key": TEXT,
     "line": WHOLE,
@@ -178,6 +181,10 @@ _ACTIONS = {
 
 def read_source_file(conn: Connection) -> str | None:
     """The strategy file last applied (where the stored items were written)."""
+    from sqlalchemy import select
+
+    from lineofsight.store import tables as t
+
     return conn.execute(select(t.organization.c.source_file)).scalar()
 
 
@@ -207,6 +214,8 @@ def read_recent_values(store: Store, floors: Mapping[str, dt.date]) -> pl.DataFr
     of those days are one range of it, read whole; before it, each earlier range keeps only
     the values of the KPIs of the frequencies that reach back that far.
     """
+    from lineofsight.store.measurements import with_starts
+
     known = {frequency.value for frequency in m.Frequency}
     assert set(floors) <= known, floors  # frequencies are written into the query
     days = sorted(set(floors.values()))

@@ -14,14 +14,19 @@ the change is not one of KPIs, objectives or people only).
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-import polars as pl
-from sqlalchemy import Connection, delete, insert, select, text
-
-from lineofsight.store import tables as t
 from lineofsight.store.database import Store, idle
-from lineofsight.store.loading import load_session
+
+# SQLAlchemy and Polars are loaded by the writes only: a check that prints the report kept for
+# it reads it through Python's sqlite3 on a plain SQLite file (`Store.plain_reading`).
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    # What the reads of a kept report take: the store's connection, or Python's sqlite3's.
+    CheckReading: TypeAlias = Connection | sqlite3.Connection
 
 DEFINITIONS = "definitions"
 INCREMENTAL = "incremental/"
@@ -33,13 +38,8 @@ _STATE = (
     "(SELECT max(id) FROM definition_changes), (SELECT count(*) FROM organization), "
     f"(SELECT state FROM check_results WHERE key = '{DEFINITIONS}')"
 )
-_STATE_SCHEMA = {
-    "loads": pl.Int64,
-    "revisions": pl.Int64,
-    "changes": pl.Int64,
-    "organization": pl.Int64,
-    "token": pl.String,
-}
+_STATE_COLUMNS = ("loads", "revisions", "changes", "organization", "token")
+_KEPT = "SELECT state, report FROM check_results WHERE key = :key"
 
 
 def _state(row: tuple[object, ...]) -> str:
@@ -47,25 +47,38 @@ def _state(row: tuple[object, ...]) -> str:
     return ".".join(str(int(v or 0)) for v in revision) + f"/{token or ''}"  # type: ignore[call-overload]
 
 
-def read_check_state(conn: Connection) -> str:
+# The reads take the store's connection (SQLAlchemy) or Python's sqlite3 on a plain SQLite
+# file (`Store.plain_reading`): the same SQL on both.
+
+
+def _first(conn: Any, sql: str, params: dict[str, str] | None = None) -> tuple[Any, ...] | None:
+    """The first row of a read on either kind of connection."""
+    if isinstance(conn, sqlite3.Connection):
+        row = conn.execute(sql, params or {}).fetchone()
+    else:
+        from sqlalchemy import text
+
+        row = conn.execute(text(sql), params or {}).first()
+    return None if row is None else tuple(row)
+
+
+def read_check_state(conn: CheckReading) -> str:
     """The state of the store a check report depends on, as one string."""
-    return _state(tuple(conn.execute(text(_STATE)).one()))
+    row = _first(conn, _STATE)
+    assert row is not None  # a query of subqueries has one row
+    return _state(row)
 
 
-def read_check_report(conn: Connection, key: str, state: str) -> str | None:
+def read_check_report(conn: CheckReading, key: str, state: str) -> str | None:
     """The report kept for `key` if it was made on the store in `state`, else None."""
     found = read_kept_report(conn, key)
     return found[1] if found is not None and found[0] == state else None
 
 
-def read_kept_report(conn: Connection, key: str) -> tuple[str, str] | None:
+def read_kept_report(conn: CheckReading, key: str) -> tuple[str, str] | None:
     """The state a report kept for `key` was made on, and the report, whatever the state."""
-    row = conn.execute(
-        select(t.check_results.c.state, t.check_results.c.report).where(
-            t.check_results.c.key == key
-        )
-    ).first()
-    return None if row is None else (row.state, row.report)
+    row = _first(conn, _KEPT, {"key": key})
+    return None if row is None else (row[0], row[1])
 
 
 # The kinds of definition change after which a report kept across writes is brought up to
@@ -80,6 +93,9 @@ def changed_since_state(conn: Connection, made_on: str, state: str) -> set[str] 
     (`scorecards.written_since`, read after `state`, so maybe a few written later too) and
     the KPIs of the definition changes since. None when a definition change of another kind
     than `ITEM_KINDS` came in between (or a state not understood): made again in full."""
+    from sqlalchemy import select
+
+    from lineofsight.store import tables as t
     from lineofsight.store.scorecards import Marks, written_since
 
     try:
@@ -124,12 +140,17 @@ def save_check_report(
     Reports made on another state are dropped: they can never be valid again (but those kept
     across writes, `INCREMENTAL`). `replaces`: a key prefix whose other reports this one
     replaces. StoreBusy when another write holds the store for more than SAVE_WAIT seconds."""
+    import polars as pl
+
+    from lineofsight.store.loading import load_session
+
     brief = Store(store.url, migrate=False, busy_timeout=SAVE_WAIT)
     brief.arrow_sqlite = store.arrow_sqlite
     idle(store)  # the session opens ADBC's SQLite beside the store's (see database.idle)
     try:
         with load_session(brief) as session:
-            if _state(session.query(_STATE, _STATE_SCHEMA).row(0)) != state:
+            schema = dict.fromkeys(_STATE_COLUMNS, pl.Int64) | {"token": pl.String}
+            if _state(session.query(_STATE, schema).row(0)) != state:
                 return False
             session.execute(
                 f"DELETE FROM check_results WHERE key <> '{DEFINITIONS}' AND (key = ? OR "
@@ -149,6 +170,10 @@ def forget_check_reports(conn: Connection) -> None:
     """Drop every kept report (but those brought up to date by their makers, `INCREMENTAL`)
     and mark the definitions as new (inside the caller's write of the definitions, so no
     report outlives the definitions it was made on)."""
+    from sqlalchemy import delete, insert
+
+    from lineofsight.store import tables as t
+
     conn.execute(delete(t.check_results).where(t.check_results.c.key.not_like(f"{INCREMENTAL}%")))
     conn.execute(
         insert(t.check_results),

@@ -19,14 +19,18 @@ import datetime as dt
 import io
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol
 
 import polars as pl
-from sqlalchemy import Connection, DateTime
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from lineofsight.errors import StoreBusy, StoreError
 from lineofsight.store.database import Store, is_busy
+
+# SQLAlchemy is loaded when a session goes through it, or a time is written: an ADBC read
+# (`arrow.read_frame`) starts without it.
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 LOAD_CACHE_KB = 64 * 1024  # SQLite page cache during a load (its default is 8 MB)
 
@@ -100,12 +104,18 @@ def time_parameter(session: LoadSession, at: dt.datetime) -> Any:
     on SQLite, its text (so that a time a load wrote reads back like any other)."""
     if session.dialect != "sqlite":
         return at
-    stored_as = _TIME.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+    stored_as = _sqlite_time()
     return stored_as(at) if stored_as is not None else at
 
 
-_SQLITE = sqlite_dialect.dialect()
-_TIME = DateTime(timezone=True)  # the type of every time the store keeps
+@cache
+def _sqlite_time() -> Any:
+    """How SQLAlchemy writes the type of every time the store keeps into SQLite."""
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+    dialect = sqlite_dialect.dialect()
+    return DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
 
 
 def busy_timeout_pragma(seconds: float) -> str:
