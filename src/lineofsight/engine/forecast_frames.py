@@ -34,6 +34,8 @@ __all__ = [
     "GrainSteps",
     "Histories",
     "grain_steps",
+    "measured_below",
+    "merged_histories",
     "own_only",
     "period_at",
     "series_histories",
@@ -66,26 +68,39 @@ _EPOCH = dt.date(1970, 1, 1)
 
 def own_only(
     kpis: Iterable[tuple[str, str, bool]],
-    parents: Mapping[str, str | None],
+    below: Mapping[str, set[str]],
     measured_units: Mapping[str, set[str]],
 ) -> set[tuple[str, str]]:
     """The (KPI, unit) pairs whose values are the unit's own measurements only: a measured KPI
     at a unit none of whose descendants has measurements of it. `kpis`: (id, its unit,
-    whether it is a formula)."""
+    whether it is a formula); `below`: `measured_below`."""
     found: set[tuple[str, str]] = set()
+    nothing: set[str] = set()
     for kpi_id, own_unit, formula in kpis:
         if formula:
             continue
-        units = measured_units.get(kpi_id, set())
-        below: set[str] = set()
+        units = measured_units.get(kpi_id, nothing)
+        above = below.get(kpi_id, nothing)
+        found.update((kpi_id, u) for u in units if u not in above)
+        if own_unit not in above:
+            found.add((kpi_id, own_unit))
+    return found
+
+
+def measured_below(
+    parents: Mapping[str, str | None], measured_units: Mapping[str, set[str]]
+) -> dict[str, set[str]]:
+    """For each measured KPI, the units above a unit with measurements of it: their values
+    are rolled up from below."""
+    found: dict[str, set[str]] = {}
+    for kpi_id, units in measured_units.items():
+        above: set[str] = set()
         for unit in units:
             parent = parents.get(unit)
-            while parent is not None and parent not in below:
-                below.add(parent)
+            while parent is not None and parent not in above:
+                above.add(parent)
                 parent = parents.get(parent)
-        found.update((kpi_id, u) for u in units if u not in below)
-        if own_unit not in below:
-            found.add((kpi_id, own_unit))
+        found[kpi_id] = above
     return found
 
 
@@ -172,9 +187,12 @@ def series_histories(
     requests: pl.DataFrame,
     measurements: pl.DataFrame,
     shapes: Mapping[str, GrainSteps],
+    *,
+    windowed: bool = True,
 ) -> Histories:
     """The history of each row of `requests` (`REQUEST_SCHEMA`; each row a distinct KPI and
-    unit) from the measurements of that KPI at that unit; `shapes` by frequency.
+    unit) from the measurements of that KPI at that unit; `shapes` by frequency; cut to the
+    last `window` periods unless not `windowed`.
 
     A measurement's period of the KPI's grain is an integer, its step, so that the group-by
     runs on integers rather than on dates made row by row. Most periods hold one measurement
@@ -245,7 +263,7 @@ def series_histories(
     new[1:] = (series[1:] != series[:-1]) | (steps[1:] != steps[:-1])
     single = rows["single"].to_numpy()  # NaN: no value
     if new.all():  # the common case: one measurement in every period
-        return _windowed(series, steps, single, requests, shapes, k)
+        return _windowed(series, steps, single, requests, shapes, k, windowed)
     heads = np.flatnonzero(new)
     sizes = np.diff(np.append(heads, len(series)))
     alone = np.repeat(sizes == 1, sizes)
@@ -269,7 +287,7 @@ def series_histories(
     )
     series, steps, values = (np.concatenate(column) for column in zip(*parts, strict=True))
     order = np.lexsort((steps, series))
-    return _windowed(series[order], steps[order], values[order], requests, shapes, k)
+    return _windowed(series[order], steps[order], values[order], requests, shapes, k, windowed)
 
 
 def _windowed(
@@ -279,13 +297,17 @@ def _windowed(
     requests: pl.DataFrame,
     shapes: Mapping[str, GrainSteps],
     k: int,
+    windowed: bool,
 ) -> Histories:
     """Each series' periods (sorted by series and step) with a value, cut to its last
-    `window` periods."""
+    `window` periods (when `windowed`)."""
     # No value where it is not finite (a sum past the largest float), as `period_value` says.
     known = np.isfinite(values)
     if not known.all():
         series, steps, values = series[known], steps[known], values[known]
+    if not windowed:
+        count, start = _bounds(series, k)
+        return Histories(start, count, steps, values)
     windows = (
         requests.select(
             pl.col("frequency").replace_strict(
@@ -313,3 +335,25 @@ def _bounds(series: Ints, k: int) -> tuple[Ints, Ints]:
     count = np.bincount(series, minlength=k).astype(np.int64)
     start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
     return count, start
+
+
+def merged_histories(parts: list[tuple[Ints, Histories]], k: int) -> Histories:
+    """One `Histories` of k series from parts, each the histories of the series at its rows
+    (every row in one part)."""
+    count = np.zeros(k, dtype=np.int64)
+    for rows, part in parts:
+        count[rows] = part.count
+    start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+    total = int(count.sum())
+    steps = np.empty(total, dtype=np.int64)
+    values = np.empty(total, dtype=np.float64)
+    for rows, part in parts:
+        if not len(rows):
+            continue
+        # Each value of the part goes to its series' place, in order within the series.
+        owner = np.repeat(np.arange(len(rows)), part.count)
+        within = np.arange(len(owner)) - np.repeat(part.start, part.count)
+        where = start[rows][owner] + within
+        steps[where] = part.steps[: len(owner)]
+        values[where] = part.values[: len(owner)]
+    return Histories(start, count, steps, values)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from lineofsight.domain import model as m
+from lineofsight.domain.formula import Expr, FormulaError, parse_formula
 from lineofsight.domain.graph import reachable_in
 from lineofsight.domain.periods import MIN_YEAR
 from lineofsight.engine.forecast import (
@@ -19,6 +20,7 @@ from lineofsight.engine.forecast import (
     table_source,
 )
 from lineofsight.engine.forecast_bulk import OFF_TRACK_SCHEMA, forecast_rows, off_track_rows
+from lineofsight.engine.forecast_formulas import FormulaBook, book_of
 from lineofsight.engine.forecast_frames import REQUEST_SCHEMA, own_only
 from lineofsight.engine.values import ValueTable
 from lineofsight.errors import UsageError
@@ -53,13 +55,7 @@ def forecast_every_kpi(store: Store, as_of: dt.date) -> tuple[list[Forecast], di
     and what they read are: for 100,000 KPIs the objects cost more than the fits)."""
     every = _Everything.read(store, as_of, own_units_only=False)
     made = _forecast(
-        every.calendar,
-        every.requests,
-        every.own,
-        every.parents,
-        every.frame,
-        as_of,
-        every.domain,
+        every.calendar, every.requests, every.own, every.book, every.frame, as_of, every.domain
     )
     return made, every.own_units
 
@@ -71,7 +67,11 @@ def off_track_calls(store: Store, as_of: dt.date) -> pl.DataFrame:
     every = _Everything.read(store, as_of, own_units_only=True)
     fast, rest = every.split()
     calls = off_track_rows(
-        every.requests.filter(pl.Series(fast, dtype=pl.Boolean)), every.frame, every.calendar, as_of
+        every.requests.filter(pl.Series(fast, dtype=pl.Boolean)),
+        every.frame,
+        every.calendar,
+        as_of,
+        every.book,
     )
     others = pl.DataFrame(
         [
@@ -88,7 +88,8 @@ def off_track_calls(store: Store, as_of: dt.date) -> pl.DataFrame:
 @dataclass(frozen=True, slots=True)
 class _Everything:
     """What a forecast of every KPI of a store reads: the requests (`REQUEST_SCHEMA`), the
-    measurements, each KPI's unit and formula, the units' tree and the formulas' inputs."""
+    measurements, each KPI's unit and formula, what the formulas read (`FormulaBook`) and
+    the formulas' inputs."""
 
     store: Store
     as_of: dt.date
@@ -96,7 +97,7 @@ class _Everything:
     requests: pl.DataFrame
     frame: pl.DataFrame
     own: list[tuple[str, str, bool]]
-    parents: dict[str, str | None]
+    book: FormulaBook
     reads: dict[str, list[str]]
 
     @classmethod
@@ -112,14 +113,30 @@ class _Everything:
         for kpi_id, input_id in formula_inputs(kpis).iter_rows():
             reads.setdefault(kpi_id, []).append(input_id)
         unit_targets = defs.unit_targets.clear() if own_units_only else defs.unit_targets
+        frame = read_measurement_frame(store, (dt.date(MIN_YEAR, 1, 1), as_of))
+        parents = dict(defs.units.select("id", "parent_id").iter_rows())
+        book = book_of(
+            (
+                (kpi_id, unit, _parsed(formula), formula is not None, aggregation, scale)
+                for kpi_id, unit, formula, aggregation, scale in kpis.select(
+                    "id",
+                    "unit_id",
+                    "formula",
+                    pl.col("aggregation").fill_null(m.Aggregation.MEAN.value),
+                    "ratio_scale",
+                ).iter_rows()
+            ),
+            parents,
+            _measured_units(frame),
+        )
         return cls(
             store,
             as_of,
             m.Calendar(defs.fiscal_year_start, defs.due_days),
             _requests_from(kpis, unit_targets),
-            read_measurement_frame(store, (dt.date(MIN_YEAR, 1, 1), as_of)),
+            frame,
             kpis.select("id", "unit_id", pl.col("formula").is_not_null()).rows(),
-            dict(defs.units.select("id", "parent_id").iter_rows()),
+            book,
             reads,
         )
 
@@ -134,13 +151,7 @@ class _Everything:
     def split(self) -> tuple[list[bool], dict[int, Forecast]]:
         """Which requests are forecast on arrays, and the forecasts of the others (`_split`)."""
         return _split(
-            self.calendar,
-            self.requests,
-            self.own,
-            self.parents,
-            self.frame,
-            self.as_of,
-            self.domain,
+            self.calendar, self.requests, self.own, self.book, self.frame, self.as_of, self.domain
         )
 
 
@@ -154,8 +165,23 @@ def forecast_frame(org: m.Organization, frame: pl.DataFrame, as_of: dt.date) -> 
     """
     own = [(k.id, k.unit, k.formula is not None) for k in org.kpis]
     parents = {u.id: u.parent for u in org.units}
+    book = book_of(
+        (
+            (
+                k.id,
+                k.unit,
+                None if k.formula is None else _parsed(k.formula),
+                k.formula is not None,
+                k.effective_aggregation.value,
+                None if k.ratio is None else k.ratio.scale,
+            )
+            for k in org.kpis
+        ),
+        parents,
+        _measured_units(frame),
+    )
     return _forecast(
-        org.calendar, request_frame(requests_of(org)), own, parents, frame, as_of, lambda _: org
+        org.calendar, request_frame(requests_of(org)), own, book, frame, as_of, lambda _: org
     )
 
 
@@ -183,6 +209,25 @@ def request_frame(requests: Iterable[Request]) -> pl.DataFrame:
             )
         )
     return pl.DataFrame(rows, schema=REQUEST_SCHEMA, orient="row")
+
+
+def _measured_units(frame: pl.DataFrame) -> dict[str, set[str]]:
+    """Each KPI with measurements in `frame`, and the units they are of."""
+    measured: dict[str, set[str]] = {}
+    for kpi_id, unit_id in frame.select("kpi_id", "unit_id").unique().iter_rows():
+        measured.setdefault(kpi_id, set()).add(unit_id)
+    return measured
+
+
+def _parsed(formula: str | None) -> Expr | None:
+    """A formula's tree; None when there is none or it does not parse (`los apply` refuses
+    such a file; a value table then says why)."""
+    if formula is None:
+        return None
+    try:
+        return parse_formula(formula)
+    except FormulaError:
+        return None
 
 
 def _requests_from(kpis: pl.DataFrame, unit_targets: pl.DataFrame) -> pl.DataFrame:
@@ -229,18 +274,20 @@ def _forecast(
     calendar: m.Calendar,
     requests: pl.DataFrame,
     own: Sequence[tuple[str, str, bool]],
-    parents: Mapping[str, str | None],
+    book: FormulaBook,
     frame: pl.DataFrame,
     as_of: dt.date,
     domain: Callable[[set[str]], m.Organization],
 ) -> list[Forecast]:
     """The forecasts of `requests` (`REQUEST_SCHEMA`) in their order (see `_split`)."""
-    fast, rest = _split(calendar, requests, own, parents, frame, as_of, domain)
+    fast, rest = _split(calendar, requests, own, book, frame, as_of, domain)
     results: list[Forecast | None] = [None] * len(fast)
     for i, result in rest.items():
         results[i] = result
     chosen = [i for i, ok in enumerate(fast) if ok]
-    bulk = forecast_rows(requests.filter(pl.Series(fast, dtype=pl.Boolean)), frame, calendar, as_of)
+    bulk = forecast_rows(
+        requests.filter(pl.Series(fast, dtype=pl.Boolean)), frame, calendar, as_of, book
+    )
     for i, result in zip(chosen, bulk, strict=True):
         results[i] = result
     return [r for r in results if r is not None]
@@ -250,22 +297,22 @@ def _split(
     calendar: m.Calendar,
     requests: pl.DataFrame,
     own: Sequence[tuple[str, str, bool]],
-    parents: Mapping[str, str | None],
+    book: FormulaBook,
     frame: pl.DataFrame,
     as_of: dt.date,
     domain: Callable[[set[str]], m.Organization],
 ) -> tuple[list[bool], dict[int, Forecast]]:
     """Which of `requests` (`REQUEST_SCHEMA`) read their histories from their own
-    measurements (forecast on arrays by the caller), and the forecasts of the others by
-    row, from a value table. `own`: each KPI, its unit and whether it is a formula;
-    `domain`: the organisation with at least these KPIs and what their formulas read, as
-    domain objects."""
-    measured: dict[str, set[str]] = {}
-    for kpi_id, unit_id in frame.select("kpi_id", "unit_id").unique().iter_rows():
-        measured.setdefault(kpi_id, set()).add(unit_id)
-    simple = own_only(own, parents, measured)
+    measurements or are formulas of such values (forecast on arrays by the caller), and the
+    forecasts of the others by row, from a value table. `own`: each KPI, its unit and
+    whether it is a formula; `domain`: the organisation with at least these KPIs and what
+    their formulas read, as domain objects."""
+    simple = own_only(own, book.below, book.measured)
     pairs = list(zip(requests["kpi_id"].to_list(), requests["unit_id"].to_list(), strict=True))
-    fast = [pair in simple for pair in pairs]
+    fast = [
+        pair in simple or (formula and book.leaves(*pair) is not None)
+        for pair, formula in zip(pairs, requests["formula"].to_list(), strict=True)
+    ]
     rest = [i for i, ok in enumerate(fast) if not ok]
     if not rest:
         return fast, {}
