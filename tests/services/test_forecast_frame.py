@@ -7,11 +7,12 @@ import datetime as dt
 import math
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from lineofsight.domain.periods import MIN_YEAR, parse_period
 from lineofsight.engine.forecast import forecast_organization
-from lineofsight.engine.values import ValueTable, measurements_frame
+from lineofsight.engine.values import MEASUREMENT_SCHEMA, ValueTable
 from lineofsight.services.evaluate import load_organization, read_measurement_frame
 from lineofsight.services.forecast import forecast_every_kpi, forecast_frame, off_track_calls
 from lineofsight.services.init import init_workspace
@@ -45,6 +46,24 @@ kpis:
 """
 
 
+def measurements_frame(rows: list[dict[str, object]]) -> pl.DataFrame:
+    """The rows as the engine takes them (each period's first day, not its label)."""
+    return (
+        pl.DataFrame(rows, infer_schema_length=None)
+        .select(list(MEASUREMENT_SCHEMA))
+        .cast(
+            MEASUREMENT_SCHEMA  # type: ignore[arg-type]
+        )
+    )
+
+
+def labelled_frame(rows: list[dict[str, object]]) -> pl.DataFrame:
+    """The rows as the store keeps them (each period's label, not its first day)."""
+    schema = {"period": pl.String, **MEASUREMENT_SCHEMA}
+    frame = pl.DataFrame(rows, infer_schema_length=None).cast(schema)  # type: ignore[arg-type]
+    return frame.drop("period_start")
+
+
 def _rows(fiscal: int) -> list[dict[str, object]]:
     org = parse_strategy(STRATEGY % fiscal, "frames.yaml")
     rows: list[dict[str, object]] = []
@@ -53,6 +72,7 @@ def _rows(fiscal: int) -> list[dict[str, object]]:
         p = parse_period(label, org.calendar)
         rows.append(
             {
+                "period": p.label,
                 "kpi_id": kpi,
                 "unit_id": unit,
                 "period_start": p.start,
@@ -132,6 +152,7 @@ def _edge_rows() -> list[dict[str, object]]:
         p = parse_period(label, org.calendar)
         rows.append(
             {
+                "period": p.label,
                 "kpi_id": kpi,
                 "unit_id": "east" if kpi == "conv" else "co",
                 "period_start": p.start,
@@ -160,6 +181,22 @@ def _edge_rows() -> list[dict[str, object]]:
     for day in range(1, 29):
         add("far", f"2026-10-{day:02d}", day)
     return rows
+
+
+@pytest.mark.parametrize("as_of", [dt.date(2026, 11, 22), dt.date(2026, 6, 3)])
+@pytest.mark.parametrize("example", [(STRATEGY % 4, "_rows"), (EDGES, "_edge_rows")])
+def test_periods_labelled_as_stored_give_the_same_forecasts(
+    as_of: dt.date, example: tuple[str, str]
+) -> None:
+    # The forecast of every KPI reads the periods' labels, not their first days: those of
+    # periods of several values (daily values of a monthly KPI, a daily value on a month's
+    # last day beside the month's) are worked out from the labels, with the same result.
+    text, make = example
+    org = parse_strategy(text, "x.yaml")
+    rows = _rows(4) if make == "_rows" else _edge_rows()
+    expected = forecast_frame(org, measurements_frame(rows), as_of)
+    assert forecast_frame(org, labelled_frame(rows), as_of) == expected
+    assert any(f.projected is not None for f in expected)
 
 
 @pytest.mark.parametrize("as_of", [dt.date(2026, 11, 22), dt.date(2026, 6, 3)])
@@ -251,6 +288,7 @@ def _formula_rows() -> list[dict[str, object]]:
         p = parse_period(label, org.calendar)
         rows.append(
             {
+                "period": p.label,
                 "kpi_id": kpi,
                 "unit_id": unit,
                 "period_start": p.start,
@@ -288,7 +326,8 @@ def test_formulas_evaluated_on_arrays_give_the_value_tables_forecasts(as_of: dt.
     # gives period by period. A formula reading values rolled up from the units below is
     # left to the value table.
     from lineofsight.engine.forecast_formulas import book_of
-    from lineofsight.services.forecast import _measured_units, _parsed
+    from lineofsight.engine.forecast_frames import measured_pairs, rolled_up
+    from lineofsight.services.forecast import _parsed
 
     org = parse_strategy(FORMULAS, "formulas.yaml")
     frame = measurements_frame(_formula_rows())
@@ -296,12 +335,8 @@ def test_formulas_evaluated_on_arrays_give_the_value_tables_forecasts(as_of: dt.
     found = forecast_frame(org, frame, as_of)
     assert found == expected
     book = book_of(
-        (
-            (k.id, k.unit, _parsed(k.formula), k.formula is not None, "sum", None)
-            for k in org.kpis
-        ),
-        {u.id: u.parent for u in org.units},
-        _measured_units(frame),
+        ((k.id, k.unit, _parsed(k.formula), k.formula is not None, "sum", None) for k in org.kpis),
+        rolled_up(measured_pairs(frame), {u.id: u.parent for u in org.units}),
     )
     on_arrays = {f.id for f in found if book.leaves(f.id, f.unit) is not None}
     assert on_arrays == {"share", "margin", "nested", "ratio"}

@@ -30,12 +30,7 @@ import numpy.typing as npt
 import polars as pl
 
 from lineofsight.domain.formula_tree import BinOp, Call, Expr, Neg, Number, Ref, references
-from lineofsight.engine.forecast_frames import (
-    GrainSteps,
-    Histories,
-    measured_below,
-    series_histories,
-)
+from lineofsight.engine.forecast_frames import GrainSteps, Histories, series_histories
 
 __all__ = ["FormulaBook", "book_of", "formula_histories"]
 
@@ -47,14 +42,13 @@ Ints = npt.NDArray[np.int64]
 class FormulaBook:
     """What the histories of formula KPIs read besides the measurements: every formula KPI's
     tree (None: it does not parse), every KPI's own unit, each measured KPI's aggregation
-    within a period (as the KPI takes it) and ratio scale, the units with measurements of
-    each KPI and the units above those (`forecast_frames.measured_below`)."""
+    within a period (as the KPI takes it) and ratio scale, and for the KPIs formulas read,
+    the units above a unit with measurements of them (`forecast_frames.rolled_up`)."""
 
     formulas: Mapping[str, Expr | None]
     units: Mapping[str, str]
     aggregations: Mapping[str, str]
     scales: Mapping[str, float | None]
-    measured: Mapping[str, set[str]]
     below: Mapping[str, set[str]]
 
     def leaves(self, kpi_id: str, unit: str) -> set[tuple[str, str]] | None:
@@ -247,12 +241,10 @@ def _expr(
 
 def book_of(
     kpis: Iterable[tuple[str, str, Expr | None, bool, str, float | None]],
-    parents: Mapping[str, str | None],
-    measured: Mapping[str, set[str]],
+    rolled: pl.DataFrame,
 ) -> FormulaBook:
     """A `FormulaBook` from each KPI's id, own unit, parsed formula, whether it has one,
-    aggregation (as the KPI takes it) and ratio scale; each unit's parent; the units with
-    measurements of each KPI."""
+    aggregation (as the KPI takes it) and ratio scale; `rolled`: `forecast_frames.rolled_up`."""
     formulas: dict[str, Expr | None] = {}
     units: dict[str, str] = {}
     aggregations: dict[str, str] = {}
@@ -264,6 +256,8 @@ def book_of(
         else:
             aggregations[kpi_id] = aggregation
             scales[kpi_id] = scale
-    return FormulaBook(
-        formulas, units, aggregations, scales, measured, measured_below(parents, measured)
-    )
+    read = {name for expr in formulas.values() if expr is not None for name in references(expr)}
+    below: dict[str, set[str]] = {}
+    for kpi_id, unit in rolled.filter(pl.col("kpi_id").is_in(list(read))).iter_rows():
+        below.setdefault(kpi_id, set()).add(unit)
+    return FormulaBook(formulas, units, aggregations, scales, below)

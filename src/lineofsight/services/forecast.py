@@ -21,10 +21,20 @@ from lineofsight.engine.forecast import (
 )
 from lineofsight.engine.forecast_bulk import OFF_TRACK_SCHEMA, forecast_rows, off_track_rows
 from lineofsight.engine.forecast_formulas import FormulaBook, book_of
-from lineofsight.engine.forecast_frames import REQUEST_SCHEMA, own_only
+from lineofsight.engine.forecast_frames import (
+    REQUEST_SCHEMA,
+    measured_pairs,
+    own_only,
+    rolled_up,
+)
 from lineofsight.engine.values import ValueTable
 from lineofsight.errors import UsageError
-from lineofsight.services.evaluate import NO_STRATEGY, load_organization, read_measurement_frame
+from lineofsight.services.evaluate import (
+    NO_STRATEGY,
+    load_organization,
+    measurement_frame,
+    read_measurement_frame,
+)
 from lineofsight.services.kpi_series import measured_sources
 from lineofsight.store.database import Store
 
@@ -55,7 +65,7 @@ def forecast_every_kpi(store: Store, as_of: dt.date) -> tuple[list[Forecast], di
     and what they read are: for 100,000 KPIs the objects cost more than the fits)."""
     every = _Everything.read(store, as_of, own_units_only=False)
     made = _forecast(
-        every.calendar, every.requests, every.own, every.book, every.frame, as_of, every.domain
+        every.calendar, every.requests, every.simple, every.book, every.frame, as_of, every.domain
     )
     return made, every.own_units
 
@@ -97,13 +107,17 @@ class _Everything:
     requests: pl.DataFrame
     frame: pl.DataFrame
     own: list[tuple[str, str, bool]]
+    simple: list[bool]  # each request's values are its unit's own measurements only
     book: FormulaBook
     reads: dict[str, list[str]]
 
     @classmethod
     def read(cls, store: Store, as_of: dt.date, *, own_units_only: bool) -> _Everything:
         from lineofsight.services.snapshot_patch import formula_inputs
-        from lineofsight.store.forecast_reads import read_forecast_definitions
+        from lineofsight.store.forecast_reads import (
+            read_forecast_definitions,
+            read_forecast_measurements,
+        )
 
         defs = read_forecast_definitions(store)
         if defs is None:
@@ -113,8 +127,12 @@ class _Everything:
         for kpi_id, input_id in formula_inputs(kpis).iter_rows():
             reads.setdefault(kpi_id, []).append(input_id)
         unit_targets = defs.unit_targets.clear() if own_units_only else defs.unit_targets
-        frame = read_measurement_frame(store, (dt.date(MIN_YEAR, 1, 1), as_of))
+        frame = read_forecast_measurements(store, as_of)
         parents = dict(defs.units.select("id", "parent_id").iter_rows())
+        measured = measured_pairs(frame)
+        rolled = rolled_up(measured, parents)
+        requests = _requests_from(kpis, unit_targets)
+        own_units = kpis.select(pl.col("id").alias("kpi_id"), pl.col("unit_id").alias("own_unit"))
         book = book_of(
             (
                 (kpi_id, unit, _parsed(formula), formula is not None, aggregation, scale)
@@ -126,16 +144,16 @@ class _Everything:
                     "ratio_scale",
                 ).iter_rows()
             ),
-            parents,
-            _measured_units(frame),
+            rolled,
         )
         return cls(
             store,
             as_of,
             m.Calendar(defs.fiscal_year_start, defs.due_days),
-            _requests_from(kpis, unit_targets),
+            requests,
             frame,
             kpis.select("id", "unit_id", pl.col("formula").is_not_null()).rows(),
+            own_only(requests, own_units, measured, rolled),
             book,
             reads,
         )
@@ -151,7 +169,13 @@ class _Everything:
     def split(self) -> tuple[list[bool], dict[int, Forecast]]:
         """Which requests are forecast on arrays, and the forecasts of the others (`_split`)."""
         return _split(
-            self.calendar, self.requests, self.own, self.book, self.frame, self.as_of, self.domain
+            self.calendar,
+            self.requests,
+            self.simple,
+            self.book,
+            self.frame,
+            self.as_of,
+            self.domain,
         )
 
 
@@ -163,8 +187,15 @@ def forecast_frame(org: m.Organization, frame: pl.DataFrame, as_of: dt.date) -> 
     formulas and values derived from the units below read theirs from a value table over
     only the KPIs they need.
     """
-    own = [(k.id, k.unit, k.formula is not None) for k in org.kpis]
     parents = {u.id: u.parent for u in org.units}
+    measured = measured_pairs(frame)
+    rolled = rolled_up(measured, parents)
+    requests = request_frame(requests_of(org))
+    own_units = pl.DataFrame(
+        [(k.id, k.unit) for k in org.kpis],
+        schema={"kpi_id": pl.String, "own_unit": pl.String},
+        orient="row",
+    )
     book = book_of(
         (
             (
@@ -177,12 +208,10 @@ def forecast_frame(org: m.Organization, frame: pl.DataFrame, as_of: dt.date) -> 
             )
             for k in org.kpis
         ),
-        parents,
-        _measured_units(frame),
+        rolled,
     )
-    return _forecast(
-        org.calendar, request_frame(requests_of(org)), own, book, frame, as_of, lambda _: org
-    )
+    simple = own_only(requests, own_units, measured, rolled)
+    return _forecast(org.calendar, requests, simple, book, frame, as_of, lambda _: org)
 
 
 def request_frame(requests: Iterable[Request]) -> pl.DataFrame:
@@ -211,12 +240,14 @@ def request_frame(requests: Iterable[Request]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=REQUEST_SCHEMA, orient="row")
 
 
-def _measured_units(frame: pl.DataFrame) -> dict[str, set[str]]:
-    """Each KPI with measurements in `frame`, and the units they are of."""
-    measured: dict[str, set[str]] = {}
-    for kpi_id, unit_id in frame.select("kpi_id", "unit_id").unique().iter_rows():
-        measured.setdefault(kpi_id, set()).add(unit_id)
-    return measured
+def _with_starts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Measurements as a value table takes them: with each period's first day (a frame read
+    by `read_forecast_measurements` has its label instead)."""
+    if "period_start" in frame.columns:
+        return frame
+    from lineofsight.store.measurements import with_starts
+
+    return measurement_frame(with_starts(frame))
 
 
 def _parsed(formula: str | None) -> Expr | None:
@@ -273,14 +304,14 @@ def _requests_from(kpis: pl.DataFrame, unit_targets: pl.DataFrame) -> pl.DataFra
 def _forecast(
     calendar: m.Calendar,
     requests: pl.DataFrame,
-    own: Sequence[tuple[str, str, bool]],
+    simple: Sequence[bool],
     book: FormulaBook,
     frame: pl.DataFrame,
     as_of: dt.date,
     domain: Callable[[set[str]], m.Organization],
 ) -> list[Forecast]:
     """The forecasts of `requests` (`REQUEST_SCHEMA`) in their order (see `_split`)."""
-    fast, rest = _split(calendar, requests, own, book, frame, as_of, domain)
+    fast, rest = _split(calendar, requests, simple, book, frame, as_of, domain)
     results: list[Forecast | None] = [None] * len(fast)
     for i, result in rest.items():
         results[i] = result
@@ -296,7 +327,7 @@ def _forecast(
 def _split(
     calendar: m.Calendar,
     requests: pl.DataFrame,
-    own: Sequence[tuple[str, str, bool]],
+    simple: Sequence[bool],
     book: FormulaBook,
     frame: pl.DataFrame,
     as_of: dt.date,
@@ -304,14 +335,13 @@ def _split(
 ) -> tuple[list[bool], dict[int, Forecast]]:
     """Which of `requests` (`REQUEST_SCHEMA`) read their histories from their own
     measurements or are formulas of such values (forecast on arrays by the caller), and the
-    forecasts of the others by row, from a value table. `own`: each KPI, its unit and
-    whether it is a formula; `domain`: the organisation with at least these KPIs and what
-    their formulas read, as domain objects."""
-    simple = own_only(own, book.below, book.measured)
+    forecasts of the others by row, from a value table. `simple`: which requests' values
+    are their unit's own measurements (`own_only`); `domain`: the organisation with at least
+    these KPIs and what their formulas read, as domain objects."""
     pairs = list(zip(requests["kpi_id"].to_list(), requests["unit_id"].to_list(), strict=True))
     fast = [
-        pair in simple or (formula and book.leaves(*pair) is not None)
-        for pair, formula in zip(pairs, requests["formula"].to_list(), strict=True)
+        ok or (formula and book.leaves(*pair) is not None)
+        for pair, ok, formula in zip(pairs, simple, requests["formula"].to_list(), strict=True)
     ]
     rest = [i for i, ok in enumerate(fast) if not ok]
     if not rest:
@@ -323,6 +353,6 @@ def _split(
     deadlines = requests["deadline"].to_list()
     asked = [Request(kpis[pairs[i][0]], pairs[i][1], targets[i], deadlines[i]) for i in rest]
     needed = sorted(measured_sources(org, ids))
-    table = ValueTable(org, frame.filter(pl.col("kpi_id").is_in(needed)))
+    table = ValueTable(org, _with_starts(frame.filter(pl.col("kpi_id").is_in(needed))))
     made = forecast_requests(calendar, asked, as_of, table_source(table))
     return fast, dict(zip(rest, made, strict=True))
