@@ -327,7 +327,6 @@ def test_formulas_evaluated_on_arrays_give_the_value_tables_forecasts(as_of: dt.
     # left to the value table.
     from lineofsight.engine.forecast_formulas import book_of
     from lineofsight.engine.forecast_frames import measured_pairs, rolled_up
-    from lineofsight.services.forecast import _parsed
 
     org = parse_strategy(FORMULAS, "formulas.yaml")
     frame = measurements_frame(_formula_rows())
@@ -335,7 +334,11 @@ def test_formulas_evaluated_on_arrays_give_the_value_tables_forecasts(as_of: dt.
     found = forecast_frame(org, frame, as_of)
     assert found == expected
     book = book_of(
-        ((k.id, k.unit, _parsed(k.formula), k.formula is not None, "sum", None) for k in org.kpis),
+        pl.DataFrame(
+            [(k.id, k.unit, k.formula, "sum", None) for k in org.kpis],
+            schema=["id", "unit_id", "formula", "aggregation", "ratio_scale"],
+            orient="row",
+        ),
         rolled_up(measured_pairs(frame), {u.id: u.parent for u in org.units}),
     )
     on_arrays = {f.id for f in found if book.leaves(f.id, f.unit) is not None}

@@ -22,17 +22,27 @@ measurements (no unit below with values of it: nothing to roll up) are evaluated
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from lineofsight.domain.formula_tree import BinOp, Call, Expr, Neg, Number, Ref, references
+from lineofsight.domain.formula_parse import parse_formula
+from lineofsight.domain.formula_tree import (
+    BinOp,
+    Call,
+    Expr,
+    FormulaError,
+    Neg,
+    Number,
+    Ref,
+    references,
+)
 from lineofsight.engine.forecast_frames import GrainSteps, Histories, series_histories
 
-__all__ = ["FormulaBook", "book_of", "formula_histories"]
+__all__ = ["FormulaBook", "book_of", "formula_histories", "parsed"]
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -239,25 +249,35 @@ def _expr(
         return np.where(missing, math.nan, chosen)
 
 
-def book_of(
-    kpis: Iterable[tuple[str, str, Expr | None, bool, str, float | None]],
-    rolled: pl.DataFrame,
-) -> FormulaBook:
-    """A `FormulaBook` from each KPI's id, own unit, parsed formula, whether it has one,
-    aggregation (as the KPI takes it) and ratio scale; `rolled`: `forecast_frames.rolled_up`."""
-    formulas: dict[str, Expr | None] = {}
-    units: dict[str, str] = {}
-    aggregations: dict[str, str] = {}
-    scales: dict[str, float | None] = {}
-    for kpi_id, unit, expr, is_formula, aggregation, scale in kpis:
-        units[kpi_id] = unit
-        if is_formula:
-            formulas[kpi_id] = expr
-        else:
-            aggregations[kpi_id] = aggregation
-            scales[kpi_id] = scale
+def book_of(kpis: pl.DataFrame, rolled: pl.DataFrame) -> FormulaBook:
+    """A `FormulaBook` from every KPI's `id`, `unit_id`, `formula` (its text; null: measured),
+    `aggregation` (as the KPI takes it) and `ratio_scale`; `rolled`:
+    `forecast_frames.rolled_up`."""
+    measured = kpis.filter(pl.col("formula").is_null())
+    ids = measured["id"].to_list()
+    formulas = {
+        kpi_id: parsed(text)
+        for kpi_id, text in kpis.filter(pl.col("formula").is_not_null())
+        .select("id", "formula")
+        .iter_rows()
+    }
     read = {name for expr in formulas.values() if expr is not None for name in references(expr)}
     below: dict[str, set[str]] = {}
     for kpi_id, unit in rolled.filter(pl.col("kpi_id").is_in(list(read))).iter_rows():
         below.setdefault(kpi_id, set()).add(unit)
-    return FormulaBook(formulas, units, aggregations, scales, below)
+    return FormulaBook(
+        formulas,
+        dict(zip(kpis["id"].to_list(), kpis["unit_id"].to_list(), strict=True)),
+        dict(zip(ids, measured["aggregation"].to_list(), strict=True)),
+        dict(zip(ids, measured["ratio_scale"].to_list(), strict=True)),
+        below,
+    )
+
+
+def parsed(formula: str) -> Expr | None:
+    """A formula's tree; None when it does not parse (`los apply` refuses such a file; a
+    value table then says why)."""
+    try:
+        return parse_formula(formula)
+    except FormulaError:
+        return None

@@ -320,6 +320,10 @@ def attention_board(
 
     day = _day(as_of)
     resp = resp if resp is not None else read_responsibilities(store)
+    if scope is EVERYTHING and organization is None:
+        # The forecast of every KPI may be made beside the rest (`off_track_aside`): started
+        # before the scorecard is read.
+        calls_of = off_track_aside(store, day, resp.kpis.height)
     org = org if org is not None else Organisation.of(resp)
     card = scorecard(store, as_of=day.isoformat())
     frames = card.frames()
@@ -352,10 +356,7 @@ def attention_board(
     )
     red_amber = kpis.filter(pl.col("status").is_in(["red", "amber"]))
     previous = previous_statuses(card.defs, red_amber, day)
-    if scope is EVERYTHING and organization is None:
-        # The forecast of every KPI may be made beside the rest (`off_track_aside`).
-        calls_of = off_track_aside(store, day, kpis.height)
-    else:
+    if not (scope is EVERYTHING and organization is None):
         asked = None if scope is EVERYTHING else kpis["id"].to_list()
         calls = off_track(store, day, asked, organization)
         calls_of = lambda: calls  # noqa: E731

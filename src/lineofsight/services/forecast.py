@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from lineofsight.domain import model as m
-from lineofsight.domain.formula import Expr, FormulaError, parse_formula
+from lineofsight.domain.formula import references
 from lineofsight.domain.graph import reachable_in
 from lineofsight.domain.periods import MIN_YEAR
 from lineofsight.engine.forecast import (
@@ -106,14 +106,13 @@ class _Everything:
     calendar: m.Calendar
     requests: pl.DataFrame
     frame: pl.DataFrame
-    own: list[tuple[str, str, bool]]
+    kpis: pl.DataFrame  # the definitions' (`read_forecast_definitions`)
     simple: list[bool]  # each request's values are its unit's own measurements only
     book: FormulaBook
     reads: dict[str, list[str]]
 
     @classmethod
     def read(cls, store: Store, as_of: dt.date, *, own_units_only: bool) -> _Everything:
-        from lineofsight.services.snapshot_patch import formula_inputs
         from lineofsight.store.forecast_reads import (
             read_forecast_definitions,
             read_forecast_measurements,
@@ -123,9 +122,6 @@ class _Everything:
         if defs is None:
             raise UsageError(NO_STRATEGY)
         kpis = defs.kpis.sort("position")
-        reads: dict[str, list[str]] = {}
-        for kpi_id, input_id in formula_inputs(kpis).iter_rows():
-            reads.setdefault(kpi_id, []).append(input_id)
         unit_targets = defs.unit_targets.clear() if own_units_only else defs.unit_targets
         frame = read_forecast_measurements(store, as_of)
         parents = dict(defs.units.select("id", "parent_id").iter_rows())
@@ -134,25 +130,20 @@ class _Everything:
         requests = _requests_from(kpis, unit_targets)
         own_units = kpis.select(pl.col("id").alias("kpi_id"), pl.col("unit_id").alias("own_unit"))
         book = book_of(
-            (
-                (kpi_id, unit, _parsed(formula), formula is not None, aggregation, scale)
-                for kpi_id, unit, formula, aggregation, scale in kpis.select(
-                    "id",
-                    "unit_id",
-                    "formula",
-                    pl.col("aggregation").fill_null(m.Aggregation.MEAN.value),
-                    "ratio_scale",
-                ).iter_rows()
-            ),
-            rolled,
+            kpis.with_columns(pl.col("aggregation").fill_null(m.Aggregation.MEAN.value)), rolled
         )
+        reads = {
+            kpi_id: list(references(expr))
+            for kpi_id, expr in book.formulas.items()
+            if expr is not None
+        }
         return cls(
             store,
             as_of,
             m.Calendar(defs.fiscal_year_start, defs.due_days),
             requests,
             frame,
-            kpis.select("id", "unit_id", pl.col("formula").is_not_null()).rows(),
+            kpis,
             own_only(requests, own_units, measured, rolled),
             book,
             reads,
@@ -160,7 +151,7 @@ class _Everything:
 
     @property
     def own_units(self) -> dict[str, str]:
-        return {kpi_id: unit for kpi_id, unit, _ in self.own}
+        return dict(zip(self.kpis["id"].to_list(), self.kpis["unit_id"].to_list(), strict=True))
 
     def domain(self, kpi_ids: set[str]) -> m.Organization:
         """Only these KPIs, what their formulas read and the units, as domain objects."""
@@ -197,16 +188,25 @@ def forecast_frame(org: m.Organization, frame: pl.DataFrame, as_of: dt.date) -> 
         orient="row",
     )
     book = book_of(
-        (
-            (
-                k.id,
-                k.unit,
-                None if k.formula is None else _parsed(k.formula),
-                k.formula is not None,
-                k.effective_aggregation.value,
-                None if k.ratio is None else k.ratio.scale,
-            )
-            for k in org.kpis
+        pl.DataFrame(
+            [
+                (
+                    k.id,
+                    k.unit,
+                    k.formula,
+                    k.effective_aggregation.value,
+                    None if k.ratio is None else k.ratio.scale,
+                )
+                for k in org.kpis
+            ],
+            schema={
+                "id": pl.String,
+                "unit_id": pl.String,
+                "formula": pl.String,
+                "aggregation": pl.String,
+                "ratio_scale": pl.Float64,
+            },
+            orient="row",
         ),
         rolled,
     )
@@ -248,17 +248,6 @@ def _with_starts(frame: pl.DataFrame) -> pl.DataFrame:
     from lineofsight.store.measurements import with_starts
 
     return measurement_frame(with_starts(frame))
-
-
-def _parsed(formula: str | None) -> Expr | None:
-    """A formula's tree; None when there is none or it does not parse (`los apply` refuses
-    such a file; a value table then says why)."""
-    if formula is None:
-        return None
-    try:
-        return parse_formula(formula)
-    except FormulaError:
-        return None
 
 
 def _requests_from(kpis: pl.DataFrame, unit_targets: pl.DataFrame) -> pl.DataFrame:
