@@ -116,10 +116,8 @@ def formula_histories(
     steps_parts: list[Ints] = []
     value_parts: list[Floats] = []
     for row, (kpi_id, unit, frequency) in enumerate(zip(ids, units, frequencies, strict=True)):
-        leaves = {
-            leaf: inputs[index[(*leaf, frequency)]] for leaf in plans[row]
-        }  # (kpi, unit) -> (steps, values)
-        steps, values = _evaluated(kpi_id, unit, leaves, book)
+        read = {leaf: inputs[index[(*leaf, frequency)]] for leaf in plans[row]}
+        steps, values = _evaluated(kpi_id, unit, read, book)
         known = ~np.isnan(values)
         steps, values = steps[known], values[known]
         if len(steps):
