@@ -132,11 +132,14 @@ def off_track_aside(store: Store, as_of: dt.date, kpis: int) -> Callable[[], pl.
     # multiprocessing's "spawn", which runs the caller's script again). The store's address
     # goes through a pipe, never on a command line.
     try:
+        # Polars' threads leave a core to this process (unless told otherwise).
+        threads = {"POLARS_MAX_THREADS": str(max(1, _cores() - 1))}
         child = subprocess.Popen(
             [sys.executable, "-c", _ASIDE],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            env={**threads, **os.environ},
         )
         assert child.stdin is not None and child.stdout is not None
         asked = {"url": store.url, "busy_timeout": store.busy_timeout, "as_of": str(as_of)}
