@@ -10,7 +10,9 @@ launcher (wall time, CPU time, peak memory of that process alone):
 - every person's attention list (`services.attention.attention_lists`: one board of the whole
   organisation cut per person), in full: the engine's forecast of every KPI and the alignment
   check run and kept in the store (as `los forecast` and `los check` would; what the first run
-  on a store meets, or the first after a change of units or of the organisation's settings),
+  on a store meets, or the first after a change of units or of the organisation's settings;
+  the forecast runs in a second process beside the lists, whose CPU time is counted and whose
+  peak memory is printed apart),
   then warm: both read back, which is what a scheduled digest run meets after the first one
   of a day;
 - every list again after a one-value check-in (`los load` of a one-row file, as
@@ -57,7 +59,7 @@ with open(sys.argv[1], "w") as out:
 # Every person's list in one process, then the digests when their renderer is there; prints
 # a JSON summary (counts and the time of each part, in-process).
 _LISTS = """
-import json, sys, time
+import json, resource, sys, time
 start = time.perf_counter()
 from lineofsight.store.database import Store
 sys.path.insert(0, sys.argv[3])
@@ -73,6 +75,8 @@ print(json.dumps({
     "people": len(lists), "items": items, "longest": max(map(len, lists.values()), default=0),
     "empty": sum(1 for v in lists.values() if not v), "lists_s": made - start,
     "digests": digests, "digests_s": done - made,
+    "own_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "aside_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
 }))
 """
 
@@ -127,7 +131,11 @@ def main() -> int:
         here = str(Path(__file__).parent)
         status = [LOS, "status", "--as-of", AS_OF, "--format", "json", "--db", url]
         lists = [sys.executable, "-c", _LISTS, url, AS_OF, here]
-        print(f"{args.kpis:,} KPIs, as of {AS_OF}; wall s / CPU s / peak MB", flush=True)
+        print(
+            f"{args.kpis:,} KPIs, as of {AS_OF}; wall s / CPU s / peak MB; load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+            flush=True,
+        )
         status_cold = _run(status)
         status_warm = min((_run(status) for _ in range(args.runs)), key=lambda r: r[0])
         print(f"  los status: cold {_figures(status_cold)}, warm {_figures(status_warm)}")
@@ -135,6 +143,15 @@ def main() -> int:
         warm = min((_run(lists) for _ in range(args.runs)), key=lambda r: r[0])
         summary = json.loads(warm[3])
         print(f"  every list, in full (forecast and check run and kept): {_figures(cold)}")
+        parts = json.loads(cold[3])
+        if parts["aside_mb"]:
+            # CPU s count both processes, peak MB the larger of the two.
+            print(
+                f"    the forecast of every KPI ran in a second process beside the lists: "
+                f"peak {parts['aside_mb']:,.0f} MB there, {parts['own_mb']:,.0f} MB in the "
+                f"lists' process (both together at most {parts['aside_mb'] + parts['own_mb']:,.0f}"
+                " MB)"
+            )
         print(f"  every list, warm: {_figures(warm)}")
         print(
             f"    {summary['people']:,} people, {summary['items']:,} items "
@@ -180,6 +197,7 @@ def main() -> int:
             f"{ratio:.1f}x a warm "
             "los status"
         )
+        print(f"  load average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

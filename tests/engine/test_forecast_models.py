@@ -3,6 +3,8 @@ values and on changes, and the choice of the two with the least error over the l
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -75,3 +77,37 @@ def test_a_seasonal_projection_names_its_models() -> None:
     (names,) = projection.models()
     assert all(part in MODELS for part in names.split("+"))
     assert np.isfinite(projection.mean).all()
+
+
+def test_chances_on_arrays_are_the_probabilities_row_by_row() -> None:
+    # The chance of meeting the target, computed for many rows at once, is `probability` of
+    # each row to the last bit: every direction, bounds that hold the value, log-normal rows
+    # with targets at or below zero, no spread, and NaN where a range has no bound.
+    from lineofsight.engine.forecast_fit import chances, probability
+
+    rng = np.random.default_rng(7)
+    k = 4000
+    direction = rng.integers(0, 3, k).astype(np.int8)
+    mean = rng.normal(5, 3, k)
+    sd = np.where(rng.random(k) < 0.1, rng.choice([0.0, -1.0], k), rng.gamma(2, 1, k))
+    target = np.where(rng.random(k) < 0.1, mean, mean + rng.normal(0, 4, k))
+    target[rng.random(k) < 0.05] = 0.0
+    low = target - rng.gamma(2, 1, k)
+    high = target + rng.gamma(2, 1, k)
+    low[rng.random(k) < 0.03] = np.nan
+    floor = np.where(rng.random(k) < 0.2, target + rng.normal(0, 2, k), -np.inf)
+    ceiling = np.where(rng.random(k) < 0.2, target + rng.normal(0, 2, k), np.inf)
+    log = rng.random(k) < 0.4
+    on_track = rng.random(k) < 0.5
+    found = chances(direction, target, low, high, floor, ceiling, mean, sd, log, on_track)
+    expected = [
+        probability(*row)
+        for row in zip(
+            direction.tolist(), target.tolist(), low.tolist(), high.tolist(), floor.tolist(),
+            ceiling.tolist(), mean.tolist(), sd.tolist(), log.tolist(), on_track.tolist(),
+            strict=True,
+        )
+    ]  # fmt: skip
+    assert np.array_equal(np.array(found), np.array(expected), equal_nan=True)
+    assert [math.copysign(1, v) for v in found] == [math.copysign(1, v) for v in expected]
+    assert 0 < sum(v in (0.0, 1.0, 0.5) for v in found) < k

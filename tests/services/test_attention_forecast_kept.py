@@ -236,3 +236,41 @@ def test_a_units_list_after_a_write_brings_the_kept_calls_up_to_date(
     asked.clear()
     assert_frame_equal(off_track(store, AS_OF), full)  # read back: kept, fresh
     assert asked == []
+
+
+def test_every_kpis_calls_made_in_a_second_process_are_a_full_forecasts_and_kept(
+    store: Store, monkeypatch: pytest.MonkeyPatch, asked: list[set[str] | None]
+) -> None:
+    # Every list at once with nothing kept: the forecast of the whole organisation is made in
+    # a second process while the lists are built, then kept; the next lists read it back.
+    from lineofsight.services.attention import attention_lists
+
+    monkeypatch.setattr(attention_forecast, "ASIDE_KPIS", 0)
+    monkeypatch.setattr(attention_forecast, "_cores", lambda: 2)
+    expected = _full(store)
+    asked.clear()
+    collect = attention_forecast.off_track_aside(store, AS_OF, 1)
+    assert_frame_equal(collect(), expected)
+    assert asked == []  # made in the other process, not in this one
+    with store.reading() as conn:
+        assert read_kept_report(conn, _key(AS_OF)) is not None
+    assert_frame_equal(off_track(store, AS_OF), expected)
+    assert asked == []  # read back
+    lists = attention_lists(store, AS_OF)
+    assert any(i.kind == "off_track" for items in lists.values() for i in items)
+
+
+def test_a_second_process_that_fails_leaves_the_forecast_to_this_one(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, asked: list[set[str] | None]
+) -> None:
+    monkeypatch.setattr(attention_forecast, "ASIDE_KPIS", 0)
+    monkeypatch.setattr(attention_forecast, "_cores", lambda: 2)
+    expected = _full(store)
+    asked.clear()
+    real = store.url
+    # The other process opens a store with no strategy: it fails, and this one forecasts.
+    monkeypatch.setattr(store, "url", f"sqlite:///{tmp_path / 'elsewhere' / 'empty.db'}")
+    collect = attention_forecast.off_track_aside(store, AS_OF, 1)
+    monkeypatch.setattr(store, "url", real)
+    assert_frame_equal(collect(), expected)
+    assert asked == [None]

@@ -7,11 +7,12 @@ import datetime as dt
 import math
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from lineofsight.domain.periods import MIN_YEAR, parse_period
 from lineofsight.engine.forecast import forecast_organization
-from lineofsight.engine.values import ValueTable, measurements_frame
+from lineofsight.engine.values import MEASUREMENT_SCHEMA, ValueTable
 from lineofsight.services.evaluate import load_organization, read_measurement_frame
 from lineofsight.services.forecast import forecast_every_kpi, forecast_frame, off_track_calls
 from lineofsight.services.init import init_workspace
@@ -45,6 +46,24 @@ kpis:
 """
 
 
+def measurements_frame(rows: list[dict[str, object]]) -> pl.DataFrame:
+    """The rows as the engine takes them (each period's first day, not its label)."""
+    return (
+        pl.DataFrame(rows, infer_schema_length=None)
+        .select(list(MEASUREMENT_SCHEMA))
+        .cast(
+            MEASUREMENT_SCHEMA  # type: ignore[arg-type]
+        )
+    )
+
+
+def labelled_frame(rows: list[dict[str, object]]) -> pl.DataFrame:
+    """The rows as the store keeps them (each period's label, not its first day)."""
+    schema = {"period": pl.String, **MEASUREMENT_SCHEMA}
+    frame = pl.DataFrame(rows, infer_schema_length=None).cast(schema)  # type: ignore[arg-type]
+    return frame.drop("period_start")
+
+
 def _rows(fiscal: int) -> list[dict[str, object]]:
     org = parse_strategy(STRATEGY % fiscal, "frames.yaml")
     rows: list[dict[str, object]] = []
@@ -53,6 +72,7 @@ def _rows(fiscal: int) -> list[dict[str, object]]:
         p = parse_period(label, org.calendar)
         rows.append(
             {
+                "period": p.label,
                 "kpi_id": kpi,
                 "unit_id": unit,
                 "period_start": p.start,
@@ -132,6 +152,7 @@ def _edge_rows() -> list[dict[str, object]]:
         p = parse_period(label, org.calendar)
         rows.append(
             {
+                "period": p.label,
                 "kpi_id": kpi,
                 "unit_id": "east" if kpi == "conv" else "co",
                 "period_start": p.start,
@@ -160,6 +181,22 @@ def _edge_rows() -> list[dict[str, object]]:
     for day in range(1, 29):
         add("far", f"2026-10-{day:02d}", day)
     return rows
+
+
+@pytest.mark.parametrize("as_of", [dt.date(2026, 11, 22), dt.date(2026, 6, 3)])
+@pytest.mark.parametrize("example", [(STRATEGY % 4, "_rows"), (EDGES, "_edge_rows")])
+def test_periods_labelled_as_stored_give_the_same_forecasts(
+    as_of: dt.date, example: tuple[str, str]
+) -> None:
+    # The forecast of every KPI reads the periods' labels, not their first days: those of
+    # periods of several values (daily values of a monthly KPI, a daily value on a month's
+    # last day beside the month's) are worked out from the labels, with the same result.
+    text, make = example
+    org = parse_strategy(text, "x.yaml")
+    rows = _rows(4) if make == "_rows" else _edge_rows()
+    expected = forecast_frame(org, measurements_frame(rows), as_of)
+    assert forecast_frame(org, labelled_frame(rows), as_of) == expected
+    assert any(f.projected is not None for f in expected)
 
 
 @pytest.mark.parametrize("as_of", [dt.date(2026, 11, 22), dt.date(2026, 6, 3)])
@@ -208,3 +245,109 @@ def test_the_store_gives_what_the_organisation_gives(
     )
     assert calls.rows() == expected
     assert 0 < len(expected) < len(found)
+
+
+FORMULAS = """
+version: 1
+organization:
+  name: Formulas
+  units:
+    - {id: co, name: Co, level: company}
+    - {id: east, name: East, level: department, parent: co}
+    - {id: west, name: West, level: department, parent: co}
+kpis:
+  - {id: won, name: Won, unit: east, frequency: monthly, direction: increase, aggregation: sum}
+  - {id: lost, name: Lost, unit: east, frequency: monthly, direction: decrease,
+     aggregation: sum}
+  - {id: spend, name: Spend, unit: co, frequency: weekly, direction: decrease,
+     aggregation: sum}
+  - {id: staff, name: Staff, unit: west, frequency: monthly, direction: increase,
+     aggregation: last}
+  - {id: rolled, name: Rolled, unit: co, frequency: monthly, direction: increase,
+     aggregation: sum}
+  - {id: share, name: Win share, unit: east, frequency: monthly, direction: increase,
+     formula: 100 * won / (won + lost), target: {value: 70, by: 2027-06-30}}
+  - {id: margin, name: Margin, unit: east, frequency: monthly, direction: increase,
+     formula: "-(lost - won) / staff", target: {value: 9, by: 2027-09-30},
+     unit_targets: {west: {value: 5, by: 2027-03-31}}}
+  - {id: nested, name: Nested, unit: east, frequency: quarterly, direction: increase,
+     formula: "max(share, margin, 0) + abs(won - lost) - min(spend / 1000, 4)",
+     target: {value: 120, by: 2027-12-31}}
+  - {id: ratio, name: Per head, unit: east, frequency: monthly, direction: decrease,
+     formula: lost / (won - lost), target: {value: 0.2, by: 2027-06-30}}
+  - {id: both, name: Both, unit: co, frequency: monthly, direction: increase,
+     formula: rolled + won, target: {value: 400, by: 2027-06-30}}
+"""
+
+
+def _formula_rows() -> list[dict[str, object]]:
+    org = parse_strategy(FORMULAS, "formulas.yaml")
+    rows: list[dict[str, object]] = []
+
+    def add(kpi: str, unit: str, label: str, value: float) -> None:
+        p = parse_period(label, org.calendar)
+        rows.append(
+            {
+                "period": p.label,
+                "kpi_id": kpi,
+                "unit_id": unit,
+                "period_start": p.start,
+                "period_end": p.end,
+                "value": value,
+                "numerator": None,
+                "denominator": None,
+            }
+        )
+
+    for i in range(40):
+        label = f"{2023 + (6 + i) // 12}-{(6 + i) % 12 + 1:02d}"
+        season = 15 * math.sin(i / 12 * 2 * math.pi)
+        if i % 11 != 5:  # gaps in the formulas' periods
+            add("won", "east", label, 40 + i + season)
+        # Won and lost alike now and then: a division by zero, a period without value.
+        add("lost", "east", label, 40 + i + season if i % 13 == 7 else 30 - i / 4)
+        if i % 3 == 0:
+            add("won", "west", label, 10 + i)  # read at west before east's own
+        add("staff", "west", label, 0.0 if i == 17 else 5 + i // 10)
+        add("rolled", "east", label, 100 + i)
+        add("rolled", "west", label, 50 + i)
+        for week in range(4):  # a weekly input summed into monthly and quarterly formulas
+            day = dt.date(2023 + (6 + i) // 12, (6 + i) % 12 + 1, 1 + 7 * week)
+            iso = day.isocalendar()
+            add("spend", "co", f"{iso.year}-W{iso.week:02d}", 900 + 10 * week + i)
+    return rows
+
+
+@pytest.mark.parametrize("as_of", [dt.date(2026, 11, 22), dt.date(2025, 3, 3)])
+def test_formulas_evaluated_on_arrays_give_the_value_tables_forecasts(as_of: dt.date) -> None:
+    # Formulas of formulas, min/max/abs, divisions by zero, inputs missing in some periods,
+    # read at the formula's unit or else at their own, of another frequency: evaluated over
+    # every period at once, they give the histories (and so the forecasts) a value table
+    # gives period by period. A formula reading values rolled up from the units below is
+    # left to the value table.
+    from lineofsight.engine.forecast_formulas import book_of
+    from lineofsight.engine.forecast_frames import measured_pairs, rolled_up
+
+    org = parse_strategy(FORMULAS, "formulas.yaml")
+    frame = measurements_frame(_formula_rows())
+    expected = forecast_organization(ValueTable(org, frame), org, as_of)
+    found = forecast_frame(org, frame, as_of)
+    assert found == expected
+    book = book_of(
+        pl.DataFrame(
+            [(k.id, k.unit, k.formula, "sum", None) for k in org.kpis],
+            schema=["id", "unit_id", "formula", "aggregation", "ratio_scale"],
+            orient="row",
+        ),
+        rolled_up(measured_pairs(frame), {u.id: u.parent for u in org.units}),
+    )
+    on_arrays = {f.id for f in found if book.leaves(f.id, f.unit) is not None}
+    assert on_arrays == {"share", "margin", "nested", "ratio"}
+    assert book.leaves("both", "co") is None  # `rolled` at co is its units' sum
+    if as_of.year == 2026:
+        projected = {f.id for f in found if f.projected is not None}
+        assert {"share", "margin", "nested", "ratio", "both"} <= projected
+        assert {(f.id, f.unit) for f in found if f.id == "margin"} == {
+            ("margin", "east"),
+            ("margin", "west"),
+        }

@@ -39,10 +39,12 @@ from lineofsight.engine.forecast import (
     too_few,
 )
 from lineofsight.engine.forecast_fit import DIRECTIONS, Goals, fit_rows, judge_rows
+from lineofsight.engine.forecast_formulas import FormulaBook, formula_histories
 from lineofsight.engine.forecast_frames import (
     GrainSteps,
     Histories,
     grain_steps,
+    merged_histories,
     period_at,
     series_histories,
     step_of,
@@ -56,14 +58,19 @@ _CODES = {d.value: code for d, code in DIRECTIONS.items()}
 
 
 def forecast_rows(
-    requests: pl.DataFrame, measurements: pl.DataFrame, calendar: m.Calendar, as_of: dt.date
+    requests: pl.DataFrame,
+    measurements: pl.DataFrame,
+    calendar: m.Calendar,
+    as_of: dt.date,
+    book: FormulaBook | None = None,
 ) -> list[Forecast]:
-    """The forecast of every row of `requests` (`forecast_frames.REQUEST_SCHEMA`, no formula
-    KPIs, each row a distinct KPI and unit whose values are the unit's own measurements),
-    from `measurements` up to `as_of`, in the rows' order."""
+    """The forecast of every row of `requests` (`forecast_frames.REQUEST_SCHEMA`, each row a
+    distinct KPI and unit whose values are the unit's own measurements, or a formula KPI
+    that `book` evaluates on arrays: `FormulaBook.leaves`), from `measurements` up to
+    `as_of`, in the rows' order."""
     if requests.is_empty():
         return []
-    rows = _Rows.read(requests, measurements, calendar, as_of)
+    rows = _Rows.read(requests, measurements, calendar, as_of, book)
     results: list[Forecast | None] = [None] * requests.height
     for batch, n, season, horizon in rows.batches():
         for row, result in zip(batch.tolist(), rows.fit(batch, n, season, horizon), strict=True):
@@ -86,14 +93,18 @@ OFF_TRACK_SCHEMA: dict[str, Any] = {
 
 
 def off_track_rows(
-    requests: pl.DataFrame, measurements: pl.DataFrame, calendar: m.Calendar, as_of: dt.date
+    requests: pl.DataFrame,
+    measurements: pl.DataFrame,
+    calendar: m.Calendar,
+    as_of: dt.date,
+    book: FormulaBook | None = None,
 ) -> pl.DataFrame:
     """The rows of `requests` (as `forecast_rows` takes them) forecast off track, as
     `OFF_TRACK_SCHEMA`: the same calls as `forecast_rows` makes, without making a forecast
     object (and its path) for each of 100,000 rows."""
     found: list[tuple[Any, ...]] = []
     if not requests.is_empty():
-        rows = _Rows.read(requests, measurements, calendar, as_of)
+        rows = _Rows.read(requests, measurements, calendar, as_of, book)
         for batch, n, season, horizon in rows.batches():
             found += rows.off_track(batch, n, season, horizon)
     return pl.DataFrame(found, schema=OFF_TRACK_SCHEMA, orient="row")
@@ -190,13 +201,31 @@ class _Rows:
         measurements: pl.DataFrame,
         calendar: m.Calendar,
         as_of: dt.date,
+        book: FormulaBook | None = None,
     ) -> _Rows:
-        """The requests with their histories from `measurements` up to `as_of`."""
+        """The requests with their histories from `measurements` up to `as_of` (formula
+        KPIs' from `book`)."""
         shapes = {
             f: grain_steps(m.Frequency(f), calendar, as_of)
             for f in requests["frequency"].unique().to_list()
         }
-        return cls.of(requests, series_histories(requests, measurements, shapes), shapes, calendar)
+        formula = requests["formula"].to_numpy().astype(bool)
+        if book is None or not formula.any():
+            histories = series_histories(requests, measurements, shapes)
+        else:
+            measured = np.flatnonzero(~formula)
+            formulas = np.flatnonzero(formula)
+            histories = merged_histories(
+                [
+                    (measured, series_histories(requests[measured], measurements, shapes)),
+                    (
+                        formulas,
+                        formula_histories(requests[formulas], measurements, shapes, book),
+                    ),
+                ],
+                requests.height,
+            )
+        return cls.of(requests, histories, shapes, calendar)
 
     def batches(self) -> Iterator[tuple[Ints, int, int, int]]:
         """The rows to fit, in batches of one span, season and horizon (and at most _BATCH)."""

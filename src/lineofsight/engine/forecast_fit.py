@@ -19,7 +19,16 @@ import numpy.typing as npt
 from lineofsight.domain import model as m
 from lineofsight.engine.forecast_methods import Projection, project
 
-__all__ = ["DIRECTIONS", "Fitted", "Goals", "Judged", "fit_rows", "judge_rows", "probability"]
+__all__ = [
+    "DIRECTIONS",
+    "Fitted",
+    "Goals",
+    "Judged",
+    "chances",
+    "fit_rows",
+    "judge_rows",
+    "probability",
+]
 
 Array = npt.NDArray[np.float64]
 
@@ -100,23 +109,20 @@ class Judged:
     clamped: npt.NDArray[np.bool_]
 
     def chances(self, goals: Goals, rows: npt.NDArray[np.int64]) -> list[float]:
-        """The chance of meeting the target of each of these rows (usable ones)."""
-        return [
-            probability(*row)
-            for row in zip(
-                goals.direction[rows].tolist(),
-                goals.target[rows].tolist(),
-                goals.low[rows].tolist(),
-                goals.high[rows].tolist(),
-                goals.floor[rows].tolist(),
-                goals.ceiling[rows].tolist(),
-                self.projection.mean[rows, -1].tolist(),
-                self.projection.sd[rows, -1].tolist(),
-                self.projection.log[rows].tolist(),
-                self.on_track[rows].tolist(),
-                strict=True,
-            )
-        ]
+        """The chance of meeting the target of each of these rows (usable ones): `probability`
+        of each, on arrays."""
+        return chances(
+            goals.direction[rows],
+            goals.target[rows],
+            goals.low[rows],
+            goals.high[rows],
+            goals.floor[rows],
+            goals.ceiling[rows],
+            self.projection.mean[rows, -1],
+            self.projection.sd[rows, -1],
+            self.projection.log[rows],
+            self.on_track[rows],
+        )
 
 
 def judge_rows(y: Array, season: int, horizon: int, goals: Goals) -> Judged:
@@ -201,6 +207,73 @@ def probability(
         # half are the same statement (float noise at the target must not split them).
         chance = max(chance, 0.5) if on_track else min(chance, 0.5)
     return chance
+
+
+def chances(
+    direction: npt.NDArray[np.int8],
+    target: Array,
+    low: Array,
+    high: Array,
+    floor: Array,
+    ceiling: Array,
+    mean: Array,
+    sd: Array,
+    log: npt.NDArray[np.bool_],
+    on_track: npt.NDArray[np.bool_],
+) -> list[float]:
+    """`probability` of many rows at once, the same numbers: the same branches as masks, the
+    same IEEE operations on arrays, and Python's own `math.log` and `math.erf` (numpy has no
+    erf, and its log may differ from the C library's in the last bit)."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if direction.size == 0:
+            return []
+        at_least_target = _at_least_rows(target, mean, sd, log, floor, ceiling)
+        above_target = _above_rows(target, mean, sd, log, floor, ceiling)
+        at_least_low = _at_least_rows(low, mean, sd, log, floor, ceiling)
+        above_high = _above_rows(high, mean, sd, log, floor, ceiling)
+        chance = np.where(
+            direction == _INCREASE,
+            at_least_target,
+            np.where(direction == _DECREASE, 1.0 - above_target, at_least_low - above_high),
+        )
+        # Python's max(0.0, c) keeps 0.0 unless c is larger, min(1.0, c) keeps 1.0 unless c
+        # is smaller (so a NaN becomes 0.0, as there).
+        chance = np.where(chance > 0.0, chance, 0.0)
+        chance = np.where(chance < 1.0, chance, 1.0)
+        held = np.where(
+            on_track, np.where(chance < 0.5, 0.5, chance), np.where(chance > 0.5, 0.5, chance)
+        )
+        chance = np.where(direction != _RANGE, held, chance)
+    found: list[float] = chance.tolist()
+    return found
+
+
+def _at_least_rows(
+    x: Array, mean: Array, sd: Array, log: npt.NDArray[np.bool_], floor: Array, ceiling: Array
+) -> Array:
+    """`_at_least` of many rows."""
+    return np.where(x <= floor, 1.0, np.where(x > ceiling, 0.0, 1.0 - _cdf_rows(x, mean, sd, log)))
+
+
+def _above_rows(
+    x: Array, mean: Array, sd: Array, log: npt.NDArray[np.bool_], floor: Array, ceiling: Array
+) -> Array:
+    """`_above` of many rows."""
+    return np.where(x >= ceiling, 0.0, np.where(x < floor, 1.0, 1.0 - _cdf_rows(x, mean, sd, log)))
+
+
+def _cdf_rows(x: Array, mean: Array, sd: Array, log: npt.NDArray[np.bool_]) -> Array:
+    """`_cdf` of many rows."""
+    nothing = log & (x <= 0)  # a log-normal value is never at or below zero
+    logged = log & ~nothing
+    x = x.copy()
+    x[logged] = [math.log(v) for v in x[logged].tolist()]
+    z = (x - mean) / (sd * math.sqrt(2.0))
+    spread = ~(sd <= 0)
+    erf = np.full(len(x), math.nan)
+    erf[spread] = [math.erf(v) for v in z[spread].tolist()]
+    found = np.where(spread, 0.5 * (1.0 + erf), np.where(mean <= x, 1.0, 0.0))
+    return np.where(nothing, 0.0, found)
 
 
 def _at_least(x: float, mean: float, sd: float, log: bool, floor: float, ceiling: float) -> float:

@@ -13,7 +13,7 @@ forecasts of 100,000 KPIs then gather their fixed-shape batches with array index
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -23,7 +23,7 @@ import numpy.typing as npt
 import polars as pl
 
 from lineofsight.domain import model as m
-from lineofsight.domain.periods import Grain, Period, grain_of, period_of
+from lineofsight.domain.periods import Grain, Period, grain_of, period_of, start_of
 from lineofsight.engine.calendar import evaluation_period, uses_fiscal
 from lineofsight.engine.forecast import season_of
 from lineofsight.engine.forecast_methods import max_history
@@ -34,8 +34,11 @@ __all__ = [
     "GrainSteps",
     "Histories",
     "grain_steps",
+    "measured_pairs",
+    "merged_histories",
     "own_only",
     "period_at",
+    "rolled_up",
     "series_histories",
     "step_of",
 ]
@@ -64,29 +67,66 @@ _MONTHS = {Grain.MONTH: 1, Grain.QUARTER: 3, Grain.YEAR: 12}
 _EPOCH = dt.date(1970, 1, 1)
 
 
+def measured_pairs(measurements: pl.DataFrame) -> pl.DataFrame:
+    """Each KPI and unit with measurements (`kpi_id`, `unit_id`)."""
+    return measurements.lazy().select("kpi_id", "unit_id").unique().collect()
+
+
+def rolled_up(measured: pl.DataFrame, parents: Mapping[str, str | None]) -> pl.DataFrame:
+    """Each KPI at the units above a unit with measurements of it (`kpi_id`, `unit_id`):
+    where its value is rolled up from below. `measured`: `measured_pairs`."""
+    above: list[tuple[str, str]] = []
+    for unit in parents:
+        parent = parents.get(unit)
+        while parent is not None:
+            above.append((unit, parent))
+            parent = parents.get(parent)
+    ancestors = pl.DataFrame(above, schema={"unit_id": pl.String, "above": pl.String}, orient="row")
+    return (
+        measured.lazy()
+        .join(ancestors.lazy(), on="unit_id", how="inner")
+        .select("kpi_id", pl.col("above").alias("unit_id"))
+        .unique()
+        .collect()
+    )
+
+
 def own_only(
-    kpis: Iterable[tuple[str, str, bool]],
-    parents: Mapping[str, str | None],
-    measured_units: Mapping[str, set[str]],
-) -> set[tuple[str, str]]:
-    """The (KPI, unit) pairs whose values are the unit's own measurements only: a measured KPI
-    at a unit none of whose descendants has measurements of it. `kpis`: (id, its unit,
-    whether it is a formula)."""
-    found: set[tuple[str, str]] = set()
-    for kpi_id, own_unit, formula in kpis:
-        if formula:
-            continue
-        units = measured_units.get(kpi_id, set())
-        below: set[str] = set()
-        for unit in units:
-            parent = parents.get(unit)
-            while parent is not None and parent not in below:
-                below.add(parent)
-                parent = parents.get(parent)
-        found.update((kpi_id, u) for u in units if u not in below)
-        if own_unit not in below:
-            found.add((kpi_id, own_unit))
-    return found
+    requests: pl.DataFrame,
+    own_units: pl.DataFrame,
+    measured: pl.DataFrame,
+    rolled: pl.DataFrame,
+) -> list[bool]:
+    """Which rows of `requests` (`REQUEST_SCHEMA`) ask for values that are the unit's own
+    measurements only: a measured KPI at a unit with measurements of it or at its own unit,
+    none of whose descendants has measurements of it. `own_units`: each KPI's (`kpi_id`)
+    `own_unit`; `measured`: `measured_pairs`; `rolled`: `rolled_up`."""
+    keys = ["kpi_id", "unit_id"]
+    flags = (
+        requests.lazy()
+        .select(*keys, "formula")
+        .join(own_units.lazy(), on="kpi_id", how="left", maintain_order="left")
+        .join(
+            measured.lazy().with_columns(measured=pl.lit(True)),
+            on=keys,
+            how="left",
+            maintain_order="left",
+        )
+        .join(
+            rolled.lazy().with_columns(rolled=pl.lit(True)),
+            on=keys,
+            how="left",
+            maintain_order="left",
+        )
+        .select(
+            ~pl.col("formula")
+            & pl.col("rolled").is_null()
+            & (pl.col("measured").fill_null(False) | (pl.col("unit_id") == pl.col("own_unit")))
+        )
+        .collect()
+        .to_series()
+    )
+    return flags.fill_null(False).to_list()
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,9 +212,12 @@ def series_histories(
     requests: pl.DataFrame,
     measurements: pl.DataFrame,
     shapes: Mapping[str, GrainSteps],
+    *,
+    windowed: bool = True,
 ) -> Histories:
     """The history of each row of `requests` (`REQUEST_SCHEMA`; each row a distinct KPI and
-    unit) from the measurements of that KPI at that unit; `shapes` by frequency.
+    unit) from the measurements of that KPI at that unit; `shapes` by frequency; cut to the
+    last `window` periods unless not `windowed`.
 
     A measurement's period of the KPI's grain is an integer, its step, so that the group-by
     runs on integers rather than on dates made row by row. Most periods hold one measurement
@@ -207,10 +250,18 @@ def series_histories(
     )
     value, numerator, denominator = pl.col("value"), pl.col("numerator"), pl.col("denominator")
     scale = pl.col("scale")
+    # Only the keys, the row's place and its value as a period of one measurement go through
+    # the join and the sort; the few periods of several measurements gather the rest after.
     rows = (
         measurements.lazy()
         .select(
-            "kpi_id", "unit_id", "period_start", "period_end", "value", "numerator", "denominator"
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("at"),
+            "kpi_id",
+            "unit_id",
+            "period_end",
+            "value",
+            "numerator",
+            "denominator",
         )
         .join(info.lazy(), on=["kpi_id", "unit_id"], how="inner")
         .with_columns(step=step)
@@ -218,11 +269,7 @@ def series_histories(
         .select(
             "series",
             "step",
-            "period_start",
-            "period_end",
-            "value",
-            "numerator",
-            "denominator",
+            "at",
             # The value of a period of this one measurement: every aggregate is the
             # measurement (a sum of nothing is 0, as in the group-by), picked by the rule of
             # `period_value`; periods of several measurements are aggregated apart.
@@ -245,18 +292,26 @@ def series_histories(
     new[1:] = (series[1:] != series[:-1]) | (steps[1:] != steps[:-1])
     single = rows["single"].to_numpy()  # NaN: no value
     if new.all():  # the common case: one measurement in every period
-        return _windowed(series, steps, single, requests, shapes, k)
+        return _windowed(series, steps, single, requests, shapes, k, windowed)
     heads = np.flatnonzero(new)
     sizes = np.diff(np.append(heads, len(series)))
     alone = np.repeat(sizes == 1, sizes)
     parts = [(series[alone], steps[alone], single[alone])]
+    several = rows.filter(pl.Series(~alone))
+    dated = "period_start" if "period_start" in measurements.columns else "period"
+    gathered = measurements.select(dated, "period_end", "value", "numerator", "denominator")[
+        several["at"].to_numpy()
+    ]
+    several = pl.concat([several.select("series", "step"), gathered], how="horizontal")
+    if dated == "period":
+        several = _with_starts(several)
     per_series = requests.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("series"),
         pl.col("aggregation").alias("agg"),
         pl.col("ratio_scale").alias("scale"),
     )
     grouped = (
-        period_aggregates(rows.filter(pl.Series(~alone)).lazy(), ("series", "step"))
+        period_aggregates(several.lazy(), ("series", "step"))
         .join(per_series, on="series", how="left")
         .select("series", "step", value=period_value("scale").fill_null(np.nan))
     )
@@ -269,7 +324,20 @@ def series_histories(
     )
     series, steps, values = (np.concatenate(column) for column in zip(*parts, strict=True))
     order = np.lexsort((steps, series))
-    return _windowed(series[order], steps[order], values[order], requests, shapes, k)
+    return _windowed(series[order], steps[order], values[order], requests, shapes, k, windowed)
+
+
+def _with_starts(rows: pl.DataFrame) -> pl.DataFrame:
+    """`rows` (with `period`, its label, and `period_end`) with each period's first day,
+    `period_start`, as the store reads it (`store.measurements.with_starts`): worked out once
+    for each distinct period."""
+    periods = rows.select("period", "period_end").unique()
+    starts = periods.with_columns(
+        period_start=pl.Series(
+            [start_of(label, end) for label, end in periods.iter_rows()], dtype=pl.Date
+        )
+    )
+    return rows.join(starts, on=["period", "period_end"], how="left", maintain_order="left")
 
 
 def _windowed(
@@ -279,13 +347,17 @@ def _windowed(
     requests: pl.DataFrame,
     shapes: Mapping[str, GrainSteps],
     k: int,
+    windowed: bool,
 ) -> Histories:
     """Each series' periods (sorted by series and step) with a value, cut to its last
-    `window` periods."""
+    `window` periods (when `windowed`)."""
     # No value where it is not finite (a sum past the largest float), as `period_value` says.
     known = np.isfinite(values)
     if not known.all():
         series, steps, values = series[known], steps[known], values[known]
+    if not windowed:
+        count, start = _bounds(series, k)
+        return Histories(start, count, steps, values)
     windows = (
         requests.select(
             pl.col("frequency").replace_strict(
@@ -313,3 +385,24 @@ def _bounds(series: Ints, k: int) -> tuple[Ints, Ints]:
     count = np.bincount(series, minlength=k).astype(np.int64)
     start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
     return count, start
+
+
+def merged_histories(parts: list[tuple[Ints, Histories]], k: int) -> Histories:
+    """One `Histories` of k series from parts, each the histories of the series at its rows
+    (every row in one part)."""
+    count = np.zeros(k, dtype=np.int64)
+    for rows, part in parts:
+        count[rows] = part.count
+    start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+    total = int(count.sum())
+    steps = np.empty(total, dtype=np.int64)
+    values = np.empty(total, dtype=np.float64)
+    for rows, part in parts:
+        if not len(rows):
+            continue
+        # Each value of the part goes to its series' place, in order within the series.
+        size = int(part.count.sum())
+        where = np.repeat(start[rows] - part.start, part.count) + np.arange(size)
+        steps[where] = part.steps[:size]
+        values[where] = part.values[:size]
+    return Histories(start, count, steps, values)

@@ -315,11 +315,15 @@ def attention_board(
     Links keep the KPI's period (`/kpis/ID?period=2026-10`); links to objectives and other
     items keep the month of the as-of date when one was given (`explicit`)."""
     from lineofsight.engine.frame_previous import previous_statuses
-    from lineofsight.services.attention_forecast import off_track
+    from lineofsight.services.attention_forecast import off_track, off_track_aside
     from lineofsight.services.snapshots import scorecard
 
     day = _day(as_of)
     resp = resp if resp is not None else read_responsibilities(store)
+    if scope is EVERYTHING and organization is None:
+        # The forecast of every KPI may be made beside the rest (`off_track_aside`): started
+        # before the scorecard is read.
+        calls_of = off_track_aside(store, day, resp.kpis.height)
     org = org if org is not None else Organisation.of(resp)
     card = scorecard(store, as_of=day.isoformat())
     frames = card.frames()
@@ -352,14 +356,17 @@ def attention_board(
     )
     red_amber = kpis.filter(pl.col("status").is_in(["red", "amber"]))
     previous = previous_statuses(card.defs, red_amber, day)
-    asked = None if scope is EVERYTHING else kpis["id"].to_list()
-    calls = off_track(store, day, asked, organization)
+    if not (scope is EVERYTHING and organization is None):
+        asked = None if scope is EVERYTHING else kpis["id"].to_list()
+        calls = off_track(store, day, asked, organization)
+        calls_of = lambda: calls  # noqa: E731
     window = reminder_days(store)
-    found: list[dict[str, Any]] = [
+    before = [
         *rules.status_items(kpis, previous, calendar),
         *rules.overdue_items(kpis, day, source_failures(store)),
         *rules.deadline_items(objectives, day, link_period),
-        *rules.off_track_items(kpis, calls),
+    ]
+    after = [
         *rules.due_soon_items(kpis, day, window, calendar),
         *rules.finding_items(
             *without_action_findings(_findings(store, day, kpis, objectives, resp, org, scope)),
@@ -367,6 +374,7 @@ def attention_board(
         ),
         *action_items(store, day, kpis, resp, org, scope, link_period),
     ]
+    found: list[dict[str, Any]] = [*before, *rules.off_track_items(kpis, calls_of()), *after]
     items = [
         AttentionItem(rank=RANKS[f["kind"]], depth=org.depth.get(f["unit"], 0), **f) for f in found
     ]

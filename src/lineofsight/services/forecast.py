@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from lineofsight.domain import model as m
+from lineofsight.domain.formula import references
 from lineofsight.domain.graph import reachable_in
 from lineofsight.domain.periods import MIN_YEAR
 from lineofsight.engine.forecast import (
@@ -19,10 +20,21 @@ from lineofsight.engine.forecast import (
     table_source,
 )
 from lineofsight.engine.forecast_bulk import OFF_TRACK_SCHEMA, forecast_rows, off_track_rows
-from lineofsight.engine.forecast_frames import REQUEST_SCHEMA, own_only
+from lineofsight.engine.forecast_formulas import FormulaBook, book_of
+from lineofsight.engine.forecast_frames import (
+    REQUEST_SCHEMA,
+    measured_pairs,
+    own_only,
+    rolled_up,
+)
 from lineofsight.engine.values import ValueTable
 from lineofsight.errors import UsageError
-from lineofsight.services.evaluate import NO_STRATEGY, load_organization, read_measurement_frame
+from lineofsight.services.evaluate import (
+    NO_STRATEGY,
+    load_organization,
+    measurement_frame,
+    read_measurement_frame,
+)
 from lineofsight.services.kpi_series import measured_sources
 from lineofsight.store.database import Store
 
@@ -53,13 +65,7 @@ def forecast_every_kpi(store: Store, as_of: dt.date) -> tuple[list[Forecast], di
     and what they read are: for 100,000 KPIs the objects cost more than the fits)."""
     every = _Everything.read(store, as_of, own_units_only=False)
     made = _forecast(
-        every.calendar,
-        every.requests,
-        every.own,
-        every.parents,
-        every.frame,
-        as_of,
-        every.domain,
+        every.calendar, every.requests, every.simple, every.book, every.frame, as_of, every.domain
     )
     return made, every.own_units
 
@@ -71,7 +77,11 @@ def off_track_calls(store: Store, as_of: dt.date) -> pl.DataFrame:
     every = _Everything.read(store, as_of, own_units_only=True)
     fast, rest = every.split()
     calls = off_track_rows(
-        every.requests.filter(pl.Series(fast, dtype=pl.Boolean)), every.frame, every.calendar, as_of
+        every.requests.filter(pl.Series(fast, dtype=pl.Boolean)),
+        every.frame,
+        every.calendar,
+        as_of,
+        every.book,
     )
     others = pl.DataFrame(
         [
@@ -88,44 +98,60 @@ def off_track_calls(store: Store, as_of: dt.date) -> pl.DataFrame:
 @dataclass(frozen=True, slots=True)
 class _Everything:
     """What a forecast of every KPI of a store reads: the requests (`REQUEST_SCHEMA`), the
-    measurements, each KPI's unit and formula, the units' tree and the formulas' inputs."""
+    measurements, each KPI's unit and formula, what the formulas read (`FormulaBook`) and
+    the formulas' inputs."""
 
     store: Store
     as_of: dt.date
     calendar: m.Calendar
     requests: pl.DataFrame
     frame: pl.DataFrame
-    own: list[tuple[str, str, bool]]
-    parents: dict[str, str | None]
+    kpis: pl.DataFrame  # the definitions' (`read_forecast_definitions`)
+    simple: list[bool]  # each request's values are its unit's own measurements only
+    book: FormulaBook
     reads: dict[str, list[str]]
 
     @classmethod
     def read(cls, store: Store, as_of: dt.date, *, own_units_only: bool) -> _Everything:
-        from lineofsight.services.snapshot_patch import formula_inputs
-        from lineofsight.store.forecast_reads import read_forecast_definitions
+        from lineofsight.store.forecast_reads import (
+            read_forecast_definitions,
+            read_forecast_measurements,
+        )
 
         defs = read_forecast_definitions(store)
         if defs is None:
             raise UsageError(NO_STRATEGY)
         kpis = defs.kpis.sort("position")
-        reads: dict[str, list[str]] = {}
-        for kpi_id, input_id in formula_inputs(kpis).iter_rows():
-            reads.setdefault(kpi_id, []).append(input_id)
         unit_targets = defs.unit_targets.clear() if own_units_only else defs.unit_targets
+        frame = read_forecast_measurements(store, as_of)
+        parents = dict(defs.units.select("id", "parent_id").iter_rows())
+        measured = measured_pairs(frame)
+        rolled = rolled_up(measured, parents)
+        requests = _requests_from(kpis, unit_targets)
+        own_units = kpis.select(pl.col("id").alias("kpi_id"), pl.col("unit_id").alias("own_unit"))
+        book = book_of(
+            kpis.with_columns(pl.col("aggregation").fill_null(m.Aggregation.MEAN.value)), rolled
+        )
+        reads = {
+            kpi_id: list(references(expr))
+            for kpi_id, expr in book.formulas.items()
+            if expr is not None
+        }
         return cls(
             store,
             as_of,
             m.Calendar(defs.fiscal_year_start, defs.due_days),
-            _requests_from(kpis, unit_targets),
-            read_measurement_frame(store, (dt.date(MIN_YEAR, 1, 1), as_of)),
-            kpis.select("id", "unit_id", pl.col("formula").is_not_null()).rows(),
-            dict(defs.units.select("id", "parent_id").iter_rows()),
+            requests,
+            frame,
+            kpis,
+            own_only(requests, own_units, measured, rolled),
+            book,
             reads,
         )
 
     @property
     def own_units(self) -> dict[str, str]:
-        return {kpi_id: unit for kpi_id, unit, _ in self.own}
+        return dict(zip(self.kpis["id"].to_list(), self.kpis["unit_id"].to_list(), strict=True))
 
     def domain(self, kpi_ids: set[str]) -> m.Organization:
         """Only these KPIs, what their formulas read and the units, as domain objects."""
@@ -136,8 +162,8 @@ class _Everything:
         return _split(
             self.calendar,
             self.requests,
-            self.own,
-            self.parents,
+            self.simple,
+            self.book,
             self.frame,
             self.as_of,
             self.domain,
@@ -152,11 +178,40 @@ def forecast_frame(org: m.Organization, frame: pl.DataFrame, as_of: dt.date) -> 
     formulas and values derived from the units below read theirs from a value table over
     only the KPIs they need.
     """
-    own = [(k.id, k.unit, k.formula is not None) for k in org.kpis]
     parents = {u.id: u.parent for u in org.units}
-    return _forecast(
-        org.calendar, request_frame(requests_of(org)), own, parents, frame, as_of, lambda _: org
+    measured = measured_pairs(frame)
+    rolled = rolled_up(measured, parents)
+    requests = request_frame(requests_of(org))
+    own_units = pl.DataFrame(
+        [(k.id, k.unit) for k in org.kpis],
+        schema={"kpi_id": pl.String, "own_unit": pl.String},
+        orient="row",
     )
+    book = book_of(
+        pl.DataFrame(
+            [
+                (
+                    k.id,
+                    k.unit,
+                    k.formula,
+                    k.effective_aggregation.value,
+                    None if k.ratio is None else k.ratio.scale,
+                )
+                for k in org.kpis
+            ],
+            schema={
+                "id": pl.String,
+                "unit_id": pl.String,
+                "formula": pl.String,
+                "aggregation": pl.String,
+                "ratio_scale": pl.Float64,
+            },
+            orient="row",
+        ),
+        rolled,
+    )
+    simple = own_only(requests, own_units, measured, rolled)
+    return _forecast(org.calendar, requests, simple, book, frame, as_of, lambda _: org)
 
 
 def request_frame(requests: Iterable[Request]) -> pl.DataFrame:
@@ -183,6 +238,16 @@ def request_frame(requests: Iterable[Request]) -> pl.DataFrame:
             )
         )
     return pl.DataFrame(rows, schema=REQUEST_SCHEMA, orient="row")
+
+
+def _with_starts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Measurements as a value table takes them: with each period's first day (a frame read
+    by `read_forecast_measurements` has its label instead)."""
+    if "period_start" in frame.columns:
+        return frame
+    from lineofsight.store.measurements import with_starts
+
+    return measurement_frame(with_starts(frame))
 
 
 def _requests_from(kpis: pl.DataFrame, unit_targets: pl.DataFrame) -> pl.DataFrame:
@@ -228,19 +293,21 @@ def _requests_from(kpis: pl.DataFrame, unit_targets: pl.DataFrame) -> pl.DataFra
 def _forecast(
     calendar: m.Calendar,
     requests: pl.DataFrame,
-    own: Sequence[tuple[str, str, bool]],
-    parents: Mapping[str, str | None],
+    simple: Sequence[bool],
+    book: FormulaBook,
     frame: pl.DataFrame,
     as_of: dt.date,
     domain: Callable[[set[str]], m.Organization],
 ) -> list[Forecast]:
     """The forecasts of `requests` (`REQUEST_SCHEMA`) in their order (see `_split`)."""
-    fast, rest = _split(calendar, requests, own, parents, frame, as_of, domain)
+    fast, rest = _split(calendar, requests, simple, book, frame, as_of, domain)
     results: list[Forecast | None] = [None] * len(fast)
     for i, result in rest.items():
         results[i] = result
     chosen = [i for i, ok in enumerate(fast) if ok]
-    bulk = forecast_rows(requests.filter(pl.Series(fast, dtype=pl.Boolean)), frame, calendar, as_of)
+    bulk = forecast_rows(
+        requests.filter(pl.Series(fast, dtype=pl.Boolean)), frame, calendar, as_of, book
+    )
     for i, result in zip(chosen, bulk, strict=True):
         results[i] = result
     return [r for r in results if r is not None]
@@ -249,23 +316,22 @@ def _forecast(
 def _split(
     calendar: m.Calendar,
     requests: pl.DataFrame,
-    own: Sequence[tuple[str, str, bool]],
-    parents: Mapping[str, str | None],
+    simple: Sequence[bool],
+    book: FormulaBook,
     frame: pl.DataFrame,
     as_of: dt.date,
     domain: Callable[[set[str]], m.Organization],
 ) -> tuple[list[bool], dict[int, Forecast]]:
     """Which of `requests` (`REQUEST_SCHEMA`) read their histories from their own
-    measurements (forecast on arrays by the caller), and the forecasts of the others by
-    row, from a value table. `own`: each KPI, its unit and whether it is a formula;
-    `domain`: the organisation with at least these KPIs and what their formulas read, as
-    domain objects."""
-    measured: dict[str, set[str]] = {}
-    for kpi_id, unit_id in frame.select("kpi_id", "unit_id").unique().iter_rows():
-        measured.setdefault(kpi_id, set()).add(unit_id)
-    simple = own_only(own, parents, measured)
+    measurements or are formulas of such values (forecast on arrays by the caller), and the
+    forecasts of the others by row, from a value table. `simple`: which requests' values
+    are their unit's own measurements (`own_only`); `domain`: the organisation with at least
+    these KPIs and what their formulas read, as domain objects."""
     pairs = list(zip(requests["kpi_id"].to_list(), requests["unit_id"].to_list(), strict=True))
-    fast = [pair in simple for pair in pairs]
+    fast = [
+        ok or (formula and book.leaves(*pair) is not None)
+        for pair, ok, formula in zip(pairs, simple, requests["formula"].to_list(), strict=True)
+    ]
     rest = [i for i, ok in enumerate(fast) if not ok]
     if not rest:
         return fast, {}
@@ -276,6 +342,6 @@ def _split(
     deadlines = requests["deadline"].to_list()
     asked = [Request(kpis[pairs[i][0]], pairs[i][1], targets[i], deadlines[i]) for i in rest]
     needed = sorted(measured_sources(org, ids))
-    table = ValueTable(org, frame.filter(pl.col("kpi_id").is_in(needed)))
+    table = ValueTable(org, _with_starts(frame.filter(pl.col("kpi_id").is_in(needed))))
     made = forecast_requests(calendar, asked, as_of, table_source(table))
     return fast, dict(zip(rest, made, strict=True))

@@ -4,6 +4,7 @@ building 100,000 KPIs as objects costs seconds)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
@@ -64,3 +65,24 @@ def read_forecast_definitions(store: Store) -> ForecastDefinitions | None:
         )
     )
     return ForecastDefinitions(kpis, unit_targets, units, row[0], row[1])
+
+
+# As stored: the period's label, not its first day (see `read_forecast_measurements`).
+MEASUREMENT_COLUMNS = {
+    "kpi_id": pl.String,
+    "unit_id": pl.String,
+    "period": pl.String,
+    "period_end": pl.Date,
+    "value": pl.Float64,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
+}
+
+
+def read_forecast_measurements(store: Store, as_of: dt.date) -> pl.DataFrame:
+    """Every measurement whose period ends by `as_of` (`MEASUREMENT_COLUMNS`). Without each
+    period's first day (`measurements.with_starts`): the forecast needs it only for the
+    periods of several measurements, and joining it onto millions of rows costs more than
+    reading them."""
+    query = f"SELECT {', '.join(MEASUREMENT_COLUMNS)} FROM measurements WHERE period_end <= {{}}"
+    return read_frame(store, query, [as_of], MEASUREMENT_COLUMNS)
