@@ -369,17 +369,13 @@ def _up_to_date(
         card = patch(store, card, changed, lag)
     else:
         from lineofsight.engine.frames import rollup, score_kpis
-        from lineofsight.services.evaluate import (
-            frame_window,
-            read_definition_frames,
-            read_measurement_frame,
-        )
+        from lineofsight.services.evaluate import read_definition_frames, scoring_measurements
         from lineofsight.services.scorecard_frames import json_rows, labelled
         from lineofsight.services.snapshot_patch import formula_inputs
         from lineofsight.store.labels import read_labels
 
         defs = read_definition_frames(store)
-        measurements = read_measurement_frame(store, frame_window(defs, day, lag))
+        measurements = scoring_measurements(store, defs, day, lag)
         scored = score_kpis(defs, measurements, day, lag)
         del measurements
         ev = rollup(defs, scored, day)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
 from sqlalchemy import select, text
 
+from lineofsight.domain.model import Frequency
 from lineofsight.store import tables as t
 from lineofsight.store.arrow import frame_of, read_frame
 from lineofsight.store.database import Store
@@ -33,15 +34,31 @@ STORED_SCHEMA = {
 
 
 def read_measurement_rows(
-    store: Store, window: tuple[dt.date, dt.date] | None = None
+    store: Store,
+    window: tuple[dt.date, dt.date] | None = None,
+    early: tuple[dt.date, Sequence[str]] | None = None,
 ) -> pl.DataFrame:
     """Stored measurements (`STORED_SCHEMA` with each period's first day, `period_start`),
-    optionally only those whose last day is in `window`."""
+    optionally only those whose last day is in `window`; `early` (a day in the window and
+    frequencies): those whose last day is before that day only of the KPIs of these
+    frequencies (the others' are not read: most rows of a window are months no KPI of
+    theirs looks at)."""
     query = f"SELECT {_COLUMNS} FROM measurements"
     params: list[object] = []
     if window is not None:
         query += " WHERE period_end >= {} AND period_end <= {}"
         params = list(window)
+        if early is not None and window[0] < early[0]:
+            # Frequencies are the model's own words, never a user's text: inlined.
+            listed = ", ".join(f"'{Frequency(f).value}'" for f in early[1])
+            query = (
+                f"SELECT {_COLUMNS} FROM measurements"
+                " WHERE period_end >= {} AND period_end <= {}"
+                f" UNION ALL SELECT {_COLUMNS} FROM measurements"
+                " WHERE period_end >= {} AND period_end < {}"
+                f" AND kpi_id IN (SELECT id FROM kpis WHERE frequency IN ({listed}))"
+            )
+            params = [early[0], window[1], window[0], early[0]]
     return with_starts(read_frame(store, query, params, STORED_SCHEMA))
 
 
