@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import json
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lineofsight import __version__
@@ -82,6 +83,14 @@ class Scorecard:
         self._joined: dict[str, tuple[pl.Series, bytes]] = {}
         self.base: Marks | None = None  # what the scorecard saved in full covers
         self.covers: Marks | None = None  # what it covers, when that is known
+        # Its saving in the store, when it was left for later (`keep`).
+        self.pending: Callable[[], None] | None = None
+
+    def keep(self) -> None:
+        """Save it in the store now, if its saving was left for later (once)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending()
 
     def moved_since(self, before: dt.date, lag: bool) -> bool | None:
         """Whether any KPI's rows as of this card's date may differ from those as of `before`
@@ -297,14 +306,16 @@ class Scorecard:
                 *units,
                 b"]}",
             ]
-        # As `shapes.status_document` writes it, from the joined rows `encode` saves too.
+        # As `shapes.status_document` writes it, from the joined rows `encode` saves too
+        # (kept for it when it is still to be saved).
+        keep = self.pending is not None
         return [
             f'{{"as_of": "{self.as_of.isoformat()}", "kpis": ['.encode(),
-            self.joined("kpis", keep=False),
+            self.joined("kpis", keep=keep),
             b'], "objectives": [',
-            self.joined("objectives", keep=False),
+            self.joined("objectives", keep=keep),
             b'], "units": [',
-            self.joined("units", keep=False),
+            self.joined("units", keep=keep),
             b"]}",
         ]
 

@@ -66,10 +66,13 @@ def scorecard(
     save: bool = True,
     names: ArgumentNames = OPTIONS,
     previous: Scorecard | None = None,
+    later: bool = False,
 ) -> Scorecard:
     """The scorecard as `los status` gives it (see `resolve_as_of`), from the stored snapshot
     brought up to date, else computed in full; saved for the next time unless `save` is off.
-    Messages name the arguments as `names` says.
+    Messages name the arguments as `names` says. `later`: what is to be saved is saved by
+    `card.keep()`, which the caller calls once it has written the scorecard out (a person
+    waits for the output, not for the saving).
 
     `previous`: a scorecard this returned before for the same date and mode, held in memory
     (by the web app): when the store's scorecard is its base with a newer patch (a check-in
@@ -93,7 +96,7 @@ def scorecard(
         if carried is not None:
             return carried
         del carry  # the other date's scorecard is not held while this one is computed
-    return _up_to_date(store, day, lag, kept, save=save)
+    return _up_to_date(store, day, lag, kept, save=save, later=later)
 
 
 def _from_nearest(
@@ -352,9 +355,11 @@ def _up_to_date(
     save: bool,
     card: Scorecard | None = None,
     ahead: bool = False,
+    later: bool = False,
 ) -> Scorecard:
     """The kept scorecard `kept` brought up to date (patched), else computed in full; saved
-    unless `save` is off (`ahead`: as made by a write, see `save_snapshot`)."""
+    unless `save` is off (`ahead`: as made by a write, see `save_snapshot`; `later`: by
+    `card.keep()`)."""
     marks, found, changed = kept.marks, kept.found, kept.changed
     if card is None and found is not None and changed is not None:
         card = decode(found.payload, day, found.patch)
@@ -390,17 +395,27 @@ def _up_to_date(
         card._frames = frames
     card.covers = marks  # the data was read after the marks: they claim no more than it holds
     if save:
-        idle(store)
-        base = card.base
-        if not (
-            base is not None
-            and _small(card)
-            and save_patch(store, day, lag, base, marks, encode_patch(card))
-        ) and save_snapshot(store, day, lag, marks, encode(card), ahead=ahead):
-            # Saved in full: a newer patch of it applies to this card (to its JSON rows too
-            # when it holds them all, not stored rows of an older scorecard saved in full).
-            card.base = marks if card.holds_rows else None
+        card.pending = lambda: _save(store, card, day, lag, marks, ahead)
+        if not later:
+            card.keep()
     return card
+
+
+def _save(
+    store: Store, card: Scorecard, day: dt.date, lag: bool, marks: Marks, ahead: bool
+) -> None:
+    """Keep `card` in the store: as a patch of the scorecard saved in full when it is one and
+    small, else in full."""
+    idle(store)
+    base = card.base
+    if not (
+        base is not None
+        and _small(card)
+        and save_patch(store, day, lag, base, marks, encode_patch(card))
+    ) and save_snapshot(store, day, lag, marks, encode(card), ahead=ahead):
+        # Saved in full: a newer patch of it applies to this card (to its JSON rows too
+        # when it holds them all, not stored rows of an older scorecard saved in full).
+        card.base = marks if card.holds_rows else None
 
 
 @contextlib.contextmanager
