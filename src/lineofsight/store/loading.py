@@ -26,6 +26,7 @@ from sqlalchemy import Connection, DateTime
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from lineofsight.errors import StoreBusy, StoreError
+from lineofsight.store.arrow import busy_timeout_pragma, typed_query
 from lineofsight.store.database import Store, is_busy
 
 LOAD_CACHE_KB = 64 * 1024  # SQLite page cache during a load (its default is 8 MB)
@@ -106,36 +107,6 @@ def time_parameter(session: LoadSession, at: dt.datetime) -> Any:
 
 _SQLITE = sqlite_dialect.dialect()
 _TIME = DateTime(timezone=True)  # the type of every time the store keeps
-
-
-def busy_timeout_pragma(seconds: float) -> str:
-    """The statement that makes an SQLite connection wait up to `seconds` for a lock (ADBC's
-    driver has no option of its own for it)."""
-    return f"PRAGMA busy_timeout={round(seconds * 1000)}"
-
-
-def typed_query(sql: str, schema: Mapping[str, Any]) -> str:
-    """`sql` (no ORDER BY, no LIMIT) behind a first row of one value of each column's type.
-
-    ADBC's SQLite driver takes a column's type from the first rows it reads: a column whose
-    first thousand values are missing becomes integers, and a real number later fails the
-    whole query. The extra row, which the caller drops, fixes each type from the start.
-    """
-    values = ", ".join(
-        f'{_TYPED_VALUE[_kind(dtype)]} AS "{name}"' for name, dtype in schema.items()
-    )
-    return f"SELECT {values} UNION ALL {sql}"
-
-
-def _kind(dtype: Any) -> str:
-    if dtype.is_float():
-        return "float"
-    if dtype.is_integer() or dtype == pl.Boolean:
-        return "integer"
-    return "text"  # text, and dates (SQLite keeps them as ISO text)
-
-
-_TYPED_VALUE = {"float": "0.5", "integer": "0", "text": "''"}
 
 
 class _AdbcSession:
