@@ -57,9 +57,13 @@ class Scorecard:
         labels: Labels | None = None,
         patched: dict[str, Any] | None = None,
         changes: dict[str, dict[int, bytes]] | None = None,
+        texts: dict[str, bytes] | None = None,
     ) -> None:
         self.as_of = as_of
         self._rows = rows or {}  # kpis, objectives, units
+        # Or each section's rows as one text, a row a line (`scorecard_frames.json_text`):
+        # written out and saved without a Python string per row.
+        self._texts = texts or {}
         self._defs = defs
         self._evaluation = evaluation
         self._inputs = inputs
@@ -113,6 +117,8 @@ class Scorecard:
         """How many KPI rows the scorecard has (read from its layout, nothing decoded)."""
         if "kpis" in self._rows:
             return len(self._rows["kpis"])
+        if "kpis" in self._texts:
+            return self._texts["kpis"].count(b"\n")
         if self._evaluation is not None:
             return self._evaluation.kpis.height
         return int(self._stored["header"]["sizes"]["kpis_ends"]) // 4
@@ -176,6 +182,11 @@ class Scorecard:
 
     def rows(self, section: str) -> pl.Series:
         """The JSON rows of `kpis`, `objectives` or `units`."""
+        if section not in self._rows and section in self._texts:
+            import polars as pl
+
+            lines = self._texts[section].decode().split("\n")[:-1]
+            self._rows[section] = pl.Series("json", lines, dtype=pl.String)
         if section not in self._rows:
             import polars as pl
 
@@ -192,6 +203,9 @@ class Scorecard:
     def joined(self, section: str, *, keep: bool = True) -> bytes:
         """The section's JSON rows joined by the commas between them, UTF-8; kept for the
         next call unless `keep` is off (then the one kept, if any, is let go)."""
+        if section in self._texts and section not in self._rows:
+            text = self._texts[section]
+            return text[:-1].replace(b"\n", b",")  # a copy: nothing to keep
         rows = self.rows(section)
         found = self._joined.pop(section, None)
         if found is None or found[0] is not rows:
@@ -199,6 +213,19 @@ class Scorecard:
         if keep:
             self._joined[section] = found
         return found[1]
+
+    def row_ends(self, section: str) -> array.array[int]:
+        """Where each JSON row of the section ends in its joined text (the comma after it,
+        or the end)."""
+        if section in self._texts and section not in self._rows:
+            text, ends = self._texts[section], array.array("I")
+            find, at = text.find, text.find(b"\n")
+            while at >= 0:  # a row's line ends where its comma will be
+                ends.append(at)
+                at = find(b"\n", at + 1)
+            return ends
+        rows = self.rows(section)
+        return array.array("I", ((rows.str.len_bytes() + 1).cum_sum() - 1).to_list())
 
     def forget_joined(self) -> None:
         """Let go of the joined rows kept since the scorecard was saved (a holder that does
@@ -354,7 +381,7 @@ def encode(card: Scorecard) -> bytes:
     for section in SECTIONS:
         # Where each row ends (the comma after it): a patch replaces rows without splitting
         # all.
-        ends = array.array("I", ((card.rows(section).str.len_bytes() + 1).cum_sum() - 1).to_list())
+        ends = card.row_ends(section)
         if sys.byteorder != "little":
             ends.byteswap()
         parts.append(ends.tobytes())

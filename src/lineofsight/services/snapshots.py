@@ -375,7 +375,7 @@ def _up_to_date(
     else:
         from lineofsight.engine.frames import rollup, score_kpis
         from lineofsight.services.evaluate import read_definition_frames, scoring_measurements
-        from lineofsight.services.scorecard_frames import json_rows, labelled
+        from lineofsight.services.scorecard_frames import json_text, labelled
         from lineofsight.services.snapshot_patch import formula_inputs
         from lineofsight.store.labels import read_labels
 
@@ -386,12 +386,8 @@ def _up_to_date(
         ev = rollup(defs, scored, day)
         labels = read_labels(store)
         frames = labelled(ev, defs, labels)
-        rows = {
-            "kpis": json_rows(frames.kpis),
-            "objectives": json_rows(frames.objectives),
-            "units": json_rows(frames.units),
-        }
-        card = Scorecard(day, rows, defs, ev, formula_inputs(defs.kpis), labels=labels)
+        texts = {section: json_text(getattr(frames, section)) for section in SECTIONS}
+        card = Scorecard(day, None, defs, ev, formula_inputs(defs.kpis), labels=labels, texts=texts)
         card._frames = frames
     card.covers = marks  # the data was read after the marks: they claim no more than it holds
     if save:
