@@ -8,7 +8,10 @@ each figure the best of --runs runs of a fresh process (`los status --as-of 2026
 json`), with its peak memory:
 - in full: a status with no scorecard kept in the store for any date (every KPI is scored,
   and the result kept): the first status ever asked of a store, and of a date no write kept
-  ready (a date that is neither the one a status asked for last nor the next turn after it);
+  ready (a date that is neither the one a status asked for last nor the next turn after it).
+  It writes its output first and keeps the scorecard after: its figure is the time until the
+  output is complete (what a person or a program reading it waits for), with the time until
+  the process ended beside it;
 - cold: the first status of the as-of date after `los apply` of a changed strategy file (one
   KPI's tolerance changed; each run changes it again). The apply brings the kept scorecards up
   to date itself (`services.snapshots.refresh_kept`): that of the date a status asked for
@@ -46,6 +49,7 @@ json`), with its peak memory:
 
     .venv/bin/python bench/bench_status.py                 # 10,000 and 100,000 KPIs
     .venv/bin/python bench/bench_status.py --sizes 10000 --runs 5
+    .venv/bin/python bench/bench_status.py --sizes 100000 --in-full-only   # and DuckDB
 """
 
 from __future__ import annotations

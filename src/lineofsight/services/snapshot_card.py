@@ -185,8 +185,8 @@ class Scorecard:
         if section not in self._rows and section in self._texts:
             import polars as pl
 
-            lines = self._texts[section].decode().split("\n")[:-1]
-            self._rows[section] = pl.Series("json", lines, dtype=pl.String)
+            texts = self._texts[section].decode().split("\n")[:-1]
+            self._rows[section] = pl.Series("json", texts, dtype=pl.String)
         if section not in self._rows:
             import polars as pl
 
@@ -272,7 +272,7 @@ class Scorecard:
         Patches hold every row changed since the scorecard was saved in full, so the rows
         this one holds beyond the scorecard saved in full are all in the newer patch too."""
         patched = _parts(patch)
-        if patched is None or not (self._stored or self._rows):
+        if patched is None or not (self._stored or self._rows or self._texts):
             return None
         import polars as pl
 

@@ -171,22 +171,22 @@ def _writing(store: Store, wait: float) -> Iterator[Any]:
             brief.close()
         return
     with store._sqlite3_turn():
-        conn = sqlite3.connect(store.sqlite_file, timeout=wait, isolation_level=None)
+        plain = sqlite3.connect(store.sqlite_file, timeout=wait, isolation_level=None)
         try:
             # As the store's own connections: the write lock asked for first.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("BEGIN IMMEDIATE")
+            plain.execute("PRAGMA synchronous=NORMAL")
+            plain.execute("PRAGMA foreign_keys=ON")
+            plain.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
+                yield plain
             except BaseException:
-                conn.rollback()
+                plain.rollback()
                 raise
-            conn.commit()
+            plain.commit()
         except sqlite3.Error as exc:
             raise StoreError(f"store error on {store.display_url}: {exc}") from None
         finally:
-            conn.close()
+            plain.close()
 
 
 def read_fiscal_start(conn: Connection | sqlite3.Connection) -> int | None:
