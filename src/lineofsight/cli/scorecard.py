@@ -87,11 +87,13 @@ def status(
 
         with open_store(db) as store:
             kept = scorecard(store, period, as_of, later=True)
-            # Written out first; a scorecard computed here is kept in the store after.
-            write_output([*kept.status_json_pieces(), b"\n"], output)
-            if kept.pending is not None:
-                if is_stdout(output):
+            # Written out first; a scorecard computed here is kept in the store after (also
+            # when the output could not be written whole: a reader that stopped early).
+            try:
+                write_output([*kept.status_json_pieces(), b"\n"], output)
+                if kept.pending is not None and is_stdout(output):
                     output_done()
+            finally:
                 kept.keep()
         return
     from lineofsight.cli.render_status import (
