@@ -720,3 +720,117 @@ def test_a_write_of_many_kpis_scores_them_all_at_once_not_one_by_one(
     assert saved is not None and saved.patch is None and saved.marks == marks
     monkeypatch.undo()
     _same(scorecard(store, as_of=AS_OF.isoformat()), _full(store, AS_OF), store)
+
+
+_IN_FULL = """
+import sys
+from lineofsight.cli.app import app
+sys.argv = ["los", "status", "--as-of", "2026-11-22", "--format", "json", "--db", sys.argv[1]]
+try:
+    app()
+except SystemExit:
+    pass
+loaded = [m for m in ("sqlalchemy",) if m in sys.modules] if "sqlite:" in sys.argv[1] else []
+print(loaded, file=sys.stderr)
+"""
+
+
+def _forget_kept(store: Store) -> None:
+    from sqlalchemy import text
+
+    with store.transaction() as conn:
+        conn.execute(text("DELETE FROM scorecard_patches"))
+        conn.execute(text("DELETE FROM scorecard_snapshots"))
+
+
+def test_a_status_computed_in_full_is_written_out_then_kept_without_sqlalchemy(
+    store: Store,
+) -> None:
+    """With no scorecard kept, `los status` (a process writing into a pipe) gives the full
+    computation and keeps it after; on an SQLite file it loads no SQLAlchemy to read the
+    definitions and labels nor to save, and the time it saves reads back as a time."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from sqlalchemy import select
+
+    from lineofsight.store import tables as t
+
+    _write_randomly(store, random.Random(11), 5)
+    _forget_kept(store)
+    done = subprocess.run(
+        [sys.executable, "-c", _IN_FULL, store.url],
+        capture_output=True,
+        check=True,
+        env={**os.environ, "LOS_DATABASE_URL": ""},
+    )
+    assert done.stderr.decode().strip().splitlines()[-1] == "[]", done.stderr
+    assert json.loads(done.stdout) == json.loads(status_json(_full_labelled(store)))
+    with store.reading() as conn:
+        kept = read_snapshot(conn, AS_OF, True)
+        marks = read_marks(conn)
+        saved_at = conn.execute(select(t.scorecard_snapshots.c.saved_at)).scalar_one()
+    assert kept is not None and kept.marks == marks
+    assert isinstance(saved_at, dt.datetime)
+    if saved_at.tzinfo is not None:
+        saved_at = saved_at.astimezone(dt.UTC).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    assert abs(saved_at - now) < dt.timedelta(minutes=10)
+    # The next status reads the kept scorecard: the same bytes.
+    assert scorecard(store, as_of=AS_OF.isoformat()).status_json_bytes() + b"\n" == done.stdout
+
+
+def test_a_scorecard_left_to_keep_later_is_kept_by_keep(store: Store) -> None:
+    _forget_kept(store)
+    card = scorecard(store, as_of=AS_OF.isoformat(), later=True)
+    assert card.pending is not None
+    with store.reading() as conn:
+        assert read_snapshot(conn, AS_OF, True) is None
+    text = card.status_json_bytes()
+    card.keep()
+    card.keep()  # once
+    assert card.pending is None
+    with store.reading() as conn:
+        assert read_snapshot(conn, AS_OF, True) is not None
+    assert scorecard(store, as_of=AS_OF.isoformat()).status_json_bytes() == text
+
+
+@pytest.mark.parametrize("day", [AS_OF, dt.date(2026, 12, 31), dt.date(2026, 7, 3)])
+def test_a_full_score_reads_only_the_months_its_kpis_look_at_and_scores_the_same(
+    store: Store, day: dt.date
+) -> None:
+    """Monthly KPIs' values of the months only quarterly KPIs look at are not read; a formula
+    of a frequency that looks further back makes the whole window read."""
+    from dataclasses import replace
+
+    from lineofsight.services.evaluate import frame_windows, scoring_measurements
+
+    _write_randomly(store, random.Random(12), 40)
+    defs = read_definition_frames(store)
+    wide = read_measurement_frame(store, frame_window(defs, day))
+    narrow = scoring_measurements(store, defs, day)
+    key = ["kpi_id", "unit_id", "period_start", "period_end"]
+    assert narrow.join(wide, on=key, how="anti").is_empty()
+    # Left out: the values before the latest frequency's window of the KPIs of the other
+    # frequencies; nothing when a formula's frequency looks further back.
+    windows = frame_windows(defs, day)
+    latest = max(start for start, _ in windows.values())
+    early = [f for f, (start, _) in windows.items() if start < latest]
+    frequency = dict(defs.kpis.select("id", "frequency").iter_rows())
+    skipped = wide.filter(
+        (pl.col("period_end") < latest)
+        & ~pl.col("kpi_id").replace_strict(frequency, return_dtype=pl.String).is_in(early)
+    )
+    formulas = defs.kpis.filter(pl.col("formula").is_not_null() & pl.col("frequency").is_in(early))
+    assert narrow.height == wide.height - (0 if formulas.height else skipped.height)
+    got, want = evaluate_frames(defs, narrow, day), evaluate_frames(defs, wide, day)
+    assert_frame_equal(got.kpis, want.kpis)
+    assert_frame_equal(got.objectives, want.objectives)
+    assert_frame_equal(got.units, want.units)
+    quarterly = defs.kpis.filter(pl.col("frequency") == "quarterly")["id"][0]
+    formula = defs.kpis.with_columns(
+        formula=pl.when(pl.col("id") == quarterly).then(pl.lit("a + b")).otherwise("formula")
+    )
+    assert scoring_measurements(store, replace(defs, kpis=formula), day).height == wide.height

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -336,6 +337,25 @@ def report(exc: InputError) -> None:
 def is_stdout(path: Path | None) -> bool:
     """Whether an output path means standard output (none given, or `-`)."""
     return path is None or str(path) == "-"
+
+
+def output_done() -> None:
+    """Let a program reading the command's standard output through a pipe (or a file) see its
+    end now, while the command finishes work that writes nothing more (keeping a scorecard in
+    the store): standard output is flushed and pointed at the null device. Nothing is done on
+    a terminal or when standard output is not the process's own (a test's runner)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    if fd != 1 or os.isatty(fd):
+        return
+    sys.stdout.flush()
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+    finally:
+        os.close(null)
 
 
 def write_output(text: str | bytes | list[bytes | memoryview], path: Path | None) -> None:

@@ -10,7 +10,15 @@ from typing import Annotated
 
 import typer
 
-from lineofsight.cli.common import AsOfOption, Console, DbOption, is_stdout, out, write_output
+from lineofsight.cli.common import (
+    AsOfOption,
+    Console,
+    DbOption,
+    is_stdout,
+    out,
+    output_done,
+    write_output,
+)
 from lineofsight.errors import UsageError
 from lineofsight.services.workspace import open_store
 
@@ -78,8 +86,15 @@ def status(
         from lineofsight.services.snapshots import scorecard
 
         with open_store(db) as store:
-            kept = scorecard(store, period, as_of)
-        write_output([*kept.status_json_pieces(), b"\n"], output)
+            kept = scorecard(store, period, as_of, later=True)
+            # Written out first; a scorecard computed here is kept in the store after (also
+            # when the output could not be written whole: a reader that stopped early).
+            try:
+                write_output([*kept.status_json_pieces(), b"\n"], output)
+                if kept.pending is not None and is_stdout(output):
+                    output_done()
+            finally:
+                kept.keep()
         return
     from lineofsight.cli.render_status import (
         frames_csv,

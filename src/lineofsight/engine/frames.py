@@ -321,18 +321,47 @@ def _measured(
         pl.col("aggregation").fill_null("mean").alias("agg"),
         "ratio_scale",
     )
-    joined = (
-        measurements.lazy()
-        .join(info.lazy(), on="kpi_id", how="inner")
+    joined = measurements.lazy().join(info.lazy(), on="kpi_id", how="inner")
+    # The first day of each row's period at its KPI's frequency: worked out once for each
+    # distinct last day (a handful), not for each of the hundreds of thousands of rows.
+    by_end = ["grain", "shift", "period_end"]
+    starts = (
+        joined.select(by_end)
+        .unique()
         .with_columns(
             start=_period_start_expr(pl.col("grain"), pl.col("shift"), pl.col("period_end"))
         )
+    )
+    keys = ["kpi_id", "unit_id", "slot"]
+    rows = (
+        joined.join(starts, on=by_end, how="left")
         .join(
             slots.lazy().select("frequency", "slot", pl.col("p_start").alias("start")),
             on=["frequency", "start"],
             how="inner",
         )
+        .with_columns(_several=pl.struct(keys).is_duplicated())
+        .collect()
     )
-    return period_aggregates(joined, ("kpi_id", "unit_id", "slot"), "agg", "ratio_scale").select(
-        "kpi_id", "unit_id", "slot", period_value("ratio_scale").alias("actual")
-    )
+    # Most periods hold one row (a monthly value of a monthly KPI): its aggregates are the
+    # row's own values, as `period_aggregates` makes them for a group of one (a sum of no
+    # value is 0), without grouping; the others are grouped.
+    value = pl.col("value")
+    parts = [
+        rows.filter(~pl.col("_several")).select(
+            *keys,
+            "agg",
+            "ratio_scale",
+            v_sum=value.fill_null(0.0),
+            v_mean=value,
+            v_last=value,
+            v_min=value,
+            v_max=value,
+            num=pl.col("numerator").fill_null(0.0),
+            den=pl.col("denominator").fill_null(0.0),
+        )
+    ]
+    several = rows.filter(pl.col("_several")).drop("_several")
+    if not several.is_empty():
+        parts.append(period_aggregates(several.lazy(), keys, "agg", "ratio_scale"))
+    return pl.concat(parts).select(*keys, period_value("ratio_scale").alias("actual"))

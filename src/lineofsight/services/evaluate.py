@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "evaluate_store",
     "frame_window",
+    "frame_windows",
     "load_organization",
     "measurement_frame",
     "read_definition_frames",
@@ -31,6 +32,7 @@ __all__ = [
     "read_measurement_frame",
     "read_names",
     "resolve_as_of",
+    "scoring_measurements",
     "status_store",
     "status_with_definitions",
     "subtree_of",
@@ -90,7 +92,7 @@ def evaluate_store(
     defs = definition_frames(org)
     day = resolve_as_of(org, period, as_of)
     lag = not period  # a period report shows each KPI's period, value or not
-    measurements = read_measurement_frame(store, frame_window(defs, day, lag))
+    measurements = scoring_measurements(store, defs, day, lag)
     return org, evaluate_frames(defs, measurements, day, lag)
 
 
@@ -132,6 +134,14 @@ def frame_window(
 ) -> tuple[dt.date, dt.date]:
     """The days whose measurements a scorecard as of this date can use: the periods each
     frequency may be evaluated at and the ones searched for the last known value."""
+    windows = frame_windows(defs, as_of, lag).values()
+    return min(start for start, _ in windows), max(end for _, end in windows)
+
+
+def frame_windows(
+    defs: DefinitionFrames, as_of: dt.date, lag: bool = True
+) -> dict[str, tuple[dt.date, dt.date]]:
+    """`frame_window` of each frequency: the days whose measurements its KPIs can use."""
     from lineofsight.engine.lag import period_slots
 
     calendar = defs.calendar
@@ -140,12 +150,33 @@ def frame_window(
         .agg(pl.col("due_days").fill_null(calendar.due_days).max())
         .iter_rows()
     ) or {f.value: calendar.due_days for f in m.Frequency}
-    periods = [
-        p
-        for f, due in longest.items()
-        for p in period_slots(m.Frequency(f), as_of, calendar, due if lag else None)
-    ]
-    return min(p.start for p in periods), max(p.end for p in periods)
+    windows = {}
+    for f, due in longest.items():
+        periods = period_slots(m.Frequency(f), as_of, calendar, due if lag else None)
+        windows[f] = min(p.start for p in periods), max(p.end for p in periods)
+    return windows
+
+
+def scoring_measurements(
+    store: Store, defs: DefinitionFrames, as_of: dt.date, lag: bool = True
+) -> pl.DataFrame:
+    """The measurements a scorecard of every KPI as of this date reads: those of
+    `frame_window`, except the days before the latest frequency's window, read only for the
+    KPIs of the frequencies that look that far back (a monthly KPI looks at two or three
+    months, a quarterly one at half a year: most monthly values of the window would be read
+    for nothing). A formula reads its inputs over its own frequency's periods, whatever
+    theirs: when a formula's frequency looks back further, the whole window is read."""
+    from lineofsight.store.scorecard_reads import read_measurement_rows
+
+    windows = frame_windows(defs, as_of, lag)
+    window = min(s for s, _ in windows.values()), max(e for _, e in windows.values())
+    latest = max(start for start, _ in windows.values())
+    early = sorted(f for f, (start, _) in windows.items() if start < latest)
+    formulas = defs.kpis.filter(
+        pl.col("formula").is_not_null() & pl.col("frequency").is_in(early)
+    ).height
+    wide = None if formulas or not early else (latest, early)
+    return measurement_frame(read_measurement_rows(store, window, wide))
 
 
 def status_store(
@@ -169,7 +200,7 @@ def status_with_definitions(
     minimal = m.Organization(name="", calendar=defs.calendar)
     day = resolve_as_of(minimal, period, as_of, names)
     lag = not period
-    measurements = read_measurement_frame(store, frame_window(defs, day, lag))
+    measurements = scoring_measurements(store, defs, day, lag)
     return defs, evaluate_frames(defs, measurements, day, lag)
 
 

@@ -8,6 +8,7 @@ from here, so they carry the same columns, at full precision: rounding is for di
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 
 import polars as pl
@@ -165,6 +166,18 @@ def json_rows(frame: pl.DataFrame) -> pl.Series:
     from lineofsight.services.shapes import status_rows
 
     return status_rows(frame.with_columns(pl.col("status").cast(pl.String)))
+
+
+def json_text(frame: pl.DataFrame) -> bytes:
+    """Labelled rows as the status JSON writes them, one JSON object a line (each ending with
+    a newline, none inside one), UTF-8: `json_rows` as one text, with no string per row."""
+    if frame.is_empty():
+        return b""
+    buffer = io.BytesIO()
+    frame.with_columns(pl.col("status").cast(pl.String)).drop(
+        "own_unit", strict=False
+    ).write_ndjson(buffer)
+    return buffer.getvalue()
 
 
 def _unit_names(labels: Labels) -> pl.DataFrame:

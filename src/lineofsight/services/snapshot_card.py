@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import json
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lineofsight import __version__
@@ -56,9 +57,13 @@ class Scorecard:
         labels: Labels | None = None,
         patched: dict[str, Any] | None = None,
         changes: dict[str, dict[int, bytes]] | None = None,
+        texts: dict[str, bytes] | None = None,
     ) -> None:
         self.as_of = as_of
         self._rows = rows or {}  # kpis, objectives, units
+        # Or each section's rows as one text, a row a line (`scorecard_frames.json_text`):
+        # written out and saved without a Python string per row.
+        self._texts = texts or {}
         self._defs = defs
         self._evaluation = evaluation
         self._inputs = inputs
@@ -82,6 +87,14 @@ class Scorecard:
         self._joined: dict[str, tuple[pl.Series, bytes]] = {}
         self.base: Marks | None = None  # what the scorecard saved in full covers
         self.covers: Marks | None = None  # what it covers, when that is known
+        # Its saving in the store, when it was left for later (`keep`).
+        self.pending: Callable[[], None] | None = None
+
+    def keep(self) -> None:
+        """Save it in the store now, if its saving was left for later (once)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending()
 
     def moved_since(self, before: dt.date, lag: bool) -> bool | None:
         """Whether any KPI's rows as of this card's date may differ from those as of `before`
@@ -104,6 +117,8 @@ class Scorecard:
         """How many KPI rows the scorecard has (read from its layout, nothing decoded)."""
         if "kpis" in self._rows:
             return len(self._rows["kpis"])
+        if "kpis" in self._texts:
+            return self._texts["kpis"].count(b"\n")
         if self._evaluation is not None:
             return self._evaluation.kpis.height
         return int(self._stored["header"]["sizes"]["kpis_ends"]) // 4
@@ -167,6 +182,11 @@ class Scorecard:
 
     def rows(self, section: str) -> pl.Series:
         """The JSON rows of `kpis`, `objectives` or `units`."""
+        if section not in self._rows and section in self._texts:
+            import polars as pl
+
+            texts = self._texts[section].decode().split("\n")[:-1]
+            self._rows[section] = pl.Series("json", texts, dtype=pl.String)
         if section not in self._rows:
             import polars as pl
 
@@ -183,6 +203,9 @@ class Scorecard:
     def joined(self, section: str, *, keep: bool = True) -> bytes:
         """The section's JSON rows joined by the commas between them, UTF-8; kept for the
         next call unless `keep` is off (then the one kept, if any, is let go)."""
+        if section in self._texts and section not in self._rows:
+            text = self._texts[section]
+            return text[:-1].replace(b"\n", b",")  # a copy: nothing to keep
         rows = self.rows(section)
         found = self._joined.pop(section, None)
         if found is None or found[0] is not rows:
@@ -190,6 +213,19 @@ class Scorecard:
         if keep:
             self._joined[section] = found
         return found[1]
+
+    def row_ends(self, section: str) -> array.array[int]:
+        """Where each JSON row of the section ends in its joined text (the comma after it,
+        or the end)."""
+        if section in self._texts and section not in self._rows:
+            text, ends = self._texts[section], array.array("I")
+            find, at = text.find, text.find(b"\n")
+            while at >= 0:  # a row's line ends where its comma will be
+                ends.append(at)
+                at = find(b"\n", at + 1)
+            return ends
+        rows = self.rows(section)
+        return array.array("I", ((rows.str.len_bytes() + 1).cum_sum() - 1).to_list())
 
     def forget_joined(self) -> None:
         """Let go of the joined rows kept since the scorecard was saved (a holder that does
@@ -236,7 +272,7 @@ class Scorecard:
         Patches hold every row changed since the scorecard was saved in full, so the rows
         this one holds beyond the scorecard saved in full are all in the newer patch too."""
         patched = _parts(patch)
-        if patched is None or not (self._stored or self._rows):
+        if patched is None or not (self._stored or self._rows or self._texts):
             return None
         import polars as pl
 
@@ -297,14 +333,16 @@ class Scorecard:
                 *units,
                 b"]}",
             ]
-        # As `shapes.status_document` writes it, from the joined rows `encode` saves too.
+        # As `shapes.status_document` writes it, from the joined rows `encode` saves too
+        # (kept for it when it is still to be saved).
+        keep = self.pending is not None
         return [
             f'{{"as_of": "{self.as_of.isoformat()}", "kpis": ['.encode(),
-            self.joined("kpis", keep=False),
+            self.joined("kpis", keep=keep),
             b'], "objectives": [',
-            self.joined("objectives", keep=False),
+            self.joined("objectives", keep=keep),
             b'], "units": [',
-            self.joined("units", keep=False),
+            self.joined("units", keep=keep),
             b"]}",
         ]
 
@@ -343,7 +381,7 @@ def encode(card: Scorecard) -> bytes:
     for section in SECTIONS:
         # Where each row ends (the comma after it): a patch replaces rows without splitting
         # all.
-        ends = array.array("I", ((card.rows(section).str.len_bytes() + 1).cum_sum() - 1).to_list())
+        ends = card.row_ends(section)
         if sys.byteorder != "little":
             ends.byteswap()
         parts.append(ends.tobytes())

@@ -69,10 +69,13 @@ def scorecard(
     save: bool = True,
     names: ArgumentNames = OPTIONS,
     previous: Scorecard | None = None,
+    later: bool = False,
 ) -> Scorecard:
     """The scorecard as `los status` gives it (see `resolve_as_of`), from the stored snapshot
     brought up to date, else computed in full; saved for the next time unless `save` is off.
-    Messages name the arguments as `names` says.
+    Messages name the arguments as `names` says. `later`: what is to be saved is saved by
+    `card.keep()`, which the caller calls once it has written the scorecard out (a person
+    waits for the output, not for the saving).
 
     `previous`: a scorecard this returned before for the same date and mode, held in memory
     (by the web app): when the store's scorecard is its base with a newer patch (a check-in
@@ -96,7 +99,7 @@ def scorecard(
         if carried is not None:
             return carried
         del carry  # the other date's scorecard is not held while this one is computed
-    return _up_to_date(store, day, lag, kept, save=save)
+    return _up_to_date(store, day, lag, kept, save=save, later=later)
 
 
 def _from_nearest(
@@ -359,11 +362,12 @@ def _up_to_date(
     save: bool,
     card: Scorecard | None = None,
     ahead: bool = False,
+    later: bool = False,
     defs: DefinitionFrames | None = None,
 ) -> Scorecard:
     """The kept scorecard `kept` brought up to date (patched), else computed in full; saved
-    unless `save` is off (`ahead`: as made by a write, see `save_snapshot`; `defs`: the
-    definitions when read already)."""
+    unless `save` is off (`ahead`: as made by a write, see `save_snapshot`; `later`: by
+    `card.keep()`; `defs`: the definitions when read already)."""
     marks, found, changed = kept.marks, kept.found, kept.changed
     if card is None and found is not None and changed is not None:
         card = decode(found.payload, day, found.patch)
@@ -378,43 +382,45 @@ def _up_to_date(
         card = patch(store, card, changed, lag)
     else:
         from lineofsight.engine.frames import rollup, score_kpis
-        from lineofsight.services.evaluate import (
-            frame_window,
-            read_definition_frames,
-            read_measurement_frame,
-        )
-        from lineofsight.services.scorecard_frames import json_rows, labelled
+        from lineofsight.services.evaluate import read_definition_frames, scoring_measurements
+        from lineofsight.services.scorecard_frames import json_text, labelled
         from lineofsight.services.snapshot_patch import formula_inputs
         from lineofsight.store.labels import read_labels
 
         if defs is None:
             defs = read_definition_frames(store)
-        measurements = read_measurement_frame(store, frame_window(defs, day, lag))
+        measurements = scoring_measurements(store, defs, day, lag)
         scored = score_kpis(defs, measurements, day, lag)
         del measurements
         ev = rollup(defs, scored, day)
         labels = read_labels(store)
         frames = labelled(ev, defs, labels)
-        rows = {
-            "kpis": json_rows(frames.kpis),
-            "objectives": json_rows(frames.objectives),
-            "units": json_rows(frames.units),
-        }
-        card = Scorecard(day, rows, defs, ev, formula_inputs(defs.kpis), labels=labels)
+        texts = {section: json_text(getattr(frames, section)) for section in SECTIONS}
+        card = Scorecard(day, None, defs, ev, formula_inputs(defs.kpis), labels=labels, texts=texts)
         card._frames = frames
     card.covers = marks  # the data was read after the marks: they claim no more than it holds
     if save:
-        idle(store)
-        base = card.base
-        if not (
-            base is not None
-            and _small(card)
-            and save_patch(store, day, lag, base, marks, encode_patch(card))
-        ) and save_snapshot(store, day, lag, marks, encode(card), ahead=ahead):
-            # Saved in full: a newer patch of it applies to this card (to its JSON rows too
-            # when it holds them all, not stored rows of an older scorecard saved in full).
-            card.base = marks if card.holds_rows else None
+        card.pending = lambda: _save(store, card, day, lag, marks, ahead)
+        if not later:
+            card.keep()
     return card
+
+
+def _save(
+    store: Store, card: Scorecard, day: dt.date, lag: bool, marks: Marks, ahead: bool
+) -> None:
+    """Keep `card` in the store: as a patch of the scorecard saved in full when it is one and
+    small, else in full."""
+    idle(store)
+    base = card.base
+    if not (
+        base is not None
+        and _small(card)
+        and save_patch(store, day, lag, base, marks, encode_patch(card))
+    ) and save_snapshot(store, day, lag, marks, encode(card), ahead=ahead):
+        # Saved in full: a newer patch of it applies to this card (to its JSON rows too
+        # when it holds them all, not stored rows of an older scorecard saved in full).
+        card.base = marks if card.holds_rows else None
 
 
 @contextlib.contextmanager

@@ -16,7 +16,6 @@ from typing import Any
 import polars as pl
 
 from lineofsight.store.database import Store
-from lineofsight.store.loading import busy_timeout_pragma, typed_query
 
 BATCH_ROWS = 65536
 
@@ -28,7 +27,7 @@ def read_frame(
 
     `{}` in the query marks each of `params`, in order: dates and numbers this package made,
     never a user's text (on ADBC they are inlined as literals). The query has no ORDER BY or
-    LIMIT of its own (see `loading.typed_query`).
+    LIMIT of its own (see `typed_query`).
     """
     path = store.arrow_file
     if path is not None:
@@ -71,6 +70,39 @@ def read_frames(store: Store, reads: Sequence[Read], threads: int = 2) -> list[p
         cast_frame(frame.slice(1), schema)
         for frame, (_, _, schema) in zip(frames, reads, strict=True)
     ]
+
+
+# The two below are the loads' too (`store.loading`): kept here, where no SQLAlchemy is loaded.
+
+
+def busy_timeout_pragma(seconds: float) -> str:
+    """The statement that makes an SQLite connection wait up to `seconds` for a lock (ADBC's
+    driver has no option of its own for it)."""
+    return f"PRAGMA busy_timeout={round(seconds * 1000)}"
+
+
+def typed_query(sql: str, schema: Mapping[str, Any]) -> str:
+    """`sql` (no ORDER BY, no LIMIT) behind a first row of one value of each column's type.
+
+    ADBC's SQLite driver takes a column's type from the first rows it reads: a column whose
+    first thousand values are missing becomes integers, and a real number later fails the
+    whole query. The extra row, which the caller drops, fixes each type from the start.
+    """
+    values = ", ".join(
+        f'{_TYPED_VALUE[_kind(dtype)]} AS "{name}"' for name, dtype in schema.items()
+    )
+    return f"SELECT {values} UNION ALL {sql}"
+
+
+def _kind(dtype: Any) -> str:
+    if dtype.is_float():
+        return "float"
+    if dtype.is_integer() or dtype == pl.Boolean:
+        return "integer"
+    return "text"  # text, and dates (SQLite keeps them as ISO text)
+
+
+_TYPED_VALUE = {"float": "0.5", "integer": "0", "text": "''"}
 
 
 def frame_of(rows: Sequence[Sequence[Any]], schema: Mapping[str, Any]) -> pl.DataFrame:

@@ -4,13 +4,15 @@ titles and units, unit names; read as frames in three queries, whatever the orga
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
-from sqlalchemy import Connection, select
 
-from lineofsight.store import tables as t
 from lineofsight.store.arrow import read_frame
 from lineofsight.store.database import Store
+
+if TYPE_CHECKING:  # a scorecard's labels are read without loading SQLAlchemy
+    from sqlalchemy import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,5 +41,9 @@ _UNITS = {"id": pl.String, "name": pl.String}
 
 def read_organization_name(conn: Connection) -> str:
     """The organisation's name ("" before the first apply)."""
+    from sqlalchemy import select
+
+    from lineofsight.store import tables as t
+
     name = conn.execute(select(t.organization.c.name)).scalar()
     return name or ""

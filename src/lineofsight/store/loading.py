@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import polars as pl
 
 from lineofsight.errors import StoreBusy, StoreError
+from lineofsight.store.arrow import busy_timeout_pragma, typed_query
 from lineofsight.store.database import Store, is_busy
 
 # SQLAlchemy is loaded when a session goes through it, or a time is written: an ADBC read
@@ -116,36 +117,6 @@ def _sqlite_time() -> Any:
 
     dialect = sqlite_dialect.dialect()
     return DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
-
-
-def busy_timeout_pragma(seconds: float) -> str:
-    """The statement that makes an SQLite connection wait up to `seconds` for a lock (ADBC's
-    driver has no option of its own for it)."""
-    return f"PRAGMA busy_timeout={round(seconds * 1000)}"
-
-
-def typed_query(sql: str, schema: Mapping[str, Any]) -> str:
-    """`sql` (no ORDER BY, no LIMIT) behind a first row of one value of each column's type.
-
-    ADBC's SQLite driver takes a column's type from the first rows it reads: a column whose
-    first thousand values are missing becomes integers, and a real number later fails the
-    whole query. The extra row, which the caller drops, fixes each type from the start.
-    """
-    values = ", ".join(
-        f'{_TYPED_VALUE[_kind(dtype)]} AS "{name}"' for name, dtype in schema.items()
-    )
-    return f"SELECT {values} UNION ALL {sql}"
-
-
-def _kind(dtype: Any) -> str:
-    if dtype.is_float():
-        return "float"
-    if dtype.is_integer() or dtype == pl.Boolean:
-        return "integer"
-    return "text"  # text, and dates (SQLite keeps them as ISO text)
-
-
-_TYPED_VALUE = {"float": "0.5", "integer": "0", "text": "''"}
 
 
 class _AdbcSession:

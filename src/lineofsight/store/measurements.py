@@ -15,6 +15,9 @@ from lineofsight.domain.periods import parse_period, start_of
 from lineofsight.store import tables as t
 from lineofsight.store.loading import LoadSession
 
+# Read with a scorecard's measurements, where no SQLAlchemy is loaded; the writes use it too.
+from lineofsight.store.scorecard_reads import with_starts as with_starts
+
 
 @dataclass(frozen=True, slots=True)
 class MeasurementRow:
@@ -95,20 +98,6 @@ def of_kpis(kpi_ids: Iterable[str]) -> ColumnElement[bool]:
 def with_load() -> Any:
     """Measurements joined with the write that recorded each (its source and time)."""
     return t.measurements.join(t.loads, t.loads.c.id == t.measurements.c.load_id)
-
-
-def with_starts(frame: pl.DataFrame) -> pl.DataFrame:
-    """`frame` (with `period` and `period_end`) with each period's first day, `period_start`:
-    worked out once for each distinct period and joined on."""
-    if frame.is_empty():
-        return frame.with_columns(period_start=pl.lit(None, pl.Date))
-    periods = frame.select("period", "period_end").unique()
-    starts = periods.with_columns(
-        period_start=pl.Series(
-            [start_of(label, end) for label, end in periods.iter_rows()], dtype=pl.Date
-        )
-    )
-    return frame.join(starts, on=["period", "period_end"], how="left", maintain_order="left")
 
 
 def read_measurements(conn: Connection, kpi_id: str | None = None) -> list[dict[str, Any]]:

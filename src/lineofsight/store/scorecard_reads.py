@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select, text
 
-from lineofsight.store import tables as t
+from lineofsight.domain.model import Frequency
+from lineofsight.domain.periods import start_of
 from lineofsight.store.arrow import frame_of, read_frame
 from lineofsight.store.database import Store
-from lineofsight.store.measurements import of_kpis, with_starts
 
 _COLUMNS = "kpi_id, unit_id, period, period_end, value, numerator, denominator"
 # As stored: the period's label, from which (with its last day) its first day follows.
@@ -33,15 +32,31 @@ STORED_SCHEMA = {
 
 
 def read_measurement_rows(
-    store: Store, window: tuple[dt.date, dt.date] | None = None
+    store: Store,
+    window: tuple[dt.date, dt.date] | None = None,
+    early: tuple[dt.date, Sequence[str]] | None = None,
 ) -> pl.DataFrame:
     """Stored measurements (`STORED_SCHEMA` with each period's first day, `period_start`),
-    optionally only those whose last day is in `window`."""
+    optionally only those whose last day is in `window`; `early` (a day in the window and
+    frequencies): those whose last day is before that day only of the KPIs of these
+    frequencies (the others' are not read: most rows of a window are months no KPI of
+    theirs looks at)."""
     query = f"SELECT {_COLUMNS} FROM measurements"
     params: list[object] = []
     if window is not None:
         query += " WHERE period_end >= {} AND period_end <= {}"
         params = list(window)
+        if early is not None and window[0] < early[0]:
+            # Frequencies are the model's own words, never a user's text: inlined.
+            listed = ", ".join(f"'{Frequency(f).value}'" for f in early[1])
+            query = (
+                f"SELECT {_COLUMNS} FROM measurements"
+                " WHERE period_end >= {} AND period_end <= {}"
+                f" UNION ALL SELECT {_COLUMNS} FROM measurements"
+                " WHERE period_end >= {} AND period_end < {}"
+                f" AND kpi_id IN (SELECT id FROM kpis WHERE frequency IN ({listed}))"
+            )
+            params = [early[0], window[1], window[0], early[0]]
     return with_starts(read_frame(store, query, params, STORED_SCHEMA))
 
 
@@ -49,6 +64,11 @@ def read_kpi_measurement_rows(
     store: Store, kpi_ids: Iterable[str], window: tuple[dt.date, dt.date] | None = None
 ) -> pl.DataFrame:
     """The stored measurements of these KPIs only (every unit), as `read_measurement_rows`."""
+    from sqlalchemy import select
+
+    from lineofsight.store import tables as t
+    from lineofsight.store.measurements import of_kpis
+
     ms = t.measurements
     query = select(
         ms.c.kpi_id,
@@ -84,10 +104,7 @@ def read_definition_tables(
     """The organisation's calendar and scoring ((fiscal year start, scoring settings, due
     days)) and each definition table of `DEFINITION_TABLES` with the `columns` (name: type)
     asked for it, the period targets in the file's order; None before the first apply."""
-    with store.reading() as conn:
-        row = conn.execute(
-            text("SELECT fiscal_year_start, scoring, due_days FROM organization")
-        ).first()
+    row = _organization_row(store)
     if row is None:
         return None
     frames = {}
@@ -104,3 +121,29 @@ def read_definition_tables(
     if isinstance(scoring, str):
         scoring = json.loads(scoring)
     return (row[0], scoring or {}, row[2]), frames
+
+
+def _organization_row(store: Store) -> Any:
+    """(fiscal_year_start, scoring, due_days) of the organisation; None before any apply."""
+    query = "SELECT fiscal_year_start, scoring, due_days FROM organization"
+    with store.plain_reading() as plain:
+        if plain is not None:  # a plain SQLite file: SQLAlchemy not loaded for it
+            return plain.execute(query).fetchone()
+    from sqlalchemy import text
+
+    with store.reading() as conn:
+        return conn.execute(text(query)).first()
+
+
+def with_starts(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` (with `period` and `period_end`) with each period's first day, `period_start`:
+    worked out once for each distinct period and joined on."""
+    if frame.is_empty():
+        return frame.with_columns(period_start=pl.lit(None, pl.Date))
+    periods = frame.select("period", "period_end").unique()
+    starts = periods.with_columns(
+        period_start=pl.Series(
+            [start_of(label, end) for label, end in periods.iter_rows()], dtype=pl.Date
+        )
+    )
+    return frame.join(starts, on=["period", "period_end"], how="left", maintain_order="left")

@@ -24,9 +24,11 @@ costs a KPI scored twice and never shows a stale value.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -129,17 +131,62 @@ def _statement(sql: str) -> TextClause:
 def _rows(conn: Any, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
     """The rows of a read on either kind of connection (see `Reading`)."""
     if isinstance(conn, sqlite3.Connection):
-        # As SQLAlchemy writes them in SQLite: dates as ISO text, flags as 0 and 1.
-        plain = {
-            k: v.isoformat() if isinstance(v, dt.date) else int(v) if isinstance(v, bool) else v
-            for k, v in (params or {}).items()
-        }
-        return conn.execute(sql, plain).fetchall()
+        return conn.execute(sql, _plain(params or {})).fetchall()
     return list(conn.execute(_statement(sql), params or {}).all())
 
 
-def _execute(conn: Connection, sql: str, params: dict[str, Any]) -> None:
-    conn.execute(_statement(sql), params)
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as SQLAlchemy writes them in SQLite: times as UTC text, dates as ISO text,
+    flags as 0 and 1."""
+    plain = {}
+    for key, value in params.items():
+        if isinstance(value, dt.datetime):
+            value = value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        elif isinstance(value, bool):
+            value = int(value)
+        plain[key] = value
+    return plain
+
+
+def _execute(conn: Any, sql: str, params: dict[str, Any]) -> None:
+    if isinstance(conn, sqlite3.Connection):
+        conn.execute(sql, _plain(params))
+    else:
+        conn.execute(_statement(sql), params)
+
+
+@contextlib.contextmanager
+def _writing(store: Store, wait: float) -> Iterator[Any]:
+    """A write transaction that waits at most `wait` seconds for the store: through Python's
+    sqlite3 on a plain SQLite file (a status computed in full saves its scorecard without
+    loading SQLAlchemy), else through the store's connection. StoreError when it cannot."""
+    if store.sqlite_file is None:
+        brief = Store(store.url, migrate=False, busy_timeout=wait)
+        try:
+            with brief.transaction() as conn:
+                yield conn
+        finally:
+            brief.close()
+        return
+    with store._sqlite3_turn():
+        plain = sqlite3.connect(store.sqlite_file, timeout=wait, isolation_level=None)
+        try:
+            # As the store's own connections: the write lock asked for first.
+            plain.execute("PRAGMA synchronous=NORMAL")
+            plain.execute("PRAGMA foreign_keys=ON")
+            plain.execute("BEGIN IMMEDIATE")
+            try:
+                yield plain
+            except BaseException:
+                plain.rollback()
+                raise
+            plain.commit()
+        except sqlite3.Error as exc:
+            raise StoreError(f"store error on {store.display_url}: {exc}") from None
+        finally:
+            plain.close()
 
 
 def read_fiscal_start(conn: Connection | sqlite3.Connection) -> int | None:
@@ -303,11 +350,8 @@ def save_snapshot(
     could not take it now (another write holds it, a read-only file): a status never waits
     behind a load to save what it can compute again. `ahead`: made by a write for a date no
     status asked for (one that a status asked for stays so when a write saves it again)."""
-    from sqlalchemy.exc import OperationalError
-
-    brief = Store(store.url, migrate=False, busy_timeout=wait)
     try:
-        with brief.transaction() as conn:
+        with _writing(store, wait) as conn:
             key = {"as_of": as_of, "lag": lag}
             found = _saved_marks(conn, key)
             if found is not None:
@@ -331,14 +375,33 @@ def save_snapshot(
                     "ahead": ahead,
                 },
             )
-            for day, mode in conn.execute(_oldest(conn), {"keep": KEEP}).all():
+            for day, mode in _oldest_rows(conn):
                 _execute(conn, _DELETE, {"as_of": day, "lag": mode})
                 _execute(conn, _DELETE_PATCH, {"as_of": day, "lag": mode})
-    except (StoreError, OperationalError):
-        return False
-    finally:
-        brief.close()
+    except Exception as exc:
+        if _busy(exc):
+            return False
+        raise
     return True
+
+
+def _busy(exc: Exception) -> bool:
+    """Whether a save failed because the store could not take it now (another write holds
+    it, a read-only file): it is given up, never waited for."""
+    if isinstance(exc, StoreError):
+        return True
+    if "sqlalchemy" not in type(exc).__module__:
+        return False
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(exc, OperationalError)
+
+
+def _oldest_rows(conn: Any) -> list[Any]:
+    """The key of each snapshot past the KEEP saved last."""
+    if isinstance(conn, sqlite3.Connection):
+        return conn.execute(f"{_OLDEST} LIMIT -1 OFFSET ?", (KEEP,)).fetchall()
+    return list(conn.execute(_oldest(conn), {"keep": KEEP}).all())
 
 
 def _newest(conn: Connection, key: dict[str, Any], base: Marks) -> Marks:
@@ -362,11 +425,8 @@ def save_patch(
     """Keep the rows changed since the snapshot saved in full that `base` describes, now
     covering `marks`; False (nothing saved) when that snapshot is no longer there, when a
     newer patch is, or when the store could not take it now (as `save_snapshot`)."""
-    from sqlalchemy.exc import OperationalError
-
-    brief = Store(store.url, migrate=False, busy_timeout=wait)
     try:
-        with brief.transaction() as conn:
+        with _writing(store, wait) as conn:
             key = {"as_of": as_of, "lag": lag}
             if _saved_marks(conn, key) != base:
                 return False  # saved in full again meanwhile, or forgotten
@@ -374,10 +434,10 @@ def save_patch(
                 return False
             _execute(conn, _DELETE_PATCH, key)
             _insert_patch(conn, key, base, marks, payload)
-    except (StoreError, OperationalError):
-        return False
-    finally:
-        brief.close()
+    except Exception as exc:
+        if _busy(exc):
+            return False
+        raise
     return True
 
 
@@ -395,11 +455,8 @@ def save_carried(
     """Keep the scorecard of `as_of` as the scorecard saved in full of `source` (copied in
     the database, `base` still what it covers) with the patch `payload` of the rows that
     differ, now covering `marks`, in one transaction; False (nothing saved) as `save_patch`."""
-    from sqlalchemy.exc import OperationalError
-
-    brief = Store(store.url, migrate=False, busy_timeout=wait)
     try:
-        with brief.transaction() as conn:
+        with _writing(store, wait) as conn:
             key = {"as_of": as_of, "lag": lag}
             if _saved_marks(conn, {"as_of": source, "lag": lag}) != base:
                 return False  # saved in full again meanwhile, or forgotten
@@ -417,13 +474,13 @@ def save_carried(
                 {**key, "source": source, "saved_at": dt.datetime.now(dt.UTC)},
             )
             _insert_patch(conn, key, base, marks, payload)
-            for day, mode in conn.execute(_oldest(conn), {"keep": KEEP}).all():
+            for day, mode in _oldest_rows(conn):
                 _execute(conn, _DELETE, {"as_of": day, "lag": mode})
                 _execute(conn, _DELETE_PATCH, {"as_of": day, "lag": mode})
-    except (StoreError, OperationalError):
-        return False
-    finally:
-        brief.close()
+    except Exception as exc:
+        if _busy(exc):
+            return False
+        raise
     return True
 
 
