@@ -834,3 +834,15 @@ def test_a_full_score_reads_only_the_months_its_kpis_look_at_and_scores_the_same
         formula=pl.when(pl.col("id") == quarterly).then(pl.lit("a + b")).otherwise("formula")
     )
     assert scoring_measurements(store, replace(defs, kpis=formula), day).height == wide.height
+
+
+def test_a_name_with_a_line_separator_in_it_stays_one_row() -> None:
+    import json
+
+    from lineofsight.services.shapes import status_rows
+
+    names = ["plain", "line\u2028separator", "next\x85line", "para\u2029graph", "form\x0cfeed"]
+    frame = pl.DataFrame({"kpi_id": [f"k{i}" for i in range(len(names))], "name": names})
+    rows = status_rows(frame)
+    assert [json.loads(row)["name"] for row in rows] == names
+    assert status_rows(frame.clear()).len() == 0

@@ -42,7 +42,9 @@ def status_rows(frame: pl.DataFrame) -> pl.Series:
     """Each row of a scorecard frame (KPIs, objectives or units) as its JSON object, so that a
     scorecard kept up to date writes again only the rows that changed."""
     text = frame.drop("own_unit", strict=False).write_ndjson()
-    return pl.Series("json", text.splitlines(), dtype=pl.String)
+    # One row per "\n" only: `splitlines` also breaks at U+2028, U+0085 and the like, which
+    # JSON leaves unescaped inside a name.
+    return pl.Series("json", text.split("\n")[:-1], dtype=pl.String)
 
 
 def status_document(
