@@ -22,10 +22,10 @@ from lineofsight.services.chart_geometry import (
     nice_ticks,
     tick_text,
 )
-from lineofsight.services.kpi_series import KpiChart
+from lineofsight.services.kpi_series import KpiChart, LogEntry
 from lineofsight.web.pagedata import item_fragment
 from lineofsight.web.pagekit import cache_of
-from lineofsight.web.templating import number, templates
+from lineofsight.web.templating import number, source_name, templates
 
 
 def kept_block(
@@ -114,6 +114,38 @@ def thresholds(
         Threshold("amber", f"from {n(low - tol)} or up to {n(high + tol)}"),
         Threshold("red", f"below {n(low - tol)} or above {n(high + tol)}"),
     ]
+
+
+_MUTED = ' class="muted"'
+_REPLACED = ' <span class="hint">(replaced)</span>'
+
+
+def log_body(log: Sequence[LogEntry]) -> Markup:
+    """The measurement log's table body: a row per stored value (a replaced one muted), as
+    the template drew it, written here (a KPI's log has dozens of rows of six cells, which
+    cost a first visit of its page more through the template than all of its numbers)."""
+    rows = []
+    for e in log:
+        value = (
+            number(e.value)
+            if e.value is not None
+            else f"{number(e.numerator)} / {number(e.denominator)}"
+        )
+        muted, replaced = ("", "") if e.current else (_MUTED, _REPLACED)
+        rows.append(
+            f"      <tr{muted}>\n"
+            f"        <td>{escape(e.period)}{replaced}</td>\n"
+            f'        <td class="num">{value}</td>\n'
+            f'        <td class="note">{escape(e.note or "")}</td>\n'
+            f'        <td class="num">{e.revision}</td>\n'
+            f"        <td>{e.recorded_at.strftime('%Y-%m-%d %H:%M')}</td>\n"
+            f'        <td class="muted" title="{escape(e.source or "")}">'
+            f"{escape(source_name(e.source))}</td>\n"
+            "      </tr>\n"
+        )
+    if not rows:
+        rows.append('      <tr><td colspan="6" class="muted">No measurements yet.</td></tr>\n')
+    return Markup(f"<tbody>\n{''.join(rows)}    </tbody>")
 
 
 W, H = 720, 300

@@ -29,6 +29,7 @@ from lineofsight.web.kpi_view import (
     change_chart,
     fallback_chart,
     kept_block,
+    log_body,
     readable_period,
     thresholds,
 )
@@ -233,7 +234,7 @@ def kpi_page(
             "period_choices": [p.period for p in chart.points if p.actual is not None][::-1],
             "paths": _scoped_paths(request, snap, units, kpi_id),
             "mission": MISSION,
-            "log": [e for e in entries if e.unit == at],
+            "log_body": log_body([e for e in entries if e.unit == at]),
             "other_units": other_units,
             "drivers": [d for d in snap.feeders.get(kpi_id, []) if see("kpi", d)],
             "driven": driven,
