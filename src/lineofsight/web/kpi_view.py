@@ -116,6 +116,30 @@ def thresholds(
     ]
 
 
+def points_body(chart: KpiChart) -> Markup:
+    """The chart's numbers as a table body: each period (with its readable name when that
+    differs), its actual and its target."""
+    rows = []
+    for p in chart.points:
+        name = readable_period(p.period)
+        label = escape(p.period)
+        named = "" if name == p.period else f' <span class="muted">({escape(name)})</span>'
+        rows.append(
+            f'<tr><td>{label}{named}</td><td class="num">{number(p.actual)}</td>'
+            f'<td class="num">{number(p.target)}</td></tr>'
+        )
+    return Markup(f"<tbody>{''.join(rows)}</tbody>")
+
+
+def options(choices: Sequence[str], chosen: str) -> Markup:
+    """A select's options, `chosen` selected."""
+    return Markup(
+        "".join(
+            f"<option{' selected' if p == chosen else ''}>{escape(p)}</option>" for p in choices
+        )
+    )
+
+
 _MUTED = ' class="muted"'
 _REPLACED = ' <span class="hint">(replaced)</span>'
 
