@@ -180,11 +180,11 @@ def _group_value(rows: list[MeasurementTuple], agg: str, scale: float | None) ->
     """`period_aggregates` then `period_value` for one group's rows, in plain Python: the
     same numbers (a group of one value as it is, the others' sums with `math.fsum`)."""
     if len(rows) == 1:
-        value, num, den = rows[0][4], rows[0][5], rows[0][6]
+        only, num, den = rows[0][4], rows[0][5], rows[0][6]
         # Polars' sums start from 0.0 (so -0.0 comes out 0.0), its mean is that sum / 1.
-        v_sum = 0.0 if value is None else 0.0 + value
-        v_mean = None if value is None else v_sum
-        v_last = v_min = v_max = value
+        v_sum = 0.0 if only is None else 0.0 + only
+        v_mean = None if only is None else v_sum
+        v_last = v_min = v_max = only
         num, den = 0.0 + (num or 0.0), 0.0 + (den or 0.0)
     else:
         rows = sorted(rows, key=lambda r: (r[3], r[2]))
@@ -327,8 +327,10 @@ class ValueTable:
     def _build_rows(self, measurements: list[MeasurementTuple]) -> None:
         """`_build` for a few KPIs' rows, without a frame: the same groups and values."""
         wanted: dict[str, list[tuple[int, bool, int, str, float | None]]] = {}
-        for kpi_id, *grain in self._grain_rows({r[0] for r in measurements}):
-            wanted.setdefault(kpi_id, []).append(tuple(grain))  # type: ignore[arg-type]
+        for kpi_id, grain, fiscal, shift, agg, scale in self._grain_rows(
+            {r[0] for r in measurements}
+        ):
+            wanted.setdefault(kpi_id, []).append((grain, fiscal, shift, agg, scale))
         groups: dict[tuple[str, int, bool, str, dt.date], list[MeasurementTuple]] = {}
         how: dict[tuple[str, int, bool, str, dt.date], tuple[str, float | None]] = {}
         for row in measurements:
@@ -343,13 +345,13 @@ class ValueTable:
         values = self._values
         units = self._units_with_values
         for key, rows in groups.items():
-            kpi_id, grain, fiscal, unit_id, start = key
             value, num, den = _group_value(rows, *how[key])
+            kpi_id, unit_id = key[0], key[3]
             table = values.get(kpi_id)
             if table is None:
                 table = values[kpi_id] = {}
                 units[kpi_id] = set()
-            table[(grain, fiscal, unit_id, start)] = (value, num or 0.0, den or 0.0)
+            table[(key[1], key[2], unit_id, key[4])] = (value, num or 0.0, den or 0.0)
             units[kpi_id].add(unit_id)
 
     def _build(self, measurements: pl.DataFrame) -> None:
