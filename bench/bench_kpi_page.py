@@ -9,18 +9,29 @@ time is printed too) and times the next request of its page (checked to show the
 the app puts the changed rows in place in the scorecard it holds), then the one after
 (nothing written since).
 
+With --many N it then visits the pages of N different KPIs (every n-th KPI by id), each for
+the first time, so each request makes the page's kept parts itself (chart, forecast,
+explanation, line of sight, lower half), and prints the CPU time (`time.process_time`) of such
+a first visit: the `kpis` line of bench_pages.py costs about that per request. --save DIR
+writes each page's HTML there (to compare with another checkout's), --profile FILE keeps a
+cProfile of the visits.
+
     .venv/bin/python bench/bench_kpi_page.py
+    .venv/bin/python bench/bench_kpi_page.py --runs 0 --many 300
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import re
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from lineofsight.domain.accounts import Grant
 from lineofsight.services import accounts
@@ -37,6 +48,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/los-bench"))
     parser.add_argument("--work", type=Path, default=Path("/tmp/los-bench-page"))
+    parser.add_argument("--many", type=int, default=0, help="first visits of N KPIs' pages")
+    parser.add_argument("--save", type=Path, help="write the --many pages' HTML here")
+    parser.add_argument("--profile", type=Path, help="a cProfile of the --many visits")
     args = parser.parse_args()
     source = args.cache / f"org{args.kpis}" / "store.db"
     if not source.exists():
@@ -86,11 +100,67 @@ def main() -> int:
             start = time.perf_counter()
             client.get(f"/kpis/{kpi}")
             again.append(time.perf_counter() - start)
-        print(f"  after a check-in: {min(after):.2f} s (best of {args.runs}; the value shown)")
-        print(f"  next request: {min(again):.2f} s")
-        print(f"  the load of one row before it (in-process): {min(loads):.2f} s")
+        if args.runs:
+            print(f"  after a check-in: {min(after):.2f} s (best of {args.runs}; the value shown)")
+            print(f"  next request: {min(again):.2f} s")
+        if args.runs:
+            print(f"  the load of one row before it (in-process): {min(loads):.2f} s")
+        if args.many:
+            first_visits(client, store, args)
     store.close()
     return 0
+
+
+def _profile_endpoints() -> cProfile.Profile:
+    """A profile of the pages' own code: the app runs each endpoint in a worker thread, where
+    a profile started here would not see it (the framework's part is left out)."""
+    import fastapi.routing
+
+    profile = cProfile.Profile()
+    run = fastapi.routing.run_in_threadpool
+
+    async def profiled(func: Any, *args: Any, **kwargs: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            profile.enable()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                profile.disable()
+
+        return await run(call, *args, **kwargs)
+
+    fastapi.routing.run_in_threadpool = profiled  # type: ignore[assignment]
+    return profile
+
+
+def first_visits(client: TestClient, store: Store, args: argparse.Namespace) -> None:
+    """The first visit of many KPIs' pages: CPU ms each (mean, median, p95)."""
+    with store.reading() as conn:
+        ids = [str(i) for i in conn.execute(text("SELECT id FROM kpis ORDER BY id")).scalars()]
+    step = max(1, len(ids) // args.many)
+    kpis = ids[step // 2 :: step][: args.many]
+    if args.save:
+        args.save.mkdir(parents=True, exist_ok=True)
+    profile = _profile_endpoints() if args.profile else None
+    cpu: list[float] = []
+    wall = time.perf_counter()
+    for kpi in kpis:
+        start = time.process_time()
+        page = client.get(f"/kpis/{kpi}")
+        cpu.append(time.process_time() - start)
+        if page.status_code != 200:
+            raise SystemExit(f"/kpis/{kpi} answered {page.status_code}")
+        if args.save:
+            (args.save / f"{kpi}.html").write_bytes(page.content)
+    wall = time.perf_counter() - wall
+    if profile:
+        profile.dump_stats(args.profile)
+    cpu.sort()
+    print(
+        f"  first visits of {len(kpis)} KPIs' pages (every {step}th KPI), CPU ms a page: "
+        f"mean {1000 * sum(cpu) / len(cpu):.1f}, median {1000 * cpu[len(cpu) // 2]:.1f}, "
+        f"p95 {1000 * cpu[int(len(cpu) * 0.95)]:.1f} (wall {1000 * wall / len(kpis):.1f} ms a page)"
+    )
 
 
 if __name__ == "__main__":

@@ -38,6 +38,10 @@ MEASUREMENT_SCHEMA = {
     "denominator": pl.Float64,
 }
 
+# One measurement as a plain tuple, in MEASUREMENT_SCHEMA's order: what a value table of a few
+# KPIs is built from (a page's chart), where a frame's fixed cost would be most of the work.
+MeasurementTuple = tuple[str, str, dt.date, dt.date, float | None, float | None, float | None]
+
 _AGGREGATIONS = ("sum", "mean", "last", "min", "max")
 _ACROSS = ("sum", "mean", "min", "max")
 
@@ -69,6 +73,21 @@ def _period_start_expr(grain: pl.Expr, fiscal_shift: pl.Expr, day: pl.Expr) -> p
         .then(shifted.dt.truncate("1q").dt.offset_by(pl.format("{}mo", fiscal_shift)))
         .otherwise(shifted.dt.truncate("1y").dt.offset_by(pl.format("{}mo", fiscal_shift)))
     )
+
+
+def period_start(grain: int, shift: int, day: dt.date) -> dt.date:
+    """`_period_start_expr` for one day: the first day of its period of `grain`."""
+    if grain == Grain.DAY:
+        return day
+    if grain == Grain.WEEK:
+        return day - dt.timedelta(days=day.weekday())
+    if grain == Grain.MONTH:
+        return day.replace(day=1)
+    # Months counted from year 0, the fiscal year's shift taken off, truncated, put back.
+    months = day.year * 12 + day.month - 1 - shift
+    months -= months % (3 if grain == Grain.QUARTER else 12)
+    months += shift
+    return dt.date(months // 12, months % 12 + 1, 1)
 
 
 Triple = tuple[float | None, float, float]
@@ -157,6 +176,42 @@ def exact_total(values: Iterable[float]) -> float:
         return math.inf if sum(numbers) > 0 else -math.inf
 
 
+def _group_value(rows: list[MeasurementTuple], agg: str, scale: float | None) -> Triple:
+    """`period_aggregates` then `period_value` for one group's rows, in plain Python: the
+    same numbers (a group of one value as it is, the others' sums with `math.fsum`)."""
+    if len(rows) == 1:
+        only, num, den = rows[0][4], rows[0][5], rows[0][6]
+        # Polars' sums start from 0.0 (so -0.0 comes out 0.0), its mean is that sum / 1.
+        v_sum = 0.0 if only is None else 0.0 + only
+        v_mean = None if only is None else v_sum
+        v_last = v_min = v_max = only
+        num, den = 0.0 + (num or 0.0), 0.0 + (den or 0.0)
+    else:
+        rows = sorted(rows, key=lambda r: (r[3], r[2]))
+        given = [r[4] for r in rows if r[4] is not None]
+        v_sum = exact_total(given)
+        v_mean = v_sum / len(given) if given else None
+        v_last = rows[-1][4]
+        v_min = min(given) if given else None
+        v_max = max(given) if given else None
+        num = exact_total(r[5] for r in rows if r[5] is not None)
+        den = exact_total(r[6] for r in rows if r[6] is not None)
+    value: float | None
+    if scale is not None:
+        value = scale * num / den if den != 0 else None
+    elif agg == "sum":
+        value = v_sum
+    elif agg == "last":
+        value = v_last
+    elif agg == "min":
+        value = v_min
+    elif agg == "max":
+        value = v_max
+    else:
+        value = v_mean
+    return finite(value), num, den
+
+
 def finite(value: float | None) -> float | None:
     """The value, or None when it is infinite or NaN (a value past the largest float)."""
     return value if value is not None and math.isfinite(value) else None
@@ -168,10 +223,11 @@ class ValueTable:
     def __init__(
         self,
         org: m.Organization,
-        measurements: pl.DataFrame,
+        measurements: pl.DataFrame | Sequence[MeasurementTuple],
         window: tuple[dt.date, dt.date] | None = None,
     ) -> None:
-        """`window`, when given, keeps only measurements whose last day lies within it."""
+        """`window`, when given, keeps only measurements whose last day lies within it.
+        `measurements`: a frame, or a few KPIs' rows as tuples (the same table)."""
         self.org = org
         self.window = window
         self.calendar = org.calendar
@@ -188,6 +244,10 @@ class ValueTable:
         # kpi id -> (grain, fiscal, unit, period start) -> (value, numerator sum, denominator sum)
         self._values: dict[str, dict[tuple[int, bool, str, dt.date], Triple]] = {}
         self._units_with_values: dict[str, set[str]] = {}
+        if not isinstance(measurements, pl.DataFrame):
+            low, high = window if window is not None else (dt.date.min, dt.date.max)
+            self._build_rows([r for r in measurements if low <= r[3] <= high])
+            return
         if window is not None:
             measurements = measurements.filter(
                 pl.col("period_end").is_between(window[0], window[1])
@@ -243,11 +303,10 @@ class ValueTable:
         grain = grain_of(frequency)
         return int(grain), self.fiscal and grain in (Grain.QUARTER, Grain.YEAR)
 
-    def _build(self, measurements: pl.DataFrame) -> None:
-        if measurements.is_empty():
-            return
+    def _grain_rows(self, present: set[str]) -> list[tuple[str, int, bool, int, str, float | None]]:
+        """Each measured KPI of `present` at each grain its values are wanted: (KPI, grain,
+        fiscal, the fiscal year's shift in months, aggregation, ratio scale)."""
         rows = []
-        present = set(measurements.get_column("kpi_id").unique().to_list())
         for kpi_id, grains in self._grains_wanted(present).items():
             kpi = self.kpis[kpi_id]
             if kpi.formula is not None:
@@ -263,6 +322,43 @@ class ValueTable:
                         kpi.ratio.scale if kpi.ratio is not None else None,
                     )
                 )
+        return rows
+
+    def _build_rows(self, measurements: list[MeasurementTuple]) -> None:
+        """`_build` for a few KPIs' rows, without a frame: the same groups and values."""
+        wanted: dict[str, list[tuple[int, bool, int, str, float | None]]] = {}
+        for kpi_id, grain, fiscal, shift, agg, scale in self._grain_rows(
+            {r[0] for r in measurements}
+        ):
+            wanted.setdefault(kpi_id, []).append((grain, fiscal, shift, agg, scale))
+        groups: dict[tuple[str, int, bool, str, dt.date], list[MeasurementTuple]] = {}
+        how: dict[tuple[str, int, bool, str, dt.date], tuple[str, float | None]] = {}
+        for row in measurements:
+            for grain, fiscal, shift, agg, scale in wanted.get(row[0], ()):
+                key = (row[0], grain, fiscal, row[1], period_start(grain, shift, row[3]))
+                found = groups.get(key)
+                if found is None:
+                    groups[key] = [row]
+                    how[key] = (agg, scale)
+                else:
+                    found.append(row)
+        values = self._values
+        units = self._units_with_values
+        for key, rows in groups.items():
+            value, num, den = _group_value(rows, *how[key])
+            kpi_id, unit_id = key[0], key[3]
+            table = values.get(kpi_id)
+            if table is None:
+                table = values[kpi_id] = {}
+                units[kpi_id] = set()
+            table[(key[1], key[2], unit_id, key[4])] = (value, num or 0.0, den or 0.0)
+            units[kpi_id].add(unit_id)
+
+    def _build(self, measurements: pl.DataFrame) -> None:
+        if measurements.is_empty():
+            return
+        present = set(measurements.get_column("kpi_id").unique().to_list())
+        rows = self._grain_rows(present)
         info = pl.DataFrame(
             rows,
             schema={

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import organisation_graph
 from lineofsight.engine.explain import Explanation, explain, kpi_named, kpi_period
-from lineofsight.engine.values import ValueTable
+from lineofsight.engine.values import MeasurementTuple, ValueTable
 from lineofsight.services.arguments import OPTIONS, ArgumentNames
 from lineofsight.services.evaluate import load_organization, read_kpi_frame
 from lineofsight.store.database import Store
@@ -36,7 +37,7 @@ def explain_change(
     unit: str | None = None,
     names: ArgumentNames = OPTIONS,
     org: m.Organization | None = None,
-    frame: pl.DataFrame | None = None,
+    frame: pl.DataFrame | Sequence[MeasurementTuple] | None = None,
     table: ValueTable | None = None,
 ) -> ExplainResult:
     """Explain the change of a KPI between two of its periods (messages name the periods'

@@ -25,10 +25,10 @@ from lineofsight.engine.forecast import (
     table_source,
 )
 from lineofsight.engine.targets import kpi_target
-from lineofsight.engine.values import ValueTable
+from lineofsight.engine.values import MeasurementTuple, ValueTable
 from lineofsight.services.evaluate import read_kpi_frame
 from lineofsight.store.database import Store
-from lineofsight.store.measurements import kpi_revisions, kpi_values
+from lineofsight.store.measurements import kpi_measurements, kpi_revisions, kpi_values
 
 # A chart of more periods than this is unreadable; the newest are kept.
 MAX_CHART_PERIODS = 120
@@ -87,14 +87,19 @@ def _values(
     return ValueTable(org, frame, window)
 
 
-def kpi_frame(store: Store, org: m.Organization, kpi_id: str) -> pl.DataFrame:
+def kpi_frame(store: Store, org: m.Organization, kpi_id: str) -> list[MeasurementTuple]:
     """Every stored measurement the KPI's values come from (its own, or its formula's inputs
     all the way down; every unit, every period): one read that a KPI page's chart and its
-    explanation of a change both take their values from (`chart_values`, `explain_change`)."""
-    return read_kpi_frame(store, measured_sources(org, [kpi_id]))
+    explanation of a change both take their values from (`chart_values`, `explain_change`).
+    Plain rows, not a frame: a KPI has a few dozen, and a frame's fixed cost was most of a
+    first visit of its page."""
+    with store.reading() as conn:
+        return kpi_measurements(conn, measured_sources(org, [kpi_id]))
 
 
-def chart_values(org: m.Organization, frame: pl.DataFrame, as_of: dt.date) -> ValueTable:
+def chart_values(
+    org: m.Organization, frame: pl.DataFrame | Sequence[MeasurementTuple], as_of: dt.date
+) -> ValueTable:
     """The values a KPI's chart as of `as_of` reads, from its `kpi_frame`: the same table
     as `kpi_chart` reads itself (measurements whose last day is on or before `as_of`)."""
     return ValueTable(org, frame, (dt.date(MIN_YEAR, 1, 1), as_of))

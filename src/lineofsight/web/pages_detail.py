@@ -29,6 +29,9 @@ from lineofsight.web.kpi_view import (
     change_chart,
     fallback_chart,
     kept_block,
+    log_body,
+    options,
+    points_body,
     readable_period,
     thresholds,
 )
@@ -215,8 +218,9 @@ def kpi_page(
         driven += [
             k for k in snap.formula_users.get(kpi_id, ()) if k not in driven and see("kpi", k)
         ]
+        choices = [p.period for p in chart.points if p.actual is not None][::-1]
         return {
-            "period_labels": [readable_period(p.period) for p in chart.points],
+            "points_body": points_body(chart),
             "chart_fallback": _both(
                 lambda narrow: fallback_chart(
                     chart, kpi.name, kpi.unit_of_measure or "", narrow=narrow
@@ -230,10 +234,11 @@ def kpi_page(
             ),
             "explain_error": explain_error,
             "hidden": HIDDEN,
-            "period_choices": [p.period for p in chart.points if p.actual is not None][::-1],
+            "from_options": options(choices, p0),
+            "to_options": options(choices, p1),
             "paths": _scoped_paths(request, snap, units, kpi_id),
             "mission": MISSION,
-            "log": [e for e in entries if e.unit == at],
+            "log_body": log_body([e for e in entries if e.unit == at]),
             "other_units": other_units,
             "drivers": [d for d in snap.feeders.get(kpi_id, []) if see("kpi", d)],
             "driven": driven,
