@@ -365,34 +365,39 @@ def _measured(
         pl.col("id").alias("kpi_id"),
         "k",
         "frequency",
-        "grain",
-        pl.when(pl.col("fiscal")).then(shift).otherwise(0).alias("shift"),
         pl.col("aggregation").fill_null("mean").alias("agg"),
         "ratio_scale",
     )
-    joined = measurements.lazy().join(info.lazy(), on="kpi_id", how="inner")
-    # The first day of each row's period at its KPI's frequency: worked out once for each
-    # distinct last day (a handful), not for each of the hundreds of thousands of rows.
-    by_end = ["grain", "shift", "period_end"]
-    starts = (
+    joined = measurements.join(info, on="kpi_id", how="inner")
+    # The slot of each row's period at its KPI's frequency: worked out once for each
+    # frequency and distinct last day (a handful), not for each of the hundreds of thousands
+    # of rows (a frequency's grain and fiscal year are those of its slots).
+    frequencies = slots.filter(pl.col("slot") == 0).select(
+        "frequency",
+        "grain",
+        pl.when(pl.col("fiscal")).then(shift).otherwise(0).alias("shift"),
+    )
+    by_end = ["frequency", "period_end"]
+    ends = (
         joined.select(by_end)
         .unique()
+        .join(frequencies, on="frequency")
         .with_columns(
             start=_period_start_expr(pl.col("grain"), pl.col("shift"), pl.col("period_end"))
         )
-    )
-    keys = ["ks", "kpi_id", "unit_id", "slot", "k", "key"]
-    rows = (
-        joined.join(starts, on=by_end, how="left")
         .join(
-            slots.lazy().select("frequency", "slot", pl.col("p_start").alias("start")),
+            slots.select("frequency", "slot", pl.col("p_start").alias("start")),
             on=["frequency", "start"],
             how="inner",
         )
+        .select(*by_end, "slot")
+    )
+    keys = ["ks", "kpi_id", "unit_id", "slot", "k", "key"]
+    rows = (
+        joined.join(ends, on=by_end, how="inner")
         .with_columns(key=pl.col("k") * _UNITS + pl.col("u"))
         .with_columns(ks=pl.col("key") * spread + pl.col("slot"))
         .with_columns(_several=pl.col("ks").is_duplicated())
-        .collect()
     )
     # Most periods hold one row (a monthly value of a monthly KPI): its aggregates are the
     # row's own values, as `period_aggregates` makes them for a group of one (a sum of no
