@@ -81,16 +81,11 @@ def rollup_objectives(
     if only is not None:
         supports = supports.filter(pl.col("objective_id").is_in(list(only)))
     # One join of the supports with their KPIs' rows, for the sums and the items.
-    supported = supports.join(
-        own_rows.with_columns(_scored=pl.lit(True)), on="kpi_id", how="left"
-    )
-    by_kpi = (
-        supported.group_by("objective_id")
-        .agg(
-            pl.col("weight").sum().alias("total"),
-            pl.col("weight").filter(pl.col("score").is_not_null()).sum().alias("scored"),
-            (pl.col("weight") * pl.col("score")).sum().alias("weighted"),
-        )
+    supported = supports.join(own_rows.with_columns(_scored=pl.lit(True)), on="kpi_id", how="left")
+    by_kpi = supported.group_by("objective_id").agg(
+        pl.col("weight").sum().alias("total"),
+        pl.col("weight").filter(pl.col("score").is_not_null()).sum().alias("scored"),
+        (pl.col("weight") * pl.col("score")).sum().alias("weighted"),
     )
     sums = {
         objective: (total, scored, weighted)
