@@ -148,14 +148,14 @@ def score_kpis(
         kpis = kpis.filter(pl.col("id").is_in(list(only)))
     # Rows are matched on integer keys, not on their text ids: `k` a KPI's row number here,
     # `key` a (KPI, unit) pair, `ks` a (KPI, unit, slot) triple (see `_codes`).
-    spread = int(slots["slot"].max() or 0) + 1
-    kpis, coded, unit_targets = _codes(kpis, measurements, defs.unit_targets)
+    spread = slots.height + 1  # more than any slot's number
+    kpis, coded, unit_targets, units = _codes(kpis, measurements, defs.unit_targets)
     kpis = kpis.join(first, on=["frequency", "due_days"], how="left").join(
         slots.filter(pl.col("slot") == 0).select("frequency", "grain", "fiscal"),
         on="frequency",
         how="left",
     )
-    measured = _measured(kpis, slots, coded, shift, spread)
+    measured = _measured(kpis, slots, coded, shift, units, spread)
     # The period of each KPI: its first slot with a value at its own unit, up to its first
     # due slot. Measured values first; formulas and values derived across units for the
     # slots where no measured value decides.
@@ -329,7 +329,7 @@ def score_kpis(
 
 def _codes(
     kpis: pl.DataFrame, measurements: pl.DataFrame, unit_targets: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, int]:
     """The KPIs, measurements and unit targets with integer keys: `k` (the KPI's row number),
     `key` (its KPI and unit: one number per pair of ids), and for the measurements `u` (the
     unit's code). Units are coded in one pass over every unit id the three hold, so that equal
@@ -345,19 +345,22 @@ def _codes(
         .to_physical()
         .cast(pl.Int64)
     )
+    # `key` = KPI row number x units + unit code, `ks` (in `_measured` and the history) =
+    # key x spread + slot: numbers far below 2^63 (KPIs x units x slots).
+    units = int(codes.max() or 0) + 1  # type: ignore[arg-type]
     measured = measurements.with_columns(u=codes.slice(0, sizes[0]))
-    kpis = kpis.with_columns(key=pl.col("k") * _UNITS + codes.slice(sizes[0], sizes[1]))
-    targets = targets.with_columns(key=pl.col("k") * _UNITS + codes.slice(sum(sizes[:2])))
-    return kpis, measured, targets
-
-
-# `key` = KPI row number x _UNITS + unit code, `ks` = key x spread + slot (spread: the number
-# of slots): both fit an Int64 for any store (fewer than a million KPIs and units).
-_UNITS = 1 << 20
+    kpis = kpis.with_columns(key=pl.col("k") * units + codes.slice(sizes[0], sizes[1]))
+    targets = targets.with_columns(key=pl.col("k") * units + codes.slice(sum(sizes[:2])))
+    return kpis, measured, targets, units
 
 
 def _measured(
-    kpis: pl.DataFrame, slots: pl.DataFrame, measurements: pl.DataFrame, shift: int, spread: int
+    kpis: pl.DataFrame,
+    slots: pl.DataFrame,
+    measurements: pl.DataFrame,
+    shift: int,
+    units: int,
+    spread: int,
 ) -> pl.DataFrame:
     """Each KPI's measured value per unit and slot: kpi_id, unit_id, slot, actual, with the
     integer keys k, key and ks (`_codes`)."""
@@ -395,7 +398,7 @@ def _measured(
     keys = ["ks", "kpi_id", "unit_id", "slot", "k", "key"]
     rows = (
         joined.join(ends, on=by_end, how="inner")
-        .with_columns(key=pl.col("k") * _UNITS + pl.col("u"))
+        .with_columns(key=pl.col("k") * units + pl.col("u"))
         .with_columns(ks=pl.col("key") * spread + pl.col("slot"))
         .with_columns(_several=pl.col("ks").is_duplicated())
     )
