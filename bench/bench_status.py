@@ -253,6 +253,20 @@ def _checkin(folder: Path, url: str, run: int) -> tuple[str, float, Usage]:
     return kpi_id, value, load
 
 
+def _copy(source: Path, target: Path) -> None:
+    """A copy of the cached store through SQLite's backup API (its write-ahead log included),
+    the cache itself only read."""
+    reading = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        writing = sqlite3.connect(target)
+        try:
+            reading.backup(writing)
+        finally:
+            writing.close()
+    finally:
+        reading.close()
+
+
 def measure(cache: Path, work: Path, kpis: int, runs: int, full_only: bool) -> dict[str, Any]:
     print(f"{kpis:,} KPIs", flush=True)
     source = _store(cache, kpis)
@@ -261,7 +275,7 @@ def measure(cache: Path, work: Path, kpis: int, runs: int, full_only: bool) -> d
     database = folder / "store.db"
     for suffix in ("-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(source, database)
+    _copy(source, database)
     url = f"sqlite:///{database}"
     Store(url).close()  # the migrations of this release (an index to build once), not timed
     full = []

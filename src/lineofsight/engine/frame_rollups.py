@@ -40,8 +40,9 @@ def _tally(items: pl.DataFrame, by: str, ids: pl.DataFrame) -> pl.DataFrame:
     `worst`, the lowest-scoring item (ties: KPIs before objectives, then by id), one row per
     id of `ids` (a frame with the column `id`)."""
     counts = items.group_by(by).agg(*[(pl.col("status") == s).sum().alias(s) for s in STATUSES])
+    # Only the items at their group's lowest score are sorted (ties are few).
     worst = (
-        items.filter(pl.col("score").is_not_null())
+        items.filter(pl.col("score") == pl.col("score").min().over(by))
         .sort("score", "kind", "item_id")
         .group_by(by, maintain_order=True)
         .first()
@@ -76,18 +77,15 @@ def rollup_objectives(
     own_rows = scored.filter(pl.col("own_unit")).select(
         pl.col("id").alias("kpi_id"), "score", "status"
     )
-    scores = own_rows.select("kpi_id", "score")
     supports = defs.supports
     if only is not None:
         supports = supports.filter(pl.col("objective_id").is_in(list(only)))
-    by_kpi = (
-        supports.join(scores, on="kpi_id", how="left")
-        .group_by("objective_id")
-        .agg(
-            pl.col("weight").sum().alias("total"),
-            pl.col("weight").filter(pl.col("score").is_not_null()).sum().alias("scored"),
-            (pl.col("weight") * pl.col("score")).sum().alias("weighted"),
-        )
+    # One join of the supports with their KPIs' rows, for the sums and the items.
+    supported = supports.join(own_rows.with_columns(_scored=pl.lit(True)), on="kpi_id", how="left")
+    by_kpi = supported.group_by("objective_id").agg(
+        pl.col("weight").sum().alias("total"),
+        pl.col("weight").filter(pl.col("score").is_not_null()).sum().alias("scored"),
+        (pl.col("weight") * pl.col("score")).sum().alias("weighted"),
     )
     sums = {
         objective: (total, scored, weighted)
@@ -149,7 +147,7 @@ def rollup_objectives(
         },
         schema={"id": pl.String, "score": pl.Float64, "coverage": pl.Float64},
     ).with_columns(status=_band(pl.col("score"), defs.scoring))
-    kpi_items = supports.join(own_rows, on="kpi_id", how="inner").select(
+    kpi_items = supported.filter(pl.col("_scored").is_not_null()).select(
         "objective_id",
         pl.lit("kpi").alias("kind"),
         pl.col("kpi_id").alias("item_id"),

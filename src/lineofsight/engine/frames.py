@@ -146,30 +146,35 @@ def score_kpis(
     slots, first = _slots(kpis, calendar, as_of, lag)
     if only is not None:
         kpis = kpis.filter(pl.col("id").is_in(list(only)))
+    # Rows are matched on integer keys, not on their text ids: `k` a KPI's row number here,
+    # `key` a (KPI, unit) pair, `ks` a (KPI, unit, slot) triple (see `_codes`).
+    spread = slots.height + 1  # more than any slot's number
+    kpis, coded, unit_targets, units = _codes(kpis, measurements, defs.unit_targets)
     kpis = kpis.join(first, on=["frequency", "due_days"], how="left").join(
         slots.filter(pl.col("slot") == 0).select("frequency", "grain", "fiscal"),
         on="frequency",
         how="left",
     )
-    measured = _measured(kpis, slots, measurements, shift)
+    measured = _measured(kpis, slots, coded, shift, units, spread)
     # The period of each KPI: its first slot with a value at its own unit, up to its first
     # due slot. Measured values first; formulas and values derived across units for the
     # slots where no measured value decides.
-    own = measured.join(
-        kpis.select(pl.col("id").alias("kpi_id"), pl.col("unit_id")), on=["kpi_id", "unit_id"]
-    ).filter(pl.col("actual").is_not_null())
+    own = measured.filter(pl.col("actual").is_not_null()).join(
+        kpis.select("key"), on="key", how="semi"
+    )
     candidates = kpis.select(
         pl.col("id").alias("kpi_id"),
+        "k",
         "unit_id",
         "formula",
         "across",
         pl.int_ranges(0, pl.col("due_index") + 1).alias("slot"),
-    ).explode("slot")
+    ).filter(pl.col("formula").is_not_null() | (pl.col("across") != "none"))
     # Only the slots before the first measured one can change the choice.
-    first_own = own.group_by("kpi_id").agg(pl.col("slot").min().alias("first_own"))
+    first_own = own.group_by("k").agg(pl.col("slot").min().alias("first_own"))
     asked = (
-        candidates.filter(pl.col("formula").is_not_null() | (pl.col("across") != "none"))
-        .join(first_own, on="kpi_id", how="left")
+        candidates.explode("slot")
+        .join(first_own, on="k", how="left")
         .filter(pl.col("first_own").is_null() | (pl.col("slot") < pl.col("first_own")))
     )
     derived_own = derived_values(
@@ -181,25 +186,28 @@ def score_kpis(
         as_of,
         slots,
     )
+    found = pl.DataFrame(
+        [(k, i) for (k, _, i), v in derived_own.items() if v is not None],
+        schema={"kpi_id": pl.String, "slot": pl.Int64},
+        orient="row",
+    )
     with_value = pl.concat(
         [
-            own.select("kpi_id", "slot"),
-            pl.DataFrame(
-                [(k, i) for (k, _, i), v in derived_own.items() if v is not None],
-                schema={"kpi_id": pl.String, "slot": pl.Int64},
-                orient="row",
+            own.select("k", "slot"),
+            found.join(kpis.select(pl.col("id").alias("kpi_id"), "k"), on="kpi_id").select(
+                "k", "slot"
             ),
         ]
     )
     chosen = (
-        kpis.select(pl.col("id").alias("kpi_id"), "due_index")
+        kpis.select("k", "due_index")
         .join(
-            with_value.group_by("kpi_id").agg(pl.col("slot").min().alias("first")),
-            on="kpi_id",
+            with_value.group_by("k").agg(pl.col("slot").min().alias("first")),
+            on="k",
             how="left",
         )
         .select(
-            "kpi_id",
+            "k",
             pl.when(pl.col("first") <= pl.col("due_index"))
             .then(pl.col("first"))
             .otherwise(pl.col("due_index"))
@@ -208,42 +216,49 @@ def score_kpis(
     )
     kpis = (
         kpis.drop("grain", "fiscal")
-        .join(chosen.rename({"kpi_id": "id"}), on="id")
+        .join(chosen, on="k")
         .join(slots, on=["frequency", "slot"], how="left")
     )
     # Every row: the KPI's own unit, units with values at its period, units with a target.
-    at_period = measured.join(chosen, on=["kpi_id", "slot"]).filter(pl.col("actual").is_not_null())
-    own_rows = kpis.select(pl.col("id").alias("kpi_id"), "unit_id")
-    target_rows = defs.unit_targets.select("kpi_id", "unit_id")
+    pair = ["k", "key", "kpi_id", "unit_id"]
+    at_period = measured.join(chosen, on=["k", "slot"]).filter(pl.col("actual").is_not_null())
+    own_rows = kpis.select("k", "key", pl.col("id").alias("kpi_id"), "unit_id")
     rows = (
-        pl.concat([own_rows, at_period.select("kpi_id", "unit_id"), target_rows])
-        .unique(maintain_order=True)
+        pl.concat([own_rows, at_period.select(pair), unit_targets.select(pair)])
+        .unique(subset="key", maintain_order=True)
         .join(
             kpis.select(
-                pl.col("id").alias("kpi_id"),
-                pl.col("unit_id").alias("own_unit_id"),
+                "k",
+                pl.col("key").alias("own_key"),
                 "position",
                 "formula",
                 "across",
                 pl.col("slot").alias("chosen"),
                 "n_slots",
+                "frequency",
             ),
-            on="kpi_id",
+            on="k",
         )
-        .with_columns(own_unit=pl.col("unit_id") == pl.col("own_unit_id"))
+        .with_columns(own_unit=pl.col("key") == pl.col("own_key"))
     )
     # Each row's values at its chosen slot and the LOOKBACK slots before it.
-    history = rows.select(
-        "kpi_id",
-        "unit_id",
-        "formula",
-        "across",
-        "chosen",
-        pl.int_ranges(
-            pl.col("chosen"), pl.min_horizontal(pl.col("n_slots"), pl.col("chosen") + LOOKBACK + 1)
-        ).alias("slot"),
-    ).explode("slot")
-    history = history.join(measured, on=["kpi_id", "unit_id", "slot"], how="left")
+    history = (
+        rows.select(
+            "kpi_id",
+            "unit_id",
+            "key",
+            "formula",
+            "across",
+            "chosen",
+            pl.int_ranges(
+                pl.col("chosen"),
+                pl.min_horizontal(pl.col("n_slots"), pl.col("chosen") + LOOKBACK + 1),
+            ).alias("slot"),
+        )
+        .explode("slot")
+        .with_columns(ks=pl.col("key") * spread + pl.col("slot"))
+    )
+    history = history.join(measured.select("ks", "actual"), on="ks", how="left")
     needs = history.filter(
         pl.col("formula").is_not_null()
         | (pl.col("actual").is_null() & (pl.col("across") != "none"))
@@ -254,34 +269,24 @@ def score_kpis(
     if ask:
         known.update(derived_values(defs, measurements, kpis, measured, ask, as_of, slots))
     if triples:
-        patch = pl.DataFrame(
-            [(k, u, i, known.get((k, u, i))) for k, u, i in triples],
-            schema={
-                "kpi_id": pl.String,
-                "unit_id": pl.String,
-                "slot": pl.Int64,
-                "derived": pl.Float64,
-            },
-            orient="row",
+        patch = needs.select(
+            "ks", pl.Series("derived", [known.get(t) for t in triples], dtype=pl.Float64)
         )
-        history = history.join(patch, on=["kpi_id", "unit_id", "slot"], how="left").with_columns(
+        history = history.join(patch, on="ks", how="left").with_columns(
             actual=pl.when(pl.col("formula").is_not_null() | pl.col("actual").is_null())
             .then(pl.col("derived"))
             .otherwise(pl.col("actual"))
         )
-    current = history.filter(pl.col("slot") == pl.col("chosen")).select(
-        "kpi_id", "unit_id", "actual"
-    )
+    current = history.filter(pl.col("slot") == pl.col("chosen")).select("key", "actual")
     last = (
         history.filter((pl.col("slot") > pl.col("chosen")) & pl.col("actual").is_not_null())
         .sort("slot")
-        .group_by("kpi_id", "unit_id")
+        .group_by("key")
         .agg(pl.first("actual").alias("last_value"), pl.first("slot").alias("last_slot"))
     )
     rows = (
-        rows.join(current, on=["kpi_id", "unit_id"], how="left")
-        .join(last, on=["kpi_id", "unit_id"], how="left")
-        .join(kpis.select(pl.col("id").alias("kpi_id"), "frequency"), on="kpi_id")
+        rows.join(current, on="key", how="left")
+        .join(last, on="key", how="left")
         .join(
             slots.select(
                 "frequency",
@@ -291,57 +296,111 @@ def score_kpis(
             on=["frequency", "last_slot"],
             how="left",
         )
-        .select("kpi_id", "unit_id", "own_unit", "position", "actual", "last_value", "last_period")
+        .select(
+            "k",
+            "kpi_id",
+            "unit_id",
+            "own_unit",
+            "position",
+            "actual",
+            "last_value",
+            "last_period",
+        )
     )
-    rows = rows.join(kpi_targets(defs, kpis), on=["kpi_id", "unit_id"], how="left").join(
-        kpis.select(
-            pl.col("id").alias("kpi_id"),
-            "period",
-            "direction",
-            "range_low",
-            "range_high",
-            "tolerance",
-            "tolerance_abs",
-            (pl.col("p_end") + pl.duration(days=pl.col("due_days"))).alias("due"),
-        ),
-        on="kpi_id",
+    rows = (
+        rows.join(kpi_targets(defs, kpis), on=["kpi_id", "unit_id"], how="left")
+        .join(
+            kpis.select(
+                "k",
+                "period",
+                "direction",
+                "range_low",
+                "range_high",
+                "tolerance",
+                "tolerance_abs",
+                (pl.col("p_end") + pl.duration(days=pl.col("due_days"))).alias("due"),
+            ),
+            on="k",
+        )
+        .drop("k")
     )
     return score_rows(rows, as_of)
 
 
+def _codes(
+    kpis: pl.DataFrame, measurements: pl.DataFrame, unit_targets: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, int]:
+    """The KPIs, measurements and unit targets with integer keys: `k` (the KPI's row number),
+    `key` (its KPI and unit: one number per pair of ids), and for the measurements `u` (the
+    unit's code). Units are coded in one pass over every unit id the three hold, so that equal
+    ids get equal codes (joins on numbers instead of text)."""
+    kpis = kpis.with_row_index("k").with_columns(pl.col("k").cast(pl.Int64))
+    targets = unit_targets.select("kpi_id", "unit_id").join(
+        kpis.select(pl.col("id").alias("kpi_id"), "k"), on="kpi_id"
+    )
+    sizes = [measurements.height, kpis.height, targets.height]
+    codes = (
+        pl.concat([measurements["unit_id"], kpis["unit_id"], targets["unit_id"]])
+        .cast(pl.Categorical)
+        .to_physical()
+        .cast(pl.Int64)
+    )
+    # `key` = KPI row number x units + unit code, `ks` (in `_measured` and the history) =
+    # key x spread + slot: numbers far below 2^63 (KPIs x units x slots).
+    units = int(codes.max() or 0) + 1  # type: ignore[arg-type]
+    measured = measurements.with_columns(u=codes.slice(0, sizes[0]))
+    kpis = kpis.with_columns(key=pl.col("k") * units + codes.slice(sizes[0], sizes[1]))
+    targets = targets.with_columns(key=pl.col("k") * units + codes.slice(sum(sizes[:2])))
+    return kpis, measured, targets, units
+
+
 def _measured(
-    kpis: pl.DataFrame, slots: pl.DataFrame, measurements: pl.DataFrame, shift: int
+    kpis: pl.DataFrame,
+    slots: pl.DataFrame,
+    measurements: pl.DataFrame,
+    shift: int,
+    units: int,
+    spread: int,
 ) -> pl.DataFrame:
-    """Each KPI's measured value per unit and slot: kpi_id, unit_id, slot, actual."""
+    """Each KPI's measured value per unit and slot: kpi_id, unit_id, slot, actual, with the
+    integer keys k, key and ks (`_codes`)."""
     info = kpis.select(
         pl.col("id").alias("kpi_id"),
+        "k",
         "frequency",
-        "grain",
-        pl.when(pl.col("fiscal")).then(shift).otherwise(0).alias("shift"),
         pl.col("aggregation").fill_null("mean").alias("agg"),
         "ratio_scale",
     )
-    joined = measurements.lazy().join(info.lazy(), on="kpi_id", how="inner")
-    # The first day of each row's period at its KPI's frequency: worked out once for each
-    # distinct last day (a handful), not for each of the hundreds of thousands of rows.
-    by_end = ["grain", "shift", "period_end"]
-    starts = (
+    joined = measurements.join(info, on="kpi_id", how="inner")
+    # The slot of each row's period at its KPI's frequency: worked out once for each
+    # frequency and distinct last day (a handful), not for each of the hundreds of thousands
+    # of rows (a frequency's grain and fiscal year are those of its slots).
+    frequencies = slots.filter(pl.col("slot") == 0).select(
+        "frequency",
+        "grain",
+        pl.when(pl.col("fiscal")).then(shift).otherwise(0).alias("shift"),
+    )
+    by_end = ["frequency", "period_end"]
+    ends = (
         joined.select(by_end)
         .unique()
+        .join(frequencies, on="frequency")
         .with_columns(
             start=_period_start_expr(pl.col("grain"), pl.col("shift"), pl.col("period_end"))
         )
-    )
-    keys = ["kpi_id", "unit_id", "slot"]
-    rows = (
-        joined.join(starts, on=by_end, how="left")
         .join(
-            slots.lazy().select("frequency", "slot", pl.col("p_start").alias("start")),
+            slots.select("frequency", "slot", pl.col("p_start").alias("start")),
             on=["frequency", "start"],
             how="inner",
         )
-        .with_columns(_several=pl.struct(keys).is_duplicated())
-        .collect()
+        .select(*by_end, "slot")
+    )
+    keys = ["ks", "kpi_id", "unit_id", "slot", "k", "key"]
+    rows = (
+        joined.join(ends, on=by_end, how="inner")
+        .with_columns(key=pl.col("k") * units + pl.col("u"))
+        .with_columns(ks=pl.col("key") * spread + pl.col("slot"))
+        .with_columns(_several=pl.col("ks").is_duplicated())
     )
     # Most periods hold one row (a monthly value of a monthly KPI): its aggregates are the
     # row's own values, as `period_aggregates` makes them for a group of one (a sum of no
@@ -363,5 +422,9 @@ def _measured(
     ]
     several = rows.filter(pl.col("_several")).drop("_several")
     if not several.is_empty():
-        parts.append(period_aggregates(several.lazy(), keys, "agg", "ratio_scale"))
+        parts.append(
+            period_aggregates(several.lazy(), ["ks"], *keys[1:], "agg", "ratio_scale").select(
+                parts[0].columns
+            )
+        )
     return pl.concat(parts).select(*keys, period_value("ratio_scale").alias("actual"))
