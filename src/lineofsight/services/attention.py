@@ -293,7 +293,11 @@ def inbox(
 
 
 def attention_lists(
-    store: Store, as_of: dt.date | str | None = None, people: Iterable[str] | None = None
+    store: Store,
+    as_of: dt.date | str | None = None,
+    people: Iterable[str] | None = None,
+    *,
+    meanwhile: Callable[[list[AttentionItem]], object] | None = None,
 ) -> dict[str, list[AttentionItem]]:
     """Every person's attention list (or these people's), from one board of the whole
     organisation: one scorecard, one forecast (kept), one check report.
@@ -301,7 +305,9 @@ def attention_lists(
     Each list is cut from the board of every item but the forecast's first, and the forecast's
     off-track items (made meanwhile, in a second process when nothing is kept) are placed into
     the lists last: their kind has its own rank, so they go between the kinds ranked before
-    and after it, in the order a board of every item gives."""
+    and after it, in the order a board of every item gives. `meanwhile` is called with the
+    board's items but the forecast's before the forecast's are waited for (e.g. to render
+    their part of the digests, `notify.prepare_digests`)."""
     day, items, org, window, later = _board_parts(
         store, as_of, EVERYTHING, explicit=as_of is not None
     )
@@ -309,6 +315,8 @@ def attention_lists(
     led = {p: org.led_units(p) for p in wanted}
     board = AttentionBoard(day, items, org, window)
     lists = {p: board.for_person(p, led[p]) for p in wanted}
+    if meanwhile is not None:
+        meanwhile(items)
     track = AttentionBoard(day, later(), org, window)
     for person in wanted:
         found = track.for_person(person, led[person])
