@@ -252,6 +252,7 @@ def test_every_kpis_calls_made_in_a_second_process_are_a_full_forecasts_and_kept
     collect = attention_forecast.off_track_aside(store, AS_OF, 1)
     assert_frame_equal(collect(), expected)
     assert asked == []  # made in the other process, not in this one
+    attention_forecast.settle()  # which keeps them after handing them over
     with store.reading() as conn:
         assert read_kept_report(conn, _key(AS_OF)) is not None
     assert_frame_equal(off_track(store, AS_OF), expected)
