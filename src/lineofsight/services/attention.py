@@ -317,12 +317,48 @@ def attention_lists(
     lists = {p: board.for_person(p, led[p]) for p in wanted}
     if meanwhile is not None:
         meanwhile(items)
-    track = AttentionBoard(day, later(), org, window)
-    for person in wanted:
-        found = track.for_person(person, led[person])
-        if found:
+    for person, found in _by_holder(org, later()).items():
+        if person in lists:
             lists[person] = _with_off_track(lists[person], found)
     return lists
+
+
+def _by_holder(org: Organisation, items: list[AttentionItem]) -> dict[str, list[AttentionItem]]:
+    """Whose lists hold each of these (few) items, as `AttentionBoard.for_person` cuts them:
+    its owner, and the leads of its unit or of the owner's unit or of a unit above either;
+    each person's in the items' order. Walks up from each item instead of down from each
+    lead: cheaper when the items are a part of the board."""
+    parent = {child: unit for unit, kids in org.children.items() for child in kids}
+    lead_of: dict[str, list[str]] = {}
+    for person, units in org.leads.items():
+        for unit in units:
+            lead_of.setdefault(unit, []).append(person)
+    home = {person: unit for unit, people in org.people_in.items() for person in people}
+    above: dict[str, set[str]] = {}
+
+    def leads_above(unit: str) -> set[str]:
+        found = above.get(unit)
+        if found is None:
+            found = set()
+            seen: set[str] = set()
+            current: str | None = unit
+            while current is not None and current not in seen:  # a cycle ends the walk
+                seen.add(current)
+                found.update(lead_of.get(current, ()))
+                current = parent.get(current)
+            above[unit] = found
+        return found
+
+    held: dict[str, list[AttentionItem]] = {}
+    for item in items:
+        holders = set(leads_above(item.unit))
+        if item.owner is not None:
+            holders.add(item.owner)
+            if item.owner in home:
+                holders |= leads_above(home[item.owner])
+        for person in holders:
+            held.setdefault(person, []).append(item)
+    return held
 
 
 _OFF_TRACK = RANKS["off_track"]
