@@ -25,7 +25,9 @@ launcher (wall time, CPU time, peak memory of that process alone):
 - one person's list with `los inbox` (the lead of the top unit: the longest list; and a person
   who leads nothing), warm;
 - the digests: every person's digest email rendered (never sent) from those lists
-  (`lineofsight.services.notify.render_digests`), in the same process.
+  (`lineofsight.services.notify.render_digests`), in the same process; each item's part of
+  them is rendered (`prepare_digests`) while the forecast is made, before the lists are
+  complete.
 
     .venv/bin/python bench/bench_attention.py
     .venv/bin/python bench/bench_attention.py --kpis 10000 --runs 3
@@ -56,19 +58,23 @@ with open(sys.argv[1], "w") as out:
     out.write(f"{status} {wall} {usage.ru_utime + usage.ru_stime} {usage.ru_maxrss}")
 """
 
-# Every person's list in one process, then the digests when their renderer is there; prints
-# a JSON summary (counts and the time of each part, in-process).
+# Every person's list in one process, then the digests; prints a JSON summary (counts and the
+# time of each part, in-process: the lists' time holds the digests' items rendered while the
+# forecast is made).
 _LISTS = """
 import json, resource, sys, time
 start = time.perf_counter()
 from lineofsight.store.database import Store
-sys.path.insert(0, sys.argv[3])
-from bench_attention import render_digests
 from lineofsight.services.attention import attention_lists
+from lineofsight.services.notify import prepare_digests, render_digests
 store = Store(sys.argv[1])
-lists = attention_lists(store, as_of=sys.argv[2])
+# The items' part of the digests is rendered while the forecast is made (in full).
+prepared = {}
+lists = attention_lists(
+    store, as_of=sys.argv[2], meanwhile=lambda items: prepared.update(prepare_digests(store, items))
+)
 made = time.perf_counter()
-digests = render_digests(store, lists)
+digests = render_digests(store, lists, cache=prepared)
 done = time.perf_counter()
 items = sum(len(v) for v in lists.values())
 print(json.dumps({
@@ -79,14 +85,6 @@ print(json.dumps({
     "aside_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
 }))
 """
-
-
-def render_digests(store: object, lists: dict[str, list[object]]) -> int:
-    """Render (never send) the digest of every person with items, as the notifications'
-    sender would; the number rendered."""
-    from lineofsight.services.notify import render_digests as render
-
-    return render(store, lists)  # type: ignore[arg-type]
 
 
 def _run(command: list[str]) -> tuple[float, float, float, str]:
@@ -128,9 +126,8 @@ def main() -> int:
         copy = work / "store.db"
         shutil.copyfile(cached, copy)
         url = f"sqlite:///{copy}"
-        here = str(Path(__file__).parent)
         status = [LOS, "status", "--as-of", AS_OF, "--format", "json", "--db", url]
-        lists = [sys.executable, "-c", _LISTS, url, AS_OF, here]
+        lists = [sys.executable, "-c", _LISTS, url, AS_OF]
         print(
             f"{args.kpis:,} KPIs, as of {AS_OF}; wall s / CPU s / peak MB; load average "
             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",

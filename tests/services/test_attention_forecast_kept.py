@@ -243,7 +243,7 @@ def test_every_kpis_calls_made_in_a_second_process_are_a_full_forecasts_and_kept
 ) -> None:
     # Every list at once with nothing kept: the forecast of the whole organisation is made in
     # a second process while the lists are built, then kept; the next lists read it back.
-    from lineofsight.services.attention import attention_lists
+    from lineofsight.services.attention import attention_board, attention_lists
 
     monkeypatch.setattr(attention_forecast, "ASIDE_KPIS", 0)
     monkeypatch.setattr(attention_forecast, "_cores", lambda: 2)
@@ -252,12 +252,16 @@ def test_every_kpis_calls_made_in_a_second_process_are_a_full_forecasts_and_kept
     collect = attention_forecast.off_track_aside(store, AS_OF, 1)
     assert_frame_equal(collect(), expected)
     assert asked == []  # made in the other process, not in this one
+    attention_forecast.settle()  # which keeps them after handing them over
     with store.reading() as conn:
         assert read_kept_report(conn, _key(AS_OF)) is not None
     assert_frame_equal(off_track(store, AS_OF), expected)
     assert asked == []  # read back
     lists = attention_lists(store, AS_OF)
     assert any(i.kind == "off_track" for items in lists.values() for i in items)
+    # Placed last into lists already cut: each list as cut from a board of every item.
+    board = attention_board(store, AS_OF)
+    assert lists == {person: board.for_person(person) for person in lists}
 
 
 def test_a_second_process_that_fails_leaves_the_forecast_to_this_one(

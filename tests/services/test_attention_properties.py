@@ -26,6 +26,7 @@ from lineofsight.services.attention import (
     Organisation,
     attention_board,
     attention_for,
+    attention_lists,
     sort_key,
 )
 from lineofsight.services.measurements import load_file
@@ -118,10 +119,13 @@ def _check(store: Store) -> None:
     red = card.kpis.filter(pl.col("own_unit") & (pl.col("status").cast(pl.String) == "red"))
     board = attention_board(store, AS_OF)
     assert [sort_key(i) for i in board.items] == sorted(sort_key(i) for i in board.items)
+    # Every list at once: cut before the forecast's items, which are placed last.
+    lists = attention_lists(store, AS_OF)
+    assert set(lists) == set(org.people)
     for person in org.people:
         items = attention_for(store, person=person, as_of=AS_OF)
         # The same list alone as cut from the whole organisation's board.
-        assert items == board.for_person(person)
+        assert items == board.for_person(person) == lists[person]
         ranks = [KINDS.index(i.kind) for i in items]
         assert ranks == sorted(ranks) and [i.rank for i in items] == ranks
         shown = {(i.kind, i.item_id) for i in items}

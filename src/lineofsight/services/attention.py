@@ -28,9 +28,10 @@ account may read (`services.permissions.readable_units`).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,9 +167,10 @@ class AttentionBoard:
             self._locals[unit] = found
         return found
 
-    def for_person(self, person: str) -> list[AttentionItem]:
-        """The person's list: what they own, and the subtrees of the units they lead."""
-        led = self.org.led_units(person)
+    def for_person(self, person: str, led: Collection[str] | None = None) -> list[AttentionItem]:
+        """The person's list: what they own, and the subtrees of the units they lead (`led`:
+        those units, when the caller has them already)."""
+        led = self.org.led_units(person) if led is None else led
         if not led:
             return [self.items[i] for i in self._by_owner.get(person, ())]
         found = set(self._by_owner.get(person, ()))
@@ -291,13 +293,86 @@ def inbox(
 
 
 def attention_lists(
-    store: Store, as_of: dt.date | str | None = None, people: Iterable[str] | None = None
+    store: Store,
+    as_of: dt.date | str | None = None,
+    people: Iterable[str] | None = None,
+    *,
+    meanwhile: Callable[[list[AttentionItem]], object] | None = None,
 ) -> dict[str, list[AttentionItem]]:
     """Every person's attention list (or these people's), from one board of the whole
-    organisation: one scorecard, one forecast (kept), one check report."""
-    board = attention_board(store, as_of, explicit=as_of is not None)
-    wanted = list(board.org.people) if people is None else list(people)
-    return {p: board.for_person(p) for p in wanted}
+    organisation: one scorecard, one forecast (kept), one check report.
+
+    Each list is cut from the board of every item but the forecast's first, and the forecast's
+    off-track items (made meanwhile, in a second process when nothing is kept) are placed into
+    the lists last: their kind has its own rank, so they go between the kinds ranked before
+    and after it, in the order a board of every item gives. `meanwhile` is called with the
+    board's items but the forecast's before the forecast's are waited for (e.g. to render
+    their part of the digests, `notify.prepare_digests`)."""
+    day, items, org, window, later = _board_parts(
+        store, as_of, EVERYTHING, explicit=as_of is not None
+    )
+    wanted = list(org.people) if people is None else list(people)
+    led = {p: org.led_units(p) for p in wanted}
+    board = AttentionBoard(day, items, org, window)
+    lists = {p: board.for_person(p, led[p]) for p in wanted}
+    if meanwhile is not None:
+        meanwhile(items)
+    for person, found in _by_holder(org, later()).items():
+        if person in lists:
+            lists[person] = _with_off_track(lists[person], found)
+    return lists
+
+
+def _by_holder(org: Organisation, items: list[AttentionItem]) -> dict[str, list[AttentionItem]]:
+    """Whose lists hold each of these (few) items, as `AttentionBoard.for_person` cuts them:
+    its owner, and the leads of its unit or of the owner's unit or of a unit above either;
+    each person's in the items' order. Walks up from each item instead of down from each
+    lead: cheaper when the items are a part of the board."""
+    parent = {child: unit for unit, kids in org.children.items() for child in kids}
+    lead_of: dict[str, list[str]] = {}
+    for person, units in org.leads.items():
+        for unit in units:
+            lead_of.setdefault(unit, []).append(person)
+    home = {person: unit for unit, people in org.people_in.items() for person in people}
+    above: dict[str, set[str]] = {}
+
+    def leads_above(unit: str) -> set[str]:
+        found = above.get(unit)
+        if found is None:
+            found = set()
+            seen: set[str] = set()
+            current: str | None = unit
+            while current is not None and current not in seen:  # a cycle ends the walk
+                seen.add(current)
+                found.update(lead_of.get(current, ()))
+                current = parent.get(current)
+            above[unit] = found
+        return found
+
+    held: dict[str, list[AttentionItem]] = {}
+    for item in items:
+        holders = set(leads_above(item.unit))
+        if item.owner is not None:
+            holders.add(item.owner)
+            if item.owner in home:
+                holders |= leads_above(home[item.owner])
+        for person in holders:
+            held.setdefault(person, []).append(item)
+    return held
+
+
+_OFF_TRACK = RANKS["off_track"]
+
+
+def _with_off_track(items: list[AttentionItem], off: list[AttentionItem]) -> list[AttentionItem]:
+    """A ranked list with the (ranked) off-track items placed after the kinds ranked before
+    theirs."""
+    at = bisect.bisect_right(items, _OFF_TRACK, key=_rank)
+    return [*items[:at], *off, *items[at:]]
+
+
+def _rank(item: AttentionItem) -> int:
+    return item.rank
 
 
 def attention_board(
@@ -314,6 +389,25 @@ def attention_board(
 
     Links keep the KPI's period (`/kpis/ID?period=2026-10`); links to objectives and other
     items keep the month of the as-of date when one was given (`explicit`)."""
+    day, items, org, window, later = _board_parts(
+        store, as_of, scope, resp=resp, org=org, explicit=explicit, organization=organization
+    )
+    return AttentionBoard(day, _with_off_track(items, later()), org, window)
+
+
+def _board_parts(
+    store: Store,
+    as_of: dt.date | str | None,
+    scope: Scope,
+    *,
+    resp: Responsibilities | None = None,
+    org: Organisation | None = None,
+    explicit: bool = True,
+    organization: m.Organization | None = None,
+) -> tuple[dt.date, list[AttentionItem], Organisation, int, Callable[[], list[AttentionItem]]]:
+    """What `attention_board` is made of: the date, every item of `scope` but the forecast's
+    (ranked), the organisation, the reminder window, and what gives the forecast's off-track
+    items, ranked (it waits for the forecast when that is made aside: call it last)."""
     from lineofsight.engine.frame_previous import previous_statuses
     from lineofsight.services.attention_forecast import off_track, off_track_aside
     from lineofsight.services.snapshots import scorecard
@@ -374,12 +468,19 @@ def attention_board(
         ),
         *action_items(store, day, kpis, resp, org, scope, link_period),
     ]
-    found: list[dict[str, Any]] = [*before, *rules.off_track_items(kpis, calls_of()), *after]
-    items = [
-        AttentionItem(rank=RANKS[f["kind"]], depth=org.depth.get(f["unit"], 0), **f) for f in found
-    ]
-    items.sort(key=sort_key)
-    return AttentionBoard(day, items, org, window)
+    depth = org.depth
+
+    def ranked(found: Iterable[dict[str, Any]]) -> list[AttentionItem]:
+        items = [
+            AttentionItem(rank=RANKS[f["kind"]], depth=depth.get(f["unit"], 0), **f) for f in found
+        ]
+        items.sort(key=sort_key)
+        return items
+
+    def off_track_items() -> list[AttentionItem]:
+        return ranked(rules.off_track_items(kpis, calls_of()))
+
+    return day, ranked([*before, *after]), org, window, off_track_items
 
 
 def _findings(

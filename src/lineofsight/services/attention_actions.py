@@ -13,9 +13,9 @@ from typing import Any
 
 import polars as pl
 
-from lineofsight.display import with_measure
 from lineofsight.domain.actions import Action, is_overdue
 from lineofsight.services.actions import list_actions
+from lineofsight.services.attention_rules import with_measure
 from lineofsight.services.attention_scope import Organisation, Scope
 from lineofsight.store.attention_reads import Responsibilities
 from lineofsight.store.database import Store

@@ -9,13 +9,15 @@ candidate (a dict of `AttentionItem`'s fields) with its reason written for peopl
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import polars as pl
 
 from lineofsight.checks.base import Finding
-from lineofsight.display import human, with_measure
+from lineofsight.display import human
+from lineofsight.display import with_measure as _with_measure
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import PeriodError, next_period
 from lineofsight.engine.calendar import period_named
@@ -30,6 +32,12 @@ _WORDS = {
     "no_data": "without a value",
     "no_target": "without a target",
 }
+
+
+# A list of every person's items writes a few values over and over (one target for many
+# KPIs, the same actuals in many periods): each is written once. Equal numbers are written
+# alike (1 and 1.0, 0.0 and -0.0), so equal keys share their text.
+with_measure = functools.lru_cache(maxsize=1 << 16)(_with_measure)
 
 
 def _days(n: int) -> str:

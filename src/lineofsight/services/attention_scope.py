@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from lineofsight.domain.graph import children_of, reachable
+from lineofsight.domain.graph import children_of, reachable_in
 from lineofsight.store.attention_reads import Responsibilities
 
 __all__ = ["EVERYTHING", "Organisation", "Scope"]
@@ -81,7 +81,7 @@ class Organisation:
         )
 
     def subtree(self, unit: str) -> set[str]:
-        return reachable([unit], lambda u: self.children.get(u, ()))
+        return reachable_in([unit], self.children)
 
     def led_units(self, person: str) -> set[str]:
         """Every unit in the subtrees of the units the person leads."""

@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import secrets
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from lineofsight.services.notify_render import (
     Fragments,
     app_url,
     digest_email,
+    digest_fragments,
 )
 from lineofsight.services.notify_settings import read_settings
 from lineofsight.services.notify_transport import (
@@ -59,6 +60,7 @@ __all__ = [
     "NotifyReport",
     "Outcome",
     "plan",
+    "prepare_digests",
     "render_digest",
     "render_digests",
     "send_due",
@@ -267,9 +269,7 @@ def render_digest(
     turns notifications on (the benchmark's store has none). What it reads of the store
     besides the lists (people, accounts, choices) is read once per store object: for
     rendering every digest at once, not for a long-running process."""
-    if store not in _DIGESTS:
-        _DIGESTS[store] = audience(store, only_enabled=False)
-    people = _DIGESTS[store]
+    people = _digest_audience(store)
     found = people.people.get(person) if people is not None else None
     if people is None or found is None or not found.email:
         return None
@@ -287,17 +287,36 @@ def render_digest(
     )
 
 
+def _digest_audience(store: Store) -> Audience | None:
+    if store not in _DIGESTS:
+        _DIGESTS[store] = audience(store, only_enabled=False)
+    return _DIGESTS[store]
+
+
+def prepare_digests(store: Store, items: Iterable[AttentionItem]) -> Fragments:
+    """What rendering digests that list these items can do before the lists are complete
+    (e.g. while the forecast is made): each item's text and HTML, as `render_digests`' `cache`,
+    and the store's people, accounts and choices read."""
+    people = _digest_audience(store)
+    cache: Fragments = {}
+    if people is not None:
+        digest_fragments(items, people.settings.base_url, cache)
+    return cache
+
+
 def render_digests(
     store: Store,
     lists: Mapping[str, Sequence[AttentionItem]],
     *,
     now: dt.datetime | None = None,
+    cache: Fragments | None = None,
 ) -> int:
     """Render (never send) the digest of every person in `lists` (person -> their attention
     list, e.g. `attention.attention_lists(store)`) who has items and gets digests; the number
-    rendered. The benchmark of the attention lists times it."""
+    rendered. The benchmark of the attention lists times it. `cache`: items rendered already
+    (`prepare_digests`)."""
     rendered = 0
-    cache: Fragments = {}
+    cache = {} if cache is None else cache
     for person, items in lists.items():
         if items and render_digest(store, person, items, now=now, cache=cache) is not None:
             rendered += 1

@@ -9,7 +9,7 @@ when the message is sent, so that the outbox never holds a working link.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -161,6 +161,14 @@ def _fragments(
     if cache is not None:
         cache[key] = (item, text, markup)  # the item is kept so that its id stays its own
     return text, markup
+
+
+def digest_fragments(
+    items: Iterable[AttentionItem], base_url: str | None, cache: Fragments
+) -> None:
+    """Each item's text and HTML in a digest, kept in `cache` for `digest_email`."""
+    for item in items:
+        _fragments(item, base_url, cache)
 
 
 def digest_email(
