@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, Connection, and_, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 
 from lineofsight.domain.periods import parse_period, start_of
 from lineofsight.store import tables as t
@@ -155,12 +155,11 @@ def kpi_values(
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
-def kpi_measurements(
-    conn: Connection, kpi_ids: Iterable[str]
-) -> list[tuple[str, str, dt.date, dt.date, float | None, float | None, float | None]]:
-    """The current measurements of a few KPIs (every unit, every period) as plain tuples in
-    the order of the engine's measurement frame: (KPI, unit, period's first day, last day,
-    value, numerator, denominator). For a page's few dozen rows, cheaper than a frame."""
+def kpi_measurements_query(
+    kpi_ids: Iterable[str], window: tuple[dt.date, dt.date] | None = None
+) -> Select[Any]:
+    """The current measurements of a few KPIs (every unit; within `window`'s period ends when
+    given): KPI, unit, period, period end, value, numerator, denominator."""
     ms = t.measurements
     query = select(
         ms.c.kpi_id,
@@ -171,6 +170,18 @@ def kpi_measurements(
         ms.c.numerator,
         ms.c.denominator,
     ).where(of_kpis(kpi_ids))
+    if window is not None:
+        query = query.where(ms.c.period_end >= window[0], ms.c.period_end <= window[1])
+    return query
+
+
+def kpi_measurements(
+    conn: Connection, kpi_ids: Iterable[str]
+) -> list[tuple[str, str, dt.date, dt.date, float | None, float | None, float | None]]:
+    """The current measurements of a few KPIs (every unit, every period) as plain tuples in
+    the order of the engine's measurement frame: (KPI, unit, period's first day, last day,
+    value, numerator, denominator). For a page's few dozen rows, cheaper than a frame."""
+    query = kpi_measurements_query(kpi_ids)
     starts: dict[tuple[str, dt.date], dt.date] = {}
     rows = []
     for kpi_id, unit_id, period, end, value, numerator, denominator in conn.execute(query):

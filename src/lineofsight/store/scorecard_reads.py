@@ -64,23 +64,9 @@ def read_kpi_measurement_rows(
     store: Store, kpi_ids: Iterable[str], window: tuple[dt.date, dt.date] | None = None
 ) -> pl.DataFrame:
     """The stored measurements of these KPIs only (every unit), as `read_measurement_rows`."""
-    from sqlalchemy import select
+    from lineofsight.store.measurements import kpi_measurements_query
 
-    from lineofsight.store import tables as t
-    from lineofsight.store.measurements import of_kpis
-
-    ms = t.measurements
-    query = select(
-        ms.c.kpi_id,
-        ms.c.unit_id,
-        ms.c.period,
-        ms.c.period_end,
-        ms.c.value,
-        ms.c.numerator,
-        ms.c.denominator,
-    ).where(of_kpis(kpi_ids))
-    if window is not None:
-        query = query.where(ms.c.period_end >= window[0], ms.c.period_end <= window[1])
+    query = kpi_measurements_query(kpi_ids, window)
     with store.reading() as conn:
         rows = conn.execute(query).all()
     return with_starts(frame_of(rows, STORED_SCHEMA))
