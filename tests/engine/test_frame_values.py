@@ -17,7 +17,7 @@ from lineofsight.domain import model as m
 from lineofsight.domain.formula import parse_formula
 from lineofsight.engine.calendar import uses_fiscal
 from lineofsight.engine.frame_derived import derived_values
-from lineofsight.engine.frames import DefinitionFrames, _measured, _slots
+from lineofsight.engine.frames import DefinitionFrames, _codes, _measured, _slots
 from lineofsight.engine.values import ValueTable, measurements_frame
 
 AS_OF = dt.date(2026, 6, 15)
@@ -106,6 +106,22 @@ def organisations(draw: st.DrawFn) -> tuple[m.Organization, pl.DataFrame]:
     return org, measurements
 
 
+def _scored_inputs(
+    kpis: pl.DataFrame,
+    slots: pl.DataFrame,
+    measurements: pl.DataFrame,
+    shift: int,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The KPI rows and their measured values as `score_kpis` hands them to `derived_values`
+    (integer keys included)."""
+    none = pl.DataFrame(schema={"kpi_id": pl.String, "unit_id": pl.String})  # no unit targets
+    coded_kpis, coded, _, units = _codes(kpis, measurements, none)
+    with_grain = coded_kpis.join(
+        slots.filter(pl.col("slot") == 0).select("frequency", "grain", "fiscal"), on="frequency"
+    )
+    return with_grain, _measured(with_grain, slots, coded, shift, units, slots.height + 1)
+
+
 def _frames(org: m.Organization) -> tuple[DefinitionFrames, pl.DataFrame]:
     kpis = pl.DataFrame(
         [
@@ -152,10 +168,7 @@ def test_columnar_derived_values_are_the_value_tables(
     defs, kpis = _frames(org)
     slots, _ = _slots(kpis, org.calendar, AS_OF, True)
     shift = org.calendar.fiscal_year_start - 1 if uses_fiscal(org.calendar) else 0
-    with_grain = kpis.join(
-        slots.filter(pl.col("slot") == 0).select("frequency", "grain", "fiscal"), on="frequency"
-    )
-    measured = _measured(with_grain, slots, measurements, shift)
+    with_grain, measured = _scored_inputs(kpis, slots, measurements, shift)
     triples = [
         (k.id, u.id, slot)
         for k in org.kpis
@@ -246,10 +259,7 @@ def test_a_formula_cycle_and_an_unknown_input_have_no_value() -> None:
     )
     defs, kpis = _frames(org)
     slots, _ = _slots(kpis, org.calendar, AS_OF, True)
-    with_grain = kpis.join(
-        slots.filter(pl.col("slot") == 0).select("frequency", "grain", "fiscal"), on="frequency"
-    )
-    measured = _measured(with_grain, slots, measurements, 0)
+    with_grain, measured = _scored_inputs(kpis, slots, measurements, 0)
     found = derived_values(
         defs,
         measurements,

@@ -146,8 +146,11 @@ def test_a_change_to_another_unit_reaches_its_own_lead_and_an_opt_out_is_kept(
     app: object, store: Store
 ) -> None:
     from lineofsight.domain.notifications import PersonPreferences
+    from lineofsight.services import edit_approval
     from lineofsight.services.notify_settings import set_person_preferences
 
+    # Its own setting: the tests of this file may run apart, on other workers.
+    edit_approval.set_require_approval(store, True, actor="t")
     set_person_preferences(store, "bob", PersonPreferences(email=False), changed_by="bob")
     with TestClient(app, follow_redirects=False) as client:  # type: ignore[arg-type]
         log_in(client, "editor")
