@@ -278,3 +278,35 @@ def test_a_second_process_that_fails_leaves_the_forecast_to_this_one(
     monkeypatch.setattr(store, "url", real)
     assert_frame_equal(collect(), expected)
     assert asked == [None]
+
+
+def test_a_second_process_never_collected_is_stopped_when_let_go(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The caller failed before collecting (a busy store, a failed check): the second process
+    # must not stay blocked on its output forever beside a server.
+    import gc
+    import os
+
+    monkeypatch.setattr(attention_forecast, "ASIDE_KPIS", 0)
+    monkeypatch.setattr(attention_forecast, "_cores", lambda: 2)
+
+    def children() -> set[int]:
+        found = set()
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if f"\nPPid:\t{os.getpid()}\n" in status and b"calls_aside" in command:
+                found.add(int(pid))
+        return found
+
+    before = children()
+    collect = attention_forecast.off_track_aside(store, AS_OF, 1)
+    started = children() - before
+    assert len(started) == 1
+    del collect
+    gc.collect()
+    assert not (children() & started)  # stopped and reaped, not a zombie

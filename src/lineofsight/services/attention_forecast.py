@@ -31,8 +31,9 @@ import io
 import json
 import os
 import threading
+import weakref
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -50,6 +51,9 @@ from lineofsight.store.check_results import (
     save_check_report,
 )
 from lineofsight.store.database import Store
+
+if TYPE_CHECKING:
+    import subprocess
 
 # The layout of a kept set of calls; another layout or release is computed again.
 FORMAT = 4
@@ -156,8 +160,11 @@ def off_track_aside(store: Store, as_of: dt.date, kpis: int) -> Callable[[], pl.
     except (OSError, ValueError):  # no second process to be had: made here when collected
         return lambda: off_track(store, as_of)
 
+    collected = [False]
+
     def collect() -> pl.DataFrame:
         assert child.stdout is not None
+        collected[0] = True
         made = child.stdout.read()
         child.stdout.close()
         calls = None
@@ -168,6 +175,7 @@ def off_track_aside(store: Store, as_of: dt.date, kpis: int) -> Callable[[], pl.
             # goes on meanwhile, and waits for it before it ends (a thread that is no daemon).
             waiting = threading.Thread(target=child.wait, name="forecast-aside")
             waiting.start()
+            _KEEPING[:] = [t for t in _KEEPING if t.is_alive()]  # a server runs this daily
             _KEEPING.append(waiting)
             return calls
         child.wait()  # the second process failed (out of memory, killed): made here
@@ -176,7 +184,20 @@ def off_track_aside(store: Store, as_of: dt.date, kpis: int) -> Callable[[], pl.
             save_check_report(store, _key(as_of), state, _encode(calls), replaces=_FAMILY)
         return calls
 
+    # Never collected (the caller failed before it got there): the second process is stopped
+    # when the caller lets go of `collect`, not left blocked on a pipe nobody reads.
+    weakref.finalize(collect, _stop_uncollected, child, collected)
     return collect
+
+
+def _stop_uncollected(child: subprocess.Popen[bytes], collected: list[bool]) -> None:
+    if collected[0]:
+        return
+    if child.poll() is None:
+        child.kill()
+    child.wait()
+    if child.stdout is not None:
+        child.stdout.close()
 
 
 # The threads waiting for second processes that keep the calls they handed over.
