@@ -83,13 +83,13 @@ def test_one_store_reads_the_definitions_again_after_an_apply(
     workdir: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reads: list[int] = []
-    real = refresh_module.read_organization
+    real = refresh_module.read_fed_kpis
 
     def counted(conn: Any) -> Any:
         reads.append(1)
         return real(conn)
 
-    monkeypatch.setattr(refresh_module, "read_organization", counted)
+    monkeypatch.setattr(refresh_module, "read_fed_kpis", counted)
     store = Store(db_url)
     try:
         refresh(store)

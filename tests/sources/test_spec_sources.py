@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lineofsight.domain import model as m
-from lineofsight.domain.sources import feeds
+from lineofsight.domain.sources import feeds, feeds_of
 from lineofsight.errors import SpecError
 from lineofsight.spec.files import parse_strategy
 from tests.conftest import Los
@@ -171,3 +171,46 @@ def test_sources_are_kept_through_apply_and_export(los: Los, workdir: Path) -> N
     assert applied.exit_code == 0
     history = los("history", "--format", "json")
     assert '"sources"' in history.stdout
+
+
+def test_a_refresh_reads_the_same_feeds_as_the_whole_organisation_gives(db_url: str) -> None:
+    """A refresh reads only each KPI's id, frequency, formula and source (not the whole
+    organisation): the feeds are the same, on SQLite and PostgreSQL."""
+    from lineofsight.services.apply import apply_organization
+    from lineofsight.store.database import Store
+    from lineofsight.store.definitions import read_organization, read_settings
+    from lineofsight.store.sources import read_fed_kpis
+
+    shared = "select kpi, period, value from facts where period >= :since"
+    sources = {
+        "warehouse": {"url": "env:WAREHOUSE_URL", "look_back": 3, "query": shared},
+        "sheets": {"kind": "file", "path": "data/*.xlsx", "timeout": 30},
+    }
+    kpis = [
+        {"id": "revenue", "source": {"from": "warehouse", "query": QUERY, "schedule": "daily"}},
+        {"id": "orders", "frequency": "quarterly", "source": {"from": "warehouse", "key": "o"}},
+        {"id": "returns", "source": {"from": "warehouse", "look_back": 1}},
+        {"id": "hires", "source": {"from": "sheets", "schedule": "0 6 * * 1"}},
+        {"id": "churn", "source": {"kind": "file", "path": "data/churn.csv"}},
+        {"id": "nps", "source": {"kind": "manual"}},
+        {"id": "margin", "formula": "revenue - returns"},
+        {"id": "visits"},
+    ]
+    org = parse_strategy(strategy(sources, kpis), "strategy.yaml")
+    store = Store(db_url)
+    try:
+        apply_organization(store, org, source="strategy.yaml")
+        with store.reading() as conn:
+            whole = read_organization(conn)
+            settings = read_settings(conn)
+            fed = read_fed_kpis(conn)
+    finally:
+        store.close()
+    assert whole is not None and settings is not None
+    read = feeds_of(settings.sources, fed)
+    assert read == feeds(whole)
+    assert [f.kpi_id for f in read] == ["revenue", "orders", "returns", "hires", "churn"]
+    orders = next(f for f in read if f.kpi_id == "orders")
+    assert (orders.key, orders.query, orders.look_back) == ("o", shared, 3)
+    assert orders.frequency is m.Frequency.QUARTERLY
+    assert [kpi_id for kpi_id, *_ in fed] == [k["id"] for k in kpis]

@@ -76,11 +76,22 @@ def fingerprint(text: str) -> str:
 
 def feeds(org: m.Organization) -> list[Feed]:
     """One feed per KPI whose source is not manual, in the file's order."""
-    named = {source.name: source for source in org.sources}
+    return feeds_of(
+        org.sources, ((k.id, k.frequency, k.formula is not None, k.source) for k in org.kpis)
+    )
+
+
+# What a feed is made of of one KPI: its id, frequency, whether it has a formula, its source.
+FedKpi = tuple[str, m.Frequency, bool, m.Source | None]
+
+
+def feeds_of(sources: Iterable[m.NamedSource], kpis: Iterable[FedKpi]) -> list[Feed]:
+    """`feeds` of the named sources `sources` and of `kpis` (in the file's order), without
+    the rest of the organisation (a refresh reads only these of each KPI)."""
+    named = {source.name: source for source in sources}
     found = []
-    for kpi in org.kpis:
-        source = kpi.source
-        if source is None or source.kind is m.SourceKind.MANUAL or kpi.formula is not None:
+    for kpi_id, frequency, has_formula, source in kpis:
+        if source is None or source.kind is m.SourceKind.MANUAL or has_formula:
             continue
         own = dict(source.settings)
         parent = named.get(own.get("from") or "")
@@ -90,10 +101,10 @@ def feeds(org: m.Organization) -> list[Feed]:
         shared = own.get("query") is None and base.get("query") is not None
         found.append(
             Feed(
-                source=parent.name if parent is not None else kpi.id,
+                source=parent.name if parent is not None else kpi_id,
                 kind=source_kind(parent.kind if parent is not None else source.kind),
-                kpi_id=kpi.id,
-                frequency=kpi.frequency,
+                kpi_id=kpi_id,
+                frequency=frequency,
                 connection=tuple(
                     (key, (base if parent is not None else own)[key])
                     for key in CONNECTION_KEYS
@@ -105,7 +116,7 @@ def feeds(org: m.Organization) -> list[Feed]:
                     _first(own.get("look_back"), base.get("look_back"), DEFAULT_LOOK_BACK)
                 ),
                 timeout=float(_first(own.get("timeout"), base.get("timeout"), DEFAULT_TIMEOUT)),
-                key=str(_first(own.get("key"), kpi.id)) if shared else None,
+                key=str(_first(own.get("key"), kpi_id)) if shared else None,
             )
         )
     return found

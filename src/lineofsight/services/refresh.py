@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 
 from lineofsight.domain import model as m
-from lineofsight.domain.sources import Feed, by_source, feeds
+from lineofsight.domain.sources import Feed, by_source, feeds_of
 from lineofsight.domain.text import did_you_mean
 from lineofsight.errors import (
     InputError,
@@ -41,7 +41,7 @@ from lineofsight.services.refresh_pull import Pulled, check, pull
 from lineofsight.services.snapshots import refresh_kept
 from lineofsight.sources.secrets import scrub, secret_values
 from lineofsight.store.database import Store
-from lineofsight.store.definitions import read_organization
+from lineofsight.store.definitions import read_settings
 from lineofsight.store.loading import LoadSession, load_session, reading_session
 from lineofsight.store.measurement_writes import compare_measurements, write_compared_by_kpi
 from lineofsight.store.organization import read_source_file
@@ -50,6 +50,7 @@ from lineofsight.store.sources import (
     SourceWrite,
     finish_run,
     read_definitions_state,
+    read_fed_kpis,
     read_marks,
     save_marks,
     save_writes,
@@ -188,11 +189,11 @@ class RefreshJob:
 def refresh_jobs(store: Store) -> list[RefreshJob]:
     """One job per source and schedule, for the scheduler (KPIs with no schedule: none)."""
     with store.reading() as conn:
-        org = read_organization(conn)
+        org, _known, every = _feeding(conn)
     if org is None:
         return []
     jobs: dict[tuple[str, str], list[str]] = {}
-    for feed in feeds(org):
+    for feed in every:
         if feed.schedule:
             jobs.setdefault((feed.source, feed.schedule), []).append(feed.kpi_id)
     return [
@@ -220,14 +221,14 @@ def refresh(
     """
     with store.reading() as conn:
         state = read_definitions_state(conn)
-        org, every = _defined(store, "organization", state, lambda: _organization(conn))
+        org, known, every = _defined(store, "feeds", state, lambda: _feeding(conn))
         strategy = read_source_file(conn)
     if org is None:
         raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
     # File sources' relative paths are read from the folder of the strategy file last applied
     # with `los apply` (one applied through the API has no folder: the current one).
     base = Path(strategy).parent if strategy and Path(strategy).is_absolute() else Path.cwd()
-    chosen = select_feeds(org, every, kpis, sources)
+    chosen = select_feeds(known, [s.name for s in org.sources], every, kpis, sources)
     grouped = by_source(every)
     summaries = []
     for name in sources:  # a named source that feeds no KPI yet: a run that reads nothing
@@ -238,7 +239,6 @@ def refresh(
         summaries.append(
             _refresh_source(
                 store,
-                org,
                 name,
                 group,
                 grouped[name],
@@ -273,9 +273,15 @@ def _keep_scorecard(store: Store, summaries: Sequence[SourceSummary]) -> tuple[f
     return time.perf_counter() - started, time.process_time() - cpu
 
 
-def _organization(conn: Any) -> tuple[m.Organization | None, list[Feed]]:
-    org = read_organization(conn)
-    return org, feeds(org) if org is not None else []
+def _feeding(conn: Any) -> tuple[m.Organization | None, frozenset[str], list[Feed]]:
+    """The organisation's settings and named sources (not its items), the ids of its KPIs,
+    and the feeds: what a refresh reads of the definitions (building every KPI whole, its
+    targets and links, would cost more than the rest of a small refresh)."""
+    org = read_settings(conn)
+    if org is None:
+        return None, frozenset(), []
+    kpis = read_fed_kpis(conn)
+    return org, frozenset(kpi[0] for kpi in kpis), feeds_of(org.sources, kpis)
 
 
 def _load_rules(store: Store, session: LoadSession) -> tuple[Any, LoadRules]:
@@ -311,16 +317,19 @@ def _empty_run(
 
 
 def select_feeds(
-    org: m.Organization, every: list[Feed], kpis: Sequence[str], sources: Sequence[str]
+    known: Collection[str],
+    named: Collection[str],
+    every: list[Feed],
+    kpis: Sequence[str],
+    sources: Sequence[str],
 ) -> list[Feed]:
-    """The feeds of the KPIs and sources asked for (nothing asked: all); UsageError naming
-    each unknown one."""
+    """The feeds of the KPIs and sources asked for (nothing asked: all), of an organisation
+    with the KPIs `known` and the named sources `named`; UsageError naming each unknown one."""
     if not kpis and not sources:
         return every
     problems = []
-    known = {k.id for k in org.kpis}
     fed = {feed.kpi_id for feed in every}
-    names = {feed.source for feed in every} | {source.name for source in org.sources}
+    names = {feed.source for feed in every} | set(named)
     for kpi in kpis:
         if kpi not in known:
             problems.append(Problem("KPI", 0, f"unknown KPI '{kpi}'{did_you_mean(kpi, known)}"))
@@ -340,7 +349,6 @@ def select_feeds(
 
 def _refresh_source(
     store: Store,
-    org: m.Organization,
     name: str,
     group: list[Feed],
     source_feeds: list[Feed],

@@ -181,17 +181,22 @@ def _run_shared(name: str, group: list[Feed], keys: set[str], pulled: Pulled) ->
         )
     pulled.rows_read += frame.height
     frame = frame.with_row_index("los_row", offset=1).with_columns(pl.col("kpi").cast(pl.String))
-    known = keys | {feed.key for feed in group if feed.key is not None}
-    strays = frame.filter(pl.col("kpi").is_null() | ~pl.col("kpi").is_in(sorted(known)))
+    # Each row's KPI id in one pass over the key column: the key of a KPI refreshed now
+    # gives its id, that of the source's other KPIs (left for their own refresh) an empty
+    # id, any other key none (a bad row).
+    ids = {feed.key: feed.kpi_id for feed in group if feed.key is not None}
+    others = (keys | {feed.key for feed in group if feed.key is not None}) - set(ids)
+    frame = frame.with_columns(
+        los_kpi=pl.col("kpi").replace_strict(
+            {**dict.fromkeys(others, ""), **ids}, default=None, return_dtype=pl.String
+        )
+    )
+    strays = frame.filter(pl.col("los_kpi").is_null())
     for row, key in strays.select("los_row", "kpi").head(MAX_PROBLEMS).iter_rows():
         what = "is empty" if key is None else f"'{key}' is the key of no KPI of source {name}"
         pulled.problems.append(Problem(f"source {name}", row, f"column kpi: {what}", is_row=True))
-    # The rows of the KPIs refreshed now, their kpi column turned from keys into KPI ids;
-    # those of the source's other KPIs are left for their own refresh.
-    ids = {feed.key: feed.kpi_id for feed in group if feed.key is not None}
-    mine = frame.filter(pl.col("kpi").is_in(list(ids))).with_columns(
-        pl.col("kpi").replace_strict(ids, return_dtype=pl.String)
-    )
+    mine = frame.filter(pl.col("los_kpi") != "")
+    mine = mine.with_columns(kpi=pl.col("los_kpi")).drop("los_kpi")
     pulled.shared.append(mine)
     counts = dict(mine.group_by("kpi").len().iter_rows())
     for feed in group:

@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 
+from lineofsight.domain import model as m
 from lineofsight.store import tables as t
 from lineofsight.store.loading import LoadSession, time_parameter
 
@@ -244,6 +245,26 @@ def kpis_fed_by(conn: Connection, names: Iterable[str]) -> dict[str, str]:
         name = settings.get("from") or kpi_id
         if name in wanted:
             found[kpi_id] = name
+    return found
+
+
+def read_fed_kpis(conn: Connection) -> list[tuple[str, m.Frequency, bool, m.Source | None]]:
+    """Every KPI's id, frequency, whether it has a formula, and its source, in the file's
+    order: what a refresh makes its feeds of (`domain.sources.feeds_of`), read without the
+    rest of each KPI (its targets, links and texts)."""
+    k = t.kpis
+    query = select(k.c.id, k.c.frequency, k.c.formula.is_not(None), k.c.source).order_by(
+        k.c.position
+    )
+    found = []
+    for kpi_id, frequency, has_formula, source in conn.execute(query):
+        settings = json.loads(source) if isinstance(source, str) else source
+        given = None
+        if isinstance(settings, dict):
+            settings = dict(settings)
+            kind = m.SourceKind(settings.pop("kind", "manual"))
+            given = m.Source(kind=kind, settings=tuple(settings.items()))
+        found.append((kpi_id, m.Frequency(frequency), bool(has_formula), given))
     return found
 
 
