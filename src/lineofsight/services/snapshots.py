@@ -422,9 +422,12 @@ def _save(
     that saves it, when it can be: `snapshot_keeper`)."""
     idle(store)
     base = card.base
-    if base is not None and _small(card):
-        if save_patch(store, day, lag, base, marks, encode_patch(card)):
-            return
+    if (
+        base is not None
+        and _small(card)
+        and save_patch(store, day, lag, base, marks, encode_patch(card))
+    ):
+        return
     payload = encode(card)
     if aside:
         from lineofsight.services.snapshot_keeper import keep_aside
