@@ -72,6 +72,8 @@ def main(path: str) -> int:
             payload = source.read()
     finally:
         Path(path).unlink(missing_ok=True)
+    if not Path(header["file"]).is_file():
+        return 1  # the store was moved or deleted meanwhile: none is made
     store = Store(f"sqlite:///{header['file']}", migrate=False)
     try:
         saved = save_snapshot(
