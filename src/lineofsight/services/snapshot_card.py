@@ -356,7 +356,12 @@ class Scorecard:
 def encode(card: Scorecard) -> bytes:
     """A scorecard as bytes: a JSON header line, then each frame as Arrow IPC (LZ4: a fraction
     of the size, read back in milliseconds) and the JSON rows as text, one row a line."""
+    return b"".join(encode_pieces(card))
 
+
+def encode_pieces(card: Scorecard) -> list[bytes]:
+    """What `encode` gives, in pieces to be written one after the other (tens of megabytes
+    not copied into one)."""
     from lineofsight.services.snapshot_days import kpi_groups
 
     defs, ev = card.defs, card.evaluation
@@ -400,7 +405,7 @@ def encode(card: Scorecard) -> bytes:
         "scoring": [defs.scoring.green_at, defs.scoring.amber_at],
         "groups": kpi_groups(defs.kpis, defs.calendar),
     }
-    return json.dumps(header).encode() + b"\n" + b"".join(parts)
+    return [json.dumps(header).encode() + b"\n", *parts]
 
 
 def encode_patch(card: Scorecard) -> bytes:
@@ -463,4 +468,5 @@ __all__ = [
     "decode",
     "encode",
     "encode_patch",
+    "encode_pieces",
 ]

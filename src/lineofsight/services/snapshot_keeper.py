@@ -24,10 +24,11 @@ from lineofsight.store.scorecards import Marks, save_snapshot
 
 
 def keep_aside(
-    store: Store, day: dt.date, lag: bool, marks: Marks, payload: bytes, *, ahead: bool
+    store: Store, day: dt.date, lag: bool, marks: Marks, pieces: list[bytes], *, ahead: bool
 ) -> bool:
-    """Hand the encoded scorecard to a second process that saves it; False when the store is
-    not a plain SQLite file or the process could not be started (the caller saves it)."""
+    """Hand the encoded scorecard (`snapshot_card.encode_pieces`) to a second process that
+    saves it; False when the store is not a plain SQLite file or the process could not be
+    started (the caller saves it)."""
     if store.sqlite_file is None:
         return False
     header = {
@@ -41,7 +42,7 @@ def keep_aside(
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(json.dumps(header).encode() + b"\n")
-            out.write(payload)
+            out.writelines(pieces)
         # The package's own location first: the second process runs this release's code.
         package = str(Path(__file__).resolve().parents[2])
         subprocess.Popen(

@@ -428,12 +428,17 @@ def _save(
         and save_patch(store, day, lag, base, marks, encode_patch(card))
     ):
         return
-    payload = encode(card)
     if aside:
+        from lineofsight.services.snapshot_card import encode_pieces
         from lineofsight.services.snapshot_keeper import keep_aside
 
-        if keep_aside(store, day, lag, marks, payload, ahead=ahead):
+        pieces = encode_pieces(card)
+        if keep_aside(store, day, lag, marks, pieces, ahead=ahead):
             return
+        payload = b"".join(pieces)
+        del pieces
+    else:
+        payload = encode(card)
     if save_snapshot(store, day, lag, marks, payload, ahead=ahead):
         # Saved in full: a newer patch of it applies to this card (to its JSON rows too
         # when it holds them all, not stored rows of an older scorecard saved in full).
