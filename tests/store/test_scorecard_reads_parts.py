@@ -1,6 +1,6 @@
 """The reads of a status computed in full, made in parts at once, give the rows of one read:
-the measurements of a window cut at a KPI id, the KPIs' table in two halves, the labels read
-with the definitions. On SQLite (through ADBC, in threads) and PostgreSQL."""
+the measurements of a window a month at a time, the KPIs' table in two halves,
+the labels read with the definitions. On SQLite (through ADBC, in threads) and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -43,15 +43,20 @@ def test_measurements_read_in_parts_are_those_read_at_once(store: Store) -> None
     window = min(s for s, _ in windows.values()), max(e for _, e in windows.values())
     latest = max(s for s, _ in windows.values())
     early = (latest, sorted(f for f, (s, _) in windows.items() if s < latest))
-    ids = sorted(defs.kpis["id"].to_list())
     whole = read_measurement_rows(store, window, early)
     assert whole.height > 0
-    # Cut anywhere (before every id, in the middle, after every id), and at an id holding a
-    # quote (an id is text: quoted, never run as SQL).
-    for split in ("", ids[len(ids) // 2], ids[-1] + "~", "k'); DROP TABLE kpis; --"):
-        parts = read_measurement_rows(store, window, early, split)
-        assert_frame_equal(_sorted(parts), _sorted(whole))
-    assert read_definition_frames(store).kpis.height == defs.kpis.height
+    parts = read_measurement_rows(store, window, early, monthly=True)
+    assert_frame_equal(_sorted(parts), _sorted(whole))
+    parts = read_measurement_rows(store, window, monthly=True)
+    assert_frame_equal(_sorted(parts), _sorted(read_measurement_rows(store, window)))
+    # Windows of a day, within a month, across a year's end.
+    for first, last in (
+        (dt.date(2026, 10, 31), dt.date(2026, 10, 31)),
+        (dt.date(2026, 9, 2), dt.date(2026, 9, 29)),
+        (dt.date(2025, 11, 15), dt.date(2026, 2, 28)),
+    ):
+        parts = read_measurement_rows(store, (first, last), monthly=True)
+        assert_frame_equal(_sorted(parts), _sorted(read_measurement_rows(store, (first, last))))
 
 
 def test_definitions_read_with_their_labels_are_those_read_apart(store: Store) -> None:
@@ -68,3 +73,17 @@ def test_definitions_read_with_their_labels_are_those_read_apart(store: Store) -
     found = read_definition_tables(store, DEFINITION_COLUMNS, labels=True)
     assert found is not None
     assert found[1]["kpis"]["id"].to_list() == alone.kpis["id"].to_list()  # the table's order
+
+
+def test_months_cut_a_window_into_calendar_months() -> None:
+    from lineofsight.store.scorecard_reads import _months
+
+    assert _months(dt.date(2025, 11, 15), dt.date(2026, 2, 3)) == [
+        (dt.date(2025, 11, 15), dt.date(2025, 11, 30)),
+        (dt.date(2025, 12, 1), dt.date(2025, 12, 31)),
+        (dt.date(2026, 1, 1), dt.date(2026, 1, 31)),
+        (dt.date(2026, 2, 1), dt.date(2026, 2, 3)),
+    ]
+    assert _months(dt.date(2026, 10, 31), dt.date(2026, 10, 31)) == [
+        (dt.date(2026, 10, 31), dt.date(2026, 10, 31))
+    ]

@@ -194,16 +194,9 @@ def scoring_measurements(
         pl.col("formula").is_not_null() & pl.col("frequency").is_in(early)
     ).height
     wide = None if formulas or not early else (latest, early)
-    return measurement_frame(read_measurement_rows(store, window, wide, _middle(defs.kpis)))
-
-
-def _middle(kpis: pl.DataFrame) -> str | None:
-    """A KPI id that cuts the KPIs in about two halves (from a sample of their ids), at which
-    the measurements are read in two parts at once; None for too few KPIs to be worth it."""
-    if kpis.height < 1000:
-        return None
-    sample = kpis["id"].gather_every(max(1, kpis.height // 1000)).sort()
-    return str(sample[len(sample) // 2])
+    # Read a month at a time, the months at once, when there are many rows to read.
+    many = defs.kpis.height >= 1000
+    return measurement_frame(read_measurement_rows(store, window, wide, monthly=many))
 
 
 def status_store(

@@ -26,7 +26,7 @@ def read_frame(
     """The rows of `query` as a frame of `schema` (its columns in the query's order).
 
     `{}` in the query marks each of `params`, in order: dates and numbers this package made,
-    or ids (on ADBC they are inlined as literals, ids quoted). The query has no ORDER BY or
+    never a user's text (on ADBC they are inlined as literals). The query has no ORDER BY or
     LIMIT of its own (see `typed_query`).
     """
     path = store.arrow_file
@@ -139,18 +139,14 @@ def _adbc_frame(
     import adbc_driver_manager as adbc
     import adbc_driver_sqlite
 
-    # SQLite keeps dates as ISO text; parameters are inlined as literals: dates and numbers
-    # this package made, and ids quoted as SQL strings.
+    # SQLite keeps dates as ISO text; parameters are inlined as quoted literals because
+    # they are dates and numbers we made, never user text.
     literals = []
     for value in params:
         if isinstance(value, dt.date):
             literals.append(f"'{value.isoformat()}'")
         elif isinstance(value, int | float) and not isinstance(value, bool):
             literals.append(repr(value))
-        elif isinstance(value, str):
-            # An id to compare with (a bound at which a read is cut in parts): quoted as an
-            # SQL string, its quotes doubled (SQLite's strings have no other escape).
-            literals.append("'" + value.replace("'", "''") + "'")
         else:
             raise TypeError(f"unsupported query parameter {value!r}")
     database = adbc_driver_sqlite.connect(path)

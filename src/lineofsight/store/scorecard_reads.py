@@ -35,28 +35,27 @@ def read_measurement_rows(
     store: Store,
     window: tuple[dt.date, dt.date] | None = None,
     early: tuple[dt.date, Sequence[str]] | None = None,
-    split: str | None = None,
+    *,
+    monthly: bool = False,
 ) -> pl.DataFrame:
     """Stored measurements (`STORED_SCHEMA` with each period's first day, `period_start`),
     optionally only those whose last day is in `window`; `early` (a day in the window and
     frequencies): those whose last day is before that day only of the KPIs of these
     frequencies (the others' are not read: most rows of a window are months no KPI of
-    theirs looks at). `split`: a KPI id at which the window's rows are read in two parts at
-    once (`arrow.read_frames`: on an SQLite file most of a read is outside Python's lock)."""
+    theirs looks at). `monthly`: the window's rows read a calendar month of last days at a
+    time, the months at once (`arrow.read_frames`: on an SQLite file most of a read is
+    outside Python's lock), put back together in the order of one read."""
     select = f"SELECT {_COLUMNS} FROM measurements"
     if window is None:
         return with_starts(read_frame(store, select, [], STORED_SCHEMA))
     start = window[0]
     if early is not None and window[0] < early[0]:
         start = early[0]
-    main = " WHERE period_end >= {} AND period_end <= {}"
-    if split is None:
-        reads: list[Read] = [(select + main, [start, window[1]], STORED_SCHEMA)]
-    else:
-        reads = [
-            (select + main + " AND kpi_id < {}", [start, window[1], split], STORED_SCHEMA),
-            (select + main + " AND kpi_id >= {}", [start, window[1], split], STORED_SCHEMA),
-        ]
+    main = select + " WHERE period_end >= {} AND period_end <= {}"
+    reads: list[Read] = [
+        (main, [first, last], STORED_SCHEMA)
+        for first, last in (_months(start, window[1]) if monthly else [(start, window[1])])
+    ]
     if start != window[0]:
         assert early is not None
         # Frequencies are the model's own words, never a user's text: inlined.
@@ -68,6 +67,17 @@ def read_measurement_rows(
         reads.append((query, [window[0], start], STORED_SCHEMA))
     frames = read_frames(store, reads)
     return with_starts(frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False))
+
+
+def _months(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """The days from `first` to `last` cut at the start of each calendar month."""
+    parts = []
+    while first <= last:
+        following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        end = min(last, following - dt.timedelta(days=1))
+        parts.append((first, end))
+        first = following
+    return parts
 
 
 def read_kpi_measurement_rows(
