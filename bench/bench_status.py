@@ -440,7 +440,8 @@ def _same_as_full(database: Path, url: str, output: Path, as_of: str) -> None:
         _forget_snapshots(copy)
         _full_status(copy, database.parent / "full.json", as_of)
     finally:
-        copy.unlink(missing_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{copy}{suffix}").unlink(missing_ok=True)
     if output.read_bytes() != (database.parent / "full.json").read_bytes():
         raise SystemExit(f"the status of {as_of} in {output.name} differs from a full one")
 
