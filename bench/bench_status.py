@@ -308,7 +308,7 @@ def measure(cache: Path, work: Path, kpis: int, runs: int, full_only: bool) -> d
     print(
         f"  in full (no scorecard kept for any date): output complete after "
         f"{_best(full)[3]:.2f} s, the process ended after {_best(full)[0]:.2f} s (the "
-        "scorecard kept in the store after the output)",
+        "scorecard then kept in the store by a second process, not timed)",
         flush=True,
     )
     print("  (a store of the earlier schema migrated first, not timed)", flush=True)
