@@ -9,9 +9,10 @@ json`), with its peak memory:
 - in full: a status with no scorecard kept in the store for any date (every KPI is scored,
   and the result kept): the first status ever asked of a store, and of a date no write kept
   ready (a date that is neither the one a status asked for last nor the next turn after it).
-  It writes its output first and keeps the scorecard after: its figure is the time until the
-  output is complete (what a person or a program reading it waits for), with the time until
-  the process ended beside it;
+  It writes its output first and leaves keeping the scorecard to a second process: its figure
+  is the time until the output is complete (what a person or a program reading it waits for),
+  with the time until the process ended beside it (the bench then waits, untimed, until the
+  scorecard is kept);
 - cold: the first status of the as-of date after `los apply` of a changed strategy file (one
   KPI's tolerance changed; each run changes it again). The apply brings the kept scorecards up
   to date itself (`services.snapshots.refresh_kept`): that of the date a status asked for
@@ -63,6 +64,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +161,27 @@ def _best(runs: list[Usage]) -> Usage:
 
 def _status(url: str, output: Path | None = None, as_of: str = AS_OF) -> Usage:
     return _run([LOS, "status", "--as-of", as_of, "--format", "json", "--db", url], output)
+
+
+def _full_status(database: Path, output: Path, as_of: str = AS_OF) -> Usage:
+    """A status computed in full (no scorecard kept for `as_of`), then, not timed, the wait
+    for the second process that keeps its scorecard once the output is written (the status
+    process ends without waiting for it): the next step must find it kept, or not, for sure."""
+    usage = _status(f"sqlite:///{database}", output, as_of)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
+        try:
+            found = conn.execute(
+                "SELECT 1 FROM scorecard_snapshots WHERE as_of = ? AND lag = 1", (as_of,)
+            ).fetchone()
+        finally:
+            conn.close()
+        if found:
+            return usage
+        time.sleep(0.05)
+    print(f"  (the scorecard of {as_of} was not kept within 120 s)", flush=True)
+    return usage
 
 
 # The daily keeper's job as `los jobs --due` runs it, on a given day (the clock's otherwise).
@@ -281,11 +304,11 @@ def measure(cache: Path, work: Path, kpis: int, runs: int, full_only: bool) -> d
     full = []
     for _ in range(runs):
         _forget_snapshots(database)
-        full.append(_status(url, folder / "status_full.json"))
+        full.append(_full_status(database, folder / "status_full.json"))
     print(
         f"  in full (no scorecard kept for any date): output complete after "
         f"{_best(full)[3]:.2f} s, the process ended after {_best(full)[0]:.2f} s (the "
-        "scorecard kept in the store after the output)",
+        "scorecard then kept in the store by a second process, not timed)",
         flush=True,
     )
     print("  (a store of the earlier schema migrated first, not timed)", flush=True)
@@ -324,7 +347,7 @@ def measure(cache: Path, work: Path, kpis: int, runs: int, full_only: bool) -> d
     new_day = [_status(url, folder / "day.json", day) for day in days]
     carried = (folder / "day.json").read_bytes()
     _forget_snapshots(database)
-    _status(url, folder / "full.json", days[-1])
+    _full_status(database, folder / "full.json", days[-1])
     if carried != (folder / "full.json").read_bytes():
         raise SystemExit(f"the status of {days[-1]} carried over differs from a full one")
     print(f"  a new as-of day: {_best(new_day)[0]:.2f} s (the same bytes as computed in full)")
@@ -415,9 +438,10 @@ def _same_as_full(database: Path, url: str, output: Path, as_of: str) -> None:
         target.close()
     try:
         _forget_snapshots(copy)
-        _status(f"sqlite:///{copy}", database.parent / "full.json", as_of)
+        _full_status(copy, database.parent / "full.json", as_of)
     finally:
-        copy.unlink(missing_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{copy}{suffix}").unlink(missing_ok=True)
     if output.read_bytes() != (database.parent / "full.json").read_bytes():
         raise SystemExit(f"the status of {as_of} in {output.name} differs from a full one")
 

@@ -339,23 +339,25 @@ def is_stdout(path: Path | None) -> bool:
     return path is None or str(path) == "-"
 
 
-def output_done() -> None:
+def output_done() -> bool:
     """Let a program reading the command's standard output through a pipe (or a file) see its
     end now, while the command finishes work that writes nothing more (keeping a scorecard in
     the store): standard output is flushed and pointed at the null device. Nothing is done on
-    a terminal or when standard output is not the process's own (a test's runner)."""
+    a terminal or when standard output is not the process's own (a test's runner). Whether
+    it was done."""
     try:
         fd = sys.stdout.fileno()
     except (AttributeError, OSError, ValueError):
-        return
+        return False
     if fd != 1 or os.isatty(fd):
-        return
+        return False
     sys.stdout.flush()
     null = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(null, 1)
     finally:
         os.close(null)
+    return True
 
 
 def write_output(text: str | bytes | list[bytes | memoryview], path: Path | None) -> None:

@@ -89,12 +89,15 @@ def status(
             kept = scorecard(store, period, as_of, later=True)
             # Written out first; a scorecard computed here is kept in the store after (also
             # when the output could not be written whole: a reader that stopped early).
+            aside = False
             try:
                 write_output([*kept.status_json_pieces(), b"\n"], output)
                 if kept.pending is not None and is_stdout(output):
-                    output_done()
+                    # Its end seen by the reader now; the saving is then left to a second
+                    # process (this one's own output was the process's: not a test's runner).
+                    aside = output_done()
             finally:
-                kept.keep()
+                kept.keep(aside=aside)
         return
     from lineofsight.cli.render_status import (
         frames_csv,

@@ -87,11 +87,15 @@ def rollup_objectives(
         pl.col("weight").filter(pl.col("score").is_not_null()).sum().alias("scored"),
         (pl.col("weight") * pl.col("score")).sum().alias("weighted"),
     )
+    objectives = defs.objectives.sort("position")
+    if only is None:
+        frame = _scores_by_height(objectives, by_kpi)
+        if frame is not None:
+            return _objective_rows(defs, frame, supported, objectives, frame["id"].to_list(), None)
     sums = {
         objective: (total, scored, weighted)
         for objective, total, scored, weighted in by_kpi.iter_rows()
     }
-    objectives = defs.objectives.sort("position")
     every = objectives["id"].to_list()
     known = set(every)
     parents = dict(zip(every, objectives["parent_id"].to_list(), strict=True))
@@ -146,7 +150,23 @@ def rollup_objectives(
             "coverage": [done[i][1] for i in ids],
         },
         schema={"id": pl.String, "score": pl.Float64, "coverage": pl.Float64},
-    ).with_columns(status=_band(pl.col("score"), defs.scoring))
+    )
+    return _objective_rows(
+        defs, frame, supported, objectives, ids, kept if only is not None else None
+    )
+
+
+def _objective_rows(
+    defs: DefinitionFrames,
+    frame: pl.DataFrame,
+    supported: pl.DataFrame,
+    objectives: pl.DataFrame,
+    ids: list[str],
+    kept: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """The objective rows of `frame` (id, score, coverage) with their status, counts and worst
+    item (`kept`: the rows of the objectives outside `ids`, for their statuses)."""
+    frame = frame.with_columns(status=_band(pl.col("score"), defs.scoring))
     kpi_items = supported.filter(pl.col("_scored").is_not_null()).select(
         "objective_id",
         pl.lit("kpi").alias("kind"),
@@ -155,7 +175,7 @@ def rollup_objectives(
         "score",
     )
     statuses = frame.select("id", "status", "score")
-    if only is not None and kept is not None:
+    if kept is not None:
         statuses = pl.concat(
             [kept.select(statuses.columns).filter(~pl.col("id").is_in(ids)), statuses]
         )
@@ -163,11 +183,74 @@ def rollup_objectives(
         objectives.filter(pl.col("parent_id").is_in(ids))
         .select(pl.col("parent_id").alias("objective_id"), pl.col("id").alias("item_id"))
         .join(statuses, left_on="item_id", right_on="id")
-        .select("objective_id", pl.lit("objective").alias("kind"), "item_id", "status", "score")
+        .select(
+            "objective_id",
+            pl.lit("objective").alias("kind"),
+            "item_id",
+            "status",
+            "score",
+        )
     )
     tallied = _tally(pl.concat([kpi_items, child_items]), "objective_id", frame.select("id"))
     return frame.join(tallied, on="id", how="left", maintain_order="left").select(
         "id", "score", "status", "coverage", "counts", "worst"
+    )
+
+
+# Objective trees deeper than this are scored by the walk of `rollup_objectives` (as is a
+# cycle of parents, whose heights never settle).
+_MOST_LEVELS = 64
+
+
+def _scores_by_height(objectives: pl.DataFrame, by_kpi: pl.DataFrame) -> pl.DataFrame | None:
+    """Every objective's score and coverage (id, score, coverage; in the order of
+    `objectives`), one objective after another from the lowest height of the tree up (each
+    after all of its children): the sums of the walk of `rollup_objectives`, added in the
+    same order (its KPIs' sums, then each child in order of position), without its stack;
+    None for a cycle of parents or a tree deeper than `_MOST_LEVELS` (left to the walk)."""
+    ids = objectives["id"].to_list()
+    index = {objective: i for i, objective in enumerate(ids)}
+    weights = objectives["weight"].to_list()
+    children: list[list[int]] = [[] for _ in ids]
+    edges = []
+    for i, parent in enumerate(objectives["parent_id"].to_list()):
+        p = index.get(parent) if parent is not None else None
+        if p is not None:
+            children[p].append(i)  # in order of position
+            edges.append((i, p))
+    height = [0] * len(ids)
+    for _ in range(_MOST_LEVELS):
+        changed = False
+        for child, parent in edges:
+            if height[parent] <= height[child]:
+                height[parent] = height[child] + 1
+                changed = True
+        if not changed:
+            break
+    else:
+        return None
+    own = objectives.select("id").join(
+        by_kpi, left_on="id", right_on="objective_id", how="left", maintain_order="left"
+    )
+    totals = own["total"].fill_null(0.0).to_list()
+    scoreds = own["scored"].fill_null(0.0).to_list()
+    weighteds = own["weighted"].fill_null(0.0).to_list()
+    scores: list[float | None] = [None] * len(ids)
+    coverages = [0.0] * len(ids)
+    for node in sorted(range(len(ids)), key=height.__getitem__):
+        total, scored, weighted = totals[node], scoreds[node], weighteds[node]
+        for child in children[node]:
+            weight = weights[child]
+            total += weight
+            child_score = scores[child]
+            if child_score is not None:
+                scored += weight
+                weighted += weight * child_score
+        scores[node] = weighted / scored if scored > 0 else None
+        coverages[node] = scored / total if total > 0 else 0.0
+    return pl.DataFrame(
+        {"id": ids, "score": scores, "coverage": coverages},
+        schema={"id": pl.String, "score": pl.Float64, "coverage": pl.Float64},
     )
 
 
@@ -185,7 +268,11 @@ def rollup_units(
         pl.col("score").mean().alias("score"), pl.len().alias("kpis")
     )
     items = own_rows.select(
-        "unit", pl.lit("kpi").alias("kind"), pl.col("id").alias("item_id"), "status", "score"
+        "unit",
+        pl.lit("kpi").alias("kind"),
+        pl.col("id").alias("item_id"),
+        "status",
+        "score",
     )
     return (
         ids.join(per_unit, left_on="id", right_on="unit", how="left", maintain_order="left")

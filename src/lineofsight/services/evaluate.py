@@ -20,6 +20,7 @@ from lineofsight.store.database import Store
 # scorecard kept in the store needs neither.
 if TYPE_CHECKING:
     from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
+    from lineofsight.store.labels import Labels
 
 __all__ = [
     "evaluate_store",
@@ -28,6 +29,7 @@ __all__ = [
     "load_organization",
     "measurement_frame",
     "read_definition_frames",
+    "read_definitions_and_labels",
     "read_kpi_frame",
     "read_measurement_frame",
     "read_names",
@@ -109,15 +111,28 @@ def _known_unit(ids: list[str], unit_id: str, names: ArgumentNames = OPTIONS) ->
 
 def read_definition_frames(store: Store) -> DefinitionFrames:
     """The tables a scorecard needs, as frames, without building domain objects."""
+    return _definition_frames(store, labels=False)[0]
+
+
+def read_definitions_and_labels(store: Store) -> tuple[DefinitionFrames, Labels]:
+    """`read_definition_frames` with the labels of `store.labels.read_labels`, read in the
+    same queries (a scorecard computed in full needs both)."""
+    defs, labels = _definition_frames(store, labels=True)
+    assert labels is not None
+    return defs, labels
+
+
+def _definition_frames(store: Store, *, labels: bool) -> tuple[DefinitionFrames, Labels | None]:
     from lineofsight.engine.frame_definitions import DEFINITION_COLUMNS
     from lineofsight.engine.frames import DefinitionFrames
+    from lineofsight.store.labels import Labels
     from lineofsight.store.scorecard_reads import read_definition_tables
 
-    found = read_definition_tables(store, DEFINITION_COLUMNS)
+    found = read_definition_tables(store, DEFINITION_COLUMNS, labels=labels)
     if found is None:
         raise UsageError(NO_STRATEGY)
     (fiscal_year_start, scoring, due_days), frames = found
-    return DefinitionFrames(
+    defs = DefinitionFrames(
         kpis=frames["kpis"],
         period_targets=frames["period_targets"],
         unit_targets=frames["unit_targets"],
@@ -127,6 +142,9 @@ def read_definition_frames(store: Store) -> DefinitionFrames:
         calendar=m.Calendar(fiscal_year_start, due_days),
         scoring=m.Scoring(**scoring) if scoring else m.Scoring(),
     )
+    if not labels:
+        return defs, None
+    return defs, Labels(frames["kpi_labels"], frames["objective_labels"], frames["unit_labels"])
 
 
 def frame_window(
@@ -176,7 +194,9 @@ def scoring_measurements(
         pl.col("formula").is_not_null() & pl.col("frequency").is_in(early)
     ).height
     wide = None if formulas or not early else (latest, early)
-    return measurement_frame(read_measurement_rows(store, window, wide))
+    # Read a month at a time, the months at once, when there are many rows to read.
+    many = defs.kpis.height >= 1000
+    return measurement_frame(read_measurement_rows(store, window, wide, monthly=many))
 
 
 def status_store(

@@ -84,17 +84,19 @@ class Scorecard:
         # Each section's JSON rows joined by commas, with the rows they were joined from, from
         # saving the scorecard in full until they are written out (`status_json_pieces`): the
         # two share one join of tens of megabytes, which is not held longer.
-        self._joined: dict[str, tuple[pl.Series, bytes]] = {}
+        self._joined: dict[str, tuple[pl.Series | None, bytes]] = {}
         self.base: Marks | None = None  # what the scorecard saved in full covers
         self.covers: Marks | None = None  # what it covers, when that is known
         # Its saving in the store, when it was left for later (`keep`).
-        self.pending: Callable[[], None] | None = None
+        self.pending: Callable[[bool], None] | None = None
 
-    def keep(self) -> None:
-        """Save it in the store now, if its saving was left for later (once)."""
+    def keep(self, *, aside: bool = False) -> None:
+        """Save it in the store now, if its saving was left for later (once). `aside`: a
+        scorecard computed in full may be saved by a second process (`snapshot_keeper`), so
+        that this one can end (a command whose output is written)."""
         pending, self.pending = self.pending, None
         if pending is not None:
-            pending()
+            pending(aside)
 
     def moved_since(self, before: dt.date, lag: bool) -> bool | None:
         """Whether any KPI's rows as of this card's date may differ from those as of `before`
@@ -204,8 +206,12 @@ class Scorecard:
         """The section's JSON rows joined by the commas between them, UTF-8; kept for the
         next call unless `keep` is off (then the one kept, if any, is let go)."""
         if section in self._texts and section not in self._rows:
-            text = self._texts[section]
-            return text[:-1].replace(b"\n", b",")  # a copy: nothing to keep
+            found = self._joined.pop(section, None)
+            if found is None or found[0] is not None:
+                found = (None, self._texts[section][:-1].replace(b"\n", b","))
+            if keep:
+                self._joined[section] = found
+            return found[1]
         rows = self.rows(section)
         found = self._joined.pop(section, None)
         if found is None or found[0] is not rows:
@@ -350,7 +356,12 @@ class Scorecard:
 def encode(card: Scorecard) -> bytes:
     """A scorecard as bytes: a JSON header line, then each frame as Arrow IPC (LZ4: a fraction
     of the size, read back in milliseconds) and the JSON rows as text, one row a line."""
+    return b"".join(encode_pieces(card))
 
+
+def encode_pieces(card: Scorecard) -> list[bytes]:
+    """What `encode` gives, in pieces to be written one after the other (tens of megabytes
+    not copied into one)."""
     from lineofsight.services.snapshot_days import kpi_groups
 
     defs, ev = card.defs, card.evaluation
@@ -394,7 +405,7 @@ def encode(card: Scorecard) -> bytes:
         "scoring": [defs.scoring.green_at, defs.scoring.amber_at],
         "groups": kpi_groups(defs.kpis, defs.calendar),
     }
-    return json.dumps(header).encode() + b"\n" + b"".join(parts)
+    return [json.dumps(header).encode() + b"\n", *parts]
 
 
 def encode_patch(card: Scorecard) -> bytes:
@@ -457,4 +468,5 @@ __all__ = [
     "decode",
     "encode",
     "encode_patch",
+    "encode_pieces",
 ]

@@ -382,42 +382,64 @@ def _up_to_date(
         card = patch(store, card, changed, lag)
     else:
         from lineofsight.engine.frames import rollup, score_kpis
-        from lineofsight.services.evaluate import read_definition_frames, scoring_measurements
+        from lineofsight.services.evaluate import read_definitions_and_labels, scoring_measurements
         from lineofsight.services.scorecard_frames import json_text, labelled
         from lineofsight.services.snapshot_patch import formula_inputs
         from lineofsight.store.labels import read_labels
 
         if defs is None:
-            defs = read_definition_frames(store)
+            defs, labels = read_definitions_and_labels(store)
+        else:
+            labels = read_labels(store)
         measurements = scoring_measurements(store, defs, day, lag)
         scored = score_kpis(defs, measurements, day, lag)
         del measurements
         ev = rollup(defs, scored, day)
-        labels = read_labels(store)
         frames = labelled(ev, defs, labels)
         texts = {section: json_text(getattr(frames, section)) for section in SECTIONS}
         card = Scorecard(day, None, defs, ev, formula_inputs(defs.kpis), labels=labels, texts=texts)
         card._frames = frames
     card.covers = marks  # the data was read after the marks: they claim no more than it holds
     if save:
-        card.pending = lambda: _save(store, card, day, lag, marks, ahead)
+        card.pending = lambda aside: _save(store, card, day, lag, marks, ahead, aside=aside)
         if not later:
             card.keep()
     return card
 
 
 def _save(
-    store: Store, card: Scorecard, day: dt.date, lag: bool, marks: Marks, ahead: bool
+    store: Store,
+    card: Scorecard,
+    day: dt.date,
+    lag: bool,
+    marks: Marks,
+    ahead: bool,
+    *,
+    aside: bool = False,
 ) -> None:
     """Keep `card` in the store: as a patch of the scorecard saved in full when it is one and
-    small, else in full."""
+    small, else in full (`aside`: a scorecard saved in full is handed to a second process
+    that saves it, when it can be: `snapshot_keeper`)."""
     idle(store)
     base = card.base
-    if not (
+    if (
         base is not None
         and _small(card)
         and save_patch(store, day, lag, base, marks, encode_patch(card))
-    ) and save_snapshot(store, day, lag, marks, encode(card), ahead=ahead):
+    ):
+        return
+    if aside:
+        from lineofsight.services.snapshot_card import encode_pieces
+        from lineofsight.services.snapshot_keeper import keep_aside
+
+        pieces = encode_pieces(card)
+        if keep_aside(store, day, lag, marks, pieces, ahead=ahead):
+            return
+        payload = b"".join(pieces)
+        del pieces
+    else:
+        payload = encode(card)
+    if save_snapshot(store, day, lag, marks, payload, ahead=ahead):
         # Saved in full: a newer patch of it applies to this card (to its JSON rows too
         # when it holds them all, not stored rows of an older scorecard saved in full).
         card.base = marks if card.holds_rows else None

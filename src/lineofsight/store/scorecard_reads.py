@@ -15,7 +15,7 @@ import polars as pl
 
 from lineofsight.domain.model import Frequency
 from lineofsight.domain.periods import start_of
-from lineofsight.store.arrow import frame_of, read_frame
+from lineofsight.store.arrow import Read, frame_of, read_frame, read_frames
 from lineofsight.store.database import Store
 
 _COLUMNS = "kpi_id, unit_id, period, period_end, value, numerator, denominator"
@@ -35,29 +35,49 @@ def read_measurement_rows(
     store: Store,
     window: tuple[dt.date, dt.date] | None = None,
     early: tuple[dt.date, Sequence[str]] | None = None,
+    *,
+    monthly: bool = False,
 ) -> pl.DataFrame:
     """Stored measurements (`STORED_SCHEMA` with each period's first day, `period_start`),
     optionally only those whose last day is in `window`; `early` (a day in the window and
     frequencies): those whose last day is before that day only of the KPIs of these
     frequencies (the others' are not read: most rows of a window are months no KPI of
-    theirs looks at)."""
-    query = f"SELECT {_COLUMNS} FROM measurements"
-    params: list[object] = []
-    if window is not None:
-        query += " WHERE period_end >= {} AND period_end <= {}"
-        params = list(window)
-        if early is not None and window[0] < early[0]:
-            # Frequencies are the model's own words, never a user's text: inlined.
-            listed = ", ".join(f"'{Frequency(f).value}'" for f in early[1])
-            query = (
-                f"SELECT {_COLUMNS} FROM measurements"
-                " WHERE period_end >= {} AND period_end <= {}"
-                f" UNION ALL SELECT {_COLUMNS} FROM measurements"
-                " WHERE period_end >= {} AND period_end < {}"
-                f" AND kpi_id IN (SELECT id FROM kpis WHERE frequency IN ({listed}))"
-            )
-            params = [early[0], window[1], window[0], early[0]]
-    return with_starts(read_frame(store, query, params, STORED_SCHEMA))
+    theirs looks at). `monthly`: the window's rows read a calendar month of last days at a
+    time, the months at once (`arrow.read_frames`: on an SQLite file most of a read is
+    outside Python's lock), put back together in the order of one read."""
+    select = f"SELECT {_COLUMNS} FROM measurements"
+    if window is None:
+        return with_starts(read_frame(store, select, [], STORED_SCHEMA))
+    start = window[0]
+    if early is not None and window[0] < early[0]:
+        start = early[0]
+    main = select + " WHERE period_end >= {} AND period_end <= {}"
+    reads: list[Read] = [
+        (main, [first, last], STORED_SCHEMA)
+        for first, last in (_months(start, window[1]) if monthly else [(start, window[1])])
+    ]
+    if start != window[0]:
+        assert early is not None
+        # Frequencies are the model's own words, never a user's text: inlined.
+        listed = ", ".join(f"'{Frequency(f).value}'" for f in early[1])
+        query = (
+            select + " WHERE period_end >= {} AND period_end < {}"
+            f" AND kpi_id IN (SELECT id FROM kpis WHERE frequency IN ({listed}))"
+        )
+        reads.append((query, [window[0], start], STORED_SCHEMA))
+    frames = read_frames(store, reads)
+    return with_starts(frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False))
+
+
+def _months(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """The days from `first` to `last` cut at the start of each calendar month."""
+    parts = []
+    while first <= last:
+        following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        end = min(last, following - dt.timedelta(days=1))
+        parts.append((first, end))
+        first = following
+    return parts
 
 
 def read_kpi_measurement_rows(
@@ -84,22 +104,57 @@ DEFINITION_TABLES = {
 }
 
 
+# The labels (`store.labels.Labels`) read with the definitions, from the same tables: each
+# frame's extra columns, the label frame's columns (from the extra ones and the ids).
+_LABEL_COLUMNS: dict[str, dict[str, Any]] = {
+    "kpis": {"name": pl.String, "unit_of_measure": pl.String},
+    "objectives": {"title": pl.String},
+    "units": {"name": pl.String},
+}
+
+
 def read_definition_tables(
-    store: Store, columns: Mapping[str, Mapping[str, Any]]
+    store: Store, columns: Mapping[str, Mapping[str, Any]], *, labels: bool = False
 ) -> tuple[tuple[int, dict[str, Any], int], dict[str, pl.DataFrame]] | None:
     """The organisation's calendar and scoring ((fiscal year start, scoring settings, due
     days)) and each definition table of `DEFINITION_TABLES` with the `columns` (name: type)
-    asked for it, the period targets in the file's order; None before the first apply."""
-    row = _organization_row(store)
-    if row is None:
+    asked for it, the period targets in the file's order; None before the first apply.
+    `labels`: with the labels of `store.labels.read_labels` too, read in the same queries
+    (frames `kpi_labels`, `objective_labels`, `unit_labels`).
+
+    The tables are read at once (`arrow.read_frames`), the KPIs' table (most of the time) on
+    an SQLite file in two halves of its rows."""
+    found = _organization_row(store)
+    if found is None:
         return None
-    frames = {}
+    row, last_rowid = found
+    reads: list[Read] = []
     for name, table in DEFINITION_TABLES.items():
         schema = dict(columns[name])
         if name == "period_targets":  # in the file's order: sorted once read (`typed_query`)
             schema["position"] = pl.Int64
+        if labels:
+            schema.update(_LABEL_COLUMNS.get(name, {}))
         query = f"SELECT {', '.join(schema)} FROM {table}"
-        frames[name] = read_frame(store, query, [], schema)
+        if name == "kpis" and last_rowid is not None and last_rowid > 1:
+            # Two halves, in the order of a whole table's scan (its rows' order).
+            half = last_rowid // 2
+            reads.append((query + " WHERE rowid <= {}", [half], schema))
+            reads.append((query + " WHERE rowid > {}", [half], schema))
+        else:
+            reads.append((query, [], schema))
+    read = read_frames(store, reads)
+    if len(read) > len(DEFINITION_TABLES):
+        read[:2] = [pl.concat(read[:2])]
+    frames = dict(zip(DEFINITION_TABLES, read, strict=True))
+    if labels:
+        frames["kpi_labels"] = frames["kpis"].select("id", "name", "unit_of_measure")
+        frames["objective_labels"] = frames["objectives"].select(
+            "id", pl.col("title").alias("name"), "unit_id"
+        )
+        frames["unit_labels"] = frames["units"].select("id", "name")
+        for name, extra in _LABEL_COLUMNS.items():
+            frames[name] = frames[name].drop(list(extra))
     frames["period_targets"] = (
         frames["period_targets"].sort("kpi_id", "position", maintain_order=True).drop("position")
     )
@@ -109,16 +164,24 @@ def read_definition_tables(
     return (row[0], scoring or {}, row[2]), frames
 
 
-def _organization_row(store: Store) -> Any:
-    """(fiscal_year_start, scoring, due_days) of the organisation; None before any apply."""
+def _organization_row(store: Store) -> tuple[Any, int | None] | None:
+    """(fiscal_year_start, scoring, due_days) of the organisation, and the KPIs' table's
+    last row id on an SQLite file read through ADBC (else None); None before any apply."""
     query = "SELECT fiscal_year_start, scoring, due_days FROM organization"
     with store.plain_reading() as plain:
         if plain is not None:  # a plain SQLite file: SQLAlchemy not loaded for it
-            return plain.execute(query).fetchone()
+            row = plain.execute(query).fetchone()
+            if row is None:
+                return None
+            last = None
+            if store.arrow_file is not None:
+                last = plain.execute("SELECT max(rowid) FROM kpis").fetchone()[0]
+            return row, last
     from sqlalchemy import text
 
     with store.reading() as conn:
-        return conn.execute(text(query)).first()
+        row = conn.execute(text(query)).first()
+    return None if row is None else (row, None)
 
 
 def with_starts(frame: pl.DataFrame) -> pl.DataFrame:
