@@ -47,9 +47,7 @@ def test_a_stored_minus_zero_shows_as_zero_in_every_status_format(
     # Computed in full, then read back from the kept scorecard: the same, unsigned zero.
     for _ in range(2):
         data = json.loads(los("status", "--as-of", AS_OF, "--format", "json").stdout)
-        found = next(
-            k for k in data["kpis"] if (k["id"], k["unit"]) == (row["id"], row["unit"])
-        )
+        found = next(k for k in data["kpis"] if (k["id"], k["unit"]) == (row["id"], row["unit"]))
         assert _positive_zero(found["actual"]) and _positive_zero(found["achievement"])
     table = los("status", "--as-of", AS_OF, "--format", "csv").stdout
     line = next(
