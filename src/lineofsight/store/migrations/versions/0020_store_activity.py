@@ -2,15 +2,19 @@
 it, so that what the web app keeps per store revision (the attention lists and alignment
 findings, which look at actions; the findings' file lines) is made again after them.
 
-A reader holding a revision must never meet it again for other data, so the counter never
-goes back: moving the store down leaves its table in place, and moving it up again carries
-it on, one step further (the writes made under the older schema were not counted in it).
+A reader holding a revision must never meet it again for other data, and moving the store
+down drops the counter: so it starts at the time it is made, in microseconds, above any value
+it had before such a move (made at an earlier time, it was bumped at most once a microsecond
+since: each bump is a write transaction, and writes take turns). Only a clock set back by more
+than the store's time at this schema would break that.
 
 Revision ID: 0020
 Revises: 0019
 """
 
 from __future__ import annotations
+
+import time
 
 import sqlalchemy as sa
 from alembic import op
@@ -22,9 +26,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    if sa.inspect(op.get_bind()).has_table("store_activity"):
-        op.execute("UPDATE store_activity SET activity = activity + 1 WHERE key = 1")
-        return
     table = op.create_table(
         "store_activity",
         sa.Column("key", sa.Integer(), nullable=False, comment="always 1: one row per store"),
@@ -37,9 +38,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_store_activity")),
         comment="What the store's revision reads beside the ids of loads and definition changes.",
     )
-    op.bulk_insert(table, [{"key": 1, "activity": 0}])
+    op.bulk_insert(table, [{"key": 1, "activity": time.time_ns() // 1000}])
 
 
 def downgrade() -> None:
-    # The table stays (see the module's docstring); the older schema does not read it.
-    pass
+    op.drop_table("store_activity")
