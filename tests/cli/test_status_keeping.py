@@ -26,12 +26,8 @@ def example(los: Los) -> Iterator[Los]:
     yield los
 
 
-def _store(url: str) -> Store:
-    return Store(url)
-
-
 def _forget_kept(url: str) -> None:
-    store = _store(url)
+    store = Store(url)
     try:
         with store.transaction() as conn:
             conn.execute(text("DELETE FROM scorecard_patches"))
@@ -41,7 +37,7 @@ def _forget_kept(url: str) -> None:
 
 
 def _kept(url: str) -> int:
-    store = _store(url)
+    store = Store(url)
     try:
         with store.reading() as conn:
             return int(conn.execute(text("SELECT COUNT(*) FROM scorecard_snapshots")).scalar_one())
@@ -51,7 +47,7 @@ def _kept(url: str) -> int:
 
 def _fill_the_disk(url: str) -> None:
     """Make every save of a scorecard fail as a full disk makes it fail."""
-    store = _store(url)
+    store = Store(url)
     try:
         with store.transaction() as conn:
             if store.dialect == "sqlite":

@@ -47,6 +47,9 @@ WRITE_LOCK_KEY = 0x4C4F53
 # transaction was in the way; the same write can succeed when tried again.
 BUSY_SQLSTATES = frozenset({"55P03", "40001", "40P01"})
 _SQLITE_BUSY = 5
+_SQLITE_READONLY = 8
+# A read-only transaction (a standby), a role without the right to write.
+READ_ONLY_SQLSTATES = frozenset({"25006", "42501"})
 _WRITE = "lineofsight_write"  # execution option: this connection's transaction writes
 
 # What the store's functions read and write through: a connection of `Store.reading()` or
@@ -161,6 +164,18 @@ def is_busy(exc: BaseException) -> bool:
         return True
     # ADBC's SQLite driver passes on SQLite's message only.
     return type(exc).__module__.startswith("adbc_driver") and "database is locked" in str(exc)
+
+
+def is_read_only(exc: BaseException) -> bool:
+    """Whether `exc` says the store may not be written from here: a read-only SQLite file, a
+    PostgreSQL standby or a role that may only read."""
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, BaseException):
+        exc = orig
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == _SQLITE_READONLY
+    return getattr(exc, "sqlstate", None) in READ_ONLY_SQLSTATES
 
 
 class Store:
@@ -549,6 +564,7 @@ __all__ = [
     "busy_timeout_setting",
     "idle",
     "is_busy",
+    "is_read_only",
     "normalise_url",
     "sqlite_path",
     "sqlite_url",

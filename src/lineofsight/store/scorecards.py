@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lineofsight.errors import StoreError
-from lineofsight.store.database import Store, idle, is_busy
+from lineofsight.store.database import Store, idle, is_busy, is_read_only
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, TextClause
@@ -174,7 +174,7 @@ def _writing(store: Store, wait: float) -> Iterator[Any]:
             with brief._writing() as conn:
                 yield conn
         except Exception as exc:
-            if is_busy(exc) or _read_only(exc):
+            if is_busy(exc) or is_read_only(exc):
                 raise _CannotNow from None
             if "sqlalchemy" in type(exc).__module__:
                 reason = getattr(exc, "orig", None) or exc
@@ -197,28 +197,11 @@ def _writing(store: Store, wait: float) -> Iterator[Any]:
                 raise
             plain.commit()
         except sqlite3.Error as exc:
-            if is_busy(exc) or _read_only(exc):
+            if is_busy(exc) or is_read_only(exc):
                 raise _CannotNow from None
             raise StoreError(_cannot_keep(exc)) from None
         finally:
             plain.close()
-
-
-_SQLITE_READONLY = 8
-# PostgreSQL: a read-only transaction (a standby), a role without the right to write.
-_READ_ONLY_SQLSTATES = frozenset({"25006", "42501"})
-
-
-def _read_only(exc: BaseException) -> bool:
-    """Whether `exc` (the driver's, or SQLAlchemy's around it) says the store may not be
-    written from here."""
-    orig = getattr(exc, "orig", None)
-    if isinstance(orig, BaseException):
-        exc = orig
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        return code & 0xFF == _SQLITE_READONLY
-    return getattr(exc, "sqlstate", None) in _READ_ONLY_SQLSTATES
 
 
 def _cannot_keep(reason: object) -> str:
