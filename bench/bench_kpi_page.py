@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import re
 import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -33,13 +33,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from lineofsight.domain.accounts import Grant
-from lineofsight.services import accounts
+sys.path.insert(0, str(Path(__file__).parent))
+
+from web_login import add_user, log_in
+
 from lineofsight.services.measurements import load_file
 from lineofsight.store.database import Store
 from lineofsight.web.app import create_app
-
-PASSWORD = "a benchmark password"
 
 
 def main() -> int:
@@ -70,16 +70,10 @@ def main() -> int:
     url = f"sqlite:///{database}"
     store = Store(url)
     store.arrow_sqlite = False  # one SQLite library per process, as the web app
-    accounts.add_user(store, "bench", PASSWORD, (Grant("admin"),), actor="bench")
+    add_user(store)
     app = create_app(url, secret_key="bench")
     with TestClient(app, follow_redirects=False) as client:
-        form = client.get("/login").text
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-        assert token is not None
-        client.post(
-            "/login",
-            data={"username": "bench", "password": PASSWORD, "csrf_token": token.group(1)},
-        )
+        log_in(client)
         kpi, unit = "k0000003", "u000000"
         start = time.perf_counter()
         assert client.get(f"/kpis/{kpi}").status_code == 200

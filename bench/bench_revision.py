@@ -22,11 +22,11 @@ Run it with the code before a change too (another checkout on PYTHONPATH) for a 
 from __future__ import annotations
 
 import argparse
-import re
 import resource
 import shutil
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -35,14 +35,15 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from lineofsight.domain.accounts import Grant
-from lineofsight.services import accounts
+sys.path.insert(0, str(Path(__file__).parent))
+
+from web_login import add_user, log_in
+
 from lineofsight.services.commentary import write_comment
 from lineofsight.services.init import init_workspace
 from lineofsight.store.database import Store
 from lineofsight.web.app import create_app
 
-PASSWORD = "a benchmark password"
 BEFORE = (
     "SELECT (SELECT MAX(id) FROM loads), (SELECT MAX(id) FROM measurement_revisions),"
     " (SELECT MAX(id) FROM definition_changes), (SELECT COUNT(*) FROM organization)"
@@ -119,16 +120,10 @@ def main() -> int:
         empty = median_ms(args.runs, lambda _: _empty(store))
         print(f"empty write transaction:                {empty:8.2f} ms")
         print(f"write transaction bumping the counter:  {median_ms(args.runs, bump):8.2f} ms")
-    accounts.add_user(store, "bench", PASSWORD, (Grant("admin"),), actor="bench")
+    add_user(store)
     app = create_app(url, secret_key="bench")
     with TestClient(app, follow_redirects=False) as client:
-        form = client.get("/login").text
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-        assert token is not None
-        client.post(
-            "/login",
-            data={"username": "bench", "password": PASSWORD, "csrf_token": token.group(1)},
-        )
+        log_in(client)
 
         for name, path in (("KPI page", f"/kpis/{args.kpi}"), ("home page", "/")):
 

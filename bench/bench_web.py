@@ -29,16 +29,16 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 
 from generate import generate
+from web_login import PASSWORD as PASSWORD  # bench_pages.py's import
+from web_login import USER, add_user, log_in
 
 from lineofsight.services import accounts
-from lineofsight.services.accounts import Grant
 from lineofsight.services.apply import apply_file
 from lineofsight.services.measurements import load_file
 from lineofsight.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 LOS = str(Path(sys.executable).parent / "los")
-USER, PASSWORD = "bench", "bench password"
 # wrk's Lua hook: the latency percentiles (microseconds) and counts, on one line.
 REPORT = """
 done = function(summary, latency, requests)
@@ -61,7 +61,7 @@ def build(folder: Path, kpis: int, units: int) -> str:
         store = Store(f"sqlite:///{partial}")
         apply_file(store, folder / "strategy.yaml")
         load_file(store, folder / "measurements.csv")
-        accounts.add_user(store, USER, PASSWORD, [Grant("admin")], actor="bench")
+        add_user(store)
         store.close()
         for suffix in ("", "-wal", "-shm"):
             source = Path(f"{partial}{suffix}")
@@ -144,14 +144,7 @@ class Server:
 
 def login_cookie(base: str) -> str:
     with httpx.Client(base_url=base) as client:
-        form = client.get("/login").text
-        csrf = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        response = client.post(
-            "/login", data={"username": USER, "password": PASSWORD, "csrf_token": csrf}
-        )
-        if response.status_code != 303:
-            raise SystemExit(f"login failed: {response.status_code}")
-        return f"los_session={client.cookies['los_session']}"
+        return log_in(client)
 
 
 def run_wrk(url: str, header: str, args: argparse.Namespace) -> dict[str, float]:

@@ -211,3 +211,61 @@ def test_a_check_a_status_and_a_load_on_a_store_load_neither_yaml_nor_rich_nor_p
         )
         assert "Traceback" not in done.stderr and done.stdout.startswith(("{", "[")), done
         assert done.stderr.strip().splitlines()[-1] == "[]", (args, done.stderr)
+
+
+def test_the_shortcut_reads_what_the_installed_typer_keeps() -> None:
+    # The shortcut reads Typer's record of each parameter (not a documented name). When a
+    # Typer release keeps it otherwise, every value goes through Typer again (the commands
+    # work, each start a fifth of a second slower): this fails, loudly, until
+    # `common._described` is brought up to date.
+    parameters = _parameters()
+    for where, _, param in parameters:
+        if getattr(getattr(param, "type_descriptor", None), "is_file", False):
+            continue  # a file object: Typer's to open
+        assert common._described(param) is not None, (
+            f"{where}: Typer {typer.__version__} keeps no `type_descriptor` with an annotation "
+            f"and the settings {common.SETTINGS_READ}: update lineofsight/cli/common.py"
+        )
+
+
+def test_the_shortcut_needs_no_private_module_of_typer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Paths are checked as `typer.Option` asks, with no function of Typer's private modules
+    # (`typer._param_types.coerce_cli_path` was one).
+    import typer._param_types
+
+    parameters = _parameters()
+    monkeypatch.delattr(typer._param_types, "coerce_cli_path")
+    folder, values = tmp_path / "folder", tmp_path / "values.csv"
+    folder.mkdir()
+    values.write_text("kpi,period,value\n")
+    taken = 0
+    for where, command, param in parameters:
+        described = common._described(param)
+        if described is None or described[0] is not Path:
+            continue
+        ctx = typer.Context(command, info_name="los")
+        for value in (str(values), str(folder), str(tmp_path / "missing.csv")):
+            done, plain = common._plain_value(param, ctx, value)
+            taken += done
+            assert not done or isinstance(plain, Path), where
+    assert taken > 20
+
+
+def test_a_parameter_typer_keeps_otherwise_is_left_to_typer() -> None:
+    # A Typer whose parameters keep no `type_descriptor`: the shortcut takes nothing, and
+    # raises nothing (the value goes through Typer).
+    from types import SimpleNamespace
+
+    bare = SimpleNamespace(callback=None, multiple=False, nargs=1, required=False)
+    for value in (None, "x", "3", ["a"]):
+        assert common._plain_value(bare, None, value) == (False, None)
+    partial = SimpleNamespace(
+        callback=None,
+        multiple=False,
+        nargs=1,
+        required=False,
+        type_descriptor=SimpleNamespace(annotation=str, is_file=False, parameter_info=object()),
+    )
+    assert common._plain_value(partial, None, "x") == (False, None)

@@ -215,3 +215,27 @@ def test_accounts_survive_the_move_to_ids_never_reused(db_url: str) -> None:
         assert accounts_rows() == new_ids
     finally:
         store.close()
+
+
+def test_the_store_revision_never_comes_back_after_a_move_down_and_up(db_url: str) -> None:
+    # A reader (the web app's caches) holding a revision must never meet it again for other
+    # data: the activity counter is carried over a move down and up, not started again at 0.
+    from lineofsight.store.organization import bump_activity, read_revision
+
+    store = Store(db_url)
+    try:
+
+        def bumped() -> tuple[int, ...]:
+            with store.transaction() as conn:
+                bump_activity(conn)
+            with store.reading() as conn:
+                return read_revision(conn)
+
+        seen = [bumped() for _ in range(3)]
+        _at(store, "0019", down=True)
+        _at(store, SCHEMA_REVISION)
+        again = [bumped() for _ in range(4)]
+        assert not set(again) & set(seen)
+        assert again[0][-1] > seen[-1][-1]
+    finally:
+        store.close()

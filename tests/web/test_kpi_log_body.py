@@ -20,7 +20,7 @@ LOOP = """    <tbody>
         <td class="note">{{ e.note or "" }}</td>
         <td class="num">{{ e.revision }}</td>
         <td>{{ e.recorded_at.strftime("%Y-%m-%d %H:%M") }}</td>
-        <td class="muted" title="{{ e.source or '' }}">{{ e.source | source }}</td>
+        <td class="muted">{{ e.source | source }}</td>
       </tr>
     {% else %}
       <tr><td colspan="6" class="muted">No measurements yet.</td></tr>

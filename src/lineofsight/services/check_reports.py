@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
@@ -23,14 +24,43 @@ from lineofsight.domain.model import Location
 
 @cache
 def _release() -> str:
-    """The release and a digest of the package's source: a report made by other code (an
-    upgrade, an edited rule) is never reused."""
-    digest = hashlib.sha256(lineofsight.__version__.encode())
-    root = Path(lineofsight.__file__).parent
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
+    """The release and what identifies its code: a report made by other code (an upgrade, an
+    edited rule) is never reused."""
+    return code_identity(Path(lineofsight.__file__).parent, lineofsight.__version__)
+
+
+def code_identity(package: Path, version: str) -> str:
+    """A digest of `version` and of what identifies the code in the folder `package`, read
+    without reading its source (which cost every `los check` ~10 ms before it could reuse a
+    report).
+
+    Installed from a wheel, the package's files are listed with their hashes in the RECORD
+    file the installer wrote beside it: another install changes it. Run from a source checkout
+    (or an editable install), files change under the same version: each .py file's path, size
+    and time of last change identify them.
+    """
+    digest = hashlib.sha256(version.encode())
+    record = package.parent / f"{package.name}-{version}.dist-info" / "RECORD"
+    try:
+        digest.update(b"installed\0" + record.read_bytes())
+        return digest.hexdigest()
+    except OSError:
+        pass  # not an installed wheel's folder
+    for name, size, changed in sorted(_source_files(package, "")):
+        digest.update(f"{name}\0{size}\0{changed}\n".encode())
     return digest.hexdigest()
+
+
+def _source_files(folder: Path | str, prefix: str) -> Iterable[tuple[str, int, int]]:
+    """Each .py file under `folder`: its path from there, size and time of last change (ns)."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    yield from _source_files(entry.path, f"{prefix}{entry.name}/")
+            elif entry.name.endswith(".py"):
+                info = entry.stat()
+                yield f"{prefix}{entry.name}", info.st_size, info.st_mtime_ns
 
 
 def report_key(

@@ -11,6 +11,7 @@ could deadlock; one that asks for the write lock before reading simply queues.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import sqlite3
@@ -46,6 +47,9 @@ WRITE_LOCK_KEY = 0x4C4F53
 # transaction was in the way; the same write can succeed when tried again.
 BUSY_SQLSTATES = frozenset({"55P03", "40001", "40P01"})
 _SQLITE_BUSY = 5
+_SQLITE_READONLY = 8
+# A read-only transaction (a standby), a role without the right to write.
+READ_ONLY_SQLSTATES = frozenset({"25006", "42501"})
 _WRITE = "lineofsight_write"  # execution option: this connection's transaction writes
 
 # What the store's functions read and write through: a connection of `Store.reading()` or
@@ -162,6 +166,18 @@ def is_busy(exc: BaseException) -> bool:
     return type(exc).__module__.startswith("adbc_driver") and "database is locked" in str(exc)
 
 
+def is_read_only(exc: BaseException) -> bool:
+    """Whether `exc` says the store may not be written from here: a read-only SQLite file, a
+    PostgreSQL standby or a role that may only read."""
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, BaseException):
+        exc = orig
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == _SQLITE_READONLY
+    return getattr(exc, "sqlstate", None) in READ_ONLY_SQLSTATES
+
+
 class Store:
     """An open store: an engine whose schema is at the newest migration.
 
@@ -236,6 +252,7 @@ class Store:
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
         else:
+            event.listen(engine, "connect", _postgresql_floats)
             event.listen(engine, "begin", _postgresql_begin(self.busy_timeout))
         return engine
 
@@ -494,6 +511,39 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def _postgresql_floats(dbapi_connection: Any, _record: Any) -> None:
+    """Read every double from PostgreSQL as SQLite gives it back: a stored -0.0 as 0.0.
+
+    SQLite writes a whole REAL as an integer, so -0.0 comes back 0.0 from any read; PostgreSQL
+    keeps the sign, which showed as "-0" in a status on PostgreSQL alone. Every read of the
+    store on PostgreSQL (SQLAlchemy's and the driver's own cursors) goes through these loaders,
+    so the two databases give the same numbers whatever wrote the value (a load, a check-in,
+    arithmetic in SQL, a store written by an earlier release)."""
+    text, binary = _zero_without_sign_loaders()
+    dbapi_connection.adapters.register_loader("float8", text)
+    dbapi_connection.adapters.register_loader("float8", binary)
+
+
+@functools.cache
+def _zero_without_sign_loaders() -> tuple[type, type]:
+    """psycopg's loaders of a double (text and binary), with -0.0 read as 0.0."""
+    from psycopg.adapt import Loader
+    from psycopg.pq import Format
+    from psycopg.types.numeric import Float8BinaryLoader
+
+    class Float8(Loader):
+        def load(self, data: Any) -> float:
+            return float(data) + 0.0  # IEEE 754: -0.0 + 0.0 is 0.0; every other value stays
+
+    class Float8Binary(Float8BinaryLoader):
+        format = Format.BINARY
+
+        def load(self, data: Any) -> float:
+            return float(super().load(data)) + 0.0
+
+    return Float8, Float8Binary
+
+
 def _postgresql_begin(busy_timeout: float) -> Callable[[Connection], None]:
     # lock_timeout 0 would mean waiting for ever.
     milliseconds = max(1, round(busy_timeout * 1000))
@@ -514,6 +564,7 @@ __all__ = [
     "busy_timeout_setting",
     "idle",
     "is_busy",
+    "is_read_only",
     "normalise_url",
     "sqlite_path",
     "sqlite_url",

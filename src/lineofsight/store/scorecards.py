@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lineofsight.errors import StoreError
-from lineofsight.store.database import Store, idle
+from lineofsight.store.database import Store, idle, is_busy, is_read_only
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, TextClause
@@ -157,16 +157,29 @@ def _execute(conn: Any, sql: str, params: dict[str, Any]) -> None:
         conn.execute(_statement(sql), params)
 
 
+class _CannotNow(Exception):
+    """A save given up: the store cannot take it now (another write holds it) or not from this
+    process at all (a read-only file, a role that may only read)."""
+
+
 @contextlib.contextmanager
 def _writing(store: Store, wait: float) -> Iterator[Any]:
     """A write transaction that waits at most `wait` seconds for the store: through Python's
     sqlite3 on a plain SQLite file (a status computed in full saves its scorecard without
-    loading SQLAlchemy), else through the store's connection. StoreError when it cannot."""
+    loading SQLAlchemy), else through the store's connection. _CannotNow when the store is
+    busy or read-only; StoreError, saying why, for any other error of the database."""
     if store.sqlite_file is None:
         brief = Store(store.url, migrate=False, busy_timeout=wait)
         try:
-            with brief.transaction() as conn:
+            with brief._writing() as conn:
                 yield conn
+        except Exception as exc:
+            if is_busy(exc) or is_read_only(exc):
+                raise _CannotNow from None
+            if "sqlalchemy" in type(exc).__module__:
+                reason = getattr(exc, "orig", None) or exc
+                raise StoreError(_cannot_keep(reason)) from None
+            raise
         finally:
             brief.close()
         return
@@ -184,9 +197,17 @@ def _writing(store: Store, wait: float) -> Iterator[Any]:
                 raise
             plain.commit()
         except sqlite3.Error as exc:
-            raise StoreError(f"store error on {store.display_url}: {exc}") from None
+            if is_busy(exc) or is_read_only(exc):
+                raise _CannotNow from None
+            raise StoreError(_cannot_keep(exc)) from None
         finally:
             plain.close()
+
+
+def _cannot_keep(reason: object) -> str:
+    # Without the store's URL: a page shows this too, and the URL of an SQLite store is a path
+    # on the server.
+    return f"the scorecard could not be kept in the store: {reason}"
 
 
 def read_fiscal_start(conn: Connection | sqlite3.Connection) -> int | None:
@@ -378,23 +399,9 @@ def save_snapshot(
             for day, mode in _oldest_rows(conn):
                 _execute(conn, _DELETE, {"as_of": day, "lag": mode})
                 _execute(conn, _DELETE_PATCH, {"as_of": day, "lag": mode})
-    except Exception as exc:
-        if _busy(exc):
-            return False
-        raise
-    return True
-
-
-def _busy(exc: Exception) -> bool:
-    """Whether a save failed because the store could not take it now (another write holds
-    it, a read-only file): it is given up, never waited for."""
-    if isinstance(exc, StoreError):
-        return True
-    if "sqlalchemy" not in type(exc).__module__:
+    except _CannotNow:
         return False
-    from sqlalchemy.exc import OperationalError
-
-    return isinstance(exc, OperationalError)
+    return True
 
 
 def _oldest_rows(conn: Any) -> list[Any]:
@@ -434,10 +441,8 @@ def save_patch(
                 return False
             _execute(conn, _DELETE_PATCH, key)
             _insert_patch(conn, key, base, marks, payload)
-    except Exception as exc:
-        if _busy(exc):
-            return False
-        raise
+    except _CannotNow:
+        return False
     return True
 
 
@@ -477,10 +482,8 @@ def save_carried(
             for day, mode in _oldest_rows(conn):
                 _execute(conn, _DELETE, {"as_of": day, "lag": mode})
                 _execute(conn, _DELETE_PATCH, {"as_of": day, "lag": mode})
-    except Exception as exc:
-        if _busy(exc):
-            return False
-        raise
+    except _CannotNow:
+        return False
     return True
 
 

@@ -7,7 +7,7 @@ Read endpoints need the `read` permission on the unit concerned.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -55,6 +55,7 @@ from lineofsight.web.api_common import (
 )
 from lineofsight.web.errors import ApiError, not_found
 from lineofsight.web.security import api_account
+from lineofsight.web.templating import source_name
 
 router = APIRouter(dependencies=[Depends(api_account)])
 
@@ -134,11 +135,18 @@ def kpi_measurements(request: Request, kpi_id: str, account: AccountDep) -> Resp
     require(account, "read", tree, found.unit)
     readable = readable_units(account, tree)
     history = [
-        row
+        _named_sources(row)
         for row in kpi_detail.kpi_history(cache.store, kpi_id)
         if readable is None or row["unit"] in readable
     ]
     return json_response({"kpi": kpi_id, "measurements": history})
+
+
+def _named_sources(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored value with where it came from as a user named it (a loaded file's name, not
+    the folder it was loaded from on the server), its earlier revisions too."""
+    revisions = [{**r, "source": source_name(r["source"]) or None} for r in row["revisions"]]
+    return {**row, "source": source_name(row["source"]) or None, "revisions": revisions}
 
 
 @router.get(

@@ -163,8 +163,7 @@ def log_body(log: Sequence[LogEntry]) -> Markup:
             f'        <td class="note">{escape(e.note or "")}</td>\n'
             f'        <td class="num">{e.revision}</td>\n'
             f"        <td>{e.recorded_at.strftime('%Y-%m-%d %H:%M')}</td>\n"
-            f'        <td class="muted" title="{escape(e.source or "")}">'
-            f"{escape(source_name(e.source))}</td>\n"
+            f'        <td class="muted">{escape(source_name(e.source))}</td>\n'
             "      </tr>\n"
         )
     if not rows:

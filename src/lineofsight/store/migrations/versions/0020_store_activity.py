@@ -2,11 +2,19 @@
 it, so that what the web app keeps per store revision (the attention lists and alignment
 findings, which look at actions; the findings' file lines) is made again after them.
 
+A reader holding a revision must never meet it again for other data, and moving the store
+down drops the counter: so it starts at the time it is made, in microseconds, above any value
+it had before such a move (made at an earlier time, it was bumped at most once a microsecond
+since: each bump is a write transaction, and writes take turns). Only a clock set back by more
+than the store's time at this schema would break that.
+
 Revision ID: 0020
 Revises: 0019
 """
 
 from __future__ import annotations
+
+import time
 
 import sqlalchemy as sa
 from alembic import op
@@ -30,7 +38,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_store_activity")),
         comment="What the store's revision reads beside the ids of loads and definition changes.",
     )
-    op.bulk_insert(table, [{"key": 1, "activity": 0}])
+    op.bulk_insert(table, [{"key": 1, "activity": time.time_ns() // 1000}])
 
 
 def downgrade() -> None:
