@@ -27,7 +27,7 @@ from lineofsight.store.database import Store
 from lineofsight.web.findlists import counts, scope_note, scope_of
 from lineofsight.web.kpi_view import (
     change_chart,
-    fallback_chart,
+    fallback_charts,
     kept_block,
     log_body,
     options,
@@ -225,11 +225,7 @@ def kpi_page(
         choices = [p.period for p in chart.points if p.actual is not None][::-1]
         return {
             "points_body": points_body(chart),
-            "chart_fallback": _both(
-                lambda narrow: fallback_chart(
-                    chart, kpi.name, kpi.unit_of_measure or "", narrow=narrow
-                )
-            ),
+            "chart_fallback": fallback_charts(chart, kpi.name, kpi.unit_of_measure or ""),
             "explanation": explanation,
             "explain_chart": (
                 _both(partial(change_chart, _explain_data(snap, explanation)))
