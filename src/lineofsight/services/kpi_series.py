@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -229,7 +230,7 @@ def kpi_chart(
     if goal is not None:
         forecast = made or forecast_kpi(values, kpi, unit, goal[0], goal[1], as_of)
         end = max(end, forecast.target_period)
-    periods = periods_between(first, end, org.calendar)[-MAX_CHART_PERIODS:]
+    periods = _chart_periods(first, end, org.calendar)
     points = tuple(
         SeriesPoint(
             p.label,
@@ -249,6 +250,13 @@ def kpi_chart(
         range_low=kpi.range.low if kpi.range is not None else None,
         range_high=kpi.range.high if kpi.range is not None else None,
     )
+
+
+@lru_cache(maxsize=4096)
+def _chart_periods(first: Period, end: Period, calendar: m.Calendar) -> tuple[Period, ...]:
+    """The newest MAX_CHART_PERIODS periods from `first` to `end` (KPIs of one frequency
+    share a few spans: listed once for all their charts)."""
+    return tuple(periods_between(first, end, calendar)[-MAX_CHART_PERIODS:])
 
 
 def _period_end(label: str, calendar: m.Calendar) -> dt.date:
