@@ -116,18 +116,28 @@ def thresholds(
     ]
 
 
+@lru_cache(maxsize=8192)
+def _period_cell(label: str) -> str:
+    """A period's label, escaped, with its readable name when that differs (the same few
+    hundred labels on every chart: made once each)."""
+    name = readable_period(label)
+    named = "" if name == label else f' <span class="muted">({escape(name)})</span>'
+    return f"{escape(label)}{named}"
+
+
+@lru_cache(maxsize=8192)
+def _escaped(text: str) -> str:
+    return str(escape(text))
+
+
 def points_body(chart: KpiChart) -> Markup:
     """The chart's numbers as a table body: each period (with its readable name when that
     differs), its actual and its target."""
-    rows = []
-    for p in chart.points:
-        name = readable_period(p.period)
-        label = escape(p.period)
-        named = "" if name == p.period else f' <span class="muted">({escape(name)})</span>'
-        rows.append(
-            f'<tr><td>{label}{named}</td><td class="num">{number(p.actual)}</td>'
-            f'<td class="num">{number(p.target)}</td></tr>'
-        )
+    rows = [
+        f'<tr><td>{_period_cell(p.period)}</td><td class="num">{number(p.actual)}</td>'
+        f'<td class="num">{number(p.target)}</td></tr>'
+        for p in chart.points
+    ]
     return Markup(f"<tbody>{''.join(rows)}</tbody>")
 
 
@@ -135,7 +145,7 @@ def options(choices: Sequence[str], chosen: str) -> Markup:
     """A select's options, `chosen` selected."""
     return Markup(
         "".join(
-            f"<option{' selected' if p == chosen else ''}>{escape(p)}</option>" for p in choices
+            f"<option{' selected' if p == chosen else ''}>{_escaped(p)}</option>" for p in choices
         )
     )
 
