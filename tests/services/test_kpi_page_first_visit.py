@@ -15,11 +15,11 @@ from lineofsight.domain.graph import organisation_graph
 from lineofsight.domain.periods import parse_period, periods_between
 from lineofsight.engine.values import ValueTable, measurements_frame
 from lineofsight.errors import UsageError
+from lineofsight.services.checkin import record_measurement
 from lineofsight.services.evaluate import load_organization
 from lineofsight.services.explain import explain_change
 from lineofsight.services.forecast import forecast_store
 from lineofsight.services.init import init_workspace
-from lineofsight.services.checkin import record_measurement
 from lineofsight.services.kpi_series import (
     chart_values,
     kpi_chart,
@@ -194,25 +194,26 @@ def test_the_pages_one_read_is_the_stores_reads(store: Store) -> None:
         with store.reading() as conn:
             current = kpi_values(conn, kpi.id, newest_first=True)
             earlier = kpi_revisions(conn, kpi.id, newest_first=True)
-        expected = []
+        expected, ends = [], []
         for row in current:
-            expected.append((row["unit_id"], row["period"], row["value"], row["note"],
-                             row["revision"], row["recorded_at"], row["source"], True))  # fmt: skip
-            expected += [
-                (row["unit_id"], row["period"], old["value"], old["note"], old["revision"],
-                 old["recorded_at"], old["source"], False)  # fmt: skip
+            replaced = [
+                old
                 for old in earlier
                 if (old["unit_id"], old["period"]) == (row["unit_id"], row["period"])
             ]
+            for old, now in ((row, True), *((old, False) for old in replaced)):
+                expected.append((
+                    row["unit_id"], row["period"], old["value"], old["note"], old["revision"],
+                    old["recorded_at"], old["source"], now,
+                ))  # fmt: skip
+                ends.append(row["period_end"])
+        entries = log_entries(rows)
         found = [
             (e.unit, e.period, e.value, e.note, e.revision, e.recorded_at, e.source, e.current)
-            for e in log_entries(rows)
+            for e in entries
         ]
         assert found == expected
-        assert [e.period_end for e in log_entries(rows)] == [
-            r["period_end"] for r in current for _ in [0, *[o for o in earlier
-            if (o["unit_id"], o["period"]) == (r["unit_id"], r["period"])]]
-        ]  # fmt: skip
+        assert [e.period_end for e in entries] == ends
         logged += len(found)
-        revised += sum(not e.current for e in log_entries(rows))
+        revised += sum(not e.current for e in entries)
     assert logged > 100 and revised == 2

@@ -287,12 +287,12 @@ class PageRows:
 
 
 def _day(value: Any) -> dt.date:
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[no-any-return]
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _moment(value: Any) -> dt.datetime:
     """A stored time as SQLAlchemy reads it (SQLite keeps text, PostgreSQL a timestamp)."""
-    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[no-any-return]
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def kpi_page_rows(conn: Connection, kpi_id: str, sources: Iterable[str]) -> PageRows:

@@ -200,7 +200,7 @@ def _tips(chart: KpiChart) -> list[str]:
         forecast.setdefault(p.period.label, []).append(
             f"forecast {number(p.value)} ({number(p.low)} to {number(p.high)})"
         )
-    tips = []
+    tips: list[str] = []
     for point in chart.points:
         words = [f"actual {number(point.actual)}", f"target {number(point.target)}"]
         words += forecast.get(point.period, ())
