@@ -29,7 +29,7 @@ from lineofsight.services.kpi_series import (
 )
 from lineofsight.spec.files import parse_strategy
 from lineofsight.store.database import Store
-from lineofsight.store.measurements import kpi_revisions, kpi_values
+from lineofsight.store.measurements import kpi_page_rows, kpi_revisions, kpi_values
 
 AS_OF = dt.date(2026, 10, 31)
 
@@ -217,3 +217,21 @@ def test_the_pages_one_read_is_the_stores_reads(store: Store) -> None:
         logged += len(found)
         revised += sum(not e.current for e in entries)
     assert logged > 100 and revised == 2
+
+
+def test_the_pages_read_is_one_snapshot_on_sqlite(store: Store, db_url: str) -> None:
+    """The page's two statements (values, then what they replaced) see one state of the
+    store: a check-in written while a page reads does not show half-way."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL reads each statement at its own time (read committed)")
+    org = load_organization(store)
+    with store.reading() as conn:
+        before = kpi_page_rows(conn, "t2_backlog_days", ["t2_backlog_days"])
+        record_measurement(
+            store, kpi_id="t2_backlog_days", unit_id=None, period="2026-10", value=2.0,
+            actor="tests",
+        )  # fmt: skip
+        again = kpi_page_rows(conn, "t2_backlog_days", ["t2_backlog_days"])
+    assert again == before and not before.revisions
+    after = page_rows(store, org, "t2_backlog_days")
+    assert after != before and len(after.revisions) == 1

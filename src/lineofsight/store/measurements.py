@@ -302,6 +302,10 @@ def kpi_page_rows(conn: Connection, kpi_id: str, sources: Iterable[str]) -> Page
     wanted = sorted({kpi_id, *sources})
     mark = "%s" if conn.dialect.name == "postgresql" else "?"
     measured = set(sources)
+    if not conn.in_transaction():
+        # Both statements in one snapshot: SQLite begins where SQLAlchemy begins (the
+        # store's begin hook), not at the driver's first statement.
+        conn.begin()
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(_PAGE_ROWS.format(marks=", ".join([mark] * len(wanted))), wanted)
