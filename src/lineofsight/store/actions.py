@@ -310,22 +310,40 @@ def read_comment_history(
     conn: Connection, subject_type: str, subject_id: str, period: str
 ) -> list[Comment]:
     """Every version of a subject's comment for a period, newest first."""
-    found = conn.execute(
-        _COMMENT_HISTORY, {"kind": subject_type, "item": subject_id, "period": period}
-    )
-    return [_comment(row) for row in found.mappings()]
+    postgresql = conn.dialect.name == "postgresql"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(
+            _COMMENT_HISTORY_PG if postgresql else _COMMENT_HISTORY,
+            [subject_type, subject_id, period],
+        )
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return [
+        Comment(
+            subject_type=kind,
+            subject_id=item,
+            period=label,
+            analysis=analysis,
+            recommendation=recommendation,
+            author=author,
+            # SQLite keeps a time as text, read as SQLAlchemy reads it (fromisoformat).
+            at=_utc(dt.datetime.fromisoformat(at) if isinstance(at, str) else at),
+            version=version,
+        )
+        for kind, item, label, analysis, recommendation, author, at, version in rows
+    ]
 
 
-# Read by the commentary panel of every KPI and objective page: a statement built once.
+# Read by the commentary panel of every KPI and objective page: plain SQL through the driver
+# (a statement and its result objects through SQLAlchemy cost more than the read itself).
 _COMMENT_HISTORY = (
-    select(t.commentary)
-    .where(
-        t.commentary.c.subject_type == bindparam("kind"),
-        t.commentary.c.subject_id == bindparam("item"),
-        t.commentary.c.period == bindparam("period"),
-    )
-    .order_by(t.commentary.c.version.desc())
+    'SELECT subject_type, subject_id, period, analysis, recommendation, author, "at", version'
+    " FROM commentary WHERE subject_type = ? AND subject_id = ? AND period = ?"
+    " ORDER BY version DESC"
 )
+_COMMENT_HISTORY_PG = _COMMENT_HISTORY.replace("?", "%s")
 
 
 def _comment(row: RowMapping) -> Comment:
