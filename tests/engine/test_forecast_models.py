@@ -111,3 +111,35 @@ def test_chances_on_arrays_are_the_probabilities_row_by_row() -> None:
     assert np.array_equal(np.array(found), np.array(expected), equal_nan=True)
     assert [math.copysign(1, v) for v in found] == [math.copysign(1, v) for v in expected]
     assert 0 < sum(v in (0.0, 1.0, 0.5) for v in found) < k
+
+
+def test_one_series_is_projected_as_in_a_batch_bit_for_bit() -> None:
+    """A single row (a KPI page's forecast) takes its recursion on Python floats: the same
+    numbers, to the last bit, as the same row fitted among many (`los forecast`)."""
+    rng = np.random.default_rng(7)
+    rows = [
+        _ar1(0.6, 50.0, 36, seed=3),
+        100 + 2.0 * np.arange(36) + rng.normal(0, 0.5, 36),
+        rng.normal(0, 1e-3, 36),
+        np.exp(rng.normal(0, 3, 36)),
+        -rng.lognormal(5, 2, 36),
+        np.full(36, 4.0),  # a constant: a singular fit
+        np.linspace(-1e300, 1e300, 36),  # overflows: not finite, not usable
+        np.where(np.arange(36) == 20, np.nan, rng.normal(10, 2, 36)),
+    ]
+    batch = np.stack(rows)
+    for order, changes in ((1, False), (2, False), (1, True), (2, True)):
+        for horizon in (1, 5, 12, 30):
+            together = autoregression(batch, order, changes, horizon)
+            for i, row in enumerate(rows):
+                alone = autoregression(row[None, :], order, changes, horizon)
+                for a, b in zip(alone, together, strict=True):
+                    np.testing.assert_array_equal(a[0], b[i])
+                    # -0.0 and 0.0 compare equal: compare the bits.
+                    assert np.asarray(a[0]).tobytes() == np.asarray(b[i]).tobytes()
+    mean, sd, chosen = best_two(batch[:5], 12, 13)
+    for i in range(5):
+        one = best_two(batch[i : i + 1], 12, 13)
+        assert one[0].tobytes() == mean[i : i + 1].tobytes()
+        assert one[1].tobytes() == sd[i : i + 1].tobytes()
+        assert (one[2] == chosen[i : i + 1]).all()

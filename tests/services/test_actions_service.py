@@ -215,3 +215,37 @@ def test_bad_commentary_is_refused_with_its_fields(store: Store) -> None:
             recommendation="",
         )
     assert commentary.comments_for(store, subjects=[("kpi", "revenue"), ("kpi", "nope")]) == []
+
+
+def test_a_pages_panel_reads_the_actions_as_every_other_read(store: Store) -> None:
+    """The actions of one KPI (its page's panel, read with plain SQL) are those of the
+    other reads: by number, and among several subjects' (days, times and milestones alike)."""
+    made = [
+        actions.create_action(
+            store,
+            "ann",
+            subject_type="kpi",
+            subject_id="revenue",
+            title=title,
+            owner=owner,
+            due=due,
+            milestones=steps,
+        )
+        for title, owner, due, steps in (
+            (
+                "Call them",
+                "ann",
+                dt.date(2026, 5, 31),
+                [Milestone("List", dt.date(2026, 4, 1), True)],
+            ),
+            ("Price list", None, None, []),
+        )
+    ]
+    actions.create_action(store, "ceo", subject_type="objective", subject_id="grow", title="Hire")
+    alone = actions.list_actions(store, subjects=[("kpi", "revenue")])
+    assert [a.id for a in alone] == [m.id for m in made]
+    assert alone == [actions.get_action(store, m.id) for m in made]
+    both = actions.list_actions(store, subjects=[("kpi", "revenue"), ("objective", "grow")])
+    assert [a for a in both if a.subject_type == "kpi"] == alone
+    assert alone[0].due == dt.date(2026, 5, 31) and alone[0].created_at.tzinfo is not None
+    assert alone[0].milestones == (Milestone("List", dt.date(2026, 4, 1), True),)

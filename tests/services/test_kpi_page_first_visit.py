@@ -15,13 +15,21 @@ from lineofsight.domain.graph import organisation_graph
 from lineofsight.domain.periods import parse_period, periods_between
 from lineofsight.engine.values import ValueTable, measurements_frame
 from lineofsight.errors import UsageError
+from lineofsight.services.checkin import record_measurement
 from lineofsight.services.evaluate import load_organization
 from lineofsight.services.explain import explain_change
 from lineofsight.services.forecast import forecast_store
 from lineofsight.services.init import init_workspace
-from lineofsight.services.kpi_series import chart_values, kpi_chart, kpi_frame
+from lineofsight.services.kpi_series import (
+    chart_values,
+    kpi_chart,
+    kpi_frame,
+    log_entries,
+    page_rows,
+)
 from lineofsight.spec.files import parse_strategy
 from lineofsight.store.database import Store
+from lineofsight.store.measurements import kpi_page_rows, kpi_revisions, kpi_values
 
 AS_OF = dt.date(2026, 10, 31)
 
@@ -168,3 +176,62 @@ def test_the_pages_explanation_and_forecast_are_the_commands(store: Store) -> No
             explained += 1
             reused += kpi.formula is None
     assert explained > 20 and reused > 20
+
+
+def test_the_pages_one_read_is_the_stores_reads(store: Store) -> None:
+    """The page's read (plain SQL through the driver) gives the rows of `kpi_frame` and the
+    log that the store's own reads of values and revisions give, replaced values included."""
+    for value, note in ((2.0, "cleared"), (3.5, None)):
+        record_measurement(
+            store, kpi_id="t2_backlog_days", unit_id=None, period="2026-10", value=value,
+            note=note, actor="tests",
+        )  # fmt: skip
+    org = load_organization(store)
+    logged = revised = 0
+    for kpi in org.kpis:
+        rows = page_rows(store, org, kpi.id)
+        assert sorted(rows.measurements) == sorted(kpi_frame(store, org, kpi.id))
+        with store.reading() as conn:
+            current = kpi_values(conn, kpi.id, newest_first=True)
+            earlier = kpi_revisions(conn, kpi.id, newest_first=True)
+        expected, ends = [], []
+        for row in current:
+            replaced = [
+                old
+                for old in earlier
+                if (old["unit_id"], old["period"]) == (row["unit_id"], row["period"])
+            ]
+            for old, now in ((row, True), *((old, False) for old in replaced)):
+                expected.append((
+                    row["unit_id"], row["period"], old["value"], old["note"], old["revision"],
+                    old["recorded_at"], old["source"], now,
+                ))  # fmt: skip
+                ends.append(row["period_end"])
+        entries = log_entries(rows)
+        found = [
+            (e.unit, e.period, e.value, e.note, e.revision, e.recorded_at, e.source, e.current)
+            for e in entries
+        ]
+        assert found == expected
+        assert [e.period_end for e in entries] == ends
+        logged += len(found)
+        revised += sum(not e.current for e in entries)
+    assert logged > 100 and revised == 2
+
+
+def test_the_pages_read_is_one_snapshot_on_sqlite(store: Store, db_url: str) -> None:
+    """The page's two statements (values, then what they replaced) see one state of the
+    store: a check-in written while a page reads does not show half-way."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL reads each statement at its own time (read committed)")
+    org = load_organization(store)
+    with store.reading() as conn:
+        before = kpi_page_rows(conn, "t2_backlog_days", ["t2_backlog_days"])
+        record_measurement(
+            store, kpi_id="t2_backlog_days", unit_id=None, period="2026-10", value=2.0,
+            actor="tests",
+        )  # fmt: skip
+        again = kpi_page_rows(conn, "t2_backlog_days", ["t2_backlog_days"])
+    assert again == before and not before.revisions
+    after = page_rows(store, org, "t2_backlog_days")
+    assert after != before and len(after.revisions) == 1

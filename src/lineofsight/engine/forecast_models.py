@@ -184,17 +184,11 @@ def autoregression(
             stationary = (
                 (np.abs(phi[:, 1]) < 1) & (phi[:, 0] + phi[:, 1] < 1) & (phi[:, 1] - phi[:, 0] < 1)
             )
-        recent = [z[:, n - 1 - j] for j in range(order)]  # newest first
-        psi = [np.ones(k)] + [np.zeros(k)] * (order - 1)  # psi_0, then zeros before it
-        steps, weights = [], []
-        for _ in range(horizon):
-            step = coef[:, 0] + _weighted(phi, recent)
-            steps.append(step)
-            recent = [step, *recent[:-1]]
-            weights.append(psi[0])
-            psi = [_weighted(phi, psi), *psi[:-1]]
-        path = np.stack(steps, axis=1) + centre
-        psis = np.stack(weights, axis=1)
+        if k == 1:
+            path, psis = _recursion_of_one(coef, z, order, horizon)
+        else:
+            path, psis = _recursion(coef, z, order, horizon)
+        path = path + centre
         if changes:
             # A level is the last value plus the changes; its errors add up the same way.
             path = y[:, -1:] + np.cumsum(path, axis=1)
@@ -202,6 +196,47 @@ def autoregression(
         sd = sigma[:, None] * np.sqrt(np.cumsum(psis * psis, axis=1))
         usable = finite & stationary & np.isfinite(path).all(axis=1) & np.isfinite(sd).all(axis=1)
     return path, sd, usable
+
+
+def _recursion(coef: Array, z: Array, order: int, horizon: int) -> tuple[Array, Array]:
+    """The projections of the centred rows `z` (k, n) by their fitted `coef` (constant, then
+    phi_1..phi_order) for `horizon` periods, and the impulse response psi_0..psi_{h-1}."""
+    k, n = z.shape
+    phi = coef[:, 1:]
+    recent = [z[:, n - 1 - j] for j in range(order)]  # newest first
+    psi = [np.ones(k)] + [np.zeros(k)] * (order - 1)  # psi_0, then zeros before it
+    steps, weights = [], []
+    for _ in range(horizon):
+        step = coef[:, 0] + _weighted(phi, recent)
+        steps.append(step)
+        recent = [step, *recent[:-1]]
+        weights.append(psi[0])
+        psi = [_weighted(phi, psi), *psi[:-1]]
+    return np.stack(steps, axis=1), np.stack(weights, axis=1)
+
+
+def _recursion_of_one(coef: Array, z: Array, order: int, horizon: int) -> tuple[Array, Array]:
+    """`_recursion` of a single row on Python floats: the same IEEE operations in the same
+    order, so the same numbers, without an array operation per step (a KPI page forecasts
+    one series, where those cost more than all the fitting)."""
+    n = z.shape[1]
+    constant, *phi = coef[0].tolist()
+    recent = [z[0, n - 1 - j].item() for j in range(order)]  # newest first
+    psi = [1.0] + [0.0] * (order - 1)
+    steps, weights = [], []
+    for _ in range(horizon):
+        total = phi[0] * recent[0]
+        for j in range(1, order):
+            total = total + phi[j] * recent[j]
+        step = constant + total
+        steps.append(step)
+        recent = [step, *recent[:-1]]
+        weights.append(psi[0])
+        total = phi[0] * psi[0]
+        for j in range(1, order):
+            total = total + phi[j] * psi[j]
+        psi = [total, *psi[:-1]]
+    return np.array([steps]), np.array([weights])
 
 
 def _weighted(phi: Array, lagged: list[Array]) -> Array:

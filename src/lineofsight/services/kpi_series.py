@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -28,7 +29,7 @@ from lineofsight.engine.targets import kpi_target
 from lineofsight.engine.values import MeasurementTuple, ValueTable
 from lineofsight.services.evaluate import read_kpi_frame
 from lineofsight.store.database import Store
-from lineofsight.store.measurements import kpi_measurements, kpi_revisions, kpi_values
+from lineofsight.store.measurements import PageRows, kpi_measurements, kpi_page_rows
 
 # A chart of more periods than this is unreadable; the newest are kept.
 MAX_CHART_PERIODS = 120
@@ -229,7 +230,7 @@ def kpi_chart(
     if goal is not None:
         forecast = made or forecast_kpi(values, kpi, unit, goal[0], goal[1], as_of)
         end = max(end, forecast.target_period)
-    periods = periods_between(first, end, org.calendar)[-MAX_CHART_PERIODS:]
+    periods = _chart_periods(first, end, org.calendar)
     points = tuple(
         SeriesPoint(
             p.label,
@@ -251,40 +252,47 @@ def kpi_chart(
     )
 
 
+@lru_cache(maxsize=4096)
+def _chart_periods(first: Period, end: Period, calendar: m.Calendar) -> tuple[Period, ...]:
+    """The newest MAX_CHART_PERIODS periods from `first` to `end` (KPIs of one frequency
+    share a few spans: listed once for all their charts)."""
+    return tuple(periods_between(first, end, calendar)[-MAX_CHART_PERIODS:])
+
+
 def _period_end(label: str, calendar: m.Calendar) -> dt.date:
     from lineofsight.engine.calendar import period_named
 
     return period_named(label, calendar).end
 
 
+def page_rows(store: Store, org: m.Organization, kpi_id: str) -> PageRows:
+    """Everything a KPI page reads of the measurements, in one snapshot: the rows its chart
+    and its explanation of a change take their values from (`kpi_frame`'s), and its
+    measurement log's (`log_entries`)."""
+    with store.reading() as conn:
+        return kpi_page_rows(conn, kpi_id, measured_sources(org, [kpi_id]))
+
+
 def measurement_log(store: Store, kpi_id: str, limit: int = 200) -> list[LogEntry]:
     """The KPI's stored values, newest period first, each followed by its earlier revisions
     (two queries, whatever the number of rows)."""
     with store.reading() as conn:
-        current = kpi_values(conn, kpi_id, newest_first=True, limit=limit)
-        earlier: dict[tuple[str, str], list[Any]] = {}
-        if current:
-            for row in kpi_revisions(conn, kpi_id, newest_first=True):
-                earlier.setdefault((row["unit_id"], row["period"]), []).append(row)
+        return log_entries(kpi_page_rows(conn, kpi_id, ()), limit)
+
+
+def log_entries(rows: PageRows, limit: int = 200) -> list[LogEntry]:
+    """The measurement log of a page's rows: the `limit` newest current values (newest period
+    first, then by unit), each followed by the values it replaced, newest first."""
+    earlier: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    for old in rows.revisions:
+        earlier.setdefault((old[0], old[1]), []).append(old)
     entries: list[LogEntry] = []
-    for row in current:
-        entries.append(_entry(row, row, current=True))
-        key = (row["unit_id"], row["period"])
-        entries.extend(_entry(row, old, current=False) for old in earlier.get(key, ()))
+    for unit, period, end, value, num, den, note, revision, source, at in rows.values[:limit]:
+        entries.append(
+            LogEntry(unit, period, end, value, num, den, note, revision, at, source, True)
+        )
+        entries.extend(
+            LogEntry(unit, period, end, v, n, d, nt, rev, when, src, False)
+            for _, _, v, n, d, nt, rev, when, src in earlier.get((unit, period), ())
+        )
     return entries
-
-
-def _entry(owner: Any, row: Any, *, current: bool) -> LogEntry:
-    return LogEntry(
-        unit=owner["unit_id"],
-        period=owner["period"],
-        period_end=owner["period_end"],
-        value=row["value"],
-        numerator=row["numerator"],
-        denominator=row["denominator"],
-        note=row["note"],
-        revision=row["revision"],
-        recorded_at=row["recorded_at"],
-        source=row["source"],
-        current=current,
-    )

@@ -152,28 +152,59 @@ def read_actions(
     return _actions_of(conn, conn.execute(query))
 
 
-_ONE_SUBJECT = select(t.actions).where(
-    t.actions.c.subject_type == bindparam("kind"), t.actions.c.subject_id == bindparam("item")
-)
 _SUBJECTS = select(t.actions).where(
     t.actions.c.subject_type == bindparam("kind"),
     t.actions.c.subject_id.in_(bindparam("items", expanding=True)),
 )
 
 
-def _of_subjects(conn: Connection, subjects: Sequence[tuple[str, str]]) -> list[RowMapping]:
+def _of_subjects(conn: Connection, subjects: Sequence[tuple[str, str]]) -> list[Mapping[str, Any]]:
     """The rows of the actions on these subjects (sorted, without repeats)."""
     if len(subjects) == 1:
         kind, item = subjects[0]
-        return list(conn.execute(_ONE_SUBJECT, {"kind": kind, "item": item}).mappings())
+        return _of_one_subject(conn, kind, item)
     by_type: dict[str, list[str]] = defaultdict(list)
     for kind, item in subjects:
         by_type[kind].append(item)
-    rows: list[RowMapping] = []
+    rows: list[Any] = []
     for kind, items in by_type.items():
         for chunk in _chunks(items):
             found = conn.execute(_SUBJECTS, {"kind": kind, "items": list(chunk)})
             rows.extend(found.mappings())
+    return rows
+
+
+# The actions on one KPI or objective, read by its page's panel at every request: plain SQL
+# through the driver, the values as SQLAlchemy gives them (SQLite keeps days and times as text).
+_ACTION_COLUMNS = tuple(c.name for c in t.actions.columns)
+_ONE_SUBJECT_SQL = (
+    "SELECT " + ", ".join(f'"{c}"' for c in _ACTION_COLUMNS) + " FROM actions"
+    " WHERE subject_type = ? AND subject_id = ?"
+)
+
+
+def _of_one_subject(conn: Connection, kind: str, item: str) -> list[Mapping[str, Any]]:
+    """`_of_subjects` of one subject."""
+    sql = (
+        _ONE_SUBJECT_SQL
+        if conn.dialect.name != "postgresql"
+        else _ONE_SUBJECT_SQL.replace("?", "%s")
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, [kind, item])
+        found = cursor.fetchall()
+    finally:
+        cursor.close()
+    rows: list[Mapping[str, Any]] = []
+    for values in found:
+        row = dict(zip(_ACTION_COLUMNS, values, strict=True))
+        if isinstance(row["due"], str):
+            row["due"] = dt.date.fromisoformat(row["due"])
+        for name in ("created_at", "updated_at"):
+            if isinstance(row[name], str):
+                row[name] = dt.datetime.fromisoformat(row[name])
+        rows.append(row)
     return rows
 
 
@@ -310,22 +341,40 @@ def read_comment_history(
     conn: Connection, subject_type: str, subject_id: str, period: str
 ) -> list[Comment]:
     """Every version of a subject's comment for a period, newest first."""
-    found = conn.execute(
-        _COMMENT_HISTORY, {"kind": subject_type, "item": subject_id, "period": period}
-    )
-    return [_comment(row) for row in found.mappings()]
+    postgresql = conn.dialect.name == "postgresql"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(
+            _COMMENT_HISTORY_PG if postgresql else _COMMENT_HISTORY,
+            [subject_type, subject_id, period],
+        )
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return [
+        Comment(
+            subject_type=kind,
+            subject_id=item,
+            period=label,
+            analysis=analysis,
+            recommendation=recommendation,
+            author=author,
+            # SQLite keeps a time as text, read as SQLAlchemy reads it (fromisoformat).
+            at=_utc(dt.datetime.fromisoformat(at) if isinstance(at, str) else at),
+            version=version,
+        )
+        for kind, item, label, analysis, recommendation, author, at, version in rows
+    ]
 
 
-# Read by the commentary panel of every KPI and objective page: a statement built once.
+# Read by the commentary panel of every KPI and objective page: plain SQL through the driver
+# (a statement and its result objects through SQLAlchemy cost more than the read itself).
 _COMMENT_HISTORY = (
-    select(t.commentary)
-    .where(
-        t.commentary.c.subject_type == bindparam("kind"),
-        t.commentary.c.subject_id == bindparam("item"),
-        t.commentary.c.period == bindparam("period"),
-    )
-    .order_by(t.commentary.c.version.desc())
+    'SELECT subject_type, subject_id, period, analysis, recommendation, author, "at", version'
+    " FROM commentary WHERE subject_type = ? AND subject_id = ? AND period = ?"
+    " ORDER BY version DESC"
 )
+_COMMENT_HISTORY_PG = _COMMENT_HISTORY.replace("?", "%s")
 
 
 def _comment(row: RowMapping) -> Comment:

@@ -247,3 +247,95 @@ def latest_value(conn: Connection, kpi_id: str, unit_id: str) -> dict[str, Any] 
     )
     row = conn.execute(query).mappings().first()
     return dict(row) if row is not None else None
+
+
+# A KPI page's read (`kpi_page_rows`): the measurements of its KPI and of what its formula
+# reads, with the write that recorded each, skipping along the key as `of_kpis` does. Plain
+# SQL through the driver: the page's few dozen rows cost less to read than to build the
+# statement and the result objects of SQLAlchemy (half of a first visit's reads).
+_PAGE_ROWS = (
+    "WITH RECURSIVE held_ends(day) AS ("
+    "SELECT min(period_end) FROM measurements UNION ALL "
+    "SELECT (SELECT min(m2.period_end) FROM measurements m2 WHERE m2.period_end > held_ends.day)"
+    " FROM held_ends WHERE held_ends.day IS NOT NULL) "
+    "SELECT m.kpi_id, m.unit_id, m.period, m.period_end, m.value, m.numerator, m.denominator, "
+    "m.note, m.revision, l.source, l.recorded_at "
+    "FROM measurements m JOIN loads l ON l.id = m.load_id "
+    "WHERE m.period_end IN (SELECT day FROM held_ends) AND m.kpi_id IN ({marks}) "
+    "ORDER BY m.period_end DESC, m.unit_id"
+)
+_PAGE_REVISIONS = (
+    "SELECT unit_id, period, value, numerator, denominator, note, revision, recorded_at, "
+    "source FROM measurement_revisions WHERE kpi_id = {mark} ORDER BY revision DESC"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PageRows:
+    """What a KPI page reads of the measurements, in one snapshot of the store.
+
+    `measurements`: the current values of the KPI and of the KPIs its values come from, as
+    `kpi_measurements` gives them. `values`: the KPI's own current values, newest period
+    first (then by unit), as tuples (unit, period, period end, value, numerator,
+    denominator, note, revision, source, recorded at). `revisions`: the values they replaced,
+    newest revision first, as tuples (unit, period, value, numerator, denominator, note,
+    revision, recorded at, source)."""
+
+    measurements: list[tuple[str, str, dt.date, dt.date, float | None, float | None, float | None]]
+    values: list[tuple[Any, ...]]
+    revisions: list[tuple[Any, ...]]
+
+
+def _day(value: Any) -> dt.date:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _moment(value: Any) -> dt.datetime:
+    """A stored time as SQLAlchemy reads it (SQLite keeps text, PostgreSQL a timestamp)."""
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def kpi_page_rows(conn: Connection, kpi_id: str, sources: Iterable[str]) -> PageRows:
+    """The measurements a KPI page shows and draws from: those of `sources` (the KPIs its
+    values come from) and of the KPI itself with where and when each was written, and the
+    KPI's earlier values (two statements, whatever the number of rows)."""
+    wanted = sorted({kpi_id, *sources})
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    measured = set(sources)
+    if not conn.in_transaction():
+        # Both statements in one snapshot: SQLite begins where SQLAlchemy begins (the
+        # store's begin hook), not at the driver's first statement.
+        conn.begin()
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_PAGE_ROWS.format(marks=", ".join([mark] * len(wanted))), wanted)
+        rows = cursor.fetchall()
+        revisions: list[tuple[Any, ...]] = []
+        own = [r for r in rows if r[0] == kpi_id]
+        if own:
+            cursor.execute(_PAGE_REVISIONS.format(mark=mark), [kpi_id])
+            revisions = [
+                (u, p, v, n, d, note, rev, _moment(at), source)
+                for u, p, v, n, d, note, rev, at, source in cursor.fetchall()
+            ]
+    finally:
+        cursor.close()
+    starts: dict[tuple[str, Any], dt.date] = {}
+    ends: dict[Any, dt.date] = {}
+    measurements = []
+    values = []
+    for k, unit, period, end_text, value, numerator, denominator, note, rev, source, at in rows:
+        end = ends.get(end_text)
+        if end is None:
+            end = ends[end_text] = _day(end_text)
+        if k in measured:
+            start = starts.get((period, end))
+            if start is None:
+                start = starts[(period, end)] = start_of(period, end)
+            measurements.append((k, unit, start, end, value, numerator, denominator))
+        if k == kpi_id:
+            values.append((unit, period, end, value, numerator, denominator, note, rev, source,
+                           _moment(at)))  # fmt: skip
+    # In the key's order, as `kpi_measurements` reads them.
+    measurements.sort(key=lambda r: (r[3], r[0], r[1], r[2]))
+    return PageRows(measurements, values, revisions)

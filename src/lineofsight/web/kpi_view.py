@@ -116,18 +116,28 @@ def thresholds(
     ]
 
 
+@lru_cache(maxsize=8192)
+def _period_cell(label: str) -> str:
+    """A period's label, escaped, with its readable name when that differs (the same few
+    hundred labels on every chart: made once each)."""
+    name = readable_period(label)
+    named = "" if name == label else f' <span class="muted">({escape(name)})</span>'
+    return f"{escape(label)}{named}"
+
+
+@lru_cache(maxsize=8192)
+def _escaped(text: str) -> str:
+    return str(escape(text))
+
+
 def points_body(chart: KpiChart) -> Markup:
     """The chart's numbers as a table body: each period (with its readable name when that
     differs), its actual and its target."""
-    rows = []
-    for p in chart.points:
-        name = readable_period(p.period)
-        label = escape(p.period)
-        named = "" if name == p.period else f' <span class="muted">({escape(name)})</span>'
-        rows.append(
-            f'<tr><td>{label}{named}</td><td class="num">{number(p.actual)}</td>'
-            f'<td class="num">{number(p.target)}</td></tr>'
-        )
+    rows = [
+        f'<tr><td>{_period_cell(p.period)}</td><td class="num">{number(p.actual)}</td>'
+        f'<td class="num">{number(p.target)}</td></tr>'
+        for p in chart.points
+    ]
     return Markup(f"<tbody>{''.join(rows)}</tbody>")
 
 
@@ -135,7 +145,7 @@ def options(choices: Sequence[str], chosen: str) -> Markup:
     """A select's options, `chosen` selected."""
     return Markup(
         "".join(
-            f"<option{' selected' if p == chosen else ''}>{escape(p)}</option>" for p in choices
+            f"<option{' selected' if p == chosen else ''}>{_escaped(p)}</option>" for p in choices
         )
     )
 
@@ -181,33 +191,58 @@ def _points(run: Sequence[Point]) -> str:
     return " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
 
 
-def _hovers(g: ChartGeometry, chart: KpiChart) -> Markup:
-    """Each period's slot, the full plot high: hovering it tells the period's numbers.
-    (Written with f-strings and one escape per tip: a chart has a slot per period, drawn
-    twice, and `Markup.format` cost more than the rest of the chart.)"""
+def _tips(chart: KpiChart) -> list[str]:
+    """Each period's hover text, escaped: the period's numbers (the same for the laptop's
+    and the phone's drawing, so made once for both)."""
     forecast: dict[str, list[str]] = {}
     for p in chart.forecast.path if chart.forecast is not None else ():
         forecast.setdefault(p.period.label, []).append(
             f"forecast {number(p.value)} ({number(p.low)} to {number(p.high)})"
         )
-    half = (g.right - g.left) / len(g.slots) / 2
-    y, width, height = g.top, 2 * half, g.bottom - g.top
-    slots = []
-    for i, point in enumerate(chart.points):
+    tips: list[str] = []
+    for point in chart.points:
         words = [f"actual {number(point.actual)}", f"target {number(point.target)}"]
         words += forecast.get(point.period, ())
-        tip = escape(f"{readable_period(point.period)}: {', '.join(words)}")
-        slots.append(
+        tips.append(escape(f"{readable_period(point.period)}: {', '.join(words)}"))
+    return tips
+
+
+def _hovers(g: ChartGeometry, tips: Sequence[str]) -> Markup:
+    """Each period's slot, the full plot high: hovering it tells the period's numbers.
+    (Written with f-strings and one escape per tip: a chart has a slot per period, drawn
+    twice, and `Markup.format` cost more than the rest of the chart.)"""
+    half = (g.right - g.left) / len(g.slots) / 2
+    y, width, height = g.top, 2 * half, g.bottom - g.top
+    return Markup(
+        "".join(
             f'<rect class="hit" data-tip="{tip}" x="{g.slots[i] - half:.1f}" y="{y}" '
             f'width="{width:.1f}" height="{height}"><title>{tip}</title></rect>'
+            for i, tip in enumerate(tips)
         )
-    return Markup("".join(slots))
+    )
 
 
-def fallback_chart(chart: KpiChart, title: str, unit: str = "", *, narrow: bool = False) -> Markup:
+def fallback_charts(chart: KpiChart, title: str, unit: str = "") -> Markup:
+    """`fallback_chart` drawn for a laptop, then for a phone (los.css shows the one that
+    fits the screen), their hover texts made once."""
+    tips = _tips(chart)
+    return fallback_chart(chart, title, unit, tips=tips) + fallback_chart(
+        chart, title, unit, narrow=True, tips=tips
+    )
+
+
+def fallback_chart(
+    chart: KpiChart,
+    title: str,
+    unit: str = "",
+    *,
+    narrow: bool = False,
+    tips: Sequence[str] | None = None,
+) -> Markup:
     """The actuals, the target path and the forecast with its 80% interval as an SVG line
     chart, with labelled axes (the values' axis titled with the `unit` of measure; at most
-    8 period labels, 4 on the `narrow` drawing for a phone)."""
+    8 period labels, 4 on the `narrow` drawing for a phone; `tips`: `_tips(chart)`, when
+    made already)."""
     w = NARROW_W if narrow else W
     g = chart_geometry(
         chart,
@@ -253,7 +288,7 @@ def fallback_chart(chart: KpiChart, title: str, unit: str = "", *, narrow: bool 
             f'y2="{g.benchmark:.1f}"/>'
         )
     parts += [lines(g.forecast, "forecast"), lines(g.target, "target"), lines(g.actual, "actual")]
-    parts.append(_hovers(g, chart))
+    parts.append(_hovers(g, _tips(chart) if tips is None else tips))
     points = chart.points
     size = "narrow" if narrow else "wide"
     bm = ", benchmark (dotted)" if g.benchmark is not None else ""

@@ -18,8 +18,8 @@ from lineofsight.services.kpi_series import (
     KpiChart,
     chart_values,
     kpi_chart,
-    kpi_frame,
-    measurement_log,
+    log_entries,
+    page_rows,
     recent_values,
 )
 from lineofsight.services.permissions import HIDDEN, visible_explanation
@@ -27,7 +27,7 @@ from lineofsight.store.database import Store
 from lineofsight.web.findlists import counts, scope_note, scope_of
 from lineofsight.web.kpi_view import (
     change_chart,
-    fallback_chart,
+    fallback_charts,
     kept_block,
     log_body,
     options,
@@ -157,12 +157,16 @@ def kpi_page(
 
     read: list[Any] = []
 
-    def measured() -> Any:
-        """The KPI's measurements (and its inputs'), read once per request for its chart and
-        its explanation of a change (the page's kept parts are made from them)."""
+    def rows() -> Any:
+        """The KPI's measurements (and its inputs') with its log, read once per request, in
+        one snapshot, for what the page makes of them (its kept parts)."""
         if not read:
-            read.append(kpi_frame(store, snap.org, kpi_id))
+            read.append(page_rows(store, snap.org, kpi_id))
         return read[0]
+
+    def measured() -> Any:
+        """The rows the chart and the explanation of a change take their values from."""
+        return rows().measurements
 
     tables: list[Any] = []
 
@@ -205,7 +209,7 @@ def kpi_page(
                 explain_error = exc.summary
         if explanation is not None:
             explanation = visible_explanation(explanation, see)
-        entries = measurement_log(store, kpi_id)
+        entries = log_entries(rows())
         other_units = sorted(
             (
                 snap.kpi_rows[(kpi_id, u)]
@@ -221,11 +225,7 @@ def kpi_page(
         choices = [p.period for p in chart.points if p.actual is not None][::-1]
         return {
             "points_body": points_body(chart),
-            "chart_fallback": _both(
-                lambda narrow: fallback_chart(
-                    chart, kpi.name, kpi.unit_of_measure or "", narrow=narrow
-                )
-            ),
+            "chart_fallback": fallback_charts(chart, kpi.name, kpi.unit_of_measure or ""),
             "explanation": explanation,
             "explain_chart": (
                 _both(partial(change_chart, _explain_data(snap, explanation)))
