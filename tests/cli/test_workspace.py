@@ -110,3 +110,20 @@ def test_an_unknown_kpi_in_a_csv_gets_the_closest_one(los: Los, workdir: Path) -
     assert result.exit_code == 2
     assert "row 2: column kpi: unknown KPI 'ddio' (did you mean 'dio'?)" in result.stderr
     assert "row 3: column kpi: unknown KPI 'qqq_zzz'\n" in result.stderr
+
+
+def test_init_again_in_a_workspace_says_it_was_there(los: Los, workdir: Path) -> None:
+    first = los("init", "ws")
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("Created a workspace in ws")
+    again = los("init", "ws")
+    assert again.exit_code == 0, again.output
+    # The store and its definitions were kept: nothing was created, and it says so.
+    assert "Created" not in again.output
+    assert again.output.startswith("The workspace in ws was already there (its store is kept)")
+    assert "strategy: ws/strategy.yaml (kept as it was; 0 definitions applied)" in again.output
+    forced = los("init", "ws", "--example", "techinnovate", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert forced.output.startswith(
+        "Put the techinnovate example in the workspace already in ws (its store is kept)"
+    )

@@ -4,6 +4,7 @@ a bad record refused whole."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -16,7 +17,7 @@ from pypdf import PdfReader
 from lineofsight.errors import UsageError
 from lineofsight.services import actions, commentary
 from lineofsight.services.brief import build_book
-from lineofsight.services.brief_html import book_document, num
+from lineofsight.services.brief_html import book_document, num, summary_items
 from lineofsight.services.brief_pdf import book_pdf
 from lineofsight.services.reviews import NewAction, record_review, reviews_of
 from lineofsight.store.database import Store
@@ -88,6 +89,14 @@ def test_a_book_without_reds_says_so(store: Store) -> None:
     assert book.no_reds_sentence == sentence
     assert sentence in book_document(book)
     assert sentence in pdf_text(book_pdf(book))
+
+
+def test_the_summary_counts_one_finding_in_the_singular(store: Store) -> None:
+    book = build_book(store, "co", period="2026-06")
+    one = dataclasses.replace(book, finding_count=1, overdue_count=1)
+    assert summary_items(one) == ["1 red", "1 amber", "1 overdue", "1 finding"]
+    many = dataclasses.replace(book, finding_count=1234, overdue_count=0)
+    assert summary_items(many)[2:] == ["0 overdue", "1,234 findings"]
 
 
 def test_a_review_record_round_trips_and_shows_in_the_next_book(store: Store) -> None:

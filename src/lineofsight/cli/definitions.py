@@ -48,8 +48,17 @@ def init(
     from lineofsight.services import init as init_service
 
     result = init_service.init_workspace(folder, example=example, db=db, force=force)
-    what = f"the {result.example} example" if result.example else "a workspace"
-    out.print(f"Created {what} in {escape(str(result.folder))}")
+    where = escape(str(result.folder))
+    if not result.existed:
+        what = f"the {result.example} example" if result.example else "a workspace"
+        out.print(f"Created {what} in {where}")
+    elif result.example:
+        out.print(
+            f"Put the {result.example} example in the workspace already in {where} "
+            "(its store is kept)"
+        )
+    else:
+        out.print(f"The workspace in {where} was already there (its store is kept)")
     out.print(f"  store:    {escape(result.url)}")
     state = "written" if result.created_strategy else "kept as it was"
     out.print(

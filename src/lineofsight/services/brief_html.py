@@ -9,6 +9,7 @@ import html
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from lineofsight.domain.text import plural
 from lineofsight.services.brief import BookKpi, BriefingBook
 from lineofsight.services.chart_geometry import ChartGeometry, Point, chart_geometry
 
@@ -262,11 +263,12 @@ def amber_sentence(book: BriefingBook) -> str:
 
 
 def summary_items(book: BriefingBook) -> list[str]:
+    """The cover's counts: reds, ambers, values overdue and findings."""
     return [
-        f"{len(book.reds)} red",
-        f"{book.amber_count} amber",
-        f"{book.overdue_count} overdue",
-        f"{book.finding_count} findings",
+        f"{len(book.reds):,} red",
+        f"{book.amber_count:,} amber",
+        f"{book.overdue_count:,} overdue",
+        plural(book.finding_count, "finding"),
     ]
 
 

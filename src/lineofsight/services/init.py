@@ -23,6 +23,7 @@ from lineofsight.services.workspace import (
     write_config,
 )
 from lineofsight.store.database import Store, sqlite_url
+from lineofsight.store.definitions import read_settings
 
 STRATEGY_FILE = "strategy.yaml"
 DATA_DIR = "data"
@@ -76,6 +77,7 @@ class InitResult:
     loads: list[LoadResult] = field(default_factory=list)
     added: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    existed: bool = False  # the store held a strategy before: a workspace already there
 
 
 def _examples_root() -> Traversable:
@@ -144,6 +146,8 @@ def init_workspace(
             strategy.write_text(STARTER, encoding="utf-8")
             created = True
         result = InitResult(folder, store.display_url, strategy, created, example)
+        with store.reading() as conn:
+            result.existed = read_settings(conn) is not None
         applied = apply_file(store, strategy)
         result.added = applied.plan.count("add")
         org = applied.organization
