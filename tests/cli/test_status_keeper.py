@@ -5,12 +5,16 @@ same bytes), and the second process leaves no file behind."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import pytest
 
 from lineofsight.services.init import init_workspace
 from lineofsight.store.database import Store
@@ -73,3 +77,89 @@ def test_a_status_in_full_is_kept_by_a_second_process(tmp_path: Path, workdir: P
     again = Los(url)("status", "--as-of", AS_OF, "--format", "json")
     assert again.exit_code == 0
     assert again.stdout_bytes == done.stdout
+
+
+def test_a_failure_of_the_second_process_is_said_by_the_next_status(
+    tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lineofsight.services import snapshot_keeper
+    from lineofsight.services.snapshots import scorecard
+
+    path = tmp_path / "store.db"
+    url = f"sqlite:///{path}"
+    init_workspace(tmp_path / "ws", example="techinnovate", db=url)
+    conn = sqlite3.connect(path)
+    with conn:  # nothing kept, and a save that fails for a reason other than a busy store
+        conn.execute("DELETE FROM scorecard_snapshots")
+        conn.execute("DELETE FROM scorecard_patches")
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON scorecard_snapshots "
+            "BEGIN SELECT RAISE(ABORT, 'the disk quota is reached'); END"
+        )
+    conn.close()
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    started: list[list[str]] = []
+
+    class Recorded:
+        def __init__(self, args: list[str], **_: object) -> None:
+            started.append(args)
+
+    real = subprocess.Popen
+    monkeypatch.setattr(snapshot_keeper.subprocess, "Popen", Recorded)
+    store = Store(url)
+    try:
+        card = scorecard(store, None, AS_OF, later=True)
+        card.keep(aside=True)
+    finally:
+        store.close()
+    assert len(started) == 1
+    monkeypatch.setattr(subprocess, "Popen", real)
+    # The second process's own command, run to its end here (its output goes nowhere).
+    env = {**os.environ, "TMPDIR": str(temporary), "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(started[0], env=env, capture_output=True, timeout=120)
+    assert done.returncode == 2
+    assert not _kept(path)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("DROP TRIGGER refuse")
+    conn.close()
+    first = Los(url)("status", "--as-of", AS_OF, "--format", "json")
+    assert first.exit_code == 0
+    assert first.stdout.startswith('{"as_of": "2026-11-22"')
+    assert first.stderr.count("warning:") == 1
+    assert (
+        "an earlier status of 2026-11-22: the scorecard could not be kept in the store: "
+        "the disk quota is reached" in " ".join(first.stderr.split())
+    )
+    assert not any(temporary.iterdir())  # the note is gone once said
+    again = Los(url)("status", "--as-of", AS_OF)
+    assert again.exit_code == 0
+    assert "warning" not in again.stderr
+
+
+def test_a_busy_store_is_not_noted_as_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lineofsight.services import snapshot_keeper
+
+    path = tmp_path / "store.db"
+    init_workspace(tmp_path / "ws", example="techinnovate", db=f"sqlite:///{path}")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    handed = tmp_path / "handed.scorecard"
+    header = {"file": str(path), "as_of": AS_OF, "lag": True, "marks": [0, 0, 0], "ahead": False}
+    handed.write_bytes(json.dumps(header).encode() + b"\n" + b"payload")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another write holds the store
+    try:
+        assert snapshot_keeper.main(str(handed)) == 1
+    finally:
+        holder.rollback()
+        holder.close()
+    assert not handed.exists()
+    store = Store(f"sqlite:///{path}")
+    try:
+        assert snapshot_keeper.take_failures(store) == []
+    finally:
+        store.close()

@@ -6,7 +6,7 @@ import io
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,8 @@ from lineofsight.cli.common import (
     AsOfOption,
     Console,
     DbOption,
+    err,
+    escape,
     is_stdout,
     out,
     output_done,
@@ -21,6 +23,9 @@ from lineofsight.cli.common import (
 )
 from lineofsight.errors import UsageError
 from lineofsight.services.workspace import open_store
+
+if TYPE_CHECKING:
+    from lineofsight.store.database import Store
 
 
 class StatusFormat(StrEnum):
@@ -98,6 +103,7 @@ def status(
                     aside = output_done()
             finally:
                 kept.keep(aside=aside)
+            _say_keeper_failures(store)
         return
     from lineofsight.cli.render_status import (
         frames_csv,
@@ -109,6 +115,7 @@ def status(
 
     with open_store(db) as store:
         card = scorecard_frames(store, period, as_of, unit)
+        _say_keeper_failures(store)
     if output_format is StatusFormat.PARQUET:
         buffer = io.BytesIO()
         frames_parquet(card, buffer)
@@ -127,6 +134,15 @@ def status(
         for table in frames_tables(card.evaluation(), card.names()):
             console.print(table)
         write_output(text.getvalue(), output)
+
+
+def _say_keeper_failures(store: Store) -> None:
+    """Say on standard error why scorecards that earlier statuses left to a second process to
+    save were not saved (that process has no terminal); this status's result is not changed."""
+    from lineofsight.services.snapshot_keeper import take_failures
+
+    for failure in take_failures(store):
+        err.print(f"[bold yellow]warning:[/] {escape(failure)}")
 
 
 def _stdout_is_terminal() -> bool:

@@ -178,7 +178,7 @@ def _writing(store: Store, wait: float) -> Iterator[Any]:
                 raise _CannotNow from None
             if "sqlalchemy" in type(exc).__module__:
                 reason = getattr(exc, "orig", None) or exc
-                raise StoreError(_cannot_keep(reason)) from None
+                raise StoreError(cannot_keep(reason)) from None
             raise
         finally:
             brief.close()
@@ -199,12 +199,13 @@ def _writing(store: Store, wait: float) -> Iterator[Any]:
         except sqlite3.Error as exc:
             if is_busy(exc) or is_read_only(exc):
                 raise _CannotNow from None
-            raise StoreError(_cannot_keep(exc)) from None
+            raise StoreError(cannot_keep(exc)) from None
         finally:
             plain.close()
 
 
-def _cannot_keep(reason: object) -> str:
+def cannot_keep(reason: object) -> str:
+    """Why a scorecard could not be kept, in a sentence."""
     # Without the store's URL: a page shows this too, and the URL of an SQLite store is a path
     # on the server.
     return f"the scorecard could not be kept in the store: {reason}"
@@ -491,6 +492,7 @@ __all__ = [
     "KEEP",
     "Marks",
     "Snapshot",
+    "cannot_keep",
     "idle",
     "read_fiscal_start",
     "read_kpi_groups",
