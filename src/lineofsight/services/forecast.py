@@ -70,10 +70,11 @@ def forecast_every_kpi(store: Store, as_of: dt.date) -> tuple[list[Forecast], di
     return made, every.own_units
 
 
-def off_track_calls(store: Store, as_of: dt.date) -> pl.DataFrame:
+def off_track_calls(store: Store, as_of: dt.date, threads: int = 1) -> pl.DataFrame:
     """Every KPI the forecast calls off track at its own unit as of `as_of`
     (`OFF_TRACK_SCHEMA`, by id): the calls of `forecast_every_kpi`, made without a forecast
-    object for each KPI (what the attention lists of a whole organisation need)."""
+    object for each KPI (what the attention lists of a whole organisation need). `threads`:
+    how many batches of series are fitted at once (`forecast_bulk.off_track_rows`)."""
     every = _Everything.read(store, as_of, own_units_only=True)
     fast, rest = every.split()
     calls = off_track_rows(
@@ -82,6 +83,7 @@ def off_track_calls(store: Store, as_of: dt.date) -> pl.DataFrame:
         every.calendar,
         as_of,
         every.book,
+        threads,
     )
     others = pl.DataFrame(
         [
