@@ -10,6 +10,7 @@ waited for, so that only the items' reasons are left once it is in.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -33,7 +34,9 @@ class OffTrackItems:
     ) -> None:
         self._kpis, self._calls, self._depth = kpis, calls, depth
         self._candidates: dict[str, dict[str, Any]] | None = None
-        self._ranked: list[dict[str, Any]] = []
+        # Each candidate's id, unit of measure and item's fields (`AttentionItem`'s order),
+        # in ranking order.
+        self._ranked: list[tuple[str, str | None, tuple[Any, ...]]] = []
 
     def prepare(self) -> dict[str, dict[str, Any]]:
         """The rows of the KPIs whose off-track call makes an item (`off_track_candidates`),
@@ -41,33 +44,52 @@ class OffTrackItems:
         if self._candidates is None:
             self._candidates = rules.off_track_candidates(self._kpis)
             # An item's place does not depend on the forecast's numbers (`sort_key`).
-            fields = [
-                {**rules.off_track_item(row, _NO_CALL), "rank": _OFF_TRACK}
-                for row in self._candidates.values()
-            ]
-            for found in fields:
+            made = []
+            for row in self._candidates.values():
+                found = rules.off_track_item(row, _NO_CALL)
+                found["rank"] = _OFF_TRACK
                 found["depth"] = self._depth.get(found["unit"], 0)
-            keys = [sort_key(AttentionItem(**found)) for found in fields]
-            order = sorted(range(len(fields)), key=keys.__getitem__)
-            self._ranked = [fields[i] for i in order]
+                made.append(AttentionItem(**found))
+            made.sort(key=sort_key)
+            self._ranked = [
+                (item.item_id, self._candidates[item.item_id]["unit_of_measure"], _fields(item))
+                for item in made
+            ]
         return self._candidates
 
     def __call__(self) -> list[AttentionItem]:
         calls = self._calls()
-        candidates = self.prepare()
-        by_id = {call["id"]: call for call in calls.iter_rows(named=True)}
+        self.prepare()
+        # id -> (projected, final_target, target_period, deadline, probability)
+        by_id = {call[0]: call[1:] for call in calls.select(_CALL).iter_rows()}
         items = []
-        for found in self._ranked:
-            call = by_id.get(found["item_id"])
+        for kpi, uom, fields in self._ranked:
+            call = by_id.get(kpi)
             if call is not None:
-                row = candidates[found["item_id"]]
-                reason = rules.off_track_reason(row["unit_of_measure"], call)
-                items.append(AttentionItem(**{**found, "reason": reason, "due": call["deadline"]}))
+                projected, final, period, deadline, chance = call
+                reason = rules.off_track_reason(uom, projected, period, final, chance)
+                items.append(
+                    AttentionItem(
+                        *fields[:_REASON],
+                        reason,
+                        *fields[_REASON + 1 : _DUE],
+                        deadline,
+                        *fields[_DUE + 1 :],
+                    )
+                )
         return items
 
 
 # A call with no numbers: an off-track item's fields but its reason and due date.
 _NO_CALL = dict.fromkeys(("projected", "final_target", "target_period", "deadline", "probability"))
+_CALL = ("id", "projected", "final_target", "target_period", "deadline", "probability")
+_NAMES = [f.name for f in dataclasses.fields(AttentionItem)]
+_REASON, _DUE = _NAMES.index("reason"), _NAMES.index("due")
+
+
+def _fields(item: AttentionItem) -> tuple[Any, ...]:
+    """An item's fields in `AttentionItem`'s order (its positional arguments)."""
+    return tuple(getattr(item, name) for name in _NAMES)
 
 
 class Holders:

@@ -228,17 +228,29 @@ def off_track_item(row: Mapping[str, Any], call: Mapping[str, Any]) -> dict[str,
     """The off-track item of a KPI (`row`: its `off_track_candidates` row) from its call (a
     row of the forecast's SCHEMA)."""
     item = _kpi_item(row, "off_track", "", due=call["deadline"])
-    item["reason"] = off_track_reason(row["unit_of_measure"], call)
+    item["reason"] = off_track_reason(
+        row["unit_of_measure"],
+        call["projected"],
+        call["target_period"],
+        call["final_target"],
+        call["probability"],
+    )
     return item
 
 
-def off_track_reason(uom: str | None, call: Mapping[str, Any]) -> str:
-    """Why a KPI is on the list by its off-track call (a row of the forecast's SCHEMA)."""
-    chance = "" if call["probability"] is None else f", {_chance(call['probability'])}"
+def off_track_reason(
+    uom: str | None,
+    projected: float | None,
+    target_period: str | None,
+    final_target: float | None,
+    probability: float | None,
+) -> str:
+    """Why a KPI is on the list by its off-track call (the forecast's value in the target's
+    period, the final target and the chance of meeting it)."""
+    chance = "" if probability is None else f", {_chance(probability)}"
     return (
-        f"off track: forecast at {with_measure(call['projected'], uom)} for "
-        f"{call['target_period']} against a target of "
-        f"{with_measure(call['final_target'], uom)}{chance}"
+        f"off track: forecast at {with_measure(projected, uom)} for {target_period} against a "
+        f"target of {with_measure(final_target, uom)}{chance}"
     )
 
 
