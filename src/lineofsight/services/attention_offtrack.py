@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -51,10 +52,8 @@ class OffTrackItems:
                 found["depth"] = self._depth.get(found["unit"], 0)
                 made.append(AttentionItem(**found))
             made.sort(key=sort_key)
-            self._ranked = [
-                (item.item_id, self._candidates[item.item_id]["unit_of_measure"], _fields(item))
-                for item in made
-            ]
+            measures = {kpi: row["unit_of_measure"] for kpi, row in self._candidates.items()}
+            self._ranked = [(item.item_id, measures[item.item_id], _fields(item)) for item in made]
         return self._candidates
 
     def __call__(self) -> list[AttentionItem]:
@@ -68,15 +67,14 @@ class OffTrackItems:
             if call is not None:
                 projected, final, period, deadline, chance = call
                 reason = rules.off_track_reason(uom, projected, period, final, chance)
-                items.append(
-                    AttentionItem(
-                        *fields[:_REASON],
-                        reason,
-                        *fields[_REASON + 1 : _DUE],
-                        deadline,
-                        *fields[_DUE + 1 :],
-                    )
+                args = (
+                    *fields[:_REASON],
+                    reason,
+                    *fields[_REASON + 1 : _DUE],
+                    deadline,
+                    *fields[_DUE + 1 :],
                 )
+                items.append(AttentionItem(*args))
         return items
 
 
@@ -87,9 +85,8 @@ _NAMES = [f.name for f in dataclasses.fields(AttentionItem)]
 _REASON, _DUE = _NAMES.index("reason"), _NAMES.index("due")
 
 
-def _fields(item: AttentionItem) -> tuple[Any, ...]:
-    """An item's fields in `AttentionItem`'s order (its positional arguments)."""
-    return tuple(getattr(item, name) for name in _NAMES)
+# An item's fields in `AttentionItem`'s order (its positional arguments).
+_fields = operator.attrgetter(*_NAMES)
 
 
 class Holders:
