@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from lineofsight.domain.periods import MIN_YEAR, parse_period
 from lineofsight.engine.forecast import forecast_organization
@@ -18,6 +19,7 @@ from lineofsight.services.forecast import forecast_every_kpi, forecast_frame, of
 from lineofsight.services.init import init_workspace
 from lineofsight.spec.files import parse_strategy
 from lineofsight.store.database import Store
+from lineofsight.store.forecast_reads import read_forecast_measurements
 
 STRATEGY = """
 version: 1
@@ -232,8 +234,15 @@ def test_the_store_gives_what_the_organisation_gives(
         frame = read_measurement_frame(store, (dt.date(MIN_YEAR, 1, 1), as_of))
         found, own = forecast_every_kpi(store, as_of)
         calls = off_track_calls(store, as_of)
+        # Read as two spans of days at once and fitted two batches at a time: the same.
+        read = read_forecast_measurements(store, as_of)
+        halves = read_forecast_measurements(store, as_of, threads=2)
+        both = off_track_calls(store, as_of, threads=2)
     finally:
         store.close()
+    assert_frame_equal(halves, read)
+    assert read.height > 100
+    assert_frame_equal(both, calls)
     assert found == forecast_frame(org, frame, as_of)
     assert sum(f.projected is not None for f in found) >= 10
     assert own == {k.id: k.unit for k in org.kpis}

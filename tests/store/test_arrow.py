@@ -9,10 +9,11 @@ from collections.abc import Iterator
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from sqlalchemy import insert
 
 from lineofsight.store import tables as t
-from lineofsight.store.arrow import read_frame, read_frames
+from lineofsight.store.arrow import cast_frame, read_frame, read_frames
 from lineofsight.store.database import Store
 
 SCHEMA = {"kpi_id": pl.String, "period_end": pl.Date, "value": pl.Float64, "revision": pl.Int64}
@@ -75,3 +76,18 @@ def test_reads_at_once_give_each_read_s_frame_in_their_order(store: Store) -> No
     for frame, (query, params, schema) in zip(frames, reads, strict=True):
         assert frame.equals(read_frame(store, query, params, schema))
         assert frame.schema == pl.Schema(schema)
+
+
+def test_dates_kept_as_other_text_are_read_as_before() -> None:
+    # ISO dates (what the store writes) are parsed with their format given; any other text
+    # is parsed as Polars infers it, as it was before that format was given.
+    iso = pl.DataFrame({"day": ["2026-01-31", None, "2025-12-01"]})
+    assert cast_frame(iso, {"day": pl.Date})["day"].to_list() == [
+        dt.date(2026, 1, 31),
+        None,
+        dt.date(2025, 12, 1),
+    ]
+    stamped = pl.DataFrame({"day": ["2026/01/31", "2025/12/01"]})
+    expected = stamped.select(pl.col("day").str.to_date())
+    assert expected["day"].to_list() == [dt.date(2026, 1, 31), dt.date(2025, 12, 1)]
+    assert_frame_equal(cast_frame(stamped, {"day": pl.Date}), expected)

@@ -98,15 +98,26 @@ def off_track_rows(
     calendar: m.Calendar,
     as_of: dt.date,
     book: FormulaBook | None = None,
+    threads: int = 1,
 ) -> pl.DataFrame:
     """The rows of `requests` (as `forecast_rows` takes them) forecast off track, as
     `OFF_TRACK_SCHEMA`: the same calls as `forecast_rows` makes, without making a forecast
-    object (and its path) for each of 100,000 rows."""
+    object (and its path) for each of 100,000 rows. `threads`: how many batches are fitted
+    at once (most of a fit is numpy's work on whole arrays, outside Python's lock; each
+    batch's numbers are the same however many run beside it)."""
     found: list[tuple[Any, ...]] = []
     if not requests.is_empty():
         rows = _Rows.read(requests, measurements, calendar, as_of, book)
-        for batch, n, season, horizon in rows.batches():
-            found += rows.off_track(batch, n, season, horizon)
+        batches = list(rows.batches())
+        if threads > 1 and len(batches) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                for part in pool.map(lambda batch: rows.off_track(*batch), batches):
+                    found += part
+        else:
+            for batch, n, season, horizon in batches:
+                found += rows.off_track(batch, n, season, horizon)
     return pl.DataFrame(found, schema=OFF_TRACK_SCHEMA, orient="row")
 
 

@@ -64,6 +64,10 @@ REQUEST_SCHEMA: dict[str, Any] = {
 }
 
 _MONTHS = {Grain.MONTH: 1, Grain.QUARTER: 3, Grain.YEAR: 12}
+# A series' number times _SERIES plus its step and _STEP_OFFSET: one sortable integer (steps,
+# months since year 0 or days since 1970, stay well within +-_STEP_OFFSET).
+_SERIES = 1 << 32
+_STEP_OFFSET = 1 << 31
 _EPOCH = dt.date(1970, 1, 1)
 
 
@@ -267,9 +271,10 @@ def series_histories(
         .with_columns(step=step)
         .filter(pl.col("step") <= pl.col("last_step"))
         .select(
-            "series",
-            "step",
-            "at",
+            # Series and step in one integer, the order of the sort: a sort on one key
+            # costs a third of one on two.
+            key=pl.col("series") * _SERIES + pl.col("step") + _STEP_OFFSET,
+            at="at",
             # The value of a period of this one measurement: every aggregate is the
             # measurement (a sum of nothing is 0, as in the group-by), picked by the rule of
             # `period_value`; periods of several measurements are aggregated apart.
@@ -283,11 +288,12 @@ def series_histories(
             .then(value.fill_null(0.0))
             .otherwise(value),
         )
-        .sort("series", "step")
+        .sort("key")
         .collect()
     )
-    series = rows["series"].to_numpy()
-    steps = rows["step"].to_numpy()
+    key = rows["key"].to_numpy()
+    series = key // _SERIES
+    steps = key % _SERIES - _STEP_OFFSET
     new = np.ones(len(series), dtype=bool)
     new[1:] = (series[1:] != series[:-1]) | (steps[1:] != steps[:-1])
     single = rows["single"].to_numpy()  # NaN: no value
@@ -297,7 +303,9 @@ def series_histories(
     sizes = np.diff(np.append(heads, len(series)))
     alone = np.repeat(sizes == 1, sizes)
     parts = [(series[alone], steps[alone], single[alone])]
-    several = rows.filter(pl.Series(~alone))
+    several = pl.DataFrame(
+        {"series": series[~alone], "step": steps[~alone], "at": rows["at"].to_numpy()[~alone]}
+    )
     dated = "period_start" if "period_start" in measurements.columns else "period"
     gathered = measurements.select(dated, "period_end", "value", "numerator", "denominator")[
         several["at"].to_numpy()

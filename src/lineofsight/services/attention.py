@@ -28,12 +28,11 @@ account may read (`services.permissions.readable_units`).
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import math
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -42,12 +41,17 @@ from lineofsight.domain.periods import PeriodError, parse_date
 from lineofsight.domain.text import did_you_mean
 from lineofsight.engine.calendar import period_for
 from lineofsight.errors import UsageError
+from lineofsight.gcpause import paused_gc
 from lineofsight.services import attention_rules as rules
 from lineofsight.services.attention_actions import action_items, without_action_findings
+from lineofsight.services.attention_findings import findings_in_scope
 from lineofsight.services.attention_scope import EVERYTHING, Organisation, Scope
 from lineofsight.services.sources import source_failures
 from lineofsight.store.attention_reads import Responsibilities, read_responsibilities
 from lineofsight.store.database import Store
+
+if TYPE_CHECKING:
+    from lineofsight.services.attention_offtrack import OffTrackItems
 
 __all__ = [
     "DEFAULT_REMINDER_DAYS",
@@ -308,6 +312,20 @@ def attention_lists(
     and after it, in the order a board of every item gives. `meanwhile` is called with the
     board's items but the forecast's before the forecast's are waited for (e.g. to render
     their part of the digests, `notify.prepare_digests`)."""
+    # Hundreds of thousands of items and lists, none in a cycle: the cyclic garbage collector
+    # would walk them again and again as they pile up (a fifth of the lists' time).
+    with paused_gc():
+        return _lists(store, as_of, people, meanwhile)
+
+
+def _lists(
+    store: Store,
+    as_of: dt.date | str | None,
+    people: Iterable[str] | None,
+    meanwhile: Callable[[list[AttentionItem]], object] | None,
+) -> dict[str, list[AttentionItem]]:
+    from lineofsight.services.attention_offtrack import Holders, by_holder, with_off_track
+
     day, items, org, window, later = _board_parts(
         store, as_of, EVERYTHING, explicit=as_of is not None
     )
@@ -317,62 +335,15 @@ def attention_lists(
     lists = {p: board.for_person(p, led[p]) for p in wanted}
     if meanwhile is not None:
         meanwhile(items)
-    for person, found in _by_holder(org, later()).items():
+    # Before the forecast is waited for: whose lists would hold each KPI's off-track item.
+    holders = Holders(org)
+    held_by = {
+        kpi: holders.of(row["unit"], row["owner_id"]) for kpi, row in later.prepare().items()
+    }
+    for person, found in by_holder(holders, later(), held_by).items():
         if person in lists:
-            lists[person] = _with_off_track(lists[person], found)
+            lists[person] = with_off_track(lists[person], found)
     return lists
-
-
-def _by_holder(org: Organisation, items: list[AttentionItem]) -> dict[str, list[AttentionItem]]:
-    """Whose lists hold each of these (few) items, as `AttentionBoard.for_person` cuts them:
-    its owner, and the leads of its unit or of the owner's unit or of a unit above either;
-    each person's in the items' order. Walks up from each item instead of down from each
-    lead: cheaper when the items are a part of the board."""
-    parent = {child: unit for unit, kids in org.children.items() for child in kids}
-    lead_of: dict[str, list[str]] = {}
-    for person, units in org.leads.items():
-        for unit in units:
-            lead_of.setdefault(unit, []).append(person)
-    home = {person: unit for unit, people in org.people_in.items() for person in people}
-    above: dict[str, set[str]] = {}
-
-    def leads_above(unit: str) -> set[str]:
-        found = above.get(unit)
-        if found is None:
-            found = set()
-            seen: set[str] = set()
-            current: str | None = unit
-            while current is not None and current not in seen:  # a cycle ends the walk
-                seen.add(current)
-                found.update(lead_of.get(current, ()))
-                current = parent.get(current)
-            above[unit] = found
-        return found
-
-    held: dict[str, list[AttentionItem]] = {}
-    for item in items:
-        holders = set(leads_above(item.unit))
-        if item.owner is not None:
-            holders.add(item.owner)
-            if item.owner in home:
-                holders |= leads_above(home[item.owner])
-        for person in holders:
-            held.setdefault(person, []).append(item)
-    return held
-
-
-_OFF_TRACK = RANKS["off_track"]
-
-
-def _with_off_track(items: list[AttentionItem], off: list[AttentionItem]) -> list[AttentionItem]:
-    """A ranked list with the (ranked) off-track items placed after the kinds ranked before
-    theirs."""
-    at = bisect.bisect_right(items, _OFF_TRACK, key=_rank)
-    return [*items[:at], *off, *items[at:]]
-
-
-def _rank(item: AttentionItem) -> int:
-    return item.rank
 
 
 def attention_board(
@@ -389,10 +360,12 @@ def attention_board(
 
     Links keep the KPI's period (`/kpis/ID?period=2026-10`); links to objectives and other
     items keep the month of the as-of date when one was given (`explicit`)."""
+    from lineofsight.services.attention_offtrack import with_off_track
+
     day, items, org, window, later = _board_parts(
         store, as_of, scope, resp=resp, org=org, explicit=explicit, organization=organization
     )
-    return AttentionBoard(day, _with_off_track(items, later()), org, window)
+    return AttentionBoard(day, with_off_track(items, later()), org, window)
 
 
 def _board_parts(
@@ -404,12 +377,13 @@ def _board_parts(
     org: Organisation | None = None,
     explicit: bool = True,
     organization: m.Organization | None = None,
-) -> tuple[dt.date, list[AttentionItem], Organisation, int, Callable[[], list[AttentionItem]]]:
+) -> tuple[dt.date, list[AttentionItem], Organisation, int, OffTrackItems]:
     """What `attention_board` is made of: the date, every item of `scope` but the forecast's
     (ranked), the organisation, the reminder window, and what gives the forecast's off-track
     items, ranked (it waits for the forecast when that is made aside: call it last)."""
     from lineofsight.engine.frame_previous import previous_statuses
     from lineofsight.services.attention_forecast import off_track, off_track_aside
+    from lineofsight.services.attention_offtrack import OffTrackItems
     from lineofsight.services.snapshots import scorecard
 
     day = _day(as_of)
@@ -463,7 +437,9 @@ def _board_parts(
     after = [
         *rules.due_soon_items(kpis, day, window, calendar),
         *rules.finding_items(
-            *without_action_findings(_findings(store, day, kpis, objectives, resp, org, scope)),
+            *without_action_findings(
+                findings_in_scope(store, day, kpis, objectives, resp, org, scope)
+            ),
             link_period,
         ),
         *action_items(store, day, kpis, resp, org, scope, link_period),
@@ -477,79 +453,8 @@ def _board_parts(
         items.sort(key=sort_key)
         return items
 
-    def off_track_items() -> list[AttentionItem]:
-        return ranked(rules.off_track_items(kpis, calls_of()))
-
-    return day, ranked([*before, *after]), org, window, off_track_items
-
-
-def _findings(
-    store: Store,
-    day: dt.date,
-    kpis: pl.DataFrame,
-    objectives: pl.DataFrame,
-    resp: Responsibilities,
-    org: Organisation,
-    scope: Scope,
-) -> tuple[list[Any], Mapping[tuple[str, str], Mapping[str, Any]]]:
-    """The findings of the check report kept for this date (run and kept when there is none),
-    and what the list says of each subject in scope."""
-    from lineofsight.services.check import check
-
-    findings = check(file=None, store=store, as_of=day).findings
-    wanted: dict[str, set[str]] = {}
-    for f in findings:
-        wanted.setdefault(f.subject.kind.value, set()).add(f.subject.id)
-    subjects: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in kpis.filter(pl.col("id").is_in(list(wanted.get("kpi", ())))).iter_rows(named=True):
-        subjects[("kpi", row["id"])] = {
-            "name": row["name"],
-            "unit": row["unit"],
-            "unit_name": row["unit_name"],
-            "owner": row["owner_id"],
-            "owner_name": row["owner_name"],
-            "status": str(row["status"]),
-            "period": row["period"],
-        }
-    for row in objectives.filter(pl.col("id").is_in(list(wanted.get("objective", ())))).iter_rows(
-        named=True
-    ):
-        subjects[("objective", row["id"])] = {
-            "name": row["name"],
-            "unit": row["unit"],
-            "unit_name": row["unit_name"],
-            "owner": row["owner_id"],
-            "owner_name": row["owner_name"],
-            "status": str(row["status"]),
-        }
-    for unit, lead in (
-        resp.units.filter(pl.col("id").is_in(list(wanted.get("unit", ()))))
-        .select("id", "lead_id")
-        .iter_rows()
-    ):
-        if scope.holds(unit, lead):
-            subjects[("unit", unit)] = _subject(org, org.units.get(unit, unit), unit, lead)
-    for person, unit in (
-        resp.people.filter(pl.col("id").is_in(list(wanted.get("person", ()))))
-        .select("id", "unit_id")
-        .iter_rows()
-    ):
-        if scope.holds(unit, person):
-            subjects[("person", person)] = _subject(
-                org, org.people.get(person, person), unit, person
-            )
-    return findings, subjects
-
-
-def _subject(org: Organisation, name: str, unit: str, owner: str | None) -> dict[str, Any]:
-    """What a finding on a unit or a person shows: its name, unit and who answers for it."""
-    return {
-        "name": name,
-        "unit": unit,
-        "unit_name": org.units.get(unit),
-        "owner": owner,
-        "owner_name": org.people.get(owner) if owner else None,
-    }
+    later = OffTrackItems(kpis, calls_of, depth)
+    return day, ranked([*before, *after]), org, window, later
 
 
 # What each kind is called where a list is shown grouped (the command line, the home page).

@@ -225,7 +225,8 @@ def calls_aside() -> None:
     as_of = dt.date.fromisoformat(asked["as_of"])
     store = Store(asked["url"], migrate=False, busy_timeout=asked["busy_timeout"])
     try:
-        calls = _forecast(store, None, as_of, None)
+        # The caller waits for the calls once its own work is done: the fits take both cores.
+        calls = _forecast(store, None, as_of, None, threads=_cores())
         out = io.BytesIO()
         calls.write_ipc(out)
         sys.stdout.buffer.write(out.getvalue())
@@ -280,16 +281,20 @@ def _brought_up_to_date(
 
 
 def _forecast(
-    store: Store, org: m.Organization | None, as_of: dt.date, kpi_ids: set[str] | None
+    store: Store,
+    org: m.Organization | None,
+    as_of: dt.date,
+    kpi_ids: set[str] | None,
+    threads: int = 1,
 ) -> pl.DataFrame:
     """The engine's forecasts of these KPIs (None: all; `org` is then not read and may be
-    None) at their own units, off track only."""
+    None) at their own units, off track only; `threads`: for the fits of all."""
     from lineofsight.services.evaluate import read_kpi_frame
     from lineofsight.services.forecast import forecast_frame, off_track_calls
     from lineofsight.services.kpi_series import measured_sources
 
     if kpi_ids is None:
-        return off_track_calls(store, as_of)
+        return off_track_calls(store, as_of, threads)
     assert org is not None
     targeted = {k.id for k in org.kpis if k.id in kpi_ids and k.target is not None}
     if not targeted:

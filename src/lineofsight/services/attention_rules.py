@@ -203,19 +203,55 @@ def due_soon_items(
         yield item
 
 
-def off_track_items(rows: pl.DataFrame, calls: pl.DataFrame) -> Iterator[dict[str, Any]]:
+def off_track_candidates(rows: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """The KPIs whose off-track call puts them on a list (all but the red: the red item says
+    more, and sooner), each as the row its item reads, by id: read before the calls are in."""
+    return {row["id"]: row for row in _named(rows.filter(pl.col("status") != "red"))}
+
+
+def off_track_items(
+    rows: pl.DataFrame,
+    calls: pl.DataFrame,
+    candidates: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Iterator[dict[str, Any]]:
     """KPIs the forecast calls off track for their final target (`calls`: the forecast's
-    SCHEMA), unless already red (the red item says more, and sooner)."""
-    found = _named(rows.filter(pl.col("status") != "red").join(calls, on="id"))
-    for row in found:
-        uom = row["unit_of_measure"]
-        chance = "" if row["probability"] is None else f", {_chance(row['probability'])}"
-        reason = (
-            f"off track: forecast at {with_measure(row['projected'], uom)} for "
-            f"{row['target_period']} against a target of "
-            f"{with_measure(row['final_target'], uom)}{chance}"
-        )
-        yield _kpi_item(row, "off_track", reason, due=row["deadline"])
+    SCHEMA), unless already red (the red item says more, and sooner). `candidates`: the
+    rows' `off_track_candidates`, when the caller made them already."""
+    known = off_track_candidates(rows) if candidates is None else candidates
+    for call in calls.iter_rows(named=True):
+        found = known.get(call["id"])
+        if found is not None:
+            yield off_track_item(found, call)
+
+
+def off_track_item(row: Mapping[str, Any], call: Mapping[str, Any]) -> dict[str, Any]:
+    """The off-track item of a KPI (`row`: its `off_track_candidates` row) from its call (a
+    row of the forecast's SCHEMA)."""
+    item = _kpi_item(row, "off_track", "", due=call["deadline"])
+    item["reason"] = off_track_reason(
+        row["unit_of_measure"],
+        call["projected"],
+        call["target_period"],
+        call["final_target"],
+        call["probability"],
+    )
+    return item
+
+
+def off_track_reason(
+    uom: str | None,
+    projected: float | None,
+    target_period: str | None,
+    final_target: float | None,
+    probability: float | None,
+) -> str:
+    """Why a KPI is on the list by its off-track call (the forecast's value in the target's
+    period, the final target and the chance of meeting it)."""
+    chance = "" if probability is None else f", {_chance(probability)}"
+    return (
+        f"off track: forecast at {with_measure(projected, uom)} for {target_period} against a "
+        f"target of {with_measure(final_target, uom)}{chance}"
+    )
 
 
 def deadline_items(

@@ -70,11 +70,12 @@ def forecast_every_kpi(store: Store, as_of: dt.date) -> tuple[list[Forecast], di
     return made, every.own_units
 
 
-def off_track_calls(store: Store, as_of: dt.date) -> pl.DataFrame:
+def off_track_calls(store: Store, as_of: dt.date, threads: int = 1) -> pl.DataFrame:
     """Every KPI the forecast calls off track at its own unit as of `as_of`
     (`OFF_TRACK_SCHEMA`, by id): the calls of `forecast_every_kpi`, made without a forecast
-    object for each KPI (what the attention lists of a whole organisation need)."""
-    every = _Everything.read(store, as_of, own_units_only=True)
+    object for each KPI (what the attention lists of a whole organisation need). `threads`:
+    how many batches of series are fitted at once (`forecast_bulk.off_track_rows`)."""
+    every = _Everything.read(store, as_of, own_units_only=True, threads=threads)
     fast, rest = every.split()
     calls = off_track_rows(
         every.requests.filter(pl.Series(fast, dtype=pl.Boolean)),
@@ -82,6 +83,7 @@ def off_track_calls(store: Store, as_of: dt.date) -> pl.DataFrame:
         every.calendar,
         as_of,
         every.book,
+        threads,
     )
     others = pl.DataFrame(
         [
@@ -112,7 +114,9 @@ class _Everything:
     reads: dict[str, list[str]]
 
     @classmethod
-    def read(cls, store: Store, as_of: dt.date, *, own_units_only: bool) -> _Everything:
+    def read(
+        cls, store: Store, as_of: dt.date, *, own_units_only: bool, threads: int = 1
+    ) -> _Everything:
         from lineofsight.store.forecast_reads import (
             read_forecast_definitions,
             read_forecast_measurements,
@@ -123,7 +127,7 @@ class _Everything:
             raise UsageError(NO_STRATEGY)
         kpis = defs.kpis.sort("position")
         unit_targets = defs.unit_targets.clear() if own_units_only else defs.unit_targets
-        frame = read_forecast_measurements(store, as_of)
+        frame = read_forecast_measurements(store, as_of, threads)
         parents = dict(defs.units.select("id", "parent_id").iter_rows())
         measured = measured_pairs(frame)
         rolled = rolled_up(measured, parents)

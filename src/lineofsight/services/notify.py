@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lineofsight.domain.notifications import NotificationSettings
+from lineofsight.gcpause import paused_gc
 from lineofsight.services.attention import AttentionItem
 from lineofsight.services.notify_plan import Audience, Notification, audience, candidates, iso_week
 from lineofsight.services.notify_render import (
@@ -300,7 +301,8 @@ def prepare_digests(store: Store, items: Iterable[AttentionItem]) -> Fragments:
     people = _digest_audience(store)
     cache: Fragments = {}
     if people is not None:
-        digest_fragments(items, people.settings.base_url, cache)
+        with paused_gc():  # hundreds of thousands of strings, none in a cycle
+            digest_fragments(items, people.settings.base_url, cache)
     return cache
 
 
@@ -317,7 +319,8 @@ def render_digests(
     (`prepare_digests`)."""
     rendered = 0
     cache = {} if cache is None else cache
-    for person, items in lists.items():
-        if items and render_digest(store, person, items, now=now, cache=cache) is not None:
-            rendered += 1
+    with paused_gc():  # tens of thousands of emails and their parts, none in a cycle
+        for person, items in lists.items():
+            if items and render_digest(store, person, items, now=now, cache=cache) is not None:
+                rendered += 1
     return rendered

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import text
 
-from lineofsight.store.arrow import read_frame
+from lineofsight.store.arrow import read_frame, read_frames
 from lineofsight.store.database import Store
 
 KPI_COLUMNS = {
@@ -79,10 +79,38 @@ MEASUREMENT_COLUMNS = {
 }
 
 
-def read_forecast_measurements(store: Store, as_of: dt.date) -> pl.DataFrame:
-    """Every measurement whose period ends by `as_of` (`MEASUREMENT_COLUMNS`). Without each
-    period's first day (`measurements.with_starts`): the forecast needs it only for the
-    periods of several measurements, and joining it onto millions of rows costs more than
-    reading them."""
+def read_forecast_measurements(store: Store, as_of: dt.date, threads: int = 1) -> pl.DataFrame:
+    """Every measurement whose period ends by `as_of` (`MEASUREMENT_COLUMNS`), in the store's
+    order (by period end). Without each period's first day (`measurements.with_starts`): the
+    forecast needs it only for the periods of several measurements, and joining it onto
+    millions of rows costs more than reading them.
+
+    `threads` > 1: on an SQLite file, read as two spans of days at once (`arrow.read_frames`),
+    each a transaction of its own (a write between them is one the calls made from them
+    are not kept for: see `services.attention_forecast`)."""
     query = f"SELECT {', '.join(MEASUREMENT_COLUMNS)} FROM measurements WHERE period_end <= {{}}"
-    return read_frame(store, query, [as_of], MEASUREMENT_COLUMNS)
+    middle = _middle_day(store, as_of) if threads > 1 and store.arrow_file is not None else None
+    if middle is None:
+        return read_frame(store, query, [as_of], MEASUREMENT_COLUMNS)
+    reads = [
+        (query + " AND period_end < {}", [as_of, middle], MEASUREMENT_COLUMNS),
+        (query + " AND period_end >= {}", [as_of, middle], MEASUREMENT_COLUMNS),
+    ]
+    return pl.concat(read_frames(store, reads, threads), rechunk=False)
+
+
+def _middle_day(store: Store, as_of: dt.date) -> dt.date | None:
+    """The day halfway between the first and the last period end up to `as_of` (both found
+    along the primary key, which starts with it); None when there is nothing to halve."""
+    query = text(
+        "SELECT (SELECT MIN(period_end) FROM measurements),"
+        " (SELECT MAX(period_end) FROM measurements WHERE period_end <= :as_of)"
+    )
+    with store.reading() as conn:
+        first, last = conn.execute(query, {"as_of": as_of}).one()
+    if first is None or last is None:
+        return None
+    first, last = (d if isinstance(d, dt.date) else dt.date.fromisoformat(d) for d in (first, last))
+    if last <= first:
+        return None
+    return first + (last - first) / 2
