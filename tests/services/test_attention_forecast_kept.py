@@ -308,3 +308,23 @@ def test_a_second_process_never_collected_is_stopped_when_let_go(
     # Whether it had ended by itself first does not matter, so nothing here depends on timing.
     assert child.returncode is not None
     assert child.stdout is not None and child.stdout.closed
+
+
+def test_the_second_process_does_not_run_modules_of_the_working_folder(
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    asked: list[set[str] | None],
+) -> None:
+    monkeypatch.setattr(attention_forecast, "ASIDE_KPIS", 0)
+    monkeypatch.setattr(attention_forecast, "_cores", lambda: 2)
+    expected = _full(store)
+    asked.clear()
+    # A module named like one the second process imports, in the folder los runs from.
+    folder = tmp_path / "here"
+    folder.mkdir()
+    (folder / "json.py").write_text("raise SystemExit(3)\n")
+    monkeypatch.chdir(folder)
+    collect = attention_forecast.off_track_aside(store, AS_OF, 1)
+    assert_frame_equal(collect(), expected)
+    assert asked == []  # made by the second process, not handed back to this one

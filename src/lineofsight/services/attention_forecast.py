@@ -141,8 +141,9 @@ def off_track_aside(store: Store, as_of: dt.date, kpis: int) -> Callable[[], pl.
     try:
         # Polars' threads leave a core to this process (unless told otherwise).
         threads = {"POLARS_MAX_THREADS": str(max(1, _cores() - 1))}
+        # -P: the working folder is not put on the module path (a json.py there is not run).
         child = subprocess.Popen(
-            [sys.executable, "-c", _ASIDE],
+            [sys.executable, "-P", "-c", _ASIDE],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
