@@ -1,0 +1,144 @@
+"""A fresh server's workers start from the scorecards kept in the store
+(`services.serve_start`): the pages and API answers of a worker started from them are those of
+one that computed them, on SQLite and PostgreSQL; `los serve` keeps them before its workers
+start."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from lineofsight.engine import frames
+from lineofsight.services.serve_start import keep_before_start
+from lineofsight.store.database import Store
+from lineofsight.web.app import create_app
+from tests.web.conftest import log_in
+
+PAGES = (
+    "/",
+    "/?period=2026-03",
+    "/map",
+    "/map?period=2026-03",
+    "/units/sales",
+    "/kpis/revenue",
+    "/kpis/conversion?period=2026-03",
+    "/objectives/sell_more",
+    "/lists/red",
+    "/heatmap?unit=acme",
+)
+API = (
+    "/api/v1/status",
+    "/api/v1/status?period=2026-03",
+    "/api/v1/status?as_of=2026-03-31",
+    "/api/v1/kpis/revenue",
+    "/api/v1/units/sales",
+)
+# What differs between two sessions of the same page: the session's form token.
+TOKEN = re.compile(r'(name="csrf_token" value=|data-csrf=|"csrf_token": ?)"[^"]*"')
+
+
+def _forget_kept(url: str) -> None:
+    """No scorecard kept in the store (what the writes of the set-up kept)."""
+    store = Store(url)
+    try:
+        with store.transaction() as conn:
+            conn.execute(text("DELETE FROM scorecard_patches"))
+            conn.execute(text("DELETE FROM scorecard_snapshots"))
+    finally:
+        store.close()
+
+
+def _kept_days(url: str) -> set[str]:
+    store = Store(url)
+    try:
+        with store.reading() as conn:
+            rows = conn.execute(text("SELECT as_of FROM scorecard_snapshots")).all()
+    finally:
+        store.close()
+    return {str(row[0])[:10] for row in rows}
+
+
+@pytest.fixture
+def full_scores(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dt.date]]:
+    """The as-of dates of every scorecard computed in full meanwhile (the engine's scoring
+    of all KPIs; a kept scorecard brought up to date scores none)."""
+    seen: list[dt.date] = []
+    score = frames.score_kpis
+
+    def counted(defs, measurements, day, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(day)
+        return score(defs, measurements, day, *args, **kwargs)
+
+    monkeypatch.setattr(frames, "score_kpis", counted)
+    yield seen
+
+
+def _answers(url: str) -> dict[str, tuple[int, str]]:
+    """Every page (as an admin and as a viewer of one unit) and API answer of a fresh app."""
+    app = create_app(url, secret_key="test secret")
+    answers: dict[str, tuple[int, str]] = {}
+    try:
+        for user in ("admin", "sales_viewer"):
+            with TestClient(app, follow_redirects=False) as client:  # type: ignore[arg-type]
+                assert log_in(client, user).status_code == 303
+                for path in PAGES + API:
+                    answer = client.get(path)
+                    answers[f"{user} {path}"] = (answer.status_code, TOKEN.sub("", answer.text))
+    finally:
+        app.state.store.close()
+    return answers
+
+
+def test_a_worker_from_the_kept_scorecard_answers_as_one_that_computed_it(
+    web_url: str, full_scores: list[dt.date]
+) -> None:
+    _forget_kept(web_url)
+    computed = _answers(web_url)
+    assert dt.date.today() in full_scores  # this app computed today's scorecard itself
+    assert all(status == 200 for status, _ in computed.values()), {
+        path: status for path, (status, _) in computed.items() if status != 200
+    }
+
+    _forget_kept(web_url)
+    assert keep_before_start(web_url) is True
+    assert dt.date.today().isoformat() in _kept_days(web_url)
+    full_scores.clear()
+    started = _answers(web_url)
+    # Today's scorecard (and the one the home page compares it with) read as kept: only the
+    # period reports and the other dates the test asks for are computed by the app.
+    assert dt.date.today() not in full_scores
+    assert started == computed
+
+
+def test_nothing_is_kept_before_a_strategy(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    Store(url).close()
+    assert keep_before_start(url) is False
+    assert _kept_days(url) == set()
+
+
+def test_serve_keeps_todays_scorecard_before_its_workers_start(
+    web_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    from tests.conftest import Los
+
+    _forget_kept(web_url)
+    seen: dict[str, set[str]] = {}
+
+    def server(target: str, **settings: object) -> None:
+        """uvicorn's place: what the store keeps when the workers would start."""
+        seen["kept"] = _kept_days(web_url)
+
+    for name in ("LOS_SECRET_KEY", "LOS_SERVE_DATABASE_URL", "LOS_SERVE_SCHEDULER"):
+        monkeypatch.setenv(name, "set by the test")
+    monkeypatch.setattr(uvicorn, "run", server)
+    result = Los(None)("serve", "--workers", "2", "--no-scheduler", "--db", web_url)
+    assert result.exit_code == 0, result.output
+    assert dt.date.today().isoformat() in seen["kept"]
