@@ -142,3 +142,38 @@ def test_serve_keeps_todays_scorecard_before_its_workers_start(
     result = Los(None)("serve", "--workers", "2", "--no-scheduler", "--db", web_url)
     assert result.exit_code == 0, result.output
     assert dt.date.today().isoformat() in seen["kept"]
+
+
+def test_page_rows_read_in_one_go_are_those_read_by_name(web_url: str) -> None:
+    """A snapshot's KPI rows (read as tuples) are the rows read by column name, and the
+    snapshots of two dates share one set of the organisation's indexes."""
+    from lineofsight.services.scorecards import ScorecardCache
+    from lineofsight.web.pagedata import _kpi_row, _kpi_rows, snapshot
+
+    store = Store(web_url)
+    try:
+        cache = ScorecardCache(store)
+        for day in (dt.date(2026, 3, 31), dt.date(2026, 2, 28), dt.date.today()):
+            kpis = cache.scorecard(as_of=day.isoformat()).evaluation.kpis
+            by_name = {(r["id"], r["unit"]): _kpi_row(r) for r in kpis.iter_rows(named=True)}
+            assert len(by_name) >= 4
+            assert _kpi_rows(kpis) == by_name
+        march = snapshot(cache, dt.date(2026, 3, 31))
+        february = snapshot(cache, dt.date(2026, 2, 28))
+        assert march.kpi_rows != february.kpi_rows  # two dates' rows, one organisation
+        assert march.supporters is february.supporters
+        assert march.supporters == {
+            "sell_more": ["revenue", "conversion", "xss"],
+            "grow": ["defects"],
+        }
+        assert march.child_units == {
+            None: ["acme"],
+            "acme": ["sales", "ops"],
+            "sales": ["sales_east"],
+        }
+        assert march.kpis_by_owner == {
+            "alice": ["revenue", "conversion", "xss"],
+            "bob": ["defects"],
+        }
+    finally:
+        store.close()
