@@ -177,3 +177,28 @@ def test_page_rows_read_in_one_go_are_those_read_by_name(web_url: str) -> None:
         }
     finally:
         store.close()
+
+
+def test_a_starting_worker_makes_the_two_snapshots_of_the_home_page(web_url: str) -> None:
+    """The worker's warm-up makes today's snapshot and the one the home page compares it
+    with, so that the first home page waits for neither."""
+    from lineofsight.services.scorecards import ScorecardCache
+    from lineofsight.store.organization import values_revision
+    from lineofsight.web.pagedata import _lru
+    from lineofsight.web.pages_overview import previous_as_of
+
+    app = create_app(web_url, secret_key="test secret", warm=True)
+    try:
+        with TestClient(app, follow_redirects=False):  # type: ignore[arg-type]
+            app.state.warming.join(60)
+            assert not app.state.warming.is_alive()
+            cache: ScorecardCache = app.state.scorecards
+            made = _lru(cache, "_page_snapshots", 8)
+            version = values_revision(cache.revision())
+            now = made.peek((version, dt.date.today(), None))
+            assert now is not None
+            before = previous_as_of(now, "")[0]
+            assert before < dt.date.today()
+            assert made.peek((version, before, None)) is not None
+    finally:
+        app.state.store.close()

@@ -241,14 +241,17 @@ def create_app(
 
 
 def _warm_up(app: FastAPI) -> threading.Thread:
-    """Today's scorecard for the pages, made in a daemon thread: a page asked for meanwhile
-    waits for this one's result instead of making it again (see pagedata.snapshot)."""
+    """Today's scorecard for the pages, and the one the home page compares it with, made in a
+    daemon thread: a page asked for meanwhile waits for this one's result instead of making it
+    again (see pagedata.snapshot)."""
     from lineofsight.web.pagedata import snapshot
     from lineofsight.web.pagekit import today
+    from lineofsight.web.pages_overview import previous_as_of
 
     def make() -> None:
         try:
-            snapshot(app.state.scorecards, today())
+            now = snapshot(app.state.scorecards, today())
+            snapshot(app.state.scorecards, *previous_as_of(now, ""))
         except Exception:  # a store being migrated, a busy store: the first page makes it
             log.warning("could not make today's scorecard at start", exc_info=True)
 
