@@ -13,9 +13,12 @@ Pages (goal for each: p95 of server time <= 100 ms with 32 concurrent clients):
 BU is the business unit with the most KPIs in its subtree. The store is a copy of the one
 `bench/bench_status.py` builds under --cache (org100000/store.db), with a benchmark user added.
 `los serve --no-scheduler --workers 2` runs as a subprocess (--workers); each page is first
-requested once (cold: the first request after start waits for the scorecard the server
-starts making when it starts), warmed in every worker, then loaded by wrk with 32
-connections for --duration seconds, sending `Accept-Encoding: gzip` as browsers do. Two
+requested once (cold: the first request after start waits for the organisation and the
+scorecards each worker starts reading when it starts; `los serve` keeps the scorecards in the
+store before it listens, computing them there when none is kept: the copied store has none the
+first time; the time from the server's start and its CPU by then are printed), warmed in every
+worker, then loaded by wrk with 32 connections for --duration seconds, sending
+`Accept-Encoding: gzip` as browsers do. Two
 latencies are printed for each page:
 
 - server time: the app's own `Server-Timing: app;dur=` header, from the request's arrival in

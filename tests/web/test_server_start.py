@@ -6,6 +6,7 @@ start."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
 from collections.abc import Iterator
 
@@ -192,6 +193,7 @@ def test_a_starting_worker_makes_the_two_snapshots_of_the_home_page(web_url: str
         with TestClient(app, follow_redirects=False):  # type: ignore[arg-type]
             app.state.warming.join(60)
             assert not app.state.warming.is_alive()
+            assert gc.isenabled()  # paused while it made them, on again after
             cache: ScorecardCache = app.state.scorecards
             made = _lru(cache, "_page_snapshots", 8)
             version = values_revision(cache.revision())
