@@ -13,9 +13,12 @@ Pages (goal for each: p95 of server time <= 100 ms with 32 concurrent clients):
 BU is the business unit with the most KPIs in its subtree. The store is a copy of the one
 `bench/bench_status.py` builds under --cache (org100000/store.db), with a benchmark user added.
 `los serve --no-scheduler --workers 2` runs as a subprocess (--workers); each page is first
-requested once (cold: the first request after start waits for the scorecard the server
-starts making when it starts), warmed in every worker, then loaded by wrk with 32
-connections for --duration seconds, sending `Accept-Encoding: gzip` as browsers do. Two
+requested once (cold: the first request after start waits for the organisation and the
+scorecards each worker starts reading when it starts; `los serve` keeps the scorecards in the
+store before it listens, computing them there when none is kept: the copied store has none the
+first time; the time from the server's start and its CPU by then are printed), warmed in every
+worker, then loaded by wrk with 32 connections for --duration seconds, sending
+`Accept-Encoding: gzip` as browsers do. Two
 latencies are printed for each page:
 
 - server time: the app's own `Server-Timing: app;dur=` header, from the request's arrival in
@@ -259,8 +262,9 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return found["VmRSS"], found["VmHWM"]
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) of a process and its children, from /proc."""
+def cpu_seconds(pid: int, *, ended: bool = False) -> float:
+    """CPU seconds (user + system) of a process and its children, from /proc; `ended`: with
+    those of its children that ended (the scorecard keeper `los serve` runs at start)."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     for p in server_pids(pid):
@@ -269,6 +273,8 @@ def cpu_seconds(pid: int) -> float:
         except OSError:
             continue
         total += (int(fields[11]) + int(fields[12])) / tick
+        if ended and p == pid:
+            total += (int(fields[13]) + int(fields[14])) / tick
     return total
 
 
@@ -318,6 +324,8 @@ def measure(
     started = time.perf_counter()
     first = httpx.get(server.base + path, headers={"Cookie": cookie}, timeout=300)
     cold = time.perf_counter() - started
+    since_start = time.perf_counter() - server.started
+    cpu_cold = cpu_seconds(server.process.pid, ended=True)
     if first.status_code == 404:
         print(f"  {name} ({path}): 404, not built yet: skipped", flush=True)
         return {"name": name, "path": path, "skipped": True}
@@ -345,7 +353,8 @@ def measure(
         and stats["socket_errors"] == 0
     )
     print(
-        f"  {name} ({path}): first request {cold * 1000:.0f} ms; server time p50 "
+        f"  {name} ({path}): first request {cold * 1000:.0f} ms (answered {since_start:.1f} s "
+        f"after the server's start, {cpu_cold:.1f} s of server CPU by then); server time p50 "
         f"{stats['server_p50']:.1f} / p95 {stats['server_p95']:.1f} / p99 "
         f"{stats['server_p99']:.1f} ms; latency p50 {stats['p50']:.1f} / p95 "
         f"{stats['p95']:.1f} ms; "
@@ -391,6 +400,9 @@ def main() -> int:
     # No background scheduler: its jobs (notifications of 46,753 people, refreshes) would take
     # the CPU from the pages at moments of their own; `bench_attention.py` measures them.
     server = Server(url, args.workers, ("--no-scheduler",))
+    print(
+        f"  server answered its first request (the login page) {server.listening:.1f} s after start"
+    )
     try:
         cookie = login_cookie(server.base)
         for name, path in pages.items():

@@ -83,6 +83,11 @@ def serve(
     # Every worker must sign sessions with the same key, or a login would last one request.
     os.environ.setdefault("LOS_SECRET_KEY", secrets.token_urlsafe(32))
     os.environ["LOS_SERVE_DATABASE_URL"] = url
+    # Today's scorecards kept in the store first, once, so that every worker starts from them
+    # instead of each computing them in full (and holding that computation's memory).
+    from lineofsight.services.serve_start import keep_before_start
+
+    keep_before_start(url)
     # One scheduler for the whole server, in this process: with several workers, one each
     # would wake as many times and each keep a store open for nothing (the store's job claims
     # would still keep them from running a job twice). The workers run none.

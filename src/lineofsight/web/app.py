@@ -241,14 +241,23 @@ def create_app(
 
 
 def _warm_up(app: FastAPI) -> threading.Thread:
-    """Today's scorecard for the pages, made in a daemon thread: a page asked for meanwhile
-    waits for this one's result instead of making it again (see pagedata.snapshot)."""
+    """Today's scorecard for the pages, and the one the home page compares it with, made in a
+    daemon thread: a page asked for meanwhile waits for this one's result instead of making it
+    again (see pagedata.snapshot)."""
+    from lineofsight.gcpause import paused_gc
     from lineofsight.web.pagedata import snapshot
     from lineofsight.web.pagekit import today
+    from lineofsight.web.pages_overview import previous_as_of
 
     def make() -> None:
         try:
-            snapshot(app.state.scorecards, today())
+            # Millions of objects that live as long as the worker (the organisation, the rows'
+            # indexes), none in a cycle: the collector would walk them over and over as they
+            # pile up (about 40% of this start's CPU at 100,000 KPIs), and at every full
+            # collection after. Paused, then moved out of its sight (`paused_gc`).
+            with paused_gc():
+                now = snapshot(app.state.scorecards, today())
+                snapshot(app.state.scorecards, *previous_as_of(now, ""))
         except Exception:  # a store being migrated, a busy store: the first page makes it
             log.warning("could not make today's scorecard at start", exc_info=True)
 

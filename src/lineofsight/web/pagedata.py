@@ -86,40 +86,22 @@ class Snapshot:
     evaluation: Any = field(default=None, init=False, repr=False)  # the rows made from
 
     def __post_init__(self) -> None:
-        org = self.org
+        # The organisation's indexes are made once per organisation and shared by the
+        # snapshots of every date (the home page reads two; they are never changed).
+        index = _org_index(self.org)
         self.unit_tree = None
-        self.graph = organisation_graph(org)  # shared with permissions and the checks
+        self.graph = index.graph
         self.kpis = self.graph.kpis
         self.units = self.graph.units
-        self.people = {p.id: p for p in org.people}
+        self.people = index.people
         self.objectives = self.graph.objectives
-        self.child_units = {}
-        for unit in org.units:
-            parent = unit.parent if unit.parent in self.units else None
-            self.child_units.setdefault(parent, []).append(unit.id)
-        self.child_objectives = {}
-        self.objectives_by_unit = {}
-        for objective in org.objectives:
-            parent = objective.parent if objective.parent in self.objectives else None
-            self.child_objectives.setdefault(parent, []).append(objective.id)
-            self.objectives_by_unit.setdefault(objective.unit, []).append(objective.id)
-        self.supporters = {}
-        self.feeders = {}
-        self.formula_users = {}
-        self.kpis_by_owner = {}
-        inputs = self.graph.formula_inputs  # parsed once per organisation
-        for kpi in org.kpis:
-            for support in kpi.supports:
-                self.supporters.setdefault(support.objective, []).append(kpi.id)
-            for link in kpi.contributes_to:
-                self.feeders.setdefault(link.kpi, []).append(kpi.id)
-            if kpi.owner is not None:
-                self.kpis_by_owner.setdefault(kpi.owner, []).append(kpi.id)
-            for input_id in inputs.get(kpi.id, ()):
-                if input_id not in self.feeders.get(kpi.id, ()):
-                    self.feeders.setdefault(kpi.id, []).append(input_id)
-                if kpi.formula is not None:
-                    self.formula_users.setdefault(input_id, []).append(kpi.id)
+        self.child_units = index.child_units
+        self.child_objectives = index.child_objectives
+        self.objectives_by_unit = index.objectives_by_unit
+        self.supporters = index.supporters
+        self.feeders = index.feeders
+        self.formula_users = index.formula_users
+        self.kpis_by_owner = index.kpis_by_owner
         self.rows_by_unit = {}
         # A KPI page looks up its rows at other units and the formulas its values feed: by
         # index, not by a scan of 100,000 rows per request. (An update of rows keeps their
@@ -160,6 +142,84 @@ class Snapshot:
         if kind == "person" and item_id in self.people:
             return self.people[item_id].name
         return item_id
+
+
+@dataclass
+class _OrgIndex:
+    """What the pages look up in the organisation, by parent, objective, KPI and owner."""
+
+    graph: OrgGraph
+    people: dict[str, m.Person]
+    child_units: dict[str | None, list[str]]
+    child_objectives: dict[str | None, list[str]]
+    objectives_by_unit: dict[str, list[str]]
+    supporters: dict[str, list[str]]
+    feeders: dict[str, list[str]]
+    formula_users: dict[str, list[str]]
+    kpis_by_owner: dict[str, list[str]]
+
+
+# By the organisation's id, with the organisation held so that its id cannot be reused while
+# kept: the organisation in use and the one before it (a server between two revisions).
+_INDEXES: dict[int, tuple[m.Organization, _OrgIndex]] = {}
+_INDEXES_KEPT = 2
+_INDEXES_LOCK = threading.Lock()
+
+
+def _org_index(org: m.Organization) -> _OrgIndex:
+    """The organisation's indexes for the pages, made once per organisation."""
+    with _INDEXES_LOCK:
+        known = _INDEXES.get(id(org))
+        if known is not None and known[0] is org:
+            return known[1]
+        index = _make_org_index(org)
+        if len(_INDEXES) >= _INDEXES_KEPT:
+            _INDEXES.pop(next(iter(_INDEXES)))
+        _INDEXES[id(org)] = (org, index)
+        return index
+
+
+def _make_org_index(org: m.Organization) -> _OrgIndex:
+    graph = organisation_graph(org)  # shared with permissions and the checks
+    units = graph.units
+    child_units: dict[str | None, list[str]] = {}
+    for unit in org.units:
+        parent = unit.parent if unit.parent in units else None
+        child_units.setdefault(parent, []).append(unit.id)
+    child_objectives: dict[str | None, list[str]] = {}
+    objectives_by_unit: dict[str, list[str]] = {}
+    for objective in org.objectives:
+        above = objective.parent if objective.parent in graph.objectives else None
+        child_objectives.setdefault(above, []).append(objective.id)
+        objectives_by_unit.setdefault(objective.unit, []).append(objective.id)
+    supporters: dict[str, list[str]] = {}
+    feeders: dict[str, list[str]] = {}
+    formula_users: dict[str, list[str]] = {}
+    kpis_by_owner: dict[str, list[str]] = {}
+    inputs = graph.formula_inputs  # parsed once per organisation
+    for kpi in org.kpis:
+        for support in kpi.supports:
+            supporters.setdefault(support.objective, []).append(kpi.id)
+        for link in kpi.contributes_to:
+            feeders.setdefault(link.kpi, []).append(kpi.id)
+        if kpi.owner is not None:
+            kpis_by_owner.setdefault(kpi.owner, []).append(kpi.id)
+        for input_id in inputs.get(kpi.id, ()):
+            if input_id not in feeders.get(kpi.id, ()):
+                feeders.setdefault(kpi.id, []).append(input_id)
+            if kpi.formula is not None:
+                formula_users.setdefault(input_id, []).append(kpi.id)
+    return _OrgIndex(
+        graph,
+        {p.id: p for p in org.people},
+        child_units,
+        child_objectives,
+        objectives_by_unit,
+        supporters,
+        feeders,
+        formula_users,
+        kpis_by_owner,
+    )
 
 
 class _Lru:
@@ -260,7 +320,7 @@ def snapshot(
                 org,
                 as_of,
                 version,
-                {(r["id"], r["unit"]): _kpi_row(r) for r in ev.kpis.iter_rows(named=True)},
+                _kpi_rows(ev.kpis),
                 {r["id"]: _objective_row(r) for r in ev.objectives.iter_rows(named=True)},
                 {r["id"]: _unit_row(r) for r in ev.units.iter_rows(named=True)},
             )
@@ -270,6 +330,26 @@ def snapshot(
         return snap
 
     return _lru(cache, "_page_snapshots", 8).get((version, as_of, period or None), build)
+
+
+# The columns of a KPI row in the order of Row's fields (coverage, which KPI rows have not,
+# between target and own_unit).
+_KPI_COLUMNS = ("id", "status", "score", "unit", "period", "actual", "target")
+_KPI_REST = ("own_unit", "data", "due", "last_value", "last_period")
+
+
+def _kpi_rows(kpis: pl.DataFrame) -> dict[tuple[str, str], Row]:
+    """Every KPI row of a scorecard, by KPI and unit, as `_kpi_row` makes each (read as
+    tuples in one go: a scorecard has 100,000 and more)."""
+    rows: dict[tuple[str, str], Row] = {}
+    for r in kpis.select(*_KPI_COLUMNS, *_KPI_REST).iter_rows():
+        kpi_id, status, score, unit, period, actual, target = r[:7]
+        own_unit, data, due, last_value, last_period = r[7:]
+        rows[kpi_id, unit] = Row(
+            kpi_id, status, score, unit, period, actual, target, None, bool(own_unit), data, due,
+            last_value, last_period,
+        )  # fmt: skip
+    return rows
 
 
 def _kpi_row(r: dict[str, Any]) -> Row:

@@ -41,7 +41,7 @@ router = APIRouter()
 _WORSE = {"red": 0, "amber": 1, "no_data": 2, "no_target": 3, "green": 4}
 
 
-def _previous_as_of(snap: Snapshot, label: str) -> tuple[dt.date, str | None]:
+def previous_as_of(snap: Snapshot, label: str) -> tuple[dt.date, str | None]:
     """The as-of date of the period before the one looked at (a month before, by default),
     and that period's label when a period is looked at."""
     calendar = snap.org.calendar
@@ -73,7 +73,7 @@ def home(
 ) -> HTMLResponse:
     when, snap = page_view(request, period)
     units = readable(account, snap)
-    before = page_snapshot(request, *_previous_as_of(snap, when.label))
+    before = page_snapshot(request, *previous_as_of(snap, when.label))
 
     # Counted before drawing: a kept fragment must not ask for another while it is built.
     found = counts(cache_of(request), snap, when.label, units)
