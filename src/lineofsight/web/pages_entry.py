@@ -101,13 +101,19 @@ def due_period(snap: Snapshot, kpi: m.Kpi, at: str) -> str:
 def _checkin_context(
     request: Request, kpi_id: str, unit: str | None, account: Account
 ) -> dict[str, Any]:
+    """The KPI, the unit a value is entered at and the page's snapshot; `at` is the unit the
+    form names even when it is unknown (a forged form, or a unit removed while the form was
+    open): the check-in refuses it, never enters the value at another unit."""
     snap = page_snapshot(request, today())
     kpi = snap.kpis.get(kpi_id)
     if kpi is None:
         raise not_found("KPI", kpi_id)
-    at = unit if unit in snap.units else kpi.unit
-    require(can(account, "enter_data", snap, at, kpi.owner), "the check-in of this KPI")
-    return {"snap": snap, "kpi": kpi, "at": at, "default_period": due_period(snap, kpi, at)}
+    at = unit or kpi.unit
+    # An unknown unit has no subtree to grant on: the account must at least be allowed to
+    # check in this KPI where it lives, to be told the unit is unknown.
+    where = at if at in snap.units else kpi.unit
+    require(can(account, "enter_data", snap, where, kpi.owner), "the check-in of this KPI")
+    return {"snap": snap, "kpi": kpi, "at": at, "default_period": due_period(snap, kpi, where)}
 
 
 def field_message(field: str, message: str) -> str:
@@ -126,6 +132,8 @@ def checkin_form(
     account: Account = Depends(page_account),
 ) -> HTMLResponse:
     context = _checkin_context(request, kpi_id, unit, account)
+    if context["at"] not in context["snap"].units:
+        raise not_found("unit", str(context["at"]))
     form = {
         # A link may name the period whose value is due (the attention list's do).
         "period": (period or "").strip()[:40] or context["default_period"],
@@ -198,7 +206,7 @@ def checkin_submit(
     except InputError as exc:
         for problem in exc.problems:
             field = problem.file.partition(".")[2]
-            field = field if field in form else "form"
+            field = field if field in form or field == "unit" else "form"
             errors.setdefault(field, field_message(field, problem.message))
         if not exc.problems:
             errors["form"] = exc.summary
