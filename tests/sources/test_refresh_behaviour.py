@@ -415,3 +415,21 @@ def test_los_sources_shows_the_next_run_the_scheduler_will_make(
     for name, when in sources_next.items():
         due = dt.datetime.fromisoformat(jobs_next[name]).replace(microsecond=0)
         assert dt.datetime.fromisoformat(when) == due
+
+
+def test_a_query_with_more_than_200_bad_rows_says_how_many(
+    los: Los, workdir: Path, db_url: str, facts_url: str
+) -> None:
+    # 500 rows of units the organisation does not have: the real count, and the rest said.
+    many = (
+        "with recursive n(i) as (select 1 union all select i + 1 from n where i < 500) "
+        "select '2026-01' as period, i as value, 'nowhere' || i as unit from n"
+    )
+    apply(los, workdir, strategy({"lite": {"url": facts_url}}, [query_kpi("revenue", many)]))
+    result = los("refresh", "--all")
+    assert result.exit_code == 1
+    assert "Failed lite (rows): 500 bad rows; nothing was stored" in result.stderr
+    assert "row 200: column unit: unknown unit 'nowhere200'" in result.stderr
+    assert "row 201:" not in result.stderr
+    assert "... and 300 more bad rows" in result.stderr
+    assert stored(db_url) == []

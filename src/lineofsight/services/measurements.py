@@ -347,13 +347,19 @@ class _BadRows:
         if not self.count:
             return
         problems = list(self.problems)
-        if self.count > MAX_LISTED:
-            problems.append(
-                Problem(self.file, 0, f"... and {self.count - MAX_LISTED} more bad rows")
-            )
+        unlisted = max(self.count - MAX_LISTED, 0)
+        if unlisted:
+            problems.append(Problem(self.file, 0, more_bad_rows(unlisted)))
         raise LoadError(
-            f"{self.file}: {plural(self.count, 'bad row')}; nothing was loaded", problems
+            f"{self.file}: {plural(self.count, 'bad row')}; nothing was loaded",
+            problems,
+            unlisted=unlisted,
         )
+
+
+def more_bad_rows(count: int) -> str:
+    """The line that ends a list of bad rows cut at MAX_LISTED: how many were not listed."""
+    return f"... and {plural(count, 'more bad row')}"
 
 
 def load_file(
