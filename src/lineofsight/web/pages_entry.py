@@ -242,6 +242,13 @@ def checkin_submit(
     )
 
 
+def _upload_page(request: Request, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """The upload page; its file box offers the types the loader reads."""
+    from lineofsight.services.measurement_files import SUFFIXES
+
+    return render(request, "upload.html", status_code, accept=",".join(SUFFIXES), **context)
+
+
 def _may_upload_somewhere(request: Request, account: Account) -> bool:
     snap = page_snapshot(request, today())
     return any(can(account, "upload", snap, u) for u in snap.units)
@@ -250,7 +257,7 @@ def _may_upload_somewhere(request: Request, account: Account) -> bool:
 @router.get("/upload", response_class=HTMLResponse, include_in_schema=False)
 def upload_form(request: Request, account: Account = Depends(page_account)) -> HTMLResponse:
     require(_may_upload_somewhere(request, account), "the upload page (admins only)")
-    return render(request, "upload.html", problems=[], summary=None, result=None)
+    return _upload_page(request, problems=[], summary=None, result=None)
 
 
 @router.post(
@@ -270,9 +277,8 @@ def upload_submit(
     require(_may_upload_somewhere(request, account), "the upload page (admins only)")
 
     def refused(status: int, summary: str, problems: list[Any] | None = None) -> Response:
-        return render(
+        return _upload_page(
             request,
-            "upload.html",
             status_code=status,
             result=None,
             problems=problems or [],
@@ -280,7 +286,7 @@ def upload_submit(
         )
 
     if file is None or not file.filename:
-        return refused(422, "Choose a CSV or XLSX file to upload.")
+        return refused(422, "Choose a CSV or Excel file to upload.")
     try:
         name = upload_name(file.filename)
     except InputError as exc:
@@ -303,13 +309,12 @@ def upload_submit(
         except InputError as exc:
             # Every message names the user's file; the temporary copy's path is ours alone.
             summary = exc.summary.replace(str(path), name).replace(folder, "")
-            return render(
+            return _upload_page(
                 request,
-                "upload.html",
                 status_code=422,
                 result=None,
                 problems=exc.problems,
                 summary=summary,
                 filename=name,
             )
-    return render(request, "upload.html", result=result, problems=[], summary=None)
+    return _upload_page(request, result=result, problems=[], summary=None)
