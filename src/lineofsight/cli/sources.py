@@ -138,7 +138,8 @@ def sources(output_format: FormatOption = Format.TEXT, db: DbOption = None) -> N
         run = status.last_run
         schedule = ", ".join(status.schedules) or "when asked (no schedule)"
         out.print(f"[bold]{escape(status.name)}[/] ({status.kind}, {escape(schedule)})")
-        out.print(f"  KPIs: {escape(', '.join(status.kpis))}")
+        used = ", ".join(status.kpis) or "none (no KPI takes values from this source)"
+        out.print(f"  KPIs: {escape(used)}")
         if run is None:
             out.print("  last run: never")
         else:
@@ -148,7 +149,7 @@ def sources(output_format: FormatOption = Format.TEXT, db: DbOption = None) -> N
                 line += f" in {run['duration']:.2f} s"
             if run["rows_read"] is not None:
                 line += (
-                    f": {run['rows_read']:,} rows read, {run['added']:,} added, "
+                    f": {plural(run['rows_read'], 'row')} read, {run['added']:,} added, "
                     f"{run['replaced']:,} replaced, {run['unchanged']:,} unchanged"
                 )
             out.print(escape(line))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -261,8 +261,13 @@ def _percent(kpi: KpiRules, value: float) -> float:
     )
 
 
-def check_header(file: str, header: list[str], row: int = 1) -> None:
-    """LoadError for unknown or missing columns (`row`: the header's row in the file)."""
+def check_header(
+    file: str, header: list[str], row: int = 1, *, expected: Sequence[str] = COLUMNS
+) -> None:
+    """LoadError for unknown or missing columns (`row`: the header's row in the file).
+
+    `expected`: the columns the reader may give, as the message names them (a KPI's own
+    query gives no kpi column: its rows get the KPI's id before they are checked)."""
     problems: list[Problem] = []
     unknown = [name for name in header if name and name not in COLUMNS]
     if unknown:
@@ -272,7 +277,7 @@ def check_header(file: str, header: list[str], row: int = 1) -> None:
                 row,
                 is_row=True,
                 message=f"header: unknown {noun(len(unknown), 'column')} {', '.join(unknown)}: "
-                f"expected {', '.join(COLUMNS)}",
+                f"expected {', '.join(expected)}",
             )
         )
     missing = [name for name in ("kpi", "period") if name not in header]
@@ -299,12 +304,14 @@ def check_rows(
     *,
     header_row: int = 1,
     numbers: list[int] | None = None,
+    expected: Sequence[str] = COLUMNS,
 ) -> list[MeasurementRow]:
     """Every row checked; LoadError with every problem (row, column, reason) if any.
 
-    `numbers`, when given, receives each returned row's number in the file.
+    `numbers`, when given, receives each returned row's number in the file; `expected`: as
+    `check_header` takes it.
     """
-    check_header(file, header, header_row)
+    check_header(file, header, header_row, expected=expected)
     checker = RowChecker(rules, file)
     result: list[MeasurementRow] = []
     report = _BadRows(file)
