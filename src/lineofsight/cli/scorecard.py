@@ -14,12 +14,12 @@ from lineofsight.cli.common import (
     AsOfOption,
     Console,
     DbOption,
-    TrimmedLines,
     is_stdout,
     output_done,
     text_console,
     write_output,
 )
+from lineofsight.cli.trimmed import TrimmedLines
 from lineofsight.errors import UsageError
 from lineofsight.services.workspace import open_store
 
