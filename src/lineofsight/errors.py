@@ -55,7 +55,15 @@ class SpecError(InputError):
 
 
 class LoadError(InputError):
-    """A measurement file has problems; nothing of it was stored."""
+    """A measurement file has problems; nothing of it was stored.
+
+    `unlisted`: bad rows counted but not listed (beyond the first 200); when there are some,
+    the last problem is the line saying how many more.
+    """
+
+    def __init__(self, summary: str, problems: Iterable[Problem] = (), unlisted: int = 0) -> None:
+        super().__init__(summary, problems)
+        self.unlisted = unlisted
 
 
 class UsageError(InputError):

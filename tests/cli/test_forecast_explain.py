@@ -185,3 +185,27 @@ def test_explain_depth_nests_breakdowns(los: Los, workdir: Path) -> None:
     assert text.exit_code == 0, text.output
     assert "Indented lines split an input's own change" in text.stdout
     assert "      east" in text.stdout
+
+
+def _plain_lines(text: str) -> list[str]:
+    """The output's lines; each must end without spaces (a file or a pipe keeps them)."""
+    lines = text.splitlines()
+    padded = [n for n, line in enumerate(lines, 1) if line != line.rstrip()]
+    assert not padded, f"lines {padded} end with spaces:\n{text}"
+    return lines
+
+
+def test_text_written_to_a_pipe_has_no_trailing_spaces_and_unwrapped_sentences(mf: Los) -> None:
+    # The runner's standard output is not a terminal: what a pipe or a file gets.
+    forecast = mf("forecast", "--as-of", "2026-11-22")
+    assert forecast.exit_code == 0, forecast.output
+    lines = _plain_lines(forecast.stdout)
+    notes = [line for line in lines if "on track (projected to the period" in line]
+    assert len(notes) == 1 and notes[0].endswith("chance = probability of meeting the target).")
+    status = mf("status", "--as-of", "2026-11-22")
+    assert status.exit_code == 0, status.output
+    titles = [line for line in _plain_lines(status.stdout) if not line.startswith((" ", "┃"))]
+    assert {"KPIs as of 2026-11-22", "Objectives", "Units"} <= set(titles), titles
+    tree = mf("tree", "--as-of", "2026-11-22")
+    assert tree.exit_code == 0, tree.output
+    _plain_lines(tree.stdout)

@@ -90,6 +90,28 @@ def test_send_reports_each_message_then_nothing_is_left(
     assert again.output.strip() == "Nothing to send now."
 
 
+def test_sends_that_failed_exit_1_and_a_run_with_nothing_due_exits_0(
+    los: Los, store: Opened, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOS_SECRET_KEY", SECRET)
+    smtp.refuse = 10_000  # every message is put back for a retry
+    refused = los("notify", "--as-of", AS_OF)
+    assert refused.exit_code == 1, refused.output
+    assert "Sent 0, retrying " in refused.output and "retrying 0" not in refused.output
+    as_json = los("notify", "--as-of", AS_OF, "--format", "json")
+    assert as_json.exit_code == 0, "none due: the retries wait for their back-off"
+    assert json.loads(as_json.stdout)["outcomes"] == []
+    later = (NOW + dt.timedelta(days=1)).date().isoformat()  # past every retry's back-off
+    smtp.refuse = 1  # one send fails again, the others go
+    again = los("notify", "--as-of", later, "--format", "json")
+    assert again.exit_code == 1, again.output
+    report = json.loads(again.stdout)
+    assert report["retry"] == 1 and report["sent"] >= 1 and report["failed"] == 0
+    last = los("notify", "--as-of", later)
+    assert last.exit_code == 0, last.output
+    assert last.output.startswith("Sent 0, retrying 0, failed 0."), "its retry is not due yet"
+
+
 def test_without_a_notifications_section_it_says_they_are_off(
     los: Los, store: Opened, smtp: SmtpSink, workdir: Path
 ) -> None:

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from lineofsight.errors import UsageError
 from lineofsight.services import actions, commentary
 from lineofsight.services.brief import build_book
-from lineofsight.services.brief_html import book_document, num, summary_items
+from lineofsight.services.brief_html import book_document, cover_lines, num, summary_items
 from lineofsight.services.brief_pdf import book_pdf
 from lineofsight.services.reviews import NewAction, record_review, reviews_of
 from lineofsight.store.database import Store
@@ -197,6 +197,8 @@ def test_the_first_levels_only_of_a_large_subtree(store: Store) -> None:
     assert [u.id for u in book.units] == ["co"]
     assert book.reds == [] and book.ambers == []
     assert (
-        book.no_reds_sentence == "No KPI of the first 1 levels of Acme Company is red for 2026-06."
+        book.no_reds_sentence == "No KPI of the first 1 level of Acme Company is red for 2026-06."
     )
+    cover = " ".join(cover_lines(book))
+    assert "this book shows its first 1 level of units" in cover, cover
     assert [o.id for o in book.objectives] == ["keep"]

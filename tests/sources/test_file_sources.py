@@ -125,3 +125,29 @@ def test_files_outside_the_strategy_folder_need_a_listed_root(
     monkeypatch.setenv("LOS_SOURCE_FILE_ROOTS", str(elsewhere))
     assert los("refresh", "hires").exit_code == 0
     assert [row[:4] for row in stored(db_url)] == [("hires", "acme", "2026-07", 3.0)]
+
+
+def test_more_than_200_bad_rows_are_counted_and_the_rest_said(
+    los: Los, workdir: Path, db_url: str
+) -> None:
+    # As `los load` says it: the real count, 200 rows listed, then how many more.
+    (workdir / "data").mkdir()
+    rows = "".join(f"hires,2026-07,x{n}\n" for n in range(500))
+    (workdir / "data" / "a.csv").write_text("kpi,period,value\n" + rows)
+    (workdir / "data" / "b.csv").write_text("kpi,period,value\nhires,2026-08,y\n")
+    kpis = [{"id": "hires", "source": {"kind": "file", "path": "data/*.csv"}}]
+    (workdir / "strategy.yaml").write_text(strategy({}, kpis))
+    assert los("apply", "strategy.yaml").exit_code == 0
+    loaded = los("load", "data/a.csv")
+    assert "500 bad rows" in loaded.stderr and "... and 300 more bad rows" in loaded.stderr
+
+    result = los("refresh", "hires")
+    assert result.exit_code == 1
+    assert "Failed hires (rows): 501 bad rows; nothing was stored" in result.stderr
+    assert "data/a.csv: row 201: column value: 'x199' is not a number" in result.stderr
+    assert "row 202:" not in result.stderr
+    assert "... and 301 more bad rows" in result.stderr
+    assert result.stderr.count("more bad rows") == 1
+    runs = json.loads(los("sources", "--format", "json").stdout)["sources"][0]
+    assert runs["last_run"]["error"].startswith("rows: 501 bad rows")
+    assert stored(db_url) == []

@@ -415,3 +415,50 @@ def test_los_sources_shows_the_next_run_the_scheduler_will_make(
     for name, when in sources_next.items():
         due = dt.datetime.fromisoformat(jobs_next[name]).replace(microsecond=0)
         assert dt.datetime.fromisoformat(when) == due
+
+
+def test_a_query_with_more_than_200_bad_rows_says_how_many(
+    los: Los, workdir: Path, db_url: str, facts_url: str
+) -> None:
+    # 500 rows of units the organisation does not have: the real count, and the rest said.
+    many = (
+        "with recursive n(i) as (select 1 union all select i + 1 from n where i < 500) "
+        "select '2026-01' as period, i as value, 'nowhere' || i as unit from n"
+    )
+    apply(los, workdir, strategy({"lite": {"url": facts_url}}, [query_kpi("revenue", many)]))
+    result = los("refresh", "--all")
+    assert result.exit_code == 1
+    assert "Failed lite (rows): 500 bad rows; nothing was stored" in result.stderr
+    assert "row 200: column unit: unknown unit 'nowhere200'" in result.stderr
+    assert "row 201:" not in result.stderr
+    assert "... and 300 more bad rows" in result.stderr
+    assert stored(db_url) == []
+
+
+def test_a_source_no_kpi_uses_says_so(los: Los, workdir: Path, facts_url: str) -> None:
+    sources = {"lite": {"url": facts_url}, "spare": {"url": facts_url}}
+    apply(los, workdir, strategy(sources, [query_kpi("revenue", REVENUE)]))
+    listed = los("sources")
+    assert listed.exit_code == 0
+    assert "lite (sql, when asked (no schedule))\n  KPIs: revenue\n" in listed.stdout
+    assert "spare (sql, when asked (no schedule))\n  KPIs: none (no KPI takes values from " in (
+        listed.stdout
+    )
+    assert "KPIs: \n" not in listed.stdout and not any(
+        line != line.rstrip() for line in listed.stdout.splitlines()
+    )
+
+
+def test_a_kpis_own_query_with_a_bad_column_is_told_the_columns_it_may_return(
+    los: Los, workdir: Path, db_url: str, facts_url: str
+) -> None:
+    own = REVENUE.replace("sum(amount) as value", "sum(amount) as amount")
+    apply(los, workdir, strategy({"lite": {"url": facts_url}}, [query_kpi("revenue", own)]))
+    result = los("refresh", "revenue")
+    assert result.exit_code == 1
+    expected = "expected period, value, unit, numerator, denominator, note"
+    assert f"source lite, kpi revenue: header: unknown column amount: {expected}\n" in (
+        result.stderr
+    )
+    assert "expected kpi" not in result.stderr
+    assert stored(db_url) == []

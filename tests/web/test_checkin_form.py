@@ -140,3 +140,38 @@ def test_the_due_page_needs_a_person_and_an_empty_form_saves_nothing(
     answer = client.post("/checkin", data={"csrf_token": _token(page)})
     assert answer.status_code == 422 and "Type at least one value" in answer.text
     assert client.post("/checkin", data={}).status_code == 403, "no CSRF token"
+
+
+def _stored_at(web_url: str, kpi: str, unit: str, period: str) -> list[object]:
+    """Every stored value of a KPI for one period at one unit (none: an empty list)."""
+    from lineofsight.store.measurements import read_measurements
+
+    store = Store(web_url)
+    try:
+        with store.reading() as conn:
+            rows = read_measurements(conn, kpi)
+    finally:
+        store.close()
+    return [row["value"] for row in rows if row["unit_id"] == unit and row["period"] == period]
+
+
+def test_a_check_in_for_an_unknown_unit_is_refused_not_saved_at_the_kpis_unit(
+    client: TestClient, web_url: str
+) -> None:
+    # A forged form, or one whose unit was removed while it was open: never the KPI's own.
+    log_in(client, "admin")
+    token = _token(client.get("/kpis/revenue/checkin").text)
+    before = _stored_at(web_url, "revenue", "sales", "2026-05")
+    answer = client.post(
+        "/kpis/revenue/checkin",
+        data={"period": "2026-05", "value": "777", "unit": "nowhere", "csrf_token": token},
+    )
+    assert answer.status_code == 422, answer.text
+    assert "unit: unknown unit &#39;nowhere&#39;" in answer.text
+    assert "1 problem: nothing was saved." in answer.text
+    assert 'name="unit" value="nowhere"' in answer.text, "sending again never picks another"
+    assert _stored_at(web_url, "revenue", "sales", "2026-05") == before
+    assert 777 not in before
+    # The form itself is not offered for a unit that does not exist.
+    page = client.get("/kpis/revenue/checkin?unit=nowhere")
+    assert page.status_code == 404 and "No unit &#39;nowhere&#39;" in page.text

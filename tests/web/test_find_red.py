@@ -234,6 +234,13 @@ def test_the_heatmap_cells_are_the_scorecards_results(app: object, site: Site) -
     assert red and all(int(n) >= 1 for n in red)
 
 
+def test_a_heatmap_cell_of_one_item_says_one_item(app: object) -> None:
+    html = login(app, "admin").get("/heatmap", params={"period": PERIOD}).text
+    totals = re.findall(r" of ([\d,]+) (items?), worst ", html)
+    assert ("1", "item") in totals, totals
+    assert all((n == "1") == (word == "item") for n, word in totals), totals
+
+
 def test_the_kpi_page_shows_bands_a_chart_without_script_and_readable_periods(
     app: object,
 ) -> None:

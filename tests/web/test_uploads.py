@@ -6,6 +6,7 @@ Messages name the user's file, never the server's temporary copy; nothing is sto
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -231,3 +232,47 @@ def test_the_limit_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv(LIMIT_ENV, bad)
         with pytest.raises(UsageError, match=LIMIT_ENV):
             limit_from_environment()
+
+
+def _macro_workbook(rows: list[list[object]]) -> bytes:
+    """A macro-enabled workbook (.xlsm) as Excel writes one: the macro content type and a
+    VBA part beside the sheets."""
+    source = zipfile.ZipFile(io.BytesIO(_workbook(rows, "measurements")))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "[Content_Types].xml":
+                data = data.replace(
+                    b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+                ).replace(
+                    b"</Types>",
+                    b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>'
+                    b"</Types>",
+                )
+            target.writestr(name, data)
+        target.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0 macros, never run")
+    return out.getvalue()
+
+
+def test_the_form_the_message_and_the_loader_agree_on_file_types(
+    page: TestClient, api_as: Any
+) -> None:
+    # The form offers what the loader reads; a file of another type is told the same list.
+    form = page.get("/upload").text
+    accept = re.search(r'<input type="file"[^>]*accept="([^"]*)"', form)
+    assert accept, form
+    offered = accept.group(1).split(",")
+    assert offered == [".csv", ".xlsx", ".xlsm"]
+    answer = _page_upload(page, "notes.txt", b"hello")
+    assert answer.status_code == 422
+    assert "use .csv, .xlsx or .xlsm" in answer.text
+    book = _macro_workbook([["kpi", "period", "value"], ["revenue", "2026-04", 141]])
+    answer = _page_upload(page, "close.xlsm", book)
+    assert answer.status_code == 200, answer.text
+    assert _history(api_as("admin"))[("sales", "2026-04")] == 141
+    response = api_as("admin").request(
+        "POST", "/measurements/upload", files={"file": ("close.xlsm", book)}
+    )
+    assert response.status_code in (200, 201), response.text

@@ -11,12 +11,12 @@ import typer
 
 from lineofsight.cli.common import (
     AsOfOption,
-    Console,
     DbOption,
     Format,
     FormatOption,
     out,
     parse_date,
+    text_console,
 )
 from lineofsight.services.workspace import open_store
 
@@ -72,11 +72,12 @@ def forecast(
     if output_format is TableFormat.JSON:
         render_forecast.write_forecast_json(report, sys.stdout)
         return
-    # Not writing to a terminal (a file, a pipe): give the table room rather than cut ids.
-    console = out if out.is_terminal else Console(highlight=False, width=200)
+    # Not writing to a terminal (a file, a pipe): give the table room rather than cut ids;
+    # the notes are sentences, each on one line there (a terminal wraps them at its width).
+    console = text_console(200)
     console.print(render_forecast.forecast_table(report))
     for line in render_forecast.forecast_notes(report):
-        console.print(line)
+        console.print(line, soft_wrap=not console.is_terminal)
 
 
 def explain(

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast, get_args, get_o
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from lineofsight.cli.trimmed import TrimmedLines
 from lineofsight.errors import InputError, StoreBusy, StoreError, UsageError
 from lineofsight.services.workspace import ENV_URL
 
@@ -63,7 +64,15 @@ class _LazyConsole:
         return getattr(self._console, name)
 
 
-out = cast("RichConsole", _LazyConsole(highlight=False, soft_wrap=True))
+def text_console(width: int) -> RichConsole:
+    """The console for a command's text output: `out` on a terminal; else (a file, a pipe)
+    one `width` columns wide, so that tables are not cut, with no trailing spaces."""
+    if out.is_terminal:
+        return out
+    return Console(highlight=False, width=width, file=TrimmedLines())
+
+
+out = cast("RichConsole", _LazyConsole(highlight=False, soft_wrap=True, file=TrimmedLines()))
 err = cast("RichConsole", _LazyConsole(stderr=True, highlight=False, soft_wrap=True))
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -50,7 +50,8 @@ def notify(
     output_format: FormatOption = Format.TEXT,
     db: DbOption = None,
 ) -> None:
-    """Send the notifications due now: reminders, overdue values, KPIs turned red, digests."""
+    """Send the notifications due now: reminders, overdue values, KPIs turned red, digests;
+    exit 1 when a send failed (put back for a retry, or given up)."""
     from lineofsight.services import notify as service
 
     if due:
@@ -79,8 +80,11 @@ def notify(
         report = service.send_due(store, now)
     if output_format is Format.JSON:
         print_json(report.plain())
-        return
-    _print_report(report)
+    else:
+        _print_report(report)
+    if report.count("retry") or report.count("failed"):
+        # Put back for a retry or given up: a cron job or a script must hear of it.
+        raise typer.Exit(1)
 
 
 def _enabled(store: Any) -> bool:

@@ -17,10 +17,11 @@ from lineofsight.cli.common import (
     err,
     escape,
     is_stdout,
-    out,
     output_done,
+    text_console,
     write_output,
 )
+from lineofsight.cli.trimmed import TrimmedLines
 from lineofsight.errors import UsageError
 from lineofsight.services.workspace import open_store
 
@@ -125,12 +126,12 @@ def status(
     elif output_format is StatusFormat.CSV:
         write_output(frames_csv(card), output)
     elif is_stdout(output):
-        console = out if out.is_terminal else Console(highlight=False, width=200)
+        console = text_console(200)
         for table in frames_tables(card.evaluation(), card.names()):
             console.print(table)
     else:
         text = io.StringIO()
-        console = Console(highlight=False, width=200, file=text)
+        console = Console(highlight=False, width=200, file=TrimmedLines(text))
         for table in frames_tables(card.evaluation(), card.names()):
             console.print(table)
         write_output(text.getvalue(), output)
@@ -165,6 +166,6 @@ def tree(
     keep = unit_subtree(org, unit) if unit is not None else None
     # A tree's lines are cut at the console's width: when not writing to a terminal (a file,
     # a pipe), give them room.
-    console = out if out.is_terminal else Console(highlight=False, width=240)
+    console = text_console(240)
     console.print(cascade_tree(ev, org, keep))
     console.print(f"[dim]as of {ev.as_of}[/]")

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from lineofsight.cli.common import DbOption, Format, FormatOption, err, escape, out, print_json
+from lineofsight.domain.text import plural
 from lineofsight.services.workspace import local_user, open_store
 
 EXIT_FAILED = 1  # some source failed (each reason printed); 2 is a bad argument
@@ -104,7 +105,7 @@ def _print_summary(summary: Any) -> None:
         for problem in summary.problems:
             err.print(f"  {escape(problem)}")
         return
-    counts = f"{summary.rows_read:,} rows read: " + (
+    counts = f"{plural(summary.rows_read, 'row')} read: " + (
         f"would add {summary.added:,}, replace {summary.replaced:,}; "
         f"{summary.unchanged:,} unchanged"
         if summary.state == "dry-run"
@@ -114,9 +115,9 @@ def _print_summary(summary: Any) -> None:
     head = "Dry run of" if summary.state == "dry-run" else "Refreshed"
     out.print(f"{head} {escape(summary.source)}: {counts}")
     kpis = len(summary.kpis)
-    detail = f"  {kpis} KPI{'' if kpis == 1 else 's'} in {summary.duration:.2f} s"
+    detail = f"  {plural(kpis, 'KPI')} in {summary.duration:.2f} s"
     if summary.not_ended:
-        detail += f"; {summary.not_ended:,} rows of periods not ended yet left out"
+        detail += f"; {plural(summary.not_ended, 'row')} of periods not ended yet left out"
     out.print(detail)
 
 
@@ -137,7 +138,8 @@ def sources(output_format: FormatOption = Format.TEXT, db: DbOption = None) -> N
         run = status.last_run
         schedule = ", ".join(status.schedules) or "when asked (no schedule)"
         out.print(f"[bold]{escape(status.name)}[/] ({status.kind}, {escape(schedule)})")
-        out.print(f"  KPIs: {escape(', '.join(status.kpis))}")
+        used = ", ".join(status.kpis) or "none (no KPI takes values from this source)"
+        out.print(f"  KPIs: {escape(used)}")
         if run is None:
             out.print("  last run: never")
         else:
@@ -147,7 +149,7 @@ def sources(output_format: FormatOption = Format.TEXT, db: DbOption = None) -> N
                 line += f" in {run['duration']:.2f} s"
             if run["rows_read"] is not None:
                 line += (
-                    f": {run['rows_read']:,} rows read, {run['added']:,} added, "
+                    f": {plural(run['rows_read'], 'row')} read, {run['added']:,} added, "
                     f"{run['replaced']:,} replaced, {run['unchanged']:,} unchanged"
                 )
             out.print(escape(line))

@@ -38,7 +38,7 @@ import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import PeriodError, parse_date
-from lineofsight.domain.text import did_you_mean
+from lineofsight.domain.text import did_you_mean, plural
 from lineofsight.engine.calendar import period_for
 from lineofsight.errors import UsageError
 from lineofsight.gcpause import paused_gc
@@ -484,7 +484,7 @@ def empty_reason(whose: str, as_of: dt.date, window: int) -> str:
     """The sentence shown instead of an empty list: what was looked at and found fine."""
     return (
         f"Nothing needs {whose} attention as of {as_of}: no KPI in scope turned red or amber, "
-        f"is still red, has a value overdue or due within {window} days, or is forecast off "
-        "track; no objective in scope is near its deadline and not green; and `los check` "
-        "finds nothing on these items."
+        f"is still red, has a value overdue or due within {plural(window, 'day')}, or is "
+        "forecast off track; no objective in scope is near its deadline and not green; and "
+        "`los check` finds nothing on these items."
     )

@@ -28,7 +28,7 @@ import polars as pl
 from lineofsight.domain import model as m
 from lineofsight.domain.actions import Action, Comment
 from lineofsight.domain.reviews import HeldReview, ReviewCadence
-from lineofsight.domain.text import did_you_mean
+from lineofsight.domain.text import did_you_mean, plural
 from lineofsight.errors import UsageError
 from lineofsight.services.as_of import resolve_as_of
 from lineofsight.services.brief_items import (
@@ -132,7 +132,7 @@ class BriefingBook:
     def no_reds_sentence(self) -> str:
         where = f"{self.unit_name} and the units below it"
         if self.levels is not None:
-            where = f"the first {self.levels} levels of {self.unit_name}"
+            where = f"the first {plural(self.levels, 'level')} of {self.unit_name}"
         return f"No KPI of {where} is red for {self.period}."
 
     def person(self, person_id: str | None) -> str:

@@ -246,8 +246,9 @@ def cover_lines(book: BriefingBook) -> list[str]:
         lines.append(f"Review {c.every}{day}; attendees: {people}")
     if book.levels is not None:
         lines.append(
-            f"The subtree holds {book.kpi_count:,} KPIs: this book shows its first "
-            f"{book.levels} levels of units; the book of each unit below shows the rest."
+            f"The subtree holds {plural(book.kpi_count, 'KPI')}: this book shows its first "
+            f"{plural(book.levels, 'level')} of units; the book of each unit below shows the "
+            "rest."
         )
     return lines
 
@@ -256,8 +257,9 @@ def amber_sentence(book: BriefingBook) -> str:
     """What the amber section says when it lists none."""
     if book.amber_count:
         return (
-            f"{book.amber_count:,} KPIs of these levels are amber: the book of each unit "
-            "below shows them with their charts."
+            f"{plural(book.amber_count, 'KPI')} of these levels "
+            f"{'is' if book.amber_count == 1 else 'are'} amber: the book of each unit below "
+            f"shows {'it with its chart' if book.amber_count == 1 else 'them with their charts'}."
         )
     return f"No KPI is amber for {book.period}."
 

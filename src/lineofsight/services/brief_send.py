@@ -186,7 +186,7 @@ def queue_books(store: Store, now: dt.datetime) -> BriefRun:
                     item=f"unit:{cadence.unit}",
                     period=period,
                     reason=f"attendee of the review of {book.unit_name} on {day} "
-                    f"({cadence.lead_days} days ahead)",
+                    f"({plural(cadence.lead_days, 'day')} ahead)",
                     subject=subject,
                     payload={
                         "subject": subject,

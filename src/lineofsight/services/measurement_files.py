@@ -34,7 +34,10 @@ import polars as pl
 
 from lineofsight.errors import LoadError, Problem, UsageError
 
+# What `open_measurements` reads (a macro-enabled workbook's macros are never run): the web
+# form offers these and a file of another type is told them.
 SUFFIXES = (".csv", ".xlsx", ".xlsm")
+FILE_TYPES = f"{', '.join(SUFFIXES[:-1])} or {SUFFIXES[-1]}"
 
 
 @dataclass(frozen=True)
@@ -108,14 +111,14 @@ def open_measurements(
     suffix = Path(name).suffix.lower()
     if suffix not in SUFFIXES:
         raise UsageError(
-            f"{name}: unsupported file type {suffix or '(none)'}: use .csv or .xlsx",
+            f"{name}: unsupported file type {suffix or '(none)'}: use {FILE_TYPES}",
             [Problem("file", 0, f"unsupported file type {suffix or '(none)'}")],
         )
     if not path.is_file():
         raise UsageError(f"{name}: no such file")
     if suffix == ".csv":
         if sheet:
-            raise UsageError(f"{name}: a CSV file has no sheets (a sheet applies to .xlsx files)")
+            raise UsageError(f"{name}: a CSV file has no sheets (a sheet is for Excel files)")
         scan_csv(path, name)
         table = read_csv_frame(path) if bulk else None
         if table is not None:

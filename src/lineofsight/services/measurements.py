@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -261,8 +261,13 @@ def _percent(kpi: KpiRules, value: float) -> float:
     )
 
 
-def check_header(file: str, header: list[str], row: int = 1) -> None:
-    """LoadError for unknown or missing columns (`row`: the header's row in the file)."""
+def check_header(
+    file: str, header: list[str], row: int = 1, *, expected: Sequence[str] = COLUMNS
+) -> None:
+    """LoadError for unknown or missing columns (`row`: the header's row in the file).
+
+    `expected`: the columns the reader may give, as the message names them (a KPI's own
+    query gives no kpi column: its rows get the KPI's id before they are checked)."""
     problems: list[Problem] = []
     unknown = [name for name in header if name and name not in COLUMNS]
     if unknown:
@@ -272,7 +277,7 @@ def check_header(file: str, header: list[str], row: int = 1) -> None:
                 row,
                 is_row=True,
                 message=f"header: unknown {noun(len(unknown), 'column')} {', '.join(unknown)}: "
-                f"expected {', '.join(COLUMNS)}",
+                f"expected {', '.join(expected)}",
             )
         )
     missing = [name for name in ("kpi", "period") if name not in header]
@@ -299,12 +304,14 @@ def check_rows(
     *,
     header_row: int = 1,
     numbers: list[int] | None = None,
+    expected: Sequence[str] = COLUMNS,
 ) -> list[MeasurementRow]:
     """Every row checked; LoadError with every problem (row, column, reason) if any.
 
-    `numbers`, when given, receives each returned row's number in the file.
+    `numbers`, when given, receives each returned row's number in the file; `expected`: as
+    `check_header` takes it.
     """
-    check_header(file, header, header_row)
+    check_header(file, header, header_row, expected=expected)
     checker = RowChecker(rules, file)
     result: list[MeasurementRow] = []
     report = _BadRows(file)
@@ -347,13 +354,19 @@ class _BadRows:
         if not self.count:
             return
         problems = list(self.problems)
-        if self.count > MAX_LISTED:
-            problems.append(
-                Problem(self.file, 0, f"... and {self.count - MAX_LISTED} more bad rows")
-            )
+        unlisted = max(self.count - MAX_LISTED, 0)
+        if unlisted:
+            problems.append(Problem(self.file, 0, more_bad_rows(unlisted)))
         raise LoadError(
-            f"{self.file}: {plural(self.count, 'bad row')}; nothing was loaded", problems
+            f"{self.file}: {plural(self.count, 'bad row')}; nothing was loaded",
+            problems,
+            unlisted=unlisted,
         )
+
+
+def more_bad_rows(count: int) -> str:
+    """The line that ends a list of bad rows cut at MAX_LISTED: how many were not listed."""
+    return f"... and {plural(count, 'more bad row')}"
 
 
 def load_file(

@@ -20,7 +20,7 @@ from typing import Any
 
 from lineofsight.domain.accounts import Account
 from lineofsight.domain.notifications import WEEKDAYS, NotificationSettings, PersonPreferences
-from lineofsight.domain.text import noun
+from lineofsight.domain.text import plural
 from lineofsight.services.attention import AttentionItem, attention_board
 from lineofsight.services.notify_render import (
     alert_email,
@@ -196,7 +196,7 @@ def person_notifications(
         email = digest_email(
             visible, person_name=person.name, week=week, base_url=settings.base_url
         )
-        count = f"{len(visible)} {noun(len(visible), 'item')}"
+        count = plural(len(visible), "item")
         found.append(
             Notification(
                 key=f"digest|{person.id}||{week}",

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from lineofsight.domain.notifications import WebhookKind
+from lineofsight.domain.text import plural
 from lineofsight.services.attention import AttentionItem
 
 UNSUBSCRIBE = "%%UNSUBSCRIBE_URL%%"
@@ -181,11 +182,10 @@ def digest_email(
 ) -> Email:
     """The weekly digest: the person's attention list, most important first. `cache` keeps
     each item's rendering for the next digest that lists it."""
-    count = len(items)
-    noun = "item needs" if count == 1 else "items need"
-    subject = f"{PREFIX} Your week {week}: {count} {noun} your attention"
+    count = plural(len(items), "item needs", "items need")
+    subject = f"{PREFIX} Your week {week}: {count} your attention"
     home = app_url(base_url, "/")
-    lines = [f"Hello {person_name},", "", f"{count} {noun} your attention this week.", ""]
+    lines = [f"Hello {person_name},", "", f"{count} your attention this week.", ""]
     rows = []
     for item in items:
         text_part, html_part = _fragments(item, base_url, cache)
@@ -198,7 +198,7 @@ def digest_email(
     listing = f"<ol>{''.join(rows)}</ol>" if rows else "<p>Nothing needs you this week.</p>"
     body = (
         f"<p>Hello {html.escape(person_name)},</p>"
-        f"<p>{count} {noun} your attention this week.</p>{listing}"
+        f"<p>{count} your attention this week.</p>{listing}"
         f'<p><a href="{html.escape(home)}">Your list in the app</a></p>' + _footer_html(base_url)
     )
     return Email(subject, text, _page(subject, body))

@@ -25,7 +25,7 @@ import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.domain.sources import Feed, by_source, feeds_of
-from lineofsight.domain.text import did_you_mean
+from lineofsight.domain.text import did_you_mean, plural
 from lineofsight.errors import (
     InputError,
     LineOfSightError,
@@ -140,11 +140,11 @@ class SourceSummary:
             return f"{self.source}: failed ({self.reason}): {self.error}"
         verb = "would add" if self.state == "dry-run" else "added"
         text = (
-            f"{self.source}: {self.rows_read:,} rows read, {verb} {self.added:,}, "
+            f"{self.source}: {plural(self.rows_read, 'row')} read, {verb} {self.added:,}, "
             f"replaced {self.replaced:,}, unchanged {self.unchanged:,} in {self.duration:.2f} s"
         )
         if self.not_ended:
-            text += f" ({self.not_ended:,} rows of periods not ended yet left out)"
+            text += f" ({plural(self.not_ended, 'row')} of periods not ended yet left out)"
         return text
 
 

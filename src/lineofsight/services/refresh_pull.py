@@ -25,11 +25,12 @@ import polars as pl
 
 from lineofsight import sources as kinds
 from lineofsight.domain.sources import QUERY_KINDS, Feed, since
+from lineofsight.domain.text import plural
 from lineofsight.errors import LoadError, Problem, SourceError, UsageError
 from lineofsight.services.load_rules import LoadRules
 from lineofsight.services.measurement_files import RawRow, open_measurements
 from lineofsight.services.measurement_frames import refuse_file_overlaps
-from lineofsight.services.measurements import check_opened, check_rows
+from lineofsight.services.measurements import COLUMNS, check_opened, check_rows, more_bad_rows
 from lineofsight.services.refresh_check import checked_frames
 from lineofsight.sources import combined
 from lineofsight.sources.files import matching
@@ -299,15 +300,14 @@ def check(name: str, pulled: Pulled, rules: LoadRules, *, today: dt.date) -> Non
                 if found is not None:
                     frames.append(found)
     if problems:
-        count = len(problems)
-        shown = [str(p) for p in problems[:MAX_PROBLEMS]]
-        raise SourceError(
-            "rows",
-            f"{count} bad {'row' if count == 1 else 'rows'}; nothing was stored",
-            [Problem(p.file, p.line, p.message, p.is_row) for p in problems[:MAX_PROBLEMS]]
-            if shown
-            else (),
-        )
+        # A load's LoadError lists its first rows and counts the rest (`unlisted`, said by
+        # its last problem): the source's count is every bad row, its list the first ones.
+        listed = [p for p in problems if not isinstance(p, _Unlisted)]
+        count = len(listed) + sum(p.count for p in problems if isinstance(p, _Unlisted))
+        shown = [Problem(p.file, p.line, p.message, p.is_row) for p in listed[:MAX_PROBLEMS]]
+        if count > len(shown):
+            shown.append(Problem(f"source {name}", 0, more_bad_rows(count - len(shown))))
+        raise SourceError("rows", f"{plural(count, 'bad row')}; nothing was stored", shown)
     checked = pl.concat(frames) if frames else pl.DataFrame(schema={**MEASUREMENT_FRAME})
     if pulled.files:
         pulled.rows_read = checked.height
@@ -348,13 +348,35 @@ def _check_query_rows(
     )
     numbers: list[int] = []
     try:
-        found = check_rows(rules, label, header, rows, header_row=0, numbers=numbers)
+        # A KPI's own query gives no kpi column (added above); a shared query's rows had one.
+        expected = COLUMNS if feed.key is not None else [c for c in COLUMNS if c != "kpi"]
+        found = check_rows(
+            rules, label, header, rows, header_row=0, numbers=numbers, expected=expected
+        )
         checked = frame_of_rows(found).with_columns(row=pl.Series(numbers, dtype=pl.Int64))
         refuse_file_overlaps(label, checked)
     except LoadError as exc:
-        problems.extend(exc.problems or [Problem(label, 0, exc.summary)])
+        problems.extend(_load_problems(exc, label))
         return None
     return checked.select(list(MEASUREMENT_FRAME))
+
+
+@dataclass(frozen=True)
+class _Unlisted(Problem):
+    """The bad rows a load counted without listing them (its "... and N more" line)."""
+
+    count: int = 0
+
+
+def _load_problems(exc: LoadError | UsageError, label: str) -> list[Problem]:
+    """A failed load's problems, its "... and N more bad rows" line kept as a count."""
+    if not exc.problems:
+        return [Problem(label, 0, exc.summary)]
+    unlisted = getattr(exc, "unlisted", 0)
+    if not unlisted:
+        return list(exc.problems)
+    *rows, more = exc.problems
+    return [*rows, _Unlisted(more.file, more.line, more.message, count=unlisted)]
 
 
 def _check_files(
@@ -367,7 +389,7 @@ def _check_files(
             opened = open_measurements(path, name=shown)
             checked = check_opened(opened, rules.until(today))
         except (LoadError, UsageError) as exc:
-            problems.extend(exc.problems or [Problem(shown, 0, exc.summary)])
+            problems.extend(_load_problems(exc, shown))
             continue
         others = checked.filter(~pl.col("kpi_id").is_in(list(pulled.source_kpis)))
         for kpi, row in others.select("kpi_id", "row").iter_rows():

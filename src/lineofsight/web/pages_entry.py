@@ -101,13 +101,19 @@ def due_period(snap: Snapshot, kpi: m.Kpi, at: str) -> str:
 def _checkin_context(
     request: Request, kpi_id: str, unit: str | None, account: Account
 ) -> dict[str, Any]:
+    """The KPI, the unit a value is entered at and the page's snapshot; `at` is the unit the
+    form names even when it is unknown (a forged form, or a unit removed while the form was
+    open): the check-in refuses it, never enters the value at another unit."""
     snap = page_snapshot(request, today())
     kpi = snap.kpis.get(kpi_id)
     if kpi is None:
         raise not_found("KPI", kpi_id)
-    at = unit if unit in snap.units else kpi.unit
-    require(can(account, "enter_data", snap, at, kpi.owner), "the check-in of this KPI")
-    return {"snap": snap, "kpi": kpi, "at": at, "default_period": due_period(snap, kpi, at)}
+    at = unit or kpi.unit
+    # An unknown unit has no subtree to grant on: the account must at least be allowed to
+    # check in this KPI where it lives, to be told the unit is unknown.
+    where = at if at in snap.units else kpi.unit
+    require(can(account, "enter_data", snap, where, kpi.owner), "the check-in of this KPI")
+    return {"snap": snap, "kpi": kpi, "at": at, "default_period": due_period(snap, kpi, where)}
 
 
 def field_message(field: str, message: str) -> str:
@@ -126,6 +132,8 @@ def checkin_form(
     account: Account = Depends(page_account),
 ) -> HTMLResponse:
     context = _checkin_context(request, kpi_id, unit, account)
+    if context["at"] not in context["snap"].units:
+        raise not_found("unit", str(context["at"]))
     form = {
         # A link may name the period whose value is due (the attention list's do).
         "period": (period or "").strip()[:40] or context["default_period"],
@@ -198,7 +206,7 @@ def checkin_submit(
     except InputError as exc:
         for problem in exc.problems:
             field = problem.file.partition(".")[2]
-            field = field if field in form else "form"
+            field = field if field in form or field == "unit" else "form"
             errors.setdefault(field, field_message(field, problem.message))
         if not exc.problems:
             errors["form"] = exc.summary
@@ -234,6 +242,13 @@ def checkin_submit(
     )
 
 
+def _upload_page(request: Request, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """The upload page; its file box offers the types the loader reads."""
+    from lineofsight.services.measurement_files import SUFFIXES
+
+    return render(request, "upload.html", status_code, accept=",".join(SUFFIXES), **context)
+
+
 def _may_upload_somewhere(request: Request, account: Account) -> bool:
     snap = page_snapshot(request, today())
     return any(can(account, "upload", snap, u) for u in snap.units)
@@ -242,7 +257,7 @@ def _may_upload_somewhere(request: Request, account: Account) -> bool:
 @router.get("/upload", response_class=HTMLResponse, include_in_schema=False)
 def upload_form(request: Request, account: Account = Depends(page_account)) -> HTMLResponse:
     require(_may_upload_somewhere(request, account), "the upload page (admins only)")
-    return render(request, "upload.html", problems=[], summary=None, result=None)
+    return _upload_page(request, problems=[], summary=None, result=None)
 
 
 @router.post(
@@ -262,9 +277,8 @@ def upload_submit(
     require(_may_upload_somewhere(request, account), "the upload page (admins only)")
 
     def refused(status: int, summary: str, problems: list[Any] | None = None) -> Response:
-        return render(
+        return _upload_page(
             request,
-            "upload.html",
             status_code=status,
             result=None,
             problems=problems or [],
@@ -272,7 +286,7 @@ def upload_submit(
         )
 
     if file is None or not file.filename:
-        return refused(422, "Choose a CSV or XLSX file to upload.")
+        return refused(422, "Choose a CSV or Excel file to upload.")
     try:
         name = upload_name(file.filename)
     except InputError as exc:
@@ -295,13 +309,12 @@ def upload_submit(
         except InputError as exc:
             # Every message names the user's file; the temporary copy's path is ours alone.
             summary = exc.summary.replace(str(path), name).replace(folder, "")
-            return render(
+            return _upload_page(
                 request,
-                "upload.html",
                 status_code=422,
                 result=None,
                 problems=exc.problems,
                 summary=summary,
                 filename=name,
             )
-    return render(request, "upload.html", result=result, problems=[], summary=None)
+    return _upload_page(request, result=result, problems=[], summary=None)

@@ -13,6 +13,7 @@ from typing import Protocol
 from markupsafe import Markup
 
 from lineofsight.domain.model import Level, Perspective
+from lineofsight.domain.text import plural
 from lineofsight.web.pagedata import Snapshot
 from lineofsight.web.templating import STATUS_ICON, STATUS_WORD
 
@@ -122,14 +123,14 @@ def strategy_svg(
     return Markup(
         '<svg class="svgmap" id="svgmap" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
         'role="group" aria-labelledby="svgmap-title svgmap-desc">'
-        '<title id="svgmap-title">Strategy map: {n} objectives by level and perspective</title>'
+        '<title id="svgmap-title">Strategy map: {n} by level and perspective</title>'
         '<desc id="svgmap-desc">Each box is an objective with its status and score; lines '
         "join an objective to the objectives below it. The outline beside lists the same."
         "</desc>{heads}{lines}{parts}</svg>"
     ).format(
         w=width,
         h=height,
-        n=len(objectives),
+        n=plural(len(objectives), "objective"),
         heads=Markup("").join(heads),
         lines=Markup("").join(lines),
         parts=Markup("").join(parts),

@@ -22,6 +22,8 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
+from lineofsight.domain.text import plural
+
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
@@ -188,8 +190,9 @@ def topbar(context: Context) -> Markup:
 
 templates.env.globals["topbar"] = topbar
 
+# `{{ n | plural("item") }}`: "1 item", "1,234 items", as the command line and emails say it.
 templates.env.filters.update(
-    status=status_badge, num=number, score=score, pct=percent, source=source_name
+    status=status_badge, num=number, score=score, pct=percent, source=source_name, plural=plural
 )
 templates.env.globals["STATUS_WORD"] = STATUS_WORD
 templates.env.globals["STATUS_ICON"] = STATUS_ICON

@@ -89,7 +89,7 @@ def upload_name(filename: str | None) -> str:
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
     if not name or name in (".", ".."):
         raise UsageError(
-            "file: choose a CSV or XLSX file to upload", [Problem("file", 0, "no file name")]
+            "file: choose a CSV or Excel file to upload", [Problem("file", 0, "no file name")]
         )
     bad = sorted({f"U+{ord(c):04X}" for c in name if ord(c) < 32 or ord(c) == 127})
     if bad:
