@@ -13,6 +13,7 @@ from polars.testing import assert_frame_equal
 
 from lineofsight.domain.periods import MIN_YEAR, parse_period
 from lineofsight.engine.forecast import forecast_organization
+from lineofsight.engine.forecast_frames import LabelsNeeded
 from lineofsight.engine.values import MEASUREMENT_SCHEMA, ValueTable
 from lineofsight.services.evaluate import load_organization, read_measurement_frame
 from lineofsight.services.forecast import forecast_every_kpi, forecast_frame, off_track_calls
@@ -20,6 +21,7 @@ from lineofsight.services.init import init_workspace
 from lineofsight.spec.files import parse_strategy
 from lineofsight.store.database import Store
 from lineofsight.store.forecast_reads import read_forecast_measurements
+from tests.conftest import Los
 
 STRATEGY = """
 version: 1
@@ -360,3 +362,59 @@ def test_formulas_evaluated_on_arrays_give_the_value_tables_forecasts(as_of: dt.
             ("margin", "east"),
             ("margin", "west"),
         }
+
+
+@pytest.mark.parametrize("as_of", [dt.date(2026, 11, 22), dt.date(2026, 6, 3)])
+def test_periods_read_without_labels_give_the_same_forecasts(as_of: dt.date) -> None:
+    # The forecast of every KPI reads the measurements without their periods' labels: a
+    # period's values (daily values of a monthly KPI) are taken in the order of their ends.
+    # Where two of one KPI and unit end on one day (a daily value on a month's last day
+    # beside the month's) only the labels can order them: the engine says so.
+    org = parse_strategy(EDGES, "edges.yaml")
+    rows = _edge_rows()
+    with pytest.raises(LabelsNeeded):
+        forecast_frame(org, labelled_frame(rows).drop("period"), as_of)
+    # The daily values a day before the months' ends: a month of two values, ordered by ends.
+    for row in rows:
+        if row["kpi_id"] == "long" and row["period_start"] == row["period_end"]:
+            day = row["period_end"] - dt.timedelta(days=1)  # type: ignore[operator]
+            row.update(period=day.isoformat(), period_start=day, period_end=day)
+    expected = forecast_frame(org, measurements_frame(rows), as_of)
+    assert forecast_frame(org, labelled_frame(rows).drop("period"), as_of) == expected
+    assert any(f.id == "long" and f.projected is not None for f in expected)
+
+
+def test_the_store_read_without_labels_gives_the_labelled_forecasts(
+    los: Los, tmp_path: Path
+) -> None:
+    # Read from the store without the labels: a formula of values rolled up from the units
+    # below reads its inputs again with theirs (a value table needs them). (Two values of
+    # one KPI and unit ending on one day, which the labels alone order, are refused by a
+    # load: their periods overlap.)
+    strategy = tmp_path / "formulas.yaml"
+    strategy.write_text(FORMULAS)
+    assert los("apply", str(strategy)).exit_code == 0
+    rows = [(r["kpi_id"], r["unit_id"], r["period"], r["value"]) for r in _formula_rows()]
+    values = tmp_path / "values.csv"
+    pl.DataFrame(rows, schema=["kpi", "unit", "period", "value"], orient="row").write_csv(values)
+    loaded = los("load", str(values))
+    assert loaded.exit_code == 0, loaded.output
+    assert los.db_url is not None
+    store = Store(los.db_url)
+    try:
+        as_of = dt.date(2026, 11, 22)
+        org = load_organization(store)
+        expected = forecast_frame(
+            org, read_measurement_frame(store, (dt.date(MIN_YEAR, 1, 1), as_of)), as_of
+        )
+        found, own = forecast_every_kpi(store, as_of)
+        calls = off_track_calls(store, as_of)
+    finally:
+        store.close()
+    assert found == expected
+    assert {f.id for f in found if f.projected is not None} >= {"margin", "both"}
+    assert calls.rows() == sorted(
+        (f.id, f.projected, f.target, f.target_period.label, f.deadline, f.probability)
+        for f in found
+        if f.unit == own[f.id] and f.on_track is False
+    )

@@ -226,7 +226,11 @@ def series_histories(
     A measurement's period of the KPI's grain is an integer, its step, so that the group-by
     runs on integers rather than on dates made row by row. Most periods hold one measurement
     (a monthly value of a monthly KPI): its value is taken as it is; the periods with several
-    are aggregated as the value table does (`period_aggregates`)."""
+    are aggregated as the value table does (`period_aggregates`).
+
+    `measurements` has each period's first day (`period_start`), its label (`period`) or
+    neither: the labels are needed only where two measurements of a period end on one day
+    (else `LabelsNeeded` is raised), and reading them for millions of rows costs time."""
     k = requests.height
     info = requests.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("series"),
@@ -306,13 +310,15 @@ def series_histories(
     several = pl.DataFrame(
         {"series": series[~alone], "step": steps[~alone], "at": rows["at"].to_numpy()[~alone]}
     )
-    dated = "period_start" if "period_start" in measurements.columns else "period"
-    gathered = measurements.select(dated, "period_end", "value", "numerator", "denominator")[
-        several["at"].to_numpy()
-    ]
+    dated = next((c for c in ("period_start", "period") if c in measurements.columns), None)
+    gathered = measurements.select(
+        *([] if dated is None else [dated]), "period_end", "value", "numerator", "denominator"
+    )[several["at"].to_numpy()]
     several = pl.concat([several.select("series", "step"), gathered], how="horizontal")
     if dated == "period":
         several = _with_starts(several)
+    elif dated is None:
+        several = _unlabelled(several)
     per_series = requests.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("series"),
         pl.col("aggregation").alias("agg"),
@@ -333,6 +339,21 @@ def series_histories(
     series, steps, values = (np.concatenate(column) for column in zip(*parts, strict=True))
     order = np.lexsort((steps, series))
     return _windowed(series[order], steps[order], values[order], requests, shapes, k, windowed)
+
+
+class LabelsNeeded(Exception):
+    """Measurements read without their periods' labels (see `series_histories`) hold two of
+    one KPI, unit and period end: their order within the period needs the labels."""
+
+
+def _unlabelled(rows: pl.DataFrame) -> pl.DataFrame:
+    """`rows` (of periods of several measurements, read without their labels) with a first
+    day that orders them as the labels would: a period's rows are taken in the order of their
+    ends, and of their first days only where two end on one day (`period_aggregates`), which
+    cannot be told without the labels (`LabelsNeeded`)."""
+    if rows.select(pl.struct("series", "period_end").is_duplicated().any()).item():
+        raise LabelsNeeded
+    return rows.with_columns(period_start=pl.col("period_end"))
 
 
 def _with_starts(rows: pl.DataFrame) -> pl.DataFrame:

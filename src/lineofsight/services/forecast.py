@@ -23,6 +23,7 @@ from lineofsight.engine.forecast_bulk import OFF_TRACK_SCHEMA, forecast_rows, of
 from lineofsight.engine.forecast_formulas import FormulaBook, book_of
 from lineofsight.engine.forecast_frames import (
     REQUEST_SCHEMA,
+    LabelsNeeded,
     measured_pairs,
     own_only,
     rolled_up,
@@ -63,10 +64,22 @@ def forecast_every_kpi(store: Store, as_of: dt.date) -> tuple[list[Forecast], di
     """Every target in the store forecast from the measurements up to `as_of`, and each KPI's
     own unit, without building the organisation as domain objects (only the formula KPIs
     and what they read are: for 100,000 KPIs the objects cost more than the fits)."""
-    every = _Everything.read(store, as_of, own_units_only=False)
-    made = _forecast(
-        every.calendar, every.requests, every.simple, every.book, every.frame, as_of, every.domain
-    )
+    for labels in (False, True):  # with the labels only when the values need them
+        every = _Everything.read(store, as_of, own_units_only=False, labels=labels)
+        try:
+            made = _forecast(
+                every.calendar,
+                every.requests,
+                every.simple,
+                every.book,
+                every.frame,
+                as_of,
+                every.domain,
+                every.labelled,
+            )
+        except LabelsNeeded:
+            continue
+        break
     return made, every.own_units
 
 
@@ -75,16 +88,16 @@ def off_track_calls(store: Store, as_of: dt.date, threads: int = 1) -> pl.DataFr
     (`OFF_TRACK_SCHEMA`, by id): the calls of `forecast_every_kpi`, made without a forecast
     object for each KPI (what the attention lists of a whole organisation need). `threads`:
     how many batches of series are fitted at once (`forecast_bulk.off_track_rows`)."""
-    every = _Everything.read(store, as_of, own_units_only=True, threads=threads)
-    fast, rest = every.split()
-    calls = off_track_rows(
-        every.requests.filter(pl.Series(fast, dtype=pl.Boolean)),
-        every.frame,
-        every.calendar,
-        as_of,
-        every.book,
-        threads,
-    )
+    # Read without the periods' labels (see `read_forecast_measurements`), and again with
+    # them in the rare organisation whose values need them.
+    try:
+        every = _Everything.read(store, as_of, own_units_only=True, threads=threads, labels=False)
+        fast, rest = every.split()
+        calls = _off_track_fast(every, fast, threads)
+    except LabelsNeeded:
+        every = _Everything.read(store, as_of, own_units_only=True, threads=threads)
+        fast, rest = every.split()
+        calls = _off_track_fast(every, fast, threads)
     others = pl.DataFrame(
         [
             (f.id, f.projected, f.target, f.target_period.label, f.deadline, f.probability)
@@ -95,6 +108,18 @@ def off_track_calls(store: Store, as_of: dt.date, threads: int = 1) -> pl.DataFr
         orient="row",
     )
     return pl.concat([calls, others]).sort("id")
+
+
+def _off_track_fast(every: _Everything, fast: list[bool], threads: int) -> pl.DataFrame:
+    """The off-track calls of the requests forecast on arrays (`fast`)."""
+    return off_track_rows(
+        every.requests.filter(pl.Series(fast, dtype=pl.Boolean)),
+        every.frame,
+        every.calendar,
+        every.as_of,
+        every.book,
+        threads,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +140,13 @@ class _Everything:
 
     @classmethod
     def read(
-        cls, store: Store, as_of: dt.date, *, own_units_only: bool, threads: int = 1
+        cls,
+        store: Store,
+        as_of: dt.date,
+        *,
+        own_units_only: bool,
+        threads: int = 1,
+        labels: bool = True,
     ) -> _Everything:
         from lineofsight.store.forecast_reads import (
             read_forecast_definitions,
@@ -127,7 +158,7 @@ class _Everything:
             raise UsageError(NO_STRATEGY)
         kpis = defs.kpis.sort("position")
         unit_targets = defs.unit_targets.clear() if own_units_only else defs.unit_targets
-        frame = read_forecast_measurements(store, as_of, threads)
+        frame = read_forecast_measurements(store, as_of, threads, labels=labels)
         parents = dict(defs.units.select("id", "parent_id").iter_rows())
         measured = measured_pairs(frame)
         rolled = rolled_up(measured, parents)
@@ -171,7 +202,14 @@ class _Everything:
             self.frame,
             self.as_of,
             self.domain,
+            self.labelled,
         )
+
+    def labelled(self, kpi_ids: list[str]) -> pl.DataFrame:
+        """These KPIs' measurements with their periods' labels (`frame` may have none)."""
+        from lineofsight.store.forecast_reads import read_labelled_measurements
+
+        return read_labelled_measurements(self.store, self.as_of, kpi_ids)
 
 
 def forecast_frame(org: m.Organization, frame: pl.DataFrame, as_of: dt.date) -> list[Forecast]:
@@ -302,9 +340,10 @@ def _forecast(
     frame: pl.DataFrame,
     as_of: dt.date,
     domain: Callable[[set[str]], m.Organization],
+    labelled: Callable[[list[str]], pl.DataFrame] | None = None,
 ) -> list[Forecast]:
     """The forecasts of `requests` (`REQUEST_SCHEMA`) in their order (see `_split`)."""
-    fast, rest = _split(calendar, requests, simple, book, frame, as_of, domain)
+    fast, rest = _split(calendar, requests, simple, book, frame, as_of, domain, labelled)
     results: list[Forecast | None] = [None] * len(fast)
     for i, result in rest.items():
         results[i] = result
@@ -325,12 +364,14 @@ def _split(
     frame: pl.DataFrame,
     as_of: dt.date,
     domain: Callable[[set[str]], m.Organization],
+    labelled: Callable[[list[str]], pl.DataFrame] | None = None,
 ) -> tuple[list[bool], dict[int, Forecast]]:
     """Which of `requests` (`REQUEST_SCHEMA`) read their histories from their own
     measurements or are formulas of such values (forecast on arrays by the caller), and the
     forecasts of the others by row, from a value table. `simple`: which requests' values
     are their unit's own measurements (`own_only`); `domain`: the organisation with at least
-    these KPIs and what their formulas read, as domain objects."""
+    these KPIs and what their formulas read, as domain objects; `labelled`: the measurements
+    of these KPIs with their periods' labels, when `frame` has none."""
     pairs = list(zip(requests["kpi_id"].to_list(), requests["unit_id"].to_list(), strict=True))
     fast = [
         ok or (formula and book.leaves(*pair) is not None)
@@ -346,6 +387,12 @@ def _split(
     deadlines = requests["deadline"].to_list()
     asked = [Request(kpis[pairs[i][0]], pairs[i][1], targets[i], deadlines[i]) for i in rest]
     needed = sorted(measured_sources(org, ids))
-    table = ValueTable(org, _with_starts(frame.filter(pl.col("kpi_id").is_in(needed))))
+    if "period" in frame.columns or "period_start" in frame.columns:
+        source = frame.filter(pl.col("kpi_id").is_in(needed))
+    elif labelled is not None:  # read without the labels a value table needs: read again
+        source = labelled(needed)
+    else:
+        raise LabelsNeeded
+    table = ValueTable(org, _with_starts(source))
     made = forecast_requests(calendar, asked, as_of, table_source(table))
     return fast, dict(zip(rest, made, strict=True))

@@ -5,12 +5,13 @@ building 100,000 KPIs as objects costs seconds)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
-from lineofsight.store.arrow import read_frame, read_frames
+from lineofsight.store.arrow import frame_of, read_frame, read_frames
 from lineofsight.store.database import Store
 
 KPI_COLUMNS = {
@@ -79,22 +80,58 @@ MEASUREMENT_COLUMNS = {
 }
 
 
-def read_forecast_measurements(store: Store, as_of: dt.date, threads: int = 1) -> pl.DataFrame:
+UNLABELLED_COLUMNS = {name: t for name, t in MEASUREMENT_COLUMNS.items() if name != "period"}
+
+# KPIs asked for at once in `read_labelled_measurements` (SQLite allows 32,766 parameters).
+_IDS_AT_ONCE = 10_000
+
+
+def read_labelled_measurements(
+    store: Store, as_of: dt.date, kpi_ids: Sequence[str]
+) -> pl.DataFrame:
+    """The measurements of these KPIs whose periods end by `as_of` (`MEASUREMENT_COLUMNS`),
+    in the store's order: for the few KPIs a forecast reads through a value table, when the
+    rest were read without their labels."""
+    query = text(
+        f"SELECT {', '.join(MEASUREMENT_COLUMNS)} FROM measurements"
+        " WHERE period_end <= :as_of AND kpi_id IN :ids"
+        " ORDER BY period_end, kpi_id, unit_id, period"
+    ).bindparams(bindparam("ids", expanding=True))
+    ids = sorted(set(kpi_ids))
+    with store.reading() as conn:  # one transaction for every part
+        rows = [
+            row
+            for at in range(0, len(ids), _IDS_AT_ONCE)
+            for row in conn.execute(
+                query, {"as_of": as_of, "ids": ids[at : at + _IDS_AT_ONCE]}
+            ).all()
+        ]
+    if len(ids) > _IDS_AT_ONCE:
+        rows.sort(key=lambda row: (str(row[3]), row[0], row[1], row[2]))
+    return frame_of(rows, MEASUREMENT_COLUMNS)
+
+
+def read_forecast_measurements(
+    store: Store, as_of: dt.date, threads: int = 1, *, labels: bool = True
+) -> pl.DataFrame:
     """Every measurement whose period ends by `as_of` (`MEASUREMENT_COLUMNS`), in the store's
     order (by period end). Without each period's first day (`measurements.with_starts`): the
     forecast needs it only for the periods of several measurements, and joining it onto
-    millions of rows costs more than reading them.
+    millions of rows costs more than reading them. Not `labels`: without the `period` column
+    too (a sixth of the read), which the forecast on arrays needs only where two measurements
+    of one KPI and unit end on one day (`forecast_frames.LabelsNeeded`).
 
     `threads` > 1: on an SQLite file, read as two spans of days at once (`arrow.read_frames`),
     each a transaction of its own (a write between them is one the calls made from them
     are not kept for: see `services.attention_forecast`)."""
-    query = f"SELECT {', '.join(MEASUREMENT_COLUMNS)} FROM measurements WHERE period_end <= {{}}"
+    schema = MEASUREMENT_COLUMNS if labels else UNLABELLED_COLUMNS
+    query = f"SELECT {', '.join(schema)} FROM measurements WHERE period_end <= {{}}"
     middle = _middle_day(store, as_of) if threads > 1 and store.arrow_file is not None else None
     if middle is None:
-        return read_frame(store, query, [as_of], MEASUREMENT_COLUMNS)
+        return read_frame(store, query, [as_of], schema)
     reads = [
-        (query + " AND period_end < {}", [as_of, middle], MEASUREMENT_COLUMNS),
-        (query + " AND period_end >= {}", [as_of, middle], MEASUREMENT_COLUMNS),
+        (query + " AND period_end < {}", [as_of, middle], schema),
+        (query + " AND period_end >= {}", [as_of, middle], schema),
     ]
     return pl.concat(read_frames(store, reads, threads), rechunk=False)
 
