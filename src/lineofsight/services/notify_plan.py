@@ -23,6 +23,7 @@ from lineofsight.domain.notifications import WEEKDAYS, NotificationSettings, Per
 from lineofsight.domain.text import plural
 from lineofsight.services.attention import AttentionItem, attention_board
 from lineofsight.services.notify_render import (
+    Fragments,
     alert_email,
     digest_email,
     item_line,
@@ -172,9 +173,14 @@ def audience(
 
 
 def person_notifications(
-    people: Audience, person: Person, items: Iterable[AttentionItem], today: dt.date
+    people: Audience,
+    person: Person,
+    items: Iterable[AttentionItem],
+    today: dt.date,
+    cache: Fragments | None = None,
 ) -> list[Notification]:
-    """The emails due today for one person, from their attention list."""
+    """The emails due today for one person, from their attention list. `cache`: the items
+    rendered for the digests of the people before (an item is on many people's lists)."""
     prefs = people.prefs(person.id)
     if not person.email or not prefs.email:
         return []
@@ -194,7 +200,7 @@ def person_notifications(
     if prefs.digest and visible and digest_due(today, weekday):
         week = iso_week(today)
         email = digest_email(
-            visible, person_name=person.name, week=week, base_url=settings.base_url
+            visible, person_name=person.name, week=week, base_url=settings.base_url, cache=cache
         )
         count = plural(len(visible), "item")
         found.append(
@@ -308,10 +314,11 @@ def candidates(store: Store, today: dt.date) -> list[Notification]:
     found: list[Notification] = []
     # Emails only with an SMTP server to send them through (a file may set webhooks alone).
     emailed = people.people.values() if people.settings.smtp is not None else ()
+    cache: Fragments = {}  # each item rendered once for every digest that lists it
     for person in emailed:
         if not person.email or not people.prefs(person.id).email:
             continue
-        found += person_notifications(people, person, board.for_person(person.id), today)
+        found += person_notifications(people, person, board.for_person(person.id), today, cache)
     if people.settings.webhooks:
 
         def unit_items(unit: str | None) -> list[AttentionItem]:
