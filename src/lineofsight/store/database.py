@@ -363,10 +363,14 @@ class Store:
             raise error from None
 
     @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        """A connection that reads (one snapshot of the store on SQLite); writes do not block it."""
+    def reading(self, *, one_state: bool = False) -> Iterator[Connection]:
+        """A connection that reads (one snapshot of the store on SQLite); writes do not block it.
+        `one_state`: one snapshot on PostgreSQL too (REPEATABLE READ: every statement sees
+        the store as the first one did, not a write committed between them)."""
         try:
             with self._sqlite3_turn(), self.engine.connect() as conn:
+                if one_state and self.dialect == "postgresql":
+                    conn.execution_options(isolation_level="REPEATABLE READ")
                 yield conn
         except Exception as exc:
             if is_busy(exc):
