@@ -182,7 +182,8 @@ class Store:
     """An open store: an engine whose schema is at the newest migration.
 
     `busy_timeout`: seconds a write waits for another before StoreBusy; default
-    $LOS_BUSY_TIMEOUT, else DEFAULT_BUSY_TIMEOUT.
+    $LOS_BUSY_TIMEOUT, else DEFAULT_BUSY_TIMEOUT. `create` off: the folder of an SQLite file
+    is not made when it is missing (a store that may have been deleted meanwhile).
     """
 
     # Whether bulk reads and loads of an SQLite file may go through ADBC's own copy of SQLite.
@@ -192,19 +193,26 @@ class Store:
     arrow_sqlite = True
 
     def __init__(
-        self, url: str, *, migrate: bool = True, busy_timeout: float | None = None
+        self,
+        url: str,
+        *,
+        migrate: bool = True,
+        busy_timeout: float | None = None,
+        create: bool = True,
     ) -> None:
         self.url = normalise_url(url)
         if busy_timeout is None:
             busy_timeout = busy_timeout_setting(BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT)
         self.busy_timeout = busy_timeout
+        self._create = create  # whether an SQLite file's folder is made when missing
         self._engine: Engine | None = None
         self._turns: _Turns | None = None  # on an SQLite file: see `_Turns`
         # An SQLite file named plainly: its engine is made when first used (see `engine`).
         self.sqlite_file = plain_sqlite_file(self.url)
         if self.sqlite_file is not None:
             self.dialect = "sqlite"
-            Path(self.sqlite_file).parent.mkdir(parents=True, exist_ok=True)
+            if create:  # else a folder just deleted is not made again
+                Path(self.sqlite_file).parent.mkdir(parents=True, exist_ok=True)
             self._turns = _Turns.of(self.sqlite_file, self)
         else:
             self._engine = self._create_engine()
@@ -239,7 +247,8 @@ class Store:
             # the reads themselves.
             kwargs["pool_size"] = 40
             if parsed.database not in (None, "", ":memory:"):
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                if self._create:
+                    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
                 if self._turns is None:
                     self._turns = _Turns.of(parsed.database, self)
         try:
