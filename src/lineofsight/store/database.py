@@ -11,7 +11,6 @@ could deadlock; one that asks for the write lock before reading simply queues.
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import os
 import sqlite3
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
 
 # The newest migration; a test checks it is Alembic's head. Knowing it lets a command that only
 # reads skip loading Alembic when the store is already up to date.
-SCHEMA_REVISION = "0020"
+SCHEMA_REVISION = "0021"
 PAGE_SIZE = 16384
 
 BUSY_TIMEOUT_ENV = "LOS_BUSY_TIMEOUT"
@@ -261,7 +260,6 @@ class Store:
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
         else:
-            event.listen(engine, "connect", _postgresql_floats)
             event.listen(engine, "begin", _postgresql_begin(self.busy_timeout))
         return engine
 
@@ -522,39 +520,6 @@ def _sqlite_begin(conn: Connection) -> None:
     # A write asks for the write lock before it reads anything (see the module's docstring).
     write = conn.get_execution_options().get(_WRITE, False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-
-def _postgresql_floats(dbapi_connection: Any, _record: Any) -> None:
-    """Read every double from PostgreSQL as SQLite gives it back: a stored -0.0 as 0.0.
-
-    SQLite writes a whole REAL as an integer, so -0.0 comes back 0.0 from any read; PostgreSQL
-    keeps the sign, which showed as "-0" in a status on PostgreSQL alone. Every read of the
-    store on PostgreSQL (SQLAlchemy's and the driver's own cursors) goes through these loaders,
-    so the two databases give the same numbers whatever wrote the value (a load, a check-in,
-    arithmetic in SQL, a store written by an earlier release)."""
-    text, binary = _zero_without_sign_loaders()
-    dbapi_connection.adapters.register_loader("float8", text)
-    dbapi_connection.adapters.register_loader("float8", binary)
-
-
-@functools.cache
-def _zero_without_sign_loaders() -> tuple[type, type]:
-    """psycopg's loaders of a double (text and binary), with -0.0 read as 0.0."""
-    from psycopg.adapt import Loader
-    from psycopg.pq import Format
-    from psycopg.types.numeric import Float8BinaryLoader
-
-    class Float8(Loader):
-        def load(self, data: Any) -> float:
-            return float(data) + 0.0  # IEEE 754: -0.0 + 0.0 is 0.0; every other value stays
-
-    class Float8Binary(Float8BinaryLoader):
-        format = Format.BINARY
-
-        def load(self, data: Any) -> float:
-            return float(super().load(data)) + 0.0
-
-    return Float8, Float8Binary
 
 
 def _postgresql_begin(busy_timeout: float) -> Callable[[Connection], None]:
