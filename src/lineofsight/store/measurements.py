@@ -304,7 +304,10 @@ def kpi_page_rows(conn: Connection, kpi_id: str, sources: Iterable[str]) -> Page
     measured = set(sources)
     if not conn.in_transaction():
         # Both statements in one snapshot: SQLite begins where SQLAlchemy begins (the
-        # store's begin hook), not at the driver's first statement.
+        # store's begin hook), not at the driver's first statement; PostgreSQL's READ
+        # COMMITTED would show the second a write committed after the first.
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
         conn.begin()
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
