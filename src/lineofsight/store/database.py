@@ -11,12 +11,13 @@ could deadlock; one that asks for the write lock before reading simply queues.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -501,6 +502,28 @@ class _Turns:
                 self._changed.notify_all()
 
 
+def plain_rows(conn: Connection, sql: str, params: Sequence[object] = ()) -> list[Any]:
+    """The rows (tuples) of `sql` read through the driver's own cursor on `conn`, in its
+    transaction: for the small reads of every page, where a statement and its result objects
+    through SQLAlchemy cost more than the read itself. `?` marks each of `params` (written
+    `%s` for PostgreSQL's driver); values come as the driver gives them (SQLite: times and
+    dates as text)."""
+    if conn.dialect.name == "postgresql":
+        sql = _percent_marks(sql)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, list(params))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _percent_marks(sql: str) -> str:
+    """`sql` with its `?` marks as psycopg's `%s` (and a literal % doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # A new file gets 16 KB pages (SQLite's default is 4 KB): millions of measurements fill
@@ -544,6 +567,7 @@ __all__ = [
     "is_busy",
     "is_read_only",
     "normalise_url",
+    "plain_rows",
     "sqlite_path",
     "sqlite_url",
     "url_without_password",
