@@ -5,6 +5,7 @@ same bytes), and the second process leaves no file behind."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import sqlite3
@@ -13,6 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,9 +104,12 @@ def test_a_failure_of_the_second_process_is_said_by_the_next_status(
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))
     started: list[list[str]] = []
 
+    handed: list[bytes] = []
+
     class Recorded:
-        def __init__(self, args: list[str], **_: object) -> None:
+        def __init__(self, args: list[str], *, stdin: Any, **_: object) -> None:
             started.append(args)
+            handed.append(stdin.read())
 
     real = subprocess.Popen
     monkeypatch.setattr(snapshot_keeper.subprocess, "Popen", Recorded)
@@ -118,7 +123,7 @@ def test_a_failure_of_the_second_process_is_said_by_the_next_status(
     monkeypatch.setattr(subprocess, "Popen", real)
     # The second process's own command, run to its end here (its output goes nowhere).
     env = {**os.environ, "TMPDIR": str(temporary), "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run(started[0], env=env, capture_output=True, timeout=120)
+    done = subprocess.run(started[0], env=env, input=handed[0], capture_output=True, timeout=120)
     assert done.returncode == 2
     assert not _kept(path)
     conn = sqlite3.connect(path)
@@ -147,19 +152,140 @@ def test_a_busy_store_is_not_noted_as_a_failure(
     path = tmp_path / "store.db"
     init_workspace(tmp_path / "ws", example="techinnovate", db=f"sqlite:///{path}")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    handed = tmp_path / "handed.scorecard"
-    header = {"file": str(path), "as_of": AS_OF, "lag": True, "marks": [0, 0, 0], "ahead": False}
-    handed.write_bytes(json.dumps(header).encode() + b"\n" + b"payload")
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another write holds the store
     try:
-        assert snapshot_keeper.main(str(handed)) == 1
+        assert snapshot_keeper.main(str(path), _handed(b"payload")) == 1
     finally:
         holder.rollback()
         holder.close()
-    assert not handed.exists()
     store = Store(f"sqlite:///{path}")
     try:
         assert snapshot_keeper.take_failures(store) == []
     finally:
         store.close()
+
+
+def _handed(payload: bytes, size: int | None = None) -> io.BytesIO:
+    """What a status hands over to the keeper: the header line, then the payload."""
+    header = {
+        "as_of": AS_OF,
+        "lag": True,
+        "marks": [0, 0, 0],
+        "ahead": False,
+        "size": len(payload) if size is None else size,
+    }
+    return io.BytesIO(json.dumps(header).encode() + b"\n" + payload)
+
+
+def test_a_module_in_the_working_folder_does_not_stop_the_keeper(
+    tmp_path: Path, workdir: Path
+) -> None:
+    path = tmp_path / "store.db"
+    url = f"sqlite:///{path}"
+    init_workspace(tmp_path / "ws", example="techinnovate", db=url)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("DELETE FROM scorecard_snapshots")
+        conn.execute("DELETE FROM scorecard_patches")
+    conn.close()
+    # A folder where a user runs `los`, holding a module named as one of the standard library's.
+    (workdir / "hashlib.py").write_text("raise SystemExit(7)\n", encoding="utf-8")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "TMPDIR": str(temporary), "LOS_DATABASE_URL": ""}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    # -P: as the `los` command runs (its script's folder first, not the working folder).
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "lineofsight",
+            "status",
+            "--as-of",
+            AS_OF,
+            "--format",
+            "json",
+            "--db",
+            url,
+        ],
+        capture_output=True,
+        env=env,
+        cwd=workdir,
+        check=True,
+        timeout=120,
+    )
+    assert done.stdout.startswith(b'{"as_of": "2026-11-22", "kpis": [')
+    assert not any(temporary.iterdir())  # nothing handed over through a named file
+    deadline = time.monotonic() + 120
+    while not _kept(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _kept(path)
+    assert not any(temporary.iterdir())
+
+
+def test_a_short_or_damaged_hand_over_is_noted_as_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lineofsight.services import snapshot_keeper
+
+    path = tmp_path / "store.db"
+    url = f"sqlite:///{path}"
+    init_workspace(tmp_path / "ws", example="techinnovate", db=url)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert snapshot_keeper.main(str(path), _handed(b"0123456789", size=100)) == 2
+    assert snapshot_keeper.main(str(path), io.BytesIO(b'{"as_of": "2026-11-2\n')) == 2
+    assert not _kept(path)
+    store = Store(url)
+    try:
+        said = snapshot_keeper.take_failures(store)
+    finally:
+        store.close()
+    assert len(said) == 2
+    assert said[0] == (
+        "an earlier status of 2026-11-22: the scorecard could not be kept in the store: "
+        "the scorecard handed over is 10 bytes, not 100"
+    )
+    assert said[1].startswith(
+        "an earlier status: the scorecard could not be kept in the store: "
+        "the scorecard handed over is damaged"
+    )
+
+
+def test_a_store_deleted_before_the_keeper_saves_is_not_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lineofsight.services import snapshot_keeper
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    path = gone / "store.db"
+    init_workspace(tmp_path / "ws", example="techinnovate", db=f"sqlite:///{path}")
+    for file in gone.iterdir():
+        file.unlink()
+    gone.rmdir()  # the store's folder deleted while the status ended
+    assert snapshot_keeper.main(str(path), _handed(b"payload")) == 1
+    assert not gone.exists()
+    # Its file deleted alone: not made again, empty, either.
+    gone.mkdir()
+    assert snapshot_keeper.main(str(path), _handed(b"payload")) == 1
+    assert list(gone.iterdir()) == []
+    assert not list(tmp_path.glob("los-keep-*"))  # and no failure noted
+
+
+def test_a_scorecard_saved_into_a_store_deleted_meanwhile_makes_no_file(tmp_path: Path) -> None:
+    from lineofsight.errors import StoreError
+    from lineofsight.store.scorecards import Marks, save_snapshot
+
+    path = tmp_path / "store.db"
+    init_workspace(tmp_path / "ws", example="techinnovate", db=f"sqlite:///{path}")
+    store = Store(f"sqlite:///{path}", migrate=False)
+    try:
+        path.unlink()  # between the keeper's start and its save
+        with pytest.raises(StoreError):
+            save_snapshot(store, dt.date(2026, 11, 22), True, Marks(0, 0, 0), b"payload")
+    finally:
+        store.close()
+    assert not path.exists()

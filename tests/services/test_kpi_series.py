@@ -79,3 +79,37 @@ def test_log_lists_revisions_after_the_current_value(store: Store) -> None:
     log = [e for e in measurement_log(store, "t2_backlog_days") if e.period == "2026-10"]
     assert [(e.value, e.revision, e.current) for e in log] == [(2.0, 2, True), (5.1, 1, False)]
     assert log[0].note == "cleared"
+
+
+def test_the_measurement_log_is_of_one_state_beside_a_check_in(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A check-in that replaces the KPI's value commits between the page's two statements (its
+    # values, then the values they replaced): the log shows the store before it or after it,
+    # never a replaced value without the value that replaced it (PostgreSQL's READ COMMITTED
+    # would, outside one REPEATABLE READ transaction).
+    from lineofsight.store import measurements
+
+    kpi = "t2_backlog_days"
+    before = measurement_log(store, kpi)
+    assert before and before[0].current
+    side = Store(store.url)
+    side.arrow_sqlite = False  # the same SQLite library as the page's reads, in this process
+
+    class Between(str):
+        def format(self, *args: object, **kwargs: object) -> str:
+            record_measurement(
+                side, kpi_id=kpi, unit_id=before[0].unit, period=before[0].period,
+                value=(before[0].value or 0) + 1, actor="tests",
+            )  # fmt: skip
+            return str.format(self, *args, **kwargs)
+
+    monkeypatch.setattr(measurements, "_PAGE_REVISIONS", Between(measurements._PAGE_REVISIONS))
+    try:
+        log = measurement_log(store, kpi)
+    finally:
+        side.close()
+    monkeypatch.undo()
+    after = measurement_log(store, kpi)
+    assert after != before
+    assert log == before

@@ -5,11 +5,17 @@ the labels read with the definitions. On SQLite (through ADBC, in threads) and P
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from sqlalchemy import text
 
 from lineofsight.engine.frame_definitions import DEFINITION_COLUMNS
 from lineofsight.services.evaluate import (
@@ -18,6 +24,7 @@ from lineofsight.services.evaluate import (
     read_definitions_and_labels,
 )
 from lineofsight.services.init import init_workspace
+from lineofsight.store import arrow
 from lineofsight.store.database import Store
 from lineofsight.store.labels import read_labels
 from lineofsight.store.scorecard_reads import read_definition_tables, read_measurement_rows
@@ -72,7 +79,15 @@ def test_definitions_read_with_their_labels_are_those_read_apart(store: Store) -
     assert_frame_equal(labels.units, apart.units)
     found = read_definition_tables(store, DEFINITION_COLUMNS, labels=True)
     assert found is not None
-    assert found[1]["kpis"]["id"].to_list() == alone.kpis["id"].to_list()  # the table's order
+    # The KPIs of one plain SELECT (on SQLite in the order of the table's scan, which the two
+    # halves claim to keep).
+    with store.reading() as conn:
+        plain = [row[0] for row in conn.execute(text("SELECT * FROM kpis")).all()]
+    assert len(plain) > 2
+    if store.dialect == "sqlite":
+        assert found[1]["kpis"]["id"].to_list() == plain
+    else:
+        assert sorted(found[1]["kpis"]["id"].to_list()) == sorted(plain)
 
 
 def test_months_cut_a_window_into_calendar_months() -> None:
@@ -87,3 +102,117 @@ def test_months_cut_a_window_into_calendar_months() -> None:
     assert _months(dt.date(2026, 10, 31), dt.date(2026, 10, 31)) == [
         (dt.date(2026, 10, 31), dt.date(2026, 10, 31))
     ]
+
+
+# Between the parts of a read, another process commits a write.
+
+
+def _commit_elsewhere(store: Store, statements: list[str]) -> None:
+    """Run `statements` in one transaction of another connection (on SQLite, of another
+    process: this one is inside its Arrow reader's turn) and commit."""
+    if store.dialect == "sqlite":
+        assert store.sqlite_file is not None
+        script = (
+            "import sqlite3, sys\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)\n"
+            "c.execute('BEGIN IMMEDIATE')\n"
+            "for s in sys.argv[2:]: c.execute(s)\n"
+            "c.execute('COMMIT')\n"
+        )
+        subprocess.run(
+            [sys.executable, "-P", "-c", script, store.sqlite_file, *statements],
+            check=True,
+            timeout=60,
+        )
+        return
+    other = Store(store.url)
+    try:
+        with other.transaction() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        other.close()
+
+
+def _write_after_first(
+    monkeypatch: pytest.MonkeyPatch,
+    adbc: bool,
+    first: Callable[[tuple[Any, ...]], bool],
+    write: Callable[[], None],
+) -> None:
+    """Each part of the reads made through `arrow` waits until the part that `first` picks
+    (by its arguments) is read and `write` committed after it (`adbc`: the parts read at
+    once through ADBC, else one after the other through SQLAlchemy)."""
+    done = threading.Event()
+    name = "_adbc_frame" if adbc else "frame_of"
+    real = getattr(arrow, name)
+
+    def part(*args: Any) -> Any:
+        if first(args):
+            frame = real(*args)
+            write()
+            done.set()
+            return frame
+        assert done.wait(60), "the first part was never read"
+        return real(*args)
+
+    monkeypatch.setattr(arrow, name, part)
+
+
+def test_kpis_read_in_halves_beside_an_apply_are_each_there_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if store.arrow_file is None:
+        pytest.skip("the KPIs' table is read in halves only through ADBC on an SQLite file")
+    with store.reading() as conn:
+        ids = {row[0] for row in conn.execute(text("SELECT id FROM kpis")).all()}
+    # An apply rewrites a changed KPI by delete and insert: a new row id, past the first half.
+    moved = (
+        "CREATE TEMP TABLE moved AS SELECT * FROM kpis WHERE rowid = (SELECT min(rowid) FROM kpis)",
+        "DELETE FROM kpis WHERE rowid = (SELECT min(rowid) FROM kpis)",
+        "INSERT INTO kpis SELECT * FROM moved",
+    )
+    _write_after_first(
+        monkeypatch,
+        True,
+        lambda args: "rowid <=" in args[1],
+        lambda: _commit_elsewhere(store, list(moved)),
+    )
+    found = read_definition_tables(store, DEFINITION_COLUMNS)
+    assert found is not None
+    read = found[1]["kpis"]["id"].to_list()
+    assert sorted(read) == sorted(ids)  # each KPI once
+    monkeypatch.undo()
+    with store.reading() as conn:
+        plain = [row[0] for row in conn.execute(text("SELECT * FROM kpis")).all()]
+    assert read == plain  # the table as it is after the apply, in its order
+
+
+def test_measurements_read_month_by_month_beside_a_load_are_of_one_state(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = (dt.date(2026, 8, 1), dt.date(2026, 10, 31))
+    before = _sorted(read_measurement_rows(store, window))
+    august = before.filter(pl.col("period_end").dt.month() == 8).row(0, named=True)
+    october = before.filter(pl.col("period_end").dt.month() == 10).row(0, named=True)
+    # One load that writes a value of August and one of October.
+    load = [
+        f"UPDATE measurements SET value = 1000 + value WHERE kpi_id = '{row['kpi_id']}' "
+        f"AND unit_id = '{row['unit_id']}' AND period = '{row['period']}'"
+        for row in (august, october)
+    ]
+    adbc = store.arrow_file is not None
+    calls = []
+
+    def first(args: tuple[Any, ...]) -> bool:
+        if adbc:
+            return "'2026-08-01'" in args[1] or dt.date(2026, 8, 1) in list(args[2])
+        calls.append(args)
+        return len(calls) == 1
+
+    _write_after_first(monkeypatch, adbc, first, lambda: _commit_elsewhere(store, load))
+    parts = _sorted(read_measurement_rows(store, window, monthly=True))
+    monkeypatch.undo()
+    after = _sorted(read_measurement_rows(store, window))
+    assert not before.equals(after)
+    assert parts.equals(before) or parts.equals(after), "half of a load read"

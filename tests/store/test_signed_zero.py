@@ -1,6 +1,7 @@
 """A value stored as -0.0 reads back as 0.0 on both databases: SQLite writes a whole REAL as an
-integer (losing the sign), PostgreSQL keeps it, so the store's reads on PostgreSQL drop it, and
-`los status` shows the same numbers on both."""
+integer (losing the sign), PostgreSQL keeps it, so the store writes 0.0 for -0 (and migration
+0021 rewrites what an earlier release stored), and `los status` shows the same numbers on
+both."""
 
 from __future__ import annotations
 
@@ -61,26 +62,55 @@ def test_a_stored_minus_zero_shows_as_zero_in_every_status_format(
     assert "-0" not in shown, shown
 
 
-def test_minus_zero_made_in_sql_reads_as_zero(db_url: str) -> None:
-    # Arithmetic in the database can store -0.0 too (0 divided by a negative number): every
-    # read of a stored value gives 0.0, through SQLAlchemy and through the driver's own cursor.
+def test_minus_zero_stored_before_the_migration_reads_as_zero(db_url: str, tmp_path: Path) -> None:
+    # A store written by an earlier release: arithmetic in the database (0 divided by a
+    # negative number) stored -0.0 in a value, a numerator and a replaced value. Moving the
+    # store to this release's schema makes every one 0.0, read through SQLAlchemy and
+    # through the driver's own cursors.
+    from alembic import command
+
+    from lineofsight.services.init import init_workspace
+    from lineofsight.store.database import _alembic_config
+
+    init_workspace(tmp_path / "ws", example="techinnovate", db=db_url)
     store = Store(db_url)
     try:
-        with store.transaction() as conn:
-            conn.exec_driver_sql("CREATE TEMPORARY TABLE zeros (v FLOAT)")
+        cfg = _alembic_config(store.url)
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0020")
+        minus = "(CAST(0 AS FLOAT) / CAST(-4 AS FLOAT))"
+        with store.engine.begin() as conn:
+            key = conn.exec_driver_sql(
+                "SELECT kpi_id, unit_id, period FROM measurements ORDER BY kpi_id, period LIMIT 1"
+            ).one()
+            where = f"kpi_id = '{key[0]}' AND unit_id = '{key[1]}' AND period = '{key[2]}'"
             conn.exec_driver_sql(
-                "INSERT INTO zeros VALUES (CAST(0 AS FLOAT) / CAST(-4 AS FLOAT)), (-3.0), (NULL)"
+                f"UPDATE measurements SET value = {minus}, numerator = {minus} WHERE {where}"
             )
-            values = [r[0] for r in conn.exec_driver_sql("SELECT v FROM zeros").all()]
-            assert _positive_zero(values[0]) and values[1:] == [-3.0, None]
+            conn.exec_driver_sql(
+                "INSERT INTO measurement_revisions (kpi_id, unit_id, period, revision, value, "
+                "recorded_at, replaced_at) SELECT kpi_id, unit_id, period, 0, "
+                f"{minus}, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM measurements WHERE {where}"
+            )
+    finally:
+        store.close()
+    store = Store(db_url)  # moved up to this release's schema
+    try:
+        with store.reading() as conn:
+            read = f"SELECT value, numerator FROM measurements WHERE {where}"
+            (value, numerator) = conn.exec_driver_sql(read).one()
+            assert _positive_zero(value) and _positive_zero(numerator)
+            old = f"SELECT value FROM measurement_revisions WHERE {where} AND revision = 0"
+            assert _positive_zero(conn.exec_driver_sql(old).scalar_one())
             if store.dialect == "postgresql":
                 driver = conn.connection.driver_connection
                 assert driver is not None
                 for binary in (False, True):
                     cursor = driver.cursor(binary=binary)  # type: ignore[call-arg]
-                    cursor.execute("SELECT v FROM zeros")
-                    zero, negative, _ = (r[0] for r in cursor.fetchall())
+                    cursor.execute(read)
+                    zero, other = cursor.fetchone()
                     cursor.close()
-                    assert _positive_zero(zero) and negative == -3.0, binary
+                    assert _positive_zero(zero) and _positive_zero(other), binary
     finally:
         store.close()

@@ -92,7 +92,7 @@ def status(
         from lineofsight.services.snapshots import scorecard
 
         with open_store(db) as store:
-            kept = scorecard(store, period, as_of, later=True)
+            kept = scorecard(store, period, as_of, later=True, say_unkept=True)
             # Written out first; a scorecard computed here is kept in the store after (also
             # when the output could not be written whole: a reader that stopped early).
             aside = False
@@ -115,7 +115,7 @@ def status(
     from lineofsight.services.scorecard_frames import scorecard_frames
 
     with open_store(db) as store:
-        card = scorecard_frames(store, period, as_of, unit)
+        card = scorecard_frames(store, period, as_of, unit, say_unkept=True)
         _say_keeper_failures(store)
     if output_format is StatusFormat.PARQUET:
         buffer = io.BytesIO()

@@ -71,13 +71,15 @@ def scorecard_frames(
     as_of: str | None = None,
     unit: str | None = None,
     names: ArgumentNames = OPTIONS,
+    *,
+    say_unkept: bool = False,
 ) -> ScorecardFrames:
     """The store's scorecard as of a date (or a period's last day), optionally only for a unit
     and the units below it; messages name the arguments as `names` says. It is the scorecard
     `los status` keeps up to date in the store (`services.snapshots`)."""
     from lineofsight.services.snapshots import scorecard
 
-    card = scorecard(store, period, as_of, names=names)
+    card = scorecard(store, period, as_of, names=names, say_unkept=say_unkept)
     frames = card.frames()
     if unit is None:
         return frames

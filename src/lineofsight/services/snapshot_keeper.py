@@ -1,18 +1,22 @@
 """Keep a scorecard computed in full in the store from a second process, so that the process
 that computed it (a `los status` whose output is written) can end at once.
 
-The first process encodes the scorecard (`snapshot_card.encode`), writes it to a private
-temporary file behind a one-line JSON header (the store's file, the date, the mode and what
-the scorecard covers) and starts this module on it; this process saves it as
-`services.snapshots` would have (`store.scorecards.save_snapshot`: never over a scorecard that
-covers more, never waiting behind a write) and deletes the file. Only a plain SQLite file is
-kept this way: the process needs no URL, password or SQLAlchemy, only the file's path.
+The first process encodes the scorecard (`snapshot_card.encode`), writes it to a temporary
+file that has no name in the folder (made without one, or unlinked at once) behind a one-line
+JSON header (the date, the mode, what the scorecard covers and the payload's length) and
+starts this module with that file as its standard input and the store's file as its
+argument; this process saves it as `services.snapshots` would have
+(`store.scorecards.save_snapshot`: never over a scorecard that covers more, never waiting
+behind a write). Nothing is ever left in the temporary folder, whatever becomes of either
+process. Only a plain SQLite file is kept this way: the process needs no URL, password or
+SQLAlchemy, only the file's path; it opens the file only if it is still there (a store moved
+or deleted meanwhile is not made again).
 
 A save given up because the store is busy or read-only is dropped, as the first process would
-drop it (a later status computes the scorecard again). Any other failure (a damaged file, a
-full disk, a store of another release) is written to a note in the temporary folder, keyed on
-the store's file and the user: the next `los status` of the store says it on standard error
-(`take_failures`) and deletes the note.
+drop it (a later status computes the scorecard again). Any other failure (a damaged or short
+input, a full disk, a store of another release) is written to a note in the temporary folder,
+keyed on the store's file and the user: the next `los status` of the store says it on
+standard error (`take_failures`) and deletes the note.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from lineofsight.errors import StoreError
-from lineofsight.store.database import Store
+from lineofsight.store.database import Store, sqlite_url
 from lineofsight.store.scorecards import Marks, cannot_keep, save_snapshot
 
 
@@ -40,66 +45,77 @@ def keep_aside(
     if store.sqlite_file is None:
         return False
     header = {
-        "file": str(Path(store.sqlite_file).resolve()),
         "as_of": day.isoformat(),
         "lag": lag,
         "marks": [marks.definitions, marks.load_id, marks.revision_id],
         "ahead": ahead,
+        "size": sum(len(piece) for piece in pieces),
     }
-    fd, path = tempfile.mkstemp(prefix="los-keep-", suffix=".scorecard")  # mode 0600
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(json.dumps(header).encode() + b"\n")
-            out.writelines(pieces)
-        # The package's own location first: the second process runs this release's code.
-        package = str(Path(__file__).resolve().parents[2])
-        subprocess.Popen(
-            [sys.executable, "-c", _RUN, package, path],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            close_fds=True,
-            start_new_session=True,  # not stopped with this process's terminal or group
-        )
+        # Nameless (or unlinked at once), mode 0600: the child reads it from its standard
+        # input; the disk space is freed when both have closed it.
+        with tempfile.TemporaryFile(prefix="los-keep-", suffix=".scorecard") as handed:
+            handed.write(json.dumps(header).encode() + b"\n")
+            handed.writelines(pieces)
+            handed.flush()
+            handed.seek(0)
+            # The package's own location first: the second process runs this release's
+            # code; -P: the working folder is not on its module path (a hashlib.py there is
+            # not run).
+            package = str(Path(__file__).resolve().parents[2])
+            subprocess.Popen(
+                [sys.executable, "-P", "-c", _RUN, package, str(Path(store.sqlite_file).resolve())],
+                stdin=handed,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                close_fds=True,
+                start_new_session=True,  # not stopped with this process's terminal or group
+            )
     except OSError:
-        Path(path).unlink(missing_ok=True)
         return False
     return True
 
 
 _RUN = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from lineofsight.services.snapshot_keeper import main; raise SystemExit(main(sys.argv[2]))"
+    "from lineofsight.services.snapshot_keeper import main; "
+    "raise SystemExit(main(sys.argv[2], sys.stdin.buffer))"
 )
 
 
-def main(path: str) -> int:
-    """Save the scorecard of the file `keep_aside` wrote, and delete the file; a failure other
-    than a busy or read-only store is left in the store's note (`take_failures`)."""
+def main(file: str, handed: BinaryIO) -> int:
+    """Save into the SQLite file `file` the scorecard that `keep_aside` hands over on
+    `handed`; a failure other than a busy or read-only store is left in the store's note
+    (`take_failures`). 0 when saved, 1 when not (busy, a newer one kept, the store gone), 2
+    on a failure (noted)."""
     try:
-        with open(path, "rb") as source:
-            header = json.loads(source.readline())
-            payload = source.read()
-    finally:
-        Path(path).unlink(missing_ok=True)
-    if not Path(header["file"]).is_file():
-        return 1  # the store was moved or deleted meanwhile: none is made
+        header = json.loads(handed.readline())
+        as_of = dt.date.fromisoformat(header["as_of"])
+        marks = Marks(*header["marks"])
+        size = int(header["size"])
+        payload = handed.read(size + 1)
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        _note_failure(file, "", cannot_keep(f"the scorecard handed over is damaged ({exc})"))
+        return 2
+    if len(payload) != size:
+        reason = f"the scorecard handed over is {len(payload):,} bytes, not {size:,}"
+        _note_failure(file, header["as_of"], cannot_keep(reason))
+        return 2
     try:
-        store = Store(f"sqlite:///{header['file']}", migrate=False)
+        store = Store(sqlite_url(Path(file)), migrate=False, create=False)
         try:
+            if store.sqlite_file is None:
+                return 1  # a path that is no plain file name: not one a status hands over
             saved = save_snapshot(
-                store,
-                dt.date.fromisoformat(header["as_of"]),
-                bool(header["lag"]),
-                Marks(*header["marks"]),
-                payload,
-                ahead=bool(header["ahead"]),
+                store, as_of, bool(header["lag"]), marks, payload, ahead=bool(header["ahead"])
             )
         finally:
             store.close()
     except Exception as exc:  # nobody sees this process: its reason is noted
+        if not Path(file).is_file():
+            return 1  # the store was moved or deleted meanwhile: none is made
         reason = str(exc) if isinstance(exc, StoreError) else cannot_keep(exc)
-        _note_failure(header["file"], header["as_of"], reason)
+        _note_failure(file, header["as_of"], reason)
         return 2
     return 0 if saved else 1
 
@@ -149,7 +165,8 @@ def take_failures(store: Store) -> list[str]:
     for line in lines:
         try:
             entry = json.loads(line)
-            said.append(f"an earlier status of {entry['as_of']}: {entry['reason']}")
+            of = f" of {entry['as_of']}" if entry["as_of"] else ""
+            said.append(f"an earlier status{of}: {entry['reason']}")
         except (ValueError, KeyError, TypeError):
             continue  # a line cut short (a full disk): the others are still said
     return said

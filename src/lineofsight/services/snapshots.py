@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from lineofsight.domain import model as m
-from lineofsight.errors import LineOfSightError, UsageError
+from lineofsight.errors import LineOfSightError, StoreError, UsageError
 from lineofsight.services.arguments import OPTIONS, ArgumentNames
 from lineofsight.services.as_of import resolve_as_of
 from lineofsight.services.snapshot_card import (
@@ -70,12 +70,15 @@ def scorecard(
     names: ArgumentNames = OPTIONS,
     previous: Scorecard | None = None,
     later: bool = False,
+    say_unkept: bool = False,
 ) -> Scorecard:
     """The scorecard as `los status` gives it (see `resolve_as_of`), from the stored snapshot
     brought up to date, else computed in full; saved for the next time unless `save` is off.
     Messages name the arguments as `names` says. `later`: what is to be saved is saved by
     `card.keep()`, which the caller calls once it has written the scorecard out (a person
-    waits for the output, not for the saving).
+    waits for the output, not for the saving). `say_unkept`: a save that fails for another
+    reason than a busy or read-only store (a full disk) raises StoreError (`los status` says
+    it); else the reason is logged and the scorecard given all the same.
 
     `previous`: a scorecard this returned before for the same date and mode, held in memory
     (by the web app): when the store's scorecard is its base with a newer patch (a check-in
@@ -95,11 +98,13 @@ def scorecard(
         kept = _kept(conn, day, lag)
         carry = _carry(conn, day, lag, kept.marks) if kept.found is None else None
     if carry is not None:
-        carried = _from_nearest(store, day, lag, kept.marks, carry, save=save)
+        carried = _from_nearest(
+            store, day, lag, kept.marks, carry, save=save, say_unkept=say_unkept
+        )
         if carried is not None:
             return carried
         del carry  # the other date's scorecard is not held while this one is computed
-    return _up_to_date(store, day, lag, kept, save=save, later=later)
+    return _up_to_date(store, day, lag, kept, save=save, later=later, say_unkept=say_unkept)
 
 
 def _from_nearest(
@@ -110,6 +115,7 @@ def _from_nearest(
     carry: tuple[dt.date, Snapshot, set[str]],
     *,
     save: bool,
+    say_unkept: bool = False,
 ) -> Scorecard | None:
     """The scorecard of `day` from the kept one of the nearest date (`_carry`): its rows as
     they are when none can differ, else carried over; None when too many KPIs move."""
@@ -118,7 +124,9 @@ def _from_nearest(
         same = _same_rows(other, source, day, lag)
         if same is not None:
             return same
-    return _carried(store, day, lag, marks, source, other, changed, save=save)
+    return _carried(
+        store, day, lag, marks, source, other, changed, save=save, say_unkept=say_unkept
+    )
 
 
 # A scorecard of another date is carried over when at most this share of its KPIs is scored
@@ -164,6 +172,7 @@ def _carried(
     changed: set[str],
     *,
     save: bool,
+    say_unkept: bool = False,
 ) -> Scorecard | None:
     """The scorecard of `day` from the one kept for `source`: the KPIs written since it and
     those whose rows can differ between the two dates scored again (`moved_kpis`), saved as
@@ -182,15 +191,29 @@ def _carried(
     card = patch(store, card, again, lag, as_of=day)
     card.covers = marks
     if save:
-        idle(store)
-        base = card.base
-        if not (
-            base is not None
-            and _small(card)
-            and save_carried(store, source, day, lag, base, marks, encode_patch(card))
-        ) and save_snapshot(store, day, lag, marks, encode(card)):
-            card.base = marks if card.holds_rows else None
+        with _unkept(say_unkept):
+            idle(store)
+            base = card.base
+            if not (
+                base is not None
+                and _small(card)
+                and save_carried(store, source, day, lag, base, marks, encode_patch(card))
+            ) and save_snapshot(store, day, lag, marks, encode(card)):
+                card.base = marks if card.holds_rows else None
     return card
+
+
+@contextlib.contextmanager
+def _unkept(say: bool) -> Iterator[None]:
+    """Around the saving of a scorecard: a failure of the store (StoreError: not busy or
+    read-only, a full disk) raised when `say` (`los status`), else logged: every other
+    caller's output (a briefing book, an inbox, a page) does not depend on it being kept."""
+    try:
+        yield
+    except StoreError as exc:
+        if say:
+            raise
+        log.warning("%s", exc)
 
 
 def _newer(conn: Any, previous: Scorecard, lag: bool) -> Scorecard | None:
@@ -364,10 +387,11 @@ def _up_to_date(
     ahead: bool = False,
     later: bool = False,
     defs: DefinitionFrames | None = None,
+    say_unkept: bool = False,
 ) -> Scorecard:
     """The kept scorecard `kept` brought up to date (patched), else computed in full; saved
     unless `save` is off (`ahead`: as made by a write, see `save_snapshot`; `later`: by
-    `card.keep()`; `defs`: the definitions when read already)."""
+    `card.keep()`; `defs`: the definitions when read already; `say_unkept`: see `scorecard`)."""
     marks, found, changed = kept.marks, kept.found, kept.changed
     if card is None and found is not None and changed is not None:
         card = decode(found.payload, day, found.patch)
@@ -401,7 +425,12 @@ def _up_to_date(
         card._frames = frames
     card.covers = marks  # the data was read after the marks: they claim no more than it holds
     if save:
-        card.pending = lambda aside: _save(store, card, day, lag, marks, ahead, aside=aside)
+
+        def pending(aside: bool) -> None:
+            with _unkept(say_unkept):
+                _save(store, card, day, lag, marks, ahead, aside=aside)
+
+        card.pending = pending
         if not later:
             card.keep()
     return card

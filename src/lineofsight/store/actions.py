@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 from lineofsight.domain.actions import Action, Comment, Milestone
 from lineofsight.store import tables as t
+from lineofsight.store.database import plain_rows
 from lineofsight.store.organization import bump_activity
 
 # Subjects per statement: a page of a unit's subtree can name thousands of KPIs, more than a
@@ -185,19 +186,8 @@ _ONE_SUBJECT_SQL = (
 
 def _of_one_subject(conn: Connection, kind: str, item: str) -> list[Mapping[str, Any]]:
     """`_of_subjects` of one subject."""
-    sql = (
-        _ONE_SUBJECT_SQL
-        if conn.dialect.name != "postgresql"
-        else _ONE_SUBJECT_SQL.replace("?", "%s")
-    )
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, [kind, item])
-        found = cursor.fetchall()
-    finally:
-        cursor.close()
     rows: list[Mapping[str, Any]] = []
-    for values in found:
+    for values in plain_rows(conn, _ONE_SUBJECT_SQL, [kind, item]):
         row = dict(zip(_ACTION_COLUMNS, values, strict=True))
         if isinstance(row["due"], str):
             row["due"] = dt.date.fromisoformat(row["due"])
@@ -341,16 +331,7 @@ def read_comment_history(
     conn: Connection, subject_type: str, subject_id: str, period: str
 ) -> list[Comment]:
     """Every version of a subject's comment for a period, newest first."""
-    postgresql = conn.dialect.name == "postgresql"
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(
-            _COMMENT_HISTORY_PG if postgresql else _COMMENT_HISTORY,
-            [subject_type, subject_id, period],
-        )
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
+    rows = plain_rows(conn, _COMMENT_HISTORY, [subject_type, subject_id, period])
     return [
         Comment(
             subject_type=kind,
@@ -374,7 +355,6 @@ _COMMENT_HISTORY = (
     " FROM commentary WHERE subject_type = ? AND subject_id = ? AND period = ?"
     " ORDER BY version DESC"
 )
-_COMMENT_HISTORY_PG = _COMMENT_HISTORY.replace("?", "%s")
 
 
 def _comment(row: RowMapping) -> Comment:

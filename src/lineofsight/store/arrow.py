@@ -49,27 +49,55 @@ Read = tuple[str, Sequence[object], Mapping[str, Any]]
 
 
 def read_frames(store: Store, reads: Sequence[Read], threads: int = 2) -> list[pl.DataFrame]:
-    """The frames of several reads (as `read_frame`), in their order.
+    """The frames of several reads (as `read_frame`), in their order, of one state of the
+    store.
 
     On an SQLite file they are read at once, each on a connection of its own, in `threads`
     threads within this thread's turn (`Store.arrow_turn`): most of a read is SQLite's and
     Arrow's work, outside Python's lock, so on a machine with cores to spare the reads take
-    about as long as the longest of them. Each read is a transaction of its own, as separate
-    `read_frame` calls are.
+    about as long as the longest of them. Each is a transaction of its own, so SQLite's
+    `data_version` is read before and after them: when another connection committed in
+    between (an apply rewriting a KPI, half of a load), they are read again one after the
+    other in one transaction. Elsewhere they are read in one transaction (REPEATABLE READ on
+    PostgreSQL).
     """
     path = store.arrow_file
-    if path is None or len(reads) < 2:
+    if len(reads) < 2:
         return [read_frame(store, query, params, schema) for query, params, schema in reads]
-    with store.arrow_turn(), ThreadPoolExecutor(max_workers=threads) as pool:
-        made = [
-            pool.submit(_adbc_frame, path, typed_query(query, schema), params, store.busy_timeout)
-            for query, params, schema in reads
-        ]
-        frames = [future.result() for future in made]
+    if path is None:
+        return _read_together(store, reads)
+    with store.arrow_turn(), _Watch(path, store.busy_timeout) as watch:
+        before = watch.version()
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            made = [
+                pool.submit(
+                    _adbc_frame, path, typed_query(query, schema), params, store.busy_timeout
+                )
+                for query, params, schema in reads
+            ]
+            frames = [future.result() for future in made]
+        if watch.version() != before:
+            del frames
+            queries = [(typed_query(query, schema), params) for query, params, schema in reads]
+            frames = _adbc_frames(path, queries, store.busy_timeout)
     return [
         cast_frame(frame.slice(1), schema)
         for frame, (_, _, schema) in zip(frames, reads, strict=True)
     ]
+
+
+def _read_together(store: Store, reads: Sequence[Read]) -> list[pl.DataFrame]:
+    """The frames of `reads` through SQLAlchemy, in one transaction that sees one state."""
+    from sqlalchemy import text
+
+    frames = []
+    with store.reading(one_state=True) as conn:
+        for query, params, schema in reads:
+            names = [f"p{i}" for i in range(len(params))]
+            sql = query.format(*[f":{name}" for name in names])
+            rows = conn.execute(text(sql), dict(zip(names, params, strict=True))).all()
+            frames.append(frame_of(rows, schema))
+    return frames
 
 
 # The two below are the loads' too (`store.loading`): kept here, where no SQLAlchemy is loaded.
@@ -145,11 +173,10 @@ def _adbc_frame(
     path: str, query: str, params: Sequence[object], busy_timeout: float
 ) -> pl.DataFrame:
     """A query's result as Arrow straight into Polars (no row objects, no pyarrow)."""
-    # Imported here: only bulk reads need them. The low-level API hands over an Arrow stream
-    # that Polars reads through the Arrow PyCapsule interface.
-    import adbc_driver_manager as adbc
-    import adbc_driver_sqlite
+    return _adbc_frames(path, [(query, params)], busy_timeout)[0]
 
+
+def _literals(params: Sequence[object]) -> list[str]:
     # SQLite keeps dates as ISO text; parameters are inlined as quoted literals because
     # they are dates and numbers we made, never user text.
     literals = []
@@ -160,29 +187,95 @@ def _adbc_frame(
             literals.append(repr(value))
         else:
             raise TypeError(f"unsupported query parameter {value!r}")
+    return literals
+
+
+def _adbc_frames(
+    path: str, queries: Sequence[tuple[str, Sequence[object]]], busy_timeout: float
+) -> list[pl.DataFrame]:
+    """The results of `queries` (with their parameters) on one connection, in one
+    transaction when there are several, as Arrow straight into Polars."""
+    # Imported here: only bulk reads need them. The low-level API hands over an Arrow stream
+    # that Polars reads through the Arrow PyCapsule interface.
+    import adbc_driver_manager as adbc
+    import adbc_driver_sqlite
+
+    texts = [query.format(*_literals(params)) for query, params in queries]
     database = adbc_driver_sqlite.connect(path)
     try:
         connection = adbc.AdbcConnection(database)
         try:
             # A read is not blocked by a write, but can wait for a moment's lock (a WAL
             # checkpoint or recovery by another connection).
-            pragma = adbc.AdbcStatement(connection)
-            try:
-                pragma.set_sql_query(busy_timeout_pragma(busy_timeout))
-                pragma.execute_update()
-            finally:
-                pragma.close()
-            statement = adbc.AdbcStatement(connection)
-            try:
-                # Large batches: the driver's default (1,024 rows) leaves a frame of a hundred
-                # thousand rows in a hundred pieces, which every later operation goes over.
-                statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
-                statement.set_sql_query(query.format(*literals))
-                stream, _ = statement.execute_query()
-                return pl.DataFrame(stream)
-            finally:
-                statement.close()
+            _adbc_update(adbc, connection, busy_timeout_pragma(busy_timeout))
+            together = len(texts) > 1
+            if together:
+                _adbc_update(adbc, connection, "BEGIN")
+            frames = []
+            for sql in texts:
+                statement = adbc.AdbcStatement(connection)
+                try:
+                    # Large batches: the driver's default (1,024 rows) leaves a frame of a
+                    # hundred thousand rows in a hundred pieces, which every later operation
+                    # goes over.
+                    statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
+                    statement.set_sql_query(sql)
+                    stream, _ = statement.execute_query()
+                    frames.append(pl.DataFrame(stream))
+                finally:
+                    statement.close()
+            if together:
+                _adbc_update(adbc, connection, "COMMIT")
+            return frames
         finally:
             connection.close()
     finally:
         database.close()
+
+
+def _adbc_update(adbc: Any, connection: Any, sql: str) -> None:
+    """Run a statement that returns no rows on an ADBC connection."""
+    statement = adbc.AdbcStatement(connection)
+    try:
+        statement.set_sql_query(sql)
+        statement.execute_update()
+    finally:
+        statement.close()
+
+
+class _Watch:
+    """An ADBC connection that tells, by SQLite's `PRAGMA data_version`, whether another
+    connection committed a write since it last looked."""
+
+    def __init__(self, path: str, busy_timeout: float) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+
+    def __enter__(self) -> _Watch:
+        import adbc_driver_manager as adbc
+        import adbc_driver_sqlite
+
+        self._adbc = adbc
+        self._database = adbc_driver_sqlite.connect(self.path)
+        try:
+            self._connection = adbc.AdbcConnection(self._database)
+        except BaseException:
+            self._database.close()
+            raise
+        return self
+
+    def version(self) -> int:
+        """SQLite's data version as this connection sees it now."""
+        statement = self._adbc.AdbcStatement(self._connection)
+        try:
+            statement.set_sql_query("PRAGMA data_version")
+            stream, _ = statement.execute_query()
+            return int(pl.DataFrame(stream).item())
+        finally:
+            statement.close()
+
+    def __exit__(self, *_: object) -> None:
+        try:
+            self._connection.close()
+        finally:
+            self._database.close()

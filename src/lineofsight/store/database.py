@@ -17,7 +17,7 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 # The newest migration; a test checks it is Alembic's head. Knowing it lets a command that only
 # reads skip loading Alembic when the store is already up to date.
-SCHEMA_REVISION = "0020"
+SCHEMA_REVISION = "0021"
 PAGE_SIZE = 16384
 
 BUSY_TIMEOUT_ENV = "LOS_BUSY_TIMEOUT"
@@ -182,7 +182,8 @@ class Store:
     """An open store: an engine whose schema is at the newest migration.
 
     `busy_timeout`: seconds a write waits for another before StoreBusy; default
-    $LOS_BUSY_TIMEOUT, else DEFAULT_BUSY_TIMEOUT.
+    $LOS_BUSY_TIMEOUT, else DEFAULT_BUSY_TIMEOUT. `create` off: the folder of an SQLite file
+    is not made when it is missing (a store that may have been deleted meanwhile).
     """
 
     # Whether bulk reads and loads of an SQLite file may go through ADBC's own copy of SQLite.
@@ -192,19 +193,26 @@ class Store:
     arrow_sqlite = True
 
     def __init__(
-        self, url: str, *, migrate: bool = True, busy_timeout: float | None = None
+        self,
+        url: str,
+        *,
+        migrate: bool = True,
+        busy_timeout: float | None = None,
+        create: bool = True,
     ) -> None:
         self.url = normalise_url(url)
         if busy_timeout is None:
             busy_timeout = busy_timeout_setting(BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT)
         self.busy_timeout = busy_timeout
+        self._create = create  # whether an SQLite file's folder is made when missing
         self._engine: Engine | None = None
         self._turns: _Turns | None = None  # on an SQLite file: see `_Turns`
         # An SQLite file named plainly: its engine is made when first used (see `engine`).
         self.sqlite_file = plain_sqlite_file(self.url)
         if self.sqlite_file is not None:
             self.dialect = "sqlite"
-            Path(self.sqlite_file).parent.mkdir(parents=True, exist_ok=True)
+            if create:  # else a folder just deleted is not made again
+                Path(self.sqlite_file).parent.mkdir(parents=True, exist_ok=True)
             self._turns = _Turns.of(self.sqlite_file, self)
         else:
             self._engine = self._create_engine()
@@ -239,7 +247,8 @@ class Store:
             # the reads themselves.
             kwargs["pool_size"] = 40
             if parsed.database not in (None, "", ":memory:"):
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                if self._create:
+                    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
                 if self._turns is None:
                     self._turns = _Turns.of(parsed.database, self)
         try:
@@ -252,7 +261,6 @@ class Store:
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
         else:
-            event.listen(engine, "connect", _postgresql_floats)
             event.listen(engine, "begin", _postgresql_begin(self.busy_timeout))
         return engine
 
@@ -363,10 +371,14 @@ class Store:
             raise error from None
 
     @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        """A connection that reads (one snapshot of the store on SQLite); writes do not block it."""
+    def reading(self, *, one_state: bool = False) -> Iterator[Connection]:
+        """A connection that reads (one snapshot of the store on SQLite); writes do not block it.
+        `one_state`: one snapshot on PostgreSQL too (REPEATABLE READ: every statement sees
+        the store as the first one did, not a write committed between them)."""
         try:
             with self._sqlite3_turn(), self.engine.connect() as conn:
+                if one_state and self.dialect == "postgresql":
+                    conn.execution_options(isolation_level="REPEATABLE READ")
                 yield conn
         except Exception as exc:
             if is_busy(exc):
@@ -490,6 +502,28 @@ class _Turns:
                 self._changed.notify_all()
 
 
+def plain_rows(conn: Connection, sql: str, params: Sequence[object] = ()) -> list[Any]:
+    """The rows (tuples) of `sql` read through the driver's own cursor on `conn`, in its
+    transaction: for the small reads of every page, where a statement and its result objects
+    through SQLAlchemy cost more than the read itself. `?` marks each of `params` (written
+    `%s` for PostgreSQL's driver); values come as the driver gives them (SQLite: times and
+    dates as text)."""
+    if conn.dialect.name == "postgresql":
+        sql = _percent_marks(sql)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, list(params))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _percent_marks(sql: str) -> str:
+    """`sql` with its `?` marks as psycopg's `%s` (and a literal % doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # A new file gets 16 KB pages (SQLite's default is 4 KB): millions of measurements fill
@@ -509,39 +543,6 @@ def _sqlite_begin(conn: Connection) -> None:
     # A write asks for the write lock before it reads anything (see the module's docstring).
     write = conn.get_execution_options().get(_WRITE, False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-
-def _postgresql_floats(dbapi_connection: Any, _record: Any) -> None:
-    """Read every double from PostgreSQL as SQLite gives it back: a stored -0.0 as 0.0.
-
-    SQLite writes a whole REAL as an integer, so -0.0 comes back 0.0 from any read; PostgreSQL
-    keeps the sign, which showed as "-0" in a status on PostgreSQL alone. Every read of the
-    store on PostgreSQL (SQLAlchemy's and the driver's own cursors) goes through these loaders,
-    so the two databases give the same numbers whatever wrote the value (a load, a check-in,
-    arithmetic in SQL, a store written by an earlier release)."""
-    text, binary = _zero_without_sign_loaders()
-    dbapi_connection.adapters.register_loader("float8", text)
-    dbapi_connection.adapters.register_loader("float8", binary)
-
-
-@functools.cache
-def _zero_without_sign_loaders() -> tuple[type, type]:
-    """psycopg's loaders of a double (text and binary), with -0.0 read as 0.0."""
-    from psycopg.adapt import Loader
-    from psycopg.pq import Format
-    from psycopg.types.numeric import Float8BinaryLoader
-
-    class Float8(Loader):
-        def load(self, data: Any) -> float:
-            return float(data) + 0.0  # IEEE 754: -0.0 + 0.0 is 0.0; every other value stays
-
-    class Float8Binary(Float8BinaryLoader):
-        format = Format.BINARY
-
-        def load(self, data: Any) -> float:
-            return float(super().load(data)) + 0.0
-
-    return Float8, Float8Binary
 
 
 def _postgresql_begin(busy_timeout: float) -> Callable[[Connection], None]:
@@ -566,6 +567,7 @@ __all__ = [
     "is_busy",
     "is_read_only",
     "normalise_url",
+    "plain_rows",
     "sqlite_path",
     "sqlite_url",
     "url_without_password",

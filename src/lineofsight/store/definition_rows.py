@@ -374,6 +374,17 @@ _ACROSS = _enum_of(m.AcrossUnits)
 _EFFECT = _enum_of(m.Effect)
 
 
+def source_of(stored: Any) -> m.Source | None:
+    """A KPI's source as the `kpis.source` column keeps it: JSON text (or, read through
+    SQLAlchemy's JSON type, the object it decodes to), None when the KPI has none."""
+    settings = json.loads(stored) if isinstance(stored, str) else stored
+    if not isinstance(settings, dict):
+        return None  # none kept (SQL NULL, or JSON null)
+    settings = dict(settings)
+    kind = m.SourceKind(settings.pop("kind", "manual"))
+    return m.Source(kind=kind, settings=tuple(settings.items()))
+
+
 def kpi_from_rows(r: ItemRow, rows: DefinitionRows, file: str | None) -> m.Kpi:
     """A stored KPI with its links."""
     (item_id, _position, line, name, description, unit_of_measure, level, kpi_type, unit,
@@ -387,11 +398,7 @@ def kpi_from_rows(r: ItemRow, rows: DefinitionRows, file: str | None) -> m.Kpi:
     if period_rows:
         for _kid, unit_id, period, _pos, value in period_rows:
             periods.setdefault(unit_id, []).append((period, value))
-    source = None
-    if source_json is not None and source_json != "null":
-        settings = dict(json.loads(source_json))
-        kind = m.SourceKind(settings.pop("kind", "manual"))
-        source = m.Source(kind=kind, settings=tuple(settings.items()))
+    source = source_of(source_json)
     supports = links[t.kpi_supports].get(item_id)
     contributions = links[t.kpi_contributions].get(item_id)
     influences = links[t.kpi_influences].get(item_id)

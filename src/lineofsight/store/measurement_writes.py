@@ -96,7 +96,10 @@ def compare_measurements(
     of the larger are the same (a source's float sums differ in their last bits from one run
     to the next); 0: compared exactly."""
     rows = frame if "row" in frame.columns else frame.with_row_index("row", offset=1)
-    frame = frame.select(list(MEASUREMENT_FRAME))
+    # A value of -0 stored as 0: SQLite drops the sign of a whole REAL, PostgreSQL would keep
+    # it (IEEE 754: -0.0 + 0.0 is 0.0; every other number stays as it is).
+    numbers = pl.col("value", "numerator", "denominator")
+    frame = frame.select(list(MEASUREMENT_FRAME)).with_columns(numbers + 0.0)
     new, changed, others = _compare(session, frame, relative)
     # Only what the load writes can make a new overlap: a row the store already holds as it
     # is, and whatever shares its days, were both there before.

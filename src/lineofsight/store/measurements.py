@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 
 from lineofsight.domain.periods import parse_period, start_of
 from lineofsight.store import tables as t
+from lineofsight.store.database import plain_rows
 from lineofsight.store.loading import LoadSession
 
 # Read with a scorecard's measurements, where no SQLAlchemy is loaded; the writes use it too.
@@ -300,26 +301,23 @@ def kpi_page_rows(conn: Connection, kpi_id: str, sources: Iterable[str]) -> Page
     values come from) and of the KPI itself with where and when each was written, and the
     KPI's earlier values (two statements, whatever the number of rows)."""
     wanted = sorted({kpi_id, *sources})
-    mark = "%s" if conn.dialect.name == "postgresql" else "?"
     measured = set(sources)
     if not conn.in_transaction():
         # Both statements in one snapshot: SQLite begins where SQLAlchemy begins (the
-        # store's begin hook), not at the driver's first statement.
+        # store's begin hook), not at the driver's first statement; PostgreSQL's READ
+        # COMMITTED would show the second a write committed after the first.
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
         conn.begin()
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(_PAGE_ROWS.format(marks=", ".join([mark] * len(wanted))), wanted)
-        rows = cursor.fetchall()
-        revisions: list[tuple[Any, ...]] = []
-        own = [r for r in rows if r[0] == kpi_id]
-        if own:
-            cursor.execute(_PAGE_REVISIONS.format(mark=mark), [kpi_id])
-            revisions = [
-                (u, p, v, n, d, note, rev, _moment(at), source)
-                for u, p, v, n, d, note, rev, at, source in cursor.fetchall()
-            ]
-    finally:
-        cursor.close()
+    rows = plain_rows(conn, _PAGE_ROWS.format(marks=", ".join(["?"] * len(wanted))), wanted)
+    revisions: list[tuple[Any, ...]] = []
+    if any(r[0] == kpi_id for r in rows):
+        revisions = [
+            (u, p, v, n, d, note, rev, _moment(at), source)
+            for u, p, v, n, d, note, rev, at, source in plain_rows(
+                conn, _PAGE_REVISIONS.format(mark="?"), [kpi_id]
+            )
+        ]
     starts: dict[tuple[str, Any], dt.date] = {}
     ends: dict[Any, dt.date] = {}
     measurements = []

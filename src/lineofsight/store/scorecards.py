@@ -31,6 +31,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from lineofsight.errors import StoreError
 from lineofsight.store.database import Store, idle, is_busy, is_read_only
@@ -184,8 +185,15 @@ def _writing(store: Store, wait: float) -> Iterator[Any]:
             brief.close()
         return
     with store._sqlite3_turn():
-        plain = sqlite3.connect(store.sqlite_file, timeout=wait, isolation_level=None)
+        plain = None
         try:
+            # mode=rw: a store file deleted meanwhile is not made again, empty.
+            plain = sqlite3.connect(
+                f"file:{quote(store.sqlite_file)}?mode=rw",
+                uri=True,
+                timeout=wait,
+                isolation_level=None,
+            )
             # As the store's own connections: the write lock asked for first.
             plain.execute("PRAGMA synchronous=NORMAL")
             plain.execute("PRAGMA foreign_keys=ON")
@@ -201,7 +209,8 @@ def _writing(store: Store, wait: float) -> Iterator[Any]:
                 raise _CannotNow from None
             raise StoreError(cannot_keep(exc)) from None
         finally:
-            plain.close()
+            if plain is not None:
+                plain.close()
 
 
 def cannot_keep(reason: object) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from lineofsight.domain import model as m
 from lineofsight.store import tables as t
+from lineofsight.store.definition_rows import source_of
 from lineofsight.store.loading import LoadSession, time_parameter
 
 
@@ -258,13 +259,7 @@ def read_fed_kpis(conn: Connection) -> list[tuple[str, m.Frequency, bool, m.Sour
     )
     found = []
     for kpi_id, frequency, has_formula, source in conn.execute(query):
-        settings = json.loads(source) if isinstance(source, str) else source
-        given = None
-        if isinstance(settings, dict):
-            settings = dict(settings)
-            kind = m.SourceKind(settings.pop("kind", "manual"))
-            given = m.Source(kind=kind, settings=tuple(settings.items()))
-        found.append((kpi_id, m.Frequency(frequency), bool(has_formula), given))
+        found.append((kpi_id, m.Frequency(frequency), bool(has_formula), source_of(source)))
     return found
 
 
