@@ -275,3 +275,19 @@ def test_a_formula_cycle_and_an_unknown_input_have_no_value() -> None:
         ("f2", "u0", 0): 8.0,
         ("k0", "u0", 0): 4.0,
     }
+
+
+def test_min_and_max_of_equal_zeros_keep_the_first_as_python_does() -> None:
+    # With k0 = 0.0 and f0 = -k0 = -0.0, min(k0, f0) is 0.0 in the value tables (Python keeps
+    # the first of equal values); Polars' min_horizontal gave -0.0.
+    from lineofsight.engine.frame_formulas import _compile
+
+    frame = pl.DataFrame({"x": [0.0, -0.0, 1.0], "y": [-0.0, 0.0, 1.0], "z": [0.0, 0.0, None]})
+    columns = {"a": "x", "b": "y", "c": "z"}
+    for func, builtin in (("min", min), ("max", max)):
+        compiled = _compile(parse_formula(f"{func}(a, b, c)"), columns)
+        got = frame.select(compiled.alias("v"))["v"].to_list()
+        expected = [builtin(0.0, -0.0, 0.0), builtin(-0.0, 0.0, 0.0), None]
+        assert [None if v is None else math.copysign(1.0, v) for v in got] == [
+            None if v is None else math.copysign(1.0, v) for v in expected
+        ], func

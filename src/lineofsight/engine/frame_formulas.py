@@ -115,5 +115,10 @@ def _compile(expr: Expr, columns: Mapping[str, str]) -> pl.Expr:
     if expr.func == "abs":
         return args[0].abs()
     every = pl.all_horizontal(*(arg.is_not_null() for arg in args))
-    picked = pl.min_horizontal(*args) if expr.func == "min" else pl.max_horizontal(*args)
+    # Python's min and max keep the first of equal values: min(0.0, -0.0) is 0.0, where
+    # Polars' min_horizontal may give -0.0.
+    picked = args[0]
+    for arg in args[1:]:
+        better = arg < picked if expr.func == "min" else arg > picked
+        picked = pl.when(better).then(arg).otherwise(picked)
     return pl.when(every).then(picked)
