@@ -6,7 +6,13 @@ import datetime as dt
 
 from lineofsight.checks.runner import run_checks
 from lineofsight.domain import model as m
-from lineofsight.domain.graph import OrgGraph, organisation_graph, reachable, reachable_in
+from lineofsight.domain.graph import (
+    OrgGraph,
+    PerOrganisation,
+    organisation_graph,
+    reachable,
+    reachable_in,
+)
 from lineofsight.spec.dump import dump_yaml
 from lineofsight.spec.files import parse_strategy
 
@@ -89,6 +95,21 @@ def test_a_formula_is_parsed_once_per_organisation() -> None:
     assert graph.formulas["b"] is organisation_graph(org).formulas["b"]
     other = _org([_kpi("a"), _kpi("b", formula="a * 2")])  # equal, but another object
     assert organisation_graph(other) is not graph
+
+
+def test_what_is_made_per_organisation_keeps_the_last_two() -> None:
+    made: list[int] = []
+
+    def make(org: object) -> int:
+        made.append(id(org))
+        return len(made)
+
+    memo = PerOrganisation(make)
+    first, second, third = (_org([_kpi("a")]) for _ in range(3))
+    assert (memo(first), memo(second), memo(first)) == (1, 2, 1)  # kept: made once each
+    assert memo(third) == 3  # the oldest (first) goes
+    assert memo(second) == 2
+    assert memo(first) == 4  # made again
 
 
 def test_cycles_end_the_walks_and_are_still_reported() -> None:

@@ -8,9 +8,10 @@ feed each other) ends the walk instead of looping; the alignment check reports t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from lineofsight.domain import model as m
 
@@ -254,20 +255,38 @@ class OrgGraph:
         return reachable_in(kpi_ids, self.kpi_downs)
 
 
-# One graph per organisation object; an organisation is immutable, so its graph never goes
-# stale. Keyed by identity (hashing a large organisation would cost as much as the graph),
-# with the organisation held so that its id cannot be reused while cached.
-_GRAPHS: dict[int, tuple[m.Organization, OrgGraph]] = {}
-_KEPT = 2  # the organisation in use and the one before it (a server between two revisions)
+T = TypeVar("T")
+
+
+class PerOrganisation(Generic[T]):
+    """Something made from an organisation once per organisation object and shared by every
+    caller; an organisation is immutable, so what is made from it never goes stale. Keyed by
+    identity (hashing a large organisation would cost as much as what is made), with the
+    organisation held so that its id cannot be reused while kept: the organisation in use and
+    the one before it (a server between two revisions)."""
+
+    KEPT = 2
+
+    def __init__(self, make: Callable[[m.Organization], T]) -> None:
+        self._make = make
+        self._kept: dict[int, tuple[m.Organization, T]] = {}
+        self._lock = threading.Lock()  # the web app's threads share it
+
+    def __call__(self, org: m.Organization) -> T:
+        with self._lock:
+            known = self._kept.get(id(org))
+            if known is not None and known[0] is org:
+                return known[1]
+            made = self._make(org)
+            if len(self._kept) >= self.KEPT:
+                self._kept.pop(next(iter(self._kept)))
+            self._kept[id(org)] = (org, made)
+            return made
+
+
+_GRAPHS = PerOrganisation(OrgGraph)
 
 
 def organisation_graph(org: m.Organization) -> OrgGraph:
     """The graph of `org`, made once and shared by every caller."""
-    known = _GRAPHS.get(id(org))
-    if known is not None and known[0] is org:
-        return known[1]
-    graph = OrgGraph(org)
-    if len(_GRAPHS) >= _KEPT:
-        _GRAPHS.pop(next(iter(_GRAPHS)))
-    _GRAPHS[id(org)] = (org, graph)
-    return graph
+    return _GRAPHS(org)

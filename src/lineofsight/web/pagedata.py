@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from lineofsight.domain import model as m
-from lineofsight.domain.graph import OrgGraph, organisation_graph
+from lineofsight.domain.graph import OrgGraph, PerOrganisation, organisation_graph
 from lineofsight.services.permissions import UnitTree
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.services.shapes import items_text
@@ -159,26 +159,6 @@ class _OrgIndex:
     kpis_by_owner: dict[str, list[str]]
 
 
-# By the organisation's id, with the organisation held so that its id cannot be reused while
-# kept: the organisation in use and the one before it (a server between two revisions).
-_INDEXES: dict[int, tuple[m.Organization, _OrgIndex]] = {}
-_INDEXES_KEPT = 2
-_INDEXES_LOCK = threading.Lock()
-
-
-def _org_index(org: m.Organization) -> _OrgIndex:
-    """The organisation's indexes for the pages, made once per organisation."""
-    with _INDEXES_LOCK:
-        known = _INDEXES.get(id(org))
-        if known is not None and known[0] is org:
-            return known[1]
-        index = _make_org_index(org)
-        if len(_INDEXES) >= _INDEXES_KEPT:
-            _INDEXES.pop(next(iter(_INDEXES)))
-        _INDEXES[id(org)] = (org, index)
-        return index
-
-
 def _make_org_index(org: m.Organization) -> _OrgIndex:
     graph = organisation_graph(org)  # shared with permissions and the checks
     units = graph.units
@@ -220,6 +200,10 @@ def _make_org_index(org: m.Organization) -> _OrgIndex:
         formula_users,
         kpis_by_owner,
     )
+
+
+# The organisation's indexes for the pages, made once per organisation.
+_org_index = PerOrganisation(_make_org_index)
 
 
 class _Lru:
