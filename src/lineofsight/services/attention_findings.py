@@ -34,27 +34,18 @@ def findings_in_scope(
     for f in findings:
         wanted.setdefault(f.subject.kind.value, set()).add(f.subject.id)
     subjects: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in kpis.filter(pl.col("id").is_in(list(wanted.get("kpi", ())))).iter_rows(named=True):
-        subjects[("kpi", row["id"])] = {
-            "name": row["name"],
-            "unit": row["unit"],
-            "unit_name": row["unit_name"],
-            "owner": row["owner_id"],
-            "owner_name": row["owner_name"],
-            "status": str(row["status"]),
-            "period": row["period"],
-        }
-    for row in objectives.filter(pl.col("id").is_in(list(wanted.get("objective", ())))).iter_rows(
-        named=True
-    ):
-        subjects[("objective", row["id"])] = {
-            "name": row["name"],
-            "unit": row["unit"],
-            "unit_name": row["unit_name"],
-            "owner": row["owner_id"],
-            "owner_name": row["owner_name"],
-            "status": str(row["status"]),
-        }
+    for kind, frame in (("kpi", kpis), ("objective", objectives)):
+        chosen = frame.filter(pl.col("id").is_in(list(wanted.get(kind, ()))))
+        for row in chosen.iter_rows(named=True):
+            subjects[(kind, row["id"])] = {
+                "name": row["name"],
+                "unit": row["unit"],
+                "unit_name": row["unit_name"],
+                "owner": row["owner_id"],
+                "owner_name": row["owner_name"],
+                "status": str(row["status"]),
+                **({"period": row["period"]} if kind == "kpi" else {}),
+            }
     for unit, lead in (
         resp.units.filter(pl.col("id").is_in(list(wanted.get("unit", ()))))
         .select("id", "lead_id")
