@@ -228,6 +228,8 @@ def test_history_and_findings(ti: Los) -> None:
         (lambda ws: ws.revisions("nps", period="2026-13"), "period: '2026-13'"),
         (lambda ws: ws.revisions("nps", unit="nowhere"), "unit: unknown unit 'nowhere'"),
         (lambda ws: ws.history(limit=0), "limit 0: "),
+        (lambda ws: ws.check(select=["ZZ99"]), "select: unknown rule ZZ99 (rules: AC01, "),
+        (lambda ws: ws.check(ignore=["ZZ98"]), "ignore: unknown rule ZZ98 (rules: AC01, "),
     ],
 )
 def test_errors_name_the_arguments(ti: Los, call, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -235,6 +237,8 @@ def test_errors_name_the_arguments(ti: Los, call, message: str) -> None:  # type
         call(ws)
     assert str(e.value).startswith(message) or message in str(e.value), str(e.value)
     assert "--" not in str(e.value)
+    # Every problem listed speaks of the arguments too, never of the command line.
+    assert all("--" not in str(p) and "command line" not in str(p) for p in e.value.problems)
 
 
 def test_to_pandas_names_the_extra_when_pandas_is_missing(

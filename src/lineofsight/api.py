@@ -323,7 +323,12 @@ class Workspace:
         line."""
         day = _date(as_of)
         report = check_service.check(
-            file=None, store=self.store, as_of=day, select_codes=select, ignore_codes=ignore
+            file=None,
+            store=self.store,
+            as_of=day,
+            select_codes=select,
+            ignore_codes=ignore,
+            names=PARAMETERS,
         )
         frame = pl.DataFrame(
             [

@@ -33,9 +33,12 @@ def build_selection(
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    labels: tuple[str, str, str] = ("--select", "--ignore", "--option"),
 ) -> Selection:
-    """The file's `checks:` settings, overridden by the command line: a command-line select
-    replaces the file's, ignores add up, command-line options win."""
+    """The file's `checks:` settings, overridden by the caller's: a select given replaces the
+    file's, ignores add up, options given win. `labels` name the caller's select, ignore and
+    options in a message (the command line's options, or the Python API's parameters)."""
+    select_label, ignore_label, option_label = labels
     known = rule_by_code()
     errors = []
     cli_select = {code.strip().upper() for code in select if code.strip()}
@@ -43,8 +46,8 @@ def build_selection(
     for where, codes in (
         ("checks.select", config.select),
         ("checks.ignore", config.ignore),
-        ("--select", cli_select),
-        ("--ignore", cli_ignore),
+        (select_label, cli_select),
+        (ignore_label, cli_ignore),
     ):
         for code in codes:
             if code not in known:
@@ -54,8 +57,8 @@ def build_selection(
         merged.setdefault(code, {}).update(opts)
     for code, opts in merged.items():
         rule = known.get(code)
-        # A rule given options on the command line is named as such (`--option`).
-        where = "--option" if code in (options or {}) else "checks.options"
+        # A rule given options by the caller is named as such (`--option`).
+        where = option_label if code in (options or {}) else "checks.options"
         if rule is None:
             errors.append(f"{where}: unknown rule {code}")
             continue

@@ -16,9 +16,22 @@ class ArgumentNames:
     unit: str = "--unit"
     from_period: str = "--from"
     to_period: str = "--to"
+    select: str = "--select"
+    ignore: str = "--ignore"
+    option: str = "--option"
+    # Who gave them: where a problem with one of them is said to be.
+    caller: str = "the command line"
 
 
 OPTIONS = ArgumentNames()
 PARAMETERS = ArgumentNames(
-    period="period", as_of="as_of", unit="unit", from_period="from_period", to_period="to_period"
+    period="period",
+    as_of="as_of",
+    unit="unit",
+    from_period="from_period",
+    to_period="to_period",
+    select="select",
+    ignore="ignore",
+    option="options",
+    caller="the arguments",
 )

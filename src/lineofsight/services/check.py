@@ -14,6 +14,7 @@ from lineofsight.checks.base import CheckReport, Finding
 from lineofsight.domain import model as m
 from lineofsight.errors import StoreError, UsageError
 from lineofsight.gcpause import paused_gc
+from lineofsight.services.arguments import OPTIONS, ArgumentNames
 from lineofsight.services.check_reports import report_from_text, report_key
 from lineofsight.store.check_results import read_check_report, read_check_state
 from lineofsight.store.database import Store
@@ -56,11 +57,13 @@ def check(
     ignore_codes: Iterable[str] = (),
     options: Mapping[str, Mapping[str, Any]] | None = None,
     reuse: bool = True,
+    names: ArgumentNames = OPTIONS,
 ) -> CheckReport:
     """Check a strategy file (no measurements), or the store with its measurements.
 
     On the store, a report made earlier for the same command line is reused while the store
-    is as it was (`reuse=False` runs the rules again in any case); a new one is kept."""
+    is as it was (`reuse=False` runs the rules again in any case); a new one is kept. `names`
+    say how the caller calls select, ignore and options in a message."""
     select_codes, ignore_codes = list(select_codes), list(ignore_codes)
     if file is not None:
         # Imported here: the strategy file's schema is not needed to check the store.
@@ -68,7 +71,7 @@ def check(
         from lineofsight.spec.files import read_strategy
 
         data = data_from_organization(read_strategy(file))
-        return _run(data, str(file), None, as_of, select_codes, ignore_codes, options)
+        return _run(data, str(file), None, as_of, select_codes, ignore_codes, options, names)
     assert store is not None
     key = report_key(as_of, select_codes, ignore_codes, options)
     with paused_gc(), _reading(store) as conn:
@@ -100,7 +103,9 @@ def check(
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
         with paused_gc():  # hundreds of thousands of objects, none in a cycle
             data = _check_data(settings, frames, source_file)
-            report = _run(data, "the store", store, as_of, select_codes, ignore_codes, options)
+            report = _run(
+                data, "the store", store, as_of, select_codes, ignore_codes, options, names
+            )
         # A store this user may only read, or one kept busy: the report is just not kept. Nor
         # is it when the store changed since `state` (the columns were read after it).
         with contextlib.suppress(StoreError):
@@ -149,6 +154,7 @@ def _run(
     select_codes: Iterable[str],
     ignore_codes: Iterable[str],
     options: Mapping[str, Mapping[str, Any]] | None,
+    names: ArgumentNames = OPTIONS,
 ) -> CheckReport:
     """The selected rules over the organisation, with the store's values when there is a
     store."""
@@ -159,14 +165,17 @@ def _run(
     from lineofsight.errors import Problem
     from lineofsight.services.check_values import read_check_values
 
+    labels = (names.select, names.ignore, names.option)
     try:
-        selection = build_selection(data.checks, select_codes, ignore_codes, options)
+        selection = build_selection(data.checks, select_codes, ignore_codes, options, labels)
     except ConfigError as exc:
-        # A message about an option given on the command line (--select, --ignore, --option)
-        # is the command line's, not that of the file or store being checked.
-        where = ["the command line" if m.startswith("--") else source for m in exc.messages]
+        # A message about a setting the caller gave (`--select` on the command line, `select`
+        # in Python) is the caller's, not that of the file or store being checked. The summary
+        # says the first problem: in Python it is all that `str(error)` shows.
+        given = tuple(f"{label}:" for label in labels)
+        where = [names.caller if m.startswith(given) else source for m in exc.messages]
         raise UsageError(
-            f"{where[0]}: bad check settings",
+            f"{where[0]}: bad check settings: {exc.messages[0]}",
             [Problem(w, 0, msg) for w, msg in zip(where, exc.messages, strict=True)],
         ) from None
     if store is None or not reads_data(selection):
