@@ -261,3 +261,17 @@ def test_to_pandas_names_the_extra_when_pandas_is_missing(
 def test_open_reports_a_missing_workspace(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         lineofsight.Workspace.open(tmp_path)
+
+
+def test_open_refuses_a_store_file_that_does_not_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A mistyped path must not leave an empty store behind (the `los` commands refuse too).
+    missing = tmp_path / "typo.db"
+    with pytest.raises(FileNotFoundError) as e:
+        lineofsight.Workspace.open(f"sqlite:///{missing}")
+    assert str(e.value) == f"no store at {missing}: run `los init` to create one"
+    monkeypatch.setenv("LOS_DATABASE_URL", f"sqlite:///{missing}")
+    with pytest.raises(FileNotFoundError):
+        lineofsight.Workspace.open()
+    assert not missing.exists()

@@ -37,10 +37,19 @@ from lineofsight.services.kpi_detail import kpi_history
 from lineofsight.services.scorecard_frames import STATUS, scorecard_frames
 from lineofsight.services.shapes import residual
 from lineofsight.services.workspace import find_workspace_url, resolve_url
-from lineofsight.store.database import Store
+from lineofsight.store.database import Store, sqlite_path
 from lineofsight.store.labels import Labels, read_labels, read_organization_name
 
 SEVERITY = pl.Enum(["info", "warning", "error"])  # ordered: error > warning > info
+
+
+def _existing_store(url: str) -> Store:
+    """The store at `url`; FileNotFoundError for an SQLite file that does not exist, which
+    opening would create empty (a mistyped path), as the `los` commands refuse to."""
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise FileNotFoundError(f"no store at {path}: run `los init` to create one")
+    return Store(url)
 
 
 class Workspace:
@@ -54,14 +63,14 @@ class Workspace:
         """Open a workspace: a folder (or one inside it), a database URL, or, with nothing
         given, what `los` would use here (`LOS_DATABASE_URL` or the nearest workspace)."""
         if where is None:
-            return cls(Store(resolve_url(None)))
+            return cls(_existing_store(resolve_url(None)))
         text = str(where)
         if "://" in text:
-            return cls(Store(text))
+            return cls(_existing_store(text))
         found = find_workspace_url(Path(text).resolve())
         if found is None:
             raise FileNotFoundError(f"no Line of Sight workspace at or above {text}")
-        return cls(Store(found))
+        return cls(_existing_store(found))
 
     def close(self) -> None:
         self.store.close()
