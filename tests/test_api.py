@@ -275,3 +275,13 @@ def test_open_refuses_a_store_file_that_does_not_exist(
     with pytest.raises(FileNotFoundError):
         lineofsight.Workspace.open()
     assert not missing.exists()
+
+
+def test_check_takes_one_rule_as_text(ti: Los) -> None:
+    # `select="OW02"` is one rule, as `measurements("nps")` is one KPI: not four letters.
+    with lineofsight.Workspace.open(ti.db_url) as ws:
+        one = ws.check(as_of="2026-11-22", select="OW02").frame
+        listed = ws.check(as_of="2026-11-22", select=["OW02"]).frame
+        rest = ws.check(as_of="2026-11-22", ignore="OW02").frame
+    assert one.height > 0 and one.equals(listed)
+    assert rest.height > 0 and "OW02" not in set(rest["code"])

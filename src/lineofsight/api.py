@@ -324,19 +324,19 @@ class Workspace:
     def check(
         self,
         as_of: dt.date | str | None = None,
-        select: Iterable[str] = (),
-        ignore: Iterable[str] = (),
+        select: str | Iterable[str] = (),
+        ignore: str | Iterable[str] = (),
     ) -> Table:
         """The alignment findings on the store (as `los check`), as of a date (default today):
         code, name, severity (ordered: error > warning > info), kind, id, message, file,
-        line."""
+        line. `select` and `ignore` take a rule's code or several."""
         day = _date(as_of)
         report = check_service.check(
             file=None,
             store=self.store,
             as_of=day,
-            select_codes=select,
-            ignore_codes=ignore,
+            select_codes=[select] if isinstance(select, str) else select,
+            ignore_codes=[ignore] if isinstance(ignore, str) else ignore,
             names=PARAMETERS,
         )
         frame = pl.DataFrame(
