@@ -75,6 +75,9 @@ def limits(los: Los, workdir: Path) -> Los:
         (("status", "--period", "9999-Q4"), "year 9999 is outside 1900..2200"),
         (("explain", "sales", "--from", "0001-01", "--to", "2026-02"), "outside 1900..2200"),
         (("status", "--as-of", "2026-02-30"), "expected a date YYYY-MM-DD"),
+        # A date written right that names no day says why, not just the form expected.
+        (("status", "--as-of", "2026-02-30"), "(day is out of range for month)"),
+        (("inbox", "--as-of", "2026-13-01"), "(month must be in 1..12)"),
     ],
 )
 def test_dates_outside_the_calendar_are_a_clear_error(

@@ -193,7 +193,10 @@ def parse_date(text: str) -> dt.date:
     """The date `YYYY-MM-DD` names, in the supported years; PeriodError saying why not."""
     try:
         day = dt.date.fromisoformat(text.strip())
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError) as exc:
+        # Written as a date but naming no day (2026-02-30): say which part is wrong.
+        if isinstance(text, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+            raise PeriodError(f"expected a date YYYY-MM-DD ({exc})") from None
         raise PeriodError("expected a date YYYY-MM-DD") from None
     return check_date(day)
 
