@@ -224,6 +224,10 @@ def test_history_and_findings(ti: Los) -> None:
         (lambda ws: ws.explain("nps", "2026-13", "2026-Q3"), "from_period '2026-13'"),
         (lambda ws: ws.explain("nps", "2026-Q1", "2026-13"), "to_period '2026-13'"),
         (lambda ws: ws.explain("nps", "2026-Q1", "2026-Q3", depth=0), "depth 0: "),
+        (
+            lambda ws: ws.explain("nps", "2026-Q2", "2026-Q3", unit="custmer_service"),
+            "unit: unknown unit 'custmer_service' (did you mean 'customer_service'?)",
+        ),
         (lambda ws: ws.measurements("npz"), "kpi: unknown KPI 'npz' (did you mean 'nps'?)"),
         (lambda ws: ws.revisions("nps", period="2026-13"), "period: '2026-13'"),
         (lambda ws: ws.revisions("nps", unit="nowhere"), "unit: unknown unit 'nowhere'"),

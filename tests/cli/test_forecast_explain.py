@@ -71,6 +71,10 @@ def test_explain(mf: Los) -> None:
         (["ccc", "--from", "FY2020-Q1", "--to", "FY2027-Q2"], "no value for FY2020-Q1"),
         (["ccc", "--from", "later", "--to", "FY2027-Q2"], "'later' is not a valid period"),
         (["cc", "--from", "FY2026-Q4", "--to", "FY2027-Q2"], "did you mean 'ccc'?"),
+        (
+            ["ccc", "--from", "FY2026-Q4", "--to", "FY2027-Q2", "--unit", "ironbrige"],
+            "--unit: unknown unit 'ironbrige' (did you mean 'ironbridge'?)",
+        ),
     ],
 )
 def test_explain_bad_input_exits_2_with_one_line(los: Los, args: list[str], message: str) -> None:

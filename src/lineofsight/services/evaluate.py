@@ -100,11 +100,12 @@ def evaluate_store(
 
 def unit_subtree(org: m.Organization, unit_id: str) -> set[str]:
     """A unit and every unit below it; UsageError for an unknown unit."""
-    _known_unit([u.id for u in org.units], unit_id)
+    known_unit([u.id for u in org.units], unit_id)
     return set(organisation_graph(org).subtree(unit_id))
 
 
-def _known_unit(ids: list[str], unit_id: str, names: ArgumentNames = OPTIONS) -> None:
+def known_unit(ids: list[str], unit_id: str, names: ArgumentNames = OPTIONS) -> None:
+    """UsageError naming the unit argument (and the closest id) when `unit_id` is no unit."""
     if unit_id not in ids:
         raise UsageError(f"{names.unit}: unknown unit '{unit_id}'{did_you_mean(unit_id, ids)}")
 
@@ -241,6 +242,6 @@ def read_names(store: Store) -> dict[str, dict[str, str]]:
 
 def subtree_of(units: pl.DataFrame, unit_id: str, names: ArgumentNames = OPTIONS) -> set[str]:
     """A unit and every unit below it, from the units frame; UsageError when unknown."""
-    _known_unit(units["id"].to_list(), unit_id, names)
+    known_unit(units["id"].to_list(), unit_id, names)
     children = children_of(units.select("id", "parent_id").iter_rows())
     return reachable([unit_id], lambda unit: children.get(unit, ()))

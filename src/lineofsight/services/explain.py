@@ -12,7 +12,7 @@ from lineofsight.domain.graph import organisation_graph
 from lineofsight.engine.explain import Explanation, explain, kpi_named, kpi_period
 from lineofsight.engine.values import MeasurementTuple, ValueTable
 from lineofsight.services.arguments import OPTIONS, ArgumentNames
-from lineofsight.services.evaluate import load_organization, read_kpi_frame
+from lineofsight.services.evaluate import known_unit, load_organization, read_kpi_frame
 from lineofsight.store.database import Store
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ def explain_change(
     if org is None:
         org = load_organization(store)
     kpi = kpi_named(org, kpi_id)
+    if unit is not None:
+        known_unit([u.id for u in org.units], unit, names)
     p0 = kpi_period(kpi, from_text, org.calendar, names.from_period)
     p1 = kpi_period(kpi, to_text, org.calendar, names.to_period)
     # A measurement counts in the period that holds its last day, so the span from the first
