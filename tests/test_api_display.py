@@ -99,3 +99,18 @@ def test_long_frames_show_a_part_and_say_so(tmp_path: Path) -> None:
     assert "… and 70 more rows" in text and "1,000" in text
     assert "… and 70 more rows" in table._repr_html_()
     assert len(table) == 120 and table.to_polars().height == 120
+
+
+def test_an_explanation_without_a_breakdown_says_so(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # As `los explain` does: a KPI measured directly has no contributions, so its view says
+    # why instead of showing an empty table's header.
+    folder = tmp_path_factory.mktemp("api") / "ws"
+    init_workspace(folder, example="techinnovate", db=None)
+    with lineofsight.Workspace.open(folder) as ws:
+        measured = ws.explain("nps", "2026-Q2", "2026-Q3")
+    assert measured.contributions.height == 0
+    for view in (repr(measured), measured._repr_html_()):
+        assert "Measured directly: no breakdown (the residual is the whole change)." in view
+        assert "contribution" not in view and "<table>" not in view

@@ -41,13 +41,23 @@ class Frames:
     def _heading(self) -> str:
         return self.title
 
+    def _note(self) -> str | None:
+        """A sentence shown under the heading, where the tables alone would not say enough."""
+        return None
+
     def _repr_html_(self) -> str:
         parts = [f"<div><h3>{html.escape(self._heading())}</h3>"]
+        note = self._note()
+        if note is not None:
+            parts.append(f"<p>{html.escape(note)}</p>")
         parts += [d.html_table(frame, cols, name) for name, frame, cols in self._views()]
         return "".join(parts) + "</div>"
 
     def __repr__(self) -> str:
         parts = [self._heading()]
+        note = self._note()
+        if note is not None:
+            parts.append(note)
         parts += [d.text_table(frame, cols, name) for name, frame, cols in self._views()]
         return "\n\n".join(parts)
 
@@ -246,7 +256,15 @@ class Explanation(Frames):
             f"change {d.with_measure(row['change'], measure)}"
         )
 
+    def _note(self) -> str | None:
+        # As `los explain` says it, instead of an empty table of contributions.
+        if self.contributions.height == 0 and self.summary["method"][0] == "measured":
+            return "Measured directly: no breakdown (the residual is the whole change)."
+        return None
+
     def _views(self) -> list[tuple[str, pl.DataFrame, Sequence[d.Column]]]:
+        if self.contributions.height == 0:
+            return []
         return [
             (
                 "Contributions",
