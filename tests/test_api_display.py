@@ -114,3 +114,10 @@ def test_an_explanation_without_a_breakdown_says_so(
     for view in (repr(measured), measured._repr_html_()):
         assert "Measured directly: no breakdown (the residual is the whole change)." in view
         assert "contribution" not in view and "<table>" not in view
+
+
+def test_a_table_of_one_row_says_one_row() -> None:
+    assert repr(lineofsight.Table(pl.DataFrame({"n": [1.0]}), "Revisions")).startswith(
+        "Revisions: 1 row\n"
+    )
+    assert repr(lineofsight.Table(pl.DataFrame({"n": [1.0, 2.0]}), "N")).startswith("N: 2 rows")

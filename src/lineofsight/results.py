@@ -80,7 +80,8 @@ class Table(Frames):
         return [("", self.frame, d.auto_columns(self.frame))]
 
     def _heading(self) -> str:
-        return f"{self.label}: {self.frame.height:,} rows"
+        rows = self.frame.height
+        return f"{self.label}: {rows:,} {'row' if rows == 1 else 'rows'}"
 
 
 def _named(column: str = "name", fallback: str = "id") -> Any:
