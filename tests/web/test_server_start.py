@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import re
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -140,9 +141,42 @@ def test_serve_keeps_todays_scorecard_before_its_workers_start(
     for name in ("LOS_SECRET_KEY", "LOS_SERVE_DATABASE_URL", "LOS_SERVE_SCHEDULER"):
         monkeypatch.setenv(name, "set by the test")
     monkeypatch.setattr(uvicorn, "run", server)
-    result = Los(None)("serve", "--workers", "2", "--no-scheduler", "--db", web_url)
+    port = str(_free_port())  # `serve` makes sure it could listen there before it starts
+    result = Los(None)("serve", "--workers", "2", "--no-scheduler", "--port", port, "--db", web_url)
     assert result.exit_code == 0, result.output
     assert dt.date.today().isoformat() in seen["kept"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_serve_says_that_its_port_is_taken_before_it_starts(
+    web_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not "Serving ..." and the scheduler started, then uvicorn's error and exit code 3 (which
+    # says "store busy" elsewhere): one line naming the address, exit 2, nothing started.
+    import uvicorn
+
+    from tests.conftest import Los
+
+    started: list[object] = []
+    for name in ("LOS_SECRET_KEY", "LOS_SERVE_DATABASE_URL", "LOS_SERVE_SCHEDULER"):
+        monkeypatch.setenv(name, "set by the test")
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **settings: started.append(args))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = Los(None)("serve", "--port", str(port), "--db", web_url)
+    assert result.exit_code == 2, result.output
+    assert f"cannot listen on 127.0.0.1:{port}: address already in use" in result.output
+    assert "Serving" not in result.output and started == []
+    unknown = Los(None)("serve", "--host", "no-such-host.invalid", "--db", web_url)
+    assert unknown.exit_code == 2 and "cannot listen on no-such-host.invalid:8000" in unknown.output
+    assert started == []
 
 
 def test_page_rows_read_in_one_go_are_those_read_by_name(web_url: str) -> None:

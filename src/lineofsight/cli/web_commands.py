@@ -37,6 +37,28 @@ def _accounts() -> ModuleType:
     return accounts
 
 
+def _can_listen(host: str, port: int) -> None:
+    """UsageError when the server could not listen on `host:port` (the port taken, a host
+    unknown): said at once, before the scorecards are kept and the scheduler starts, rather
+    than by uvicorn after "Serving ..." (with its exit code 3, which says "store busy" here)."""
+    import socket
+
+    where = f"cannot listen on {host}:{port}"
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UsageError(f"{where}: {getattr(exc, 'strerror', None) or exc}") from None
+    family, kind, proto, _, address = found[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As uvicorn binds: a port left in TIME_WAIT by an earlier server is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = (exc.strerror or str(exc)).lower()
+            raise UsageError(f"{where}: {reason} (give another --port or --host)") from None
+
+
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[
@@ -79,6 +101,7 @@ def serve(
     from lineofsight.store.database import Store
 
     url = resolve_url(db)
+    _can_listen(host, port)
     Store(url).close()  # migrate (and report a bad URL) once, before any worker starts
     # Every worker must sign sessions with the same key, or a login would last one request.
     os.environ.setdefault("LOS_SECRET_KEY", secrets.token_urlsafe(32))
