@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from fastapi.testclient import TestClient
+
 from lineofsight.engine.trace import MISSION, PathEnd, TracePath
 from lineofsight.web.kpi_view import trace_paths  # noqa: F401 (the global it registers)
 from lineofsight.web.templating import templates
+from tests.web.conftest import log_in
 
 # The template's macros as they were, the oracle.
 MACROS = """{% macro item_link(snap, item_id, mission) -%}
@@ -70,3 +73,22 @@ def test_the_paths_are_the_templates_macros() -> None:
     page = written.render({**context, "when": SimpleNamespace(label="2026-Q3")})
     assert '<a href="/kpis/k2?period=2026-Q3">&#34;Quoted&#34;</a>' in page
     assert "&lt;gone&gt;&amp;" in page and "cycle back to grow&lt;x&gt;" in page
+
+
+def test_the_kpi_and_person_pages_show_their_paths_with_the_period_kept(
+    client: TestClient,
+) -> None:
+    assert log_in(client, "admin").status_code == 303
+    kpi = client.get("/kpis/revenue?period=2026-02").text
+    person = client.get("/people/bob?period=2026-02").text
+    assert (
+        '<li><a href="/kpis/revenue?period=2026-02">Revenue</a> <span class="muted">(KPI)</span>'
+        '</li><li><a href="/objectives/sell_more?period=2026-02">Sell more</a>'
+    ) in kpi
+    assert (
+        '<li><a href="/people/bob?period=2026-02">Bob Builder</a></li>'
+        '<li><a href="/kpis/defects?period=2026-02">Defects</a>'
+    ) in person
+    for page in (kpi, person):
+        paths = page[page.index('<ol class="paths">') :]
+        assert "<li><strong>Mission</strong></li>  </ol></li>\n</ol>\n" in paths
