@@ -130,14 +130,14 @@ def chart_geometry(
     y_low, y_high = axis[0], axis[-1]
     count = len(points)
 
-    def x(i: int) -> float:
-        return left + (right - left) * (i + 0.5) / count
+    # Each slot's middle, worked out once: every line, the band and the labels stand on them.
+    xs = tuple(left + (right - left) * (i + 0.5) / count for i in range(count))
 
     def y(v: float) -> float:
         return bottom - (bottom - top) * (v - y_low) / (y_high - y_low)
 
     def runs(series: Sequence[float | None]) -> tuple[tuple[Point, ...], ...]:
-        return _runs([(x(i), y(v)) if v is not None else None for i, v in enumerate(series)])
+        return _runs([(xs[i], y(v)) if v is not None else None for i, v in enumerate(series)])
 
     # The path and its interval start at the last value, so that they join the actuals.
     last = forecast.last_period.label if forecast is not None and forecast.last_period else None
@@ -150,8 +150,8 @@ def chart_geometry(
         projected[i] = value
     bench = chart.benchmark
     r_low, r_high = chart.range_low, chart.range_high
-    band = tuple((x(i), y(h)) for i, _, _, h in path) + tuple(
-        (x(i), y(lo)) for i, _, lo, _ in reversed(path)
+    band = tuple((xs[i], y(h)) for i, _, _, h in path) + tuple(
+        (xs[i], y(lo)) for i, _, lo, _ in reversed(path)
     )
     return ChartGeometry(
         width,
@@ -167,7 +167,7 @@ def chart_geometry(
         y(bench) if bench is not None and math.isfinite(bench) else None,
         (y(r_high), y(r_low)) if r_low is not None and r_high is not None else None,
         tuple((y(t), tick_text(t)) for t in axis),
-        tuple((x(i), label(points[i].period)) for i in label_positions(count, labels)),
+        tuple((xs[i], label(points[i].period)) for i in label_positions(count, labels)),
         False,
-        tuple(x(i) for i in range(count)),
+        xs,
     )

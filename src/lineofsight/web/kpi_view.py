@@ -12,6 +12,8 @@ from functools import lru_cache
 from typing import Any
 
 from fastapi import Request
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from lineofsight.domain import model as m
@@ -25,7 +27,13 @@ from lineofsight.services.chart_geometry import (
 from lineofsight.services.kpi_series import KpiChart, LogEntry
 from lineofsight.web.pagedata import item_fragment
 from lineofsight.web.pagekit import cache_of
-from lineofsight.web.templating import number, source_name, templates
+from lineofsight.web.templating import (
+    context_period,
+    number,
+    source_name,
+    templates,
+    with_query,
+)
 
 
 def kept_block(
@@ -40,15 +48,53 @@ def kept_block(
     included). The template shows the kept block instead of drawing it (`lower`)."""
 
     def draw() -> Markup:
-        found = values()
+        # Drawn alone, a block does not see the macros its template imports: a kept block
+        # calls none (its pieces are drawn here, in Python, as `trace_paths`).
         template = templates.get_template(name)
-        # Drawn alone, a block does not see the macros its template imports: import them.
-        macros = templates.get_template("_macros.html").make_module(found)
-        imported = {k: v for k, v in vars(macros).items() if not k.startswith("_")}
-        context = template.new_context({**imported, **found})
+        context = template.new_context(values())
         return Markup("".join(template.blocks[block](context)))
 
     return item_fragment(cache_of(request), key, draw)
+
+
+def _item_link(snap: Any, item_id: str, mission: str, period: str) -> str:
+    """An item of a path up, linked to its page (the mission in bold, an unknown id as text)."""
+    if item_id == mission:
+        return "<strong>Mission</strong>"
+    if item_id in snap.kpis:
+        path, name, kind = "/kpis/", snap.kpis[item_id].name, ' <span class="muted">(KPI)</span>'
+    elif item_id in snap.objectives:
+        path, kind = "/objectives/", ' <span class="muted">(objective)</span>'
+        name = snap.objectives[item_id].title
+    elif item_id in snap.people:
+        path, name, kind = "/people/", snap.people[item_id].name, ""
+    else:
+        return str(escape(item_id))
+    href = escape(with_query(path + item_id, period, {}))
+    return f'<a href="{href}">{escape(name)}</a>{kind}'
+
+
+@pass_context
+def trace_paths(context: Context, snap: Any, paths: Sequence[Any], mission: str) -> Markup:
+    """Every path up from an item (the engine's trace) as lists of links, the chosen period
+    kept. (Written here, not as a macro: a KPI page seen for the first time draws a few
+    dozen links, which cost more through the template than the rest of its lower half.)"""
+    period = context_period(context)
+    rows = []
+    for n, p in enumerate(paths, 1):
+        items = "".join(f"<li>{_item_link(snap, i, mission, period)}</li>" for i in p.ids)
+        end = p.end.value
+        if end == "dangling":
+            items += '<li class="error">ends before the mission</li>'
+        elif end == "cycle":
+            items += f'<li class="error">cycle back to {escape(p.repeats)}</li>'
+        rows.append(f'  <li><ol class="breadcrumb" aria-label="Path {n}">\n{items}  </ol></li>\n')
+    if not rows:
+        rows.append('  <li class="muted">No path up.</li>\n')
+    return Markup(f'<ol class="paths">\n{"".join(rows)}</ol>\n')
+
+
+templates.env.globals["trace_paths"] = trace_paths
 
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -187,8 +233,10 @@ W, H = 720, 300
 NARROW_W = 360
 
 
-def _points(run: Sequence[Point]) -> str:
-    return " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
+def _points(run: Sequence[Point], xs: dict[float, str]) -> str:
+    """A line's points as SVG writes them; `xs`: the slots' x written once for the chart
+    (every line and the band stand on them)."""
+    return " ".join(f"{xs.get(x) or f'{x:.1f}'},{y:.1f}" for x, y in run)
 
 
 def _tips(chart: KpiChart) -> list[str]:
@@ -213,10 +261,11 @@ def _hovers(g: ChartGeometry, tips: Sequence[str]) -> Markup:
     twice, and `Markup.format` cost more than the rest of the chart.)"""
     half = (g.right - g.left) / len(g.slots) / 2
     y, width, height = g.top, 2 * half, g.bottom - g.top
+    size = f'" y="{y}" width="{width:.1f}" height="{height}"><title>'
     return Markup(
         "".join(
-            f'<rect class="hit" data-tip="{tip}" x="{g.slots[i] - half:.1f}" y="{y}" '
-            f'width="{width:.1f}" height="{height}"><title>{tip}</title></rect>'
+            f'<rect class="hit" data-tip="{tip}" x="{g.slots[i] - half:.1f}{size}{tip}'
+            "</title></rect>"
             for i, tip in enumerate(tips)
         )
     )
@@ -258,8 +307,10 @@ def fallback_chart(
 
     # Written with f-strings, each text escaped once: what `Markup.format` gives, for a
     # fraction of its cost (a first visit of a KPI page draws this twice).
+    xs = {x: f"{x:.1f}" for x in g.slots}
+
     def lines(runs: Sequence[Sequence[Point]], css: str) -> str:
-        return "".join(f'<polyline class="{css}" points="{_points(run)}"/>' for run in runs)
+        return "".join(f'<polyline class="{css}" points="{_points(run, xs)}"/>' for run in runs)
 
     parts = []
     if unit:
@@ -281,7 +332,7 @@ def fallback_chart(
         for n, (x, text) in enumerate(g.x_ticks)
     ]
     if g.band:
-        parts.append(f'<polygon class="interval" points="{_points(g.band)}"/>')
+        parts.append(f'<polygon class="interval" points="{_points(g.band, xs)}"/>')
     if g.benchmark is not None:
         parts.append(
             f'<line class="benchmark" x1="{g.left}" x2="{g.right}" y1="{g.benchmark:.1f}" '

@@ -127,7 +127,7 @@ def remember_period(label: str) -> None:
     _PERIOD.set(label)
 
 
-def _context_period(context: Context) -> str:
+def context_period(context: Context) -> str:
     """The period a template keeps: the page's `when` (a fragment kept per period has no
     request), else the request's, else the one remembered for this request."""
     when = context.get("when")
@@ -142,14 +142,14 @@ def _context_period(context: Context) -> str:
 @pass_context
 def link(context: Context, path: str, **query: Any) -> str:
     """An internal link that keeps the chosen period: `{{ link('/map', unit=u.id) }}`."""
-    return with_query(path, _context_period(context), query)
+    return with_query(path, context_period(context), query)
 
 
 @pass_context
 def period_field(context: Context) -> Markup:
     """A hidden `period` field for a GET form that has no period field of its own (a GET
     form's action loses its query string, so `link()` cannot keep the period there)."""
-    period = _context_period(context)
+    period = context_period(context)
     if not period:
         return Markup("")
     return Markup('<input type="hidden" name="period" value="{0}">').format(period)
@@ -164,7 +164,7 @@ _CSRF_SLOT = "\x00csrf\x00"
 
 @dataclass(frozen=True, slots=True)
 class _Period:
-    label: str  # what `link()` keeps (see _context_period)
+    label: str  # what `link()` keeps (see context_period)
 
 
 @functools.lru_cache(maxsize=512)
@@ -180,7 +180,7 @@ def topbar(context: Context) -> Markup:
     """The frame's top bar (menu, who is signed in, log out), drawn once per account (its
     roles included) and period; the log-out form's CSRF token is this session's."""
     menu = context.get("menu") or {}
-    key = (context.get("account"), _context_period(context), bool(menu.get("upload")))
+    key = (context.get("account"), context_period(context), bool(menu.get("upload")))
     try:
         drawn = _topbar(*key)
     except TypeError:  # an account that cannot be a key (not the app's own): drawn each time
