@@ -179,6 +179,29 @@ def test_serve_says_that_its_port_is_taken_before_it_starts(
     assert started == []
 
 
+def test_the_port_check_binds_as_the_server_does() -> None:
+    """Every interface ("") is a host; an IPv6 server beside an IPv4 one on the same port is
+    not refused (IPv6 only, as asyncio binds); a taken IPv4 port is."""
+    from lineofsight.cli.web_commands import _can_listen
+    from lineofsight.errors import UsageError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(UsageError, match="address already in use"):
+            _can_listen("127.0.0.1", port)
+        if socket.has_ipv6:
+            try:
+                with socket.socket(socket.AF_INET6) as six:
+                    six.bind(("::1", 0))
+            except OSError:
+                pass  # no IPv6 on this machine: nothing more to check
+            else:
+                _can_listen("::", port)
+    _can_listen("", _free_port())
+
+
 def test_page_rows_read_in_one_go_are_those_read_by_name(web_url: str) -> None:
     """A snapshot's KPI rows (read as tuples) are the rows read by column name, and the
     snapshots of two dates share one set of the organisation's indexes."""

@@ -41,8 +41,9 @@ def build_selection(
     select_label, ignore_label, option_label = labels
     known = rule_by_code()
     errors = []
-    cli_select = {code.strip().upper() for code in select if code.strip()}
-    cli_ignore = {code.strip().upper() for code in ignore if code.strip()}
+    # Sorted, so that a message about several codes says them in the same order every time.
+    cli_select = sorted({code.strip().upper() for code in select if code.strip()})
+    cli_ignore = sorted({code.strip().upper() for code in ignore if code.strip()})
     for where, codes in (
         ("checks.select", config.select),
         ("checks.ignore", config.ignore),
@@ -70,7 +71,7 @@ def build_selection(
         raise ConfigError(errors)
     return Selection(
         select=frozenset(cli_select or config.select),
-        ignore=frozenset(set(config.ignore) | cli_ignore),
+        ignore=frozenset(set(config.ignore) | set(cli_ignore)),
         options=merged,
     )
 

@@ -40,23 +40,44 @@ def _accounts() -> ModuleType:
 def _can_listen(host: str, port: int) -> None:
     """UsageError when the server could not listen on `host:port` (the port taken, a host
     unknown): said at once, before the scorecards are kept and the scheduler starts, rather
-    than by uvicorn after "Serving ..." (with its exit code 3, which says "store busy" here)."""
+    than by uvicorn after "Serving ..." (with its exit code 3, which says "store busy" here).
+
+    Probes as asyncio's server binds: every address the host names ("" is every interface),
+    IPv6 sockets for IPv6 only, an address family the machine lacks skipped."""
+    import errno
+    import os
     import socket
 
-    where = f"cannot listen on {host}:{port}"
+    shown = f"[{host}]" if ":" in host else host
+    where = f"cannot listen on {shown}:{port}"
     try:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        found = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
     except (socket.gaierror, UnicodeError) as exc:
         raise UsageError(f"{where}: {getattr(exc, 'strerror', None) or exc}") from None
-    family, kind, proto, _, address = found[0]
-    with socket.socket(family, kind, proto) as probe:
-        # As uvicorn binds: a port left in TIME_WAIT by an earlier server is free.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    bound = 0
+    for family, kind, proto, _, address in dict.fromkeys(found):
         try:
-            probe.bind(address)
-        except OSError as exc:
-            reason = (exc.strerror or str(exc)).lower()
-            raise UsageError(f"{where}: {reason} (give another --port or --host)") from None
+            probe = socket.socket(family, kind, proto)
+        except OSError:
+            continue  # this machine has no such address family (IPv6 turned off)
+        with probe:
+            if os.name == "posix":
+                # As uvicorn binds: a port left in TIME_WAIT by an earlier server is free.
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and hasattr(socket, "IPV6_V6ONLY"):
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRNOTAVAIL:
+                    continue  # an address of a family this machine cannot bind
+                reason = (exc.strerror or str(exc)).lower()
+                raise UsageError(f"{where}: {reason} (give another --port or --host)") from None
+            bound += 1
+    if not bound:
+        raise UsageError(f"{where}: no address of it can be bound here (give another --host)")
 
 
 def serve(

@@ -174,8 +174,10 @@ def _run(
         # says the first problem: in Python it is all that `str(error)` shows.
         given = tuple(f"{label}:" for label in labels)
         where = [names.caller if m.startswith(given) else source for m in exc.messages]
+        more = len(exc.messages) - 1
         raise UsageError(
-            f"{where[0]}: bad check settings: {exc.messages[0]}",
+            f"{where[0]}: bad check settings: {exc.messages[0]}"
+            + (f" (and {more} more)" if more else ""),
             [Problem(w, 0, msg) for w, msg in zip(where, exc.messages, strict=True)],
         ) from None
     if store is None or not reads_data(selection):
