@@ -289,3 +289,43 @@ def test_a_scorecard_saved_into_a_store_deleted_meanwhile_makes_no_file(tmp_path
     finally:
         store.close()
     assert not path.exists()
+
+
+def test_the_scorecard_is_handed_over_in_a_file_with_no_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lineofsight.services.snapshot_keeper import _nameless
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with _nameless() as handed:
+        handed.write(b"header\npayload")
+        handed.seek(0)
+        assert handed.read() == b"header\npayload"
+        if hasattr(os, "memfd_create"):  # in memory: no file in any folder
+            assert os.readlink(f"/proc/self/fd/{handed.fileno()}").startswith("/memfd:")
+        assert not any(tmp_path.iterdir())
+    # Where the system makes no file in memory (or refuses to), a temporary file without a
+    # name (or unlinked at once) instead.
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    with _nameless() as handed:
+        handed.write(b"payload")
+        handed.seek(0)
+        assert handed.read() == b"payload"
+        assert not any(tmp_path.iterdir())
+
+
+def test_a_file_in_memory_refused_falls_back_to_the_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lineofsight.services.snapshot_keeper import _nameless
+
+    def refused(*_: object) -> int:
+        raise PermissionError("not here")
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(os, "memfd_create", refused, raising=False)
+    with _nameless() as handed:
+        handed.write(b"payload")
+        handed.seek(0)
+        assert handed.read() == b"payload"
+    assert not any(tmp_path.iterdir())

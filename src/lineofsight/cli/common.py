@@ -422,9 +422,12 @@ def output_done() -> bool:
     return True
 
 
-def write_output(text: str | bytes | list[bytes | memoryview], path: Path | None) -> None:
-    """Write `text` (or binary data, maybe in pieces written one after the other) to `path`,
-    or to standard output for `-` or no path.
+def write_output(
+    text: str | bytes | list[bytes | memoryview] | Iterator[bytes | memoryview],
+    path: Path | None,
+) -> None:
+    """Write `text` (or binary data, maybe in pieces written one after the other, a list or
+    an iterator of them) to `path`, or to standard output for `-` or no path.
 
     A missing folder on the way is created, as `mkdir -p` would; a path that cannot be
     written (a folder, no permission) is a UsageError naming it. The file is replaced in one
@@ -432,7 +435,7 @@ def write_output(text: str | bytes | list[bytes | memoryview], path: Path | None
     """
     pieces = [text] if isinstance(text, bytes) else text
     if path is None or is_stdout(path):
-        if isinstance(pieces, list):
+        if not isinstance(pieces, str):
             sys.stdout.flush()
             for piece in pieces:  # one by one: a stream may watch its `write` (a test's)
                 sys.stdout.buffer.write(piece)
@@ -444,7 +447,7 @@ def write_output(text: str | bytes | list[bytes | memoryview], path: Path | None
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written beside it, then moved over it: a reader never sees half a file.
         tmp = path.with_name(f".{path.name}.tmp")
-        if isinstance(pieces, list):
+        if not isinstance(pieces, str):
             with tmp.open("wb") as file:
                 file.writelines(pieces)
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Generator, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -96,13 +97,15 @@ def status(
             # Written out first; a scorecard computed here is kept in the store after (also
             # when the output could not be written whole: a reader that stopped early).
             aside = False
+            stream = _ahead(kept.status_json_stream(), b"\n")
             try:
-                write_output([*kept.status_json_pieces(), b"\n"], output)
+                write_output(stream, output)
                 if kept.pending is not None and is_stdout(output):
                     # Its end seen by the reader now; the saving is then left to a second
                     # process (this one's own output was the process's: not a test's runner).
                     aside = output_done()
             finally:
+                stream.close()  # its thread stopped before the scorecard is kept
                 kept.keep(aside=aside)
             _say_keeper_failures(store)
         return
@@ -135,6 +138,52 @@ def status(
         for table in frames_tables(card.evaluation(), card.names()):
             console.print(table)
         write_output(text.getvalue(), output)
+
+
+def _ahead(
+    pieces: Iterator[bytes | memoryview], last: bytes
+) -> Generator[bytes | memoryview, None, None]:
+    """The pieces, then `last`, each made in a second thread while the one before is written
+    out (joining tens of megabytes of rows by commas takes as long as writing them to a
+    pipe; a write leaves Python's lock free). The thread stops when the writing does."""
+    import queue
+    import threading
+
+    made: queue.Queue[tuple[bytes | memoryview | None, BaseException | None]] = queue.Queue(2)
+    stop = threading.Event()
+
+    def give(item: tuple[bytes | memoryview | None, BaseException | None]) -> bool:
+        while not stop.is_set():  # the writing stopped (a reader gone): given up
+            try:
+                made.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def make() -> None:
+        try:
+            for piece in pieces:
+                if not give((piece, None)):
+                    return
+            if give((last, None)):
+                give((None, None))
+        except BaseException as exc:  # given to the writing thread, which raises it
+            give((None, exc))
+
+    thread = threading.Thread(target=make, name="los-status-pieces", daemon=True)
+    thread.start()
+    try:
+        while True:
+            piece, failed = made.get()
+            if failed is not None:
+                raise failed
+            if piece is None:
+                return
+            yield piece
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _say_keeper_failures(store: Store) -> None:

@@ -9,7 +9,8 @@ import datetime as dt
 import io
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from lineofsight import __version__
@@ -81,10 +82,10 @@ class Scorecard:
         # Each section's JSON rows changed since the scorecard was saved in full, by row
         # number (None: not saved, or to be saved in full).
         self._changes = changes
-        # Each section's JSON rows joined by commas, with the rows they were joined from, from
-        # saving the scorecard in full until they are written out (`status_json_pieces`): the
-        # two share one join of tens of megabytes, which is not held longer.
-        self._joined: dict[str, tuple[pl.Series | None, bytes]] = {}
+        # Each section's JSON rows joined by commas (in pieces), with the rows they were
+        # joined from, from their writing out (`status_json_stream`) until the scorecard is
+        # saved in full: the two share one join of tens of megabytes, not held longer.
+        self._joined: dict[str, tuple[pl.Series | None, list[bytes]]] = {}
         self.base: Marks | None = None  # what the scorecard saved in full covers
         self.covers: Marks | None = None  # what it covers, when that is known
         # Its saving in the store, when it was left for later (`keep`).
@@ -202,23 +203,35 @@ class Scorecard:
             self._rows[section] = pl.Series("json", rows, dtype=pl.String)
         return self._rows[section]
 
-    def joined(self, section: str, *, keep: bool = True) -> bytes:
-        """The section's JSON rows joined by the commas between them, UTF-8; kept for the
-        next call unless `keep` is off (then the one kept, if any, is let go)."""
+    def joined(self, section: str, *, keep: bool = True) -> list[bytes]:
+        """The section's JSON rows joined by the commas between them, UTF-8, in pieces to be
+        written one after the other; kept for the next call unless `keep` is off (then the
+        one kept, if any, is let go)."""
+        return list(self._joining(section, keep=keep))
+
+    def _joining(self, section: str, *, keep: bool) -> Iterator[bytes]:
+        """`joined`'s pieces, each made when asked for: a piece can be written out while the
+        next is made (`status_json_stream`)."""
         if section in self._texts and section not in self._rows:
             found = self._joined.pop(section, None)
-            if found is None or found[0] is not None:
-                found = (None, self._texts[section][:-1].replace(b"\n", b","))
+            if found is not None and found[0] is None:
+                pieces = found[1]
+                yield from pieces
+            else:
+                pieces = []
+                for piece in _joining_lines(self._texts[section]):
+                    pieces.append(piece)
+                    yield piece
             if keep:
-                self._joined[section] = found
-            return found[1]
+                self._joined[section] = (None, pieces)
+            return
         rows = self.rows(section)
         found = self._joined.pop(section, None)
         if found is None or found[0] is not rows:
-            found = (rows, rows.str.join(",").item().encode() if len(rows) else b"")
+            found = (rows, [rows.str.join(",").item().encode()] if len(rows) else [])
         if keep:
             self._joined[section] = found
-        return found[1]
+        yield from found[1]
 
     def row_ends(self, section: str) -> array.array[int]:
         """Where each JSON row of the section ends in its joined text (the comma after it,
@@ -328,29 +341,27 @@ class Scorecard:
     def status_json_pieces(self) -> list[bytes | memoryview]:
         """The status JSON of the whole scorecard, UTF-8, in pieces to be written one after
         the other: those of a scorecard read back are its stored rows, not copied."""
+        return list(self.status_json_stream())
+
+    def status_json_stream(self) -> Iterator[bytes | memoryview]:
+        """`status_json_pieces`, each piece made when asked for (the rows of a scorecard
+        computed here are joined by commas a few megabytes at a time: the pieces made can be
+        written out meanwhile)."""
+        head = f'{{"as_of": "{self.as_of.isoformat()}", "kpis": ['.encode()
+        between = (b'], "objectives": [', b'], "units": [', b"]}")
         if not self._rows and "kpis_json" in self._stored.get("parts", {}):
-            kpis, objectives, units = (self._text(s) for s in SECTIONS)
-            return [
-                f'{{"as_of": "{self.as_of.isoformat()}", "kpis": ['.encode(),
-                *kpis,
-                b'], "objectives": [',
-                *objectives,
-                b'], "units": [',
-                *units,
-                b"]}",
-            ]
+            yield head
+            for section, after in zip(SECTIONS, between, strict=True):
+                yield from self._text(section)
+                yield after
+            return
         # As `shapes.status_document` writes it, from the joined rows `encode` saves too
         # (kept for it when it is still to be saved).
         keep = self.pending is not None
-        return [
-            f'{{"as_of": "{self.as_of.isoformat()}", "kpis": ['.encode(),
-            self.joined("kpis", keep=keep),
-            b'], "objectives": [',
-            self.joined("objectives", keep=keep),
-            b'], "units": [',
-            self.joined("units", keep=keep),
-            b"]}",
-        ]
+        yield head
+        for section, after in zip(SECTIONS, between, strict=True):
+            yield from self._joining(section, keep=keep)
+            yield after
 
 
 def encode(card: Scorecard) -> bytes:
@@ -378,24 +389,31 @@ def encode_pieces(card: Scorecard) -> list[bytes]:
     parts = []
     sizes = {}
     kept = card._stored.get("parts", {})
-    for name, frame in frames.items():
-        if name in _UNCHANGED and name in kept:
-            parts.append(bytes(kept[name]))
-        else:
-            buffer = io.BytesIO()
-            frame.write_ipc(buffer, compression="lz4")
-            parts.append(buffer.getvalue())
-        sizes[name] = len(parts[-1])
+    # The frames are encoded two at a time (Polars does it outside Python's lock) while this
+    # thread finds where the JSON rows end.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        encoded = {
+            name: pool.submit(_ipc, frame)
+            for name, frame in frames.items()
+            if not (name in _UNCHANGED and name in kept)
+        }
+        ends = {}
+        for section in SECTIONS:
+            # Where each row ends (the comma after it): a patch replaces rows without
+            # splitting all.
+            ends[section] = card.row_ends(section)
+            if sys.byteorder != "little":
+                ends[section].byteswap()
+        groups = kpi_groups(defs.kpis, defs.calendar)
+        for name in frames:
+            parts.append(encoded[name].result() if name in encoded else bytes(kept[name]))
+            sizes[name] = len(parts[-1])
     for section in SECTIONS:
-        parts.append(card.joined(section))
-        sizes[f"{section}_json"] = len(parts[-1])
+        pieces = card.joined(section)
+        parts += pieces
+        sizes[f"{section}_json"] = sum(len(piece) for piece in pieces)
     for section in SECTIONS:
-        # Where each row ends (the comma after it): a patch replaces rows without splitting
-        # all.
-        ends = card.row_ends(section)
-        if sys.byteorder != "little":
-            ends.byteswap()
-        parts.append(ends.tobytes())
+        parts.append(ends[section].tobytes())
         sizes[f"{section}_ends"] = len(parts[-1])
     header = {
         "format": FORMAT,
@@ -403,9 +421,31 @@ def encode_pieces(card: Scorecard) -> list[bytes]:
         "sizes": sizes,
         "calendar": [defs.calendar.fiscal_year_start, defs.calendar.due_days],
         "scoring": [defs.scoring.green_at, defs.scoring.amber_at],
-        "groups": kpi_groups(defs.kpis, defs.calendar),
+        "groups": groups,
     }
     return [json.dumps(header).encode() + b"\n", *parts]
+
+
+# The rows of a computed scorecard are joined by commas this many bytes at a time (about).
+_JOIN_PIECE = 4 << 20
+
+
+def _joining_lines(text: bytes) -> Iterator[bytes]:
+    """JSON rows given one a line (`text`, each row ending with a newline) joined by the
+    commas between them, in pieces of about `_JOIN_PIECE` bytes (whole rows)."""
+    start, end = 0, len(text) - 1  # the last row's newline is no comma
+    while start < end:
+        cut = text.find(b"\n", start + _JOIN_PIECE) if start + _JOIN_PIECE < end else -1
+        stop = end if cut < 0 or cut >= end else cut + 1  # with the newline after the piece
+        yield text[start:stop].replace(b"\n", b",")
+        start = stop
+
+
+def _ipc(frame: pl.DataFrame) -> bytes:
+    """A frame as Arrow IPC, compressed with LZ4."""
+    buffer = io.BytesIO()
+    frame.write_ipc(buffer, compression="lz4")
+    return buffer.getvalue()
 
 
 def encode_patch(card: Scorecard) -> bytes:

@@ -17,7 +17,7 @@ import polars as pl
 
 from lineofsight.store.database import Store
 
-BATCH_ROWS = 65536
+BATCH_ROWS = 1 << 20
 
 
 def read_frame(
