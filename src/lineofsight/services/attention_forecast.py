@@ -18,7 +18,9 @@ from the same engine) in one of two ways:
 
 When every list is made at once and no calls are kept (`off_track_aside`), the forecast of a
 large organisation is made in a second process while this one builds the rest of the lists:
-seconds of work that need nothing else of the lists, on a machine with a core to spare.
+seconds of work that need nothing else of the lists, on a machine with a core to spare. Once
+its own work is done, this process fits part of the second one's batches (handed over the
+pipes), so that both cores work until the calls are in.
 """
 
 from __future__ import annotations
