@@ -238,12 +238,21 @@ def _send(out: IO[bytes], kind: bytes, payload: bytes = b"") -> None:
 
 def _receive(source: IO[bytes]) -> tuple[bytes, bytes] | None:
     """The next message (kind, payload); None at the end of the input or a message cut."""
-    head = source.read(9)
+    head = _read(source, 9)
     if len(head) < 9:
         return None
     size = int.from_bytes(head[1:], "big")
-    payload = source.read(size) if size else b""
+    payload = _read(source, size)
     return None if len(payload) < size else (head[:1], payload)
+
+
+def _read(source: IO[bytes], size: int) -> bytes:
+    """`size` bytes, fewer at the end of the input (an unbuffered input gives what it has)."""
+    parts = []
+    while size > 0 and (part := source.read(size)):
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
 
 
 def _help(to_aside: IO[bytes], from_aside: IO[bytes]) -> bytes | None:
@@ -308,7 +317,10 @@ def calls_aside() -> None:
     then keep them in the store (unless it changed since the caller read its state)."""
     import sys
 
-    source, out = sys.stdin.buffer, sys.stdout.buffer
+    # The input unbuffered: a thread left waiting on it (the lists' process never asked to
+    # fit) holds no lock of a buffer that the interpreter's end would wait for.
+    source = open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)  # noqa: SIM115
+    out = sys.stdout.buffer
     got = _receive(source)
     if got is None or got[0] != _REQUEST:
         raise SystemExit(2)
