@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator, Mapping
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -38,7 +40,13 @@ from lineofsight.engine.forecast import (
     too_far,
     too_few,
 )
-from lineofsight.engine.forecast_fit import DIRECTIONS, Goals, fit_rows, judge_rows
+from lineofsight.engine.forecast_fit import (
+    DIRECTIONS,
+    Goals,
+    OffTrack,
+    fit_rows,
+    off_track_of,
+)
 from lineofsight.engine.forecast_formulas import FormulaBook, formula_histories
 from lineofsight.engine.forecast_frames import (
     GrainSteps,
@@ -50,7 +58,7 @@ from lineofsight.engine.forecast_frames import (
     step_of,
 )
 
-__all__ = ["OFF_TRACK_SCHEMA", "forecast_rows", "off_track_rows"]
+__all__ = ["OFF_TRACK_SCHEMA", "FitHelper", "FitJob", "forecast_rows", "off_track_rows"]
 
 Ints = npt.NDArray[np.int64]
 
@@ -99,17 +107,21 @@ def off_track_rows(
     as_of: dt.date,
     book: FormulaBook | None = None,
     threads: int = 1,
+    helper: FitHelper | None = None,
 ) -> pl.DataFrame:
     """The rows of `requests` (as `forecast_rows` takes them) forecast off track, as
     `OFF_TRACK_SCHEMA`: the same calls as `forecast_rows` makes, without making a forecast
     object (and its path) for each of 100,000 rows. `threads`: how many batches are fitted
     at once (most of a fit is numpy's work on whole arrays, outside Python's lock; each
-    batch's numbers are the same however many run beside it)."""
+    batch's numbers are the same however many run beside it). `helper`: another worker
+    that fits some of the batches while this thread fits the others (`FitHelper`)."""
     found: list[tuple[Any, ...]] = []
     if not requests.is_empty():
         rows = _Rows.read(requests, measurements, calendar, as_of, book)
         batches = list(rows.batches())
-        if threads > 1 and len(batches) > 1:
+        if helper is not None and len(batches) > 1:
+            found = _shared(rows, batches, helper)
+        elif threads > 1 and len(batches) > 1:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -119,6 +131,83 @@ def off_track_rows(
             for batch, n, season, horizon in batches:
                 found += rows.off_track(batch, n, season, horizon)
     return pl.DataFrame(found, schema=OFF_TRACK_SCHEMA, orient="row")
+
+
+@dataclass(frozen=True, slots=True)
+class FitJob:
+    """One batch to fit, as plain arrays (what another process can take): its number, the
+    series (k, n), the season, the horizon and what each row is held to."""
+
+    number: int
+    y: npt.NDArray[np.float64]
+    season: int
+    horizon: int
+    goals: Goals
+
+
+class FitHelper(Protocol):
+    """Another worker (e.g. another process, over pipes) that fits some of the batches."""
+
+    def serve(
+        self, take: Callable[[], FitJob | None], give: Callable[[FitJob, OffTrack], None]
+    ) -> None:
+        """Take jobs (`take`: None when none is left) and hand each one's off-track rows
+        back (`give`: `forecast_fit.off_track_of` of the job) until none is left or the
+        worker is gone; runs in a thread of its own. A job taken and not given back is
+        fitted by the caller."""
+
+
+def _shared(
+    rows: _Rows, batches: list[tuple[Ints, int, int, int]], helper: FitHelper
+) -> list[tuple[Any, ...]]:
+    """The off-track rows of `batches`, this thread fitting them from the first and
+    `helper` (in a thread of its own) from the last, until none is left; in the batches'
+    order (each batch's rows are the same whoever fits it)."""
+    waiting = deque(range(len(batches)))
+    done: dict[int, list[tuple[Any, ...]]] = {}
+    taken: set[int] = set()
+    state = threading.Condition()
+    ended = [False]
+
+    def take() -> FitJob | None:
+        with state:
+            if not waiting:
+                return None
+            number = waiting.pop()
+            taken.add(number)
+        batch, n, season, horizon = batches[number]
+        return FitJob(number, rows.series(batch, n), season, horizon, rows.goals_of(batch))
+
+    def give(job: FitJob, off: OffTrack) -> None:
+        made = rows.off_track_rows(batches[job.number][0], off)
+        with state:
+            done[job.number] = made
+            taken.discard(job.number)
+            state.notify_all()
+
+    def serve() -> None:
+        try:
+            helper.serve(take, give)
+        finally:
+            with state:
+                ended[0] = True
+                state.notify_all()
+
+    # A daemon: a helper that never asks (still busy, or gone) must not keep this process.
+    threading.Thread(target=serve, name="forecast-helper", daemon=True).start()
+    while True:
+        with state:
+            if not waiting:
+                break
+            number = waiting.popleft()
+        done[number] = rows.off_track(*batches[number])
+    with state:
+        state.wait_for(lambda: not taken or ended[0])
+        left = sorted(taken)  # taken by a helper that is gone: fitted here
+        taken.clear()
+    for number in left:
+        done[number] = rows.off_track(*batches[number])
+    return [row for number in sorted(done) for row in done[number]]
 
 
 @dataclass
@@ -266,7 +355,7 @@ class _Rows:
     def _period(self, row: int, step: int) -> Period:
         return period_at(step, self.shapes[self.frequencies[row]], self.calendar)
 
-    def _series(self, batch: Ints, n: int) -> npt.NDArray[np.float64]:
+    def series(self, batch: Ints, n: int) -> npt.NDArray[np.float64]:
         """The values of rows `batch`, whose series span `n` periods: (len(batch), n)."""
         histories = self.histories
         start, count = histories.start[batch], histories.count[batch]
@@ -281,7 +370,8 @@ class _Rows:
             y[i] = values if size == n else np.interp(np.arange(n), steps - steps[0], values)
         return y
 
-    def _goals(self, batch: Ints) -> Goals:
+    def goals_of(self, batch: Ints) -> Goals:
+        """What rows `batch` are held to."""
         goals = self.goals
         return Goals(
             goals.target[batch],
@@ -294,10 +384,11 @@ class _Rows:
 
     def off_track(self, batch: Ints, n: int, season: int, horizon: int) -> list[tuple[Any, ...]]:
         """The rows of `batch` forecast off track (`OFF_TRACK_SCHEMA`)."""
-        goals = self._goals(batch)
-        judged = judge_rows(self._series(batch, n), season, horizon, goals)
-        off = np.flatnonzero(judged.ok & ~judged.on_track)
-        rows = batch[off].tolist()
+        found = off_track_of(self.series(batch, n), season, horizon, self.goals_of(batch))
+        return self.off_track_rows(batch, found)
+
+    def off_track_rows(self, batch: Ints, off: OffTrack) -> list[tuple[Any, ...]]:
+        """The rows of `batch` that `off` (its fit's) calls off track, as `OFF_TRACK_SCHEMA`."""
         return [
             (
                 self.ids[row],
@@ -308,10 +399,10 @@ class _Rows:
                 chance,
             )
             for row, projected, target, chance in zip(
-                rows,
-                judged.held[off, -1].tolist(),
-                goals.target[off].tolist(),
-                judged.chances(goals, off),
+                batch[off.rows].tolist(),
+                off.projected.tolist(),
+                off.target.tolist(),
+                off.chance.tolist(),
                 strict=True,
             )
         ]
@@ -320,7 +411,7 @@ class _Rows:
         """The forecasts of rows `batch`, whose series span `n` periods."""
         count = self.histories.count[batch]
         goals = self.goals
-        fitted = fit_rows(self._series(batch, n), season, horizon, self._goals(batch))
+        fitted = fit_rows(self.series(batch, n), season, horizon, self.goals_of(batch))
         targets = goals.target[batch].tolist()
         for i, row in enumerate(batch.tolist()):
             first = self._period(row, int(self.first[row]))

@@ -24,9 +24,11 @@ __all__ = [
     "Fitted",
     "Goals",
     "Judged",
+    "OffTrack",
     "chances",
     "fit_rows",
     "judge_rows",
+    "off_track_of",
     "probability",
 ]
 
@@ -156,6 +158,31 @@ def judge_rows(y: Array, season: int, horizon: int, goals: Goals) -> Judged:
         )
         on_track = miss <= _REL_EPSILON * np.maximum(1.0, np.abs(target))
     return Judged(method, projection, held, low, high, ok, on_track, projected != value[:, -1])
+
+
+@dataclass(frozen=True, slots=True)
+class OffTrack:
+    """The rows of a fit that are usable and off track: their places in the batch, the
+    projected value in the target's period (held within the bounds), the final target and
+    the chance of meeting it. Plain arrays: what another process hands back."""
+
+    rows: npt.NDArray[np.int64]
+    projected: Array
+    target: Array
+    chance: Array
+
+
+def off_track_of(y: Array, season: int, horizon: int, goals: Goals) -> OffTrack:
+    """The rows of `y` (k, n) projected `horizon` periods ahead and off track (`OffTrack`),
+    as `judge_rows` judges them."""
+    judged = judge_rows(y, season, horizon, goals)
+    off = np.flatnonzero(judged.ok & ~judged.on_track)
+    return OffTrack(
+        off,
+        judged.held[off, -1],
+        goals.target[off],
+        np.array(judged.chances(goals, off), dtype=np.float64),
+    )
 
 
 def fit_rows(y: Array, season: int, horizon: int, goals: Goals) -> Fitted:

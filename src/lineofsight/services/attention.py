@@ -154,7 +154,11 @@ class AttentionBoard:
     _by_unit: dict[str, list[int]] = field(default_factory=dict)
     _locals: dict[str, list[int]] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
+    def _index(self) -> None:
+        """Index the items by owner and unit, at the first cut (one list, `inbox`, takes
+        the items as they are)."""
+        if self._by_unit or not self.items:
+            return
         for index, item in enumerate(self.items):
             if item.owner is not None:
                 self._by_owner.setdefault(item.owner, []).append(index)
@@ -165,6 +169,7 @@ class AttentionBoard:
         subtree of every lead above it)."""
         found = self._locals.get(unit)
         if found is None:
+            self._index()
             found = list(self._by_unit.get(unit, ()))
             for person in self.org.people_in.get(unit, ()):
                 found += self._by_owner.get(person, ())
@@ -175,6 +180,7 @@ class AttentionBoard:
         """The person's list: what they own, and the subtrees of the units they lead (`led`:
         those units, when the caller has them already)."""
         led = self.org.led_units(person) if led is None else led
+        self._index()
         if not led:
             return [self.items[i] for i in self._by_owner.get(person, ())]
         found = set(self._by_owner.get(person, ()))

@@ -18,7 +18,9 @@ from the same engine) in one of two ways:
 
 When every list is made at once and no calls are kept (`off_track_aside`), the forecast of a
 large organisation is made in a second process while this one builds the rest of the lists:
-seconds of work that need nothing else of the lists, on a machine with a core to spare.
+seconds of work that need nothing else of the lists, on a machine with a core to spare. Once
+its own work is done, this process fits part of the second one's batches (handed over the
+pipes), so that both cores work until the calls are in.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ import datetime as dt
 import io
 import json
 import os
+import pickle
 import threading
 import weakref
 from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -41,7 +44,8 @@ from lineofsight import __version__
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import reachable_in
 from lineofsight.domain.periods import MIN_YEAR
-from lineofsight.engine.forecast_bulk import OFF_TRACK_SCHEMA
+from lineofsight.engine.forecast_bulk import OFF_TRACK_SCHEMA, FitHelper, FitJob
+from lineofsight.engine.forecast_fit import OffTrack
 from lineofsight.errors import StoreError
 from lineofsight.store.check_results import (
     INCREMENTAL,
@@ -156,18 +160,20 @@ def off_track_aside(store: Store, as_of: dt.date, kpis: int) -> Callable[[], pl.
             "as_of": str(as_of),
             "state": state,
         }
-        child.stdin.write(json.dumps(asked).encode())
-        child.stdin.close()
+        _send(child.stdin, _REQUEST, json.dumps(asked).encode())
     except (OSError, ValueError):  # no second process to be had: made here when collected
         return lambda: off_track(store, as_of)
 
     collected = [False]
 
     def collect() -> pl.DataFrame:
-        assert child.stdout is not None
+        assert child.stdin is not None and child.stdout is not None
         collected[0] = True
-        made = child.stdout.read()
+        # This process's own work is done: it fits some of the forecast's batches meanwhile.
+        made = _help(child.stdin, child.stdout)
         child.stdout.close()
+        with contextlib.suppress(OSError):
+            child.stdin.close()
         calls = None
         with contextlib.suppress(Exception):
             calls = pl.read_ipc(io.BytesIO(made)) if made else None
@@ -197,8 +203,10 @@ def _stop_uncollected(child: subprocess.Popen[bytes], collected: list[bool]) -> 
     if child.poll() is None:
         child.kill()
     child.wait()
-    if child.stdout is not None:
-        child.stdout.close()
+    for pipe in (child.stdin, child.stdout):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
 
 
 # The threads waiting for second processes that keep the calls they handed over.
@@ -215,25 +223,121 @@ def settle() -> None:
 # KPI's off-track call (`SCHEMA`) as Arrow IPC on its output.
 _ASIDE = "from lineofsight.services.attention_forecast import calls_aside; calls_aside()"
 
+# The messages between the two processes, each its kind, its payload's length (8 bytes) and
+# its payload. To the second process: what to forecast (JSON), then a wish to fit (`_ASK`)
+# or a fit done (`_RESULT`, which asks for the next); from it: a batch to fit (`_JOB`), none
+# left (`_NONE`), then the calls (`_CALLS`). Pickled payloads come only from the other of
+# the two (this package's code at both ends of pipes this process made).
+_REQUEST, _ASK, _RESULT, _JOB, _NONE, _CALLS = b"Q", b"A", b"R", b"J", b"N", b"C"
+
+
+def _send(out: IO[bytes], kind: bytes, payload: bytes = b"") -> None:
+    out.write(kind + len(payload).to_bytes(8, "big") + payload)
+    out.flush()
+
+
+def _receive(source: IO[bytes]) -> tuple[bytes, bytes] | None:
+    """The next message (kind, payload); None at the end of the input or a message cut."""
+    head = _read(source, 9)
+    if len(head) < 9:
+        return None
+    size = int.from_bytes(head[1:], "big")
+    payload = _read(source, size)
+    return None if len(payload) < size else (head[:1], payload)
+
+
+def _read(source: IO[bytes], size: int) -> bytes:
+    """`size` bytes, fewer at the end of the input (an unbuffered input gives what it has)."""
+    parts = []
+    while size > 0 and (part := source.read(size)):
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
+
+
+def _help(to_aside: IO[bytes], from_aside: IO[bytes]) -> bytes | None:
+    """In the lists' process, its own work done: fit the batches the second process hands
+    over until none is left, then return its calls (Arrow IPC); None when it failed."""
+    from lineofsight.engine.forecast_fit import Goals, off_track_of
+
+    with contextlib.suppress(OSError):  # ended already: its output is still there to read
+        _send(to_aside, _ASK)
+    while (got := _receive(from_aside)) is not None:
+        kind, payload = got
+        if kind == _CALLS:
+            return payload
+        if kind == _JOB:
+            number, y, season, horizon, goals = pickle.loads(payload)
+            off = off_track_of(y, season, horizon, Goals(*goals))
+            done = (number, off.rows, off.projected, off.target, off.chance)
+            with contextlib.suppress(OSError):
+                _send(to_aside, _RESULT, pickle.dumps(done, protocol=5))
+    return None
+
+
+class _ListsProcess:
+    """In the second process: the lists' process as a `forecast_bulk.FitHelper`, over the
+    pipes (`lock`: one message at a time on the output)."""
+
+    def __init__(self, source: IO[bytes], out: IO[bytes], lock: threading.Lock) -> None:
+        self.source, self.out, self.lock = source, out, lock
+
+    def serve(
+        self, take: Callable[[], FitJob | None], give: Callable[[FitJob, OffTrack], None]
+    ) -> None:
+        job: FitJob | None = None
+        while self._next(job, give) is not None:
+            job = take()
+            with self.lock:
+                if job is None:
+                    _send(self.out, _NONE)
+                    return
+                g = job.goals
+                goals = (g.target, g.direction, g.low, g.high, g.floor, g.ceiling)
+                message = (job.number, job.y, job.season, job.horizon, goals)
+                _send(self.out, _JOB, pickle.dumps(message, protocol=5))
+
+    def _next(self, job: FitJob | None, give: Callable[[FitJob, OffTrack], None]) -> bytes | None:
+        """The next wish to fit (the fit of `job` handed over with it); None: no more."""
+        got = _receive(self.source)
+        if got is None or got[0] not in (_ASK, _RESULT):
+            return None
+        if got[0] == _RESULT and job is not None:
+            number, rows, projected, target, chance = pickle.loads(got[1])
+            if number != job.number:
+                return None
+            give(job, OffTrack(rows, projected, target, chance))
+        return got[0]
+
 
 def calls_aside() -> None:
     """In the second process of `off_track_aside`: read what to forecast from the standard
-    input, write the calls to the standard output and close it (the caller goes on), then
-    keep them in the store (unless it changed since the caller read its state)."""
+    input, make the calls (the lists' process fitting some of the batches once its own
+    work is done), write them to the standard output and close it (the caller goes on),
+    then keep them in the store (unless it changed since the caller read its state)."""
     import sys
 
-    asked = json.loads(sys.stdin.buffer.read())
+    # The input unbuffered: a thread left waiting on it (the lists' process never asked to
+    # fit) holds no lock of a buffer that the interpreter's end would wait for.
+    source = open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)  # noqa: SIM115
+    out = sys.stdout.buffer
+    got = _receive(source)
+    if got is None or got[0] != _REQUEST:
+        raise SystemExit(2)
+    asked = json.loads(got[1])
     as_of = dt.date.fromisoformat(asked["as_of"])
     store = Store(asked["url"], migrate=False, busy_timeout=asked["busy_timeout"])
+    lock = threading.Lock()
     try:
-        # The caller waits for the calls once its own work is done: the fits take both cores.
-        calls = _forecast(store, None, as_of, None, threads=_cores())
-        out = io.BytesIO()
-        calls.write_ipc(out)
-        sys.stdout.buffer.write(out.getvalue())
-        sys.stdout.buffer.flush()
-        # The end of the output for the caller: the standard output now goes nowhere.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        # One read in one transaction (the lists' process keeps the other core busy
+        # meanwhile: two at once would only compete with it); the fits shared with it.
+        calls = _forecast(store, None, as_of, None, helper=_ListsProcess(source, out, lock))
+        made = io.BytesIO()
+        calls.write_ipc(made)
+        with lock:
+            _send(out, _CALLS, made.getvalue())
+            # The end of the output for the caller: the standard output now goes nowhere.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         with contextlib.suppress(StoreError):
             save_check_report(store, _key(as_of), asked["state"], _encode(calls), replaces=_FAMILY)
     finally:
@@ -287,15 +391,17 @@ def _forecast(
     as_of: dt.date,
     kpi_ids: set[str] | None,
     threads: int = 1,
+    helper: FitHelper | None = None,
 ) -> pl.DataFrame:
     """The engine's forecasts of these KPIs (None: all; `org` is then not read and may be
-    None) at their own units, off track only; `threads`: for the fits of all."""
+    None) at their own units, off track only; `threads` and `helper`: for the read and the
+    fits of all (`services.forecast.off_track_calls`)."""
     from lineofsight.services.evaluate import read_kpi_frame
     from lineofsight.services.forecast import forecast_frame, off_track_calls
     from lineofsight.services.kpi_series import measured_sources
 
     if kpi_ids is None:
-        return off_track_calls(store, as_of, threads)
+        return off_track_calls(store, as_of, threads, helper)
     assert org is not None
     targeted = {k.id for k in org.kpis if k.id in kpi_ids and k.target is not None}
     if not targeted:

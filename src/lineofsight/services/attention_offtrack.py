@@ -47,7 +47,7 @@ class OffTrackItems:
             # An item's place does not depend on the forecast's numbers (`sort_key`).
             made = []
             for row in self._candidates.values():
-                found = rules.off_track_item(row, _NO_CALL)
+                found = rules.off_track_fields(row)
                 found["rank"] = _OFF_TRACK
                 found["depth"] = self._depth.get(found["unit"], 0)
                 made.append(AttentionItem(**found))
@@ -78,8 +78,6 @@ class OffTrackItems:
         return items
 
 
-# A call with no numbers: an off-track item's fields but its reason and due date.
-_NO_CALL = dict.fromkeys(("projected", "final_target", "target_period", "deadline", "probability"))
 _CALL = ("id", "projected", "final_target", "target_period", "deadline", "probability")
 _NAMES = [f.name for f in dataclasses.fields(AttentionItem)]
 _REASON, _DUE = _NAMES.index("reason"), _NAMES.index("due")

@@ -227,7 +227,8 @@ def off_track_items(
 def off_track_item(row: Mapping[str, Any], call: Mapping[str, Any]) -> dict[str, Any]:
     """The off-track item of a KPI (`row`: its `off_track_candidates` row) from its call (a
     row of the forecast's SCHEMA)."""
-    item = _kpi_item(row, "off_track", "", due=call["deadline"])
+    item = off_track_fields(row)
+    item["due"] = call["deadline"]
     item["reason"] = off_track_reason(
         row["unit_of_measure"],
         call["projected"],
@@ -236,6 +237,12 @@ def off_track_item(row: Mapping[str, Any], call: Mapping[str, Any]) -> dict[str,
         call["probability"],
     )
     return item
+
+
+def off_track_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The off-track item of a KPI (`row`: its `off_track_candidates` row) but its reason
+    and due date (the call's): what can be made before the call is in."""
+    return _kpi_item(row, "off_track", "", due=None)
 
 
 def off_track_reason(

@@ -19,7 +19,12 @@ from lineofsight.engine.forecast import (
     requests_of,
     table_source,
 )
-from lineofsight.engine.forecast_bulk import OFF_TRACK_SCHEMA, forecast_rows, off_track_rows
+from lineofsight.engine.forecast_bulk import (
+    OFF_TRACK_SCHEMA,
+    FitHelper,
+    forecast_rows,
+    off_track_rows,
+)
 from lineofsight.engine.forecast_formulas import FormulaBook, book_of
 from lineofsight.engine.forecast_frames import (
     REQUEST_SCHEMA,
@@ -36,7 +41,6 @@ from lineofsight.services.evaluate import (
     measurement_frame,
     read_measurement_frame,
 )
-from lineofsight.services.kpi_series import measured_sources
 from lineofsight.store.database import Store
 
 
@@ -83,21 +87,24 @@ def forecast_every_kpi(store: Store, as_of: dt.date) -> tuple[list[Forecast], di
     return made, every.own_units
 
 
-def off_track_calls(store: Store, as_of: dt.date, threads: int = 1) -> pl.DataFrame:
+def off_track_calls(
+    store: Store, as_of: dt.date, threads: int = 1, helper: FitHelper | None = None
+) -> pl.DataFrame:
     """Every KPI the forecast calls off track at its own unit as of `as_of`
     (`OFF_TRACK_SCHEMA`, by id): the calls of `forecast_every_kpi`, made without a forecast
     object for each KPI (what the attention lists of a whole organisation need). `threads`:
-    how many batches of series are fitted at once (`forecast_bulk.off_track_rows`)."""
+    how many batches of series are fitted at once, `helper`: another worker fitting some of
+    them (`forecast_bulk.off_track_rows`)."""
     # Read without the periods' labels (see `read_forecast_measurements`), and again with
     # them in the rare organisation whose values need them.
     try:
         every = _Everything.read(store, as_of, own_units_only=True, threads=threads, labels=False)
         fast, rest = every.split()
-        calls = _off_track_fast(every, fast, threads)
+        calls = _off_track_fast(every, fast, threads, helper)
     except LabelsNeeded:
         every = _Everything.read(store, as_of, own_units_only=True, threads=threads)
         fast, rest = every.split()
-        calls = _off_track_fast(every, fast, threads)
+        calls = _off_track_fast(every, fast, threads, helper)
     others = pl.DataFrame(
         [
             (f.id, f.projected, f.target, f.target_period.label, f.deadline, f.probability)
@@ -110,7 +117,9 @@ def off_track_calls(store: Store, as_of: dt.date, threads: int = 1) -> pl.DataFr
     return pl.concat([calls, others]).sort("id")
 
 
-def _off_track_fast(every: _Everything, fast: list[bool], threads: int) -> pl.DataFrame:
+def _off_track_fast(
+    every: _Everything, fast: list[bool], threads: int, helper: FitHelper | None
+) -> pl.DataFrame:
     """The off-track calls of the requests forecast on arrays (`fast`)."""
     return off_track_rows(
         every.requests.filter(pl.Series(fast, dtype=pl.Boolean)),
@@ -119,6 +128,7 @@ def _off_track_fast(every: _Everything, fast: list[bool], threads: int) -> pl.Da
         every.as_of,
         every.book,
         threads,
+        helper,
     )
 
 
@@ -386,6 +396,9 @@ def _split(
     targets = requests["target"].to_list()
     deadlines = requests["deadline"].to_list()
     asked = [Request(kpis[pairs[i][0]], pairs[i][1], targets[i], deadlines[i]) for i in rest]
+    # Loaded here: SQLAlchemy comes with it, which a forecast of every KPI does without.
+    from lineofsight.services.kpi_series import measured_sources
+
     needed = sorted(measured_sources(org, ids))
     if "period" in frame.columns or "period_start" in frame.columns:
         source = frame.filter(pl.col("kpi_id").is_in(needed))

@@ -86,6 +86,21 @@ def read_frames(store: Store, reads: Sequence[Read], threads: int = 2) -> list[p
     ]
 
 
+def read_together(store: Store, reads: Sequence[Read]) -> list[pl.DataFrame]:
+    """The frames of several reads (as `read_frame`), in their order, one after the other in
+    one transaction (one state of the store, never read twice)."""
+    path = store.arrow_file
+    if path is None:
+        return _read_together(store, reads)
+    with store.arrow_turn():
+        queries = [(typed_query(query, schema), params) for query, params, schema in reads]
+        frames = _adbc_frames(path, queries, store.busy_timeout)
+    return [
+        cast_frame(frame.slice(1), schema)
+        for frame, (_, _, schema) in zip(frames, reads, strict=True)
+    ]
+
+
 def _read_together(store: Store, reads: Sequence[Read]) -> list[pl.DataFrame]:
     """The frames of `reads` through SQLAlchemy, in one transaction that sees one state."""
     from sqlalchemy import text

@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import bindparam, text
 
-from lineofsight.store.arrow import frame_of, read_frame, read_frames
+from lineofsight.store.arrow import Read, frame_of, read_frame, read_frames, read_together
 from lineofsight.store.database import Store
 
 KPI_COLUMNS = {
@@ -53,10 +52,17 @@ class ForecastDefinitions:
 
 def read_forecast_definitions(store: Store) -> ForecastDefinitions | None:
     """The definitions a forecast of every KPI reads; None before the first apply."""
-    with store.reading() as conn:
-        row = conn.execute(text("SELECT fiscal_year_start, due_days FROM organization")).first()
-    if row is None:
+    # Through `read_frame`, as the rest: on an SQLite file a forecast of every KPI (its own
+    # process beside the attention lists) then never loads SQLAlchemy.
+    found = read_frame(
+        store,
+        "SELECT fiscal_year_start, due_days FROM organization",
+        [],
+        {"fiscal_year_start": pl.Int64, "due_days": pl.Int64},
+    )
+    if found.is_empty():
         return None
+    row = found.row(0)
     kpis, unit_targets, units = (
         read_frame(store, f"SELECT {', '.join(schema)} FROM {table}", [], schema)
         for table, schema in (
@@ -92,6 +98,8 @@ def read_labelled_measurements(
     """The measurements of these KPIs whose periods end by `as_of` (`MEASUREMENT_COLUMNS`),
     in the store's order: for the few KPIs a forecast reads through a value table, when the
     rest were read without their labels."""
+    from sqlalchemy import bindparam, text
+
     query = text(
         f"SELECT {', '.join(MEASUREMENT_COLUMNS)} FROM measurements"
         " WHERE period_end <= :as_of AND kpi_id IN :ids"
@@ -114,40 +122,64 @@ def read_labelled_measurements(
 def read_forecast_measurements(
     store: Store, as_of: dt.date, threads: int = 1, *, labels: bool = True
 ) -> pl.DataFrame:
-    """Every measurement whose period ends by `as_of` (`MEASUREMENT_COLUMNS`), in the store's
-    order (by period end). Without each period's first day (`measurements.with_starts`): the
-    forecast needs it only for the periods of several measurements, and joining it onto
-    millions of rows costs more than reading them. Not `labels`: without the `period` column
-    too (a sixth of the read), which the forecast on arrays needs only where two measurements
-    of one KPI and unit end on one day (`forecast_frames.LabelsNeeded`).
+    """Every measurement whose period ends by `as_of` (`MEASUREMENT_COLUMNS`), by period end
+    (the store's order) but those with a numerator or a denominator, which come after the
+    others. Without each period's first day (`measurements.with_starts`): the forecast needs
+    it only for the periods of several measurements, and joining it onto millions of rows
+    costs more than reading them. Not `labels`: without the `period` column too (a sixth of
+    the read), which the forecast on arrays needs only where two measurements of one KPI and
+    unit end on one day (`forecast_frames.LabelsNeeded`).
+
+    The numerators and denominators (of the few ratio KPIs) are read apart: two columns
+    without a value in almost every row cost a quarter of the read.
 
     `threads` > 1: on an SQLite file, read as two spans of days at once (`arrow.read_frames`),
     each a transaction of its own (a write between them is one the calls made from them
-    are not kept for: see `services.attention_forecast`)."""
+    are not kept for: see `services.attention_forecast`); else in one transaction."""
     schema = MEASUREMENT_COLUMNS if labels else UNLABELLED_COLUMNS
-    query = f"SELECT {', '.join(schema)} FROM measurements WHERE period_end <= {{}}"
+    plain = {name: t for name, t in schema.items() if name not in _FRACTION}
+    where = "FROM measurements WHERE period_end <= {}"
+    parts: list[Read] = [
+        (f"SELECT {', '.join(plain)} {where} AND {_NO_FRACTION}", [as_of], plain),
+        (f"SELECT {', '.join(schema)} {where} AND NOT ({_NO_FRACTION})", [as_of], schema),
+    ]
     middle = _middle_day(store, as_of) if threads > 1 and store.arrow_file is not None else None
     if middle is None:
-        return read_frame(store, query, [as_of], schema)
-    reads = [
-        (query + " AND period_end < {}", [as_of, middle], schema),
-        (query + " AND period_end >= {}", [as_of, middle], schema),
-    ]
-    return pl.concat(read_frames(store, reads, threads), rechunk=False)
+        frames = read_together(store, parts)
+    else:
+        spans = [(" AND period_end < {}", [middle]), (" AND period_end >= {}", [middle])]
+        reads = [
+            (query + span, [*params, *bound], shape)
+            for query, params, shape in parts
+            for span, bound in spans
+        ]
+        frames = read_frames(store, reads, threads)
+    # The rows without a fraction get its columns, without a value.
+    nothing = [pl.lit(None, dtype=_FRACTION[name]).alias(name) for name in _FRACTION]
+    return pl.concat(
+        [
+            frame.with_columns(nothing).select(list(schema)) if frame.width < len(schema) else frame
+            for frame in frames
+        ],
+        rechunk=False,
+    )
+
+
+# The columns a ratio KPI's measurements have, and the rows without either.
+_FRACTION = {"numerator": pl.Float64, "denominator": pl.Float64}
+_NO_FRACTION = "numerator IS NULL AND denominator IS NULL"
 
 
 def _middle_day(store: Store, as_of: dt.date) -> dt.date | None:
     """The day halfway between the first and the last period end up to `as_of` (both found
     along the primary key, which starts with it); None when there is nothing to halve."""
-    query = text(
-        "SELECT (SELECT MIN(period_end) FROM measurements),"
-        " (SELECT MAX(period_end) FROM measurements WHERE period_end <= :as_of)"
+    query = (
+        "SELECT (SELECT MIN(period_end) FROM measurements) AS first_end,"
+        " (SELECT MAX(period_end) FROM measurements WHERE period_end <= {}) AS last_end"
     )
-    with store.reading() as conn:
-        first, last = conn.execute(query, {"as_of": as_of}).one()
-    if first is None or last is None:
+    found = read_frame(store, query, [as_of], {"first_end": pl.Date, "last_end": pl.Date})
+    first, last = found.row(0) if found.height else (None, None)
+    if first is None or last is None or last <= first:
         return None
-    first, last = (d if isinstance(d, dt.date) else dt.date.fromisoformat(d) for d in (first, last))
-    if last <= first:
-        return None
-    return first + (last - first) / 2
+    middle: dt.date = first + (last - first) / 2
+    return middle
