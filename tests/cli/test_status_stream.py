@@ -8,6 +8,7 @@ import json
 import random
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +72,26 @@ def test_rows_joined_a_piece_at_a_time_are_the_rows_joined_at_once(
     # Whole rows in each piece: every piece but the last ends with the comma after a row.
     assert all(piece.endswith(b"},") for piece in pieces[:-1])
     assert all(piece for piece in pieces)
+
+
+@pytest.mark.parametrize("failure", [MemoryError("no memory"), OSError(5, "a read failed")])
+def test_output_whose_making_fails_leaves_no_file_and_blames_the_making(
+    tmp_path: Path, failure: BaseException
+) -> None:
+    # A failure while the pieces are made (not while the file is written) leaves neither the
+    # output nor its temporary file, and is not said as "cannot write PATH".
+    from lineofsight.cli.common import write_output
+
+    def pieces() -> Iterator[bytes]:
+        yield b"[{"
+        raise failure
+
+    target = tmp_path / "out" / "status.json"
+    with pytest.raises(type(failure)) as raised:
+        write_output(pieces(), target)
+    assert raised.value is failure
+    assert list(target.parent.iterdir()) == []
+    write_output(iter([b"[", b"]"]), target)
+    assert target.read_bytes() == b"[]" and sorted(p.name for p in target.parent.iterdir()) == [
+        "status.json"
+    ]

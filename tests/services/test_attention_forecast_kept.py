@@ -310,6 +310,38 @@ def test_a_second_process_never_collected_is_stopped_when_let_go(
     assert child.stdout is not None and child.stdout.closed
 
 
+def test_a_second_process_is_stopped_when_this_process_fails_while_helping(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # This process failed while fitting a batch it took (out of memory, a bug): the second
+    # process, which waits for that batch, is stopped and its pipes closed, not left blocked
+    # for as long as this process (a server) lives.
+    import subprocess
+
+    monkeypatch.setattr(attention_forecast, "ASIDE_KPIS", 0)
+    monkeypatch.setattr(attention_forecast, "_cores", lambda: 2)
+    started: list[subprocess.Popen[bytes]] = []
+    real_popen = subprocess.Popen
+
+    def popen(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        child = real_popen(*args, **kwargs)
+        started.append(child)
+        return child
+
+    def failing_help(*_: Any) -> bytes:
+        raise MemoryError("no memory left for a batch")
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    monkeypatch.setattr(attention_forecast, "_help", failing_help)
+    collect = attention_forecast.off_track_aside(store, AS_OF, 1)
+    (child,) = started
+    with pytest.raises(MemoryError):
+        collect()
+    assert child.returncode is not None
+    assert child.stdout is not None and child.stdout.closed
+    assert child.stdin is not None and child.stdin.closed
+
+
 def test_the_second_process_does_not_run_modules_of_the_working_folder(
     store: Store,
     monkeypatch: pytest.MonkeyPatch,

@@ -443,19 +443,50 @@ def write_output(
         else:
             sys.stdout.write(pieces)
         return
+    # Written beside it, then moved over it: a reader never sees half a file, and a failure
+    # (of the file, or of making the pieces) leaves nothing behind.
+    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written beside it, then moved over it: a reader never sees half a file.
-        tmp = path.with_name(f".{path.name}.tmp")
-        if not isinstance(pieces, str):
-            with tmp.open("wb") as file:
-                file.writelines(pieces)
-        else:
-            tmp.write_text(pieces, encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not isinstance(pieces, str):
+                with tmp.open("wb") as file:
+                    file.writelines(_made(pieces))
+            else:
+                tmp.write_text(pieces, encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException as exc:
+        if tmp.exists() and not tmp.is_dir():
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, _MakingFailed):
+            raise exc.failure from None
+        raise
     err.print(f"Wrote {escape(str(path))}")
+
+
+class _MakingFailed(Exception):
+    """An OSError raised while making the output's pieces: not the output file's fault."""
+
+    def __init__(self, failure: OSError) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+
+
+def _made(
+    pieces: Iterator[bytes | memoryview] | list[bytes | memoryview],
+) -> Iterator[bytes | memoryview]:
+    """The pieces, an OSError in making one told apart from one in writing it."""
+    iterator = iter(pieces)
+    while True:
+        try:
+            piece = next(iterator)
+        except StopIteration:
+            return
+        except OSError as exc:
+            raise _MakingFailed(exc) from exc
+        yield piece
 
 
 def parse_date(text: str | None, option: str) -> dt.date:

@@ -170,7 +170,13 @@ def off_track_aside(store: Store, as_of: dt.date, kpis: int) -> Callable[[], pl.
         assert child.stdin is not None and child.stdout is not None
         collected[0] = True
         # This process's own work is done: it fits some of the forecast's batches meanwhile.
-        made = _help(child.stdin, child.stdout)
+        try:
+            made = _help(child.stdin, child.stdout)
+        except BaseException:
+            # Failed here (out of memory, a bug): the second process, waiting for a batch
+            # this process took, is stopped now, not left blocked until this process ends.
+            _stop(child)
+            raise
         child.stdout.close()
         with contextlib.suppress(OSError):
             child.stdin.close()
@@ -198,8 +204,12 @@ def off_track_aside(store: Store, as_of: dt.date, kpis: int) -> Callable[[], pl.
 
 
 def _stop_uncollected(child: subprocess.Popen[bytes], collected: list[bool]) -> None:
-    if collected[0]:
-        return
+    if not collected[0]:
+        _stop(child)
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    """The second process ended (killed if it still runs), waited for, its pipes closed."""
     if child.poll() is None:
         child.kill()
     child.wait()
