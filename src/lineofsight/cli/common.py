@@ -19,7 +19,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast, get_args, get_origin
@@ -475,7 +475,7 @@ class _MakingFailed(Exception):
 
 
 def _made(
-    pieces: Iterator[bytes | memoryview] | list[bytes | memoryview],
+    pieces: Iterable[bytes | memoryview],
 ) -> Iterator[bytes | memoryview]:
     """The pieces, an OSError in making one told apart from one in writing it."""
     iterator = iter(pieces)
