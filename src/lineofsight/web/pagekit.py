@@ -63,7 +63,8 @@ def moment(period: str | None, store: Store) -> Moment:
     try:
         found = parse_period(label, calendar_of(store))
     except PeriodError as exc:
-        return Moment("", today(), f"period {label!r}: {exc}")
+        # The message names the text already ("'2026-13' is not a valid period: ...").
+        return Moment("", today(), str(exc))
     return Moment(found.label, found.end)
 
 
