@@ -66,6 +66,11 @@ class LoadError(InputError):
         self.unlisted = unlisted
 
 
+class ColumnsError(LoadError):
+    """A measurement file's header, or a query's columns, are not the columns expected: no
+    row of it could be read (so none is counted as a bad row)."""
+
+
 class UsageError(InputError):
     """A bad command-line argument or a missing workspace."""
 
@@ -97,7 +102,8 @@ class SourceError(LineOfSightError):
 
     `kind` says what went wrong: `secret` (an environment variable is not set), `setup` (a
     URL or driver that cannot work), `unreachable`, `timeout`, `query` (the source refused
-    the query), `rows` (its rows are bad: `problems` lists them), `files` (no file matches).
+    the query), `columns` (its columns are not those expected: `problems` names them),
+    `rows` (its rows are bad: `problems` lists them), `files` (no file matches).
     The message is one line and never holds a secret.
     """
 

@@ -147,3 +147,27 @@ def test_apply_of_many_changes_lists_the_first_and_counts_per_kind(los: Los, wor
     every = los("apply", str(strategy), "--all")
     assert sum(line.startswith("+ kpi ") for line in every.output.splitlines()) == 300
     assert "more changed fields" not in every.output
+
+
+def test_apply_reports_the_references_of_an_item_whose_required_field_is_wrong(
+    los: Los, workdir: Path
+) -> None:
+    # Before, the KPI with a bad frequency was left out of the cross-references: its unknown
+    # objective was said only once the frequency was fixed.
+    path = workdir / "s.yaml"
+    path.write_text(
+        "version: 1\norganization:\n  name: Acme\n  units:\n"
+        "    - {id: acme, name: Acme, level: company}\n"
+        "  people:\n    - {id: ceo, name: Casey, unit: acme}\n"
+        "objectives:\n  - {id: grow, title: Grow, level: strategic, unit: acme}\n"
+        "kpis:\n"
+        "  - {id: rev, name: Revenue, unit: acmee, frequency: sometimes, direction: increase,\n"
+        "     supports: [{objective: grw}], contributes_to: [{kpi: nope}]}\n"
+    )
+    result = los("apply", str(path))
+    assert result.exit_code == 2
+    assert "s.yaml: 4 problems" in result.output, result.output
+    assert "s.yaml:11: kpi rev: frequency: input should be" in result.output
+    assert "s.yaml:11: kpi rev: unit: unknown unit 'acmee' (did you mean 'acme'?)" in result.output
+    assert "kpi rev: supports: unknown objective 'grw' (did you mean 'grow'?)" in result.output
+    assert "kpi rev: contributes_to: unknown kpi 'nope'" in result.output

@@ -269,3 +269,22 @@ def test_the_checks_see_stored_values_with_ratios_divided(
         ],
         "dio": [Observation("ti", dt.date(2026, 1, 26), dt.date(2026, 2, 1), 44.0)],
     }
+
+
+def test_a_folder_is_said_to_be_one_with_the_files_to_name(applied: Los, workdir: Path) -> None:
+    folder = workdir / "data"
+    folder.mkdir()
+    (folder / "october.csv").write_text("kpi,period,value\ndio,2026-01,3\n")
+    (folder / "hr.xlsx").write_bytes(b"")
+    (folder / "notes.txt").write_text("not measurements")
+    result = applied("load", "data")
+    assert result.exit_code == 2
+    assert "data: a folder, not a file; name its files instead: data/*.csv data/*.xlsx" in (
+        result.output
+    )
+    assert "unsupported file type" not in result.output
+    empty = workdir / "empty"
+    empty.mkdir()
+    result = applied("load", "empty")
+    assert result.exit_code == 2
+    assert "empty: a folder, not a file; it holds no .csv, .xlsx or .xlsm file" in result.output

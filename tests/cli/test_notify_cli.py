@@ -11,14 +11,17 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import update
 
 from lineofsight.services import notify, notify_admin
 from lineofsight.store import notifications as stored
 from lineofsight.store.database import Store
+from lineofsight.store.notification_tables import notification_outbox
 from tests.conftest import Los
 from tests.notify_org import NOW, SECRET, build, strategy_text
 from tests.notify_servers import Received, SmtpSink, start_smtp
@@ -101,7 +104,8 @@ def test_sends_that_failed_exit_1_and_a_run_with_nothing_due_exits_0(
     as_json = los("notify", "--as-of", AS_OF, "--format", "json")
     assert as_json.exit_code == 0, "none due: the retries wait for their back-off"
     assert json.loads(as_json.stdout)["outcomes"] == []
-    later = (NOW + dt.timedelta(days=1)).date().isoformat()  # past every retry's back-off
+    later = (NOW + dt.timedelta(days=1)).date().isoformat()
+    _pass_back_off(store)  # --as-of is what messages are about: their clock is the real one
     smtp.refuse = 1  # one send fails again, the others go
     again = los("notify", "--as-of", later, "--format", "json")
     assert again.exit_code == 1, again.output
@@ -110,6 +114,40 @@ def test_sends_that_failed_exit_1_and_a_run_with_nothing_due_exits_0(
     last = los("notify", "--as-of", later)
     assert last.exit_code == 0, last.output
     assert last.output.startswith("Sent 0, retrying 0, failed 0."), "its retry is not due yet"
+
+
+def _pass_back_off(store: Opened) -> None:
+    """Every retry due now, as if its back-off had passed (without waiting for it)."""
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    with store as opened, opened.transaction() as conn:
+        conn.execute(
+            update(notification_outbox)
+            .where(notification_outbox.c.state == "retry")
+            .values(next_attempt_at=past)
+        )
+
+
+def test_a_message_about_a_past_day_is_recorded_as_sent_when_it_was(
+    los: Los, store: Opened, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOS_SECRET_KEY", SECRET)
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    sent = los("notify", "--as-of", AS_OF)
+    assert sent.exit_code == 0, sent.output
+    after = dt.datetime.now(dt.UTC)
+    with store as opened:
+        rows = notify_admin.outbox(opened, dt.datetime.now(dt.UTC), limit=100)
+    assert rows and len(smtp.messages) == len([r for r in rows if r["channel"] == "email"])
+    for row in rows:
+        for field in ("sent_at", "created_at"):  # shown to the minute, in UTC
+            moment = dt.datetime.strptime(row[field], "%Y-%m-%d %H:%M UTC")
+            assert before.replace(second=0) <= moment.replace(tzinfo=dt.UTC) <= after, row
+    # The email's Date header says the same moment the outbox records.
+    first = min(dt.datetime.strptime(r["sent_at"], "%Y-%m-%d %H:%M UTC") for r in rows)
+    dated = parsedate_to_datetime(smtp.messages[0].message["Date"])
+    assert abs(dated - first.replace(tzinfo=dt.UTC)) < dt.timedelta(minutes=2)
+    # What they are about is still the day asked for: the red KPI of 5 November.
+    assert any("Net Promoter Score turned red" in r["subject"] for r in rows)
 
 
 def test_without_a_notifications_section_it_says_they_are_off(
@@ -193,9 +231,10 @@ def test_killed_between_send_and_record_sends_no_duplicate(
         rows = {r.key: r for r in stored.read_outbox(conn)}
     assert rows[first_key].state == "sending"
     # After its lease the row may have been sent: shown so, and never sent by itself.
-    later = NOW + notify.LEASE + dt.timedelta(days=1)
+    # (The sender's clock is the real one; --as-of only said what the messages are about.)
+    later = dt.datetime.now(dt.UTC) + notify.LEASE + dt.timedelta(days=1)
     with store as opened:
-        report = notify.send_due(opened, later.replace(hour=0), secret=SECRET)
+        report = notify.send_due(opened, later, secret=SECRET, as_of=NOW.date())
         assert report.uncertain == 1
         keys = [str(r.message["X-LineOfSight-Key"]) for r in smtp.messages]
         assert keys.count(first_key) == 1
@@ -204,7 +243,7 @@ def test_killed_between_send_and_record_sends_no_duplicate(
         assert shown[first_key]["resendable"]
         # An admin decides to send it again: then, and only then, it goes out a second time.
         assert notify_admin.resend(opened, shown[first_key]["id"], later, actor="admin")
-        notify.send_due(opened, later, secret=SECRET)
+        notify.send_due(opened, later, secret=SECRET, as_of=NOW.date())
     assert [str(r.message["X-LineOfSight-Key"]) for r in smtp.messages].count(first_key) == 2
 
 

@@ -87,15 +87,27 @@ def test_findings_that_appear_and_go(store: Store) -> None:
 
 
 def test_every_problem_at_once_each_naming_its_field(store: Store) -> None:
-    edit = _changed(store, "revenue", frequency="sometimes", supports=[{"objective": "nope"}])
+    # A wrong required field and an unknown owner and objective: all said in one pass (the
+    # item's ids are checked from what the form gave, the owner as `los check` would).
+    edit = _changed(
+        store, "revenue", frequency="sometimes", supports=[{"objective": "nope"}], owner="nobody"
+    )
     with pytest.raises(SpecError) as caught:
         preview_edit(store, edit, actor="ed", as_of=AS_OF)
     fields = {problem_field(p, edit) for p in caught.value.problems}
-    assert fields == {"frequency"}, "pydantic's problems first; references of sound items"
+    assert fields == {"frequency", "supports", "owner"}
+    said = {str(p) for p in caught.value.problems}
+    assert any("supports: unknown objective 'nope'" in p for p in said), said
+    assert any("owner: 'nobody' is not in people" in p for p in said), said
     edit = _changed(store, "revenue", supports=[{"objective": "nope"}], owner="nobody")
     with pytest.raises(SpecError) as caught:
         preview_edit(store, edit, actor="ed", as_of=AS_OF)
-    assert {problem_field(p, edit) for p in caught.value.problems} == {"supports"}
+    assert {problem_field(p, edit) for p in caught.value.problems} == {"supports", "owner"}
+    # An unknown owner alone is no file error (SPEC: a `los check` finding, OW01): it is
+    # previewed as a finding that appears, and may be saved.
+    edit = _changed(store, "revenue", owner="nobody")
+    preview = preview_edit(store, edit, actor="ed", as_of=AS_OF)
+    assert ("OW01", "revenue") in {(f.code, f.subject.id) for f in preview.appeared}
 
 
 def test_saving_writes_history_audit_and_export_and_a_new_id_must_be_free(store: Store) -> None:

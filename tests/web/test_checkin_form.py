@@ -7,10 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
+from lineofsight.domain.periods import next_period, parse_period
 from lineofsight.store.database import Store
-from lineofsight.store.measurements import latest_value
+from lineofsight.store.measurements import latest_value, read_measurements
+from lineofsight.web import pagekit, pages_entry, pages_entry_due
 from tests.web.conftest import CSRF, log_in
 
 
@@ -126,7 +129,12 @@ def test_the_due_page_lists_the_owners_kpis_and_saves_them_together(
     assert conversion is not None and conversion["numerator"] == 40
     page = client.get(answer.headers["location"]).text
     assert "Saved 2 values." in page
-    assert 'id="due-revenue"' not in page, "no longer due"
+    # Its next period, once ended, is awaited (not due yet) and may be entered early.
+    following = next_period(parse_period(periods[rev]))
+    if following.end <= dt.date.today():
+        assert f"awaited for {following.label}, not due yet" in page
+    else:
+        assert 'id="due-revenue"' not in page, "no longer due"
 
 
 def test_the_due_page_needs_a_person_and_an_empty_form_saves_nothing(
@@ -175,3 +183,41 @@ def test_a_check_in_for_an_unknown_unit_is_refused_not_saved_at_the_kpis_unit(
     # The form itself is not offered for a unit that does not exist.
     page = client.get("/kpis/revenue/checkin?unit=nowhere")
     assert page.status_code == 404 and "No unit &#39;nowhere&#39;" in page.text
+
+
+def test_an_awaited_value_is_listed_with_its_due_date_and_may_be_entered_early(
+    client: TestClient, web_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 10 May: March (due 30 April) has Revenue's value; April has ended and is awaited until
+    # 30 May. The scorecard shows March, and the page still lists April, not "nothing due".
+    day = dt.date(2026, 5, 10)
+    for module in (pagekit, pages_entry, pages_entry_due):
+        monkeypatch.setattr(module, "today", lambda: day)
+    log_in(client, "alice")
+    page = client.get("/checkin").text
+    assert "Nothing is" not in page
+    line = page[page.index('id="due-revenue"') :].split("</fieldset>")[0]
+    assert "2026-05-30" in line and "awaited for 2026-04, not due yet" in line
+    index = re.search(r'name="period_(\d+)" value="2026-04"', line)
+    assert index, line
+    saved = client.post(
+        "/checkin",
+        data={
+            "csrf_token": _token(page),
+            f"period_{index.group(1)}": "2026-04",
+            f"value_{index.group(1)}": "151",
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    store = Store(web_url)
+    try:
+        with store.reading() as conn:
+            values = {
+                r["period"]: r["value"]
+                for r in read_measurements(conn, "revenue")
+                if r["unit_id"] == "sales"
+            }
+    finally:
+        store.close()
+    assert values["2026-04"] == 151
+    assert 'id="due-revenue"' not in client.get("/checkin").text, "May has not ended"

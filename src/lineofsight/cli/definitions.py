@@ -19,6 +19,7 @@ from lineofsight.cli.common import (
     short,
     write_output,
 )
+from lineofsight.display import utc_minute
 from lineofsight.domain.text import plural
 from lineofsight.examples import example_names
 from lineofsight.services.workspace import open_store
@@ -222,7 +223,7 @@ def history(
         out.print("No changes recorded" + (f" for {escape(item)}." if item else "."))
         return
     for r in records:
-        when = r.changed_at.strftime("%Y-%m-%d %H:%M")
+        when = utc_minute(r.changed_at)
         subject = f"{r.kind} {r.item_id}"
         if r.action == "change":
             detail = f"{r.field}: {short(r.before)} -> {short(r.after)}"
@@ -230,7 +231,8 @@ def history(
             detail = f"{r.field}: {short(r.after)}"
         else:
             detail = "added" if r.action == "add" else "removed"
-        out.print(f"{when}  {escape(r.actor)}  {escape(subject)}: {escape(detail)}")
+        source = f"  (from {escape(r.source)})" if r.source else ""
+        out.print(f"{when}  {escape(r.actor)}  {escape(subject)}: {escape(detail)}{source}")
 
 
 def schema(

@@ -19,13 +19,6 @@ from lineofsight.cli.common import (
 from lineofsight.services.workspace import open_store
 
 
-def _now(as_of: str | None) -> dt.datetime:
-    if as_of is None:
-        return dt.datetime.now(dt.UTC)
-    day = parse_date(as_of, "--as-of")
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-
-
 def notify(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be sent now and why; send nothing.")
@@ -35,7 +28,8 @@ def notify(
         typer.Option(
             "--as-of",
             metavar="DATE",
-            help="Plan as of the start of this day (UTC, YYYY-MM-DD); default now.",
+            help="Plan as of this day (UTC, YYYY-MM-DD; default today); "
+            "messages are sent, and recorded as sent, now.",
             show_default=False,
         ),
     ] = None,
@@ -64,20 +58,21 @@ def notify(
 
         run_due_jobs([notify_family], output_format, db)
         return
-    now = _now(as_of)
+    day = parse_date(as_of, "--as-of") if as_of is not None else None
+    now = dt.datetime.now(dt.UTC)
     with open_store(db) as store:
         if output_format is Format.TEXT and not _enabled(store):
             out.print("Notifications are off: the strategy file has no `notifications:` section.")
             return
         if dry_run:
-            planned = service.plan(store, now)
+            planned = service.plan(store, now, day)
             retries = service.retries_due(store, now)
             if output_format is Format.JSON:
                 print_json({"would_send": [n.plain() for n in planned], "would_retry": retries})
                 return
             _print_plan(planned, retries)
             return
-        report = service.send_due(store, now)
+        report = service.send_due(store, now, as_of=day)
     if output_format is Format.JSON:
         print_json(report.plain())
     else:

@@ -42,7 +42,7 @@ def definition_history(
             )
     return [
         HistoryRecord(
-            changed_at=r["changed_at"],
+            changed_at=_utc(r["changed_at"]),
             actor=r["actor"],
             source=r["source"],
             kind=r["kind"],
@@ -54,3 +54,11 @@ def definition_history(
         )
         for r in rows[-limit:]
     ]
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """A stored time as an aware UTC time (SQLite gives it back without a zone, PostgreSQL
+    with the server's), so that every surface says the same moment the same way."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)

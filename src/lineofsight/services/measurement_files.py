@@ -109,6 +109,8 @@ def open_measurements(
     """
     name = name or str(path)
     suffix = Path(name).suffix.lower()
+    if path.is_dir():
+        raise UsageError(folder_message(path, name), [Problem("file", 0, "a folder, not a file")])
     if suffix not in SUFFIXES:
         raise UsageError(
             f"{name}: unsupported file type {suffix or '(none)'}: use {FILE_TYPES}",
@@ -126,6 +128,16 @@ def open_measurements(
         return _read_csv(path, name)
     parts = check_xlsx(path, name)
     return _read_xlsx(path, name, sheet, formulas=parts.formulas)
+
+
+def folder_message(path: Path, name: str) -> str:
+    """What to say of a folder given where a measurement file is expected: the files in it
+    that could be loaded, named the way a shell would pass them."""
+    held = sorted({p.suffix.lower() for p in path.iterdir() if p.suffix.lower() in SUFFIXES})
+    if not held:
+        return f"{name}: a folder, not a file; it holds no {FILE_TYPES} file to load"
+    patterns = " ".join(f"{(Path(name) / ('*' + s)).as_posix()}" for s in held)
+    return f"{name}: a folder, not a file; name its files instead: {patterns}"
 
 
 def _size(count: int) -> str:

@@ -15,7 +15,7 @@ from lineofsight.domain.limits import number_problem, value_problem
 from lineofsight.domain.periods import Period, PeriodError, grain_of, parse_period
 from lineofsight.domain.text import did_you_mean, noun, plural
 from lineofsight.engine.calendar import period_for
-from lineofsight.errors import LoadError, Problem, UsageError
+from lineofsight.errors import ColumnsError, LoadError, Problem, UsageError
 from lineofsight.gcpause import paused_gc
 from lineofsight.services.load_rules import KpiRules, LoadRules, is_percent_unit, read_load_rules
 from lineofsight.services.measurement_files import (
@@ -293,7 +293,7 @@ def check_header(
             )
         )
     if problems:
-        raise LoadError(f"{file}: bad header", problems)
+        raise ColumnsError(f"{file}: bad header", problems)
 
 
 def check_rows(

@@ -123,9 +123,10 @@ def _utc(now: dt.datetime) -> dt.datetime:
     return now.astimezone(dt.UTC)
 
 
-def plan(store: Store, now: dt.datetime) -> list[Notification]:
-    """The notifications due at `now` that the outbox does not hold yet, with their reasons."""
-    found = candidates(store, _utc(now).date())
+def plan(store: Store, now: dt.datetime, as_of: dt.date | None = None) -> list[Notification]:
+    """The notifications due at `now` (about the day `as_of`, default now's) that the outbox
+    does not hold yet, with their reasons."""
+    found = candidates(store, as_of or _utc(now).date())
     with store.reading() as conn:
         known = stored.known_keys(conn, [n.key for n in found])
     return [n for n in found if n.key not in known]
@@ -156,15 +157,19 @@ def send_due(
     *,
     secret: str | None = None,
     after_send: Callable[[str], None] | None = None,
+    as_of: dt.date | None = None,
 ) -> NotifyReport:
     """Queue what `plan` finds and send every row due, each key once.
 
+    `now` is when they are sent (their record, leases, retries); `as_of` the day their
+    content is about (default now's): a message about 3 November sent today says it was
+    sent today.
     `secret`: the app's secret key that signs unsubscribe links (default LOS_SECRET_KEY).
     `after_send(key)` runs between a send and its record (tests crash there).
     """
     now = _utc(now)
     report = NotifyReport()
-    found = plan(store, now)
+    found = plan(store, now, as_of)
     if found:
         with store.transaction() as conn:
             added = stored.insert_new(conn, [n.row(now) for n in found])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from lineofsight.display import human
 from lineofsight.domain.notifications import WebhookKind
 from lineofsight.domain.text import plural
 from lineofsight.services.attention import AttentionItem
@@ -60,13 +61,21 @@ def _status(status: Any) -> str:
 
 
 def item_line(item: AttentionItem) -> str:
-    """One line about an item: name, value, status, period (a value not in yet: when due)."""
+    """One line about an item: name, value (score), status, period (a value not in yet: when
+    due)."""
     if item.kind == "overdue" and item.due is not None:
         return f"{item.name}: the value for {item.period} was due on {item.due.isoformat()}"
     if item.kind == "due_soon" and item.due is not None:
         return f"{item.name}: the value for {item.period} is due on {item.due.isoformat()}"
     period = f" in {item.period}" if item.period else ""
-    return f"{item.name}: {_value(item.value)} ({_status(item.status)}){period}"
+    return f"{item.name}: {_standing(item)} ({_status(item.status)}){period}"
+
+
+def _standing(item: AttentionItem) -> str:
+    """A KPI's value; an objective's or unit's score (they roll up, they are not measured)."""
+    if item.item_type in ("objective", "unit"):
+        return "no score" if item.score is None else f"score {human(item.score, 3)}"
+    return _value(item.value)
 
 
 def alert_subject(kind: str, item: AttentionItem, days: int | None = None) -> str:

@@ -26,7 +26,7 @@ import polars as pl
 from lineofsight import sources as kinds
 from lineofsight.domain.sources import QUERY_KINDS, Feed, since
 from lineofsight.domain.text import plural
-from lineofsight.errors import LoadError, Problem, SourceError, UsageError
+from lineofsight.errors import ColumnsError, LoadError, Problem, SourceError, UsageError
 from lineofsight.services.load_rules import LoadRules
 from lineofsight.services.measurement_files import RawRow, open_measurements
 from lineofsight.services.measurement_frames import refuse_file_overlaps
@@ -300,13 +300,23 @@ def check(name: str, pulled: Pulled, rules: LoadRules, *, today: dt.date) -> Non
                 if found is not None:
                     frames.append(found)
     if problems:
+        # Wrong columns are no bad rows: said first, and the source's reason is its columns.
+        columns = [p for p in problems if isinstance(p, _Columns)]
+        problems = [p for p in problems if not isinstance(p, _Columns)]
         # A load's LoadError lists its first rows and counts the rest (`unlisted`, said by
         # its last problem): the source's count is every bad row, its list the first ones.
         listed = [p for p in problems if not isinstance(p, _Unlisted)]
         count = len(listed) + sum(p.count for p in problems if isinstance(p, _Unlisted))
-        shown = [Problem(p.file, p.line, p.message, p.is_row) for p in listed[:MAX_PROBLEMS]]
-        if count > len(shown):
-            shown.append(Problem(f"source {name}", 0, more_bad_rows(count - len(shown))))
+        shown = [
+            Problem(p.file, p.line, p.message, p.is_row) for p in [*columns, *listed][:MAX_PROBLEMS]
+        ]
+        if count + len(columns) > len(shown):
+            more = count + len(columns) - len(shown)
+            shown.append(Problem(f"source {name}", 0, more_bad_rows(more)))
+        if columns:
+            also = f" and {plural(count, 'bad row')}" if count else ""
+            wrong = "the files' columns are" if pulled.files else "the query's columns are"
+            raise SourceError("columns", f"{wrong} wrong{also}; nothing was stored", shown)
         raise SourceError("rows", f"{plural(count, 'bad row')}; nothing was stored", shown)
     checked = pl.concat(frames) if frames else pl.DataFrame(schema={**MEASUREMENT_FRAME})
     if pulled.files:
@@ -368,8 +378,15 @@ class _Unlisted(Problem):
     count: int = 0
 
 
+@dataclass(frozen=True)
+class _Columns(Problem):
+    """A problem with the columns a query or file gives, not with one of its rows."""
+
+
 def _load_problems(exc: LoadError | UsageError, label: str) -> list[Problem]:
     """A failed load's problems, its "... and N more bad rows" line kept as a count."""
+    if isinstance(exc, ColumnsError):
+        return [_Columns(p.file, p.line, p.message, p.is_row) for p in exc.problems]
     if not exc.problems:
         return [Problem(label, 0, exc.summary)]
     unlisted = getattr(exc, "unlisted", 0)

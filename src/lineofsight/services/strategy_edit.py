@@ -21,6 +21,7 @@ from typing import Any
 from lineofsight.checks.base import Finding
 from lineofsight.checks.runner import run_checks
 from lineofsight.domain import model as m
+from lineofsight.domain.text import plural
 from lineofsight.errors import Problem, SpecError, UsageError
 from lineofsight.services import audit
 from lineofsight.services.apply import KINDS, Plan, apply_organization, jsonable
@@ -158,7 +159,10 @@ def _edited(
         )
         if quick is not None:
             return quick[0], document, quick[1]
-    parsed = parse_document(document, DOCUMENT)
+    try:
+        parsed = parse_document(document, DOCUMENT)
+    except SpecError as exc:
+        raise _with_owner(exc, edit, document) from None
     changes: dict[str, Any] = {"notifications": parsed.notifications}
     for _path, attr in SECTIONS.values():
         kept = {item.id: item for item in getattr(before, attr)}
@@ -167,6 +171,21 @@ def _edited(
             for item in getattr(parsed, attr)
         )
     return dataclasses.replace(before, **changes), document, None
+
+
+def _with_owner(exc: SpecError, edit: Edit, document: Plain) -> SpecError:
+    """`exc` with the edited item's owner said too when it is no person: an owner is checked
+    by `los check` (OW01) on an organisation that validates, which this one does not, so the
+    form would otherwise say it only after the other problems are fixed."""
+    owner = (edit.item or {}).get("owner") if edit.kind in ("kpi", "objective") else None
+    people = _section(document, "person")
+    if not isinstance(owner, str) or any(p.get("id") == owner for p in people):
+        return exc
+    said = _problem(
+        edit, f"owner: '{owner}' is not in people (`los check` OW01 will report it as an error)"
+    )
+    problems = [*exc.problems, said]
+    return SpecError(f"{DOCUMENT}: {plural(len(problems), 'problem')}", problems)
 
 
 def _problem(edit: Edit, message: str) -> Problem:

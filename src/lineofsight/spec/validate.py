@@ -84,6 +84,9 @@ class Items:
     kpis: list[tuple[int, s.KpiSpec]] = field(default_factory=list)
     calendar: Calendar = field(default_factory=Calendar)
     sources: dict[str, s.NamedSourceSpec] = field(default_factory=dict)
+    # Items that fail even without their bad keys (a required field is wrong): their ids
+    # are still cross-checked from the raw file, so one run reports those problems too.
+    broken: list[tuple[tuple[Hashable, ...], dict[str, Any]]] = field(default_factory=list)
 
 
 class Collector:
@@ -261,17 +264,27 @@ def _items(model: s.StrategyFile | None, data: dict[str, Any]) -> Items:
     fiscal = _get(data, ("organization", "calendar", "fiscal_year_start"))
     if isinstance(fiscal, int) and 1 <= fiscal <= 12:
         items.calendar = Calendar(fiscal)
-    items.units = _sound(_get(data, ("organization", "units")), s.UnitSpec)
-    items.people = _sound(_get(data, ("organization", "people")), s.PersonSpec)
-    items.objectives = _sound(_get(data, ("objectives",)), s.ObjectiveSpec)
-    items.kpis = _sound(_get(data, ("kpis",)), s.KpiSpec)
+    units, people = ("organization", "units"), ("organization", "people")
+    items.units = _sound(_get(data, units), s.UnitSpec, (units, items.broken))
+    items.people = _sound(_get(data, people), s.PersonSpec, (people, items.broken))
+    items.objectives = _sound(
+        _get(data, ("objectives",)), s.ObjectiveSpec, (("objectives",), items.broken)
+    )
+    items.kpis = _sound(_get(data, ("kpis",)), s.KpiSpec, (("kpis",), items.broken))
     items.sources = sound_sources(_get(data, ("sources",)))
     return items
 
 
-def _sound(raw: Any, model: type[M]) -> list[tuple[int, M]]:
+def _sound(
+    raw: Any,
+    model: type[M],
+    broken: tuple[tuple[Hashable, ...], list[tuple[tuple[Hashable, ...], dict[str, Any]]]],
+) -> list[tuple[int, M]]:
+    """The items of a section that validate, alone or without their bad keys; the others
+    (with an id) go to `broken` with their path and their keys that are not bad."""
     if not isinstance(raw, list):
         return []
+    section, unsound = broken
     result = []
     for index, item in enumerate(raw):
         try:
@@ -281,12 +294,45 @@ def _sound(raw: Any, model: type[M]) -> list[tuple[int, M]]:
             bad = {error["loc"][0] for error in exc.errors() if error["loc"]}
             if not isinstance(item, dict) or not bad or any(k in bad for k in ("id",)):
                 continue
+            partial = {k: v for k, v in item.items() if k not in bad}
             try:
-                partial = {k: v for k, v in item.items() if k not in bad}
                 result.append((index, model.model_validate(partial)))
             except ValidationError:
-                continue
+                if isinstance(item.get("id"), str):
+                    unsound.append(((*section, index), partial))
     return result
+
+
+# The references each kind of item makes by id, as the file writes them: key -> kind named.
+_RAW_REFERENCES: dict[str, dict[str, str]] = {
+    "units": {"parent": "unit", "lead": "person"},
+    "people": {"unit": "unit"},
+    "objectives": {"unit": "unit", "parent": "objective"},
+    "kpis": {"unit": "unit"},
+}
+_KIND_OF = {"units": "unit", "people": "person", "objectives": "objective", "kpis": "kpi"}
+
+
+def _check_broken(items: Items, ref: Any) -> None:
+    """The ids an unsound item names, checked from its raw keys that are not bad."""
+    for path, item in items.broken:
+        section = str(path[-2])
+        name = f"{_KIND_OF[section]} {item['id']}"
+        for key, kind in _RAW_REFERENCES[section].items():
+            if isinstance(item.get(key), str):
+                ref((*path, key), f"{name}: {key}", item[key], kind)
+        if section != "kpis":
+            continue
+        for key, inner, kind in (
+            ("supports", "objective", "objective"),
+            ("contributes_to", "kpi", "kpi"),
+        ):
+            for j, link in enumerate(item.get(key) or []):
+                if isinstance(link, dict) and isinstance(link.get(inner), str):
+                    ref((*path, key, j), f"{name}: {key}", link[inner], kind)
+        for j, other in enumerate(item.get("influences") or []):
+            if isinstance(other, str):
+                ref((*path, "influences", j), f"{name}: influences", other, "kpi")
 
 
 def _raw_ids(data: dict[str, Any]) -> dict[str, list[tuple[str, tuple[Hashable, ...]]]]:
@@ -342,6 +388,7 @@ def check_references(items: Items, data: dict[str, Any], out: Collector) -> None
         ref((*base, "parent"), f"objective {objective.id}: parent", objective.parent, "objective")
     for i, kpi in items.kpis:
         _check_kpi(i, kpi, items.calendar, ref, out)
+    _check_broken(items, ref)
     check_formula_grains(items, out)
     webhooks = _get(data, ("notifications", "webhooks"))
     seen_hooks: set[str] = set()

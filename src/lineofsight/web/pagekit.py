@@ -63,7 +63,8 @@ def moment(period: str | None, store: Store) -> Moment:
     try:
         found = parse_period(label, calendar_of(store))
     except PeriodError as exc:
-        return Moment("", today(), f"period {label!r}: {exc}")
+        # The message names the text already ("'2026-13' is not a valid period: ...").
+        return Moment("", today(), str(exc))
     return Moment(found.label, found.end)
 
 
@@ -189,3 +190,25 @@ def require(allowed: bool, what: str = "this page") -> None:
 
 def not_found(kind: str, item_id: str) -> HTTPException:
     return HTTPException(status_code=404, detail=f"no {kind} '{item_id}'")
+
+
+def requested_unit(snap: Snapshot, unit: str | None, default: str) -> str:
+    """The unit a page's `unit` query or form field names, else `default` (the item's own
+    unit); 404 for a unit that does not exist: never shown or entered at another unit, whose
+    numbers would pass for the one asked for."""
+    if not unit:
+        return default
+    if unit not in snap.units:
+        raise not_found("unit", unit)
+    return unit
+
+
+def requested_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    """A query value that must be one of `choices`; 422 naming the value and the choices
+    otherwise (a page never silently shows something other than what was asked for)."""
+    if value not in choices:
+        allowed = " or ".join(f"'{c}'" for c in choices)
+        raise HTTPException(
+            status_code=422, detail=f"'{value}' is not a choice for {name}: give {allowed}"
+        )
+    return value

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lineofsight.domain import model as m
+from lineofsight.domain.periods import PeriodError, next_period, parse_period
 from lineofsight.errors import InputError, StoreBusy
 from lineofsight.services import edit_approval
 from lineofsight.services.accounts import Account
@@ -41,10 +42,14 @@ class DueLine:
     kpi: m.Kpi
     unit: str
     facts: CheckinFacts
+    # `overdue`: the scorecard's period has no value and is due; `awaited`: a period that
+    # has ended after the scorecard's has none yet and is not due (SPEC 3: it may come early).
+    state: str = "overdue"
 
 
 def due_lines(store: Store, snap: Snapshot, account: Account) -> list[DueLine]:
-    """The KPIs the account's person owns, may enter data for, and that await a value."""
+    """The KPIs the account's person owns, may enter data for, and whose value is overdue or
+    awaited (its period has ended, its due date has not come)."""
     lines: list[DueLine] = []
     if account.person_id is None:
         return lines
@@ -53,13 +58,31 @@ def due_lines(store: Store, snap: Snapshot, account: Account) -> list[DueLine]:
         if kpi.formula is not None or not can(account, "enter_data", snap, kpi.unit, kpi.owner):
             continue
         row = snap.kpi_row(kpi_id)
-        if row is None or row.actual is not None:
+        if row is None:
             continue
-        period = due_period(snap, kpi, kpi.unit)
-        lines.append(
-            DueLine(len(lines), kpi, kpi.unit, checkin_facts(store, snap, kpi, kpi.unit, period))
-        )
+        if row.actual is None:
+            period, state = due_period(snap, kpi, kpi.unit), "overdue"
+        else:
+            found = _awaited(snap, kpi, row.period)
+            if found is None:
+                continue
+            period, state = found, "awaited"
+        facts = checkin_facts(store, snap, kpi, kpi.unit, period)
+        lines.append(DueLine(len(lines), kpi, kpi.unit, facts, state))
     return lines
+
+
+def _awaited(snap: Snapshot, kpi: m.Kpi, shown: str | None) -> str | None:
+    """The first period after the one the scorecard shows (which has its value), when it has
+    ended by today: its value is awaited, not yet due (else the scorecard would show it)."""
+    if shown is None:
+        return None
+    calendar = snap.org.calendar
+    try:
+        after = next_period(parse_period(shown, calendar), calendar)
+    except PeriodError:
+        return None
+    return after.label if after.end <= today() else None
 
 
 def waiting_for(request: Request, account: Account, snap: Snapshot) -> int:

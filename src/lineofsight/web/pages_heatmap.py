@@ -21,7 +21,16 @@ from markupsafe import Markup
 from lineofsight.services.accounts import Account
 from lineofsight.web.findlists import scope_roots
 from lineofsight.web.pagedata import Row, Snapshot, cached_fragment, unit_choices
-from lineofsight.web.pagekit import cache_of, may_read, page_view, readable, recent_periods, seer
+from lineofsight.web.pagekit import (
+    cache_of,
+    may_read,
+    page_view,
+    readable,
+    recent_periods,
+    requested_choice,
+    requested_unit,
+    seer,
+)
 from lineofsight.web.security import page_account
 from lineofsight.web.templating import render, templates
 
@@ -136,8 +145,10 @@ def heatmap(
     when, snap = page_view(request, period)
     units = readable(account, snap)
     problem = when.error
+    by = requested_choice("by", by, ("objectives", "kpis"))
+    unit = requested_unit(snap, unit, "") or None
     tops = scope_roots(snap, units) if units is not None else list(snap.child_units.get(None, ()))
-    if unit and (unit not in snap.units or not may_read(units, unit)):
+    if unit and not may_read(units, unit):
         problem = (
             f"no unit '{unit}' you may see: showing {snap.name('unit', tops[0])}"
             if tops
@@ -145,7 +156,6 @@ def heatmap(
         )
         unit = None
     top = unit or (tops[0] if tops else None)
-    by = "kpis" if by == "kpis" else "objectives"
     scope = frozenset(units) if units is not None else None
 
     def draw() -> Markup:

@@ -31,6 +31,7 @@ from lineofsight.web.pagekit import (
     page_view,
     readable,
     recent_periods,
+    requested_unit,
     seer,
     store_of,
 )
@@ -80,8 +81,9 @@ def status_list(
     units = readable(account, snap)
     problem = when.error
     subtree = None
+    unit = requested_unit(snap, unit, "") or None
     if unit:
-        if unit not in snap.units or not may_read(units, unit):
+        if not may_read(units, unit):
             problem = f"no unit '{unit}' you may see: showing every unit you may see"
             unit = None
         else:

@@ -29,6 +29,7 @@ from lineofsight.web.pagekit import (
     page_view,
     readable,
     recent_periods,
+    requested_unit,
     seer,
     store_of,
 )
@@ -323,12 +324,9 @@ def strategy_map(
     only_red = only == "red"
     expand_all = expand == "all"
     keep: set[str] | None = None
+    unit = requested_unit(snap, unit, "") or None
     if unit:
-        if unit not in snap.units:
-            problem = f"unknown unit '{unit}': showing every unit"
-            unit = None
-        else:
-            keep = snap.subtree(unit)
+        keep = snap.subtree(unit)
     scope = (
         frozenset(keep) if keep is not None else None,
         frozenset(units) if units is not None else None,

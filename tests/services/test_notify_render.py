@@ -1,0 +1,39 @@
+"""How an item reads in a notification: a KPI by its value, an objective by its score (it has
+no value of its own), in the digest's text and HTML alike."""
+
+from __future__ import annotations
+
+from lineofsight.services.attention import AttentionItem
+from lineofsight.services.notify_render import digest_email, item_line
+
+
+def _item(item_type: str, name: str, **standing: object) -> AttentionItem:
+    fields: dict[str, object] = {
+        "kind": "deadline_near",
+        "reason": "it is due soon",
+        "item_type": item_type,
+        "item_id": name.lower().replace(" ", "_"),
+        "name": name,
+        "unit": "co",
+        "owner": "ceo",
+        "status": "amber",
+        "value": None,
+        "period": None,
+        "due": None,
+        "link": "/x",
+        "rank": 1,
+    }
+    return AttentionItem(**{**fields, **standing})  # type: ignore[arg-type]
+
+
+def test_an_objective_shows_its_score_not_a_value() -> None:
+    scored = _item("objective", "Keep customers loyal", score=93.456)
+    unscored = _item("objective", "Enter new markets", score=None, status=None)
+    kpi = _item("kpi", "Net Promoter Score", value=20.0, status="red", period="2026-10")
+    assert item_line(scored) == "Keep customers loyal: score 93.5 (amber)"
+    assert item_line(unscored) == "Enter new markets: no score (no status)"
+    assert item_line(kpi) == "Net Promoter Score: 20 (red) in 2026-10"
+    email = digest_email([scored, unscored, kpi], person_name="Ava", week="2026-W45", base_url=None)
+    assert "- Keep customers loyal: score 93.5 (amber)" in email.text
+    assert "</strong></a>: score 93.5 (amber)" in email.html
+    assert "no value" not in email.text and "no value" not in email.html
