@@ -175,3 +175,16 @@ def test_a_check_in_for_an_unknown_unit_is_refused_not_saved_at_the_kpis_unit(
     # The form itself is not offered for a unit that does not exist.
     page = client.get("/kpis/revenue/checkin?unit=nowhere")
     assert page.status_code == 404 and "No unit &#39;nowhere&#39;" in page.text
+
+
+def test_a_kpi_page_for_an_unknown_unit_answers_404_not_the_kpis_own_unit(
+    client: TestClient,
+) -> None:
+    """The page resolves `?unit=` as the check-in does: a unit that does not exist is said,
+    never replaced by the KPI's own unit (whose numbers would pass for the unit's)."""
+    log_in(client, "admin")
+    page = client.get("/kpis/revenue?unit=nowhere")
+    assert page.status_code == 404, page.text[:300]
+    assert "No unit &#39;nowhere&#39;" in page.text
+    assert client.get("/kpis/revenue?unit=sales").status_code == 200
+    assert client.get("/kpis/revenue").status_code == 200

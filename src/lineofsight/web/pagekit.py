@@ -189,3 +189,14 @@ def require(allowed: bool, what: str = "this page") -> None:
 
 def not_found(kind: str, item_id: str) -> HTTPException:
     return HTTPException(status_code=404, detail=f"no {kind} '{item_id}'")
+
+
+def requested_unit(snap: Snapshot, unit: str | None, default: str) -> str:
+    """The unit a page's `unit` query or form field names, else `default` (the item's own
+    unit); 404 for a unit that does not exist: never shown or entered at another unit, whose
+    numbers would pass for the one asked for."""
+    if not unit:
+        return default
+    if unit not in snap.units:
+        raise not_found("unit", unit)
+    return unit
