@@ -3,7 +3,8 @@ that computed it (a `los status` whose output is written) can end at once.
 
 The first process encodes the scorecard (`snapshot_card.encode`), writes it to a temporary
 file that has no name in the folder (made without one, or unlinked at once) behind a one-line
-JSON header (the date, the mode, what the scorecard covers and the payload's length) and
+JSON header (the date, the mode, what the scorecard covers, the payload's length and its
+SHA-256, so that a payload cut short or changed on the way is refused, never stored) and
 starts this module with that file as its standard input and the store's file as its
 argument; this process saves it as `services.snapshots` would have
 (`store.scorecards.save_snapshot`: never over a scorecard that covers more, never waiting
@@ -44,12 +45,16 @@ def keep_aside(
     started (the caller saves it)."""
     if store.sqlite_file is None:
         return False
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece)
     header = {
         "as_of": day.isoformat(),
         "lag": lag,
         "marks": [marks.definitions, marks.load_id, marks.revision_id],
         "ahead": ahead,
         "size": sum(len(piece) for piece in pieces),
+        "sha256": digest.hexdigest(),
     }
     try:
         # Nameless (or unlinked at once), mode 0600: the child reads it from its standard
@@ -93,12 +98,18 @@ def main(file: str, handed: BinaryIO) -> int:
         as_of = dt.date.fromisoformat(header["as_of"])
         marks = Marks(*header["marks"])
         size = int(header["size"])
+        expected = str(header["sha256"])
         payload = handed.read(size + 1)
     except (ValueError, KeyError, TypeError, OSError) as exc:
         _note_failure(file, "", cannot_keep(f"the scorecard handed over is damaged ({exc})"))
         return 2
     if len(payload) != size:
         reason = f"the scorecard handed over is {len(payload):,} bytes, not {size:,}"
+        _note_failure(file, header["as_of"], cannot_keep(reason))
+        return 2
+    if hashlib.sha256(payload).hexdigest() != expected:
+        # Changed on the way (a damaged disk, another program writing to it): never stored.
+        reason = "the scorecard handed over is damaged (its SHA-256 checksum does not match)"
         _note_failure(file, header["as_of"], cannot_keep(reason))
         return 2
     try:
