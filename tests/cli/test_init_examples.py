@@ -156,3 +156,12 @@ def test_init_where_no_folder_can_be_made_says_why_without_a_traceback(
         assert reason in result.output
         assert "Traceback" not in result.output
     assert not (workdir / "ws" / ".lineofsight").exists()  # no store made for nothing
+
+
+def test_init_with_a_store_whose_folder_cannot_be_made_says_why(los: Los, workdir: Path) -> None:
+    (workdir / "taken").write_text("a file\n")
+    url = f"sqlite:///{workdir / 'taken' / 'store.db'}"
+    result = los("init", "ws", "--db", url, db=False)
+    assert result.exit_code == 2, result.output
+    assert "for the store: a file of that name is in the way" in result.output
+    assert "Traceback" not in result.output
