@@ -97,6 +97,11 @@ class StoreBusy(StoreError):
         return (StoreBusy, (self.waited,))  # from a worker process, as it was raised
 
 
+class SendError(LineOfSightError):
+    """A run of the notifications' sender could not send them all: some were put back for a
+    retry or given up (each recorded with its reason); the message is the run's summary."""
+
+
 class SourceError(LineOfSightError):
     """A data source could not be read; nothing of it was stored.
 

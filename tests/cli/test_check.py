@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from lineofsight.checks.base import Finding, Severity, Subject, SubjectKind, finding_plain
@@ -201,3 +202,17 @@ def test_json_report_is_the_text_json_dumps_makes() -> None:
             "suppressed": 3,
         }
         assert report_json(report) == json.dumps(expected, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_store_findings_show_the_file_relative_to_its_workspace_from_any_folder(
+    los: Los, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert los("init", "ws", "--example", "techinnovate").exit_code == 0
+    elsewhere = workdir / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = los("check", "--select", "AL01")
+    assert "strategy.yaml:617: KPI 'social_followers' supports no objective" in result.output
+    assert str(workdir) not in result.output
+    data = json.loads(los("check", "--select", "AL01", "--format", "json").stdout)
+    assert {f["location"]["file"] for f in data["findings"]} == {"strategy.yaml"}

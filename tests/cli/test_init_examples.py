@@ -138,3 +138,30 @@ def test_init_inside_a_workspace_is_refused(workdir: Path, monkeypatch: pytest.M
     assert los("init", "named", "--db", f"sqlite:///{workdir / 'named.db'}").exit_code == 0
     monkeypatch.chdir(workdir)
     assert los("init").exit_code == 0
+
+
+def test_init_where_no_folder_can_be_made_says_why_without_a_traceback(
+    los: Los, workdir: Path
+) -> None:
+    (workdir / "taken").write_text("a file\n")
+    (workdir / "ws").mkdir()
+    (workdir / "ws" / "data").write_text("a file where the data folder goes\n")
+    for folder, reason in (
+        ("taken", "error: taken is a file, not a folder"),
+        ("taken/sub", "error: cannot make the folder taken/sub: Not a directory"),
+        ("ws", "error: ws/data is a file, not a folder"),
+    ):
+        result = los("init", folder, db=False)
+        assert result.exit_code == 2, result.output
+        assert reason in result.output
+        assert "Traceback" not in result.output
+    assert not (workdir / "ws" / ".lineofsight").exists()  # no store made for nothing
+
+
+def test_init_with_a_store_whose_folder_cannot_be_made_says_why(los: Los, workdir: Path) -> None:
+    (workdir / "taken").write_text("a file\n")
+    url = f"sqlite:///{workdir / 'taken' / 'store.db'}"
+    result = los("init", "ws", "--db", url, db=False)
+    assert result.exit_code == 2, result.output
+    assert "for the store: a file of that name is in the way" in result.output
+    assert "Traceback" not in result.output

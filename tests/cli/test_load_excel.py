@@ -192,6 +192,35 @@ def test_a_day_and_its_month_in_one_file_are_refused(
     assert _stored(db_url) == {}
 
 
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_overlapping_periods_and_other_bad_rows_are_said_in_one_pass(
+    applied: Los, workdir: Path, db_url: str, kind: str
+) -> None:
+    """A file with a row of an unknown KPI and two rows whose periods share days: every bad
+    row is listed at once, by row number (the frame checker for a plain CSV, row by row for
+    a workbook), not the overlap only after the other rows are mended."""
+    rows: list[list[object]] = [
+        ["kpi", "period", "value"],
+        ["dpo", "2026-11-01", 104],
+        ["nosuch", "2026-10", 1],  # row 3: an unknown KPI
+        ["dpo", "2026-11", 104],  # row 4: shares days with row 2
+        ["dpo", "2026-12", "many"],  # row 5: not a number
+    ]
+    path = workdir / f"mixed.{kind}"
+    if kind == "csv":
+        path.write_text("".join(",".join(str(c) for c in row) + "\n" for row in rows))
+    else:
+        _book(rows).save(path)
+    result = applied("load", str(path))
+    assert result.exit_code == 2, result.output
+    assert "3 bad rows; nothing was loaded" in result.output
+    said = [line for line in result.output.splitlines() if ": row " in line]
+    assert [line.split(": row ")[1].split(":")[0] for line in said] == ["3", "4", "5"], said
+    assert "row 4: column period: 2026-11 shares days with 2026-11-01 in row 2" in result.output
+    assert "Traceback" not in result.output
+    assert _stored(db_url) == {}
+
+
 @pytest.mark.parametrize(
     ("first", "then", "stored"),
     [

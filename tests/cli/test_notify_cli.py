@@ -292,3 +292,18 @@ def test_settings_round_trip_and_the_store_keeps_no_secret(
     path = Path(db_url.removeprefix("sqlite:///")) if db_url.startswith("sqlite") else None
     if path is not None:
         assert b"s3cret-value-never-stored" not in path.read_bytes()
+
+
+def test_the_scheduled_sender_exits_1_when_sends_failed_as_los_notify_does(
+    los: Los, store: Opened, smtp: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOS_SECRET_KEY", SECRET)
+    smtp.refuse = 10_000  # every message is put back for a retry
+    ran = los("notify", "--due")
+    assert ran.exit_code == 1, ran.output
+    assert "FAILED notify:send: " in ran.output
+    assert "sent 0, retrying " in ran.output and "retrying 0" not in ran.output
+    assert "Traceback" not in ran.output
+    listed = json.loads(los("jobs", "--format", "json").stdout)["jobs"]
+    (sender,) = [j for j in listed if j["key"] == "notify:send"]
+    assert sender["attempts"] == 1 and "retrying" in sender["last_error"]

@@ -5,6 +5,7 @@ same bytes), and the second process leaves no file behind."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import os
@@ -166,14 +167,16 @@ def test_a_busy_store_is_not_noted_as_a_failure(
         store.close()
 
 
-def _handed(payload: bytes, size: int | None = None) -> io.BytesIO:
-    """What a status hands over to the keeper: the header line, then the payload."""
+def _handed(payload: bytes, size: int | None = None, checked: bytes | None = None) -> io.BytesIO:
+    """What a status hands over to the keeper: the header line (with the checksum of
+    `checked`, default the payload), then the payload."""
     header = {
         "as_of": AS_OF,
         "lag": True,
         "marks": [0, 0, 0],
         "ahead": False,
         "size": len(payload) if size is None else size,
+        "sha256": hashlib.sha256(payload if checked is None else checked).hexdigest(),
     }
     return io.BytesIO(json.dumps(header).encode() + b"\n" + payload)
 
@@ -223,6 +226,43 @@ def test_a_module_in_the_working_folder_does_not_stop_the_keeper(
         time.sleep(0.05)
     assert _kept(path)
     assert not any(temporary.iterdir())
+
+
+def test_a_changed_hand_over_is_refused_by_its_checksum_never_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A payload of the right length whose bytes changed on the way (one flipped), or a
+    header without the checksum: refused, noted with the reason, nothing kept."""
+    from lineofsight.services import snapshot_keeper
+
+    path = tmp_path / "store.db"
+    url = f"sqlite:///{path}"
+    init_workspace(tmp_path / "ws", example="techinnovate", db=url)
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("DELETE FROM scorecard_snapshots")
+    conn.close()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    sent = b'{"as_of": "2026-11-22", "kpis": []}'
+    changed = sent.replace(b"kpis", b"kpiz")
+    assert snapshot_keeper.main(str(path), _handed(changed, checked=sent)) == 2
+    unchecked = json.dumps({"as_of": AS_OF, "lag": True, "marks": [0, 0, 0], "size": 4})
+    assert snapshot_keeper.main(str(path), io.BytesIO(unchecked.encode() + b"\nabcd")) == 2
+    assert not _kept(path)
+    store = Store(url)
+    try:
+        said = snapshot_keeper.take_failures(store)
+    finally:
+        store.close()
+    assert said[0] == (
+        "an earlier status of 2026-11-22: the scorecard could not be kept in the store: "
+        "the scorecard handed over is damaged (its SHA-256 checksum does not match)"
+    )
+    assert said[1].startswith(
+        "an earlier status: the scorecard could not be kept in the store: "
+        "the scorecard handed over is damaged"
+    )
+    assert len(said) == 2
 
 
 def test_a_short_or_damaged_hand_over_is_noted_as_a_failure(

@@ -15,6 +15,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import lineofsight.engine.frames as frames
+from lineofsight.errors import StoreError
 from lineofsight.services.evaluate import (
     frame_window,
     read_definition_frames,
@@ -249,3 +250,51 @@ def test_the_first_apply_of_a_store_keeps_no_scorecard_of_no_values(
             assert read_newest_key(conn) is None
     finally:
         opened.close()
+
+
+def test_a_keeper_that_could_not_keep_a_scorecard_says_so(store: Store) -> None:
+    """A full disk: the keeper raises the store's reason (the scheduler records the run as
+    failed), never a summary saying the scorecards are kept."""
+    from tests.cli.test_status_keeping import NO_ROOM, _fill_the_disk
+
+    _forget(store)
+    _fill_the_disk(store.url)
+    with pytest.raises(StoreError) as raised:
+        keep_ready(store, today=AS_OF)
+    assert "the scorecard could not be kept in the store" in str(raised.value)
+    assert NO_ROOM in str(raised.value)
+    with store.reading() as conn:
+        assert read_snapshot(conn, AS_OF, True) is None
+
+
+def test_a_keeper_beside_a_write_says_what_it_did_not_keep(store: Store) -> None:
+    """Another write holds the store: no failure (the next run keeps them), but the summary
+    names the scorecards not kept instead of calling them kept."""
+    from tests.writers import WriteLockHolder
+
+    _forget(store)
+    before = compared_day(AS_OF, read_definition_frames(store).calendar)
+    with WriteLockHolder(store.url):
+        summary = keep_ready(store, today=AS_OF)
+    assert summary.startswith(f"not kept: {before.isoformat()} and {AS_OF.isoformat()} ("), summary
+    assert "another write held the store" in summary and " kept;" not in summary
+    with store.reading() as conn:
+        assert read_snapshot(conn, AS_OF, True) is None
+    assert keep_ready(store, today=AS_OF).startswith(f"the scorecards of {AS_OF.isoformat()} ")
+
+
+def test_cron_says_the_keeper_failed_and_exits_1(los: Los) -> None:
+    from tests.cli.test_status_keeping import NO_ROOM, _fill_the_disk
+
+    assert los("init", "--example", "techinnovate").exit_code == 0
+    assert los.db_url is not None
+    opened = Store(los.db_url)
+    try:
+        _forget(opened)
+    finally:
+        opened.close()
+    _fill_the_disk(los.db_url)
+    ran = los("jobs", "--due")
+    assert ran.exit_code == 1, ran.output
+    assert "FAILED scorecard:keep: the scorecard could not be kept in the store" in ran.output
+    assert NO_ROOM in ran.output and "Traceback" not in ran.output

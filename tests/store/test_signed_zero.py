@@ -114,3 +114,51 @@ def test_minus_zero_stored_before_the_migration_reads_as_zero(db_url: str, tmp_p
                     assert _positive_zero(zero) and _positive_zero(other), binary
     finally:
         store.close()
+
+
+ZERO_STRATEGY = """\
+version: 1
+organization:
+  name: Zeros
+  units:
+    - {id: top, name: Top, level: company}
+  people:
+    - {id: boss, name: Bo Boss, unit: top}
+objectives:
+  - {id: grow, title: Grow, level: strategic, unit: top, owner: boss}
+kpis:
+  - {id: loss, name: Loss, unit: top, owner: boss, frequency: monthly, direction: decrease,
+     ratio: {numerator: lost, denominator: tried, scale: -100},
+     target: {value: -0.0, by: 2026-12-31}, tolerance_abs: 1,
+     supports: [{objective: grow}]}
+"""
+
+
+def test_the_checks_sql_reads_give_zero_without_its_sign(db_url: str, tmp_path: Path) -> None:
+    """A ratio whose scale is negative and whose numerator is 0 is -0.0 when divided out in
+    the database, and a target written as -0.0 is stored with its sign on PostgreSQL: the
+    reads of `los check` give 0.0 for both, as the stored values and the engine do."""
+    import datetime as dt
+
+    import polars as pl
+
+    from lineofsight.services.apply import apply_file
+    from lineofsight.services.measurements import load_file
+    from lineofsight.store.check_reads import read_check_frames, read_recent_values
+
+    (tmp_path / "s.yaml").write_text(ZERO_STRATEGY)
+    (tmp_path / "v.csv").write_text("kpi,period,numerator,denominator\nloss,2026-10,0,5\n")
+    store = Store(db_url)
+    try:
+        apply_file(store, tmp_path / "s.yaml")
+        load_file(store, tmp_path / "v.csv")
+        recent = read_recent_values(store, {"monthly": dt.date(2026, 1, 1)})
+        assert recent.height == 1 and _positive_zero(recent["value"][0])
+        frames = read_check_frames(store)
+        for name, frame in frames.items():
+            for column in frame.select(pl.col(pl.Float64)).columns:
+                for value in frame[column].drop_nulls():
+                    assert value != 0 or _positive_zero(value), (name, column)
+        assert _positive_zero(frames["kpis"]["target_value"][0])
+    finally:
+        store.close()

@@ -221,3 +221,16 @@ def test_an_awaited_value_is_listed_with_its_due_date_and_may_be_entered_early(
         store.close()
     assert values["2026-04"] == 151
     assert 'id="due-revenue"' not in client.get("/checkin").text, "May has not ended"
+
+
+def test_a_kpi_page_for_an_unknown_unit_answers_404_not_the_kpis_own_unit(
+    client: TestClient,
+) -> None:
+    """The page resolves `?unit=` as the check-in does: a unit that does not exist is said,
+    never replaced by the KPI's own unit (whose numbers would pass for the unit's)."""
+    log_in(client, "admin")
+    page = client.get("/kpis/revenue?unit=nowhere")
+    assert page.status_code == 404, page.text[:300]
+    assert "No unit &#39;nowhere&#39;" in page.text
+    assert client.get("/kpis/revenue?unit=sales").status_code == 200
+    assert client.get("/kpis/revenue").status_code == 200

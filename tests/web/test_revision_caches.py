@@ -96,3 +96,18 @@ def test_the_pages_kept_parts_stay_after_an_action_and_go_after_a_value(store: S
     assert after is not first and after.version != first.version
     row = after.kpi_row("red_now", "team")
     assert row is not None and row.actual == 99
+
+
+def test_findings_show_the_strategy_file_by_name_never_its_path_on_the_server(
+    store: Store, db_url: str, tmp_path: Path
+) -> None:
+    app = create_app(db_url, secret_key="revision secret")
+    try:
+        with TestClient(app, follow_redirects=False) as client:
+            log_in(client, "otto")
+            page = client.get("/alignment", params={"period": "2026-03", "rule": "AC01"})
+            assert page.status_code == 200
+            assert re.search(r">s\.yaml:\d+<", page.text), page.text
+            assert str(tmp_path) not in page.text
+    finally:
+        app.state.store.close()

@@ -77,7 +77,7 @@ def notify(
         print_json(report.plain())
     else:
         _print_report(report)
-    if report.count("retry") or report.count("failed"):
+    if report.failed:
         # Put back for a retry or given up: a cron job or a script must hear of it.
         raise typer.Exit(1)
 

@@ -110,7 +110,8 @@ def check(
         # is it when the store changed since `state` (the columns were read after it).
         with contextlib.suppress(StoreError):
             save_check_report(store, key, state, report_text(report))
-    # The store keeps absolute paths; show them as the user would type them from here.
+    # The store keeps the strategy file's absolute path (for the sources it names): the
+    # findings show it relative to its workspace, as `los` commands there take it.
     report.findings = _relative(report.findings)
     return report
 
@@ -190,23 +191,35 @@ def _run(
         return check_data(data, as_of, reading.result, selection)
 
 
+def shown_file(file: str) -> str:
+    """A strategy file's path as the store keeps it (absolute), as a user and a page are
+    shown it: relative to the workspace it lies in (the folder of the `.lineofsight` folder),
+    else its name alone; never the server's path to it, from whichever folder `los check` or
+    `los serve` runs."""
+    from lineofsight.services.workspace import WORKSPACE_DIR
+
+    path = Path(file)
+    if not path.is_absolute():
+        return file
+    for folder in path.parents:
+        if (folder / WORKSPACE_DIR).is_dir():
+            return path.relative_to(folder).as_posix()
+    return path.name
+
+
 def _relative(findings: list[Finding]) -> list[Finding]:
-    """The findings with each file shown relative to the current folder when it is below it
-    (each distinct file worked out once: a large store's findings share a few)."""
-    cwd = Path.cwd()
-    shown: dict[str, str | None] = {}
+    """The findings with each file as `shown_file` gives it (each distinct file worked out
+    once: a large store's findings share a few)."""
+    shown: dict[str, str] = {}
     relative = []
     for finding in findings:
         location = finding.location
         if location is not None:
             file = location.file
             if file not in shown:
-                try:
-                    shown[file] = str(Path(file).relative_to(cwd))
-                except ValueError:
-                    shown[file] = None
+                shown[file] = shown_file(file)
             path = shown[file]
-            if path is not None:
+            if path != file:
                 f = finding  # made whole: quicker than dataclasses.replace, 14,000 times
                 finding = Finding(
                     code=f.code,

@@ -101,6 +101,19 @@ def _copy_tree(source: Traversable, target: Path) -> None:
                 shutil.copyfile(real, target / entry.name)
 
 
+def _make_folder(folder: Path) -> None:
+    """Make the workspace's folder (and those above it); UsageError naming it and why when it
+    cannot be made (a file of that name, a folder that cannot hold one)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        reason = f"{folder} is a file, not a folder: the workspace needs a folder there"
+        raise UsageError(reason, [Problem("DIR", 0, reason)]) from None
+    except OSError as exc:
+        reason = f"cannot make the folder {folder}: {exc.strerror or exc}"
+        raise UsageError(reason, [Problem("DIR", 0, reason)]) from None
+
+
 def init_workspace(
     folder: Path, *, example: str | None = None, db: str | None = None, force: bool = False
 ) -> InitResult:
@@ -118,7 +131,8 @@ def init_workspace(
             "name the new workspace's store with --db"
         )
         raise UsageError(reason, [Problem("DIR", 0, reason)])
-    folder.mkdir(parents=True, exist_ok=True)
+    _make_folder(folder)
+    _make_folder(folder / DATA_DIR)  # before the store is made: nothing made for nothing
     strategy = folder / STRATEGY_FILE
     if example is not None and strategy.exists() and not force:
         raise UsageError(
@@ -138,7 +152,6 @@ def init_workspace(
         write_config(folder, url)
     try:
         created = False
-        (folder / DATA_DIR).mkdir(exist_ok=True)
         if example is not None:
             _copy_tree(_examples_root() / example, folder)
             created = True

@@ -63,16 +63,13 @@ def notify_family(store: Store) -> list[Job]:
 
 
 def _send_notifications(store: Store) -> str:
+    from lineofsight.errors import SendError
     from lineofsight.services.notify import send_due
 
     report = send_due(store, dt.datetime.now(dt.UTC))
-    line = (
-        f"{len(report.queued)} queued; sent {report.count('sent')}, "
-        f"retrying {report.count('retry')}, failed {report.count('failed')}"
-    )
-    if report.uncertain:
-        line += f"; {report.uncertain} may have been sent (see the sent page)"
-    return line
+    if report.failed:
+        raise SendError(report.line())  # the run is recorded as failed, as `los notify` exits 1
+    return report.line()
 
 
 BRIEF_SCHEDULE = "daily"  # a book is due on a day (lead_days before its review)

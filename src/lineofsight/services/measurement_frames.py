@@ -23,8 +23,8 @@ from lineofsight.services.load_rules import LoadRules
 from lineofsight.services.measurement_files import CsvTable, RawRow
 from lineofsight.services.measurements import (
     COLUMNS,
+    BadRows,
     RowChecker,
-    _BadRows,
     _RowError,
 )
 from lineofsight.store.measurements import KEY, MEASUREMENT_FRAME, MeasurementRow, frame_of_rows
@@ -35,10 +35,15 @@ _NUMBERS = ("value", "numerator", "denominator")
 
 
 def check_frame(
-    rules: LoadRules, file: str, table: CsvTable, *, keep_row: bool = False
+    rules: LoadRules,
+    file: str,
+    table: CsvTable,
+    *,
+    keep_row: bool = False,
+    report: BadRows | None = None,
 ) -> pl.DataFrame:
     """The checked measurements (MEASUREMENT_FRAME, and with `keep_row` each row's number,
-    `row`); LoadError lists every bad row."""
+    `row`); LoadError lists every bad row (`report`: added to it instead, see `check_rows`)."""
     raw = table.frame
     missing = [name for name in COLUMNS if name not in raw.columns]
     raw = raw.with_columns(pl.lit(None, pl.String).alias(name) for name in missing)
@@ -87,10 +92,11 @@ def check_frame(
             "row", *KEY, "first"
         ).iter_rows():
             problems.append((number, f"repeats row {first_row} ({kpi}, {unit}, {period})"))
-    report = _BadRows(file)
+    bad = report or BadRows(file)
     for number, message in sorted(problems):
-        report.add(number, message)
-    report.raise_if_any()
+        bad.add(number, message)
+    if report is None:
+        bad.raise_if_any()
     good = good.sort("row") if len(passed) > 1 else good
     return good.with_columns(pl.col("row").cast(pl.Int64)) if keep_row else good.drop("row")
 
@@ -195,8 +201,11 @@ def _periods(rules: LoadRules, texts: list[str | None]) -> pl.DataFrame:
     )
 
 
-def refuse_file_overlaps(file: str, checked: pl.DataFrame) -> None:
-    """LoadError for rows of one KPI and unit whose periods share days (`checked` has `row`).
+def refuse_file_overlaps(
+    file: str, checked: pl.DataFrame, *, report: BadRows | None = None
+) -> None:
+    """LoadError for rows of one KPI and unit whose periods share days (`checked` has `row`;
+    `report`: added to it instead, see `check_rows`).
 
     A day and its month, a week and the month it runs into, a fiscal and a calendar quarter:
     both would count in the month's value (a sum counted twice). Periods of one grain, all
@@ -212,7 +221,7 @@ def refuse_file_overlaps(file: str, checked: pl.DataFrame) -> None:
     if mixed.is_empty():
         return
     rows = checked.filter(key.is_in(mixed.get_column("key").implode()))
-    report = _BadRows(file)
+    bad = report or BadRows(file)
     found: list[tuple[int, str]] = []
     for row, period, other_row, other in _overlaps_within(rows):
         found.append(
@@ -224,8 +233,9 @@ def refuse_file_overlaps(file: str, checked: pl.DataFrame) -> None:
             )
         )
     for number, message in sorted(found):
-        report.add(number, message)
-    report.raise_if_any()
+        bad.add(number, message)
+    if report is None:
+        bad.raise_if_any()
 
 
 def _overlaps_within(rows: pl.DataFrame) -> Iterator[tuple[int, str, int, str]]:
@@ -250,7 +260,7 @@ def refuse_stored_overlaps(file: str, overlaps: pl.DataFrame) -> None:
     grain or calendar (see `store.measurement_writes.Comparison`)."""
     if overlaps.is_empty():
         return
-    report = _BadRows(file)
+    report = BadRows(file)
     for kpi, unit, period, row, stored in overlaps.iter_rows():
         report.add(
             row,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -305,16 +306,18 @@ def check_rows(
     header_row: int = 1,
     numbers: list[int] | None = None,
     expected: Sequence[str] = COLUMNS,
+    report: BadRows | None = None,
 ) -> list[MeasurementRow]:
     """Every row checked; LoadError with every problem (row, column, reason) if any.
 
     `numbers`, when given, receives each returned row's number in the file; `expected`: as
-    `check_header` takes it.
+    `check_header` takes it; `report`: the problems are added to it instead of raised (the
+    caller adds those of later checks, then raises them all at once).
     """
     check_header(file, header, header_row, expected=expected)
     checker = RowChecker(rules, file)
     result: list[MeasurementRow] = []
-    report = _BadRows(file)
+    given, report = report, report or BadRows(file)
     seen: dict[tuple[str, str, str], int] = {}
     for raw in rows:
         try:
@@ -333,27 +336,42 @@ def check_rows(
         result.append(row)
         if numbers is not None:
             numbers.append(raw.number)
-    report.raise_if_any()
+    if given is None:
+        report.raise_if_any()
     return result
 
 
-class _BadRows:
-    """Bad rows in the order found: the first MAX_LISTED listed, the rest counted."""
+class BadRows:
+    """A file's bad rows, listed by row number: the first MAX_LISTED rows listed, the rest
+    counted, whichever check found them (a row whose period shares days with another's is
+    found after the rows' own checks, and listed among them)."""
 
     def __init__(self, file: str) -> None:
         self.file = file
         self.count = 0
-        self.problems: list[Problem] = []
+        # The MAX_LISTED lowest (row, order found) so far, as a heap whose top is the highest.
+        self._kept: list[tuple[int, int, str]] = []
 
     def add(self, number: int, message: str) -> None:
         self.count += 1
-        if self.count <= MAX_LISTED:
-            self.problems.append(Problem(self.file, number, message, is_row=True))
+        item = (-number, -self.count, message)
+        if len(self._kept) < MAX_LISTED:
+            heapq.heappush(self._kept, item)
+        elif item > self._kept[0]:
+            heapq.heapreplace(self._kept, item)
+
+    @property
+    def problems(self) -> list[Problem]:
+        """The listed rows' problems, by row number (then in the order found)."""
+        return [
+            Problem(self.file, -number, message, is_row=True)
+            for number, _order, message in sorted(self._kept, reverse=True)
+        ]
 
     def raise_if_any(self) -> None:
         if not self.count:
             return
-        problems = list(self.problems)
+        problems = self.problems
         unlisted = max(self.count - MAX_LISTED, 0)
         if unlisted:
             problems.append(Problem(self.file, 0, more_bad_rows(unlisted)))
@@ -459,14 +477,24 @@ def check_opened(opened: MeasurementFile, rules: LoadRules) -> pl.DataFrame:
 
     label = opened.label
     check_header(label, opened.header, opened.header_row)
+    # Every bad row said at once: the rows that pass their own checks are looked at for
+    # periods that share days before any is said (a row without a valid period cannot be).
+    report = BadRows(label)
     if opened.table is not None:
-        checked = check_frame(rules, label, opened.table, keep_row=True)
+        checked = check_frame(rules, label, opened.table, keep_row=True, report=report)
         opened.table = None  # the file's text is not needed any more: free it
     else:
         numbers: list[int] = []
         rows = check_rows(
-            rules, label, opened.header, opened.rows, header_row=opened.header_row, numbers=numbers
+            rules,
+            label,
+            opened.header,
+            opened.rows,
+            header_row=opened.header_row,
+            numbers=numbers,
+            report=report,
         )
         checked = frame_of_rows(rows).with_columns(row=pl.Series(numbers, dtype=pl.Int64))
-    refuse_file_overlaps(label, checked)
+    refuse_file_overlaps(label, checked, report=report)
+    report.raise_if_any()
     return checked

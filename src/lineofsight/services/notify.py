@@ -106,6 +106,23 @@ class NotifyReport:
     def count(self, state: str) -> int:
         return sum(1 for o in self.outcomes if o.state == state)
 
+    @property
+    def failed(self) -> bool:
+        """Whether a send failed (put back for a retry, or given up): `los notify` and the
+        scheduled sender (`los notify --due`) both fail the run then, so that a cron job or
+        a script hears of it."""
+        return bool(self.count("retry") or self.count("failed"))
+
+    def line(self) -> str:
+        """The run in one line."""
+        line = (
+            f"{len(self.queued)} queued; sent {self.count('sent')}, "
+            f"retrying {self.count('retry')}, failed {self.count('failed')}"
+        )
+        if self.uncertain:
+            line += f"; {self.uncertain} may have been sent (see the sent page)"
+        return line
+
     def plain(self) -> dict[str, Any]:
         return {
             "queued": [n.plain() for n in self.queued],

@@ -30,7 +30,13 @@ from lineofsight.errors import ColumnsError, LoadError, Problem, SourceError, Us
 from lineofsight.services.load_rules import LoadRules
 from lineofsight.services.measurement_files import RawRow, open_measurements
 from lineofsight.services.measurement_frames import refuse_file_overlaps
-from lineofsight.services.measurements import COLUMNS, check_opened, check_rows, more_bad_rows
+from lineofsight.services.measurements import (
+    COLUMNS,
+    BadRows,
+    check_opened,
+    check_rows,
+    more_bad_rows,
+)
 from lineofsight.services.refresh_check import checked_frames
 from lineofsight.sources import combined
 from lineofsight.sources.files import matching
@@ -360,11 +366,20 @@ def _check_query_rows(
     try:
         # A KPI's own query gives no kpi column (added above); a shared query's rows had one.
         expected = COLUMNS if feed.key is not None else [c for c in COLUMNS if c != "kpi"]
+        report = BadRows(label)  # every bad row at once, overlaps among them (`los load`)
         found = check_rows(
-            rules, label, header, rows, header_row=0, numbers=numbers, expected=expected
+            rules,
+            label,
+            header,
+            rows,
+            header_row=0,
+            numbers=numbers,
+            expected=expected,
+            report=report,
         )
         checked = frame_of_rows(found).with_columns(row=pl.Series(numbers, dtype=pl.Int64))
-        refuse_file_overlaps(label, checked)
+        refuse_file_overlaps(label, checked, report=report)
+        report.raise_if_any()
     except LoadError as exc:
         problems.extend(_load_problems(exc, label))
         return None

@@ -89,15 +89,15 @@ class Scorecard:
         self.base: Marks | None = None  # what the scorecard saved in full covers
         self.covers: Marks | None = None  # what it covers, when that is known
         # Its saving in the store, when it was left for later (`keep`).
-        self.pending: Callable[[bool], None] | None = None
+        self.pending: Callable[[bool], bool] | None = None
 
-    def keep(self, *, aside: bool = False) -> None:
+    def keep(self, *, aside: bool = False) -> bool:
         """Save it in the store now, if its saving was left for later (once). `aside`: a
         scorecard computed in full may be saved by a second process (`snapshot_keeper`), so
-        that this one can end (a command whose output is written)."""
+        that this one can end (a command whose output is written). False when the store
+        did not take it (busy, read-only, or a failure logged rather than raised)."""
         pending, self.pending = self.pending, None
-        if pending is not None:
-            pending(aside)
+        return pending is None or pending(aside)
 
     def moved_since(self, before: dt.date, lag: bool) -> bool | None:
         """Whether any KPI's rows as of this card's date may differ from those as of `before`

@@ -4,9 +4,10 @@ that computed it (a `los status` whose output is written) can end at once.
 The first process encodes the scorecard (`snapshot_card.encode`), writes it to a file that
 has no name anywhere (`_nameless`: in memory on Linux, else a temporary file made without a
 name, or unlinked at once) behind a one-line JSON header (the date, the mode, what the
-scorecard covers and the payload's length) and starts this module with that file as its
-standard input and the store's file as its argument; this process saves it as
-`services.snapshots` would have
+scorecard covers, the payload's length and its SHA-256, so that a payload cut short or changed
+on the way is refused, never stored) and starts this module with that file as its standard
+input and the store's file as its argument; this process saves it as `services.snapshots`
+would have
 (`store.scorecards.save_snapshot`: never over a scorecard that covers more, never waiting
 behind a write). Nothing is ever left in the temporary folder, whatever becomes of either
 process. Only a plain SQLite file is kept this way: the process needs no URL, password or
@@ -45,12 +46,16 @@ def keep_aside(
     started (the caller saves it)."""
     if store.sqlite_file is None:
         return False
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece)
     header = {
         "as_of": day.isoformat(),
         "lag": lag,
         "marks": [marks.definitions, marks.load_id, marks.revision_id],
         "ahead": ahead,
         "size": sum(len(piece) for piece in pieces),
+        "sha256": digest.hexdigest(),
     }
     try:
         # Nameless: the child reads it from its standard input; its memory (or disk space)
@@ -108,12 +113,18 @@ def main(file: str, handed: BinaryIO) -> int:
         as_of = dt.date.fromisoformat(header["as_of"])
         marks = Marks(*header["marks"])
         size = int(header["size"])
+        expected = str(header["sha256"])
         payload = handed.read(size + 1)
     except (ValueError, KeyError, TypeError, OSError) as exc:
         _note_failure(file, "", cannot_keep(f"the scorecard handed over is damaged ({exc})"))
         return 2
     if len(payload) != size:
         reason = f"the scorecard handed over is {len(payload):,} bytes, not {size:,}"
+        _note_failure(file, header["as_of"], cannot_keep(reason))
+        return 2
+    if hashlib.sha256(payload).hexdigest() != expected:
+        # Changed on the way (a damaged disk, another program writing to it): never stored.
+        reason = "the scorecard handed over is damaged (its SHA-256 checksum does not match)"
         _note_failure(file, header["as_of"], cannot_keep(reason))
         return 2
     try:

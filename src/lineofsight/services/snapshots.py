@@ -99,7 +99,7 @@ def scorecard(
         carry = _carry(conn, day, lag, kept.marks) if kept.found is None else None
     if carry is not None:
         carried = _from_nearest(
-            store, day, lag, kept.marks, carry, save=save, say_unkept=say_unkept
+            store, day, lag, kept.marks, carry, save=save, later=later, say_unkept=say_unkept
         )
         if carried is not None:
             return carried
@@ -115,6 +115,7 @@ def _from_nearest(
     carry: tuple[dt.date, Snapshot, set[str]],
     *,
     save: bool,
+    later: bool = False,
     say_unkept: bool = False,
 ) -> Scorecard | None:
     """The scorecard of `day` from the kept one of the nearest date (`_carry`): its rows as
@@ -125,7 +126,16 @@ def _from_nearest(
         if same is not None:
             return same
     return _carried(
-        store, day, lag, marks, source, other, changed, save=save, say_unkept=say_unkept
+        store,
+        day,
+        lag,
+        marks,
+        source,
+        other,
+        changed,
+        save=save,
+        later=later,
+        say_unkept=say_unkept,
     )
 
 
@@ -172,12 +182,13 @@ def _carried(
     changed: set[str],
     *,
     save: bool,
+    later: bool = False,
     say_unkept: bool = False,
 ) -> Scorecard | None:
     """The scorecard of `day` from the one kept for `source`: the KPIs written since it and
     those whose rows can differ between the two dates scored again (`moved_kpis`), saved as
-    the other's scorecard saved in full (copied in the store) with a patch; None when too
-    many KPIs move (computed in full instead)."""
+    the other's scorecard saved in full (copied in the store) with a patch (`later`: by
+    `card.keep()`); None when too many KPIs move (computed in full instead)."""
     from lineofsight.services.snapshot_days import moved_kpis
     from lineofsight.services.snapshot_patch import patch
 
@@ -191,15 +202,25 @@ def _carried(
     card = patch(store, card, again, lag, as_of=day)
     card.covers = marks
     if save:
-        with _unkept(say_unkept):
-            idle(store)
-            base = card.base
-            if not (
-                base is not None
-                and _small(card)
-                and save_carried(store, source, day, lag, base, marks, encode_patch(card))
-            ) and save_snapshot(store, day, lag, marks, encode(card)):
-                card.base = marks if card.holds_rows else None
+
+        def pending(_aside: bool) -> bool:
+            with _unkept(say_unkept):
+                idle(store)
+                base = card.base
+                if (
+                    base is not None
+                    and _small(card)
+                    and save_carried(store, source, day, lag, base, marks, encode_patch(card))
+                ):
+                    return True
+                if save_snapshot(store, day, lag, marks, encode(card)):
+                    card.base = marks if card.holds_rows else None
+                    return True
+            return False
+
+        card.pending = pending
+        if not later:
+            card.keep()
     return card
 
 
@@ -301,7 +322,12 @@ def keep_ready(store: Store, today: dt.date | None = None) -> str:
     away; and that of the day the home page compares today with (`compared_day`), so that
     neither the first status of a day, nor that of a month end more than a week after the
     last write, nor a fresh web app's first home page computes one in full. A one-line
-    summary."""
+    summary of what was kept, and of what was not when another write held the store (or it
+    is read-only): no failure, the next run or status keeps it.
+
+    Raises StoreError when the store failed to keep one (a full disk, an I/O error), saying
+    why: the scheduler records the run as failed and tries again, and `los serve` starts
+    without them."""
     day = today or dt.date.today()
     with store.plain_reading() as plain, _reading(store, plain) as conn:
         groups = read_kpi_groups(conn)
@@ -309,17 +335,30 @@ def keep_ready(store: Store, today: dt.date | None = None) -> str:
         return "no KPIs: no scorecard to keep"
     calendar = m.Calendar(groups[0], groups[1])
     before = compared_day(day, calendar)
-    if before != day:
-        # Marked as made ahead, and first: the date a write keeps up to date stays today's.
-        _ready(store, before, True, ahead=True)
-    scorecard(store, None, day.isoformat())
-    turn = _ready_turn(store, groups, day, True)
-    line = f"the scorecard of {day.isoformat()} kept"
-    if before != day:
-        line = f"the scorecards of {day.isoformat()} and {before.isoformat()} kept"
-    if turn is not None:
-        return f"{line}; that of {turn.isoformat()} made ahead"
-    return line
+    unkept: list[dt.date] = []
+    # The day compared with is marked as made ahead, and first: the date a write keeps up to
+    # date stays today's.
+    if before != day and not _ready(store, before, True, ahead=True, say_unkept=True):
+        unkept.append(before)
+    if not scorecard(store, None, day.isoformat(), later=True, say_unkept=True).keep():
+        unkept.append(day)
+    turn = _ready_turn(store, groups, day, True, say_unkept=True)
+    if turn is not None and not turn[1]:
+        unkept.append(turn[0])
+    kept = [d for d in dict.fromkeys((day, before)) if d not in unkept]
+    parts = []
+    if kept:
+        noun = "scorecard" if len(kept) == 1 else "scorecards"
+        parts.append(f"the {noun} of {' and '.join(d.isoformat() for d in kept)} kept")
+    if turn is not None and turn[1]:
+        parts.append(f"that of {turn[0].isoformat()} made ahead")
+    if unkept:
+        dates = " and ".join(d.isoformat() for d in sorted(set(unkept)))
+        parts.append(
+            f"not kept: {dates} (another write held the store, or it is read-only; the next "
+            "run or status keeps it)"
+        )
+    return "; ".join(parts)
 
 
 def compared_day(day: dt.date, calendar: m.Calendar) -> dt.date:
@@ -337,22 +376,28 @@ def compared_day(day: dt.date, calendar: m.Calendar) -> dt.date:
 
 
 def _ready_turn(
-    store: Store, groups: tuple[int, int, list[tuple[str, int, int]]], day: dt.date, lag: bool
-) -> dt.date | None:
+    store: Store,
+    groups: tuple[int, int, list[tuple[str, int, int]]],
+    day: dt.date,
+    lag: bool,
+    *,
+    say_unkept: bool = False,
+) -> tuple[dt.date, bool] | None:
     """The scorecard of the next turn after `day` kept ready when it is at most `AHEAD_DAYS`
-    away; that date, if so."""
+    away; that date and whether it is kept (`_ready`), if so."""
     from lineofsight.services.snapshot_days import next_turn
 
     start, due_days, counts = groups
     turn = next_turn(counts, m.Calendar(start, due_days), day, lag, CARRY_SHARE, AHEAD_DAYS)
-    if turn is not None:
-        _ready(store, turn, lag, ahead=True)
-    return turn
+    if turn is None:
+        return None
+    return turn, _ready(store, turn, lag, ahead=True, say_unkept=say_unkept)
 
 
-def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool) -> None:
+def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool, say_unkept: bool = False) -> bool:
     """The kept scorecard of `day` brought up to date (patched, else computed in full) and
-    saved; nothing read when it is up to date already."""
+    saved; nothing read when it is up to date already. Whether it is kept (False: the store
+    did not take it; a failure of the store raised when `say_unkept`, else logged)."""
     with store.plain_reading() as plain, _reading(store, plain) as conn:
         marks = read_marks(conn)
         saved = read_snapshot_marks(conn, day, lag)
@@ -361,7 +406,7 @@ def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool) -> None:
             and saved.definitions == marks.definitions
             and not written_since(conn, saved)
         ):
-            return
+            return True
         kept = _kept(conn, day, lag)
     card: Scorecard | None = None
     defs: DefinitionFrames | None = None
@@ -373,7 +418,19 @@ def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool) -> None:
             defs = card.defs  # the same definitions: not read again
             card = None
             kept = _Kept(kept.marks, None, None)  # more than a patch holds: in full
-    _up_to_date(store, day, lag, kept, save=True, card=card, ahead=ahead, defs=defs)
+    ready = _up_to_date(
+        store,
+        day,
+        lag,
+        kept,
+        save=True,
+        card=card,
+        ahead=ahead,
+        later=True,
+        defs=defs,
+        say_unkept=say_unkept,
+    )
+    return ready.keep()
 
 
 def _up_to_date(
@@ -426,9 +483,10 @@ def _up_to_date(
     card.covers = marks  # the data was read after the marks: they claim no more than it holds
     if save:
 
-        def pending(aside: bool) -> None:
+        def pending(aside: bool) -> bool:
             with _unkept(say_unkept):
-                _save(store, card, day, lag, marks, ahead, aside=aside)
+                return _save(store, card, day, lag, marks, ahead, aside=aside)
+            return False  # the store's failure, logged
 
         card.pending = pending
         if not later:
@@ -445,10 +503,11 @@ def _save(
     ahead: bool,
     *,
     aside: bool = False,
-) -> None:
+) -> bool:
     """Keep `card` in the store: as a patch of the scorecard saved in full when it is one and
     small, else in full (`aside`: a scorecard saved in full is handed to a second process
-    that saves it, when it can be: `snapshot_keeper`)."""
+    that saves it, when it can be: `snapshot_keeper`). False when the store did not take it
+    (busy or read-only: `save_snapshot`)."""
     idle(store)
     base = card.base
     if (
@@ -456,14 +515,14 @@ def _save(
         and _small(card)
         and save_patch(store, day, lag, base, marks, encode_patch(card))
     ):
-        return
+        return True
     if aside:
         from lineofsight.services.snapshot_card import encode_pieces
         from lineofsight.services.snapshot_keeper import keep_aside
 
         pieces = encode_pieces(card)
         if keep_aside(store, day, lag, marks, pieces, ahead=ahead):
-            return
+            return True  # the second process says its own failures (`take_failures`)
         payload = b"".join(pieces)
         del pieces
     else:
@@ -472,6 +531,8 @@ def _save(
         # Saved in full: a newer patch of it applies to this card (to its JSON rows too
         # when it holds them all, not stored rows of an older scorecard saved in full).
         card.base = marks if card.holds_rows else None
+        return True
+    return False
 
 
 @contextlib.contextmanager

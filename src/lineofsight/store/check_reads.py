@@ -136,6 +136,14 @@ _ITEMS: dict[str, tuple[str, tuple[tuple[str, str, Any], ...]]] = {
 }
 
 
+def _unsigned(number: str) -> str:
+    """A number column read without the sign of a zero: PostgreSQL keeps -0.0 in a number a
+    strategy file gave as -0.0 (SQLite drops it), and the rules print it ("-0"); IEEE 754's
+    -0.0 + 0.0 is 0.0, every other number stays as it is (as `compare_measurements` does
+    for the values written, and migration 0021 for those stored before)."""
+    return f"({number} + 0.0)"
+
+
 def read_check_frames(store: Store) -> dict[str, pl.DataFrame]:
     """The columns the alignment rules look at, one frame per kind of item or link: items in
     their order (`position`), each KPI's links in theirs."""
@@ -144,7 +152,10 @@ def read_check_frames(store: Store) -> dict[str, pl.DataFrame]:
     reads: list[Read] = []
     for name in names:
         table, columns = _ITEMS[name]
-        selected = ", ".join(f'{source} AS "{alias}"' for alias, source, _ in columns)
+        selected = ", ".join(
+            f'{_unsigned(source) if dtype is NUMBER else source} AS "{alias}"'
+            for alias, source, dtype in columns
+        )
         schema = {alias: dtype for alias, _, dtype in columns}
         reads.append((f"SELECT {selected} FROM {table}", [], schema))
     # Actions are no definitions with a line (findings are sorted, so their order is free).
@@ -191,10 +202,11 @@ def read_source_file(conn: Connection) -> str | None:
 # A value as the rules see it: a ratio's divided out (scale x numerator / denominator, as the
 # scorecard divides it; no value for a zero denominator). The KPI's scale is looked up for the
 # rows of ratio KPIs only, and the two columns that are empty on nearly every row stay unread.
+# A negative scale times a zero numerator is -0.0: + 0.0 drops the sign (see `_unsigned`).
 _SCALE = "(SELECT ratio_scale FROM kpis WHERE kpis.id = measurements.kpi_id)"
 _RULES_VALUE = (
     f"CASE WHEN numerator IS NULL OR {_SCALE} IS NULL THEN value"
-    f" WHEN denominator <> 0 THEN {_SCALE} * numerator / denominator END"
+    f" WHEN denominator <> 0 THEN {_SCALE} * numerator / denominator + 0.0 END"
 )
 _RECENT_SCHEMA = {
     "kpi_id": TEXT,

@@ -178,6 +178,19 @@ def is_read_only(exc: BaseException) -> bool:
     return getattr(exc, "sqlstate", None) in READ_ONLY_SQLSTATES
 
 
+def _make_parent(file: str) -> None:
+    """Make the folder an SQLite store's file goes in; StoreError naming it and why when it
+    cannot be made (a file of that name on the way, a folder that cannot hold one)."""
+    folder = Path(file).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = "a file of that name is in the way" if isinstance(exc, FileExistsError) else ""
+        raise StoreError(
+            f"cannot make the folder {folder} for the store: {reason or exc.strerror or exc}"
+        ) from None
+
+
 class Store:
     """An open store: an engine whose schema is at the newest migration.
 
@@ -212,7 +225,7 @@ class Store:
         if self.sqlite_file is not None:
             self.dialect = "sqlite"
             if create:  # else a folder just deleted is not made again
-                Path(self.sqlite_file).parent.mkdir(parents=True, exist_ok=True)
+                _make_parent(self.sqlite_file)
             self._turns = _Turns.of(self.sqlite_file, self)
         else:
             self._engine = self._create_engine()
@@ -248,7 +261,7 @@ class Store:
             kwargs["pool_size"] = 40
             if parsed.database not in (None, "", ":memory:"):
                 if self._create:
-                    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                    _make_parent(parsed.database)
                 if self._turns is None:
                     self._turns = _Turns.of(parsed.database, self)
         try:

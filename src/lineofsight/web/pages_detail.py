@@ -46,6 +46,7 @@ from lineofsight.web.pagekit import (
     page_view,
     readable,
     recent_periods,
+    requested_unit,
     require,
     seer,
     store_of,
@@ -148,7 +149,7 @@ def kpi_page(
     kpi = snap.kpis.get(kpi_id)
     if kpi is None:
         raise not_found("KPI", kpi_id)
-    at = unit if unit in snap.units else kpi.unit
+    at = requested_unit(snap, unit, kpi.unit)
     require(can(account, "read", snap, at), "this KPI")
     # A KPI of another unit is shown at a unit the account reads only where it has a row
     # there (values or a unit target of that unit): that row is the unit's own data.

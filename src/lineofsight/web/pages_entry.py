@@ -32,6 +32,7 @@ from lineofsight.web.pagekit import (
     can,
     not_found,
     page_snapshot,
+    requested_unit,
     require,
     store_of,
     today,
@@ -132,8 +133,7 @@ def checkin_form(
     account: Account = Depends(page_account),
 ) -> HTMLResponse:
     context = _checkin_context(request, kpi_id, unit, account)
-    if context["at"] not in context["snap"].units:
-        raise not_found("unit", str(context["at"]))
+    requested_unit(context["snap"], unit, context["kpi"].unit)
     form = {
         # A link may name the period whose value is due (the attention list's do).
         "period": (period or "").strip()[:40] or context["default_period"],
