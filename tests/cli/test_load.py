@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
@@ -288,3 +289,20 @@ def test_a_folder_is_said_to_be_one_with_the_files_to_name(applied: Los, workdir
     result = applied("load", "empty")
     assert result.exit_code == 2
     assert "empty: a folder, not a file; it holds no .csv, .xlsx or .xlsm file" in result.output
+
+
+def test_a_folder_that_cannot_be_listed_is_said_to_be_one(
+    applied: Los, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A folder without read permission (tests run as root here, so its listing is refused
+    # by hand): the message, not a traceback.
+    (workdir / "locked").mkdir()
+
+    def refused(self: Path) -> Any:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", refused)
+    result = applied("load", "locked")
+    assert result.exit_code == 2, result.output
+    assert "locked: a folder, not a file; name its files instead" in result.output
+    assert "Traceback" not in result.output and "Permission" not in result.output

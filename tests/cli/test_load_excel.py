@@ -221,6 +221,32 @@ def test_overlapping_periods_and_other_bad_rows_are_said_in_one_pass(
     assert _stored(db_url) == {}
 
 
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_repeated_row_is_said_once_not_again_as_an_overlap(
+    applied: Los, workdir: Path, db_url: str, kind: str
+) -> None:
+    """Row 3 repeats row 2 (the same KPI, unit and period) and row 4's day lies in their
+    month: two bad rows, each said once."""
+    rows: list[list[object]] = [
+        ["kpi", "period", "value"],
+        ["dpo", "2026-05", 1],
+        ["dpo", "2026-05", 2],  # row 3: repeats row 2
+        ["dpo", "2026-05-15", 3],  # row 4: shares days with row 2
+    ]
+    path = workdir / f"repeat.{kind}"
+    if kind == "csv":
+        path.write_text("".join(",".join(str(c) for c in row) + "\n" for row in rows))
+    else:
+        _book(rows).save(path)
+    result = applied("load", str(path))
+    assert result.exit_code == 2, result.output
+    assert "2 bad rows; nothing was loaded" in result.output, result.output
+    said = [line for line in result.output.splitlines() if ": row " in line]
+    assert [line.split(": row ")[1].split(":")[0] for line in said] == ["3", "4"], said
+    assert "repeats row 2" in result.output
+    assert _stored(db_url) == {}
+
+
 @pytest.mark.parametrize(
     ("first", "then", "stored"),
     [

@@ -133,7 +133,10 @@ def open_measurements(
 def folder_message(path: Path, name: str) -> str:
     """What to say of a folder given where a measurement file is expected: the files in it
     that could be loaded, named the way a shell would pass them."""
-    held = sorted({p.suffix.lower() for p in path.iterdir() if p.suffix.lower() in SUFFIXES})
+    try:
+        held = sorted({p.suffix.lower() for p in path.iterdir() if p.suffix.lower() in SUFFIXES})
+    except OSError:  # a folder that cannot be listed (no permission): its files unknown
+        return f"{name}: a folder, not a file; name its files instead"
     if not held:
         return f"{name}: a folder, not a file; it holds no {FILE_TYPES} file to load"
     patterns = " ".join(f"{(Path(name) / ('*' + s)).as_posix()}" for s in held)
