@@ -355,8 +355,8 @@ def keep_ready(store: Store, today: dt.date | None = None) -> str:
     if unkept:
         dates = " and ".join(d.isoformat() for d in sorted(set(unkept)))
         parts.append(
-            f"not kept: {dates} (another write held the store, or it is read-only; the next "
-            "run or status keeps it)"
+            f"not kept: {dates} (another write held the store, one that covers more was kept "
+            "meanwhile, or the store is read-only; the next run or status keeps it)"
         )
     return "; ".join(parts)
 
