@@ -9,9 +9,10 @@ import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
+if TYPE_CHECKING:  # only the tables take frames: the numbers and times load no Polars
+    import polars as pl
 
 COLOURS = {
     "green": "#1a7f37",
@@ -96,7 +97,7 @@ def auto_columns(frame: pl.DataFrame) -> list[Column]:
     return [
         Column(name, text(name), number=dtype.is_numeric(), status=name == "status")
         for name, dtype in frame.schema.items()
-        if not isinstance(dtype, pl.Struct | pl.List)
+        if not isinstance(dtype, _nested())
     ]
 
 
@@ -175,3 +176,9 @@ def utc_minute(value: dt.datetime | None) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _nested() -> tuple[type, ...]:
+    import polars as pl
+
+    return (pl.Struct, pl.List)
