@@ -75,8 +75,7 @@ def check(
 ) -> None:
     """Run the alignment checks; exit 1 when any finding is an error."""
     day = parse_date(as_of, "--as-of")
-    codes = [c for raw in select or [] for c in raw.split(",")]
-    skip = [c for raw in ignore or [] for c in raw.split(",")]
+    codes, skip = select or [], ignore or []  # "OW02,AL01": split by `check_service.check`
     from lineofsight.cli import render_checks
     from lineofsight.services import check as check_service
 

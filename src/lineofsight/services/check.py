@@ -48,13 +48,20 @@ def parse_options(pairs: Iterable[str]) -> dict[str, dict[str, Any]]:
     return dict(options)
 
 
+def rule_codes(given: str | Iterable[str]) -> list[str]:
+    """The rule codes a select or ignore names: one text or several, each a code or codes
+    separated by commas ("OW02,AL01"), as `los check --select` and `Workspace.check` take them."""
+    texts = [given] if isinstance(given, str) else given
+    return [code for text in texts for code in text.split(",")]
+
+
 def check(
     *,
     file: Path | None,
     store: Store | None,
     as_of: dt.date,
-    select_codes: Iterable[str] = (),
-    ignore_codes: Iterable[str] = (),
+    select_codes: str | Iterable[str] = (),
+    ignore_codes: str | Iterable[str] = (),
     options: Mapping[str, Mapping[str, Any]] | None = None,
     reuse: bool = True,
     names: ArgumentNames = OPTIONS,
@@ -64,7 +71,7 @@ def check(
     On the store, a report made earlier for the same command line is reused while the store
     is as it was (`reuse=False` runs the rules again in any case); a new one is kept. `names`
     say how the caller calls select, ignore and options in a message."""
-    select_codes, ignore_codes = list(select_codes), list(ignore_codes)
+    select_codes, ignore_codes = rule_codes(select_codes), rule_codes(ignore_codes)
     if file is not None:
         # Imported here: the strategy file's schema is not needed to check the store.
         from lineofsight.checks.data import data_from_organization
