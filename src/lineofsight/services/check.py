@@ -16,6 +16,7 @@ from lineofsight.errors import StoreError, UsageError
 from lineofsight.gcpause import paused_gc
 from lineofsight.services.arguments import OPTIONS, ArgumentNames
 from lineofsight.services.check_reports import report_from_text, report_key
+from lineofsight.services.workspace import shown_file
 from lineofsight.store.check_results import read_check_report, read_check_state
 from lineofsight.store.database import Store
 
@@ -196,22 +197,6 @@ def _run(
     with ThreadPoolExecutor(max_workers=1) as pool:
         reading = pool.submit(read_check_values, store, data, as_of, selection)
         return check_data(data, as_of, reading.result, selection)
-
-
-def shown_file(file: str) -> str:
-    """A strategy file's path as the store keeps it (absolute), as a user and a page are
-    shown it: relative to the workspace it lies in (the folder of the `.lineofsight` folder),
-    else its name alone; never the server's path to it, from whichever folder `los check` or
-    `los serve` runs."""
-    from lineofsight.services.workspace import WORKSPACE_DIR
-
-    path = Path(file)
-    if not path.is_absolute():
-        return file
-    for folder in path.parents:
-        if (folder / WORKSPACE_DIR).is_dir():
-            return path.relative_to(folder).as_posix()
-    return path.name
 
 
 def _relative(findings: list[Finding]) -> list[Finding]:
