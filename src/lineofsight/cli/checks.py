@@ -80,6 +80,7 @@ def check(
     from lineofsight.services import check as check_service
 
     options = check_service.parse_options(option or [])
+    base = Path.cwd()  # where the checked file's name is found from (SARIF's locations)
     if file is not None:
         report = check_service.check(
             file=file, store=None, as_of=day, select_codes=codes, ignore_codes=skip, options=options
@@ -96,11 +97,14 @@ def check(
                 options=options,
             )
             source = store.display_url
+            # The findings name the strategy file from its workspace, not from this folder.
+            if output_format is CheckFormat.SARIF:
+                base = check_service.findings_folder(store) or base
     target = None if is_stdout(output) else output
     if output_format is CheckFormat.JSON:
         write_output(render_checks.report_json(report), target)
     elif output_format is CheckFormat.SARIF:
-        write_output(render_checks.report_sarif(report, Path.cwd()), target)
+        write_output(render_checks.report_sarif(report, base), target)
     else:
         lines = render_checks.report_text(report, source)
         if target is None:

@@ -16,7 +16,7 @@ from lineofsight.errors import StoreError, UsageError
 from lineofsight.gcpause import paused_gc
 from lineofsight.services.arguments import OPTIONS, ArgumentNames
 from lineofsight.services.check_reports import report_from_text, report_key
-from lineofsight.services.workspace import shown_file
+from lineofsight.services.workspace import shown_file, shown_from
 from lineofsight.store.check_results import read_check_report, read_check_state
 from lineofsight.store.database import Store
 
@@ -122,6 +122,18 @@ def check(
     # findings show it relative to its workspace, as `los` commands there take it.
     report.findings = _relative(report.findings)
     return report
+
+
+def findings_folder(store: Store) -> Path | None:
+    """The folder the findings on the store name their file from (`shown_file`), to find
+    the file from any folder (SARIF); None when the store keeps no absolute path of it."""
+    from lineofsight.store.check_reads import read_source_file
+
+    with store.reading() as conn:
+        source = read_source_file(conn)
+    if not source or not Path(source).is_absolute():
+        return None
+    return shown_from(Path(source))
 
 
 def _load_rules() -> None:

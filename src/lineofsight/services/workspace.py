@@ -139,7 +139,13 @@ def shown_file(file: str) -> str:
     path = Path(file)
     if not path.is_absolute():
         return file
+    return path.relative_to(shown_from(path)).as_posix()
+
+
+def shown_from(path: Path) -> Path:
+    """The folder `shown_file` names an absolute strategy file's path from: the workspace it
+    lies in, else its own folder (where its name alone is found)."""
     for folder in path.parents:
         if (folder / WORKSPACE_DIR).is_dir():
-            return path.relative_to(folder).as_posix()
-    return path.name
+            return folder
+    return path.parent
