@@ -289,3 +289,15 @@ def test_check_takes_one_rule_as_text(ti: Los) -> None:
         rest = ws.check(as_of="2026-11-22", ignore="OW02").frame
     assert one.height > 0 and one.equals(listed)
     assert rest.height > 0 and "OW02" not in set(rest["code"])
+
+
+def test_check_takes_a_list_of_rules_as_the_command_line_does(ti: Los) -> None:
+    # "OW02,AL01" is two rules, as `los check --select OW02,AL01` reads them.
+    with lineofsight.Workspace.open(ti.db_url) as ws:
+        both = ws.check(as_of="2026-11-22", select="OW02, al01").frame
+        listed = ws.check(as_of="2026-11-22", select=["OW02", "AL01"]).frame
+        rest = ws.check(as_of="2026-11-22", ignore=["OW02,AL01"]).frame
+    assert set(both["code"]) == {"OW02", "AL01"} and both.equals(listed)
+    assert rest.height > 0 and not {"OW02", "AL01"} & set(rest["code"])
+    cli = ti("check", "--as-of", "2026-11-22", "--select", "OW02,AL01", "--format", "json")
+    assert {f["code"] for f in json.loads(cli.stdout)["findings"]} == {"OW02", "AL01"}

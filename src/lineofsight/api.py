@@ -329,14 +329,14 @@ class Workspace:
     ) -> Table:
         """The alignment findings on the store (as `los check`), as of a date (default today):
         code, name, severity (ordered: error > warning > info), kind, id, message, file,
-        line. `select` and `ignore` take a rule's code or several."""
+        line. `select` and `ignore` take a rule's code or several (a list, or "OW02,AL01")."""
         day = _date(as_of)
         report = check_service.check(
             file=None,
             store=self.store,
             as_of=day,
-            select_codes=[select] if isinstance(select, str) else select,
-            ignore_codes=[ignore] if isinstance(ignore, str) else ignore,
+            select_codes=select,
+            ignore_codes=ignore,
             names=PARAMETERS,
         )
         frame = pl.DataFrame(

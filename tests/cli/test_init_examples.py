@@ -165,3 +165,14 @@ def test_init_with_a_store_whose_folder_cannot_be_made_says_why(los: Los, workdi
     assert result.exit_code == 2, result.output
     assert "for the store: a file of that name is in the way" in result.output
     assert "Traceback" not in result.output
+    # Nothing is left of a failed init: neither the workspace's folder nor its data folder.
+    assert not (workdir / "ws").exists()
+    assert los("init", "deep/er/ws", "--db", url, db=False).exit_code == 2
+    assert not (workdir / "deep").exists()
+    # Only what init made goes: a folder there before stays, with what it held.
+    (workdir / "mine").mkdir()
+    (workdir / "mine" / "notes.txt").write_text("mine\n")
+    for example in ((), ("--example", "techinnovate")):
+        result = los("init", "mine", *example, "--db", url, db=False)
+        assert result.exit_code == 2, result.output
+        assert sorted(p.name for p in (workdir / "mine").iterdir()) == ["notes.txt"]

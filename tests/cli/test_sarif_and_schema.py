@@ -181,3 +181,26 @@ def test_the_period_pattern_accepts_what_the_parser_accepts(text: str) -> None:
     except PeriodError:
         parsed = False
     assert (re.match(PERIOD_PATTERN, text) is not None) == parsed
+
+
+@pytest.mark.parametrize("where", ["workspace", "its data folder", "outside it"])
+def test_sarif_of_the_store_locates_the_strategy_file_from_any_folder(
+    los: Any, workdir: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    # The findings on the store name the file relative to its workspace: SARIF's location
+    # (its base's URI joined with its own) is the file itself, whichever folder `los` ran in.
+    from urllib.parse import unquote, urlparse
+
+    assert los("init", "ws", "--example", "techinnovate").exit_code == 0
+    cwd = {"workspace": workdir / "ws", "its data folder": workdir / "ws" / "data"}
+    monkeypatch.chdir(cwd.get(where, workdir.parent))
+    result = los("check", "--as-of", "2026-11-22", "--format", "sarif")
+    run = json.loads(result.stdout)["runs"][0]
+    bases = {name: base["uri"] for name, base in run["originalUriBaseIds"].items()}
+    located = set()
+    for r in run["results"]:
+        for location in r.get("locations", ()):
+            artifact = location["physicalLocation"]["artifactLocation"]
+            uri = bases[artifact["uriBaseId"]] + artifact["uri"]
+            located.add(Path(unquote(urlparse(uri).path)))
+    assert located == {(workdir / "ws" / "strategy.yaml").resolve()}

@@ -291,3 +291,60 @@ def test_min_and_max_of_equal_zeros_keep_the_first_as_python_does() -> None:
         assert [None if v is None else math.copysign(1.0, v) for v in got] == [
             None if v is None else math.copysign(1.0, v) for v in expected
         ], func
+
+
+def test_a_ratio_with_a_negative_scale_and_no_numerator_is_zero_without_sign() -> None:
+    # -100 * 0 / 5 is -0.0 in IEEE 754, which a status showed as "-0": every path (the
+    # columns, the value table from a frame and from tuples; a unit's own value, of one
+    # measurement and of several, and a unit's value from the units below) gives 0.0.
+    org = m.Organization(
+        name="",
+        calendar=m.Calendar(),
+        units=(
+            m.Unit(id="u0", name="u0", level=m.UnitLevel.TEAM),
+            m.Unit(id="u1", name="u1", level=m.UnitLevel.TEAM, parent="u0"),
+        ),
+        kpis=tuple(
+            m.Kpi(
+                id=kpi_id,
+                name=kpi_id,
+                unit="u0",
+                frequency=m.Frequency.MONTHLY,
+                direction=m.Direction.DECREASE,
+                across_units=m.AcrossUnits.SUM,
+                ratio=m.Ratio("n", "d", -100.0),
+            )
+            for kpi_id in ("k0", "k1")
+        ),
+    )
+    rows = [
+        {
+            "kpi_id": kpi_id,
+            "unit_id": unit_id,
+            "period_start": day,
+            "period_end": day,
+            "value": None,
+            "numerator": 0.0,
+            "denominator": 5.0,
+        }
+        for kpi_id, unit_id, day in (
+            ("k0", "u1", dt.date(2026, 5, 20)),
+            ("k1", "u1", dt.date(2026, 5, 20)),
+            ("k1", "u1", dt.date(2026, 5, 21)),
+        )
+    ]
+    measurements = measurements_frame(rows)
+    defs, kpis = _frames(org)
+    slots, _ = _slots(kpis, org.calendar, AS_OF, True)
+    with_grain, measured = _scored_inputs(kpis, slots, measurements, 0)
+    triples = [(k, u, 0) for k in ("k0", "k1") for u in ("u0", "u1")]
+    found = derived_values(defs, measurements, with_grain, measured, triples, AS_OF, slots)
+    assert all(_same(found[t], 0.0) for t in triples), found
+    from lineofsight.domain.periods import parse_period
+    from lineofsight.engine.values import MEASUREMENT_SCHEMA
+
+    may = parse_period("2026-05")
+    tuples = [tuple(r[c] for c in MEASUREMENT_SCHEMA) for r in rows]
+    for table in (ValueTable(org, measurements), ValueTable(org, tuples)):  # type: ignore[arg-type]
+        for kpi_id, unit_id, _ in triples:
+            assert _same(table.value(kpi_id, may, unit_id), 0.0), (kpi_id, unit_id)

@@ -27,9 +27,14 @@ def test_a_stored_minus_zero_shows_as_zero_in_every_status_format(
 ) -> None:
     assert los("init", "ws", "--example", "techinnovate").exit_code == 0
     before = json.loads(los("status", "--as-of", AS_OF, "--format", "json").stdout)
-    row = next(k for k in before["kpis"] if k["actual"])
+    measured = [k for k in before["kpis"] if k["actual"] and k["data"] == "reported"]
+    row, other = measured[0], next(k for k in measured if k["id"] != measured[0]["id"])
     values = workdir / "zero.csv"
-    values.write_text(f"kpi,unit,period,value\n{row['id']},{row['unit']},{row['period']},-0\n")
+    # Two rows: Polars adds a literal 0 to a column of one row, but skips it for more.
+    values.write_text(
+        "kpi,unit,period,value\n"
+        + "".join(f"{r['id']},{r['unit']},{r['period']},-0\n" for r in (row, other))
+    )
     loaded = los("load", str(values))
     assert loaded.exit_code == 0, loaded.output
 
@@ -38,12 +43,13 @@ def test_a_stored_minus_zero_shows_as_zero_in_every_status_format(
         with store.reading() as conn:
             stored = [
                 r["value"]
-                for r in read_measurements(conn, row["id"])
-                if (r["unit_id"], r["period"]) == (row["unit"], row["period"])
+                for k in (row, other)
+                for r in read_measurements(conn, k["id"])
+                if (r["unit_id"], r["period"]) == (k["unit"], k["period"])
             ]
     finally:
         store.close()
-    assert len(stored) == 1 and _positive_zero(stored[0])
+    assert len(stored) == 2 and all(_positive_zero(v) for v in stored), stored
 
     # Computed in full, then read back from the kept scorecard: the same, unsigned zero.
     for _ in range(2):
@@ -160,5 +166,56 @@ def test_the_checks_sql_reads_give_zero_without_its_sign(db_url: str, tmp_path: 
                 for value in frame[column].drop_nulls():
                     assert value != 0 or _positive_zero(value), (name, column)
         assert _positive_zero(frames["kpis"]["target_value"][0])
+    finally:
+        store.close()
+
+
+def test_a_negative_scale_over_no_numerator_and_a_minus_zero_target_show_as_zero(
+    los: Los, workdir: Path, db_url: str
+) -> None:
+    """-100 * 0 / 5 is -0.0, and a target written -0.0 was stored with its sign on
+    PostgreSQL: `los status` showed "-0" for both; now 0, in the table and the JSON."""
+    assert los("init", "ws").exit_code == 0
+    (workdir / "ws" / "strategy.yaml").write_text(ZERO_STRATEGY)
+    (workdir / "v.csv").write_text("kpi,period,numerator,denominator\nloss,2026-10,0,5\n")
+    assert los("apply", str(workdir / "ws" / "strategy.yaml")).exit_code == 0
+    assert los("load", str(workdir / "v.csv")).exit_code == 0
+    for _ in range(2):  # computed in full, then read back from the kept scorecard
+        data = json.loads(los("status", "--as-of", AS_OF, "--format", "json").stdout)
+        (row,) = data["kpis"]
+        assert _positive_zero(row["actual"]) and _positive_zero(row["target"]), row
+        text = los("status", "--as-of", AS_OF).stdout
+        shown = next(t for t in text.splitlines() if " loss " in t)
+        assert "-0" not in shown and " 0 " in shown, shown
+
+
+def test_a_minus_zero_target_stored_before_the_migration_reads_as_zero(
+    db_url: str, tmp_path: Path
+) -> None:
+    # A store written by an earlier release kept a target and a period target of -0.0 (as
+    # written in the strategy file) on PostgreSQL: moving it to this release makes them 0.0.
+    from alembic import command
+
+    from lineofsight.services.apply import apply_file
+    from lineofsight.store.database import _alembic_config
+
+    (tmp_path / "s.yaml").write_text(ZERO_STRATEGY.replace("value: -0.0,", "value: 1,"))
+    store = Store(db_url)
+    try:
+        apply_file(store, tmp_path / "s.yaml")
+        cfg = _alembic_config(store.url)
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0021")
+        minus = "(CAST(0 AS FLOAT) / CAST(-4 AS FLOAT))"
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql(f"UPDATE kpis SET target_value = {minus}, range_low = {minus}")
+    finally:
+        store.close()
+    store = Store(db_url)  # moved up to this release's schema
+    try:
+        with store.reading() as conn:
+            row = conn.exec_driver_sql("SELECT target_value, range_low FROM kpis").one()
+            assert all(_positive_zero(v) for v in row), row
     finally:
         store.close()

@@ -189,7 +189,6 @@ def test_alignment_says_which_filter_it_cannot_apply(admin: TestClient) -> None:
     for query, said in (
         ("rule=ZZ99", "rule: unknown rule &#39;ZZ99&#39; (rules: AC01, AC02, AL01"),
         ("severity=bogus", "severity: &#39;bogus&#39; is not error, warning or info"),
-        ("unit=nowhere", "unit: no unit &#39;nowhere&#39; you may see: showing every unit"),
     ):
         answer = admin.get(f"/alignment?{query}")
         assert answer.status_code == 422, query
@@ -197,6 +196,12 @@ def test_alignment_says_which_filter_it_cannot_apply(admin: TestClient) -> None:
         # The filter is dropped, not applied as "nothing matches".
         assert len(re.findall(r'<tr class="sev-', answer.text)) == count, query
     assert admin.get("/alignment?rule=ow02").status_code == 200  # case does not matter
+    # A unit that does not exist is not found, as on the map, heatmap, lists and KPI pages.
+    for page in ("/alignment", "/map", "/heatmap", "/lists/red"):
+        answer = admin.get(f"{page}?unit=nowhere")
+        assert answer.status_code == 404, page
+        assert "No unit &#39;nowhere&#39;" in answer.text, page
+        assert '<tr class="sev-' not in answer.text, page
 
 
 def test_alignment_of_a_rule_that_found_nothing_is_an_empty_list(admin: TestClient) -> None:

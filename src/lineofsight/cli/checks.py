@@ -75,12 +75,12 @@ def check(
 ) -> None:
     """Run the alignment checks; exit 1 when any finding is an error."""
     day = parse_date(as_of, "--as-of")
-    codes = [c for raw in select or [] for c in raw.split(",")]
-    skip = [c for raw in ignore or [] for c in raw.split(",")]
+    codes, skip = select or [], ignore or []  # "OW02,AL01": split by `check_service.check`
     from lineofsight.cli import render_checks
     from lineofsight.services import check as check_service
 
     options = check_service.parse_options(option or [])
+    base = Path.cwd()  # where the checked file's name is found from (SARIF's locations)
     if file is not None:
         report = check_service.check(
             file=file, store=None, as_of=day, select_codes=codes, ignore_codes=skip, options=options
@@ -97,11 +97,14 @@ def check(
                 options=options,
             )
             source = store.display_url
+            # The findings name the strategy file from its workspace, not from this folder.
+            if output_format is CheckFormat.SARIF:
+                base = check_service.findings_folder(store) or base
     target = None if is_stdout(output) else output
     if output_format is CheckFormat.JSON:
         write_output(render_checks.report_json(report), target)
     elif output_format is CheckFormat.SARIF:
-        write_output(render_checks.report_sarif(report, Path.cwd()), target)
+        write_output(render_checks.report_sarif(report, base), target)
     else:
         lines = render_checks.report_text(report, source)
         if target is None:

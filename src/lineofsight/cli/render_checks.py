@@ -56,7 +56,8 @@ def _finding_json(f: Finding) -> str:
 def report_sarif(report: CheckReport, cwd: Path) -> str:
     """SARIF 2.1.0 as code hosts read it: each location relative to `%SRCROOT%`, the root of
     the git repository that holds the checked files (else `cwd`), whatever folder `los` ran in;
-    each rule with its help and a link to its section of the rule reference."""
+    each rule with its help and a link to its section of the rule reference. `cwd`: the
+    folder the findings' file names are relative to (the workspace's, on the store)."""
     # Imported here: the rules' modules (and Polars) are loaded for SARIF only, not to print
     # a kept report as text or JSON.
     from lineofsight.checks.docs import DOCS_URL, rule_help_uri, rule_markdown, rule_text

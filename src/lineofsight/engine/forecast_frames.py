@@ -27,7 +27,7 @@ from lineofsight.domain.periods import Grain, Period, grain_of, period_of, start
 from lineofsight.engine.calendar import evaluation_period, uses_fiscal
 from lineofsight.engine.forecast import season_of
 from lineofsight.engine.forecast_methods import max_history
-from lineofsight.engine.values import period_aggregates, period_value
+from lineofsight.engine.values import period_aggregates, period_value, unsigned
 
 __all__ = [
     "REQUEST_SCHEMA",
@@ -285,7 +285,7 @@ def series_histories(
             single=pl.when(scale.is_not_null())
             .then(
                 pl.when(denominator.fill_null(0.0) != 0).then(
-                    scale * numerator.fill_null(0.0) / denominator.fill_null(0.0)
+                    unsigned(scale * numerator.fill_null(0.0) / denominator.fill_null(0.0))
                 )
             )
             .when(pl.col("summed"))

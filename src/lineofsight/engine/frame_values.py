@@ -30,6 +30,7 @@ from lineofsight.engine.values import (
     exact_total,
     period_aggregates,
     period_value,
+    unsigned,
 )
 
 
@@ -380,7 +381,7 @@ def _combine(children: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col(c) == 0).then(0.0).otherwise(pl.col(c)).alias(c)
         for c in ("total", "num", "den")
     )
-    ratio = pl.col("scale") * pl.col("num") / pl.col("den")
+    ratio = unsigned(pl.col("scale") * pl.col("num") / pl.col("den"))
     value = (
         pl.when(pl.col("scale").is_not_null())
         .then(pl.when(pl.col("den") != 0).then(ratio))

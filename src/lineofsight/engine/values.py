@@ -146,13 +146,22 @@ def period_aggregates(joined: pl.LazyFrame, keys: Sequence[str], *first: str) ->
     return grouped.update(exact, on=list(keys), how="left")
 
 
+def unsigned(number: pl.Expr) -> pl.Expr:
+    """A ratio divided out without the sign of a zero: a negative scale over a zero numerator
+    is -0.0, which a status showed as "-0". In plain Python, + 0.0 does it (IEEE 754: -0.0 +
+    0.0 is 0.0); Polars skips adding a literal 0 to a column of more than one row, hence the
+    comparison (null and NaN stay as they are)."""
+    return pl.when(number == 0).then(0.0).otherwise(number)
+
+
 def period_value(scale: str) -> pl.Expr:
     """A period's value from PERIOD_AGGREGATES: a ratio of sums for a ratio KPI (none when
     the denominators add up to 0), else by the `agg` column. None when it is not finite
     (a sum past the largest float): no value rather than an infinite one."""
+    ratio = unsigned(pl.col(scale) * pl.col("num") / pl.col("den"))
     value = (
         pl.when(pl.col(scale).is_not_null())
-        .then(pl.when(pl.col("den") != 0).then(pl.col(scale) * pl.col("num") / pl.col("den")))
+        .then(pl.when(pl.col("den") != 0).then(ratio))
         .when(pl.col("agg") == "sum")
         .then(pl.col("v_sum"))
         .when(pl.col("agg") == "last")
@@ -198,7 +207,7 @@ def _group_value(rows: list[MeasurementTuple], agg: str, scale: float | None) ->
         den = exact_total(r[6] for r in rows if r[6] is not None)
     value: float | None
     if scale is not None:
-        value = scale * num / den if den != 0 else None
+        value = scale * num / den + 0.0 if den != 0 else None  # no "-0": see `unsigned`
     elif agg == "sum":
         value = v_sum
     elif agg == "last":
@@ -468,7 +477,8 @@ class ValueTable:
         if kpi.ratio is not None:
             num = exact_total(c[1] for c in present)
             den = exact_total(c[2] for c in present)
-            return (finite(kpi.ratio.scale * num / den) if den else None), num, den
+            # + 0.0: no "-0" from a negative scale (see `unsigned`).
+            return (finite(kpi.ratio.scale * num / den + 0.0) if den else None), num, den
         numbers = [c[0] for c in present if c[0] is not None]
         if across is m.AcrossUnits.SUM:
             return finite(exact_total(numbers)), 0.0, 0.0

@@ -16,6 +16,7 @@ from lineofsight.errors import StoreError, UsageError
 from lineofsight.gcpause import paused_gc
 from lineofsight.services.arguments import OPTIONS, ArgumentNames
 from lineofsight.services.check_reports import report_from_text, report_key
+from lineofsight.services.workspace import shown_file, shown_from
 from lineofsight.store.check_results import read_check_report, read_check_state
 from lineofsight.store.database import Store
 
@@ -48,13 +49,20 @@ def parse_options(pairs: Iterable[str]) -> dict[str, dict[str, Any]]:
     return dict(options)
 
 
+def rule_codes(given: str | Iterable[str]) -> list[str]:
+    """The rule codes a select or ignore names: one text or several, each a code or codes
+    separated by commas ("OW02,AL01"), as `los check --select` and `Workspace.check` take them."""
+    texts = [given] if isinstance(given, str) else given
+    return [code for text in texts for code in text.split(",")]
+
+
 def check(
     *,
     file: Path | None,
     store: Store | None,
     as_of: dt.date,
-    select_codes: Iterable[str] = (),
-    ignore_codes: Iterable[str] = (),
+    select_codes: str | Iterable[str] = (),
+    ignore_codes: str | Iterable[str] = (),
     options: Mapping[str, Mapping[str, Any]] | None = None,
     reuse: bool = True,
     names: ArgumentNames = OPTIONS,
@@ -64,7 +72,7 @@ def check(
     On the store, a report made earlier for the same command line is reused while the store
     is as it was (`reuse=False` runs the rules again in any case); a new one is kept. `names`
     say how the caller calls select, ignore and options in a message."""
-    select_codes, ignore_codes = list(select_codes), list(ignore_codes)
+    select_codes, ignore_codes = rule_codes(select_codes), rule_codes(ignore_codes)
     if file is not None:
         # Imported here: the strategy file's schema is not needed to check the store.
         from lineofsight.checks.data import data_from_organization
@@ -114,6 +122,18 @@ def check(
     # findings show it relative to its workspace, as `los` commands there take it.
     report.findings = _relative(report.findings)
     return report
+
+
+def findings_folder(store: Store) -> Path | None:
+    """The folder the findings on the store name their file from (`shown_file`), to find
+    the file from any folder (SARIF); None when the store keeps no absolute path of it."""
+    from lineofsight.store.check_reads import read_source_file
+
+    with store.reading() as conn:
+        source = read_source_file(conn)
+    if not source or not Path(source).is_absolute():
+        return None
+    return shown_from(Path(source))
 
 
 def _load_rules() -> None:
@@ -189,22 +209,6 @@ def _run(
     with ThreadPoolExecutor(max_workers=1) as pool:
         reading = pool.submit(read_check_values, store, data, as_of, selection)
         return check_data(data, as_of, reading.result, selection)
-
-
-def shown_file(file: str) -> str:
-    """A strategy file's path as the store keeps it (absolute), as a user and a page are
-    shown it: relative to the workspace it lies in (the folder of the `.lineofsight` folder),
-    else its name alone; never the server's path to it, from whichever folder `los check` or
-    `los serve` runs."""
-    from lineofsight.services.workspace import WORKSPACE_DIR
-
-    path = Path(file)
-    if not path.is_absolute():
-        return file
-    for folder in path.parents:
-        if (folder / WORKSPACE_DIR).is_dir():
-            return path.relative_to(folder).as_posix()
-    return path.name
 
 
 def _relative(findings: list[Finding]) -> list[Finding]:

@@ -13,6 +13,7 @@ from lineofsight.checks.context import Observation
 from lineofsight.checks.data import CheckData, CheckValues, by_hand
 from lineofsight.domain import model as m
 from lineofsight.engine.calendar import evaluation_period
+from lineofsight.engine.values import unsigned
 from lineofsight.gcpause import paused_gc
 from lineofsight.services.evaluate import read_kpi_frame, read_measurement_frame
 from lineofsight.store.check_reads import read_recent_values
@@ -121,7 +122,7 @@ def _scaled(frame: pl.DataFrame, scales: pl.DataFrame) -> pl.DataFrame:
     """Measurement rows as the rules see them (a ratio's value divided out, null for a zero
     denominator), with each KPI's ratio scale (`scales`: kpi_id, scale) joined on."""
     scale = pl.col("scale")
-    divided = scale * pl.col("numerator") / pl.col("denominator")
+    divided = unsigned(scale * pl.col("numerator") / pl.col("denominator"))
     value = (
         pl.when(pl.col("numerator").is_null() | scale.is_null())
         .then(pl.col("value"))
@@ -141,7 +142,7 @@ def _divided(ratio_scale: Mapping[str, float]) -> pl.Expr:
     if not ratio_scale:
         return value
     scale = pl.col("kpi_id").replace_strict(ratio_scale, default=None, return_dtype=pl.Float64)
-    divided = scale * pl.col("numerator") / pl.col("denominator")
+    divided = unsigned(scale * pl.col("numerator") / pl.col("denominator"))
     return (
         pl.when(pl.col("numerator").is_null() | scale.is_null())
         .then(value)

@@ -212,7 +212,7 @@ def last_value(store: Store, kpi: Kpi, unit_id: str) -> tuple[str, float] | None
         return None
     value = row["value"]
     if value is None and kpi.ratio is not None and row["denominator"]:
-        value = kpi.ratio.scale * row["numerator"] / row["denominator"]
+        value = kpi.ratio.scale * row["numerator"] / row["denominator"] + 0.0  # no "-0"
     return (row["period"], value) if value is not None else None
 
 

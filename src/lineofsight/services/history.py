@@ -8,6 +8,7 @@ from typing import Any
 
 from lineofsight.domain.text import did_you_mean
 from lineofsight.errors import UsageError
+from lineofsight.services.workspace import shown_file
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import history_item_ids, read_history
 
@@ -40,11 +41,15 @@ def definition_history(
                 f"unknown id '{item_id}': no unit, person, objective or KPI has had it"
                 + did_you_mean(item_id, known)
             )
+    rows = rows[-limit:]
+    shown = {s: shown_file(s) for s in {r["source"] for r in rows} if s is not None}
     return [
         HistoryRecord(
             changed_at=_utc(r["changed_at"]),
             actor=r["actor"],
-            source=r["source"],
+            # Kept as apply was given it (absolute since this release): named as the
+            # findings name it, the same from whichever folder apply ran.
+            source=None if r["source"] is None else shown[r["source"]],
             kind=r["kind"],
             item_id=r["item_id"],
             action=r["action"],
@@ -52,7 +57,7 @@ def definition_history(
             before=r["before"],
             after=r["after"],
         )
-        for r in rows[-limit:]
+        for r in rows
     ]
 
 

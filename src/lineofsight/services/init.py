@@ -22,7 +22,7 @@ from lineofsight.services.workspace import (
     read_config_url,
     write_config,
 )
-from lineofsight.store.database import Store, sqlite_url
+from lineofsight.store.database import Store, sqlite_path, sqlite_url
 from lineofsight.store.definitions import read_settings
 
 STRATEGY_FILE = "strategy.yaml"
@@ -114,6 +114,42 @@ def _make_folder(folder: Path) -> None:
         raise UsageError(reason, [Problem("DIR", 0, reason)]) from None
 
 
+def _missing_from(path: Path) -> Path | None:
+    """The highest of `path` and the folders above it that does not exist yet: what making
+    `path` creates (None when it exists)."""
+    top = None
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):  # never raises (a file where a folder is named)
+            # Below a file nothing can be made.
+            return top if candidate.is_dir() else None
+        top = candidate
+    return top
+
+
+def _fresh_paths(folder: Path, example: str | None, url: str) -> list[Path]:
+    """What an init in `folder` may make that is not there yet (the highest new folder of
+    each): the folders, the strategy file, an example's files, the config and an SQLite
+    store with its side files."""
+    folder = folder.absolute()
+    wanted = [folder, folder / DATA_DIR, folder / STRATEGY_FILE, folder / WORKSPACE_DIR]
+    if example is not None:
+        wanted += [folder / entry.name for entry in (_examples_root() / example).iterdir()]
+    store = sqlite_path(url)
+    if store is not None:
+        store = store.absolute()
+        wanted += [store.with_name(store.name + end) for end in ("", "-wal", "-shm", "-journal")]
+    found = (_missing_from(path) for path in wanted)
+    return list(dict.fromkeys(path for path in found if path is not None))
+
+
+def _remove(path: Path) -> None:
+    """Remove a file or folder that a failed init made (gone already: nothing to do)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def init_workspace(
     folder: Path, *, example: str | None = None, db: str | None = None, force: bool = False
 ) -> InitResult:
@@ -131,8 +167,6 @@ def init_workspace(
             "name the new workspace's store with --db"
         )
         raise UsageError(reason, [Problem("DIR", 0, reason)])
-    _make_folder(folder)
-    _make_folder(folder / DATA_DIR)  # before the store is made: nothing made for nothing
     strategy = folder / STRATEGY_FILE
     if example is not None and strategy.exists() and not force:
         raise UsageError(
@@ -146,11 +180,25 @@ def init_workspace(
         or (read_config_url(config) if config.is_file() else None)
         or default
     )
-    store = Store(url)
-    if url != default:
-        # The next command in this folder finds the store here (its password is not kept).
-        write_config(folder, url)
+    fresh = _fresh_paths(folder, example, url)
     try:
+        return _fill(folder, example, url, default, strategy)
+    except BaseException:
+        # A failed init leaves nothing behind: what it made goes, what was there stays.
+        for path in fresh:
+            _remove(path)
+        raise
+
+
+def _fill(folder: Path, example: str | None, url: str, default: str, strategy: Path) -> InitResult:
+    """Make the workspace's folders, store, config and strategy file, and apply it."""
+    _make_folder(folder)
+    _make_folder(folder / DATA_DIR)  # before the store is made: nothing made for nothing
+    store = Store(url)
+    try:
+        if url != default:
+            # The next command in this folder finds the store here (its password is not kept).
+            write_config(folder, url)
         created = False
         if example is not None:
             _copy_tree(_examples_root() / example, folder)

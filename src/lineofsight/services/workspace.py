@@ -129,3 +129,23 @@ def local_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def shown_file(file: str) -> str:
+    """A strategy file's path as the store keeps it (absolute), as a user and a page are
+    shown it: relative to the workspace it lies in (the folder of the `.lineofsight` folder),
+    else its name alone; never the server's path to it, from whichever folder `los check`,
+    `los history` or `los serve` runs (the findings and the history name it so)."""
+    path = Path(file)
+    if not path.is_absolute():
+        return file
+    return path.relative_to(shown_from(path)).as_posix()
+
+
+def shown_from(path: Path) -> Path:
+    """The folder `shown_file` names an absolute strategy file's path from: the workspace it
+    lies in, else its own folder (where its name alone is found)."""
+    for folder in path.parents:
+        if (folder / WORKSPACE_DIR).is_dir():
+            return folder
+    return path.parent

@@ -203,10 +203,23 @@ def organization_rows(org: m.Organization, dialect: str) -> DefinitionRows:
     every: tuple[Sequence[Any], ...] = (org.units, org.people, org.objectives, org.kpis)
     for kind, items in zip(KINDS, every, strict=True):
         to_row = ROW_OF[kind.name]
-        rows.items[kind.name] = {item.id: to_row(item, i, day) for i, item in enumerate(items)}
+        rows.items[kind.name] = {
+            item.id: _unsigned(to_row(item, i, day)) for i, item in enumerate(items)
+        }
     for k in org.kpis:
         _add_links(k, rows.links, day)
+    for links in rows.links.values():
+        for kpi_id, kpi_links in links.items():
+            links[kpi_id] = [_unsigned(row) for row in kpi_links]
     return rows
+
+
+def _unsigned(row: ItemRow) -> ItemRow:
+    """A row with its zeros written without sign: a target written -0.0 kept its sign on
+    PostgreSQL (SQLite writes a whole REAL as an integer) and showed as "-0". IEEE 754:
+    -0.0 + 0.0 is 0.0, every other number stays as it is (migration 0022 rewrites the
+    numbers stored before)."""
+    return tuple(0.0 + v if isinstance(v, float) else v for v in row)
 
 
 def read_rows(conn: Connection, kpi_ids: Collection[str] | None = None) -> DefinitionRows:

@@ -97,9 +97,12 @@ def compare_measurements(
     to the next); 0: compared exactly."""
     rows = frame if "row" in frame.columns else frame.with_row_index("row", offset=1)
     # A value of -0 stored as 0: SQLite drops the sign of a whole REAL, PostgreSQL would keep
-    # it (IEEE 754: -0.0 + 0.0 is 0.0; every other number stays as it is).
+    # it. Not `+ 0.0`: Polars skips adding a literal 0 to a column of more than one row (as
+    # `engine.values.unsigned`, which the store may not import).
     numbers = pl.col("value", "numerator", "denominator")
-    frame = frame.select(list(MEASUREMENT_FRAME)).with_columns(numbers + 0.0)
+    frame = frame.select(list(MEASUREMENT_FRAME)).with_columns(
+        pl.when(numbers == 0).then(0.0).otherwise(numbers).name.keep()
+    )
     new, changed, others = _compare(session, frame, relative)
     # Only what the load writes can make a new overlap: a row the store already holds as it
     # is, and whatever shares its days, were both there before.

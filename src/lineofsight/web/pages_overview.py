@@ -422,7 +422,8 @@ def alignment(
     if severity is not None and severity not in SEVERITIES:
         problems.append(f"severity: {severity!r} is not error, warning or info")
         severity = None
-    keep_unit = unit if unit and unit in snap.units and may_read(units, unit) else None
+    unit = requested_unit(snap, unit, "") or None  # 404 for a unit that does not exist
+    keep_unit = unit if unit and may_read(units, unit) else None
     if unit and keep_unit is None:
         problems.append(f"unit: no unit {unit!r} you may see: showing every unit")
     keep = snap.subtree(keep_unit) if keep_unit is not None else None
