@@ -176,3 +176,11 @@ def test_init_with_a_store_whose_folder_cannot_be_made_says_why(los: Los, workdi
         result = los("init", "mine", *example, "--db", url, db=False)
         assert result.exit_code == 2, result.output
         assert sorted(p.name for p in (workdir / "mine").iterdir()) == ["notes.txt"]
+    # A file where the workspace's own folder goes: said (exit 2), and no store made.
+    (workdir / "ws3").mkdir()
+    (workdir / "ws3" / ".lineofsight").write_text("")
+    elsewhere = workdir / "elsewhere" / "store.db"
+    result = los("init", "ws3", "--db", f"sqlite:///{elsewhere}", db=False)
+    assert result.exit_code == 2, result.output
+    assert ".lineofsight is a file, not a folder" in result.output
+    assert "Traceback" not in result.output and not (workdir / "elsewhere").exists()

@@ -194,6 +194,8 @@ def _fill(folder: Path, example: str | None, url: str, default: str, strategy: P
     """Make the workspace's folders, store, config and strategy file, and apply it."""
     _make_folder(folder)
     _make_folder(folder / DATA_DIR)  # before the store is made: nothing made for nothing
+    if url != default:
+        _make_folder(folder / WORKSPACE_DIR)  # where the config goes (a file in the way said)
     store = Store(url)
     try:
         if url != default:
