@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -280,14 +281,10 @@ def test_a_second_process_that_fails_leaves_the_forecast_to_this_one(
     assert asked == [None]
 
 
-def test_a_second_process_never_collected_is_stopped_when_let_go(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The caller failed before collecting (a busy store, a failed check): the second process
-    # must not stay blocked on its output forever beside a server.
-    import gc
-    import subprocess
-
+@pytest.fixture
+def children(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[bytes]]:
+    """The second processes started (always, whatever the organisation's size), each by its
+    own handle: what becomes of them is checked on the handle, not by looking for them."""
     monkeypatch.setattr(attention_forecast, "ASIDE_KPIS", 0)
     monkeypatch.setattr(attention_forecast, "_cores", lambda: 2)
     started: list[subprocess.Popen[bytes]] = []
@@ -299,9 +296,19 @@ def test_a_second_process_never_collected_is_stopped_when_let_go(
         return child
 
     monkeypatch.setattr(subprocess, "Popen", popen)
+    return started
+
+
+def test_a_second_process_never_collected_is_stopped_when_let_go(
+    store: Store, children: list[subprocess.Popen[bytes]]
+) -> None:
+    # The caller failed before collecting (a busy store, a failed check): the second process
+    # must not stay blocked on its output forever beside a server.
+    import gc
+
     collect = attention_forecast.off_track_aside(store, AS_OF, 1)
-    assert len(started) == 1
-    (child,) = started
+    assert len(children) == 1
+    (child,) = children
     del collect
     gc.collect()
     # Waited for (stopped if it was still running, blocked or not): reaped, not a zombie.
@@ -311,30 +318,17 @@ def test_a_second_process_never_collected_is_stopped_when_let_go(
 
 
 def test_a_second_process_is_stopped_when_this_process_fails_while_helping(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    store: Store, children: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # This process failed while fitting a batch it took (out of memory, a bug): the second
     # process, which waits for that batch, is stopped and its pipes closed, not left blocked
     # for as long as this process (a server) lives.
-    import subprocess
-
-    monkeypatch.setattr(attention_forecast, "ASIDE_KPIS", 0)
-    monkeypatch.setattr(attention_forecast, "_cores", lambda: 2)
-    started: list[subprocess.Popen[bytes]] = []
-    real_popen = subprocess.Popen
-
-    def popen(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
-        child = real_popen(*args, **kwargs)
-        started.append(child)
-        return child
-
     def failing_help(*_: Any) -> bytes:
         raise MemoryError("no memory left for a batch")
 
-    monkeypatch.setattr(subprocess, "Popen", popen)
     monkeypatch.setattr(attention_forecast, "_help", failing_help)
     collect = attention_forecast.off_track_aside(store, AS_OF, 1)
-    (child,) = started
+    (child,) = children
     with pytest.raises(MemoryError):
         collect()
     assert child.returncode is not None
