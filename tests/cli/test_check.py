@@ -125,6 +125,18 @@ def test_bad_settings_are_usage_errors(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--select: unknown rule ZZ99" in result.output
     assert "the command line: bad check settings" in result.output
+    # Several bad codes: said in one order every time (sorted), the summary saying how many.
+    for given in ("ZZ99,YY98", "YY98,ZZ99"):
+        result = run("check", path, "--select", given, "--ignore", "XX1")
+        assert result.exit_code == 2
+        summary = result.output.splitlines()[0]
+        assert "--select: unknown rule YY98" in summary and "(and 2 more)" in summary, summary
+        said = [line for line in result.output.splitlines() if ": unknown rule" in line][1:]
+        assert [line.split("unknown rule ")[1].split()[0] for line in said] == [
+            "YY98",
+            "ZZ99",
+            "XX1",
+        ]
     result = run("check", path, "--option", "OW02.max=lots")
     assert result.exit_code == 2
     assert "OW02.max must be a whole number, got 'lots'" in result.output
