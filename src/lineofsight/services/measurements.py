@@ -477,24 +477,46 @@ def check_opened(opened: MeasurementFile, rules: LoadRules) -> pl.DataFrame:
 
     label = opened.label
     check_header(label, opened.header, opened.header_row)
+    if opened.table is None:
+        return check_rows_frame(
+            rules, label, opened.header, opened.rows, header_row=opened.header_row
+        )
     # Every bad row said at once: the rows that pass their own checks are looked at for
     # periods that share days before any is said (a row without a valid period cannot be).
     report = BadRows(label)
-    if opened.table is not None:
-        checked = check_frame(rules, label, opened.table, keep_row=True, report=report)
-        opened.table = None  # the file's text is not needed any more: free it
-    else:
-        numbers: list[int] = []
-        rows = check_rows(
-            rules,
-            label,
-            opened.header,
-            opened.rows,
-            header_row=opened.header_row,
-            numbers=numbers,
-            report=report,
-        )
-        checked = frame_of_rows(rows).with_columns(row=pl.Series(numbers, dtype=pl.Int64))
+    checked = check_frame(rules, label, opened.table, keep_row=True, report=report)
+    opened.table = None  # the file's text is not needed any more: free it
+    refuse_file_overlaps(label, checked, report=report)
+    report.raise_if_any()
+    return checked
+
+
+def check_rows_frame(
+    rules: LoadRules,
+    label: str,
+    header: list[str],
+    rows: Iterable[RawRow],
+    *,
+    header_row: int,
+    expected: Sequence[str] = COLUMNS,
+) -> pl.DataFrame:
+    """Rows checked one by one (`check_rows`), each with its `row` number, and no two sharing
+    days: every bad row said at once, overlaps among them (LoadError otherwise)."""
+    from lineofsight.services.measurement_frames import refuse_file_overlaps
+
+    report = BadRows(label)
+    numbers: list[int] = []
+    found = check_rows(
+        rules,
+        label,
+        header,
+        rows,
+        header_row=header_row,
+        numbers=numbers,
+        expected=expected,
+        report=report,
+    )
+    checked = frame_of_rows(found).with_columns(row=pl.Series(numbers, dtype=pl.Int64))
     refuse_file_overlaps(label, checked, report=report)
     report.raise_if_any()
     return checked

@@ -29,18 +29,16 @@ from lineofsight.domain.text import plural
 from lineofsight.errors import ColumnsError, LoadError, Problem, SourceError, UsageError
 from lineofsight.services.load_rules import LoadRules
 from lineofsight.services.measurement_files import RawRow, open_measurements
-from lineofsight.services.measurement_frames import refuse_file_overlaps
 from lineofsight.services.measurements import (
     COLUMNS,
-    BadRows,
     check_opened,
-    check_rows,
+    check_rows_frame,
     more_bad_rows,
 )
 from lineofsight.services.refresh_check import checked_frames
 from lineofsight.sources import combined
 from lineofsight.sources.files import matching
-from lineofsight.store.measurements import MEASUREMENT_FRAME, frame_of_rows
+from lineofsight.store.measurements import MEASUREMENT_FRAME
 from lineofsight.store.sources import Mark
 
 MAX_PROBLEMS = 200
@@ -362,24 +360,10 @@ def _check_query_rows(
         RawRow(row_numbers[index] if row_numbers else index + 1, {"kpi": feed.kpi_id, **cells})
         for index, cells in enumerate(frame.iter_rows(named=True))
     )
-    numbers: list[int] = []
     try:
         # A KPI's own query gives no kpi column (added above); a shared query's rows had one.
         expected = COLUMNS if feed.key is not None else [c for c in COLUMNS if c != "kpi"]
-        report = BadRows(label)  # every bad row at once, overlaps among them (`los load`)
-        found = check_rows(
-            rules,
-            label,
-            header,
-            rows,
-            header_row=0,
-            numbers=numbers,
-            expected=expected,
-            report=report,
-        )
-        checked = frame_of_rows(found).with_columns(row=pl.Series(numbers, dtype=pl.Int64))
-        refuse_file_overlaps(label, checked, report=report)
-        report.raise_if_any()
+        checked = check_rows_frame(rules, label, header, rows, header_row=0, expected=expected)
     except LoadError as exc:
         problems.extend(_load_problems(exc, label))
         return None
