@@ -5,7 +5,10 @@ the writing (a reader that stops early, a failure while making a piece)."""
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,3 +98,38 @@ def test_output_whose_making_fails_leaves_no_file_and_blames_the_making(
     assert target.read_bytes() == b"[]" and sorted(p.name for p in target.parent.iterdir()) == [
         "status.json"
     ]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="pipes of a settable size are Linux's")
+@pytest.mark.parametrize(
+    ("size", "pieces", "widened"),
+    [(2 << 20, "iter([{x}, b'y'])", True), (1000, "[{x}, b'y']", False)],
+    ids=["streamed", "small"],
+)
+def test_large_output_widens_the_pipe_it_is_written_to(
+    size: int, pieces: str, widened: bool
+) -> None:
+    """Output of more than a megabyte (or streamed: of a size not known) written to a pipe
+    passes through a pipe of 1 MiB (far fewer turns between writer and reader); a small one
+    leaves the pipe as it is. Every byte arrives either way."""
+    import fcntl
+
+    made = pieces.format(x=f"b'x' * {size}")
+    script = f"from lineofsight.cli.common import write_output\nwrite_output({made}, None)\n"
+    read, write = os.pipe()
+    try:
+        default = fcntl.fcntl(read, fcntl.F_GETPIPE_SZ)
+        child = subprocess.Popen([sys.executable, "-c", script], stdout=write)
+        os.close(write)
+        write = -1
+        received = bytearray()
+        while chunk := os.read(read, 1 << 20):
+            received += chunk
+        assert child.wait(timeout=60) == 0
+        assert bytes(received) == b"x" * size + b"y"
+        after = fcntl.fcntl(read, fcntl.F_GETPIPE_SZ)
+        assert (after >= 1 << 20) if widened else (after == default)
+    finally:
+        os.close(read)
+        if write >= 0:
+            os.close(write)

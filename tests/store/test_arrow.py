@@ -13,7 +13,14 @@ from polars.testing import assert_frame_equal
 from sqlalchemy import insert
 
 from lineofsight.store import tables as t
-from lineofsight.store.arrow import cast_frame, read_frame, read_frames
+from lineofsight.store.arrow import (
+    Read,
+    cast_frame,
+    read_frame,
+    read_frames,
+    read_frames_then,
+    read_together,
+)
 from lineofsight.store.database import Store
 
 SCHEMA = {"kpi_id": pl.String, "period_end": pl.Date, "value": pl.Float64, "revision": pl.Int64}
@@ -76,6 +83,34 @@ def test_reads_at_once_give_each_read_s_frame_in_their_order(store: Store) -> No
     for frame, (query, params, schema) in zip(frames, reads, strict=True):
         assert frame.equals(read_frame(store, query, params, schema))
         assert frame.schema == pl.Schema(schema)
+
+
+def test_reads_made_of_the_first_frames_follow_the_others(store: Store) -> None:
+    """`read_frames_then`: the reads `then` makes of the first frames (typed) come after all
+    of the reads given, each frame as read alone."""
+    reads: list[Read] = [
+        (QUERY, [dt.date(2026, 2, 1), 3], SCHEMA),
+        (QUERY, [dt.date(2025, 1, 1), 2], SCHEMA),
+        ("SELECT kpi_id FROM measurements WHERE revision > {}", [1], {"kpi_id": pl.String}),
+    ]
+    given: list[list[pl.DataFrame]] = []
+
+    def then(frames: list[pl.DataFrame]) -> list[Read]:
+        given.append(frames)
+        # The day of the first frame's only value: a read that depends on what was read.
+        day = frames[0]["period_end"].item()
+        return [(QUERY, [day - dt.timedelta(days=31), 2], SCHEMA)]
+
+    made = (QUERY, [dt.date(2026, 1, 28), 2], SCHEMA)
+    # At once, and (as when a write came in between) one after the other in one transaction.
+    for read in (read_frames_then, read_together):
+        frames = read(store, reads, 1, then)
+        assert [f.rows() for f in given.pop()] == [[("plain", dt.date(2026, 2, 28), 2.5, 2)]]
+        assert not given
+        assert [f.height for f in frames] == [1, 1500, 2, 1500]
+        for frame, (query, params, schema) in zip(frames, [*reads, made], strict=True):
+            assert frame.equals(read_frame(store, query, params, schema))
+            assert frame.schema == pl.Schema(schema)
 
 
 def test_dates_kept_as_other_text_are_read_as_before() -> None:

@@ -22,6 +22,8 @@ from lineofsight.services.evaluate import (
     frame_windows,
     read_definition_frames,
     read_definitions_and_labels,
+    read_scoring_inputs,
+    scoring_measurements,
 )
 from lineofsight.services.init import init_workspace
 from lineofsight.store import arrow
@@ -214,5 +216,46 @@ def test_measurements_read_month_by_month_beside_a_load_are_of_one_state(
     parts = _sorted(read_measurement_rows(store, window, monthly=True))
     monkeypatch.undo()
     after = _sorted(read_measurement_rows(store, window))
+    assert not before.equals(after)
+    assert parts.equals(before) or parts.equals(after), "half of a load read"
+
+
+def test_definitions_and_measurements_read_together_are_those_read_apart(store: Store) -> None:
+    defs, labels, measurements = read_scoring_inputs(store, AS_OF)
+    apart, apart_labels = read_definitions_and_labels(store)
+    for name in ("kpis", "period_targets", "unit_targets", "supports", "objectives", "units"):
+        assert_frame_equal(getattr(defs, name), getattr(apart, name))
+    assert (defs.calendar, defs.scoring) == (apart.calendar, apart.scoring)
+    for kind in ("kpis", "objectives", "units"):
+        assert_frame_equal(getattr(labels, kind), getattr(apart_labels, kind))
+    assert measurements.height > 0
+    for day, lag in ((AS_OF, True), (AS_OF, False), (dt.date(2026, 1, 15), True)):
+        together = read_scoring_inputs(store, day, lag)[2]
+        assert_frame_equal(_sorted(together), _sorted(scoring_measurements(store, apart, day, lag)))
+
+
+def test_definitions_and_measurements_read_beside_a_load_are_of_one_state(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _sorted(read_scoring_inputs(store, AS_OF)[2])
+    october = before.filter(pl.col("period_end").dt.month() == 10).row(0, named=True)
+    load = [
+        f"UPDATE measurements SET value = 1000 + value WHERE kpi_id = '{october['kpi_id']}' "
+        f"AND unit_id = '{october['unit_id']}' AND period_end = '2026-10-31'"
+    ]
+    adbc = store.arrow_file is not None
+    calls = []
+
+    def first(args: tuple[Any, ...]) -> bool:
+        # The first of the KPIs' reads: the measurements' are made of it.
+        if adbc:
+            return "FROM kpis WHERE rowid <=" in args[1]
+        calls.append(args)
+        return len(calls) == 1
+
+    _write_after_first(monkeypatch, adbc, first, lambda: _commit_elsewhere(store, load))
+    parts = _sorted(read_scoring_inputs(store, AS_OF)[2])
+    monkeypatch.undo()
+    after = _sorted(read_scoring_inputs(store, AS_OF)[2])
     assert not before.equals(after)
     assert parts.equals(before) or parts.equals(after), "half of a load read"

@@ -21,6 +21,7 @@ from lineofsight.store.database import Store
 if TYPE_CHECKING:
     from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
     from lineofsight.store.labels import Labels
+    from lineofsight.store.scorecard_reads import Selection, Settings
 
 __all__ = [
     "evaluate_store",
@@ -33,6 +34,7 @@ __all__ = [
     "read_kpi_frame",
     "read_measurement_frame",
     "read_names",
+    "read_scoring_inputs",
     "resolve_as_of",
     "scoring_measurements",
     "status_store",
@@ -123,16 +125,45 @@ def read_definitions_and_labels(store: Store) -> tuple[DefinitionFrames, Labels]
     return defs, labels
 
 
+def read_scoring_inputs(
+    store: Store, as_of: dt.date, lag: bool = True
+) -> tuple[DefinitionFrames, Labels, pl.DataFrame]:
+    """`read_definitions_and_labels` and the `scoring_measurements` of a scorecard of every
+    KPI as of this date, of one state of the store, the measurements read as soon as the
+    KPIs' frequencies are known (beside the other definitions)."""
+    from lineofsight.engine.frame_definitions import DEFINITION_COLUMNS
+    from lineofsight.store.scorecard_reads import read_definitions_and_measurements
+
+    def select(settings: Settings, kpis: pl.DataFrame) -> Selection:
+        return _selection(kpis, m.Calendar(settings[0], settings[2]), as_of, lag)
+
+    found = read_definitions_and_measurements(store, DEFINITION_COLUMNS, select, labels=True)
+    if found is None:
+        raise UsageError(NO_STRATEGY)
+    settings, frames, measurements = found
+    defs, labels = _definitions(settings, frames, labels=True)
+    assert labels is not None
+    return defs, labels, measurement_frame(measurements)
+
+
 def _definition_frames(store: Store, *, labels: bool) -> tuple[DefinitionFrames, Labels | None]:
     from lineofsight.engine.frame_definitions import DEFINITION_COLUMNS
-    from lineofsight.engine.frames import DefinitionFrames
-    from lineofsight.store.labels import Labels
     from lineofsight.store.scorecard_reads import read_definition_tables
 
     found = read_definition_tables(store, DEFINITION_COLUMNS, labels=labels)
     if found is None:
         raise UsageError(NO_STRATEGY)
-    (fiscal_year_start, scoring, due_days), frames = found
+    return _definitions(*found, labels=labels)
+
+
+def _definitions(
+    settings: Settings, frames: dict[str, pl.DataFrame], *, labels: bool
+) -> tuple[DefinitionFrames, Labels | None]:
+    """The definition frames (and labels) of `read_definition_tables`'s answer."""
+    from lineofsight.engine.frames import DefinitionFrames
+    from lineofsight.store.labels import Labels
+
+    fiscal_year_start, scoring, due_days = settings
     defs = DefinitionFrames(
         kpis=frames["kpis"],
         period_targets=frames["period_targets"],
@@ -161,11 +192,16 @@ def frame_windows(
     defs: DefinitionFrames, as_of: dt.date, lag: bool = True
 ) -> dict[str, tuple[dt.date, dt.date]]:
     """`frame_window` of each frequency: the days whose measurements its KPIs can use."""
+    return _windows(defs.kpis, defs.calendar, as_of, lag)
+
+
+def _windows(
+    kpis: pl.DataFrame, calendar: m.Calendar, as_of: dt.date, lag: bool
+) -> dict[str, tuple[dt.date, dt.date]]:
     from lineofsight.engine.lag import period_slots
 
-    calendar = defs.calendar
     longest = dict(
-        defs.kpis.group_by("frequency")
+        kpis.group_by("frequency")
         .agg(pl.col("due_days").fill_null(calendar.due_days).max())
         .iter_rows()
     ) or {f.value: calendar.due_days for f in m.Frequency}
@@ -187,17 +223,24 @@ def scoring_measurements(
     theirs: when a formula's frequency looks back further, the whole window is read."""
     from lineofsight.store.scorecard_reads import read_measurement_rows
 
-    windows = frame_windows(defs, as_of, lag)
+    window, wide, many = _selection(defs.kpis, defs.calendar, as_of, lag)
+    return measurement_frame(read_measurement_rows(store, window, wide, monthly=many))
+
+
+def _selection(kpis: pl.DataFrame, calendar: m.Calendar, as_of: dt.date, lag: bool) -> Selection:
+    """The arguments of `store.scorecard_reads.read_measurement_rows` that read the
+    measurements of `scoring_measurements`."""
+    windows = _windows(kpis, calendar, as_of, lag)
     window = min(s for s, _ in windows.values()), max(e for _, e in windows.values())
     latest = max(start for start, _ in windows.values())
     early = sorted(f for f, (start, _) in windows.items() if start < latest)
-    formulas = defs.kpis.filter(
+    formulas = kpis.filter(
         pl.col("formula").is_not_null() & pl.col("frequency").is_in(early)
     ).height
     wide = None if formulas or not early else (latest, early)
     # Read a month at a time, the months at once, when there are many rows to read.
-    many = defs.kpis.height >= 1000
-    return measurement_frame(read_measurement_rows(store, window, wide, monthly=many))
+    many = kpis.height >= 1000
+    return window, wide, many
 
 
 def status_store(

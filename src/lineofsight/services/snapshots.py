@@ -463,16 +463,16 @@ def _up_to_date(
         card = patch(store, card, changed, lag)
     else:
         from lineofsight.engine.frames import rollup, score_kpis
-        from lineofsight.services.evaluate import read_definitions_and_labels, scoring_measurements
+        from lineofsight.services.evaluate import read_scoring_inputs, scoring_measurements
         from lineofsight.services.scorecard_frames import json_text, labelled
         from lineofsight.services.snapshot_patch import formula_inputs
         from lineofsight.store.labels import read_labels
 
         if defs is None:
-            defs, labels = read_definitions_and_labels(store)
+            defs, labels, measurements = read_scoring_inputs(store, day, lag)
         else:
             labels = read_labels(store)
-        measurements = scoring_measurements(store, defs, day, lag)
+            measurements = scoring_measurements(store, defs, day, lag)
         scored = score_kpis(defs, measurements, day, lag)
         del measurements
         ev = rollup(defs, scored, day)

@@ -8,9 +8,10 @@ by row through SQLAlchemy. Either way the frame has exactly the schema asked for
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
@@ -86,32 +87,112 @@ def read_frames(store: Store, reads: Sequence[Read], threads: int = 2) -> list[p
     ]
 
 
-def read_together(store: Store, reads: Sequence[Read]) -> list[pl.DataFrame]:
-    """The frames of several reads (as `read_frame`), in their order, one after the other in
-    one transaction (one state of the store, never read twice)."""
+# What `read_frames_then` asks for more reads: the frames of the reads it needs, in return
+# the reads to make of them.
+Then = Callable[[list[pl.DataFrame]], Sequence[Read]]
+
+
+def read_frames_then(
+    store: Store, reads: Sequence[Read], needs: int, then: Then, threads: int = 2
+) -> list[pl.DataFrame]:
+    """The frames of `reads` and of the reads `then` makes of the frames of the first `needs`
+    of them, in that order, all of one state of the store (as `read_frames`).
+
+    On an SQLite file the reads `then` makes are read as soon as those it needs are in,
+    beside the others still being read (two sets of reads where the second depends on part
+    of the first: the definitions, and the measurements their frequencies look at)."""
     path = store.arrow_file
     if path is None:
-        return _read_together(store, reads)
-    with store.arrow_turn():
-        queries = [(typed_query(query, schema), params) for query, params, schema in reads]
-        frames = _adbc_frames(path, queries, store.busy_timeout)
+        return _read_together(store, reads, needs, then)
+    with store.arrow_turn(), _Watch(path, store.busy_timeout) as watch:
+        before = watch.version()
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+
+            def submit(read: Read) -> Future[pl.DataFrame]:
+                query, params, schema = read
+                return pool.submit(
+                    _adbc_frame, path, typed_query(query, schema), params, store.busy_timeout
+                )
+
+            made = [submit(read) for read in reads]
+            given = [
+                cast_frame(future.result().slice(1), schema)
+                for future, (_, _, schema) in zip(made[:needs], reads, strict=False)
+            ]
+            more = list(then(given))
+            made += [submit(read) for read in more]
+            frames = [future.result() for future in made[needs:]]
+        if watch.version() != before:
+            del frames, given
+            return _adbc_together(path, reads, needs, then, store.busy_timeout)
+    every = [*reads, *more][needs:]
     return [
-        cast_frame(frame.slice(1), schema)
-        for frame, (_, _, schema) in zip(frames, reads, strict=True)
+        *given,
+        *(
+            cast_frame(frame.slice(1), schema)
+            for frame, (_, _, schema) in zip(frames, every, strict=True)
+        ),
     ]
 
 
-def _read_together(store: Store, reads: Sequence[Read]) -> list[pl.DataFrame]:
-    """The frames of `reads` through SQLAlchemy, in one transaction that sees one state."""
+def read_together(
+    store: Store, reads: Sequence[Read], needs: int = 0, then: Then | None = None
+) -> list[pl.DataFrame]:
+    """The frames of several reads (as `read_frame`), in their order, one after the other in
+    one transaction (one state of the store, never read twice); with `then`, followed by
+    those of the reads it makes of the frames of the first `needs` (`read_frames_then`)."""
+    path = store.arrow_file
+    if path is None:
+        return _read_together(store, reads, needs, then)
+    with store.arrow_turn():
+        return _adbc_together(path, reads, needs, then, store.busy_timeout)
+
+
+def _adbc_together(
+    path: str, reads: Sequence[Read], needs: int, then: Then | None, busy_timeout: float
+) -> list[pl.DataFrame]:
+    import adbc_driver_manager as adbc
+
+    with _adbc_connection(path, busy_timeout) as connection:
+        _adbc_update(adbc, connection, "BEGIN")
+        frames = [_adbc_query(adbc, connection, read) for read in reads]
+        if then is not None:
+            frames += [_adbc_query(adbc, connection, read) for read in then(frames[:needs])]
+        _adbc_update(adbc, connection, "COMMIT")
+    return frames
+
+
+def _adbc_query(adbc: Any, connection: Any, read: Read) -> pl.DataFrame:
+    """One read on an open ADBC connection, as a frame of its schema."""
+    query, params, schema = read
+    return cast_frame(
+        _adbc_result(adbc, connection, typed_query(query, schema).format(*_literals(params))).slice(
+            1
+        ),
+        schema,
+    )
+
+
+def _read_together(
+    store: Store, reads: Sequence[Read], needs: int = 0, then: Then | None = None
+) -> list[pl.DataFrame]:
+    """The frames of `reads` (and of those `then` makes, see `read_frames_then`) through
+    SQLAlchemy, in one transaction that sees one state."""
     from sqlalchemy import text
 
-    frames = []
+    frames: list[pl.DataFrame] = []
     with store.reading(one_state=True) as conn:
-        for query, params, schema in reads:
-            names = [f"p{i}" for i in range(len(params))]
-            sql = query.format(*[f":{name}" for name in names])
-            rows = conn.execute(text(sql), dict(zip(names, params, strict=True))).all()
-            frames.append(frame_of(rows, schema))
+
+        def read_all(some: Sequence[Read]) -> None:
+            for query, params, schema in some:
+                names = [f"p{i}" for i in range(len(params))]
+                sql = query.format(*[f":{name}" for name in names])
+                rows = conn.execute(text(sql), dict(zip(names, params, strict=True))).all()
+                frames.append(frame_of(rows, schema))
+
+        read_all(reads)
+        if then is not None:
+            read_all(then(frames[:needs]))
     return frames
 
 
@@ -210,12 +291,27 @@ def _adbc_frames(
 ) -> list[pl.DataFrame]:
     """The results of `queries` (with their parameters) on one connection, in one
     transaction when there are several, as Arrow straight into Polars."""
+    import adbc_driver_manager as adbc
+
+    texts = [query.format(*_literals(params)) for query, params in queries]
+    with _adbc_connection(path, busy_timeout) as connection:
+        together = len(texts) > 1
+        if together:
+            _adbc_update(adbc, connection, "BEGIN")
+        frames = [_adbc_result(adbc, connection, sql) for sql in texts]
+        if together:
+            _adbc_update(adbc, connection, "COMMIT")
+        return frames
+
+
+@contextlib.contextmanager
+def _adbc_connection(path: str, busy_timeout: float) -> Iterator[Any]:
+    """An ADBC connection to the SQLite file `path`, closed after."""
     # Imported here: only bulk reads need them. The low-level API hands over an Arrow stream
     # that Polars reads through the Arrow PyCapsule interface.
     import adbc_driver_manager as adbc
     import adbc_driver_sqlite
 
-    texts = [query.format(*_literals(params)) for query, params in queries]
     database = adbc_driver_sqlite.connect(path)
     try:
         connection = adbc.AdbcConnection(database)
@@ -223,29 +319,25 @@ def _adbc_frames(
             # A read is not blocked by a write, but can wait for a moment's lock (a WAL
             # checkpoint or recovery by another connection).
             _adbc_update(adbc, connection, busy_timeout_pragma(busy_timeout))
-            together = len(texts) > 1
-            if together:
-                _adbc_update(adbc, connection, "BEGIN")
-            frames = []
-            for sql in texts:
-                statement = adbc.AdbcStatement(connection)
-                try:
-                    # Large batches: the driver's default (1,024 rows) leaves a frame of a
-                    # hundred thousand rows in a hundred pieces, which every later operation
-                    # goes over.
-                    statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
-                    statement.set_sql_query(sql)
-                    stream, _ = statement.execute_query()
-                    frames.append(pl.DataFrame(stream))
-                finally:
-                    statement.close()
-            if together:
-                _adbc_update(adbc, connection, "COMMIT")
-            return frames
+            yield connection
         finally:
             connection.close()
     finally:
         database.close()
+
+
+def _adbc_result(adbc: Any, connection: Any, sql: str) -> pl.DataFrame:
+    """The rows of a query on an open ADBC connection, as Arrow straight into Polars."""
+    statement = adbc.AdbcStatement(connection)
+    try:
+        # Large batches: the driver's default (1,024 rows) leaves a frame of a hundred
+        # thousand rows in a hundred pieces, which every later operation goes over.
+        statement.set_options(**{"adbc.sqlite.query.batch_rows": str(BATCH_ROWS)})
+        statement.set_sql_query(sql)
+        stream, _ = statement.execute_query()
+        return pl.DataFrame(stream)
+    finally:
+        statement.close()
 
 
 def _adbc_update(adbc: Any, connection: Any, sql: str) -> None:

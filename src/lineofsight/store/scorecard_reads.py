@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
 
 from lineofsight.domain.model import Frequency
 from lineofsight.domain.periods import start_of
-from lineofsight.store.arrow import Read, frame_of, read_frame, read_frames
+from lineofsight.store.arrow import Read, frame_of, read_frame, read_frames, read_frames_then
 from lineofsight.store.database import Store
 
 _COLUMNS = "kpi_id, unit_id, period, period_end, value, numerator, denominator"
@@ -45,9 +45,24 @@ def read_measurement_rows(
     theirs looks at). `monthly`: the window's rows read a calendar month of last days at a
     time, the months at once (`arrow.read_frames`: on an SQLite file most of a read is
     outside Python's lock), put back together in the order of one read."""
-    select = f"SELECT {_COLUMNS} FROM measurements"
     if window is None:
+        select = f"SELECT {_COLUMNS} FROM measurements"
         return with_starts(read_frame(store, select, [], STORED_SCHEMA))
+    return measurement_rows(read_frames(store, _measurement_reads(window, early, monthly)))
+
+
+# Which measurements a scorecard reads (`read_measurement_rows`'s arguments): the window of
+# last days, the early part read only for some frequencies, and whether a month at a time.
+Selection = tuple[tuple[dt.date, dt.date], tuple[dt.date, Sequence[str]] | None, bool]
+
+
+def _measurement_reads(
+    window: tuple[dt.date, dt.date],
+    early: tuple[dt.date, Sequence[str]] | None,
+    monthly: bool,
+) -> list[Read]:
+    """The reads of `read_measurement_rows` with a window."""
+    select = f"SELECT {_COLUMNS} FROM measurements"
     start = window[0]
     if early is not None and window[0] < early[0]:
         start = early[0]
@@ -65,7 +80,11 @@ def read_measurement_rows(
             f" AND kpi_id IN (SELECT id FROM kpis WHERE frequency IN ({listed}))"
         )
         reads.append((query, [window[0], start], STORED_SCHEMA))
-    frames = read_frames(store, reads)
+    return reads
+
+
+def measurement_rows(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """The frames of `_measurement_reads` as one, with each period's first day."""
     return with_starts(frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=False))
 
 
@@ -113,9 +132,13 @@ _LABEL_COLUMNS: dict[str, dict[str, Any]] = {
 }
 
 
+# The organisation's calendar and scoring: (fiscal year start, scoring settings, due days).
+Settings = tuple[int, dict[str, Any], int]
+
+
 def read_definition_tables(
     store: Store, columns: Mapping[str, Mapping[str, Any]], *, labels: bool = False
-) -> tuple[tuple[int, dict[str, Any], int], dict[str, pl.DataFrame]] | None:
+) -> tuple[Settings, dict[str, pl.DataFrame]] | None:
     """The organisation's calendar and scoring ((fiscal year start, scoring settings, due
     days)) and each definition table of `DEFINITION_TABLES` with the `columns` (name: type)
     asked for it, the period targets in the file's order; None before the first apply.
@@ -128,6 +151,50 @@ def read_definition_tables(
     if found is None:
         return None
     row, last_rowid = found
+    reads = _definition_reads(columns, labels, last_rowid)
+    return _settings(row), _definition_frames(read_frames(store, reads), labels)
+
+
+def read_definitions_and_measurements(
+    store: Store,
+    columns: Mapping[str, Mapping[str, Any]],
+    select: Callable[[Settings, pl.DataFrame], Selection],
+    *,
+    labels: bool = False,
+) -> tuple[Settings, dict[str, pl.DataFrame], pl.DataFrame] | None:
+    """`read_definition_tables` and the measurements of `read_measurement_rows` with the
+    arguments that `select` gives from the organisation's settings and the KPIs' frame (with
+    the `columns` asked for it), all of one state of the store. On an SQLite file the
+    measurements are read as soon as the KPIs are, beside the other definition tables
+    (`arrow.read_frames_then`)."""
+    found = _organization_row(store)
+    if found is None:
+        return None
+    row, last_rowid = found
+    settings = _settings(row)
+    reads = _definition_reads(columns, labels, last_rowid)
+    halves = 2 if len(reads) > len(DEFINITION_TABLES) else 1
+
+    def measurements(kpis: list[pl.DataFrame]) -> list[Read]:
+        return _measurement_reads(*select(settings, pl.concat(kpis) if halves > 1 else kpis[0]))
+
+    read = read_frames_then(store, reads, halves, measurements)
+    frames = _definition_frames(read[: len(reads)], labels)
+    return settings, frames, measurement_rows(read[len(reads) :])
+
+
+def _settings(row: Any) -> Settings:
+    scoring = row[1]
+    if isinstance(scoring, str):
+        scoring = json.loads(scoring)
+    return (row[0], scoring or {}, row[2])
+
+
+def _definition_reads(
+    columns: Mapping[str, Mapping[str, Any]], labels: bool, last_rowid: int | None
+) -> list[Read]:
+    """The reads of `read_definition_tables`, the KPIs' first (in two halves on an SQLite
+    file read through ADBC: `last_rowid`)."""
     reads: list[Read] = []
     for name, table in DEFINITION_TABLES.items():
         schema = dict(columns[name])
@@ -143,7 +210,11 @@ def read_definition_tables(
             reads.append((query + " WHERE rowid > {}", [half], schema))
         else:
             reads.append((query, [], schema))
-    read = read_frames(store, reads)
+    return reads
+
+
+def _definition_frames(read: list[pl.DataFrame], labels: bool) -> dict[str, pl.DataFrame]:
+    """The frames of `_definition_reads`, by name (with the labels' when `labels`)."""
     if len(read) > len(DEFINITION_TABLES):
         read[:2] = [pl.concat(read[:2])]
     frames = dict(zip(DEFINITION_TABLES, read, strict=True))
@@ -158,10 +229,7 @@ def read_definition_tables(
     frames["period_targets"] = (
         frames["period_targets"].sort("kpi_id", "position", maintain_order=True).drop("position")
     )
-    scoring = row[1]
-    if isinstance(scoring, str):
-        scoring = json.loads(scoring)
-    return (row[0], scoring or {}, row[2]), frames
+    return frames
 
 
 def _organization_row(store: Store) -> tuple[Any, int | None] | None:
