@@ -26,7 +26,7 @@ from lineofsight.services.evaluate import (
     scoring_measurements,
 )
 from lineofsight.services.init import init_workspace
-from lineofsight.store import arrow
+from lineofsight.store import arrow, scorecard_reads
 from lineofsight.store.database import Store
 from lineofsight.store.labels import read_labels
 from lineofsight.store.scorecard_reads import read_definition_tables, read_measurement_rows
@@ -259,3 +259,27 @@ def test_definitions_and_measurements_read_beside_a_load_are_of_one_state(
     after = _sorted(read_scoring_inputs(store, AS_OF)[2])
     assert not before.equals(after)
     assert parts.equals(before) or parts.equals(after), "half of a load read"
+
+
+def test_the_calendar_is_read_of_the_same_state_as_the_kpis(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An apply that changes the organisation's due days (and the KPIs' own) lands right after
+    # the first look at the organisation: the calendar scored with is that of the KPIs read.
+    real = scorecard_reads._organization_row
+
+    def then_an_apply(of: Store) -> Any:
+        found = real(of)
+        _commit_elsewhere(
+            store,
+            ["UPDATE organization SET due_days = due_days + 20", "UPDATE kpis SET due_days = NULL"],
+        )
+        return found
+
+    monkeypatch.setattr(scorecard_reads, "_organization_row", then_an_apply)
+    read = read_scoring_inputs(store, AS_OF)[0]
+    monkeypatch.undo()
+    fresh = read_scoring_inputs(store, AS_OF)[0]
+    assert fresh.kpis["due_days"].null_count() == fresh.kpis.height
+    assert read.kpis["due_days"].null_count() == fresh.kpis.height
+    assert read.calendar == fresh.calendar

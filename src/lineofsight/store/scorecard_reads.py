@@ -170,17 +170,26 @@ def read_definitions_and_measurements(
     found = _organization_row(store)
     if found is None:
         return None
-    row, last_rowid = found
-    settings = _settings(row)
-    reads = _definition_reads(columns, labels, last_rowid)
-    halves = 2 if len(reads) > len(DEFINITION_TABLES) else 1
+    # The settings are read again among the watched reads: those of the state the KPIs and
+    # measurements are read from (an apply may change the calendar in between).
+    reads = [_ORGANIZATION_READ, *_definition_reads(columns, labels, found[1])]
+    halves = 2 if len(reads) > len(DEFINITION_TABLES) + 1 else 1
 
-    def measurements(kpis: list[pl.DataFrame]) -> list[Read]:
-        return _measurement_reads(*select(settings, pl.concat(kpis) if halves > 1 else kpis[0]))
+    def measurements(given: list[pl.DataFrame]) -> list[Read]:
+        kpis = pl.concat(given[1:]) if halves > 1 else given[1]
+        return _measurement_reads(*select(_settings(given[0].row(0)), kpis))
 
-    read = read_frames_then(store, reads, halves, measurements)
-    frames = _definition_frames(read[: len(reads)], labels)
-    return settings, frames, measurement_rows(read[len(reads) :])
+    read = read_frames_then(store, reads, 1 + halves, measurements)
+    frames = _definition_frames(read[1 : len(reads)], labels)
+    return _settings(read[0].row(0)), frames, measurement_rows(read[len(reads) :])
+
+
+# The organisation's settings as one of the reads of `read_definitions_and_measurements`.
+_ORGANIZATION_READ: Read = (
+    "SELECT fiscal_year_start, CAST(scoring AS TEXT) AS scoring, due_days FROM organization",
+    [],
+    {"fiscal_year_start": pl.Int64, "scoring": pl.String, "due_days": pl.Int64},
+)
 
 
 def _settings(row: Any) -> Settings:
