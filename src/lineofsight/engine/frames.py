@@ -71,7 +71,8 @@ def _slots(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Each frequency's slots (engine.lag), one frequency after another, and each
     (frequency, due_days)'s first due slot, number of slots and `base`, the row of its
-    frequency's first slot in the slots' frame (a slot's row is `base + slot`)."""
+    frequency's first slot in the slots' frame (a slot's row is `base + slot`). `kpis`:
+    the KPIs' frequency and due_days (each pair once is enough)."""
     longest = kpis.group_by("frequency").agg(pl.col("due_days").max())
     rows = []
     of: dict[str, tuple[Period, ...]] = {}
@@ -140,31 +141,36 @@ def score_kpis(
     either way: the periods each frequency looks at follow from every KPI of the store."""
     calendar = defs.calendar
     shift = calendar.fiscal_year_start - 1 if uses_fiscal(calendar) else 0
-    kpis = defs.kpis.with_columns(
-        pl.col("due_days").fill_null(calendar.due_days).cast(pl.Int64),
+    due_days = pl.col("due_days").fill_null(calendar.due_days).cast(pl.Int64)
+    # The slots follow from every KPI's frequency and due days, whatever KPIs are scored.
+    slots, first = _slots(defs.kpis.select("frequency", due_days).unique(), calendar, as_of, lag)
+    kpis = defs.kpis if only is None else defs.kpis.filter(pl.col("id").is_in(list(only)))
+    kpis = kpis.with_columns(
+        due_days,
         across=pl.col("across_units").fill_null(
             pl.when(pl.col("aggregation").is_in(["sum", "last"]))
             .then(pl.lit("sum"))
             .otherwise(pl.lit("none"))
         ),
     )
-    slots, first = _slots(kpis, calendar, as_of, lag)
-    if only is not None:
-        kpis = kpis.filter(pl.col("id").is_in(list(only)))
     # Rows are matched on integer keys, not on their text ids: `k` a KPI's row number here,
     # `key` a (KPI, unit) pair, `ks` a (KPI, unit, slot) triple (see `_codes`).
     spread = slots.height + 1  # more than any slot's number
     kpis, coded, unit_targets, units = _codes(kpis, measurements, defs.unit_targets)
     kpis = kpis.join(first, on=["frequency", "due_days"], how="left", maintain_order="left")
     measured = _measured(kpis, slots, coded, shift, units, spread)
-    chosen, derived_own = _chosen_slots(defs, measurements, kpis, measured, as_of, slots)
+    own = measured.select(pl.when(pl.col("own")).then(pl.col("k"))).to_series()
+    laid = _laid(measured, own, kpis.height, spread)
+    chosen, derived_own = _chosen_slots(
+        defs, measurements, kpis, measured, laid, as_of, slots, spread
+    )
     # Each KPI's period: its slot's row of the slots' frame (`_slots`), gathered by number.
     kpis = kpis.with_columns(slot=chosen).hstack(
         slots.select("p_start", "p_end", "period").gather(kpis["base"] + chosen)
     )
     rows = _rows(kpis, measured, unit_targets)
     actual, last_value, last_slot = _history(
-        defs, measurements, kpis, measured, rows, derived_own, as_of, slots, spread
+        defs, measurements, kpis, measured, rows, laid, derived_own, as_of, slots, spread
     )
     n = kpis.height
     own = kpis.select(
@@ -216,26 +222,35 @@ def _chosen_slots(
     measurements: pl.DataFrame,
     kpis: pl.DataFrame,
     measured: pl.DataFrame,
+    laid: pl.Series,
     as_of: dt.date,
     slots: pl.DataFrame,
+    spread: int,
 ) -> tuple[pl.Series, dict[tuple[str, str, int], float | None]]:
     """Each KPI's slot (in the order of `kpis`): its first with a value at its own unit, up
     to its first due slot. Measured values first; formulas and values derived across units
     for the slots where no measured value decides (those derived are returned too)."""
     n = kpis.height
-    first_own = _per_kpi(
-        n,
-        measured.filter(pl.col("own") & pl.col("actual").is_not_null())
-        .group_by("k")
-        .agg(pl.col("slot").min()),
-        "slot",
-    )
-    # Only the slots before the first measured one can change the choice.
+    # The first slot with a value at the KPI's own unit (`laid`: its slots side by side).
+    first_own = pl.repeat(None, n, dtype=pl.Int64, eager=True)
+    places = pl.int_range(0, n, eager=True) * spread
+    for slot in range(spread - 2, -1, -1):  # the lowest last, so that it wins
+        found = laid.gather(places + slot).is_not_null()
+        first_own = pl.select(pl.when(found).then(slot).otherwise(first_own)).to_series()
+    # Only the slots before the first measured one can change the choice. A formula's value
+    # is derived at every slot its row shows (`_history`: its slot and the LOOKBACK after
+    # it), so all of them are asked at once (those after the choice cannot change it).
+    formula = pl.col("formula").is_not_null()
     asked = (
         kpis.select(
             pl.col("id").alias("kpi_id"),
             "unit_id",
-            pl.int_ranges(0, pl.min_horizontal(pl.col("due_index") + 1, first_own)).alias("slot"),
+            pl.int_ranges(
+                0,
+                pl.when(formula)
+                .then(pl.min_horizontal(pl.col("due_index") + LOOKBACK + 1, pl.col("n_slots")))
+                .otherwise(pl.min_horizontal(pl.col("due_index") + 1, first_own)),
+            ).alias("slot"),
             (pl.col("formula").is_not_null() | (pl.col("across") != "none")).alias("derived"),
         )
         .filter(pl.col("derived"))
@@ -271,10 +286,21 @@ def _chosen_slots(
     )
 
 
+def _laid(measured: pl.DataFrame, number: pl.Series, count: int, spread: int) -> pl.Series:
+    """The measured values of `count` rows laid out in one array, each row's slots side by
+    side: the value of row `number` (a series beside `measured`, null for a value of no row)
+    at slot s is at `number * spread + s`."""
+    placed = measured.select(
+        place=number * spread + pl.col("slot"), actual=pl.col("actual")
+    ).drop_nulls("place")
+    laid = pl.repeat(None, count * spread, dtype=pl.Float64, eager=True).alias("actual")
+    return laid.scatter(placed["place"], placed["actual"])
+
+
 def _per_kpi(n: int, frame: pl.DataFrame, column: str) -> pl.Series:
     """A column of `frame` (with a KPI row number `k` each, once) as a series of the `n`
     KPIs, in their order (null for the KPIs it does not hold)."""
-    values = pl.Series(column, [None] * n, dtype=frame.schema[column])
+    values = pl.repeat(None, n, dtype=frame.schema[column], eager=True).alias(column)
     if not frame.is_empty():
         values.scatter(frame["k"], frame[column])
     return values
@@ -305,6 +331,7 @@ def _history(
     kpis: pl.DataFrame,
     measured: pl.DataFrame,
     rows: pl.DataFrame,
+    laid: pl.Series,
     derived_own: dict[tuple[str, str, int], float | None],
     as_of: dt.date,
     slots: pl.DataFrame,
@@ -313,25 +340,19 @@ def _history(
     """Each row's value at its KPI's slot, and the last known value before it with its slot
     (the first of the LOOKBACK slots after it with one), in the order of `rows`.
 
-    The measured values are laid out in one array, a row's slots side by side (`spread`
-    places a row), and gathered by position instead of joined."""
+    `laid`: the KPIs' own measured values (`_laid`); those of the other rows are laid after
+    them, and each row's values gathered by position instead of joined."""
     n = kpis.height
     k = rows["k"]
-    # The place of each measured value: its row's number x spread + its slot.
-    number = measured.select(pl.when(pl.col("own")).then(pl.col("k"))).to_series()
-    if rows.height > n:
-        others = rows.slice(n).select("key", number=pl.int_range(n, rows.height))
+    if rows.height > n:  # the other rows' values laid after the KPIs' own
+        others = rows.slice(n).select("key", number=pl.int_range(0, rows.height - n))
         number = (
-            measured.select("key", "k", "own")
+            measured.select("key", "own")
             .join(others, on="key", how="left", maintain_order="left")
-            .select(pl.when(pl.col("own")).then(pl.col("k")).otherwise(pl.col("number")))
+            .select(pl.when(~pl.col("own")).then(pl.col("number")))
             .to_series()
         )
-    placed = measured.select(
-        place=number * spread + pl.col("slot"), actual=pl.col("actual")
-    ).drop_nulls("place")
-    laid = pl.Series("actual", [None] * (rows.height * spread), dtype=pl.Float64)
-    laid.scatter(placed["place"], placed["actual"])
+        laid = laid.append(_laid(measured, number, rows.height - n, spread))
     per_row = kpis.select("slot", "n_slots", "formula", "across")
     if rows.height > n:
         per_row = per_row.gather(k)
@@ -365,8 +386,8 @@ def _history(
         for step in range(len(values)):
             mine = steps == step
             values[step] = values[step].scatter(at.filter(mine), derived.filter(mine))
-    last_value = pl.Series("last_value", [None] * rows.height, dtype=pl.Float64)
-    last_slot = pl.Series("last_slot", [None] * rows.height, dtype=pl.Int64)
+    last_value = pl.repeat(None, rows.height, dtype=pl.Float64, eager=True)
+    last_slot = pl.repeat(None, rows.height, dtype=pl.Int64, eager=True)
     for step in range(LOOKBACK, 0, -1):  # the nearest slot with a value last, so it wins
         found = values[step].is_not_null()
         last_value = pl.select(pl.when(found).then(values[step]).otherwise(last_value)).to_series()
@@ -411,11 +432,12 @@ def _measured(
 ) -> pl.DataFrame:
     """Each KPI's measured value per unit and slot: kpi_id, unit_id, slot, actual, with the
     integer keys k, key and ks (`_codes`), and `own` (at the KPI's own unit)."""
+    codes = {f: i for i, f in enumerate(slots["frequency"].unique(maintain_order=True))}
     info = kpis.select(
         pl.col("id").alias("kpi_id"),
         "k",
         pl.col("key").alias("own_key"),
-        "frequency",
+        pl.col("frequency").replace_strict(codes, default=-1, return_dtype=pl.Int32).alias("f"),
         pl.col("aggregation").fill_null("mean").alias("agg"),
         "ratio_scale",
     )
@@ -428,7 +450,7 @@ def _measured(
     ).iter_rows():
         slot = (
             pl.when(
-                (pl.col("frequency") == frequency)
+                (pl.col("f") == codes[frequency])
                 & (pl.col("period_end") >= start)
                 & (pl.col("period_end") <= end)
             )
@@ -451,24 +473,24 @@ def _measured(
     # row's own values, as `period_aggregates` makes them for a group of one (a sum of no
     # value is 0), without grouping; the others are grouped.
     value = pl.col("value")
-    single = rows.filter(~pl.col("_several")).select(
-        *keys,
-        "agg",
-        "ratio_scale",
-        v_sum=value.fill_null(0.0),
-        v_mean=value,
-        v_last=value,
-        v_min=value,
-        v_max=value,
-        num=pl.col("numerator").fill_null(0.0),
-        den=pl.col("denominator").fill_null(0.0),
-    )
     several = rows.filter(pl.col("_several")).drop("_several")
-    parts = [single]
-    if not several.is_empty():
-        parts.append(
-            period_aggregates(several.lazy(), ["ks"], *keys[1:], "agg", "ratio_scale").select(
-                single.columns
-            )
+    single = (
+        (rows if several.is_empty() else rows.filter(~pl.col("_several")))
+        .lazy()
+        .select(
+            *keys,
+            "agg",
+            "ratio_scale",
+            v_sum=value.fill_null(0.0),
+            v_mean=value,
+            v_last=value,
+            v_min=value,
+            v_max=value,
+            num=pl.col("numerator").fill_null(0.0),
+            den=pl.col("denominator").fill_null(0.0),
         )
-    return pl.concat(parts).select(*keys, period_value("ratio_scale").alias("actual"))
+    )
+    if not several.is_empty():
+        grouped = period_aggregates(several.lazy(), ["ks"], *keys[1:], "agg", "ratio_scale")
+        single = pl.concat([single, grouped.lazy().select(single.collect_schema().names())])
+    return single.select(*keys, period_value("ratio_scale").alias("actual")).collect()
