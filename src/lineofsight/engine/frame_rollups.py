@@ -99,8 +99,9 @@ def rollup_objectives(
     if only is not None and kept is not None:
         found = _some_scores(objectives, set(only), sums, kept)
         if found is not None:
-            ids, done = found
-            return _objective_rows(defs, _scores_frame(ids, done), supported, objectives, ids, kept)
+            some, scores = found
+            frame = _scores_frame(some, scores)
+            return _objective_rows(defs, frame, supported, objectives, some, kept)
     every = objectives["id"].to_list()
     known = set(every)
     parents = dict(zip(every, objectives["parent_id"].to_list(), strict=True))

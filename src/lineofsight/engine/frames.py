@@ -22,6 +22,7 @@ from lineofsight.domain import model as m
 from lineofsight.domain.periods import Period
 from lineofsight.engine.calendar import uses_fiscal
 from lineofsight.engine.frame_derived import derived_values
+from lineofsight.engine.frame_measured import integer_keys, laid_out, measured_values, per_kpi
 from lineofsight.engine.frame_rollups import rollup_objectives, rollup_units
 from lineofsight.engine.frame_scores import own_targets, score_rows, unit_row_targets
 from lineofsight.engine.lag import (
@@ -29,7 +30,6 @@ from lineofsight.engine.lag import (
     first_due,
     period_slots,
 )
-from lineofsight.engine.values import period_aggregates, period_value
 
 
 @dataclass
@@ -74,7 +74,7 @@ def _slots(
     frequency's first slot in the slots' frame (a slot's row is `base + slot`). `kpis`:
     the KPIs' frequency and due_days (each pair once is enough)."""
     longest = kpis.group_by("frequency").agg(pl.col("due_days").max())
-    rows = []
+    rows: list[tuple[object, ...]] = []
     of: dict[str, tuple[Period, ...]] = {}
     base: dict[str, int] = {}
     for frequency, due in longest.iter_rows():
@@ -154,13 +154,13 @@ def score_kpis(
         ),
     )
     # Rows are matched on integer keys, not on their text ids: `k` a KPI's row number here,
-    # `key` a (KPI, unit) pair, `ks` a (KPI, unit, slot) triple (see `_codes`).
+    # `key` a (KPI, unit) pair, `ks` a (KPI, unit, slot) triple (see `frame_measured.integer_keys`).
     spread = slots.height + 1  # more than any slot's number
-    kpis, coded, unit_targets, units = _codes(kpis, measurements, defs.unit_targets)
+    kpis, coded, unit_targets, units = integer_keys(kpis, measurements, defs.unit_targets)
     kpis = kpis.join(first, on=["frequency", "due_days"], how="left", maintain_order="left")
-    measured = _measured(kpis, slots, coded, shift, units, spread)
-    own = measured.select(pl.when(pl.col("own")).then(pl.col("k"))).to_series()
-    laid = _laid(measured, own, kpis.height, spread)
+    measured = measured_values(kpis, slots, coded, shift, units, spread)
+    numbers = measured.select(pl.when(pl.col("own")).then(pl.col("k"))).to_series()
+    laid = laid_out(measured, numbers, kpis.height, spread)
     chosen, derived_own = _chosen_slots(
         defs, measurements, kpis, measured, laid, as_of, slots, spread
     )
@@ -235,8 +235,8 @@ def _chosen_slots(
     first_own = pl.repeat(None, n, dtype=pl.Int64, eager=True)
     places = pl.int_range(0, n, eager=True) * spread
     for slot in range(spread - 2, -1, -1):  # the lowest last, so that it wins
-        found = laid.gather(places + slot).is_not_null()
-        first_own = pl.select(pl.when(found).then(slot).otherwise(first_own)).to_series()
+        measured_there = laid.gather(places + slot).is_not_null()
+        first_own = pl.select(pl.when(measured_there).then(slot).otherwise(first_own)).to_series()
     # Only the slots before the first measured one can change the choice. A formula's value
     # is derived at every slot its row shows (`_history`: its slot and the LOOKBACK after
     # it), so all of them are asked at once (those after the choice cannot change it).
@@ -278,32 +278,12 @@ def _chosen_slots(
             .agg(pl.col("slot").min())
             .join(kpis.select(pl.col("id").alias("kpi_id"), "k"), on="kpi_id")
         )
-        first = pl.select(pl.min_horizontal(first, _per_kpi(n, by_kpi, "slot"))).to_series()
+        first = pl.select(pl.min_horizontal(first, per_kpi(n, by_kpi, "slot"))).to_series()
     due = kpis["due_index"]
     return (
         pl.select(pl.when(first <= due).then(first).otherwise(due).alias("slot")).to_series(),
         derived_own,
     )
-
-
-def _laid(measured: pl.DataFrame, number: pl.Series, count: int, spread: int) -> pl.Series:
-    """The measured values of `count` rows laid out in one array, each row's slots side by
-    side: the value of row `number` (a series beside `measured`, null for a value of no row)
-    at slot s is at `number * spread + s`."""
-    placed = measured.select(
-        place=number * spread + pl.col("slot"), actual=pl.col("actual")
-    ).drop_nulls("place")
-    laid = pl.repeat(None, count * spread, dtype=pl.Float64, eager=True).alias("actual")
-    return laid.scatter(placed["place"], placed["actual"])
-
-
-def _per_kpi(n: int, frame: pl.DataFrame, column: str) -> pl.Series:
-    """A column of `frame` (with a KPI row number `k` each, once) as a series of the `n`
-    KPIs, in their order (null for the KPIs it does not hold)."""
-    values = pl.repeat(None, n, dtype=frame.schema[column], eager=True).alias(column)
-    if not frame.is_empty():
-        values.scatter(frame["k"], frame[column])
-    return values
 
 
 def _rows(kpis: pl.DataFrame, measured: pl.DataFrame, unit_targets: pl.DataFrame) -> pl.DataFrame:
@@ -340,8 +320,8 @@ def _history(
     """Each row's value at its KPI's slot, and the last known value before it with its slot
     (the first of the LOOKBACK slots after it with one), in the order of `rows`.
 
-    `laid`: the KPIs' own measured values (`_laid`); those of the other rows are laid after
-    them, and each row's values gathered by position instead of joined."""
+    `laid`: the KPIs' own measured values (`frame_measured.laid_out`); the other rows'
+    are laid after them, and each row's values gathered by position instead of joined."""
     n = kpis.height
     k = rows["k"]
     if rows.height > n:  # the other rows' values laid after the KPIs' own
@@ -352,7 +332,7 @@ def _history(
             .select(pl.when(~pl.col("own")).then(pl.col("number")))
             .to_series()
         )
-        laid = laid.append(_laid(measured, number, rows.height - n, spread))
+        laid = laid.append(laid_out(measured, number, rows.height - n, spread))
     per_row = kpis.select("slot", "n_slots", "formula", "across")
     if rows.height > n:
         per_row = per_row.gather(k)
@@ -393,104 +373,3 @@ def _history(
         last_value = pl.select(pl.when(found).then(values[step]).otherwise(last_value)).to_series()
         last_slot = pl.select(pl.when(found).then(chosen + step).otherwise(last_slot)).to_series()
     return values[0], last_value, last_slot
-
-
-def _codes(
-    kpis: pl.DataFrame, measurements: pl.DataFrame, unit_targets: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, int]:
-    """The KPIs, measurements and unit targets with integer keys: `k` (the KPI's row number),
-    `key` (its KPI and unit: one number per pair of ids), and for the measurements `u` (the
-    unit's code). Units are coded in one pass over every unit id the three hold, so that equal
-    ids get equal codes (joins on numbers instead of text)."""
-    kpis = kpis.with_row_index("k").with_columns(pl.col("k").cast(pl.Int64))
-    targets = unit_targets.select("kpi_id", "unit_id").join(
-        kpis.select(pl.col("id").alias("kpi_id"), "k"), on="kpi_id"
-    )
-    sizes = [measurements.height, kpis.height, targets.height]
-    codes = (
-        pl.concat([measurements["unit_id"], kpis["unit_id"], targets["unit_id"]])
-        .cast(pl.Categorical)
-        .to_physical()
-        .cast(pl.Int64)
-    )
-    # `key` = KPI row number x units + unit code, `ks` (in `_measured` and the history) =
-    # key x spread + slot: numbers far below 2^63 (KPIs x units x slots).
-    units = int(codes.max() or 0) + 1  # type: ignore[arg-type]
-    measured = measurements.with_columns(u=codes.slice(0, sizes[0]))
-    kpis = kpis.with_columns(key=pl.col("k") * units + codes.slice(sizes[0], sizes[1]))
-    targets = targets.with_columns(key=pl.col("k") * units + codes.slice(sum(sizes[:2])))
-    return kpis, measured, targets, units
-
-
-def _measured(
-    kpis: pl.DataFrame,
-    slots: pl.DataFrame,
-    measurements: pl.DataFrame,
-    shift: int,
-    units: int,
-    spread: int,
-) -> pl.DataFrame:
-    """Each KPI's measured value per unit and slot: kpi_id, unit_id, slot, actual, with the
-    integer keys k, key and ks (`_codes`), and `own` (at the KPI's own unit)."""
-    codes = {f: i for i, f in enumerate(slots["frequency"].unique(maintain_order=True))}
-    info = kpis.select(
-        pl.col("id").alias("kpi_id"),
-        "k",
-        pl.col("key").alias("own_key"),
-        pl.col("frequency").replace_strict(codes, default=-1, return_dtype=pl.Int32).alias("f"),
-        pl.col("aggregation").fill_null("mean").alias("agg"),
-        "ratio_scale",
-    )
-    # The slot of each row: the one of its KPI's frequency whose days hold its last day (the
-    # periods of a frequency tile the calendar, so a period's last day is in one slot only,
-    # the one its first day starts: a few comparisons instead of joins).
-    slot = pl.lit(None, dtype=pl.Int64)
-    for frequency, index, start, end in slots.select(
-        "frequency", "slot", "p_start", "p_end"
-    ).iter_rows():
-        slot = (
-            pl.when(
-                (pl.col("f") == codes[frequency])
-                & (pl.col("period_end") >= start)
-                & (pl.col("period_end") <= end)
-            )
-            .then(pl.lit(index, dtype=pl.Int64))
-            .otherwise(slot)
-        )
-    keys = ["ks", "kpi_id", "unit_id", "slot", "k", "key", "own"]
-    rows = (
-        measurements.lazy()
-        .join(info.lazy(), on="kpi_id", how="inner")
-        .with_columns(slot=slot, key=pl.col("k") * units + pl.col("u"))
-        .filter(pl.col("slot").is_not_null())
-        .with_columns(
-            ks=pl.col("key") * spread + pl.col("slot"), own=pl.col("key") == pl.col("own_key")
-        )
-        .with_columns(_several=pl.col("ks").is_duplicated())
-        .collect()
-    )
-    # Most periods hold one row (a monthly value of a monthly KPI): its aggregates are the
-    # row's own values, as `period_aggregates` makes them for a group of one (a sum of no
-    # value is 0), without grouping; the others are grouped.
-    value = pl.col("value")
-    several = rows.filter(pl.col("_several")).drop("_several")
-    single = (
-        (rows if several.is_empty() else rows.filter(~pl.col("_several")))
-        .lazy()
-        .select(
-            *keys,
-            "agg",
-            "ratio_scale",
-            v_sum=value.fill_null(0.0),
-            v_mean=value,
-            v_last=value,
-            v_min=value,
-            v_max=value,
-            num=pl.col("numerator").fill_null(0.0),
-            den=pl.col("denominator").fill_null(0.0),
-        )
-    )
-    if not several.is_empty():
-        grouped = period_aggregates(several.lazy(), ["ks"], *keys[1:], "agg", "ratio_scale")
-        single = pl.concat([single, grouped.lazy().select(single.collect_schema().names())])
-    return single.select(*keys, period_value("ratio_scale").alias("actual")).collect()
