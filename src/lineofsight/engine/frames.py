@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -123,10 +124,13 @@ def evaluate_frames(
 
 
 def rollup(defs: DefinitionFrames, scored: pl.DataFrame, as_of: dt.date) -> FrameEvaluation:
-    """The scorecard of these KPI rows: with their objectives' and units' rows."""
-    return FrameEvaluation(
-        as_of, scored, rollup_objectives(defs, scored), rollup_units(defs, scored)
-    )
+    """The scorecard of these KPI rows: with their objectives' and units' rows (the units'
+    rolled up in a second thread while the objectives' tree is walked in Python: Polars
+    lets go of Python's lock while it works)."""
+    with ThreadPoolExecutor(1) as pool:
+        units = pool.submit(rollup_units, defs, scored)
+        objectives = rollup_objectives(defs, scored)
+        return FrameEvaluation(as_of, scored, objectives, units.result())
 
 
 def score_kpis(
