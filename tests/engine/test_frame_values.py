@@ -17,7 +17,8 @@ from lineofsight.domain import model as m
 from lineofsight.domain.formula import parse_formula
 from lineofsight.engine.calendar import uses_fiscal
 from lineofsight.engine.frame_derived import derived_values
-from lineofsight.engine.frames import DefinitionFrames, _codes, _measured, _slots
+from lineofsight.engine.frame_measured import integer_keys, measured_values
+from lineofsight.engine.frames import DefinitionFrames, _slots
 from lineofsight.engine.values import ValueTable, measurements_frame
 
 AS_OF = dt.date(2026, 6, 15)
@@ -115,11 +116,11 @@ def _scored_inputs(
     """The KPI rows and their measured values as `score_kpis` hands them to `derived_values`
     (integer keys included)."""
     none = pl.DataFrame(schema={"kpi_id": pl.String, "unit_id": pl.String})  # no unit targets
-    coded_kpis, coded, _, units = _codes(kpis, measurements, none)
+    coded_kpis, coded, _, units = integer_keys(kpis, measurements, none)
     with_grain = coded_kpis.join(
         slots.filter(pl.col("slot") == 0).select("frequency", "grain", "fiscal"), on="frequency"
     )
-    return with_grain, _measured(with_grain, slots, coded, shift, units, slots.height + 1)
+    return with_grain, measured_values(with_grain, slots, coded, shift, units, slots.height + 1)
 
 
 def _frames(org: m.Organization) -> tuple[DefinitionFrames, pl.DataFrame]:

@@ -1,7 +1,6 @@
-"""Objective scores worked out one height of the tree at a time are the walk's
-(one objective after another, children first), to the last bit: random forests of objectives
-with weights, KPIs with and without a score, trees deeper than the heights take and cycles of
-parents (both left to the walk)."""
+"""Objective scores worked out from the leaves of the tree up are the walk's (one objective
+after another, children first), to the last bit: random forests of objectives with weights,
+KPIs with and without a score, long chains, and cycles of parents (left to the walk)."""
 
 from __future__ import annotations
 
@@ -106,3 +105,22 @@ def test_scores_by_height_are_the_walks(seed: int) -> None:
     arrays = rollup_objectives(defs, scored)
     walk = rollup_objectives(defs, scored, only=every)  # every objective asked: the walk
     assert_frame_equal(arrays, walk)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_few_objectives_rolled_up_again_are_the_whole_trees(seed: int) -> None:
+    """Rolling up only some objectives (each with its ancestors, the others' rows kept, as
+    a kept scorecard's patch does: only their part of the tree is walked) gives the rows of
+    rolling up every objective."""
+    rng = random.Random(seed)
+    defs, scored = _case(rng, rng.choice([5, 40, 300]), chain=rng.choice([0, 10]))
+    whole = rollup_objectives(defs, scored)
+    parents = dict(defs.objectives.select("id", "parent_id").iter_rows())
+    only: set[str] = set()
+    for start in rng.sample(list(parents), k=min(3, len(parents))):
+        current: str | None = start
+        while current is not None and current in parents and current not in only:
+            only.add(current)
+            current = parents[current]
+    want = whole.filter(pl.col("id").is_in(sorted(only)))
+    assert_frame_equal(rollup_objectives(defs, scored, only=only, kept=whole), want)

@@ -288,3 +288,51 @@ def test_ties_and_rounding(direction, actual, target, score, status) -> None:  #
 def test_a_near_zero_miss_past_eps_is_not_met() -> None:
     row = score_kpi(kpi(DEC, tolerance_abs=0.5), 1e-8, 0)
     assert row["status"] == Status.AMBER and row["miss"] == pytest.approx(1e-8)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # (kpi_id, unit_id, position, own_unit): in the scorecard's order already, shuffled,
+        # with rows at other units, with two KPIs at one position.
+        [("a", "co", 0, True), ("b", "co", 1, True), ("c", "co", 2, True)],
+        [("c", "co", 2, True), ("a", "co", 0, True), ("b", "co", 1, True)],
+        [("a", "co", 0, True), ("a", "eu", 0, False), ("a", "de", 0, False), ("b", "co", 1, True)],
+        [("a", "co", 0, True), ("b", "co", 0, True), ("c", "co", 1, True)],
+    ],
+)
+def test_rows_come_out_in_the_scorecards_order(rows: list[tuple[str, str, int, bool]]) -> None:
+    """Each KPI's own row first, then its other units' rows by unit, KPIs by position:
+    whether the rows come in that order already (no sort needed) or not."""
+    frame = pl.DataFrame(
+        {
+            "kpi_id": [r[0] for r in rows],
+            "unit_id": [r[1] for r in rows],
+            "position": [r[2] for r in rows],
+            "own_unit": [r[3] for r in rows],
+            "period": P.label,
+            "direction": "increase",
+            "actual": [float(i) for i in range(len(rows))],
+            "target": 10.0,
+            "range_low": None,
+            "range_high": None,
+            "tolerance": None,
+            "tolerance_abs": None,
+            "due": P.end + dt.timedelta(days=30),
+            "last_value": None,
+            "last_period": None,
+        },
+        schema_overrides={
+            "range_low": pl.Float64,
+            "range_high": pl.Float64,
+            "tolerance": pl.Float64,
+            "tolerance_abs": pl.Float64,
+            "last_value": pl.Float64,
+            "last_period": pl.String,
+        },
+    )
+    got = score_rows(frame, P.end + dt.timedelta(days=5))
+    want = sorted(rows, key=lambda r: (r[2], not r[3], r[1]))
+    assert list(zip(got["id"], got["unit"], strict=True)) == [(r[0], r[1]) for r in want]
+    by_row = {(r[0], r[1]): float(i) for i, r in enumerate(rows)}
+    assert got["actual"].to_list() == [by_row[(r[0], r[1])] for r in want]

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from lineofsight.domain.formula_tree import Expr
+from lineofsight.domain.formula_tree import Expr, references
+from lineofsight.engine.frame_formulas import _compile, _positions, _shape
 from lineofsight.engine.frame_values import derive
 
 if TYPE_CHECKING:
@@ -34,6 +35,14 @@ def derived_values(
         schema={"kpi_id": pl.String, "unit_id": pl.String, "slot": pl.Int64},
         orient="row",
     )
+    formulas = _Formulas(kpis)
+    values: dict[tuple[str, str, int], float | None] = {}
+    direct = direct_formulas(kpis, measured, asked, formulas, slots.height + 1)
+    if not direct.is_empty():
+        values.update(_as_dict(direct))
+        asked = asked.join(direct, on=["kpi_id", "unit_id", "slot"], how="anti")
+    if asked.is_empty():
+        return values
     found = derive(
         kpis,
         defs.units.select("id", "parent_id"),
@@ -42,12 +51,119 @@ def derived_values(
         asked,
         slots,
         defs.calendar.fiscal_year_start - 1,
-        _Formulas(kpis),
+        formulas,
     )
+    values.update(_as_dict(found))
+    return values
+
+
+def _as_dict(found: pl.DataFrame) -> dict[tuple[str, str, int], float | None]:
     keys = zip(
         found["kpi_id"].to_list(), found["unit_id"].to_list(), found["slot"].to_list(), strict=True
     )
     return dict(zip(keys, found["value"].to_list(), strict=True))
+
+
+def direct_formulas(
+    kpis: pl.DataFrame,
+    measured: pl.DataFrame,
+    asked: pl.DataFrame,
+    formulas: Mapping[str, Expr],
+    spread: int,
+) -> pl.DataFrame:
+    """The asked (kpi_id, unit_id, slot)s of formulas whose value is read straight from
+    their inputs' own measured values, with that value: kpi_id, unit_id, slot, value.
+
+    That is the value `engine.frame_values` derives when the formula is asked at its own
+    unit and every input is a measured KPI of that unit and of the formula's frequency
+    (its slots are the formula's periods) that has a row of its own there, or takes no
+    value from the units below (`across_units` none): each input is then read at that unit,
+    its own value at its own slot. The formulas of one shape are evaluated together
+    (`frame_formulas`). The others are left to `frame_values.derive`."""
+    none = pl.DataFrame(
+        schema={"kpi_id": pl.String, "unit_id": pl.String, "slot": pl.Int64, "value": pl.Float64}
+    )
+    if "k" not in kpis.columns or not formulas:
+        return none
+    wanted = asked["kpi_id"].unique().to_list()
+    mine = kpis.filter(pl.col("id").is_in(wanted) & pl.col("formula").is_not_null()).select(
+        "id", "unit_id", "frequency"
+    )
+    if mine.is_empty():
+        return none
+    reads = {f: references(formulas[f]) for f in mine["id"].to_list()}
+    inputs = kpis.filter(
+        pl.col("id").is_in(list({i for found in reads.values() for i in found}))
+    ).select(
+        "id",
+        "k",
+        "unit_id",
+        "frequency",
+        pl.col("formula").is_not_null().alias("is_formula"),
+        pl.col("across_units")
+        .fill_null(
+            pl.when(pl.col("aggregation").is_in(["sum", "last"]))
+            .then(pl.lit("sum"))
+            .otherwise(pl.lit("none"))
+        )
+        .alias("across"),
+    )
+    about = {i: (k, u, f, formula, a) for i, k, u, f, formula, a in inputs.iter_rows()}
+    shapes: dict[tuple[object, ...], list[str]] = {}
+    for formula_id, unit_id, frequency in mine.iter_rows():
+        found = [about.get(i) for i in reads[formula_id]]
+        if all(a is not None and not a[3] and a[1] == unit_id and a[2] == frequency for a in found):
+            positions = _positions(reads[formula_id])
+            shapes.setdefault(_shape(formulas[formula_id], positions), []).append(formula_id)
+    if not shapes:
+        return none
+    # The inputs' own measured values laid out by KPI row number and slot, and where a row
+    # of their own is (even one with no value: it wins over the units below).
+    own = measured.filter(pl.col("own"))
+    size = (int(kpis["k"].max() or 0) + 1) * spread  # type: ignore[arg-type]
+    place = own["k"] * spread + own["slot"]
+    laid = pl.repeat(None, size, dtype=pl.Float64, eager=True).scatter(place, own["actual"])
+    held = pl.repeat(False, size, dtype=pl.Boolean, eager=True).scatter(place, True)
+    own_unit = dict(mine.select("id", "unit_id").iter_rows())
+    laid_values, held_rows = pl.lit(laid), pl.lit(held)
+    parts = []
+    for ids in shapes.values():
+        positions = _positions(reads[ids[0]])
+        # Each formula of the shape with its own unit and its inputs' row numbers (`k{pos}`)
+        # and whether they take values from the units below (`b{pos}`): one join.
+        table = pl.DataFrame(
+            {
+                "kpi_id": ids,
+                "own_unit": [own_unit[f] for f in ids],
+                **{
+                    f"{column}{pos}": [about[reads[f][pos]][index] for f in ids]
+                    for pos in range(len(positions))
+                    for column, index in (("k", 0), ("b", 4))
+                },
+            }
+        ).with_columns(pl.col(f"b{pos}") != "none" for pos in range(len(positions)))
+        at = [pl.col(f"k{pos}") * spread + pl.col("slot") for pos in range(len(positions))]
+        parts.append(
+            asked.lazy()
+            .join(table.lazy(), on="kpi_id")
+            .filter(pl.col("unit_id") == pl.col("own_unit"))
+            .filter(
+                pl.all_horizontal(
+                    held_rows.gather(place) | ~pl.col(f"b{pos}") for pos, place in enumerate(at)
+                )
+            )
+            .with_columns(
+                laid_values.gather(place).alias(f"x{pos}") for pos, place in enumerate(at)
+            )
+            .select(
+                "kpi_id",
+                "unit_id",
+                "slot",
+                _compile(formulas[ids[0]], positions).cast(pl.Float64).alias("value"),
+            )
+            .collect()
+        )
+    return pl.concat(parts) if parts else none
 
 
 class _Formulas(Mapping[str, Expr]):

@@ -40,20 +40,19 @@ def _tally(items: pl.DataFrame, by: str, ids: pl.DataFrame) -> pl.DataFrame:
     `worst`, the lowest-scoring item (ties: KPIs before objectives, then by id), one row per
     id of `ids` (a frame with the column `id`)."""
     counts = items.group_by(by).agg(*[(pl.col("status") == s).sum().alias(s) for s in STATUSES])
-    # Only the items at their group's lowest score are sorted (ties are few).
+    # Only the items at their group's lowest score are sorted (ties are few), within it.
     worst = (
         items.filter(pl.col("score") == pl.col("score").min().over(by))
-        .sort("score", "kind", "item_id")
-        .group_by(by, maintain_order=True)
-        .first()
+        .group_by(by)
+        .agg(pl.all().sort_by("score", "kind", "item_id").first())
         .select(
             by,
             pl.struct(pl.col("item_id").alias("id"), "kind", "status", "score").alias("worst"),
         )
     )
     return (
-        ids.join(counts, left_on="id", right_on=by, how="left")
-        .join(worst, left_on="id", right_on=by, how="left")
+        ids.join(counts, left_on="id", right_on=by, how="left", maintain_order="left")
+        .join(worst, left_on="id", right_on=by, how="left", maintain_order="left")
         .select(
             "id",
             pl.struct([pl.col(s).fill_null(0).cast(pl.Int64) for s in STATUSES])
@@ -80,6 +79,7 @@ def rollup_objectives(
     supports = defs.supports
     if only is not None:
         supports = supports.filter(pl.col("objective_id").is_in(list(only)))
+        own_rows = own_rows.filter(pl.col("kpi_id").is_in(supports["kpi_id"].unique().implode()))
     # One join of the supports with their KPIs' rows, for the sums and the items.
     supported = supports.join(own_rows.with_columns(_scored=pl.lit(True)), on="kpi_id", how="left")
     by_kpi = supported.group_by("objective_id").agg(
@@ -96,6 +96,12 @@ def rollup_objectives(
         objective: (total, scored, weighted)
         for objective, total, scored, weighted in by_kpi.iter_rows()
     }
+    if only is not None and kept is not None:
+        found = _some_scores(objectives, set(only), sums, kept)
+        if found is not None:
+            some, scores = found
+            frame = _scores_frame(some, scores)
+            return _objective_rows(defs, frame, supported, objectives, some, kept)
     every = objectives["id"].to_list()
     known = set(every)
     parents = dict(zip(every, objectives["parent_id"].to_list(), strict=True))
@@ -117,8 +123,31 @@ def rollup_objectives(
                 for i, score, coverage in kept.select("id", "score", "coverage").iter_rows()
                 if i not in wanted
             }
+    _walk(ids, children, weights, sums, done)
+    return _objective_rows(
+        defs,
+        _scores_frame(ids, done),
+        supported,
+        objectives,
+        ids,
+        kept if only is not None else None,
+    )
+
+
+Sums = dict[str, tuple[float, float, float]]
+Scores = dict[str, tuple[float | None, float]]
+
+
+def _walk(
+    ids: list[str],
+    children: dict[str, list[str]],
+    weights: dict[str, float],
+    sums: Sums,
+    done: Scores,
+) -> None:
+    """Score and coverage of each objective of `ids` into `done` (which holds those known
+    already), depth-first, children before parents; a cycle of parents scores nothing."""
     for root in ids:
-        # Depth-first, children before parents; a cycle of parents scores nothing.
         stack: list[tuple[str, bool]] = [(root, False)]
         visiting: set[str] = set()
         while stack:
@@ -143,16 +172,41 @@ def rollup_objectives(
                     weighted += weight * child_score
             value = weighted / scored if scored > 0 else None
             done[node] = (value, scored / total if total > 0 else 0.0)
-    frame = pl.DataFrame(
+
+
+def _some_scores(
+    objectives: pl.DataFrame, only: set[str], sums: Sums, kept: pl.DataFrame
+) -> tuple[list[str], Scores] | None:
+    """The walk of `rollup_objectives` for the objectives `only` (in order of position)
+    over their part of the tree alone: their children, and the kept scores of the children
+    outside `only`; None when one of those is not kept (then the whole tree is walked)."""
+    asked = list(only)
+    mine = objectives.filter(pl.col("id").is_in(asked))
+    ids = mine["id"].to_list()
+    below = objectives.filter(pl.col("parent_id").is_in(ids)).select("id", "parent_id", "weight")
+    children: dict[str, list[str]] = {}
+    weights: dict[str, float] = {}
+    for child, parent, weight in below.iter_rows():  # in order of position
+        children.setdefault(parent, []).append(child)
+        weights[child] = weight
+    outside = [c for c in weights if c not in only]
+    scores = kept.filter(pl.col("id").is_in(outside)).select("id", "score", "coverage")
+    done: Scores = {i: (score, coverage) for i, score, coverage in scores.iter_rows()}
+    if len(done) < len(set(outside)):
+        return None
+    _walk(ids, children, weights, sums, done)
+    return ids, done
+
+
+def _scores_frame(ids: list[str], done: Scores) -> pl.DataFrame:
+    """The objectives `ids` with their scores and coverages of `done`."""
+    return pl.DataFrame(
         {
             "id": ids,
             "score": [done[i][0] for i in ids],
             "coverage": [done[i][1] for i in ids],
         },
         schema={"id": pl.String, "score": pl.Float64, "coverage": pl.Float64},
-    )
-    return _objective_rows(
-        defs, frame, supported, objectives, ids, kept if only is not None else None
     )
 
 
@@ -197,38 +251,33 @@ def _objective_rows(
     )
 
 
-# Objective trees deeper than this are scored by the walk of `rollup_objectives` (as is a
-# cycle of parents, whose heights never settle).
-_MOST_LEVELS = 64
-
-
 def _scores_by_height(objectives: pl.DataFrame, by_kpi: pl.DataFrame) -> pl.DataFrame | None:
     """Every objective's score and coverage (id, score, coverage; in the order of
-    `objectives`), one objective after another from the lowest height of the tree up (each
-    after all of its children): the sums of the walk of `rollup_objectives`, added in the
-    same order (its KPIs' sums, then each child in order of position), without its stack;
-    None for a cycle of parents or a tree deeper than `_MOST_LEVELS` (left to the walk)."""
+    `objectives`), one objective after another from the leaves up (each as soon as all of
+    its children are done): the sums of the walk of `rollup_objectives`, added in the same
+    order (its KPIs' sums, then each child in order of position), without its stack; None
+    for a cycle of parents (left to the walk)."""
     ids = objectives["id"].to_list()
     index = {objective: i for i, objective in enumerate(ids)}
     weights = objectives["weight"].to_list()
     children: list[list[int]] = [[] for _ in ids]
-    edges = []
+    above: list[int | None] = [None] * len(ids)
     for i, parent in enumerate(objectives["parent_id"].to_list()):
         p = index.get(parent) if parent is not None else None
         if p is not None:
             children[p].append(i)  # in order of position
-            edges.append((i, p))
-    height = [0] * len(ids)
-    for _ in range(_MOST_LEVELS):
-        changed = False
-        for child, parent in edges:
-            if height[parent] <= height[child]:
-                height[parent] = height[child] + 1
-                changed = True
-        if not changed:
-            break
-    else:
-        return None
+            above[i] = p
+    # Children before parents (Kahn's order): a node is ready once its last child is done.
+    waiting = [len(c) for c in children]
+    order = [i for i, w in enumerate(waiting) if w == 0]
+    for node in order:  # grows while it is read
+        parent = above[node]
+        if parent is not None:
+            waiting[parent] -= 1
+            if waiting[parent] == 0:
+                order.append(parent)
+    if len(order) < len(ids):
+        return None  # a cycle of parents never gets ready
     own = objectives.select("id").join(
         by_kpi, left_on="id", right_on="objective_id", how="left", maintain_order="left"
     )
@@ -237,7 +286,7 @@ def _scores_by_height(objectives: pl.DataFrame, by_kpi: pl.DataFrame) -> pl.Data
     weighteds = own["weighted"].fill_null(0.0).to_list()
     scores: list[float | None] = [None] * len(ids)
     coverages = [0.0] * len(ids)
-    for node in sorted(range(len(ids)), key=height.__getitem__):
+    for node in order:
         total, scored, weighted = totals[node], scoreds[node], weighteds[node]
         for child in children[node]:
             weight = weights[child]

@@ -52,8 +52,18 @@ def _glide(
 def kpi_targets(defs: DefinitionFrames, kpis: pl.DataFrame) -> pl.DataFrame:
     """The target of every KPI row at its period (`kpis` has each KPI's chosen period):
     kpi_id, unit_id, target."""
-    calendar = defs.calendar
-    spans = _spans(
+    spans = _spans_of(defs, kpis)
+    own = kpis.select(
+        pl.col("id").alias("kpi_id"),
+        "unit_id",
+        own_targets(defs, kpis, spans).alias("target"),
+    )
+    return pl.concat([own, unit_row_targets(defs, kpis, spans)])
+
+
+def _spans_of(defs: DefinitionFrames, kpis: pl.DataFrame) -> pl.DataFrame:
+    """Start and end of every period a target names (period targets, baselines)."""
+    return _spans(
         pl.concat(
             [
                 defs.period_targets["period"],
@@ -61,60 +71,78 @@ def kpi_targets(defs: DefinitionFrames, kpis: pl.DataFrame) -> pl.DataFrame:
                 defs.unit_targets["baseline_period"],
             ]
         ),
-        calendar,
+        defs.calendar,
     )
-    evaluated = kpis.select(
-        pl.col("id").alias("kpi_id"),
-        "p_start",
-        "p_end",
-        "period",
-        "direction",
-        "range_low",
-        "range_high",
-        "tolerance",
-        "tolerance_abs",
-        "target_value",
-        "target_by",
-        "baseline_value",
-        pl.col("unit_id").alias("own_unit"),
-        pl.col("baseline_period"),
-    )
-    overrides = (
+
+
+def _overrides(defs: DefinitionFrames, kpis: pl.DataFrame, spans: pl.DataFrame) -> pl.DataFrame:
+    """The explicit period targets of the KPIs' chosen periods: kpi_id, scope ("" for the
+    KPI's own unit, else the unit), override (the first of each KPI and scope)."""
+    return (
         defs.period_targets.join(spans, left_on="period", right_on="label")
-        .join(evaluated.select("kpi_id", "p_start", "p_end"), on="kpi_id")
+        .join(kpis.select(pl.col("id").alias("kpi_id"), "p_start", "p_end"), on="kpi_id")
         .filter((pl.col("start") == pl.col("p_start")) & (pl.col("end") == pl.col("p_end")))
         .select("kpi_id", pl.col("unit_id").alias("scope"), pl.col("value").alias("override"))
         .unique(subset=["kpi_id", "scope"], keep="first", maintain_order=True)
     )
-    base_end = spans.select(pl.col("label").alias("baseline_period"), pl.col("end").alias("b_end"))
-    own = (
-        evaluated.join(base_end, on="baseline_period", how="left")
-        .join(overrides.filter(pl.col("scope") == ""), on="kpi_id", how="left")
-        .select(
-            "kpi_id",
-            pl.col("own_unit").alias("unit_id"),
-            pl.coalesce(
-                "override",
-                _glide(
-                    pl.col("target_value"),
-                    pl.col("target_by"),
-                    pl.col("baseline_value"),
-                    pl.col("b_end"),
-                    pl.col("p_end"),
-                ),
-            ).alias("target"),
-        )
+
+
+def _base_end(label: pl.Expr, spans: pl.DataFrame) -> pl.Expr:
+    """The last day of the period named `label` (a baseline's)."""
+    return label.replace_strict(spans["label"], spans["end"], default=None, return_dtype=pl.Date)
+
+
+def own_targets(
+    defs: DefinitionFrames, kpis: pl.DataFrame, spans: pl.DataFrame | None = None
+) -> pl.Series:
+    """Each KPI's target at its own unit and chosen period, in the order of `kpis` (id,
+    p_start, p_end, target_value, target_by, baseline_value, baseline_period)."""
+    if spans is None:
+        spans = _spans_of(defs, kpis)
+    overrides = _overrides(defs, kpis, spans).filter(pl.col("scope") == "")
+    target = _glide(
+        pl.col("target_value"),
+        pl.col("target_by"),
+        pl.col("baseline_value"),
+        _base_end(pl.col("baseline_period"), spans),
+        pl.col("p_end"),
     )
-    unit_base = spans.select(pl.col("label").alias("baseline_period"), pl.col("end").alias("b_end"))
-    per_unit = (
-        defs.unit_targets.join(evaluated.select("kpi_id", "p_end", "own_unit"), on="kpi_id")
-        .filter(pl.col("unit_id") != pl.col("own_unit"))
-        .join(unit_base, on="baseline_period", how="left")
-        .join(
-            overrides.rename({"scope": "unit_id"}),
-            on=["kpi_id", "unit_id"],
-            how="left",
+    if overrides.is_empty():
+        return kpis.select(target.alias("target")).to_series()
+    return (
+        kpis.select(
+            pl.col("id").alias("kpi_id"),
+            "target_value",
+            "target_by",
+            "baseline_value",
+            "baseline_period",
+            "p_end",
         )
+        .join(overrides.drop("scope"), on="kpi_id", how="left", maintain_order="left")
+        .select(pl.coalesce("override", target).alias("target"))
+        .to_series()
+    )
+
+
+def unit_row_targets(
+    defs: DefinitionFrames, kpis: pl.DataFrame, spans: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The targets of the KPIs' rows at units with a target of their own (not the KPI's own
+    unit): kpi_id, unit_id, target."""
+    if defs.unit_targets.is_empty():
+        return pl.DataFrame(
+            schema={"kpi_id": pl.String, "unit_id": pl.String, "target": pl.Float64}
+        )
+    if spans is None:
+        spans = _spans_of(defs, kpis)
+    overrides = _overrides(defs, kpis, spans).rename({"scope": "unit_id"})
+    return (
+        defs.unit_targets.join(
+            kpis.select(pl.col("id").alias("kpi_id"), "p_end", pl.col("unit_id").alias("own_unit")),
+            on="kpi_id",
+        )
+        .filter(pl.col("unit_id") != pl.col("own_unit"))
+        .join(overrides, on=["kpi_id", "unit_id"], how="left")
         .select(
             "kpi_id",
             "unit_id",
@@ -124,13 +152,12 @@ def kpi_targets(defs: DefinitionFrames, kpis: pl.DataFrame) -> pl.DataFrame:
                     pl.col("value"),
                     pl.col("by_date"),
                     pl.col("baseline_value"),
-                    pl.col("b_end"),
+                    _base_end(pl.col("baseline_period"), spans),
                     pl.col("p_end"),
                 ),
             ).alias("target"),
         )
     )
-    return pl.concat([own, per_unit])
 
 
 def score_rows(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
@@ -142,8 +169,16 @@ def score_rows(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
         .then((pl.col("range_low") + pl.col("range_high")) / 2)
         .otherwise(pl.col("target"))
     )
-    # Nothing infinite or NaN goes into a score (SPEC: never NaN or infinite).
-    rows = rows.with_columns(
+    # Rows in the scorecard's order already (each KPI's own row, by position: a scorecard
+    # of no other unit's rows) need no sort.
+    position = rows["position"]
+    ordered = (
+        bool(rows["own_unit"].all())
+        and position.null_count() == 0
+        and bool((position.diff().slice(1) > 0).all())
+    )
+    # One query: nothing infinite or NaN goes into a score (SPEC: never NaN or infinite).
+    lazy = rows.lazy().with_columns(
         target=pl.when(target.is_finite()).then(target),
         actual=pl.when(pl.col("actual").is_finite()).then(pl.col("actual")),
     )
@@ -154,8 +189,8 @@ def score_rows(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     tol = pl.coalesce(
         "tolerance_abs", pl.col("tolerance").fill_null(m.DEFAULT_TOLERANCE) * target.abs()
     )
-    rows = rows.with_columns(miss=miss, tol=tol)
-    rows = rows.with_columns(miss=tie_rounded(Columns, pl.col("miss"), pl.col("tol"), target))
+    lazy = lazy.with_columns(miss=miss, tol=tol)
+    lazy = lazy.with_columns(miss=tie_rounded(Columns, pl.col("miss"), pl.col("tol"), target))
     miss, tol = pl.col("miss"), pl.col("tol")
     score = (
         pl.when(tol == 0)
@@ -180,33 +215,32 @@ def score_rows(rows: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
         .otherwise(pl.when(target != 0).then(actual / target))
     )
     achievement = pl.when(achievement.is_finite()).then(achievement)
-    return (
-        rows.with_columns(
-            status=status,
-            score=pl.when(known).then(score),
-            miss=pl.when(known).then(miss),
-            achievement=pl.when(known).then(achievement),
-            data=pl.when(actual.is_not_null())
-            .then(pl.lit(REPORTED))
-            .when(pl.col("due") <= as_of)
-            .then(pl.lit(OVERDUE))
-            .otherwise(pl.lit(AWAITING)),
-        )
-        .sort("position", pl.col("own_unit").not_(), "unit_id")
-        .select(
-            pl.col("kpi_id").alias("id"),
-            pl.col("unit_id").alias("unit"),
-            "period",
-            "actual",
-            "target",
-            "miss",
-            "score",
-            "status",
-            "achievement",
-            "own_unit",
-            "due",
-            "data",
-            "last_value",
-            "last_period",
-        )
+    lazy = lazy.with_columns(
+        status=status,
+        score=pl.when(known).then(score),
+        miss=pl.when(known).then(miss),
+        achievement=pl.when(known).then(achievement),
+        data=pl.when(actual.is_not_null())
+        .then(pl.lit(REPORTED))
+        .when(pl.col("due") <= as_of)
+        .then(pl.lit(OVERDUE))
+        .otherwise(pl.lit(AWAITING)),
     )
+    if not ordered:
+        lazy = lazy.sort("position", pl.col("own_unit").not_(), "unit_id")
+    return lazy.select(
+        pl.col("kpi_id").alias("id"),
+        pl.col("unit_id").alias("unit"),
+        "period",
+        "actual",
+        "target",
+        "miss",
+        "score",
+        "status",
+        "achievement",
+        "own_unit",
+        "due",
+        "data",
+        "last_value",
+        "last_period",
+    ).collect()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -22,14 +23,14 @@ from lineofsight.domain import model as m
 from lineofsight.domain.periods import Period
 from lineofsight.engine.calendar import uses_fiscal
 from lineofsight.engine.frame_derived import derived_values
+from lineofsight.engine.frame_measured import integer_keys, laid_out, measured_values, per_kpi
 from lineofsight.engine.frame_rollups import rollup_objectives, rollup_units
-from lineofsight.engine.frame_scores import kpi_targets, score_rows
+from lineofsight.engine.frame_scores import own_targets, score_rows, unit_row_targets
 from lineofsight.engine.lag import (
     LOOKBACK,
     first_due,
     period_slots,
 )
-from lineofsight.engine.values import _period_start_expr, period_aggregates, period_value
 
 
 @dataclass
@@ -69,12 +70,17 @@ class FrameEvaluation:
 def _slots(
     kpis: pl.DataFrame, calendar: m.Calendar, as_of: dt.date, lag: bool
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Each frequency's slots (engine.lag), and each (frequency, due_days)'s first due slot."""
+    """Each frequency's slots (engine.lag), one frequency after another, and each
+    (frequency, due_days)'s first due slot, number of slots and `base`, the row of its
+    frequency's first slot in the slots' frame (a slot's row is `base + slot`). `kpis`:
+    the KPIs' frequency and due_days (each pair once is enough)."""
     longest = kpis.group_by("frequency").agg(pl.col("due_days").max())
-    rows = []
+    rows: list[tuple[object, ...]] = []
     of: dict[str, tuple[Period, ...]] = {}
+    base: dict[str, int] = {}
     for frequency, due in longest.iter_rows():
         of[frequency] = period_slots(m.Frequency(frequency), as_of, calendar, due if lag else None)
+        base[frequency] = len(rows)
         for index, p in enumerate(of[frequency]):
             rows.append((frequency, index, p.start, p.end, p.label, int(p.grain), p.fiscal))
     slots = pl.DataFrame(
@@ -93,7 +99,7 @@ def _slots(
     pairs = kpis.select("frequency", "due_days").unique()
     first = pl.DataFrame(
         [
-            (f, d, first_due(of[f], as_of, d if lag else None), len(of[f]))
+            (f, d, first_due(of[f], as_of, d if lag else None), len(of[f]), base[f])
             for f, d in pairs.iter_rows()
         ],
         schema={
@@ -101,6 +107,7 @@ def _slots(
             "due_days": pl.Int64,
             "due_index": pl.Int64,
             "n_slots": pl.Int64,
+            "base": pl.Int64,
         },
         orient="row",
     )
@@ -117,10 +124,13 @@ def evaluate_frames(
 
 
 def rollup(defs: DefinitionFrames, scored: pl.DataFrame, as_of: dt.date) -> FrameEvaluation:
-    """The scorecard of these KPI rows: with their objectives' and units' rows."""
-    return FrameEvaluation(
-        as_of, scored, rollup_objectives(defs, scored), rollup_units(defs, scored)
-    )
+    """The scorecard of these KPI rows: with their objectives' and units' rows (the units'
+    rolled up in a second thread while the objectives' tree is walked in Python: Polars
+    lets go of Python's lock while it works)."""
+    with ThreadPoolExecutor(1) as pool:
+        units = pool.submit(rollup_units, defs, scored)
+        objectives = rollup_objectives(defs, scored)
+        return FrameEvaluation(as_of, scored, objectives, units.result())
 
 
 def score_kpis(
@@ -135,47 +145,121 @@ def score_kpis(
     either way: the periods each frequency looks at follow from every KPI of the store."""
     calendar = defs.calendar
     shift = calendar.fiscal_year_start - 1 if uses_fiscal(calendar) else 0
-    kpis = defs.kpis.with_columns(
-        pl.col("due_days").fill_null(calendar.due_days).cast(pl.Int64),
+    due_days = pl.col("due_days").fill_null(calendar.due_days).cast(pl.Int64)
+    # The slots follow from every KPI's frequency and due days, whatever KPIs are scored.
+    slots, first = _slots(defs.kpis.select("frequency", due_days).unique(), calendar, as_of, lag)
+    kpis = defs.kpis if only is None else defs.kpis.filter(pl.col("id").is_in(list(only)))
+    kpis = kpis.with_columns(
+        due_days,
         across=pl.col("across_units").fill_null(
             pl.when(pl.col("aggregation").is_in(["sum", "last"]))
             .then(pl.lit("sum"))
             .otherwise(pl.lit("none"))
         ),
     )
-    slots, first = _slots(kpis, calendar, as_of, lag)
-    if only is not None:
-        kpis = kpis.filter(pl.col("id").is_in(list(only)))
     # Rows are matched on integer keys, not on their text ids: `k` a KPI's row number here,
-    # `key` a (KPI, unit) pair, `ks` a (KPI, unit, slot) triple (see `_codes`).
+    # `key` a (KPI, unit) pair, `ks` a (KPI, unit, slot) triple (see `frame_measured.integer_keys`).
     spread = slots.height + 1  # more than any slot's number
-    kpis, coded, unit_targets, units = _codes(kpis, measurements, defs.unit_targets)
-    kpis = kpis.join(first, on=["frequency", "due_days"], how="left").join(
-        slots.filter(pl.col("slot") == 0).select("frequency", "grain", "fiscal"),
-        on="frequency",
-        how="left",
+    kpis, coded, unit_targets, units = integer_keys(kpis, measurements, defs.unit_targets)
+    kpis = kpis.join(first, on=["frequency", "due_days"], how="left", maintain_order="left")
+    measured = measured_values(kpis, slots, coded, shift, units, spread)
+    numbers = measured.select(pl.when(pl.col("own")).then(pl.col("k"))).to_series()
+    laid = laid_out(measured, numbers, kpis.height, spread)
+    chosen, derived_own = _chosen_slots(
+        defs, measurements, kpis, measured, laid, as_of, slots, spread
     )
-    measured = _measured(kpis, slots, coded, shift, units, spread)
-    # The period of each KPI: its first slot with a value at its own unit, up to its first
-    # due slot. Measured values first; formulas and values derived across units for the
-    # slots where no measured value decides.
-    own = measured.filter(pl.col("actual").is_not_null()).join(
-        kpis.select("key"), on="key", how="semi"
+    # Each KPI's period: its slot's row of the slots' frame (`_slots`), gathered by number.
+    kpis = kpis.with_columns(slot=chosen).hstack(
+        slots.select("p_start", "p_end", "period").gather(kpis["base"] + chosen)
     )
-    candidates = kpis.select(
+    rows = _rows(kpis, measured, unit_targets)
+    actual, last_value, last_slot = _history(
+        defs, measurements, kpis, measured, rows, laid, derived_own, as_of, slots, spread
+    )
+    n = kpis.height
+    own = kpis.select(
         pl.col("id").alias("kpi_id"),
-        "k",
         "unit_id",
-        "formula",
-        "across",
-        pl.int_ranges(0, pl.col("due_index") + 1).alias("slot"),
-    ).filter(pl.col("formula").is_not_null() | (pl.col("across") != "none"))
-    # Only the slots before the first measured one can change the choice.
-    first_own = own.group_by("k").agg(pl.col("slot").min().alias("first_own"))
+        pl.lit(True).alias("own_unit"),
+        "position",
+        own_targets(defs, kpis).alias("target"),
+    )
+    if rows.height > n:  # rows at other units than the KPI's own: their targets by unit
+        others = (
+            rows.slice(n)
+            .select("k", "kpi_id", "unit_id", pl.lit(False).alias("own_unit"))
+            .with_columns(position=kpis["position"].gather(rows["k"].slice(n)))
+            .join(
+                unit_row_targets(defs, kpis),
+                on=["kpi_id", "unit_id"],
+                how="left",
+                maintain_order="left",
+            )
+            .drop("k")
+        )
+        own = pl.concat([own, others])
+    k = rows["k"]
+    attributes = kpis.select(
+        "period",
+        "direction",
+        "range_low",
+        "range_high",
+        "tolerance",
+        "tolerance_abs",
+        (pl.col("p_end") + pl.duration(days=pl.col("due_days"))).alias("due"),
+    )
+    if rows.height > n:
+        attributes = attributes.gather(k)
+    periods = slots["period"].gather(kpis["base"].gather(k) + last_slot)
+    return score_rows(
+        own.with_columns(
+            actual=actual,
+            last_value=last_value,
+            last_period=periods,
+        ).hstack(attributes),
+        as_of,
+    )
+
+
+def _chosen_slots(
+    defs: DefinitionFrames,
+    measurements: pl.DataFrame,
+    kpis: pl.DataFrame,
+    measured: pl.DataFrame,
+    laid: pl.Series,
+    as_of: dt.date,
+    slots: pl.DataFrame,
+    spread: int,
+) -> tuple[pl.Series, dict[tuple[str, str, int], float | None]]:
+    """Each KPI's slot (in the order of `kpis`): its first with a value at its own unit, up
+    to its first due slot. Measured values first; formulas and values derived across units
+    for the slots where no measured value decides (those derived are returned too)."""
+    n = kpis.height
+    # The first slot with a value at the KPI's own unit (`laid`: its slots side by side).
+    first_own = pl.repeat(None, n, dtype=pl.Int64, eager=True)
+    places = pl.int_range(0, n, eager=True) * spread
+    for slot in range(spread - 2, -1, -1):  # the lowest last, so that it wins
+        measured_there = laid.gather(places + slot).is_not_null()
+        first_own = pl.select(pl.when(measured_there).then(slot).otherwise(first_own)).to_series()
+    # Only the slots before the first measured one can change the choice. A formula's value
+    # is derived at every slot its row shows (`_history`: its slot and the LOOKBACK after
+    # it), so all of them are asked at once (those after the choice cannot change it).
+    formula = pl.col("formula").is_not_null()
     asked = (
-        candidates.explode("slot")
-        .join(first_own, on="k", how="left")
-        .filter(pl.col("first_own").is_null() | (pl.col("slot") < pl.col("first_own")))
+        kpis.select(
+            pl.col("id").alias("kpi_id"),
+            "unit_id",
+            pl.int_ranges(
+                0,
+                pl.when(formula)
+                .then(pl.min_horizontal(pl.col("due_index") + LOOKBACK + 1, pl.col("n_slots")))
+                .otherwise(pl.min_horizontal(pl.col("due_index") + 1, first_own)),
+            ).alias("slot"),
+            (pl.col("formula").is_not_null() | (pl.col("across") != "none")).alias("derived"),
+        )
+        .filter(pl.col("derived"))
+        .explode("slot")
+        .drop_nulls("slot")
     )
     derived_own = derived_values(
         defs,
@@ -191,240 +275,105 @@ def score_kpis(
         schema={"kpi_id": pl.String, "slot": pl.Int64},
         orient="row",
     )
-    with_value = pl.concat(
-        [
-            own.select("k", "slot"),
-            found.join(kpis.select(pl.col("id").alias("kpi_id"), "k"), on="kpi_id").select(
-                "k", "slot"
-            ),
-        ]
-    )
-    chosen = (
-        kpis.select("k", "due_index")
-        .join(
-            with_value.group_by("k").agg(pl.col("slot").min().alias("first")),
-            on="k",
-            how="left",
+    first = first_own
+    if not found.is_empty():
+        by_kpi = (
+            found.group_by("kpi_id")
+            .agg(pl.col("slot").min())
+            .join(kpis.select(pl.col("id").alias("kpi_id"), "k"), on="kpi_id")
         )
-        .select(
-            "k",
-            pl.when(pl.col("first") <= pl.col("due_index"))
-            .then(pl.col("first"))
-            .otherwise(pl.col("due_index"))
-            .alias("slot"),
-        )
+        first = pl.select(pl.min_horizontal(first, per_kpi(n, by_kpi, "slot"))).to_series()
+    due = kpis["due_index"]
+    return (
+        pl.select(pl.when(first <= due).then(first).otherwise(due).alias("slot")).to_series(),
+        derived_own,
     )
-    kpis = (
-        kpis.drop("grain", "fiscal")
-        .join(chosen, on="k")
-        .join(slots, on=["frequency", "slot"], how="left")
-    )
-    # Every row: the KPI's own unit, units with values at its period, units with a target.
+
+
+def _rows(kpis: pl.DataFrame, measured: pl.DataFrame, unit_targets: pl.DataFrame) -> pl.DataFrame:
+    """The rows of the scorecard: the KPIs' own units (one each, in the order of `kpis`,
+    row number `k`), then the other units with a value at the KPI's period or a target of
+    their own: k, key, kpi_id, unit_id."""
     pair = ["k", "key", "kpi_id", "unit_id"]
-    at_period = measured.join(chosen, on=["k", "slot"]).filter(pl.col("actual").is_not_null())
-    own_rows = kpis.select("k", "key", pl.col("id").alias("kpi_id"), "unit_id")
-    rows = (
-        pl.concat([own_rows, at_period.select(pair), unit_targets.select(pair)])
-        .unique(subset="key", maintain_order=True)
-        .join(
-            kpis.select(
-                "k",
-                pl.col("key").alias("own_key"),
-                "position",
-                "formula",
-                "across",
-                pl.col("slot").alias("chosen"),
-                "n_slots",
-                "frequency",
-            ),
-            on="k",
-        )
-        .with_columns(own_unit=pl.col("key") == pl.col("own_key"))
-    )
-    # Each row's values at its chosen slot and the LOOKBACK slots before it.
-    history = (
-        rows.select(
-            "kpi_id",
-            "unit_id",
-            "key",
-            "formula",
-            "across",
-            "chosen",
-            pl.int_ranges(
-                pl.col("chosen"),
-                pl.min_horizontal(pl.col("n_slots"), pl.col("chosen") + LOOKBACK + 1),
-            ).alias("slot"),
-        )
-        .explode("slot")
-        .with_columns(ks=pl.col("key") * spread + pl.col("slot"))
-    )
-    history = history.join(measured.select("ks", "actual"), on="ks", how="left")
-    needs = history.filter(
-        pl.col("formula").is_not_null()
-        | (pl.col("actual").is_null() & (pl.col("across") != "none"))
-    )
-    triples = list(needs.select("kpi_id", "unit_id", "slot").iter_rows())
-    known = {**derived_own}
-    ask = [t for t in triples if t not in known]
-    if ask:
-        known.update(derived_values(defs, measurements, kpis, measured, ask, as_of, slots))
-    if triples:
-        patch = needs.select(
-            "ks", pl.Series("derived", [known.get(t) for t in triples], dtype=pl.Float64)
-        )
-        history = history.join(patch, on="ks", how="left").with_columns(
-            actual=pl.when(pl.col("formula").is_not_null() | pl.col("actual").is_null())
-            .then(pl.col("derived"))
-            .otherwise(pl.col("actual"))
-        )
-    current = history.filter(pl.col("slot") == pl.col("chosen")).select("key", "actual")
-    last = (
-        history.filter((pl.col("slot") > pl.col("chosen")) & pl.col("actual").is_not_null())
-        .sort("slot")
-        .group_by("key")
-        .agg(pl.first("actual").alias("last_value"), pl.first("slot").alias("last_slot"))
-    )
-    rows = (
-        rows.join(current, on="key", how="left")
-        .join(last, on="key", how="left")
-        .join(
-            slots.select(
-                "frequency",
-                pl.col("slot").alias("last_slot"),
-                pl.col("period").alias("last_period"),
-            ),
-            on=["frequency", "last_slot"],
-            how="left",
-        )
-        .select(
-            "k",
-            "kpi_id",
-            "unit_id",
-            "own_unit",
-            "position",
-            "actual",
-            "last_value",
-            "last_period",
-        )
-    )
-    rows = (
-        rows.join(kpi_targets(defs, kpis), on=["kpi_id", "unit_id"], how="left")
-        .join(
-            kpis.select(
-                "k",
-                "period",
-                "direction",
-                "range_low",
-                "range_high",
-                "tolerance",
-                "tolerance_abs",
-                (pl.col("p_end") + pl.duration(days=pl.col("due_days"))).alias("due"),
-            ),
-            on="k",
-        )
-        .drop("k")
-    )
-    return score_rows(rows, as_of)
+    own = kpis.select(pl.col("k"), "key", pl.col("id").alias("kpi_id"), "unit_id")
+    chosen = kpis["slot"]
+    at_period = measured.filter(
+        ~pl.col("own")
+        & pl.col("actual").is_not_null()
+        & (pl.col("slot") == pl.lit(chosen).gather(pl.col("k")))
+    ).select(pair)
+    targets = unit_targets.filter(pl.col("key") != pl.lit(kpis["key"]).gather(pl.col("k")))
+    if at_period.is_empty() and targets.is_empty():
+        return own
+    others = pl.concat([at_period, targets.select(pair)]).unique(subset="key", maintain_order=True)
+    return pl.concat([own, others])
 
 
-def _codes(
-    kpis: pl.DataFrame, measurements: pl.DataFrame, unit_targets: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, int]:
-    """The KPIs, measurements and unit targets with integer keys: `k` (the KPI's row number),
-    `key` (its KPI and unit: one number per pair of ids), and for the measurements `u` (the
-    unit's code). Units are coded in one pass over every unit id the three hold, so that equal
-    ids get equal codes (joins on numbers instead of text)."""
-    kpis = kpis.with_row_index("k").with_columns(pl.col("k").cast(pl.Int64))
-    targets = unit_targets.select("kpi_id", "unit_id").join(
-        kpis.select(pl.col("id").alias("kpi_id"), "k"), on="kpi_id"
-    )
-    sizes = [measurements.height, kpis.height, targets.height]
-    codes = (
-        pl.concat([measurements["unit_id"], kpis["unit_id"], targets["unit_id"]])
-        .cast(pl.Categorical)
-        .to_physical()
-        .cast(pl.Int64)
-    )
-    # `key` = KPI row number x units + unit code, `ks` (in `_measured` and the history) =
-    # key x spread + slot: numbers far below 2^63 (KPIs x units x slots).
-    units = int(codes.max() or 0) + 1  # type: ignore[arg-type]
-    measured = measurements.with_columns(u=codes.slice(0, sizes[0]))
-    kpis = kpis.with_columns(key=pl.col("k") * units + codes.slice(sizes[0], sizes[1]))
-    targets = targets.with_columns(key=pl.col("k") * units + codes.slice(sum(sizes[:2])))
-    return kpis, measured, targets, units
-
-
-def _measured(
-    kpis: pl.DataFrame,
-    slots: pl.DataFrame,
+def _history(
+    defs: DefinitionFrames,
     measurements: pl.DataFrame,
-    shift: int,
-    units: int,
+    kpis: pl.DataFrame,
+    measured: pl.DataFrame,
+    rows: pl.DataFrame,
+    laid: pl.Series,
+    derived_own: dict[tuple[str, str, int], float | None],
+    as_of: dt.date,
+    slots: pl.DataFrame,
     spread: int,
-) -> pl.DataFrame:
-    """Each KPI's measured value per unit and slot: kpi_id, unit_id, slot, actual, with the
-    integer keys k, key and ks (`_codes`)."""
-    info = kpis.select(
-        pl.col("id").alias("kpi_id"),
-        "k",
-        "frequency",
-        pl.col("aggregation").fill_null("mean").alias("agg"),
-        "ratio_scale",
-    )
-    joined = measurements.join(info, on="kpi_id", how="inner")
-    # The slot of each row's period at its KPI's frequency: worked out once for each
-    # frequency and distinct last day (a handful), not for each of the hundreds of thousands
-    # of rows (a frequency's grain and fiscal year are those of its slots).
-    frequencies = slots.filter(pl.col("slot") == 0).select(
-        "frequency",
-        "grain",
-        pl.when(pl.col("fiscal")).then(shift).otherwise(0).alias("shift"),
-    )
-    by_end = ["frequency", "period_end"]
-    ends = (
-        joined.select(by_end)
-        .unique()
-        .join(frequencies, on="frequency")
-        .with_columns(
-            start=_period_start_expr(pl.col("grain"), pl.col("shift"), pl.col("period_end"))
+) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Each row's value at its KPI's slot, and the last known value before it with its slot
+    (the first of the LOOKBACK slots after it with one), in the order of `rows`.
+
+    `laid`: the KPIs' own measured values (`frame_measured.laid_out`); the other rows'
+    are laid after them, and each row's values gathered by position instead of joined."""
+    n = kpis.height
+    k = rows["k"]
+    if rows.height > n:  # the other rows' values laid after the KPIs' own
+        others = rows.slice(n).select("key", number=pl.int_range(0, rows.height - n))
+        number = (
+            measured.select("key", "own")
+            .join(others, on="key", how="left", maintain_order="left")
+            .select(pl.when(~pl.col("own")).then(pl.col("number")))
+            .to_series()
         )
-        .join(
-            slots.select("frequency", "slot", pl.col("p_start").alias("start")),
-            on=["frequency", "start"],
-            how="inner",
+        laid = laid.append(laid_out(measured, number, rows.height - n, spread))
+    per_row = kpis.select("slot", "n_slots", "formula", "across")
+    if rows.height > n:
+        per_row = per_row.gather(k)
+    chosen, n_slots = per_row["slot"], per_row["n_slots"]
+    start = pl.int_range(0, rows.height, eager=True) * spread + chosen
+    values = []
+    for step in range(LOOKBACK + 1):
+        value = laid.gather(start + step)
+        values.append(pl.select(pl.when(chosen + step < n_slots).then(value)).to_series())
+    # Formulas, and units that take their value from the units below where none is
+    # measured: their values derived (engine.frame_derived).
+    formula = per_row["formula"].is_not_null()
+    across = per_row["across"] != "none"
+    needs = []
+    for step, value in enumerate(values):
+        wanted = (chosen + step < n_slots) & (formula | (value.is_null() & across))
+        needs.append(
+            rows.select("kpi_id", "unit_id", slot=chosen + step)
+            .with_columns(row=pl.int_range(0, rows.height), step=pl.lit(step))
+            .filter(wanted)
         )
-        .select(*by_end, "slot")
-    )
-    keys = ["ks", "kpi_id", "unit_id", "slot", "k", "key"]
-    rows = (
-        joined.join(ends, on=by_end, how="inner")
-        .with_columns(key=pl.col("k") * units + pl.col("u"))
-        .with_columns(ks=pl.col("key") * spread + pl.col("slot"))
-        .with_columns(_several=pl.col("ks").is_duplicated())
-    )
-    # Most periods hold one row (a monthly value of a monthly KPI): its aggregates are the
-    # row's own values, as `period_aggregates` makes them for a group of one (a sum of no
-    # value is 0), without grouping; the others are grouped.
-    value = pl.col("value")
-    parts = [
-        rows.filter(~pl.col("_several")).select(
-            *keys,
-            "agg",
-            "ratio_scale",
-            v_sum=value.fill_null(0.0),
-            v_mean=value,
-            v_last=value,
-            v_min=value,
-            v_max=value,
-            num=pl.col("numerator").fill_null(0.0),
-            den=pl.col("denominator").fill_null(0.0),
-        )
-    ]
-    several = rows.filter(pl.col("_several")).drop("_several")
-    if not several.is_empty():
-        parts.append(
-            period_aggregates(several.lazy(), ["ks"], *keys[1:], "agg", "ratio_scale").select(
-                parts[0].columns
-            )
-        )
-    return pl.concat(parts).select(*keys, period_value("ratio_scale").alias("actual"))
+    need = pl.concat(needs)
+    if not need.is_empty():
+        triples = list(need.select("kpi_id", "unit_id", "slot").iter_rows())
+        known = {**derived_own}
+        ask = [t for t in triples if t not in known]
+        if ask:
+            known.update(derived_values(defs, measurements, kpis, measured, ask, as_of, slots))
+        derived = pl.Series([known.get(t) for t in triples], dtype=pl.Float64)
+        steps, at = need["step"], need["row"]
+        for step in range(len(values)):
+            mine = steps == step
+            values[step] = values[step].scatter(at.filter(mine), derived.filter(mine))
+    last_value = pl.repeat(None, rows.height, dtype=pl.Float64, eager=True)
+    last_slot = pl.repeat(None, rows.height, dtype=pl.Int64, eager=True)
+    for step in range(LOOKBACK, 0, -1):  # the nearest slot with a value last, so it wins
+        found = values[step].is_not_null()
+        last_value = pl.select(pl.when(found).then(values[step]).otherwise(last_value)).to_series()
+        last_slot = pl.select(pl.when(found).then(chosen + step).otherwise(last_slot)).to_series()
+    return values[0], last_value, last_slot

@@ -104,9 +104,13 @@ def labelled(ev: FrameEvaluation, defs: DefinitionFrames, labels: Labels) -> Sco
 
 def label_kpis(kpis: pl.DataFrame, calendar: m.Calendar, labels: Labels) -> pl.DataFrame:
     """The engine's KPI rows with their names, unit names, units of measure and period ends."""
+    names, units = labels.kpis, _unit_names(labels)
+    if kpis.height < 1000:  # a few rows (a patch): the labels of those only, not a hash of all
+        names = names.filter(pl.col("id").is_in(kpis["id"].unique().implode()))
+        units = units.filter(pl.col("unit").is_in(kpis["unit"].unique().implode()))
     return (
-        kpis.join(labels.kpis, on="id", how="left", maintain_order="left")
-        .join(_unit_names(labels), on="unit", how="left", maintain_order="left")
+        kpis.join(names, on="id", how="left", maintain_order="left")
+        .join(units, on="unit", how="left", maintain_order="left")
         .join(
             _period_ends(kpis["period"], calendar),
             on="period",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from itertools import pairwise
 
 import polars as pl
 
@@ -38,8 +39,8 @@ def patch(
 
     defs, ev, inputs, labels = card.defs, card.evaluation, card.inputs, card.labels
     day = as_of or ev.as_of
-    known = set(defs.kpis["id"].to_list())
-    affected = _closure({k for k in changed if k in known}, _edges(inputs, upwards=True))
+    known = defs.kpis.filter(pl.col("id").is_in(list(changed)))["id"].to_list()
+    affected = _closure(set(known), inputs, upwards=True)
     if not affected:
         if day == ev.as_of:
             return card
@@ -55,12 +56,13 @@ def patch(
         )
         same.base = card.base
         return same
-    needed = _closure(affected, _edges(inputs, upwards=False))
+    needed = _closure(affected, inputs, upwards=False)
     measurements = read_kpi_frame(store, needed, frame_window(defs, day, lag))
+    mine = pl.col("id").is_in(list(affected))
     fresh = (
         score_kpis(defs, measurements, day, lag, only=needed)
-        .filter(pl.col("id").is_in(list(affected)))
-        .join(defs.kpis.select("id", "position"), on="id", how="left")
+        .filter(mine)
+        .join(defs.kpis.filter(mine).select("id", "position"), on="id", how="left")
         .sort("position", pl.col("own_unit").not_(), "unit")
         .drop("position")
     )
@@ -159,18 +161,19 @@ def replace_rows(frame: pl.DataFrame, numbers: list[int], rows: pl.DataFrame) ->
 
     if not numbers:
         return frame
-    n = pl.int_range(pl.len(), dtype=pl.UInt32).alias("_n")
-    return (
-        pl.concat(
-            [
-                frame.with_columns(n).filter(~pl.col("_n").is_in(numbers)),
-                rows.select(frame.columns).with_columns(pl.Series("_n", numbers, pl.UInt32)),
-            ],
-            how="vertical_relaxed",
-        )
-        .sort("_n")
-        .drop("_n")
+    if len(numbers) <= 64 and all(a < b for a, b in pairwise(numbers)):
+        # A few rows: the frame's slices between them, not copied, with the rows in between.
+        parts, at = [], 0
+        for i, number in enumerate(numbers):
+            parts += [frame.slice(at, number - at), rows.slice(i, 1).select(frame.columns)]
+            at = number + 1
+        parts.append(frame.slice(at))
+        return pl.concat(parts, how="vertical_relaxed", rechunk=False)
+    # The rows appended, then every row gathered from its place: no sort of the frame.
+    places = pl.int_range(0, frame.height, dtype=pl.UInt32, eager=True).scatter(
+        numbers, pl.int_range(frame.height, frame.height + rows.height, dtype=pl.UInt32, eager=True)
     )
+    return pl.concat([frame, rows.select(frame.columns)], how="vertical_relaxed")[places]
 
 
 def formula_inputs(kpis: pl.DataFrame) -> pl.DataFrame:
@@ -190,25 +193,19 @@ def formula_inputs(kpis: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(pairs, schema={"kpi_id": pl.String, "input_id": pl.String}, orient="row")
 
 
-def _edges(inputs: pl.DataFrame, *, upwards: bool) -> dict[str, list[str]]:
-    """Formula links, from an input to the formulas reading it (`upwards`) or the reverse."""
-    edges: dict[str, list[str]] = {}
-    for kpi_id, input_id in inputs.iter_rows():
-        if upwards:
-            edges.setdefault(input_id, []).append(kpi_id)
-        else:
-            edges.setdefault(kpi_id, []).append(input_id)
-    return edges
+def _closure(start: set[str], inputs: pl.DataFrame, *, upwards: bool) -> set[str]:
+    """`start` and the KPIs reached from it along formula links (`inputs`: kpi_id,
+    input_id): from an input to the formulas reading it (`upwards`) or the reverse; one
+    filter of the links per step, not a map of all of them."""
+    import polars as pl
 
-
-def _closure(start: set[str], edges: dict[str, list[str]]) -> set[str]:
+    source, target = ("input_id", "kpi_id") if upwards else ("kpi_id", "input_id")
     found = set(start)
-    stack = list(start)
-    while stack:
-        for following in edges.get(stack.pop(), ()):
-            if following not in found:
-                found.add(following)
-                stack.append(following)
+    frontier = list(start)
+    while frontier:
+        following = inputs.filter(pl.col(source).is_in(frontier))[target].to_list()
+        frontier = [i for i in dict.fromkeys(following) if i not in found]
+        found.update(frontier)
     return found
 
 
