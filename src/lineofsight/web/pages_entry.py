@@ -32,6 +32,7 @@ from lineofsight.web.pagekit import (
     can,
     not_found,
     page_snapshot,
+    readable,
     requested_unit,
     require,
     store_of,
@@ -125,7 +126,7 @@ def default_period(snap: Snapshot, kpi: m.Kpi, at: str) -> str:
 
 
 def _checkin_context(
-    request: Request, kpi_id: str, unit: str | None, account: Account
+    request: Request, kpi_id: str, unit: str | None, account: Account, *, showing: bool = False
 ) -> dict[str, Any]:
     """The KPI, the unit a value is entered at and the page's snapshot; `at` is the unit the
     form names even when it is unknown (a forged form, or a unit removed while the form was
@@ -135,6 +136,10 @@ def _checkin_context(
     if kpi is None:
         raise not_found("KPI", kpi_id)
     at = unit or kpi.unit
+    if showing:
+        # The form for a unit that does not exist or that the reader may not see: the same
+        # 404 (a scoped reader cannot tell them apart), before any other refusal.
+        requested_unit(snap, unit, kpi.unit, readable(account, snap))
     # An unknown unit has no subtree to grant on: the account must at least be allowed to
     # check in this KPI where it lives, to be told the unit is unknown.
     where = at if at in snap.units else kpi.unit
@@ -163,8 +168,7 @@ def checkin_form(
     period: str | None = None,
     account: Account = Depends(page_account),
 ) -> HTMLResponse:
-    context = _checkin_context(request, kpi_id, unit, account)
-    requested_unit(context["snap"], unit, context["kpi"].unit)
+    context = _checkin_context(request, kpi_id, unit, account, showing=True)
     form = {
         # A link may name the period whose value is due (the attention list's do).
         "period": (period or "").strip()[:40] or context["default_period"],
