@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sqlalchemy import select
@@ -171,3 +172,45 @@ def test_apply_reports_the_references_of_an_item_whose_required_field_is_wrong(
     assert "s.yaml:11: kpi rev: unit: unknown unit 'acmee' (did you mean 'acme'?)" in result.output
     assert "kpi rev: supports: unknown objective 'grw' (did you mean 'grow'?)" in result.output
     assert "kpi rev: contributes_to: unknown kpi 'nope'" in result.output
+
+
+def test_apply_says_each_owner_who_is_no_person_as_los_check_reports_it(
+    los: Los, workdir: Path
+) -> None:
+    # SPEC 4, OW01: an owner who is not a known person is an error finding, not a file
+    # error. The file is stored, and `los apply` says so with the check's own words.
+    path = workdir / "s.yaml"
+    path.write_text(
+        "version: 1\norganization:\n  name: Acme\n  units:\n"
+        "    - {id: acme, name: Acme, level: company}\n"
+        "  people:\n    - {id: ceo, name: Casey, unit: acme}\n"
+        "objectives:\n"
+        "  - {id: grow, title: Grow, level: strategic, unit: acme, owner: ghost}\n"
+        "kpis:\n"
+        "  - {id: rev, name: Revenue, unit: acme, owner: nobody, frequency: monthly,\n"
+        "     direction: increase, supports: [{objective: grow}]}\n"
+    )
+    said = [
+        "s.yaml:9: objective 'grow' is owned by 'ghost', who is not in people",
+        "s.yaml:11: KPI 'rev' is owned by 'nobody', who is not in people",
+    ]
+    applied = los("apply", "s.yaml")
+    assert applied.exit_code == 0, applied.output
+    assert "Applied s.yaml:" in applied.output, applied.output
+    for line in said:
+        assert f"OW01 missing-owner error: {line}" in applied.output, applied.output
+    assert "2 owners not in people" in applied.output
+    checked = los("check", "--select", "OW01")
+    assert checked.exit_code == 1, checked.output
+    for line in said:
+        assert line in checked.output, checked.output
+    again = los("apply", "s.yaml", "--format", "json")
+    findings = json.loads(again.output)["findings"]
+    assert [(f["code"], f["subject"]["id"], f["severity"]) for f in findings] == [
+        ("OW01", "grow", "error"),
+        ("OW01", "rev", "error"),
+    ]
+    # Once the owner is a person, nothing is said.
+    path.write_text(path.read_text().replace("ghost", "ceo").replace("nobody", "ceo"))
+    fixed = los("apply", "s.yaml")
+    assert fixed.exit_code == 0 and "not in people" not in fixed.output, fixed.output

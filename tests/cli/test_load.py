@@ -306,3 +306,44 @@ def test_a_folder_that_cannot_be_listed_is_said_to_be_one(
     assert result.exit_code == 2, result.output
     assert "locked: a folder, not a file; name its files instead" in result.output
     assert "Traceback" not in result.output and "Permission" not in result.output
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_every_problem_of_a_file_is_said_in_one_run_overlaps_with_stored_values_too(
+    applied: Los, workdir: Path, db_url: str, kind: str
+) -> None:
+    # A good row whose month shares days with a stored day is said with the bad rows, not
+    # in a second run once those are fixed; and nothing of the file is stored.
+    day = workdir / "day.csv"
+    day.write_text("kpi,period,value\ndpo,2026-02-03,5\n")
+    assert applied("load", str(day)).exit_code == 0
+    rows = [
+        ["dpo", "2026-02", "6"],  # row 2: good alone, overlaps the stored day
+        ["nope", "2026-01", "1"],  # row 3: unknown KPI
+        ["dso", "2026-01", "x"],  # row 4: not a number
+        ["dio", "2026-01", "45"],  # row 5: good
+    ]
+    path = workdir / f"m.{kind}"
+    if kind == "csv":
+        path.write_text("kpi,period,value\n" + "".join(",".join(r) + "\n" for r in rows))
+    else:
+        book = Workbook()
+        sheet = book.active
+        sheet.append(["kpi", "period", "value"])
+        for row in rows:
+            sheet.append(row)
+        book.save(path)
+    result = applied("load", str(path))
+    assert result.exit_code == 2, result.output
+    out = " ".join(result.output.split())
+    assert "3 bad rows; nothing was loaded" in out, out
+    assert "row 2: column period: 2026-02 shares days with 2026-02-03, already stored" in out
+    assert "row 3: column kpi" in out and "row 4: column value" in out
+    assert "row 5" not in out
+    store = Store(db_url)
+    try:
+        with store.reading() as conn:
+            assert read_measurements(conn, "dio") == []
+            assert [r["period"] for r in read_measurements(conn, "dpo")] == ["2026-02-03"]
+    finally:
+        store.close()

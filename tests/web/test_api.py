@@ -59,9 +59,10 @@ def test_a_scoped_viewer_sees_only_their_subtree(api_as) -> None:  # type: ignor
     api = api_as("sales_viewer")
     body = api.get("/status", params={"as_of": AS_OF}).json()
     assert {r["unit"] for r in body["kpis"]} == {"sales", "sales_east"}
-    assert_error(api.get("/status", params={"as_of": AS_OF, "unit": "ops"}), 403, "forbidden")
+    # A unit outside the scope is answered as one that does not exist (no probing).
+    assert_error(api.get("/status", params={"as_of": AS_OF, "unit": "ops"}), 404, "not_found")
     assert_error(api.get("/kpis/defects"), 403)
-    assert_error(api.get("/units/ops"), 403)
+    assert_error(api.get("/units/ops"), 404, "not_found")
     assert api.get("/units/sales_east").status_code == 200
 
 

@@ -107,15 +107,16 @@ def test_the_page_shows_the_book_with_its_pdf_link(app: object) -> None:
 def test_a_scoped_role_sees_only_its_subtree(app: object) -> None:
     client = login(app, "ops_viewer")
     assert client.get("/units/ops/brief?period=2026-06").status_code == 200
-    assert client.get("/units/cs/brief?period=2026-06").status_code == 403
-    assert client.get("/units/co/brief.pdf").status_code == 403
+    # A unit outside the scope is answered as one that does not exist (no probing).
+    assert client.get("/units/cs/brief?period=2026-06").status_code == 404
+    assert client.get("/units/co/brief.pdf").status_code == 404
     headers = bearer(app, "ops_viewer")
     answer = client.get("/api/v1/units/ops/brief?period=2026-06", headers=headers)
     assert answer.status_code == 200
     book = answer.json()
     assert book["red"] == []
     assert book["no_red"] == "No KPI of Operations and the units below it is red for 2026-06."
-    assert client.get("/api/v1/units/co/brief", headers=headers).status_code == 403
+    assert client.get("/api/v1/units/co/brief", headers=headers).status_code == 404
     assert client.get("/api/v1/units/nowhere/brief", headers=headers).status_code == 404
     bad = client.get("/api/v1/units/ops/brief?period=2026-13", headers=headers)
     assert bad.status_code == 422

@@ -331,3 +331,27 @@ def test_unit_targets_are_edited_in_the_browser_and_checked_like_the_file(
     cleared = _preview(client, "/edit/kpi/revenue", unit_targets="")
     client.post("/edit/kpi/revenue", data={**form_values(cleared.text, "save-form"), "op": "save"})
     assert "unit_targets" not in _kpi_block(export_strategy(store), "revenue")
+
+
+def test_an_owner_who_is_no_person_is_previewed_as_los_check_reports_it(
+    client: TestClient, store: Store
+) -> None:
+    # SPEC 4, OW01: as `los apply` and `los check` say it, an error finding naming the owner
+    # and the item; the change may be saved (it is no file error).
+    log_in(client, "admin")
+    preview = _preview(client, "/edit/kpi/defects", owner="nobody_here")
+    assert preview.status_code == 200, preview.text
+    appear = preview.text[preview.text.index('id="findings-appear"') :].split("</ul>")[0]
+    assert (
+        "<strong>OW01</strong> error: KPI &#39;defects&#39; is owned by &#39;nobody_here&#39;, "
+        "who is not in people" in appear
+    )
+    form = {**form_values(preview.text, "save-form"), "op": "save"}
+    assert client.post("/edit/kpi/defects", data=form).status_code == 303
+    assert "owner: nobody_here" in _kpi_block(export_strategy(store), "defects")
+    back = _preview(client, "/edit/kpi/defects", owner="bob")
+    assert "OW01" in back.text[back.text.index('id="findings-gone"') :].split("</ul>")[0]
+    saved = client.post(
+        "/edit/kpi/defects", data={**form_values(back.text, "save-form"), "op": "save"}
+    )
+    assert saved.status_code == 303

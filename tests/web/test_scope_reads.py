@@ -85,10 +85,19 @@ API = [
     "/kpis/revenue/measurements",
 ]
 # Out of the sales viewer's scope altogether.
-REFUSED_PAGES = ["/units/ops", "/units/acme", "/kpis/defects", "/kpis/defects?unit=sales",
-                 "/people/bob", "/people/ceo"]  # fmt: skip
-REFUSED_API = ["/units/ops", "/trace/grow", "/trace/defects", "/people/bob",
-               "/kpis/defects", f"/status?unit=ops&as_of={AS_OF}"]  # fmt: skip
+REFUSED_PAGES = ["/kpis/defects", "/kpis/defects?unit=sales", "/people/bob",
+                 "/people/ceo"]  # fmt: skip
+REFUSED_API = ["/trace/grow", "/trace/defects", "/people/bob", "/kpis/defects"]  # fmt: skip
+
+# Every page and API answer that names a unit ({}): a unit outside the reader's scope is
+# answered as one that does not exist, so that asking cannot tell which units exist.
+UNIT_PAGES = ["/units/{}", "/map?unit={}", "/heatmap?unit={}", "/lists/red?unit={}",
+              "/lists/overdue?unit={}", "/lists/off-track?unit={}", "/alignment?unit={}",
+              "/units/{}/brief", "/units/{}/brief.pdf", "/kpis/revenue?unit={}",
+              "/kpis/revenue/checkin?unit={}"]  # fmt: skip
+UNIT_API = ["/units/{}", f"/status?unit={{}}&as_of={AS_OF}", "/inbox?unit={}",
+            "/reviews?unit={}", "/units/{}/brief", "/actions?unit={}", "/checks?unit={}",
+            "/kpis/revenue/explain?from=2026-02&to=2026-03&unit={}"]  # fmt: skip
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -162,6 +171,38 @@ def test_pages_of_other_units_are_refused(client: TestClient, path: str) -> None
 @pytest.mark.parametrize("path", REFUSED_API)
 def test_api_answers_about_other_units_are_refused(api_as, path: str) -> None:  # type: ignore[no-untyped-def]
     assert api_as("sales_viewer").get(path).status_code == 403
+
+
+def _as_asked(text: str, unit: str) -> str:
+    return text.replace(unit, "UNIT")
+
+
+@pytest.mark.parametrize("path", UNIT_PAGES)
+def test_a_page_of_a_unit_outside_the_scope_answers_as_for_a_unit_that_does_not_exist(
+    client: TestClient, path: str
+) -> None:
+    assert log_in(client, "sales_viewer").status_code == 303
+    for outside in ("ops", "acme"):
+        hidden, missing = client.get(path.format(outside)), client.get(path.format("zz_gone"))
+        assert hidden.status_code == missing.status_code == 404, (outside, hidden.text[:300])
+        assert f"No unit &#39;{outside}&#39;" in hidden.text
+        assert _as_asked(hidden.text, outside) == _as_asked(missing.text, "zz_gone")
+    assert client.get(path.format("sales_east")).status_code in (200, 403)
+
+
+@pytest.mark.parametrize("path", UNIT_API)
+def test_an_api_answer_about_a_unit_outside_the_scope_is_that_of_a_unit_that_does_not_exist(
+    api_as, path: str
+) -> None:  # type: ignore[no-untyped-def]
+    reader = api_as("sales_viewer")
+    for outside in ("ops", "acme"):
+        hidden, missing = reader.get(path.format(outside)), reader.get(path.format("zz_gone"))
+        assert hidden.status_code == missing.status_code == 404, (outside, hidden.text)
+        assert _as_asked(hidden.text, outside) == _as_asked(missing.text, "zz_gone")
+        assert hidden.json()["error"]["message"] == f"unit '{outside}' not found"
+    # The reader's own units answer; an unscoped viewer is still told about every unit.
+    assert reader.get(path.format("sales")).status_code in (200, 422)
+    assert api_as("viewer").get(path.format("ops")).status_code in (200, 422)
 
 
 def test_acting_as_the_ceo_does_not_show_the_ceos_items(

@@ -107,6 +107,8 @@ def apply(
         result = apply_service.apply_file(store, file, dry_run=dry_run)
     plan = result.plan
     if output_format is Format.JSON:
+        from lineofsight.checks.base import finding_plain
+
         print_json(
             {
                 "file": result.file,
@@ -125,11 +127,13 @@ def apply(
                     }
                     for r in plan.records
                 ],
+                "findings": [finding_plain(f) for f in result.unknown_owners],
             }
         )
         return
     if plan.empty:
         out.print(f"No changes: the store already matches {escape(result.file)}.")
+        _say_unknown_owners(result.unknown_owners)
         return
     records = plan.records if show_all else plan.records[:LISTED_CHANGES]
     out.print("\n".join(_change_line(record) for record in records))
@@ -146,6 +150,22 @@ def apply(
     out.print(
         f"{verb} {escape(result.file)}: {plan.count('add')} added, {plan.count('change')} changed, "
         f"{plan.count('remove')} removed."
+    )
+    _say_unknown_owners(result.unknown_owners)
+
+
+def _say_unknown_owners(findings: list[Any]) -> None:
+    """The owners who are no person, as `los check` reports them (OW01, an error): the file
+    is stored all the same (SPEC 4), and said so that nobody learns it only from the check."""
+    if not findings:
+        return
+    for f in findings:
+        where = f"{f.location}: " if f.location else ""
+        out.print(f"[red]{f.code} {f.name} {f.severity.value}[/]: {escape(where + f.message)}")
+    out.print(
+        f"{plural(len(findings), 'owner')} not in people: add "
+        f"{'it' if len(findings) == 1 else 'them'} to people or change the owner; "
+        "until then `los check` reports an error (exit 1)."
     )
 
 

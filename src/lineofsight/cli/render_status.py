@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from lineofsight.cli.idtable import IdTable, longest_id
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import parse_formula, references
 from lineofsight.engine.frames import FrameEvaluation
@@ -212,10 +213,15 @@ def worst_text(worst: dict[str, Any] | None) -> str:
 
 
 def frames_tables(ev: FrameEvaluation, names: dict[str, dict[str, str]]) -> list[Table]:
-    kpis = Table(title=f"KPIs as of {ev.as_of}", title_justify="left")
+    # Ids are never cut however narrow the terminal (see IdTable): names wrap below them.
+    kpis = IdTable(title=f"KPIs as of {ev.as_of}", title_justify="left")
     for column in ("KPI", "unit", "period", "actual", "target", "score", "status", "last", "data"):
         kpis.add_column(
-            column, justify="right" if column in ("actual", "target", "score") else "left"
+            column,
+            justify="right" if column in ("actual", "target", "score") else "left",
+            min_width=longest_id(ev.kpis, "id" if column == "KPI" else column)
+            if column in ("KPI", "unit")
+            else None,
         )
     for r in ev.kpis.iter_rows(named=True):
         kpis.add_row(
@@ -229,10 +235,14 @@ def frames_tables(ev: FrameEvaluation, names: dict[str, dict[str, str]]) -> list
             last_text(r),
             data_text(r),
         )
-    objectives = Table(title="Objectives", title_justify="left")
+    objectives = IdTable(title="Objectives", title_justify="left")
     for column in ("objective", "score", "coverage", "status", "items", "worst"):
         objectives.add_column(
-            column, justify="right" if column in ("score", "coverage") else "left"
+            column,
+            justify="right" if column in ("score", "coverage") else "left",
+            min_width=longest_id(ev.objectives, "id" if column == "objective" else column)
+            if column in ("objective", "worst")
+            else None,
         )
     for r in ev.objectives.iter_rows(named=True):
         objectives.add_row(
@@ -243,9 +253,15 @@ def frames_tables(ev: FrameEvaluation, names: dict[str, dict[str, str]]) -> list
             items_text(r["counts"]),
             worst_text(r["worst"]),
         )
-    units = Table(title="Units", title_justify="left")
+    units = IdTable(title="Units", title_justify="left")
     for column in ("unit", "score", "status", "items", "worst"):
-        units.add_column(column, justify="right" if column == "score" else "left")
+        units.add_column(
+            column,
+            justify="right" if column == "score" else "left",
+            min_width=longest_id(ev.units, "id" if column == "unit" else column)
+            if column in ("unit", "worst")
+            else None,
+        )
     for r in ev.units.iter_rows(named=True):
         units.add_row(
             f"{escape(r['id'])} [dim]{escape(names['unit'].get(r['id'], ''))}[/]",

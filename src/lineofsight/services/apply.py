@@ -10,9 +10,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from lineofsight.checks.base import Finding
 from lineofsight.domain import model as m
 from lineofsight.gcpause import paused_gc
 from lineofsight.services import declared_actions, notify_settings, review_settings
+from lineofsight.services.check import unknown_owners
 from lineofsight.services.snapshots import refresh_kept
 from lineofsight.services.workspace import local_user
 from lineofsight.spec.dump import (
@@ -82,6 +84,8 @@ class ApplyResult:
     plan: Plan
     dry_run: bool
     organization: m.Organization
+    # OW01's errors: owners who are not people (stored all the same; `los check` fails on them)
+    unknown_owners: list[Finding] = field(default_factory=list)
 
 
 def jsonable(value: Any) -> Any:
@@ -230,4 +234,5 @@ def apply_file(store: Store, path: Path, *, dry_run: bool = False) -> ApplyResul
     with paused_gc():
         org = read_strategy(path)
         plan = apply_organization(store, org, source=str(path.resolve()), dry_run=dry_run)
-    return ApplyResult(str(path), plan, dry_run, org)
+        owners = unknown_owners(org, dt.date.today())
+    return ApplyResult(str(path), plan, dry_run, org, owners)

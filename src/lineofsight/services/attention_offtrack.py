@@ -58,6 +58,17 @@ class OffTrackItems:
 
     def __call__(self) -> list[AttentionItem]:
         calls = self._calls()
+        if self._candidates is None:
+            # Not prepared before the calls were in (one list, `attention.inbox`): only the
+            # KPIs called off track make items, each made once, with its reason, then ranked.
+            called = self._kpis.join(calls.select("id"), on="id", how="semi")
+            depth = self._depth
+            made = [
+                AttentionItem(rank=_OFF_TRACK, depth=depth.get(found["unit"], 0), **found)
+                for found in rules.off_track_items(called, calls)
+            ]
+            made.sort(key=sort_key)
+            return made
         self.prepare()
         # id -> (projected, final_target, target_period, deadline, probability)
         by_id = {call[0]: call[1:] for call in calls.select(_CALL).iter_rows()}

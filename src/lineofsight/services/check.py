@@ -56,6 +56,22 @@ def rule_codes(given: str | Iterable[str]) -> list[str]:
     return [code for text in texts for code in text.split(",")]
 
 
+def unknown_owners(org: m.Organization, as_of: dt.date) -> list[Finding]:
+    """The owners who are not people of the organisation, as the error findings of OW01
+    that `los check` reports for them (none when the file's `checks:` leaves OW01 out):
+    what `los apply` says of a file that it stores all the same (SPEC 4: a finding)."""
+    from lineofsight.checks.base import Selection, Severity
+    from lineofsight.checks.data import data_from_organization
+    from lineofsight.checks.runner import build_selection, check_data
+
+    chosen = build_selection(org.checks)
+    if not chosen.wants("OW01"):
+        return []
+    only = Selection(frozenset({"OW01"}), chosen.ignore, chosen.options)
+    report = check_data(data_from_organization(org), as_of, None, only)
+    return [f for f in report.findings if f.severity is Severity.ERROR]
+
+
 def check(
     *,
     file: Path | None,

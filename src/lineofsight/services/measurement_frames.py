@@ -259,12 +259,16 @@ def _overlaps_within(rows: pl.DataFrame) -> Iterator[tuple[int, str, int, str]]:
             widest = (end, period, row)
 
 
-def refuse_stored_overlaps(file: str, overlaps: pl.DataFrame) -> None:
+def refuse_stored_overlaps(
+    file: str, overlaps: pl.DataFrame, *, report: BadRows | None = None
+) -> None:
     """LoadError naming each row whose period shares days with a stored period of another
-    grain or calendar (see `store.measurement_writes.Comparison`)."""
+    grain or calendar (see `store.measurement_writes.Comparison`; `report`: added to it
+    instead, with the file's other bad rows)."""
     if overlaps.is_empty():
         return
-    report = BadRows(file)
+    given = report
+    report = report if report is not None else BadRows(file)
     for kpi, unit, period, row, stored in overlaps.iter_rows():
         report.add(
             row,
@@ -272,7 +276,8 @@ def refuse_stored_overlaps(file: str, overlaps: pl.DataFrame) -> None:
             f"({kpi}, {unit}): values for both would be counted twice; give this KPI and unit "
             "values for one kind of period only",
         )
-    report.raise_if_any()
+    if given is None:
+        report.raise_if_any()
 
 
 def overlap_problem(overlaps: pl.DataFrame) -> Problem:

@@ -439,7 +439,16 @@ def load_opened(
         seen = read_load_rules(session)
     if seen is None:
         raise _no_strategy()
-    checked = check_opened(opened, seen.until(last_day))
+    report = BadRows(opened.label)
+    checked = check_opened(opened, seen.until(last_day), report=report)
+    if report.count:
+        # The file is refused: its good rows are still compared with the stored values, so
+        # that their overlaps are said with the bad rows, not in a second round once those
+        # are fixed. Read as the rules were, without waiting for the write lock.
+        with reading_session(store) as session:
+            comparison = compare_measurements(session, checked, seen.calendar)
+        refuse_stored_overlaps(opened.label, comparison.overlaps, report=report)
+        report.raise_if_any()
     with load_session(store) as session:
         rules = read_load_rules(session)
         if rules is None:
@@ -469,9 +478,12 @@ def _no_strategy() -> UsageError:
     return UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
 
 
-def check_opened(opened: MeasurementFile, rules: LoadRules) -> pl.DataFrame:
+def check_opened(
+    opened: MeasurementFile, rules: LoadRules, *, report: BadRows | None = None
+) -> pl.DataFrame:
     """An opened file's rows checked against `rules`, each with its `row` number in the file,
-    and no two sharing days (LoadError otherwise)."""
+    and no two sharing days (LoadError otherwise; `report`: the bad rows are added to it
+    instead, and the good rows returned)."""
     # The bulk checker builds on this module's row-by-row one.
     from lineofsight.services.measurement_frames import check_frame, refuse_file_overlaps
 
@@ -479,15 +491,16 @@ def check_opened(opened: MeasurementFile, rules: LoadRules) -> pl.DataFrame:
     check_header(label, opened.header, opened.header_row)
     if opened.table is None:
         return check_rows_frame(
-            rules, label, opened.header, opened.rows, header_row=opened.header_row
+            rules, label, opened.header, opened.rows, header_row=opened.header_row, report=report
         )
     # Every bad row said at once: the rows that pass their own checks are looked at for
     # periods that share days before any is said (a row without a valid period cannot be).
-    report = BadRows(label)
-    checked = check_frame(rules, label, opened.table, keep_row=True, report=report)
+    bad = report if report is not None else BadRows(label)
+    checked = check_frame(rules, label, opened.table, keep_row=True, report=bad)
     opened.table = None  # the file's text is not needed any more: free it
-    refuse_file_overlaps(label, checked, report=report)
-    report.raise_if_any()
+    refuse_file_overlaps(label, checked, report=bad)
+    if report is None:
+        bad.raise_if_any()
     return checked
 
 
@@ -499,12 +512,15 @@ def check_rows_frame(
     *,
     header_row: int,
     expected: Sequence[str] = COLUMNS,
+    report: BadRows | None = None,
 ) -> pl.DataFrame:
     """Rows checked one by one (`check_rows`), each with its `row` number, and no two sharing
-    days: every bad row said at once, overlaps among them (LoadError otherwise)."""
+    days: every bad row said at once, overlaps among them (LoadError otherwise; `report`:
+    added to it instead, and the good rows returned)."""
     from lineofsight.services.measurement_frames import refuse_file_overlaps
 
-    report = BadRows(label)
+    given = report
+    report = report if report is not None else BadRows(label)
     numbers: list[int] = []
     found = check_rows(
         rules,
@@ -518,5 +534,6 @@ def check_rows_frame(
     )
     checked = frame_of_rows(found).with_columns(row=pl.Series(numbers, dtype=pl.Int64))
     refuse_file_overlaps(label, checked, report=report)
-    report.raise_if_any()
+    if given is None:
+        report.raise_if_any()
     return checked

@@ -49,6 +49,7 @@ from lineofsight.web.api_common import (
     json_response,
     kpi_or_404,
     organization,
+    readable_unit,
     require,
     scorecard_day,
     scorecard_for,
@@ -82,14 +83,12 @@ def status(
 
 
 def _units_in_scope(account: Account, tree: UnitTree, unit: str | None) -> set[str] | None:
-    """The units an answer covers: `unit` and its subtree (404 if unknown, 403 if not
-    readable), else every unit the account may read (None: all of them). A role that
+    """The units an answer covers: `unit` and its subtree (404 if unknown or not readable),
+    else every unit the account may read (None: all of them). A role that
     covers a unit covers its subtree, so the subtree needs no further filtering."""
     if unit is None:
         return readable_units(account, tree)
-    if unit not in tree.parents:
-        raise not_found(f"unit '{unit}'")
-    require(account, "read", tree, unit)
+    readable_unit(account, tree, unit)
     return tree.subtree(unit)
 
 
@@ -187,8 +186,8 @@ def kpi_explain(
     org = organization(cache)
     found = kpi_or_404(org, kpi_id)
     tree = cache.unit_tree()
-    if unit is not None and unit not in tree.parents:
-        raise not_found(f"unit '{unit}'")
+    if unit is not None:
+        readable_unit(account, tree, unit)
     require(account, "read", tree, unit or found.unit)
     try:
         result = explain_change(cache.store, kpi_id, from_period, to_period, depth=depth, unit=unit)
@@ -310,10 +309,8 @@ def unit(
 ) -> Response:
     cache = cache_of(request)
     org = organization(cache)
-    found = org.units_by_id().get(unit_id)
-    if found is None:
-        raise not_found(f"unit '{unit_id}'")
-    require(account, "read", cache.unit_tree(), unit_id)
+    readable_unit(account, cache.unit_tree(), unit_id)
+    found = org.units_by_id()[unit_id]
     card = scorecard_for(cache, period, as_of)
     ev = card.for_units([unit_id])
     objectives = {o.id for o in org.objectives if o.unit == unit_id}

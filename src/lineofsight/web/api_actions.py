@@ -155,10 +155,9 @@ def list_actions(
     if kpi is not None or objective is not None:
         wanted = [(k, i) for k, i in (("kpi", kpi), ("objective", objective)) if i is not None]
     if unit is not None:
-        if unit not in tree.parents:
+        # The same 404 for a unit outside the reader's scope as for one that does not exist.
+        if unit not in tree.parents or not allows(account, "read", unit_id=unit, org=tree):
             raise _unknown("unit", "unit", unit)
-        if not allows(account, "read", unit_id=unit, org=tree):
-            raise forbidden(f"your role does not allow 'read' on unit '{unit}'")
         below = tree.subtree(unit)
         inside = [key for key, s in subjects.items() if s.unit in below]
         wanted = inside if wanted is None else [key for key in wanted if key in set(inside)]

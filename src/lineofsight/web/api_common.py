@@ -63,6 +63,14 @@ def require(
         raise forbidden(f"your role does not allow '{action}' on {where}")
 
 
+def readable_unit(account: Account, tree: UnitTree, unit_id: str) -> None:
+    """404 `unit 'X' not found` for a unit that does not exist or that the account may not
+    read: the same answer, so that a reader scoped to some units cannot tell which units
+    exist outside them by asking for them."""
+    if unit_id not in tree.parents or not allows(account, "read", unit_id=unit_id, org=tree):
+        raise not_found(f"unit '{unit_id}'")
+
+
 def scorecard_for(cache: ScorecardCache, period: str | None, as_of: str | None) -> Scorecard:
     """The cached scorecard; 422 naming the query field for a bad period or date."""
     try:

@@ -17,6 +17,7 @@ from lineofsight.web.api_common import (
     cache_of,
     json_response,
     organization,
+    readable_unit,
     require,
     scorecard_day,
 )
@@ -61,9 +62,7 @@ def inbox(
         if person != account.person_id:
             require(account, "read", tree, found.unit)
     if unit is not None:
-        if unit not in tree.parents:
-            raise not_found(f"unit '{unit}'")
-        require(account, "read", tree, unit)
+        readable_unit(account, tree, unit)
     day = scorecard_day(cache, as_of)
     found_list = attention_inbox(
         cache.store,

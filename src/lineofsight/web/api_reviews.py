@@ -24,6 +24,7 @@ from lineofsight.web.api_common import (
     json_response,
     organization,
     query_error,
+    readable_unit,
     require,
 )
 from lineofsight.web.errors import not_found
@@ -117,9 +118,7 @@ def unit_brief(
 
     cache = cache_of(request)
     org = organization(cache)
-    if unit_id not in org.units_by_id():
-        raise not_found(f"unit '{unit_id}'")
-    require(account, "read", cache.unit_tree(), unit_id)
+    readable_unit(account, cache.unit_tree(), unit_id)
     try:
         book = build_book(cache.store, unit_id, period=period, as_of=as_of, levels=levels, org=org)
     except UsageError as exc:
@@ -208,12 +207,9 @@ def get_reviews(
     from lineofsight.services.reviews import reviews_of
 
     cache = cache_of(request)
-    org = organization(cache)
     readable = readable_units(account, cache.unit_tree())
     if unit is not None:
-        if unit not in org.units_by_id():
-            raise not_found(f"unit '{unit}'")
-        require(account, "read", cache.unit_tree(), unit)
+        readable_unit(account, cache.unit_tree(), unit)
     units = [unit] if unit is not None else (None if readable is None else sorted(readable))
     found = reviews_of(cache.store, units, limit=200)
     return json_response({"reviews": [review_plain(r) for r in found]})

@@ -192,13 +192,23 @@ def not_found(kind: str, item_id: str) -> HTTPException:
     return HTTPException(status_code=404, detail=f"no {kind} '{item_id}'")
 
 
-def requested_unit(snap: Snapshot, unit: str | None, default: str) -> str:
+def requested_unit(
+    snap: Snapshot, unit: str | None, default: str, units: set[str] | None = None
+) -> str:
     """The unit a page's `unit` query or form field names, else `default` (the item's own
     unit); 404 for a unit that does not exist: never shown or entered at another unit, whose
-    numbers would pass for the one asked for."""
+    numbers would pass for the one asked for. `units`: the units the reader may read (None:
+    all), see `readable_unit`."""
     if not unit:
         return default
-    if unit not in snap.units:
+    return readable_unit(snap, unit, units)
+
+
+def readable_unit(snap: Snapshot, unit: str, units: set[str] | None) -> str:
+    """`unit`, when it exists and lies in `units` (the units the reader may read, None: all);
+    else the same 404 whether it does not exist or lies outside the reader's scope, so that
+    a scoped reader cannot tell which units exist outside it by asking for them."""
+    if unit not in snap.units or not may_read(units, unit):
         raise not_found("unit", unit)
     return unit
 

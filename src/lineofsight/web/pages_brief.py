@@ -21,10 +21,13 @@ router = APIRouter()
 ACTION_ROWS = 3
 
 
-def _unit_or_404(request: Request, unit_id: str) -> object:
+def _unit_or_404(request: Request, unit_id: str, account: Account) -> object:
+    """The unit; the same 404 when it does not exist or the account may not read it (a
+    scoped reader cannot tell the units outside their scope from units that do not exist)."""
     org = cache_of(request).organization()
     unit = org.units_by_id().get(unit_id)
-    if unit is None:
+    tree = cache_of(request).unit_tree()
+    if unit is None or not allows(account, "read", unit_id=unit_id, org=tree):
         raise not_found("unit", unit_id)
     return unit
 
@@ -41,7 +44,7 @@ def brief_page(
     from lineofsight.services.brief_html import BOOK_CSS, book_fragment
 
     cache = cache_of(request)
-    unit = _unit_or_404(request, unit_id)
+    unit = _unit_or_404(request, unit_id, account)
     tree = cache.unit_tree()
     require(allows(account, "read", unit_id=unit_id, org=tree), "this unit's briefing book")
     error = None
@@ -77,7 +80,7 @@ def brief_pdf(
     from lineofsight.services.brief import build_book
     from lineofsight.services.brief_pdf import book_pdf
 
-    _unit_or_404(request, unit_id)
+    _unit_or_404(request, unit_id, account)
     require(
         allows(account, "read", unit_id=unit_id, org=cache_of(request).unit_tree()),
         "this unit's briefing book",
@@ -127,7 +130,7 @@ def review_form(
     period: str | None = None,
     account: Account = Depends(page_account),
 ) -> Response:
-    _unit_or_404(request, unit_id)
+    _unit_or_404(request, unit_id, account)
     tree = cache_of(request).unit_tree()
     require(allows(account, "edit_definitions", unit_id=unit_id, org=tree), "this form")
     return render(request, "review_form.html", **_form_context(request, unit_id, period))
@@ -149,7 +152,7 @@ async def review_submit(
 ) -> Response:
     from lineofsight.services.reviews import NewAction, record_review
 
-    _unit_or_404(request, unit_id)
+    _unit_or_404(request, unit_id, account)
     tree = cache_of(request).unit_tree()
     require(allows(account, "edit_definitions", unit_id=unit_id, org=tree), "this form")
     data = await request.form()

@@ -45,6 +45,7 @@ from lineofsight.web.pagekit import (
     page_snapshot,
     page_view,
     readable,
+    readable_unit,
     recent_periods,
     requested_unit,
     require,
@@ -70,11 +71,9 @@ def unit_page(
 ) -> HTMLResponse:
     store = store_of(request)
     when, snap = page_view(request, period)
-    if unit_id not in snap.units:
-        raise not_found("unit", unit_id)
-    require(can(account, "read", snap, unit_id), "this unit")
-    unit = snap.units[unit_id]
     units = readable(account, snap)
+    readable_unit(snap, unit_id, units)
+    unit = snap.units[unit_id]
     scope = frozenset(units) if units is not None else None
     subtree = snap.subtree(unit_id)
     found = counts(cache_of(request), snap, when.label, scope_of(units, subtree))
@@ -149,7 +148,7 @@ def kpi_page(
     kpi = snap.kpis.get(kpi_id)
     if kpi is None:
         raise not_found("KPI", kpi_id)
-    at = requested_unit(snap, unit, kpi.unit)
+    at = requested_unit(snap, unit, kpi.unit, readable(account, snap))
     require(can(account, "read", snap, at), "this KPI")
     # A KPI of another unit is shown at a unit the account reads only where it has a row
     # there (values or a unit target of that unit): that row is the unit's own data.

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lineofsight.domain import model as m
-from lineofsight.domain.periods import PeriodError, parse_period
+from lineofsight.domain.periods import PeriodError, next_period, parse_period
 from lineofsight.domain.text import noun
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.engine.targets import kpi_target
@@ -32,6 +32,7 @@ from lineofsight.web.pagekit import (
     can,
     not_found,
     page_snapshot,
+    readable,
     requested_unit,
     require,
     store_of,
@@ -90,17 +91,42 @@ def checkin_facts(
     return CheckinFacts(period.label, target, due, last_value, last_period)
 
 
-def due_period(snap: Snapshot, kpi: m.Kpi, at: str) -> str:
-    """The period whose value is awaited (the scorecard's period without a value), else the
-    latest period that has ended."""
+AWAITED, OVERDUE = "awaited", "overdue"
+
+
+def open_periods(snap: Snapshot, kpi: m.Kpi, at: str) -> list[tuple[str, str]]:
+    """Every period of the KPI at the unit whose value is missing and may be entered now,
+    oldest first, each with its state: the scorecard's period when its value is `overdue`,
+    then each period after it that has ended by today (`awaited`: not due yet, and without
+    a value, else the scorecard would show it). Both check-in pages offer these."""
     row = snap.kpi_row(kpi.id, at)
-    if row is not None and row.actual is None and row.period:
-        return row.period
+    if row is None or not row.period:
+        return []
+    calendar = snap.org.calendar
+    try:
+        shown = parse_period(row.period, calendar)
+    except PeriodError:
+        return []
+    found = [(shown.label, OVERDUE)] if row.actual is None else []
+    day = today()
+    following = next_period(shown, calendar)
+    while following.end <= day:
+        found.append((following.label, AWAITED))
+        following = next_period(following, calendar)
+    return found
+
+
+def default_period(snap: Snapshot, kpi: m.Kpi, at: str) -> str:
+    """The period a check-in form offers first: the oldest one whose value is missing, else
+    the latest period that has ended (to correct its value)."""
+    missing = open_periods(snap, kpi, at)
+    if missing:
+        return missing[0][0]
     return evaluation_period(kpi.frequency, today(), snap.org.calendar).label
 
 
 def _checkin_context(
-    request: Request, kpi_id: str, unit: str | None, account: Account
+    request: Request, kpi_id: str, unit: str | None, account: Account, *, showing: bool = False
 ) -> dict[str, Any]:
     """The KPI, the unit a value is entered at and the page's snapshot; `at` is the unit the
     form names even when it is unknown (a forged form, or a unit removed while the form was
@@ -110,11 +136,21 @@ def _checkin_context(
     if kpi is None:
         raise not_found("KPI", kpi_id)
     at = unit or kpi.unit
+    if showing:
+        # The form for a unit that does not exist or that the reader may not see: the same
+        # 404 (a scoped reader cannot tell them apart), before any other refusal.
+        requested_unit(snap, unit, kpi.unit, readable(account, snap))
     # An unknown unit has no subtree to grant on: the account must at least be allowed to
     # check in this KPI where it lives, to be told the unit is unknown.
     where = at if at in snap.units else kpi.unit
     require(can(account, "enter_data", snap, where, kpi.owner), "the check-in of this KPI")
-    return {"snap": snap, "kpi": kpi, "at": at, "default_period": due_period(snap, kpi, where)}
+    return {
+        "snap": snap,
+        "kpi": kpi,
+        "at": at,
+        "default_period": default_period(snap, kpi, where),
+        "open_periods": open_periods(snap, kpi, where),
+    }
 
 
 def field_message(field: str, message: str) -> str:
@@ -132,8 +168,7 @@ def checkin_form(
     period: str | None = None,
     account: Account = Depends(page_account),
 ) -> HTMLResponse:
-    context = _checkin_context(request, kpi_id, unit, account)
-    requested_unit(context["snap"], unit, context["kpi"].unit)
+    context = _checkin_context(request, kpi_id, unit, account, showing=True)
     form = {
         # A link may name the period whose value is due (the attention list's do).
         "period": (period or "").strip()[:40] or context["default_period"],

@@ -11,7 +11,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lineofsight.domain import model as m
-from lineofsight.domain.periods import PeriodError, next_period, parse_period
 from lineofsight.errors import InputError, StoreBusy
 from lineofsight.services import edit_approval
 from lineofsight.services.accounts import Account
@@ -20,10 +19,11 @@ from lineofsight.store.database import Store
 from lineofsight.web.pagedata import Snapshot
 from lineofsight.web.pagekit import can, keep_period, page_snapshot, store_of, today
 from lineofsight.web.pages_entry import (
+    OVERDUE,
     CheckinFacts,
     checkin_facts,
-    due_period,
     field_message,
+    open_periods,
     read_number,
 )
 from lineofsight.web.security import page_account, verify_csrf
@@ -36,7 +36,7 @@ FIELDS = ("period", "value", "numerator", "denominator", "note")
 
 @dataclass(frozen=True)
 class DueLine:
-    """One KPI of the owner whose value is awaited, as the page lists it."""
+    """One missing value of a KPI of the owner (one KPI and period), as the page lists it."""
 
     index: int
     kpi: m.Kpi
@@ -44,12 +44,12 @@ class DueLine:
     facts: CheckinFacts
     # `overdue`: the scorecard's period has no value and is due; `awaited`: a period that
     # has ended after the scorecard's has none yet and is not due (SPEC 3: it may come early).
-    state: str = "overdue"
+    state: str = OVERDUE
 
 
 def due_lines(store: Store, snap: Snapshot, account: Account) -> list[DueLine]:
-    """The KPIs the account's person owns, may enter data for, and whose value is overdue or
-    awaited (its period has ended, its due date has not come)."""
+    """Every value missing of the KPIs the account's person owns and may enter data for: a
+    line per KPI and period, overdue or awaited (the periods the KPI's own check-in offers)."""
     lines: list[DueLine] = []
     if account.person_id is None:
         return lines
@@ -57,32 +57,10 @@ def due_lines(store: Store, snap: Snapshot, account: Account) -> list[DueLine]:
         kpi = snap.kpis[kpi_id]
         if kpi.formula is not None or not can(account, "enter_data", snap, kpi.unit, kpi.owner):
             continue
-        row = snap.kpi_row(kpi_id)
-        if row is None:
-            continue
-        if row.actual is None:
-            period, state = due_period(snap, kpi, kpi.unit), "overdue"
-        else:
-            found = _awaited(snap, kpi, row.period)
-            if found is None:
-                continue
-            period, state = found, "awaited"
-        facts = checkin_facts(store, snap, kpi, kpi.unit, period)
-        lines.append(DueLine(len(lines), kpi, kpi.unit, facts, state))
+        for period, state in open_periods(snap, kpi, kpi.unit):
+            facts = checkin_facts(store, snap, kpi, kpi.unit, period)
+            lines.append(DueLine(len(lines), kpi, kpi.unit, facts, state))
     return lines
-
-
-def _awaited(snap: Snapshot, kpi: m.Kpi, shown: str | None) -> str | None:
-    """The first period after the one the scorecard shows (which has its value), when it has
-    ended by today: its value is awaited, not yet due (else the scorecard would show it)."""
-    if shown is None:
-        return None
-    calendar = snap.org.calendar
-    try:
-        after = next_period(parse_period(shown, calendar), calendar)
-    except PeriodError:
-        return None
-    return after.label if after.end <= today() else None
 
 
 def waiting_for(request: Request, account: Account, snap: Snapshot) -> int:

@@ -146,15 +146,8 @@ def heatmap(
     units = readable(account, snap)
     problem = when.error
     by = requested_choice("by", by, ("objectives", "kpis"))
-    unit = requested_unit(snap, unit, "") or None
+    unit = requested_unit(snap, unit, "", units) or None
     tops = scope_roots(snap, units) if units is not None else list(snap.child_units.get(None, ()))
-    if unit and not may_read(units, unit):
-        problem = (
-            f"no unit '{unit}' you may see: showing {snap.name('unit', tops[0])}"
-            if tops
-            else (f"no unit '{unit}' you may see")
-        )
-        unit = None
     top = unit or (tops[0] if tops else None)
     scope = frozenset(units) if units is not None else None
 

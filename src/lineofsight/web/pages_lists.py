@@ -26,7 +26,6 @@ from lineofsight.web.pagedata import Row, Snapshot, cached_fragment, unit_choice
 from lineofsight.web.pagekit import (
     Moment,
     cache_of,
-    may_read,
     not_found,
     page_view,
     readable,
@@ -81,13 +80,9 @@ def status_list(
     units = readable(account, snap)
     problem = when.error
     subtree = None
-    unit = requested_unit(snap, unit, "") or None
+    unit = requested_unit(snap, unit, "", units) or None
     if unit:
-        if not may_read(units, unit):
-            problem = f"no unit '{unit}' you may see: showing every unit you may see"
-            unit = None
-        else:
-            subtree = snap.subtree(unit)
+        subtree = snap.subtree(unit)
     scope = scope_of(units, subtree)
     # Everything kept is fetched before drawing: a kept fragment must not ask for another
     # while it is made (the cache makes one thing at a time).
