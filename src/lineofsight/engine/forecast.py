@@ -228,9 +228,8 @@ def forecast_requests(
     """The forecasts in the order of `requests`; series of one shape are fitted together."""
     results: list[Forecast | None] = [None] * len(requests)
     groups: dict[tuple[int, int, int], list[tuple[int, _Series]]] = {}
-    paths: dict[tuple[Period, Period], tuple[Period, ...]] = {}
     for index, request in enumerate(requests):
-        prepared = _prepare(calendar, source, request, as_of, paths)
+        prepared = _prepare(calendar, source, request, as_of)
         if isinstance(prepared, Forecast):
             results[index] = prepared
             continue
@@ -250,7 +249,6 @@ def _prepare(
     source: HistorySource,
     request: Request,
     as_of: dt.date,
-    paths: dict[tuple[Period, Period], tuple[Period, ...]],
 ) -> _Series | Forecast:
     kpi, target = request.kpi, request.target
     last_allowed = evaluation_period(kpi.frequency, as_of, calendar)
@@ -282,10 +280,8 @@ def _prepare(
         series = history.values
     else:
         series = np.interp(np.arange(history.steps[-1] + 1), history.steps, history.values)
-    key = (last, target_period)
-    if key not in paths:
-        paths[key] = _periods_after(last, target_period, calendar)
-    return _Series(request, target, target_period, history, series, paths[key])
+    path = _periods_after(last, target_period, calendar)
+    return _Series(request, target, target_period, history, series, path)
 
 
 def too_few(count: int, last_allowed: Period) -> str:
@@ -321,7 +317,10 @@ def _periods_on(period: Period, count: int, calendar: m.Calendar) -> Period:
     return period
 
 
+@lru_cache(maxsize=4096)
 def _periods_after(last: Period, target: Period, calendar: m.Calendar) -> tuple[Period, ...]:
+    """The periods after `last` up to `target`'s (KPIs of one frequency, last value and
+    target date share one path: listed once for all their forecasts and pages)."""
     found = []
     current = last
     while current.start < target.start:
