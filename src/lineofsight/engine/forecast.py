@@ -161,10 +161,14 @@ def table_source(values: ValueTable) -> HistorySource:
     """Histories read from a value table (any KPI: formulas, values derived across units)."""
 
     def read(kpi: m.Kpi, unit: str, last_allowed: Period) -> History | None:
-        known = [(p, v) for p, v in values.series(kpi.id, unit) if p.start <= last_allowed.start]
-        return History.of([p for p, _ in known], [v for _, v in known])
+        return _up_to(values.series(kpi.id, unit), last_allowed)
 
     return read
+
+
+def _up_to(series: Sequence[tuple[Period, float]], last_allowed: Period) -> History | None:
+    known = [(p, v) for p, v in series if p.start <= last_allowed.start]
+    return History.of([p for p, _ in known], [v for _, v in known])
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,10 +200,21 @@ def forecast_kpi(
     target: float,
     deadline: dt.date,
     as_of: dt.date,
+    series: Sequence[tuple[Period, float]] | None = None,
 ) -> Forecast:
-    """Project one KPI at one unit to the period of `deadline` and compare with `target`."""
+    """Project one KPI at one unit to the period of `deadline` and compare with `target`;
+    `series`: its values at the unit from `values` (`ValueTable.series`), when read already
+    (a KPI page's chart reads them too)."""
     request = Request(kpi, unit, target, deadline)
-    (result,) = forecast_requests(values.calendar, [request], as_of, table_source(values))
+    if series is None:
+        source = table_source(values)
+    else:
+        known = series
+
+        def source(_: m.Kpi, __: str, last_allowed: Period) -> History | None:
+            return _up_to(known, last_allowed)
+
+    (result,) = forecast_requests(values.calendar, [request], as_of, source)
     return result
 
 
