@@ -161,10 +161,14 @@ def table_source(values: ValueTable) -> HistorySource:
     """Histories read from a value table (any KPI: formulas, values derived across units)."""
 
     def read(kpi: m.Kpi, unit: str, last_allowed: Period) -> History | None:
-        known = [(p, v) for p, v in values.series(kpi.id, unit) if p.start <= last_allowed.start]
-        return History.of([p for p, _ in known], [v for _, v in known])
+        return _up_to(values.series(kpi.id, unit), last_allowed)
 
     return read
+
+
+def _up_to(series: Sequence[tuple[Period, float]], last_allowed: Period) -> History | None:
+    known = [(p, v) for p, v in series if p.start <= last_allowed.start]
+    return History.of([p for p, _ in known], [v for _, v in known])
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,10 +200,21 @@ def forecast_kpi(
     target: float,
     deadline: dt.date,
     as_of: dt.date,
+    series: Sequence[tuple[Period, float]] | None = None,
 ) -> Forecast:
-    """Project one KPI at one unit to the period of `deadline` and compare with `target`."""
+    """Project one KPI at one unit to the period of `deadline` and compare with `target`;
+    `series`: its values at the unit from `values` (`ValueTable.series`), when read already
+    (a KPI page's chart reads them too)."""
     request = Request(kpi, unit, target, deadline)
-    (result,) = forecast_requests(values.calendar, [request], as_of, table_source(values))
+    if series is None:
+        source = table_source(values)
+    else:
+        known = series
+
+        def source(_: m.Kpi, __: str, last_allowed: Period) -> History | None:
+            return _up_to(known, last_allowed)
+
+    (result,) = forecast_requests(values.calendar, [request], as_of, source)
     return result
 
 
@@ -228,9 +243,8 @@ def forecast_requests(
     """The forecasts in the order of `requests`; series of one shape are fitted together."""
     results: list[Forecast | None] = [None] * len(requests)
     groups: dict[tuple[int, int, int], list[tuple[int, _Series]]] = {}
-    paths: dict[tuple[Period, Period], tuple[Period, ...]] = {}
     for index, request in enumerate(requests):
-        prepared = _prepare(calendar, source, request, as_of, paths)
+        prepared = _prepare(calendar, source, request, as_of)
         if isinstance(prepared, Forecast):
             results[index] = prepared
             continue
@@ -250,7 +264,6 @@ def _prepare(
     source: HistorySource,
     request: Request,
     as_of: dt.date,
-    paths: dict[tuple[Period, Period], tuple[Period, ...]],
 ) -> _Series | Forecast:
     kpi, target = request.kpi, request.target
     last_allowed = evaluation_period(kpi.frequency, as_of, calendar)
@@ -282,10 +295,8 @@ def _prepare(
         series = history.values
     else:
         series = np.interp(np.arange(history.steps[-1] + 1), history.steps, history.values)
-    key = (last, target_period)
-    if key not in paths:
-        paths[key] = _periods_after(last, target_period, calendar)
-    return _Series(request, target, target_period, history, series, paths[key])
+    path = _periods_after(last, target_period, calendar)
+    return _Series(request, target, target_period, history, series, path)
 
 
 def too_few(count: int, last_allowed: Period) -> str:
@@ -321,7 +332,10 @@ def _periods_on(period: Period, count: int, calendar: m.Calendar) -> Period:
     return period
 
 
+@lru_cache(maxsize=4096)
 def _periods_after(last: Period, target: Period, calendar: m.Calendar) -> tuple[Period, ...]:
+    """The periods after `last` up to `target`'s (KPIs of one frequency, last value and
+    target date share one path: listed once for all their forecasts and pages)."""
     found = []
     current = last
     while current.start < target.start:

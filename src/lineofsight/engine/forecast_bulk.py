@@ -17,7 +17,7 @@ import math
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -229,7 +229,6 @@ class _Rows:
     target_steps: Ints
     shapes: Mapping[str, GrainSteps]
     calendar: m.Calendar
-    paths: dict[tuple[Period, Period], tuple[Period, ...]] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -424,10 +423,7 @@ class _Rows:
                     target_period, int(count[i]), first, last, TOO_LARGE,
                 )  # fmt: skip
                 continue
-            key = (last, target_period)
-            path = self.paths.get(key)
-            if path is None:
-                path = self.paths[key] = _periods_after(last, target_period, self.calendar)
+            path = _periods_after(last, target_period, self.calendar)
             path_values = fitted.values[i]
             yield Forecast(
                 id=self.ids[row],

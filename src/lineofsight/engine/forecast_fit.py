@@ -254,15 +254,15 @@ def chances(
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if direction.size == 0:
             return []
-        at_least_target = _at_least_rows(target, mean, sd, log, floor, ceiling)
-        above_target = _above_rows(target, mean, sd, log, floor, ceiling)
-        at_least_low = _at_least_rows(low, mean, sd, log, floor, ceiling)
-        above_high = _above_rows(high, mean, sd, log, floor, ceiling)
-        chance = np.where(
-            direction == _INCREASE,
-            at_least_target,
-            np.where(direction == _DECREASE, 1.0 - above_target, at_least_low - above_high),
-        )
+        # Each row's chance by its direction's rule, on the rows of that direction only.
+        chance = np.empty(len(direction))
+        for code, rule in _RULES.items():
+            rows = np.flatnonzero(direction == code)
+            if len(rows):
+                chance[rows] = rule(
+                    target[rows], low[rows], high[rows],
+                    mean[rows], sd[rows], log[rows], floor[rows], ceiling[rows],
+                )  # fmt: skip
         # Python's max(0.0, c) keeps 0.0 unless c is larger, min(1.0, c) keeps 1.0 unless c
         # is smaller (so a NaN becomes 0.0, as there).
         chance = np.where(chance > 0.0, chance, 0.0)
@@ -273,6 +273,35 @@ def chances(
         chance = np.where(direction != _RANGE, held, chance)
     found: list[float] = chance.tolist()
     return found
+
+
+def _increase_rows(
+    target: Array, low: Array, high: Array, mean: Array, sd: Array,
+    log: npt.NDArray[np.bool_], floor: Array, ceiling: Array,
+) -> Array:  # fmt: skip
+    """P(value >= target): `probability` of increase rows."""
+    return _at_least_rows(target, mean, sd, log, floor, ceiling)
+
+
+def _decrease_rows(
+    target: Array, low: Array, high: Array, mean: Array, sd: Array,
+    log: npt.NDArray[np.bool_], floor: Array, ceiling: Array,
+) -> Array:  # fmt: skip
+    """P(value <= target): `probability` of decrease rows."""
+    return 1.0 - _above_rows(target, mean, sd, log, floor, ceiling)
+
+
+def _range_rows(
+    target: Array, low: Array, high: Array, mean: Array, sd: Array,
+    log: npt.NDArray[np.bool_], floor: Array, ceiling: Array,
+) -> Array:  # fmt: skip
+    """P(low <= value <= high): `probability` of range rows."""
+    return _at_least_rows(low, mean, sd, log, floor, ceiling) - _above_rows(
+        high, mean, sd, log, floor, ceiling
+    )
+
+
+_RULES = {_INCREASE: _increase_rows, _DECREASE: _decrease_rows, _RANGE: _range_rows}
 
 
 def _at_least_rows(

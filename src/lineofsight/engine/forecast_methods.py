@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -151,9 +152,27 @@ def _seasonal_profile(y: Array, season: int) -> Array:
         centred = moving
         first = season // 2
     detrended = y[:, first : first + centred.shape[1]] - centred
-    positions = (first + np.arange(detrended.shape[1])) % season
     profile = np.empty((k, season))
-    for position in range(season):
-        profile[:, position] = detrended[:, positions == position].mean(axis=1)
-    centred_profile: Array = profile - profile.mean(axis=1, keepdims=True)
+    # Each position's mean over its periods, as `mean` makes it (their sum, in order, over
+    # their count): the positions with as many periods each at once.
+    for positions, periods in _positions(detrended.shape[1], season, first):
+        profile[:, positions] = np.add.reduce(detrended[:, periods], axis=2) / periods.shape[1]
+    centred_profile: Array = profile - np.add.reduce(profile, axis=1, keepdims=True) / season
     return centred_profile
+
+
+@lru_cache(maxsize=256)
+def _positions(
+    n: int, season: int, first: int
+) -> tuple[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]], ...]:
+    """The positions of the season (period t of n is at position (first + t) % season),
+    grouped by how many periods they have: (positions, their periods (positions, count))."""
+    at = (first + np.arange(n)) % season
+    groups: dict[int, list[tuple[int, npt.NDArray[np.intp]]]] = {}
+    for position in range(season):
+        periods = np.flatnonzero(at == position)
+        groups.setdefault(len(periods), []).append((position, periods))
+    return tuple(
+        (np.array([p for p, _ in members]), np.stack([q for _, q in members]))
+        for members in groups.values()
+    )

@@ -21,6 +21,8 @@ and averages the two best; combining two good forecasts is steadier than betting
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import numpy.typing as npt
 
@@ -48,11 +50,13 @@ def best_two(y: Array, holdout: int, horizon: int) -> tuple[Array, Array, npt.ND
     (`holdout` periods after each origin): (mean, sd, chosen (k, 2) indices into MODELS)."""
     k, n = y.shape
     cuts = tuple(n - holdout * j for j in range(1, _ORIGINS + 1) if n - holdout * j >= _MIN_FIT)
+    # What each model's projections from the cuts are held against: the values after them.
+    actual = np.stack([y[:, c : c + holdout] for c in cuts], axis=1) if cuts else None
     means, sds, errors = [], [], []
     mean, sd, held = damped(y, horizon, cuts, holdout)
     means.append(mean)
     sds.append(sd)
-    errors.append(_error(held, y, cuts, holdout))
+    errors.append(_error(held, actual, k))
     for order, changes in _AUTOREGRESSIONS:
         mean, sd, valid = autoregression(y, order, changes, horizon)
         fits = np.empty((k, len(cuts), holdout))
@@ -60,7 +64,7 @@ def best_two(y: Array, holdout: int, horizon: int) -> tuple[Array, Array, npt.ND
             fit, _, ok = autoregression(y[:, :cut], order, changes, holdout)
             fits[:, i] = fit
             valid &= ok
-        error = _error(fits, y, cuts, holdout) if cuts else np.full(k, np.inf)
+        error = _error(fits, actual, k) if cuts else np.full(k, np.inf)
         errors.append(np.where(valid, error, np.inf))
         means.append(mean)
         sds.append(sd)
@@ -80,13 +84,16 @@ def best_two(y: Array, holdout: int, horizon: int) -> tuple[Array, Array, npt.ND
     return mean, sd, best.astype(np.int8)
 
 
-def _error(fits: Array, y: Array, cuts: tuple[int, ...], holdout: int) -> Array:
-    """Mean absolute error of the projections from each cut; infinite where not finite."""
-    if not cuts:
-        return np.zeros(y.shape[0])
-    actual = np.stack([y[:, c : c + holdout] for c in cuts], axis=1)
+def _error(fits: Array, actual: Array | None, k: int) -> Array:
+    """Mean absolute error of the projections from each cut (`actual`: the values after
+    them, None without a cut: 0); infinite where not finite."""
+    if actual is None:
+        return np.zeros(k)
     with np.errstate(over="ignore", invalid="ignore"):
-        error = np.abs(fits - actual).mean(axis=(1, 2))
+        # The mean over cuts and periods, as `mean` makes it: the sum, then one division.
+        error = np.add.reduce(np.abs(fits - actual), axis=(1, 2)) / (
+            actual.shape[1] * actual.shape[2]
+        )
     return np.where(np.isfinite(error), error, np.inf)
 
 
@@ -151,32 +158,44 @@ def autoregression(
     changes): (mean, sd) for the next `horizon` periods, and whether the fit is usable
     (enough values, stationary roots, finite)."""
     k = y.shape[0]
-    x = np.diff(y, axis=1) if changes else y
+    x = y[:, 1:] - y[:, :-1] if changes else y  # np.diff's own subtraction
     n = x.shape[1]
     rows = n - order
     if rows < order + 3:
         nothing = np.full((k, horizon), np.nan)
         return nothing, nothing, np.zeros(k, dtype=bool)
+    total = np.add.reduce  # a sum along a row, as `ndarray.sum` makes it, without its wrapper
     with np.errstate(over="ignore", invalid="ignore"):
-        # Centred on each row's mean: the normal equations stay well conditioned.
-        centre = x.mean(axis=1, keepdims=True)
+        # Centred on each row's mean (its sum over n, as `mean` makes it): the normal
+        # equations stay well conditioned.
+        centre = total(x, axis=1, keepdims=True) / n
         z = x - centre
         finite = np.isfinite(z).all(axis=1)
         z = np.where(finite[:, None], z, 0.0)
         # The regressors: a constant and the `order` previous values, (k, rows) each.
-        columns = [np.ones((k, rows))] + [z[:, order - j - 1 : n - j - 1] for j in range(order)]
+        lags = [z[:, order - j - 1 : n - j - 1] for j in range(order)]
         target = z[:, order:]
-        # The normal equations, entry by entry (einsum over many small matrices is slow).
+        # The normal equations, entry by entry (einsum over many small matrices is slow);
+        # the constant's entries are plain sums (1 * v is v) and a count (a sum of ones).
         gram = np.empty((k, order + 1, order + 1))
-        for i in range(order + 1):
+        moment = np.empty((k, order + 1, 1))
+        gram[:, 0, 0] = rows
+        moment[:, 0, 0] = total(target, axis=1)
+        for i, lag in enumerate(lags, start=1):
+            gram[:, 0, i] = gram[:, i, 0] = total(lag, axis=1)
             for j in range(i, order + 1):
-                gram[:, i, j] = gram[:, j, i] = (columns[i] * columns[j]).sum(axis=1)
+                gram[:, i, j] = gram[:, j, i] = total(lag * lags[j - 1], axis=1)
+            moment[:, i, 0] = total(lag * target, axis=1)
         scale = np.trace(gram, axis1=1, axis2=2)[:, None, None] / (order + 1)
-        gram = gram + (1e-10 * scale + 1e-300) * np.eye(order + 1)
-        moment = np.stack([(c * target).sum(axis=1) for c in columns], axis=1)
-        coef = np.linalg.solve(gram, moment[..., None])[..., 0]  # (k, 1 + order)
-        residual = target - sum(c * coef[:, i : i + 1] for i, c in enumerate(columns))
-        sigma = np.sqrt((residual * residual).sum(axis=1) / max(1, rows - order - 1))
+        gram = gram + (1e-10 * scale + 1e-300) * _eye(order + 1)
+        coef = np.linalg.solve(gram, moment)[..., 0]  # (k, 1 + order)
+        # The constant's column times its coefficient is the coefficient (the sign of a zero
+        # aside, which the squares below do not see).
+        fitted = coef[:, :1] + lags[0] * coef[:, 1:2]
+        for j in range(1, order):
+            fitted = fitted + lags[j] * coef[:, j + 1 : j + 2]
+        residual = target - fitted
+        sigma = np.sqrt(total(residual * residual, axis=1) / max(1, rows - order - 1))
         phi = coef[:, 1:]
         if order == 1:
             stationary = np.abs(phi[:, 0]) < 1
@@ -196,6 +215,12 @@ def autoregression(
         sd = sigma[:, None] * np.sqrt(np.cumsum(psis * psis, axis=1))
         usable = finite & stationary & np.isfinite(path).all(axis=1) & np.isfinite(sd).all(axis=1)
     return path, sd, usable
+
+
+@lru_cache(maxsize=8)
+def _eye(size: int) -> Array:
+    """The identity matrix of `size` (made once: each fit adds a ridge along it)."""
+    return np.eye(size)
 
 
 def _recursion(coef: Array, z: Array, order: int, horizon: int) -> tuple[Array, Array]:

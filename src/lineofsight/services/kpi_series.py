@@ -213,7 +213,8 @@ def kpi_chart(
     window = (dt.date(MIN_YEAR, 1, 1), as_of)
     if values is None:
         values = _values(store, org, [kpi_id], window)
-    measured = values.periods_with_values(kpi_id, unit)
+    series = values.series(kpi_id, unit)  # the periods with a value, for the forecast too
+    measured = [period for period, _ in series]
     last = evaluation_period(kpi.frequency, as_of, org.calendar)
     first = measured[0] if measured else last
     if kpi.baseline is not None and unit == kpi.unit:
@@ -228,7 +229,7 @@ def kpi_chart(
     end = last
     forecast = None
     if goal is not None:
-        forecast = made or forecast_kpi(values, kpi, unit, goal[0], goal[1], as_of)
+        forecast = made or forecast_kpi(values, kpi, unit, goal[0], goal[1], as_of, series)
         end = max(end, forecast.target_period)
     periods = _chart_periods(first, end, org.calendar)
     points = tuple(
