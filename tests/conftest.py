@@ -9,10 +9,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from lineofsight.cli.app import app
 from tests.pgserver import start_server
+
+# Tests never depend on timing: no generated example fails for taking long on a busy machine.
+settings.register_profile("los", deadline=None)
+settings.load_profile("los")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
