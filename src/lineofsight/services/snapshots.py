@@ -21,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import threading
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -57,8 +59,34 @@ from lineofsight.store.scorecards import (
 
 if TYPE_CHECKING:
     from lineofsight.engine.frames import DefinitionFrames
+    from lineofsight.store.labels import Labels
 
 log = logging.getLogger(__name__)
+
+# The definitions and labels the last scorecard computed in full was scored with, by the
+# Store object it read them from, with the definition change they are of (`Marks.definitions`,
+# as a kept scorecard is): a process that keeps its store (`los serve`, whose refreshes each
+# bring every KPI's new period and so score in full) reads them again only after an apply or
+# an edit. Only what the store held when that change was the newest is used, as for a kept
+# scorecard's own definitions.
+_HELD: weakref.WeakKeyDictionary[Store, tuple[int, DefinitionFrames, Labels]] = (
+    weakref.WeakKeyDictionary()
+)
+_HELD_LOCK = threading.Lock()
+
+
+def _held(store: Store, definitions: int) -> tuple[DefinitionFrames, Labels] | None:
+    """The definitions and labels held for `store` at the definition change `definitions`."""
+    with _HELD_LOCK:
+        found = _HELD.get(store)
+    if found is None or found[0] != definitions:
+        return None
+    return found[1], found[2]
+
+
+def _hold(store: Store, definitions: int, defs: DefinitionFrames, labels: Labels) -> None:
+    with _HELD_LOCK:
+        _HELD[store] = (definitions, defs, labels)
 
 
 def scorecard(
@@ -401,20 +429,25 @@ def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool, say_unkept: bo
     with store.plain_reading() as plain, _reading(store, plain) as conn:
         marks = read_marks(conn)
         saved = read_snapshot_marks(conn, day, lag)
-        if (
-            saved is not None
-            and saved.definitions == marks.definitions
-            and not written_since(conn, saved)
-        ):
-            return True
-        kept = _kept(conn, day, lag)
+        written = None
+        if saved is not None and saved.definitions == marks.definitions:
+            written = written_since(conn, saved)
+            if not written:
+                return True
+        held = _held(store, marks.definitions)
+        if held is not None and written is not None and _in_full(written, held[0]):
+            # More than a patch holds, the definitions in memory: the kept scorecard is not
+            # read (nor decoded) to score every KPI again.
+            kept = _Kept(marks, None, None)
+        else:
+            kept = _kept(conn, day, lag)
     card: Scorecard | None = None
     defs: DefinitionFrames | None = None
     if kept.found is not None and kept.changed:
         card = decode(kept.found.payload, day, kept.found.patch)
         # The KPIs written against the KPIs there are (not their rows: a KPI has a row per
         # unit): scoring many of them again one by one costs more than scoring all at once.
-        if card is not None and len(kept.changed) > card.defs.kpis.height * PATCH_SHARE:
+        if card is not None and _in_full(kept.changed, card.defs):
             defs = card.defs  # the same definitions: not read again
             card = None
             kept = _Kept(kept.marks, None, None)  # more than a patch holds: in full
@@ -431,6 +464,13 @@ def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool, say_unkept: bo
         say_unkept=say_unkept,
     )
     return ready.keep()
+
+
+def _in_full(written: set[str], defs: DefinitionFrames) -> bool:
+    """Whether the KPIs `written` are more than a patch holds: the KPIs written against the
+    KPIs there are (not their rows: a KPI has a row per unit); scoring many of them again one
+    by one costs more than scoring all at once."""
+    return len(written) > defs.kpis.height * PATCH_SHARE
 
 
 def _up_to_date(
@@ -468,10 +508,14 @@ def _up_to_date(
         from lineofsight.services.snapshot_patch import formula_inputs
         from lineofsight.store.labels import read_labels
 
-        if defs is None:
+        held = _held(store, marks.definitions)
+        if held is not None:
+            defs, labels = held
+        elif defs is None:
             defs, labels = read_definitions_and_labels(store)
         else:
             labels = read_labels(store)
+        _hold(store, marks.definitions, defs, labels)
         measurements = scoring_measurements(store, defs, day, lag)
         scored = score_kpis(defs, measurements, day, lag)
         del measurements
