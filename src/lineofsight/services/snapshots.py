@@ -21,8 +21,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import threading
-import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +36,7 @@ from lineofsight.services.snapshot_card import (
     encode,
     encode_patch,
 )
+from lineofsight.services.snapshot_held import held_definitions, hold_definitions
 from lineofsight.store.database import Store
 from lineofsight.store.scorecards import (
     Marks,
@@ -59,34 +58,8 @@ from lineofsight.store.scorecards import (
 
 if TYPE_CHECKING:
     from lineofsight.engine.frames import DefinitionFrames
-    from lineofsight.store.labels import Labels
 
 log = logging.getLogger(__name__)
-
-# The definitions and labels the last scorecard computed in full was scored with, by the
-# Store object it read them from, with the definition change they are of (`Marks.definitions`,
-# as a kept scorecard is): a process that keeps its store (`los serve`, whose refreshes each
-# bring every KPI's new period and so score in full) reads them again only after an apply or
-# an edit. Only what the store held when that change was the newest is used, as for a kept
-# scorecard's own definitions.
-_HELD: weakref.WeakKeyDictionary[Store, tuple[int, DefinitionFrames, Labels]] = (
-    weakref.WeakKeyDictionary()
-)
-_HELD_LOCK = threading.Lock()
-
-
-def _held(store: Store, definitions: int) -> tuple[DefinitionFrames, Labels] | None:
-    """The definitions and labels held for `store` at the definition change `definitions`."""
-    with _HELD_LOCK:
-        found = _HELD.get(store)
-    if found is None or found[0] != definitions:
-        return None
-    return found[1], found[2]
-
-
-def _hold(store: Store, definitions: int, defs: DefinitionFrames, labels: Labels) -> None:
-    with _HELD_LOCK:
-        _HELD[store] = (definitions, defs, labels)
 
 
 def scorecard(
@@ -434,7 +407,7 @@ def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool, say_unkept: bo
             written = written_since(conn, saved)
             if not written:
                 return True
-        held = _held(store, marks.definitions)
+        held = held_definitions(store, marks.definitions)
         if held is not None and written is not None and _in_full(written, held[0]):
             # More than a patch holds, the definitions in memory: the kept scorecard is not
             # read (nor decoded) to score every KPI again.
@@ -508,14 +481,14 @@ def _up_to_date(
         from lineofsight.services.snapshot_patch import formula_inputs
         from lineofsight.store.labels import read_labels
 
-        held = _held(store, marks.definitions)
+        held = held_definitions(store, marks.definitions)
         if held is not None:
             defs, labels = held
         elif defs is None:
             defs, labels = read_definitions_and_labels(store)
         else:
             labels = read_labels(store)
-        _hold(store, marks.definitions, defs, labels)
+        hold_definitions(store, marks.definitions, defs, labels)
         measurements = scoring_measurements(store, defs, day, lag)
         scored = score_kpis(defs, measurements, day, lag)
         del measurements
