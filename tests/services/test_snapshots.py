@@ -846,3 +846,67 @@ def test_a_name_with_a_line_separator_in_it_stays_one_row() -> None:
     rows = status_rows(frame)
     assert [json.loads(row)["name"] for row in rows] == names
     assert status_rows(frame.clear()).len() == 0
+
+
+def test_a_write_of_every_kpi_scores_in_full_with_the_definitions_held(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that keeps its store (`los serve`) scores a write of more than a patch holds
+    in full with the definitions it scored with last, without reading the kept scorecard
+    again: the rows are the full computation's, and an apply makes it read them again."""
+    from dataclasses import replace
+
+    from lineofsight.services import snapshots
+    from lineofsight.services.apply import apply_organization
+    from lineofsight.services.measurements import load_file
+    from lineofsight.services.snapshots import decode
+
+    scorecard(store, as_of=AS_OF.isoformat())
+    org = load_organization(store)
+    # Monthly KPIs (a quarterly one may be kept in fiscal quarters, which a calendar quarter
+    # would overlap).
+    monthly = m.Frequency.MONTHLY
+    measured = [k for k in org.kpis if k.formula is None and k.frequency is monthly]
+    read = []
+    original = snapshots.read_snapshot
+    monkeypatch.setattr(snapshots, "read_snapshot", lambda *a: read.append(a[1:]) or original(*a))
+
+    def write_all(round_: int) -> None:
+        lines = ["kpi,unit,period,value,numerator,denominator"]
+        for kpi in measured:
+            period = _periods(kpi)[-2]
+            if kpi.ratio is not None:
+                lines.append(f"{kpi.id},{kpi.unit},{period},,{round_ + 1},100")
+            else:
+                low = kpi.bounds.min if kpi.bounds and kpi.bounds.min is not None else 0
+                lines.append(f"{kpi.id},{kpi.unit},{period},{low + round_ + 0.5},,")
+        csv = tmp_path / f"all{round_}.csv"
+        csv.write_text("\n".join(lines) + "\n")
+        load_file(store, csv)  # brings the kept scorecard up to date itself
+
+    def kept_is_full() -> None:
+        with store.reading() as conn:
+            kept = read_snapshot(conn, AS_OF, True)
+            marks = read_marks(conn)
+        assert kept is not None and kept.marks == marks
+        card = decode(kept.payload, AS_OF, kept.patch)
+        assert card is not None
+        _same(card, _full(store, AS_OF), store)
+
+    for round_ in range(2):
+        write_all(round_)
+        kept_is_full()
+    # The second write found the definitions the first one scored with in memory.
+    assert read.count((AS_OF, True)) <= 1
+    # An apply changes them: the next write reads them again, and scores with them.
+    flip = {m.Direction.INCREASE: m.Direction.DECREASE, m.Direction.DECREASE: m.Direction.INCREASE}
+    kpi = next(k for k in measured if k.direction in flip)
+    moved = replace(kpi, direction=flip[kpi.direction])
+    org = load_organization(store)
+    apply_organization(
+        store,
+        replace(org, kpis=tuple(moved if k.id == kpi.id else k for k in org.kpis)),
+        source="t",
+    )
+    write_all(2)
+    kept_is_full()

@@ -36,6 +36,7 @@ from lineofsight.errors import (
 )
 from lineofsight.services.load_rules import LoadRules, read_load_rules
 from lineofsight.services.measurement_frames import refuse_stored_overlaps
+from lineofsight.services.refresh_held import Held, held_rows, hold, to_hold
 from lineofsight.services.refresh_lease import Renewal, end_abandoned_runs, lease_until
 from lineofsight.services.refresh_pull import Pulled, check, pull
 from lineofsight.services.snapshots import refresh_kept
@@ -43,7 +44,11 @@ from lineofsight.sources.secrets import scrub, secret_values
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_settings
 from lineofsight.store.loading import LoadSession, load_session, reading_session
-from lineofsight.store.measurement_writes import compare_measurements, write_compared_by_kpi
+from lineofsight.store.measurement_writes import (
+    compare_held,
+    compare_measurements,
+    write_compared_by_kpi,
+)
 from lineofsight.store.organization import read_source_file
 from lineofsight.store.sources import (
     Mark,
@@ -502,9 +507,10 @@ def _run_source(
         )
     assert run_id is not None
     with load_session(store) as session:
-        added, replaced, unchanged = _write(
+        (added, replaced, unchanged), held = _write(
             store, session, name, pulled, (state, rules), at, run_id, today
         )
+    hold(store, name, held)  # committed: what its next refresh finds stored
     return replace(
         summary,
         added=added,
@@ -523,14 +529,21 @@ def _write(
     at: dt.datetime,
     run_id: int,
     today: dt.date,
-) -> tuple[int, int, int]:
+) -> tuple[tuple[int, int, int], Held | None]:
     """Write a source's values in the caller's transaction: each KPI's as one write of its
-    own, with its provenance and the KPI's mark."""
+    own, with its provenance and the KPI's mark. The counts, and the stored rows to hold for
+    the source's next refresh once committed (`refresh_held`)."""
     state, rules = _load_rules(store, session)
     if state != seen[0] and rules != seen[1]:
         # The definitions changed meanwhile: check the rows again against them.
         check(name, pulled, rules, today=today)
-    comparison = compare_measurements(session, pulled.checked, rules.calendar, relative=SAME_WITHIN)
+    comparison, after = compare_held(
+        session,
+        pulled.checked,
+        rules.calendar,
+        held_rows(store, session, name),
+        relative=SAME_WITHIN,
+    )
     refuse_stored_overlaps(f"source {name}", comparison.overlaps)
     # What each feed reads (its query, or its path), hashed once: a source's KPIs mostly
     # share one query.
@@ -547,7 +560,7 @@ def _write(
         provenance[feed.kpi_id] = f"source {name}: {what}, {rows:,} rows"
     done = write_compared_by_kpi(session, comparison, provenance, at=at)
     last = _last_periods(comparison.frame)
-    writes, marks = [], []
+    writes, marks, lasts = [], [], {}
     for feed in pulled.feeds:
         load_id = done[feed.kpi_id].load_id
         if load_id is not None:
@@ -562,15 +575,17 @@ def _write(
             )
         # A KPI that gave no row this time keeps its mark: its next :since stays where it was.
         last_period = last.get(feed.kpi_id) or pulled.previous.get(feed.kpi_id)
+        lasts[feed.kpi_id] = last_period
         marks.append(Mark(feed.kpi_id, pulled.fingerprints[feed.kpi_id], last_period))
     save_writes(session, name, writes, run_id=run_id)
     save_marks(session, name, marks, run_id=run_id, at=at)
     counts = [write.counts for write in done.values()]
+    held = to_hold(session, after, pulled.feeds, lasts, rules.calendar)
     return (
         sum(c.added for c in counts),
         sum(c.replaced for c in counts),
         sum(c.unchanged for c in counts),
-    )
+    ), held
 
 
 def _last_periods(frame: pl.DataFrame) -> dict[str, str]:

@@ -97,6 +97,16 @@ def _as_text(rules: LoadRules, frame: pl.DataFrame) -> pl.DataFrame | None:
     columns = [pl.col(name).cast(pl.String) for name in frame.columns if name != "period"]
     period = frame.schema["period"]
     if period not in (pl.String, pl.Null):
+        days = _day_labels(rules, frame)
+        if days is not None:  # the KPIs share one frequency: a label per day given
+            if days.width == 0:  # a day in no period of the KPIs' frequency
+                return None
+            columns.append(
+                pl.col("period").replace_strict(
+                    days["period"], days["label"], default=None, return_dtype=pl.String
+                )
+            )
+            return frame.select(columns)
         labels = _labels(rules, frame.select("kpi", "period").unique())
         if labels is None:
             return None
@@ -105,6 +115,27 @@ def _as_text(rules: LoadRules, frame: pl.DataFrame) -> pl.DataFrame | None:
     else:
         columns.append(pl.col("period").cast(pl.String))
     return frame.select(columns)
+
+
+def _day_labels(rules: LoadRules, frame: pl.DataFrame) -> pl.DataFrame | None:
+    """When every KPI of `frame` has one frequency (a source's KPIs mostly do), each day
+    given and its period's label (period, label), worked out once per day however many
+    rows share it; a frame of no columns when a day has no period; None for KPIs of
+    several frequencies."""
+    kpis = rules.kpis
+    frequencies = {kpis[kpi_id].frequency for kpi_id in frame["kpi"].unique()}
+    if len(frequencies) != 1:
+        return None
+    (frequency,) = frequencies
+    days = frame.get_column("period").unique().drop_nulls()
+    labels: list[str] = []
+    for day in days:
+        assert isinstance(day, dt.date)
+        try:
+            labels.append(period_for(day, frequency, rules.calendar).label)
+        except PeriodError:
+            return pl.DataFrame()
+    return pl.DataFrame({"period": days, "label": pl.Series(labels, dtype=pl.String)})
 
 
 def _labels(rules: LoadRules, pairs: pl.DataFrame) -> pl.DataFrame | None:

@@ -36,6 +36,7 @@ from lineofsight.services.snapshot_card import (
     encode,
     encode_patch,
 )
+from lineofsight.services.snapshot_held import held_definitions, hold_definitions
 from lineofsight.store.database import Store
 from lineofsight.store.scorecards import (
     Marks,
@@ -401,20 +402,25 @@ def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool, say_unkept: bo
     with store.plain_reading() as plain, _reading(store, plain) as conn:
         marks = read_marks(conn)
         saved = read_snapshot_marks(conn, day, lag)
-        if (
-            saved is not None
-            and saved.definitions == marks.definitions
-            and not written_since(conn, saved)
-        ):
-            return True
-        kept = _kept(conn, day, lag)
+        written = None
+        if saved is not None and saved.definitions == marks.definitions:
+            written = written_since(conn, saved)
+            if not written:
+                return True
+        held = held_definitions(store, marks.definitions)
+        if held is not None and written is not None and _in_full(written, held[0]):
+            # More than a patch holds, the definitions in memory: the kept scorecard is not
+            # read (nor decoded) to score every KPI again.
+            kept = _Kept(marks, None, None)
+        else:
+            kept = _kept(conn, day, lag)
     card: Scorecard | None = None
     defs: DefinitionFrames | None = None
     if kept.found is not None and kept.changed:
         card = decode(kept.found.payload, day, kept.found.patch)
         # The KPIs written against the KPIs there are (not their rows: a KPI has a row per
         # unit): scoring many of them again one by one costs more than scoring all at once.
-        if card is not None and len(kept.changed) > card.defs.kpis.height * PATCH_SHARE:
+        if card is not None and _in_full(kept.changed, card.defs):
             defs = card.defs  # the same definitions: not read again
             card = None
             kept = _Kept(kept.marks, None, None)  # more than a patch holds: in full
@@ -431,6 +437,13 @@ def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool, say_unkept: bo
         say_unkept=say_unkept,
     )
     return ready.keep()
+
+
+def _in_full(written: set[str], defs: DefinitionFrames) -> bool:
+    """Whether the KPIs `written` are more than a patch holds: the KPIs written against the
+    KPIs there are (not their rows: a KPI has a row per unit); scoring many of them again one
+    by one costs more than scoring all at once."""
+    return len(written) > defs.kpis.height * PATCH_SHARE
 
 
 def _up_to_date(
@@ -468,11 +481,16 @@ def _up_to_date(
         from lineofsight.services.snapshot_patch import formula_inputs
         from lineofsight.store.labels import read_labels
 
-        if defs is None:
+        held = held_definitions(store, marks.definitions)
+        if held is not None:
+            defs, labels = held
+            measurements = scoring_measurements(store, defs, day, lag)
+        elif defs is None:
             defs, labels, measurements = read_scoring_inputs(store, day, lag)
         else:
             labels = read_labels(store)
             measurements = scoring_measurements(store, defs, day, lag)
+        hold_definitions(store, marks.definitions, defs, labels)
         scored = score_kpis(defs, measurements, day, lag)
         del measurements
         ev = rollup(defs, scored, day)

@@ -57,6 +57,20 @@ _STORED_BY_ENDS = (
     "WHERE m.period_end IN (SELECT period_end FROM load_ends) "
     "AND m.kpi_id IN (SELECT kpi_id FROM load_kpis)"
 )
+# Every stored row of some (last day, KPI) pairs, as a process holds them (`compare_held`).
+HELD = {"period_end": pl.Date, **_STORED}
+_HELD_BY_PAIRS = (
+    f"SELECT k.pair, {_STORED_COLUMNS} FROM load_keys k CROSS JOIN measurements m "
+    "WHERE m.period_end = k.period_end AND m.kpi_id = k.kpi_id"
+)
+_ANY = "SELECT COUNT(*) FROM (SELECT 1 FROM measurements LIMIT 1) x"
+# What the store holds: the newest definition change, load and replaced value (the marks a
+# kept scorecard covers, `scorecards.read_marks`). Equal twice on SQLite, whose writers take
+# turns, nothing was written in between.
+_MARKS = (
+    "SELECT (SELECT MAX(id) FROM definition_changes), (SELECT MAX(id) FROM loads), "
+    "(SELECT MAX(id) FROM measurement_revisions)"
+)
 PAIRS_AT_MOST = 20_000
 # How many of the file's rows a comparison with the store takes at a time.
 COMPARE_ROWS = 500_000
@@ -96,14 +110,77 @@ def compare_measurements(
     of the larger are the same (a source's float sums differ in their last bits from one run
     to the next); 0: compared exactly."""
     rows = frame if "row" in frame.columns else frame.with_row_index("row", offset=1)
-    # A value of -0 stored as 0: SQLite drops the sign of a whole REAL, PostgreSQL would keep
-    # it. Not `+ 0.0`: Polars skips adding a literal 0 to a column of more than one row (as
-    # `engine.values.unsigned`, which the store may not import).
+    frame = _unsigned(frame)
+    new, changed, others = _compare(session, frame, relative)
+    return _with_overlaps(session, rows, frame, (new, changed, others), calendar)
+
+
+def compare_held(
+    session: LoadSession,
+    frame: pl.DataFrame,
+    calendar: Calendar,
+    held: pl.DataFrame | None,
+    *,
+    relative: float = 0.0,
+) -> tuple[Comparison, pl.DataFrame | None]:
+    """`compare_measurements`, the stored rows of the (last day, KPI) pairs `held` has taken
+    from it instead of the store: `held` (HELD) holds every stored row of each of its pairs,
+    as a write of this process left them, and the caller vouches that nothing was written
+    since. With it, the stored rows of the frame's pairs as they are once the comparison is
+    written (HELD; None when the frame has too many pairs not held to read them whole)."""
+    rows = frame if "row" in frame.columns else frame.with_row_index("row", offset=1)
+    if session.dialect != "sqlite":
+        return compare_measurements(session, rows, calendar, relative=relative), None
+    frame = _unsigned(frame)
+    pairs = frame.select("period_end", "kpi_id").unique()
+    if held is not None:
+        held = held.join(pairs, on=["period_end", "kpi_id"], how="semi")
+        pairs = pairs.join(held.select("period_end", "kpi_id"), on=pairs.columns, how="anti")
+    stored = pl.DataFrame(schema=HELD)
+    if pairs.height > PAIRS_AT_MOST:
+        if session.query(_ANY, _N).item():
+            return compare_measurements(session, rows, calendar, relative=relative), None
+    elif not pairs.is_empty():
+        # Each stored row's last day is its pair's (read as the pair's place, not as text).
+        pairs = pairs.with_row_index("pair").with_columns(pl.col("pair").cast(pl.Int64))
+        session.stage("load_keys", pairs)
+        found = session.query(_HELD_BY_PAIRS, {"pair": pl.Int64, **_STORED})
+        ends = pairs.get_column("period_end").gather(found.get_column("pair"))
+        stored = found.select(ends.alias("period_end"), *_STORED)
+    if held is not None:
+        stored = pl.concat([held, stored]) if not stored.is_empty() else held
+    parts = _split(frame, stored.drop("period_end"), relative)
+    comparison = _with_overlaps(session, rows, frame, parts, calendar)
+    # As the write leaves them: the stored rows, the changed ones with their new values,
+    # and the new rows.
+    changed = comparison.changed.select(list(HELD))
+    if not changed.is_empty():
+        stored = pl.concat([stored.join(changed.select(KEY), on=KEY, how="anti"), changed])
+    new = comparison.new.select(list(HELD))
+    return comparison, pl.concat([stored, new]) if not new.is_empty() else stored
+
+
+def _unsigned(frame: pl.DataFrame) -> pl.DataFrame:
+    """The measurements (MEASUREMENT_FRAME) with a value of -0 as 0: SQLite drops the sign of
+    a whole REAL, PostgreSQL would keep it. Not `+ 0.0`: Polars skips adding a literal 0 to a
+    column of more than one row (as `engine.values.unsigned`, which the store may not
+    import)."""
     numbers = pl.col("value", "numerator", "denominator")
-    frame = frame.select(list(MEASUREMENT_FRAME)).with_columns(
+    return frame.select(list(MEASUREMENT_FRAME)).with_columns(
         pl.when(numbers == 0).then(0.0).otherwise(numbers).name.keep()
     )
-    new, changed, others = _compare(session, frame, relative)
+
+
+def _with_overlaps(
+    session: LoadSession,
+    rows: pl.DataFrame,
+    frame: pl.DataFrame,
+    parts: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame],
+    calendar: Calendar,
+) -> Comparison:
+    """The comparison of `frame` (`rows`: the same with each row's number) whose rows are new,
+    changed and whose stored rows are not in it (`parts`), with the overlaps it would make."""
+    new, changed, others = parts
     # Only what the load writes can make a new overlap: a row the store already holds as it
     # is, and whatever shares its days, were both there before.
     written = pl.concat([new, changed]) if not changed.is_empty() else new
@@ -268,6 +345,15 @@ def _load_ids(
     }
 
 
+def written_marks(session: LoadSession) -> tuple[int, int, int]:
+    """The newest definition change, load and replaced value the store holds (0: none)."""
+    row = session.query(_MARKS, {"definitions": pl.Int64, "load": pl.Int64, "revision": pl.Int64})
+    if row.is_empty():
+        return 0, 0, 0
+    definitions, load, revision = row.row(0)
+    return int(definitions or 0), int(load or 0), int(revision or 0)
+
+
 def _by_kpi(frame: pl.DataFrame) -> dict[str, int]:
     return dict(frame.group_by("kpi_id").len().iter_rows())
 
@@ -282,7 +368,7 @@ def _compare(
     many, a group of last days at a time, so that only part of a large store is in memory at
     once (a whole history loaded again compares one slice after another).
     """
-    anything = session.query("SELECT COUNT(*) FROM (SELECT 1 FROM measurements LIMIT 1) x", _N)
+    anything = session.query(_ANY, _N)
     if not anything.item():
         return frame, frame.clear(), pl.DataFrame(schema=_STORED).select(KEY)
     pairs = frame.select("period_end", "kpi_id").unique()
