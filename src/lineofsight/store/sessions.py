@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import OperationalError
@@ -105,7 +105,8 @@ def find_session_and_revision(
     grants = tuple(Grant(r[6], r[7]) for r in rows if r[6] is not None)
     account = Account(user_id, username, name or username, person_id, grants)
     result = when_column.result_processor(conn.dialect, None)
-    return SessionFound(account, int(row_id), result(seen) if result else seen), revision
+    last_seen = cast(dt.datetime, result(seen) if result else seen)  # a NOT NULL column
+    return SessionFound(account, int(row_id), last_seen), revision
 
 
 def mark_seen(store: Store, session_id: int, now: dt.datetime) -> None:
