@@ -146,6 +146,22 @@ def test_a_charts_values_are_the_tables_value_of_each_period_drawn() -> None:
     assert shown > 500
 
 
+def test_a_series_asked_again_is_the_same_and_its_own() -> None:
+    """The table keeps the last series it made (a page's chart and its forecast both ask for
+    it): asked again, the same values, in a list of the caller's own."""
+    org = _organisation()
+    table = ValueTable(org, _measurements(org))  # type: ignore[arg-type]
+    first = table.series("a", "co")
+    assert first and first == table.series("a", "co")
+    first.clear()
+    assert table.series("a", "co") != [] and table.series("a", "east") != table.series("a", "co")
+    fresh = ValueTable(org, _measurements(org))  # type: ignore[arg-type]
+    for kpi_id in ("a", "q_sum", "y_nest", "m_mix"):
+        for unit in ("co", "east", "west"):
+            assert table.series(kpi_id, unit) == fresh.series(kpi_id, unit)
+            assert table.series(kpi_id, unit) == fresh.series(kpi_id, unit)
+
+
 def _periods_of(frequency: str, first: dt.date, last: dt.date, calendar: object) -> list:  # type: ignore[type-arg]
     from lineofsight.domain import model as m
     from lineofsight.engine.calendar import period_for
