@@ -126,6 +126,42 @@ def test_a_table_of_one_kpis_measurements_has_the_values_of_the_whole_table() ->
     assert whole.value("y_d", next(iter(_periods_of("yearly", AS_OF, AS_OF, calendar)))) is not None
 
 
+def test_a_charts_values_are_the_tables_value_of_each_period_drawn() -> None:
+    """The chart takes each period's actual from the KPI's series (its periods with a value):
+    the same as the table's value of that period, for measured KPIs and formulas of every
+    frequency (fiscal quarters and years), at the KPI's unit and at the units below it."""
+    org = _organisation()
+    whole = ValueTable(org, _measurements(org))  # type: ignore[arg-type]
+    calendar = org.calendar  # type: ignore[attr-defined]
+    shown = 0
+    for as_of in (AS_OF, dt.date(2027, 5, 31), dt.date(2026, 2, 10)):
+        for kpi in org.kpis:  # type: ignore[attr-defined]
+            for unit in ("co", "east", "west"):
+                chart = kpi_chart(None, org, kpi.id, unit, as_of, whole)  # type: ignore[arg-type]
+                for point in chart.points:
+                    period = parse_period(point.period, calendar)
+                    expected = whole.value(kpi.id, period, unit) if period.end <= as_of else None
+                    assert point.actual == expected, (kpi.id, unit, point.period, as_of)
+                    shown += point.actual is not None
+    assert shown > 500
+
+
+def test_a_series_asked_again_is_the_same_and_its_own() -> None:
+    """The table keeps the last series it made (a page's chart and its forecast both ask for
+    it): asked again, the same values, in a list of the caller's own."""
+    org = _organisation()
+    table = ValueTable(org, _measurements(org))  # type: ignore[arg-type]
+    first = table.series("a", "co")
+    assert first and first == table.series("a", "co")
+    first.clear()
+    assert table.series("a", "co") != [] and table.series("a", "east") != table.series("a", "co")
+    fresh = ValueTable(org, _measurements(org))  # type: ignore[arg-type]
+    for kpi_id in ("a", "q_sum", "y_nest", "m_mix"):
+        for unit in ("co", "east", "west"):
+            assert table.series(kpi_id, unit) == fresh.series(kpi_id, unit)
+            assert table.series(kpi_id, unit) == fresh.series(kpi_id, unit)
+
+
 def _periods_of(frequency: str, first: dt.date, last: dt.date, calendar: object) -> list:  # type: ignore[type-arg]
     from lineofsight.domain import model as m
     from lineofsight.engine.calendar import period_for

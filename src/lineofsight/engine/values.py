@@ -253,6 +253,8 @@ class ValueTable:
         # kpi id -> (grain, fiscal, unit, period start) -> (value, numerator sum, denominator sum)
         self._values: dict[str, dict[tuple[int, bool, str, dt.date], Triple]] = {}
         self._units_with_values: dict[str, set[str]] = {}
+        # The last series asked for: a KPI page's chart and its forecast both ask for it.
+        self._last_series: tuple[tuple[str, str], list[tuple[Period, float]]] | None = None
         if not isinstance(measurements, pl.DataFrame):
             low, high = window if window is not None else (dt.date.min, dt.date.max)
             self._build_rows([r for r in measurements if low <= r[3] <= high])
@@ -509,6 +511,9 @@ class ValueTable:
         kpi = self.kpis[kpi_id]
         grain, fiscal = self._grain_key(kpi.frequency)
         unit = unit or kpi.unit
+        last = self._last_series
+        if last is not None and last[0] == (kpi_id, unit):
+            return list(last[1])
         starts = {
             k[3]
             for source in self._measured_sources(kpi_id)
@@ -521,7 +526,8 @@ class ValueTable:
             value = self.value(kpi_id, period, unit)
             if value is not None:
                 found.append((period, value))
-        return found
+        self._last_series = ((kpi_id, unit), found)
+        return list(found)
 
     def _measured_sources(self, kpi_id: str) -> list[str]:
         """The KPI itself, or for a formula the measured KPIs it reads, through inner formulas."""

@@ -213,8 +213,12 @@ def kpi_chart(
     window = (dt.date(MIN_YEAR, 1, 1), as_of)
     if values is None:
         values = _values(store, org, [kpi_id], window)
-    series = values.series(kpi_id, unit)  # the periods with a value, for the forecast too
+    # The periods with a value and their values in one pass (`periods_with_values`, then
+    # `value` again for each period drawn, read every value twice).
+    series = values.series(kpi_id, unit)
     measured = [period for period, _ in series]
+    known = {(p.grain, p.fiscal, p.start): value for p, value in series}
+    grain = (measured[0].grain, measured[0].fiscal) if measured else None
     last = evaluation_period(kpi.frequency, as_of, org.calendar)
     first = measured[0] if measured else last
     if kpi.baseline is not None and unit == kpi.unit:
@@ -237,7 +241,14 @@ def kpi_chart(
             p.label,
             p.start,
             p.end,
-            values.value(kpi_id, p, unit) if p.start <= last.start else None,
+            (
+                None
+                if p.start > last.start
+                # A period of the series' own grain without a value in it has none.
+                else known.get((p.grain, p.fiscal, p.start))
+                if (p.grain, p.fiscal) == grain
+                else values.value(kpi_id, p, unit)
+            ),
             kpi_target(kpi, p, org.calendar, unit),
         )
         for p in periods

@@ -16,7 +16,7 @@ import secrets
 from lineofsight.services.accounts import TOKEN_PREFIX, Account, secret_hash
 from lineofsight.store import sessions as stored
 from lineofsight.store.database import Store
-from lineofsight.store.organization import Revision, read_revision
+from lineofsight.store.organization import Revision
 
 SESSION_LIFETIME = dt.timedelta(hours=12)  # a working day; then log in again
 # How stale `last_seen_at` may get: writing it on every request would make every page a write.
@@ -49,8 +49,7 @@ def session_and_revision(
     """The account of a live session (or None), and the store's revision read in the same
     snapshot: a page needs both, and one connection for the two is half the fixed cost."""
     with store.reading() as conn:
-        found = stored.find_session(conn, secret_hash(secret), now)
-        revision = read_revision(conn)
+        found, revision = stored.find_session_and_revision(conn, secret_hash(secret), now)
     if found is None:
         return None, revision
     if as_utc(found.last_seen_at) + SEEN_EVERY <= now:

@@ -131,12 +131,13 @@ def read_actions(
 ) -> list[Action]:
     """The actions that match every filter given, by due day (none last), then number."""
     a = t.actions
-    query = select(a)
     if subjects is not None:
         subjects = sorted(set(subjects))
         if owner is None and status is None and ids is None:
             # A KPI, objective or unit page's panel, on every request: statements built once.
             return _actions_of(conn, _of_subjects(conn, subjects))
+    query = select(a)
+    if subjects is not None:
         filters = _subject_filters(a, subjects)
         if not filters:
             return []

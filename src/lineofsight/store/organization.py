@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select
 from lineofsight.domain.model import Calendar
 from lineofsight.store import tables as t
 from lineofsight.store.arrow import read_frame
-from lineofsight.store.database import Store
+from lineofsight.store.database import Store, plain_rows
 
 Revision = tuple[int, ...]
 
@@ -51,6 +51,12 @@ def read_revision(conn: Connection) -> Revision:
     """
     row = conn.exec_driver_sql(_REVISION).one()
     return tuple(int(v or 0) for v in row)
+
+
+def read_revision_plain(conn: Connection) -> Revision:
+    """`read_revision` through the driver's own cursor (`database.plain_rows`), in the
+    transaction `conn` has begun: for the look-up every page makes."""
+    return tuple(int(v or 0) for v in plain_rows(conn, _REVISION)[0])
 
 
 def values_revision(revision: Revision) -> Revision:

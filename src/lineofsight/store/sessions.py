@@ -9,14 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import OperationalError
 
 from lineofsight.domain.accounts import Account, Grant
 from lineofsight.store import tables as t
-from lineofsight.store.database import Store
+from lineofsight.store.database import Store, plain_rows
+from lineofsight.store.organization import Revision, read_revision_plain
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +29,12 @@ class SessionFound:
     last_seen_at: dt.datetime
 
 
-def _account_query(table: Table, *extra: Any) -> Any:
+def _account_query(table: Table) -> Any:
     """The account (one row per role, in order) whose `table` row has the given hash."""
     u, g = t.users, t.user_grants
     return (
         select(
             table.c.id.label("row_id"),
-            *extra,
             u.c.id,
             u.c.username,
             u.c.name,
@@ -48,9 +48,6 @@ def _account_query(table: Table, *extra: Any) -> Any:
     )
 
 
-_SESSION = _account_query(t.web_sessions, t.web_sessions.c.last_seen_at).where(
-    t.web_sessions.c.expires_at > bindparam("now")
-)
 _TOKEN = _account_query(t.api_tokens)
 
 
@@ -79,13 +76,37 @@ def insert_session(
     )
 
 
-def find_session(conn: Connection, token_hash: str, now: dt.datetime) -> SessionFound | None:
-    """The live session of this hash, or None (unknown, ended, or its user removed)."""
-    rows = conn.execute(_SESSION, {"digest": token_hash, "now": now}).all()
-    account = _account_of(rows)
-    if account is None:
-        return None
-    return SessionFound(account, int(rows[0].row_id), rows[0].last_seen_at)
+# A live session's account (one row per role, in order), as plain SQL for the driver's own
+# cursor (`database.plain_rows`): every page request looks its session up, and building the
+# statement and its result rows through SQLAlchemy cost more than the read itself.
+_SESSION_PLAIN = (
+    f"SELECT s.id, s.last_seen_at, u.id, u.username, u.name, u.person_id, g.role, g.unit_id "
+    f"FROM {t.web_sessions.name} s JOIN {t.users.name} u ON u.id = s.user_id "
+    f"LEFT OUTER JOIN {t.user_grants.name} g ON g.user_id = u.id "
+    f"WHERE s.token_hash = ? AND s.expires_at > ? ORDER BY g.position"
+)
+
+
+def find_session_and_revision(
+    conn: Connection, token_hash: str, now: dt.datetime
+) -> tuple[SessionFound | None, Revision]:
+    """The live session of this hash, or None (unknown, ended, or its user removed), and the
+    store's revision (`organization.read_revision`), both read in one snapshot."""
+    if not conn.in_transaction():
+        conn.begin()  # the store's begin hook: one snapshot for both statements on SQLite
+    # The times as SQLAlchemy writes and reads them (SQLite keeps them as text).
+    when_column = t.web_sessions.c.last_seen_at.type.dialect_impl(conn.dialect)
+    bind = when_column.bind_processor(conn.dialect)
+    rows = plain_rows(conn, _SESSION_PLAIN, [token_hash, bind(now) if bind else now])
+    revision = read_revision_plain(conn)
+    if not rows:
+        return None, revision
+    row_id, seen, user_id, username, name, person_id = rows[0][:6]
+    grants = tuple(Grant(r[6], r[7]) for r in rows if r[6] is not None)
+    account = Account(user_id, username, name or username, person_id, grants)
+    result = when_column.result_processor(conn.dialect, None)
+    last_seen = cast(dt.datetime, result(seen) if result else seen)  # a NOT NULL column
+    return SessionFound(account, int(row_id), last_seen), revision
 
 
 def mark_seen(store: Store, session_id: int, now: dt.datetime) -> None:

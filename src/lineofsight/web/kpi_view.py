@@ -173,6 +173,7 @@ def _period_cell(label: str) -> str:
 
 @lru_cache(maxsize=8192)
 def _escaped(text: str) -> str:
+    """`text` escaped, for the few texts every page repeats (period labels, sources)."""
     return str(escape(text))
 
 
@@ -214,12 +215,12 @@ def log_body(log: Sequence[LogEntry]) -> Markup:
         muted, replaced = ("", "") if e.current else (_MUTED, _REPLACED)
         rows.append(
             f"      <tr{muted}>\n"
-            f"        <td>{escape(e.period)}{replaced}</td>\n"
+            f"        <td>{_escaped(e.period)}{replaced}</td>\n"
             f'        <td class="num">{value}</td>\n'
-            f'        <td class="note">{escape(e.note or "")}</td>\n'
+            f'        <td class="note">{escape(e.note) if e.note else ""}</td>\n'
             f'        <td class="num">{e.revision}</td>\n'
             f"        <td>{e.recorded_at.strftime('%Y-%m-%d %H:%M')}</td>\n"
-            f'        <td class="muted">{escape(source_name(e.source))}</td>\n'
+            f'        <td class="muted">{_escaped(source_name(e.source))}</td>\n'
             "      </tr>\n"
         )
     if not rows:
