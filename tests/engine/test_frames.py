@@ -94,3 +94,31 @@ def test_frames_match_the_reference_on_a_synthetic_organisation(tmp_path: Path) 
         assert_same_scorecard(store, None, "2026-11")
     finally:
         store.close()
+
+
+def test_a_formula_that_names_no_kpi_is_scored_as_its_constant(tmp_path: Path) -> None:
+    from lineofsight.services.apply import apply_file
+    from lineofsight.services.measurements import load_file
+
+    (tmp_path / "strategy.yaml").write_text(
+        "version: 1\norganization:\n  name: T\n  units:\n    - {id: co, name: Co, level: company}\n"
+        "  people:\n    - {id: boss, name: Boss, unit: co}\n"
+        "strategy: {mission: M, vision: V}\n"
+        "objectives:\n  - {id: o1, title: O, level: tactical, unit: co, owner: boss}\n"
+        "kpis:\n"
+        "  - {id: a, name: A, unit: co, owner: boss, frequency: monthly, direction: increase,\n"
+        "     target: {value: 50, by: 2027-01-01}}\n"
+        "  - {id: c, name: Constant, unit: co, owner: boss, frequency: monthly,\n"
+        "     direction: increase, formula: '42', target: {value: 40, by: 2027-01-01},\n"
+        "     supports: [{objective: o1}]}\n"
+    )
+    (tmp_path / "m.csv").write_text("kpi,period,value\na,2026-10,45\na,2026-09,40\n")
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        apply_file(store, tmp_path / "strategy.yaml")
+        load_file(store, tmp_path / "m.csv")
+        assert_same_scorecard(store, "2026-11-22")
+        row = status_store(store, as_of="2026-11-22").kpis.filter(id="c").row(0, named=True)
+        assert (row["actual"], row["status"]) == (42.0, "green")
+    finally:
+        store.close()

@@ -112,7 +112,9 @@ def direct_formulas(
     shapes: dict[tuple[object, ...], list[str]] = {}
     for formula_id, unit_id, frequency in mine.iter_rows():
         found = [about.get(i) for i in reads[formula_id]]
-        if all(a is not None and not a[3] and a[1] == unit_id and a[2] == frequency for a in found):
+        if found and all(
+            a is not None and not a[3] and a[1] == unit_id and a[2] == frequency for a in found
+        ):
             positions = _positions(reads[formula_id])
             shapes.setdefault(_shape(formulas[formula_id], positions), []).append(formula_id)
     if not shapes:
