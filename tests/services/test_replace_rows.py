@@ -45,3 +45,17 @@ def test_numbers_out_of_order_still_land_at_their_places() -> None:
     frame, rows = _frame(6, "k"), _frame(2, "new")
     got = replace_rows(frame, [4, 1], rows)
     assert got["id"].to_list() == ["k0", "new1", "k2", "k3", "new0", "k5"]
+
+
+def test_a_frame_patched_again_and_again_keeps_few_chunks() -> None:
+    rng = random.Random(7)
+    frame = _frame(500, "k")
+    want = frame.to_dicts()
+    for round_ in range(300):
+        numbers = sorted(rng.sample(range(500), 3))
+        rows = _frame(3, f"r{round_}-")
+        frame = replace_rows(frame, numbers, rows)
+        for i, number in enumerate(numbers):
+            want[number] = rows.row(i, named=True)
+    assert frame.n_chunks() <= 64 + 7
+    assert frame.to_dicts() == want

@@ -155,6 +155,10 @@ def _lines(numbers: list[int], labelled: pl.DataFrame) -> dict[int, bytes]:
     return {n: row.encode() for n, row in zip(numbers, json_rows(labelled), strict=True)}
 
 
+# The chunks a frame of patched rows may hold before they are made one (`replace_rows`).
+_MOST_CHUNKS = 64
+
+
 def replace_rows(frame: pl.DataFrame, numbers: list[int], rows: pl.DataFrame) -> pl.DataFrame:
     """The frame with its rows at `numbers` replaced by `rows` (in order; same columns)."""
     import polars as pl
@@ -168,7 +172,10 @@ def replace_rows(frame: pl.DataFrame, numbers: list[int], rows: pl.DataFrame) ->
             parts += [frame.slice(at, number - at), rows.slice(i, 1).select(frame.columns)]
             at = number + 1
         parts.append(frame.slice(at))
-        return pl.concat(parts, how="vertical_relaxed", rechunk=False)
+        out = pl.concat(parts, how="vertical_relaxed", rechunk=False)
+        # A scorecard held in memory is patched again and again: its chunks made one again
+        # before they slow every later read of it.
+        return out.rechunk() if out.n_chunks() > _MOST_CHUNKS else out
     # The rows appended, then every row gathered from its place: no sort of the frame.
     places = pl.int_range(0, frame.height, dtype=pl.UInt32, eager=True).scatter(
         numbers, pl.int_range(frame.height, frame.height + rows.height, dtype=pl.UInt32, eager=True)
