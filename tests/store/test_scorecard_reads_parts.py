@@ -283,3 +283,49 @@ def test_the_calendar_is_read_of_the_same_state_as_the_kpis(
     assert fresh.kpis["due_days"].null_count() == fresh.kpis.height
     assert read.kpis["due_days"].null_count() == fresh.kpis.height
     assert read.calendar == fresh.calendar
+
+
+def test_the_early_part_read_day_by_day_is_the_rows_tested_by_id(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On an SQLite file the early part of a window (the months only some frequencies look
+    at) is read day by day along the primary key when its last days are few and its KPIs a
+    small share: the same rows in the same order as testing every row against their ids."""
+    chosen: list[bool] = []
+    real = scorecard_reads._by_day
+
+    def spy(*args: Any) -> bool:
+        chosen.append(real(*args))
+        return chosen[-1]
+
+    monkeypatch.setattr(scorecard_reads, "_by_day", spy)
+    read_scoring_inputs(store, AS_OF)
+    # Here 33 of the 34 KPIs (monthly and quarterly: a weekly one looks back least) and
+    # more than 8 days: tested by id (and always on PostgreSQL).
+    assert chosen == [False]
+    if store.arrow_file is None:
+        return
+    defs = read_definition_frames(store)
+    every = read_measurement_rows(store)
+    decisions: list[bool] = []
+    for window, early in (
+        ((dt.date(2026, 4, 1), dt.date(2026, 11, 22)), (dt.date(2026, 10, 5), ["monthly"])),
+        ((dt.date(2026, 9, 1), dt.date(2026, 11, 22)), (dt.date(2026, 10, 1), ["quarterly"])),
+        ((dt.date(2026, 6, 1), dt.date(2026, 11, 22)), (dt.date(2026, 7, 1), ["quarterly"])),
+        ((dt.date(2026, 6, 1), dt.date(2026, 11, 22)), (dt.date(2026, 7, 1), ["weekly"])),
+    ):
+        mine = defs.kpis.filter(pl.col("frequency").is_in(early[1])).height
+        days = every.filter(
+            (pl.col("period_end") >= window[0]) & (pl.col("period_end") < early[0])
+        )["period_end"].n_unique()
+        with store.arrow_turn():
+            decided = real(store, defs.kpis, window, early)
+        assert decided == (days <= 8 and days * mine <= defs.kpis.height), (window, early)
+        decisions.append(decided)
+        tested = arrow.read_frames(store, scorecard_reads._measurement_reads(window, early, False))
+        by_day = arrow.read_frames(
+            store, scorecard_reads._measurement_reads(window, early, False, by_day=True)
+        )
+        assert_frame_equal(by_day[-1], tested[-1])  # the same rows in the same order
+    assert tested[-1].height > 0
+    assert True in decisions and False in decisions, decisions

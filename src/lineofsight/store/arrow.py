@@ -272,6 +272,15 @@ def _adbc_frame(
     return _adbc_frames(path, [(query, params)], busy_timeout)[0]
 
 
+def read_in_turn(store: Store, read: Read) -> pl.DataFrame:
+    """A read (as `read_frame`) on an SQLite file through ADBC, by the thread that holds the
+    store's `arrow_turn` (in a `read_frames_then`'s `then`), on a connection of its own."""
+    assert store.arrow_file is not None
+    query, params, schema = read
+    frame = _adbc_frame(store.arrow_file, typed_query(query, schema), params, store.busy_timeout)
+    return cast_frame(frame.slice(1), schema)
+
+
 def _literals(params: Sequence[object]) -> list[str]:
     # SQLite keeps dates as ISO text; parameters are inlined as quoted literals because
     # they are dates and numbers we made, never user text.

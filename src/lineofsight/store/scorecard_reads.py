@@ -15,7 +15,14 @@ import polars as pl
 
 from lineofsight.domain.model import Frequency
 from lineofsight.domain.periods import start_of
-from lineofsight.store.arrow import Read, frame_of, read_frame, read_frames, read_frames_then
+from lineofsight.store.arrow import (
+    Read,
+    frame_of,
+    read_frame,
+    read_frames,
+    read_frames_then,
+    read_in_turn,
+)
 from lineofsight.store.database import Store
 
 _COLUMNS = "kpi_id, unit_id, period, period_end, value, numerator, denominator"
@@ -60,8 +67,9 @@ def _measurement_reads(
     window: tuple[dt.date, dt.date],
     early: tuple[dt.date, Sequence[str]] | None,
     monthly: bool,
+    by_day: bool = False,
 ) -> list[Read]:
-    """The reads of `read_measurement_rows` with a window."""
+    """The reads of `read_measurement_rows` with a window (`by_day`: see `_by_day`)."""
     select = f"SELECT {_COLUMNS} FROM measurements"
     start = window[0]
     if early is not None and window[0] < early[0]:
@@ -75,12 +83,51 @@ def _measurement_reads(
         assert early is not None
         # Frequencies are the model's own words, never a user's text: inlined.
         listed = ", ".join(f"'{Frequency(f).value}'" for f in early[1])
+        if by_day:
+            # The early part's distinct last days (each found along the primary key), then
+            # each of these KPIs' rows of each day, in the order of the primary key.
+            taken = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
+            query = (
+                f"SELECT * FROM ({_DAYS} SELECT {taken} FROM days d CROSS JOIN kpis k"
+                " CROSS JOIN measurements m ON m.period_end = d.day AND m.kpi_id = k.id"
+                f" WHERE k.frequency IN ({listed}) ORDER BY 4, 1, 2, 3)"
+            )
+            reads.append((query, [window[0], start, start], STORED_SCHEMA))
+            return reads
         query = (
             select + " WHERE period_end >= {} AND period_end < {}"
             f" AND kpi_id IN (SELECT id FROM kpis WHERE frequency IN ({listed}))"
         )
         reads.append((query, [window[0], start], STORED_SCHEMA))
     return reads
+
+
+# The distinct last days from {} to before {} (each found from the one before along the
+# primary key, not by reading every row of those days).
+_DAYS = """WITH RECURSIVE days(day) AS (
+ SELECT min(period_end) FROM measurements WHERE period_end >= {} AND period_end < {}
+ UNION ALL
+ SELECT (SELECT min(period_end) FROM measurements WHERE period_end > day AND period_end < {})
+ FROM days WHERE day IS NOT NULL)"""
+# The early part is read day by day when it has this many distinct last days at most.
+_FEW_DAYS = 8
+
+
+def _by_day(store: Store, kpis: pl.DataFrame, window: tuple[dt.date, dt.date], early: Any) -> bool:
+    """Whether the early part of a window (`read_measurement_rows`'s `early`) is read day by
+    day on this SQLite file (by the thread holding its `arrow_turn`): when its last days are
+    few (a month's or a quarter's last days) and its frequencies' KPIs few enough that
+    finding each one's rows of each day along the primary key costs less than testing every
+    row of those days against their ids (a scorecard of monthly and quarterly KPIs: a tenth
+    of the KPIs, four days, a third of the time). Either way the same rows in the same order;
+    the days counted here (on a connection of their own) only choose the way."""
+    if early is None or window[0] >= early[0] or store.arrow_file is None:
+        return False
+    mine = kpis.filter(pl.col("frequency").is_in(list(early[1]))).height
+    count = f"SELECT count(*) AS n FROM ({_DAYS} SELECT day FROM days LIMIT {_FEW_DAYS + 2})"
+    found = read_in_turn(store, (count, [window[0], early[0], early[0]], {"n": pl.Int64}))
+    days = int(found["n"][0]) - 1  # the last row of the walk holds no day
+    return days <= _FEW_DAYS and days * mine <= kpis.height
 
 
 def measurement_rows(frames: list[pl.DataFrame]) -> pl.DataFrame:
@@ -177,7 +224,9 @@ def read_definitions_and_measurements(
 
     def measurements(given: list[pl.DataFrame]) -> list[Read]:
         kpis = pl.concat(given[1:]) if halves > 1 else given[1]
-        return _measurement_reads(*select(_settings(given[0].row(0)), kpis))
+        window, early, monthly = select(_settings(given[0].row(0)), kpis)
+        by_day = _by_day(store, kpis, window, early)
+        return _measurement_reads(window, early, monthly, by_day)
 
     read = read_frames_then(store, reads, 1 + halves, measurements)
     frames = _definition_frames(read[1 : len(reads)], labels)
