@@ -214,3 +214,32 @@ def test_apply_says_each_owner_who_is_no_person_as_los_check_reports_it(
     path.write_text(path.read_text().replace("ghost", "ceo").replace("nobody", "ceo"))
     fixed = los("apply", "s.yaml")
     assert fixed.exit_code == 0 and "not in people" not in fixed.output, fixed.output
+
+
+def test_a_file_whose_checks_name_an_unknown_rule_is_refused_before_anything_is_stored(
+    los: Los, workdir: Path, db_url: str
+) -> None:
+    # `los check` refuses such a file, naming it and the setting; `los apply` says the same,
+    # with exit 2, before storing anything (a dry run too), never with a traceback.
+    path = workdir / "s.yaml"
+    path.write_text(
+        "version: 1\norganization:\n  name: Acme\n  units:\n"
+        "    - {id: acme, name: Acme, level: company}\n"
+        "  people:\n    - {id: ceo, name: Casey, unit: acme}\n"
+        "objectives:\n"
+        "  - {id: grow, title: Grow, level: strategic, unit: acme, owner: ceo}\n"
+        "checks:\n  ignore: [ZZ99]\n"
+    )
+    said = "s.yaml: bad check settings: checks.ignore: unknown rule ZZ99"
+    checked = los("check", "s.yaml")
+    assert checked.exit_code == 2 and said in checked.output, checked.output
+    for args in (("apply", "--dry-run", "s.yaml"), ("apply", "s.yaml")):
+        result = los(*args)
+        assert result.exit_code == 2, result.output
+        assert said in result.output and "Traceback" not in result.output, result.output
+    store = Store(db_url)
+    try:
+        with store.reading() as conn:
+            assert conn.execute(select(t.objectives.c.id)).all() == []
+    finally:
+        store.close()

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
+from lineofsight.errors import LoadError
+from lineofsight.services import measurements as load_service
 from lineofsight.store.database import Store
 from lineofsight.store.measurements import read_measurements, read_revisions
 from tests.conftest import FIXTURES, Los
@@ -347,3 +349,46 @@ def test_every_problem_of_a_file_is_said_in_one_run_overlaps_with_stored_values_
             assert [r["period"] for r in read_measurements(conn, "dpo")] == ["2026-02-03"]
     finally:
         store.close()
+
+
+def test_a_row_with_two_problems_is_one_bad_row_with_both_said_once(
+    applied: Los, workdir: Path
+) -> None:
+    # Row 5's week shares days with row 2's month (in the file) and with the stored day:
+    # two reasons, one bad row; 4 data rows are never 5 bad rows.
+    day = workdir / "day.csv"
+    day.write_text("kpi,period,value\ndpo,2026-02-03,5\n")
+    assert applied("load", str(day)).exit_code == 0
+    path = workdir / "m.csv"
+    path.write_text(
+        "kpi,period,value\ndpo,2026-02,6\nnope,2026-01,1\ndpo,2026-02-10,7\ndpo,2026-W06,3\n"
+    )
+    result = applied("load", str(path))
+    assert result.exit_code == 2, result.output
+    lines = [" ".join(line.split()) for line in result.output.split("m.csv: row")]
+    assert "4 bad rows; nothing was loaded" in lines[0], result.output
+    fifth = [line for line in lines if line.startswith("5:")]
+    assert len(fifth) == 2, result.output
+    assert "shares days with 2026-02 in row 2" in fifth[0]
+    assert "shares days with 2026-02-03, already stored" in fifth[1]
+    assert len(set(lines)) == len(lines), "each problem of a row is said once"
+
+
+def test_the_bad_rows_beyond_the_listed_ones_are_counted_once_each() -> None:
+    report = load_service.BadRows("big.csv")
+    for number in range(2, 2 + load_service.MAX_LISTED + 3):
+        report.add(number, "column value: not a number")
+        report.add(number, "column value: not a number")  # the same problem found again
+    for number in (2, load_service.MAX_LISTED + 4):
+        report.add(number, "column period: shares days with a stored one")
+    with pytest.raises(LoadError) as caught:
+        report.raise_if_any()
+    assert caught.value.summary.startswith(f"big.csv: {load_service.MAX_LISTED + 3} bad rows")
+    assert caught.value.unlisted == 3
+    said = [(p.line, p.message) for p in caught.value.problems]
+    assert said[:2] == [
+        (2, "column value: not a number"),
+        (2, "column period: shares days with a stored one"),
+    ]
+    assert said[-1] == (0, "... and 3 more bad rows")
+    assert len(said) == load_service.MAX_LISTED + 2

@@ -9,8 +9,11 @@ import re
 
 import pytest
 from rich.console import Console
+from rich.table import Table
 
 from lineofsight.cli import common
+from lineofsight.cli.idtable import IdTable
+from lineofsight.cli.render_status import number
 from tests.conftest import Los
 
 ARGS = ("status", "--as-of", "2026-12-05")
@@ -63,3 +66,73 @@ def test_ids_are_never_cut_in_a_narrow_terminal(
         if len(cells) > 2 and cells[2].strip():
             assert cells[2].strip() in units, line
     assert "…" not in "".join(_first_cells(text, "Units")), "unit names wrap, never cut"
+
+
+def _rows(text: str, title: str, key: int) -> dict[tuple[str, str], list[str]]:
+    """The cells of each row's first line (the one with a value in cell `key`) in one table
+    of the output, by the row's id and second cell."""
+    table = text.split(title + "\n", 1)[1].split("└", 1)[0]
+    rows = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.split("│")[1:-1]]
+        if len(cells) > key and cells[key]:
+            rows[cells[0].split(" ")[0], cells[1]] = cells
+    return rows
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 100])
+def test_numbers_periods_and_statuses_are_never_blank_or_cut(
+    example: Los, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    # As on a terminal (`common.out` wraps long lines softly): a table too wide for the
+    # terminal is printed wider than it rather than with its numbers blank or cut to `13…`.
+    data = json.loads(example(*ARGS, "--format", "json").stdout)
+    shown = io.StringIO()
+    terminal = Console(
+        file=common.TrimmedLines(shown),
+        width=width,
+        force_terminal=True,
+        color_system=None,
+        highlight=False,
+        soft_wrap=True,
+    )
+    monkeypatch.setattr(common, "out", terminal)
+    result = example(*ARGS)
+    assert result.exit_code == 0, result.output
+    text = shown.getvalue()
+    kpis = _rows(text, "KPIs as of 2026-12-05", 2)
+    assert len(kpis) == len(data["kpis"]), (width, text)
+    for row in data["kpis"]:
+        cells = kpis[row["id"], row["unit"]]
+        assert cells[2:6] == [
+            row["period"],
+            number(row["actual"]),
+            number(row["target"]),
+            number(row["score"], 3),
+        ], (width, cells)
+        assert cells[6].endswith(row["status"]), (width, cells)
+    for title, rows in (("Objectives", data["objectives"]), ("Units", data["units"])):
+        shown_rows = {key[0]: cells for key, cells in _rows(text, title, 1).items()}
+        assert len(shown_rows) == len(rows), (width, title, text)
+        for row in rows:
+            cells = shown_rows[row["id"]]
+            assert cells[1] == number(row["score"], 3), (width, title, cells)
+            assert row["status"] in cells[-3], (width, cells)
+
+
+def test_a_rich_without_the_helpers_the_widths_use_keeps_its_own_widths(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A later Rich may rename its private helpers: the table is then laid out by Rich alone.
+    def own_widths(table: Table, console: Console, options: object) -> list[int]:
+        return [7] * len(table.columns)
+
+    monkeypatch.setattr(Table, "_calculate_column_widths", own_widths)
+    monkeypatch.delattr(Table, "_measure_column")
+    monkeypatch.delattr(Table, "_get_padding_width")
+    table = IdTable()
+    table.add_column("id", min_width=30)
+    table.add_column("value", no_wrap=True)
+    table.add_row("a_very_long_identifier_indeed", "12,345.6789")
+    console = Console(width=20, file=io.StringIO())
+    assert table._calculate_column_widths(console, console.options) == [7, 7]

@@ -70,7 +70,6 @@ def test_bad_check_ins_name_the_field_and_store_nothing(api_as) -> None:  # type
         ({"kpi": "revenue", "period": "2026-05"}, "value"),
         ({"kpi": "revenue", "period": "2026-05", "value": "lots"}, "value"),
         ({"kpi": "nope", "period": "2026-05", "value": 1}, "kpi"),
-        ({"kpi": "revenue", "period": "2026-05", "value": 1, "unit": "mars"}, "unit"),
         ({"kpi": "revenue", "period": "2026-05", "value": 1, "colour": "red"}, "colour"),
     ]
     for body, field in cases:
@@ -88,6 +87,10 @@ def test_bad_check_ins_name_the_field_and_store_nothing(api_as) -> None:  # type
     empty = assert_error(api.request("POST", "/measurements"), 422, "invalid")
     assert empty["details"] == [{"field": "body", "reason": "a JSON body is required"}]
     assert empty["message"] == "body: a JSON body is required"
+    # A unit that does not exist: the same answer as for one outside a scoped writer's.
+    body = {"kpi": "revenue", "period": "2026-05", "value": 1, "unit": "mars"}
+    error = assert_error(api.request("POST", "/measurements", json=body), 404, "not_found")
+    assert error["message"] == "unit 'mars' not found"
     assert _history(api, "revenue") == before
 
 

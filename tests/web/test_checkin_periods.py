@@ -55,7 +55,7 @@ def on_9_may(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def _offered(page: str, kpi: str) -> list[str]:
     """The periods the owner's page offers for one KPI, in order."""
     found = re.search(rf'id="due-{kpi}".*?</fieldset>', page, re.S)
-    return re.findall(r'name="period_\d+" value="([^"]+)"', found.group(0)) if found else []
+    return re.findall(r'name="period:[^"]+" value="([^"]+)"', found.group(0)) if found else []
 
 
 def _form(client: TestClient, kpi: str) -> tuple[str, list[str]]:
@@ -85,16 +85,16 @@ def test_every_missing_week_is_offered_on_both_pages_and_may_be_entered(
     # Two weeks entered at once from the owner's page.
     boxes = dict(
         (period, index)
-        for index, period in re.findall(r'name="period_(\d+)" value="([^"]+)"', page)
+        for index, period in re.findall(r'name="period:([^"]+)" value="([^"]+)"', page)
     )
     token = CSRF.search(page)
     assert token
     sent = {
         "csrf_token": token.group(1),
-        f"period_{boxes['2026-W14']}": "2026-W14",
-        f"value_{boxes['2026-W14']}": "41",
-        f"period_{boxes['2026-W15']}": "2026-W15",
-        f"value_{boxes['2026-W15']}": "43",
+        f"period:{boxes['2026-W14']}": "2026-W14",
+        f"value:{boxes['2026-W14']}": "41",
+        f"period:{boxes['2026-W15']}": "2026-W15",
+        f"value:{boxes['2026-W15']}": "43",
     }
     answer = client.post("/checkin", data=sent)
     assert answer.status_code == 303, answer.text

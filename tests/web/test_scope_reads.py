@@ -18,7 +18,7 @@ from lineofsight.services import accounts
 from lineofsight.services.accounts import Grant
 from lineofsight.services.apply import apply_file
 from lineofsight.services.library import strategy_source
-from tests.web.conftest import AS_OF, PASSWORD, STRATEGY, log_in
+from tests.web.conftest import AS_OF, CSRF, PASSWORD, STRATEGY, log_in
 
 # Links across the scope's edge, each shown on some page of a sales item: an ops KPI that
 # drives a sales KPI, a sales KPI naming an ops KPI as its leading indicator, a sales KPI
@@ -218,3 +218,43 @@ def test_acting_as_the_ceo_does_not_show_the_ceos_items(
     assert answer.status_code == 200, answer.text
     _clean(answer.text, "/api/v1/people/ceo", allowed=("Casey CEO",))
     assert answer.json()["objectives"] == []
+
+
+def test_a_check_in_sent_for_a_unit_outside_the_scope_answers_as_for_one_that_does_not_exist(
+    client: TestClient,
+) -> None:
+    # Alice owns revenue and may enter data in sales only: sending a value for another unit
+    # must not tell her whether it exists, and stores nothing.
+    assert log_in(client, "alice").status_code == 303
+    token = CSRF.search(client.get("/kpis/revenue/checkin").text)
+    assert token
+    answers = {
+        unit: client.post(
+            "/kpis/revenue/checkin",
+            data={"csrf_token": token.group(1), "period": "2026-03", "value": "1", "unit": unit},
+        )
+        for unit in ("ops", "acme", "zz_gone")
+    }
+    for outside in ("ops", "acme"):
+        hidden, missing = answers[outside], answers["zz_gone"]
+        assert hidden.status_code == missing.status_code == 404, (outside, hidden.text[:300])
+        assert _as_asked(hidden.text, outside) == _as_asked(missing.text, "zz_gone")
+
+
+@pytest.mark.parametrize(
+    ("user", "path", "body"),
+    [
+        ("alice", "/measurements", {"kpi": "revenue", "period": "2026-03", "value": 1}),
+        ("sales_editor", "/reviews", {"period": "2026-02", "decisions": ["Hire"]}),
+    ],
+)
+def test_an_api_write_for_a_unit_outside_the_scope_answers_as_for_one_that_does_not_exist(
+    api_as, user: str, path: str, body: dict[str, Any]
+) -> None:  # type: ignore[no-untyped-def]
+    writer = api_as(user)
+    missing = writer.request("POST", path, json={**body, "unit": "zz_gone"})
+    for outside in ("ops", "acme"):
+        hidden = writer.request("POST", path, json={**body, "unit": outside})
+        assert hidden.status_code == missing.status_code == 404, (outside, hidden.text)
+        assert _as_asked(hidden.text, outside) == _as_asked(missing.text, "zz_gone")
+        assert hidden.json()["error"]["message"] == f"unit '{outside}' not found"

@@ -2,9 +2,11 @@
 
 An id (a KPI's, a unit's) is what a user copies from a table into the next command. Rich
 fits a table to the terminal by wrapping, then cutting every column alike; a column of ids
-cut to `rev…` helps nobody. In an `IdTable` a column given a `min_width` (the longest id
-it shows) never gets narrower: the name beside an id wraps below it, and the other
-columns give way instead, the widest first.
+cut to `rev…` helps nobody, nor a number cut to `13…`. In an `IdTable` a column given a
+`min_width` (the longest id it shows) never gets narrower: the name beside an id wraps below
+it; a `no_wrap` column (numbers, periods, statuses) keeps its widest value; the other columns
+wrap between words instead, the widest first. A table that still does not fit is printed
+wider than the terminal (its lines wrap there), never with a number blank.
 """
 
 from __future__ import annotations
@@ -29,23 +31,35 @@ def longest_id(frame: pl.DataFrame, column: str) -> int:
 
 
 class IdTable(Table):
-    """A rich `Table` whose columns with a `min_width` keep it when the terminal is narrow."""
+    """A rich `Table` whose columns with a `min_width` keep it when the terminal is narrow,
+    and whose `no_wrap` columns (numbers, periods, statuses) keep their widest value."""
 
     def _calculate_column_widths(self, console: Console, options: ConsoleOptions) -> list[int]:
-        # Rich's own widths, then the id columns widened back to their least width; what that
-        # adds is taken from the other columns, the widest first.
+        # Rich's own widths, then each column widened back to its least width: an id column
+        # to its longest id, a `no_wrap` column to its widest value, any other to its longest
+        # word (text wraps between words, never cuts one). What that adds is taken from the
+        # columns that wrap, the widest first, down to their least width; a table that still
+        # does not fit is wider than the terminal rather than showing numbers blank or cut.
         widths = super()._calculate_column_widths(console, options)
-        least = [
-            0 if column.min_width is None else column.min_width + self._get_padding_width(index)
-            for index, column in enumerate(self.columns)
-        ]
+        measure = getattr(self, "_measure_column", None)
+        padding = getattr(self, "_get_padding_width", None)
+        if measure is None or padding is None:
+            return widths  # a Rich without these helpers: its own widths
+        least = []
+        for index, column in enumerate(self.columns):
+            if column.min_width is not None:
+                least.append(column.min_width + padding(index))
+            else:
+                measured = measure(console, options, column)
+                least.append(measured.maximum if column.no_wrap else measured.minimum)
         widths = [max(width, at_least) for width, at_least in zip(widths, least, strict=True)]
         excess = sum(widths) - options.max_width  # the borders are not in max_width
-        free = [index for index, at_least in enumerate(least) if not at_least]
-        while excess > 0 and free:
-            widest = max(free, key=lambda index: widths[index])
-            if widths[widest] == 0:
+        free = [index for index, column in enumerate(self.columns) if not column.no_wrap]
+        while excess > 0:
+            room = [index for index in free if widths[index] > least[index]]
+            if not room:
                 break
+            widest = max(room, key=lambda index: widths[index] - least[index])
             widths[widest] -= 1
             excess -= 1
         return widths

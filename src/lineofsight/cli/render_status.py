@@ -212,6 +212,10 @@ def worst_text(worst: dict[str, Any] | None) -> str:
     return f"{escape(worst['id'])} [{COLOUR[status]}]{ICON[status]} {number(worst['score'], 3)}[/]"
 
 
+# The columns shown whole at any terminal width (see IdTable): numbers, periods, statuses.
+WHOLE = frozenset({"period", "actual", "target", "score", "coverage", "status"})
+
+
 def frames_tables(ev: FrameEvaluation, names: dict[str, dict[str, str]]) -> list[Table]:
     # Ids are never cut however narrow the terminal (see IdTable): names wrap below them.
     kpis = IdTable(title=f"KPIs as of {ev.as_of}", title_justify="left")
@@ -222,6 +226,7 @@ def frames_tables(ev: FrameEvaluation, names: dict[str, dict[str, str]]) -> list
             min_width=longest_id(ev.kpis, "id" if column == "KPI" else column)
             if column in ("KPI", "unit")
             else None,
+            no_wrap=column in WHOLE,
         )
     for r in ev.kpis.iter_rows(named=True):
         kpis.add_row(
@@ -243,6 +248,7 @@ def frames_tables(ev: FrameEvaluation, names: dict[str, dict[str, str]]) -> list
             min_width=longest_id(ev.objectives, "id" if column == "objective" else column)
             if column in ("objective", "worst")
             else None,
+            no_wrap=column in WHOLE,
         )
     for r in ev.objectives.iter_rows(named=True):
         objectives.add_row(
@@ -261,6 +267,7 @@ def frames_tables(ev: FrameEvaluation, names: dict[str, dict[str, str]]) -> list
             min_width=longest_id(ev.units, "id" if column == "unit" else column)
             if column in ("unit", "worst")
             else None,
+            no_wrap=column in WHOLE,
         )
     for r in ev.units.iter_rows(named=True):
         units.add_row(

@@ -233,6 +233,8 @@ def apply_file(store: Store, path: Path, *, dry_run: bool = False) -> ApplyResul
     """Validate a strategy file and bring the store to it."""
     with paused_gc():
         org = read_strategy(path)
+        # Before anything is stored: a bad `checks:` section refuses the file, as `los check`
+        # does, rather than failing after the file was applied.
+        owners = unknown_owners(org, dt.date.today(), str(path))
         plan = apply_organization(store, org, source=str(path.resolve()), dry_run=dry_run)
-        owners = unknown_owners(org, dt.date.today())
     return ApplyResult(str(path), plan, dry_run, org, owners)

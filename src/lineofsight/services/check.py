@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lineofsight.checks.base import CheckReport, Finding
+from lineofsight.checks.base import CheckReport, Finding, Selection
 from lineofsight.domain import model as m
 from lineofsight.errors import StoreError, UsageError
 from lineofsight.gcpause import paused_gc
@@ -56,15 +56,47 @@ def rule_codes(given: str | Iterable[str]) -> list[str]:
     return [code for text in texts for code in text.split(",")]
 
 
-def unknown_owners(org: m.Organization, as_of: dt.date) -> list[Finding]:
+def chosen_rules(
+    checks: m.ChecksConfig,
+    source: str,
+    select_codes: Iterable[str] = (),
+    ignore_codes: Iterable[str] = (),
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    names: ArgumentNames = OPTIONS,
+) -> Selection:
+    """The rules a `checks:` section (of the file or store `source`) and the caller's
+    settings choose; UsageError naming where each bad setting is and why."""
+    from lineofsight.checks.base import ConfigError
+    from lineofsight.checks.runner import build_selection
+    from lineofsight.errors import Problem
+
+    labels = (names.select, names.ignore, names.option)
+    try:
+        return build_selection(checks, select_codes, ignore_codes, options, labels)
+    except ConfigError as exc:
+        # A message about a setting the caller gave (`--select` on the command line, `select`
+        # in Python) is the caller's, not that of the file or store being checked. The summary
+        # says the first problem: in Python it is all that `str(error)` shows.
+        given = tuple(f"{label}:" for label in labels)
+        where = [names.caller if m.startswith(given) else source for m in exc.messages]
+        more = len(exc.messages) - 1
+        raise UsageError(
+            f"{where[0]}: bad check settings: {exc.messages[0]}"
+            + (f" (and {more} more)" if more else ""),
+            [Problem(w, 0, msg) for w, msg in zip(where, exc.messages, strict=True)],
+        ) from None
+
+
+def unknown_owners(org: m.Organization, as_of: dt.date, source: str) -> list[Finding]:
     """The owners who are not people of the organisation, as the error findings of OW01
     that `los check` reports for them (none when the file's `checks:` leaves OW01 out):
-    what `los apply` says of a file that it stores all the same (SPEC 4: a finding)."""
-    from lineofsight.checks.base import Selection, Severity
+    what `los apply` says of a file that it stores all the same (SPEC 4: a finding).
+    UsageError naming `source` when its `checks:` section is bad (as `los check` says)."""
+    from lineofsight.checks.base import Severity
     from lineofsight.checks.data import data_from_organization
-    from lineofsight.checks.runner import build_selection, check_data
+    from lineofsight.checks.runner import check_data
 
-    chosen = build_selection(org.checks)
+    chosen = chosen_rules(org.checks, source)
     if not chosen.wants("OW01"):
         return []
     only = Selection(frozenset({"OW01"}), chosen.ignore, chosen.options)
@@ -197,26 +229,10 @@ def _run(
     store."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from lineofsight.checks.base import ConfigError
-    from lineofsight.checks.runner import build_selection, check_data, reads_data
-    from lineofsight.errors import Problem
+    from lineofsight.checks.runner import check_data, reads_data
     from lineofsight.services.check_values import read_check_values
 
-    labels = (names.select, names.ignore, names.option)
-    try:
-        selection = build_selection(data.checks, select_codes, ignore_codes, options, labels)
-    except ConfigError as exc:
-        # A message about a setting the caller gave (`--select` on the command line, `select`
-        # in Python) is the caller's, not that of the file or store being checked. The summary
-        # says the first problem: in Python it is all that `str(error)` shows.
-        given = tuple(f"{label}:" for label in labels)
-        where = [names.caller if m.startswith(given) else source for m in exc.messages]
-        more = len(exc.messages) - 1
-        raise UsageError(
-            f"{where[0]}: bad check settings: {exc.messages[0]}"
-            + (f" (and {more} more)" if more else ""),
-            [Problem(w, 0, msg) for w, msg in zip(where, exc.messages, strict=True)],
-        ) from None
+    selection = chosen_rules(data.checks, source, select_codes, ignore_codes, options, names)
     if store is None or not reads_data(selection):
         return check_data(data, as_of, None, selection)
     # The values are read beside the rules that need none (the reading is mostly the

@@ -342,37 +342,57 @@ def check_rows(
 
 
 class BadRows:
-    """A file's bad rows, listed by row number: the first MAX_LISTED rows listed, the rest
-    counted, whichever check found them (a row whose period shares days with another's is
-    found after the rows' own checks, and listed among them)."""
+    """A file's bad rows, listed by row number: the first MAX_LISTED rows listed (each with
+    every problem found in it, each problem once), the rest counted, whichever check found
+    them (a row whose period shares days with another's is found after the rows' own checks,
+    and listed among them). A row with several problems counts once."""
 
     def __init__(self, file: str) -> None:
         self.file = file
-        self.count = 0
-        # The MAX_LISTED lowest (row, order found) so far, as a heap whose top is the highest.
-        self._kept: list[tuple[int, int, str]] = []
+        self.count = 0  # bad rows, each once
+        self._order = 0
+        # Which rows are bad, a bit per row number: a row found again is not counted again,
+        # in a fixed small memory however many rows the file has.
+        self._seen = bytearray()
+        # The MAX_LISTED lowest bad rows so far, each with its problems (order found,
+        # message); `_top` is a heap of their negated numbers, whose top is the highest.
+        self._listed: dict[int, list[tuple[int, str]]] = {}
+        self._top: list[int] = []
 
     def add(self, number: int, message: str) -> None:
-        self.count += 1
-        item = (-number, -self.count, message)
-        if len(self._kept) < MAX_LISTED:
-            heapq.heappush(self._kept, item)
-        elif item > self._kept[0]:
-            heapq.heapreplace(self._kept, item)
+        self._order += 1
+        byte, bit = divmod(number, 8)
+        if byte >= len(self._seen):
+            self._seen.extend(bytes(max(byte + 1 - len(self._seen), len(self._seen))))
+        if not self._seen[byte] & (1 << bit):
+            self._seen[byte] |= 1 << bit
+            self.count += 1
+        listed = self._listed.get(number)
+        if listed is not None:
+            if all(message != said for _order, said in listed):
+                listed.append((self._order, message))
+            return
+        if len(self._listed) >= MAX_LISTED:
+            if number > -self._top[0]:
+                return
+            del self._listed[-heapq.heappop(self._top)]
+        self._listed[number] = [(self._order, message)]
+        heapq.heappush(self._top, -number)
 
     @property
     def problems(self) -> list[Problem]:
         """The listed rows' problems, by row number (then in the order found)."""
         return [
-            Problem(self.file, -number, message, is_row=True)
-            for number, _order, message in sorted(self._kept, reverse=True)
+            Problem(self.file, number, message, is_row=True)
+            for number in sorted(self._listed)
+            for _order, message in sorted(self._listed[number])
         ]
 
     def raise_if_any(self) -> None:
         if not self.count:
             return
         problems = self.problems
-        unlisted = max(self.count - MAX_LISTED, 0)
+        unlisted = self.count - len(self._listed)
         if unlisted:
             problems.append(Problem(self.file, 0, more_bad_rows(unlisted)))
         raise LoadError(

@@ -177,9 +177,8 @@ def post_review(request: Request, body: ReviewIn, account: AccountDep) -> Respon
     from lineofsight.services.reviews import NewAction, record_review
 
     cache = cache_of(request)
-    org = organization(cache)
-    if body.unit not in org.units_by_id():
-        raise not_found(f"unit '{body.unit}'")
+    # A unit that does not exist or that the account may not read: the same 404.
+    readable_unit(account, cache.unit_tree(), body.unit)
     require(account, "edit_definitions", cache.unit_tree(), body.unit)
     held = record_review(
         cache.store,

@@ -23,6 +23,7 @@ from lineofsight.web.api_common import (
     cache_of,
     json_response,
     organization,
+    readable_unit,
     require,
 )
 from lineofsight.web.errors import ApiError, forbidden, not_found
@@ -65,8 +66,9 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
     kpi = org.kpis_by_id()[body.kpi]
     tree = cache.unit_tree()
     unit = body.unit or kpi.unit
-    if unit not in tree.parents:
-        raise UsageError(f"unit: unknown unit '{unit}'", [Problem("unit", 0, "unknown unit")])
+    if body.unit:
+        # A unit that does not exist or that the account may not read: the same 404.
+        readable_unit(account, tree, body.unit)
     require(account, "enter_data", tree, unit, kpi_owner=kpi.owner)
     result = checkin.record_measurement(
         cache.store,

@@ -126,30 +126,24 @@ def default_period(snap: Snapshot, kpi: m.Kpi, at: str) -> str:
 
 
 def _checkin_context(
-    request: Request, kpi_id: str, unit: str | None, account: Account, *, showing: bool = False
+    request: Request, kpi_id: str, unit: str | None, account: Account
 ) -> dict[str, Any]:
-    """The KPI, the unit a value is entered at and the page's snapshot; `at` is the unit the
-    form names even when it is unknown (a forged form, or a unit removed while the form was
-    open): the check-in refuses it, never enters the value at another unit."""
+    """The KPI, the unit a value is entered at and the page's snapshot."""
     snap = page_snapshot(request, today())
     kpi = snap.kpis.get(kpi_id)
     if kpi is None:
         raise not_found("KPI", kpi_id)
-    at = unit or kpi.unit
-    if showing:
-        # The form for a unit that does not exist or that the reader may not see: the same
-        # 404 (a scoped reader cannot tell them apart), before any other refusal.
-        requested_unit(snap, unit, kpi.unit, readable(account, snap))
-    # An unknown unit has no subtree to grant on: the account must at least be allowed to
-    # check in this KPI where it lives, to be told the unit is unknown.
-    where = at if at in snap.units else kpi.unit
-    require(can(account, "enter_data", snap, where, kpi.owner), "the check-in of this KPI")
+    # The form, or a value sent, for a unit that does not exist or that the reader may not
+    # see: the same 404 (a scoped owner cannot tell them apart), before any other refusal;
+    # never the value entered at another unit.
+    at = requested_unit(snap, unit, kpi.unit, readable(account, snap))
+    require(can(account, "enter_data", snap, at, kpi.owner), "the check-in of this KPI")
     return {
         "snap": snap,
         "kpi": kpi,
         "at": at,
-        "default_period": default_period(snap, kpi, where),
-        "open_periods": open_periods(snap, kpi, where),
+        "default_period": default_period(snap, kpi, at),
+        "open_periods": open_periods(snap, kpi, at),
     }
 
 
@@ -168,7 +162,7 @@ def checkin_form(
     period: str | None = None,
     account: Account = Depends(page_account),
 ) -> HTMLResponse:
-    context = _checkin_context(request, kpi_id, unit, account, showing=True)
+    context = _checkin_context(request, kpi_id, unit, account)
     form = {
         # A link may name the period whose value is due (the attention list's do).
         "period": (period or "").strip()[:40] or context["default_period"],

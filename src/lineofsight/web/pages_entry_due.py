@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from lineofsight.domain import model as m
 from lineofsight.errors import InputError, StoreBusy
@@ -45,6 +46,17 @@ class DueLine:
     # `overdue`: the scorecard's period has no value and is due; `awaited`: a period that
     # has ended after the scorecard's has none yet and is not due (SPEC 3: it may come early).
     state: str = OVERDUE
+
+    @property
+    def key(self) -> str:
+        """What its boxes are named by: the KPI, unit and period, so that a form sent after the
+        list changed (a value entered elsewhere, a period ended) still finds its own line."""
+        return f"{self.kpi.id}:{self.unit}:{self.facts.period}"
+
+
+def box_name(field: str, line: DueLine) -> str:
+    """The form name of one box of a line (`value:calls:sales:2026-W18`)."""
+    return f"{field}:{line.key}"
 
 
 def due_lines(store: Store, snap: Snapshot, account: Account) -> list[DueLine]:
@@ -111,6 +123,22 @@ def due_form(
     return _page(request, lines, forms, {}, saved=saved, waiting=waiting)
 
 
+def _gone(sent: FormData, by_key: dict[str, DueLine]) -> list[str]:
+    """The lines a value was typed for that the page no longer offers, as `KPI unit period`."""
+    gone: list[str] = []
+    for name, typed in sent.multi_items():
+        field, _, key = str(name).partition(":")
+        if field not in ("value", "numerator", "denominator") or not str(typed).strip():
+            continue
+        if key not in by_key:
+            kpi, _, rest = key.partition(":")
+            unit, _, period = rest.partition(":")
+            shown = f"{kpi} (unit {unit}) {period}"[:200]
+            if shown not in gone:
+                gone.append(shown)
+    return gone
+
+
 def _blank(line: DueLine) -> dict[str, str]:
     return {
         "period": line.facts.period,
@@ -132,23 +160,31 @@ async def due_submit(request: Request, account: Account = Depends(page_account))
     lines = await run_in_threadpool(
         lambda: due_lines(store_of(request), page_snapshot(request, today()), account)
     )
+    by_key = {line.key: line for line in lines}
     forms: dict[int, dict[str, str]] = {}
     errors: dict[str, str] = {}
     entries: list[CheckinEntry] = []
     places: list[int] = []  # the line of each entry
     for line in lines:
-        form = {name: str(sent.get(f"{name}_{line.index}", ""))[:10_000] for name in FIELDS}
+        form = {name: str(sent.get(box_name(name, line), ""))[:10_000] for name in FIELDS}
+        if not form["period"].strip():
+            form["period"] = line.facts.period
         forms[line.index] = form
         if not any(form[name].strip() for name in ("value", "numerator", "denominator")):
             continue  # a value left empty is simply not entered now
         found: dict[str, str] = {}
         numbers = {name: read_number(name, form[name], found) for name in FIELDS[1:4]}
+        if form["period"].strip() != line.facts.period:
+            found["period"] = (
+                f"This box is for {line.facts.period}; enter a value of another period "
+                "on the KPI's own check-in page."
+            )
         errors |= {f"{line.index}.{name}": message for name, message in found.items()}
         entries.append(
             CheckinEntry(
                 line.kpi.id,
                 line.unit,
-                form["period"].strip(),
+                line.facts.period,
                 numbers["value"],
                 numbers["numerator"],
                 numbers["denominator"],
@@ -156,6 +192,15 @@ async def due_submit(request: Request, account: Account = Depends(page_account))
             )
         )
         places.append(line.index)
+    gone = _gone(sent, by_key)
+    if gone:
+        # The list changed since the page was shown: nothing is stored, so that no value is
+        # kept without the others typed with it.
+        summary = (
+            f"No longer awaited: {', '.join(gone)} (a value was entered meanwhile, or the "
+            "KPI changed); nothing was saved. Check the values below and save again."
+        )
+        return _page(request, lines, forms, errors, status_code=409, summary=summary)
     if not entries and not errors:
         return _page(
             request, lines, forms, {}, status_code=422, summary="Type at least one value to save."

@@ -1,0 +1,141 @@
+"""The owner's page names each box by its KPI, unit and period: a form sent after the list of
+due values changed (a colleague entered a value, a period ended) stores each value on its own
+KPI and period, or nothing when a line it names is no longer offered. On SQLite and
+PostgreSQL, through the in-process client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lineofsight.services.apply import apply_file
+from lineofsight.services.measurements import load_file
+from lineofsight.store.database import Store
+from lineofsight.store.measurements import read_measurements
+from lineofsight.web import pagekit, pages_entry, pages_entry_due
+from tests.web.conftest import CSRF, STRATEGY, log_in
+
+TWO = STRATEGY + "".join(
+    f"  - {{id: {kpi}, name: {name}, unit: sales, owner: alice, frequency: weekly,\n"
+    "     direction: increase, aggregation: sum, supports: [{objective: sell_more}],\n"
+    "     target: {value: 50, by: 2026-12-31}}\n"
+    for kpi, name in (("calls", "Sales calls"), ("visits", "Visits"))
+)
+# Saturday 9 May 2026: weeks 14 to 18 of both KPIs have no value and may be entered.
+DAY = dt.date(2026, 5, 9)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _two_weekly_kpis(web_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder: Path = tmp_path_factory.mktemp("two")
+    (folder / "strategy.yaml").write_text(TWO, encoding="utf-8")
+    rows = "".join(f"{k},2026-W{w:02d},40\n" for k in ("calls", "visits") for w in range(1, 14))
+    (folder / "m.csv").write_text("kpi,period,value\n" + rows, encoding="utf-8")
+    store = Store(web_url)
+    try:
+        apply_file(store, folder / "strategy.yaml")
+        load_file(store, folder / "m.csv")
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def on_9_may(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for module in (pagekit, pages_entry, pages_entry_due):
+        monkeypatch.setattr(module, "today", lambda: DAY)
+    yield
+
+
+def _load(web_url: str, folder: Path, rows: str) -> None:
+    path = folder / "more.csv"
+    path.write_text("kpi,period,value\n" + rows, encoding="utf-8")
+    store = Store(web_url)
+    try:
+        load_file(store, path)
+    finally:
+        store.close()
+
+
+def _stored(web_url: str, kpi: str) -> dict[str, float]:
+    store = Store(web_url)
+    try:
+        with store.reading() as conn:
+            return {r["period"]: r["value"] for r in read_measurements(conn, kpi)}
+    finally:
+        store.close()
+
+
+def _token(page: str) -> str:
+    found = CSRF.search(page)
+    assert found
+    return found.group(1)
+
+
+def test_each_box_names_its_kpi_unit_and_period(client: TestClient, on_9_may: None) -> None:
+    log_in(client, "alice")
+    page = client.get("/checkin").text
+    assert 'name="value:calls:sales:2026-W18"' in page
+    assert 'name="period:visits:sales:2026-W14" value="2026-W14"' in page
+
+
+def test_a_value_stays_on_its_kpi_when_the_list_changed_meanwhile(
+    client: TestClient, web_url: str, on_9_may: None, tmp_path: Path
+) -> None:
+    log_in(client, "alice")
+    page = client.get("/checkin").text
+    # Meanwhile a colleague loads calls for week 14: the page sent has one line more.
+    _load(web_url, tmp_path, "calls,2026-W14,44\n")
+    sent = {
+        "csrf_token": _token(page),
+        "period:calls:sales:2026-W18": "2026-W18",
+        "value:calls:sales:2026-W18": "99",
+        "period:visits:sales:2026-W15": "2026-W15",
+        "value:visits:sales:2026-W15": "7",
+    }
+    answer = client.post("/checkin", data=sent)
+    assert answer.status_code == 303, answer.text
+    calls, visits = _stored(web_url, "calls"), _stored(web_url, "visits")
+    assert calls["2026-W18"] == 99 and visits["2026-W15"] == 7
+    assert "2026-W18" not in visits and "2026-W15" not in calls
+
+
+def test_a_line_no_longer_offered_is_named_and_nothing_is_stored(
+    client: TestClient, web_url: str, on_9_may: None, tmp_path: Path
+) -> None:
+    log_in(client, "alice")
+    page = client.get("/checkin").text
+    _load(web_url, tmp_path, "visits,2026-W16,12\n")  # entered elsewhere meanwhile
+    before = (_stored(web_url, "calls"), _stored(web_url, "visits"))
+    sent = {
+        "csrf_token": _token(page),
+        "value:visits:sales:2026-W17": "31",
+        "value:visits:sales:2026-W16": "13",
+    }
+    answer = client.post("/checkin", data=sent)
+    assert answer.status_code == 409
+    assert "No longer awaited: visits (unit sales) 2026-W16" in answer.text
+    assert "nothing was saved" in answer.text
+    assert 'value="31"' in answer.text, "what was typed for a line still offered comes back"
+    assert (_stored(web_url, "calls"), _stored(web_url, "visits")) == before
+
+
+def test_a_period_typed_that_is_not_the_lines_own_is_refused(
+    client: TestClient, web_url: str, on_9_may: None
+) -> None:
+    log_in(client, "alice")
+    page = client.get("/checkin").text
+    before = _stored(web_url, "visits")
+    sent = {
+        "csrf_token": _token(page),
+        "period:visits:sales:2026-W18": "2026-W12",
+        "value:visits:sales:2026-W18": "5",
+    }
+    answer = client.post("/checkin", data=sent)
+    assert answer.status_code == 422
+    assert re.search(r'id="period_\d+-error">This box is for 2026-W18', answer.text)
+    assert _stored(web_url, "visits") == before, "week 12 kept its value"
