@@ -910,3 +910,23 @@ def test_a_write_of_every_kpi_scores_in_full_with_the_definitions_held(
     )
     write_all(2)
     kept_is_full()
+
+
+def test_an_apply_that_only_reorders_kpis_is_scored_in_the_new_order_by_a_process_holding_them(
+    store: Store,
+) -> None:
+    """An apply that only moves KPIs records no definition change, yet the definitions a
+    process holds (`los serve`) are let go: a later full score lists them in the new order."""
+    from dataclasses import replace
+
+    from lineofsight.services.apply import apply_organization
+
+    scorecard(store, as_of=AS_OF.isoformat())  # holds the definitions it scored with
+    org = load_organization(store)
+    plan = apply_organization(store, replace(org, kpis=tuple(reversed(org.kpis))), source="t")
+    assert plan.empty  # nothing but positions changed
+    day = AS_OF - dt.timedelta(days=40)  # a date not kept: scored in full
+    card = scorecard(store, as_of=day.isoformat())
+    want = _full(store, day)
+    assert want.kpis["id"][0] == org.kpis[-1].id  # the full computation is in the new order
+    _same(card, want, store)

@@ -36,7 +36,7 @@ from lineofsight.errors import (
 )
 from lineofsight.services.load_rules import LoadRules, read_load_rules
 from lineofsight.services.measurement_frames import refuse_stored_overlaps
-from lineofsight.services.refresh_held import Held, held_rows, hold, to_hold
+from lineofsight.services.refresh_held import Held, Key, held_rows, hold, hold_key, to_hold
 from lineofsight.services.refresh_lease import Renewal, end_abandoned_runs, lease_until
 from lineofsight.services.refresh_pull import Pulled, check, pull
 from lineofsight.services.snapshots import refresh_kept
@@ -506,11 +506,12 @@ def _run_source(
             unchanged=unchanged,
         )
     assert run_id is not None
+    key = hold_key(name, group)  # a source's KPIs on each schedule are held apart
     with load_session(store) as session:
         (added, replaced, unchanged), held = _write(
-            store, session, name, pulled, (state, rules), at, run_id, today
+            store, session, (name, key), pulled, (state, rules), at, run_id, today
         )
-    hold(store, name, held)  # committed: what its next refresh finds stored
+    hold(store, key, held)  # committed: what its next refresh finds stored
     return replace(
         summary,
         added=added,
@@ -523,7 +524,7 @@ def _run_source(
 def _write(
     store: Store,
     session: LoadSession,
-    name: str,
+    named: tuple[str, Key],
     pulled: Pulled,
     seen: tuple[Any, LoadRules],
     at: dt.datetime,
@@ -532,7 +533,8 @@ def _write(
 ) -> tuple[tuple[int, int, int], Held | None]:
     """Write a source's values in the caller's transaction: each KPI's as one write of its
     own, with its provenance and the KPI's mark. The counts, and the stored rows to hold for
-    the source's next refresh once committed (`refresh_held`)."""
+    the source's next refresh once committed (`refresh_held`; held under `named`'s key)."""
+    name, key = named
     state, rules = _load_rules(store, session)
     if state != seen[0] and rules != seen[1]:
         # The definitions changed meanwhile: check the rows again against them.
@@ -541,7 +543,7 @@ def _write(
         session,
         pulled.checked,
         rules.calendar,
-        held_rows(store, session, name),
+        held_rows(store, session, key),
         relative=SAME_WITHIN,
     )
     refuse_stored_overlaps(f"source {name}", comparison.overlaps)
@@ -580,7 +582,7 @@ def _write(
     save_writes(session, name, writes, run_id=run_id)
     save_marks(session, name, marks, run_id=run_id, at=at)
     counts = [write.counts for write in done.values()]
-    held = to_hold(session, after, pulled.feeds, lasts, rules.calendar)
+    held = to_hold(store, session, after, pulled.feeds, lasts, rules.calendar)
     return (
         sum(c.added for c in counts),
         sum(c.replaced for c in counts),

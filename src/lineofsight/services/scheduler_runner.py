@@ -104,9 +104,11 @@ def start_scheduler(
     if interval is None:
         return None
     from lineofsight.services.jobs import scheduled_jobs
+    from lineofsight.services.refresh_held import keep_holds
 
     store = Store(db_url, migrate=False)
     store.arrow_sqlite = False  # one SQLite library per process (see Store.arrow_sqlite)
+    keep_holds(store)  # its refreshes run again and again: each holds what it leaves
     scheduler = BackgroundScheduler(store, jobs or scheduled_jobs, interval=interval)
     scheduler.start()
     return scheduler

@@ -15,28 +15,33 @@ if TYPE_CHECKING:
 
 # The definitions and labels the last scorecard computed in full was scored with, by the
 # Store object it read them from, with the definition change they are of (`Marks.definitions`,
-# as a kept scorecard is): a process that keeps its store (`los serve`, whose refreshes each
-# bring every KPI's new period and so score in full) reads them again only after an apply or
-# an edit. Only what the store held when that change was the newest is used, as for a kept
-# scorecard's own definitions.
-_HELD: weakref.WeakKeyDictionary[Store, tuple[int, DefinitionFrames, Labels]] = (
+# as a kept scorecard is) and the store's activity count (`read_activity`), both read before
+# them: a process that keeps its store (`los serve`, whose refreshes each bring every KPI's
+# new period and so score in full) reads them again only after an apply, an edit or another
+# write the count counts. The count is in the key because an apply that only moves KPIs
+# records no definition change but changes their positions, the order a scorecard lists them.
+_HELD: weakref.WeakKeyDictionary[Store, tuple[tuple[int, int], DefinitionFrames, Labels]] = (
     weakref.WeakKeyDictionary()
 )
 _HELD_LOCK = threading.Lock()
 
 
-def held_definitions(store: Store, definitions: int) -> tuple[DefinitionFrames, Labels] | None:
-    """The definitions and labels held for `store` at the definition change `definitions`."""
+def held_definitions(
+    store: Store, marks: tuple[int, int]
+) -> tuple[DefinitionFrames, Labels] | None:
+    """The definitions and labels held for `store` at `marks` (its newest definition change
+    and its activity count)."""
     with _HELD_LOCK:
         found = _HELD.get(store)
-    if found is None or found[0] != definitions:
+    if found is None or found[0] != marks:
         return None
     return found[1], found[2]
 
 
 def hold_definitions(
-    store: Store, definitions: int, defs: DefinitionFrames, labels: Labels
+    store: Store, marks: tuple[int, int], defs: DefinitionFrames, labels: Labels
 ) -> None:
-    """Hold `defs` and `labels`, read when `definitions` was the newest change, for `store`."""
+    """Hold `defs` and `labels`, read after `marks` (the newest definition change and the
+    activity count) were, for `store`."""
     with _HELD_LOCK:
-        _HELD[store] = (definitions, defs, labels)
+        _HELD[store] = (marks, defs, labels)

@@ -42,6 +42,7 @@ from lineofsight.store.scorecards import (
     Marks,
     Snapshot,
     idle,
+    read_activity,
     read_fiscal_start,
     read_kpi_groups,
     read_marks,
@@ -265,19 +266,29 @@ def _newer(conn: Any, previous: Scorecard, lag: bool) -> Scorecard | None:
 
 class _Kept:
     """What the store holds for a scorecard: its marks now, the kept snapshot of the date
-    (if any) and the KPIs written since it (None: computed in full)."""
+    (if any), the KPIs written since it (None: computed in full) and the store's activity
+    count (`read_activity`, which keys the definitions a process holds)."""
 
-    def __init__(self, marks: Marks, found: Snapshot | None, changed: set[str] | None) -> None:
+    def __init__(
+        self, marks: Marks, found: Snapshot | None, changed: set[str] | None, activity: int
+    ) -> None:
         self.marks, self.found, self.changed = marks, found, changed
+        self.activity = activity
+
+    @property
+    def held(self) -> tuple[int, int]:
+        """The marks the definitions held for a full score are read at (`snapshot_held`)."""
+        return self.marks.definitions, self.activity
 
 
 def _kept(conn: Any, day: dt.date, lag: bool) -> _Kept:
     marks = read_marks(conn)  # before the data: the snapshot claims no more than it holds
+    activity = read_activity(conn)
     found = read_snapshot(conn, day, lag)
     changed: set[str] | None = None
     if found is not None and found.marks.definitions == marks.definitions:
         changed = written_since(conn, found.marks)
-    return _Kept(marks, found, changed)
+    return _Kept(marks, found, changed, activity)
 
 
 # A write makes ahead the scorecard of the next date where most KPIs' rows move when that date
@@ -407,11 +418,12 @@ def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool, say_unkept: bo
             written = written_since(conn, saved)
             if not written:
                 return True
-        held = held_definitions(store, marks.definitions)
+        activity = read_activity(conn)
+        held = held_definitions(store, (marks.definitions, activity))
         if held is not None and written is not None and _in_full(written, held[0]):
             # More than a patch holds, the definitions in memory: the kept scorecard is not
             # read (nor decoded) to score every KPI again.
-            kept = _Kept(marks, None, None)
+            kept = _Kept(marks, None, None, activity)
         else:
             kept = _kept(conn, day, lag)
     card: Scorecard | None = None
@@ -423,7 +435,7 @@ def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool, say_unkept: bo
         if card is not None and _in_full(kept.changed, card.defs):
             defs = card.defs  # the same definitions: not read again
             card = None
-            kept = _Kept(kept.marks, None, None)  # more than a patch holds: in full
+            kept = _Kept(kept.marks, None, None, kept.activity)  # more than a patch: in full
     ready = _up_to_date(
         store,
         day,
@@ -481,7 +493,7 @@ def _up_to_date(
         from lineofsight.services.snapshot_patch import formula_inputs
         from lineofsight.store.labels import read_labels
 
-        held = held_definitions(store, marks.definitions)
+        held = held_definitions(store, kept.held)
         if held is not None:
             defs, labels = held
             measurements = scoring_measurements(store, defs, day, lag)
@@ -490,7 +502,7 @@ def _up_to_date(
         else:
             labels = read_labels(store)
             measurements = scoring_measurements(store, defs, day, lag)
-        hold_definitions(store, marks.definitions, defs, labels)
+        hold_definitions(store, kept.held, defs, labels)
         scored = score_kpis(defs, measurements, day, lag)
         del measurements
         ev = rollup(defs, scored, day)

@@ -83,6 +83,7 @@ _MARKS = (
     "SELECT (SELECT MAX(id) FROM definition_changes), (SELECT MAX(id) FROM loads), "
     "(SELECT MAX(id) FROM measurement_revisions)"
 )
+_ACTIVITY = "SELECT activity FROM store_activity WHERE key = 1"
 _WHERE = " FROM scorecard_snapshots WHERE as_of = :as_of AND lag = :lag"
 _READ = "SELECT definitions, load_id, revision_id, payload" + _WHERE
 _READ_MARKS = "SELECT definitions, load_id, revision_id" + _WHERE
@@ -247,6 +248,13 @@ def read_marks(conn: Connection | sqlite3.Connection) -> Marks:
     """What the store holds now (read it before the data a scorecard reads)."""
     row = _rows(conn, _MARKS)[0]
     return Marks(*(int(v or 0) for v in row))
+
+
+def read_activity(conn: Connection | sqlite3.Connection) -> int:
+    """The store's activity count (`organization.bump_activity`): it moves on every apply,
+    one that only moves items (which records no definition change) too."""
+    rows = _rows(conn, _ACTIVITY)
+    return int(rows[0][0] or 0) if rows else 0
 
 
 def read_snapshot(

@@ -155,6 +155,7 @@ def create_app(
     today's scorecard for the pages when the app starts, in the background, so that the first
     visitor does not wait for all of it.
     """
+    from lineofsight.services.refresh_held import keep_holds
     from lineofsight.web.uploads import BodyLimitMiddleware, limit_from_environment
 
     limit = max_upload_bytes or limit_from_environment()
@@ -162,6 +163,7 @@ def create_app(
         busy_timeout = busy_timeout_setting(BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT)
     store = Store(db_url, busy_timeout=busy_timeout)
     store.arrow_sqlite = False  # one SQLite library per process (see Store.arrow_sqlite)
+    keep_holds(store)  # a source's "refresh now" holds what it leaves for the next one
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
