@@ -930,3 +930,20 @@ def test_an_apply_that_only_reorders_kpis_is_scored_in_the_new_order_by_a_proces
     want = _full(store, day)
     assert want.kpis["id"][0] == org.kpis[-1].id  # the full computation is in the new order
     _same(card, want, store)
+
+
+def test_an_apply_that_only_reorders_kpis_lets_the_kept_scorecards_go(store: Store) -> None:
+    """A date's kept scorecard is in the order of the apply it was scored after: one that
+    only moves KPIs is kept no longer, so that date lists them in the new order."""
+    from dataclasses import replace
+
+    from lineofsight.services.apply import apply_organization
+
+    scorecard(store, as_of=AS_OF.isoformat())  # kept for AS_OF
+    org = load_organization(store)
+    plan = apply_organization(store, replace(org, kpis=tuple(reversed(org.kpis))), source="t")
+    assert plan.empty  # nothing but positions changed
+    card = scorecard(store, as_of=AS_OF.isoformat())
+    want = _full(store, AS_OF)
+    assert want.kpis["id"][0] == org.kpis[-1].id
+    _same(card, want, store)

@@ -200,6 +200,11 @@ def _move(
     ]
     name = kind.table.name
     executemany(conn, f"UPDATE {name} SET position = ?, source_line = ? WHERE id = ?", moved)
+    if any(current.get(row[2], row)[0] != row[0] for row in moved):
+        # The kept scorecards list items in the order they were scored in: with no definition
+        # change to tell them apart, they are let go and scored again in the new order.
+        conn.execute(delete(t.scorecard_patches))
+        conn.execute(delete(t.scorecard_snapshots))
 
 
 HISTORY_COLUMNS = columns_of(t.definition_changes)[1:]  # the id is the database's
