@@ -14,7 +14,7 @@ from lineofsight.checks.base import Finding
 from lineofsight.domain import model as m
 from lineofsight.gcpause import paused_gc
 from lineofsight.services import declared_actions, notify_settings, review_settings
-from lineofsight.services.check import unknown_owners
+from lineofsight.services.check import chosen_rules, unknown_owners
 from lineofsight.services.snapshots import refresh_kept
 from lineofsight.services.workspace import local_user
 from lineofsight.spec.dump import (
@@ -190,7 +190,9 @@ def apply_organization(
     """Write `org` to the store in one transaction and record its history.
 
     `also` runs inside the same transaction after a write that changed something (the web
-    app writes its audit row there)."""
+    app writes its audit row there). UsageError, before anything is stored, when its
+    `checks:` section is bad (as `los check` says of it)."""
+    chosen_rules(org.checks, source)
     with paused_gc(), store.transaction() as conn:
         settings = read_settings(conn)
         stored = read_rows(conn) if settings is not None else None
