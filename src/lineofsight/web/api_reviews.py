@@ -177,6 +177,7 @@ def post_review(request: Request, body: ReviewIn, account: AccountDep) -> Respon
     from lineofsight.services.reviews import NewAction, record_review
 
     cache = cache_of(request)
+    organization(cache)  # a store with no strategy yet says so
     # A unit that does not exist or that the account may not read: the same 404.
     readable_unit(account, cache.unit_tree(), body.unit)
     require(account, "edit_definitions", cache.unit_tree(), body.unit)
