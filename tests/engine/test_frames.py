@@ -152,8 +152,7 @@ def test_daily_and_weekly_kpis_with_long_due_days_beside_monthly_and_quarterly_o
         "  people:\n    - {id: boss, name: Boss, unit: co}\n"
         "strategy: {mission: M, vision: V}\n"
         "objectives:\n  - {id: o1, title: O, level: tactical, unit: co, owner: boss}\n"
-        "kpis:\n"
-        + "".join(kpi.format(id=i, unit=u, frequency=f, extra=e) for i, u, f, e in kpis)
+        "kpis:\n" + "".join(kpi.format(id=i, unit=u, frequency=f, extra=e) for i, u, f, e in kpis)
     )
     rows = ["kpi,period,unit,value"]
     rows += [f"d,{day},,{n}" for n, day in enumerate(["2024-11-20", "2025-06-01", "2026-10-02"])]
@@ -176,5 +175,24 @@ def test_daily_and_weekly_kpis_with_long_due_days_beside_monthly_and_quarterly_o
         # The daily KPI is looked at over two years of days: its oldest value is still found.
         rows_of_d = status_store(store, as_of="2025-06-10").kpis.filter(id="d", own_unit=True)
         assert rows_of_d.select("period", "actual").row(0) == ("2025-06-01", 1.0)
+    finally:
+        store.close()
+
+
+def test_each_kpis_first_measured_slot_is_the_same_read_slot_by_slot_or_grouped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each KPI's first measured slot is read slot by slot when every KPI is due within a few
+    slots, else grouped from the measured values: grouped here too, the same rows."""
+    from lineofsight.engine import frames
+
+    init_workspace(tmp_path / "ws", example="techinnovate", db=f"sqlite:///{tmp_path / 's.db'}")
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        slot_by_slot = [status_store(store, as_of=day).kpis for day in DATES]
+        monkeypatch.setattr(frames, "FEW_SLOTS", 0)
+        for day, rows in zip(DATES, slot_by_slot, strict=True):
+            pt.assert_frame_equal(status_store(store, as_of=day).kpis, rows)
+            assert_same_scorecard(store, day)
     finally:
         store.close()

@@ -5,8 +5,6 @@ instead of joined."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import polars as pl
 
 from lineofsight.engine.lag import LOOKBACK
@@ -67,21 +65,23 @@ def measured_values(
     # periods of a frequency tile the calendar, so each day is in one slot at most). Read
     # from a table of every frequency's days from the first slot's start to the last slot's
     # end, by position, so that the cost does not grow with the number of slots.
-    first_day, last_day = slots["p_start"].min(), slots["p_end"].max()
-    width = (last_day - first_day).days + 1  # type: ignore[operator]
+    # (days as day numbers: a date's physical value)
+    first, last = slots.select(
+        pl.col("p_start").to_physical().min().cast(pl.Int64),
+        pl.col("p_end").to_physical().max().cast(pl.Int64),
+    ).row(0)
+    width = last - first + 1
     days = slots.select(
         pl.col("frequency").replace_strict(frequency_codes, return_dtype=pl.Int64).alias("f"),
         "slot",
         day=pl.int_ranges(
-            (pl.col("p_start") - first_day).dt.total_days(),
-            (pl.col("p_end") - first_day).dt.total_days() + 1,
+            pl.col("p_start").to_physical() - first, pl.col("p_end").to_physical() - first + 1
         ),
     ).explode("day")
     table = pl.repeat(None, len(frequency_codes) * width, dtype=pl.Int64, eager=True).scatter(
         days["f"] * width + days["day"], days["slot"]
     )
-    # (a date's physical value is its day number: one subtraction)
-    day = pl.col("period_end").to_physical() - (first_day - dt.date(1970, 1, 1)).days  # type: ignore[operator]
+    day = pl.col("period_end").to_physical().cast(pl.Int64) - first
     slot = pl.lit(table).gather(
         pl.when((day >= 0) & (day < width) & (pl.col("f") >= 0)).then(pl.col("f") * width + day)
     )

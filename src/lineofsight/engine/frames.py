@@ -169,14 +169,21 @@ def score_kpis(
     kpis, coded, unit_targets, units = integer_keys(kpis, measurements, defs.unit_targets)
     kpis = kpis.join(first, on=["frequency", "due_days"], how="left", maintain_order="left")
     measured = measured_values(kpis, slots, coded, shift, units, spread)
-    chosen, derived_own = _chosen_slots(defs, measurements, kpis, measured, as_of, slots)
+    # The KPIs' own measured values laid out side by side, each KPI as wide as its frequency's
+    # slots (`frame_measured.laid_out`): a KPI's value at slot s is at `offsets[k] + s`.
+    numbers = measured.select(pl.when(pl.col("own")).then(pl.col("k"))).to_series()
+    offsets, size = slot_offsets(kpis["n_slots"])
+    laid = laid_out(measured, numbers, offsets, size)
+    chosen, derived_own = _chosen_slots(
+        defs, measurements, kpis, measured, laid, offsets, as_of, slots
+    )
     # Each KPI's period: its slot's row of the slots' frame (`_slots`), gathered by number.
     kpis = kpis.with_columns(slot=chosen).hstack(
         slots.select("p_start", "p_end", "period").gather(kpis["base"] + chosen)
     )
     rows = _rows(kpis, measured, unit_targets)
     actual, last_value, last_slot = _history(
-        defs, measurements, kpis, measured, rows, derived_own, as_of, slots
+        defs, measurements, kpis, measured, rows, laid, offsets, derived_own, as_of, slots
     )
     n = kpis.height
     own = kpis.select(
@@ -223,11 +230,17 @@ def score_kpis(
     )
 
 
+# Up to how many slots each KPI's first measured one is read slot by slot (beyond: grouped).
+FEW_SLOTS = 8
+
+
 def _chosen_slots(
     defs: DefinitionFrames,
     measurements: pl.DataFrame,
     kpis: pl.DataFrame,
     measured: pl.DataFrame,
+    laid: pl.Series,
+    offsets: pl.Series,
     as_of: dt.date,
     slots: pl.DataFrame,
 ) -> tuple[pl.Series, dict[tuple[str, str, int], float | None]]:
@@ -235,14 +248,30 @@ def _chosen_slots(
     to its first due slot. Measured values first; formulas and values derived across units
     for the slots where no measured value decides (those derived are returned too)."""
     n = kpis.height
-    # The first slot with a value at the KPI's own unit (one pass, whatever the slots).
-    first_own = per_kpi(
-        n,
-        measured.filter(pl.col("own") & pl.col("actual").is_not_null())
-        .group_by("k")
-        .agg(pl.col("slot").min()),
-        "slot",
-    )
+    # The first slot with a value at the KPI's own unit, up to its first due one (a later one
+    # is never chosen): read slot by slot from `laid` when every KPI is due within a few
+    # slots, else grouped from the measured values (one pass, however many slots).
+    due = kpis["due_index"]
+    last = int(due.max() or 0)  # type: ignore[arg-type]
+    if last < FEW_SLOTS:
+        first_own = pl.repeat(None, n, dtype=pl.Int64, eager=True)
+        for slot in range(last, -1, -1):  # the lowest last, so that it wins
+            measured_there = laid.gather(
+                pl.select(pl.when(slot <= due).then(offsets + slot)).to_series()
+            ).is_not_null()
+            first_own = pl.select(
+                pl.when(measured_there).then(slot).otherwise(first_own)
+            ).to_series()
+    else:
+        first_own = per_kpi(
+            n,
+            measured.lazy()
+            .filter(pl.col("own") & pl.col("actual").is_not_null())
+            .group_by("k")
+            .agg(pl.col("slot").min())
+            .collect(),
+            "slot",
+        )
     # Only the slots before the first measured one can change the choice. A formula's value
     # is derived at every slot its row shows (`_history`: its slot and the LOOKBACK after
     # it), so all of them are asked at once (those after the choice cannot change it).
@@ -285,7 +314,6 @@ def _chosen_slots(
             .join(kpis.select(pl.col("id").alias("kpi_id"), "k"), on="kpi_id")
         )
         first = pl.select(pl.min_horizontal(first, per_kpi(n, by_kpi, "slot"))).to_series()
-    due = kpis["due_index"]
     return (
         pl.select(pl.when(first <= due).then(first).otherwise(due).alias("slot")).to_series(),
         derived_own,
@@ -317,6 +345,8 @@ def _history(
     kpis: pl.DataFrame,
     measured: pl.DataFrame,
     rows: pl.DataFrame,
+    laid: pl.Series,
+    offsets: pl.Series,
     derived_own: dict[tuple[str, str, int], float | None],
     as_of: dt.date,
     slots: pl.DataFrame,
@@ -324,26 +354,24 @@ def _history(
     """Each row's value at its KPI's slot, and the last known value before it with its slot
     (the first of the LOOKBACK slots after it with one), in the order of `rows`.
 
-    The rows' measured values are laid out in one array (`frame_measured.laid_out`: the
-    KPIs' own rows, then the others), and each row's values gathered by position instead of
-    joined."""
+    `laid`, `offsets`: the KPIs' own measured values (`frame_measured.laid_out`); the other
+    rows' are laid after them, and each row's values gathered by position instead of joined."""
     n = kpis.height
     k = rows["k"]
-    number = measured.select(pl.when(pl.col("own")).then(pl.col("k"))).to_series()
-    if rows.height > n:  # the other rows' numbers follow the KPIs' own
-        others = rows.slice(n).select("key", number=pl.int_range(n, rows.height))
+    per_row = kpis.select("slot", "n_slots", "formula", "across")
+    if rows.height > n:  # the other rows' values laid after the KPIs' own
+        per_row = per_row.gather(k)
+        others = rows.slice(n).select("key", number=pl.int_range(0, rows.height - n))
         number = (
-            measured.select("key", "own", own_number=number)
+            measured.select("key", "own")
             .join(others, on="key", how="left", maintain_order="left")
-            .select(pl.coalesce("own_number", pl.when(~pl.col("own")).then(pl.col("number"))))
+            .select(pl.when(~pl.col("own")).then(pl.col("number")))
             .to_series()
         )
-    per_row = kpis.select("slot", "n_slots", "formula", "across")
-    if rows.height > n:
-        per_row = per_row.gather(k)
+        placed, size = slot_offsets(per_row["n_slots"].slice(n))
+        offsets = offsets.append(placed + laid.len())
+        laid = laid.append(laid_out(measured, number, placed, size))
     chosen, n_slots = per_row["slot"], per_row["n_slots"]
-    offsets, size = slot_offsets(n_slots)
-    laid = laid_out(measured, number, offsets, size)
     start = offsets + chosen
     values = []
     for step in range(LOOKBACK + 1):
