@@ -119,7 +119,7 @@ def _scored_inputs(
     coded_kpis, coded, _, units = integer_keys(kpis, measurements, none)
     with_grain = coded_kpis.join(
         slots.filter(pl.col("slot") == 0).select("frequency", "grain", "fiscal"), on="frequency"
-    )
+    ).join(slots.group_by("frequency").agg(n_slots=pl.len().cast(pl.Int64)), on="frequency")
     return with_grain, measured_values(with_grain, slots, coded, shift, units, slots.height + 1)
 
 

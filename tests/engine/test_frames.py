@@ -122,3 +122,77 @@ def test_a_formula_that_names_no_kpi_is_scored_as_its_constant(tmp_path: Path) -
         assert (row["actual"], row["status"]) == (42.0, "green")
     finally:
         store.close()
+
+
+def test_daily_and_weekly_kpis_with_long_due_days_beside_monthly_and_quarterly_ones(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A daily KPI due 731 days after each day and weekly ones (one due after 731 days) give
+    their frequency many periods to look at; the monthly and quarterly KPIs beside them, their
+    formulas and their units' values derived from below are still the reference's rows."""
+    from lineofsight.services.apply import apply_file
+    from lineofsight.services.measurements import load_file
+
+    kpi = "  - {{id: {id}, name: {id}, unit: {unit}, owner: boss, frequency: {frequency},\n"
+    kpi += "     direction: increase, target: {{value: 100, by: 2027-06-30}}{extra}}}\n"
+    kpis = [
+        ("d", "co", "daily", ", due_days: 731, aggregation: sum"),
+        ("d2", "co", "daily", ", formula: 'd * 2', due_days: 731"),
+        ("w", "co", "weekly", ", aggregation: sum"),
+        ("wl", "east", "weekly", ", due_days: 731, aggregation: last"),
+        ("m", "co", "monthly", ", aggregation: sum"),
+        ("mw", "co", "monthly", ", formula: 'm + w'"),
+        ("q", "west", "quarterly", ", due_days: 40"),
+        ("qm", "co", "quarterly", ", aggregation: mean"),
+    ]
+    (tmp_path / "strategy.yaml").write_text(
+        "version: 1\norganization:\n  name: T\n  units:\n    - {id: co, name: Co, level: company}\n"
+        "    - {id: east, name: East, level: department, parent: co}\n"
+        "    - {id: west, name: West, level: department, parent: co}\n"
+        "  people:\n    - {id: boss, name: Boss, unit: co}\n"
+        "strategy: {mission: M, vision: V}\n"
+        "objectives:\n  - {id: o1, title: O, level: tactical, unit: co, owner: boss}\n"
+        "kpis:\n" + "".join(kpi.format(id=i, unit=u, frequency=f, extra=e) for i, u, f, e in kpis)
+    )
+    rows = ["kpi,period,unit,value"]
+    rows += [f"d,{day},,{n}" for n, day in enumerate(["2024-11-20", "2025-06-01", "2026-10-02"])]
+    rows += ["d,2026-11-21,east,4", "d,2026-11-20,west,5"]
+    rows += [f"w,2026-W{week:02d},,{week}" for week in (40, 41, 44, 46)]
+    rows += ["w,2026-W45,east,3", "wl,2025-W02,,7", "wl,2026-W30,,8", "wl,2026-W47,west,1"]
+    rows += [f"m,2026-{month:02d},east,{month}" for month in (8, 9, 10)]
+    rows += ["m,2026-10,west,2", "m,2026-09,,30", "m,2025-12,,12"]
+    rows += ["q,2026-Q3,,50", "q,2026-Q2,east,40", "qm,2026-Q2,,60", "qm,2026-Q3,east,70"]
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    init_workspace(tmp_path / "ws", example=None, db=db_url)
+    store = Store(db_url)
+    try:
+        apply_file(store, tmp_path / "strategy.yaml")
+        load_file(store, tmp_path / "m.csv")
+        for day in ("2026-12-05", "2026-11-22", "2026-10-01", "2025-12-31"):
+            assert_same_scorecard(store, day)
+        for period in PERIODS:
+            assert_same_scorecard(store, None, period)
+        # The daily KPI is looked at over two years of days: its oldest value is still found.
+        rows_of_d = status_store(store, as_of="2025-06-10").kpis.filter(id="d", own_unit=True)
+        assert rows_of_d.select("period", "actual").row(0) == ("2025-06-01", 1.0)
+    finally:
+        store.close()
+
+
+def test_each_kpis_first_measured_slot_is_the_same_read_slot_by_slot_or_grouped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each KPI's first measured slot is read slot by slot when every KPI is due within a few
+    slots, else grouped from the measured values: grouped here too, the same rows."""
+    from lineofsight.engine import frames
+
+    init_workspace(tmp_path / "ws", example="techinnovate", db=f"sqlite:///{tmp_path / 's.db'}")
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        slot_by_slot = [status_store(store, as_of=day).kpis for day in DATES]
+        monkeypatch.setattr(frames, "FEW_SLOTS", 0)
+        for day, rows in zip(DATES, slot_by_slot, strict=True):
+            pt.assert_frame_equal(status_store(store, as_of=day).kpis, rows)
+            assert_same_scorecard(store, day)
+    finally:
+        store.close()

@@ -11,6 +11,7 @@ import polars as pl
 
 from lineofsight.domain.formula_tree import Expr, references
 from lineofsight.engine.frame_formulas import _compile, _positions, _shape
+from lineofsight.engine.frame_measured import slot_offsets
 from lineofsight.engine.frame_values import derive
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def derived_values(
     )
     formulas = _Formulas(kpis)
     values: dict[tuple[str, str, int], float | None] = {}
-    direct = direct_formulas(kpis, measured, asked, formulas, slots.height + 1)
+    direct = direct_formulas(kpis, measured, asked, formulas)
     if not direct.is_empty():
         values.update(_as_dict(direct))
         asked = asked.join(direct, on=["kpi_id", "unit_id", "slot"], how="anti")
@@ -69,7 +70,6 @@ def direct_formulas(
     measured: pl.DataFrame,
     asked: pl.DataFrame,
     formulas: Mapping[str, Expr],
-    spread: int,
 ) -> pl.DataFrame:
     """The asked (kpi_id, unit_id, slot)s of formulas whose value is read straight from
     their inputs' own measured values, with that value: kpi_id, unit_id, slot, value.
@@ -79,11 +79,12 @@ def direct_formulas(
     (its slots are the formula's periods) that has a row of its own there, or takes no
     value from the units below (`across_units` none): each input is then read at that unit,
     its own value at its own slot. The formulas of one shape are evaluated together
-    (`frame_formulas`). The others are left to `frame_values.derive`."""
+    (`frame_formulas`). The others are left to `frame_values.derive`. `kpis`: the rows of
+    `frames.score_kpis` (row number `k`, and `n_slots`, the number of their frequency's slots)."""
     none = pl.DataFrame(
         schema={"kpi_id": pl.String, "unit_id": pl.String, "slot": pl.Int64, "value": pl.Float64}
     )
-    if "k" not in kpis.columns or not formulas:
+    if "k" not in kpis.columns or "n_slots" not in kpis.columns or not formulas:
         return none
     wanted = asked["kpi_id"].unique().to_list()
     mine = kpis.filter(pl.col("id").is_in(wanted) & pl.col("formula").is_not_null()).select(
@@ -119,11 +120,14 @@ def direct_formulas(
             shapes.setdefault(_shape(formulas[formula_id], positions), []).append(formula_id)
     if not shapes:
         return none
-    # The inputs' own measured values laid out by KPI row number and slot, and where a row
-    # of their own is (even one with no value: it wins over the units below).
+    # The inputs' own measured values laid out by KPI row number and slot (each KPI as wide
+    # as its frequency's slots), and where a row of their own is (even one with no value: it
+    # wins over the units below).
     own = measured.filter(pl.col("own"))
-    size = (int(kpis["k"].max() or 0) + 1) * spread  # type: ignore[arg-type]
-    place = own["k"] * spread + own["slot"]
+    count = int(kpis["k"].max() or 0) + 1  # type: ignore[arg-type]
+    n_slots = pl.repeat(0, count, dtype=pl.Int64, eager=True).scatter(kpis["k"], kpis["n_slots"])
+    offsets, size = slot_offsets(n_slots)
+    place = offsets.gather(own["k"]) + own["slot"]
     laid = pl.repeat(None, size, dtype=pl.Float64, eager=True).scatter(place, own["actual"])
     held = pl.repeat(False, size, dtype=pl.Boolean, eager=True).scatter(place, True)
     own_unit = dict(mine.select("id", "unit_id").iter_rows())
@@ -144,7 +148,10 @@ def direct_formulas(
                 },
             }
         ).with_columns(pl.col(f"b{pos}") != "none" for pos in range(len(positions)))
-        at = [pl.col(f"k{pos}") * spread + pl.col("slot") for pos in range(len(positions))]
+        at = [
+            pl.lit(offsets).gather(pl.col(f"k{pos}")) + pl.col("slot")
+            for pos in range(len(positions))
+        ]
         parts.append(
             asked.lazy()
             .join(table.lazy(), on="kpi_id")

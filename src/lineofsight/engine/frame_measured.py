@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from lineofsight.engine.lag import LOOKBACK
 from lineofsight.engine.values import period_aggregates, period_value
 
-__all__ = ["integer_keys", "laid_out", "measured_values", "per_kpi"]
+__all__ = ["integer_keys", "laid_out", "measured_values", "per_kpi", "slot_offsets"]
 
 
 def integer_keys(
@@ -61,21 +62,29 @@ def measured_values(
         "ratio_scale",
     )
     # The slot of each row: the one of its KPI's frequency whose days hold its last day (the
-    # periods of a frequency tile the calendar, so a period's last day is in one slot only,
-    # the one its first day starts: a few comparisons instead of joins).
-    slot = pl.lit(None, dtype=pl.Int64)
-    for frequency, index, start, end in slots.select(
-        "frequency", "slot", "p_start", "p_end"
-    ).iter_rows():
-        slot = (
-            pl.when(
-                (pl.col("f") == frequency_codes[frequency])
-                & (pl.col("period_end") >= start)
-                & (pl.col("period_end") <= end)
-            )
-            .then(pl.lit(index, dtype=pl.Int64))
-            .otherwise(slot)
-        )
+    # periods of a frequency tile the calendar, so each day is in one slot at most). Read
+    # from a table of every frequency's days from the first slot's start to the last slot's
+    # end, by position, so that the cost does not grow with the number of slots.
+    # (days as day numbers: a date's physical value)
+    first, last = slots.select(
+        pl.col("p_start").to_physical().min().cast(pl.Int64),
+        pl.col("p_end").to_physical().max().cast(pl.Int64),
+    ).row(0)
+    width = last - first + 1
+    days = slots.select(
+        pl.col("frequency").replace_strict(frequency_codes, return_dtype=pl.Int64).alias("f"),
+        "slot",
+        day=pl.int_ranges(
+            pl.col("p_start").to_physical() - first, pl.col("p_end").to_physical() - first + 1
+        ),
+    ).explode("day")
+    table = pl.repeat(None, len(frequency_codes) * width, dtype=pl.Int64, eager=True).scatter(
+        days["f"] * width + days["day"], days["slot"]
+    )
+    day = pl.col("period_end").to_physical().cast(pl.Int64) - first
+    slot = pl.lit(table).gather(
+        pl.when((day >= 0) & (day < width) & (pl.col("f") >= 0)).then(pl.col("f") * width + day)
+    )
     keys = ["ks", "kpi_id", "unit_id", "slot", "k", "key", "own"]
     rows = (
         measurements.lazy()
@@ -115,14 +124,24 @@ def measured_values(
     return single.select(*keys, period_value("ratio_scale").alias("actual")).collect()
 
 
-def laid_out(measured: pl.DataFrame, number: pl.Series, count: int, spread: int) -> pl.Series:
-    """The measured values of `count` rows laid out in one array, each row's slots side by
-    side: the value of row `number` (a series beside `measured`, null for a value of no row)
-    at slot s is at `number * spread + s`."""
+def slot_offsets(n_slots: pl.Series) -> tuple[pl.Series, int]:
+    """Where each row's slots start in an array that lays rows of `n_slots` slots each side
+    by side (each row only as wide as its own frequency's slots, so that a frequency with
+    many slots widens its own KPIs' rows only), and the array's size: with room after the
+    last row for reading `LOOKBACK` slots past its end (such reads are masked by the caller)."""
+    widths = n_slots.cast(pl.Int64)
+    offsets = widths.cum_sum() - widths
+    return offsets, int(widths.sum() or 0) + LOOKBACK + 1
+
+
+def laid_out(measured: pl.DataFrame, number: pl.Series, offsets: pl.Series, size: int) -> pl.Series:
+    """The measured values of rows laid out in one array of `size`, each row's slots side by
+    side from its offset (`slot_offsets`): the value of row `number` (a series beside
+    `measured`, null for a value of no row) at slot s is at `offsets[number] + s`."""
     placed = measured.select(
-        place=number * spread + pl.col("slot"), actual=pl.col("actual")
+        place=offsets.gather(number) + pl.col("slot"), actual=pl.col("actual")
     ).drop_nulls("place")
-    laid = pl.repeat(None, count * spread, dtype=pl.Float64, eager=True).alias("actual")
+    laid = pl.repeat(None, size, dtype=pl.Float64, eager=True).alias("actual")
     return laid.scatter(placed["place"], placed["actual"])
 
 

@@ -23,7 +23,13 @@ from lineofsight.domain import model as m
 from lineofsight.domain.periods import Period
 from lineofsight.engine.calendar import uses_fiscal
 from lineofsight.engine.frame_derived import derived_values
-from lineofsight.engine.frame_measured import integer_keys, laid_out, measured_values, per_kpi
+from lineofsight.engine.frame_measured import (
+    integer_keys,
+    laid_out,
+    measured_values,
+    per_kpi,
+    slot_offsets,
+)
 from lineofsight.engine.frame_rollups import rollup_objectives, rollup_units
 from lineofsight.engine.frame_scores import own_targets, score_rows, unit_row_targets
 from lineofsight.engine.lag import (
@@ -159,14 +165,17 @@ def score_kpis(
     )
     # Rows are matched on integer keys, not on their text ids: `k` a KPI's row number here,
     # `key` a (KPI, unit) pair, `ks` a (KPI, unit, slot) triple (see `frame_measured.integer_keys`).
-    spread = slots.height + 1  # more than any slot's number
+    spread = slots.height + 1  # more than any slot's number (only a factor of `ks`)
     kpis, coded, unit_targets, units = integer_keys(kpis, measurements, defs.unit_targets)
     kpis = kpis.join(first, on=["frequency", "due_days"], how="left", maintain_order="left")
     measured = measured_values(kpis, slots, coded, shift, units, spread)
+    # The KPIs' own measured values laid out side by side, each KPI as wide as its frequency's
+    # slots (`frame_measured.laid_out`): a KPI's value at slot s is at `offsets[k] + s`.
     numbers = measured.select(pl.when(pl.col("own")).then(pl.col("k"))).to_series()
-    laid = laid_out(measured, numbers, kpis.height, spread)
+    offsets, size = slot_offsets(kpis["n_slots"])
+    laid = laid_out(measured, numbers, offsets, size)
     chosen, derived_own = _chosen_slots(
-        defs, measurements, kpis, measured, laid, as_of, slots, spread
+        defs, measurements, kpis, measured, laid, offsets, as_of, slots
     )
     # Each KPI's period: its slot's row of the slots' frame (`_slots`), gathered by number.
     kpis = kpis.with_columns(slot=chosen).hstack(
@@ -174,7 +183,7 @@ def score_kpis(
     )
     rows = _rows(kpis, measured, unit_targets)
     actual, last_value, last_slot = _history(
-        defs, measurements, kpis, measured, rows, laid, derived_own, as_of, slots, spread
+        defs, measurements, kpis, measured, rows, laid, offsets, derived_own, as_of, slots
     )
     n = kpis.height
     own = kpis.select(
@@ -221,26 +230,48 @@ def score_kpis(
     )
 
 
+# Up to how many slots each KPI's first measured one is read slot by slot (beyond: grouped).
+FEW_SLOTS = 8
+
+
 def _chosen_slots(
     defs: DefinitionFrames,
     measurements: pl.DataFrame,
     kpis: pl.DataFrame,
     measured: pl.DataFrame,
     laid: pl.Series,
+    offsets: pl.Series,
     as_of: dt.date,
     slots: pl.DataFrame,
-    spread: int,
 ) -> tuple[pl.Series, dict[tuple[str, str, int], float | None]]:
     """Each KPI's slot (in the order of `kpis`): its first with a value at its own unit, up
     to its first due slot. Measured values first; formulas and values derived across units
     for the slots where no measured value decides (those derived are returned too)."""
     n = kpis.height
-    # The first slot with a value at the KPI's own unit (`laid`: its slots side by side).
-    first_own = pl.repeat(None, n, dtype=pl.Int64, eager=True)
-    places = pl.int_range(0, n, eager=True) * spread
-    for slot in range(spread - 2, -1, -1):  # the lowest last, so that it wins
-        measured_there = laid.gather(places + slot).is_not_null()
-        first_own = pl.select(pl.when(measured_there).then(slot).otherwise(first_own)).to_series()
+    # The first slot with a value at the KPI's own unit, up to its first due one (a later one
+    # is never chosen): read slot by slot from `laid` when every KPI is due within a few
+    # slots, else grouped from the measured values (one pass, however many slots).
+    due = kpis["due_index"]
+    last = int(due.max() or 0)  # type: ignore[arg-type]
+    if last < FEW_SLOTS:
+        first_own = pl.repeat(None, n, dtype=pl.Int64, eager=True)
+        for slot in range(last, -1, -1):  # the lowest last, so that it wins
+            measured_there = laid.gather(
+                pl.select(pl.when(slot <= due).then(offsets + slot)).to_series()
+            ).is_not_null()
+            first_own = pl.select(
+                pl.when(measured_there).then(slot).otherwise(first_own)
+            ).to_series()
+    else:
+        first_own = per_kpi(
+            n,
+            measured.lazy()
+            .filter(pl.col("own") & pl.col("actual").is_not_null())
+            .group_by("k")
+            .agg(pl.col("slot").min())
+            .collect(),
+            "slot",
+        )
     # Only the slots before the first measured one can change the choice. A formula's value
     # is derived at every slot its row shows (`_history`: its slot and the LOOKBACK after
     # it), so all of them are asked at once (those after the choice cannot change it).
@@ -283,7 +314,6 @@ def _chosen_slots(
             .join(kpis.select(pl.col("id").alias("kpi_id"), "k"), on="kpi_id")
         )
         first = pl.select(pl.min_horizontal(first, per_kpi(n, by_kpi, "slot"))).to_series()
-    due = kpis["due_index"]
     return (
         pl.select(pl.when(first <= due).then(first).otherwise(due).alias("slot")).to_series(),
         derived_own,
@@ -316,19 +346,21 @@ def _history(
     measured: pl.DataFrame,
     rows: pl.DataFrame,
     laid: pl.Series,
+    offsets: pl.Series,
     derived_own: dict[tuple[str, str, int], float | None],
     as_of: dt.date,
     slots: pl.DataFrame,
-    spread: int,
 ) -> tuple[pl.Series, pl.Series, pl.Series]:
     """Each row's value at its KPI's slot, and the last known value before it with its slot
     (the first of the LOOKBACK slots after it with one), in the order of `rows`.
 
-    `laid`: the KPIs' own measured values (`frame_measured.laid_out`); the other rows'
-    are laid after them, and each row's values gathered by position instead of joined."""
+    `laid`, `offsets`: the KPIs' own measured values (`frame_measured.laid_out`); the other
+    rows' are laid after them, and each row's values gathered by position instead of joined."""
     n = kpis.height
     k = rows["k"]
+    per_row = kpis.select("slot", "n_slots", "formula", "across")
     if rows.height > n:  # the other rows' values laid after the KPIs' own
+        per_row = per_row.gather(k)
         others = rows.slice(n).select("key", number=pl.int_range(0, rows.height - n))
         number = (
             measured.select("key", "own")
@@ -336,12 +368,11 @@ def _history(
             .select(pl.when(~pl.col("own")).then(pl.col("number")))
             .to_series()
         )
-        laid = laid.append(laid_out(measured, number, rows.height - n, spread))
-    per_row = kpis.select("slot", "n_slots", "formula", "across")
-    if rows.height > n:
-        per_row = per_row.gather(k)
+        placed, size = slot_offsets(per_row["n_slots"].slice(n))
+        offsets = offsets.append(placed + laid.len())
+        laid = laid.append(laid_out(measured, number, placed, size))
     chosen, n_slots = per_row["slot"], per_row["n_slots"]
-    start = pl.int_range(0, rows.height, eager=True) * spread + chosen
+    start = offsets + chosen
     values = []
     for step in range(LOOKBACK + 1):
         value = laid.gather(start + step)
