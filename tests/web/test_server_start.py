@@ -31,7 +31,7 @@ PAGES = (
     "/kpis/conversion?period=2026-03",
     "/objectives/sell_more",
     "/lists/red",
-    "/heatmap?unit=acme",
+    "/heatmap",  # the reader's own units: the whole company for the admin
 )
 API = (
     "/api/v1/status",
