@@ -12,7 +12,7 @@ import polars as pl
 from lineofsight.domain.formula_tree import Expr, references
 from lineofsight.engine.frame_formulas import _compile, _positions, _shape
 from lineofsight.engine.frame_measured import slot_offsets
-from lineofsight.engine.frame_values import derive
+from lineofsight.engine.frame_values import across_units, derive
 
 if TYPE_CHECKING:
     from lineofsight.engine.frames import DefinitionFrames
@@ -101,13 +101,7 @@ def direct_formulas(
         "unit_id",
         "frequency",
         pl.col("formula").is_not_null().alias("is_formula"),
-        pl.col("across_units")
-        .fill_null(
-            pl.when(pl.col("aggregation").is_in(["sum", "last"]))
-            .then(pl.lit("sum"))
-            .otherwise(pl.lit("none"))
-        )
-        .alias("across"),
+        across_units().alias("across"),
     )
     about = {i: (k, u, f, formula, a) for i, k, u, f, formula, a in inputs.iter_rows()}
     shapes: dict[tuple[object, ...], list[str]] = {}

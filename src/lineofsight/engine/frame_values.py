@@ -34,6 +34,16 @@ from lineofsight.engine.values import (
 )
 
 
+def across_units() -> pl.Expr:
+    """A KPI's `across_units`, else what its aggregation implies (SPEC 3: sums and last values
+    add up across units, other aggregations do not)."""
+    return pl.col("across_units").fill_null(
+        pl.when(pl.col("aggregation").is_in(["sum", "last"]))
+        .then(pl.lit("sum"))
+        .otherwise(pl.lit("none"))
+    )
+
+
 def derive(
     kpis: pl.DataFrame,
     units: pl.DataFrame,
@@ -60,13 +70,7 @@ def derive(
         pl.col("unit_id").alias("own_unit"),
         "frequency",
         pl.col("aggregation").fill_null("mean").alias("agg"),
-        pl.col("across_units")
-        .fill_null(
-            pl.when(pl.col("aggregation").is_in(["sum", "last"]))
-            .then(pl.lit("sum"))
-            .otherwise(pl.lit("none"))
-        )
-        .alias("across"),
+        across_units().alias("across"),
         pl.col("ratio_scale").alias("scale"),
         pl.col("formula").is_not_null().alias("is_formula"),
     )

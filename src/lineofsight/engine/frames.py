@@ -32,6 +32,7 @@ from lineofsight.engine.frame_measured import (
 )
 from lineofsight.engine.frame_rollups import rollup_objectives, rollup_units
 from lineofsight.engine.frame_scores import own_targets, score_rows, unit_row_targets
+from lineofsight.engine.frame_values import across_units
 from lineofsight.engine.lag import (
     LOOKBACK,
     first_due,
@@ -157,11 +158,7 @@ def score_kpis(
     kpis = defs.kpis if only is None else defs.kpis.filter(pl.col("id").is_in(list(only)))
     kpis = kpis.with_columns(
         due_days,
-        across=pl.col("across_units").fill_null(
-            pl.when(pl.col("aggregation").is_in(["sum", "last"]))
-            .then(pl.lit("sum"))
-            .otherwise(pl.lit("none"))
-        ),
+        across=across_units(),
     )
     # Rows are matched on integer keys, not on their text ids: `k` a KPI's row number here,
     # `key` a (KPI, unit) pair, `ks` a (KPI, unit, slot) triple (see `frame_measured.integer_keys`).
