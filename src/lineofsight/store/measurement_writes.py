@@ -29,6 +29,7 @@ from lineofsight.store.measurements import (
     current_value,
     key_condition,
 )
+from lineofsight.store.scorecards import MARKS_QUERY
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +65,6 @@ _HELD_BY_PAIRS = (
     "WHERE m.period_end = k.period_end AND m.kpi_id = k.kpi_id"
 )
 _ANY = "SELECT COUNT(*) FROM (SELECT 1 FROM measurements LIMIT 1) x"
-# What the store holds: the newest definition change, load and replaced value (the marks a
-# kept scorecard covers, `scorecards.read_marks`). Equal twice on SQLite, whose writers take
-# turns, nothing was written in between.
-_MARKS = (
-    "SELECT (SELECT MAX(id) FROM definition_changes), (SELECT MAX(id) FROM loads), "
-    "(SELECT MAX(id) FROM measurement_revisions)"
-)
 PAIRS_AT_MOST = 20_000
 # How many of the file's rows a comparison with the store takes at a time.
 COMPARE_ROWS = 500_000
@@ -346,8 +340,12 @@ def _load_ids(
 
 
 def written_marks(session: LoadSession) -> tuple[int, int, int]:
-    """The newest definition change, load and replaced value the store holds (0: none)."""
-    row = session.query(_MARKS, {"definitions": pl.Int64, "load": pl.Int64, "revision": pl.Int64})
+    """The newest definition change, load and replaced value the store holds (0: none; the
+    marks a kept scorecard covers). Equal twice on SQLite, whose writers take turns, nothing
+    was written in between."""
+    row = session.query(
+        MARKS_QUERY, {"definitions": pl.Int64, "load": pl.Int64, "revision": pl.Int64}
+    )
     if row.is_empty():
         return 0, 0, 0
     definitions, load, revision = row.row(0)

@@ -79,7 +79,8 @@ class Snapshot:
 # file (`Store.plain_reading`), so that a status whose kept scorecard is up to date loads no
 # SQLAlchemy: plain SQL over `tables.scorecard_snapshots`, the same for both.
 
-_MARKS = (
+# What the store holds: its newest definition change, load and replaced value (`Marks`).
+MARKS_QUERY = (
     "SELECT (SELECT MAX(id) FROM definition_changes), (SELECT MAX(id) FROM loads), "
     "(SELECT MAX(id) FROM measurement_revisions)"
 )
@@ -246,7 +247,7 @@ def read_kpi_groups(
 
 def read_marks(conn: Connection | sqlite3.Connection) -> Marks:
     """What the store holds now (read it before the data a scorecard reads)."""
-    row = _rows(conn, _MARKS)[0]
+    row = _rows(conn, MARKS_QUERY)[0]
     return Marks(*(int(v or 0) for v in row))
 
 
