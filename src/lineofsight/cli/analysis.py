@@ -62,7 +62,7 @@ def forecast(
     ] = TableFormat.TEXT,
     db: DbOption = None,
 ) -> None:
-    """Project each KPI to its target date (a line through its last 8 values): on track or not."""
+    """Project each KPI to its target date (its method chosen per KPI): on track or not."""
     from lineofsight.cli import render_forecast
     from lineofsight.services import forecast as forecast_service
 
