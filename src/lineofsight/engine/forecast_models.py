@@ -25,7 +25,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import repeat
+from itertools import accumulate, repeat
 from operator import add, mul, sub
 
 import numpy as np
@@ -370,42 +370,43 @@ def _fitted_one(e: _Equations, coef: list[float]) -> tuple[list[float], list[flo
         stationary = abs(phi[0]) < 1
     else:
         stationary = abs(phi[1]) < 1 and phi[0] + phi[1] < 1 and phi[1] - phi[0] < 1
-    # `_recursion`, step by step.
-    n = len(e.z)
-    recent = [e.z[n - 1 - j] for j in range(order)]  # newest first
-    psi = [1.0] + [0.0] * (order - 1)
-    path, psis = [], []
-    for _ in range(e.horizon):
-        step = phi[0] * recent[0]
-        for j in range(1, order):
-            step = step + phi[j] * recent[j]
-        step = constant + step
-        path.append(step + e.centre)
-        recent = [step, *recent[:-1]]
-        psis.append(psi[0])
-        weight = phi[0] * psi[0]
-        for j in range(1, order):
-            weight = weight + phi[j] * psi[j]
-        psi = [weight, *psi[:-1]]
+    path, psis = _recursion_one(constant, phi, e.z, e.horizon)
+    path = [step + e.centre for step in path]
     if e.changes:
         # A level is the last value plus the changes; its errors add up the same way.
-        path = [e.last + change for change in _running_sum(path)]
-        psis = _running_sum(psis)
-    sd = [sigma * math.sqrt(spread) for spread in _running_sum(list(map(mul, psis, psis)))]
+        path = [e.last + change for change in accumulate(path)]
+        psis = list(accumulate(psis))
+    sd = [sigma * math.sqrt(spread) for spread in accumulate(map(mul, psis, psis))]
     usable = (
         e.finite and stationary and all(map(math.isfinite, path)) and all(map(math.isfinite, sd))
     )
     return path, sd, usable
 
 
-def _running_sum(values: list[float]) -> list[float]:
-    """`np.cumsum` of a row: the first value, then each sum so far plus the next."""
-    found = []
-    total = None
-    for value in values:
-        total = value if total is None else total + value
-        found.append(total)
-    return found
+def _recursion_one(
+    constant: float, phi: list[float], z: list[float], horizon: int
+) -> tuple[list[float], list[float]]:
+    """`_recursion` of one row of centred values `z` (order 1 or 2), step by step."""
+    steps, weights = [], []
+    if len(phi) == 1:
+        (phi_1,) = phi
+        recent, psi = z[-1], 1.0
+        for _ in range(horizon):
+            recent = constant + phi_1 * recent
+            steps.append(recent)
+            weights.append(psi)
+            psi = phi_1 * psi
+        return steps, weights
+    phi_1, phi_2 = phi
+    recent, before = z[-1], z[-2]  # the newest value, the one before it
+    psi, psi_before = 1.0, 0.0
+    for _ in range(horizon):
+        step = constant + (phi_1 * recent + phi_2 * before)
+        steps.append(step)
+        recent, before = step, recent
+        weights.append(psi)
+        psi, psi_before = phi_1 * psi + phi_2 * psi_before, psi
+    return steps, weights
 
 
 def _row_sum(values: list[float]) -> float:
