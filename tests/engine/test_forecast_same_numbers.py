@@ -41,10 +41,22 @@ def _same(a: np.ndarray, b: np.ndarray) -> None:
 def _shapes() -> list[tuple[int, int, int, int]]:
     found = []
     for season in (4, 12, 52):
-        for n in sorted({2 * season, 2 * season + 1, 3 * season, 3 * season + 5, 60, 61}):
-            if 2 * season <= n <= 3 * season + 10:  # what a seasonal forecast fits
+        lengths = {2 * season, 2 * season + 1, 3 * season, 3 * season + 5, 60, 61}
+        if season == 4:
+            lengths |= set(range(33, 61))  # 8 and more periods at a position of the season
+        for n in sorted(lengths):
+            if 2 * season <= n <= 3 * season + 10 or (season == 4 and n <= 60):
                 found += [(season, n, k, h) for k in (1, 7) for h in (1, season + 2)]
     return found
+
+
+def _lengths(season: int) -> list[int]:
+    # Every length a forecast of this season fits differently: the damped trend below two
+    # seasons, the seasonal fit above (up to what it reads of a series, and a little beyond).
+    longest = {1: 60, 4: 60, 12: 72, 52: 2 * 52 + 3}[season]
+    return list(range(3, max(longest, 2 * season + 3) + 1)) + (
+        [120, 156, 157] if season == 52 else []
+    )
 
 
 @pytest.mark.parametrize("kind", range(6))
@@ -110,12 +122,22 @@ def test_a_rows_sum_is_numpys_to_the_last_bit() -> None:
 @pytest.mark.parametrize("season", [1, 4, 12, 52])
 def test_one_series_is_judged_as_in_a_batch(season: int) -> None:
     # A KPI page fits one series (its autoregressions and its chance on Python floats),
-    # `los forecast` many at once: every row alone gives the batch's row, to the last bit,
-    # whatever its kind, direction and bounds.
+    # `los forecast` many at once: every row alone gives the batch's row (its seasonal
+    # profile and its fit), to the last bit, whatever its length, kind, direction and bounds.
     rng = np.random.default_rng(season)
-    n = max(24, 3 * season)
-    rows = np.concatenate([_rows(rng, 4, n, season, kind) for kind in range(6)])
-    k = len(rows)
+    for n in _lengths(season):
+        rows = np.concatenate([_rows(rng, 2, n, season, kind) for kind in range(6)])
+        _judged_alone_as_together(rng, rows, season)
+
+
+def _judged_alone_as_together(rng: np.random.Generator, rows: np.ndarray, season: int) -> None:
+    k, n = rows.shape
+    if forecast_methods.method_for(n, season) == "seasonal":
+        with np.errstate(all="ignore"):
+            profiles = forecast_methods._seasonal_profile(rows, season)
+            for i in range(k):
+                alone = forecast_methods._seasonal_profile(rows[i : i + 1], season)
+                _same(alone, profiles[i : i + 1])
     directions = [_DIRECTIONS[i] for i in rng.integers(0, 3, k)]
     targets = (rows[:, -1] + rng.normal(0, 30, k)).tolist()
     bands = [
