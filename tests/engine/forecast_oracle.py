@@ -125,7 +125,12 @@ def seasonal_profile(y: Array, season: int) -> Array:
     positions = (first + np.arange(detrended.shape[1])) % season
     profile = np.empty((k, season))
     for position in range(season):
-        profile[:, position] = detrended[:, positions == position].mean(axis=1)
+        # The periods added one after another in order (the same for one row or many).
+        periods = np.flatnonzero(positions == position)
+        total = detrended[:, periods[0]]
+        for period in periods[1:]:
+            total = total + detrended[:, period]
+        profile[:, position] = total / len(periods)
     centred_profile: Array = profile - profile.mean(axis=1, keepdims=True)
     return centred_profile
 

@@ -112,7 +112,24 @@ class Judged:
 
     def chances(self, goals: Goals, rows: npt.NDArray[np.int64]) -> list[float]:
         """The chance of meeting the target of each of these rows (usable ones): `probability`
-        of each, on arrays."""
+        of each, on arrays; of a single row (a KPI page's forecast) on its floats, the same
+        number without two dozen array operations."""
+        if len(rows) == 1:
+            at = int(rows[0])
+            return [
+                probability(
+                    int(goals.direction[at]),
+                    goals.target[at].item(),
+                    goals.low[at].item(),
+                    goals.high[at].item(),
+                    goals.floor[at].item(),
+                    goals.ceiling[at].item(),
+                    self.projection.mean[at, -1].item(),
+                    self.projection.sd[at, -1].item(),
+                    bool(self.projection.log[at]),
+                    bool(self.on_track[at]),
+                )
+            ]
         return chances(
             goals.direction[rows],
             goals.target[rows],

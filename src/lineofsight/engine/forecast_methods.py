@@ -153,10 +153,16 @@ def _seasonal_profile(y: Array, season: int) -> Array:
         first = season // 2
     detrended = y[:, first : first + centred.shape[1]] - centred
     profile = np.empty((k, season))
-    # Each position's mean over its periods, as `mean` makes it (their sum, in order, over
-    # their count): the positions with as many periods each at once.
+    # Each position's mean over its periods: their sum, added one period after another in
+    # order, over their count; the positions with as many periods each at once. (A reduction
+    # of the periods' axis would add them pairwise for one row and in order for several, so
+    # a series alone would differ from itself in a batch from 8 periods a position.)
     for positions, periods in _positions(detrended.shape[1], season, first):
-        profile[:, positions] = np.add.reduce(detrended[:, periods], axis=2) / periods.shape[1]
+        at = detrended[:, periods]  # (k, positions, periods)
+        total = at[:, :, 0]
+        for period in range(1, periods.shape[1]):
+            total = total + at[:, :, period]
+        profile[:, positions] = total / periods.shape[1]
     centred_profile: Array = profile - np.add.reduce(profile, axis=1, keepdims=True) / season
     return centred_profile
 

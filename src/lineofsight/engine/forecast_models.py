@@ -21,7 +21,12 @@ and averages the two best; combining two good forecasts is steadier than betting
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate, repeat
+from operator import add, mul, sub
 
 import numpy as np
 import numpy.typing as npt
@@ -57,11 +62,17 @@ def best_two(y: Array, holdout: int, horizon: int) -> tuple[Array, Array, npt.ND
     means.append(mean)
     sds.append(sd)
     errors.append(_error(held, actual, k))
+    # Each autoregression fitted to the whole rows (`horizon` ahead), then up to each cut.
+    asked = []
     for order, changes in _AUTOREGRESSIONS:
-        mean, sd, valid = autoregression(y, order, changes, horizon)
+        asked.append((order, changes, n, horizon))
+        asked.extend((order, changes, cut, holdout) for cut in cuts)
+    made = iter(_autoregressions(y, asked))
+    for _ in _AUTOREGRESSIONS:
+        mean, sd, valid = next(made)
         fits = np.empty((k, len(cuts), holdout))
-        for i, cut in enumerate(cuts):
-            fit, _, ok = autoregression(y[:, :cut], order, changes, holdout)
+        for i in range(len(cuts)):
+            fit, _, ok = next(made)
             fits[:, i] = fit
             valid &= ok
         error = _error(fits, actual, k) if cuts else np.full(k, np.inf)
@@ -151,12 +162,35 @@ def damped(y: Array, horizon: int, cuts: tuple[int, ...], ahead: int) -> tuple[A
     return mean, sd, held
 
 
-def autoregression(
-    y: Array, order: int, changes: bool, horizon: int
-) -> tuple[Array, Array, npt.NDArray[np.bool_]]:
+Fit = tuple[Array, Array, npt.NDArray[np.bool_]]
+
+
+def autoregression(y: Array, order: int, changes: bool, horizon: int) -> Fit:
     """An AR(order) with a constant fitted by least squares to each row of `y` (or to its
     changes): (mean, sd) for the next `horizon` periods, and whether the fit is usable
     (enough values, stationary roots, finite)."""
+    (fit,) = _autoregressions(y, [(order, changes, y.shape[1], horizon)])
+    return fit
+
+
+def _autoregressions(y: Array, asked: Sequence[tuple[int, bool, int, int]]) -> list[Fit]:
+    """`autoregression` of the rows of `y` for each (order, changes, the first `length`
+    values, horizon) asked. A single row is fitted on Python floats, its normal equations
+    all solved in one call (`_one_row_fits`): a KPI page fits a dozen autoregressions to one
+    series, and an array operation per step of each cost more than the arithmetic."""
+    if y.shape[0] == 1:
+        return [
+            (np.array([path]), np.array([sd]), np.array([usable]))
+            for path, sd, usable in _one_row_fits(y[0].tolist(), asked)
+        ]
+    return [
+        _autoregression_rows(y[:, :length], order, changes, horizon)
+        for order, changes, length, horizon in asked
+    ]
+
+
+def _autoregression_rows(y: Array, order: int, changes: bool, horizon: int) -> Fit:
+    """`autoregression` on arrays (any number of rows)."""
     k = y.shape[0]
     x = y[:, 1:] - y[:, :-1] if changes else y  # np.diff's own subtraction
     n = x.shape[1]
@@ -203,10 +237,7 @@ def autoregression(
             stationary = (
                 (np.abs(phi[:, 1]) < 1) & (phi[:, 0] + phi[:, 1] < 1) & (phi[:, 1] - phi[:, 0] < 1)
             )
-        if k == 1:
-            path, psis = _recursion_of_one(coef, z, order, horizon)
-        else:
-            path, psis = _recursion(coef, z, order, horizon)
+        path, psis = _recursion(coef, z, order, horizon)
         path = path + centre
         if changes:
             # A level is the last value plus the changes; its errors add up the same way.
@@ -221,6 +252,10 @@ def autoregression(
 def _eye(size: int) -> Array:
     """The identity matrix of `size` (made once: each fit adds a ridge along it)."""
     return np.eye(size)
+
+
+# The identity matrices of the normal equations' sizes, as lists (a single row's fits).
+_EYES = {size: _eye(size).tolist() for size in (2, 3)}
 
 
 def _recursion(coef: Array, z: Array, order: int, horizon: int) -> tuple[Array, Array]:
@@ -240,28 +275,173 @@ def _recursion(coef: Array, z: Array, order: int, horizon: int) -> tuple[Array, 
     return np.stack(steps, axis=1), np.stack(weights, axis=1)
 
 
-def _recursion_of_one(coef: Array, z: Array, order: int, horizon: int) -> tuple[Array, Array]:
-    """`_recursion` of a single row on Python floats: the same IEEE operations in the same
-    order, so the same numbers, without an array operation per step (a KPI page forecasts
-    one series, where those cost more than all the fitting)."""
-    n = z.shape[1]
-    constant, *phi = coef[0].tolist()
-    recent = [z[0, n - 1 - j].item() for j in range(order)]  # newest first
-    psi = [1.0] + [0.0] * (order - 1)
+@dataclass(slots=True)
+class _Equations:
+    """One row's autoregression up to its solve: the centred values (`z`, all zeros when
+    not finite), its regressors and target, its normal equations."""
+
+    order: int
+    changes: bool
+    horizon: int
+    last: float  # the last value fitted (the level a fit on the changes starts from)
+    centre: float
+    finite: bool
+    z: list[float]
+    lags: list[list[float]]
+    target: list[float]
+    gram: list[list[float]]
+    moment: list[float]
+
+
+def _one_row_fits(
+    y: list[float], asked: Sequence[tuple[int, bool, int, int]]
+) -> list[tuple[list[float], list[float], bool]]:
+    """`_autoregression_rows` of a single row for each fit asked, on Python floats: the same
+    IEEE operations in the same order (sums added as numpy adds a row, `_row_sum`), so the
+    same numbers; the normal equations of one size solved by numpy in one call, as there
+    (each system's answer is the same alone or in a stack). Python's float arithmetic never
+    raises on an overflow or a NaN, and nothing here divides by a value that can be zero."""
+    equations = [_equations_of_one(y[:length], o, c, h) for o, c, length, h in asked]
+    coefs: list[list[float]] = [[] for _ in asked]
+    ready = [(i, e) for i, e in enumerate(equations) if e is not None]
+    for size in {len(e.moment) for _, e in ready}:
+        of_size = [(i, e) for i, e in ready if len(e.moment) == size]
+        grams = np.array([e.gram for _, e in of_size])
+        moments = np.array([e.moment for _, e in of_size])[..., None]
+        solved = np.linalg.solve(grams, moments)[..., 0].tolist()
+        for (i, _), coef in zip(of_size, solved, strict=True):
+            coefs[i] = coef
+    return [
+        _fitted_one(e, coef) if e is not None else _no_fit(h)
+        for e, coef, (_, _, _, h) in zip(equations, coefs, asked, strict=True)
+    ]
+
+
+def _no_fit(horizon: int) -> tuple[list[float], list[float], bool]:
+    """A fit with too few values: NaN means and sds, not usable."""
+    return [math.nan] * horizon, [math.nan] * horizon, False
+
+
+def _equations_of_one(y: list[float], order: int, changes: bool, horizon: int) -> _Equations | None:
+    """The normal equations of an autoregression of one row, as `_autoregression_rows` makes
+    them (None: too few values for its parameters)."""
+    x = list(map(sub, y[1:], y[:-1])) if changes else y
+    n = len(x)
+    rows = n - order
+    if rows < order + 3:
+        return None
+    centre = _row_sum(x) / n
+    z = list(map(sub, x, repeat(centre, n)))
+    finite = all(map(math.isfinite, z))
+    if not finite:
+        z = [0.0] * n
+    lags = [z[order - j - 1 : n - j - 1] for j in range(order)]
+    target = z[order:]
+    size = order + 1
+    gram = [[0.0] * size for _ in range(size)]
+    moment = [0.0] * size
+    gram[0][0] = float(rows)
+    moment[0] = _row_sum(target)
+    for i, lag in enumerate(lags, start=1):
+        gram[0][i] = gram[i][0] = _row_sum(lag)
+        for j in range(i, size):
+            gram[i][j] = gram[j][i] = _row_sum(list(map(mul, lag, lags[j - 1])))
+        moment[i] = _row_sum(list(map(mul, lag, target)))
+    trace = 0.0
+    for i in range(size):
+        trace += gram[i][i]
+    ridge = 1e-10 * (trace / size) + 1e-300
+    for i in range(size):
+        gram[i] = [g + ridge * e for g, e in zip(gram[i], _EYES[size][i], strict=True)]
+    return _Equations(order, changes, horizon, y[-1], centre, finite, z, lags, target, gram, moment)
+
+
+def _fitted_one(e: _Equations, coef: list[float]) -> tuple[list[float], list[float], bool]:
+    """The rest of `_autoregression_rows` for one row, from its solved coefficients."""
+    order = e.order
+    constant, *phi = coef
+    fitted = [constant + v for v in map(mul, e.lags[0], repeat(phi[0]))]
+    for j in range(1, order):
+        fitted = list(map(add, fitted, map(mul, e.lags[j], repeat(phi[j]))))
+    residual = list(map(sub, e.target, fitted))
+    rows = len(e.target)
+    sigma = math.sqrt(_row_sum(list(map(mul, residual, residual))) / max(1, rows - order - 1))
+    if order == 1:
+        stationary = abs(phi[0]) < 1
+    else:
+        stationary = abs(phi[1]) < 1 and phi[0] + phi[1] < 1 and phi[1] - phi[0] < 1
+    path, psis = _recursion_one(constant, phi, e.z, e.horizon)
+    path = [step + e.centre for step in path]
+    if e.changes:
+        # A level is the last value plus the changes; its errors add up the same way.
+        path = [e.last + change for change in accumulate(path)]
+        psis = list(accumulate(psis))
+    sd = [sigma * math.sqrt(spread) for spread in accumulate(map(mul, psis, psis))]
+    usable = (
+        e.finite and stationary and all(map(math.isfinite, path)) and all(map(math.isfinite, sd))
+    )
+    return path, sd, usable
+
+
+def _recursion_one(
+    constant: float, phi: list[float], z: list[float], horizon: int
+) -> tuple[list[float], list[float]]:
+    """`_recursion` of one row of centred values `z` (order 1 or 2), step by step."""
     steps, weights = [], []
+    if len(phi) == 1:
+        (phi_1,) = phi
+        recent, psi = z[-1], 1.0
+        for _ in range(horizon):
+            recent = constant + phi_1 * recent
+            steps.append(recent)
+            weights.append(psi)
+            psi = phi_1 * psi
+        return steps, weights
+    phi_1, phi_2 = phi
+    recent, before = z[-1], z[-2]  # the newest value, the one before it
+    psi, psi_before = 1.0, 0.0
     for _ in range(horizon):
-        total = phi[0] * recent[0]
-        for j in range(1, order):
-            total = total + phi[j] * recent[j]
-        step = constant + total
+        step = constant + (phi_1 * recent + phi_2 * before)
         steps.append(step)
-        recent = [step, *recent[:-1]]
-        weights.append(psi[0])
-        total = phi[0] * psi[0]
-        for j in range(1, order):
-            total = total + phi[j] * psi[j]
-        psi = [total, *psi[:-1]]
-    return np.array([steps]), np.array([weights])
+        recent, before = step, recent
+        weights.append(psi)
+        psi, psi_before = phi_1 * psi + phi_2 * psi_before, psi
+    return steps, weights
+
+
+def _row_sum(values: list[float]) -> float:
+    """A row's sum as `np.add.reduce` adds a contiguous row of float64: 0.0 plus numpy's
+    pairwise sum (fewer than 8 values one after the other; up to 128 in 8 running sums
+    combined pairwise, then the rest one after the other; more split in two halves, the
+    first a multiple of 8)."""
+    return 0.0 + _pairwise(values, 0, len(values))
+
+
+def _pairwise(values: list[float], start: int, count: int) -> float:
+    if count < 8:
+        total = 0.0
+        for value in values[start : start + count]:
+            total += value
+        return total
+    if count <= 128:
+        r0, r1, r2, r3, r4, r5, r6, r7 = values[start : start + 8]
+        stop = start + count - count % 8
+        for i in range(start + 8, stop, 8):
+            r0 += values[i]
+            r1 += values[i + 1]
+            r2 += values[i + 2]
+            r3 += values[i + 3]
+            r4 += values[i + 4]
+            r5 += values[i + 5]
+            r6 += values[i + 6]
+            r7 += values[i + 7]
+        total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        for value in values[stop : start + count]:
+            total += value
+        return total
+    half = count // 2
+    half -= half % 8
+    return _pairwise(values, start, half) + _pairwise(values, start + half, count - half)
 
 
 def _weighted(phi: Array, lagged: list[Array]) -> Array:
