@@ -246,3 +246,20 @@ def test_a_form_goes_back_only_to_a_page_of_the_app(as_user) -> None:  # type: i
     page = admin.get(f"/actions/{number}/edit", params={"back": "//evil.example/x"})
     assert page.status_code == 200
     assert "evil.example" not in page.text and 'value="/kpis/revenue"' in page.text
+
+
+def test_owner_suggestions_are_fetched_when_used_and_keep_to_the_readers_scope(as_user) -> None:  # type: ignore[no-untyped-def]
+    alice = as_user("alice")
+    page = alice.get("/kpis/revenue").text
+    # The panel's owner field names where its suggestions are; the page carries none of them.
+    datalist = re.search(r'<datalist id="new-kpi-people"([^>]*)>(.*?)</datalist>', page, re.S)
+    assert datalist is not None, page
+    assert datalist.group(1) == ' data-src="/suggestions/people"'
+    assert datalist.group(2) == ""
+    options = alice.get("/suggestions/people")
+    assert options.status_code == 200
+    assert options.headers["content-type"].startswith("text/html")
+    assert '<option value="alice">Alice Seller</option>' in options.text
+    assert 'value="bob"' not in options.text  # a person outside alice's units
+    everyone = as_user("admin").get("/suggestions/people").text
+    assert re.findall(r'<option value="(\w+)">', everyone) == ["ceo", "alice", "bob"]

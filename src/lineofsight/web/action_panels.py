@@ -93,6 +93,11 @@ def today_snapshot(request: Request) -> Snapshot:
     return page_snapshot(request, today())
 
 
+# Where the panels' owner fields fetch their suggestions from (static/layout.js), when first
+# used: a KPI page does not carry 300 names that most of its readers never look at.
+PEOPLE_SOURCE = "/suggestions/people"
+
+
 def people_suggested(request: Request, snap: Snapshot, account: Account | None) -> Markup:
     """The owner field's suggestions (`<option>`s of the people the reader may see), drawn
     once per store version and scope: every KPI page has the form, and 300 options drawn
@@ -133,7 +138,8 @@ def actions_panel(context: Context, kind: str, item_id: str) -> Markup:
             account, tree, subject, account.person_id if account else None
         ),
         may_edit={a.id: may_edit_action(account, tree, subject, a) for a in found},
-        people=people_suggested(request, snap, account),
+        people="",
+        people_source=PEOPLE_SOURCE,
         form=ActionForm(owner=(account.person_id or "") if account else ""),
         here=request.url.path,
         today=today(),

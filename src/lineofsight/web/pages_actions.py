@@ -27,6 +27,7 @@ from lineofsight.services.action_permissions import (
     may_read,
 )
 from lineofsight.web.action_panels import (
+    PEOPLE_SOURCE,
     ActionForm,
     comment_month,
     people_suggested,
@@ -174,6 +175,13 @@ def _show_form(
         people=people_suggested(request, snap, account),
         back=_app_path(back, _page_of(subject)),
     )
+
+
+@router.get(PEOPLE_SOURCE, response_class=HTMLResponse, include_in_schema=False)
+def people_suggestions(request: Request, account: Account = Depends(page_account)) -> HTMLResponse:
+    """The `<option>`s of an owner field's suggestions: the people the reader may see (the
+    panels' forms fetch them when the field is first used)."""
+    return HTMLResponse(people_suggested(request, today_snapshot(request), account))
 
 
 def _subject_for(request: Request, account: Account, kind: str, item_id: str) -> Subject:

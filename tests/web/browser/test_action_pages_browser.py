@@ -32,6 +32,10 @@ def test_an_owner_records_an_action_and_commentary_on_a_red_kpi(
         page = context.new_page()
         log_in(page, served, "owner", f"/kpis/{RED_KPI}?period={PERIOD}")
         page.locator("#actions summary", has_text="Add an action").click()
+        # The owner field's suggestions are fetched when it is first used (static/layout.js).
+        assert page.locator("#new-kpi-people option").count() == 0
+        page.get_by_label("Owner").focus()
+        page.wait_for_function("document.querySelectorAll('#new-kpi-people option').length > 0")
         page.get_by_label("Title").fill("Bring in two agents from tier 1")
         page.get_by_label("Due").fill("2026-12-15")
         page.get_by_label("Milestones").fill("2026-11-20 Pick the agents\nx Ask tier 1")

@@ -31,3 +31,23 @@
     mark();
   }
 })();
+
+/* An owner field's suggestions (a datalist with data-src) are fetched when the field is first
+   used, not sent with every page that has the form. Without JavaScript the field takes a
+   person's id as typed, without suggestions. */
+(function () {
+  "use strict";
+  document.addEventListener("focusin", function (event) {
+    var list = event.target && event.target.list;
+    var source = list && list.getAttribute("data-src");
+    if (!source || !window.fetch) { return; }
+    list.removeAttribute("data-src");
+    fetch(source, { credentials: "same-origin" })
+      .then(function (answer) {
+        if (!answer.ok) { throw new Error(String(answer.status)); }
+        return answer.text();
+      })
+      .then(function (options) { list.innerHTML = options; })
+      .catch(function () { list.setAttribute("data-src", source); });
+  });
+})();
