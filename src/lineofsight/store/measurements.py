@@ -281,9 +281,11 @@ MAX_GIVEN_ENDS = 1000
 
 def held_period_ends(conn: Connection) -> tuple[Any, ...]:
     """Every last day of a period that the store holds a measurement for, oldest first, as
-    the driver gives them (text on SQLite): `kpi_page_rows`'s `ends`."""
+    the driver gives them (text on SQLite): `kpi_page_rows`'s `held`."""
     rows = plain_rows(conn, _HELD_ENDS + "SELECT day FROM held_ends WHERE day IS NOT NULL")
     return tuple(day for (day,) in rows)
+
+
 _PAGE_REVISIONS = (
     "SELECT unit_id, period, value, numerator, denominator, note, revision, recorded_at, "
     "source FROM measurement_revisions WHERE kpi_id = {mark} ORDER BY revision DESC"
@@ -316,11 +318,11 @@ def _moment(value: Any) -> dt.datetime:
 
 
 def kpi_page_rows(
-    conn: Connection, kpi_id: str, sources: Iterable[str], ends: Sequence[Any] | None = None
+    conn: Connection, kpi_id: str, sources: Iterable[str], held: Sequence[Any] | None = None
 ) -> PageRows:
     """The measurements a KPI page shows and draws from: those of `sources` (the KPIs its
     values come from) and of the KPI itself with where and when each was written, and the
-    KPI's earlier values (two statements, whatever the number of rows). `ends`: the last
+    KPI's earlier values (two statements, whatever the number of rows). `held`: the last
     days of periods the store holds (`held_period_ends`), when read already."""
     wanted = sorted({kpi_id, *sources})
     measured = set(sources)
@@ -332,11 +334,11 @@ def kpi_page_rows(
             conn.execution_options(isolation_level="REPEATABLE READ")
         conn.begin()
     marks = ", ".join(["?"] * len(wanted))
-    if ends is None or not 0 < len(ends) <= MAX_GIVEN_ENDS:
+    if held is None or not 0 < len(held) <= MAX_GIVEN_ENDS:
         rows = plain_rows(conn, _PAGE_ROWS.format(marks=marks), wanted)
     else:
-        days = ", ".join(["?"] * len(ends))
-        rows = plain_rows(conn, _PAGE_ROWS_AT.format(days=days, marks=marks), [*ends, *wanted])
+        days = ", ".join(["?"] * len(held))
+        rows = plain_rows(conn, _PAGE_ROWS_AT.format(days=days, marks=marks), [*held, *wanted])
     revisions: list[tuple[Any, ...]] = []
     if any(r[0] == kpi_id for r in rows):
         revisions = [
