@@ -263,3 +263,25 @@ def test_owner_suggestions_are_fetched_when_used_and_keep_to_the_readers_scope(a
     assert 'value="bob"' not in options.text  # a person outside alice's units
     everyone = as_user("admin").get("/suggestions/people").text
     assert re.findall(r'<option value="(\w+)">', everyone) == ["ceo", "alice", "bob"]
+
+
+def test_without_javascript_the_panel_links_to_a_form_page_with_the_suggestions(as_user) -> None:  # type: ignore[no-untyped-def]
+    alice = as_user("alice")
+    page = alice.get("/kpis/revenue", params={"period": "2026-03"}).text
+    # The panel's list is fetched by a script; a browser without one is sent to a form page.
+    link = re.search(r'<noscript><p><a href="([^"]*)"', page)
+    assert link is not None, page
+    href = link.group(1).replace("&amp;", "&")
+    assert href.startswith("/actions/new?") and "period=2026-03" in href
+    form = alice.get(href)
+    assert form.status_code == 200, form.text
+    assert '<option value="alice">Alice Seller</option>' in form.text
+    assert 'value="bob"' not in form.text  # outside alice's units
+    assert 'name="subject_id" value="revenue"' in form.text
+    # The form posts, and goes back, with the chosen period.
+    assert 'action="/actions?period=2026-03"' in form.text
+    assert 'href="/kpis/revenue?period=2026-03"' in form.text
+    # A reader who may not add an action there is refused; an unknown KPI is not found.
+    assert as_user("viewer").get(href).status_code == 403
+    missing = alice.get("/actions/new", params={"subject_type": "kpi", "subject_id": "nope"})
+    assert missing.status_code == 404

@@ -177,6 +177,26 @@ def _show_form(
     )
 
 
+@router.get("/actions/new", response_class=HTMLResponse, include_in_schema=False)
+def new_action_page(
+    request: Request,
+    subject_type: str,
+    subject_id: str,
+    back: str = "",
+    account: Account = Depends(page_account),
+) -> HTMLResponse:
+    """The form to add an action on a KPI or objective on a page of its own, its owner field's
+    suggestions inline: the panel links to it for a browser without JavaScript (which does
+    not fetch the panel's suggestions)."""
+    subject = _subject_for(request, account, subject_type, subject_id)
+    owner = account.person_id or ""
+    snap = today_snapshot(request)
+    require(
+        may_create_action(account, unit_tree(snap), subject, owner or None), "adding actions here"
+    )
+    return _show_form(request, account, subject, ActionForm(owner=owner), None, back)
+
+
 @router.get(PEOPLE_SOURCE, response_class=HTMLResponse, include_in_schema=False)
 def people_suggestions(request: Request, account: Account = Depends(page_account)) -> HTMLResponse:
     """The `<option>`s of an owner field's suggestions: the people the reader may see (the
