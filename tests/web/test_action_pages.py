@@ -285,3 +285,14 @@ def test_without_javascript_the_panel_links_to_a_form_page_with_the_suggestions(
     assert as_user("viewer").get(href).status_code == 403
     missing = alice.get("/actions/new", params={"subject_type": "kpi", "subject_id": "nope"})
     assert missing.status_code == 404
+
+
+def test_owner_suggestions_only_for_a_reader_who_may_add_an_action(as_user) -> None:  # type: ignore[no-untyped-def]
+    # Viewers are shown no form to add an action, so they are not given its list of people.
+    for viewer in ("viewer", "sales_viewer"):
+        answer = as_user(viewer).get("/suggestions/people")
+        assert answer.status_code == 403, viewer
+        assert "<option" not in answer.text
+    for writer in ("alice", "sales_editor", "editor"):
+        answer = as_user(writer).get("/suggestions/people")
+        assert answer.status_code == 200 and "<option" in answer.text, writer

@@ -23,6 +23,7 @@ from lineofsight.services.action_permissions import (
     Subject,
     may_comment,
     may_create_action,
+    may_create_any_action,
     may_edit_action,
     may_read,
 )
@@ -200,8 +201,11 @@ def new_action_page(
 @router.get(PEOPLE_SOURCE, response_class=HTMLResponse, include_in_schema=False)
 def people_suggestions(request: Request, account: Account = Depends(page_account)) -> HTMLResponse:
     """The `<option>`s of an owner field's suggestions: the people the reader may see (the
-    panels' forms fetch them when the field is first used)."""
-    return HTMLResponse(people_suggested(request, today_snapshot(request), account))
+    panels' forms fetch them when the field is first used); only for a reader who may add an
+    action somewhere (the panels show no form to anyone else)."""
+    snap = today_snapshot(request)
+    require(may_create_any_action(account, unit_tree(snap)), "adding actions")
+    return HTMLResponse(people_suggested(request, snap, account))
 
 
 def _subject_for(request: Request, account: Account, kind: str, item_id: str) -> Subject:
