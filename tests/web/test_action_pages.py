@@ -296,3 +296,13 @@ def test_owner_suggestions_only_for_a_reader_who_may_add_an_action(as_user) -> N
     for writer in ("alice", "sales_editor", "editor"):
         answer = as_user(writer).get("/suggestions/people")
         assert answer.status_code == 200 and "<option" in answer.text, writer
+
+
+def test_owner_suggestions_without_a_session(web_app) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(web_app, follow_redirects=False) as anonymous:  # type: ignore[arg-type]
+        # The panel's script is told 401, with no page to put into the form's list...
+        asked = anonymous.get("/suggestions/people", headers={"X-Los-Fragment": "1"})
+        assert asked.status_code == 401 and asked.content == b""
+        # ...a browser that goes to the address is sent to log in.
+        went = anonymous.get("/suggestions/people")
+        assert went.status_code == 303 and went.headers["location"].startswith("/login")

@@ -48,10 +48,13 @@ from lineofsight.web.pagekit import (
     unit_tree,
 )
 from lineofsight.web.pages_edit import edit_path
-from lineofsight.web.security import page_account, verify_csrf
+from lineofsight.web.security import current_account, page_account, verify_csrf
 from lineofsight.web.templating import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
+
+# The header static/layout.js sends with its requests for a piece of a page (not a page).
+FETCH_HEADER = "X-Los-Fragment"
 
 
 # ---------------------------------------------------------------- the objective page
@@ -199,10 +202,14 @@ def new_action_page(
 
 
 @router.get(PEOPLE_SOURCE, response_class=HTMLResponse, include_in_schema=False)
-def people_suggestions(request: Request, account: Account = Depends(page_account)) -> HTMLResponse:
+def people_suggestions(request: Request) -> Response:
     """The `<option>`s of an owner field's suggestions: the people the reader may see (the
     panels' forms fetch them when the field is first used); only for a reader who may add an
-    action somewhere (the panels show no form to anyone else)."""
+    action somewhere (the panels show no form to anyone else). Asked by the script (its
+    FETCH_HEADER) after the session has ended: 401 and no body, not the login page."""
+    if request.headers.get(FETCH_HEADER) and current_account(request) is None:
+        return Response(status_code=401)
+    account = page_account(request)
     snap = today_snapshot(request)
     require(may_create_any_action(account, unit_tree(snap)), "adding actions")
     return HTMLResponse(people_suggested(request, snap, account))
