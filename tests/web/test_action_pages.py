@@ -306,3 +306,29 @@ def test_owner_suggestions_without_a_session(web_app) -> None:  # type: ignore[n
         # ...a browser that goes to the address is sent to log in.
         went = anonymous.get("/suggestions/people")
         assert went.status_code == 303 and went.headers["location"].startswith("/login")
+
+
+def test_owner_suggestions_are_drawn_from_the_definitions_and_kept_across_a_checkin(
+    as_user, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from lineofsight.services.scorecards import ScorecardCache
+    from lineofsight.web import action_panels
+
+    alice, admin = as_user("alice"), as_user("admin")
+    first = alice.get("/suggestions/people").text
+    assert '<option value="alice">' in first
+    form = admin.get("/kpis/revenue/checkin").text
+    saved = admin.post(
+        "/kpis/revenue/checkin",
+        data={"period": "2026-01", "value": "111", "csrf_token": _token(form)},
+    )
+    assert saved.status_code == 303, saved.text
+
+    def no_scorecard(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the list of people is not read from a scorecard")
+
+    # A check-in changes no person: the list is neither read from a scorecard nor drawn again
+    # (drawn again now, it would hold no one).
+    monkeypatch.setattr(ScorecardCache, "scorecard", no_scorecard)
+    monkeypatch.setattr(action_panels, "MAX_SUGGESTED", 0)
+    assert alice.get("/suggestions/people").text == first

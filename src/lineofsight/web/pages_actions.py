@@ -37,8 +37,10 @@ from lineofsight.web.action_panels import (
     today_snapshot,
 )
 from lineofsight.web.pagekit import (
+    cache_of,
     keep_period,
     not_found,
+    page_revision,
     page_view,
     readable,
     recent_periods,
@@ -176,7 +178,7 @@ def _show_form(
         subject=subject,
         form=form,
         action=action,
-        people=people_suggested(request, snap, account),
+        people=people_suggested(request, account),
         back=_app_path(back, _page_of(subject)),
     )
 
@@ -210,9 +212,9 @@ def people_suggestions(request: Request) -> Response:
     if request.headers.get(FETCH_HEADER) and current_account(request) is None:
         return Response(status_code=401)
     account = page_account(request)
-    snap = today_snapshot(request)
-    require(may_create_any_action(account, unit_tree(snap)), "adding actions")
-    return HTMLResponse(people_suggested(request, snap, account))
+    tree = cache_of(request).unit_tree(page_revision(request))
+    require(may_create_any_action(account, tree), "adding actions")
+    return HTMLResponse(people_suggested(request, account))
 
 
 def _subject_for(request: Request, account: Account, kind: str, item_id: str) -> Subject:
