@@ -22,6 +22,7 @@ from lineofsight.services.forecast import forecast_store
 from lineofsight.services.init import init_workspace
 from lineofsight.services.kpi_series import (
     chart_values,
+    held_ends,
     kpi_chart,
     kpi_frame,
     log_entries,
@@ -224,9 +225,15 @@ def test_the_pages_one_read_is_the_stores_reads(store: Store) -> None:
         )  # fmt: skip
     org = load_organization(store)
     logged = revised = 0
+    held = held_ends(store)
+    assert len(held) > 10 and list(held) == sorted(set(held))
     for kpi in org.kpis:
         rows = page_rows(store, org, kpi.id)
         assert sorted(rows.measurements) == sorted(kpi_frame(store, org, kpi.id))
+        # The same rows, in the same order, when the page gives the last days held.
+        assert page_rows(store, org, kpi.id, held) == rows
+        if kpi.id == "t2_backlog_days":
+            assert rows.values and page_rows(store, org, kpi.id, held[:-1]) != rows
         with store.reading() as conn:
             current = kpi_values(conn, kpi.id, newest_first=True)
             earlier = kpi_revisions(conn, kpi.id, newest_first=True)

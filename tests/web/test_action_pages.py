@@ -246,3 +246,89 @@ def test_a_form_goes_back_only_to_a_page_of_the_app(as_user) -> None:  # type: i
     page = admin.get(f"/actions/{number}/edit", params={"back": "//evil.example/x"})
     assert page.status_code == 200
     assert "evil.example" not in page.text and 'value="/kpis/revenue"' in page.text
+
+
+def test_owner_suggestions_are_fetched_when_used_and_keep_to_the_readers_scope(as_user) -> None:  # type: ignore[no-untyped-def]
+    alice = as_user("alice")
+    page = alice.get("/kpis/revenue").text
+    # The panel's owner field names where its suggestions are; the page carries none of them.
+    datalist = re.search(r'<datalist id="new-kpi-people"([^>]*)>(.*?)</datalist>', page, re.S)
+    assert datalist is not None, page
+    assert datalist.group(1) == ' data-src="/suggestions/people"'
+    assert datalist.group(2) == ""
+    options = alice.get("/suggestions/people")
+    assert options.status_code == 200
+    assert options.headers["content-type"].startswith("text/html")
+    assert '<option value="alice">Alice Seller</option>' in options.text
+    assert 'value="bob"' not in options.text  # a person outside alice's units
+    everyone = as_user("admin").get("/suggestions/people").text
+    assert re.findall(r'<option value="(\w+)">', everyone) == ["ceo", "alice", "bob"]
+
+
+def test_without_javascript_the_panel_links_to_a_form_page_with_the_suggestions(as_user) -> None:  # type: ignore[no-untyped-def]
+    alice = as_user("alice")
+    page = alice.get("/kpis/revenue", params={"period": "2026-03"}).text
+    # The panel's list is fetched by a script; a browser without one is sent to a form page.
+    link = re.search(r'<noscript><p><a href="([^"]*)"', page)
+    assert link is not None, page
+    href = link.group(1).replace("&amp;", "&")
+    assert href.startswith("/actions/new?") and "period=2026-03" in href
+    form = alice.get(href)
+    assert form.status_code == 200, form.text
+    assert '<option value="alice">Alice Seller</option>' in form.text
+    assert 'value="bob"' not in form.text  # outside alice's units
+    assert 'name="subject_id" value="revenue"' in form.text
+    # The form posts, and goes back, with the chosen period.
+    assert 'action="/actions?period=2026-03"' in form.text
+    assert 'href="/kpis/revenue?period=2026-03"' in form.text
+    # A reader who may not add an action there is refused; an unknown KPI is not found.
+    assert as_user("viewer").get(href).status_code == 403
+    missing = alice.get("/actions/new", params={"subject_type": "kpi", "subject_id": "nope"})
+    assert missing.status_code == 404
+
+
+def test_owner_suggestions_only_for_a_reader_who_may_add_an_action(as_user) -> None:  # type: ignore[no-untyped-def]
+    # Viewers are shown no form to add an action, so they are not given its list of people.
+    for viewer in ("viewer", "sales_viewer"):
+        answer = as_user(viewer).get("/suggestions/people")
+        assert answer.status_code == 403, viewer
+        assert "<option" not in answer.text
+    for writer in ("alice", "sales_editor", "editor"):
+        answer = as_user(writer).get("/suggestions/people")
+        assert answer.status_code == 200 and "<option" in answer.text, writer
+
+
+def test_owner_suggestions_without_a_session(web_app) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(web_app, follow_redirects=False) as anonymous:  # type: ignore[arg-type]
+        # The panel's script is told 401, with no page to put into the form's list...
+        asked = anonymous.get("/suggestions/people", headers={"X-Los-Fragment": "1"})
+        assert asked.status_code == 401 and asked.content == b""
+        # ...a browser that goes to the address is sent to log in.
+        went = anonymous.get("/suggestions/people")
+        assert went.status_code == 303 and went.headers["location"].startswith("/login")
+
+
+def test_owner_suggestions_are_drawn_from_the_definitions_and_kept_across_a_checkin(
+    as_user, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from lineofsight.services.scorecards import ScorecardCache
+    from lineofsight.web import action_panels
+
+    alice, admin = as_user("alice"), as_user("admin")
+    first = alice.get("/suggestions/people").text
+    assert '<option value="alice">' in first
+    form = admin.get("/kpis/revenue/checkin").text
+    saved = admin.post(
+        "/kpis/revenue/checkin",
+        data={"period": "2026-01", "value": "111", "csrf_token": _token(form)},
+    )
+    assert saved.status_code == 303, saved.text
+
+    def no_scorecard(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the list of people is not read from a scorecard")
+
+    # A check-in changes no person: the list is neither read from a scorecard nor drawn again
+    # (drawn again now, it would hold no one).
+    monkeypatch.setattr(ScorecardCache, "scorecard", no_scorecard)
+    monkeypatch.setattr(action_panels, "MAX_SUGGESTED", 0)
+    assert alice.get("/suggestions/people").text == first

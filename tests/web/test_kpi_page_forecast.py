@@ -69,7 +69,7 @@ def _shown(page: str) -> dict[str, Any]:
     )
     assert panel is not None
     chart = page.split('id="kpi-chart"')[1].split("</svg>")[0]  # the wide drawing's
-    tips = re.findall(r'<rect class="hit" data-tip="([^"]+)"', chart)
+    tips = re.findall(r'<rect class="hit" [^>]*><title>([^<]+)</title>', chart)
     found = (re.search(r"forecast ([^ ]+) \(([^ ]+) to ([^ )]+)\)", t) for t in tips)
     return {"panel": panel.groups(), "path": [f.groups() for f in found if f]}
 

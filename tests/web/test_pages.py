@@ -221,7 +221,7 @@ def test_kpi_page_draws_its_chart_forecast_and_trace(admin: TestClient) -> None:
     html = admin.get("/kpis/market_share_pct").text
     chart = html.split('id="kpi-chart"')[1].split("</div>")[0]
     # Each period's numbers, shown on hover (and in the table below the chart).
-    tips = re.findall(r'<rect class="hit" data-tip="([^"]+)"', chart)
+    tips = re.findall(r'<rect class="hit" [^>]*><title>([^<]+)</title>', chart)
     assert tips[0].startswith("Q4 2024: actual 11.3, ")
     assert "target 18" in tips[-1]
     # The forecast path with its 80% band runs to the last period; each value in its band.
@@ -338,7 +338,7 @@ def test_good_upload_is_loaded(admin: TestClient, site: Site) -> None:
 def test_what_changed_draws_the_explain_contributions(admin: TestClient) -> None:
     html = admin.get("/kpis/new_customers?from_period=2026-09&to_period=2026-10").text
     svg = html.split('id="explain-chart"')[1].split("</svg>")[0]
-    tips = dict(re.findall(r'<g class="bar \w+" data-tip="([^"]+): ([^"]+)">', svg))
+    tips = dict(re.findall(r'<g class="bar \w+"><title>([^<]+): ([^<]+)</title>', svg))
     # Summed across the sales regions: each region's own change, adding up to the change.
     first, *regions, last = tips
     assert set(regions) == {"Sales North America", "Sales EMEA"}

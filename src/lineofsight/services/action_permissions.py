@@ -99,6 +99,25 @@ def may_create_action(
     )
 
 
+def may_create_any_action(account: Account | None, tree: UnitTree) -> bool:
+    """Whether the account may add an action on some KPI or objective: on one at the top of
+    a grant's scope (a right held there is held below it too)."""
+    if account is None:
+        return False
+    tops = {unit for grant in account.grants for unit in _tops(grant.unit_id, tree)}
+    return any(
+        may_create_action(account, tree, Subject("kpi", "", unit, None, ""), account.person_id)
+        for unit in tops
+    )
+
+
+def _tops(unit: str | None, tree: UnitTree) -> list[str]:
+    """The top units of a grant's scope (None: the whole organisation)."""
+    if unit is None:
+        return tree.roots
+    return [unit] if unit in tree.parents else []
+
+
 def may_edit_action(
     account: Account | None, tree: UnitTree, subject: Subject, action: Action
 ) -> bool:

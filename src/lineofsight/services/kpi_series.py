@@ -29,7 +29,12 @@ from lineofsight.engine.targets import kpi_target
 from lineofsight.engine.values import MeasurementTuple, ValueTable
 from lineofsight.services.evaluate import read_kpi_frame
 from lineofsight.store.database import Store
-from lineofsight.store.measurements import PageRows, kpi_measurements, kpi_page_rows
+from lineofsight.store.measurements import (
+    PageRows,
+    held_period_ends,
+    kpi_measurements,
+    kpi_page_rows,
+)
 
 # A chart of more periods than this is unreadable; the newest are kept.
 MAX_CHART_PERIODS = 120
@@ -277,12 +282,21 @@ def _period_end(label: str, calendar: m.Calendar) -> dt.date:
     return period_named(label, calendar).end
 
 
-def page_rows(store: Store, org: m.Organization, kpi_id: str) -> PageRows:
+def page_rows(
+    store: Store, org: m.Organization, kpi_id: str, ends: Sequence[Any] | None = None
+) -> PageRows:
     """Everything a KPI page reads of the measurements, in one snapshot: the rows its chart
     and its explanation of a change take their values from (`kpi_frame`'s), and its
-    measurement log's (`log_entries`)."""
+    measurement log's (`log_entries`). `ends`: `held_ends(store)`, when kept (the same for
+    every KPI until the values change)."""
     with store.reading() as conn:
-        return kpi_page_rows(conn, kpi_id, measured_sources(org, [kpi_id]))
+        return kpi_page_rows(conn, kpi_id, measured_sources(org, [kpi_id]), ends)
+
+
+def held_ends(store: Store) -> tuple[Any, ...]:
+    """The last days of the periods the store holds values for (`page_rows`'s `ends`)."""
+    with store.reading() as conn:
+        return held_period_ends(conn)
 
 
 def measurement_log(store: Store, kpi_id: str, limit: int = 200) -> list[LogEntry]:

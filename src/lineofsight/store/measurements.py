@@ -254,17 +254,38 @@ def latest_value(conn: Connection, kpi_id: str, unit_id: str) -> dict[str, Any] 
 # reads, with the write that recorded each, skipping along the key as `of_kpis` does. Plain
 # SQL through the driver: the page's few dozen rows cost less to read than to build the
 # statement and the result objects of SQLAlchemy (half of a first visit's reads).
-_PAGE_ROWS = (
+_HELD_ENDS = (
     "WITH RECURSIVE held_ends(day) AS ("
     "SELECT min(period_end) FROM measurements UNION ALL "
     "SELECT (SELECT min(m2.period_end) FROM measurements m2 WHERE m2.period_end > held_ends.day)"
     " FROM held_ends WHERE held_ends.day IS NOT NULL) "
+)
+_PAGE_COLUMNS = (
     "SELECT m.kpi_id, m.unit_id, m.period, m.period_end, m.value, m.numerator, m.denominator, "
     "m.note, m.revision, l.source, l.recorded_at "
     "FROM measurements m JOIN loads l ON l.id = m.load_id "
-    "WHERE m.period_end IN (SELECT day FROM held_ends) AND m.kpi_id IN ({marks}) "
-    "ORDER BY m.period_end DESC, m.unit_id"
 )
+_PAGE_ORDER = "ORDER BY m.period_end DESC, m.unit_id"
+_PAGE_ROWS = (
+    _HELD_ENDS + _PAGE_COLUMNS + "WHERE m.period_end IN (SELECT day FROM held_ends) "
+    "AND m.kpi_id IN ({marks}) " + _PAGE_ORDER
+)
+# The same rows where the last days held are given (`held_period_ends`, read once per
+# revision of the values): the query then does not hop from one to the next itself.
+_PAGE_ROWS_AT = (
+    _PAGE_COLUMNS + "WHERE m.period_end IN ({days}) AND m.kpi_id IN ({marks}) " + _PAGE_ORDER
+)
+# More last days than this (years of daily values) are not written into a statement.
+MAX_GIVEN_ENDS = 1000
+
+
+def held_period_ends(conn: Connection) -> tuple[Any, ...]:
+    """Every last day of a period that the store holds a measurement for, oldest first, as
+    the driver gives them (text on SQLite): `kpi_page_rows`'s `held`."""
+    rows = plain_rows(conn, _HELD_ENDS + "SELECT day FROM held_ends WHERE day IS NOT NULL")
+    return tuple(day for (day,) in rows)
+
+
 _PAGE_REVISIONS = (
     "SELECT unit_id, period, value, numerator, denominator, note, revision, recorded_at, "
     "source FROM measurement_revisions WHERE kpi_id = {mark} ORDER BY revision DESC"
@@ -296,10 +317,13 @@ def _moment(value: Any) -> dt.datetime:
     return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-def kpi_page_rows(conn: Connection, kpi_id: str, sources: Iterable[str]) -> PageRows:
+def kpi_page_rows(
+    conn: Connection, kpi_id: str, sources: Iterable[str], held: Sequence[Any] | None = None
+) -> PageRows:
     """The measurements a KPI page shows and draws from: those of `sources` (the KPIs its
     values come from) and of the KPI itself with where and when each was written, and the
-    KPI's earlier values (two statements, whatever the number of rows)."""
+    KPI's earlier values (two statements, whatever the number of rows). `held`: the last
+    days of periods the store holds (`held_period_ends`), when read already."""
     wanted = sorted({kpi_id, *sources})
     measured = set(sources)
     if not conn.in_transaction():
@@ -309,7 +333,12 @@ def kpi_page_rows(conn: Connection, kpi_id: str, sources: Iterable[str]) -> Page
         if conn.dialect.name == "postgresql":
             conn.execution_options(isolation_level="REPEATABLE READ")
         conn.begin()
-    rows = plain_rows(conn, _PAGE_ROWS.format(marks=", ".join(["?"] * len(wanted))), wanted)
+    marks = ", ".join(["?"] * len(wanted))
+    if held is None or not 0 < len(held) <= MAX_GIVEN_ENDS:
+        rows = plain_rows(conn, _PAGE_ROWS.format(marks=marks), wanted)
+    else:
+        days = ", ".join(["?"] * len(held))
+        rows = plain_rows(conn, _PAGE_ROWS_AT.format(days=days, marks=marks), [*held, *wanted])
     revisions: list[tuple[Any, ...]] = []
     if any(r[0] == kpi_id for r in rows):
         revisions = [

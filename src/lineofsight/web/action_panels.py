@@ -28,12 +28,13 @@ from lineofsight.services.action_permissions import (
     may_edit_action,
     may_read,
 )
+from lineofsight.services.permissions import readable_units
+from lineofsight.services.scorecards import definitions_revision
 from lineofsight.web.pagedata import Snapshot, cached_fragment
 from lineofsight.web.pagekit import (
     cache_of,
+    page_revision,
     page_snapshot,
-    readable,
-    seer,
     store_of,
     today,
     unit_tree,
@@ -93,22 +94,30 @@ def today_snapshot(request: Request) -> Snapshot:
     return page_snapshot(request, today())
 
 
-def people_suggested(request: Request, snap: Snapshot, account: Account | None) -> Markup:
-    """The owner field's suggestions (`<option>`s of the people the reader may see), drawn
-    once per store version and scope: every KPI page has the form, and 300 options drawn
-    per request were a quarter of its time."""
-    units = readable(account, snap)
+# Where the panels' owner fields fetch their suggestions from (static/layout.js), when first
+# used: a KPI page does not carry 300 names that most of its readers never look at.
+PEOPLE_SOURCE = "/suggestions/people"
+
+
+def people_suggested(request: Request, account: Account | None) -> Markup:
+    """The owner field's suggestions: `<option>`s of the first MAX_SUGGESTED people of the
+    organisation in the units the reader may read. Drawn from the definitions (no scorecard)
+    and kept per revision of them and scope, so that a check-in does not draw them again."""
+    cache = cache_of(request)
+    revision = page_revision(request)
+    units = readable_units(account, cache.unit_tree(revision))
 
     def draw() -> Markup:
-        see = seer(snap, units)
+        org = cache.organization(revision)
         people = itertools.islice(
-            (p for p in snap.org.people if see("person", p.id)), MAX_SUGGESTED
+            (p for p in org.people if units is None or p.unit in units), MAX_SUGGESTED
         )
         option = Markup('<option value="{0}">{1}</option>')
         return Markup("").join(option.format(p.id, p.name) for p in people)
 
     scope = frozenset(units) if units is not None else None
-    return cached_fragment(cache_of(request), ("people-options", snap.version, scope), draw)
+    key = ("people-options", definitions_revision(revision), scope)
+    return cached_fragment(cache, key, draw)
 
 
 @pass_context
@@ -133,7 +142,8 @@ def actions_panel(context: Context, kind: str, item_id: str) -> Markup:
             account, tree, subject, account.person_id if account else None
         ),
         may_edit={a.id: may_edit_action(account, tree, subject, a) for a in found},
-        people=people_suggested(request, snap, account),
+        people="",
+        people_source=PEOPLE_SOURCE,
         form=ActionForm(owner=(account.person_id or "") if account else ""),
         here=request.url.path,
         today=today(),

@@ -257,16 +257,16 @@ def _tips(chart: KpiChart) -> list[str]:
 
 
 def _hovers(g: ChartGeometry, tips: Sequence[str]) -> Markup:
-    """Each period's slot, the full plot high: hovering it tells the period's numbers.
-    (Written with f-strings and one escape per tip: a chart has a slot per period, drawn
-    twice, and `Markup.format` cost more than the rest of the chart.)"""
+    """Each period's slot, the full plot high: hovering it tells the period's numbers (its
+    title, which static/charts.js shows at once; written once, not again in an attribute for
+    the script). (Written with f-strings and one escape per tip: a chart has a slot per
+    period, drawn twice, and `Markup.format` cost more than the rest of the chart.)"""
     half = (g.right - g.left) / len(g.slots) / 2
     y, width, height = g.top, 2 * half, g.bottom - g.top
     size = f'" y="{y}" width="{width:.1f}" height="{height}"><title>'
     return Markup(
         "".join(
-            f'<rect class="hit" data-tip="{tip}" x="{g.slots[i] - half:.1f}{size}{tip}'
-            "</title></rect>"
+            f'<rect class="hit" x="{g.slots[i] - half:.1f}{size}{tip}</title></rect>'
             for i, tip in enumerate(tips)
         )
     )
@@ -406,7 +406,7 @@ def change_chart(data: dict[str, Any], *, narrow: bool = False) -> Markup:
         short = name if len(name) <= most else name[: most - 1] + "…"
         parts.append(
             Markup(
-                '<g class="bar {0}" data-tip="{1}: {2}"><title>{1}: {2}</title>'
+                '<g class="bar {0}"><title>{1}: {2}</title>'
                 '<rect x="{3:.1f}" y="{4:.1f}" width="{5:.1f}" height="{6:.1f}"/>'
                 '<text class="value" x="{7:.1f}" y="{8:.1f}" text-anchor="middle">{2}</text>'
                 '<text x="{7:.1f}" y="{9}" text-anchor="middle">{10}</text></g>'

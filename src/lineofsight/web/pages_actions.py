@@ -23,10 +23,12 @@ from lineofsight.services.action_permissions import (
     Subject,
     may_comment,
     may_create_action,
+    may_create_any_action,
     may_edit_action,
     may_read,
 )
 from lineofsight.web.action_panels import (
+    PEOPLE_SOURCE,
     ActionForm,
     comment_month,
     people_suggested,
@@ -35,8 +37,10 @@ from lineofsight.web.action_panels import (
     today_snapshot,
 )
 from lineofsight.web.pagekit import (
+    cache_of,
     keep_period,
     not_found,
+    page_revision,
     page_view,
     readable,
     recent_periods,
@@ -46,10 +50,13 @@ from lineofsight.web.pagekit import (
     unit_tree,
 )
 from lineofsight.web.pages_edit import edit_path
-from lineofsight.web.security import page_account, verify_csrf
+from lineofsight.web.security import current_account, page_account, verify_csrf
 from lineofsight.web.templating import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
+
+# The header static/layout.js sends with its requests for a piece of a page (not a page).
+FETCH_HEADER = "X-Los-Fragment"
 
 
 # ---------------------------------------------------------------- the objective page
@@ -171,9 +178,43 @@ def _show_form(
         subject=subject,
         form=form,
         action=action,
-        people=people_suggested(request, snap, account),
+        people=people_suggested(request, account),
         back=_app_path(back, _page_of(subject)),
     )
+
+
+@router.get("/actions/new", response_class=HTMLResponse, include_in_schema=False)
+def new_action_page(
+    request: Request,
+    subject_type: str,
+    subject_id: str,
+    back: str = "",
+    account: Account = Depends(page_account),
+) -> HTMLResponse:
+    """The form to add an action on a KPI or objective on a page of its own, its owner field's
+    suggestions inline: the panel links to it for a browser without JavaScript (which does
+    not fetch the panel's suggestions)."""
+    subject = _subject_for(request, account, subject_type, subject_id)
+    owner = account.person_id or ""
+    snap = today_snapshot(request)
+    require(
+        may_create_action(account, unit_tree(snap), subject, owner or None), "adding actions here"
+    )
+    return _show_form(request, account, subject, ActionForm(owner=owner), None, back)
+
+
+@router.get(PEOPLE_SOURCE, response_class=HTMLResponse, include_in_schema=False)
+def people_suggestions(request: Request) -> Response:
+    """The `<option>`s of an owner field's suggestions: the people the reader may see (the
+    panels' forms fetch them when the field is first used); only for a reader who may add an
+    action somewhere (the panels show no form to anyone else). Asked by the script (its
+    FETCH_HEADER) after the session has ended: 401 and no body, not the login page."""
+    if request.headers.get(FETCH_HEADER) and current_account(request) is None:
+        return Response(status_code=401)
+    account = page_account(request)
+    tree = cache_of(request).unit_tree(page_revision(request))
+    require(may_create_any_action(account, tree), "adding actions")
+    return HTMLResponse(people_suggested(request, account))
 
 
 def _subject_for(request: Request, account: Account, kind: str, item_id: str) -> Subject:

@@ -17,6 +17,7 @@ from lineofsight.services.accounts import Account
 from lineofsight.services.kpi_series import (
     KpiChart,
     chart_values,
+    held_ends,
     kpi_chart,
     log_entries,
     page_rows,
@@ -161,7 +162,9 @@ def kpi_page(
         """The KPI's measurements (and its inputs') with its log, read once per request, in
         one snapshot, for what the page makes of them (its kept parts)."""
         if not read:
-            read.append(page_rows(store, snap.org, kpi_id))
+            # The last days held: the same for every KPI's page until the values change.
+            ends = cached_fragment(cache, ("held-ends", snap.version), lambda: held_ends(store))
+            read.append(page_rows(store, snap.org, kpi_id, ends))
         return read[0]
 
     def measured() -> Any:

@@ -29,8 +29,9 @@ from tests.web.site import PERIOD, RED_KPI, RED_KPI_OWNER
 ROOT = Path(__file__).parents[3]
 AXE_ENV = "LOS_AXE_JS"
 AXE_PATH = ROOT / ".npm" / "node_modules" / "axe-core" / "axe.min.js"
-# Routes that are not pages a person reads: the API and its reference's raw document, assets.
-NOT_PAGES = ("/api/v1", "/api/openapi.json", "/static", "/vendor")
+# Routes that are not pages a person reads: the API and its reference's raw document, assets,
+# the owner fields' suggestions (`<option>`s a script puts in a form's list).
+NOT_PAGES = ("/api/v1", "/api/openapi.json", "/static", "/vendor", "/suggestions")
 # A path parameter's value in the worked example (techinnovate), by the parameter's name.
 EXAMPLE_IDS = {
     "unit_id": "customer_service",

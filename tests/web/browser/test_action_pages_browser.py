@@ -32,6 +32,10 @@ def test_an_owner_records_an_action_and_commentary_on_a_red_kpi(
         page = context.new_page()
         log_in(page, served, "owner", f"/kpis/{RED_KPI}?period={PERIOD}")
         page.locator("#actions summary", has_text="Add an action").click()
+        # The owner field's suggestions are fetched when it is first used (static/layout.js).
+        assert page.locator("#new-kpi-people option").count() == 0
+        page.get_by_label("Owner").focus()
+        page.wait_for_function("document.querySelectorAll('#new-kpi-people option').length > 0")
         page.get_by_label("Title").fill("Bring in two agents from tier 1")
         page.get_by_label("Due").fill("2026-12-15")
         page.get_by_label("Milestones").fill("2026-11-20 Pick the agents\nx Ask tier 1")
@@ -59,5 +63,34 @@ def test_an_owner_records_an_action_and_commentary_on_a_red_kpi(
         assert _wider_than_the_screen(page, "body") == []
         shot = artifacts / f"{served.kind}-11-objective-390.png"
         page.screenshot(path=str(shot), full_page=True)
+    finally:
+        context.close()
+
+
+def test_owner_suggestions_after_the_session_has_ended_leave_the_page_whole(
+    browser: Any, served: Served
+) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        log_in(page, served, "owner", f"/kpis/{RED_KPI}?period={PERIOD}")
+        page.locator("#actions summary", has_text="Add an action").click()
+        context.clear_cookies()
+        page.get_by_label("Owner").focus()
+        # Done when the list is filled, or given back its source to try again on next use.
+        page.wait_for_function(
+            """() => { const list = document.getElementById('new-kpi-people');
+                return list.children.length > 0 || list.hasAttribute('data-src'); }"""
+        )
+        strays = page.evaluate(
+            "[...document.querySelectorAll('#new-kpi-people > :not(option)')].map(e => e.tagName)"
+        )
+        assert strays == []
+        assert page.locator("#new-kpi-people option").count() == 0
+        twice = page.evaluate(
+            """() => { const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
+                return ids.filter((id, i) => ids.indexOf(id) !== i); }"""
+        )
+        assert twice == []
     finally:
         context.close()
