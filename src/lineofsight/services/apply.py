@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import itertools
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -31,7 +33,9 @@ from lineofsight.spec.dump import (
 from lineofsight.spec.files import read_strategy
 from lineofsight.store.database import Store, StoreConnection
 from lineofsight.store.definition_rows import (
+    PLACE,
     DefinitionRows,
+    ItemRow,
     item_from_row,
     organization_rows,
     read_rows,
@@ -127,7 +131,9 @@ def plan_changes(
     """Compare the store's rows (and its organisation-wide settings, `old`) with `new`.
 
     Items whose rows are the same are unchanged; the others are compared in their plain form,
-    field by field, as the history records them. Positions and lines alone are not changes.
+    field by field, as the history records them. Lines alone are not changes; an order is
+    (`_moved`): what lists the items follows it, and reads the definitions' history to know
+    that it changed.
     """
     plan = Plan()
     before = _organization_plain(old) if old is not None else {}
@@ -168,6 +174,7 @@ def plan_changes(
                             kind, item_id, "change", key, previous.get(key), plain.get(key)
                         )
                     )
+        plan.records.extend(_moved(kind, old_rows, new_rows))
         for item_id, row in old_rows.items():
             if item_id not in new_rows:
                 assert stored is not None
@@ -176,6 +183,51 @@ def plan_changes(
                 changes.remove.add(item_id)
         plan.items[kind] = changes
     return plan
+
+
+def _moved(
+    kind: str, old_rows: Mapping[str, ItemRow], new_rows: Mapping[str, ItemRow]
+) -> list[ChangeRecord]:
+    """The items kept whose order among the others changed, as changes of their position
+    (1 for the first of their kind in the file): the fewest that, moved, make the new order
+    of the old one (the others stay in the longest run already in order). Items added or
+    removed, and lines that move, move no other item."""
+    kept = [item_id for item_id in new_rows if item_id in old_rows]
+    before = [old_rows[item_id][PLACE][0] for item_id in kept]
+    if all(a < b for a, b in itertools.pairwise(before)):
+        return []
+    # The longest increasing run of old positions (patience sorting): `tails[n]` is the index
+    # of the smallest last position of a run of n + 1 items, `back` links each to the one
+    # before it in its run.
+    tails: list[int] = []
+    lasts: list[int] = []  # before[i] for i in tails
+    back = [-1] * len(before)
+    for index, position in enumerate(before):
+        n = bisect.bisect_left(lasts, position)
+        if n:
+            back[index] = tails[n - 1]
+        if n == len(tails):
+            tails.append(index)
+            lasts.append(position)
+        else:
+            tails[n], lasts[n] = index, position
+    staying: set[int] = set()
+    index = tails[-1]
+    while index >= 0:
+        staying.add(index)
+        index = back[index]
+    return [
+        ChangeRecord(
+            kind,
+            item_id,
+            "change",
+            "position",
+            old_rows[item_id][PLACE][0] + 1,
+            new_rows[item_id][PLACE][0] + 1,
+        )
+        for index, item_id in enumerate(kept)
+        if index not in staying
+    ]
 
 
 def apply_organization(
