@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 
 import polars as pl
 
+from lineofsight.domain.across import across_units
 from lineofsight.domain.formula_tree import Expr
 from lineofsight.engine.frame_formulas import AT, KEY, VALUES, evaluate_level
 from lineofsight.engine.values import (
@@ -32,16 +33,6 @@ from lineofsight.engine.values import (
     period_value,
     unsigned,
 )
-
-
-def across_units() -> pl.Expr:
-    """A KPI's `across_units`, else what its aggregation implies (SPEC 3: sums and last values
-    add up across units, other aggregations do not)."""
-    return pl.col("across_units").fill_null(
-        pl.when(pl.col("aggregation").is_in(["sum", "last"]))
-        .then(pl.lit("sum"))
-        .otherwise(pl.lit("none"))
-    )
 
 
 def derive(
