@@ -85,9 +85,17 @@ API = [
     "/kpis/revenue/measurements",
 ]
 # Out of the sales viewer's scope altogether.
-REFUSED_PAGES = ["/kpis/defects", "/kpis/defects?unit=sales", "/people/bob",
-                 "/people/ceo"]  # fmt: skip
-REFUSED_API = ["/trace/grow", "/trace/defects", "/people/bob", "/kpis/defects"]  # fmt: skip
+# Every page and API answer about a KPI, objective or person ({} the id, of an item outside
+# the reader's scope): answered as one that does not exist, so that asking cannot tell which
+# ids exist outside the scope.
+HIDDEN_PAGES = ["/kpis/{}?id=defects", "/kpis/{}?unit=sales&id=defects",
+                "/kpis/{}/checkin?id=defects", "/people/{}?id=bob", "/people/{}?id=ceo",
+                "/objectives/{}?id=grow"]  # fmt: skip
+HIDDEN_API = ["/trace/{}?id=grow", "/trace/{}?id=defects", "/people/{}?id=bob",
+              "/kpis/{}?id=defects", "/kpis/{}/measurements?id=defects",
+              "/kpis/{}/forecast?id=defects",
+              "/kpis/{}/explain?from=2026-02&to=2026-03&id=defects",
+              "/objectives/{}?id=grow", "/inbox?person={}&id=bob"]  # fmt: skip
 
 # Every page and API answer that names a unit ({}): a unit outside the reader's scope is
 # answered as one that does not exist, so that asking cannot tell which units exist.
@@ -162,15 +170,38 @@ def test_a_scoped_viewer_sees_nothing_of_other_units_in_the_api(api_as, path: st
     _clean(answer.text, path)
 
 
-@pytest.mark.parametrize("path", REFUSED_PAGES)
-def test_pages_of_other_units_are_refused(client: TestClient, path: str) -> None:
+def _hidden_and_missing(path: str) -> tuple[str, str, str]:
+    """The path of the item outside the scope, that of an id nobody has, and the item's id
+    (`HIDDEN_PAGES`' `id=` names it; it is not sent)."""
+    path, item = path.rsplit("id=", 1)
+    path = path.rstrip("?&")
+    return path.format(item), path.format("zz_gone"), item
+
+
+@pytest.mark.parametrize("path", HIDDEN_PAGES)
+def test_a_page_of_an_item_outside_the_scope_answers_as_for_one_that_does_not_exist(
+    client: TestClient, path: str
+) -> None:
     assert log_in(client, "sales_viewer").status_code == 303
-    assert client.get(path).status_code == 403
+    outside, gone, item = _hidden_and_missing(path)
+    hidden, missing = client.get(outside), client.get(gone)
+    assert hidden.status_code == missing.status_code == 404, (outside, hidden.text[:300])
+    assert f"{item}&#39;" in hidden.text
+    assert hidden.text.replace(item, "ID") == missing.text.replace("zz_gone", "ID")
 
 
-@pytest.mark.parametrize("path", REFUSED_API)
-def test_api_answers_about_other_units_are_refused(api_as, path: str) -> None:  # type: ignore[no-untyped-def]
-    assert api_as("sales_viewer").get(path).status_code == 403
+@pytest.mark.parametrize("path", HIDDEN_API)
+def test_an_api_answer_about_an_item_outside_the_scope_is_that_of_one_that_does_not_exist(
+    api_as, path: str
+) -> None:  # type: ignore[no-untyped-def]
+    reader = api_as("sales_viewer")
+    outside, gone, item = _hidden_and_missing(path)
+    hidden, missing = reader.get(outside), reader.get(gone)
+    assert hidden.status_code == missing.status_code == 404, (outside, hidden.text)
+    assert hidden.text.replace(item, "ID") == missing.text.replace("zz_gone", "ID")
+    assert hidden.json()["error"]["message"].endswith(f"'{item}' not found")
+    # An unscoped viewer is still answered about it.
+    assert api_as("viewer").get(outside).status_code == 200
 
 
 def _as_asked(text: str, unit: str) -> str:
