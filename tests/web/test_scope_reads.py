@@ -9,6 +9,7 @@ as the CEO) and must not contain them.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -289,3 +290,26 @@ def test_an_api_write_for_a_unit_outside_the_scope_answers_as_for_one_that_does_
         assert hidden.status_code == missing.status_code == 404, (outside, hidden.text)
         assert _as_asked(hidden.text, outside) == _as_asked(missing.text, "zz_gone")
         assert hidden.json()["error"]["message"] == f"unit '{outside}' not found"
+
+
+def test_a_write_naming_an_item_outside_the_scope_is_answered_as_for_one_that_does_not_exist(
+    api_as,
+) -> None:  # type: ignore[no-untyped-def]
+    owner = api_as("alice")  # an owner of sales: defects and grow lie outside
+    writes = [
+        ("POST", "/measurements", {"kpi": "{}", "period": "2026-05", "value": 1.0}),
+        ("POST", "/actions", {"subject": {"kind": "kpi", "id": "{}"}, "title": "Look"}),
+        ("PUT", "/kpis/{}/commentary/2026-03", {"analysis": "Why"}),
+        ("GET", "/kpis/{}/commentary/2026-03", None),
+        ("PUT", "/objectives/{}/commentary/2026", {"analysis": "Why"}),
+    ]
+    for method, path, body in writes:
+        item = "grow" if "objectives" in path else "defects"
+
+        def send(name: str, path: str = path, body: object = body, method: str = method) -> Any:
+            sent = None if body is None else json.loads(json.dumps(body).replace("{}", name))
+            return owner.request(method, path.format(name), json=sent)
+
+        hidden, missing = send(item), send("zz_gone")
+        assert hidden.status_code == missing.status_code != 403, (path, hidden.text)
+        assert hidden.text.replace(item, "ID") == missing.text.replace("zz_gone", "ID")

@@ -182,9 +182,13 @@ def _unknown(field: str, word: str, item_id: str) -> ApiError:
     )
 
 
-def _subject_or_error(cache: Any, org: m.Organization, kind: str, item_id: str) -> Subject:
+def _subject_or_error(
+    cache: Any, org: m.Organization, tree: UnitTree, account: Account, kind: str, item_id: str
+) -> Subject:
+    """The KPI or objective a body names; 422 when there is none or it lies outside the
+    account's units (the same answer, so that asking cannot tell which ids exist there)."""
     subject = _subjects(cache, org).get((kind, item_id))
-    if subject is None:
+    if subject is None or not may_read(account, tree, subject):
         word = "KPI" if kind == "kpi" else "objective"
         reason = f"unknown {word} '{item_id}'"
         raise UsageError(f"subject: {reason}", [Problem("subject.id", 0, reason)])
@@ -201,9 +205,7 @@ def create_action(request: Request, body: ActionIn, account: AccountDep) -> Resp
     """Editors and admins of the subject's unit; owners on their own KPIs and objectives,
     or taking the action on themselves."""
     cache, org, tree = _context(request)
-    subject = _subject_or_error(cache, org, body.subject.kind, body.subject.id)
-    if not may_read(account, tree, subject):
-        raise forbidden(f"your role does not allow 'read' on unit '{subject.unit}'")
+    subject = _subject_or_error(cache, org, tree, account, body.subject.kind, body.subject.id)
     if not may_create_action(account, tree, subject, body.owner):
         raise forbidden(f"your role does not allow adding actions on unit '{subject.unit}'")
     made = action_service.create_action(
@@ -267,11 +269,9 @@ def patch_action(
     if body.milestones is not None:
         changes["milestones"] = [step.milestone() for step in body.milestones]
     if body.subject is not None:
-        moved = _subject_or_error(cache, org, body.subject.kind, body.subject.id)
+        moved = _subject_or_error(cache, org, tree, account, body.subject.kind, body.subject.id)
         # Moving an action needs the right to add one where it goes.
-        if not may_read(account, tree, moved) or not may_create_action(
-            account, tree, moved, changes.get("owner", action.owner)
-        ):
+        if not may_create_action(account, tree, moved, changes.get("owner", action.owner)):
             raise forbidden(f"your role does not allow adding actions on unit '{moved.unit}'")
         changes["subject_type"], changes["subject_id"] = moved.kind, moved.id
     for required in ("title", "status"):
@@ -340,10 +340,9 @@ def patch_milestone(
 def _readable_subject(request: Request, account: Account, kind: str, item_id: str) -> Any:
     cache, org, tree = _context(request)
     subject = _subjects(cache, org).get((kind, item_id))
-    if subject is None:
+    # One outside the account's units is answered as one that does not exist.
+    if subject is None or not may_read(account, tree, subject):
         raise not_found(f"{'KPI' if kind == 'kpi' else 'objective'} '{item_id}'")
-    if not may_read(account, tree, subject):
-        raise forbidden(f"your role does not allow 'read' on unit '{subject.unit}'")
     return cache, tree, subject
 
 
