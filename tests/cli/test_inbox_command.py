@@ -130,3 +130,30 @@ def test_the_top_units_list_keeps_the_forecast_it_made(
     }
     assert off  # some KPI of the example is off track
     assert dict(zip(calls["id"], calls["projected"], strict=True)) == pytest.approx(off)
+
+
+def test_the_top_units_list_keeps_the_forecast_after_a_load_of_many_values(
+    example: Los, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kept forecast written over beyond the share brought up to date (a new month's load):
+    the top unit's list forecasts the whole organisation again and keeps it, so the next
+    list forecasts nothing."""
+    from lineofsight.services import attention_forecast
+
+    made: list[object] = []
+    forecast = attention_forecast._forecast
+
+    def counted(*args: object, **kwargs: object) -> object:
+        made.append(args[3])
+        return forecast(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(attention_forecast, "_forecast", counted)
+    monkeypatch.setattr(attention_forecast, "AGAIN_SHARE", 0)  # any write is above the share
+    _items(example, "--unit", "techinnovate")
+    assert made == [None]
+    (workdir / "one.csv").write_text("kpi,period,value\nt2_backlog_days,2026-10,4.0\n")
+    assert example("load", "one.csv").exit_code == 0
+    first = _items(example, "--unit", "techinnovate")
+    assert made == [None, None]  # the whole organisation's again, kept
+    assert _items(example, "--unit", "techinnovate") == first
+    assert made == [None, None]

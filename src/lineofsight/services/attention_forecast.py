@@ -16,8 +16,9 @@ from the same engine) in one of two ways:
 - for one person's or one unit's list, when none is kept, only the KPIs in that list's scope
   are forecast (with the inputs their formulas read): a handful of series. A list whose scope
   holds at least `WHOLE_SHARE` of the KPIs (the top unit's, its lead's) is made from the
-  whole organisation's forecast instead, kept as above: it costs at most a little more than
-  its own, and the next list of any scope reads it.
+  whole organisation's forecast instead, kept as above (also when a kept one was written
+  over too much to be brought up to date): it forecasts at most 1 / `WHOLE_SHARE` times the
+  KPIs the list asks for, and the next list of any scope reads it.
 
 When every list is made at once and no calls are kept (`off_track_aside`), the forecast of a
 large organisation is made in a second process while this one builds the rest of the lists:
@@ -110,12 +111,6 @@ def off_track(
         written = None
         if kept is not None and kept[0] != state:
             written = changed_since_state(conn, kept[0], state)
-        whole = kpi_ids is None
-        if not whole and (kept is None or (kept[0] != state and written is None)):
-            assert kpi_ids is not None
-            groups = read_kpi_groups(conn)  # none kept to bring up to date: made in full
-            every = sum(n for _, _, n in groups[2]) if groups is not None else 0
-            whole = len(set(kpi_ids)) >= WHOLE_SHARE * every
     if kept is not None and kept[0] == state:
         return _cut(_decode(kept[1]), kpi_ids)
     from lineofsight.services.evaluate import load_organization
@@ -124,8 +119,8 @@ def off_track(
     if kept is not None and written is not None:
         calls = _brought_up_to_date(store, as_of, _decode(kept[1]), written)
     if calls is None:
-        if not whole:
-            assert kpi_ids is not None
+        # None kept, or too much written since to bring it up to date: made in full.
+        if kpi_ids is not None and not _asks_for_most(store, kpi_ids):
             org = org if org is not None else load_organization(store)
             return _forecast(store, org, as_of, set(kpi_ids))
         # The whole organisation is forecast from the store's tables: its domain objects
@@ -136,6 +131,14 @@ def off_track(
     with contextlib.suppress(StoreError):
         save_check_report(store, key, state, _encode(calls), replaces=_FAMILY)
     return _cut(calls, kpi_ids)
+
+
+def _asks_for_most(store: Store, kpi_ids: Collection[str]) -> bool:
+    """Whether `kpi_ids` holds at least `WHOLE_SHARE` of the organisation's KPIs."""
+    with store.reading() as conn:
+        groups = read_kpi_groups(conn)
+    every = sum(n for _, _, n in groups[2]) if groups is not None else 0
+    return len(set(kpi_ids)) >= WHOLE_SHARE * every
 
 
 def off_track_aside(store: Store, as_of: dt.date, kpis: int) -> Callable[[], pl.DataFrame]:
