@@ -201,6 +201,11 @@ HIDDEN = {
     **{("POST actions, on defects (bob's)", role): 422 for role in OPS_OUTSIDE},
     **{("POST measurements, defects (bob's)", role): 422 for role in OPS_OUTSIDE},
     **{("PUT objectives/grow/commentary", role): 404 for role in OPS_OUTSIDE},
+    # An action on an item the account may not read is answered as one that does not exist.
+    ("PATCH actions, on revenue", "bob"): 404,
+    ("POST actions/milestones, revenue", "bob"): 404,
+    **{("PATCH actions, bob's on defects", role): 404 for role in OPS_OUTSIDE},
+    **{("PATCH actions/milestones, defects", role): 404 for role in OPS_OUTSIDE},
 }
 
 CASES = [

@@ -96,7 +96,8 @@ HIDDEN_API = ["/trace/{}?id=grow", "/trace/{}?id=defects", "/people/{}?id=bob",
               "/kpis/{}?id=defects", "/kpis/{}/measurements?id=defects",
               "/kpis/{}/forecast?id=defects",
               "/kpis/{}/explain?from=2026-02&to=2026-03&id=defects",
-              "/objectives/{}?id=grow", "/inbox?person={}&id=bob"]  # fmt: skip
+              "/objectives/{}?id=grow", "/inbox?person={}&id=bob",
+              "/actions?kpi={}&id=defects", "/actions?objective={}&id=grow"]  # fmt: skip
 
 # Every page and API answer that names a unit ({}): a unit outside the reader's scope is
 # answered as one that does not exist, so that asking cannot tell which units exist.

@@ -162,14 +162,20 @@ def list_actions(
         inside = [key for key, s in subjects.items() if s.unit in below]
         wanted = inside if wanted is None else [key for key in wanted if key in set(inside)]
     found = action_service.list_actions(cache.store, subjects=wanted, owner=owner, status=status)
-    # A KPI or objective asked for that the organisation does not have is a 404 naming the
-    # field, like an unknown unit; unless actions still name it (its item was removed since:
-    # they are listed for those who see everything).
-    for field, word, item_id in (("kpi", "KPI", kpi), ("objective", "objective", objective)):
-        gone = item_id is not None and (field, item_id) not in subjects
-        if gone and not any(a.subject == (field, item_id) for a in found):
-            raise _unknown(field, word, str(item_id))
     shown = [a for a in found if _readable_action(account, tree, subjects, a)]
+    # A KPI or objective asked for that the organisation does not have, or that lies outside
+    # the account's units (the same answer, so that asking cannot tell which ids exist there),
+    # is a 404 naming the field, like an unknown unit; unless actions still name it that the
+    # account may read (its item was removed since: they are listed for those who see
+    # everything).
+    for field, word, item_id in (("kpi", "KPI", kpi), ("objective", "objective", objective)):
+        if item_id is None:
+            continue
+        subject = subjects.get((field, item_id))
+        if subject is not None and may_read(account, tree, subject):
+            continue
+        if subject is not None or not any(a.subject == (field, item_id) for a in shown):
+            raise _unknown(field, word, item_id)
     return json_response({"actions": [action_service.action_plain(a) for a in shown]})
 
 
@@ -232,7 +238,9 @@ def _action_for(
     if action is None:
         raise not_found(f"action {action_id}")
     if not _readable_action(account, tree, subjects, action):
-        raise forbidden(f"your role does not allow reading action {action_id}")
+        # The same answer as for an action that does not exist, so that asking cannot tell
+        # which actions exist outside the account's units.
+        raise not_found(f"action {action_id}")
     return cache, org, tree, action, subjects.get(action.subject)
 
 
