@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
-import itertools
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +12,7 @@ from typing import Any
 
 from lineofsight.checks.base import Finding
 from lineofsight.domain import model as m
+from lineofsight.domain.order import moved
 from lineofsight.gcpause import paused_gc
 from lineofsight.services import declared_actions, notify_settings, review_settings
 from lineofsight.services.check import chosen_rules, unknown_owners
@@ -188,34 +187,9 @@ def plan_changes(
 def _moved(
     kind: str, old_rows: Mapping[str, ItemRow], new_rows: Mapping[str, ItemRow]
 ) -> list[ChangeRecord]:
-    """The items kept whose order among the others changed, as changes of their position
-    (1 for the first of their kind in the file): the fewest that, moved, make the new order
-    of the old one (the others stay in the longest run already in order). Items added or
-    removed, and lines that move, move no other item."""
-    kept = [item_id for item_id in new_rows if item_id in old_rows]
-    before = [old_rows[item_id][PLACE][0] for item_id in kept]
-    if all(a < b for a, b in itertools.pairwise(before)):
-        return []
-    # The longest increasing run of old positions (patience sorting): `tails[n]` is the index
-    # of the smallest last position of a run of n + 1 items, `back` links each to the one
-    # before it in its run.
-    tails: list[int] = []
-    lasts: list[int] = []  # before[i] for i in tails
-    back = [-1] * len(before)
-    for index, position in enumerate(before):
-        n = bisect.bisect_left(lasts, position)
-        if n:
-            back[index] = tails[n - 1]
-        if n == len(tails):
-            tails.append(index)
-            lasts.append(position)
-        else:
-            tails[n], lasts[n] = index, position
-    staying: set[int] = set()
-    index = tails[-1]
-    while index >= 0:
-        staying.add(index)
-        index = back[index]
+    """The items kept whose order among the others changed (`order.moved`), as changes of
+    their position (1 for the first of their kind in the file)."""
+    old_order = sorted(old_rows, key=lambda item_id: old_rows[item_id][PLACE][0])
     return [
         ChangeRecord(
             kind,
@@ -225,8 +199,7 @@ def _moved(
             old_rows[item_id][PLACE][0] + 1,
             new_rows[item_id][PLACE][0] + 1,
         )
-        for index, item_id in enumerate(kept)
-        if index not in staying
+        for item_id in moved(old_order, list(new_rows))
     ]
 
 
