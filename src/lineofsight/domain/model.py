@@ -91,7 +91,7 @@ class AcrossUnits(StrEnum):
 
 # SPEC 3: sums and last values add up across units, other aggregations do not. A KPI with
 # one of these aggregations and no `across_units` sums its child units; any other, none
-# (`Kpi.effective_across_units`, and `domain.across.across_units` on a frame of KPIs).
+# (`Kpi.effective_across_units`, and `engine.frame_values.across_units` on a frame of KPIs).
 ADDS_UP_ACROSS_UNITS = frozenset({Aggregation.SUM, Aggregation.LAST})
 
 

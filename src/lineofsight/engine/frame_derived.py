@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from lineofsight.domain.across import across_units
 from lineofsight.domain.formula_tree import Expr, references
 from lineofsight.engine.frame_formulas import _compile, _positions, _shape
 from lineofsight.engine.frame_measured import slot_offsets
-from lineofsight.engine.frame_values import derive
+from lineofsight.engine.frame_values import across_units, derive
 
 if TYPE_CHECKING:
     from lineofsight.engine.frames import DefinitionFrames

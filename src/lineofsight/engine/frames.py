@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import polars as pl
 
 from lineofsight.domain import model as m
-from lineofsight.domain.across import across_units
 from lineofsight.domain.periods import Period
 from lineofsight.engine.calendar import uses_fiscal
 from lineofsight.engine.frame_derived import derived_values
@@ -33,6 +32,7 @@ from lineofsight.engine.frame_measured import (
 )
 from lineofsight.engine.frame_rollups import rollup_objectives, rollup_units
 from lineofsight.engine.frame_scores import own_targets, score_rows, unit_row_targets
+from lineofsight.engine.frame_values import across_units
 from lineofsight.engine.lag import (
     LOOKBACK,
     first_due,

@@ -8,9 +8,9 @@ import polars as pl
 from lineofsight.checks.base import Finding, Option, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
 from lineofsight.domain import model as m
-from lineofsight.domain.across import across_units
 from lineofsight.domain.graph import reachable_in
 from lineofsight.engine.calendar import evaluation_period
+from lineofsight.engine.frame_values import across_units
 
 
 class StaleData(Rule):

@@ -1,6 +1,6 @@
-"""A KPI's `across_units` from its aggregation, written once (`domain.across`): the frame
-expression the engine and the check DA01 read agrees with `Kpi.effective_across_units` for
-every aggregation and `across_units`, written or not."""
+"""A KPI's `across_units` from its aggregation, written once (`model.ADDS_UP_ACROSS_UNITS`):
+the frame expression the engine and the check DA01 read (`frame_values.across_units`) agrees
+with `Kpi.effective_across_units` for every aggregation and `across_units`, written or not."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import itertools
 import polars as pl
 
 from lineofsight.domain import model as m
-from lineofsight.domain.across import across_units
+from lineofsight.engine.frame_values import across_units
 
 
 def test_the_frame_rule_is_the_kpis_own() -> None:
