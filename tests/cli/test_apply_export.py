@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from lineofsight.spec.files import read_strategy
+from lineofsight.spec.files import parse_strategy, read_strategy
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store
 from tests.conftest import FIXTURES, Los
@@ -243,3 +243,38 @@ def test_a_file_whose_checks_name_an_unknown_rule_is_refused_before_anything_is_
             assert conn.execute(select(t.objectives.c.id)).all() == []
     finally:
         store.close()
+
+
+def test_an_apply_that_only_reorders_shows_the_new_order_everywhere(
+    los: Los, workdir: Path
+) -> None:
+    from dataclasses import replace
+
+    from lineofsight.spec.dump import dump_organization
+
+    strategy = _copy(FULL, workdir / "strategy.yaml")
+    assert los("apply", str(strategy)).exit_code == 0
+
+    def status_order(kind: str) -> list[str]:
+        result = los("status", "--as-of", "2026-06-30", "--format", "json")
+        assert result.exit_code == 0, result.output
+        return list(dict.fromkeys(row["id"] for row in json.loads(result.output)[kind]))
+
+    kpis, objectives = status_order("kpis"), status_order("objectives")  # kept by the status
+    org = read_strategy(strategy)
+    moved = replace(org, kpis=org.kpis[1:] + org.kpis[:1], objectives=org.objectives[::-1])
+    strategy.write_text(dump_organization(moved))
+    result = los("apply", str(strategy), "--format", "json")
+    assert result.exit_code == 0, result.output
+    changes = json.loads(result.output)["changes"]
+    assert {c["field"] for c in changes} == {"position"}
+    first = org.kpis[0].id
+    # The first KPI went last; the others kept their order: only the first one moved.
+    kpi_changes = [(c["id"], c["before"], c["after"]) for c in changes if c["kind"] == "kpi"]
+    assert kpi_changes == [(first, 1, len(org.kpis))]
+    assert status_order("kpis") == kpis[1:] + kpis[:1]
+    assert status_order("objectives") == objectives[::-1]
+    exported = parse_strategy(los("export").output)
+    assert [k.id for k in exported.kpis] == [k.id for k in moved.kpis]
+    history = los("history", first).output
+    assert "position" in history

@@ -83,3 +83,77 @@ def test_mistakes_exit_2_with_the_reason(example: Los, args: list[str], reason: 
     assert result.exit_code == 2
     assert reason in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_top_units_list_keeps_the_forecast_it_made(
+    example: Los, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list of the top unit (every KPI) forecasts the whole organisation once and keeps
+    it: the next list, of any scope, reads it, and it is what `los forecast` says."""
+    import datetime as dt
+
+    from lineofsight.services import attention_forecast
+    from lineofsight.services.evaluate import load_organization
+    from lineofsight.store.check_results import read_kept_report
+    from lineofsight.store.database import Store
+
+    store = Store(db_url)
+    try:
+        org = load_organization(store)
+        top = next(u.id for u in org.units if u.parent is None)
+        made: list[object] = []
+        forecast = attention_forecast._forecast
+
+        def counted(*args: object, **kwargs: object) -> object:
+            made.append(args[3])
+            return forecast(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(attention_forecast, "_forecast", counted)
+        first = _items(example, "--unit", top)
+        assert made == [None]  # the whole organisation's
+        with store.reading() as conn:
+            kept = read_kept_report(conn, attention_forecast._key(dt.date(2026, 12, 5)))
+        assert kept is not None
+        calls = attention_forecast._decode(kept[1])
+        assert _items(example, "--unit", top) == first
+        assert _items(example, "--person", "lucas_moreau")
+        assert made == [None]  # read back, not made again
+    finally:
+        store.close()
+    result = example("forecast", "--as-of", "2026-12-05", "--format", "json")
+    assert result.exit_code == 0, result.output
+    own = {k.id: k.unit for k in org.kpis}
+    off = {
+        f["id"]: f["projected"]
+        for f in json.loads(result.output)["kpis"]
+        if f["unit"] == own[f["id"]] and f["on_track"] is False and f["projected"] is not None
+    }
+    assert off  # some KPI of the example is off track
+    assert dict(zip(calls["id"], calls["projected"], strict=True)) == pytest.approx(off)
+
+
+def test_the_top_units_list_keeps_the_forecast_after_a_load_of_many_values(
+    example: Los, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kept forecast written over beyond the share brought up to date (a new month's load):
+    the top unit's list forecasts the whole organisation again and keeps it, so the next
+    list forecasts nothing."""
+    from lineofsight.services import attention_forecast
+
+    made: list[object] = []
+    forecast = attention_forecast._forecast
+
+    def counted(*args: object, **kwargs: object) -> object:
+        made.append(args[3])
+        return forecast(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(attention_forecast, "_forecast", counted)
+    monkeypatch.setattr(attention_forecast, "AGAIN_SHARE", 0)  # any write is above the share
+    _items(example, "--unit", "techinnovate")
+    assert made == [None]
+    (workdir / "one.csv").write_text("kpi,period,value\nt2_backlog_days,2026-10,4.0\n")
+    assert example("load", "one.csv").exit_code == 0
+    first = _items(example, "--unit", "techinnovate")
+    assert made == [None, None]  # the whole organisation's again, kept
+    assert _items(example, "--unit", "techinnovate") == first
+    assert made == [None, None]

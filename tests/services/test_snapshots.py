@@ -915,8 +915,8 @@ def test_a_write_of_every_kpi_scores_in_full_with_the_definitions_held(
 def test_an_apply_that_only_reorders_kpis_is_scored_in_the_new_order_by_a_process_holding_them(
     store: Store,
 ) -> None:
-    """An apply that only moves KPIs records no definition change, yet the definitions a
-    process holds (`los serve`) are let go: a later full score lists them in the new order."""
+    """An apply that only moves KPIs records their new positions: the definitions a process
+    holds (`los serve`) are let go, and a later full score lists them in the new order."""
     from dataclasses import replace
 
     from lineofsight.services.apply import apply_organization
@@ -924,7 +924,7 @@ def test_an_apply_that_only_reorders_kpis_is_scored_in_the_new_order_by_a_proces
     scorecard(store, as_of=AS_OF.isoformat())  # holds the definitions it scored with
     org = load_organization(store)
     plan = apply_organization(store, replace(org, kpis=tuple(reversed(org.kpis))), source="t")
-    assert plan.empty  # nothing but positions changed
+    assert {r.field for r in plan.records} == {"position"}  # nothing but the order changed
     day = AS_OF - dt.timedelta(days=40)  # a date not kept: scored in full
     card = scorecard(store, as_of=day.isoformat())
     want = _full(store, day)
@@ -934,7 +934,7 @@ def test_an_apply_that_only_reorders_kpis_is_scored_in_the_new_order_by_a_proces
 
 def test_an_apply_that_only_reorders_kpis_lets_the_kept_scorecards_go(store: Store) -> None:
     """A date's kept scorecard is in the order of the apply it was scored after: one that
-    only moves KPIs is kept no longer, so that date lists them in the new order."""
+    only moves KPIs moves the definitions mark, so that date lists them in the new order."""
     from dataclasses import replace
 
     from lineofsight.services.apply import apply_organization
@@ -942,8 +942,29 @@ def test_an_apply_that_only_reorders_kpis_lets_the_kept_scorecards_go(store: Sto
     scorecard(store, as_of=AS_OF.isoformat())  # kept for AS_OF
     org = load_organization(store)
     plan = apply_organization(store, replace(org, kpis=tuple(reversed(org.kpis))), source="t")
-    assert plan.empty  # nothing but positions changed
+    assert {r.field for r in plan.records} == {"position"}  # nothing but the order changed
     card = scorecard(store, as_of=AS_OF.isoformat())
     want = _full(store, AS_OF)
     assert want.kpis["id"][0] == org.kpis[-1].id
     _same(card, want, store)
+
+
+def test_a_scorecard_scored_before_a_reorder_and_kept_after_it_does_not_bring_back_the_old_order(
+    store: Store,
+) -> None:
+    """A status scores, an apply that only moves KPIs commits, then the status keeps what it
+    scored: that scorecard covers the definitions before the apply, and is not read as the
+    current one."""
+    from dataclasses import replace
+
+    from lineofsight.services.apply import apply_organization
+
+    day = AS_OF - dt.timedelta(days=40)
+    card = scorecard(store, as_of=day.isoformat(), later=True)  # kept after its output
+    org = load_organization(store)
+    apply_organization(store, replace(org, kpis=tuple(reversed(org.kpis))), source="t")
+    card.keep()
+    again = scorecard(store, as_of=day.isoformat())
+    want = _full(store, day)
+    assert want.kpis["id"][0] == org.kpis[-1].id
+    _same(again, want, store)

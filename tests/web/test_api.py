@@ -61,7 +61,7 @@ def test_a_scoped_viewer_sees_only_their_subtree(api_as) -> None:  # type: ignor
     assert {r["unit"] for r in body["kpis"]} == {"sales", "sales_east"}
     # A unit outside the scope is answered as one that does not exist (no probing).
     assert_error(api.get("/status", params={"as_of": AS_OF, "unit": "ops"}), 404, "not_found")
-    assert_error(api.get("/kpis/defects"), 403)
+    assert_error(api.get("/kpis/defects"), 404, "not_found")  # as one that does not exist
     assert_error(api.get("/units/ops"), 404, "not_found")
     assert api.get("/units/sales_east").status_code == 200
 
@@ -179,10 +179,10 @@ def test_unit_and_person(api_as) -> None:  # type: ignore[no-untyped-def]
     person = api.get("/people/alice", params={"as_of": AS_OF}).json()
     assert {k["id"] for k in person["kpis"]} == {"revenue", "conversion", "xss"}
     assert [o["id"] for o in person["objectives"]] == ["sell_more"]
-    # Bob may see his own page though ops is his only unit; not Alice's? He may: read on sales
-    # is not his, so 403.
+    # Bob may see his own page though ops is his only unit; not Alice's: read on sales is not
+    # his, so she is answered as a person who does not exist.
     assert api_as("bob").get("/people/bob").status_code == 200
-    assert_error(api_as("bob").get("/people/alice"), 403)
+    assert_error(api_as("bob").get("/people/alice"), 404, "not_found")
 
 
 def test_html_in_names_and_notes_is_data_in_json(api_as) -> None:  # type: ignore[no-untyped-def]

@@ -91,15 +91,19 @@ def test_who_may_read_and_change_actions(api_as) -> None:  # type: ignore[no-unt
     for name in ("sales_viewer", "alice"):
         shown = {a["subject"]["id"] for a in api_get(api_as(name), "/actions")["actions"]}
         assert "defects" not in shown and "sell_more" in shown, name
-        assert_error(api_as(name).get(f"/actions/{number}"), 403)
-    assert_error(alice.request("PATCH", f"/actions/{number}", json={"status": "done"}), 403)
-    assert_error(_create(alice, subject={"kind": "kpi", "id": "defects"}, title="x"), 403)
+        # Its action is answered as one that does not exist (the same body).
+        hidden, missing = api_as(name).get(f"/actions/{number}"), api_as(name).get("/actions/99999")
+        assert_error(hidden, 404)
+        assert hidden.text.replace(str(number), "N") == missing.text.replace("99999", "N")
+    assert_error(alice.request("PATCH", f"/actions/{number}", json={"status": "done"}), 404)
+    # A KPI outside alice's units is answered as one that does not exist.
+    assert_error(_create(alice, subject={"kind": "kpi", "id": "defects"}, title="x"), 422)
     assert_error(api_as("sales_viewer").get("/actions", params={"unit": "ops"}), 404)  # as unknown
     # Moving an action into a unit one may not add actions to is refused.
     moved = bob.request(
         "PATCH", f"/actions/{number}", json={"subject": {"kind": "objective", "id": "grow"}}
     )
-    assert_error(moved, 403)
+    assert_error(moved, 422)  # grow lies outside bob's units: as an objective that does not exist
     ops = api_get(admin, "/actions", unit="ops")["actions"]
     assert [a["id"] for a in ops] == [number]
     assert_error(api_as(None).get("/actions"), 401)
@@ -175,9 +179,10 @@ def test_commentary_round_trips_with_its_history(api_as) -> None:  # type: ignor
 def test_commentary_permissions_and_bad_input(api_as) -> None:  # type: ignore[no-untyped-def]
     path = "/kpis/defects/commentary/2026-03"
     assert_error(api_as("viewer").request("PUT", path, json={"analysis": "x"}), 403)
-    assert_error(api_as("alice").request("PUT", path, json={"analysis": "x"}), 403)
-    assert_error(api_as("alice").get(path), 403)
-    assert_error(api_as("bob").request("PUT", "/objectives/grow/commentary/2026", json={}), 403)
+    # Outside alice's and bob's units: answered as items that do not exist.
+    assert_error(api_as("alice").request("PUT", path, json={"analysis": "x"}), 404)
+    assert_error(api_as("alice").get(path), 404)
+    assert_error(api_as("bob").request("PUT", "/objectives/grow/commentary/2026", json={}), 404)
     assert_error(api_as("bob").get("/kpis/nope/commentary"), 404)
     bob = api_as("bob")
     bad = assert_error(
@@ -210,7 +215,7 @@ def test_an_objective_through_the_api(api_as) -> None:  # type: ignore[no-untype
     # A role scoped to sales reads sell_more, not grow, and sees no KPI of ops through it.
     viewer = api_as("sales_viewer")
     assert "parent" not in api_get(viewer, "/objectives/sell_more")["objective"]
-    assert_error(viewer.get("/objectives/grow"), 403)
+    assert_error(viewer.get("/objectives/grow"), 404)  # as one that does not exist
     assert_error(admin.get("/objectives/nope"), 404)
     assert_error(admin.get("/objectives/grow", params={"period": "2026-13"}), 422)
 

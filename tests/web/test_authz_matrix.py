@@ -187,9 +187,26 @@ MATRIX: dict[str, tuple[Callable[[Any, Any], Any], tuple[bool, ...]]] = {
         _comment("/objectives/sell_more"), (A, A, A, A, A, D, D, D)
     ),
 }  # fmt: skip
-# A unit the role may not even read is answered as one that does not exist (as a page of it
-# is), so that a scoped account cannot tell which units exist by writing to them.
-HIDDEN = {("POST reviews of sales", "bob")}
+# A unit, KPI or objective the role may not even read is answered as one that does not exist
+# (as a page of it is), so that a scoped account cannot tell which ids exist by writing to
+# them: 404 for one named in the path, 422 naming the field for one named in the body.
+OPS_OUTSIDE = ("sales_admin", "sales_editor", "alice", "sales_viewer")  # read sales only
+HIDDEN = {
+    ("POST reviews of sales", "bob"): 404,
+    ("POST actions, on revenue (alice's)", "bob"): 422,
+    ("POST measurements, revenue (alice's)", "bob"): 422,
+    ("PUT kpis/revenue/commentary", "bob"): 404,
+    ("PUT objectives/sell_more/commentary", "bob"): 404,
+    ("PUT objectives/grow/commentary", "bob"): 404,
+    **{("POST actions, on defects (bob's)", role): 422 for role in OPS_OUTSIDE},
+    **{("POST measurements, defects (bob's)", role): 422 for role in OPS_OUTSIDE},
+    **{("PUT objectives/grow/commentary", role): 404 for role in OPS_OUTSIDE},
+    # An action on an item the account may not read is answered as one that does not exist.
+    ("PATCH actions, on revenue", "bob"): 404,
+    ("POST actions/milestones, revenue", "bob"): 404,
+    **{("PATCH actions, bob's on defects", role): 404 for role in OPS_OUTSIDE},
+    **{("PATCH actions/milestones, defects", role): 404 for role in OPS_OUTSIDE},
+}
 
 CASES = [
     pytest.param(endpoint, role, allowed, id=f"{endpoint} as {role or 'anonymous'}")
@@ -210,9 +227,11 @@ def test_role_against_write_endpoint(
         assert response.status_code in (200, 201), response.text
         assert len(read_audit(store, limit=100_000)) > audited
         return
-    expected = 401 if role is None else 404 if (endpoint, role) in HIDDEN else 403
+    expected = 401 if role is None else HIDDEN.get((endpoint, role), 403)
     assert response.status_code == expected, response.text
     assert response.json()["error"]["status"] == expected
+    if expected == 422:
+        assert "unknown" in response.json()["error"]["message"], response.text
     # Setting up a case (a victim user, a token) writes audit rows of its own; the caller
     # must have written none.
     entries = read_audit(store, limit=100_000)

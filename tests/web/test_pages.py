@@ -262,7 +262,7 @@ def test_viewer_sees_only_their_subtree(app: object) -> None:
     viewer = login(app, "cx_viewer")
     assert viewer.get("/units/customer_service").status_code == 200
     assert viewer.get("/units/rnd").status_code == 404  # as a unit that does not exist
-    assert viewer.get("/kpis/time_to_market_days").status_code == 403
+    assert viewer.get("/kpis/time_to_market_days").status_code == 404  # as unknown
     assert viewer.get(f"/kpis/{RED_KPI}/checkin").status_code == 403
     assert viewer.get("/upload").status_code == 403
     html = viewer.get("/map").text

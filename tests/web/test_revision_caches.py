@@ -111,3 +111,34 @@ def test_findings_show_the_strategy_file_by_name_never_its_path_on_the_server(
             assert str(tmp_path) not in page.text
     finally:
         app.state.store.close()
+
+
+def _kpis_reversed(strategy: str) -> str:
+    """The strategy with its KPIs in the opposite order, nothing else changed."""
+    head, kpis = strategy.split("kpis:\n")
+    blocks = ["  - {id:" + b for b in kpis.split("  - {id:")[1:]]
+    return head + "kpis:\n" + "".join(reversed(blocks))
+
+
+def test_an_apply_that_only_reorders_kpis_shows_the_new_order_on_the_kept_pages(
+    store: Store, db_url: str, tmp_path: Path
+) -> None:
+    app = create_app(db_url, secret_key="revision secret")
+    try:
+        with TestClient(app, follow_redirects=False) as client:
+            token = accounts.create_token(store, "otto", actor="t")
+            auth = {"Authorization": f"Bearer {token}"}
+
+            def order() -> list[str]:
+                answer = client.get("/api/v1/status", params={"as_of": "2026-04-20"}, headers=auth)
+                assert answer.status_code == 200, answer.text
+                return list(dict.fromkeys(row["id"] for row in answer.json()["kpis"]))
+
+            before = order()
+            assert before[0] == "red_now"
+            (tmp_path / "s.yaml").write_text(_kpis_reversed(STRATEGY))
+            plan = apply_file(store, tmp_path / "s.yaml").plan
+            assert not plan.empty  # a new order is a change of the definitions
+            assert order() == list(reversed(before))
+    finally:
+        app.state.store.close()

@@ -9,6 +9,7 @@ as the CEO) and must not contain them.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -85,9 +86,18 @@ API = [
     "/kpis/revenue/measurements",
 ]
 # Out of the sales viewer's scope altogether.
-REFUSED_PAGES = ["/kpis/defects", "/kpis/defects?unit=sales", "/people/bob",
-                 "/people/ceo"]  # fmt: skip
-REFUSED_API = ["/trace/grow", "/trace/defects", "/people/bob", "/kpis/defects"]  # fmt: skip
+# Every page and API answer about a KPI, objective or person ({} the id, of an item outside
+# the reader's scope): answered as one that does not exist, so that asking cannot tell which
+# ids exist outside the scope.
+HIDDEN_PAGES = ["/kpis/{}?id=defects", "/kpis/{}?unit=sales&id=defects",
+                "/kpis/{}/checkin?id=defects", "/people/{}?id=bob", "/people/{}?id=ceo",
+                "/objectives/{}?id=grow"]  # fmt: skip
+HIDDEN_API = ["/trace/{}?id=grow", "/trace/{}?id=defects", "/people/{}?id=bob",
+              "/kpis/{}?id=defects", "/kpis/{}/measurements?id=defects",
+              "/kpis/{}/forecast?id=defects",
+              "/kpis/{}/explain?from=2026-02&to=2026-03&id=defects",
+              "/objectives/{}?id=grow", "/inbox?person={}&id=bob",
+              "/actions?kpi={}&id=defects", "/actions?objective={}&id=grow"]  # fmt: skip
 
 # Every page and API answer that names a unit ({}): a unit outside the reader's scope is
 # answered as one that does not exist, so that asking cannot tell which units exist.
@@ -162,15 +172,38 @@ def test_a_scoped_viewer_sees_nothing_of_other_units_in_the_api(api_as, path: st
     _clean(answer.text, path)
 
 
-@pytest.mark.parametrize("path", REFUSED_PAGES)
-def test_pages_of_other_units_are_refused(client: TestClient, path: str) -> None:
+def _hidden_and_missing(path: str) -> tuple[str, str, str]:
+    """The path of the item outside the scope, that of an id nobody has, and the item's id
+    (`HIDDEN_PAGES`' `id=` names it; it is not sent)."""
+    path, item = path.rsplit("id=", 1)
+    path = path.rstrip("?&")
+    return path.format(item), path.format("zz_gone"), item
+
+
+@pytest.mark.parametrize("path", HIDDEN_PAGES)
+def test_a_page_of_an_item_outside_the_scope_answers_as_for_one_that_does_not_exist(
+    client: TestClient, path: str
+) -> None:
     assert log_in(client, "sales_viewer").status_code == 303
-    assert client.get(path).status_code == 403
+    outside, gone, item = _hidden_and_missing(path)
+    hidden, missing = client.get(outside), client.get(gone)
+    assert hidden.status_code == missing.status_code == 404, (outside, hidden.text[:300])
+    assert f"{item}&#39;" in hidden.text
+    assert hidden.text.replace(item, "ID") == missing.text.replace("zz_gone", "ID")
 
 
-@pytest.mark.parametrize("path", REFUSED_API)
-def test_api_answers_about_other_units_are_refused(api_as, path: str) -> None:  # type: ignore[no-untyped-def]
-    assert api_as("sales_viewer").get(path).status_code == 403
+@pytest.mark.parametrize("path", HIDDEN_API)
+def test_an_api_answer_about_an_item_outside_the_scope_is_that_of_one_that_does_not_exist(
+    api_as, path: str
+) -> None:  # type: ignore[no-untyped-def]
+    reader = api_as("sales_viewer")
+    outside, gone, item = _hidden_and_missing(path)
+    hidden, missing = reader.get(outside), reader.get(gone)
+    assert hidden.status_code == missing.status_code == 404, (outside, hidden.text)
+    assert hidden.text.replace(item, "ID") == missing.text.replace("zz_gone", "ID")
+    assert hidden.json()["error"]["message"].endswith(f"'{item}' not found")
+    # An unscoped viewer is still answered about it.
+    assert api_as("viewer").get(outside).status_code == 200
 
 
 def _as_asked(text: str, unit: str) -> str:
@@ -258,3 +291,26 @@ def test_an_api_write_for_a_unit_outside_the_scope_answers_as_for_one_that_does_
         assert hidden.status_code == missing.status_code == 404, (outside, hidden.text)
         assert _as_asked(hidden.text, outside) == _as_asked(missing.text, "zz_gone")
         assert hidden.json()["error"]["message"] == f"unit '{outside}' not found"
+
+
+def test_a_write_naming_an_item_outside_the_scope_is_answered_as_for_one_that_does_not_exist(
+    api_as,
+) -> None:  # type: ignore[no-untyped-def]
+    owner = api_as("alice")  # an owner of sales: defects and grow lie outside
+    writes = [
+        ("POST", "/measurements", {"kpi": "{}", "period": "2026-05", "value": 1.0}),
+        ("POST", "/actions", {"subject": {"kind": "kpi", "id": "{}"}, "title": "Look"}),
+        ("PUT", "/kpis/{}/commentary/2026-03", {"analysis": "Why"}),
+        ("GET", "/kpis/{}/commentary/2026-03", None),
+        ("PUT", "/objectives/{}/commentary/2026", {"analysis": "Why"}),
+    ]
+    for method, path, body in writes:
+        item = "grow" if "objectives" in path else "defects"
+
+        def send(name: str, path: str = path, body: object = body, method: str = method) -> Any:
+            sent = None if body is None else json.loads(json.dumps(body).replace("{}", name))
+            return owner.request(method, path.format(name), json=sent)
+
+        hidden, missing = send(item), send("zz_gone")
+        assert hidden.status_code == missing.status_code != 403, (path, hidden.text)
+        assert hidden.text.replace(item, "ID") == missing.text.replace("zz_gone", "ID")

@@ -101,6 +101,20 @@ def _new_sales_kpi(extra: str, owner: str = "alice") -> Callable[[str], str]:
     return lambda text: text + kpi + extra
 
 
+def _kpi_moved(kpi: str, before: str | None = None) -> Callable[[str], str]:
+    """The strategy with the KPI's entry moved before another's (None: last of all)."""
+
+    def move(text: str) -> str:
+        start = text.index(f"  - id: {kpi}\n")
+        end = text.find("  - id: ", start + 1)
+        end = len(text) if end < 0 else end
+        entry, text = text[start:end], text[:start] + text[end:]
+        at = len(text) if before is None else text.index(f"  - id: {before}\n")
+        return text[:at] + entry + text[at:]
+
+    return move
+
+
 def _api(role: str, method: str, path: str, body: Any) -> Callable[..., Any]:
     def call(client: TestClient, tokens: dict[str, str]) -> Any:
         headers = {"Authorization": f"Bearer {tokens[role]}"}
@@ -174,6 +188,7 @@ ESCAPES: dict[str, Callable[..., Any]] = {
             "    - {id: ops_west, name: Ops West, level: team, parent: ops}\n  people:\n",
         )
     ),
+    "reordering another unit's KPI": _put(_kpi_moved("defects")),
     "the mission": _put(lambda text: text.replace("Sell good things.", "Sell."), "*"),
     "library: KPI supporting another unit's objective": _library(
         "sales_editor", "win_rate", {"unit": "sales", "owner": "alice", "supports": "grow"}
@@ -214,6 +229,20 @@ def test_the_same_writes_inside_the_scope_are_allowed(site: Site) -> None:
     with store.reading() as conn:
         org = read_organization(conn)
     assert org is not None and "customer_churn_rate" in {k.id for k in org.kpis}
+
+
+def test_a_unit_editor_may_reorder_the_kpis_of_their_unit(site: Site) -> None:
+    """Moving a sales KPI before another is a change of sales only (the ops KPI between
+    them keeps its order among the others)."""
+    stored = strategy_source(site.app.state.store).read_text()  # what is applied
+    text = _kpi_moved("conversion", before="revenue")(stored)
+    assert text != stored
+    headers = {**YAML, "Authorization": f"Bearer {site.tokens['sales_editor']}"}
+    with TestClient(site.app) as client:
+        answer = client.put("/api/v1/strategy?dry_run=true", content=text, headers=headers)
+    assert answer.status_code == 200, answer.text
+    changes = [(c["id"], c["field"]) for c in answer.json()["changes"]]
+    assert changes == [("conversion", "position")]
 
 
 def test_library_add_ignores_unapplied_edits_of_the_file(site: Site) -> None:

@@ -89,6 +89,12 @@ class AcrossUnits(StrEnum):
     NONE = "none"
 
 
+# SPEC 3: sums and last values add up across units, other aggregations do not. A KPI with
+# one of these aggregations and no `across_units` sums its child units; any other, none
+# (`Kpi.effective_across_units`, and `engine.frame_values.across_units` on a frame of KPIs).
+ADDS_UP_ACROSS_UNITS = frozenset({Aggregation.SUM, Aggregation.LAST})
+
+
 class Effect(StrEnum):
     """The sign of a `contributes_to` link: does raising this KPI raise or lower its parent."""
 
@@ -348,7 +354,7 @@ class Kpi:
         """`across_units` as written, else `sum` for sum/last aggregations and `none` otherwise."""
         if self.across_units is not None:
             return self.across_units
-        if self.effective_aggregation in (Aggregation.SUM, Aggregation.LAST):
+        if self.effective_aggregation in ADDS_UP_ACROSS_UNITS:
             return AcrossUnits.SUM
         return AcrossUnits.NONE
 

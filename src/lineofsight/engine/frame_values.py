@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 
 import polars as pl
 
+from lineofsight.domain import model as m
 from lineofsight.domain.formula_tree import Expr
 from lineofsight.engine.frame_formulas import AT, KEY, VALUES, evaluate_level
 from lineofsight.engine.values import (
@@ -35,12 +36,14 @@ from lineofsight.engine.values import (
 
 
 def across_units() -> pl.Expr:
-    """A KPI's `across_units`, else what its aggregation implies (SPEC 3: sums and last values
-    add up across units, other aggregations do not)."""
+    """A KPI's `across_units`, else what its aggregation implies (`m.ADDS_UP_ACROSS_UNITS`),
+    as `Kpi.effective_across_units` says: over the columns `across_units` and `aggregation`
+    (their values as written, null when not written)."""
+    adds_up = sorted(a.value for a in m.ADDS_UP_ACROSS_UNITS)
     return pl.col("across_units").fill_null(
-        pl.when(pl.col("aggregation").is_in(["sum", "last"]))
-        .then(pl.lit("sum"))
-        .otherwise(pl.lit("none"))
+        pl.when(pl.col("aggregation").is_in(adds_up))
+        .then(pl.lit(m.AcrossUnits.SUM.value))
+        .otherwise(pl.lit(m.AcrossUnits.NONE.value))
     )
 
 

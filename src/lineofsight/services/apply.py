@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -12,6 +12,7 @@ from typing import Any
 
 from lineofsight.checks.base import Finding
 from lineofsight.domain import model as m
+from lineofsight.domain.order import moved
 from lineofsight.gcpause import paused_gc
 from lineofsight.services import declared_actions, notify_settings, review_settings
 from lineofsight.services.check import chosen_rules, unknown_owners
@@ -31,7 +32,9 @@ from lineofsight.spec.dump import (
 from lineofsight.spec.files import read_strategy
 from lineofsight.store.database import Store, StoreConnection
 from lineofsight.store.definition_rows import (
+    PLACE,
     DefinitionRows,
+    ItemRow,
     item_from_row,
     organization_rows,
     read_rows,
@@ -127,7 +130,9 @@ def plan_changes(
     """Compare the store's rows (and its organisation-wide settings, `old`) with `new`.
 
     Items whose rows are the same are unchanged; the others are compared in their plain form,
-    field by field, as the history records them. Positions and lines alone are not changes.
+    field by field, as the history records them. Lines alone are not changes; an order is
+    (`_moved`): what lists the items follows it, and reads the definitions' history to know
+    that it changed.
     """
     plan = Plan()
     before = _organization_plain(old) if old is not None else {}
@@ -168,6 +173,7 @@ def plan_changes(
                             kind, item_id, "change", key, previous.get(key), plain.get(key)
                         )
                     )
+        plan.records.extend(_moved(kind, old_rows, new_rows))
         for item_id, row in old_rows.items():
             if item_id not in new_rows:
                 assert stored is not None
@@ -176,6 +182,25 @@ def plan_changes(
                 changes.remove.add(item_id)
         plan.items[kind] = changes
     return plan
+
+
+def _moved(
+    kind: str, old_rows: Mapping[str, ItemRow], new_rows: Mapping[str, ItemRow]
+) -> list[ChangeRecord]:
+    """The items kept whose order among the others changed (`order.moved`), as changes of
+    their position (1 for the first of their kind in the file)."""
+    old_order = sorted(old_rows, key=lambda item_id: old_rows[item_id][PLACE][0])
+    return [
+        ChangeRecord(
+            kind,
+            item_id,
+            "change",
+            "position",
+            old_rows[item_id][PLACE][0] + 1,
+            new_rows[item_id][PLACE][0] + 1,
+        )
+        for item_id in moved(old_order, list(new_rows))
+    ]
 
 
 def apply_organization(

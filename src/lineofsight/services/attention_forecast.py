@@ -14,7 +14,11 @@ from the same engine) in one of two ways:
   a KPI removed loses its call); any other change of the definitions (units, the calendar,
   the organisation's settings) makes them again in full;
 - for one person's or one unit's list, when none is kept, only the KPIs in that list's scope
-  are forecast (with the inputs their formulas read): a handful of series.
+  are forecast (with the inputs their formulas read): a handful of series. A list whose scope
+  holds at least `WHOLE_SHARE` of the KPIs (the top unit's, its lead's) is made from the
+  whole organisation's forecast instead, kept as above (also when a kept one was written
+  over too much to be brought up to date): it forecasts at most 1 / `WHOLE_SHARE` times the
+  KPIs the list asks for, and the next list of any scope reads it.
 
 When every list is made at once and no calls are kept (`off_track_aside`), the forecast of a
 large organisation is made in a second process while this one builds the rest of the lists:
@@ -55,6 +59,7 @@ from lineofsight.store.check_results import (
     save_check_report,
 )
 from lineofsight.store.database import Store
+from lineofsight.store.scorecards import read_kpi_groups
 
 if TYPE_CHECKING:
     import subprocess
@@ -66,6 +71,10 @@ _FAMILY = f"{INCREMENTAL}attention-forecast/"
 # Kept calls are brought up to date when at most this share of the KPIs is forecast again
 # (more is about as fast made in full).
 AGAIN_SHARE = 1 / 4
+
+# A list that asks for at least this share of the organisation's KPIs is cut from the whole
+# organisation's forecast, which is kept (see the module's docstring).
+WHOLE_SHARE = 1 / 2
 
 # From this many KPIs, the forecast of the whole organisation is worth a second process
 # beside the lists (it takes about a second per 20,000 KPIs; starting the process about half
@@ -92,8 +101,9 @@ def off_track(
 
     A set kept for this store state and date is read back; one kept for an earlier state is
     brought up to date (the KPIs written since forecast again) and kept, for any `kpi_ids`;
-    else the whole organisation is forecast and kept (`kpi_ids` None) or only the KPIs asked
-    for (not kept: a unit's list need not wait for the whole organisation's)."""
+    else the whole organisation is forecast and kept (`kpi_ids` None, or at least
+    `WHOLE_SHARE` of its KPIs) or only the KPIs asked for (not kept: a unit's list need not
+    wait for the whole organisation's)."""
     key = _key(as_of)
     with store.reading() as conn:
         state = read_check_state(conn)  # before the data: the calls claim no more than they hold
@@ -109,7 +119,8 @@ def off_track(
     if kept is not None and written is not None:
         calls = _brought_up_to_date(store, as_of, _decode(kept[1]), written)
     if calls is None:
-        if kpi_ids is not None:
+        # None kept, or too much written since to bring it up to date: made in full.
+        if kpi_ids is not None and not _asks_for_most(store, kpi_ids):
             org = org if org is not None else load_organization(store)
             return _forecast(store, org, as_of, set(kpi_ids))
         # The whole organisation is forecast from the store's tables: its domain objects
@@ -120,6 +131,14 @@ def off_track(
     with contextlib.suppress(StoreError):
         save_check_report(store, key, state, _encode(calls), replaces=_FAMILY)
     return _cut(calls, kpi_ids)
+
+
+def _asks_for_most(store: Store, kpi_ids: Collection[str]) -> bool:
+    """Whether `kpi_ids` holds at least `WHOLE_SHARE` of the organisation's KPIs."""
+    with store.reading() as conn:
+        groups = read_kpi_groups(conn)
+    every = sum(n for _, _, n in groups[2]) if groups is not None else 0
+    return len(set(kpi_ids)) >= WHOLE_SHARE * every
 
 
 def off_track_aside(store: Store, as_of: dt.date, kpis: int) -> Callable[[], pl.DataFrame]:

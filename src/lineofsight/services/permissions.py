@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import FormulaError, parse_formula, references
 from lineofsight.domain.graph import OrgGraph, organisation_graph, reachable
+from lineofsight.domain.order import moved
 from lineofsight.engine.explain import Explanation
 
 if TYPE_CHECKING:
@@ -260,14 +261,27 @@ def _settings(org: m.Organization) -> m.Organization:
     return dataclasses.replace(org, units=(), people=(), objectives=(), kpis=())
 
 
+def _orders(
+    before: m.Organization, after: m.Organization
+) -> list[tuple[str, list[str], list[str]]]:
+    """Each kind of item with the ids in their order before and after."""
+    return [
+        ("unit", [u.id for u in before.units], [u.id for u in after.units]),
+        ("person", [p.id for p in before.people], [p.id for p in after.people]),
+        ("objective", [o.id for o in before.objectives], [o.id for o in after.objectives]),
+        ("kpi", [k.id for k in before.kpis], [k.id for k in after.kpis]),
+    ]
+
+
 def definition_reach(before: m.Organization | None, after: m.Organization) -> Reach:
     """The units a change of the definitions from `before` to `after` reaches.
 
-    An item added, changed or removed reaches its unit (before and after: moving a KPI to
-    another unit reaches both); a link added or removed reaches the unit of the item at its
-    other end, since a support or a parent changes the linked objective's score, and a
-    formula, a contribution or an influence ties the linked KPI to this one. A new unit
-    reaches its parent; anything else about the organisation reaches all of it.
+    An item added, changed, removed or moved among the others of its kind reaches its unit
+    (before and after: moving a KPI to another unit reaches both); a link added or removed
+    reaches the unit of the item at its other end, since a support or a parent changes the
+    linked objective's score, and a formula, a contribution or an influence ties the linked
+    KPI to this one. A new unit reaches its parent; anything else about the organisation
+    reaches all of it.
     """
     if before is None:
         return Reach(frozenset(), organization=True)
@@ -275,16 +289,22 @@ def definition_reach(before: m.Organization | None, after: m.Organization) -> Re
     old_items, new_items = _items(before), _items(after)
     old_units, new_units = _units_of(before), _units_of(after)
     reached: set[str] = set()
+    # An item whose order among the others changed is a change of it (its position).
+    shifted = {
+        (kind, item_id)
+        for kind, old_ids, new_ids in _orders(before, after)
+        for item_id in moved(old_ids, new_ids)
+    }
     for key in old_items.keys() | new_items.keys():
         old, new = old_items.get(key), new_items.get(key)
-        if old == new:
+        if old == new and key not in shifted:
             continue
         kind, item_id = key
         if kind == "unit":
             # A unit is itself (when it existed) and hangs under its parent: a new unit
             # reaches the parent it is put under, through its parent link below; a root
             # added or taken away changes what the whole organisation is.
-            if any(isinstance(u, m.Unit) and u.parent is None for u in (old, new)):
+            if old != new and any(isinstance(u, m.Unit) and u.parent is None for u in (old, new)):
                 organization = True
             if old is not None:
                 reached.add(item_id)

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 # as a kept scorecard is) and the store's activity count (`read_activity`), both read before
 # them: a process that keeps its store (`los serve`, whose refreshes each bring every KPI's
 # new period and so score in full) reads them again only after an apply, an edit or another
-# write the count counts. The count is in the key because an apply that only moves KPIs
-# records no definition change but changes their positions, the order a scorecard lists them.
+# write the count counts. The count is in the key beside the definition change so that any
+# write it counts reads them again, whether or not it recorded a definition change (a new
+# order of KPIs does record one: the position of each KPI moved).
 _HELD: weakref.WeakKeyDictionary[Store, tuple[tuple[int, int], DefinitionFrames, Labels]] = (
     weakref.WeakKeyDictionary()
 )

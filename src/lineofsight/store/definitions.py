@@ -119,8 +119,8 @@ def save_organization(
     conn.execute(delete(t.organization))
     conn.execute(insert(t.organization), organization_row(org, source))
     forget_check_reports(conn)  # their findings are of the definitions being replaced
-    # An apply that only moves items adds no definition change, but moves the file lines
-    # that findings and pages show: the store's revision changes all the same.
+    # An apply that only moves lines of the file adds no definition change, but moves the
+    # lines that findings and pages show: the store's revision changes all the same.
     bump_activity(conn)
     if new is None:
         new = organization_rows(org, conn.dialect.name)
@@ -199,12 +199,10 @@ def _move(
         if item_id not in written and current.get(item_id, row[PLACE]) != row[PLACE]
     ]
     name = kind.table.name
+    # A new order is recorded as a change of the items' positions (`services.apply`): the
+    # kept scorecards, which list items in the order they were scored in, are of the
+    # definitions before it.
     executemany(conn, f"UPDATE {name} SET position = ?, source_line = ? WHERE id = ?", moved)
-    if any(current.get(row[2], row)[0] != row[0] for row in moved):
-        # The kept scorecards list items in the order they were scored in: with no definition
-        # change to tell them apart, they are let go and scored again in the new order.
-        conn.execute(delete(t.scorecard_patches))
-        conn.execute(delete(t.scorecard_snapshots))
 
 
 HISTORY_COLUMNS = columns_of(t.definition_changes)[1:]  # the id is the database's

@@ -252,8 +252,9 @@ def read_marks(conn: Connection | sqlite3.Connection) -> Marks:
 
 
 def read_activity(conn: Connection | sqlite3.Connection) -> int:
-    """The store's activity count (`organization.bump_activity`): it moves on every apply,
-    one that only moves items (which records no definition change) too."""
+    """The store's activity count (`organization.bump_activity`): it moves on every write
+    of actions, commentary, reviews or definitions, one that records no definition change
+    too."""
     rows = _rows(conn, _ACTIVITY)
     return int(rows[0][0] or 0) if rows else 0
 

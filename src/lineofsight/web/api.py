@@ -49,8 +49,8 @@ from lineofsight.web.api_common import (
     json_response,
     kpi_or_404,
     organization,
+    readable_item,
     readable_unit,
-    require,
     scorecard_day,
     scorecard_for,
 )
@@ -108,7 +108,7 @@ def kpi(
     org = organization(cache)
     found = kpi_or_404(org, kpi_id)
     tree = cache.unit_tree()
-    require(account, "read", tree, found.unit)
+    readable_item(account, tree, found.unit, f"KPI '{kpi_id}'")
     card = scorecard_for(cache, period, as_of)
     readable = readable_units(account, tree)
     values = [row for row in card.kpi_rows(kpi_id) if readable is None or row["unit"] in readable]
@@ -131,7 +131,7 @@ def kpi_measurements(request: Request, kpi_id: str, account: AccountDep) -> Resp
     cache = cache_of(request)
     found = kpi_or_404(organization(cache), kpi_id)
     tree = cache.unit_tree()
-    require(account, "read", tree, found.unit)
+    readable_item(account, tree, found.unit, f"KPI '{kpi_id}'")
     readable = readable_units(account, tree)
     history = [
         _named_sources(row)
@@ -158,8 +158,8 @@ def kpi_forecast(
 ) -> Response:
     cache = cache_of(request)
     org = organization(cache)
-    kpi_or_404(org, kpi_id)
-    require(account, "read", cache.unit_tree(), org.kpis_by_id()[kpi_id].unit)
+    found = kpi_or_404(org, kpi_id)
+    readable_item(account, cache.unit_tree(), found.unit, f"KPI '{kpi_id}'")
     day = scorecard_day(cache, as_of)
     forecasts = kpi_detail.kpi_forecasts(cache.store, org, kpi_id, day)
     kpi = org.kpis_by_id()[kpi_id]
@@ -188,7 +188,7 @@ def kpi_explain(
     tree = cache.unit_tree()
     if unit is not None:
         readable_unit(account, tree, unit)
-    require(account, "read", tree, unit or found.unit)
+    readable_item(account, tree, unit or found.unit, f"KPI '{kpi_id}'")
     try:
         result = explain_change(cache.store, kpi_id, from_period, to_period, depth=depth, unit=unit)
     except InputError as exc:
@@ -229,7 +229,7 @@ def trace(request: Request, item_id: str, account: AccountDep) -> Response:
     if unit is None:
         raise not_found(f"KPI, objective or person '{item_id}'")
     tree = cache.unit_tree()
-    require(account, "read", tree, unit)
+    readable_item(account, tree, unit, f"KPI, objective or person '{item_id}'")
     # Traced in what the account may read: a path stops where the account's scope ends.
     result = kpi_detail.line_of_sight(
         visible_organization(org, readable_units(account, tree)), item_id
@@ -347,7 +347,7 @@ def person(
         raise not_found(f"person '{person_id}'")
     tree = cache.unit_tree()
     if account.person_id != person_id:
-        require(account, "read", tree, found.unit)
+        readable_item(account, tree, found.unit, f"person '{person_id}'")
     # Only what the account's roles let it read, on its own person too.
     readable = readable_units(account, tree)
     card = scorecard_for(cache, period, as_of)

@@ -162,14 +162,20 @@ def list_actions(
         inside = [key for key, s in subjects.items() if s.unit in below]
         wanted = inside if wanted is None else [key for key in wanted if key in set(inside)]
     found = action_service.list_actions(cache.store, subjects=wanted, owner=owner, status=status)
-    # A KPI or objective asked for that the organisation does not have is a 404 naming the
-    # field, like an unknown unit; unless actions still name it (its item was removed since:
-    # they are listed for those who see everything).
-    for field, word, item_id in (("kpi", "KPI", kpi), ("objective", "objective", objective)):
-        gone = item_id is not None and (field, item_id) not in subjects
-        if gone and not any(a.subject == (field, item_id) for a in found):
-            raise _unknown(field, word, str(item_id))
     shown = [a for a in found if _readable_action(account, tree, subjects, a)]
+    # A KPI or objective asked for that the organisation does not have, or that lies outside
+    # the account's units (the same answer, so that asking cannot tell which ids exist there),
+    # is a 404 naming the field, like an unknown unit; unless actions still name it that the
+    # account may read (its item was removed since: they are listed for those who see
+    # everything).
+    for field, word, item_id in (("kpi", "KPI", kpi), ("objective", "objective", objective)):
+        if item_id is None:
+            continue
+        subject = subjects.get((field, item_id))
+        if subject is not None and may_read(account, tree, subject):
+            continue
+        if subject is not None or not any(a.subject == (field, item_id) for a in shown):
+            raise _unknown(field, word, item_id)
     return json_response({"actions": [action_service.action_plain(a) for a in shown]})
 
 
@@ -182,9 +188,13 @@ def _unknown(field: str, word: str, item_id: str) -> ApiError:
     )
 
 
-def _subject_or_error(cache: Any, org: m.Organization, kind: str, item_id: str) -> Subject:
+def _subject_or_error(
+    cache: Any, org: m.Organization, tree: UnitTree, account: Account, kind: str, item_id: str
+) -> Subject:
+    """The KPI or objective a body names; 422 when there is none or it lies outside the
+    account's units (the same answer, so that asking cannot tell which ids exist there)."""
     subject = _subjects(cache, org).get((kind, item_id))
-    if subject is None:
+    if subject is None or not may_read(account, tree, subject):
         word = "KPI" if kind == "kpi" else "objective"
         reason = f"unknown {word} '{item_id}'"
         raise UsageError(f"subject: {reason}", [Problem("subject.id", 0, reason)])
@@ -201,9 +211,7 @@ def create_action(request: Request, body: ActionIn, account: AccountDep) -> Resp
     """Editors and admins of the subject's unit; owners on their own KPIs and objectives,
     or taking the action on themselves."""
     cache, org, tree = _context(request)
-    subject = _subject_or_error(cache, org, body.subject.kind, body.subject.id)
-    if not may_read(account, tree, subject):
-        raise forbidden(f"your role does not allow 'read' on unit '{subject.unit}'")
+    subject = _subject_or_error(cache, org, tree, account, body.subject.kind, body.subject.id)
     if not may_create_action(account, tree, subject, body.owner):
         raise forbidden(f"your role does not allow adding actions on unit '{subject.unit}'")
     made = action_service.create_action(
@@ -230,7 +238,9 @@ def _action_for(
     if action is None:
         raise not_found(f"action {action_id}")
     if not _readable_action(account, tree, subjects, action):
-        raise forbidden(f"your role does not allow reading action {action_id}")
+        # The same answer as for an action that does not exist, so that asking cannot tell
+        # which actions exist outside the account's units.
+        raise not_found(f"action {action_id}")
     return cache, org, tree, action, subjects.get(action.subject)
 
 
@@ -267,11 +277,9 @@ def patch_action(
     if body.milestones is not None:
         changes["milestones"] = [step.milestone() for step in body.milestones]
     if body.subject is not None:
-        moved = _subject_or_error(cache, org, body.subject.kind, body.subject.id)
+        moved = _subject_or_error(cache, org, tree, account, body.subject.kind, body.subject.id)
         # Moving an action needs the right to add one where it goes.
-        if not may_read(account, tree, moved) or not may_create_action(
-            account, tree, moved, changes.get("owner", action.owner)
-        ):
+        if not may_create_action(account, tree, moved, changes.get("owner", action.owner)):
             raise forbidden(f"your role does not allow adding actions on unit '{moved.unit}'")
         changes["subject_type"], changes["subject_id"] = moved.kind, moved.id
     for required in ("title", "status"):
@@ -340,10 +348,9 @@ def patch_milestone(
 def _readable_subject(request: Request, account: Account, kind: str, item_id: str) -> Any:
     cache, org, tree = _context(request)
     subject = _subjects(cache, org).get((kind, item_id))
-    if subject is None:
+    # One outside the account's units is answered as one that does not exist.
+    if subject is None or not may_read(account, tree, subject):
         raise not_found(f"{'KPI' if kind == 'kpi' else 'objective'} '{item_id}'")
-    if not may_read(account, tree, subject):
-        raise forbidden(f"your role does not allow 'read' on unit '{subject.unit}'")
     return cache, tree, subject
 
 

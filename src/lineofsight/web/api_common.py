@@ -67,8 +67,18 @@ def readable_unit(account: Account, tree: UnitTree, unit_id: str) -> None:
     """404 `unit 'X' not found` for a unit that does not exist or that the account may not
     read: the same answer, so that a reader scoped to some units cannot tell which units
     exist outside them by asking for them."""
-    if unit_id not in tree.parents or not allows(account, "read", unit_id=unit_id, org=tree):
+    if unit_id not in tree.parents:
         raise not_found(f"unit '{unit_id}'")
+    readable_item(account, tree, unit_id, f"unit '{unit_id}'")
+
+
+def readable_item(account: Account, tree: UnitTree, unit_id: str | None, what: str) -> None:
+    """404 `WHAT not found` unless the account may read unit `unit_id` (the item's): a KPI,
+    objective, person or unit outside the account's units is answered as one that does not
+    exist, so that a reader scoped to some units cannot tell which ids exist outside them
+    by asking for them."""
+    if not allows(account, "read", unit_id=unit_id, org=tree):
+        raise not_found(what)
 
 
 def scorecard_for(cache: ScorecardCache, period: str | None, as_of: str | None) -> Scorecard:

@@ -42,8 +42,8 @@ SECURITY_SCHEMES = {
 # The errors every operation may answer, beside its own successes.
 ERRORS = {
     401: "Not logged in and no valid API token",
-    403: "The account's role does not allow this here",
-    404: "No such item (or the strategy has none)",
+    403: "The account's role does not allow this on an item it may read",
+    404: "No such item, or one outside the account's units (the same answer), or no strategy",
     422: "A field of the request is not valid: `details` names each and why",
     503: "The store is busy with another write (code `busy`, Retry-After) or unreachable",
 }

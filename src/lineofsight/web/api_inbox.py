@@ -17,8 +17,8 @@ from lineofsight.web.api_common import (
     cache_of,
     json_response,
     organization,
+    readable_item,
     readable_unit,
-    require,
     scorecard_day,
 )
 from lineofsight.web.errors import not_found
@@ -60,7 +60,7 @@ def inbox(
         if found is None:
             raise not_found(f"person '{person}'")
         if person != account.person_id:
-            require(account, "read", tree, found.unit)
+            readable_item(account, tree, found.unit, f"person '{person}'")
     if unit is not None:
         readable_unit(account, tree, unit)
     day = scorecard_day(cache, as_of)

@@ -16,7 +16,7 @@ from lineofsight.web.api_common import (
     cache_of,
     json_response,
     organization,
-    require,
+    readable_item,
     scorecard_for,
 )
 from lineofsight.web.errors import not_found
@@ -46,7 +46,7 @@ def objective(
     if found is None:
         raise not_found(f"objective '{objective_id}'")
     tree = cache.unit_tree()
-    require(account, "read", tree, found.unit)
+    readable_item(account, tree, found.unit, f"objective '{objective_id}'")
     readable = readable_units(account, tree)
     card = scorecard_for(cache, period, as_of)
     units = {k.id: k.unit for k in org.kpis}

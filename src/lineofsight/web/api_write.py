@@ -59,12 +59,20 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
     units. A value already stored for the period is replaced and kept as a revision."""
     cache = cache_of(request)
     org = organization(cache)
-    if body.kpi not in org.kpis_by_id():
+    kpi = org.kpis_by_id().get(body.kpi)
+    tree = cache.unit_tree()
+    # A KPI outside the account's units (neither its own unit nor the unit of one of its
+    # unit targets named) is answered as one that does not exist.
+    if kpi is None or not (
+        allows(account, "read", unit_id=kpi.unit, org=tree)
+        or (
+            body.unit in {u for u, _ in kpi.unit_targets}
+            and allows(account, "read", unit_id=body.unit, org=tree)
+        )
+    ):
         raise UsageError(
             f"kpi: unknown KPI '{body.kpi}'", [Problem("kpi", 0, f"unknown KPI '{body.kpi}'")]
         )
-    kpi = org.kpis_by_id()[body.kpi]
-    tree = cache.unit_tree()
     unit = body.unit or kpi.unit
     if body.unit:
         # A unit that does not exist or that the account may not read: the same 404.

@@ -192,6 +192,14 @@ def not_found(kind: str, item_id: str) -> HTTPException:
     return HTTPException(status_code=404, detail=f"no {kind} '{item_id}'")
 
 
+def require_seen(allowed: bool, kind: str, item_id: str) -> None:
+    """404 `no KIND 'ID'` unless the reader may see the item: a KPI, objective or person
+    outside the reader's units is answered as one that does not exist (see `readable_unit`),
+    before any other refusal."""
+    if not allowed:
+        raise not_found(kind, item_id)
+
+
 def requested_unit(
     snap: Snapshot, unit: str | None, default: str, units: set[str] | None = None
 ) -> str:

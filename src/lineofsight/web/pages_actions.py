@@ -45,6 +45,7 @@ from lineofsight.web.pagekit import (
     readable,
     recent_periods,
     require,
+    require_seen,
     seer,
     store_of,
     unit_tree,
@@ -73,7 +74,8 @@ def objective_page(
     objective = snap.objectives.get(objective_id)
     if objective is None:
         raise not_found("objective", objective_id)
-    require(may_read(account, unit_tree(snap), subject_for_item(objective)), "this objective")
+    seen = may_read(account, unit_tree(snap), subject_for_item(objective))
+    require_seen(seen, "objective", objective_id)
     see = seer(snap, readable(account, snap))
     kpi_rows = [(kpi_id, snap.kpi_row(kpi_id)) for kpi_id in snap.supporters.get(objective_id, ())]
     children = [

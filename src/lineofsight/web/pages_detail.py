@@ -49,7 +49,7 @@ from lineofsight.web.pagekit import (
     readable_unit,
     recent_periods,
     requested_unit,
-    require,
+    require_seen,
     seer,
     store_of,
     today,
@@ -150,10 +150,10 @@ def kpi_page(
     if kpi is None:
         raise not_found("KPI", kpi_id)
     at = requested_unit(snap, unit, kpi.unit, readable(account, snap))
-    require(can(account, "read", snap, at), "this KPI")
     # A KPI of another unit is shown at a unit the account reads only where it has a row
     # there (values or a unit target of that unit): that row is the unit's own data.
-    require(can(account, "read", snap, kpi.unit) or (kpi_id, at) in snap.kpi_rows, "this KPI")
+    seen = can(account, "read", snap, kpi.unit) or (kpi_id, at) in snap.kpi_rows
+    require_seen(can(account, "read", snap, at) and seen, "KPI", kpi_id)
     row = snap.kpi_row(kpi_id, at)
 
     read: list[Any] = []
@@ -356,7 +356,7 @@ def person_page(
     if person is None:
         raise not_found("person", person_id)
     own = account.person_id == person_id
-    require(own or can(account, "read", snap, person.unit), "this person's KPIs")
+    require_seen(own or can(account, "read", snap, person.unit), "person", person_id)
     # Only what lies in the account's units, even on one's own page: the person a user
     # acts as never widens what the user's roles let them read.
     units = readable(account, snap)

@@ -41,8 +41,10 @@ from lineofsight.web.pagekit import (
     can,
     item_unit,
     keep_period,
+    not_found,
     page_snapshot,
     require,
+    require_seen,
     store_of,
     today,
 )
@@ -182,13 +184,15 @@ def _form_page(
 
 
 def _stored_item(request: Request, account: Account, kind: str, item_id: str) -> dict[str, Any]:
-    """The item as the strategy file writes it; 404 when there is none, 403 outside the
-    account's scope."""
+    """The item as the strategy file writes it; 404 when there is none or it lies outside
+    the units the account may read (the same answer), 403 when the account may read it but
+    not change it."""
     snap = page_snapshot(request, today())
     item = item_plain(snap.org, kind, item_id)
     if item is None:
-        raise HTTPException(status_code=404, detail=f"no {KIND_NAMES[kind]} '{item_id}'")
+        raise not_found(KIND_NAMES[kind], item_id)
     unit = item_id if kind == "unit" else str(item.get("unit"))
+    require_seen(can(account, "read", snap, unit), KIND_NAMES[kind], item_id)
     require(
         can(account, "edit_definitions", snap, unit),
         f"changes to this {KIND_NAMES[kind]} (your role does not reach its unit)",

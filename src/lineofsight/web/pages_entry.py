@@ -35,6 +35,7 @@ from lineofsight.web.pagekit import (
     readable,
     requested_unit,
     require,
+    require_seen,
     store_of,
     today,
 )
@@ -137,6 +138,7 @@ def _checkin_context(
     # see: the same 404 (a scoped owner cannot tell them apart), before any other refusal;
     # never the value entered at another unit.
     at = requested_unit(snap, unit, kpi.unit, readable(account, snap))
+    require_seen(can(account, "read", snap, at), "KPI", kpi_id)
     require(can(account, "enter_data", snap, at, kpi.owner), "the check-in of this KPI")
     return {
         "snap": snap,

@@ -10,6 +10,7 @@ from lineofsight.checks.context import CheckContext
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import reachable_in
 from lineofsight.engine.calendar import evaluation_period
+from lineofsight.engine.frame_values import across_units
 
 
 class StaleData(Rule):
@@ -56,7 +57,7 @@ class StaleData(Rule):
             else pl.col("due_days").fill_null(ctx.calendar.due_days)
         )
         kpis = ctx.data.kpis.select(
-            "id", "unit", "frequency", "formula", across=_ACROSS, grace=grace
+            "id", "unit", "frequency", "formula", across=across_units(), grace=grace
         )
         # A handful of (frequency, grace) pairs among many KPIs: each period is worked out once.
         pairs = kpis.select("frequency", "grace").unique(maintain_order=True)
@@ -109,16 +110,6 @@ class StaleData(Rule):
                 kpi_id,
                 f"KPI '{kpi_id}' cannot be computed for {label}: no value of " + ", ".join(absent),
             )
-
-
-# `across_units` as written, else `sum` for sum/last aggregations and `none` otherwise.
-_ACROSS = (
-    pl.when(pl.col("across_units").is_not_null())
-    .then(pl.col("across_units"))
-    .when(pl.col("aggregation").is_in([m.Aggregation.SUM.value, m.Aggregation.LAST.value]))
-    .then(pl.lit(m.AcrossUnits.SUM.value))
-    .otherwise(pl.lit(m.AcrossUnits.NONE.value))
-)
 
 
 def _answered(ctx: CheckContext, asked: pl.DataFrame) -> pl.DataFrame:
