@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -947,3 +948,131 @@ def test_an_apply_that_only_reorders_kpis_lets_the_kept_scorecards_go(store: Sto
     want = _full(store, AS_OF)
     assert want.kpis["id"][0] == org.kpis[-1].id
     _same(card, want, store)
+
+
+def _kept_definitions(store: Store) -> tuple[int, int, bytes] | None:
+    """The key and frames of the definitions kept in the store, if any."""
+    from sqlalchemy import text
+
+    with store.reading() as conn:
+        row = conn.execute(text("SELECT definitions, activity, payload FROM kept_definitions"))
+        found = row.first()
+    return None if found is None else (int(found[0]), int(found[1]), bytes(found[2]))
+
+
+def _set_kept_definitions(store: Store, kept: tuple[int, int, bytes] | None) -> None:
+    from sqlalchemy import text
+
+    with store.transaction() as conn:
+        conn.execute(text("DELETE FROM kept_definitions"))
+        if kept is not None:
+            conn.execute(
+                text(
+                    "INSERT INTO kept_definitions (key, definitions, activity, payload) "
+                    "VALUES (1, :d, :a, :p)"
+                ),
+                {"d": kept[0], "a": kept[1], "p": kept[2]},
+            )
+
+
+@contextlib.contextmanager
+def _fresh_process_store(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """The store as a fresh process opens it (no definitions held in memory), in which the
+    definition tables are not read for a full score (an AssertionError if they are)."""
+    from lineofsight.services import evaluate
+
+    def unread(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the definition tables were read again")
+
+    other = Store(store.url)
+    monkeypatch.setattr(evaluate, "read_scoring_inputs", unread)
+    try:
+        yield other
+    finally:
+        monkeypatch.undo()
+        other.close()
+
+
+def test_a_status_in_full_keeps_its_definitions_and_the_next_one_in_full_decodes_them(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scorecard computed in full keeps the definitions and labels it was scored with
+    beside it, keyed on the definition change and the activity count; a later one computed
+    in full (another process, no scorecard kept for any date) decodes them instead of
+    reading the definition tables, and gives the rows computed from the tables."""
+    from lineofsight.store.scorecards import read_activity
+
+    _forget_kept(store)
+    _set_kept_definitions(store, None)
+    scorecard(store, as_of=AS_OF.isoformat())  # computed in full, kept
+    kept = _kept_definitions(store)
+    with store.reading() as conn:
+        assert kept is not None and kept[:2] == (read_marks(conn).definitions, read_activity(conn))
+    _forget_kept(store)
+    day = AS_OF - dt.timedelta(days=40)
+    with _fresh_process_store(store, monkeypatch) as other:
+        card = scorecard(other, as_of=day.isoformat(), save=False)
+    _same(card, _full(store, day), store)
+
+
+def test_definitions_kept_before_an_apply_that_only_reorders_kpis_are_not_used(
+    store: Store,
+) -> None:
+    """An apply that only moves KPIs records no definition change but moves the activity
+    count: definitions kept before it (by a save that came late) are not decoded, so a
+    status in full lists the KPIs in the new order."""
+    from dataclasses import replace
+
+    from lineofsight.services.apply import apply_organization
+
+    _forget_kept(store)
+    scorecard(store, as_of=AS_OF.isoformat())  # keeps the definitions in this order
+    before = _kept_definitions(store)
+    assert before is not None
+    org = load_organization(store)
+    plan = apply_organization(store, replace(org, kpis=tuple(reversed(org.kpis))), source="t")
+    assert plan.empty  # nothing but positions changed
+    _forget_kept(store)
+    _set_kept_definitions(store, before)
+    other = Store(store.url)  # nothing held
+    try:
+        card = scorecard(other, as_of=AS_OF.isoformat(), save=False)
+    finally:
+        other.close()
+    want = _full(store, AS_OF)
+    assert want.kpis["id"][0] == org.kpis[-1].id  # the full computation is in the new order
+    _same(card, want, store)
+
+
+def test_definitions_kept_by_another_release_are_read_again_from_the_tables(
+    store: Store,
+) -> None:
+    """Kept definitions laid out by another release (or damaged) are not decoded: the
+    definition tables are read, and the scorecard is the full computation."""
+    from lineofsight.store.scorecards import read_activity
+
+    _forget_kept(store)
+    with store.reading() as conn:
+        key = (read_marks(conn).definitions, read_activity(conn))
+    _set_kept_definitions(store, (*key, b'{"format": 0, "release": "0.0"}\nrest'))
+    other = Store(store.url)
+    try:
+        card = scorecard(other, as_of=AS_OF.isoformat(), save=False)
+    finally:
+        other.close()
+    _same(card, _full(store, AS_OF), store)
+
+
+def test_a_date_too_far_to_carry_is_scored_with_the_definitions_of_the_nearest_kept_one(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A date whose nearest kept scorecard is too far to carry (most KPIs' rows move) is
+    computed in full with that scorecard's definitions and labels, decoded to try the carry
+    already, not read again from the tables; the same rows as computed from them."""
+    _forget_kept(store)
+    scorecard(store, as_of=AS_OF.isoformat())  # kept for AS_OF
+    _set_kept_definitions(store, None)
+    day = AS_OF - dt.timedelta(days=100)  # other periods for every monthly KPI: not carried
+    with _fresh_process_store(store, monkeypatch) as other:
+        card = scorecard(other, as_of=day.isoformat(), save=False)
+    _same(card, _full(store, day), store)

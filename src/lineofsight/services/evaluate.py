@@ -224,7 +224,8 @@ def scoring_measurements(
     from lineofsight.store.scorecard_reads import read_measurement_rows
 
     window, wide, many = _selection(defs.kpis, defs.calendar, as_of, lag)
-    return measurement_frame(read_measurement_rows(store, window, wide, monthly=many))
+    rows = read_measurement_rows(store, window, wide, monthly=many, kpis=defs.kpis)
+    return measurement_frame(rows)
 
 
 def _selection(kpis: pl.DataFrame, calendar: m.Calendar, as_of: dt.date, lag: bool) -> Selection:

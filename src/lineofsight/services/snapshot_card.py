@@ -480,6 +480,51 @@ def decode(payload: bytes, as_of: dt.date, patch: bytes | None = None) -> Scorec
     return Scorecard(as_of, stored=stored, patched=patched)
 
 
+def definitions_layout(pieces: list[bytes]) -> tuple[bytes, list[tuple[int, int]]]:
+    """The definitions and labels of an encoded scorecard (`encode_pieces`), to be kept
+    beside it (`store.scorecards.read_kept_definitions`): the header line of their own
+    layout (`encode`'s, with only their frames) and where each of their frames lies in the
+    pieces put together (nothing encoded again: the kept definitions are that header line,
+    then those bytes)."""
+    header = json.loads(pieces[0])
+    where, at = {}, len(pieces[0])
+    for name, piece in zip(header["sizes"], pieces[1:], strict=False):
+        if name.endswith("_json"):
+            break  # the frames come first, one piece each
+        where[name] = (at, at + len(piece))
+        at += len(piece)
+    names = (*_DEFINITIONS, *_LABELS)
+    kept = {
+        "format": FORMAT,
+        "release": __version__,
+        "sizes": {name: where[name][1] - where[name][0] for name in names},
+        "calendar": header["calendar"],
+        "scoring": header["scoring"],
+    }
+    return json.dumps(kept).encode() + b"\n", [where[name] for name in names]
+
+
+def decode_definitions(payload: bytes) -> tuple[DefinitionFrames, Labels] | None:
+    """The definitions and labels kept as `definitions_layout` says; None when another
+    release wrote them. Their frames are decoded two at a time (outside Python's lock)."""
+    stored = _parts(payload)
+    if stored is None:
+        return None
+    card = Scorecard(dt.date.min, stored=stored)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        frames = dict(zip(stored["parts"], pool.map(card._frame, stored["parts"]), strict=True))
+    from lineofsight.engine.frames import DefinitionFrames
+    from lineofsight.store.labels import Labels
+
+    header = stored["header"]
+    defs = DefinitionFrames(
+        **{name: frames[name] for name in _DEFINITIONS},
+        calendar=m.Calendar(*header["calendar"]),
+        scoring=m.Scoring(*header["scoring"]),
+    )
+    return defs, Labels(*(frames[name] for name in _LABELS))
+
+
 def _parts(payload: bytes) -> dict[str, Any] | None:
     end = payload.find(b"\n")
     try:
@@ -506,6 +551,8 @@ __all__ = [
     "SECTIONS",
     "Scorecard",
     "decode",
+    "decode_definitions",
+    "definitions_layout",
     "encode",
     "encode_patch",
     "encode_pieces",

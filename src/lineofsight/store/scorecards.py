@@ -385,13 +385,18 @@ def save_snapshot(
     *,
     wait: float = 0.2,
     ahead: bool = False,
+    definitions: KeptDefinitions | None = None,
 ) -> bool:
     """Keep a scorecard unless one that covers more is there already; False when the store
     could not take it now (another write holds it, a read-only file): a status never waits
     behind a load to save what it can compute again. `ahead`: made by a write for a date no
-    status asked for (one that a status asked for stays so when a write saves it again)."""
+    status asked for (one that a status asked for stays so when a write saves it again).
+    `definitions`: the definitions and labels it was scored with, kept in the same
+    transaction unless newer ones are kept already."""
     try:
         with _writing(store, wait) as conn:
+            if definitions is not None:
+                _keep_definitions(conn, definitions, payload)
             key = {"as_of": as_of, "lag": lag}
             found = _saved_marks(conn, key)
             if found is not None:
@@ -421,6 +426,48 @@ def save_snapshot(
     except _CannotNow:
         return False
     return True
+
+
+def read_kept_definitions(
+    conn: Connection | sqlite3.Connection, key: tuple[int, int]
+) -> bytes | None:
+    """The frames of the definitions and labels kept for `key` (the newest definition
+    change and the store's activity count, read before the definitions were: an apply that
+    only moves items records no definition change but moves the count), if those are kept."""
+    found = _rows(conn, "SELECT definitions, activity, payload FROM kept_definitions")
+    if not found or (int(found[0][0]), int(found[0][1])) != key:
+        return None
+    return bytes(found[0][2])
+
+
+@dataclass(frozen=True)
+class KeptDefinitions:
+    """The definitions and labels a scorecard saved in full was scored with, to be kept
+    beside it: their key (see `read_kept_definitions`), and their frames as the header line
+    `head` followed by these byte ranges of the scorecard's payload (its frames as stored)."""
+
+    key: tuple[int, int]
+    head: bytes
+    ranges: list[tuple[int, int]]
+
+
+def _keep_definitions(conn: Any, kept: KeptDefinitions, payload: bytes) -> None:
+    """Keep the definitions' frames of `kept` (in the caller's transaction) unless they, or
+    those of a later count, are kept already (the count only grows: every write of
+    definitions moves it)."""
+    key = kept.key
+    found = _rows(conn, "SELECT definitions, activity FROM kept_definitions")
+    if found and (int(found[0][1]) > key[1] or (int(found[0][0]), int(found[0][1])) == key):
+        return
+    view = memoryview(payload)
+    frames = b"".join([kept.head, *(view[start:end] for start, end in kept.ranges)])
+    _execute(conn, "DELETE FROM kept_definitions WHERE key = 1", {})
+    _execute(
+        conn,
+        "INSERT INTO kept_definitions (key, definitions, activity, payload)"
+        " VALUES (1, :definitions, :activity, :payload)",
+        {"definitions": key[0], "activity": key[1], "payload": frames},
+    )
 
 
 def _oldest_rows(conn: Any) -> list[Any]:
@@ -508,11 +555,13 @@ def save_carried(
 
 __all__ = [
     "KEEP",
+    "KeptDefinitions",
     "Marks",
     "Snapshot",
     "cannot_keep",
     "idle",
     "read_fiscal_start",
+    "read_kept_definitions",
     "read_kpi_groups",
     "read_marks",
     "read_nearest_key",
