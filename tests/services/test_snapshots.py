@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -769,6 +770,14 @@ def test_a_status_computed_in_full_is_written_out_then_kept_without_sqlalchemy(
     )
     assert done.stderr.decode().strip().splitlines()[-1] == "[]", done.stderr
     assert json.loads(done.stdout) == json.loads(status_json(_full_labelled(store)))
+    # Kept by a second process on an SQLite file, which ends on its own: waited for within a
+    # bound, never timed.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with store.reading() as conn:
+            if read_snapshot(conn, AS_OF, True) is not None:
+                break
+        time.sleep(0.05)
     with store.reading() as conn:
         kept = read_snapshot(conn, AS_OF, True)
         marks = read_marks(conn)

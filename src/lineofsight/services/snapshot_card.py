@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lineofsight import __version__
 from lineofsight.domain import model as m
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
     from lineofsight.services.scorecard_frames import ScorecardFrames
     from lineofsight.store.labels import Labels
+
+_T = TypeVar("_T")
 
 _DEFINITIONS = ("kpis", "period_targets", "unit_targets", "supports", "objectives", "units")
 
@@ -504,25 +506,34 @@ def definitions_layout(pieces: list[bytes]) -> tuple[bytes, list[tuple[int, int]
     return json.dumps(kept).encode() + b"\n", [where[name] for name in names]
 
 
-def decode_definitions(payload: bytes) -> tuple[DefinitionFrames, Labels] | None:
-    """The definitions and labels kept as `definitions_layout` says; None when another
-    release wrote them. Their frames are decoded two at a time (outside Python's lock)."""
+def decode_definitions(
+    payload: bytes, then: Callable[[pl.DataFrame, m.Calendar], _T]
+) -> tuple[DefinitionFrames, Labels, _T] | None:
+    """The definitions and labels kept as `definitions_layout` says, and what `then` gives
+    from the KPIs' frame and the calendar, called as soon as they are decoded while the other
+    frames are (a read of the measurements: Polars and SQLite work outside Python's lock);
+    None when another release wrote them."""
     stored = _parts(payload)
     if stored is None:
         return None
     card = Scorecard(dt.date.min, stored=stored)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        frames = dict(zip(stored["parts"], pool.map(card._frame, stored["parts"]), strict=True))
+    header = stored["header"]
+    calendar = m.Calendar(*header["calendar"])
+    others = [name for name in stored["parts"] if name != "kpis"]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        decoding = pool.submit(lambda: {name: card._frame(name) for name in others})
+        kpis = card._frame("kpis")
+        given = then(kpis, calendar)
+        frames = {"kpis": kpis, **decoding.result()}
     from lineofsight.engine.frames import DefinitionFrames
     from lineofsight.store.labels import Labels
 
-    header = stored["header"]
     defs = DefinitionFrames(
         **{name: frames[name] for name in _DEFINITIONS},
-        calendar=m.Calendar(*header["calendar"]),
+        calendar=calendar,
         scoring=m.Scoring(*header["scoring"]),
     )
-    return defs, Labels(*(frames[name] for name in _LABELS))
+    return defs, Labels(*(frames[name] for name in _LABELS)), given
 
 
 def _parts(payload: bytes) -> dict[str, Any] | None:

@@ -59,6 +59,8 @@ from lineofsight.store.scorecards import (
 )
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from lineofsight.engine.frames import DefinitionFrames
     from lineofsight.store.labels import Labels
 
@@ -516,9 +518,12 @@ def _up_to_date(
         from lineofsight.store.labels import read_labels
 
         held = held_definitions(store, kept.held)
+        decoded = None
         if held is None and defs is None:
-            held = _kept_definitions(store, kept.held)
-        if held is not None:
+            decoded = _kept_definitions(store, kept.held, day, lag)
+        if decoded is not None:
+            defs, labels, measurements = decoded
+        elif held is not None:
             defs, labels = held
             measurements = scoring_measurements(store, defs, day, lag)
         elif defs is None:
@@ -550,15 +555,23 @@ def _up_to_date(
     return card
 
 
-def _kept_definitions(store: Store, key: tuple[int, int]) -> tuple[DefinitionFrames, Labels] | None:
-    """The definitions and labels kept in the store for `key` (see `_Kept.held`), decoded;
-    None when none are kept for it (or another release kept them)."""
+def _kept_definitions(
+    store: Store, key: tuple[int, int], day: dt.date, lag: bool
+) -> tuple[DefinitionFrames, Labels, pl.DataFrame] | None:
+    """The definitions and labels kept in the store for `key` (see `_Kept.held`), decoded,
+    and the measurements a scorecard of every KPI as of `day` reads (read while they are
+    decoded); None when none are kept for it (or another release kept them)."""
+    from lineofsight.services.evaluate import kpi_measurements
     from lineofsight.services.snapshot_card import decode_definitions
     from lineofsight.store.scorecards import read_kept_definitions
 
     with store.plain_reading() as plain, _reading(store, plain) as conn:
         payload = read_kept_definitions(conn, key)
-    return None if payload is None else decode_definitions(payload)
+    if payload is None:
+        return None
+    return decode_definitions(
+        payload, lambda kpis, calendar: kpi_measurements(store, kpis, calendar, day, lag)
+    )
 
 
 def _save(
