@@ -1085,3 +1085,38 @@ def test_a_date_too_far_to_carry_is_scored_with_the_definitions_of_the_nearest_k
     with _fresh_process_store(store, monkeypatch) as other:
         card = scorecard(other, as_of=day.isoformat(), save=False)
     _same(card, _full(store, day), store)
+
+
+def test_a_scorecard_is_kept_while_another_transaction_holds_the_kept_definitions(
+    store: Store,
+) -> None:
+    """On PostgreSQL, a save whose kept definitions' row another transaction holds (written,
+    not yet committed) keeps its scorecard without waiting for that row nor failing on it:
+    the definitions are then not kept by this save."""
+    import psycopg
+
+    from lineofsight.store.scorecards import KeptDefinitions, read_activity
+
+    if not store.url.startswith("postgresql"):
+        pytest.skip("SQLite lets one write at a time: no other transaction holds a row")
+    _forget_kept(store)
+    _set_kept_definitions(store, None)
+    with store.reading() as conn:
+        marks = read_marks(conn)
+        activity = read_activity(conn)
+    other = psycopg.connect(store.url.replace("postgresql+psycopg://", "postgresql://"))
+    try:
+        other.execute(
+            "INSERT INTO kept_definitions (key, definitions, activity, payload)"
+            " VALUES (1, %s, %s, %s)",
+            (marks.definitions, activity - 1, b"held"),
+        )
+        kept = KeptDefinitions((marks.definitions, activity), b"head", [(0, 4)])
+        assert save_snapshot(store, AS_OF, True, marks, b"card", definitions=kept)
+        with store.reading() as conn:
+            saved = read_snapshot(conn, AS_OF, True)
+        assert saved is not None and saved.marks == marks
+        other.commit()
+    finally:
+        other.close()
+    assert _kept_definitions(store) == (marks.definitions, activity - 1, b"held")

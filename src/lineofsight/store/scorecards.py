@@ -451,23 +451,42 @@ class KeptDefinitions:
     ranges: list[tuple[int, int]]
 
 
+# One row, replaced only by the definitions of a later activity count (or of the same count
+# and another definition change): two saves never undo each other's newer definitions.
+_KEEP_DEFINITIONS = (
+    "INSERT INTO kept_definitions (key, definitions, activity, payload)"
+    " VALUES (1, :definitions, :activity, :payload)"
+    " ON CONFLICT (key) DO UPDATE SET definitions = excluded.definitions,"
+    " activity = excluded.activity, payload = excluded.payload"
+    " WHERE kept_definitions.activity < excluded.activity"
+    " OR (kept_definitions.activity = excluded.activity"
+    " AND kept_definitions.definitions <> excluded.definitions)"
+)
+
+
 def _keep_definitions(conn: Any, kept: KeptDefinitions, payload: bytes) -> None:
     """Keep the definitions' frames of `kept` (in the caller's transaction) unless they, or
     those of a later count, are kept already (the count only grows: every write of
-    definitions moves it)."""
+    definitions moves it). Never fails nor holds up the scorecard's own save: on PostgreSQL,
+    where another transaction may hold the row (written, not committed yet), in a savepoint
+    given up, with the definitions not kept, when that row is not had within the save's
+    wait."""
     key = kept.key
     found = _rows(conn, "SELECT definitions, activity FROM kept_definitions")
     if found and (int(found[0][1]) > key[1] or (int(found[0][0]), int(found[0][1])) == key):
         return
     view = memoryview(payload)
     frames = b"".join([kept.head, *(view[start:end] for start, end in kept.ranges)])
-    _execute(conn, "DELETE FROM kept_definitions WHERE key = 1", {})
-    _execute(
-        conn,
-        "INSERT INTO kept_definitions (key, definitions, activity, payload)"
-        " VALUES (1, :definitions, :activity, :payload)",
-        {"definitions": key[0], "activity": key[1], "payload": frames},
-    )
+    params = {"definitions": key[0], "activity": key[1], "payload": frames}
+    if isinstance(conn, sqlite3.Connection) or conn.dialect.name == "sqlite":
+        _execute(conn, _KEEP_DEFINITIONS, params)  # one write at a time: nothing holds the row
+        return
+    try:
+        with conn.begin_nested():
+            _execute(conn, _KEEP_DEFINITIONS, params)
+    except Exception as exc:
+        if not is_busy(exc):
+            raise
 
 
 def _oldest_rows(conn: Any) -> list[Any]:
