@@ -1120,3 +1120,20 @@ def test_a_scorecard_is_kept_while_another_transaction_holds_the_kept_definition
     finally:
         other.close()
     assert _kept_definitions(store) == (marks.definitions, activity - 1, b"held")
+
+
+def test_a_save_given_up_for_a_newer_scorecard_keeps_no_definitions(store: Store) -> None:
+    """A save that finds a newer scorecard kept for its date keeps nothing, not even the
+    definitions it was scored with."""
+    from lineofsight.store.scorecards import KeptDefinitions, read_activity
+
+    scorecard(store, as_of=AS_OF.isoformat())
+    _set_kept_definitions(store, None)
+    with store.reading() as conn:
+        newest = read_snapshot(conn, AS_OF, True)
+        activity = read_activity(conn)
+    assert newest is not None
+    older = type(newest.marks)(newest.marks.definitions, newest.marks.load_id - 1, 0)
+    kept = KeptDefinitions((older.definitions, activity), b"head", [(0, 5)])
+    assert not save_snapshot(store, AS_OF, True, older, b"stale", definitions=kept)
+    assert _kept_definitions(store) is None

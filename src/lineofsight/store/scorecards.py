@@ -392,11 +392,9 @@ def save_snapshot(
     behind a load to save what it can compute again. `ahead`: made by a write for a date no
     status asked for (one that a status asked for stays so when a write saves it again).
     `definitions`: the definitions and labels it was scored with, kept in the same
-    transaction unless newer ones are kept already."""
+    transaction, once the scorecard is, unless newer ones are kept already."""
     try:
         with _writing(store, wait) as conn:
-            if definitions is not None:
-                _keep_definitions(conn, definitions, payload)
             key = {"as_of": as_of, "lag": lag}
             found = _saved_marks(conn, key)
             if found is not None:
@@ -423,6 +421,8 @@ def save_snapshot(
             for day, mode in _oldest_rows(conn):
                 _execute(conn, _DELETE, {"as_of": day, "lag": mode})
                 _execute(conn, _DELETE_PATCH, {"as_of": day, "lag": mode})
+            if definitions is not None:
+                _keep_definitions(conn, definitions, payload)
     except _CannotNow:
         return False
     return True
