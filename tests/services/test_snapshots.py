@@ -1137,3 +1137,38 @@ def test_a_save_given_up_for_a_newer_scorecard_keeps_no_definitions(store: Store
     kept = KeptDefinitions((older.definitions, activity), b"head", [(0, 5)])
     assert not save_snapshot(store, AS_OF, True, older, b"stale", definitions=kept)
     assert _kept_definitions(store) is None
+
+
+def test_kept_definitions_of_another_key_are_not_read(store: Store) -> None:
+    """Definitions kept for another key (the first status in full after an apply) are not
+    read out of the store: their frames stay where they are."""
+    import sqlite3
+
+    from lineofsight.store.scorecards import read_kept_definitions
+
+    if store.sqlite_file is None:
+        pytest.skip("the rows read are seen through Python's sqlite3")
+    _set_kept_definitions(store, (7, 11, b"frames"))
+    read: list[object] = []
+
+    class Fetched:
+        def __init__(self, rows: list[tuple[object, ...]]) -> None:
+            self.rows = rows
+
+        def fetchall(self) -> list[tuple[object, ...]]:
+            return self.rows
+
+    class Recording(sqlite3.Connection):
+        def execute(self, *args: object) -> Fetched:  # type: ignore[override]
+            rows = super().execute(*args).fetchall()  # type: ignore[arg-type]
+            read.extend(value for row in rows for value in row)
+            return Fetched(rows)
+
+    conn = sqlite3.connect(store.sqlite_file, factory=Recording)
+    try:
+        assert read_kept_definitions(conn, (7, 12)) is None
+        assert b"frames" not in read
+        assert read_kept_definitions(conn, (7, 11)) == b"frames"
+        assert b"frames" in read
+    finally:
+        conn.close()

@@ -434,10 +434,14 @@ def read_kept_definitions(
     """The frames of the definitions and labels kept for `key` (the newest definition
     change and the store's activity count, read before the definitions were: an apply that
     only moves items records no definition change but moves the count), if those are kept."""
-    found = _rows(conn, "SELECT definitions, activity, payload FROM kept_definitions")
-    if not found or (int(found[0][0]), int(found[0][1])) != key:
-        return None
-    return bytes(found[0][2])
+    # The key in the WHERE: frames kept for another key are not read out of the store.
+    found = _rows(
+        conn,
+        "SELECT payload FROM kept_definitions"
+        " WHERE definitions = :definitions AND activity = :activity",
+        {"definitions": key[0], "activity": key[1]},
+    )
+    return bytes(found[0][0]) if found else None
 
 
 @dataclass(frozen=True)
