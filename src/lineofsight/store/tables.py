@@ -482,7 +482,7 @@ scorecard_patches = Table(
 )
 
 # The definitions and labels of the last scorecard computed in full (migration 0023), as its
-# frames (`services.snapshot_card.definitions_payload`), keyed on the definition change and
+# frames (`services.snapshot_card.definitions_layout`), keyed on the definition change and
 # the store's activity count read before them: a scorecard computed in full of a date nothing
 # is kept for decodes them instead of reading the definition tables again.
 kept_definitions = Table(
