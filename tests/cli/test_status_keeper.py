@@ -21,7 +21,12 @@ import pytest
 
 from lineofsight.services.init import init_workspace
 from lineofsight.store.database import Store
-from lineofsight.store.scorecards import read_marks, read_snapshot_marks
+from lineofsight.store.scorecards import (
+    read_activity,
+    read_kept_definitions,
+    read_marks,
+    read_snapshot_marks,
+)
 from tests.conftest import Los
 
 AS_OF = "2026-11-22"
@@ -46,6 +51,7 @@ def test_a_status_in_full_is_kept_by_a_second_process(tmp_path: Path, workdir: P
     with conn:  # no scorecard kept for any date: the status computes it in full
         conn.execute("DELETE FROM scorecard_snapshots")
         conn.execute("DELETE FROM scorecard_patches")
+        conn.execute("DELETE FROM kept_definitions")
     conn.close()
     temporary = tmp_path / "tmp"
     temporary.mkdir()
@@ -74,6 +80,9 @@ def test_a_status_in_full_is_kept_by_a_second_process(tmp_path: Path, workdir: P
             assert read_snapshot_marks(plain, dt.date.fromisoformat(AS_OF), True) == read_marks(
                 plain
             )
+            # With the definitions it was scored with, for the next status in full.
+            key = (read_marks(plain).definitions, read_activity(plain))
+            assert read_kept_definitions(plain, key) is not None
     finally:
         store.close()
     # The next status reads the kept scorecard: the same bytes.

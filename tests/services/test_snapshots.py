@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import random
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -768,6 +770,14 @@ def test_a_status_computed_in_full_is_written_out_then_kept_without_sqlalchemy(
     )
     assert done.stderr.decode().strip().splitlines()[-1] == "[]", done.stderr
     assert json.loads(done.stdout) == json.loads(status_json(_full_labelled(store)))
+    # Kept by a second process on an SQLite file, which ends on its own: waited for within a
+    # bound, never timed.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with store.reading() as conn:
+            if read_snapshot(conn, AS_OF, True) is not None:
+                break
+        time.sleep(0.05)
     with store.reading() as conn:
         kept = read_snapshot(conn, AS_OF, True)
         marks = read_marks(conn)
@@ -968,3 +978,218 @@ def test_a_scorecard_scored_before_a_reorder_and_kept_after_it_does_not_bring_ba
     want = _full(store, day)
     assert want.kpis["id"][0] == org.kpis[-1].id
     _same(again, want, store)
+
+
+def _kept_definitions(store: Store) -> tuple[int, int, bytes] | None:
+    """The key and frames of the definitions kept in the store, if any."""
+    from sqlalchemy import text
+
+    with store.reading() as conn:
+        row = conn.execute(text("SELECT definitions, activity, payload FROM kept_definitions"))
+        found = row.first()
+    return None if found is None else (int(found[0]), int(found[1]), bytes(found[2]))
+
+
+def _set_kept_definitions(store: Store, kept: tuple[int, int, bytes] | None) -> None:
+    from sqlalchemy import text
+
+    with store.transaction() as conn:
+        conn.execute(text("DELETE FROM kept_definitions"))
+        if kept is not None:
+            conn.execute(
+                text(
+                    "INSERT INTO kept_definitions (key, definitions, activity, payload) "
+                    "VALUES (1, :d, :a, :p)"
+                ),
+                {"d": kept[0], "a": kept[1], "p": kept[2]},
+            )
+
+
+@contextlib.contextmanager
+def _fresh_process_store(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """The store as a fresh process opens it (no definitions held in memory), in which the
+    definition tables are not read for a full score (an AssertionError if they are)."""
+    from lineofsight.services import evaluate
+
+    def unread(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the definition tables were read again")
+
+    other = Store(store.url)
+    monkeypatch.setattr(evaluate, "read_scoring_inputs", unread)
+    try:
+        yield other
+    finally:
+        monkeypatch.undo()
+        other.close()
+
+
+def test_a_status_in_full_keeps_its_definitions_and_the_next_one_in_full_decodes_them(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scorecard computed in full keeps the definitions and labels it was scored with
+    beside it, keyed on the definition change and the activity count; a later one computed
+    in full (another process, no scorecard kept for any date) decodes them instead of
+    reading the definition tables, and gives the rows computed from the tables."""
+    from lineofsight.store.scorecards import read_activity
+
+    _forget_kept(store)
+    _set_kept_definitions(store, None)
+    scorecard(store, as_of=AS_OF.isoformat())  # computed in full, kept
+    kept = _kept_definitions(store)
+    with store.reading() as conn:
+        assert kept is not None and kept[:2] == (read_marks(conn).definitions, read_activity(conn))
+    _forget_kept(store)
+    day = AS_OF - dt.timedelta(days=40)
+    with _fresh_process_store(store, monkeypatch) as other:
+        card = scorecard(other, as_of=day.isoformat(), save=False)
+    _same(card, _full(store, day), store)
+
+
+def test_definitions_kept_before_an_apply_that_only_reorders_kpis_are_not_used(
+    store: Store,
+) -> None:
+    """An apply that only moves KPIs moves the definitions mark (and the activity count):
+    definitions kept before it (by a save that came late) are not decoded, so a status in
+    full lists the KPIs in the new order."""
+    from dataclasses import replace
+
+    from lineofsight.services.apply import apply_organization
+
+    _forget_kept(store)
+    scorecard(store, as_of=AS_OF.isoformat())  # keeps the definitions in this order
+    before = _kept_definitions(store)
+    assert before is not None
+    org = load_organization(store)
+    plan = apply_organization(store, replace(org, kpis=tuple(reversed(org.kpis))), source="t")
+    assert {r.field for r in plan.records} == {"position"}  # nothing but the order changed
+    _forget_kept(store)
+    _set_kept_definitions(store, before)
+    other = Store(store.url)  # nothing held
+    try:
+        card = scorecard(other, as_of=AS_OF.isoformat(), save=False)
+    finally:
+        other.close()
+    want = _full(store, AS_OF)
+    assert want.kpis["id"][0] == org.kpis[-1].id  # the full computation is in the new order
+    _same(card, want, store)
+
+
+def test_definitions_kept_by_another_release_are_read_again_from_the_tables(
+    store: Store,
+) -> None:
+    """Kept definitions laid out by another release (or damaged) are not decoded: the
+    definition tables are read, and the scorecard is the full computation."""
+    from lineofsight.store.scorecards import read_activity
+
+    _forget_kept(store)
+    with store.reading() as conn:
+        key = (read_marks(conn).definitions, read_activity(conn))
+    _set_kept_definitions(store, (*key, b'{"format": 0, "release": "0.0"}\nrest'))
+    other = Store(store.url)
+    try:
+        card = scorecard(other, as_of=AS_OF.isoformat(), save=False)
+    finally:
+        other.close()
+    _same(card, _full(store, AS_OF), store)
+
+
+def test_a_date_too_far_to_carry_is_scored_with_the_definitions_of_the_nearest_kept_one(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A date whose nearest kept scorecard is too far to carry (most KPIs' rows move) is
+    computed in full with that scorecard's definitions and labels, decoded to try the carry
+    already, not read again from the tables; the same rows as computed from them."""
+    _forget_kept(store)
+    scorecard(store, as_of=AS_OF.isoformat())  # kept for AS_OF
+    _set_kept_definitions(store, None)
+    day = AS_OF - dt.timedelta(days=100)  # other periods for every monthly KPI: not carried
+    with _fresh_process_store(store, monkeypatch) as other:
+        card = scorecard(other, as_of=day.isoformat(), save=False)
+    _same(card, _full(store, day), store)
+
+
+def test_a_scorecard_is_kept_while_another_transaction_holds_the_kept_definitions(
+    store: Store,
+) -> None:
+    """On PostgreSQL, a save whose kept definitions' row another transaction holds (written,
+    not yet committed) keeps its scorecard without waiting for that row nor failing on it:
+    the definitions are then not kept by this save."""
+    import psycopg
+
+    from lineofsight.store.scorecards import KeptDefinitions, read_activity
+
+    if not store.url.startswith("postgresql"):
+        pytest.skip("SQLite lets one write at a time: no other transaction holds a row")
+    _forget_kept(store)
+    _set_kept_definitions(store, None)
+    with store.reading() as conn:
+        marks = read_marks(conn)
+        activity = read_activity(conn)
+    other = psycopg.connect(store.url.replace("postgresql+psycopg://", "postgresql://"))
+    try:
+        other.execute(
+            "INSERT INTO kept_definitions (key, definitions, activity, payload)"
+            " VALUES (1, %s, %s, %s)",
+            (marks.definitions, activity - 1, b"held"),
+        )
+        kept = KeptDefinitions((marks.definitions, activity), b"head", [(0, 4)])
+        assert save_snapshot(store, AS_OF, True, marks, b"card", definitions=kept)
+        with store.reading() as conn:
+            saved = read_snapshot(conn, AS_OF, True)
+        assert saved is not None and saved.marks == marks
+        other.commit()
+    finally:
+        other.close()
+    assert _kept_definitions(store) == (marks.definitions, activity - 1, b"held")
+
+
+def test_a_save_given_up_for_a_newer_scorecard_keeps_no_definitions(store: Store) -> None:
+    """A save that finds a newer scorecard kept for its date keeps nothing, not even the
+    definitions it was scored with."""
+    from lineofsight.store.scorecards import KeptDefinitions, read_activity
+
+    scorecard(store, as_of=AS_OF.isoformat())
+    _set_kept_definitions(store, None)
+    with store.reading() as conn:
+        newest = read_snapshot(conn, AS_OF, True)
+        activity = read_activity(conn)
+    assert newest is not None
+    older = type(newest.marks)(newest.marks.definitions, newest.marks.load_id - 1, 0)
+    kept = KeptDefinitions((older.definitions, activity), b"head", [(0, 5)])
+    assert not save_snapshot(store, AS_OF, True, older, b"stale", definitions=kept)
+    assert _kept_definitions(store) is None
+
+
+def test_kept_definitions_of_another_key_are_not_read(store: Store) -> None:
+    """Definitions kept for another key (the first status in full after an apply) are not
+    read out of the store: their frames stay where they are."""
+    import sqlite3
+
+    from lineofsight.store.scorecards import read_kept_definitions
+
+    if store.sqlite_file is None:
+        pytest.skip("the rows read are seen through Python's sqlite3")
+    _set_kept_definitions(store, (7, 11, b"frames"))
+    read: list[object] = []
+
+    class Fetched:
+        def __init__(self, rows: list[tuple[object, ...]]) -> None:
+            self.rows = rows
+
+        def fetchall(self) -> list[tuple[object, ...]]:
+            return self.rows
+
+    class Recording(sqlite3.Connection):
+        def execute(self, *args: object) -> Fetched:  # type: ignore[override]
+            rows = super().execute(*args).fetchall()  # type: ignore[arg-type]
+            read.extend(value for row in rows for value in row)
+            return Fetched(rows)
+
+    conn = sqlite3.connect(store.sqlite_file, factory=Recording)
+    try:
+        assert read_kept_definitions(conn, (7, 12)) is None
+        assert b"frames" not in read
+        assert read_kept_definitions(conn, (7, 11)) == b"frames"
+        assert b"frames" in read
+    finally:
+        conn.close()

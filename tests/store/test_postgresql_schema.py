@@ -192,15 +192,16 @@ def test_the_migration_moves_a_store_with_data_down_and_up(
         later |= {"actions", "action_milestones", "commentary"}
         later |= {"edit_settings", "pending_changes"}
         later |= {"review_cadences", "reviews", "review_actions"}
-        later |= {"store_activity"}
+        later |= {"store_activity", "kept_definitions"}
         assert _counts(store) == {k: v for k, v in counts.items() if k not in later}
         store.migrate()
         assert set(_json_types(store).values()) == {"json", "jsonb"}
         assert _foreign_keys(store) == FOREIGN_KEYS
         assert _comments(store) > 100
-        # The kept scorecards are made again from the values (the first status or write after
-        # the move keeps one): moving down and up drops them like the kept check reports.
-        kept = {"scorecard_snapshots", "scorecard_patches"}
+        # The kept scorecards (and the definitions kept beside them) are made again from the
+        # values (the first status or write after the move keeps one): moving down and up
+        # drops them like the kept check reports.
+        kept = {"scorecard_snapshots", "scorecard_patches", "kept_definitions"}
         assert counts["scorecard_snapshots"] > 0
         assert _counts(store) == {k: (0 if k in kept else v) for k, v in counts.items()}
     finally:

@@ -329,3 +329,29 @@ def test_the_early_part_read_day_by_day_is_the_rows_tested_by_id(
         assert_frame_equal(by_day[-1], tested[-1])  # the same rows in the same order
     assert tested[-1].height > 0
     assert True in decisions and False in decisions, decisions
+
+
+def test_measurements_read_with_the_kpis_given_choose_the_early_part_read_alike(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the KPIs known already (definitions held in memory, kept in the store, or of a
+    kept scorecard), the measurements' read chooses the early part's way as a read beside
+    the definitions does (day by day when it pays, on an SQLite file): the same rows in the
+    same order as without the KPIs given."""
+    chosen: list[bool] = []
+    real = scorecard_reads._by_day
+
+    def spy(*args: Any, **kwargs: Any) -> bool:
+        chosen.append(real(*args, **kwargs))
+        return chosen[-1]
+
+    monkeypatch.setattr(scorecard_reads, "_by_day", spy)
+    defs = read_definition_frames(store)
+    for window, early in (
+        ((dt.date(2026, 4, 1), dt.date(2026, 11, 22)), (dt.date(2026, 10, 5), ["monthly"])),
+        ((dt.date(2026, 9, 1), dt.date(2026, 11, 22)), (dt.date(2026, 10, 1), ["quarterly"])),
+    ):
+        given = read_measurement_rows(store, window, early, kpis=defs.kpis)
+        assert_frame_equal(given, read_measurement_rows(store, window, early))
+    assert len(chosen) == 2
+    assert (True in chosen) == (store.arrow_file is not None), chosen

@@ -27,6 +27,7 @@ __all__ = [
     "evaluate_store",
     "frame_window",
     "frame_windows",
+    "kpi_measurements",
     "load_organization",
     "measurement_frame",
     "read_definition_frames",
@@ -221,10 +222,18 @@ def scoring_measurements(
     months, a quarterly one at half a year: most monthly values of the window would be read
     for nothing). A formula reads its inputs over its own frequency's periods, whatever
     theirs: when a formula's frequency looks back further, the whole window is read."""
+    return kpi_measurements(store, defs.kpis, defs.calendar, as_of, lag)
+
+
+def kpi_measurements(
+    store: Store, kpis: pl.DataFrame, calendar: m.Calendar, as_of: dt.date, lag: bool = True
+) -> pl.DataFrame:
+    """`scoring_measurements` from the KPIs' frame and the calendar only (what it reads
+    depends on nothing else)."""
     from lineofsight.store.scorecard_reads import read_measurement_rows
 
-    window, wide, many = _selection(defs.kpis, defs.calendar, as_of, lag)
-    return measurement_frame(read_measurement_rows(store, window, wide, monthly=many))
+    window, wide, many = _selection(kpis, calendar, as_of, lag)
+    return measurement_frame(read_measurement_rows(store, window, wide, monthly=many, kpis=kpis))
 
 
 def _selection(kpis: pl.DataFrame, calendar: m.Calendar, as_of: dt.date, lag: bool) -> Selection:

@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lineofsight import __version__
 from lineofsight.domain import model as m
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
     from lineofsight.services.scorecard_frames import ScorecardFrames
     from lineofsight.store.labels import Labels
+
+_T = TypeVar("_T")
 
 _DEFINITIONS = ("kpis", "period_targets", "unit_targets", "supports", "objectives", "units")
 
@@ -480,6 +482,60 @@ def decode(payload: bytes, as_of: dt.date, patch: bytes | None = None) -> Scorec
     return Scorecard(as_of, stored=stored, patched=patched)
 
 
+def definitions_layout(pieces: list[bytes]) -> tuple[bytes, list[tuple[int, int]]]:
+    """The definitions and labels of an encoded scorecard (`encode_pieces`), to be kept
+    beside it (`store.scorecards.read_kept_definitions`): the header line of their own
+    layout (`encode`'s, with only their frames) and where each of their frames lies in the
+    pieces put together (nothing encoded again: the kept definitions are that header line,
+    then those bytes)."""
+    header = json.loads(pieces[0])
+    where, at = {}, len(pieces[0])
+    for name, piece in zip(header["sizes"], pieces[1:], strict=False):
+        if name.endswith("_json"):
+            break  # the frames come first, one piece each
+        where[name] = (at, at + len(piece))
+        at += len(piece)
+    names = (*_DEFINITIONS, *_LABELS)
+    kept = {
+        "format": FORMAT,
+        "release": __version__,
+        "sizes": {name: where[name][1] - where[name][0] for name in names},
+        "calendar": header["calendar"],
+        "scoring": header["scoring"],
+    }
+    return json.dumps(kept).encode() + b"\n", [where[name] for name in names]
+
+
+def decode_definitions(
+    payload: bytes, then: Callable[[pl.DataFrame, m.Calendar], _T]
+) -> tuple[DefinitionFrames, Labels, _T] | None:
+    """The definitions and labels kept as `definitions_layout` says, and what `then` gives
+    from the KPIs' frame and the calendar, called as soon as they are decoded while the other
+    frames are (a read of the measurements: Polars and SQLite work outside Python's lock);
+    None when another release wrote them."""
+    stored = _parts(payload)
+    if stored is None:
+        return None
+    card = Scorecard(dt.date.min, stored=stored)
+    header = stored["header"]
+    calendar = m.Calendar(*header["calendar"])
+    others = [name for name in stored["parts"] if name != "kpis"]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        decoding = pool.submit(lambda: {name: card._frame(name) for name in others})
+        kpis = card._frame("kpis")
+        given = then(kpis, calendar)
+        frames = {"kpis": kpis, **decoding.result()}
+    from lineofsight.engine.frames import DefinitionFrames
+    from lineofsight.store.labels import Labels
+
+    defs = DefinitionFrames(
+        **{name: frames[name] for name in _DEFINITIONS},
+        calendar=calendar,
+        scoring=m.Scoring(*header["scoring"]),
+    )
+    return defs, Labels(*(frames[name] for name in _LABELS)), given
+
+
 def _parts(payload: bytes) -> dict[str, Any] | None:
     end = payload.find(b"\n")
     try:
@@ -506,6 +562,8 @@ __all__ = [
     "SECTIONS",
     "Scorecard",
     "decode",
+    "decode_definitions",
+    "definitions_layout",
     "encode",
     "encode_patch",
     "encode_pieces",

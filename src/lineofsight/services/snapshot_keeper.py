@@ -36,21 +36,36 @@ from typing import BinaryIO
 
 from lineofsight.errors import StoreError
 from lineofsight.store.database import Store, sqlite_url
-from lineofsight.store.scorecards import Marks, cannot_keep, save_snapshot
+from lineofsight.store.scorecards import KeptDefinitions, Marks, cannot_keep, save_snapshot
 
 
 def keep_aside(
-    store: Store, day: dt.date, lag: bool, marks: Marks, pieces: list[bytes], *, ahead: bool
+    store: Store,
+    day: dt.date,
+    lag: bool,
+    marks: Marks,
+    pieces: list[bytes],
+    *,
+    ahead: bool,
+    definitions: KeptDefinitions | None = None,
 ) -> bool:
     """Hand the encoded scorecard (`snapshot_card.encode_pieces`) to a second process that
-    saves it; False when the store is not a plain SQLite file or the process could not be
-    started (the caller saves it)."""
+    saves it (`definitions`: with its definitions and labels, see `save_snapshot`); False
+    when the store is not a plain SQLite file or the process could not be started (the
+    caller saves it)."""
     if store.sqlite_file is None:
         return False
     header = {
         "as_of": day.isoformat(),
         "lag": lag,
         "marks": [marks.definitions, marks.load_id, marks.revision_id],
+        "definitions": None
+        if definitions is None
+        else {
+            "key": list(definitions.key),
+            "head": definitions.head.decode(),
+            "ranges": definitions.ranges,
+        },
         "ahead": ahead,
         "size": sum(len(piece) for piece in pieces),
         "sha256": "0" * 64,  # a hexadecimal digest's length: its place, filled in after
@@ -126,6 +141,15 @@ def main(file: str, handed: BinaryIO) -> int:
         header = json.loads(handed.readline())
         as_of = dt.date.fromisoformat(header["as_of"])
         marks = Marks(*header["marks"])
+        given = header.get("definitions")
+        definitions = None
+        if given is not None:
+            key, ranges = given["key"], given["ranges"]
+            definitions = KeptDefinitions(
+                (int(key[0]), int(key[1])),
+                str(given["head"]).encode(),
+                [(int(start), int(end)) for start, end in ranges],
+            )
         size = int(header["size"])
         expected = str(header["sha256"])
         payload = handed.read(size + 1)
@@ -147,7 +171,13 @@ def main(file: str, handed: BinaryIO) -> int:
             if store.sqlite_file is None:
                 return 1  # a path that is no plain file name: not one a status hands over
             saved = save_snapshot(
-                store, as_of, bool(header["lag"]), marks, payload, ahead=bool(header["ahead"])
+                store,
+                as_of,
+                bool(header["lag"]),
+                marks,
+                payload,
+                ahead=bool(header["ahead"]),
+                definitions=definitions,
             )
         finally:
             store.close()

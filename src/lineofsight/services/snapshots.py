@@ -39,6 +39,7 @@ from lineofsight.services.snapshot_card import (
 from lineofsight.services.snapshot_held import held_definitions, hold_definitions
 from lineofsight.store.database import Store
 from lineofsight.store.scorecards import (
+    KeptDefinitions,
     Marks,
     Snapshot,
     idle,
@@ -58,7 +59,10 @@ from lineofsight.store.scorecards import (
 )
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from lineofsight.engine.frames import DefinitionFrames
+    from lineofsight.store.labels import Labels
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +103,25 @@ def scorecard(
                 return newer
         kept = _kept(conn, day, lag)
         carry = _carry(conn, day, lag, kept.marks) if kept.found is None else None
+    defs: tuple[DefinitionFrames, Labels] | None = None
     if carry is not None:
-        carried = _from_nearest(
+        carried, defs = _from_nearest(
             store, day, lag, kept.marks, carry, save=save, later=later, say_unkept=say_unkept
         )
         if carried is not None:
             return carried
         del carry  # the other date's scorecard is not held while this one is computed
-    return _up_to_date(store, day, lag, kept, save=save, later=later, say_unkept=say_unkept)
+    return _up_to_date(
+        store,
+        day,
+        lag,
+        kept,
+        save=save,
+        later=later,
+        defs=None if defs is None else defs[0],
+        labels=None if defs is None else defs[1],
+        say_unkept=say_unkept,
+    )
 
 
 def _from_nearest(
@@ -119,14 +134,16 @@ def _from_nearest(
     save: bool,
     later: bool = False,
     say_unkept: bool = False,
-) -> Scorecard | None:
+) -> tuple[Scorecard | None, tuple[DefinitionFrames, Labels] | None]:
     """The scorecard of `day` from the kept one of the nearest date (`_carry`): its rows as
-    they are when none can differ, else carried over; None when too many KPIs move."""
+    they are when none can differ, else carried over; None when too many KPIs move, with
+    the other scorecard's definitions and labels when they were decoded (those of the store:
+    a kept scorecard is of the store's newest definition change), to be scored with."""
     source, other, changed = carry
     if not changed:
         same = _same_rows(other, source, day, lag)
         if same is not None:
-            return same
+            return same, None
     return _carried(
         store,
         day,
@@ -186,21 +203,22 @@ def _carried(
     save: bool,
     later: bool = False,
     say_unkept: bool = False,
-) -> Scorecard | None:
+) -> tuple[Scorecard | None, tuple[DefinitionFrames, Labels] | None]:
     """The scorecard of `day` from the one kept for `source`: the KPIs written since it and
     those whose rows can differ between the two dates scored again (`moved_kpis`), saved as
     the other's scorecard saved in full (copied in the store) with a patch (`later`: by
-    `card.keep()`); None when too many KPIs move (computed in full instead)."""
+    `card.keep()`); None when too many KPIs move (computed in full instead), with the other's
+    definitions and labels (decoded already: not read again from the tables)."""
     from lineofsight.services.snapshot_days import moved_kpis
     from lineofsight.services.snapshot_patch import patch
 
     card = decode(other.payload, source, other.patch)
     if card is None:
-        return None
+        return None, None
     card.base = other.saved
     again = changed | moved_kpis(card.defs, source, day, lag)
     if len(again) > card.defs.kpis.height * CARRY_SHARE:
-        return None
+        return None, (card.defs, card.labels)
     card = patch(store, card, again, lag, as_of=day)
     card.covers = marks
     if save:
@@ -223,7 +241,7 @@ def _carried(
         card.pending = pending
         if not later:
             card.keep()
-    return card
+    return card, None
 
 
 @contextlib.contextmanager
@@ -428,12 +446,13 @@ def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool, say_unkept: bo
             kept = _kept(conn, day, lag)
     card: Scorecard | None = None
     defs: DefinitionFrames | None = None
+    labels: Labels | None = None
     if kept.found is not None and kept.changed:
         card = decode(kept.found.payload, day, kept.found.patch)
         # The KPIs written against the KPIs there are (not their rows: a KPI has a row per
         # unit): scoring many of them again one by one costs more than scoring all at once.
         if card is not None and _in_full(kept.changed, card.defs):
-            defs = card.defs  # the same definitions: not read again
+            defs, labels = card.defs, card.labels  # the same definitions: not read again
             card = None
             kept = _Kept(kept.marks, None, None, kept.activity)  # more than a patch: in full
     ready = _up_to_date(
@@ -446,6 +465,7 @@ def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool, say_unkept: bo
         ahead=ahead,
         later=True,
         defs=defs,
+        labels=labels,
         say_unkept=say_unkept,
     )
     return ready.keep()
@@ -469,12 +489,16 @@ def _up_to_date(
     ahead: bool = False,
     later: bool = False,
     defs: DefinitionFrames | None = None,
+    labels: Labels | None = None,
     say_unkept: bool = False,
 ) -> Scorecard:
     """The kept scorecard `kept` brought up to date (patched), else computed in full; saved
     unless `save` is off (`ahead`: as made by a write, see `save_snapshot`; `later`: by
-    `card.keep()`; `defs`: the definitions when read already; `say_unkept`: see `scorecard`)."""
+    `card.keep()`; `defs`, `labels`: the definitions and labels when read already, those of
+    the store's newest definition change, as a kept scorecard of it holds them; `say_unkept`:
+    see `scorecard`)."""
     marks, found, changed = kept.marks, kept.found, kept.changed
+    scored_with: tuple[int, int] | None = None  # the key of the definitions scored in full
     if card is None and found is not None and changed is not None:
         card = decode(found.payload, day, found.patch)
     if card is not None and found is not None:
@@ -494,15 +518,22 @@ def _up_to_date(
         from lineofsight.store.labels import read_labels
 
         held = held_definitions(store, kept.held)
-        if held is not None:
+        decoded = None
+        if held is None and defs is None:
+            decoded = _kept_definitions(store, kept.held, day, lag)
+        if decoded is not None:
+            defs, labels, measurements = decoded
+        elif held is not None:
             defs, labels = held
             measurements = scoring_measurements(store, defs, day, lag)
         elif defs is None:
             defs, labels, measurements = read_scoring_inputs(store, day, lag)
         else:
-            labels = read_labels(store)
+            if labels is None:
+                labels = read_labels(store)
             measurements = scoring_measurements(store, defs, day, lag)
         hold_definitions(store, kept.held, defs, labels)
+        scored_with = kept.held
         scored = score_kpis(defs, measurements, day, lag)
         del measurements
         ev = rollup(defs, scored, day)
@@ -515,13 +546,32 @@ def _up_to_date(
 
         def pending(aside: bool) -> bool:
             with _unkept(say_unkept):
-                return _save(store, card, day, lag, marks, ahead, aside=aside)
+                return _save(store, card, day, lag, marks, ahead, aside=aside, defs=scored_with)
             return False  # the store's failure, logged
 
         card.pending = pending
         if not later:
             card.keep()
     return card
+
+
+def _kept_definitions(
+    store: Store, key: tuple[int, int], day: dt.date, lag: bool
+) -> tuple[DefinitionFrames, Labels, pl.DataFrame] | None:
+    """The definitions and labels kept in the store for `key` (see `_Kept.held`), decoded,
+    and the measurements a scorecard of every KPI as of `day` reads (read while they are
+    decoded); None when none are kept for it (or another release kept them)."""
+    from lineofsight.services.evaluate import kpi_measurements
+    from lineofsight.services.snapshot_card import decode_definitions
+    from lineofsight.store.scorecards import read_kept_definitions
+
+    with store.plain_reading() as plain, _reading(store, plain) as conn:
+        payload = read_kept_definitions(conn, key)
+    if payload is None:
+        return None
+    return decode_definitions(
+        payload, lambda kpis, calendar: kpi_measurements(store, kpis, calendar, day, lag)
+    )
 
 
 def _save(
@@ -533,11 +583,13 @@ def _save(
     ahead: bool,
     *,
     aside: bool = False,
+    defs: tuple[int, int] | None = None,
 ) -> bool:
     """Keep `card` in the store: as a patch of the scorecard saved in full when it is one and
     small, else in full (`aside`: a scorecard saved in full is handed to a second process
-    that saves it, when it can be: `snapshot_keeper`). False when the store did not take it
-    (busy or read-only: `save_snapshot`)."""
+    that saves it, when it can be: `snapshot_keeper`). `defs`: the key (`_Kept.held`) of
+    the definitions it was computed in full with, kept beside it (`save_snapshot`). False
+    when the store did not take it (busy or read-only: `save_snapshot`)."""
     idle(store)
     base = card.base
     if (
@@ -546,18 +598,18 @@ def _save(
         and save_patch(store, day, lag, base, marks, encode_patch(card))
     ):
         return True
+    from lineofsight.services.snapshot_card import definitions_layout, encode_pieces
+
+    pieces = encode_pieces(card)
+    kept = None if defs is None else KeptDefinitions(defs, *definitions_layout(pieces))
     if aside:
-        from lineofsight.services.snapshot_card import encode_pieces
         from lineofsight.services.snapshot_keeper import keep_aside
 
-        pieces = encode_pieces(card)
-        if keep_aside(store, day, lag, marks, pieces, ahead=ahead):
+        if keep_aside(store, day, lag, marks, pieces, ahead=ahead, definitions=kept):
             return True  # the second process says its own failures (`take_failures`)
-        payload = b"".join(pieces)
-        del pieces
-    else:
-        payload = encode(card)
-    if save_snapshot(store, day, lag, marks, payload, ahead=ahead):
+    payload = b"".join(pieces)
+    del pieces
+    if save_snapshot(store, day, lag, marks, payload, ahead=ahead, definitions=kept):
         # Saved in full: a newer patch of it applies to this card (to its JSON rows too
         # when it holds them all, not stored rows of an older scorecard saved in full).
         card.base = marks if card.holds_rows else None

@@ -44,6 +44,7 @@ def read_measurement_rows(
     early: tuple[dt.date, Sequence[str]] | None = None,
     *,
     monthly: bool = False,
+    kpis: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Stored measurements (`STORED_SCHEMA` with each period's first day, `period_start`),
     optionally only those whose last day is in `window`; `early` (a day in the window and
@@ -51,11 +52,14 @@ def read_measurement_rows(
     frequencies (the others' are not read: most rows of a window are months no KPI of
     theirs looks at). `monthly`: the window's rows read a calendar month of last days at a
     time, the months at once (`arrow.read_frames`: on an SQLite file most of a read is
-    outside Python's lock), put back together in the order of one read."""
+    outside Python's lock), put back together in the order of one read. `kpis`: the KPIs'
+    frame (with `frequency`), when known: the early part may then be read day by day
+    (`_by_day`; the same rows in the same order)."""
     if window is None:
         select = f"SELECT {_COLUMNS} FROM measurements"
         return with_starts(read_frame(store, select, [], STORED_SCHEMA))
-    return measurement_rows(read_frames(store, _measurement_reads(window, early, monthly)))
+    by_day = kpis is not None and _by_day(store, kpis, window, early, in_turn=False)
+    return measurement_rows(read_frames(store, _measurement_reads(window, early, monthly, by_day)))
 
 
 # Which measurements a scorecard reads (`read_measurement_rows`'s arguments): the window of
@@ -113,19 +117,28 @@ _DAYS = """WITH RECURSIVE days(day) AS (
 _FEW_DAYS = 8
 
 
-def _by_day(store: Store, kpis: pl.DataFrame, window: tuple[dt.date, dt.date], early: Any) -> bool:
+def _by_day(
+    store: Store,
+    kpis: pl.DataFrame,
+    window: tuple[dt.date, dt.date],
+    early: Any,
+    *,
+    in_turn: bool = True,
+) -> bool:
     """Whether the early part of a window (`read_measurement_rows`'s `early`) is read day by
-    day on this SQLite file (by the thread holding its `arrow_turn`): when its last days are
-    few (a month's or a quarter's last days) and its frequencies' KPIs few enough that
-    finding each one's rows of each day along the primary key costs less than testing every
-    row of those days against their ids (a scorecard of monthly and quarterly KPIs: a tenth
-    of the KPIs, four days, a third of the time). Either way the same rows in the same order;
-    the days counted here (on a connection of their own) only choose the way."""
+    day on this SQLite file (`in_turn`: by the thread holding its `arrow_turn`, else taking
+    it): when its last days are few (a month's or a quarter's last days) and its
+    frequencies' KPIs few enough that finding each one's rows of each day along the primary
+    key costs less than testing every row of those days against their ids (a scorecard of
+    monthly and quarterly KPIs: a tenth of the KPIs, four days, a third of the time). Either
+    way the same rows in the same order; the days counted here (on a connection of their
+    own) only choose the way."""
     if early is None or window[0] >= early[0] or store.arrow_file is None:
         return False
     mine = kpis.filter(pl.col("frequency").is_in(list(early[1]))).height
     count = f"SELECT count(*) AS n FROM ({_DAYS} SELECT day FROM days LIMIT {_FEW_DAYS + 2})"
-    found = read_in_turn(store, (count, [window[0], early[0], early[0]], {"n": pl.Int64}))
+    read: Read = (count, [window[0], early[0], early[0]], {"n": pl.Int64})
+    found = read_in_turn(store, read) if in_turn else read_frame(store, *read)
     days = int(found["n"][0]) - 1  # the last row of the walk holds no day
     return days <= _FEW_DAYS and days * mine <= kpis.height
 

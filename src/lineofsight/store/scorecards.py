@@ -386,11 +386,14 @@ def save_snapshot(
     *,
     wait: float = 0.2,
     ahead: bool = False,
+    definitions: KeptDefinitions | None = None,
 ) -> bool:
     """Keep a scorecard unless one that covers more is there already; False when the store
     could not take it now (another write holds it, a read-only file): a status never waits
     behind a load to save what it can compute again. `ahead`: made by a write for a date no
-    status asked for (one that a status asked for stays so when a write saves it again)."""
+    status asked for (one that a status asked for stays so when a write saves it again).
+    `definitions`: the definitions and labels it was scored with, kept in the same
+    transaction, once the scorecard is, unless newer ones are kept already."""
     try:
         with _writing(store, wait) as conn:
             key = {"as_of": as_of, "lag": lag}
@@ -419,9 +422,76 @@ def save_snapshot(
             for day, mode in _oldest_rows(conn):
                 _execute(conn, _DELETE, {"as_of": day, "lag": mode})
                 _execute(conn, _DELETE_PATCH, {"as_of": day, "lag": mode})
+            if definitions is not None:
+                _keep_definitions(conn, definitions, payload)
     except _CannotNow:
         return False
     return True
+
+
+def read_kept_definitions(
+    conn: Connection | sqlite3.Connection, key: tuple[int, int]
+) -> bytes | None:
+    """The frames of the definitions and labels kept for `key` (the newest definition
+    change and the store's activity count, read before the definitions were; an apply moves
+    both), if those are kept."""
+    # The key in the WHERE: frames kept for another key are not read out of the store.
+    found = _rows(
+        conn,
+        "SELECT payload FROM kept_definitions"
+        " WHERE definitions = :definitions AND activity = :activity",
+        {"definitions": key[0], "activity": key[1]},
+    )
+    return bytes(found[0][0]) if found else None
+
+
+@dataclass(frozen=True)
+class KeptDefinitions:
+    """The definitions and labels a scorecard saved in full was scored with, to be kept
+    beside it: their key (see `read_kept_definitions`), and their frames as the header line
+    `head` followed by these byte ranges of the scorecard's payload (its frames as stored)."""
+
+    key: tuple[int, int]
+    head: bytes
+    ranges: list[tuple[int, int]]
+
+
+# One row, replaced only by the definitions of a later activity count (or of the same count
+# and another definition change): two saves never undo each other's newer definitions.
+_KEEP_DEFINITIONS = (
+    "INSERT INTO kept_definitions (key, definitions, activity, payload)"
+    " VALUES (1, :definitions, :activity, :payload)"
+    " ON CONFLICT (key) DO UPDATE SET definitions = excluded.definitions,"
+    " activity = excluded.activity, payload = excluded.payload"
+    " WHERE kept_definitions.activity < excluded.activity"
+    " OR (kept_definitions.activity = excluded.activity"
+    " AND kept_definitions.definitions <> excluded.definitions)"
+)
+
+
+def _keep_definitions(conn: Any, kept: KeptDefinitions, payload: bytes) -> None:
+    """Keep the definitions' frames of `kept` (in the caller's transaction) unless they, or
+    those of a later count, are kept already (the count only grows: every write of
+    definitions moves it). Never fails nor holds up the scorecard's own save: on PostgreSQL,
+    where another transaction may hold the row (written, not committed yet), in a savepoint
+    given up, with the definitions not kept, when that row is not had within the save's
+    wait."""
+    key = kept.key
+    found = _rows(conn, "SELECT definitions, activity FROM kept_definitions")
+    if found and (int(found[0][1]) > key[1] or (int(found[0][0]), int(found[0][1])) == key):
+        return
+    view = memoryview(payload)
+    frames = b"".join([kept.head, *(view[start:end] for start, end in kept.ranges)])
+    params = {"definitions": key[0], "activity": key[1], "payload": frames}
+    if isinstance(conn, sqlite3.Connection) or conn.dialect.name == "sqlite":
+        _execute(conn, _KEEP_DEFINITIONS, params)  # one write at a time: nothing holds the row
+        return
+    try:
+        with conn.begin_nested():
+            _execute(conn, _KEEP_DEFINITIONS, params)
+    except Exception as exc:
+        if not is_busy(exc):
+            raise
 
 
 def _oldest_rows(conn: Any) -> list[Any]:
@@ -509,11 +579,13 @@ def save_carried(
 
 __all__ = [
     "KEEP",
+    "KeptDefinitions",
     "Marks",
     "Snapshot",
     "cannot_keep",
     "idle",
     "read_fiscal_start",
+    "read_kept_definitions",
     "read_kpi_groups",
     "read_marks",
     "read_nearest_key",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -478,6 +479,20 @@ scorecard_patches = Table(
     Column("revision_id", Integer, nullable=False, comment="measurement_revisions.id covered"),
     Column("payload", LargeBinary, nullable=False, comment="the rows, Arrow IPC"),
     comment="The rows of a kept scorecard written since it was saved in full.",
+)
+
+# The definitions and labels of the last scorecard computed in full (migration 0023), as its
+# frames (`services.snapshot_card.definitions_layout`), keyed on the definition change and
+# the store's activity count read before them: a scorecard computed in full of a date nothing
+# is kept for decodes them instead of reading the definition tables again.
+kept_definitions = Table(
+    "kept_definitions",
+    metadata,
+    Column("key", Integer, primary_key=True, comment="always 1: one row per store"),
+    Column("definitions", Integer, nullable=False, comment="definition_changes.id covered"),
+    Column("activity", BigInteger, nullable=False, comment="store_activity.activity covered"),
+    Column("payload", LargeBinary, nullable=False, comment="the frames, Arrow IPC"),
+    comment="The definitions and labels a scorecard was last computed in full with.",
 )
 
 # The values a later write replaced, each with where it came from, when, and when it was
