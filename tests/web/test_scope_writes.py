@@ -11,6 +11,7 @@ were. The organisation is tests/web/conftest.py's, with an objective added to op
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -115,6 +116,17 @@ def _kpi_moved(kpi: str, before: str | None = None) -> Callable[[str], str]:
     return move
 
 
+def _ship_first(text: str) -> str:
+    """The strategy with ops' objective moved before the company's (their order among
+    themselves changed: no move of sales' items alone gives it)."""
+    ship = (
+        "  - {id: ship, title: Ship on time, level: tactical, unit: ops, owner: bob, "
+        "parent: grow,\n     deadline: 2027-12-31}\n"
+    )
+    assert ship in text
+    return text.replace(ship, "").replace("  - {id: grow,", ship + "  - {id: grow,", 1)
+
+
 def _api(role: str, method: str, path: str, body: Any) -> Callable[..., Any]:
     def call(client: TestClient, tokens: dict[str, str]) -> Any:
         headers = {"Authorization": f"Bearer {tokens[role]}"}
@@ -188,7 +200,7 @@ ESCAPES: dict[str, Callable[..., Any]] = {
             "    - {id: ops_west, name: Ops West, level: team, parent: ops}\n  people:\n",
         )
     ),
-    "reordering another unit's KPI": _put(_kpi_moved("defects")),
+    "reordering other units' objectives among themselves": _put(_ship_first),
     "the mission": _put(lambda text: text.replace("Sell good things.", "Sell."), "*"),
     "library: KPI supporting another unit's objective": _library(
         "sales_editor", "win_rate", {"unit": "sales", "owner": "alice", "supports": "grow"}
@@ -243,6 +255,23 @@ def test_a_unit_editor_may_reorder_the_kpis_of_their_unit(site: Site) -> None:
     assert answer.status_code == 200, answer.text
     changes = [(c["id"], c["field"]) for c in answer.json()["changes"]]
     assert changes == [("conversion", "position")]
+
+
+def test_a_unit_editor_may_move_their_kpi_past_another_units(site: Site) -> None:
+    """Moving a sales KPI one place down, past an ops KPI, can be read as the ops KPI moving
+    up; the other units' items keep their order among themselves, so it is the sales
+    editor's to make (as it would be in two steps: last of all, then back before the next
+    sales KPI)."""
+    stored = strategy_source(site.app.state.store).read_text()
+    ids = re.findall(r"^  - id: (\w+)$", stored[stored.index("\nkpis:") :], re.M)
+    assert ids[ids.index("revenue") + 1] == "defects"  # the ops KPI right after it
+    text = _kpi_moved("revenue", before=ids[ids.index("revenue") + 2])(stored)
+    headers = {**YAML, "Authorization": f"Bearer {site.tokens['sales_editor']}"}
+    with TestClient(site.app) as client:
+        answer = client.put("/api/v1/strategy?dry_run=true", content=text, headers=headers)
+    assert answer.status_code == 200, answer.text
+    changes = answer.json()["changes"]
+    assert changes and {c["field"] for c in changes} == {"position"}
 
 
 def test_library_add_ignores_unapplied_edits_of_the_file(site: Site) -> None:

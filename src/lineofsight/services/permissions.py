@@ -273,7 +273,11 @@ def _orders(
     ]
 
 
-def definition_reach(before: m.Organization | None, after: m.Organization) -> Reach:
+def definition_reach(
+    before: m.Organization | None,
+    after: m.Organization,
+    own: Callable[[str], bool] | None = None,
+) -> Reach:
     """The units a change of the definitions from `before` to `after` reaches.
 
     An item added, changed, removed or moved among the others of its kind reaches its unit
@@ -281,7 +285,8 @@ def definition_reach(before: m.Organization | None, after: m.Organization) -> Re
     reaches the unit of the item at its other end, since a support or a parent changes the
     linked objective's score, and a formula, a contribution or an influence ties the linked
     KPI to this one. A new unit reaches its parent; anything else about the organisation
-    reaches all of it.
+    reaches all of it. `own`: the units of the writer, to whose items a new order is put down
+    where moving them alone explains it (see `_shifted`).
     """
     if before is None:
         return Reach(frozenset(), organization=True)
@@ -289,12 +294,7 @@ def definition_reach(before: m.Organization | None, after: m.Organization) -> Re
     old_items, new_items = _items(before), _items(after)
     old_units, new_units = _units_of(before), _units_of(after)
     reached: set[str] = set()
-    # An item whose order among the others changed is a change of it (its position).
-    shifted = {
-        (kind, item_id)
-        for kind, old_ids, new_ids in _orders(before, after)
-        for item_id in moved(old_ids, new_ids)
-    }
+    shifted = _shifted(before, after, old_units, own)
     for key in old_items.keys() | new_items.keys():
         old, new = old_items.get(key), new_items.get(key)
         if old == new and key not in shifted:
@@ -317,6 +317,33 @@ def definition_reach(before: m.Organization | None, after: m.Organization) -> Re
     return Reach(frozenset(reached), organization)
 
 
+def _shifted(
+    before: m.Organization,
+    after: m.Organization,
+    units: dict[tuple[str, str], str],
+    own: Callable[[str], bool] | None,
+) -> set[tuple[str, str]]:
+    """The items whose order among the others of their kind changed: each is a change of it
+    (its position). Where two items of different units swapped, moving either explains the
+    new order; with `own` given, a new order that moving the writer's items alone explains
+    (the others keep their order among themselves) is put down to those items only, so a
+    unit editor may move their KPI past another unit's, as they could in two steps."""
+    shifted: set[tuple[str, str]] = set()
+    for kind, old_ids, new_ids in _orders(before, after):
+        ids = moved(old_ids, new_ids)
+        if ids and own is not None:
+
+            def mine(item_id: str, kind: str = kind) -> bool:
+                unit = units.get((kind, item_id))
+                return unit is not None and own(unit)
+
+            others = ([i for i in old_ids if not mine(i)], [i for i in new_ids if not mine(i)])
+            if not moved(*others):
+                ids = [i for i in ids if mine(i)]
+        shifted |= {(kind, item_id) for item_id in ids}
+    return shifted
+
+
 def change_tree(before: m.Organization | None, after: m.Organization) -> UnitTree:
     """The unit tree a change is judged on: the units as they were, and new units where the
     change puts them (a unit moved is judged where it was; its new parent is reached too)."""
@@ -337,6 +364,13 @@ def refused_definitions(
     reach = reach if reach is not None else definition_reach(before, after)
     tree = change_tree(before, after)
     refused = outside(account, "edit_definitions", reach.scopes(), tree)
+    if refused and before is not None:
+        # A new order that the account's own items explain is theirs to set.
+        def own(unit: str) -> bool:
+            return allows(account, "edit_definitions", unit_id=unit, org=tree)
+
+        reach = definition_reach(before, after, own)
+        refused = outside(account, "edit_definitions", reach.scopes(), tree)
     # What a source reads and where (a query, a URL, a path) is the server's to run: only
     # an admin of the whole organisation changes it, whatever unit the KPI is in.
     if _sources_changed(before, after) and None not in refused:
