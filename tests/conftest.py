@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from hypothesis import settings
 from typer.testing import CliRunner
 
 from lineofsight.cli.app import app
 from tests.pgserver import start_server
+from tests.stores import drop_postgresql, drop_templates, postgresql_store, sqlite_store
 
 # Tests never depend on timing: no generated example fails for taking long on a busy machine.
 settings.register_profile("los", deadline=None)
@@ -28,28 +27,40 @@ def pg_url() -> Iterator[str]:
     given = os.environ.get("LOS_TEST_POSTGRES_URL")
     if given:
         yield given
+        drop_templates(given)
         return
     server = start_server()
     try:
         yield server.url
     finally:
+        drop_templates(server.url)
         server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty store URL on each database."""
+    """A fresh store URL on each database, with no definitions nor values, at the newest
+    schema (a copy of a store migrated once per test process: tests/stores.py)."""
+    if request.param == "sqlite":
+        yield sqlite_store(tmp_path / "store" / "los.db")
+        return
+    server_url: str = request.getfixturevalue("pg_url")
+    url = postgresql_store(server_url)
+    yield url
+    drop_postgresql(server_url, url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store URL on each database with nothing in it, not even a schema: for the tests of
+    the migrations themselves."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store' / 'los.db'}"
         return
     server_url: str = request.getfixturevalue("pg_url")
-    name = f"los_{uuid.uuid4().hex[:12]}"
-    admin = server_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield server_url.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = postgresql_store(server_url, template=False)
+    yield url
+    drop_postgresql(server_url, url)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -12,6 +13,13 @@ from sqlalchemy import inspect
 from lineofsight.store.database import SCHEMA_REVISION, Store
 from lineofsight.store.dialects import on_database
 from lineofsight.store.tables import metadata
+
+
+@pytest.fixture
+def db_url(empty_db_url: str) -> str:
+    """A store with no schema at all: every test here runs the migrations itself (from none,
+    or from an older schema), not the copy of a migrated store the other tests get."""
+    return empty_db_url
 
 
 def test_migrated_schema_matches_tables(db_url: str) -> None:

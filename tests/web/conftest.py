@@ -8,12 +8,10 @@ parameters here, so that making users and logging in does not dominate the run.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
@@ -24,6 +22,7 @@ from lineofsight.services.apply import apply_file
 from lineofsight.services.measurements import load_file
 from lineofsight.store.database import Store
 from lineofsight.web.app import create_app
+from tests.stores import drop_postgresql, postgresql_store, sqlite_store
 
 STRATEGY = """\
 version: 1
@@ -149,20 +148,15 @@ def web_url(
     """A store with the organisation, its measurements and the users, per module and database."""
     folder = tmp_path_factory.mktemp("web")
     if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'los.db'}"
+        url = sqlite_store(folder / "los.db")
         build_store(url, folder)
         yield url
         return
     server_url: str = request.getfixturevalue("pg_url")
-    name = f"los_web_{uuid.uuid4().hex[:12]}"
-    admin = server_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = server_url.rsplit("/", 1)[0] + f"/{name}"
+    url = postgresql_store(server_url, "los_web")
     build_store(url, folder)
     yield url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_postgresql(server_url, url)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from lineofsight.services.accounts import Grant, add_user
 from lineofsight.services.init import init_workspace
 from lineofsight.store.database import Store
+from tests.stores import drop_postgresql, postgresql_store, sqlite_store
 
 PASSWORD = "correct horse battery"
 # The example's data ends in October 2026: the tests look at that month, whatever today is.
@@ -117,29 +118,16 @@ def csrf_from(html: str) -> str:
 def fresh_url(kind: str, folder: Path, pg_url: str | None) -> str:
     """A new, empty store URL: a SQLite file in `folder`, or a new PostgreSQL database."""
     if kind == "sqlite":
-        return f"sqlite:///{folder / 'los.db'}"
-    import uuid
-
-    import psycopg
-
+        return sqlite_store(folder / "los.db")
     assert pg_url is not None
-    name = f"los_web_{uuid.uuid4().hex[:12]}"
-    admin = pg_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return pg_url.rsplit("/", 1)[0] + f"/{name}"
+    return postgresql_store(pg_url, "los_web")
 
 
 def drop_url(url: str, pg_url: str | None) -> None:
     """Drop a PostgreSQL database made by `fresh_url` (SQLite files go with their folder)."""
     if not url.startswith("postgresql") or pg_url is None:
         return
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = pg_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_postgresql(pg_url, url)
 
 
 def side_store(url: str) -> Store:
