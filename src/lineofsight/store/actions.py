@@ -351,6 +351,23 @@ def read_comment_history(
 
 # Read by the commentary panel of every KPI and objective page: plain SQL through the driver
 # (a statement and its result objects through SQLAlchemy cost more than the read itself).
+# Every KPI or objective with an action, and every one with a commentary (of any period).
+_NOTED = (
+    "SELECT DISTINCT 'action', subject_type, subject_id FROM actions UNION ALL "
+    "SELECT DISTINCT 'commentary', subject_type, subject_id FROM commentary"
+)
+
+
+def read_noted_subjects(
+    conn: Connection,
+) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]:
+    """The subjects (kind, id) that have an action, and those that have a commentary."""
+    found: dict[str, set[tuple[str, str]]] = {"action": set(), "commentary": set()}
+    for table, kind, item in plain_rows(conn, _NOTED):
+        found[table].add((kind, item))
+    return frozenset(found["action"]), frozenset(found["commentary"])
+
+
 _COMMENT_HISTORY = (
     'SELECT subject_type, subject_id, period, analysis, recommendation, author, "at", version'
     " FROM commentary WHERE subject_type = ? AND subject_id = ? AND period = ?"
