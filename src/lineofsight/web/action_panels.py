@@ -4,6 +4,7 @@ pages include with one line of their templates (Jinja globals `actions_panel`,
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from lineofsight.domain import model as m
+from lineofsight.domain.actions import Comment
 from lineofsight.engine.calendar import period_for
 from lineofsight.errors import InputError
 from lineofsight.services import actions as action_service
@@ -199,14 +201,13 @@ def commentary_panel(context: Context, kind: str, item_id: str, period: str | No
     if item is None or not period:
         return Markup("")
     subject = subject_for_item(item)
-    history = []
+    history: list[Comment] = []
+    # A period that is no period has nothing written for it.
     if (kind, item_id) in _noted(request)[1]:
-        try:
+        with contextlib.suppress(InputError):
             history = commentary.comment_history(
                 store_of(request), kind, item_id, period, snap.org.calendar
             )
-        except InputError:
-            pass  # a period that is no period: nothing written for it
     return _render(
         context,
         "_commentary_panel.html",
