@@ -349,9 +349,8 @@ def read_comment_history(
     ]
 
 
-# Read by the commentary panel of every KPI and objective page: plain SQL through the driver
-# (a statement and its result objects through SQLAlchemy cost more than the read itself).
-# Every KPI or objective with an action, and every one with a commentary (of any period).
+# Every KPI or objective with an action, and every one with a commentary (of any period):
+# read once per store revision by the web app's panels, which look no further for the others.
 _NOTED = (
     "SELECT DISTINCT 'action', subject_type, subject_id FROM actions UNION ALL "
     "SELECT DISTINCT 'commentary', subject_type, subject_id FROM commentary"
@@ -368,6 +367,8 @@ def read_noted_subjects(
     return frozenset(found["action"]), frozenset(found["commentary"])
 
 
+# Read by the commentary panel of every KPI and objective page: plain SQL through the driver
+# (a statement and its result objects through SQLAlchemy cost more than the read itself).
 _COMMENT_HISTORY = (
     'SELECT subject_type, subject_id, period, analysis, recommendation, author, "at", version'
     " FROM commentary WHERE subject_type = ? AND subject_id = ? AND period = ?"
