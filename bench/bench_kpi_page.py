@@ -15,7 +15,12 @@ the first time, so each request makes the page's kept parts itself (chart, forec
 explanation, line of sight, lower half), and prints the CPU time (`time.process_time`) of such
 a first visit: the `kpis` line of bench_pages.py costs about that per request. --save DIR
 writes each page's HTML there (to compare with another checkout's), --profile FILE keeps a
-cProfile of the visits.
+cProfile of the visits (of the pages' own code: the test client runs the app in other threads).
+
+With --in-thread the visits call the app (its ASGI entry, as uvicorn does) in this thread, its
+thread pool's calls made in place: no test client and no thread switches, so the CPU is what a
+server's process pays for the app, middlewares, session and framework included (not uvicorn's
+HTTP parsing), steadier on a loaded machine; --profile then covers the whole request.
 
     .venv/bin/python bench/bench_kpi_page.py
     .venv/bin/python bench/bench_kpi_page.py --runs 0 --many 300
@@ -25,9 +30,11 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gzip
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +59,9 @@ def main() -> int:
     parser.add_argument("--many", type=int, default=0, help="first visits of N KPIs' pages")
     parser.add_argument("--save", type=Path, help="write the --many pages' HTML here")
     parser.add_argument("--profile", type=Path, help="a cProfile of the --many visits")
+    parser.add_argument(
+        "--in-thread", action="store_true", help="call the app in this thread, no test client"
+    )
     args = parser.parse_args()
     source = args.cache / f"org{args.kpis}" / "store.db"
     if not source.exists():
@@ -132,6 +142,65 @@ def _profile_endpoints() -> cProfile.Profile:
     return profile
 
 
+def _in_thread(client: TestClient) -> Callable[[str], tuple[int, bytes, bool]]:
+    """A GET of a path through the app's ASGI entry in this thread, with the client's session
+    cookie and `Accept-Encoding: gzip` as a browser sends (the body as the app sent it, and
+    whether it is gzip); the app's thread pool calls are made in place from then on."""
+    import asyncio
+
+    import fastapi.dependencies.utils
+    import fastapi.routing
+    import starlette.concurrency
+
+    async def in_place(func: Any, *args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    for module in (starlette.concurrency, fastapi.routing, fastapi.dependencies.utils):
+        module.run_in_threadpool = in_place  # type: ignore[attr-defined]
+    cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    headers = [
+        (b"host", b"testserver"),
+        (b"cookie", cookie.encode()),
+        (b"accept-encoding", b"gzip, deflate"),
+    ]
+    app = client.app
+    loop = asyncio.new_event_loop()
+
+    async def get(path: str) -> tuple[int, bytes, bool]:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+            "state": {},
+        }
+        status, body, packed = 0, [], False
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status, packed
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                packed = (b"content-encoding", b"gzip") in message.get("headers", [])
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+
+        await app(scope, receive, send)
+        return status, b"".join(body), packed
+
+    return lambda path: loop.run_until_complete(get(path))
+
+
 def first_visits(client: TestClient, store: Store, args: argparse.Namespace) -> None:
     """The first visit of many KPIs' pages: CPU ms each (mean, median, p95)."""
     with store.reading() as conn:
@@ -140,23 +209,37 @@ def first_visits(client: TestClient, store: Store, args: argparse.Namespace) -> 
     kpis = ids[step // 2 :: step][: args.many]
     if args.save:
         args.save.mkdir(parents=True, exist_ok=True)
-    profile = _profile_endpoints() if args.profile else None
+    if args.in_thread:
+        get = _in_thread(client)
+        profile = cProfile.Profile() if args.profile else None
+    else:
+
+        def get(path: str) -> tuple[int, bytes, bool]:
+            page = client.get(path)
+            return page.status_code, page.content, False
+
+        profile = _profile_endpoints() if args.profile else None
     cpu: list[float] = []
     wall = time.perf_counter()
     for kpi in kpis:
         start = time.process_time()
-        page = client.get(f"/kpis/{kpi}")
+        if args.in_thread and profile:
+            profile.enable()
+        status, content, packed = get(f"/kpis/{kpi}")
+        if args.in_thread and profile:
+            profile.disable()
         cpu.append(time.process_time() - start)
-        if page.status_code != 200:
-            raise SystemExit(f"/kpis/{kpi} answered {page.status_code}")
+        if status != 200:
+            raise SystemExit(f"/kpis/{kpi} answered {status}")
         if args.save:
-            (args.save / f"{kpi}.html").write_bytes(page.content)
+            (args.save / f"{kpi}.html").write_bytes(gzip.decompress(content) if packed else content)
     wall = time.perf_counter() - wall
     if profile:
         profile.dump_stats(args.profile)
     cpu.sort()
+    how = "in this thread" if args.in_thread else "through the test client"
     print(
-        f"  first visits of {len(kpis)} KPIs' pages (every {step}th KPI), CPU ms a page: "
+        f"  first visits of {len(kpis)} KPIs' pages (every {step}th KPI, {how}), CPU ms a page: "
         f"mean {1000 * sum(cpu) / len(cpu):.1f}, median {1000 * cpu[len(cpu) // 2]:.1f}, "
         f"p95 {1000 * cpu[int(len(cpu) * 0.95)]:.1f} (wall {1000 * wall / len(kpis):.1f} ms a page)"
     )

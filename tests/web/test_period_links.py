@@ -28,6 +28,10 @@ from tests.web.site import PERIOD, RED_KPI, Site, build_site, fresh_url, login
         ("/kpis/a?period=2026-09", "2026-10", {}, "/kpis/a?period=2026-09"),
         ("/list", "2026-10", {"status": "red"}, "/list?status=red&period=2026-10"),
         ("/s", "", {"q": "a&b c"}, "/s?q=a%26b+c"),
+        ("/kpis/a", "", {"unit": None, "back": "/x?y=1", "n": 0}, "/kpis/a?back=%2Fx%3Fy%3D1&n=0"),
+        ("/kpis/a", "", {"period": "", "unit": "b"}, "/kpis/a?unit=b"),
+        ("/map?unit=rnd", "", {"unit": None}, "/map"),
+        ("/map#top", "", {"unit": "b"}, "/map?unit=b#top"),
     ],
 )
 def test_with_query_keeps_the_period_before_the_fragment(

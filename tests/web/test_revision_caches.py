@@ -98,6 +98,44 @@ def test_the_pages_kept_parts_stay_after_an_action_and_go_after_a_value(store: S
     assert row is not None and row.actual == 99
 
 
+def test_the_kpi_and_objective_panels_show_an_action_or_comment_written_since_the_last_visit(
+    store: Store, db_url: str
+) -> None:
+    # The panels look for a subject's rows only when the store has some for it, which the app
+    # reads once per store revision: written outside the app, they show at the next visit.
+    app = create_app(db_url, secret_key="revision secret")
+    period = {"period": "2026-03"}
+    try:
+        with TestClient(app, follow_redirects=False) as client:
+            log_in(client, "otto")
+            for path in ("/kpis/red_now", "/objectives/near"):
+                page = client.get(path, params=period).text
+                assert "No action is recorded" in page and "No commentary for 2026-03" in page
+            actions.create_action(
+                store, "otto", subject_type="kpi", subject_id="red_now", title="Call them"
+            )
+            write_comment(
+                store,
+                "otto",
+                subject_type="objective",
+                subject_id="near",
+                period="2026-03",
+                analysis="Behind plan",
+                recommendation="Hire",
+            )
+            kpi = client.get("/kpis/red_now", params=period).text
+            assert "Call them" in kpi and "No action is recorded" not in kpi
+            assert "No commentary for 2026-03" in kpi
+            objective = client.get("/objectives/near", params=period).text
+            assert "Behind plan" in objective and "No commentary for 2026-03" not in objective
+            assert "No action is recorded" in objective
+            # A comment of another period is not this one's.
+            other = client.get("/objectives/near", params={"period": "2026-02"}).text
+            assert "No commentary for 2026-02" in other and "Behind plan" not in other
+    finally:
+        app.state.store.close()
+
+
 def test_findings_show_the_strategy_file_by_name_never_its_path_on_the_server(
     store: Store, db_url: str, tmp_path: Path
 ) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "create_action",
     "get_action",
     "list_actions",
+    "noted_subjects",
     "remove_action",
     "subject_of",
     "update_action",
@@ -59,6 +60,16 @@ def list_actions(
     soonest due first."""
     with store.reading() as conn:
         return stored.read_actions(conn, subjects=subjects, owner=owner, status=status)
+
+
+def noted_subjects(
+    store: Store,
+) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]:
+    """The KPIs and objectives (kind, id) that have an action, and those that have a
+    commentary of any period, read together: a page of one that is in neither need not look
+    for its actions or its commentary."""
+    with store.reading() as conn:
+        return stored.read_noted_subjects(conn)
 
 
 def get_action(store: Store, action_id: int) -> Action | None:

@@ -349,6 +349,24 @@ def read_comment_history(
     ]
 
 
+# Every KPI or objective with an action, and every one with a commentary (of any period):
+# read once per store revision by the web app's panels, which look no further for the others.
+_NOTED = (
+    "SELECT DISTINCT 'action', subject_type, subject_id FROM actions UNION ALL "
+    "SELECT DISTINCT 'commentary', subject_type, subject_id FROM commentary"
+)
+
+
+def read_noted_subjects(
+    conn: Connection,
+) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]:
+    """The subjects (kind, id) that have an action, and those that have a commentary."""
+    found: dict[str, set[tuple[str, str]]] = {"action": set(), "commentary": set()}
+    for table, kind, item in plain_rows(conn, _NOTED):
+        found[table].add((kind, item))
+    return frozenset(found["action"]), frozenset(found["commentary"])
+
+
 # Read by the commentary panel of every KPI and objective page: plain SQL through the driver
 # (a statement and its result objects through SQLAlchemy cost more than the read itself).
 _COMMENT_HISTORY = (

@@ -4,6 +4,7 @@ pages include with one line of their templates (Jinja globals `actions_panel`,
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from lineofsight.domain import model as m
+from lineofsight.domain.actions import Comment
 from lineofsight.engine.calendar import period_for
 from lineofsight.errors import InputError
 from lineofsight.services import actions as action_service
@@ -82,6 +84,15 @@ def _render(context: Context, name: str, **extra: Any) -> Markup:
     return Markup(templates.get_template(name).render({**context.get_all(), **extra}))
 
 
+def _noted(request: Request) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]:
+    """The KPIs and objectives with an action, and those with a commentary, read once per
+    store revision (every write of either moves it): the page of one in neither (most of
+    them) reads neither table."""
+    store = store_of(request)
+    key = ("noted-subjects", page_revision(request))
+    return cached_fragment(cache_of(request), key, lambda: action_service.noted_subjects(store))
+
+
 def subject_index(request: Request, snap: Snapshot) -> SubjectIndex:
     """The KPIs and objectives of the snapshot's organisation, indexed once per version."""
     return cached_fragment(
@@ -130,7 +141,11 @@ def actions_panel(context: Context, kind: str, item_id: str) -> Markup:
         return Markup("")
     subject = subject_for_item(item)
     tree = unit_tree(snap)
-    found = action_service.list_actions(store_of(request), subjects=[(kind, item_id)])
+    found = (
+        action_service.list_actions(store_of(request), subjects=[(kind, item_id)])
+        if (kind, item_id) in _noted(request)[0]
+        else []
+    )
     found.sort(key=lambda a: (a.status != "open", a.due is None, a.due or dt.date.max, a.id))
     return _render(
         context,
@@ -186,12 +201,13 @@ def commentary_panel(context: Context, kind: str, item_id: str, period: str | No
     if item is None or not period:
         return Markup("")
     subject = subject_for_item(item)
-    try:
-        history = commentary.comment_history(
-            store_of(request), kind, item_id, period, snap.org.calendar
-        )
-    except InputError:
-        history = []  # a period that is no period: nothing written for it
+    history: list[Comment] = []
+    # A period that is no period has nothing written for it.
+    if (kind, item_id) in _noted(request)[1]:
+        with contextlib.suppress(InputError):
+            history = commentary.comment_history(
+                store_of(request), kind, item_id, period, snap.org.calendar
+            )
     return _render(
         context,
         "_commentary_panel.html",

@@ -244,9 +244,13 @@ def _tips(chart: KpiChart) -> list[str]:
     """Each period's hover text, escaped: the period's numbers (the same for the laptop's
     and the phone's drawing, so made once for both)."""
     forecast: dict[str, list[str]] = {}
-    for p in chart.forecast.path if chart.forecast is not None else ():
-        forecast.setdefault(p.period.label, []).append(
-            f"forecast {number(p.value)} ({number(p.low)} to {number(p.high)})"
+    f = chart.forecast
+    # The path's columns as they are (`Forecast.path` makes a point object of each period).
+    for period, value, low, high in (
+        zip(f.path_periods, f.path_values, f.path_low, f.path_high, strict=True) if f else ()
+    ):
+        forecast.setdefault(period.label, []).append(
+            f"forecast {number(value)} ({number(low)} to {number(high)})"
         )
     tips: list[str] = []
     for point in chart.points:

@@ -91,6 +91,12 @@ def with_query(path: str, period: str | None, query: Mapping[str, Any]) -> str:
 
     A parameter given as None or "" is left out (so `period=None` drops the period); a
     period already in `path` or `query` wins over the one kept."""
+    if not period and "?" not in path and "#" not in path:
+        # Most links of a page of today: a plain path, nothing to parse and no period to keep.
+        given = {
+            name: str(value) for name, value in query.items() if value is not None and value != ""
+        }
+        return path + ("?" + urlencode(given) if given else "")
     base, hash_mark, fragment = path.partition("#")
     base, _, existing = base.partition("?")
     params = dict(parse_qsl(existing, keep_blank_values=True))
