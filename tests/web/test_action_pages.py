@@ -314,6 +314,16 @@ def test_owner_suggestions_without_a_session(web_app, tokens) -> None:  # type: 
         assert went.status_code == 303 and went.headers["location"].startswith("/login")
 
 
+def test_the_script_sends_the_header_the_suggestions_answer_to() -> None:
+    # static/layout.js is a static asset: the header's name is written there too, and must
+    # be the one the address reads (else a script's request after the session has ended is
+    # redirected to the login page, which the script refuses to follow, and never told 401).
+    from lineofsight.web.assets import STATIC_DIR
+
+    script = (STATIC_DIR / "layout.js").read_text(encoding="utf-8")
+    assert re.findall(r'headers: \{ "([^"]+)": "1" \}', script) == [FETCH_HEADER]
+
+
 def test_owner_suggestions_are_drawn_from_the_definitions_and_kept_across_a_checkin(
     as_user, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
