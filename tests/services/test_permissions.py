@@ -18,6 +18,7 @@ from lineofsight.services.permissions import (
     refused_definitions,
     user_units,
     visible_organization,
+    writer_reach,
 )
 
 TREE = UnitTree({"co": None, "sales": "co", "east": "sales", "ops": "co"})
@@ -145,6 +146,21 @@ def test_a_unit_editor_may_change_only_what_reaches_their_units() -> None:
     assert refused_definitions(sales, None, ORG) == [None]  # nothing applied yet: all of it
     whole = account(Grant("editor"))
     assert refused_definitions(whole, ORG, _kpi(supports=(m.Support("grow"),))) == []
+
+
+def test_a_new_order_is_put_down_to_the_writers_items_that_explain_it() -> None:
+    # Revenue (sales) one place past Defects (ops): moving either explains it. A sales
+    # editor's change is judged on sales (their KPI moved), an ops editor's on ops.
+    swapped = dataclasses.replace(ORG, kpis=ORG.kpis[::-1])
+    assert set(definition_reach(ORG, swapped).units) == {"ops"}  # the fewest: either one
+    for unit in ("sales", "ops"):
+        writer = account(Grant("editor", unit))
+        assert refused_definitions(writer, ORG, swapped) == []
+        assert set(writer_reach(writer, ORG, swapped).units) == {unit}
+    # A writer whose items cannot explain it is judged on what moved.
+    east = account(Grant("editor", "east"))
+    assert set(writer_reach(east, ORG, swapped).units) == {"ops"}
+    assert refused_definitions(east, ORG, swapped) == ["ops"]
 
 
 def test_a_user_reaches_the_unit_of_the_person_it_acts_as() -> None:

@@ -93,6 +93,20 @@ def test_one_query_fills_many_kpis_on_each_engine(
     assert again["since"] == {"revenue": "2026-08-01", "orders": "2026-08-01"}
 
 
+def test_rows_read_are_those_of_the_kpis_refreshed(
+    los: Los, workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a file source's: the query's rows of the source's other KPIs are left for their own
+    # refresh, and not counted as read for this one.
+    monkeypatch.setenv("FACTS_URL", sqlite_facts(tmp_path))
+    source = {"url": "env:FACTS_URL", "query": shared(MONTH["sqlite"])}
+    apply(los, workdir, strategy({"facts": source}, KPIS))
+    only = refresh(los, "revenue")
+    assert (only["kpis"], only["rows_read"], only["added"]) == (["revenue"], 20, 20)
+    both = refresh(los, "--all", "--full")
+    assert (both["rows_read"], both["added"], both["unchanged"]) == (40, 20, 20)
+
+
 def test_a_late_correction_reaches_the_kpi_its_key_names(
     los: Los, workdir: Path, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from lineofsight.web.pages_actions import FETCH_HEADER
 from tests.web.conftest import CSRF, log_in
 
 
@@ -298,14 +299,29 @@ def test_owner_suggestions_only_for_a_reader_who_may_add_an_action(as_user) -> N
         assert answer.status_code == 200 and "<option" in answer.text, writer
 
 
-def test_owner_suggestions_without_a_session(web_app) -> None:  # type: ignore[no-untyped-def]
+def test_owner_suggestions_without_a_session(web_app, tokens) -> None:  # type: ignore[no-untyped-def]
     with TestClient(web_app, follow_redirects=False) as anonymous:  # type: ignore[arg-type]
         # The panel's script is told 401, with no page to put into the form's list...
-        asked = anonymous.get("/suggestions/people", headers={"X-Los-Fragment": "1"})
+        asked = anonymous.get("/suggestions/people", headers={FETCH_HEADER: "1"})
         assert asked.status_code == 401 and asked.content == b""
+        # ...and, as RFC 9110 requires, how to authenticate: the API's challenge, which the
+        # address accepts too (a browser shows no dialog for it).
+        assert asked.headers["www-authenticate"] == "Bearer"
+        token = {FETCH_HEADER: "1", "Authorization": f"Bearer {tokens['alice']}"}
+        assert anonymous.get("/suggestions/people", headers=token).status_code == 200
         # ...a browser that goes to the address is sent to log in.
         went = anonymous.get("/suggestions/people")
         assert went.status_code == 303 and went.headers["location"].startswith("/login")
+
+
+def test_the_script_sends_the_header_the_suggestions_answer_to() -> None:
+    # static/layout.js is a static asset: the header's name is written there too, and must
+    # be the one the address reads (else a script's request after the session has ended is
+    # redirected to the login page, which the script refuses to follow, and never told 401).
+    from lineofsight.web.assets import STATIC_DIR
+
+    script = (STATIC_DIR / "layout.js").read_text(encoding="utf-8")
+    assert re.findall(r'headers: \{ "([^"]+)": "1" \}', script) == [FETCH_HEADER]
 
 
 def test_owner_suggestions_are_drawn_from_the_definitions_and_kept_across_a_checkin(

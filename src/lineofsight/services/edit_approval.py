@@ -20,7 +20,7 @@ from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit
 from lineofsight.services.apply import Plan
 from lineofsight.services.edit_approval_notice import queue_approval_notices, queue_decision_notice
-from lineofsight.services.permissions import UnitTree, allows, change_tree, definition_reach
+from lineofsight.services.permissions import Reach, UnitTree, allows, change_tree, writer_reach
 from lineofsight.services.strategy_edit import Edit, EditPreview, save_edit
 from lineofsight.store import edits as stored
 from lineofsight.store.database import Store, StoreConnection
@@ -104,6 +104,7 @@ def request_change(store: Store, preview: EditPreview, *, actor: str) -> int:
     edit = preview.edit
     now = dt.datetime.now(dt.UTC)
     tree = change_tree(preview.before, preview.after)
+    scopes = _reach(store, actor, preview.before, preview.after).scopes()
     with store.transaction() as conn:
         change_id = stored.insert_pending(
             conn,
@@ -113,7 +114,7 @@ def request_change(store: Store, preview: EditPreview, *, actor: str) -> int:
                 "action": "add" if edit.new else "remove" if edit.item is None else "change",
                 "item": None if edit.item is None else json.dumps(edit.item, ensure_ascii=False),
                 "summary": summary_of(preview.plan),
-                "units": json.dumps(preview.reach.scopes()),
+                "units": json.dumps(scopes),
                 "requested_by": actor,
                 "requested_at": now,
             },
@@ -124,7 +125,7 @@ def request_change(store: Store, preview: EditPreview, *, actor: str) -> int:
             change_id=change_id,
             subject_of=f"{KIND_WORDS.get(edit.kind, edit.kind)} {edit.item_id}",
             summary=summary_of(preview.plan),
-            scopes=preview.reach.scopes(),
+            scopes=scopes,
             requested_by=actor,
             now=now,
             # Judged on the units as the change would leave them (a new unit's lead too).
@@ -200,7 +201,7 @@ def approve_change(store: Store, change_id: int, *, approver: Account) -> Plan:
     saved: list[m.Organization] = []  # the organisation as the change leaves it
 
     def authorize(before: m.Organization, after: m.Organization) -> None:
-        scopes = tuple(definition_reach(before, after).scopes())
+        scopes = tuple(_reach(store, change.requested_by, before, after).scopes())
         if not may_decide(approver, scopes, before, change_tree(before, after)):
             raise UsageError(
                 "only an admin of the units this change reaches, or their lead, may approve it"
@@ -236,6 +237,14 @@ def reject_change(store: Store, change_id: int, *, approver: Account, reason: st
         )
     with store.transaction() as conn:
         _decide(conn, change, "rejected", approver.username, reason.strip(), org)
+
+
+def _reach(store: Store, writer: str, before: m.Organization, after: m.Organization) -> Reach:
+    """The units a change reaches as the writer's permission check judges it (a new order
+    their own items explain is theirs): whose admins or lead decide it."""
+    from lineofsight.services.accounts import find_user
+
+    return writer_reach(find_user(store, writer), before, after)
 
 
 def _waiting(store: Store, change_id: int) -> PendingChange:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import FormulaError, parse_formula, references
 from lineofsight.domain.graph import OrgGraph, organisation_graph, reachable
-from lineofsight.domain.order import moved
+from lineofsight.domain.order import moved, moved_around
 from lineofsight.engine.explain import Explanation
 
 if TYPE_CHECKING:
@@ -326,20 +326,21 @@ def _shifted(
     """The items whose order among the others of their kind changed: each is a change of it
     (its position). Where two items of different units swapped, moving either explains the
     new order; with `own` given, a new order that moving the writer's items alone explains
-    (the others keep their order among themselves) is put down to those items only, so a
-    unit editor may move their KPI past another unit's, as they could in two steps."""
+    (the others keep their order among themselves) is put down to the fewest of the
+    writer's items that explain it (`order.moved_around`), so a unit editor may move their
+    KPI past another unit's, as they could in two steps."""
     shifted: set[tuple[str, str]] = set()
     for kind, old_ids, new_ids in _orders(before, after):
         ids = moved(old_ids, new_ids)
         if ids and own is not None:
 
-            def mine(item_id: str, kind: str = kind) -> bool:
+            def theirs(item_id: str, kind: str = kind) -> bool:
                 unit = units.get((kind, item_id))
-                return unit is not None and own(unit)
+                return unit is None or not own(unit)
 
-            others = ([i for i in old_ids if not mine(i)], [i for i in new_ids if not mine(i)])
-            if not moved(*others):
-                ids = [i for i in ids if mine(i)]
+            mine = moved_around(old_ids, new_ids, theirs)
+            if mine is not None:
+                ids = mine
         shifted |= {(kind, item_id) for item_id in ids}
     return shifted
 
@@ -361,8 +362,34 @@ def refused_definitions(
 ) -> list[str | None]:
     """The units (None: the whole organisation) where the account may not make this change
     of the definitions; empty when it may (`reach`: the change's, when already known)."""
-    reach = reach if reach is not None else definition_reach(before, after)
     tree = change_tree(before, after)
+    reach, refused = _judged(account, before, after, reach, tree)
+    # What a source reads and where (a query, a URL, a path) is the server's to run: only
+    # an admin of the whole organisation changes it, whatever unit the KPI is in.
+    if _sources_changed(before, after) and None not in refused:
+        refused += outside(account, "manage_users", [None], tree)
+    return refused
+
+
+def writer_reach(
+    account: Account | None, before: m.Organization | None, after: m.Organization
+) -> Reach:
+    """The units a change of the definitions by this account reaches as its permission check
+    (`refused_definitions`) judges it: a new order that moving the account's own items
+    explains is put down to those items. Whose admins or lead approve the change when it
+    waits for approval."""
+    return _judged(account, before, after, None, change_tree(before, after))[0]
+
+
+def _judged(
+    account: Account | None,
+    before: m.Organization | None,
+    after: m.Organization,
+    reach: Reach | None,
+    tree: UnitTree,
+) -> tuple[Reach, list[str | None]]:
+    """The reach the account's change is judged on, and its units the account may not edit."""
+    reach = reach if reach is not None else definition_reach(before, after)
     refused = outside(account, "edit_definitions", reach.scopes(), tree)
     if refused and before is not None:
         # A new order that the account's own items explain is theirs to set.
@@ -371,11 +398,7 @@ def refused_definitions(
 
         reach = definition_reach(before, after, own)
         refused = outside(account, "edit_definitions", reach.scopes(), tree)
-    # What a source reads and where (a query, a URL, a path) is the server's to run: only
-    # an admin of the whole organisation changes it, whatever unit the KPI is in.
-    if _sources_changed(before, after) and None not in refused:
-        refused += outside(account, "manage_users", [None], tree)
-    return refused
+    return reach, refused
 
 
 def _sources_changed(before: m.Organization | None, after: m.Organization) -> bool:

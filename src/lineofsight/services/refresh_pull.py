@@ -9,6 +9,11 @@ KPIs, and its rows are split by KPI (row N is still the query's Nth row); a row 
 names no KPI of the source is a bad row. A file source opens its files with the loader's
 reader and checks them with the loader's checks. Every problem of every KPI is collected, and
 the source fails as a whole when there is any.
+
+Both kinds count alike. The rows read are those the source gave for the KPIs refreshed (the
+"rows" of their provenance, SPEC section 7): a shared query's or a file's rows of the source's
+other KPIs are left for their own refresh and not counted. Rows of a period still running are
+read and counted, then left out for a later refresh (`not_ended`), not refused.
 """
 
 from __future__ import annotations
@@ -184,7 +189,6 @@ def _run_shared(name: str, group: list[Feed], keys: set[str], pulled: Pulled) ->
             f"the query of source {name} gives no kpi column: it names each row's KPI "
             "(the KPI's key:, default its id)",
         )
-    pulled.rows_read += frame.height
     frame = frame.with_row_index("los_row", offset=1).with_columns(pl.col("kpi").cast(pl.String))
     # Each row's KPI id in one pass over the key column: the key of a KPI refreshed now
     # gives its id, that of the source's other KPIs (left for their own refresh) an empty
@@ -203,6 +207,7 @@ def _run_shared(name: str, group: list[Feed], keys: set[str], pulled: Pulled) ->
     mine = frame.filter(pl.col("los_kpi") != "")
     mine = mine.with_columns(kpi=pl.col("los_kpi")).drop("los_kpi")
     pulled.shared.append(mine)
+    pulled.rows_read += mine.height  # the rows of the KPIs refreshed, as a file source's
     counts = dict(mine.group_by("kpi").len().iter_rows())
     for feed in group:
         pulled.rows_by_kpi[feed.kpi_id] = counts.get(feed.kpi_id, 0)
@@ -287,7 +292,7 @@ def check(name: str, pulled: Pulled, rules: LoadRules, *, today: dt.date) -> Non
     problems: list[Problem] = list(pulled.problems)
     frames = []
     if pulled.files:
-        frames = _check_files(name, pulled, rules, today, problems)
+        frames = _check_files(name, pulled, rules, problems)
     else:
         raw = {feed.kpi_id: pulled.raw[feed.kpi_id] for feed in pulled.feeds if feed.key is None}
         tagged = [frame.drop("los_row") for frame in pulled.shared]
@@ -325,15 +330,13 @@ def check(name: str, pulled: Pulled, rules: LoadRules, *, today: dt.date) -> Non
     checked = pl.concat(frames) if frames else pl.DataFrame(schema={**MEASUREMENT_FRAME})
     if pulled.files:
         pulled.rows_read = checked.height
+        pulled.rows_by_kpi = {kpi: n for kpi, n in checked.group_by("kpi_id").len().iter_rows()}
+    # A file's rows of periods still running are left for a later refresh, as a query's are.
     running = pl.col("period_end") > today
-    pulled.not_ended = checked.filter(running).height if not pulled.files else 0
+    pulled.not_ended = checked.filter(running).height
     pulled.checked = (
         checked.filter(~running).select(list(MEASUREMENT_FRAME)).cast(dict(MEASUREMENT_FRAME))  # type: ignore[arg-type]
     )
-    if pulled.files:
-        pulled.rows_by_kpi = {
-            kpi: n for kpi, n in pulled.checked.group_by("kpi_id").len().iter_rows()
-        }
 
 
 def _check_query_rows(
@@ -396,14 +399,14 @@ def _load_problems(exc: LoadError | UsageError, label: str) -> list[Problem]:
 
 
 def _check_files(
-    name: str, pulled: Pulled, rules: LoadRules, today: dt.date, problems: list[Problem]
+    name: str, pulled: Pulled, rules: LoadRules, problems: list[Problem]
 ) -> list[pl.DataFrame]:
     fed = {feed.kpi_id for feed in pulled.feeds}
     frames = []
     for path, shown in pulled.files:
         try:
             opened = open_measurements(path, name=shown)
-            checked = check_opened(opened, rules.until(today))
+            checked = check_opened(opened, rules)  # a period still running: left out below
         except (LoadError, UsageError) as exc:
             problems.extend(_load_problems(exc, shown))
             continue

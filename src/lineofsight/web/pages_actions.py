@@ -212,7 +212,11 @@ def people_suggestions(request: Request) -> Response:
     action somewhere (the panels show no form to anyone else). Asked by the script (its
     FETCH_HEADER) after the session has ended: 401 and no body, not the login page."""
     if request.headers.get(FETCH_HEADER) and current_account(request) is None:
-        return Response(status_code=401)
+        # RFC 9110 requires a challenge with a 401. A session cookie has no HTTP scheme; the
+        # one this address accepts too is the API's token (`current_account` reads it first),
+        # so the challenge is the API's 401's (web/errors.py). Unlike Basic, a browser shows
+        # no login dialog for it: the script alone sees the answer.
+        return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
     account = page_account(request)
     tree = cache_of(request).unit_tree(page_revision(request))
     require(may_create_any_action(account, tree), "adding actions")

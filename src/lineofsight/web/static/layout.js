@@ -47,7 +47,7 @@
     fetch(source, {
       credentials: "same-origin",
       redirect: "error",
-      headers: { "X-Los-Fragment": "1" }
+      headers: { "X-Los-Fragment": "1" } // pages_actions.FETCH_HEADER (a test compares them)
     })
       .then(function (answer) {
         var type = answer.headers.get("Content-Type") || "";
