@@ -77,8 +77,10 @@ def test_added_formula_kpi_and_inputs_only_lack_targets_and_data(
     runner = CliRunner()
     result = runner.invoke(
         app,
-        ["library", "add", kpi_id, "--unit", "co", "--owner", "ann", "--file", str(path)]
-        + ["--db", url],
+        [
+            *("library", "add", kpi_id, "--unit", "co", "--owner", "ann"),
+            *("--file", str(path), "--db", url),
+        ],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output

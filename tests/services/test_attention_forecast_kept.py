@@ -19,9 +19,13 @@ from lineofsight.services import attention_forecast
 from lineofsight.services.attention_forecast import _key, off_track
 from lineofsight.services.checkin import delete_measurement, record_measurement
 from lineofsight.services.evaluate import load_organization
-from lineofsight.services.init import init_workspace
 from lineofsight.store.check_results import read_check_state, read_kept_report
 from lineofsight.store.database import Store
+from tests.example_stores import (  # noqa: F401 (the fixtures)
+    copy_example,
+    postgresql_examples,
+    sqlite_examples,
+)
 from tests.seeds import seeds
 
 AS_OF = dt.date(2026, 11, 22)
@@ -34,8 +38,8 @@ FORECAST = attention_forecast._forecast  # the real one, whatever a test puts in
 
 
 @pytest.fixture(params=["manufacturing", "techinnovate"])
-def store(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> Iterator[Store]:
-    init_workspace(tmp_path / "ws", example=request.param, db=db_url)
+def store(request: pytest.FixtureRequest, db_url: str) -> Iterator[Store]:
+    copy_example(request, db_url, request.param)  # as `los init --example` leaves it
     opened = Store(db_url)
     yield opened
     opened.close()

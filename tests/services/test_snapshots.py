@@ -24,13 +24,17 @@ from lineofsight.services.evaluate import (
     read_definition_frames,
     read_measurement_frame,
 )
-from lineofsight.services.init import init_workspace
 from lineofsight.services.scorecard_frames import labelled
 from lineofsight.services.shapes import status_json
 from lineofsight.services.snapshots import Scorecard, scorecard
 from lineofsight.store.database import Store
 from lineofsight.store.labels import read_labels
 from lineofsight.store.scorecards import read_marks, read_snapshot, save_snapshot
+from tests.example_stores import (  # noqa: F401 (the fixtures)
+    copy_example,
+    postgresql_examples,
+    sqlite_examples,
+)
 from tests.seeds import seeds
 
 AS_OF = dt.date(2026, 11, 22)
@@ -53,8 +57,8 @@ def _same(card: Scorecard, want: FrameEvaluation, store: Store) -> None:
 
 
 @pytest.fixture(params=["manufacturing", "techinnovate"])
-def store(request: pytest.FixtureRequest, db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    init_workspace(tmp_path / "ws", example=request.param, db=db_url)
+def store(request: pytest.FixtureRequest, db_url: str):  # type: ignore[no-untyped-def]
+    copy_example(request, db_url, request.param)  # as `los init --example` leaves it
     opened = Store(db_url)
     yield opened
     opened.close()
