@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -212,37 +213,43 @@ def test_history_and_findings(ti: Los) -> None:
     assert set(only["code"]) == {"OW02"}
 
 
-@pytest.mark.parametrize(
-    ("call", "message"),
-    [
-        (lambda ws: ws.scorecard(as_of="2026-13-01"), "as_of '2026-13-01': "),
-        (lambda ws: ws.scorecard(period="2026-13"), "period: '2026-13' is not a valid period"),
-        (lambda ws: ws.scorecard(period="2026-10", as_of="2026-11-01"), "give period or as_of"),
-        (lambda ws: ws.scorecard(unit="custmer_service"), "unit: unknown unit 'custmer_service'"),
-        (lambda ws: ws.forecasts(as_of="soon"), "as_of 'soon': "),
-        (lambda ws: ws.check(as_of="2026-02-30"), "as_of '2026-02-30': "),
-        (lambda ws: ws.explain("nps", "2026-13", "2026-Q3"), "from_period '2026-13'"),
-        (lambda ws: ws.explain("nps", "2026-Q1", "2026-13"), "to_period '2026-13'"),
-        (lambda ws: ws.explain("nps", "2026-Q1", "2026-Q3", depth=0), "depth 0: "),
-        (
-            lambda ws: ws.explain("nps", "2026-Q2", "2026-Q3", unit="custmer_service"),
-            "unit: unknown unit 'custmer_service' (did you mean 'customer_service'?)",
-        ),
-        (lambda ws: ws.measurements("npz"), "kpi: unknown KPI 'npz' (did you mean 'nps'?)"),
-        (lambda ws: ws.revisions("nps", period="2026-13"), "period: '2026-13'"),
-        (lambda ws: ws.revisions("nps", unit="nowhere"), "unit: unknown unit 'nowhere'"),
-        (lambda ws: ws.history(limit=0), "limit 0: "),
-        (lambda ws: ws.check(select=["ZZ99"]), "select: unknown rule ZZ99 (rules: AC01, "),
-        (lambda ws: ws.check(ignore=["ZZ98"]), "ignore: unknown rule ZZ98 (rules: AC01, "),
-    ],
-)
-def test_errors_name_the_arguments(ti: Los, call, message: str) -> None:  # type: ignore[no-untyped-def]
-    with lineofsight.Workspace.open(ti.db_url) as ws, pytest.raises(lineofsight.UsageError) as e:
-        call(ws)
-    assert str(e.value).startswith(message) or message in str(e.value), str(e.value)
-    assert "--" not in str(e.value)
-    # Every problem listed speaks of the arguments too, never of the command line.
-    assert all("--" not in str(p) and "command line" not in str(p) for p in e.value.problems)
+ERRORS: list[tuple[Callable[[lineofsight.Workspace], object], str]] = [
+    (lambda ws: ws.scorecard(as_of="2026-13-01"), "as_of '2026-13-01': "),
+    (lambda ws: ws.scorecard(period="2026-13"), "period: '2026-13' is not a valid period"),
+    (lambda ws: ws.scorecard(period="2026-10", as_of="2026-11-01"), "give period or as_of"),
+    (lambda ws: ws.scorecard(unit="custmer_service"), "unit: unknown unit 'custmer_service'"),
+    (lambda ws: ws.forecasts(as_of="soon"), "as_of 'soon': "),
+    (lambda ws: ws.check(as_of="2026-02-30"), "as_of '2026-02-30': "),
+    (lambda ws: ws.explain("nps", "2026-13", "2026-Q3"), "from_period '2026-13'"),
+    (lambda ws: ws.explain("nps", "2026-Q1", "2026-13"), "to_period '2026-13'"),
+    (lambda ws: ws.explain("nps", "2026-Q1", "2026-Q3", depth=0), "depth 0: "),
+    (
+        lambda ws: ws.explain("nps", "2026-Q2", "2026-Q3", unit="custmer_service"),
+        "unit: unknown unit 'custmer_service' (did you mean 'customer_service'?)",
+    ),
+    (lambda ws: ws.measurements("npz"), "kpi: unknown KPI 'npz' (did you mean 'nps'?)"),
+    (lambda ws: ws.revisions("nps", period="2026-13"), "period: '2026-13'"),
+    (lambda ws: ws.revisions("nps", unit="nowhere"), "unit: unknown unit 'nowhere'"),
+    (lambda ws: ws.history(limit=0), "limit 0: "),
+    (lambda ws: ws.check(select=["ZZ99"]), "select: unknown rule ZZ99 (rules: AC01, "),
+    (lambda ws: ws.check(ignore=["ZZ98"]), "ignore: unknown rule ZZ98 (rules: AC01, "),
+]
+
+
+def test_errors_name_the_arguments(ti: Los) -> None:
+    """Each mistaken call, on one workspace: each is refused, so none changes what the next
+    one meets."""
+    for call, message in ERRORS:
+        with (
+            lineofsight.Workspace.open(ti.db_url) as ws,
+            pytest.raises(lineofsight.UsageError) as e,
+        ):
+            call(ws)
+        shown = str(e.value)
+        assert shown.startswith(message) or message in shown, (message, shown)
+        assert "--" not in shown, shown
+        # Every problem listed speaks of the arguments too, never of the command line.
+        assert all("--" not in str(p) and "command line" not in str(p) for p in e.value.problems)
 
 
 def test_to_pandas_names_the_extra_when_pandas_is_missing(

@@ -20,6 +20,7 @@ from lineofsight.engine.frame_derived import derived_values
 from lineofsight.engine.frame_measured import integer_keys, measured_values
 from lineofsight.engine.frames import DefinitionFrames, _slots
 from lineofsight.engine.values import ValueTable, measurements_frame
+from tests.seeds import examples
 
 AS_OF = dt.date(2026, 6, 15)
 SEEN: collections.Counter[tuple[str, bool]] = collections.Counter()
@@ -160,7 +161,7 @@ def _frames(org: m.Organization) -> tuple[DefinitionFrames, pl.DataFrame]:
     return defs, kpis
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(organisations())
 def test_columnar_derived_values_are_the_value_tables(
     generated: tuple[m.Organization, pl.DataFrame],

@@ -9,6 +9,7 @@ formula needs (CF01 would report them otherwise).
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
@@ -48,19 +49,38 @@ def test_the_catalogue_has_formula_kpis_to_try() -> None:
     assert set(TWO_WAYS) <= set(FORMULA_KPIS)
 
 
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small strategy applied to a new store, once: each test adds its KPI to a copy of
+    the store and of the file."""
+    folder = tmp_path_factory.mktemp("applied")
+    path = folder / "strategy.yaml"
+    path.write_text(STRATEGY)
+    store = folder / "los.db"
+    done = CliRunner().invoke(
+        app, ["apply", str(path), "--db", f"sqlite:///{store}"], catch_exceptions=False
+    )
+    assert done.exit_code == 0, done.output
+    # The store closed is one file, whole (no journal beside it), so a copy is the store.
+    assert sorted(p.name for p in folder.iterdir()) == ["los.db", "strategy.yaml"]
+    return store
+
+
 @pytest.mark.parametrize("kpi_id", FORMULA_KPIS)
 def test_added_formula_kpi_and_inputs_only_lack_targets_and_data(
-    kpi_id: str, tmp_path: Path
+    kpi_id: str, tmp_path: Path, applied: Path
 ) -> None:
-    path = tmp_path / "strategy.yaml"
-    path.write_text(STRATEGY)
+    shutil.copyfile(applied, tmp_path / "los.db")
     url = f"sqlite:///{tmp_path / 'los.db'}"
+    path = tmp_path / "strategy.yaml"  # the file applied, which `add` edits: this test's own
+    path.write_text(STRATEGY)
     runner = CliRunner()
-    applied = runner.invoke(app, ["apply", str(path), "--db", url], catch_exceptions=False)
-    assert applied.exit_code == 0, applied.output
     result = runner.invoke(
         app,
-        ["library", "add", kpi_id, "--unit", "co", "--owner", "ann", "--db", url],
+        [
+            *("library", "add", kpi_id, "--unit", "co", "--owner", "ann"),
+            *("--file", str(path), "--db", url),
+        ],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output

@@ -19,9 +19,14 @@ from lineofsight.services import attention_forecast
 from lineofsight.services.attention_forecast import _key, off_track
 from lineofsight.services.checkin import delete_measurement, record_measurement
 from lineofsight.services.evaluate import load_organization
-from lineofsight.services.init import init_workspace
 from lineofsight.store.check_results import read_check_state, read_kept_report
 from lineofsight.store.database import Store
+from tests.example_stores import (  # noqa: F401 (the fixtures)
+    copy_example,
+    postgresql_examples,
+    sqlite_examples,
+)
+from tests.seeds import seeds
 
 AS_OF = dt.date(2026, 11, 22)
 PERIODS = {
@@ -33,8 +38,8 @@ FORECAST = attention_forecast._forecast  # the real one, whatever a test puts in
 
 
 @pytest.fixture(params=["manufacturing", "techinnovate"])
-def store(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> Iterator[Store]:
-    init_workspace(tmp_path / "ws", example=request.param, db=db_url)
+def store(request: pytest.FixtureRequest, db_url: str) -> Iterator[Store]:
+    copy_example(request, db_url, request.param)  # as `los init --example` leaves it
     opened = Store(db_url)
     yield opened
     opened.close()
@@ -92,7 +97,7 @@ def _write(store: Store, rng: random.Random, org: m.Organization) -> set[str]:
     return written
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", seeds(1))
 def test_kept_calls_brought_up_to_date_equal_a_full_forecast_after_random_writes(
     store: Store, seed: int, asked: list[set[str] | None]
 ) -> None:

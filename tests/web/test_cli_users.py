@@ -56,26 +56,27 @@ def test_user_add_list_token_remove(store_url: str, workdir: Path) -> None:
     assert "carol" not in los.runner.invoke(_app(), ["user", "list", "--db", store_url]).output
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--role", "boss"], "unknown role 'boss'"),
-        (["--role", "viewer:mars"], "unknown unit 'mars'"),
-        (["--role", "owner:sales"], "an owner must be linked to a person"),
-        (["--role", "viewer", "--person", "nobody"], "unknown person 'nobody'"),
-    ],
-)
-def test_user_add_mistakes_exit_2_with_the_reason(
-    store_url: str, workdir: Path, args: list[str], message: str
-) -> None:
-    result = Los(store_url).runner.invoke(
-        _app(),
-        ["user", "add", "zed", *args, "--password-stdin", "--db", store_url],
-        input="a long password\n",
-    )
-    assert result.exit_code == 2
-    assert message in result.output
-    assert "Traceback" not in result.output
+ADD_MISTAKES = [
+    (["--role", "boss"], "unknown role 'boss'"),
+    (["--role", "viewer:mars"], "unknown unit 'mars'"),
+    (["--role", "owner:sales"], "an owner must be linked to a person"),
+    (["--role", "viewer", "--person", "nobody"], "unknown person 'nobody'"),
+]
+
+
+def test_user_add_mistakes_exit_2_with_the_reason(store_url: str, workdir: Path) -> None:
+    """Each mistake on one store: each is refused and adds no one."""
+    before = _listed(store_url)
+    for args, message in ADD_MISTAKES:
+        result = Los(store_url).runner.invoke(
+            _app(),
+            ["user", "add", "zed", *args, "--password-stdin", "--db", store_url],
+            input="a long password\n",
+        )
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+        assert _listed(store_url) == before, args
 
 
 def test_user_remove_unknown_exits_2(store_url: str, workdir: Path) -> None:
@@ -209,53 +210,53 @@ def test_user_list_json_has_every_user_without_secrets(store_url: str) -> None:
     assert "argon2" not in _user(store_url, "list", "--format", "json").stdout
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["change", "ghost", "--role", "viewer"], "unknown user 'ghost'"),
-        (["change", "viewer"], "nothing to change"),
-        (["change", "viewer", "--person", "bob", "--no-person"], "not both"),
-        (["change", "viewer", "--role", "boss"], "unknown role 'boss'"),
-        (["change", "viewer", "--role", "viewer:mars"], "unknown unit 'mars'"),
-        (["change", "alice", "--no-person"], "an owner must be linked to a person"),
-        (["change", "viewer", "--person", "nobody"], "unknown person 'nobody'"),
-        (["password", "ghost", "--password-stdin"], "unknown user 'ghost'"),
-        (["password", "viewer", "--password-stdin"], "shorter than 8 characters"),
-        (["revoke", "987654"], "unknown token 987654"),
-        (["tokens", "ghost"], "unknown user 'ghost'"),
-    ],
-)
-def test_user_command_mistakes_exit_2_and_change_nothing(
-    store_url: str, args: list[str], message: str
-) -> None:
+MISTAKES = [
+    (["change", "ghost", "--role", "viewer"], "unknown user 'ghost'"),
+    (["change", "viewer"], "nothing to change"),
+    (["change", "viewer", "--person", "bob", "--no-person"], "not both"),
+    (["change", "viewer", "--role", "boss"], "unknown role 'boss'"),
+    (["change", "viewer", "--role", "viewer:mars"], "unknown unit 'mars'"),
+    (["change", "alice", "--no-person"], "an owner must be linked to a person"),
+    (["change", "viewer", "--person", "nobody"], "unknown person 'nobody'"),
+    (["password", "ghost", "--password-stdin"], "unknown user 'ghost'"),
+    (["password", "viewer", "--password-stdin"], "shorter than 8 characters"),
+    (["revoke", "987654"], "unknown token 987654"),
+    (["tokens", "ghost"], "unknown user 'ghost'"),
+]
+
+
+def test_user_command_mistakes_exit_2_and_change_nothing(store_url: str) -> None:
+    """Each mistake on one store: none changes it, so none changes what the next meets."""
     before = _listed(store_url)
-    result = _user(store_url, *args, stdin="short\n")
-    assert result.exit_code == 2, result.output
-    assert message in result.output and "Traceback" not in result.output
+    for args, message in MISTAKES:
+        result = _user(store_url, *args, stdin="short\n")
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output, result.output
+        assert _listed(store_url) == before, args
+
+
+UNKNOWN = [
+    (["revoke", "9999"], "error: unknown token 9999\n"),
+    (["remove", "nosuch"], "error: unknown user 'nosuch'\n"),
+    (["remove", "alicee"], "error: unknown user 'alicee' (did you mean 'alice'?)\n"),
+    (
+        ["password", "vewer", "--password-stdin"],
+        "unknown user 'vewer' (did you mean 'viewer'?)",
+    ),
+    (["tokens", "edtor"], "error: unknown user 'edtor' (did you mean 'editor'?)\n"),
+]
+
+
+def test_an_unknown_user_or_token_is_said_once_with_the_closest_name(store_url: str) -> None:
+    """Each on one store (each refused, nothing changed)."""
+    before = _listed(store_url)
+    for args, message in UNKNOWN:
+        result = _user(store_url, *args, stdin="a long password\n")
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.stderr, result.stderr
+        # Said once: no second line restating it ("  token: no such token").
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert _listed(store_url) == before
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["revoke", "9999"], "error: unknown token 9999\n"),
-        (["remove", "nosuch"], "error: unknown user 'nosuch'\n"),
-        (["remove", "alicee"], "error: unknown user 'alicee' (did you mean 'alice'?)\n"),
-        (
-            ["password", "vewer", "--password-stdin"],
-            "unknown user 'vewer' (did you mean 'viewer'?)",
-        ),
-        (["tokens", "edtor"], "error: unknown user 'edtor' (did you mean 'editor'?)\n"),
-    ],
-)
-def test_an_unknown_user_or_token_is_said_once_with_the_closest_name(
-    store_url: str, args: list[str], message: str
-) -> None:
-    result = _user(store_url, *args, stdin="a long password\n")
-    assert result.exit_code == 2, result.output
-    assert message in result.stderr
-    # Said once: no second line restating it ("  token: no such token").
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_a_token_id_that_is_no_number_reads_like_a_command_line(store_url: str) -> None:

@@ -1,0 +1,109 @@
+"""Stores holding an example organisation, as `los init --example` leaves them: filled once
+per test process and database, then copied into each test's new store (the test writes to
+its copy only).
+
+Filling a store with an example (its strategy applied, its values loaded) took about a second
+and a half of each test that writes to one; `los init` itself is tested by
+tests/cli/test_init_examples.py and the tests of services/init.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from lineofsight.services.init import init_workspace
+
+_lock = threading.Lock()
+
+
+def _admin(server_url: str) -> str:
+    return server_url.replace("postgresql+psycopg://", "postgresql://")
+
+
+class SqliteExamples:
+    """One SQLite file per example, filled at the first call."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.filled: dict[str, Path] = {}
+
+    def _filled(self, example: str) -> Path:
+        with _lock:
+            path = self.filled.get(example)
+            if path is None:
+                folder = self.folder / example
+                path = folder / "store" / "los.db"
+                init_workspace(folder / "ws", example=example, db=f"sqlite:///{path}")
+                leftovers = [p.name for p in path.parent.iterdir() if p != path]
+                assert not leftovers, leftovers  # the closed store is one file, whole
+                self.filled[example] = path
+            return path
+
+    def copy(self, db_url: str, example: str) -> None:
+        """Make the new store at `db_url` (not opened yet) a copy of the filled one."""
+        target = Path(db_url.removeprefix("sqlite:///"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self._filled(example), target)
+
+
+class PostgresqlExamples:
+    """One database per example on the test server, filled at the first call: the template
+    each test's database is made again from."""
+
+    def __init__(self, server_url: str, folder: Path) -> None:
+        self.server_url = server_url
+        self.folder = folder
+        self.filled: dict[str, str] = {}
+
+    def _filled(self, example: str) -> str:
+        with _lock:
+            name = self.filled.get(example)
+            if name is None:
+                name = f"los_{example}_{uuid.uuid4().hex[:12]}"
+                with psycopg.connect(_admin(self.server_url), autocommit=True) as conn:
+                    conn.execute(f'CREATE DATABASE "{name}"')
+                url = self.server_url.rsplit("/", 1)[0] + f"/{name}"
+                init_workspace(self.folder / example, example=example, db=url)
+                self.filled[example] = name
+            return name
+
+    def copy(self, db_url: str, example: str) -> None:
+        """Make the test's database at `db_url` again, as a copy of the filled one."""
+        template = self._filled(example)
+        name = db_url.rsplit("/", 1)[1]
+        with psycopg.connect(_admin(self.server_url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+    def drop(self) -> None:
+        with psycopg.connect(_admin(self.server_url), autocommit=True) as conn:
+            for name in self.filled.values():
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_examples(tmp_path_factory: pytest.TempPathFactory) -> SqliteExamples:
+    return SqliteExamples(tmp_path_factory.mktemp("examples"))
+
+
+@pytest.fixture(scope="session")
+def postgresql_examples(
+    pg_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PostgresqlExamples]:
+    examples = PostgresqlExamples(pg_url, tmp_path_factory.mktemp("examples"))
+    yield examples
+    examples.drop()
+
+
+def copy_example(request: pytest.FixtureRequest, db_url: str, example: str) -> None:
+    """Fill the test's new store at `db_url` with `example`, as `los init --example` does."""
+    name = "sqlite_examples" if db_url.startswith("sqlite") else "postgresql_examples"
+    examples: SqliteExamples | PostgresqlExamples = request.getfixturevalue(name)
+    examples.copy(db_url, example)
