@@ -11,20 +11,15 @@ from __future__ import annotations
 
 import shutil
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from lineofsight.services.init import init_workspace
+from tests.stores import drop_postgresql, postgresql_store, remake_postgresql, sqlite_store
 
 _lock = threading.Lock()
-
-
-def _admin(server_url: str) -> str:
-    return server_url.replace("postgresql+psycopg://", "postgresql://")
 
 
 class SqliteExamples:
@@ -40,7 +35,7 @@ class SqliteExamples:
             if path is None:
                 folder = self.folder / example
                 path = folder / "store" / "los.db"
-                init_workspace(folder / "ws", example=example, db=f"sqlite:///{path}")
+                init_workspace(folder / "ws", example=example, db=sqlite_store(path))
                 leftovers = [p.name for p in path.parent.iterdir() if p != path]
                 assert not leftovers, leftovers  # the closed store is one file, whole
                 self.filled[example] = path
@@ -60,32 +55,24 @@ class PostgresqlExamples:
     def __init__(self, server_url: str, folder: Path) -> None:
         self.server_url = server_url
         self.folder = folder
-        self.filled: dict[str, str] = {}
+        self.filled: dict[str, str] = {}  # example -> its database's URL
 
     def _filled(self, example: str) -> str:
         with _lock:
-            name = self.filled.get(example)
-            if name is None:
-                name = f"los_{example}_{uuid.uuid4().hex[:12]}"
-                with psycopg.connect(_admin(self.server_url), autocommit=True) as conn:
-                    conn.execute(f'CREATE DATABASE "{name}"')
-                url = self.server_url.rsplit("/", 1)[0] + f"/{name}"
+            url = self.filled.get(example)
+            if url is None:
+                url = postgresql_store(self.server_url, f"los_{example}")
                 init_workspace(self.folder / example, example=example, db=url)
-                self.filled[example] = name
-            return name
+                self.filled[example] = url
+            return url
 
     def copy(self, db_url: str, example: str) -> None:
         """Make the test's database at `db_url` again, as a copy of the filled one."""
-        template = self._filled(example)
-        name = db_url.rsplit("/", 1)[1]
-        with psycopg.connect(_admin(self.server_url), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        remake_postgresql(self.server_url, db_url, self._filled(example))
 
     def drop(self) -> None:
-        with psycopg.connect(_admin(self.server_url), autocommit=True) as conn:
-            for name in self.filled.values():
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for url in self.filled.values():
+            drop_postgresql(self.server_url, url)
 
 
 @pytest.fixture(scope="session")

@@ -79,6 +79,15 @@ def postgresql_store(server_url: str, prefix: str = "los", *, template: bool = T
     return _database_url(server_url, name)
 
 
+def remake_postgresql(server_url: str, url: str, source_url: str) -> None:
+    """Make the database at `url` again as a copy of the one at `source_url` (which no
+    connection may hold open)."""
+    name, source = url.rsplit("/", 1)[1], source_url.rsplit("/", 1)[1]
+    with psycopg.connect(_admin(server_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+
+
 def drop_postgresql(server_url: str, url: str) -> None:
     """Drop a database made by `postgresql_store`."""
     name = url.rsplit("/", 1)[1]
