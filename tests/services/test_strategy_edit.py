@@ -202,6 +202,66 @@ def test_a_waiting_change_is_approved_once_or_rejected_with_a_reason(store: Stor
     assert edit_approval.pending_changes(store) == []
 
 
+def _stored_waiting(store: Store, edit: Edit, units: list[str | None]) -> int:
+    """A waiting change as the store keeps it (`units` as they were judged)."""
+    import json
+
+    from lineofsight.store import edits
+
+    with store.transaction() as conn:
+        return edits.insert_pending(
+            conn,
+            {
+                "kind": edit.kind,
+                "item_id": edit.item_id,
+                "action": "change",
+                "item": json.dumps(edit.item),
+                "summary": "",
+                "units": json.dumps(units),
+                "requested_by": "sales_ed",
+                "requested_at": dt.datetime.now(dt.UTC),
+            },
+        )
+
+
+def test_a_change_that_changes_nothing_waits_for_no_one(store: Store) -> None:
+    assert edit_approval.set_require_approval(store, True, actor="admin")
+    org = stored_organization(store)
+    unchanged = preview_edit(store, _changed(store, "revenue"), actor="ed", as_of=AS_OF)
+    assert unchanged.plan.empty and unchanged.reach.scopes() == []
+    with pytest.raises(UsageError, match="Nothing to approve"):
+        edit_approval.request_change(store, unchanged, actor="ed")
+    assert edit_approval.pending_changes(store) == []
+    # A change that reaches no unit is not everyone's to decide: an admin of the whole
+    # organisation's only (one kept empty before changes that change nothing were refused).
+    ops_viewer = _account("ov", Grant("viewer", "ops"))
+    olga = _account("olga", Grant("viewer"), person="olga")
+    sales_admin = _account("sa", Grant("admin", "sales"))
+    admin = _account("ad", Grant("admin"))
+    decides = {
+        a.username: edit_approval.may_decide(a, (), org)
+        for a in (ops_viewer, olga, sales_admin, admin)
+    }
+    assert decides == {"ov": False, "olga": False, "sa": False, "ad": True}
+    kept = _stored_waiting(store, _changed(store, "revenue"), [])
+    with pytest.raises(UsageError, match="may reject it"):
+        edit_approval.reject_change(store, kept, approver=ops_viewer, reason="no")
+    with pytest.raises(UsageError, match="may approve it"):
+        edit_approval.approve_change(store, kept, approver=ops_viewer)
+    # Approving it says that it changes nothing, instead of "succeeding" and leaving it waiting.
+    with pytest.raises(UsageError, match=f"change {kept} changes nothing"):
+        edit_approval.approve_change(store, kept, approver=admin)
+    edit_approval.reject_change(store, kept, approver=admin, reason="nothing to do")
+    # So does approving a change that the strategy came to meanwhile.
+    preview = preview_edit(store, _changed(store, "revenue", name="Net"), actor="ed", as_of=AS_OF)
+    asked = edit_approval.request_change(store, preview, actor="ed")
+    save_edit(store, _changed(store, "revenue", name="Net"), actor="ad")
+    with pytest.raises(UsageError, match=f"change {asked} changes nothing"):
+        edit_approval.approve_change(store, asked, approver=admin)
+    change = edit_approval.pending_change(store, asked)
+    assert change is not None and change.state == "pending"
+
+
 def test_a_plain_document_is_validated_as_its_file_would_be(store: Store) -> None:
     from lineofsight.services.apply import jsonable
     from lineofsight.spec.dump import organization_to_plain
