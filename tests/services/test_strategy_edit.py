@@ -202,6 +202,66 @@ def test_a_waiting_change_is_approved_once_or_rejected_with_a_reason(store: Stor
     assert edit_approval.pending_changes(store) == []
 
 
+def _stored_waiting(store: Store, edit: Edit, units: list[str | None]) -> int:
+    """A waiting change as the store keeps it (`units` as they were judged)."""
+    import json
+
+    from lineofsight.store import edits
+
+    with store.transaction() as conn:
+        return edits.insert_pending(
+            conn,
+            {
+                "kind": edit.kind,
+                "item_id": edit.item_id,
+                "action": "change",
+                "item": json.dumps(edit.item),
+                "summary": "",
+                "units": json.dumps(units),
+                "requested_by": "sales_ed",
+                "requested_at": dt.datetime.now(dt.UTC),
+            },
+        )
+
+
+def test_a_change_that_changes_nothing_waits_for_no_one(store: Store) -> None:
+    assert edit_approval.set_require_approval(store, True, actor="admin")
+    org = stored_organization(store)
+    unchanged = preview_edit(store, _changed(store, "revenue"), actor="ed", as_of=AS_OF)
+    assert unchanged.plan.empty and unchanged.reach.scopes() == []
+    with pytest.raises(UsageError, match="Nothing to approve"):
+        edit_approval.request_change(store, unchanged, actor="ed")
+    assert edit_approval.pending_changes(store) == []
+    # A change that reaches no unit is not everyone's to decide: an admin of the whole
+    # organisation's only (one kept empty before changes that change nothing were refused).
+    ops_viewer = _account("ov", Grant("viewer", "ops"))
+    olga = _account("olga", Grant("viewer"), person="olga")
+    sales_admin = _account("sa", Grant("admin", "sales"))
+    admin = _account("ad", Grant("admin"))
+    decides = {
+        a.username: edit_approval.may_decide(a, (), org)
+        for a in (ops_viewer, olga, sales_admin, admin)
+    }
+    assert decides == {"ov": False, "olga": False, "sa": False, "ad": True}
+    kept = _stored_waiting(store, _changed(store, "revenue"), [])
+    with pytest.raises(UsageError, match="may reject it"):
+        edit_approval.reject_change(store, kept, approver=ops_viewer, reason="no")
+    with pytest.raises(UsageError, match="may approve it"):
+        edit_approval.approve_change(store, kept, approver=ops_viewer)
+    # Approving it says that it changes nothing, instead of "succeeding" and leaving it waiting.
+    with pytest.raises(UsageError, match=f"change {kept} changes nothing"):
+        edit_approval.approve_change(store, kept, approver=admin)
+    edit_approval.reject_change(store, kept, approver=admin, reason="nothing to do")
+    # So does approving a change that the strategy came to meanwhile.
+    preview = preview_edit(store, _changed(store, "revenue", name="Net"), actor="ed", as_of=AS_OF)
+    asked = edit_approval.request_change(store, preview, actor="ed")
+    save_edit(store, _changed(store, "revenue", name="Net"), actor="ad")
+    with pytest.raises(UsageError, match=f"change {asked} changes nothing"):
+        edit_approval.approve_change(store, asked, approver=admin)
+    change = edit_approval.pending_change(store, asked)
+    assert change is not None and change.state == "pending"
+
+
 def test_a_plain_document_is_validated_as_its_file_would_be(store: Store) -> None:
     from lineofsight.services.apply import jsonable
     from lineofsight.spec.dump import organization_to_plain
@@ -220,42 +280,31 @@ def test_a_plain_document_is_validated_as_its_file_would_be(store: Store) -> Non
     assert messages[1] == "objective sell: parent: unknown objective 'nowhere'"
 
 
-def test_a_waiting_reorder_is_asked_of_whom_the_writers_check_puts_it_down_to(
-    store: Store,
-) -> None:
-    # A sales editor's change that moves the sales KPI one place past the ops KPI: moving
-    # either explains the new order, and the editor's check puts it down to their own KPI.
-    # Waiting for approval, it is the sales lead's (or a sales admin's) to decide, not ops'.
-    import dataclasses
+def test_a_one_item_edit_keeps_the_order_of_every_other_item(store: Store) -> None:
+    # A change keeps the item in its place, an addition comes last, a removal leaves the
+    # others in their order: no edit of one item (nor a change waiting for approval, which is
+    # one) reorders the strategy; whole files do (`PUT /api/strategy`, tests/web).
+    from lineofsight.services.permissions import definition_reach, writer_reach
 
-    from lineofsight.services.accounts import add_user
-    from lineofsight.services.apply import apply_organization
-    from lineofsight.services.permissions import definition_reach, refused_definitions
-
-    writer = add_user(
-        store, "sales_ed", "a long enough password", [Grant("editor", "sales")], actor="admin"
-    )
-    assert edit_approval.set_require_approval(store, True, actor="admin")
-    before = stored_organization(store)
-    assert [k.id for k in before.kpis] == ["revenue", "defects"]
-    after = dataclasses.replace(before, kpis=before.kpis[::-1])
-    assert refused_definitions(writer, before, after) == []
-    plan = apply_organization(store, after, source="test", dry_run=True, actor=writer.username)
-    assert [(r.item_id, r.field) for r in plan.records] == [("defects", "position")]
-    preview = preview_edit(store, _changed(store, "revenue"), actor=writer.username, as_of=AS_OF)
-    # The preview as `preview_edit` makes it of this change.
-    preview = dataclasses.replace(
-        preview, after=after, plan=plan, reach=definition_reach(before, after)
-    )
-    change_id = edit_approval.request_change(store, preview, actor=writer.username)
-    change = edit_approval.pending_change(store, change_id)
-    assert change is not None and change.units == ("sales",)
-    sam = _account("sam", Grant("owner", "sales"), person="sam")
-    olga = _account("olga", Grant("viewer"), person="olga")
-    ops_admin = _account("oa", Grant("admin", "ops"))
-    sales_admin = _account("sa", Grant("admin", "sales"))
-    decides = {
-        a.username: edit_approval.may_decide(a, change.units, before)
-        for a in (sam, olga, ops_admin, sales_admin)
+    sales_editor = _account("se", Grant("editor", "sales"))
+    new = {
+        "id": "churn",
+        "name": "Churn",
+        "unit": "sales",
+        "owner": "sam",
+        "frequency": "monthly",
+        "direction": "decrease",
+        "supports": [{"objective": "sell"}],
     }
-    assert decides == {"sam": True, "olga": False, "oa": False, "sa": True}
+    edits = [
+        _changed(store, "revenue", name="Net revenue", owner="ceo"),
+        Edit("kpi", "churn", new, new=True),
+        Edit("kpi", "revenue", None),
+        Edit("kpi", "defects", None),
+    ]
+    for edit in edits:
+        preview = preview_edit(store, edit, actor="se", as_of=AS_OF)
+        assert preview.plan.records, edit
+        assert "position" not in {r.field for r in preview.plan.records}, edit
+        reach = writer_reach(sales_editor, preview.before, preview.after)
+        assert reach == definition_reach(preview.before, preview.after), edit

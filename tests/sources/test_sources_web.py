@@ -271,3 +271,40 @@ def test_only_an_admin_changes_what_a_source_reads(site: TestClient, workdir: Pa
         "/api/v1/strategy", content=peeking, headers={**yaml, **bearer(site, "admin")}
     )
     assert allowed.status_code == 200, allowed.text
+
+
+def test_rows_of_periods_not_ended_are_kept_with_the_run_and_shown(
+    los: Los, workdir: Path, db_url: str
+) -> None:
+    # A mistyped year (2062): the refresh ends "ok" with the rows left for later, and says so
+    # wherever its last run shows (a scheduled refresh has no one reading its output).
+    (workdir / "data").mkdir()
+    (workdir / "data" / "a.csv").write_text(
+        "kpi,period,value\nhires,2026-07,3\nhires,2062-07,4\nhires,2062-08,5\n"
+    )
+    kpis = [{"id": "hires", "source": {"kind": "file", "path": "data/*.csv"}}]
+    (workdir / "strategy.yaml").write_text(strategy({}, kpis))
+    assert los("apply", "strategy.yaml").exit_code == 0
+    assert los("refresh", "hires").exit_code == 0
+    said = "2 rows of periods not ended yet left out"
+    listed = los("sources")
+    assert listed.exit_code == 0 and said in listed.stdout, listed.output
+    run = json.loads(los("sources", "--format", "json").stdout)["sources"][0]["last_run"]
+    assert (run["state"], run["rows_read"], run["added"], run["not_ended"]) == ("ok", 3, 1, 2)
+
+    store = Store(db_url)
+    accounts.add_user(store, "viewer", PASSWORD, (Grant("viewer"),), actor="tests")
+    store.close()
+    app = create_app(db_url, secret_key="test secret")
+    with TestClient(app, follow_redirects=False) as client:
+        log_in(client, "viewer")
+        page = client.get("/sources").text
+        assert f'<span class="not-ended">{said}</span>' in page
+        api = client.get("/api/v1/sources/hires", headers=bearer(client, "viewer")).json()
+        assert api["last_run"]["not_ended"] == 2
+        # A run that left nothing out says nothing of it.
+        (workdir / "data" / "a.csv").write_text("kpi,period,value\nhires,2026-07,3\n")
+        assert los("refresh", "hires").exit_code == 0
+        assert "not-ended" not in client.get("/sources").text
+        assert "not ended" not in los("sources").stdout
+    app.state.store.close()

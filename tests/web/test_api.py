@@ -91,6 +91,31 @@ def test_no_credentials_or_a_bad_token_is_401(api_as, client: TestClient) -> Non
     assert_error(bad, 401)
 
 
+def test_a_login_required_under_api_is_a_401_that_says_how_to_authenticate() -> None:
+    # A route under /api/ that reads the account as a page does: JSON 401 with the scheme
+    # (RFC 9110 asks a 401 for WWW-Authenticate); a page's path still redirects to /login.
+    from fastapi import FastAPI
+
+    from lineofsight.web.errors import install_error_handlers
+    from lineofsight.web.security import LoginRequired
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/api/thing")
+    @app.get("/thing")
+    def thing() -> None:
+        raise LoginRequired("/thing")
+
+    client = TestClient(app)
+    answer = client.get("/api/thing")
+    assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"
+    assert answer.json()["error"]["code"] == "unauthenticated"
+    page = client.get("/thing", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=/thing"
+    assert "www-authenticate" not in page.headers
+
+
 def test_unknown_routes_and_methods_use_the_error_shape(api_as) -> None:  # type: ignore[no-untyped-def]
     api = api_as("admin")
     assert_error(api.get("/no/such/thing"), 404)

@@ -16,7 +16,7 @@ from lineofsight.services.export import export_strategy
 from lineofsight.services.history import definition_history
 from lineofsight.store.database import Store
 from lineofsight.store.notifications import read_outbox
-from tests.web.conftest import log_in
+from tests.web.conftest import csrf_of, log_in
 from tests.web.formparse import form_values
 
 
@@ -220,6 +220,62 @@ def test_with_approval_on_an_editors_change_waits_for_the_unit_lead(
             "/admin/approval", data={k: v for k, v in setting.items() if k != "require_approval"}
         )
     assert "Changes by editors wait" not in client.get("/edit").text
+
+
+def test_with_approval_on_a_form_that_changes_nothing_is_not_sent_and_no_lead_decides_it(
+    client: TestClient, store: Store
+) -> None:
+    import datetime as dt
+    import json
+
+    from lineofsight.services import edit_approval
+    from lineofsight.store import edits
+
+    assert edit_approval.set_require_approval(store, True, actor="admin")
+    try:
+        log_in(client, "sales_editor")
+        form = form_values(client.get("/edit/kpi/conversion").text, "edit-form")
+        for op in ("preview", "save"):
+            answer = client.post("/edit/kpi/conversion", data={**form, "op": op})
+            assert answer.status_code == 200, answer.text
+            assert (
+                '<div class="notice" role="status" id="edit-nothing">Nothing to approve: '
+                "the change leaves the strategy as it already is.</div>" in answer.text
+            )
+            assert 'id="edit-errors"' not in answer.text
+        assert edit_approval.pending_changes(store) == []
+        # One kept with no units (as such changes were before): Bob, who leads Operations
+        # and holds no admin role, may neither see it decided by him nor decide it.
+        with store.transaction() as conn:
+            kept = edits.insert_pending(
+                conn,
+                {
+                    "kind": "kpi",
+                    "item_id": "conversion",
+                    "action": "change",
+                    "item": json.dumps({"id": "conversion"}),
+                    "summary": "",
+                    "units": "[]",
+                    "requested_by": "sales_editor",
+                    "requested_at": dt.datetime.now(dt.UTC),
+                },
+            )
+        waiting = f"/edit/pending/{kept}"
+        log_in(client, "bob")
+        assert client.get(waiting).status_code == 403
+        token = csrf_of(client)
+        for action in ("approve", "reject"):
+            answer = client.post(f"{waiting}/{action}", data={"csrf_token": token, "reason": "x"})
+            assert answer.status_code == 403, action
+        assert edit_approval.pending_change(store, kept).state == "pending"  # type: ignore[union-attr]
+        log_in(client, "admin")
+        page = client.get(waiting).text
+        rejected = client.post(
+            waiting + "/reject", data={**form_values(page, "reject-form"), "reason": "empty"}
+        )
+        assert rejected.status_code == 303
+    finally:
+        edit_approval.set_require_approval(store, False, actor="admin")
 
 
 @pytest.mark.parametrize("kind", ["unit", "person", "objective", "kpi"])

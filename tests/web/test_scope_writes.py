@@ -274,6 +274,35 @@ def test_a_unit_editor_may_move_their_kpi_past_another_units(site: Site) -> None
     assert changes and {c["field"] for c in changes} == {"position"}
 
 
+def test_a_reorder_is_judged_where_a_whole_file_is_applied(site: Site) -> None:
+    """A whole file is where the order of the strategy changes (an edit of one item keeps
+    the others' order): the sales KPI moved past the ops KPI is applied for the sales editor,
+    put down to their own KPI, while the file's plan records it as the ops KPI's new place."""
+    store = site.app.state.store
+    path = strategy_source(store)
+    stored = path.read_text()
+    ids = re.findall(r"^  - id: (\w+)$", stored[stored.index("\nkpis:") :], re.M)
+    after = ids[ids.index("revenue") + 1]
+    assert after == "defects"
+    moved = _kpi_moved("revenue", before=ids[ids.index("revenue") + 2])(stored)
+    headers = {**YAML, "Authorization": f"Bearer {site.tokens['sales_editor']}"}
+    with TestClient(site.app) as client:
+        answer = client.put("/api/v1/strategy", content=moved, headers=headers)
+        assert answer.status_code == 200, answer.text
+        assert [(c["id"], c["field"]) for c in answer.json()["changes"]] == [
+            ("defects", "position")
+        ]
+        with store.reading() as conn:
+            org = read_organization(conn)
+        assert org is not None
+        order = [k.id for k in org.kpis]
+        assert order[order.index("defects") + 1] == "revenue"
+    apply_file(store, path)  # the file as the module's other tests have it
+    with store.reading() as conn:
+        org = read_organization(conn)
+    assert org is not None and [k.id for k in org.kpis] == ids
+
+
 def test_library_add_ignores_unapplied_edits_of_the_file(site: Site) -> None:
     """The web add adds exactly the catalogue items to the store's definitions: another
     unit's KPI renamed in the file on disk (not applied) stays as it is in the store, and the

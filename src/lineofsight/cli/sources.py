@@ -152,6 +152,8 @@ def sources(output_format: FormatOption = Format.TEXT, db: DbOption = None) -> N
                     f": {plural(run['rows_read'], 'row')} read, {run['added']:,} added, "
                     f"{run['replaced']:,} replaced, {run['unchanged']:,} unchanged"
                 )
+                if run["not_ended"]:
+                    line += f"; {plural(run['not_ended'], 'row')} of periods not ended yet left out"
             out.print(escape(line))
             if run["error"]:
                 out.print(f"  last error: {escape(run['error'])}")

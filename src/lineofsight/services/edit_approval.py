@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from lineofsight.services.accounts import Account
 
 
+NOTHING_TO_APPROVE = "Nothing to approve: the change leaves the strategy as it already is."
 KIND_WORDS = {"unit": "unit", "person": "person", "objective": "objective", "kpi": "KPI"}
 
 
@@ -100,8 +101,11 @@ def _short(value: Any) -> str:
 
 
 def request_change(store: Store, preview: EditPreview, *, actor: str) -> int:
-    """Keep a previewed edit as waiting for approval (audited); its id."""
+    """Keep a previewed edit as waiting for approval (audited); its id. UsageError when it
+    changes nothing: there is nothing to approve."""
     edit = preview.edit
+    if preview.plan.empty:
+        raise UsageError(NOTHING_TO_APPROVE)
     now = dt.datetime.now(dt.UTC)
     tree = change_tree(preview.before, preview.after)
     scopes = _reach(store, actor, preview.before, preview.after).scopes()
@@ -179,9 +183,12 @@ def may_decide(
 ) -> bool:
     """Whether the account may approve or reject a change that reaches `scopes`: an admin
     whose roles cover every one of them, or the lead of a unit that holds them all (a change
-    of the whole organisation: an admin of the whole organisation only). `tree`: the units
-    as the change is judged (default: the organisation's)."""
+    of the whole organisation: an admin of the whole organisation only). A change that
+    reaches no unit is also an admin of the whole organisation's to decide, never everyone's.
+    `tree`: the units as the change is judged (default: the organisation's)."""
     tree = tree or UnitTree.of(org)
+    if not scopes:
+        return allows(account, "manage_users", unit_id=None, org=tree)
     if all(allows(account, "manage_users", unit_id=u, org=tree) for u in scopes):
         return True
     if account.person_id is None or None in scopes:
@@ -192,8 +199,9 @@ def may_decide(
 
 def approve_change(store: Store, change_id: int, *, approver: Account) -> Plan:
     """Save a waiting change, credited to whoever made it, with the approval in the same
-    transaction; UsageError when it is no longer waiting or the approver may not decide it,
-    SpecError when it is no longer valid (every problem)."""
+    transaction; UsageError when it is no longer waiting, the approver may not decide it or
+    it changes nothing (the strategy already is as it asks: reject it to close it), SpecError
+    when it is no longer valid (every problem)."""
     change = _waiting(store, change_id)
     if change.requested_by == approver.username:
         raise UsageError("a change is approved by someone other than who made it")
@@ -211,7 +219,7 @@ def approve_change(store: Store, change_id: int, *, approver: Account) -> Plan:
     def decided(conn: StoreConnection, plan: Plan) -> None:
         _decide(conn, change, "approved", approver.username, None, saved[-1])
 
-    return save_edit(
+    plan = save_edit(
         store,
         change.edit,
         actor=change.requested_by,
@@ -219,6 +227,12 @@ def approve_change(store: Store, change_id: int, *, approver: Account) -> Plan:
         authorize=authorize,
         also=decided,
     )
+    if plan.empty:  # nothing was written, the decision neither
+        raise UsageError(
+            f"change {change_id} changes nothing: the strategy already is as it asks; "
+            "reject it to close it"
+        )
+    return plan
 
 
 def reject_change(store: Store, change_id: int, *, approver: Account, reason: str) -> None:

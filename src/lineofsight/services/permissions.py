@@ -377,7 +377,10 @@ def writer_reach(
     """The units a change of the definitions by this account reaches as its permission check
     (`refused_definitions`) judges it: a new order that moving the account's own items
     explains is put down to those items. Whose admins or lead approve the change when it
-    waits for approval."""
+    waits for approval. Only a strategy edit waits, and an edit of one item never reorders
+    the others (a change keeps the item's place, an addition comes last, a removal leaves
+    the rest in order): for a waiting change the reach is `definition_reach`'s, and the rule
+    for a new order applies where whole files are applied (`PUT /api/strategy`)."""
     return _judged(account, before, after, None, change_tree(before, after))[0]
 
 

@@ -438,7 +438,13 @@ def _failed(
 
 def _finish(store: Store, run_id: int, summary: SourceSummary, started_at: dt.datetime) -> None:
     finished = started_at + dt.timedelta(seconds=summary.duration)
-    counts = (summary.rows_read, summary.added, summary.replaced, summary.unchanged)
+    counts = (
+        summary.rows_read,
+        summary.added,
+        summary.replaced,
+        summary.unchanged,
+        summary.not_ended,
+    )
     try:
         with store.transaction() as conn:
             finish_run(

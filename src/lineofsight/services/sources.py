@@ -66,6 +66,7 @@ def run_json(run: dict[str, Any]) -> dict[str, Any]:
         "added": run["added"],
         "replaced": run["replaced"],
         "unchanged": run["unchanged"],
+        "not_ended": run["not_ended"],
         "error": run["error"],
         "problems": run["problems"],
     }

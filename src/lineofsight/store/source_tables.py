@@ -25,10 +25,15 @@ source_runs = Table(
     Column("started_at", DateTime(timezone=True), nullable=False, comment="when it started"),
     Column("finished_at", DateTime(timezone=True), comment="when it ended"),
     Column("duration", Float, comment="seconds it took"),
-    Column("rows_read", Integer, comment="rows the source gave"),
+    Column("rows_read", Integer, comment="rows the source gave for the KPIs refreshed"),
     Column("added", Integer, comment="values added"),
     Column("replaced", Integer, comment="values replaced (the old kept as revisions)"),
     Column("unchanged", Integer, comment="values the store held already"),
+    Column(
+        "not_ended",
+        Integer,
+        comment="rows of periods not ended yet, left out for a later refresh",
+    ),
     Column("error", Text, comment="why it failed, one line (never a secret)"),
     Column("problems", Text, comment="the bad rows it found, JSON list of text"),
     Column(

@@ -73,13 +73,13 @@ def finish_run(
     state: str,
     at: dt.datetime,
     duration: float,
-    counts: tuple[int, int, int, int] | None = None,
+    counts: tuple[int, int, int, int, int] | None = None,
     error: str | None = None,
     problems: Sequence[str] = (),
 ) -> None:
     """Record how a run ended: its state, time, counts (rows read, added, replaced,
-    unchanged) or its error and problems."""
-    read, added, replaced, unchanged = counts if counts is not None else (None,) * 4
+    unchanged, rows of periods not ended yet left out) or its error and problems."""
+    read, added, replaced, unchanged, not_ended = counts if counts is not None else (None,) * 5
     conn.execute(
         update(t.source_runs)
         .where(t.source_runs.c.id == run_id)
@@ -91,6 +91,7 @@ def finish_run(
             added=added,
             replaced=replaced,
             unchanged=unchanged,
+            not_ended=not_ended,
             error=error,
             problems=json.dumps(list(problems), ensure_ascii=False) if problems else None,
             lease_until=None,

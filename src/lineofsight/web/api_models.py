@@ -390,6 +390,10 @@ class SourceRun(_Out):
     added: int | None
     replaced: int | None
     unchanged: int | None
+    not_ended: int | None = Field(
+        description="rows of periods not ended yet, left out for a later refresh "
+        "(none kept for runs recorded before it was)"
+    )
     error: str | None
     problems: Any
 

@@ -184,7 +184,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
         if _wants_json(request):
-            return _respond(request, 401, "unauthenticated", "log in first")
+            return _respond(
+                request,
+                401,
+                "unauthenticated",
+                "log in, or send an API token as 'Authorization: Bearer <token>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", 303)
 
     @app.exception_handler(CsrfFailed)

@@ -58,6 +58,7 @@ KIND_NAMES = {"unit": "unit", "person": "person", "objective": "objective", "kpi
 ITEM_PAGES = {"unit": "/units/{}", "person": "/people/{}", "kpi": "/kpis/{}"}
 LISTED = 100  # items of each kind listed on /edit (others are reached by their id)
 HISTORY = 20  # changes of an item listed under its form
+NOTHING_TO_SAVE = "Nothing to save: the form is as the strategy already is."
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -162,7 +163,11 @@ def _form_page(
     summary: str | None = None,
     status_code: int = 200,
     saved: bool = False,
+    nothing: bool = False,
 ) -> HTMLResponse:
+    """The item's form; `nothing`: the notice that the form changes nothing (what to save,
+    or with approval on, to approve)."""
+    waits = edit_approval.must_wait(store_of(request), request.state.account)
     return render(
         request,
         "edit_item.html",
@@ -178,7 +183,8 @@ def _form_page(
         item_page=ITEM_PAGES.get(kind, "").format(item_id)
         if item_id and kind in ITEM_PAGES
         else None,
-        waits=edit_approval.must_wait(store_of(request), request.state.account),
+        waits=waits,
+        nothing=(edit_approval.NOTHING_TO_APPROVE if waits else NOTHING_TO_SAVE) if nothing else "",
         history=item_history(request, kind, item_id) if item_id else [],
     )
 
@@ -302,14 +308,8 @@ def edit_submit(
             status_code=403,
         )
     if preview.plan.empty:
-        return _form_page(
-            request,
-            kind,
-            None if new else item_id,
-            fields,
-            summary="Nothing to save: the form is as the strategy already is.",
-            status_code=422,
-        )
+        # Not an error: nothing is saved, and nothing waits for approval either.
+        return _form_page(request, kind, None if new else item_id, fields, nothing=True)
     if op in ("save", "remove-save"):
         return _save(request, account, preview, fields)
     return _preview_page(request, account, preview, fields, removing)
