@@ -202,6 +202,47 @@ def test_a_waiting_change_is_approved_once_or_rejected_with_a_reason(store: Stor
     assert edit_approval.pending_changes(store) == []
 
 
+def test_a_waiting_change_to_an_item_changed_since_is_not_approved_over_it(
+    store: Store,
+) -> None:
+    edit_approval.set_require_approval(store, True, actor="admin")
+    ad = _account("ad", Grant("admin"))
+    asked = preview_edit(
+        store,
+        _changed(store, "revenue", target={"value": 165, "by": "2027-12-31"}),
+        actor="ed",
+        as_of=AS_OF,
+    )
+    change_id = edit_approval.request_change(store, asked, actor="ed")
+    # An admin changes the item meanwhile: its target and its owner.
+    later = _changed(store, "revenue", owner="ceo", target={"value": 175, "by": "2027-12-31"})
+    save_edit(store, later, actor="admin")
+    history = len(definition_history(store, "revenue"))
+    with pytest.raises(UsageError, match=r"KPI revenue changed by admin on .* since this change"):
+        edit_approval.approve_change(store, change_id, approver=ad)
+    kpi = next(k for k in stored_organization(store).kpis if k.id == "revenue")
+    assert kpi.owner == "ceo" and kpi.target is not None and kpi.target.value == 175
+    assert len(definition_history(store, "revenue")) == history
+    change = edit_approval.pending_change(store, change_id)
+    assert change is not None and change.state == "pending", "it may still be rejected"
+    edit_approval.reject_change(store, change_id, approver=ad, reason="asked again")
+
+    # A removal asked before a change is not approved over it either.
+    removal = preview_edit(store, Edit("kpi", "defects", None), actor="ed", as_of=AS_OF)
+    removal_id = edit_approval.request_change(store, removal, actor="ed")
+    save_edit(store, _changed(store, "defects", name="Defects found"), actor="admin")
+    with pytest.raises(UsageError, match="KPI defects changed by admin"):
+        edit_approval.approve_change(store, removal_id, approver=ad)
+    assert "defects" in {k.id for k in stored_organization(store).kpis}
+
+    # An unchanged item's change is approved as it was asked, and the history says so.
+    asked = preview_edit(store, _changed(store, "revenue", name="Later"), actor="ed", as_of=AS_OF)
+    change_id = edit_approval.request_change(store, asked, actor="ed")
+    edit_approval.approve_change(store, change_id, approver=ad)
+    last = definition_history(store, "revenue")[-1]
+    assert (last.field, last.before, last.after) == ("name", "Revenue", "Later")
+
+
 def test_a_plain_document_is_validated_as_its_file_would_be(store: Store) -> None:
     from lineofsight.services.apply import jsonable
     from lineofsight.spec.dump import organization_to_plain
