@@ -21,6 +21,8 @@ from lineofsight.services.strategy_edit import (
     item_plain,
     preview_edit,
     problem_field,
+    problem_path,
+    problem_text,
     save_edit,
 )
 from lineofsight.store.database import Store
@@ -103,6 +105,15 @@ def test_every_problem_at_once_each_naming_its_field(store: Store) -> None:
     with pytest.raises(SpecError) as caught:
         preview_edit(store, edit, actor="ed", as_of=AS_OF)
     assert {problem_field(p, edit) for p in caught.value.problems} == {"supports", "owner"}
+    # A problem inside a field names the part of it (the form has a box for each part).
+    edit = _changed(store, "revenue", baseline={"period": "2025-13", "value": 1})
+    with pytest.raises(SpecError) as caught:
+        preview_edit(store, edit, actor="ed", as_of=AS_OF)
+    (problem,) = caught.value.problems
+    assert problem_path(problem, edit) == "baseline.period"
+    assert problem_field(problem, edit) == "baseline"
+    assert problem_text(problem, edit, shown_at="baseline.period").startswith("'2025-13' is not")
+    assert problem_text(problem, edit).startswith("baseline.period: '2025-13' is not")
     # An unknown owner alone is no file error (SPEC: a `los check` finding, OW01): it is
     # previewed as a finding that appears, and may be saved.
     edit = _changed(store, "revenue", owner="nobody")

@@ -91,6 +91,17 @@ def test_every_problem_is_shown_next_to_its_field_and_nothing_is_saved(
     assert re.search(
         r"id=\"f-supports-error\">[^<]*unknown objective &#39;no_such_goal&#39;", answer.text
     )
+    # A problem inside a field of two parts is shown at that part, not at its neighbour.
+    answer = _preview(
+        client,
+        "/edit/kpi/revenue",
+        **{"baseline.period": "2025-13", "target.by": "someday", "target.value": "lots"},
+    )
+    assert answer.status_code == 422
+    assert re.search(r'id="f-baseline-period-error">&#39;2025-13&#39; is not a valid', answer.text)
+    assert re.search(r'id="f-target-by-error">[^<]*valid date', answer.text)
+    assert re.search(r'id="f-target-value-error">[^<]*valid number', answer.text)
+    assert 'id="f-baseline-value-error"' not in answer.text
     assert export_strategy(store) == before
 
 
