@@ -105,6 +105,51 @@ def test_every_problem_is_shown_next_to_its_field_and_nothing_is_saved(
     assert export_strategy(store) == before
 
 
+def test_a_range_kpi_is_added_changed_and_made_another_direction(
+    client: TestClient, store: Store
+) -> None:
+    log_in(client, "admin")
+    path = "/edit/kpi/new"
+    page = client.get(path).text
+    assert 'id="f-range-low"' in page and 'id="f-range-high"' in page
+    form = form_values(page, "edit-form")
+    form.update(
+        id="cycle_days",
+        name="Cycle days",
+        unit="ops",
+        owner="bob",
+        frequency="monthly",
+        direction="range",
+        supports="grow",
+        **{"range.low": "3", "range.high": "2"},
+    )
+    answer = client.post(path, data=form)  # the file's own validation, at the range's boxes
+    assert answer.status_code == 422
+    assert re.search(r'id="f-range-(low|high)-error">[^<]*low 3 is above high 2', answer.text)
+    form["range.high"] = "7"
+    preview = client.post(path, data=form)
+    assert preview.status_code == 200, preview.text
+    saved = client.post(path, data={**form_values(preview.text, "save-form"), "op": "save"})
+    assert saved.status_code == 303, saved.text
+    block = _kpi_block(export_strategy(store), "cycle_days")
+    assert "direction: range" in block and "range:\n    low: 3\n    high: 7" in block
+
+    edit = "/edit/kpi/cycle_days"
+    form = form_values(client.get(edit).text, "edit-form")
+    assert (form["range.low"], form["range.high"]) == ("3", "7")
+    preview = client.post(edit, data={**form, "range.high": "8"})
+    assert "&#34;high&#34;: 8" in preview.text
+    # Another direction: the range boxes, still filled in, are left out of the KPI.
+    preview = client.post(edit, data={**form, "direction": "increase"})
+    assert preview.status_code == 200, preview.text
+    saved = client.post(edit, data={**form_values(preview.text, "save-form"), "op": "save"})
+    assert saved.status_code == 303, saved.text
+    block = _kpi_block(export_strategy(store), "cycle_days")
+    assert "direction: increase" in block and "range" not in block
+    fields = [h.field for h in definition_history(store, "cycle_days")]
+    assert "range" in fields and "direction" in fields
+
+
 def test_new_items_are_added_and_a_taken_id_is_refused(client: TestClient, store: Store) -> None:
     log_in(client, "admin")
     path = "/edit/unit/new"
