@@ -176,43 +176,6 @@ def test_who_may_decide_a_waiting_change(store: Store) -> None:
         assert edit_approval.may_decide(account, scopes, org) is expected, (account, scopes)
 
 
-def test_a_waiting_change_is_approved_once_or_rejected_with_a_reason(store: Store) -> None:
-    assert not edit_approval.require_approval(store)
-    assert edit_approval.set_require_approval(store, True, actor="admin")
-    editor = _account("ed", Grant("editor"))
-    assert edit_approval.must_wait(store, editor)
-    assert not edit_approval.must_wait(store, _account("ad", Grant("admin")))
-    preview = preview_edit(store, _changed(store, "revenue", name="Later"), actor="ed", as_of=AS_OF)
-    change_id = edit_approval.request_change(store, preview, actor="ed")
-    assert "name: Later" not in export_strategy(store)
-    waiting = edit_approval.pending_changes(store)
-    assert [(c.id, c.units, c.summary) for c in waiting] == [
-        (change_id, ("sales",), 'kpi revenue: name: "Revenue" -> "Later"')
-    ]
-    with pytest.raises(UsageError, match="someone other than who made it"):
-        edit_approval.approve_change(store, change_id, approver=editor)
-    olga = _account("olga", Grant("viewer"), person="olga")
-    with pytest.raises(UsageError, match="may approve it"):
-        edit_approval.approve_change(store, change_id, approver=olga)
-    sam = _account("sam", Grant("owner", "sales"), person="sam")
-    edit_approval.approve_change(store, change_id, approver=sam)
-    assert "name: Later" in export_strategy(store)
-    last = definition_history(store, "revenue")[-1]
-    assert (last.actor, last.source) == ("ed", "the web app (ed, approved by sam)")
-    with pytest.raises(UsageError, match="approved by sam already"):
-        edit_approval.approve_change(store, change_id, approver=sam)
-
-    preview = preview_edit(store, _changed(store, "revenue", name="Never"), actor="ed", as_of=AS_OF)
-    other = edit_approval.request_change(store, preview, actor="ed")
-    with pytest.raises(UsageError, match="say why"):
-        edit_approval.reject_change(store, other, approver=sam, reason="  ")
-    edit_approval.reject_change(store, other, approver=sam, reason="not now")
-    decided = edit_approval.pending_change(store, other)
-    assert decided is not None and (decided.state, decided.reason) == ("rejected", "not now")
-    assert "name: Never" not in export_strategy(store)
-    assert edit_approval.pending_changes(store) == []
-
-
 def test_a_waiting_change_to_an_item_changed_since_is_not_approved_over_it(
     store: Store,
 ) -> None:
@@ -252,6 +215,43 @@ def test_a_waiting_change_to_an_item_changed_since_is_not_approved_over_it(
     edit_approval.approve_change(store, change_id, approver=ad)
     last = definition_history(store, "revenue")[-1]
     assert (last.field, last.before, last.after) == ("name", "Revenue", "Later")
+
+
+def test_a_waiting_change_is_approved_once_or_rejected_with_a_reason(store: Store) -> None:
+    assert not edit_approval.require_approval(store)
+    assert edit_approval.set_require_approval(store, True, actor="admin")
+    editor = _account("ed", Grant("editor"))
+    assert edit_approval.must_wait(store, editor)
+    assert not edit_approval.must_wait(store, _account("ad", Grant("admin")))
+    preview = preview_edit(store, _changed(store, "revenue", name="Later"), actor="ed", as_of=AS_OF)
+    change_id = edit_approval.request_change(store, preview, actor="ed")
+    assert "name: Later" not in export_strategy(store)
+    waiting = edit_approval.pending_changes(store)
+    assert [(c.id, c.units, c.summary) for c in waiting] == [
+        (change_id, ("sales",), 'kpi revenue: name: "Revenue" -> "Later"')
+    ]
+    with pytest.raises(UsageError, match="someone other than who made it"):
+        edit_approval.approve_change(store, change_id, approver=editor)
+    olga = _account("olga", Grant("viewer"), person="olga")
+    with pytest.raises(UsageError, match="may approve it"):
+        edit_approval.approve_change(store, change_id, approver=olga)
+    sam = _account("sam", Grant("owner", "sales"), person="sam")
+    edit_approval.approve_change(store, change_id, approver=sam)
+    assert "name: Later" in export_strategy(store)
+    last = definition_history(store, "revenue")[-1]
+    assert (last.actor, last.source) == ("ed", "the web app (ed, approved by sam)")
+    with pytest.raises(UsageError, match="approved by sam already"):
+        edit_approval.approve_change(store, change_id, approver=sam)
+
+    preview = preview_edit(store, _changed(store, "revenue", name="Never"), actor="ed", as_of=AS_OF)
+    other = edit_approval.request_change(store, preview, actor="ed")
+    with pytest.raises(UsageError, match="say why"):
+        edit_approval.reject_change(store, other, approver=sam, reason="  ")
+    edit_approval.reject_change(store, other, approver=sam, reason="not now")
+    decided = edit_approval.pending_change(store, other)
+    assert decided is not None and (decided.state, decided.reason) == ("rejected", "not now")
+    assert "name: Never" not in export_strategy(store)
+    assert edit_approval.pending_changes(store) == []
 
 
 def test_a_plain_document_is_validated_as_its_file_would_be(store: Store) -> None:

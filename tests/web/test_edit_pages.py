@@ -278,53 +278,6 @@ def test_with_approval_on_an_editors_change_waits_for_the_unit_lead(
     assert "Changes by editors wait" not in client.get("/edit").text
 
 
-def test_a_waiting_change_to_an_item_changed_since_cannot_be_approved_over_it(
-    client: TestClient, store: Store
-) -> None:
-    log_in(client, "admin")
-    setting = form_values(client.get("/admin/users").text, "approval-form")
-    client.post("/admin/approval", data={**setting, "require_approval": "on"})
-    try:
-        log_in(client, "editor")
-        preview = _preview(client, "/edit/kpi/defects", **{"target.value": "4"})
-        sent = client.post(
-            "/edit/kpi/defects", data={**form_values(preview.text, "save-form"), "op": "save"}
-        )
-        waiting = sent.headers["location"]
-        # Meanwhile an admin sets another target and owner directly.
-        log_in(client, "admin")
-        preview = _preview(client, "/edit/kpi/defects", **{"target.value": "3", "owner": "ceo"})
-        saved = client.post(
-            "/edit/kpi/defects", data={**form_values(preview.text, "save-form"), "op": "save"}
-        )
-        assert saved.status_code == 303, saved.text
-        history = definition_history(store, "defects")
-        page = client.get(waiting).text
-        said = "KPI defects changed by admin on "
-        assert said in page and "approving it would undo that" in page
-        assert 'id="approve-form"' not in page and 'id="reject-form"' in page
-        token = form_values(page, "reject-form")["csrf_token"]
-        refused = client.post(waiting + "/approve", data={"csrf_token": token})
-        assert refused.status_code == 409 and said in refused.text
-        block = _kpi_block(export_strategy(store), "defects")
-        assert "owner: ceo" in block and "value: 3" in block
-        assert definition_history(store, "defects") == history
-        rejected = client.post(
-            waiting + "/reject", data={"csrf_token": token, "reason": "ask again"}
-        )
-        assert rejected.status_code == 303
-        preview = _preview(client, "/edit/kpi/defects", **{"target.value": "5", "owner": "bob"})
-        client.post(
-            "/edit/kpi/defects", data={**form_values(preview.text, "save-form"), "op": "save"}
-        )
-    finally:
-        log_in(client, "admin")
-        setting = form_values(client.get("/admin/users").text, "approval-form")
-        client.post(
-            "/admin/approval", data={k: v for k, v in setting.items() if k != "require_approval"}
-        )
-
-
 @pytest.mark.parametrize("kind", ["unit", "person", "objective", "kpi"])
 @pytest.mark.parametrize("junk", ["::,,:", "1e999", "<b>x</b>", "-", "9" * 400, "a:b:c:d"])
 def test_any_text_in_any_field_is_a_message_never_a_server_error(
@@ -460,3 +413,50 @@ def test_an_owner_who_is_no_person_is_previewed_as_los_check_reports_it(
         "/edit/kpi/defects", data={**form_values(back.text, "save-form"), "op": "save"}
     )
     assert saved.status_code == 303
+
+
+def test_a_waiting_change_to_an_item_changed_since_cannot_be_approved_over_it(
+    client: TestClient, store: Store
+) -> None:
+    log_in(client, "admin")
+    setting = form_values(client.get("/admin/users").text, "approval-form")
+    client.post("/admin/approval", data={**setting, "require_approval": "on"})
+    try:
+        log_in(client, "editor")
+        preview = _preview(client, "/edit/kpi/defects", **{"target.value": "4"})
+        sent = client.post(
+            "/edit/kpi/defects", data={**form_values(preview.text, "save-form"), "op": "save"}
+        )
+        waiting = sent.headers["location"]
+        # Meanwhile an admin sets another target and owner directly.
+        log_in(client, "admin")
+        preview = _preview(client, "/edit/kpi/defects", **{"target.value": "3", "owner": "ceo"})
+        saved = client.post(
+            "/edit/kpi/defects", data={**form_values(preview.text, "save-form"), "op": "save"}
+        )
+        assert saved.status_code == 303, saved.text
+        history = definition_history(store, "defects")
+        page = client.get(waiting).text
+        said = "KPI defects changed by admin on "
+        assert said in page and "approving it would undo that" in page
+        assert 'id="approve-form"' not in page and 'id="reject-form"' in page
+        token = form_values(page, "reject-form")["csrf_token"]
+        refused = client.post(waiting + "/approve", data={"csrf_token": token})
+        assert refused.status_code == 409 and said in refused.text
+        block = _kpi_block(export_strategy(store), "defects")
+        assert "owner: ceo" in block and "value: 3" in block
+        assert definition_history(store, "defects") == history
+        rejected = client.post(
+            waiting + "/reject", data={"csrf_token": token, "reason": "ask again"}
+        )
+        assert rejected.status_code == 303
+        preview = _preview(client, "/edit/kpi/defects", **{"target.value": "5", "owner": "bob"})
+        client.post(
+            "/edit/kpi/defects", data={**form_values(preview.text, "save-form"), "op": "save"}
+        )
+    finally:
+        log_in(client, "admin")
+        setting = form_values(client.get("/admin/users").text, "approval-form")
+        client.post(
+            "/admin/approval", data={k: v for k, v in setting.items() if k != "require_approval"}
+        )
