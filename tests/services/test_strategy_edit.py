@@ -21,6 +21,8 @@ from lineofsight.services.strategy_edit import (
     item_plain,
     preview_edit,
     problem_field,
+    problem_path,
+    problem_text,
     save_edit,
 )
 from lineofsight.store.database import Store
@@ -103,6 +105,15 @@ def test_every_problem_at_once_each_naming_its_field(store: Store) -> None:
     with pytest.raises(SpecError) as caught:
         preview_edit(store, edit, actor="ed", as_of=AS_OF)
     assert {problem_field(p, edit) for p in caught.value.problems} == {"supports", "owner"}
+    # A problem inside a field names the part of it (the form has a box for each part).
+    edit = _changed(store, "revenue", baseline={"period": "2025-13", "value": 1})
+    with pytest.raises(SpecError) as caught:
+        preview_edit(store, edit, actor="ed", as_of=AS_OF)
+    (problem,) = caught.value.problems
+    assert problem_path(problem, edit) == "baseline.period"
+    assert problem_field(problem, edit) == "baseline"
+    assert problem_text(problem, edit, shown_at="baseline.period").startswith("'2025-13' is not")
+    assert problem_text(problem, edit).startswith("baseline.period: '2025-13' is not")
     # An unknown owner alone is no file error (SPEC: a `los check` finding, OW01): it is
     # previewed as a finding that appears, and may be saved.
     edit = _changed(store, "revenue", owner="nobody")
@@ -163,6 +174,47 @@ def test_who_may_decide_a_waiting_change(store: Store) -> None:
     ]
     for account, scopes, expected in cases:
         assert edit_approval.may_decide(account, scopes, org) is expected, (account, scopes)
+
+
+def test_a_waiting_change_to_an_item_changed_since_is_not_approved_over_it(
+    store: Store,
+) -> None:
+    edit_approval.set_require_approval(store, True, actor="admin")
+    ad = _account("ad", Grant("admin"))
+    asked = preview_edit(
+        store,
+        _changed(store, "revenue", target={"value": 165, "by": "2027-12-31"}),
+        actor="ed",
+        as_of=AS_OF,
+    )
+    change_id = edit_approval.request_change(store, asked, actor="ed")
+    # An admin changes the item meanwhile: its target and its owner.
+    later = _changed(store, "revenue", owner="ceo", target={"value": 175, "by": "2027-12-31"})
+    save_edit(store, later, actor="admin")
+    history = len(definition_history(store, "revenue"))
+    with pytest.raises(UsageError, match=r"KPI revenue changed by admin on .* since this change"):
+        edit_approval.approve_change(store, change_id, approver=ad)
+    kpi = next(k for k in stored_organization(store).kpis if k.id == "revenue")
+    assert kpi.owner == "ceo" and kpi.target is not None and kpi.target.value == 175
+    assert len(definition_history(store, "revenue")) == history
+    change = edit_approval.pending_change(store, change_id)
+    assert change is not None and change.state == "pending", "it may still be rejected"
+    edit_approval.reject_change(store, change_id, approver=ad, reason="asked again")
+
+    # A removal asked before a change is not approved over it either.
+    removal = preview_edit(store, Edit("kpi", "defects", None), actor="ed", as_of=AS_OF)
+    removal_id = edit_approval.request_change(store, removal, actor="ed")
+    save_edit(store, _changed(store, "defects", name="Defects found"), actor="admin")
+    with pytest.raises(UsageError, match="KPI defects changed by admin"):
+        edit_approval.approve_change(store, removal_id, approver=ad)
+    assert "defects" in {k.id for k in stored_organization(store).kpis}
+
+    # An unchanged item's change is approved as it was asked, and the history says so.
+    asked = preview_edit(store, _changed(store, "revenue", name="Later"), actor="ed", as_of=AS_OF)
+    change_id = edit_approval.request_change(store, asked, actor="ed")
+    edit_approval.approve_change(store, change_id, approver=ad)
+    last = definition_history(store, "revenue")[-1]
+    assert (last.field, last.before, last.after) == ("name", "Revenue", "Later")
 
 
 def test_a_waiting_change_is_approved_once_or_rejected_with_a_reason(store: Store) -> None:

@@ -91,7 +91,63 @@ def test_every_problem_is_shown_next_to_its_field_and_nothing_is_saved(
     assert re.search(
         r"id=\"f-supports-error\">[^<]*unknown objective &#39;no_such_goal&#39;", answer.text
     )
+    # A problem inside a field of two parts is shown at that part, not at its neighbour.
+    answer = _preview(
+        client,
+        "/edit/kpi/revenue",
+        **{"baseline.period": "2025-13", "target.by": "someday", "target.value": "lots"},
+    )
+    assert answer.status_code == 422
+    assert re.search(r'id="f-baseline-period-error">&#39;2025-13&#39; is not a valid', answer.text)
+    assert re.search(r'id="f-target-by-error">[^<]*valid date', answer.text)
+    assert re.search(r'id="f-target-value-error">[^<]*valid number', answer.text)
+    assert 'id="f-baseline-value-error"' not in answer.text
     assert export_strategy(store) == before
+
+
+def test_a_range_kpi_is_added_changed_and_made_another_direction(
+    client: TestClient, store: Store
+) -> None:
+    log_in(client, "admin")
+    path = "/edit/kpi/new"
+    page = client.get(path).text
+    assert 'id="f-range-low"' in page and 'id="f-range-high"' in page
+    form = form_values(page, "edit-form")
+    form.update(
+        id="cycle_days",
+        name="Cycle days",
+        unit="ops",
+        owner="bob",
+        frequency="monthly",
+        direction="range",
+        supports="grow",
+        **{"range.low": "3", "range.high": "2"},
+    )
+    answer = client.post(path, data=form)  # the file's own validation, at the range's boxes
+    assert answer.status_code == 422
+    assert re.search(r'id="f-range-(low|high)-error">[^<]*low 3 is above high 2', answer.text)
+    form["range.high"] = "7"
+    preview = client.post(path, data=form)
+    assert preview.status_code == 200, preview.text
+    saved = client.post(path, data={**form_values(preview.text, "save-form"), "op": "save"})
+    assert saved.status_code == 303, saved.text
+    block = _kpi_block(export_strategy(store), "cycle_days")
+    assert "direction: range" in block and "range:\n    low: 3\n    high: 7" in block
+
+    edit = "/edit/kpi/cycle_days"
+    form = form_values(client.get(edit).text, "edit-form")
+    assert (form["range.low"], form["range.high"]) == ("3", "7")
+    preview = client.post(edit, data={**form, "range.high": "8"})
+    assert "&#34;high&#34;: 8" in preview.text
+    # Another direction: the range boxes, still filled in, are left out of the KPI.
+    preview = client.post(edit, data={**form, "direction": "increase"})
+    assert preview.status_code == 200, preview.text
+    saved = client.post(edit, data={**form_values(preview.text, "save-form"), "op": "save"})
+    assert saved.status_code == 303, saved.text
+    block = _kpi_block(export_strategy(store), "cycle_days")
+    assert "direction: increase" in block and "range" not in block
+    fields = [h.field for h in definition_history(store, "cycle_days")]
+    assert "range" in fields and "direction" in fields
 
 
 def test_new_items_are_added_and_a_taken_id_is_refused(client: TestClient, store: Store) -> None:
@@ -413,3 +469,50 @@ def test_an_owner_who_is_no_person_is_previewed_as_los_check_reports_it(
         "/edit/kpi/defects", data={**form_values(back.text, "save-form"), "op": "save"}
     )
     assert saved.status_code == 303
+
+
+def test_a_waiting_change_to_an_item_changed_since_cannot_be_approved_over_it(
+    client: TestClient, store: Store
+) -> None:
+    log_in(client, "admin")
+    setting = form_values(client.get("/admin/users").text, "approval-form")
+    client.post("/admin/approval", data={**setting, "require_approval": "on"})
+    try:
+        log_in(client, "editor")
+        preview = _preview(client, "/edit/kpi/defects", **{"target.value": "4"})
+        sent = client.post(
+            "/edit/kpi/defects", data={**form_values(preview.text, "save-form"), "op": "save"}
+        )
+        waiting = sent.headers["location"]
+        # Meanwhile an admin sets another target and owner directly.
+        log_in(client, "admin")
+        preview = _preview(client, "/edit/kpi/defects", **{"target.value": "3", "owner": "ceo"})
+        saved = client.post(
+            "/edit/kpi/defects", data={**form_values(preview.text, "save-form"), "op": "save"}
+        )
+        assert saved.status_code == 303, saved.text
+        history = definition_history(store, "defects")
+        page = client.get(waiting).text
+        said = "KPI defects changed by admin on "
+        assert said in page and "approving it would undo that" in page
+        assert 'id="approve-form"' not in page and 'id="reject-form"' in page
+        token = form_values(page, "reject-form")["csrf_token"]
+        refused = client.post(waiting + "/approve", data={"csrf_token": token})
+        assert refused.status_code == 409 and said in refused.text
+        block = _kpi_block(export_strategy(store), "defects")
+        assert "owner: ceo" in block and "value: 3" in block
+        assert definition_history(store, "defects") == history
+        rejected = client.post(
+            waiting + "/reject", data={"csrf_token": token, "reason": "ask again"}
+        )
+        assert rejected.status_code == 303
+        preview = _preview(client, "/edit/kpi/defects", **{"target.value": "5", "owner": "bob"})
+        client.post(
+            "/edit/kpi/defects", data={**form_values(preview.text, "save-form"), "op": "save"}
+        )
+    finally:
+        log_in(client, "admin")
+        setting = form_values(client.get("/admin/users").text, "approval-form")
+        client.post(
+            "/admin/approval", data={k: v for k, v in setting.items() if k != "require_approval"}
+        )

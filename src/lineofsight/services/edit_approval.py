@@ -207,6 +207,7 @@ def approve_change(store: Store, change_id: int, *, approver: Account) -> Plan:
         raise UsageError("a change is approved by someone other than who made it")
 
     saved: list[m.Organization] = []  # the organisation as the change leaves it
+    started = dt.datetime.now(dt.UTC)
 
     def authorize(before: m.Organization, after: m.Organization) -> None:
         scopes = tuple(_reach(store, change.requested_by, before, after).scopes())
@@ -217,6 +218,9 @@ def approve_change(store: Store, change_id: int, *, approver: Account) -> Plan:
         saved.append(after)
 
     def decided(conn: StoreConnection, plan: Plan) -> None:
+        stale = changed_since_request(conn, change, plan, until=started)
+        if stale is not None:
+            raise UsageError(stale)
         _decide(conn, change, "approved", approver.username, None, saved[-1])
 
     plan = save_edit(
@@ -233,6 +237,36 @@ def approve_change(store: Store, change_id: int, *, approver: Account) -> Plan:
             "reject it to close it"
         )
     return plan
+
+
+def changed_since_request(
+    conn: StoreConnection, change: PendingChange, plan: Plan, *, until: dt.datetime | None = None
+) -> str | None:
+    """Why a waiting change may not be approved as it is because its item changed since it
+    was asked for (None: it did not). `plan`: what approving it would write now; `until`: when
+    the approval began (its own history rows are not a change since). Approving it would
+    otherwise put back, unsaid, what was changed meanwhile: what it writes must be what was
+    asked (the same fields, from the same values) and the item's history must hold nothing
+    newer than the request."""
+    from lineofsight.services.history import _utc
+    from lineofsight.store.definitions import read_history
+
+    asked = _utc(change.requested_at)
+    later = [
+        row
+        for row in read_history(conn, kind=change.edit.kind, item_id=change.edit.item_id)
+        if asked < _utc(row["changed_at"]) and (until is None or _utc(row["changed_at"]) < until)
+    ]
+    if not later and summary_of(plan) == change.summary:
+        return None
+    what = f"{KIND_WORDS.get(change.edit.kind, change.edit.kind)} {change.edit.item_id}"
+    by = ""
+    if later:
+        by = f" by {later[-1]['actor']} on {_utc(later[-1]['changed_at']):%Y-%m-%d %H:%M} UTC"
+    return (
+        f"{what} changed{by} since this change was asked for: approving it would undo that. "
+        f"Reject it, and {change.requested_by} asks again on the {what} as it is now."
+    )
 
 
 def reject_change(store: Store, change_id: int, *, approver: Account, reason: str) -> None:

@@ -193,10 +193,12 @@ def _problem(edit: Edit, message: str) -> Problem:
 
 
 _FIELD = re.compile(r"([a-z_]+)")
+_PATH = re.compile(r"[a-z_]+(\[\d+\]|\.[a-z_]+)*")
 
 
-def problem_field(problem: Problem, edit: Edit, index: int | None = None) -> str | None:
-    """The field of the edited item a problem is about (None: elsewhere, or the whole item).
+def problem_path(problem: Problem, edit: Edit, index: int | None = None) -> str | None:
+    """Where in the edited item a problem is (`baseline.period`, `supports[0].weight`; None:
+    elsewhere, or the whole item).
 
     `index` is the item's place in its section, which names an item whose id is not valid."""
     heads = [f"{edit.kind} {edit.item_id}: "]
@@ -204,24 +206,30 @@ def problem_field(problem: Problem, edit: Edit, index: int | None = None) -> str
         heads.append(f"{edit.kind} #{index + 1}: ")
     for head in heads:
         if problem.message.startswith(head):
-            found = _FIELD.match(problem.message[len(head) :])
-            return found.group(1) if found else None
+            found = _PATH.match(problem.message[len(head) :])
+            return found.group(0) if found else None
     return None
 
 
-_PATH = re.compile(r"[a-z_]+(\[\d+\]|\.[a-z_]+)*")
+def problem_field(problem: Problem, edit: Edit, index: int | None = None) -> str | None:
+    """The field of the edited item a problem is about (None: elsewhere, or the whole item);
+    see `problem_path`."""
+    path = problem_path(problem, edit, index)
+    found = None if path is None else _FIELD.match(path)
+    return found.group(1) if found else None
 
 
-def problem_text(problem: Problem, edit: Edit) -> str:
+def problem_text(problem: Problem, edit: Edit, shown_at: str | None = None) -> str:
     """A problem as the form shows it next to a field: without the item's name, and without
-    the field's name when it is the field itself (`target.value` keeps its path)."""
+    the field's name when it is the field itself (a top-level key, or `shown_at`, the path of
+    the form's field it is shown at; `target.value` shown elsewhere keeps its path)."""
     message = problem.message
     head = f"{edit.kind} {edit.item_id}: "
     if not message.startswith(head):
         return message
     path, sep, reason = message[len(head) :].partition(": ")
     if sep and _PATH.fullmatch(path):
-        return reason if _FIELD.fullmatch(path) else f"{path}: {reason}"
+        return reason if _FIELD.fullmatch(path) or path == shown_at else f"{path}: {reason}"
     return message[len(head) :]
 
 

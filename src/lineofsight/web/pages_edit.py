@@ -15,6 +15,7 @@ admin or the unit's lead (`pages_edit_review`).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -32,7 +33,7 @@ from lineofsight.services.strategy_edit import (
     EditPreview,
     item_plain,
     preview_edit,
-    problem_field,
+    problem_path,
     problem_text,
     save_edit,
 )
@@ -325,17 +326,15 @@ def _invalid(
 ) -> HTMLResponse:
     """The form again with every problem of the strategy file next to its field (problems of
     other items, which the change broke, at the top)."""
-    by_key = {f.key: f.name for f in FIELDS[kind]}
     errors: dict[str, str] = {}
     others: list[str] = []
     snap = page_snapshot(request, today())
     index = len(getattr(snap.org, SECTIONS[kind][1])) if edit.new else None
     for problem in exc.problems:
-        key = problem_field(problem, edit, index)
-        if key in by_key:
-            name = by_key[key]
+        name = form_field(kind, problem_path(problem, edit, index))
+        if name is not None:
             errors[name] = f"{errors[name]}; " if name in errors else ""
-            errors[name] += problem_text(problem, edit)
+            errors[name] += problem_text(problem, edit, shown_at=name)
         else:
             others.append(problem.message)
     count = len(exc.problems)
@@ -356,6 +355,20 @@ def _invalid(
         item_page=None,
         waits=edit_approval.must_wait(store_of(request), request.state.account),
     )
+
+
+def form_field(kind: str, path: str | None) -> str | None:
+    """The form's field a problem at `path` of the item is shown at: the field of that path
+    (`baseline.period`), else the first field of its key (`target` as a whole: the target
+    value); None when no field holds it."""
+    if path is None:
+        return None
+    names = [f.name for f in FIELDS[kind]]
+    for name in names:
+        if path == name or path.startswith((name + ".", name + "[")):
+            return name
+    key = re.match(r"[a-z_]+", path)
+    return next((n for n in names if key and n.split(".")[0] == key.group(0)), None)
 
 
 def _preview_page(

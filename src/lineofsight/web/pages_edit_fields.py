@@ -85,6 +85,18 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         Field("owner", "Owner", hint="The id of the person who enters its values."),
         Field("frequency", "Frequency", "choice", choices=_values(m.Frequency)),
         Field("direction", "Direction", "choice", choices=_values(m.Direction)),
+        Field(
+            "range.low",
+            "Range low",
+            "number",
+            hint="Direction range only: the lowest value that is on track.",
+        ),
+        Field(
+            "range.high",
+            "Range high",
+            "number",
+            hint="Direction range only: the highest value that is on track.",
+        ),
         Field("aggregation", "Aggregation", "choice", choices=_values(m.Aggregation)),
         Field(
             "supports",
@@ -216,7 +228,8 @@ def _unit_targets(text: str) -> Plain:
 
 def item_from_form(kind: str, form: dict[str, str], start: Plain | None) -> Plain:
     """The item as the strategy file writes it: `start` (the stored item, keeping what the
-    form does not show) with every field of the form put in."""
+    form does not show) with every field of the form put in (a KPI's range only when its
+    direction is range)."""
     item: Plain = dict(start or {})
     for field in FIELDS[kind]:
         value = _read(field, form.get(field.name, ""))
@@ -236,6 +249,9 @@ def item_from_form(kind: str, form: dict[str, str], start: Plain | None) -> Plai
             item[head] = inner
         else:
             item.pop(head, None)
+    if kind == "kpi" and item.get("direction") != "range":
+        # The range boxes are on the form whatever the direction: only direction range has one.
+        item.pop("range", None)
     ordered = {"id": item.pop("id", "")}
     ordered.update(item)
     return ordered

@@ -49,13 +49,18 @@ def _page(
     change, decides = _change(request, account, change_id)
     preview = None
     invalid: list[str] = list(problems or [])
+    stale = None
     if change.state == "pending":
+        store = store_of(request)
         try:
-            preview = preview_edit(
-                store_of(request), change.edit, actor=change.requested_by, as_of=today()
-            )
+            preview = preview_edit(store, change.edit, actor=change.requested_by, as_of=today())
         except (SpecError, UsageError) as exc:
             invalid = invalid or [p.message for p in exc.problems] or [exc.summary]
+        else:
+            with store.reading() as conn:
+                stale = edit_approval.changed_since_request(conn, change, preview.plan)
+            if stale is not None and stale not in invalid:
+                invalid.append(stale)
     return render(
         request,
         "edit_pending.html",
@@ -63,6 +68,7 @@ def _page(
         change=change,
         kind_name=KIND_NAMES[change.edit.kind],
         decides=decides and change.state == "pending",
+        approvable=stale is None,
         records=change_rows(preview.plan) if preview is not None else [],
         appeared=preview.appeared if preview is not None else [],
         gone=preview.gone if preview is not None else [],
