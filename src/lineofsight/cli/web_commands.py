@@ -260,7 +260,7 @@ def user_list(output_format: FormatOption = ListFormat.TEXT, db: DbOption = None
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:
-    from lineofsight.services.sessions import as_utc
+    from lineofsight.services.history import as_utc
 
     return as_utc(value)
 

@@ -248,21 +248,21 @@ def changed_since_request(
     otherwise put back, unsaid, what was changed meanwhile: what it writes must be what was
     asked (the same fields, from the same values) and the item's history must hold nothing
     newer than the request."""
-    from lineofsight.services.history import _utc
+    from lineofsight.services.history import as_utc
     from lineofsight.store.definitions import read_history
 
-    asked = _utc(change.requested_at)
-    later = [
-        row
-        for row in read_history(conn, kind=change.edit.kind, item_id=change.edit.item_id)
-        if asked < _utc(row["changed_at"]) and (until is None or _utc(row["changed_at"]) < until)
-    ]
+    asked = as_utc(change.requested_at)
+    later = []
+    for row in read_history(conn, kind=change.edit.kind, item_id=change.edit.item_id):
+        at = as_utc(row["changed_at"])
+        if asked < at and (until is None or at < until):
+            later.append(row)
     if not later and summary_of(plan) == change.summary:
         return None
     what = f"{KIND_WORDS.get(change.edit.kind, change.edit.kind)} {change.edit.item_id}"
     by = ""
     if later:
-        by = f" by {later[-1]['actor']} on {_utc(later[-1]['changed_at']):%Y-%m-%d %H:%M} UTC"
+        by = f" by {later[-1]['actor']} on {as_utc(later[-1]['changed_at']):%Y-%m-%d %H:%M} UTC"
     return (
         f"{what} changed{by} since this change was asked for: approving it would undo that. "
         f"Reject it, and {change.requested_by} asks again on the {what} as it is now."

@@ -45,7 +45,7 @@ def definition_history(
     shown = {s: shown_file(s) for s in {r["source"] for r in rows} if s is not None}
     return [
         HistoryRecord(
-            changed_at=_utc(r["changed_at"]),
+            changed_at=as_utc(r["changed_at"]),
             actor=r["actor"],
             # Kept as apply was given it (absolute since this release): named as the
             # findings name it, the same from whichever folder apply ran.
@@ -61,7 +61,7 @@ def definition_history(
     ]
 
 
-def _utc(moment: dt.datetime) -> dt.datetime:
+def as_utc(moment: dt.datetime) -> dt.datetime:
     """A stored time as an aware UTC time (SQLite gives it back without a zone, PostgreSQL
     with the server's), so that every surface says the same moment the same way."""
     if moment.tzinfo is None:

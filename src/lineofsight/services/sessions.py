@@ -14,6 +14,7 @@ import datetime as dt
 import secrets
 
 from lineofsight.services.accounts import TOKEN_PREFIX, Account, secret_hash
+from lineofsight.services.history import as_utc
 from lineofsight.store import sessions as stored
 from lineofsight.store.database import Store
 from lineofsight.store.organization import Revision
@@ -21,11 +22,6 @@ from lineofsight.store.organization import Revision
 SESSION_LIFETIME = dt.timedelta(hours=12)  # a working day; then log in again
 # How stale `last_seen_at` may get: writing it on every request would make every page a write.
 SEEN_EVERY = dt.timedelta(minutes=5)
-
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """A stored time as an aware UTC time (SQLite gives them back without a zone)."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 def start_session(store: Store, user_id: int, now: dt.datetime) -> str:
