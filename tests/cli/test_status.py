@@ -65,6 +65,10 @@ def test_status_bad_input(example: Los) -> None:
     assert "did you mean 'customer_service'" in result.output
     result = example("status", "--period", "2026-10", "--as-of", "2026-11-22")
     assert result.exit_code == 2
+    for empty in ("", " "):
+        result = example("status", "--as-of", empty)
+        assert result.exit_code == 2, result.output
+        assert "--as-of: give a date" in result.output
 
 
 def test_tree_draws_the_cascade(example: Los) -> None:
