@@ -59,7 +59,8 @@ def test_status_csv_and_table(example: Los) -> None:
 
 def test_tables_show_numbers_as_people_write_them(example: Los) -> None:
     """35,567 rather than 3.557e+04 in the tables; the CSV keeps the full value."""
-    rows = list(csv.DictReader(io.StringIO(example("status", "--as-of", "2026-10-31", "--format", "csv").output)))
+    answer = example("status", "--as-of", "2026-10-31", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(answer.output)))
     row = next(r for r in rows if r["id"] == "social_followers" and r["kind"] == "kpi")
     assert (row["actual"], row["last_value"]) == ("35567.0", "34322.0")
     exponent = re.compile(r"[0-9]e[+-][0-9]")
