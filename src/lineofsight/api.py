@@ -98,6 +98,8 @@ class Workspace:
         """Every KPI, objective and unit scored as of a date (default today, with reporting
         lag) or as a report of a period; `unit` keeps that unit and the units below it."""
         day = _iso(as_of)
+        _text("period", period)
+        _text("unit", unit)
         card = scorecard_frames(self.store, period, day, unit, PARAMETERS)
         first = pl.lit(card.as_of, pl.Date).alias("as_of")
         with self.store.reading() as conn:
@@ -146,6 +148,8 @@ class Workspace:
         """Every value the KPI's measurements have had, oldest first: the current one
         (`current` true) and each it replaced (with `replaced_at`). `period` (and `unit`,
         default the KPI's own) narrows to one measurement, deleted ones included."""
+        for argument, value in (("kpi", kpi), ("period", period), ("unit", unit)):
+            _text(argument, value)
         labels = self._labels()
         _known("kpi", "KPI", kpi, labels.kpis)
         rows: list[dict[str, Any]] = []
@@ -243,6 +247,13 @@ class Workspace:
         add up to the change; `depth` also splits inputs that are formulas."""
         if not isinstance(depth, int) or depth < 1:
             raise UsageError(f"depth {depth!r}: give 1 or more")
+        for argument, value in (
+            ("kpi", kpi),
+            ("from_period", from_period),
+            ("to_period", to_period),
+            ("unit", unit),
+        ):
+            _text(argument, value)
         result = explain_change(
             self.store, kpi, from_period, to_period, depth=depth, unit=unit, names=PARAMETERS
         )
@@ -453,6 +464,12 @@ def _iso(as_of: dt.date | str | None) -> str | None:
     if isinstance(as_of, dt.date):
         return as_of.isoformat()
     raise UsageError(f"as_of {as_of!r}: give a date or text such as '2026-11-22'")
+
+
+def _text(argument: str, value: object) -> None:
+    """UsageError naming `argument` when it is given and is not text (an id or a period)."""
+    if value is not None and not isinstance(value, str):
+        raise UsageError(f"{argument} {value!r}: give text, such as an id or a period")
 
 
 def _date(as_of: dt.date | str | None) -> dt.date:

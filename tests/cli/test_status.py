@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,27 @@ def test_status_csv_and_table(example: Los) -> None:
     assert "✗ red" in table.output and "Objectives" in table.output
 
 
+def test_tables_show_numbers_as_people_write_them(example: Los) -> None:
+    """35,567 rather than 3.557e+04 in the tables; the CSV keeps the full value."""
+    answer = example("status", "--as-of", "2026-10-31", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(answer.output)))
+    row = next(r for r in rows if r["id"] == "social_followers" and r["kind"] == "kpi")
+    assert (row["actual"], row["last_value"]) == ("35567.0", "34322.0")
+    exponent = re.compile(r"[0-9]e[+-][0-9]")
+    for command in (
+        ("status", "--as-of", "2026-10-31"),
+        ("tree", "--as-of", "2026-10-31"),
+        ("explain", "social_followers", "--from", "2026-09", "--to", "2026-10"),
+        ("forecast", "--as-of", "2026-10-31"),
+    ):
+        result = example(*command)
+        assert result.exit_code == 0, result.output
+        assert not exponent.search(result.output), (command, exponent.findall(result.output))
+    table = example("status", "--as-of", "2026-10-31").output
+    line = next(line for line in table.splitlines() if "social_followers" in line)
+    assert "35,567" in line and "34,322 (2026-09)" in line
+
+
 def test_status_bad_input(example: Los) -> None:
     result = example("status", "--period", "2026-13")
     assert result.exit_code == 2
@@ -65,6 +87,10 @@ def test_status_bad_input(example: Los) -> None:
     assert "did you mean 'customer_service'" in result.output
     result = example("status", "--period", "2026-10", "--as-of", "2026-11-22")
     assert result.exit_code == 2
+    for empty in ("", " "):
+        result = example("status", "--as-of", empty)
+        assert result.exit_code == 2, result.output
+        assert "--as-of: give a date" in result.output
 
 
 def test_tree_draws_the_cascade(example: Los) -> None:

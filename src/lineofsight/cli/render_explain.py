@@ -7,6 +7,7 @@ import math
 
 from rich.markup import escape
 
+from lineofsight.display import human
 from lineofsight.domain import model as m
 from lineofsight.engine.explain import Explanation, Method
 from lineofsight.services.explain import ExplainResult
@@ -114,7 +115,7 @@ def _number(value: float | None) -> str:
         return "–"
     if value == 0 or abs(value) >= 0.01 or not math.isfinite(value):
         return f"{value:,.2f}"
-    return f"{value:.2g}"
+    return human(value, 2)  # a small amount: 0.0012, never 1.2e-05
 
 
 def _signed(value: float) -> str:

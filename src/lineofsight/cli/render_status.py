@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from lineofsight.cli.idtable import IdTable, longest_id
+from lineofsight.display import human
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import parse_formula, references
 from lineofsight.engine.frames import FrameEvaluation
@@ -41,9 +42,8 @@ def status_text(status: Status) -> str:
 
 
 def number(value: float | None, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    return f"{value:,.{digits}g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    """A value for people (`display.human`): 35,567 rather than 3.557e+04; "-" if none."""
+    return human(value, digits)
 
 
 def cascade_tree(ev: FrameEvaluation, org: m.Organization, units: set[str] | None = None) -> Tree:

@@ -18,6 +18,8 @@ def resolve_as_of(
 ) -> dt.date:
     """`--period P` means the last day of P; `--as-of D` a date; neither, today. Messages
     name the arguments as `names` says."""
+    if as_of is not None and not as_of.strip():
+        raise UsageError(f"{names.as_of}: give a date such as 2026-11-22, not empty text")
     if period and as_of:
         raise UsageError(f"give {names.period} or {names.as_of}, not both")
     if period:

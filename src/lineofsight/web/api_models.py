@@ -3,7 +3,10 @@
 The endpoints write their JSON themselves (the same shapes as the command line's
 `--format json`, from services/shapes.py and friends), so these models describe rather than
 build the answers; the schemathesis test (tests/web/test_openapi.py) checks every answer
-against them. A field that may be null is typed `X | None` and is always present.
+against them (tests/web/test_openapi_answers.py the full answers for every id of the worked
+example). A field that may be null is typed `X | None` and is always present; a field that an
+answer has only when it applies (a formula KPI's `formula`) has a default, so it is not
+required.
 """
 
 from __future__ import annotations
@@ -147,6 +150,11 @@ class ForecastPoint(_Out):
     high: float | None
 
 
+class ValueRange(_Out):
+    low: float
+    high: float
+
+
 class KpiForecast(_Out):
     id: str
     unit: str
@@ -156,13 +164,21 @@ class KpiForecast(_Out):
     on_track: bool | None
     probability: float | None
     method: str | None
-    models: Plain | None
+    models: str | None = Field(
+        description="A seasonal projection's two averaged models, joined by '+' (ari1+ari2); "
+        "null for another method."
+    )
     points: int
     period: str | None
     direction: str
     first_period: str | None
     last_period: str | None
     path: list[ForecastPoint]
+    range: ValueRange | None = Field(None, description="A range KPI's band; only for those.")
+    clamped: bool = Field(
+        False, description="true when values were held at the KPI's bounds; only then present."
+    )
+    reason: str | None = Field(None, description="Why there is no forecast; only then present.")
 
 
 class Forecasts(_Out):
@@ -191,7 +207,12 @@ class Explanation(_Out):
     change: float | None
     method: str
     exact: bool
-    across_units: str | None
+    formula: str | None = Field(None, description="The KPI's formula; only for a formula KPI.")
+    across_units: str | None = Field(
+        None,
+        description="How the child units' values combine (sum, mean, min, max); only for a "
+        "KPI taken from its child units.",
+    )
     contributions: list[Contribution]
     residual: float | None
 

@@ -30,6 +30,7 @@ from lineofsight.web.pagekit import cache_of
 from lineofsight.web.templating import (
     context_period,
     number,
+    signed,
     source_name,
     templates,
     with_query,
@@ -361,10 +362,6 @@ def fallback_chart(
     )
 
 
-def _signed(value: float) -> str:
-    return ("+" if value > 0 else "") + number(value)
-
-
 def change_chart(data: dict[str, Any], *, narrow: bool = False) -> Markup:
     """What changed as an SVG waterfall: the first value, each contribution stacked on the
     running total, the last value. The bars stand on zero, so their lengths compare truly
@@ -374,7 +371,7 @@ def change_chart(data: dict[str, Any], *, narrow: bool = False) -> Markup:
     running = data["from"]
     for value in data["values"]:
         css = "up" if value >= 0 else "down"
-        bars.append((running, running + value, css, _signed(value)))
+        bars.append((running, running + value, css, signed(value)))
         running += value
     bars.append((0.0, data["to"], "total", number(data["to"])))
     axis = nice_ticks([0.0, *(v for bar in bars for v in bar[:2])], 5)

@@ -11,15 +11,12 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
+from lineofsight.display import human
 from lineofsight.services.kpi_series import SeriesPoint
 
 WIDTH = 96
 HEIGHT = 24
 PAD = 2
-
-
-def _number(value: float) -> str:
-    return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
 
 
 def sparkline(points: Sequence[SeriesPoint]) -> Markup:
@@ -58,7 +55,7 @@ def sparkline(points: Sequence[SeriesPoint]) -> Markup:
         else:
             shapes.append(f'<polyline class="{css}" points="{" ".join(run)}"/>')
     told = "; ".join(
-        f"{p.period}: {_number(p.actual) if p.actual is not None else 'no value'}" for p in points
+        f"{p.period}: {human(p.actual) if p.actual is not None else 'no value'}" for p in points
     )
     return Markup(
         f'<svg class="spark" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '

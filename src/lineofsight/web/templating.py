@@ -22,6 +22,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
+from lineofsight.display import human
 from lineofsight.domain.text import plural
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -60,12 +61,16 @@ _BADGES = {
 
 
 def number(value: float | None, digits: int = 4) -> str:
-    """A value as the CLI prints it: 4 significant digits, thousands separated, '–' if none."""
-    if value is None:
-        return "–"
-    if abs(value) >= 10 ** (digits - 1):  # whole numbers: 35,570 rather than 3.557e+04
-        return f"{value:,.0f}"
-    return f"{value:,.{digits}g}"
+    """A value as the CLI and the notebook show it (`display.human`): about 4 significant
+    digits, thousands separated, never an exponent (35,567 rather than 3.557e+04); '–' if
+    none."""
+    return "–" if value is None else human(value, digits)
+
+
+def signed(value: float | None) -> str:
+    """A change as `number` shows it, with its sign: +1,234, -0.05, 0."""
+    text = number(value)
+    return "+" + text if value is not None and value > 0 else text
 
 
 def score(value: float | None) -> str:
@@ -198,7 +203,13 @@ templates.env.globals["topbar"] = topbar
 
 # `{{ n | plural("item") }}`: "1 item", "1,234 items", as the command line and emails say it.
 templates.env.filters.update(
-    status=status_badge, num=number, score=score, pct=percent, source=source_name, plural=plural
+    status=status_badge,
+    num=number,
+    signed=signed,
+    score=score,
+    pct=percent,
+    source=source_name,
+    plural=plural,
 )
 templates.env.globals["STATUS_WORD"] = STATUS_WORD
 templates.env.globals["STATUS_ICON"] = STATUS_ICON
