@@ -136,30 +136,23 @@ OUTPUTS = {
 
 
 @pytest.mark.parametrize("command", OUTPUTS)
-def test_dash_means_standard_output(los: Los, workdir: Path, command: str) -> None:
-    _store_with_strategy(los)
+def test_dash_a_missing_folder_and_a_folder_as_output_path(
+    los: Los, workdir: Path, command: str
+) -> None:
+    _store_with_strategy(los)  # one store for the three paths: none of them writes to it
+    # "-" means standard output.
     result = los(*OUTPUTS[command]("-"))
     assert result.exit_code in (0, 1), result.output
     assert not (workdir / "-").exists()
     assert result.stdout.strip(), "nothing written to standard output"
-
-
-@pytest.mark.parametrize("command", OUTPUTS)
-def test_a_missing_output_folder_is_created(los: Los, workdir: Path, command: str) -> None:
-    _store_with_strategy(los)
+    # A missing output folder is created.
     target = workdir / "out" / "deeper" / "result.txt"
     result = los(*OUTPUTS[command](str(target)))
     assert result.exit_code in (0, 1), result.output
     assert target.is_file() and target.read_text().strip()
     assert "Traceback" not in result.output
     assert not list(target.parent.glob(".*.tmp"))
-
-
-@pytest.mark.parametrize("command", OUTPUTS)
-def test_an_output_path_that_is_a_folder_is_a_clear_error(
-    los: Los, workdir: Path, command: str
-) -> None:
-    _store_with_strategy(los)
+    # An output path that is a folder is a clear error.
     folder = workdir / "a_folder"
     folder.mkdir()
     result = los(*OUTPUTS[command](str(folder)))

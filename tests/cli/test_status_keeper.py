@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from lineofsight.services.init import init_workspace
 from lineofsight.store.database import Store
 from lineofsight.store.scorecards import (
     read_activity,
@@ -28,6 +27,11 @@ from lineofsight.store.scorecards import (
     read_snapshot_marks,
 )
 from tests.conftest import Los
+from tests.example_stores import (  # noqa: F401 (the fixtures)
+    copy_example,
+    postgresql_examples,
+    sqlite_examples,
+)
 
 AS_OF = "2026-11-22"
 
@@ -43,10 +47,12 @@ def _kept(path: Path) -> bool:
     return row is not None
 
 
-def test_a_status_in_full_is_kept_by_a_second_process(tmp_path: Path, workdir: Path) -> None:
+def test_a_status_in_full_is_kept_by_a_second_process(
+    request: pytest.FixtureRequest, tmp_path: Path, workdir: Path
+) -> None:
     path = tmp_path / "store.db"
     url = f"sqlite:///{path}"
-    init_workspace(tmp_path / "ws", example="techinnovate", db=url)
+    copy_example(request, url, "techinnovate")  # as `los init --example` leaves it
     conn = sqlite3.connect(path)
     with conn:  # no scorecard kept for any date: the status computes it in full
         conn.execute("DELETE FROM scorecard_snapshots")
@@ -92,14 +98,14 @@ def test_a_status_in_full_is_kept_by_a_second_process(tmp_path: Path, workdir: P
 
 
 def test_a_failure_of_the_second_process_is_said_by_the_next_status(
-    tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from lineofsight.services import snapshot_keeper
     from lineofsight.services.snapshots import scorecard
 
     path = tmp_path / "store.db"
     url = f"sqlite:///{path}"
-    init_workspace(tmp_path / "ws", example="techinnovate", db=url)
+    copy_example(request, url, "techinnovate")  # as `los init --example` leaves it
     conn = sqlite3.connect(path)
     with conn:  # nothing kept, and a save that fails for a reason other than a busy store
         conn.execute("DELETE FROM scorecard_snapshots")
@@ -155,12 +161,12 @@ def test_a_failure_of_the_second_process_is_said_by_the_next_status(
 
 
 def test_a_busy_store_is_not_noted_as_a_failure(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from lineofsight.services import snapshot_keeper
 
     path = tmp_path / "store.db"
-    init_workspace(tmp_path / "ws", example="techinnovate", db=f"sqlite:///{path}")
+    copy_example(request, f"sqlite:///{path}", "techinnovate")  # as `los init --example` leaves it
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another write holds the store
@@ -191,11 +197,11 @@ def _handed(payload: bytes, size: int | None = None, checked: bytes | None = Non
 
 
 def test_a_module_in_the_working_folder_does_not_stop_the_keeper(
-    tmp_path: Path, workdir: Path
+    request: pytest.FixtureRequest, tmp_path: Path, workdir: Path
 ) -> None:
     path = tmp_path / "store.db"
     url = f"sqlite:///{path}"
-    init_workspace(tmp_path / "ws", example="techinnovate", db=url)
+    copy_example(request, url, "techinnovate")  # as `los init --example` leaves it
     conn = sqlite3.connect(path)
     with conn:
         conn.execute("DELETE FROM scorecard_snapshots")
@@ -238,7 +244,7 @@ def test_a_module_in_the_working_folder_does_not_stop_the_keeper(
 
 
 def test_a_changed_hand_over_is_refused_by_its_checksum_never_stored(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A payload of the right length whose bytes changed on the way (one flipped), or a
     header without the checksum: refused, noted with the reason, nothing kept."""
@@ -246,7 +252,7 @@ def test_a_changed_hand_over_is_refused_by_its_checksum_never_stored(
 
     path = tmp_path / "store.db"
     url = f"sqlite:///{path}"
-    init_workspace(tmp_path / "ws", example="techinnovate", db=url)
+    copy_example(request, url, "techinnovate")  # as `los init --example` leaves it
     conn = sqlite3.connect(path)
     with conn:
         conn.execute("DELETE FROM scorecard_snapshots")
@@ -275,13 +281,13 @@ def test_a_changed_hand_over_is_refused_by_its_checksum_never_stored(
 
 
 def test_a_short_or_damaged_hand_over_is_noted_as_a_failure(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from lineofsight.services import snapshot_keeper
 
     path = tmp_path / "store.db"
     url = f"sqlite:///{path}"
-    init_workspace(tmp_path / "ws", example="techinnovate", db=url)
+    copy_example(request, url, "techinnovate")  # as `los init --example` leaves it
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     assert snapshot_keeper.main(str(path), _handed(b"0123456789", size=100)) == 2
     assert snapshot_keeper.main(str(path), io.BytesIO(b'{"as_of": "2026-11-2\n')) == 2
@@ -303,7 +309,7 @@ def test_a_short_or_damaged_hand_over_is_noted_as_a_failure(
 
 
 def test_a_store_deleted_before_the_keeper_saves_is_not_made_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from lineofsight.services import snapshot_keeper
 
@@ -311,7 +317,7 @@ def test_a_store_deleted_before_the_keeper_saves_is_not_made_again(
     gone = tmp_path / "gone"
     gone.mkdir()
     path = gone / "store.db"
-    init_workspace(tmp_path / "ws", example="techinnovate", db=f"sqlite:///{path}")
+    copy_example(request, f"sqlite:///{path}", "techinnovate")  # as `los init --example` leaves it
     for file in gone.iterdir():
         file.unlink()
     gone.rmdir()  # the store's folder deleted while the status ended
@@ -324,12 +330,14 @@ def test_a_store_deleted_before_the_keeper_saves_is_not_made_again(
     assert not list(tmp_path.glob("los-keep-*"))  # and no failure noted
 
 
-def test_a_scorecard_saved_into_a_store_deleted_meanwhile_makes_no_file(tmp_path: Path) -> None:
+def test_a_scorecard_saved_into_a_store_deleted_meanwhile_makes_no_file(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     from lineofsight.errors import StoreError
     from lineofsight.store.scorecards import Marks, save_snapshot
 
     path = tmp_path / "store.db"
-    init_workspace(tmp_path / "ws", example="techinnovate", db=f"sqlite:///{path}")
+    copy_example(request, f"sqlite:///{path}", "techinnovate")  # as `los init --example` leaves it
     store = Store(f"sqlite:///{path}", migrate=False)
     try:
         path.unlink()  # between the keeper's start and its save

@@ -13,6 +13,11 @@ from lineofsight.services.evaluate import status_store
 from lineofsight.services.init import init_workspace
 from lineofsight.store.database import Store
 from tests.engine.oracle import evaluate_store
+from tests.example_stores import (  # noqa: F401 (the fixtures)
+    copy_example,
+    postgresql_examples,
+    sqlite_examples,
+)
 
 DATES = ["2026-12-05", "2026-11-22", "2026-09-30", "2025-12-31", "2024-06-15"]
 # Period reports (no reporting lag): each KPI at its period, value or not.
@@ -58,8 +63,10 @@ def assert_same_scorecard(store: Store, day: str | None, period: str | None = No
 
 
 @pytest.mark.parametrize("example", ["techinnovate", "globalhealth", "manufacturing"])
-def test_frames_match_the_reference(example: str, db_url: str, tmp_path: Path) -> None:
-    init_workspace(tmp_path / "ws", example=example, db=db_url)
+def test_frames_match_the_reference(
+    example: str, request: pytest.FixtureRequest, db_url: str
+) -> None:
+    copy_example(request, db_url, example)  # as `los init --example` leaves it
     store = Store(db_url)
     try:
         for day in DATES:
@@ -180,14 +187,15 @@ def test_daily_and_weekly_kpis_with_long_due_days_beside_monthly_and_quarterly_o
 
 
 def test_each_kpis_first_measured_slot_is_the_same_read_slot_by_slot_or_grouped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each KPI's first measured slot is read slot by slot when every KPI is due within a few
     slots, else grouped from the measured values: grouped here too, the same rows."""
     from lineofsight.engine import frames
 
-    init_workspace(tmp_path / "ws", example="techinnovate", db=f"sqlite:///{tmp_path / 's.db'}")
-    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    copy_example(request, url, "techinnovate")  # as `los init --example` leaves it
+    store = Store(url)
     try:
         slot_by_slot = [status_store(store, as_of=day).kpis for day in DATES]
         monkeypatch.setattr(frames, "FEW_SLOTS", 0)

@@ -17,11 +17,15 @@ from lineofsight.engine.forecast_frames import LabelsNeeded
 from lineofsight.engine.values import MEASUREMENT_SCHEMA, ValueTable
 from lineofsight.services.evaluate import load_organization, read_measurement_frame
 from lineofsight.services.forecast import forecast_every_kpi, forecast_frame, off_track_calls
-from lineofsight.services.init import init_workspace
 from lineofsight.spec.files import parse_strategy
 from lineofsight.store.database import Store
 from lineofsight.store.forecast_reads import read_forecast_measurements
 from tests.conftest import Los
+from tests.example_stores import (  # noqa: F401 (the fixtures)
+    copy_example,
+    postgresql_examples,
+    sqlite_examples,
+)
 
 STRATEGY = """
 version: 1
@@ -224,11 +228,11 @@ def test_every_rule_of_the_engine_holds_on_arrays(as_of: dt.date) -> None:
 
 @pytest.mark.parametrize("example", ["manufacturing", "techinnovate"])
 def test_the_store_gives_what_the_organisation_gives(
-    example: str, db_url: str, tmp_path: Path
+    example: str, request: pytest.FixtureRequest, db_url: str
 ) -> None:
     # The forecast of every KPI read from the store's tables (no domain objects but for the
     # formulas and what they read) is the one made from the organisation's objects.
-    init_workspace(tmp_path / "ws", example=example, db=db_url)
+    copy_example(request, db_url, example)  # as `los init --example` leaves it
     store = Store(db_url)
     try:
         as_of = dt.date(2026, 11, 22)

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from lineofsight.services.attention import attention_board, attention_lists, inbox
-from lineofsight.services.init import init_workspace
 from lineofsight.store.database import Store
+from tests.example_stores import (  # noqa: F401 (the fixtures)
+    copy_example,
+    postgresql_examples,
+    sqlite_examples,
+)
 
 AS_OF = dt.date(2026, 11, 22)
 
 
 @pytest.fixture(params=["manufacturing", "techinnovate"])
-def store(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> Iterator[Store]:
-    init_workspace(tmp_path / "ws", example=request.param, db=db_url)
+def store(request: pytest.FixtureRequest, db_url: str) -> Iterator[Store]:
+    copy_example(request, db_url, request.param)  # as `los init --example` leaves it
     opened = Store(db_url)
     yield opened
     opened.close()

@@ -6,7 +6,6 @@ the chart's forecast is `los forecast`'s."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -19,7 +18,6 @@ from lineofsight.services.checkin import record_measurement
 from lineofsight.services.evaluate import load_organization
 from lineofsight.services.explain import explain_change
 from lineofsight.services.forecast import forecast_store
-from lineofsight.services.init import init_workspace
 from lineofsight.services.kpi_series import (
     chart_values,
     held_ends,
@@ -31,6 +29,11 @@ from lineofsight.services.kpi_series import (
 from lineofsight.spec.files import parse_strategy
 from lineofsight.store.database import Store
 from lineofsight.store.measurements import kpi_page_rows, kpi_revisions, kpi_values
+from tests.example_stores import (  # noqa: F401 (the fixtures)
+    copy_example,
+    postgresql_examples,
+    sqlite_examples,
+)
 
 AS_OF = dt.date(2026, 10, 31)
 
@@ -176,8 +179,8 @@ def _periods_of(frequency: str, first: dt.date, last: dt.date, calendar: object)
 
 
 @pytest.fixture
-def store(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    init_workspace(tmp_path / "ws", example="techinnovate", db=db_url)
+def store(request: pytest.FixtureRequest, db_url: str):  # type: ignore[no-untyped-def]
+    copy_example(request, db_url, "techinnovate")  # as `los init --example` leaves it
     opened = Store(db_url)
     yield opened
     opened.close()

@@ -4,14 +4,12 @@ only the measurements those KPIs need; the measurement log with its revisions.""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
 from lineofsight.services.checkin import record_measurement
 from lineofsight.services.evaluate import load_organization, status_with_definitions
 from lineofsight.services.forecast import forecast_store
-from lineofsight.services.init import init_workspace
 from lineofsight.services.kpi_series import (
     kpi_chart,
     measured_sources,
@@ -19,13 +17,18 @@ from lineofsight.services.kpi_series import (
     recent_values,
 )
 from lineofsight.store.database import Store
+from tests.example_stores import (  # noqa: F401 (the fixtures)
+    copy_example,
+    postgresql_examples,
+    sqlite_examples,
+)
 
 AS_OF = dt.date(2026, 10, 31)
 
 
 @pytest.fixture
-def store(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    init_workspace(tmp_path / "ws", example="techinnovate", db=db_url)
+def store(request: pytest.FixtureRequest, db_url: str):  # type: ignore[no-untyped-def]
+    copy_example(request, db_url, "techinnovate")  # as `los init --example` leaves it
     opened = Store(db_url)
     yield opened
     opened.close()

@@ -21,7 +21,6 @@ from lineofsight.services.evaluate import (
     read_definition_frames,
     read_measurement_frame,
 )
-from lineofsight.services.init import init_workspace
 from lineofsight.services.snapshots import (
     AHEAD_DAYS,
     CARRY_SHARE,
@@ -37,14 +36,19 @@ from lineofsight.store.scorecards import (
     read_snapshot,
 )
 from tests.conftest import Los
+from tests.example_stores import (  # noqa: F401 (the fixtures)
+    copy_example,
+    postgresql_examples,
+    sqlite_examples,
+)
 
 AS_OF = dt.date(2026, 11, 22)
 SCORE_KPIS = frames.score_kpis  # the engine's own, not the spy
 
 
 @pytest.fixture
-def store(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    init_workspace(tmp_path / "ws", example="techinnovate", db=db_url)
+def store(request: pytest.FixtureRequest, db_url: str):  # type: ignore[no-untyped-def]
+    copy_example(request, db_url, "techinnovate")  # as `los init --example` leaves it
     opened = Store(db_url)
     yield opened
     opened.close()

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -25,18 +24,22 @@ from lineofsight.services.evaluate import (
     read_scoring_inputs,
     scoring_measurements,
 )
-from lineofsight.services.init import init_workspace
 from lineofsight.store import arrow, scorecard_reads
 from lineofsight.store.database import Store
 from lineofsight.store.labels import read_labels
 from lineofsight.store.scorecard_reads import read_definition_tables, read_measurement_rows
+from tests.example_stores import (  # noqa: F401 (the fixtures)
+    copy_example,
+    postgresql_examples,
+    sqlite_examples,
+)
 
 AS_OF = dt.date(2026, 11, 22)
 
 
 @pytest.fixture
-def store(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    init_workspace(tmp_path / "ws", example="techinnovate", db=db_url)
+def store(request: pytest.FixtureRequest, db_url: str):  # type: ignore[no-untyped-def]
+    copy_example(request, db_url, "techinnovate")  # as `los init --example` leaves it
     opened = Store(db_url)
     yield opened
     opened.close()

@@ -11,9 +11,16 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
 from lineofsight.store.database import Store
 from lineofsight.store.measurements import read_measurements
 from tests.conftest import Los
+from tests.example_stores import (  # noqa: F401 (the fixtures)
+    copy_example,
+    postgresql_examples,
+    sqlite_examples,
+)
 
 AS_OF = "2026-12-05"
 
@@ -68,17 +75,18 @@ def test_a_stored_minus_zero_shows_as_zero_in_every_status_format(
     assert "-0" not in shown, shown
 
 
-def test_minus_zero_stored_before_the_migration_reads_as_zero(db_url: str, tmp_path: Path) -> None:
+def test_minus_zero_stored_before_the_migration_reads_as_zero(
+    request: pytest.FixtureRequest, db_url: str
+) -> None:
     # A store written by an earlier release: arithmetic in the database (0 divided by a
     # negative number) stored -0.0 in a value, a numerator and a replaced value. Moving the
     # store to this release's schema makes every one 0.0, read through SQLAlchemy and
     # through the driver's own cursors.
     from alembic import command
 
-    from lineofsight.services.init import init_workspace
     from lineofsight.store.database import _alembic_config
 
-    init_workspace(tmp_path / "ws", example="techinnovate", db=db_url)
+    copy_example(request, db_url, "techinnovate")  # as `los init --example` leaves it
     store = Store(db_url)
     try:
         cfg = _alembic_config(store.url)

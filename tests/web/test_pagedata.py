@@ -5,23 +5,26 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from pathlib import Path
 
 import pytest
 
-from lineofsight.services.init import init_workspace
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store
 from lineofsight.web import pagedata
 from lineofsight.web.pagedata import snapshot
+from tests.example_stores import (  # noqa: F401 (the fixtures)
+    copy_example,
+    postgresql_examples,
+    sqlite_examples,
+)
 from tests.services.test_snapshots import _write_randomly
 
 AS_OF = dt.date(2026, 11, 22)
 
 
 @pytest.fixture
-def store(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    init_workspace(tmp_path / "ws", example="techinnovate", db=db_url)
+def store(request: pytest.FixtureRequest, db_url: str):  # type: ignore[no-untyped-def]
+    copy_example(request, db_url, "techinnovate")  # as `los init --example` leaves it
     opened = Store(db_url)
     yield opened
     opened.close()
@@ -60,8 +63,10 @@ def test_a_snapshot_after_writes_is_the_last_one_updated_and_equals_a_fresh_one(
     assert _rows(first) == kept
 
 
-def test_the_indexes_a_kpi_page_reads_match_a_scan_of_the_rows(db_url: str, tmp_path: Path) -> None:
-    init_workspace(tmp_path / "ws", example="manufacturing", db=db_url)  # it has a formula
+def test_the_indexes_a_kpi_page_reads_match_a_scan_of_the_rows(
+    request: pytest.FixtureRequest, db_url: str
+) -> None:
+    copy_example(request, db_url, "manufacturing")  # it has a formula
     opened = Store(db_url)
     try:
         snap = snapshot(ScorecardCache(opened), AS_OF)
