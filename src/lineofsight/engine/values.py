@@ -166,10 +166,12 @@ def period_value(scale: str) -> pl.Expr:
         .then(pl.col("v_sum"))
         .when(pl.col("agg") == "last")
         .then(pl.col("v_last"))
+        # The least or greatest of values equal to zero is zero without a sign: -0.0 and 0.0
+        # are equal, and which of them a minimum keeps would depend on the order of the rows.
         .when(pl.col("agg") == "min")
-        .then(pl.col("v_min"))
+        .then(unsigned(pl.col("v_min")))
         .when(pl.col("agg") == "max")
-        .then(pl.col("v_max"))
+        .then(unsigned(pl.col("v_max")))
         .otherwise(pl.col("v_mean"))
     )
     return pl.when(value.is_finite()).then(value)
@@ -213,9 +215,9 @@ def _group_value(rows: list[MeasurementTuple], agg: str, scale: float | None) ->
     elif agg == "last":
         value = v_last
     elif agg == "min":
-        value = v_min
+        value = None if v_min is None else v_min + 0.0  # no "-0": see `period_value`
     elif agg == "max":
-        value = v_max
+        value = None if v_max is None else v_max + 0.0
     else:
         value = v_mean
     return finite(value), num, den
