@@ -171,8 +171,7 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         return _respond(request, 503, "unavailable", str(exc))
 
-    @app.exception_handler(ApiAuthRequired)
-    async def auth_required(request: Request, exc: ApiAuthRequired) -> Response:
+    def unauthenticated(request: Request) -> Response:
         return _respond(
             request,
             401,
@@ -181,16 +180,14 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"WWW-Authenticate": "Bearer"},
         )
 
+    @app.exception_handler(ApiAuthRequired)
+    async def auth_required(request: Request, exc: ApiAuthRequired) -> Response:
+        return unauthenticated(request)
+
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
         if _wants_json(request):
-            return _respond(
-                request,
-                401,
-                "unauthenticated",
-                "log in, or send an API token as 'Authorization: Bearer <token>'",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+            return unauthenticated(request)
         return RedirectResponse(f"/login?next={quote(exc.next_path, safe='/')}", 303)
 
     @app.exception_handler(CsrfFailed)
