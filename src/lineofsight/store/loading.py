@@ -136,10 +136,11 @@ class _AdbcSession:
         self._in_transaction = False
         try:
             self._connection.set_autocommit(True)  # the transaction is ours: BEGIN ... COMMIT
-            # As the store's engine sets them on its connections (see database.py).
+            # As the store's engine sets them on its connections (see database.py); the wait
+            # for another process's lock first, before any statement that may meet one.
+            self.execute(busy_timeout_pragma(busy_timeout))
             self.execute("PRAGMA foreign_keys=ON")
             self.execute("PRAGMA synchronous=NORMAL")
-            self.execute(busy_timeout_pragma(busy_timeout))
             self.execute("PRAGMA temp_store=MEMORY")  # the staged rows: no temporary file
             # Millions of rows go into the key's index beside the table: a larger cache keeps
             # its pages from being written out and read back while the load runs, and
