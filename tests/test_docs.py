@@ -31,3 +31,18 @@ def test_every_subcommand_is_in_the_readme() -> None:
             if f"`los {group_name} {name}" not in README:
                 missing.append(f"{group_name} {name}")
     assert not missing, f"undocumented subcommands: {missing}"
+
+
+def test_no_table_of_the_readme_is_split() -> None:
+    """A table row after a blank line starts a table only when a header separator follows it:
+    otherwise a stray blank line has cut a table in two and the rest renders as plain pipes."""
+    lines = README.split("\n")
+    cut = [
+        number + 1
+        for number, line in enumerate(lines)
+        if line.startswith("|")
+        and number > 0
+        and not lines[number - 1].strip()
+        and not (number + 1 < len(lines) and lines[number + 1].startswith("|--"))
+    ]
+    assert not cut, f"README lines where a table goes on after a blank line: {cut}"
