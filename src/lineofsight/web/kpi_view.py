@@ -244,21 +244,22 @@ def _points(run: Sequence[Point], xs: dict[float, str]) -> str:
 def _tips(chart: KpiChart) -> list[str]:
     """Each period's hover text, escaped: the period's numbers (the same for the laptop's
     and the phone's drawing, so made once for both)."""
-    forecast: dict[str, list[str]] = {}
+    forecast: dict[str, str] = {}
     f = chart.forecast
     # The path's columns as they are (`Forecast.path` makes a point object of each period).
     for period, value, low, high in (
         zip(f.path_periods, f.path_values, f.path_low, f.path_high, strict=True) if f else ()
     ):
-        forecast.setdefault(period.label, []).append(
-            f"forecast {number(value)} ({number(low)} to {number(high)})"
+        words = f", forecast {number(value)} ({number(low)} to {number(high)})"
+        forecast[period.label] = forecast.get(period.label, "") + words
+    # One escape per tip (its period's name, then its numbers: digits, signs and commas).
+    return [
+        escape(
+            f"{readable_period(p.period)}: actual {number(p.actual)}, target {number(p.target)}"
+            f"{forecast.get(p.period, '')}"
         )
-    tips: list[str] = []
-    for point in chart.points:
-        words = [f"actual {number(point.actual)}", f"target {number(point.target)}"]
-        words += forecast.get(point.period, ())
-        tips.append(escape(f"{readable_period(point.period)}: {', '.join(words)}"))
-    return tips
+        for p in chart.points
+    ]
 
 
 def _hovers(g: ChartGeometry, tips: Sequence[str]) -> Markup:
