@@ -7,8 +7,10 @@ import html
 import re
 from pathlib import Path
 
+import numpy as np
 from fastapi.testclient import TestClient
 
+from lineofsight.display import human
 from lineofsight.services import accounts
 from lineofsight.services.accounts import Grant
 from lineofsight.services.apply import apply_file
@@ -16,6 +18,7 @@ from lineofsight.services.measurements import load_file
 from lineofsight.store.database import Store
 from lineofsight.web.app import create_app
 from lineofsight.web.kpi_view import change_chart
+from lineofsight.web.templating import number
 from tests.web.conftest import MEASUREMENTS, PASSWORD, STRATEGY, log_in
 
 LINK_UNIT = '<a href="https://evil.example/">EUR</a> & more'
@@ -87,3 +90,26 @@ def test_the_change_bars_stand_on_zero_and_carry_their_numbers() -> None:
     heights = [float(h) for h in re.findall(r'<rect [^>]*height="([\d.]+)"', svg)]
     assert heights[0] > 30 * heights[2]  # 105.5 against 1: lengths compare truly
     assert "West &amp; &lt;b&gt;co&lt;/b&gt;" in svg and "<b>" not in svg
+
+
+def test_a_number_kept_for_one_value_is_the_text_of_every_value_equal_to_it() -> None:
+    """The pages' numbers are kept per value: one asked for first never answers for another
+    that compares equal with a text of its own (0.0 and -0.0, 2 and 2.0, numpy's floats)."""
+    pairs = [
+        (0.0, -0.0),
+        (-0.0, 0),
+        (2, 2.0),
+        (10**16, 1e16),
+        (np.float64(3.25), 3.25),
+        (np.int64(7), 7.0),
+        (-1234.5, np.float64(-1234.5)),
+        (True, 1.0),
+    ]
+    for first, second in pairs:
+        for a, b in ((first, second), (second, first)):
+            number.cache_clear()
+            assert number(a) == human(a)
+            assert number(b) == human(b), (a, b)
+    number.cache_clear()
+    assert number(None) == "–"
+    assert [number(v) for v in (0.05234, 34_320.0, float("nan"))] == ["0.05234", "34,320", "-"]

@@ -29,6 +29,9 @@ LOOP = """    <tbody>
 """
 
 
+HOUR_EAST = dt.timezone(dt.timedelta(hours=1))
+
+
 def _entry(**changed: object) -> LogEntry:
     fields: dict[str, object] = {
         "unit": "co",
@@ -55,6 +58,13 @@ def test_the_log_is_the_templates_loop() -> None:
             _entry(value=None, numerator=3.0, denominator=None, source=None),
             _entry(value=-2e9, period="2026-Q3", source="C:\\in\\x<y>.csv", note=""),
             _entry(value=None, numerator=None, denominator=7.25, current=False),
+        ],
+        # One instant in two zones (equal times, each written in its own), and one load's
+        # time and source shared by several rows.
+        [
+            _entry(recorded_at=dt.datetime(2026, 11, 2, 9, 5, tzinfo=dt.UTC)),
+            _entry(recorded_at=dt.datetime(2026, 11, 2, 10, 5, tzinfo=HOUR_EAST), revision=2),
+            _entry(recorded_at=dt.datetime(2026, 11, 2, 9, 5, tzinfo=dt.UTC), period="2026-09"),
         ],
     ]
     loop = templates.env.from_string(LOOP)

@@ -5,6 +5,7 @@ target; what changed) drawn server-side as SVG, for every reader, with or withou
 from __future__ import annotations
 
 import calendar as months
+import datetime as dt
 import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -178,6 +179,25 @@ def _escaped(text: str) -> str:
     return str(escape(text))
 
 
+def _minute(at: dt.datetime) -> str:
+    """When a value was recorded, to the minute, as stored (the values of one load share it:
+    written once for all the rows of a measurement log)."""
+    # With its zone in the key: two times of one instant in other zones are equal, and
+    # written each in its own.
+    return _minute_in(at, at.tzinfo)
+
+
+@lru_cache(maxsize=1024)
+def _minute_in(at: dt.datetime, zone: dt.tzinfo | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M")
+
+
+@lru_cache(maxsize=1024)
+def _source_cell(source: str | None) -> str:
+    """Where a value came from, short and escaped (`source_name`; one load's rows share it)."""
+    return _escaped(source_name(source))
+
+
 def points_body(chart: KpiChart) -> Markup:
     """The chart's numbers as a table body: each period (with its readable name when that
     differs), its actual and its target."""
@@ -220,8 +240,8 @@ def log_body(log: Sequence[LogEntry]) -> Markup:
             f'        <td class="num">{value}</td>\n'
             f'        <td class="note">{escape(e.note) if e.note else ""}</td>\n'
             f'        <td class="num">{e.revision}</td>\n'
-            f"        <td>{e.recorded_at.strftime('%Y-%m-%d %H:%M')}</td>\n"
-            f'        <td class="muted">{_escaped(source_name(e.source))}</td>\n'
+            f"        <td>{_minute(e.recorded_at)}</td>\n"
+            f'        <td class="muted">{_source_cell(e.source)}</td>\n'
             "      </tr>\n"
         )
     if not rows:
@@ -244,21 +264,22 @@ def _points(run: Sequence[Point], xs: dict[float, str]) -> str:
 def _tips(chart: KpiChart) -> list[str]:
     """Each period's hover text, escaped: the period's numbers (the same for the laptop's
     and the phone's drawing, so made once for both)."""
-    forecast: dict[str, list[str]] = {}
+    forecast: dict[str, str] = {}
     f = chart.forecast
     # The path's columns as they are (`Forecast.path` makes a point object of each period).
     for period, value, low, high in (
         zip(f.path_periods, f.path_values, f.path_low, f.path_high, strict=True) if f else ()
     ):
-        forecast.setdefault(period.label, []).append(
-            f"forecast {number(value)} ({number(low)} to {number(high)})"
+        words = f", forecast {number(value)} ({number(low)} to {number(high)})"
+        forecast[period.label] = forecast.get(period.label, "") + words
+    # One escape per tip (its period's name, then its numbers: digits, signs and commas).
+    return [
+        escape(
+            f"{readable_period(p.period)}: actual {number(p.actual)}, target {number(p.target)}"
+            f"{forecast.get(p.period, '')}"
         )
-    tips: list[str] = []
-    for point in chart.points:
-        words = [f"actual {number(point.actual)}", f"target {number(point.target)}"]
-        words += forecast.get(point.period, ())
-        tips.append(escape(f"{readable_period(point.period)}: {', '.join(words)}"))
-    return tips
+        for p in chart.points
+    ]
 
 
 def _hovers(g: ChartGeometry, tips: Sequence[str]) -> Markup:

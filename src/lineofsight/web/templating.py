@@ -60,10 +60,16 @@ _BADGES = {
 }
 
 
+@functools.lru_cache(maxsize=8192)
 def number(value: float | None, digits: int = 4) -> str:
     """A value as the CLI and the notebook show it (`display.human`): about 4 significant
     digits, thousands separated, never an exponent (35,567 rather than 3.557e+04); '–' if
-    none."""
+    none.
+
+    Kept per value: a KPI page shows most of its numbers two or three times (the chart's
+    hover texts, its table, the measurement log), and formatting one costs microseconds.
+    Values that compare equal are written alike (0.0 and -0.0 as 0, 2 and 2.0 as 2), so
+    the cache never answers one with another's text."""
     return "–" if value is None else human(value, digits)
 
 
