@@ -82,19 +82,29 @@ class StoreError(LineOfSightError):
 class StoreBusy(StoreError):
     """Another write held the store for longer than this write may wait; nothing was written.
 
-    `waited` is the wait allowed, in seconds. Writes take turns (one at a time on a store);
-    this one gave up its turn, so trying again later is always safe.
+    `waited` is how long this one waited, in seconds, and `allowed` the wait it was allowed
+    (the store's busy timeout): a write refused sooner than allowed met a lock that SQLite
+    does not wait for. Writes take turns (one at a time on a store); this one gave up its
+    turn, so trying again later is always safe.
     """
 
-    def __init__(self, waited: float) -> None:
+    def __init__(self, waited: float, allowed: float | None = None) -> None:
+        of = f" of the {allowed:g} s allowed" if allowed is not None else ""
         super().__init__(
-            f"the store is busy: another write is running (waited {waited:g} s); "
+            f"the store is busy: another write is running (waited {_seconds(waited)} s{of}); "
             "nothing was written, try again"
         )
         self.waited = waited
+        self.allowed = allowed
 
-    def __reduce__(self) -> tuple[type[StoreBusy], tuple[float]]:
-        return (StoreBusy, (self.waited,))  # from a worker process, as it was raised
+    def __reduce__(self) -> tuple[type[StoreBusy], tuple[float, float | None]]:
+        # from a worker process, as it was raised
+        return (StoreBusy, (self.waited, self.allowed))
+
+
+def _seconds(value: float) -> str:
+    """Seconds as a person reads them: 0.3, 2.1, 300."""
+    return f"{value:.1f}".removesuffix(".0") if value < 10 else f"{value:.0f}"
 
 
 class SendError(LineOfSightError):

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
+import lineofsight
 from tests.conftest import Los
 
 FORECAST_KEYS = {
@@ -213,3 +216,41 @@ def test_text_written_to_a_pipe_has_no_trailing_spaces_and_unwrapped_sentences(m
     tree = mf("tree", "--as-of", "2026-11-22")
     assert tree.exit_code == 0, tree.output
     _plain_lines(tree.stdout)
+
+
+def test_every_kpi_has_a_row_and_one_not_forecast_says_why(los: Los) -> None:
+    # The technology example: two range KPIs without a target date; test_automation_pct's
+    # target is due on 2027-06-30, before the as-of date 2027-08-01.
+    assert los("init", "ws", "--example", "techinnovate").exit_code == 0
+    result = los("forecast", "--as-of", "2027-08-01", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["kpis"]
+    strategy = Path(lineofsight.__file__).parent / "examples" / "techinnovate" / "strategy.yaml"
+    ids = {k["id"] for k in yaml.safe_load(strategy.read_text(encoding="utf-8"))["kpis"]}
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        assert set(row) >= FORECAST_KEYS
+        by_id.setdefault(str(row["id"]), []).append(row)
+    assert set(by_id) == ids, "every KPI has a row"
+    ranged = by_id["rd_spend_pct_revenue"]
+    assert [(r["method"], r["reason"], r["projected"]) for r in ranged] == [
+        ("no_forecast", "no target date", None)
+    ]
+    assert ranged[0]["range"] == {"low": 18.0, "high": 22.0}
+    passed = by_id["test_automation_pct"]
+    assert [(r["method"], r["reason"], r["projected"], r["deadline"]) for r in passed] == [
+        ("no_forecast", "target date passed", None, "2027-06-30")
+    ]
+    assert passed[0]["path"] == [] and passed[0]["on_track"] is None
+    # A target still ahead is projected as before.
+    assert by_id["arr_musd"][0]["projected"] is not None
+
+    table = los("forecast", "--as-of", "2027-08-01")
+    assert table.exit_code == 0, table.output
+    lines = table.stdout.splitlines()
+    assert "why not forecast" in lines[2]
+    row = next(x for x in lines if x.lstrip().startswith("test_automation_pct "))
+    assert "– not forecast" in row and row.rstrip().endswith("target date passed"), row
+    row = next(x for x in lines if x.lstrip().startswith("rd_spend_pct_revenue "))
+    assert "18–22" in row and row.rstrip().endswith("no target date"), row
+    assert ", 3 not forecast" in table.stdout

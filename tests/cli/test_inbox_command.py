@@ -159,3 +159,34 @@ def test_the_top_units_list_keeps_the_forecast_after_a_load_of_many_values(
     assert made == [None, None]  # the whole organisation's again, kept
     assert _items(example, "--unit", "techinnovate") == first
     assert made == [None, None]
+
+
+def test_a_value_overdue_at_another_unit_is_on_its_owners_and_its_units_leads_lists(
+    example: Los,
+) -> None:
+    # 5 January 2027: November's values were due on 30 December and none is in, at the KPIs'
+    # own units and at the units below them alike.
+    day = "2027-01-05"
+    status = example("status", "--as-of", day, "--format", "json")
+    assert status.exit_code == 0, status.output
+    rows = json.loads(status.output)["kpis"]
+    late = {(r["id"], r["unit"]) for r in rows if r["data"] == "overdue"}
+    assert ("first_response_hours", "support_t1") in late
+
+    def overdue(*args: str) -> dict[tuple[str, str], dict[str, object]]:
+        result = example("inbox", *args, "--as-of", day, "--format", "json")
+        assert result.exit_code == 0, result.output
+        items = json.loads(result.output)["items"]
+        return {(str(i["item_id"]), str(i["unit"])): i for i in items if i["kind"] == "overdue"}
+
+    assert set(overdue()) == late, "every value `los status` calls overdue, and no other"
+    owner = overdue("--person", "samuel_osei")  # owns first_response_hours
+    t1_lead = overdue("--person", "aisha_rahman")  # leads Tier 1 Support
+    t2_lead = overdue("--person", "lucas_moreau")  # leads Tier 2 Support
+    at_t1 = ("first_response_hours", "support_t1")
+    assert at_t1 in owner and at_t1 in t1_lead and at_t1 not in t2_lead
+    assert ("first_response_hours", "support_t2") in t2_lead
+    assert owner[at_t1]["link"] == "/kpis/first_response_hours?unit=support_t1&period=2026-11"
+    assert owner[at_t1]["owner"] == "samuel_osei"
+    text = example("inbox", "--person", "aisha_rahman", "--as-of", day)
+    assert "  First response time (Tier 1 Support, Samuel Osei)" in text.output.splitlines()

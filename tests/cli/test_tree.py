@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from lineofsight.cli.app import app
 from lineofsight.examples import example_names
+from tests.conftest import Los
 
 EXAMPLES = Path(__file__).parents[2] / "src" / "lineofsight" / "examples"
 FULL_LINE = re.compile(r" ([a-z][a-z0-9_]*) · [a-z][a-z0-9_]* · \S+ ")
@@ -48,3 +49,21 @@ def test_each_kpi_is_drawn_in_full_once(workdir: Path, name: str, unit: str | No
         # Every KPI that supports an objective is drawn under the tree (once).
         supporting = {k["id"] for k in spec["kpis"] if k.get("supports")}
         assert supporting <= set(full)
+
+
+def test_a_kpi_without_its_periods_value_says_its_last_value_and_since_when_overdue(
+    los: Los, workdir: Path
+) -> None:
+    # 5 January 2027: November's values of the worked example were due on 30 December.
+    assert los("init", "ws", "--example", "techinnovate").exit_code == 0
+    result = los("tree", "--as-of", "2027-01-05", "--unit", "customer_service")
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if " first_response_hours · " in x)
+    assert line.endswith(
+        "first_response_hours · customer_service · 2026-11 - / 2.422 · last 2.58 (2026-10) · "
+        "overdue since 2026-12-30"
+    ), line
+    # A reported value says neither.
+    reported = los("tree", "--period", "2026-10", "--unit", "customer_service").output
+    line = next(x for x in reported.splitlines() if " first_response_hours · " in x)
+    assert line.endswith("2026-10 2.58 / 2.492"), line

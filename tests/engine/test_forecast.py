@@ -16,6 +16,7 @@ from lineofsight.domain import model as m
 from lineofsight.domain.periods import parse_period
 from lineofsight.engine.forecast import (
     NO_FORECAST,
+    TARGET_PASSED,
     Forecast,
     forecast_kpi,
     forecast_organization,
@@ -405,11 +406,27 @@ def test_the_probability_agrees_with_on_track(
     assert 0.0 < result.probability < 1.0
 
 
-def test_a_target_whose_period_has_passed_is_not_forecast() -> None:
+def test_a_target_whose_date_has_passed_is_not_projected() -> None:
+    # Values go on after the target's date (September): whether it was met is the
+    # scorecard's to say, not a projection's, and so is one whose values stopped before it.
     org = org_with(SALES.replace("2027-03-31", "2026-09-30") % 100)
-    result = one(org, table(org, *monthly("sales", seasonal_values(10))))
+    short = dict(list(seasonal_values(10).items())[:-3])  # up to 2026-07
+    for values in (seasonal_values(10), short):
+        result = one(org, table(org, *monthly("sales", values)))
+        assert result.method == NO_FORECAST and result.reason == TARGET_PASSED
+        assert result.projected is None and result.on_track is None and not result.path
+    # On the target's date itself, it is projected.
+    on_the_day = one(org, table(org, *monthly("sales", short)), dt.date(2026, 9, 30))
+    assert on_the_day.projected is not None and on_the_day.reason is None
+
+
+def test_a_target_whose_period_is_not_after_the_last_value_is_not_forecast() -> None:
+    # On its target's date, the last day of October, a KPI whose October value is in.
+    org = org_with(SALES.replace("2027-03-31", "2026-10-31") % 100)
+    values = table(org, *monthly("sales", seasonal_values(10)))
+    result = one(org, values, dt.date(2026, 10, 31))
     assert result.method == NO_FORECAST and result.reason is not None
-    assert "2026-09" in result.reason and "not after the last value" in result.reason
+    assert "2026-10" in result.reason and "not after the last value" in result.reason
 
 
 @settings(max_examples=60, deadline=None)

@@ -202,3 +202,16 @@ def test_the_first_levels_only_of_a_large_subtree(store: Store) -> None:
     cover = " ".join(cover_lines(book))
     assert "this book shows its first 1 level of units" in cover, cover
     assert [o.id for o in book.objectives] == ["keep"]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(34320.5, "34,320"), (1234567.8, "1,234,568"), (72.14, "72.14"), (0.00001234, "0.00001234")],
+)
+def test_the_book_writes_numbers_as_the_command_line_and_the_pages_do(
+    value: float, shown: str
+) -> None:
+    from lineofsight.display import human
+
+    assert num(value) == shown == human(value)
+    assert num(None) == "–"

@@ -37,3 +37,14 @@ def test_an_objective_shows_its_score_not_a_value() -> None:
     assert "- Keep customers loyal: score 93.5 (amber)" in email.text
     assert "</strong></a>: score 93.5 (amber)" in email.html
     assert "no value" not in email.text and "no value" not in email.html
+
+
+def test_a_value_reads_as_on_the_command_line_and_the_pages_never_with_an_exponent() -> None:
+    large = _item("kpi", "Social followers", value=1234567.8, status="red", period="2026-10")
+    small = _item("kpi", "Defect rate", value=0.0000123, status="red", period="2026-10")
+    assert item_line(large) == "Social followers: 1,234,568 (red) in 2026-10"
+    assert item_line(small) == "Defect rate: 0.0000123 (red) in 2026-10"
+    email = digest_email([large, small], person_name="Ava", week="2026-W45", base_url=None)
+    for text in (email.text, email.html):
+        assert "1,234,568" in text and "0.0000123" in text
+        assert "e+" not in text and "e-0" not in text

@@ -11,9 +11,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from lineofsight.domain import model as m
-from lineofsight.engine.forecast import Forecast
+from lineofsight.engine.forecast import NO_FORECAST, Forecast, NotRequested
 from lineofsight.services.forecast import ForecastReport
-from lineofsight.services.shapes import forecast_plain
+from lineofsight.services.shapes import forecast_plain, not_requested_plain
 
 
 def forecast_json(report: ForecastReport) -> str:
@@ -32,16 +32,20 @@ def write_forecast_json(report: ForecastReport, out: TextIO) -> None:
     # Python), and no KPI's dictionaries outlive its own text.
     out.write(f'{{"as_of": "{report.as_of.isoformat()}", "kpis": [')
     encode = json.JSONEncoder(ensure_ascii=False).encode
-    for i, f in enumerate(report.forecasts):
+    for i, f in enumerate(report.rows()):
         if i:
             out.write(", ")
-        out.write(encode(forecast_plain(f, kpis[f.id])))
+        if isinstance(f, NotRequested):
+            out.write(encode(not_requested_plain(f, kpis[f.id])))
+        else:
+            out.write(encode(forecast_plain(f, kpis[f.id])))
     out.write("]}\n")
 
 
 def forecast_table(report: ForecastReport) -> Table:
-    """One row per forecast: projected value with its 80% interval, target, deadline, on track
-    with the chance of meeting the target, the method and the values it used."""
+    """One row per forecast, and one per KPI with no target to forecast: projected value with
+    its 80% interval, target, deadline, on track with the chance of meeting the target, the
+    method and the values it used, and why a KPI is not forecast."""
     kpis = report.org.kpis_by_id()
     table = Table(
         title=f"Forecast as of {report.as_of.isoformat()}",
@@ -58,8 +62,22 @@ def forecast_table(report: ForecastReport) -> Table:
     table.add_column("chance", justify="right", no_wrap=True)
     table.add_column("method", no_wrap=True)
     table.add_column("points", justify="right", no_wrap=True)
-    for f in report.forecasts:
+    rows = report.rows()
+    # Why a KPI is not forecast, in a last column (wrapped, not cutting the others) when any
+    # KPI is not.
+    why = any(isinstance(f, NotRequested) or f.reason is not None for f in rows)
+    if why:
+        table.add_column("why not forecast", min_width=16)
+    for f in rows:
         kpi = kpis[f.id]
+        reason = [escape(f.reason or "")] if why else []
+        if isinstance(f, NotRequested):
+            target = _target(None, kpi)
+            table.add_row(
+                escape(f.id), escape(f.unit), "–", "–", target, "–", _on_track(f), "–",
+                NO_FORECAST, "0", *reason,
+            )  # fmt: skip
+            continue
         projected = "–" if f.projected is None else f"{f.projected:,.2f}"
         if f.clamped:
             projected += "*"
@@ -74,15 +92,16 @@ def forecast_table(report: ForecastReport) -> Table:
             "–" if f.probability is None else f"{f.probability:.0%}",
             f.method,
             str(f.points),
+            *reason,
         )
     return table
 
 
 def forecast_notes(report: ForecastReport) -> list[str]:
-    """A count of KPIs on track, and why any KPI was not forecast."""
+    """A count of KPIs on track and of those not forecast (the table says why)."""
     done = [f for f in report.forecasts if f.on_track is not None]
     on_track = sum(1 for f in done if f.on_track)
-    skipped = len(report.forecasts) - len(done)
+    skipped = len(report.forecasts) - len(done) + len(report.not_requested)
     lines = [
         f"{on_track} of {len(done)} on track"
         + (f", {skipped} not forecast" if skipped else "")
@@ -92,9 +111,6 @@ def forecast_notes(report: ForecastReport) -> list[str]:
     ]
     if any(f.clamped for f in report.forecasts):
         lines.append("* the projection leaves the KPI's bounds; it is held at the bound.")
-    for f in report.forecasts:
-        if f.reason is not None:
-            lines.append(f"  {escape(f.id)} at {escape(f.unit)}: not forecast: {escape(f.reason)}")
     return lines
 
 
@@ -105,15 +121,17 @@ def _interval(f: Forecast) -> str:
     return f"{last.low:,.2f} – {last.high:,.2f}"
 
 
-def _target(f: Forecast, kpi: m.Kpi) -> str:
+def _target(f: Forecast | None, kpi: m.Kpi) -> str:
     if kpi.direction is m.Direction.RANGE and kpi.range is not None:
         return f"{_number(kpi.range.low)}–{_number(kpi.range.high)}"
+    if f is None:
+        return "–"
     sign = "≥ " if kpi.direction is m.Direction.INCREASE else "≤ "
     return sign + _number(f.target)
 
 
-def _on_track(f: Forecast) -> str:
-    if f.on_track is None:
+def _on_track(f: Forecast | NotRequested) -> str:
+    if isinstance(f, NotRequested) or f.on_track is None:
         return "[dim]– not forecast[/]"
     if f.on_track:
         return "[green]✓ on track[/]"

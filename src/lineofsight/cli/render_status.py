@@ -83,6 +83,11 @@ def cascade_tree(ev: FrameEvaluation, org: m.Organization, units: set[str] | Non
         if row is None:
             return escape(kpi.id)
         values = f"{number(row['actual'])} / {number(row['target'])}"
+        if row["actual"] is None:
+            # The period's value is missing: what is known instead, as `los status` says it.
+            known = row["last_period"] is not None
+            missing = [f"last {last_text(row)}" if known else "", data_text(row)]
+            values += "".join(f" · {part}" for part in missing if part)
         return (
             f"{status_text(Status(row['status']))} [bold]{escape(kpi.name)}[/] "
             f"[dim]{escape(kpi.id)} · {escape(kpi.unit)} · {row['period']}[/] {values}"

@@ -9,7 +9,8 @@ SPEC section 3, "Forecast":
   history (24 months, 8 quarters, 104 weeks) `seasonal` (the season, then the two models with
   the least error over the KPI's own last seasons, averaged: `models` names them); with less
   (or days and years, which have no season here) `damped_trend`; with fewer than 3 values
-  `no_forecast`, with the reason.
+  `no_forecast`, with the reason. A target whose date is before the as-of date is not
+  projected ("target date passed").
 - The path runs from the period after the last value to the period that contains the target
   date; `projected` is its last value, `on_track` whether that meets the final target (miss 0,
   as in scoring), `probability` the chance that the value there meets it under the interval's
@@ -40,14 +41,17 @@ __all__ = [
     "MAX_HORIZON",
     "MIN_POINTS",
     "NO_FORECAST",
+    "TARGET_PASSED",
     "Forecast",
     "History",
     "HistorySource",
+    "NotRequested",
     "PathPoint",
     "Request",
     "forecast_kpi",
     "forecast_organization",
     "forecast_requests",
+    "not_requested",
     "ordinal",
     "requests_of",
     "season_of",
@@ -59,6 +63,9 @@ MIN_POINTS = 3
 MAX_HORIZON = 2000
 NO_FORECAST = "no_forecast"
 NO_RANGE = "no range"
+# A target whose date is before the as-of date is not projected: whether it was met is the
+# scorecard's to say.
+TARGET_PASSED = "target date passed"
 
 # Why a series whose values overflow the fit has no forecast.
 TOO_LARGE = "the values are too large to forecast"
@@ -237,6 +244,33 @@ def requests_of(org: m.Organization) -> list[Request]:
     return requests
 
 
+@dataclass(frozen=True, slots=True)
+class NotRequested:
+    """A KPI with nothing to forecast at its own unit, and why (`los forecast` lists it too)."""
+
+    id: str
+    unit: str
+    reason: str
+
+
+NO_TARGET = "no target"
+NO_TARGET_DATE = "no target date"
+
+
+def not_requested(org: m.Organization) -> list[NotRequested]:
+    """The KPIs `requests_of` asks nothing of at their own unit (no final target: a range KPI
+    without a target date, any other KPI without a target), in the strategy's order."""
+    return [
+        NotRequested(
+            kpi.id,
+            kpi.unit,
+            NO_TARGET_DATE if kpi.direction is m.Direction.RANGE else NO_TARGET,
+        )
+        for kpi in org.kpis
+        if kpi.target is None
+    ]
+
+
 def forecast_requests(
     calendar: m.Calendar, requests: Sequence[Request], as_of: dt.date, source: HistorySource
 ) -> list[Forecast]:
@@ -272,6 +306,8 @@ def _prepare(
         if kpi.range is None:
             return _not_forecast(request, target, target_period, None, NO_RANGE)
         target = (kpi.range.low + kpi.range.high) / 2
+    if request.deadline < as_of:
+        return _not_forecast(request, target, target_period, None, TARGET_PASSED)
     history = source(kpi, request.unit, last_allowed)
     if history is not None:
         # Only the values within the last `max_history` periods up to the last value.

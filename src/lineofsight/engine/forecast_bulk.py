@@ -32,6 +32,7 @@ from lineofsight.engine.forecast import (
     MAX_HORIZON,
     MIN_POINTS,
     NO_RANGE,
+    TARGET_PASSED,
     TOO_LARGE,
     Forecast,
     _periods_after,
@@ -220,6 +221,7 @@ class _Rows:
     frequencies: list[str]
     goals: Goals
     ranged_without: npt.NDArray[np.bool_]
+    passed: npt.NDArray[np.bool_]  # the target's date is before the as-of date
     histories: Histories
     first: Ints
     last: Ints
@@ -237,6 +239,7 @@ class _Rows:
         histories: Histories,
         shapes: Mapping[str, GrainSteps],
         calendar: m.Calendar,
+        as_of: dt.date,
     ) -> _Rows:
         columns = requests.select(
             "kpi_id", "unit_id", "deadline", "frequency", "direction"
@@ -282,6 +285,7 @@ class _Rows:
             frequencies=columns["frequency"],
             goals=goals,
             ranged_without=without,
+            passed=np.array([d < as_of for d in columns["deadline"]], dtype=np.bool_),
             histories=histories,
             first=first,
             last=last,
@@ -324,7 +328,7 @@ class _Rows:
                 ],
                 requests.height,
             )
-        return cls.of(requests, histories, shapes, calendar)
+        return cls.of(requests, histories, shapes, calendar, as_of)
 
     def batches(self) -> Iterator[tuple[Ints, int, int, int]]:
         """The rows to fit, in batches of one span, season and horizon (and at most _BATCH)."""
@@ -346,6 +350,7 @@ class _Rows:
         """The rows to fit (the others are not forecast, for a reason: `not_fitted`)."""
         return (
             ~self.ranged_without
+            & ~self.passed
             & (self.histories.count >= MIN_POINTS)
             & (self.horizon > 0)
             & (self.horizon <= MAX_HORIZON)
@@ -456,6 +461,9 @@ class _Rows:
         last = self._period(row, int(self.last[row])) if count else None
         if self.ranged_without[row]:
             reason = NO_RANGE
+            count, first, last = 0, None, None
+        elif self.passed[row]:
+            reason = TARGET_PASSED
             count, first, last = 0, None, None
         elif last is None or count < MIN_POINTS:
             reason = too_few(count, self.shapes[self.frequencies[row]].last_allowed)

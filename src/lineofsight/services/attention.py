@@ -9,7 +9,7 @@ What is on it (`KINDS`, most pressing first; `rank` is the position of the kind 
 | `still_red` | a KPI red in its evaluation period and in the one before | kpi |
 | `action_overdue` | an open action past its due date (`services.attention_actions`) | action |
 | `no_action` | a KPI red in its evaluation period with no open action on it | kpi |
-| `overdue` | a KPI whose value for its evaluation period is due and not in (SPEC 3) | kpi |
+| `overdue` | a KPI's value for its evaluation period, at any unit, due and not in (SPEC 3) | kpi |
 | `deadline_near` | an open objective, not green, due within 30 days or past due | objective |
 | `turned_amber` | a KPI amber in its period that was green or had no value before | kpi |
 | `off_track` | a KPI (not red) the engine's forecast calls off track for its final target | kpi |
@@ -405,9 +405,11 @@ def _board_parts(
     # The month of the as-of date: a page at `?period=` of it shows that month's end.
     link_period = period_for(day, m.Frequency.MONTHLY, calendar).label if explicit else None
     owners = resp.people.select(pl.col("id").alias("owner_id"), pl.col("name").alias("owner_name"))
-    kpis = (
-        frames.kpis.filter(pl.col("own_unit"))
-        .join(
+    # Every row of a KPI, at its own unit and at the others it has values at: a value is
+    # overdue wherever it is asked for (SPEC 3), and its KPI's owner and the unit's lead are
+    # asked for it. The other rules are about a KPI as a whole: its own unit's row.
+    rows = (
+        frames.kpis.join(
             resp.kpis.select(
                 "id",
                 "owner_id",
@@ -421,6 +423,7 @@ def _board_parts(
         .filter(scope.mask())
         .with_columns(pl.col("status").cast(pl.String))
     )
+    kpis = rows.filter(pl.col("own_unit"))
     objectives = (
         frames.objectives.join(
             resp.objectives.select("id", "owner_id", "deadline", "active"), on="id", how="left"
@@ -437,7 +440,7 @@ def _board_parts(
     window = reminder_days(store)
     before = [
         *rules.status_items(kpis, previous, calendar),
-        *rules.overdue_items(kpis, day, source_failures(store)),
+        *rules.overdue_items(rows, day, source_failures(store)),
         *rules.deadline_items(objectives, day, link_period),
     ]
     after = [

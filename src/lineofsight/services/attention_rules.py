@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import polars as pl
 
@@ -89,8 +90,10 @@ _JOINED = (
 )
 
 
-def _kpi_link(kpi_id: str, period: str | None) -> str:
-    return f"/kpis/{kpi_id}" + (f"?period={period}" if period else "")
+def _kpi_link(kpi_id: str, period: str | None, unit: str | None = None) -> str:
+    """The KPI's page at the period (and at `unit` when it is not the KPI's own)."""
+    query = urlencode({k: v for k, v in (("unit", unit), ("period", period)) if v})
+    return f"/kpis/{kpi_id}" + (f"?{query}" if query else "")
 
 
 def _against(row: Mapping[str, Any]) -> str:
@@ -156,17 +159,21 @@ def _kpi_item(
 def overdue_items(
     rows: pl.DataFrame, as_of: dt.date, failures: Mapping[str, str] | None = None
 ) -> Iterator[dict[str, Any]]:
-    """KPIs whose value for their evaluation period was due and is not in (SPEC section 3).
-    `failures`: why a KPI's source gave no value (its last refresh failed), by KPI id: said
-    instead of leaving its owner to think a value was forgotten."""
-    for row in _named(rows.filter(pl.col("data") == "overdue"), "due"):
+    """KPI values for their evaluation period that were due and are not in (SPEC section 3),
+    at the KPI's own unit and at every other unit it has rows at (`rows`: the scorecard's rows
+    with `own_unit`). `failures`: why a KPI's source gave no value (its last refresh failed),
+    by KPI id: said instead of leaving its owner to think a value was forgotten."""
+    for row in _named(rows.filter(pl.col("data") == "overdue"), "due", "own_unit"):
         late = (as_of - row["due"]).days
         when = "today" if late == 0 else f"{_days(late)} ago"
         reason = f"the value for {row['period']} was due on {row['due']} ({when}) and is not in"
         failed = (failures or {}).get(row["id"])
         if failed:
             reason += f": {failed}"
-        yield _kpi_item(row, "overdue", reason, due=row["due"])
+        item = _kpi_item(row, "overdue", reason, due=row["due"])
+        if not row["own_unit"]:
+            item["link"] = _kpi_link(row["id"], row["period"], row["unit"])
+        yield item
 
 
 def due_soon_items(

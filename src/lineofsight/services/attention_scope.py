@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 import polars as pl
 
+from lineofsight.domain import model as m
 from lineofsight.domain.graph import children_of, reachable_in
 from lineofsight.store.attention_reads import Responsibilities
 
@@ -52,8 +53,29 @@ class Organisation:
 
     @classmethod
     def of(cls, resp: Responsibilities) -> Organisation:
-        units = resp.units
-        parents = dict(units.select("id", "parent_id").iter_rows())
+        """The organisation of the store's frames (`read_responsibilities`)."""
+        return cls.made(
+            resp.units.select("id", "name", "parent_id", "lead_id").iter_rows(),
+            resp.people.select("id", "name", "unit_id").iter_rows(),
+        )
+
+    @classmethod
+    def of_model(cls, org: m.Organization) -> Organisation:
+        """The organisation of a strategy's model (what the web pages hold)."""
+        return cls.made(
+            ((u.id, u.name, u.parent, u.lead) for u in org.units),
+            ((p.id, p.name, p.unit) for p in org.people),
+        )
+
+    @classmethod
+    def made(
+        cls,
+        units: Iterable[tuple[str, str, str | None, str | None]],
+        people: Iterable[tuple[str, str, str]],
+    ) -> Organisation:
+        """The organisation of its units (id, name, parent, lead) and people (id, name, unit)."""
+        unit_rows = list(units)
+        parents = {unit: parent for unit, _, parent, _ in unit_rows}
         depth: dict[str, int] = {}
         for unit in parents:
             chain: list[str] = []
@@ -65,19 +87,21 @@ class Organisation:
             for offset, name in enumerate(reversed(chain), start=1):
                 depth[name] = base + offset
         leads: dict[str, list[str]] = {}
-        for unit, lead in units.select("id", "lead_id").iter_rows():
+        for unit, _, _, lead in unit_rows:
             if lead is not None:
                 leads.setdefault(lead, []).append(unit)
         people_in: dict[str, list[str]] = {}
-        for person, unit in resp.people.select("id", "unit_id").iter_rows():
+        names: dict[str, str] = {}
+        for person, name, unit in people:
             people_in.setdefault(unit, []).append(person)
+            names[person] = name
         return cls(
-            children=children_of(units.select("id", "parent_id").iter_rows()),
+            children=children_of((unit, parent) for unit, _, parent, _ in unit_rows),
             depth=depth,
             leads=leads,
             people_in=people_in,
-            people=dict(resp.people.select("id", "name").iter_rows()),
-            units=dict(units.select("id", "name").iter_rows()),
+            people=names,
+            units={unit: name for unit, name, _, _ in unit_rows},
         )
 
     def subtree(self, unit: str) -> set[str]:

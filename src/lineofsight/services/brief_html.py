@@ -9,6 +9,7 @@ import html
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from lineofsight.display import human
 from lineofsight.domain.text import plural
 from lineofsight.services.brief import BookKpi, BriefingBook
 from lineofsight.services.chart_geometry import ChartGeometry, Point, chart_geometry
@@ -67,12 +68,10 @@ def _e(value: object) -> str:
 
 
 def num(value: float | None) -> str:
-    """A number as the book writes it: thousands grouped, four significant digits."""
-    if value is None:
-        return "–"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
+    """A number as the book writes it: as the command line and the pages do
+    (`display.human`: thousands grouped, about four significant digits, never an exponent);
+    "–" for none."""
+    return "–" if value is None else human(value)
 
 
 def _status(status: str | None) -> str:

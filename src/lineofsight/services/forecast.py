@@ -14,8 +14,10 @@ from lineofsight.domain.graph import reachable_in
 from lineofsight.domain.periods import MIN_YEAR
 from lineofsight.engine.forecast import (
     Forecast,
+    NotRequested,
     Request,
     forecast_requests,
+    not_requested,
     requests_of,
     table_source,
 )
@@ -51,6 +53,16 @@ class ForecastReport:
     as_of: dt.date
     org: m.Organization
     forecasts: list[Forecast]
+    # The KPIs with no target to forecast at their own unit, each with why.
+    not_requested: Sequence[NotRequested] = ()
+
+    def rows(self) -> list[Forecast | NotRequested]:
+        """Every KPI's rows in the strategy's order: its forecasts, or why it has none."""
+        order = {kpi.id: place for place, kpi in enumerate(self.org.kpis)}
+        rows: list[Forecast | NotRequested] = [*self.forecasts, *self.not_requested]
+        # Stable: the forecasts keep their order (own unit, then the unit targets).
+        rows.sort(key=lambda row: order.get(row.id, len(order)))
+        return rows
 
 
 def forecast_store(store: Store, as_of: dt.date) -> ForecastReport:
@@ -60,7 +72,10 @@ def forecast_store(store: Store, as_of: dt.date) -> ForecastReport:
     # depends on the gaps, so the window has no lower bound to speak of.
     window = (dt.date(MIN_YEAR, 1, 1), as_of)
     return ForecastReport(
-        as_of, org, forecast_frame(org, read_measurement_frame(store, window), as_of)
+        as_of,
+        org,
+        forecast_frame(org, read_measurement_frame(store, window), as_of),
+        not_requested(org),
     )
 
 

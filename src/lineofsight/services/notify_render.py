@@ -49,9 +49,10 @@ def app_url(base_url: str | None, path: str) -> str:
 
 
 def _value(value: float | None) -> str:
+    """A value as the command line and the pages write it (`display.human`)."""
     if value is None:
         return "no value"
-    return f"{value:,.6g}" if abs(value) < 1e15 else f"{value:.6g}"
+    return human(value)
 
 
 def _status(status: Any) -> str:

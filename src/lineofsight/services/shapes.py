@@ -14,7 +14,7 @@ from lineofsight.domain import model as m
 
 if TYPE_CHECKING:  # not imported at run time: `los status --format json` loads none of them
     from lineofsight.engine.explain import Contribution, Explanation
-    from lineofsight.engine.forecast import Forecast
+    from lineofsight.engine.forecast import Forecast, NotRequested
     from lineofsight.engine.frames import FrameEvaluation
     from lineofsight.engine.trace import Trace
 
@@ -132,6 +132,32 @@ def forecast_plain(f: Forecast, kpi: m.Kpi) -> dict[str, Any]:
         data["clamped"] = True
     if f.reason is not None:
         data["reason"] = f.reason
+    return data
+
+
+def not_requested_plain(row: NotRequested, kpi: m.Kpi) -> dict[str, Any]:
+    """A KPI with nothing to forecast, in `forecast_plain`'s shape: no target, no projection,
+    `method` no_forecast and the `reason`."""
+    data: dict[str, Any] = {
+        "id": row.id,
+        "unit": row.unit,
+        "projected": None,
+        "target": None,
+        "deadline": None,
+        "on_track": None,
+        "probability": None,
+        "method": "no_forecast",
+        "models": None,
+        "points": 0,
+        "period": None,
+        "direction": kpi.direction.value,
+        "first_period": None,
+        "last_period": None,
+        "path": [],
+    }
+    if kpi.direction is m.Direction.RANGE and kpi.range is not None:
+        data["range"] = {"low": kpi.range.low, "high": kpi.range.high}
+    data["reason"] = row.reason
     return data
 
 

@@ -375,7 +375,13 @@ class _Watch:
         self._database = adbc_driver_sqlite.connect(self.path)
         try:
             self._connection = adbc.AdbcConnection(self._database)
+            # Its reads of the data version wait for a moment's lock as the reads it watches
+            # do (a WAL recovery by another connection): without a busy timeout, SQLite
+            # answers "database is locked" at once.
+            _adbc_update(adbc, self._connection, busy_timeout_pragma(self.busy_timeout))
         except BaseException:
+            if hasattr(self, "_connection"):
+                self._connection.close()
             self._database.close()
             raise
         return self

@@ -16,6 +16,7 @@ import math
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -285,6 +286,7 @@ class Store:
         if self.sqlite_file is None:
             yield None
             return
+        started = time.monotonic()
         with self._sqlite3_turn():
             conn = sqlite3.connect(
                 self.sqlite_file, timeout=self.busy_timeout, isolation_level=None
@@ -294,7 +296,7 @@ class Store:
                 yield conn
             except sqlite3.Error as exc:
                 if is_busy(exc):
-                    raise StoreBusy(self.busy_timeout) from None
+                    raise self.busy_since(started) from None
                 raise StoreError(f"store error on {self.display_url}: {exc}") from None
             finally:
                 conn.close()
@@ -308,6 +310,7 @@ class Store:
         from alembic.script import ScriptDirectory
 
         cfg = _alembic_config(self.url)
+        started = time.monotonic()
         try:
             with self._writing() as conn:
                 current = MigrationContext.configure(conn).get_current_revision()
@@ -323,7 +326,7 @@ class Store:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except Exception as exc:
-            error = self._store_error(exc, f"cannot open the store {self.display_url}")
+            error = self._store_error(exc, f"cannot open the store {self.display_url}", started)
             if error is None:
                 raise
             raise error from None
@@ -374,11 +377,12 @@ class Store:
         It holds the store's write lock from its start; StoreBusy when another write keeps it
         for longer than `busy_timeout`.
         """
+        started = time.monotonic()
         try:
             with self._writing() as conn:
                 yield conn
         except Exception as exc:
-            error = self._store_error(exc, f"store error on {self.display_url}")
+            error = self._store_error(exc, f"store error on {self.display_url}", started)
             if error is None:
                 raise
             raise error from None
@@ -388,6 +392,7 @@ class Store:
         """A connection that reads (one snapshot of the store on SQLite); writes do not block it.
         `one_state`: one snapshot on PostgreSQL too (REPEATABLE READ: every statement sees
         the store as the first one did, not a write committed between them)."""
+        started = time.monotonic()
         try:
             with self._sqlite3_turn(), self.engine.connect() as conn:
                 if one_state and self.dialect == "postgresql":
@@ -395,7 +400,7 @@ class Store:
                 yield conn
         except Exception as exc:
             if is_busy(exc):
-                raise StoreBusy(self.busy_timeout) from None
+                raise self.busy_since(started) from None
             raise
 
     @contextmanager
@@ -405,13 +410,19 @@ class Store:
             with conn.begin():
                 yield conn
 
-    def _store_error(self, exc: Exception, context: str) -> StoreError | None:
-        """What to raise instead of `exc`, which ended a write: StoreBusy when another write
-        was in the way, StoreError for another database error; None to let `exc` through."""
+    def busy_since(self, started: float) -> StoreBusy:
+        """StoreBusy for a transaction begun at `started` (`time.monotonic()`): how long it
+        really waited, and the wait it was allowed."""
+        return StoreBusy(time.monotonic() - started, self.busy_timeout)
+
+    def _store_error(self, exc: Exception, context: str, started: float) -> StoreError | None:
+        """What to raise instead of `exc`, which ended a write begun at `started`: StoreBusy
+        when another write was in the way, StoreError for another database error; None to
+        let `exc` through."""
         if isinstance(exc, LineOfSightError):
             return None
         if is_busy(exc):
-            return StoreBusy(self.busy_timeout)
+            return self.busy_since(started)
         from sqlalchemy.exc import OperationalError
 
         if isinstance(exc, OperationalError):

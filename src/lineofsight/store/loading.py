@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import polars as pl
 
-from lineofsight.errors import StoreBusy, StoreError
+from lineofsight.errors import StoreError
 from lineofsight.store.arrow import BATCH_ROWS, busy_timeout_pragma, typed_query
 from lineofsight.store.database import Store, is_busy
 
@@ -76,6 +77,7 @@ def load_session(store: Store) -> Iterator[LoadSession]:
     # No connection of the process's other SQLite library open beside ADBC's, idle ones
     # closed too: ADBC's, closing last, would otherwise fold the log into the file under them
     # (see `Store.arrow_turn`).
+    started = time.monotonic()
     try:
         with store.arrow_turn():
             session = _AdbcSession(path, store.busy_timeout)
@@ -86,7 +88,7 @@ def load_session(store: Store) -> Iterator[LoadSession]:
                 session.close()
     except AdbcError as exc:
         if is_busy(exc):
-            raise StoreBusy(store.busy_timeout) from None
+            raise store.busy_since(started) from None
         raise StoreError(f"store error on {store.display_url}: {exc}") from None
 
 

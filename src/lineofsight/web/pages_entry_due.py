@@ -12,9 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from lineofsight.domain import model as m
+from lineofsight.domain.graph import PerOrganisation
 from lineofsight.errors import InputError, StoreBusy
 from lineofsight.services import edit_approval
 from lineofsight.services.accounts import Account
+from lineofsight.services.attention_scope import Organisation, Scope
 from lineofsight.services.checkin import CheckinEntry, record_measurements
 from lineofsight.store.database import Store
 from lineofsight.web.pagedata import Snapshot
@@ -46,6 +48,7 @@ class DueLine:
     # `overdue`: the scorecard's period has no value and is due; `awaited`: a period that
     # has ended after the scorecard's has none yet and is not due (SPEC 3: it may come early).
     state: str = OVERDUE
+    unit_name: str = ""
 
     @property
     def key(self) -> str:
@@ -59,20 +62,45 @@ def box_name(field: str, line: DueLine) -> str:
     return f"{field}:{line.key}"
 
 
+_ORGANISATIONS = PerOrganisation(Organisation.of_model)
+
+
 def due_lines(store: Store, snap: Snapshot, account: Account) -> list[DueLine]:
-    """Every value missing of the KPIs the account's person owns and may enter data for: a
-    line per KPI and period, overdue or awaited (the periods the KPI's own check-in offers)."""
+    """Every value missing that the account's person is asked for and may enter: those of the
+    rows their attention list holds (`services.attention_scope`: the KPIs they own, at every
+    unit, and the units they lead), a line per KPI, unit and period, overdue or awaited (the
+    periods the KPI's own check-in offers)."""
     lines: list[DueLine] = []
     if account.person_id is None:
         return lines
-    for kpi_id in snap.kpis_by_owner.get(account.person_id, []):
-        kpi = snap.kpis[kpi_id]
-        if kpi.formula is not None or not can(account, "enter_data", snap, kpi.unit, kpi.owner):
+    for kpi, unit in _asked(snap, _ORGANISATIONS(snap.org).person_scope(account.person_id)):
+        if kpi.formula is not None or not can(account, "enter_data", snap, unit, kpi.owner):
             continue
-        for period, state in open_periods(snap, kpi, kpi.unit):
-            facts = checkin_facts(store, snap, kpi, kpi.unit, period)
-            lines.append(DueLine(len(lines), kpi, kpi.unit, facts, state))
+        for period, state in open_periods(snap, kpi, unit):
+            facts = checkin_facts(store, snap, kpi, unit, period)
+            name = snap.name("unit", unit)
+            lines.append(DueLine(len(lines), kpi, unit, facts, state, name))
     return lines
+
+
+def _asked(snap: Snapshot, scope: Scope) -> list[tuple[m.Kpi, str]]:
+    """The KPI rows of the snapshot that `scope` holds, in the strategy's order of KPIs, each
+    KPI's own unit first: looked up by unit and by owner, not by a scan of every row."""
+    if scope.units is None:
+        keys = set(snap.kpi_rows)
+    else:
+        keys = {(row.id, unit) for unit in scope.units for row in snap.rows_by_unit.get(unit, ())}
+        for owner in scope.owners:
+            for kpi_id in snap.kpis_by_owner.get(owner, ()):
+                keys.update((kpi_id, unit) for unit in snap.kpi_units.get(kpi_id, ()))
+    order = {kpi_id: place for place, kpi_id in enumerate(snap.kpis)}
+    found = [
+        (snap.kpis[kpi_id], unit)
+        for kpi_id, unit in keys
+        if kpi_id in snap.kpis and scope.holds(unit, snap.kpis[kpi_id].owner)
+    ]
+    found.sort(key=lambda pair: (order[pair[0].id], pair[1] != pair[0].unit, pair[1]))
+    return found
 
 
 def waiting_for(request: Request, account: Account, snap: Snapshot) -> int:
