@@ -298,13 +298,23 @@ def _kpi(direction: m.Direction, **extra: float) -> m.Kpi:
         (
             _kpi(m.Direction.INCREASE, tolerance=0.0),
             10.0,
-            ["at least 10", "from 10 to below 10", "below 10"],
+            ["at least 10", "below 10"],
         ),
     ],
 )
 def test_thresholds_are_the_engines_bands(kpi: m.Kpi, target: float, expected: list[str]) -> None:
     assert [t.text for t in thresholds(kpi, target)] == expected
     assert thresholds(kpi, None) == []
+
+
+def test_a_ranges_amber_band_lies_on_both_sides_of_it() -> None:
+    """A range of 495 to 505 with the default tolerance (10% of the midpoint, 50)."""
+    bands = thresholds(_kpi(m.Direction.RANGE), 500.0, 495.0, 505.0)
+    assert [(t.status, t.text) for t in bands] == [
+        ("green", "from 495 to 505"),
+        ("amber", "from 445 to below 495, or above 505 up to 555"),
+        ("red", "below 445 or above 555"),
+    ]
 
 
 HREF = re.compile(r'href="(/[^"#]*)')

@@ -144,24 +144,30 @@ def thresholds(
     )
     n = number
     if kpi.direction is m.Direction.INCREASE:
-        return [
+        bands = [
             Threshold("green", f"at least {n(target)}"),
             Threshold("amber", f"from {n(target - tol)} to below {n(target)}"),
             Threshold("red", f"below {n(target - tol)}"),
         ]
-    if kpi.direction is m.Direction.DECREASE:
-        return [
+    elif kpi.direction is m.Direction.DECREASE:
+        bands = [
             Threshold("green", f"at most {n(target)}"),
             Threshold("amber", f"above {n(target)} up to {n(target + tol)}"),
             Threshold("red", f"above {n(target + tol)}"),
         ]
-    low = target if low is None else low
-    high = target if high is None else high
-    return [
-        Threshold("green", f"from {n(low)} to {n(high)}"),
-        Threshold("amber", f"from {n(low - tol)} or up to {n(high + tol)}"),
-        Threshold("red", f"below {n(low - tol)} or above {n(high + tol)}"),
-    ]
+    else:
+        low = target if low is None else low
+        high = target if high is None else high
+        bands = [
+            Threshold("green", f"from {n(low)} to {n(high)}"),
+            Threshold(
+                "amber",
+                f"from {n(low - tol)} to below {n(low)}, or above {n(high)} up to {n(high + tol)}",
+            ),
+            Threshold("red", f"below {n(low - tol)} or above {n(high + tol)}"),
+        ]
+    # With no tolerance a miss is red at once (score 0): there is no amber band to show.
+    return bands if tol > 0 else [band for band in bands if band.status != "amber"]
 
 
 @lru_cache(maxsize=8192)
