@@ -224,6 +224,8 @@ def test_kpi_page_draws_its_chart_forecast_and_trace(admin: TestClient) -> None:
     tips = re.findall(r'<rect class="hit" [^>]*><title>([^<]+)</title>', chart)
     assert tips[0].startswith("Q4 2024: actual 11.3, ")
     assert "target 18" in tips[-1]
+    # The target is written with its unit of measure, as the actual is.
+    assert re.search(r'id="current-target">[\d.,]+ %</td>', html)
     # The forecast path with its 80% band runs to the last period; each value in its band.
     found = [re.search(r"forecast ([-\d.,]+) \(([-\d.,]+) to ([-\d.,]+)\)", t) for t in tips]
     assert found[-1] is not None
