@@ -292,14 +292,18 @@ def _sound(
         except ValidationError as exc:
             # Cross-check what is sound: drop the keys that failed and try once more.
             bad = {error["loc"][0] for error in exc.errors() if error["loc"]}
-            if not isinstance(item, dict) or not bad or any(k in bad for k in ("id",)):
+            if not isinstance(item, dict) or not bad:
                 continue
             partial = {k: v for k, v in item.items() if k not in bad}
-            try:
-                result.append((index, model.model_validate(partial)))
-            except ValidationError:
-                if isinstance(item.get("id"), str):
-                    unsound.append(((*section, index), partial))
+            if "id" not in bad:
+                try:
+                    result.append((index, model.model_validate(partial)))
+                    continue
+                except ValidationError:
+                    pass
+            # An item whose id is not valid is not sound, but what it names is still checked.
+            if isinstance(item.get("id"), str):
+                unsound.append(((*section, index), {**partial, "id": item["id"]}))
     return result
 
 
