@@ -192,9 +192,24 @@ def test_users_and_tokens(api_as, client: TestClient) -> None:  # type: ignore[n
     )
     assert_error(duplicate, 422)
     short = admin.request(
-        "POST", "/users", json={"username": "eve", "password": "short", "roles": ["bogus"]}
+        "POST",
+        "/users",
+        json={"username": "e ve", "password": "short", "roles": ["bogus", "owner:mars"]},
     )
     assert_error(short, 422)
+    # Every problem of the body at once, each naming its field.
+    details = short.json()["error"]["details"]
+    assert [d["field"] for d in details] == ["username", "password", "roles", "roles", "person"]
+    assert "unknown role 'bogus'" in details[2]["reason"]
+    assert "unknown unit 'mars'" in details[3]["reason"]
+    assert "--" not in details[4]["reason"]
+    none = admin.request(
+        "POST", "/users", json={"username": "eve", "password": "x" * 9, "roles": []}
+    )
+    assert_error(none, 422)
+    assert none.json()["error"]["details"] == [
+        {"field": "roles", "reason": "give at least one role (admin, editor, owner, viewer)"}
+    ]
     token = admin.request("POST", "/users/dana/tokens", json={"label": "script"}).json()
     dana = {"Authorization": f"Bearer {token['token']}"}
     assert client.get("/api/v1/units/ops", headers=dana).status_code == 200

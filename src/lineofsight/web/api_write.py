@@ -7,6 +7,7 @@ row, and, with a session cookie rather than an API token, the session's CSRF tok
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -274,28 +275,27 @@ def get_users(request: Request, account: AccountDep) -> Response:
 @router.post("/users", status_code=201, response_model=am.User, summary="Add a user (admins only)")
 def post_user(request: Request, body: UserIn, account: AccountDep) -> Response:
     tree = _tree_or_empty(request)
-    try:
-        grants = [accounts.parse_grant(text) for text in body.roles]
-    except UsageError as exc:
-        reason = exc.summary.replace("--role", "roles:")
-        raise UsageError(reason, [Problem("roles", 0, reason)]) from None
-    if not grants:
-        raise forbidden("your role does not allow 'manage_users' for these roles")
+    grants, problems = accounts.parse_grants(body.roles)
     # The person a user acts as is reached as much as its roles: a unit admin linking a new
     # user to someone of another unit would hand out that person's KPIs.
     reached = user_units(grants, body.person, _organization_or_none(request))
     refused = outside(account, "manage_users", reached, tree)
     if refused:
         raise forbidden(f"your role does not allow 'manage_users' on {_where(refused)}")
-    created = accounts.add_user(
-        cache_of(request).store,
-        body.username,
-        body.password,
-        grants,
-        name=body.name,
-        person_id=body.person,
-        actor=account.username,
-    )
+    try:
+        created = accounts.add_user(
+            cache_of(request).store,
+            body.username,
+            body.password,
+            grants,
+            name=body.name,
+            person_id=body.person,
+            actor=account.username,
+            problems=problems,
+        )
+    except UsageError as exc:  # the body's field is `roles`
+        named = [replace(p, file="roles") if p.file == "role" else p for p in exc.problems]
+        raise UsageError(exc.summary, named) from None
     return json_response(accounts.account_plain(created), 201)
 
 
