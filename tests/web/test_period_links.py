@@ -88,10 +88,10 @@ def test_a_page_without_a_period_says_it_shows_today(app: object) -> None:
     assert all("period=" not in h for h in internal_links(answer.text))
 
 
-def test_a_bad_period_is_reported_and_not_carried_on(app: object) -> None:
+def test_a_bad_period_is_refused_and_not_carried_on(app: object) -> None:
     client = login(app, "admin")
     answer = client.get("/map", params={"period": "not-a-month"})
-    assert answer.status_code == 200
+    assert answer.status_code == 422
     assert "not-a-month" in answer.text  # the message names it
     assert all("period=" not in h for h in internal_links(answer.text))
 

@@ -87,7 +87,7 @@ def home(
         return Markup(templates.get_template("home_body.html").render(context))
 
     scope = frozenset(units) if units is not None else None
-    key = ("home", snap.version, when.as_of, when.label, when.error, before.as_of, scope)
+    key = ("home", snap.version, when.as_of, when.label, before.as_of, scope)
     body = cached_fragment(cache_of(request), key, draw)
     return render(
         request,
@@ -320,7 +320,6 @@ def strategy_map(
 ) -> HTMLResponse:
     when, snap = page_view(request, period)
     units = readable(account, snap)
-    problem = when.error
     only_red = only == "red"
     expand_all = expand == "all"
     keep: set[str] | None = None
@@ -354,7 +353,6 @@ def strategy_map(
             "loose": loose,
             "unit": shown,
             "unit_choices": unit_choices(snap, units, unit),
-            "problem": problem,
             "periods": recent_periods(snap.org.calendar),
             "scope_note": scope_note(snap, units),
         }
@@ -366,9 +364,7 @@ def strategy_map(
         snap.version,
         when.as_of,
         when.label,
-        when.error,
         shown,
-        problem,
         scope,
         only_red,
         expand_all,
