@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from lineofsight.web.app import create_app
 from tests.web.site import (
+    PERIOD,
     RED_KPI,
     RED_KPI_OWNER,
     Site,
@@ -81,3 +82,17 @@ def test_a_unit_that_does_not_exist_is_404(admin: TestClient, path: str) -> None
     assert answer.status_code == 404
     assert "no unit &#39;nowhere&#39;" in answer.text.lower()
 
+
+def test_a_kpi_asked_for_at_a_unit_it_has_no_row_at_is_404_saying_where_it_has(
+    admin: TestClient,
+) -> None:
+    # Never its page "now (no period)" at that unit, as if it were scored there.
+    answer = admin.get(f"/kpis/{RED_KPI}", params={"unit": "rnd", "period": PERIOD})
+    assert answer.status_code == 404
+    assert (
+        f"KPI &#39;{RED_KPI}&#39; has no row at unit &#39;rnd&#39; as of 2026-10-31" in answer.text
+    )
+    assert "its rows are at &#39;support_t2&#39;" in answer.text
+    assert "Now (no period)" not in answer.text
+    at_own = admin.get(f"/kpis/{RED_KPI}", params={"unit": "support_t2", "period": PERIOD})
+    assert at_own.status_code == 200
