@@ -423,12 +423,14 @@ def alignment(
     keep = snap.subtree(keep_unit) if keep_unit is not None else None
     selected: list[tuple[Any, str | None]] = []
     per_rule: dict[str, list[Any]] = {}  # code -> [code, name, severity, count]
+    seen = 0  # the findings of the units the reader sees, before the filters
     for finding in sorted(report.findings, key=lambda f: (f.severity.rank, f.code, f.subject.id)):
         where = item_unit(snap, finding.subject.kind, finding.subject.id)
         if where is not None and not may_read(units, where):
             continue
         if where is None and units is not None:
             continue
+        seen += 1
         if severity and finding.severity.value != severity:
             continue
         if keep is not None and where not in keep:
@@ -451,6 +453,7 @@ def alignment(
         for finding, where in selected[start : start + ALIGNMENT_PAGE]
     ]
     filters = {"rule": rule, "severity": severity, "unit": keep_unit}
+    filtered = any(filters.values())
     return render(
         request,
         "alignment.html",
@@ -460,7 +463,12 @@ def alignment(
         rows=rows,
         matched=len(selected),
         first=start + 1,
-        total=len(report.findings),
+        total=seen,
+        filtered=filtered,
+        # An empty list with no filter set is empty because of the reader's scope: said so.
+        empty_scope=""
+        if filtered or selected
+        else scope_sentence(snap, units, "alignment findings"),
         per_rule=sorted(per_rule.values(), key=lambda g: (g[2].rank, g[0])),
         problems=problems,
         page=page,
