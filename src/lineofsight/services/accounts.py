@@ -264,9 +264,9 @@ def change_user(
         before = found[0]
         new_grants = tuple(grants) if grants is not None else before.grants
         person = before.person_id if person_id is _KEEP else cast("str | None", person_id)
-        found = [*problems, *_grant_problems(conn, new_grants, person, roles_given=bool(problems))]
-        if found:
-            raise UsageError(f"cannot change user '{username}': {found[0]}", found)
+        wrong = [*problems, *_grant_problems(conn, new_grants, person, roles_given=bool(problems))]
+        if wrong:
+            raise UsageError(f"cannot change user '{username}': {wrong[0]}", wrong)
         after = Account(before.id, before.username, before.name, person, new_grants)
         if after == before:
             return before, False
