@@ -94,6 +94,23 @@ def test_bad_check_ins_name_the_field_and_store_nothing(api_as) -> None:  # type
     assert _history(api, "revenue") == before
 
 
+def test_a_check_in_for_a_kpi_not_known_lists_its_period_problems_too(api_as) -> None:  # type: ignore[no-untyped-def]
+    # Every problem of the body at once: not the KPI first, then the period once it is fixed.
+    # A KPI outside the writer's units answers exactly as one that does not exist.
+    for who, kpi in (("admin", "nope"), ("bob", "nope"), ("bob", "revenue")):
+        for period, reason in (
+            ("2026-13", "'2026-13' is not a valid period: month must be 01-12"),
+            ("2099-01", "2099-01 has not ended yet (it ends on 2099-01-31)"),
+        ):
+            body = {"kpi": kpi, "period": period, "value": 1}
+            answer = api_as(who).request("POST", "/measurements", json=body)
+            error = assert_error(answer, 422, "invalid")
+            assert [d["field"] for d in error["details"]] == ["kpi", "period"], (who, error)
+            assert error["details"][0]["reason"] == f"unknown KPI '{kpi}'"
+            assert error["details"][1]["reason"].startswith(reason)
+            assert error["message"].startswith(f"kpi: unknown KPI '{kpi}'; period: ")
+
+
 def test_an_upload_with_bad_rows_lists_them_all_and_stores_nothing(api_as) -> None:  # type: ignore[no-untyped-def]
     api = api_as("admin")
     before = _history(api, "revenue")

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, Upload
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from lineofsight.errors import Problem, UsageError
+from lineofsight.errors import UsageError
 from lineofsight.services import accounts, audit, checkin
 from lineofsight.services.permissions import allows, outside, refused_definitions, user_units
 from lineofsight.web import api_models as am
@@ -63,22 +63,20 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
     kpi = org.kpis_by_id().get(body.kpi)
     tree = cache.unit_tree()
     # A KPI outside the account's units (neither its own unit nor the unit of one of its
-    # unit targets named) is answered as one that does not exist.
-    if kpi is None or not (
+    # unit targets named) is answered as one that does not exist, with the same problems.
+    unseen = kpi is None or not (
         allows(account, "read", unit_id=kpi.unit, org=tree)
         or (
             body.unit in {u for u, _ in kpi.unit_targets}
             and allows(account, "read", unit_id=body.unit, org=tree)
         )
-    ):
-        raise UsageError(
-            f"kpi: unknown KPI '{body.kpi}'", [Problem("kpi", 0, f"unknown KPI '{body.kpi}'")]
-        )
-    unit = body.unit or kpi.unit
-    if body.unit:
-        # A unit that does not exist or that the account may not read: the same 404.
-        readable_unit(account, tree, body.unit)
-    require(account, "enter_data", tree, unit, kpi_owner=kpi.owner)
+    )
+    if kpi is not None and not unseen:
+        unit = body.unit or kpi.unit
+        if body.unit:
+            # A unit that does not exist or that the account may not read: the same 404.
+            readable_unit(account, tree, body.unit)
+        require(account, "enter_data", tree, unit, kpi_owner=kpi.owner)
     result = checkin.record_measurement(
         cache.store,
         kpi_id=body.kpi,
@@ -89,6 +87,7 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
         denominator=body.denominator,
         note=body.note,
         actor=account.username,
+        kpi_unseen=unseen,
     )
     data = {
         "kpi": result.kpi_id,
