@@ -337,6 +337,10 @@ def _check_broken(items: Items, ref: Any) -> None:
         for j, other in enumerate(item.get("influences") or []):
             if isinstance(other, str):
                 ref((*path, "influences", j), f"{name}: influences", other, "kpi")
+        formula = item.get("formula")  # kept only when it parses (else it is a bad key)
+        if isinstance(formula, str):
+            for input_id in references(parse_formula(formula)):
+                ref((*path, "formula"), f"{name}: formula {formula!r}", input_id, "kpi")
 
 
 def _raw_ids(data: dict[str, Any]) -> dict[str, list[tuple[str, tuple[Hashable, ...]]]]:
