@@ -131,8 +131,11 @@ def test_saving_writes_history_audit_and_export_and_a_new_id_must_be_free(store:
     last = definition_history(store, "revenue")[-1]
     assert (last.actor, last.source, last.after) == ("ed", "the web app (ed)", "Net revenue")
     taken = Edit("unit", "sales", {"id": "sales", "name": "Again", "level": "team"}, new=True)
-    with pytest.raises(SpecError, match="already the id of a unit"):
+    with pytest.raises(SpecError) as caught:
         save_edit(store, taken, actor="ed")
+    assert [p.message for p in caught.value.problems] == [
+        "unit sales: id: 'sales' is already the id of a unit"
+    ]
     gone = Edit("kpi", "defects", None)
     save_edit(store, gone, actor="ed")
     assert "id: defects" not in export_strategy(store)

@@ -94,6 +94,23 @@ def test_bad_check_ins_name_the_field_and_store_nothing(api_as) -> None:  # type
     assert _history(api, "revenue") == before
 
 
+def test_a_check_in_for_a_kpi_not_known_lists_its_period_problems_too(api_as) -> None:  # type: ignore[no-untyped-def]
+    # Every problem of the body at once: not the KPI first, then the period once it is fixed.
+    # A KPI outside the writer's units answers exactly as one that does not exist.
+    for who, kpi in (("admin", "nope"), ("bob", "nope"), ("bob", "revenue")):
+        for period, reason in (
+            ("2026-13", "'2026-13' is not a valid period: month must be 01-12"),
+            ("2099-01", "2099-01 has not ended yet (it ends on 2099-01-31)"),
+        ):
+            body = {"kpi": kpi, "period": period, "value": 1}
+            answer = api_as(who).request("POST", "/measurements", json=body)
+            error = assert_error(answer, 422, "invalid")
+            assert [d["field"] for d in error["details"]] == ["kpi", "period"], (who, error)
+            assert error["details"][0]["reason"] == f"unknown KPI '{kpi}'"
+            assert error["details"][1]["reason"].startswith(reason)
+            assert error["message"].startswith(f"kpi: unknown KPI '{kpi}'; period: ")
+
+
 def test_an_upload_with_bad_rows_lists_them_all_and_stores_nothing(api_as) -> None:  # type: ignore[no-untyped-def]
     api = api_as("admin")
     before = _history(api, "revenue")
@@ -192,9 +209,24 @@ def test_users_and_tokens(api_as, client: TestClient) -> None:  # type: ignore[n
     )
     assert_error(duplicate, 422)
     short = admin.request(
-        "POST", "/users", json={"username": "eve", "password": "short", "roles": ["bogus"]}
+        "POST",
+        "/users",
+        json={"username": "e ve", "password": "short", "roles": ["bogus", "owner:mars"]},
     )
     assert_error(short, 422)
+    # Every problem of the body at once, each naming its field.
+    details = short.json()["error"]["details"]
+    assert [d["field"] for d in details] == ["username", "password", "roles", "roles", "person"]
+    assert "unknown role 'bogus'" in details[2]["reason"]
+    assert "unknown unit 'mars'" in details[3]["reason"]
+    assert "--" not in details[4]["reason"]
+    none = admin.request(
+        "POST", "/users", json={"username": "eve", "password": "x" * 9, "roles": []}
+    )
+    assert_error(none, 422)
+    assert none.json()["error"]["details"] == [
+        {"field": "roles", "reason": "give at least one role (admin, editor, owner, viewer)"}
+    ]
     token = admin.request("POST", "/users/dana/tokens", json={"label": "script"}).json()
     dana = {"Authorization": f"Bearer {token['token']}"}
     assert client.get("/api/v1/units/ops", headers=dana).status_code == 200

@@ -175,6 +175,33 @@ def test_new_items_are_added_and_a_taken_id_is_refused(client: TestClient, store
     assert "- id: wes\n    name: Wes West\n    unit: sales_west" in export_strategy(store)
 
 
+def test_a_new_item_gets_every_problem_at_once_with_a_taken_or_bad_id(
+    client: TestClient, store: Store
+) -> None:
+    before = export_strategy(store)
+    log_in(client, "admin")
+    form = form_values(client.get("/edit/kpi/new").text, "edit-form")
+    form.update(id="revenue", name="", unit="nowhere", supports="no_goal")
+    answer = client.post("/edit/kpi/new", data={**form, "target.value": "lots"})
+    assert answer.status_code == 422
+    errors = dict(re.findall(r'id="f-([a-z-]+)-error">([^<]*)', answer.text))
+    assert errors["id"] == "&#39;revenue&#39; is already the id of a kpi"
+    assert errors["unit"] == "unknown unit &#39;nowhere&#39;"
+    assert errors["supports"] == "unknown objective &#39;no_goal&#39;"
+    assert "valid number" in errors["target-value"] and "name" in errors
+    assert "duplicate id" not in answer.text  # said once, at the id
+    # An id that is not valid: what the item names is still checked.
+    answer = client.post("/edit/kpi/new", data={**form, "id": "Bad Id"})
+    errors = dict(re.findall(r'id="f-([a-z-]+)-error">([^<]*)', answer.text))
+    assert "not a valid id" in errors["id"] and errors["unit"] == "unknown unit &#39;nowhere&#39;"
+    unit = form_values(client.get("/edit/unit/new").text, "edit-form")
+    unit.update(id="sales", name="Twice", level="team", parent="nowhere", lead="nobody")
+    errors = dict(re.findall(r'id="f-([a-z-]+)-error">([^<]*)', client.post(
+        "/edit/unit/new", data=unit).text))  # fmt: skip
+    assert set(errors) == {"id", "parent", "lead"}
+    assert export_strategy(store) == before
+
+
 def test_an_item_is_removed_after_its_preview(client: TestClient, store: Store) -> None:
     log_in(client, "admin")
     page = client.get("/edit/kpi/xss").text

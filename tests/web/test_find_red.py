@@ -426,3 +426,23 @@ def _subtree(site: Site, top: str) -> set[str]:
         found |= {u for u, p in parents.items() if p in found}
         grew = len(found) > before
     return found
+
+
+def test_an_alignment_list_empty_because_of_scope_says_so(app: object) -> None:
+    # No finding of October lies in R&D: its admin's list is empty because of their scope,
+    # with no filter set (never "0 match the filters").
+    rnd = login(app, "rnd_admin")
+    answer = rnd.get("/alignment", params={"period": PERIOD})
+    assert answer.status_code == 200
+    assert "0 findings in the units you see." in answer.text
+    assert "match the filters" not in answer.text
+    reason = re.search(r'id="empty-reason">([^<]+)<', answer.text)
+    assert reason and reason.group(1) == (
+        "No alignment findings in the units you may see (Research &amp; Development and the "
+        "units below it); other units are not shown to you."
+    )
+    # With a filter set, the filters are what the list is empty of.
+    filtered = rnd.get("/alignment", params={"period": PERIOD, "severity": "error"})
+    assert "0 findings in the units you see, 0 match the filters." in filtered.text
+    admin = login(app, "admin").get("/alignment", params={"period": PERIOD}).text
+    assert re.search(r"\d+ findings in all\.", admin)

@@ -214,6 +214,7 @@ def test_alignment_of_a_rule_that_found_nothing_is_an_empty_list(admin: TestClie
     assert answer.status_code == 200
     assert len(re.findall(r'<tr class="sev-', answer.text)) == 0
     assert "0 match the filters" in text_of(answer.text)
+    assert "No findings match the filters." in text_of(answer.text)
     assert f'<option value="{quiet[0]}" selected>' in answer.text
 
 

@@ -88,12 +88,26 @@ def test_a_page_without_a_period_says_it_shows_today(app: object) -> None:
     assert all("period=" not in h for h in internal_links(answer.text))
 
 
-def test_a_bad_period_is_reported_and_not_carried_on(app: object) -> None:
+def test_a_bad_period_is_refused_and_not_carried_on(app: object) -> None:
     client = login(app, "admin")
     answer = client.get("/map", params={"period": "not-a-month"})
-    assert answer.status_code == 200
+    assert answer.status_code == 422
     assert "not-a-month" in answer.text  # the message names it
     assert all("period=" not in h for h in internal_links(answer.text))
+
+
+def test_a_period_that_has_not_ended_says_so_and_what_is_shown(app: object) -> None:
+    client = login(app, "admin")
+    for page in ("/", "/map", f"/kpis/{RED_KPI}", "/lists/red"):
+        answer = client.get(page, params={"period": "2099-01"})
+        assert answer.status_code == 200, page
+        said = answer.text[answer.text.index('id="period-now"') :].split("</p>")[0]
+        assert (
+            "2099-01 has not ended yet (it ends on 2099-01-31): its values are not due, so its "
+            "results show no data yet, with each KPI&#39;s last value where it has one." in said
+        ), page
+    ended = client.get("/", params={"period": PERIOD}).text
+    assert 'id="period-running"' not in ended and "has not ended" not in ended
 
 
 def test_the_my_kpis_redirect_keeps_the_period(app: object) -> None:

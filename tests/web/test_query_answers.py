@@ -10,7 +10,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lineofsight.web.app import create_app
-from tests.web.site import RED_KPI, Site, build_site, drop_url, fresh_url, login
+from tests.web.site import (
+    PERIOD,
+    RED_KPI,
+    RED_KPI_OWNER,
+    Site,
+    build_site,
+    drop_url,
+    fresh_url,
+    login,
+)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -31,12 +40,32 @@ def admin(
         drop_url(url, pg)
 
 
-def test_a_bad_period_is_quoted_once(admin: TestClient) -> None:
-    for path in (f"/kpis/{RED_KPI}", "/", "/map", "/heatmap"):
-        page = admin.get(path, params={"period": "2026-13"})
-        assert page.status_code == 200, path
-        assert "&#39;2026-13&#39; is not a valid period: month must be 01-12" in page.text
-        assert "period &#39;2026-13&#39;:" not in page.text  # said once, not twice
+PERIOD_PAGES = (
+    f"/kpis/{RED_KPI}",
+    "/",
+    "/map",
+    "/heatmap",
+    "/lists/red",
+    "/alignment",
+    "/units/rnd",
+    "/objectives/grow_market_share",
+    f"/people/{RED_KPI_OWNER}",
+    "/units/rnd/brief",
+    "/units/rnd/brief.pdf",
+)
+
+
+@pytest.mark.parametrize("path", PERIOD_PAGES)
+def test_a_bad_period_is_refused_naming_the_parameter_once(admin: TestClient, path: str) -> None:
+    # As any other filter a page cannot honour: 422, never today's page as if asked for.
+    page = admin.get(path, params={"period": "2026-13"})
+    assert page.status_code == 422, path
+    assert page.headers["content-type"].startswith("text/html")
+    said = "&#39;2026-13&#39; is not a valid period: month must be 01-12, not 13 (accepted: "
+    assert f"<h1>Period: {said}" in page.text
+    assert page.text.count("is not a valid period") == 2  # the heading and its field
+    assert "period &#39;2026-13&#39;:" not in page.text
+    assert "period=2026-13" not in page.text, "no link carries the bad period on"
 
 
 def test_heatmap_refuses_an_unknown_view(admin: TestClient) -> None:
@@ -52,3 +81,18 @@ def test_a_unit_that_does_not_exist_is_404(admin: TestClient, path: str) -> None
     answer = admin.get(path, params={"unit": "nowhere"})
     assert answer.status_code == 404
     assert "no unit &#39;nowhere&#39;" in answer.text.lower()
+
+
+def test_a_kpi_asked_for_at_a_unit_it_has_no_row_at_is_404_saying_where_it_has(
+    admin: TestClient,
+) -> None:
+    # Never its page "now (no period)" at that unit, as if it were scored there.
+    answer = admin.get(f"/kpis/{RED_KPI}", params={"unit": "rnd", "period": PERIOD})
+    assert answer.status_code == 404
+    assert (
+        f"KPI &#39;{RED_KPI}&#39; has no row at unit &#39;rnd&#39; as of 2026-10-31" in answer.text
+    )
+    assert "its rows are at &#39;support_t2&#39;" in answer.text
+    assert "Now (no period)" not in answer.text
+    at_own = admin.get(f"/kpis/{RED_KPI}", params={"unit": "support_t2", "period": PERIOD})
+    assert at_own.status_code == 200

@@ -55,6 +55,7 @@ OUTSIDE_IDS = (
     "/people/bob",
 )
 INSIDE = ("Sell more", "Revenue")
+MONTH = AS_OF[:7]  # revenue has a row at sales_east in this month (a value there)
 
 PAGES = [
     "/",
@@ -65,7 +66,7 @@ PAGES = [
     "/units/sales",
     "/units/sales_east",
     "/kpis/revenue",
-    "/kpis/revenue?unit=sales_east",
+    f"/kpis/revenue?unit=sales_east&period={MONTH}",
     "/kpis/conversion",
     "/kpis/revenue_per_defect",
     "/people/alice",
@@ -103,7 +104,7 @@ HIDDEN_API = ["/trace/{}?id=grow", "/trace/{}?id=defects", "/people/{}?id=bob",
 # answered as one that does not exist, so that asking cannot tell which units exist.
 UNIT_PAGES = ["/units/{}", "/map?unit={}", "/heatmap?unit={}", "/lists/red?unit={}",
               "/lists/overdue?unit={}", "/lists/off-track?unit={}", "/alignment?unit={}",
-              "/units/{}/brief", "/units/{}/brief.pdf", "/kpis/revenue?unit={}",
+              "/units/{}/brief", "/units/{}/brief.pdf", f"/kpis/revenue?unit={{}}&period={MONTH}",
               "/kpis/revenue/checkin?unit={}"]  # fmt: skip
 UNIT_API = ["/units/{}", f"/status?unit={{}}&as_of={AS_OF}", "/inbox?unit={}",
             "/reviews?unit={}", "/units/{}/brief", "/actions?unit={}", "/checks?unit={}",

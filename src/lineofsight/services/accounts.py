@@ -35,16 +35,38 @@ hasher = PasswordHasher()
 _DUMMY_HASH = hasher.hash("not a password of anyone")
 
 
-def parse_grant(text: str) -> Grant:
-    """`ROLE` (whole organisation) or `ROLE:UNIT`; UsageError naming the mistake."""
-    role, _, unit = text.strip().partition(":")
+def _read_grant(text: str) -> Grant | str:
+    """`ROLE` (whole organisation) or `ROLE:UNIT` as a role, or what is wrong with it."""
+    role, colon, unit = text.strip().partition(":")
     role = role.strip().lower()
     if role not in ROLES:
-        raise UsageError(f"--role {text!r}: unknown role '{role}': use one of {', '.join(ROLES)}")
+        return f"{text!r}: unknown role '{role}': use one of {', '.join(ROLES)}"
     unit = unit.strip()
-    if _ and not unit:
-        raise UsageError(f"--role {text!r}: give a unit after the colon, or no colon")
+    if colon and not unit:
+        return f"{text!r}: give a unit after the colon, or no colon"
     return Grant(role, unit or None)
+
+
+def parse_grant(text: str) -> Grant:
+    """`ROLE` (whole organisation) or `ROLE:UNIT`; UsageError naming the mistake."""
+    found = _read_grant(text)
+    if isinstance(found, str):
+        raise UsageError(f"--role {found}")
+    return found
+
+
+def parse_grants(texts: Iterable[str]) -> tuple[list[Grant], list[Problem]]:
+    """Each text as a role (see `parse_grant`), and each one that is not as a problem of
+    the field `role`: every one, for `add_user` to list with the request's other problems."""
+    grants: list[Grant] = []
+    problems: list[Problem] = []
+    for text in texts:
+        found = _read_grant(text)
+        if isinstance(found, str):
+            problems.append(Problem("role", 0, found))
+        else:
+            grants.append(found)
+    return grants, problems
 
 
 def grant_plain(grant: Grant) -> dict[str, str | None]:
@@ -72,6 +94,7 @@ def _check_new_user(
     password: str,
     grants: Sequence[Grant],
     person_id: str | None,
+    found: Sequence[Problem],
 ) -> None:
     problems: list[Problem] = []
     if not USERNAME.match(username):
@@ -86,7 +109,8 @@ def _check_new_user(
     elif stored.username_taken(conn, username):
         problems.append(Problem("username", 0, f"a user named '{username}' already exists"))
     problems += _password_problems(password)
-    problems += _grant_problems(conn, grants, person_id)
+    problems += found
+    problems += _grant_problems(conn, grants, person_id, roles_given=bool(found))
     if problems:
         raise UsageError(f"cannot add user '{username}': {problems[0]}", problems)
 
@@ -98,11 +122,16 @@ def _password_problems(password: str) -> list[Problem]:
 
 
 def _grant_problems(
-    conn: StoreConnection, grants: Sequence[Grant], person_id: str | None
+    conn: StoreConnection,
+    grants: Sequence[Grant],
+    person_id: str | None,
+    *,
+    roles_given: bool = False,
 ) -> list[Problem]:
-    """What is wrong with these roles for a user who is `person_id`."""
+    """What is wrong with these roles for a user who is `person_id` (`roles_given`: roles
+    were given that are not listed here, each already a problem)."""
     problems: list[Problem] = []
-    if not grants:
+    if not grants and not roles_given:
         problems.append(Problem("role", 0, "give at least one role (admin, editor, owner, viewer)"))
     units = stored.unit_ids(conn)
     for grant in grants:
@@ -117,8 +146,8 @@ def _grant_problems(
             Problem(
                 "person",
                 0,
-                "an owner must be linked to a person (--person ID): the KPIs "
-                "they may enter data for are those the person owns",
+                "an owner must be linked to a person: the KPIs they may enter data for "
+                "are those the person owns",
             )
         )
     return problems
@@ -133,10 +162,14 @@ def add_user(
     name: str | None = None,
     person_id: str | None = None,
     actor: str,
+    problems: Sequence[Problem] = (),
 ) -> Account:
-    """Create a user (password hashed with argon2) with its roles, and audit it."""
+    """Create a user (password hashed with argon2) with its roles, and audit it.
+
+    UsageError listing every problem at once, `problems` among them: those already found
+    in the request (the roles' text `parse_grants` did not read)."""
     with store.transaction() as conn:
-        _check_new_user(conn, username, password, grants, person_id)
+        _check_new_user(conn, username, password, grants, person_id, problems)
         user_id = stored.insert_user(
             conn,
             username=username,
@@ -218,10 +251,12 @@ def change_user(
     grants: Sequence[Grant] | None = None,
     person_id: str | object | None = _KEEP,
     actor: str,
+    problems: Sequence[Problem] = (),
 ) -> tuple[Account, bool]:
     """Give a user new roles and/or another person (None: none), end every session and API
     token they have (what they may do changed: they log in again and make new tokens), and
-    audit it. The account as it is now, and whether anything changed."""
+    audit it. The account as it is now, and whether anything changed. `problems`: those
+    already found in the request (see `add_user`), listed with the others."""
     with store.transaction() as conn:
         found = stored.read_accounts(conn, username=username)
         if not found:
@@ -229,9 +264,9 @@ def change_user(
         before = found[0]
         new_grants = tuple(grants) if grants is not None else before.grants
         person = before.person_id if person_id is _KEEP else cast("str | None", person_id)
-        problems = _grant_problems(conn, new_grants, person)
-        if problems:
-            raise UsageError(f"cannot change user '{username}': {problems[0]}", problems)
+        wrong = [*problems, *_grant_problems(conn, new_grants, person, roles_given=bool(problems))]
+        if wrong:
+            raise UsageError(f"cannot change user '{username}': {wrong[0]}", wrong)
         after = Account(before.id, before.username, before.name, person, new_grants)
         if after == before:
             return before, False

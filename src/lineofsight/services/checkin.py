@@ -4,7 +4,7 @@ transaction with its audit row, checked by the same rules as `los load`."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,7 @@ def record_measurement(
     note: str | None = None,
     actor: str,
     allow_future: bool = False,
+    kpi_unseen: bool = False,
 ) -> CheckinResult:
     """Store one value (or numerator and denominator) for a KPI, unit and period.
 
@@ -99,10 +100,14 @@ def record_measurement(
     frequency, bounds, ratio or plain value, a period that has ended (unless `allow_future`).
     An existing value is replaced and kept as a revision. InputError naming each field
     (`Problem.file`) and its reason, every one at once, when anything is wrong.
+    `kpi_unseen`: the writer may not see the KPI (see `record_measurements`).
     """
     entry = CheckinEntry(kpi_id, unit_id, period, value, numerator, denominator, note)
+    unseen = frozenset({kpi_id}) if kpi_unseen else frozenset()
     try:
-        return record_measurements(store, [entry], actor=actor, allow_future=allow_future)[0]
+        return record_measurements(
+            store, [entry], actor=actor, allow_future=allow_future, unseen=unseen
+        )[0]
     except InputError as exc:
         problems = [replace(p, file=p.file.partition(".")[2] or p.file) for p in exc.problems]
         raise UsageError(
@@ -117,6 +122,7 @@ def record_measurements(
     actor: str,
     allow_future: bool = False,
     check_only: bool = False,
+    unseen: Collection[str] = frozenset(),
 ) -> list[CheckinResult]:
     """Store several values in one transaction: all of them, or none.
 
@@ -124,6 +130,8 @@ def record_measurements(
     of every entry, its `Problem.file` being `INDEX.FIELD` (`2.period`: the third entry's
     period), and stores nothing. `check_only`: check, write nothing, return no result (a
     form that found a mistake of its own still shows the service's problems with it).
+    `unseen`: KPIs the writer may not see, each named unknown as one that does not exist
+    (no hint at a close id), with only what needs no KPI checked beside (the period).
     """
     source = f"web check-in by {actor}"
     with load_session(store) as session:
@@ -137,6 +145,11 @@ def record_measurements(
         seen: dict[tuple[str, str, str], int] = {}
         for index, entry in enumerate(entries):
             raw = RawRow(index, _cells(entry))
+            if entry.kpi_id in unseen:
+                found = checker.problems(RawRow(index, {**raw.cells, "kpi": ""}))
+                found["kpi"] = f"unknown KPI '{entry.kpi_id}'"
+                problems += [Problem(f"{index}.{f}", 0, why) for f, why in found.items()]
+                continue
             try:
                 row = checker.check(raw)
             except _RowError:

@@ -134,6 +134,7 @@ class RowChecker:
         cells = raw.cells
         kpi_id, kpi, unit_id = self._subject(cells)
         period = self._period(cells, kpi)
+        assert period is not None  # a KPI's rules make any period cell a period
         numerator, denominator, value = self._values(cells, kpi_id, kpi)
         return MeasurementRow(
             kpi_id=kpi_id,
@@ -149,19 +150,28 @@ class RowChecker:
         )
 
     def problems(self, raw: RawRow) -> dict[str, str]:
-        """Every problem of a row, by column: the period's and the value's both (a form
-        shows them all at once); the KPI's or unit's alone when those are wrong."""
+        """Every problem of a row, by column, all at once (a form shows them together): the
+        KPI's or unit's, the period's and the value's. With a KPI that is not known (or takes
+        no values) the period is checked for what needs no KPI: that it reads and has ended."""
         cells = raw.cells
+        found: dict[str, str] = {}
+        kpi_id = _text(cells.get("kpi"))
+        kpi: KpiRules | None = None
         try:
             kpi_id, kpi, _ = self._subject(cells)
         except _RowError as exc:
-            return {exc.column: exc.reason}
-        found: dict[str, str] = {}
-        for step in (lambda: self._period(cells, kpi), lambda: self._values(cells, kpi_id, kpi)):
+            found[exc.column] = exc.reason
+            # An unknown unit leaves a KPI whose rules still judge the period and the value.
+            kpi = self.kpis.get(kpi_id) if exc.column == "unit" else None
+        steps: list[Callable[[], object]] = [lambda: self._period(cells, kpi)]
+        if kpi is not None:
+            known = kpi
+            steps.append(lambda: self._values(cells, kpi_id, known))
+        for step in steps:
             try:
                 step()
             except _RowError as exc:
-                found[exc.column] = exc.reason
+                found.setdefault(exc.column, exc.reason)
         return found
 
     def _subject(self, cells: dict[str, Any]) -> tuple[str, KpiRules, str]:
@@ -189,13 +199,17 @@ class RowChecker:
             raise _RowError("unit", f"unknown unit '{unit_id}'")
         return kpi_id, kpi, unit_id
 
-    def _period(self, cells: dict[str, Any], kpi: KpiRules) -> Period:
+    def _period(self, cells: dict[str, Any], kpi: KpiRules | None) -> Period | None:
+        """The row's period, judged by the KPI's rules; without a KPI, only what needs none
+        (None: a date cell, which only a KPI's frequency makes a period)."""
         period_cell = cells.get("period")
         period_text = _text(period_cell)
         if not period_text:
             raise _RowError("period", "is empty")
         try:
             if isinstance(period_cell, dt.date):
+                if kpi is None:
+                    return None
                 # A workbook's date cell stands for the KPI's period that holds the day: a
                 # monthly KPI's 2026-11-01 (or 2026-11-30) is 2026-11.
                 period = period_for(period_cell, kpi.frequency, self.rules.calendar)
@@ -203,7 +217,7 @@ class RowChecker:
                 period = self.period(period_text)
         except PeriodError as exc:
             raise _RowError("period", str(exc)) from None
-        if period.grain > grain_of(kpi.frequency):
+        if kpi is not None and period.grain > grain_of(kpi.frequency):
             raise _RowError(
                 "period",
                 f"{period.label} is coarser than the KPI's frequency ({kpi.frequency.value}): "

@@ -134,11 +134,14 @@ def _edited(
         document = jsonable(organization_to_plain(before))
         items = _section(document, edit.kind)
     index = next((i for i, it in enumerate(items) if it.get("id") == edit.item_id), None)
+    taken: Problem | None = None
     if edit.new:
-        taken = _all_ids(before).get(str((edit.item or {}).get("id")))
-        if taken is not None:
-            reason = f"'{(edit.item or {}).get('id')}' is already the id of a {taken}"
-            raise SpecError(f"{edit.kind}: {reason}", [_problem(edit, f"id: {reason}")])
+        new_id = (edit.item or {}).get("id")
+        kind_taken = _all_ids(before).get(str(new_id))
+        if kind_taken is not None:
+            # Said with every other problem of the item, in place of the file's own
+            # "duplicate id" (which names a line the form does not have).
+            taken = _problem(edit, f"id: '{new_id}' is already the id of a {kind_taken}")
         items.append(edit.item)
     elif index is None:
         raise UsageError(f"no {edit.kind} '{edit.item_id}'")
@@ -146,7 +149,7 @@ def _edited(
         del items[index]
     else:
         items[index] = edit.item
-    if base is not None:
+    if base is not None and taken is None:
         quick = quick_edit(
             base,
             before,
@@ -162,7 +165,9 @@ def _edited(
     try:
         parsed = parse_document(document, DOCUMENT)
     except SpecError as exc:
-        raise _with_owner(exc, edit, document) from None
+        raise _with_owner(_with_taken(exc, taken, edit), edit, document) from None
+    if taken is not None:  # not reached: the file's validation finds the id twice
+        raise SpecError(f"{DOCUMENT}: 1 problem", [taken])
     changes: dict[str, Any] = {"notifications": parsed.notifications}
     for _path, attr in SECTIONS.values():
         kept = {item.id: item for item in getattr(before, attr)}
@@ -171,6 +176,16 @@ def _edited(
             for item in getattr(parsed, attr)
         )
     return dataclasses.replace(before, **changes), document, None
+
+
+def _with_taken(exc: SpecError, taken: Problem | None, edit: Edit) -> SpecError:
+    """`exc` with a new item's id that is taken said first, as the form's id field shows
+    it, instead of the file's problem of the id written twice."""
+    if taken is None:
+        return exc
+    twice = f"duplicate id '{(edit.item or {}).get('id')}': "
+    problems = [taken, *(p for p in exc.problems if not p.message.startswith(twice))]
+    return SpecError(f"{DOCUMENT}: {plural(len(problems), 'problem')}", problems)
 
 
 def _with_owner(exc: SpecError, edit: Edit, document: Plain) -> SpecError:

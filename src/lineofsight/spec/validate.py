@@ -292,14 +292,18 @@ def _sound(
         except ValidationError as exc:
             # Cross-check what is sound: drop the keys that failed and try once more.
             bad = {error["loc"][0] for error in exc.errors() if error["loc"]}
-            if not isinstance(item, dict) or not bad or any(k in bad for k in ("id",)):
+            if not isinstance(item, dict) or not bad:
                 continue
             partial = {k: v for k, v in item.items() if k not in bad}
-            try:
-                result.append((index, model.model_validate(partial)))
-            except ValidationError:
-                if isinstance(item.get("id"), str):
-                    unsound.append(((*section, index), partial))
+            if "id" not in bad:
+                try:
+                    result.append((index, model.model_validate(partial)))
+                    continue
+                except ValidationError:
+                    pass
+            # An item whose id is not valid is not sound, but what it names is still checked.
+            if isinstance(item.get("id"), str):
+                unsound.append(((*section, index), {**partial, "id": item["id"]}))
     return result
 
 
@@ -333,6 +337,9 @@ def _check_broken(items: Items, ref: Any) -> None:
         for j, other in enumerate(item.get("influences") or []):
             if isinstance(other, str):
                 ref((*path, "influences", j), f"{name}: influences", other, "kpi")
+        formula = item.get("formula")  # kept only when it parses (else it is a bad key)
+        if isinstance(formula, str):
+            _check_formula(path, name, formula, ref)
 
 
 def _raw_ids(data: dict[str, Any]) -> dict[str, list[tuple[str, tuple[Hashable, ...]]]]:
@@ -431,6 +438,14 @@ def _check_unit_cycles(items: Items, out: Collector) -> None:
             )
 
 
+def _check_formula(base: tuple[Hashable, ...], name: str, formula: str, ref: Any) -> None:
+    """Each KPI a formula reads is one (`name`: the KPI's, as problems name it)."""
+    for input_id in references(parse_formula(formula)):
+        found = re.search(rf"\b{re.escape(input_id)}\b", formula)
+        column = f", column {found.start() + 1}" if found else ""
+        ref((*base, "formula"), f"{name}: formula {formula!r}{column}", input_id, "kpi")
+
+
 def _check_kpi(i: int, kpi: s.KpiSpec, calendar: Calendar, ref: Any, out: Collector) -> None:
     base: tuple[Hashable, ...] = ("kpis", i)
     name = f"kpi {kpi.id}"
@@ -442,10 +457,7 @@ def _check_kpi(i: int, kpi: s.KpiSpec, calendar: Calendar, ref: Any, out: Collec
     for j, other in enumerate(kpi.influences):
         ref((*base, "influences", j), f"{name}: influences", other, "kpi")
     if kpi.formula is not None:
-        for input_id in references(parse_formula(kpi.formula)):
-            found = re.search(rf"\b{re.escape(input_id)}\b", kpi.formula)
-            column = f", column {found.start() + 1}" if found else ""
-            ref((*base, "formula"), f"{name}: formula {kpi.formula!r}{column}", input_id, "kpi")
+        _check_formula(base, name, kpi.formula, ref)
     for unit_id in kpi.unit_targets:
         ref((*base, "unit_targets", unit_id), f"{name}: unit_targets", unit_id, "unit")
 

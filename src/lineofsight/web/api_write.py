@@ -7,6 +7,7 @@ row, and, with a session cookie rather than an API token, the session's CSRF tok
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, Upload
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from lineofsight.errors import Problem, UsageError
+from lineofsight.errors import UsageError
 from lineofsight.services import accounts, audit, checkin
 from lineofsight.services.permissions import allows, outside, refused_definitions, user_units
 from lineofsight.web import api_models as am
@@ -62,22 +63,20 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
     kpi = org.kpis_by_id().get(body.kpi)
     tree = cache.unit_tree()
     # A KPI outside the account's units (neither its own unit nor the unit of one of its
-    # unit targets named) is answered as one that does not exist.
-    if kpi is None or not (
+    # unit targets named) is answered as one that does not exist, with the same problems.
+    unseen = kpi is None or not (
         allows(account, "read", unit_id=kpi.unit, org=tree)
         or (
             body.unit in {u for u, _ in kpi.unit_targets}
             and allows(account, "read", unit_id=body.unit, org=tree)
         )
-    ):
-        raise UsageError(
-            f"kpi: unknown KPI '{body.kpi}'", [Problem("kpi", 0, f"unknown KPI '{body.kpi}'")]
-        )
-    unit = body.unit or kpi.unit
-    if body.unit:
-        # A unit that does not exist or that the account may not read: the same 404.
-        readable_unit(account, tree, body.unit)
-    require(account, "enter_data", tree, unit, kpi_owner=kpi.owner)
+    )
+    if kpi is not None and not unseen:
+        unit = body.unit or kpi.unit
+        if body.unit:
+            # A unit that does not exist or that the account may not read: the same 404.
+            readable_unit(account, tree, body.unit)
+        require(account, "enter_data", tree, unit, kpi_owner=kpi.owner)
     result = checkin.record_measurement(
         cache.store,
         kpi_id=body.kpi,
@@ -88,6 +87,7 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
         denominator=body.denominator,
         note=body.note,
         actor=account.username,
+        kpi_unseen=unseen,
     )
     data = {
         "kpi": result.kpi_id,
@@ -274,28 +274,27 @@ def get_users(request: Request, account: AccountDep) -> Response:
 @router.post("/users", status_code=201, response_model=am.User, summary="Add a user (admins only)")
 def post_user(request: Request, body: UserIn, account: AccountDep) -> Response:
     tree = _tree_or_empty(request)
-    try:
-        grants = [accounts.parse_grant(text) for text in body.roles]
-    except UsageError as exc:
-        reason = exc.summary.replace("--role", "roles:")
-        raise UsageError(reason, [Problem("roles", 0, reason)]) from None
-    if not grants:
-        raise forbidden("your role does not allow 'manage_users' for these roles")
+    grants, problems = accounts.parse_grants(body.roles)
     # The person a user acts as is reached as much as its roles: a unit admin linking a new
     # user to someone of another unit would hand out that person's KPIs.
     reached = user_units(grants, body.person, _organization_or_none(request))
     refused = outside(account, "manage_users", reached, tree)
     if refused:
         raise forbidden(f"your role does not allow 'manage_users' on {_where(refused)}")
-    created = accounts.add_user(
-        cache_of(request).store,
-        body.username,
-        body.password,
-        grants,
-        name=body.name,
-        person_id=body.person,
-        actor=account.username,
-    )
+    try:
+        created = accounts.add_user(
+            cache_of(request).store,
+            body.username,
+            body.password,
+            grants,
+            name=body.name,
+            person_id=body.person,
+            actor=account.username,
+            problems=problems,
+        )
+    except UsageError as exc:  # the body's field is `roles`
+        named = [replace(p, file="roles") if p.file == "role" else p for p in exc.problems]
+        raise UsageError(exc.summary, named) from None
     return json_response(accounts.account_plain(created), 201)
 
 

@@ -24,6 +24,7 @@ from lineofsight.services.permissions import (
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.store.database import Store
 from lineofsight.store.organization import Revision, read_calendar
+from lineofsight.web.errors import ApiError
 from lineofsight.web.pagedata import Snapshot, snapshot
 from lineofsight.web.templating import chosen_period, remember_period, with_query
 
@@ -45,7 +46,6 @@ class Moment:
 
     label: str
     as_of: dt.date
-    error: str | None = None
 
 
 def calendar_of(store: Store) -> Calendar:
@@ -55,17 +55,32 @@ def calendar_of(store: Store) -> Calendar:
 
 
 def moment(period: str | None, store: Store) -> Moment:
-    """`?period=P` means as of the last day of P; none (or a bad one, shown as a message),
-    as of today."""
+    """`?period=P` means as of the last day of P; none, as of today. A period that does not
+    read is refused (422 naming the parameter and what a period looks like), as any other
+    query value a page cannot honour: never today's page as if it had been asked for."""
     label = (period or "").strip()
     if not label:
         return Moment("", today())
     try:
         found = parse_period(label, calendar_of(store))
     except PeriodError as exc:
-        # The message names the text already ("'2026-13' is not a valid period: ...").
-        return Moment("", today(), str(exc))
+        # The message names the text and the periods accepted ("'2026-13' is not a valid
+        # period: ... (accepted: 2026, 2026-Q3, ...)").
+        raise ApiError(
+            422, f"period: {exc}", details=[{"field": "period", "reason": str(exc)}]
+        ) from None
     return Moment(found.label, found.end)
+
+
+def checked_moment(request: Request, period: str | None) -> Moment:
+    """`moment` of a page's `?period=`; links and redirects built for this request keep the
+    checked label (the error page of a bad one keeps none)."""
+    request.state.period = ""
+    remember_period("")
+    when = moment(period, store_of(request))
+    request.state.period = when.label
+    remember_period(when.label)
+    return when
 
 
 def keep_period(request: Request, path: str, **query: object) -> str:
@@ -116,10 +131,7 @@ def page_snapshot(request: Request, as_of: dt.date, period: str | None = None) -
 
 def page_view(request: Request, period: str | None) -> tuple[Moment, Snapshot]:
     """What a page's `?period=` names, and the scorecard as of it."""
-    when = moment(period, store_of(request))
-    # Links and redirects built for this request keep the checked label (none if it was bad).
-    request.state.period = when.label
-    remember_period(when.label)
+    when = checked_moment(request, period)
     request.state.as_of = when.as_of
     return when, page_snapshot(request, when.as_of, when.label or None)
 

@@ -121,18 +121,9 @@ def users_page(
     return _page(request, account, notice=notice)
 
 
-def _grants(text: str) -> list[Grant]:
-    """`editor:sales, viewer` as roles; InputError naming the field."""
-    try:
-        return [accounts.parse_grant(part) for part in text.split(",") if part.strip()]
-    except InputError as exc:
-        raise InputError(
-            exc.summary, [_problem("roles", exc.summary.replace("--role ", ""))]
-        ) from None
-
-
-def _problem(field: str, message: str) -> Problem:
-    return Problem(field, 0, message)
+def _grants(text: str) -> tuple[list[Grant], list[Problem]]:
+    """`editor:sales, viewer` as roles, and each part that is not one as a problem."""
+    return accounts.parse_grants(part for part in text.split(",") if part.strip())
 
 
 def _field_errors(exc: InputError, known: tuple[str, ...]) -> dict[str, str]:
@@ -162,8 +153,8 @@ def add_user(
     require(is_admin(account), "the users page (admins only)")
     form = {"username": username, "name": name, "roles": roles, "person": person}
     fields = ("username", "name", "password", "roles", "person")
+    grants, problems = _grants(roles)
     try:
-        grants = _grants(roles)
         refused = _manages(account, grants, person.strip() or None, request) if grants else []
         if refused:
             errors = {"roles": f"your role does not allow giving roles in {_where(refused)}"}
@@ -176,6 +167,7 @@ def add_user(
             name=name.strip() or None,
             person_id=person.strip() or None,
             actor=account.username,
+            problems=problems,
         )
     except InputError as exc:
         return _page(
@@ -211,8 +203,8 @@ def change_roles(
 ) -> Response:
     target = _target(request, account, username)
     key = f"roles-{target.username}"
+    grants, problems = _grants(roles)
     try:
-        grants = _grants(roles)
         refused = _manages(account, grants, person.strip() or None, request) if grants else []
         if refused:
             errors = {key: f"your role does not allow giving roles in {_where(refused)}"}
@@ -223,6 +215,7 @@ def change_roles(
             grants=grants,
             person_id=person.strip() or None,
             actor=account.username,
+            problems=problems,
         )
     except InputError as exc:
         errors = {key: "; ".join(p.message for p in exc.problems) or exc.summary}

@@ -13,7 +13,14 @@ from markupsafe import Markup
 from lineofsight.errors import InputError
 from lineofsight.services.accounts import Account
 from lineofsight.services.permissions import allows
-from lineofsight.web.pagekit import cache_of, keep_period, not_found, require, store_of
+from lineofsight.web.pagekit import (
+    cache_of,
+    checked_moment,
+    keep_period,
+    not_found,
+    require,
+    store_of,
+)
 from lineofsight.web.security import page_account, verify_csrf
 from lineofsight.web.templating import render
 
@@ -47,13 +54,9 @@ def brief_page(
     unit = _unit_or_404(request, unit_id, account)
     tree = cache.unit_tree()
     require(allows(account, "read", unit_id=unit_id, org=tree), "this unit's briefing book")
-    error = None
+    when = checked_moment(request, period)  # a bad ?period= is refused, as on every page
     org = cache.organization()  # kept by the app: the book reads no definitions again
-    try:
-        book = build_book(store_of(request), unit_id, period=period or None, org=org)
-    except InputError as exc:  # a bad ?period=: the book of today, and the reason
-        error = exc.summary.replace("--period", "period")
-        book = build_book(store_of(request), unit_id, org=org)
+    book = build_book(store_of(request), unit_id, period=when.label or None, org=org)
     body = Markup(book_fragment(book, link=lambda path: keep_period(request, path)))
     return render(
         request,
@@ -62,7 +65,6 @@ def brief_page(
         book=book,
         body=body,
         css=Markup(BOOK_CSS),
-        error=error,
         recorded=recorded,
         pdf=keep_period(request, f"/units/{unit_id}/brief.pdf"),
         record=keep_period(request, f"/units/{unit_id}/reviews/new"),
@@ -85,8 +87,9 @@ def brief_pdf(
         allows(account, "read", unit_id=unit_id, org=cache_of(request).unit_tree()),
         "this unit's briefing book",
     )
+    when = checked_moment(request, period)
     org = cache_of(request).organization()
-    book = build_book(store_of(request), unit_id, period=period or None, org=org)
+    book = build_book(store_of(request), unit_id, period=when.label or None, org=org)
     name = f"brief-{unit_id}-{book.period}.pdf"
     return Response(
         book_pdf(book),

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
@@ -132,6 +132,21 @@ def _default_change(chart: KpiChart) -> tuple[str, str]:
     return measured[-2], measured[-1]
 
 
+def not_scored(
+    snap: Snapshot, kpi: Any, unit: str, readable_by: Callable[[str], bool]
+) -> HTTPException:
+    """404 for a KPI asked for at a unit where the scorecard has no row of it, saying where
+    it is scored (at the units the reader may read)."""
+    units = [u for u in snap.kpi_units.get(kpi.id, []) if u != unit and readable_by(u)]
+    where = ", ".join(f"'{u}'" for u in units) or "no unit you may read"
+    return HTTPException(
+        status_code=404,
+        detail=f"KPI '{kpi.id}' has no row at unit '{unit}' as of {snap.as_of.isoformat()} "
+        f"(a unit other than its own has one where it has values or a unit target); as of "
+        f"then its rows are at {where}",
+    )
+
+
 @router.get("/kpis/{kpi_id}", response_class=HTMLResponse, include_in_schema=False)
 def kpi_page(
     request: Request,
@@ -155,6 +170,9 @@ def kpi_page(
     seen = can(account, "read", snap, kpi.unit) or (kpi_id, at) in snap.kpi_rows
     require_seen(can(account, "read", snap, at) and seen, "KPI", kpi_id)
     row = snap.kpi_row(kpi_id, at)
+    if row is None and at != kpi.unit:
+        # Never its page "now (no period)" at a unit it is not scored at, as if it were.
+        raise not_scored(snap, kpi, at, lambda u: can(account, "read", snap, u))
 
     read: list[Any] = []
 

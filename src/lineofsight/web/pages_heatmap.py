@@ -144,7 +144,6 @@ def heatmap(
 ) -> HTMLResponse:
     when, snap = page_view(request, period)
     units = readable(account, snap)
-    problem = when.error
     by = requested_choice("by", by, ("objectives", "kpis"))
     unit = requested_unit(snap, unit, "", units) or None
     tops = scope_roots(snap, units) if units is not None else list(snap.child_units.get(None, ()))
@@ -181,4 +180,4 @@ def heatmap(
 
     key = ("heatmap", snap.version, when.as_of, when.label, top, by, scope)
     body = cached_fragment(cache_of(request), key, draw)
-    return render(request, "heatmap.html", body=body, problem=problem)
+    return render(request, "heatmap.html", body=body)

@@ -78,7 +78,6 @@ def status_list(
         raise not_found("list", kind)
     when, snap = page_view(request, period)
     units = readable(account, snap)
-    problem = when.error
     subtree = None
     unit = requested_unit(snap, unit, "", units) or None
     if unit:
@@ -108,7 +107,6 @@ def status_list(
             "counts": found,
             "unit": unit or "",
             "unit_choices": unit_choices(snap, units, unit),
-            "problem": problem,
             "empty_scope": scope_sentence(snap, units, what),
             "periods": recent_periods(snap.org.calendar),
             "see": seer(snap, units),
@@ -117,6 +115,6 @@ def status_list(
 
     # A list of thousands of rows is drawn once per revision, date, list, unit and scope.
     readers = frozenset(units) if units is not None else None
-    key = ("list", snap.version, when.as_of, when.label, kind, unit, problem, readers)
+    key = ("list", snap.version, when.as_of, when.label, kind, unit, readers)
     body = cached_fragment(cache_of(request), key, draw)
     return render(request, "list.html", heading=LISTS[kind], body=body)

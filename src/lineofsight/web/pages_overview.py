@@ -87,7 +87,7 @@ def home(
         return Markup(templates.get_template("home_body.html").render(context))
 
     scope = frozenset(units) if units is not None else None
-    key = ("home", snap.version, when.as_of, when.label, when.error, before.as_of, scope)
+    key = ("home", snap.version, when.as_of, when.label, before.as_of, scope)
     body = cached_fragment(cache_of(request), key, draw)
     return render(
         request,
@@ -320,7 +320,6 @@ def strategy_map(
 ) -> HTMLResponse:
     when, snap = page_view(request, period)
     units = readable(account, snap)
-    problem = when.error
     only_red = only == "red"
     expand_all = expand == "all"
     keep: set[str] | None = None
@@ -354,7 +353,6 @@ def strategy_map(
             "loose": loose,
             "unit": shown,
             "unit_choices": unit_choices(snap, units, unit),
-            "problem": problem,
             "periods": recent_periods(snap.org.calendar),
             "scope_note": scope_note(snap, units),
         }
@@ -366,9 +364,7 @@ def strategy_map(
         snap.version,
         when.as_of,
         when.label,
-        when.error,
         shown,
-        problem,
         scope,
         only_red,
         expand_all,
@@ -427,12 +423,14 @@ def alignment(
     keep = snap.subtree(keep_unit) if keep_unit is not None else None
     selected: list[tuple[Any, str | None]] = []
     per_rule: dict[str, list[Any]] = {}  # code -> [code, name, severity, count]
+    seen = 0  # the findings of the units the reader sees, before the filters
     for finding in sorted(report.findings, key=lambda f: (f.severity.rank, f.code, f.subject.id)):
         where = item_unit(snap, finding.subject.kind, finding.subject.id)
         if where is not None and not may_read(units, where):
             continue
         if where is None and units is not None:
             continue
+        seen += 1
         if severity and finding.severity.value != severity:
             continue
         if keep is not None and where not in keep:
@@ -455,6 +453,7 @@ def alignment(
         for finding, where in selected[start : start + ALIGNMENT_PAGE]
     ]
     filters = {"rule": rule, "severity": severity, "unit": keep_unit}
+    filtered = any(filters.values())
     return render(
         request,
         "alignment.html",
@@ -464,7 +463,12 @@ def alignment(
         rows=rows,
         matched=len(selected),
         first=start + 1,
-        total=len(report.findings),
+        total=seen,
+        filtered=filtered,
+        # An empty list with no filter set is empty because of the reader's scope: said so.
+        empty_scope=""
+        if filtered or selected
+        else scope_sentence(snap, units, "alignment findings"),
         per_rule=sorted(per_rule.values(), key=lambda g: (g[2].rank, g[0])),
         problems=problems,
         page=page,

@@ -254,17 +254,25 @@ def _menu(account: Any) -> dict[str, bool]:
 
 def _period_now(request: Request) -> dict[str, str]:
     """What every page says about its period: the chosen one with its as-of date and a link
-    back to today, or today's date."""
+    back to today (and, when it has not ended, that it has not), or today's date."""
     from lineofsight.web.pagekit import today
 
     label = chosen_period(request)
     as_of = getattr(request.state, "as_of", None)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    running = ""
+    if label and as_of is not None and as_of > today():
+        # As `los status --period` shows a period still running: its rows awaiting values.
+        running = (
+            f"{label} has not ended yet (it ends on {as_of.isoformat()}): its values are not "
+            "due, so its results show no data yet, with each KPI's last value where it has one."
+        )
     return {
         "label": label,
         "as_of": as_of.isoformat() if label and as_of is not None else "",
         "today": today().isoformat(),
         "today_href": with_query(here, None, {"period": None}),
+        "running": running,
     }
 
 

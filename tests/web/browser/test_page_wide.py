@@ -18,7 +18,14 @@ import pytest
 from lineofsight.services import unsubscribe
 from tests.web.browser.pagewide import axe_source, axe_violations, overflow, pages_of
 from tests.web.browser.serving import Served, log_in
-from tests.web.site import RED_KPI_OWNER, add_action, add_pending_change, build_site, fresh_url
+from tests.web.site import (
+    RED_KPI,
+    RED_KPI_OWNER,
+    add_action,
+    add_pending_change,
+    build_site,
+    fresh_url,
+)
 
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1440, "height": 900}}
 SECRET = "browser-test-key"  # the key tests/web/browser/serving.py starts the app with
@@ -82,9 +89,11 @@ def test_every_page_fits_a_phone_and_a_laptop_and_passes_axe(
             "/edit/pending/{change_id}",
             "/actions/{action_id}/edit",
         } <= set(found)
-        for url in [*sorted(found.values()), "/no-such-page"]:
+        # Besides: a page refusing its period (422), and the note of a period not ended.
+        said = ["/no-such-page", "/map?period=2026-13", f"/kpis/{RED_KPI}?period=2099-01"]
+        for url in [*sorted(found.values()), *said]:
             _check(pages, served.base + url, axe, problems)
-        assert not problems, f"{len(problems)} problems on {len(found) + 2} pages:\n" + "\n".join(
+        assert not problems, f"{len(problems)} problems on {len(found) + 4} pages:\n" + "\n".join(
             problems
         )
     finally:
