@@ -126,12 +126,8 @@ def test_the_kept_scorecard_follows_values_written_for_old_periods(store: Store)
     assert _kept_equals_full(store)[("calls", "co")] == ("2026-W48", 6.0, "2026-W44")
     # A value for a period older than any the scorecard is evaluated at, nearer than the last
     # one known: it becomes the last value.
-    record_measurement(
-        store, kpi_id="calls", unit_id="co", period="2026-W46", value=8.0, actor="t"
-    )
-    record_measurement(
-        store, kpi_id="cost", unit_id="co", period="2026-09", value=40.0, actor="t"
-    )
+    record_measurement(store, kpi_id="calls", unit_id="co", period="2026-W46", value=8.0, actor="t")
+    record_measurement(store, kpi_id="cost", unit_id="co", period="2026-09", value=40.0, actor="t")
     rows = _kept_equals_full(store)
     assert rows[("calls", "co")] == ("2026-W48", 8.0, "2026-W46")
     assert rows[("margin", "co")] == ("2026-11", 30.0, "2026-09")
