@@ -13,14 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 
 import polars as pl
 
 from lineofsight.domain import model as m
-from lineofsight.domain.periods import Period
+from lineofsight.domain.periods import Period, PeriodError, previous_period
 from lineofsight.engine.calendar import period_named
-from lineofsight.engine.lag import AWAITING, LOOKBACK, OVERDUE, REPORTED, first_due, period_slots
+from lineofsight.engine.lag import AWAITING, OVERDUE, REPORTED, first_due, period_slots
 from lineofsight.engine.scoring import Status
 from lineofsight.engine.values import ValueTable, finite
 from lineofsight.services.evaluate import load_organization, read_measurement_frame, resolve_as_of
@@ -138,12 +139,22 @@ def data_state(reported: bool, due: dt.date, as_of: dt.date) -> str:
 
 
 def last_known(
-    values: list[float | None], chosen: int, slots: tuple[Period, ...]
+    value_of: Callable[[Period], float | None],
+    chosen: Period,
+    earliest: dt.date | None,
+    calendar: m.Calendar,
 ) -> tuple[float | None, Period | None]:
-    """The latest value in the `LOOKBACK` periods before the chosen slot, and its period."""
-    for index in range(chosen + 1, min(len(slots), chosen + 1 + LOOKBACK)):
-        if values[index] is not None:
-            return values[index], slots[index]
+    """The latest value before the chosen period, however old, and its period: each period
+    before it in turn, down to the one holding the earliest measurement (`earliest`)."""
+    period = chosen
+    while earliest is not None and period.start > earliest:
+        try:
+            period = previous_period(period, calendar)
+        except PeriodError:  # before the first supported date
+            break
+        value = value_of(period)
+        if value is not None:
+            return value, period
     return None, None
 
 
@@ -191,23 +202,6 @@ def score_kpi(
     )
 
 
-def evaluation_window(
-    org: m.Organization, as_of: dt.date, lag: bool = True
-) -> tuple[dt.date, dt.date]:
-    """The days whose measurements an evaluation as of this date can use (the periods it may
-    be evaluated at and the ones searched for the last known value)."""
-    frequencies = {k.frequency for k in org.kpis} or set(m.Frequency)
-    due = _max_due(org) if lag else None
-    used = [
-        p
-        for f in frequencies
-        for p in period_slots(
-            f, as_of, org.calendar, due.get(f, org.calendar.due_days) if due is not None else None
-        )
-    ]
-    return min(p.start for p in used), max(p.end for p in used)
-
-
 def _max_due(org: m.Organization) -> dict[m.Frequency, int]:
     """The longest `due_days` of the KPIs of each frequency: their slots cover every KPI's."""
     longest: dict[m.Frequency, int] = {}
@@ -224,7 +218,11 @@ def evaluate_organization(
     as a period report (`lag=False`, `--period`)."""
     calendar = org.calendar
     longest = _max_due(org)
-    values = ValueTable(org, measurements, evaluation_window(org, as_of, lag))
+    # Every measurement: a row's last known value may be older than any period it is
+    # evaluated at.
+    values = ValueTable(org, measurements)
+    earliest = measurements["period_end"].min() if not measurements.is_empty() else None
+    assert earliest is None or isinstance(earliest, dt.date)
     rows: list[KpiResult] = []
     for kpi in org.kpis:
         due_days = kpi.due_days_in(calendar)
@@ -238,14 +236,18 @@ def evaluate_organization(
         due = period.end + dt.timedelta(days=due_days)
 
         own_target = kpi_target(kpi, period, calendar)
-        rows.append(_lagged(kpi, slots, chosen, due, as_of, kpi.unit, own_target, own))
+        rows.append(
+            _lagged(kpi, slots, chosen, due, as_of, kpi.unit, own_target, own, values, earliest)
+        )
         unit_targets = {unit_id for unit_id, _ in kpi.unit_targets}
         measured = values.units_measured(kpi.id, period) if kpi.formula is None else set()
         others = (measured | unit_targets) - {kpi.unit}
         for unit in sorted(others):
             target = kpi_target(kpi, period, calendar, unit=unit) if unit in unit_targets else None
             history = [values.value(kpi.id, p, unit) for p in slots]
-            rows.append(_lagged(kpi, slots, chosen, due, as_of, unit, target, history))
+            rows.append(
+                _lagged(kpi, slots, chosen, due, as_of, unit, target, history, values, earliest)
+            )
     own_rows = {r.id: r for r in rows if r.own_unit}
     objectives = _objectives(org, own_rows)
     units = _units(org, rows)
@@ -261,11 +263,15 @@ def _lagged(
     unit: str,
     target: float | None,
     history: list[float | None],
+    values: ValueTable,
+    earliest: dt.date | None,
 ) -> KpiResult:
     """One KPI row at its chosen slot, with its due date, data state and last known value."""
     period = slots[chosen]
     result = score_kpi(kpi, period, unit, history[chosen], target)
-    last_value, last_period = last_known(history, chosen, slots)
+    last_value, last_period = last_known(
+        lambda p: values.value(kpi.id, p, unit), period, earliest, values.calendar
+    )
     return replace(
         result,
         due=due,
@@ -394,5 +400,4 @@ def evaluate_store(
     org = load_organization(store)
     day = resolve_as_of(org, period, as_of)
     lag = not period
-    window = evaluation_window(org, day, lag)
-    return org, evaluate_organization(org, read_measurement_frame(store, window), day, lag)
+    return org, evaluate_organization(org, read_measurement_frame(store), day, lag)

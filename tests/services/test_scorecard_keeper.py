@@ -18,6 +18,7 @@ import lineofsight.engine.frames as frames
 from lineofsight.errors import StoreError
 from lineofsight.services.evaluate import (
     frame_window,
+    older_measurements,
     read_definition_frames,
     read_measurement_frame,
 )
@@ -78,7 +79,8 @@ def scored(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 def _same_as_full(store: Store, day: dt.date) -> None:
     """The scorecard of `day` read as kept (nothing scored) equals a full computation."""
     defs = read_definition_frames(store)
-    want = SCORE_KPIS(defs, read_measurement_frame(store, frame_window(defs, day, True)), day, True)
+    measured = read_measurement_frame(store, frame_window(defs, day, True))
+    want = SCORE_KPIS(defs, measured, day, True, older=older_measurements(store))
     want = frames.rollup(defs, want, day)
     got = scorecard(store, as_of=day.isoformat(), save=False).evaluation
     assert_frame_equal(got.kpis, want.kpis)

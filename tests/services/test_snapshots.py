@@ -21,6 +21,7 @@ from lineofsight.services.checkin import delete_measurement, record_measurement
 from lineofsight.services.evaluate import (
     frame_window,
     load_organization,
+    older_measurements,
     read_definition_frames,
     read_measurement_frame,
 )
@@ -43,7 +44,7 @@ AS_OF = dt.date(2026, 11, 22)
 def _full(store: Store, as_of: dt.date, lag: bool = True) -> FrameEvaluation:
     defs = read_definition_frames(store)
     frame = read_measurement_frame(store, frame_window(defs, as_of, lag))
-    return evaluate_frames(defs, frame, as_of, lag)
+    return evaluate_frames(defs, frame, as_of, lag, older_measurements(store))
 
 
 def _same(card: Scorecard, want: FrameEvaluation, store: Store) -> None:
@@ -65,13 +66,26 @@ def store(request: pytest.FixtureRequest, db_url: str):  # type: ignore[no-untyp
 
 
 def _periods(kpi: m.Kpi) -> list[str]:
-    """Recent periods of the KPI's frequency, around the as-of date's evaluation period."""
+    """Recent periods of the KPI's frequency, around the as-of date's evaluation period, and
+    older ones (a row's last known value may be older than any period a scorecard reads)."""
+    if kpi.frequency is m.Frequency.QUARTERLY:
+        return ["2025-Q3", "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
+    if kpi.frequency is m.Frequency.MONTHLY:
+        return ["2025-11", "2026-04", "2026-06", "2026-08", "2026-09", "2026-10", "2026-11"]
+    if kpi.frequency is m.Frequency.YEARLY:
+        return ["2023", "2024", "2025", "2026"]
+    return []
+
+
+def _since_window(kpi: m.Kpi) -> list[str]:
+    """The periods of the KPI's frequency from the first day the scorecards of these tests
+    read (April 2026, a quarterly KPI's slots on 22 November) to the end of 2026."""
     if kpi.frequency is m.Frequency.QUARTERLY:
         return ["2026-Q2", "2026-Q3", "2026-Q4"]
     if kpi.frequency is m.Frequency.MONTHLY:
-        return ["2026-08", "2026-09", "2026-10", "2026-11"]
+        return [f"2026-{month:02d}" for month in range(4, 13)]
     if kpi.frequency is m.Frequency.YEARLY:
-        return ["2025", "2026"]
+        return ["2026"]
     return []
 
 
@@ -83,6 +97,13 @@ def _write_randomly(store: Store, rng: random.Random, count: int) -> None:
         units = [kpi.unit, *(u for u, _ in kpi.unit_targets)]
         unit = rng.choice(units)
         period = rng.choice(_periods(kpi))
+        if rng.random() < 0.1:
+            # Every value of the row since the first day any scorecard here reads deleted: its
+            # last known value is older than the days read.
+            for recent in _since_window(kpi):
+                with contextlib.suppress(UsageError):
+                    delete_measurement(store, kpi_id=kpi.id, unit_id=unit, period=recent, actor="t")
+            continue
         try:
             if rng.random() < 0.25:
                 delete_measurement(store, kpi_id=kpi.id, unit_id=unit, period=period, actor="t")
@@ -844,7 +865,9 @@ def test_a_full_score_reads_only_the_months_its_kpis_look_at_and_scores_the_same
             pl.col("formula").is_not_null() & pl.col("frequency").is_in(early)
         )
         assert narrow.height == wide.height - (0 if formulas.height else skipped.height), day
-        got, want = evaluate_frames(defs, narrow, day), evaluate_frames(defs, wide, day)
+        older = older_measurements(store)
+        got = evaluate_frames(defs, narrow, day, older=older)
+        want = evaluate_frames(defs, wide, day, older=older)
         assert_frame_equal(got.kpis, want.kpis)
         assert_frame_equal(got.objectives, want.objectives)
         assert_frame_equal(got.units, want.units)

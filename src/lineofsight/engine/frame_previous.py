@@ -1,9 +1,9 @@
 """The status each KPI had in the period before the one it is evaluated at, scored as the
 scorecard scores (targets of `frame_scores.kpi_targets`, statuses of `frame_scores.score_rows`).
 
-A scorecard row carries the value of the period before its own (`last_value`, `last_period`:
-the engine looks one period back for it), so telling whether a KPI *turned* red needs no
-second scorecard: only that value scored against that period's target.
+A scorecard row carries the latest value before its own period (`last_value`, `last_period`),
+which is the period before's value when that period has one, so telling whether a KPI
+*turned* red needs no second scorecard: only that value scored against that period's target.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def previous_statuses(defs: DefinitionFrames, rows: pl.DataFrame, as_of: dt.date
     scored = (
         at.select(
             pl.col("id").alias("kpi_id"),
-            # The value kept is the previous period's when it had one (LOOKBACK is 1).
+            # The last value is the previous period's when that period has one.
             pl.when(pl.col("last_period") == pl.col("previous"))
             .then(pl.col("last_value"))
             .alias("actual"),

@@ -30,6 +30,7 @@ from lineofsight.engine.frame_measured import (
     per_kpi,
     slot_offsets,
 )
+from lineofsight.engine.frame_older import Older, older_values
 from lineofsight.engine.frame_rollups import rollup_objectives, rollup_units
 from lineofsight.engine.frame_scores import own_targets, score_rows, unit_row_targets
 from lineofsight.engine.frame_values import across_units
@@ -122,11 +123,15 @@ def _slots(
 
 
 def evaluate_frames(
-    defs: DefinitionFrames, measurements: pl.DataFrame, as_of: dt.date, lag: bool = True
+    defs: DefinitionFrames,
+    measurements: pl.DataFrame,
+    as_of: dt.date,
+    lag: bool = True,
+    older: Older | None = None,
 ) -> FrameEvaluation:
     """Score every KPI row, objective and unit as of a date: with reporting lag, or as a
-    period report (`lag=False`)."""
-    scored = score_kpis(defs, measurements, as_of, lag)
+    period report (`lag=False`). `older`: see `score_kpis`."""
+    scored = score_kpis(defs, measurements, as_of, lag, older=older)
     return rollup(defs, scored, as_of)
 
 
@@ -146,10 +151,15 @@ def score_kpis(
     as_of: dt.date,
     lag: bool = True,
     only: Collection[str] | None = None,
+    older: Older | None = None,
 ) -> pl.DataFrame:
     """The KPI rows of the scorecard: of every KPI, or of the KPIs `only` (which must hold the
     inputs of its formulas; `measurements` need only hold theirs). A KPI's rows are the same
-    either way: the periods each frequency looks at follow from every KPI of the store."""
+    either way: the periods each frequency looks at follow from every KPI of the store.
+
+    `measurements` holds at least those of the days of the slots (`services.evaluate`
+    reads them); a row's last known value older than these is looked for in `older`'s
+    (`frame_older`), else in `measurements`, which must then hold every older value."""
     calendar = defs.calendar
     shift = calendar.fiscal_year_start - 1 if uses_fiscal(calendar) else 0
     due_days = pl.col("due_days").fill_null(calendar.due_days).cast(pl.Int64)
@@ -217,6 +227,12 @@ def score_kpis(
     if rows.height > n:
         attributes = attributes.gather(k)
     periods = slots["period"].gather(kpis["base"].gather(k) + last_slot)
+    lacking = last_value.is_null()
+    if lacking.any():  # the rows with no value in the slots read: looked for further back
+        found = older_values(defs, measurements, older, kpis, rows, lacking, as_of, slots)
+        if not found.is_empty():
+            last_value = last_value.scatter(found["row"], found["last_value"])
+            periods = periods.scatter(found["row"], found["last_period"])
     return score_rows(
         own.with_columns(
             actual=actual,

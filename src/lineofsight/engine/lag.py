@@ -4,7 +4,8 @@ The scorecard engine (`engine.frames`) chooses the period this way:
 
 - the *slots* of a frequency are its periods ending on or before the as-of date, newest first:
   every period that may still be awaiting data, the first one that is due, then `LOOKBACK`
-  older ones where the last known value is looked for;
+  older ones where the last known value is looked for first (a row with none there is looked
+  for further back, however far: `engine.frame_older`);
 - a KPI is evaluated at the first slot that has a value, among the slots up to its first due
   one; when none has a value, at its first due slot, where it is *overdue*;
 - a period report (`--period P`, `lag=False`) is evaluated at the first slot, value or not.
@@ -24,8 +25,10 @@ from lineofsight.domain.model import Calendar, Frequency
 from lineofsight.domain.periods import Period, previous_period
 from lineofsight.engine.calendar import evaluation_period
 
-# How many periods before the evaluated one are searched for the last known value: one, the
-# period before (each one more reads a period more of every KPI's measurements: bench_status).
+# How many periods before the evaluated one are read for every KPI, where the last known value
+# is looked for first: one, the period before (each one more reads a period more of every KPI's
+# measurements: bench_status). The rows with none there are looked for further back, their
+# KPIs' older measurements read for them alone (`engine.frame_older`).
 LOOKBACK = 1
 REPORTED, OVERDUE, AWAITING = "reported", "overdue", "awaiting"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -19,6 +19,7 @@ from lineofsight.store.database import Store
 # The engine and the table definitions are imported where they are used: `los status` on a
 # scorecard kept in the store needs neither.
 if TYPE_CHECKING:
+    from lineofsight.engine.frame_older import Older
     from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
     from lineofsight.store.labels import Labels
     from lineofsight.store.scorecard_reads import Selection, Settings
@@ -30,6 +31,7 @@ __all__ = [
     "kpi_measurements",
     "load_organization",
     "measurement_frame",
+    "older_measurements",
     "read_definition_frames",
     "read_definitions_and_labels",
     "read_kpi_frame",
@@ -66,6 +68,18 @@ def read_kpi_frame(
     return measurement_frame(read_kpi_measurement_rows(store, kpi_ids, window))
 
 
+def older_measurements(store: Store) -> Older:
+    """The measurements of some KPIs before a day, read from the store when the engine asks
+    for them (`engine.frame_older`: a row whose last known value is older than the days a
+    scorecard reads)."""
+    from lineofsight.store.scorecard_reads import read_older_measurement_rows
+
+    def read(kpi_ids: Collection[str], before: dt.date) -> pl.DataFrame:
+        return measurement_frame(read_older_measurement_rows(store, kpi_ids, before))
+
+    return read
+
+
 def measurement_frame(stored: pl.DataFrame) -> pl.DataFrame:
     """Stored measurement rows (with `period_start`) as the engine takes them."""
     from lineofsight.engine.values import MEASUREMENT_SCHEMA
@@ -98,7 +112,7 @@ def evaluate_store(
     day = resolve_as_of(org, period, as_of)
     lag = not period  # a period report shows each KPI's period, value or not
     measurements = scoring_measurements(store, defs, day, lag)
-    return org, evaluate_frames(defs, measurements, day, lag)
+    return org, evaluate_frames(defs, measurements, day, lag, older_measurements(store))
 
 
 def unit_subtree(org: m.Organization, unit_id: str) -> set[str]:
@@ -274,7 +288,7 @@ def status_with_definitions(
     day = resolve_as_of(minimal, period, as_of, names)
     lag = not period
     measurements = scoring_measurements(store, defs, day, lag)
-    return defs, evaluate_frames(defs, measurements, day, lag)
+    return defs, evaluate_frames(defs, measurements, day, lag, older_measurements(store))
 
 
 def read_names(store: Store) -> dict[str, dict[str, str]]:

@@ -30,7 +30,7 @@ def patch(
 
     from lineofsight.engine.frame_rollups import rollup_objectives, rollup_units
     from lineofsight.engine.frames import FrameEvaluation, score_kpis
-    from lineofsight.services.evaluate import frame_window, read_kpi_frame
+    from lineofsight.services.evaluate import frame_window, older_measurements, read_kpi_frame
     from lineofsight.services.scorecard_frames import (
         label_kpis,
         label_objectives,
@@ -60,7 +60,7 @@ def patch(
     measurements = read_kpi_frame(store, needed, frame_window(defs, day, lag))
     mine = pl.col("id").is_in(list(affected))
     fresh = (
-        score_kpis(defs, measurements, day, lag, only=needed)
+        score_kpis(defs, measurements, day, lag, only=needed, older=older_measurements(store))
         .filter(mine)
         .join(defs.kpis.filter(mine).select("id", "position"), on="id", how="left")
         .sort("position", pl.col("own_unit").not_(), "unit")

@@ -512,7 +512,11 @@ def _up_to_date(
         card = patch(store, card, changed, lag)
     else:
         from lineofsight.engine.frames import rollup, score_kpis
-        from lineofsight.services.evaluate import read_scoring_inputs, scoring_measurements
+        from lineofsight.services.evaluate import (
+            older_measurements,
+            read_scoring_inputs,
+            scoring_measurements,
+        )
         from lineofsight.services.scorecard_frames import json_text, labelled
         from lineofsight.services.snapshot_patch import formula_inputs
         from lineofsight.store.labels import read_labels
@@ -534,7 +538,7 @@ def _up_to_date(
             measurements = scoring_measurements(store, defs, day, lag)
         hold_definitions(store, kept.held, defs, labels)
         scored_with = kept.held
-        scored = score_kpis(defs, measurements, day, lag)
+        scored = score_kpis(defs, measurements, day, lag, older=older_measurements(store))
         del measurements
         ev = rollup(defs, scored, day)
         frames = labelled(ev, defs, labels)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -169,6 +169,28 @@ def read_kpi_measurement_rows(
     with store.reading() as conn:
         rows = conn.execute(query).all()
     return with_starts(frame_of(rows, STORED_SCHEMA))
+
+
+# Up to how many KPIs' older measurements are found along the primary key, KPI by KPI
+# (`read_older_measurement_rows`: a thousand KPIs of the 100,000 of bench_status, 29 months of
+# values each, in a quarter of a second); for more, the days before are read whole (the ids
+# are bound parameters: SQLite takes 32,766 at most).
+_FEW_KPIS = 20000
+
+
+def read_older_measurement_rows(
+    store: Store, kpi_ids: Collection[str], before: dt.date
+) -> pl.DataFrame:
+    """The stored measurements of these KPIs (every unit) whose last day is before `before`,
+    as `read_measurement_rows`: what a scorecard reads for the rows whose last known value
+    is older than its window of days."""
+    if len(kpi_ids) <= _FEW_KPIS:
+        return read_kpi_measurement_rows(
+            store, kpi_ids, (dt.date(1, 1, 1), before - dt.timedelta(days=1))
+        )
+    select = f"SELECT {_COLUMNS} FROM measurements WHERE period_end < {{}}"
+    found = read_frame(store, select, [before], STORED_SCHEMA)
+    return with_starts(found.filter(pl.col("kpi_id").is_in(list(kpi_ids))))
 
 
 # The table each definition frame is read from; its columns are the engine's (see
