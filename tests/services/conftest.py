@@ -52,12 +52,14 @@ def fill_broken(folder: Path, url: str) -> None:
 
 
 @pytest.fixture
-def broken_store(request: pytest.FixtureRequest, tmp_path: Path, db_url: str) -> Iterator[Store]:
+def broken_store(
+    request: pytest.FixtureRequest, tmp_path: Path, unmade_db_url: str
+) -> Iterator[Store]:
     """A copy of the store `fill_broken` fills once per test process and database, and its strategy
     file and values file in the test's folder (`strategy.yaml`, `values.csv`)."""
-    filled = copy_filled(request, db_url, "check-broken", fill_broken)
+    filled = copy_filled(request, unmade_db_url, "check-broken", fill_broken)
     for name in ("strategy.yaml", "values.csv"):
         shutil.copyfile(filled / name, tmp_path / name)
-    store = Store(db_url)
+    store = Store(unmade_db_url)
     yield store
     store.close()

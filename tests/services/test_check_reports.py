@@ -82,7 +82,7 @@ def _stale(store: Store, report: CheckReport) -> tuple[m.Kpi, str]:
 
 
 def test_a_kept_report_is_reused_only_for_the_same_command_line(
-    tmp_path: Path, db_url: str, broken_store: Store, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, broken_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = broken_store
     first = check(file=None, store=store, as_of=AS_OF)
@@ -105,9 +105,7 @@ def test_a_kept_report_is_reused_only_for_the_same_command_line(
         _same_as_fresh(store, **asked)
 
 
-def test_every_write_makes_the_rules_run_again(
-    tmp_path: Path, db_url: str, broken_store: Store
-) -> None:
+def test_every_write_makes_the_rules_run_again(tmp_path: Path, broken_store: Store) -> None:
     store = broken_store
     strategy = tmp_path / "strategy.yaml"
     before = _same_as_fresh(store)
@@ -165,9 +163,7 @@ def test_every_write_makes_the_rules_run_again(
     assert stale not in _codes(_same_as_fresh(store))
 
 
-def test_a_report_kept_as_text_is_the_report(
-    tmp_path: Path, db_url: str, broken_store: Store
-) -> None:
+def test_a_report_kept_as_text_is_the_report(tmp_path: Path, broken_store: Store) -> None:
     store = broken_store
     report = check(file=None, store=store, as_of=AS_OF, reuse=False)
     assert report.suppressed or report.findings
@@ -175,7 +171,7 @@ def test_a_report_kept_as_text_is_the_report(
 
 
 def test_a_kept_report_shows_the_file_as_a_fresh_one_from_any_folder(
-    tmp_path: Path, db_url: str, broken_store: Store, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, broken_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The strategy file lies in no workspace here: its name alone, never its path.
     store = broken_store
@@ -201,11 +197,11 @@ store.close()
 
 
 def test_a_check_does_not_wait_for_another_write_to_keep_its_report(
-    tmp_path: Path, db_url: str, broken_store: Store, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, broken_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = broken_store
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, db_url],
+        [sys.executable, "-c", HOLD, store.url],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -227,7 +223,7 @@ def test_a_check_does_not_wait_for_another_write_to_keep_its_report(
 
 
 def test_a_report_is_not_kept_when_the_store_changed_while_the_rules_ran(
-    tmp_path: Path, db_url: str, broken_store: Store, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, broken_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The definitions are read as columns after the state the report would be kept for: a
     # write landing just after they were read must not leave a report that looks current.
@@ -272,7 +268,7 @@ print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)
 
 @pytest.mark.parametrize("output", ["json", "text"])
 def test_a_check_that_prints_its_kept_report_loads_no_rules_nor_polars_nor_sqlalchemy(
-    tmp_path: Path, db_url: str, broken_store: Store, output: str
+    tmp_path: Path, broken_store: Store, output: str
 ) -> None:
     """Printed as the rules make it; on an SQLite file read with Python's sqlite3 alone."""
     store = broken_store

@@ -32,9 +32,7 @@ CASES = [
 ]
 
 
-def test_the_store_check_finds_what_every_value_would(
-    tmp_path: Path, db_url: str, broken_store: Store
-) -> None:
+def test_the_store_check_finds_what_every_value_would(tmp_path: Path, broken_store: Store) -> None:
     store = broken_store
     try:
         with store.reading() as conn:
@@ -65,7 +63,7 @@ def test_the_store_check_finds_what_every_value_would(
 
 
 def test_stored_values_are_what_the_measurements_file_said(
-    tmp_path: Path, db_url: str, broken_store: Store
+    tmp_path: Path, broken_store: Store
 ) -> None:
     # The values the rules look at, from the store (a ratio's divided out over the whole
     # column, each KPI's in one slice), are those worked out row by row from the file.
@@ -90,7 +88,7 @@ def test_stored_values_are_what_the_measurements_file_said(
 
 
 def test_recent_values_are_the_stored_values_as_the_rules_see_them(
-    tmp_path: Path, db_url: str, broken_store: Store
+    tmp_path: Path, broken_store: Store
 ) -> None:
     # The store divides a ratio's value out itself for the recent periods: the rows must be
     # those of every value worked out over the whole column, from each frequency's first day.
