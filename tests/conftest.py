@@ -50,6 +50,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
+def unmade_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store URL on each database where no database is made yet: for a test that copies a
+    filled store there (tests/example_stores.py), which on PostgreSQL saves making an empty
+    one first."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store' / 'los.db'}"
+        return
+    server_url: str = request.getfixturevalue("pg_url")
+    url = postgresql_store(server_url, made=False)
+    yield url
+    drop_postgresql(server_url, url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
 def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A store URL on each database with nothing in it, not even a schema: for the tests of
     the migrations themselves."""

@@ -1,6 +1,6 @@
-"""Stores holding an example organisation, as `los init --example` leaves them: filled once
-per test process and database, then copied into each test's new store (the test writes to
-its copy only).
+"""Filled stores, filled once per test process and database, then copied into each test's
+new store (the test writes to its copy only): an example organisation as `los init --example`
+leaves it (`copy_example`), or any other content a module fills a store with (`copy_filled`).
 
 Filling a store with an example (its strategy applied, its values loaded) took about a second
 and a half of each test that writes to one; `los init` itself is tested by
@@ -10,9 +10,10 @@ tests/cli/test_init_examples.py and the tests of services/init.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,54 +23,68 @@ from tests.stores import drop_postgresql, postgresql_store, remake_postgresql, s
 
 _lock = threading.Lock()
 
+# Fills the new, empty store at the URL (given last), working in the folder (given first).
+Fill = Callable[[Path, str], None]
+
+
+def _example(example: str) -> Fill:
+    def fill(folder: Path, url: str) -> None:
+        init_workspace(folder / "ws", example=example, db=url)
+
+    return fill
+
 
 class SqliteExamples:
-    """One SQLite file per example, filled at the first call."""
+    """One SQLite file per example (or other named content), filled at the first call."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.filled: dict[str, Path] = {}
 
-    def _filled(self, example: str) -> Path:
+    def _filled(self, name: str, fill: Fill) -> Path:
         with _lock:
-            path = self.filled.get(example)
+            path = self.filled.get(name)
             if path is None:
-                folder = self.folder / example
+                folder = self.folder / name
                 path = folder / "store" / "los.db"
-                init_workspace(folder / "ws", example=example, db=sqlite_store(path))
+                fill(folder, sqlite_store(path))
                 leftovers = [p.name for p in path.parent.iterdir() if p != path]
                 assert not leftovers, leftovers  # the closed store is one file, whole
-                self.filled[example] = path
+                self.filled[name] = path
             return path
 
-    def copy(self, db_url: str, example: str) -> None:
-        """Make the new store at `db_url` (not opened yet) a copy of the filled one."""
+    def copy(self, db_url: str, example: str, fill: Fill | None = None) -> Path:
+        """Make the new store at `db_url` (not opened yet) a copy of the filled one: the
+        folder the fill worked in."""
         target = Path(db_url.removeprefix("sqlite:///"))
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self._filled(example), target)
+        shutil.copyfile(self._filled(example, fill or _example(example)), target)
+        return self.folder / example
 
 
 class PostgresqlExamples:
-    """One database per example on the test server, filled at the first call: the template
-    each test's database is made again from."""
+    """One database per example (or other named content) on the test server, filled at the
+    first call: the template each test's database is made again from."""
 
     def __init__(self, server_url: str, folder: Path) -> None:
         self.server_url = server_url
         self.folder = folder
         self.filled: dict[str, str] = {}  # example -> its database's URL
 
-    def _filled(self, example: str) -> str:
+    def _filled(self, name: str, fill: Fill) -> str:
         with _lock:
-            url = self.filled.get(example)
+            url = self.filled.get(name)
             if url is None:
-                url = postgresql_store(self.server_url, f"los_{example}")
-                init_workspace(self.folder / example, example=example, db=url)
-                self.filled[example] = url
+                url = postgresql_store(self.server_url, "los_" + re.sub(r"\W", "_", name))
+                fill(self.folder / name, url)
+                self.filled[name] = url
             return url
 
-    def copy(self, db_url: str, example: str) -> None:
-        """Make the test's database at `db_url` again, as a copy of the filled one."""
-        remake_postgresql(self.server_url, db_url, self._filled(example))
+    def copy(self, db_url: str, example: str, fill: Fill | None = None) -> Path:
+        """Make the test's database at `db_url` again, as a copy of the filled one: the folder
+        the fill worked in."""
+        remake_postgresql(self.server_url, db_url, self._filled(example, fill or _example(example)))
+        return self.folder / example
 
     def drop(self) -> None:
         for url in self.filled.values():
@@ -91,8 +106,16 @@ def postgresql_examples(
         examples.drop()
 
 
+def copy_filled(request: pytest.FixtureRequest, db_url: str, name: str, fill: Fill) -> Path:
+    """Make the test's new store at `db_url` (not opened yet) a copy of a store that `fill`
+    filled once per test process and database: the folder the fill worked in (to be read, not
+    written). `name` tells the contents apart (one name, one fill). The store copied is never
+    written to; `fill` must leave it closed."""
+    fixture = "sqlite_examples" if db_url.startswith("sqlite") else "postgresql_examples"
+    stores: SqliteExamples | PostgresqlExamples = request.getfixturevalue(fixture)
+    return stores.copy(db_url, name, fill)
+
+
 def copy_example(request: pytest.FixtureRequest, db_url: str, example: str) -> None:
     """Fill the test's new store at `db_url` with `example`, as `los init --example` does."""
-    name = "sqlite_examples" if db_url.startswith("sqlite") else "postgresql_examples"
-    examples: SqliteExamples | PostgresqlExamples = request.getfixturevalue(name)
-    examples.copy(db_url, example)
+    copy_filled(request, db_url, example, _example(example))

@@ -69,10 +69,15 @@ def _postgresql_template(server_url: str) -> str:
         return name
 
 
-def postgresql_store(server_url: str, prefix: str = "los", *, template: bool = True) -> str:
+def postgresql_store(
+    server_url: str, prefix: str = "los", *, template: bool = True, made: bool = True
+) -> str:
     """A new PostgreSQL database on the server, empty at the newest schema (with
-    `template=False`, without any schema): its URL."""
+    `template=False`, without any schema; with `made=False`, only named, not made): its
+    URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    if not made:
+        return _database_url(server_url, name)
     copied = f' TEMPLATE "{_postgresql_template(server_url)}"' if template else ""
     with psycopg.connect(_admin(server_url), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"{copied}')

@@ -64,10 +64,10 @@ def assert_same_scorecard(store: Store, day: str | None, period: str | None = No
 
 @pytest.mark.parametrize("example", ["techinnovate", "globalhealth", "manufacturing"])
 def test_frames_match_the_reference(
-    example: str, request: pytest.FixtureRequest, db_url: str
+    example: str, request: pytest.FixtureRequest, unmade_db_url: str
 ) -> None:
-    copy_example(request, db_url, example)  # as `los init --example` leaves it
-    store = Store(db_url)
+    copy_example(request, unmade_db_url, example)  # as `los init --example` leaves it
+    store = Store(unmade_db_url)
     try:
         for day in DATES:
             assert_same_scorecard(store, day)

@@ -38,9 +38,9 @@ FORECAST = attention_forecast._forecast  # the real one, whatever a test puts in
 
 
 @pytest.fixture(params=["manufacturing", "techinnovate"])
-def store(request: pytest.FixtureRequest, db_url: str) -> Iterator[Store]:
-    copy_example(request, db_url, request.param)  # as `los init --example` leaves it
-    opened = Store(db_url)
+def store(request: pytest.FixtureRequest, unmade_db_url: str) -> Iterator[Store]:
+    copy_example(request, unmade_db_url, request.param)  # as `los init --example` leaves it
+    opened = Store(unmade_db_url)
     yield opened
     opened.close()
 

@@ -28,7 +28,6 @@ from lineofsight.spec.files import read_strategy
 from lineofsight.store import check_reads
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
-from tests.services.test_check_store import _store
 
 AS_OF = dt.date(2026, 11, 22)
 
@@ -83,9 +82,9 @@ def _stale(store: Store, report: CheckReport) -> tuple[m.Kpi, str]:
 
 
 def test_a_kept_report_is_reused_only_for_the_same_command_line(
-    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, broken_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = _store(tmp_path, db_url)
+    store = broken_store
     first = check(file=None, store=store, as_of=AS_OF)
     assert len(first.findings) > 100
     other = check(file=None, store=store, as_of=AS_OF, select_codes=["DA01", "SM04"])
@@ -106,8 +105,8 @@ def test_a_kept_report_is_reused_only_for_the_same_command_line(
         _same_as_fresh(store, **asked)
 
 
-def test_every_write_makes_the_rules_run_again(tmp_path: Path, db_url: str) -> None:
-    store = _store(tmp_path, db_url)
+def test_every_write_makes_the_rules_run_again(tmp_path: Path, broken_store: Store) -> None:
+    store = broken_store
     strategy = tmp_path / "strategy.yaml"
     before = _same_as_fresh(store)
     kpi = _manual_monthly(store)
@@ -164,18 +163,18 @@ def test_every_write_makes_the_rules_run_again(tmp_path: Path, db_url: str) -> N
     assert stale not in _codes(_same_as_fresh(store))
 
 
-def test_a_report_kept_as_text_is_the_report(tmp_path: Path, db_url: str) -> None:
-    store = _store(tmp_path, db_url)
+def test_a_report_kept_as_text_is_the_report(tmp_path: Path, broken_store: Store) -> None:
+    store = broken_store
     report = check(file=None, store=store, as_of=AS_OF, reuse=False)
     assert report.suppressed or report.findings
     assert report_from_text(report_text(report)) == report
 
 
 def test_a_kept_report_shows_the_file_as_a_fresh_one_from_any_folder(
-    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, broken_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The strategy file lies in no workspace here: its name alone, never its path.
-    store = _store(tmp_path, db_url)
+    store = broken_store
     first = check(file=None, store=store, as_of=AS_OF)
     assert {f.location.file for f in first.findings if f.location} == {"strategy.yaml"}
     monkeypatch.chdir(tmp_path)
@@ -198,11 +197,11 @@ store.close()
 
 
 def test_a_check_does_not_wait_for_another_write_to_keep_its_report(
-    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, broken_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = _store(tmp_path, db_url)
+    store = broken_store
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, db_url],
+        [sys.executable, "-c", HOLD, store.url],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -224,11 +223,11 @@ def test_a_check_does_not_wait_for_another_write_to_keep_its_report(
 
 
 def test_a_report_is_not_kept_when_the_store_changed_while_the_rules_ran(
-    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, broken_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The definitions are read as columns after the state the report would be kept for: a
     # write landing just after they were read must not leave a report that looks current.
-    store = _store(tmp_path, db_url)
+    store = broken_store
     kpi, period = _stale(store, check(file=None, store=store, as_of=AS_OF, reuse=False))
     read = check_reads.read_check_frames
     reads: list[int] = []
@@ -269,10 +268,10 @@ print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)
 
 @pytest.mark.parametrize("output", ["json", "text"])
 def test_a_check_that_prints_its_kept_report_loads_no_rules_nor_polars_nor_sqlalchemy(
-    tmp_path: Path, db_url: str, output: str
+    tmp_path: Path, broken_store: Store, output: str
 ) -> None:
     """Printed as the rules make it; on an SQLite file read with Python's sqlite3 alone."""
-    store = _store(tmp_path, db_url)
+    store = broken_store
     env = {**os.environ, "LOS_DATABASE_URL": "", "PYTHONPATH": os.pathsep.join(sys.path)}
     runs = [
         subprocess.run(

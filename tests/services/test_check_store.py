@@ -3,7 +3,6 @@ those of the rules over every stored value, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
@@ -15,38 +14,10 @@ from lineofsight.services.apply import apply_file
 from lineofsight.services.check import check, read_observations
 from lineofsight.services.declared_actions import read_declared
 from lineofsight.services.measurements import load_file
-from lineofsight.spec.dump import dump_organization
-from lineofsight.spec.files import read_strategy
 from lineofsight.store.check_reads import read_recent_values
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
-from tests.checks.chaos import broken, generated, observations
-
-
-def _store(folder: Path, url: str) -> Store:
-    """The broken organisation in a store, with the values it kept (a prefix of each KPI's
-    generated series: some KPIs stop long before the recent periods, some were never
-    measured)."""
-    strategy, measurements = generated(folder / "generated")
-    clean = read_strategy(strategy)
-    org, kept = broken(clean, observations(measurements, clean))
-    path = folder / "strategy.yaml"
-    path.write_text(dump_organization(org))
-    counts = {kpi_id: len(rows) for kpi_id, rows in kept.items()}
-    seen: dict[str, int] = {}
-    values = folder / "values.csv"
-    with measurements.open(newline="") as source, values.open("w", newline="") as out:
-        reader = csv.reader(source)
-        writer = csv.writer(out)
-        writer.writerow(next(reader))
-        for row in reader:
-            seen[row[0]] = seen.get(row[0], 0) + 1
-            if seen[row[0]] <= counts.get(row[0], 0):
-                writer.writerow(row)
-    store = Store(url)
-    apply_file(store, path)
-    load_file(store, values)
-    return store
+from tests.checks.chaos import observations
 
 
 def _plain(findings: list[Finding]) -> list[tuple[Any, ...]]:
@@ -61,8 +32,8 @@ CASES = [
 ]
 
 
-def test_the_store_check_finds_what_every_value_would(tmp_path: Path, db_url: str) -> None:
-    store = _store(tmp_path, db_url)
+def test_the_store_check_finds_what_every_value_would(tmp_path: Path, broken_store: Store) -> None:
+    store = broken_store
     try:
         with store.reading() as conn:
             org = read_organization(conn)
@@ -91,10 +62,12 @@ def test_the_store_check_finds_what_every_value_would(tmp_path: Path, db_url: st
         store.close()
 
 
-def test_stored_values_are_what_the_measurements_file_said(tmp_path: Path, db_url: str) -> None:
+def test_stored_values_are_what_the_measurements_file_said(
+    tmp_path: Path, broken_store: Store
+) -> None:
     # The values the rules look at, from the store (a ratio's divided out over the whole
     # column, each KPI's in one slice), are those worked out row by row from the file.
-    store = _store(tmp_path, db_url)
+    store = broken_store
     try:
         with store.reading() as conn:
             org = read_organization(conn)
@@ -115,11 +88,11 @@ def test_stored_values_are_what_the_measurements_file_said(tmp_path: Path, db_ur
 
 
 def test_recent_values_are_the_stored_values_as_the_rules_see_them(
-    tmp_path: Path, db_url: str
+    tmp_path: Path, broken_store: Store
 ) -> None:
     # The store divides a ratio's value out itself for the recent periods: the rows must be
     # those of every value worked out over the whole column, from each frequency's first day.
-    store = _store(tmp_path, db_url)
+    store = broken_store
     try:
         with store.reading() as conn:
             org = read_organization(conn)

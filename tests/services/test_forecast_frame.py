@@ -228,12 +228,12 @@ def test_every_rule_of_the_engine_holds_on_arrays(as_of: dt.date) -> None:
 
 @pytest.mark.parametrize("example", ["manufacturing", "techinnovate"])
 def test_the_store_gives_what_the_organisation_gives(
-    example: str, request: pytest.FixtureRequest, db_url: str
+    example: str, request: pytest.FixtureRequest, unmade_db_url: str
 ) -> None:
     # The forecast of every KPI read from the store's tables (no domain objects but for the
     # formulas and what they read) is the one made from the organisation's objects.
-    copy_example(request, db_url, example)  # as `los init --example` leaves it
-    store = Store(db_url)
+    copy_example(request, unmade_db_url, example)  # as `los init --example` leaves it
+    store = Store(unmade_db_url)
     try:
         as_of = dt.date(2026, 11, 22)
         org = load_organization(store)

@@ -23,9 +23,9 @@ AS_OF = dt.date(2026, 11, 22)
 
 
 @pytest.fixture(params=["manufacturing", "techinnovate"])
-def store(request: pytest.FixtureRequest, db_url: str) -> Iterator[Store]:
-    copy_example(request, db_url, request.param)  # as `los init --example` leaves it
-    opened = Store(db_url)
+def store(request: pytest.FixtureRequest, unmade_db_url: str) -> Iterator[Store]:
+    copy_example(request, unmade_db_url, request.param)  # as `los init --example` leaves it
+    opened = Store(unmade_db_url)
     yield opened
     opened.close()
 

@@ -179,9 +179,9 @@ def _periods_of(frequency: str, first: dt.date, last: dt.date, calendar: object)
 
 
 @pytest.fixture
-def store(request: pytest.FixtureRequest, db_url: str):  # type: ignore[no-untyped-def]
-    copy_example(request, db_url, "techinnovate")  # as `los init --example` leaves it
-    opened = Store(db_url)
+def store(request: pytest.FixtureRequest, unmade_db_url: str):  # type: ignore[no-untyped-def]
+    copy_example(request, unmade_db_url, "techinnovate")  # as `los init --example` leaves it
+    opened = Store(unmade_db_url)
     yield opened
     opened.close()
 

@@ -48,9 +48,9 @@ SCORE_KPIS = frames.score_kpis  # the engine's own, not the spy
 
 
 @pytest.fixture
-def store(request: pytest.FixtureRequest, db_url: str):  # type: ignore[no-untyped-def]
-    copy_example(request, db_url, "techinnovate")  # as `los init --example` leaves it
-    opened = Store(db_url)
+def store(request: pytest.FixtureRequest, unmade_db_url: str):  # type: ignore[no-untyped-def]
+    copy_example(request, unmade_db_url, "techinnovate")  # as `los init --example` leaves it
+    opened = Store(unmade_db_url)
     yield opened
     opened.close()
 

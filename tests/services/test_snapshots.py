@@ -58,9 +58,9 @@ def _same(card: Scorecard, want: FrameEvaluation, store: Store) -> None:
 
 
 @pytest.fixture(params=["manufacturing", "techinnovate"])
-def store(request: pytest.FixtureRequest, db_url: str):  # type: ignore[no-untyped-def]
-    copy_example(request, db_url, request.param)  # as `los init --example` leaves it
-    opened = Store(db_url)
+def store(request: pytest.FixtureRequest, unmade_db_url: str):  # type: ignore[no-untyped-def]
+    copy_example(request, unmade_db_url, request.param)  # as `los init --example` leaves it
+    opened = Store(unmade_db_url)
     yield opened
     opened.close()
 

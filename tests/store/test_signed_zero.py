@@ -76,7 +76,7 @@ def test_a_stored_minus_zero_shows_as_zero_in_every_status_format(
 
 
 def test_minus_zero_stored_before_the_migration_reads_as_zero(
-    request: pytest.FixtureRequest, db_url: str
+    request: pytest.FixtureRequest, unmade_db_url: str
 ) -> None:
     # A store written by an earlier release: arithmetic in the database (0 divided by a
     # negative number) stored -0.0 in a value, a numerator and a replaced value. Moving the
@@ -86,8 +86,8 @@ def test_minus_zero_stored_before_the_migration_reads_as_zero(
 
     from lineofsight.store.database import _alembic_config
 
-    copy_example(request, db_url, "techinnovate")  # as `los init --example` leaves it
-    store = Store(db_url)
+    copy_example(request, unmade_db_url, "techinnovate")  # as `los init --example` leaves it
+    store = Store(unmade_db_url)
     try:
         cfg = _alembic_config(store.url)
         with store.engine.begin() as conn:
@@ -109,7 +109,7 @@ def test_minus_zero_stored_before_the_migration_reads_as_zero(
             )
     finally:
         store.close()
-    store = Store(db_url)  # moved up to this release's schema
+    store = Store(unmade_db_url)  # moved up to this release's schema
     try:
         with store.reading() as conn:
             read = f"SELECT value, numerator FROM measurements WHERE {where}"

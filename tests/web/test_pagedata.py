@@ -23,9 +23,9 @@ AS_OF = dt.date(2026, 11, 22)
 
 
 @pytest.fixture
-def store(request: pytest.FixtureRequest, db_url: str):  # type: ignore[no-untyped-def]
-    copy_example(request, db_url, "techinnovate")  # as `los init --example` leaves it
-    opened = Store(db_url)
+def store(request: pytest.FixtureRequest, unmade_db_url: str):  # type: ignore[no-untyped-def]
+    copy_example(request, unmade_db_url, "techinnovate")  # as `los init --example` leaves it
+    opened = Store(unmade_db_url)
     yield opened
     opened.close()
 
@@ -64,10 +64,10 @@ def test_a_snapshot_after_writes_is_the_last_one_updated_and_equals_a_fresh_one(
 
 
 def test_the_indexes_a_kpi_page_reads_match_a_scan_of_the_rows(
-    request: pytest.FixtureRequest, db_url: str
+    request: pytest.FixtureRequest, unmade_db_url: str
 ) -> None:
-    copy_example(request, db_url, "manufacturing")  # it has a formula
-    opened = Store(db_url)
+    copy_example(request, unmade_db_url, "manufacturing")  # it has a formula
+    opened = Store(unmade_db_url)
     try:
         snap = snapshot(ScorecardCache(opened), AS_OF)
     finally:
