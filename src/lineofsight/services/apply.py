@@ -29,7 +29,7 @@ from lineofsight.spec.dump import (
     strategy_to_plain,
     unit_to_plain,
 )
-from lineofsight.spec.files import read_strategy
+from lineofsight.spec.files import read_strategy_file
 from lineofsight.store.database import Store, StoreConnection
 from lineofsight.store.definition_rows import (
     PLACE,
@@ -40,6 +40,7 @@ from lineofsight.store.definition_rows import (
     read_rows,
 )
 from lineofsight.store.definitions import (
+    AppliedFile,
     ChangeRecord,
     ItemChanges,
     read_settings,
@@ -208,15 +209,19 @@ def apply_organization(
     org: m.Organization,
     *,
     source: str,
+    file: AppliedFile | None = None,
     dry_run: bool = False,
     actor: str | None = None,
     also: Callable[[StoreConnection, Plan], None] | None = None,
 ) -> Plan:
     """Write `org` to the store in one transaction and record its history.
 
-    `also` runs inside the same transaction after a write that changed something (the web
-    app writes its audit row there). UsageError, before anything is stored, when its
-    `checks:` section is bad (as `los check` says of it)."""
+    `source`: what the history names as where the change came from; `file`: the strategy
+    file `org` was read from (None: a change made elsewhere, the web app's, which keeps
+    the file last applied and gives the items it writes no line of it). `also` runs inside
+    the same transaction after a write that changed something (the web app writes its audit
+    row there). UsageError, before anything is stored, when its `checks:` section is bad
+    (as `los check` says of it)."""
     chosen_rules(org.checks, source)
     with paused_gc(), store.transaction() as conn:
         settings = read_settings(conn)
@@ -234,7 +239,7 @@ def apply_organization(
         if dry_run:
             return plan
         # Even with no change, the file's lines may have moved: keep them for the checks.
-        save_organization(conn, org, plan.items, source, new=rows, stored=stored)
+        save_organization(conn, org, plan.items, file, new=rows, stored=stored)
         notify_settings.save_settings(conn, org.notifications)
         review_settings.save_cadences(conn, org.reviews)
         if settings is not None and settings.calendar != org.calendar:
@@ -259,9 +264,12 @@ def apply_organization(
 def apply_file(store: Store, path: Path, *, dry_run: bool = False) -> ApplyResult:
     """Validate a strategy file and bring the store to it."""
     with paused_gc():
-        org = read_strategy(path)
+        org, digest = read_strategy_file(path)
         # Before anything is stored: a bad `checks:` section refuses the file, as `los check`
         # does, rather than failing after the file was applied.
         owners = unknown_owners(org, dt.date.today(), str(path))
-        plan = apply_organization(store, org, source=str(path.resolve()), dry_run=dry_run)
+        source = str(path.resolve())
+        plan = apply_organization(
+            store, org, source=source, file=AppliedFile(source, digest), dry_run=dry_run
+        )
     return ApplyResult(str(path), plan, dry_run, org, owners)

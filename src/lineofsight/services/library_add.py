@@ -37,6 +37,7 @@ from lineofsight.services.library_plan import AddResult as AddResult
 from lineofsight.spec.dump import dump_organization
 from lineofsight.spec.files import parse_strategy
 from lineofsight.store.database import Store, StoreConnection
+from lineofsight.store.definitions import AppliedFile
 from lineofsight.store.organization import read_source_file
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ def add(
             return _complete_store(store, org, item, path, unit, owner, actor)
         addition = plan_addition(org, cat, item, str(path), unit, owner, supports)
         new_text, new_org = _insert(text, addition, path)
-        _apply(store, new_org, str(path.resolve()), actor, None)
+        _apply(store, new_org, _file(path, new_text), actor, None)
         # The store holds the addition now; a crash before the next line leaves the file
         # behind it, and running the command again writes it (the store has nothing to do).
         _write(path, new_text)
@@ -128,7 +129,10 @@ def _complete_store(
             f"'{kpi.owner}'), which the store does not have: apply the file with "
             "`los apply`, or remove the KPI from it"
         )
-    _apply(store, org, str(path.resolve()), actor, None)
+    from lineofsight.spec.digest import file_digest
+
+    # The file is left as it is: what is kept of it is its bytes (held by the lock).
+    _apply(store, org, AppliedFile(str(path.resolve()), file_digest(path)), actor, None)
     supported = kpi.supports[0].objective if kpi.supports else None
     added = (AddedKpi(item.id, kpi.name, "requested", kpi.direction.value),)
     return AddResult(
@@ -183,7 +187,9 @@ def add_to_store(
             new_text, file_org = _insert(file_text, addition, path)
             if file_org != new_org:  # pragma: no cover - the same items into the same model
                 file_text, file_org = None, None
-        _apply(store, file_org or new_org, source or "the web app", actor, _guard(new_kpis, also))
+        # Into the file too: the store is the file's again; else a change of the store alone.
+        written = _file(path, new_text) if path is not None and file_org is not None else None
+        _apply(store, file_org or new_org, written, actor, _guard(new_kpis, also))
         note = None
         if path is not None and file_text is not None:
             _write(path, new_text)
@@ -240,16 +246,26 @@ def _read(path: Path) -> str:
         raise UsageError(f"cannot read the strategy file {path}: {exc.strerror or exc}") from None
 
 
+def _file(path: Path, text: str) -> AppliedFile:
+    """The strategy file `path` as it is once `text` is written to it (`_write`)."""
+    from lineofsight.spec.digest import bytes_digest
+
+    return AppliedFile(str(path.resolve()), bytes_digest(text.encode("utf-8")))
+
+
 def _apply(
     store: Store,
     org: m.Organization,
-    source: str,
+    file: AppliedFile | None,
     actor: str | None,
     also: Callable[[StoreConnection, Plan], None] | None,
 ) -> None:
+    """Apply `org`, the strategy `file` (None: the web app's change of the store alone)."""
     from lineofsight.services.apply import apply_organization
+    from lineofsight.services.strategy_edit import source_of
 
-    apply_organization(store, org, source=source, actor=actor, also=also)
+    source = file.path if file is not None else source_of(actor or "unknown")
+    apply_organization(store, org, source=source, file=file, actor=actor, also=also)
 
 
 def _insert(text: str, addition: Addition, path: Path | None) -> tuple[str, m.Organization]:

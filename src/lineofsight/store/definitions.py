@@ -17,6 +17,7 @@ from lineofsight.store.definition_rows import (
     CHILD_COLUMNS,
     KINDS,
     KPI,
+    LINE,
     PLACE,
     DefinitionRows,
     ItemRow,
@@ -101,11 +102,21 @@ def _delete(conn: Connection, table: Table, ids: Iterable[str], column: str = "i
         conn.execute(delete(table).where(table.c[column].in_(chunk)))
 
 
+@dataclass(frozen=True, slots=True)
+class AppliedFile:
+    """The strategy file a write of the definitions comes from: its path as the store keeps
+    it and the digest of its bytes as applied (`spec.files.bytes_digest`; None when not
+    known: a store applied before digests were kept)."""
+
+    path: str
+    digest: str | None
+
+
 def save_organization(
     conn: Connection,
     org: m.Organization,
     changes: Mapping[str, ItemChanges],
-    source: str | None = None,
+    file: AppliedFile | None = None,
     *,
     new: DefinitionRows | None = None,
     stored: DefinitionRows | None = None,
@@ -115,9 +126,21 @@ def save_organization(
     `changes` maps "unit", "person", "objective" and "kpi" to the ids to write and remove;
     the caller runs this inside one transaction. `new` and `stored` are the rows of `org` and
     of the store when the caller has them already (the store's to move items that only moved).
+    `file`: the strategy file `org` is, with each item's line; None for a change made
+    elsewhere (the web app): the file last applied stays the store's, the items written get
+    no line (they are not as the file has them), and the others keep theirs.
     """
+    if file is None:
+        kept = conn.execute(
+            select(t.organization.c.source_file, t.organization.c.source_digest)
+        ).first()
+        if kept is not None and kept[0] is not None:
+            file = AppliedFile(kept[0], kept[1])
+        lines = False
+    else:
+        lines = True
     conn.execute(delete(t.organization))
-    conn.execute(insert(t.organization), organization_row(org, source))
+    conn.execute(insert(t.organization), organization_row(org, file))
     forget_check_reports(conn)  # their findings are of the definitions being replaced
     # An apply that only moves lines of the file adds no definition change, but moves the
     # lines that findings and pages show: the store's revision changes all the same.
@@ -129,7 +152,10 @@ def save_organization(
         # Rows of items that change go first; their links go with them (ON DELETE CASCADE).
         _delete(conn, kind.table, change.remove | (change.write - change.added))
         rows = new.items[kind.name]
-        written = (rows[i] for i in rows if i in change.write)
+        written = (
+            row if lines else (*row[:LINE], None, *row[LINE + 1 :])
+            for row in (rows[i] for i in rows if i in change.write)
+        )
         insert_rows(conn, kind.table, kind.columns, written, native=True)
         if kind is KPI:
             for table, columns in CHILD_COLUMNS.items():
@@ -141,10 +167,10 @@ def save_organization(
                     (row for i in rows if i in change.write for row in links.get(i, ())),
                     native=True,
                 )
-        _move(conn, kind, rows, change.write, stored)
+        _move(conn, kind, rows, change.write, stored, lines=lines)
 
 
-def organization_row(org: m.Organization, source: str | None) -> dict[str, Any]:
+def organization_row(org: m.Organization, file: AppliedFile | None) -> dict[str, Any]:
     return {
         "key": 1,
         "name": org.name,
@@ -160,7 +186,8 @@ def organization_row(org: m.Organization, source: str | None) -> dict[str, Any]:
         "scoring": {"green_at": org.scoring.green_at, "amber_at": org.scoring.amber_at}
         if org.scoring != m.Scoring()
         else None,
-        "source_file": source,
+        "source_file": file.path if file is not None else None,
+        "source_digest": file.digest if file is not None else None,
         "checks": {
             "select": list(org.checks.select),
             "ignore": list(org.checks.ignore),
@@ -183,8 +210,11 @@ def _move(
     rows: Mapping[str, ItemRow],
     written: set[str],
     stored: DefinitionRows | None,
+    *,
+    lines: bool = True,
 ) -> None:
-    """Update the order and source line of items whose definition did not change."""
+    """Update the order and source line of items whose definition did not change (without
+    `lines`, a change not made in the file: the order alone, each keeping its line)."""
     if written.issuperset(rows):
         return  # every item was just written with its place
     if stored is not None:
@@ -193,11 +223,16 @@ def _move(
         table = kind.table
         query = select(table.c.id, table.c.position, table.c.source_line)
         current = {r.id: (r.position, r.source_line) for r in conn.execute(query)}
-    moved = [
-        (*row[PLACE], item_id)
-        for item_id, row in rows.items()
-        if item_id not in written and current.get(item_id, row[PLACE]) != row[PLACE]
-    ]
+    moved = []
+    for item_id, row in rows.items():
+        if item_id in written:
+            continue
+        place = row[PLACE]
+        was = current.get(item_id, place)
+        if not lines:
+            place = (place[0], was[1])
+        if was != place:
+            moved.append((*place, item_id))
     name = kind.table.name
     # A new order is recorded as a change of the items' positions (`services.apply`): the
     # kept scorecards, which list items in the order they were scored in, are of the

@@ -1,0 +1,74 @@
+"""The strategy file last applied is kept with a digest of its bytes as applied, so that its
+lines are named only while the file is still what was applied; a change made in the web app
+no longer takes the file's place (a store where one did names the file last applied again).
+
+Revision ID: 0025
+Revises: 0024
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0025"
+down_revision = "0024"
+branch_labels = None
+depends_on = None
+
+# What the web app wrote in the file's place before this revision: an approved or direct
+# edit, and a strategy file sent to the API (not a file on this machine).
+WEB = ("the web app (", "strategy.yaml (web, ")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("organization") as batch:
+        batch.add_column(
+            sa.Column(
+                "source_digest",
+                sa.Text(),
+                comment="SHA-256 of the strategy file's bytes as last applied",
+            )
+        )
+        batch.alter_column(
+            "source_file",
+            existing_type=sa.Text(),
+            existing_nullable=True,
+            comment="path of the strategy file last applied (a change made in the web app "
+            "keeps it)",
+            existing_comment="path of the strategy file last applied",
+        )
+    conn = op.get_bind()
+    source = conn.execute(sa.text("SELECT source_file FROM organization")).scalar()
+    if source is None or not str(source).startswith(WEB):
+        return
+    # The file last applied is the source of the newest definition change made by an apply
+    # of a file (the history's other sources are the web app's); without a digest its lines
+    # are named no more until the next apply.
+    rows = conn.execute(
+        sa.text("SELECT DISTINCT source FROM definition_changes WHERE source IS NOT NULL")
+    ).all()
+    files = {str(r[0]) for r in rows if not str(r[0]).startswith(WEB)}
+    if not files:
+        return
+    newest = conn.execute(
+        sa.text(
+            "SELECT source FROM definition_changes WHERE source IN :files ORDER BY id DESC"
+        ).bindparams(sa.bindparam("files", expanding=True)),
+        {"files": sorted(files)},
+    ).first()
+    if newest is not None:
+        conn.execute(sa.text("UPDATE organization SET source_file = :file"), {"file": newest[0]})
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("organization") as batch:
+        batch.alter_column(
+            "source_file",
+            existing_type=sa.Text(),
+            existing_nullable=True,
+            comment="path of the strategy file last applied",
+            existing_comment="path of the strategy file last applied (a change made in the "
+            "web app keeps it)",
+        )
+        batch.drop_column("source_digest")
