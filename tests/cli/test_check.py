@@ -293,7 +293,7 @@ def test_findings_name_the_file_only_where_it_is_true_after_a_change_in_the_web_
     where = {f["subject"]["id"]: f["location"] for f in data["findings"]}
     assert where["partner_ecosystem"]["line"] == _line_of(file, "partner_ecosystem")
     # An apply of the file puts every item back at its line.
-    assert los("apply", str(file)).exit_code == 0
+    assert los("apply", str(file), "--force").exit_code == 0
     data = json.loads(los(*args, "--format", "json").stdout)
     where = {f["subject"]["id"]: f["location"] for f in data["findings"]}
     assert where["social_followers"] == {"file": "strategy.yaml", "line": 617}

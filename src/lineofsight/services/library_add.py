@@ -101,7 +101,7 @@ def add(
             return _complete_store(store, org, item, path, unit, owner, actor)
         addition = plan_addition(org, cat, item, str(path), unit, owner, supports)
         new_text, new_org = _insert(text, addition, path)
-        _apply(store, new_org, _file(path, new_text), actor, None)
+        _apply(store, new_org, _file(path, new_text), actor, None, whole=True)
         # The store holds the addition now; a crash before the next line leaves the file
         # behind it, and running the command again writes it (the store has nothing to do).
         _write(path, new_text)
@@ -132,7 +132,7 @@ def _complete_store(
     from lineofsight.spec.digest import file_digest
 
     # The file is left as it is: what is kept of it is its bytes (held by the lock).
-    _apply(store, org, AppliedFile(str(path.resolve()), file_digest(path)), actor, None)
+    _apply(store, org, AppliedFile(str(path.resolve()), file_digest(path)), actor, None, whole=True)
     supported = kpi.supports[0].objective if kpi.supports else None
     added = (AddedKpi(item.id, kpi.name, "requested", kpi.direction.value),)
     return AddResult(
@@ -259,13 +259,18 @@ def _apply(
     file: AppliedFile | None,
     actor: str | None,
     also: Callable[[StoreConnection, Plan], None] | None,
+    *,
+    whole: bool = False,
 ) -> None:
-    """Apply `org`, the strategy `file` (None: the web app's change of the store alone)."""
+    """Apply `org`, the strategy `file` (None: the web app's change of the store alone).
+    `whole`: the file as it is on disk, whatever the store holds (the command line's), which
+    is refused when it would undo a change made in the web app since it was applied."""
     from lineofsight.services.apply import apply_organization
     from lineofsight.services.strategy_edit import source_of
 
     source = file.path if file is not None else source_of(actor or "unknown")
-    apply_organization(store, org, source=source, file=file, actor=actor, also=also)
+    force = False if whole else None
+    apply_organization(store, org, source=source, file=file, actor=actor, also=also, force=force)
 
 
 def _insert(text: str, addition: Addition, path: Path | None) -> tuple[str, m.Organization]:

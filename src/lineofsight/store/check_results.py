@@ -14,6 +14,7 @@ the change is not one of KPIs, objectives or people only).
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import uuid
 from collections.abc import Iterable
@@ -216,8 +217,17 @@ def read_last_changes(
             )
             params = {"kind": kind} | {f"i{n}": item_id for n, item_id in enumerate(chunk)}
             for row in _all(conn, sql, params):
-                found[(str(row[0]), str(row[1]))] = (str(row[2]), str(row[3])[:10])
+                found[(str(row[0]), str(row[1]))] = (str(row[2]), _day(row[3]))
     return found
+
+
+def _day(moment: Any) -> str:
+    """The UTC day of a stored time: text from SQLite (written in UTC), a time from
+    PostgreSQL (in the server's zone)."""
+    if isinstance(moment, dt.datetime):
+        utc = moment.astimezone(dt.UTC) if moment.tzinfo is not None else moment
+        return utc.date().isoformat()
+    return str(moment)[:10]
 
 
 def _all(conn: Any, sql: str, params: dict[str, str]) -> list[tuple[Any, ...]]:

@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
 from lineofsight.domain import model as m
 from lineofsight.store import tables as t
@@ -51,7 +51,9 @@ class ChangeRecord:
     An added item records no `after`: its definition then is its definition now with the
     `before` of each later change put back (or, once removed, what its removal recorded), so
     a large first apply does not store the whole file a second time. `label`, its name or
-    title, is for showing the change and is not stored.
+    title, is for showing the change and is not stored; nor is `undoes`: who made the change
+    in the web app since the file was last applied that this one would undo, and on what
+    day (`("ed", "2026-12-07")`), said by the apply of a whole strategy.
     """
 
     kind: str
@@ -61,6 +63,7 @@ class ChangeRecord:
     before: Any = None
     after: Any = None
     label: str | None = None
+    undoes: tuple[str, str] | None = None
 
 
 # ---------------------------------------------------------------- reading
@@ -130,17 +133,14 @@ def save_organization(
     elsewhere (the web app): the file last applied stays the store's, the items written get
     no line (they are not as the file has them), and the others keep theirs.
     """
-    if file is None:
-        kept = conn.execute(
-            select(t.organization.c.source_file, t.organization.c.source_digest)
-        ).first()
-        if kept is not None and kept[0] is not None:
-            file = AppliedFile(kept[0], kept[1])
-        lines = False
-    else:
-        lines = True
+    o = t.organization.c
+    kept = conn.execute(select(o.source_file, o.source_digest, o.applied_change)).first()
+    applied = kept[2] if kept is not None else None
+    lines = file is not None
+    if file is None and kept is not None and kept[0] is not None:
+        file = AppliedFile(kept[0], kept[1])
     conn.execute(delete(t.organization))
-    conn.execute(insert(t.organization), organization_row(org, file))
+    conn.execute(insert(t.organization), organization_row(org, file, applied))
     forget_check_reports(conn)  # their findings are of the definitions being replaced
     # An apply that only moves lines of the file adds no definition change, but moves the
     # lines that findings and pages show: the store's revision changes all the same.
@@ -170,7 +170,9 @@ def save_organization(
         _move(conn, kind, rows, change.write, stored, lines=lines)
 
 
-def organization_row(org: m.Organization, file: AppliedFile | None) -> dict[str, Any]:
+def organization_row(
+    org: m.Organization, file: AppliedFile | None, applied_change: int | None = None
+) -> dict[str, Any]:
     return {
         "key": 1,
         "name": org.name,
@@ -188,6 +190,7 @@ def organization_row(org: m.Organization, file: AppliedFile | None) -> dict[str,
         else None,
         "source_file": file.path if file is not None else None,
         "source_digest": file.digest if file is not None else None,
+        "applied_change": applied_change,
         "checks": {
             "select": list(org.checks.select),
             "ignore": list(org.checks.ignore),
@@ -238,6 +241,38 @@ def _move(
     # kept scorecards, which list items in the order they were scored in, are of the
     # definitions before it.
     executemany(conn, f"UPDATE {name} SET position = ?, source_line = ? WHERE id = ?", moved)
+
+
+def mark_applied(conn: Connection) -> None:
+    """Note that the definitions are the file just applied (after its history is written):
+    the changes recorded after this were made elsewhere (the web app)."""
+    newest = select(func.max(t.definition_changes.c.id)).scalar_subquery()
+    conn.execute(update(t.organization).values(applied_change=newest))
+
+
+@dataclass(frozen=True, slots=True)
+class LaterChange:
+    """A definition change recorded after the file was last applied (one of the web app's)."""
+
+    kind: str
+    item_id: str
+    action: str
+    field: str | None
+    actor: str
+    changed_at: dt.datetime
+
+
+def read_changes_since_applied(conn: Connection) -> list[LaterChange]:
+    """The definition changes recorded since a file was last applied (all of them when none
+    was: the definitions were written elsewhere), oldest first."""
+    h = t.definition_changes.c
+    since = select(t.organization.c.applied_change).scalar_subquery()
+    query = (
+        select(h.kind, h.item_id, h.action, h.field, h.actor, h.changed_at)
+        .where(h.id > func.coalesce(since, 0))
+        .order_by(h.id)
+    )
+    return [LaterChange(*row) for row in conn.execute(query)]
 
 
 HISTORY_COLUMNS = columns_of(t.definition_changes)[1:]  # the id is the database's

@@ -117,6 +117,12 @@ organization = Table(
     ),
     Column("source_digest", Text, comment="SHA-256 of the strategy file's bytes as last applied"),
     Column(
+        "applied_change",
+        Integer,
+        comment="definition_changes.id of the newest change when a file was last applied: "
+        "the changes after it were made in the web app",
+    ),
+    Column(
         "sources",
         JSON,
         comment="the named data sources, as written (secrets as env:NAME references)",

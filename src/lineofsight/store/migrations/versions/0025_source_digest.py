@@ -1,6 +1,8 @@
 """The strategy file last applied is kept with a digest of its bytes as applied, so that its
 lines are named only while the file is still what was applied; a change made in the web app
-no longer takes the file's place (a store where one did names the file last applied again).
+no longer takes the file's place (a store where one did names the file last applied again);
+the newest definition change when a file was last applied is kept, so that an apply knows
+the changes made in the web app since, which it would undo.
 
 Revision ID: 0025
 Revises: 0024
@@ -30,6 +32,14 @@ def upgrade() -> None:
                 comment="SHA-256 of the strategy file's bytes as last applied",
             )
         )
+        batch.add_column(
+            sa.Column(
+                "applied_change",
+                sa.Integer(),
+                comment="definition_changes.id of the newest change when a file was last "
+                "applied: the changes after it were made in the web app",
+            )
+        )
         batch.alter_column(
             "source_file",
             existing_type=sa.Text(),
@@ -39,16 +49,22 @@ def upgrade() -> None:
             existing_comment="path of the strategy file last applied",
         )
     conn = op.get_bind()
+    # The newest change an apply of a file made (the history's other sources are the web
+    # app's): the changes after it were made in the web app.
+    files = _file_sources(conn)
+    if files:
+        newest = conn.execute(
+            sa.text("SELECT max(id) FROM definition_changes WHERE source IN :files").bindparams(
+                sa.bindparam("files", expanding=True)
+            ),
+            {"files": sorted(files)},
+        ).scalar()
+        conn.execute(sa.text("UPDATE organization SET applied_change = :id"), {"id": newest})
     source = conn.execute(sa.text("SELECT source_file FROM organization")).scalar()
     if source is None or not str(source).startswith(WEB):
         return
     # The file last applied is the source of the newest definition change made by an apply
-    # of a file (the history's other sources are the web app's); without a digest its lines
-    # are named no more until the next apply.
-    rows = conn.execute(
-        sa.text("SELECT DISTINCT source FROM definition_changes WHERE source IS NOT NULL")
-    ).all()
-    files = {str(r[0]) for r in rows if not str(r[0]).startswith(WEB)}
+    # of a file; without a digest its lines are named no more until the next apply.
     if not files:
         return
     newest = conn.execute(
@@ -61,6 +77,14 @@ def upgrade() -> None:
         conn.execute(sa.text("UPDATE organization SET source_file = :file"), {"file": newest[0]})
 
 
+def _file_sources(conn: sa.Connection) -> set[str]:
+    """The sources of the definitions' history that are strategy files applied."""
+    rows = conn.execute(
+        sa.text("SELECT DISTINCT source FROM definition_changes WHERE source IS NOT NULL")
+    ).all()
+    return {str(r[0]) for r in rows if not str(r[0]).startswith(WEB)}
+
+
 def downgrade() -> None:
     with op.batch_alter_table("organization") as batch:
         batch.alter_column(
@@ -71,4 +95,5 @@ def downgrade() -> None:
             existing_comment="path of the strategy file last applied (a change made in the "
             "web app keeps it)",
         )
+        batch.drop_column("applied_change")
         batch.drop_column("source_digest")
