@@ -49,8 +49,12 @@ def _stored_source(store: Store) -> str | None:
         return read_source_file(conn)
 
 
-def strategy_source(store: Store) -> Path:
-    """The strategy file the store last applied."""
+def strategy_source(store: Store, workspace: Path | None = None) -> Path:
+    """The strategy file the store last applied; UsageError when it is not a file here, or
+    lies outside `workspace`, the workspace folder the command runs in (when it found the
+    store there): another file applied to it (a trial, a copy) is not what a user of the
+    workspace expects a change written to, and the workspace's own file applied whole would
+    undo what that one changed, so the user says which (--file)."""
     source = _stored_source(store)
     if not source:
         raise UsageError(
@@ -63,7 +67,14 @@ def strategy_source(store: Store) -> Path:
             f"the strategy was last applied from {source!r}, which is not a file here: "
             "apply the strategy file with `los apply FILE`, or give --file PATH"
         )
-    return Path(source)
+    path = Path(source)
+    if workspace is not None and not path.resolve().is_relative_to(workspace.resolve()):
+        raise UsageError(
+            f"the store was last applied from {path}, which is not in this workspace "
+            f"({workspace}): give --file PATH to say which strategy file to add the KPI to "
+            f"(it is applied whole: --file {path} keeps what the store holds)"
+        )
+    return path
 
 
 def _stored_organization(store: Store) -> m.Organization | None:
@@ -82,18 +93,20 @@ def add(
     supports: str | None = None,
     file: Path | None = None,
     actor: str | None = None,
+    workspace: Path | None = None,
 ) -> AddResult:
     """Add a catalogue KPI, and the formula inputs the strategy lacks, to file and store.
 
     The file is edited as text (everything else in it kept) and validated as a whole; the
     store is written first, in one transaction, then the file is replaced in one step. Run
     again after a crash between the two, the same command completes what is missing.
+    Without `file`, the file the store last applied (`strategy_source`, within `workspace`).
     """
     from lineofsight.services.library import entry
 
     cat = default_catalogue()
     item = entry(kpi_id)
-    path = file if file is not None else strategy_source(store)
+    path = file if file is not None else strategy_source(store, workspace)
     with _locked(path):
         text = _read(path)
         org = parse_strategy(text, str(path))
