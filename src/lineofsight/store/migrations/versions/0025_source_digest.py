@@ -19,8 +19,8 @@ branch_labels = None
 depends_on = None
 
 # What the web app wrote in the file's place before this revision: an approved or direct
-# edit, and a strategy file sent to the API (not a file on this machine).
-WEB = ("the web app (", "strategy.yaml (web, ")
+# edit, a library addition, and a strategy file sent to the API (not a file on this machine).
+WEB = ("the web app", "strategy.yaml (web, ")
 
 
 def upgrade() -> None:
