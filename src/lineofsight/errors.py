@@ -5,6 +5,7 @@
     │   ├── SpecError     the strategy file has problems
     │   ├── LoadError     a measurement file has problems; nothing of it was stored
     │   └── UsageError    a bad argument or a missing workspace
+    │       └── UndoRefused   an apply that would undo changes made in the web app
     ├── StoreError        the store cannot be opened or is of an unknown version
     │   └── StoreBusy     another write held the store longer than this one may wait:
     │                     nothing was written, try again (exit code 3, HTTP 503)
@@ -73,6 +74,11 @@ class ColumnsError(LoadError):
 
 class UsageError(InputError):
     """A bad command-line argument or a missing workspace."""
+
+
+class UndoRefused(UsageError):
+    """A whole strategy applied would undo changes made in the web app since a file was last
+    applied: nothing was written (HTTP 409); applied with force, it undoes them."""
 
 
 class StoreError(LineOfSightError):

@@ -278,3 +278,57 @@ def test_an_apply_that_only_reorders_shows_the_new_order_everywhere(
     assert [k.id for k in exported.kpis] == [k.id for k in moved.kpis]
     history = los("history", first).output
     assert "position" in history
+
+
+def test_an_apply_that_would_undo_changes_made_in_the_web_app_says_them_and_needs_force(
+    los: Los, workdir: Path, db_url: str
+) -> None:
+    import datetime as dt
+
+    from lineofsight.services.export import stored_organization
+    from lineofsight.services.strategy_edit import Edit, item_plain, save_edit
+
+    strategy = _copy(FULL, workdir / "strategy.yaml")
+    assert los("apply", str(strategy)).exit_code == 0
+    store = Store(db_url)
+    try:
+        item = item_plain(stored_organization(store), "kpi", "nps")
+        assert item is not None
+        target = {"value": 50, "by": "2027-12-31"}
+        save_edit(store, Edit("kpi", "nps", {**item, "target": target}), actor="ed")
+        save_edit(store, Edit("kpi", "bed_occupancy", None), actor="ann")
+    finally:
+        store.close()
+    today = dt.datetime.now(dt.UTC).date()
+    dry = los("apply", str(strategy), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    shown = " ".join(dry.output.split())
+    assert f'"by": "2027-12-31"}} (undoes ed\'s change in the web app on {today})' in shown
+    assert (
+        f"+ kpi bed_occupancy: Bed occupancy (undoes ann's change in the web app on {today})"
+        in (shown)
+    )
+    assert "2 changes would undo what was made in the web app" in dry.output
+    data = json.loads(los("apply", str(strategy), "--dry-run", "--format", "json").stdout)
+    undoes = {(c["id"], c["field"]): c["undoes"] for c in data["changes"]}
+    assert undoes == {
+        ("nps", "target"): {"by": "ed", "on": str(today)},
+        ("bed_occupancy", None): {"by": "ann", "on": str(today)},
+    }
+    refused = los("apply", str(strategy))
+    assert refused.exit_code == 2
+    said = " ".join(refused.output.split())
+    assert "applying it would undo 2 changes made in the web app" in said
+    assert "`los export strategy.yaml` first" in said and "--force" in said
+    assert f"kpi nps: target changed back, changed in the web app by ed on {today}" in said
+    assert f"kpi bed_occupancy added back, changed in the web app by ann on {today}" in said
+    exported = los("export").stdout
+    assert "value: 50" in exported and "bed_occupancy" not in exported, "nothing was written"
+    forced = los("apply", str(strategy), "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "2 changes undid what was made in the web app (--force)" in forced.output
+    assert "bed_occupancy" in los("export").stdout
+    # The file applied is the store's again: a change of it undoes nothing made elsewhere.
+    strategy.write_text(strategy.read_text().replace("value: 45,", "value: 47,"))
+    again = los("apply", str(strategy))
+    assert again.exit_code == 0 and "web app" not in again.output

@@ -228,3 +228,72 @@ def test_store_findings_show_the_file_relative_to_its_workspace_from_any_folder(
     assert str(workdir) not in result.output
     data = json.loads(los("check", "--select", "AL01", "--format", "json").stdout)
     assert {f["location"]["file"] for f in data["findings"]} == {"strategy.yaml"}
+
+
+def _line_of(path: Path, item_id: str) -> int:
+    """The line of the file where the item `item_id` is defined."""
+    lines = path.read_text().splitlines()
+    return next(n for n, line in enumerate(lines, 1) if f"id: {item_id}" in line)
+
+
+def test_findings_name_the_file_only_where_it_is_true_after_a_change_in_the_web_app(
+    los: Los, workdir: Path
+) -> None:
+    from lineofsight.services.export import stored_organization
+    from lineofsight.services.strategy_edit import Edit, item_plain, save_edit
+    from lineofsight.store.database import Store
+
+    assert los("init", "ws", "--example", "techinnovate").exit_code == 0
+    file = workdir / "ws" / "strategy.yaml"
+    store = Store(los.db_url)
+    try:
+        item = item_plain(stored_organization(store), "kpi", "social_followers")
+        assert item is not None
+        edit = Edit("kpi", "social_followers", {**item, "name": "Followers"})
+        save_edit(store, edit, actor="ed", source="the web app (ed, approved by ada)")
+    finally:
+        store.close()
+    today = dt.datetime.now(dt.UTC).date()
+    args = ("check", "--as-of", "2026-11-22", "--select", "AL01,AL02")
+    text = los(*args).output
+    assert "the web app (" not in text.replace(f"changed in the web app by ed on {today}", "")
+    assert (
+        f"kpi social_followers (changed in the web app by ed on {today}): KPI 'social_followers'"
+        in text
+    )
+    unchanged = f"strategy.yaml:{_line_of(file, 'partner_ecosystem')}: no KPI measures"
+    assert unchanged in text
+    data = json.loads(los(*args, "--format", "json").stdout)
+    where = {f["subject"]["id"]: f["location"] for f in data["findings"]}
+    assert where == {
+        "social_followers": {"file": None, "line": None},
+        "partner_ecosystem": {"file": "strategy.yaml", "line": _line_of(file, "partner_ecosystem")},
+    }
+    sarif = json.loads(los(*args, "--format", "sarif").stdout)["runs"][0]["results"]
+    located = {r["properties"]["subject"]["id"]: r["locations"] for r in sarif}
+    assert located["social_followers"] == [
+        {
+            "logicalLocations": [
+                {"name": "social_followers", "fullyQualifiedName": "kpi:social_followers",
+                 "kind": "kpi"}
+            ]
+        }
+    ]  # fmt: skip
+    assert "physicalLocation" in located["partner_ecosystem"][0]
+    # Once the file is no longer what was applied, its lines are not named (the file is);
+    # as it was again, they are.
+    applied = file.read_bytes()
+    file.write_bytes(b"# a line more\n" + applied)
+    data = json.loads(los(*args, "--format", "json").stdout)
+    where = {f["subject"]["id"]: f["location"] for f in data["findings"]}
+    assert where["partner_ecosystem"] == {"file": "strategy.yaml", "line": None}
+    assert "strategy.yaml: no KPI measures" in los(*args).output
+    file.write_bytes(applied)
+    data = json.loads(los(*args, "--format", "json").stdout)
+    where = {f["subject"]["id"]: f["location"] for f in data["findings"]}
+    assert where["partner_ecosystem"]["line"] == _line_of(file, "partner_ecosystem")
+    # An apply of the file puts every item back at its line.
+    assert los("apply", str(file), "--force").exit_code == 0
+    data = json.loads(los(*args, "--format", "json").stdout)
+    where = {f["subject"]["id"]: f["location"] for f in data["findings"]}
+    assert where["social_followers"] == {"file": "strategy.yaml", "line": 617}

@@ -360,3 +360,38 @@ def test_add_makes_a_formula_no_finer_than_its_inputs(los: Los, workspace: Path)
     frequencies = {k.id: k.frequency.value for k in org.kpis}
     assert frequencies["days_sales_outstanding"] == "quarterly"
     assert frequencies["accounts_receivable"] == "monthly"  # an input keeps the catalogue's
+
+
+def test_add_without_file_writes_the_workspaces_file_and_refuses_another_applied_since(
+    los: Los, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = workdir / "ws"
+    ws.mkdir()
+    shutil.copy(FIXTURES / "strategy.yaml", ws / "strategy.yaml")
+    assert los("init", str(ws)).exit_code == 0  # its config names the store
+    args = ("--unit", "sales_dept", "--owner", "sam", "--supports", "sell_more")
+    monkeypatch.chdir(ws)
+    added = run("library", "add", "win_rate", *args)
+    assert added.exit_code == 0, added.output
+    said = " ".join(added.output.split())
+    assert "Wrote strategy.yaml (the strategy file last applied) and applied it to the store" in (
+        said
+    )
+    assert "id: win_rate" in (ws / "strategy.yaml").read_text()
+    # A file outside the workspace applied to its store since (a trial): not written unasked.
+    trial = workdir / "trial.yaml"
+    shutil.copy(ws / "strategy.yaml", trial)
+    assert los("apply", str(trial)).exit_code == 0
+    before = {path: path.read_text() for path in (trial, ws / "strategy.yaml")}
+    refused = run("library", "add", "quota_attainment", *args)
+    assert refused.exit_code == 2, refused.output
+    said = " ".join(refused.output.split())
+    assert f"last applied from {trial}, which is not in this workspace" in said
+    assert "--file" in said
+    assert {path: path.read_text() for path in before} == before
+    assert "quota_attainment" not in los("export").stdout
+    chosen = run("library", "add", "quota_attainment", *args, "--file", "strategy.yaml")
+    assert chosen.exit_code == 0, chosen.output
+    assert "Wrote strategy.yaml and applied it to the store" in " ".join(chosen.output.split())
+    assert "id: quota_attainment" in (ws / "strategy.yaml").read_text()
+    assert trial.read_text() == before[trial]

@@ -247,3 +247,43 @@ def test_the_store_revision_never_comes_back_after_a_move_down_and_up(db_url: st
         assert again[0][-1] > seen[-1][-1]
     finally:
         store.close()
+
+
+def test_a_store_whose_file_a_web_change_replaced_names_the_file_last_applied_again(
+    db_url: str, tmp_path: Any
+) -> None:
+    from sqlalchemy import text
+
+    from lineofsight.services.apply import apply_file
+    from lineofsight.services.export import stored_organization
+    from lineofsight.services.strategy_edit import Edit, item_plain, save_edit
+
+    file = tmp_path / "strategy.yaml"
+    file.write_text(
+        "version: 1\norganization:\n  name: Co\n"
+        "  units:\n    - {id: co, name: Co, level: company}\n"
+        "kpis:\n  - {id: rev, name: Revenue, unit: co, frequency: monthly, direction: increase}\n",
+        encoding="utf-8",
+    )
+    store = Store(db_url)
+    try:
+        apply_file(store, file)
+        item = item_plain(stored_organization(store), "kpi", "rev")
+        assert item is not None
+        save_edit(store, Edit("kpi", "rev", {**item, "name": "Sales"}), actor="ed")
+        _at(store, "0024", down=True)
+        with store.engine.begin() as conn:
+            # What a change approved in the web app wrote before revision 0025.
+            conn.execute(text("UPDATE organization SET source_file = 'the web app (ed)'"))
+            applied = conn.execute(
+                text("SELECT max(id) FROM definition_changes WHERE source = :f"),
+                {"f": str(file.resolve())},
+            ).scalar()
+        _at(store, SCHEMA_REVISION)
+        with store.engine.begin() as conn:
+            row = conn.execute(
+                text("SELECT source_file, source_digest, applied_change FROM organization")
+            ).one()
+        assert tuple(row) == (str(file.resolve()), None, applied)
+    finally:
+        store.close()

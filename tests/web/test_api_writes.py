@@ -307,3 +307,33 @@ def test_the_scorecard_follows_writes_from_other_processes(api_as, web_url: str,
         other.close()
     after = api.get("/status", params={"period": "2026-10", "unit": "ops"}).json()
     assert [r["actual"] for r in after["kpis"] if r["id"] == "defects"] == [3]
+
+
+def test_put_strategy_that_would_undo_a_change_made_in_the_web_app_needs_force(  # type: ignore[no-untyped-def]
+    api_as,
+) -> None:
+    import datetime as dt
+
+    yaml = {"Content-Type": "application/yaml"}
+    renamed = STRATEGY.replace("name: Revenue\n", "name: Sales revenue\n")
+    editor, admin = api_as("editor"), api_as("admin")
+    # A change made in the web app (whatever the module's tests made before it, undone).
+    sent = editor.request("PUT", "/strategy", params={"force": True}, content=renamed, headers=yaml)
+    assert sent.status_code == 200, sent.text
+    today = str(dt.datetime.now(dt.UTC).date())
+    refused = admin.request("PUT", "/strategy", content=STRATEGY, headers=yaml)
+    error = assert_error(refused, 409)
+    assert "would undo 1 change made in the web app" in error["message"]
+    assert "force=true" in error["message"]
+    reason = f"kpi revenue: name changed back, changed in the web app by editor on {today}"
+    assert error["details"] == [{"field": "strategy.yaml", "reason": reason}]
+    assert admin.get("/kpis/revenue").json()["kpi"]["name"] == "Sales revenue"
+    dry = admin.request(
+        "PUT", "/strategy", params={"dry_run": True}, content=STRATEGY, headers=yaml
+    )
+    assert dry.status_code == 200, dry.text
+    [change] = dry.json()["changes"]
+    assert change["undoes"] == {"by": "editor", "on": today}
+    done = admin.request("PUT", "/strategy", params={"force": True}, content=STRATEGY, headers=yaml)
+    assert done.status_code == 200, done.text
+    assert admin.get("/kpis/revenue").json()["kpi"]["name"] == "Revenue"

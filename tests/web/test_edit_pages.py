@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -543,3 +544,30 @@ def test_a_waiting_change_to_an_item_changed_since_cannot_be_approved_over_it(
         client.post(
             "/admin/approval", data={k: v for k, v in setting.items() if k != "require_approval"}
         )
+
+
+def test_a_finding_on_an_item_changed_in_the_browser_names_no_file_the_others_theirs(
+    client: TestClient, store: Store, api_as: Any
+) -> None:
+    import datetime as dt
+
+    log_in(client, "editor")
+    # Revenue supports nothing (AL01 on it) once the change is saved, whatever came before.
+    answer = _preview(client, "/edit/kpi/revenue", name="Revenue renamed here", supports="")
+    saved = client.post(
+        "/edit/kpi/revenue", data={**form_values(answer.text, "save-form"), "op": "save"}
+    )
+    assert saved.status_code == 303, saved.text
+    today = dt.datetime.now(dt.UTC).date()
+    changed = f"changed in the web app by editor on {today}"
+    page = client.get("/alignment").text
+    row = next(r for r in page.split("<tr") if "/kpis/revenue" in r and "AL01" in r)
+    assert changed in row and "strategy.yaml" not in row
+    assert "the web app (" not in page
+    answer = api_as("admin").get("/checks")
+    assert answer.status_code == 200, answer.text
+    where = [(f["subject"]["id"], f["location"]) for f in answer.json()["findings"]]
+    assert ("revenue", {"file": None, "line": None}) in where
+    assert all(w == {"file": None, "line": None} for item, w in where if item == "revenue")
+    files = [w for _, w in where if w["file"] is not None]
+    assert files and all(w["file"] == "strategy.yaml" and w["line"] > 0 for w in files)

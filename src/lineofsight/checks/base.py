@@ -67,6 +67,9 @@ class CheckReport:
     rules_run: list[str]
     skipped: list[str] = field(default_factory=list)  # data rules without measurements
     suppressed: int = 0
+    # The subjects (kind, id) of findings with no place in the strategy file, and why: they
+    # were changed since it was applied ("changed in the web app by ed on 2026-12-07").
+    changed: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
@@ -77,7 +80,9 @@ class CheckReport:
 
 
 def finding_plain(f: Finding) -> dict[str, Any]:
-    """`{"code", "name", "severity", "subject": {"kind", "id"}, "message", "location"}`."""
+    """`{"code", "name", "severity", "subject": {"kind", "id"}, "message", "location"}`: the
+    location `{"file", "line"}` as the specification shapes it, each null when not known (a
+    file of null: the strategy file does not have the item, changed in the web app since)."""
     return {
         "code": f.code,
         "name": f.name,

@@ -285,10 +285,11 @@ _ACROSS = _members(m.AcrossUnits)
 
 
 def store_location(file: str | None) -> Callable[[str, str, int | None], m.Location | None]:
-    """Where a stored item was written: the file last applied, at the item's line."""
+    """Where a stored item was written: the file last applied, at the item's line; none for
+    an item without a line there (written since by a change made in the web app)."""
 
     def location(kind: str, item_id: str, line: int | None) -> m.Location | None:
-        return m.Location(file, line or 0) if file else None
+        return m.Location(file, line) if file and line else None
 
     return location
 

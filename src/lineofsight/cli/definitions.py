@@ -97,14 +97,19 @@ def apply(
         bool,
         typer.Option("--all", help=f"List every change, even past {LISTED_CHANGES}."),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Apply even if it undoes changes made in the web app since."),
+    ] = False,
     output_format: FormatOption = Format.TEXT,
     db: DbOption = None,
 ) -> None:
-    """Validate a strategy file and bring the store's definitions to it."""
+    """Validate a strategy file and bring the store's definitions to it (refused, unless
+    --force, when it would undo changes made in the web app since the file was applied)."""
     with open_store(db, create=True) as store:
         from lineofsight.services import apply as apply_service
 
-        result = apply_service.apply_file(store, file, dry_run=dry_run)
+        result = apply_service.apply_file(store, file, dry_run=dry_run, force=force)
     plan = result.plan
     if output_format is Format.JSON:
         from lineofsight.checks.base import finding_plain
@@ -124,6 +129,9 @@ def apply(
                         "field": r.field,
                         "before": r.before,
                         "after": r.after,
+                        "undoes": None
+                        if r.undoes is None
+                        else {"by": r.undoes[0], "on": r.undoes[1]},
                     }
                     for r in plan.records
                 ],
@@ -151,7 +159,29 @@ def apply(
         f"{verb} {escape(result.file)}: {plan.count('add')} added, {plan.count('change')} changed, "
         f"{plan.count('remove')} removed."
     )
+    _say_undoing(plan, dry_run)
     _say_unknown_owners(result.unknown_owners)
+
+
+def _say_undoing(plan: Any, dry_run: bool) -> None:
+    """The changes that undo changes made in the web app since the file was applied (each
+    marked in the list too): refused without --force, undone with it."""
+    undoing = plan.undoing()
+    if not undoing:
+        return
+    from lineofsight.services.apply import undoing_text
+
+    changes = plural(len(undoing), "change")
+    if dry_run:
+        out.print(
+            f"[yellow]{changes} would undo what was made in the web app since the file was "
+            "last applied[/]: `los apply` refuses it without --force; `los export FILE` "
+            "first keeps it in the file."
+        )
+    else:
+        out.print(f"[yellow]{changes} undid what was made in the web app (--force):[/]")
+    for record in undoing:
+        out.print(f"  {escape(undoing_text(record))}")
 
 
 def _say_unknown_owners(findings: list[Any]) -> None:
@@ -173,18 +203,23 @@ _ACTIONS = (("add", "added"), ("change", "changed"), ("remove", "removed"))
 
 
 def _change_line(record: Any) -> str:
-    """One change of an apply as a line: + added, ~ field before -> after, - removed."""
+    """One change of an apply as a line: + added, ~ field before -> after, - removed (and
+    whose change made in the web app it undoes)."""
     subject = f"{record.kind} {record.item_id}"
+    undoes = ""
+    if record.undoes is not None:
+        actor, day = record.undoes
+        undoes = f" [yellow](undoes {escape(actor)}'s change in the web app on {day})[/]"
     if record.action == "add":
         if record.kind == "organization":
             return f"[green]+[/] {record.field}: {escape(short(record.after))}"
         label = record.label
-        return f"[green]+[/] {subject}" + (f": {escape(short(label))}" if label else "")
+        return f"[green]+[/] {subject}" + (f": {escape(short(label))}" if label else "") + undoes
     if record.action == "remove":
-        return f"[red]-[/] {subject}"
+        return f"[red]-[/] {subject}{undoes}"
     return (
         f"[yellow]~[/] {subject}: {record.field}: {escape(short(record.before))} -> "
-        f"{escape(short(record.after))}"
+        f"{escape(short(record.after))}{undoes}"
     )
 
 

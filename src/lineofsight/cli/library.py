@@ -136,16 +136,27 @@ def add(
     ] = None,
     file: Annotated[
         Path | None,
-        typer.Option("--file", help="Edit this strategy file; default the one last applied."),
+        typer.Option(
+            "--file",
+            help="Edit this strategy file; default the one last applied (in this workspace).",
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
     """Add a catalogue KPI (and its missing formula inputs) to the strategy file and store."""
     from lineofsight.services import library
-    from lineofsight.services.workspace import open_store
+    from lineofsight.services.workspace import command_workspace, open_store
 
     with open_store(db) as store:
-        result = library.add(store, kpi_id, unit=unit, owner=owner, supports=supports, file=file)
+        result = library.add(
+            store,
+            kpi_id,
+            unit=unit,
+            owner=owner,
+            supports=supports,
+            file=file,
+            workspace=command_workspace(db),
+        )
     for added in result.added:
         out.print(f"Added KPI [bold]{escape(added.id)}[/] ({escape(added.name)}): {added.role}")
         if added.direction_note:
@@ -161,9 +172,10 @@ def add(
         return
     shown = os.path.relpath(result.file)
     shown = result.file if shown.startswith("..") else shown
+    which = "" if file is not None else " (the strategy file last applied)"
     out.print(
-        f"Wrote {escape(shown)} and applied it. Next: give each new KPI a target "
-        "(and a baseline), then `los check`."
+        f"Wrote {escape(shown)}{which} and applied it to the store. Next: give each new KPI a "
+        "target (and a baseline), then `los check`."
     )
 
 

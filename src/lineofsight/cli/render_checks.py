@@ -100,6 +100,14 @@ def report_sarif(report: CheckReport, cwd: Path) -> str:
             if f.location.line:
                 physical["region"] = {"startLine": f.location.line}
             result["locations"] = [{"physicalLocation": physical}]
+        else:
+            # Not in the strategy file (changed in the web app since): the item alone.
+            kind, item_id = f.subject.kind.value, f.subject.id
+            logical = {"name": item_id, "fullyQualifiedName": f"{kind}:{item_id}", "kind": kind}
+            result["locations"] = [{"logicalLocations": [logical]}]
+            changed = report.changed.get((kind, item_id))
+            if changed is not None:
+                result["properties"]["changed"] = changed
         results.append(result)
     sarif = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -156,7 +164,7 @@ def report_text(report: CheckReport, source: str) -> list[str]:
             f"[bold]{code} {first.name}[/] [{COLOUR[worst]}]{worst.value}[/] ({len(items)})"
         )
         for f in items:
-            where = f"{f.location}: " if f.location else ""
+            where = f"{f.location}: " if f.location else _changed(f, report)
             tag = f"[{COLOUR[f.severity]}]{f.severity.value}[/] " if f.severity is not worst else ""
             lines.append(f"  {_escape(where)}{tag}{_escape(f.message)}")
         lines.append("")
@@ -173,6 +181,13 @@ def report_text(report: CheckReport, source: str) -> list[str]:
             "without a file to check the store."
         )
     return lines
+
+
+def _changed(f: Finding, report: CheckReport) -> str:
+    """The item of a finding with no place in the strategy file, and how it changed since."""
+    kind, item_id = f.subject.kind.value, f.subject.id
+    changed = report.changed.get((kind, item_id))
+    return f"{kind} {item_id} ({changed}): " if changed is not None else ""
 
 
 def _counted(n: int, severity: Severity) -> str:

@@ -13,11 +13,14 @@ from typing import Any
 from lineofsight.checks.base import Finding
 from lineofsight.domain import model as m
 from lineofsight.domain.order import moved
+from lineofsight.domain.text import plural
+from lineofsight.errors import Problem, UndoRefused
 from lineofsight.gcpause import paused_gc
 from lineofsight.services import declared_actions, notify_settings, review_settings
 from lineofsight.services.check import chosen_rules, unknown_owners
+from lineofsight.services.history import as_utc
 from lineofsight.services.snapshots import refresh_kept
-from lineofsight.services.workspace import local_user
+from lineofsight.services.workspace import local_user, shown_file
 from lineofsight.spec.dump import (
     Plain,
     checks_to_plain,
@@ -29,7 +32,7 @@ from lineofsight.spec.dump import (
     strategy_to_plain,
     unit_to_plain,
 )
-from lineofsight.spec.files import read_strategy
+from lineofsight.spec.files import read_strategy_file
 from lineofsight.store.database import Store, StoreConnection
 from lineofsight.store.definition_rows import (
     PLACE,
@@ -40,8 +43,12 @@ from lineofsight.store.definition_rows import (
     read_rows,
 )
 from lineofsight.store.definitions import (
+    AppliedFile,
     ChangeRecord,
     ItemChanges,
+    LaterChange,
+    mark_applied,
+    read_changes_since_applied,
     read_settings,
     record_changes,
     save_organization,
@@ -79,6 +86,11 @@ class Plan:
     @property
     def empty(self) -> bool:
         return not self.records
+
+    def undoing(self) -> list[ChangeRecord]:
+        """The changes that undo a change made in the web app since the file was last
+        applied (`ChangeRecord.undoes`)."""
+        return [r for r in self.records if r.undoes is not None]
 
 
 @dataclass
@@ -208,15 +220,25 @@ def apply_organization(
     org: m.Organization,
     *,
     source: str,
+    file: AppliedFile | None = None,
     dry_run: bool = False,
     actor: str | None = None,
     also: Callable[[StoreConnection, Plan], None] | None = None,
+    force: bool | None = None,
 ) -> Plan:
     """Write `org` to the store in one transaction and record its history.
 
-    `also` runs inside the same transaction after a write that changed something (the web
-    app writes its audit row there). UsageError, before anything is stored, when its
-    `checks:` section is bad (as `los check` says of it)."""
+    `source`: what the history names as where the change came from; `file`: the strategy
+    file `org` was read from (None: a change made elsewhere, the web app's, which keeps
+    the file last applied and gives the items it writes no line of it). `also` runs inside
+    the same transaction after a write that changed something (the web app writes its audit
+    row there). UsageError, before anything is stored, when its `checks:` section is bad
+    (as `los check` says of it).
+
+    `force`: None for a change of single items (the web app's edit forms, which guard what
+    they change themselves); for a whole strategy (a file, one sent to the API), the plan's
+    changes that would undo a change made in the web app since a file was last applied are
+    marked (`Plan.undoing`), and refused (UndoRefused, nothing written) unless `force`."""
     chosen_rules(org.checks, source)
     with paused_gc(), store.transaction() as conn:
         settings = read_settings(conn)
@@ -231,16 +253,22 @@ def apply_organization(
             plan.records.append(cadences)
         actions = declared_actions.plan_actions(conn, org.actions)
         plan.records.extend(actions.records)
+        if force is not None:
+            _mark_undoing(plan, read_changes_since_applied(conn))
+            if plan.undoing() and not force and not dry_run:
+                raise undoing_refused(plan, source)
         if dry_run:
             return plan
         # Even with no change, the file's lines may have moved: keep them for the checks.
-        save_organization(conn, org, plan.items, source, new=rows, stored=stored)
+        save_organization(conn, org, plan.items, file, new=rows, stored=stored)
         notify_settings.save_settings(conn, org.notifications)
         review_settings.save_cadences(conn, org.reviews)
         if settings is not None and settings.calendar != org.calendar:
             move_fiscal_periods(conn, org.calendar)
         declared_actions.save_actions(conn, actions, actor or local_user())
         if plan.empty:
+            if file is not None:
+                mark_applied(conn)
             return plan
         record_changes(
             conn,
@@ -250,18 +278,89 @@ def apply_organization(
             source=source,
             at=dt.datetime.now(dt.UTC),
         )
+        if file is not None:
+            mark_applied(conn)
         if also is not None:
             also(conn, plan)
     refresh_kept(store)  # the next status reads its scorecard as kept, not computed anew
     return plan
 
 
-def apply_file(store: Store, path: Path, *, dry_run: bool = False) -> ApplyResult:
-    """Validate a strategy file and bring the store to it."""
+def _mark_undoing(plan: Plan, later: Sequence[LaterChange]) -> None:
+    """Mark each change of the plan that undoes one of the `later` changes (those made in
+    the web app since a file was last applied) with who made that and on what day: a change
+    of an item's field changed since, or of any kind to an item added, removed or changed
+    since (an addition, a removal)."""
+    if not later:
+        return
+    made: dict[tuple[str, str], list[LaterChange]] = {}
+    for change in later:
+        made.setdefault((change.kind, change.item_id), []).append(change)
+    for record in plan.records:
+        since = made.get((record.kind, record.item_id))
+        if not since:
+            continue
+        if record.action == "change":
+            since = [c for c in since if c.action != "change" or c.field == record.field]
+            if not since:
+                continue
+        last = since[-1]
+        record.undoes = (last.actor, f"{as_utc(last.changed_at):%Y-%m-%d}")
+
+
+def undoing_refused(plan: Plan, source: str) -> UndoRefused:
+    """The refusal of a whole strategy that would undo changes made in the web app: how to
+    keep them (export the store's strategy first) or undo them (force), as `los` says it
+    for a file and the API for one sent to it."""
+    undoing = plan.undoing()
+    it = "it" if len(undoing) == 1 else "them"
+    if Path(source).is_absolute():
+        file = shown_file(source)
+        advice = (
+            f"run `los export {file}` first to keep {it} in the file, or "
+            f"`los apply {file} --force` to undo {it}"
+        )
+    else:  # sent to the API, as `strategy.yaml (web, USER)`: its problems name the file
+        file = source.partition(" (")[0]
+        advice = (
+            f"to keep {it}, send the strategy as `los export` writes it now (with your "
+            f"changes), or send it with force=true to undo {it}"
+        )
+    return UndoRefused(
+        f"{file}: applying it would undo {plural(len(undoing), 'change')} made in the web app "
+        f"since a file was last applied; nothing was written: {advice}",
+        [Problem(file, 0, undoing_text(r)) for r in undoing],
+    )
+
+
+def undoing_text(record: ChangeRecord) -> str:
+    """A change that undoes one made in the web app, in words: what it changes, and who
+    changed it in the web app and when."""
+    assert record.undoes is not None
+    what = f"{record.kind} {record.item_id}" + (f": {record.field}" if record.field else "")
+    verb = {"add": "added back", "remove": "removed", "change": "changed back"}[record.action]
+    actor, day = record.undoes
+    return f"{what} {verb}, changed in the web app by {actor} on {day}"
+
+
+def apply_file(
+    store: Store, path: Path, *, dry_run: bool = False, force: bool = False
+) -> ApplyResult:
+    """Validate a strategy file and bring the store to it; UndoRefused, nothing written, when
+    it would undo a change made in the web app since the file was last applied, unless
+    `force`."""
     with paused_gc():
-        org = read_strategy(path)
+        org, digest = read_strategy_file(path)
         # Before anything is stored: a bad `checks:` section refuses the file, as `los check`
         # does, rather than failing after the file was applied.
         owners = unknown_owners(org, dt.date.today(), str(path))
-        plan = apply_organization(store, org, source=str(path.resolve()), dry_run=dry_run)
+        source = str(path.resolve())
+        plan = apply_organization(
+            store,
+            org,
+            source=source,
+            file=AppliedFile(source, digest),
+            dry_run=dry_run,
+            force=force,
+        )
     return ApplyResult(str(path), plan, dry_run, org, owners)

@@ -166,10 +166,25 @@ def check(
         # is it when the store changed since `state` (the columns were read after it).
         with contextlib.suppress(StoreError):
             save_check_report(store, key, state, report_text(report))
-    # The store keeps the strategy file's absolute path (for the sources it names): the
-    # findings show it relative to its workspace, as `los` commands there take it.
-    report.findings = _relative(report.findings)
+    _place(report, store)
     return report
+
+
+def applied_stamp(store: Store) -> tuple[str, int, int] | None:
+    """The strategy file last applied with its size and time of change as they are now
+    (None: no such file): what changes when the file is edited, to know when the places
+    the findings name must be looked at again."""
+    from lineofsight.store.check_results import read_applied_file
+
+    with _reading(store) as conn:
+        applied, _digest = read_applied_file(conn)
+    if applied is None:
+        return None
+    try:
+        stat = Path(applied).stat()
+    except OSError:
+        return None
+    return (applied, stat.st_mtime_ns, stat.st_size)
 
 
 def findings_folder(store: Store) -> Path | None:
@@ -243,19 +258,40 @@ def _run(
         return check_data(data, as_of, reading.result, selection)
 
 
-def _relative(findings: list[Finding]) -> list[Finding]:
-    """The findings with each file as `shown_file` gives it (each distinct file worked out
-    once: a large store's findings share a few)."""
+def _place(report: CheckReport, store: Store) -> None:
+    """Give the findings on the store the places that are true now (the report kept has
+    those the store knew when it was made).
+
+    The store keeps the strategy file's absolute path (for the sources it names): the
+    findings show it relative to its workspace, as `los` commands there take it, and at the
+    item's line only while the file is what was applied (the digest of its bytes is the one
+    kept); once it changed, the file without a line. An item written since by a change made
+    in the web app has no place in the file: the report says who changed it and when."""
+    from lineofsight.spec.digest import file_digest
+    from lineofsight.store.check_results import read_applied_file, read_last_changes
+
+    with _reading(store) as conn:
+        applied, digest = read_applied_file(conn)
+        # Items without a line have none because a change made elsewhere wrote them.
+        elsewhere = {
+            (f.subject.kind.value, f.subject.id) for f in report.findings if not f.location
+        }
+        last = read_last_changes(conn, elsewhere) if elsewhere and applied else {}
+    report.changed = {
+        item: f"changed in the web app by {actor} on {day}" for item, (actor, day) in last.items()
+    }
+    same = applied is not None and digest is not None and file_digest(Path(applied)) == digest
     shown: dict[str, str] = {}
-    relative = []
-    for finding in findings:
+    placed = []
+    for finding in report.findings:
         location = finding.location
         if location is not None:
             file = location.file
             if file not in shown:
                 shown[file] = shown_file(file)
             path = shown[file]
-            if path != file:
+            line = location.line if same and file == applied else 0
+            if path != file or line != location.line:
                 f = finding  # made whole: quicker than dataclasses.replace, 14,000 times
                 finding = Finding(
                     code=f.code,
@@ -263,10 +299,10 @@ def _relative(findings: list[Finding]) -> list[Finding]:
                     severity=f.severity,
                     subject=f.subject,
                     message=f.message,
-                    location=m.Location(path, location.line),
+                    location=m.Location(path, line),
                 )
-        relative.append(finding)
-    return relative
+        placed.append(finding)
+    report.findings = placed
 
 
 def __getattr__(name: str) -> Any:

@@ -37,6 +37,7 @@ from lineofsight.services.library_plan import AddResult as AddResult
 from lineofsight.spec.dump import dump_organization
 from lineofsight.spec.files import parse_strategy
 from lineofsight.store.database import Store, StoreConnection
+from lineofsight.store.definitions import AppliedFile
 from lineofsight.store.organization import read_source_file
 
 if TYPE_CHECKING:
@@ -48,8 +49,12 @@ def _stored_source(store: Store) -> str | None:
         return read_source_file(conn)
 
 
-def strategy_source(store: Store) -> Path:
-    """The strategy file the store last applied."""
+def strategy_source(store: Store, workspace: Path | None = None) -> Path:
+    """The strategy file the store last applied; UsageError when it is not a file here, or
+    lies outside `workspace`, the workspace folder the command runs in (when it found the
+    store there): another file applied to it (a trial, a copy) is not what a user of the
+    workspace expects a change written to, and the workspace's own file applied whole would
+    undo what that one changed, so the user says which (--file)."""
     source = _stored_source(store)
     if not source:
         raise UsageError(
@@ -62,7 +67,14 @@ def strategy_source(store: Store) -> Path:
             f"the strategy was last applied from {source!r}, which is not a file here: "
             "apply the strategy file with `los apply FILE`, or give --file PATH"
         )
-    return Path(source)
+    path = Path(source)
+    if workspace is not None and not path.resolve().is_relative_to(workspace.resolve()):
+        raise UsageError(
+            f"the store was last applied from {path}, which is not in this workspace "
+            f"({workspace}): give --file PATH to say which strategy file to add the KPI to "
+            f"(it is applied whole: --file {path} keeps what the store holds)"
+        )
+    return path
 
 
 def _stored_organization(store: Store) -> m.Organization | None:
@@ -81,18 +93,20 @@ def add(
     supports: str | None = None,
     file: Path | None = None,
     actor: str | None = None,
+    workspace: Path | None = None,
 ) -> AddResult:
     """Add a catalogue KPI, and the formula inputs the strategy lacks, to file and store.
 
     The file is edited as text (everything else in it kept) and validated as a whole; the
     store is written first, in one transaction, then the file is replaced in one step. Run
     again after a crash between the two, the same command completes what is missing.
+    Without `file`, the file the store last applied (`strategy_source`, within `workspace`).
     """
     from lineofsight.services.library import entry
 
     cat = default_catalogue()
     item = entry(kpi_id)
-    path = file if file is not None else strategy_source(store)
+    path = file if file is not None else strategy_source(store, workspace)
     with _locked(path):
         text = _read(path)
         org = parse_strategy(text, str(path))
@@ -100,7 +114,7 @@ def add(
             return _complete_store(store, org, item, path, unit, owner, actor)
         addition = plan_addition(org, cat, item, str(path), unit, owner, supports)
         new_text, new_org = _insert(text, addition, path)
-        _apply(store, new_org, str(path.resolve()), actor, None)
+        _apply(store, new_org, _file(path, new_text), actor, None, whole=True)
         # The store holds the addition now; a crash before the next line leaves the file
         # behind it, and running the command again writes it (the store has nothing to do).
         _write(path, new_text)
@@ -128,7 +142,10 @@ def _complete_store(
             f"'{kpi.owner}'), which the store does not have: apply the file with "
             "`los apply`, or remove the KPI from it"
         )
-    _apply(store, org, str(path.resolve()), actor, None)
+    from lineofsight.spec.digest import file_digest
+
+    # The file is left as it is: what is kept of it is its bytes (held by the lock).
+    _apply(store, org, AppliedFile(str(path.resolve()), file_digest(path)), actor, None, whole=True)
     supported = kpi.supports[0].objective if kpi.supports else None
     added = (AddedKpi(item.id, kpi.name, "requested", kpi.direction.value),)
     return AddResult(
@@ -183,7 +200,9 @@ def add_to_store(
             new_text, file_org = _insert(file_text, addition, path)
             if file_org != new_org:  # pragma: no cover - the same items into the same model
                 file_text, file_org = None, None
-        _apply(store, file_org or new_org, source or "the web app", actor, _guard(new_kpis, also))
+        # Into the file too: the store is the file's again; else a change of the store alone.
+        written = _file(path, new_text) if path is not None and file_org is not None else None
+        _apply(store, file_org or new_org, written, actor, _guard(new_kpis, also))
         note = None
         if path is not None and file_text is not None:
             _write(path, new_text)
@@ -240,16 +259,31 @@ def _read(path: Path) -> str:
         raise UsageError(f"cannot read the strategy file {path}: {exc.strerror or exc}") from None
 
 
+def _file(path: Path, text: str) -> AppliedFile:
+    """The strategy file `path` as it is once `text` is written to it (`_write`)."""
+    from lineofsight.spec.digest import bytes_digest
+
+    return AppliedFile(str(path.resolve()), bytes_digest(text.encode("utf-8")))
+
+
 def _apply(
     store: Store,
     org: m.Organization,
-    source: str,
+    file: AppliedFile | None,
     actor: str | None,
     also: Callable[[StoreConnection, Plan], None] | None,
+    *,
+    whole: bool = False,
 ) -> None:
+    """Apply `org`, the strategy `file` (None: the web app's change of the store alone).
+    `whole`: the file as it is on disk, whatever the store holds (the command line's), which
+    is refused when it would undo a change made in the web app since it was applied."""
     from lineofsight.services.apply import apply_organization
+    from lineofsight.services.strategy_edit import source_of
 
-    apply_organization(store, org, source=source, actor=actor, also=also)
+    source = file.path if file is not None else source_of(actor or "unknown")
+    force = False if whole else None
+    apply_organization(store, org, source=source, file=file, actor=actor, also=also, force=force)
 
 
 def _insert(text: str, addition: Addition, path: Path | None) -> tuple[str, m.Organization]:

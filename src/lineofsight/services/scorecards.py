@@ -206,11 +206,14 @@ class ScorecardCache:
 
     def findings(self, as_of: dt.date | None = None) -> Any:
         """The alignment check report (`los check`) as of a date, default today."""
-        from lineofsight.services.check import check
+        from lineofsight.services.check import applied_stamp, check
 
         rev = self.revision()
         day = as_of or dt.date.today()
-        return self._get(("check", rev, day), lambda: check(file=None, store=self.store, as_of=day))
+        # Made again when the strategy file changes too: its lines are named while it is
+        # as applied.
+        key = ("check", rev, day, applied_stamp(self.store))
+        return self._get(key, lambda: check(file=None, store=self.store, as_of=day))
 
     def clear(self) -> None:
         with self._lock:

@@ -42,16 +42,31 @@ def enclosing_workspace(folder: Path) -> Path | None:
 def find_workspace_url(start: Path) -> str | None:
     """The store URL of the nearest workspace at or above `start`: its config file's `url`,
     else its SQLite file; None when there is no workspace."""
+    found = _nearest_workspace(start)
+    return found[1] if found is not None else None
+
+
+def _nearest_workspace(start: Path) -> tuple[Path, str] | None:
+    """The nearest workspace at or above `start` and its store URL (`find_workspace_url`)."""
     for folder in (start, *start.parents):
         config = folder / WORKSPACE_DIR / CONFIG_FILE
         if config.is_file():
             url = read_config_url(config)
             if url:
-                return url
+                return folder, url
         candidate = folder / WORKSPACE_DIR / DATABASE_FILE
         if candidate.is_file():
-            return sqlite_url(candidate)
+            return folder, sqlite_url(candidate)
     return None
+
+
+def command_workspace(db: str | None, cwd: Path | None = None) -> Path | None:
+    """The workspace folder whose store a command uses (`resolve_url`): None when the store
+    is given (--db, LOS_DATABASE_URL) or there is no workspace."""
+    if db or os.environ.get(ENV_URL):
+        return None
+    found = _nearest_workspace((cwd or Path.cwd()).resolve())
+    return found[0] if found is not None else None
 
 
 def read_config_url(config: Path) -> str | None:

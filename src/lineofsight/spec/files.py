@@ -10,6 +10,7 @@ from lineofsight.domain.text import plural
 from lineofsight.errors import Problem, SpecError
 from lineofsight.gcpause import paused_gc
 from lineofsight.spec.build import build_organization
+from lineofsight.spec.digest import bytes_digest
 from lineofsight.spec.dump import dump_organization
 from lineofsight.spec.fastyaml import load_yaml_fast
 from lineofsight.spec.validate import validate_document
@@ -61,15 +62,24 @@ def _parse_with_lines(text: str, file: str) -> Organization:
 
 def read_strategy(path: Path) -> Organization:
     """Read and validate a strategy file from disk."""
+    return read_strategy_file(path)[0]
+
+
+def read_strategy_file(path: Path) -> tuple[Organization, str]:
+    """Read and validate a strategy file from disk, with the digest (`digest.bytes_digest`) of the
+    very bytes read: what the store keeps of the file it applied."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise SpecError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise SpecError(f"{path}: is a folder, not a strategy file") from None
     except UnicodeDecodeError as exc:
         raise SpecError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return parse_strategy(text, str(path))
+    # Lines end as Python reads text (\r\n and \r as \n): the lines the items are found at.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return parse_strategy(text, str(path)), bytes_digest(data)
 
 
 def write_strategy(org: Organization, path: Path) -> None:

@@ -14,8 +14,10 @@ the change is not one of KPIs, objectives or people only).
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import uuid
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from lineofsight.store.database import Store, idle
@@ -179,3 +181,59 @@ def forget_check_reports(conn: Connection) -> None:
         insert(t.check_results),
         {"key": DEFINITIONS, "state": uuid.uuid4().hex, "report": ""},
     )
+
+
+# ---------------------------------------------------------------- where findings are
+
+
+def read_applied_file(conn: CheckReading) -> tuple[str | None, str | None]:
+    """The strategy file last applied and the digest of its bytes as applied (None, None:
+    nothing applied from a file; a digest of None: not kept, an older store)."""
+    row = _first(conn, "SELECT source_file, source_digest FROM organization")
+    return (None, None) if row is None else (row[0], row[1])
+
+
+# Ids looked up in one statement (well under the SQLite and PostgreSQL parameter limits).
+_IDS = 500
+
+
+def read_last_changes(
+    conn: CheckReading, items: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """Who changed each (kind, id) last and on what day (UTC, `YYYY-MM-DD`), from the
+    definitions' history (an item without history is left out)."""
+    by_kind: dict[str, list[str]] = {}
+    for kind, item_id in sorted(set(items)):
+        by_kind.setdefault(kind, []).append(item_id)
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for kind, ids in by_kind.items():
+        for start in range(0, len(ids), _IDS):
+            chunk = ids[start : start + _IDS]
+            names = ", ".join(f":i{n}" for n in range(len(chunk)))
+            sql = (
+                "SELECT kind, item_id, actor, changed_at FROM definition_changes WHERE id IN "
+                "(SELECT max(id) FROM definition_changes WHERE kind = :kind AND item_id IN "
+                f"({names}) GROUP BY item_id)"
+            )
+            params = {"kind": kind} | {f"i{n}": item_id for n, item_id in enumerate(chunk)}
+            for row in _all(conn, sql, params):
+                found[(str(row[0]), str(row[1]))] = (str(row[2]), _day(row[3]))
+    return found
+
+
+def _day(moment: Any) -> str:
+    """The UTC day of a stored time: text from SQLite (written in UTC), a time from
+    PostgreSQL (in the server's zone)."""
+    if isinstance(moment, dt.datetime):
+        utc = moment.astimezone(dt.UTC) if moment.tzinfo is not None else moment
+        return utc.date().isoformat()
+    return str(moment)[:10]
+
+
+def _all(conn: Any, sql: str, params: dict[str, str]) -> list[tuple[Any, ...]]:
+    """Every row of a read on either kind of connection."""
+    if isinstance(conn, sqlite3.Connection):
+        return [tuple(row) for row in conn.execute(sql, params).fetchall()]
+    from sqlalchemy import text
+
+    return [tuple(row) for row in conn.execute(text(sql), params).all()]

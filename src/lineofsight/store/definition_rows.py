@@ -50,6 +50,7 @@ CHILD_COLUMNS: dict[Table, tuple[str, ...]] = {
 }
 # Where an item was written (position, source line) is not part of its definition.
 PLACE = slice(1, 3)
+LINE = 2  # the source line, within PLACE
 ItemRow = tuple[Any, ...]
 
 
@@ -298,7 +299,9 @@ def item_from_row(kind: str, row: ItemRow, rows: DefinitionRows, file: str | Non
 
 
 def _where(line: int | None, file: str | None) -> m.Location | None:
-    return m.Location(file, line or 0) if file else None
+    """The item's place in the file last applied; none for an item written since by a change
+    made elsewhere (the web app), which has no line there."""
+    return m.Location(file, line) if file and line else None
 
 
 _NO_LINT = m.Lint()

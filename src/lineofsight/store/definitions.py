@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
 from lineofsight.domain import model as m
 from lineofsight.store import tables as t
@@ -17,6 +17,7 @@ from lineofsight.store.definition_rows import (
     CHILD_COLUMNS,
     KINDS,
     KPI,
+    LINE,
     PLACE,
     DefinitionRows,
     ItemRow,
@@ -50,7 +51,9 @@ class ChangeRecord:
     An added item records no `after`: its definition then is its definition now with the
     `before` of each later change put back (or, once removed, what its removal recorded), so
     a large first apply does not store the whole file a second time. `label`, its name or
-    title, is for showing the change and is not stored.
+    title, is for showing the change and is not stored; nor is `undoes`: who made the change
+    in the web app since the file was last applied that this one would undo, and on what
+    day (`("ed", "2026-12-07")`), said by the apply of a whole strategy.
     """
 
     kind: str
@@ -60,6 +63,7 @@ class ChangeRecord:
     before: Any = None
     after: Any = None
     label: str | None = None
+    undoes: tuple[str, str] | None = None
 
 
 # ---------------------------------------------------------------- reading
@@ -101,11 +105,21 @@ def _delete(conn: Connection, table: Table, ids: Iterable[str], column: str = "i
         conn.execute(delete(table).where(table.c[column].in_(chunk)))
 
 
+@dataclass(frozen=True, slots=True)
+class AppliedFile:
+    """The strategy file a write of the definitions comes from: its path as the store keeps
+    it and the digest of its bytes as applied (`spec.files.bytes_digest`; None when not
+    known: a store applied before digests were kept)."""
+
+    path: str
+    digest: str | None
+
+
 def save_organization(
     conn: Connection,
     org: m.Organization,
     changes: Mapping[str, ItemChanges],
-    source: str | None = None,
+    file: AppliedFile | None = None,
     *,
     new: DefinitionRows | None = None,
     stored: DefinitionRows | None = None,
@@ -115,9 +129,18 @@ def save_organization(
     `changes` maps "unit", "person", "objective" and "kpi" to the ids to write and remove;
     the caller runs this inside one transaction. `new` and `stored` are the rows of `org` and
     of the store when the caller has them already (the store's to move items that only moved).
+    `file`: the strategy file `org` is, with each item's line; None for a change made
+    elsewhere (the web app): the file last applied stays the store's, the items written get
+    no line (they are not as the file has them), and the others keep theirs.
     """
+    o = t.organization.c
+    kept = conn.execute(select(o.source_file, o.source_digest, o.applied_change)).first()
+    applied = kept[2] if kept is not None else None
+    lines = file is not None
+    if file is None and kept is not None and kept[0] is not None:
+        file = AppliedFile(kept[0], kept[1])
     conn.execute(delete(t.organization))
-    conn.execute(insert(t.organization), organization_row(org, source))
+    conn.execute(insert(t.organization), organization_row(org, file, applied))
     forget_check_reports(conn)  # their findings are of the definitions being replaced
     # An apply that only moves lines of the file adds no definition change, but moves the
     # lines that findings and pages show: the store's revision changes all the same.
@@ -129,7 +152,10 @@ def save_organization(
         # Rows of items that change go first; their links go with them (ON DELETE CASCADE).
         _delete(conn, kind.table, change.remove | (change.write - change.added))
         rows = new.items[kind.name]
-        written = (rows[i] for i in rows if i in change.write)
+        written = (
+            row if lines else (*row[:LINE], None, *row[LINE + 1 :])
+            for row in (rows[i] for i in rows if i in change.write)
+        )
         insert_rows(conn, kind.table, kind.columns, written, native=True)
         if kind is KPI:
             for table, columns in CHILD_COLUMNS.items():
@@ -141,10 +167,12 @@ def save_organization(
                     (row for i in rows if i in change.write for row in links.get(i, ())),
                     native=True,
                 )
-        _move(conn, kind, rows, change.write, stored)
+        _move(conn, kind, rows, change.write, stored, lines=lines)
 
 
-def organization_row(org: m.Organization, source: str | None) -> dict[str, Any]:
+def organization_row(
+    org: m.Organization, file: AppliedFile | None, applied_change: int | None = None
+) -> dict[str, Any]:
     return {
         "key": 1,
         "name": org.name,
@@ -160,7 +188,9 @@ def organization_row(org: m.Organization, source: str | None) -> dict[str, Any]:
         "scoring": {"green_at": org.scoring.green_at, "amber_at": org.scoring.amber_at}
         if org.scoring != m.Scoring()
         else None,
-        "source_file": source,
+        "source_file": file.path if file is not None else None,
+        "source_digest": file.digest if file is not None else None,
+        "applied_change": applied_change,
         "checks": {
             "select": list(org.checks.select),
             "ignore": list(org.checks.ignore),
@@ -183,8 +213,11 @@ def _move(
     rows: Mapping[str, ItemRow],
     written: set[str],
     stored: DefinitionRows | None,
+    *,
+    lines: bool = True,
 ) -> None:
-    """Update the order and source line of items whose definition did not change."""
+    """Update the order and source line of items whose definition did not change (without
+    `lines`, a change not made in the file: the order alone, each keeping its line)."""
     if written.issuperset(rows):
         return  # every item was just written with its place
     if stored is not None:
@@ -193,16 +226,53 @@ def _move(
         table = kind.table
         query = select(table.c.id, table.c.position, table.c.source_line)
         current = {r.id: (r.position, r.source_line) for r in conn.execute(query)}
-    moved = [
-        (*row[PLACE], item_id)
-        for item_id, row in rows.items()
-        if item_id not in written and current.get(item_id, row[PLACE]) != row[PLACE]
-    ]
+    moved = []
+    for item_id, row in rows.items():
+        if item_id in written:
+            continue
+        place = row[PLACE]
+        was = current.get(item_id, place)
+        if not lines:
+            place = (place[0], was[1])
+        if was != place:
+            moved.append((*place, item_id))
     name = kind.table.name
     # A new order is recorded as a change of the items' positions (`services.apply`): the
     # kept scorecards, which list items in the order they were scored in, are of the
     # definitions before it.
     executemany(conn, f"UPDATE {name} SET position = ?, source_line = ? WHERE id = ?", moved)
+
+
+def mark_applied(conn: Connection) -> None:
+    """Note that the definitions are the file just applied (after its history is written):
+    the changes recorded after this were made elsewhere (the web app)."""
+    newest = select(func.max(t.definition_changes.c.id)).scalar_subquery()
+    conn.execute(update(t.organization).values(applied_change=newest))
+
+
+@dataclass(frozen=True, slots=True)
+class LaterChange:
+    """A definition change recorded after the file was last applied (one of the web app's)."""
+
+    kind: str
+    item_id: str
+    action: str
+    field: str | None
+    actor: str
+    changed_at: dt.datetime
+
+
+def read_changes_since_applied(conn: Connection) -> list[LaterChange]:
+    """The definition changes recorded since a file was last applied (all of them when none
+    was: the definitions were written elsewhere), oldest first."""
+    h = t.definition_changes.c
+    since = select(t.organization.c.applied_change).scalar_subquery()
+    query = (
+        select(h.kind, h.item_id, h.action, h.field, h.actor, h.changed_at)
+        .where(h.id > func.coalesce(since, 0))
+        .order_by(h.id)
+    )
+    return [LaterChange(*row) for row in conn.execute(query)]
 
 
 HISTORY_COLUMNS = columns_of(t.definition_changes)[1:]  # the id is the database's

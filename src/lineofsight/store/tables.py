@@ -110,7 +110,18 @@ organization = Table(
         comment="scoring settings: green_at, amber_at (score thresholds of the statuses)",
     ),
     Column("checks", JSON, comment="alignment check settings: select, ignore, options"),
-    Column("source_file", Text, comment="path of the strategy file last applied"),
+    Column(
+        "source_file",
+        Text,
+        comment="path of the strategy file last applied (a change made in the web app keeps it)",
+    ),
+    Column("source_digest", Text, comment="SHA-256 of the strategy file's bytes as last applied"),
+    Column(
+        "applied_change",
+        Integer,
+        comment="definition_changes.id of the newest change when a file was last applied: "
+        "the changes after it were made in the web app",
+    ),
     Column(
         "sources",
         JSON,

@@ -331,6 +331,11 @@ class UploadSummary(_Out):
     unchanged: int
 
 
+class Undone(_Out):
+    by: str = Field(description="Who made the change in the web app.")
+    on: str = Field(description="The day (UTC) it was made.")
+
+
 class Change(_Out):
     kind: str
     id: str
@@ -338,6 +343,10 @@ class Change(_Out):
     field: str | None
     before: Any
     after: Any
+    undoes: Undone | None = Field(
+        description="The change made in the web app since a file was last applied that this "
+        "one undoes (null: none)."
+    )
 
 
 class StrategyApplied(_Out):

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, Upload
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from lineofsight.errors import UsageError
+from lineofsight.errors import UndoRefused, UsageError
 from lineofsight.services import accounts, audit, checkin
 from lineofsight.services.permissions import allows, outside, refused_definitions, user_units
 from lineofsight.web import api_models as am
@@ -27,7 +27,7 @@ from lineofsight.web.api_common import (
     readable_unit,
     require,
 )
-from lineofsight.web.errors import ApiError, forbidden, not_found
+from lineofsight.web.errors import ApiError, forbidden, input_details, not_found
 from lineofsight.web.security import verify_csrf
 from lineofsight.web.uploads import save_upload, upload_name
 
@@ -164,8 +164,17 @@ def put_strategy(
         str, Body(media_type="application/yaml", description="The whole strategy file.")
     ],
     dry_run: Annotated[bool, Query(description="Show what would change; write nothing.")] = False,
+    force: Annotated[
+        bool,
+        Query(
+            description="Apply it even if it undoes changes made in the web app since a file "
+            "was last applied (409 otherwise)."
+        ),
+    ] = False,
 ) -> Response:
-    """Validate the file (every problem listed) and bring the store's definitions to it."""
+    """Validate the file (every problem listed) and bring the store's definitions to it;
+    409, nothing written, when it would undo changes made in the web app since a file was
+    last applied (each listed in `details`), unless `force`."""
     from lineofsight.services.apply import Plan, apply_organization
     from lineofsight.spec.files import parse_strategy
 
@@ -193,9 +202,18 @@ def put_strategy(
             },
         )
 
-    plan = apply_organization(
-        cache.store, org, source=source, dry_run=dry_run, actor=account.username, also=write_audit
-    )
+    try:
+        plan = apply_organization(
+            cache.store,
+            org,
+            source=source,
+            dry_run=dry_run,
+            actor=account.username,
+            also=write_audit,
+            force=force,
+        )
+    except UndoRefused as exc:
+        raise ApiError(409, exc.summary, details=input_details(exc)) from None
     return json_response(
         {
             "dry_run": dry_run,
@@ -210,6 +228,7 @@ def put_strategy(
                     "field": r.field,
                     "before": r.before,
                     "after": r.after,
+                    "undoes": None if r.undoes is None else {"by": r.undoes[0], "on": r.undoes[1]},
                 }
                 for r in plan.records[:500]
             ],

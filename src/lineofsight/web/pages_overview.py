@@ -461,6 +461,7 @@ def alignment(
         snap=snap,
         when=when,
         rows=rows,
+        changed=report.changed,
         matched=len(selected),
         first=start + 1,
         total=seen,
