@@ -104,6 +104,29 @@ def test_every_bad_row_is_listed_and_nothing_is_stored(
     assert _rows(db_url) == []
 
 
+def test_a_numerator_over_a_zero_denominator_is_refused_and_zero_of_zero_is_kept(
+    applied: Los, workdir: Path, db_url: str
+) -> None:
+    stored = _csv(workdir, "m1.csv", "readmission_rate,2026-01,,,12,100,\n")
+    assert applied("load", str(stored)).exit_code == 0
+    bad = _csv(
+        workdir,
+        "bad.csv",
+        "readmission_rate,2026-01,,,10,0,\n"  # row 2: 10 of nothing
+        "readmission_rate,2026-02,,,0,0,\n",  # row 3: a period with nothing to count
+    )
+    result = applied("load", str(bad))
+    assert result.exit_code == 2, result.output
+    assert (
+        "bad.csv: row 2: column denominator: 0 under the numerator 10 makes no ratio"
+    ) in result.output, result.output
+    assert "1 bad row; nothing was loaded" in result.output
+    rows = _rows(db_url, "readmission_rate")
+    assert [(r["period"], r["numerator"], r["denominator"]) for r in rows] == [("2026-01", 12, 100)]
+    empty = _csv(workdir, "empty.csv", "readmission_rate,2026-02,,,0,0,\n")
+    assert applied("load", str(empty)).exit_code == 0
+
+
 def test_reloading_replaces_and_keeps_revisions(applied: Los, workdir: Path, db_url: str) -> None:
     first = _csv(workdir, "m1.csv", "dio,2026-01,45,,,,\ndio,2026-02,47,,,,\n")
     assert applied("load", str(first)).exit_code == 0
@@ -256,7 +279,7 @@ def test_the_checks_see_stored_values_with_ratios_divided(
         workdir,
         "values.csv",
         "readmission_rate,2026-01,,,12,100,\n"
-        "readmission_rate,2026-02,,,5,0,\n"  # no ratio of a zero denominator
+        "readmission_rate,2026-02,,,0,0,\n"  # nothing counted: no ratio
         "dio,2026-W05,44,,,,\n",
     )
     assert applied("load", str(path)).exit_code == 0

@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from lineofsight.domain.limits import number_problem, value_problem
+from lineofsight.domain.limits import denominator_problem, number_problem, value_problem
 from lineofsight.domain.periods import Period, PeriodError, grain_of, parse_period
 from lineofsight.domain.text import did_you_mean, noun, plural
 from lineofsight.engine.calendar import period_for
@@ -230,8 +230,8 @@ class RowChecker:
             for column, number in (("numerator", numerator), ("denominator", denominator)):
                 if (problem := number_problem(number)) is not None:
                     raise _RowError(column, problem)
-            if denominator < 0:
-                raise _RowError("denominator", f"{denominator:g} is negative")
+            if (problem := denominator_problem(numerator, denominator)) is not None:
+                raise _RowError("denominator", problem)
             value = kpi.ratio_scale * numerator / denominator if denominator else None
             column = "numerator"
         else:
