@@ -24,7 +24,11 @@ from lineofsight.domain.periods import Period, grain_of, parse_period
 from lineofsight.errors import Problem
 from lineofsight.spec import schema as s
 from lineofsight.spec.action_checks import check_actions
-from lineofsight.spec.kpi_checks import check_formula_grains, check_magnitudes
+from lineofsight.spec.kpi_checks import (
+    check_formula_cycles,
+    check_formula_grains,
+    check_magnitudes,
+)
 from lineofsight.spec.review_checks import check_reviews
 from lineofsight.spec.source_checks import check_kpi_sources, sound_sources
 from lineofsight.spec.yamlload import LineMap
@@ -389,6 +393,7 @@ def check_references(items: Items, data: dict[str, Any], out: Collector) -> None
     for i, kpi in items.kpis:
         _check_kpi(i, kpi, items.calendar, ref, out)
     _check_broken(items, ref)
+    check_formula_cycles(items, out)
     check_formula_grains(items, out)
     webhooks = _get(data, ("notifications", "webhooks"))
     seen_hooks: set[str] = set()
