@@ -143,6 +143,25 @@ def test_reloading_replaces_and_keeps_revisions(applied: Los, workdir: Path, db_
     assert [(r["revision"], r["value"], r["source"]) for r in revisions] == [(1, 45.0, str(first))]
 
 
+def test_a_file_without_a_note_column_leaves_the_stored_notes_alone(
+    applied: Los, workdir: Path, db_url: str
+) -> None:
+    first = _csv(workdir, "m1.csv", "dio,2026-01,45,,,,from finance\ndio,2026-02,47,,,,late\n")
+    assert applied("load", str(first)).exit_code == 0
+    plain = workdir / "plain.csv"
+    plain.write_text("kpi,period,value\ndio,2026-01,45\ndio,2026-02,48\n")
+    result = applied("load", str(plain))
+    assert result.exit_code == 0, result.output
+    assert "2 rows: 0 added, 1 replaced, 1 unchanged" in result.output
+    rows = {r["period"]: r for r in _rows(db_url, "dio")}
+    assert (rows["2026-01"]["note"], rows["2026-01"]["revision"]) == ("from finance", 1)
+    assert (rows["2026-02"]["value"], rows["2026-02"]["note"]) == (48, "late")
+    # A note column with an empty cell says there is no note: it is taken away.
+    emptied = _csv(workdir, "m2.csv", "dio,2026-01,45,,,,\n")
+    assert "1 row: 0 added, 1 replaced, 0 unchanged" in applied("load", str(emptied)).output
+    assert {r["period"]: r for r in _rows(db_url, "dio")}["2026-01"]["note"] is None
+
+
 def test_one_bad_file_does_not_stop_the_others(applied: Los, workdir: Path, db_url: str) -> None:
     bad = _csv(workdir, "bad.csv", "dio,2026-01,x,,,,\n")
     good = _csv(workdir, "good.csv", "dio,2026-01,45,,,,\n")

@@ -476,7 +476,9 @@ def load_opened(
         if rules != seen:
             opened = reopen()
             checked = check_opened(opened, rules.until(last_day))
-        comparison = compare_measurements(session, checked, rules.calendar)
+        # A file without a note column says nothing of notes: the stored ones stay.
+        keep_notes = "note" not in opened.header
+        comparison = compare_measurements(session, checked, rules.calendar, keep_notes=keep_notes)
         refuse_stored_overlaps(opened.label, comparison.overlaps)
         counts = write_compared(session, comparison, source=source, at=dt.datetime.now(dt.UTC))
         result = LoadResult(
