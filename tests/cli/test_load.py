@@ -162,6 +162,28 @@ def test_a_file_without_a_note_column_leaves_the_stored_notes_alone(
     assert {r["period"]: r for r in _rows(db_url, "dio")}["2026-01"]["note"] is None
 
 
+def test_a_semicolon_file_and_a_decimal_comma_get_a_hint(applied: Los, workdir: Path) -> None:
+    semi = workdir / "semi.csv"
+    semi.write_bytes("\ufeffkpi;period;value\r\ndio;2026-01;45,5\r\n".encode())
+    result = applied("load", str(semi))
+    assert result.exit_code == 2
+    assert (
+        "header: unknown column kpi;period;value: expected kpi, period, value, unit, numerator, "
+        "denominator, note (the file seems to use ';' as separator: save it as CSV with ',' "
+        "between columns)"
+    ) in result.output, result.output
+    comma = workdir / "comma.csv"
+    comma.write_text('kpi,period,value\ndio,2026-01,"45,5"\ndio,2026-02,"1,500"\n')
+    result = applied("load", str(comma))
+    assert result.exit_code == 2
+    assert "row 2: column value: '45,5' is not a number (a decimal comma: write 45.5)" in (
+        result.output
+    )
+    assert "row 3: column value: '1,500' is not a number (write numbers with a decimal point" in (
+        result.output
+    )
+
+
 def test_one_bad_file_does_not_stop_the_others(applied: Los, workdir: Path, db_url: str) -> None:
     bad = _csv(workdir, "bad.csv", "dio,2026-01,x,,,,\n")
     good = _csv(workdir, "good.csv", "dio,2026-01,45,,,,\n")
