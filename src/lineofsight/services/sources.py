@@ -112,8 +112,11 @@ def source_statuses(store: Store, *, now: dt.datetime | None = None) -> list[Sou
 
 
 def source_failures(store: Store, *, now: dt.datetime | None = None) -> dict[str, str]:
-    """Why each KPI whose source's last refresh failed has no new value, by KPI id: "its
-    source NAME failed on DAY (reason: error)". Empty, and cheap, when no source failed."""
+    """Why each KPI whose source's last refresh failed has no new value, by KPI id, said to
+    the business people who own it: "its source NAME failed at its last refresh on DAY; the
+    data team has the details". The driver's error is for the data team (`los sources`,
+    /sources, the server's log), never an owner's list or email. Empty, and cheap, when no
+    source failed."""
     now = now or dt.datetime.now(dt.UTC)
     with store.reading() as conn:
         runs = {name: shown_run(run, now) for name, run in last_runs(conn).items()}
@@ -126,7 +129,9 @@ def source_failures(store: Store, *, now: dt.datetime | None = None) -> dict[str
         run = failed[name]
         when = run.get("finished_at") or run.get("started_at")
         day = f" on {when:%Y-%m-%d}" if isinstance(when, dt.datetime) else ""
-        found[kpi_id] = f"its source {name} failed{day} ({run.get('error') or 'no reason given'})"
+        found[kpi_id] = (
+            f"its source {name} failed at its last refresh{day}; the data team has the details"
+        )
     return found
 
 
