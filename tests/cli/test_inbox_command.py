@@ -79,6 +79,21 @@ def test_a_lead_sees_the_subtree_and_the_order_is_the_ranking(example: Los) -> N
     assert all(i["due"] is not None and str(i["due"]) <= "2026-12-05" for i in overdue)
 
 
+def test_an_overdue_value_is_said_once_not_again_as_a_stale_data_finding(example: Los) -> None:
+    result = example("inbox", "--as-of", "2026-12-20", "--format", "json")
+    assert result.exit_code == 0, result.output
+    items = json.loads(result.output)["items"]
+    overdue = {i["item_id"] for i in items if i["kind"] == "overdue"}
+    assert "qualified_meetings_na" in overdue, "a week of its values is overdue"
+    stale = {i["item_id"] for i in items if i["kind"] == "finding" and i["code"] == "DA01"}
+    assert not overdue & stale
+    check = example("check", "--as-of", "2026-12-20", "--format", "json")
+    found = {
+        f["subject"]["id"] for f in json.loads(check.output)["findings"] if f["code"] == "DA01"
+    }
+    assert "qualified_meetings_na" in found, "the check itself still reports it"
+
+
 def test_an_empty_list_says_why(example: Los) -> None:
     result = example("inbox", "--person", "noah_kim", "--as-of", "2026-12-05")
     assert result.exit_code == 0, result.output

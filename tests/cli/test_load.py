@@ -104,6 +104,29 @@ def test_every_bad_row_is_listed_and_nothing_is_stored(
     assert _rows(db_url) == []
 
 
+def test_a_numerator_over_a_zero_denominator_is_refused_and_zero_of_zero_is_kept(
+    applied: Los, workdir: Path, db_url: str
+) -> None:
+    stored = _csv(workdir, "m1.csv", "readmission_rate,2026-01,,,12,100,\n")
+    assert applied("load", str(stored)).exit_code == 0
+    bad = _csv(
+        workdir,
+        "bad.csv",
+        "readmission_rate,2026-01,,,10,0,\n"  # row 2: 10 of nothing
+        "readmission_rate,2026-02,,,0,0,\n",  # row 3: a period with nothing to count
+    )
+    result = applied("load", str(bad))
+    assert result.exit_code == 2, result.output
+    assert (
+        "bad.csv: row 2: column denominator: 0 under the numerator 10 makes no ratio"
+    ) in result.output, result.output
+    assert "1 bad row; nothing was loaded" in result.output
+    rows = _rows(db_url, "readmission_rate")
+    assert [(r["period"], r["numerator"], r["denominator"]) for r in rows] == [("2026-01", 12, 100)]
+    empty = _csv(workdir, "empty.csv", "readmission_rate,2026-02,,,0,0,\n")
+    assert applied("load", str(empty)).exit_code == 0
+
+
 def test_reloading_replaces_and_keeps_revisions(applied: Los, workdir: Path, db_url: str) -> None:
     first = _csv(workdir, "m1.csv", "dio,2026-01,45,,,,\ndio,2026-02,47,,,,\n")
     assert applied("load", str(first)).exit_code == 0
@@ -118,6 +141,47 @@ def test_reloading_replaces_and_keeps_revisions(applied: Los, workdir: Path, db_
         revisions = read_revisions(conn, "dio", "ti", "2026-01")
     store.close()
     assert [(r["revision"], r["value"], r["source"]) for r in revisions] == [(1, 45.0, str(first))]
+
+
+def test_a_file_without_a_note_column_leaves_the_stored_notes_alone(
+    applied: Los, workdir: Path, db_url: str
+) -> None:
+    first = _csv(workdir, "m1.csv", "dio,2026-01,45,,,,from finance\ndio,2026-02,47,,,,late\n")
+    assert applied("load", str(first)).exit_code == 0
+    plain = workdir / "plain.csv"
+    plain.write_text("kpi,period,value\ndio,2026-01,45\ndio,2026-02,48\n")
+    result = applied("load", str(plain))
+    assert result.exit_code == 0, result.output
+    assert "2 rows: 0 added, 1 replaced, 1 unchanged" in result.output
+    rows = {r["period"]: r for r in _rows(db_url, "dio")}
+    assert (rows["2026-01"]["note"], rows["2026-01"]["revision"]) == ("from finance", 1)
+    assert (rows["2026-02"]["value"], rows["2026-02"]["note"]) == (48, "late")
+    # A note column with an empty cell says there is no note: it is taken away.
+    emptied = _csv(workdir, "m2.csv", "dio,2026-01,45,,,,\n")
+    assert "1 row: 0 added, 1 replaced, 0 unchanged" in applied("load", str(emptied)).output
+    assert {r["period"]: r for r in _rows(db_url, "dio")}["2026-01"]["note"] is None
+
+
+def test_a_semicolon_file_and_a_decimal_comma_get_a_hint(applied: Los, workdir: Path) -> None:
+    semi = workdir / "semi.csv"
+    semi.write_bytes("\ufeffkpi;period;value\r\ndio;2026-01;45,5\r\n".encode())
+    result = applied("load", str(semi))
+    assert result.exit_code == 2
+    assert (
+        "header: unknown column kpi;period;value: expected kpi, period, value, unit, numerator, "
+        "denominator, note (the file seems to use ';' as separator: save it as CSV with ',' "
+        "between columns)"
+    ) in result.output, result.output
+    comma = workdir / "comma.csv"
+    comma.write_text('kpi,period,value\ndio,2026-01,"45,5"\ndio,2026-02,"1,500"\n')
+    result = applied("load", str(comma))
+    assert result.exit_code == 2
+    assert "row 2: column value: '45,5' is not a number (a decimal comma: write 45.5)" in (
+        result.output
+    )
+    assert "row 3: column value: '1,500' is not a number (write numbers with a decimal point" in (
+        result.output
+    )
 
 
 def test_one_bad_file_does_not_stop_the_others(applied: Los, workdir: Path, db_url: str) -> None:
@@ -256,7 +320,7 @@ def test_the_checks_see_stored_values_with_ratios_divided(
         workdir,
         "values.csv",
         "readmission_rate,2026-01,,,12,100,\n"
-        "readmission_rate,2026-02,,,5,0,\n"  # no ratio of a zero denominator
+        "readmission_rate,2026-02,,,0,0,\n"  # nothing counted: no ratio
         "dio,2026-W05,44,,,,\n",
     )
     assert applied("load", str(path)).exit_code == 0

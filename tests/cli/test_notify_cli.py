@@ -307,3 +307,6 @@ def test_the_scheduled_sender_exits_1_when_sends_failed_as_los_notify_does(
     listed = json.loads(los("jobs", "--format", "json").stdout)["jobs"]
     (sender,) = [j for j in listed if j["key"] == "notify:send"]
     assert sender["attempts"] == 1 and "retrying" in sender["last_error"]
+    # Why: the server's answer, in the run's line and the job's error alike.
+    assert "answered 451 4.3.0 try again later" in ran.output
+    assert "answered 451 4.3.0 try again later" in sender["last_error"]

@@ -59,6 +59,12 @@ def test_a_ratio_takes_numerator_and_denominator(api_as) -> None:  # type: ignor
         422,
     )
     assert error["details"][0]["field"] == "value"
+    nothing = {"kpi": "conversion", "period": "2026-04", "numerator": 890, "denominator": 0}
+    error = assert_error(api.request("POST", "/measurements", json=nothing), 422, "invalid")
+    assert error["details"][0]["field"] == "denominator", error
+    assert "makes no ratio" in error["message"]
+    kept = _history(api, "conversion")[("sales", "2026-04")]
+    assert (kept["numerator"], kept["denominator"]) == (45, 900), kept
 
 
 def test_bad_check_ins_name_the_field_and_store_nothing(api_as) -> None:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ recording needs the right to edit the unit, and bad records answer 422 naming ea
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import uuid
@@ -195,7 +196,26 @@ def test_a_bad_review_answers_422_naming_each_field(app: object) -> None:
     assert answer.status_code == 422
     fields = {d["field"] for d in answer.json()["error"]["details"]}
     assert fields == {"period", "attendees[0]", "actions[0].subject_id"}
+    # A review held in the future is refused, with the day it was said to be held.
+    later = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    body = {"unit": "ops", "period": "2026-04", "held_on": later}
+    answer = client.post("/api/v1/reviews", json=body, headers=headers)
+    assert answer.status_code == 422, answer.text
+    details = answer.json()["error"]["details"]
+    assert [d["field"] for d in details] == ["held_on"]
+    assert f"{later} is after today" in details[0]["reason"]
     assert client.get("/api/v1/reviews?unit=ops", headers=headers).json()["reviews"] == before
+
+
+def test_the_form_offers_the_last_period_that_has_ended(app: object) -> None:
+    client = login(app, "admin")
+    ended = dt.date.today().replace(day=1) - dt.timedelta(days=1)  # the last day of last month
+    # Customer Service has no review cadence; the company meets monthly.
+    for unit in ("cs", "co"):
+        form = client.get(f"/units/{unit}/reviews/new").text
+        field = re.search(r'name="period"[^>]*value="([^"]*)"', form)
+        assert field is not None, form
+        assert field.group(1) == ended.strftime("%Y-%m"), unit
 
 
 def test_the_form_records_a_review_with_a_new_action(app: object) -> None:
@@ -221,6 +241,12 @@ def test_the_form_records_a_review_with_a_new_action(app: object) -> None:
     )
     assert wrong.status_code == 422
     assert "actions[0].owner: unknown person &#39;ghost&#39;" in wrong.text
+    # An id typed without its kind, and with a typo: the closest of the unit's is offered.
+    typo = client.post(
+        "/units/cs/reviews", data={**data, "action_subject_0": "np"}, follow_redirects=False
+    )
+    assert typo.status_code == 422
+    assert "(did you mean kpi:nps?)" in typo.text, typo.text
     done = client.post("/units/cs/reviews", data=data, follow_redirects=False)
     assert done.status_code == 303
     assert done.headers["location"] == "/units/cs/brief?recorded=2026-04"

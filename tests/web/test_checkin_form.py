@@ -68,6 +68,16 @@ def test_every_problem_is_shown_at_once_and_nothing_is_stored(
     assert answer.status_code == 422
     assert 'id="period-error"' in answer.text and 'id="denominator-error"' in answer.text
     assert _stored(web_url, "revenue", "sales") == before
+    # A numerator over a zero denominator: refused beside its box, not stored as no value.
+    conversion = _stored(web_url, "conversion", "sales")
+    answer = client.post(
+        "/kpis/conversion/checkin",
+        data={"period": "2026-04", "numerator": "890", "denominator": "0", "csrf_token": token},
+    )
+    assert answer.status_code == 422
+    error = re.search(r'id="denominator-error">([^<]*)<', answer.text)
+    assert error and "0 under the numerator 890 makes no ratio" in error.group(1), answer.text
+    assert _stored(web_url, "conversion", "sales") == conversion
 
 
 def test_a_period_that_has_not_ended_is_refused_with_a_clear_message(

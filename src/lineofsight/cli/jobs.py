@@ -62,10 +62,9 @@ def jobs(
             what = f"failed: {row.last_error}" if row.last_error else (row.last_outcome or "")
             last = f"last {utc_minute(row.last_finished_at)}: {what}"
         attempts = f" ({row.attempts} failed in a row)" if row is not None and row.attempts else ""
-        _say(
-            f"{s.key}  {s.schedule}  {s.state}{attempts}  "
-            f"next {utc_minute(row.next_due) if row is not None else 'now'}  {last}"
-        )
+        next_time = s.next_due(now)
+        shown = "now" if row is None and next_time <= now else utc_minute(next_time)  # new: at once
+        _say(f"{s.key}  {s.schedule}  {s.state}{attempts}  next {shown}  {last}")
 
 
 def run_due_jobs(

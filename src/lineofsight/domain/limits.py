@@ -13,7 +13,13 @@ import math
 
 from lineofsight.domain.model import Bounds
 
-__all__ = ["MAX_MAGNITUDE", "allowed_range", "number_problem", "value_problem"]
+__all__ = [
+    "MAX_MAGNITUDE",
+    "allowed_range",
+    "denominator_problem",
+    "number_problem",
+    "value_problem",
+]
 
 MAX_MAGNITUDE = 1e15
 
@@ -48,4 +54,21 @@ def number_problem(value: float) -> str | None:
         return f"{value!r} is not a finite number"
     if abs(value) > MAX_MAGNITUDE:
         return f"{value:g} is beyond {MAX_MAGNITUDE:g} in size, the limit for numbers"
+    return None
+
+
+def denominator_problem(numerator: float, denominator: float) -> str | None:
+    """Why a ratio KPI's measurement may not have `denominator` under `numerator`.
+
+    A negative denominator counts nothing. A zero one is allowed only under a zero numerator:
+    0 of 0 is a period with nothing to count, which a ratio of sums adds up without harm,
+    while 890 of 0 is a mistake that would otherwise become no value without a word.
+    """
+    if denominator < 0:
+        return f"{denominator:g} is negative"
+    if denominator == 0 and numerator != 0:
+        return (
+            f"0 under the numerator {numerator:g} makes no ratio (give 0 and 0 for a period "
+            "with nothing to count)"
+        )
     return None

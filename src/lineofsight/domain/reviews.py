@@ -107,8 +107,9 @@ def next_review(cadence: ReviewCadence, on_or_after: dt.date) -> dt.date:
     return review_schedule(cadence).next_after(start).date()
 
 
-def review_period(cadence: ReviewCadence, held_on: dt.date, calendar: Calendar) -> Period:
-    """The period a review held on `held_on` looks back at: the last whole period before it."""
-    grain = _GRAIN.get(cadence.every, Grain.MONTH)
+def review_period(cadence: ReviewCadence | None, held_on: dt.date, calendar: Calendar) -> Period:
+    """The period a review held on `held_on` looks back at: the last whole period before it
+    (a month for a unit without a cadence: on 3 December, November)."""
+    grain = Grain.MONTH if cadence is None else _GRAIN.get(cadence.every, Grain.MONTH)
     current = period_of(held_on, grain, calendar)
     return period_of(current.start - dt.timedelta(days=1), grain, calendar)

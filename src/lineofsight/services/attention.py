@@ -446,8 +446,11 @@ def _board_parts(
     after = [
         *rules.due_soon_items(kpis, day, window, calendar),
         *rules.finding_items(
-            *without_action_findings(
-                findings_in_scope(store, day, kpis, objectives, resp, org, scope)
+            *rules.without_overdue_findings(
+                without_action_findings(
+                    findings_in_scope(store, day, kpis, objectives, resp, org, scope)
+                ),
+                kpis,
             ),
             link_period,
         ),

@@ -176,6 +176,17 @@ def overdue_items(
         yield item
 
 
+def without_overdue_findings(
+    pair: tuple[list[Finding], Any], rows: pl.DataFrame
+) -> tuple[list[Finding], Any]:
+    """The findings (and their subjects) without DA01's on a KPI of `rows` whose value is
+    overdue: its own item already says so, with the period and the due date."""
+    findings, subjects = pair
+    overdue = set(rows.filter(pl.col("data") == "overdue")["id"].to_list())
+    kept = [f for f in findings if not (f.code == "DA01" and f.subject.id in overdue)]
+    return kept, subjects
+
+
 def due_soon_items(
     rows: pl.DataFrame, as_of: dt.date, window: int, calendar: m.Calendar
 ) -> Iterator[dict[str, Any]]:

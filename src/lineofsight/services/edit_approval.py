@@ -175,6 +175,18 @@ def pending_change(store: Store, change_id: int) -> PendingChange | None:
     return _pending(rows[0]) if rows else None
 
 
+def waiting_for(store: Store, account: Account, org: m.Organization) -> int:
+    """How many strategy changes wait for this account's decision (never its own): what the
+    home page and /checkin tell whoever may decide, a unit's lead or an admin without a
+    person alike."""
+    tree = UnitTree.of(org)
+    return sum(
+        1
+        for change in pending_changes(store)
+        if change.requested_by != account.username and may_decide(account, change.units, org, tree)
+    )
+
+
 def may_decide(
     account: Account,
     scopes: tuple[str | None, ...],

@@ -10,7 +10,8 @@ passes only its family's jobs to `run_due`. Job keys start with the family's nam
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from lineofsight.domain.schedules import parse_schedule
 from lineofsight.services.scheduler import Job
@@ -23,8 +24,10 @@ __all__ = [
     "notify_family",
     "refresh_family",
     "refresh_job_key",
+    "refreshed_well",
     "scheduled_jobs",
     "scorecard_family",
+    "went_well",
 ]
 
 JobFamily = Callable[[Store], list[Job]]
@@ -41,14 +44,36 @@ def refresh_family(store: Store) -> list[Job]:
     """One job per source and schedule of the strategy file (`refresh:SOURCE:SCHEDULE`)."""
     from lineofsight.services.refresh import refresh_jobs
 
+    jobs = refresh_jobs(store)
+    ran = refreshed_well(store) if jobs else {}
     return [
         Job(
             refresh_job_key(job.source, job.schedule_text),
             parse_schedule(job.schedule_text),
             job.run,
+            ran_at=ran.get(job.source),
         )
-        for job in refresh_jobs(store)
+        for job in jobs
     ]
+
+
+def refreshed_well(store: Store) -> dict[str, dt.datetime]:
+    """When each source's newest run finished, for the sources whose newest run went well
+    (`went_well`)."""
+    from lineofsight.store.sources import last_runs
+
+    with store.reading() as conn:
+        runs = last_runs(conn)
+    return {name: when for name, run in runs.items() if (when := went_well(run)) is not None}
+
+
+def went_well(run: Mapping[str, Any] | None) -> dt.datetime | None:
+    """When a source's run finished, if it went well: a source refreshed by hand is next
+    refreshed at its schedule's next time after that (`scheduler.first_due`), not at once."""
+    if run is None or run.get("state") != "ok":
+        return None
+    finished = run.get("finished_at")
+    return finished if isinstance(finished, dt.datetime) else None
 
 
 def notify_family(store: Store) -> list[Job]:

@@ -140,11 +140,13 @@ def _checked(rules: LoadRules, text: pl.DataFrame) -> pl.DataFrame:
     )
     value = pl.col("checked_value")
     # `domain.limits`, column-wise: numerators and denominators within the magnitude limit,
-    # values within the KPI's bounds and, on a side without a bound, within the limit.
+    # a denominator `denominator_problem` takes, values within the KPI's bounds and, on a side
+    # without a bound, within the limit.
     small = {name: number[name].abs() <= MAX_MAGNITUDE for name in ("numerator", "denominator")}
+    counts = (denominator > 0) | ((denominator == 0) & (numerator == 0))
     numbers_ok = (
         pl.when(ratio)
-        .then(blank["value"] & small["numerator"] & small["denominator"] & (denominator >= 0))
+        .then(blank["value"] & small["numerator"] & small["denominator"] & counts)
         .otherwise(blank["numerator"] & blank["denominator"] & finite_value)
     )
     in_bounds = value.is_null() | (

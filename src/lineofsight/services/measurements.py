@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from lineofsight.domain.limits import number_problem, value_problem
+from lineofsight.domain.limits import denominator_problem, number_problem, value_problem
 from lineofsight.domain.periods import Period, PeriodError, grain_of, parse_period
 from lineofsight.domain.text import did_you_mean, noun, plural
 from lineofsight.engine.calendar import period_for
@@ -91,13 +92,29 @@ def _number(cells: dict[str, Any], column: str, *, required: bool) -> float | No
     if isinstance(cell, int | float):
         value = float(cell)
     else:
+        text = str(cell).strip()
         try:
-            value = float(str(cell).strip())
+            value = float(text)
         except ValueError:
-            raise _RowError(column, f"{str(cell).strip()!r} is not a number") from None
+            raise _RowError(column, f"{text!r} is not a number{_comma_hint(text)}") from None
     if not math.isfinite(value):
         raise _RowError(column, f"{cell!r} is not a finite number")
     return value
+
+
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
+
+
+def _comma_hint(text: str) -> str:
+    """A hint for a number written with a comma (`91,5`, as many European spreadsheets do)."""
+    if not _DECIMAL_COMMA.fullmatch(text):
+        return ""
+    if re.fullmatch(r"[+-]?\d{1,3},\d{3}", text):  # 1,500: a decimal comma or thousands?
+        return (
+            " (write numbers with a decimal point and no thousands separator: 1.5 or 1500 "
+            "for 1,500)"
+        )
+    return f" (a decimal comma: write {text.replace(',', '.')})"
 
 
 def _refuse_marked(column: str, cell: Any) -> None:
@@ -244,8 +261,8 @@ class RowChecker:
             for column, number in (("numerator", numerator), ("denominator", denominator)):
                 if (problem := number_problem(number)) is not None:
                     raise _RowError(column, problem)
-            if denominator < 0:
-                raise _RowError("denominator", f"{denominator:g} is negative")
+            if (problem := denominator_problem(numerator, denominator)) is not None:
+                raise _RowError("denominator", problem)
             value = kpi.ratio_scale * numerator / denominator if denominator else None
             column = "numerator"
         else:
@@ -286,13 +303,20 @@ def check_header(
     problems: list[Problem] = []
     unknown = [name for name in header if name and name not in COLUMNS]
     if unknown:
+        # `kpi;period;value`: one column of a file whose separator is `;` (a European Excel's).
+        semicolons = any(set(name.split(";")) & set(COLUMNS) for name in unknown if ";" in name)
+        hint = (
+            " (the file seems to use ';' as separator: save it as CSV with ',' between columns)"
+            if semicolons
+            else ""
+        )
         problems.append(
             Problem(
                 file,
                 row,
                 is_row=True,
                 message=f"header: unknown {noun(len(unknown), 'column')} {', '.join(unknown)}: "
-                f"expected {', '.join(expected)}",
+                f"expected {', '.join(expected)}{hint}",
             )
         )
     missing = [name for name in ("kpi", "period") if name not in header]
@@ -490,7 +514,9 @@ def load_opened(
         if rules != seen:
             opened = reopen()
             checked = check_opened(opened, rules.until(last_day))
-        comparison = compare_measurements(session, checked, rules.calendar)
+        # A file without a note column says nothing of notes: the stored ones stay.
+        keep_notes = "note" not in opened.header
+        comparison = compare_measurements(session, checked, rules.calendar, keep_notes=keep_notes)
         refuse_stored_overlaps(opened.label, comparison.overlaps)
         counts = write_compared(session, comparison, source=source, at=dt.datetime.now(dt.UTC))
         result = LoadResult(

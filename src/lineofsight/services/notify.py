@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lineofsight.domain.notifications import NotificationSettings
+from lineofsight.domain.text import plural
 from lineofsight.gcpause import paused_gc
 from lineofsight.services.attention import AttentionItem
 from lineofsight.services.notify_plan import Audience, Notification, audience, candidates, iso_week
@@ -121,6 +122,12 @@ class NotifyReport:
         )
         if self.uncertain:
             line += f"; {self.uncertain} may have been sent (see the sent page)"
+        # Why sends failed, so that the log and `los notify` say it (the transport's errors
+        # never carry the password or a webhook's URL).
+        reasons = list(dict.fromkeys(o.error for o in self.outcomes if o.error))
+        if reasons:
+            others = f" (and {plural(len(reasons) - 1, 'other reason')})" if reasons[1:] else ""
+            line += f"; {reasons[0]}{others}"
         return line
 
     def plain(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ previous review").
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -72,7 +73,12 @@ def check_record(
         label = period_named(label, org.calendar).label
     except (PeriodError, ValueError) as exc:
         problems.append(Problem("period", 0, str(exc)))
+    today = dt.date.today()
     day = _date(held_on, "held_on", problems) if held_on not in (None, "") else None
+    if day is not None and day > today:
+        problems.append(
+            Problem("held_on", 0, f"{day} is after today ({today}): record a review once held")
+        )
     people = {p.id for p in org.people}
     for i, person in enumerate(attendees):
         if person not in people:
@@ -86,14 +92,8 @@ def check_record(
     for i, a in enumerate(actions):
         field = f"actions[{i}]"
         known = {"kpi": kpis, "objective": objectives}.get(a.subject_type)
-        if known is None:
-            problems.append(
-                Problem(f"{field}.subject_type", 0, "an action is about a kpi or an objective")
-            )
-        elif a.subject_id not in known:
-            problems.append(
-                Problem(f"{field}.subject_id", 0, f"unknown {a.subject_type} '{a.subject_id}'")
-            )
+        if known is None or a.subject_id not in known:
+            problems.append(_unknown_subject(field, a, kpis, objectives, subtree))
         elif subtree and known[a.subject_id] not in subtree:
             problems.append(
                 Problem(
@@ -107,7 +107,33 @@ def check_record(
         if a.owner and a.owner not in people:
             problems.append(Problem(f"{field}.owner", 0, f"unknown person '{a.owner}'"))
         _date(a.due, f"{field}.due", problems)
-    return label, day or dt.date.today(), problems
+    return label, day or today, problems
+
+
+def _unknown_subject(
+    field: str,
+    action: NewAction,
+    kpis: dict[str, str],
+    objectives: dict[str, str],
+    subtree: set[str] | frozenset[str],
+) -> Problem:
+    """The problem of an action about no known KPI or objective, with the closest of the
+    unit's (`kpi:t2_backlog_days` for a `t2_backlog` typed without its kind)."""
+    kinds = {"kpi": kpis, "objective": objectives}
+    typed = action.subject_id or action.subject_type  # "t2_backlog" typed alone: no kind
+    candidates = {
+        item: f"{kind}:{item}"
+        for kind, known in kinds.items()
+        if kind == action.subject_type or action.subject_type not in kinds
+        for item, unit in known.items()
+        if not subtree or unit in subtree
+    }
+    close = difflib.get_close_matches(typed, list(candidates), n=1)
+    hint = f" (did you mean {candidates[close[0]]}?)" if close else ""
+    if action.subject_type not in kinds:
+        reason = "an action is about a kpi or an objective (kpi:ID or objective:ID)"
+        return Problem(f"{field}.subject_type", 0, reason + hint)
+    return Problem(f"{field}.subject_id", 0, f"unknown {action.subject_type} '{typed}'{hint}")
 
 
 def record_review(

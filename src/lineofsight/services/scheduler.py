@@ -21,6 +21,7 @@ own `--due` commands) from cron. The rules:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import re
@@ -80,6 +81,20 @@ class Job:
     schedule: Schedule
     run: Callable[[Store], str]
     lease: dt.timedelta = DEFAULT_LEASE
+    # When its work last ran well outside any scheduler (a source refreshed by hand): a job
+    # no scheduler has seen yet is first due at its schedule's next time after it.
+    ran_at: dt.datetime | None = None
+
+
+def first_due(schedule: Schedule, ran_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    """When a job no scheduler has seen yet is due: at once, or, when its work ran well at
+    `ran_at` (a refresh by hand), at its schedule's next time after that (at once if past).
+    The scheduler's first run and what `los jobs`, `los sources` and /sources show."""
+    if ran_at is None:
+        return now
+    if ran_at.tzinfo is None:  # as SQLite gives it back: the store keeps UTC
+        ran_at = ran_at.replace(tzinfo=dt.UTC)
+    return max(now, schedule.next_after(ran_at))
 
 
 @dataclass(frozen=True)
@@ -108,13 +123,16 @@ class JobStatus:
     key: str
     schedule: str
     row: job_rows.JobRow | None
+    first: Callable[[dt.datetime], dt.datetime] | None = None  # its `first_due`, by now
 
     @property
     def state(self) -> str:
         return self.row.state if self.row is not None else "new"
 
     def next_due(self, now: dt.datetime) -> dt.datetime:
-        return self.row.next_due if self.row is not None else now
+        if self.row is not None:
+            return self.row.next_due
+        return self.first(now) if self.first is not None else now
 
     def plain(self, now: dt.datetime) -> dict[str, object]:
         """The job as JSON-ready values (times as ISO text, UTC)."""
@@ -157,7 +175,12 @@ def job_statuses(store: Store, jobs: Sequence[Job]) -> list[JobStatus]:
     with store.reading() as conn:
         rows = job_rows.read_jobs(conn, [job.key for job in jobs])
     return [
-        JobStatus(job.key, job.schedule.text, rows.get(job.key))
+        JobStatus(
+            job.key,
+            job.schedule.text,
+            rows.get(job.key),
+            functools.partial(first_due, job.schedule, job.ran_at),
+        )
         for job in sorted(jobs, key=lambda j: j.key)
     ]
 
@@ -211,7 +234,13 @@ def _register(store: Store, jobs: Sequence[Job], now: dt.datetime) -> None:
     with store.reading() as conn:
         rows = job_rows.read_jobs(conn, [job.key for job in jobs])
     changed = [
-        (job.key, job.schedule.text, now if job.key not in rows else job.schedule.next_after(now))
+        (
+            job.key,
+            job.schedule.text,
+            first_due(job.schedule, job.ran_at, now)
+            if job.key not in rows
+            else job.schedule.next_after(now),
+        )
         for job in jobs
         if job.key not in rows or rows[job.key].schedule != job.schedule.text
     ]

@@ -10,9 +10,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from lineofsight.domain.schedules import parse_schedule
 from lineofsight.domain.sources import CONNECTION_KEYS, Feed, by_source, feeds, source_kind
-from lineofsight.services.jobs import refresh_job_key
+from lineofsight.services.jobs import refresh_job_key, went_well
 from lineofsight.services.refresh_lease import shown_run
+from lineofsight.services.scheduler import first_due
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
 from lineofsight.store.jobs import JobRow, read_jobs
@@ -110,8 +112,11 @@ def source_statuses(store: Store, *, now: dt.datetime | None = None) -> list[Sou
 
 
 def source_failures(store: Store, *, now: dt.datetime | None = None) -> dict[str, str]:
-    """Why each KPI whose source's last refresh failed has no new value, by KPI id: "its
-    source NAME failed on DAY (reason: error)". Empty, and cheap, when no source failed."""
+    """Why each KPI whose source's last refresh failed has no new value, by KPI id, said to
+    the business people who own it: "its source NAME failed at its last refresh on DAY; the
+    data team has the details". The driver's error is for the data team (`los sources`,
+    /sources, the server's log), never an owner's list or email. Empty, and cheap, when no
+    source failed."""
     now = now or dt.datetime.now(dt.UTC)
     with store.reading() as conn:
         runs = {name: shown_run(run, now) for name, run in last_runs(conn).items()}
@@ -124,7 +129,9 @@ def source_failures(store: Store, *, now: dt.datetime | None = None) -> dict[str
         run = failed[name]
         when = run.get("finished_at") or run.get("started_at")
         day = f" on {when:%Y-%m-%d}" if isinstance(when, dt.datetime) else ""
-        found[kpi_id] = f"its source {name} failed{day} ({run.get('error') or 'no reason given'})"
+        found[kpi_id] = (
+            f"its source {name} failed at its last refresh{day}; the data team has the details"
+        )
     return found
 
 
@@ -160,20 +167,24 @@ def _status(
         kpis=tuple(f.kpi_id for f in group),
         connection=group[0].connection,
         last_run=run,
-        next_run=next_run(name, schedules, jobs, now),
+        next_run=next_run(name, schedules, jobs, now, went_well(run)),
     )
 
 
 def next_run(
-    name: str, schedules: tuple[str, ...], jobs: dict[str, JobRow], now: dt.datetime
+    name: str,
+    schedules: tuple[str, ...],
+    jobs: dict[str, JobRow],
+    now: dt.datetime,
+    ran_at: dt.datetime | None = None,
 ) -> dt.datetime | None:
     """When the scheduler next refreshes the source: the soonest of its schedules' jobs (a
-    job no scheduler has seen yet runs at once, a failed one at its retry); None when it has
-    no schedule."""
+    failed one at its retry; one no scheduler has seen yet at its `first_due`, after the
+    source's last refresh that went well, `ran_at`); None when it has no schedule."""
     if not schedules:
         return None
     times = []
     for text in schedules:
         row = jobs.get(refresh_job_key(name, text))
-        times.append(now if row is None else row.next_due)
+        times.append(first_due(parse_schedule(text), ran_at, now) if row is None else row.next_due)
     return min(times)

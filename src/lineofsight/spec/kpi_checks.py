@@ -1,4 +1,5 @@
-"""Checks of a strategy file's KPIs that look beyond one field: formula grains, magnitudes.
+"""Checks of a strategy file's KPIs that look beyond one field: formula cycles and grains,
+magnitudes.
 
 Part of `validate`, which collects their problems with every other; kept apart to keep
 that module readable.
@@ -10,6 +11,7 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING
 
 from lineofsight.domain.formula import parse_formula, references
+from lineofsight.domain.graph import cycles
 from lineofsight.domain.limits import MAX_MAGNITUDE, allowed_range
 from lineofsight.domain.model import Bounds
 from lineofsight.domain.periods import GRAIN_OF_FREQUENCY, Grain, grain_of
@@ -17,6 +19,28 @@ from lineofsight.spec import schema as s
 
 if TYPE_CHECKING:
     from lineofsight.spec.validate import Collector, Items
+
+
+def check_formula_cycles(items: Items, out: Collector) -> None:
+    """A formula that reads itself, directly or through other formulas, never has a value:
+    a file error, as a cycle of units is, said once per cycle at its first KPI in the file.
+    (A cycle that also runs through `contributes_to` is the alignment check's AL04.)"""
+    order: dict[str, int] = {}
+    for i, kpi in items.kpis:
+        order.setdefault(kpi.id, i)
+    formulas = {kpi.id: kpi.formula for _, kpi in items.kpis if kpi.formula is not None}
+    inputs = {
+        kpi_id: sorted(references(parse_formula(text)) & formulas.keys(), key=order.__getitem__)
+        for kpi_id, text in formulas.items()
+    }
+    for cycle in cycles(inputs, order):
+        first = cycle[0]
+        if len(cycle) == 1:
+            reason = f"reads '{first}' itself, so it would never have a value"
+        else:
+            shown = " -> ".join([*cycle, first])
+            reason = f"formulas form a cycle: {shown} (none of them would ever have a value)"
+        out.add(("kpis", order[first], "formula"), f"kpi {first}: formula: {reason}")
 
 
 def check_formula_grains(items: Items, out: Collector) -> None:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Hashable
-from typing import TYPE_CHECKING, Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from lineofsight.domain.model import SourceKind
 from lineofsight.spec import schema as s
@@ -22,19 +20,6 @@ if TYPE_CHECKING:
     from lineofsight.spec.validate import Collector, Items
 
 QUERY_KINDS = (SourceKind.SQL, SourceKind.SPARK)
-
-
-def sound_sources(raw: Any) -> dict[str, s.NamedSourceSpec]:
-    """The named sources of a malformed file that are sound on their own."""
-    if not isinstance(raw, dict):
-        return {}
-    found = {}
-    for name, settings in raw.items():
-        try:
-            found[str(name)] = s.NamedSourceSpec.model_validate(settings)
-        except ValidationError:
-            continue
-    return found
 
 
 def named_kind(spec: s.NamedSourceSpec) -> SourceKind:

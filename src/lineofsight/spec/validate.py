@@ -24,9 +24,13 @@ from lineofsight.domain.periods import Period, grain_of, parse_period
 from lineofsight.errors import Problem
 from lineofsight.spec import schema as s
 from lineofsight.spec.action_checks import check_actions
-from lineofsight.spec.kpi_checks import check_formula_grains, check_magnitudes
+from lineofsight.spec.kpi_checks import (
+    check_formula_cycles,
+    check_formula_grains,
+    check_magnitudes,
+)
 from lineofsight.spec.review_checks import check_reviews
-from lineofsight.spec.source_checks import check_kpi_sources, sound_sources
+from lineofsight.spec.source_checks import check_kpi_sources
 from lineofsight.spec.yamlload import LineMap
 
 SECTIONS: dict[tuple[str, ...], tuple[str, type[BaseModel]]] = {
@@ -155,6 +159,8 @@ def _reason(error: Mapping[str, Any], loc: Sequence[Hashable]) -> str:
     last = loc[-1] if loc else ""
     value = error.get("input")
     if kind == "extra_forbidden":
+        if last in _ALL_KEYS:  # `weight` in a KPI: no hint of itself, nor of a look-alike
+            return f"unknown key '{last}' here (other items of the file take it, not this one)"
         hint = difflib.get_close_matches(str(last), _ALL_KEYS, n=1)
         suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
         return f"unknown key '{last}'{suggestion}"
@@ -233,7 +239,7 @@ def validate_document(
         model = s.StrategyFile.model_validate(data)
     except ValidationError as exc:
         out.add_pydantic(exc)
-    items = _items(model, data)
+    items = _items(model, data, out)
     check_references(items, data, out)
     return (model if not out.problems else None), out.problems
 
@@ -242,11 +248,11 @@ def model_problems(model: s.StrategyFile, data: dict[str, Any], file: str) -> li
     """The problems of a document whose every item is well-formed (`model`, its items each
     validated): the cross-reference checks `validate_document` makes after the schema."""
     out = Collector(file, LineMap(), data)
-    check_references(_items(model, data), data, out)
+    check_references(_items(model, data, out), data, out)
     return out.problems
 
 
-def _items(model: s.StrategyFile | None, data: dict[str, Any]) -> Items:
+def _items(model: s.StrategyFile | None, data: dict[str, Any], out: Collector) -> Items:
     if model is not None:
         calendar = Calendar(
             model.organization.calendar.fiscal_year_start if model.organization.calendar else 1
@@ -264,47 +270,74 @@ def _items(model: s.StrategyFile | None, data: dict[str, Any]) -> Items:
     fiscal = _get(data, ("organization", "calendar", "fiscal_year_start"))
     if isinstance(fiscal, int) and 1 <= fiscal <= 12:
         items.calendar = Calendar(fiscal)
-    units, people = ("organization", "units"), ("organization", "people")
-    items.units = _sound(_get(data, units), s.UnitSpec, (units, items.broken))
-    items.people = _sound(_get(data, people), s.PersonSpec, (people, items.broken))
-    items.objectives = _sound(
-        _get(data, ("objectives",)), s.ObjectiveSpec, (("objectives",), items.broken)
-    )
-    items.kpis = _sound(_get(data, ("kpis",)), s.KpiSpec, (("kpis",), items.broken))
-    items.sources = sound_sources(_get(data, ("sources",)))
+    for section, (_kind, spec) in SECTIONS.items():
+        found = _sound(_get(data, section), spec, section, items.broken, out)
+        setattr(items, section[-1], found)  # `Items` names its lists as the file does
+    sources = _get(data, ("sources",))
+    for name, settings in sources.items() if isinstance(sources, dict) else ():
+        named, _ = _alone(settings, s.NamedSourceSpec, ("sources", name), out)
+        if named is not None:
+            items.sources[str(name)] = named
     return items
 
 
 def _sound(
     raw: Any,
     model: type[M],
-    broken: tuple[tuple[Hashable, ...], list[tuple[tuple[Hashable, ...], dict[str, Any]]]],
+    section: tuple[str, ...],
+    unsound: list[tuple[tuple[Hashable, ...], dict[str, Any]]],
+    out: Collector,
 ) -> list[tuple[int, M]]:
     """The items of a section that validate, alone or without their bad keys; the others
-    (with an id) go to `broken` with their path and their keys that are not bad."""
+    (with an id) go to `unsound` with their path and their keys that are not bad."""
     if not isinstance(raw, list):
         return []
-    section, unsound = broken
     result = []
     for index, item in enumerate(raw):
-        try:
-            result.append((index, model.model_validate(item)))
-        except ValidationError as exc:
-            # Cross-check what is sound: drop the keys that failed and try once more.
-            bad = {error["loc"][0] for error in exc.errors() if error["loc"]}
-            if not isinstance(item, dict) or not bad:
-                continue
-            partial = {k: v for k, v in item.items() if k not in bad}
-            if "id" not in bad:
-                try:
-                    result.append((index, model.model_validate(partial)))
-                    continue
-                except ValidationError:
-                    pass
+        spec, partial = _alone(item, model, (*section, index), out)
+        if spec is not None:
+            result.append((index, spec))
+        elif partial is not None and isinstance(item.get("id"), str):
             # An item whose id is not valid is not sound, but what it names is still checked.
-            if isinstance(item.get("id"), str):
-                unsound.append(((*section, index), {**partial, "id": item["id"]}))
+            unsound.append(((*section, index), {**partial, "id": item["id"]}))
     return result
+
+
+def _alone(
+    item: Any, model: type[M], path: tuple[Hashable, ...], out: Collector
+) -> tuple[M | None, dict[str, Any] | None]:
+    """One item validated alone, else without its bad keys (the model, or None and the keys
+    that are not bad). The whole file's validation said the bad keys' problems; a check
+    pydantic makes only once every key is sound (`give tolerance or tolerance_abs, not
+    both`) is reached here, and said now rather than after the bad keys are mended."""
+    try:
+        return model.model_validate(item), None
+    except ValidationError as exc:
+        bad = {error["loc"][0] for error in exc.errors() if error["loc"]}
+        if not isinstance(item, dict) or not bad:
+            return None, None
+    partial = {k: v for k, v in item.items() if k not in bad}
+    if "id" in bad:
+        return None, partial
+    try:
+        return model.model_validate(partial), None
+    except ValidationError as again:
+        for error in again.errors(include_url=False):
+            loc = tuple(error["loc"])
+            if loc and loc[0] in bad:
+                continue  # a bad key left out: said by the whole file's validation
+            reasons = _reason(error, loc).split("; ")
+            if not loc:  # a check across keys: not one that names a key left out
+                reasons = [r for r in reasons if not any(_names(r, str(key)) for key in bad)]
+            where = [*path, *(part for part in loc if part != "[key]")]
+            for reason in reasons:
+                out.add(where, f"{out.describe((*path, *loc))}{reason}")
+        return None, partial
+
+
+def _names(reason: str, key: str) -> bool:
+    """Whether a problem's reason names `key` (`range` in `direction range needs range`)."""
+    return re.search(rf"\b{re.escape(key)}\b", reason) is not None
 
 
 # The references each kind of item makes by id, as the file writes them: key -> kind named.
@@ -396,6 +429,7 @@ def check_references(items: Items, data: dict[str, Any], out: Collector) -> None
     for i, kpi in items.kpis:
         _check_kpi(i, kpi, items.calendar, ref, out)
     _check_broken(items, ref)
+    check_formula_cycles(items, out)
     check_formula_grains(items, out)
     webhooks = _get(data, ("notifications", "webhooks"))
     seen_hooks: set[str] = set()

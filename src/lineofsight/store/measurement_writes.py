@@ -98,14 +98,17 @@ def compare_measurements(
     calendar: Calendar = Calendar(),
     *,
     relative: float = 0.0,
+    keep_notes: bool = False,
 ) -> Comparison:
     """The file's rows (MEASUREMENT_FRAME, and optionally `row`) compared with the store of
     an organisation with this calendar. `relative`: numbers that differ by at most this part
     of the larger are the same (a source's float sums differ in their last bits from one run
-    to the next); 0: compared exactly."""
+    to the next); 0: compared exactly. `keep_notes`: the rows say nothing of notes (a file
+    without a note column), so a stored value keeps its note, and is unchanged when its
+    numbers are."""
     rows = frame if "row" in frame.columns else frame.with_row_index("row", offset=1)
     frame = _unsigned(frame)
-    new, changed, others = _compare(session, frame, relative)
+    new, changed, others = _compare(session, frame, relative, keep_notes)
     return _with_overlaps(session, rows, frame, (new, changed, others), calendar)
 
 
@@ -357,7 +360,7 @@ def _by_kpi(frame: pl.DataFrame) -> dict[str, int]:
 
 
 def _compare(
-    session: LoadSession, frame: pl.DataFrame, relative: float = 0.0
+    session: LoadSession, frame: pl.DataFrame, relative: float = 0.0, keep_notes: bool = False
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The file's rows that are new, those whose stored values differ, and the stored rows
     read on the way that the file does not hold (OTHERS: they may overlap its periods).
@@ -372,7 +375,7 @@ def _compare(
     pairs = frame.select("period_end", "kpi_id").unique()
     if pairs.height <= PAIRS_AT_MOST:
         session.stage("load_keys", pairs)
-        return _split(frame, session.query(_STORED_BY_PAIRS, _STORED), relative)
+        return _split(frame, session.query(_STORED_BY_PAIRS, _STORED), relative, keep_notes)
     session.stage("load_kpis", frame.select("kpi_id").unique())
     counts = frame.group_by("period_end").len().sort("period_end")
     groups = counts.with_columns(group=pl.col("len").cum_sum() // COMPARE_ROWS)
@@ -381,7 +384,7 @@ def _compare(
         session.stage("load_ends", ends.select("period_end"))
         part = frame.join(ends, on="period_end", how="semi")
         stored = session.query(_STORED_BY_ENDS, _STORED)
-        new_here, changed_here, others_here = _split(part, stored, relative)
+        new_here, changed_here, others_here = _split(part, stored, relative, keep_notes)
         new.append(new_here)
         changed.append(changed_here)
         others.append(others_here)
@@ -389,16 +392,18 @@ def _compare(
 
 
 def _split(
-    frame: pl.DataFrame, stored: pl.DataFrame, relative: float = 0.0
+    frame: pl.DataFrame, stored: pl.DataFrame, relative: float = 0.0, keep_notes: bool = False
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Of `frame`'s rows, those `stored` does not hold, and those it holds with other values;
-    and the stored rows `frame` does not hold."""
+    """Of `frame`'s rows, those `stored` does not hold, and those it holds with other values
+    (`keep_notes`: with the stored note); and the stored rows `frame` does not hold."""
     if stored.is_empty():
         return frame, frame.clear(), pl.DataFrame(schema=_STORED).select(KEY)
     stored = stored.rename({name: f"{name}_stored" for name in COMPARED}).with_columns(
         held=pl.lit(True)
     )
     joined = frame.join(stored, on=KEY, how="left", maintain_order="left")
+    if keep_notes:
+        joined = joined.with_columns(pl.col("note").fill_null(pl.col("note_stored")))
     same = pl.lit(True)
     for name in COMPARED:
         mine, theirs = pl.col(name), pl.col(f"{name}_stored")

@@ -106,13 +106,7 @@ def _form_context(request: Request, unit_id: str, period: str | None) -> dict[st
     tree = cache_of(request).unit_tree()
     subtree = tree.subtree(unit_id)
     cadence = next((c for c in cadences(store_of(request)) if c.unit == unit_id), None)
-    default_period = period
-    if not default_period:
-        today = dt.date.today()
-        if cadence is not None:
-            default_period = review_period(cadence, today, org.calendar).label
-        else:
-            default_period = f"{today.year}-{today.month:02d}"
+    default_period = period or review_period(cadence, dt.date.today(), org.calendar).label
     subjects = [(f"objective:{o.id}", o.title) for o in org.objectives if o.unit in subtree]
     subjects += [(f"kpi:{k.id}", k.name) for k in org.kpis if k.unit in subtree]
     return {

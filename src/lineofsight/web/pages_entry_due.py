@@ -103,19 +103,6 @@ def _asked(snap: Snapshot, scope: Scope) -> list[tuple[m.Kpi, str]]:
     return found
 
 
-def waiting_for(request: Request, account: Account, snap: Snapshot) -> int:
-    """How many strategy changes wait for this account's decision (a unit's lead learns of
-    them here, where they come to enter their values)."""
-    if account.person_id is None:
-        return 0
-    return sum(
-        1
-        for change in edit_approval.pending_changes(store_of(request))
-        if change.requested_by != account.username
-        and edit_approval.may_decide(account, change.units, snap.org)
-    )
-
-
 def _page(
     request: Request,
     lines: list[DueLine],
@@ -147,7 +134,7 @@ def due_form(
     snap = page_snapshot(request, today())
     lines = due_lines(store_of(request), snap, account)
     forms = {line.index: _blank(line) for line in lines}
-    waiting = waiting_for(request, account, snap)
+    waiting = edit_approval.waiting_for(store_of(request), account, snap.org)
     return _page(request, lines, forms, {}, saved=saved, waiting=waiting)
 
 

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from lineofsight.checks.registry import rule_by_code
 from lineofsight.domain.periods import PeriodError, check_date, parse_period, previous_period
 from lineofsight.engine.calendar import evaluation_period
+from lineofsight.services import edit_approval
 from lineofsight.services.accounts import Account
 from lineofsight.web.findlists import counts, scope_note, scope_of, scope_sentence
 from lineofsight.web.pagedata import Row, Snapshot, cached_fragment, unit_choices
@@ -97,6 +98,7 @@ def home(
         when=when,
         periods=recent_periods(snap.org.calendar),
         attention=_attention(request, account, snap, when, units),
+        waiting=edit_approval.waiting_for(store_of(request), account, snap.org),
     )
 
 

@@ -6,6 +6,7 @@ import polars as pl
 
 from lineofsight.checks.base import Finding, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
+from lineofsight.domain.graph import cycles
 
 
 class Cycle(Rule):
@@ -63,7 +64,7 @@ def _cycles(all_edges: pl.DataFrame, nodes: pl.Series) -> list[list[str]]:
     for source, target in edges.iter_rows():
         found.setdefault(source, []).append(target)
     ordered = dict(sorted(found.items(), key=lambda item: order[item[0]]))
-    return _tarjan(ordered, order)
+    return cycles(ordered, order)
 
 
 def _without_acyclic(edges: pl.DataFrame) -> pl.DataFrame:
@@ -75,66 +76,3 @@ def _without_acyclic(edges: pl.DataFrame) -> pl.DataFrame:
         if kept.height == edges.height:
             return kept
         edges = kept
-
-
-def _tarjan(edges: Mapping[str, list[str]], order: Mapping[str, int]) -> list[list[str]]:
-    """Tarjan's algorithm, written iteratively so that deep cascades cannot overflow the stack."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    components: list[list[str]] = []
-    counter = 0
-    for root in edges:
-        if root in index:
-            continue
-        work = [(root, 0)]
-        while work:
-            node, child = work.pop()
-            if child == 0:
-                index[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            targets = edges.get(node, [])
-            if child < len(targets):
-                work.append((node, child + 1))
-                target = targets[child]
-                if target not in index:
-                    work.append((target, 0))
-                elif target in on_stack:
-                    low[node] = min(low[node], index[target])
-                continue
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                if len(component) > 1 or node in edges.get(node, []):
-                    components.append(component)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    cycles = [_walk(sorted(c, key=order.__getitem__), edges) for c in components]
-    return sorted(cycles, key=lambda c: order[c[0]])
-
-
-def _walk(members: list[str], edges: Mapping[str, list[str]]) -> list[str]:
-    """A readable cycle through a component, starting at its first member in file order."""
-    inside = set(members)
-    start = members[0]
-    path = [start]
-    seen = {start}
-    current = start
-    while True:
-        nxt = next((t for t in edges.get(current, []) if t in inside), None)
-        if nxt is None or nxt == start:
-            return path
-        if nxt in seen:
-            return path[path.index(nxt) :]
-        path.append(nxt)
-        seen.add(nxt)
-        current = nxt
