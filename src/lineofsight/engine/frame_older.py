@@ -203,10 +203,13 @@ def _without_values(needed: set[str], valued: set[str], formulas: _Formulas) -> 
     while changed:
         changed = False
         for kpi_id in needed:
-            if kpi_id in formulas and kpi_id not in found:
-                if any(i in empty or i in found for i in references(formulas[kpi_id])):
-                    found.add(kpi_id)
-                    changed = True
+            if (
+                kpi_id in formulas
+                and kpi_id not in found
+                and any(i in empty or i in found for i in references(formulas[kpi_id]))
+            ):
+                found.add(kpi_id)
+                changed = True
     return found
 
 
