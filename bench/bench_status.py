@@ -46,6 +46,10 @@ json`), with its peak memory:
   scorecard keeper (`los serve`'s scheduler, `los jobs --due`, `los refresh --due`: job
   `scorecard:keep`) run as of 2026-11-23, a week before, with no write since; then the first
   status as of 2026-11-30; checked against a status in full;
+- with --silent-share S: the same on a copy of the store in which a share S of the measured
+  KPIs (every 1/S-th by position) has no value since SILENT_SINCE (a store where some KPIs
+  are silent for months is common: their rows' last value is found further back, SPEC
+  section 3), the DuckDB copy made of it too;
 - DuckDB: `bench/status_duckdb.py`'s query over a DuckDB copy of the same data (made before
   timing), in a fresh `python -c` process, writing the same JSON document; its KPI, objective
   and unit rows are checked to agree with those of `los status` in full, before any write
@@ -54,6 +58,7 @@ json`), with its peak memory:
     .venv/bin/python bench/bench_status.py                 # 10,000 and 100,000 KPIs
     .venv/bin/python bench/bench_status.py --sizes 10000 --runs 5
     .venv/bin/python bench/bench_status.py --sizes 100000 --in-full-only   # and DuckDB
+    .venv/bin/python bench/bench_status.py --sizes 100000 --in-full-only --silent-share 0.01
 """
 
 from __future__ import annotations
@@ -84,6 +89,7 @@ AS_OF = "2026-11-22"
 MONTH_END = "2026-11-30"  # the last day of November, when October's monthly values fall due
 LOS = str(Path(sys.executable).parent / "los")
 GOAL_SECONDS, GOAL_MB = 0.5, 1024
+SILENT_SINCE = "2026-04-01"  # --silent-share: the first period end whose values are deleted
 
 
 def _store(cache: Path, kpis: int) -> Path:
@@ -299,10 +305,43 @@ def _copy(source: Path, target: Path) -> None:
         reading.close()
 
 
-def measure(cache: Path, work: Path, kpis: int, runs: int, full_only: bool) -> dict[str, Any]:
-    print(f"{kpis:,} KPIs", flush=True)
-    source = _store(cache, kpis)
-    folder = work / f"org{kpis}"
+def _silenced(source: Path, folder: Path, share: float) -> Path:
+    """A copy of the cached store (made once in `folder`) in which a `share` of the measured
+    KPIs, every 1/share-th by position, has no value of any unit since SILENT_SINCE."""
+    target = folder / "silent.db"
+    if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
+        return target
+    print(f"  deleting the values since {SILENT_SINCE} of {share:.1%} of the KPIs (once) ...")
+    partial = folder / "silent.partial.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{partial}{suffix}").unlink(missing_ok=True)
+    _copy(source, partial)
+    every = max(1, round(1 / share))
+    _execute(
+        partial,
+        (
+            "DELETE FROM measurements WHERE period_end >= ? AND kpi_id IN "
+            "(SELECT id FROM kpis WHERE formula IS NULL AND position % ? = 0)",
+            (SILENT_SINCE, every),
+        ),
+    )
+    partial.rename(target)
+    return target
+
+
+def measure(
+    cache: Path, work: Path, kpis: int, runs: int, full_only: bool, silent: float | None = None
+) -> dict[str, Any]:
+    print(
+        f"{kpis:,} KPIs"
+        + (f", {silent:.1%} of them silent since {SILENT_SINCE}" if silent else ""),
+        flush=True,
+    )
+    source = generated = _store(cache, kpis)
+    folder = work / (f"org{kpis}-silent{silent}" if silent else f"org{kpis}")
+    if silent:
+        folder.mkdir(parents=True, exist_ok=True)
+        source = _silenced(source, folder, silent)
     folder.mkdir(parents=True, exist_ok=True)
     database = folder / "store.db"
     for suffix in ("-wal", "-shm"):
@@ -345,7 +384,7 @@ def measure(cache: Path, work: Path, kpis: int, runs: int, full_only: bool) -> d
         }
     cold, applies = [], []
     for run in range(runs):
-        strategy = _changed_strategy(folder, source.parent, run)
+        strategy = _changed_strategy(folder, generated.parent, run)
         applies.append(_run([LOS, "apply", str(strategy), "--db", url]))
         cold.append(_status(url, folder / "cold.json"))
     _same_as_full(database, url, folder / "cold.json", AS_OF)
@@ -514,9 +553,18 @@ def main() -> int:
         action="store_true",
         help="measure only a status in full and the DuckDB query (no write, no kept scorecard)",
     )
+    parser.add_argument(
+        "--silent-share",
+        type=float,
+        metavar="S",
+        help=f"on a copy of the store with no value since {SILENT_SINCE} for this share of the "
+        "measured KPIs (e.g. 0.01)",
+    )
     args = parser.parse_args()
+    if args.silent_share is not None and not 0 < args.silent_share <= 1:
+        parser.error("--silent-share: a share above 0 and at most 1, e.g. 0.01")
     table = [
-        measure(args.cache, args.work, int(s), args.runs, args.in_full_only)
+        measure(args.cache, args.work, int(s), args.runs, args.in_full_only, args.silent_share)
         for s in args.sizes.split(",")
     ]
     columns = [name for name in COLUMNS if name in table[0]]

@@ -6,6 +6,7 @@ each formula of the bench's organisations (`a + b - c` over KPIs of one unit) sp
 signed terms, as a hand-written schema would keep them. `QUERY` then scores it as SPEC section 3
 says for what the generated organisations use: monthly and quarterly KPIs on the calendar year,
 reporting lag (`due_days`), values at each KPI's own unit, ratios, formulas, range KPIs,
+each row's last value (the latest before its period, however old),
 per-period targets, glide paths, tolerances; objective roll-ups down a tree of any depth up
 to 8, unit means, counts and the worst item. It writes the same JSON document as
 `los status --format json` (`{"as_of", "kpis", "objectives", "units"}`).
@@ -140,16 +141,47 @@ picked AS (
   LEFT JOIN all_values a ON a.id = s.id AND a.slot = s.slot
   GROUP BY c.id, c.slot
 ),
+-- The last value of the KPIs with none in the period before theirs: the latest before it,
+-- however old (their own measured values, or a formula's where every input has one).
+lacking AS MATERIALIZED (SELECT id, p_end FROM picked WHERE last_value IS NULL),
+older_measured AS MATERIALIZED (
+  SELECT m.kpi_id AS id, m.period_end AS p_end,
+         CASE WHEN k.ratio_scale IS NOT NULL
+              THEN k.ratio_scale * m.numerator / nullif(m.denominator, 0)
+              ELSE m.value END AS v
+  FROM measurements m JOIN k ON k.id = m.kpi_id AND k.unit_id = m.unit_id
+  WHERE m.kpi_id IN (SELECT id FROM lacking UNION ALL
+                     SELECT t.input_id FROM formula_terms t JOIN lacking l ON l.id = t.kpi_id)
+),
+older_values AS (
+  SELECT id, p_end, v FROM older_measured WHERE v IS NOT NULL
+  UNION ALL
+  SELECT t.kpi_id, o.p_end, sum(t.sign * o.v)
+  FROM formula_terms t JOIN lacking l ON l.id = t.kpi_id
+  JOIN older_measured o ON o.id = t.input_id AND o.v IS NOT NULL
+  JOIN (SELECT kpi_id, count(*) AS n FROM formula_terms GROUP BY kpi_id) n
+    ON n.kpi_id = t.kpi_id
+  GROUP BY t.kpi_id, o.p_end, n.n HAVING count(*) = n.n
+),
+older_last AS (
+  SELECT l.id, arg_max(o.v, o.p_end) AS v, max(o.p_end) AS p_end
+  FROM lacking l JOIN older_values o ON o.id = l.id AND o.p_end < l.p_end GROUP BY l.id
+),
 rows AS MATERIALIZED (
-  SELECT k.*, p.slot, p.p_end, p.actual, p.last_value,
+  SELECT k.*, p.slot, p.p_end, p.actual, coalesce(p.last_value, ol.v) AS last_value,
          CASE WHEN k.months = 1 THEN strftime(p.p_end, '%Y-%m')
               ELSE strftime(p.p_end, '%Y') || '-Q' || CAST(quarter(p.p_end) AS VARCHAR) END
            AS period,
-         CASE WHEN p.last_value IS NULL THEN NULL
-              WHEN k.months = 1 THEN strftime(p.last_end, '%Y-%m')
-              ELSE strftime(p.last_end, '%Y') || '-Q' || CAST(quarter(p.last_end) AS VARCHAR) END
+         CASE WHEN p.last_value IS NOT NULL THEN p.last_end ELSE ol.p_end END AS last_end
+  FROM k JOIN picked p ON p.id = k.id LEFT JOIN older_last ol ON ol.id = k.id
+),
+periods AS MATERIALIZED (
+  SELECT * EXCLUDE (last_end),
+         CASE WHEN last_value IS NULL THEN NULL
+              WHEN months = 1 THEN strftime(last_end, '%Y-%m')
+              ELSE strftime(last_end, '%Y') || '-Q' || CAST(quarter(last_end) AS VARCHAR) END
            AS last_period
-  FROM k JOIN picked p ON p.id = k.id
+  FROM rows
 ),
 own_targets AS (
   SELECT kpi_id, period, arg_min(value, position) AS value FROM period_targets
@@ -161,7 +193,7 @@ based AS (
          THEN last_day(make_date(CAST(left(r.baseline_period, 4) AS INT),
                                  CAST(right(r.baseline_period, 1) AS INT) * 3, 1))
          ELSE last_day(CAST(r.baseline_period || '-01' AS DATE)) END AS b_end
-  FROM rows r LEFT JOIN own_targets pt ON pt.kpi_id = r.id AND pt.period = r.period
+  FROM periods r LEFT JOIN own_targets pt ON pt.kpi_id = r.id AND pt.period = r.period
 ),
 targeted AS (
   SELECT *,

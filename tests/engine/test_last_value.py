@@ -44,6 +44,14 @@ kpis:
   - {id: heads, name: Headcount, unit: co, frequency: monthly, direction: increase,
      aggregation: sum, target: {value: 30, by: 2026-12-31},
      unit_targets: {east: {value: 20, by: 2026-12-31}}}
+  - {id: visits, name: Visits, unit: co, frequency: monthly, direction: increase,
+     across_units: none, target: {value: 10, by: 2026-12-31}}
+  - {id: leads, name: Leads, unit: co, frequency: monthly, direction: increase,
+     across_units: none, target: {value: 10, by: 2026-12-31}}
+  - {id: reach, name: Reach, unit: co, frequency: monthly, direction: increase,
+     formula: visits + sales, target: {value: 200, by: 2026-12-31}}
+  - {id: conversion, name: Conversion, unit: co, frequency: monthly, direction: increase,
+     formula: visits - leads, target: {value: 1, by: 2026-12-31}}
 """
 # As of 5 December 2026 (due_days 3): the weekly KPI at W48 and the monthly ones at November,
 # both overdue; the periods before (W47, October) hold no value of theirs.
@@ -61,6 +69,9 @@ cost,co,2026-08,35
 heads,east,2026-06,9
 heads,east,2026-07,10
 heads,west,2026-07,5
+visits,co,2024-03,7
+visits,co,2024-05,9
+sales,co,2024-05,40
 """
 AS_OF = "2026-12-05"
 # (KPI, unit): period, last value, last period (the period report of 2026-11 alike).
@@ -69,6 +80,11 @@ EXPECTED = {
     ("margin", "co"): ("2026-11", 25.0, "2026-08"),
     ("heads", "co"): ("2026-11", 15.0, "2026-07"),
     ("heads", "east"): ("2026-11", 10.0, "2026-07"),
+    # More than a year before: beyond the first, nearer, read of older values.
+    ("visits", "co"): ("2026-11", 9.0, "2024-05"),
+    ("reach", "co"): ("2026-11", 49.0, "2024-05"),
+    # An input never had a value: nor has the formula.
+    ("conversion", "co"): ("2026-11", None, None),
 }
 
 
@@ -93,7 +109,17 @@ def _rows(kpis: pl.DataFrame) -> dict[tuple[str, str], tuple[Any, ...]]:
 
 
 @pytest.mark.parametrize(
-    "key", list(EXPECTED), ids=["weekly", "formula", "across units", "another unit"]
+    "key",
+    list(EXPECTED),
+    ids=[
+        "weekly",
+        "formula",
+        "across units",
+        "another unit",
+        "years back",
+        "formula years back",
+        "an input never measured",
+    ],
 )
 def test_rows_show_the_latest_value_before_their_period_however_old(
     store: Store, key: tuple[str, str]

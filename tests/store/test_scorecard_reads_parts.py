@@ -358,3 +358,27 @@ def test_measurements_read_with_the_kpis_given_choose_the_early_part_read_alike(
         assert_frame_equal(given, read_measurement_rows(store, window, early))
     assert len(chosen) == 2
     assert (True in chosen) == (store.arrow_file is not None), chosen
+
+
+def test_the_older_values_of_some_kpis_are_those_of_every_measurement_before(
+    store: Store,
+) -> None:
+    """`read_older_measurement_rows` (along the key, through ADBC on SQLite): the rows of
+    these KPIs, every unit, whose last day is before the day given and, when given, on or
+    after the first one; for few KPIs and for more than it finds along the key."""
+    every = read_measurement_rows(store)
+    ids = sorted(every["kpi_id"].unique().to_list())[::3]
+    before, since = dt.date(2026, 8, 1), dt.date(2025, 7, 31)
+    mine = every.filter(pl.col("kpi_id").is_in(ids) & (pl.col("period_end") < before))
+    assert mine.filter(pl.col("period_end") < since).height > 0
+    for few in (True, False):
+        limit = len(ids) if few else len(ids) - 1
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(scorecard_reads, "_FEW_KPIS", limit)
+            read = scorecard_reads.read_older_measurement_rows
+            assert_frame_equal(_sorted(read(store, ids, before)), _sorted(mine))
+            assert_frame_equal(
+                _sorted(read(store, ids, before, since)),
+                _sorted(mine.filter(pl.col("period_end") >= since)),
+            )
+    assert scorecard_reads.read_older_measurement_rows(store, [], before).is_empty()

@@ -8,7 +8,14 @@ these KPIs only, else from the measurements handed to the engine), each frequenc
 numbered on as slots from its last one down to the period of the earliest of those values.
 A measured row's last value is its latest period with a value there; a formula's, or a
 unit's value derived from the units below, is derived (`frame_derived`) at the periods that
-may have one, nearest first, a few at a time, until one has a value.
+may have one, nearest first, a few at a time, until one has a value. A formula one of whose
+inputs (through inner formulas) never had a value has none at any period (SPEC section 2: no
+value when an input has none) and is not derived.
+
+With `older`, the values of the `NEAR` days before the slots' are read first: a row whose
+last value is a period starting within them has it there (every value a period's value
+derives from is of a period ending within it, so read), and only the KPIs of the rows still
+without one are read further back, over their whole history.
 """
 
 from __future__ import annotations
@@ -32,9 +39,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Older", "older_values"]
 
-# The measurements of these KPIs (every unit) whose period ends before this day, as the
-# engine takes them (`engine.values.MEASUREMENT_SCHEMA`).
-Older = Callable[[Collection[str], dt.date], pl.DataFrame]
+# The measurements of these KPIs (every unit) whose period ends before the first day, and
+# on or after the second when one is given, as the engine takes them
+# (`engine.values.MEASUREMENT_SCHEMA`).
+Older = Callable[[Collection[str], dt.date, dt.date | None], pl.DataFrame]
+
+# How far before the slots' days the first read of older values reaches: a KPI silent for
+# some months has its last value there (a year: a yearly KPI's last period too).
+NEAR = dt.timedelta(days=366)
 
 # How many periods of each row a round of derivations asks for, round after round (the last
 # size for every later round): most last values are a few periods back.
@@ -55,8 +67,50 @@ def older_values(
     are `lacking` one: row (its number in `rows`), last_value, last_period, for those that
     have one. `kpis`: the scored KPIs (k, id, frequency, slot: the chosen one);
     `slots`: the slots' frame of `frames._slots`."""
+    if older is None:
+        found = _looked(defs, measurements, None, kpis, rows, lacking, as_of, slots, None)
+        return found.drop("start")
+    since = _boundary(slots) - NEAR
+    near = _looked(defs, measurements, older, kpis, rows, lacking, as_of, slots, since)
+    near = near.filter(pl.col("start") >= since)
+    rest = lacking & ~pl.int_range(0, rows.height, dtype=pl.Int64, eager=True).is_in(
+        near["row"].implode()
+    )
+    if not rest.any():
+        return near.drop("start")
+    far = _looked(defs, measurements, older, kpis, rows, rest, as_of, slots, None)
+    return pl.concat([near, far]).drop("start")
+
+
+def _boundary(slots: pl.DataFrame) -> dt.date:
+    """The day from which the engine is handed every KPI's measurements: the latest first
+    day of a frequency's slots (`services.evaluate._selection`)."""
+    boundary = slots.group_by("frequency").agg(pl.col("p_start").min())["p_start"].max()
+    assert isinstance(boundary, dt.date)
+    return boundary
+
+
+def _looked(
+    defs: DefinitionFrames,
+    measurements: pl.DataFrame,
+    older: Older | None,
+    kpis: pl.DataFrame,
+    rows: pl.DataFrame,
+    lacking: pl.Series,
+    as_of: dt.date,
+    slots: pl.DataFrame,
+    since: dt.date | None,
+) -> pl.DataFrame:
+    """`older_values`, with the first day of the periods' values its history holds when
+    `older` reads only those ending on or after `since`: row, last_value, last_period,
+    start."""
     found = pl.DataFrame(
-        schema={"row": pl.Int64, "last_value": pl.Float64, "last_period": pl.String}
+        schema={
+            "row": pl.Int64,
+            "last_value": pl.Float64,
+            "last_period": pl.String,
+            "start": pl.Date,
+        }
     )
     chosen = kpis["slot"]
     missing = (
@@ -72,7 +126,7 @@ def older_values(
     )
     formulas = _Formulas(defs.kpis)
     needed = _with_inputs(set(missing["kpi_id"].unique().to_list()), formulas)
-    history = _history(measurements, older, needed, slots)
+    history = _history(measurements, older, needed, slots, since)
     if history.is_empty():
         return found
     earliest = history["period_end"].min()
@@ -91,6 +145,11 @@ def older_values(
         "base",
     )
     missing = missing.join(kinds, on="kpi_id", how="left", maintain_order="left")
+    # Formulas an input of which never had a value here have none at any period.
+    valued = set(history["kpi_id"].unique().to_list())
+    missing = missing.filter(
+        ~pl.col("kpi_id").is_in(list(_without_values(needed, valued, formulas)))
+    )
     # Measured rows: the nearest slot with a value of their own.
     nearest = (
         missing.filter(~pl.col("is_formula"))
@@ -112,10 +171,12 @@ def older_values(
         .unique("row", keep="first", maintain_order=True)
         .join(missing.select("row", "base"), on="row")
     )
+    at = best["base"] + best["slot"]
     return best.select(
         "row",
         pl.col("value").alias("last_value"),
-        deep["period"].gather(best["base"] + best["slot"]).alias("last_period"),
+        deep["period"].gather(at).alias("last_period"),
+        deep["p_start"].gather(at).alias("start"),
     )
 
 
@@ -133,18 +194,40 @@ def _with_inputs(ids: set[str], formulas: _Formulas) -> set[str]:
     return found
 
 
+def _without_values(needed: set[str], valued: set[str], formulas: _Formulas) -> set[str]:
+    """The formulas of `needed` an input of which, through inner formulas, is a KPI of
+    `needed` with no value at all (not in `valued`, the KPIs with measurements)."""
+    empty = {kpi_id for kpi_id in needed if kpi_id not in formulas and kpi_id not in valued}
+    found: set[str] = set()
+    changed = bool(empty)
+    while changed:
+        changed = False
+        for kpi_id in needed:
+            if (
+                kpi_id in formulas
+                and kpi_id not in found
+                and any(i in empty or i in found for i in references(formulas[kpi_id]))
+            ):
+                found.add(kpi_id)
+                changed = True
+    return found
+
+
 def _history(
-    measurements: pl.DataFrame, older: Older | None, needed: set[str], slots: pl.DataFrame
+    measurements: pl.DataFrame,
+    older: Older | None,
+    needed: set[str],
+    slots: pl.DataFrame,
+    since: dt.date | None = None,
 ) -> pl.DataFrame:
-    """Every measurement of the KPIs `needed` up to the slots' last day: those handed to the
-    engine, and, with `older`, those before the day from which the engine is handed every
-    KPI's (the latest first day of a frequency's slots, `services.evaluate._selection`)."""
+    """Every measurement of the KPIs `needed` up to the slots' last day (from `since` on
+    when given): those handed to the engine, and, with `older`, those before the day from
+    which the engine is handed every KPI's (`_boundary`)."""
     mine = measurements.filter(pl.col("kpi_id").is_in(list(needed)))
     if older is None:
         return mine
-    boundary = slots.group_by("frequency").agg(pl.col("p_start").min())["p_start"].max()
-    assert isinstance(boundary, dt.date)
-    before = older(needed, boundary).select(measurements.columns)
+    boundary = _boundary(slots)
+    before = older(needed, boundary, since).select(measurements.columns)
     return pl.concat([before, mine.filter(pl.col("period_end") >= boundary)])
 
 

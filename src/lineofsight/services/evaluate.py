@@ -74,8 +74,8 @@ def older_measurements(store: Store) -> Older:
     scorecard reads)."""
     from lineofsight.store.scorecard_reads import read_older_measurement_rows
 
-    def read(kpi_ids: Collection[str], before: dt.date) -> pl.DataFrame:
-        return measurement_frame(read_older_measurement_rows(store, kpi_ids, before))
+    def read(kpi_ids: Collection[str], before: dt.date, since: dt.date | None) -> pl.DataFrame:
+        return measurement_frame(read_older_measurement_rows(store, kpi_ids, before, since))
 
     return read
 

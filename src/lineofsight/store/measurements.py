@@ -85,11 +85,15 @@ def frame_of_rows(rows: Sequence[MeasurementRow]) -> pl.DataFrame:
     )
 
 
-def of_kpis(kpi_ids: Iterable[str]) -> ColumnElement[bool]:
+def of_kpis(
+    kpi_ids: Iterable[str], window: tuple[dt.date, dt.date] | None = None
+) -> ColumnElement[bool]:
     """Measurements of these KPIs, found along the primary key: one step to each last day held
-    (a recursive query hops from one to the next), then one to each KPI there."""
+    (a recursive query hops from one to the next, within `window`'s days when given), then
+    one to each KPI there."""
     m = t.measurements
-    return and_(_held_ends(), m.c.kpi_id.in_(sorted(set(kpi_ids))))
+    ends = _held_ends() if window is None else _held_ends_within(*window)
+    return and_(ends, m.c.kpi_id.in_(sorted(set(kpi_ids))))
 
 
 @lru_cache(maxsize=1)
@@ -100,6 +104,23 @@ def _held_ends() -> ColumnElement[bool]:
     ends = select(func.min(m.c.period_end).label("day")).cte("held_ends", recursive=True)
     following = (
         select(func.min(m.c.period_end)).where(m.c.period_end > ends.c.day).scalar_subquery()
+    )
+    ends = ends.union_all(select(following).where(ends.c.day.is_not(None)))
+    return m.c.period_end.in_(select(ends.c.day))
+
+
+def _held_ends_within(first: dt.date, last: dt.date) -> ColumnElement[bool]:
+    """`_held_ends` from `first` to `last` only: no step to the KPIs at the days outside."""
+    m = t.measurements
+    ends = (
+        select(func.min(m.c.period_end).label("day"))
+        .where(m.c.period_end >= first, m.c.period_end <= last)
+        .cte("held_ends", recursive=True)
+    )
+    following = (
+        select(func.min(m.c.period_end))
+        .where(m.c.period_end > ends.c.day, m.c.period_end <= last)
+        .scalar_subquery()
     )
     ends = ends.union_all(select(following).where(ends.c.day.is_not(None)))
     return m.c.period_end.in_(select(ends.c.day))
@@ -170,10 +191,10 @@ def kpi_measurements_query(
         ms.c.value,
         ms.c.numerator,
         ms.c.denominator,
-    ).where(of_kpis(kpi_ids))
-    if window is not None:
-        query = query.where(ms.c.period_end >= window[0], ms.c.period_end <= window[1])
-    return query
+    )
+    # The window bounds the days `of_kpis` steps to (a range on the last day beside them
+    # would have SQLite read every row of the window's days instead).
+    return query.where(of_kpis(kpi_ids, window))
 
 
 def kpi_measurements(

@@ -172,25 +172,40 @@ def read_kpi_measurement_rows(
 
 
 # Up to how many KPIs' older measurements are found along the primary key, KPI by KPI
-# (`read_older_measurement_rows`: a thousand KPIs of the 100,000 of bench_status, 29 months of
-# values each, in a quarter of a second); for more, the days before are read whole (the ids
-# are bound parameters: SQLite takes 32,766 at most).
+# (`read_older_measurement_rows`); for more, the days before are read whole.
 _FEW_KPIS = 20000
 
 
 def read_older_measurement_rows(
-    store: Store, kpi_ids: Collection[str], before: dt.date
+    store: Store, kpi_ids: Collection[str], before: dt.date, since: dt.date | None = None
 ) -> pl.DataFrame:
-    """The stored measurements of these KPIs (every unit) whose last day is before `before`,
-    as `read_measurement_rows`: what a scorecard reads for the rows whose last known value
-    is older than its window of days."""
-    if len(kpi_ids) <= _FEW_KPIS:
-        return read_kpi_measurement_rows(
-            store, kpi_ids, (dt.date(1, 1, 1), before - dt.timedelta(days=1))
+    """The stored measurements of these KPIs (every unit) whose last day is before `before`
+    (and on or after `since` when given), as `read_measurement_rows`: what a scorecard reads
+    for the rows whose last known value is older than its window of days.
+
+    On an SQLite file, a few KPIs' rows are found along the primary key through Arrow, as
+    the scorecard's other reads (a status in full then needs no SQLAlchemy, whose import
+    alone costs more than the read): each last day held in the window (the recursive
+    `_DAYS`), then each KPI there. The ids, a user's text, are written into the query as
+    hexadecimal UTF-8 (no character of theirs is in it)."""
+    first = since or dt.date(1, 1, 1)
+    if not kpi_ids:
+        return with_starts(frame_of([], STORED_SCHEMA))
+    if len(kpi_ids) > _FEW_KPIS:
+        select = (
+            f"SELECT {_COLUMNS} FROM measurements WHERE period_end >= {{}} AND period_end < {{}}"
         )
-    select = f"SELECT {_COLUMNS} FROM measurements WHERE period_end < {{}}"
-    found = read_frame(store, select, [before], STORED_SCHEMA)
-    return with_starts(found.filter(pl.col("kpi_id").is_in(list(kpi_ids))))
+        found = read_frame(store, select, [first, before], STORED_SCHEMA)
+        return with_starts(found.filter(pl.col("kpi_id").is_in(list(kpi_ids))))
+    if store.arrow_file is None:
+        return read_kpi_measurement_rows(store, kpi_ids, (first, before - dt.timedelta(days=1)))
+    listed = ", ".join(f"CAST(X'{i.encode().hex()}' AS TEXT)" for i in sorted(set(kpi_ids)))
+    taken = ", ".join(f"m.{c.strip()}" for c in _COLUMNS.split(","))
+    query = (
+        f"SELECT * FROM ({_DAYS} SELECT {taken} FROM days d CROSS JOIN measurements m"
+        f" ON m.period_end = d.day WHERE m.kpi_id IN ({listed}) ORDER BY 4, 1, 2, 3)"
+    )
+    return with_starts(read_frame(store, query, [first, before, before], STORED_SCHEMA))
 
 
 # The table each definition frame is read from; its columns are the engine's (see
