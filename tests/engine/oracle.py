@@ -5,8 +5,9 @@ Each KPI is evaluated at its own period chosen with reporting lag (the latest th
 or is due; in a period report: the latest ending by the as-of date), at its own unit and at
 every other unit that has a value of its own for it in one of the periods up to the first due
 one (in a period report: that period) or a unit target, each such row at its own period chosen
-by the same rule; at a unit without a unit target, a row has no target (`no_target`). The maths is written out plainly
-here, scalar by scalar, independently of the frame engine's column expressions.
+by the same rule; at a unit without a unit target, a row has no target (`no_target`). The
+maths is written out plainly here, scalar by scalar, independently of the frame engine's
+column expressions.
 """
 
 from __future__ import annotations

@@ -56,7 +56,12 @@ heads,s1,2026-10,3
 """
 AS_OF = "2026-12-05"
 # Values entered early, for the awaited November.
-EARLY = [("hours", "co", 17.5), ("hours", "east", 7.0), ("heads", "east", 11.0), ("heads", "s1", 4.0)]
+EARLY = [
+    ("hours", "co", 17.5),
+    ("hours", "east", 7.0),
+    ("heads", "east", 11.0),
+    ("heads", "s1", 4.0),
+]
 # (KPI, unit): period, actual, data.
 BEFORE = {
     ("hours", "co"): ("2026-10", 18.0, "reported"),
@@ -103,7 +108,9 @@ def _rows(kpis: pl.DataFrame) -> dict[tuple[str, str], tuple[Any, ...]]:
 
 def _early(store: Store) -> None:
     for kpi, unit, value in EARLY:
-        record_measurement(store, kpi_id=kpi, unit_id=unit, period="2026-11", value=value, actor="t")
+        record_measurement(
+            store, kpi_id=kpi, unit_id=unit, period="2026-11", value=value, actor="t"
+        )
 
 
 def test_an_early_value_leaves_the_other_units_rows_at_their_own_period(store: Store) -> None:

@@ -370,9 +370,9 @@ def _rows(kpis: pl.DataFrame, measured: pl.DataFrame, unit_targets: pl.DataFrame
     targets = unit_targets.filter(pl.col("key") != pl.lit(kpis["key"]).gather(pl.col("k")))
     if measured_here.is_empty() and targets.is_empty():
         return own
-    others = pl.concat(
-        [measured_here, targets.select(*pair, slot=pl.lit(None, pl.Int64))]
-    ).unique(subset="key", keep="first", maintain_order=True)
+    others = pl.concat([measured_here, targets.select(*pair, slot=pl.lit(None, pl.Int64))]).unique(
+        subset="key", keep="first", maintain_order=True
+    )
     return pl.concat([own, others])
 
 
