@@ -3,9 +3,11 @@ to check the package's one engine (`engine.frames`) against it (the differential
 
 Each KPI is evaluated at its own period chosen with reporting lag (the latest that has a value
 or is due; in a period report: the latest ending by the as-of date), at its own unit and at
-every other unit that has a value of its own for it in that period or a unit target; at a unit
-without a unit target, a row has no target (`no_target`). The maths is written out plainly
-here, scalar by scalar, independently of the frame engine's column expressions.
+every other unit that has a value of its own for it in one of the periods up to the first due
+one (in a period report: that period) or a unit target, each such row at its own period chosen
+by the same rule; at a unit without a unit target, a row has no target (`no_target`). The
+maths is written out plainly here, scalar by scalar, independently of the frame engine's
+column expressions.
 """
 
 from __future__ import annotations
@@ -240,13 +242,22 @@ def evaluate_organization(
             _lagged(kpi, slots, chosen, due, as_of, kpi.unit, own_target, own, values, earliest)
         )
         unit_targets = {unit_id for unit_id, _ in kpi.unit_targets}
-        measured = values.units_measured(kpi.id, period) if kpi.formula is None else set()
+        measured = set()
+        if kpi.formula is None:
+            for p in slots[: due_index + 1]:
+                measured |= values.units_measured(kpi.id, p)
         others = (measured | unit_targets) - {kpi.unit}
         for unit in sorted(others):
-            target = kpi_target(kpi, period, calendar, unit=unit) if unit in unit_targets else None
+            # Each row at its own latest slot with a value, else the due one, as the KPI's.
             history = [values.value(kpi.id, p, unit) for p in slots]
+            at = choose_slot([v is not None for v in history], due_index)
+            at_period = slots[at]
+            target = (
+                kpi_target(kpi, at_period, calendar, unit=unit) if unit in unit_targets else None
+            )
+            at_due = at_period.end + dt.timedelta(days=due_days)
             rows.append(
-                _lagged(kpi, slots, chosen, due, as_of, unit, target, history, values, earliest)
+                _lagged(kpi, slots, at, at_due, as_of, unit, target, history, values, earliest)
             )
     own_rows = {r.id: r for r in rows if r.own_unit}
     objectives = _objectives(org, own_rows)

@@ -89,12 +89,18 @@ def _since_window(kpi: m.Kpi) -> list[str]:
     return []
 
 
-def _write_randomly(store: Store, rng: random.Random, count: int) -> None:
+def _write_randomly(store: Store, rng: random.Random, count: int, below: bool = True) -> None:
+    """`count` random writes of values; with `below`, at the units below a KPI's own too (a
+    write there can add or take away a row: the scorecard is then saved in full)."""
     org = load_organization(store)
     measured = [k for k in org.kpis if k.formula is None and _periods(k)]
     for _ in range(count):
         kpi = rng.choice(measured)
+        # Its own unit, the units with a target, and those below its own: a value there can
+        # add a row at that unit, or move the row's period (each row at its own).
         units = [kpi.unit, *(u for u, _ in kpi.unit_targets)]
+        if below:
+            units += [u.id for u in org.units if u.parent == kpi.unit]
         unit = rng.choice(units)
         period = rng.choice(_periods(kpi))
         if rng.random() < 0.1:
@@ -324,7 +330,7 @@ def test_patches_saved_beside_the_scorecard_give_the_full_computation(
         base = read_snapshot(conn, AS_OF, True)
     assert base is not None and base.patch is None
     for _ in range(4):
-        _write_randomly(store, rng, rng.randint(1, 4))
+        _write_randomly(store, rng, rng.randint(1, 4), below=False)
         got = scorecard(store, as_of=AS_OF.isoformat())
         _same(got, _full(store, AS_OF), store)
         with store.reading() as conn:
@@ -447,7 +453,7 @@ def test_a_status_on_an_up_to_date_scorecard_loads_no_polars_nor_the_engine_nor_
     monkeypatch.setattr(snapshots, "PATCH_SHARE", 1.0)
     for write in (False, True):
         if write:
-            _write_randomly(store, random.Random(3), 3)
+            _write_randomly(store, random.Random(3), 3, below=False)
         scorecard(store, as_of=AS_OF.isoformat())  # brought up to date (a patch the 2nd time)
         with store.reading() as conn:
             kept = read_snapshot(conn, AS_OF, True)

@@ -51,7 +51,8 @@ def test_a_snapshot_after_writes_is_the_last_one_updated_and_equals_a_fresh_one(
     rng = random.Random(5)
     changed = 0
     for _ in range(3):
-        _write_randomly(store, rng, rng.randint(2, 5))
+        # At the KPIs' own units and those with a target: the same rows, made again in place.
+        _write_randomly(store, rng, rng.randint(2, 5), below=False)
         got = snapshot(cache, AS_OF)
         assert got.graph is first.graph  # the organisation's indexes are kept
         fresh = snapshot(ScorecardCache(store), AS_OF)  # another app: built from scratch

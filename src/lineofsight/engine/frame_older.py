@@ -63,9 +63,9 @@ def older_values(
     as_of: dt.date,
     slots: pl.DataFrame,
 ) -> pl.DataFrame:
-    """The last known value, beyond the slots read, of the `rows` (k, kpi_id, unit_id) that
-    are `lacking` one: row (its number in `rows`), last_value, last_period, for those that
-    have one. `kpis`: the scored KPIs (k, id, frequency, slot: the chosen one);
+    """The last known value, beyond the slots read, of the `rows` (k, kpi_id, unit_id, slot:
+    the row's chosen one) that are `lacking` one: row (its number in `rows`), last_value,
+    last_period, for those that have one. `kpis`: the scored KPIs (k, id, frequency);
     `slots`: the slots' frame of `frames._slots`."""
     if older is None:
         found = _looked(defs, measurements, None, kpis, rows, lacking, as_of, slots, None)
@@ -112,17 +112,16 @@ def _looked(
             "start": pl.Date,
         }
     )
-    chosen = kpis["slot"]
     missing = (
-        rows.select("k", "kpi_id", "unit_id")
+        rows.select("k", "kpi_id", "unit_id", "slot")
         .with_columns(row=pl.int_range(0, rows.height, dtype=pl.Int64))
         .filter(lacking)
         .with_columns(
             # Slots up to the chosen one and the LOOKBACK after it are read already.
-            first=pl.lit(chosen).gather(pl.col("k")) + LOOKBACK + 1,
+            first=pl.col("slot") + LOOKBACK + 1,
             frequency=pl.lit(kpis["frequency"]).gather(pl.col("k")),
         )
-        .drop("k")
+        .drop("k", "slot")
     )
     formulas = _Formulas(defs.kpis)
     needed = _with_inputs(set(missing["kpi_id"].unique().to_list()), formulas)

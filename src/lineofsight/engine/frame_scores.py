@@ -128,35 +128,72 @@ def unit_row_targets(
     defs: DefinitionFrames, kpis: pl.DataFrame, spans: pl.DataFrame | None = None
 ) -> pl.DataFrame:
     """The targets of the KPIs' rows at units with a target of their own (not the KPI's own
-    unit): kpi_id, unit_id, target."""
-    if defs.unit_targets.is_empty():
-        return pl.DataFrame(
-            schema={"kpi_id": pl.String, "unit_id": pl.String, "target": pl.Float64}
-        )
+    unit), at the KPI's chosen period: kpi_id, unit_id, target."""
+    at = defs.unit_targets.select("kpi_id", "unit_id").join(
+        kpis.select(
+            pl.col("id").alias("kpi_id"), "p_start", "p_end", pl.col("unit_id").alias("own_unit")
+        ),
+        on="kpi_id",
+    )
+    at = at.filter(pl.col("unit_id") != pl.col("own_unit")).drop("own_unit")
+    return at.select("kpi_id", "unit_id", target=row_targets(defs, at, kpis, spans))
+
+
+def row_targets(
+    defs: DefinitionFrames,
+    at: pl.DataFrame,
+    kpis: pl.DataFrame,
+    spans: pl.DataFrame | None = None,
+) -> pl.Series:
+    """The target of each row `at` a unit other than its KPI's own (kpi_id, unit_id, and the
+    row's period: p_start, p_end), in the order of `at`: the unit's target at that period
+    (an explicit period target of the unit first), none without a unit target. `kpis`: the
+    KPIs whose targets' periods are named (baseline_period)."""
+    if defs.unit_targets.is_empty() or at.is_empty():
+        return pl.repeat(None, at.height, dtype=pl.Float64, eager=True).alias("target")
     if spans is None:
         spans = _spans_of(defs, kpis)
-    overrides = _overrides(defs, kpis, spans).rename({"scope": "unit_id"})
-    return (
-        defs.unit_targets.join(
-            kpis.select(pl.col("id").alias("kpi_id"), "p_end", pl.col("unit_id").alias("own_unit")),
-            on="kpi_id",
-        )
-        .filter(pl.col("unit_id") != pl.col("own_unit"))
-        .join(overrides, on=["kpi_id", "unit_id"], how="left")
+    overrides = (
+        defs.period_targets.filter(pl.col("unit_id") != "")
+        .join(spans, left_on="period", right_on="label")
         .select(
             "kpi_id",
             "unit_id",
-            pl.coalesce(
-                "override",
-                _glide(
-                    pl.col("value"),
-                    pl.col("by_date"),
-                    pl.col("baseline_value"),
-                    _base_end(pl.col("baseline_period"), spans),
-                    pl.col("p_end"),
-                ),
-            ).alias("target"),
+            pl.col("start").alias("p_start"),
+            pl.col("end").alias("p_end"),
+            pl.col("value").alias("override"),
         )
+        .unique(subset=["kpi_id", "unit_id", "p_start", "p_end"], keep="first", maintain_order=True)
+    )
+    keys = ["kpi_id", "unit_id"]
+    return (
+        at.select(*keys, "p_start", "p_end")
+        .join(
+            defs.unit_targets.unique(subset=keys, keep="first", maintain_order=True).with_columns(
+                has_target=pl.lit(True)
+            ),
+            on=keys,
+            how="left",
+            maintain_order="left",
+        )
+        .join(overrides, on=[*keys, "p_start", "p_end"], how="left", maintain_order="left")
+        .select(
+            pl.when(pl.col("has_target"))
+            .then(
+                pl.coalesce(
+                    "override",
+                    _glide(
+                        pl.col("value"),
+                        pl.col("by_date"),
+                        pl.col("baseline_value"),
+                        _base_end(pl.col("baseline_period"), spans),
+                        pl.col("p_end"),
+                    ),
+                )
+            )
+            .alias("target")
+        )
+        .to_series()
     )
 
 

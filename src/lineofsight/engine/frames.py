@@ -32,7 +32,7 @@ from lineofsight.engine.frame_measured import (
 )
 from lineofsight.engine.frame_older import Older, older_values
 from lineofsight.engine.frame_rollups import rollup_objectives, rollup_units
-from lineofsight.engine.frame_scores import own_targets, score_rows, unit_row_targets
+from lineofsight.engine.frame_scores import own_targets, row_targets, score_rows
 from lineofsight.engine.frame_values import across_units
 from lineofsight.engine.lag import (
     LOOKBACK,
@@ -188,9 +188,20 @@ def score_kpis(
     kpis = kpis.with_columns(slot=chosen).hstack(
         slots.select("p_start", "p_end", "period").gather(kpis["base"] + chosen)
     )
-    rows = _rows(kpis, measured, unit_targets)
+    rows, derived_others = _row_slots(
+        defs, measurements, kpis, measured, _rows(kpis, measured, unit_targets), as_of, slots
+    )
     actual, last_value, last_slot = _history(
-        defs, measurements, kpis, measured, rows, laid, offsets, derived_own, as_of, slots
+        defs,
+        measurements,
+        kpis,
+        measured,
+        rows,
+        laid,
+        offsets,
+        {**derived_own, **derived_others},
+        as_of,
+        slots,
     )
     n = kpis.height
     own = kpis.select(
@@ -200,22 +211,30 @@ def score_kpis(
         "position",
         own_targets(defs, kpis).alias("target"),
     )
-    if rows.height > n:  # rows at other units than the KPI's own: their targets by unit
+    k, row_slot = rows["k"], rows["slot"]
+    attributes = kpis.select(
+        "direction",
+        "range_low",
+        "range_high",
+        "tolerance",
+        "tolerance_abs",
+        "due_days",
+        "base",
+    )
+    if rows.height > n:  # rows at other units than the KPI's own: their own periods
+        attributes = attributes.gather(k)
+        spans = slots.select("p_start", "p_end", "period").gather(attributes["base"] + row_slot)
         others = (
             rows.slice(n)
-            .select("k", "kpi_id", "unit_id", pl.lit(False).alias("own_unit"))
-            .with_columns(position=kpis["position"].gather(rows["k"].slice(n)))
-            .join(
-                unit_row_targets(defs, kpis),
-                on=["kpi_id", "unit_id"],
-                how="left",
-                maintain_order="left",
-            )
-            .drop("k")
+            .select("kpi_id", "unit_id", pl.lit(False).alias("own_unit"))
+            .with_columns(position=kpis["position"].gather(k.slice(n)))
         )
-        own = pl.concat([own, others])
-    k = rows["k"]
-    attributes = kpis.select(
+        targets = row_targets(defs, others.hstack(spans.slice(n).select("p_start", "p_end")), kpis)
+        own = pl.concat([own, others.with_columns(target=targets)])
+        attributes = attributes.with_columns(period=spans["period"], p_end=spans["p_end"])
+    else:
+        attributes = attributes.hstack(kpis.select("period", "p_end"))
+    attributes = attributes.select(
         "period",
         "direction",
         "range_low",
@@ -224,8 +243,6 @@ def score_kpis(
         "tolerance_abs",
         (pl.col("p_end") + pl.duration(days=pl.col("due_days"))).alias("due"),
     )
-    if rows.height > n:
-        attributes = attributes.gather(k)
     periods = slots["period"].gather(kpis["base"].gather(k) + last_slot)
     lacking = last_value.is_null()
     if lacking.any():  # the rows with no value in the slots read: looked for further back
@@ -335,21 +352,80 @@ def _chosen_slots(
 
 def _rows(kpis: pl.DataFrame, measured: pl.DataFrame, unit_targets: pl.DataFrame) -> pl.DataFrame:
     """The rows of the scorecard: the KPIs' own units (one each, in the order of `kpis`,
-    row number `k`), then the other units with a value at the KPI's period or a target of
-    their own: k, key, kpi_id, unit_id."""
+    row number `k`), then the other units with a value of their own at one of the KPI's
+    slots up to its first due one, or a target of their own: k, key, kpi_id, unit_id, slot
+    (the own rows' the KPI's; the others' their first slot with a measured value up to the
+    first due one, null for a unit with a target and no such value)."""
     pair = ["k", "key", "kpi_id", "unit_id"]
-    own = kpis.select(pl.col("k"), "key", pl.col("id").alias("kpi_id"), "unit_id")
-    chosen = kpis["slot"]
-    at_period = measured.filter(
-        ~pl.col("own")
-        & pl.col("actual").is_not_null()
-        & (pl.col("slot") == pl.lit(chosen).gather(pl.col("k")))
-    ).select(pair)
+    own = kpis.select(pl.col("k"), "key", pl.col("id").alias("kpi_id"), "unit_id", "slot")
+    measured_here = (
+        measured.filter(
+            ~pl.col("own")
+            & pl.col("actual").is_not_null()
+            & (pl.col("slot") <= pl.lit(kpis["due_index"]).gather(pl.col("k")))
+        )
+        .group_by(pair, maintain_order=True)
+        .agg(pl.col("slot").min())
+    )
     targets = unit_targets.filter(pl.col("key") != pl.lit(kpis["key"]).gather(pl.col("k")))
-    if at_period.is_empty() and targets.is_empty():
+    if measured_here.is_empty() and targets.is_empty():
         return own
-    others = pl.concat([at_period, targets.select(pair)]).unique(subset="key", maintain_order=True)
+    others = pl.concat([measured_here, targets.select(*pair, slot=pl.lit(None, pl.Int64))]).unique(
+        subset="key", keep="first", maintain_order=True
+    )
     return pl.concat([own, others])
+
+
+def _row_slots(
+    defs: DefinitionFrames,
+    measurements: pl.DataFrame,
+    kpis: pl.DataFrame,
+    measured: pl.DataFrame,
+    rows: pl.DataFrame,
+    as_of: dt.date,
+    slots: pl.DataFrame,
+) -> tuple[pl.DataFrame, dict[tuple[str, str, int], float | None]]:
+    """The rows with each one's slot chosen as its KPI's own row's is (`_chosen_slots`): its
+    first slot with a value up to the KPI's first due one, else the first due one. The rows
+    at other units of formulas and of values derived across units are asked for derived
+    values at the slots before their first measured one (those derived are returned too)."""
+    n = kpis.height
+    if rows.height == n:
+        return rows, {}
+    others = rows.slice(n)
+    per_row = kpis.select("due_index", "formula", "across").gather(others["k"])
+    derived = per_row["formula"].is_not_null() | (per_row["across"] != "none")
+    due = per_row["due_index"]
+    found: dict[tuple[str, str, int], float | None] = {}
+    slot = others["slot"]
+    if derived.any():
+        asked = (
+            others.select(
+                "kpi_id",
+                "unit_id",
+                pl.int_ranges(
+                    0, pl.min_horizontal(due + 1, pl.col("slot").fill_null(due + 1))
+                ).alias("asked"),
+                row=pl.int_range(0, others.height),
+            )
+            .filter(derived)
+            .explode("asked")
+            .drop_nulls("asked")
+            .rename({"asked": "slot"})
+        )
+        triples = list(asked.select("kpi_id", "unit_id", "slot").iter_rows())
+        found = derived_values(defs, measurements, kpis, measured, triples, as_of, slots)
+        with_value = asked.filter(
+            pl.Series([found.get(t) is not None for t in triples], dtype=pl.Boolean)
+        )
+        if not with_value.is_empty():
+            first = with_value.group_by("row").agg(pl.col("slot").min())
+            earlier = pl.repeat(None, others.height, dtype=pl.Int64, eager=True).scatter(
+                first["row"], first["slot"]
+            )
+            slot = pl.select(pl.coalesce(earlier, slot)).to_series()
+    chosen = pl.select(pl.coalesce(slot, due)).to_series()
+    return pl.concat([rows.head(n), others.with_columns(slot=chosen)]), found
 
 
 def _history(
@@ -364,14 +440,14 @@ def _history(
     as_of: dt.date,
     slots: pl.DataFrame,
 ) -> tuple[pl.Series, pl.Series, pl.Series]:
-    """Each row's value at its KPI's slot, and the last known value before it with its slot
-    (the first of the LOOKBACK slots after it with one), in the order of `rows`.
+    """Each row's value at its slot (`rows`' slot), and the last known value before it with
+    its slot (the first of the LOOKBACK slots after it with one), in the order of `rows`.
 
     `laid`, `offsets`: the KPIs' own measured values (`frame_measured.laid_out`); the other
     rows' are laid after them, and each row's values gathered by position instead of joined."""
     n = kpis.height
     k = rows["k"]
-    per_row = kpis.select("slot", "n_slots", "formula", "across")
+    per_row = kpis.select("n_slots", "formula", "across")
     if rows.height > n:  # the other rows' values laid after the KPIs' own
         per_row = per_row.gather(k)
         others = rows.slice(n).select("key", number=pl.int_range(0, rows.height - n))
@@ -384,7 +460,7 @@ def _history(
         placed, size = slot_offsets(per_row["n_slots"].slice(n))
         offsets = offsets.append(placed + laid.len())
         laid = laid.append(laid_out(measured, number, placed, size))
-    chosen, n_slots = per_row["slot"], per_row["n_slots"]
+    chosen, n_slots = rows["slot"], per_row["n_slots"]
     start = offsets + chosen
     values = []
     for step in range(LOOKBACK + 1):

@@ -68,10 +68,11 @@ def patch(
     )
     numbers = {"kpis": _numbers(ev.kpis, affected)}
     old = ev.kpis[numbers["kpis"]]
-    # A KPI has a row per unit its definitions name; the rows replace those kept in place.
+    # The rows replace those kept in place, when they are at the same units; a value at a
+    # unit other than the KPI's own can add or take away that unit's row: then in full.
     if old.select("id", "unit").equals(fresh.select("id", "unit")):
         kpis = replace_rows(ev.kpis, numbers["kpis"], fresh)
-    else:  # pragma: no cover - the same definitions give the same rows
+    else:
         return _rebuilt(card, fresh, affected, day)
     changes = {section: dict((card._changes or {}).get(section, {})) for section in SECTIONS}
     changes["kpis"].update(_lines(numbers["kpis"], label_kpis(fresh, defs.calendar, labels)))
