@@ -192,9 +192,9 @@ def few_values(y: Array, sd: Array) -> Array:
     widened: Array = sd * (_t90(max(1, n - 3)) / _Z90)
     if n >= _MIN_FIT:
         return widened
-    changes = y[:, 1:] - y[:, :-1]  # n - 1 >= 2 of them
-    m = changes.shape[1]
     with np.errstate(over="ignore", invalid="ignore"):
+        changes = y[:, 1:] - y[:, :-1]  # n - 1 >= 2 of them
+        m = changes.shape[1]
         # Sums one change after another (fewer than 8: as numpy adds a row, alone or not).
         total = changes[:, 0]
         for j in range(1, m):
@@ -206,8 +206,9 @@ def few_values(y: Array, sd: Array) -> Array:
         s = np.sqrt(squares / (m - 1))
         h = np.arange(1, sd.shape[1] + 1, dtype=np.float64)
         drift = s[:, None] * np.sqrt(h * (1.0 + h / m)) * (_t90(m - 1) / _Z90)
-        # The larger of the two; a NaN (values that overflow) stays NaN for the caller.
-        floored: Array = np.where(drift > widened, drift, widened)
+        # The larger of the two. Changes that overflow (values near the largest float) give
+        # a NaN, kept: the caller makes no forecast of a spread it cannot bound.
+        floored: Array = np.where(drift <= widened, widened, drift)
     return floored
 
 
