@@ -461,3 +461,36 @@ def test_only_the_last_five_years_of_months_are_read() -> None:
     assert result.points == 60 and result.method == "seasonal"
     assert result.first_period is not None and result.first_period.label == "2021-11"
     assert result.last_period is not None and result.last_period.label == "2026-10"
+
+
+TURNOVER = (
+    "{id: turnover, name: Staff turnover, unit: co, frequency: quarterly, direction: decrease,"
+    " target: {value: 4, by: 2027-12-31}}"
+)
+
+
+def test_three_quarters_that_fall_fast_are_not_certain() -> None:
+    # Three quarterly values falling fast (7.5, 6.9, 5.1) against a target of 4 five quarters
+    # on: the damped trend fits three values almost exactly, and its own error model read a
+    # projection of -0.21 as a 100% chance with an interval of -0.98 to 0.56. Two errors say
+    # little: the interval is wide enough to hold where the series is now, and the chance is
+    # far from certain, on the KPI page's path (one KPI) as on the organisation's (a batch).
+    org = org_with(TURNOVER, more="  - " + TURNOVER.replace("turnover", "other", 1))
+    series = {"2026-Q1": 7.5, "2026-Q2": 6.9, "2026-Q3": 5.1}
+    values = table(
+        org,
+        *monthly("turnover", series),
+        *monthly("other", {p: v + 1 for p, v in series.items()}),
+    )
+    result, _ = forecast_organization(values, org, AS_OF)
+    assert result.points == 3 and result.method == "damped_trend"
+    assert result.target_period.label == "2027-Q4"
+    assert result.on_track is True  # the trend's mean still reaches the target
+    assert result.probability is not None and 0.5 <= result.probability < 0.9
+    first, last = result.path[0], result.path[-1]
+    assert first.low < 5.1 < first.high and last.low < 5.1 < last.high
+    assert last.high - last.low > 2 * (first.high - first.low)  # wider with the horizon
+    kpi = org.kpi("turnover")
+    assert kpi is not None
+    alone = forecast_kpi(values, kpi, "co", 4.0, dt.date(2027, 12, 31), AS_OF)
+    assert alone.probability == result.probability and alone.path == result.path

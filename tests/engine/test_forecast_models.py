@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lineofsight.engine.forecast_methods import seasonal
-from lineofsight.engine.forecast_models import MODELS, autoregression, best_two
+from lineofsight.engine.forecast_models import MODELS, _t90, autoregression, best_two, few_values
 
 
 def _ar1(phi: float, mean: float, n: int, seed: int) -> np.ndarray:
@@ -143,3 +143,41 @@ def test_one_series_is_projected_as_in_a_batch_bit_for_bit() -> None:
         assert one[0].tobytes() == mean[i : i + 1].tobytes()
         assert one[1].tobytes() == sd[i : i + 1].tobytes()
         assert (one[2] == chosen[i : i + 1]).all()
+
+
+@pytest.mark.parametrize(
+    ("df", "expected"),
+    [(1, 3.0777), (2, 1.8856), (3, 1.6377), (4, 1.5332), (5, 1.4759), (10, 1.3722), (30, 1.3104)],
+)
+def test_the_t_quantile_is_the_tables(df: int, expected: float) -> None:
+    assert _t90(df) == pytest.approx(expected, abs=1e-4)
+
+
+def test_the_widening_for_a_short_series_fades_as_it_grows() -> None:
+    rng = np.random.default_rng(3)
+    sd = np.full((1, 4), 1.0)
+    factors = []
+    for n in (3, 4, 6, 10, 30, 60):
+        y = (100 - 2.0 * np.arange(n) + rng.normal(0, 0.01, n))[None, :]
+        factors.append(few_values(y, sd)[0, 0])
+    # A series that is almost a line: no floor from its changes, only the t quantile.
+    assert factors == pytest.approx(
+        [_t90(max(1, n - 3)) / 1.2815515655446004 for n in (3, 4, 6, 10, 30, 60)]
+    )
+    assert factors == sorted(factors, reverse=True) and factors[-1] < 1.02
+
+
+def test_a_few_values_that_jump_get_at_least_a_random_walks_spread() -> None:
+    # Two changes of -0.6 and -1.8: their sd 0.85; h steps of a random walk with a drift
+    # estimated from two changes spread as 0.85 * sqrt(h * (1 + h / 2)), times t_0.9(1) / z_0.9.
+    y = np.array([[7.5, 6.9, 5.1]])
+    widened = few_values(y, np.full((1, 5), 0.01))
+    s = math.sqrt(0.72)
+    h = np.arange(1, 6)
+    expected = s * np.sqrt(h * (1 + h / 2)) * _t90(1) / 1.2815515655446004
+    assert widened[0] == pytest.approx(expected)
+    # From six values on, the floor is gone: only the t quantile.
+    y6 = np.array([[7.5, 6.9, 5.1, 7.5, 6.9, 5.1]])
+    assert few_values(y6, np.full((1, 5), 0.01))[0] == pytest.approx(
+        0.01 * _t90(3) / 1.2815515655446004
+    )

@@ -16,7 +16,10 @@ handful of array operations rather than 100,000 model fits.
 
 The 80% interval and the probability of meeting a target come from a normal error model with
 each model's variance at each horizon (engine/forecast_models.py), `sigma` from its
-in-sample one-step errors.
+in-sample one-step errors; for the damped trend alone, widened for a short series (a
+Student-t quantile with the fit's residual degrees of freedom, and below six values at least
+the spread of a random walk with drift: `few_values`), so that three values never read as
+certain.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from lineofsight.engine.forecast_models import MODELS, best_two, damped
+from lineofsight.engine.forecast_models import MODELS, best_two, damped, few_values
 
 __all__ = [
     "MAX_HISTORY",
@@ -132,8 +135,10 @@ def seasonal(y: Array, season: int, horizon: int) -> Projection:
 
 
 def trend_only(y: Array, horizon: int) -> Projection:
-    """Damped Holt on the values themselves (no season)."""
+    """Damped Holt on the values themselves (no season), its spread widened for the little
+    a short series shows (`few_values`)."""
     mean, sd = damped_trend(y, horizon)
+    sd = few_values(y, sd)
     k = y.shape[0]
     return Projection(mean, sd, np.zeros(k, dtype=bool), np.zeros((k, 2), dtype=np.int8))
 

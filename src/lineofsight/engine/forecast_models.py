@@ -14,6 +14,24 @@ without gaps, and returns the mean and standard deviation of the next `horizon` 
   impulse response, `sigma^2 * sum_{j<h} psi_j^2`. A fit whose roots are not stationary, or
   with too few values for its parameters, is not a candidate.
 
+`few_values` widens the damped trend's spread for the little a short series shows. The variances
+above treat the fitted parameters and starting values as known; fitted to a handful of values
+(three quarters: two one-step errors for three parameters picked from the grid and a starting
+slope read off the same values) they are not, and the in-sample errors are near zero, so the
+interval collapses and a few values that fall fast read as certain. Two standard small-sample
+corrections, both fading as the series grows:
+- a Student-t quantile with the fit's residual degrees of freedom (`n - 3`, the divisor of
+  `sigma`) instead of the normal's, as for the prediction interval of any regression whose
+  error variance is estimated: the sd is scaled by `t_0.9(df) / z_0.9` (3.08 / 1.28 at one
+  degree of freedom, 1.64 / 1.28 at three, 1.01 at sixty), so the 80% interval is the t one
+  and the probability, read off a normal with that sd, agrees with the interval's ends;
+- while the fit has seen fewer than `_MIN_FIT` values (too few for the choice above to hold
+  any back), a floor from the series' own one-step changes: the random walk with drift, the
+  simplest trend a few values support, whose h-step variance `s^2 * h * (1 + h / (n - 1))`
+  counts both the h future steps and the error of a drift estimated from n - 1 changes
+  (`s`: their sd; the same t correction with `n - 2` degrees of freedom).
+Neither moves a projection (the mean), only its interval and probability.
+
 `best_two` scores every model on the series' own history (rolling origin: fitted up to one,
 two and three seasons before the end, projecting the season after each; mean absolute error)
 and averages the two best; combining two good forecasts is steadier than betting on one.
@@ -31,7 +49,7 @@ from operator import add, mul, sub
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MODELS", "best_two", "damped"]
+__all__ = ["MODELS", "best_two", "damped", "few_values"]
 
 Array = npt.NDArray[np.float64]
 
@@ -160,6 +178,70 @@ def damped(y: Array, horizon: int, cuts: tuple[int, ...], ahead: int) -> tuple[A
         spread = np.concatenate([np.zeros((k, 1)), np.cumsum(c * c, axis=1)[:, :-1]], axis=1)
         sd = sigma[:, None] * np.sqrt(1.0 + spread)
     return mean, sd, held
+
+
+# The 90% quantile of the standard normal (the end of an 80% interval).
+_Z90 = 1.2815515655446004
+
+
+def few_values(y: Array, sd: Array) -> Array:
+    """The damped trend's `sd` (k, h) of the rows of `y` (k, n) widened for a short series:
+    the Student-t quantile of its residual degrees of freedom, and below `_MIN_FIT` values
+    at least the random walk with drift's (the module's docstring says why)."""
+    n = y.shape[1]
+    widened: Array = sd * (_t90(max(1, n - 3)) / _Z90)
+    if n >= _MIN_FIT:
+        return widened
+    with np.errstate(over="ignore", invalid="ignore"):
+        changes = y[:, 1:] - y[:, :-1]  # n - 1 >= 2 of them
+        m = changes.shape[1]
+        # Sums one change after another (fewer than 8: as numpy adds a row, alone or not).
+        total = changes[:, 0]
+        for j in range(1, m):
+            total = total + changes[:, j]
+        centred = changes - (total / m)[:, None]
+        squares = centred[:, 0] * centred[:, 0]
+        for j in range(1, m):
+            squares = squares + centred[:, j] * centred[:, j]
+        s = np.sqrt(squares / (m - 1))
+        h = np.arange(1, sd.shape[1] + 1, dtype=np.float64)
+        drift = s[:, None] * np.sqrt(h * (1.0 + h / m)) * (_t90(m - 1) / _Z90)
+        # The larger of the two. Changes that overflow (values near the largest float) give
+        # a NaN, kept: the caller makes no forecast of a spread it cannot bound.
+        floored: Array = np.where(drift <= widened, widened, drift)
+    return floored
+
+
+@lru_cache(maxsize=128)
+def _t90(df: int) -> float:
+    """The 90% quantile of Student's t with `df` (whole, >= 1) degrees of freedom: the t
+    whose two-sided probability P(|T| <= t) is 0.8, by bisection on that probability."""
+    low, high = _Z90, 4.0  # t_0.9 falls from 3.08 (df 1) towards z_0.9
+    for _ in range(100):
+        middle = (low + high) / 2
+        if _within(middle, df) < 0.8:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+def _within(t: float, df: int) -> float:
+    """P(|T| <= t) for Student's t with whole `df`, in closed form (a finite series in
+    theta = atan(t / sqrt(df)): Abramowitz and Stegun 26.7.3 and 26.7.4)."""
+    theta = math.atan(t / math.sqrt(df))
+    c2 = math.cos(theta) ** 2
+    if df % 2:
+        term = total = math.cos(theta) if df > 1 else 0.0
+        for k in range(3, df - 1, 2):
+            term *= (k - 1) / k * c2
+            total += term
+        return 2 / math.pi * (theta + math.sin(theta) * total)
+    term = total = 1.0
+    for k in range(2, df - 1, 2):
+        term *= (k - 1) / k * c2
+        total += term
+    return math.sin(theta) * total
 
 
 Fit = tuple[Array, Array, npt.NDArray[np.bool_]]
