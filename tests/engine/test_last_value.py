@@ -6,6 +6,7 @@ after a value for an old period is loaded or deleted."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,11 @@ import polars as pl
 import polars.testing as pt
 import pytest
 
-from lineofsight.services.apply import apply_file
 from lineofsight.services.checkin import delete_measurement, record_measurement
 from lineofsight.services.evaluate import status_store
-from lineofsight.services.measurements import load_file
 from lineofsight.services.snapshots import scorecard
 from lineofsight.store.database import Store
+from tests.engine.filled import filled_store
 from tests.engine.test_frames import assert_same_scorecard
 
 STRATEGY = """\
@@ -89,16 +89,8 @@ EXPECTED = {
 
 
 @pytest.fixture
-def store(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    strategy = tmp_path / "strategy.yaml"
-    strategy.write_text(STRATEGY)
-    values = tmp_path / "values.csv"
-    values.write_text(VALUES)
-    opened = Store(db_url)
-    apply_file(opened, strategy)
-    load_file(opened, values)
-    yield opened
-    opened.close()
+def store(db_url: str, tmp_path: Path) -> Iterator[Store]:
+    yield from filled_store(db_url, tmp_path, STRATEGY, VALUES)
 
 
 def _rows(kpis: pl.DataFrame) -> dict[tuple[str, str], tuple[Any, ...]]:
