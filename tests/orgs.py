@@ -131,8 +131,10 @@ def organizations(draw: st.DrawFn) -> m.Organization:
 def _kpi(draw, kid, kpi_ids, unit_ids, objective_ids, owners, frequencies):  # type: ignore[no-untyped-def]
     frequency = frequencies[kid]
     direction = draw(st.sampled_from(m.Direction))
-    others = [k for k in kpi_ids if k != kid]
-    # A formula reads only KPIs no coarser than itself (a finer one would never have a value).
+    # A formula reads only KPIs declared after it (a file may name a KPI before declaring it),
+    # so that formulas never form a cycle (a file error), and no coarser than itself (a finer
+    # one would never have a value).
+    others = list(kpi_ids[kpi_ids.index(kid) + 1 :])
     readable = [k for k in others if grain_of(frequencies[k]) <= grain_of(frequency)]
     kind = draw(st.sampled_from(["plain", "formula", "ratio"] if readable else ["plain", "ratio"]))
     formula = None

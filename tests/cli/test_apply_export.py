@@ -91,8 +91,8 @@ def test_bad_file_exits_2_lists_problems_and_stores_nothing(los: Los, workdir: P
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert "unknown_ids.yaml:23: kpi rev: unit: unknown unit 'nowhere'" in result.output
-    assert "9 problems" in result.output
-    assert result.output.count("unknown_ids.yaml:") == 1 + 9
+    assert "13 problems" in result.output
+    assert result.output.count("unknown_ids.yaml:") == 1 + 13
     assert los("export").output == before
 
 

@@ -53,7 +53,8 @@ def _upload(kpi: str) -> Callable[[Any, Any], Any]:
 
 def _strategy(api: Any, store: Any) -> Any:
     text = STRATEGY.replace("Sell good things.", f"Sell good things ({next(_counter)}).")
-    return api.request("PUT", "/strategy", content=text,
+    # `force`: the matrix's other calls change the strategy in the app between these.
+    return api.request("PUT", "/strategy", content=text, params={"force": "true"},
                        headers={"Content-Type": "application/yaml"})  # fmt: skip
 
 
