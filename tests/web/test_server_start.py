@@ -261,3 +261,36 @@ def test_a_starting_worker_makes_the_two_snapshots_of_the_home_page(web_url: str
             assert made.peek((version, before, None)) is not None
     finally:
         app.state.store.close()
+
+
+def test_serve_names_its_store_without_the_password(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "Serving ..." line goes to the service's log: a password in the store's URL (as the
+    README says to give one, in LOS_DATABASE_URL) is not in it."""
+    import uvicorn
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import Los
+    from tests.stores import drop_postgresql, postgresql_store
+
+    url = postgresql_store(pg_url)
+    try:
+        parsed = make_url(url)
+        # The test server trusts its local connections: a password is sent and not needed.
+        secret = "Sh0uldNeverShow"
+        with_password = parsed.set(
+            username=parsed.username or "postgres", password=secret
+        ).render_as_string(hide_password=False)
+        for name in ("LOS_SECRET_KEY", "LOS_SERVE_DATABASE_URL", "LOS_SERVE_SCHEDULER"):
+            monkeypatch.setenv(name, "set by the test")
+        monkeypatch.setenv("LOS_DATABASE_URL", with_password)
+        monkeypatch.setattr(uvicorn, "run", lambda *args, **settings: None)
+        port = str(_free_port())
+        result = Los(None)("serve", "--no-scheduler", "--port", port)
+        assert result.exit_code == 0, result.output
+        assert "Serving Line of Sight" in result.output
+        assert secret not in result.output
+        assert "***" in result.output
+    finally:
+        drop_postgresql(pg_url, url)

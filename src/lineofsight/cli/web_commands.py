@@ -123,7 +123,9 @@ def serve(
 
     url = resolve_url(db)
     _can_listen(host, port)
-    Store(url).close()  # migrate (and report a bad URL) once, before any worker starts
+    opened = Store(url)  # migrate (and report a bad URL) once, before any worker starts
+    shown = opened.display_url  # its password hidden: this line goes to the service's log
+    opened.close()
     # Every worker must sign sessions with the same key, or a login would last one request.
     os.environ.setdefault("LOS_SECRET_KEY", secrets.token_urlsafe(32))
     os.environ["LOS_SERVE_DATABASE_URL"] = url
@@ -139,7 +141,7 @@ def serve(
 
     scheduler = None if no_scheduler else start_scheduler(url, scheduler_interval, None)
     os.environ["LOS_SERVE_SCHEDULER"] = "off"
-    err.print(f"Serving Line of Sight on http://{host}:{port} (store {escape(url)})")
+    err.print(f"Serving Line of Sight on http://{host}:{port} (store {escape(shown)})")
     settings: dict[str, Any] = {}
     if "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters:
         # uvicorn replaces a worker that does not answer its ping within 5 s; a worker making
