@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 
 from lineofsight.domain.periods import parse_period
 from lineofsight.engine.forecast import Forecast
-from lineofsight.services.chart_geometry import chart_geometry, label_positions, nice_ticks
+from lineofsight.services.chart_geometry import (
+    chart_geometries,
+    chart_geometry,
+    label_positions,
+    nice_ticks,
+)
 from lineofsight.services.kpi_series import KpiChart, SeriesPoint
 
 
@@ -64,6 +69,37 @@ def test_every_point_is_inside_the_plot(pairs: list[tuple[float | None, float | 
     assert 2 <= len(g.y_ticks) <= 12
     for y, _ in g.y_ticks:
         assert g.top - 1e-6 <= y <= g.bottom + 1e-6
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(values, values), min_size=0, max_size=14),
+    st.lists(st.tuples(values, values, values), max_size=3),
+)
+def test_drawings_laid_out_together_are_each_as_laid_out_alone(
+    pairs: list[tuple[float | None, float | None]],
+    ahead: list[tuple[float | None, float | None, float | None]],
+) -> None:
+    # A laptop's and a phone's drawing of one chart share their heights, not their widths.
+    path = [
+        (f"2026-{i + 1:02d}", *(0.0 if v is None else v for v in values))
+        for i, values in enumerate(ahead)
+    ]
+    chart = _chart([a for a, _ in pairs], [t for _, t in pairs], path)
+    boxes = [(720, 64, 12, 8), (360, 52, 12, 4)]
+    together = chart_geometries(chart, boxes, 300, top=24, bottom=44, ticks=5)
+    alone = [
+        chart_geometry(chart, w, 300, margins=(left, 24, right, 44), ticks=5, labels=labels)
+        for w, left, right, labels in boxes
+    ]
+    assert together == alone
+    # Each drawing's points stand on its own slots, at the same heights.
+    if not together[0].empty:
+        wide, narrow = together
+        assert [[y for _, y in run] for run in wide.actual] == [
+            [y for _, y in run] for run in narrow.actual
+        ]
+        assert wide.slots != narrow.slots
 
 
 def test_a_gap_breaks_the_actual_line() -> None:

@@ -67,17 +67,6 @@ def tick_text(value: float) -> str:
     return f"{value:g}"
 
 
-def _runs(points: list[Point | None]) -> tuple[tuple[Point, ...], ...]:
-    runs: list[list[Point]] = [[]]
-    for p in points:
-        if p is None:
-            if runs[-1]:
-                runs.append([])
-        else:
-            runs[-1].append(p)
-    return tuple(tuple(r) for r in runs if r)
-
-
 def label_positions(count: int, most: int) -> list[int]:
     """Which of `count` periods get a label: at most `most`, evenly spaced, the last one
     too when it does not crowd the one before."""
@@ -86,6 +75,11 @@ def label_positions(count: int, most: int) -> list[int]:
     if count - 1 - shown[-1] >= every * 0.75:
         shown.append(count - 1)
     return shown
+
+
+# A drawing's box beside the others of one height: its width, its left and right margins, and
+# how many period labels it has room for (`chart_geometries`).
+Box = tuple[float, float, float, int]
 
 
 def chart_geometry(
@@ -101,8 +95,26 @@ def chart_geometry(
     """The chart laid out in a `width` x `height` box, leaving `margins` for the axis labels;
     each period is a slot of equal width with its point in the middle; at most `labels`
     period labels, written by `label`."""
-    left, top = float(margins[0]), float(margins[1])
-    right, bottom = width - margins[2], height - margins[3]
+    box = (width, margins[0], margins[2], labels)
+    return chart_geometries(
+        chart, [box], height, top=margins[1], bottom=margins[3], ticks=ticks, label=label
+    )[0]
+
+
+def chart_geometries(
+    chart: KpiChart | None,
+    boxes: Sequence[Box],
+    height: float = 160,
+    *,
+    top: float = 8,
+    bottom: float = 20,
+    ticks: int = 4,
+    label: Callable[[str], str] = str,
+) -> list[ChartGeometry]:
+    """The chart laid out as `chart_geometry` lays it out, in each of `boxes` of one `height`
+    and top and bottom margins (a laptop's drawing and a phone's): the values' axis and
+    every height worked out once for all of them, only the widths for each."""
+    top_y, low_y = float(top), height - bottom
     points = chart.points if chart is not None else ()
     index = {p.period: i for i, p in enumerate(points)}
     values = [v for p in points for v in (p.actual, p.target) if v is not None]
@@ -122,22 +134,33 @@ def chart_geometry(
                 path.append((index[period.label], value, low, high))
                 values += [value, low, high]
     if not points or not values:
-        return ChartGeometry(
-            width, height, left, top, right, bottom, (), (), (), (), None, None, (), (), True
-        )
+        return [
+            ChartGeometry(
+                width,
+                height,
+                float(left),
+                top_y,
+                width - right,
+                low_y,
+                (),
+                (),
+                (),
+                (),
+                None,
+                None,
+                (),
+                (),
+                True,
+            )
+            for width, left, right, _ in boxes
+        ]
     assert chart is not None
     axis = nice_ticks(values, ticks)
     y_low, y_high = axis[0], axis[-1]
     count = len(points)
 
-    # Each slot's middle, worked out once: every line, the band and the labels stand on them.
-    xs = tuple(left + (right - left) * (i + 0.5) / count for i in range(count))
-
     def y(v: float) -> float:
-        return bottom - (bottom - top) * (v - y_low) / (y_high - y_low)
-
-    def runs(series: Sequence[float | None]) -> tuple[tuple[Point, ...], ...]:
-        return _runs([(xs[i], y(v)) if v is not None else None for i, v in enumerate(series)])
+        return low_y - (low_y - top_y) * (v - y_low) / (y_high - y_low)
 
     # The path and its interval start at the last value, so that they join the actuals.
     last = forecast.last_period.label if forecast is not None and forecast.last_period else None
@@ -148,26 +171,62 @@ def chart_geometry(
     projected: list[float | None] = [None] * count
     for i, value, _, _ in path:
         projected[i] = value
+    # Every height once: each drawing stands its points on its own slots.
+    lines = [
+        _heights([p.actual for p in points], y),
+        _heights([p.target for p in points], y),
+        _heights(projected, y),
+    ]
+    band = [(i, y(h)) for i, _, _, h in path] + [(i, y(lo)) for i, _, lo, _ in reversed(path)]
     bench = chart.benchmark
+    bench_y = y(bench) if bench is not None and math.isfinite(bench) else None
     r_low, r_high = chart.range_low, chart.range_high
-    band = tuple((xs[i], y(h)) for i, _, _, h in path) + tuple(
-        (xs[i], y(lo)) for i, _, lo, _ in reversed(path)
-    )
-    return ChartGeometry(
-        width,
-        height,
-        left,
-        top,
-        right,
-        bottom,
-        runs([p.actual for p in points]),
-        runs([p.target for p in points]),
-        runs(projected),
-        band,
-        y(bench) if bench is not None and math.isfinite(bench) else None,
-        (y(r_high), y(r_low)) if r_low is not None and r_high is not None else None,
-        tuple((y(t), tick_text(t)) for t in axis),
-        tuple((xs[i], label(points[i].period)) for i in label_positions(count, labels)),
-        False,
-        xs,
-    )
+    band_y = (y(r_high), y(r_low)) if r_low is not None and r_high is not None else None
+    y_ticks = tuple((y(t), tick_text(t)) for t in axis)
+    made = []
+    for width, left, right, labels in boxes:
+        left_x, right_x = float(left), width - right
+        # Each slot's middle, worked out once: every line, the band and the labels stand on them.
+        xs = tuple(left_x + (right_x - left_x) * (i + 0.5) / count for i in range(count))
+        actual, target, ahead = (
+            tuple(tuple((xs[i], h) for i, h in run) for run in runs) for runs in lines
+        )
+        made.append(
+            ChartGeometry(
+                width,
+                height,
+                left_x,
+                top_y,
+                right_x,
+                low_y,
+                actual,
+                target,
+                ahead,
+                tuple((xs[i], h) for i, h in band),
+                bench_y,
+                band_y,
+                y_ticks,
+                tuple((xs[i], label(points[i].period)) for i in label_positions(count, labels)),
+                False,
+                xs,
+            )
+        )
+    return made
+
+
+def _heights(
+    series: Sequence[float | None], y: Callable[[float], float]
+) -> list[list[tuple[int, float]]]:
+    """A line's runs of consecutive values (gaps break them) as (slot, height) pairs."""
+    runs: list[list[tuple[int, float]]] = []
+    run: list[tuple[int, float]] = []
+    for i, v in enumerate(series):
+        if v is None:
+            if run:
+                runs.append(run)
+                run = []
+        else:
+            run.append((i, y(v)))
+    if run:
+        runs.append(run)
+    return runs

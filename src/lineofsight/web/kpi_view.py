@@ -21,7 +21,7 @@ from lineofsight.domain import model as m
 from lineofsight.services.chart_geometry import (
     ChartGeometry,
     Point,
-    chart_geometry,
+    chart_geometries,
     nice_ticks,
     tick_text,
 )
@@ -261,10 +261,14 @@ W, H = 720, 300
 NARROW_W = 360
 
 
-def _points(run: Sequence[Point], xs: dict[float, str]) -> str:
-    """A line's points as SVG writes them; `xs`: the slots' x written once for the chart
-    (every line and the band stand on them)."""
-    return " ".join(f"{xs.get(x) or f'{x:.1f}'},{y:.1f}" for x, y in run)
+def _points(run: Sequence[Point], texts: dict[float, str]) -> str:
+    """A line's points as SVG writes them. `texts`: the coordinates written already (the
+    slots' x, and the heights, which the laptop's and the phone's drawings share), to which
+    this adds its own."""
+    for _, y in run:
+        if y not in texts:
+            texts[y] = f"{y:.1f}"
+    return " ".join([f"{texts[x]},{texts[y]}" for x, y in run])
 
 
 def _tips(chart: KpiChart) -> list[str]:
@@ -304,46 +308,48 @@ def _hovers(g: ChartGeometry, tips: Sequence[str]) -> Markup:
     )
 
 
+# The two drawings' boxes (`chart_geometries`): a laptop's, then a phone's (at most 8 period
+# labels, 4 on the phone's); both 300 high with the same top and bottom margins.
+_BOXES = ((W, 64, 12, 8), (NARROW_W, 52, 12, 4))
+
+
 def fallback_charts(chart: KpiChart, title: str, unit: str = "") -> Markup:
     """`fallback_chart` drawn for a laptop, then for a phone (los.css shows the one that
-    fits the screen), their hover texts made once."""
+    fits the screen), their heights and hover texts made once for both."""
     tips = _tips(chart)
-    return fallback_chart(chart, title, unit, tips=tips) + fallback_chart(
-        chart, title, unit, narrow=True, tips=tips
+    wide, narrow = chart_geometries(
+        chart, _BOXES, H, top=24, bottom=44, ticks=5, label=readable_period
+    )
+    texts: dict[float, str] = {}
+    return fallback_chart(chart, wide, title, unit, False, tips, texts) + fallback_chart(
+        chart, narrow, title, unit, True, tips, texts
     )
 
 
 def fallback_chart(
     chart: KpiChart,
+    g: ChartGeometry,
     title: str,
-    unit: str = "",
-    *,
-    narrow: bool = False,
-    tips: Sequence[str] | None = None,
+    unit: str,
+    narrow: bool,
+    tips: Sequence[str],
+    texts: dict[float, str],
 ) -> Markup:
     """The actuals, the target path and the forecast with its 80% interval as an SVG line
-    chart, with labelled axes (the values' axis titled with the `unit` of measure; at most
-    8 period labels, 4 on the `narrow` drawing for a phone; `tips`: `_tips(chart)`, when
-    made already)."""
+    chart laid out as `g`, with labelled axes (the values' axis titled with the `unit` of
+    measure; `narrow`: the drawing for a phone); `tips`: `_tips(chart)`; `texts`: the
+    coordinates written already (`_points`)."""
     w = NARROW_W if narrow else W
-    g = chart_geometry(
-        chart,
-        w,
-        H,
-        margins=(52 if narrow else 64, 24, 12, 44),
-        ticks=5,
-        labels=4 if narrow else 8,
-        label=readable_period,
-    )
     if g.empty:
         return Markup('<p class="muted">No values to draw yet.</p>')
 
     # Written with f-strings, each text escaped once: what `Markup.format` gives, for a
     # fraction of its cost (a first visit of a KPI page draws this twice).
-    xs = {x: f"{x:.1f}" for x in g.slots}
+    for x in g.slots:
+        texts[x] = f"{x:.1f}"
 
     def lines(runs: Sequence[Sequence[Point]], css: str) -> str:
-        return "".join(f'<polyline class="{css}" points="{_points(run, xs)}"/>' for run in runs)
+        return "".join(f'<polyline class="{css}" points="{_points(run, texts)}"/>' for run in runs)
 
     parts = []
     if unit:
@@ -365,14 +371,14 @@ def fallback_chart(
         for n, (x, text) in enumerate(g.x_ticks)
     ]
     if g.band:
-        parts.append(f'<polygon class="interval" points="{_points(g.band, xs)}"/>')
+        parts.append(f'<polygon class="interval" points="{_points(g.band, texts)}"/>')
     if g.benchmark is not None:
         parts.append(
             f'<line class="benchmark" x1="{g.left}" x2="{g.right}" y1="{g.benchmark:.1f}" '
             f'y2="{g.benchmark:.1f}"/>'
         )
     parts += [lines(g.forecast, "forecast"), lines(g.target, "target"), lines(g.actual, "actual")]
-    parts.append(_hovers(g, _tips(chart) if tips is None else tips))
+    parts.append(_hovers(g, tips))
     points = chart.points
     size = "narrow" if narrow else "wide"
     bm = ", benchmark (dotted)" if g.benchmark is not None else ""
