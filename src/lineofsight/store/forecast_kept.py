@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from lineofsight.store.check_results import STATE_COLUMNS, state_of
+from lineofsight.store.database import plain_rows
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -69,7 +70,7 @@ def _day(session: LoadSession, day: dt.date) -> Any:
 _READ = (
     f"SELECT {STATE_COLUMNS}, k.state, {', '.join(f'f.{name}' for name in _COLUMNS)}"
     " FROM check_results k LEFT JOIN kept_forecasts f"
-    " ON f.kpi_id = :kpi AND f.unit_id = :unit AND f.as_of = :day WHERE k.key = :key"
+    " ON f.kpi_id = ? AND f.unit_id = ? AND f.as_of = ? WHERE k.key = ?"
 )
 
 
@@ -77,16 +78,15 @@ def read_kept_forecast(
     conn: Connection, key: str, kpi_id: str, unit: str, as_of: dt.date
 ) -> tuple[Any, ...] | None:
     """The kept forecast of `kpi_id` at `unit` as of `as_of` (its `KEPT_SCHEMA` columns in
-    order; a date may come as ISO text), when the report kept for `key` (the whole
-    organisation's forecast of that date) was made on the store as it is now; else None.
-    One read, along the primary keys."""
-    from sqlalchemy import Date, bindparam, text
-
-    query = text(_READ).bindparams(bindparam("day", type_=Date()))
-    found = conn.execute(query, {"kpi": kpi_id, "unit": unit, "day": as_of, "key": key}).first()
-    if found is None:
+    order; on SQLite a date comes as ISO text, a flag as 0 or 1), when the report kept for
+    `key` (the whole organisation's forecast of that date) was made on the store as it is
+    now; else None. One read along the primary keys, through the driver's own cursor (a
+    KPI page's: SQLAlchemy's statement and result objects cost more than the read)."""
+    day = as_of.isoformat() if conn.dialect.name == "sqlite" else as_of
+    found = plain_rows(conn, _READ, (kpi_id, unit, day, key))
+    if not found:
         return None
-    values = tuple(found)
+    values = tuple(found[0])
     made_on, row = values[5], values[6:]
     if row[0] is None or state_of(values[:5]) != made_on:
         return None
