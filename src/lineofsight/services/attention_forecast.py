@@ -20,6 +20,12 @@ from the same engine) in one of two ways:
   over too much to be brought up to date): it forecasts at most 1 / `WHOLE_SHARE` times the
   KPIs the list asks for, and the next list of any scope reads it.
 
+The whole organisation's forecast kept this way keeps each KPI's forecast at its own unit
+too (`kept_forecasts`: the path with its interval, the chance, the method, or why there is
+none; written in the transactions that keep or bring up to date the calls): a KPI's page
+reads its row (`kept_forecast`) instead of fitting the KPI, while the calls are of the store
+as it is and of the page's as-of date; else the page fits it, as before.
+
 When every list is made at once and no calls are kept (`off_track_aside`), the forecast of a
 large organisation is made in a second process while this one builds the rest of the lists:
 seconds of work that need nothing else of the lists, on a machine with a core to spare. Once
