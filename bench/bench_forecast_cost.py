@@ -6,8 +6,11 @@ prints, measured in the same run:
 - `los forecast --format json` as a user runs it (a subprocess): wall time and peak memory;
 - the parts of that run in-process: loading the organisation, reading the measurements, the
   histories (a group-by over the measurements), the fits and paths, and writing the JSON;
-- in-process, the forecast of every KPI as the attention lists make it (`off_track_calls`:
-  from the store's tables, no domain object per KPI, the off-track calls only), wall and CPU.
+- in-process, the forecast of every KPI as the attention lists make it (`whole_forecast`:
+  from the store's tables, no domain object per KPI: the off-track calls and each KPI's
+  forecast for its page), wall and CPU;
+- in-process, that forecast made and kept in the store as the lists keep it
+  (`attention_forecast.off_track`), wall and CPU, and what it adds to the store file.
 
     .venv/bin/python bench/bench_forecast_cost.py                 # 10,000 and 100,000 KPIs
     .venv/bin/python bench/bench_forecast_cost.py --sizes 10000
@@ -30,8 +33,9 @@ from bench_status import _copy, _store
 
 from lineofsight.cli.render_forecast import forecast_json
 from lineofsight.domain.periods import MIN_YEAR
+from lineofsight.services.attention_forecast import off_track
 from lineofsight.services.evaluate import load_organization, read_measurement_frame
-from lineofsight.services.forecast import ForecastReport, forecast_frame, off_track_calls
+from lineofsight.services.forecast import ForecastReport, forecast_frame, whole_forecast
 from lineofsight.store.database import Store
 
 AS_OF = "2026-11-22"
@@ -54,6 +58,18 @@ def _run_forecast(url: str) -> tuple[float, float, float]:
     return time.perf_counter() - start, cpu, usage.ru_maxrss / 1024
 
 
+def _size(database: Path) -> int:
+    """The bytes of an SQLite store, its write-ahead log folded in."""
+    import sqlite3
+
+    conn = sqlite3.connect(database)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    return database.stat().st_size
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
@@ -62,7 +78,7 @@ def main() -> int:
     rows = []
     for kpis in [int(s) for s in args.sizes.split(",")]:
         print(f"{kpis:,} KPIs", flush=True)
-        # A copy: the calls `off_track_calls` keeps must not land in the cached store, where
+        # A copy: the forecast `off_track` keeps must not land in the cached store, where
         # the other benchmarks' runs "in full" would find them.
         work = Path(tempfile.mkdtemp(prefix="los-forecast-cost-"))
         copy = work / "store.db"
@@ -88,16 +104,27 @@ def main() -> int:
         forecast_json(ForecastReport(day, org, forecasts))
         t_json = time.perf_counter() - start
         start, cpu_start = time.perf_counter(), time.process_time()
-        calls = off_track_calls(store, day)
+        calls = whole_forecast(store, day).calls
         t_calls = time.perf_counter() - start
         cpu_calls = time.process_time() - cpu_start
+        size = _size(copy)
+        start, cpu_start = time.perf_counter(), time.process_time()
+        off_track(store, day)
+        t_kept = time.perf_counter() - start
+        cpu_kept = time.process_time() - cpu_start
         store.close()
+        grown = _size(copy) - size
         for file in work.iterdir():
             file.unlink()
         work.rmdir()
         print(
             f"  in-process, every KPI's off-track call as the attention lists make it: "
             f"{t_calls:.2f} s ({cpu_calls:.2f} s CPU), {calls.height:,} off track",
+            flush=True,
+        )
+        print(
+            f"  in-process, made and kept as the attention lists keep it: {t_kept:.2f} s "
+            f"({cpu_kept:.2f} s CPU); the store file grew by {grown / 1e6:,.1f} MB",
             flush=True,
         )
         print(

@@ -13,9 +13,13 @@ the app puts the changed rows in place in the scorecard it holds), then the one 
 With --many N it then visits the pages of N different KPIs (every n-th KPI by id), each for
 the first time, so each request makes the page's kept parts itself (chart, forecast,
 explanation, line of sight, lower half), and prints the CPU time (`time.process_time`) of such
-a first visit: the `kpis` line of bench_pages.py costs about that per request. --save DIR
-writes each page's HTML there (to compare with another checkout's), --profile FILE keeps a
-cProfile of the visits (of the pages' own code: the test client runs the app in other threads).
+a first visit. Before the visits, today's forecast of the whole organisation is kept as the
+attention lists keep it (`attention_forecast.off_track`, its time printed), as on a server
+whose lists were made today: each page reads its KPI's forecast from it (--no-kept: not kept,
+each page fits its KPI's forecast itself). The `kpis` line of bench_pages.py costs about a
+first visit's CPU per request. --save DIR writes each page's HTML there (to compare with
+another checkout's), --profile FILE keeps a cProfile of the visits (of the pages' own code:
+the test client runs the app in other threads).
 
 With --in-thread the visits call the app (its ASGI entry, as uvicorn does) in this thread, its
 thread pool's calls made in place: no test client and no thread switches, so the CPU is what a
@@ -59,6 +63,9 @@ def main() -> int:
     parser.add_argument("--many", type=int, default=0, help="first visits of N KPIs' pages")
     parser.add_argument("--save", type=Path, help="write the --many pages' HTML here")
     parser.add_argument("--profile", type=Path, help="a cProfile of the --many visits")
+    parser.add_argument(
+        "--no-kept", action="store_true", help="no kept forecast: each page fits its own"
+    )
     parser.add_argument(
         "--in-thread", action="store_true", help="call the app in this thread, no test client"
     )
@@ -115,6 +122,8 @@ def main() -> int:
         if args.runs:
             print(f"  the load of one row before it (in-process): {min(loads):.2f} s")
         if args.many:
+            if not args.no_kept:
+                keep_forecast(store)
             first_visits(client, store, args)
     store.close()
     return 0
@@ -199,6 +208,19 @@ def _in_thread(client: TestClient) -> Callable[[str], tuple[int, bytes, bool]]:
         return status, b"".join(body), packed
 
     return lambda path: loop.run_until_complete(get(path))
+
+
+def keep_forecast(store: Store) -> None:
+    """Today's forecast of the whole organisation kept, as the attention lists keep it."""
+    from lineofsight.services.attention_forecast import off_track
+    from lineofsight.web.pagekit import today
+
+    start, cpu = time.perf_counter(), time.process_time()
+    calls = off_track(store, today())
+    print(
+        f"  the whole organisation's forecast kept: {time.perf_counter() - start:.2f} s "
+        f"({time.process_time() - cpu:.2f} s CPU), {calls.height:,} KPIs off track"
+    )
 
 
 def first_visits(client: TestClient, store: Store, args: argparse.Namespace) -> None:

@@ -60,7 +60,7 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[set[str] | None]:
 
 def _full(store: Store, as_of: dt.date = AS_OF) -> Any:
     """The calls of a forecast of the whole organisation made now, nothing kept read."""
-    return FORECAST(store, load_organization(store), as_of, None)
+    return FORECAST(store, load_organization(store), as_of, None).calls
 
 
 def _write(store: Store, rng: random.Random, org: m.Organization) -> set[str]:

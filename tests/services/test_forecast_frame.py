@@ -16,7 +16,7 @@ from lineofsight.engine.forecast import forecast_organization
 from lineofsight.engine.forecast_frames import LabelsNeeded
 from lineofsight.engine.values import MEASUREMENT_SCHEMA, ValueTable
 from lineofsight.services.evaluate import load_organization, read_measurement_frame
-from lineofsight.services.forecast import forecast_every_kpi, forecast_frame, off_track_calls
+from lineofsight.services.forecast import forecast_every_kpi, forecast_frame, whole_forecast
 from lineofsight.spec.files import parse_strategy
 from lineofsight.store.database import Store
 from lineofsight.store.forecast_reads import read_forecast_measurements
@@ -239,11 +239,11 @@ def test_the_store_gives_what_the_organisation_gives(
         org = load_organization(store)
         frame = read_measurement_frame(store, (dt.date(MIN_YEAR, 1, 1), as_of))
         found, own = forecast_every_kpi(store, as_of)
-        calls = off_track_calls(store, as_of)
+        calls = whole_forecast(store, as_of).calls
         # Read as two spans of days at once and fitted two batches at a time: the same.
         read = read_forecast_measurements(store, as_of)
         halves = read_forecast_measurements(store, as_of, threads=2)
-        both = off_track_calls(store, as_of, threads=2)
+        both = whole_forecast(store, as_of, threads=2).calls
     finally:
         store.close()
     assert_frame_equal(halves, read)
@@ -412,7 +412,7 @@ def test_the_store_read_without_labels_gives_the_labelled_forecasts(
             org, read_measurement_frame(store, (dt.date(MIN_YEAR, 1, 1), as_of)), as_of
         )
         found, own = forecast_every_kpi(store, as_of)
-        calls = off_track_calls(store, as_of)
+        calls = whole_forecast(store, as_of).calls
     finally:
         store.close()
     assert found == expected

@@ -9,11 +9,13 @@ import threading
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from lineofsight.engine.forecast import requests_of
 from lineofsight.engine.forecast_bulk import FitJob, _Rows, _shared
-from lineofsight.engine.forecast_fit import OffTrack, off_track_of
+from lineofsight.engine.forecast_fit import Paths, paths_of
 from lineofsight.services.attention_forecast import _CALLS, _help, _ListsProcess, _send
 from lineofsight.services.forecast import request_frame
 from lineofsight.spec.files import parse_strategy
@@ -39,9 +41,9 @@ class _FirstFitWaits:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.rows, name)
 
-    def off_track(self, *batch: Any) -> list[tuple[Any, ...]]:
+    def judged(self, *batch: Any) -> tuple[list[tuple[Any, ...]], pl.DataFrame]:
         self.took.wait(60)
-        return self.rows.off_track(*batch)
+        return self.rows.judged(*batch)
 
 
 @pytest.mark.parametrize("gives_back", [True, False])
@@ -51,8 +53,8 @@ def test_batches_a_helper_takes_give_the_same_calls(gives_back: bool) -> None:
     rows = _rows()
     batches = list(rows.batches())
     assert len(batches) > 2
-    expected = [row for batch in batches for row in rows.off_track(*batch)]
-    assert expected  # some rows are off track
+    expected = [rows.judged(*batch) for batch in batches]
+    assert any(calls for calls, _ in expected)  # some rows are off track
     took = threading.Event()
     taken: list[int] = []
 
@@ -63,10 +65,13 @@ def test_batches_a_helper_takes_give_the_same_calls(gives_back: bool) -> None:
                 took.set()
                 if not gives_back:
                     return
-                give(job, off_track_of(job.y, job.season, job.horizon, job.goals))
+                give(job, paths_of(job.y, job.season, job.horizon, job.goals))
 
     found = _shared(_FirstFitWaits(rows, took), batches, Helper())  # type: ignore[arg-type]
-    assert found == expected  # the same rows, in the batches' order
+    # The same rows, in the batches' order.
+    assert [calls for calls, _ in found] == [calls for calls, _ in expected]
+    for (_, kept), (_, wanted) in zip(found, expected, strict=True):
+        assert_frame_equal(kept, wanted)
     assert taken and taken[0] == len(batches) - 1  # taken from the last
     if not gives_back:
         assert len(taken) == 1
@@ -74,7 +79,7 @@ def test_batches_a_helper_takes_give_the_same_calls(gives_back: bool) -> None:
 
 def test_the_lists_process_fits_batches_handed_over_pipes() -> None:
     # Both ends of the protocol over real pipes: the second process hands over every batch,
-    # the lists' process fits each and hands back its off-track rows, then reads the calls.
+    # the lists' process fits each and hands back its fit, then reads the calls.
     rows = _rows()
     jobs = [
         FitJob(number, rows.series(batch, n), season, horizon, rows.goals_of(batch))
@@ -92,7 +97,7 @@ def test_the_lists_process_fits_batches_handed_over_pipes() -> None:
         lists = threading.Thread(target=lambda: result.update(calls=_help(to_aside, from_aside)))
         lists.start()
         waiting = list(jobs)
-        given: dict[int, OffTrack] = {}
+        given: dict[int, Paths] = {}
         _ListsProcess(source, out, threading.Lock()).serve(
             lambda: waiting.pop() if waiting else None,
             lambda job, off: given.__setitem__(job.number, off),
@@ -102,11 +107,12 @@ def test_the_lists_process_fits_batches_handed_over_pipes() -> None:
     assert result == {"calls": b"the calls"}
     assert sorted(given) == [job.number for job in jobs]
     for job in jobs:
-        here = off_track_of(job.y, job.season, job.horizon, job.goals)
+        here = paths_of(job.y, job.season, job.horizon, job.goals)
         there = given[job.number]
-        for name in ("rows", "projected", "target", "chance"):
+        assert (there.method, there.models) == (here.method, here.models)
+        for name in ("held", "low", "high", "ok", "on_track", "clamped", "chance"):
             np.testing.assert_array_equal(getattr(there, name), getattr(here, name))
-    assert any(len(off.rows) for off in given.values())
+    assert any(len(paths.off_track()) for paths in given.values())
 
 
 def test_the_lists_process_gets_the_calls_when_nothing_is_left_to_fit() -> None:

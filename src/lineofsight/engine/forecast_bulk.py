@@ -31,6 +31,7 @@ from lineofsight.engine.forecast import (
     _BATCH,
     MAX_HORIZON,
     MIN_POINTS,
+    NO_FORECAST,
     NO_RANGE,
     TARGET_PASSED,
     TOO_LARGE,
@@ -41,13 +42,7 @@ from lineofsight.engine.forecast import (
     too_far,
     too_few,
 )
-from lineofsight.engine.forecast_fit import (
-    DIRECTIONS,
-    Goals,
-    OffTrack,
-    fit_rows,
-    off_track_of,
-)
+from lineofsight.engine.forecast_fit import DIRECTIONS, Goals, Paths, fit_rows, paths_of
 from lineofsight.engine.forecast_formulas import FormulaBook, formula_histories
 from lineofsight.engine.forecast_frames import (
     GrainSteps,
@@ -58,8 +53,9 @@ from lineofsight.engine.forecast_frames import (
     series_histories,
     step_of,
 )
+from lineofsight.engine.forecast_kept import KEPT_SCHEMA, kept_frame, path_texts
 
-__all__ = ["OFF_TRACK_SCHEMA", "FitHelper", "FitJob", "forecast_rows", "off_track_rows"]
+__all__ = ["OFF_TRACK_SCHEMA", "FitHelper", "FitJob", "Kept", "forecast_rows", "kept_rows"]
 
 Ints = npt.NDArray[np.int64]
 
@@ -89,7 +85,7 @@ def forecast_rows(
     return [r for r in results if r is not None]
 
 
-# What `off_track_rows` gives: the KPI, the forecast's value in the target's period, the
+# What `Kept.calls` holds: the KPI, the forecast's value in the target's period, the
 # final target, that period, the target's date and the chance of meeting it.
 OFF_TRACK_SCHEMA: dict[str, Any] = {
     "id": pl.String,
@@ -101,7 +97,17 @@ OFF_TRACK_SCHEMA: dict[str, Any] = {
 }
 
 
-def off_track_rows(
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """The whole organisation's forecast as it is kept: the rows forecast off track
+    (`OFF_TRACK_SCHEMA`, what the attention lists read) and every row's forecast
+    (`forecast_kept.KEPT_SCHEMA`, what a KPI's page reads)."""
+
+    calls: pl.DataFrame
+    rows: pl.DataFrame
+
+
+def kept_rows(
     requests: pl.DataFrame,
     measurements: pl.DataFrame,
     calendar: m.Calendar,
@@ -109,14 +115,15 @@ def off_track_rows(
     book: FormulaBook | None = None,
     threads: int = 1,
     helper: FitHelper | None = None,
-) -> pl.DataFrame:
-    """The rows of `requests` (as `forecast_rows` takes them) forecast off track, as
-    `OFF_TRACK_SCHEMA`: the same calls as `forecast_rows` makes, without making a forecast
-    object (and its path) for each of 100,000 rows. `threads`: how many batches are fitted
-    at once (most of a fit is numpy's work on whole arrays, outside Python's lock; each
-    batch's numbers are the same however many run beside it). `helper`: another worker
-    that fits some of the batches while this thread fits the others (`FitHelper`)."""
-    found: list[tuple[Any, ...]] = []
+) -> Kept:
+    """The forecasts of the rows of `requests` (as `forecast_rows` takes them), as `Kept`:
+    the same fits as `forecast_rows` makes, without a forecast object (and its path's
+    periods) for each of 100,000 rows. `threads`: how many batches are fitted at once (most
+    of a fit is numpy's work on whole arrays, outside Python's lock; each batch's numbers
+    are the same however many run beside it). `helper`: another worker that fits some of
+    the batches while this thread fits the others (`FitHelper`)."""
+    found: list[tuple[list[tuple[Any, ...]], pl.DataFrame]] = []
+    others = pl.DataFrame(schema=KEPT_SCHEMA)
     if not requests.is_empty():
         rows = _Rows.read(requests, measurements, calendar, as_of, book)
         batches = list(rows.batches())
@@ -126,12 +133,14 @@ def off_track_rows(
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=threads) as pool:
-                for part in pool.map(lambda batch: rows.off_track(*batch), batches):
-                    found += part
+                found = list(pool.map(lambda batch: rows.judged(*batch), batches))
         else:
-            for batch, n, season, horizon in batches:
-                found += rows.off_track(batch, n, season, horizon)
-    return pl.DataFrame(found, schema=OFF_TRACK_SCHEMA, orient="row")
+            found = [rows.judged(*batch) for batch in batches]
+        others = kept_frame(rows.not_fitted(row) for row in np.flatnonzero(~rows.fitted()).tolist())
+    calls = pl.DataFrame(
+        [call for part, _ in found for call in part], schema=OFF_TRACK_SCHEMA, orient="row"
+    )
+    return Kept(calls, pl.concat([*(frame for _, frame in found), others]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,22 +159,21 @@ class FitHelper(Protocol):
     """Another worker (e.g. another process, over pipes) that fits some of the batches."""
 
     def serve(
-        self, take: Callable[[], FitJob | None], give: Callable[[FitJob, OffTrack], None]
+        self, take: Callable[[], FitJob | None], give: Callable[[FitJob, Paths], None]
     ) -> None:
-        """Take jobs (`take`: None when none is left) and hand each one's off-track rows
-        back (`give`: `forecast_fit.off_track_of` of the job) until none is left or the
-        worker is gone; runs in a thread of its own. A job taken and not given back is
-        fitted by the caller."""
+        """Take jobs (`take`: None when none is left) and hand each one's fit back (`give`:
+        `forecast_fit.paths_of` of the job) until none is left or the worker is gone; runs
+        in a thread of its own. A job taken and not given back is fitted by the caller."""
 
 
 def _shared(
     rows: _Rows, batches: list[tuple[Ints, int, int, int]], helper: FitHelper
-) -> list[tuple[Any, ...]]:
-    """The off-track rows of `batches`, this thread fitting them from the first and
-    `helper` (in a thread of its own) from the last, until none is left; in the batches'
-    order (each batch's rows are the same whoever fits it)."""
+) -> list[tuple[list[tuple[Any, ...]], pl.DataFrame]]:
+    """`_Rows.judged` of `batches`, this thread fitting them from the first and `helper`
+    (in a thread of its own) from the last, until none is left; in the batches' order
+    (each batch's rows are the same whoever fits it)."""
     waiting = deque(range(len(batches)))
-    done: dict[int, list[tuple[Any, ...]]] = {}
+    done: dict[int, tuple[list[tuple[Any, ...]], pl.DataFrame]] = {}
     taken: set[int] = set()
     state = threading.Condition()
     ended = [False]
@@ -179,8 +187,8 @@ def _shared(
         batch, n, season, horizon = batches[number]
         return FitJob(number, rows.series(batch, n), season, horizon, rows.goals_of(batch))
 
-    def give(job: FitJob, off: OffTrack) -> None:
-        made = rows.off_track_rows(batches[job.number][0], off)
+    def give(job: FitJob, paths: Paths) -> None:
+        made = rows.kept_of(batches[job.number][0], paths)
         with state:
             done[job.number] = made
             taken.discard(job.number)
@@ -201,14 +209,14 @@ def _shared(
             if not waiting:
                 break
             number = waiting.popleft()
-        done[number] = rows.off_track(*batches[number])
+        done[number] = rows.judged(*batches[number])
     with state:
         state.wait_for(lambda: not taken or ended[0])
         left = sorted(taken)  # taken by a helper that is gone: fitted here
         taken.clear()
     for number in left:
-        done[number] = rows.off_track(*batches[number])
-    return [row for number in sorted(done) for row in done[number]]
+        done[number] = rows.judged(*batches[number])
+    return [done[number] for number in sorted(done)]
 
 
 @dataclass
@@ -386,14 +394,21 @@ class _Rows:
             goals.ceiling[batch],
         )
 
-    def off_track(self, batch: Ints, n: int, season: int, horizon: int) -> list[tuple[Any, ...]]:
-        """The rows of `batch` forecast off track (`OFF_TRACK_SCHEMA`)."""
-        found = off_track_of(self.series(batch, n), season, horizon, self.goals_of(batch))
-        return self.off_track_rows(batch, found)
+    def judged(
+        self, batch: Ints, n: int, season: int, horizon: int
+    ) -> tuple[list[tuple[Any, ...]], pl.DataFrame]:
+        """Rows `batch` fitted, as `kept_of` gives them."""
+        return self.kept_of(
+            batch, paths_of(self.series(batch, n), season, horizon, self.goals_of(batch))
+        )
 
-    def off_track_rows(self, batch: Ints, off: OffTrack) -> list[tuple[Any, ...]]:
-        """The rows of `batch` that `off` (its fit's) calls off track, as `OFF_TRACK_SCHEMA`."""
-        return [
+    def kept_of(self, batch: Ints, paths: Paths) -> tuple[list[tuple[Any, ...]], pl.DataFrame]:
+        """The fit of rows `batch` (`paths`): those off track (`OFF_TRACK_SCHEMA`) and each
+        one's forecast (`KEPT_SCHEMA`), as `fit` makes them."""
+        rows = batch.tolist()
+        off = paths.off_track()
+        targets = self.goals.target[batch]
+        calls = [
             (
                 self.ids[row],
                 projected,
@@ -403,13 +418,50 @@ class _Rows:
                 chance,
             )
             for row, projected, target, chance in zip(
-                batch[off.rows].tolist(),
-                off.projected.tolist(),
-                off.target.tolist(),
-                off.chance.tolist(),
+                batch[off].tolist(),
+                paths.held[off, -1].tolist(),
+                targets[off].tolist(),
+                paths.chance[off].tolist(),
                 strict=True,
             )
         ]
+        ok = paths.ok
+        made = ok.all()
+        texts: list[str | None] = list(path_texts(paths.held, paths.low, paths.high))
+        k = len(rows)
+        frame = pl.DataFrame(
+            {
+                "kpi_id": [self.ids[row] for row in rows],
+                "unit_id": [self.units[row] for row in rows],
+                "target": targets,
+                "deadline": [self.deadlines[row] for row in rows],
+                "points": self.histories.count[batch],
+                "method": [paths.method] * k,
+                "models": paths.models if paths.models is not None else [None] * k,
+                "on_track": paths.on_track,
+                "probability": paths.chance,
+                "clamped": paths.clamped,
+                "first_period": [self._period(r, int(self.first[r])).label for r in rows],
+                "last_period": [self._period(r, int(self.last[r])).label for r in rows],
+                "reason": [None] * k,
+                "path": texts,
+            },
+            schema=KEPT_SCHEMA,
+        )
+        if not made:
+            # Values near the largest float overflow the fit: no forecast, not a NaN one.
+            usable = pl.Series(ok)
+            nothing = pl.lit(None)
+            frame = frame.with_columns(
+                pl.when(usable).then(pl.col("method")).otherwise(pl.lit(NO_FORECAST)),
+                *(
+                    pl.when(usable).then(pl.col(name)).otherwise(nothing)
+                    for name in ("models", "on_track", "probability", "path")
+                ),
+                pl.when(usable).then(pl.col("clamped")).otherwise(pl.lit(False)),
+                pl.when(usable).then(pl.col("reason")).otherwise(pl.lit(TOO_LARGE)),
+            )
+        return calls, frame
 
     def fit(self, batch: Ints, n: int, season: int, horizon: int) -> Iterator[Forecast]:
         """The forecasts of rows `batch`, whose series span `n` periods."""

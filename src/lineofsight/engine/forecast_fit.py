@@ -24,11 +24,11 @@ __all__ = [
     "Fitted",
     "Goals",
     "Judged",
-    "OffTrack",
+    "Paths",
     "chances",
     "fit_rows",
     "judge_rows",
-    "off_track_of",
+    "paths_of",
     "probability",
 ]
 
@@ -178,48 +178,61 @@ def judge_rows(y: Array, season: int, horizon: int, goals: Goals) -> Judged:
 
 
 @dataclass(frozen=True, slots=True)
-class OffTrack:
-    """The rows of a fit that are usable and off track: their places in the batch, the
-    projected value in the target's period (held within the bounds), the final target and
-    the chance of meeting it. Plain arrays: what another process hands back."""
+class Paths:
+    """The fit of k rows as plain arrays (what another process hands back): the method, the
+    models of a seasonal one (one name per row, else None), the path held within the bounds
+    and its interval (k, horizon), whether each row is usable (`ok`), on track and clamped,
+    and its chance of meeting the target (NaN where not usable)."""
 
-    rows: npt.NDArray[np.int64]
-    projected: Array
-    target: Array
+    method: str
+    models: list[str] | None
+    held: Array
+    low: Array
+    high: Array
+    ok: npt.NDArray[np.bool_]
+    on_track: npt.NDArray[np.bool_]
+    clamped: npt.NDArray[np.bool_]
     chance: Array
 
+    def off_track(self) -> npt.NDArray[np.int64]:
+        """The usable rows forecast off track."""
+        return np.flatnonzero(self.ok & ~self.on_track)
 
-def off_track_of(y: Array, season: int, horizon: int, goals: Goals) -> OffTrack:
-    """The rows of `y` (k, n) projected `horizon` periods ahead and off track (`OffTrack`),
-    as `judge_rows` judges them."""
+
+def paths_of(y: Array, season: int, horizon: int, goals: Goals) -> Paths:
+    """Project every row of `y` (k, n) `horizon` periods ahead and judge it against `goals`
+    (`judge_rows`), with the chance of each usable row."""
     judged = judge_rows(y, season, horizon, goals)
-    off = np.flatnonzero(judged.ok & ~judged.on_track)
-    return OffTrack(
-        off,
-        judged.held[off, -1],
-        goals.target[off],
-        np.array(judged.chances(goals, off), dtype=np.float64),
+    ok = np.flatnonzero(judged.ok)
+    chance = np.full(len(judged.ok), math.nan)
+    chance[ok] = judged.chances(goals, ok)
+    return Paths(
+        method=judged.method,
+        models=judged.projection.models() if judged.method == "seasonal" else None,
+        held=judged.held,
+        low=judged.low,
+        high=judged.high,
+        ok=judged.ok,
+        on_track=judged.on_track,
+        clamped=judged.clamped,
+        chance=chance,
     )
 
 
 def fit_rows(y: Array, season: int, horizon: int, goals: Goals) -> Fitted:
     """Project every row of `y` (k, n) `horizon` periods ahead and judge it against `goals`,
-    as plain lists."""
-    judged = judge_rows(y, season, horizon, goals)
-    ok = np.flatnonzero(judged.ok)
-    chances = [math.nan] * len(judged.ok)
-    for row, chance in zip(ok.tolist(), judged.chances(goals, ok), strict=True):
-        chances[row] = chance
+    as plain lists (`paths_of`'s)."""
+    paths = paths_of(y, season, horizon, goals)
     return Fitted(
-        method=judged.method,
-        models=judged.projection.models() if judged.method == "seasonal" else None,
-        values=judged.held.tolist(),
-        low=judged.low.tolist(),
-        high=judged.high.tolist(),
-        ok=judged.ok.tolist(),
-        on_track=judged.on_track.tolist(),
-        probability=chances,
-        clamped=judged.clamped.tolist(),
+        method=paths.method,
+        models=paths.models,
+        values=paths.held.tolist(),
+        low=paths.low.tolist(),
+        high=paths.high.tolist(),
+        ok=paths.ok.tolist(),
+        on_track=paths.on_track.tolist(),
+        probability=paths.chance.tolist(),
+        clamped=paths.clamped.tolist(),
     )
 
 

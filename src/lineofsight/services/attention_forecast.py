@@ -20,6 +20,12 @@ from the same engine) in one of two ways:
   over too much to be brought up to date): it forecasts at most 1 / `WHOLE_SHARE` times the
   KPIs the list asks for, and the next list of any scope reads it.
 
+The whole organisation's forecast kept this way keeps each KPI's forecast at its own unit
+too (`kept_forecasts`: the path with its interval, the chance, the method, or why there is
+none; written in the transactions that keep or bring up to date the calls): a KPI's page
+reads its row (`kept_forecast`) instead of fitting the KPI, while the calls are of the store
+as it is and of the page's as-of date; else the page fits it, as before.
+
 When every list is made at once and no calls are kept (`off_track_aside`), the forecast of a
 large organisation is made in a second process while this one builds the rest of the lists:
 seconds of work that need nothing else of the lists, on a machine with a core to spare. Once
@@ -48,8 +54,9 @@ from lineofsight import __version__
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import reachable_in
 from lineofsight.domain.periods import MIN_YEAR
-from lineofsight.engine.forecast_bulk import OFF_TRACK_SCHEMA, FitHelper, FitJob
-from lineofsight.engine.forecast_fit import OffTrack
+from lineofsight.engine.forecast import Forecast
+from lineofsight.engine.forecast_bulk import OFF_TRACK_SCHEMA, FitHelper, FitJob, Kept
+from lineofsight.engine.forecast_fit import Paths
 from lineofsight.errors import StoreError
 from lineofsight.store.check_results import (
     INCREMENTAL,
@@ -59,13 +66,14 @@ from lineofsight.store.check_results import (
     save_check_report,
 )
 from lineofsight.store.database import Store
+from lineofsight.store.forecast_kept import read_kept_forecast, write_kept_forecasts
 from lineofsight.store.scorecards import read_kpi_groups
 
 if TYPE_CHECKING:
     import subprocess
 
 # The layout of a kept set of calls; another layout or release is computed again.
-FORMAT = 4
+FORMAT = 5
 _FAMILY = f"{INCREMENTAL}attention-forecast/"
 
 # Kept calls are brought up to date when at most this share of the KPIs is forecast again
@@ -115,22 +123,55 @@ def off_track(
         return _cut(_decode(kept[1]), kpi_ids)
     from lineofsight.services.evaluate import load_organization
 
-    calls = None
+    made: tuple[Kept, set[str] | None] | None = None
     if kept is not None and written is not None:
-        calls = _brought_up_to_date(store, as_of, _decode(kept[1]), written)
-    if calls is None:
+        made = _brought_up_to_date(store, as_of, _decode(kept[1]), written)
+    if made is None:
         # None kept, or too much written since to bring it up to date: made in full.
         if kpi_ids is not None and not _asks_for_most(store, kpi_ids):
             org = org if org is not None else load_organization(store)
-            return _forecast(store, org, as_of, set(kpi_ids))
+            return _forecast(store, org, as_of, set(kpi_ids)).calls
         # The whole organisation is forecast from the store's tables: its domain objects
         # are not needed (and cost more than the fits for 100,000 KPIs).
-        calls = _forecast(store, None, as_of, None)
-    # A store this user may only read, or one kept busy: the calls are just not kept. A write
-    # since `state` was read: not kept either (they might miss it), made again next time.
+        made = _forecast(store, None, as_of, None), None
+    _keep(store, as_of, state, *made)
+    return _cut(made[0].calls, kpi_ids)
+
+
+def _keep(
+    store: Store,
+    as_of: dt.date,
+    state: str,
+    made: Kept,
+    again: Collection[str] | None = None,
+) -> None:
+    """Keep the whole organisation's forecast `made` on the store in `state`: made in full
+    (`again` None), or brought up to date (`made.rows`: the KPIs `again` only). A store this
+    user may only read, or one kept busy: just not kept. A write since `state` was read: not
+    kept either (the calls might miss it), made again next time."""
     with contextlib.suppress(StoreError):
-        save_check_report(store, key, state, _encode(calls), replaces=_FAMILY)
-    return _cut(calls, kpi_ids)
+        save_check_report(
+            store,
+            _key(as_of),
+            state,
+            _encode(made.calls),
+            replaces=_FAMILY,
+            also=lambda session: write_kept_forecasts(session, as_of, made.rows, again),
+        )
+
+
+def kept_forecast(
+    store: Store, kpi: m.Kpi, unit: str, as_of: dt.date, calendar: m.Calendar
+) -> Forecast | None:
+    """The forecast of `kpi` at `unit` as of `as_of` as the whole organisation's forecast
+    keeps it (`off_track`: each KPI at its own unit), when that forecast is of the store as
+    it is now (no write of values or definitions since); else None (the caller forecasts
+    the KPI itself). One read of the store, no fit."""
+    from lineofsight.engine.forecast_kept import forecast_of
+
+    with store.reading() as conn:
+        row = read_kept_forecast(conn, _key(as_of), kpi.id, unit, as_of)
+    return None if row is None else forecast_of(row, kpi, calendar)
 
 
 def _asks_for_most(store: Store, kpi_ids: Collection[str]) -> bool:
@@ -211,10 +252,9 @@ def off_track_aside(store: Store, as_of: dt.date, kpis: int) -> Callable[[], pl.
             _KEEPING.append(waiting)
             return calls
         child.wait()  # the second process failed (out of memory, killed): made here
-        calls = _forecast(store, None, as_of, None)
-        with contextlib.suppress(StoreError):
-            save_check_report(store, _key(as_of), state, _encode(calls), replaces=_FAMILY)
-        return calls
+        again = _forecast(store, None, as_of, None)
+        _keep(store, as_of, state, again)
+        return again.calls
 
     # Never collected (the caller failed before it got there): the second process is stopped
     # when the caller lets go of `collect`, not left blocked on a pipe nobody reads.
@@ -287,7 +327,7 @@ def _read(source: IO[bytes], size: int) -> bytes:
 def _help(to_aside: IO[bytes], from_aside: IO[bytes]) -> bytes | None:
     """In the lists' process, its own work done: fit the batches the second process hands
     over until none is left, then return its calls (Arrow IPC); None when it failed."""
-    from lineofsight.engine.forecast_fit import Goals, off_track_of
+    from lineofsight.engine.forecast_fit import Goals, paths_of
 
     with contextlib.suppress(OSError):  # ended already: its output is still there to read
         _send(to_aside, _ASK)
@@ -297,8 +337,7 @@ def _help(to_aside: IO[bytes], from_aside: IO[bytes]) -> bytes | None:
             return payload
         if kind == _JOB:
             number, y, season, horizon, goals = pickle.loads(payload)
-            off = off_track_of(y, season, horizon, Goals(*goals))
-            done = (number, off.rows, off.projected, off.target, off.chance)
+            done = (number, paths_of(y, season, horizon, Goals(*goals)))
             with contextlib.suppress(OSError):
                 _send(to_aside, _RESULT, pickle.dumps(done, protocol=5))
     return None
@@ -312,7 +351,7 @@ class _ListsProcess:
         self.source, self.out, self.lock = source, out, lock
 
     def serve(
-        self, take: Callable[[], FitJob | None], give: Callable[[FitJob, OffTrack], None]
+        self, take: Callable[[], FitJob | None], give: Callable[[FitJob, Paths], None]
     ) -> None:
         job: FitJob | None = None
         while self._next(job, give) is not None:
@@ -326,16 +365,16 @@ class _ListsProcess:
                 message = (job.number, job.y, job.season, job.horizon, goals)
                 _send(self.out, _JOB, pickle.dumps(message, protocol=5))
 
-    def _next(self, job: FitJob | None, give: Callable[[FitJob, OffTrack], None]) -> bytes | None:
+    def _next(self, job: FitJob | None, give: Callable[[FitJob, Paths], None]) -> bytes | None:
         """The next wish to fit (the fit of `job` handed over with it); None: no more."""
         got = _receive(self.source)
         if got is None or got[0] not in (_ASK, _RESULT):
             return None
         if got[0] == _RESULT and job is not None:
-            number, rows, projected, target, chance = pickle.loads(got[1])
-            if number != job.number:
+            number, paths = pickle.loads(got[1])
+            if number != job.number or not isinstance(paths, Paths):
                 return None
-            give(job, OffTrack(rows, projected, target, chance))
+            give(job, paths)
         return got[0]
 
 
@@ -360,15 +399,14 @@ def calls_aside() -> None:
     try:
         # One read in one transaction (the lists' process keeps the other core busy
         # meanwhile: two at once would only compete with it); the fits shared with it.
-        calls = _forecast(store, None, as_of, None, helper=_ListsProcess(source, out, lock))
-        made = io.BytesIO()
-        calls.write_ipc(made)
+        made = _forecast(store, None, as_of, None, helper=_ListsProcess(source, out, lock))
+        calls = io.BytesIO()
+        made.calls.write_ipc(calls)
         with lock:
-            _send(out, _CALLS, made.getvalue())
+            _send(out, _CALLS, calls.getvalue())
             # The end of the output for the caller: the standard output now goes nowhere.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        with contextlib.suppress(StoreError):
-            save_check_report(store, _key(as_of), asked["state"], _encode(calls), replaces=_FAMILY)
+        _keep(store, as_of, asked["state"], made)
     finally:
         store.close()
 
@@ -385,9 +423,10 @@ def _cut(calls: pl.DataFrame, kpi_ids: Collection[str] | None) -> pl.DataFrame:
 
 def _brought_up_to_date(
     store: Store, as_of: dt.date, kept: pl.DataFrame, written: set[str]
-) -> pl.DataFrame | None:
+) -> tuple[Kept, set[str]] | None:
     """The kept calls with the KPIs written or changed since and the formula KPIs that read
-    them (all the way up) forecast again; None when that is too many (made in full instead).
+    them (all the way up) forecast again, with those KPIs' forecasts, and those KPIs; None
+    when that is too many (made in full instead).
 
     Only those KPIs and what their formulas read are built as domain objects (with the units):
     building the whole organisation's would cost more than forecasting a few KPIs."""
@@ -408,10 +447,16 @@ def _brought_up_to_date(
     # The calls of KPIs forecast again are replaced; those of KPIs removed are dropped.
     kept = kept.filter(pl.col("id").is_in(list(known)), ~pl.col("id").is_in(list(again)))
     if not again:
-        return kept
+        return Kept(kept, _no_rows()), again
     org = load_organization(store, reachable_in(again, downs))
     fresh = _forecast(store, org, as_of, again)
-    return pl.concat([kept, fresh]).sort("id")
+    return Kept(pl.concat([kept, fresh.calls]).sort("id"), fresh.rows), again
+
+
+def _no_rows() -> pl.DataFrame:
+    from lineofsight.engine.forecast_kept import KEPT_SCHEMA
+
+    return pl.DataFrame(schema=KEPT_SCHEMA)
 
 
 def _forecast(
@@ -421,34 +466,28 @@ def _forecast(
     kpi_ids: set[str] | None,
     threads: int = 1,
     helper: FitHelper | None = None,
-) -> pl.DataFrame:
+) -> Kept:
     """The engine's forecasts of these KPIs (None: all; `org` is then not read and may be
-    None) at their own units, off track only; `threads` and `helper`: for the read and the
-    fits of all (`services.forecast.off_track_calls`)."""
+    None) at their own units, as kept (`Kept`); `threads` and `helper`: for the read and
+    the fits of all (`services.forecast.whole_forecast`)."""
+    from lineofsight.engine.forecast_kept import kept_frame
     from lineofsight.services.evaluate import read_kpi_frame
-    from lineofsight.services.forecast import forecast_frame, off_track_calls
+    from lineofsight.services.forecast import forecast_frame, off_track_of, whole_forecast
     from lineofsight.services.kpi_series import measured_sources
 
     if kpi_ids is None:
-        return off_track_calls(store, as_of, threads, helper)
+        return whole_forecast(store, as_of, threads, helper)
     assert org is not None
     targeted = {k.id for k in org.kpis if k.id in kpi_ids and k.target is not None}
     if not targeted:
-        return pl.DataFrame(schema=SCHEMA)
+        return Kept(pl.DataFrame(schema=SCHEMA), _no_rows())
     needed = measured_sources(org, targeted) | targeted
     asked = dataclasses.replace(org, kpis=tuple(k for k in org.kpis if k.id in needed))
     window = (dt.date(MIN_YEAR, 1, 1), as_of)
     made = forecast_frame(asked, read_kpi_frame(store, sorted(needed), window), as_of)
     units = {k.id: k.unit for k in asked.kpis}
-    rows = [
-        (f.id, f.projected, f.target, f.target_period.label, f.deadline, f.probability)
-        for f in made
-        if f.unit == units.get(f.id)
-        and f.on_track is False
-        and f.projected is not None
-        and f.id in kpi_ids
-    ]
-    return pl.DataFrame(rows, schema=SCHEMA, orient="row").sort("id")
+    own = [f for f in made if f.unit == units.get(f.id) and f.id in kpi_ids]
+    return Kept(off_track_of(own).sort("id"), kept_frame(own))
 
 
 def _encode(calls: pl.DataFrame) -> str:

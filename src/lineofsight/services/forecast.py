@@ -24,8 +24,9 @@ from lineofsight.engine.forecast import (
 from lineofsight.engine.forecast_bulk import (
     OFF_TRACK_SCHEMA,
     FitHelper,
+    Kept,
     forecast_rows,
-    off_track_rows,
+    kept_rows,
 )
 from lineofsight.engine.forecast_formulas import FormulaBook, book_of
 from lineofsight.engine.forecast_frames import (
@@ -35,6 +36,7 @@ from lineofsight.engine.forecast_frames import (
     own_only,
     rolled_up,
 )
+from lineofsight.engine.forecast_kept import kept_frame
 from lineofsight.engine.values import ValueTable
 from lineofsight.errors import UsageError
 from lineofsight.services.evaluate import (
@@ -102,41 +104,48 @@ def forecast_every_kpi(store: Store, as_of: dt.date) -> tuple[list[Forecast], di
     return made, every.own_units
 
 
-def off_track_calls(
+def whole_forecast(
     store: Store, as_of: dt.date, threads: int = 1, helper: FitHelper | None = None
-) -> pl.DataFrame:
-    """Every KPI the forecast calls off track at its own unit as of `as_of`
-    (`OFF_TRACK_SCHEMA`, by id): the calls of `forecast_every_kpi`, made without a forecast
-    object for each KPI (what the attention lists of a whole organisation need). `threads`:
-    how many batches of series are fitted at once, `helper`: another worker fitting some of
-    them (`forecast_bulk.off_track_rows`)."""
+) -> Kept:
+    """Every KPI forecast at its own unit as of `as_of`, as it is kept (`forecast_bulk.Kept`:
+    the off-track calls by id, what the attention lists of a whole organisation read, and
+    each KPI's forecast, what its page reads): the forecasts of `forecast_every_kpi`, made
+    without a forecast object for each KPI. `threads`: how many batches of series are fitted
+    at once, `helper`: another worker fitting some of them (`forecast_bulk.kept_rows`)."""
     # Read without the periods' labels (see `read_forecast_measurements`), and again with
     # them in the rare organisation whose values need them.
     try:
         every = _Everything.read(store, as_of, own_units_only=True, threads=threads, labels=False)
         fast, rest = every.split()
-        calls = _off_track_fast(every, fast, threads, helper)
+        kept = _kept_fast(every, fast, threads, helper)
     except LabelsNeeded:
         every = _Everything.read(store, as_of, own_units_only=True, threads=threads)
         fast, rest = every.split()
-        calls = _off_track_fast(every, fast, threads, helper)
-    others = pl.DataFrame(
+        kept = _kept_fast(every, fast, threads, helper)
+    return Kept(
+        pl.concat([kept.calls, off_track_of(rest.values())]).sort("id"),
+        pl.concat([kept.rows, kept_frame(rest.values())]),
+    )
+
+
+def off_track_of(forecasts: Iterable[Forecast]) -> pl.DataFrame:
+    """The forecasts off track, as `OFF_TRACK_SCHEMA`."""
+    return pl.DataFrame(
         [
             (f.id, f.projected, f.target, f.target_period.label, f.deadline, f.probability)
-            for f in rest.values()
+            for f in forecasts
             if f.on_track is False and f.projected is not None
         ],
         schema=OFF_TRACK_SCHEMA,
         orient="row",
     )
-    return pl.concat([calls, others]).sort("id")
 
 
-def _off_track_fast(
+def _kept_fast(
     every: _Everything, fast: list[bool], threads: int, helper: FitHelper | None
-) -> pl.DataFrame:
-    """The off-track calls of the requests forecast on arrays (`fast`)."""
-    return off_track_rows(
+) -> Kept:
+    """The forecasts of the requests forecast on arrays (`fast`)."""
+    return kept_rows(
         every.requests.filter(pl.Series(fast, dtype=pl.Boolean)),
         every.frame,
         every.calendar,

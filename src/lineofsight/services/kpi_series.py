@@ -27,6 +27,7 @@ from lineofsight.engine.forecast import (
 )
 from lineofsight.engine.targets import kpi_target
 from lineofsight.engine.values import MeasurementTuple, ValueTable
+from lineofsight.services.attention_forecast import kept_forecast
 from lineofsight.services.evaluate import read_kpi_frame
 from lineofsight.store.database import Store
 from lineofsight.store.measurements import (
@@ -213,7 +214,8 @@ def kpi_chart(
 ) -> KpiChart:
     """The KPI at `unit`: every period from its first value to its target date (actual and
     target), and the engine's forecast to the deadline (`values` read and the forecast
-    `made` already, when given)."""
+    `made` already, when given; else the kept forecast of the whole organisation when it is
+    current, `attention_forecast.kept_forecast`, else fitted here)."""
     kpi = (kpis or organisation_graph(org).kpis)[kpi_id]
     window = (dt.date(MIN_YEAR, 1, 1), as_of)
     if values is None:
@@ -238,7 +240,13 @@ def kpi_chart(
     end = last
     forecast = None
     if goal is not None:
-        forecast = made or forecast_kpi(values, kpi, unit, goal[0], goal[1], as_of, series)
+        # The whole organisation's forecast, kept while nothing it read has changed, holds
+        # this one (at the KPI's own unit): read, not fitted again.
+        forecast = (
+            made
+            or kept_forecast(store, kpi, unit, as_of, org.calendar)
+            or forecast_kpi(values, kpi, unit, goal[0], goal[1], as_of, series)
+        )
         end = max(end, forecast.target_period)
     periods = _chart_periods(first, end, org.calendar)
     points = tuple(

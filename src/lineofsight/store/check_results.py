@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from lineofsight.store.database import Store, idle
@@ -27,6 +27,8 @@ from lineofsight.store.database import Store, idle
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from lineofsight.store.loading import LoadSession
+
     # What the reads of a kept report take: the store's connection, or Python's sqlite3's.
     CheckReading: TypeAlias = Connection | sqlite3.Connection
 
@@ -35,16 +37,17 @@ INCREMENTAL = "incremental/"
 
 # One query for the check's read and for the write that keeps its report (which goes through
 # a load session: on an SQLite file, the same copy of SQLite as the check-ins and loads).
-_STATE = (
-    "SELECT (SELECT max(id) FROM loads), (SELECT max(id) FROM measurement_revisions), "
+STATE_COLUMNS = (
+    "(SELECT max(id) FROM loads), (SELECT max(id) FROM measurement_revisions), "
     "(SELECT max(id) FROM definition_changes), (SELECT count(*) FROM organization), "
     f"(SELECT state FROM check_results WHERE key = '{DEFINITIONS}')"
 )
+_STATE = f"SELECT {STATE_COLUMNS}"
 _STATE_COLUMNS = ("loads", "revisions", "changes", "organization", "token")
 _KEPT = "SELECT state, report FROM check_results WHERE key = :key"
 
 
-def _state(row: tuple[object, ...]) -> str:
+def state_of(row: tuple[object, ...]) -> str:
     *revision, token = row
     return ".".join(str(int(v or 0)) for v in revision) + f"/{token or ''}"  # type: ignore[call-overload]
 
@@ -68,7 +71,7 @@ def read_check_state(conn: CheckReading) -> str:
     """The state of the store a check report depends on, as one string."""
     row = _first(conn, _STATE)
     assert row is not None  # a query of subqueries has one row
-    return _state(row)
+    return state_of(row)
 
 
 def read_check_report(conn: CheckReading, key: str, state: str) -> str | None:
@@ -121,7 +124,7 @@ def changed_since_state(conn: Connection, made_on: str, state: str) -> set[str] 
 
 
 def _parts(state: str) -> tuple[str, ...]:
-    """The ids of a state (`_state`) and its definitions token, each on its own."""
+    """The ids of a state (`state_of`) and its definitions token, each on its own."""
     ids, token = state.split("/", 1)
     parts = ids.split(".")
     if len(parts) != 4 or not all(p.isdigit() for p in parts):
@@ -135,13 +138,20 @@ SAVE_WAIT = 0.5
 
 
 def save_check_report(
-    store: Store, key: str, state: str, report: str, *, replaces: str | None = None
+    store: Store,
+    key: str,
+    state: str,
+    report: str,
+    *,
+    replaces: str | None = None,
+    also: Callable[[LoadSession], None] | None = None,
 ) -> bool:
     """Keep `report` for `key`, unless the store changed since `state` was read (False then).
 
     Reports made on another state are dropped: they can never be valid again (but those kept
     across writes, `INCREMENTAL`). `replaces`: a key prefix whose other reports this one
-    replaces. StoreBusy when another write holds the store for more than SAVE_WAIT seconds."""
+    replaces. `also`: what else is kept with the report, written in the same transaction.
+    StoreBusy when another write holds the store for more than SAVE_WAIT seconds."""
     import polars as pl
 
     from lineofsight.store.loading import load_session
@@ -152,7 +162,7 @@ def save_check_report(
     try:
         with load_session(brief) as session:
             schema = dict.fromkeys(_STATE_COLUMNS, pl.Int64) | {"token": pl.String}
-            if _state(session.query(_STATE, schema).row(0)) != state:
+            if state_of(session.query(_STATE, schema).row(0)) != state:
                 return False
             session.execute(
                 f"DELETE FROM check_results WHERE key <> '{DEFINITIONS}' AND (key = ? OR "
@@ -163,6 +173,8 @@ def save_check_report(
                 "INSERT INTO check_results (key, state, report) VALUES (?, ?, ?)",
                 [key, state, report],
             )
+            if also is not None:
+                also(session)
     finally:
         brief.close()
     return True

@@ -548,3 +548,27 @@ check_results = Table(
     Column("report", Text, nullable=False, comment="the findings and rules run, as JSON text"),
     comment="Reports of `los check` on the store, reused while nothing they read has changed.",
 )
+
+# The whole organisation's forecast kept for the attention lists (`check_results`, an
+# incremental report) keeps each KPI's forecast at its own unit here too, for its page: valid
+# while that report's state is the store's (written in the same transactions).
+kept_forecasts = Table(
+    "kept_forecasts",
+    metadata,
+    Column("kpi_id", String(ID), primary_key=True, comment="kpis.id forecast"),
+    Column("unit_id", String(ID), primary_key=True, comment="units.id it is forecast at"),
+    Column("as_of", Date, nullable=False, comment="the as-of date of the forecast"),
+    Column("target", Float, comment="the final target (a range's midpoint)"),
+    Column("deadline", Date, nullable=False, comment="the target's date"),
+    Column("points", Integer, nullable=False, comment="values in the series"),
+    Column("method", String(32), nullable=False, comment="the method, or no_forecast"),
+    Column("models", String(64), comment="the models of a seasonal projection"),
+    Column("on_track", Boolean, comment="whether the projection meets the target"),
+    Column("probability", Float, comment="the chance of meeting the target"),
+    Column("clamped", Boolean, nullable=False, comment="the projection was held at a bound"),
+    Column("first_period", String(16), comment="period label of the series' first value"),
+    Column("last_period", String(16), comment="period label of the series' last value"),
+    Column("reason", Text, comment="why there is no forecast"),
+    Column("path", Text, comment="the path's values, lows and highs: float64, base64"),
+    comment="Each KPI's forecast of the kept whole-organisation forecast, for its page.",
+)
