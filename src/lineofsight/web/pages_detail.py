@@ -165,15 +165,6 @@ def kpi_page(
     if kpi is None:
         raise not_found("KPI", kpi_id)
     at = requested_unit(snap, unit, kpi.unit, readable(account, snap))
-    # A KPI of another unit is shown at a unit the account reads only where it has a row
-    # there (values or a unit target of that unit): that row is the unit's own data.
-    seen = can(account, "read", snap, kpi.unit) or (kpi_id, at) in snap.kpi_rows
-    require_seen(can(account, "read", snap, at) and seen, "KPI", kpi_id)
-    row = snap.kpi_row(kpi_id, at)
-    if row is None and at != kpi.unit:
-        # Never its page "now (no period)" at a unit it is not scored at, as if it were.
-        raise not_scored(snap, kpi, at, lambda u: can(account, "read", snap, u))
-
     read: list[Any] = []
 
     def rows() -> Any:
@@ -184,6 +175,21 @@ def kpi_page(
             ends = cached_fragment(cache, ("held-ends", snap.version), lambda: held_ends(store))
             read.append(page_rows(store, snap.org, kpi_id, ends))
         return read[0]
+
+    row = snap.kpi_row(kpi_id, at)
+    reads_at = can(account, "read", snap, at)
+    # A KPI with values at another unit than its own, looked at a period without a row
+    # there (a link from its history or from another period): the unit's page, saying so.
+    elsewhere = (
+        held_at(rows(), at, when.as_of) if row is None and at != kpi.unit and reads_at else None
+    )
+    # A KPI of another unit is shown at a unit the account reads only where it has a row
+    # there (values or a unit target of that unit): that row is the unit's own data.
+    seen = can(account, "read", snap, kpi.unit) or (kpi_id, at) in snap.kpi_rows
+    require_seen(reads_at and (seen or elsewhere is not None), "KPI", kpi_id)
+    if row is None and at != kpi.unit and elsewhere is None:
+        # Never its page "now (no period)" at a unit it has no value at, as if it had.
+        raise not_scored(snap, kpi, at, lambda u: can(account, "read", snap, u))
 
     def measured() -> Any:
         """The rows the chart and the explanation of a change take their values from."""
@@ -294,7 +300,20 @@ def kpi_page(
         edit_path=edit_path(request, account, snap, "kpi", kpi_id),
         saved=saved,
         periods=recent_periods(snap.org.calendar),
+        elsewhere=elsewhere,
     )
+
+
+def held_at(rows: Any, unit_id: str, as_of: dt.date) -> tuple[str | None, str | None] | None:
+    """The periods with a value of the KPI (`rows`: its page rows) at this unit nearest to
+    `as_of`: the last one ended by then and the first one after (None where there is none);
+    None when the KPI has no value at the unit at any period."""
+    ends = sorted((end, period) for unit, period, end, *_ in rows.values if unit == unit_id)
+    if not ends:
+        return None
+    before = [period for end, period in ends if end <= as_of]
+    after = [period for end, period in ends if end > as_of]
+    return (before[-1] if before else None, after[0] if after else None)
 
 
 def _both(draw: Callable[..., Markup]) -> Markup:

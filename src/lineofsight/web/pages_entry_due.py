@@ -17,7 +17,7 @@ from lineofsight.errors import InputError, StoreBusy
 from lineofsight.services import edit_approval
 from lineofsight.services.accounts import Account
 from lineofsight.services.attention_scope import Organisation, Scope
-from lineofsight.services.checkin import CheckinEntry, record_measurements
+from lineofsight.services.checkin import CheckinEntry, CheckinResult, record_measurements
 from lineofsight.store.database import Store
 from lineofsight.web.pagedata import Snapshot
 from lineofsight.web.pagekit import can, keep_period, page_snapshot, store_of, today
@@ -113,6 +113,7 @@ def _page(
     summary: str | None = None,
     saved: int | None = None,
     waiting: int = 0,
+    warnings: dict[str, str] | None = None,
 ) -> HTMLResponse:
     return render(
         request,
@@ -124,6 +125,7 @@ def _page(
         summary=summary,
         saved=saved,
         waiting=waiting,
+        warnings=warnings or {},
     )
 
 
@@ -221,8 +223,9 @@ async def due_submit(request: Request, account: Account = Depends(page_account))
             request, lines, forms, {}, status_code=422, summary="Type at least one value to save."
         )
     store = store_of(request)
+    saved: list[CheckinResult] = []
     try:
-        await run_in_threadpool(
+        saved = await run_in_threadpool(
             lambda: record_measurements(
                 store, entries, actor=account.username, check_only=bool(errors)
             )
@@ -243,4 +246,13 @@ async def due_submit(request: Request, account: Account = Depends(page_account))
         count = len(errors)
         summary = f"{count} problem{'' if count == 1 else 's'}: nothing was saved."
         return _page(request, lines, forms, errors, status_code=422, summary=summary)
+    warnings = {
+        f"{place}.{'numerator' if result.numerator is not None else 'value'}": result.warning
+        for place, result in zip(places, saved, strict=True)
+        if result.warning
+    }
+    if warnings:
+        # Saved as typed, but some look like a slip: the page as sent, a note beside each,
+        # to correct and save again (a value saved is no longer due: its box stays here).
+        return _page(request, lines, forms, {}, saved=len(entries), warnings=warnings)
     return RedirectResponse(keep_period(request, "/checkin", saved=len(entries)), status_code=303)
