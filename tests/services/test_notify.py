@@ -205,6 +205,10 @@ def test_failed_send_is_retried_with_back_off(store: Store, smtp: SmtpSink) -> N
     assert early.outcomes == [] and len(smtp.messages) == delivered
     later = notify.send_due(store, NOW + dt.timedelta(seconds=60), secret=SECRET)
     assert [(o.key, o.state) for o in later.outcomes] == [(failed[0].key, "sent")]
+    # The retried row was queued by the first run: this run's line counts it apart, so that
+    # what it queued and what it tried add up.
+    assert later.line() == "0 queued (and 1 queued before); sent 1, retrying 0, failed 0"
+    assert first.line().startswith(f"{len(first.queued)} queued; sent ")
     keys = [str(r.message["X-LineOfSight-Key"]) for r in smtp.messages]
     assert len(keys) == len(set(keys))
 
