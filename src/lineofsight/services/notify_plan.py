@@ -179,6 +179,31 @@ def audience(
     )
 
 
+def unreached_leads(store: Store) -> list[str]:
+    """The unit leads who get no lead's copy by email, each with why (no `email:` in the
+    strategy file, or emails turned off): what `los notify --dry-run` says beside its list, so
+    that an item nobody hears of is not a silent gap. Empty when leads are not copied (or no
+    email is sent at all: no `smtp:`)."""
+    resp = read_responsibilities(store)
+    people = audience(store, resp)
+    if people is None or not people.settings.copy_unit_leads or people.settings.smtp is None:
+        return []
+    names = dict(resp.units.select("id", "name").iter_rows())
+    found = []
+    for unit, lead in people.leads.items():
+        person = people.people.get(lead)
+        if person is None:
+            continue
+        if not person.email:
+            why = "has no email in the strategy file"
+        elif not people.prefs(lead).email:
+            why = "has turned emails off"
+        else:
+            continue
+        found.append(f"{person.name} ({lead}, lead of {names.get(unit) or unit}) {why}: not copied")
+    return found
+
+
 def person_notifications(
     people: Audience,
     person: Person,
