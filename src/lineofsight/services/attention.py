@@ -414,6 +414,7 @@ def _board_parts(
                 "id",
                 "owner_id",
                 "formula",
+                "sourced",
                 pl.col("due_days").fill_null(calendar.due_days),
             ),
             on="id",

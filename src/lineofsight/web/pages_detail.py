@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from lineofsight.domain.sources import fed_by_source
 from lineofsight.engine.trace import MISSION, trace
 from lineofsight.errors import InputError
 from lineofsight.services.accounts import Account
@@ -24,6 +25,7 @@ from lineofsight.services.kpi_series import (
     recent_values,
 )
 from lineofsight.services.permissions import HIDDEN, visible_explanation
+from lineofsight.services.sources import kpi_source
 from lineofsight.store.database import Store
 from lineofsight.web.findlists import counts, scope_note, scope_of
 from lineofsight.web.kpi_view import (
@@ -297,6 +299,7 @@ def kpi_page(
         thresholds=thresholds(kpi, row.target if row else None, chart.range_low, chart.range_high),
         forecast=chart.forecast,
         may_enter=can(account, "enter_data", snap, at, kpi.owner) and kpi.formula is None,
+        source=kpi_source(store, kpi),
         edit_path=edit_path(request, account, snap, "kpi", kpi_id),
         saved=saved,
         periods=recent_periods(snap.org.calendar),
@@ -414,8 +417,10 @@ def person_page(
         ],
         see=see,
         due=due_for_checkin(now, kpi_ids),
+        # A KPI fed by a source is not offered for a check-in: its refresh brings the value.
         may_enter={
             k: can(account, "enter_data", snap, snap.kpis[k].unit, snap.kpis[k].owner)
+            and not fed_by_source(snap.kpis[k])
             for k in kpi_ids
         },
         paths=_scoped_paths(request, snap, units, person_id),

@@ -25,6 +25,7 @@ from lineofsight.engine.targets import kpi_target
 from lineofsight.errors import InputError, StoreBusy
 from lineofsight.services.accounts import Account
 from lineofsight.services.measurements import NOT_ENDED
+from lineofsight.services.sources import kpi_source
 from lineofsight.store.database import Store
 from lineofsight.web.errors import RETRY_AFTER
 from lineofsight.web.pagedata import Snapshot
@@ -146,6 +147,7 @@ def _checkin_context(
         "at": at,
         "default_period": default_period(snap, kpi, at),
         "open_periods": open_periods(snap, kpi, at),
+        "source": kpi_source(store_of(request), kpi),
     }
 
 

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import PerOrganisation
+from lineofsight.domain.sources import fed_by_source
 from lineofsight.errors import InputError, StoreBusy
 from lineofsight.services import edit_approval
 from lineofsight.services.accounts import Account
@@ -74,7 +75,10 @@ def due_lines(store: Store, snap: Snapshot, account: Account) -> list[DueLine]:
     if account.person_id is None:
         return lines
     for kpi, unit in _asked(snap, _ORGANISATIONS(snap.org).person_scope(account.person_id)):
-        if kpi.formula is not None or not can(account, "enter_data", snap, unit, kpi.owner):
+        # A KPI fed by a source is not awaited from its owner: its refresh brings the value.
+        if kpi.formula is not None or fed_by_source(kpi):
+            continue
+        if not can(account, "enter_data", snap, unit, kpi.owner):
             continue
         for period, state in open_periods(snap, kpi, unit):
             facts = checkin_facts(store, snap, kpi, unit, period)
