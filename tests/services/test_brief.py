@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import polars as pl
 import pytest
 from pypdf import PdfReader
 
@@ -215,3 +216,29 @@ def test_the_book_writes_numbers_as_the_command_line_and_the_pages_do(
 
     assert num(value) == shown == human(value)
     assert num(None) == "–"
+
+
+def test_a_period_book_lists_the_values_overdue_and_counts_items_without_data(
+    store: Store,
+) -> None:
+    # As of 31 August, every July value (due 30 August) is missing; August is still awaiting.
+    from lineofsight.services.shapes import items_text
+    from lineofsight.services.snapshots import scorecard
+
+    book = build_book(store, "co", period="2026-08")
+    listed = [(o.kpi, o.period, o.due) for o in book.overdue]
+    flagged = scorecard(store, None, "2026-08-31").evaluation.kpis.filter(
+        pl.col("data") == "overdue"
+    )
+    assert listed == [
+        (r["id"], r["period"], r["due"]) for r in flagged.sort(["due", "id"]).iter_rows(named=True)
+    ]
+    assert listed == [(k, "2026-07", dt.date(2026, 8, 30)) for k in ("churn", "nps", "uptime")]
+    assert book.overdue_count == 3
+    assert summary_items(book)[2] == "3 overdue"
+    # The objective's counts hold its items without data, written as `los status` writes them.
+    serve = next(o for o in book.objectives if o.id == "serve")
+    assert serve.counts["no_data"] == 2
+    page = book_document(book)
+    assert f">{items_text(serve.counts)}<" in page
+    assert "2 no data" in pdf_text(book_pdf(book))

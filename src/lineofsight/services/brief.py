@@ -186,7 +186,7 @@ def build_book(
     flagged = rows.filter(pl.col("status").is_in(detailed)).sort(
         ["status", "score", "id", "unit"], descending=[True, False, False, False], nulls_last=True
     )
-    overdue_rows = rows.filter(pl.col("data") == "overdue").sort(["due", "id"])
+    overdue_rows = _overdue_rows(store, card, period, day, shown)
     report = check_report(store, day)
     kpi_units = dict(card.defs.kpis.select("id", "unit_id").iter_rows())
     if org is None:
@@ -253,6 +253,24 @@ def build_book(
         previous_actions=review_actions(store, previous.action_ids) if previous else [],
         names={p.id: p.name for p in org.people},
     )
+
+
+def _overdue_rows(
+    store: Store, card: Any, period: str | None, day: dt.date, shown: set[str]
+) -> pl.DataFrame:
+    """The values overdue by the book's date, as the engine flags them (SPEC section 3).
+
+    A period report evaluates each KPI at the period's own slot, value or not, so a value of
+    an earlier period that fell due before the book's date shows there only as "no data"; the
+    scorecard as of that date (`los status --as-of`, the inbox) flags it overdue. A period
+    still running is read as of today: what is due later is not overdue yet."""
+    from lineofsight.services.snapshots import scorecard
+
+    if period:
+        on = min(day, dt.date.today())
+        card = scorecard(store, None, on.isoformat())
+    rows = card.evaluation.kpis.filter(pl.col("unit").is_in(sorted(shown)))
+    return rows.filter(pl.col("data") == "overdue").sort(["due", "id"])
 
 
 def _cadences(store: Store) -> tuple[ReviewCadence, ...]:

@@ -13,6 +13,7 @@ from lineofsight.display import human
 from lineofsight.domain.text import plural
 from lineofsight.services.brief import BookKpi, BriefingBook
 from lineofsight.services.chart_geometry import ChartGeometry, Point, chart_geometry
+from lineofsight.services.shapes import items_text
 
 # Colours of the app's stylesheet (contrast >= 4.5:1 on white for the text ones).
 ACTUAL, TARGET, FORECAST, BAND = "#1f4e9c", "#5a6270", "#8a5a00", "#fff1cc"
@@ -227,8 +228,9 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], nums: set[int]) -
 
 
 def counts_text(counts: dict[str, int]) -> str:
-    """Green / amber / red counts as the book writes them."""
-    return f"{counts.get('green', 0)} / {counts.get('amber', 0)} / {counts.get('red', 0)}"
+    """The statuses of the direct items as `los status` and the web pages write them
+    ("2 red, 4 no data"): the items without a value are counted beside the others."""
+    return items_text(counts) or "no items"
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -291,7 +293,7 @@ def book_fragment(book: BriefingBook, link: Callable[[str], str] | None = None) 
             [_e(("· " * u.depth) + u.name), num(u.score), _status(u.status), _counts(u.counts)]
             for u in book.units
         ]
-        out.append(_table(["Unit", "Score", "Status", "KPIs green / amber / red"], rows, {1}))
+        out.append(_table(["Unit", "Score", "Status", "KPIs"], rows, {1}))
     out.append("<h3>Objectives</h3>")
     if book.objectives:
         rows = [
@@ -305,7 +307,7 @@ def book_fragment(book: BriefingBook, link: Callable[[str], str] | None = None) 
             ]
             for o in book.objectives
         ]
-        head = ["Objective", "Unit", "Score", "Status", "Green / amber / red", "Worst item"]
+        head = ["Objective", "Unit", "Score", "Status", "Items", "Worst item"]
         out.append(_table(head, rows, {2}))
     else:
         out.append('<p class="muted">No objectives in these units.</p>')
