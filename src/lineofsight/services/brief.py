@@ -30,7 +30,7 @@ from lineofsight.domain.actions import Action, Comment
 from lineofsight.domain.reviews import HeldReview, ReviewCadence
 from lineofsight.domain.text import did_you_mean, plural
 from lineofsight.errors import UsageError
-from lineofsight.services.as_of import resolve_as_of
+from lineofsight.services.as_of import resolve_as_of, running_sentence
 from lineofsight.services.brief_items import (
     BookFinding,
     check_report,
@@ -127,6 +127,7 @@ class BriefingBook:
     previous: HeldReview | None
     previous_actions: list[Action] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # person id -> name
+    running: str = ""  # what the cover says of a period that has not ended yet
 
     @property
     def no_reds_sentence(self) -> str:
@@ -252,6 +253,7 @@ def build_book(
         previous=previous,
         previous_actions=review_actions(store, previous.action_ids) if previous else [],
         names={p.id: p.name for p in org.people},
+        running=running_sentence(label, day) if period and day > dt.date.today() else "",
     )
 
 

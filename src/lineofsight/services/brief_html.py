@@ -240,6 +240,8 @@ def _counts(counts: dict[str, int]) -> str:
 def cover_lines(book: BriefingBook) -> list[str]:
     """The cover's lines of text (shared with the PDF)."""
     lines = [f"Period {book.period} · as of {book.as_of.isoformat()} · made {_when(book.made_at)}"]
+    if book.running:
+        lines.append(book.running)
     c = book.cadence
     if c is not None:
         people = ", ".join(book.person(p) for p in c.attendees) or "no attendees listed"
