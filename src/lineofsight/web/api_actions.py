@@ -108,8 +108,16 @@ class CommentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    analysis: str = Field("", max_length=MAX_COMMENT)
-    recommendation: str = Field("", max_length=MAX_COMMENT)
+    analysis: str | None = Field(
+        None,
+        max_length=MAX_COMMENT,
+        description="why; left out: the current analysis is kept; empty text clears it",
+    )
+    recommendation: str | None = Field(
+        None,
+        max_length=MAX_COMMENT,
+        description="what next; left out: the current recommendation is kept; empty text clears it",
+    )
 
 
 def _subjects(cache: Any, org: m.Organization) -> dict[tuple[str, str], Subject]:
