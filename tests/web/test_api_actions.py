@@ -253,3 +253,22 @@ def test_a_commentary_field_left_out_keeps_its_text_and_an_empty_one_clears_it(a
         {"field": "analysis", "reason": "give an analysis or a recommendation"}
     ]
     assert api_get(alice, path)["current"]["version"] == 4
+
+
+def test_a_bad_action_is_refused_with_every_problem_at_once(api_as) -> None:  # type: ignore[no-untyped-def]
+    alice = api_as("alice")
+    before = _count(alice)
+    refused = _create(
+        alice,
+        subject={"kind": "kpi", "id": "revenue"},
+        title="",
+        owner="alicee",
+        milestones=[{"title": " "}],
+    )
+    body = assert_error(refused, 422)
+    assert body["details"] == [
+        {"field": "title", "reason": "is required"},
+        {"field": "owner", "reason": "unknown person 'alicee' (did you mean 'alice'?)"},
+        {"field": "milestones[1].title", "reason": "is required"},
+    ]
+    assert _count(alice) == before

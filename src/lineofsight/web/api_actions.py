@@ -41,7 +41,9 @@ router = APIRouter(dependencies=[Depends(api_account), Depends(verify_csrf)])
 Kind = Literal["kpi", "objective"]
 Status = Literal["open", "done", "dropped"]
 ActionId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The action's number.")]
-Title = Annotated[str, Field(min_length=1, max_length=MAX_TITLE)]
+# The service checks a title (required, one line, its length) with the action's other fields,
+# so that every problem of a body is told at once; the schema still says what is allowed.
+Title = Annotated[str, Field(json_schema_extra={"minLength": 1, "maxLength": MAX_TITLE})]
 
 
 class SubjectIn(BaseModel):
