@@ -242,3 +242,50 @@ def test_a_period_book_lists_the_values_overdue_and_counts_items_without_data(
     page = book_document(book)
     assert f">{items_text(serve.counts)}<" in page
     assert "2 no data" in pdf_text(book_pdf(book))
+
+
+def test_a_review_recorded_twice_for_a_period_shows_both_records_in_the_next_book(
+    store: Store,
+) -> None:
+    from lineofsight.services.brief_items import book_plain
+
+    first = record_review(
+        store,
+        "casey",
+        unit="co",
+        period="2026-05",
+        held_on="2026-06-03",
+        attendees=["ceo"],
+        decisions=["Hire one agent"],
+        actions=[NewAction("kpi", "churn", "Call every account that left", "cara", None)],
+    )
+    second = record_review(
+        store,
+        "cara",
+        unit="co",
+        period="2026-05",
+        held_on="2026-06-04",
+        attendees=["cara"],
+        decisions=["Review churn weekly"],
+        actions=[NewAction("objective", "serve", "Write the service charter", None, None)],
+    )
+    record_review(  # an older period's review is not the previous one
+        store, "casey", unit="co", period="2026-04", held_on="2026-05-03", decisions=["Old"]
+    )
+    book = build_book(store, "co", period="2026-06")
+    assert [r.id for r in book.previous_records] == [first.id, second.id]
+    assert book.previous is not None and book.previous.id == second.id
+    assert [a.title for a in book.previous_actions] == [
+        "Call every account that left",
+        "Write the service charter",
+    ]
+    page = book_document(book)
+    text = pdf_text(book_pdf(book))
+    for shown in (page, text):
+        assert "Hire one agent" in shown and "Review churn weekly" in shown
+        assert "Call every account that left" in shown and "Write the service charter" in shown
+        assert "Old" not in shown.split("The previous review")[-1]
+    assert "Held on 2026-06-03 and 2026-06-04 for 2026-05" in page
+    plain = book_plain(book)["previous_review"]
+    assert [r["id"] for r in plain["records"]] == [first.id, second.id]
+    assert len(plain["actions"]) == 2

@@ -363,9 +363,16 @@ def previous_lines(book: BriefingBook) -> tuple[str, list[str], list[str]]:
     p = book.previous
     if p is None:
         return f"No review of {book.unit_name} is recorded before {book.period}.", [], []
-    people = ", ".join(book.person(a) for a in p.attendees) or "no attendees recorded"
-    head = f"Held on {p.held_on.isoformat()} for {p.period}; attendees: {people}."
-    return head, list(p.decisions), [action_line(book, a) for a in book.previous_actions]
+    records = book.previous_records or [p]
+    attendees = list(dict.fromkeys(a for r in records for a in r.attendees))
+    people = ", ".join(book.person(a) for a in attendees) or "no attendees recorded"
+    days = sorted({r.held_on.isoformat() for r in records})
+    held = " and ".join(days) if len(days) <= 2 else ", ".join(days[:-1]) + " and " + days[-1]
+    head = f"Held on {held} for {p.period}; attendees: {people}."
+    if len(records) > 1:
+        head += f" It was recorded {len(records)} times: every record's decisions are listed."
+    decisions = [d for r in records for d in r.decisions]
+    return head, decisions, [action_line(book, a) for a in book.previous_actions]
 
 
 def previous_html(book: BriefingBook) -> str:
