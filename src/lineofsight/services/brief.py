@@ -277,7 +277,7 @@ def _overdue_rows(
     if period:
         on = min(day, dt.date.today())
         card = scorecard(store, None, on.isoformat())
-    rows = card.evaluation.kpis.filter(pl.col("unit").is_in(sorted(shown)))
+    rows: pl.DataFrame = card.evaluation.kpis.filter(pl.col("unit").is_in(sorted(shown)))
     return rows.filter(pl.col("data") == "overdue").sort(["due", "id"])
 
 
