@@ -539,8 +539,21 @@ def load_opened(
 def _warnings(
     store: Store, rules: LoadRules, label: str, checked: pl.DataFrame
 ) -> Iterable[Problem]:
-    """A warning for each stored row of the file whose value looks like a slip."""
+    """A warning for each KPI of the file whose values come from a data source (its next
+    refresh replaces what the file gave for the periods it brings), then for each stored row
+    of the file whose value looks like a slip."""
     from lineofsight.services.plausibility import value_warnings
+
+    if rules.fed:
+        fed = checked.filter(pl.col("kpi_id").is_in(list(rules.fed))).group_by("kpi_id").len()
+        for kpi_id, count in sorted(fed.iter_rows()):
+            yield Problem(
+                label,
+                0,
+                f"KPI {kpi_id} takes its values from source '{rules.fed[kpi_id]}': its next "
+                f"refresh replaces the {plural(count, 'value')} given here for the periods it "
+                "brings (the values are stored)",
+            )
 
     written = checked.select("kpi_id", "unit_id", "period", "period_end", "row")
     flagged = value_warnings(store, rules, written).filter(pl.col("reason").is_not_null())
