@@ -94,14 +94,24 @@ def _number(cells: dict[str, Any], column: str, *, required: bool) -> float | No
     if isinstance(cell, int | float):
         value = float(cell)
     else:
-        text = str(cell).strip()
         try:
-            value = float(text)
-        except ValueError:
-            raise _RowError(column, f"{text!r} is not a number{_comma_hint(text)}") from None
+            value = number_of_text(str(cell))
+        except ValueError as exc:
+            raise _RowError(column, str(exc)) from None
     if not math.isfinite(value):
         raise _RowError(column, f"{cell!r} is not a finite number")
     return value
+
+
+def number_of_text(text: str) -> float:
+    """A number as a person types it in a file's cell or a form's box: a decimal point, no
+    thousands separator. ValueError saying why, with a hint for a comma (`91,5` is 91.5 in
+    much of Europe, `1,500` may be 1.5 or 1500: neither is guessed)."""
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number{_comma_hint(text)}") from None
 
 
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
