@@ -151,15 +151,15 @@ def not_scored(
 
 @router.get("/kpis/{kpi_id}", response_class=HTMLResponse, include_in_schema=False)
 def kpi_page(
-    request: Request,
-    kpi_id: str,
-    unit: str | None = None,
-    period: str | None = None,
-    from_period: str | None = None,
-    to_period: str | None = None,
-    saved: str | None = None,
-    account: Account = Depends(page_account),
+    request: Request, kpi_id: str, account: Account = Depends(page_account)
 ) -> HTMLResponse:
+    # The query's optional texts (unit, period, from_period, to_period, saved) taken as they
+    # come, the last of a repeated one, as FastAPI takes a declared one: its checks of five
+    # parameters that cannot fail cost more than a first visit's reads of them.
+    query = request.query_params
+    unit, period, from_period, to_period, saved = (
+        query.get(name) for name in ("unit", "period", "from_period", "to_period", "saved")
+    )
     store = store_of(request)
     cache = cache_of(request)
     when, snap = page_view(request, period)
