@@ -285,7 +285,7 @@ def test_a_bad_action_is_refused_with_every_problem_at_once(api_as) -> None:  # 
     assert assert_error(refused, 422)["details"] == [
         {"field": "due", "reason": "'2026-13-01' is not a date (YYYY-MM-DD)"},
         {"field": "milestones[0].due", "reason": "'soon' is not a date (YYYY-MM-DD)"},
-        {"field": "subject.id", "reason": "unknown KPI 'revenu'"},
+        {"field": "subject.id", "reason": "unknown KPI 'revenu' (did you mean 'revenue'?)"},
         {"field": "title", "reason": "is required"},
         {"field": "owner", "reason": "unknown person 'alicee' (did you mean 'alice'?)"},
         {"field": "milestones[1].title", "reason": "is required"},
@@ -304,3 +304,12 @@ def test_a_bad_action_is_refused_with_every_problem_at_once(api_as) -> None:  # 
     ]
     assert api_get(alice, f"/actions/{number}")["title"] == "Fix"
     assert _count(alice) == before + 1
+    # A close id the account may not see is not named: alice reads sales, not ops.
+    unseen = _create(alice, subject={"kind": "kpi", "id": "defect"}, title="x")
+    assert assert_error(unseen, 422)["details"] == [
+        {"field": "subject.id", "reason": "unknown KPI 'defect'"}
+    ]
+    seen = _create(api_as("admin"), subject={"kind": "kpi", "id": "defect"}, title="x")
+    assert assert_error(seen, 422)["details"] == [
+        {"field": "subject.id", "reason": "unknown KPI 'defect' (did you mean 'defects'?)"}
+    ]

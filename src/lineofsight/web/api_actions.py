@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lineofsight.domain import model as m
 from lineofsight.domain.actions import MAX_COMMENT, MAX_TITLE, Action, Milestone
+from lineofsight.domain.text import did_you_mean
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import actions as action_service
 from lineofsight.services import commentary
@@ -206,10 +207,15 @@ def _subject_problem(
     """The KPI or objective a body names, or the problem of `subject.id` when there is none
     or it lies outside the account's units (the same answer, so that asking cannot tell
     which ids exist there)."""
-    subject = _subjects(cache, org).get((kind, item_id))
+    subjects = _subjects(cache, org)
+    subject = subjects.get((kind, item_id))
     if subject is None or not may_read(account, tree, subject):
         word = "KPI" if kind == "kpi" else "objective"
-        return None, [Problem("subject.id", 0, f"unknown {word} '{item_id}'")]
+        # The closest id of those the account may read (as a file's load says it), so that
+        # the hint tells nothing of the others.
+        seen = [i for (k, i), s in subjects.items() if k == kind and may_read(account, tree, s)]
+        reason = f"unknown {word} '{item_id}'{did_you_mean(item_id, seen)}"
+        return None, [Problem("subject.id", 0, reason)]
     return subject, []
 
 
