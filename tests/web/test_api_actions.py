@@ -269,6 +269,47 @@ def test_a_bad_action_is_refused_with_every_problem_at_once(api_as) -> None:  # 
     assert body["details"] == [
         {"field": "title", "reason": "is required"},
         {"field": "owner", "reason": "unknown person 'alicee' (did you mean 'alice'?)"},
-        {"field": "milestones[1].title", "reason": "is required"},
+        {"field": "milestones[0].title", "reason": "is required"},
     ]
     assert _count(alice) == before
+    # A date the schema refuses does not hide the other problems: one answer says them all,
+    # each field named as the body names it (`milestones[0].due`, as JSON counts).
+    refused = _create(
+        alice,
+        subject={"kind": "kpi", "id": "revenu"},
+        title="",
+        owner="alicee",
+        due="2026-13-01",
+        milestones=[{"title": "Call", "due": "soon"}, {"title": ""}],
+    )
+    assert assert_error(refused, 422)["details"] == [
+        {"field": "due", "reason": "'2026-13-01' is not a date (YYYY-MM-DD)"},
+        {"field": "milestones[0].due", "reason": "'soon' is not a date (YYYY-MM-DD)"},
+        {"field": "subject.id", "reason": "unknown KPI 'revenu' (did you mean 'revenue'?)"},
+        {"field": "title", "reason": "is required"},
+        {"field": "owner", "reason": "unknown person 'alicee' (did you mean 'alice'?)"},
+        {"field": "milestones[1].title", "reason": "is required"},
+    ]
+    number = _create(alice, subject={"kind": "kpi", "id": "revenue"}, title="Fix").json()["id"]
+    changed = alice.request(
+        "PATCH",
+        f"/actions/{number}",
+        json={"title": "", "owner": "alicee", "due": "2026-02-30", "status": "gone"},
+    )
+    assert assert_error(changed, 422)["details"] == [
+        {"field": "due", "reason": "'2026-02-30' is not a date (YYYY-MM-DD)"},
+        {"field": "status", "reason": "'gone' is not one of 'open', 'done', 'dropped'"},
+        {"field": "title", "reason": "is required"},
+        {"field": "owner", "reason": "unknown person 'alicee' (did you mean 'alice'?)"},
+    ]
+    assert api_get(alice, f"/actions/{number}")["title"] == "Fix"
+    assert _count(alice) == before + 1
+    # A close id the account may not see is not named: alice reads sales, not ops.
+    unseen = _create(alice, subject={"kind": "kpi", "id": "defect"}, title="x")
+    assert assert_error(unseen, 422)["details"] == [
+        {"field": "subject.id", "reason": "unknown KPI 'defect'"}
+    ]
+    seen = _create(api_as("admin"), subject={"kind": "kpi", "id": "defect"}, title="x")
+    assert assert_error(seen, 422)["details"] == [
+        {"field": "subject.id", "reason": "unknown KPI 'defect' (did you mean 'defects'?)"}
+    ]

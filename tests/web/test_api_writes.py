@@ -363,3 +363,37 @@ def test_a_value_ten_times_off_is_stored_with_a_warning(api_as) -> None:  # type
         "misplaced decimal point, a missing or extra zero, or a percentage typed as a fraction"
     ]
     assert _history(api, "revenue")[("sales", "2025-05")]["value"] == 1010
+
+
+def test_a_check_in_says_the_schemas_and_the_services_problems_at_once(api_as) -> None:  # type: ignore[no-untyped-def]
+    # A value that is not a number (the schema's) and a period not ended (the service's):
+    # one answer, in the product's words, nothing stored.
+    before = _history(api_as("admin"), "revenue")
+    body = {"kpi": "revenue", "period": "2099-01", "value": "abc", "colour": "red"}
+    error = assert_error(api_as("alice").request("POST", "/measurements", json=body), 422)
+    assert error["details"] == [
+        {"field": "value", "reason": "'abc' is not a number"},
+        {"field": "colour", "reason": "is not a field of this request"},
+        {"field": "period", "reason": "2099-01 has not ended yet (it ends on 2099-01-31)"},
+    ], error
+    assert error["message"].startswith("value: 'abc' is not a number; colour: ")
+    assert _history(api_as("admin"), "revenue") == before
+
+
+def test_an_unknown_kpi_gets_the_closest_id_the_writer_may_see(api_as) -> None:  # type: ignore[no-untyped-def]
+    body = {"kpi": "revenu", "period": "2026-05", "value": 1}
+    error = assert_error(api_as("admin").request("POST", "/measurements", json=body), 422)
+    assert error["details"] == [
+        {"field": "kpi", "reason": "unknown KPI 'revenu' (did you mean 'revenue'?)"}
+    ]
+    # bob may not see revenue (a unit of sales): no hint that names it, nor any other sign.
+    for kpi in ("revenu", "revenue"):
+        body = {"kpi": kpi, "period": "2026-05", "value": 1}
+        error = assert_error(api_as("bob").request("POST", "/measurements", json=body), 422)
+        assert error["details"] == [{"field": "kpi", "reason": f"unknown KPI '{kpi}'"}]
+    # ... and a hint at one he may see.
+    body = {"kpi": "defect", "period": "2026-03", "value": 1}
+    error = assert_error(api_as("bob").request("POST", "/measurements", json=body), 422)
+    assert error["details"] == [
+        {"field": "kpi", "reason": "unknown KPI 'defect' (did you mean 'defects'?)"}
+    ]

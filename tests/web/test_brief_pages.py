@@ -205,6 +205,42 @@ def test_a_bad_review_answers_422_naming_each_field(app: object) -> None:
     assert client.get("/api/v1/reviews?unit=ops", headers=headers).json()["reviews"] == before
 
 
+def test_a_review_the_schema_refuses_in_part_says_every_problem_at_once(app: object) -> None:
+    # An action's date the schema cannot read does not hide the record's other problems; each
+    # field is named one way (`actions[0].due`, as `actions[0].owner`), in the product's words.
+    client = TestClient(app)  # type: ignore[arg-type]
+    headers = bearer(app, "admin")
+    before = client.get("/api/v1/reviews?unit=cs", headers=headers).json()["reviews"]
+    later = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    action = {"subject": {"kind": "kpi", "id": "churnn"}, "title": "", "owner": "carra"}
+    body = {
+        "unit": "cs",
+        "period": "2026-05",
+        "held_on": later,
+        "attendees": ["cara", "samm"],
+        "decisions": [],
+        "actions": [{**action, "due": "2026-13-15"}, {"subject": {"kind": "team"}, "title": "x"}],
+    }
+    answer = client.post("/api/v1/reviews", json=body, headers=headers)
+    assert answer.status_code == 422, answer.text
+    details = answer.json()["error"]["details"]
+    assert details == [
+        {"field": "actions[0].title", "reason": "is empty"},
+        {"field": "actions[0].due", "reason": "'2026-13-15' is not a date (YYYY-MM-DD)"},
+        {"field": "actions[1].subject.kind", "reason": "'team' is not one of 'kpi', 'objective'"},
+        {"field": "actions[1].subject.id", "reason": "is required"},
+        {"field": "held_on", "reason": details[4]["reason"]},
+        {"field": "attendees[1]", "reason": "unknown person 'samm'"},
+        {
+            "field": "actions[0].subject.id",
+            "reason": "unknown kpi 'churnn' (did you mean kpi:churn?)",
+        },
+        {"field": "actions[0].owner", "reason": "unknown person 'carra' (did you mean 'cara'?)"},
+    ], details
+    assert details[4]["reason"].startswith(f"{later} is after today")
+    assert client.get("/api/v1/reviews?unit=cs", headers=headers).json()["reviews"] == before
+
+
 def test_the_form_offers_the_last_period_that_has_ended(app: object) -> None:
     client = login(app, "admin")
     ended = dt.date.today().replace(day=1) - dt.timedelta(days=1)  # the last day of last month

@@ -96,6 +96,7 @@ def record_measurement(
     actor: str,
     allow_future: bool = False,
     kpi_unseen: bool = False,
+    hints: Collection[str] = (),
 ) -> CheckinResult:
     """Store one value (or numerator and denominator) for a KPI, unit and period.
 
@@ -103,13 +104,14 @@ def record_measurement(
     frequency, bounds, ratio or plain value, a period that has ended (unless `allow_future`).
     An existing value is replaced and kept as a revision. InputError naming each field
     (`Problem.file`) and its reason, every one at once, when anything is wrong.
-    `kpi_unseen`: the writer may not see the KPI (see `record_measurements`).
+    `kpi_unseen`: the writer may not see the KPI (see `record_measurements`); `hints`: the
+    KPIs a hint at a close id may then name.
     """
     entry = CheckinEntry(kpi_id, unit_id, period, value, numerator, denominator, note)
     unseen = frozenset({kpi_id}) if kpi_unseen else frozenset()
     try:
         return record_measurements(
-            store, [entry], actor=actor, allow_future=allow_future, unseen=unseen
+            store, [entry], actor=actor, allow_future=allow_future, unseen=unseen, hints=hints
         )[0]
     except InputError as exc:
         problems = [replace(p, file=p.file.partition(".")[2] or p.file) for p in exc.problems]
@@ -126,6 +128,7 @@ def record_measurements(
     allow_future: bool = False,
     check_only: bool = False,
     unseen: Collection[str] = frozenset(),
+    hints: Collection[str] = (),
 ) -> list[CheckinResult]:
     """Store several values in one transaction: all of them, or none.
 
@@ -134,7 +137,8 @@ def record_measurements(
     period), and stores nothing. `check_only`: check, write nothing, return no result (a
     form that found a mistake of its own still shows the service's problems with it).
     `unseen`: KPIs the writer may not see, each named unknown as one that does not exist
-    (no hint at a close id), with only what needs no KPI checked beside (the period).
+    (no hint at a close id but one of `hints`, the KPIs the writer may see), with only what
+    needs no KPI checked beside (the period).
     """
     source = f"web check-in by {actor}"
     with load_session(store) as session:
@@ -150,7 +154,7 @@ def record_measurements(
             raw = RawRow(index, _cells(entry))
             if entry.kpi_id in unseen:
                 found = checker.problems(RawRow(index, {**raw.cells, "kpi": ""}))
-                found["kpi"] = f"unknown KPI '{entry.kpi_id}'"
+                found["kpi"] = f"unknown KPI '{entry.kpi_id}'{did_you_mean(entry.kpi_id, hints)}"
                 problems += [Problem(f"{index}.{f}", 0, why) for f, why in found.items()]
                 continue
             try:

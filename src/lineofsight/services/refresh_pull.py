@@ -36,6 +36,7 @@ from lineofsight.services.load_rules import LoadRules
 from lineofsight.services.measurement_files import RawRow, open_measurements
 from lineofsight.services.measurements import (
     COLUMNS,
+    BadRows,
     check_opened,
     check_rows_frame,
     more_bad_rows,
@@ -406,20 +407,17 @@ def _check_files(
     for path, shown in pulled.files:
         try:
             opened = open_measurements(path, name=shown)
-            checked = check_opened(opened, rules)  # a period still running: left out below
+            # Every bad row of the file said and counted at once: those the load's checks
+            # find and those naming a KPI the source does not feed.
+            bad = BadRows(opened.label)
+            checked = check_opened(opened, rules, report=bad)  # a period still running: below
+            others = checked.filter(~pl.col("kpi_id").is_in(list(pulled.source_kpis)))
+            for kpi, row in others.select("kpi_id", "row").iter_rows():
+                bad.add(row, f"column kpi: KPI '{kpi}' takes no values from source {name}")
+            bad.raise_if_any()
         except (LoadError, UsageError) as exc:
             problems.extend(_load_problems(exc, shown))
             continue
-        others = checked.filter(~pl.col("kpi_id").is_in(list(pulled.source_kpis)))
-        for kpi, row in others.select("kpi_id", "row").iter_rows():
-            problems.append(
-                Problem(
-                    opened.label,
-                    row,
-                    f"column kpi: KPI '{kpi}' takes no values from source {name}",
-                    is_row=True,
-                )
-            )
         mine = checked.filter(pl.col("kpi_id").is_in(list(fed)))
         frames.append(mine.with_columns(file=pl.lit(opened.label)))
     if not frames:

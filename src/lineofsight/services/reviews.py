@@ -137,6 +137,44 @@ def _unknown_subject(
     return Problem(f"{field}.subject_id", 0, f"unknown {action.subject_type} '{typed}'{hint}")
 
 
+def review_problems(
+    store: Store,
+    *,
+    unit: str,
+    period: str,
+    held_on: str | dt.date | None = None,
+    attendees: Sequence[str] = (),
+    decisions: Sequence[str] = (),
+    actions: Sequence[NewAction] = (),
+) -> list[Problem]:
+    """Every problem of a review's record, nothing kept (as `record_review` finds them)."""
+    return _checked(store, unit, period, held_on, attendees, decisions, actions)[4]
+
+
+def _checked(
+    store: Store,
+    unit: str,
+    period: str,
+    held_on: str | dt.date | None,
+    attendees: Sequence[str],
+    decisions: Sequence[str],
+    actions: Sequence[NewAction],
+) -> tuple[str, dt.date, list[str], list[str], list[Problem]]:
+    """The period's label, the day, the attendees and decisions trimmed, and the problems."""
+    decisions = [d.strip() for d in decisions if d.strip()]
+    attendees = list(dict.fromkeys(a.strip() for a in attendees if a.strip()))
+    label, day, problems = check_record(
+        load_organization(store),
+        unit=unit,
+        period=period,
+        held_on=held_on,
+        attendees=attendees,
+        decisions=decisions,
+        actions=actions,
+    )
+    return label, day, attendees, decisions, problems
+
+
 def record_review(
     store: Store,
     actor: str | None,
@@ -153,17 +191,8 @@ def record_review(
     problem (nothing kept) when the record has any."""
     from lineofsight.services.actions import add_action
 
-    org = load_organization(store)
-    decisions = [d.strip() for d in decisions if d.strip()]
-    attendees = list(dict.fromkeys(a.strip() for a in attendees if a.strip()))
-    label, day, problems = check_record(
-        org,
-        unit=unit,
-        period=period,
-        held_on=held_on,
-        attendees=attendees,
-        decisions=decisions,
-        actions=actions,
+    label, day, attendees, decisions, problems = _checked(
+        store, unit, period, held_on, attendees, decisions, actions
     )
     if problems:
         raise UsageError(f"the review's record has {plural(len(problems), 'problem')}", problems)

@@ -9,6 +9,7 @@ session cookie rather than an API token, it needs the session's CSRF token.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lineofsight.domain import model as m
 from lineofsight.domain.actions import MAX_COMMENT, MAX_TITLE, Action, Milestone
+from lineofsight.domain.text import did_you_mean
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import actions as action_service
 from lineofsight.services import commentary
@@ -33,6 +35,7 @@ from lineofsight.services.permissions import UnitTree, allows, readable_units
 from lineofsight.services.scorecards import definitions_revision
 from lineofsight.web import api_action_models as amx
 from lineofsight.web.api_common import AccountDep, cache_of, json_response, organization
+from lineofsight.web.api_partial import checks_body
 from lineofsight.web.errors import ApiError, forbidden, not_found
 from lineofsight.web.security import api_account, verify_csrf
 
@@ -198,17 +201,83 @@ def _unknown(field: str, word: str, item_id: str) -> ApiError:
     )
 
 
-def _subject_or_error(
+def _subject_problem(
     cache: Any, org: m.Organization, tree: UnitTree, account: Account, kind: str, item_id: str
-) -> Subject:
-    """The KPI or objective a body names; 422 when there is none or it lies outside the
-    account's units (the same answer, so that asking cannot tell which ids exist there)."""
-    subject = _subjects(cache, org).get((kind, item_id))
+) -> tuple[Subject | None, list[Problem]]:
+    """The KPI or objective a body names, or the problem of `subject.id` when there is none
+    or it lies outside the account's units (the same answer, so that asking cannot tell
+    which ids exist there)."""
+    subjects = _subjects(cache, org)
+    subject = subjects.get((kind, item_id))
     if subject is None or not may_read(account, tree, subject):
         word = "KPI" if kind == "kpi" else "objective"
-        reason = f"unknown {word} '{item_id}'"
-        raise UsageError(f"subject: {reason}", [Problem("subject.id", 0, reason)])
-    return subject
+        # The closest id of those the account may read (as a file's load says it), so that
+        # the hint tells nothing of the others.
+        seen = [i for (k, i), s in subjects.items() if k == kind and may_read(account, tree, s)]
+        reason = f"unknown {word} '{item_id}'{did_you_mean(item_id, seen)}"
+        return None, [Problem("subject.id", 0, reason)]
+    return subject, []
+
+
+# The actions service names fields as its forms do (`subject_id`, `milestones[1]` for the
+# first); the API's body names them `subject.id`, `milestones[0]`.
+_MILESTONE = re.compile(r"^milestones\[(\d+)\]")
+
+
+def _as_sent(problems: list[Problem]) -> list[Problem]:
+    """The service's problems of an action's fields, named as the body names them; those of
+    its subject left out (the API says them itself, only for subjects the account may see)."""
+    named = []
+    for p in problems:
+        if p.file in ("subject_type", "subject_id"):
+            continue
+        field = _MILESTONE.sub(lambda found: f"milestones[{int(found[1]) - 1}]", p.file)
+        named.append(Problem(field, p.line, p.message, p.is_row))
+    return named
+
+
+def _refuse(problems: list[Problem]) -> None:
+    if problems:
+        summary = "; ".join(f"{p.file}: {p.message}" for p in problems)
+        raise UsageError(summary, problems)
+
+
+def _details(problems: list[Problem]) -> list[dict[str, Any]]:
+    return [{"field": p.file, "reason": p.message} for p in problems]
+
+
+def _new_action_problems(
+    request: Request, account: Account, fields: dict[str, Any]
+) -> tuple[Subject | None, list[Problem]]:
+    """The subject of a new action and every problem of its fields, nothing written; 403
+    when the account may not add it. `fields`: the body's (see `api_partial.accepted`)."""
+    cache, org, tree = _context(request)
+    sent = fields.get("subject") or {}
+    subject, problems = _subject_problem(
+        cache, org, tree, account, sent.get("kind", "kpi"), sent.get("id", "")
+    )
+    owner = fields.get("owner")
+    if subject is not None and not may_create_action(account, tree, subject, owner):
+        raise forbidden(f"your role does not allow adding actions on unit '{subject.unit}'")
+    checked = {
+        "subject_type": subject.kind if subject else "kpi",
+        "subject_id": subject.id if subject else "",
+        "title": fields.get("title", ""),
+        "owner": owner,
+        "due": fields.get("due"),
+        "status": fields.get("status", "open"),
+        "milestones": _milestones(fields.get("milestones") or []),
+    }
+    problems += _as_sent(action_service.action_problems(cache.store, checked))
+    return subject, problems
+
+
+def _milestones(steps: list[Any]) -> tuple[Milestone, ...]:
+    """Milestones from a body's (the dicts of their fields)."""
+    return tuple(
+        Milestone(step.get("title", ""), step.get("due"), bool(step.get("done", False)))
+        for step in steps
+    )
 
 
 @router.post(
@@ -220,10 +289,10 @@ def _subject_or_error(
 def create_action(request: Request, body: ActionIn, account: AccountDep) -> Response:
     """Editors and admins of the subject's unit; owners on their own KPIs and objectives,
     or taking the action on themselves."""
-    cache, org, tree = _context(request)
-    subject = _subject_or_error(cache, org, tree, account, body.subject.kind, body.subject.id)
-    if not may_create_action(account, tree, subject, body.owner):
-        raise forbidden(f"your role does not allow adding actions on unit '{subject.unit}'")
+    cache = cache_of(request)
+    subject, problems = _new_action_problems(request, account, body.model_dump())
+    _refuse(problems)
+    assert subject is not None  # a subject that is not one is a problem
     made = action_service.create_action(
         cache.store,
         account.username,
@@ -236,6 +305,11 @@ def create_action(request: Request, body: ActionIn, account: AccountDep) -> Resp
         status=body.status,
     )
     return json_response(action_service.action_plain(made), 201)
+
+
+@checks_body(create_action, ActionIn)
+def _create_problems(request: Request, fields: dict[str, Any]) -> list[dict[str, Any]]:
+    return _details(_new_action_problems(request, api_account(request), fields)[1])
 
 
 def _action_for(
@@ -279,24 +353,50 @@ def patch_action(
     request: Request, action_id: ActionId, body: ActionPatch, account: AccountDep
 ) -> Response:
     """Change the fields given (status, owner, due date, title, subject, milestones)."""
-    cache, org, tree, action, subject = _action_for(request, account, action_id)
-    _require_edit(account, tree, subject, action)
-    changes: dict[str, Any] = {}
-    for name in body.model_fields_set - {"subject", "milestones"}:
-        changes[name] = getattr(body, name)
-    if body.milestones is not None:
-        changes["milestones"] = [step.milestone() for step in body.milestones]
-    if body.subject is not None:
-        moved = _subject_or_error(cache, org, tree, account, body.subject.kind, body.subject.id)
-        # Moving an action needs the right to add one where it goes.
-        if not may_create_action(account, tree, moved, changes.get("owner", action.owner)):
-            raise forbidden(f"your role does not allow adding actions on unit '{moved.unit}'")
-        changes["subject_type"], changes["subject_id"] = moved.kind, moved.id
-    for required in ("title", "status"):
-        if required in changes and changes[required] is None:
-            raise UsageError(f"{required}: may not be null", [Problem(required, 0, "is required")])
+    given = body.model_dump(include=body.model_fields_set)
+    cache, action, changes, problems = _change_problems(request, account, action_id, given)
+    _refuse(problems)
     changed = action_service.update_action(cache.store, account.username, action.id, **changes)
     return json_response(action_service.action_plain(changed))
+
+
+def _change_problems(
+    request: Request, account: Account, action_id: int, given: dict[str, Any]
+) -> tuple[Any, Action, dict[str, Any], list[Problem]]:
+    """The changes of an action a body asks for, and every problem of them, nothing
+    written; 404 or 403 when the account may not see or change the action."""
+    cache, org, tree, action, subject = _action_for(request, account, action_id)
+    _require_edit(account, tree, subject, action)
+    changes: dict[str, Any] = {k: v for k, v in given.items() if k not in ("subject", "milestones")}
+    problems: list[Problem] = []
+    if given.get("milestones") is not None:
+        changes["milestones"] = _milestones(given["milestones"])
+    sent = given.get("subject")
+    if sent is not None:
+        kind, item_id = sent.get("kind", "kpi"), sent.get("id", "")
+        moved, problems = _subject_problem(cache, org, tree, account, kind, item_id)
+        # Moving an action needs the right to add one where it goes.
+        if moved is not None:
+            if not may_create_action(account, tree, moved, changes.get("owner", action.owner)):
+                raise forbidden(f"your role does not allow adding actions on unit '{moved.unit}'")
+            changes["subject_type"], changes["subject_id"] = moved.kind, moved.id
+    for required in ("title", "status"):
+        if required in changes and changes[required] is None:
+            problems.append(Problem(required, 0, "is required"))
+    current = {name: getattr(action, name) for name in action_service.CHANGEABLE}
+    kept = {k: v for k, v in changes.items() if v is not None or k in ("owner", "due")}
+    named = {p.file for p in problems}
+    found = _as_sent(action_service.action_problems(cache.store, {**current, **kept}))
+    problems += [p for p in found if p.file not in named]
+    return cache, action, changes, problems
+
+
+@checks_body(patch_action, ActionPatch)
+def _patch_problems(request: Request, fields: dict[str, Any]) -> list[dict[str, Any]]:
+    sent = str(request.path_params.get("action_id", ""))
+    if not sent.isdigit() or not 1 <= int(sent) <= 2**31 - 1:
+        return []  # the path's own problem is said
+    return _details(_change_problems(request, api_account(request), int(sent), fields)[3])
 
 
 @router.post(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -29,6 +30,7 @@ from lineofsight.web.api_common import (
     readable_unit,
     require,
 )
+from lineofsight.web.api_partial import checks_body
 from lineofsight.web.errors import not_found
 from lineofsight.web.security import verify_csrf
 
@@ -176,30 +178,60 @@ class ReviewIn(BaseModel):
     dependencies=[Depends(verify_csrf)],
 )
 def post_review(request: Request, body: ReviewIn, account: AccountDep) -> Response:
-    from lineofsight.services.reviews import NewAction, record_review
+    from lineofsight.services.reviews import record_review
 
+    cache = _recorder(request, account, body.unit)
+    try:
+        held = record_review(cache.store, _account_name(account), **_record(body.model_dump()))
+    except UsageError as exc:
+        raise UsageError(exc.summary, _as_sent(exc.problems)) from None
+    return json_response(review_plain(held), status=201)
+
+
+def _recorder(request: Request, account: Any, unit: str) -> Any:
+    """The cache, once the account may record a review of the unit (404 or 403 otherwise)."""
     cache = cache_of(request)
     organization(cache)  # a store with no strategy yet says so
     # A unit that does not exist or that the account may not read: the same 404.
-    readable_unit(account, cache.unit_tree(), body.unit)
-    require(account, "edit_definitions", cache.unit_tree(), body.unit)
-    try:
-        held = record_review(
-            cache.store,
-            _account_name(account),
-            unit=body.unit,
-            period=body.period,
-            held_on=body.held_on,
-            attendees=body.attendees,
-            decisions=body.decisions,
-            actions=[
-                NewAction(a.subject.kind, a.subject.id, a.title, a.owner, a.due)
-                for a in body.actions
-            ],
+    readable_unit(account, cache.unit_tree(), unit)
+    require(account, "edit_definitions", cache.unit_tree(), unit)
+    return cache
+
+
+def _record(fields: dict[str, Any]) -> dict[str, Any]:
+    """The review service's arguments from a body's fields (those the schema accepted)."""
+    from lineofsight.services.reviews import NewAction
+
+    actions = []
+    for a in fields.get("actions") or []:
+        subject = a.get("subject") or {}
+        actions.append(
+            NewAction(
+                subject.get("kind", "kpi"),
+                subject.get("id", ""),
+                a.get("title", ""),
+                a.get("owner"),
+                a.get("due"),
+            )
         )
-    except UsageError as exc:
-        raise _as_sent(exc) from None
-    return json_response(review_plain(held), status=201)
+    return {
+        "unit": fields.get("unit", ""),
+        "period": fields.get("period", ""),
+        "held_on": fields.get("held_on"),
+        "attendees": fields.get("attendees") or [],
+        "decisions": fields.get("decisions") or [],
+        "actions": actions,
+    }
+
+
+@checks_body(post_review, ReviewIn)
+def _review_problems(request: Request, fields: dict[str, Any]) -> list[dict[str, Any]]:
+    from lineofsight.services.reviews import review_problems
+    from lineofsight.web.security import api_account
+
+    cache = _recorder(request, api_account(request), fields.get("unit", ""))
+    problems = _as_sent(review_problems(cache.store, **_record(fields)))
+    return [{"field": p.file, "reason": p.message} for p in problems]
 
 
 # The review service names an action's subject as the record's form does (`subject_type`,
@@ -207,7 +239,7 @@ def post_review(request: Request, body: ReviewIn, account: AccountDep) -> Respon
 _SUBJECT_FIELD = re.compile(r"^(actions\[\d+\])\.subject_(type|id)$")
 
 
-def _as_sent(exc: UsageError) -> UsageError:
+def _as_sent(problems: Sequence[Problem]) -> list[Problem]:
     """The problems of a review's record, each naming the field of the body sent."""
 
     def field(name: str) -> str:
@@ -216,8 +248,7 @@ def _as_sent(exc: UsageError) -> UsageError:
             return name
         return f"{found[1]}.subject.{'kind' if found[2] == 'type' else 'id'}"
 
-    problems = [Problem(field(p.file), p.line, p.message, p.is_row) for p in exc.problems]
-    return UsageError(exc.summary, problems)
+    return [Problem(field(p.file), p.line, p.message, p.is_row) for p in problems]
 
 
 @router.get(

@@ -27,8 +27,9 @@ from lineofsight.web.api_common import (
     readable_unit,
     require,
 )
+from lineofsight.web.api_partial import checks_body
 from lineofsight.web.errors import ApiError, forbidden, input_details, not_found
-from lineofsight.web.security import verify_csrf
+from lineofsight.web.security import api_account, verify_csrf
 from lineofsight.web.uploads import save_upload, upload_name
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -59,24 +60,7 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
     """Owners may enter values for the KPIs their person owns, admins for any KPI of their
     units. A value already stored for the period is replaced and kept as a revision."""
     cache = cache_of(request)
-    org = organization(cache)
-    kpi = org.kpis_by_id().get(body.kpi)
-    tree = cache.unit_tree()
-    # A KPI outside the account's units (neither its own unit nor the unit of one of its
-    # unit targets named) is answered as one that does not exist, with the same problems.
-    unseen = kpi is None or not (
-        allows(account, "read", unit_id=kpi.unit, org=tree)
-        or (
-            body.unit in {u for u, _ in kpi.unit_targets}
-            and allows(account, "read", unit_id=body.unit, org=tree)
-        )
-    )
-    if kpi is not None and not unseen:
-        unit = body.unit or kpi.unit
-        if body.unit:
-            # A unit that does not exist or that the account may not read: the same 404.
-            readable_unit(account, tree, body.unit)
-        require(account, "enter_data", tree, unit, kpi_owner=kpi.owner)
+    unseen, hints = _writer_sees(request, account, body.kpi, body.unit)
     result = checkin.record_measurement(
         cache.store,
         kpi_id=body.kpi,
@@ -88,6 +72,7 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
         note=body.note,
         actor=account.username,
         kpi_unseen=unseen,
+        hints=hints,
     )
     data = {
         "kpi": result.kpi_id,
@@ -102,6 +87,64 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
         "warnings": [result.warning] if result.warning else [],
     }
     return json_response(data, 201 if result.action == "added" else 200)
+
+
+def _writer_sees(
+    request: Request, account: Any, kpi_id: str, unit_id: str | None
+) -> tuple[bool, list[str]]:
+    """Whether the KPI is unseen by the account (answered as one that does not exist), and
+    the KPIs a hint at a close id may name (those the account may read); 403 or 404 when
+    the account may not enter the KPI's values at the unit."""
+    cache = cache_of(request)
+    org = organization(cache)
+    kpi = org.kpis_by_id().get(kpi_id)
+    tree = cache.unit_tree()
+    # A KPI outside the account's units (neither its own unit nor the unit of one of its
+    # unit targets named) is answered as one that does not exist, with the same problems.
+    unseen = kpi is None or not (
+        allows(account, "read", unit_id=kpi.unit, org=tree)
+        or (
+            unit_id in {u for u, _ in kpi.unit_targets}
+            and allows(account, "read", unit_id=unit_id, org=tree)
+        )
+    )
+    if kpi is not None and not unseen:
+        if unit_id:
+            # A unit that does not exist or that the account may not read: the same 404.
+            readable_unit(account, tree, unit_id)
+        require(account, "enter_data", tree, unit_id or kpi.unit, kpi_owner=kpi.owner)
+    if not unseen:
+        return False, []
+    return True, [k.id for k in org.kpis if allows(account, "read", unit_id=k.unit, org=tree)]
+
+
+@checks_body(post_measurement, MeasurementIn)
+def _measurement_problems(request: Request, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The check-in's problems, nothing written (see `api_partial`)."""
+    account = api_account(request)
+    kpi_id = body.get("kpi", "")
+    unseen, hints = _writer_sees(request, account, kpi_id, body.get("unit"))
+    entry = checkin.CheckinEntry(
+        kpi_id,
+        body.get("unit"),
+        body.get("period", ""),
+        body.get("value"),
+        body.get("numerator"),
+        body.get("denominator"),
+        body.get("note"),
+    )
+    try:
+        checkin.record_measurements(
+            cache_of(request).store,
+            [entry],
+            actor=account.username,
+            check_only=True,
+            unseen={kpi_id} if unseen else (),
+            hints=hints,
+        )
+    except UsageError as exc:
+        return [{"field": p.file.partition(".")[2], "reason": p.message} for p in exc.problems]
+    return []
 
 
 @router.post(

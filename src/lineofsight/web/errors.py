@@ -13,6 +13,7 @@ again later is safe.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from typing import Any
 from urllib.parse import quote
 
@@ -68,7 +69,8 @@ def forbidden(message: str = "your role does not allow this") -> ApiError:
 
 def validation_detail(error: Mapping[str, Any]) -> dict[str, Any]:
     """One problem FastAPI found in a request, as `{"field", "reason"}`: the query, path or
-    body field it is in (`body` for the body as a whole) and why, in words."""
+    body field it is in (`body` for the body as a whole), named as the services name fields
+    (`actions[0].title`, `subject.id`), and why, in the product's words."""
     parts = tuple(error.get("loc", ()))
     kind = error.get("type")
     if kind == "json_invalid":  # the body does not parse: loc is ("body", character)
@@ -77,11 +79,68 @@ def validation_detail(error: Mapping[str, Any]) -> dict[str, Any]:
         return {"field": "body", "reason": f"not valid JSON: {why}{at}"}
     if parts == ("body",) and kind == "missing":
         return {"field": "body", "reason": "a JSON body is required"}
-    location = [str(part) for part in parts if part != "body"]
-    field = ".".join(
-        location[1:] if location[:1] in (["query"], ["path"], ["header"], ["cookie"]) else location
+    location = list(
+        parts[1:]
+        if parts[:1] in (("query",), ("path",), ("header",), ("cookie",), ("body",))
+        else parts
     )
-    return {"field": field or "request", "reason": error.get("msg", "invalid")}
+    return {"field": field_path(location) or "request", "reason": _reason(error)}
+
+
+def field_path(parts: list[Any] | tuple[Any, ...]) -> str:
+    """`("actions", 0, "title")` as `actions[0].title`."""
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+    return path
+
+
+def _reason(error: Mapping[str, Any]) -> str:
+    """Why a value was refused, in the words the services use for the same mistake."""
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    given = error.get("input")
+    shown = f"'{given}'" if isinstance(given, str) else repr(given)
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a field of this request"
+    if kind in ("float_parsing", "float_type", "finite_number"):
+        return f"{shown} is not a number" if kind != "finite_number" else "must be a finite number"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"{shown} is not a whole number"
+    if kind.startswith("date") or kind.startswith("datetime"):
+        return f"{shown} is not a date (YYYY-MM-DD)"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"{shown} is not true or false"
+    if kind == "string_type":
+        return "must be text"
+    if kind in ("list_type", "tuple_type"):
+        return "must be a list"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "must be an object"
+    if kind == "string_too_short":
+        return (
+            "is empty"
+            if ctx.get("min_length") == 1
+            else f"is shorter than {ctx.get('min_length')} characters"
+        )
+    if kind == "string_too_long":
+        return f"is longer than {ctx.get('max_length'):,} characters"
+    if kind == "too_long":
+        return f"has more than {ctx.get('max_length'):,} items"
+    if kind == "literal_error":
+        return f"{shown} is not one of {ctx.get('expected', '').replace(' or ', ', ')}"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        words = {
+            "greater_than_equal": "at least",
+            "less_than_equal": "at most",
+            "greater_than": "more than",
+            "less_than": "less than",
+        }
+        limit = next(iter(ctx.values()), "")
+        return f"must be {words[kind]} {limit}"
+    return str(error.get("msg", "invalid"))
 
 
 def error_body(
@@ -154,6 +213,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         details = [validation_detail(error) for error in exc.errors()]
+        if _wants_json(request) and request.method in ("POST", "PATCH", "PUT"):
+            # The fields the schema accepted are still checked by the service (nothing
+            # written), so that one answer tells every problem of the body.
+            from starlette.concurrency import run_in_threadpool
+
+            from lineofsight.web.api_partial import body_problems
+
+            named = {d["field"] for d in details}
+            # Refused for another reason too (permission, no strategy): the schema's problems.
+            with suppress(ApiError, ApiAuthRequired, InputError, StoreError):
+                details += await run_in_threadpool(body_problems, request, exc.body, named)
         shown = "; ".join(f"{d['field']}: {d['reason']}" for d in details[:3])
         if len(details) > 3:
             shown += f" (and {len(details) - 3} more)"
