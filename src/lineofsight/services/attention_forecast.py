@@ -65,14 +65,12 @@ from lineofsight.store.check_results import (
     read_kept_report,
     save_check_report,
 )
-from lineofsight.store.database import Store
+from lineofsight.store.database import Store, StoreConnection
 from lineofsight.store.forecast_kept import read_kept_forecast, write_kept_forecasts
 from lineofsight.store.scorecards import read_kpi_groups
 
 if TYPE_CHECKING:
     import subprocess
-
-    from sqlalchemy import Connection
 
 # The layout of a kept set of calls; another layout or release is computed again.
 FORMAT = 5
@@ -174,7 +172,7 @@ def kept_forecast(
 
 
 def kept_forecast_in(
-    conn: Connection, kpi: m.Kpi, unit: str, as_of: dt.date, calendar: m.Calendar
+    conn: StoreConnection, kpi: m.Kpi, unit: str, as_of: dt.date, calendar: m.Calendar
 ) -> Forecast | None:
     """`kept_forecast` read on `conn` (a KPI page's connection for its other reads)."""
     from lineofsight.engine.forecast_kept import forecast_of
