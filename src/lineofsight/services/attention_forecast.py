@@ -66,7 +66,11 @@ from lineofsight.store.check_results import (
     save_check_report,
 )
 from lineofsight.store.database import Store
-from lineofsight.store.forecast_kept import read_kept_forecast, write_kept_forecasts
+from lineofsight.store.forecast_kept import (
+    read_kept_forecast,
+    read_kept_keys,
+    write_kept_forecasts,
+)
 from lineofsight.store.scorecards import read_kpi_groups
 
 if TYPE_CHECKING:
@@ -112,13 +116,7 @@ def off_track(
     else the whole organisation is forecast and kept (`kpi_ids` None, or at least
     `WHOLE_SHARE` of its KPIs) or only the KPIs asked for (not kept: a unit's list need not
     wait for the whole organisation's)."""
-    key = _key(as_of)
-    with store.reading() as conn:
-        state = read_check_state(conn)  # before the data: the calls claim no more than they hold
-        kept = read_kept_report(conn, key)
-        written = None
-        if kept is not None and kept[0] != state:
-            written = changed_since_state(conn, kept[0], state)
+    state, kept, written = _read_kept(store, as_of)
     if kept is not None and kept[0] == state:
         return _cut(_decode(kept[1]), kpi_ids)
     from lineofsight.services.evaluate import load_organization
@@ -136,6 +134,43 @@ def off_track(
         made = _forecast(store, None, as_of, None), None
     _keep(store, as_of, state, *made)
     return _cut(made[0].calls, kpi_ids)
+
+
+def _read_kept(store: Store, as_of: dt.date) -> tuple[str, tuple[str, str] | None, set[str] | None]:
+    """The store's state, the calls kept for `as_of` (the state they were made on, encoded)
+    if any, and the KPIs written since when they are of an earlier state and can be brought
+    up to date (`check_results.changed_since_state`)."""
+    with store.reading() as conn:
+        state = read_check_state(conn)  # before the data: the calls claim no more than they hold
+        kept = read_kept_report(conn, _key(as_of))
+        written = None
+        if kept is not None and kept[0] != state:
+            written = changed_since_state(conn, kept[0], state)
+    return state, kept, written
+
+
+def refresh_kept_forecast(store: Store) -> None:
+    """After a write (committed): the whole organisation's kept forecast, of the date it is
+    kept for, brought up to date as `off_track` would (the KPIs written since forecast
+    again, with the formula KPIs that read them), so that a KPI's page and the lists read
+    it as it is. Nothing when none is kept, or when it cannot be brought up to date (a
+    change of the definitions other than KPIs, objectives or people, or too many KPIs
+    written): the next lists, keeper or server start makes it again in full. A store kept
+    busy or read-only: left as it is (`_keep`)."""
+    prefix = f"{_FAMILY}{FORMAT}/{__version__}/"
+    with store.reading() as conn:
+        keys = read_kept_keys(conn, prefix)
+    for key in keys:
+        try:
+            as_of = dt.date.fromisoformat(key[len(prefix) :])
+        except ValueError:
+            continue
+        state, kept, written = _read_kept(store, as_of)
+        if kept is None or kept[0] == state or written is None:
+            continue
+        made = _brought_up_to_date(store, as_of, _decode(kept[1]), written)
+        if made is not None:
+            _keep(store, as_of, state, *made)
 
 
 def _keep(

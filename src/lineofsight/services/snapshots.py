@@ -327,8 +327,10 @@ def refresh_kept(store: Store, today: dt.date | None = None) -> None:
 
     Each is brought up to date as a status would (the KPIs written scored again and saved as
     a patch), else computed in full (a change of the definitions, a write of more than a
-    patch holds). Never an error for the write, which is committed already (a status brings
-    the scorecard up to date itself)."""
+    patch holds). The whole organisation's kept forecast is brought up to date too
+    (`attention_forecast.refresh_kept_forecast`), so that a KPI's page reads its forecast
+    rather than fitting it. Never an error for the write, which is committed already (a
+    status brings the scorecard up to date itself, the lists the forecast)."""
     try:
         with store.plain_reading() as plain, _reading(store, plain) as conn:
             newest = read_newest_key(conn)
@@ -343,6 +345,12 @@ def refresh_kept(store: Store, today: dt.date | None = None) -> None:
         _ready_turn(store, groups, day, lag)
     except LineOfSightError as exc:
         log.info("the kept scorecard is brought up to date by the next status: %s", exc)
+    from lineofsight.services.attention_forecast import refresh_kept_forecast
+
+    try:
+        refresh_kept_forecast(store)  # a KPI's page reads its forecast as kept, not fitted
+    except LineOfSightError as exc:
+        log.info("the kept forecast is brought up to date by the next lists: %s", exc)
 
 
 def keep_ready(store: Store, today: dt.date | None = None) -> str:
@@ -372,6 +380,9 @@ def keep_ready(store: Store, today: dt.date | None = None) -> str:
         unkept.append(before)
     if not scorecard(store, None, day.isoformat(), later=True, say_unkept=True).keep():
         unkept.append(day)
+    from lineofsight.services.attention_forecast import off_track
+
+    off_track(store, day)  # today's forecast kept: a KPI's first page reads it, no fit
     turn = _ready_turn(store, groups, day, True, say_unkept=True)
     if turn is not None and not turn[1]:
         unkept.append(turn[0])

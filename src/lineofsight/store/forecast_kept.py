@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from lineofsight.store.loading import LoadSession
 
-__all__ = ["read_kept_forecast", "write_kept_forecasts"]
+__all__ = ["read_kept_forecast", "read_kept_keys", "write_kept_forecasts"]
 
 # The columns of a row, as `KEPT_SCHEMA` orders them.
 _COLUMNS = (
@@ -91,3 +91,10 @@ def read_kept_forecast(
     if row[0] is None or state_of(values[:5]) != made_on:
         return None
     return row
+
+
+def read_kept_keys(conn: Connection, family: str) -> list[str]:
+    """The keys of the reports kept whose key starts with `family` (the whole organisation's
+    forecasts: one kept at a time)."""
+    found = plain_rows(conn, "SELECT key FROM check_results WHERE key LIKE ?", (f"{family}%",))
+    return sorted(str(row[0]) for row in found if str(row[0]).startswith(family))
