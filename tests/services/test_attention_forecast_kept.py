@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from polars.testing import assert_frame_equal
+from sqlalchemy import text
 
 from lineofsight.domain import model as m
+from lineofsight.engine.forecast_kept import forecast_of
 from lineofsight.errors import UsageError
 from lineofsight.services import attention_forecast
-from lineofsight.engine.forecast_kept import forecast_of
 from lineofsight.services.attention_forecast import _key, kept_forecast, off_track
 from lineofsight.services.checkin import delete_measurement, record_measurement
 from lineofsight.services.evaluate import load_organization
