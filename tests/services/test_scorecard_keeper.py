@@ -167,9 +167,22 @@ def test_the_keeper_keeps_a_day_and_its_next_turn_ready(store: Store, scored: li
     for kept_day in (day, first, before):
         _same_as_full(store, kept_day)
     assert scored == []
+    _forecast_kept(store, day)
     # Run again the same day: both up to date, nothing computed.
     assert keep_ready(store, today=day) == summary
     assert scored == []
+
+
+def _forecast_kept(store: Store, day: dt.date) -> None:
+    """Every targeted KPI's forecast of `day` is kept, as a KPI's page reads it (no fit)."""
+    from lineofsight.services.attention_forecast import kept_forecast
+    from lineofsight.services.evaluate import load_organization
+
+    org = load_organization(store)
+    targeted = [k for k in org.kpis if k.target is not None]
+    assert targeted
+    for kpi in targeted:
+        assert kept_forecast(store, kpi, kpi.unit, day, org.calendar) is not None, kpi.id
 
 
 def test_the_keeper_makes_no_turn_more_than_a_week_away(store: Store) -> None:
