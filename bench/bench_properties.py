@@ -1,19 +1,22 @@
 """Run the heaviest property tests with many random cases: the exhaustive version of what the
-test suite runs with one seed per case (to keep `make test` under its time budget).
+test suite runs with few seeds (to keep `make test` under its time budget).
 
-The test suite runs each of the tests that write at random with one seed, on both examples
-(manufacturing, techinnovate) and both databases (SQLite, PostgreSQL); here each runs with
-every seed of `--seeds` (default 1-20), the same assertions, through pytest (tests/seeds.py
-reads the range from LOS_PROPERTY_SEEDS, and Hypothesis's number of examples from
-LOS_PROPERTY_EXAMPLES):
+The test suite runs each of the tests that write at random on two of the four pairs of
+example (manufacturing, techinnovate) and database (SQLite, PostgreSQL), each pair with its
+own seed: both examples and both databases every time, the other two pairs by the tests of
+the other turn (tests/seeds.py, `spread`). Here each runs on every pair with every seed of
+`--seeds` (default 1-20), the same assertions, through pytest (tests/seeds.py reads the range
+from LOS_PROPERTY_SEEDS, and Hypothesis's number of examples from LOS_PROPERTY_EXAMPLES):
 
 - tests/services/test_snapshots.py: patched scorecards equal full computations after random
-  writes (the suite's seed 1; it ran seeds 1 and 2 before); writes of values bring the
-  scorecard kept last up to date themselves (seed 4; before 4 and 5); a new as-of date is
-  carried from the nearest kept one as computed in full (seed 9; before 9 and 10); a full
-  score reads only the months its KPIs look at (seed 12, three days on one store);
+  writes (the suite's seeds 1 and 2); writes of values bring the scorecard kept last up to
+  date themselves (seeds 4 and 5); a new as-of date is carried from the nearest kept one as
+  computed in full (seeds 9 and 10); a full score reads only the months its KPIs look at
+  (seeds 12 and 13, three days on one store); patches saved beside the scorecard give the
+  full computation (seeds 11 and 12, patched and saved in full); a scorecard held in memory
+  takes the rows of a newer patch (seeds 8 and 9, computed in full and read back);
 - tests/services/test_attention_forecast_kept.py: the kept forecast calls brought up to date
-  equal a full forecast after random writes (seed 1; before 1, 2 and 3);
+  equal a full forecast after random writes (seeds 1 and 2);
 - tests/engine/test_frame_values.py: the columnar derived values are the value tables, on
   `--examples` generated organisations (default 1000; the suite runs 100, before 300).
 
@@ -40,6 +43,8 @@ PROPERTIES = [
     f"{SNAPSHOTS}::test_writes_of_values_bring_the_scorecard_kept_last_up_to_date_themselves",
     f"{SNAPSHOTS}::test_a_new_as_of_date_is_carried_from_the_nearest_kept_one_as_computed_in_full",
     f"{SNAPSHOTS}::test_a_full_score_reads_only_the_months_its_kpis_look_at_and_scores_the_same",
+    f"{SNAPSHOTS}::test_patches_saved_beside_the_scorecard_give_the_full_computation",
+    f"{SNAPSHOTS}::test_a_scorecard_held_in_memory_takes_the_rows_of_a_newer_patch",
     f"{FORECAST}::test_kept_calls_brought_up_to_date_equal_a_full_forecast_after_random_writes",
     "tests/engine/test_frame_values.py::test_columnar_derived_values_are_the_value_tables",
 ]

@@ -23,7 +23,7 @@ def test_values_are_wanted_only_for_a_selected_rule_that_reads_them() -> None:
     assert reads_data(Selection())
     assert not reads_data(Selection(select=frozenset({"AL01", "OW02"})))
     assert reads_data(Selection(select=frozenset({"AL01", "CF01"})))
-    assert not reads_data(Selection(ignore=frozenset({"AC01", "CF01", "DA01", "SM03"})))
+    assert not reads_data(Selection(ignore=frozenset({"AC01", "CF01", "DA01", "DA02", "SM03"})))
     assert reads_data(Selection(select=frozenset({"AC01"})))
 
 

@@ -3,7 +3,8 @@
 A case gives the parts of a strategy file it needs (`units` and `people` default to a small
 company, see DEFAULTS; `actions` too), optional `as_of`, `options`, `fiscal_year_start` and
 `measurements` (rows `[kpi, unit, period, value]`; their presence means the check runs on
-stored data), and `expect`: the findings of this rule only, as
+stored data) with `ratio_rows` (stored ratio rows `[kpi, unit, period, numerator,
+denominator]` whose denominator may make no ratio), and `expect`: the findings of this rule only, as
 `{subject: kind:id, severity, message}` where `message` is a fragment of the finding's
 message. An empty `expect` is a pass case.
 """
@@ -84,7 +85,11 @@ def test_rule_case(code: str, case: dict[str, Any]) -> None:
             measurements.setdefault(kpi, []).append(Observation(unit, p.start, p.end, value))
     as_of = case.get("as_of", DEFAULT_AS_OF)
     selection = Selection(select=frozenset({code}), options={code: case.get("options", {})})
-    report = run_checks(org, as_of, measurements, selection)
+    ratios = [
+        (kpi, unit, str(period), float(numerator), float(denominator))
+        for kpi, unit, period, numerator, denominator in case.get("ratio_rows", [])
+    ]
+    report = run_checks(org, as_of, measurements, selection, ratios)
     got = [
         (f"{f.subject.kind}:{f.subject.id}", f.severity.value, f.message) for f in report.findings
     ]

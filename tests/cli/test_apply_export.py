@@ -332,3 +332,31 @@ def test_an_apply_that_would_undo_changes_made_in_the_web_app_says_them_and_need
     strategy.write_text(strategy.read_text().replace("value: 45,", "value: 47,"))
     again = los("apply", str(strategy))
     assert again.exit_code == 0 and "web app" not in again.output
+
+
+def test_a_changed_source_is_shown_down_to_the_setting_that_changed(
+    los: Los, workdir: Path
+) -> None:
+    from tests.sources.facts import strategy
+
+    query = "select period, value from facts where day >= :since"
+    sources = {
+        "duck": {"url": "env:DUCK_URL", "timeout": 30},
+        "lite": {"url": "env:LITE_URL", "query": query, "timeout": 30},
+    }
+    kpis = [{"id": "revenue", "source": {"from": "lite"}}]
+    (workdir / "s.yaml").write_text(strategy(sources, kpis))
+    assert los("apply", "s.yaml").exit_code == 0
+    sources["lite"]["timeout"] = 60
+    (workdir / "s.yaml").write_text(strategy(sources, kpis))
+    one = los("apply", "s.yaml")
+    assert one.exit_code == 0, one.output
+    assert "~ organization organization: sources.lite.timeout: 30.0 -> 60.0" in one.output
+    sources["duck"]["timeout"] = 10
+    sources["added"] = {"url": "env:ADDED_URL"}
+    (workdir / "s.yaml").write_text(strategy(sources, kpis))
+    many = los("apply", "--dry-run", "s.yaml")
+    line = next(x for x in many.output.splitlines() if "sources" in x)
+    before, after = line.split(": sources: ", 1)[1].split(" -> ")
+    assert "duck" in before and "lite" not in before and "added" not in before
+    assert 'timeout": 10.0}, "ad' in after and "lite" not in after

@@ -166,3 +166,35 @@ def test_an_unknown_unit_is_told_before_anything_is_scored(org: Los) -> None:
             assert read_snapshot_marks(conn, day, True) is not None
     finally:
         store.close()
+
+
+def test_a_book_of_a_period_not_ended_says_so(org: Los) -> None:
+    ahead = dt.date.today() + dt.timedelta(days=32)
+    period = f"{ahead.year}-{ahead.month:02d}"
+    result = org("brief", "co", "--period", period)
+    assert result.exit_code == 0, result.output
+    assert f"{period} has not ended yet (it ends on " in result.output.splitlines()[2]
+    ended = org("brief", "co", "--period", "2026-06")
+    assert "has not ended" not in ended.output
+
+
+def test_the_summary_leaves_out_a_commentary_text_that_is_empty(org: Los) -> None:
+    from lineofsight.services.commentary import write_comment
+
+    assert org.db_url is not None
+    store = Store(org.db_url)
+    try:
+        write_comment(
+            store,
+            "cara",
+            subject_type="kpi",
+            subject_id="churn",
+            period="2026-06",
+            analysis="Two large accounts left.",
+            recommendation=None,
+        )
+    finally:
+        store.close()
+    lines = org("brief", "co", "--period", "2026-06").output.splitlines()
+    assert "  Analysis: Two large accounts left." in lines
+    assert not [line for line in lines if "Recommendation:" in line]

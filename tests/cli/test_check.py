@@ -58,7 +58,7 @@ def test_text_output_groups_by_rule_with_locations(tmp_path: Path) -> None:
     assert "OW01 missing-owner error (1)" in out
     assert "AL01 kpi-without-objective warning (1)" in out
     assert "3 findings in" in out and "2 errors, 1 warning, 0 info" in out
-    assert "Skipped AC01, DA01, SM03" in out
+    assert "Skipped AC01, DA01, DA02, SM03" in out
 
 
 def test_json_output_has_the_spec_shape(tmp_path: Path) -> None:
@@ -83,7 +83,7 @@ def test_sarif_output(tmp_path: Path) -> None:
     assert sarif["version"] == "2.1.0"
     run0 = sarif["runs"][0]
     rules = run0["tool"]["driver"]["rules"]
-    assert len(rules) == 21 and rules[0]["id"] == "AC01"
+    assert len(rules) == 22 and rules[0]["id"] == "AC01"
     levels = {r["ruleId"]: r["level"] for r in run0["results"]}
     assert levels == {"CF01": "error", "OW01": "error", "AL01": "warning"}
     for r in run0["results"]:
@@ -161,6 +161,56 @@ def test_store_check_uses_measurements(los: Los, workdir: Path) -> None:
     assert [f["subject"]["id"] for f in stale] == ["hand_hygiene_pct"]
     assert stale[0]["location"]["line"] > 0
     assert data["skipped_rules"] == []
+
+
+def test_a_ratio_stored_over_a_zero_denominator_is_an_error_naming_kpi_unit_and_period(
+    los: Los, workdir: Path
+) -> None:
+    # Refused at every input now; a store written before may hold one: said, never dropped.
+    from sqlalchemy import text
+
+    from lineofsight.store.database import Store
+
+    assert los("init", "ws", "--example", "globalhealth").exit_code == 0
+    rows = workdir / "ratio.csv"
+    rows.write_text("kpi,period,numerator,denominator\nreadmission_rate,2026-03,890,41200\n")
+    assert los("load", str(rows)).exit_code == 0
+    assert los.db_url is not None
+    store = Store(los.db_url)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE measurements SET denominator = 0, value = NULL "
+                    "WHERE kpi_id = 'readmission_rate' AND period = '2026-03' "
+                    "AND unit_id = 'globalhealth'"
+                )
+            )
+    finally:
+        store.close()
+    result = los("check", "--as-of", "2026-11-22", "--format", "json", "--select", "DA02")
+    found = [(f["severity"], f["message"]) for f in json.loads(result.output)["findings"]]
+    assert found == [
+        (
+            "error",
+            "KPI 'readmission_rate' has a stored value at unit 'globalhealth' for 2026-03 that "
+            "makes no ratio: the denominator 0 under the numerator 890 makes no ratio (give 0 "
+            "and 0 for a period with nothing to count); it counts as no value until that "
+            "period is loaded again or deleted",
+        )
+    ]
+    store = Store(los.db_url)
+    try:
+        with store.reading() as conn:
+            kept = conn.execute(
+                text(
+                    "SELECT numerator, denominator FROM measurements WHERE kpi_id = "
+                    "'readmission_rate' AND period = '2026-03' AND unit_id = 'globalhealth'"
+                )
+            ).all()
+    finally:
+        store.close()
+    assert [tuple(row) for row in kept] == [(890.0, 0.0)], "the value is kept"
 
 
 def test_examples_show_their_planted_findings(tmp_path: Path) -> None:

@@ -263,7 +263,7 @@ def test_history_json(los: Los) -> None:
 
 def test_rules_json() -> None:
     data = json.loads(CliRunner().invoke(app, ["rules", "--format", "json"]).stdout)
-    assert len(data) == 21
+    assert len(data) == 22
     ow02 = next(r for r in data if r["code"] == "OW02")
     assert ow02["options"] == {"max": 5} and ow02["severity"] == "warning"
     assert ow02["help_uri"].endswith("#ow02-person-overload")

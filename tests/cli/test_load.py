@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -456,3 +457,29 @@ def test_the_bad_rows_beyond_the_listed_ones_are_counted_once_each() -> None:
     ]
     assert said[-1] == (0, "... and 3 more bad rows")
     assert len(said) == load_service.MAX_LISTED + 2
+
+
+def test_a_value_ten_times_off_is_stored_with_a_warning_naming_file_row_kpi_and_unit(
+    los: Los, workdir: Path
+) -> None:
+    assert los("apply", str(FULL)).exit_code == 0
+    history = workdir / "history.csv"
+    history.write_text(
+        "kpi,period,value\n" + "".join(f"dio,2026-0{m},{44 + m % 3}\n" for m in range(1, 7))
+    )
+    first = los("load", str(history))
+    assert first.exit_code == 0 and "Warning" not in first.output, first.output
+    typo = workdir / "typo.csv"
+    typo.write_text("kpi,period,value\ndio,2026-07,45\ndio,2026-08,450\n")
+    result = los("load", "typo.csv")  # the current folder is `workdir`
+    assert result.exit_code == 0, result.output
+    assert "Loaded typo.csv: 2 rows: 2 added" in result.output
+    assert (
+        "Warning: typo.csv: row 3: KPI dio at unit ti, 2026-08: 450 is 10 times the usual size "
+        "of the last 7 values here (median 45)" in result.output
+    )
+    assert "(the value is stored)" in result.output
+    assert result.output.count("Warning") == 1
+    again = los("load", "typo.csv", "--format", "json")
+    warnings = json.loads(again.stdout)["loaded"][0]["warnings"]
+    assert len(warnings) == 1 and warnings[0].startswith("typo.csv: row 3: KPI dio at unit ti")

@@ -310,3 +310,25 @@ def test_the_scheduled_sender_exits_1_when_sends_failed_as_los_notify_does(
     # Why: the server's answer, in the run's line and the job's error alike.
     assert "answered 451 4.3.0 try again later" in ran.output
     assert "answered 451 4.3.0 try again later" in sender["last_error"]
+
+
+def test_dry_run_names_the_unit_leads_it_cannot_copy(
+    los: Los, store: Opened, workdir: Path
+) -> None:
+    path = workdir / "strategy.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(", email: claire@example.com", ""), encoding="utf-8")
+    assert los("apply", "strategy.yaml").exit_code == 0
+    result = los("notify", "--dry-run", "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    assert "cs_head <" not in result.output
+    assert (
+        "Unit leads not copied:\n"
+        "  Claire Dubois (cs_head, lead of Customer Service) has no email in the strategy "
+        "file: not copied"
+    ) in result.output
+    as_json = json.loads(los("notify", "--dry-run", "--as-of", AS_OF, "--format", "json").stdout)
+    assert as_json["not_copied"] == [
+        "Claire Dubois (cs_head, lead of Customer Service) has no email in the strategy file: "
+        "not copied"
+    ]

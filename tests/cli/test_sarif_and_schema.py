@@ -76,7 +76,7 @@ def test_every_sarif_rule_has_help_and_a_help_uri(
     (tmp_path / "strategy.yaml").write_text(PROBLEMS)
     driver = _sarif_from(tmp_path, "strategy.yaml", monkeypatch)["runs"][0]["tool"]["driver"]
     docs = (ROOT / "docs" / "checks.md").read_text()
-    assert len(driver["rules"]) == 21
+    assert len(driver["rules"]) == 22
     for rule in driver["rules"]:
         assert rule["help"]["text"].startswith(rule["shortDescription"]["text"])
         assert "Why it matters" in rule["help"]["text"]

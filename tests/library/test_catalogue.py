@@ -192,3 +192,34 @@ def test_a_formula_finer_than_an_input_is_a_problem(tmp_path: Path) -> None:
             "it would never have a value",
         )
     ], problems
+
+
+def test_a_long_chain_of_formulas_ending_in_a_cycle_is_one_problem(tmp_path: Path) -> None:
+    # Deeper than Python's recursion limit: the walk must not depend on the call stack.
+    path = tmp_path / "finance.yaml"
+    entry = """  - id: {id}
+    name: {name}
+    description: A test entry.
+    measure:
+      formula: {formula}
+    unit_of_measure: count
+    direction: increase
+    aggregation: sum
+    frequency: monthly
+    level: operational
+    type: lagging
+    industries: [all]
+"""
+    depth = 1500
+    entries = [
+        entry.format(id=f"step_{i}", name=f"Step {i}", formula=f"step_{i + 1} * 2")
+        for i in range(depth)
+    ]
+    entries.append(entry.format(id=f"step_{depth}", name="Last step", formula="step_1 + 1"))
+    path.write_text("function: finance\nkpis:\n" + "".join(entries))
+    _catalogue, problems = check_catalogue([path])
+    messages = [p.message for p in problems]
+    assert len(messages) == 1, messages[:3]
+    assert messages[0].startswith("kpi step_1: formulas form a cycle: step_1 -> step_2 -> ")
+    assert messages[0].endswith(f" -> step_{depth} -> step_1")
+    assert problems[0].line == 2 + 13 + 4  # step_1's formula

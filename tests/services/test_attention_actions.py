@@ -80,3 +80,42 @@ def test_an_overdue_action_is_on_its_owners_list(store: Store) -> None:  # noqa:
     # Tess leads Otto's team, the boss the top unit: they see what their people owe.
     assert {ottos, tesss} <= _kinds(attention_for(store, person="tess", as_of=AS_OF))
     assert {ottos, tesss} <= _kinds(attention_for(store, person="boss", as_of=AS_OF))
+
+
+def test_a_milestone_past_its_date_makes_its_action_late_on_the_owners_list(
+    store: Store,  # noqa: F811
+) -> None:
+    from lineofsight.domain.actions import Milestone
+
+    steps = (
+        Milestone("Draft the roster", AS_OF - dt.timedelta(days=5), True),
+        Milestone("Roster", AS_OF - dt.timedelta(days=5), False),
+        Milestone("Hire", AS_OF - dt.timedelta(days=1), False),
+        Milestone("Train", AS_OF, False),
+    )
+    made = actions.create_action(
+        store,
+        "t",
+        subject_type="objective",
+        subject_id="far",
+        title="Add weekend shift",
+        owner="otto",
+        due=AS_OF + dt.timedelta(days=30),
+        milestones=steps,
+    )
+    key = ("action_overdue", str(made.id))
+    items = attention_for(store, person="otto", as_of=AS_OF)
+    assert key in _kinds(items)
+    item = next(i for i in items if (i.kind, i.item_id) == key)
+    assert item.due == AS_OF - dt.timedelta(days=5)
+    assert item.reason == (
+        "milestone 'Roster' (and 1 more) of the action on objective 'Grow' was due "
+        "2026-04-15 (5 days ago) and is not done"
+    )
+    assert key not in _kinds(attention_for(store, person="tess", as_of=AS_OF - dt.timedelta(5)))
+    # Its milestones done, the action is on time again; a dropped action is no one's concern.
+    done = tuple(Milestone(s.title, s.due, True) for s in steps)
+    actions.update_action(store, "t", made.id, milestones=done)
+    assert key not in _kinds(attention_for(store, person="otto", as_of=AS_OF))
+    actions.update_action(store, "t", made.id, milestones=steps, status="dropped")
+    assert key not in _kinds(attention_for(store, person="otto", as_of=AS_OF))

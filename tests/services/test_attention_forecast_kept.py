@@ -29,7 +29,7 @@ from tests.example_stores import (  # noqa: F401 (the fixtures)
     postgresql_examples,
     sqlite_examples,
 )
-from tests.seeds import seeds
+from tests.seeds import paired, spread
 
 AS_OF = dt.date(2026, 11, 22)
 PERIODS = {
@@ -123,7 +123,7 @@ def _write(store: Store, rng: random.Random, org: m.Organization) -> set[str]:
     return written
 
 
-@pytest.mark.parametrize("seed", seeds(1))
+@spread(1, turn=1)
 def test_kept_calls_brought_up_to_date_equal_a_full_forecast_after_random_writes(
     store: Store, seed: int, asked: list[set[str] | None]
 ) -> None:
@@ -156,6 +156,7 @@ def test_kept_calls_brought_up_to_date_equal_a_full_forecast_after_random_writes
     assert seen > 0 and rows > 0  # the comparisons compare something
 
 
+@paired(turn=0)
 def test_a_write_during_the_forecast_leaves_no_calls_marked_fresh(
     store: Store, monkeypatch: pytest.MonkeyPatch, unrefreshed: None
 ) -> None:
@@ -181,6 +182,7 @@ def test_a_write_during_the_forecast_leaves_no_calls_marked_fresh(
     assert_frame_equal(off_track(store, AS_OF), _full(store))
 
 
+@paired(turn=1)
 def test_a_check_report_saved_after_a_write_keeps_the_calls_and_another_date_replaces_them(
     store: Store, asked: list[set[str] | None], unrefreshed: None
 ) -> None:
@@ -205,6 +207,7 @@ def _applied(store: Store, org: m.Organization) -> None:
     apply_organization(store, org, source="t")
 
 
+@paired(turn=0)
 def test_an_apply_of_changed_kpis_forecasts_only_those_again(
     store: Store, asked: list[set[str] | None]
 ) -> None:
@@ -236,6 +239,7 @@ def test_an_apply_of_changed_kpis_forecasts_only_those_again(
     assert moved.id in asked[0] and len(asked[0]) < len(org.kpis)
 
 
+@paired(turn=1)
 def test_an_apply_that_changes_a_unit_forecasts_everything_again(
     store: Store, asked: list[set[str] | None]
 ) -> None:
@@ -250,6 +254,7 @@ def test_an_apply_that_changes_a_unit_forecasts_everything_again(
     assert asked == [None]  # made again in full
 
 
+@paired(turn=0)
 def test_a_units_list_after_a_write_brings_the_kept_calls_up_to_date(
     store: Store, asked: list[set[str] | None], unrefreshed: None
 ) -> None:
@@ -273,6 +278,7 @@ def test_a_units_list_after_a_write_brings_the_kept_calls_up_to_date(
     assert asked == []
 
 
+@paired(turn=0)
 def test_every_kpis_calls_made_in_a_second_process_are_a_full_forecasts_and_kept(
     store: Store, monkeypatch: pytest.MonkeyPatch, asked: list[set[str] | None]
 ) -> None:
@@ -299,6 +305,7 @@ def test_every_kpis_calls_made_in_a_second_process_are_a_full_forecasts_and_kept
     assert lists == {person: board.for_person(person) for person in lists}
 
 
+@paired(turn=1)
 def test_a_second_process_that_fails_leaves_the_forecast_to_this_one(
     store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, asked: list[set[str] | None]
 ) -> None:
@@ -333,6 +340,7 @@ def children(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[bytes]]:
     return started
 
 
+@paired(turn=0)
 def test_a_second_process_never_collected_is_stopped_when_let_go(
     store: Store, children: list[subprocess.Popen[bytes]]
 ) -> None:
@@ -351,6 +359,7 @@ def test_a_second_process_never_collected_is_stopped_when_let_go(
     assert child.stdout is not None and child.stdout.closed
 
 
+@paired(turn=1)
 def test_a_second_process_is_stopped_when_this_process_fails_while_helping(
     store: Store, children: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -370,6 +379,7 @@ def test_a_second_process_is_stopped_when_this_process_fails_while_helping(
     assert child.stdin is not None and child.stdin.closed
 
 
+@paired(turn=0)
 def test_the_second_process_does_not_run_modules_of_the_working_folder(
     store: Store,
     monkeypatch: pytest.MonkeyPatch,

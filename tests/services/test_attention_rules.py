@@ -182,3 +182,27 @@ def test_the_kept_forecast_makes_the_same_calls_as_one_made_for_a_few_kpis(
     (tmp_path / "more.csv").write_text("kpi,period,value\nflat,2025-12,10\nflat,2025-11,5\n")
     load_file(store, tmp_path / "more.csv")
     assert off_track(store, AS_OF).is_empty()
+
+
+def test_a_kpi_fed_by_a_source_has_no_check_in_reminder(db_url: str, tmp_path: Path) -> None:
+    # `fed` falls due as `soon` does, but its values come from a file source: its refresh
+    # brings them, so nobody is reminded to enter one (a failed refresh is said on its
+    # overdue item instead).
+    fed = STRATEGY.replace(
+        "  - {id: flat,",
+        "  - {id: fed, name: Fed, unit: top, owner: boss, frequency: monthly,\n"
+        "     direction: increase, due_days: 25, target: {value: 100, by: 2026-12-31},\n"
+        "     supports: [{objective: far}], source: {kind: file, path: data/fed.csv}}\n"
+        "  - {id: flat,",
+    )
+    (tmp_path / "s.yaml").write_text(fed)
+    (tmp_path / "v.csv").write_text(VALUES + "fed,2026-02,100\n")
+    store = Store(db_url)
+    try:
+        apply_file(store, tmp_path / "s.yaml")
+        load_file(store, tmp_path / "v.csv")
+        found = _kinds(attention_for(store, as_of=AS_OF))
+    finally:
+        store.close()
+    assert ("due_soon", "soon") in found
+    assert not [k for k in found if k[1] == "fed" and k[0] == "due_soon"]

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import polars as pl
 import pytest
 from pypdf import PdfReader
 
@@ -215,3 +216,76 @@ def test_the_book_writes_numbers_as_the_command_line_and_the_pages_do(
 
     assert num(value) == shown == human(value)
     assert num(None) == "–"
+
+
+def test_a_period_book_lists_the_values_overdue_and_counts_items_without_data(
+    store: Store,
+) -> None:
+    # As of 31 August, every July value (due 30 August) is missing; August is still awaiting.
+    from lineofsight.services.shapes import items_text
+    from lineofsight.services.snapshots import scorecard
+
+    book = build_book(store, "co", period="2026-08")
+    listed = [(o.kpi, o.period, o.due) for o in book.overdue]
+    flagged = scorecard(store, None, "2026-08-31").evaluation.kpis.filter(
+        pl.col("data") == "overdue"
+    )
+    assert listed == [
+        (r["id"], r["period"], r["due"]) for r in flagged.sort(["due", "id"]).iter_rows(named=True)
+    ]
+    assert listed == [(k, "2026-07", dt.date(2026, 8, 30)) for k in ("churn", "nps", "uptime")]
+    assert book.overdue_count == 3
+    assert summary_items(book)[2] == "3 overdue"
+    # The objective's counts hold its items without data, written as `los status` writes them.
+    serve = next(o for o in book.objectives if o.id == "serve")
+    assert serve.counts["no_data"] == 2
+    page = book_document(book)
+    assert f">{items_text(serve.counts)}<" in page
+    assert "2 no data" in pdf_text(book_pdf(book))
+
+
+def test_a_review_recorded_twice_for_a_period_shows_both_records_in_the_next_book(
+    store: Store,
+) -> None:
+    from lineofsight.services.brief_items import book_plain
+
+    first = record_review(
+        store,
+        "casey",
+        unit="co",
+        period="2026-05",
+        held_on="2026-06-03",
+        attendees=["ceo"],
+        decisions=["Hire one agent"],
+        actions=[NewAction("kpi", "churn", "Call every account that left", "cara", None)],
+    )
+    second = record_review(
+        store,
+        "cara",
+        unit="co",
+        period="2026-05",
+        held_on="2026-06-04",
+        attendees=["cara"],
+        decisions=["Review churn weekly"],
+        actions=[NewAction("objective", "serve", "Write the service charter", None, None)],
+    )
+    record_review(  # an older period's review is not the previous one
+        store, "casey", unit="co", period="2026-04", held_on="2026-05-03", decisions=["Old"]
+    )
+    book = build_book(store, "co", period="2026-06")
+    assert [r.id for r in book.previous_records] == [first.id, second.id]
+    assert book.previous is not None and book.previous.id == second.id
+    assert [a.title for a in book.previous_actions] == [
+        "Call every account that left",
+        "Write the service charter",
+    ]
+    page = book_document(book)
+    text = pdf_text(book_pdf(book))
+    for shown in (page, text):
+        assert "Hire one agent" in shown and "Review churn weekly" in shown
+        assert "Call every account that left" in shown and "Write the service charter" in shown
+        assert "Old" not in shown.split("The previous review")[-1]
+    assert "Held on 2026-06-03 and 2026-06-04 for 2026-05" in page
+    plain = book_plain(book)["previous_review"]
+    assert [r["id"] for r in plain["records"]] == [first.id, second.id]
+    assert len(plain["actions"]) == 2

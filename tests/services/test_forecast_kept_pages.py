@@ -148,3 +148,19 @@ def test_the_page_reads_the_forecast_kept_after_a_check_in_and_fits_when_not_kep
     assert kept_forecast(store, kpi, kpi.unit, AS_OF, org.calendar) == again
     assert kpi_chart(store, org, kpi.id, kpi.unit, AS_OF).forecast == again
     assert fits == [kpi.id, kpi.id]
+
+
+def test_after_a_move_down_and_up_every_kpi_reads_its_forecast_again(example: Store) -> None:
+    """A forecast kept before the move (no page rows with it after the move up) is not brought
+    up to date with the few KPIs written since: it is made again in full, with every row."""
+    from tests.store.test_migrations import _at
+
+    off_track(example, AS_OF)
+    _at(example, "0025", down=True)
+    _at(example, "head")
+    org = load_organization(example)
+    kpi = next(k for k in org.kpis if k.target is not None)
+    record_measurement(
+        example, kpi_id=kpi.id, unit_id=kpi.unit, period="2026-10", value=1.0, actor="t"
+    )
+    _every_kept_is_fitted(example)

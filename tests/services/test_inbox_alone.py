@@ -2,7 +2,7 @@
 their list cut from every person's lists holds, off-track items included: made alone, only
 the KPIs the forecast calls off track are turned into items (and once each), while every
 list at once ranks all candidates before the forecast is in. On the worked examples, on
-SQLite and PostgreSQL."""
+SQLite and PostgreSQL (each example on one of them)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tests.example_stores import (  # noqa: F401 (the fixtures)
     postgresql_examples,
     sqlite_examples,
 )
+from tests.seeds import paired
 
 AS_OF = dt.date(2026, 11, 22)
 
@@ -30,6 +31,7 @@ def store(request: pytest.FixtureRequest, unmade_db_url: str) -> Iterator[Store]
     opened.close()
 
 
+@paired(turn=0)
 def test_a_list_made_alone_is_the_list_cut_from_every_list(store: Store) -> None:
     alone_first = {p: inbox(store, person=p, as_of=AS_OF).items for p in _people(store)}
     lists = attention_lists(store, AS_OF)  # keeps the forecast's calls

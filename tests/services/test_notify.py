@@ -205,6 +205,10 @@ def test_failed_send_is_retried_with_back_off(store: Store, smtp: SmtpSink) -> N
     assert early.outcomes == [] and len(smtp.messages) == delivered
     later = notify.send_due(store, NOW + dt.timedelta(seconds=60), secret=SECRET)
     assert [(o.key, o.state) for o in later.outcomes] == [(failed[0].key, "sent")]
+    # The retried row was queued by the first run: this run's line counts it apart, so that
+    # what it queued and what it tried add up.
+    assert later.line() == "0 queued (and 1 queued before); sent 1, retrying 0, failed 0"
+    assert first.line().startswith(f"{len(first.queued)} queued; sent ")
     keys = [str(r.message["X-LineOfSight-Key"]) for r in smtp.messages]
     assert len(keys) == len(set(keys))
 
@@ -384,3 +388,25 @@ def test_without_an_smtp_server_only_the_chat_channels_hear(
     assert {o.state for o in report.outcomes} == {"retry"}
     assert all("LOS_TEST_NO_SUCH_HOOK is not set" in (o.error or "") for o in report.outcomes)
     assert smtp.messages == []
+
+
+def test_a_lead_without_an_account_gets_the_copy_and_the_digest_of_their_unit(
+    store: Store, smtp: SmtpSink
+) -> None:
+    from lineofsight.services.accounts import remove_user
+    from lineofsight.services.attention import attention_for
+
+    # Claire leads Customer Service and has no web account: the strategy file makes its
+    # items hers (her `los inbox`), so she hears of them as the lead she is.
+    remove_user(store, "claire", actor="tests")
+    notify.send_due(store, NOW, secret=SECRET)
+    mine = [r for r in smtp.messages if r.recipients == ["claire@example.com"]]
+    red = "Net Promoter Score turned red"
+    assert any(red in subject(r) for r in mine), [subject(r) for r in mine]
+    (digest,) = [r for r in mine if "Your week" in subject(r)]
+    listed = attention_for(store, person="cs_head", as_of=NOW.date())
+    assert listed and f"{len(listed)} item" in digest.text
+    for item in listed:
+        assert item.name in digest.text
+    # Still nothing of another unit.
+    assert all("Gross margin" not in r.text + r.html for r in mine)

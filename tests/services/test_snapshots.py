@@ -36,7 +36,7 @@ from tests.example_stores import (  # noqa: F401 (the fixtures)
     postgresql_examples,
     sqlite_examples,
 )
-from tests.seeds import seeds
+from tests.seeds import paired, spread
 
 AS_OF = dt.date(2026, 11, 22)
 
@@ -140,7 +140,7 @@ def _write_randomly(store: Store, rng: random.Random, count: int, below: bool = 
             continue  # nothing to delete there, or a value out of the KPI's bounds
 
 
-@pytest.mark.parametrize("seed", seeds(1))
+@spread(1, turn=0)
 def test_patched_scorecards_equal_full_computations_after_random_writes(
     store: Store, seed: int
 ) -> None:
@@ -160,6 +160,7 @@ def test_patched_scorecards_equal_full_computations_after_random_writes(
             assert kept is not None and kept.marks == marks  # saved, covering every write
 
 
+@paired(turn=0)
 def test_a_check_in_shows_in_the_next_status_and_only_its_kpi_is_scored_again(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -205,6 +206,7 @@ def test_a_check_in_shows_in_the_next_status_and_only_its_kpi_is_scored_again(
     _same(after, _full(store, AS_OF), store)
 
 
+@paired(turn=1)
 def test_an_apply_makes_the_next_status_compute_in_full(store: Store) -> None:
     from dataclasses import replace
 
@@ -235,6 +237,7 @@ def test_an_apply_makes_the_next_status_compute_in_full(store: Store) -> None:
     )
 
 
+@paired(turn=0)
 def test_an_older_snapshot_never_replaces_a_newer_one(store: Store) -> None:
     scorecard(store, as_of=AS_OF.isoformat())
     with store.reading() as conn:
@@ -269,6 +272,7 @@ def _check_in_one(store: Store, value: float) -> str:
 
 
 @pytest.mark.parametrize("moment", ["before the values are read", "before the result is saved"])
+@paired(turn=1)
 def test_a_write_during_a_status_is_shown_by_the_next_one(
     store: Store, monkeypatch: pytest.MonkeyPatch, moment: str
 ) -> None:
@@ -316,15 +320,16 @@ def test_a_write_during_a_status_is_shown_by_the_next_one(
 
 
 @pytest.mark.parametrize("share", [1.0, 0.0], ids=["patches", "saved in full"])
+@spread(11, turn=1)
 def test_patches_saved_beside_the_scorecard_give_the_full_computation(
-    store: Store, monkeypatch: pytest.MonkeyPatch, share: float
+    store: Store, monkeypatch: pytest.MonkeyPatch, seed: int, share: float
 ) -> None:
     """Writes after writes: each status saves the rows changed since the scorecard was saved
     in full (or, past the share, the whole scorecard), and reads them back right."""
     import lineofsight.services.snapshots as snapshots
 
     monkeypatch.setattr(snapshots, "PATCH_SHARE", share)
-    rng = random.Random(11)
+    rng = random.Random(seed)
     scorecard(store, as_of=AS_OF.isoformat())
     with store.reading() as conn:
         base = read_snapshot(conn, AS_OF, True)
@@ -355,6 +360,7 @@ def _depth(objectives: pl.DataFrame, objective_id: str) -> list[str]:
     return chain
 
 
+@paired(turn=0)
 def test_a_check_in_deep_in_the_tree_rolls_up_only_its_objectives_and_their_ancestors(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -440,6 +446,7 @@ print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)
 """
 
 
+@paired(turn=1)
 def test_a_status_on_an_up_to_date_scorecard_loads_no_polars_nor_the_engine_nor_sqlalchemy(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -474,7 +481,7 @@ def _full_labelled(store: Store) -> FrameEvaluation:
     return labelled(want, read_definition_frames(store), read_labels(store)).evaluation()
 
 
-@pytest.mark.parametrize("seed", seeds(4))
+@spread(4, turn=1)
 def test_writes_of_values_bring_the_scorecard_kept_last_up_to_date_themselves(
     store: Store, seed: int, tmp_path: Path
 ) -> None:
@@ -512,6 +519,7 @@ def test_writes_of_values_bring_the_scorecard_kept_last_up_to_date_themselves(
     _same(scorecard(store, as_of=AS_OF.isoformat()), _full(store, AS_OF), store)
 
 
+@paired(turn=0)
 def test_the_kept_scorecard_reads_the_same_through_sqlite3_and_sqlalchemy(store: Store) -> None:
     from lineofsight.store.scorecards import read_snapshot_marks, written_since
 
@@ -532,8 +540,9 @@ def test_the_kept_scorecard_reads_the_same_through_sqlite3_and_sqlalchemy(store:
 
 
 @pytest.mark.parametrize("held", ["computed in full", "read back"])
+@spread(8, turn=0)
 def test_a_scorecard_held_in_memory_takes_the_rows_of_a_newer_patch(
-    store: Store, monkeypatch: pytest.MonkeyPatch, held: str
+    store: Store, monkeypatch: pytest.MonkeyPatch, seed: int, held: str
 ) -> None:
     """The web app's way: after check-ins (each patching the kept scorecard), the scorecard
     it holds takes the patch's rows without the scorecard saved in full read again, and is
@@ -541,7 +550,7 @@ def test_a_scorecard_held_in_memory_takes_the_rows_of_a_newer_patch(
     import lineofsight.services.snapshots as snapshots
 
     monkeypatch.setattr(snapshots, "PATCH_SHARE", 1.0)  # patches, however small the store
-    rng = random.Random(8)
+    rng = random.Random(seed)
     card = scorecard(store, as_of=AS_OF.isoformat())
     if held == "read back":
         card = scorecard(store, as_of=AS_OF.isoformat())  # the kept one, decoded
@@ -574,7 +583,7 @@ def test_a_scorecard_held_in_memory_takes_the_rows_of_a_newer_patch(
     _same(scorecard(store, as_of=AS_OF.isoformat(), previous=card), _full(store, AS_OF), store)
 
 
-@pytest.mark.parametrize("seed", seeds(9))
+@spread(9, turn=1)
 def test_a_new_as_of_date_is_carried_from_the_nearest_kept_one_as_computed_in_full(
     store: Store, monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
@@ -633,6 +642,7 @@ def _turn(store: Store, day: dt.date, horizon: int = 370) -> dt.date | None:
     return next_turn(counts, m.Calendar(start, due_days), day, True, CARRY_SHARE, horizon)
 
 
+@paired(turn=1)
 def test_writes_keep_the_date_asked_and_the_next_turn_ready(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -689,6 +699,7 @@ def test_writes_keep_the_date_asked_and_the_next_turn_ready(
         _same(scorecard(store, as_of=day.isoformat()), _full(store, day), store)
 
 
+@paired(turn=0)
 def test_a_turn_far_ahead_is_not_made_by_a_write(store: Store) -> None:
     from lineofsight.services.snapshots import AHEAD_DAYS
 
@@ -704,12 +715,14 @@ def test_a_turn_far_ahead_is_not_made_by_a_write(store: Store) -> None:
         assert read_snapshot(conn, first, True) is None  # too far ahead: not made
 
 
+@paired(turn=1)
 def test_a_write_before_any_status_keeps_nothing(store: Store) -> None:
     _check_in_one(store, 2.0)
     with store.reading() as conn:
         assert read_snapshot(conn, AS_OF, True) is None
 
 
+@paired(turn=0)
 def test_a_write_of_many_kpis_scores_them_all_at_once_not_one_by_one(
     store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -777,6 +790,7 @@ def _forget_kept(store: Store) -> None:
         conn.execute(text("DELETE FROM scorecard_snapshots"))
 
 
+@paired(turn=1)
 def test_a_status_computed_in_full_is_written_out_then_kept_without_sqlalchemy(
     store: Store,
 ) -> None:
@@ -824,6 +838,7 @@ def test_a_status_computed_in_full_is_written_out_then_kept_without_sqlalchemy(
     assert scorecard(store, as_of=AS_OF.isoformat()).status_json_bytes() + b"\n" == done.stdout
 
 
+@paired(turn=0)
 def test_a_scorecard_left_to_keep_later_is_kept_by_keep(store: Store) -> None:
     _forget_kept(store)
     card = scorecard(store, as_of=AS_OF.isoformat(), later=True)
@@ -839,7 +854,7 @@ def test_a_scorecard_left_to_keep_later_is_kept_by_keep(store: Store) -> None:
     assert scorecard(store, as_of=AS_OF.isoformat()).status_json_bytes() == text
 
 
-@pytest.mark.parametrize("seed", seeds(12))
+@spread(12, turn=0)
 def test_a_full_score_reads_only_the_months_its_kpis_look_at_and_scores_the_same(
     store: Store, seed: int
 ) -> None:
@@ -896,6 +911,7 @@ def test_a_name_with_a_line_separator_in_it_stays_one_row() -> None:
     assert status_rows(frame.clear()).len() == 0
 
 
+@paired(turn=1)
 def test_a_write_of_every_kpi_scores_in_full_with_the_definitions_held(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -960,6 +976,7 @@ def test_a_write_of_every_kpi_scores_in_full_with_the_definitions_held(
     kept_is_full()
 
 
+@paired(turn=0)
 def test_an_apply_that_only_reorders_kpis_is_scored_in_the_new_order_by_a_process_holding_them(
     store: Store,
 ) -> None:
@@ -980,6 +997,7 @@ def test_an_apply_that_only_reorders_kpis_is_scored_in_the_new_order_by_a_proces
     _same(card, want, store)
 
 
+@paired(turn=1)
 def test_an_apply_that_only_reorders_kpis_lets_the_kept_scorecards_go(store: Store) -> None:
     """A date's kept scorecard is in the order of the apply it was scored after: one that
     only moves KPIs moves the definitions mark, so that date lists them in the new order."""
@@ -997,6 +1015,7 @@ def test_an_apply_that_only_reorders_kpis_lets_the_kept_scorecards_go(store: Sto
     _same(card, want, store)
 
 
+@paired(turn=0)
 def test_a_scorecard_scored_before_a_reorder_and_kept_after_it_does_not_bring_back_the_old_order(
     store: Store,
 ) -> None:
@@ -1061,6 +1080,7 @@ def _fresh_process_store(store: Store, monkeypatch: pytest.MonkeyPatch) -> Itera
         other.close()
 
 
+@paired(turn=1)
 def test_a_status_in_full_keeps_its_definitions_and_the_next_one_in_full_decodes_them(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1083,6 +1103,7 @@ def test_a_status_in_full_keeps_its_definitions_and_the_next_one_in_full_decodes
     _same(card, _full(store, day), store)
 
 
+@paired(turn=0)
 def test_definitions_kept_before_an_apply_that_only_reorders_kpis_are_not_used(
     store: Store,
 ) -> None:
@@ -1112,6 +1133,7 @@ def test_definitions_kept_before_an_apply_that_only_reorders_kpis_are_not_used(
     _same(card, want, store)
 
 
+@paired(turn=1)
 def test_definitions_kept_by_another_release_are_read_again_from_the_tables(
     store: Store,
 ) -> None:
@@ -1131,6 +1153,7 @@ def test_definitions_kept_by_another_release_are_read_again_from_the_tables(
     _same(card, _full(store, AS_OF), store)
 
 
+@paired(turn=0)
 def test_a_date_too_far_to_carry_is_scored_with_the_definitions_of_the_nearest_kept_one(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1146,6 +1169,7 @@ def test_a_date_too_far_to_carry_is_scored_with_the_definitions_of_the_nearest_k
     _same(card, _full(store, day), store)
 
 
+@paired(turn=1)
 def test_a_scorecard_is_kept_while_another_transaction_holds_the_kept_definitions(
     store: Store,
 ) -> None:
@@ -1181,6 +1205,7 @@ def test_a_scorecard_is_kept_while_another_transaction_holds_the_kept_definition
     assert _kept_definitions(store) == (marks.definitions, activity - 1, b"held")
 
 
+@paired(turn=0)
 def test_a_save_given_up_for_a_newer_scorecard_keeps_no_definitions(store: Store) -> None:
     """A save that finds a newer scorecard kept for its date keeps nothing, not even the
     definitions it was scored with."""
@@ -1198,6 +1223,7 @@ def test_a_save_given_up_for_a_newer_scorecard_keeps_no_definitions(store: Store
     assert _kept_definitions(store) is None
 
 
+@paired(turn=1)
 def test_kept_definitions_of_another_key_are_not_read(store: Store) -> None:
     """Definitions kept for another key (the first status in full after an apply) are not
     read out of the store: their frames stay where they are."""

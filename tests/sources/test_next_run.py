@@ -55,3 +55,26 @@ def test_a_source_refreshed_by_hand_is_next_refreshed_at_its_schedules_next_time
     ran = los("jobs", "--due")
     assert "refresh:facts" not in ran.output, "not due again until its schedule's next time"
     assert _next_run(los) == expected
+
+
+def test_los_jobs_tells_the_last_refresh_by_hand_as_los_sources_does(
+    los: Los, workdir: Path, tmp_path: Path
+) -> None:
+    kpis = [{"id": "revenue", "source": {"from": "facts", "query": QUERY, "schedule": "hourly"}}]
+    gone = f"sqlite:///{tmp_path / 'gone' / 'facts.sqlite'}"
+    (workdir / "strategy.yaml").write_text(strategy({"facts": {"url": gone}}, kpis))
+    assert los("apply", "strategy.yaml").exit_code == 0
+    listed = los("jobs")
+    assert "refresh:facts:hourly  hourly  new  next now  never run" in listed.output
+    for _ in range(2):
+        assert los("refresh", "--all").exit_code == 1
+    last = _source(los)["last_run"]
+    assert isinstance(last, dict) and last["state"] == "failed"
+    listed = los("jobs")
+    (line,) = [x for x in listed.output.splitlines() if x.startswith("refresh:facts:hourly")]
+    assert "never run" not in line
+    assert "(by hand): failed: " in line and str(last["error"]) in line
+    jobs = json.loads(los("jobs", "--format", "json").stdout)["jobs"]
+    (job,) = [j for j in jobs if j["key"] == "refresh:facts:hourly"]
+    assert job["last_run_outside"]["trigger"] == "command"
+    assert job["last_run_outside"]["error"] == last["error"]

@@ -158,3 +158,31 @@ def test_a_value_missing_because_its_source_failed_says_so(
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d}; the data team has the details"
     ), late
     assert "cannot connect" not in late and "gone" not in late, "the driver's error stays out"
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        (
+            "postgresql://los:Pw-never-shown@127.0.0.1:notaport/crm",
+            "url's port is not a number (dialect+driver://user@host:port/database)",
+        ),
+        (
+            "mysql://los:Pw-never-shown@127.0.0.1/crm",
+            "the driver for mysql (the module MySQLdb) is not installed here: "
+            "pip install 'mysqlclient'",
+        ),
+    ],
+)
+def test_a_mistake_in_a_source_url_is_a_setup_failure_that_names_it(
+    los: Los, workdir: Path, url: str, said: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACTS_URL", url)
+    apply(los, workdir, "env:FACTS_URL")
+    result = los("refresh", "--all", "--format", "json")
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)["sources"][0]
+    assert (summary["reason"], summary["error"]) == ("setup", said)
+    text = los("refresh", "--all")
+    assert "facts" in text.output and said in text.output and "unexpected" not in text.output
+    assert "Pw-never-shown" not in result.output + text.output

@@ -308,3 +308,27 @@ def test_rows_of_periods_not_ended_are_kept_with_the_run_and_shown(
         assert "not-ended" not in client.get("/sources").text
         assert "not ended" not in los("sources").stdout
     app.state.store.close()
+
+
+def test_a_sourced_kpi_names_its_source_and_its_check_in_says_a_refresh_replaces_it(
+    site: TestClient, los: Los, workdir: Path
+) -> None:
+    log_in(site, "admin")
+    page = site.get("/kpis/revenue")
+    assert page.status_code == 200
+    line = page.text.split('id="kpi-source"', 1)[1].split("</p>", 1)[0]
+    assert 'href="/sources#source-lite"' in line and "lite</a> (daily)" in line
+    assert "last refresh never" in line and "Enter a value by hand" in line
+    assert "Check in a value" not in page.text
+    form = site.get("/kpis/revenue/checkin")
+    assert form.status_code == 200
+    assert 'id="checkin-source"' in form.text
+    assert "its next refresh replaces a value entered here" in form.text
+    assert los("refresh", "--source", "lite").exit_code == 0
+    assert "last refresh ok at " in site.get("/kpis/revenue").text
+    # The facts are gone: the next refresh fails, and the page says when (the reason is on
+    # the sources page, for the data team).
+    (workdir / "facts" / "facts.sqlite").unlink()
+    assert los("refresh", "--source", "lite").exit_code != 0
+    line = site.get("/kpis/revenue").text.split('id="kpi-source"', 1)[1].split("</p>", 1)[0]
+    assert "last refresh failed at " in line and "no such table" not in line

@@ -140,31 +140,46 @@ def test_a_bad_action_form_lists_every_problem_and_stores_nothing(as_user) -> No
             "subject_type": "objective",
             "subject_id": "sell_more",
             "title": "  ",
-            "owner": "ghost",
+            "owner": "alicee",
             "due": "2026-02-30",
             "milestones": "2026-13-01 Wrong",
             "back": "/objectives/sell_more",
         },
     )
     assert answer.status_code == 422
-    assert "nothing was saved" in answer.text
+    assert "4 problems: nothing was saved" in answer.text
     assert "2026-02-30" in answer.text  # the form keeps what was typed
     assert 'id="action-due-error"' in answer.text and 'id="action-milestones-error"' in answer.text
-    # With the dates fixed, the service's problems are listed at once: title and owner.
-    again = editor.post(
+    # The dates the form cannot read and the service's problems are told at once.
+    assert "title: is required" in answer.text
+    assert "unknown person &#39;alicee&#39; (did you mean &#39;alice&#39;?)" in answer.text
+    assert _action_ids(editor.get("/units/sales").text) == before
+    # A change of an action is checked the same way.
+    made = editor.post(
         "/actions",
         data={
             "csrf_token": _token(page.text),
             "subject_type": "objective",
             "subject_id": "sell_more",
-            "title": " ",
-            "owner": "ghost",
+            "title": "Call every lead",
             "back": "/objectives/sell_more",
         },
     )
-    assert again.status_code == 422
-    assert "is required" in again.text and "unknown person" in again.text
-    assert _action_ids(editor.get("/units/sales").text) == before
+    assert made.status_code == 303, made.text
+    number = made.headers["location"].rsplit("#action-", 1)[1]
+    changed = editor.post(
+        f"/actions/{number}",
+        data={
+            "csrf_token": _token(page.text),
+            "title": "",
+            "owner": "alicee",
+            "due": "2026-02-30",
+            "back": "/objectives/sell_more",
+        },
+    )
+    assert changed.status_code == 422
+    assert "3 problems: nothing was saved" in changed.text
+    assert "did you mean &#39;alice&#39;?" in changed.text
 
 
 def test_viewers_cannot_write_and_forms_need_the_csrf_token(as_user) -> None:  # type: ignore[no-untyped-def]

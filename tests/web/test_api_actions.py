@@ -228,3 +228,47 @@ def test_an_unknown_item_in_the_list_query_is_a_404_naming_the_field(api_as) -> 
         assert error["details"] == [{"field": field, "reason": f"unknown {word} 'zz'"}]
     # A known KPI without actions is an empty list, not a 404.
     assert api_get(admin, "/actions", kpi="revenue", status="dropped")["actions"] == []
+
+
+def test_a_commentary_field_left_out_keeps_its_text_and_an_empty_one_clears_it(api_as) -> None:  # type: ignore[no-untyped-def]
+    alice = api_as("alice")
+    path = "/kpis/revenue/commentary/2026-05"
+    body = {"analysis": "Weekend backlog", "recommendation": "Add a shift"}
+    assert alice.request("PUT", path, json=body).status_code == 200
+    kept = alice.request("PUT", path, json={"analysis": "Weekend backlog and two agents sick"})
+    assert kept.status_code == 200, kept.text
+    assert (kept.json()["version"], kept.json()["recommendation"]) == (2, "Add a shift")
+    assert kept.json()["analysis"] == "Weekend backlog and two agents sick"
+    advice = alice.request("PUT", path, json={"recommendation": "Add two shifts"}).json()
+    assert (advice["analysis"], advice["recommendation"]) == (
+        "Weekend backlog and two agents sick",
+        "Add two shifts",
+    )
+    cleared = alice.request("PUT", path, json={"recommendation": ""}).json()
+    assert (cleared["version"], cleared["recommendation"]) == (4, "")
+    assert cleared["analysis"] == "Weekend backlog and two agents sick"
+    # Clearing the only text left is refused, as an empty commentary is.
+    none_left = assert_error(alice.request("PUT", path, json={"analysis": ""}), 422)
+    assert none_left["details"] == [
+        {"field": "analysis", "reason": "give an analysis or a recommendation"}
+    ]
+    assert api_get(alice, path)["current"]["version"] == 4
+
+
+def test_a_bad_action_is_refused_with_every_problem_at_once(api_as) -> None:  # type: ignore[no-untyped-def]
+    alice = api_as("alice")
+    before = _count(alice)
+    refused = _create(
+        alice,
+        subject={"kind": "kpi", "id": "revenue"},
+        title="",
+        owner="alicee",
+        milestones=[{"title": " "}],
+    )
+    body = assert_error(refused, 422)
+    assert body["details"] == [
+        {"field": "title", "reason": "is required"},
+        {"field": "owner", "reason": "unknown person 'alicee' (did you mean 'alice'?)"},
+        {"field": "milestones[1].title", "reason": "is required"},
+    ]
+    assert _count(alice) == before

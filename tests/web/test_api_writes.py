@@ -343,3 +343,23 @@ def test_put_strategy_that_would_undo_a_change_made_in_the_web_app_needs_force( 
     done = admin.request("PUT", "/strategy", params={"force": True}, content=STRATEGY, headers=yaml)
     assert done.status_code == 200, done.text
     assert admin.get("/kpis/revenue").json()["kpi"]["name"] == "Revenue"
+
+
+def test_a_value_ten_times_off_is_stored_with_a_warning(api_as) -> None:  # type: ignore[no-untyped-def]
+    api = api_as("alice")
+    for month, value in ((1, 100), (2, 104), (3, 98), (4, 102)):
+        usual = api.request(
+            "POST",
+            "/measurements",
+            json={"kpi": "revenue", "period": f"2025-0{month}", "value": value},
+        )
+        assert usual.status_code == 201 and usual.json()["warnings"] == [], usual.text
+    typo = api.request(
+        "POST", "/measurements", json={"kpi": "revenue", "period": "2025-05", "value": 1010}
+    )
+    assert typo.status_code == 201, typo.text
+    assert typo.json()["warnings"] == [
+        "1010 is 10 times the usual size of the last 4 values here (median 101): check for a "
+        "misplaced decimal point, a missing or extra zero, or a percentage typed as a fraction"
+    ]
+    assert _history(api, "revenue")[("sales", "2025-05")]["value"] == 1010

@@ -139,3 +139,43 @@ def test_a_period_typed_that_is_not_the_lines_own_is_refused(
     assert answer.status_code == 422
     assert re.search(r'id="period_\d+-error">This box is for 2026-W18', answer.text)
     assert _stored(web_url, "visits") == before, "week 12 kept its value"
+
+
+def test_values_that_look_like_a_slip_are_saved_with_a_note_beside_each(
+    client: TestClient, web_url: str, on_9_may: None
+) -> None:
+    # Every value of the page at once: saved as typed, the page comes back with a note
+    # beside the one that is ten times the KPI's usual values, to correct or leave.
+    log_in(client, "alice")
+    page = client.get("/checkin").text
+    sent = {
+        "csrf_token": _token(page),
+        "value:visits:sales:2026-W17": "400",
+        "value:visits:sales:2026-W18": "41",
+    }
+    answer = client.post("/checkin", data=sent)
+    assert answer.status_code == 200, answer.text
+    assert "Saved 2 values. 1 of them looks unusual, saved as typed" in answer.text
+    notes = re.findall(
+        r'<p class="warning" id="value_(\d+)-warning">Check: ([^<]*)</p>', answer.text
+    )
+    assert len(notes) == 1, notes
+    assert notes[0][1].startswith("400 is 10 times the usual size of the last 12 values here")
+    assert re.search(rf'id="value_{notes[0][0]}" name="value:visits:sales:2026-W17"', answer.text)
+    assert _stored(web_url, "visits")["2026-W17"] == 400
+    assert _stored(web_url, "visits")["2026-W18"] == 41
+
+
+def test_the_kpi_check_in_form_notes_a_value_that_looks_like_a_slip(
+    client: TestClient, web_url: str, on_9_may: None
+) -> None:
+    log_in(client, "alice")
+    token = _token(client.get("/kpis/calls/checkin").text)
+    form = {"csrf_token": token, "period": "2026-W16", "value": "4"}
+    answer = client.post("/kpis/calls/checkin", data=form)
+    assert answer.status_code == 200, answer.text
+    assert "Saved the value for 2026-W16, as typed; it looks unusual" in answer.text
+    assert '<p class="warning" id="value-warning">Check: 4 is 1/10 of the usual size' in answer.text
+    assert _stored(web_url, "calls")["2026-W16"] == 4
+    usual = client.post("/kpis/calls/checkin", data={**form, "period": "2026-W15", "value": "42"})
+    assert usual.status_code == 303, "an ordinary value goes to the KPI's page as before"

@@ -79,6 +79,23 @@ def test_user_add_mistakes_exit_2_with_the_reason(store_url: str, workdir: Path)
         assert _listed(store_url) == before, args
 
 
+def test_user_add_and_change_say_every_bad_role_at_once(store_url: str, workdir: Path) -> None:
+    before = _listed(store_url)
+    roles = ["--role", "boss", "--role", "viewer:mars", "--role", "king:", "--role", "viewer"]
+    added = Los(store_url).runner.invoke(
+        _app(),
+        ["user", "add", "zed", *roles, "--password-stdin", "--db", store_url],
+        input="a long password\n",
+    )
+    assert added.exit_code == 2, added.output
+    for said in ("unknown role 'boss'", "unknown role 'king'", "unknown unit 'mars'"):
+        assert said in added.output, (said, added.output)
+    assert _listed(store_url) == before
+    changed = _user(store_url, "change", "viewer", "--role", "boss", "--role", "king")
+    assert changed.exit_code == 2, changed.output
+    assert "unknown role 'boss'" in changed.output and "unknown role 'king'" in changed.output
+
+
 def test_user_remove_unknown_exits_2(store_url: str, workdir: Path) -> None:
     result = Los(store_url).runner.invoke(_app(), ["user", "remove", "ghost", "--db", store_url])
     assert result.exit_code == 2 and "unknown user 'ghost'" in result.output

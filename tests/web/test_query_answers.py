@@ -96,3 +96,30 @@ def test_a_kpi_asked_for_at_a_unit_it_has_no_row_at_is_404_saying_where_it_has(
     assert "Now (no period)" not in answer.text
     at_own = admin.get(f"/kpis/{RED_KPI}", params={"unit": "support_t2", "period": PERIOD})
     assert at_own.status_code == 200
+
+
+def test_a_kpi_with_values_at_a_unit_but_none_at_the_period_shows_that_unit_saying_so(
+    admin: TestClient,
+) -> None:
+    # A link from the KPI's history or from another period: the unit's page, with the
+    # nearest period that has a value there as a link, not a 404.
+    from lineofsight.services.checkin import record_measurement
+
+    store = admin.app.state.store  # type: ignore[attr-defined]
+    record_measurement(
+        store, kpi_id=RED_KPI, unit_id="support_t1", period="2026-11", value=4.0, actor="tests"
+    )
+    answer = admin.get(f"/kpis/{RED_KPI}", params={"unit": "support_t1", "period": PERIOD})
+    assert answer.status_code == 200, answer.text[:300]
+    said = "No value of this KPI at Tier 1 Support for 2026-10: the nearest period with one is "
+    assert said in answer.text
+    assert f'href="/kpis/{RED_KPI}?unit=support_t1&amp;period=2026-11"' in answer.text
+    at_that_period = admin.get(
+        f"/kpis/{RED_KPI}", params={"unit": "support_t1", "period": "2026-11"}
+    )
+    assert at_that_period.status_code == 200
+    assert "no-row-here" not in at_that_period.text
+    # A unit where the KPI has no value at any period stays a 404.
+    assert (
+        admin.get(f"/kpis/{RED_KPI}", params={"unit": "rnd", "period": PERIOD}).status_code == 404
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -433,6 +433,15 @@ def _line(location: m.Location | None) -> int | None:
 # ---------------------------------------------------------------- the stored values
 
 
+RATIO_SCHEMA = {
+    "kpi_id": TEXT,
+    "unit_id": TEXT,
+    "period": TEXT,
+    "numerator": NUMBER,
+    "denominator": NUMBER,
+}
+
+
 @dataclass
 class CheckValues:
     """What the stored values say, as the data rules ask it.
@@ -443,6 +452,10 @@ class CheckValues:
     """
 
     frame: pl.DataFrame
+    # The stored ratio rows whose denominator may make no ratio (RATIO_SCHEMA): a zero one
+    # under a numerator, or a negative one. Refused at input, they may come from a store
+    # written before; each is said (DA02), never dropped.
+    ratios: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RATIO_SCHEMA))
 
     @cached_property
     def measured(self) -> pl.Series:
@@ -484,12 +497,19 @@ VALUE_SCHEMA = {
 
 def values_from_observations(
     measurements: Mapping[str, Sequence[tuple[str, dt.date, dt.date, float | None]]],
+    ratios: Sequence[tuple[str, str, str, float, float]] = (),
 ) -> CheckValues:
-    """The values of observations by KPI (unit, first day, last day, value)."""
+    """The values of observations by KPI (unit, first day, last day, value), with stored
+    ratio rows (KPI, unit, period, numerator, denominator) whose denominator may make no
+    ratio."""
     rows = [(kpi_id, *row) for kpi_id, rows in measurements.items() for row in rows]
     columns = _columns(rows, len(VALUE_SCHEMA))
     return CheckValues(
-        pl.DataFrame(dict(zip(VALUE_SCHEMA, columns, strict=True)), schema=VALUE_SCHEMA)
+        pl.DataFrame(dict(zip(VALUE_SCHEMA, columns, strict=True)), schema=VALUE_SCHEMA),
+        pl.DataFrame(
+            dict(zip(RATIO_SCHEMA, _columns(list(ratios), len(RATIO_SCHEMA)), strict=True)),
+            schema=RATIO_SCHEMA,
+        ),
     )
 
 

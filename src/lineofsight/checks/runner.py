@@ -88,10 +88,12 @@ def run_checks(
     as_of: dt.date,
     measurements: Mapping[str, Sequence[Observation]] | None = None,
     selection: Selection | None = None,
+    ratios: Sequence[tuple[str, str, str, float, float]] = (),
 ) -> CheckReport:
     """Findings of every selected rule over an organisation held as objects, with these
-    observations by KPI (None: no store, the data rules are skipped)."""
-    values = None if measurements is None else values_from_observations(measurements)
+    observations by KPI (None: no store, the data rules are skipped) and stored ratio rows
+    (KPI, unit, period, numerator, denominator) whose denominator may make no ratio."""
+    values = None if measurements is None else values_from_observations(measurements, ratios)
     return check_data(data_from_organization(org), as_of, values, selection)
 
 

@@ -81,8 +81,9 @@ def book_text(book: object) -> list[str]:
         lines.append(book.no_reds_sentence)
     for k in book.reds:
         lines.append(f"Red: {k.name} ({k.unit_name}) {kpi_sentence(k)}")
-        if k.comment is not None:
+        if k.comment is not None and k.comment.analysis:
             lines.append(f"  Analysis: {k.comment.analysis}")
+        if k.comment is not None and k.comment.recommendation:
             lines.append(f"  Recommendation: {k.comment.recommendation}")
         for a in k.actions:
             due = f", due {a.due.isoformat()}" if a.due else ""

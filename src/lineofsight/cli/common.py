@@ -528,7 +528,10 @@ def parse_date(text: str | None, option: str) -> dt.date:
         raise UsageError(f"{option} {text!r}: {exc}") from None
 
 
-def short(value: Any, limit: int = 70) -> str:
+SHORT = 70  # characters a value takes on a line of changes
+
+
+def short(value: Any, limit: int = SHORT) -> str:
     """A value as one line of at most `limit` characters.
 
     Only the first `limit` characters of the JSON are ever made: a value can be large (a

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from lineofsight.cli.common import (
+    SHORT,
     DbOption,
     Format,
     FormatOption,
@@ -217,10 +218,33 @@ def _change_line(record: Any) -> str:
         return f"[green]+[/] {subject}" + (f": {escape(short(label))}" if label else "") + undoes
     if record.action == "remove":
         return f"[red]-[/] {subject}{undoes}"
+    field, before, after = record.field, record.before, record.after
+    if not (_fits(before) and _fits(after)):
+        field, before, after = changed_part(field, before, after)
     return (
-        f"[yellow]~[/] {subject}: {record.field}: {escape(short(record.before))} -> "
-        f"{escape(short(record.after))}{undoes}"
+        f"[yellow]~[/] {subject}: {escape(field)}: {escape(short(before))} -> "
+        f"{escape(short(after))}{undoes}"
     )
+
+
+def _fits(value: Any) -> bool:
+    """Whether `short` shows the whole value."""
+    return len(short(value, SHORT + 1)) <= SHORT
+
+
+def changed_part(field: str, before: Any, after: Any) -> tuple[str, Any, Any]:
+    """The part that changed of a mapping too long for its line: down to the one key that
+    differs (`sources.crm.timeout: 30 -> 60`), or the keys that differ side by side, so that
+    a cut line shows the change and not the same start twice. A key on one side only is
+    shown on that side."""
+    while isinstance(before, dict) and isinstance(after, dict):
+        keys = [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k)]
+        if len(keys) != 1 or keys[0] not in before or keys[0] not in after:
+            before = {k: before[k] for k in keys if k in before}
+            after = {k: after[k] for k in keys if k in after}
+            break
+        field, before, after = f"{field}.{keys[0]}", before[keys[0]], after[keys[0]]
+    return field, before, after
 
 
 def export(

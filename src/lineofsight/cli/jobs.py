@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 __all__ = ["jobs", "run_due_jobs"]
 
 
+# How a run outside the scheduler was started, as `los jobs` says it.
+_STARTED = {"command": "by hand", "web": "from the web app", "api": "from the API"}
+
+
 def _say(line: str) -> None:
     # Keys and errors are plain text: `test:ok:` must not turn into an emoji, `[x]` into markup.
     out.print(line, markup=False, emoji=False)
@@ -61,6 +65,13 @@ def jobs(
         if row is not None and row.last_finished_at is not None:
             what = f"failed: {row.last_error}" if row.last_error else (row.last_outcome or "")
             last = f"last {utc_minute(row.last_finished_at)}: {what}"
+        outside = s.last_outside
+        if outside is not None:
+            # Its work ran since, outside the scheduler (a refresh by hand): said, so that
+            # `los jobs` and `los sources` tell the same last run.
+            how = f"failed: {outside.error}" if outside.error else "ok"
+            by = _STARTED.get(outside.trigger, f"by {outside.trigger}")
+            last = f"last {utc_minute(outside.finished_at)} ({by}): {how}"
         attempts = f" ({row.attempts} failed in a row)" if row is not None and row.attempts else ""
         next_time = s.next_due(now)
         shown = "now" if row is None and next_time <= now else utc_minute(next_time)  # new: at once

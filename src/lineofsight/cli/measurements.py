@@ -62,7 +62,9 @@ def load(
 ) -> None:
     """Load measurements (columns kpi, period, value[, unit, numerator, denominator, note]).
 
-    Each file is loaded whole or not at all; every bad row is listed.
+    Each file is loaded whole or not at all; every bad row is listed. A value far from the
+    KPI's recent values at its unit (ten times off, or of a sign it never had) is stored with
+    a warning naming its row.
     """
     from lineofsight.services.measurements import NOT_ENDED, load_file
 
@@ -88,6 +90,8 @@ def load(
                     f"{result.added:,} added, {result.replaced:,} replaced, "
                     f"{result.unchanged:,} unchanged."
                 )
+                for warning in result.warnings:
+                    err.print(f"Warning: {escape(str(warning))}")
     if output_format is Format.JSON:
         print_json(
             {
@@ -99,6 +103,7 @@ def load(
                         "added": r.added,
                         "replaced": r.replaced,
                         "unchanged": r.unchanged,
+                        "warnings": [str(w) for w in r.warnings],
                     }
                     for r in loaded
                 ],

@@ -65,12 +65,25 @@ def notify(
             out.print("Notifications are off: the strategy file has no `notifications:` section.")
             return
         if dry_run:
+            from lineofsight.services.notify_plan import unreached_leads
+
             planned = service.plan(store, now, day)
             retries = service.retries_due(store, now)
+            unreached = unreached_leads(store)
             if output_format is Format.JSON:
-                print_json({"would_send": [n.plain() for n in planned], "would_retry": retries})
+                print_json(
+                    {
+                        "would_send": [n.plain() for n in planned],
+                        "would_retry": retries,
+                        "not_copied": unreached,
+                    }
+                )
                 return
             _print_plan(planned, retries)
+            if unreached:
+                out.print("Unit leads not copied:")
+            for line in unreached:
+                out.print(f"  {escape(line)}", soft_wrap=True)
             return
         report = service.send_due(store, now, as_of=day)
     if output_format is Format.JSON:

@@ -198,11 +198,19 @@ def user_add(
 ) -> None:
     """Add a user of the web app (the password is asked for, or read with --password-stdin)."""
     accounts = _accounts()
-    grants = [accounts.parse_grant(text) for text in role]
+    # Every role that is not one is said with the request's other problems, at once.
+    grants, problems = accounts.parse_grants(role)
     password = _read_password(password_stdin)
     with open_store(db) as store:
         account = accounts.add_user(
-            store, username, password, grants, name=name, person_id=person, actor=local_user()
+            store,
+            username,
+            password,
+            grants,
+            name=name,
+            person_id=person,
+            actor=local_user(),
+            problems=problems,
         )
     out.print(
         f"Added user {escape(account.username)} ({escape(accounts.grants_text(account.grants))})"
@@ -302,7 +310,10 @@ def user_change(
         raise UsageError("give --person or --no-person, not both")
     if not role and person is None and not no_person:
         raise UsageError("nothing to change: give --role, --person or --no-person")
-    grants = [accounts.parse_grant(text) for text in role] if role else None
+    grants, problems = accounts.parse_grants(role or [])
+    if problems:
+        raise UsageError(f"cannot change user '{username}': {problems[0]}", problems)
+    grants = grants if role else None
     changes: dict[str, Any] = {}
     if person is not None or no_person:
         changes["person_id"] = None if no_person else person

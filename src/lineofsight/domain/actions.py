@@ -113,6 +113,14 @@ def is_overdue(action: Action, as_of: dt.date) -> bool:
     return action.status == "open" and action.due is not None and action.due < as_of
 
 
+def late_milestones(action: Action, as_of: dt.date) -> tuple[Milestone, ...]:
+    """The milestones of an open action not done after their due day, the earliest first."""
+    if action.status != "open":
+        return ()
+    late = [m for m in action.milestones if not m.done and m.due is not None and m.due < as_of]
+    return tuple(sorted(late, key=lambda m: m.due or as_of))
+
+
 def subject_key(subject_type: str, subject_id: str) -> str:
     """The subject as the audit log names it: `kpi:nps`."""
     return f"{subject_type}:{subject_id}"

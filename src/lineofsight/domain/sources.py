@@ -74,6 +74,19 @@ def fingerprint(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def feeding_source(kpi_id: str, source: m.Source | None, has_formula: bool) -> str | None:
+    """The name of the source a KPI's values come from (one of `sources:`, or the KPI's own,
+    named after it), or None for a KPI entered by hand or computed by its formula."""
+    if source is None or source.kind is m.SourceKind.MANUAL or has_formula:
+        return None
+    return str(source.setting("from") or kpi_id)
+
+
+def fed_by_source(kpi: m.Kpi) -> bool:
+    """Whether a KPI's values come from a data source (not entered by hand)."""
+    return feeding_source(kpi.id, kpi.source, kpi.formula is not None) is not None
+
+
 def feeds(org: m.Organization) -> list[Feed]:
     """One feed per KPI whose source is not manual, in the file's order."""
     return feeds_of(

@@ -30,6 +30,7 @@ from lineofsight.domain.formula import (
     written_out,
 )
 from lineofsight.domain.formula import to_text as formula_text
+from lineofsight.domain.graph import cycles
 from lineofsight.domain.periods import grain_of
 from lineofsight.domain.text import plural
 from lineofsight.errors import InputError, Problem
@@ -394,29 +395,13 @@ def _finer(frequency: str, other: str) -> bool:
 
 
 def _check_cycles(formulas: dict[str, Expr], by_id: dict[str, _Found], problems: _Problems) -> None:
-    """Report each cycle of formulas once, at its first entry in file order."""
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-    reported: set[frozenset[str]] = set()
-
-    def visit(kpi: str, path: list[str]) -> None:
-        state[kpi] = 1
-        path.append(kpi)
-        for ref in references(formulas[kpi]) if kpi in formulas else ():
-            if ref == kpi or ref not in by_id:
-                continue
-            if state.get(ref) == 1:
-                cycle = path[path.index(ref) :]
-                if frozenset(cycle) not in reported:
-                    reported.add(frozenset(cycle))
-                    shown = " -> ".join([*cycle, ref])
-                    problems.at(
-                        by_id[ref], ("measure", "formula"), f"formulas form a cycle: {shown}"
-                    )
-            elif state.get(ref) is None:
-                visit(ref, path)
-        path.pop()
-        state[kpi] = 2
-
-    for kpi in formulas:
-        if state.get(kpi) is None:
-            visit(kpi, [])
+    """Report each cycle of formulas once, at its first entry in file order. A formula that
+    reads its own entry is reported on its own, so such a link is left out here."""
+    order = {kpi: place for place, kpi in enumerate(by_id)}
+    edges = {
+        kpi: [ref for ref in references(expr) if ref != kpi and ref in by_id]
+        for kpi, expr in formulas.items()
+    }
+    for cycle in cycles(edges, order):
+        shown = " -> ".join([*cycle, cycle[0]])
+        problems.at(by_id[cycle[0]], ("measure", "formula"), f"formulas form a cycle: {shown}")

@@ -20,6 +20,7 @@ from lineofsight.domain.actions import (
     subject_key,
 )
 from lineofsight.domain.periods import PeriodError, check_date
+from lineofsight.domain.text import did_you_mean
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit
 from lineofsight.services.workspace import local_user
@@ -30,6 +31,7 @@ from lineofsight.store.database import Store, StoreConnection
 __all__ = [
     "CHANGEABLE",
     "action_plain",
+    "action_problems",
     "add_action",
     "change_action",
     "create_action",
@@ -38,6 +40,7 @@ __all__ = [
     "noted_subjects",
     "remove_action",
     "subject_of",
+    "unknown_person",
     "update_action",
 ]
 
@@ -176,6 +179,18 @@ def add_action(
     return action
 
 
+def action_problems(store: Store, fields: Mapping[str, Any]) -> list[Problem]:
+    """Every problem of an action's fields (those of `CHANGEABLE`), nothing written: a form
+    that found a problem of its own (a date it cannot read) tells the others with it."""
+    given = {"owner": None, "due": None, "status": "open", "milestones": (), **fields}
+    with store.reading() as conn:
+        try:
+            _checked(conn, given)
+        except UsageError as exc:
+            return list(exc.problems)
+    return []
+
+
 def update_action(store: Store, actor: str | None, action_id: int, **changes: Any) -> Action:
     """Change an action's fields (any of `CHANGEABLE`; `milestones` replaces them all), one
     transaction with its audit row. Nothing changed: no audit row, the action as it was."""
@@ -296,7 +311,7 @@ def _checked(conn: StoreConnection, fields: Mapping[str, Any]) -> dict[str, Any]
     if isinstance(owner, str):
         owner = owner.strip() or None
     if owner is not None and not stored.known_people(conn, [owner]):
-        problems.append(Problem("owner", 0, f"unknown person '{owner}'"))
+        problems.append(unknown_person("owner", owner, stored.person_ids(conn)))
     clean["owner"] = owner
     _day(fields["due"], "due", problems)
     if fields["status"] not in ACTION_STATUSES:
@@ -314,6 +329,12 @@ def _checked(conn: StoreConnection, fields: Mapping[str, Any]) -> dict[str, Any]
     if problems:
         raise UsageError(str(problems[0]), problems)
     return clean
+
+
+def unknown_person(field: str, person: str, people: Iterable[str]) -> Problem:
+    """The problem of a person id that names nobody, with the closest id when one is close
+    (the action forms, the API and a review's record say it alike)."""
+    return Problem(field, 0, f"unknown person '{person}'{did_you_mean(person, people)}")
 
 
 def _day(value: Any, field: str, problems: list[Problem]) -> None:

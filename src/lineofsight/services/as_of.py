@@ -35,4 +35,12 @@ def resolve_as_of(
     return dt.date.today()
 
 
-__all__ = ["resolve_as_of"]
+def running_sentence(period: str, ends: dt.date) -> str:
+    """What a scorecard, a page or a book of a period that has not ended yet says about it."""
+    return (
+        f"{period} has not ended yet (it ends on {ends.isoformat()}): its values are not "
+        "due, so its results show no data yet, with each KPI's last value where it has one."
+    )
+
+
+__all__ = ["resolve_as_of", "running_sentence"]

@@ -7,7 +7,7 @@ What is on it (`KINDS`, most pressing first; `rank` is the position of the kind 
 |---|---|---|
 | `turned_red` | a KPI red in its evaluation period that was not red in the period before | kpi |
 | `still_red` | a KPI red in its evaluation period and in the one before | kpi |
-| `action_overdue` | an open action past its due date (`services.attention_actions`) | action |
+| `action_overdue` | an open action or one of its milestones past its due date | action |
 | `no_action` | a KPI red in its evaluation period with no open action on it | kpi |
 | `overdue` | a KPI's value for its evaluation period, at any unit, due and not in (SPEC 3) | kpi |
 | `deadline_near` | an open objective, not green, due within 30 days or past due | objective |
@@ -414,6 +414,7 @@ def _board_parts(
                 "id",
                 "owner_id",
                 "formula",
+                "sourced",
                 pl.col("due_days").fill_null(calendar.due_days),
             ),
             on="id",

@@ -1,5 +1,6 @@
 """The attention list's items about actions (SPEC section 8): a red KPI with no open action
-on it (`no_action`), and an open action past its due date (`action_overdue`).
+on it (`no_action`), and an open action past its due date or with a milestone not done past
+its own (`action_overdue`: a milestone that slips makes the action late before its end date).
 
 Like the other rules (`attention_rules`), each item is a dict of `AttentionItem`'s fields with
 its reason written for people; the list ranks and cuts them.
@@ -13,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from lineofsight.domain.actions import Action, is_overdue
+from lineofsight.domain.actions import Action, is_overdue, late_milestones
 from lineofsight.services.actions import list_actions
 from lineofsight.services.attention_rules import with_measure
 from lineofsight.services.attention_scope import Organisation, Scope
@@ -92,9 +93,10 @@ def overdue_action_items(
     scope: Scope,
     link_period: str | None,
 ) -> Iterator[dict[str, Any]]:
-    """Open actions past their due date, on KPIs and objectives in scope: the action's
-    owner's item (the subject's owner's when the action has none)."""
-    late = [a for a in actions if is_overdue(a, day)]
+    """Open actions past their due date, or with a milestone not done past its own, on KPIs
+    and objectives in scope: the action's owner's item (the subject's owner's when the action
+    has none)."""
+    late = [a for a in actions if is_overdue(a, day) or late_milestones(a, day)]
     if not late:
         return
     subjects: dict[tuple[str, str], tuple[str, str, str | None]] = {}
@@ -114,15 +116,11 @@ def overdue_action_items(
         owner = action.owner or subject_owner
         if not scope.holds(unit, owner):
             continue
-        assert action.due is not None
-        days = (day - action.due).days
         word = "KPI" if action.subject_type == "kpi" else "objective"
+        reason, due = _late_reason(action, day, f"{word} '{title}'")
         yield {
             "kind": "action_overdue",
-            "reason": (
-                f"action on {word} '{title}' was due {action.due} "
-                f"({days} day{'' if days == 1 else 's'} ago) and is still open"
-            ),
+            "reason": reason,
             "item_type": "action",
             "item_id": str(action.id),
             "name": action.title,
@@ -133,7 +131,30 @@ def overdue_action_items(
             "status": None,
             "value": None,
             "period": None,
-            "due": action.due,
+            "due": due,
             "link": f"/{action.subject_type}s/{action.subject_id}{query}#actions",
             "subject": action.subject_type,
         }
+
+
+def _late_reason(action: Action, day: dt.date, subject: str) -> tuple[str, dt.date]:
+    """Why a late action is on the list, and the date it is late against: its own due date
+    when that has passed, else its earliest milestone not done."""
+    if is_overdue(action, day):
+        assert action.due is not None
+        return (
+            f"action on {subject} was due {action.due} ({_ago(day, action.due)}) and is still open"
+        ), action.due
+    late = late_milestones(action, day)
+    first = late[0]
+    assert first.due is not None
+    more = f" (and {len(late) - 1} more)" if len(late) > 1 else ""
+    return (
+        f"milestone '{first.title}'{more} of the action on {subject} was due {first.due} "
+        f"({_ago(day, first.due)}) and is not done"
+    ), first.due
+
+
+def _ago(day: dt.date, due: dt.date) -> str:
+    days = (day - due).days
+    return f"{days} day{'' if days == 1 else 's'} ago"

@@ -190,8 +190,9 @@ def without_overdue_findings(
 def due_soon_items(
     rows: pl.DataFrame, as_of: dt.date, window: int, calendar: m.Calendar
 ) -> Iterator[dict[str, Any]]:
-    """KPIs entered by hand (not formulas) whose next period's value falls due within
-    `window` days: the period after the one evaluated (which has no value yet: the scorecard
+    """KPIs entered by hand (not formulas, nor fed by a data source: its refresh brings the
+    value, and a failed one is said on the overdue item) whose next period's value falls due
+    within `window` days: the period after the one evaluated (which has no value yet: the scorecard
     evaluates the newest period with one) is due `due_days` after it ends."""
     following = []
     for label in rows["period"].unique().drop_nulls().to_list():
@@ -207,7 +208,7 @@ def due_soon_items(
     )
     due = pl.col("next_end") + pl.duration(days=pl.col("due_days"))
     found = (
-        rows.filter(~pl.col("formula").fill_null(False))
+        rows.filter(~pl.col("formula").fill_null(False) & ~pl.col("sourced").fill_null(False))
         .join(spans, on="period")
         .with_columns(due.alias("due"))
         .filter((pl.col("due") > as_of) & (pl.col("due") <= as_of + dt.timedelta(days=window)))

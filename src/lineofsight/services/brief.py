@@ -30,7 +30,7 @@ from lineofsight.domain.actions import Action, Comment
 from lineofsight.domain.reviews import HeldReview, ReviewCadence
 from lineofsight.domain.text import did_you_mean, plural
 from lineofsight.errors import UsageError
-from lineofsight.services.as_of import resolve_as_of
+from lineofsight.services.as_of import resolve_as_of, running_sentence
 from lineofsight.services.brief_items import (
     BookFinding,
     check_report,
@@ -124,9 +124,13 @@ class BriefingBook:
     finding_count: int
     overdue: list[BookOverdue]
     overdue_count: int
-    previous: HeldReview | None
-    previous_actions: list[Action] = field(default_factory=list)
+    previous: HeldReview | None  # the latest record of the previous review
+    previous_actions: list[Action] = field(default_factory=list)  # of every record of it
+    # Every record of the previous review's period, the first recorded first: a review met
+    # twice for one period (or recorded from the API and the form) shows all it decided.
+    previous_records: list[HeldReview] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # person id -> name
+    running: str = ""  # what the cover says of a period that has not ended yet
 
     @property
     def no_reds_sentence(self) -> str:
@@ -186,7 +190,7 @@ def build_book(
     flagged = rows.filter(pl.col("status").is_in(detailed)).sort(
         ["status", "score", "id", "unit"], descending=[True, False, False, False], nulls_last=True
     )
-    overdue_rows = rows.filter(pl.col("data") == "overdue").sort(["due", "id"])
+    overdue_rows = _overdue_rows(store, card, period, day, shown)
     report = check_report(store, day)
     kpi_units = dict(card.defs.kpis.select("id", "unit_id").iter_rows())
     if org is None:
@@ -230,7 +234,9 @@ def build_book(
         BookOverdue(r["id"], kpis[r["id"]].name, units[r["unit"]].name, r["period"], r["due"])
         for r in overdue_rows.head(MAX_OVERDUE).iter_rows(named=True)
     ]
-    previous = previous_review(store, org, unit, label)
+    records = previous_reviews(store, org, unit, label)
+    previous = records[-1] if records else None
+    action_ids = [i for r in records for i in r.action_ids]
     return BriefingBook(
         unit=unit,
         unit_name=units[unit].name,
@@ -250,9 +256,29 @@ def build_book(
         overdue=overdue,
         overdue_count=overdue_rows.height,
         previous=previous,
-        previous_actions=review_actions(store, previous.action_ids) if previous else [],
+        previous_actions=review_actions(store, action_ids),
+        previous_records=records,
         names={p.id: p.name for p in org.people},
+        running=running_sentence(label, day) if period and day > dt.date.today() else "",
     )
+
+
+def _overdue_rows(
+    store: Store, card: Any, period: str | None, day: dt.date, shown: set[str]
+) -> pl.DataFrame:
+    """The values overdue by the book's date, as the engine flags them (SPEC section 3).
+
+    A period report evaluates each KPI at the period's own slot, value or not, so a value of
+    an earlier period that fell due before the book's date shows there only as "no data"; the
+    scorecard as of that date (`los status --as-of`, the inbox) flags it overdue. A period
+    still running is read as of today: what is due later is not overdue yet."""
+    from lineofsight.services.snapshots import scorecard
+
+    if period:
+        on = min(day, dt.date.today())
+        card = scorecard(store, None, on.isoformat())
+    rows: pl.DataFrame = card.evaluation.kpis.filter(pl.col("unit").is_in(sorted(shown)))
+    return rows.filter(pl.col("data") == "overdue").sort(["due", "id"])
 
 
 def _cadences(store: Store) -> tuple[ReviewCadence, ...]:
@@ -359,8 +385,9 @@ def _comment_for(comments: Sequence[Comment], period: str) -> Comment | None:
     return max(comments, key=lambda c: c.at, default=None)
 
 
-def previous_review(store: Store, org: m.Organization, unit: str, period: str) -> HeldReview | None:
-    """The latest review of `unit` held for a period before `period`."""
+def previous_reviews(store: Store, org: m.Organization, unit: str, period: str) -> list[HeldReview]:
+    """Every record of `unit`'s latest review held for a period before `period` (several
+    when it was recorded more than once for that period), the first recorded first."""
     from lineofsight.engine.calendar import period_named
 
     try:
@@ -369,11 +396,15 @@ def previous_review(store: Store, org: m.Organization, unit: str, period: str) -
         end = None
     with store.reading() as conn:
         held = stored_reviews.read_reviews(conn, units=[unit], limit=200)
+    latest: str | None = None
+    found: list[HeldReview] = []
     for review in held:
         try:
             review_end = period_named(review.period, org.calendar).end
         except ValueError:
             continue
-        if end is None or review_end < end:
-            return review
-    return None
+        if latest is None and (end is None or review_end < end):
+            latest = review.period
+        if latest is not None and review.period == latest:
+            found.append(review)
+    return sorted(found, key=lambda r: (r.recorded_at, r.id))

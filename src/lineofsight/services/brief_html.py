@@ -13,6 +13,7 @@ from lineofsight.display import human
 from lineofsight.domain.text import plural
 from lineofsight.services.brief import BookKpi, BriefingBook
 from lineofsight.services.chart_geometry import ChartGeometry, Point, chart_geometry
+from lineofsight.services.shapes import items_text
 
 # Colours of the app's stylesheet (contrast >= 4.5:1 on white for the text ones).
 ACTUAL, TARGET, FORECAST, BAND = "#1f4e9c", "#5a6270", "#8a5a00", "#fff1cc"
@@ -227,8 +228,9 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], nums: set[int]) -
 
 
 def counts_text(counts: dict[str, int]) -> str:
-    """Green / amber / red counts as the book writes them."""
-    return f"{counts.get('green', 0)} / {counts.get('amber', 0)} / {counts.get('red', 0)}"
+    """The statuses of the direct items as `los status` and the web pages write them
+    ("2 red, 4 no data"): the items without a value are counted beside the others."""
+    return items_text(counts) or "no items"
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -238,6 +240,8 @@ def _counts(counts: dict[str, int]) -> str:
 def cover_lines(book: BriefingBook) -> list[str]:
     """The cover's lines of text (shared with the PDF)."""
     lines = [f"Period {book.period} · as of {book.as_of.isoformat()} · made {_when(book.made_at)}"]
+    if book.running:
+        lines.append(book.running)
     c = book.cadence
     if c is not None:
         people = ", ".join(book.person(p) for p in c.attendees) or "no attendees listed"
@@ -291,7 +295,7 @@ def book_fragment(book: BriefingBook, link: Callable[[str], str] | None = None) 
             [_e(("· " * u.depth) + u.name), num(u.score), _status(u.status), _counts(u.counts)]
             for u in book.units
         ]
-        out.append(_table(["Unit", "Score", "Status", "KPIs green / amber / red"], rows, {1}))
+        out.append(_table(["Unit", "Score", "Status", "KPIs"], rows, {1}))
     out.append("<h3>Objectives</h3>")
     if book.objectives:
         rows = [
@@ -305,7 +309,7 @@ def book_fragment(book: BriefingBook, link: Callable[[str], str] | None = None) 
             ]
             for o in book.objectives
         ]
-        head = ["Objective", "Unit", "Score", "Status", "Green / amber / red", "Worst item"]
+        head = ["Objective", "Unit", "Score", "Status", "Items", "Worst item"]
         out.append(_table(head, rows, {2}))
     else:
         out.append('<p class="muted">No objectives in these units.</p>')
@@ -359,9 +363,16 @@ def previous_lines(book: BriefingBook) -> tuple[str, list[str], list[str]]:
     p = book.previous
     if p is None:
         return f"No review of {book.unit_name} is recorded before {book.period}.", [], []
-    people = ", ".join(book.person(a) for a in p.attendees) or "no attendees recorded"
-    head = f"Held on {p.held_on.isoformat()} for {p.period}; attendees: {people}."
-    return head, list(p.decisions), [action_line(book, a) for a in book.previous_actions]
+    records = book.previous_records or [p]
+    attendees = list(dict.fromkeys(a for r in records for a in r.attendees))
+    people = ", ".join(book.person(a) for a in attendees) or "no attendees recorded"
+    days = sorted({r.held_on.isoformat() for r in records})
+    held = " and ".join(days) if len(days) <= 2 else ", ".join(days[:-1]) + " and " + days[-1]
+    head = f"Held on {held} for {p.period}; attendees: {people}."
+    if len(records) > 1:
+        head += f" It was recorded {len(records)} times: every record's decisions are listed."
+    decisions = [d for r in records for d in r.decisions]
+    return head, decisions, [action_line(book, a) for a in book.previous_actions]
 
 
 def previous_html(book: BriefingBook) -> str:

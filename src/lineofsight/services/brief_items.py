@@ -223,6 +223,7 @@ def book_plain(book: Any) -> dict[str, Any]:
         else {
             **review_plain(p),
             "actions": [_action_plain(a) for a in book.previous_actions],
+            "records": [review_plain(r) for r in book.previous_records],
         },
     }
 

@@ -262,7 +262,7 @@ def book_pdf(book: BriefingBook) -> bytes:
             ]
             for u in book.units
         ]
-        head = ["Unit", "Score", "Status", "KPIs green / amber / red"]
+        head = ["Unit", "Score", "Status", "KPIs"]
         story += table(head, rows, [0.5, 0.12, 0.14, 0.24])
     story.append(p("Objectives", h3))
     if book.objectives:
@@ -277,7 +277,7 @@ def book_pdf(book: BriefingBook) -> bytes:
             ]
             for o in book.objectives
         ]
-        head = ["Objective", "Unit", "Score", "Status", "G / A / R", "Worst item"]
+        head = ["Objective", "Unit", "Score", "Status", "Items", "Worst item"]
         story += table(head, rows, [0.3, 0.16, 0.08, 0.1, 0.11, 0.25])
     else:
         story.append(p("No objectives in these units.", small))

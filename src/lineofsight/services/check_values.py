@@ -16,7 +16,7 @@ from lineofsight.engine.calendar import evaluation_period
 from lineofsight.engine.values import unsigned
 from lineofsight.gcpause import paused_gc
 from lineofsight.services.evaluate import read_kpi_frame, read_measurement_frame
-from lineofsight.store.check_reads import read_recent_values
+from lineofsight.store.check_reads import read_ratios_without_denominator, read_recent_values
 from lineofsight.store.database import Store
 from lineofsight.store.organization import read_ratio_scales
 
@@ -65,7 +65,7 @@ def read_check_values(
         before = dt.date.fromordinal(max(floors.values()).toordinal() - 1)
         frame = read_kpi_frame(store, older, (dt.date.min, before))
         recent = pl.concat([_scaled(frame, scales), recent])
-    return CheckValues(recent)
+    return CheckValues(recent, read_ratios_without_denominator(store))
 
 
 def _due_starts(data: CheckData, as_of: dt.date, selection: Selection) -> dict[str, dt.date]:

@@ -23,6 +23,7 @@ from lineofsight.services.measurements import (
     last_day_allowed,
     load_opened,
 )
+from lineofsight.services.plausibility import value_warnings
 from lineofsight.services.snapshots import refresh_kept
 from lineofsight.store.audit import append_audit
 from lineofsight.store.database import Store
@@ -51,6 +52,8 @@ class CheckinResult:
     note: str | None
     action: str  # added | replaced | unchanged
     revision: int
+    # Why the value stored looks like a typing slip (`engine.plausibility`), if it does.
+    warning: str | None = None
 
 
 def _write_audit(
@@ -213,7 +216,9 @@ def record_measurements(
                 )
             )
     refresh_kept(store)
-    return results
+    written = frame_of_rows(rows).select("kpi_id", "unit_id", "period", "period_end")
+    reasons = value_warnings(store, rules, written)["reason"].to_list()
+    return [replace(r, warning=why) for r, why in zip(results, reasons, strict=True)]
 
 
 def last_value(store: Store, kpi: Kpi, unit_id: str) -> tuple[str, float] | None:

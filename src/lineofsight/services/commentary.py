@@ -57,11 +57,12 @@ def write_comment(
     subject_type: str,
     subject_id: str,
     period: str,
-    analysis: str,
-    recommendation: str,
+    analysis: str | None,
+    recommendation: str | None,
 ) -> Comment:
     """Store a new version of the comment (one transaction with its audit row); the same text
-    as the current version stores nothing and gives that version back."""
+    as the current version stores nothing and gives that version back. A text given as None
+    keeps the current version's (the new version holds both); an empty text clears it."""
     with store.transaction() as conn:
         return add_comment(
             conn,
@@ -81,8 +82,8 @@ def add_comment(
     subject_type: str,
     subject_id: str,
     period: str,
-    analysis: str,
-    recommendation: str,
+    analysis: str | None,
+    recommendation: str | None,
 ) -> Comment:
     """`write_comment` inside the caller's transaction (a check-in with its comment)."""
     problems: list[Problem] = []
@@ -98,16 +99,25 @@ def add_comment(
         problems.extend(exc.problems)
     texts = {"analysis": analysis, "recommendation": recommendation}
     for name, value in texts.items():
-        if not isinstance(value, str):
+        if value is not None and not isinstance(value, str):
             problems.append(Problem(name, 0, "must be text"))
-        elif len(value) > MAX_COMMENT:
+        elif value is not None and len(value) > MAX_COMMENT:
             problems.append(Problem(name, 0, f"is longer than {MAX_COMMENT} characters"))
-    if not problems and not (analysis.strip() or recommendation.strip()):
+    if not problems and analysis is None and recommendation is None:
         problems.append(Problem("analysis", 0, "give an analysis or a recommendation"))
-    if problems or label is None:
+    history: list[Comment] = []
+    if not problems and label is not None:
+        history = stored.read_comment_history(conn, subject_type, subject_id, label)
+        # A text left out keeps the current one: a new version changes only what was given.
+        if analysis is None:
+            analysis = history[0].analysis if history else ""
+        if recommendation is None:
+            recommendation = history[0].recommendation if history else ""
+        if not (analysis.strip() or recommendation.strip()):
+            problems.append(Problem("analysis", 0, "give an analysis or a recommendation"))
+    if problems or label is None or analysis is None or recommendation is None:
         raise UsageError(str(problems[0]), problems)
     analysis, recommendation = analysis.strip(), recommendation.strip()
-    history = stored.read_comment_history(conn, subject_type, subject_id, label)
     if history and (history[0].analysis, history[0].recommendation) == (
         analysis,
         recommendation,

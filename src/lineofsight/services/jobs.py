@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from lineofsight.domain.schedules import parse_schedule
-from lineofsight.services.scheduler import Job
+from lineofsight.services.scheduler import Job, RunOutside
 from lineofsight.store.database import Store
 
 __all__ = [
@@ -45,25 +45,45 @@ def refresh_family(store: Store) -> list[Job]:
     from lineofsight.services.refresh import refresh_jobs
 
     jobs = refresh_jobs(store)
-    ran = refreshed_well(store) if jobs else {}
+    runs = _last_runs(store) if jobs else {}
     return [
         Job(
             refresh_job_key(job.source, job.schedule_text),
             parse_schedule(job.schedule_text),
             job.run,
-            ran_at=ran.get(job.source),
+            ran_at=went_well(runs.get(job.source)),
+            ran_outside=_outside(runs.get(job.source)),
         )
         for job in jobs
     ]
 
 
+def _last_runs(store: Store) -> dict[str, dict[str, Any]]:
+    from lineofsight.services.refresh_lease import shown_run
+    from lineofsight.store.sources import last_runs
+
+    now = dt.datetime.now(dt.UTC)
+    with store.reading() as conn:
+        runs = last_runs(conn)
+    return {name: shown for name, run in runs.items() if (shown := shown_run(run, now))}
+
+
+def _outside(run: Mapping[str, Any] | None) -> RunOutside | None:
+    """A source's newest run, when it ended and no scheduler started it (by hand, the web
+    app or the API): `los jobs` shows it beside the job's own last run."""
+    if run is None or run.get("trigger") == "schedule" or run.get("state") == "running":
+        return None
+    finished = run.get("finished_at")
+    if not isinstance(finished, dt.datetime):
+        return None
+    error = run.get("error") if run.get("state") != "ok" else None
+    return RunOutside(finished, str(run.get("trigger")), error)
+
+
 def refreshed_well(store: Store) -> dict[str, dt.datetime]:
     """When each source's newest run finished, for the sources whose newest run went well
     (`went_well`)."""
-    from lineofsight.store.sources import last_runs
-
-    with store.reading() as conn:
-        runs = last_runs(conn)
+    runs = _last_runs(store)
     return {name: when for name, run in runs.items() if (when := went_well(run)) is not None}
 
 

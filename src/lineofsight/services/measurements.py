@@ -7,7 +7,7 @@ import heapq
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,8 @@ class LoadResult:
     unchanged: int
     sheet: str | None = None  # a workbook's sheet that was read
     header_row: int = 1  # a workbook's header row (title rows above it were skipped)
+    # Values stored that look like a typing slip (`engine.plausibility`): one per row, by row.
+    warnings: tuple[Problem, ...] = ()
 
 
 class _RowError(Exception):
@@ -531,7 +533,22 @@ def load_opened(
         if audit is not None:
             audit(session, result)
     refresh_kept(store)
-    return result
+    return replace(result, warnings=tuple(_warnings(store, rules, opened.label, checked)))
+
+
+def _warnings(
+    store: Store, rules: LoadRules, label: str, checked: pl.DataFrame
+) -> Iterable[Problem]:
+    """A warning for each stored row of the file whose value looks like a slip."""
+    from lineofsight.services.plausibility import value_warnings
+
+    written = checked.select("kpi_id", "unit_id", "period", "period_end", "row")
+    flagged = value_warnings(store, rules, written).filter(pl.col("reason").is_not_null())
+    for kpi_id, unit_id, period, number, reason in flagged.select(
+        "kpi_id", "unit_id", "period", "row", "reason"
+    ).iter_rows():
+        message = f"KPI {kpi_id} at unit {unit_id}, {period}: {reason} (the value is stored)"
+        yield Problem(label, number, message, is_row=True)
 
 
 def _no_strategy() -> UsageError:

@@ -116,8 +116,13 @@ class NotifyReport:
 
     def line(self) -> str:
         """The run in one line."""
+        # Rows queued before this run (briefing books queued by brief:send, retries) are
+        # sent too: counted apart, so that queued and earlier add up to what was tried.
+        ours = {n.key for n in self.queued}
+        earlier = sum(1 for o in self.outcomes if o.key not in ours)
+        before = f" (and {earlier} queued before)" if earlier else ""
         line = (
-            f"{len(self.queued)} queued; sent {self.count('sent')}, "
+            f"{len(self.queued)} queued{before}; sent {self.count('sent')}, "
             f"retrying {self.count('retry')}, failed {self.count('failed')}"
         )
         if self.uncertain:

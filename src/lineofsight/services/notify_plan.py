@@ -6,7 +6,8 @@ its unit; the digest is the person's whole attention list. Each notification has
 (kind, recipient, item, period or digest week): the outbox sends a key once, ever.
 
 Nothing leaks: a person hears only about items in the units their accounts may read
-(services/permissions.py); a person without an account only about the items they own. A chat
+(services/permissions.py); a person without an account only about the items they own and
+those of the units the strategy file makes them lead (their attention list). A chat
 channel belongs to a unit and hears only about that unit's subtree.
 """
 
@@ -124,7 +125,13 @@ class Audience:
     def _reader(self, person_id: str) -> Callable[[AttentionItem], bool]:
         accounts = self.accounts.get(person_id, [])
         if not accounts:
-            return lambda item: item.owner == person_id
+            # Without an account, what the strategy file makes theirs: the items they own and
+            # those of the units they lead (the lead's copy, their attention list, `los inbox`).
+            led: set[str] = set()
+            for unit, lead in self.leads.items():
+                if lead == person_id:
+                    led |= self.tree.subtree(unit)
+            return lambda item: item.owner == person_id or item.unit in led
         units: set[str] = set()
         for account in accounts:
             readable = readable_units(account, self.tree)
@@ -170,6 +177,31 @@ def audience(
         tree=UnitTree({unit: parent for unit, parent, _ in units}),
         leads={unit: lead for unit, _, lead in units if lead},
     )
+
+
+def unreached_leads(store: Store) -> list[str]:
+    """The unit leads who get no lead's copy by email, each with why (no `email:` in the
+    strategy file, or emails turned off): what `los notify --dry-run` says beside its list, so
+    that an item nobody hears of is not a silent gap. Empty when leads are not copied (or no
+    email is sent at all: no `smtp:`)."""
+    resp = read_responsibilities(store)
+    people = audience(store, resp)
+    if people is None or not people.settings.copy_unit_leads or people.settings.smtp is None:
+        return []
+    names = dict(resp.units.select("id", "name").iter_rows())
+    found = []
+    for unit, lead in people.leads.items():
+        person = people.people.get(lead)
+        if person is None:
+            continue
+        if not person.email:
+            why = "has no email in the strategy file"
+        elif not people.prefs(lead).email:
+            why = "has turned emails off"
+        else:
+            continue
+        found.append(f"{person.name} ({lead}, lead of {names.get(unit) or unit}) {why}: not copied")
+    return found
 
 
 def person_notifications(

@@ -20,6 +20,7 @@ from lineofsight.domain.reviews import HeldReview
 from lineofsight.domain.text import plural
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit
+from lineofsight.services.actions import unknown_person
 from lineofsight.services.brief_items import review_plain
 from lineofsight.services.evaluate import load_organization
 from lineofsight.services.workspace import local_user
@@ -82,7 +83,7 @@ def check_record(
     people = {p.id for p in org.people}
     for i, person in enumerate(attendees):
         if person not in people:
-            problems.append(Problem(f"attendees[{i}]", 0, f"unknown person '{person}'"))
+            problems.append(unknown_person(f"attendees[{i}]", person, sorted(people)))
     for i, text in enumerate(decisions):
         if len(text) > MAX_TEXT:
             problems.append(Problem(f"decisions[{i}]", 0, f"longer than {MAX_TEXT:,} characters"))
@@ -105,7 +106,7 @@ def check_record(
         if not a.title.strip():
             problems.append(Problem(f"{field}.title", 0, "give the action a title"))
         if a.owner and a.owner not in people:
-            problems.append(Problem(f"{field}.owner", 0, f"unknown person '{a.owner}'"))
+            problems.append(unknown_person(f"{field}.owner", a.owner, sorted(people)))
         _date(a.due, f"{field}.due", problems)
     return label, day or today, problems
 

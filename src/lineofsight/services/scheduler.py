@@ -84,6 +84,19 @@ class Job:
     # When its work last ran well outside any scheduler (a source refreshed by hand): a job
     # no scheduler has seen yet is first due at its schedule's next time after it.
     ran_at: dt.datetime | None = None
+    # How its work last ran outside any scheduler (a source refreshed by hand, well or not),
+    # when that is newer than the job's own last run: what `los jobs` shows beside it.
+    ran_outside: RunOutside | None = None
+
+
+@dataclass(frozen=True)
+class RunOutside:
+    """A run of a job's work outside the scheduler: when it ended, how it was started
+    (`command`, `web`, `api`), and why it failed (None: it went well)."""
+
+    finished_at: dt.datetime
+    trigger: str
+    error: str | None = None
 
 
 def first_due(schedule: Schedule, ran_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
@@ -124,6 +137,18 @@ class JobStatus:
     schedule: str
     row: job_rows.JobRow | None
     first: Callable[[dt.datetime], dt.datetime] | None = None  # its `first_due`, by now
+    outside: RunOutside | None = None  # its work's last run outside the scheduler
+
+    @property
+    def last_outside(self) -> RunOutside | None:
+        """The last run outside the scheduler, when it ended after the job's own last run."""
+        found = self.outside
+        if found is None:
+            return None
+        own = self.row.last_finished_at if self.row is not None else None
+        if own is not None and _utc(own) >= _utc(found.finished_at):
+            return None
+        return found
 
     @property
     def state(self) -> str:
@@ -151,7 +176,19 @@ class JobStatus:
             "last_outcome": row.last_outcome if row else None,
             "last_error": row.last_error if row else None,
             "attempts": row.attempts if row else 0,
+            "last_run_outside": None
+            if (outside := self.last_outside) is None
+            else {
+                "finished_at": iso(_utc(outside.finished_at)),
+                "trigger": outside.trigger,
+                "error": outside.error,
+            },
         }
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """A moment with its zone (SQLite gives UTC back without one)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def scheduler_owner() -> str:
@@ -180,6 +217,7 @@ def job_statuses(store: Store, jobs: Sequence[Job]) -> list[JobStatus]:
             job.schedule.text,
             rows.get(job.key),
             functools.partial(first_due, job.schedule, job.ran_at),
+            job.ran_outside,
         )
         for job in sorted(jobs, key=lambda j: j.key)
     ]

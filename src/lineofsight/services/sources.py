@@ -10,8 +10,17 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from lineofsight.display import utc_minute
+from lineofsight.domain import model as m
 from lineofsight.domain.schedules import parse_schedule
-from lineofsight.domain.sources import CONNECTION_KEYS, Feed, by_source, feeds, source_kind
+from lineofsight.domain.sources import (
+    CONNECTION_KEYS,
+    Feed,
+    by_source,
+    feeding_source,
+    feeds,
+    source_kind,
+)
 from lineofsight.services.jobs import refresh_job_key, went_well
 from lineofsight.services.refresh_lease import shown_run
 from lineofsight.services.scheduler import first_due
@@ -133,6 +142,50 @@ def source_failures(store: Store, *, now: dt.datetime | None = None) -> dict[str
             f"its source {name} failed at its last refresh{day}; the data team has the details"
         )
     return found
+
+
+@dataclass(frozen=True)
+class KpiSource:
+    """Where a KPI's values come from, as its page and its check-in form say it: the
+    source's name, the KPI's schedule, and when its last refresh ran and last failed (the
+    reason is the data team's: on the sources page)."""
+
+    name: str
+    schedule: str | None
+    last_state: str  # ok, failed, running, or never
+    last_run: str | None  # when the last refresh ended (or started), to the minute
+    last_failure: str | None  # when the newest failed refresh among the recent ones ended
+
+    @property
+    def link(self) -> str:
+        """The source's line on the sources page."""
+        return f"/sources#source-{self.name}"
+
+
+def kpi_source(store: Store, kpi: m.Kpi, *, now: dt.datetime | None = None) -> KpiSource | None:
+    """The source a KPI's values come from and how its recent refreshes went, or None for a
+    KPI entered by hand (or computed): one read of that source's recent runs."""
+    name = feeding_source(kpi.id, kpi.source, kpi.formula is not None)
+    if name is None or kpi.source is None:
+        return None
+    now = now or dt.datetime.now(dt.UTC)
+    with store.reading() as conn:
+        runs = [shown for run in read_runs(conn, name) if (shown := shown_run(run, now))]
+    last = runs[0] if runs else None
+    failed = next((run for run in runs if run["state"] == "failed"), None)
+    return KpiSource(
+        name=name,
+        schedule=kpi.source.setting("schedule"),
+        last_state=str(last["state"]) if last else "never",
+        last_run=_moment(last),
+        last_failure=_moment(failed),
+    )
+
+
+def _moment(run: dict[str, Any] | None) -> str | None:
+    if run is None:
+        return None
+    return utc_minute(run.get("finished_at") or run.get("started_at"))
 
 
 def source_status(

@@ -32,6 +32,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.pool import NullPool
 
 from lineofsight.errors import SourceError
+from lineofsight.extras import install_hint
 from lineofsight.sources.combined import TAG
 from lineofsight.sources.secrets import resolve, scrub, secret_values
 
@@ -176,6 +177,12 @@ def _fetch(
         raise SourceError(
             "setup", "url is not a database URL (dialect+driver://user@host/database)"
         ) from None
+    except ValueError:
+        # SQLAlchemy reads the port as a number: `host:notaport` fails there (its message
+        # is Python's int(), and the password stays out of ours).
+        raise SourceError(
+            "setup", "url's port is not a number (dialect+driver://user@host:port/database)"
+        ) from None
     with shared_connections():
         batch = _SHARED.get()
         assert batch is not None
@@ -210,6 +217,30 @@ def _in_batch(
         raise run.error
     assert run.frame is not None
     return run.frame if count is None else split_parts(run.frame, count)
+
+
+# The package that installs a driver SQLAlchemy imports by its module's name, where the two
+# differ (the others install under the module's own name); DuckDB's comes with an extra.
+_DRIVER_PACKAGES = {
+    "MySQLdb": "mysqlclient",
+    "pymysql": "PyMySQL",
+    "psycopg2": "psycopg2-binary",
+    "psycopg": "psycopg[binary]",
+    "cx_Oracle": "cx-Oracle",
+    "pymssql": "pymssql",
+}
+
+
+def missing_driver(drivername: str, module: str | None) -> str:
+    """Why a source whose dialect `drivername` is installed cannot connect: its driver is
+    not, and what installs it."""
+    if module in (None, "duckdb", "duckdb_engine"):
+        install = install_hint("duckdb") if drivername.startswith("duckdb") else None
+    else:
+        install = f"pip install '{_DRIVER_PACKAGES.get(module, module)}'"
+    named = f" (the module {module})" if module else ""
+    found = f"the driver for {drivername}{named} is not installed here"
+    return f"{found}: {install}" if install else found
 
 
 def _bound(url: URL, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -264,6 +295,8 @@ class _Run:
                 "setup",
                 f"no SQLAlchemy dialect for '{self.url.drivername}' is installed here",
             )
+        except ImportError as exc:  # the dialect is there, its driver (DB-API module) is not
+            self.error = SourceError("setup", missing_driver(self.url.drivername, exc.name))
         except DBAPIError as exc:
             self.error = self._failure(exc.orig if exc.orig is not None else exc)
         except SQLAlchemyError as exc:

@@ -262,6 +262,11 @@ def known_people(conn: Connection, person_ids: Iterable[str]) -> set[str]:
     return found
 
 
+def person_ids(conn: Connection) -> list[str]:
+    """Every person's id (what an unknown owner is compared with, for a suggestion)."""
+    return list(conn.execute(select(t.people.c.id).order_by(t.people.c.id)).scalars())
+
+
 # Commentary
 
 

@@ -14,7 +14,8 @@ from lineofsight.store.database import Store
 
 @dataclass(frozen=True, slots=True)
 class Responsibilities:
-    """kpis: id, name, unit_id, owner_id, frequency, due_days, formula (bool: computed);
+    """kpis: id, name, unit_id, owner_id, frequency, due_days, formula (bool: computed),
+    sourced (bool: its values come from a data source, not entered by hand);
     objectives: id, name, unit_id, owner_id, deadline, active (bool);
     people: id, name, unit_id, email; units: id, name, parent_id, lead_id."""
 
@@ -32,6 +33,7 @@ _KPIS = {
     "frequency": pl.String,
     "due_days": pl.Int64,
     "formula": pl.String,
+    "source": pl.String,
 }
 _OBJECTIVES = {
     "id": pl.String,
@@ -49,10 +51,17 @@ def read_responsibilities(store: Store) -> Responsibilities:
     """Owners, leads, people's units and objectives' deadlines of the whole organisation."""
     kpis = read_frame(
         store,
-        "SELECT id, name, unit_id, owner_id, frequency, due_days, formula FROM kpis",
+        "SELECT id, name, unit_id, owner_id, frequency, due_days, formula,"
+        " CAST(source AS TEXT) AS source FROM kpis",
         [],
         _KPIS,
-    ).with_columns(pl.col("formula").is_not_null())
+    )
+    # As `domain.sources.feeding_source` tells it of one KPI: a source not manual, no formula.
+    kind = pl.col("source").str.json_path_match("$.kind")
+    sourced = (kind.fill_null("manual") != "manual") & pl.col("formula").is_null()
+    kpis = kpis.with_columns(pl.col("formula").is_not_null(), sourced.alias("sourced")).drop(
+        "source"
+    )
     objectives = read_frame(
         store,
         "SELECT id, title, unit_id, owner_id, deadline, status FROM objectives",

@@ -243,3 +243,24 @@ def read_recent_values(store: Store, floors: Mapping[str, dt.date]) -> pl.DataFr
         params += [day, following]
     frame = read_frame(store, " UNION ALL ".join(parts), params, _RECENT_SCHEMA)
     return with_starts(frame).select("kpi_id", "unit_id", "period_start", "period_end", "value")
+
+
+# The ratio rows whose denominator makes no ratio (`domain.limits.denominator_problem` says
+# why): refused at every input now, they may be in a store written before.
+_NO_RATIO = (
+    "SELECT kpi_id, unit_id, period, numerator, denominator FROM measurements "
+    "WHERE numerator IS NOT NULL AND (denominator < 0 OR (denominator = 0 AND numerator <> 0))"
+)
+_RATIO_SCHEMA = {
+    "kpi_id": TEXT,
+    "unit_id": TEXT,
+    "period": TEXT,
+    "numerator": NUMBER,
+    "denominator": NUMBER,
+}
+
+
+def read_ratios_without_denominator(store: Store) -> pl.DataFrame:
+    """The stored ratio rows with a zero denominator under a numerator that is not zero, or
+    a negative denominator: kpi_id, unit_id, period, numerator, denominator."""
+    return read_frame(store, _NO_RATIO, [], _RATIO_SCHEMA)

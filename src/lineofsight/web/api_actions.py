@@ -41,7 +41,9 @@ router = APIRouter(dependencies=[Depends(api_account), Depends(verify_csrf)])
 Kind = Literal["kpi", "objective"]
 Status = Literal["open", "done", "dropped"]
 ActionId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The action's number.")]
-Title = Annotated[str, Field(min_length=1, max_length=MAX_TITLE)]
+# The service checks a title (required, one line, its length) with the action's other fields,
+# so that every problem of a body is told at once; the schema still says what is allowed.
+Title = Annotated[str, Field(json_schema_extra={"minLength": 1, "maxLength": MAX_TITLE})]
 
 
 class SubjectIn(BaseModel):
@@ -108,8 +110,16 @@ class CommentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    analysis: str = Field("", max_length=MAX_COMMENT)
-    recommendation: str = Field("", max_length=MAX_COMMENT)
+    analysis: str | None = Field(
+        None,
+        max_length=MAX_COMMENT,
+        description="why; left out: the current analysis is kept; empty text clears it",
+    )
+    recommendation: str | None = Field(
+        None,
+        max_length=MAX_COMMENT,
+        description="what next; left out: the current recommendation is kept; empty text clears it",
+    )
 
 
 def _subjects(cache: Any, org: m.Organization) -> dict[tuple[str, str], Subject]:

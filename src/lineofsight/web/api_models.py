@@ -321,6 +321,11 @@ class MeasurementSaved(_Out):
     note: str | None
     action: str = Field(description="added, replaced or unchanged")
     revision: int
+    warnings: list[str] = Field(
+        description="Why the value stored looks like a typing slip, if it does: ten times "
+        "off the KPI's recent values at the unit, or of a sign they never had (a warning; "
+        "the value is stored)."
+    )
 
 
 class UploadSummary(_Out):
@@ -329,6 +334,10 @@ class UploadSummary(_Out):
     added: int
     replaced: int
     unchanged: int
+    warnings: list[str] = Field(
+        description="One line per stored row whose value looks like a typing slip (file, "
+        "row, KPI, unit, period and why); the values are stored."
+    )
 
 
 class Undone(_Out):

@@ -99,6 +99,7 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
         "note": result.note,
         "action": result.action,
         "revision": result.revision,
+        "warnings": [result.warning] if result.warning else [],
     }
     return json_response(data, 201 if result.action == "added" else 200)
 
@@ -147,6 +148,7 @@ async def upload_measurements(
             "added": result.added,
             "replaced": result.replaced,
             "unchanged": result.unchanged,
+            "warnings": [str(w) for w in result.warnings],
         },
         201,
     )

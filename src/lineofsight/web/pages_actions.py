@@ -155,11 +155,25 @@ def _parse_form(form: ActionForm) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def _form_errors(exc: InputError) -> dict[str, str]:
+    return _problem_errors(exc.problems) or {"form": exc.summary}
+
+
+def _problem_errors(problems: Any) -> dict[str, str]:
     errors: dict[str, str] = {}
-    for problem in exc.problems:
+    for problem in problems:
         name = problem.file.split("[")[0].split(".")[0]
         errors.setdefault(name if name else "form", problem.message)
-    return errors or {"form": exc.summary}
+    return errors
+
+
+def _with_other_errors(
+    request: Request, fields: dict[str, Any], errors: dict[str, str]
+) -> dict[str, str]:
+    """The form's own problems (dates it cannot read) with every other the service finds in
+    the rest of the fields, so that one submission tells them all."""
+    checked = {**fields, "due": None if "due" in errors else fields["due"]}
+    found = _problem_errors(action_service.action_problems(store_of(request), checked))
+    return {**found, **errors}
 
 
 def _show_form(
@@ -264,6 +278,9 @@ def add_action_form(
             return _back(request, back, f"#action-{made.id}")
         except InputError as exc:
             errors = _form_errors(exc)
+    else:
+        subject_fields = {"subject_type": subject.kind, "subject_id": subject.id}
+        errors = _with_other_errors(request, {**subject_fields, **fields}, errors)
     form.errors = errors
     return _show_form(request, account, subject, form, None, back, 422)
 
@@ -328,6 +345,9 @@ def change_action_form(
             return _back(request, back, f"#action-{action.id}")
         except InputError as exc:
             errors = _form_errors(exc)
+    else:
+        subject_fields = {"subject_type": action.subject_type, "subject_id": action.subject_id}
+        errors = _with_other_errors(request, {**subject_fields, **fields}, errors)
     form.errors = errors
     return _show_form(request, account, subject, form, action, back, 422)
 

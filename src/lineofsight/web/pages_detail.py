@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from lineofsight.domain.sources import fed_by_source
 from lineofsight.engine.trace import MISSION, trace
 from lineofsight.errors import InputError
 from lineofsight.services.accounts import Account
@@ -24,6 +25,7 @@ from lineofsight.services.kpi_series import (
     recent_values,
 )
 from lineofsight.services.permissions import HIDDEN, visible_explanation
+from lineofsight.services.sources import kpi_source
 from lineofsight.store.database import Store
 from lineofsight.web.findlists import counts, scope_note, scope_of
 from lineofsight.web.kpi_view import (
@@ -165,15 +167,6 @@ def kpi_page(
     if kpi is None:
         raise not_found("KPI", kpi_id)
     at = requested_unit(snap, unit, kpi.unit, readable(account, snap))
-    # A KPI of another unit is shown at a unit the account reads only where it has a row
-    # there (values or a unit target of that unit): that row is the unit's own data.
-    seen = can(account, "read", snap, kpi.unit) or (kpi_id, at) in snap.kpi_rows
-    require_seen(can(account, "read", snap, at) and seen, "KPI", kpi_id)
-    row = snap.kpi_row(kpi_id, at)
-    if row is None and at != kpi.unit:
-        # Never its page "now (no period)" at a unit it is not scored at, as if it were.
-        raise not_scored(snap, kpi, at, lambda u: can(account, "read", snap, u))
-
     read: list[Any] = []
 
     def rows() -> Any:
@@ -184,6 +177,21 @@ def kpi_page(
             ends = cached_fragment(cache, ("held-ends", snap.version), lambda: held_ends(store))
             read.append(page_rows(store, snap.org, kpi_id, ends))
         return read[0]
+
+    row = snap.kpi_row(kpi_id, at)
+    reads_at = can(account, "read", snap, at)
+    # A KPI with values at another unit than its own, looked at a period without a row
+    # there (a link from its history or from another period): the unit's page, saying so.
+    elsewhere = (
+        held_at(rows(), at, when.as_of) if row is None and at != kpi.unit and reads_at else None
+    )
+    # A KPI of another unit is shown at a unit the account reads only where it has a row
+    # there (values or a unit target of that unit): that row is the unit's own data.
+    seen = can(account, "read", snap, kpi.unit) or (kpi_id, at) in snap.kpi_rows
+    require_seen(reads_at and (seen or elsewhere is not None), "KPI", kpi_id)
+    if row is None and at != kpi.unit and elsewhere is None:
+        # Never its page "now (no period)" at a unit it has no value at, as if it had.
+        raise not_scored(snap, kpi, at, lambda u: can(account, "read", snap, u))
 
     def measured() -> Any:
         """The rows the chart and the explanation of a change take their values from."""
@@ -291,10 +299,24 @@ def kpi_page(
         thresholds=thresholds(kpi, row.target if row else None, chart.range_low, chart.range_high),
         forecast=chart.forecast,
         may_enter=can(account, "enter_data", snap, at, kpi.owner) and kpi.formula is None,
+        source=kpi_source(store, kpi),
         edit_path=edit_path(request, account, snap, "kpi", kpi_id),
         saved=saved,
         periods=recent_periods(snap.org.calendar),
+        elsewhere=elsewhere,
     )
+
+
+def held_at(rows: Any, unit_id: str, as_of: dt.date) -> tuple[str | None, str | None] | None:
+    """The periods with a value of the KPI (`rows`: its page rows) at this unit nearest to
+    `as_of`: the last one ended by then and the first one after (None where there is none);
+    None when the KPI has no value at the unit at any period."""
+    ends = sorted((end, period) for unit, period, end, *_ in rows.values if unit == unit_id)
+    if not ends:
+        return None
+    before = [period for end, period in ends if end <= as_of]
+    after = [period for end, period in ends if end > as_of]
+    return (before[-1] if before else None, after[0] if after else None)
 
 
 def _both(draw: Callable[..., Markup]) -> Markup:
@@ -395,8 +417,10 @@ def person_page(
         ],
         see=see,
         due=due_for_checkin(now, kpi_ids),
+        # A KPI fed by a source is not offered for a check-in: its refresh brings the value.
         may_enter={
             k: can(account, "enter_data", snap, snap.kpis[k].unit, snap.kpis[k].owner)
+            and not fed_by_source(snap.kpis[k])
             for k in kpi_ids
         },
         paths=_scoped_paths(request, snap, units, person_id),

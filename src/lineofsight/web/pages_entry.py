@@ -25,6 +25,7 @@ from lineofsight.engine.targets import kpi_target
 from lineofsight.errors import InputError, StoreBusy
 from lineofsight.services.accounts import Account
 from lineofsight.services.measurements import NOT_ENDED
+from lineofsight.services.sources import kpi_source
 from lineofsight.store.database import Store
 from lineofsight.web.errors import RETRY_AFTER
 from lineofsight.web.pagedata import Snapshot
@@ -146,6 +147,7 @@ def _checkin_context(
         "at": at,
         "default_period": default_period(snap, kpi, at),
         "open_periods": open_periods(snap, kpi, at),
+        "source": kpi_source(store_of(request), kpi),
     }
 
 
@@ -231,7 +233,7 @@ def checkin_submit(
     try:
         # A number this form could not read is still checked with the rest (as empty),
         # so that every problem is shown at once; then nothing is written.
-        record_measurements(
+        saved = record_measurements(
             store_of(request), [entry], actor=account.username, check_only=bool(errors)
         )
     except InputError as exc:
@@ -256,6 +258,20 @@ def checkin_submit(
         )
         page.headers["Retry-After"] = str(RETRY_AFTER)
         return page
+    if not errors and saved and saved[0].warning:
+        # Saved as typed, but it looks like a slip: the form again, the note beside the
+        # number, to correct and save again (or leave as it is).
+        field = "numerator" if context["kpi"].ratio is not None else "value"
+        return render(
+            request,
+            "checkin.html",
+            form=form,
+            errors={},
+            warnings={field: saved[0].warning},
+            facts=facts,
+            saved=period.strip(),
+            **context,
+        )
     if not errors:
         query = {"saved": period.strip(), "period": period.strip()}
         if at != context["kpi"].unit:

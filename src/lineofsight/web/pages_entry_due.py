@@ -13,11 +13,12 @@ from starlette.datastructures import FormData
 
 from lineofsight.domain import model as m
 from lineofsight.domain.graph import PerOrganisation
+from lineofsight.domain.sources import fed_by_source
 from lineofsight.errors import InputError, StoreBusy
 from lineofsight.services import edit_approval
 from lineofsight.services.accounts import Account
 from lineofsight.services.attention_scope import Organisation, Scope
-from lineofsight.services.checkin import CheckinEntry, record_measurements
+from lineofsight.services.checkin import CheckinEntry, CheckinResult, record_measurements
 from lineofsight.store.database import Store
 from lineofsight.web.pagedata import Snapshot
 from lineofsight.web.pagekit import can, keep_period, page_snapshot, store_of, today
@@ -74,7 +75,10 @@ def due_lines(store: Store, snap: Snapshot, account: Account) -> list[DueLine]:
     if account.person_id is None:
         return lines
     for kpi, unit in _asked(snap, _ORGANISATIONS(snap.org).person_scope(account.person_id)):
-        if kpi.formula is not None or not can(account, "enter_data", snap, unit, kpi.owner):
+        # A KPI fed by a source is not awaited from its owner: its refresh brings the value.
+        if kpi.formula is not None or fed_by_source(kpi):
+            continue
+        if not can(account, "enter_data", snap, unit, kpi.owner):
             continue
         for period, state in open_periods(snap, kpi, unit):
             facts = checkin_facts(store, snap, kpi, unit, period)
@@ -113,6 +117,7 @@ def _page(
     summary: str | None = None,
     saved: int | None = None,
     waiting: int = 0,
+    warnings: dict[str, str] | None = None,
 ) -> HTMLResponse:
     return render(
         request,
@@ -124,6 +129,7 @@ def _page(
         summary=summary,
         saved=saved,
         waiting=waiting,
+        warnings=warnings or {},
     )
 
 
@@ -221,8 +227,9 @@ async def due_submit(request: Request, account: Account = Depends(page_account))
             request, lines, forms, {}, status_code=422, summary="Type at least one value to save."
         )
     store = store_of(request)
+    saved: list[CheckinResult] = []
     try:
-        await run_in_threadpool(
+        saved = await run_in_threadpool(
             lambda: record_measurements(
                 store, entries, actor=account.username, check_only=bool(errors)
             )
@@ -243,4 +250,13 @@ async def due_submit(request: Request, account: Account = Depends(page_account))
         count = len(errors)
         summary = f"{count} problem{'' if count == 1 else 's'}: nothing was saved."
         return _page(request, lines, forms, errors, status_code=422, summary=summary)
+    warnings = {
+        f"{place}.{'numerator' if result.numerator is not None else 'value'}": result.warning
+        for place, result in zip(places, saved, strict=True)
+        if result.warning
+    }
+    if warnings:
+        # Saved as typed, but some look like a slip: the page as sent, a note beside each,
+        # to correct and save again (a value saved is no longer due: its box stays here).
+        return _page(request, lines, forms, {}, saved=len(entries), warnings=warnings)
     return RedirectResponse(keep_period(request, "/checkin", saved=len(entries)), status_code=303)

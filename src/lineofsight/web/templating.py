@@ -263,10 +263,9 @@ def _period_now(request: Request) -> dict[str, str]:
     running = ""
     if label and as_of is not None and as_of > today():
         # As `los status --period` shows a period still running: its rows awaiting values.
-        running = (
-            f"{label} has not ended yet (it ends on {as_of.isoformat()}): its values are not "
-            "due, so its results show no data yet, with each KPI's last value where it has one."
-        )
+        from lineofsight.services.as_of import running_sentence
+
+        running = running_sentence(label, as_of)
     return {
         "label": label,
         "as_of": as_of.isoformat() if label and as_of is not None else "",

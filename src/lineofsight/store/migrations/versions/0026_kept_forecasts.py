@@ -17,7 +17,15 @@ branch_labels = None
 depends_on = None
 
 
+# The whole organisation's forecasts kept before (or kept, then moved down past, this revision):
+# one brought up to date would write rows only for the KPIs written since, so every other
+# KPI's page would fit its forecast until one is made in full. Forgotten, the next is made in
+# full, with every KPI's row.
+_FORGET_KEPT = "DELETE FROM check_results WHERE key LIKE 'incremental/attention-forecast/%'"
+
+
 def upgrade() -> None:
+    op.execute(_FORGET_KEPT)
     op.create_table(
         "kept_forecasts",
         sa.Column("kpi_id", sa.String(length=64), nullable=False, comment="kpis.id forecast"),
@@ -55,3 +63,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("kept_forecasts")
+    op.execute(_FORGET_KEPT)
