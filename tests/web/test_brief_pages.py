@@ -153,9 +153,7 @@ def test_a_review_is_recorded_through_the_api_and_shown_in_the_next_book(app: ob
         "held_on": "2026-06-03",
         "attendees": ["cara"],
         "decisions": ["Call every account that left"],
-        "actions": [
-            {"subject_type": "kpi", "subject_id": "churn", "title": "Win back two accounts"}
-        ],
+        "actions": [{"subject": {"kind": "kpi", "id": "churn"}, "title": "Win back two accounts"}],
     }
     refused = client.post("/api/v1/reviews", json=body, headers=bearer(app, "cs_viewer"))
     assert refused.status_code == 403
@@ -190,12 +188,12 @@ def test_a_bad_review_answers_422_naming_each_field(app: object) -> None:
         "unit": "ops",
         "period": "someday",
         "attendees": ["ghost"],
-        "actions": [{"subject_type": "kpi", "subject_id": "churn", "title": "Not ours"}],
+        "actions": [{"subject": {"kind": "kpi", "id": "churn"}, "title": "Not ours"}],
     }
     answer = client.post("/api/v1/reviews", json=body, headers=headers)
     assert answer.status_code == 422
     fields = {d["field"] for d in answer.json()["error"]["details"]}
-    assert fields == {"period", "attendees[0]", "actions[0].subject_id"}
+    assert fields == {"period", "attendees[0]", "actions[0].subject.id"}
     # A review held in the future is refused, with the day it was said to be held.
     later = (dt.date.today() + dt.timedelta(days=1)).isoformat()
     body = {"unit": "ops", "period": "2026-04", "held_on": later}

@@ -7,15 +7,17 @@ needs `edit_definitions` on the unit (editors and admins of it).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from lineofsight.errors import UsageError
+from lineofsight.errors import Problem, UsageError
 from lineofsight.services.brief_items import book_plain, review_plain
 from lineofsight.services.permissions import readable_units
+from lineofsight.web.api_actions import SubjectIn
 from lineofsight.web.api_common import (
     AccountDep,
     AsOfQuery,
@@ -142,12 +144,12 @@ def unit_brief(
 
 
 class ActionIn(BaseModel):
-    """An action decided in the review."""
+    """An action decided in the review: on a KPI or an objective of the unit's subtree, its
+    subject written as `POST /api/v1/actions` writes it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    subject_type: Literal["kpi", "objective"]
-    subject_id: str
+    subject: SubjectIn
     title: str = Field(min_length=1, max_length=500)
     owner: str | None = None
     due: dt.date | None = None
@@ -181,19 +183,41 @@ def post_review(request: Request, body: ReviewIn, account: AccountDep) -> Respon
     # A unit that does not exist or that the account may not read: the same 404.
     readable_unit(account, cache.unit_tree(), body.unit)
     require(account, "edit_definitions", cache.unit_tree(), body.unit)
-    held = record_review(
-        cache.store,
-        _account_name(account),
-        unit=body.unit,
-        period=body.period,
-        held_on=body.held_on,
-        attendees=body.attendees,
-        decisions=body.decisions,
-        actions=[
-            NewAction(a.subject_type, a.subject_id, a.title, a.owner, a.due) for a in body.actions
-        ],
-    )
+    try:
+        held = record_review(
+            cache.store,
+            _account_name(account),
+            unit=body.unit,
+            period=body.period,
+            held_on=body.held_on,
+            attendees=body.attendees,
+            decisions=body.decisions,
+            actions=[
+                NewAction(a.subject.kind, a.subject.id, a.title, a.owner, a.due)
+                for a in body.actions
+            ],
+        )
+    except UsageError as exc:
+        raise _as_sent(exc) from None
     return json_response(review_plain(held), status=201)
+
+
+# The review service names an action's subject as the record's form does (`subject_type`,
+# `subject_id`); the API's body names it `subject.kind` and `subject.id`.
+_SUBJECT_FIELD = re.compile(r"^(actions\[\d+\])\.subject_(type|id)$")
+
+
+def _as_sent(exc: UsageError) -> UsageError:
+    """The problems of a review's record, each naming the field of the body sent."""
+
+    def field(name: str) -> str:
+        found = _SUBJECT_FIELD.match(name)
+        if found is None:
+            return name
+        return f"{found[1]}.subject.{'kind' if found[2] == 'type' else 'id'}"
+
+    problems = [Problem(field(p.file), p.line, p.message, p.is_row) for p in exc.problems]
+    return UsageError(exc.summary, problems)
 
 
 @router.get(
