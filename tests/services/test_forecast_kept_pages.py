@@ -135,7 +135,7 @@ def test_the_page_reads_the_forecast_kept_after_a_check_in_and_fits_when_not_kep
     assert kpi_chart(store, org, kpi.id, kpi.unit, AS_OF).forecast == after
     assert fits == [kpi.id]
     # A write the kept forecast is not brought up to date after (made before it): fitted.
-    monkeypatch.setattr(attention_forecast, "refresh_kept_forecast", lambda store: None)
+    monkeypatch.setattr(attention_forecast, "refresh_kept_forecast", lambda *_: None)
     record_measurement(
         store, kpi_id=kpi.id, unit_id=kpi.unit, period="2026-09", value=high, actor="t"
     )

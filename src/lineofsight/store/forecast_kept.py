@@ -39,15 +39,12 @@ def write_kept_forecasts(
 ) -> None:
     """Keep `rows` (`KEPT_SCHEMA`) as the forecasts of `as_of`, in the caller's transaction:
     in place of every row kept (`again` None: a forecast made in full), or of the rows of the
-    KPIs `again` only (a kept forecast brought up to date: those forecast again), the rows
-    of another date or of a KPI no longer defined dropped too."""
+    KPIs `again` only (a kept forecast of `as_of` brought up to date: those forecast again,
+    and those removed since, which are among the KPIs changed), found along the primary key:
+    a write of one value does not read every KPI's row."""
     if again is None:
         session.execute("DELETE FROM kept_forecasts")
     else:
-        session.execute(
-            "DELETE FROM kept_forecasts WHERE as_of <> ? OR kpi_id NOT IN (SELECT id FROM kpis)",
-            [_day(session, as_of)],
-        )
         ids = sorted(set(again))
         for start in range(0, len(ids), _IDS):
             chunk = ids[start : start + _IDS]
@@ -59,11 +56,6 @@ def write_kept_forecasts(
         "kept_forecasts",
         rows.select(_COLUMNS).with_columns(pl.lit(as_of).alias("as_of")),
     )
-
-
-def _day(session: LoadSession, day: dt.date) -> Any:
-    """A date as a session's parameter: as SQLAlchemy writes it on SQLite (ISO text)."""
-    return day.isoformat() if session.dialect == "sqlite" else day
 
 
 # The store's state, the state the report was made on, and the row (none: not kept).
