@@ -178,6 +178,29 @@ def test_a_book_of_a_period_not_ended_says_so(org: Los) -> None:
     assert "has not ended" not in ended.output
 
 
+def test_a_book_of_a_period_not_ended_reads_overdue_values_and_findings_of_today(
+    org: Los,
+) -> None:
+    from lineofsight.services.brief import build_book
+
+    assert org.db_url is not None
+    ahead = dt.date.today() + dt.timedelta(days=400)  # its due values would all be overdue
+    period = f"{ahead.year}-{ahead.month:02d}"
+    store = Store(org.db_url)
+    try:
+        running = build_book(store, "co", period=period)
+        today = build_book(store, "co")
+    finally:
+        store.close()
+    assert f"those of today, {dt.date.today().isoformat()}" in running.running
+    assert running.as_of > dt.date.today()
+    assert (running.overdue_count, running.finding_count) == (
+        today.overdue_count,
+        today.finding_count,
+    )
+    assert [f.message for f in running.findings] == [f.message for f in today.findings]
+
+
 def test_the_summary_leaves_out_a_commentary_text_that_is_empty(org: Los) -> None:
     from lineofsight.services.commentary import write_comment
 

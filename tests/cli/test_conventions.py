@@ -249,7 +249,15 @@ def test_load_json_gives_the_counts_per_file(los: Los, workdir: Path) -> None:
     assert result.exit_code == 2
     data = json.loads(result.stdout)
     assert data["loaded"] == [
-        {"file": str(good), "sheet": None, "rows": 2, "added": 2, "replaced": 0, "unchanged": 0}
+        {
+            "file": str(good),
+            "sheet": None,
+            "rows": 2,
+            "added": 2,
+            "replaced": 0,
+            "unchanged": 0,
+            "warnings": [],
+        }
     ]
     assert data["failed"][0]["error"].startswith(f"{bad}: 1 bad row;")
 

@@ -164,3 +164,34 @@ def test_after_a_move_down_and_up_every_kpi_reads_its_forecast_again(example: St
         example, kpi_id=kpi.id, unit_id=kpi.unit, period="2026-10", value=1.0, actor="t"
     )
     _every_kept_is_fitted(example)
+
+
+def test_a_first_visits_reads_are_one_connection_with_the_kept_forecast(example: Store) -> None:
+    """The page's rows and its kept forecast are read in one connection of the store, and the
+    chart drawn from them is the one `kpi_chart` draws reading the forecast itself."""
+    from sqlalchemy import event
+
+    store = example
+    org = load_organization(store)
+    off_track(store, AS_OF)
+    checkouts: list[object] = []
+
+    def checked_out(*args: object) -> None:
+        checkouts.append(args)
+
+    event.listen(store.engine, "checkout", checked_out)
+    try:
+        for kpi in org.kpis:
+            checkouts.clear()
+            reads = kpi_series.page_reads(store, org, kpi.id, None, kpi.unit, AS_OF)
+            assert len(checkouts) == 1, kpi.id
+            assert reads.rows == kpi_series.page_rows(store, org, kpi.id)
+            kept = kept_forecast(store, kpi, kpi.unit, AS_OF, org.calendar)
+            assert reads.forecast == (kept if kpi.target is not None else None), kpi.id
+            values = chart_values(org, reads.rows.measurements, AS_OF)
+            drawn = kpi_chart(
+                store, org, kpi.id, kpi.unit, AS_OF, values, kept=lambda r=reads: r.forecast
+            )
+            assert drawn == kpi_chart(store, org, kpi.id, kpi.unit, AS_OF), kpi.id
+    finally:
+        event.remove(store.engine, "checkout", checked_out)

@@ -172,3 +172,35 @@ def test_more_than_200_bad_rows_are_counted_and_the_rest_said(
     runs = json.loads(los("sources", "--format", "json").stdout)["sources"][0]
     assert runs["last_run"]["error"].startswith("rows: 501 bad rows")
     assert stored(db_url) == []
+
+
+def test_a_hand_load_of_a_sourced_kpi_says_its_next_refresh_replaces_it(
+    los: Los, workdir: Path
+) -> None:
+    (workdir / "data").mkdir()
+    (workdir / "data" / "hr.csv").write_text("kpi,period,value,unit\nhires,2026-07,3,north\n")
+    kpis = [
+        {"id": "hires", "source": {"from": "hr"}},
+        {"id": "visits"},  # entered by hand
+        {"id": "leavers", "source": {"kind": "manual"}},
+    ]
+    (workdir / "strategy.yaml").write_text(
+        strategy({"hr": {"kind": "file", "path": "data/hr.csv"}}, kpis)
+    )
+    assert los("apply", "strategy.yaml").exit_code == 0
+    (workdir / "typed.csv").write_text(
+        "kpi,period,value,unit\nhires,2026-07,9,north\nhires,2026-08,4,north\n"
+        "visits,2026-07,40,north\nleavers,2026-07,1,north\n"
+    )
+    loaded = los("load", "typed.csv")
+    assert loaded.exit_code == 0, loaded.output
+    assert loaded.stderr.count("Warning:") == 1, loaded.stderr
+    assert "KPI hires takes its values from source 'hr'" in loaded.stderr
+    assert "replaces the 2 values given here" in loaded.stderr
+    as_json = json.loads(los("load", "typed.csv", "--format", "json").stdout)
+    warnings = as_json["loaded"][0]["warnings"]
+    assert len(warnings) == 1 and warnings[0].startswith("typed.csv: KPI hires takes its values")
+    # The refresh itself warns of nothing: its values are the source's.
+    refreshed = los("refresh", "--source", "hr")
+    assert refreshed.exit_code == 0, refreshed.output
+    assert "Warning" not in refreshed.output

@@ -150,6 +150,31 @@ def _tick_milestone(kpi: str, owner: str | None = None) -> Callable[[Any, Any], 
     return call
 
 
+def _failed_message(store: Any) -> int:
+    """A message of the outbox whose sending failed: its number."""
+    import datetime as dt
+
+    from lineofsight.store import notifications as stored
+
+    key = f"turned_red|victim|kpi:revenue|2026-{next(_counter)}"
+    at = dt.datetime(2026, 11, 5, tzinfo=dt.UTC)
+    row = {
+        "key": key, "kind": "turned_red", "channel": "email", "recipient": "victim",
+        "address": "victim@example.com", "item": "kpi:revenue", "period": "2026-10",
+        "subject": "Revenue turned red", "reason": "you own it", "payload": "{}",
+        "state": "failed", "attempts": 3, "created_at": at, "next_attempt_at": at,
+        "last_error": "refused",
+    }  # fmt: skip
+    with store.transaction() as conn:
+        stored.insert_new(conn, [row])
+    with store.reading() as conn:
+        return next(r.id for r in stored.read_outbox(conn) if r.key == key)
+
+
+def _resend(api: Any, store: Any) -> Any:
+    return api.request("POST", f"/notifications/{_failed_message(store)}/resend")
+
+
 def _comment(path: str) -> Callable[[Any, Any], Any]:
     def call(api: Any, store: Any) -> Any:
         body = {"analysis": f"Why {next(_counter)}", "recommendation": "Next"}
@@ -176,6 +201,7 @@ MATRIX: dict[str, tuple[Callable[[Any, Any], Any], tuple[bool, ...]]] = {
     "DELETE tokens of a viewer of ops": (_revoke_token("ops"), (A, D, D, D, D, D, D, D)),
     "POST sources/warehouse/refresh": (_refresh, (A, D, A, D, D, D, D, D)),
     "POST reviews of sales": (_review, (A, A, A, A, D, D, D, D)),
+    "POST notifications/resend": (_resend, (A, D, D, D, D, D, D, D)),
     "POST actions, on revenue (alice's)": (_add_action("revenue"), (A, A, A, A, A, D, D, D)),
     "POST actions, on defects (bob's)": (_add_action("defects"), (A, D, A, D, D, A, D, D)),
     "PATCH actions, on revenue": (_change_action("revenue"), (A, A, A, A, A, D, D, D)),
@@ -253,6 +279,7 @@ def test_the_matrix_covers_every_write_endpoint(web_app) -> None:  # type: ignor
         ("POST", "/users"), ("DELETE", "/users/{username}"),
         ("POST", "/users/{username}/tokens"), ("DELETE", "/tokens/{token_id}"),
         ("POST", "/sources/{name}/refresh"), ("POST", "/reviews"),
+        ("POST", "/notifications/{message_id}/resend"),
         ("POST", "/sources/{name}/refresh"),
         ("POST", "/actions"), ("PATCH", "/actions/{action_id}"),
         ("POST", "/actions/{action_id}/milestones"),

@@ -46,6 +46,33 @@ def test_the_form_shows_the_target_the_last_value_and_the_due_date(client: TestC
     assert "2026-07-30" in facts, "due 30 days after 2026-06 ends (the calendar's default)"
 
 
+def test_a_decimal_comma_is_refused_not_read_as_a_bigger_number(
+    client: TestClient, web_url: str
+) -> None:
+    before = _stored(web_url, "revenue", "sales")
+    log_in(client, "alice")
+    token = _token(client.get("/kpis/revenue/checkin").text)
+    for typed, hint in (
+        ("2,5", "a decimal comma: write 2.5"),
+        ("1,500", "1.5 or 1500 for 1,500"),
+        ("1,234.5", ""),
+    ):
+        answer = client.post(
+            "/kpis/revenue/checkin",
+            data={"period": "2026-05", "value": typed, "note": "", "csrf_token": token},
+        )
+        assert answer.status_code == 422, typed
+        assert f"&#39;{typed}&#39; is not a number" in answer.text
+        assert hint in answer.text
+    # The page of every value due reads its boxes the same way.
+    due = client.get("/checkin").text
+    name = next(n for n in re.findall(r'name="(value:revenue:[^"]+)"', due))
+    answer = client.post("/checkin", data={name: "2,5", "csrf_token": _token(due)})
+    assert answer.status_code == 422
+    assert "&#39;2,5&#39; is not a number (a decimal comma: write 2.5)" in answer.text
+    assert _stored(web_url, "revenue", "sales") == before
+
+
 def test_every_problem_is_shown_at_once_and_nothing_is_stored(
     client: TestClient, web_url: str
 ) -> None:

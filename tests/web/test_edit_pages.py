@@ -104,6 +104,11 @@ def test_every_problem_is_shown_next_to_its_field_and_nothing_is_saved(
     assert re.search(r'id="f-target-value-error">[^<]*valid number', answer.text)
     assert 'id="f-baseline-value-error"' not in answer.text
     assert export_strategy(store) == before
+    # A decimal comma is refused, never read as a number ten times bigger.
+    answer = _preview(client, "/edit/kpi/revenue", **{"target.value": "2,5"})
+    assert answer.status_code == 422
+    assert re.search(r'id="f-target-value-error">[^<]*valid number', answer.text)
+    assert export_strategy(store) == before
 
 
 def test_a_range_kpi_is_added_changed_and_made_another_direction(

@@ -3,13 +3,14 @@ went out, to whom, what failed and why, what may have been sent), and sending ag
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from lineofsight.services import notify, notify_admin
+from lineofsight.services import accounts, notify, notify_admin
 from lineofsight.services.notify_settings import person_preferences
 from lineofsight.services.unsubscribe import make_token
 from lineofsight.store.database import Store
@@ -81,10 +82,9 @@ def test_the_sent_page_shows_administrators_what_failed_and_why(refusing_app: ob
     assert anonymous.get("/notifications/sent").status_code in (302, 303)
 
 
-def test_an_administrator_sends_again_what_may_have_been_sent(app: object) -> None:
-    from lineofsight.store import notifications as stored
-
-    store = store_of(app)
+def crash_one_send(store: Store) -> str:
+    """The key of a message sent whose record the sending process did not write (it stopped
+    between the send and its record): past its lease it may have been sent."""
     crash: list[str] = []
 
     def die(key: str) -> None:
@@ -99,6 +99,14 @@ def test_an_administrator_sends_again_what_may_have_been_sent(app: object) -> No
     finally:
         sender.close()
     assert len(crash) == 1
+    return crash[0]
+
+
+def test_an_administrator_sends_again_what_may_have_been_sent(app: object) -> None:
+    from lineofsight.store import notifications as stored
+
+    store = store_of(app)
+    crash = [crash_one_send(store)]
     later = NOW.replace(year=2027)
     rows = {r["key"]: r for r in notify_admin.outbox(store, later)}
     row = rows[crash[0]]
@@ -180,3 +188,64 @@ def test_a_digest_unsubscribe_link_stops_only_the_digest(app: object) -> None:
     other_key = make_token("another key", "agent", "email")
     assert client.post(f"/unsubscribe/{other_key}").status_code == 404
     assert person_preferences(store_of(app), "agent").email
+
+
+def bearer(app: object, username: str) -> dict[str, str]:
+    token = accounts.create_token(store_of(app), username, actor="tests")
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_api_gives_administrators_the_outbox_and_the_jobs(refusing_app: object) -> None:
+    app = refusing_app
+    store = store_of(app)
+    notify.send_due(store, NOW, secret=SECRET)
+    client = TestClient(app)  # type: ignore[arg-type]
+    admin = bearer(app, "admin")
+    answer = client.get("/api/v1/notifications", headers=admin)
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    shown = notify_admin.outbox(store, dt.datetime.now(dt.UTC))
+    assert [m["id"] for m in found["notifications"]] == [m["id"] for m in shown]
+    assert found["counts"] == {"retry": len(shown)}
+    to_claire = [m for m in found["notifications"] if m["address"] == "claire@example.com"]
+    nps = next(m for m in to_claire if "Net Promoter Score turned red" in m["subject"])
+    assert nps["state"] == "retry"
+    assert "SMTP server 127.0.0.1" in nps["last_error"]  # why it failed
+    assert "pw-not-for-pages" not in answer.text
+    only = client.get("/api/v1/notifications?state=sent", headers=admin).json()
+    assert only["notifications"] == []
+    bogus = client.get("/api/v1/notifications?state=bogus", headers=admin)
+    assert bogus.status_code == 422 and "may have been sent" in bogus.text
+    # Not resendable while it waits for its retry; a message that does not exist: 404.
+    again = client.post(f"/api/v1/notifications/{nps['id']}/resend", headers=admin)
+    assert again.status_code == 409 and "'retry'" in again.json()["error"]["message"]
+    missing = client.post(f"/api/v1/notifications/{nps['id'] + 1000}/resend", headers=admin)
+    assert missing.status_code == 404
+    jobs = client.get("/api/v1/jobs", headers=admin)
+    assert jobs.status_code == 200, jobs.text
+    keys = [j["key"] for j in jobs.json()["jobs"]]
+    assert any(k.startswith("notify:") for k in keys), keys
+    for path in ("/api/v1/notifications", "/api/v1/jobs"):
+        assert client.get(path, headers=bearer(app, "claire")).status_code == 403
+        assert client.get(path).status_code == 401
+
+
+def test_the_api_sends_again_what_may_have_been_sent(app: object) -> None:
+    from lineofsight.services import audit
+    from lineofsight.store import notifications as stored
+
+    store = store_of(app)
+    key = crash_one_send(store)  # its lease ended long before today: it may have been sent
+    client = TestClient(app)  # type: ignore[arg-type]
+    admin = bearer(app, "admin")
+    listed = client.get("/api/v1/notifications?state=may have been sent", headers=admin).json()
+    assert [m["key"] for m in listed["notifications"]] == [key]
+    row = listed["notifications"][0]
+    assert row["resendable"] is True
+    sent = client.post(f"/api/v1/notifications/{row['id']}/resend", headers=admin)
+    assert sent.status_code == 200, sent.text
+    assert sent.json() == {"id": row["id"], "state": "queued", "was": "may have been sent"}
+    with store.reading() as conn:
+        assert {r.key: r.state for r in stored.read_outbox(conn)}[key] == "retry"
+    entries = audit.read_audit(store, subject=str(row["id"]), limit=5)
+    assert [(e.actor, e.action) for e in entries] == [("admin", "notification.resend")]

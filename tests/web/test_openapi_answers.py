@@ -153,6 +153,8 @@ def test_every_get_answer_for_the_examples_ids_matches_the_document(app: Any, si
         calls.check("/people/{person_id}", {"period": PERIOD}, person_id=person)
         calls.check("/inbox", {"person": person, "as_of": "2026-10-31"})
     calls.check("/actions")
+    calls.check("/jobs")
+    calls.check("/notifications")
     actions = calls.json("/actions")["actions"]
     assert actions
     for action in actions:

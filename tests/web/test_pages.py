@@ -408,7 +408,7 @@ def test_ratio_checkin_takes_numerator_and_denominator(admin: TestClient) -> Non
     assert 'for="numerator"' in form and 'for="denominator"' in form and 'id="value"' not in form
     answer = admin.post(
         "/kpis/sla_resolution_pct/checkin",
-        data={"period": PERIOD, "numerator": "900", "denominator": "1,000",
+        data={"period": PERIOD, "numerator": "900", "denominator": "1000",
               "csrf_token": csrf_from(form)},
         follow_redirects=False,
     )  # fmt: skip

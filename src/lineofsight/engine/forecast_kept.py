@@ -121,7 +121,9 @@ def forecast_of(row: Sequence[Any], kpi: m.Kpi, calendar: m.Calendar) -> Forecas
         return None
     if len(both) != 3 * len(periods) or not periods:
         return None
-    values, low, high = (tuple(part.tolist()) for part in np.split(both, 3))
+    # The three columns as Python floats (the very numbers), in one conversion.
+    flat, n = both.tolist(), len(periods)
+    values, low, high = tuple(flat[:n]), tuple(flat[n : 2 * n]), tuple(flat[2 * n :])
     return Forecast(
         id=kpi_id,
         unit=unit,

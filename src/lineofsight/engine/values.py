@@ -16,6 +16,7 @@ The heavy part is vectorised with Polars; the few formula KPIs are evaluated one
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ from lineofsight.domain.formula import Expr, evaluate, parse_formula, references
 from lineofsight.domain.graph import organisation_graph
 from lineofsight.domain.periods import Grain, Period, grain_of, period_of
 from lineofsight.engine.calendar import uses_fiscal
+
+# The periods a table's values fall in, made once each: every KPI of an organisation has values
+# in the same few hundred, and a KPI page's first visit asked for a few dozen anew.
+_period_at = functools.lru_cache(maxsize=4096)(period_of)
 
 MEASUREMENT_SCHEMA = {
     "kpi_id": pl.String,
@@ -504,7 +509,7 @@ class ValueTable:
             for k in self._values.get(source, {})
             if k[0] == grain and k[1] == fiscal
         }
-        periods = [period_of(s, Grain(grain), self.calendar, fiscal) for s in sorted(starts)]
+        periods = [_period_at(s, Grain(grain), self.calendar, fiscal) for s in sorted(starts)]
         return [p for p in periods if self.value(kpi_id, p, unit) is not None]
 
     def series(self, kpi_id: str, unit: str | None = None) -> list[tuple[Period, float]]:
@@ -524,7 +529,7 @@ class ValueTable:
         }
         found = []
         for start in sorted(starts):
-            period = period_of(start, Grain(grain), self.calendar, fiscal)
+            period = _period_at(start, Grain(grain), self.calendar, fiscal)
             value = self.value(kpi_id, period, unit)
             if value is not None:
                 found.append((period, value))

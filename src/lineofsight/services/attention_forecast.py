@@ -76,6 +76,8 @@ from lineofsight.store.scorecards import read_kpi_groups
 if TYPE_CHECKING:
     import subprocess
 
+    from sqlalchemy import Connection
+
     from lineofsight.store.check_results import CheckReading
 
 # The layout of a kept set of calls; another layout or release is computed again.
@@ -217,10 +219,17 @@ def kept_forecast(
     keeps it (`off_track`: each KPI at its own unit), when that forecast is of the store as
     it is now (no write of values or definitions since); else None (the caller forecasts
     the KPI itself). One read of the store, no fit."""
+    with store.reading() as conn:
+        return kept_forecast_in(conn, kpi, unit, as_of, calendar)
+
+
+def kept_forecast_in(
+    conn: Connection, kpi: m.Kpi, unit: str, as_of: dt.date, calendar: m.Calendar
+) -> Forecast | None:
+    """`kept_forecast` read on `conn` (a KPI page's connection for its other reads)."""
     from lineofsight.engine.forecast_kept import forecast_of
 
-    with store.reading() as conn:
-        row = read_kept_forecast(conn, _key(as_of), kpi.id, unit, as_of)
+    row = read_kept_forecast(conn, _key(as_of), kpi.id, unit, as_of)
     return None if row is None else forecast_of(row, kpi, calendar)
 
 

@@ -190,8 +190,12 @@ def build_book(
     flagged = rows.filter(pl.col("status").is_in(detailed)).sort(
         ["status", "score", "id", "unit"], descending=[True, False, False, False], nulls_last=True
     )
+    # A period still running: its overdue values and findings are today's (what is due
+    # later is not overdue yet), as the cover says; the scorecard is the period's.
+    today = dt.date.today()
+    running = bool(period) and day > today
     overdue_rows = _overdue_rows(store, card, period, day, shown)
-    report = check_report(store, day)
+    report = check_report(store, min(day, today) if period else day)
     kpi_units = dict(card.defs.kpis.select("id", "unit_id").iter_rows())
     if org is None:
         named = set(flagged["id"]) | set(overdue_rows.head(MAX_OVERDUE)["id"])
@@ -259,7 +263,12 @@ def build_book(
         previous_actions=review_actions(store, action_ids),
         previous_records=records,
         names={p.id: p.name for p in org.people},
-        running=running_sentence(label, day) if period and day > dt.date.today() else "",
+        running=(
+            f"{running_sentence(label, day)} The values overdue and the findings are those of"
+            f" today, {today.isoformat()}."
+            if running
+            else ""
+        ),
     )
 
 

@@ -7,7 +7,7 @@ measurements those few KPIs need (never the whole table) and lines the results u
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -27,7 +27,7 @@ from lineofsight.engine.forecast import (
 )
 from lineofsight.engine.targets import kpi_target
 from lineofsight.engine.values import MeasurementTuple, ValueTable
-from lineofsight.services.attention_forecast import kept_forecast
+from lineofsight.services.attention_forecast import kept_forecast, kept_forecast_in
 from lineofsight.services.evaluate import read_kpi_frame
 from lineofsight.store.database import Store
 from lineofsight.store.measurements import (
@@ -211,11 +211,13 @@ def kpi_chart(
     values: ValueTable | None = None,
     kpis: dict[str, m.Kpi] | None = None,
     made: Forecast | None = None,
+    kept: Callable[[], Forecast | None] | None = None,
 ) -> KpiChart:
     """The KPI at `unit`: every period from its first value to its target date (actual and
     target), and the engine's forecast to the deadline (`values` read and the forecast
     `made` already, when given; else the kept forecast of the whole organisation when it is
-    current, `attention_forecast.kept_forecast`, else fitted here)."""
+    current, `attention_forecast.kept_forecast`, or as `kept()` gives it when the caller has
+    read it, else fitted here)."""
     kpi = (kpis or organisation_graph(org).kpis)[kpi_id]
     window = (dt.date(MIN_YEAR, 1, 1), as_of)
     if values is None:
@@ -242,11 +244,11 @@ def kpi_chart(
     if goal is not None:
         # The whole organisation's forecast, kept while nothing it read has changed, holds
         # this one (at the KPI's own unit): read, not fitted again.
-        forecast = (
-            made
-            or kept_forecast(store, kpi, unit, as_of, org.calendar)
-            or forecast_kpi(values, kpi, unit, goal[0], goal[1], as_of, series)
-        )
+        if made is None:
+            made = (
+                kept() if kept is not None else kept_forecast(store, kpi, unit, as_of, org.calendar)
+            )
+        forecast = made or forecast_kpi(values, kpi, unit, goal[0], goal[1], as_of, series)
         end = max(end, forecast.target_period)
     periods = _chart_periods(first, end, org.calendar)
     points = tuple(
@@ -299,6 +301,37 @@ def page_rows(
     every KPI until the values change)."""
     with store.reading() as conn:
         return kpi_page_rows(conn, kpi_id, measured_sources(org, [kpi_id]), ends)
+
+
+@dataclass(frozen=True, slots=True)
+class PageReads:
+    """What a KPI page reads of the store for its kept parts, in one connection: its rows
+    (`page_rows`) and the kept forecast of the KPI at the page's unit (None: none kept, or no
+    deadline there)."""
+
+    rows: PageRows
+    forecast: Forecast | None
+
+
+def page_reads(
+    store: Store,
+    org: m.Organization,
+    kpi_id: str,
+    ends: Sequence[Any] | None,
+    unit: str,
+    as_of: dt.date,
+) -> PageReads:
+    """`page_rows`, and in the same connection the kept forecast that `kpi_chart` would read
+    itself (`attention_forecast.kept_forecast`): one connection for a first visit's reads."""
+    kpi = organisation_graph(org).kpis[kpi_id]
+    with store.reading() as conn:
+        rows = kpi_page_rows(conn, kpi_id, measured_sources(org, [kpi_id]), ends)
+        forecast = (
+            kept_forecast_in(conn, kpi, unit, as_of, org.calendar)
+            if _deadline(kpi, unit) is not None
+            else None
+        )
+    return PageReads(rows, forecast)
 
 
 def held_ends(store: Store) -> tuple[Any, ...]:

@@ -12,6 +12,8 @@ import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import grain_of
+from lineofsight.domain.sources import feeding_source
+from lineofsight.store.definition_rows import source_of
 from lineofsight.store.load_rules import read_rule_rows
 from lineofsight.store.loading import LoadSession
 
@@ -60,6 +62,7 @@ class LoadRules:
     calendar: m.Calendar
     measures: dict[str, str] = field(default_factory=dict)  # KPI id: its unit_of_measure
     last_day: dt.date | None = None  # periods ending after it take no value (None: any)
+    fed: dict[str, str] = field(default_factory=dict)  # KPI id: the source its values come from
 
     def until(self, last_day: dt.date | None) -> LoadRules:
         """These rules, taking values only for periods that end on or before `last_day`."""
@@ -115,6 +118,16 @@ def read_load_rules(session: LoadSession) -> LoadRules | None:
     rows = read_rule_rows(session)
     if rows is None:
         return None
+    formulas = {row[0] for row in rows.kpis if row[3] is not None}
+    fed = {
+        kpi_id: name
+        for kpi_id, text in rows.sources.items()
+        if (name := feeding_source(kpi_id, source_of(text), kpi_id in formulas)) is not None
+    }
     return LoadRules(
-        rows.kpis, frozenset(rows.units), m.Calendar(rows.fiscal_year_start), rows.measures
+        rows.kpis,
+        frozenset(rows.units),
+        m.Calendar(rows.fiscal_year_start),
+        rows.measures,
+        fed=fed,
     )

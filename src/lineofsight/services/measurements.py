@@ -94,14 +94,24 @@ def _number(cells: dict[str, Any], column: str, *, required: bool) -> float | No
     if isinstance(cell, int | float):
         value = float(cell)
     else:
-        text = str(cell).strip()
         try:
-            value = float(text)
-        except ValueError:
-            raise _RowError(column, f"{text!r} is not a number{_comma_hint(text)}") from None
+            value = number_of_text(str(cell))
+        except ValueError as exc:
+            raise _RowError(column, str(exc)) from None
     if not math.isfinite(value):
         raise _RowError(column, f"{cell!r} is not a finite number")
     return value
+
+
+def number_of_text(text: str) -> float:
+    """A number as a person types it in a file's cell or a form's box: a decimal point, no
+    thousands separator. ValueError saying why, with a hint for a comma (`91,5` is 91.5 in
+    much of Europe, `1,500` may be 1.5 or 1500: neither is guessed)."""
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number{_comma_hint(text)}") from None
 
 
 _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
@@ -539,8 +549,21 @@ def load_opened(
 def _warnings(
     store: Store, rules: LoadRules, label: str, checked: pl.DataFrame
 ) -> Iterable[Problem]:
-    """A warning for each stored row of the file whose value looks like a slip."""
+    """A warning for each KPI of the file whose values come from a data source (its next
+    refresh replaces what the file gave for the periods it brings), then for each stored row
+    of the file whose value looks like a slip."""
     from lineofsight.services.plausibility import value_warnings
+
+    if rules.fed:
+        fed = checked.filter(pl.col("kpi_id").is_in(list(rules.fed))).group_by("kpi_id").len()
+        for kpi_id, count in sorted(fed.iter_rows()):
+            yield Problem(
+                label,
+                0,
+                f"KPI {kpi_id} takes its values from source '{rules.fed[kpi_id]}': its next "
+                f"refresh replaces the {plural(count, 'value')} given here for the periods it "
+                "brings (the values are stored)",
+            )
 
     written = checked.select("kpi_id", "unit_id", "period", "period_end", "row")
     flagged = value_warnings(store, rules, written).filter(pl.col("reason").is_not_null())

@@ -44,6 +44,7 @@ class RuleRows:
     kpis: list[tuple[Any, ...]]
     units: list[str]
     measures: dict[str, str]  # KPI id: its unit of measure, for the KPIs that have one
+    sources: dict[str, str]  # KPI id: its `source` as JSON text, for the KPIs that have one
 
 
 def read_rule_rows(session: LoadSession) -> RuleRows | None:
@@ -75,4 +76,8 @@ def read_rule_rows(session: LoadSession) -> RuleRows | None:
         "SELECT id, unit_of_measure FROM kpis WHERE unit_of_measure IS NOT NULL",
         {"id": pl.String, "unit_of_measure": pl.String},
     ).rows()
-    return RuleRows(int(fiscal.item()), kpis, units.to_list(), dict(measures))
+    sources = session.query(
+        "SELECT id, CAST(source AS TEXT) FROM kpis WHERE source IS NOT NULL",
+        {"id": pl.String, "source": pl.String},
+    ).rows()
+    return RuleRows(int(fiscal.item()), kpis, units.to_list(), dict(measures), dict(sources))

@@ -17,7 +17,12 @@ from sqlalchemy.exc import OperationalError
 from lineofsight.domain.accounts import Account, Grant
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store, plain_rows
-from lineofsight.store.organization import Revision, read_revision_plain
+from lineofsight.store.organization import (
+    REVISION_COLUMNS,
+    REVISION_SELECT,
+    Revision,
+    revision_of,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +81,20 @@ def insert_session(
     )
 
 
-# A live session's account (one row per role, in order), as plain SQL for the driver's own
-# cursor (`database.plain_rows`): every page request looks its session up, and building the
-# statement and its result rows through SQLAlchemy cost more than the read itself.
-_SESSION_PLAIN = (
-    f"SELECT s.id, s.last_seen_at, u.id, u.username, u.name, u.person_id, g.role, g.unit_id "
+# A live session's account (one row per role, in order) and the store's revision, as plain
+# SQL for the driver's own cursor (`database.plain_rows`): every page request looks its
+# session up, and building the statement and its result rows through SQLAlchemy cost more
+# than the read itself. Each row leads with the revision (`organization.REVISION_SELECT`, a
+# table of one row), joined with the session's rows, or with none (the session's columns
+# then null): one statement for a page's two reads.
+_SESSION_AND_REVISION = (
+    f"SELECT r.*, a.session_id, a.last_seen_at, a.user_id, a.username, a.name, a.person_id, "
+    f"a.role, a.unit_id FROM ({REVISION_SELECT}) r LEFT OUTER JOIN ("
+    f"SELECT s.id AS session_id, s.last_seen_at, u.id AS user_id, u.username, u.name, "
+    f"u.person_id, g.role, g.unit_id, g.position "
     f"FROM {t.web_sessions.name} s JOIN {t.users.name} u ON u.id = s.user_id "
     f"LEFT OUTER JOIN {t.user_grants.name} g ON g.user_id = u.id "
-    f"WHERE s.token_hash = ? AND s.expires_at > ? ORDER BY g.position"
+    f"WHERE s.token_hash = ? AND s.expires_at > ?) a ON 1 = 1 ORDER BY a.position"
 )
 
 
@@ -91,18 +102,19 @@ def find_session_and_revision(
     conn: Connection, token_hash: str, now: dt.datetime
 ) -> tuple[SessionFound | None, Revision]:
     """The live session of this hash, or None (unknown, ended, or its user removed), and the
-    store's revision (`organization.read_revision`), both read in one snapshot."""
-    if not conn.in_transaction():
-        conn.begin()  # the store's begin hook: one snapshot for both statements on SQLite
+    store's revision (`organization.read_revision`), both read in one statement: one state of
+    the store, without a transaction begun for it (a statement is one snapshot on both
+    databases)."""
     # The times as SQLAlchemy writes and reads them (SQLite keeps them as text).
     when_column = t.web_sessions.c.last_seen_at.type.dialect_impl(conn.dialect)
     bind = when_column.bind_processor(conn.dialect)
-    rows = plain_rows(conn, _SESSION_PLAIN, [token_hash, bind(now) if bind else now])
-    revision = read_revision_plain(conn)
-    if not rows:
+    rows = plain_rows(conn, _SESSION_AND_REVISION, [token_hash, bind(now) if bind else now])
+    revision = revision_of(rows[0][:REVISION_COLUMNS])
+    if rows[0][REVISION_COLUMNS] is None:
         return None, revision
-    row_id, seen, user_id, username, name, person_id = rows[0][:6]
-    grants = tuple(Grant(r[6], r[7]) for r in rows if r[6] is not None)
+    found = [row[REVISION_COLUMNS:] for row in rows]
+    row_id, seen, user_id, username, name, person_id = found[0][:6]
+    grants = tuple(Grant(r[6], r[7]) for r in found if r[6] is not None)
     account = Account(user_id, username, name or username, person_id, grants)
     result = when_column.result_processor(conn.dialect, None)
     last_seen = cast(dt.datetime, result(seen) if result else seen)  # a NOT NULL column

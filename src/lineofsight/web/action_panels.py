@@ -5,15 +5,17 @@ pages include with one line of their templates (Jinja globals `actions_panel`,
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from lineofsight.domain import model as m
 from lineofsight.domain.actions import Comment
@@ -32,7 +34,7 @@ from lineofsight.services.action_permissions import (
 )
 from lineofsight.services.permissions import readable_units
 from lineofsight.services.scorecards import definitions_revision
-from lineofsight.web.pagedata import Snapshot, cached_fragment
+from lineofsight.web.pagedata import Snapshot, cached_fragment, frame_fragment
 from lineofsight.web.pagekit import (
     cache_of,
     page_revision,
@@ -41,7 +43,7 @@ from lineofsight.web.pagekit import (
     today,
     unit_tree,
 )
-from lineofsight.web.templating import templates
+from lineofsight.web.templating import context_period, templates
 
 # People offered in an owner field's suggestions (a large organisation has thousands).
 MAX_SUGGESTED = 300
@@ -82,6 +84,50 @@ def _snapshot_of(context: Context) -> tuple[Request, Account | None, Snapshot]:
 def _render(context: Context, name: str, **extra: Any) -> Markup:
     """A panel's template with the page's context and the panel's own values (which win)."""
     return Markup(templates.get_template(name).render({**context.get_all(), **extra}))
+
+
+# Stand for the subject's id and the session's CSRF token in an empty panel drawn once.
+_ID_SLOT = "\x00subject\x00"
+_QUOTED_ID_SLOT = "%00subject%00"  # the slot in a link's query
+_CSRF_SLOT = "\x00csrf\x00"
+# An id written alike in a page's text and in a link's query (nothing to escape or quote).
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def _empty_panel(
+    context: Context, name: str, subject: Subject, here: str, shape: tuple[Any, ...], **extra: Any
+) -> Markup:
+    """`_render` of a panel that lists nothing (no action, no commentary: the panels of most
+    KPIs and objectives), drawn once per `shape` (what the panel shows besides the subject's
+    id and the session's CSRF token, `extra` aside: the same for every subject) and kept,
+    the id and the token put in per request; drawn in full where the id would be written
+    otherwise in a link than in the page's text, or the page's context names what a panel
+    reads for itself."""
+    prefix = here[: -len(subject.id)]
+    if (
+        not here.endswith("/" + subject.id)
+        or not _PLAIN_ID.fullmatch(subject.id)
+        or "back" in context
+        or "action" in context
+    ):
+        return _render(context, name, subject=subject, here=here, **extra)
+
+    def draw() -> str:
+        slotted = dataclasses.replace(subject, id=_ID_SLOT)
+        here_slotted = prefix + _ID_SLOT
+        drawn = _render(
+            context, name, subject=slotted, here=here_slotted, csrf_token=_CSRF_SLOT, **extra
+        )
+        return str(drawn)
+
+    key = (name, subject.kind, prefix, context_period(context), *shape)
+    drawn = frame_fragment(cache_of(context["request"]), key, draw)
+    token = str(escape(context.get("csrf_token") or ""))
+    return Markup(
+        drawn.replace(_QUOTED_ID_SLOT, subject.id)
+        .replace(_ID_SLOT, subject.id)
+        .replace(_CSRF_SLOT, token)
+    )
 
 
 def _noted(request: Request) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]]]:
@@ -147,21 +193,30 @@ def actions_panel(context: Context, kind: str, item_id: str) -> Markup:
         else []
     )
     found.sort(key=lambda a: (a.status != "open", a.due is None, a.due or dt.date.max, a.id))
+    may_create = may_create_action(account, tree, subject, account.person_id if account else None)
+    owner = (account.person_id or "") if account else ""
+    values: dict[str, Any] = {
+        "snap": snap,
+        "people": "",
+        "people_source": PEOPLE_SOURCE,
+        "form": ActionForm(owner=owner),
+        "today": today(),
+        "may_create": may_create,
+    }
+    if not found:
+        shape = (may_create, owner)
+        return _empty_panel(
+            context, "_actions_panel.html", subject, request.url.path, shape, actions=[],
+            may_edit={}, **values,
+        )  # fmt: skip
     return _render(
         context,
         "_actions_panel.html",
-        snap=snap,
         subject=subject,
         actions=found,
-        may_create=may_create_action(
-            account, tree, subject, account.person_id if account else None
-        ),
         may_edit={a.id: may_edit_action(account, tree, subject, a) for a in found},
-        people="",
-        people_source=PEOPLE_SOURCE,
-        form=ActionForm(owner=(account.person_id or "") if account else ""),
         here=request.url.path,
-        today=today(),
+        **values,
     )
 
 
@@ -208,17 +263,23 @@ def commentary_panel(context: Context, kind: str, item_id: str, period: str | No
             history = commentary.comment_history(
                 store_of(request), kind, item_id, period, snap.org.calendar
             )
+    may_write = may_comment(account, unit_tree(snap), subject)
+    values: dict[str, Any] = {"snap": snap, "period": period, "may_write": may_write}
+    if not history:
+        shape = (period, may_write)
+        return _empty_panel(
+            context, "_commentary_panel.html", subject, request.url.path, shape, history=[],
+            errors={}, form=None, **values,
+        )  # fmt: skip
     return _render(
         context,
         "_commentary_panel.html",
-        snap=snap,
         subject=subject,
-        period=period,
         history=history,
-        may_write=may_comment(account, unit_tree(snap), subject),
         here=request.url.path,
         errors={},
         form=None,
+        **values,
     )
 
 

@@ -35,6 +35,7 @@ from lineofsight.web import (
     api_actions,
     api_inbox,
     api_objectives,
+    api_operations,
     api_reviews,
     api_sources,
     api_write,
@@ -384,3 +385,4 @@ router.include_router(api_sources.router)
 router.include_router(api_reviews.router)
 router.include_router(api_actions.router)
 router.include_router(api_objectives.router)
+router.include_router(api_operations.router)

@@ -454,3 +454,10 @@ def item_fragment(cache: ScorecardCache, key: Iterable[Hashable], make: Callable
     each other's, never the organisation-wide pieces every page reuses (the map, the lists,
     the owner suggestions), which cost far more to make again."""
     return _lru(cache, "_item_fragments", 256).get(tuple(key), make)
+
+
+def frame_fragment(cache: ScorecardCache, key: Iterable[Hashable], make: Callable[[], T]) -> T:
+    """A piece of a page's frame that is the same for many items (an empty panel, drawn with
+    slots for what differs), kept like `cached_fragment` but apart: one per reader's role and
+    period, which never push out the organisation's pieces or an item's."""
+    return _lru(cache, "_frame_fragments", 128).get(tuple(key), make)

@@ -17,11 +17,12 @@ from lineofsight.errors import InputError
 from lineofsight.services.accounts import Account
 from lineofsight.services.kpi_series import (
     KpiChart,
+    PageReads,
     chart_values,
     held_ends,
     kpi_chart,
     log_entries,
-    page_rows,
+    page_reads,
     recent_values,
 )
 from lineofsight.services.permissions import HIDDEN, visible_explanation
@@ -151,15 +152,15 @@ def not_scored(
 
 @router.get("/kpis/{kpi_id}", response_class=HTMLResponse, include_in_schema=False)
 def kpi_page(
-    request: Request,
-    kpi_id: str,
-    unit: str | None = None,
-    period: str | None = None,
-    from_period: str | None = None,
-    to_period: str | None = None,
-    saved: str | None = None,
-    account: Account = Depends(page_account),
+    request: Request, kpi_id: str, account: Account = Depends(page_account)
 ) -> HTMLResponse:
+    # The query's optional texts (unit, period, from_period, to_period, saved) taken as they
+    # come, the last of a repeated one, as FastAPI takes a declared one: its checks of five
+    # parameters that cannot fail cost more than a first visit's reads of them.
+    query = request.query_params
+    unit, period, from_period, to_period, saved = (
+        query.get(name) for name in ("unit", "period", "from_period", "to_period", "saved")
+    )
     store = store_of(request)
     cache = cache_of(request)
     when, snap = page_view(request, period)
@@ -167,16 +168,20 @@ def kpi_page(
     if kpi is None:
         raise not_found("KPI", kpi_id)
     at = requested_unit(snap, unit, kpi.unit, readable(account, snap))
-    read: list[Any] = []
+    read: list[PageReads] = []
 
-    def rows() -> Any:
-        """The KPI's measurements (and its inputs') with its log, read once per request, in
-        one snapshot, for what the page makes of them (its kept parts)."""
+    def reads() -> PageReads:
+        """The KPI's measurements (and its inputs') with its log, in one snapshot, and its
+        kept forecast, read once per request in one connection, for what the page makes of
+        them (its kept parts)."""
         if not read:
             # The last days held: the same for every KPI's page until the values change.
             ends = cached_fragment(cache, ("held-ends", snap.version), lambda: held_ends(store))
-            read.append(page_rows(store, snap.org, kpi_id, ends))
+            read.append(page_reads(store, snap.org, kpi_id, ends, at, when.as_of))
         return read[0]
+
+    def rows() -> Any:
+        return reads().rows
 
     row = snap.kpi_row(kpi_id, at)
     reads_at = can(account, "read", snap, at)
@@ -207,7 +212,9 @@ def kpi_page(
     chart = item_fragment(
         cache,
         ("chart", snap.version, when.as_of, kpi_id, at),
-        lambda: kpi_chart(store, snap.org, kpi_id, at, when.as_of, chart_table()),
+        lambda: kpi_chart(
+            store, snap.org, kpi_id, at, when.as_of, chart_table(), kept=lambda: reads().forecast
+        ),
     )
     default_from, default_to = _default_change(chart)
     p0, p1 = (from_period or default_from).strip(), (to_period or default_to).strip()

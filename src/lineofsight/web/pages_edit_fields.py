@@ -139,7 +139,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 
 def _number(text: str) -> Any:
     """A number where the text is one (an integer as an integer), else the text itself."""
-    cleaned = text.strip().replace(",", "")
+    cleaned = text.strip()  # `2,5` stays text, refused by the file's checks: never 25
     try:
         value = float(cleaned)
     except ValueError:

@@ -24,7 +24,7 @@ from lineofsight.engine.calendar import evaluation_period
 from lineofsight.engine.targets import kpi_target
 from lineofsight.errors import InputError, StoreBusy
 from lineofsight.services.accounts import Account
-from lineofsight.services.measurements import NOT_ENDED
+from lineofsight.services.measurements import NOT_ENDED, number_of_text
 from lineofsight.services.sources import kpi_source
 from lineofsight.store.database import Store
 from lineofsight.web.errors import RETRY_AFTER
@@ -49,13 +49,12 @@ router = APIRouter()
 
 def read_number(name: str, text: str, errors: dict[str, str]) -> float | None:
     """A form field as a number (None when empty); a message in `errors` when it is not one."""
-    cleaned = text.strip().replace(",", "")
-    if not cleaned:
+    if not text.strip():
         return None
     try:
-        value = float(cleaned)
-    except ValueError:
-        errors[name] = f"'{text.strip()}' is not a number"
+        value = number_of_text(text)  # as a file's cell: `2,5` is refused, never read as 25
+    except ValueError as exc:
+        errors[name] = str(exc)
         return None
     if not math.isfinite(value):
         errors[name] = "give a finite number"
