@@ -1,5 +1,6 @@
-"""The forecast calls kept for the attention lists, brought up to date after writes of values,
-are the calls a full forecast makes: random check-ins and deletes, on SQLite and PostgreSQL."""
+"""The forecast calls kept for the attention lists (and each KPI's forecast kept with them),
+brought up to date after writes of values (by each write, or by the lists), are what a full
+forecast makes: random check-ins and deletes, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from typing import Any
 
 import pytest
 from polars.testing import assert_frame_equal
+from sqlalchemy import text
 
 from lineofsight.domain import model as m
+from lineofsight.domain.graph import organisation_graph, reachable_in
+from lineofsight.engine.forecast_kept import forecast_of
 from lineofsight.errors import UsageError
 from lineofsight.services import attention_forecast
-from lineofsight.services.attention_forecast import _key, off_track
+from lineofsight.services.attention_forecast import _key, kept_forecast, off_track
 from lineofsight.services.checkin import delete_measurement, record_measurement
 from lineofsight.services.evaluate import load_organization
 from lineofsight.store.check_results import read_check_state, read_kept_report
@@ -26,7 +30,7 @@ from tests.example_stores import (  # noqa: F401 (the fixtures)
     postgresql_examples,
     sqlite_examples,
 )
-from tests.seeds import paired, spread
+from tests.seeds import DATABASES, paired, spread
 
 AS_OF = dt.date(2026, 11, 22)
 PERIODS = {
@@ -50,12 +54,35 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[set[str] | None]:
     """The KPIs each forecast made by `off_track` was asked for (None: every one)."""
     calls: list[set[str] | None] = []
 
-    def spy(store: Store, org: m.Organization, as_of: dt.date, kpi_ids: Any) -> Any:
+    def spy(store: Store, org: m.Organization, as_of: dt.date, kpi_ids: Any, **kwargs: Any) -> Any:
         calls.append(None if kpi_ids is None else set(kpi_ids))
-        return FORECAST(store, org, as_of, kpi_ids)
+        return FORECAST(store, org, as_of, kpi_ids, **kwargs)
 
     monkeypatch.setattr(attention_forecast, "_forecast", spy)
     return calls
+
+
+@pytest.fixture
+def unrefreshed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writes leave the kept calls as they are (`refresh_kept_forecast` after each write
+    does nothing): the lists bring them up to date themselves."""
+    monkeypatch.setattr(attention_forecast, "refresh_kept_forecast", lambda *_: None)
+
+
+def _kept_rows_are_fresh(store: Store) -> int:
+    """Each KPI's forecast kept is the one a whole forecast made now keeps, and nothing else
+    is kept; how many are kept."""
+    org = load_organization(store)
+    kpis = {k.id: k for k in org.kpis}
+    fresh = FORECAST(store, None, AS_OF, None).rows
+    for row in fresh.iter_rows():
+        kpi = kpis[row[0]]
+        kept = kept_forecast(store, kpi, row[1], AS_OF, org.calendar)
+        assert kept is not None and kept == forecast_of(row, kpi, org.calendar), row[0]
+    with store.reading() as conn:
+        count = conn.execute(text("SELECT count(*) FROM kept_forecasts")).scalar_one()
+    assert count == fresh.height
+    return count
 
 
 def _full(store: Store, as_of: dt.date = AS_OF) -> Any:
@@ -107,29 +134,97 @@ def test_kept_calls_brought_up_to_date_equal_a_full_forecast_after_random_writes
     assert asked == [None]  # nothing kept: made in full
     assert_frame_equal(first, _full(store))
     seen = first.height
+    rows = _kept_rows_are_fresh(store)
     for _ in range(5):
         asked.clear()
         written = _write(store, rng, org)
-        got = off_track(store, AS_OF)
-        assert_frame_equal(got, _full(store))
-        seen += got.height
         if written:
-            # Only the KPIs written (and the formulas above them) were forecast again.
-            assert len(asked) == 1 and asked[0] is not None
-            assert written <= asked[0] and len(asked[0]) < len(org.kpis)
+            # Each write brought the kept calls up to date after its commit, forecasting
+            # again only the KPIs it wrote (and the formulas above them).
+            assert asked and all(a is not None for a in asked)
+            again = set().union(*(a for a in asked if a is not None))
+            assert written <= again and len(again) < len(org.kpis)
         with store.reading() as conn:
             state = read_check_state(conn)
             kept = read_kept_report(conn, _key(AS_OF))
         assert kept is not None and kept[0] == state  # kept, fresh for this state
+        rows += _kept_rows_are_fresh(store)  # each KPI's forecast too, as a page reads it
         asked.clear()
-        assert_frame_equal(off_track(store, AS_OF), got)  # read back, nothing forecast
-        assert asked == []
-    assert seen > 0  # the examples have KPIs off track: the comparison compares something
+        got = off_track(store, AS_OF)
+        assert asked == []  # read back, nothing forecast
+        assert_frame_equal(got, _full(store))
+        seen += got.height
+    assert seen > 0 and rows > 0  # the comparisons compare something
+
+
+@pytest.mark.parametrize(
+    ("store", "unmade_db_url"),
+    [pytest.param("manufacturing", db, id=f"manufacturing-{db}") for db in DATABASES],
+    indirect=True,
+)
+def test_a_write_brings_the_kept_forecast_up_to_date_from_the_kpis_it_forecasts_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch, asked: list[set[str] | None]
+) -> None:
+    """A check-in of a formula's input brings the kept forecast up to date from the
+    definitions and measurements of the KPIs it forecasts again (the input and the formulas
+    above it) and of what those formulas read: the formulas above the input found in what
+    the scorecard the check-in brought up to date holds, not in every KPI's definition (nor
+    every formula's, nor every measurement); each KPI's kept forecast is then the one a
+    whole forecast makes."""
+    from lineofsight.services import evaluate
+    from lineofsight.store import forecast_reads
+
+    org = load_organization(store)
+    graph = organisation_graph(org)
+    formula = next(k for k in org.kpis if k.formula is not None and k.target is not None)
+    measured = graph.kpis[graph.formula_inputs[formula.id][0]]
+    assert measured.formula is None and measured.frequency in PERIODS
+    off_track(store, AS_OF)
+    whole: list[str] = []
+    for module, name in (
+        (evaluate, "read_definition_frames"),
+        (forecast_reads, "read_forecast_definitions"),
+        (forecast_reads, "read_forecast_measurements"),
+        (forecast_reads, "read_formula_kpis"),
+    ):
+
+        def spy(*args: Any, _real: Any = getattr(module, name), _name: str = name) -> Any:
+            whole.append(_name)
+            return _real(*args)
+
+        monkeypatch.setattr(module, name, spy)
+    some: list[set[str]] = []
+    real_some = forecast_reads.read_some_forecast_definitions
+
+    def some_spy(store_: Store, kpi_ids: Any, unit_ids: Any) -> Any:
+        some.append(set(kpi_ids))
+        return real_some(store_, kpi_ids, unit_ids)
+
+    monkeypatch.setattr(forecast_reads, "read_some_forecast_definitions", some_spy)
+    asked.clear()
+    record_measurement(
+        store,
+        kpi_id=measured.id,
+        unit_id=measured.unit,
+        period=PERIODS[measured.frequency][-1],
+        value=61.5,
+        actor="t",
+    )
+    again = reachable_in([measured.id], graph.formula_users)
+    assert formula.id in again
+    assert asked == [again]  # the input and the formulas above it, forecast again
+    assert whole == []
+    assert some == [graph.read_through(again)]  # with what those formulas read
+    monkeypatch.undo()
+    with store.reading() as conn:
+        kept = read_kept_report(conn, _key(AS_OF))
+        assert kept is not None and kept[0] == read_check_state(conn)
+    assert _kept_rows_are_fresh(store) > 0
 
 
 @paired(turn=0)
 def test_a_write_during_the_forecast_leaves_no_calls_marked_fresh(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    store: Store, monkeypatch: pytest.MonkeyPatch, unrefreshed: None
 ) -> None:
     org = load_organization(store)
     off_track(store, AS_OF)
@@ -137,8 +232,10 @@ def test_a_write_during_the_forecast_leaves_no_calls_marked_fresh(
     _write(store, rng, org)
     written: set[str] = set()
 
-    def racing(store_: Store, org_: m.Organization, as_of: dt.date, kpi_ids: Any) -> Any:
-        calls = FORECAST(store_, org_, as_of, kpi_ids)
+    def racing(
+        store_: Store, org_: m.Organization, as_of: dt.date, kpi_ids: Any, **kwargs: Any
+    ) -> Any:
+        calls = FORECAST(store_, org_, as_of, kpi_ids, **kwargs)
         while not written:  # a check-in commits after the values were read
             written.update(_write(store, rng, org))
         return calls
@@ -155,7 +252,7 @@ def test_a_write_during_the_forecast_leaves_no_calls_marked_fresh(
 
 @paired(turn=1)
 def test_a_check_report_saved_after_a_write_keeps_the_calls_and_another_date_replaces_them(
-    store: Store, asked: list[set[str] | None]
+    store: Store, asked: list[set[str] | None], unrefreshed: None
 ) -> None:
     from lineofsight.services.check import check
 
@@ -203,11 +300,15 @@ def test_an_apply_of_changed_kpis_forecasts_only_those_again(
     )
     asked.clear()
     _applied(store, replace(org, kpis=changed))
+    # The apply brought the kept forecast up to date itself: each KPI's as a whole forecast
+    # made now keeps it, the KPI removed gone; the lists read it back.
+    assert len(asked) == 1 and asked[0] is not None
+    assert moved.id in asked[0] and len(asked[0]) < len(org.kpis)
+    assert _kept_rows_are_fresh(store) > 0
     got = off_track(store, AS_OF)
     assert_frame_equal(got, _full(store))
     assert gone.id not in got["id"].to_list()
-    assert len(asked) == 1 and asked[0] is not None
-    assert moved.id in asked[0] and len(asked[0]) < len(org.kpis)
+    assert len(asked) == 1
 
 
 @paired(turn=1)
@@ -227,7 +328,7 @@ def test_an_apply_that_changes_a_unit_forecasts_everything_again(
 
 @paired(turn=0)
 def test_a_units_list_after_a_write_brings_the_kept_calls_up_to_date(
-    store: Store, asked: list[set[str] | None]
+    store: Store, asked: list[set[str] | None], unrefreshed: None
 ) -> None:
     """A list of a few KPIs (one unit's, the off-track page of a unit) asked after a write
     brings the whole organisation's kept calls up to date and keeps them, rather than

@@ -1,8 +1,8 @@
 """A KPI's page reads its forecast from the whole organisation's forecast kept for the attention
 lists: the very forecast the page would fit itself, for every KPI of the examples and of an
 organisation of formulas, seasons, weeks and fiscal quarters, on SQLite and PostgreSQL; and
-never one made before a write (the page then fits it, until the kept one is brought up to
-date)."""
+after a check-in, the one that write brought up to date; never one made before a write not
+brought up to date (the page then fits it, until the lists bring the kept one up to date)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 from lineofsight.domain import model as m
 from lineofsight.engine.forecast import Forecast, forecast_kpi
-from lineofsight.services import kpi_series
+from lineofsight.services import attention_forecast, kpi_series
 from lineofsight.services.attention_forecast import kept_forecast, off_track
 from lineofsight.services.checkin import record_measurement
 from lineofsight.services.evaluate import load_organization
@@ -92,7 +92,7 @@ def test_formulas_seasons_weeks_and_fiscal_quarters_read_what_they_would_fit(
     assert methods["rate"] == "damped_trend" and methods["visits"] == "damped_trend"
 
 
-def test_the_page_reads_the_kept_forecast_and_fits_after_a_write(
+def test_the_page_reads_the_forecast_kept_after_a_check_in_and_fits_when_not_kept(
     example: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = example
@@ -130,13 +130,23 @@ def test_the_page_reads_the_kept_forecast_and_fits_after_a_write(
     )
     after = _fitted(store, org, kpi)
     assert after != before
-    assert kept_forecast(store, kpi, kpi.unit, AS_OF, org.calendar) is None  # made before it
+    # The check-in brought the kept forecast up to date: the page reads the new one, no fit.
+    assert kept_forecast(store, kpi, kpi.unit, AS_OF, org.calendar) == after
     assert kpi_chart(store, org, kpi.id, kpi.unit, AS_OF).forecast == after
+    assert fits == [kpi.id]
+    # A write the kept forecast is not brought up to date after (made before it): fitted.
+    monkeypatch.setattr(attention_forecast, "refresh_kept_forecast", lambda *_: None)
+    record_measurement(
+        store, kpi_id=kpi.id, unit_id=kpi.unit, period="2026-09", value=high, actor="t"
+    )
+    again = _fitted(store, org, kpi)
+    assert kept_forecast(store, kpi, kpi.unit, AS_OF, org.calendar) is None
+    assert kpi_chart(store, org, kpi.id, kpi.unit, AS_OF).forecast == again
     assert fits == [kpi.id, kpi.id]
     # The lists bring the kept forecast up to date: the page reads the new one.
     off_track(store, AS_OF)
-    assert kept_forecast(store, kpi, kpi.unit, AS_OF, org.calendar) == after
-    assert kpi_chart(store, org, kpi.id, kpi.unit, AS_OF).forecast == after
+    assert kept_forecast(store, kpi, kpi.unit, AS_OF, org.calendar) == again
+    assert kpi_chart(store, org, kpi.id, kpi.unit, AS_OF).forecast == again
     assert fits == [kpi.id, kpi.id]
 
 

@@ -167,9 +167,64 @@ def test_the_keeper_keeps_a_day_and_its_next_turn_ready(store: Store, scored: li
     for kept_day in (day, first, before):
         _same_as_full(store, kept_day)
     assert scored == []
+    _forecast_kept(store, day)
     # Run again the same day: both up to date, nothing computed.
     assert keep_ready(store, today=day) == summary
     assert scored == []
+
+
+def _forecast_kept(store: Store, day: dt.date) -> None:
+    """Every targeted KPI's forecast of `day` is kept, as a KPI's page reads it (no fit)."""
+    from lineofsight.services.attention_forecast import kept_forecast
+    from lineofsight.services.evaluate import load_organization
+
+    org = load_organization(store)
+    targeted = [k for k in org.kpis if k.target is not None]
+    assert targeted
+    for kpi in targeted:
+        assert kept_forecast(store, kpi, kpi.unit, day, org.calendar) is not None, kpi.id
+
+
+def test_the_keeper_forecasts_a_large_organisation_in_a_second_process(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An organisation at least `ASIDE_KPIS` large: today's forecast is made in a second
+    process (its memory goes with it: `los serve`'s scheduler runs the keeper in the server's
+    own process), kept before the keeper returns, the one a whole forecast makes."""
+    import subprocess
+
+    from lineofsight.engine.forecast_kept import forecast_of
+    from lineofsight.services import attention_forecast
+    from lineofsight.services.evaluate import load_organization
+
+    monkeypatch.setattr(attention_forecast, "ASIDE_KPIS", 0)
+    monkeypatch.setattr(attention_forecast, "_cores", lambda: 2)
+    started: list[object] = []
+    real_popen = subprocess.Popen
+
+    def popen(*args: object, **kwargs: object) -> object:
+        started.append(args)
+        return real_popen(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    made: list[object] = []
+    real_forecast = attention_forecast._forecast
+
+    def spy(*args: object, **kwargs: object) -> object:
+        made.append(args[3])
+        return real_forecast(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(attention_forecast, "_forecast", spy)
+    keep_ready(store, today=AS_OF)
+    assert len(started) == 1 and made == []  # made by the second process, not in this one
+    monkeypatch.undo()
+    _forecast_kept(store, AS_OF)
+    org = load_organization(store)
+    kpis = {k.id: k for k in org.kpis}
+    whole = attention_forecast._forecast(store, None, AS_OF, None).rows
+    for row in whole.iter_rows():
+        kept = attention_forecast.kept_forecast(store, kpis[row[0]], row[1], AS_OF, org.calendar)
+        assert kept == forecast_of(row, kpis[row[0]], org.calendar), row[0]
 
 
 def test_the_keeper_makes_no_turn_more_than_a_week_away(store: Store) -> None:

@@ -16,7 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from lineofsight.engine import frames
+from lineofsight.services.attention_forecast import _key
 from lineofsight.services.serve_start import keep_before_start
+from lineofsight.store.check_results import read_check_state, read_kept_report
 from lineofsight.store.database import Store
 from lineofsight.web.app import create_app
 from tests.web.conftest import log_in
@@ -137,6 +139,14 @@ def test_serve_keeps_todays_scorecard_before_its_workers_start(
     def server(target: str, **settings: object) -> None:
         """uvicorn's place: what the store keeps when the workers would start."""
         seen["kept"] = _kept_days(web_url)
+        store = Store(web_url)
+        try:
+            with store.reading() as conn:
+                kept = read_kept_report(conn, _key(dt.date.today()))
+                fresh = kept is not None and kept[0] == read_check_state(conn)
+            seen["forecast"] = {"fresh"} if fresh else set()
+        finally:
+            store.close()
 
     for name in ("LOS_SECRET_KEY", "LOS_SERVE_DATABASE_URL", "LOS_SERVE_SCHEDULER"):
         monkeypatch.setenv(name, "set by the test")
@@ -145,6 +155,7 @@ def test_serve_keeps_todays_scorecard_before_its_workers_start(
     result = Los(None)("serve", "--workers", "2", "--no-scheduler", "--port", port, "--db", web_url)
     assert result.exit_code == 0, result.output
     assert dt.date.today().isoformat() in seen["kept"]
+    assert seen["forecast"] == {"fresh"}  # today's forecast kept too: a KPI's page reads it
 
 
 def _free_port() -> int:

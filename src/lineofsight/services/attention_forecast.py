@@ -45,7 +45,7 @@ import os
 import pickle
 import threading
 import weakref
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 import polars as pl
@@ -66,11 +66,17 @@ from lineofsight.store.check_results import (
     save_check_report,
 )
 from lineofsight.store.database import Store, StoreConnection
-from lineofsight.store.forecast_kept import read_kept_forecast, write_kept_forecasts
+from lineofsight.store.forecast_kept import (
+    read_kept_forecast,
+    read_kept_keys,
+    write_kept_forecasts,
+)
 from lineofsight.store.scorecards import read_kpi_groups
 
 if TYPE_CHECKING:
     import subprocess
+
+    from lineofsight.store.check_results import CheckReading
 
 # The layout of a kept set of calls; another layout or release is computed again.
 FORMAT = 5
@@ -112,20 +118,14 @@ def off_track(
     else the whole organisation is forecast and kept (`kpi_ids` None, or at least
     `WHOLE_SHARE` of its KPIs) or only the KPIs asked for (not kept: a unit's list need not
     wait for the whole organisation's)."""
-    key = _key(as_of)
-    with store.reading() as conn:
-        state = read_check_state(conn)  # before the data: the calls claim no more than they hold
-        kept = read_kept_report(conn, key)
-        written = None
-        if kept is not None and kept[0] != state:
-            written = changed_since_state(conn, kept[0], state)
+    state, kept, written = _read_kept(store, as_of)
     if kept is not None and kept[0] == state:
         return _cut(_decode(kept[1]), kpi_ids)
     from lineofsight.services.evaluate import load_organization
 
     made: tuple[Kept, set[str] | None] | None = None
     if kept is not None and written is not None:
-        made = _brought_up_to_date(store, as_of, _decode(kept[1]), written)
+        made = _brought_up_to_date(store, as_of, _decode(kept[1]), written, state)
     if made is None:
         # None kept, or too much written since to bring it up to date: made in full.
         if kpi_ids is not None and not _asks_for_most(store, kpi_ids):
@@ -136,6 +136,56 @@ def off_track(
         made = _forecast(store, None, as_of, None), None
     _keep(store, as_of, state, *made)
     return _cut(made[0].calls, kpi_ids)
+
+
+def _read_kept(store: Store, as_of: dt.date) -> tuple[str, tuple[str, str] | None, set[str] | None]:
+    """The store's state, the calls kept for `as_of` (the state they were made on, encoded)
+    if any, and the KPIs written since when they are of an earlier state and can be brought
+    up to date (`check_results.changed_since_state`)."""
+    with _reading(store) as conn:
+        state = read_check_state(conn)  # before the data: the calls claim no more than they hold
+        kept = read_kept_report(conn, _key(as_of))
+        written = None
+        if kept is not None and kept[0] != state:
+            written = changed_since_state(conn, kept[0], state)
+    return state, kept, written
+
+
+@contextlib.contextmanager
+def _reading(store: Store) -> Iterator[CheckReading]:
+    """A read of the store through Python's sqlite3 on a plain SQLite file (the daily keeper
+    and a fresh process's first lists load no SQLAlchemy for it), else the store's own."""
+    with store.plain_reading() as plain:
+        if plain is not None:
+            yield plain
+            return
+    with store.reading() as conn:
+        yield conn
+
+
+def refresh_kept_forecast(store: Store, formulas: Formulas | None = None) -> None:
+    """After a write (committed): the whole organisation's kept forecast, of the date it is
+    kept for, brought up to date as `off_track` would (the KPIs written since forecast
+    again, with the formula KPIs that read them), so that a KPI's page and the lists read
+    it as it is. Nothing when none is kept, or when it cannot be brought up to date (a
+    change of the definitions other than KPIs, objectives or people, or too many KPIs
+    written): the next lists, keeper or server start makes it again in full. A store kept
+    busy or read-only: left as it is (`_keep`). `formulas`: the store's formulas, when the
+    caller holds them (`Formulas`)."""
+    prefix = f"{_FAMILY}{FORMAT}/{__version__}/"
+    with store.reading() as conn:
+        keys = read_kept_keys(conn, prefix)
+    for key in keys:
+        try:
+            as_of = dt.date.fromisoformat(key[len(prefix) :])
+        except ValueError:
+            continue
+        state, kept, written = _read_kept(store, as_of)
+        if kept is None or kept[0] == state or written is None:
+            continue
+        made = _brought_up_to_date(store, as_of, _decode(kept[1]), written, state, formulas)
+        if made is not None:
+            _keep(store, as_of, state, *made)
 
 
 def _keep(
@@ -428,35 +478,63 @@ def _cut(calls: pl.DataFrame, kpi_ids: Collection[str] | None) -> pl.DataFrame:
     return calls if kpi_ids is None else calls.filter(pl.col("id").is_in(list(kpi_ids)))
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Formulas:
+    """What the definitions of one definition change (`definitions`: its id, as
+    `store.scorecards.Marks.definitions`) hold of the formulas: each formula KPI and the KPIs
+    it reads (`inputs`: kpi_id, input_id, as `snapshot_patch.formula_inputs`), and how many
+    KPIs there are. A caller that holds them already (a scorecard brought up to date after a
+    write) hands them over, so that finding the formulas above the KPIs written reads nothing."""
+
+    definitions: int
+    inputs: pl.DataFrame
+    kpis: int
+
+
+def _formulas(store: Store, state: str, given: Formulas | None) -> tuple[pl.DataFrame, int]:
+    """The formulas' inputs and the number of KPIs of the store in `state`: `given` when it
+    is of that state's definitions, else read (the formula KPIs only, their formulas parsed)."""
+    if given is not None and state.split("/", 1)[0].split(".")[2:3] == [str(given.definitions)]:
+        return given.inputs, given.kpis
+    from lineofsight.services.snapshot_patch import formula_inputs
+    from lineofsight.store.forecast_reads import read_formula_kpis
+
+    formulas, count = read_formula_kpis(store)
+    return formula_inputs(formulas), count
+
+
 def _brought_up_to_date(
-    store: Store, as_of: dt.date, kept: pl.DataFrame, written: set[str]
+    store: Store,
+    as_of: dt.date,
+    kept: pl.DataFrame,
+    written: set[str],
+    state: str,
+    formulas: Formulas | None = None,
 ) -> tuple[Kept, set[str]] | None:
     """The kept calls with the KPIs written or changed since and the formula KPIs that read
     them (all the way up) forecast again, with those KPIs' forecasts, and those KPIs; None
     when that is too many (made in full instead).
 
-    Only those KPIs and what their formulas read are built as domain objects (with the units):
-    building the whole organisation's would cost more than forecasting a few KPIs."""
-    from lineofsight.services.evaluate import load_organization, read_definition_frames
-    from lineofsight.services.snapshot_patch import formula_inputs
-
-    kpis = read_definition_frames(store).kpis
-    known = set(kpis["id"].to_list())
+    Only those KPIs' definitions and measurements are read, with those of the KPIs their
+    formulas read and the units their values roll up through (`forecast.kpis_forecast`):
+    reading the whole organisation's would cost more than forecasting a few KPIs. The
+    formulas above the KPIs written are found from `formulas` when given (of the store's
+    definitions in `state`), else from the formula KPIs' definitions alone."""
+    if not written:
+        return Kept(kept, _no_rows()), set()
+    inputs, count = _formulas(store, state, formulas)
     ups: dict[str, list[str]] = {}
     downs: dict[str, list[str]] = {}
-    for kpi_id, input_id in formula_inputs(kpis).iter_rows():
-        if input_id in known:
-            ups.setdefault(input_id, []).append(kpi_id)
-            downs.setdefault(kpi_id, []).append(input_id)
-    again = reachable_in((k for k in written if k in known), ups)
-    if len(again) > len(known) * AGAIN_SHARE:
+    for kpi_id, input_id in inputs.iter_rows():
+        ups.setdefault(input_id, []).append(kpi_id)
+        downs.setdefault(kpi_id, []).append(input_id)
+    again = reachable_in(written, ups)
+    if len(again) > count * AGAIN_SHARE:
         return None
-    # The calls of KPIs forecast again are replaced; those of KPIs removed are dropped.
-    kept = kept.filter(pl.col("id").is_in(list(known)), ~pl.col("id").is_in(list(again)))
-    if not again:
-        return Kept(kept, _no_rows()), again
-    org = load_organization(store, reachable_in(again, downs))
-    fresh = _forecast(store, org, as_of, again)
+    # The calls of KPIs forecast again are replaced; those of KPIs removed (among the KPIs
+    # written: each removal is a definition change of the KPI) are dropped.
+    kept = kept.filter(~pl.col("id").is_in(sorted(again)))
+    fresh = _forecast(store, None, as_of, again, reading=reachable_in(again, downs))
     return Kept(pl.concat([kept, fresh.calls]).sort("id"), fresh.rows), again
 
 
@@ -473,18 +551,27 @@ def _forecast(
     kpi_ids: set[str] | None,
     threads: int = 1,
     helper: FitHelper | None = None,
+    reading: Collection[str] | None = None,
 ) -> Kept:
     """The engine's forecasts of these KPIs (None: all; `org` is then not read and may be
     None) at their own units, as kept (`Kept`); `threads` and `helper`: for the read and
-    the fits of all (`services.forecast.whole_forecast`)."""
-    from lineofsight.engine.forecast_kept import kept_frame
-    from lineofsight.services.evaluate import read_kpi_frame
-    from lineofsight.services.forecast import forecast_frame, off_track_of, whole_forecast
-    from lineofsight.services.kpi_series import measured_sources
+    the fits of all (`services.forecast.whole_forecast`). Without `org`, some KPIs are
+    forecast as the whole organisation's forecast makes them, from the definitions and
+    measurements of the KPIs `reading` only: these with every KPI their formulas read
+    (`services.forecast.kpis_forecast`)."""
+    from lineofsight.services.forecast import kpis_forecast, whole_forecast
 
     if kpi_ids is None:
         return whole_forecast(store, as_of, threads, helper)
-    assert org is not None
+    if org is None:
+        assert reading is not None
+        return kpis_forecast(store, as_of, kpi_ids, reading)
+    # Loaded here: SQLAlchemy comes with them, which a forecast of every KPI does without.
+    from lineofsight.engine.forecast_kept import kept_frame
+    from lineofsight.services.evaluate import read_kpi_frame
+    from lineofsight.services.forecast import forecast_frame, off_track_of
+    from lineofsight.services.kpi_series import measured_sources
+
     targeted = {k.id for k in org.kpis if k.id in kpi_ids and k.target is not None}
     if not targeted:
         return Kept(pl.DataFrame(schema=SCHEMA), _no_rows())

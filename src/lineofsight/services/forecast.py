@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -46,6 +48,9 @@ from lineofsight.services.evaluate import (
     read_measurement_frame,
 )
 from lineofsight.store.database import Store
+
+if TYPE_CHECKING:
+    from lineofsight.store.forecast_reads import ForecastDefinitions
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +133,25 @@ def whole_forecast(
     )
 
 
+def kpis_forecast(
+    store: Store, as_of: dt.date, kpi_ids: Collection[str], reading: Collection[str]
+) -> Kept:
+    """Only the KPIs `kpi_ids` forecast at their own units as of `as_of`, as `whole_forecast`
+    makes and keeps them (the same requests, histories and fits, for these KPIs only), from
+    the definitions and measurements of the KPIs `reading` only: `kpi_ids` with every KPI
+    their formulas read, all the way down. What a kept forecast brought up to date after a
+    write forecasts again: a few KPIs' rows read along the keys, not the whole store's."""
+    every = _Everything.read_some(store, as_of, set(kpi_ids), set(reading) | set(kpi_ids))
+    if every is None:
+        raise UsageError(NO_STRATEGY)
+    fast, rest = every.split()
+    kept = _kept_fast(every, fast, 1, None)
+    return Kept(
+        pl.concat([kept.calls, off_track_of(rest.values())]).sort("id"),
+        pl.concat([kept.rows, kept_frame(rest.values())]),
+    )
+
+
 def off_track_of(forecasts: Iterable[Forecast]) -> pl.DataFrame:
     """The forecasts off track, as `OFF_TRACK_SCHEMA`."""
     return pl.DataFrame(
@@ -173,6 +197,24 @@ class _Everything:
     reads: dict[str, list[str]]
 
     @classmethod
+    def read_some(
+        cls, store: Store, as_of: dt.date, kpi_ids: set[str], reading: set[str]
+    ) -> _Everything | None:
+        """As `read` with `own_units_only`, for the requests of `kpi_ids` only, from the
+        definitions and measurements of the KPIs `reading` (those with what their formulas
+        read) and the units their values are at or roll up to; None before the first apply."""
+        from lineofsight.services.evaluate import read_kpi_frame
+        from lineofsight.store.forecast_reads import read_some_forecast_definitions
+
+        frame = read_kpi_frame(store, sorted(reading), (dt.date(MIN_YEAR, 1, 1), as_of))
+        measured = measured_pairs(frame)
+        units = measured["unit_id"].unique().to_list()
+        defs = read_some_forecast_definitions(store, reading, units)
+        if defs is None:
+            return None
+        return cls._of(store, as_of, defs, frame, measured, kpi_ids)
+
+    @classmethod
     def read(
         cls,
         store: Store,
@@ -190,13 +232,29 @@ class _Everything:
         defs = read_forecast_definitions(store)
         if defs is None:
             raise UsageError(NO_STRATEGY)
-        kpis = defs.kpis.sort("position")
-        unit_targets = defs.unit_targets.clear() if own_units_only else defs.unit_targets
+        if own_units_only:
+            defs = dataclasses.replace(defs, unit_targets=defs.unit_targets.clear())
         frame = read_forecast_measurements(store, as_of, threads, labels=labels)
+        return cls._of(store, as_of, defs, frame, measured_pairs(frame), None)
+
+    @classmethod
+    def _of(
+        cls,
+        store: Store,
+        as_of: dt.date,
+        defs: ForecastDefinitions,
+        frame: pl.DataFrame,
+        measured: pl.DataFrame,
+        kpi_ids: set[str] | None,
+    ) -> _Everything:
+        """What was read, with the requests (of `kpi_ids` only, when given) and the formulas'
+        book made from it."""
+        kpis = defs.kpis.sort("position")
         parents = dict(defs.units.select("id", "parent_id").iter_rows())
-        measured = measured_pairs(frame)
         rolled = rolled_up(measured, parents)
-        requests = _requests_from(kpis, unit_targets)
+        requests = _requests_from(kpis, defs.unit_targets)
+        if kpi_ids is not None:
+            requests = requests.filter(pl.col("kpi_id").is_in(sorted(kpi_ids)))
         own_units = kpis.select(pl.col("id").alias("kpi_id"), pl.col("unit_id").alias("own_unit"))
         book = book_of(
             kpis.with_columns(pl.col("aggregation").fill_null(m.Aggregation.MEAN.value)), rolled

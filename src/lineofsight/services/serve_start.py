@@ -6,8 +6,10 @@ fraction of the memory of computing it (`services.snapshots`). Without one, ever
 compute the same scorecards in full at once, each holding the computation's peak memory for
 the rest of its life. So the server keeps them first, once, in a short-lived child process
 (`services.snapshots.keep_ready`, the scheduler's daily keeper): the computation's memory goes
-with that process, and each worker starts from what it kept. When that fails (a store being
-migrated, a busy store), the workers compute the scorecard themselves, as before.
+with that process, and each worker starts from what it kept. The keeper keeps today's
+forecast of every KPI too (`attention_forecast.off_track`), so that a KPI's first page reads
+its forecast rather than fitting it. When that fails (a store being migrated, a busy store),
+the workers compute the scorecard themselves, as before.
 """
 
 from __future__ import annotations

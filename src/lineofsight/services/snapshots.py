@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from lineofsight.domain import model as m
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from lineofsight.engine.frames import DefinitionFrames
+    from lineofsight.services.attention_forecast import Formulas
     from lineofsight.store.labels import Labels
 
 log = logging.getLogger(__name__)
@@ -327,8 +328,12 @@ def refresh_kept(store: Store, today: dt.date | None = None) -> None:
 
     Each is brought up to date as a status would (the KPIs written scored again and saved as
     a patch), else computed in full (a change of the definitions, a write of more than a
-    patch holds). Never an error for the write, which is committed already (a status brings
-    the scorecard up to date itself)."""
+    patch holds). The whole organisation's kept forecast is brought up to date too
+    (`attention_forecast.refresh_kept_forecast`), so that a KPI's page reads its forecast
+    rather than fitting it. Never an error for the write, which is committed already (a
+    status brings the scorecard up to date itself, the lists the forecast)."""
+    # The formulas of the scorecard of the date asked for last, brought up to date.
+    held: list[Formulas | None] = []
     try:
         with store.plain_reading() as plain, _reading(store, plain) as conn:
             newest = read_newest_key(conn)
@@ -339,10 +344,27 @@ def refresh_kept(store: Store, today: dt.date | None = None) -> None:
             # would score everything again).
             return
         day, lag = newest if newest is not None else (today or dt.date.today(), True)
-        _ready(store, day, lag, ahead=False)
+        _ready(store, day, lag, ahead=False, seen=lambda card: held.append(_formulas(card)))
         _ready_turn(store, groups, day, lag)
     except LineOfSightError as exc:
         log.info("the kept scorecard is brought up to date by the next status: %s", exc)
+    from lineofsight.services.attention_forecast import refresh_kept_forecast
+
+    try:
+        # The scorecard brought up to date holds the formulas of the definitions: the
+        # forecast finds the formulas above the KPIs written there, not in the store.
+        refresh_kept_forecast(store, next(iter(held), None))
+    except LineOfSightError as exc:
+        log.info("the kept forecast is brought up to date by the next lists: %s", exc)
+
+
+def _formulas(card: Scorecard) -> Formulas | None:
+    """What a scorecard holds of its definitions' formulas, for the kept forecast."""
+    from lineofsight.services.attention_forecast import Formulas
+
+    if card.covers is None:
+        return None
+    return Formulas(card.covers.definitions, card.inputs, card.defs.kpis.height)
 
 
 def keep_ready(store: Store, today: dt.date | None = None) -> str:
@@ -351,7 +373,9 @@ def keep_ready(store: Store, today: dt.date | None = None) -> str:
     kept date when there is one; the next turn's made ahead when it is at most `AHEAD_DAYS`
     away; and that of the day the home page compares today with (`compared_day`), so that
     neither the first status of a day, nor that of a month end more than a week after the
-    last write, nor a fresh web app's first home page computes one in full. A one-line
+    last write, nor a fresh web app's first home page computes one in full; then today's
+    forecast of every KPI (`attention_forecast`), so that a KPI's first page reads its
+    forecast rather than fitting it. A one-line
     summary of what was kept, and of what was not when another write held the store (or it
     is read-only): no failure, the next run or status keeps it.
 
@@ -375,6 +399,14 @@ def keep_ready(store: Store, today: dt.date | None = None) -> str:
     turn = _ready_turn(store, groups, day, True, say_unkept=True)
     if turn is not None and not turn[1]:
         unkept.append(turn[0])
+    from lineofsight.services.attention_forecast import off_track_aside, settle
+
+    # Today's forecast of every KPI kept, so that a KPI's first page reads it rather than
+    # fitting it: a large organisation's made in a second process (with this one's help),
+    # which keeps it and takes the forecast's memory with it when it ends (the scheduler
+    # runs this keeper in `los serve`'s own process).
+    off_track_aside(store, day, sum(n for _, _, n in groups[2]))()
+    settle()
     kept = [d for d in dict.fromkeys((day, before)) if d not in unkept]
     parts = []
     if kept:
@@ -424,10 +456,19 @@ def _ready_turn(
     return turn, _ready(store, turn, lag, ahead=True, say_unkept=say_unkept)
 
 
-def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool, say_unkept: bool = False) -> bool:
+def _ready(
+    store: Store,
+    day: dt.date,
+    lag: bool,
+    *,
+    ahead: bool,
+    say_unkept: bool = False,
+    seen: Callable[[Scorecard], None] | None = None,
+) -> bool:
     """The kept scorecard of `day` brought up to date (patched, else computed in full) and
     saved; nothing read when it is up to date already. Whether it is kept (False: the store
-    did not take it; a failure of the store raised when `say_unkept`, else logged)."""
+    did not take it; a failure of the store raised when `say_unkept`, else logged). `seen`:
+    given the scorecard brought up to date (not called when nothing was read)."""
     with store.plain_reading() as plain, _reading(store, plain) as conn:
         marks = read_marks(conn)
         saved = read_snapshot_marks(conn, day, lag)
@@ -468,6 +509,8 @@ def _ready(store: Store, day: dt.date, lag: bool, *, ahead: bool, say_unkept: bo
         labels=labels,
         say_unkept=say_unkept,
     )
+    if seen is not None:
+        seen(ready)
     return ready.keep()
 
 

@@ -92,15 +92,12 @@ def read_kept_report(conn: CheckReading, key: str) -> tuple[str, str] | None:
 ITEM_KINDS = ("kpi", "objective", "person")
 
 
-def changed_since_state(conn: Connection, made_on: str, state: str) -> set[str] | None:
+def changed_since_state(conn: CheckReading, made_on: str, state: str) -> set[str] | None:
     """The KPIs whose values or definitions changed (added, changed or removed) after a report
     made on the store in `made_on` (the store now in `state`): the scorecards' change log
     (`scorecards.written_since`, read after `state`, so maybe a few written later too) and
     the KPIs of the definition changes since. None when a definition change of another kind
     than `ITEM_KINDS` came in between (or a state not understood): made again in full."""
-    from sqlalchemy import select
-
-    from lineofsight.store import tables as t
     from lineofsight.store.scorecards import Marks, written_since
 
     try:
@@ -112,11 +109,9 @@ def changed_since_state(conn: Connection, made_on: str, state: str) -> set[str] 
     loads, revisions, changes = (int(v) for v in before[:3])
     changed: set[str] = set()
     if before[2:] != after[2:]:
-        rows = conn.execute(
-            select(t.definition_changes.c.kind, t.definition_changes.c.item_id).where(
-                t.definition_changes.c.id > changes
-            )
-        ).all()
+        rows = _all(
+            conn, "SELECT kind, item_id FROM definition_changes WHERE id > :id", {"id": changes}
+        )
         if any(kind not in ITEM_KINDS for kind, _ in rows):
             return None
         changed = {str(item) for kind, item in rows if kind == "kpi"}
@@ -242,7 +237,7 @@ def _day(moment: Any) -> str:
     return str(moment)[:10]
 
 
-def _all(conn: Any, sql: str, params: dict[str, str]) -> list[tuple[Any, ...]]:
+def _all(conn: Any, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Every row of a read on either kind of connection."""
     if isinstance(conn, sqlite3.Connection):
         return [tuple(row) for row in conn.execute(sql, params).fetchall()]

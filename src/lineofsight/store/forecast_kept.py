@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from lineofsight.store.loading import LoadSession
 
-__all__ = ["read_kept_forecast", "write_kept_forecasts"]
+__all__ = ["read_kept_forecast", "read_kept_keys", "write_kept_forecasts"]
 
 # The columns of a row, as `KEPT_SCHEMA` orders them.
 _COLUMNS = (
@@ -39,15 +39,12 @@ def write_kept_forecasts(
 ) -> None:
     """Keep `rows` (`KEPT_SCHEMA`) as the forecasts of `as_of`, in the caller's transaction:
     in place of every row kept (`again` None: a forecast made in full), or of the rows of the
-    KPIs `again` only (a kept forecast brought up to date: those forecast again), the rows
-    of another date or of a KPI no longer defined dropped too."""
+    KPIs `again` only (a kept forecast of `as_of` brought up to date: those forecast again,
+    and those removed since, which are among the KPIs changed), found along the primary key:
+    a write of one value does not read every KPI's row."""
     if again is None:
         session.execute("DELETE FROM kept_forecasts")
     else:
-        session.execute(
-            "DELETE FROM kept_forecasts WHERE as_of <> ? OR kpi_id NOT IN (SELECT id FROM kpis)",
-            [_day(session, as_of)],
-        )
         ids = sorted(set(again))
         for start in range(0, len(ids), _IDS):
             chunk = ids[start : start + _IDS]
@@ -59,11 +56,6 @@ def write_kept_forecasts(
         "kept_forecasts",
         rows.select(_COLUMNS).with_columns(pl.lit(as_of).alias("as_of")),
     )
-
-
-def _day(session: LoadSession, day: dt.date) -> Any:
-    """A date as a session's parameter: as SQLAlchemy writes it on SQLite (ISO text)."""
-    return day.isoformat() if session.dialect == "sqlite" else day
 
 
 # The store's state, the state the report was made on, and the row (none: not kept).
@@ -91,3 +83,10 @@ def read_kept_forecast(
     if row[0] is None or state_of(values[:5]) != made_on:
         return None
     return row
+
+
+def read_kept_keys(conn: Connection, family: str) -> list[str]:
+    """The keys of the reports kept whose key starts with `family` (the whole organisation's
+    forecasts: one kept at a time)."""
+    found = plain_rows(conn, "SELECT key FROM check_results WHERE key LIKE ?", (f"{family}%",))
+    return sorted(str(row[0]) for row in found if str(row[0]).startswith(family))

@@ -5,13 +5,13 @@ building 100,000 KPIs as objects costs seconds)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from lineofsight.store.arrow import Read, frame_of, read_frame, read_frames, read_together
-from lineofsight.store.database import Store
+from lineofsight.store.database import Store, plain_rows
 
 KPI_COLUMNS = {
     "id": pl.String,
@@ -72,6 +72,78 @@ def read_forecast_definitions(store: Store) -> ForecastDefinitions | None:
         )
     )
     return ForecastDefinitions(kpis, unit_targets, units, row[0], row[1])
+
+
+# Ids asked for in one statement (well under the SQLite and PostgreSQL parameter limits).
+_IDS = 500
+
+# These units and every unit above them (a cycle of a broken file ends: UNION keeps each once).
+_UNITS_ABOVE = (
+    "WITH RECURSIVE above(id) AS (SELECT id FROM units WHERE id IN ({})"
+    " UNION SELECT u.parent_id FROM units u JOIN above a ON u.id = a.id"
+    " WHERE u.parent_id IS NOT NULL)"
+    " SELECT u.id, u.parent_id FROM units u JOIN above a ON u.id = a.id"
+)
+
+
+def read_some_forecast_definitions(
+    store: Store, kpi_ids: Collection[str], unit_ids: Collection[str]
+) -> ForecastDefinitions | None:
+    """What a forecast of only these KPIs at their own units reads of the definitions (as
+    `read_forecast_definitions`, in one transaction): these KPIs (those defined), no unit
+    targets, and the units `unit_ids` (where they have values) with every unit above them
+    (where those values roll up to). Read along the primary keys: a few KPIs read a few
+    rows, not the definitions of the whole organisation. None before the first apply."""
+    columns = ", ".join(KPI_COLUMNS)
+    with store.reading() as conn:
+        found = plain_rows(conn, "SELECT fiscal_year_start, due_days FROM organization")
+        if not found:
+            return None
+        kpis = [
+            row
+            for chunk in _chunks(kpi_ids)
+            for row in plain_rows(
+                conn, f"SELECT {columns} FROM kpis WHERE id IN ({_marks(chunk)})", chunk
+            )
+        ]
+        units = {
+            row[0]: row
+            for chunk in _chunks(unit_ids)
+            for row in plain_rows(conn, _UNITS_ABOVE.format(_marks(chunk)), chunk)
+        }
+    return ForecastDefinitions(
+        frame_of(kpis, KPI_COLUMNS),
+        pl.DataFrame(schema=UNIT_TARGET_COLUMNS),
+        frame_of(list(units.values()), UNIT_COLUMNS),
+        int(found[0][0]),
+        int(found[0][1]),
+    )
+
+
+def read_formula_kpis(store: Store) -> tuple[pl.DataFrame, int]:
+    """Each formula KPI's id and formula (`id`, `formula`), and how many KPIs there are:
+    what finds the formulas that read a KPI, without the other definitions."""
+    formulas, count = read_together(
+        store,
+        [
+            (
+                "SELECT id, formula FROM kpis WHERE formula IS NOT NULL",
+                [],
+                {"id": pl.String, "formula": pl.String},
+            ),
+            ("SELECT count(*) AS kpis FROM kpis", [], {"kpis": pl.Int64}),
+        ],
+    )
+    return formulas, int(count.item()) if count.height else 0
+
+
+def _chunks(ids: Collection[str]) -> list[list[str]]:
+    ordered = sorted(set(ids))
+    return [ordered[at : at + _IDS] for at in range(0, len(ordered), _IDS)]
+
+
+def _marks(chunk: Sequence[str]) -> str:
+    return ", ".join("?" for _ in chunk)
 
 
 # As stored: the period's label, not its first day (see `read_forecast_measurements`).
