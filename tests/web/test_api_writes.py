@@ -363,3 +363,27 @@ def test_a_value_ten_times_off_is_stored_with_a_warning(api_as) -> None:  # type
         "misplaced decimal point, a missing or extra zero, or a percentage typed as a fraction"
     ]
     assert _history(api, "revenue")[("sales", "2025-05")]["value"] == 1010
+
+
+def test_a_check_in_without_a_note_keeps_the_stored_note(api_as) -> None:  # type: ignore[no-untyped-def]
+    # As a file without a note column: a body that says nothing of the note keeps it;
+    # `"note": null` or `""` given clears it.
+    api = api_as("alice")
+    body = {"kpi": "revenue", "period": "2026-03", "value": 140, "note": "March close"}
+    assert api.request("POST", "/measurements", json=body).status_code in (200, 201)
+    kept = api.request(
+        "POST", "/measurements", json={"kpi": "revenue", "period": "2026-03", "value": 141}
+    )
+    assert kept.status_code == 200 and kept.json()["note"] == "March close", kept.text
+    assert _history(api, "revenue")[("sales", "2026-03")]["note"] == "March close"
+    entries = api_as("admin").get("/audit", params={"subject": "measurement:revenue/sales/2026-03"})
+    assert entries.json()["entries"][0]["after"]["note"] == "March close"
+    for cleared in (None, ""):
+        api.request("POST", "/measurements", json={**body, "value": 142})
+        answer = api.request(
+            "POST",
+            "/measurements",
+            json={"kpi": "revenue", "period": "2026-03", "value": 143, "note": cleared},
+        )
+        assert answer.status_code == 200 and answer.json()["note"] is None, answer.text
+        assert _history(api, "revenue")[("sales", "2026-03")]["note"] is None

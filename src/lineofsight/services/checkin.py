@@ -96,6 +96,7 @@ def record_measurement(
     actor: str,
     allow_future: bool = False,
     kpi_unseen: bool = False,
+    keep_note: bool = False,
 ) -> CheckinResult:
     """Store one value (or numerator and denominator) for a KPI, unit and period.
 
@@ -103,13 +104,19 @@ def record_measurement(
     frequency, bounds, ratio or plain value, a period that has ended (unless `allow_future`).
     An existing value is replaced and kept as a revision. InputError naming each field
     (`Problem.file`) and its reason, every one at once, when anything is wrong.
-    `kpi_unseen`: the writer may not see the KPI (see `record_measurements`).
+    `kpi_unseen`: the writer may not see the KPI (see `record_measurements`). `keep_note`:
+    the writer said nothing of the note (`note` is None), so a stored value keeps its note.
     """
     entry = CheckinEntry(kpi_id, unit_id, period, value, numerator, denominator, note)
     unseen = frozenset({kpi_id}) if kpi_unseen else frozenset()
     try:
         return record_measurements(
-            store, [entry], actor=actor, allow_future=allow_future, unseen=unseen
+            store,
+            [entry],
+            actor=actor,
+            allow_future=allow_future,
+            unseen=unseen,
+            keep_notes=keep_note,
         )[0]
     except InputError as exc:
         problems = [replace(p, file=p.file.partition(".")[2] or p.file) for p in exc.problems]
@@ -126,6 +133,7 @@ def record_measurements(
     allow_future: bool = False,
     check_only: bool = False,
     unseen: Collection[str] = frozenset(),
+    keep_notes: bool = False,
 ) -> list[CheckinResult]:
     """Store several values in one transaction: all of them, or none.
 
@@ -135,6 +143,8 @@ def record_measurements(
     form that found a mistake of its own still shows the service's problems with it).
     `unseen`: KPIs the writer may not see, each named unknown as one that does not exist
     (no hint at a close id), with only what needs no KPI checked beside (the period).
+    `keep_notes`: the entries say nothing of notes, so a stored value keeps its note (as a
+    file without a note column).
     """
     source = f"web check-in by {actor}"
     with load_session(store) as session:
@@ -170,7 +180,9 @@ def record_measurements(
             raise _field_errors_of(problems)
         if not rows or check_only:
             return []
-        comparison = compare_measurements(session, frame_of_rows(rows), rules.calendar)
+        comparison = compare_measurements(
+            session, frame_of_rows(rows), rules.calendar, keep_notes=keep_notes
+        )
         if not comparison.overlaps.is_empty():
             from lineofsight.services.measurement_frames import overlap_problem
 
@@ -184,11 +196,13 @@ def record_measurements(
         write_compared(session, comparison, source=source, at=dt.datetime.now(dt.UTC))
         results = []
         for row, before in zip(rows, befores, strict=True):
+            # A note left out keeps the stored one (`keep_notes`): the value's note after.
+            note = before["note"] if keep_notes and before and row.note is None else row.note
             after = {
                 "value": row.value,
                 "numerator": row.numerator,
                 "denominator": row.denominator,
-                "note": row.note,
+                "note": note,
             }
             old = {k: before[k] for k in after} if before else None
             action = "added" if not before else "unchanged" if old == after else "replaced"
@@ -210,7 +224,7 @@ def record_measurements(
                     row.value,
                     row.numerator,
                     row.denominator,
-                    row.note,
+                    note,
                     action,
                     revision or 1,
                 )

@@ -45,7 +45,11 @@ class MeasurementIn(BaseModel):
     value: float | None = None
     numerator: float | None = None
     denominator: float | None = None
-    note: str | None = Field(None, max_length=10_000)
+    note: str | None = Field(
+        None,
+        max_length=10_000,
+        description='Left out: a value already stored keeps its note; null or "" clears it.',
+    )
 
 
 @router.post(
@@ -88,6 +92,8 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
         note=body.note,
         actor=account.username,
         kpi_unseen=unseen,
+        # A body without `note` says nothing of it (as a file without a note column).
+        keep_note="note" not in body.model_fields_set,
     )
     data = {
         "kpi": result.kpi_id,
