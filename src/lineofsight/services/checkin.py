@@ -22,6 +22,7 @@ from lineofsight.services.measurements import (
     _RowError,
     last_day_allowed,
     load_opened,
+    source_warnings,
 )
 from lineofsight.services.plausibility import value_warnings
 from lineofsight.services.snapshots import refresh_kept
@@ -54,6 +55,8 @@ class CheckinResult:
     revision: int
     # Why the value stored looks like a typing slip (`engine.plausibility`), if it does.
     warning: str | None = None
+    # That the KPI's values come from a data source whose next refresh replaces this one.
+    source_warning: str | None = None
 
 
 def _write_audit(
@@ -232,7 +235,12 @@ def record_measurements(
     refresh_kept(store)
     written = frame_of_rows(rows).select("kpi_id", "unit_id", "period", "period_end")
     reasons = value_warnings(store, rules, written)["reason"].to_list()
-    return [replace(r, warning=why) for r, why in zip(results, reasons, strict=True)]
+    # One warning per KPI, on the KPI's first value (a form enters one KPI's values).
+    sourced = dict(source_warnings(rules, written))
+    return [
+        replace(r, warning=why, source_warning=sourced.pop(r.kpi_id, None))
+        for r, why in zip(results, reasons, strict=True)
+    ]
 
 
 def last_value(store: Store, kpi: Kpi, unit_id: str) -> tuple[str, float] | None:

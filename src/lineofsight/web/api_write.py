@@ -105,7 +105,7 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
         "note": result.note,
         "action": result.action,
         "revision": result.revision,
-        "warnings": [result.warning] if result.warning else [],
+        "warnings": [w for w in (result.source_warning, result.warning) if w],
     }
     return json_response(data, 201 if result.action == "added" else 200)
 
