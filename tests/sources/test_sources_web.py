@@ -346,4 +346,7 @@ def test_a_value_entered_through_the_api_for_a_sourced_kpi_warns_as_a_load_does(
     loaded = los("load", "typed.csv", "--format", "json")
     assert loaded.exit_code == 0, loaded.output
     assert json.loads(loaded.stdout)["loaded"][0]["warnings"] == [f"typed.csv: {warning}"]
-    assert warning.startswith("KPI revenue takes its values from source 'lite': its next refresh")
+    assert warning == (
+        "KPI revenue takes its values from source 'lite': its next refresh replaces the value "
+        "given here if it brings its period (the value is stored)"
+    )

@@ -566,12 +566,24 @@ def source_warnings(rules: LoadRules, written: pl.DataFrame) -> list[tuple[str, 
     return [
         (
             kpi_id,
-            f"KPI {kpi_id} takes its values from source '{rules.fed[kpi_id]}': its next "
-            f"refresh replaces the {plural(count, 'value')} given here for the periods it "
-            "brings (the values are stored)",
+            f"KPI {kpi_id} takes its values from source '{rules.fed[kpi_id]}': " + _replaced(count),
         )
         for kpi_id, count in sorted(fed.iter_rows())
     ]
+
+
+def _replaced(count: int) -> str:
+    """What a source's next refresh does to `count` values given by hand: it replaces only
+    those of the periods it brings."""
+    if count == 1:
+        return (
+            "its next refresh replaces the value given here if it brings its period "
+            "(the value is stored)"
+        )
+    return (
+        f"its next refresh replaces those of the {count} values given here whose periods it "
+        "brings (the values are stored)"
+    )
 
 
 def _no_strategy() -> UsageError:
