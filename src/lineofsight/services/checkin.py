@@ -100,6 +100,7 @@ def record_measurement(
     allow_future: bool = False,
     kpi_unseen: bool = False,
     keep_note: bool = False,
+    via: str = "web",
 ) -> CheckinResult:
     """Store one value (or numerator and denominator) for a KPI, unit and period.
 
@@ -109,6 +110,7 @@ def record_measurement(
     (`Problem.file`) and its reason, every one at once, when anything is wrong.
     `kpi_unseen`: the writer may not see the KPI (see `record_measurements`). `keep_note`:
     the writer said nothing of the note (`note` is None), so a stored value keeps its note.
+    `via`: where the value was entered, as its source says (`web check-in by ada`).
     """
     entry = CheckinEntry(kpi_id, unit_id, period, value, numerator, denominator, note)
     unseen = frozenset({kpi_id}) if kpi_unseen else frozenset()
@@ -120,6 +122,7 @@ def record_measurement(
             allow_future=allow_future,
             unseen=unseen,
             keep_notes=keep_note,
+            via=via,
         )[0]
     except InputError as exc:
         problems = [replace(p, file=p.file.partition(".")[2] or p.file) for p in exc.problems]
@@ -137,6 +140,7 @@ def record_measurements(
     check_only: bool = False,
     unseen: Collection[str] = frozenset(),
     keep_notes: bool = False,
+    via: str = "web",
 ) -> list[CheckinResult]:
     """Store several values in one transaction: all of them, or none.
 
@@ -147,9 +151,10 @@ def record_measurements(
     `unseen`: KPIs the writer may not see, each named unknown as one that does not exist
     (no hint at a close id), with only what needs no KPI checked beside (the period).
     `keep_notes`: the entries say nothing of notes, so a stored value keeps its note (as a
-    file without a note column).
+    file without a note column). `via`: where the values were entered (`web`, `API`), as
+    their source and audit rows say: `web check-in by ada`.
     """
-    source = f"web check-in by {actor}"
+    source = f"{via} check-in by {actor}"
     with load_session(store) as session:
         rules = read_load_rules(session)
         if rules is None:
@@ -217,7 +222,7 @@ def record_measurements(
                     action="measurement.record",
                     subject=f"measurement:{row.kpi_id}/{row.unit_id}/{row.period}",
                     before=old,
-                    after=after,
+                    after={**after, "source": source},
                 )
             results.append(
                 CheckinResult(

@@ -94,6 +94,7 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
         kpi_unseen=unseen,
         # A body without `note` says nothing of it (as a file without a note column).
         keep_note="note" not in body.model_fields_set,
+        via="API",
     )
     data = {
         "kpi": result.kpi_id,
