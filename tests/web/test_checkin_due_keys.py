@@ -177,5 +177,7 @@ def test_the_kpi_check_in_form_notes_a_value_that_looks_like_a_slip(
     assert "Saved the value for 2026-W16, as typed; it looks unusual" in answer.text
     assert '<p class="warning" id="value-warning">Check: 4 is 1/10 of the usual size' in answer.text
     assert _stored(web_url, "calls")["2026-W16"] == 4
+    # The page shows the value just saved as the last one, not the one before the save.
+    assert '<dt>Last value</dt><dd>4 <span class="hint">(2026-W16)</span>' in answer.text
     usual = client.post("/kpis/calls/checkin", data={**form, "period": "2026-W15", "value": "42"})
     assert usual.status_code == 303, "an ordinary value goes to the KPI's page as before"
