@@ -46,3 +46,30 @@ def test_no_table_of_the_readme_is_split() -> None:
         and not (number + 1 < len(lines) and lines[number + 1].startswith("|--"))
     ]
     assert not cut, f"README lines where a table goes on after a blank line: {cut}"
+
+
+def test_every_api_endpoint_is_in_the_web_api_doc() -> None:
+    """Each operation of the JSON API has its row in docs/web-api.md's table (`GET reviews`,
+    `POST notifications/{id}/resend`; several methods as `GET/POST users`)."""
+    import re
+
+    from fastapi import FastAPI
+
+    from lineofsight.web.api import router
+
+    said = set()
+    for line in (ROOT / "docs" / "web-api.md").read_text().splitlines():
+        if line.startswith("| `"):
+            for span in re.findall(r"`([^`]+)`", line.split(" | ")[0]):
+                methods, _, path = span.partition(" ")
+                shape = re.sub(r"\{[^}]*\}", "{}", path.split("?")[0])
+                said |= {(method, shape) for method in methods.split("/")}
+    site = FastAPI()
+    site.include_router(router)
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in site.openapi()["paths"].items()
+        for method in operations
+        if (method.upper(), re.sub(r"\{[^}]*\}", "{}", path.lstrip("/"))) not in said
+    ]
+    assert not missing, f"API endpoints docs/web-api.md does not describe: {missing}"
