@@ -73,3 +73,22 @@ def test_every_api_endpoint_is_in_the_web_api_doc() -> None:
         if (method.upper(), re.sub(r"\{[^}]*\}", "{}", path.lstrip("/"))) not in said
     ]
     assert not missing, f"API endpoints docs/web-api.md does not describe: {missing}"
+
+
+def test_the_readme_reviews_and_books_name_the_worked_example_s_units_and_people() -> None:
+    """The reviews section's examples run in the demo (`make demo`): its units and people."""
+    import re
+
+    import yaml
+
+    example = ROOT / "src" / "lineofsight" / "examples" / "techinnovate" / "strategy.yaml"
+    org = yaml.safe_load(example.read_text())["organization"]
+    units, people = {u["id"] for u in org["units"]}, {p["id"] for p in org["people"]}
+    section = README.split("## Reviews and briefing books", 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"los brief (\w+) --period", section)
+    reviews = [
+        yaml.safe_load(line[4:]) for line in section.splitlines() if line.startswith("  - {unit:")
+    ]
+    assert named and reviews
+    assert [u for u in named + [r["unit"] for r in reviews] if u not in units] == []
+    assert [p for r in reviews for p in r["attendees"] if p not in people] == []
