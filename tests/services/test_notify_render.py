@@ -3,6 +3,8 @@ no value of its own), in the digest's text and HTML alike."""
 
 from __future__ import annotations
 
+import html
+
 from lineofsight.services.attention import AttentionItem
 from lineofsight.services.notify_render import digest_email, item_line
 
@@ -48,3 +50,17 @@ def test_a_value_reads_as_on_the_command_line_and_the_pages_never_with_an_expone
     for text in (email.text, email.html):
         assert "1,234,568" in text and "0.0000123" in text
         assert "e+" not in text and "e-0" not in text
+
+
+def test_a_finding_is_named_without_a_value_beside_its_status() -> None:
+    # A finding's item carries no value nor score: its line names the subject alone, never
+    # "no value (amber)" for an objective that scores 50.
+    reason = "SM02 objective-without-deadline (warning): objective 'loyal' has no deadline"
+    found = _item(
+        "finding", "Keep customers loyal", kind="finding", reason=reason, subject="objective"
+    )
+    assert item_line(found) == "Keep customers loyal"
+    email = digest_email([found], person_name="Ava", week="2026-W45", base_url=None)
+    assert f"- Keep customers loyal\n  {reason}" in email.text
+    assert f"<strong>Keep customers loyal</strong></a><br>{html.escape(reason)}" in email.html
+    assert "no value" not in email.text and "no value" not in email.html

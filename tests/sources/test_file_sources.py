@@ -190,7 +190,11 @@ def test_a_hand_load_of_a_sourced_kpi_says_its_next_refresh_replaces_it(
     assert loaded.exit_code == 0, loaded.output
     assert loaded.stderr.count("Warning:") == 1, loaded.stderr
     assert "KPI hires takes its values from source 'hr'" in loaded.stderr
-    assert "replaces the 2 values given here" in loaded.stderr
+    said = (
+        "KPI hires takes its values from source 'hr': its next refresh replaces those of the 2 "
+        "values given here whose periods it brings (the values are stored)"
+    )
+    assert said in loaded.stderr
     as_json = json.loads(los("load", "typed.csv", "--format", "json").stdout)
     warnings = as_json["loaded"][0]["warnings"]
     assert len(warnings) == 1 and warnings[0].startswith("typed.csv: KPI hires takes its values")

@@ -332,3 +332,21 @@ def test_a_sourced_kpi_names_its_source_and_its_check_in_says_a_refresh_replaces
     assert los("refresh", "--source", "lite").exit_code != 0
     line = site.get("/kpis/revenue").text.split('id="kpi-source"', 1)[1].split("</p>", 1)[0]
     assert "last refresh failed at " in line and "no such table" not in line
+
+
+def test_a_value_entered_through_the_api_for_a_sourced_kpi_warns_as_a_load_does(
+    site: TestClient, los: Los, workdir: Path
+) -> None:
+    body = {"kpi": "revenue", "unit": "north", "period": "2026-07", "value": 77}
+    answer = site.post("/api/v1/measurements", json=body, headers=bearer(site, "admin"))
+    assert answer.status_code == 201, answer.text
+    (warning,) = answer.json()["warnings"]
+    # The words `los load` says of the same value in a file (its file named before them).
+    (workdir / "typed.csv").write_text("kpi,period,value,unit\nrevenue,2026-07,77,north\n")
+    loaded = los("load", "typed.csv", "--format", "json")
+    assert loaded.exit_code == 0, loaded.output
+    assert json.loads(loaded.stdout)["loaded"][0]["warnings"] == [f"typed.csv: {warning}"]
+    assert warning == (
+        "KPI revenue takes its values from source 'lite': its next refresh replaces the value "
+        "given here if it brings its period (the value is stored)"
+    )

@@ -397,3 +397,55 @@ def test_an_unknown_kpi_gets_the_closest_id_the_writer_may_see(api_as) -> None: 
     assert error["details"] == [
         {"field": "kpi", "reason": "unknown KPI 'defect' (did you mean 'defects'?)"}
     ]
+
+
+def test_a_check_in_without_a_note_keeps_the_stored_note(api_as) -> None:  # type: ignore[no-untyped-def]
+    # As a file without a note column: a body that says nothing of the note keeps it;
+    # `"note": null` or `""` given clears it.
+    api = api_as("alice")
+    body = {"kpi": "revenue", "period": "2026-03", "value": 140, "note": "March close"}
+    assert api.request("POST", "/measurements", json=body).status_code in (200, 201)
+    kept = api.request(
+        "POST", "/measurements", json={"kpi": "revenue", "period": "2026-03", "value": 141}
+    )
+    assert kept.status_code == 200 and kept.json()["note"] == "March close", kept.text
+    assert _history(api, "revenue")[("sales", "2026-03")]["note"] == "March close"
+    entries = api_as("admin").get("/audit", params={"subject": "measurement:revenue/sales/2026-03"})
+    assert entries.json()["entries"][0]["after"]["note"] == "March close"
+    for cleared in (None, ""):
+        api.request("POST", "/measurements", json={**body, "value": 142})
+        answer = api.request(
+            "POST",
+            "/measurements",
+            json={"kpi": "revenue", "period": "2026-03", "value": 143, "note": cleared},
+        )
+        assert answer.status_code == 200 and answer.json()["note"] is None, answer.text
+        assert _history(api, "revenue")[("sales", "2026-03")]["note"] is None
+
+
+def test_a_value_entered_through_the_api_is_recorded_as_an_api_check_in(  # type: ignore[no-untyped-def]
+    api_as, client: TestClient, web_url: str
+) -> None:
+    from tests.conftest import Los
+    from tests.web.conftest import CSRF
+
+    body = {"kpi": "revenue", "period": "2025-11", "value": 120}
+    assert api_as("alice").request("POST", "/measurements", json=body).status_code in (200, 201)
+    log_in(client, "alice")
+    form = client.get("/kpis/revenue/checkin").text
+    token = CSRF.search(form)
+    assert token, form
+    sent = {"csrf_token": token.group(1), "period": "2025-10", "value": "118"}
+    assert client.post("/kpis/revenue/checkin", data=sent).status_code == 303
+    los = Los(web_url)
+    for period, said in (
+        ("2025-11", "API check-in by alice"),
+        ("2025-10", "web check-in by alice"),
+    ):
+        history = los("measurement", "history", "revenue", period)
+        assert history.exit_code == 0, history.output
+        assert f"{said}  (current)" in history.stdout, history.stdout
+        audit = api_as("admin").get(
+            "/audit", params={"subject": f"measurement:revenue/sales/{period}"}
+        )
+        assert audit.json()["entries"][0]["after"]["source"] == said

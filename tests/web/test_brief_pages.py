@@ -202,6 +202,15 @@ def test_a_bad_review_answers_422_naming_each_field(app: object) -> None:
     details = answer.json()["error"]["details"]
     assert [d["field"] for d in details] == ["held_on"]
     assert f"{later} is after today" in details[0]["reason"]
+    # A period that had not ended (or begun) by the day held: most often a wrong year.
+    for period, reason in (
+        ("2027-Q1", "2027-Q1 ends 2027-03-31, after the day held, 2026-11-05"),
+        ("2026-11", "2026-11 ends 2026-11-30, after the day held, 2026-11-05"),
+    ):
+        body = {"unit": "ops", "period": period, "held_on": "2026-11-05"}
+        answer = client.post("/api/v1/reviews", json=body, headers=headers)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["details"] == [{"field": "period", "reason": reason}]
     assert client.get("/api/v1/reviews?unit=ops", headers=headers).json()["reviews"] == before
 
 
@@ -281,6 +290,11 @@ def test_the_form_records_a_review_with_a_new_action(app: object) -> None:
     )
     assert typo.status_code == 422
     assert "(did you mean kpi:nps?)" in typo.text, typo.text
+    early = client.post(
+        "/units/cs/reviews", data={**data, "period": "2026-05"}, follow_redirects=False
+    )
+    assert early.status_code == 422
+    assert "2026-05 ends 2026-05-31, after the day held, 2026-05-04" in early.text, early.text
     done = client.post("/units/cs/reviews", data=data, follow_redirects=False)
     assert done.status_code == 303
     assert done.headers["location"] == "/units/cs/brief?recorded=2026-04"

@@ -177,5 +177,14 @@ def test_the_kpi_check_in_form_notes_a_value_that_looks_like_a_slip(
     assert "Saved the value for 2026-W16, as typed; it looks unusual" in answer.text
     assert '<p class="warning" id="value-warning">Check: 4 is 1/10 of the usual size' in answer.text
     assert _stored(web_url, "calls")["2026-W16"] == 4
+    # The page shows the value just saved as the last one, not the one before the save: a
+    # slip typed for the latest period stored (then put back as it was).
+    latest, before = max(_stored(web_url, "calls").items())
+    slip = client.post("/kpis/calls/checkin", data={**form, "period": latest, "value": "3"})
+    assert slip.status_code == 200 and "it looks unusual" in slip.text, slip.text
+    assert f'<dt>Last value</dt><dd>3 <span class="hint">({latest})</span>' in slip.text
+    back = {**form, "period": latest, "value": f"{before:g}"}
+    assert client.post("/kpis/calls/checkin", data=back).status_code in (200, 303)
+    assert _stored(web_url, "calls")[latest] == before
     usual = client.post("/kpis/calls/checkin", data={**form, "period": "2026-W15", "value": "42"})
     assert usual.status_code == 303, "an ordinary value goes to the KPI's page as before"

@@ -94,6 +94,19 @@ def test_user_add_and_change_say_every_bad_role_at_once(store_url: str, workdir:
     changed = _user(store_url, "change", "viewer", "--role", "boss", "--role", "king")
     assert changed.exit_code == 2, changed.output
     assert "unknown role 'boss'" in changed.output and "unknown role 'king'" in changed.output
+    # A good role's unknown unit is said with the bad roles; each problem once, the headline
+    # counting them.
+    changed = _user(store_url, "change", "viewer", "--role", "viewer:nowhere", "--role", "boss")
+    assert changed.exit_code == 2, changed.output
+    assert changed.output.startswith("error: cannot change user 'viewer': 2 problems\n")
+    assert changed.output.count("unknown role 'boss'") == 1, changed.output
+    assert changed.output.count("unknown unit 'nowhere'") == 1, changed.output
+    argv = ["user", "add", "bad", "--role", "viewer", "--person", "nobody", "--password-stdin"]
+    added = Los(store_url).runner.invoke(_app(), [*argv, "--db", store_url], input="x\n")
+    assert added.exit_code == 2, added.output
+    assert added.output.startswith("error: cannot add user 'bad': 2 problems\n"), added.output
+    assert added.output.count("is shorter than 8 characters") == 1, added.output
+    assert added.output.count("unknown person 'nobody'") == 1, added.output
 
 
 def test_user_remove_unknown_exits_2(store_url: str, workdir: Path) -> None:

@@ -212,6 +212,10 @@ def test_the_api_gives_administrators_the_outbox_and_the_jobs(refusing_app: obje
     assert nps["state"] == "retry"
     assert "SMTP server 127.0.0.1" in nps["last_error"]  # why it failed
     assert "pw-not-for-pages" not in answer.text
+    # Times in ISO 8601 (UTC), as /api/v1/jobs gives them; the page shows them to the minute.
+    created = dt.datetime.fromisoformat(nps["created_at"])
+    assert created.utcoffset() == dt.timedelta(0) and nps["created_at"].endswith("+00:00")
+    assert dt.datetime.fromisoformat(nps["next_attempt_at"]) > created
     only = client.get("/api/v1/notifications?state=sent", headers=admin).json()
     assert only["notifications"] == []
     bogus = client.get("/api/v1/notifications?state=bogus", headers=admin)
@@ -221,12 +225,17 @@ def test_the_api_gives_administrators_the_outbox_and_the_jobs(refusing_app: obje
     assert again.status_code == 409 and "'retry'" in again.json()["error"]["message"]
     missing = client.post(f"/api/v1/notifications/{nps['id'] + 1000}/resend", headers=admin)
     assert missing.status_code == 404
+    assert missing.json()["error"]["message"] == f"notification {nps['id'] + 1000} not found"
     jobs = client.get("/api/v1/jobs", headers=admin)
     assert jobs.status_code == 200, jobs.text
     keys = [j["key"] for j in jobs.json()["jobs"]]
     assert any(k.startswith("notify:") for k in keys), keys
     for path in ("/api/v1/notifications", "/api/v1/jobs"):
-        assert client.get(path, headers=bearer(app, "claire")).status_code == 403
+        refused = client.get(path, headers=bearer(app, "claire"))
+        assert refused.status_code == 403
+        assert refused.json()["error"]["message"] == (
+            "the jobs and the notifications are for administrators of the whole organisation"
+        )
         assert client.get(path).status_code == 401
 
 

@@ -310,16 +310,15 @@ def user_change(
         raise UsageError("give --person or --no-person, not both")
     if not role and person is None and not no_person:
         raise UsageError("nothing to change: give --role, --person or --no-person")
+    # Every role that is not one is said with the request's other problems, at once.
     grants, problems = accounts.parse_grants(role or [])
-    if problems:
-        raise UsageError(f"cannot change user '{username}': {problems[0]}", problems)
-    grants = grants if role else None
+    grants_given = grants if role else None
     changes: dict[str, Any] = {}
     if person is not None or no_person:
         changes["person_id"] = None if no_person else person
     with open_store(db) as store:
         account, changed = accounts.change_user(
-            store, username, grants=grants, actor=local_user(), **changes
+            store, username, grants=grants_given, actor=local_user(), problems=problems, **changes
         )
     person_text = f", person {account.person_id}" if account.person_id else ", no person"
     summary = f"{account.username} ({accounts.grants_text(account.grants)}{person_text})"

@@ -112,7 +112,13 @@ def _check_new_user(
     problems += found
     problems += _grant_problems(conn, grants, person_id, roles_given=bool(found))
     if problems:
-        raise UsageError(f"cannot add user '{username}': {problems[0]}", problems)
+        raise UsageError(f"cannot add user '{username}': {_said(problems)}", problems)
+
+
+def _said(problems: Sequence[Problem]) -> str:
+    """A request's problems in its headline: the one problem, or how many (listed below it,
+    each once)."""
+    return str(problems[0]) if len(problems) == 1 else f"{len(problems)} problems"
 
 
 def _password_problems(password: str) -> list[Problem]:
@@ -266,7 +272,7 @@ def change_user(
         person = before.person_id if person_id is _KEEP else cast("str | None", person_id)
         wrong = [*problems, *_grant_problems(conn, new_grants, person, roles_given=bool(problems))]
         if wrong:
-            raise UsageError(f"cannot change user '{username}': {wrong[0]}", wrong)
+            raise UsageError(f"cannot change user '{username}': {_said(wrong)}", wrong)
         after = Account(before.id, before.username, before.name, person, new_grants)
         if after == before:
             return before, False

@@ -22,6 +22,7 @@ from lineofsight.services.measurements import (
     _RowError,
     last_day_allowed,
     load_opened,
+    source_warnings,
 )
 from lineofsight.services.plausibility import value_warnings
 from lineofsight.services.snapshots import refresh_kept
@@ -54,6 +55,8 @@ class CheckinResult:
     revision: int
     # Why the value stored looks like a typing slip (`engine.plausibility`), if it does.
     warning: str | None = None
+    # That the KPI's values come from a data source whose next refresh replaces this one.
+    source_warning: str | None = None
 
 
 def _write_audit(
@@ -97,6 +100,8 @@ def record_measurement(
     allow_future: bool = False,
     kpi_unseen: bool = False,
     hints: Collection[str] = (),
+    keep_note: bool = False,
+    via: str = "web",
 ) -> CheckinResult:
     """Store one value (or numerator and denominator) for a KPI, unit and period.
 
@@ -105,13 +110,22 @@ def record_measurement(
     An existing value is replaced and kept as a revision. InputError naming each field
     (`Problem.file`) and its reason, every one at once, when anything is wrong.
     `kpi_unseen`: the writer may not see the KPI (see `record_measurements`); `hints`: the
-    KPIs a hint at a close id may then name.
+    KPIs a hint at a close id may then name. `keep_note`: the writer said nothing of the note
+    (`note` is None), so a stored value keeps its note. `via`: where the value was entered,
+    as its source says (`web check-in by ada`).
     """
     entry = CheckinEntry(kpi_id, unit_id, period, value, numerator, denominator, note)
     unseen = frozenset({kpi_id}) if kpi_unseen else frozenset()
     try:
         return record_measurements(
-            store, [entry], actor=actor, allow_future=allow_future, unseen=unseen, hints=hints
+            store,
+            [entry],
+            actor=actor,
+            allow_future=allow_future,
+            unseen=unseen,
+            hints=hints,
+            keep_notes=keep_note,
+            via=via,
         )[0]
     except InputError as exc:
         problems = [replace(p, file=p.file.partition(".")[2] or p.file) for p in exc.problems]
@@ -129,6 +143,8 @@ def record_measurements(
     check_only: bool = False,
     unseen: Collection[str] = frozenset(),
     hints: Collection[str] = (),
+    keep_notes: bool = False,
+    via: str = "web",
 ) -> list[CheckinResult]:
     """Store several values in one transaction: all of them, or none.
 
@@ -138,9 +154,11 @@ def record_measurements(
     form that found a mistake of its own still shows the service's problems with it).
     `unseen`: KPIs the writer may not see, each named unknown as one that does not exist
     (no hint at a close id but one of `hints`, the KPIs the writer may see), with only what
-    needs no KPI checked beside (the period).
+    needs no KPI checked beside (the period). `keep_notes`: the entries say nothing of notes,
+    so a stored value keeps its note (as a file without a note column). `via`: where the
+    values were entered (`web`, `API`), as their source and audit rows say.
     """
-    source = f"web check-in by {actor}"
+    source = f"{via} check-in by {actor}"
     with load_session(store) as session:
         rules = read_load_rules(session)
         if rules is None:
@@ -174,7 +192,9 @@ def record_measurements(
             raise _field_errors_of(problems)
         if not rows or check_only:
             return []
-        comparison = compare_measurements(session, frame_of_rows(rows), rules.calendar)
+        comparison = compare_measurements(
+            session, frame_of_rows(rows), rules.calendar, keep_notes=keep_notes
+        )
         if not comparison.overlaps.is_empty():
             from lineofsight.services.measurement_frames import overlap_problem
 
@@ -188,11 +208,13 @@ def record_measurements(
         write_compared(session, comparison, source=source, at=dt.datetime.now(dt.UTC))
         results = []
         for row, before in zip(rows, befores, strict=True):
+            # A note left out keeps the stored one (`keep_notes`): the value's note after.
+            note = before["note"] if keep_notes and before and row.note is None else row.note
             after = {
                 "value": row.value,
                 "numerator": row.numerator,
                 "denominator": row.denominator,
-                "note": row.note,
+                "note": note,
             }
             old = {k: before[k] for k in after} if before else None
             action = "added" if not before else "unchanged" if old == after else "replaced"
@@ -204,7 +226,7 @@ def record_measurements(
                     action="measurement.record",
                     subject=f"measurement:{row.kpi_id}/{row.unit_id}/{row.period}",
                     before=old,
-                    after=after,
+                    after={**after, "source": source},
                 )
             results.append(
                 CheckinResult(
@@ -214,7 +236,7 @@ def record_measurements(
                     row.value,
                     row.numerator,
                     row.denominator,
-                    row.note,
+                    note,
                     action,
                     revision or 1,
                 )
@@ -222,7 +244,12 @@ def record_measurements(
     refresh_kept(store)
     written = frame_of_rows(rows).select("kpi_id", "unit_id", "period", "period_end")
     reasons = value_warnings(store, rules, written)["reason"].to_list()
-    return [replace(r, warning=why) for r, why in zip(results, reasons, strict=True)]
+    # One warning per KPI, on the KPI's first value (a form enters one KPI's values).
+    sourced = dict(source_warnings(rules, written))
+    return [
+        replace(r, warning=why, source_warning=sourced.pop(r.kpi_id, None))
+        for r, why in zip(results, reasons, strict=True)
+    ]
 
 
 def last_value(store: Store, kpi: Kpi, unit_id: str) -> tuple[str, float] | None:

@@ -554,16 +554,8 @@ def _warnings(
     of the file whose value looks like a slip."""
     from lineofsight.services.plausibility import value_warnings
 
-    if rules.fed:
-        fed = checked.filter(pl.col("kpi_id").is_in(list(rules.fed))).group_by("kpi_id").len()
-        for kpi_id, count in sorted(fed.iter_rows()):
-            yield Problem(
-                label,
-                0,
-                f"KPI {kpi_id} takes its values from source '{rules.fed[kpi_id]}': its next "
-                f"refresh replaces the {plural(count, 'value')} given here for the periods it "
-                "brings (the values are stored)",
-            )
+    for _kpi_id, message in source_warnings(rules, checked):
+        yield Problem(label, 0, message)
 
     written = checked.select("kpi_id", "unit_id", "period", "period_end", "row")
     flagged = value_warnings(store, rules, written).filter(pl.col("reason").is_not_null())
@@ -572,6 +564,36 @@ def _warnings(
     ).iter_rows():
         message = f"KPI {kpi_id} at unit {unit_id}, {period}: {reason} (the value is stored)"
         yield Problem(label, number, message, is_row=True)
+
+
+def source_warnings(rules: LoadRules, written: pl.DataFrame) -> list[tuple[str, str]]:
+    """For each KPI of `written` (a frame with `kpi_id`) whose values come from a data source,
+    by id: the KPI and the warning that its next refresh replaces what was given here for the
+    periods it brings (a file loaded by hand, a check-in through the API)."""
+    if not rules.fed:
+        return []
+    fed = written.filter(pl.col("kpi_id").is_in(list(rules.fed))).group_by("kpi_id").len()
+    return [
+        (
+            kpi_id,
+            f"KPI {kpi_id} takes its values from source '{rules.fed[kpi_id]}': " + _replaced(count),
+        )
+        for kpi_id, count in sorted(fed.iter_rows())
+    ]
+
+
+def _replaced(count: int) -> str:
+    """What a source's next refresh does to `count` values given by hand: it replaces only
+    those of the periods it brings."""
+    if count == 1:
+        return (
+            "its next refresh replaces the value given here if it brings its period "
+            "(the value is stored)"
+        )
+    return (
+        f"its next refresh replaces those of the {count} values given here whose periods it "
+        "brings (the values are stored)"
+    )
 
 
 def _no_strategy() -> UsageError:

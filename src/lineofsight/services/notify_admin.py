@@ -35,10 +35,27 @@ def _time(value: dt.datetime | None) -> str | None:
     return utc_minute(value) if value is not None else None  # an empty cell on the page
 
 
+def _iso(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    # A naive value is UTC: SQLite gives the store's UTC times back without a zone.
+    zoned = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    return zoned.astimezone(dt.UTC).isoformat()
+
+
 def outbox(
-    store: Store, now: dt.datetime, *, state: str | None = None, limit: int = 500
+    store: Store,
+    now: dt.datetime,
+    *,
+    state: str | None = None,
+    limit: int = 500,
+    iso_times: bool = False,
 ) -> list[dict[str, Any]]:
-    """The newest messages, each with the state to show and whether it may be sent again."""
+    """The newest messages, each with the state to show and whether it may be sent again.
+
+    Times as a page shows them (`2026-12-07 15:30 UTC`), or `iso_times`: ISO 8601 in UTC, as
+    the API gives every time."""
+    time = _iso if iso_times else _time
     states: tuple[str, ...] = ()
     if state is not None:
         states = ("sending",) if state == UNCERTAIN else (state,)
@@ -62,9 +79,9 @@ def outbox(
                 "state": row.state,
                 "shown_state": shown,
                 "attempts": row.attempts,
-                "created_at": _time(row.created_at),
-                "sent_at": _time(row.sent_at),
-                "next_attempt_at": _time(row.next_attempt_at) if row.state == "retry" else None,
+                "created_at": time(row.created_at),
+                "sent_at": time(row.sent_at),
+                "next_attempt_at": time(row.next_attempt_at) if row.state == "retry" else None,
                 "last_error": row.last_error,
                 "resendable": shown in ("failed", UNCERTAIN),
             }

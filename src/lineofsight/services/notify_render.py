@@ -69,6 +69,10 @@ def item_line(item: AttentionItem) -> str:
     if item.kind == "due_soon" and item.due is not None:
         return f"{item.name}: the value for {item.period} is due on {item.due.isoformat()}"
     period = f" in {item.period}" if item.period else ""
+    if item.kind == "finding":
+        # A finding is about its subject's definition or data, not how it stands: its name
+        # alone (a finding item carries no value nor score: never "no value (amber)").
+        return item.name
     return f"{item.name}: {_standing(item)} ({_status(item.status)}){period}"
 
 
@@ -165,8 +169,8 @@ def _fragments(
     line = item_line(item)
     text = f"- {line}\n  {item.reason}\n  {link}"
     markup = (
-        f'<li><a href="{html.escape(link)}"><strong>{html.escape(item.name)}</strong></a>: '
-        f"{html.escape(line.removeprefix(item.name + ': '))}"
+        f'<li><a href="{html.escape(link)}"><strong>{html.escape(item.name)}</strong></a>'
+        f"{html.escape(line.removeprefix(item.name))}"
         f"<br>{html.escape(item.reason)}</li>"
     )
     if cache is not None:

@@ -70,8 +70,10 @@ def check_record(
     if unit not in units:
         problems.append(Problem("unit", 0, f"unknown unit '{unit}'"))
     label = period.strip()
+    ends: dt.date | None = None
     try:
-        label = period_named(label, org.calendar).label
+        named = period_named(label, org.calendar)
+        label, ends = named.label, named.end
     except (PeriodError, ValueError) as exc:
         problems.append(Problem("period", 0, str(exc)))
     today = dt.date.today()
@@ -80,6 +82,11 @@ def check_record(
         problems.append(
             Problem("held_on", 0, f"{day} is after today ({today}): record a review once held")
         )
+    # A review looks back at a period that has ended: one still running (or not begun) on
+    # the day held is most often a wrong year.
+    held = day if day is not None else today
+    if ends is not None and ends > held:
+        problems.append(Problem("period", 0, f"{label} ends {ends}, after the day held, {held}"))
     people = {p.id for p in org.people}
     for i, person in enumerate(attendees):
         if person not in people:

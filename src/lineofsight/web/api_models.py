@@ -322,8 +322,9 @@ class MeasurementSaved(_Out):
     action: str = Field(description="added, replaced or unchanged")
     revision: int
     warnings: list[str] = Field(
-        description="Why the value stored looks like a typing slip, if it does: ten times "
-        "off the KPI's recent values at the unit, or of a sign they never had (a warning; "
+        description="For a KPI fed by a data source, that its next refresh replaces the "
+        "value; why the value stored looks like a typing slip, if it does: ten times "
+        "off the KPI's recent values at the unit, or of a sign they never had (warnings; "
         "the value is stored)."
     )
 

@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from lineofsight.errors import UsageError
 from lineofsight.services import notify_admin
 from lineofsight.services.accounts import Account
-from lineofsight.web.api_common import AccountDep, cache_of, json_response, require
-from lineofsight.web.errors import ApiError, not_found
+from lineofsight.services.permissions import allows
+from lineofsight.web.api_common import AccountDep, cache_of, json_response
+from lineofsight.web.errors import ApiError, forbidden, not_found
 from lineofsight.web.security import verify_csrf
 
 router = APIRouter()
@@ -71,9 +72,9 @@ class NotificationOut(_Out):
     state: str = Field(description="As stored: queued, sending, retry, sent, failed, ...")
     shown_state: str = Field(description="'sending' past its lease shows as 'may have been sent'.")
     attempts: int
-    created_at: str | None
-    sent_at: str | None
-    next_attempt_at: str | None
+    created_at: str | None = Field(description="ISO 8601, UTC.")
+    sent_at: str | None = Field(description="ISO 8601, UTC.")
+    next_attempt_at: str | None = Field(description="ISO 8601, UTC.")
     last_error: str | None
     resendable: bool
 
@@ -96,7 +97,10 @@ def _require_admin(request: Request, account: Account) -> None:
         tree = cache_of(request).unit_tree()
     except UsageError:  # no strategy applied yet: an organisation-wide grant still counts
         tree = UnitTree({})
-    require(account, "manage_users", tree, None)
+    if not allows(account, "manage_users", unit_id=None, org=tree):
+        raise forbidden(
+            "the jobs and the notifications are for administrators of the whole organisation"
+        )
 
 
 @router.get(
@@ -132,7 +136,7 @@ def get_notifications(
     now = dt.datetime.now(dt.UTC)
     data: dict[str, Any] = {
         "counts": notify_admin.counts(store, now),
-        "notifications": notify_admin.outbox(store, now, state=wanted),
+        "notifications": notify_admin.outbox(store, now, state=wanted, iso_times=True),
     }
     return json_response(data)
 
@@ -153,7 +157,7 @@ def post_resend(
         cache_of(request).store, message_id, dt.datetime.now(dt.UTC), actor=account.username
     )
     if outcome is notify_admin.Resend.UNKNOWN:
-        raise not_found(f"no notification {message_id}")
+        raise not_found(f"notification {message_id}")
     if outcome is notify_admin.Resend.NOT_NOW:
         raise ApiError(
             409,

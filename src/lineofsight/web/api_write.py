@@ -46,7 +46,11 @@ class MeasurementIn(BaseModel):
     value: float | None = None
     numerator: float | None = None
     denominator: float | None = None
-    note: str | None = Field(None, max_length=10_000)
+    note: str | None = Field(
+        None,
+        max_length=10_000,
+        description='Left out: a value already stored keeps its note; null or "" clears it.',
+    )
 
 
 @router.post(
@@ -73,6 +77,9 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
         actor=account.username,
         kpi_unseen=unseen,
         hints=hints,
+        # A body without `note` says nothing of it (as a file without a note column).
+        keep_note="note" not in body.model_fields_set,
+        via="API",
     )
     data = {
         "kpi": result.kpi_id,
@@ -84,7 +91,7 @@ def post_measurement(request: Request, body: MeasurementIn, account: AccountDep)
         "note": result.note,
         "action": result.action,
         "revision": result.revision,
-        "warnings": [result.warning] if result.warning else [],
+        "warnings": [w for w in (result.source_warning, result.warning) if w],
     }
     return json_response(data, 201 if result.action == "added" else 200)
 

@@ -261,6 +261,9 @@ def checkin_submit(
         # Saved as typed, but it looks like a slip: the form again, the note beside the
         # number, to correct and save again (or leave as it is).
         field = "numerator" if context["kpi"].ratio is not None else "value"
+        # The page as it is now: the last value and the values missing with the one saved.
+        context = _checkin_context(request, kpi_id, at, account)
+        facts = checkin_facts(store_of(request), context["snap"], context["kpi"], at, period)
         return render(
             request,
             "checkin.html",
