@@ -15,9 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from lineofsight.cli.app import app
+from tests.conftest import invoke
 
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
@@ -70,7 +69,6 @@ def test_every_readme_session_is_run() -> None:
 def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The workspaces the README's examples run in."""
     folder = tmp_path_factory.mktemp("readme")
-    runner = CliRunner()
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("LOS_DATABASE_URL", raising=False)
         mp.chdir(folder)
@@ -81,7 +79,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             ["init", "notify"],
             ["init", "shop"],
         ):
-            assert runner.invoke(app, argv).exit_code == 0
+            assert invoke(argv).exit_code == 0
         shutil.copy(FIXTURES / "strategy.yaml", folder / "acme" / "strategy.yaml")
         shutil.copy(FIXTURES / "october.csv", folder / "acme" / "data" / "october.csv")
         for name in ("day.csv", "november.csv"):
@@ -91,7 +89,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         shutil.copy(FIXTURES / "notify.yaml", folder / "notify" / "strategy.yaml")
         shutil.copy(FIXTURES / "notify.csv", folder / "notify" / "data" / "values.csv")
         for argv in (["apply", "strategy.yaml"], ["load", "data/values.csv"]):
-            assert runner.invoke(app, argv).exit_code == 0
+            assert invoke(argv).exit_code == 0
         yield folder
 
 
@@ -111,17 +109,14 @@ def _shop(folder: Path) -> None:
         conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", orders)
     conn.close()
     assert (
-        CliRunner()
-        .invoke(
-            app,
+        invoke(
             [
                 "apply",
                 str(folder / "strategy.yaml"),
                 "--db",
                 f"sqlite:///{folder / '.lineofsight' / 'lineofsight.db'}",
             ],
-        )
-        .exit_code
+        ).exit_code
         == 0
     )
 
@@ -148,7 +143,7 @@ def test_the_readme_example_prints_what_it_shows(
     folder = root / SESSIONS[first]
     if not folder.exists():  # the demo folder, which the README's first session makes
         monkeypatch.chdir(root)
-        assert CliRunner().invoke(app, ["init", "demo", "--example", "techinnovate"]).exit_code == 0
+        assert invoke(["init", "demo", "--example", "techinnovate"]).exit_code == 0
     for command, expected in steps:
         cwd = folder
         if command.startswith("cd "):
@@ -157,7 +152,7 @@ def test_the_readme_example_prints_what_it_shows(
         monkeypatch.chdir(cwd)
         words = shlex.split(command)
         assert words[0] == "los"
-        result = CliRunner().invoke(app, words[1:], catch_exceptions=False)
+        result = invoke(words[1:], catch_exceptions=False)
         actual = "".join(
             line.rstrip() + "\n" for line in result.output.replace(str(root), "/…").splitlines()
         )

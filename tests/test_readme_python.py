@@ -9,9 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from lineofsight.cli.app import app
+from tests.conftest import invoke
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
 BLOCKS = re.findall(r"```pycon\n(.*?)```", README, flags=re.DOTALL)
@@ -60,7 +59,7 @@ def test_python_session_prints_what_the_readme_shows(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LOS_DATABASE_URL", raising=False)
-    assert CliRunner().invoke(app, ["init", "demo", "--example", "techinnovate"]).exit_code == 0
+    assert invoke(["init", "demo", "--example", "techinnovate"]).exit_code == 0
     namespace: dict[str, object] = {}
     for statement, expected in _steps(block):
         shown = [line.rstrip() for line in _run(statement, namespace)]

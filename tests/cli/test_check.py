@@ -7,14 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from lineofsight.checks.base import Finding, Severity, Subject, SubjectKind, finding_plain
 from lineofsight.checks.runner import CheckReport
-from lineofsight.cli.app import app
 from lineofsight.cli.render_checks import report_json
 from lineofsight.domain.model import Location
-from tests.conftest import Los
+from tests.conftest import Los, invoke
 
 EXAMPLES = Path(__file__).parents[2] / "src" / "lineofsight" / "examples"
 
@@ -40,7 +38,7 @@ kpis:
 
 
 def run(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+    return invoke(list(args), catch_exceptions=False)
 
 
 def _file(tmp_path: Path, text: str = PROBLEMS) -> Path:

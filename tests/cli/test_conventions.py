@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from lineofsight.cli.app import app, create_app
 from lineofsight.domain.text import did_you_mean, noun, plural
-from tests.conftest import FIXTURES, Los
+from tests.conftest import FIXTURES, Los, invoke
 
 ROOT = Path(__file__).parents[2]
 FULL = FIXTURES / "specs" / "valid" / "full.yaml"
@@ -75,7 +75,7 @@ def test_a_new_app_registers_every_command_once() -> None:
 
 @pytest.mark.parametrize("words", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
 def test_help_names_what_options_take_not_python_types(words: list[str]) -> None:
-    result = CliRunner().invoke(app, [*words, "--help"])
+    result = invoke([*words, "--help"])
     assert result.exit_code == 0, result.output
     found = PYTHON_TYPE.findall(result.output)
     assert not found, f"los {' '.join(words)} --help shows {found}:\n{result.output}"
@@ -180,7 +180,7 @@ def test_dash_a_missing_folder_and_a_folder_as_output_path(
 def test_bad_option_values_exit_2_before_anything_runs(
     workdir: Path, argv: list[str], option: str
 ) -> None:
-    result = CliRunner().invoke(app, argv)
+    result = invoke(argv)
     assert result.exit_code == 2
     assert f"Invalid value for '{option}'" in result.stderr or option in result.stderr
     assert "Serving" not in result.output
@@ -210,14 +210,14 @@ def test_a_command_on_a_missing_sqlite_store_creates_nothing(
     workdir: Path, argv: list[str]
 ) -> None:
     store = workdir / "nowhere" / "store.db"
-    result = CliRunner().invoke(app, [*argv, "--db", f"sqlite:///{store}"])
+    result = invoke([*argv, "--db", f"sqlite:///{store}"])
     assert result.exit_code == 2, result.output
     assert f"no store at {store}: run `los init`" in result.stderr
     assert not store.parent.exists()
 
 
 def test_a_command_outside_any_workspace_says_to_init(workdir: Path) -> None:
-    result = CliRunner().invoke(app, ["status"])
+    result = invoke(["status"])
     assert result.exit_code == 2
     assert "no workspace here: run `los init`" in result.stderr
     assert not (workdir / ".lineofsight").exists()
@@ -270,7 +270,7 @@ def test_history_json(los: Los) -> None:
 
 
 def test_rules_json() -> None:
-    data = json.loads(CliRunner().invoke(app, ["rules", "--format", "json"]).stdout)
+    data = json.loads(invoke(["rules", "--format", "json"]).stdout)
     assert len(data) == 22
     ow02 = next(r for r in data if r["code"] == "OW02")
     assert ow02["options"] == {"max": 5} and ow02["severity"] == "warning"
@@ -337,9 +337,9 @@ def test_the_pre_commit_hook_runs_los_check_on_the_strategy(workdir: Path) -> No
     # What pre-commit then runs: `los check strategy.yaml` (the hook's args) in the repository.
     (workdir / "strategy.yaml").write_text(FULL.read_text())
     argv = [*hook["entry"].split()[1:], *hook["args"], "--as-of", "2026-11-22"]
-    assert CliRunner().invoke(app, argv).exit_code in (0, 1)
+    assert invoke(argv).exit_code in (0, 1)
     (workdir / "strategy.yaml").write_text("version: 1\norganization: {name: x}\nkpis: 3\n")
-    assert CliRunner().invoke(app, argv).exit_code == 2
+    assert invoke(argv).exit_code == 2
 
 
 def test_a_short_value_never_renders_a_huge_value_in_full() -> None:
@@ -371,7 +371,7 @@ def test_a_short_value_never_renders_a_huge_value_in_full() -> None:
 def test_a_bad_option_value_reads_like_a_command_line(
     workdir: Path, argv: list[str], message: str
 ) -> None:
-    result = CliRunner().invoke(app, argv)
+    result = invoke(argv)
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Input should" not in result.stderr
@@ -379,6 +379,6 @@ def test_a_bad_option_value_reads_like_a_command_line(
 
 @pytest.mark.parametrize("words", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
 def test_arguments_are_shown_in_capitals(words: list[str]) -> None:
-    usage = CliRunner().invoke(app, [*words, "--help"]).output.splitlines()[0]
+    usage = invoke([*words, "--help"]).output.splitlines()[0]
     arguments = usage.split("[OPTIONS]", 1)[-1].replace("[", " ").replace("]", " ").split()
     assert all(a.rstrip(".").isupper() for a in arguments), usage

@@ -19,6 +19,7 @@ from lineofsight.cli.app import app
 from lineofsight.domain.periods import PeriodError, parse_period
 from lineofsight.spec.schema import PERIOD_PATTERN, json_schema
 from tests.cli.test_check import PROBLEMS
+from tests.conftest import invoke
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "src" / "lineofsight" / "examples"
@@ -105,7 +106,7 @@ def test_the_schema_has_an_id_and_is_valid_2020_12() -> None:
 
 
 def test_los_schema_prints_the_same_schema() -> None:
-    result = CliRunner().invoke(app, ["schema"])
+    result = invoke(["schema"])
     assert json.loads(result.stdout) == SCHEMA
 
 

@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from lineofsight.cli.app import app
 from lineofsight.examples import example_names
-from tests.conftest import Los
+from tests.conftest import Los, invoke
 
 EXAMPLES = Path(__file__).parents[2] / "src" / "lineofsight" / "examples"
 FULL_LINE = re.compile(r" ([a-z][a-z0-9_]*) · [a-z][a-z0-9_]* · \S+ ")
@@ -21,8 +19,7 @@ REFERENCE = re.compile(r"↳ .* ([a-z][a-z0-9_]*) \(shown under (objective|KPI) 
 @pytest.mark.parametrize("name", example_names())
 @pytest.mark.parametrize("unit", [None, "first child"])
 def test_each_kpi_is_drawn_in_full_once(workdir: Path, name: str, unit: str | None) -> None:
-    runner = CliRunner()
-    assert runner.invoke(app, ["init", "ws", "--example", name]).exit_code == 0
+    assert invoke(["init", "ws", "--example", name]).exit_code == 0
     spec = yaml.safe_load((EXAMPLES / name / "strategy.yaml").read_text())
     argv = ["tree", "--period", "2026-10"]
     if unit is not None:
@@ -30,7 +27,7 @@ def test_each_kpi_is_drawn_in_full_once(workdir: Path, name: str, unit: str | No
         unit = next(u["id"] for u in spec["organization"]["units"] if u.get("parent") == top)
         argv += ["--unit", unit]
     db = f"sqlite:///{workdir / 'ws' / '.lineofsight' / 'lineofsight.db'}"
-    result = runner.invoke(app, [*argv, "--db", db])
+    result = invoke([*argv, "--db", db])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     full = [m.group(1) for line in lines if (m := FULL_LINE.search(line))]

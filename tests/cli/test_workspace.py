@@ -7,17 +7,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
-from typer.testing import CliRunner
 
-from lineofsight.cli.app import app
 from lineofsight.services.workspace import url_without_password
-from tests.conftest import FIXTURES, Los
+from tests.conftest import FIXTURES, Los, invoke
 
 FULL = FIXTURES / "specs" / "valid" / "full.yaml"
 
 
 def _run(*argv: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, list(argv), catch_exceptions=False)
+    return invoke(list(argv), catch_exceptions=False)
 
 
 def test_init_with_a_store_url_remembers_it_without_the_password(

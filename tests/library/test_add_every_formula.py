@@ -13,12 +13,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from lineofsight.cli.app import app
 from lineofsight.library.catalogue import default_catalogue
 from lineofsight.services.check import check
 from lineofsight.store.database import Store
+from tests.conftest import invoke
 
 NUMBERS_MISSING = {"SM01", "SM03", "DA01"}
 FORMULA_KPIS = sorted(e.id for e in default_catalogue().entries if e.measure.formula is not None)
@@ -57,9 +56,7 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = folder / "strategy.yaml"
     path.write_text(STRATEGY)
     store = folder / "los.db"
-    done = CliRunner().invoke(
-        app, ["apply", str(path), "--db", f"sqlite:///{store}"], catch_exceptions=False
-    )
+    done = invoke(["apply", str(path), "--db", f"sqlite:///{store}"], catch_exceptions=False)
     assert done.exit_code == 0, done.output
     # The store closed is one file, whole (no journal beside it), so a copy is the store.
     assert sorted(p.name for p in folder.iterdir()) == ["los.db", "strategy.yaml"]
@@ -74,9 +71,7 @@ def test_added_formula_kpi_and_inputs_only_lack_targets_and_data(
     url = f"sqlite:///{tmp_path / 'los.db'}"
     path = tmp_path / "strategy.yaml"  # the file applied, which `add` edits: this test's own
     path.write_text(STRATEGY)
-    runner = CliRunner()
-    result = runner.invoke(
-        app,
+    result = invoke(
         [
             *("library", "add", kpi_id, "--unit", "co", "--owner", "ann"),
             *("--file", str(path), "--db", url),

@@ -7,13 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import lineofsight
-from lineofsight.cli.app import app
 from lineofsight.library import semantic
 from lineofsight.spec.files import read_strategy
-from tests.conftest import Los
+from tests.conftest import Los, invoke
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AS_OF = "2026-11-22"
@@ -22,7 +20,7 @@ NUMBERS_MISSING = {"SM01", "SM03", "DA01"}
 
 
 def run(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+    return invoke(list(args), catch_exceptions=False)
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from lineofsight.cli.app import app
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, invoke
 
 VALID = sorted((FIXTURES / "specs" / "valid").glob("*.yaml"))
 EXAMPLES = sorted(
@@ -26,7 +24,7 @@ def _yaml(path: Path) -> object:
 
 @pytest.fixture(scope="module")
 def schema() -> dict:
-    result = CliRunner().invoke(app, ["schema"])
+    result = invoke(["schema"])
     assert result.exit_code == 0
     data = json.loads(result.output)
     jsonschema.Draft202012Validator.check_schema(data)
@@ -56,6 +54,6 @@ def test_schema_documents_fields(schema: dict) -> None:
 
 def test_schema_to_file(tmp_path: Path) -> None:
     target = tmp_path / "los.schema.json"
-    result = CliRunner().invoke(app, ["schema", "-o", str(target)])
+    result = invoke(["schema", "-o", str(target)])
     assert result.exit_code == 0
     assert json.loads(target.read_text())["title"] == "Line of Sight strategy file"

@@ -18,13 +18,13 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from lineofsight.cli.app import app
+from lineofsight.cli.app import app_for
 
 DAY = dt.date(2026, 11, 20)  # the as-of date the readers ask for, inside the loaded months
 
 
 def _los(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args))
+    result = CliRunner().invoke(app_for(list(args)), list(args))  # as `los` runs it
     if result.exit_code not in (0, 1):  # 1: a check's findings; 2 and above: an error
         raise SystemExit(f"los {' '.join(args)}: exit {result.exit_code}\n{result.output}")
     return result.output

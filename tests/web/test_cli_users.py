@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Los
+from tests.conftest import invoke
 from tests.web.conftest import PASSWORD, build_store
 
 
@@ -25,10 +25,8 @@ def store_url(db_url: str, tmp_path: Path) -> str:
 
 
 def test_user_add_list_token_remove(store_url: str, workdir: Path) -> None:
-    los = Los(store_url)
     runner_input = "a long password\n"
-    added = los.runner.invoke(
-        _app(),
+    added = invoke(
         [
             "user",
             "add",
@@ -47,13 +45,13 @@ def test_user_add_list_token_remove(store_url: str, workdir: Path) -> None:
     )
     assert added.exit_code == 0, added.output
     assert "carol" in added.output and "editor:sales" in added.output
-    listed = los.runner.invoke(_app(), ["user", "list", "--db", store_url])
+    listed = invoke(["user", "list", "--db", store_url])
     assert "carol  Carol  roles editor:sales, viewer" in listed.output
-    token = los.runner.invoke(_app(), ["user", "token", "carol", "--db", store_url])
+    token = invoke(["user", "token", "carol", "--db", store_url])
     assert token.exit_code == 0 and token.stdout.strip().startswith("los_")
-    removed = los.runner.invoke(_app(), ["user", "remove", "carol", "--db", store_url])
+    removed = invoke(["user", "remove", "carol", "--db", store_url])
     assert removed.exit_code == 0
-    assert "carol" not in los.runner.invoke(_app(), ["user", "list", "--db", store_url]).output
+    assert "carol" not in invoke(["user", "list", "--db", store_url]).output
 
 
 ADD_MISTAKES = [
@@ -68,8 +66,7 @@ def test_user_add_mistakes_exit_2_with_the_reason(store_url: str, workdir: Path)
     """Each mistake on one store: each is refused and adds no one."""
     before = _listed(store_url)
     for args, message in ADD_MISTAKES:
-        result = Los(store_url).runner.invoke(
-            _app(),
+        result = invoke(
             ["user", "add", "zed", *args, "--password-stdin", "--db", store_url],
             input="a long password\n",
         )
@@ -82,8 +79,7 @@ def test_user_add_mistakes_exit_2_with_the_reason(store_url: str, workdir: Path)
 def test_user_add_and_change_say_every_bad_role_at_once(store_url: str, workdir: Path) -> None:
     before = _listed(store_url)
     roles = ["--role", "boss", "--role", "viewer:mars", "--role", "king:", "--role", "viewer"]
-    added = Los(store_url).runner.invoke(
-        _app(),
+    added = invoke(
         ["user", "add", "zed", *roles, "--password-stdin", "--db", store_url],
         input="a long password\n",
     )
@@ -110,12 +106,12 @@ def test_user_add_and_change_say_every_bad_role_at_once(store_url: str, workdir:
 
 
 def test_user_remove_unknown_exits_2(store_url: str, workdir: Path) -> None:
-    result = Los(store_url).runner.invoke(_app(), ["user", "remove", "ghost", "--db", store_url])
+    result = invoke(["user", "remove", "ghost", "--db", store_url])
     assert result.exit_code == 2 and "unknown user 'ghost'" in result.output
 
 
 def _user(store_url: str, *args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
-    return Los(store_url).runner.invoke(_app(), ["user", *args, "--db", store_url], input=stdin)
+    return invoke(["user", *args, "--db", store_url], input=stdin)
 
 
 def _live(store_url: str, username: str) -> tuple[str, str]:
@@ -295,12 +291,6 @@ def test_a_token_id_that_is_no_number_reads_like_a_command_line(store_url: str) 
     assert "Usage: los user revoke [OPTIONS] ID" in result.stderr
     assert "Invalid value for 'ID': 'abc' is not a whole number." in result.stderr
     assert "Input should" not in result.stderr
-
-
-def _app():  # type: ignore[no-untyped-def]
-    from lineofsight.cli.app import app
-
-    return app
 
 
 def _free_port() -> int:

@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
-from typer.testing import CliRunner
 
-from lineofsight.cli.app import app as cli_app
 from lineofsight.library import semantic
 from lineofsight.services import library
 from lineofsight.services.audit import read_audit
 from lineofsight.services.library import strategy_source
+from tests.conftest import invoke
 from tests.web.conftest import CSRF, log_in
 
 
@@ -39,7 +38,7 @@ def _strategy_file(web_app: object) -> Path:
 
 
 def _exported(web_url: str) -> str:
-    result = CliRunner().invoke(cli_app, ["export", "--db", web_url], catch_exceptions=False)
+    result = invoke(["export", "--db", web_url], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output
 
