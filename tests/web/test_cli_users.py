@@ -98,7 +98,7 @@ def test_user_add_and_change_say_every_bad_role_at_once(store_url: str, workdir:
     assert changed.output.count("unknown role 'boss'") == 1, changed.output
     assert changed.output.count("unknown unit 'nowhere'") == 1, changed.output
     argv = ["user", "add", "bad", "--role", "viewer", "--person", "nobody", "--password-stdin"]
-    added = Los(store_url).runner.invoke(_app(), [*argv, "--db", store_url], input="x\n")
+    added = invoke([*argv, "--db", store_url], input="x\n")
     assert added.exit_code == 2, added.output
     assert added.output.startswith("error: cannot add user 'bad': 2 problems\n"), added.output
     assert added.output.count("is shorter than 8 characters") == 1, added.output
