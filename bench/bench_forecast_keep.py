@@ -31,21 +31,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_status import _copy  # a copy through SQLite's backup API, the source only read
+
 HERE = Path(__file__).resolve().parent.parent / "src"
 LOS = str(Path(sys.executable).parent / "los")
-
-
-def _copy(source: Path, target: Path) -> None:
-    """A copy through SQLite's backup API (its write-ahead log included), the source only read."""
-    reading = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    try:
-        writing = sqlite3.connect(target)
-        try:
-            reading.backup(writing)
-        finally:
-            writing.close()
-    finally:
-        reading.close()
 
 
 def _run(args: list[str], src: Path) -> tuple[float, str]:

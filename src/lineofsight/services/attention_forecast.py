@@ -45,7 +45,7 @@ import os
 import pickle
 import threading
 import weakref
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from typing import IO, TYPE_CHECKING, Any
 
 import polars as pl
@@ -61,6 +61,7 @@ from lineofsight.errors import StoreError
 from lineofsight.store.check_results import (
     INCREMENTAL,
     changed_since_state,
+    check_reading,
     read_check_state,
     read_kept_report,
     save_check_report,
@@ -76,7 +77,6 @@ from lineofsight.store.scorecards import read_kpi_groups
 if TYPE_CHECKING:
     import subprocess
 
-    from lineofsight.store.check_results import CheckReading
 
 # The layout of a kept set of calls; another layout or release is computed again.
 FORMAT = 5
@@ -142,25 +142,13 @@ def _read_kept(store: Store, as_of: dt.date) -> tuple[str, tuple[str, str] | Non
     """The store's state, the calls kept for `as_of` (the state they were made on, encoded)
     if any, and the KPIs written since when they are of an earlier state and can be brought
     up to date (`check_results.changed_since_state`)."""
-    with _reading(store) as conn:
+    with check_reading(store) as conn:
         state = read_check_state(conn)  # before the data: the calls claim no more than they hold
         kept = read_kept_report(conn, _key(as_of))
         written = None
         if kept is not None and kept[0] != state:
             written = changed_since_state(conn, kept[0], state)
     return state, kept, written
-
-
-@contextlib.contextmanager
-def _reading(store: Store) -> Iterator[CheckReading]:
-    """A read of the store through Python's sqlite3 on a plain SQLite file (the daily keeper
-    and a fresh process's first lists load no SQLAlchemy for it), else the store's own."""
-    with store.plain_reading() as plain:
-        if plain is not None:
-            yield plain
-            return
-    with store.reading() as conn:
-        yield conn
 
 
 def refresh_kept_forecast(store: Store, formulas: Formulas | None = None) -> None:

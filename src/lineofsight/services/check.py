@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ from lineofsight.gcpause import paused_gc
 from lineofsight.services.arguments import OPTIONS, ArgumentNames
 from lineofsight.services.check_reports import report_from_text, report_key
 from lineofsight.services.workspace import shown_file, shown_from
-from lineofsight.store.check_results import read_check_report, read_check_state
+from lineofsight.store.check_results import check_reading, read_check_report, read_check_state
 from lineofsight.store.database import Store
 
 # The rules, Polars and SQLAlchemy are loaded when the rules run: a check that prints the
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
     import polars as pl
 
     from lineofsight.checks.data import CheckData
-    from lineofsight.store.check_results import CheckReading
 
 
 def parse_options(pairs: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -130,7 +128,7 @@ def check(
         return _run(data, str(file), None, as_of, select_codes, ignore_codes, options, names)
     assert store is not None
     key = report_key(as_of, select_codes, ignore_codes, options)
-    with paused_gc(), _reading(store) as conn:
+    with paused_gc(), check_reading(store) as conn:
         state = read_check_state(conn)
         kept = read_check_report(conn, key, state) if reuse else None
     if kept is not None:
@@ -176,7 +174,7 @@ def applied_stamp(store: Store) -> tuple[str, int, int] | None:
     the findings name must be looked at again."""
     from lineofsight.store.check_results import read_applied_file
 
-    with _reading(store) as conn:
+    with check_reading(store) as conn:
         applied, _digest = read_applied_file(conn)
     if applied is None:
         return None
@@ -207,18 +205,6 @@ def _load_rules() -> None:
     from lineofsight.checks.registry import all_rules
 
     all_rules()
-
-
-@contextmanager
-def _reading(store: Store) -> Iterator[CheckReading]:
-    """A read of the store through Python's sqlite3 on a plain SQLite file (SQLAlchemy not
-    loaded: what a check that prints its kept report reads), else the store's."""
-    with store.plain_reading() as plain:
-        if plain is not None:
-            yield plain
-            return
-    with store.reading() as conn:
-        yield conn
 
 
 def _check_data(
@@ -270,7 +256,7 @@ def _place(report: CheckReport, store: Store) -> None:
     from lineofsight.spec.digest import file_digest
     from lineofsight.store.check_results import read_applied_file, read_last_changes
 
-    with _reading(store) as conn:
+    with check_reading(store) as conn:
         applied, digest = read_applied_file(conn)
         # Items without a line have none because a change made elsewhere wrote them.
         elsewhere = {

@@ -14,10 +14,11 @@ the change is not one of KPIs, objectives or people only).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from lineofsight.store.database import Store, idle
@@ -34,6 +35,20 @@ if TYPE_CHECKING:
 
 DEFINITIONS = "definitions"
 INCREMENTAL = "incremental/"
+
+
+@contextlib.contextmanager
+def check_reading(store: Store) -> Iterator[CheckReading]:
+    """A read of the store through Python's sqlite3 on a plain SQLite file (SQLAlchemy not
+    loaded: a check that prints its kept report, the daily keeper, a fresh process's first
+    lists), else the store's own."""
+    with store.plain_reading() as plain:
+        if plain is not None:
+            yield plain
+            return
+    with store.reading() as conn:
+        yield conn
+
 
 # One query for the check's read and for the write that keeps its report (which goes through
 # a load session: on an SQLite file, the same copy of SQLite as the check-ins and loads).
