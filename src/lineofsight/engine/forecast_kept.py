@@ -23,7 +23,7 @@ import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.engine.calendar import period_for, period_named
-from lineofsight.engine.forecast import NO_FORECAST, Forecast, _periods_after
+from lineofsight.engine.forecast import NO_FORECAST, Forecast, _periods_after, no_forecast
 
 __all__ = ["KEPT_SCHEMA", "forecast_of", "kept_frame", "path_texts"]
 
@@ -101,19 +101,10 @@ def forecast_of(row: Sequence[Any], kpi: m.Kpi, calendar: m.Calendar) -> Forecas
     first_period = None if first is None else period_named(first, calendar)
     last_period = None if last is None else period_named(last, calendar)
     if method == NO_FORECAST or path is None or last_period is None:
-        return Forecast(
-            id=kpi_id,
-            unit=unit,
-            target=target,
-            deadline=deadline,
-            target_period=target_period,
-            points=points,
-            projected=None,
-            on_track=None,
-            first_period=first_period,
-            last_period=last_period,
-            reason=reason,
-        )
+        return no_forecast(
+            kpi_id, unit, target, deadline, target_period, points, first_period, last_period,
+            reason,
+        )  # fmt: skip
     periods = _periods_after(last_period, target_period, calendar)
     try:
         both = np.frombuffer(base64.b64decode(path, validate=True), dtype="<f8")
