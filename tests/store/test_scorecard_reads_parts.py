@@ -210,8 +210,8 @@ def test_measurements_read_month_by_month_beside_a_load_are_of_one_state(
     calls = []
 
     def first(args: tuple[Any, ...]) -> bool:
-        if adbc:
-            return "'2026-08-01'" in args[1] or dt.date(2026, 8, 1) in list(args[2])
+        if adbc:  # August's read (not that of the rows with a numerator, from August on)
+            return list(args[2]) == [dt.date(2026, 8, 1), dt.date(2026, 8, 31)]
         calls.append(args)
         return len(calls) == 1
 
@@ -294,10 +294,10 @@ def test_the_early_part_read_day_by_day_is_the_rows_tested_by_id(
     """On an SQLite file the early part of a window (the months only some frequencies look
     at) is read day by day along the primary key when its last days are few and its KPIs a
     small share: the same rows in the same order as testing every row against their ids."""
-    chosen: list[bool] = []
+    chosen: list[list[str] | None] = []
     real = scorecard_reads._by_day
 
-    def spy(*args: Any) -> bool:
+    def spy(*args: Any) -> list[str] | None:
         chosen.append(real(*args))
         return chosen[-1]
 
@@ -305,7 +305,7 @@ def test_the_early_part_read_day_by_day_is_the_rows_tested_by_id(
     read_scoring_inputs(store, AS_OF)
     # Here 33 of the 34 KPIs (monthly and quarterly: a weekly one looks back least) and
     # more than 8 days: tested by id (and always on PostgreSQL).
-    assert chosen == [False]
+    assert chosen == [None]
     if store.arrow_file is None:
         return
     defs = read_definition_frames(store)
@@ -317,19 +317,20 @@ def test_the_early_part_read_day_by_day_is_the_rows_tested_by_id(
         ((dt.date(2026, 6, 1), dt.date(2026, 11, 22)), (dt.date(2026, 7, 1), ["quarterly"])),
         ((dt.date(2026, 6, 1), dt.date(2026, 11, 22)), (dt.date(2026, 7, 1), ["weekly"])),
     ):
-        mine = defs.kpis.filter(pl.col("frequency").is_in(early[1])).height
+        mine = defs.kpis.filter(pl.col("frequency").is_in(early[1]))["id"].to_list()
         days = every.filter(
             (pl.col("period_end") >= window[0]) & (pl.col("period_end") < early[0])
         )["period_end"].n_unique()
         with store.arrow_turn():
             decided = real(store, defs.kpis, window, early)
-        assert decided == (days <= 8 and days * mine <= defs.kpis.height), (window, early)
-        decisions.append(decided)
-        tested = arrow.read_frames(store, scorecard_reads._measurement_reads(window, early, False))
-        by_day = arrow.read_frames(
-            store, scorecard_reads._measurement_reads(window, early, False, by_day=True)
-        )
-        assert_frame_equal(by_day[-1], tested[-1])  # the same rows in the same order
+        few = days <= 8 and days * len(mine) <= defs.kpis.height
+        assert decided == (mine if few else None), (window, early)
+        decisions.append(few)
+        for ended in (False, True):  # in the columns of a plain read and of one through ADBC
+            reads = scorecard_reads._measurement_reads
+            tested = arrow.read_frames(store, reads(window, early, False, ended=ended))
+            by_day = arrow.read_frames(store, reads(window, early, False, mine, ended))
+            assert_frame_equal(by_day[-1], tested[-1])  # the same rows in the same order
     assert tested[-1].height > 0
     assert True in decisions and False in decisions, decisions
 
@@ -341,10 +342,10 @@ def test_measurements_read_with_the_kpis_given_choose_the_early_part_read_alike(
     kept scorecard), the measurements' read chooses the early part's way as a read beside
     the definitions does (day by day when it pays, on an SQLite file): the same rows in the
     same order as without the KPIs given."""
-    chosen: list[bool] = []
+    chosen: list[list[str] | None] = []
     real = scorecard_reads._by_day
 
-    def spy(*args: Any, **kwargs: Any) -> bool:
+    def spy(*args: Any, **kwargs: Any) -> list[str] | None:
         chosen.append(real(*args, **kwargs))
         return chosen[-1]
 
@@ -357,7 +358,7 @@ def test_measurements_read_with_the_kpis_given_choose_the_early_part_read_alike(
         given = read_measurement_rows(store, window, early, kpis=defs.kpis)
         assert_frame_equal(given, read_measurement_rows(store, window, early))
     assert len(chosen) == 2
-    assert (True in chosen) == (store.arrow_file is not None), chosen
+    assert any(c is not None for c in chosen) == (store.arrow_file is not None), chosen
 
 
 def test_the_older_values_of_some_kpis_are_those_of_every_measurement_before(
@@ -382,3 +383,83 @@ def test_the_older_values_of_some_kpis_are_those_of_every_measurement_before(
                 _sorted(mine.filter(pl.col("period_end") >= since)),
             )
     assert scorecard_reads.read_older_measurement_rows(store, [], before).is_empty()
+
+
+def test_measurements_read_in_fewer_columns_are_those_of_the_stored_columns(
+    store: Store,
+) -> None:
+    """Through ADBC on an SQLite file a window's measurements come in fewer columns (each
+    row's last day and label as one text, the numerator and denominator read apart for the
+    rows that hold either): the same rows and values as read in the stored columns, for a
+    window read whole or a month at a time, with an early part or not."""
+    if store.arrow_file is None:
+        pytest.skip("read in fewer columns only through ADBC on an SQLite file")
+    reads = scorecard_reads._measurement_reads
+    rows = scorecard_reads.measurement_rows
+    defs = read_definition_frames(store)
+    windows = frame_windows(defs, AS_OF)
+    window = min(s for s, _ in windows.values()), max(e for _, e in windows.values())
+    latest = max(s for s, _ in windows.values())
+    early = (latest, sorted(f for f, (s, _) in windows.items() if s < latest))
+    for args in ((window, early, True), (window, None, False), ((AS_OF, AS_OF), None, True)):
+        stored = rows(arrow.read_frames(store, reads(*args)))
+        ended = arrow.read_frames(store, reads(*args, ended=True))
+        assert all(f.columns[:4] == ["kpi_id", "unit_id", "ended", "value"] for f in ended)
+        assert any("numerator" not in f.columns for f in ended)
+        assert_frame_equal(_sorted(rows(ended)), _sorted(stored))
+    whole = rows(arrow.read_frames(store, reads(window, None, False, ended=True)))
+    # The window holds values of a ratio, of several grains, and of several last days.
+    assert whole["numerator"].null_count() < whole.height
+    assert whole["value"].null_count() < whole.height
+    assert whole["period"].str.len_bytes().n_unique() > 1
+    assert whole["period_end"].n_unique() > 3
+    empty = rows(arrow.read_frames(store, reads((AS_OF, AS_OF), None, False, ended=True)))
+    assert empty.is_empty()
+    assert empty.schema == {**scorecard_reads.STORED_SCHEMA, "period_start": pl.Date}
+
+
+def test_the_early_part_read_day_by_day_finds_ids_of_any_characters(store: Store) -> None:
+    """The ids of the early part's KPIs read day by day are written into the query as a JSON
+    array in hexadecimal: an id with quotes, a backslash and characters past ASCII finds
+    its rows, and only its own."""
+    if store.arrow_file is None:
+        pytest.skip("read day by day only through ADBC on an SQLite file")
+    every = read_measurement_rows(store)
+    day = every.filter(pl.col("period_end") < dt.date(2026, 7, 1))["period_end"].max()
+    assert isinstance(day, dt.date)
+    source = every.filter(pl.col("period_end") == day)["kpi_id"][0]
+    odd = "q'\"\\ö😀"
+    hexed = odd.encode().hex()
+    _commit_elsewhere(
+        store,
+        [
+            f"INSERT INTO measurements SELECT period_end, CAST(X'{hexed}' AS TEXT), unit_id,"
+            " period, value + 1, numerator, denominator, note, revision, load_id"
+            f" FROM measurements WHERE kpi_id = '{source}'"
+        ],
+    )
+    copied = read_measurement_rows(store).filter(pl.col("kpi_id") == odd)
+    window, early = (dt.date(2026, 1, 1), AS_OF), (dt.date(2026, 7, 1), ["monthly"])
+    for ids in ([odd], [odd, source]):
+        reads = scorecard_reads._measurement_reads(window, early, False, ids, ended=True)
+        found = scorecard_reads.with_starts(arrow.read_frames(store, reads)[-1])
+        mine = copied.filter(pl.col("period_end").is_between(window[0], early[0], "left")).height
+        assert found.filter(pl.col("kpi_id") == odd).height == mine > 0
+        assert set(found["kpi_id"]) == set(ids) & set(found["kpi_id"])
+
+
+def test_the_scorecard_of_measurements_in_any_order_is_the_same(store: Store) -> None:
+    """The engine reads a window's rows in any order (through ADBC the rows holding a
+    numerator or a denominator are read apart, after the others)."""
+    from lineofsight.engine.frames import evaluate_frames
+    from lineofsight.services.evaluate import older_measurements
+
+    defs = read_definition_frames(store)
+    for day, lag in ((AS_OF, True), (AS_OF, False), (dt.date(2026, 1, 15), True)):
+        rows = scoring_measurements(store, defs, day, lag)
+        assert rows.height > 1
+        first = evaluate_frames(defs, rows, day, lag, older_measurements(store))
+        for other in (rows.reverse(), rows.sample(fraction=1.0, shuffle=True, seed=7)):
+            again = evaluate_frames(defs, other, day, lag, older_measurements(store))
+            for name in ("kpis", "objectives", "units"):
+                assert_frame_equal(getattr(again, name), getattr(first, name))

@@ -256,13 +256,13 @@ def cast_frame(frame: pl.DataFrame, schema: Mapping[str, Any]) -> pl.DataFrame:
         # Dates as SQLite keeps them (ISO text): parsed with the format given, ten times
         # faster than with one inferred from the values; any other text is parsed as before.
         try:
-            frame = frame.with_columns(pl.col(dates).str.to_date(_ISO_DATE))
+            frame = frame.with_columns(pl.col(dates).str.to_date(ISO_DATE))
         except pl.exceptions.PolarsError:
             frame = frame.with_columns(pl.col(dates).str.to_date())
     return frame.with_columns(casts).select(list(schema))
 
 
-_ISO_DATE = "%Y-%m-%d"
+ISO_DATE = "%Y-%m-%d"
 
 
 def _adbc_frame(
