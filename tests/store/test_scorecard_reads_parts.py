@@ -419,9 +419,9 @@ def test_measurements_read_in_fewer_columns_are_those_of_the_stored_columns(
 
 
 def test_the_early_part_read_day_by_day_finds_ids_of_any_characters(store: Store) -> None:
-    """The ids of the early part's KPIs read day by day are written into the query as a JSON
-    array in hexadecimal: an id with quotes, a backslash and characters past ASCII finds
-    its rows, and only its own."""
+    """The ids of the early part's KPIs read day by day (and of those whose older values are
+    read) are written into the query as a JSON array in hexadecimal: an id with quotes, a
+    backslash and characters past ASCII finds its rows, and only its own."""
     if store.arrow_file is None:
         pytest.skip("read day by day only through ADBC on an SQLite file")
     every = read_measurement_rows(store)
@@ -446,6 +446,9 @@ def test_the_early_part_read_day_by_day_finds_ids_of_any_characters(store: Store
         mine = copied.filter(pl.col("period_end").is_between(window[0], early[0], "left")).height
         assert found.filter(pl.col("kpi_id") == odd).height == mine > 0
         assert set(found["kpi_id"]) == set(ids) & set(found["kpi_id"])
+    # The older values of some KPIs are found from their ids written the same way.
+    older = scorecard_reads.read_older_measurement_rows(store, [odd], early[0], window[0])
+    assert older["kpi_id"].to_list() == [odd] * mine
 
 
 def test_the_scorecard_of_measurements_in_any_order_is_the_same(store: Store) -> None:

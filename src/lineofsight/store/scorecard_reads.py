@@ -116,14 +116,11 @@ def _measurement_reads(
         assert early is not None
         if by_day is not None:
             # The early part's distinct last days (each found along the primary key), then
-            # each of these KPIs' rows of each day, in the order of the primary key. The ids
-            # (a user's text) come as a JSON array written in hexadecimal UTF-8 (no character
-            # of theirs is in the query): SQLite reads it at once, where a list of
-            # literals or a look at the KPIs' table (its every row) costs more.
-            listed = json.dumps(sorted(by_day), ensure_ascii=False).encode().hex()
+            # each of these KPIs' rows of each day (`_ids`: cheaper than a look at the KPIs'
+            # table, its every row), in the order of the primary key.
             query = (
                 f"SELECT * FROM ({_DAYS} SELECT {_taken(columns)} FROM days d"
-                f" CROSS JOIN json_each(CAST(X'{listed}' AS TEXT)) k CROSS JOIN measurements m"
+                f" CROSS JOIN {_ids(by_day)} k CROSS JOIN measurements m"
                 " ON m.period_end = d.day AND m.kpi_id = k.value"
                 " ORDER BY m.period_end, m.kpi_id, m.unit_id, m.period)"
             )
@@ -137,6 +134,14 @@ def _measurement_reads(
         )
         reads.append((query, [window[0], start], schema))
     return reads
+
+
+def _ids(ids: Iterable[str]) -> str:
+    """A table of these ids (its column `value`), sorted, to join in a query: a JSON array
+    written in hexadecimal UTF-8 (the ids are a user's text: no character of theirs is in
+    the query), which SQLite reads at once (a list of literals is parsed one by one)."""
+    written = json.dumps(sorted(set(ids)), ensure_ascii=False).encode().hex()
+    return f"json_each(CAST(X'{written}' AS TEXT))"
 
 
 def _taken(columns: str) -> str:
@@ -230,8 +235,7 @@ def read_older_measurement_rows(
     On an SQLite file, a few KPIs' rows are found along the primary key through Arrow, as
     the scorecard's other reads (a status in full then needs no SQLAlchemy, whose import
     alone costs more than the read): each last day held in the window (the recursive
-    `_DAYS`), then each KPI there. The ids, a user's text, are written into the query as
-    hexadecimal UTF-8 (no character of theirs is in it)."""
+    `_DAYS`), then each KPI there (the ids written into the query as `_ids` does)."""
     first = since or dt.date(1, 1, 1)
     if not kpi_ids:
         return with_starts(frame_of([], STORED_SCHEMA))
@@ -243,10 +247,10 @@ def read_older_measurement_rows(
         return with_starts(found.filter(pl.col("kpi_id").is_in(list(kpi_ids))))
     if store.arrow_file is None:
         return read_kpi_measurement_rows(store, kpi_ids, (first, before - dt.timedelta(days=1)))
-    listed = ", ".join(f"CAST(X'{i.encode().hex()}' AS TEXT)" for i in sorted(set(kpi_ids)))
     query = (
         f"SELECT * FROM ({_DAYS} SELECT {_taken(_COLUMNS)} FROM days d CROSS JOIN measurements m"
-        f" ON m.period_end = d.day WHERE m.kpi_id IN ({listed}) ORDER BY 4, 1, 2, 3)"
+        f" ON m.period_end = d.day WHERE m.kpi_id IN (SELECT value FROM {_ids(kpi_ids)})"
+        " ORDER BY 4, 1, 2, 3)"
     )
     return with_starts(read_frame(store, query, [first, before, before], STORED_SCHEMA))
 
