@@ -115,15 +115,8 @@ def _measurement_reads(
     if start != window[0]:
         assert early is not None
         if by_day is not None:
-            # The early part's distinct last days (each found along the primary key), then
-            # each of these KPIs' rows of each day (`_ids`: cheaper than a look at the KPIs'
-            # table, its every row), in the order of the primary key.
-            query = (
-                f"SELECT * FROM ({_DAYS} SELECT {_taken(columns)} FROM days d"
-                f" CROSS JOIN {_ids(by_day)} k CROSS JOIN measurements m"
-                " ON m.period_end = d.day AND m.kpi_id = k.value"
-                " ORDER BY m.period_end, m.kpi_id, m.unit_id, m.period)"
-            )
+            # The early part's distinct last days, then each of these KPIs' rows of each day.
+            query = _of_kpis(columns, by_day)
             reads.append((query, [window[0], start, start], schema))
             return reads
         # Frequencies are the model's own words, never a user's text: inlined.
@@ -134,6 +127,18 @@ def _measurement_reads(
         )
         reads.append((query, [window[0], start], schema))
     return reads
+
+
+def _of_kpis(columns: str, ids: Iterable[str]) -> str:
+    """The query of these KPIs' rows (`columns`, every unit) whose last day is from {} to
+    before {} (and {} again), in the order of the primary key: each last day held there
+    found along the key from the one before (`_DAYS`), then each KPI's rows of that day
+    (cheaper than a look at every row of those days when the KPIs are few)."""
+    return (
+        f"SELECT * FROM ({_DAYS} SELECT {_taken(columns)} FROM days d CROSS JOIN measurements m"
+        f" ON m.period_end = d.day WHERE m.kpi_id IN (SELECT value FROM {_ids(ids)})"
+        " ORDER BY m.period_end, m.kpi_id, m.unit_id, m.period)"
+    )
 
 
 def _ids(ids: Iterable[str]) -> str:
@@ -247,11 +252,7 @@ def read_older_measurement_rows(
         return with_starts(found.filter(pl.col("kpi_id").is_in(list(kpi_ids))))
     if store.arrow_file is None:
         return read_kpi_measurement_rows(store, kpi_ids, (first, before - dt.timedelta(days=1)))
-    query = (
-        f"SELECT * FROM ({_DAYS} SELECT {_taken(_COLUMNS)} FROM days d CROSS JOIN measurements m"
-        f" ON m.period_end = d.day WHERE m.kpi_id IN (SELECT value FROM {_ids(kpi_ids)})"
-        " ORDER BY 4, 1, 2, 3)"
-    )
+    query = _of_kpis(_COLUMNS, kpi_ids)
     return with_starts(read_frame(store, query, [first, before, before], STORED_SCHEMA))
 
 
