@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from lineofsight.domain.formula_tree import Expr, references
-from lineofsight.engine.frame_formulas import _compile, _positions, _shape
+from lineofsight.engine.frame_formulas import _compile, _positions, formula_plans
 from lineofsight.engine.frame_measured import slot_offsets
 from lineofsight.engine.frame_values import across_units, derive
 
@@ -86,33 +86,59 @@ def direct_formulas(
     )
     if "k" not in kpis.columns or "n_slots" not in kpis.columns or not formulas:
         return none
-    wanted = asked["kpi_id"].unique().to_list()
-    mine = kpis.filter(pl.col("id").is_in(wanted) & pl.col("formula").is_not_null()).select(
-        "id", "unit_id", "frequency"
+    mine = (
+        kpis.filter(pl.col("formula").is_not_null())
+        .filter(pl.col("id").is_in(asked["kpi_id"].unique().implode()))
+        .select("id", "unit_id", "frequency", "formula")
     )
     if mine.is_empty():
         return none
-    reads = {f: references(formulas[f]) for f in mine["id"].to_list()}
-    inputs = kpis.filter(
-        pl.col("id").is_in(list({i for found in reads.values() for i in found}))
-    ).select(
+    plans, examples = formula_plans(mine.select("id", "formula"), formulas)
+    # Each input of each formula (`pos`: its place among the formula's inputs) with what the
+    # formula needs of it: its row number `k`, whether it takes values from the units below
+    # (`below`), and whether it is a measured KPI of the formula's unit and frequency (`ok`).
+    inputs = plans.select(
         "id",
-        "k",
-        "unit_id",
-        "frequency",
-        pl.col("formula").is_not_null().alias("is_formula"),
-        across_units().alias("across"),
+        "shape",
+        pl.col("reads").alias("input_id"),
+        pos=pl.int_ranges(0, pl.col("reads").list.len()),
+    ).explode("input_id", "pos")
+    inputs = (
+        inputs.join(mine.select("id", "unit_id", "frequency"), on="id", maintain_order="left")
+        .join(
+            kpis.filter(pl.col("id").is_in(inputs["input_id"].drop_nulls().implode())).select(
+                pl.col("id").alias("input_id"),
+                "k",
+                pl.col("unit_id").alias("input_unit"),
+                pl.col("frequency").alias("input_frequency"),
+                pl.col("formula").is_null().alias("measured"),
+                (across_units() != "none").alias("below"),
+            ),
+            on="input_id",
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            ok=(
+                pl.col("measured")
+                & pl.col("input_unit").eq_missing(pl.col("unit_id"))
+                & (pl.col("input_frequency") == pl.col("frequency"))
+            ).fill_null(False)
+        )
     )
-    about = {i: (k, u, f, formula, a) for i, k, u, f, formula, a in inputs.iter_rows()}
-    shapes: dict[tuple[object, ...], list[str]] = {}
-    for formula_id, unit_id, frequency in mine.iter_rows():
-        found = [about.get(i) for i in reads[formula_id]]
-        if found and all(
-            a is not None and not a[3] and a[1] == unit_id and a[2] == frequency for a in found
-        ):
-            positions = _positions(reads[formula_id])
-            shapes.setdefault(_shape(formulas[formula_id], positions), []).append(formula_id)
-    if not shapes:
+    # The formulas whose every input is such a KPI (and that read one at least), with their
+    # inputs' row numbers and `below` in order of their places.
+    direct = (
+        inputs.group_by("id", maintain_order=True)
+        .agg(
+            pl.col("shape", "unit_id").first(),
+            pl.col("ok").all(),
+            pl.col("k").sort_by("pos"),
+            pl.col("below").sort_by("pos"),
+        )
+        .filter("ok")
+    )
+    if direct.is_empty():
         return none
     # The inputs' own measured values laid out by KPI row number and slot (each KPI as wide
     # as its frequency's slots), and where a row of their own is (even one with no value: it
@@ -124,24 +150,22 @@ def direct_formulas(
     place = offsets.gather(own["k"]) + own["slot"]
     laid = pl.repeat(None, size, dtype=pl.Float64, eager=True).scatter(place, own["actual"])
     held = pl.repeat(False, size, dtype=pl.Boolean, eager=True).scatter(place, True)
-    own_unit = dict(mine.select("id", "unit_id").iter_rows())
     laid_values, held_rows = pl.lit(laid), pl.lit(held)
     parts = []
-    for ids in shapes.values():
-        positions = _positions(reads[ids[0]])
+    for shape in direct["shape"].unique(maintain_order=True).to_list():
+        example = formulas[examples[shape]]
+        positions = _positions(references(example))
         # Each formula of the shape with its own unit and its inputs' row numbers (`k{pos}`)
         # and whether they take values from the units below (`b{pos}`): one join.
-        table = pl.DataFrame(
-            {
-                "kpi_id": ids,
-                "own_unit": [own_unit[f] for f in ids],
-                **{
-                    f"{column}{pos}": [about[reads[f][pos]][index] for f in ids]
-                    for pos in range(len(positions))
-                    for column, index in (("k", 0), ("b", 4))
-                },
-            }
-        ).with_columns(pl.col(f"b{pos}") != "none" for pos in range(len(positions)))
+        table = direct.filter(pl.col("shape") == shape).select(
+            pl.col("id").alias("kpi_id"),
+            pl.col("unit_id").alias("own_unit"),
+            *(
+                pl.col(column).list.get(pos).alias(f"{name}{pos}")
+                for pos in range(len(positions))
+                for column, name in (("k", "k"), ("below", "b"))
+            ),
+        )
         at = [
             pl.lit(offsets).gather(pl.col(f"k{pos}")) + pl.col("slot")
             for pos in range(len(positions))
@@ -162,7 +186,7 @@ def direct_formulas(
                 "kpi_id",
                 "unit_id",
                 "slot",
-                _compile(formulas[ids[0]], positions).cast(pl.Float64).alias("value"),
+                _compile(example, positions).cast(pl.Float64).alias("value"),
             )
             .collect()
         )
