@@ -18,32 +18,35 @@ if TYPE_CHECKING:
     from lineofsight.engine.frames import DefinitionFrames
 
 
+# A value at a (KPI, unit, slot) (`derived_values`).
+VALUE_SCHEMA = pl.Schema(
+    {"kpi_id": pl.String, "unit_id": pl.String, "slot": pl.Int64, "value": pl.Float64}
+)
+KEYS = ["kpi_id", "unit_id", "slot"]
+
+
 def derived_values(
     defs: DefinitionFrames,
     measurements: pl.DataFrame,
     kpis: pl.DataFrame,
     measured: pl.DataFrame,
-    triples: list[tuple[str, str, int]],
+    asked: pl.DataFrame,
     as_of: dt.date,
     slots: pl.DataFrame,
-) -> dict[tuple[str, str, int], float | None]:
-    """Values of formulas and of units that take theirs from below, at (KPI, unit, slot):
-    computed on columns (engine.frame_values) over the KPIs concerned and their inputs."""
-    if not triples:
-        return {}
-    asked = pl.DataFrame(
-        triples,
-        schema={"kpi_id": pl.String, "unit_id": pl.String, "slot": pl.Int64},
-        orient="row",
-    )
+) -> pl.DataFrame:
+    """Values of formulas and of units that take theirs from below, at the `asked` (KPI, unit,
+    slot)s (kpi_id, unit_id, slot): computed on columns (engine.frame_values) over the KPIs
+    concerned and their inputs. Each asked one once, with its value (null: none): kpi_id,
+    unit_id, slot, value."""
+    asked = asked.select(KEYS).unique(maintain_order=True)
+    if asked.is_empty():
+        return pl.DataFrame(schema=VALUE_SCHEMA)
     formulas = _Formulas(kpis)
-    values: dict[tuple[str, str, int], float | None] = {}
     direct = direct_formulas(kpis, measured, asked, formulas)
     if not direct.is_empty():
-        values.update(_as_dict(direct))
-        asked = asked.join(direct, on=["kpi_id", "unit_id", "slot"], how="anti")
+        asked = asked.join(direct, on=KEYS, how="anti")
     if asked.is_empty():
-        return values
+        return direct
     found = derive(
         kpis,
         defs.units.select("id", "parent_id"),
@@ -54,15 +57,7 @@ def derived_values(
         defs.calendar.fiscal_year_start - 1,
         formulas,
     )
-    values.update(_as_dict(found))
-    return values
-
-
-def _as_dict(found: pl.DataFrame) -> dict[tuple[str, str, int], float | None]:
-    keys = zip(
-        found["kpi_id"].to_list(), found["unit_id"].to_list(), found["slot"].to_list(), strict=True
-    )
-    return dict(zip(keys, found["value"].to_list(), strict=True))
+    return pl.concat([direct, found.select(*KEYS, "value").cast(VALUE_SCHEMA)])
 
 
 def direct_formulas(
@@ -81,9 +76,7 @@ def direct_formulas(
     its own value at its own slot. The formulas of one shape are evaluated together
     (`frame_formulas`). The others are left to `frame_values.derive`. `kpis`: the rows of
     `frames.score_kpis` (row number `k`, and `n_slots`, the number of their frequency's slots)."""
-    none = pl.DataFrame(
-        schema={"kpi_id": pl.String, "unit_id": pl.String, "slot": pl.Int64, "value": pl.Float64}
-    )
+    none = pl.DataFrame(schema=VALUE_SCHEMA)
     if "k" not in kpis.columns or "n_slots" not in kpis.columns or not formulas:
         return none
     mine = (
