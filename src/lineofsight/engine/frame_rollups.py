@@ -35,11 +35,14 @@ def _band(score: pl.Expr, scoring: m.Scoring) -> pl.Expr:
     )
 
 
-def _tally(items: pl.DataFrame, by: str, ids: pl.DataFrame) -> pl.DataFrame:
+def _tally(items: pl.DataFrame, by: str, ids: pl.DataFrame, *more: pl.Expr) -> pl.DataFrame:
     """Per group of items (`by`, kind, item_id, status, score): `counts` by status and
-    `worst`, the lowest-scoring item (ties: KPIs before objectives, then by id), one row per
-    id of `ids` (a frame with the column `id`)."""
-    counts = items.group_by(by).agg(*[(pl.col("status") == s).sum().alias(s) for s in STATUSES])
+    `worst`, the lowest-scoring item (ties: KPIs before objectives, then by id), and `more`
+    aggregations of the group's items, one row per id of `ids` (a frame with the column
+    `id`)."""
+    counts = items.group_by(by).agg(
+        *more, *[(pl.col("status") == s).sum().alias(s) for s in STATUSES]
+    )
     # Only the items at their group's lowest score are sorted (ties are few), within it.
     worst = (
         items.filter(pl.col("score") == pl.col("score").min().over(by))
@@ -55,6 +58,7 @@ def _tally(items: pl.DataFrame, by: str, ids: pl.DataFrame) -> pl.DataFrame:
         .join(worst, left_on="id", right_on=by, how="left", maintain_order="left")
         .select(
             "id",
+            *(e.meta.output_name() for e in more),
             pl.struct([pl.col(s).fill_null(0).cast(pl.Int64) for s in STATUSES])
             .cast(COUNTS_TYPE)
             .alias("counts"),
@@ -73,8 +77,11 @@ def rollup_objectives(
     the objectives `only` (which must hold the ancestors of each of them), the others' scores
     read from `kept` (rows of an earlier roll-up of the same definitions), in order of
     position."""
-    own_rows = scored.filter(pl.col("own_unit")).select(
-        pl.col("id").alias("kpi_id"), "score", "status"
+    own_rows = (
+        scored.lazy()
+        .filter(pl.col("own_unit"))
+        .select(pl.col("id").alias("kpi_id"), "score", "status")
+        .collect()
     )
     supports = defs.supports
     if only is not None:
@@ -318,24 +325,21 @@ def rollup_units(
 ) -> pl.DataFrame:
     """Each unit's mean score of its own KPIs, counts and worst item; or only the rows of the
     units `only` (a unit's row depends on its own KPIs' rows alone), in order of position."""
-    own_rows = scored.filter(pl.col("own_unit"))
+    own_rows = scored.lazy().filter(pl.col("own_unit"))
     ids = defs.units.sort("position").select("id")
     if only is not None:
         ids = ids.filter(pl.col("id").is_in(list(only)))
         own_rows = own_rows.filter(pl.col("unit").is_in(list(only)))
-    per_unit = own_rows.group_by("unit").agg(
-        pl.col("score").mean().alias("score"), pl.len().alias("kpis")
-    )
     items = own_rows.select(
         "unit",
         pl.lit("kpi").alias("kind"),
         pl.col("id").alias("item_id"),
         "status",
         "score",
-    )
+    ).collect()
+    # The mean score of each unit's KPIs, in the tally's grouping of them.
     return (
-        ids.join(per_unit, left_on="id", right_on="unit", how="left", maintain_order="left")
+        _tally(items, "unit", ids, pl.col("score").mean())
         .with_columns(status=_band(pl.col("score"), defs.scoring))
-        .join(_tally(items, "unit", ids), on="id", how="left", maintain_order="left")
         .select("id", "score", "status", "counts", "worst")
     )
