@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import polars as pl
 
+from lineofsight.domain import model as m
 from lineofsight.engine.lag import LOOKBACK
 from lineofsight.engine.values import period_aggregates, period_value
 
 __all__ = ["integer_keys", "laid_out", "measured_values", "per_kpi", "slot_offsets"]
+
+AGGREGATIONS = pl.Enum([a.value for a in m.Aggregation])
 
 
 def integer_keys(
@@ -58,7 +61,9 @@ def measured_values(
         pl.col("frequency")
         .replace_strict(frequency_codes, default=-1, return_dtype=pl.Int32)
         .alias("f"),
-        pl.col("aggregation").fill_null("mean").alias("agg"),
+        # (an enum's codes are gathered for each row, not its text; any other text, as none,
+        # is a mean)
+        pl.col("aggregation").cast(AGGREGATIONS, strict=False).fill_null("mean").alias("agg"),
         "ratio_scale",
     )
     # The slot of each row: the one of its KPI's frequency whose days hold its last day (the

@@ -283,15 +283,16 @@ def _chosen_slots(
     # slots, else grouped from the measured values (one pass, however many slots).
     due = kpis["due_index"]
     last = int(due.max() or 0)  # type: ignore[arg-type]
-    if last < FEW_SLOTS:
-        first_own = pl.repeat(None, n, dtype=pl.Int64, eager=True)
-        for slot in range(last, -1, -1):  # the lowest last, so that it wins
-            measured_there = laid.gather(
-                pl.select(pl.when(slot <= due).then(offsets + slot)).to_series()
-            ).is_not_null()
-            first_own = pl.select(
-                pl.when(measured_there).then(slot).otherwise(first_own)
-            ).to_series()
+    if last < FEW_SLOTS:  # one query: the first slot up to the due one with a value
+        values, at, until = pl.lit(laid), pl.lit(offsets), pl.lit(due)
+        first_own = pl.select(
+            pl.coalesce(
+                pl.when(values.gather(pl.when(slot <= until).then(at + slot)).is_not_null()).then(
+                    pl.lit(slot, dtype=pl.Int64)
+                )
+                for slot in range(last + 1)
+            )
+        ).to_series()
     else:
         first_own = per_kpi(
             n,
