@@ -308,18 +308,18 @@ def _chosen_slots(
     # it), so all of them are asked at once (those after the choice cannot change it).
     formula = pl.col("formula").is_not_null()
     asked = (
-        kpis.select(
+        kpis.with_columns(first_own=first_own)
+        .filter(formula | (pl.col("across") != "none"))
+        .select(
             pl.col("id").alias("kpi_id"),
             "unit_id",
             pl.int_ranges(
                 0,
                 pl.when(formula)
                 .then(pl.min_horizontal(pl.col("due_index") + LOOKBACK + 1, pl.col("n_slots")))
-                .otherwise(pl.min_horizontal(pl.col("due_index") + 1, first_own)),
+                .otherwise(pl.min_horizontal(pl.col("due_index") + 1, pl.col("first_own"))),
             ).alias("slot"),
-            (pl.col("formula").is_not_null() | (pl.col("across") != "none")).alias("derived"),
         )
-        .filter(pl.col("derived"))
         .explode("slot")
         .drop_nulls("slot")
     )
