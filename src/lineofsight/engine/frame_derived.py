@@ -11,7 +11,6 @@ import polars as pl
 
 from lineofsight.domain.formula_tree import Expr, references
 from lineofsight.engine.frame_formulas import _compile, _positions, formula_plans
-from lineofsight.engine.frame_measured import slot_offsets
 from lineofsight.engine.frame_values import across_units, derive
 
 if TYPE_CHECKING:
@@ -133,23 +132,21 @@ def direct_formulas(
     )
     if direct.is_empty():
         return none
-    # The inputs' own measured values laid out by KPI row number and slot (each KPI as wide
-    # as its frequency's slots), and where a row of their own is (even one with no value: it
-    # wins over the units below).
-    own = measured.filter(pl.col("own"))
-    count = int(kpis["k"].max() or 0) + 1  # type: ignore[arg-type]
-    n_slots = pl.repeat(0, count, dtype=pl.Int64, eager=True).scatter(kpis["k"], kpis["n_slots"])
-    offsets, size = slot_offsets(n_slots)
-    place = offsets.gather(own["k"]) + own["slot"]
-    laid = pl.repeat(None, size, dtype=pl.Float64, eager=True).scatter(place, own["actual"])
-    held = pl.repeat(False, size, dtype=pl.Boolean, eager=True).scatter(place, True)
-    laid_values, held_rows = pl.lit(laid), pl.lit(held)
+    # The inputs' own measured rows by KPI row number and slot (`x`: the value), each once
+    # (even one with no value: it wins over the units below, `held`).
+    own = (
+        measured.lazy()
+        .filter(pl.col("own") & pl.col("k").is_in(inputs["k"].drop_nulls().unique().implode()))
+        .select("k", "slot", x="actual", held=pl.lit(True))
+        .collect()
+    )
     parts = []
     for shape in direct["shape"].unique(maintain_order=True).to_list():
         example = formulas[examples[shape]]
         positions = _positions(references(example))
         # Each formula of the shape with its own unit and its inputs' row numbers (`k{pos}`)
-        # and whether they take values from the units below (`b{pos}`): one join.
+        # and whether they take values from the units below (`b{pos}`): one join, then one
+        # of each input's own rows.
         table = direct.filter(pl.col("shape") == shape).select(
             pl.col("id").alias("kpi_id"),
             pl.col("unit_id").alias("own_unit"),
@@ -159,21 +156,24 @@ def direct_formulas(
                 for column, name in (("k", "k"), ("below", "b"))
             ),
         )
-        at = [
-            pl.lit(offsets).gather(pl.col(f"k{pos}")) + pl.col("slot")
-            for pos in range(len(positions))
-        ]
-        parts.append(
+        plan = (
             asked.lazy()
             .join(table.lazy(), on="kpi_id")
             .filter(pl.col("unit_id") == pl.col("own_unit"))
-            .filter(
-                pl.all_horizontal(
-                    held_rows.gather(place) | ~pl.col(f"b{pos}") for pos, place in enumerate(at)
-                )
+        )
+        for pos in range(len(positions)):
+            plan = plan.join(
+                own.lazy().rename({"x": f"x{pos}", "held": f"h{pos}"}),
+                left_on=[f"k{pos}", "slot"],
+                right_on=["k", "slot"],
+                how="left",
             )
-            .with_columns(
-                laid_values.gather(place).alias(f"x{pos}") for pos, place in enumerate(at)
+        parts.append(
+            plan.filter(
+                pl.all_horizontal(
+                    pl.col(f"h{pos}").fill_null(False) | ~pl.col(f"b{pos}")
+                    for pos in range(len(positions))
+                )
             )
             .select(
                 "kpi_id",
