@@ -124,6 +124,23 @@ def _scored_inputs(
     return with_grain, measured_values(with_grain, slots, coded, shift, units, slots.height + 1)
 
 
+def _derived(
+    defs: DefinitionFrames,
+    measurements: pl.DataFrame,
+    kpis: pl.DataFrame,
+    measured: pl.DataFrame,
+    triples: list[tuple[str, str, int]],
+    slots: pl.DataFrame,
+) -> dict[tuple[str, str, int], float | None]:
+    """`derived_values` at these (KPI, unit, slot)s, by triple (each asked one once)."""
+    asked = pl.DataFrame(
+        triples, schema={"kpi_id": pl.String, "unit_id": pl.String, "slot": pl.Int64}, orient="row"
+    )
+    found = derived_values(defs, measurements, kpis, measured, asked, AS_OF, slots)
+    assert found.height == asked.unique().height
+    return {(k, u, s): v for k, u, s, v in found.iter_rows()}
+
+
 def _frames(org: m.Organization) -> tuple[DefinitionFrames, pl.DataFrame]:
     kpis = pl.DataFrame(
         [
@@ -177,7 +194,7 @@ def test_columnar_derived_values_are_the_value_tables(
         for u in org.units
         for slot in slots.filter(pl.col("frequency") == k.frequency.value)["slot"].to_list()
     ]
-    found = derived_values(defs, measurements, with_grain, measured, triples, AS_OF, slots)
+    found = _derived(defs, measurements, with_grain, measured, triples, slots)
 
     table = ValueTable(org, measurements)
     periods = {
@@ -262,13 +279,12 @@ def test_a_formula_cycle_and_an_unknown_input_have_no_value() -> None:
     defs, kpis = _frames(org)
     slots, _ = _slots(kpis, org.calendar, AS_OF, True)
     with_grain, measured = _scored_inputs(kpis, slots, measurements, 0)
-    found = derived_values(
+    found = _derived(
         defs,
         measurements,
         with_grain,
         measured,
         [("f0", "u0", 0), ("f1", "u0", 0), ("f2", "u0", 0), ("k0", "u0", 0)],
-        AS_OF,
         slots,
     )
     assert found == {
@@ -340,7 +356,7 @@ def test_a_ratio_with_a_negative_scale_and_no_numerator_is_zero_without_sign() -
     slots, _ = _slots(kpis, org.calendar, AS_OF, True)
     with_grain, measured = _scored_inputs(kpis, slots, measurements, 0)
     triples = [(k, u, 0) for k in ("k0", "k1") for u in ("u0", "u1")]
-    found = derived_values(defs, measurements, with_grain, measured, triples, AS_OF, slots)
+    found = _derived(defs, measurements, with_grain, measured, triples, slots)
     assert all(_same(found[t], 0.0) for t in triples), found
     from lineofsight.domain.periods import parse_period
     from lineofsight.engine.values import MEASUREMENT_SCHEMA

@@ -330,7 +330,8 @@ def parse_formula(text: str) -> Expr:
 # The most common formula, KPI ids joined by + and - (`a + b - c`), spaces around: its tree
 # is built straight from the text (thousands of formulas are read for a scorecard), the tree
 # Python's reading below gives it (left to right; keywords are ids there too).
-_SUM_OF_IDS = re.compile(r" *[a-z][a-z0-9_]*(?: *[-+] *[a-z][a-z0-9_]*){0,15} *", re.ASCII)
+SUM_OF_IDS = r" *[a-z][a-z0-9_]*(?: *[-+] *[a-z][a-z0-9_]*){0,15} *"
+_SUM_OF_IDS = re.compile(SUM_OF_IDS, re.ASCII)
 _SUM_TERM = re.compile(r"([-+]?) *([a-z][a-z0-9_]*)", re.ASCII)
 
 

@@ -10,12 +10,18 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from lineofsight.domain.formula_tree import Expr, references
-from lineofsight.engine.frame_formulas import _compile, _positions, _shape
-from lineofsight.engine.frame_measured import slot_offsets
+from lineofsight.engine.frame_formulas import _compile, _positions, formula_plans
 from lineofsight.engine.frame_values import across_units, derive
 
 if TYPE_CHECKING:
     from lineofsight.engine.frames import DefinitionFrames
+
+
+# A value at a (KPI, unit, slot) (`derived_values`).
+VALUE_SCHEMA = pl.Schema(
+    {"kpi_id": pl.String, "unit_id": pl.String, "slot": pl.Int64, "value": pl.Float64}
+)
+KEYS = ["kpi_id", "unit_id", "slot"]
 
 
 def derived_values(
@@ -23,27 +29,23 @@ def derived_values(
     measurements: pl.DataFrame,
     kpis: pl.DataFrame,
     measured: pl.DataFrame,
-    triples: list[tuple[str, str, int]],
+    asked: pl.DataFrame,
     as_of: dt.date,
     slots: pl.DataFrame,
-) -> dict[tuple[str, str, int], float | None]:
-    """Values of formulas and of units that take theirs from below, at (KPI, unit, slot):
-    computed on columns (engine.frame_values) over the KPIs concerned and their inputs."""
-    if not triples:
-        return {}
-    asked = pl.DataFrame(
-        triples,
-        schema={"kpi_id": pl.String, "unit_id": pl.String, "slot": pl.Int64},
-        orient="row",
-    )
+) -> pl.DataFrame:
+    """Values of formulas and of units that take theirs from below, at the `asked` (KPI, unit,
+    slot)s (kpi_id, unit_id, slot): computed on columns (engine.frame_values) over the KPIs
+    concerned and their inputs. Each asked one once, with its value (null: none): kpi_id,
+    unit_id, slot, value."""
+    asked = asked.select(KEYS).unique(maintain_order=True)
+    if asked.is_empty():
+        return pl.DataFrame(schema=VALUE_SCHEMA)
     formulas = _Formulas(kpis)
-    values: dict[tuple[str, str, int], float | None] = {}
     direct = direct_formulas(kpis, measured, asked, formulas)
     if not direct.is_empty():
-        values.update(_as_dict(direct))
-        asked = asked.join(direct, on=["kpi_id", "unit_id", "slot"], how="anti")
+        asked = asked.join(direct, on=KEYS, how="anti")
     if asked.is_empty():
-        return values
+        return direct
     found = derive(
         kpis,
         defs.units.select("id", "parent_id"),
@@ -54,15 +56,7 @@ def derived_values(
         defs.calendar.fiscal_year_start - 1,
         formulas,
     )
-    values.update(_as_dict(found))
-    return values
-
-
-def _as_dict(found: pl.DataFrame) -> dict[tuple[str, str, int], float | None]:
-    keys = zip(
-        found["kpi_id"].to_list(), found["unit_id"].to_list(), found["slot"].to_list(), strict=True
-    )
-    return dict(zip(keys, found["value"].to_list(), strict=True))
+    return pl.concat([direct, found.select(*KEYS, "value").cast(VALUE_SCHEMA)])
 
 
 def direct_formulas(
@@ -81,88 +75,111 @@ def direct_formulas(
     its own value at its own slot. The formulas of one shape are evaluated together
     (`frame_formulas`). The others are left to `frame_values.derive`. `kpis`: the rows of
     `frames.score_kpis` (row number `k`, and `n_slots`, the number of their frequency's slots)."""
-    none = pl.DataFrame(
-        schema={"kpi_id": pl.String, "unit_id": pl.String, "slot": pl.Int64, "value": pl.Float64}
-    )
+    none = pl.DataFrame(schema=VALUE_SCHEMA)
     if "k" not in kpis.columns or "n_slots" not in kpis.columns or not formulas:
         return none
-    wanted = asked["kpi_id"].unique().to_list()
-    mine = kpis.filter(pl.col("id").is_in(wanted) & pl.col("formula").is_not_null()).select(
-        "id", "unit_id", "frequency"
+    mine = (
+        kpis.filter(pl.col("formula").is_not_null())
+        .filter(pl.col("id").is_in(asked["kpi_id"].unique().implode()))
+        .select("id", "unit_id", "frequency", "formula")
     )
     if mine.is_empty():
         return none
-    reads = {f: references(formulas[f]) for f in mine["id"].to_list()}
-    inputs = kpis.filter(
-        pl.col("id").is_in(list({i for found in reads.values() for i in found}))
-    ).select(
+    plans, examples = formula_plans(mine.select("id", "formula"), formulas)
+    # Each input of each formula (`pos`: its place among the formula's inputs) with what the
+    # formula needs of it: its row number `k`, whether it takes values from the units below
+    # (`below`), and whether it is a measured KPI of the formula's unit and frequency (`ok`).
+    inputs = plans.select(
         "id",
-        "k",
-        "unit_id",
-        "frequency",
-        pl.col("formula").is_not_null().alias("is_formula"),
-        across_units().alias("across"),
+        "shape",
+        pl.col("reads").alias("input_id"),
+        pos=pl.int_ranges(0, pl.col("reads").list.len()),
+    ).explode("input_id", "pos")
+    inputs = (
+        inputs.join(mine.select("id", "unit_id", "frequency"), on="id", maintain_order="left")
+        .join(
+            kpis.filter(pl.col("id").is_in(inputs["input_id"].drop_nulls().implode())).select(
+                pl.col("id").alias("input_id"),
+                "k",
+                pl.col("unit_id").alias("input_unit"),
+                pl.col("frequency").alias("input_frequency"),
+                pl.col("formula").is_null().alias("measured"),
+                (across_units() != "none").alias("below"),
+            ),
+            on="input_id",
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            ok=(
+                pl.col("measured")
+                & pl.col("input_unit").eq_missing(pl.col("unit_id"))
+                & (pl.col("input_frequency") == pl.col("frequency"))
+            ).fill_null(False)
+        )
     )
-    about = {i: (k, u, f, formula, a) for i, k, u, f, formula, a in inputs.iter_rows()}
-    shapes: dict[tuple[object, ...], list[str]] = {}
-    for formula_id, unit_id, frequency in mine.iter_rows():
-        found = [about.get(i) for i in reads[formula_id]]
-        if found and all(
-            a is not None and not a[3] and a[1] == unit_id and a[2] == frequency for a in found
-        ):
-            positions = _positions(reads[formula_id])
-            shapes.setdefault(_shape(formulas[formula_id], positions), []).append(formula_id)
-    if not shapes:
+    # The formulas whose every input is such a KPI (and that read one at least), with their
+    # inputs' row numbers and `below` in order of their places.
+    direct = (
+        inputs.group_by("id", maintain_order=True)
+        .agg(
+            pl.col("shape", "unit_id").first(),
+            pl.col("ok").all(),
+            pl.col("k").sort_by("pos"),
+            pl.col("below").sort_by("pos"),
+        )
+        .filter("ok")
+    )
+    if direct.is_empty():
         return none
-    # The inputs' own measured values laid out by KPI row number and slot (each KPI as wide
-    # as its frequency's slots), and where a row of their own is (even one with no value: it
-    # wins over the units below).
-    own = measured.filter(pl.col("own"))
-    count = int(kpis["k"].max() or 0) + 1  # type: ignore[arg-type]
-    n_slots = pl.repeat(0, count, dtype=pl.Int64, eager=True).scatter(kpis["k"], kpis["n_slots"])
-    offsets, size = slot_offsets(n_slots)
-    place = offsets.gather(own["k"]) + own["slot"]
-    laid = pl.repeat(None, size, dtype=pl.Float64, eager=True).scatter(place, own["actual"])
-    held = pl.repeat(False, size, dtype=pl.Boolean, eager=True).scatter(place, True)
-    own_unit = dict(mine.select("id", "unit_id").iter_rows())
-    laid_values, held_rows = pl.lit(laid), pl.lit(held)
+    # The inputs' own measured rows by KPI row number and slot (`x`: the value), each once
+    # (even one with no value: it wins over the units below, `held`).
+    own = (
+        measured.lazy()
+        .filter(pl.col("own") & pl.col("k").is_in(inputs["k"].drop_nulls().unique().implode()))
+        .select("k", "slot", x="actual", held=pl.lit(True))
+        .collect()
+    )
     parts = []
-    for ids in shapes.values():
-        positions = _positions(reads[ids[0]])
+    for shape in direct["shape"].unique(maintain_order=True).to_list():
+        example = formulas[examples[shape]]
+        positions = _positions(references(example))
         # Each formula of the shape with its own unit and its inputs' row numbers (`k{pos}`)
-        # and whether they take values from the units below (`b{pos}`): one join.
-        table = pl.DataFrame(
-            {
-                "kpi_id": ids,
-                "own_unit": [own_unit[f] for f in ids],
-                **{
-                    f"{column}{pos}": [about[reads[f][pos]][index] for f in ids]
-                    for pos in range(len(positions))
-                    for column, index in (("k", 0), ("b", 4))
-                },
-            }
-        ).with_columns(pl.col(f"b{pos}") != "none" for pos in range(len(positions)))
-        at = [
-            pl.lit(offsets).gather(pl.col(f"k{pos}")) + pl.col("slot")
-            for pos in range(len(positions))
-        ]
-        parts.append(
+        # and whether they take values from the units below (`b{pos}`): one join, then one
+        # of each input's own rows.
+        table = direct.filter(pl.col("shape") == shape).select(
+            pl.col("id").alias("kpi_id"),
+            pl.col("unit_id").alias("own_unit"),
+            *(
+                pl.col(column).list.get(pos).alias(f"{name}{pos}")
+                for pos in range(len(positions))
+                for column, name in (("k", "k"), ("below", "b"))
+            ),
+        )
+        plan = (
             asked.lazy()
             .join(table.lazy(), on="kpi_id")
             .filter(pl.col("unit_id") == pl.col("own_unit"))
-            .filter(
-                pl.all_horizontal(
-                    held_rows.gather(place) | ~pl.col(f"b{pos}") for pos, place in enumerate(at)
-                )
+        )
+        for pos in range(len(positions)):
+            plan = plan.join(
+                own.lazy().rename({"x": f"x{pos}", "held": f"h{pos}"}),
+                left_on=[f"k{pos}", "slot"],
+                right_on=["k", "slot"],
+                how="left",
             )
-            .with_columns(
-                laid_values.gather(place).alias(f"x{pos}") for pos, place in enumerate(at)
+        parts.append(
+            plan.filter(
+                pl.all_horizontal(
+                    pl.col(f"h{pos}").fill_null(False) | ~pl.col(f"b{pos}")
+                    for pos in range(len(positions))
+                )
             )
             .select(
                 "kpi_id",
                 "unit_id",
                 "slot",
-                _compile(formulas[ids[0]], positions).cast(pl.Float64).alias("value"),
+                _compile(example, positions).cast(pl.Float64).alias("value"),
             )
             .collect()
         )

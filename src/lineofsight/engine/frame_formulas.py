@@ -8,7 +8,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from lineofsight.domain.formula_tree import BinOp, Call, Expr, Neg, Number, Ref
+from lineofsight.domain.formula_parse import SUM_OF_IDS
+from lineofsight.domain.formula_tree import BinOp, Call, Expr, Neg, Number, Ref, references
 
 # A value's place: KPI, period (grain, fiscal or not, first day) and unit.
 KEY = ("kpi_id", "grain", "fiscal", "p_start")
@@ -58,6 +59,60 @@ def evaluate_level(
     if not parts:
         return pl.DataFrame(schema={**dict(values.select(*AT).schema), **VALUES})
     return pl.concat(parts, how="vertical_relaxed")
+
+
+def formula_plans(
+    texts: pl.DataFrame, formulas: Mapping[str, Expr]
+) -> tuple[pl.DataFrame, list[str]]:
+    """Each formula of `texts` (id, formula) with the KPIs it reads, in order of first
+    appearance (`reads`: `formula_tree.references`), and the number of its shape (`shape`:
+    formulas of one `_shape` are evaluated together), and one formula of each shape (by its
+    number). Sums of distinct ids (`a + b - c`: the parser builds their trees straight from
+    the text, `formula_parse.SUM_OF_IDS`) are read on columns, their shape one per order of
+    signs; the others are parsed one by one (`formulas`)."""
+    ids = r"[a-z][a-z0-9_]*"
+    read = texts.select(
+        "id",
+        reads=pl.col("formula").str.extract_all(ids),
+        signs=pl.col("formula").str.extract_all(r"[-+]").list.join(""),
+        quick=pl.col("formula").str.contains(rf"\A(?:{SUM_OF_IDS})\z"),
+    ).with_columns(
+        quick=pl.col("quick") & (pl.col("reads").list.n_unique() == pl.col("reads").list.len())
+    )
+    numbers: dict[tuple[object, ...], int] = {}
+    examples: list[str] = []
+
+    def number(formula_id: str) -> int:
+        expr = formulas[formula_id]
+        shape = _shape(expr, _positions(references(expr)))
+        if shape not in numbers:
+            numbers[shape] = len(examples)
+            examples.append(formula_id)
+        return numbers[shape]
+
+    quick = read.filter("quick")
+    signs = quick.group_by("signs").agg(pl.col("id").first())
+    by_signs = pl.DataFrame(
+        [(s, number(f)) for s, f in signs.iter_rows()],
+        schema={"signs": pl.String, "shape": pl.Int64},
+        orient="row",
+    )
+    slow = read.filter(~pl.col("quick"))
+    others = {f: references(formulas[f]) for f in slow["id"].to_list()}
+    plans = pl.concat(
+        [
+            quick.join(by_signs, on="signs").select("id", "reads", "shape"),
+            pl.DataFrame(
+                {
+                    "id": list(others),
+                    "reads": [list(r) for r in others.values()],
+                    "shape": [number(f) for f in others],
+                },
+                schema={"id": pl.String, "reads": pl.List(pl.String), "shape": pl.Int64},
+            ),
+        ]
+    )
+    return plans, examples
 
 
 def _positions(inputs: tuple[str, ...]) -> dict[str, str]:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import polars as pl
 
+from lineofsight.domain import model as m
 from lineofsight.engine.lag import LOOKBACK
 from lineofsight.engine.values import period_aggregates, period_value
 
 __all__ = ["integer_keys", "laid_out", "measured_values", "per_kpi", "slot_offsets"]
+
+AGGREGATIONS = pl.Enum([a.value for a in m.Aggregation])
 
 
 def integer_keys(
@@ -58,7 +61,9 @@ def measured_values(
         pl.col("frequency")
         .replace_strict(frequency_codes, default=-1, return_dtype=pl.Int32)
         .alias("f"),
-        pl.col("aggregation").fill_null("mean").alias("agg"),
+        # (an enum's codes are gathered for each row, not its text; any other text, as none,
+        # is a mean)
+        pl.col("aggregation").cast(AGGREGATIONS, strict=False).fill_null("mean").alias("agg"),
         "ratio_scale",
     )
     # The slot of each row: the one of its KPI's frequency whose days hold its last day (the
@@ -94,16 +99,16 @@ def measured_values(
         .with_columns(
             ks=pl.col("key") * spread + pl.col("slot"), own=pl.col("key") == pl.col("own_key")
         )
-        .with_columns(_several=pl.col("ks").is_duplicated())
         .collect()
     )
     # Most periods hold one row (a monthly value of a monthly KPI): its aggregates are the
     # row's own values, as `period_aggregates` makes them for a group of one (a sum of no
     # value is 0), without grouping; the others are grouped.
     value = pl.col("value")
-    several = rows.filter(pl.col("_several")).drop("_several")
+    shared = _shared(rows["ks"])
+    several = rows.filter(shared)
     single = (
-        (rows if several.is_empty() else rows.filter(~pl.col("_several")))
+        (rows if several.is_empty() else rows.filter(~shared))
         .lazy()
         .select(
             *keys,
@@ -122,6 +127,18 @@ def measured_values(
         grouped = period_aggregates(several.lazy(), ["ks"], *keys[1:], "agg", "ratio_scale")
         single = pl.concat([single, grouped.lazy().select(single.collect_schema().names())])
     return single.select(*keys, period_value("ratio_scale").alias("actual")).collect()
+
+
+def _shared(keys: pl.Series) -> pl.Series:
+    """Whether each key is another's too (`is_duplicated`), from the keys in sorted order:
+    a sort of integers costs less than hashing them."""
+    if keys.has_nulls():
+        return keys.is_duplicated()
+    order = keys.arg_sort()
+    ordered = keys.gather(order)
+    same = (ordered.diff() == 0).fill_null(False)
+    held = same | same.shift(-1, fill_value=False)
+    return pl.repeat(False, keys.len(), dtype=pl.Boolean, eager=True).scatter(order, held)
 
 
 def slot_offsets(n_slots: pl.Series) -> tuple[pl.Series, int]:

@@ -29,7 +29,7 @@ import polars as pl
 from lineofsight.domain.formula_tree import references
 from lineofsight.domain.periods import Period, PeriodError, previous_period
 from lineofsight.engine.calendar import period_named, uses_fiscal
-from lineofsight.engine.frame_derived import _Formulas, derived_values
+from lineofsight.engine.frame_derived import KEYS, _Formulas, derived_values
 from lineofsight.engine.frame_measured import integer_keys, measured_values
 from lineofsight.engine.frame_values import across_units
 from lineofsight.engine.lag import LOOKBACK
@@ -315,14 +315,10 @@ def _derived(
     while not candidates.is_empty():
         asked = candidates.filter(pl.col("rank") < low + size)
         candidates = candidates.filter(pl.col("rank") >= low + size)
-        triples = list(asked.select("kpi_id", "unit_id", "slot").unique().iter_rows())
-        known = derived_values(defs, history, sub, measured, triples, as_of, deep)
-        values = asked.with_columns(
-            value=pl.Series(
-                [known.get(t) for t in asked.select("kpi_id", "unit_id", "slot").iter_rows()],
-                dtype=pl.Float64,
-            )
-        ).filter(pl.col("value").is_not_null())
+        known = derived_values(defs, history, sub, measured, asked, as_of, deep)
+        values = asked.join(known, on=KEYS, how="left", maintain_order="left").filter(
+            pl.col("value").is_not_null()
+        )
         found = values.sort("row", "slot").unique("row", keep="first", maintain_order=True)
         parts.append(found.select("row", "slot", "value"))
         candidates = candidates.join(found.select("row"), on="row", how="anti")

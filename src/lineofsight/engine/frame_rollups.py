@@ -35,11 +35,14 @@ def _band(score: pl.Expr, scoring: m.Scoring) -> pl.Expr:
     )
 
 
-def _tally(items: pl.DataFrame, by: str, ids: pl.DataFrame) -> pl.DataFrame:
+def _tally(items: pl.DataFrame, by: str, ids: pl.DataFrame, *more: pl.Expr) -> pl.DataFrame:
     """Per group of items (`by`, kind, item_id, status, score): `counts` by status and
-    `worst`, the lowest-scoring item (ties: KPIs before objectives, then by id), one row per
-    id of `ids` (a frame with the column `id`)."""
-    counts = items.group_by(by).agg(*[(pl.col("status") == s).sum().alias(s) for s in STATUSES])
+    `worst`, the lowest-scoring item (ties: KPIs before objectives, then by id), and `more`
+    aggregations of the group's items, one row per id of `ids` (a frame with the column
+    `id`)."""
+    counts = items.group_by(by).agg(
+        *more, *[(pl.col("status") == s).sum().alias(s) for s in STATUSES]
+    )
     # Only the items at their group's lowest score are sorted (ties are few), within it.
     worst = (
         items.filter(pl.col("score") == pl.col("score").min().over(by))
@@ -55,6 +58,7 @@ def _tally(items: pl.DataFrame, by: str, ids: pl.DataFrame) -> pl.DataFrame:
         .join(worst, left_on="id", right_on=by, how="left", maintain_order="left")
         .select(
             "id",
+            *(e.meta.output_name() for e in more),
             pl.struct([pl.col(s).fill_null(0).cast(pl.Int64) for s in STATUSES])
             .cast(COUNTS_TYPE)
             .alias("counts"),
@@ -73,8 +77,11 @@ def rollup_objectives(
     the objectives `only` (which must hold the ancestors of each of them), the others' scores
     read from `kept` (rows of an earlier roll-up of the same definitions), in order of
     position."""
-    own_rows = scored.filter(pl.col("own_unit")).select(
-        pl.col("id").alias("kpi_id"), "score", "status"
+    own_rows = (
+        scored.lazy()
+        .filter(pl.col("own_unit"))
+        .select(pl.col("id").alias("kpi_id"), "score", "status")
+        .collect()
     )
     supports = defs.supports
     if only is not None:
@@ -91,7 +98,7 @@ def rollup_objectives(
     if only is None:
         frame = _scores_by_height(objectives, by_kpi)
         if frame is not None:
-            return _objective_rows(defs, frame, supported, objectives, frame["id"].to_list(), None)
+            return _objective_rows(defs, frame, supported, objectives, None)
     sums = {
         objective: (total, scored, weighted)
         for objective, total, scored, weighted in by_kpi.iter_rows()
@@ -101,7 +108,7 @@ def rollup_objectives(
         if found is not None:
             some, scores = found
             frame = _scores_frame(some, scores)
-            return _objective_rows(defs, frame, supported, objectives, some, kept)
+            return _objective_rows(defs, frame, supported, objectives, kept)
     every = objectives["id"].to_list()
     known = set(every)
     parents = dict(zip(every, objectives["parent_id"].to_list(), strict=True))
@@ -129,7 +136,6 @@ def rollup_objectives(
         _scores_frame(ids, done),
         supported,
         objectives,
-        ids,
         kept if only is not None else None,
     )
 
@@ -215,11 +221,11 @@ def _objective_rows(
     frame: pl.DataFrame,
     supported: pl.DataFrame,
     objectives: pl.DataFrame,
-    ids: list[str],
     kept: pl.DataFrame | None,
 ) -> pl.DataFrame:
     """The objective rows of `frame` (id, score, coverage) with their status, counts and worst
-    item (`kept`: the rows of the objectives outside `ids`, for their statuses)."""
+    item (`kept`: the rows of the objectives outside `frame`, for their statuses)."""
+    ids = frame["id"].implode()
     frame = frame.with_columns(status=_band(pl.col("score"), defs.scoring))
     kpi_items = supported.filter(pl.col("_scored").is_not_null()).select(
         "objective_id",
@@ -256,49 +262,60 @@ def _scores_by_height(objectives: pl.DataFrame, by_kpi: pl.DataFrame) -> pl.Data
     `objectives`), one objective after another from the leaves up (each as soon as all of
     its children are done): the sums of the walk of `rollup_objectives`, added in the same
     order (its KPIs' sums, then each child in order of position), without its stack; None
-    for a cycle of parents (left to the walk)."""
-    ids = objectives["id"].to_list()
-    index = {objective: i for i, objective in enumerate(ids)}
-    weights = objectives["weight"].to_list()
-    children: list[list[int]] = [[] for _ in ids]
-    above: list[int | None] = [None] * len(ids)
-    for i, parent in enumerate(objectives["parent_id"].to_list()):
-        p = index.get(parent) if parent is not None else None
-        if p is not None:
-            children[p].append(i)  # in order of position
-            above[i] = p
-    # Children before parents (Kahn's order): a node is ready once its last child is done.
-    waiting = [len(c) for c in children]
-    order = [i for i, w in enumerate(waiting) if w == 0]
+    for a cycle of parents (left to the walk). The leaves (most objectives: their KPIs'
+    sums alone) are worked out on columns, the objectives with children one by one."""
+    sums = [pl.col(c).fill_null(0.0) for c in ("total", "scored", "weighted")]
+    total, scored, weighted = sums
+    frame = (
+        objectives.select("id", "parent_id", "weight")
+        .with_row_index("i")
+        .join(
+            objectives.select(pl.col("id").alias("parent_id")).with_row_index("p"),
+            on="parent_id",
+            how="left",
+            maintain_order="left",
+        )
+        .join(by_kpi, left_on="id", right_on="objective_id", how="left", maintain_order="left")
+        .with_columns(
+            score=pl.when(scored > 0).then(weighted / scored),
+            coverage=pl.when(total > 0).then(scored / total).otherwise(0.0),
+        )
+    )
+    # Each objective with children: its children's row numbers, in order of position.
+    below = frame.filter(pl.col("p").is_not_null()).group_by("p", maintain_order=True).agg("i")
+    children: dict[int, list[int]] = dict(below.iter_rows())
+    # Each of them with its parent and its KPIs' sums.
+    with_children = frame.filter(pl.col("i").is_in(below["p"].implode())).select("i", "p", *sums)
+    inner = {node: (parent, own) for node, parent, *own in with_children.iter_rows()}
+    # Children before parents (Kahn's order), among the objectives with children.
+    waiting = {node: sum(1 for c in kids if c in children) for node, kids in children.items()}
+    order = [node for node, w in waiting.items() if w == 0]
     for node in order:  # grows while it is read
-        parent = above[node]
+        parent = inner[node][0]
         if parent is not None:
             waiting[parent] -= 1
             if waiting[parent] == 0:
                 order.append(parent)
-    if len(order) < len(ids):
+    if len(order) < len(children):
         return None  # a cycle of parents never gets ready
-    own = objectives.select("id").join(
-        by_kpi, left_on="id", right_on="objective_id", how="left", maintain_order="left"
-    )
-    totals = own["total"].fill_null(0.0).to_list()
-    scoreds = own["scored"].fill_null(0.0).to_list()
-    weighteds = own["weighted"].fill_null(0.0).to_list()
-    scores: list[float | None] = [None] * len(ids)
-    coverages = [0.0] * len(ids)
+    if not order:
+        return frame.select("id", "score", "coverage")
+    weights = frame["weight"].to_list()
+    scores: list[float | None] = frame["score"].to_list()
+    coverages: list[float] = frame["coverage"].to_list()
     for node in order:
-        total, scored, weighted = totals[node], scoreds[node], weighteds[node]
+        total_, scored_, weighted_ = inner[node][1]
         for child in children[node]:
             weight = weights[child]
-            total += weight
+            total_ += weight
             child_score = scores[child]
             if child_score is not None:
-                scored += weight
-                weighted += weight * child_score
-        scores[node] = weighted / scored if scored > 0 else None
-        coverages[node] = scored / total if total > 0 else 0.0
+                scored_ += weight
+                weighted_ += weight * child_score
+        scores[node] = weighted_ / scored_ if scored_ > 0 else None
+        coverages[node] = scored_ / total_ if total_ > 0 else 0.0
     return pl.DataFrame(
-        {"id": ids, "score": scores, "coverage": coverages},
+        {"id": frame["id"], "score": scores, "coverage": coverages},
         schema={"id": pl.String, "score": pl.Float64, "coverage": pl.Float64},
     )
 
@@ -308,24 +325,21 @@ def rollup_units(
 ) -> pl.DataFrame:
     """Each unit's mean score of its own KPIs, counts and worst item; or only the rows of the
     units `only` (a unit's row depends on its own KPIs' rows alone), in order of position."""
-    own_rows = scored.filter(pl.col("own_unit"))
+    own_rows = scored.lazy().filter(pl.col("own_unit"))
     ids = defs.units.sort("position").select("id")
     if only is not None:
         ids = ids.filter(pl.col("id").is_in(list(only)))
         own_rows = own_rows.filter(pl.col("unit").is_in(list(only)))
-    per_unit = own_rows.group_by("unit").agg(
-        pl.col("score").mean().alias("score"), pl.len().alias("kpis")
-    )
     items = own_rows.select(
         "unit",
         pl.lit("kpi").alias("kind"),
         pl.col("id").alias("item_id"),
         "status",
         "score",
-    )
+    ).collect()
+    # The mean score of each unit's KPIs, in the tally's grouping of them.
     return (
-        ids.join(per_unit, left_on="id", right_on="unit", how="left", maintain_order="left")
+        _tally(items, "unit", ids, pl.col("score").mean())
         .with_columns(status=_band(pl.col("score"), defs.scoring))
-        .join(_tally(items, "unit", ids), on="id", how="left", maintain_order="left")
         .select("id", "score", "status", "counts", "worst")
     )

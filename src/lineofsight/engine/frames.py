@@ -22,7 +22,7 @@ import polars as pl
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import Period
 from lineofsight.engine.calendar import uses_fiscal
-from lineofsight.engine.frame_derived import derived_values
+from lineofsight.engine.frame_derived import KEYS, VALUE_SCHEMA, derived_values
 from lineofsight.engine.frame_measured import (
     integer_keys,
     laid_out,
@@ -199,7 +199,7 @@ def score_kpis(
         rows,
         laid,
         offsets,
-        {**derived_own, **derived_others},
+        pl.concat([derived_own, derived_others]),
         as_of,
         slots,
     )
@@ -273,7 +273,7 @@ def _chosen_slots(
     offsets: pl.Series,
     as_of: dt.date,
     slots: pl.DataFrame,
-) -> tuple[pl.Series, dict[tuple[str, str, int], float | None]]:
+) -> tuple[pl.Series, pl.DataFrame]:
     """Each KPI's slot (in the order of `kpis`): its first with a value at its own unit, up
     to its first due slot. Measured values first; formulas and values derived across units
     for the slots where no measured value decides (those derived are returned too)."""
@@ -283,15 +283,16 @@ def _chosen_slots(
     # slots, else grouped from the measured values (one pass, however many slots).
     due = kpis["due_index"]
     last = int(due.max() or 0)  # type: ignore[arg-type]
-    if last < FEW_SLOTS:
-        first_own = pl.repeat(None, n, dtype=pl.Int64, eager=True)
-        for slot in range(last, -1, -1):  # the lowest last, so that it wins
-            measured_there = laid.gather(
-                pl.select(pl.when(slot <= due).then(offsets + slot)).to_series()
-            ).is_not_null()
-            first_own = pl.select(
-                pl.when(measured_there).then(slot).otherwise(first_own)
-            ).to_series()
+    if last < FEW_SLOTS:  # one query: the first slot up to the due one with a value
+        values, at, until = pl.lit(laid), pl.lit(offsets), pl.lit(due)
+        first_own = pl.select(
+            pl.coalesce(
+                pl.when(values.gather(pl.when(slot <= until).then(at + slot)).is_not_null()).then(
+                    pl.lit(slot, dtype=pl.Int64)
+                )
+                for slot in range(last + 1)
+            )
+        ).to_series()
     else:
         first_own = per_kpi(
             n,
@@ -307,35 +308,23 @@ def _chosen_slots(
     # it), so all of them are asked at once (those after the choice cannot change it).
     formula = pl.col("formula").is_not_null()
     asked = (
-        kpis.select(
+        kpis.with_columns(first_own=first_own)
+        .filter(formula | (pl.col("across") != "none"))
+        .select(
             pl.col("id").alias("kpi_id"),
             "unit_id",
             pl.int_ranges(
                 0,
                 pl.when(formula)
                 .then(pl.min_horizontal(pl.col("due_index") + LOOKBACK + 1, pl.col("n_slots")))
-                .otherwise(pl.min_horizontal(pl.col("due_index") + 1, first_own)),
+                .otherwise(pl.min_horizontal(pl.col("due_index") + 1, pl.col("first_own"))),
             ).alias("slot"),
-            (pl.col("formula").is_not_null() | (pl.col("across") != "none")).alias("derived"),
         )
-        .filter(pl.col("derived"))
         .explode("slot")
         .drop_nulls("slot")
     )
-    derived_own = derived_values(
-        defs,
-        measurements,
-        kpis,
-        measured,
-        list(asked.select("kpi_id", "unit_id", "slot").iter_rows()),
-        as_of,
-        slots,
-    )
-    found = pl.DataFrame(
-        [(k, i) for (k, _, i), v in derived_own.items() if v is not None],
-        schema={"kpi_id": pl.String, "slot": pl.Int64},
-        orient="row",
-    )
+    derived_own = derived_values(defs, measurements, kpis, measured, asked, as_of, slots)
+    found = derived_own.filter(pl.col("value").is_not_null()).select("kpi_id", "slot")
     first = first_own
     if not found.is_empty():
         by_kpi = (
@@ -384,19 +373,19 @@ def _row_slots(
     rows: pl.DataFrame,
     as_of: dt.date,
     slots: pl.DataFrame,
-) -> tuple[pl.DataFrame, dict[tuple[str, str, int], float | None]]:
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The rows with each one's slot chosen as its KPI's own row's is (`_chosen_slots`): its
     first slot with a value up to the KPI's first due one, else the first due one. The rows
     at other units of formulas and of values derived across units are asked for derived
     values at the slots before their first measured one (those derived are returned too)."""
     n = kpis.height
+    found = pl.DataFrame(schema=VALUE_SCHEMA)
     if rows.height == n:
-        return rows, {}
+        return rows, found
     others = rows.slice(n)
     per_row = kpis.select("due_index", "formula", "across").gather(others["k"])
     derived = per_row["formula"].is_not_null() | (per_row["across"] != "none")
     due = per_row["due_index"]
-    found: dict[tuple[str, str, int], float | None] = {}
     slot = others["slot"]
     if derived.any():
         asked = (
@@ -413,10 +402,9 @@ def _row_slots(
             .drop_nulls("asked")
             .rename({"asked": "slot"})
         )
-        triples = list(asked.select("kpi_id", "unit_id", "slot").iter_rows())
-        found = derived_values(defs, measurements, kpis, measured, triples, as_of, slots)
-        with_value = asked.filter(
-            pl.Series([found.get(t) is not None for t in triples], dtype=pl.Boolean)
+        found = derived_values(defs, measurements, kpis, measured, asked, as_of, slots)
+        with_value = asked.join(
+            found.filter(pl.col("value").is_not_null()), on=KEYS, how="semi", maintain_order="left"
         )
         if not with_value.is_empty():
             first = with_value.group_by("row").agg(pl.col("slot").min())
@@ -436,7 +424,7 @@ def _history(
     rows: pl.DataFrame,
     laid: pl.Series,
     offsets: pl.Series,
-    derived_own: dict[tuple[str, str, int], float | None],
+    derived: pl.DataFrame,
     as_of: dt.date,
     slots: pl.DataFrame,
 ) -> tuple[pl.Series, pl.Series, pl.Series]:
@@ -480,16 +468,16 @@ def _history(
         )
     need = pl.concat(needs)
     if not need.is_empty():
-        triples = list(need.select("kpi_id", "unit_id", "slot").iter_rows())
-        known = {**derived_own}
-        ask = [t for t in triples if t not in known]
-        if ask:
-            known.update(derived_values(defs, measurements, kpis, measured, ask, as_of, slots))
-        derived = pl.Series([known.get(t) for t in triples], dtype=pl.Float64)
+        # Values derived already (`derived`: each at most once), and the others now.
+        ask = need.join(derived, on=KEYS, how="anti")
+        if not ask.is_empty():
+            more = derived_values(defs, measurements, kpis, measured, ask, as_of, slots)
+            derived = pl.concat([derived, more])
+        value = need.join(derived, on=KEYS, how="left", maintain_order="left")["value"]
         steps, at = need["step"], need["row"]
         for step in range(len(values)):
             mine = steps == step
-            values[step] = values[step].scatter(at.filter(mine), derived.filter(mine))
+            values[step] = values[step].scatter(at.filter(mine), value.filter(mine))
     last_value = pl.repeat(None, rows.height, dtype=pl.Float64, eager=True)
     last_slot = pl.repeat(None, rows.height, dtype=pl.Int64, eager=True)
     for step in range(LOOKBACK, 0, -1):  # the nearest slot with a value last, so it wins
