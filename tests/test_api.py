@@ -156,6 +156,7 @@ def test_forecasts_with_their_path(mf: Los) -> None:
     for row, expected in zip(result.kpis.iter_rows(named=True), cli["kpis"], strict=True):
         for key in ("id", "unit", "projected", "target", "on_track", "probability", "method"):
             assert row[key] == expected[key], key
+        assert row["reason"] == expected.get("reason")
         path = result.path.filter((pl.col("id") == row["id"]) & (pl.col("unit") == row["unit"]))
         assert path["period"].to_list() == [p["period"] for p in expected["path"]]
         assert path["value"].to_list() == [p["value"] for p in expected["path"]]
@@ -166,11 +167,25 @@ def test_forecasts_with_their_path(mf: Los) -> None:
     assert result.kpis["as_of"].unique().to_list() == [result.as_of]
     assert set(result.kpis["unit_of_measure"].drop_nulls()) >= {"days"}
     on_track = result.kpis["on_track"].fill_null(False).sum()
+    called = result.kpis["on_track"].is_not_null().sum()
     shown = repr(result)
-    assert shown.startswith(f"Forecasts as of 2026-11-22: {on_track} of {result.kpis.height}")
+    assert shown.startswith(f"Forecasts as of 2026-11-22: {on_track} of {called} on track")
     assert " days " in shown and "e+0" not in shown
     assert "<table>" in result._repr_html_()
     assert set(result.to_pandas()) == {"kpis", "path"}
+
+
+def test_forecasts_list_the_kpis_with_nothing_to_forecast(ti: Los) -> None:
+    # As `los forecast` does: a range KPI without a target date has a row saying why.
+    with lineofsight.Workspace.open(ti.db_url) as ws:
+        result = ws.forecasts(as_of="2026-11-22")
+    cli = json.loads(ti("forecast", "--as-of", "2026-11-22", "--format", "json").stdout)
+    shown = result.kpis.select("id", "unit", "method", "reason").rows()
+    assert shown == [(k["id"], k["unit"], k["method"], k.get("reason")) for k in cli["kpis"]]
+    assert ("rd_spend_pct_revenue", "product_eng", "no_forecast", "no target date") in shown
+    said = ti("forecast", "--as-of", "2026-11-22").stdout
+    heading = repr(result).splitlines()[0].split(": ", 1)[1]  # "17 of 38 on track, 2 not ..."
+    assert heading in " ".join(said.split())
 
 
 def test_explain_splits_the_change(mf: Los) -> None:
@@ -233,6 +248,8 @@ ERRORS: list[tuple[Callable[[lineofsight.Workspace], object], str]] = [
         "unit: unknown unit 'custmer_service' (did you mean 'customer_service'?)",
     ),
     (lambda ws: ws.measurements("npz"), "kpi: unknown KPI 'npz' (did you mean 'nps'?)"),
+    (lambda ws: ws.measurements(5), "kpi 5: give a KPI id, a list of them, or None"),
+    (lambda ws: ws.measurements(["nps", 5]), "kpi 5: give text"),
     (lambda ws: ws.revisions("nps", period="2026-13"), "period: '2026-13'"),
     (lambda ws: ws.revisions("nps", unit="nowhere"), "unit: unknown unit 'nowhere'"),
     (lambda ws: ws.history(limit=0), "limit 0: "),
@@ -274,9 +291,16 @@ def test_to_pandas_names_the_extra_when_pandas_is_missing(
         assert "needs the pandas extra: pip install 'lineofsight[pandas]'" in str(e.value)
 
 
-def test_open_reports_a_missing_workspace(tmp_path: Path) -> None:
+def test_open_reports_a_missing_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(FileNotFoundError):
         lineofsight.Workspace.open(tmp_path)
+    # Nothing given, outside any workspace and with no URL set: the same (not a command's
+    # advice about --db)
+    monkeypatch.delenv("LOS_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as e:
+        lineofsight.Workspace.open()
+    assert str(e.value) == f"no Line of Sight workspace at or above {tmp_path.resolve()}"
 
 
 def test_open_refuses_a_store_file_that_does_not_exist(

@@ -72,8 +72,8 @@ def test_the_text_view_matches(card: Scorecard) -> None:
     text = repr(card)
     first = text.splitlines()[0]
     assert (
-        first
-        == "TechInnovate Inc.: scorecard as of 2026-12-05 (4 red, 6 amber, 23 green, 1 no data)"
+        first == "TechInnovate Inc.: scorecard as of 2026-12-05 "
+        "(44 KPI results: 4 red, 9 amber, 26 green, 1 no data, 4 no target)"
     )
     assert "35,567 followers" in text and "e+0" not in text
     assert "Tier 2 Support" in text

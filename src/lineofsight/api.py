@@ -24,6 +24,7 @@ import polars as pl
 from lineofsight.domain.model import Organization
 from lineofsight.domain.periods import PeriodError, parse_date
 from lineofsight.domain.text import did_you_mean
+from lineofsight.engine.forecast import NO_FORECAST, NotRequested
 from lineofsight.errors import UsageError
 from lineofsight.results import Explanation, Forecasts, Scorecard, Table
 from lineofsight.services import check as check_service
@@ -63,7 +64,13 @@ class Workspace:
         """Open a workspace: a folder (or one inside it), a database URL, or, with nothing
         given, what `los` would use here (`LOS_DATABASE_URL` or the nearest workspace)."""
         if where is None:
-            return cls(_existing_store(resolve_url(None)))
+            try:
+                url = resolve_url(None)
+            except UsageError:  # no workspace here nor above, and no URL set
+                raise FileNotFoundError(
+                    f"no Line of Sight workspace at or above {Path.cwd()}"
+                ) from None
+            return cls(_existing_store(url))
         text = str(where)
         if "://" in text:
             return cls(_existing_store(text))
@@ -120,8 +127,11 @@ class Workspace:
         if kpi is None:
             frame = read_measurement_frame(self.store)
         else:
+            if not isinstance(kpi, str | Iterable):
+                raise UsageError(f"kpi {kpi!r}: give a KPI id, a list of them, or None (all)")
             ids = [kpi] if isinstance(kpi, str) else list(kpi)
             for kpi_id in ids:
+                _text("kpi", kpi_id)
                 _known("kpi", "KPI", kpi_id, labels.kpis)
             frame = read_kpi_frame(self.store, ids)
         frame = (
@@ -194,14 +204,31 @@ class Workspace:
 
     def forecasts(self, as_of: dt.date | str | None = None) -> Forecasts:
         """Each targeted KPI (and unit target) projected to its target date from the values
-        up to `as_of` (default today), with the method, the path and its 80% interval."""
+        up to `as_of` (default today), with the method, the path and its 80% interval; a KPI
+        with nothing to forecast (no target, or a range without a target date) has a row of
+        its own, method `no_forecast` and the `reason`, as in `los forecast`."""
         day = _date(as_of)
         report = forecast_store(self.store, day)
         kpis = report.org.kpis_by_id()
         unit_names = {u.id: u.name for u in report.org.units}
         rows, path = [], []
-        for f in report.forecasts:
+        for f in report.rows():
             kpi = kpis.get(f.id)
+            if isinstance(f, NotRequested):  # nothing to forecast, and why (as `los forecast`)
+                rows.append(
+                    {
+                        "as_of": report.as_of,
+                        "id": f.id,
+                        "name": kpi.name if kpi else None,
+                        "unit": f.unit,
+                        "unit_name": unit_names.get(f.unit),
+                        "unit_of_measure": kpi.unit_of_measure if kpi else None,
+                        "method": NO_FORECAST,
+                        "points": 0,
+                        "reason": f.reason,
+                    }
+                )
+                continue
             rows.append(
                 {
                     "as_of": report.as_of,

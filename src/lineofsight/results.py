@@ -111,14 +111,16 @@ class Scorecard(Frames):
     names: ClassVar[tuple[str, ...]] = ("kpis", "objectives", "units")
 
     def _heading(self) -> str:
-        own = self.kpis.filter(pl.col("own_unit"))
-        counts = dict(own.group_by("status").len().iter_rows())
+        # Every KPI result, at its own unit and at the others it has a target at, counted
+        # as `los status` and the web app's home page count them.
+        counts = dict(self.kpis.group_by("status").len().iter_rows())
         summary = ", ".join(
             f"{counts[s]:,} {s.replace('_', ' ')}"
             for s in ("red", "amber", "green", "no_data", "no_target")
             if counts.get(s)
         )
-        return f"{self.organization}: scorecard as of {self.as_of} ({summary})"
+        results = f"{self.kpis.height:,} KPI result{'s' if self.kpis.height != 1 else ''}"
+        return f"{self.organization}: scorecard as of {self.as_of} ({results}: {summary})"
 
     def _views(self) -> list[tuple[str, pl.DataFrame, Sequence[d.Column]]]:
         items = d.Column("items", lambda row: _items(row.get("counts")))
@@ -210,8 +212,13 @@ class Forecasts(Frames):
     names: ClassVar[tuple[str, ...]] = ("kpis", "path")
 
     def _heading(self) -> str:
-        on = self.kpis.filter(pl.col("on_track").fill_null(False)).height
-        return f"Forecasts as of {self.as_of}: {on:,} of {self.kpis.height:,} on track"
+        # As `los forecast` counts them: those with an on/off-track call, and the rest.
+        called = self.kpis.filter(pl.col("on_track").is_not_null())
+        on = called.filter(pl.col("on_track")).height
+        rest = self.kpis.height - called.height
+        return f"Forecasts as of {self.as_of}: {on:,} of {called.height:,} on track" + (
+            f", {rest:,} not forecast" if rest else ""
+        )
 
     def _views(self) -> list[tuple[str, pl.DataFrame, Sequence[d.Column]]]:
         return [

@@ -94,7 +94,7 @@ def test_reviews_are_validated_with_line_and_field(los: Los, workdir: Path) -> N
         f"strategy.yaml:{line}: review of co: attendee: unknown person 'nobody'",
         f"strategy.yaml:{line}: review of co: day: '31' is not a day of the month",
         f"strategy.yaml:{line + 1}: unit 'co' has a review already (reviews entry 1)",
-        f"strategy.yaml:{line + 1}: review of co: every: 'fortnightly' is not a schedule",
+        f"strategy.yaml:{line + 1}: review of co: every: 'fortnightly' is not a review's cadence",
         f"strategy.yaml:{line + 2}: ",
         f"strategy.yaml:{line + 2}: review: unit: unknown unit 'nowhere'",
         f"strategy.yaml:{line + 2}: review of nowhere: day: 'funday' is not a weekday",

@@ -90,3 +90,21 @@ def test_parquet_on_a_terminal_asks_for_a_file(
     assert "--format parquet writes binary data: give -o FILE" in result.output
     assert result.stdout_bytes.count(b"PAR1") == 0
     assert example("status", "--format", "json").exit_code == 0  # text formats still print
+
+
+def test_the_format_follows_the_output_file_name_unless_given(example: Los, workdir: Path) -> None:
+    args = ("status", "--as-of", "2026-12-05")
+    asked = json.loads(example(*args, "--format", "json").stdout)
+    for name in ("card.parquet", "card.CSV", "card.json", "card.txt"):
+        assert example(*args, "-o", str(workdir / name)).exit_code == 0
+    assert pl.read_parquet(workdir / "card.parquet").filter(pl.col("kind") == "kpi").height == len(
+        asked["kpis"]
+    )
+    assert (workdir / "card.CSV").read_text().startswith("as_of,kind,id,name,")
+    assert json.loads((workdir / "card.json").read_text()) == asked
+    assert (workdir / "card.txt").read_text().startswith("KPIs as of 2026-12-05")
+    # --format, when given, is what is written, whatever the name
+    assert example(*args, "--format", "text", "-o", str(workdir / "table.csv")).exit_code == 0
+    assert (workdir / "table.csv").read_text().startswith("KPIs as of 2026-12-05")
+    assert example("check", "-o", str(workdir / "report.sarif")).exit_code in (0, 1)
+    assert json.loads((workdir / "report.sarif").read_text())["version"] == "2.1.0"

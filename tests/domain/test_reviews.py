@@ -48,7 +48,17 @@ def test_the_next_review_and_the_period_it_reviews(
         ("Quarterly", "0", ("day", "'0' is not a day of the month: write 1 to 28, or last")),
         ("weekly", "funday", ("day", "'funday' is not a weekday")),
         ("0 9 * * 1", "3", ("day", "a cron cadence sets its own day; leave day out")),
-        ("fortnightly", None, ("every", "'fortnightly' is not a schedule")),
+        (
+            "fortnightly",
+            None,
+            (
+                "every",
+                "'fortnightly' is not a review's cadence: "
+                "write monthly, weekly, quarterly, or a 5-field cron",
+            ),
+        ),
+        ("hourly", None, ("every", "'hourly' is not a review's cadence")),
+        ("Daily", None, ("every", "'Daily' is not a review's cadence")),
         ("0 9 * *", None, ("every", "'0 9 * *' has 4 fields")),
     ],
 )

@@ -16,6 +16,7 @@ from lineofsight.cli.common import (
     Format,
     FormatOption,
     escape,
+    format_for,
     is_stdout,
     out,
     parse_date,
@@ -40,10 +41,15 @@ def check(
         ),
     ] = None,
     as_of: AsOfOption = None,
-    output_format: Annotated[
-        CheckFormat,
-        typer.Option("--format", metavar="text|json|sarif", help="text, json or sarif."),
-    ] = CheckFormat.TEXT,
+    given_format: Annotated[
+        CheckFormat | None,
+        typer.Option(
+            "--format",
+            metavar="text|json|sarif",
+            help="text, json or sarif (default: the ending of -o FILE, else text).",
+            show_default=False,
+        ),
+    ] = None,
     select: Annotated[
         list[str] | None,
         typer.Option(
@@ -74,6 +80,7 @@ def check(
     db: DbOption = None,
 ) -> None:
     """Run the alignment checks; exit 1 when any finding is an error."""
+    output_format = format_for(given_format, output, CheckFormat, CheckFormat.TEXT)
     day = parse_date(as_of, "--as-of")
     codes, skip = select or [], ignore or []  # "OW02,AL01": split by `check_service.check`
     from lineofsight.cli import render_checks

@@ -401,6 +401,25 @@ def is_stdout(path: Path | None) -> bool:
     return path is None or str(path) == "-"
 
 
+_Kind = TypeVar("_Kind", bound=StrEnum)
+
+
+def format_for(
+    given: _Kind | None, output: Path | None, kinds: type[_Kind], default: _Kind
+) -> _Kind:
+    """The format asked for (`--format`), else the one the output file's name ends with
+    (`-o card.csv`: csv), else `default`."""
+    if given is not None:
+        return given
+    if not is_stdout(output):
+        assert output is not None
+        ending = output.suffix.lower().lstrip(".")
+        for kind in kinds:
+            if kind.value == ending:
+                return kind
+    return default
+
+
 def output_done() -> bool:
     """Let a program reading the command's standard output through a pipe (or a file) see its
     end now, while the command finishes work that writes nothing more (keeping a scorecard in

@@ -17,6 +17,7 @@ from lineofsight.cli.common import (
     DbOption,
     err,
     escape,
+    format_for,
     is_stdout,
     output_done,
     text_console,
@@ -62,14 +63,16 @@ def status(
     period: PeriodOption = None,
     as_of: AsOfOption = None,
     unit: UnitOption = None,
-    output_format: Annotated[
-        StatusFormat,
+    given_format: Annotated[
+        StatusFormat | None,
         typer.Option(
             "--format",
             metavar="text|json|csv|parquet",
-            help="text (or table), json, csv or parquet.",
+            help="text (or table), json, csv or parquet (default: the ending of -o FILE, else "
+            "text).",
+            show_default=False,
         ),
-    ] = StatusFormat.TEXT,
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -83,6 +86,7 @@ def status(
     db: DbOption = None,
 ) -> None:
     """KPI, objective and unit scores and statuses."""
+    output_format = format_for(given_format, output, StatusFormat, StatusFormat.TEXT)
     # Imported here, and only what the format needs: the JSON of a whole scorecard kept up to
     # date in the store is written from its stored rows, loading neither Polars nor the engine.
     if output_format is StatusFormat.PARQUET and is_stdout(output) and _stdout_is_terminal():

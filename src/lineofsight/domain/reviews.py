@@ -77,14 +77,19 @@ def cadence_problem(every: str, day: str | None) -> tuple[str, str] | None:
     elif every == "weekly":
         if day is not None and day not in WEEKDAYS:
             return "day", f"'{day}' is not a weekday ({', '.join(WEEKDAYS)})"
+    elif len(every.split()) <= 1:  # a name, but not one of a review's cadences
+        return "every", (
+            f"'{every}' is not a review's cadence: write monthly, weekly, quarterly, or a "
+            "5-field cron expression (minute hour day-of-month month day-of-week, in UTC), "
+            "e.g. '0 0 15 * *'"
+        )
     else:
         if day is not None:
             return "day", "a cron cadence sets its own day; leave day out"
         try:
             parse_schedule(every)
         except ValueError as exc:
-            forms = "monthly, weekly, quarterly, or a 5-field cron expression"
-            return "every", f"{exc} (a review's cadence is {forms})"
+            return "every", str(exc)
     return None
 
 
