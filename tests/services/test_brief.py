@@ -289,3 +289,24 @@ def test_a_review_recorded_twice_for_a_period_shows_both_records_in_the_next_boo
     plain = book_plain(book)["previous_review"]
     assert [r["id"] for r in plain["records"]] == [first.id, second.id]
     assert len(plain["actions"]) == 2
+
+
+def test_a_book_of_a_period_whose_values_are_not_due_yet_says_so(store: Store) -> None:
+    # 2026-08 has ended, but its values fall due on 30 September (reporting lag): the book
+    # says they are awaited instead of a plain "no KPI is red".
+    book = build_book(store, "co", period="2026-08")
+    assert (book.awaited, book.awaited_due) == (3, dt.date(2026, 9, 30))
+    said = (
+        "2026-08 has ended, but 3 KPI results of it await values not due yet (due by "
+        "2026-09-30): these show no data until they are in."
+    )
+    assert said in cover_lines(book)
+    assert book.no_reds_sentence == (
+        "No KPI of Acme Company and the units below it is red for 2026-08 so far: "
+        "3 results still await their values."
+    )
+    assert said in " ".join(re.sub(r"<[^>]+>", " ", book_document(book)).split())
+    # A period whose values are all in says nothing of it.
+    ready = build_book(store, "co", period="2026-06")
+    assert (ready.awaited, ready.awaited_due) == (0, None)
+    assert not any("await" in line for line in cover_lines(ready))

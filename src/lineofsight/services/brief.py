@@ -131,12 +131,32 @@ class BriefingBook:
     previous_records: list[HeldReview] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # person id -> name
     running: str = ""  # what the cover says of a period that has not ended yet
+    # The KPI results of the period whose values are not due yet (reporting lag, SPEC section
+    # 3: a period that ended, its values awaited), and the last day they fall due.
+    awaited: int = 0
+    awaited_due: dt.date | None = None
+
+    @property
+    def awaited_sentence(self) -> str:
+        """What the cover says of a period that ended with values not due yet ("" if none)."""
+        if not self.awaited or self.awaited_due is None:
+            return ""
+        return (
+            f"{self.period} has ended, but {plural(self.awaited, 'KPI result')} of it await "
+            f"values not due yet (due by {self.awaited_due.isoformat()}): these show no data "
+            "until they are in."
+        )
 
     @property
     def no_reds_sentence(self) -> str:
         where = f"{self.unit_name} and the units below it"
         if self.levels is not None:
             where = f"the first {plural(self.levels, 'level')} of {self.unit_name}"
+        if self.awaited:
+            return (
+                f"No KPI of {where} is red for {self.period} so far: "
+                f"{plural(self.awaited, 'result')} still await their values."
+            )
         return f"No KPI of {where} is red for {self.period}."
 
     def person(self, person_id: str | None) -> str:
@@ -194,6 +214,7 @@ def build_book(
     # later is not overdue yet), as the cover says; the scorecard is the period's.
     today = dt.date.today()
     running = bool(period) and day > today
+    awaited = rows.filter(pl.col("data") == "awaiting") if period and not running else rows.clear()
     overdue_rows = _overdue_rows(store, card, period, day, shown)
     report = check_report(store, min(day, today) if period else day)
     kpi_units = dict(card.defs.kpis.select("id", "unit_id").iter_rows())
@@ -269,6 +290,8 @@ def build_book(
             if running
             else ""
         ),
+        awaited=awaited.height,
+        awaited_due=awaited["due"].max() if awaited.height else None,  # type: ignore[arg-type]
     )
 
 

@@ -242,6 +242,8 @@ def cover_lines(book: BriefingBook) -> list[str]:
     lines = [f"Period {book.period} · as of {book.as_of.isoformat()} · made {_when(book.made_at)}"]
     if book.running:
         lines.append(book.running)
+    if book.awaited_sentence:
+        lines.append(book.awaited_sentence)
     c = book.cadence
     if c is not None:
         people = ", ".join(book.person(p) for p in c.attendees) or "no attendees listed"
