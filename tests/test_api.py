@@ -252,6 +252,11 @@ ERRORS: list[tuple[Callable[[lineofsight.Workspace], object], str]] = [
     (lambda ws: ws.measurements(["nps", 5]), "kpi 5: give text"),
     (lambda ws: ws.revisions("nps", period="2026-13"), "period: '2026-13'"),
     (lambda ws: ws.revisions("nps", unit="nowhere"), "unit: unknown unit 'nowhere'"),
+    (
+        lambda ws: ws.revisions("arr_musd", period="2026-Q3"),
+        "period: 2026-Q3 is coarser than the KPI's frequency (monthly): 'arr_musd' has values "
+        "per period or finer, such as 2026-09",
+    ),
     (lambda ws: ws.history(limit=0), "limit 0: "),
     (lambda ws: ws.check(select=["ZZ99"]), "select: unknown rule ZZ99 (rules: AC01, "),
     (lambda ws: ws.check(ignore=["ZZ98"]), "ignore: unknown rule ZZ98 (rules: AC01, "),

@@ -83,11 +83,15 @@ def test_delete_keeps_the_value_as_a_revision_and_audits_it(los: Los, workdir: P
     [
         (["dio", "2026-13"], "period:"),
         (["dio", "2026-01", "--unit", "nowhere"], "unknown unit 'nowhere'"),
+        # A period coarser than the KPI's frequency never holds a value of it: said, not
+        # answered with "no value was ever stored".
+        (["dio", "2026-Q1"], "period: 2026-Q1 is coarser than the KPI's frequency (monthly)"),
     ],
 )
-def test_delete_of_bad_input_exits_2(los: Los, argv: list[str], message: str) -> None:
+@pytest.mark.parametrize("command", ["delete", "history"])
+def test_delete_of_bad_input_exits_2(los: Los, argv: list[str], message: str, command: str) -> None:
     assert los("apply", str(FULL)).exit_code == 0
-    result = los("measurement", "delete", *argv)
+    result = los("measurement", command, *argv)
     assert result.exit_code == 2
     assert message in result.stderr
 

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from lineofsight.domain.model import Kpi
-from lineofsight.domain.periods import Period, PeriodError, parse_period
+from lineofsight.domain.periods import Period, PeriodError, grain_of, parse_period
 from lineofsight.domain.text import did_you_mean
+from lineofsight.engine.calendar import period_for
 from lineofsight.errors import InputError, Problem, UsageError
 from lineofsight.services import audit
 from lineofsight.services.load_rules import read_load_rules
@@ -421,9 +422,16 @@ def _measurement_key(
     if unit not in rules.units:
         raise UsageError(f"unknown unit '{unit}'{did_you_mean(unit, rules.units)}")
     try:
-        return unit, parse_period(period, rules.calendar)
+        found = parse_period(period, rules.calendar)
     except PeriodError as exc:
         raise UsageError(f"period: {exc}") from None
+    if found.grain > grain_of(kpi.frequency):  # never stored: a load refuses such values
+        own = period_for(found.end, kpi.frequency, rules.calendar)
+        raise UsageError(
+            f"period: {found.label} is coarser than the KPI's frequency ({kpi.frequency.value}):"
+            f" '{kpi_id}' has values per period or finer, such as {own.label}"
+        )
+    return unit, found
 
 
 @dataclass(frozen=True, slots=True)
