@@ -291,10 +291,9 @@ class _Run:
         except SourceError as exc:
             self.error = exc
         except NoSuchModuleError:
-            self.error = SourceError(
-                "setup",
-                f"no SQLAlchemy dialect for '{self.url.drivername}' is installed here",
-            )
+            found = f"no SQLAlchemy dialect for '{self.url.drivername}' is installed here"
+            install = install_hint("duckdb") if self.url.drivername.startswith("duckdb") else None
+            self.error = SourceError("setup", f"{found}: {install}" if install else found)
         except ImportError as exc:  # the dialect is there, its driver (DB-API module) is not
             self.error = SourceError("setup", missing_driver(self.url.drivername, exc.name))
         except DBAPIError as exc:
