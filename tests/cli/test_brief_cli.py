@@ -33,7 +33,7 @@ def test_the_book_is_written_as_pdf_and_html(org: Los, workdir: Path) -> None:
     )
     reader = PdfReader(io.BytesIO((workdir / "book.pdf").read_bytes()))
     text = " ".join(" ".join((p.extract_text() or "").split()) for p in reader.pages)
-    assert "Customer churn" in text and "12.5 % against a target of 6 %" in text
+    assert "Customer churn" in text and "12.5% against a target of 6%" in text
     result = org("brief", "co", "--period", "2026-06", "-o", "book.html")
     assert result.exit_code == 0, result.output
     page = (workdir / "book.html").read_text(encoding="utf-8")
@@ -49,7 +49,7 @@ def test_without_a_file_a_summary_is_printed(org: Los) -> None:
     assert lines[2] == "Review monthly (day 3); attendees: Casey Chief, Cara Service, Oli Ops"
     assert "1 red · 1 amber · 0 overdue" in lines[3]
     assert (
-        "Red: Customer churn (Customer Service) 2026-06: 12.5 % against a target of 6 %, score 0"
+        "Red: Customer churn (Customer Service) 2026-06: 12.5% against a target of 6%, score 0"
         in lines
     )
     result = org("brief", "ops", "--period", "2026-06")

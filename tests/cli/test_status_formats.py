@@ -37,7 +37,7 @@ def test_json_csv_and_parquet_agree_at_full_precision(example: Los, workdir: Pat
     for row, js, text in zip(kpis.iter_rows(named=True), data["kpis"], csv_kpis, strict=True):
         assert row["name"] == js["name"] == text["name"]
         assert row["period_end"].isoformat() == js["period_end"] == text["period_end"]
-        for key in ("target", "score", "actual", "miss"):
+        for key in ("target", "score", "actual", "miss", "achievement"):
             assert row[key] == js[key]
             assert (float(text[key]) if text[key] else None) == row[key]
         if row["target"] is not None and row["target"] != round(row["target"], 6):

@@ -61,7 +61,7 @@ def test_the_pdf_holds_the_unit_period_each_red_kpi_value_and_commentary(store: 
     assert "2026-06" in text
     for kpi in book.reds:
         assert kpi.name in text
-        assert f"{num(kpi.actual)} % against a target of {num(kpi.target)} %" in text
+        assert f"{num(kpi.actual)}% against a target of {num(kpi.target)}%" in text
     assert ANALYSIS in text
     assert ADVICE in text
     assert "Net promoter score" in text  # amber KPIs are in the book too

@@ -59,7 +59,7 @@ def test_the_book_is_queued_once_for_each_attendee_within_the_lead_days(store: S
     assert payload["subject"] == (
         "[Line of Sight] Briefing book: Acme Company, 2026-06 (review on 2026-07-03)"
     )
-    assert "Customer churn (Customer Service): 2026-06: 12.5 %" in payload["text"]
+    assert "Customer churn (Customer Service): 2026-06: 12.5%" in payload["text"]
     assert "https://los.example.com/units/co/brief.pdf?period=2026-06" in payload["text"]
     assert "Customer churn" in payload["html"]
 

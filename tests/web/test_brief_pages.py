@@ -102,7 +102,7 @@ def test_the_page_shows_the_book_with_its_pdf_link(app: object) -> None:
     text = " ".join(
         " ".join((p.extract_text() or "").split()) for p in PdfReader(io.BytesIO(pdf.content)).pages
     )
-    assert "Customer Service" in text and "12.5 % against a target of 6 %" in text
+    assert "Customer Service" in text and "12.5% against a target of 6%" in text
 
 
 def test_a_scoped_role_sees_only_its_subtree(app: object) -> None:

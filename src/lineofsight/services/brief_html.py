@@ -9,7 +9,7 @@ import html
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lineofsight.display import human
+from lineofsight.display import human, with_measure
 from lineofsight.domain.text import plural
 from lineofsight.services.brief import BookKpi, BriefingBook
 from lineofsight.services.chart_geometry import ChartGeometry, Point, chart_geometry
@@ -144,9 +144,12 @@ LEGEND = (
 
 def kpi_sentence(k: BookKpi) -> str:
     """The KPI's value against its target, as the book says it (plain text)."""
-    uom = f" {k.unit_of_measure}" if k.unit_of_measure else ""
     score = f", score {k.score:.0f}" if k.score is not None else ""
-    return f"{k.period}: {num(k.actual)}{uom} against a target of {num(k.target)}{uom}{score}"
+    actual, target = (
+        with_measure(v, k.unit_of_measure) if v is not None else num(v)
+        for v in (k.actual, k.target)
+    )
+    return f"{k.period}: {actual} against a target of {target}{score}"
 
 
 def forecast_sentence(k: BookKpi) -> str | None:

@@ -202,8 +202,8 @@ def _period_ends(labels: pl.Series, calendar: m.Calendar) -> pl.DataFrame:
 def long_frame(card: ScorecardFrames) -> pl.DataFrame:
     """KPI, objective and unit rows in one table (a `kind` column), for CSV and Parquet:
     as_of, kind, id, name, unit, unit_name, period, period_end, actual, target,
-    unit_of_measure, miss, score, status, coverage, data, due, last_value, last_period,
-    counts, worst."""
+    unit_of_measure, miss, score, status, achievement, coverage, data, due, last_value,
+    last_period, counts, worst (the KPI rows' columns of the JSON, and the others')."""
     as_of = pl.lit(card.as_of, pl.Date).alias("as_of")
     nothing: dict[str, pl.DataType | type[pl.DataType]] = {
         "unit": pl.String,
@@ -214,6 +214,7 @@ def long_frame(card: ScorecardFrames) -> pl.DataFrame:
         "target": pl.Float64,
         "unit_of_measure": pl.String,
         "miss": pl.Float64,
+        "achievement": pl.Float64,
         "coverage": pl.Float64,
         "data": pl.String,
         "due": pl.Date,
@@ -235,6 +236,7 @@ def long_frame(card: ScorecardFrames) -> pl.DataFrame:
         "miss",
         "score",
         "status",
+        "achievement",
         "coverage",
         "data",
         "due",
