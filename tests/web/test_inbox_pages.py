@@ -99,3 +99,22 @@ def test_a_check_in_link_names_the_period_due(client: TestClient) -> None:
     assert 'value="2026-04"' in page.text
     escaped = client.get("/kpis/revenue/checkin", params={"period": '"><b>x'})
     assert "<b>x" not in escaped.text
+
+
+def test_the_home_page_of_a_period_still_running_lists_todays_attention(
+    client: TestClient, monkeypatch: Any
+) -> None:
+    # Mid-period, what falls due by the period's end is not overdue yet: the list is today's,
+    # as the briefing book of such a period says (its scorecard is the period's).
+    import datetime as dt
+
+    from lineofsight.web import pagekit, pages_overview
+
+    day = dt.date(2026, 3, 15)
+    for module in (pagekit, pages_overview):
+        monkeypatch.setattr(module, "today", lambda: day)
+    log_in(client, "bob")
+    page = client.get("/", params={"period": PERIOD})
+    section = page.text.split("Needs your attention")[1].split("</section>")[0]
+    assert "Nothing needs your attention as of 2026-03-15" in section
+    assert "2026-03 has not ended yet" in page.text

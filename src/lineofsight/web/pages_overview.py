@@ -33,6 +33,7 @@ from lineofsight.web.pagekit import (
     requested_unit,
     seer,
     store_of,
+    today,
 )
 from lineofsight.web.security import page_account
 from lineofsight.web.strategy_svg import strategy_svg
@@ -116,6 +117,9 @@ def _attention(
     person = account.person_id
     if person is not None and person not in snap.people:
         person = None
+    # A period still running: the list is today's (what falls due later is not overdue yet),
+    # as the briefing book of such a period says; an ended period's, as of its last day.
+    as_of = min(when.as_of, today()) if when.label else None
 
     def draw() -> Markup:
         # `when` lets the list's links keep the page's period (see templating.link).
@@ -124,7 +128,7 @@ def _attention(
             found = inbox(
                 store_of(request),
                 person=person,
-                as_of=when.as_of if when.label else None,
+                as_of=as_of,
                 readable=units,
                 organization=snap.org,
             )
@@ -139,7 +143,7 @@ def _attention(
 
     scope = frozenset(units) if units is not None else None
     # By the whole revision, not the scorecard's part (`snap.version`): the list shows actions.
-    key = ("attention", page_revision(request), person, when.as_of, when.label, scope)
+    key = ("attention", page_revision(request), person, when.as_of, as_of, when.label, scope)
     return cached_fragment(cache_of(request), key, draw)
 
 
