@@ -214,29 +214,21 @@ class Workspace:
         rows, path = [], []
         for f in report.rows():
             kpi = kpis.get(f.id)
+            row = {
+                "as_of": report.as_of,
+                "id": f.id,
+                "name": kpi.name if kpi else None,
+                "unit": f.unit,
+                "unit_name": unit_names.get(f.unit),
+                "unit_of_measure": kpi.unit_of_measure if kpi else None,
+                "reason": f.reason,
+            }
             if isinstance(f, NotRequested):  # nothing to forecast, and why (as `los forecast`)
-                rows.append(
-                    {
-                        "as_of": report.as_of,
-                        "id": f.id,
-                        "name": kpi.name if kpi else None,
-                        "unit": f.unit,
-                        "unit_name": unit_names.get(f.unit),
-                        "unit_of_measure": kpi.unit_of_measure if kpi else None,
-                        "method": NO_FORECAST,
-                        "points": 0,
-                        "reason": f.reason,
-                    }
-                )
+                rows.append({**row, "method": NO_FORECAST, "points": 0})
                 continue
             rows.append(
                 {
-                    "as_of": report.as_of,
-                    "id": f.id,
-                    "name": kpi.name if kpi else None,
-                    "unit": f.unit,
-                    "unit_name": unit_names.get(f.unit),
-                    "unit_of_measure": kpi.unit_of_measure if kpi else None,
+                    **row,
                     "method": f.method,
                     "projected": f.projected,
                     "target": f.target,
@@ -246,7 +238,6 @@ class Workspace:
                     "probability": f.probability,
                     "points": f.points,
                     "last_period": f.last_period.label if f.last_period else None,
-                    "reason": f.reason,
                 }
             )
             path += [
