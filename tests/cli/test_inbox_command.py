@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Los
+from tests.forecasts_made import forecasts_made
 
 
 @pytest.fixture
@@ -17,22 +18,6 @@ def example(los: Los, workdir: Path) -> Los:
     result = los("init", "ws", "--example", "techinnovate")
     assert result.exit_code == 0, result.output
     return los
-
-
-def _forecasts_made(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """The KPIs of each forecast the attention lists make from now on (None: the whole
-    organisation's), in the order made."""
-    from lineofsight.services import attention_forecast
-
-    made: list[object] = []
-    forecast = attention_forecast._forecast
-
-    def counted(*args: object, **kwargs: object) -> object:
-        made.append(args[3])
-        return forecast(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(attention_forecast, "_forecast", counted)
-    return made
 
 
 def _items(los: Los, *args: str) -> list[dict[str, object]]:
@@ -132,7 +117,7 @@ def test_the_top_units_list_keeps_the_forecast_it_made(
     try:
         org = load_organization(store)
         top = next(u.id for u in org.units if u.parent is None)
-        made = _forecasts_made(monkeypatch)
+        made = forecasts_made(monkeypatch)
         first = _items(example, "--unit", top)
         assert made == [None]  # the whole organisation's
         with store.reading() as conn:
@@ -164,7 +149,7 @@ def test_the_top_units_list_keeps_the_forecast_after_a_load_of_many_values(
     list forecasts nothing."""
     from lineofsight.services import attention_forecast
 
-    made = _forecasts_made(monkeypatch)
+    made = forecasts_made(monkeypatch)
     monkeypatch.setattr(attention_forecast, "AGAIN_SHARE", 0)  # any write is above the share
     _items(example, "--unit", "techinnovate")
     assert made == [None]

@@ -42,6 +42,7 @@ from tests.example_stores import (  # noqa: F401 (the fixtures)
     postgresql_examples,
     sqlite_examples,
 )
+from tests.forecasts_made import forecasts_made
 
 AS_OF = dt.date(2026, 11, 22)
 SCORE_KPIS = frames.score_kpis  # the engine's own, not the spy
@@ -207,14 +208,7 @@ def test_the_keeper_forecasts_a_large_organisation_in_a_second_process(
         return real_popen(*args, **kwargs)  # type: ignore[call-overload]
 
     monkeypatch.setattr(subprocess, "Popen", popen)
-    made: list[object] = []
-    real_forecast = attention_forecast._forecast
-
-    def spy(*args: object, **kwargs: object) -> object:
-        made.append(args[3])
-        return real_forecast(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(attention_forecast, "_forecast", spy)
+    made = forecasts_made(monkeypatch)
     keep_ready(store, today=AS_OF)
     assert len(started) == 1 and made == []  # made by the second process, not in this one
     monkeypatch.undo()
