@@ -38,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_status import _store  # the same cached stores as the status benchmark
+from bytecode import keep_compiled
 
 from lineofsight.checks.data import CheckData, store_location
 from lineofsight.checks.runner import build_selection, check_data
@@ -164,6 +165,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.reference is not None and not (args.reference / "lineofsight").is_dir():
         parser.error(f"--reference {args.reference}: no lineofsight package in that folder")
+    print(f"({keep_compiled()})", flush=True)
     references = []
     rows = []
     with tempfile.TemporaryDirectory(prefix="los-bench-check-") as scratch:

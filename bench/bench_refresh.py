@@ -58,6 +58,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from bytecode import keep_compiled
 from refresh_facts import (
     DAYS,
     END,
@@ -576,22 +577,6 @@ def bench_spark(args: argparse.Namespace, work: Path, env: dict[str, str]) -> No
     )
 
 
-def _bytecode() -> str:
-    """Whether the package's modules are kept compiled (as an install keeps them): when not
-    (a checkout run with PYTHONDONTWRITEBYTECODE), every process compiles them at its start."""
-    import importlib.util
-
-    import lineofsight.services.refresh as module
-
-    cached = Path(importlib.util.cache_from_source(module.__file__ or "")).exists()
-    if cached:
-        return "lineofsight's bytecode is cached, as an install keeps it"
-    return (
-        "lineofsight's bytecode is NOT cached: each process compiles its modules at its start "
-        "(about 0.25 s of CPU more); `python -m compileall src` keeps it as an install does"
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=50_000_000)
@@ -619,7 +604,7 @@ def main() -> int:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     print(f"(machine: {os.cpu_count()} cores, shared with other work: times are noisy)")
-    print(f"({_bytecode()})", flush=True)
+    print(f"({keep_compiled()})", flush=True)
     if not args.no_duckdb:
         for months in spreads:
             bench_duckdb(args, work, env, months)

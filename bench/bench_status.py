@@ -55,6 +55,10 @@ json`), with its peak memory:
   and unit rows are checked to agree with those of `los status` in full, before any write
   (score, status, actual, target, ...).
 
+Before timing, the package's modules whose bytecode is missing or stale are compiled
+(`bench/bytecode.py`), as an install keeps them: else, where PYTHONDONTWRITEBYTECODE is set,
+every `los` process would compile them again at its start.
+
     .venv/bin/python bench/bench_status.py                 # 10,000 and 100,000 KPIs
     .venv/bin/python bench/bench_status.py --sizes 10000 --runs 5
     .venv/bin/python bench/bench_status.py --sizes 100000 --in-full-only   # and DuckDB
@@ -78,6 +82,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from bytecode import keep_compiled
 from generate import generate
 from status_duckdb import prepare, run_code
 
@@ -563,6 +568,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.silent_share is not None and not 0 < args.silent_share <= 1:
         parser.error("--silent-share: a share above 0 and at most 1, e.g. 0.01")
+    print(f"({keep_compiled()})", flush=True)
     table = [
         measure(args.cache, args.work, int(s), args.runs, args.in_full_only, args.silent_share)
         for s in args.sizes.split(",")

@@ -279,6 +279,12 @@ def test_errors_name_the_arguments(ti: Los) -> None:
         assert all("--" not in str(p) and "command line" not in str(p) for p in e.value.problems)
 
 
+def test_a_bad_rule_code_is_said_of_the_argument_alone(ti: Los) -> None:
+    with lineofsight.Workspace.open(ti.db_url) as ws, pytest.raises(lineofsight.UsageError) as e:
+        ws.check(select=["ZZ99"])
+    assert str(e.value).startswith("bad check settings: select: unknown rule ZZ99 (rules: AC01, ")
+
+
 def test_to_pandas_names_the_extra_when_pandas_is_missing(
     ti: Los, monkeypatch: pytest.MonkeyPatch
 ) -> None:

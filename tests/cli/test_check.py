@@ -122,7 +122,7 @@ def test_bad_settings_are_usage_errors(tmp_path: Path) -> None:
     result = run("check", path, "--select", "ZZ99")
     assert result.exit_code == 2
     assert "--select: unknown rule ZZ99" in result.output
-    assert "the command line: bad check settings" in result.output
+    assert "error: bad check settings: --select: unknown rule ZZ99" in result.output
     # Several bad codes: said in one order every time (sorted), the summary saying how many.
     for given in ("ZZ99,YY98", "YY98,ZZ99"):
         result = run("check", path, "--select", given, "--ignore", "XX1")

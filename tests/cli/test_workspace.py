@@ -71,6 +71,22 @@ def test_a_broken_config_file_is_a_clear_error(workdir: Path) -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [("connect_timeout=abc", "bad value for connect_timeout: 'abc'"), ("foo=1", '"foo"')],
+)
+def test_an_option_of_the_store_url_the_driver_refuses_is_a_clear_error(
+    option: str, said: str
+) -> None:
+    # Refused before any connection is tried (no server listens on port 1).
+    result = _run("status", "--db", f"postgresql://ann:s3cret-pw@localhost:1/strategy?{option}")
+    assert result.exit_code == 2, result.output
+    assert "cannot open the store postgresql+psycopg://ann:***@localhost:1/strategy" in (
+        result.output
+    )
+    assert said in result.output and "s3cret-pw" not in result.output
+
+
 def test_url_without_password() -> None:
     assert (
         url_without_password("postgresql://ann:pw@db.example.com:5433/strategy")

@@ -173,6 +173,11 @@ def test_a_value_missing_because_its_source_failed_says_so(
             "pip install 'mysqlclient'",
         ),
         ("nosuchdb://los:Pw-never-shown@127.0.0.1/crm", "no SQLAlchemy dialect for 'nosuchdb' is"),
+        # An option the driver refuses before it tries to connect (no server on port 1).
+        (
+            "postgresql://los:Pw-never-shown@127.0.0.1:1/crm?sslmod=require",
+            'the url\'s options: invalid connection option "sslmod"',
+        ),
         # DuckDB's dialect is the duckdb extra's (installed for the tests: its absence is
         # what a plain install sees, made here by SQLAlchemy's registry not finding it)
         (

@@ -78,9 +78,10 @@ def chosen_rules(
         given = tuple(f"{label}:" for label in labels)
         where = [names.caller if m.startswith(given) else source for m in exc.messages]
         more = len(exc.messages) - 1
+        # The caller's own setting is named by its message ("--select: ...", "select: ...").
+        at = "" if where[0] == names.caller else f"{where[0]}: "
         raise UsageError(
-            f"{where[0]}: bad check settings: {exc.messages[0]}"
-            + (f" (and {more} more)" if more else ""),
+            f"{at}bad check settings: {exc.messages[0]}" + (f" (and {more} more)" if more else ""),
             [Problem(w, 0, msg) for w, msg in zip(where, exc.messages, strict=True)],
         ) from None
 

@@ -28,7 +28,13 @@ from typing import Any
 import polars as pl
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    NoSuchModuleError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 from sqlalchemy.pool import NullPool
 
 from lineofsight.errors import SourceError
@@ -297,7 +303,12 @@ class _Run:
         except ImportError as exc:  # the dialect is there, its driver (DB-API module) is not
             self.error = SourceError("setup", missing_driver(self.url.drivername, exc.name))
         except DBAPIError as exc:
-            self.error = self._failure(exc.orig if exc.orig is not None else exc)
+            failure = self._failure(exc.orig if exc.orig is not None else exc)
+            if failure.kind == "unreachable" and isinstance(exc, ProgrammingError):
+                # The driver refused an option of the URL without trying to connect.
+                said = failure.message.removeprefix("cannot connect: ")
+                failure = SourceError("setup", f"the url's options: {said}")
+            self.error = failure
         except SQLAlchemyError as exc:
             self.error = self._failure(exc)
         except Exception as exc:  # a driver's own error type, outside the DB-API's

@@ -423,9 +423,13 @@ class Store:
             return None
         if is_busy(exc):
             return self.busy_since(started)
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import DBAPIError, OperationalError
 
-        if isinstance(exc, OperationalError):
+        # No statement: the connection itself failed (the server, or an option of the URL the
+        # driver refuses, such as `connect_timeout=abc`), not a query of ours.
+        if isinstance(exc, OperationalError) or (
+            isinstance(exc, DBAPIError) and exc.statement is None
+        ):
             return StoreError(f"{context}: {exc.orig}")
         return None
 
