@@ -126,6 +126,55 @@ def test_the_overdue_list_matches_los_status_as_of_a_date(
     assert box and int(box.group(1)) == len(expected)
 
 
+BOOK_OF_NOVEMBER = ("--period", "2026-11", "--db")
+BOX = re.compile(r'data-status="(\w+)"><a [^>]*><strong>(\d+)</strong>')
+
+
+def test_an_ended_periods_awaited_values_are_counted_awaiting_and_said_when_due(
+    app: object, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On 7 December, November has ended but its values fall due on 30 December (due_days
+    # 30): its results await their values, they are not without data (SPEC section 3). The
+    # boxes say so, as the briefing book does, and the values overdue are those of the
+    # period's last day, as the attention list beside them reads it.
+    monkeypatch.setattr(pagekit, "today", lambda: dt.date(2026, 12, 7))
+    rows = los_status(site, "--period", "2026-11")["kpis"]
+    awaited = [r for r in rows if r["data"] == "awaiting"]
+    assert awaited, "the example's data stops in October"
+    without = [r for r in rows if r["status"] == "no_data" and r["data"] != "awaiting"]
+    on_last_day = los_status(site, "--as-of", "2026-11-30")["kpis"]
+    overdue = [r for r in on_last_day if r["data"] == "overdue"]
+    sentence = (
+        f"2026-11 has ended, but {len(awaited)} KPI results of it await values not due yet (due"
+        f" by {max(r['due'] for r in awaited)}): these show no data until they are in."
+    )
+    book = subprocess.run(
+        [sys.executable, "-m", "lineofsight", "brief", "techinnovate", *BOOK_OF_NOVEMBER, site.url],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
+    assert sentence in book and f" · {len(overdue)} overdue · " in book
+    client = login(app, "admin")
+    for path in ("/", "/map", "/lists/red", "/units/techinnovate"):
+        html = client.get(path, params={"period": "2026-11"}).text
+        boxes = dict(BOX.findall(html))
+        assert boxes["awaiting"] == str(len(awaited)), path
+        assert boxes["no_data"] == str(len(without)), path
+        assert boxes["overdue"] == str(len(overdue)), path
+        assert sentence in html, path
+    listed_awaiting = listed(client.get("/lists/awaiting", params={"period": "2026-11"}).text)
+    assert listed_awaiting == {(r["id"], r["unit"]) for r in awaited}
+    home = client.get("/", params={"period": "2026-11"}).text
+    # A value not in yet is not a change of status.
+    changes = home.split('id="changes-h"')[1].split("</section>")[0]
+    assert "no data" not in changes
+    # A period still running says it has not ended, not that it has.
+    december = client.get("/", params={"period": "2026-12"}).text
+    assert "2026-12 has not ended yet" in december and "2026-12 has ended" not in december
+
+
 def test_home_boxes_link_to_their_lists_with_the_same_counts(app: object) -> None:
     client = login(app, "admin")
     home = client.get("/", params={"period": PERIOD}).text

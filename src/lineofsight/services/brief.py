@@ -30,7 +30,7 @@ from lineofsight.domain.actions import Action, Comment
 from lineofsight.domain.reviews import HeldReview, ReviewCadence
 from lineofsight.domain.text import did_you_mean, plural
 from lineofsight.errors import UsageError
-from lineofsight.services.as_of import resolve_as_of, running_sentence
+from lineofsight.services.as_of import awaited_sentence, resolve_as_of, running_sentence
 from lineofsight.services.brief_items import (
     BookFinding,
     check_report,
@@ -139,13 +139,7 @@ class BriefingBook:
     @property
     def awaited_sentence(self) -> str:
         """What the cover says of a period that ended with values not due yet ("" if none)."""
-        if not self.awaited or self.awaited_due is None:
-            return ""
-        return (
-            f"{self.period} has ended, but {plural(self.awaited, 'KPI result')} of it await "
-            f"values not due yet (due by {self.awaited_due.isoformat()}): these show no data "
-            "until they are in."
-        )
+        return awaited_sentence(self.period, self.awaited, self.awaited_due)
 
     @property
     def no_reds_sentence(self) -> str:

@@ -24,6 +24,7 @@ from markupsafe import Markup, escape
 
 from lineofsight.display import human
 from lineofsight.domain.text import plural
+from lineofsight.services.as_of import awaited_sentence
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -218,6 +219,7 @@ templates.env.filters.update(
     plural=plural,
 )
 templates.env.globals["STATUS_WORD"] = STATUS_WORD
+templates.env.globals["awaited_sentence"] = awaited_sentence
 templates.env.globals["STATUS_ICON"] = STATUS_ICON
 
 
