@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import subprocess
 import sys
@@ -173,6 +174,41 @@ def test_an_ended_periods_awaited_values_are_counted_awaiting_and_said_when_due(
     # A period still running says it has not ended, not that it has.
     december = client.get("/", params={"period": "2026-12"}).text
     assert "2026-12 has not ended yet" in december and "2026-12 has ended" not in december
+
+
+def _los(site: Site, *args: str) -> str:
+    """What a `los` command prints on the site's store, run in its own process."""
+    result = subprocess.run(
+        [sys.executable, "-m", "lineofsight", *args, "--db", site.url],
+        env={**os.environ, "COLUMNS": "300"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_a_score_and_a_value_read_the_same_in_the_tables_the_pages_and_the_book(
+    app: object, site: Site, tmp_path: Any
+) -> None:
+    # Customer Success scores 66.66... in October: 66.6 everywhere (one decimal at most, cut),
+    # never 66.7 in one place, 67 in another and 66.67 in a third; a percent is 58%, not 58 %.
+    exact = next(
+        u for u in los_status(site, "--period", PERIOD)["units"] if u["id"] == "customer_success"
+    )
+    assert round(exact["score"], 2) == 66.67
+    table = _los(site, "status", "--period", PERIOD, "--unit", "customer_success")
+    assert re.search(r"customer_success Customer Success\s+│\s+66\.6 │", table), table
+    assert re.search(r"qbr_coverage_pct .*│\s+58% │\s+82\.48% │", table), table
+    page = login(app, "admin").get("/units/customer_success", params={"period": PERIOD}).text
+    assert "score 66.6 " in page
+    assert ">58%</td>" in page and ">82.48%</td>" in page
+    book = tmp_path / "book.html"
+    _los(site, "brief", "techinnovate", "--period", PERIOD, "-o", str(book))
+    assert re.search(r"Customer Success</td><td [^>]*>66\.6</td>", book.read_text())
+    text = _los(site, "brief", "techinnovate", "--period", PERIOD)
+    assert "2026-Q3: 58% against a target of 82.48%, score 0" in text
 
 
 def test_home_boxes_link_to_their_lists_with_the_same_counts(app: object) -> None:
