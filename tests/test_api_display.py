@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 import lineofsight
-from lineofsight.display import human, with_measure
+from lineofsight.display import human, score, with_measure
 from lineofsight.results import Scorecard
 from lineofsight.services.init import init_workspace
 
@@ -44,6 +44,32 @@ def test_values_carry_their_unit_of_measure() -> None:
     assert with_measure(35567.0, "followers") == "35,567 followers"
     assert with_measure(2.58, None) == "2.58"
     assert with_measure(None, "days") == "-"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (66.66666666666667, "66.6"),
+        (80.99, "80.9"),
+        (67.3, "67.3"),
+        (66.7, "66.7"),
+        (66.69999999999999, "66.7"),  # a sum's last bit is not a cut
+        (100.0, "100"),
+        (0.0, "0"),
+        (31.0, "31"),
+        (None, "-"),
+        (float("nan"), "-"),
+        # A score shown never reaches a band edge its exact score has not: an amber KPI is
+        # never 100, an amber objective never 90 (the default green_at), a red never 50.
+        (99.99, "99.9"),
+        (89.96, "89.9"),
+        (49.97, "49.9"),
+        (50.0, "50"),
+        (90.0, "90"),
+    ],
+)
+def test_a_score_has_one_decimal_at_most_cut_not_rounded(value: float | None, shown: str) -> None:
+    assert score(value) == shown
 
 
 @pytest.fixture(scope="module")

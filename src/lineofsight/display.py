@@ -43,6 +43,20 @@ def human(value: float | int | None, significant: int = SIGNIFICANT) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def score(value: float | None) -> str:
+    """A score as every table, page, book and notebook writes it: one decimal at most, cut
+    rather than rounded (66.6 for 66.67, 89.9 for 89.96, 100 and 0 whole), so that a score
+    shown never reaches a band edge its exact score has not (an amber KPI is never shown 100,
+    an amber objective of 89.96 never 90, a red 49.97 never 50); "-" for none. The frames,
+    JSON, CSV and Parquet keep the exact score."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    # Rounded to a millionth of a tenth first: 66.7 stored as 66.699999999 is still 66.7.
+    tenths = math.floor(round(value * 10, 6))
+    text = f"{tenths // 10}" if tenths % 10 == 0 else f"{tenths / 10:.1f}"
+    return "0" if text == "-0" else text
+
+
 def with_measure(value: float | None, measure: str | None) -> str:
     """A value with its unit of measure: 72.1%, 2.58 hours, 34,320 USD; bare without one."""
     text = human(value)
@@ -66,6 +80,11 @@ class Column:
 def value(name: str, measure: str | None = "unit_of_measure") -> Any:
     """A cell of a number column, with the row's unit of measure when the frame has one."""
     return lambda row: with_measure(row.get(name), row.get(measure) if measure else None)
+
+
+def score_cell(name: str = "score") -> Any:
+    """A cell of a score column (`score`)."""
+    return lambda row: score(row.get(name))
 
 
 def text(name: str) -> Any:

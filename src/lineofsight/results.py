@@ -132,7 +132,7 @@ class Scorecard(Frames):
                 [
                     d.Column("objective", _named()),
                     d.Column("unit", _named("unit_name", "unit")),
-                    d.Column("score", d.value("score", None), number=True),
+                    d.Column("score", d.score_cell(), number=True),
                     d.Column("coverage", d.percent("coverage"), number=True),
                     d.status_cell(),
                     items,
@@ -148,7 +148,7 @@ class Scorecard(Frames):
                     d.Column("period", d.text("period")),
                     d.Column("actual", d.value("actual"), number=True),
                     d.Column("target", d.value("target"), number=True),
-                    d.Column("score", d.value("score", None), number=True),
+                    d.Column("score", d.score_cell(), number=True),
                     d.status_cell(),
                     d.Column("last", _last),
                     d.Column("data", _data),
@@ -159,7 +159,7 @@ class Scorecard(Frames):
                 self.units,
                 [
                     d.Column("unit", _named()),
-                    d.Column("score", d.value("score", None), number=True),
+                    d.Column("score", d.score_cell(), number=True),
                     d.status_cell(),
                     items,
                     worst,
@@ -194,7 +194,7 @@ def _items(counts: dict[str, int] | None) -> str:
 def _worst(worst: dict[str, Any] | None) -> str:
     if not worst:
         return "-"
-    return f"{worst['id']} {d.ICONS.get(worst['status'], '')} {d.human(worst['score'])}"
+    return f"{worst['id']} {d.ICONS.get(worst['status'], '')} {d.score(worst['score'])}"
 
 
 @dataclass(repr=False)

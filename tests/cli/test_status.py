@@ -58,7 +58,7 @@ def test_status_csv_and_table(example: Los) -> None:
 
 
 def test_tables_show_numbers_as_people_write_them(example: Los) -> None:
-    """35,567 rather than 3.557e+04 in the tables; the CSV keeps the full value."""
+    """35,567 followers rather than 3.557e+04 in the tables; the CSV keeps the full value."""
     answer = example("status", "--as-of", "2026-10-31", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(answer.output)))
     row = next(r for r in rows if r["id"] == "social_followers" and r["kind"] == "kpi")
@@ -75,7 +75,7 @@ def test_tables_show_numbers_as_people_write_them(example: Los) -> None:
         assert not exponent.search(result.output), (command, exponent.findall(result.output))
     table = example("status", "--as-of", "2026-10-31").output
     line = next(line for line in table.splitlines() if "social_followers" in line)
-    assert "35,567" in line and "34,322 (2026-09)" in line
+    assert "35,567 followers" in line and "34,322 followers (2026-09)" in line
 
 
 def test_status_bad_input(example: Los) -> None:

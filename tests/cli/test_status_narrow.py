@@ -13,7 +13,7 @@ from rich.table import Table
 
 from lineofsight.cli import common
 from lineofsight.cli.idtable import IdTable
-from lineofsight.cli.render_status import number
+from lineofsight.display import score, with_measure
 from tests.conftest import Los
 
 ARGS = ("status", "--as-of", "2026-12-05")
@@ -106,9 +106,9 @@ def test_numbers_periods_and_statuses_are_never_blank_or_cut(
         cells = kpis[row["id"], row["unit"]]
         assert cells[2:6] == [
             row["period"],
-            number(row["actual"]),
-            number(row["target"]),
-            number(row["score"], 3),
+            with_measure(row["actual"], row["unit_of_measure"]),
+            with_measure(row["target"], row["unit_of_measure"]),
+            score(row["score"]),
         ], (width, cells)
         assert cells[6].endswith(row["status"]), (width, cells)
     for title, rows in (("Objectives", data["objectives"]), ("Units", data["units"])):
@@ -116,7 +116,7 @@ def test_numbers_periods_and_statuses_are_never_blank_or_cut(
         assert len(shown_rows) == len(rows), (width, title, text)
         for row in rows:
             cells = shown_rows[row["id"]]
-            assert cells[1] == number(row["score"], 3), (width, title, cells)
+            assert cells[1] == score(row["score"]), (width, title, cells)
             assert row["status"] in cells[-3], (width, cells)
 
 

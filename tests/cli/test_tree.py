@@ -57,10 +57,11 @@ def test_a_kpi_without_its_periods_value_says_its_last_value_and_since_when_over
     assert result.exit_code == 0, result.output
     line = next(x for x in result.output.splitlines() if " first_response_hours · " in x)
     assert line.endswith(
-        "first_response_hours · customer_service · 2026-11 - / 2.422 · last 2.58 (2026-10) · "
+        "first_response_hours · customer_service · 2026-11 - / 2.422 hours · last 2.58 hours"
+        " (2026-10) · "
         "overdue since 2026-12-30"
     ), line
     # A reported value says neither.
     reported = los("tree", "--period", "2026-10", "--unit", "customer_service").output
     line = next(x for x in reported.splitlines() if " first_response_hours · " in x)
-    assert line.endswith("2026-10 2.58 / 2.492"), line
+    assert line.endswith("2026-10 2.58 hours / 2.492 hours"), line

@@ -310,3 +310,32 @@ def test_a_book_of_a_period_whose_values_are_not_due_yet_says_so(store: Store) -
     ready = build_book(store, "co", period="2026-06")
     assert (ready.awaited, ready.awaited_due) == (0, None)
     assert not any("await" in line for line in cover_lines(ready))
+
+
+def test_a_book_without_a_period_is_of_the_period_the_units_review_looks_back_at(
+    store: Store, tmp_path: Path
+) -> None:
+    # As the form that records a review offers: on Monday 7 December, a weekly review looks
+    # back at the week before (2026-W49), a quarterly one at 2026-Q3, a monthly one at
+    # November; a unit without a review at the last month.
+    from lineofsight.services.apply import apply_file
+    from tests.services.brief_org import STRATEGY
+
+    reviews = (
+        "  - {unit: cs, every: quarterly, day: 10, attendees: [cara]}\n"
+        "  - {unit: ops, every: weekly, day: friday, attendees: [oli]}\n"
+    )
+    strategy = tmp_path / "reviews.yaml"
+    strategy.write_text(STRATEGY.replace("reviews:\n", "reviews:\n" + reviews), encoding="utf-8")
+    apply_file(store, strategy)
+    now = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
+    for unit, period, as_of in (
+        ("co", "2026-11", dt.date(2026, 11, 30)),
+        ("cs", "2026-Q3", dt.date(2026, 9, 30)),
+        ("ops", "2026-W49", dt.date(2026, 12, 6)),
+    ):
+        book = build_book(store, unit, now=now)
+        assert (book.period, book.as_of) == (period, as_of), unit
+        assert cover_lines(book)[0].startswith(f"Period {period} · as of {as_of}"), unit
+    # A day asked for is that day's book, whatever the cadence.
+    assert build_book(store, "cs", as_of="2026-11-05", now=now).as_of == dt.date(2026, 11, 5)

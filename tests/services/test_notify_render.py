@@ -32,12 +32,12 @@ def test_an_objective_shows_its_score_not_a_value() -> None:
     scored = _item("objective", "Keep customers loyal", score=93.456)
     unscored = _item("objective", "Enter new markets", score=None, status=None)
     kpi = _item("kpi", "Net Promoter Score", value=20.0, status="red", period="2026-10")
-    assert item_line(scored) == "Keep customers loyal: score 93.5 (amber)"
+    assert item_line(scored) == "Keep customers loyal: score 93.4 (amber)"
     assert item_line(unscored) == "Enter new markets: no score (no status)"
     assert item_line(kpi) == "Net Promoter Score: 20 (red) in 2026-10"
     email = digest_email([scored, unscored, kpi], person_name="Ava", week="2026-W45", base_url=None)
-    assert "- Keep customers loyal: score 93.5 (amber)" in email.text
-    assert "</strong></a>: score 93.5 (amber)" in email.html
+    assert "- Keep customers loyal: score 93.4 (amber)" in email.text
+    assert "</strong></a>: score 93.4 (amber)" in email.html
     assert "no value" not in email.text and "no value" not in email.html
 
 

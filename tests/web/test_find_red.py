@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import subprocess
 import sys
@@ -124,6 +125,90 @@ def test_the_overdue_list_matches_los_status_as_of_a_date(
     home = client.get("/").text
     box = re.search(r'data-status="overdue"><a href="/lists/overdue"><strong>(\d+)', home)
     assert box and int(box.group(1)) == len(expected)
+
+
+BOOK_OF_NOVEMBER = ("--period", "2026-11", "--db")
+BOX = re.compile(r'data-status="(\w+)"><a [^>]*><strong>(\d+)</strong>')
+
+
+def test_an_ended_periods_awaited_values_are_counted_awaiting_and_said_when_due(
+    app: object, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On 7 December, November has ended but its values fall due on 30 December (due_days
+    # 30): its results await their values, they are not without data (SPEC section 3). The
+    # boxes say so, as the briefing book does, and the values overdue are those of the
+    # period's last day, as the attention list beside them reads it.
+    monkeypatch.setattr(pagekit, "today", lambda: dt.date(2026, 12, 7))
+    rows = los_status(site, "--period", "2026-11")["kpis"]
+    awaited = [r for r in rows if r["data"] == "awaiting"]
+    assert awaited, "the example's data stops in October"
+    without = [r for r in rows if r["status"] == "no_data" and r["data"] != "awaiting"]
+    on_last_day = los_status(site, "--as-of", "2026-11-30")["kpis"]
+    overdue = [r for r in on_last_day if r["data"] == "overdue"]
+    sentence = (
+        f"2026-11 has ended, but {len(awaited)} KPI results of it await values not due yet (due"
+        f" by {max(r['due'] for r in awaited)}): these show no data until they are in."
+    )
+    book = subprocess.run(
+        [sys.executable, "-m", "lineofsight", "brief", "techinnovate", *BOOK_OF_NOVEMBER, site.url],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
+    assert sentence in book and f" · {len(overdue)} overdue · " in book
+    client = login(app, "admin")
+    for path in ("/", "/map", "/lists/red", "/units/techinnovate"):
+        html = client.get(path, params={"period": "2026-11"}).text
+        boxes = dict(BOX.findall(html))
+        assert boxes["awaiting"] == str(len(awaited)), path
+        assert boxes["no_data"] == str(len(without)), path
+        assert boxes["overdue"] == str(len(overdue)), path
+        assert sentence in html, path
+    listed_awaiting = listed(client.get("/lists/awaiting", params={"period": "2026-11"}).text)
+    assert listed_awaiting == {(r["id"], r["unit"]) for r in awaited}
+    home = client.get("/", params={"period": "2026-11"}).text
+    # A value not in yet is not a change of status.
+    changes = home.split('id="changes-h"')[1].split("</section>")[0]
+    assert "no data" not in changes
+    # A period still running says it has not ended, not that it has.
+    december = client.get("/", params={"period": "2026-12"}).text
+    assert "2026-12 has not ended yet" in december and "2026-12 has ended" not in december
+
+
+def _los(site: Site, *args: str) -> str:
+    """What a `los` command prints on the site's store, run in its own process."""
+    result = subprocess.run(
+        [sys.executable, "-m", "lineofsight", *args, "--db", site.url],
+        env={**os.environ, "COLUMNS": "300"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_a_score_and_a_value_read_the_same_in_the_tables_the_pages_and_the_book(
+    app: object, site: Site, tmp_path: Any
+) -> None:
+    # Customer Success scores 66.66... in October: 66.6 everywhere (one decimal at most, cut),
+    # never 66.7 in one place, 67 in another and 66.67 in a third; a percent is 58%, not 58 %.
+    exact = next(
+        u for u in los_status(site, "--period", PERIOD)["units"] if u["id"] == "customer_success"
+    )
+    assert round(exact["score"], 2) == 66.67
+    table = _los(site, "status", "--period", PERIOD, "--unit", "customer_success")
+    assert re.search(r"customer_success Customer Success\s+│\s+66\.6 │", table), table
+    assert re.search(r"qbr_coverage_pct .*│\s+58% │\s+82\.48% │", table), table
+    page = login(app, "admin").get("/units/customer_success", params={"period": PERIOD}).text
+    assert "score 66.6 " in page
+    assert ">58%</td>" in page and ">82.48%</td>" in page
+    book = tmp_path / "book.html"
+    _los(site, "brief", "techinnovate", "--period", PERIOD, "-o", str(book))
+    assert re.search(r"Customer Success</td><td [^>]*>66\.6</td>", book.read_text())
+    text = _los(site, "brief", "techinnovate", "--period", PERIOD)
+    assert "2026-Q3: 58% against a target of 82.48%, score 0" in text
 
 
 def test_home_boxes_link_to_their_lists_with_the_same_counts(app: object) -> None:

@@ -108,11 +108,9 @@ def test_the_home_page_of_a_period_still_running_lists_todays_attention(
     # as the briefing book of such a period says (its scorecard is the period's).
     import datetime as dt
 
-    from lineofsight.web import pagekit, pages_overview
+    from lineofsight.web import pagekit
 
-    day = dt.date(2026, 3, 15)
-    for module in (pagekit, pages_overview):
-        monkeypatch.setattr(module, "today", lambda: day)
+    monkeypatch.setattr(pagekit, "today", lambda: dt.date(2026, 3, 15))
     log_in(client, "bob")
     page = client.get("/", params={"period": PERIOD})
     section = page.text.split("Needs your attention")[1].split("</section>")[0]

@@ -225,8 +225,10 @@ def test_kpi_page_draws_its_chart_forecast_and_trace(admin: TestClient) -> None:
     tips = re.findall(r'<rect class="hit" [^>]*><title>([^<]+)</title>', chart)
     assert tips[0].startswith("Q4 2024: actual 11.3, ")
     assert "target 18" in tips[-1]
-    # The target is written with its unit of measure, as the actual is.
-    assert re.search(r'id="current-target">[\d.,]+ %</td>', html)
+    # The target is written with its unit of measure, as the actual is, and as the command
+    # line, the notebook and the book write them (`display.with_measure`: 14.24%, not 14.24 %).
+    assert re.search(r'id="current-target">[\d.,]+%</td>', html)
+    assert re.search(r'id="current-actual">[\d.,]+%</td>', html)
     # The forecast path with its 80% band runs to the last period; each value in its band.
     found = [re.search(r"forecast ([-\d.,]+) \(([-\d.,]+) to ([-\d.,]+)\)", t) for t in tips]
     assert found[-1] is not None
@@ -438,7 +440,7 @@ def test_home_on_5_december_lists_overdue_values_not_changes_to_no_data(
     no_data = re.search(r'data-status="no_data"><a href="[^"]*"><strong>(\d+)</strong>', html)
     assert no_data and int(no_data.group(1)) == 1
     kpi = text_of(admin.get("/kpis/qualified_meetings_na").text)
-    assert "overdue since 2026-12-01" in kpi and "last 37 (2026-W43)" in kpi
+    assert "overdue since 2026-12-01" in kpi and "last 37 meetings (2026-W43)" in kpi
 
 
 def test_objective_and_unit_scores_show_their_items(admin: TestClient, site: Site) -> None:

@@ -40,7 +40,10 @@ def brief(
     ] = None,
     db: DbOption = None,
 ) -> None:
-    """The briefing book of a review: scorecard, red and amber KPIs with charts, findings."""
+    """The briefing book of a review: scorecard, red and amber KPIs with charts, findings.
+
+    Without --period or --as-of, of the period the unit's review looks back at today (by its
+    cadence the last whole week, month or quarter; else the last month)."""
     from lineofsight.services.brief import build_book
 
     kind = output.suffix.lower() if output is not None else None

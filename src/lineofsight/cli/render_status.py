@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from lineofsight import display
 from lineofsight.cli.idtable import IdTable, longest_id
 from lineofsight.display import human
 from lineofsight.domain import model as m
@@ -44,6 +45,12 @@ def status_text(status: Status) -> str:
 def number(value: float | None, digits: int = 4) -> str:
     """A value for people (`display.human`): 35,567 rather than 3.557e+04; "-" if none."""
     return human(value, digits)
+
+
+def value_text(value: float | None, measure: str | None) -> str:
+    """A value with its unit of measure, as every table, page and book writes it
+    (`display.with_measure`: 21%, 2,376 USD), with Rich's markup characters escaped."""
+    return escape(display.with_measure(value, measure))
 
 
 def cascade_tree(ev: FrameEvaluation, org: m.Organization, units: set[str] | None = None) -> Tree:
@@ -82,11 +89,12 @@ def cascade_tree(ev: FrameEvaluation, org: m.Organization, units: set[str] | Non
         row = kpi_rows.get(kpi.id)
         if row is None:
             return escape(kpi.id)
-        values = f"{number(row['actual'])} / {number(row['target'])}"
+        measure = kpi.unit_of_measure
+        values = f"{value_text(row['actual'], measure)} / {value_text(row['target'], measure)}"
         if row["actual"] is None:
             # The period's value is missing: what is known instead, as `los status` says it.
             known = row["last_period"] is not None
-            missing = [f"last {last_text(row)}" if known else "", data_text(row)]
+            missing = [f"last {last_text(row, measure)}" if known else "", data_text(row)]
             values += "".join(f" · {part}" for part in missing if part)
         return (
             f"{status_text(Status(row['status']))} [bold]{escape(kpi.name)}[/] "
@@ -140,7 +148,7 @@ def cascade_tree(ev: FrameEvaluation, org: m.Organization, units: set[str] | Non
 
     def add_objective(node: Tree, objective: m.Objective, seen: frozenset[str]) -> None:
         row = objective_rows.get(objective.id)
-        score = f" {number(row['score'], 3)}" if row and row["score"] is not None else ""
+        score = f" {display.score(row['score'])}" if row and row["score"] is not None else ""
         items = items_text(row["counts"]) if row else ""
         if items:
             score += f" [dim]({items})[/]"  # a mean never hides a red
@@ -202,11 +210,12 @@ def data_text(row: dict[str, Any]) -> str:
     return ""
 
 
-def last_text(row: dict[str, Any]) -> str:
+def last_text(row: dict[str, Any], measure: str | None = None) -> str:
     """The latest value before the row's period, with its period: `37 (2026-W43)`."""
     if row.get("last_period") is None:
         return "-"
-    return f"{number(row['last_value'])} ({row['last_period']})"
+    measure = measure or row.get("unit_of_measure")
+    return f"{value_text(row['last_value'], measure)} ({row['last_period']})"
 
 
 def worst_text(worst: dict[str, Any] | None) -> str:
@@ -214,7 +223,8 @@ def worst_text(worst: dict[str, Any] | None) -> str:
     if worst is None:
         return "-"
     status = Status(worst["status"])
-    return f"{escape(worst['id'])} [{COLOUR[status]}]{ICON[status]} {number(worst['score'], 3)}[/]"
+    shown = display.score(worst["score"])
+    return f"{escape(worst['id'])} [{COLOUR[status]}]{ICON[status]} {shown}[/]"
 
 
 # The columns shown whole at any terminal width (see IdTable): numbers, periods, statuses.
@@ -238,9 +248,9 @@ def frames_tables(ev: FrameEvaluation, names: dict[str, dict[str, str]]) -> list
             f"{escape(r['id'])} [dim]{escape(names['kpi'].get(r['id'], ''))}[/]",
             escape(r["unit"]),
             r["period"],
-            number(r["actual"]),
-            number(r["target"]),
-            number(r["score"], 3),
+            value_text(r["actual"], r.get("unit_of_measure")),
+            value_text(r["target"], r.get("unit_of_measure")),
+            display.score(r["score"]),
             status_text(Status(r["status"])),
             last_text(r),
             data_text(r),
@@ -258,7 +268,7 @@ def frames_tables(ev: FrameEvaluation, names: dict[str, dict[str, str]]) -> list
     for r in ev.objectives.iter_rows(named=True):
         objectives.add_row(
             f"{escape(r['id'])} [dim]{escape(names['objective'].get(r['id'], ''))}[/]",
-            number(r["score"], 3),
+            display.score(r["score"]),
             f"{r['coverage']:.0%}",
             status_text(Status(r["status"])),
             items_text(r["counts"]),
@@ -277,7 +287,7 @@ def frames_tables(ev: FrameEvaluation, names: dict[str, dict[str, str]]) -> list
     for r in ev.units.iter_rows(named=True):
         units.add_row(
             f"{escape(r['id'])} [dim]{escape(names['unit'].get(r['id'], ''))}[/]",
-            number(r["score"], 3),
+            display.score(r["score"]),
             status_text(Status(r["status"])),
             items_text(r["counts"]),
             worst_text(r["worst"]),

@@ -6,6 +6,7 @@ import datetime as dt
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import PeriodError, parse_date, parse_period
+from lineofsight.domain.text import plural
 from lineofsight.errors import UsageError
 from lineofsight.services.arguments import OPTIONS, ArgumentNames
 
@@ -43,4 +44,16 @@ def running_sentence(period: str, ends: dt.date) -> str:
     )
 
 
-__all__ = ["resolve_as_of", "running_sentence"]
+def awaited_sentence(period: str, count: int, due: dt.date | None) -> str:
+    """What a book or a page of a period that has ended says of its KPI results whose values
+    are not due yet (reporting lag, SPEC section 3: awaiting, not without data); "" if none.
+    `due` is the last day one of them falls due."""
+    if not count or due is None:
+        return ""
+    return (
+        f"{period} has ended, but {plural(count, 'KPI result')} of it await values not due yet"
+        f" (due by {due.isoformat()}): these show no data until they are in."
+    )
+
+
+__all__ = ["awaited_sentence", "resolve_as_of", "running_sentence"]

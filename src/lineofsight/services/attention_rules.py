@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import polars as pl
 
 from lineofsight.checks.base import Finding
-from lineofsight.display import human
+from lineofsight.display import human, score
 from lineofsight.display import with_measure as _with_measure
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import PeriodError, next_period
@@ -302,7 +302,7 @@ def deadline_items(
         else:
             when = f"was due on {row['deadline']} ({_days(-left)} ago) and is still open"
         standing = (
-            f"its score is {human(row['score'], 3)} ({status})"
+            f"its score is {score(row['score'])} ({status})"
             if row["score"] is not None
             else "it has no score yet"
         )

@@ -27,10 +27,10 @@ import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.domain.actions import Action, Comment
-from lineofsight.domain.reviews import HeldReview, ReviewCadence
+from lineofsight.domain.reviews import HeldReview, ReviewCadence, review_period
 from lineofsight.domain.text import did_you_mean, plural
 from lineofsight.errors import UsageError
-from lineofsight.services.as_of import resolve_as_of, running_sentence
+from lineofsight.services.as_of import awaited_sentence, resolve_as_of, running_sentence
 from lineofsight.services.brief_items import (
     BookFinding,
     check_report,
@@ -139,13 +139,7 @@ class BriefingBook:
     @property
     def awaited_sentence(self) -> str:
         """What the cover says of a period that ended with values not due yet ("" if none)."""
-        if not self.awaited or self.awaited_due is None:
-            return ""
-        return (
-            f"{self.period} has ended, but {plural(self.awaited, 'KPI result')} of it await "
-            f"values not due yet (due by {self.awaited_due.isoformat()}): these show no data "
-            "until they are in."
-        )
+        return awaited_sentence(self.period, self.awaited, self.awaited_due)
 
     @property
     def no_reds_sentence(self) -> str:
@@ -175,7 +169,10 @@ def build_book(
     now: dt.datetime | None = None,
     org: m.Organization | None = None,
 ) -> BriefingBook:
-    """The briefing book of `unit`'s subtree for `period` (default: as of today).
+    """The briefing book of `unit`'s subtree for `period`, or as of the day `as_of`; with
+    neither, of the period the unit's review looks back at today (`review_period`: by its
+    cadence the last whole week, month or quarter, else the last month), the period the form
+    that records the review offers (as of `now`, the time the book is made: else now).
 
     `org`: the organisation when the caller holds it already (the web app's cache); else
     only the KPIs the book names are read (with every unit, person and objective)."""
@@ -190,6 +187,10 @@ def build_book(
     # after the scorecard of a large organisation.
     if known and unit not in known:
         raise UsageError(f"unknown unit '{unit}'{did_you_mean(unit, sorted(known))}")
+    cadence = next((c for c in _cadences(store) if c.unit == unit), None)
+    if period is None and as_of is None:
+        made = now.astimezone(dt.UTC).date() if now is not None else dt.date.today()
+        period = review_period(cadence, made, calendar).label
     day = resolve_as_of(m.Organization(name="", calendar=calendar), period, as_of)
     card = scorecard(store, period, None if period else day.isoformat())
     ev = card.evaluation
@@ -270,7 +271,7 @@ def build_book(
         made_at=now or dt.datetime.now(dt.UTC),
         levels=levels,
         kpi_count=kpi_count,
-        cadence=next((c for c in _cadences(store) if c.unit == unit), None),
+        cadence=cadence,
         units=_units(ev.units, units, depth, shown),
         objectives=_objectives(ev.objectives, org, depth, shown, kpis),
         reds=reds,

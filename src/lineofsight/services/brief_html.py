@@ -9,6 +9,7 @@ import html
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from lineofsight import display
 from lineofsight.display import human, with_measure
 from lineofsight.domain.text import plural
 from lineofsight.services.brief import BookKpi, BriefingBook
@@ -73,6 +74,12 @@ def num(value: float | None) -> str:
     (`display.human`: thousands grouped, about four significant digits, never an exponent);
     "–" for none."""
     return "–" if value is None else human(value)
+
+
+def score_text(value: float | None) -> str:
+    """A score as the book writes it: as every table and page does (`display.score`: one
+    decimal at most, cut); "–" for none."""
+    return "–" if value is None else display.score(value)
 
 
 def _status(status: str | None) -> str:
@@ -144,7 +151,7 @@ LEGEND = (
 
 def kpi_sentence(k: BookKpi) -> str:
     """The KPI's value against its target, as the book says it (plain text)."""
-    score = f", score {k.score:.0f}" if k.score is not None else ""
+    score = f", score {display.score(k.score)}" if k.score is not None else ""
     actual, target = (
         with_measure(v, k.unit_of_measure) if v is not None else num(v)
         for v in (k.actual, k.target)
@@ -297,7 +304,12 @@ def book_fragment(book: BriefingBook, link: Callable[[str], str] | None = None) 
     if len(book.units) > 1:
         out.append("<h3>Units</h3>")
         rows = [
-            [_e(("· " * u.depth) + u.name), num(u.score), _status(u.status), _counts(u.counts)]
+            [
+                _e(("· " * u.depth) + u.name),
+                score_text(u.score),
+                _status(u.status),
+                _counts(u.counts),
+            ]
             for u in book.units
         ]
         out.append(_table(["Unit", "Score", "Status", "KPIs"], rows, {1}))
@@ -307,7 +319,7 @@ def book_fragment(book: BriefingBook, link: Callable[[str], str] | None = None) 
             [
                 _e(o.title),
                 _e(o.unit_name),
-                num(o.score),
+                score_text(o.score),
                 _status(o.status),
                 _counts(o.counts),
                 _e(o.worst or "–"),

@@ -28,8 +28,8 @@ from lineofsight.services.brief_html import (
     cover_lines,
     forecast_sentence,
     kpi_sentence,
-    num,
     previous_lines,
+    score_text,
     summary_items,
 )
 from lineofsight.services.chart_geometry import ChartGeometry, chart_geometry
@@ -256,7 +256,7 @@ def book_pdf(book: BriefingBook) -> bytes:
         rows = [
             [
                 e(("· " * u.depth) + u.name),
-                num(u.score),
+                score_text(u.score),
                 status(u.status),
                 e(counts_text(u.counts)),
             ]
@@ -270,7 +270,7 @@ def book_pdf(book: BriefingBook) -> bytes:
             [
                 e(o.title),
                 e(o.unit_name),
-                num(o.score),
+                score_text(o.score),
                 status(o.status),
                 e(counts_text(o.counts)),
                 e(o.worst or "–"),

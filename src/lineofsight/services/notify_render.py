@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from lineofsight.display import human
+from lineofsight.display import human, score
 from lineofsight.domain.notifications import WebhookKind
 from lineofsight.domain.text import plural
 from lineofsight.services.attention import AttentionItem
@@ -79,7 +79,7 @@ def item_line(item: AttentionItem) -> str:
 def _standing(item: AttentionItem) -> str:
     """A KPI's value; an objective's or unit's score (they roll up, they are not measured)."""
     if item.item_type in ("objective", "unit"):
-        return "no score" if item.score is None else f"score {human(item.score, 3)}"
+        return "no score" if item.score is None else f"score {score(item.score)}"
     return _value(item.value)
 
 

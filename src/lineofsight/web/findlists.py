@@ -9,8 +9,10 @@ over the rows of one status (or of one unit's subtree), never over the whole org
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from lineofsight.services.scorecards import ScorecardCache
 from lineofsight.web.pagedata import STATUSES, Row, Snapshot, cached_fragment
@@ -23,6 +25,7 @@ LISTS: dict[str, str] = {
     "off-track": "KPIs off track by forecast",
     "green": "Green KPIs",
     "no_data": "KPIs without data",
+    "awaiting": "KPI results awaiting values not due yet",
     "no_target": "KPIs without a target",
 }
 
@@ -35,13 +38,21 @@ class StatusIndex:
     groups: dict[str, tuple[Row, ...]]
 
 
-def status_index(cache: ScorecardCache, snap: Snapshot, label: str) -> StatusIndex:
-    """The snapshot's rows by status, kept per snapshot (revision, date and period `label`)."""
+def status_index(
+    cache: ScorecardCache, snap: Snapshot, label: str, due: Snapshot | None = None
+) -> StatusIndex:
+    """The snapshot's rows by status, kept per snapshot (revision, date and period `label`).
+
+    A result of a period that has ended whose value is not due yet is *awaiting*, not without
+    data (SPEC section 3): it is listed as such. The values overdue are those of `due` (the
+    scorecard as of the day a page's period is read at, `pagekit.due_view`; else `snap`)."""
+    due = snap if due is None else due
 
     def build() -> StatusIndex:
-        groups: dict[str, list[Row]] = {key: [] for key in (*STATUSES, "overdue")}
+        groups: dict[str, list[Row]] = {key: [] for key in (*STATUSES, "awaiting", "overdue")}
         for row in snap.kpi_rows.values():
-            groups.setdefault(row.status, []).append(row)
+            groups.setdefault(_group(row), []).append(row)
+        for row in due.kpi_rows.values():
             if row.data == "overdue":
                 groups["overdue"].append(row)
 
@@ -50,8 +61,13 @@ def status_index(cache: ScorecardCache, snap: Snapshot, label: str) -> StatusInd
 
         return StatusIndex({key: tuple(sorted(rows, key=order)) for key, rows in groups.items()})
 
-    key = ("status-index", snap.version, snap.as_of, label)
+    key = ("status-index", snap.version, snap.as_of, label, due.version, due.as_of)
     return cached_fragment(cache, key, build)
+
+
+def _group(row: Row) -> str:
+    """The box a KPI result is counted in: its status, or awaiting."""
+    return "awaiting" if row.data == "awaiting" else row.status
 
 
 def in_scope(rows: Iterable[Row], units: Collection[str] | None) -> list[Row]:
@@ -71,32 +87,50 @@ def scope_of(readable: set[str] | None, unit_subtree: set[str] | None) -> set[st
 
 
 def counts(
-    cache: ScorecardCache, snap: Snapshot, label: str, units: set[str] | None
+    cache: ScorecardCache,
+    snap: Snapshot,
+    label: str,
+    units: set[str] | None,
+    due: Snapshot | None = None,
 ) -> dict[str, int]:
-    """How many KPI rows have each status (and are overdue) within `units` (None: all), kept
-    per snapshot and scope; `results` is the rows (one per KPI and unit it is scored at, as
-    `los status` lists them) and `kpis` the KPIs they are of, so that a page can say what it
-    counts. (Never called while a kept fragment is being made: the cache makes one thing at
-    a time.)"""
-    index = status_index(cache, snap, label)
+    """How many KPI rows have each status (or await their values, or are overdue in `due`:
+    see `status_index`) within `units` (None: all), kept per snapshot and scope; `results` is
+    the rows (one per KPI and unit it is scored at, as `los status` lists them) and `kpis` the
+    KPIs they are of, so that a page can say what it counts; `awaiting_due` the last day an
+    awaited value falls due (None: none awaited). (Never called while a kept fragment is being
+    made: the cache makes one thing at a time.)"""
+    due = snap if due is None else due
+    index = status_index(cache, snap, label, due)
     if units is None:
-        found = {key: len(rows) for key, rows in index.groups.items()}
-        return {**found, "results": len(snap.kpi_rows), "kpis": len(snap.kpi_units)}
+        found: dict[str, Any] = {key: len(rows) for key, rows in index.groups.items()}
+        awaited = index.groups["awaiting"]
+        return {
+            **found,
+            "results": len(snap.kpi_rows),
+            "kpis": len(snap.kpi_units),
+            "awaiting_due": max((r.due for r in awaited if r.due), default=None),
+        }
 
-    def count() -> dict[str, int]:
-        found = dict.fromkeys(index.groups, 0)
+    def count() -> dict[str, Any]:
+        found: dict[str, Any] = dict.fromkeys(index.groups, 0)
         kpis: set[str] = set()
         results = 0
+        last: dt.date | None = None
         for unit in units:
             for row in snap.rows_by_unit.get(unit, ()):
-                found[row.status] = found.get(row.status, 0) + 1
-                if row.data == "overdue":
-                    found["overdue"] += 1
+                group = _group(row)
+                found[group] = found.get(group, 0) + 1
+                if group == "awaiting" and row.due is not None:
+                    last = row.due if last is None else max(last, row.due)
                 kpis.add(row.id)
                 results += 1
-        return {**found, "results": results, "kpis": len(kpis)}
+            for row in due.rows_by_unit.get(unit, ()):
+                if row.data == "overdue":
+                    found["overdue"] += 1
+        return {**found, "results": results, "kpis": len(kpis), "awaiting_due": last}
 
-    key = ("status-counts", snap.version, snap.as_of, label, frozenset(units))
+    scope = frozenset(units)
+    key = ("status-counts", snap.version, snap.as_of, label, due.version, due.as_of, scope)
     return cached_fragment(cache, key, count)
 
 

@@ -47,6 +47,11 @@ class Moment:
     label: str
     as_of: dt.date
 
+    @property
+    def ended(self) -> bool:
+        """Whether a period is looked at and has ended by today."""
+        return bool(self.label) and self.as_of <= today()
+
 
 def calendar_of(store: Store) -> Calendar:
     """The organisation's calendar (one small query; fiscal periods need it to be parsed)."""
@@ -134,6 +139,17 @@ def page_view(request: Request, period: str | None) -> tuple[Moment, Snapshot]:
     when = checked_moment(request, period)
     request.state.as_of = when.as_of
     return when, page_snapshot(request, when.as_of, when.label or None)
+
+
+def due_view(request: Request, when: Moment, snap: Snapshot) -> Snapshot:
+    """The scorecard that says which values are overdue on a page of `when`: as of the
+    period's last day, or today while the period runs (what falls due later is not overdue
+    yet), as the attention list and the briefing book of the period read it. A period report
+    evaluates each KPI at the period's own slot, value or not, so an earlier value that fell
+    due by then is overdue only in the scorecard as of that day (SPEC section 3)."""
+    if not when.label:
+        return snap
+    return page_snapshot(request, min(when.as_of, today()))
 
 
 def unit_tree(snap: Snapshot) -> UnitTree:

@@ -44,6 +44,7 @@ from lineofsight.web.pagekit import (
     Moment,
     cache_of,
     can,
+    due_view,
     keep_period,
     not_found,
     page_snapshot,
@@ -80,7 +81,9 @@ def unit_page(
     unit = snap.units[unit_id]
     scope = frozenset(units) if units is not None else None
     subtree = snap.subtree(unit_id)
-    found = counts(cache_of(request), snap, when.label, scope_of(units, subtree))
+    found = counts(
+        cache_of(request), snap, when.label, scope_of(units, subtree), due_view(request, when, snap)
+    )
 
     def draw() -> Markup:
         context = _unit_context(store, snap, unit_id, when)

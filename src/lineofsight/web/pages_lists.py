@@ -1,7 +1,8 @@
 """The lists behind the status boxes and counts: red, amber, overdue, off track (and the
 other statuses) across what the reader may see, optionally within one unit's subtree.
 
-    /lists/{kind}   kind: red | amber | overdue | off-track | green | no_data | no_target
+    /lists/{kind}   kind: red | amber | overdue | off-track | green | no_data | awaiting |
+                    no_target
                     (?unit=, ?period=)
 """
 
@@ -26,6 +27,7 @@ from lineofsight.web.pagedata import Row, Snapshot, cached_fragment, unit_choice
 from lineofsight.web.pagekit import (
     Moment,
     cache_of,
+    due_view,
     not_found,
     page_view,
     readable,
@@ -86,9 +88,10 @@ def status_list(
     # Everything kept is fetched before drawing: a kept fragment must not ask for another
     # while it is made (the cache makes one thing at a time).
     off_track = _off_track(request, snap, when, scope) if kind == "off-track" else []
-    index = status_index(cache_of(request), snap, when.label)
+    due = due_view(request, when, snap)
+    index = status_index(cache_of(request), snap, when.label, due)
     what = LISTS[kind][0].lower() + LISTS[kind][1:]
-    found = counts(cache_of(request), snap, when.label, scope)
+    found = counts(cache_of(request), snap, when.label, scope, due)
 
     def draw() -> Markup:
         if kind == "off-track":

@@ -22,6 +22,7 @@ from lineofsight.web.pagedata import Row, Snapshot, cached_fragment, unit_choice
 from lineofsight.web.pagekit import (
     Moment,
     cache_of,
+    due_view,
     item_unit,
     keep_period,
     may_read,
@@ -33,7 +34,6 @@ from lineofsight.web.pagekit import (
     requested_unit,
     seer,
     store_of,
-    today,
 )
 from lineofsight.web.security import page_account
 from lineofsight.web.strategy_svg import strategy_svg
@@ -77,19 +77,20 @@ def home(
     when, snap = page_view(request, period)
     units = readable(account, snap)
     before = page_snapshot(request, *previous_as_of(snap, when.label))
+    due = due_view(request, when, snap)
 
     # Counted before drawing: a kept fragment must not ask for another while it is built.
-    found = counts(cache_of(request), snap, when.label, units)
+    found = counts(cache_of(request), snap, when.label, units, due)
 
     def draw() -> Markup:
-        context = _home_context(snap, before, when, units)
+        context = _home_context(snap, before, due, when, units)
         context["counts"] = found
         context["see"] = seer(snap, units)
         context["empty_scope"] = scope_sentence(snap, units, "strategic objectives")
         return Markup(templates.get_template("home_body.html").render(context))
 
     scope = frozenset(units) if units is not None else None
-    key = ("home", snap.version, when.as_of, when.label, before.as_of, scope)
+    key = ("home", snap.version, when.as_of, when.label, before.as_of, due.as_of, scope)
     body = cached_fragment(cache_of(request), key, draw)
     return render(
         request,
@@ -98,7 +99,7 @@ def home(
         body=body,
         when=when,
         periods=recent_periods(snap.org.calendar),
-        attention=_attention(request, account, snap, when, units),
+        attention=_attention(request, account, snap, when, due, units),
         waiting=edit_approval.waiting_for(store_of(request), account, snap.org),
     )
 
@@ -108,7 +109,12 @@ ATTENTION_SHOWN = 20
 
 
 def _attention(
-    request: Request, account: Account, snap: Snapshot, when: Moment, units: set[str] | None
+    request: Request,
+    account: Account,
+    snap: Snapshot,
+    when: Moment,
+    due: Snapshot,
+    units: set[str] | None,
 ) -> Markup:
     """The signed-in person's attention list as of the page's date, cut to what the account
     may read (kept per store revision, person, date and scope, like the rest of the page)."""
@@ -118,8 +124,9 @@ def _attention(
     if person is not None and person not in snap.people:
         person = None
     # A period still running: the list is today's (what falls due later is not overdue yet),
-    # as the briefing book of such a period says; an ended period's, as of its last day.
-    as_of = min(when.as_of, today()) if when.label else None
+    # as the briefing book of such a period says; an ended period's, as of its last day: the
+    # day the page's overdue values are read at (`pagekit.due_view`).
+    as_of = due.as_of if when.label else None
 
     def draw() -> Markup:
         # `when` lets the list's links keep the page's period (see templating.link).
@@ -148,8 +155,11 @@ def _attention(
 
 
 def _home_context(
-    snap: Snapshot, before: Snapshot, when: Moment, units: set[str] | None
+    snap: Snapshot, before: Snapshot, due: Snapshot, when: Moment, units: set[str] | None
 ) -> dict[str, Any]:
+    """What the home page draws. The values overdue are those of `due` (`pagekit.due_view`),
+    as its boxes and the attention list count them; a result awaiting its value (a period
+    that ended, its values not due yet) is not a change of status: the boxes count it."""
     strategic = [
         (o, snap.objective_rows.get(o.id))
         for o in snap.org.objectives
@@ -172,13 +182,16 @@ def _home_context(
         ]
     own_rows = [snap.kpi_row(k.id) for k in snap.org.kpis if may_read(units, k.unit)]
     changes = []
-    overdue = []
+    overdue = [
+        (due.kpis[row.id], row)
+        for k in due.org.kpis
+        if may_read(units, k.unit)
+        and (row := due.kpi_row(k.id)) is not None
+        and row.data == "overdue"
+    ]
     for row in own_rows:
-        if row is None:
-            continue
-        if row.data == "overdue":
-            # A missing value is not a change of status: it is listed on its own.
-            overdue.append((snap.kpis[row.id], row))
+        if row is None or row.data in ("overdue", "awaiting"):
+            # A missing value is not a change of status: it is listed or counted on its own.
             continue
         old = before.kpi_row(row.id)
         if old is None or old.status != row.status:
@@ -337,7 +350,9 @@ def strategy_map(
         frozenset(units) if units is not None else None,
     )
     shown = unit or ""
-    found = counts(cache_of(request), snap, when.label, scope_of(units, keep))
+    found = counts(
+        cache_of(request), snap, when.label, scope_of(units, keep), due_view(request, when, snap)
+    )
 
     def draw() -> Markup:
         top, loose = _cascade(snap, keep, units)

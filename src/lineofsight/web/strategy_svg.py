@@ -12,6 +12,7 @@ from typing import Protocol
 
 from markupsafe import Markup
 
+from lineofsight import display
 from lineofsight.domain.model import Level, Perspective
 from lineofsight.domain.text import plural
 from lineofsight.web.pagedata import Snapshot
@@ -142,7 +143,7 @@ def _box(snap: Snapshot, objective_id: str, x: float, y: float, href: str) -> Ma
     objective = snap.objectives[objective_id]
     row = snap.objective_rows.get(objective_id)
     status = row.status if row is not None and row.status in STATUS_WORD else "no_data"
-    score = f" {row.score:.0f}" if row is not None and row.score is not None else ""
+    score = f" {display.score(row.score)}" if row is not None and row.score is not None else ""
     red = row.counts.get("red", 0) if row is not None and row.counts else 0
     held = f" · {red} red" if red and status != "red" else ""
     label = f"{objective.title}: {STATUS_WORD[status]}{score}"

@@ -22,8 +22,10 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
+from lineofsight import display
 from lineofsight.display import human
 from lineofsight.domain.text import plural
+from lineofsight.services.as_of import awaited_sentence
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -80,7 +82,15 @@ def signed(value: float | None) -> str:
 
 
 def score(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0f}"
+    """A score as every table, page and book writes it (`display.score`: one decimal at
+    most, cut, so that it never reaches a band its status has not); '–' if none."""
+    return "–" if value is None else display.score(value)
+
+
+def measured(value: float | None, measure: str | None) -> str:
+    """A value with its unit of measure as the CLI, the notebook and the book write it
+    (`display.with_measure`: 21%, 2.58 hours); '–' if none."""
+    return "–" if value is None else display.with_measure(value, measure)
 
 
 def percent(value: float | None) -> str:
@@ -211,6 +221,7 @@ templates.env.globals["topbar"] = topbar
 templates.env.filters.update(
     status=status_badge,
     num=number,
+    measure=measured,
     signed=signed,
     score=score,
     pct=percent,
@@ -218,6 +229,7 @@ templates.env.filters.update(
     plural=plural,
 )
 templates.env.globals["STATUS_WORD"] = STATUS_WORD
+templates.env.globals["awaited_sentence"] = awaited_sentence
 templates.env.globals["STATUS_ICON"] = STATUS_ICON
 
 
