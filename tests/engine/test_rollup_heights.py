@@ -124,3 +124,25 @@ def test_a_few_objectives_rolled_up_again_are_the_whole_trees(seed: int) -> None
             current = parents[current]
     want = whole.filter(pl.col("id").is_in(sorted(only)))
     assert_frame_equal(rollup_objectives(defs, scored, only=only, kept=whole), want)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_kpis_supporting_one_objective_each_in_their_rows_order_roll_up_as_joined(
+    seed: int,
+) -> None:
+    """Supports of one objective per KPI, in the order of the KPIs' rows, are set beside the
+    rows instead of joined to them: the same roll-up as the KPIs' rows in another order."""
+    rng = random.Random(seed)
+    defs, scored = _case(rng, rng.choice([5, 40, 300]), chain=rng.choice([0, 10]))
+    objectives = defs.objectives["id"].to_list()
+    defs.supports = pl.DataFrame(
+        {
+            "kpi_id": scored["id"],
+            "objective_id": [rng.choice(objectives) for _ in range(scored.height)],
+            "weight": [rng.choice([1.0, 0.3, 1.7, 0.0]) for _ in range(scored.height)],
+        }
+    )
+    beside = rollup_objectives(defs, scored)
+    joined = rollup_objectives(defs, scored.sample(fraction=1.0, shuffle=True, seed=seed))
+    assert_frame_equal(beside, joined, check_exact=True)
+    assert beside["score"].null_count() < beside.height

@@ -87,8 +87,13 @@ def rollup_objectives(
     if only is not None:
         supports = supports.filter(pl.col("objective_id").is_in(list(only)))
         own_rows = own_rows.filter(pl.col("kpi_id").is_in(supports["kpi_id"].unique().implode()))
-    # One join of the supports with their KPIs' rows, for the sums and the items.
-    supported = supports.join(own_rows.with_columns(_scored=pl.lit(True)), on="kpi_id", how="left")
+    # One join of the supports with their KPIs' rows, for the sums and the items; none when
+    # each KPI supports one objective, in the order of its rows: they are set side by side.
+    rows = own_rows.with_columns(_scored=pl.lit(True))
+    if supports.height == rows.height and supports["kpi_id"].equals(rows["kpi_id"]):
+        supported = supports.hstack(rows.drop("kpi_id"))
+    else:
+        supported = supports.join(rows, on="kpi_id", how="left")
     by_kpi = supported.group_by("objective_id").agg(
         pl.col("weight").sum().alias("total"),
         pl.col("weight").filter(pl.col("score").is_not_null()).sum().alias("scored"),
@@ -252,7 +257,8 @@ def _objective_rows(
         )
     )
     tallied = _tally(pl.concat([kpi_items, child_items]), "objective_id", frame.select("id"))
-    return frame.join(tallied, on="id", how="left", maintain_order="left").select(
+    # (the tally's rows are those of `frame`, in its order)
+    return frame.hstack(tallied.select("counts", "worst")).select(
         "id", "score", "status", "coverage", "counts", "worst"
     )
 

@@ -77,12 +77,21 @@ def _spans_of(defs: DefinitionFrames, kpis: pl.DataFrame) -> pl.DataFrame:
 
 def _overrides(defs: DefinitionFrames, kpis: pl.DataFrame, spans: pl.DataFrame) -> pl.DataFrame:
     """The explicit period targets of the KPIs' chosen periods: kpi_id, scope ("" for the
-    KPI's own unit, else the unit), override (the first of each KPI and scope)."""
+    KPI's own unit, else the unit), override (the first of each KPI and scope), and row (the
+    KPI's row in `kpis`)."""
     return (
         defs.period_targets.join(spans, left_on="period", right_on="label")
-        .join(kpis.select(pl.col("id").alias("kpi_id"), "p_start", "p_end"), on="kpi_id")
+        .join(
+            kpis.select(pl.col("id").alias("kpi_id"), "p_start", "p_end").with_row_index("row"),
+            on="kpi_id",
+        )
         .filter((pl.col("start") == pl.col("p_start")) & (pl.col("end") == pl.col("p_end")))
-        .select("kpi_id", pl.col("unit_id").alias("scope"), pl.col("value").alias("override"))
+        .select(
+            "kpi_id",
+            pl.col("unit_id").alias("scope"),
+            pl.col("value").alias("override"),
+            "row",
+        )
         .unique(subset=["kpi_id", "scope"], keep="first", maintain_order=True)
     )
 
@@ -109,19 +118,11 @@ def own_targets(
     )
     if overrides.is_empty():
         return kpis.select(target.alias("target")).to_series()
-    return (
-        kpis.select(
-            pl.col("id").alias("kpi_id"),
-            "target_value",
-            "target_by",
-            "baseline_value",
-            "baseline_period",
-            "p_end",
-        )
-        .join(overrides.drop("scope"), on="kpi_id", how="left", maintain_order="left")
-        .select(pl.coalesce("override", target).alias("target"))
-        .to_series()
+    # Each KPI's override put at its row (a KPI has one row), not joined by id.
+    override = pl.repeat(None, kpis.height, dtype=overrides.schema["override"], eager=True).scatter(
+        overrides["row"], overrides["override"]
     )
+    return kpis.select(pl.coalesce(pl.lit(override), target).alias("target")).to_series()
 
 
 def unit_row_targets(

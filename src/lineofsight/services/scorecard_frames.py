@@ -93,26 +93,52 @@ def scorecard_frames(
 
 
 def labelled(ev: FrameEvaluation, defs: DefinitionFrames, labels: Labels) -> ScorecardFrames:
-    """The evaluation's rows with names, unit names, units of measure and period ends."""
-    return ScorecardFrames(
-        ev.as_of,
-        label_kpis(ev.kpis, defs.calendar, labels),
-        label_objectives(ev.objectives, labels),
-        label_units(ev.units, labels),
+    """The evaluation's rows with names, unit names, units of measure and period ends (the
+    three tables in one go: Polars labels them side by side)."""
+    kpis, objectives, units = pl.collect_all(
+        [
+            _kpis_labelled(ev.kpis, defs.calendar, labels),
+            _objectives_labelled(ev.objectives, labels),
+            _units_labelled(ev.units, labels),
+        ]
     )
+    return ScorecardFrames(ev.as_of, kpis, objectives, units)
 
 
 def label_kpis(kpis: pl.DataFrame, calendar: m.Calendar, labels: Labels) -> pl.DataFrame:
     """The engine's KPI rows with their names, unit names, units of measure and period ends."""
+    return _kpis_labelled(kpis, calendar, labels).collect()
+
+
+def label_objectives(objectives: pl.DataFrame, labels: Labels) -> pl.DataFrame:
+    """The engine's objective rows with their titles and unit names."""
+    return _objectives_labelled(objectives, labels).collect()
+
+
+def label_units(units: pl.DataFrame, labels: Labels) -> pl.DataFrame:
+    """The engine's unit rows with their names."""
+    return _units_labelled(units, labels).collect()
+
+
+def _beside(rows: pl.DataFrame, labels: pl.DataFrame) -> pl.LazyFrame:
+    """The rows with the labels of their ids (`labels`: id and its labels, one row per id):
+    set beside them when they hold the same ids in the same order (a scorecard of every
+    KPI, objective or unit in the order read), else joined."""
+    if rows.height == labels.height and rows["id"].equals(labels["id"]):
+        return rows.hstack(labels.drop("id")).lazy()
+    return rows.lazy().join(labels.lazy(), on="id", how="left", maintain_order="left")
+
+
+def _kpis_labelled(kpis: pl.DataFrame, calendar: m.Calendar, labels: Labels) -> pl.LazyFrame:
     names, units = labels.kpis, _unit_names(labels)
     if kpis.height < 1000:  # a few rows (a patch): the labels of those only, not a hash of all
         names = names.filter(pl.col("id").is_in(kpis["id"].unique().implode()))
         units = units.filter(pl.col("unit").is_in(kpis["unit"].unique().implode()))
     return (
-        kpis.join(names, on="id", how="left", maintain_order="left")
-        .join(units, on="unit", how="left", maintain_order="left")
+        _beside(kpis, names)
+        .join(units.lazy(), on="unit", how="left", maintain_order="left")
         .join(
-            _period_ends(kpis["period"], calendar),
+            _period_ends(kpis["period"], calendar).lazy(),
             on="period",
             how="left",
             maintain_order="left",
@@ -140,12 +166,11 @@ def label_kpis(kpis: pl.DataFrame, calendar: m.Calendar, labels: Labels) -> pl.D
     )
 
 
-def label_objectives(objectives: pl.DataFrame, labels: Labels) -> pl.DataFrame:
-    """The engine's objective rows with their titles and unit names."""
+def _objectives_labelled(objectives: pl.DataFrame, labels: Labels) -> pl.LazyFrame:
     return (
-        objectives.join(labels.objectives, on="id", how="left", maintain_order="left")
+        _beside(objectives, labels.objectives)
         .rename({"unit_id": "unit"})
-        .join(_unit_names(labels), on="unit", how="left", maintain_order="left")
+        .join(_unit_names(labels).lazy(), on="unit", how="left", maintain_order="left")
         .select(
             "id",
             "name",
@@ -160,9 +185,8 @@ def label_objectives(objectives: pl.DataFrame, labels: Labels) -> pl.DataFrame:
     )
 
 
-def label_units(units: pl.DataFrame, labels: Labels) -> pl.DataFrame:
-    """The engine's unit rows with their names."""
-    return units.join(labels.units, on="id", how="left", maintain_order="left").select(
+def _units_labelled(units: pl.DataFrame, labels: Labels) -> pl.LazyFrame:
+    return _beside(units, labels.units).select(
         "id", "name", "score", pl.col("status").cast(STATUS), "counts", "worst"
     )
 
