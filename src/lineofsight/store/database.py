@@ -423,12 +423,12 @@ class Store:
             return None
         if is_busy(exc):
             return self.busy_since(started)
-        from sqlalchemy.exc import DBAPIError, OperationalError
+        from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 
-        # No statement: the connection itself failed (the server, or an option of the URL the
-        # driver refuses, such as `connect_timeout=abc`), not a query of ours.
+        # A driver's refusal with no statement: an option of the URL it will not take (such
+        # as `connect_timeout=abc`), before any connection (a commit's refusal is not one).
         if isinstance(exc, OperationalError) or (
-            isinstance(exc, DBAPIError) and exc.statement is None
+            isinstance(exc, (ProgrammingError, InterfaceError)) and exc.statement is None
         ):
             return StoreError(f"{context}: {exc.orig}")
         return None
