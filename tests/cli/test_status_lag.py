@@ -78,9 +78,9 @@ def test_the_tables_show_items_worst_last_value_and_overdue(example: Los) -> Non
     assert result.exit_code == 0, result.output
     text = result.output
     assert "overdue since 2026-12-01" in text
-    assert "37 (2026-W43)" in text
+    assert "37 meetings (2026-W43)" in text
     assert "1 amber, 3 green, 1 no data" in text
-    assert "emea_partner_channel ▲ 81" in text
+    assert "emea_partner_channel ▲ 80.9" in text
     rows = list(
         csv.DictReader(
             io.StringIO(example("status", "--as-of", "2026-12-05", "--format", "csv").output)
@@ -90,6 +90,17 @@ def test_the_tables_show_items_worst_last_value_and_overdue(example: Los) -> Non
     assert (grow["items"], grow["worst"]) == ("1 amber, 3 green, 1 no data", "emea_partner_channel")
     meetings = next(r for r in rows if r["id"] == "qualified_meetings_na")
     assert (meetings["data"], meetings["last_period"]) == ("overdue", "2026-W43")
+
+
+def test_a_status_of_the_calendars_first_days_looks_back_at_periods_before_it(
+    example: Los,
+) -> None:
+    """As of 31 January 1900 the values of December 1899 are due: those rows are shown, with
+    no last day (no value can be of a period before 1900), not a crash."""
+    data = _status(example, "--as-of", "1900-01-31")
+    before = [r for r in data["kpis"] if str(r["period"]).startswith("1899")]
+    assert before and all(r["period_end"] is None and r["actual"] is None for r in before)
+    assert example("status", "--as-of", "1900-01-31").exit_code == 0
 
 
 def test_due_days_round_trips_and_a_bad_one_is_refused(example: Los, workdir: Path) -> None:
@@ -122,4 +133,4 @@ def test_the_tree_shows_the_items_beside_each_objective_score(example: Los) -> N
     result = example("tree", "--period", "2026-10", "--unit", "customer_service")
     assert result.exit_code == 0, result.output
     line = next(x for x in result.output.splitlines() if "responsive_support" in x)
-    assert "77.6 (1 red, 3 amber, 4 green)" in line
+    assert "77.5 (1 red, 3 amber, 4 green)" in line

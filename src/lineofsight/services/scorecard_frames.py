@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from lineofsight.domain import model as m
+from lineofsight.domain.periods import PeriodError
 from lineofsight.engine.calendar import period_named
 from lineofsight.engine.frames import DefinitionFrames, FrameEvaluation
 from lineofsight.services.arguments import OPTIONS, ArgumentNames
@@ -215,12 +216,21 @@ def _unit_names(labels: Labels) -> pl.DataFrame:
 
 
 def _period_ends(labels: pl.Series, calendar: m.Calendar) -> pl.DataFrame:
-    """The last day of each distinct period name (a few dozen, whatever the rows)."""
+    """The last day of each distinct period name (a few dozen, whatever the rows); none for
+    a period before the calendar's first year, which a scorecard of its first days looks back
+    at (as of 1900-01-31 a monthly KPI's values of 1899-12 are due) and no value can be of."""
     distinct = labels.unique().drop_nulls().to_list()
     return pl.DataFrame(
-        {"period": distinct, "period_end": [period_named(p, calendar).end for p in distinct]},
+        {"period": distinct, "period_end": [_period_end(p, calendar) for p in distinct]},
         schema={"period": pl.String, "period_end": pl.Date},
     )
+
+
+def _period_end(label: str, calendar: m.Calendar) -> dt.date | None:
+    try:
+        return period_named(label, calendar).end
+    except PeriodError:
+        return None
 
 
 def long_frame(card: ScorecardFrames) -> pl.DataFrame:
