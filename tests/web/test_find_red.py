@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections import deque
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -125,6 +126,44 @@ def test_the_overdue_list_matches_los_status_as_of_a_date(
     home = client.get("/").text
     box = re.search(r'data-status="overdue"><a href="/lists/overdue"><strong>(\d+)', home)
     assert box and int(box.group(1)) == len(expected)
+
+
+def test_the_home_pages_overdue_values_are_those_its_box_counts_at_every_unit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A value overdue at a unit other than the KPI's own (new customers of Sales EMEA, the
+    KPI being Sales') is listed under "values overdue" as the box counts it."""
+    from lineofsight.services.checkin import delete_measurement
+    from lineofsight.store.database import Store
+    from lineofsight.web.app import create_app
+
+    url = fresh_url("sqlite", tmp_path, None)
+    build_site(url, tmp_path / "ws")
+    store = Store(url)
+    try:
+        delete_measurement(
+            store, kpi_id="new_customers", unit_id="sales_emea", period="2026-10", actor="t"
+        )
+    finally:
+        store.close()
+    application = create_app(url, secret_key="find-test-key")
+    try:
+        monkeypatch.setattr(pagekit, "today", lambda: dt.date(2026, 12, 5))
+        client = login(application, "admin")
+        for params in ({}, {"period": "2026-11"}):
+            listed_rows = listed(client.get("/lists/overdue", params=params).text)
+            assert ("new_customers", "sales_emea") in listed_rows, params
+            home = client.get("/", params=params).text
+            shown = set(re.findall(r'<tr data-overdue="([^"]+)" data-unit="([^"]+)">', home))
+            assert shown == listed_rows, params
+            box = re.search(r'data-status="overdue"><a [^>]*><strong>(\d+)', home)
+            assert box and int(box.group(1)) == len(shown), params
+        # An empty list's sentence keeps a heading's "KPI" in capitals.
+        empty = client.get("/lists/awaiting").text
+        assert not listed(empty)
+        assert "No KPI results awaiting values not due yet as of 2026-12-05." in empty
+    finally:
+        application.state.store.close()
 
 
 BOOK_OF_NOVEMBER = ("--period", "2026-11", "--db")

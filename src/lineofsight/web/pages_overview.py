@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -17,7 +18,14 @@ from lineofsight.domain.periods import PeriodError, check_date, parse_period, pr
 from lineofsight.engine.calendar import evaluation_period
 from lineofsight.services import edit_approval
 from lineofsight.services.accounts import Account
-from lineofsight.web.findlists import counts, scope_note, scope_of, scope_sentence
+from lineofsight.web.findlists import (
+    counts,
+    in_scope,
+    scope_note,
+    scope_of,
+    scope_sentence,
+    status_index,
+)
 from lineofsight.web.pagedata import Row, Snapshot, cached_fragment, unit_choices
 from lineofsight.web.pagekit import (
     Moment,
@@ -81,9 +89,14 @@ def home(
 
     # Counted before drawing: a kept fragment must not ask for another while it is built.
     found = counts(cache_of(request), snap, when.label, units, due)
+    # The values overdue listed are the rows the box counts and `/lists/overdue` lists: at
+    # every unit a KPI is scored at, not only its own.
+    overdue = in_scope(
+        status_index(cache_of(request), snap, when.label, due).groups["overdue"], units
+    )
 
     def draw() -> Markup:
-        context = _home_context(snap, before, due, when, units)
+        context = _home_context(snap, before, due, when, units, overdue)
         context["counts"] = found
         context["see"] = seer(snap, units)
         context["empty_scope"] = scope_sentence(snap, units, "strategic objectives")
@@ -155,11 +168,17 @@ def _attention(
 
 
 def _home_context(
-    snap: Snapshot, before: Snapshot, due: Snapshot, when: Moment, units: set[str] | None
+    snap: Snapshot,
+    before: Snapshot,
+    due: Snapshot,
+    when: Moment,
+    units: set[str] | None,
+    overdue_rows: Sequence[Row],
 ) -> dict[str, Any]:
-    """What the home page draws. The values overdue are those of `due` (`pagekit.due_view`),
-    as its boxes and the attention list count them; a result awaiting its value (a period
-    that ended, its values not due yet) is not a change of status: the boxes count it."""
+    """What the home page draws. The values overdue (`overdue_rows`) are those of `due`
+    (`pagekit.due_view`), as its boxes and the attention list count them; a result awaiting
+    its value (a period that ended, its values not due yet) is not a change of status: the
+    boxes count it."""
     strategic = [
         (o, snap.objective_rows.get(o.id))
         for o in snap.org.objectives
@@ -182,13 +201,7 @@ def _home_context(
         ]
     own_rows = [snap.kpi_row(k.id) for k in snap.org.kpis if may_read(units, k.unit)]
     changes = []
-    overdue = [
-        (due.kpis[row.id], row)
-        for k in due.org.kpis
-        if may_read(units, k.unit)
-        and (row := due.kpi_row(k.id)) is not None
-        and row.data == "overdue"
-    ]
+    overdue = [(due.kpis[row.id], row) for row in overdue_rows]
     for row in own_rows:
         if row is None or row.data in ("overdue", "awaiting"):
             # A missing value is not a change of status: it is listed or counted on its own.
