@@ -87,6 +87,22 @@ def test_an_option_of_the_store_url_the_driver_refuses_is_a_clear_error(
     assert said in result.output and "s3cret-pw" not in result.output
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://ann:s3cret-pw@localhost:abc/strategy",  # a port that is not a number
+        "postgresql://ann:s3cret-pw@[::1/strategy",  # an IPv6 host not closed
+        "postgresql//ann:s3cret-pw@localhost/strategy",  # no ://
+    ],
+)
+def test_a_store_url_that_cannot_be_read_is_said_without_its_password(url: str) -> None:
+    for argv in (["status", "--db", url], ["check", "--db", url]):
+        result = _run(*argv)
+        assert result.exit_code == 2, result.output
+        assert "not a database URL: 'postgresql" in result.output
+        assert "s3cret-pw" not in result.output and "ann:***@" in result.output
+
+
 def test_url_without_password() -> None:
     assert (
         url_without_password("postgresql://ann:pw@db.example.com:5433/strategy")

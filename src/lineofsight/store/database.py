@@ -14,6 +14,7 @@ import contextlib
 import functools
 import math
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -105,6 +106,14 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def _masked(url: str) -> str:
+    """A URL that could not be read, its password (what lies between `user:` and `@`) hidden."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    return scheme + sep + re.sub(r"([^:@/]*):[^@/]*@", r"\1:***@", rest)
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file of an SQLite URL (None for other databases and in-memory SQLite)."""
     plain = plain_sqlite_file(url)
@@ -115,7 +124,7 @@ def sqlite_path(url: str) -> Path | None:
 
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # a port that is not a number: said on opening
         return None
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
@@ -131,8 +140,8 @@ def url_without_password(url: str) -> str:
 
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        return url
+    except (ArgumentError, ValueError):
+        return _masked(url)
     if parsed.password is None:
         return url
     return parsed._replace(password=None).render_as_string(hide_password=False)
@@ -248,7 +257,12 @@ class Store:
         try:
             parsed = make_url(self.url)
         except ArgumentError:
-            raise StoreError(f"not a database URL: {self.url!r}") from None
+            raise StoreError(f"not a database URL: {_masked(self.url)!r}") from None
+        except ValueError:  # SQLAlchemy reads the port as a number, and an IPv6 host
+            raise StoreError(
+                f"not a database URL: {_masked(self.url)!r}: its host or port cannot be read"
+                " (dialect://user:password@host:port/database, the port a number)"
+            ) from None
         self.dialect = parsed.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
             raise StoreError(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL")
