@@ -42,6 +42,22 @@ def test_the_next_review_and_the_period_it_reviews(
 
 
 @pytest.mark.parametrize(
+    ("every", "held", "period"),
+    [
+        ("quarterly", D(2026, 10, 10), "FY2027-Q2"),  # July to September 2026
+        ("quarterly", D(2026, 4, 1), "FY2026-Q4"),
+        ("monthly", D(2026, 12, 3), "2026-11"),  # months are the same in both calendars
+    ],
+)
+def test_a_fiscal_years_review_looks_back_at_its_fiscal_quarter(
+    every: str, held: dt.date, period: str
+) -> None:
+    cadence = ReviewCadence(unit="co", every=every, day=None)
+    calendar = Calendar(fiscal_year_start=4)
+    assert review_period(cadence, held, calendar).label == period
+
+
+@pytest.mark.parametrize(
     ("every", "day", "problem"),
     [
         ("monthly", "31", ("day", "'31' is not a day of the month: write 1 to 28, or last")),

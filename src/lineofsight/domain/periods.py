@@ -268,6 +268,11 @@ def parse_period(text: str, calendar: Calendar = Calendar()) -> Period:
     raise _error(text, "it matches none of the accepted forms")
 
 
+def uses_fiscal(calendar: Calendar) -> bool:
+    """Quarters and years follow the fiscal calendar when the fiscal year is not January's."""
+    return calendar.fiscal_year_start != 1
+
+
 def period_of(
     day: dt.date, grain: Grain, calendar: Calendar = Calendar(), fiscal: bool = False
 ) -> Period:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from lineofsight.domain.model import Calendar
 from lineofsight.domain.notifications import WEEKDAYS
-from lineofsight.domain.periods import Grain, Period, period_of
+from lineofsight.domain.periods import Grain, Period, period_of, uses_fiscal
 from lineofsight.domain.schedules import Schedule, parse_schedule
 
 __all__ = [
@@ -114,7 +114,9 @@ def next_review(cadence: ReviewCadence, on_or_after: dt.date) -> dt.date:
 
 def review_period(cadence: ReviewCadence | None, held_on: dt.date, calendar: Calendar) -> Period:
     """The period a review held on `held_on` looks back at: the last whole period before it
-    (a month for a unit without a cadence: on 3 December, November)."""
+    (a month for a unit without a cadence: on 3 December, November), a quarter of the fiscal
+    year where it does not start in January (FY2027-Q2), as the KPIs' quarters are."""
     grain = Grain.MONTH if cadence is None else _GRAIN.get(cadence.every, Grain.MONTH)
-    current = period_of(held_on, grain, calendar)
-    return period_of(current.start - dt.timedelta(days=1), grain, calendar)
+    fiscal = uses_fiscal(calendar)
+    current = period_of(held_on, grain, calendar, fiscal)
+    return period_of(current.start - dt.timedelta(days=1), grain, calendar, fiscal)

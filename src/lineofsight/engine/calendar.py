@@ -7,11 +7,7 @@ from functools import lru_cache
 
 from lineofsight.domain.model import Calendar, Frequency
 from lineofsight.domain.periods import Period, grain_of, parse_period, period_of, previous_period
-
-
-def uses_fiscal(calendar: Calendar) -> bool:
-    """Quarters and years follow the fiscal calendar when the fiscal year is not January's."""
-    return calendar.fiscal_year_start != 1
+from lineofsight.domain.periods import uses_fiscal as uses_fiscal
 
 
 def period_for(day: dt.date, frequency: Frequency, calendar: Calendar) -> Period:
