@@ -35,6 +35,8 @@ def test_an_objective_shows_its_score_not_a_value() -> None:
     assert item_line(scored) == "Keep customers loyal: score 93.4 (amber)"
     assert item_line(unscored) == "Enter new markets: no score (no status)"
     assert item_line(kpi) == "Net Promoter Score: 20 (red) in 2026-10"
+    awaited = _item("kpi", "Qualified meetings", status="no_data", period="2026-W44")
+    assert item_line(awaited) == "Qualified meetings: no value (no data) in 2026-W44"
     email = digest_email([scored, unscored, kpi], person_name="Ava", week="2026-W45", base_url=None)
     assert "- Keep customers loyal: score 93.4 (amber)" in email.text
     assert "</strong></a>: score 93.4 (amber)" in email.html

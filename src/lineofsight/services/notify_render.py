@@ -56,9 +56,10 @@ def _value(value: float | None) -> str:
 
 
 def _status(status: Any) -> str:
+    """A status as a person reads it: red, amber, green, no data, no target."""
     if status is None:
         return "no status"
-    return str(getattr(status, "value", status))
+    return str(getattr(status, "value", status)).replace("_", " ")
 
 
 def item_line(item: AttentionItem) -> str:
