@@ -136,3 +136,29 @@ def test_a_rich_without_the_helpers_the_widths_use_keeps_its_own_widths(
     table.add_row("a_very_long_identifier_indeed", "12,345.6789")
     console = Console(width=20, file=io.StringIO())
     assert table._calculate_column_widths(console, console.options) == [7, 7]
+
+
+def test_the_tree_wraps_each_line_under_its_branch_in_a_narrow_terminal(
+    example: Los, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown = io.StringIO()
+    # As the command line's own console on a terminal: soft wrap, 80 columns.
+    terminal = Console(
+        file=common.TrimmedLines(shown),
+        width=80,
+        soft_wrap=True,
+        force_terminal=True,
+        color_system=None,
+        highlight=False,
+    )
+    monkeypatch.setattr(common, "out", terminal)
+    result = example("tree", "--period", "2026-10", "--unit", "customer_service")
+    assert result.exit_code == 0, result.output
+    text = shown.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    for kpi in ("first_contact_resolution_pct", "t2_backlog_days", "sla_resolution_pct"):
+        assert re.search(rf"\b{kpi}\b", text), (kpi, text)
+    # Nothing is cut: the actual and target of each KPI are there, wrapped or not.
+    words = " ".join(re.sub(r"[│├└─]", " ", text).split())
+    assert "5.1 working days / 3.142 working days" in words, words
+    assert "88.9% / 88.21%" in words, words

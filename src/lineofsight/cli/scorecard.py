@@ -218,7 +218,8 @@ def tree(
         org, ev = evaluate_store(store, period, as_of)
     keep = unit_subtree(org, unit) if unit is not None else None
     # A tree's lines are cut at the console's width: when not writing to a terminal (a file,
-    # a pipe), give them room.
+    # a pipe), give them room; on a terminal, each line wraps under its branch (a terminal's
+    # own wrapping of a line wider than it would cut through the guides).
     console = text_console(240)
-    console.print(cascade_tree(ev, org, keep))
+    console.print(cascade_tree(ev, org, keep), soft_wrap=False)
     console.print(f"[dim]as of {ev.as_of}[/]")
