@@ -32,10 +32,12 @@ LISTS: dict[str, str] = {
 
 @dataclass(frozen=True, slots=True)
 class StatusIndex:
-    """A snapshot's KPI rows grouped by status (and `overdue`), each group sorted by unit
-    then KPI name."""
+    """A snapshot's KPI rows grouped by status (and `awaiting`, `overdue`), each group sorted
+    by unit then KPI name; `awaiting_due` the last day an awaited value falls due (None: none
+    awaited)."""
 
     groups: dict[str, tuple[Row, ...]]
+    awaiting_due: dt.date | None = None
 
 
 def status_index(
@@ -59,7 +61,10 @@ def status_index(
         def order(row: Row) -> tuple[str, str]:
             return (row.unit or "", snap.kpis[row.id].name.lower())
 
-        return StatusIndex({key: tuple(sorted(rows, key=order)) for key, rows in groups.items()})
+        last = max((r.due for r in groups["awaiting"] if r.due), default=None)
+        return StatusIndex(
+            {key: tuple(sorted(rows, key=order)) for key, rows in groups.items()}, last
+        )
 
     key = ("status-index", snap.version, snap.as_of, label, due.version, due.as_of)
     return cached_fragment(cache, key, build)
@@ -103,12 +108,11 @@ def counts(
     index = status_index(cache, snap, label, due)
     if units is None:
         found: dict[str, Any] = {key: len(rows) for key, rows in index.groups.items()}
-        awaited = index.groups["awaiting"]
         return {
             **found,
             "results": len(snap.kpi_rows),
             "kpis": len(snap.kpi_units),
-            "awaiting_due": max((r.due for r in awaited if r.due), default=None),
+            "awaiting_due": index.awaiting_due,
         }
 
     def count() -> dict[str, Any]:

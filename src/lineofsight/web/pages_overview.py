@@ -91,12 +91,11 @@ def home(
     found = counts(cache_of(request), snap, when.label, units, due)
     # The values overdue listed are the rows the box counts and `/lists/overdue` lists: at
     # every unit a KPI is scored at, not only its own.
-    overdue = in_scope(
-        status_index(cache_of(request), snap, when.label, due).groups["overdue"], units
-    )
+    index = status_index(cache_of(request), snap, when.label, due)
 
     def draw() -> Markup:
-        context = _home_context(snap, before, due, when, units, overdue)
+        overdue = in_scope(index.groups["overdue"], units)
+        context = _home_context(snap, before, when, units, overdue)
         context["counts"] = found
         context["see"] = seer(snap, units)
         context["empty_scope"] = scope_sentence(snap, units, "strategic objectives")
@@ -170,15 +169,14 @@ def _attention(
 def _home_context(
     snap: Snapshot,
     before: Snapshot,
-    due: Snapshot,
     when: Moment,
     units: set[str] | None,
     overdue_rows: Sequence[Row],
 ) -> dict[str, Any]:
-    """What the home page draws. The values overdue (`overdue_rows`) are those of `due`
-    (`pagekit.due_view`), as its boxes and the attention list count them; a result awaiting
-    its value (a period that ended, its values not due yet) is not a change of status: the
-    boxes count it."""
+    """What the home page draws. The values overdue (`overdue_rows`) are those of the day the
+    page's period is read at (`pagekit.due_view`), as its boxes and the attention list count
+    them; a result awaiting its value (a period that ended, its values not due yet) is not a
+    change of status: the boxes count it."""
     strategic = [
         (o, snap.objective_rows.get(o.id))
         for o in snap.org.objectives
@@ -201,7 +199,7 @@ def _home_context(
         ]
     own_rows = [snap.kpi_row(k.id) for k in snap.org.kpis if may_read(units, k.unit)]
     changes = []
-    overdue = [(due.kpis[row.id], row) for row in overdue_rows]
+    overdue = [(snap.kpis[row.id], row) for row in overdue_rows]
     for row in own_rows:
         if row is None or row.data in ("overdue", "awaiting"):
             # A missing value is not a change of status: it is listed or counted on its own.
