@@ -315,7 +315,8 @@ def _objectives(org: m.Organization, kpi_rows: dict[str, KpiResult]) -> list[Obj
             if support.objective in items:
                 items[support.objective].append(("kpi", kpi.id, support.weight))
     for objective in org.objectives:
-        if objective.parent in items:
+        # A closed objective keeps its own score but is no item of its parent's.
+        if objective.parent in items and objective.status is not m.ObjectiveStatus.CLOSED:
             items[objective.parent].append(("objective", objective.id, objective.weight))
     done: dict[str, tuple[float | None, float]] = {}
 

@@ -39,6 +39,7 @@ def _defs(objectives: list[Objective], supports: list[tuple[str, str, float]]) -
                 "position": pl.Int64,
                 "parent_id": pl.String,
                 "weight": pl.Float64,
+                "status": pl.String,
             },
             orient="row",
         ),
@@ -62,11 +63,12 @@ def _case(rng: random.Random, size: int, chain: int = 0, cycle: bool = False):  
                 rng.randrange(10_000),
                 parent,
                 rng.choice([1.0, 0.5, 2.25, 0.1]),
+                rng.choice(["active", "active", "active", "closed"]),
             )
         )
     if cycle and size > 3:
-        objectives[1] = (ids[1], 1, ids[2], 1.0)
-        objectives[2] = (ids[2], 2, ids[1], 1.0)
+        objectives[1] = (ids[1], 1, ids[2], 1.0, "active")
+        objectives[2] = (ids[2], 2, ids[1], 1.0, "active")
     rng.shuffle(objectives)
     kpis = [f"k{i}" for i in range(size * 2)]
     supports = [

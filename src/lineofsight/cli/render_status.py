@@ -153,9 +153,11 @@ def cascade_tree(ev: FrameEvaluation, org: m.Organization, units: set[str] | Non
         if items:
             score += f" [dim]({items})[/]"  # a mean never hides a red
         status = status_text(Status(row["status"])) if row else ""
+        # A closed objective is out of its parent's score (`engine.frame_rollups.rolled_up`).
+        closed = " · closed" if objective.status is m.ObjectiveStatus.CLOSED else ""
         branch = node.add(
             f"{status}{score} [bold]{escape(objective.title)}[/] "
-            f"[dim]{escape(objective.id)} · {escape(objective.unit)}[/]"
+            f"[dim]{escape(objective.id)} · {escape(objective.unit)}{closed}[/]"
         )
         for child in children.get(objective.id, ()):
             if child.id not in seen and wanted_objective(child):

@@ -59,6 +59,7 @@ OBJECTIVE_COLUMNS: dict[str, Any] = {
     "unit_id": pl.String,
     "parent_id": pl.String,
     "weight": pl.Float64,
+    "status": pl.String,  # active or closed: a closed objective is out of its parent's roll-up
 }
 UNIT_COLUMNS: dict[str, Any] = {"id": pl.String, "position": pl.Int64, "parent_id": pl.String}
 # The columns of each frame of `DefinitionFrames`, as the store reads them too.
@@ -126,7 +127,10 @@ def definition_frames(org: m.Organization) -> DefinitionFrames:
             SUPPORT_COLUMNS,
         ),
         objectives=_frame(
-            [(o.id, i, o.unit, o.parent, o.weight) for i, o in enumerate(org.objectives)],
+            [
+                (o.id, i, o.unit, o.parent, o.weight, o.status.value)
+                for i, o in enumerate(org.objectives)
+            ],
             OBJECTIVE_COLUMNS,
         ),
         units=_frame([(u.id, i, u.parent) for i, u in enumerate(org.units)], UNIT_COLUMNS),

@@ -67,6 +67,14 @@ def _tally(items: pl.DataFrame, by: str, ids: pl.DataFrame, *more: pl.Expr) -> p
     )
 
 
+def rolled_up(objectives: pl.DataFrame) -> pl.DataFrame:
+    """The objectives with the links their scores roll up along: a closed objective (`status:
+    closed`, SPEC section 2) keeps its own row but is no item of its parent's (not in its
+    score, coverage, counts or worst item), as if it had none."""
+    closed = pl.col("status") == m.ObjectiveStatus.CLOSED.value
+    return objectives.with_columns(parent_id=pl.when(closed).then(None).otherwise("parent_id"))
+
+
 def rollup_objectives(
     defs: DefinitionFrames,
     scored: pl.DataFrame,
@@ -99,7 +107,7 @@ def rollup_objectives(
         pl.col("weight").filter(pl.col("score").is_not_null()).sum().alias("scored"),
         (pl.col("weight") * pl.col("score")).sum().alias("weighted"),
     )
-    objectives = defs.objectives.sort("position")
+    objectives = rolled_up(defs.objectives.sort("position"))
     if only is None:
         frame = _scores_by_height(objectives, by_kpi)
         if frame is not None:
