@@ -300,3 +300,24 @@ def test_the_form_records_a_review_with_a_new_action(app: object) -> None:
     assert done.headers["location"] == "/units/cs/brief?recorded=2026-04"
     book = client.get("/units/cs/brief?period=2026-05").text
     assert "Hire two agents" in book and "Survey the detractors" in book
+
+
+def test_a_weeks_book_is_the_same_on_the_page_in_the_api_and_from_los_brief(app: object) -> None:
+    # The week of 3-9 August: each KPI at June, its latest month with a value, as `los brief
+    # co --period 2026-W32` prints it (tests/cli/test_brief_cli.py).
+    said = (
+        "The review covers 2026-W32 (2026-08-03 to 2026-08-09): each KPI is shown at its "
+        "latest own period with a value or due by 2026-08-09 (2026-06: 3 results)."
+    )
+    page = login(app, "admin").get("/units/co/brief?period=2026-W32")
+    assert page.status_code == 200
+    assert said in " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
+    client = TestClient(app)  # type: ignore[arg-type]
+    book = client.get("/api/v1/units/co/brief?period=2026-W32", headers=bearer(app, "admin"))
+    plain = book.json()
+    assert plain["covers"] == {
+        "start": "2026-08-03",
+        "end": "2026-08-09",
+        "periods": {"2026-06": 3},
+    }
+    assert [(r["id"], r["period"]) for r in plain["red"]] == [("churn", "2026-06")]

@@ -77,6 +77,15 @@ class Reviews(_Out):
     reviews: list[ReviewOut]
 
 
+class BookCovers(_Out):
+    """The week a weekly review covers, and how many KPI results each period shows (each KPI
+    at its latest own period with a value or due by the week's end)."""
+
+    start: dt.date
+    end: dt.date
+    periods: dict[str, int]
+
+
 class BriefAnswer(_Out):
     """The briefing book of a unit's subtree for a period (format=json)."""
 
@@ -84,6 +93,7 @@ class BriefAnswer(_Out):
     unit_name: str
     period: str
     as_of: dt.date
+    covers: BookCovers | None
     levels: int | None
     kpi_count: int
     units: list[dict[str, Any]]
