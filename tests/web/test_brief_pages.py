@@ -250,6 +250,35 @@ def test_a_review_the_schema_refuses_in_part_says_every_problem_at_once(app: obj
     assert client.get("/api/v1/reviews?unit=cs", headers=headers).json()["reviews"] == before
 
 
+def test_a_review_of_an_unknown_unit_says_so_before_the_schemas_problems(app: object) -> None:
+    # Nothing else of the record can be checked without its unit: the most useful problem,
+    # first; the schema's after it, all in one answer.
+    client = TestClient(app)  # type: ignore[arg-type]
+    headers = bearer(app, "admin")
+    unknown = {"field": "unit", "reason": "unknown unit 'nowhere'"}
+    for body, schema in (
+        ({"unit": "nowhere"}, [{"field": "period", "reason": "is required"}]),
+        (
+            {"unit": "nowhere", "period": "2026-11", "held_on": "someday"},
+            [{"field": "held_on", "reason": "'someday' is not a date (YYYY-MM-DD)"}],
+        ),
+    ):
+        answer = client.post("/api/v1/reviews", json=body, headers=headers)
+        assert answer.status_code == 422, answer.text
+        error = answer.json()["error"]
+        assert error["details"] == [unknown, *schema]
+        assert error["message"].startswith("unit: unknown unit 'nowhere'; ")
+    # A unit outside a scoped account's units is answered as one that does not exist.
+    scoped = bearer(app, "cs_editor")
+    answer = client.post("/api/v1/reviews", json={"unit": "ops"}, headers=scoped)
+    assert answer.json()["error"]["details"][0] == {"field": "unit", "reason": "unknown unit 'ops'"}
+    # A body the schema accepts whole: 404, as for any unknown unit.
+    answer = client.post(
+        "/api/v1/reviews", json={"unit": "nowhere", "period": "2026-11"}, headers=headers
+    )
+    assert answer.status_code == 404, answer.text
+
+
 def test_the_form_offers_the_last_period_that_has_ended(app: object) -> None:
     client = login(app, "admin")
     ended = dt.date.today().replace(day=1) - dt.timedelta(days=1)  # the last day of last month
