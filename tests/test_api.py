@@ -93,6 +93,9 @@ def test_scorecard_is_the_status_command_as_frames(ti: Los) -> None:
         "red",
         "t2_backlog_days",
     )
+    # A unit's row names its unit (itself) as the command's JSON does.
+    assert card.units.columns[:4] == ["as_of", "id", "name", "unit"]
+    assert card.units.select("id", "unit").rows() == [(u["id"], u["unit"]) for u in cli["units"]]
 
 
 def test_status_is_an_ordered_category(ti: Los) -> None:

@@ -98,7 +98,7 @@ class Scorecard(Frames):
     objectives: as_of, id, name (the title), unit, unit_name, score, status, coverage,
       counts ({green, amber, red, no_data, no_target} over its direct items), worst ({id,
       kind, status, score} of its lowest-scoring item)
-    units: as_of, id, name, score, status, counts, worst
+    units: as_of, id, name, unit (its own id), score, status, counts, worst
 
     `status` is an ordered category: green > amber > red > no_target > no_data.
     """

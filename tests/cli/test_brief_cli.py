@@ -56,6 +56,28 @@ def test_without_a_file_a_summary_is_printed(org: Los) -> None:
     assert "No KPI of Operations and the units below it is red for 2026-06." in result.output
 
 
+def test_a_weeks_summary_shows_each_kpi_at_its_latest_period(org: Los) -> None:
+    # As the page and the API show it (tests/web/test_brief_pages.py).
+    result = org("brief", "co", "--period", "2026-W32")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].startswith("Period 2026-W32 · as of 2026-08-09 · made ")
+    assert lines[2] == (
+        "The review covers 2026-W32 (2026-08-03 to 2026-08-09): each KPI is shown at its "
+        "latest own period with a value or due by 2026-08-09 (2026-06: 3 results)."
+    )
+    assert (
+        "Red: Customer churn (Customer Service) 2026-06: 12.5% against a target of 6%, score 0"
+        in lines
+    )
+    # --as-of without --period: the period the review looks back at that day (the company
+    # meets monthly: on 9 August, July), the same as --period 2026-07.
+    as_of = org("brief", "co", "--as-of", "2026-08-09").output.splitlines()
+    period = org("brief", "co", "--period", "2026-07").output.splitlines()
+    assert as_of[1].startswith("Period 2026-07 · as of 2026-07-31 · made ")
+    assert as_of[2:] == period[2:]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -145,9 +167,9 @@ def test_without_the_pdf_extra_the_message_says_what_to_install(
 
 def test_an_unknown_unit_is_told_before_anything_is_scored(org: Los) -> None:
     # A mistyped unit is refused before the scorecard is computed (seconds for a large
-    # organisation): none is computed and kept for the date asked.
+    # organisation): none is computed and kept for the period asked.
     day = dt.date(2026, 5, 31)
-    result = org("brief", "op", "--as-of", day.isoformat())
+    result = org("brief", "op", "--period", "2026-05")
     assert result.exit_code == 2
     assert result.output.startswith("error: unknown unit 'op' (did you mean 'ops'?)")
     assert org.db_url is not None
@@ -159,11 +181,11 @@ def test_an_unknown_unit_is_told_before_anything_is_scored(org: Los) -> None:
     finally:
         store.close()
     # The same date for a known unit computes (and keeps) it: the check above could fail.
-    assert org("brief", "ops", "--as-of", day.isoformat()).exit_code == 0
+    assert org("brief", "ops", "--period", "2026-05").exit_code == 0
     store = Store(org.db_url)
     try:
         with store.reading() as conn:
-            assert read_snapshot_marks(conn, day, True) is not None
+            assert read_snapshot_marks(conn, day, False) is not None
     finally:
         store.close()
 

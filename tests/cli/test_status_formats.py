@@ -59,6 +59,15 @@ def test_json_csv_and_parquet_agree_at_full_precision(example: Los, workdir: Pat
     assert objective["items"] == "1 amber, 3 green, 1 no data"
     assert next(o for o in data["objectives"] if o["id"] == "grow_pipeline")["name"] == grow["name"]
     assert next(u for u in data["units"] if u["id"] == "sales_emea")["name"] == "Sales EMEA"
+    # Every row names its unit, in each format: a KPI's and an objective's the unit they
+    # belong to, a unit's itself, so rows of every kind can be filtered by unit alike.
+    for section in ("kpis", "objectives", "units"):
+        assert all(r["unit"] for r in data[section]), section
+    assert [(u["id"], u["unit"]) for u in data["units"]] == [
+        (r["id"], r["unit"]) for r in rows if r["kind"] == "unit"
+    ]
+    units = parquet.filter(pl.col("kind") == "unit")
+    assert units["unit"].to_list() == units["id"].to_list() == [u["id"] for u in data["units"]]
 
 
 def test_output_to_a_file_and_a_bad_one(example: Los, workdir: Path) -> None:

@@ -88,6 +88,36 @@ def test_an_option_of_the_store_url_the_driver_refuses_is_a_clear_error(
 
 
 @pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (
+            "mode=bogus",
+            "SQLite does not read the option 'mode' of a store's URL: leave it out (it reads "
+            "timeout, isolation_level, detect_types, check_same_thread, cached_statements)",
+        ),
+        ("mode=ro&uri=true", "SQLite does not read the options 'mode', 'uri'"),
+        ("timeout=abc", "the option timeout='abc' of the URL is not a number of seconds"),
+    ],
+)
+def test_an_option_sqlite_does_not_read_is_one_line_before_anything_is_opened(
+    workdir: Path, option: str, said: str
+) -> None:
+    # Not a warning of the driver's: the option would be dropped, or the store not opened.
+    assert _run("init", "ws").exit_code == 0
+    store = workdir / "ws" / ".lineofsight" / "lineofsight.db"
+    for url in (f"sqlite:///{store}?{option}", f"sqlite:///{workdir / 'none.db'}?{option}"):
+        for argv in (["status", "--db", url], ["init", "other", "--db", url]):
+            result = _run(*argv)
+            assert result.exit_code == 2, result.output
+            assert result.output.startswith(f"error: cannot open the store {url}: "), result.output
+            assert said in result.output and len(result.output.splitlines()) == 1, result.output
+    assert not (workdir / "none.db").exists() and not (workdir / "other").exists()
+    assert not [p.name for p in store.parent.iterdir() if "?" in p.name]  # no file "db?mode=..."
+    # An option SQLite reads, with a value it reads, opens the store as before.
+    assert _run("status", "--db", f"sqlite:///{store}?timeout=5").exit_code == 0
+
+
+@pytest.mark.parametrize(
     "url",
     [
         "postgresql://ann:s3cret-pw@localhost:abc/strategy",  # a port that is not a number

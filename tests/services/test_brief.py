@@ -337,5 +337,49 @@ def test_a_book_without_a_period_is_of_the_period_the_units_review_looks_back_at
         book = build_book(store, unit, now=now)
         assert (book.period, book.as_of) == (period, as_of), unit
         assert cover_lines(book)[0].startswith(f"Period {period} · as of {as_of}"), unit
-    # A day asked for is that day's book, whatever the cadence.
-    assert build_book(store, "cs", as_of="2026-11-05", now=now).as_of == dt.date(2026, 11, 5)
+    # As of another day, the period the review looks back at that day, by its cadence.
+    for unit, period, as_of in (
+        ("co", "2026-10", dt.date(2026, 10, 31)),
+        ("cs", "2026-Q3", dt.date(2026, 9, 30)),
+        ("ops", "2026-W44", dt.date(2026, 11, 1)),
+    ):
+        book = build_book(store, unit, as_of="2026-11-05", now=now)
+        assert (book.period, book.as_of) == (period, as_of), unit
+    with pytest.raises(UsageError, match="not both"):
+        build_book(store, "co", period="2026-10", as_of="2026-11-05")
+
+
+def test_a_weeks_book_shows_each_kpi_at_its_latest_period_with_a_value_or_due(
+    store: Store,
+) -> None:
+    # In the week of 3-9 August, July has ended and its monthly values are not due until
+    # 30 August: each KPI is read at June, its latest month with a value, not at an awaited
+    # July where nothing is red yet.
+    from lineofsight.services.brief_items import book_plain
+
+    book = build_book(store, "co", period="2026-W32")
+    assert (book.period, book.as_of) == ("2026-W32", dt.date(2026, 8, 9))
+    assert [(k.id, k.period, k.status) for k in book.reds] == [("churn", "2026-06", "red")]
+    assert [(k.id, k.period) for k in book.ambers] == [("nps", "2026-06")]
+    assert (book.awaited, book.running) == (0, "")
+    said = (
+        "The review covers 2026-W32 (2026-08-03 to 2026-08-09): each KPI is shown at its "
+        "latest own period with a value or due by 2026-08-09 (2026-06: 3 results)."
+    )
+    assert said in cover_lines(book)
+    assert said in " ".join(re.sub(r"<[^>]+>", " ", book_document(book)).split())
+    plain = book_plain(book)
+    assert plain["covers"] == {
+        "start": dt.date(2026, 8, 3),
+        "end": dt.date(2026, 8, 9),
+        "periods": {"2026-06": 3},
+    }
+    assert [r["period"] for r in plain["red"]] == ["2026-06"]
+    # A book of a month is its period report, and says nothing of the kind.
+    month = build_book(store, "co", period="2026-07")
+    assert (month.reds, month.covers, book_plain(month)["covers"]) == ([], None, None)
+    assert not any("latest own period" in line for line in cover_lines(month))
+    ops = build_book(store, "ops", period="2026-W32")
+    assert ops.no_reds_sentence == (
+        "No KPI of Operations and the units below it is red at its latest period by 2026-08-09."
+    )

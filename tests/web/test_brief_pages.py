@@ -250,6 +250,35 @@ def test_a_review_the_schema_refuses_in_part_says_every_problem_at_once(app: obj
     assert client.get("/api/v1/reviews?unit=cs", headers=headers).json()["reviews"] == before
 
 
+def test_a_review_of_an_unknown_unit_says_so_before_the_schemas_problems(app: object) -> None:
+    # Nothing else of the record can be checked without its unit: the most useful problem,
+    # first; the schema's after it, all in one answer.
+    client = TestClient(app)  # type: ignore[arg-type]
+    headers = bearer(app, "admin")
+    unknown = {"field": "unit", "reason": "unknown unit 'nowhere'"}
+    for body, schema in (
+        ({"unit": "nowhere"}, [{"field": "period", "reason": "is required"}]),
+        (
+            {"unit": "nowhere", "period": "2026-11", "held_on": "someday"},
+            [{"field": "held_on", "reason": "'someday' is not a date (YYYY-MM-DD)"}],
+        ),
+    ):
+        answer = client.post("/api/v1/reviews", json=body, headers=headers)
+        assert answer.status_code == 422, answer.text
+        error = answer.json()["error"]
+        assert error["details"] == [unknown, *schema]
+        assert error["message"].startswith("unit: unknown unit 'nowhere'; ")
+    # A unit outside a scoped account's units is answered as one that does not exist.
+    scoped = bearer(app, "cs_editor")
+    answer = client.post("/api/v1/reviews", json={"unit": "ops"}, headers=scoped)
+    assert answer.json()["error"]["details"][0] == {"field": "unit", "reason": "unknown unit 'ops'"}
+    # A body the schema accepts whole: 404, as for any unknown unit.
+    answer = client.post(
+        "/api/v1/reviews", json={"unit": "nowhere", "period": "2026-11"}, headers=headers
+    )
+    assert answer.status_code == 404, answer.text
+
+
 def test_the_form_offers_the_last_period_that_has_ended(app: object) -> None:
     client = login(app, "admin")
     ended = dt.date.today().replace(day=1) - dt.timedelta(days=1)  # the last day of last month
@@ -300,3 +329,24 @@ def test_the_form_records_a_review_with_a_new_action(app: object) -> None:
     assert done.headers["location"] == "/units/cs/brief?recorded=2026-04"
     book = client.get("/units/cs/brief?period=2026-05").text
     assert "Hire two agents" in book and "Survey the detractors" in book
+
+
+def test_a_weeks_book_is_the_same_on_the_page_in_the_api_and_from_los_brief(app: object) -> None:
+    # The week of 3-9 August: each KPI at June, its latest month with a value, as `los brief
+    # co --period 2026-W32` prints it (tests/cli/test_brief_cli.py).
+    said = (
+        "The review covers 2026-W32 (2026-08-03 to 2026-08-09): each KPI is shown at its "
+        "latest own period with a value or due by 2026-08-09 (2026-06: 3 results)."
+    )
+    page = login(app, "admin").get("/units/co/brief?period=2026-W32")
+    assert page.status_code == 200
+    assert said in " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
+    client = TestClient(app)  # type: ignore[arg-type]
+    book = client.get("/api/v1/units/co/brief?period=2026-W32", headers=bearer(app, "admin"))
+    plain = book.json()
+    assert plain["covers"] == {
+        "start": "2026-08-03",
+        "end": "2026-08-09",
+        "periods": {"2026-06": 3},
+    }
+    assert [(r["id"], r["period"]) for r in plain["red"]] == [("churn", "2026-06")]

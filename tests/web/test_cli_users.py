@@ -97,6 +97,18 @@ def test_user_add_and_change_say_every_bad_role_at_once(store_url: str, workdir:
     assert changed.output.startswith("error: cannot change user 'viewer': 2 problems\n")
     assert changed.output.count("unknown role 'boss'") == 1, changed.output
     assert changed.output.count("unknown unit 'nowhere'") == 1, changed.output
+    # A role that is not one on a unit that is not one: both said, the role first.
+    added = invoke(
+        ["user", "add", "zed", "--role", "boss:nowhere", "--password-stdin", "--db", store_url],
+        input="a long password\n",
+    )
+    assert added.exit_code == 2, added.output
+    assert added.output.splitlines() == [
+        "error: cannot add user 'zed': 2 problems",
+        "  role: 'boss:nowhere': unknown role 'boss': use one of admin, editor, owner, viewer",
+        "  role: unknown unit 'nowhere' in 'boss:nowhere'",
+    ]
+    assert _listed(store_url) == before
     argv = ["user", "add", "bad", "--role", "viewer", "--person", "nobody", "--password-stdin"]
     added = invoke([*argv, "--db", store_url], input="x\n")
     assert added.exit_code == 2, added.output

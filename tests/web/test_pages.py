@@ -443,6 +443,26 @@ def test_home_on_5_december_lists_overdue_values_not_changes_to_no_data(
     assert "overdue since 2026-12-01" in kpi and "last 37 meetings (2026-W43)" in kpi
 
 
+def test_home_compares_with_nothing_before_the_calendar_or_before_any_value(
+    admin: TestClient,
+) -> None:
+    # The first period the calendar holds has none before it; a period before the first
+    # value would list every KPI as changed since a date where nothing was known.
+    for period, said in (
+        ("1900-01", "Nothing to compare with: 1900-01 is the first period the calendar holds."),
+        ("2020-01", "Nothing to compare with: no KPI had a value by 2019-12-31."),
+    ):
+        html = admin.get(f"/?period={period}")
+        assert html.status_code == 200
+        changes = text_of(html.text.split('id="changes-h"')[1].split('id="overdue-h"')[0])
+        assert changes.startswith(f">What changed {said}"), changes
+    # A period with values before it compares with them.
+    html = admin.get("/?period=2026-10").text
+    changes = text_of(html.split('id="changes-h"')[1].split('id="overdue-h"')[0])
+    assert changes.startswith(">What changed since 2026-09-30"), changes
+    assert "Nothing to compare with" not in changes
+
+
 def test_objective_and_unit_scores_show_their_items(admin: TestClient, site: Site) -> None:
     """A mean never hides a red: next to each roll-up score, the statuses of its items."""
     store = side_store(site.url)

@@ -267,7 +267,9 @@ def test_a_starting_worker_makes_the_two_snapshots_of_the_home_page(web_url: str
             version = values_revision(cache.revision())
             now = made.peek((version, dt.date.today(), None))
             assert now is not None
-            before = previous_as_of(now, "")[0]
+            earlier = previous_as_of(now, "")
+            assert earlier is not None
+            before = earlier[0]
             assert before < dt.date.today()
             assert made.peek((version, before, None)) is not None
     finally:

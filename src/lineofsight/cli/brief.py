@@ -42,8 +42,9 @@ def brief(
 ) -> None:
     """The briefing book of a review: scorecard, red and amber KPIs with charts, findings.
 
-    Without --period or --as-of, of the period the unit's review looks back at today (by its
-    cadence the last whole week, month or quarter; else the last month)."""
+    Without --period, of the period the unit's review looks back at today, or on the day
+    --as-of gives (by its cadence the last whole week, month or quarter; else the last month).
+    A week's book shows each KPI at its latest period with a value or due by the week's end."""
     from lineofsight.services.brief import build_book
 
     kind = output.suffix.lower() if output is not None else None

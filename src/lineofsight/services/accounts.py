@@ -35,28 +35,36 @@ hasher = PasswordHasher()
 _DUMMY_HASH = hasher.hash("not a password of anyone")
 
 
+def _unknown_role(text: str, role: str) -> str:
+    return f"{text!r}: unknown role '{role}': use one of {', '.join(ROLES)}"
+
+
 def _read_grant(text: str) -> Grant | str:
-    """`ROLE` (whole organisation) or `ROLE:UNIT` as a role, or what is wrong with it."""
+    """`ROLE` (whole organisation) or `ROLE:UNIT` as written, a role that is not one
+    included (`_grant_problems` says so, with its unit when that is not one either); or
+    what is wrong with the text."""
     role, colon, unit = text.strip().partition(":")
     role = role.strip().lower()
-    if role not in ROLES:
-        return f"{text!r}: unknown role '{role}': use one of {', '.join(ROLES)}"
     unit = unit.strip()
     if colon and not unit:
-        return f"{text!r}: give a unit after the colon, or no colon"
+        wrong = f"{_unknown_role(text, role)}; " if role not in ROLES else f"{text!r}: "
+        return f"{wrong}give a unit after the colon, or no colon"
     return Grant(role, unit or None)
 
 
 def parse_grant(text: str) -> Grant:
     """`ROLE` (whole organisation) or `ROLE:UNIT`; UsageError naming the mistake."""
     found = _read_grant(text)
+    if isinstance(found, Grant) and found.role not in ROLES:
+        found = _unknown_role(text, found.role)
     if isinstance(found, str):
         raise UsageError(f"--role {found}")
     return found
 
 
 def parse_grants(texts: Iterable[str]) -> tuple[list[Grant], list[Problem]]:
-    """Each text as a role (see `parse_grant`), and each one that is not as a problem of
+    """Each text as a role (see `_read_grant`: one whose role is not one is kept, for
+    `add_user` to say so with its unit), and each one that cannot be read as a problem of
     the field `role`: every one, for `add_user` to list with the request's other problems."""
     grants: list[Grant] = []
     problems: list[Problem] = []
@@ -142,7 +150,7 @@ def _grant_problems(
     units = stored.unit_ids(conn)
     for grant in grants:
         if grant.role not in ROLES:
-            problems.append(Problem("role", 0, f"unknown role '{grant.role}'"))
+            problems.append(Problem("role", 0, _unknown_role(str(grant), grant.role)))
         if grant.unit_id is not None and grant.unit_id not in units:
             problems.append(Problem("role", 0, f"unknown unit '{grant.unit_id}' in '{grant}'"))
     if person_id is not None and not stored.person_exists(conn, person_id):

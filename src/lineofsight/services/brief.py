@@ -27,6 +27,7 @@ import polars as pl
 
 from lineofsight.domain import model as m
 from lineofsight.domain.actions import Action, Comment
+from lineofsight.domain.periods import Grain, parse_period
 from lineofsight.domain.reviews import HeldReview, ReviewCadence, review_period
 from lineofsight.domain.text import did_you_mean, plural
 from lineofsight.errors import UsageError
@@ -51,6 +52,8 @@ TOP_LEVELS = 2
 # Long lists are cut in the book (the count says how many there are).
 MAX_FINDINGS = 200
 MAX_OVERDUE = 300
+# A week's cover names this many of the periods its KPIs are shown at (then counts the rest).
+_PERIODS_LISTED = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,40 @@ class BriefingBook:
     # 3: a period that ended, its values awaited), and the last day they fall due.
     awaited: int = 0
     awaited_due: dt.date | None = None
+    # A week's book: the days the review covers, each KPI shown at its latest own period
+    # with a value or due by `as_of` (SPEC section 3), and how many results each period shows.
+    covers: tuple[dt.date, dt.date] | None = None
+    shown_at: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def latest_sentence(self) -> str:
+        """What the cover of a week's book says of the periods its KPIs are shown at ("" for
+        the book of a month, a quarter or a year)."""
+        if self.covers is None:
+            return ""
+        start, end = (d.isoformat() for d in self.covers)
+        by = self.as_of.isoformat()
+        if self.covers[1] > self.as_of:
+            head = f"{self.period} ({start} to {end}) has not ended yet"
+            by = f"today, {by}"
+        else:
+            head = f"The review covers {self.period} ({start} to {end})"
+        periods = list(self.shown_at.items())
+        listed = ", ".join(f"{p}: {plural(n, 'result')}" for p, n in periods[:_PERIODS_LISTED])
+        if len(periods) > _PERIODS_LISTED:
+            listed += f", {plural(len(periods) - _PERIODS_LISTED, 'period')} more"
+        shown = f" ({listed})" if listed else ""
+        return (
+            f"{head}: each KPI is shown at its latest own period with a value or due by {by}"
+            f"{shown}."
+        )
+
+    @property
+    def when(self) -> str:
+        """The book's time in a sentence: "for 2026-11", or a week's "at its latest period"."""
+        if self.covers is None:
+            return f"for {self.period}"
+        return f"at its latest period by {self.as_of.isoformat()}"
 
     @property
     def awaited_sentence(self) -> str:
@@ -148,10 +185,10 @@ class BriefingBook:
             where = f"the first {plural(self.levels, 'level')} of {self.unit_name}"
         if self.awaited:
             return (
-                f"No KPI of {where} is red for {self.period} so far: "
+                f"No KPI of {where} is red {self.when} so far: "
                 f"{plural(self.awaited, 'result')} still await their values."
             )
-        return f"No KPI of {where} is red for {self.period}."
+        return f"No KPI of {where} is red {self.when}."
 
     def person(self, person_id: str | None) -> str:
         if person_id is None:
@@ -169,10 +206,15 @@ def build_book(
     now: dt.datetime | None = None,
     org: m.Organization | None = None,
 ) -> BriefingBook:
-    """The briefing book of `unit`'s subtree for `period`, or as of the day `as_of`; with
-    neither, of the period the unit's review looks back at today (`review_period`: by its
+    """The briefing book of `unit`'s subtree for `period`; without it, of the period the
+    unit's review looks back at on the day `as_of`, else today (`review_period`: by its
     cadence the last whole week, month or quarter, else the last month), the period the form
     that records the review offers (as of `now`, the time the book is made: else now).
+
+    A month, a quarter or a year is read as its period report; a week (a weekly review) at
+    each KPI's latest own period with a value or due by the week's end (SPEC section 3), as
+    `los status --as-of` reads it: a report of the week would show each monthly KPI's month
+    as awaiting.
 
     `org`: the organisation when the caller holds it already (the web app's cache); else
     only the KPIs the book names are read (with every unit, person and objective)."""
@@ -187,12 +229,28 @@ def build_book(
     # after the scorecard of a large organisation.
     if known and unit not in known:
         raise UsageError(f"unknown unit '{unit}'{did_you_mean(unit, sorted(known))}")
+    plain = m.Organization(name="", calendar=calendar)
+    # The day the book is made for: `as_of`, else today (what is overdue, what has ended).
+    today = dt.date.today()
+    if as_of is not None:
+        if period:
+            resolve_as_of(plain, period, as_of)  # says "not both"
+        today = resolve_as_of(plain, None, as_of)
     cadence = next((c for c in _cadences(store) if c.unit == unit), None)
-    if period is None and as_of is None:
-        made = now.astimezone(dt.UTC).date() if now is not None else dt.date.today()
+    if period is None:
+        made = today if as_of is not None else None
+        if made is None:
+            made = now.astimezone(dt.UTC).date() if now is not None else dt.date.today()
         period = review_period(cadence, made, calendar).label
-    day = resolve_as_of(m.Organization(name="", calendar=calendar), period, as_of)
-    card = scorecard(store, period, None if period else day.isoformat())
+    end = resolve_as_of(plain, period, None)
+    covered = parse_period(period, calendar)
+    # A week's review (shorter than the KPIs' months and quarters) reads each KPI at its
+    # latest own period with a value or due by the week's end (SPEC section 3): a period
+    # report of the week would show every monthly KPI's month as awaiting.
+    latest = covered.grain < Grain.MONTH
+    running = end > today
+    day = min(end, today) if latest else end
+    card = scorecard(store, None, day.isoformat()) if latest else scorecard(store, period, None)
     ev = card.evaluation
     parents = dict(card.defs.units.select("id", "parent_id").iter_rows())
     if unit not in parents:
@@ -202,7 +260,7 @@ def build_book(
     if levels is None and kpi_count > FULL_LIMIT:
         levels = TOP_LEVELS
     shown = {u for u, d in depth.items() if levels is None or d < levels}
-    label = period or _label(ev.kpis, shown) or day.isoformat()
+    label = period
 
     rows = ev.kpis.filter(pl.col("unit").is_in(sorted(shown)))
     amber_count = rows.filter(pl.col("status") == "amber").height
@@ -213,11 +271,10 @@ def build_book(
     )
     # A period still running: its overdue values and findings are today's (what is due
     # later is not overdue yet), as the cover says; the scorecard is the period's.
-    today = dt.date.today()
-    running = bool(period) and day > today
-    awaited = rows.filter(pl.col("data") == "awaiting") if period and not running else rows.clear()
-    overdue_rows = _overdue_rows(store, card, period, day, shown)
-    report = check_report(store, min(day, today) if period else day)
+    report_of = not latest and not running
+    awaited = rows.filter(pl.col("data") == "awaiting") if report_of else rows.clear()
+    overdue_rows = _overdue_rows(store, card, None if latest else period, day, today, shown)
+    report = check_report(store, min(day, today))
     kpi_units = dict(card.defs.kpis.select("id", "unit_id").iter_rows())
     if org is None:
         named = set(flagged["id"]) | set(overdue_rows.head(MAX_OVERDUE)["id"])
@@ -288,16 +345,18 @@ def build_book(
         running=(
             f"{running_sentence(label, day)} The values overdue and the findings are those of"
             f" today, {today.isoformat()}."
-            if running
+            if running and not latest
             else ""
         ),
+        covers=(covered.start, covered.end) if latest else None,
+        shown_at=_shown_at(rows) if latest else {},
         awaited=awaited.height,
         awaited_due=awaited["due"].max() if awaited.height else None,  # type: ignore[arg-type]
     )
 
 
 def _overdue_rows(
-    store: Store, card: Any, period: str | None, day: dt.date, shown: set[str]
+    store: Store, card: Any, period: str | None, day: dt.date, today: dt.date, shown: set[str]
 ) -> pl.DataFrame:
     """The values overdue by the book's date, as the engine flags them (SPEC section 3).
 
@@ -308,8 +367,7 @@ def _overdue_rows(
     from lineofsight.services.snapshots import scorecard
 
     if period:
-        on = min(day, dt.date.today())
-        card = scorecard(store, None, on.isoformat())
+        card = scorecard(store, None, min(day, today).isoformat())
     rows: pl.DataFrame = card.evaluation.kpis.filter(pl.col("unit").is_in(sorted(shown)))
     return rows.filter(pl.col("data") == "overdue").sort(["due", "id"])
 
@@ -343,13 +401,10 @@ def _depths(parents: dict[str, str | None], top: str) -> dict[str, int]:
     return depth
 
 
-def _label(kpis: pl.DataFrame, shown: set[str]) -> str | None:
-    """The period most KPIs of the book are evaluated in, when no period was asked for."""
-    rows = kpis.filter(pl.col("unit").is_in(sorted(shown)))
-    if rows.is_empty():
-        return None
+def _shown_at(rows: pl.DataFrame) -> dict[str, int]:
+    """How many of the book's KPI results are shown at each period, the most first."""
     counted = rows.group_by("period").len().sort(["len", "period"], descending=True)
-    return str(counted["period"][0])
+    return {str(p): int(n) for p, n in counted.iter_rows()}
 
 
 def _counts(value: dict[str, Any] | None) -> dict[str, int]:

@@ -254,6 +254,8 @@ def cover_lines(book: BriefingBook) -> list[str]:
         lines.append(book.running)
     if book.awaited_sentence:
         lines.append(book.awaited_sentence)
+    if book.latest_sentence:
+        lines.append(book.latest_sentence)
     c = book.cadence
     if c is not None:
         people = ", ".join(book.person(p) for p in c.attendees) or "no attendees listed"
@@ -276,7 +278,7 @@ def amber_sentence(book: BriefingBook) -> str:
             f"{'is' if book.amber_count == 1 else 'are'} amber: the book of each unit below "
             f"shows {'it with its chart' if book.amber_count == 1 else 'them with their charts'}."
         )
-    return f"No KPI is amber for {book.period}."
+    return f"No KPI is amber {book.when}."
 
 
 def summary_items(book: BriefingBook) -> list[str]:

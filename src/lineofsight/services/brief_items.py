@@ -187,6 +187,9 @@ def book_plain(book: Any) -> dict[str, Any]:
         "unit_name": book.unit_name,
         "period": book.period,
         "as_of": book.as_of,
+        "covers": None
+        if book.covers is None
+        else {"start": book.covers[0], "end": book.covers[1], "periods": book.shown_at},
         "made_at": book.made_at,
         "levels": book.levels,
         "kpi_count": book.kpi_count,

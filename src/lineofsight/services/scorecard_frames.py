@@ -36,7 +36,7 @@ class ScorecardFrames:
     kpis: id, name, unit, unit_name, period, period_end, actual, target, unit_of_measure,
       miss, score, status, achievement, own_unit, due, data, last_value, last_period
     objectives: id, name (its title), unit, unit_name, score, status, coverage, counts, worst
-    units: id, name, score, status, counts, worst
+    units: id, name, unit (its own id), score, status, counts, worst
     """
 
     as_of: dt.date
@@ -187,8 +187,15 @@ def _objectives_labelled(objectives: pl.DataFrame, labels: Labels) -> pl.LazyFra
 
 
 def _units_labelled(units: pl.DataFrame, labels: Labels) -> pl.LazyFrame:
+    """A unit's row names its unit as a KPI's and an objective's do: itself (`unit`)."""
     return _beside(units, labels.units).select(
-        "id", "name", "score", pl.col("status").cast(STATUS), "counts", "worst"
+        "id",
+        "name",
+        pl.col("id").alias("unit"),
+        "score",
+        pl.col("status").cast(STATUS),
+        "counts",
+        "worst",
     )
 
 

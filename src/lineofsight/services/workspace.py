@@ -19,7 +19,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lineofsight.errors import Problem, UsageError
-from lineofsight.store.database import Store, sqlite_path, sqlite_url, url_without_password
+from lineofsight.store.database import (
+    Store,
+    sqlite_path,
+    sqlite_url,
+    sqlite_url_error,
+    url_without_password,
+)
 
 WORKSPACE_DIR = ".lineofsight"
 DATABASE_FILE = "lineofsight.db"
@@ -127,6 +133,9 @@ def open_store(db: str | None, cwd: Path | None = None, *, create: bool = False)
     SQLite file that does not exist says so instead of leaving an empty store behind.
     """
     url = resolve_url(db, cwd)
+    error = sqlite_url_error(url)  # a bad option is the first thing to put right
+    if error is not None:
+        raise error
     path = sqlite_path(url)
     if not create and path is not None and not path.is_file():
         raise UsageError(f"no store at {path}: run `los init` to create one")

@@ -19,7 +19,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -104,6 +104,68 @@ def normalise_url(url: str) -> str:
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
+
+
+# The options of an SQLite store's URL that its driver reads, with what each takes: another
+# would be dropped with a warning (`mode=ro` needs SQLite's own URI form, which the store's
+# direct reads of the file do not take), a value the driver cannot read would raise.
+_SQLITE_OPTIONS = {
+    "timeout": (float, "a number of seconds"),
+    "isolation_level": (str, "a text"),
+    "detect_types": (int, "a whole number"),
+    "check_same_thread": (bool, "true or false"),
+    "cached_statements": (int, "a whole number"),
+}
+_TRUE, _FALSE = ("true", "yes", "on", "y", "t", "1"), ("false", "no", "off", "n", "f", "0")
+
+
+def sqlite_url_error(url: str) -> StoreError | None:
+    """The error of an SQLite store's URL whose options SQLite does not read (`?mode=bogus`:
+    its driver would drop it with a warning), said before anything is opened; None for a URL
+    without options or of another database."""
+    if plain_sqlite_file(url) is not None or not url.startswith("sqlite:") or "?" not in url:
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # said on opening
+        return None
+    wrong = sqlite_option_problem(parsed.query)
+    if wrong is None:
+        return None
+    return StoreError(f"cannot open the store {parsed.render_as_string()}: {wrong}")
+
+
+def sqlite_option_problem(query: Mapping[str, str | tuple[str, ...]]) -> str | None:
+    """What is wrong with the options of an SQLite store's URL, in a sentence; None if
+    nothing."""
+    unknown = sorted(set(query) - set(_SQLITE_OPTIONS))
+    if unknown:
+        named = ", ".join(f"'{k}'" for k in unknown)
+        them = "them" if len(unknown) > 1 else "it"
+        return (
+            f"SQLite does not read the option{'s' if len(unknown) > 1 else ''} {named} of a "
+            f"store's URL: leave {them} out (it reads {', '.join(_SQLITE_OPTIONS)})"
+        )
+    for key, given in query.items():
+        kind, wanted = _SQLITE_OPTIONS[key]
+        values = (given,) if isinstance(given, str) else given
+        for value in values:
+            if not _reads_as(kind, value):
+                return f"the option {key}={value!r} of the URL is not {wanted}"
+    return None
+
+
+def _reads_as(kind: type, value: str) -> bool:
+    if kind is bool:
+        return value.strip().lower() in (*_TRUE, *_FALSE)
+    try:
+        kind(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _masked(url: str) -> str:
@@ -268,6 +330,9 @@ class Store:
             raise StoreError(f"unsupported database {self.dialect!r}: use SQLite or PostgreSQL")
         kwargs: dict[str, Any] = {}
         if self.dialect == "sqlite":
+            error = sqlite_url_error(self.url)
+            if error is not None:
+                raise error
             kwargs["connect_args"] = {"timeout": self.busy_timeout}  # SQLite's busy timeout
             # Connections are kept for every thread of a server's pool (40 by default): each
             # request reads its session and the store's revision, and a connection opened

@@ -6,7 +6,9 @@ A write endpoint registers its check-only path with `@checks_body(endpoint)`: a 
 the request and the body's accepted fields (`accepted(Model, raw)`: plain dicts, each field
 the schema accepted, validated; a list of models item by item) that returns the service's
 problems as `{"field", "reason"}`. The validation handler (web/errors.py) calls it and adds
-the problems of the fields the schema did not already name.
+the problems of the fields the schema did not already name. A problem that stopped the check
+(`"first": True`: the unit the body is about does not exist, so nothing else of it could be
+checked) is the most useful one and is listed before the schema's.
 """
 
 from __future__ import annotations
@@ -36,16 +38,21 @@ def checks_body(
     return register
 
 
-def body_problems(request: Request, raw: Any, named: set[str]) -> list[dict[str, Any]]:
+def body_problems(
+    request: Request, raw: Any, named: set[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The service's problems of the fields of `raw` the schema accepted, those of a field
-    already `named` (or within one, or holding one) left out; nothing for an endpoint that
-    registered no check or a body that is not an object."""
+    already `named` (or within one, or holding one) left out: those to list before the
+    schema's (`"first"`), and the others; nothing for an endpoint that registered no check
+    or a body that is not an object."""
     found = _CHECKS.get(request.scope.get("endpoint"))  # type: ignore[arg-type]
     if found is None or not isinstance(raw, dict):
-        return []
+        return [], []
     model, check = found
     problems = check(request, accepted(model, raw))
-    return [p for p in problems if not any(_overlap(p["field"], n) for n in named)]
+    kept = [p for p in problems if not any(_overlap(p["field"], n) for n in named)]
+    first = [{k: v for k, v in p.items() if k != "first"} for p in kept if p.get("first")]
+    return first, [p for p in kept if not p.get("first")]
 
 
 def _overlap(field: str, named: str) -> bool:

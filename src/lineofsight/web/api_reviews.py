@@ -31,7 +31,7 @@ from lineofsight.web.api_common import (
     require,
 )
 from lineofsight.web.api_partial import checks_body
-from lineofsight.web.errors import not_found
+from lineofsight.web.errors import ApiError, not_found
 from lineofsight.web.security import verify_csrf
 
 router = APIRouter()
@@ -77,6 +77,15 @@ class Reviews(_Out):
     reviews: list[ReviewOut]
 
 
+class BookCovers(_Out):
+    """The week a weekly review covers, and how many KPI results each period shows (each KPI
+    at its latest own period with a value or due by the week's end)."""
+
+    start: dt.date
+    end: dt.date
+    periods: dict[str, int]
+
+
 class BriefAnswer(_Out):
     """The briefing book of a unit's subtree for a period (format=json)."""
 
@@ -84,6 +93,7 @@ class BriefAnswer(_Out):
     unit_name: str
     period: str
     as_of: dt.date
+    covers: BookCovers | None
     levels: int | None
     kpi_count: int
     units: list[dict[str, Any]]
@@ -229,7 +239,15 @@ def _review_problems(request: Request, fields: dict[str, Any]) -> list[dict[str,
     from lineofsight.services.reviews import review_problems
     from lineofsight.web.security import api_account
 
-    cache = _recorder(request, api_account(request), fields.get("unit", ""))
+    unit = fields.get("unit", "")
+    try:
+        cache = _recorder(request, api_account(request), unit)
+    except ApiError as exc:
+        if exc.status != 404 or exc.code != "not_found":
+            raise  # no strategy yet, or not the account's to record: the schema's problems
+        # The unit does not exist (or the account may not read it: the same answer), so
+        # nothing else of the record can be checked: said first, before the schema's.
+        return [{"field": "unit", "reason": f"unknown unit '{unit}'", "first": True}]
     problems = _as_sent(review_problems(cache.store, **_record(fields)))
     return [{"field": p.file, "reason": p.message} for p in problems]
 

@@ -259,7 +259,9 @@ def _warm_up(app: FastAPI) -> threading.Thread:
             # collection after. Paused, then moved out of its sight (`paused_gc`).
             with paused_gc():
                 now = snapshot(app.state.scorecards, today())
-                snapshot(app.state.scorecards, *previous_as_of(now, ""))
+                earlier = previous_as_of(now, "")
+                if earlier is not None:
+                    snapshot(app.state.scorecards, *earlier)
         except Exception:  # a store being migrated, a busy store: the first page makes it
             log.warning("could not make today's scorecard at start", exc_info=True)
 

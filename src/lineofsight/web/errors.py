@@ -223,7 +223,8 @@ def install_error_handlers(app: FastAPI) -> None:
             named = {d["field"] for d in details}
             # Refused for another reason too (permission, no strategy): the schema's problems.
             with suppress(ApiError, ApiAuthRequired, InputError, StoreError):
-                details += await run_in_threadpool(body_problems, request, exc.body, named)
+                first, rest = await run_in_threadpool(body_problems, request, exc.body, named)
+                details = [*first, *details, *rest]
         shown = "; ".join(f"{d['field']}: {d['reason']}" for d in details[:3])
         if len(details) > 3:
             shown += f" (and {len(details) - 3} more)"

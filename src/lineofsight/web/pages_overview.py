@@ -52,9 +52,10 @@ router = APIRouter()
 _WORSE = {"red": 0, "amber": 1, "no_data": 2, "no_target": 3, "green": 4}
 
 
-def previous_as_of(snap: Snapshot, label: str) -> tuple[dt.date, str | None]:
+def previous_as_of(snap: Snapshot, label: str) -> tuple[dt.date, str | None] | None:
     """The as-of date of the period before the one looked at (a month before, by default),
-    and that period's label when a period is looked at."""
+    and that period's label when a period is looked at; None before the first supported
+    date (1900-01: nothing earlier to compare with)."""
     calendar = snap.org.calendar
     day: dt.date | None = None
     previous: str | None = None
@@ -70,8 +71,7 @@ def previous_as_of(snap: Snapshot, label: str) -> tuple[dt.date, str | None]:
     try:
         return check_date(day), previous
     except PeriodError:
-        # Before the first supported date: nothing earlier to compare with.
-        return snap.as_of, label or None
+        return None
 
 
 # The home page lists the most serious status changes; the rest are counted.
@@ -84,7 +84,8 @@ def home(
 ) -> HTMLResponse:
     when, snap = page_view(request, period)
     units = readable(account, snap)
-    before = page_snapshot(request, *previous_as_of(snap, when.label))
+    earlier = previous_as_of(snap, when.label)
+    before = page_snapshot(request, *earlier) if earlier is not None else None
     due = due_view(request, when, snap)
 
     # Counted before drawing: a kept fragment must not ask for another while it is built.
@@ -102,7 +103,8 @@ def home(
         return Markup(templates.get_template("home_body.html").render(context))
 
     scope = frozenset(units) if units is not None else None
-    key = ("home", snap.version, when.as_of, when.label, before.as_of, due.as_of, scope)
+    since = before.as_of if before is not None else None
+    key = ("home", snap.version, when.as_of, when.label, since, due.as_of, scope)
     body = cached_fragment(cache_of(request), key, draw)
     return render(
         request,
@@ -168,7 +170,7 @@ def _attention(
 
 def _home_context(
     snap: Snapshot,
-    before: Snapshot,
+    before: Snapshot | None,
     when: Moment,
     units: set[str] | None,
     overdue_rows: Sequence[Row],
@@ -176,7 +178,9 @@ def _home_context(
     """What the home page draws. The values overdue (`overdue_rows`) are those of the day the
     page's period is read at (`pagekit.due_view`), as its boxes and the attention list count
     them; a result awaiting its value (a period that ended, its values not due yet) is not a
-    change of status: the boxes count it."""
+    change of status: the boxes count it. Nothing is compared with a date before the first
+    supported one (`before` None), nor with one where no KPI the reader sees had a value:
+    every KPI would be listed as changed."""
     strategic = [
         (o, snap.objective_rows.get(o.id))
         for o in snap.org.objectives
@@ -200,14 +204,25 @@ def _home_context(
     own_rows = [snap.kpi_row(k.id) for k in snap.org.kpis if may_read(units, k.unit)]
     changes = []
     overdue = [(snap.kpis[row.id], row) for row in overdue_rows]
-    for row in own_rows:
+    known_before = False  # a KPI the reader sees had a value by the date compared with
+    for row in own_rows if before is not None else ():
+        old = before.kpi_row(row.id) if row is not None and before is not None else None
+        known_before = known_before or (old is not None and old.actual is not None)
         if row is None or row.data in ("overdue", "awaiting"):
             # A missing value is not a change of status: it is listed or counted on its own.
             continue
-        old = before.kpi_row(row.id)
         if old is None or old.status != row.status:
             changes.append((snap.kpis[row.id], old, row))
     changes.sort(key=lambda c: (_WORSE.get(c[2].status, 5), c[0].name))
+    compared = ""
+    if before is None:
+        compared = (
+            f"Nothing to compare with: {when.label or snap.as_of.isoformat()} is the first "
+            "period the calendar holds."
+        )
+    elif not known_before:
+        compared = f"Nothing to compare with: no KPI had a value by {before.as_of.isoformat()}."
+        changes = []
     return {
         "snap": snap,
         "when": when,
@@ -217,6 +232,7 @@ def _home_context(
         "more_changes": max(0, len(changes) - MAX_CHANGES),
         "overdue": overdue,
         "before": before,
+        "compared": compared,
         "periods": recent_periods(snap.org.calendar),
     }
 
