@@ -272,6 +272,40 @@ def test_settings_are_checked_with_file_and_line(los: Los, workdir: Path) -> Non
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("host", "security", "refused"),
+    [
+        ("smtp.example.com", "none", True),
+        ("10.0.0.7", "none", True),
+        ("smtp.example.com", "starttls", False),
+        ("smtp.example.com", "tls", False),
+        ("localhost", "none", False),
+        ("127.0.0.1", "none", False),
+        ("::1", "none", False),
+    ],
+)
+def test_a_password_is_never_sent_unencrypted_over_a_network(
+    los: Los, workdir: Path, host: str, security: str, refused: bool
+) -> None:
+    """A login over `security: none` would send the password as it is: refused with file,
+    line and reason, unless the server is on this machine."""
+    text = strategy_text(2525).replace("host: 127.0.0.1", f"host: '{host}'")
+    text = text.replace(
+        "from_address: los@example.com}",
+        f"from_address: los@example.com, username: u, password: env:X, security: {security}}}",
+    )
+    (workdir / "login.yaml").write_text(text, encoding="utf-8")
+    result = los("apply", "login.yaml")
+    if refused:
+        assert result.exit_code == 2, result.output
+        smtp_line = next(i for i, line in enumerate(text.splitlines(), 1) if "smtp:" in line)
+        assert f"login.yaml:{smtp_line}: " in result.stderr
+        assert f"would send the password to {host} unencrypted" in result.stderr
+        assert "Traceback" not in result.output
+    else:
+        assert result.exit_code == 0, result.output
+
+
 def test_settings_round_trip_and_the_store_keeps_no_secret(
     los: Los, workdir: Path, smtp: SmtpSink, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -42,6 +42,8 @@ def test_an_owner_enters_and_replaces_a_value(api_as) -> None:  # type: ignore[n
     assert [e["actor"] for e in entries] == ["alice", "alice"]
     assert entries[0]["before"]["value"] == 150 and entries[0]["after"]["value"] == 155
     assert entries[1]["before"] is None
+    # Times in ISO 8601 UTC, as every API time (SQLite keeps them without a zone).
+    assert all(e["at"].endswith("+00:00") for e in entries), [e["at"] for e in entries]
 
 
 def test_a_ratio_takes_numerator_and_denominator(api_as) -> None:  # type: ignore[no-untyped-def]

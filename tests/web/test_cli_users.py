@@ -76,6 +76,21 @@ def test_user_add_mistakes_exit_2_with_the_reason(store_url: str, workdir: Path)
         assert _listed(store_url) == before, args
 
 
+def test_a_username_differing_only_in_case_is_taken(store_url: str) -> None:
+    """`Alice` beside `alice`: two accounts nobody could tell apart in the audit log."""
+    before = _listed(store_url)
+    result = invoke(
+        ["user", "add", "Alice", "--role", "viewer", "--password-stdin", "--db", store_url],
+        input="a long password\n",
+    )
+    assert result.exit_code == 2, result.output
+    assert (
+        "a user named 'alice' already exists: names that differ only in case are one name"
+        in result.output
+    )
+    assert _listed(store_url) == before
+
+
 def test_user_add_and_change_say_every_bad_role_at_once(store_url: str, workdir: Path) -> None:
     before = _listed(store_url)
     roles = ["--role", "boss", "--role", "viewer:mars", "--role", "king:", "--role", "viewer"]
@@ -274,7 +289,7 @@ def test_user_command_mistakes_exit_2_and_change_nothing(store_url: str) -> None
 
 
 UNKNOWN = [
-    (["revoke", "9999"], "error: unknown token 9999\n"),
+    (["revoke", "9999"], "error: unknown token 9999 (revoked already, or never made)\n"),
     (["remove", "nosuch"], "error: unknown user 'nosuch'\n"),
     (["remove", "alicee"], "error: unknown user 'alicee' (did you mean 'alice'?)\n"),
     (

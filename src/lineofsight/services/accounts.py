@@ -114,8 +114,9 @@ def _check_new_user(
                 "starting with a letter or digit, at most 64 characters",
             )
         )
-    elif stored.username_taken(conn, username):
-        problems.append(Problem("username", 0, f"a user named '{username}' already exists"))
+    elif (taken := stored.username_taken(conn, username)) is not None:
+        alike = "" if taken == username else ": names that differ only in case are one name"
+        problems.append(Problem("username", 0, f"a user named '{taken}' already exists{alike}"))
     problems += _password_problems(password)
     problems += found
     problems += _grant_problems(conn, grants, person_id, roles_given=bool(found))
@@ -383,7 +384,7 @@ def revoke_token(store: Store, token_id: int, *, actor: str) -> TokenInfo:
     with store.transaction() as conn:
         found = stored.read_tokens(conn, token_id=token_id)
         if not found:
-            reason = f"unknown token {token_id}"
+            reason = f"unknown token {token_id} (revoked already, or never made)"
             raise UsageError(reason, [Problem("token", 0, reason)])
         info = found[0]
         stored.delete_token(conn, token_id)

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from lineofsight.services.history import as_utc
 from lineofsight.store import audit as stored
 from lineofsight.store.database import Store, StoreConnection
 
@@ -85,7 +86,7 @@ def read_audit(
     return [
         AuditEntry(
             id=row["id"],
-            at=row["at"],
+            at=as_utc(row["at"]),
             actor=row["actor"],
             action=row["action"],
             subject=row["subject"],

@@ -8,6 +8,7 @@ in `validate.py`. `los schema` publishes the JSON Schema generated from these mo
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -455,7 +456,27 @@ class SmtpSpec(_Model):
     def _login_pair(self) -> SmtpSpec:
         if (self.username is None) != (self.password is None):
             raise ValueError("give username and password together, or neither")
+        if (
+            self.password is not None
+            and self.security is SmtpSecurity.NONE
+            and not _loopback(self.host)
+        ):
+            raise ValueError(
+                f"security: none would send the password to {self.host} unencrypted: use "
+                "starttls or tls (only a server on this machine, such as localhost, may take "
+                "a login without them)"
+            )
         return self
+
+
+def _loopback(host: str) -> bool:
+    """Whether `host` names this machine (a login to it never crosses a network)."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class WebhookSpec(_Model):

@@ -9,16 +9,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 
 from lineofsight.domain.accounts import Account, Grant, TokenInfo
 from lineofsight.store import tables as t
 
 
-def username_taken(conn: Connection, username: str) -> bool:
-    """Whether a user of this name exists."""
+def username_taken(conn: Connection, username: str) -> str | None:
+    """The name of the user whose name is this one but for case (`Ada` and `ada` are two
+    accounts a person could not tell apart in the audit log), or None."""
     u = t.users
-    return conn.execute(select(u.c.id).where(u.c.username == username)).first() is not None
+    return conn.execute(
+        select(u.c.username).where(func.lower(u.c.username) == username.lower()).limit(1)
+    ).scalar()
 
 
 def usernames(conn: Connection) -> list[str]:
