@@ -28,7 +28,7 @@ TABLES = {
     "target_by, tolerance, tolerance_abs, due_days FROM kpis",
     "period_targets": "SELECT kpi_id, unit_id, period, value, position FROM kpi_period_targets",
     "supports": "SELECT kpi_id, objective_id, weight FROM kpi_supports",
-    "objectives": "SELECT id, position, unit_id, parent_id, weight FROM objectives",
+    "objectives": "SELECT id, position, unit_id, parent_id, weight, status FROM objectives",
     "units": "SELECT id, position, parent_id FROM units",
     "measurements": "SELECT kpi_id, unit_id, period, period_end, value, numerator, denominator "
     "FROM measurements",
@@ -75,6 +75,11 @@ def prepare(store_db: Path, duck_db: Path) -> None:
 # $AS_OF is replaced by the date literal. Periods: month or quarter ends (calendar year).
 QUERY = r"""
 WITH RECURSIVE org AS (SELECT due_days AS org_due FROM organization),
+-- The links scores roll up along: a closed objective is no item of its parent's.
+links AS MATERIALIZED (
+  SELECT id, position, CASE WHEN status = 'closed' THEN NULL ELSE parent_id END AS parent_id,
+         weight FROM objectives
+),
 k AS (
   SELECT k.*, coalesce(k.due_days, org.org_due) AS due,
          CASE k.frequency WHEN 'monthly' THEN 1 ELSE 3 END AS months
@@ -235,9 +240,9 @@ scored AS MATERIALIZED (
 ),
 -- Objectives: depth from the roots, then weighted means from the deepest level up.
 tree AS (
-  SELECT id, parent_id, 0 AS depth FROM objectives WHERE parent_id IS NULL
+  SELECT id, parent_id, 0 AS depth FROM links WHERE parent_id IS NULL
   UNION ALL
-  SELECT o.id, o.parent_id, t.depth + 1 FROM objectives o JOIN tree t ON o.parent_id = t.id
+  SELECT o.id, o.parent_id, t.depth + 1 FROM links o JOIN tree t ON o.parent_id = t.id
 ),
 kpi_part AS (
   SELECT s.objective_id AS id, sum(s.weight) AS total,
@@ -247,7 +252,7 @@ kpi_part AS (
 ),
 lvl AS MATERIALIZED (SELECT t.id, t.parent_id, t.depth, o.weight, coalesce(p.total, 0) AS total,
                coalesce(p.scored_w, 0) AS scored_w, coalesce(p.weighted, 0) AS weighted
-        FROM tree t JOIN objectives o USING (id) LEFT JOIN kpi_part p USING (id)),
+        FROM tree t JOIN links o USING (id) LEFT JOIN kpi_part p USING (id)),
 up AS MATERIALIZED (
   -- One pass per level, deepest first: each level adds its children's scores.
   SELECT *, CASE WHEN scored_w > 0 THEN weighted / scored_w END AS score,
@@ -265,7 +270,7 @@ obj_items AS (
   SELECT o.parent_id, 'objective', o.id,
          CASE WHEN b.score IS NULL THEN 'no_data' WHEN b.score >= 90 THEN 'green'
               WHEN b.score >= 50 THEN 'amber' ELSE 'red' END, b.score
-  FROM objectives o JOIN obj b USING (id) WHERE o.parent_id IS NOT NULL
+  FROM links o JOIN obj b USING (id) WHERE o.parent_id IS NOT NULL
 ),
 unit_items AS (SELECT unit AS owner, 'kpi' AS kind, id AS item_id, status, score FROM scored),
 tally AS MATERIALIZED (

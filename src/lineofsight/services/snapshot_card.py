@@ -36,7 +36,7 @@ _LABELS = ("kpi_labels", "objective_labels", "unit_labels")
 _UNCHANGED = (*_DEFINITIONS, "inputs", *_LABELS)  # parts that only an apply changes
 _ROWS = {"kpis": "scored", "objectives": "objectives_rows", "units": "units_rows"}
 # The layout of a stored snapshot; one of another layout or release is computed again.
-FORMAT = 7
+FORMAT = 8
 # A patch of more rows than this share of the scorecard's is saved in full instead.
 PATCH_SHARE = 1 / 16
 
