@@ -153,6 +153,7 @@ def _kpi_item(
         "period": row["period"],
         "due": due,
         "link": _kpi_link(row["id"], row["period"]),
+        "unit_of_measure": row["unit_of_measure"],
     }
 
 
