@@ -45,7 +45,7 @@ kpis:
      direction: increase, target: {{value: 80, by: 2026-12-31}},
      targets: {{2026-09: 80, 2026-10: 80, 2026-11: 80}}}}
   - {{id: margin, name: Gross margin, unit: fin, owner: cfo, frequency: monthly,
-     direction: increase, target: {{value: 40, by: 2026-12-31}},
+     direction: increase, unit_of_measure: "%", target: {{value: 40, by: 2026-12-31}},
      targets: {{2026-09: 40, 2026-10: 40, 2026-11: 40}}}}
   - {{id: churn, name: Churn, unit: cs, owner: quiet, frequency: monthly,
      direction: decrease, target: {{value: 2, by: 2026-12-31}},

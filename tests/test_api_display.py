@@ -4,14 +4,15 @@ measure and unit names; every user-written string escaped."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 import lineofsight
-from lineofsight.display import human, score, with_measure
-from lineofsight.results import Scorecard
+from lineofsight.display import chance, human, interval, score, tick, with_measure
+from lineofsight.results import Forecasts, Scorecard
 from lineofsight.services.init import init_workspace
 
 
@@ -70,6 +71,60 @@ def test_values_carry_their_unit_of_measure() -> None:
 )
 def test_a_score_has_one_decimal_at_most_cut_not_rounded(value: float | None, shown: str) -> None:
     assert score(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("probability", "shown"),
+    [
+        # A whole percent, rounded half up ...
+        (0.52, "52%"),
+        (0.125, "13%"),
+        (0.094, "9%"),
+        (0.5, "50%"),
+        (0.006, "1%"),
+        (0.994, "99%"),
+        # ... and at the ends never an impossible 0% nor a certain 100%: a forecast is
+        # neither, however far the target.
+        (0.004, "<1%"),
+        (1e-12, "<1%"),
+        (0.0, "<1%"),
+        (0.996, ">99%"),
+        (1.0, ">99%"),
+        (None, "-"),
+        (float("nan"), "-"),
+    ],
+)
+def test_a_chance_is_a_whole_percent_and_never_0_nor_100(
+    probability: float | None, shown: str
+) -> None:
+    assert chance(probability) == shown
+
+
+def test_an_interval_carries_the_unit_of_measure_once_as_a_value_does() -> None:
+    assert interval(4.8594, 9.7941, "%") == "4.859 – 9.794%"
+    assert interval(47148.75, 57957.28, "followers") == "47,149 – 57,957 followers"
+    assert interval(18.0, 22.0, None) == "18 – 22"
+    assert interval(-1.5, 2.0, "points") == "-1.5 – 2 points"
+    assert interval(None, 3.0, "%") == interval(1.0, float("nan"), "%") == "-"
+    # Each end as a value alone is written (`with_measure`): the same digits.
+    assert interval(6.8991, 6.8991, "%").split(" – ") == [human(6.8991), with_measure(6.8991, "%")]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (34320.0, "34,320"),
+        (2500.0, "2,500"),
+        (105.25, "105.25"),
+        (0.05, "0.05"),
+        (-15.0, "-15"),
+        (0.30000000000000004, "0.3"),  # a sum of steps: its last bit is not shown
+        (1_500_000.0, "1.5M"),
+        (1_250_000_000.0, "1,250M"),
+    ],
+)
+def test_an_axis_value_is_separated_by_thousands_as_other_numbers(value: float, shown: str) -> None:
+    assert tick(value) == shown
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +202,41 @@ def test_a_table_of_one_row_says_one_row() -> None:
         "Revisions: 1 row\n"
     )
     assert repr(lineofsight.Table(pl.DataFrame({"n": [1.0, 2.0]}), "N")).startswith("N: 2 rows")
+
+
+@pytest.fixture(scope="module")
+def forecasts(tmp_path_factory: pytest.TempPathFactory) -> Forecasts:
+    folder = tmp_path_factory.mktemp("api") / "ws"
+    init_workspace(folder, example="techinnovate", db=None)
+    with lineofsight.Workspace.open(folder) as ws:
+        return ws.forecasts(as_of="2026-12-05")
+
+
+def test_the_notebook_writes_forecasts_as_the_command_line_and_the_pages_do(
+    forecasts: Forecasts,
+) -> None:
+    # The projected value and its 80% interval with the KPI's unit of measure, the chance a
+    # whole percent (`<1%` rather than an impossible 0%); the frame keeps the numbers.
+    page, text = forecasts._repr_html_(), repr(forecasts)
+    rows = forecasts.kpis.filter(pl.col("projected").is_not_null()).iter_rows(named=True)
+    tiny = 0
+    for row in rows:
+        measure = row["unit_of_measure"]
+        cells = [
+            with_measure(row["projected"], measure),
+            interval(row["low"], row["high"], measure),
+            with_measure(row["target"], measure),
+        ]
+        shown = "".join(f'<td style="text-align:right">{c}</td>' for c in cells)
+        assert shown in page, (row["id"], cells)
+        assert f'<td style="text-align:right">{html.escape(chance(row["probability"]))}</td>' in (
+            page
+        ), row["id"]
+        assert all(cell in text for cell in cells), (row["id"], cells)
+        path = forecasts.path.filter(pl.col("id") == row["id"], pl.col("unit") == row["unit"])
+        assert (row["low"], row["high"]) == path.select("low", "high").row(-1)
+        tiny += row["probability"] < 0.005
+    assert tiny, "the example has a KPI with a chance below half a percent"
+    assert "&lt;1%" in page and "<1%" in text
+    assert "6.899%" in page and "4.859 – 9.794%" in page  # defect_escape_rate_pct
+    assert "e+0" not in page

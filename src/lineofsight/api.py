@@ -231,6 +231,9 @@ class Workspace:
                     **row,
                     "method": f.method,
                     "projected": f.projected,
+                    # The 80% interval in the target's period (the path's last).
+                    "low": f.path_low[-1] if f.path_low else None,
+                    "high": f.path_high[-1] if f.path_high else None,
                     "target": f.target,
                     "deadline": f.deadline,
                     "period": f.target_period.label,
@@ -422,6 +425,8 @@ _FORECAST_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "unit_of_measure": pl.String,
     "method": pl.String,
     "projected": pl.Float64,
+    "low": pl.Float64,
+    "high": pl.Float64,
     "target": pl.Float64,
     "deadline": pl.Date,
     "period": pl.String,

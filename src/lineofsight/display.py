@@ -67,6 +67,46 @@ def with_measure(value: float | None, measure: str | None) -> str:
     return f"{text} {measure}"
 
 
+def tick(value: float) -> str:
+    """A chart's axis value, as the pages, the book and its PDF label their axes: thousands
+    separated as every other number (34,320; 2,500; 105.25; 0.05), millions short (1.5M,
+    1,250M) to keep the axis narrow. Ticks are round numbers, so each is written whole, to
+    six significant digits."""
+    if abs(value) >= 1e6:
+        return f"{human(value / 1e6, 6)}M"
+    return human(value, 6)
+
+
+def interval(low: float | None, high: float | None, measure: str | None) -> str:
+    """A span of values (a forecast's 80% interval, a range target) as every table, page,
+    book, email and notebook writes it: each end as `with_measure` writes a value, the unit
+    of measure once, after the high end (4.86 – 9.79%, 47,149 – 57,958 followers); "-" when
+    an end is missing."""
+    if _missing(low) or _missing(high):
+        return "-"
+    return f"{human(low)} – {with_measure(high, measure)}"
+
+
+def chance(probability: float | None) -> str:
+    """The chance of meeting a target (a forecast's `probability`, 0 to 1) as every table,
+    page, book, email and notebook writes it: a whole percent, and at the ends `<1%` and
+    `>99%` rather than 0% or 100%, which a forecast never is (a 0.4% chance is not shown as
+    impossible, 99.6% not as certain); "-" for none. JSON, CSV and Parquet keep the exact
+    probability."""
+    if probability is None or math.isnan(probability):
+        return "-"
+    percent = math.floor(probability * 100 + 0.5)  # half up: 12.5% is 13%, as people round
+    if percent < 1:
+        return "<1%"
+    if percent > 99:
+        return ">99%"
+    return f"{percent}%"
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     """One shown column: its heading, how a row gives its text, and whether it is a number."""
@@ -85,6 +125,16 @@ def value(name: str, measure: str | None = "unit_of_measure") -> Any:
 def score_cell(name: str = "score") -> Any:
     """A cell of a score column (`score`)."""
     return lambda row: score(row.get(name))
+
+
+def chance_cell(name: str = "probability") -> Any:
+    """A cell of a chance column (`probability`, 0 to 1), as `chance` writes it."""
+    return lambda row: chance(row.get(name))
+
+
+def interval_cell(low: str, high: str, measure: str | None = "unit_of_measure") -> Any:
+    """A cell of an interval column (`low` to `high`), as `interval` writes it."""
+    return lambda row: interval(row.get(low), row.get(high), row.get(measure) if measure else None)
 
 
 def text(name: str) -> Any:

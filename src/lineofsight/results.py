@@ -201,8 +201,9 @@ def _worst(worst: dict[str, Any] | None) -> str:
 class Forecasts(Frames):
     """Each targeted KPI projected to its target date.
 
-    kpis: as_of, id, name, unit, unit_name, unit_of_measure, method, projected, target,
-      deadline, period (the target's), on_track, probability, points, last_period, reason
+    kpis: as_of, id, name, unit, unit_name, unit_of_measure, method, projected, low, high
+      (its 80% prediction interval), target, deadline, period (the target's), on_track,
+      probability, points, last_period, reason
     path: id, unit, period, period_end, value, low, high (the 80% prediction interval)
     """
 
@@ -230,10 +231,11 @@ class Forecasts(Frames):
                     d.Column("unit", _named("unit_name", "unit")),
                     d.Column("method", d.text("method")),
                     d.Column("projected", d.value("projected"), number=True),
+                    d.Column("80% interval", d.interval_cell("low", "high"), number=True),
                     d.Column("target", d.value("target"), number=True),
                     d.Column("deadline", d.text("deadline")),
                     d.Column("on track", d.text("on_track")),
-                    d.Column("probability", d.percent("probability"), number=True),
+                    d.Column("chance", d.chance_cell(), number=True),
                 ],
             )
         ]

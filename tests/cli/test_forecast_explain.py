@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 import lineofsight
+from lineofsight.display import chance
 from tests.conftest import Los
 
 FORECAST_KEYS = {
@@ -125,7 +126,7 @@ def test_forecast(mf: Los) -> None:
     assert "2028-03-31 (FY2028-Q4)" in table.stdout
     assert "on track (projected to the period of each target date" in table.stdout
     assert "seasonal" in table.stdout and "80% interval" in table.stdout
-    assert f"{ccc['probability']:.0%}" in table.stdout
+    assert f" {chance(ccc['probability'])} " in table.stdout
 
     early = mf("forecast", "--as-of", "2024-12-15", "--format", "json")
     rows = json.loads(early.stdout)["kpis"]
@@ -252,5 +253,5 @@ def test_every_kpi_has_a_row_and_one_not_forecast_says_why(los: Los) -> None:
     row = next(x for x in lines if x.lstrip().startswith("test_automation_pct "))
     assert "– not forecast" in row and row.rstrip().endswith("target date passed"), row
     row = next(x for x in lines if x.lstrip().startswith("rd_spend_pct_revenue "))
-    assert "18–22" in row and row.rstrip().endswith("no target date"), row
+    assert "18 – 22%" in row and row.rstrip().endswith("no target date"), row
     assert ", 3 not forecast" in table.stdout

@@ -49,6 +49,16 @@ def test_text_groups_a_persons_items_with_reasons_and_links(example: Los) -> Non
     ]
 
 
+def test_a_kpis_item_carries_its_unit_of_measure(example: Los) -> None:
+    # What an email writes the item's value with (`5.1 working days (red)`), as the reason does.
+    items = _items(example, "--person", "samuel_osei")
+    kpis = [i for i in items if i["item_type"] == "kpi"]
+    assert kpis and all("unit_of_measure" in i for i in items)
+    measures = {str(i["item_id"]): i["unit_of_measure"] for i in kpis}
+    assert measures["t2_backlog_days"] == "working days"
+    assert measures["first_response_hours"] == "hours"  # an off-track item too
+
+
 def test_a_lead_sees_the_subtree_and_the_order_is_the_ranking(example: Los) -> None:
     own = _items(example, "--person", "lucas_moreau")
     lead = _items(example, "--person", "samuel_osei")  # leads Customer Service

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
 import io
 import re
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import polars as pl
 import pytest
 from pypdf import PdfReader
 
+from lineofsight.display import interval, with_measure
 from lineofsight.errors import UsageError
 from lineofsight.services import actions, commentary
 from lineofsight.services.brief import build_book
@@ -81,6 +83,23 @@ def test_the_html_book_holds_the_same_and_fetches_nothing(store: Store) -> None:
     assert "<script" not in page
     assert not re.search(r"\b(src|href)=\"https?:", page)
     assert "@import" not in page and "url(" not in page
+
+
+def test_the_book_writes_a_forecast_as_the_command_line_and_the_pages_do(store: Store) -> None:
+    # The projected value and its 80% interval with the KPI's unit of measure, the chance a
+    # whole percent: churn climbs away from its target, a chance below 1%, never `0%`.
+    book = build_book(store, "co", period="2026-06")
+    churn = book.reds[0]
+    f = churn.chart.forecast if churn.chart is not None else None
+    assert f is not None and f.projected is not None and f.probability is not None
+    assert f.probability < 0.005
+    sentence = (
+        f"Forecast {with_measure(f.projected, '%')} (80% interval "
+        f"{interval(f.path_low[-1], f.path_high[-1], '%')}) in {f.target_period.label} "
+        f"against 4% by 2026-12-31: off track, a <1% chance of meeting it."
+    )
+    assert html.escape(sentence) in book_document(book)
+    assert sentence in pdf_text(book_pdf(book))
 
 
 def test_a_book_without_reds_says_so(store: Store) -> None:

@@ -117,7 +117,13 @@ def test_a_gap_breaks_the_actual_line() -> None:
         (105.5, 107.5, ["105.5", "106", "106.5", "107", "107.5"]),
         # A flat line gets a band around its value.
         (3, 3, ["2.6", "2.8", "3", "3.2", "3.4"]),
-        (15_000, 48_000, ["10k", "20k", "30k", "40k", "50k"]),
+        # Thousands separated, as every other number of the pages and the book (34,320, not
+        # 34320 nor 34.32k); millions short, to keep the axis narrow.
+        (15_000, 48_000, ["10,000", "20,000", "30,000", "40,000", "50,000"]),
+        (34_300, 34_340, ["34,300", "34,310", "34,320", "34,330", "34,340"]),
+        (1_200, 1_950, ["1,200", "1,400", "1,600", "1,800", "2,000"]),
+        (1_000_000, 3_500_000, ["1M", "2M", "3M", "4M"]),
+        (1_000_000, 1_900_000, ["1M", "1.25M", "1.5M", "1.75M", "2M"]),
     ],
 )
 def test_the_axis_is_round_and_covers_the_values(low: float, high: float, ticks: list[str]) -> None:

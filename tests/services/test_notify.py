@@ -85,6 +85,26 @@ def test_owner_and_lead_get_the_red_kpi_by_email(store: Store, smtp: SmtpSink) -
     assert 'href="http://testserver/kpis/nps?period=2026-10"' in message.html
 
 
+def test_an_email_writes_a_kpis_value_with_its_unit_of_measure(
+    store: Store, smtp: SmtpSink
+) -> None:
+    # As the pages and the attention list do: "17.5% (red)", not "17.5 (red)".
+    notify.send_due(store, NOW, secret=SECRET)
+    red = "[Line of Sight] Gross margin turned red (2026-10)"
+    message = next(
+        r for r in smtp.messages if r.recipients == ["omar@example.com"] and subject(r) == red
+    )
+    assert "Gross margin: 17.5% (red) in 2026-10" in message.text
+    assert "17.5% against a target of 40%" in message.text
+    assert "17.5% (red) in 2026-10" in message.html
+    digest = next(
+        r
+        for r in smtp.messages
+        if r.recipients == ["avery@example.com"] and "Your week" in subject(r)
+    )
+    assert "Gross margin: 17.5% (red) in 2026-10" in digest.text
+
+
 def test_links_open_in_the_app_and_unsubscribe_works_without_login(
     db_url: str, store: Store, smtp: SmtpSink
 ) -> None:

@@ -54,6 +54,19 @@ def test_a_value_reads_as_on_the_command_line_and_the_pages_never_with_an_expone
         assert "e+" not in text and "e-0" not in text
 
 
+def test_a_value_carries_the_kpis_unit_of_measure_as_on_the_pages() -> None:
+    won = _item(
+        "kpi", "New customers", value=58.0, status="red", period="2026-10",
+        unit_of_measure="customers",
+    )  # fmt: skip
+    share = _item("kpi", "Market share", value=13.9, status="red", unit_of_measure="%")
+    assert item_line(won) == "New customers: 58 customers (red) in 2026-10"
+    assert item_line(share) == "Market share: 13.9% (red)"
+    email = digest_email([won, share], person_name="Ava", week="2026-W45", base_url=None)
+    assert "- New customers: 58 customers (red) in 2026-10" in email.text
+    assert "</strong></a>: 58 customers (red) in 2026-10" in email.html
+
+
 def test_a_finding_is_named_without_a_value_beside_its_status() -> None:
     # A finding's item carries no value nor score: its line names the subject alone, never
     # "no value (amber)" for an objective that scores 50.

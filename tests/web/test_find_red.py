@@ -520,6 +520,47 @@ def test_the_off_track_list_holds_the_kpis_whose_page_says_off_track(app: object
     assert checked >= 1
 
 
+PANEL = re.compile(
+    r'Projected <strong id="forecast-projected">([^<]+)</strong> in (\S+) against a target'
+    r" of ([^<]+?) by (\S+):.*?<strong class=\"probability\">([^<]+)</strong>",
+    re.S,
+)
+
+
+def test_the_off_track_list_writes_each_forecast_as_the_kpi_page_does(app: object) -> None:
+    # The projected value and the target with the KPI's unit of measure, the chance a whole
+    # percent (`<1%` at the low end), word for word as the KPI's own page says them.
+    client = login(app, "admin")
+    html = client.get("/lists/off-track", params={"period": PERIOD}).text
+    rows = re.findall(r'<tr data-kpi="([^"]+)" data-unit="[^"]+"[^>]*>(.*?)</tr>', html, re.S)
+    assert len(rows) >= 3
+    cells = {kpi: re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[-1] for kpi, row in rows}
+    for kpi_id, cell in cells.items():
+        page = client.get(f"/kpis/{kpi_id}", params={"period": PERIOD}).text
+        found = PANEL.search(page)
+        assert found, kpi_id
+        projected, period, target, deadline, chance = found.groups()
+        assert cell == f"{projected} in {period} against {target} by {deadline} ({chance} chance)"
+    assert re.fullmatch(
+        r"[\d.,]+ working days in 2027-12 against [\d.,]+ working days by 2027-12-31 "
+        r"\((&lt;1|\d+)% chance\)",
+        cells[RED_KPI],
+    ), cells[RED_KPI]
+
+
+def test_the_kpi_pages_bands_write_values_as_its_other_numbers(app: object) -> None:
+    # `at least 14.24%` as the actual and target beside them, not `14.24 %`.
+    client = login(app, "admin")
+    page = client.get("/kpis/market_share_pct", params={"period": PERIOD}).text
+    bands = re.search(r'<ul class="thresholds".*?</ul>', page, re.S)
+    assert bands
+    text = " ".join(re.sub(r"<[^>]+>", " ", bands.group(0)).split())
+    assert re.search(r"at least [\d.]+% .* from [\d.]+% to below [\d.]+% .* below [\d.]+%", text)
+    assert " %" not in text, text
+    days = client.get(f"/kpis/{RED_KPI}", params={"period": PERIOD}).text
+    assert "at most 3.142 working days" in days and "above 3.456 working days" in days
+
+
 COUNTED = re.compile(r'<p class="hint counted" data-results="(\d+)" data-kpis="(\d+)">')
 
 

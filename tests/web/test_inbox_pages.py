@@ -27,6 +27,7 @@ def test_the_signed_in_persons_list_by_default(api_as: Any) -> None:
     red = answer.json()["items"][0]
     assert red["link"] == f"/kpis/conversion?period={PERIOD}"
     assert red["reason"].startswith(f"turned red in {PERIOD}: 3 against a target of 5")
+    assert red["unit_of_measure"] is None  # a KPI's, when it has one (what emails write)
     # Nothing of Operations (bob's) in Alice's list.
     assert all(i["unit"] in {"sales", "sales_east"} for i in answer.json()["items"])
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from lineofsight.display import chance, interval, with_measure
 from lineofsight.services.evaluate import load_organization
 from lineofsight.web.app import create_app
-from lineofsight.web.templating import number
 from tests.conftest import Los
 from tests.web.site import (
     PERIOD,
@@ -46,48 +46,62 @@ def site(
 
 
 def _command(site: Site) -> dict[str, dict[str, Any]]:
-    """`los forecast --as-of AS_OF` of each KPI at its own unit, by id."""
+    """`los forecast --as-of AS_OF` of each KPI at its own unit, by id, with the KPI's unit
+    of measure."""
     result = Los(site.url)("forecast", "--as-of", AS_OF, "--format", "json")
     assert result.exit_code == 0, result.output
     store = side_store(site.url)
     try:
-        own = {k.id: k.unit for k in load_organization(store).kpis}
+        kpis = {k.id: k for k in load_organization(store).kpis}
     finally:
         store.close()
-    return {f["id"]: f for f in json.loads(result.output)["kpis"] if f["unit"] == own[f["id"]]}
+    return {
+        f["id"]: {**f, "unit_of_measure": kpis[f["id"]].unit_of_measure}
+        for f in json.loads(result.output)["kpis"]
+        if f["unit"] == kpis[f["id"]].unit
+    }
 
 
 def _shown(page: str) -> dict[str, Any]:
     """The forecast a KPI page shows: its panel's sentence and the chart's path, period by
     period (each period's tip in the chart)."""
     panel = re.search(
-        r"Projected <strong>([^<]+)</strong> in (\S+) against a target of ([^ ]+) by (\S+):"
-        r".*?(on track|off track).*?<strong class=\"probability\">(\d+)%</strong>;"
-        r" 80% interval ([^<]+)–([^<)]+)\)",
+        r'Projected <strong id="forecast-projected">([^<]+)</strong> in (\S+) against a target'
+        r" of ([^<]+?) by (\S+):.*?(on track|off track).*?"
+        r'<strong class="probability">([^<]+)</strong>;'
+        r' 80% interval <span id="forecast-interval">([^<]+)</span>\)',
         page,
         re.S,
     )
     assert panel is not None
     chart = page.split('id="kpi-chart"')[1].split("</svg>")[0]  # the wide drawing's
     tips = re.findall(r'<rect class="hit" [^>]*><title>([^<]+)</title>', chart)
-    found = (re.search(r"forecast ([^ ]+) \(([^ ]+) to ([^ )]+)\)", t) for t in tips)
-    return {"panel": panel.groups(), "path": [f.groups() for f in found if f]}
+    found = (re.search(r"forecast (.+?) \((.+?)\)$", html.unescape(t)) for t in tips)
+    return {
+        "panel": tuple(html.unescape(g) for g in panel.groups()),
+        "path": [f.groups() for f in found if f],
+    }
 
 
 def _expected(forecast: dict[str, Any]) -> dict[str, Any]:
-    """What the page shows of `los forecast`'s forecast, as the page writes numbers."""
+    """What the page shows of `los forecast`'s forecast, as every page, table and book
+    writes forecasts (`lineofsight.display`): values with the KPI's unit of measure, the
+    chance a whole percent (`<1%` at the low end)."""
     last = forecast["path"][-1]
+    measure = forecast["unit_of_measure"]
     panel = (
-        number(forecast["projected"]),
+        with_measure(forecast["projected"], measure),
         forecast["period"],
-        number(forecast["target"]),
+        with_measure(forecast["target"], measure),
         forecast["deadline"],
         "on track" if forecast["on_track"] else "off track",
-        f"{forecast['probability'] * 100:.0f}",
-        number(last["low"]),
-        number(last["high"]),
+        chance(forecast["probability"]),
+        interval(last["low"], last["high"], measure),
     )
-    path = [(number(p["value"]), number(p["low"]), number(p["high"])) for p in forecast["path"]]
+    path = [
+        (with_measure(p["value"], measure), interval(p["low"], p["high"], measure))
+        for p in forecast["path"]
+    ]
     return {"panel": panel, "path": path}
 
 

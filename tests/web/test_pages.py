@@ -223,21 +223,24 @@ def test_kpi_page_draws_its_chart_forecast_and_trace(admin: TestClient) -> None:
     chart = html.split('id="kpi-chart"')[1].split("</div>")[0]
     # Each period's numbers, shown on hover (and in the table below the chart).
     tips = re.findall(r'<rect class="hit" [^>]*><title>([^<]+)</title>', chart)
-    assert tips[0].startswith("Q4 2024: actual 11.3, ")
-    assert "target 18" in tips[-1]
+    assert tips[0].startswith("Q4 2024: actual 11.3%, target 12%")
+    assert "target 18%" in tips[-1]
+    # The table below the chart writes them alike.
+    assert '<td class="num">11.3%</td><td class="num">12%</td>' in html
     # The target is written with its unit of measure, as the actual is, and as the command
     # line, the notebook and the book write them (`display.with_measure`: 14.24%, not 14.24 %).
     assert re.search(r'id="current-target">[\d.,]+%</td>', html)
     assert re.search(r'id="current-actual">[\d.,]+%</td>', html)
-    # The forecast path with its 80% band runs to the last period; each value in its band.
-    found = [re.search(r"forecast ([-\d.,]+) \(([-\d.,]+) to ([-\d.,]+)\)", t) for t in tips]
+    # The forecast path with its 80% band runs to the last period; each value in its band,
+    # with its unit of measure as the actual's (6.9%, 4.86 – 9.79%).
+    found = [re.search(r"forecast ([-\d.,]+)% \(([-\d.,]+) – ([-\d.,]+)%\)", t) for t in tips]
     assert found[-1] is not None
     for f in (f for f in found if f):
         low, value, high = (float(f.group(i).replace(",", "")) for i in (2, 1, 3))
         assert low <= value <= high
     assert '<polygon class="interval"' in chart and '<polyline class="forecast"' in chart
-    probability = re.search(r'<strong class="probability">(\d+)%</strong>', html)
-    assert probability and 0 <= int(probability.group(1)) <= 100
+    probability = re.search(r'<strong class="probability">(&lt;1|&gt;99|\d+)%</strong>', html)
+    assert probability and (probability.group(1)[0] == "&" or 1 <= int(probability.group(1)) <= 99)
     assert re.search(r"on track|off track", html)
     assert "Line of sight" in html and "<strong>Mission</strong>" in html
     # The charts are drawn by the server: no chart library is loaded.

@@ -72,10 +72,12 @@ def forecast(
     if output_format is TableFormat.JSON:
         render_forecast.write_forecast_json(report, sys.stdout)
         return
-    # Not writing to a terminal (a file, a pipe): give the table room rather than cut ids;
-    # the notes are sentences, each on one line there (a terminal wraps them at its width).
-    console = text_console(200)
-    console.print(render_forecast.forecast_table(report))
+    # Not writing to a terminal (a file, a pipe): give the table room (its whole width, one
+    # line a row) rather than cut ids; the notes are sentences, each on one line there (a
+    # terminal wraps them at its width).
+    table = render_forecast.forecast_table(report)
+    console = text_console(200, fit=table)
+    console.print(table)
     for line in render_forecast.forecast_notes(report):
         console.print(line, soft_wrap=not console.is_terminal)
 

@@ -64,12 +64,19 @@ class _LazyConsole:
         return getattr(self._console, name)
 
 
-def text_console(width: int) -> RichConsole:
+def text_console(width: int, fit: Any = None) -> RichConsole:
     """The console for a command's text output: `out` on a terminal; else (a file, a pipe)
-    one `width` columns wide, so that tables are not cut, with no trailing spaces."""
+    one `width` columns wide, or as wide as the table `fit` is laid out whole when that is
+    wider, so that tables are not cut, with no trailing spaces."""
     if out.is_terminal:
         return out
-    return Console(highlight=False, width=width, file=TrimmedLines())
+    console = Console(highlight=False, width=width, file=TrimmedLines())
+    if fit is not None:
+        # Measured without a limit (a console measures a table to its own width at most).
+        widest = console.measure(fit, options=console.options.update_width(1 << 16)).maximum
+        if widest > width:
+            console = Console(highlight=False, width=widest, file=TrimmedLines())
+    return console
 
 
 out = cast("RichConsole", _LazyConsole(highlight=False, soft_wrap=True, file=TrimmedLines()))

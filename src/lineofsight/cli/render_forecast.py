@@ -10,6 +10,8 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from lineofsight import display
+from lineofsight.cli.idtable import IdTable
 from lineofsight.domain import model as m
 from lineofsight.engine.forecast import NO_FORECAST, Forecast, NotRequested
 from lineofsight.services.forecast import ForecastReport
@@ -45,24 +47,29 @@ def write_forecast_json(report: ForecastReport, out: TextIO) -> None:
 def forecast_table(report: ForecastReport) -> Table:
     """One row per forecast, and one per KPI with no target to forecast: projected value with
     its 80% interval, target, deadline, on track with the chance of meeting the target, the
-    method and the values it used, and why a KPI is not forecast."""
+    method and the values it used, and why a KPI is not forecast.
+
+    Values carry the KPI's unit of measure and chances are whole percents, as every page,
+    book, email and notebook writes them (`lineofsight.display`). Ids are never cut however
+    narrow the terminal, nor numbers (an `IdTable`, as `los status`'s): the deadline and why
+    a KPI is not forecast wrap instead."""
     kpis = report.org.kpis_by_id()
-    table = Table(
+    rows = report.rows()
+    table = IdTable(
         title=f"Forecast as of {report.as_of.isoformat()}",
         box=box.SIMPLE_HEAD,
         title_justify="left",
     )
-    table.add_column("KPI", no_wrap=True)
-    table.add_column("unit", no_wrap=True)
+    table.add_column("KPI", min_width=max((len(f.id) for f in rows), default=1))
+    table.add_column("unit", min_width=max((len(f.unit) for f in rows), default=1))
     table.add_column("projected", justify="right", no_wrap=True)
     table.add_column("80% interval", justify="right", no_wrap=True)
     table.add_column("target", justify="right", no_wrap=True)
-    table.add_column("deadline", no_wrap=True)
+    table.add_column("deadline")
     table.add_column("on track", no_wrap=True)
     table.add_column("chance", justify="right", no_wrap=True)
     table.add_column("method", no_wrap=True)
     table.add_column("points", justify="right", no_wrap=True)
-    rows = report.rows()
     # Why a KPI is not forecast, in a last column (wrapped, not cutting the others) when any
     # KPI is not.
     why = any(isinstance(f, NotRequested) or f.reason is not None for f in rows)
@@ -78,18 +85,21 @@ def forecast_table(report: ForecastReport) -> Table:
                 NO_FORECAST, "0", *reason,
             )  # fmt: skip
             continue
-        projected = "–" if f.projected is None else f"{f.projected:,.2f}"
+        measure = kpi.unit_of_measure
+        projected = (
+            "–" if f.projected is None else escape(display.with_measure(f.projected, measure))
+        )
         if f.clamped:
             projected += "*"
         table.add_row(
             escape(f.id),
             escape(f.unit),
             projected,
-            _interval(f),
+            _interval(f, measure),
             _target(f, kpi),
             f"{f.deadline.isoformat()} ({f.target_period.label})",
             _on_track(f),
-            "–" if f.probability is None else f"{f.probability:.0%}",
+            "–" if f.probability is None else display.chance(f.probability),
             f.method,
             str(f.points),
             *reason,
@@ -114,20 +124,21 @@ def forecast_notes(report: ForecastReport) -> list[str]:
     return lines
 
 
-def _interval(f: Forecast) -> str:
+def _interval(f: Forecast, measure: str | None) -> str:
     if not f.path:
         return "–"
     last = f.path[-1]
-    return f"{last.low:,.2f} – {last.high:,.2f}"
+    return escape(display.interval(last.low, last.high, measure))
 
 
 def _target(f: Forecast | None, kpi: m.Kpi) -> str:
+    measure = kpi.unit_of_measure
     if kpi.direction is m.Direction.RANGE and kpi.range is not None:
-        return f"{_number(kpi.range.low)}–{_number(kpi.range.high)}"
+        return escape(display.interval(kpi.range.low, kpi.range.high, measure))
     if f is None:
         return "–"
     sign = "≥ " if kpi.direction is m.Direction.INCREASE else "≤ "
-    return sign + _number(f.target)
+    return sign + escape(display.with_measure(f.target, measure))
 
 
 def _on_track(f: Forecast | NotRequested) -> str:
@@ -136,8 +147,3 @@ def _on_track(f: Forecast | NotRequested) -> str:
     if f.on_track:
         return "[green]✓ on track[/]"
     return "[red]✗ off track[/]"
-
-
-def _number(value: float) -> str:
-    text = f"{value:,.2f}"
-    return text[:-3] if text.endswith(".00") else text

@@ -91,8 +91,9 @@ _SEVERITY = {"error": 0, "warning": 1, "info": 2}
 class AttentionItem:
     """One thing that needs someone: what (`item_type`, `item_id`, `name`), where (`unit`),
     whose (`owner`), why (`kind`, `reason`), how it stands (`status`, `value`, `target`,
-    `score` in `period`), by when (`due`), where to look (`link`, app-relative, keeping the
-    period) and how pressing (`rank`, lower first: the kind's place in `KINDS`)."""
+    `score` in `period`; a KPI's `unit_of_measure`), by when (`due`), where to look (`link`,
+    app-relative, keeping the period) and how pressing (`rank`, lower first: the kind's place
+    in `KINDS`)."""
 
     kind: str
     reason: str
@@ -115,6 +116,7 @@ class AttentionItem:
     code: str | None = None  # a finding's rule
     severity: str | None = None  # a finding's severity
     subject: str | None = None  # what a finding is about: kpi, objective, unit or person
+    unit_of_measure: str | None = None  # a KPI's, that its value and target are written with
 
 
 def sort_key(item: AttentionItem) -> tuple[Any, ...]:

@@ -82,6 +82,7 @@ def no_action_items(kpis: pl.DataFrame, actions: list[Action]) -> Iterator[dict[
             "period": row["period"],
             "due": None,
             "link": f"/kpis/{row['id']}?period={row['period']}#actions",
+            "unit_of_measure": uom,
         }
 
 

@@ -52,8 +52,7 @@ class OffTrackItems:
                 found["depth"] = self._depth.get(found["unit"], 0)
                 made.append(AttentionItem(**found))
             made.sort(key=sort_key)
-            measures = {kpi: row["unit_of_measure"] for kpi, row in self._candidates.items()}
-            self._ranked = [(item.item_id, measures[item.item_id], _fields(item)) for item in made]
+            self._ranked = [(item.item_id, item.unit_of_measure, _fields(item)) for item in made]
         return self._candidates
 
     def __call__(self) -> list[AttentionItem]:

@@ -16,8 +16,9 @@ from urllib.parse import urlencode
 
 import polars as pl
 
+from lineofsight import display
 from lineofsight.checks.base import Finding
-from lineofsight.display import human, score
+from lineofsight.display import score
 from lineofsight.display import with_measure as _with_measure
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import PeriodError, next_period
@@ -46,10 +47,9 @@ def _days(n: int) -> str:
 
 
 def _chance(probability: float) -> str:
-    percent = 100 * probability
-    if percent < 1:
-        return "under 1% chance of meeting it"
-    return f"a {human(percent, 2)}% chance of meeting it"
+    """The chance of meeting the target as every table, page and book writes it
+    (`display.chance`: a whole percent, `<1%` and `>99%` at the ends)."""
+    return f"a {display.chance(probability)} chance of meeting it"
 
 
 # The columns of the scorecard's KPI rows an item reads (fewer columns, cheaper rows).
@@ -153,6 +153,7 @@ def _kpi_item(
         "period": row["period"],
         "due": due,
         "link": _kpi_link(row["id"], row["period"]),
+        "unit_of_measure": row["unit_of_measure"],
     }
 
 

@@ -160,14 +160,29 @@ def kpi_sentence(k: BookKpi) -> str:
 
 
 def forecast_sentence(k: BookKpi) -> str | None:
+    """The KPI's forecast as the book says it (plain text), its values, interval and chance
+    written as the command line, the pages and emails write them (`lineofsight.display`):
+    `Forecast 6.899% (80% interval 4.859 – 9.794%) in 2027-12 against 7% by 2027-12-31: on
+    track, a 52% chance of meeting it.`"""
     f = k.chart.forecast if k.chart is not None else None
     if f is None or f.projected is None:
         return None
+    measure = k.unit_of_measure
     track = "on track" if f.on_track else "off track"
-    chance = f", a {f.probability * 100:.0f}% chance" if f.probability is not None else ""
+    chance = (
+        f", a {display.chance(f.probability)} chance of meeting it"
+        if f.probability is not None
+        else ""
+    )
+    spread = (
+        f" (80% interval {display.interval(f.path_low[-1], f.path_high[-1], measure)})"
+        if f.path_low
+        else ""
+    )
     return (
-        f"Forecast {num(f.projected)} in {f.target_period.label} against {num(f.target)} "
-        f"by {f.deadline.isoformat()}: {track}{chance}."
+        f"Forecast {with_measure(f.projected, measure)}{spread} in {f.target_period.label} "
+        f"against {with_measure(f.target, measure)} by {f.deadline.isoformat()}: "
+        f"{track}{chance}."
     )
 
 

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from lineofsight import display
 from lineofsight.services.kpi_series import KpiChart
 
 Point = tuple[float, float]
@@ -56,15 +57,6 @@ def nice_ticks(values: Sequence[float], count: int = 5) -> list[float]:
     first = math.floor(low / step) * step
     steps = max(1, math.ceil((high - first) / step - 1e-9))
     return [first + step * i for i in range(steps + 1)]
-
-
-def tick_text(value: float) -> str:
-    """An axis value, short: 2.5, 40k, 1.2M."""
-    if abs(value) >= 1e6:
-        return f"{value / 1e6:g}M"
-    if abs(value) >= 1e4:
-        return f"{value / 1e3:g}k"
-    return f"{value:g}"
 
 
 def label_positions(count: int, most: int) -> list[int]:
@@ -182,7 +174,7 @@ def chart_geometries(
     bench_y = y(bench) if bench is not None and math.isfinite(bench) else None
     r_low, r_high = chart.range_low, chart.range_high
     band_y = (y(r_high), y(r_low)) if r_low is not None and r_high is not None else None
-    y_ticks = tuple((y(t), tick_text(t)) for t in axis)
+    y_ticks = tuple((y(t), display.tick(t)) for t in axis)
     made = []
     for width, left, right, labels in boxes:
         left_x, right_x = float(left), width - right

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from lineofsight.display import human, score
+from lineofsight.display import score, with_measure
 from lineofsight.domain.notifications import WebhookKind
 from lineofsight.domain.text import plural
 from lineofsight.services.attention import AttentionItem
@@ -48,11 +48,12 @@ def app_url(base_url: str | None, path: str) -> str:
     return base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
-def _value(value: float | None) -> str:
-    """A value as the command line and the pages write it (`display.human`)."""
+def _value(value: float | None, measure: str | None) -> str:
+    """A value with its unit of measure as the command line and the pages write it
+    (`display.with_measure`: 58 customers, 21%)."""
     if value is None:
         return "no value"
-    return human(value)
+    return with_measure(value, measure)
 
 
 def _status(status: Any) -> str:
@@ -81,7 +82,7 @@ def _standing(item: AttentionItem) -> str:
     """A KPI's value; an objective's or unit's score (they roll up, they are not measured)."""
     if item.item_type in ("objective", "unit"):
         return "no score" if item.score is None else f"score {score(item.score)}"
-    return _value(item.value)
+    return _value(item.value, item.unit_of_measure)
 
 
 def alert_subject(kind: str, item: AttentionItem, days: int | None = None) -> str:

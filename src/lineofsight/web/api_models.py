@@ -298,6 +298,7 @@ class InboxItem(_Out):
     code: str | None
     severity: str | None
     subject: str | None
+    unit_of_measure: str | None = None
 
 
 class Inbox(_Out):

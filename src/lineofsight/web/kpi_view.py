@@ -17,19 +17,21 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
+from lineofsight import display
 from lineofsight.domain import model as m
 from lineofsight.services.chart_geometry import (
     ChartGeometry,
     Point,
     chart_geometries,
     nice_ticks,
-    tick_text,
 )
 from lineofsight.services.kpi_series import KpiChart, LogEntry
 from lineofsight.web.pagedata import item_fragment
 from lineofsight.web.pagekit import cache_of
 from lineofsight.web.templating import (
     context_period,
+    interval,
+    measured,
     number,
     signed,
     source_name,
@@ -134,7 +136,8 @@ def thresholds(
     kpi: m.Kpi, target: float | None, low: float | None = None, high: float | None = None
 ) -> list[Threshold]:
     """The bands the engine scores the period's value in (SPEC 3): green when the target is
-    met, amber within the tolerance of it, red beyond. Empty without a target."""
+    met, amber within the tolerance of it, red beyond, each value with the KPI's unit of
+    measure as every page writes it (`at least 14.24%`). Empty without a target."""
     if target is None:
         return []
     tol = (
@@ -142,7 +145,10 @@ def thresholds(
         if kpi.tolerance_abs is not None
         else (kpi.tolerance if kpi.tolerance is not None else m.DEFAULT_TOLERANCE) * abs(target)
     )
-    n = number
+
+    def n(value: float) -> str:
+        return measured(value, kpi.unit_of_measure)
+
     if kpi.direction is m.Direction.INCREASE:
         bands = [
             Threshold("green", f"at least {n(target)}"),
@@ -204,12 +210,13 @@ def _source_cell(source: str | None) -> str:
     return _escaped(source_name(source))
 
 
-def points_body(chart: KpiChart) -> Markup:
+def points_body(chart: KpiChart, unit: str | None = None) -> Markup:
     """The chart's numbers as a table body: each period (with its readable name when that
-    differs), its actual and its target."""
+    differs), its actual and its target, with the `unit` of measure as the chart's hover
+    texts write them."""
     rows = [
-        f'<tr><td>{_period_cell(p.period)}</td><td class="num">{number(p.actual)}</td>'
-        f'<td class="num">{number(p.target)}</td></tr>'
+        f'<tr><td>{_period_cell(p.period)}</td><td class="num">{escape(measured(p.actual, unit))}'
+        f'</td><td class="num">{escape(measured(p.target, unit))}</td></tr>'
         for p in chart.points
     ]
     return Markup(f"<tbody>{''.join(rows)}</tbody>")
@@ -271,22 +278,23 @@ def _points(run: Sequence[Point], texts: dict[float, str]) -> str:
     return " ".join([f"{texts[x]},{texts[y]}" for x, y in run])
 
 
-def _tips(chart: KpiChart) -> list[str]:
-    """Each period's hover text, escaped: the period's numbers (the same for the laptop's
-    and the phone's drawing, so made once for both)."""
+def _tips(chart: KpiChart, unit: str = "") -> list[str]:
+    """Each period's hover text, escaped: the period's numbers with the `unit` of measure,
+    as the page's other texts write them (the same for the laptop's and the phone's drawing,
+    so made once for both)."""
     forecast: dict[str, str] = {}
     f = chart.forecast
     # The path's columns as they are (`Forecast.path` makes a point object of each period).
     for period, value, low, high in (
         zip(f.path_periods, f.path_values, f.path_low, f.path_high, strict=True) if f else ()
     ):
-        words = f", forecast {number(value)} ({number(low)} to {number(high)})"
+        words = f", forecast {measured(value, unit)} ({interval(low, high, unit)})"
         forecast[period.label] = forecast.get(period.label, "") + words
-    # One escape per tip (its period's name, then its numbers: digits, signs and commas).
+    # One escape per tip (its period's name, then its numbers and unit).
     return [
         escape(
-            f"{readable_period(p.period)}: actual {number(p.actual)}, target {number(p.target)}"
-            f"{forecast.get(p.period, '')}"
+            f"{readable_period(p.period)}: actual {measured(p.actual, unit)}, "
+            f"target {measured(p.target, unit)}{forecast.get(p.period, '')}"
         )
         for p in chart.points
     ]
@@ -316,7 +324,7 @@ _BOXES = ((W, 64, 12, 8), (NARROW_W, 52, 12, 4))
 def fallback_charts(chart: KpiChart, title: str, unit: str = "") -> Markup:
     """`fallback_chart` drawn for a laptop, then for a phone (los.css shows the one that
     fits the screen), their heights and hover texts made once for both."""
-    tips = _tips(chart)
+    tips = _tips(chart, unit)
     wide, narrow = chart_geometries(
         chart, _BOXES, H, top=24, bottom=44, ticks=5, label=readable_period
     )
@@ -429,7 +437,7 @@ def change_chart(data: dict[str, Any], *, narrow: bool = False) -> Markup:
             y(t),
             left - 6,
             y(t) + 4,
-            tick_text(t),
+            display.tick(t),
         )
         for t in axis
     ]

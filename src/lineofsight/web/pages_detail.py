@@ -263,7 +263,7 @@ def kpi_page(
         ]
         choices = [p.period for p in chart.points if p.actual is not None][::-1]
         return {
-            "points_body": points_body(chart),
+            "points_body": points_body(chart, kpi.unit_of_measure),
             "chart_fallback": fallback_charts(chart, kpi.name, kpi.unit_of_measure or ""),
             "explanation": explanation,
             "explain_chart": (

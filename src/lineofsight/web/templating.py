@@ -87,10 +87,25 @@ def score(value: float | None) -> str:
     return "–" if value is None else display.score(value)
 
 
+@functools.lru_cache(maxsize=8192)
 def measured(value: float | None, measure: str | None) -> str:
     """A value with its unit of measure as the CLI, the notebook and the book write it
-    (`display.with_measure`: 21%, 2.58 hours); '–' if none."""
+    (`display.with_measure`: 21%, 2.58 hours); '–' if none. Kept per value, as `number`."""
     return "–" if value is None else display.with_measure(value, measure)
+
+
+def chance(probability: float | None) -> str:
+    """The chance of meeting a target as the CLI, the book, emails and the notebook write it
+    (`display.chance`: a whole percent, `<1%` and `>99%` at the ends); '–' if none."""
+    return "–" if probability is None else display.chance(probability)
+
+
+@functools.lru_cache(maxsize=8192)
+def interval(low: float | None, high: float | None, measure: str | None) -> str:
+    """A forecast's 80% interval (or a range) as the CLI, the book and the notebook write it
+    (`display.interval`: 4.86 – 9.79%); '–' if an end is missing. Kept per pair, as
+    `number`."""
+    return "–" if low is None or high is None else display.interval(low, high, measure)
 
 
 def percent(value: float | None) -> str:
@@ -225,10 +240,12 @@ templates.env.filters.update(
     signed=signed,
     score=score,
     pct=percent,
+    chance=chance,
     source=source_name,
     plural=plural,
 )
 templates.env.globals["STATUS_WORD"] = STATUS_WORD
+templates.env.globals["interval"] = interval
 templates.env.globals["awaited_sentence"] = awaited_sentence
 templates.env.globals["STATUS_ICON"] = STATUS_ICON
 
