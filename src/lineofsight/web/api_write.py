@@ -377,10 +377,10 @@ def delete_user(request: Request, username: str, account: AccountDep) -> Respons
     target = accounts.find_user(store, username)
     if not any(g.role == "admin" for g in account.grants):
         raise forbidden("your role does not allow 'manage_users'")
-    if target is None:
+    # A user outside the admin's units is not found, as any item outside them: asking
+    # cannot tell which usernames exist there.
+    if target is None or not _may_manage(account, target, request):
         raise not_found(f"user '{username}'")
-    if not _may_manage(account, target, request):
-        raise forbidden("your role does not allow 'manage_users' for this user's roles")
     if target.id == account.id:
         raise ApiError(409, "you cannot remove yourself: ask another admin")
     accounts.remove_user(store, username, actor=account.username)
@@ -412,7 +412,7 @@ def post_token(
             raise not_found(f"user '{username}'")
         raise forbidden("your role does not allow making tokens for other users")
     if target.id != account.id and not _may_manage(account, target, request):
-        raise forbidden("your role does not allow 'manage_users' for this user's roles")
+        raise not_found(f"user '{username}'")  # outside the admin's units: see delete_user
     label = body.label if body is not None else None
     token = accounts.create_token(store, username, actor=account.username, label=label)
     info = accounts.list_tokens(store, username)[-1]
