@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -74,6 +75,11 @@ class SubjectIndex:
             if subject.owner is not None:
                 by_owner.setdefault(subject.owner, []).append(key)
         return cls(by_key, by_unit, by_owner)
+
+    def in_units(self, units: Iterable[str]) -> list[tuple[str, str]]:
+        """The KPIs and objectives of the units (a unit and those below it: the subtree its
+        page counts and its briefing book covers, whose actions are the unit's)."""
+        return [key for unit in units for key in self.by_unit.get(unit, [])]
 
 
 def _as_owner(account: Account | None, tree: UnitTree, unit: str, person: str | None) -> bool:

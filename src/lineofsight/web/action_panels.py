@@ -229,7 +229,11 @@ def actions_list(context: Context, *, unit: str | None = None, person: str | Non
     index = subject_index(request, snap)
     subjects = index.by_key
     if unit is not None:
-        wanted = index.by_unit.get(unit, [])
+        # Those of the units below too, as the page's counts and its briefing book: a red
+        # KPI of a team has its actions on its department's page. Only the KPIs and
+        # objectives that have an action are asked for.
+        noted = _noted(request)[0]
+        wanted = [k for k in index.in_units(sorted(snap.subtree(unit))) if k in noted]
         found = action_service.list_actions(store_of(request), subjects=wanted)
     else:
         owned = action_service.list_actions(store_of(request), owner=person)
@@ -243,7 +247,13 @@ def actions_list(context: Context, *, unit: str | None = None, person: str | Non
     ]
     shown.sort(key=lambda p: (p[0].status != "open", p[0].due or dt.date.max, p[0].id))
     return _render(
-        context, "_actions_list.html", snap=snap, listed=shown, today=today(), for_person=person
+        context,
+        "_actions_list.html",
+        snap=snap,
+        listed=shown,
+        today=today(),
+        for_person=person,
+        for_unit=unit,
     )
 
 
