@@ -105,6 +105,38 @@ def may_create_action(
     )
 
 
+def owner_only_self(account: Account | None, tree: UnitTree, subject: Subject) -> bool:
+    """Whether the account may add an action on the subject only with its own person as the
+    action's owner: the owner role on a KPI or objective that another person owns (its form
+    offers no owner field to fill in)."""
+    if account is None or account.person_id is None:
+        return False
+    if may_create_action(account, tree, subject, None):
+        return False
+    return _as_owner(account, tree, subject.unit, account.person_id)
+
+
+def create_refusal(
+    account: Account | None, tree: UnitTree, subject: Subject, owner: str | None
+) -> tuple[str | None, str] | None:
+    """Why the account may not add an action on the subject owned by `owner`, as (the field
+    to blame, or None for the whole action, and the reason in words); None when it may."""
+    if may_create_action(account, tree, subject, owner):
+        return None
+    what = "KPI" if subject.kind == "kpi" else "objective"
+    owned = f"its owner ({subject.owner})" if subject.owner else "its owner"
+    if account is not None and owner_only_self(account, tree, subject):
+        return "owner", (
+            f"as an owner you may add an action on {what} '{subject.id}' only on yourself "
+            f"({account.person_id}): only {owned} or an editor of unit '{subject.unit}' may "
+            "give it to someone else"
+        )
+    return None, (
+        f"you may not add actions on {what} '{subject.id}': only an editor or admin of unit "
+        f"'{subject.unit}', {owned}, or an owner there taking the action on themselves may"
+    )
+
+
 def may_create_any_action(account: Account | None, tree: UnitTree) -> bool:
     """Whether the account may add an action on some KPI or objective: on one at the top of
     a grant's scope (a right held there is held below it too)."""

@@ -31,6 +31,7 @@ from lineofsight.services.action_permissions import (
     may_create_action,
     may_edit_action,
     may_read,
+    owner_only_self,
 )
 from lineofsight.services.permissions import readable_units
 from lineofsight.services.scorecards import definitions_revision
@@ -195,6 +196,9 @@ def actions_panel(context: Context, kind: str, item_id: str) -> Markup:
     found.sort(key=lambda a: (a.status != "open", a.due is None, a.due or dt.date.max, a.id))
     may_create = may_create_action(account, tree, subject, account.person_id if account else None)
     owner = (account.person_id or "") if account else ""
+    # An owner on what another person owns may take the action only themselves: no owner
+    # field to fill in that would be refused.
+    owner_fixed = may_create and owner_only_self(account, tree, subject)
     values: dict[str, Any] = {
         "snap": snap,
         "people": "",
@@ -202,9 +206,10 @@ def actions_panel(context: Context, kind: str, item_id: str) -> Markup:
         "form": ActionForm(owner=owner),
         "today": today(),
         "may_create": may_create,
+        "owner_fixed": owner_fixed,
     }
     if not found:
-        shape = (may_create, owner)
+        shape = (may_create, owner, owner_fixed, subject.owner if owner_fixed else None)
         return _empty_panel(
             context, "_actions_panel.html", subject, request.url.path, shape, actions=[],
             may_edit={}, **values,

@@ -26,6 +26,7 @@ from lineofsight.services.accounts import Account
 from lineofsight.services.action_permissions import (
     Subject,
     SubjectIndex,
+    create_refusal,
     may_comment,
     may_create_action,
     may_edit_action,
@@ -257,8 +258,14 @@ def _new_action_problems(
         cache, org, tree, account, sent.get("kind", "kpi"), sent.get("id", "")
     )
     owner = fields.get("owner")
-    if subject is not None and not may_create_action(account, tree, subject, owner):
-        raise forbidden(f"your role does not allow adding actions on unit '{subject.unit}'")
+    refused = None if subject is None else create_refusal(account, tree, subject, owner)
+    if refused is not None:
+        blamed, reason = refused
+        if blamed is None:
+            raise forbidden(reason)
+        # An owner who may take the action only on themselves: a problem of its field, said
+        # with every other problem of the body at once.
+        problems.append(Problem(blamed, 0, reason))
     checked = {
         "subject_type": subject.kind if subject else "kpi",
         "subject_id": subject.id if subject else "",
