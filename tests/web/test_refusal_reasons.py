@@ -129,3 +129,29 @@ def test_an_owners_refused_check_in_says_whose_kpi_it_is(app: object) -> None:
     page = lucas.get("/kpis/avg_resolution_hours/checkin")
     assert page.status_code == 403
     assert "owned by samuel_osei" in page.text and "You may not see" not in page.text
+
+
+def test_the_users_page_warns_of_an_owner_whose_persons_kpis_lie_outside_its_roles(
+    app: object,
+) -> None:
+    # An owner of Sales linked to Lucas Moreau, whose KPI is at Tier 2 Support: the admin is
+    # warned at once (his home page would say nothing needs him).
+    admin = login(app, "admin")
+    page = admin.get("/admin/users").text
+    form = {
+        "csrf_token": csrf_from(page),
+        "username": "zed",
+        "name": "",
+        "password": "Zed-password-1",
+        "roles": "owner:sales",
+        "person": RED_KPI_OWNER,
+    }
+    added = admin.post("/admin/users", data=form, follow_redirects=True)
+    assert added.status_code == 200, added.text
+    notice = re.search(r'id="admin-notice">([^<]*)<', added.text)
+    assert notice, added.text
+    text = notice.group(1)
+    assert "Added user zed. Warning: person lucas_moreau owns 1 KPI, all outside the roles" in (
+        text
+    )
+    assert "(t2_backlog_days at support_t2): this user cannot see or enter it" in text
