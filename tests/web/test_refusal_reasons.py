@@ -155,3 +155,18 @@ def test_the_users_page_warns_of_an_owner_whose_persons_kpis_lie_outside_its_rol
         text
     )
     assert "(t2_backlog_days at support_t2): this user cannot see or enter it" in text
+
+
+def test_a_refused_commentary_says_who_may_write_it(app: object) -> None:
+    lucas = login(app, "lucas")
+    token = csrf_from(lucas.get("/").text)
+    answer = lucas.put(
+        "/api/v1/kpis/avg_resolution_hours/commentary/2026-10",
+        json={"analysis": "Slower in October"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["error"]["message"] == (
+        "you may not write commentary on KPI 'avg_resolution_hours': only an editor or admin "
+        "of unit 'customer_service' or its owner (samuel_osei) may"
+    )

@@ -137,6 +137,26 @@ def create_refusal(
     )
 
 
+def edit_refusal(subject: Subject, action: Action) -> str:
+    """Why an action may not be changed by one who may not (`may_edit_action`), in words."""
+    what = "KPI" if subject.kind == "kpi" else "objective"
+    owners = [f"the {what}'s owner ({subject.owner})"] if subject.owner else []
+    if action.owner and action.owner != subject.owner:
+        owners.append(f"the action's owner ({action.owner})")
+    who = ", ".join([f"an editor or admin of unit '{subject.unit}'", *owners])
+    return f"you may not change action '{action.title}': only {who} may"
+
+
+def comment_refusal(subject: Subject) -> str:
+    """Why commentary on the subject may not be written by one who may not (`may_comment`)."""
+    what = "KPI" if subject.kind == "kpi" else "objective"
+    owner = f" or its owner ({subject.owner})" if subject.owner else ""
+    return (
+        f"you may not write commentary on {what} '{subject.id}': only an editor or admin of "
+        f"unit '{subject.unit}'{owner} may"
+    )
+
+
 def may_create_any_action(account: Account | None, tree: UnitTree) -> bool:
     """Whether the account may add an action on some KPI or objective: on one at the top of
     a grant's scope (a right held there is held below it too)."""

@@ -21,7 +21,9 @@ from lineofsight.services import commentary
 from lineofsight.services.accounts import Account
 from lineofsight.services.action_permissions import (
     Subject,
+    comment_refusal,
     create_refusal,
+    edit_refusal,
     may_comment,
     may_create_any_action,
     may_edit_action,
@@ -301,7 +303,8 @@ def _action_and_subject(request: Request, account: Account, action_id: int) -> A
     subject = None if action is None else subject_index(request, snap).by_key.get(action.subject)
     if action is None or subject is None or not may_read(account, unit_tree(snap), subject):
         raise not_found("action", str(action_id))
-    require(may_edit_action(account, unit_tree(snap), subject, action), "changing this action")
+    if not may_edit_action(account, unit_tree(snap), subject, action):
+        raise HTTPException(status_code=403, detail=edit_refusal(subject, action))
     return action, subject
 
 
@@ -392,7 +395,8 @@ def write_commentary_form(
 ) -> Response:
     subject = _subject_for(request, account, subject_type, subject_id)
     snap = today_snapshot(request)
-    require(may_comment(account, unit_tree(snap), subject), "writing commentary here")
+    if not may_comment(account, unit_tree(snap), subject):
+        raise HTTPException(status_code=403, detail=comment_refusal(subject))
     try:
         commentary.write_comment(
             store_of(request),
