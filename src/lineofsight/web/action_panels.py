@@ -225,6 +225,9 @@ def actions_panel(context: Context, kind: str, item_id: str) -> Markup:
     )
 
 
+MAX_LISTED = 200  # actions drawn on a unit's page
+
+
 @pass_context
 def actions_list(context: Context, *, unit: str | None = None, person: str | None = None) -> Markup:
     """The actions on the KPIs and objectives of a unit, or those a person owns or that are
@@ -251,11 +254,15 @@ def actions_list(context: Context, *, unit: str | None = None, person: str | Non
         if a.subject in subjects and may_read(account, tree, subjects[a.subject])
     ]
     shown.sort(key=lambda p: (p[0].status != "open", p[0].due or dt.date.max, p[0].id))
+    # The top of a large organisation holds every action below it: the first ones (open and
+    # soonest due first) are drawn, the rest counted.
+    more = max(0, len(shown) - MAX_LISTED) if unit is not None else 0
     return _render(
         context,
         "_actions_list.html",
         snap=snap,
-        listed=shown,
+        listed=shown[: len(shown) - more],
+        more=more,
         today=today(),
         for_person=person,
         for_unit=unit,
