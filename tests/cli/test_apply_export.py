@@ -319,9 +319,19 @@ def test_an_apply_that_would_undo_changes_made_in_the_web_app_says_them_and_need
     assert refused.exit_code == 2
     said = " ".join(refused.output.split())
     assert "applying it would undo 2 changes made in the web app" in said
-    assert "`los export strategy.yaml` first" in said and "--force" in said
-    assert f"kpi nps: target changed back, changed in the web app by ed on {today}" in said
-    assert f"kpi bed_occupancy added back, changed in the web app by ann on {today}" in said
+    # Exporting over the file one edits would replace its comments and layout: the advice
+    # is to write what the store has into it (each change says it), or to export elsewhere.
+    assert "to keep them, write what the store has (below) into strategy.yaml" in said
+    assert "`los export exported.yaml` writes the store's whole strategy to another file" in said
+    assert "los export strategy.yaml" not in said and "--force" in said
+    assert (
+        f"kpi nps: target changed back, changed in the web app by ed on {today}; "
+        'the store has {"value": 50, "by": "2027-12-31"}'
+    ) in said
+    assert (
+        f"kpi bed_occupancy added back, changed in the web app by ann on {today}; "
+        "the store has no kpi bed_occupancy"
+    ) in said
     exported = los("export").stdout
     assert "value: 50" in exported and "bed_occupancy" not in exported, "nothing was written"
     forced = los("apply", str(strategy), "--force")

@@ -103,7 +103,11 @@ def test_sends_that_failed_exit_1_and_a_run_with_nothing_due_exits_0(
     assert "Sent 0, retrying " in refused.output and "retrying 0" not in refused.output
     as_json = los("notify", "--as-of", AS_OF, "--format", "json")
     assert as_json.exit_code == 0, "none due: the retries wait for their back-off"
-    assert json.loads(as_json.stdout)["outcomes"] == []
+    waiting = json.loads(as_json.stdout)
+    assert waiting["outcomes"] == []
+    # Not "nothing to send": the messages put back wait, and when the first is due is said.
+    assert waiting["waiting"] == refused.output.count("retry: ") > 0
+    assert waiting["next_retry_at"].endswith("+00:00")
     later = (NOW + dt.timedelta(days=1)).date().isoformat()
     _pass_back_off(store)  # --as-of is what messages are about: their clock is the real one
     smtp.refuse = 1  # one send fails again, the others go
@@ -114,6 +118,8 @@ def test_sends_that_failed_exit_1_and_a_run_with_nothing_due_exits_0(
     last = los("notify", "--as-of", later)
     assert last.exit_code == 0, last.output
     assert last.output.startswith("Sent 0, retrying 0, failed 0."), "its retry is not due yet"
+    assert "1 message waits for its retry (the next at " in last.output
+    assert "UTC): `los notify` (or the scheduler) sends it then." in last.output
 
 
 def _pass_back_off(store: Opened) -> None:

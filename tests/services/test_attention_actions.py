@@ -119,3 +119,24 @@ def test_a_milestone_past_its_date_makes_its_action_late_on_the_owners_list(
     assert key not in _kinds(attention_for(store, person="otto", as_of=AS_OF))
     actions.update_action(store, "t", made.id, milestones=steps, status="dropped")
     assert key not in _kinds(attention_for(store, person="otto", as_of=AS_OF))
+
+
+def test_ac02_names_an_action_made_in_the_app_by_its_title_not_its_stored_key(
+    store: Store,  # noqa: F811
+) -> None:
+    from lineofsight.services.check import check
+
+    late = actions.create_action(
+        store,
+        "t",
+        subject_type="objective",
+        subject_id="near",
+        title="Sign the supplier",
+        due=AS_OF - dt.timedelta(days=3),
+    )
+    report = check(file=None, store=store, as_of=AS_OF, select_codes=["AC02"])
+    [finding] = [f for f in report.findings if f.code == "AC02"]
+    assert finding.message == (
+        "action 'Sign the supplier' on objective 'near' was due 2026-04-17 and is still open"
+    )
+    assert late.key not in finding.message

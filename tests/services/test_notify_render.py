@@ -3,6 +3,7 @@ no value of its own), in the digest's text and HTML alike."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 
 from lineofsight.services.attention import AttentionItem
@@ -79,3 +80,22 @@ def test_a_finding_is_named_without_a_value_beside_its_status() -> None:
     assert f"- Keep customers loyal\n  {reason}" in email.text
     assert f"<strong>Keep customers loyal</strong></a><br>{html.escape(reason)}" in email.html
     assert "no value" not in email.text and "no value" not in email.html
+
+
+def test_a_late_action_is_named_by_its_title_owner_and_date_not_a_value_or_status() -> None:
+    reason = "action on KPI 'Tier-2 backlog' was due 2020-01-01 (2532 days ago) and is still open"
+    late = _item(
+        "action",
+        "Past due action",
+        kind="action_overdue",
+        reason=reason,
+        status=None,
+        owner="lucas_moreau",
+        owner_name="Lucas Moreau",
+        due=dt.date(2020, 1, 1),
+    )
+    assert item_line(late) == "Past due action: open action of Lucas Moreau, late since 2020-01-01"
+    email = digest_email([late], person_name="Ava", week="2026-W45", base_url=None)
+    assert "- Past due action: open action of Lucas Moreau, late since 2020-01-01" in email.text
+    for text in (email.text, email.html):
+        assert "no value" not in text and "no status" not in text

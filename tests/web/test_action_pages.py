@@ -363,3 +363,40 @@ def test_owner_suggestions_are_drawn_from_the_definitions_and_kept_across_a_chec
     monkeypatch.setattr(ScorecardCache, "scorecard", no_scorecard)
     monkeypatch.setattr(action_panels, "MAX_SUGGESTED", 0)
     assert alice.get("/suggestions/people").text == first
+
+
+def test_a_unit_page_shows_the_actions_of_the_units_below_it(as_user, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Revenue is owned by Sales, below Acme: it counts on the Acme page, and Acme's briefing
+    # book lists its actions; the unit page shows them too, with the KPI's unit.
+    admin = as_user("admin")
+    page = admin.get("/kpis/revenue", params={"period": "2026-03"})
+    added = admin.post(
+        "/actions",
+        data={
+            "csrf_token": _token(page.text),
+            "subject_type": "kpi",
+            "subject_id": "revenue",
+            "title": "Widen the pipeline",
+            "owner": "alice",
+            "due": "2026-06-30",
+            "back": "/kpis/revenue",
+        },
+    )
+    assert added.status_code == 303, added.text
+    number = int(added.headers["location"].rsplit("-", 1)[1])
+    shown = admin.get("/units/acme", params={"period": "2026-03"}).text
+    row = re.search(rf'<tr data-action="{number}".*?</tr>', shown, re.S)
+    assert row, shown[shown.find('id="actions"') :][:600]
+    assert "Widen the pipeline" in row.group(0) and "(of Sales)" in row.group(0)
+    # On its own unit's page it needs no "of".
+    own = admin.get("/units/sales").text
+    row = re.search(rf'<tr data-action="{number}".*?</tr>', own, re.S)
+    assert row and "(of " not in row.group(0)
+    # The top of a large organisation draws the first ones and counts the rest.
+    from lineofsight.web import action_panels
+
+    listed = len(re.findall(r'<tr data-action="', shown))
+    monkeypatch.setattr(action_panels, "MAX_LISTED", listed - 1)
+    cut = admin.get("/units/acme", params={"period": "2026-03"}).text
+    assert len(re.findall(r'<tr data-action="', cut)) == listed - 1
+    assert "And 1 more action on the units below: see their pages." in cut

@@ -333,7 +333,10 @@ def test_put_strategy_that_would_undo_a_change_made_in_the_web_app_needs_force( 
     error = assert_error(refused, 409)
     assert "would undo 1 change made in the web app" in error["message"]
     assert "force=true" in error["message"]
-    reason = f"kpi revenue: name changed back, changed in the web app by editor on {today}"
+    reason = (
+        f"kpi revenue: name changed back, changed in the web app by editor on {today}; "
+        'the store has "Sales revenue"'
+    )
     assert error["details"] == [{"field": "strategy.yaml", "reason": reason}]
     assert admin.get("/kpis/revenue").json()["kpi"]["name"] == "Sales revenue"
     dry = admin.request(

@@ -378,3 +378,33 @@ def test_serve_answers_pages_and_api(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_user_add_warns_of_an_owner_whose_persons_kpis_lie_outside_its_roles(
+    store_url: str, workdir: Path
+) -> None:
+    # Bob owns Defects at Operations: an owner of Sales linked to him could not see or enter
+    # it, and his home page would say nothing needs him.
+    added = invoke(
+        [
+            *("user", "add", "zed", "--role", "owner:sales", "--person", "bob"),
+            *("--password-stdin", "--db", store_url),
+        ],
+        input="a long password\n",
+    )
+    assert added.exit_code == 0, added.output
+    said = " ".join(added.output.split())
+    assert (
+        "warning: person bob owns 1 KPI, all outside the roles owner:sales (defects at ops): "
+        "this user cannot see or enter it" in said
+    )
+    assert "warning: person bob is linked to user bob too" in said
+    quiet = invoke(
+        [
+            *("user", "add", "yan", "--role", "owner:ops", "--person", "ceo"),
+            *("--password-stdin", "--db", store_url),
+        ],
+        input="a long password\n",
+    )
+    assert quiet.exit_code == 0, quiet.output
+    assert "warning" not in quiet.output

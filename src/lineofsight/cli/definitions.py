@@ -176,8 +176,8 @@ def _say_undoing(plan: Any, dry_run: bool) -> None:
     if dry_run:
         out.print(
             f"[yellow]{changes} would undo what was made in the web app since the file was "
-            "last applied[/]: `los apply` refuses it without --force; `los export FILE` "
-            "first keeps it in the file."
+            "last applied[/]: `los apply` refuses it without --force; to keep it, write what "
+            "the store has (below) into the file."
         )
     else:
         out.print(f"[yellow]{changes} undid what was made in the web app (--force):[/]")

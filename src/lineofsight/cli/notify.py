@@ -134,6 +134,13 @@ def _print_report(report: Any) -> None:
         f"Sent {report.count('sent')}, retrying {report.count('retry')}, "
         f"failed {report.count('failed')}."
     )
+    if report.waiting:
+        # Not "nothing to send": what earlier runs put back is sent once its time comes.
+        out.print(
+            f"{escape(report.wait_text())}: `los notify` (or the scheduler) sends "
+            f"{'it' if report.waiting == 1 else 'them'} then.",
+            soft_wrap=True,
+        )
     for o in report.outcomes:
         error = f" ({escape(o.error)})" if o.error else ""
         out.print(

@@ -212,9 +212,12 @@ def user_add(
             actor=local_user(),
             problems=problems,
         )
+        warnings = accounts.reach_warnings(store, account)
     out.print(
         f"Added user {escape(account.username)} ({escape(accounts.grants_text(account.grants))})"
     )
+    for warning in warnings:
+        out.print(f"[yellow]warning[/]: {escape(warning)}", soft_wrap=True)
 
 
 class ListFormat(StrEnum):

@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import cast
 
 from argon2 import PasswordHasher
@@ -203,6 +203,48 @@ def add_user(
             after=account_plain(account),
         )
     return account
+
+
+def reach_warnings(
+    store: Store, account: Account, visible: Collection[str] | None = None
+) -> list[str]:
+    """What a user linked to a person cannot do that the link suggests, said when it is
+    added: an owner role whose units hold none, or not all, of the KPIs the person owns (the
+    user could not see or enter them: their home page would say nothing needs them), and
+    other users linked to the same person. `visible`: the units the reader may see (None:
+    all); a KPI elsewhere is counted, not named."""
+    from lineofsight.services.permissions import UnitTree, allows
+
+    person = account.person_id
+    if person is None:
+        return []
+    with store.reading() as conn:
+        parents, owned, others = stored.person_reach(conn, person, account.username)
+    warnings: list[str] = []
+    if any(g.role == "owner" for g in account.grants) and owned:
+        tree = UnitTree(parents)
+        outside = [
+            (kpi, unit)
+            for kpi, unit in owned
+            if not allows(account, "enter_data", unit_id=unit, kpi_owner=person, org=tree)
+        ]
+        if outside:
+            named = [(k, u) for k, u in outside if visible is None or u in visible]
+            shown = ", ".join(f"{kpi} at {unit}" for kpi, unit in named[:3])
+            rest = len(outside) - min(len(named), 3)
+            more = (f" and {rest} more" if shown else f"{rest} elsewhere") if rest else ""
+            of = "all" if len(outside) == len(owned) else f"{len(outside)} of {len(owned)}"
+            kpis = "KPI" if len(owned) == 1 else "KPIs"
+            warnings.append(
+                f"person {person} owns {len(owned)} {kpis}, {of} outside the roles "
+                f"{grants_text(account.grants)} ({shown}{more}): this user cannot see or enter "
+                f"{'it' if len(outside) == 1 else 'them'}; give a role on "
+                f"{'its unit' if len(outside) == 1 else 'their units'} or link another person"
+            )
+    if others:
+        names = ", ".join(others)
+        warnings.append(f"person {person} is linked to user {names} too")
+    return warnings
 
 
 def list_users(store: Store) -> list[Account]:

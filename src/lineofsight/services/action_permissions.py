@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -75,6 +76,11 @@ class SubjectIndex:
                 by_owner.setdefault(subject.owner, []).append(key)
         return cls(by_key, by_unit, by_owner)
 
+    def in_units(self, units: Iterable[str]) -> list[tuple[str, str]]:
+        """The KPIs and objectives of the units (a unit and those below it: the subtree its
+        page counts and its briefing book covers, whose actions are the unit's)."""
+        return [key for unit in units for key in self.by_unit.get(unit, [])]
+
 
 def _as_owner(account: Account | None, tree: UnitTree, unit: str, person: str | None) -> bool:
     """Whether the account holds the owner's rights on the unit for items of `person`: its
@@ -96,6 +102,58 @@ def may_create_action(
         return True
     return _as_owner(account, tree, subject.unit, subject.owner) or _as_owner(
         account, tree, subject.unit, owner
+    )
+
+
+def owner_only_self(account: Account | None, tree: UnitTree, subject: Subject) -> bool:
+    """Whether the account may add an action on the subject only with its own person as the
+    action's owner: the owner role on a KPI or objective that another person owns (its form
+    offers no owner field to fill in)."""
+    if account is None or account.person_id is None:
+        return False
+    if may_create_action(account, tree, subject, None):
+        return False
+    return _as_owner(account, tree, subject.unit, account.person_id)
+
+
+def create_refusal(
+    account: Account | None, tree: UnitTree, subject: Subject, owner: str | None
+) -> tuple[str | None, str] | None:
+    """Why the account may not add an action on the subject owned by `owner`, as (the field
+    to blame, or None for the whole action, and the reason in words); None when it may."""
+    if may_create_action(account, tree, subject, owner):
+        return None
+    what = "KPI" if subject.kind == "kpi" else "objective"
+    owned = f"its owner ({subject.owner})" if subject.owner else "its owner"
+    if account is not None and owner_only_self(account, tree, subject):
+        return "owner", (
+            f"as an owner you may add an action on {what} '{subject.id}' only on yourself "
+            f"({account.person_id}): only {owned} or an editor of unit '{subject.unit}' may "
+            "give it to someone else"
+        )
+    return None, (
+        f"you may not add actions on {what} '{subject.id}': only an editor or admin of unit "
+        f"'{subject.unit}', {owned}, or an owner there taking the action on themselves may"
+    )
+
+
+def edit_refusal(subject: Subject, action: Action) -> str:
+    """Why an action may not be changed by one who may not (`may_edit_action`), in words."""
+    what = "KPI" if subject.kind == "kpi" else "objective"
+    owners = [f"the {what}'s owner ({subject.owner})"] if subject.owner else []
+    if action.owner and action.owner != subject.owner:
+        owners.append(f"the action's owner ({action.owner})")
+    who = ", ".join([f"an editor or admin of unit '{subject.unit}'", *owners])
+    return f"you may not change action '{action.title}': only {who} may"
+
+
+def comment_refusal(subject: Subject) -> str:
+    """Why commentary on the subject may not be written by one who may not (`may_comment`)."""
+    what = "KPI" if subject.kind == "kpi" else "objective"
+    owner = f" or its owner ({subject.owner})" if subject.owner else ""
+    return (
+        f"you may not write commentary on {what} '{subject.id}': only an editor or admin of "
+        f"unit '{subject.unit}'{owner} may"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -310,21 +311,23 @@ def _mark_undoing(plan: Plan, later: Sequence[LaterChange]) -> None:
 
 def undoing_refused(plan: Plan, source: str) -> UndoRefused:
     """The refusal of a whole strategy that would undo changes made in the web app: how to
-    keep them (export the store's strategy first) or undo them (force), as `los` says it
-    for a file and the API for one sent to it."""
+    keep them (write what the store has into the strategy, each change says it) or undo them
+    (force), as `los` says it for a file and the API for one sent to it. Exporting over the
+    file one edits is never advised: it would replace its comments and layout."""
     undoing = plan.undoing()
     it = "it" if len(undoing) == 1 else "them"
     if Path(source).is_absolute():
         file = shown_file(source)
         advice = (
-            f"run `los export {file}` first to keep {it} in the file, or "
-            f"`los apply {file} --force` to undo {it}"
+            f"to keep {it}, write what the store has (below) into {file} and apply it again "
+            "(`los export exported.yaml` writes the store's whole strategy to another file to "
+            f"copy from), or run `los apply {file} --force` to undo {it}"
         )
     else:  # sent to the API, as `strategy.yaml (web, USER)`: its problems name the file
         file = source.partition(" (")[0]
         advice = (
-            f"to keep {it}, send the strategy as `los export` writes it now (with your "
-            f"changes), or send it with force=true to undo {it}"
+            f"to keep {it}, send the strategy with what the store has (below), or send it "
+            f"with force=true to undo {it}"
         )
     return UndoRefused(
         f"{file}: applying it would undo {plural(len(undoing), 'change')} made in the web app "
@@ -333,14 +336,29 @@ def undoing_refused(plan: Plan, source: str) -> UndoRefused:
     )
 
 
+_SHOWN = 70  # characters of a stored value an undoing change shows
+
+
 def undoing_text(record: ChangeRecord) -> str:
-    """A change that undoes one made in the web app, in words: what it changes, and who
-    changed it in the web app and when."""
+    """A change that undoes one made in the web app, in words: what it changes, who changed
+    it in the web app and when, and what the store has, to be written into the file to keep
+    it (a field's value; an item the file lacks, or has and the store does not)."""
     assert record.undoes is not None
     what = f"{record.kind} {record.item_id}" + (f": {record.field}" if record.field else "")
     verb = {"add": "added back", "remove": "removed", "change": "changed back"}[record.action]
     actor, day = record.undoes
-    return f"{what} {verb}, changed in the web app by {actor} on {day}"
+    keep = {
+        "add": f"the store has no {record.kind} {record.item_id}",
+        "remove": "the store has it; the file does not",
+        "change": f"the store has {_shown(record.before)}",
+    }[record.action]
+    return f"{what} {verb}, changed in the web app by {actor} on {day}; {keep}"
+
+
+def _shown(value: Any) -> str:
+    """A stored value as JSON on one line, cut to `_SHOWN` characters."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
 
 
 def apply_file(

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lineofsight.display import utc_minute
 from lineofsight.domain.notifications import NotificationSettings
 from lineofsight.domain.text import plural
 from lineofsight.gcpause import paused_gc
@@ -103,6 +104,10 @@ class NotifyReport:
     outcomes: list[Outcome] = field(default_factory=list)
     # Rows "sending" past their lease: they may have been sent; an admin decides.
     uncertain: int = 0
+    # Rows put back for a retry by an earlier run whose next attempt is still to come: not
+    # sent by this run, and not nothing to send either.
+    waiting: int = 0
+    next_retry: dt.datetime | None = None
 
     def count(self, state: str) -> int:
         return sum(1 for o in self.outcomes if o.state == state)
@@ -125,6 +130,8 @@ class NotifyReport:
             f"{len(self.queued)} queued{before}; sent {self.count('sent')}, "
             f"retrying {self.count('retry')}, failed {self.count('failed')}"
         )
+        if self.waiting:
+            line += f"; {self.wait_text()}"
         if self.uncertain:
             line += f"; {self.uncertain} may have been sent (see the sent page)"
         # Why sends failed, so that the log and `los notify` say it (the transport's errors
@@ -135,6 +142,12 @@ class NotifyReport:
             line += f"; {reasons[0]}{others}"
         return line
 
+    def wait_text(self) -> str:
+        """The messages that wait for their retry, and when the first is due."""
+        waits = "waits for its retry" if self.waiting == 1 else "wait for their retry"
+        when = f" (the next at {utc_minute(self.next_retry)})" if self.next_retry else ""
+        return f"{plural(self.waiting, 'message')} {waits}{when}"
+
     def plain(self) -> dict[str, Any]:
         return {
             "queued": [n.plain() for n in self.queued],
@@ -143,7 +156,16 @@ class NotifyReport:
             "retry": self.count("retry"),
             "failed": self.count("failed"),
             "may_have_been_sent": self.uncertain,
+            "waiting": self.waiting,
+            "next_retry_at": _utc_text(self.next_retry),
         }
+
+
+def _utc_text(moment: dt.datetime | None) -> str | None:
+    """A moment of the store (UTC, naive from SQLite) in ISO 8601 with its offset."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).isoformat()
 
 
 def _utc(now: dt.datetime) -> dt.datetime:
@@ -208,6 +230,7 @@ def send_due(
         settings = read_settings(conn)
         rows = stored.sendable(conn, now, BATCH)
         report.uncertain = stored.count_lapsed(conn, now)
+        report.waiting, report.next_retry = stored.waiting_retries(conn, now)
     token = secrets.token_hex(16)  # this sender's name on the rows it takes
     key: str | None = None
     for row in rows:

@@ -75,6 +75,11 @@ def item_line(item: AttentionItem) -> str:
         # A finding is about its subject's definition or data, not how it stands: its name
         # alone (a finding item carries no value nor score: never "no value (amber)").
         return item.name
+    if item.item_type == "action":
+        # An action has a title, an owner and a date, no value nor status.
+        owner = f" of {item.owner_name or item.owner}" if item.owner else ""
+        late = f", late since {item.due.isoformat()}" if item.due else ""
+        return f"{item.name}: open action{owner}{late}"
     return f"{item.name}: {_standing(item)} ({_status(item.status)}){period}"
 
 

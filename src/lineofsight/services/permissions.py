@@ -134,6 +134,50 @@ def allows(
     return False
 
 
+# What each action lets one do, in words, for a refusal.
+ACTION_WORDS = {
+    "read": "read",
+    "edit_definitions": "change the strategy",
+    "enter_data": "enter data",
+    "upload": "upload files",
+    "manage_users": "manage users",
+    "refresh": "refresh data sources",
+}
+
+
+def refusal(
+    account: Account | None,
+    action: str,
+    *,
+    unit_id: str | None,
+    kpi_owner: str | None = None,
+    org: m.Organization | UnitTree,
+) -> str:
+    """Why `allows` refuses the action, in words: for an owner role that covers the unit but
+    not the KPI (another person's, or an account linked to no person), who owns it; else
+    the roles held and where the action was refused."""
+    where = "the whole organisation" if unit_id is None else f"unit '{unit_id}'"
+    tree = UnitTree.of(org)
+    as_owner = account is not None and any(
+        grant.role == "owner" and _covers(grant, unit_id, tree) for grant in account.grants
+    )
+    if account is not None and action == "enter_data" and as_owner:
+        whose = f"this KPI is owned by {kpi_owner}" if kpi_owner else "this KPI has no owner"
+        if account.person_id is None:
+            return (
+                "an owner enters data only for the KPIs their person owns, and your account "
+                f"is linked to no person ({whose}); an admin links it with `los user change "
+                f"{account.username} --person ID`"
+            )
+        return (
+            f"only the KPI's owner may enter its data: you may enter data only for the KPIs "
+            f"your person ({account.person_id}) owns, and {whose}"
+        )
+    roles = ", ".join(str(g) for g in account.grants) if account is not None else ""
+    held = f"your roles ({roles})" if roles else "your account"
+    return f"{held} do not let you {ACTION_WORDS.get(action, action)} on {where}"
+
+
 def readable_units(account: Account | None, org: m.Organization | UnitTree) -> set[str] | None:
     """The units an account may read: None for all of them, else the union of its subtrees."""
     if account is None:

@@ -34,6 +34,25 @@ def unit_ids(conn: Connection) -> set[str]:
     return {row[0] for row in conn.execute(select(t.units.c.id))}
 
 
+def person_reach(
+    conn: Connection, person_id: str, username: str
+) -> tuple[dict[str, str | None], list[tuple[str, str]], list[str]]:
+    """What a user linked to a person reaches: the units' parent links, the (id, unit) of
+    the KPIs the person owns, and the other users linked to the same person."""
+    parents = {row[0]: row[1] for row in conn.execute(select(t.units.c.id, t.units.c.parent_id))}
+    k = t.kpis
+    owned = conn.execute(
+        select(k.c.id, k.c.unit_id).where(k.c.owner_id == person_id).order_by(k.c.id)
+    )
+    u = t.users
+    others = conn.execute(
+        select(u.c.username)
+        .where(u.c.person_id == person_id, u.c.username != username)
+        .order_by(u.c.username)
+    )
+    return parents, [(row[0], row[1]) for row in owned], [row[0] for row in others]
+
+
 def person_exists(conn: Connection, person_id: str) -> bool:
     """Whether the organisation has a person of this id."""
     p = t.people

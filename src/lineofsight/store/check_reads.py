@@ -174,9 +174,11 @@ def read_check_frames(store: Store) -> dict[str, pl.DataFrame]:
     return frames
 
 
+# The key of an action made in the web app or the API is the store's own (`action_2`), which
+# nobody typed: only a declared action's key (its id in the strategy file) is read.
 _ACTIONS_QUERY = (
-    "SELECT key, CAST(NULL AS INTEGER) AS line, subject_type, subject_id, title, owner, due,"
-    " status FROM actions"
+    "SELECT CASE WHEN declared THEN key END AS key, CAST(NULL AS INTEGER) AS line,"
+    " subject_type, subject_id, title, owner, due, status FROM actions"
 )
 _ACTIONS = {
     "key": TEXT,

@@ -149,6 +149,16 @@ def count_by_state(conn: Connection) -> dict[str, int]:
     return {state: count for state, count in rows}
 
 
+def waiting_retries(conn: Connection, now: dt.datetime) -> tuple[int, dt.datetime | None]:
+    """Rows put back for a retry whose next attempt is after `now`: how many, and the
+    earliest of those attempts."""
+    query = select(func.count(), func.min(outbox.c.next_attempt_at)).where(
+        outbox.c.state == "retry", outbox.c.next_attempt_at > now
+    )
+    count, first = conn.execute(query).one()
+    return int(count), first
+
+
 def count_lapsed(conn: Connection, now: dt.datetime) -> int:
     """Rows "sending" whose lease ran out before `now`: their sender stopped mid-send."""
     query = select(func.count()).where(outbox.c.state == "sending", outbox.c.lease_until < now)

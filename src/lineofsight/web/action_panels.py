@@ -31,6 +31,7 @@ from lineofsight.services.action_permissions import (
     may_create_action,
     may_edit_action,
     may_read,
+    owner_only_self,
 )
 from lineofsight.services.permissions import readable_units
 from lineofsight.services.scorecards import definitions_revision
@@ -195,6 +196,9 @@ def actions_panel(context: Context, kind: str, item_id: str) -> Markup:
     found.sort(key=lambda a: (a.status != "open", a.due is None, a.due or dt.date.max, a.id))
     may_create = may_create_action(account, tree, subject, account.person_id if account else None)
     owner = (account.person_id or "") if account else ""
+    # An owner on what another person owns may take the action only themselves: no owner
+    # field to fill in that would be refused.
+    owner_fixed = may_create and owner_only_self(account, tree, subject)
     values: dict[str, Any] = {
         "snap": snap,
         "people": "",
@@ -202,9 +206,10 @@ def actions_panel(context: Context, kind: str, item_id: str) -> Markup:
         "form": ActionForm(owner=owner),
         "today": today(),
         "may_create": may_create,
+        "owner_fixed": owner_fixed,
     }
     if not found:
-        shape = (may_create, owner)
+        shape = (may_create, owner, owner_fixed, subject.owner if owner_fixed else None)
         return _empty_panel(
             context, "_actions_panel.html", subject, request.url.path, shape, actions=[],
             may_edit={}, **values,
@@ -220,6 +225,9 @@ def actions_panel(context: Context, kind: str, item_id: str) -> Markup:
     )
 
 
+MAX_LISTED = 200  # actions drawn on a unit's page
+
+
 @pass_context
 def actions_list(context: Context, *, unit: str | None = None, person: str | None = None) -> Markup:
     """The actions on the KPIs and objectives of a unit, or those a person owns or that are
@@ -229,7 +237,11 @@ def actions_list(context: Context, *, unit: str | None = None, person: str | Non
     index = subject_index(request, snap)
     subjects = index.by_key
     if unit is not None:
-        wanted = index.by_unit.get(unit, [])
+        # Those of the units below too, as the page's counts and its briefing book: a red
+        # KPI of a team has its actions on its department's page. Only the KPIs and
+        # objectives that have an action are asked for.
+        noted = _noted(request)[0]
+        wanted = [k for k in index.in_units(sorted(snap.subtree(unit))) if k in noted]
         found = action_service.list_actions(store_of(request), subjects=wanted)
     else:
         owned = action_service.list_actions(store_of(request), owner=person)
@@ -242,8 +254,18 @@ def actions_list(context: Context, *, unit: str | None = None, person: str | Non
         if a.subject in subjects and may_read(account, tree, subjects[a.subject])
     ]
     shown.sort(key=lambda p: (p[0].status != "open", p[0].due or dt.date.max, p[0].id))
+    # The top of a large organisation holds every action below it: the first ones (open and
+    # soonest due first) are drawn, the rest counted.
+    more = max(0, len(shown) - MAX_LISTED) if unit is not None else 0
     return _render(
-        context, "_actions_list.html", snap=snap, listed=shown, today=today(), for_person=person
+        context,
+        "_actions_list.html",
+        snap=snap,
+        listed=shown[: len(shown) - more],
+        more=more,
+        today=today(),
+        for_person=person,
+        for_unit=unit,
     )
 
 

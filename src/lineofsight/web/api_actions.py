@@ -26,8 +26,10 @@ from lineofsight.services.accounts import Account
 from lineofsight.services.action_permissions import (
     Subject,
     SubjectIndex,
+    comment_refusal,
+    create_refusal,
+    edit_refusal,
     may_comment,
-    may_create_action,
     may_edit_action,
     may_read,
 )
@@ -257,8 +259,14 @@ def _new_action_problems(
         cache, org, tree, account, sent.get("kind", "kpi"), sent.get("id", "")
     )
     owner = fields.get("owner")
-    if subject is not None and not may_create_action(account, tree, subject, owner):
-        raise forbidden(f"your role does not allow adding actions on unit '{subject.unit}'")
+    refused = None if subject is None else create_refusal(account, tree, subject, owner)
+    if refused is not None:
+        blamed, reason = refused
+        if blamed is None:
+            raise forbidden(reason)
+        # An owner who may take the action only on themselves: a problem of its field, said
+        # with every other problem of the body at once.
+        problems.append(Problem(blamed, 0, reason))
     checked = {
         "subject_type": subject.kind if subject else "kpi",
         "subject_id": subject.id if subject else "",
@@ -336,8 +344,14 @@ def _require_edit(
         if subject is None
         else may_edit_action(account, tree, subject, action)
     )
+    if not allowed and subject is None:
+        raise forbidden(
+            f"you may not change action '{action.title}': its KPI or objective is no longer "
+            "defined, and only an editor or admin of the whole organisation may"
+        )
     if not allowed:
-        raise forbidden(f"your role does not allow changing action {action.id}")
+        assert subject is not None
+        raise forbidden(edit_refusal(subject, action))
 
 
 @router.get(
@@ -377,8 +391,9 @@ def _change_problems(
         moved, problems = _subject_problem(cache, org, tree, account, kind, item_id)
         # Moving an action needs the right to add one where it goes.
         if moved is not None:
-            if not may_create_action(account, tree, moved, changes.get("owner", action.owner)):
-                raise forbidden(f"your role does not allow adding actions on unit '{moved.unit}'")
+            refused = create_refusal(account, tree, moved, changes.get("owner", action.owner))
+            if refused is not None:
+                raise forbidden(refused[1])
             changes["subject_type"], changes["subject_id"] = moved.kind, moved.id
     for required in ("title", "status"):
         if required in changes and changes[required] is None:
@@ -493,7 +508,7 @@ def _commentary_routes(kind: str, plural: str, word: str) -> None:
         """A new version (the earlier ones are kept); the same text as now writes nothing."""
         cache, tree, subject = _readable_subject(request, account, kind, item_id)
         if not may_comment(account, tree, subject):
-            raise forbidden(f"your role does not allow commentary on unit '{subject.unit}'")
+            raise forbidden(comment_refusal(subject))
         comment = commentary.write_comment(
             cache.store,
             account.username,

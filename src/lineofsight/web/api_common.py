@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from lineofsight.domain import model as m
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services.accounts import Account
-from lineofsight.services.permissions import UnitTree, allows
+from lineofsight.services.permissions import UnitTree, allows, refusal
 from lineofsight.services.scorecards import Scorecard, ScorecardCache
 from lineofsight.web.errors import ApiError, forbidden, not_found
 from lineofsight.web.security import api_account
@@ -59,8 +59,7 @@ def require(
 ) -> None:
     """403 unless the account may do `action` on the unit."""
     if not allows(account, action, unit_id=unit_id, kpi_owner=kpi_owner, org=tree):
-        where = "the whole organisation" if unit_id is None else f"unit '{unit_id}'"
-        raise forbidden(f"your role does not allow '{action}' on {where}")
+        raise forbidden(refusal(account, action, unit_id=unit_id, kpi_owner=kpi_owner, org=tree))
 
 
 def readable_unit(account: Account, tree: UnitTree, unit_id: str) -> None:

@@ -21,11 +21,14 @@ from lineofsight.services import commentary
 from lineofsight.services.accounts import Account
 from lineofsight.services.action_permissions import (
     Subject,
+    comment_refusal,
+    create_refusal,
+    edit_refusal,
     may_comment,
-    may_create_action,
     may_create_any_action,
     may_edit_action,
     may_read,
+    owner_only_self,
 )
 from lineofsight.web.action_panels import (
     PEOPLE_SOURCE,
@@ -196,6 +199,7 @@ def _show_form(
         action=action,
         people=people_suggested(request, account),
         back=_app_path(back, _page_of(subject)),
+        owner_fixed=action is None and owner_only_self(account, unit_tree(snap), subject),
     )
 
 
@@ -213,9 +217,9 @@ def new_action_page(
     subject = _subject_for(request, account, subject_type, subject_id)
     owner = account.person_id or ""
     snap = today_snapshot(request)
-    require(
-        may_create_action(account, unit_tree(snap), subject, owner or None), "adding actions here"
-    )
+    refused = create_refusal(account, unit_tree(snap), subject, owner or None)
+    if refused is not None:
+        raise HTTPException(status_code=403, detail=refused[1])
     return _show_form(request, account, subject, ActionForm(owner=owner), None, back)
 
 
@@ -261,8 +265,14 @@ def add_action_form(
     snap = today_snapshot(request)
     form = ActionForm(title=title, owner=owner, due=due, milestones=milestones)
     fields, errors = _parse_form(form)
-    if not may_create_action(account, unit_tree(snap), subject, fields["owner"]):
-        require(False, "adding actions here")
+    refused = create_refusal(account, unit_tree(snap), subject, fields["owner"])
+    if refused is not None:
+        blamed, reason = refused
+        if blamed is None:
+            raise HTTPException(status_code=403, detail=reason)
+        # An owner who may take the action only on themselves: the form again, with what was
+        # typed and every problem, this one beside the owner.
+        errors[blamed] = reason
     if not errors:
         try:
             made = action_service.create_action(
@@ -281,6 +291,8 @@ def add_action_form(
     else:
         subject_fields = {"subject_type": subject.kind, "subject_id": subject.id}
         errors = _with_other_errors(request, {**subject_fields, **fields}, errors)
+        if refused is not None:
+            errors = {refused[0] or "form": refused[1], **errors}
     form.errors = errors
     return _show_form(request, account, subject, form, None, back, 422)
 
@@ -291,7 +303,8 @@ def _action_and_subject(request: Request, account: Account, action_id: int) -> A
     subject = None if action is None else subject_index(request, snap).by_key.get(action.subject)
     if action is None or subject is None or not may_read(account, unit_tree(snap), subject):
         raise not_found("action", str(action_id))
-    require(may_edit_action(account, unit_tree(snap), subject, action), "changing this action")
+    if not may_edit_action(account, unit_tree(snap), subject, action):
+        raise HTTPException(status_code=403, detail=edit_refusal(subject, action))
     return action, subject
 
 
@@ -382,7 +395,8 @@ def write_commentary_form(
 ) -> Response:
     subject = _subject_for(request, account, subject_type, subject_id)
     snap = today_snapshot(request)
-    require(may_comment(account, unit_tree(snap), subject), "writing commentary here")
+    if not may_comment(account, unit_tree(snap), subject):
+        raise HTTPException(status_code=403, detail=comment_refusal(subject))
     try:
         commentary.write_comment(
             store_of(request),

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from lineofsight.errors import InputError, Problem
 from lineofsight.services import accounts, edit_approval
 from lineofsight.services.accounts import Account, Grant
-from lineofsight.services.permissions import allows, outside, user_units
+from lineofsight.services.permissions import allows, outside, readable_units, user_units
 from lineofsight.web.pagekit import (
     keep_period,
     page_snapshot,
@@ -118,6 +118,14 @@ def users_page(
     require(is_admin(account), "the users page (admins only)")
     shown = who if accounts.USERNAME.match(who) or who.isdigit() else ""
     notice = DONE[done].format(shown) if done in DONE else None
+    if done == "added" and shown:
+        # What the new user's roles and person do not let them do, said once, at once.
+        added = accounts.find_user(store_of(request), shown)
+        _, tree = _scope(request)
+        visible = readable_units(account, tree)
+        warnings = accounts.reach_warnings(store_of(request), added, visible) if added else []
+        if notice and warnings:
+            notice += " Warning: " + "; ".join(warnings) + "."
     return _page(request, account, notice=notice)
 
 

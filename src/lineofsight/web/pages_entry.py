@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from lineofsight.domain import model as m
@@ -25,6 +25,7 @@ from lineofsight.engine.targets import kpi_target
 from lineofsight.errors import InputError, StoreBusy
 from lineofsight.services.accounts import Account
 from lineofsight.services.measurements import NOT_ENDED, number_of_text
+from lineofsight.services.permissions import refusal
 from lineofsight.services.sources import kpi_source
 from lineofsight.store.database import Store
 from lineofsight.web.errors import RETRY_AFTER
@@ -39,6 +40,7 @@ from lineofsight.web.pagekit import (
     require_seen,
     store_of,
     today,
+    unit_tree,
 )
 from lineofsight.web.security import page_account, verify_csrf
 from lineofsight.web.templating import render
@@ -139,7 +141,11 @@ def _checkin_context(
     # never the value entered at another unit.
     at = requested_unit(snap, unit, kpi.unit, readable(account, snap))
     require_seen(can(account, "read", snap, at), "KPI", kpi_id)
-    require(can(account, "enter_data", snap, at, kpi.owner), "the check-in of this KPI")
+    if not can(account, "enter_data", snap, at, kpi.owner):
+        reason = refusal(
+            account, "enter_data", unit_id=at, kpi_owner=kpi.owner, org=unit_tree(snap)
+        )
+        raise HTTPException(status_code=403, detail=reason)
     return {
         "snap": snap,
         "kpi": kpi,

@@ -49,11 +49,14 @@ class ActionOverdue(Rule):
         )
         for key, line, kind, subject, title, due in rows.iter_rows():
             word = "KPI" if kind == "kpi" else "objective"
+            # By its id when the strategy file declares it, else (made in the web app or the
+            # API, with no id anyone typed) by its title.
+            named = f"'{key}' ({title})" if key else f"'{title}'"
             finding = ctx.finding(
                 self,
                 SubjectKind.KPI if kind == "kpi" else SubjectKind.OBJECTIVE,
                 subject,
-                f"action '{key}' ({title}) on {word} '{subject}' was due {due} and is still open",
+                f"action {named} on {word} '{subject}' was due {due} and is still open",
             )
             if line and finding.location is not None:
                 finding = dataclasses.replace(
