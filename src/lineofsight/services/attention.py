@@ -8,6 +8,7 @@ What is on it (`KINDS`, most pressing first; `rank` is the position of the kind 
 | `turned_red` | a KPI red in its evaluation period that was not red in the period before | kpi |
 | `still_red` | a KPI red in its evaluation period and in the one before | kpi |
 | `action_overdue` | an open action or one of its milestones past its due date | action |
+| `action_new` | an open action given to a person in the app or API in the last 7 days | action |
 | `no_action` | a KPI red in its evaluation period with no open action on it | kpi |
 | `overdue` | a KPI's value for its evaluation period, at any unit, due and not in (SPEC 3) | kpi |
 | `deadline_near` | an open objective, not green, due within 30 days or past due | objective |
@@ -73,6 +74,7 @@ KINDS = (
     "turned_red",
     "still_red",
     "action_overdue",
+    "action_new",
     "no_action",
     "overdue",
     "deadline_near",
@@ -477,6 +479,7 @@ HEADINGS = {
     "turned_red": "Turned red",
     "still_red": "Still red",
     "action_overdue": "Actions overdue",
+    "action_new": "New actions given",
     "no_action": "Red without an action",
     "overdue": "Values overdue",
     "deadline_near": "Objective deadlines near",

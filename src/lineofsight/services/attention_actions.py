@@ -1,6 +1,8 @@
 """The attention list's items about actions (SPEC section 8): a red KPI with no open action
-on it (`no_action`), and an open action past its due date or with a milestone not done past
-its own (`action_overdue`: a milestone that slips makes the action late before its end date).
+on it (`no_action`), an open action past its due date or with a milestone not done past
+its own (`action_overdue`: a milestone that slips makes the action late before its end date),
+and an open action entered in the app or the API for a person in the last NEW_DAYS days
+(`action_new`: its owner is told, once, that it is theirs).
 
 Like the other rules (`attention_rules`), each item is a dict of `AttentionItem`'s fields with
 its reason written for people; the list ranks and cuts them.
@@ -37,7 +39,13 @@ def action_items(
     return [
         *no_action_items(kpis, actions),
         *overdue_action_items(actions, day, resp, org, scope, link_period),
+        *new_action_items(actions, day, resp, org, scope, link_period),
     ]
+
+
+# An action given to a person stays on their list as new for this many days after it was
+# entered (its email goes once, on the first sending after it was entered).
+NEW_DAYS = 7
 
 
 # The alignment rules whose findings the two kinds above already say, in their own words.
@@ -98,18 +106,55 @@ def overdue_action_items(
     and objectives in scope: the action's owner's item (the subject's owner's when the action
     has none)."""
     late = [a for a in actions if is_overdue(a, day) or late_milestones(a, day)]
-    if not late:
+    for action, subject, unit, owner in _placed(late, resp, scope):
+        reason, due = _late_reason(action, day, subject)
+        yield _action_item("action_overdue", action, reason, due, unit, owner, org, link_period)
+
+
+def new_action_items(
+    actions: list[Action],
+    day: dt.date,
+    resp: Responsibilities,
+    org: Organisation,
+    scope: Scope,
+    link_period: str | None,
+) -> Iterator[dict[str, Any]]:
+    """Open actions given to a person (an owner of their own) that were entered in the app or
+    the API within NEW_DAYS days up to `day` (not those the strategy file declares: the file's
+    own people wrote them), on KPIs and objectives in scope: their owner's item."""
+    first = day - dt.timedelta(days=NEW_DAYS - 1)
+    new = [a for a in actions if a.owner and not a.declared and first <= _entered(a) <= day]
+    for action, subject, unit, owner in _placed(new, resp, scope):
+        by = f" by {action.created_by}" if action.created_by else ""
+        due = f", due {action.due}" if action.due else ""
+        reason = f"new action on {subject}, given to them{by} on {_entered(action)}{due}"
+        item = _action_item("action_new", action, reason, action.due, unit, owner, org, link_period)
+        yield item
+
+
+def _entered(action: Action) -> dt.date:
+    """The day (UTC) an action was entered."""
+    at = action.created_at
+    return (at if at.tzinfo is None else at.astimezone(dt.UTC)).date()
+
+
+def _placed(
+    actions: list[Action], resp: Responsibilities, scope: Scope
+) -> Iterator[tuple[Action, str, str, str | None]]:
+    """Each action on a KPI or objective still defined and in scope, with its subject said
+    for people ("KPI 'Revenue'"), the subject's unit, and whose item it is (the action's
+    owner, else the subject's owner)."""
+    if not actions:
         return
     subjects: dict[tuple[str, str], tuple[str, str, str | None]] = {}
     for kind, frame in (("kpi", resp.kpis), ("objective", resp.objectives)):
-        wanted = sorted({a.subject_id for a in late if a.subject_type == kind})
+        wanted = sorted({a.subject_id for a in actions if a.subject_type == kind})
         rows = frame.filter(pl.col("id").is_in(pl.Series(wanted, dtype=pl.String).implode()))
         for item_id, name, unit, owner in rows.select(
             "id", "name", "unit_id", "owner_id"
         ).iter_rows():
             subjects[(kind, item_id)] = (name, unit, owner)
-    query = f"?period={link_period}" if link_period else ""
-    for action in late:
+    for action in actions:
         found = subjects.get(action.subject)
         if found is None:
             continue  # its KPI or objective is no longer defined
@@ -118,24 +163,37 @@ def overdue_action_items(
         if not scope.holds(unit, owner):
             continue
         word = "KPI" if action.subject_type == "kpi" else "objective"
-        reason, due = _late_reason(action, day, f"{word} '{title}'")
-        yield {
-            "kind": "action_overdue",
-            "reason": reason,
-            "item_type": "action",
-            "item_id": str(action.id),
-            "name": action.title,
-            "unit": unit,
-            "unit_name": org.units.get(unit),
-            "owner": owner,
-            "owner_name": org.people.get(owner) if owner else None,
-            "status": None,
-            "value": None,
-            "period": None,
-            "due": due,
-            "link": f"/{action.subject_type}s/{action.subject_id}{query}#actions",
-            "subject": action.subject_type,
-        }
+        yield action, f"{word} '{title}'", unit, owner
+
+
+def _action_item(
+    kind: str,
+    action: Action,
+    reason: str,
+    due: dt.date | None,
+    unit: str,
+    owner: str | None,
+    org: Organisation,
+    link_period: str | None,
+) -> dict[str, Any]:
+    query = f"?period={link_period}" if link_period else ""
+    return {
+        "kind": kind,
+        "reason": reason,
+        "item_type": "action",
+        "item_id": str(action.id),
+        "name": action.title,
+        "unit": unit,
+        "unit_name": org.units.get(unit),
+        "owner": owner,
+        "owner_name": org.people.get(owner) if owner else None,
+        "status": None,
+        "value": None,
+        "period": None,
+        "due": due,
+        "link": f"/{action.subject_type}s/{action.subject_id}{query}#actions",
+        "subject": action.subject_type,
+    }
 
 
 def _late_reason(action: Action, day: dt.date, subject: str) -> tuple[str, dt.date]:

@@ -2,7 +2,8 @@
 
 "Turned red", "overdue" and "reminder before a check-in is due" are the attention items of
 kinds turned_red, overdue and due_soon, told to the item's owner and (per settings) the lead of
-its unit; the digest is the person's whole attention list. Each notification has a key
+its unit; "a new action is yours" (action_new) is told to the action's owner alone, by email;
+the digest is the person's whole attention list. Each notification has a key
 (kind, recipient, item, period or digest week): the outbox sends a key once, ever.
 
 Nothing leaks: a person hears only about items in the units their accounts may read
@@ -37,6 +38,8 @@ from lineofsight.store.attention_reads import Responsibilities, read_responsibil
 from lineofsight.store.database import Store, idle
 
 ALERTS = ("turned_red", "overdue", "due_soon")
+# Told to the item's owner alone, by email (not to the unit's lead nor its chat channel).
+OWNER_ALERTS = ("action_new",)
 
 
 @dataclass(frozen=True)
@@ -221,9 +224,12 @@ def person_notifications(
     visible = [item for item in items if reads(item)]
     found: list[Notification] = []
     for item in visible:
+        copy = item.owner != person.id
+        if item.kind in OWNER_ALERTS and not copy:
+            found += _alert(people, person, item, today, copy)
+            continue
         if item.kind not in ALERTS:
             continue
-        copy = item.owner != person.id
         leads_it = item.unit is not None and people.leads.get(item.unit) == person.id
         if copy and not (settings.copy_unit_leads and leads_it):
             continue

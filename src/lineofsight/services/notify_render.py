@@ -71,9 +71,10 @@ def item_line(item: AttentionItem) -> str:
     if item.kind == "due_soon" and item.due is not None:
         return f"{item.name}: the value for {item.period} is due on {item.due.isoformat()}"
     period = f" in {item.period}" if item.period else ""
-    if item.kind == "finding":
-        # A finding is about its subject's definition or data, not how it stands: its name
-        # alone (a finding item carries no value nor score: never "no value (amber)").
+    if item.item_type == "action" or item.kind == "finding":
+        # A finding is about its subject's definition or data, an action is a task, not how
+        # either stands: its name alone (neither carries a value nor a score: never "no
+        # value (amber)"; the reason beside it says when it is due).
         return item.name
     if item.item_type == "action":
         # An action has a title, an owner and a date, no value nor status.
@@ -96,6 +97,8 @@ def alert_subject(kind: str, item: AttentionItem, days: int | None = None) -> st
         return f"{PREFIX} {item.name} turned red{period}"
     if kind == "overdue":
         return f"{PREFIX} {item.name}: the value for {item.period} is overdue"
+    if kind == "action_new":
+        return f"{PREFIX} A new action is yours: {item.name}"
     when = "today" if days == 0 else ("tomorrow" if days == 1 else f"in {days} days")
     return f"{PREFIX} {item.name}: the value for {item.period} is due {when}"
 
