@@ -71,14 +71,16 @@ def item_line(item: AttentionItem) -> str:
     if item.kind == "due_soon" and item.due is not None:
         return f"{item.name}: the value for {item.period} is due on {item.due.isoformat()}"
     period = f" in {item.period}" if item.period else ""
-    if item.item_type == "action" or item.kind == "finding":
-        # A finding is about its subject's definition or data, an action is a task, not how
-        # either stands: its name alone (neither carries a value nor a score: never "no
-        # value (amber)"; the reason beside it says when it is due).
+    if item.kind == "finding":
+        # A finding is about its subject's definition or data, not how it stands: its name
+        # alone (a finding item carries no value nor score: never "no value (amber)").
         return item.name
     if item.item_type == "action":
         # An action has a title, an owner and a date, no value nor status.
         owner = f" of {item.owner_name or item.owner}" if item.owner else ""
+        if item.kind == "action_new":
+            due = f", due {item.due.isoformat()}" if item.due else ""
+            return f"{item.name}: new action{owner}{due}"
         late = f", late since {item.due.isoformat()}" if item.due else ""
         return f"{item.name}: open action{owner}{late}"
     return f"{item.name}: {_standing(item)} ({_status(item.status)}){period}"
