@@ -1135,7 +1135,7 @@ def test_definitions_kept_before_an_apply_that_only_reorders_kpis_are_not_used(
 
 @paired(turn=1)
 def test_definitions_kept_by_another_release_are_read_again_from_the_tables(
-    store: Store,
+    store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Kept definitions laid out by another release (or damaged) are not decoded: the
     definition tables are read, and the scorecard is the full computation."""
@@ -1151,6 +1151,16 @@ def test_definitions_kept_by_another_release_are_read_again_from_the_tables(
     finally:
         other.close()
     _same(card, _full(store, AS_OF), store)
+    # A status in full that keeps its scorecard keeps its definitions in this release's
+    # layout in their place (the key is the same), so that the next one decodes them.
+    scorecard(store, as_of=AS_OF.isoformat())
+    kept = _kept_definitions(store)
+    assert kept is not None and kept[:2] == key
+    assert not kept[2].startswith(b'{"format": 0')
+    _forget_kept(store)
+    with _fresh_process_store(store, monkeypatch) as again:
+        decoded = scorecard(again, as_of=AS_OF.isoformat(), save=False)
+    _same(decoded, _full(store, AS_OF), store)
 
 
 @paired(turn=0)

@@ -469,6 +469,13 @@ _KEEP_DEFINITIONS = (
 )
 
 
+# The definitions of the same key kept in another layout: their frames written again.
+_REPLACE_DEFINITIONS = (
+    "UPDATE kept_definitions SET payload = :payload"
+    " WHERE key = 1 AND definitions = :definitions AND activity = :activity"
+)
+
+
 def _keep_definitions(conn: Any, kept: KeptDefinitions, payload: bytes) -> None:
     """Keep the definitions' frames of `kept` (in the caller's transaction) unless they, or
     those of a later count, are kept already (the count only grows: every write of
@@ -477,18 +484,31 @@ def _keep_definitions(conn: Any, kept: KeptDefinitions, payload: bytes) -> None:
     given up, with the definitions not kept, when that row is not had within the save's
     wait."""
     key = kept.key
-    found = _rows(conn, "SELECT definitions, activity FROM kept_definitions")
-    if found and (int(found[0][1]) > key[1] or (int(found[0][0]), int(found[0][1])) == key):
-        return
+    found = _rows(
+        conn,
+        "SELECT definitions, activity, substr(payload, 1, :size) FROM kept_definitions",
+        {"size": len(kept.head)},
+    )
+    statement = _KEEP_DEFINITIONS
+    if found:
+        held = (int(found[0][0]), int(found[0][1]))
+        if held[1] > key[1]:
+            return
+        if held == key:
+            if bytes(found[0][2]) == kept.head:
+                return
+            # The same definitions kept in another layout, or by another release, which no
+            # status can decode: replaced, else every status in full would read the tables.
+            statement = _REPLACE_DEFINITIONS
     view = memoryview(payload)
     frames = b"".join([kept.head, *(view[start:end] for start, end in kept.ranges)])
     params = {"definitions": key[0], "activity": key[1], "payload": frames}
     if isinstance(conn, sqlite3.Connection) or conn.dialect.name == "sqlite":
-        _execute(conn, _KEEP_DEFINITIONS, params)  # one write at a time: nothing holds the row
+        _execute(conn, statement, params)  # one write at a time: nothing holds the row
         return
     try:
         with conn.begin_nested():
-            _execute(conn, _KEEP_DEFINITIONS, params)
+            _execute(conn, statement, params)
     except Exception as exc:
         if not is_busy(exc):
             raise
