@@ -7,7 +7,7 @@ import datetime as dt
 from hypothesis import strategies as st
 
 from lineofsight.domain import model as m
-from lineofsight.domain.periods import grain_of
+from lineofsight.domain.periods import grain_of, parse_period
 
 IDS = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
 TEXT = st.text(
@@ -149,6 +149,7 @@ def _kpi(draw, kid, kpi_ids, unit_ids, objective_ids, owners, frequencies):  # t
     high = draw(NUMBER.filter(lambda x: x >= low))
     if direction is m.Direction.RANGE and tolerance_abs is None and low + high == 0:
         high = high + 1
+    baseline = draw(_maybe(st.builds(m.PeriodValue, periods, NUMBER)))
     return m.Kpi(
         id=kid,
         name=draw(TEXT),
@@ -182,19 +183,23 @@ def _kpi(draw, kid, kpi_ids, unit_ids, objective_ids, owners, frequencies):  # t
         if kind == "ratio"
         else None,
         range=m.Range(low, high) if direction is m.Direction.RANGE else None,
-        baseline=draw(_maybe(st.builds(m.PeriodValue, periods, NUMBER))),
-        target=draw(_maybe(st.builds(m.FinalTarget, value, DATES))),
+        baseline=baseline,
+        target=draw(_maybe(st.builds(m.FinalTarget, value, _dates_after(baseline)))),
         targets=tuple(draw(st.dictionaries(periods, value, max_size=3)).items()),
         unit_targets=tuple(
             draw(
                 st.dictionaries(
                     st.sampled_from(unit_ids),
-                    st.builds(
-                        m.UnitTarget,
-                        value,
-                        DATES,
-                        _maybe(st.builds(m.PeriodValue, periods, NUMBER)),
-                        st.dictionaries(periods, value, max_size=2).map(lambda d: tuple(d.items())),
+                    _maybe(st.builds(m.PeriodValue, periods, NUMBER)).flatmap(
+                        lambda unit_baseline: st.builds(
+                            m.UnitTarget,
+                            value,
+                            _dates_after(unit_baseline),
+                            st.just(unit_baseline),
+                            st.dictionaries(periods, value, max_size=2).map(
+                                lambda d: tuple(d.items())
+                            ),
+                        )
                     ),
                     max_size=2,
                 )
@@ -216,3 +221,10 @@ def _kpi(draw, kid, kpi_ids, unit_ids, objective_ids, owners, frequencies):  # t
         lint=draw(LINT),
         due_days=draw(_maybe(st.integers(0, 731))),
     )
+
+
+def _dates_after(baseline: m.PeriodValue | None) -> st.SearchStrategy[dt.date]:
+    """A target's date: after its baseline's period, as a strategy file must have it."""
+    if baseline is None:
+        return DATES
+    return st.dates(parse_period(baseline.period).end + dt.timedelta(days=1), dt.date(2030, 12, 31))

@@ -19,6 +19,7 @@ class PgServer:
     bindir: Path
     port: int
     user: str | None  # the OS user the server runs as, when we are root
+    running: bool = False
 
     @property
     def url(self) -> str:
@@ -35,9 +36,34 @@ class PgServer:
                 f"{result.stdout}\n{result.stderr}"
             )
 
+    def halt(self) -> None:
+        """Stop the server, keeping its files: `resume` starts it again as it was."""
+        self._run("pg_ctl", "-D", str(self.base / "data"), "-m", "fast", "-w", "stop")
+        self.running = False
+
+    def resume(self) -> None:
+        """Start the server (again) on its port."""
+        options = (
+            f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.base / "data"),
+            "-o",
+            options,
+            "-l",
+            str(self.base / "log"),
+            "-w",
+            "start",
+        )
+        self.running = True
+
     def stop(self) -> None:
         try:
-            self._run("pg_ctl", "-D", str(self.base / "data"), "-m", "immediate", "-w", "stop")
+            if self.running:
+                self._run("pg_ctl", "-D", str(self.base / "data"), "-m", "immediate", "-w", "stop")
         finally:
             # The folder goes in a process of its own, which nothing waits for: deleting the
             # thousands of files of the databases and the WAL took seconds at the end of
@@ -101,11 +127,5 @@ def start_server() -> PgServer:
         "--locale=C",
         "--no-sync",
     )
-    options = (
-        f"-p {server.port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off"
-    )
-    server._run(
-        "pg_ctl", "-D", str(base / "data"), "-o", options, "-l", str(base / "log"), "-w", "start"
-    )
+    server.resume()
     return server

@@ -205,3 +205,72 @@ def test_sarif_of_the_store_locates_the_strategy_file_from_any_folder(
             uri = bases[artifact["uriBaseId"]] + artifact["uri"]
             located.add(Path(unquote(urlparse(uri).path)))
     assert located == {(workdir / "ws" / "strategy.yaml").resolve()}
+
+
+UNLOADABLE = """\
+version: 1
+organization:
+  name: Broken
+  units: [{id: co, name: Co, level: company}]
+objectives:
+  - {id: grow, title: Grow, unit: co}
+  - {id: grow, title: Grow again, unit: co}
+kpis:
+  - id: a
+    name: A
+    unit: co
+    frequency: monthly
+    direction: increase
+    supports: [{objective: grwo}]
+    formula: b + 1
+  - id: b
+    name: B
+    unit: co
+    frequency: monthly
+    direction: increase
+    formula: a * 2
+"""
+
+
+def test_a_file_that_does_not_load_gives_its_problems_as_sarif_and_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A code host shows a file's load problems (a duplicate id, an unknown objective, a
+    cycle) as it shows findings: SARIF results and JSON entries at file and line; exit 2."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "strategy.yaml").write_text(UNLOADABLE, encoding="utf-8")
+    monkeypatch.chdir(repo)
+    text = invoke(["check", "strategy.yaml"])
+    assert text.exit_code == 2 and text.stdout == ""
+    assert "error: strategy.yaml: " in text.stderr
+    expected = {
+        (7, "duplicate id 'grow'"),
+        (14, "unknown objective 'grwo'"),
+        (15, "cycle"),
+    }
+
+    sarif = invoke(["check", "strategy.yaml", "--format", "sarif"])
+    assert sarif.exit_code == 2, sarif.output
+    run = json.loads(sarif.stdout)["runs"][0]
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": repo.as_uri() + "/"}}
+    assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == ["file-problem"]
+    found = set()
+    for result in run["results"]:
+        assert result["level"] == "error" and result["ruleId"] == "file-problem"
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"] == {"uri": "strategy.yaml", "uriBaseId": "%SRCROOT%"}
+        found.add((physical["region"]["startLine"], result["message"]["text"]))
+    for line, fragment in expected:
+        assert any(at == line and fragment in message for at, message in found), (line, found)
+
+    assert invoke(["check", "strategy.yaml", "-o", "out.sarif"]).exit_code == 2
+    assert json.loads((repo / "out.sarif").read_text())["runs"][0]["results"] == run["results"]
+
+    written = invoke(["check", "strategy.yaml", "--format", "json", "-o", "out.json"])
+    assert written.exit_code == 2
+    data = json.loads((repo / "out.json").read_text())
+    assert data["error"].startswith("strategy.yaml: ")
+    entries = {(p["file"], p["line"], p["message"]) for p in data["problems"]}
+    assert {(line, message) for _, line, message in entries} == found
+    assert {file for file, _, _ in entries} == {"strategy.yaml"}

@@ -217,6 +217,34 @@ def test_bad_commentary_is_refused_with_its_fields(store: Store) -> None:
     assert commentary.comments_for(store, subjects=[("kpi", "revenue"), ("kpi", "nope")]) == []
 
 
+def test_commentary_is_refused_for_a_period_no_page_shows_it_for(store: Store) -> None:
+    """A KPI's page shows the commentary of the KPI's own period, once it has ended: a
+    quarter of a monthly KPI, a month years ahead or next month would be
+    stored and never shown."""
+    ahead = (dt.date.today().replace(day=1) + dt.timedelta(days=32)).strftime("%Y-%m")
+    cases = {
+        "2026-Q1": "2026-Q1 is not a period of 'revenue', which is monthly: give a month such "
+        "as 2026-03",
+        "2031-05": "2031-05 has not ended yet (it ends on 2031-05-31): commentary explains the "
+        "result of a period that has ended",
+        ahead: f"{ahead} has not ended yet",
+    }
+    for period, reason in cases.items():
+        with pytest.raises(UsageError) as caught:
+            commentary.write_comment(
+                store,
+                "ann",
+                subject_type="kpi",
+                subject_id="revenue",
+                period=period,
+                analysis="A note.",
+                recommendation="",
+            )
+        assert [p.file for p in caught.value.problems] == ["period"], period
+        assert caught.value.problems[0].message.startswith(reason), caught.value.problems
+    assert commentary.comments_for(store, subjects=[("kpi", "revenue")]) == []
+
+
 def test_a_pages_panel_reads_the_actions_as_every_other_read(store: Store) -> None:
     """The actions of one KPI (its page's panel, read with plain SQL) are those of the
     other reads: by number, and among several subjects' (days, times and milestones alike)."""

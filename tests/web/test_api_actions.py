@@ -189,6 +189,17 @@ def test_commentary_permissions_and_bad_input(api_as) -> None:  # type: ignore[n
         bob.request("PUT", "/kpis/defects/commentary/2026-13", json={"analysis": "x"}), 422
     )
     assert bad["details"][0]["field"] == "period" and "month" in bad["details"][0]["reason"]
+    # A quarter of a monthly KPI: a period its page never shows commentary for.
+    quarter = assert_error(
+        bob.request("PUT", "/kpis/defects/commentary/2026-Q1", json={"analysis": "x"}), 422
+    )
+    assert quarter["details"] == [
+        {
+            "field": "period",
+            "reason": "2026-Q1 is not a period of 'defects', which is monthly: give a month such"
+            " as 2026-03",
+        }
+    ]
     empty = assert_error(bob.request("PUT", path, json={"analysis": " "}), 422)
     assert empty["details"] == [
         {"field": "analysis", "reason": "give an analysis or a recommendation"}

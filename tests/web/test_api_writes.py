@@ -193,6 +193,25 @@ def test_put_strategy_applies_and_reports_every_problem(api_as) -> None:  # type
     )
     assert len(error["details"]) >= 2 and all("line" in d for d in error["details"])
     assert api.get("/kpis/revenue").json()["kpi"]["name"] == "Net revenue"
+    early = renamed.replace(
+        "target: {value: 200, by: 2026-12-31}", "target: {value: 200, by: 2025-06-30}"
+    )
+    error = assert_error(
+        api.request(
+            "PUT", "/strategy", content=early, headers={"Content-Type": "application/yaml"}
+        ),
+        422,
+    )
+    line = early.splitlines().index("    target: {value: 200, by: 2025-06-30}") + 1
+    assert error["details"] == [
+        {
+            "file": "strategy.yaml",
+            "line": line,
+            "reason": "kpi revenue: target.by: 2025-06-30 is not after the baseline period 2025-12"
+            " (which ends 2025-12-31): the target path runs from the baseline to this date; give"
+            " a later date or an earlier baseline",
+        }
+    ]
 
 
 def test_users_and_tokens(api_as, client: TestClient) -> None:  # type: ignore[no-untyped-def]

@@ -109,6 +109,15 @@ def test_every_problem_is_shown_next_to_its_field_and_nothing_is_saved(
     assert answer.status_code == 422
     assert re.search(r'id="f-target-value-error">[^<]*valid number', answer.text)
     assert export_strategy(store) == before
+    # A target date before the baseline's period (2025-12): the strategy file's own problem,
+    # next to the date.
+    answer = _preview(client, "/edit/kpi/revenue", **{"target.by": "2025-06-30"})
+    assert answer.status_code == 422
+    assert re.search(
+        r'id="f-target-by-error">[^<]*2025-06-30 is not after the baseline period 2025-12',
+        answer.text,
+    )
+    assert export_strategy(store) == before
 
 
 def test_a_range_kpi_is_added_changed_and_made_another_direction(

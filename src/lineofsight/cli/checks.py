@@ -23,6 +23,7 @@ from lineofsight.cli.common import (
     print_json,
     write_output,
 )
+from lineofsight.errors import InputError
 from lineofsight.services.workspace import open_store
 
 
@@ -88,10 +89,25 @@ def check(
 
     options = check_service.parse_options(option or [])
     base = Path.cwd()  # where the checked file's name is found from (SARIF's locations)
+    target = None if is_stdout(output) else output
     if file is not None:
-        report = check_service.check(
-            file=file, store=None, as_of=day, select_codes=codes, ignore_codes=skip, options=options
-        )
+        try:
+            report = check_service.check(
+                file=file,
+                store=None,
+                as_of=day,
+                select_codes=codes,
+                ignore_codes=skip,
+                options=options,
+            )
+        except InputError as exc:
+            # A file that does not load: its problems for programs and code hosts too, not
+            # only as text on standard error (a CI job would show no annotation at all).
+            if output_format is CheckFormat.JSON:
+                write_output(render_checks.problems_json(exc.summary, exc.problems), target)
+            elif output_format is CheckFormat.SARIF:
+                write_output(render_checks.problems_sarif(exc.problems, base), target)
+            raise
         source = str(file)
     else:
         with open_store(db) as store:
@@ -107,7 +123,6 @@ def check(
             # The findings name the strategy file from its workspace, not from this folder.
             if output_format is CheckFormat.SARIF:
                 base = check_service.findings_folder(store) or base
-    target = None if is_stdout(output) else output
     if output_format is CheckFormat.JSON:
         write_output(render_checks.report_json(report), target)
     elif output_format is CheckFormat.SARIF:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from json.encoder import encode_basestring as _string  # the text of json.dumps(ensure_ascii=False)
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from urllib.parse import quote
 from lineofsight import __version__
 from lineofsight.checks.base import CheckReport, Finding, Severity
 from lineofsight.domain.text import plural
+from lineofsight.errors import Problem
 
 COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -65,11 +67,9 @@ def report_sarif(report: CheckReport, cwd: Path) -> str:
 
     rules = all_rules()
     index = {rule.code: i for i, rule in enumerate(rules)}
-    root = source_root(report, cwd)
+    root = source_root([f.location.file for f in report.findings if f.location is not None], cwd)
     driver = {
-        "name": "Line of Sight",
-        "version": __version__,
-        "informationUri": DOCS_URL,
+        **_tool(DOCS_URL),
         "rules": [
             {
                 "id": rule.code,
@@ -109,6 +109,71 @@ def report_sarif(report: CheckReport, cwd: Path) -> str:
             if changed is not None:
                 result["properties"]["changed"] = changed
         results.append(result)
+    return _sarif(driver, results, root, {"asOf": report.as_of.isoformat()})
+
+
+# The rule id of a problem that keeps a strategy file from loading (an unknown id, a cycle, a
+# duplicate id, a bad value): not one of the alignment rules, which run on a file that loads.
+FILE_PROBLEM = "file-problem"
+
+
+def problems_sarif(problems: Sequence[Problem], cwd: Path) -> str:
+    """SARIF 2.1.0 of a strategy file that does not load: each problem a result of error level
+    at its file and line, so that a code host shows them as it shows findings."""
+    from lineofsight.checks.docs import DOCS_URL
+
+    root = source_root([p.file for p in problems], cwd)
+    driver = {
+        **_tool(DOCS_URL),
+        "rules": [
+            {
+                "id": FILE_PROBLEM,
+                "name": "StrategyFileProblem",
+                "shortDescription": {"text": "The strategy file does not load"},
+                "fullDescription": {
+                    "text": "A problem that keeps the strategy file from loading; the alignment "
+                    "rules run once the file loads."
+                },
+                "defaultConfiguration": {"level": "error"},
+            }
+        ],
+    }
+    results = []
+    for problem in problems:
+        physical: dict[str, Any] = {"artifactLocation": _artifact(problem.file, root, cwd)}
+        if problem.line:
+            physical["region"] = {"startLine": problem.line}
+        results.append(
+            {
+                "ruleId": FILE_PROBLEM,
+                "ruleIndex": 0,
+                "level": "error",
+                "message": {"text": problem.message},
+                "locations": [{"physicalLocation": physical}],
+            }
+        )
+    return _sarif(driver, results, root, {"loaded": False})
+
+
+def problems_json(summary: str, problems: Sequence[Problem]) -> str:
+    """JSON of a strategy file that does not load: the summary and each problem with its file
+    and line (null when it has none)."""
+    data = {
+        "error": summary,
+        "problems": [
+            {"file": p.file, "line": p.line or None, "message": p.message} for p in problems
+        ],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _tool(docs_url: str) -> dict[str, str]:
+    return {"name": "Line of Sight", "version": __version__, "informationUri": docs_url}
+
+
+def _sarif(
+    driver: dict[str, Any], results: list[dict[str, Any]], root: Path, properties: dict[str, Any]
+) -> str:
     sarif = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -117,7 +182,7 @@ def report_sarif(report: CheckReport, cwd: Path) -> str:
                 "tool": {"driver": driver},
                 "originalUriBaseIds": {SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"}},
                 "results": results,
-                "properties": {"asOf": report.as_of.isoformat()},
+                "properties": properties,
             }
         ],
     }
@@ -127,15 +192,13 @@ def report_sarif(report: CheckReport, cwd: Path) -> str:
 SRCROOT = "%SRCROOT%"
 
 
-def source_root(report: CheckReport, cwd: Path) -> Path:
+def source_root(files: Sequence[str], cwd: Path) -> Path:
     """The root of the git repository holding the first checked file, else `cwd`."""
-    for f in report.findings:
-        if f.location is not None:
-            start = (cwd / f.location.file).resolve().parent
-            for folder in (start, *start.parents):
-                if (folder / ".git").exists():
-                    return folder
-            break
+    for file in files[:1]:
+        start = (cwd / file).resolve().parent
+        for folder in (start, *start.parents):
+            if (folder / ".git").exists():
+                return folder
     return cwd.resolve()
 
 

@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from lineofsight.domain.actions import MAX_COMMENT, SUBJECT_TYPES, Comment, subject_key
-from lineofsight.domain.model import Calendar
-from lineofsight.domain.periods import ACCEPTED_FORMS, PeriodError, parse_period
+from lineofsight.domain.model import Calendar, Frequency
+from lineofsight.domain.periods import ACCEPTED_FORMS, PeriodError, grain_of, parse_period
+from lineofsight.engine.calendar import period_for
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit
 from lineofsight.services.workspace import local_user
@@ -97,6 +98,8 @@ def add_comment(
         label = period_label(conn, period)
     except UsageError as exc:
         problems.extend(exc.problems)
+    else:
+        problems.extend(_period_problems(conn, subject_type, subject_id, label))
     texts = {"analysis": analysis, "recommendation": recommendation}
     for name, value in texts.items():
         if value is not None and not isinstance(value, str):
@@ -144,6 +147,52 @@ def add_comment(
         at=comment.at,
     )
     return comment
+
+
+_GRAIN_WORDS = {
+    Frequency.DAILY: "a day",
+    Frequency.WEEKLY: "a week",
+    Frequency.MONTHLY: "a month",
+    Frequency.QUARTERLY: "a quarter",
+    Frequency.YEARLY: "a year",
+}
+
+
+def _period_problems(
+    conn: StoreConnection, subject_type: str, subject_id: str, label: str
+) -> list[Problem]:
+    """A KPI's commentary is for a period its page shows it for: one of the KPI's own
+    frequency (the page shows the commentary of the KPI's period) that has ended (the
+    commentary explains its result, as a check-in gives it)."""
+    text = stored.kpi_frequency(conn, subject_id) if subject_type == "kpi" else None
+    if text is None:  # an objective's commentary may be of any period
+        return []
+    calendar = read_calendar(conn)
+    period = parse_period(label, calendar)
+    today = dt.date.today()
+    if period.end > today:
+        return [
+            Problem(
+                "period",
+                0,
+                f"{label} has not ended yet (it ends on {period.end.isoformat()}): commentary "
+                "explains the result of a period that has ended",
+            )
+        ]
+    frequency = Frequency(text)
+    if period.grain == grain_of(frequency):
+        return []
+    own = period_for(period.end, frequency, calendar)
+    if own.end > today:  # the KPI's period holding it is still running: the one before
+        own = period_for(own.start - dt.timedelta(days=1), frequency, calendar)
+    return [
+        Problem(
+            "period",
+            0,
+            f"{label} is not a period of '{subject_id}', which is {frequency.value}: give "
+            f"{_GRAIN_WORDS[frequency]} such as {own.label}",
+        )
+    ]
 
 
 def period_label(conn: StoreConnection, period: str, calendar: Calendar | None = None) -> str:

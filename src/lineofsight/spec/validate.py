@@ -9,6 +9,7 @@ that one run reports everything.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from collections.abc import Hashable, Mapping, Sequence
@@ -529,10 +530,36 @@ def _check_kpi(i: int, kpi: s.KpiSpec, calendar: Calendar, ref: Any, out: Collec
             "give tolerance_abs instead",
         )
     check_targets((*base, "targets"), kpi.targets)
+    if kpi.target is not None and kpi.baseline is not None:
+        _check_target_date((*base, "target", "by"), kpi.target.by, kpi.baseline, calendar, out)
     for unit_id, unit_target in kpi.unit_targets.items():
         path = (*base, "unit_targets", unit_id)
         zero_check((*path, "value"), f"unit target for {unit_id}", unit_target.value)
         check_targets((*path, "targets"), unit_target.targets)
+        if unit_target.baseline is not None:
+            _check_target_date((*path, "by"), unit_target.by, unit_target.baseline, calendar, out)
+
+
+def _check_target_date(
+    path: tuple[Hashable, ...],
+    by: dt.date,
+    baseline: s.BaselineSpec,
+    calendar: Calendar,
+    out: Collector,
+) -> None:
+    """A target's date after its baseline's period: the target path runs from the end of
+    that period to the date, and without one each period would be held to the final target."""
+    try:
+        ends = _parse_period(baseline.period, calendar).end
+    except ValueError:  # a period that does not read is said by the schema
+        return
+    if by <= ends:
+        out.add(
+            path,
+            f"{out.describe(path)}{by.isoformat()} is not after the baseline period "
+            f"{baseline.period} (which ends {ends.isoformat()}): the target path runs from the "
+            "baseline to this date; give a later date or an earlier baseline",
+        )
 
 
 @lru_cache(maxsize=4096)

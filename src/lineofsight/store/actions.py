@@ -238,6 +238,12 @@ def _read_milestones(conn: Connection, action_ids: Sequence[int]) -> dict[int, l
     return steps
 
 
+def kpi_frequency(conn: Connection, kpi_id: str) -> str | None:
+    """The frequency a KPI of the organisation is measured at (None: no such KPI)."""
+    found = conn.execute(select(t.kpis.c.frequency).where(t.kpis.c.id == kpi_id)).first()
+    return None if found is None else str(found[0])
+
+
 def existing_subjects(
     conn: Connection, subjects: Iterable[tuple[str, str]]
 ) -> set[tuple[str, str]]:

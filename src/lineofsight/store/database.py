@@ -478,9 +478,12 @@ class Store:
                     conn.execution_options(isolation_level="REPEATABLE READ")
                 yield conn
         except Exception as exc:
-            if is_busy(exc):
-                raise self.busy_since(started) from None
-            raise
+            # A server that cannot be reached (stopped, a closed port): StoreError, as for
+            # a write, so that every caller tells it in one line.
+            error = self._store_error(exc, f"store error on {self.display_url}", started)
+            if error is None:
+                raise
+            raise error from None
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:

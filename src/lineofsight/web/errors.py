@@ -7,11 +7,13 @@
 
 A write that found the store busy with another write for longer than it may wait answers 503
 with code `busy` and a `Retry-After` header: nothing was written, and sending the same request
-again later is safe.
+again later is safe. A store that cannot be reached (its database server stopped) answers 503
+with code `unavailable` and a `Retry-After` header, and writes one line to the log.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from contextlib import suppress
 from typing import Any
@@ -38,7 +40,10 @@ CODES = {
     500: "internal_error",
     503: "unavailable",
 }
-RETRY_AFTER = 5  # seconds, in the Retry-After header of a write refused while the store is busy
+RETRY_AFTER = 5  # seconds, in the Retry-After header of a 503 (the store busy or unreachable)
+UNREACHABLE = "the store cannot be reached"
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -173,12 +178,18 @@ def _respond(
     message: str,
     details: list[dict[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
+    *,
+    store_read: bool = True,
 ) -> Response:
+    """The error as JSON under /api, else as a page; `store_read=False`: a page drawn without
+    reading the store (the account and the CSRF token come from it), for when it is out of
+    reach."""
     if _wants_json(request):
         return JSONResponse(error_body(status, code, message, details), status, headers=headers)
     try:
         from lineofsight.web.templating import render
 
+        bare = {} if store_read else {"account": None, "csrf_token": ""}
         page = render(
             request,
             "error.html",
@@ -187,6 +198,7 @@ def _respond(
             code=code,
             message=message,
             details=details or [],
+            **bare,
         )
         page.headers.update(headers or {})
         return page
@@ -240,7 +252,19 @@ def install_error_handlers(app: FastAPI) -> None:
             return _respond(
                 request, 503, "busy", str(exc), headers={"Retry-After": str(RETRY_AFTER)}
             )
-        return _respond(request, 503, "unavailable", str(exc))
+        # The store's server stopped or cannot be reached (or failed otherwise): one line in
+        # the log, with the reason (a URL in it has no password), no traceback; the user is
+        # told to try again, which works as soon as the store is back (no restart).
+        reason = " ".join(str(exc).split())
+        log.warning("%s %s: %s: %s", request.method, request.url.path, UNREACHABLE, reason)
+        return _respond(
+            request,
+            503,
+            "unavailable",
+            f"{UNREACHABLE}: try again in a moment",
+            headers={"Retry-After": str(RETRY_AFTER)},
+            store_read=False,
+        )
 
     def unauthenticated(request: Request) -> Response:
         return _respond(

@@ -307,8 +307,11 @@ def _period_now(request: Request) -> dict[str, str]:
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render template `name` with `context`, the current account and the CSRF token."""
     remember_period(chosen_period(request))
-    context.setdefault("account", _account(request))
-    context.setdefault("csrf_token", _csrf(request))
+    # Read only when not given (an error page for a store out of reach gives them).
+    if "account" not in context:
+        context["account"] = _account(request)
+    if "csrf_token" not in context:
+        context["csrf_token"] = _csrf(request)
     context.setdefault("period_now", _period_now(request))
     context.setdefault("menu", _menu(context["account"]))
     from lineofsight.web import packed
