@@ -143,3 +143,15 @@ STORE_COMMANDS = {
 @pytest.fixture
 def los(db_url: str, workdir: Path) -> Los:
     return Los(db_url)
+
+
+@pytest.fixture
+def smtp() -> Iterator[Any]:
+    """A real SMTP server on this machine for the test (`tests.notify_servers.SmtpSink`:
+    what it took, in `messages`)."""
+    from tests.notify_servers import SmtpSink, start_smtp
+
+    sink = SmtpSink()
+    controller = start_smtp(sink)
+    yield sink
+    controller.stop()

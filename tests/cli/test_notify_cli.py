@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -24,17 +23,9 @@ from lineofsight.store.database import Store
 from lineofsight.store.notification_tables import notification_outbox
 from tests.conftest import Los
 from tests.notify_org import NOW, SECRET, build, strategy_text
-from tests.notify_servers import Received, SmtpSink, start_smtp
+from tests.notify_servers import Received, SmtpSink
 
 AS_OF = NOW.date().isoformat()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    controller = start_smtp(sink)
-    yield sink
-    controller.stop()
 
 
 class Opened:

@@ -17,7 +17,7 @@ from lineofsight.services.jobs import scheduled_jobs
 from lineofsight.services.measurements import load_file
 from lineofsight.store import notifications as outbox
 from lineofsight.store.database import Store
-from tests.notify_servers import SmtpSink, start_smtp
+from tests.notify_servers import SmtpSink
 from tests.services.brief_org import MEASUREMENTS, STRATEGY, make_store
 
 
@@ -74,14 +74,6 @@ def test_the_scheduler_lists_the_books_job_before_the_sender(store: Store) -> No
     assert "brief:send" in keys and "notify:send" in keys
     # Due jobs run in key order: the books are queued before the sender's run.
     assert sorted(keys).index("brief:send") < sorted(keys).index("notify:send")
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    controller = start_smtp(sink)
-    yield sink
-    controller.stop()
 
 
 def _store_sending_to(url: str, folder: Path, sink: SmtpSink) -> Store:

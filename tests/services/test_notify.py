@@ -18,15 +18,7 @@ from lineofsight.services.notify_settings import person_preferences
 from lineofsight.store.database import Store
 from lineofsight.web.app import create_app
 from tests.notify_org import NOW, PASSWORD, SECRET, build
-from tests.notify_servers import Received, SmtpSink, WebhookReceiver, start_smtp
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    controller = start_smtp(sink)
-    yield sink
-    controller.stop()
+from tests.notify_servers import Received, SmtpSink, WebhookReceiver
 
 
 @pytest.fixture

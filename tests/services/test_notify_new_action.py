@@ -18,17 +18,9 @@ from lineofsight.services.attention import inbox
 from lineofsight.store.action_tables import actions as actions_table
 from lineofsight.store.database import Store
 from tests.notify_org import SECRET, build
-from tests.notify_servers import SmtpSink, start_smtp
+from tests.notify_servers import SmtpSink
 
 SUBJECT = "[Line of Sight] A new action is yours: "
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    controller = start_smtp(sink)
-    yield sink
-    controller.stop()
 
 
 @pytest.fixture

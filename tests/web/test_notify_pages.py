@@ -16,16 +16,8 @@ from lineofsight.services.unsubscribe import make_token
 from lineofsight.store.database import Store
 from lineofsight.web.app import create_app
 from tests.notify_org import NOW, PASSWORD, SECRET, build
-from tests.notify_servers import SmtpSink, start_smtp
+from tests.notify_servers import SmtpSink
 from tests.web.site import csrf_from
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    controller = start_smtp(sink)
-    yield sink
-    controller.stop()
 
 
 def make_app(url: str, folder: Path, port: int, login: str = "") -> Iterator[object]:
