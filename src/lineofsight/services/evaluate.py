@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from lineofsight.store.scorecard_reads import Selection, Settings
 
 __all__ = [
+    "MEASURED_BY",
     "evaluate_store",
     "frame_window",
     "frame_windows",
@@ -239,11 +240,15 @@ def scoring_measurements(
     return kpi_measurements(store, defs.kpis, defs.calendar, as_of, lag)
 
 
+# The columns of the KPIs' frame `kpi_measurements` reads.
+MEASURED_BY = ("id", "frequency", "due_days", "formula")
+
+
 def kpi_measurements(
     store: Store, kpis: pl.DataFrame, calendar: m.Calendar, as_of: dt.date, lag: bool = True
 ) -> pl.DataFrame:
-    """`scoring_measurements` from the KPIs' frame and the calendar only (what it reads
-    depends on nothing else)."""
+    """`scoring_measurements` from the KPIs' frame (only its columns `MEASURED_BY` are read)
+    and the calendar only (what it reads depends on nothing else)."""
     from lineofsight.store.scorecard_reads import read_measurement_rows
 
     window, wide, many = _selection(kpis, calendar, as_of, lag)

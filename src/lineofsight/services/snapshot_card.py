@@ -9,7 +9,7 @@ import datetime as dt
 import io
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -163,9 +163,16 @@ class Scorecard:
 
     @property
     def inputs(self) -> pl.DataFrame:
-        """Each formula KPI and the KPIs it reads: kpi_id, input_id."""
+        """Each formula KPI and the KPIs it reads: kpi_id, input_id (read back, else found
+        from its definitions when first asked for: a scorecard computed in full needs them
+        only once written out, to be saved or patched)."""
         if self._inputs is None:
-            self._inputs = self._frame("inputs")
+            if self._stored:
+                self._inputs = self._frame("inputs")
+            else:
+                from lineofsight.services.snapshot_patch import formula_inputs
+
+                self._inputs = formula_inputs(self.defs.kpis)
         return self._inputs
 
     @property
@@ -275,10 +282,13 @@ class Scorecard:
         pieces.append(text[start:])
         return pieces
 
-    def _frame(self, name: str) -> pl.DataFrame:
+    def _frame(self, name: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
         import polars as pl
 
-        frame = pl.read_ipc(io.BytesIO(self._stored["parts"][name]))
+        frame = pl.read_ipc(
+            io.BytesIO(self._stored["parts"][name]),
+            columns=None if columns is None else list(columns),
+        )
         section = next((s for s, n in _ROWS.items() if n == name), None)
         if section is None or not self._patched or not self._patched["header"]["rows"][section]:
             return frame
@@ -507,22 +517,25 @@ def definitions_layout(pieces: list[bytes]) -> tuple[bytes, list[tuple[int, int]
 
 
 def decode_definitions(
-    payload: bytes, then: Callable[[pl.DataFrame, m.Calendar], _T]
+    payload: bytes,
+    then: Callable[[pl.DataFrame, m.Calendar], _T],
+    reads: Sequence[str] | None = None,
 ) -> tuple[DefinitionFrames, Labels, _T] | None:
     """The definitions and labels kept as `definitions_layout` says, and what `then` gives
-    from the KPIs' frame and the calendar, called as soon as they are decoded while the other
-    frames are (a read of the measurements: Polars and SQLite work outside Python's lock);
-    None when another release wrote them."""
+    from the KPIs' frame (only its columns `reads`, when given: a few of its columns are
+    decoded in a fraction of the time) and the calendar, called as soon as they are decoded
+    while the frames are (a read of the measurements: Polars and SQLite work outside Python's
+    lock); None when another release wrote them."""
     stored = _parts(payload)
     if stored is None:
         return None
     card = Scorecard(dt.date.min, stored=stored)
     header = stored["header"]
     calendar = m.Calendar(*header["calendar"])
-    others = [name for name in stored["parts"] if name != "kpis"]
+    names = [name for name in stored["parts"] if reads is not None or name != "kpis"]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        decoding = pool.submit(lambda: {name: card._frame(name) for name in others})
-        kpis = card._frame("kpis")
+        decoding = pool.submit(lambda: {name: card._frame(name) for name in names})
+        kpis = card._frame("kpis", reads)
         given = then(kpis, calendar)
         frames = {"kpis": kpis, **decoding.result()}
     from lineofsight.engine.frames import DefinitionFrames

@@ -561,7 +561,6 @@ def _up_to_date(
             scoring_measurements,
         )
         from lineofsight.services.scorecard_frames import json_text, labelled
-        from lineofsight.services.snapshot_patch import formula_inputs
         from lineofsight.store.labels import read_labels
 
         held = held_definitions(store, kept.held)
@@ -586,7 +585,9 @@ def _up_to_date(
         ev = rollup(defs, scored, day)
         frames = labelled(ev, defs, labels)
         texts = {section: json_text(getattr(frames, section)) for section in SECTIONS}
-        card = Scorecard(day, None, defs, ev, formula_inputs(defs.kpis), labels=labels, texts=texts)
+        # Its formulas' inputs found when first asked for (`Scorecard.inputs`): once it is
+        # written out, to be saved.
+        card = Scorecard(day, None, defs, ev, labels=labels, texts=texts)
         card._frames = frames
     card.covers = marks  # the data was read after the marks: they claim no more than it holds
     if save:
@@ -608,7 +609,7 @@ def _kept_definitions(
     """The definitions and labels kept in the store for `key` (see `_Kept.held`), decoded,
     and the measurements a scorecard of every KPI as of `day` reads (read while they are
     decoded); None when none are kept for it (or another release kept them)."""
-    from lineofsight.services.evaluate import kpi_measurements
+    from lineofsight.services.evaluate import MEASURED_BY, kpi_measurements
     from lineofsight.services.snapshot_card import decode_definitions
     from lineofsight.store.scorecards import read_kept_definitions
 
@@ -617,7 +618,9 @@ def _kept_definitions(
     if payload is None:
         return None
     return decode_definitions(
-        payload, lambda kpis, calendar: kpi_measurements(store, kpis, calendar, day, lag)
+        payload,
+        lambda kpis, calendar: kpi_measurements(store, kpis, calendar, day, lag),
+        MEASURED_BY,
     )
 
 
