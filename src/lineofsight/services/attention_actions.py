@@ -20,6 +20,7 @@ from lineofsight.domain.actions import Action, is_overdue, late_milestones
 from lineofsight.services.actions import list_actions
 from lineofsight.services.attention_rules import with_measure
 from lineofsight.services.attention_scope import Organisation, Scope
+from lineofsight.services.history import as_utc
 from lineofsight.store.attention_reads import Responsibilities
 from lineofsight.store.database import Store
 
@@ -128,14 +129,12 @@ def new_action_items(
         by = f" by {action.created_by}" if action.created_by else ""
         due = f", due {action.due}" if action.due else ""
         reason = f"new action on {subject}, given to them{by} on {_entered(action)}{due}"
-        item = _action_item("action_new", action, reason, action.due, unit, owner, org, link_period)
-        yield item
+        yield _action_item("action_new", action, reason, action.due, unit, owner, org, link_period)
 
 
 def _entered(action: Action) -> dt.date:
     """The day (UTC) an action was entered."""
-    at = action.created_at
-    return (at if at.tzinfo is None else at.astimezone(dt.UTC)).date()
+    return as_utc(action.created_at).date()
 
 
 def _placed(
