@@ -96,6 +96,44 @@ def test_bad_file_exits_2_lists_problems_and_stores_nothing(los: Los, workdir: P
     assert los("export").output == before
 
 
+def test_a_file_that_does_not_load_gives_its_problems_as_json(los: Los, workdir: Path) -> None:
+    """`--format json` prints the file's problems as a document (as `los check FILE --format
+    json` does): bad YAML, a missing file, an unknown id each at file and line; exit 2, the
+    text still on standard error, nothing stored."""
+    assert los("apply", str(FULL)).exit_code == 0
+    before = los("export").output
+    bad = FIXTURES / "specs" / "invalid" / "unknown_ids.yaml"
+    result = los("apply", str(bad), "--format", "json")
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert data["error"] == f"{bad}: 13 problems"
+    assert len(data["problems"]) == 13
+    assert {
+        "file": str(bad),
+        "line": 23,
+        "message": "kpi rev: unit: unknown unit 'nowhere'",
+    } in data["problems"]
+    assert f"{bad}:23: kpi rev: unit: unknown unit 'nowhere'" in result.stderr
+    broken = workdir / "broken.yaml"
+    broken.write_text("version: 1\norganization: [\n", encoding="utf-8")
+    result = los("apply", str(broken), "--format", "json")
+    assert result.exit_code == 2
+    (problem,) = json.loads(result.stdout)["problems"]
+    assert problem["file"] == str(broken) and problem["line"] == 3
+    missing = los("apply", str(workdir / "missing.yaml"), "--format", "json")
+    assert missing.exit_code == 2
+    (problem,) = json.loads(missing.stdout)["problems"]
+    assert problem == {
+        "file": str(workdir / "missing.yaml"),
+        "line": None,
+        "message": "no such file",
+    }
+    assert missing.stderr == f"error: {workdir / 'missing.yaml'}: no such file\n"
+    assert los("export").output == before
+    # Text keeps standard output empty, as before.
+    assert los("apply", str(bad)).stdout == ""
+
+
 def test_export_then_apply_is_a_no_op(los: Los, workdir: Path) -> None:
     assert los("apply", str(FULL)).exit_code == 0
     exported = workdir / "exported.yaml"
@@ -332,6 +370,11 @@ def test_an_apply_that_would_undo_changes_made_in_the_web_app_says_them_and_need
         f"kpi bed_occupancy added back, changed in the web app by ann on {today}; "
         "the store has no kpi bed_occupancy"
     ) in said
+    as_json = los("apply", str(strategy), "--format", "json")
+    assert as_json.exit_code == 2
+    document = json.loads(as_json.stdout)
+    assert "applying it would undo 2 changes made in the web app" in document["error"]
+    assert len(document["problems"]) == 2
     exported = los("export").stdout
     assert "value: 50" in exported and "bed_occupancy" not in exported, "nothing was written"
     forced = los("apply", str(strategy), "--force")

@@ -245,6 +245,48 @@ def test_commentary_is_refused_for_a_period_no_page_shows_it_for(store: Store) -
     assert commentary.comments_for(store, subjects=[("kpi", "revenue")]) == []
 
 
+def test_objective_commentary_is_refused_for_a_period_not_begun(store: Store) -> None:
+    """An objective's page shows the commentary of the period chosen, the running month by
+    default: any period of the calendar that has begun, the running one too; one that has
+    not begun (a month years ahead, next month, next fiscal year) would be stored before
+    there is anything to say of it."""
+    today = dt.date.today()
+    month = today.strftime("%Y-%m")
+    ahead = (today.replace(day=1) + dt.timedelta(days=32)).strftime("%Y-%m")
+    next_fiscal = f"FY{today.year + (2 if today.month >= 4 else 1)}"
+    cases = {
+        "2031-05": "2031-05 has not begun yet (it starts on 2031-05-01): commentary on an "
+        f"objective is of a period that has begun, such as {month}",
+        ahead: f"{ahead} has not begun yet",
+        next_fiscal: f"{next_fiscal} has not begun yet",
+    }
+    for period, reason in cases.items():
+        with pytest.raises(UsageError) as caught:
+            commentary.write_comment(
+                store,
+                "ceo",
+                subject_type="objective",
+                subject_id="grow",
+                period=period,
+                analysis="A note.",
+                recommendation="",
+            )
+        assert [p.file for p in caught.value.problems] == ["period"], period
+        assert caught.value.problems[0].message.startswith(reason), caught.value.problems
+    assert commentary.comments_for(store, subjects=[("objective", "grow")]) == []
+    for period in (month, today.isoformat(), "2026-Q1", "1999"):
+        written = commentary.write_comment(
+            store,
+            "ceo",
+            subject_type="objective",
+            subject_id="grow",
+            period=period,
+            analysis=f"Of {period}.",
+            recommendation="",
+        )
+        assert written.period == period
+
+
 def test_a_pages_panel_reads_the_actions_as_every_other_read(store: Store) -> None:
     """The actions of one KPI (its page's panel, read with plain SQL) are those of the
     other reads: by number, and among several subjects' (days, times and milestones alike)."""

@@ -240,6 +240,17 @@ def test_commentary_is_written_beside_the_kpi_and_the_checkin(as_user) -> None: 
     assert "nothing was saved" in bad.text and "month must be 01-12" in bad.text  # type: ignore[attr-defined]
     objective = alice.get("/objectives/sell_more", params={"period": "2026-03"}).text
     assert "Commentary for 2026-03" in objective and "Write the commentary" in objective
+    # An objective's commentary is of a period that has begun, as the API says it.
+    ahead = alice.post(
+        "/commentary",
+        data={"csrf_token": token, "subject_type": "objective", "subject_id": "sell_more",
+              "period": "2031-05", "analysis": "Too early.", "back": "/objectives/sell_more"},
+    )  # fmt: skip
+    assert ahead.status_code == 422  # type: ignore[attr-defined]
+    assert "nothing was saved" in ahead.text  # type: ignore[attr-defined]
+    assert "2031-05 has not begun yet (it starts on 2031-05-01)" in ahead.text  # type: ignore[attr-defined]
+    later = alice.get("/objectives/sell_more", params={"period": "2031-05"}).text
+    assert "Too early." not in later
 
 
 def test_a_form_goes_back_only_to_a_page_of_the_app(as_user) -> None:  # type: ignore[no-untyped-def]

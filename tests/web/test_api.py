@@ -41,6 +41,58 @@ def test_status_has_the_spec_shape_and_engine_scores(api_as) -> None:  # type: i
     assert {o["id"] for o in body["objectives"]} == {"grow", "sell_more"}
 
 
+def test_status_rows_are_those_of_los_status_json(api_as, web_url: str) -> None:  # type: ignore[no-untyped-def]
+    # Every row with its labels (a KPI's name, unit name, unit of measure and period end, an
+    # objective's title and unit, a unit's name), as the command line gives them.
+    api = api_as("admin")
+    for extra in ((), ("--unit", "sales")):
+        cli = Los(web_url)("status", "--as-of", AS_OF, "--format", "json", *extra)
+        assert cli.exit_code == 0, cli.output
+        params = {"as_of": AS_OF, **({"unit": extra[1]} if extra else {})}
+        assert api.get("/status", params=params).json() == json.loads(cli.stdout)
+    body = api.get("/status", params={"as_of": AS_OF}).json()
+    revenue = next(r for r in body["kpis"] if (r["id"], r["unit"]) == ("revenue", "sales"))
+    assert (revenue["name"], revenue["unit_name"], revenue["period_end"]) == (
+        "Revenue",
+        "Sales",
+        "2026-03-31",
+    )
+    sell_more = next(o for o in body["objectives"] if o["id"] == "sell_more")
+    assert (sell_more["name"], sell_more["unit"], sell_more["unit_name"]) == (
+        "Sell more",
+        "sales",
+        "Sales",
+    )
+    ops = next(u for u in body["units"] if u["id"] == "ops")
+    assert (ops["name"], ops["unit"]) == ("Operations", "ops")
+
+
+def test_unit_kpi_objective_and_person_rows_are_those_of_the_status(api_as) -> None:  # type: ignore[no-untyped-def]
+    api = api_as("admin")
+    status = api.get("/status", params={"as_of": AS_OF}).json()
+    kpi_rows = {(r["id"], r["unit"]): r for r in status["kpis"]}
+    objective_rows = {r["id"]: r for r in status["objectives"]}
+    unit_rows = {r["id"]: r for r in status["units"]}
+    unit = api.get("/units/sales", params={"as_of": AS_OF}).json()
+    assert unit["score"] == unit_rows["sales"] and unit["score"]["name"] == "Sales"
+    assert unit["kpis"] == [kpi_rows[(r["id"], r["unit"])] for r in unit["kpis"]]
+    assert {r["id"] for r in unit["kpis"]} == {"revenue", "conversion", "xss"}
+    assert unit["objectives"] == [objective_rows["sell_more"]]
+    assert unit["objectives"][0]["unit_name"] == "Sales"
+    kpi = api.get("/kpis/revenue", params={"as_of": AS_OF}).json()
+    assert kpi["values"] == [kpi_rows[("revenue", "sales")], kpi_rows[("revenue", "sales_east")]]
+    objective = api.get("/objectives/grow", params={"as_of": AS_OF}).json()
+    assert objective["score"] == objective_rows["grow"]
+    assert objective["children"] == [objective_rows["sell_more"]]
+    assert objective["kpis"] == [kpi_rows[("defects", "ops")]]
+    assert objective["kpis"][0]["name"] == "Defects"
+    person = api.get("/people/alice", params={"as_of": AS_OF}).json()
+    assert [r for r in person["kpis"] if r["id"] == "revenue"] == [kpi_rows[("revenue", "sales")]]
+    (owned,) = person["objectives"]
+    assert owned["title"] == "Sell more"
+    assert {k: owned[k] for k in objective_rows["sell_more"]} == objective_rows["sell_more"]
+
+
 def test_status_by_period_equals_status_as_of_its_last_day(api_as) -> None:  # type: ignore[no-untyped-def]
     api = api_as("viewer")
     by_period = api.get("/status", params={"period": "2026-03"}).json()

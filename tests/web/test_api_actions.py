@@ -3,6 +3,7 @@ audit log, who may read and write what, and bad input refused whole with its fie
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from tests.web.test_api import assert_error
@@ -200,6 +201,22 @@ def test_commentary_permissions_and_bad_input(api_as) -> None:  # type: ignore[n
             " as 2026-03",
         }
     ]
+    # An objective's commentary is of a period that has begun, the running one too.
+    admin = api_as("admin")
+    month = dt.date.today().strftime("%Y-%m")
+    ahead = assert_error(
+        admin.request("PUT", "/objectives/grow/commentary/2031-05", json={"analysis": "x"}), 422
+    )
+    assert ahead["details"] == [
+        {
+            "field": "period",
+            "reason": "2031-05 has not begun yet (it starts on 2031-05-01): commentary on an "
+            f"objective is of a period that has begun, such as {month}",
+        }
+    ]
+    assert api_get(admin, "/objectives/grow/commentary")["commentary"] == []
+    running = admin.request("PUT", f"/objectives/grow/commentary/{month}", json={"analysis": "x"})
+    assert running.status_code == 200, running.text
     empty = assert_error(bob.request("PUT", path, json={"analysis": " "}), 422)
     assert empty["details"] == [
         {"field": "analysis", "reason": "give an analysis or a recommendation"}

@@ -22,6 +22,7 @@ from lineofsight.cli.common import (
 )
 from lineofsight.display import utc_minute
 from lineofsight.domain.text import plural
+from lineofsight.errors import InputError
 from lineofsight.examples import example_names
 from lineofsight.services.workspace import open_store
 
@@ -110,7 +111,16 @@ def apply(
     with open_store(db, create=True) as store:
         from lineofsight.services import apply as apply_service
 
-        result = apply_service.apply_file(store, file, dry_run=dry_run, force=force)
+        try:
+            result = apply_service.apply_file(store, file, dry_run=dry_run, force=force)
+        except InputError as exc:
+            # A file that does not load (or an apply refused): its problems for programs
+            # too, as `los check FILE --format json` writes them; the text on standard error.
+            if output_format is Format.JSON:
+                from lineofsight.cli.render_checks import problems_json
+
+                write_output(problems_json(exc.summary, exc.problems), None)
+            raise
     plan = result.plan
     if output_format is Format.JSON:
         from lineofsight.checks.base import finding_plain

@@ -9,7 +9,13 @@ from typing import Any
 
 from lineofsight.domain.actions import MAX_COMMENT, SUBJECT_TYPES, Comment, subject_key
 from lineofsight.domain.model import Calendar, Frequency
-from lineofsight.domain.periods import ACCEPTED_FORMS, PeriodError, grain_of, parse_period
+from lineofsight.domain.periods import (
+    ACCEPTED_FORMS,
+    PeriodError,
+    grain_of,
+    parse_period,
+    period_of,
+)
 from lineofsight.engine.calendar import period_for
 from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit
@@ -161,15 +167,29 @@ _GRAIN_WORDS = {
 def _period_problems(
     conn: StoreConnection, subject_type: str, subject_id: str, label: str
 ) -> list[Problem]:
-    """A KPI's commentary is for a period its page shows it for: one of the KPI's own
+    """The commentary is of a period its page shows it for. A KPI's: one of the KPI's own
     frequency (the page shows the commentary of the KPI's period) that has ended (the
-    commentary explains its result, as a check-in gives it)."""
+    commentary explains its result, as a check-in gives it). An objective's: any period of
+    the calendar that has begun (the page shows the period chosen, the running month by
+    default), not one still to come."""
     text = stored.kpi_frequency(conn, subject_id) if subject_type == "kpi" else None
-    if text is None:  # an objective's commentary may be of any period
+    if text is None and subject_type != "objective":  # no such KPI: said already
         return []
     calendar = read_calendar(conn)
     period = parse_period(label, calendar)
     today = dt.date.today()
+    if text is None:  # an objective's
+        if period.start <= today:
+            return []
+        now = period_of(today, period.grain, calendar, period.fiscal)
+        return [
+            Problem(
+                "period",
+                0,
+                f"{label} has not begun yet (it starts on {period.start.isoformat()}): "
+                f"commentary on an objective is of a period that has begun, such as {now.label}",
+            )
+        ]
     if period.end > today:
         return [
             Problem(

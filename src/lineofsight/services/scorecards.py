@@ -29,8 +29,10 @@ from lineofsight.services import shapes
 from lineofsight.services.as_of import resolve_as_of
 from lineofsight.services.evaluate import load_organization, read_names
 from lineofsight.services.permissions import UnitTree
+from lineofsight.services.scorecard_frames import ScorecardFrames, labelled
 from lineofsight.store import organization
 from lineofsight.store.database import Store
+from lineofsight.store.labels import Labels
 from lineofsight.store.organization import Revision, read_calendar, read_revision
 
 T = TypeVar("T")
@@ -55,12 +57,17 @@ def status_json(ev: FrameEvaluation) -> bytes:
 
 @dataclass
 class Scorecard:
-    """One evaluation of the store as of a date, with views of it made on demand and kept."""
+    """One evaluation of the store as of a date, with views of it made on demand and kept.
+
+    `evaluation` holds the engine's rows (what the pages read); the API's rows are those of
+    `frames`, labelled as `los status --format json` gives them (`scorecard_frames.labelled`:
+    names, unit names, units of measure, period ends)."""
 
     revision: Revision
     as_of: dt.date
     defs: DefinitionFrames
     evaluation: FrameEvaluation
+    labels: Labels
     _views: dict[Any, Any] = field(default_factory=dict, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -74,21 +81,28 @@ class Scorecard:
                     self._views[key] = found
         return found
 
+    def frames(self) -> ScorecardFrames:
+        """The rows with their labels, as `los status --format json` writes them."""
+        return self._view("frames", lambda: labelled(self.evaluation, self.defs, self.labels))
+
+    def rows(self) -> FrameEvaluation:
+        """The labelled rows, status as text: the rows every API answer shows."""
+        return self._view("rows", lambda: self.frames().evaluation())
+
     def for_units(self, units: Collection[str] | None) -> FrameEvaluation:
-        """The evaluation restricted to these units (None: all): their KPI rows, their
-        objectives, the units themselves."""
+        """The labelled rows of these units (None: all): their KPI rows, their objectives,
+        the units themselves."""
         if units is None:
-            return self.evaluation
+            return self.rows()
         key = ("units", frozenset(units))
 
         def make() -> FrameEvaluation:
             keep = list(key[1])
-            ev = self.evaluation
-            objectives = self.defs.objectives.filter(pl.col("unit_id").is_in(keep))["id"]
+            ev = self.rows()
             return replace(
                 ev,
                 kpis=ev.kpis.filter(pl.col("unit").is_in(keep)),
-                objectives=ev.objectives.filter(pl.col("id").is_in(objectives.to_list())),
+                objectives=ev.objectives.filter(pl.col("unit").is_in(keep)),
                 units=ev.units.filter(pl.col("id").is_in(keep)),
             )
 
@@ -100,8 +114,8 @@ class Scorecard:
         return self._view(key, lambda: status_json(self.for_units(units)))
 
     def kpi_rows(self, kpi_id: str) -> list[dict[str, Any]]:
-        """The scorecard rows of one KPI: its own unit first, then the others."""
-        rows = self._view("by_kpi", lambda: self.evaluation.kpis.partition_by("id", as_dict=True))
+        """The labelled rows of one KPI: its own unit first, then the others."""
+        rows = self._view("by_kpi", lambda: self.rows().kpis.partition_by("id", as_dict=True))
         frame = rows.get((kpi_id,))
         if frame is None:
             return []
@@ -109,6 +123,12 @@ class Scorecard:
             frame.sort(["own_unit", "unit"], descending=[True, False])
             .drop("own_unit", strict=False)
             .to_dicts()
+        )
+
+    def objective_rows(self) -> dict[str, dict[str, Any]]:
+        """The labelled row of each objective, by id."""
+        return self._view(
+            "by_objective", lambda: {r["id"]: r for r in self.rows().objectives.to_dicts()}
         )
 
 
@@ -199,7 +219,7 @@ class ScorecardCache:
                 self._kept.move_to_end((day, lag))
                 while len(self._kept) > self.size:
                     self._kept.popitem(last=False)
-            return Scorecard(rev, day, card.defs, card.evaluation)
+            return Scorecard(rev, day, card.defs, card.evaluation, card.labels)
 
         # Kept by what it reads: a write of actions or commentary does not score it again.
         return self._get(("scorecard", organization.values_revision(rev), day, lag), make)

@@ -72,14 +72,22 @@ def read_strategy_file(path: Path) -> tuple[Organization, str]:
         data = path.read_bytes()
         text = data.decode("utf-8")
     except FileNotFoundError:
-        raise SpecError(f"{path}: no such file") from None
+        raise _unreadable(path, "no such file") from None
     except IsADirectoryError:
-        raise SpecError(f"{path}: is a folder, not a strategy file") from None
+        raise _unreadable(path, "is a folder, not a strategy file") from None
     except UnicodeDecodeError as exc:
-        raise SpecError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise _unreadable(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise _unreadable(path, f"cannot be read ({exc.strerror or exc})") from None
     # Lines end as Python reads text (\r\n and \r as \n): the lines the items are found at.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return parse_strategy(text, str(path)), bytes_digest(data)
+
+
+def _unreadable(path: Path, reason: str) -> SpecError:
+    """A file that cannot be read as text: its one problem is at the file, on no line (what
+    programs are given, `--format json|sarif`; people read the summary)."""
+    return SpecError(f"{path}: {reason}", [Problem(str(path), 0, reason)])
 
 
 def write_strategy(org: Organization, path: Path) -> None:

@@ -314,8 +314,6 @@ def unit(
     found = org.units_by_id()[unit_id]
     card = scorecard_for(cache, period, as_of)
     ev = card.for_units([unit_id])
-    objectives = {o.id for o in org.objectives if o.unit == unit_id}
-    objective_rows = [r for r in card.evaluation.objectives.to_dicts() if r["id"] in objectives]
     score = ev.units.to_dicts()
     return json_response(
         {
@@ -323,7 +321,7 @@ def unit(
             "unit": unit_to_plain(found),
             "score": score[0] if score else None,
             "kpis": ev.kpis.drop("own_unit", strict=False).to_dicts(),
-            "objectives": objective_rows,
+            "objectives": ev.objectives.to_dicts(),
             "children": [u.id for u in org.units if u.parent == unit_id],
         }
     )
@@ -365,9 +363,9 @@ def person(
         if o.owner == person_id and (readable is None or o.unit in readable)
     }
     objective_rows = [
-        {**objective_to_plain(visible_links(objectives[r["id"]], org, readable)), **r}
-        for r in card.evaluation.objectives.to_dicts()
-        if r["id"] in objectives
+        {**objective_to_plain(visible_links(objectives[i], org, readable)), **r}
+        for i, r in card.objective_rows().items()
+        if i in objectives
     ]
     return json_response(
         {

@@ -70,10 +70,14 @@ class KpiRow(_Out):
     """A KPI's value, target, score and status in one unit and period."""
 
     id: str
-    unit: str
+    name: str
+    unit: str = Field(description="The unit the KPI is scored at.")
+    unit_name: str
     period: str | None
+    period_end: str | None = Field(description="The period's last day (YYYY-MM-DD).")
     actual: float | None
     target: float | None
+    unit_of_measure: str | None
     miss: float | None
     score: float | None
     status: str = Field(description="green, amber, red, no_data or no_target")
@@ -86,6 +90,9 @@ class KpiRow(_Out):
 
 class ObjectiveRow(_Out):
     id: str
+    name: str = Field(description="The objective's title.")
+    unit: str = Field(description="The unit the objective belongs to.")
+    unit_name: str
     score: float | None
     status: str
     coverage: float | None
@@ -95,6 +102,10 @@ class ObjectiveRow(_Out):
 
 class UnitRow(_Out):
     id: str
+    name: str
+    unit: str = Field(
+        description="The unit's own id, as a KPI's and an objective's row name theirs."
+    )
     score: float | None
     status: str
     counts: Counts
@@ -260,7 +271,7 @@ class UnitAnswer(_Out):
 
 
 class PersonKpi(KpiRow):
-    name: str
+    """A KPI the person owns, at its own unit."""
 
 
 class PersonObjective(ObjectiveRow):

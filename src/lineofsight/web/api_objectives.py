@@ -67,7 +67,7 @@ def objective(
         for o in org.objectives
         if o.parent == objective_id and (readable is None or o.unit in readable)
     }
-    rows = {r["id"]: r for r in card.evaluation.objectives.to_dicts()}
+    rows = card.objective_rows()
     return json_response(
         {
             "as_of": card.as_of,
