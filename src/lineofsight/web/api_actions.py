@@ -29,6 +29,7 @@ from lineofsight.services.action_permissions import (
     comment_refusal,
     create_refusal,
     edit_refusal,
+    give_refusal,
     may_comment,
     may_edit_action,
     may_read,
@@ -267,6 +268,8 @@ def _new_action_problems(
         # An owner who may take the action only on themselves: a problem of its field, said
         # with every other problem of the body at once.
         problems.append(Problem(blamed, 0, reason))
+    if not any(p.file == "owner" for p in problems):
+        _give_problem(account, tree, owner, org, problems)
     checked = {
         "subject_type": subject.kind if subject else "kpi",
         "subject_id": subject.id if subject else "",
@@ -278,6 +281,16 @@ def _new_action_problems(
     }
     problems += _as_sent(action_service.action_problems(cache.store, checked))
     return subject, problems
+
+
+def _give_problem(
+    account: Account, tree: UnitTree, owner: Any, org: m.Organization, problems: list[Problem]
+) -> None:
+    """The problem of `owner` when the account may not give an action to that person."""
+    if isinstance(owner, str):
+        refused = give_refusal(account, tree, owner.strip() or None, org)
+        if refused is not None:
+            problems.append(Problem("owner", 0, refused))
 
 
 def _milestones(steps: list[Any]) -> tuple[Milestone, ...]:
@@ -398,6 +411,8 @@ def _change_problems(
     for required in ("title", "status"):
         if required in changes and changes[required] is None:
             problems.append(Problem(required, 0, "is required"))
+    if changes.get("owner") is not None and changes["owner"] != action.owner:
+        _give_problem(account, tree, changes["owner"], org, problems)
     current = {name: getattr(action, name) for name in action_service.CHANGEABLE}
     kept = {k: v for k, v in changes.items() if v is not None or k in ("owner", "due")}
     named = {p.file for p in problems}
