@@ -330,9 +330,11 @@ def test_an_action_is_given_only_to_a_person_of_the_units_one_may_add_actions_in
     editor, alice = api_as("sales_editor"), api_as("alice")
     before = _count(api_as("admin"))
     # The CEO and bob work outside sales: to a sales editor they are people that do not exist.
+    # A name close to one of theirs is no hint of it either ("bobb" is not "did you mean 'bob'").
     for who, body in (
         (editor, {"subject": {"kind": "kpi", "id": "revenue"}, "title": "Ask", "owner": "ceo"}),
         (alice, {"subject": {"kind": "kpi", "id": "revenue"}, "title": "Ask", "owner": "bob"}),
+        (editor, {"subject": {"kind": "kpi", "id": "revenue"}, "title": "Ask", "owner": "bobb"}),
     ):
         refused = assert_error(_create(who, **body), 422)
         assert refused["details"] == [

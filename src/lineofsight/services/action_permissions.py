@@ -160,15 +160,18 @@ def give_refusal(
     """Why the account may not give an action to the person `owner` (new, or passed on to
     them), in words; None when it may: to itself, or to a person of a unit it may add actions
     in. A person outside the units it may read is an unknown person (with the closest of those
-    it may read), so that asking cannot tell which people exist there; a person that does not
-    exist is left to the action's own checks."""
+    it may read), so that asking cannot tell which people exist there, and so is one that
+    does not exist, to an account that may not read every unit (the action's own checks would
+    suggest the closest of all people)."""
     if account is None or owner is None or owner == account.person_id:
         return None
     unit = next((p.unit for p in org.people if p.id == owner), None)
-    if unit is None or _adds_actions_in(account, tree, unit):
+    if unit is not None and _adds_actions_in(account, tree, unit):
         return None
-    if not allows(account, "read", unit_id=unit, org=tree):
-        units = readable_units(account, tree)
+    units = readable_units(account, tree)
+    if unit is None and units is None:
+        return None  # the action's own checks say it, with the closest of all people
+    if unit is None or not allows(account, "read", unit_id=unit, org=tree):
         seen = [p.id for p in org.people if units is None or p.unit in units]
         return f"unknown person '{owner}'{did_you_mean(owner, seen)}"
     return (
