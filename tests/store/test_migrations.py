@@ -287,3 +287,55 @@ def test_a_store_whose_file_a_web_change_replaced_names_the_file_last_applied_ag
         assert tuple(row) == (str(file.resolve()), None, applied)
     finally:
         store.close()
+
+
+def test_actions_entered_before_are_given_when_entered_by_their_user_s_person(
+    db_url: str,
+) -> None:
+    from sqlalchemy import text
+
+    from lineofsight.services.actions import list_actions
+
+    store = Store(db_url, migrate=False)
+    at = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
+    try:
+        _at(store, "0026")
+        with store.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, name, person_id, password_hash, created_at)"
+                    " VALUES (1, 'claire', 'Claire', 'cs_head', 'hash', :at)"
+                ),
+                {"at": at},
+            )
+            for number, owner, declared, by in (
+                (1, "agent", False, "claire"),  # given by claire, the person cs_head
+                (2, "agent", False, "root"),  # by a user linked to no person
+                (3, "agent", True, "root"),  # declared by the strategy file: given by nobody
+                (4, None, False, "claire"),  # no owner: given to nobody
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO actions (id, key, subject_type, subject_id, title, owner,"
+                        " status, declared, created_by, created_at, updated_at) VALUES (:id,"
+                        " :key, 'kpi', 'nps', 'Call', :owner, 'open', :declared, :by, :at, :at)"
+                    ),
+                    {
+                        "id": number,
+                        "key": f"action_{number}",
+                        "owner": owner,
+                        "declared": declared,
+                        "by": by,
+                        "at": at,
+                    },
+                )
+        store.migrate()
+        found = sorted(list_actions(store), key=lambda a: a.id)
+        assert [(a.given_at, a.given_by, a.given_by_person) for a in found] == [
+            (at, "claire", "cs_head"),
+            (at, "root", None),
+            (None, None, None),
+            (None, None, None),
+        ]
+    finally:
+        store.close()

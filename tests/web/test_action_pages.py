@@ -9,8 +9,10 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from lineofsight.services import accounts
+from lineofsight.services.accounts import Grant
 from lineofsight.web.pages_actions import FETCH_HEADER
-from tests.web.conftest import CSRF, log_in
+from tests.web.conftest import CSRF, PASSWORD, log_in
 
 
 @pytest.fixture
@@ -411,3 +413,46 @@ def test_a_unit_page_shows_the_actions_of_the_units_below_it(as_user, monkeypatc
     cut = admin.get("/units/acme", params={"period": "2026-03"}).text
     assert len(re.findall(r'<tr data-action="', cut)) == listed - 1
     assert "And 1 more action on the units below: see their pages." in cut
+
+
+def test_an_action_form_gives_it_only_to_a_person_of_the_units_one_may_add_actions_in(
+    web_app, as_user
+) -> None:  # type: ignore[no-untyped-def]
+    # A sales editor who reads the whole organisation: the CEO is a person they see.
+    store = web_app.state.store
+    if accounts.find_user(store, "sales_editor_reading_all") is None:
+        grants = (Grant("viewer"), Grant("editor", "sales"))
+        accounts.add_user(store, "sales_editor_reading_all", PASSWORD, grants, actor="tests")
+    for username, reason in (
+        ("sales_editor", "unknown person &#39;ceo&#39;"),
+        (
+            "sales_editor_reading_all",
+            "you may give an action only to yourself or to a person of the units you may add "
+            "actions in, and &#39;ceo&#39; is of unit &#39;acme&#39;",
+        ),
+    ):
+        editor = as_user(username)
+        page = editor.get("/kpis/revenue")
+        before = _action_ids(editor.get("/units/sales").text)
+        form = {
+            "csrf_token": _token(page.text),
+            "subject_type": "kpi",
+            "subject_id": "revenue",
+            "title": "Ask the board",
+            "owner": "ceo",
+            "back": "/kpis/revenue",
+        }
+        answer = editor.post("/actions", data=form)
+        assert answer.status_code == 422, answer.text
+        assert reason in answer.text and 'id="action-owner-error"' in answer.text
+        assert _action_ids(editor.get("/units/sales").text) == before
+        # Given within sales, then passed on to the CEO in its edit form: refused alike.
+        made = editor.post("/actions", data={**form, "owner": "alice"})
+        assert made.status_code == 303, made.text
+        number = made.headers["location"].rsplit("#action-", 1)[1]
+        changed = editor.post(f"/actions/{number}", data={**form, "status": "open"})
+        assert changed.status_code == 422 and reason in changed.text
+        kept = re.search(
+            rf'<li id="action-{number}".*?</li>', editor.get("/kpis/revenue").text, re.S
+        )
+        assert kept and "Alice Seller" in kept.group(0)

@@ -341,3 +341,32 @@ def test_a_bad_action_is_refused_with_every_problem_at_once(api_as) -> None:  # 
     assert assert_error(seen, 422)["details"] == [
         {"field": "subject.id", "reason": "unknown KPI 'defect' (did you mean 'defects'?)"}
     ]
+
+
+def test_an_action_is_given_only_to_a_person_of_the_units_one_may_add_actions_in(api_as) -> None:  # type: ignore[no-untyped-def]
+    editor, alice = api_as("sales_editor"), api_as("alice")
+    before = _count(api_as("admin"))
+    # The CEO and bob work outside sales: to a sales editor they are people that do not exist.
+    # A name close to one of theirs is no hint of it either ("bobb" is not "did you mean 'bob'").
+    for who, body in (
+        (editor, {"subject": {"kind": "kpi", "id": "revenue"}, "title": "Ask", "owner": "ceo"}),
+        (alice, {"subject": {"kind": "kpi", "id": "revenue"}, "title": "Ask", "owner": "bob"}),
+        (editor, {"subject": {"kind": "kpi", "id": "revenue"}, "title": "Ask", "owner": "bobb"}),
+    ):
+        refused = assert_error(_create(who, **body), 422)
+        assert refused["details"] == [
+            {"field": "owner", "reason": f"unknown person '{body['owner']}'"}
+        ]
+    assert _count(api_as("admin")) == before
+    # Within sales, and passed on within it, it is given; passed on outside it, refused.
+    made = _create(editor, subject={"kind": "kpi", "id": "revenue"}, title="Ask", owner="alice")
+    assert made.status_code == 201, made.text
+    number = made.json()["id"]
+    moved = editor.request("PATCH", f"/actions/{number}", json={"owner": "bob"})
+    assert assert_error(moved, 422)["details"] == [
+        {"field": "owner", "reason": "unknown person 'bob'"}
+    ]
+    assert api_get(editor, f"/actions/{number}")["owner"] == "alice"
+    # An editor of the whole organisation gives it to anyone.
+    passed = api_as("editor").request("PATCH", f"/actions/{number}", json={"owner": "bob"})
+    assert passed.status_code == 200 and passed.json()["owner"] == "bob"

@@ -66,6 +66,12 @@ class Action:
     updated_at: dt.datetime
     key: str = ""
     declared: bool = False
+    # When its owner was given it in the web app or the API, by which user and that user's
+    # person (None: by the strategy file, or no owner): the news of it is its owner's unless
+    # they gave it to themselves.
+    given_at: dt.datetime | None = None
+    given_by: str | None = None
+    given_by_person: str | None = None
 
     @property
     def subject(self) -> tuple[str, str]:

@@ -7,6 +7,11 @@
   themselves);
 - commentary: editors and admins of the subject's unit, and the owner of the KPI or
   objective (the person who checks its values in).
+
+An action's owner is a link to a person, so the write reaches the person's unit too (as an
+owner given to a KPI in a change of the definitions does): an action is given, or passed on,
+only to oneself or to a person of a unit the account may add actions in (`give_refusal`); a
+person outside the units it may read is answered as one that does not exist.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from typing import TYPE_CHECKING
 
 from lineofsight.domain import model as m
 from lineofsight.domain.actions import Action
-from lineofsight.services.permissions import UnitTree, allows
+from lineofsight.domain.text import did_you_mean
+from lineofsight.services.permissions import UnitTree, allows, readable_units
 
 if TYPE_CHECKING:
     from lineofsight.services.accounts import Account
@@ -134,6 +140,43 @@ def create_refusal(
     return None, (
         f"you may not add actions on {what} '{subject.id}': only an editor or admin of unit "
         f"'{subject.unit}', {owned}, or an owner there taking the action on themselves may"
+    )
+
+
+def _adds_actions_in(account: Account, tree: UnitTree, unit: str) -> bool:
+    """Whether the account may add actions in the unit: as an editor or admin there, or
+    with the owner role there (on what its person owns)."""
+    if allows(account, "edit_definitions", unit_id=unit, org=tree):
+        return True
+    mine = account.person_id
+    if mine is None:
+        return False
+    return allows(account, "enter_data", unit_id=unit, kpi_owner=mine, org=tree)
+
+
+def give_refusal(
+    account: Account | None, tree: UnitTree, owner: str | None, org: m.Organization
+) -> str | None:
+    """Why the account may not give an action to the person `owner` (new, or passed on to
+    them), in words; None when it may: to itself, or to a person of a unit it may add actions
+    in. A person outside the units it may read is an unknown person (with the closest of those
+    it may read), so that asking cannot tell which people exist there, and so is one that
+    does not exist, to an account that may not read every unit (the action's own checks would
+    suggest the closest of all people)."""
+    if account is None or owner is None or owner == account.person_id:
+        return None
+    unit = next((p.unit for p in org.people if p.id == owner), None)
+    if unit is not None and _adds_actions_in(account, tree, unit):
+        return None
+    units = readable_units(account, tree)
+    if unit is None and units is None:
+        return None  # the action's own checks say it, with the closest of all people
+    if unit is None or not allows(account, "read", unit_id=unit, org=tree):
+        seen = [p.id for p in org.people if units is None or p.unit in units]
+        return f"unknown person '{owner}'{did_you_mean(owner, seen)}"
+    return (
+        f"you may give an action only to yourself or to a person of the units you may add "
+        f"actions in, and '{owner}' is of unit '{unit}'"
     )
 
 

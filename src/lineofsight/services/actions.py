@@ -25,8 +25,10 @@ from lineofsight.errors import Problem, UsageError
 from lineofsight.services import audit
 from lineofsight.services.workspace import local_user
 from lineofsight.store import actions as stored
+from lineofsight.store.accounts import person_of
 from lineofsight.store.check_results import forget_check_reports
 from lineofsight.store.database import Store, StoreConnection
+from lineofsight.store.notifications import withdraw
 
 __all__ = [
     "CHANGEABLE",
@@ -145,9 +147,12 @@ def add_action(
     if key is None:
         key = _free_key(conn, action_id)
     at = _now()
+    # Given to its owner now, unless the strategy file declares it (its people wrote it).
+    given = _given(conn, actor, at) if clean["owner"] and not declared else _NOT_GIVEN
     stored.insert_action(
         conn,
         {
+            **given,
             "id": action_id,
             "key": key,
             "subject_type": clean["subject_type"],
@@ -199,9 +204,16 @@ def update_action(store: Store, actor: str | None, action_id: int, **changes: An
 
 
 def change_action(
-    conn: StoreConnection, actor: str | None, action_id: int, changes: Mapping[str, Any]
+    conn: StoreConnection,
+    actor: str | None,
+    action_id: int,
+    changes: Mapping[str, Any],
+    *,
+    by_file: bool = False,
 ) -> Action:
-    """`update_action` inside the caller's transaction."""
+    """`update_action` inside the caller's transaction. A new owner is given the action now
+    (the news of it is theirs), unless `by_file` (`los apply` writes the strategy file's); the
+    news of it not sent yet to the owner before, or once it is closed, is withdrawn."""
     unknown = sorted(set(changes) - set(CHANGEABLE))
     if unknown:
         problems = [Problem(name, 0, "cannot be changed") for name in unknown]
@@ -226,6 +238,10 @@ def change_action(
     if not values and steps is None:
         return before
     at = _now()
+    if "owner" in values:
+        values.update(_given(conn, actor, at) if clean["owner"] and not by_file else _NOT_GIVEN)
+    if "owner" in values or values.get("status", "open") != "open":
+        withdraw_news(conn, action_id)
     stored.update_action_row(conn, action_id, {**values, "updated_at": at}, steps)
     forget_check_reports(conn)
     action = stored.read_actions(conn, ids=[action_id])[0]
@@ -245,6 +261,7 @@ def remove_action(conn: StoreConnection, actor: str | None, action: Action) -> N
     """Delete an action, its whole record kept in the audit row (`los apply` removes the
     actions its file no longer declares)."""
     stored.delete_action(conn, action.id)
+    withdraw_news(conn, action.id)
     forget_check_reports(conn)
     audit.record(
         conn,
@@ -253,6 +270,26 @@ def remove_action(conn: StoreConnection, actor: str | None, action: Action) -> N
         subject=f"action:{action.id}",
         before=action_plain(action),
     )
+
+
+# The columns of an action given to nobody (by the strategy file, or no owner).
+_NOT_GIVEN: dict[str, Any] = {"given_at": None, "given_by": None, "given_by_person": None}
+
+
+def _given(conn: StoreConnection, actor: str | None, at: dt.datetime) -> dict[str, Any]:
+    """The columns of an action given to its owner at `at` by the user `actor`, with the
+    person that user is (so that nobody is told of an action they gave themselves)."""
+    return {
+        "given_at": at,
+        "given_by": actor or local_user(),
+        "given_by_person": person_of(conn, actor) if actor else None,
+    }
+
+
+def withdraw_news(conn: StoreConnection, action_id: int) -> None:
+    """The email that an action is new to its owner, not sent yet, is not sent (the action
+    was given to another person, closed or removed since it was planned)."""
+    withdraw(conn, "action_new", f"action:{action_id}")
 
 
 def action_plain(action: Action) -> dict[str, Any]:

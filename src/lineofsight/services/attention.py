@@ -8,7 +8,7 @@ What is on it (`KINDS`, most pressing first; `rank` is the position of the kind 
 | `turned_red` | a KPI red in its evaluation period that was not red in the period before | kpi |
 | `still_red` | a KPI red in its evaluation period and in the one before | kpi |
 | `action_overdue` | an open action or one of its milestones past its due date | action |
-| `action_new` | an open action given to a person in the app or API in the last 7 days | action |
+| `action_new` | an open action given to a person by another in the app or API in 7 days | action |
 | `no_action` | a KPI red in its evaluation period with no open action on it | kpi |
 | `overdue` | a KPI's value for its evaluation period, at any unit, due and not in (SPEC 3) | kpi |
 | `deadline_near` | an open objective, not green, due within 30 days or past due | objective |
@@ -119,6 +119,7 @@ class AttentionItem:
     severity: str | None = None  # a finding's severity
     subject: str | None = None  # what a finding is about: kpi, objective, unit or person
     unit_of_measure: str | None = None  # a KPI's, that its value and target are written with
+    given_at: dt.datetime | None = None  # an action_new's: when its owner was given it
 
 
 def sort_key(item: AttentionItem) -> tuple[Any, ...]:

@@ -1,8 +1,9 @@
 """The attention list's items about actions (SPEC section 8): a red KPI with no open action
 on it (`no_action`), an open action past its due date or with a milestone not done past
 its own (`action_overdue`: a milestone that slips makes the action late before its end date),
-and an open action entered in the app or the API for a person in the last NEW_DAYS days
-(`action_new`: its owner is told, once, that it is theirs).
+and an open action given to a person in the app or the API in the last NEW_DAYS days, when
+it was entered or passed on to them, by someone else (`action_new`: its owner is told, once
+per time it is given to them, that it is theirs).
 
 Like the other rules (`attention_rules`), each item is a dict of `AttentionItem`'s fields with
 its reason written for people; the list ranks and cuts them.
@@ -120,21 +121,27 @@ def new_action_items(
     scope: Scope,
     link_period: str | None,
 ) -> Iterator[dict[str, Any]]:
-    """Open actions given to a person (an owner of their own) that were entered in the app or
-    the API within NEW_DAYS days up to `day` (not those the strategy file declares: the file's
-    own people wrote them), on KPIs and objectives in scope: their owner's item."""
+    """Open actions given to their owner in the app or the API (entered for them, or passed
+    on to them) within NEW_DAYS days up to `day`, by another person than the owner (nobody
+    needs to be told what they did themselves; the strategy file's actions were given by
+    nobody: its own people wrote them), on KPIs and objectives in scope: their owner's item."""
     first = day - dt.timedelta(days=NEW_DAYS - 1)
-    new = [a for a in actions if a.owner and not a.declared and first <= _entered(a) <= day]
+    new = [a for a in actions if first <= (_given_day(a) or dt.date.min) <= day]
     for action, subject, unit, owner in _placed(new, resp, scope):
-        by = f" by {action.created_by}" if action.created_by else ""
+        giver = action.given_by_person
+        if owner != action.owner or giver == owner:
+            continue  # given to nobody (its subject's owner's item), or to themselves
+        name = (org.people.get(giver) if giver else None) or action.given_by
+        by = f" by {name}" if name else ""
         due = f", due {action.due}" if action.due else ""
-        reason = f"new action on {subject}, given to them{by} on {_entered(action)}{due}"
-        yield _action_item("action_new", action, reason, action.due, unit, owner, org, link_period)
+        reason = f"new action on {subject}, given to them{by} on {_given_day(action)}{due}"
+        item = _action_item("action_new", action, reason, action.due, unit, owner, org, link_period)
+        yield {**item, "given_at": action.given_at}
 
 
-def _entered(action: Action) -> dt.date:
-    """The day (UTC) an action was entered."""
-    return as_utc(action.created_at).date()
+def _given_day(action: Action) -> dt.date | None:
+    """The day (UTC) its owner was given the action in the app or the API (None: never)."""
+    return None if action.given_at is None else as_utc(action.given_at).date()
 
 
 def _placed(

@@ -85,7 +85,7 @@ def save_actions(conn: StoreConnection, plan: ActionPlan, actor: str | None) -> 
     for gone in plan.remove:
         remove_action(conn, actor, gone)
     for before, changes in plan.change:
-        change_action(conn, actor, before.id, changes)
+        change_action(conn, actor, before.id, changes, by_file=True)
     for action in plan.add:
         add_action(
             conn,

@@ -14,7 +14,7 @@ from lineofsight.store import notifications as stored
 from lineofsight.store.database import Store
 
 UNCERTAIN = "may have been sent"
-STATES = ("pending", "sending", UNCERTAIN, "retry", "sent", "failed")
+STATES = ("pending", "sending", UNCERTAIN, "retry", "sent", "failed", "withdrawn")
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

@@ -2,7 +2,8 @@
 
 "Turned red", "overdue" and "reminder before a check-in is due" are the attention items of
 kinds turned_red, overdue and due_soon, told to the item's owner and (per settings) the lead of
-its unit; "a new action is yours" (action_new) is told to the action's owner alone, by email;
+its unit; "a new action is yours" (action_new) is told to the action's owner alone, by email,
+once each time it is given to them (its key's period is when);
 the digest is the person's whole attention list. Each notification has a key
 (kind, recipient, item, period or digest week): the outbox sends a key once, ever.
 
@@ -273,6 +274,9 @@ def _alert(
         period = f"{period}:{days}d"
     elif item.kind == "overdue":
         period = f"{period}:{today.isoformat()}"  # daily while overdue
+    elif item.kind == "action_new" and item.given_at is not None:
+        # Once each time the action is given to them (passed on to another and back: again).
+        period = item.given_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     email = alert_email(
         item.kind,
         item,

@@ -24,6 +24,12 @@ def username_taken(conn: Connection, username: str) -> str | None:
     ).scalar()
 
 
+def person_of(conn: Connection, username: str) -> str | None:
+    """The person the user of this name is linked to (None: no such user, or no person)."""
+    u = t.users
+    return conn.execute(select(u.c.person_id).where(u.c.username == username)).scalar()
+
+
 def usernames(conn: Connection) -> list[str]:
     """Every user's name."""
     return list(conn.execute(select(t.users.c.username)).scalars())

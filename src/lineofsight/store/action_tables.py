@@ -34,6 +34,17 @@ actions = Table(
     Column("created_by", Text, comment="who entered it"),
     Column("created_at", DateTime(timezone=True), nullable=False, comment="when it was entered"),
     Column("updated_at", DateTime(timezone=True), nullable=False, comment="when it last changed"),
+    # Migration 0027: who gave its owner the action, and when (what tells a person of it).
+    Column(
+        "given_at",
+        DateTime(timezone=True),
+        comment="when its owner was given it in the web app or the API (none: by the "
+        "strategy file, or no owner)",
+    ),
+    Column("given_by", Text, comment="the user who gave it"),
+    Column(
+        "given_by_person", String(ID), comment="people.id of the user who gave it, as linked then"
+    ),
     Index("ix_actions_subject", "subject_type", "subject_id"),
     Index("ix_actions_owner", "owner"),
     comment="Actions (initiatives) on KPIs and objectives; each change is in the audit log.",

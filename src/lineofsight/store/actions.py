@@ -192,7 +192,7 @@ def _of_one_subject(conn: Connection, kind: str, item: str) -> list[Mapping[str,
         row = dict(zip(_ACTION_COLUMNS, values, strict=True))
         if isinstance(row["due"], str):
             row["due"] = dt.date.fromisoformat(row["due"])
-        for name in ("created_at", "updated_at"):
+        for name in ("created_at", "updated_at", "given_at"):
             if isinstance(row[name], str):
                 row[name] = dt.datetime.fromisoformat(row[name])
         rows.append(row)
@@ -219,6 +219,9 @@ def _actions_of(conn: Connection, result: Any) -> list[Action]:
             updated_at=_utc(row["updated_at"]),
             key=row["key"],
             declared=bool(row["declared"]),
+            given_at=None if row["given_at"] is None else _utc(row["given_at"]),
+            given_by=row["given_by"],
+            given_by_person=row["given_by_person"],
         )
         for row in rows
     ]

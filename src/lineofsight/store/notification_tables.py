@@ -65,8 +65,8 @@ notification_outbox = Table(
         "state",
         String(16),
         nullable=False,
-        comment="pending, sending, sent, retry or failed; sending past its lease: may have "
-        "been sent",
+        comment="pending, sending, sent, retry, failed or withdrawn (no longer true before it "
+        "was sent); sending past its lease: may have been sent",
     ),
     Column("attempts", Integer, nullable=False, comment="sends tried"),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False, comment="retry from"),

@@ -89,6 +89,19 @@ def insert_new(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> set[str]:
     return added
 
 
+def withdraw(conn: Connection, kind: str, item: str) -> int:
+    """Mark the rows of a kind about an item (`kind:id`, at any unit) that are still to be
+    sent "withdrawn": what they say is no longer true (an action given to someone else). The
+    number withdrawn; a row being sent meanwhile is left to its sender."""
+    about = or_(outbox.c.item == item, outbox.c.item.like(f"{item}@%"))
+    result = conn.execute(
+        update(outbox)
+        .where(outbox.c.kind == kind, about, outbox.c.state.in_(SENDABLE))
+        .values(state="withdrawn", lease_until=None)
+    )
+    return int(result.rowcount)
+
+
 def sendable(conn: Connection, now: dt.datetime, limit: int) -> list[Row[Any]]:
     """Rows waiting to be sent (new, or failed and due for another try), oldest first."""
     return list(

@@ -29,6 +29,7 @@ from lineofsight.services.action_permissions import (
     comment_refusal,
     create_refusal,
     edit_refusal,
+    give_refusal,
     may_comment,
     may_edit_action,
     may_read,
@@ -267,6 +268,11 @@ def _new_action_problems(
         # An owner who may take the action only on themselves: a problem of its field, said
         # with every other problem of the body at once.
         problems.append(Problem(blamed, 0, reason))
+    to_owner = (
+        None
+        if any(p.file == "owner" for p in problems)
+        else _give_problem(account, tree, owner, org)
+    )
     checked = {
         "subject_type": subject.kind if subject else "kpi",
         "subject_id": subject.id if subject else "",
@@ -276,8 +282,28 @@ def _new_action_problems(
         "status": fields.get("status", "open"),
         "milestones": _milestones(fields.get("milestones") or []),
     }
-    problems += _as_sent(action_service.action_problems(cache.store, checked))
-    return subject, problems
+    found = _as_sent(action_service.action_problems(cache.store, checked))
+    return subject, problems + _with_given(found, to_owner)
+
+
+def _give_problem(
+    account: Account, tree: UnitTree, owner: Any, org: m.Organization
+) -> Problem | None:
+    """The problem of `owner` when the account may not give an action to that person."""
+    if not isinstance(owner, str):
+        return None
+    refused = give_refusal(account, tree, owner.strip() or None, org)
+    return None if refused is None else Problem("owner", 0, refused)
+
+
+def _with_given(found: list[Problem], given: Problem | None) -> list[Problem]:
+    """The service's problems with the owner's said as the account may hear it (an unknown
+    person's closest id among the people it may read, not among all)."""
+    if given is None:
+        return found
+    if not any(p.file == "owner" for p in found):
+        return [*found, given]
+    return [given if p.file == "owner" else p for p in found]
 
 
 def _milestones(steps: list[Any]) -> tuple[Milestone, ...]:
@@ -398,11 +424,14 @@ def _change_problems(
     for required in ("title", "status"):
         if required in changes and changes[required] is None:
             problems.append(Problem(required, 0, "is required"))
+    to_owner = None
+    if changes.get("owner") is not None and changes["owner"] != action.owner:
+        to_owner = _give_problem(account, tree, changes["owner"], org)
     current = {name: getattr(action, name) for name in action_service.CHANGEABLE}
     kept = {k: v for k, v in changes.items() if v is not None or k in ("owner", "due")}
     named = {p.file for p in problems}
     found = _as_sent(action_service.action_problems(cache.store, {**current, **kept}))
-    problems += [p for p in found if p.file not in named]
+    problems += [p for p in _with_given(found, to_owner) if p.file not in named]
     return cache, action, changes, problems
 
 

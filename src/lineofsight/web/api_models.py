@@ -310,6 +310,7 @@ class InboxItem(_Out):
     severity: str | None
     subject: str | None
     unit_of_measure: str | None = None
+    given_at: str | None = None  # an action_new's: when its owner was given it
 
 
 class Inbox(_Out):

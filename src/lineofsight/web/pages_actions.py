@@ -24,6 +24,7 @@ from lineofsight.services.action_permissions import (
     comment_refusal,
     create_refusal,
     edit_refusal,
+    give_refusal,
     may_comment,
     may_create_any_action,
     may_edit_action,
@@ -273,6 +274,9 @@ def add_action_form(
         # An owner who may take the action only on themselves: the form again, with what was
         # typed and every problem, this one beside the owner.
         errors[blamed] = reason
+    given = give_refusal(account, unit_tree(snap), fields["owner"], snap.org)
+    if given is not None and "owner" not in errors:
+        errors["owner"] = given
     if not errors:
         try:
             made = action_service.create_action(
@@ -352,6 +356,11 @@ def change_action_form(
     action, subject = _action_and_subject(request, account, action_id)
     form = ActionForm(title=title, owner=owner, due=due, status=status, milestones=milestones)
     fields, errors = _parse_form(form)
+    if fields["owner"] != action.owner:
+        snap = today_snapshot(request)
+        given = give_refusal(account, unit_tree(snap), fields["owner"], snap.org)
+        if given is not None:
+            errors["owner"] = given
     if not errors:
         try:
             action_service.update_action(store_of(request), account.username, action.id, **fields)
