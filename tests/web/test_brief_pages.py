@@ -368,6 +368,7 @@ def test_a_reviews_book_of_a_month_is_at_each_kpis_latest_period_its_report_is_n
     words = " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
     assert said in words and "Customer churn" in words
     assert 'href="/units/co/brief.pdf?review=true&amp;period=2026-07"' in page.text
+    assert '<input type="hidden" name="review" value="true">' in page.text  # another period
     pdf = client.get("/units/co/brief.pdf?period=2026-07&review=true")
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
     assert "2026-07-31 (2026-06: 3 results)" in " ".join(text.split())

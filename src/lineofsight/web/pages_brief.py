@@ -67,6 +67,7 @@ def brief_page(
         body=body,
         css=Markup(BOOK_CSS),
         recorded=recorded,
+        review=review,
         pdf=keep_period(request, f"/units/{unit_id}/brief.pdf", review="true" if review else None),
         record=keep_period(request, f"/units/{unit_id}/reviews/new"),
         may_record=allows(account, "edit_definitions", unit_id=unit_id, org=tree),
