@@ -32,6 +32,7 @@ SESSIONS = {
     "los tree --period 2026-10 --unit customer_service": "demo",
     "los trace qualified_meetings_na": "demo",
     "los inbox --person samuel_osei --as-of 2026-12-05": "demo",
+    "los brief customer_service --as-of 2026-12-07": "demo",
     "los explain ccc --from FY2026-Q4 --to FY2027-Q2": "mf",
     "los forecast --as-of 2026-11-22": "mf",
     "los library search NPS": ".",

@@ -70,12 +70,19 @@ def test_a_weeks_summary_shows_each_kpi_at_its_latest_period(org: Los) -> None:
         "Red: Customer churn (Customer Service) 2026-06: 12.5% against a target of 6%, score 0"
         in lines
     )
-    # --as-of without --period: the period the review looks back at that day (the company
-    # meets monthly: on 9 August, July), the same as --period 2026-07.
+    # --as-of without --period: the book of the review held that day (the company meets
+    # monthly: on 9 August, of July), each KPI at its latest month with a value or due by 31
+    # July, June, as a week's; --period 2026-07 is the report of July, its values awaited.
     as_of = org("brief", "co", "--as-of", "2026-08-09").output.splitlines()
     period = org("brief", "co", "--period", "2026-07").output.splitlines()
     assert as_of[1].startswith("Period 2026-07 · as of 2026-07-31 · made ")
-    assert as_of[2:] == period[2:]
+    assert as_of[2] == (
+        "The review covers 2026-07 (2026-07-01 to 2026-07-31): each KPI is shown at its "
+        "latest own period with a value or due by 2026-07-31 (2026-06: 3 results)."
+    )
+    assert as_of[3:] == lines[3:]
+    assert period[1] == as_of[1] and period[2].startswith("2026-07 has ended, but 3 KPI results")
+    assert not any(line.startswith("Red: ") for line in period)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ import pytest
 from pypdf import PdfReader
 
 from lineofsight.display import interval, with_measure
+from lineofsight.domain.periods import parse_period
 from lineofsight.errors import UsageError
 from lineofsight.services import actions, commentary
 from lineofsight.services.brief import build_book
@@ -356,6 +357,13 @@ def test_a_book_without_a_period_is_of_the_period_the_units_review_looks_back_at
         book = build_book(store, unit, now=now)
         assert (book.period, book.as_of) == (period, as_of), unit
         assert cover_lines(book)[0].startswith(f"Period {period} · as of {as_of}"), unit
+        # The review's book: each KPI at its latest period with a value or due by the
+        # period's end, not the period's report (its results awaiting their values).
+        covered = parse_period(period)
+        assert book.covers == (covered.start, covered.end), unit
+        assert book.awaited == 0 and cover_lines(book)[1].startswith("The review covers"), unit
+    report = build_book(store, "co", period="2026-11", now=now)
+    assert report.covers is None and report.shown_at == {}
     # As of another day, the period the review looks back at that day, by its cadence.
     for unit, period, as_of in (
         ("co", "2026-10", dt.date(2026, 10, 31)),

@@ -60,13 +60,32 @@ def test_the_book_is_queued_once_for_each_attendee_within_the_lead_days(store: S
         "[Line of Sight] Briefing book: Acme Company, 2026-06 (review on 2026-07-03)"
     )
     assert "Customer churn (Customer Service): 2026-06: 12.5%" in payload["text"]
-    assert "https://los.example.com/units/co/brief.pdf?period=2026-06" in payload["text"]
+    assert (
+        "https://los.example.com/units/co/brief.pdf?period=2026-06&review=true" in payload["text"]
+    )
     assert "Customer churn" in payload["html"]
 
     # Run again (and the next day, still within the lead days): nothing new.
     assert queue_books(store, dt.datetime(2026, 7, 1, 18, tzinfo=dt.UTC)).queued == []
     assert queue_books(store, dt.datetime(2026, 7, 2, 9, tzinfo=dt.UTC)).queued == []
     assert len(_rows(store)) == 2
+
+
+def test_an_early_month_reviews_book_shows_each_kpi_at_its_latest_period(store: Store) -> None:
+    # The review of 3 August looks back at July, whose values are not due until 30 August:
+    # the book sent on 1 August shows each KPI at June, its latest month with a value, not
+    # July's results awaiting their values; its links open that book, not July's report.
+    queue_books(store, dt.datetime(2026, 8, 1, 9, tzinfo=dt.UTC))
+    row = next(r for r in _rows(store) if r["recipient"] == "ceo")
+    assert row["period"] == "2026-07"
+    text = json.loads(str(row["payload"]))["text"]
+    assert (
+        "The review covers 2026-07 (2026-07-01 to 2026-07-31): each KPI is shown at its latest "
+        "own period with a value or due by 2026-07-31 (2026-06: 3 results)." in text
+    )
+    assert "- Customer churn (Customer Service): 2026-06: 12.5%" in text
+    assert "await" not in text
+    assert "https://los.example.com/units/co/brief?period=2026-07&review=true" in text
 
 
 def test_the_scheduler_lists_the_books_job_before_the_sender(store: Store) -> None:
@@ -125,5 +144,7 @@ def test_without_the_pdf_extra_the_email_links_to_the_pdf(
     assert len(books) == 2
     for received in books:
         assert list(received.message.iter_attachments()) == []
-        assert "https://los.example.com/units/co/brief.pdf?period=2026-06" in received.text
+        assert (
+            "https://los.example.com/units/co/brief.pdf?period=2026-06&review=true" in received.text
+        )
         assert "attached" not in received.text

@@ -6,6 +6,7 @@ on their periods, and period labels stay few."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -184,6 +185,30 @@ def test_each_period_is_a_slot_and_labels_stay_few() -> None:
 )
 def test_label_positions(count: int, most: int, shown: list[int]) -> None:
     assert label_positions(count, most) == shown
+
+
+def test_labels_that_would_touch_are_spaced_further_apart() -> None:
+    # A phone's KPI chart of 39 months (Oct 2024 to Dec 2027), each label 8 slots wide with
+    # its gap: every 10th month put "Apr 2027", centred, under "Dec 2027", ending at its slot.
+    assert label_positions(39, 4) == [0, 10, 20, 30, 38]
+    assert label_positions(39, 4, 8.0) == [0, 12, 24, 36]
+    # Labels with room to spare are placed as before.
+    assert label_positions(39, 4, 2.0) == [0, 10, 20, 30, 38]
+    assert label_positions(24, 8, 1.0) == [0, 3, 6, 9, 12, 15, 18, 21]
+
+
+def test_a_narrow_drawing_gets_fewer_labels_the_wide_one_keeps_them() -> None:
+    months = 39
+    chart = _chart([float(i % 5) for i in range(months)], [None] * months)
+    wide, narrow = chart_geometries(
+        chart, [(900, 64, 12, 8), (360, 52, 12, 4)], 300, char_width=6.8
+    )
+    assert len(wide.x_ticks) >= 8
+    xs = [x for x, _ in narrow.x_ticks]
+    width = max(len(text) for _, text in narrow.x_ticks) * 6.8
+    # Centred labels, the last ending at its slot: none reaches into the next.
+    assert all(b - a >= width for a, b in itertools.pairwise(xs[:-1]))
+    assert xs[-1] - width >= xs[-2] + width / 2
 
 
 def test_the_forecast_joins_the_last_value_and_the_benchmark_and_range_are_placed() -> None:

@@ -350,3 +350,35 @@ def test_a_weeks_book_is_the_same_on_the_page_in_the_api_and_from_los_brief(app:
         "periods": {"2026-06": 3},
     }
     assert [(r["id"], r["period"]) for r in plain["red"]] == [("churn", "2026-06")]
+
+
+def test_a_reviews_book_of_a_month_is_at_each_kpis_latest_period_its_report_is_not(
+    app: object,
+) -> None:
+    # The link of the email sent before the review of July (services/brief_send.py): each
+    # KPI at June, its latest month with a value, in the page, its PDF and the API; July's
+    # report (?period= alone) shows its results awaiting their values.
+    said = (
+        "The review covers 2026-07 (2026-07-01 to 2026-07-31): each KPI is shown at its "
+        "latest own period with a value or due by 2026-07-31 (2026-06: 3 results)."
+    )
+    client = login(app, "admin")
+    page = client.get("/units/co/brief?period=2026-07&review=true")
+    assert page.status_code == 200
+    words = " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
+    assert said in words and "Customer churn" in words
+    assert 'href="/units/co/brief.pdf?review=true&amp;period=2026-07"' in page.text
+    assert '<input type="hidden" name="review" value="true">' in page.text  # another period
+    pdf = client.get("/units/co/brief.pdf?period=2026-07&review=true")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "2026-07-31 (2026-06: 3 results)" in " ".join(text.split())
+    report = " ".join(
+        re.sub(r"<[^>]+>", " ", client.get("/units/co/brief?period=2026-07").text).split()
+    )
+    assert said not in report and "2026-07 has ended, but 3 KPI results of it await" in report
+    api = TestClient(app)  # type: ignore[arg-type]
+    plain = api.get(
+        "/api/v1/units/co/brief?period=2026-07&review=true", headers=bearer(app, "admin")
+    ).json()
+    assert plain["covers"]["periods"] == {"2026-06": 3}
+    assert [(r["id"], r["period"]) for r in plain["red"]] == [("churn", "2026-06")]

@@ -387,9 +387,11 @@ def test_the_kpi_page_shows_bands_a_chart_without_script_and_readable_periods(
     assert "at most 3.142" in text and "above 3.456" in text  # decrease, 10% tolerance
     chart = html.split('id="kpi-chart"')[1].split("</div>")[0]
     assert '<svg class="fallback wide"' in chart and "<polyline" in chart
-    # A phone's drawing beside it, at a phone's width, with fewer period labels.
-    narrow = chart.split('<svg class="fallback narrow" viewBox="0 0 360 300"')[1]
+    # A phone's drawing beside it, at a phone's width, with fewer period labels; its legend
+    # names the forecast on a line of its own below (the drawing 16 higher for it).
+    narrow = chart.split('<svg class="fallback narrow" viewBox="0 0 360 316"')[1]
     assert "<polyline" in narrow
+    assert '<text class="legend" x="52.0" y="310">·-· forecast (shaded: 80% interval)<' in narrow
     month = r">(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) 20\d\d<"
     assert len(re.findall(month, narrow)) <= 5
     # The forecast with its 80% interval is drawn too (the KPI is forecast off track).

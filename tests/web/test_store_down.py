@@ -1,7 +1,7 @@
 """The PostgreSQL server of the store stops while the web app runs: every page and API call
 answers 503 `unavailable` (a short page, the API's error body), the log gets one line per
 request without a traceback or the password, and the app answers again once the server is
-back, with no restart."""
+back, with no restart, from the first request after a restart of the server on."""
 
 from __future__ import annotations
 
@@ -90,5 +90,16 @@ def test_the_web_app_answers_503_while_the_store_cannot_be_reached(
         own_server.resume()
         assert api.get("/api/v1/status", headers=auth).status_code == 200
         assert browser.get("/kpis/revenue").status_code == 200  # the same session
+
+        # A restart while no request comes: the connections the pool keeps were ended by
+        # the server, and the first request after it is answered, not given a 503 (the pool
+        # checks a connection before handing it out).
+        own_server.halt()
+        own_server.resume()
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            assert api.get("/api/v1/status", headers=auth).status_code == 200
+            assert browser.get("/kpis/revenue").status_code == 200
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     finally:
         app.state.store.close()

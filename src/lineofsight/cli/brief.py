@@ -44,7 +44,8 @@ def brief(
 
     Without --period, of the period the unit's review looks back at today, or on the day
     --as-of gives (by its cadence the last whole week, month or quarter; else the last month).
-    A week's book shows each KPI at its latest period with a value or due by the week's end."""
+    That book, and a week's, shows each KPI at its latest period with a value or due by the
+    period's end; --period of a month, quarter or year is the report of that period."""
     from lineofsight.services.brief import build_book
 
     kind = output.suffix.lower() if output is not None else None

@@ -52,7 +52,7 @@ TOP_LEVELS = 2
 # Long lists are cut in the book (the count says how many there are).
 MAX_FINDINGS = 200
 MAX_OVERDUE = 300
-# A week's cover names this many of the periods its KPIs are shown at (then counts the rest).
+# A review's cover names this many of the periods its KPIs are shown at (then counts the rest).
 _PERIODS_LISTED = 4
 
 
@@ -138,15 +138,16 @@ class BriefingBook:
     # 3: a period that ended, its values awaited), and the last day they fall due.
     awaited: int = 0
     awaited_due: dt.date | None = None
-    # A week's book: the days the review covers, each KPI shown at its latest own period
-    # with a value or due by `as_of` (SPEC section 3), and how many results each period shows.
+    # A review's book (and a week's): the days the review covers, each KPI shown at its latest
+    # own period with a value or due by `as_of` (SPEC section 3), and how many results each
+    # period shows. None for the report of a period asked for.
     covers: tuple[dt.date, dt.date] | None = None
     shown_at: dict[str, int] = field(default_factory=dict)
 
     @property
     def latest_sentence(self) -> str:
-        """What the cover of a week's book says of the periods its KPIs are shown at ("" for
-        the book of a month, a quarter or a year)."""
+        """What the cover of a review's book says of the periods its KPIs are shown at ("" for
+        the report of a month, a quarter or a year asked for)."""
         if self.covers is None:
             return ""
         start, end = (d.isoformat() for d in self.covers)
@@ -168,7 +169,8 @@ class BriefingBook:
 
     @property
     def when(self) -> str:
-        """The book's time in a sentence: "for 2026-11", or a week's "at its latest period"."""
+        """The book's time in a sentence: a report's "for 2026-11", or a review's "at its
+        latest period by 2026-11-30"."""
         if self.covers is None:
             return f"for {self.period}"
         return f"at its latest period by {self.as_of.isoformat()}"
@@ -202,6 +204,7 @@ def build_book(
     *,
     period: str | None = None,
     as_of: str | None = None,
+    review: bool = False,
     levels: int | None = None,
     now: dt.datetime | None = None,
     org: m.Organization | None = None,
@@ -211,10 +214,12 @@ def build_book(
     cadence the last whole week, month or quarter, else the last month), the period the form
     that records the review offers (as of `now`, the time the book is made: else now).
 
-    A month, a quarter or a year is read as its period report; a week (a weekly review) at
-    each KPI's latest own period with a value or due by the week's end (SPEC section 3), as
-    `los status --as-of` reads it: a report of the week would show each monthly KPI's month
-    as awaiting.
+    The book of a review (no `period` asked for, or `review`: the book sent before the
+    review of `period`) and the book of a week read each KPI at its latest own period with a
+    value or due by the period's end (SPEC section 3), as `los status --as-of` reads it: a
+    report of the period would show each monthly KPI's month as awaiting until its values are
+    due, weeks after an early-month review. A month, a quarter or a year asked for is read as
+    its period report (SPEC section 3, `--period`).
 
     `org`: the organisation when the caller holds it already (the web app's cache); else
     only the KPIs the book names are read (with every unit, person and objective)."""
@@ -237,6 +242,7 @@ def build_book(
             resolve_as_of(plain, period, as_of)  # says "not both"
         today = resolve_as_of(plain, None, as_of)
     cadence = next((c for c in _cadences(store) if c.unit == unit), None)
+    review = review or not period
     if period is None:
         made = today if as_of is not None else None
         if made is None:
@@ -244,10 +250,10 @@ def build_book(
         period = review_period(cadence, made, calendar).label
     end = resolve_as_of(plain, period, None)
     covered = parse_period(period, calendar)
-    # A week's review (shorter than the KPIs' months and quarters) reads each KPI at its
-    # latest own period with a value or due by the week's end (SPEC section 3): a period
-    # report of the week would show every monthly KPI's month as awaiting.
-    latest = covered.grain < Grain.MONTH
+    # A review's book, and a week's (shorter than the KPIs' months and quarters), reads each
+    # KPI at its latest own period with a value or due by the period's end (SPEC section 3):
+    # a period report would show every monthly KPI's month as awaiting until it is due.
+    latest = review or covered.grain < Grain.MONTH
     running = end > today
     day = min(end, today) if latest else end
     card = scorecard(store, None, day.isoformat()) if latest else scorecard(store, period, None)

@@ -102,7 +102,9 @@ def book_email(
     """Subject, text and HTML of the email that carries the book (the link to its PDF, and
     the name of the attached PDF when there is one)."""
     path = f"/units/{book.unit}/brief"
-    query = f"?period={book.period}"
+    # The review's book of its period (each KPI at its latest period with a value or due),
+    # not the report of the period that `?period=` alone asks for.
+    query = f"?period={book.period}&review=true"
     page, pdf = app_url(base_url, path + query), app_url(base_url, path + ".pdf" + query)
     subject = f"{PREFIX} Briefing book: {book.unit_name}, {book.period} (review on {day})"
     lines = [f"Hello {person_name},", "", f"The review of {book.unit_name} is on {day}."]
@@ -169,7 +171,7 @@ def queue_books(store: Store, now: dt.datetime) -> BriefRun:
         wanted = [p for p in wanted if keys[p.id] not in known]
         if not wanted:
             continue
-        book = build_book(store, cadence.unit, period=period, now=now)
+        book = build_book(store, cadence.unit, period=period, review=True, now=now)
         attachment = pdf_attachment(book)
         attached = attachment["filename"] if attachment else None
         for person in wanted:

@@ -59,18 +59,26 @@ def nice_ticks(values: Sequence[float], count: int = 5) -> list[float]:
     return [first + step * i for i in range(steps + 1)]
 
 
-def label_positions(count: int, most: int) -> list[int]:
+def label_positions(count: int, most: int, room: float = 0.0) -> list[int]:
     """Which of `count` periods get a label: at most `most`, evenly spaced, the last one
-    too when it does not crowd the one before."""
-    every = max(1, math.ceil(count / most))
-    shown = list(range(0, count, every))
-    if count - 1 - shown[-1] >= every * 0.75:
-        shown.append(count - 1)
-    return shown
+    too when it does not crowd the one before.
+
+    `room`: how many periods' slots a label takes with a gap beside it (0: not known). The
+    labels are then spaced at least that far apart, and the last one, which may be drawn
+    ending at its slot (the others centred on theirs), 1.5 times that from the one before:
+    fewer labels, still evenly spaced, rather than two drawn over each other."""
+    every = max(1, math.ceil(count / most), math.ceil(room - 1e-9))
+    while True:
+        shown = list(range(0, count, every))
+        if count - 1 - shown[-1] >= max(every * 0.75, room * 1.5):
+            shown.append(count - 1)
+        if len(shown) < 2 or shown[-1] - shown[-2] >= room * 1.5:
+            return shown
+        every += 1
 
 
 # A drawing's box beside the others of one height: its width, its left and right margins, and
-# how many period labels it has room for (`chart_geometries`).
+# how many period labels it has room for at most (`chart_geometries`).
 Box = tuple[float, float, float, int]
 
 
@@ -102,10 +110,15 @@ def chart_geometries(
     bottom: float = 20,
     ticks: int = 4,
     label: Callable[[str], str] = str,
+    char_width: float = 0.0,
 ) -> list[ChartGeometry]:
     """The chart laid out as `chart_geometry` lays it out, in each of `boxes` of one `height`
     and top and bottom margins (a laptop's drawing and a phone's): the values' axis and
-    every height worked out once for all of them, only the widths for each."""
+    every height worked out once for all of them, only the widths for each.
+
+    `char_width`: the width of a character of the period labels in the drawing's units (0:
+    not known); with it, a narrow box gets fewer labels, so that none is drawn over another
+    (`label_positions`)."""
     top_y, low_y = float(top), height - bottom
     points = chart.points if chart is not None else ()
     index = {p.period: i for i, p in enumerate(points)}
@@ -175,9 +188,13 @@ def chart_geometries(
     r_low, r_high = chart.range_low, chart.range_high
     band_y = (y(r_high), y(r_low)) if r_low is not None and r_high is not None else None
     y_ticks = tuple((y(t), display.tick(t)) for t in axis)
+    # A label's width with a character's gap, from the first and the last period's (the
+    # periods of one chart are written alike: "Oct 2024", "Dec 2027").
+    chars = max(len(label(points[0].period)), len(label(points[-1].period))) + 1
     made = []
     for width, left, right, labels in boxes:
         left_x, right_x = float(left), width - right
+        room = chars * char_width * count / (right_x - left_x)
         # Each slot's middle, worked out once: every line, the band and the labels stand on them.
         xs = tuple(left_x + (right_x - left_x) * (i + 0.5) / count for i in range(count))
         actual, target, ahead = (
@@ -198,7 +215,9 @@ def chart_geometries(
                 bench_y,
                 band_y,
                 y_ticks,
-                tuple((xs[i], label(points[i].period)) for i in label_positions(count, labels)),
+                tuple(
+                    (xs[i], label(points[i].period)) for i in label_positions(count, labels, room)
+                ),
                 False,
                 xs,
             )

@@ -344,6 +344,11 @@ class Store:
                     _make_parent(parsed.database)
                 if self._turns is None:
                     self._turns = _Turns.of(parsed.database, self)
+        else:
+            # A pooled connection is checked (a round trip) before it is handed out: after a
+            # restart of the server, the connections it ended are replaced, and the first
+            # request is answered instead of failing on one of them.
+            kwargs["pool_pre_ping"] = True
         try:
             engine = create_engine(self.url, **kwargs)
         except (ArgumentError, ImportError) as exc:

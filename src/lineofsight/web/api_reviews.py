@@ -123,6 +123,13 @@ def unit_brief(
     account: AccountDep,
     period: PeriodQuery = None,
     as_of: AsOfQuery = None,
+    review: Annotated[
+        bool,
+        Query(
+            description="The review's book of `period` (each KPI at its latest period with a "
+            "value or due by the period's end), not its report; the book without `period` is."
+        ),
+    ] = False,
     format: Annotated[
         Literal["json", "html", "pdf"], Query(description="json (default), html or pdf.")
     ] = "json",
@@ -134,7 +141,9 @@ def unit_brief(
     org = organization(cache)
     readable_unit(account, cache.unit_tree(), unit_id)
     try:
-        book = build_book(cache.store, unit_id, period=period, as_of=as_of, levels=levels, org=org)
+        book = build_book(
+            cache.store, unit_id, period=period, as_of=as_of, review=review, levels=levels, org=org
+        )
     except UsageError as exc:
         if "--period" not in exc.summary and "--as-of" not in exc.summary:
             raise

@@ -317,8 +317,12 @@ def _hovers(g: ChartGeometry, tips: Sequence[str]) -> Markup:
 
 
 # The two drawings' boxes (`chart_geometries`): a laptop's, then a phone's (at most 8 period
-# labels, 4 on the phone's); both 300 high with the same top and bottom margins.
+# labels, 4 on the phone's, fewer where they would not fit); both 300 high with the same top
+# and bottom margins.
 _BOXES = ((W, 64, 12, 8), (NARROW_W, 52, 12, 4))
+# The width of a character of the charts' text (los.css: 11 px system-ui) in the drawings'
+# units, a little over its mean (6.2 in Chromium for "Oct 2024") so that labels keep a gap.
+CHAR_W = 6.8
 
 
 def fallback_charts(chart: KpiChart, title: str, unit: str = "") -> Markup:
@@ -326,7 +330,7 @@ def fallback_charts(chart: KpiChart, title: str, unit: str = "") -> Markup:
     fits the screen), their heights and hover texts made once for both."""
     tips = _tips(chart, unit)
     wide, narrow = chart_geometries(
-        chart, _BOXES, H, top=24, bottom=44, ticks=5, label=readable_period
+        chart, _BOXES, H, top=24, bottom=44, ticks=5, label=readable_period, char_width=CHAR_W
     )
     texts: dict[float, str] = {}
     return fallback_chart(chart, wide, title, unit, False, tips, texts) + fallback_chart(
@@ -372,10 +376,13 @@ def fallback_chart(
         f'<text x="{g.left - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(text)}</text>'
         for y, text in g.y_ticks
     ]
+    # Each period label centred on its slot; the last one ends there when, centred, it would
+    # pass the drawing's right edge.
     last_tick = len(g.x_ticks) - 1
     parts += [
-        f'<text x="{x:.1f}" y="{g.bottom + 18}" '
-        f'text-anchor="{"end" if n == last_tick and n > 0 else "middle"}">{escape(text)}</text>'
+        f'<text class="period" x="{x:.1f}" y="{g.bottom + 18}" text-anchor="'
+        f'{"end" if 0 < n == last_tick and x + len(text) * CHAR_W / 2 > w else "middle"}">'
+        f"{escape(text)}</text>"
         for n, (x, text) in enumerate(g.x_ticks)
     ]
     if g.band:
@@ -390,16 +397,27 @@ def fallback_chart(
     points = chart.points
     size = "narrow" if narrow else "wide"
     bm = ", benchmark (dotted)" if g.benchmark is not None else ""
-    bm_key = ("   ··· benchmark" if g.benchmark is not None else "") if not narrow else ""
     fc = ", forecast with its 80% interval (shaded)" if g.forecast else ""
-    fc_key = ("   ·-· forecast (shaded: 80% interval)" if g.forecast else "") if not narrow else ""
+    # The key of every line drawn: on one line, or on a phone's narrow drawing the forecast's
+    # on a second line below (the drawing made that much higher), not left out.
+    keys = ["— actual   - - target path", "··· benchmark" if g.benchmark is not None else ""]
+    forecast_key = "·-· forecast (shaded: 80% interval)" if g.forecast else ""
+    legend = [
+        "   ".join(k for k in (*keys, "" if narrow else forecast_key) if k),
+        forecast_key if narrow else "",
+    ]
+    tall = H + 16 if legend[1] else H
+    legend_text = "".join(
+        f'<text class="legend" x="{g.left}" y="{H - 6 + 16 * n}">{text}</text>'
+        for n, text in enumerate(legend)
+        if text
+    )
     first = escape(readable_period(points[0].period))
     last = escape(readable_period(points[-1].period))
     return Markup(
-        f'<svg class="fallback {size}" viewBox="0 0 {w} {H}" role="img" aria-label="'
+        f'<svg class="fallback {size}" viewBox="0 0 {w} {tall}" role="img" aria-label="'
         f'{escape(title)}: actual (solid), target path (dashed){bm}{fc}, {first} to {last}">'
-        f"{''.join(parts)}"
-        f'<text x="{g.left}" y="{H - 6}">— actual   - - target path{bm_key}{fc_key}</text></svg>'
+        f"{''.join(parts)}{legend_text}</svg>"
     )
 
 

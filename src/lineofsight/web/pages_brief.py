@@ -44,6 +44,7 @@ def brief_page(
     request: Request,
     unit_id: str,
     period: str | None = None,
+    review: bool = False,
     recorded: str | None = None,
     account: Account = Depends(page_account),
 ) -> Response:
@@ -56,7 +57,7 @@ def brief_page(
     require(allows(account, "read", unit_id=unit_id, org=tree), "this unit's briefing book")
     when = checked_moment(request, period)  # a bad ?period= is refused, as on every page
     org = cache.organization()  # kept by the app: the book reads no definitions again
-    book = build_book(store_of(request), unit_id, period=when.label or None, org=org)
+    book = build_book(store_of(request), unit_id, period=when.label or None, review=review, org=org)
     body = Markup(book_fragment(book, link=lambda path: keep_period(request, path)))
     return render(
         request,
@@ -66,7 +67,8 @@ def brief_page(
         body=body,
         css=Markup(BOOK_CSS),
         recorded=recorded,
-        pdf=keep_period(request, f"/units/{unit_id}/brief.pdf"),
+        review=review,
+        pdf=keep_period(request, f"/units/{unit_id}/brief.pdf", review="true" if review else None),
         record=keep_period(request, f"/units/{unit_id}/reviews/new"),
         may_record=allows(account, "edit_definitions", unit_id=unit_id, org=tree),
     )
@@ -77,6 +79,7 @@ def brief_pdf(
     request: Request,
     unit_id: str,
     period: str | None = None,
+    review: bool = False,
     account: Account = Depends(page_account),
 ) -> Response:
     from lineofsight.services.brief import build_book
@@ -89,7 +92,7 @@ def brief_pdf(
     )
     when = checked_moment(request, period)
     org = cache_of(request).organization()
-    book = build_book(store_of(request), unit_id, period=when.label or None, org=org)
+    book = build_book(store_of(request), unit_id, period=when.label or None, review=review, org=org)
     name = f"brief-{unit_id}-{book.period}.pdf"
     return Response(
         book_pdf(book),

@@ -4,6 +4,7 @@ JavaScript, and a scoped viewer clicking through every link it meets gets no 403
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -135,6 +136,29 @@ def test_charts_and_the_drawn_map_are_readable_on_a_phone(
         assert _text_px(page, "#kpi-chart svg.fallback.narrow") >= 9
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         page.screenshot(path=str(artifacts / f"{served.kind}-kpi-phone.png"), full_page=True)
+
+        # At 375 px no two period labels are drawn over each other, and the legend names
+        # every line drawn: the forecast and its shaded interval too.
+        page.set_viewport_size({"width": 375, "height": 812})
+        page.reload()
+        assert narrow.is_visible()
+        labels = narrow.locator("text.period")
+        assert labels.count() >= 3
+        boxes = [labels.nth(i).bounding_box() for i in range(labels.count())]
+        spans = sorted((b["x"], b["x"] + b["width"]) for b in boxes if b is not None)
+        assert len(spans) == labels.count()
+        overlaps = [(a, b) for a, b in itertools.pairwise(spans) if b[0] < a[1]]
+        assert overlaps == [], (labels.all_text_contents(), spans)
+        assert narrow.locator("polyline.forecast").count() >= 1
+        legend = " ".join(narrow.locator("text.legend").all_text_contents())
+        for drawn in ("actual", "target path", "forecast", "80% interval"):
+            assert drawn in legend, legend
+        legend_box = narrow.locator("text.legend").last.bounding_box()
+        chart_box = narrow.bounding_box()
+        assert legend_box is not None and chart_box is not None
+        assert legend_box["x"] + legend_box["width"] <= chart_box["x"] + chart_box["width"]
+        assert legend_box["y"] + legend_box["height"] <= chart_box["y"] + chart_box["height"]
+        narrow.screenshot(path=str(artifacts / f"{served.kind}-kpi-chart-375.png"))
 
         page.goto(f"{served.base}/map?period={PERIOD}")
         assert _text_px(page, "svg#svgmap") >= 9, "the map keeps its size and scrolls in its box"
