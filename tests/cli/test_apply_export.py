@@ -134,6 +134,26 @@ def test_a_file_that_does_not_load_gives_its_problems_as_json(los: Los, workdir:
     assert los("apply", str(bad)).stdout == ""
 
 
+def test_a_line_indented_wrongly_is_said_in_the_files_terms_by_check_and_apply(
+    los: Los, workdir: Path
+) -> None:
+    lines = FULL.read_text().split("\n")
+    assert lines[47] == "    owner: cs_head"  # a key of the first KPI
+    lines[47] = "  owner: cs_head"
+    bad = workdir / "bad.yaml"
+    bad.write_text("\n".join(lines))
+    said = (
+        "bad.yaml:48: 'owner:' is indented 2 spaces, as the '- ' items of the list that starts"
+        " at line 41, but does not start with '- '; the keys of the item above it (line 41) are"
+        " indented 4 spaces"
+    )
+    for command in ("check", "apply"):
+        result = los(command, str(bad))
+        assert result.exit_code == 2, result.output
+        assert said in " ".join(result.output.split()), result.output
+        assert "YAML syntax error" not in result.output and "Traceback" not in result.output
+
+
 def test_export_then_apply_is_a_no_op(los: Los, workdir: Path) -> None:
     assert los("apply", str(FULL)).exit_code == 0
     exported = workdir / "exported.yaml"

@@ -120,7 +120,26 @@ def test_numbers_periods_and_statuses_are_never_blank_or_cut(
             assert row["status"] in cells[-3], (width, cells)
 
 
-def test_a_rich_without_the_helpers_the_widths_use_keeps_its_own_widths(
+def test_an_id_column_keeps_its_longest_id_and_its_longest_word_padded_once() -> None:
+    # The id column's least width is Rich's measure of it (padding and `min_width` counted
+    # there, once): the id keeps its width, and a word of the name beside it wraps whole
+    # below it rather than cut to `Int…`, as in any other column that wraps.
+    table = IdTable(box=None)
+    table.add_column("KPI", min_width=3)
+    table.add_column("value", no_wrap=True)
+    table.add_column("note")
+    table.add_row("abc Internationalisation", "12,345.6789", "some words to wrap")
+    shown = io.StringIO()
+    Console(width=30, file=shown, soft_wrap=True).print(table)
+    lines = shown.getvalue().splitlines()
+    assert "…" not in shown.getvalue(), shown.getvalue()
+    assert [line.split()[0] for line in lines[1:3]] == ["abc", "Internationalisation"], lines
+    # One padding of one space each side: the column is the word's width plus two.
+    assert lines[2].index("Internationalisation") == 1, lines
+    assert lines[1].index("12,345.6789") == 1 + len("Internationalisation") + 2, lines
+
+
+def test_a_rich_without_the_helper_the_widths_use_keeps_its_own_widths(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A later Rich may rename its private helpers: the table is then laid out by Rich alone.
@@ -129,7 +148,6 @@ def test_a_rich_without_the_helpers_the_widths_use_keeps_its_own_widths(
 
     monkeypatch.setattr(Table, "_calculate_column_widths", own_widths)
     monkeypatch.delattr(Table, "_measure_column")
-    monkeypatch.delattr(Table, "_get_padding_width")
     table = IdTable()
     table.add_column("id", min_width=30)
     table.add_column("value", no_wrap=True)

@@ -369,6 +369,33 @@ def test_put_strategy_that_would_undo_a_change_made_in_the_web_app_needs_force( 
     assert admin.get("/kpis/revenue").json()["kpi"]["name"] == "Revenue"
 
 
+def test_put_strategy_with_a_line_indented_wrongly_says_so_at_its_line(api_as) -> None:  # type: ignore[no-untyped-def]
+    api = api_as("editor")
+    lines = STRATEGY.split("\n")
+    line = lines.index("    owner: bob") + 1  # a key of the second KPI
+    lines[line - 1] = "  owner: bob"
+    error = assert_error(
+        api.request(
+            "PUT",
+            "/strategy",
+            content="\n".join(lines),
+            headers={"Content-Type": "application/yaml"},
+        ),
+        422,
+    )
+    start = lines.index("kpis:") + 2
+    item = lines.index("  - id: defects") + 1
+    assert error["details"] == [
+        {
+            "file": "strategy.yaml",
+            "line": line,
+            "reason": f"'owner:' is indented 2 spaces, as the '- ' items of the list that starts"
+            f" at line {start}, but does not start with '- '; the keys of the item above it (line"
+            f" {item}) are indented 4 spaces",
+        }
+    ]
+
+
 def test_a_value_ten_times_off_is_stored_with_a_warning(api_as) -> None:  # type: ignore[no-untyped-def]
     api = api_as("alice")
     for month, value in ((1, 100), (2, 104), (3, 98), (4, 102)):

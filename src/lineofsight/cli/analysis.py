@@ -17,6 +17,7 @@ from lineofsight.cli.common import (
     out,
     parse_date,
     text_console,
+    whole_width,
 )
 from lineofsight.services.workspace import open_store
 
@@ -74,10 +75,14 @@ def forecast(
         return
     # Not writing to a terminal (a file, a pipe): give the table room (its whole width, one
     # line a row) rather than cut ids; the notes are sentences, each on one line there (a
-    # terminal wraps them at its width).
+    # terminal wraps them at its width). A terminal too narrow for the table gets each KPI
+    # stacked instead: a line with its id, unit and name, indented lines with its figures.
     table = render_forecast.forecast_table(report)
     console = text_console(200, fit=table)
-    console.print(table)
+    if whole_width(console, table) <= console.width:
+        console.print(table)
+    else:
+        console.print(render_forecast.forecast_stacked(report), soft_wrap=False)
     for line in render_forecast.forecast_notes(report):
         console.print(line, soft_wrap=not console.is_terminal)
 

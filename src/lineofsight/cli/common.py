@@ -72,11 +72,17 @@ def text_console(width: int, fit: Any = None) -> RichConsole:
         return out
     console = Console(highlight=False, width=width, file=TrimmedLines())
     if fit is not None:
-        # Measured without a limit (a console measures a table to its own width at most).
-        widest = console.measure(fit, options=console.options.update_width(1 << 16)).maximum
+        widest = whole_width(console, fit)
         if widest > width:
             console = Console(highlight=False, width=widest, file=TrimmedLines())
     return console
+
+
+def whole_width(console: RichConsole, renderable: Any) -> int:
+    """How wide `renderable` (a table) is laid out whole, one line a row, on `console`:
+    wider than the console when it does not fit there (on a terminal, its lines would wrap)."""
+    # Measured without a limit (a console measures a table to its own width at most).
+    return console.measure(renderable, options=console.options.update_width(1 << 16)).maximum
 
 
 out = cast("RichConsole", _LazyConsole(highlight=False, soft_wrap=True, file=TrimmedLines()))

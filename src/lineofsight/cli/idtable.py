@@ -35,23 +35,21 @@ class IdTable(Table):
     and whose `no_wrap` columns (numbers, periods, statuses) keep their widest value."""
 
     def _calculate_column_widths(self, console: Console, options: ConsoleOptions) -> list[int]:
-        # Rich's own widths, then each column widened back to its least width: an id column
-        # to its longest id, a `no_wrap` column to its widest value, any other to its longest
-        # word (text wraps between words, never cuts one). What that adds is taken from the
-        # columns that wrap, the widest first, down to their least width; a table that still
-        # does not fit is wider than the terminal rather than showing numbers blank or cut.
+        # Rich's own widths, then each column widened back to its least width: a `no_wrap`
+        # column to its widest value, any other to its longest word (text wraps between
+        # words, never cuts one) and never below its `min_width` (an id column: its longest
+        # id). Rich's measure of a column has its padding and its `min_width` in it already,
+        # so both are counted there, once. What that adds is taken from the columns that
+        # wrap, the widest first, down to their least width; a table that still does not fit
+        # is wider than the terminal rather than showing numbers blank or cut.
         widths = super()._calculate_column_widths(console, options)
         measure = getattr(self, "_measure_column", None)
-        padding = getattr(self, "_get_padding_width", None)
-        if measure is None or padding is None:
-            return widths  # a Rich without these helpers: its own widths
+        if measure is None:
+            return widths  # a Rich without this helper: its own widths
         least = []
-        for index, column in enumerate(self.columns):
-            if column.min_width is not None:
-                least.append(column.min_width + padding(index))
-            else:
-                measured = measure(console, options, column)
-                least.append(measured.maximum if column.no_wrap else measured.minimum)
+        for column in self.columns:
+            measured = measure(console, options, column)
+            least.append(measured.maximum if column.no_wrap else measured.minimum)
         widths = [max(width, at_least) for width, at_least in zip(widths, least, strict=True)]
         excess = sum(widths) - options.max_width  # the borders are not in max_width
         free = [index for index, column in enumerate(self.columns) if not column.no_wrap]

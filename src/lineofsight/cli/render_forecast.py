@@ -7,8 +7,11 @@ import json
 from typing import TextIO
 
 from rich import box
+from rich.console import Group
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from lineofsight import display
 from lineofsight.cli.idtable import IdTable
@@ -56,7 +59,7 @@ def forecast_table(report: ForecastReport) -> Table:
     kpis = report.org.kpis_by_id()
     rows = report.rows()
     table = IdTable(
-        title=f"Forecast as of {report.as_of.isoformat()}",
+        title=_title(report),
         box=box.SIMPLE_HEAD,
         title_justify="left",
     )
@@ -107,6 +110,44 @@ def forecast_table(report: ForecastReport) -> Table:
     return table
 
 
+def forecast_stacked(report: ForecastReport) -> Group:
+    """The rows of `forecast_table` for a terminal too narrow for it: each KPI on a line
+    with its id, unit and name, then its figures on indented lines, labelled (there are no
+    column headings), wrapping under their indent. The same texts as the table's cells."""
+    kpis = report.org.kpis_by_id()
+    lines: list[Text | Padding | Table] = [Text.from_markup(f"[italic]{_title(report)}[/]")]
+    for f in report.rows():
+        kpi = kpis[f.id]
+        # The id and the unit whole (an `IdTable`), the name wrapping beside them.
+        head = IdTable.grid(padding=(0, 2))
+        head.add_column(min_width=len(f.id))
+        head.add_column(min_width=len(f.unit))
+        head.add_column()
+        head.add_row(f"[bold]{escape(f.id)}[/]", escape(f.unit), f"[dim]{escape(kpi.name)}[/]")
+        lines.append(head)
+        figures: list[str] = []
+        if isinstance(f, NotRequested):
+            figures.append(f"{_on_track(f)}: {escape(f.reason)}  target {_target(None, kpi)}")
+        else:
+            state = _on_track(f) + (f": {escape(f.reason)}" if f.reason is not None else "")
+            if f.probability is not None:
+                state += f"  {display.chance(f.probability)} chance"
+            by = f"{f.deadline.isoformat()} ({f.target_period.label})"
+            figures.append(f"{state}  target {_target(f, kpi)} by {by}")
+            if f.projected is not None:
+                projected = escape(display.with_measure(f.projected, kpi.unit_of_measure))
+                interval = _interval(f, kpi.unit_of_measure)
+                figures.append(
+                    f"projected {projected}{'*' if f.clamped else ''}  80% interval {interval}"
+                    f"  {f.method}, {f.points} points"
+                )
+            else:
+                figures.append(f"{f.method}, {f.points} points")
+        lines += [Padding(Text.from_markup(line), (0, 0, 0, 2), expand=False) for line in figures]
+    lines.append(Text())  # a blank line before the notes, as below the table
+    return Group(*lines)
+
+
 def forecast_notes(report: ForecastReport) -> list[str]:
     """A count of KPIs on track and of those not forecast (the table says why)."""
     done = [f for f in report.forecasts if f.on_track is not None]
@@ -122,6 +163,10 @@ def forecast_notes(report: ForecastReport) -> list[str]:
     if any(f.clamped for f in report.forecasts):
         lines.append("* the projection leaves the KPI's bounds; it is held at the bound.")
     return lines
+
+
+def _title(report: ForecastReport) -> str:
+    return f"Forecast as of {report.as_of.isoformat()}"
 
 
 def _interval(f: Forecast, measure: str | None) -> str:

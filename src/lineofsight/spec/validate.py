@@ -110,7 +110,26 @@ class Collector:
         for error in exc.errors(include_url=False):
             loc = prefix + tuple(error["loc"])
             path = tuple(part for part in loc if part != "[key]")
-            self.add(path, f"{self.describe(loc)}{_reason(error, loc)}")
+            reason = _reason(error, loc)
+            if error["type"] == "value_error":  # a check across keys: at the key it names
+                path = self.at_key(path, reason)
+            self.add(path, f"{self.describe(loc)}{reason}")
+
+    def at_key(self, path: Sequence[Hashable], reason: str) -> tuple[Hashable, ...]:
+        """The path of the key a problem of the mapping at `path` is about: the first of its
+        keys that `reason` names (`start` in `start 2028-01-01 is after deadline 2027-12-31`),
+        so that the problem points at that key's line rather than at the mapping's first;
+        `path` itself when it names none, or when `path` is not a mapping."""
+        item = _get(self.data, path)
+        if not isinstance(item, dict):
+            return tuple(path)
+        named = [
+            (match.start(), key)
+            for key in item
+            if isinstance(key, str)
+            and (match := re.search(rf"\b{re.escape(key)}\b", reason)) is not None
+        ]
+        return (*path, min(named)[1]) if named else tuple(path)
 
     def describe(self, loc: Sequence[Hashable]) -> str:
         """A readable place: `kpi nps: target.value` rather than `kpis.3.target.value`."""
@@ -330,9 +349,10 @@ def _alone(
             reasons = _reason(error, loc).split("; ")
             if not loc:  # a check across keys: not one that names a key left out
                 reasons = [r for r in reasons if not any(_names(r, str(key)) for key in bad)]
-            where = [*path, *(part for part in loc if part != "[key]")]
+            where = (*path, *(part for part in loc if part != "[key]"))
             for reason in reasons:
-                out.add(where, f"{out.describe((*path, *loc))}{reason}")
+                at = out.at_key(where, reason) if error["type"] == "value_error" else where
+                out.add(at, f"{out.describe((*path, *loc))}{reason}")
         return None, partial
 
 

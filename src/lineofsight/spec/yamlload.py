@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from lineofsight.gcpause import paused_gc as paused_gc  # its home before: kept importable here
+from lineofsight.spec.yamlsyntax import indentation_problem
 
 try:  # the C parser is several times faster on large files
     from yaml import CSafeLoader as _Loader
@@ -85,6 +86,11 @@ def load_yaml(text: str) -> tuple[Any, LineMap, list[YamlProblem]]:
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
+        # A line indented unlike those around it, said in the file's terms; any other error
+        # in the parser's words.
+        explained = indentation_problem(text, exc)
+        if explained is not None:
+            return None, LineMap(), [YamlProblem(*explained)]
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         reason = exc.problem or exc.context or "invalid YAML"
