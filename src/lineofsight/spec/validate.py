@@ -221,21 +221,6 @@ def _reason(error: Mapping[str, Any], loc: Sequence[Hashable]) -> str:
     return f"{message[0].lower()}{message[1:]}"
 
 
-_SHOW_INPUT = {
-    "float_parsing",
-    "float_type",
-    "int_parsing",
-    "int_type",
-    "date_from_datetime_parsing",
-    "date_type",
-    "date_parsing",
-    "string_type",
-    "enum",
-    "bool_type",
-    "literal_error",
-}
-
-
 def _kind_of(value: Any) -> str:
     if value is None:
         return "nothing"
