@@ -54,7 +54,7 @@ def line_of(text: str, needle: str) -> int:
         (
             {},
             {"kind": "file", "schedule": "weekly"},
-            "source:",
+            "kind: file",
             "kpi revenue: source: kind file needs path: (a CSV or XLSX file, or a glob)",
         ),
         (
@@ -72,7 +72,7 @@ def line_of(text: str, needle: str) -> int:
         (
             {"warehouse": {"kind": "sql"}},
             {"from": "warehouse", "query": QUERY},
-            "  warehouse:",
+            "kind: sql",
             "sources.warehouse: kind sql needs url: (a SQLAlchemy URL, or env:NAME)",
         ),
         (
