@@ -80,6 +80,7 @@ def run_json(run: dict[str, Any]) -> dict[str, Any]:
         "not_ended": run["not_ended"],
         "error": run["error"],
         "problems": run["problems"],
+        "warnings": run.get("warnings", []),
     }
 
 
