@@ -376,3 +376,27 @@ def test_a_refreshed_value_that_looks_like_a_slip_is_shown_on_the_page_and_in_th
     page = site.get("/sources").text
     assert "2 values to check" in page
     assert "KPI revenue at unit north, 2026-10: 10000 is 200 times the usual size" in page
+
+
+def test_the_api_refuses_a_refresh_running_in_another_process(site: TestClient) -> None:
+    import datetime as dt
+
+    from lineofsight.store.sources import start_run
+
+    now = dt.datetime.now(dt.UTC)
+    with site.app.state.store.transaction() as conn:  # type: ignore[attr-defined]
+        start_run(
+            conn,
+            source="lite",
+            trigger="schedule",
+            actor=None,
+            full=False,
+            at=now,
+            lease_until=now + dt.timedelta(minutes=5),
+        )
+    answer = site.post("/api/v1/sources/lite/refresh?wait=true", headers=bearer(site, "admin"))
+    assert answer.status_code == 409
+    assert answer.json()["error"]["message"].startswith(
+        "a refresh of source 'lite' is running (started "
+    )
+    assert "by the scheduler): wait for it to end" in answer.json()["error"]["message"]

@@ -37,7 +37,12 @@ from lineofsight.errors import (
 from lineofsight.services.load_rules import LoadRules, read_load_rules
 from lineofsight.services.measurement_frames import refuse_stored_overlaps
 from lineofsight.services.refresh_held import Held, Key, held_rows, hold, hold_key, to_hold
-from lineofsight.services.refresh_lease import Renewal, end_abandoned_runs, lease_until
+from lineofsight.services.refresh_lease import (
+    Renewal,
+    end_abandoned_runs,
+    lease_until,
+    refuse_running,
+)
 from lineofsight.services.refresh_pull import Pulled, check, pull
 from lineofsight.services.snapshots import refresh_kept
 from lineofsight.sources.secrets import scrub, secret_values
@@ -381,7 +386,7 @@ def _refresh_source(
     try:
         if not dry_run:
             with store.transaction() as conn:
-                end_abandoned_runs(conn, name, at)
+                refuse_running(conn, name, at)  # one refresh of a source at a time
                 run_id = start_run(
                     conn,
                     source=name,

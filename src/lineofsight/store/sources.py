@@ -130,6 +130,19 @@ def end_abandoned(
     return int(result.rowcount or 0)
 
 
+def running_run(conn: Connection, source: str) -> dict[str, Any] | None:
+    """The newest run of `source` still recorded as "running", if any."""
+    runs = t.source_runs
+    query = (
+        select(runs)
+        .where(runs.c.source == source, runs.c.state == "running")
+        .order_by(runs.c.id.desc())
+        .limit(1)
+    )
+    row = conn.execute(query).mappings().first()
+    return None if row is None else _run(row)
+
+
 def read_marks(conn: Connection, source: str) -> dict[str, Mark]:
     """The marks of a source's KPIs, by KPI id."""
     query = select(
