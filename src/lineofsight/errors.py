@@ -124,7 +124,8 @@ class SourceError(LineOfSightError):
     `kind` says what went wrong: `secret` (an environment variable is not set), `setup` (a
     URL or driver that cannot work), `unreachable`, `timeout`, `query` (the source refused
     the query), `columns` (its columns are not those expected: `problems` names them),
-    `rows` (its rows are bad: `problems` lists them), `files` (no file matches).
+    `rows` (its rows are bad: `problems` lists them), `files` (no file matches),
+    `running` (a refresh of the source is running already: nothing was read).
     The message is one line and never holds a secret.
     """
 

@@ -78,3 +78,46 @@ def test_los_jobs_tells_the_last_refresh_by_hand_as_los_sources_does(
     (job,) = [j for j in jobs if j["key"] == "refresh:facts:hourly"]
     assert job["last_run_outside"]["trigger"] == "command"
     assert job["last_run_outside"]["error"] == last["error"]
+
+
+def test_a_refresh_by_hand_when_the_job_is_due_pushes_its_next_run_back(
+    los: Los, workdir: Path, tmp_path: Path, db_url: str
+) -> None:
+    from sqlalchemy import text
+
+    from lineofsight.store.database import Store
+
+    kpis = [{"id": "revenue", "source": {"from": "facts", "query": QUERY, "schedule": "daily"}}]
+    (workdir / "strategy.yaml").write_text(
+        strategy({"facts": {"url": sqlite_facts(tmp_path)}}, kpis)
+    )
+    assert los("apply", "strategy.yaml").exit_code == 0
+    assert "refresh:facts:daily" in los("jobs", "--due").output  # the scheduler's own run
+    # Its next time has come (the store's clock is the real one: set the job due an hour ago).
+    store = Store(db_url)
+    try:
+        with store.transaction() as conn:
+            conn.execute(
+                text("UPDATE scheduled_jobs SET next_due = :t WHERE key = 'refresh:facts:daily'"),
+                {"t": dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)},
+            )
+    finally:
+        store.close()
+    jobs = json.loads(los("jobs", "--format", "json").stdout)["jobs"]
+    (job,) = [j for j in jobs if j["key"] == "refresh:facts:daily"]
+    assert dt.datetime.fromisoformat(job["next_due"]) < dt.datetime.now(dt.UTC)
+
+    assert los("refresh", "--all").exit_code == 0
+    last = _source(los)["last_run"]
+    assert isinstance(last, dict)
+    expected = parse_schedule("daily").next_after(dt.datetime.fromisoformat(last["finished_at"]))
+    assert _next_run(los) == expected
+    jobs = json.loads(los("jobs", "--format", "json").stdout)["jobs"]
+    (job,) = [j for j in jobs if j["key"] == "refresh:facts:daily"]
+    assert dt.datetime.fromisoformat(job["next_due"]) == expected
+    ran = los("jobs", "--due")
+    assert "refresh:facts" not in ran.output, "not due again until its schedule's next time"
+    assert _next_run(los) == expected
+    jobs = json.loads(los("jobs", "--format", "json").stdout)["jobs"]
+    (job,) = [j for j in jobs if j["key"] == "refresh:facts:daily"]
+    assert dt.datetime.fromisoformat(job["next_due"]) == expected

@@ -464,3 +464,59 @@ def test_a_kpis_own_query_with_a_bad_column_is_told_the_columns_it_may_return(
     )
     assert "expected kpi" not in result.stderr
     assert stored(db_url) == []
+
+
+def test_a_refreshed_value_that_looks_like_a_slip_is_stored_with_a_warning_everywhere(
+    los: Los, workdir: Path, db_url: str, facts_url: str
+) -> None:
+    from lineofsight.services.refresh import RefreshJob
+
+    apply(los, workdir, strategy({"lite": {"url": facts_url}}, [query_kpi("revenue", REVENUE)]))
+    first = los("refresh", "--all")
+    assert first.exit_code == 0, first.output
+    assert "Warning" not in first.stderr
+    # Cents for euros: October's north orders 100 times too large (100 against 10 to 90).
+    execute(
+        facts_url,
+        "update orders set amount = amount * 100 where day like '2026-10%' and region = 'north'",
+    )
+    warning = (
+        "KPI revenue at unit north, 2026-10: 10000 is 200 times the usual size of the last 9 "
+        "values here (median 50): check for a misplaced decimal point, a missing or extra zero, "
+        "or a percentage typed as a fraction (the value is stored)"
+    )
+
+    result = los("refresh", "revenue", "--full")
+    assert result.exit_code == 0, result.output
+    assert "0 added, 1 replaced" in result.stdout
+    assert f"Warning: lite: {warning}" in " ".join(result.stderr.split())
+    assert ("revenue", "north", "2026-10", 10000.0) in [row[:4] for row in stored(db_url)]
+    # Unchanged values are not judged again: the next refresh warns of nothing.
+    again = json.loads(los("refresh", "revenue", "--full", "--format", "json").stdout)
+    assert again["sources"][0]["warnings"] == []
+
+    execute(
+        facts_url, "update orders set amount = 0.9 where day like '2026-09%' and region = 'south'"
+    )
+    answer = json.loads(los("refresh", "revenue", "--full", "--format", "json").stdout)
+    assert answer["sources"][0]["replaced"] == 1
+    assert [w.split(":")[0] for w in answer["sources"][0]["warnings"]] == [
+        "KPI revenue at unit south, 2026-09"
+    ]
+    # The run keeps them: `los sources` (text and JSON) and the scheduler's line say them.
+    listed = los("sources")
+    assert "warning: KPI revenue at unit south, 2026-09: 0.9 is 1/" in listed.stdout
+    run = json.loads(los("sources", "--format", "json").stdout)["sources"][0]["last_run"]
+    assert run["state"] == "ok"
+    assert run["warnings"] == answer["sources"][0]["warnings"]
+    assert run["problems"] == []
+    execute(
+        facts_url, "update orders set amount = 1 where day like '2026-08%' and region = 'south'"
+    )
+    store = Store(db_url)
+    try:
+        line = RefreshJob("lite:daily", "daily", "lite", ("revenue",)).run(store)
+    finally:
+        store.close()
+    assert "replaced 1" in line
+    assert "; warning: KPI revenue at unit south, 2026-08: 1 is 1/" in line

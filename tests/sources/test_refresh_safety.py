@@ -211,3 +211,56 @@ def test_a_mistake_in_a_source_url_is_a_setup_failure_that_names_it(
     text = los("refresh", "--all")
     assert "facts" in text.output and said in text.output and "unexpected" not in text.output
     assert "Pw-never-shown" not in result.output + text.output
+
+
+def test_a_refresh_of_a_source_already_running_elsewhere_is_refused(
+    los: Los, workdir: Path, db_url: str, tmp_path: Path
+) -> None:
+    from lineofsight.errors import SourceError
+    from lineofsight.services.refresh import RefreshJob
+
+    apply(los, workdir, sqlite_facts(tmp_path))
+    started = dt.datetime(2026, 12, 8, 2, 2, tzinfo=dt.UTC)
+    now = dt.datetime.now(dt.UTC)
+    store = Store(db_url)
+    try:
+        with store.transaction() as conn:
+            # Another process's refresh, its lease renewed a moment ago.
+            start_run(
+                conn,
+                source="facts",
+                trigger="command",
+                actor="bob",
+                full=True,
+                at=started,
+                lease_until=now + dt.timedelta(minutes=5),
+            )
+    finally:
+        store.close()
+    before = stored(db_url)
+
+    result = los("refresh", "--source", "facts")
+    assert result.exit_code == 1
+    assert (
+        "Failed facts (running): a refresh of source 'facts' is running (started 2026-12-08 "
+        "02:02 UTC by bob): wait for it to end"
+    ) in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output
+    assert stored(db_url) == before
+    # The scheduler's refresh is refused alike, and neither is recorded as a run.
+    store = Store(db_url)
+    try:
+        with pytest.raises(SourceError, match=r"a refresh of source 'facts' is running"):
+            RefreshJob("facts:daily", "daily", "facts", ("revenue",)).run(store)
+        with store.reading() as conn:
+            states = conn.execute(text("SELECT state FROM source_runs ORDER BY id")).all()
+        assert [s for (s,) in states] == ["running"]
+        # Once the other refresh's lease has run out (its process died), it no longer blocks.
+        with store.transaction() as conn:
+            conn.execute(
+                text("UPDATE source_runs SET lease_until = :t"),
+                {"t": now - dt.timedelta(minutes=1)},
+            )
+    finally:
+        store.close()
+    assert refresh(los)["state"] == "ok"

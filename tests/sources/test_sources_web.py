@@ -350,3 +350,53 @@ def test_a_value_entered_through_the_api_for_a_sourced_kpi_warns_as_a_load_does(
         "KPI revenue takes its values from source 'lite': its next refresh replaces the value "
         "given here if it brings its period (the value is stored)"
     )
+
+
+def test_a_refreshed_value_that_looks_like_a_slip_is_shown_on_the_page_and_in_the_api(
+    site: TestClient, workdir: Path
+) -> None:
+    from tests.sources.facts import execute
+
+    admin = bearer(site, "admin")
+    first = site.post("/api/v1/sources/lite/refresh?wait=true", headers=admin).json()
+    assert first["warnings"] == []
+    facts = f"sqlite:///{workdir / 'facts' / 'facts.sqlite'}"
+    execute(facts, "update orders set amount = amount * 100 where day like '2026-10%'")
+    answer = site.post("/api/v1/sources/lite/refresh?wait=true&full=true", headers=admin).json()
+    assert answer["replaced"] == 2
+    assert [w.split(":")[0] for w in answer["warnings"]] == [
+        "KPI revenue at unit north, 2026-10",
+        "KPI revenue at unit south, 2026-10",
+    ]
+    assert (
+        site.get("/api/v1/sources/lite", headers=admin).json()["last_run"]["warnings"]
+        == (answer["warnings"])
+    )
+    log_in(site, "viewer")
+    page = site.get("/sources").text
+    assert "2 values to check" in page
+    assert "KPI revenue at unit north, 2026-10: 10000 is 200 times the usual size" in page
+
+
+def test_the_api_refuses_a_refresh_running_in_another_process(site: TestClient) -> None:
+    import datetime as dt
+
+    from lineofsight.store.sources import start_run
+
+    now = dt.datetime.now(dt.UTC)
+    with site.app.state.store.transaction() as conn:  # type: ignore[attr-defined]
+        start_run(
+            conn,
+            source="lite",
+            trigger="schedule",
+            actor=None,
+            full=False,
+            at=now,
+            lease_until=now + dt.timedelta(minutes=5),
+        )
+    answer = site.post("/api/v1/sources/lite/refresh?wait=true", headers=bearer(site, "admin"))
+    assert answer.status_code == 409
+    assert answer.json()["error"]["message"].startswith(
+        "a refresh of source 'lite' is running (started "
+    )
+    assert "by the scheduler): wait for it to end" in answer.json()["error"]["message"]

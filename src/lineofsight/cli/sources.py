@@ -119,6 +119,8 @@ def _print_summary(summary: Any) -> None:
     if summary.not_ended:
         detail += f"; {plural(summary.not_ended, 'row')} of periods not ended yet left out"
     out.print(detail)
+    for warning in summary.warnings:
+        err.print(f"Warning: {escape(summary.source)}: {escape(warning)}")
 
 
 def sources(output_format: FormatOption = Format.TEXT, db: DbOption = None) -> None:
@@ -157,5 +159,7 @@ def sources(output_format: FormatOption = Format.TEXT, db: DbOption = None) -> N
             out.print(escape(line))
             if run["error"]:
                 out.print(f"  last error: {escape(run['error'])}")
+            for warning in run.get("warnings", ()):
+                out.print(f"  warning: {escape(warning)}")
         if status.next_run is not None:
             out.print(f"  next run: {utc_minute(status.next_run)}")

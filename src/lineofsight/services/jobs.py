@@ -52,7 +52,7 @@ def refresh_family(store: Store) -> list[Job]:
             parse_schedule(job.schedule_text),
             job.run,
             ran_at=went_well(runs.get(job.source)),
-            ran_outside=_outside(runs.get(job.source)),
+            ran_outside=outside_run(runs.get(job.source)),
         )
         for job in jobs
     ]
@@ -68,7 +68,7 @@ def _last_runs(store: Store) -> dict[str, dict[str, Any]]:
     return {name: shown for name, run in runs.items() if (shown := shown_run(run, now))}
 
 
-def _outside(run: Mapping[str, Any] | None) -> RunOutside | None:
+def outside_run(run: Mapping[str, Any] | None) -> RunOutside | None:
     """A source's newest run, when it ended and no scheduler started it (by hand, the web
     app or the API): `los jobs` shows it beside the job's own last run."""
     if run is None or run.get("trigger") == "schedule" or run.get("state") == "running":

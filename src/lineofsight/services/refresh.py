@@ -37,7 +37,12 @@ from lineofsight.errors import (
 from lineofsight.services.load_rules import LoadRules, read_load_rules
 from lineofsight.services.measurement_frames import refuse_stored_overlaps
 from lineofsight.services.refresh_held import Held, Key, held_rows, hold, hold_key, to_hold
-from lineofsight.services.refresh_lease import Renewal, end_abandoned_runs, lease_until
+from lineofsight.services.refresh_lease import (
+    Renewal,
+    end_abandoned_runs,
+    lease_until,
+    refuse_running,
+)
 from lineofsight.services.refresh_pull import Pulled, check, pull
 from lineofsight.services.snapshots import refresh_kept
 from lineofsight.sources.secrets import scrub, secret_values
@@ -109,6 +114,9 @@ class SourceSummary:
     reason: str | None = None  # what failed: unreachable, timeout, query, rows, secret, ...
     error: str | None = None  # one line, never a secret
     problems: tuple[str, ...] = ()
+    # Values written that look like a slip (`engine.plausibility`, as for a load): each
+    # "KPI ID at unit UNIT, PERIOD: why (the value is stored)".
+    warnings: tuple[str, ...] = ()
     since: tuple[tuple[str, dt.date], ...] = ()  # each query's :since
     run_id: int | None = None
     # Where the time went, in seconds: reading the source, checking its rows, comparing
@@ -137,6 +145,7 @@ class SourceSummary:
             "reason": self.reason,
             "error": self.error,
             "problems": list(self.problems),
+            "warnings": list(self.warnings),
         }
 
     def line(self) -> str:
@@ -150,7 +159,7 @@ class SourceSummary:
         )
         if self.not_ended:
             text += f" ({plural(self.not_ended, 'row')} of periods not ended yet left out)"
-        return text
+        return text + "".join(f"; warning: {warning}" for warning in self.warnings)
 
 
 @dataclass(frozen=True)
@@ -377,7 +386,7 @@ def _refresh_source(
     try:
         if not dry_run:
             with store.transaction() as conn:
-                end_abandoned_runs(conn, name, at)
+                refuse_running(conn, name, at)  # one refresh of a source at a time
                 run_id = start_run(
                     conn,
                     source=name,
@@ -455,7 +464,7 @@ def _finish(store: Store, run_id: int, summary: SourceSummary, started_at: dt.da
                 duration=summary.duration,
                 counts=None if summary.failed else counts,
                 error=None if not summary.failed else f"{summary.reason}: {summary.error}",
-                problems=summary.problems,
+                problems=summary.problems if summary.failed else summary.warnings,
             )
     except StoreError as exc:  # the values are written (or not); only the record is late
         logger.error("source %s: its run could not be recorded: %s", summary.source, exc)
@@ -514,7 +523,7 @@ def _run_source(
     assert run_id is not None
     key = hold_key(name, group)  # a source's KPIs on each schedule are held apart
     with load_session(store) as session:
-        (added, replaced, unchanged), held = _write(
+        (added, replaced, unchanged), held, written = _write(
             store, session, (name, key), pulled, (state, rules), at, run_id, today
         )
     hold(store, key, held)  # committed: what its next refresh finds stored
@@ -523,7 +532,24 @@ def _run_source(
         added=added,
         replaced=replaced,
         unchanged=unchanged,
+        warnings=_warnings(store, rules, written),
         timings=(*summary.timings, ("write", time.perf_counter() - started)),
+    )
+
+
+def _warnings(store: Store, rules: LoadRules, written: pl.DataFrame) -> tuple[str, ...]:
+    """The values a refresh added or replaced that look like a slip, judged once they are
+    committed as a load's are (`services.plausibility`): one line each."""
+    from lineofsight.services.plausibility import value_warnings
+
+    if written.is_empty():
+        return ()
+    flagged = value_warnings(store, rules, written).filter(pl.col("reason").is_not_null())
+    return tuple(
+        f"KPI {kpi_id} at unit {unit_id}, {period}: {reason} (the value is stored)"
+        for kpi_id, unit_id, period, reason in flagged.sort("kpi_id", "unit_id", "period_end")
+        .select("kpi_id", "unit_id", "period", "reason")
+        .iter_rows()
     )
 
 
@@ -536,10 +562,11 @@ def _write(
     at: dt.datetime,
     run_id: int,
     today: dt.date,
-) -> tuple[tuple[int, int, int], Held | None]:
+) -> tuple[tuple[int, int, int], Held | None, pl.DataFrame]:
     """Write a source's values in the caller's transaction: each KPI's as one write of its
-    own, with its provenance and the KPI's mark. The counts, and the stored rows to hold for
-    the source's next refresh once committed (`refresh_held`; held under `named`'s key)."""
+    own, with its provenance and the KPI's mark. The counts, the stored rows to hold for
+    the source's next refresh once committed (`refresh_held`; held under `named`'s key),
+    and the values added or replaced (kpi_id, unit_id, period, period_end)."""
     name, key = named
     state, rules = _load_rules(store, session)
     if state != seen[0] and rules != seen[1]:
@@ -589,11 +616,17 @@ def _write(
     save_marks(session, name, marks, run_id=run_id, at=at)
     counts = [write.counts for write in done.values()]
     held = to_hold(store, session, after, pulled.feeds, lasts, rules.calendar)
+    keys = ["kpi_id", "unit_id", "period", "period_end"]
+    written = pl.concat([comparison.new.select(keys), comparison.changed.select(keys)])
     return (
-        sum(c.added for c in counts),
-        sum(c.replaced for c in counts),
-        sum(c.unchanged for c in counts),
-    ), held
+        (
+            sum(c.added for c in counts),
+            sum(c.replaced for c in counts),
+            sum(c.unchanged for c in counts),
+        ),
+        held,
+        written,
+    )
 
 
 def _last_periods(frame: pl.DataFrame) -> dict[str, str]:

@@ -15,8 +15,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from lineofsight.display import utc_minute
+from lineofsight.errors import SourceError
 from lineofsight.store.database import Store
-from lineofsight.store.sources import end_abandoned, renew_run
+from lineofsight.store.sources import end_abandoned, renew_run, running_run
 
 LEASE = dt.timedelta(minutes=5)
 ABANDONED = "abandoned: the refresh stopped before it finished (its process ended or was killed)"
@@ -33,6 +35,25 @@ def end_abandoned_runs(conn: Any, source: str, now: dt.datetime) -> int:
     """Record the runs of `source` whose lease ran out as failed (in the caller's
     transaction); a run from before leases existed counts as leased from its start."""
     return end_abandoned(conn, source, now, now - LEASE, ABANDONED)
+
+
+def refuse_running(conn: Any, source: str, now: dt.datetime) -> None:
+    """In the write transaction that would start a run of `source` (write transactions are
+    one at a time, across processes): record its abandoned runs as failed, then SourceError
+    ("running") when one still runs, saying when it started and who started it."""
+    end_abandoned_runs(conn, source, now)
+    run = running_run(conn, source)
+    if run is None:
+        return
+    who = run["actor"] or _TRIGGERS.get(run["trigger"], run["trigger"])
+    raise SourceError(
+        "running",
+        f"a refresh of source '{source}' is running (started {utc_minute(run['started_at'])} "
+        f"by {who}): wait for it to end",
+    )
+
+
+_TRIGGERS = {"schedule": "the scheduler"}
 
 
 def shown_run(run: dict[str, Any] | None, now: dt.datetime) -> dict[str, Any] | None:

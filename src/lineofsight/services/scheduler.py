@@ -110,6 +110,21 @@ def first_due(schedule: Schedule, ran_at: dt.datetime | None, now: dt.datetime) 
     return max(now, schedule.next_after(ran_at))
 
 
+def due_after(schedule: Schedule, row: job_rows.JobRow, outside: RunOutside | None) -> dt.datetime:
+    """When a job its scheduler has seen is due: its row's time, but when its work ran well
+    outside the scheduler (a refresh by hand) after the job's own last run, not before its
+    schedule's next time after that run. `los jobs`, `los sources` and the scheduler's
+    register (which writes it) say the same."""
+    due = _utc(row.next_due)
+    if outside is None or outside.error is not None:
+        return due
+    finished = _utc(outside.finished_at)
+    own = row.last_finished_at
+    if own is not None and _utc(own) >= finished:
+        return due
+    return max(due, schedule.next_after(finished))
+
+
 @dataclass(frozen=True)
 class JobOutcome:
     """What one run of a job did: its summary, or why it failed, and when it is due next.
@@ -138,6 +153,7 @@ class JobStatus:
     row: job_rows.JobRow | None
     first: Callable[[dt.datetime], dt.datetime] | None = None  # its `first_due`, by now
     outside: RunOutside | None = None  # its work's last run outside the scheduler
+    pushed: dt.datetime | None = None  # its `due_after` (a refresh by hand since its run)
 
     @property
     def last_outside(self) -> RunOutside | None:
@@ -156,6 +172,8 @@ class JobStatus:
 
     def next_due(self, now: dt.datetime) -> dt.datetime:
         if self.row is not None:
+            if self.pushed is not None:
+                return max(_utc(self.row.next_due), self.pushed)
             return self.row.next_due
         return self.first(now) if self.first is not None else now
 
@@ -218,6 +236,9 @@ def job_statuses(store: Store, jobs: Sequence[Job]) -> list[JobStatus]:
             rows.get(job.key),
             functools.partial(first_due, job.schedule, job.ran_at),
             job.ran_outside,
+            None
+            if (row := rows.get(job.key)) is None
+            else due_after(job.schedule, row, job.ran_outside),
         )
         for job in sorted(jobs, key=lambda j: j.key)
     ]
@@ -265,8 +286,9 @@ def run_job(
 
 
 def _register(store: Store, jobs: Sequence[Job], now: dt.datetime) -> None:
-    """Give each job a row (due at once when new); writes only when something is new or a
-    schedule changed, so that an idle tick takes no write lock."""
+    """Give each job a row (due at once when new), and push back the next time of one whose
+    work ran well by hand since (`due_after`); writes only when something is new or changed,
+    so that an idle tick takes no write lock."""
     if not jobs:
         return
     with store.reading() as conn:
@@ -282,9 +304,17 @@ def _register(store: Store, jobs: Sequence[Job], now: dt.datetime) -> None:
         for job in jobs
         if job.key not in rows or rows[job.key].schedule != job.schedule.text
     ]
-    if changed:
+    pushed = [
+        (job.key, due)
+        for job in jobs
+        if (row := rows.get(job.key)) is not None
+        and row.schedule == job.schedule.text
+        and (due := due_after(job.schedule, row, job.ran_outside)) != _utc(row.next_due)
+    ]
+    if changed or pushed:
         with store.transaction() as conn:
             job_rows.register_jobs(conn, changed)
+            job_rows.push_back_jobs(conn, pushed)
 
 
 def _run(

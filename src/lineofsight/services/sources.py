@@ -21,9 +21,9 @@ from lineofsight.domain.sources import (
     feeds,
     source_kind,
 )
-from lineofsight.services.jobs import refresh_job_key, went_well
+from lineofsight.services.jobs import outside_run, refresh_job_key, went_well
 from lineofsight.services.refresh_lease import shown_run
-from lineofsight.services.scheduler import first_due
+from lineofsight.services.scheduler import due_after, first_due
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
 from lineofsight.store.jobs import JobRow, read_jobs
@@ -80,6 +80,7 @@ def run_json(run: dict[str, Any]) -> dict[str, Any]:
         "not_ended": run["not_ended"],
         "error": run["error"],
         "problems": run["problems"],
+        "warnings": run.get("warnings", []),
     }
 
 
@@ -220,7 +221,7 @@ def _status(
         kpis=tuple(f.kpi_id for f in group),
         connection=group[0].connection,
         last_run=run,
-        next_run=next_run(name, schedules, jobs, now, went_well(run)),
+        next_run=next_run(name, schedules, jobs, now, run),
     )
 
 
@@ -229,15 +230,20 @@ def next_run(
     schedules: tuple[str, ...],
     jobs: dict[str, JobRow],
     now: dt.datetime,
-    ran_at: dt.datetime | None = None,
+    run: dict[str, Any] | None = None,
 ) -> dt.datetime | None:
     """When the scheduler next refreshes the source: the soonest of its schedules' jobs (a
     failed one at its retry; one no scheduler has seen yet at its `first_due`, after the
-    source's last refresh that went well, `ran_at`); None when it has no schedule."""
+    source's last refresh `run` if it went well; one whose source was refreshed by hand since
+    its own last run at its `due_after`); None when it has no schedule."""
     if not schedules:
         return None
     times = []
     for text in schedules:
-        row = jobs.get(refresh_job_key(name, text))
-        times.append(first_due(parse_schedule(text), ran_at, now) if row is None else row.next_due)
+        row, schedule = jobs.get(refresh_job_key(name, text)), parse_schedule(text)
+        times.append(
+            first_due(schedule, went_well(run), now)
+            if row is None
+            else due_after(schedule, row, outside_run(run))
+        )
     return min(times)

@@ -116,6 +116,16 @@ def register_jobs(conn: Connection, jobs: Sequence[tuple[str, str, dt.datetime]]
         )
 
 
+def push_back_jobs(conn: Connection, jobs: Sequence[tuple[str, dt.datetime]]) -> None:
+    """Move the jobs (key, time due) that are not running and due sooner to that time."""
+    for key, due in jobs:
+        conn.execute(
+            update(_jobs)
+            .where(_jobs.c.key == key, _jobs.c.state != RUNNING, _jobs.c.next_due < _utc(due))
+            .values(next_due=_utc(due))
+        )
+
+
 def claim_job(
     conn: Connection,
     key: str,

@@ -78,7 +78,8 @@ def finish_run(
     problems: Sequence[str] = (),
 ) -> None:
     """Record how a run ended: its state, time, counts (rows read, added, replaced,
-    unchanged, rows of periods not ended yet left out) or its error and problems."""
+    unchanged, rows of periods not ended yet left out) or its error, and its problems (a
+    failed run's bad rows; an ok run's warnings)."""
     read, added, replaced, unchanged, not_ended = counts if counts is not None else (None,) * 5
     conn.execute(
         update(t.source_runs)
@@ -127,6 +128,19 @@ def end_abandoned(
         )
     )
     return int(result.rowcount or 0)
+
+
+def running_run(conn: Connection, source: str) -> dict[str, Any] | None:
+    """The newest run of `source` still recorded as "running", if any."""
+    runs = t.source_runs
+    query = (
+        select(runs)
+        .where(runs.c.source == source, runs.c.state == "running")
+        .order_by(runs.c.id.desc())
+        .limit(1)
+    )
+    row = conn.execute(query).mappings().first()
+    return None if row is None else _run(row)
 
 
 def read_marks(conn: Connection, source: str) -> dict[str, Mark]:
@@ -270,8 +284,12 @@ def forget_source(conn: Connection, source: str) -> None:
 
 
 def _run(row: Any) -> dict[str, Any]:
+    """A run as a dict; its `problems` column is a failed run's bad rows, or an ok run's
+    `warnings` (values written that look like a slip)."""
     found = dict(row)
-    found["problems"] = json.loads(found["problems"]) if found.get("problems") else []
+    listed = json.loads(found["problems"]) if found.get("problems") else []
+    ok = found.get("state") == "ok"
+    found["problems"], found["warnings"] = ([], listed) if ok else (listed, [])
     return found
 
 

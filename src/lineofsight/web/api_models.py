@@ -449,6 +449,10 @@ class SourceRun(_Out):
     )
     error: str | None
     problems: Any
+    warnings: list[str] = Field(
+        default=[],
+        description="values an ok run wrote that look like a slip (each is stored)",
+    )
 
 
 class Source(_Out):
@@ -492,3 +496,6 @@ class RefreshSummary(_Out):
     reason: str | None
     error: str | None
     problems: list[str]
+    warnings: list[str] = Field(
+        default=[], description="values written that look like a slip (each is stored)"
+    )

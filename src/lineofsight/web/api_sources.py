@@ -178,13 +178,18 @@ def post_refresh(
 ) -> Response:
     """Admins and editors. 202 once the refresh has started (`GET sources/{name}` shows its
     state); with `wait=true`, 200 and the summary (a failed source is `state: failed` with its
-    `reason` and `error`). 409 while a refresh of the source started here runs."""
+    `reason` and `error`). 409 while a refresh of the source runs (started here, or, with
+    `wait=true`, by another process)."""
     store = cache_of(request).store
     summary = start_refresh(request, store, account, name, full=full, wait=wait, via="api")
     if summary is None and wait:
         raise ApiError(503, f"the refresh of source '{name}' did not run: see the server's log")
     if summary is None:
         return json_response({"source": name, "state": "running"}, 202)
+    if summary.reason == "running":  # started by another process (`los refresh`, a scheduler)
+        raise ApiError(
+            409, summary.error or f"a refresh of source '{name}' is running", code="running"
+        )
     return json_response(summary.as_json(), 200)
 
 
