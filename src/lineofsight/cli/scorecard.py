@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import sys
 from collections.abc import Generator, Iterator
@@ -28,6 +29,8 @@ from lineofsight.errors import UsageError
 from lineofsight.services.workspace import open_store
 
 if TYPE_CHECKING:
+    from rich.console import Console as RichConsole
+
     from lineofsight.store.database import Store
 
 
@@ -134,14 +137,25 @@ def status(
         write_output(frames_csv(card), output)
     elif is_stdout(output):
         console = text_console(200)
+        _say_running(console, period, card.as_of)
         for table in frames_tables(card.evaluation(), card.names()):
             console.print(table)
     else:
         text = io.StringIO()
         console = Console(highlight=False, width=200, file=TrimmedLines(text))
+        _say_running(console, period, card.as_of)
         for table in frames_tables(card.evaluation(), card.names()):
             console.print(table)
         write_output(text.getvalue(), output)
+
+
+def _say_running(console: RichConsole, period: str | None, as_of: dt.date) -> None:
+    """What `los brief` and the web pages say of a period report of a period that has not
+    ended yet (its rows awaiting values, none overdue)."""
+    if period and as_of > dt.date.today():
+        from lineofsight.services.as_of import running_sentence
+
+        console.print(escape(running_sentence(period.strip(), as_of)), soft_wrap=True)
 
 
 def _ahead(
