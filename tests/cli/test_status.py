@@ -116,6 +116,11 @@ def test_a_period_not_ended_has_nothing_overdue(example: Los) -> None:
         "its results show no data yet, with each KPI's last value where it has one."
     ), said[:300]
     assert "overdue" not in said and "awaiting, due" in said
-    for extra in (("--format", "csv"), ("--unit", "techinnovate", "--format", "json")):
+    formats = (
+        ("--format", "csv"),
+        ("--format", "json"),
+        ("--unit", "techinnovate", "--format", "json"),
+    )
+    for extra in formats:
         shown = example("status", "--period", f"{year}-01", *extra)
         assert shown.exit_code == 0 and "overdue" not in shown.stdout, extra

@@ -101,6 +101,19 @@ def status(
 
         with open_store(db) as store:
             kept = scorecard(store, period, as_of, later=True, say_unkept=True)
+            today = dt.date.today()
+            if kept.as_of > today:
+                # A period not ended: its rows as the other formats write them (a value due
+                # after today awaiting, not overdue), not the kept rows as they are.
+                from lineofsight.cli.render_status import frames_json
+                from lineofsight.services.scorecard_frames import not_due_yet
+
+                try:
+                    write_output(frames_json(not_due_yet(kept.frames(), today)), output)
+                finally:
+                    kept.keep()
+                _say_keeper_failures(store)
+                return
             # Written out first; a scorecard computed here is kept in the store after (also
             # when the output could not be written whole: a reader that stopped early).
             aside = False
