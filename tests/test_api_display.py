@@ -160,6 +160,19 @@ def test_the_text_view_matches(card: Scorecard) -> None:
     assert "Tier 2 Support" in text
 
 
+def test_a_scorecard_without_kpi_results_says_so_without_an_empty_list(card: Scorecard) -> None:
+    # The scorecard of a unit without KPIs of its own or below it.
+    empty = Scorecard(
+        organization="TechInnovate Inc.",
+        as_of=dt.date(2026, 12, 5),
+        kpis=card.kpis.clear(),
+        objectives=card.objectives.clear(),
+        units=card.units,
+    )
+    first = repr(empty).splitlines()[0]
+    assert first == "TechInnovate Inc.: scorecard as of 2026-12-05 (0 KPI results)"
+
+
 def test_user_text_is_escaped(card: Scorecard) -> None:
     hostile = Scorecard(
         organization="<script>alert(1)</script>",

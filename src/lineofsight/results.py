@@ -120,7 +120,8 @@ class Scorecard(Frames):
             if counts.get(s)
         )
         results = f"{self.kpis.height:,} KPI result{'s' if self.kpis.height != 1 else ''}"
-        return f"{self.organization}: scorecard as of {self.as_of} ({results}: {summary})"
+        counted = f"{results}: {summary}" if summary else results  # none: "(0 KPI results)"
+        return f"{self.organization}: scorecard as of {self.as_of} ({counted})"
 
     def _views(self) -> list[tuple[str, pl.DataFrame, Sequence[d.Column]]]:
         items = d.Column("items", lambda row: _items(row.get("counts")))

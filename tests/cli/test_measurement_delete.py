@@ -153,3 +153,26 @@ def test_a_check_in_refuses_periods_that_have_not_ended(los: Los) -> None:
         assert stored.action == "added"
     finally:
         store.close()
+
+
+def test_history_and_delete_write_numbers_as_every_output_does(los: Los, workdir: Path) -> None:
+    # A value a hundred times too large (cents for euros): written 10,800,300 EUR, as the
+    # tables write it, not 1.08003e+07.
+    spec = workdir / "revenue.yaml"
+    spec.write_text(
+        "version: 1\norganization:\n  name: Acme\n  units:\n"
+        "    - {id: co, name: Company, level: company}\n"
+        "kpis:\n  - id: revenue\n    name: Revenue\n    unit_of_measure: EUR\n    unit: co\n"
+        "    frequency: monthly\n    direction: increase\n    aggregation: sum\n"
+    )
+    assert los("apply", str(spec)).exit_code == 0
+    assert _load(los, workdir, "a.csv", "revenue,2026-01,108003\n").exit_code == 0
+    assert _load(los, workdir, "b.csv", "revenue,2026-01,10800300\n").exit_code == 0
+    shown = los("measurement", "history", "revenue", "2026-01")
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert lines[1].startswith("   108,003 EUR  recorded "), lines
+    assert lines[2].startswith("  10,800,300 EUR  recorded "), lines
+    assert "e+" not in shown.stdout
+    gone = los("measurement", "delete", "revenue", "2026-01")
+    assert "revenue for co, 2026-01: 10,800,300 EUR (kept as revision 2)." in gone.output

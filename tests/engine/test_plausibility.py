@@ -32,9 +32,15 @@ HISTORY = [125.0, 130.0, 120.0, 128.0, 122.0, 131.0]
         (
             HISTORY,
             1250.0,
-            "1250 is 10 times the usual size of the last 6 values here (median 126.5",
+            "1,250 is 10 times the usual size of the last 6 values here (median 126.5",
         ),
         (HISTORY, 12.5, "12.5 is 1/10 of the usual size"),
+        # Written as every output writes numbers: 10,800,300, not 1.08003e+07.
+        (
+            [8000.0, 8120.0, 7950.0, 8300.0],
+            10_800_300.0,
+            "10,800,300 is 1,340 times the usual size of the last 4 values here (median 8,060)",
+        ),
         ([91.0, 90.0, 92.5, 89.0], 0.9, "0.9 is 1/101 of the usual size of the last 4 values"),
         (HISTORY, -125.0, "-125 is negative, and the last 6 values here never were"),
         ([-3.0, -2.0, -4.0, -2.5], 3.0, "3 is positive, and the last 4 values here never were"),

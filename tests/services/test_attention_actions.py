@@ -140,3 +140,32 @@ def test_ac02_names_an_action_made_in_the_app_by_its_title_not_its_stored_key(
         "action 'Sign the supplier' on objective 'near' was due 2026-04-17 and is still open"
     )
     assert late.key not in finding.message
+
+
+def test_a_late_action_on_a_kpi_links_its_period_and_names_its_earliest_late_date(
+    store: Store,  # noqa: F811
+) -> None:
+    from lineofsight.domain.actions import Milestone
+
+    # Due two days ago, and its milestone ten days ago: the milestone is the earlier.
+    made = actions.create_action(
+        store,
+        "t",
+        subject_type="kpi",
+        subject_id="red_now",
+        title="Hire an agent",
+        owner="otto",
+        due=AS_OF - dt.timedelta(days=2),
+        milestones=(Milestone("Interview", AS_OF - dt.timedelta(days=10), False),),
+    )
+    items = attention_for(store, person="otto", as_of=AS_OF)
+    item = next(i for i in items if (i.kind, i.item_id) == ("action_overdue", str(made.id)))
+    assert item.due == AS_OF - dt.timedelta(days=10)
+    assert item.reason == (
+        "milestone 'Interview' of the action on KPI 'Red now' was due 2026-04-10 (10 days ago) "
+        "and is not done; the action itself was due 2026-04-18"
+    )
+    # The KPI's own period, as its other items link it, not the as-of month (not ended).
+    red = next(i for i in items if i.item_type == "kpi" and i.item_id == "red_now")
+    assert red.link.startswith("/kpis/red_now?period=2026-03")
+    assert item.link == "/kpis/red_now?period=2026-03#actions"

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from lineofsight.services import notify, notify_admin
+from lineofsight.services import notify, notify_admin, notify_plan
 from lineofsight.services.notify_settings import person_preferences
 from lineofsight.store.database import Store
 from lineofsight.web.app import create_app
@@ -203,6 +203,31 @@ def test_reminders_before_due_then_daily_while_overdue(store: Store, smtp: SmtpS
     with store.reading() as conn:
         keys = [r.key for r in stored.read_outbox(conn, limit=10_000)]
     assert len(keys) == len(set(keys)) == len(smtp.messages)
+
+
+def test_a_reminder_whose_day_had_no_sender_run_goes_on_the_next_run_once(
+    store: Store, smtp: SmtpSink
+) -> None:
+    # 2026-11's values are due 2026-12-10; no sender ran on the 3rd (the server was down):
+    # the 7-day reminder goes on the 5th, once, and the 1-day one on the 9th as planned.
+    def reminders(day: int) -> list[str]:
+        before = len(smtp.messages)
+        notify.send_due(store, dt.datetime(2026, 12, day, 8, tzinfo=dt.UTC), secret=SECRET)
+        return [
+            subject(r)
+            for r in smtp.messages[before:]
+            if r.recipients == ["sam@example.com"] and "Customer satisfaction" in subject(r)
+        ]
+
+    late = reminders(5)
+    assert late == ["[Line of Sight] Customer satisfaction: the value for 2026-11 is due in 5 days"]
+    assert reminders(6) == [] and reminders(8) == []
+    assert reminders(9) == [
+        "[Line of Sight] Customer satisfaction: the value for 2026-11 is due tomorrow"
+    ]
+    plan = notify_plan.candidates(store, dt.date(2026, 12, 7))
+    keys = [n.key for n in plan if n.kind == "due_soon" and n.recipient == "agent"]
+    assert keys and all(k.endswith(":7d") for k in keys), keys  # the 7-day reminder's key
 
 
 def test_failed_send_is_retried_with_back_off(store: Store, smtp: SmtpSink) -> None:

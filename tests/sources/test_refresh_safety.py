@@ -173,6 +173,13 @@ def test_a_value_missing_because_its_source_failed_says_so(
             "pip install 'mysqlclient'",
         ),
         ("nosuchdb://los:Pw-never-shown@127.0.0.1/crm", "no SQLAlchemy dialect for 'nosuchdb' is"),
+        # A web address where a database's URL goes: what a source may be, instead.
+        (
+            "https://los:Pw-never-shown@api.example.com/orders.json",
+            "https:// is a web address, not a database: Line of Sight reads sql sources "
+            "(url: a SQLAlchemy database URL such as postgresql://host/db), spark sources and "
+            "file sources (path: a CSV or XLSX file), not web pages or HTTP/JSON APIs",
+        ),
         # An option the driver refuses before it tries to connect (no server on port 1).
         (
             "postgresql://los:Pw-never-shown@127.0.0.1:1/crm?sslmod=require",

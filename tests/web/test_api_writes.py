@@ -410,7 +410,7 @@ def test_a_value_ten_times_off_is_stored_with_a_warning(api_as) -> None:  # type
     )
     assert typo.status_code == 201, typo.text
     assert typo.json()["warnings"] == [
-        "1010 is 10 times the usual size of the last 4 values here (median 101): check for a "
+        "1,010 is 10 times the usual size of the last 4 values here (median 101): check for a "
         "misplaced decimal point, a missing or extra zero, or a percentage typed as a fraction"
     ]
     assert _history(api, "revenue")[("sales", "2025-05")]["value"] == 1010

@@ -312,7 +312,7 @@ def test_the_form_records_a_review_with_a_new_action(app: object) -> None:
         "/units/cs/reviews", data={**data, "action_owner_0": "ghost"}, follow_redirects=False
     )
     assert wrong.status_code == 422
-    assert "actions[0].owner: unknown person &#39;ghost&#39;" in wrong.text
+    assert "New action 1, Owner: unknown person &#39;ghost&#39;" in wrong.text
     # An id typed without its kind, and with a typo: the closest of the unit's is offered.
     typo = client.post(
         "/units/cs/reviews", data={**data, "action_subject_0": "np"}, follow_redirects=False
@@ -329,6 +329,55 @@ def test_the_form_records_a_review_with_a_new_action(app: object) -> None:
     assert done.headers["location"] == "/units/cs/brief?recorded=2026-04"
     book = client.get("/units/cs/brief?period=2026-05").text
     assert "Hire two agents" in book and "Survey the detractors" in book
+
+
+def test_a_refused_review_comes_back_as_typed_each_problem_named_by_its_label(
+    app: object,
+) -> None:
+    # A secretary types three actions in a meeting, one About left empty and one with a typo:
+    # the form comes back with every field as typed, and the problems say "New action 2,
+    # About", not the API's `actions[1].subject_id`.
+    client = login(app, "cs_editor")
+    token = CSRF.search(client.get("/units/cs/reviews/new?period=2026-04").text)
+    assert token is not None
+    data = {
+        "csrf_token": token.group(1),
+        "period": "2026-04",
+        "held_on": "2026-05-04",
+        "attendees": ["cara"],
+        "decisions": "Hire two agents\n\nTrain the team",
+        "action_subject_0": "kpi:nps",
+        "action_title_0": "Survey the detractors",
+        "action_owner_0": "cara",
+        "action_due_0": "2026-06-30",
+        "action_title_1": "Triage the backlog",
+        "action_owner_1": "carra",
+        "action_subject_2": "kpi:npz",
+        "action_title_2": "Call back",
+        "action_due_2": "2026-07-15",
+    }
+    page = client.post("/units/cs/reviews", data=data, follow_redirects=False)
+    assert page.status_code == 422
+    for i in range(3):
+        for name in ("subject", "title", "owner", "due"):
+            typed = data.get(f"action_{name}_{i}", "")
+            field = re.search(rf'<input [^>]*name="action_{name}_{i}"[^>]*>', page.text)
+            assert field is not None and f'value="{typed}"' in field.group(0), (name, i)
+    problems = re.findall(r"<li>([^<]*)</li>", page.text.split('role="alert"')[1])
+    assert problems == [
+        "New action 2, About: is required: write kpi:ID or objective:ID",
+        "New action 2, Owner: unknown person &#39;carra&#39; (did you mean &#39;cara&#39;?)",
+        "New action 3, About: unknown kpi &#39;npz&#39; (did you mean kpi:nps?)",
+    ]
+    assert re.search(r'name="action_subject_1" value="" [^>]*aria-invalid="true"', page.text)
+    assert "api" not in " ".join(problems) and "actions[" not in page.text
+    # A decision too long: named by its line in the box (the blank line counted).
+    long = client.post(
+        "/units/cs/reviews",
+        data={**data, "decisions": "Hire\n\n" + "x" * 10_001, "action_subject_1": "kpi:nps"},
+        follow_redirects=False,
+    )
+    assert "Decisions, line 3: longer than" in long.text, long.text
 
 
 def test_a_weeks_book_is_the_same_on_the_page_in_the_api_and_from_los_brief(app: object) -> None:

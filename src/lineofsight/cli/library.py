@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from lineofsight.cli.common import DbOption, add_command, escape, out
+from lineofsight.display import human
 
 
 class Mode(StrEnum):
@@ -101,7 +102,7 @@ def show(
         (
             "direction",
             entry.direction
-            + (f" ({entry.range.low:g} to {entry.range.high:g})" if entry.range else ""),
+            + (f" ({human(entry.range.low)} to {human(entry.range.high)})" if entry.range else ""),
         ),
         ("aggregation", entry.aggregation),
         ("frequency", entry.frequency),

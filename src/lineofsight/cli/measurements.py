@@ -18,6 +18,7 @@ from lineofsight.cli.common import (
     print_json,
     report,
 )
+from lineofsight.display import human, with_measure
 from lineofsight.domain.text import plural
 from lineofsight.errors import InputError
 from lineofsight.services.workspace import local_user, open_store
@@ -119,6 +120,19 @@ def load(
         raise typer.Exit(2)
 
 
+def _written(
+    value: float | None,
+    numerator: float | None,
+    denominator: float | None,
+    measure: str | None,
+) -> str:
+    """A stored value as every output writes it (10,800,300 EUR, not 1.08003e+07), a ratio
+    KPI's as its numerator and denominator."""
+    if numerator is not None and denominator is not None:
+        return f"{human(numerator)}/{human(denominator)}"
+    return with_measure(value, measure)
+
+
 def delete(
     kpi: KpiArgument,
     period: PeriodArgument,
@@ -132,11 +146,7 @@ def delete(
         result = delete_measurement(
             store, kpi_id=kpi, unit_id=unit, period=period, actor=local_user()
         )
-    shown = (
-        f"{result.numerator:g}/{result.denominator:g}"
-        if result.numerator is not None and result.denominator is not None
-        else ("-" if result.value is None else f"{result.value:g}")
-    )
+    shown = _written(result.value, result.numerator, result.denominator, result.measure)
     out.print(
         f"Deleted {escape(result.kpi_id)} for {escape(result.unit_id)}, "
         f"{escape(result.period)}: {shown} (kept as revision {result.revision})."
@@ -183,11 +193,7 @@ def history(
         return
     out.print(f"{escape(kpi)} at {escape(unit_id)}, {label}: {plural(len(values), 'value')}")
     for v in values:
-        shown = (
-            f"{v.numerator:g}/{v.denominator:g}"
-            if v.numerator is not None and v.denominator is not None
-            else ("-" if v.value is None else f"{v.value:g}")
-        )
+        shown = _written(v.value, v.numerator, v.denominator, v.measure)
         when = v.recorded_at.strftime("%Y-%m-%d %H:%M")
         state = (
             "current"

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from lineofsight.display import human
+
 WINDOW = 12
 MIN_EARLIER = 4
 FACTOR = 8.0
@@ -65,12 +67,13 @@ def implausible(series: pl.DataFrame, judged: pl.DataFrame) -> pl.DataFrame:
 def _reason(value: float, usual: float, earlier: int, low: float, high: float) -> str:
     last = f"the last {earlier} values"
     if value < 0 <= low and high > 0:
-        return f"{value:g} is negative, and {last} here never were: check the sign"
+        return f"{human(value)} is negative, and {last} here never were: check the sign"
     if value > 0 >= high and low < 0:
-        return f"{value:g} is positive, and {last} here never were: check the sign"
+        return f"{human(value)} is positive, and {last} here never were: check the sign"
     times = abs(value) / usual
-    shown = f"{times:.0f} times" if times >= 1 else f"1/{1 / times:.0f} of"
+    shown = f"{human(round(times))} times" if times >= 1 else f"1/{human(round(1 / times))} of"
     return (
-        f"{value:g} is {shown} the usual size of {last} here (median {usual:g}): check for a "
+        f"{human(value)} is {shown} the usual size of {last} here (median {human(usual)}): "
+        "check for a "
         "misplaced decimal point, a missing or extra zero, or a percentage typed as a fraction"
     )

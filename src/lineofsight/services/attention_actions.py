@@ -12,7 +12,7 @@ its reason written for people; the list ranks and cuts them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import polars as pl
@@ -38,10 +38,13 @@ def action_items(
     """Both kinds of item for the KPIs in scope (`kpis`: the scorecard's own-unit rows with
     owner_id and owner_name, cut to the scope) and the open actions in scope."""
     actions = list_actions(store, status="open")
+    # An action on a KPI links the KPI's page at the KPI's own period, as the KPI's items do
+    # (the as-of month may not have ended); one on an objective, at the as-of month.
+    periods = dict(kpis.select("id", "period").iter_rows()) if link_period else {}
     return [
         *no_action_items(kpis, actions),
-        *overdue_action_items(actions, day, resp, org, scope, link_period),
-        *new_action_items(actions, day, resp, org, scope, link_period),
+        *overdue_action_items(actions, day, resp, org, scope, link_period, periods),
+        *new_action_items(actions, day, resp, org, scope, link_period, periods),
     ]
 
 
@@ -103,6 +106,7 @@ def overdue_action_items(
     org: Organisation,
     scope: Scope,
     link_period: str | None,
+    periods: Mapping[str, str] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Open actions past their due date, or with a milestone not done past its own, on KPIs
     and objectives in scope: the action's owner's item (the subject's owner's when the action
@@ -110,7 +114,8 @@ def overdue_action_items(
     late = [a for a in actions if is_overdue(a, day) or late_milestones(a, day)]
     for action, subject, unit, owner in _placed(late, resp, scope):
         reason, due = _late_reason(action, day, subject)
-        yield _action_item("action_overdue", action, reason, due, unit, owner, org, link_period)
+        shown = _link_period(action, link_period, periods)
+        yield _action_item("action_overdue", action, reason, due, unit, owner, org, shown)
 
 
 def new_action_items(
@@ -120,6 +125,7 @@ def new_action_items(
     org: Organisation,
     scope: Scope,
     link_period: str | None,
+    periods: Mapping[str, str] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Open actions given to their owner in the app or the API (entered for them, or passed
     on to them) within NEW_DAYS days up to `day`, by another person than the owner (nobody
@@ -135,7 +141,8 @@ def new_action_items(
         by = f" by {name}" if name else ""
         due = f", due {action.due}" if action.due else ""
         reason = f"new action on {subject}, given to them{by} on {_given_day(action)}{due}"
-        item = _action_item("action_new", action, reason, action.due, unit, owner, org, link_period)
+        shown = _link_period(action, link_period, periods)
+        item = _action_item("action_new", action, reason, action.due, unit, owner, org, shown)
         yield {**item, "given_at": action.given_at}
 
 
@@ -172,6 +179,16 @@ def _placed(
         yield action, f"{word} '{title}'", unit, owner
 
 
+def _link_period(
+    action: Action, link_period: str | None, periods: Mapping[str, str] | None
+) -> str | None:
+    """The period an action's item links its subject's page at: a KPI's own period (that of
+    its row in the scorecard), else the as-of month; None when the list is of today."""
+    if link_period is None or action.subject_type != "kpi":
+        return link_period
+    return (periods or {}).get(action.subject_id, link_period)
+
+
 def _action_item(
     kind: str,
     action: Action,
@@ -203,20 +220,25 @@ def _action_item(
 
 
 def _late_reason(action: Action, day: dt.date, subject: str) -> tuple[str, dt.date]:
-    """Why a late action is on the list, and the date it is late against: its own due date
-    when that has passed, else its earliest milestone not done."""
-    if is_overdue(action, day):
-        assert action.due is not None
+    """Why a late action is on the list, and the date it is late against: the earliest of
+    its own due date, when that has passed, and its milestones not done past theirs."""
+    late = late_milestones(action, day)
+    first = late[0] if late else None
+    overdue = is_overdue(action, day)
+    if (
+        overdue
+        and action.due is not None
+        and (first is None or first.due is None or action.due <= first.due)
+    ):
         return (
             f"action on {subject} was due {action.due} ({_ago(day, action.due)}) and is still open"
         ), action.due
-    late = late_milestones(action, day)
-    first = late[0]
-    assert first.due is not None
+    assert first is not None and first.due is not None
     more = f" (and {len(late) - 1} more)" if len(late) > 1 else ""
+    itself = f"; the action itself was due {action.due}" if overdue else ""
     return (
         f"milestone '{first.title}'{more} of the action on {subject} was due {first.due} "
-        f"({_ago(day, first.due)}) and is not done"
+        f"({_ago(day, first.due)}) and is not done{itself}"
     ), first.due
 
 

@@ -367,6 +367,7 @@ class DeleteResult:
     numerator: float | None
     denominator: float | None
     revision: int
+    measure: str | None = None  # the KPI's unit of measure
 
 
 def delete_measurement(
@@ -378,7 +379,7 @@ def delete_measurement(
     UsageError when the KPI, unit or period is unknown or there is no such value.
     """
     with load_session(store) as session:
-        unit, found = _measurement_key(session, kpi_id, unit_id, period)
+        unit, found, measure = _measurement_key(session, kpi_id, unit_id, period)
         removed = delete_stored(
             session, kpi_id, unit, found.label, found.end, at=dt.datetime.now(dt.UTC)
         )
@@ -404,14 +405,16 @@ def delete_measurement(
         removed["numerator"],
         removed["denominator"],
         int(removed["revision"]),
+        measure,
     )
 
 
 def _measurement_key(
     session: LoadSession, kpi_id: str, unit_id: str | None, period: str
-) -> tuple[str, Period]:
+) -> tuple[str, Period, str | None]:
     """The unit (default: the KPI's own) and period of one measurement, checked against the
-    store's KPIs, units and calendar; UsageError with the closest id when unknown."""
+    store's KPIs, units and calendar, and the KPI's unit of measure; UsageError with the
+    closest id when unknown."""
     rules = read_load_rules(session)
     if rules is None:
         raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
@@ -431,7 +434,7 @@ def _measurement_key(
             f"period: {found.label} is coarser than the KPI's frequency ({kpi.frequency.value}):"
             f" '{kpi_id}' has values per period or finer, such as {own.label}"
         )
-    return unit, found
+    return unit, found, kpi.measure
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,6 +449,7 @@ class StoredValue:
     recorded_at: dt.datetime
     source: str | None
     replaced_at: dt.datetime | None  # None: the current value
+    measure: str | None = None  # the KPI's unit of measure
 
 
 def measurement_history(
@@ -454,7 +458,7 @@ def measurement_history(
     """The unit, the period and every value one measurement has had, oldest first (the
     current one last, when the measurement was not deleted)."""
     with load_session(store) as session:
-        unit, found = _measurement_key(session, kpi_id, unit_id, period)
+        unit, found, measure = _measurement_key(session, kpi_id, unit_id, period)
     with store.reading() as conn:
         earlier = read_revisions(conn, kpi_id, unit, found.label)
         current = [
@@ -465,13 +469,13 @@ def measurement_history(
     values = [
         StoredValue(
             r["revision"], r["value"], r["numerator"], r["denominator"], r["note"],
-            r["recorded_at"], r["source"], r["replaced_at"],
+            r["recorded_at"], r["source"], r["replaced_at"], measure,
         )
         for r in sorted(earlier, key=lambda r: (r["replaced_at"], r["id"]))
     ] + [
         StoredValue(
             r["revision"], r["value"], r["numerator"], r["denominator"], r["note"],
-            r["recorded_at"], r["source"], None,
+            r["recorded_at"], r["source"], None, measure,
         )
         for r in current
     ]  # fmt: skip

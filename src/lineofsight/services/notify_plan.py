@@ -97,6 +97,18 @@ def digest_due(day: dt.date, weekday: str) -> bool:
     return day.weekday() >= WEEKDAYS.index(weekday)
 
 
+def reminder_due(due: dt.date | None, today: dt.date, reminder_days: Iterable[int]) -> int | None:
+    """The reminder (days before `due`) to send today of a value not yet due: the latest one
+    whose day has come, so that one a sender did not run on (the server down) goes on the
+    next run; sent once all the same, as a notification's key names the reminder. None:
+    no reminder's day has come yet, or the value is due (then overdue, not reminded)."""
+    if due is None or due <= today:
+        return None
+    left = (due - today).days
+    passed = [days for days in reminder_days if days >= left]
+    return min(passed) if passed else None
+
+
 def item_ref(item: AttentionItem) -> str:
     unit = f"@{item.unit}" if item.unit else ""
     return f"{item.item_type}:{item.item_id}{unit}"
@@ -266,12 +278,11 @@ def _alert(
     days: int | None = None
     period = item.period or ""
     if item.kind == "due_soon":
-        if item.due is None:
+        reminder = reminder_due(item.due, today, settings.reminder_days)
+        if reminder is None or item.due is None:
             return []
         days = (item.due - today).days
-        if days not in settings.reminder_days:
-            return []
-        period = f"{period}:{days}d"
+        period = f"{period}:{reminder}d"
     elif item.kind == "overdue":
         period = f"{period}:{today.isoformat()}"  # daily while overdue
     elif item.kind == "action_new" and item.given_at is not None:
@@ -317,9 +328,10 @@ def webhook_notifications(
                 continue
             period = item.period or ""
             if item.kind == "due_soon":
-                if item.due is None or (item.due - today).days not in people.settings.reminder_days:
+                reminder = reminder_due(item.due, today, people.settings.reminder_days)
+                if reminder is None:
                     continue
-                period = f"{period}:{(item.due - today).days}d"
+                period = f"{period}:{reminder}d"
             elif item.kind == "overdue":
                 period = f"{period}:{today.isoformat()}"
             body = webhook_body(hook.kind, item.kind, item, base_url=people.settings.base_url)

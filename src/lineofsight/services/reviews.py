@@ -100,7 +100,11 @@ def check_record(
     for i, a in enumerate(actions):
         field = f"actions[{i}]"
         known = {"kpi": kpis, "objective": objectives}.get(a.subject_type)
-        if known is None or a.subject_id not in known:
+        if not a.subject_id.strip() and a.subject_type in ("", "kpi", "objective"):
+            # Nothing (or only a kind) typed: not an unknown id but a missing one.
+            reason = "is required: write kpi:ID or objective:ID"
+            problems.append(Problem(f"{field}.subject_id", 0, reason))
+        elif known is None or a.subject_id not in known:
             problems.append(_unknown_subject(field, a, kpis, objectives, subtree))
         elif subtree and known[a.subject_id] not in subtree:
             problems.append(

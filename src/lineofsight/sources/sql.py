@@ -50,6 +50,13 @@ MARGIN = 1.0
 GRACE = 5.0
 # PostgreSQL's "query_canceled": its statement_timeout, or our cancel.
 CANCELLED = "57014"
+WEB_SCHEMES = frozenset({"http", "https", "ftp", "ftps"})
+# The kinds of source Line of Sight reads (as SPEC section 7 and the README list them).
+KINDS_READ = (
+    "Line of Sight reads sql sources (url: a SQLAlchemy database URL such as "
+    "postgresql://host/db), spark sources and file sources (path: a CSV or XLSX file), "
+    "not web pages or HTTP/JSON APIs"
+)
 
 
 class _Worker:
@@ -298,6 +305,9 @@ class _Run:
             self.error = exc
         except NoSuchModuleError:
             found = f"no SQLAlchemy dialect for '{self.url.drivername}' is installed here"
+            if self.url.drivername in WEB_SCHEMES:
+                # A web address, most often: say what a source may be instead.
+                found = f"{self.url.drivername}:// is a web address, not a database: {KINDS_READ}"
             install = install_hint("duckdb") if self.url.drivername.startswith("duckdb") else None
             self.error = SourceError("setup", f"{found}: {install}" if install else found)
         except ImportError as exc:  # the dialect is there, its driver (DB-API module) is not

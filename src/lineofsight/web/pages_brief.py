@@ -4,13 +4,14 @@ review held (attendees, decisions, new actions)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from lineofsight.errors import InputError
+from lineofsight.errors import InputError, Problem
 from lineofsight.services.accounts import Account
 from lineofsight.services.permissions import allows
 from lineofsight.web.pagekit import (
@@ -119,8 +120,47 @@ def _form_context(request: Request, unit_id: str, period: str | None) -> dict[st
         "subjects": subjects[:2000],
         "rows": range(ACTION_ROWS),
         "form": {"period": default_period, "held_on": dt.date.today().isoformat()},
+        "actions": [dict.fromkeys(ACTION_FIELDS, "") for _ in range(ACTION_ROWS)],
+        "errors": {},
         "problems": [],
     }
+
+
+ACTION_FIELDS = ("subject", "title", "owner", "due")
+_LABELS = {
+    "unit": "Unit",
+    "period": "Period reviewed",
+    "held_on": "Held on",
+    "attendees": "Attendees",
+    "decisions": "Decisions",
+}
+# The record's fields of an action (as the service and the API name them): the form's field.
+_ACTION_FIELD = {"subject_type": "subject", "subject_id": "subject"}
+_ACTION_LABELS = {"subject": "About", "title": "Title", "owner": "Owner", "due": "Due"}
+_PATH = re.compile(r"(?P<key>[a-z_]+)(?:\[(?P<index>\d+)\])?(?:\.(?P<field>[a-z_]+))?")
+
+
+def _named(problem: Problem, row_of: list[int], lines: list[int]) -> tuple[str | None, str]:
+    """The form's field a problem of the record is about (None: none, or a list of boxes),
+    and the problem as the form says it, by its labels: `actions[0].subject_id` of the
+    first row filled in is "New action 1, About", `decisions[2]` the third line typed."""
+    found = _PATH.fullmatch(problem.file)
+    if found is None:
+        return None, problem.message
+    key, index, field = found["key"], found["index"], found["field"]
+    if key == "actions" and index is not None and int(index) < len(row_of):
+        row = row_of[int(index)]
+        name = _ACTION_FIELD.get(field or "", field or "")
+        if name in _ACTION_LABELS:
+            label = f"New action {row + 1}, {_ACTION_LABELS[name]}"
+            return f"action_{name}_{row}", f"{label}: {problem.message}"
+        return None, f"New action {row + 1}: {problem.message}"
+    if key == "decisions" and index is not None and int(index) < len(lines):
+        return "decisions", f"Decisions, line {lines[int(index)]}: {problem.message}"
+    if key in _LABELS:
+        shown = key if key in ("period", "held_on", "decisions") else None
+        return shown, f"{_LABELS[key]}: {problem.message}"
+    return None, problem.message
 
 
 @router.get("/units/{unit_id}/reviews/new", response_class=HTMLResponse, include_in_schema=False)
@@ -157,22 +197,25 @@ async def review_submit(
     require(allows(account, "edit_definitions", unit_id=unit_id, org=tree), "this form")
     data = await request.form()
     attendees = [str(v) for v in data.getlist("attendees")]
-    actions = []
-    for i in range(ACTION_ROWS):
-        subject = str(data.get(f"action_subject_{i}", "")).strip()
-        title = str(data.get(f"action_title_{i}", "")).strip()
-        if not subject and not title:
-            continue
-        kind, _, item = subject.partition(":")
+    rows = [
+        {name: str(data.get(f"action_{name}_{i}", "")) for name in ACTION_FIELDS}
+        for i in range(ACTION_ROWS)
+    ]
+    actions, row_of = [], []
+    for i, row in enumerate(rows):
+        if not any(value.strip() for value in row.values()):
+            continue  # a row left empty: no action
+        kind, _, item = row["subject"].strip().partition(":")
         actions.append(
             NewAction(
                 kind or "kpi",
                 item,
-                title,
-                str(data.get(f"action_owner_{i}", "")).strip() or None,
-                str(data.get(f"action_due_{i}", "")).strip() or None,
+                row["title"].strip(),
+                row["owner"].strip() or None,
+                row["due"].strip() or None,
             )
         )
+        row_of.append(i)
     try:
         held = record_review(
             store_of(request),
@@ -185,10 +228,19 @@ async def review_submit(
             actions=actions,
         )
     except InputError as exc:
+        # The form again as typed, every problem named by the form's own labels (and shown
+        # beside its field too).
         context = _form_context(request, unit_id, period)
         context["form"] = {"period": period, "held_on": held_on, "decisions": decisions}
         context["invited"] = set(attendees)
-        context["problems"] = [f"{p.file}: {p.message}" for p in exc.problems] or [exc.summary]
+        context["actions"] = rows
+        lines = [n for n, line in enumerate(decisions.splitlines(), 1) if line.strip()]
+        named = [_named(p, row_of, lines) for p in exc.problems]
+        context["problems"] = [text for _, text in named] or [exc.summary]
+        context["errors"] = {}
+        for (field, _), p in zip(named, exc.problems, strict=True):
+            if field is not None:
+                context["errors"].setdefault(field, p.message)
         return render(request, "review_form.html", status_code=422, **context)
     target = keep_period(request, f"/units/{unit_id}/brief", recorded=held.period)
     return RedirectResponse(target, status_code=303)

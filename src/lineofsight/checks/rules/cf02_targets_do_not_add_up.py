@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 from lineofsight.checks.base import Finding, Option, Rule, Severity, SubjectKind
 from lineofsight.checks.context import CheckContext
+from lineofsight.display import human
 from lineofsight.domain import model as m
 from lineofsight.domain.formula import evaluate
 from lineofsight.domain.periods import Period, grain_of, next_period
@@ -84,8 +85,8 @@ class TargetsDoNotAddUp(Rule):
                         SubjectKind.KPI,
                         kpi.id,
                         f"the unit targets of {combined[1]} for '{kpi.id}' combine "
-                        f"({kpi.effective_across_units.value}) to {combined[0]:.6g}, which misses "
-                        f"its target {goal:.6g} for {period.label}",
+                        f"({kpi.effective_across_units.value}) to {human(combined[0], 6)}, "
+                        f"which misses its target {human(goal, 6)} for {period.label}",
                     )
             expr = ctx.formulas.get(kpi.id)
             if expr is not None:
@@ -99,14 +100,14 @@ class TargetsDoNotAddUp(Rule):
                     continue
                 implied = evaluate(expr, values)
                 if implied is not None and _misses(kpi.direction, implied, goal, slack):
-                    shown = ", ".join(f"{k} {v:.6g}" for k, v in values.items())
+                    shown = ", ".join(f"{k} {human(v, 6)}" for k, v in values.items())
                     yield ctx.finding(
                         self,
                         SubjectKind.KPI,
                         kpi.id,
                         f"meeting the targets of its inputs ({shown}) gives '{kpi.id}' = "
-                        f"{kpi.formula} = {implied:.6g}, which misses its target {goal:.6g} "
-                        f"for {period.label}",
+                        f"{kpi.formula} = {human(implied, 6)}, which misses its target "
+                        f"{human(goal, 6)} for {period.label}",
                     )
 
 
