@@ -100,27 +100,3 @@ def test_tree_draws_the_cascade(example: Los) -> None:
     assert lines[0].startswith("Give every small business")
     assert any("✗ red" in line and "t2_backlog_days" in line for line in lines)
     assert not any("market_share_pct" in line for line in lines)
-
-
-def test_a_period_not_ended_has_nothing_overdue(example: Los) -> None:
-    # The report of a period still to come is as of its last day: a value due before that
-    # day but after today is awaiting, and the report says what `los brief` says of it.
-    import datetime as dt
-
-    year = dt.date.today().year + 4
-    text = example("status", "--period", f"{year}-01")
-    assert text.exit_code == 0, text.output
-    said = " ".join(text.output.split())
-    assert said.startswith(
-        f"{year}-01 has not ended yet (it ends on {year}-01-31): its values are not due, so "
-        "its results show no data yet, with each KPI's last value where it has one."
-    ), said[:300]
-    assert "overdue" not in said and "awaiting, due" in said
-    formats = (
-        ("--format", "csv"),
-        ("--format", "json"),
-        ("--unit", "techinnovate", "--format", "json"),
-    )
-    for extra in formats:
-        shown = example("status", "--period", f"{year}-01", *extra)
-        assert shown.exit_code == 0 and "overdue" not in shown.stdout, extra

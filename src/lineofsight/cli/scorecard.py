@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import sys
 from collections.abc import Generator, Iterator
@@ -29,8 +28,6 @@ from lineofsight.errors import UsageError
 from lineofsight.services.workspace import open_store
 
 if TYPE_CHECKING:
-    from rich.console import Console as RichConsole
-
     from lineofsight.store.database import Store
 
 
@@ -101,19 +98,6 @@ def status(
 
         with open_store(db) as store:
             kept = scorecard(store, period, as_of, later=True, say_unkept=True)
-            today = dt.date.today()
-            if kept.as_of > today:
-                # A period not ended: its rows as the other formats write them (a value due
-                # after today awaiting, not overdue), not the kept rows as they are.
-                from lineofsight.cli.render_status import frames_json
-                from lineofsight.services.scorecard_frames import not_due_yet
-
-                try:
-                    write_output(frames_json(not_due_yet(kept.frames(), today)), output)
-                finally:
-                    kept.keep()
-                _say_keeper_failures(store)
-                return
             # Written out first; a scorecard computed here is kept in the store after (also
             # when the output could not be written whole: a reader that stopped early).
             aside = False
@@ -150,25 +134,14 @@ def status(
         write_output(frames_csv(card), output)
     elif is_stdout(output):
         console = text_console(200)
-        _say_running(console, period, card.as_of)
         for table in frames_tables(card.evaluation(), card.names()):
             console.print(table)
     else:
         text = io.StringIO()
         console = Console(highlight=False, width=200, file=TrimmedLines(text))
-        _say_running(console, period, card.as_of)
         for table in frames_tables(card.evaluation(), card.names()):
             console.print(table)
         write_output(text.getvalue(), output)
-
-
-def _say_running(console: RichConsole, period: str | None, as_of: dt.date) -> None:
-    """What `los brief` and the web pages say of a period report of a period that has not
-    ended yet (its rows awaiting values, none overdue)."""
-    if period and as_of > dt.date.today():
-        from lineofsight.services.as_of import running_sentence
-
-        console.print(escape(running_sentence(period.strip(), as_of)), soft_wrap=True)
 
 
 def _ahead(

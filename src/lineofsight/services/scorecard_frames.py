@@ -81,7 +81,7 @@ def scorecard_frames(
     from lineofsight.services.snapshots import scorecard
 
     card = scorecard(store, period, as_of, names=names, say_unkept=say_unkept)
-    frames = not_due_yet(card.frames(), dt.date.today())
+    frames = card.frames()
     if unit is None:
         return frames
     keep = list(subtree_of(card.defs.units, unit, names))
@@ -91,19 +91,6 @@ def scorecard_frames(
         frames.objectives.filter(pl.col("unit").is_in(keep)),
         frames.units.filter(pl.col("id").is_in(keep)),
     )
-
-
-def not_due_yet(frames: ScorecardFrames, today: dt.date) -> ScorecardFrames:
-    """The scorecard of a period report that has not ended by `today` (the same with any
-    other): a value that falls due after today is awaiting, not overdue (the report is as of
-    the period's last day, a date still to come)."""
-    if frames.as_of <= today or "due" not in frames.kpis.columns:
-        return frames
-    later = (pl.col("data") == "overdue") & (pl.col("due") > today)
-    kpis = frames.kpis.with_columns(
-        data=pl.when(later).then(pl.lit("awaiting")).otherwise(pl.col("data"))
-    )
-    return ScorecardFrames(frames.as_of, kpis, frames.objectives, frames.units)
 
 
 def labelled(ev: FrameEvaluation, defs: DefinitionFrames, labels: Labels) -> ScorecardFrames:
