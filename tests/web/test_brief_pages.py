@@ -431,3 +431,49 @@ def test_a_reviews_book_of_a_month_is_at_each_kpis_latest_period_its_report_is_n
     ).json()
     assert plain["covers"]["periods"] == {"2026-06": 3}
     assert [(r["id"], r["period"]) for r in plain["red"]] == [("churn", "2026-06")]
+
+
+def test_a_reviews_actions_are_given_only_to_people_of_the_units_one_may_add_actions_in(
+    app: object,
+) -> None:
+    client = TestClient(app)  # type: ignore[arg-type]
+    body = {
+        "unit": "cs",
+        "period": "2026-05",
+        "held_on": "2026-06-03",
+        "actions": [
+            {"subject": {"kind": "kpi", "id": "churn"}, "title": "Ask ops", "owner": "oli"},
+            {"subject": {"kind": "kpi", "id": "nps"}, "title": "Ask Cara", "owner": "cara"},
+        ],
+    }
+    editor = bearer(app, "cs_editor")
+    before = client.get("/api/v1/reviews?unit=cs", headers=editor).json()["reviews"]
+    # Oli works in operations, which a customer-service editor may not read: to them, a
+    # person that does not exist (as for an action added alone), and nothing is recorded.
+    answer = client.post("/api/v1/reviews", json=body, headers=editor)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["details"] == [
+        {"field": "actions[0].owner", "reason": "unknown person 'oli'"}
+    ]
+    assert client.get("/api/v1/reviews?unit=cs", headers=editor).json()["reviews"] == before
+    # The form says the same beside the owner of its first new action.
+    page = login(app, "cs_editor")
+    form = page.get("/units/cs/reviews/new")
+    token = CSRF.search(form.text)
+    assert token is not None
+    refused = page.post(
+        "/units/cs/reviews",
+        data={
+            "csrf_token": token.group(1),
+            "period": "2026-05",
+            "held_on": "2026-06-03",
+            "action_subject_0": "kpi:churn",
+            "action_title_0": "Ask ops",
+            "action_owner_0": "oli",
+        },
+    )
+    assert refused.status_code == 422
+    assert "unknown person &#39;oli&#39;" in refused.text or "unknown person 'oli'" in refused.text
+    # An admin may give it to anyone.
+    made = client.post("/api/v1/reviews", json=body, headers=bearer(app, "admin"))
+    assert made.status_code == 201, made.text

@@ -13,6 +13,7 @@ import datetime as dt
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lineofsight.domain import model as m
 from lineofsight.domain.periods import PeriodError, parse_date
@@ -26,6 +27,9 @@ from lineofsight.services.evaluate import load_organization
 from lineofsight.services.workspace import local_user
 from lineofsight.store import reviews as stored
 from lineofsight.store.database import Store
+
+if TYPE_CHECKING:
+    from lineofsight.services.accounts import Account
 
 MAX_TEXT = 10_000
 
@@ -60,9 +64,13 @@ def check_record(
     attendees: Sequence[str],
     decisions: Sequence[str],
     actions: Sequence[NewAction],
+    account: Account | None = None,
 ) -> tuple[str, dt.date, list[Problem]]:
-    """The period label and the day, and every problem of the record."""
+    """The period label and the day, and every problem of the record. `account`: the one
+    recording it, who may give its actions only to themselves or to people of the units they
+    may add actions in (`action_permissions.give_refusal`, as for an action added alone)."""
     from lineofsight.engine.calendar import period_named
+    from lineofsight.services.action_permissions import give_refusal
     from lineofsight.services.permissions import UnitTree
 
     problems: list[Problem] = []
@@ -94,7 +102,8 @@ def check_record(
     for i, text in enumerate(decisions):
         if len(text) > MAX_TEXT:
             problems.append(Problem(f"decisions[{i}]", 0, f"longer than {MAX_TEXT:,} characters"))
-    subtree = UnitTree.of(org).subtree(unit) if unit in units else set()
+    tree = UnitTree.of(org)
+    subtree = tree.subtree(unit) if unit in units else set()
     kpis = {k.id: k.unit for k in org.kpis}
     objectives = {o.id: o.unit for o in org.objectives}
     for i, a in enumerate(actions):
@@ -116,7 +125,10 @@ def check_record(
             )
         if not a.title.strip():
             problems.append(Problem(f"{field}.title", 0, "give the action a title"))
-        if a.owner and a.owner not in people:
+        refused = give_refusal(account, tree, a.owner or None, org)
+        if refused is not None:
+            problems.append(Problem(f"{field}.owner", 0, refused))
+        elif a.owner and a.owner not in people:
             problems.append(unknown_person(f"{field}.owner", a.owner, sorted(people)))
         _date(a.due, f"{field}.due", problems)
     return label, day or today, problems
@@ -157,9 +169,10 @@ def review_problems(
     attendees: Sequence[str] = (),
     decisions: Sequence[str] = (),
     actions: Sequence[NewAction] = (),
+    account: Account | None = None,
 ) -> list[Problem]:
     """Every problem of a review's record, nothing kept (as `record_review` finds them)."""
-    return _checked(store, unit, period, held_on, attendees, decisions, actions)[4]
+    return _checked(store, unit, period, held_on, attendees, decisions, actions, account)[4]
 
 
 def _checked(
@@ -170,6 +183,7 @@ def _checked(
     attendees: Sequence[str],
     decisions: Sequence[str],
     actions: Sequence[NewAction],
+    account: Account | None = None,
 ) -> tuple[str, dt.date, list[str], list[str], list[Problem]]:
     """The period's label, the day, the attendees and decisions trimmed, and the problems."""
     decisions = [d.strip() for d in decisions if d.strip()]
@@ -182,6 +196,7 @@ def _checked(
         attendees=attendees,
         decisions=decisions,
         actions=actions,
+        account=account,
     )
     return label, day, attendees, decisions, problems
 
@@ -197,13 +212,15 @@ def record_review(
     decisions: Sequence[str] = (),
     actions: Sequence[NewAction] = (),
     now: dt.datetime | None = None,
+    account: Account | None = None,
 ) -> HeldReview:
     """Keep the record of a review and make its new actions; UsageError listing every
-    problem (nothing kept) when the record has any."""
+    problem (nothing kept) when the record has any. `account`: the web app's or the API's
+    account recording it (None: the store's own user, who may give actions to anyone)."""
     from lineofsight.services.actions import add_action
 
     label, day, attendees, decisions, problems = _checked(
-        store, unit, period, held_on, attendees, decisions, actions
+        store, unit, period, held_on, attendees, decisions, actions, account
     )
     if problems:
         raise UsageError(f"the review's record has {plural(len(problems), 'problem')}", problems)

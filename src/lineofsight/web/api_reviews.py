@@ -201,7 +201,9 @@ def post_review(request: Request, body: ReviewIn, account: AccountDep) -> Respon
 
     cache = _recorder(request, account, body.unit)
     try:
-        held = record_review(cache.store, _account_name(account), **_record(body.model_dump()))
+        held = record_review(
+            cache.store, _account_name(account), account=account, **_record(body.model_dump())
+        )
     except UsageError as exc:
         raise UsageError(exc.summary, _as_sent(exc.problems)) from None
     return json_response(review_plain(held), status=201)
@@ -249,15 +251,16 @@ def _review_problems(request: Request, fields: dict[str, Any]) -> list[dict[str,
     from lineofsight.web.security import api_account
 
     unit = fields.get("unit", "")
+    account = api_account(request)
     try:
-        cache = _recorder(request, api_account(request), unit)
+        cache = _recorder(request, account, unit)
     except ApiError as exc:
         if exc.status != 404 or exc.code != "not_found":
             raise  # no strategy yet, or not the account's to record: the schema's problems
         # The unit does not exist (or the account may not read it: the same answer), so
         # nothing else of the record can be checked: said first, before the schema's.
         return [{"field": "unit", "reason": f"unknown unit '{unit}'", "first": True}]
-    problems = _as_sent(review_problems(cache.store, **_record(fields)))
+    problems = _as_sent(review_problems(cache.store, account=account, **_record(fields)))
     return [{"field": p.file, "reason": p.message} for p in problems]
 
 

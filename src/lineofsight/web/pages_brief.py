@@ -226,6 +226,7 @@ async def review_submit(
             attendees=attendees,
             decisions=decisions.splitlines(),
             actions=actions,
+            account=account,
         )
     except InputError as exc:
         # The form again as typed, every problem named by the form's own labels (and shown
