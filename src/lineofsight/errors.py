@@ -121,11 +121,13 @@ class SendError(LineOfSightError):
 class SourceError(LineOfSightError):
     """A data source could not be read; nothing of it was stored.
 
-    `kind` says what went wrong: `secret` (an environment variable is not set), `setup` (a
-    URL or driver that cannot work), `unreachable`, `timeout`, `query` (the source refused
-    the query), `columns` (its columns are not those expected: `problems` names them),
-    `rows` (its rows are bad: `problems` lists them), `files` (no file matches),
-    `running` (a refresh of the source is running already: nothing was read).
+    `kind` says what went wrong: `secret` (an environment variable is not set, or the
+    database refused the credentials), `setup` (a URL or driver that cannot work, a database
+    or database file that does not exist), `unreachable` (no answer), `timeout`, `query`
+    (the source refused the query), `columns` (its columns are not those expected:
+    `problems` names them), `rows` (its rows are bad: `problems` lists them), `files` (no
+    file matches), `running` (a refresh of the source is running already: nothing was
+    read).
     The message is one line and never holds a secret.
     """
 

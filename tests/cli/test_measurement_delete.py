@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from lineofsight.services.measurements import (
     _RowError,
     last_day_allowed,
 )
+from lineofsight.services.workspace import local_user
 from lineofsight.store import tables as t
 from lineofsight.store.database import Store
 from lineofsight.store.measurements import read_measurements, read_revisions
@@ -67,7 +69,12 @@ def test_delete_keeps_the_value_as_a_revision_and_audits_it(los: Los, workdir: P
     assert lines[0] == "dio at ti, 2026-01: 2 values"
     assert lines[1].split()[0] == "45" and str(workdir / "a.csv") in lines[1]
     assert lines[2].split()[0] == "46" and "(replaced " in lines[2]
-    assert lines[3] == "  (deleted: no current value)"
+    # Who deleted it and when, from the audit log.
+    assert re.fullmatch(
+        rf"  \(deleted \d{{4}}-\d\d-\d\d \d\d:\d\d by {re.escape(local_user())}: "
+        r"no current value\)",
+        lines[3],
+    ), lines[3]
     # The value can be given again later.
     assert "1 added" in _load(los, workdir, "c.csv", "dio,2026-01,47\n").output
     data = json.loads(los("measurement", "history", "dio", "2026-01", "--format", "json").stdout)

@@ -202,3 +202,48 @@ def test_a_hand_load_of_a_sourced_kpi_says_its_next_refresh_replaces_it(
     refreshed = los("refresh", "--source", "hr")
     assert refreshed.exit_code == 0, refreshed.output
     assert "Warning" not in refreshed.output
+
+
+def test_a_row_that_overlaps_a_stored_period_is_named_by_its_file_and_row(
+    los: Los, workdir: Path, db_url: str
+) -> None:
+    (workdir / "data").mkdir()
+    (workdir / "data" / "a.csv").write_text("kpi,period,value\nhires,2026-07,3\n")
+    (workdir / "data" / "b.csv").write_text("kpi,period,value\nhires,2026-08,4\n")
+    kpis = [{"id": "hires", "source": {"from": "hr"}}]
+    (workdir / "strategy.yaml").write_text(
+        strategy({"hr": {"kind": "file", "path": "data/*.csv"}}, kpis)
+    )
+    assert los("apply", "strategy.yaml").exit_code == 0
+    assert los("refresh", "hires").exit_code == 0
+    (workdir / "data" / "a.csv").unlink()
+    (workdir / "data" / "b.csv").write_text(
+        "kpi,period,value\nhires,2026-09,4\nhires,2026-07-15,1\n"
+    )
+    result = los("refresh", "hires")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Failed hr (rows): 1 bad row; nothing was stored\n")
+    assert (
+        "  data/b.csv: row 3: column period: 2026-07-15 shares days with 2026-07" in result.stderr
+    )
+
+
+def test_periods_that_share_days_in_two_files_are_bad_rows(
+    los: Los, workdir: Path, db_url: str
+) -> None:
+    (workdir / "data").mkdir()
+    (workdir / "data" / "a.csv").write_text("kpi,period,value\nhires,2026-07,3\n")
+    (workdir / "data" / "b.csv").write_text("kpi,period,value\nhires,2026-07-15,1\n")
+    kpis = [{"id": "hires", "source": {"from": "hr"}}]
+    (workdir / "strategy.yaml").write_text(
+        strategy({"hr": {"kind": "file", "path": "data/*.csv"}}, kpis)
+    )
+    assert los("apply", "strategy.yaml").exit_code == 0
+    result = los("refresh", "hires")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Failed hr (rows): 1 bad row; nothing was stored\n")
+    assert (
+        "  data/b.csv: row 2: column period: 2026-07-15 shares days with 2026-07 in data/a.csv "
+        "row 2 (the same KPI and unit): values for both would be counted twice"
+    ) in result.stderr
+    assert stored(db_url) == []

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from lineofsight.store.database import Store
 from tests.conftest import Los
@@ -520,3 +521,56 @@ def test_a_refreshed_value_that_looks_like_a_slip_is_stored_with_a_warning_every
         store.close()
     assert "replaced 1" in line
     assert "; warning: KPI revenue at unit south, 2026-08: 1 is 1/" in line
+
+
+def test_a_row_that_overlaps_a_stored_period_is_named_by_its_kpi_and_the_querys_row(
+    los: Los, workdir: Path, db_url: str, facts_url: str
+) -> None:
+    months = "select '2026-08' as period, 1 as value union all select '2026-09', 2"
+    apply(los, workdir, strategy({"lite": {"url": facts_url}}, [query_kpi("deals", months)]))
+    assert los("refresh", "deals").exit_code == 0
+    # Rows of periods not ended yet come before the bad row: set aside, they still count.
+    later = (
+        "select '2026-07' as period, '5' as value union all select '2027-05', '6' "
+        "union all select '2027-06', '6' union all select '2026-08-15', '3'"
+    )
+    apply(los, workdir, strategy({"lite": {"url": facts_url}}, [query_kpi("deals", later)]))
+    for dry in ((), ("--dry-run",)):
+        result = los("refresh", "deals", *dry)
+        assert result.exit_code == 1
+        assert result.stderr.startswith("Failed lite (rows): 1 bad row; nothing was stored\n")
+        assert (
+            "  source lite, kpi deals: row 4: column period: 2026-08-15 shares days with "
+            "2026-08, already stored for (deals, acme)"
+        ) in result.stderr
+    assert [row[2] for row in stored(db_url)] == ["2026-08", "2026-09"]
+
+
+def test_refused_credentials_and_a_missing_database_are_not_unreachable(
+    los: Los, workdir: Path, pg_url: str, tmp_path: Path
+) -> None:
+    # The test server trusts its local connections: a user it does not have is the
+    # credentials it refuses (as a wrong password is, where it asks for one).
+    server = make_url(pg_url)
+    sources = {
+        "nobody": {"url": server.set(username="nobody_here").render_as_string(False)},
+        "nodb": {"url": server.set(database="no_such_db").render_as_string(False)},
+        "nofile": {"url": f"sqlite:///{tmp_path / 'no_such.sqlite'}"},
+        "down": {"url": "postgresql+psycopg://los@127.0.0.1:9/nothing", "timeout": 5},
+    }
+    kpis = [query_kpi(f"k_{name}", COUNT, name) for name in sources]
+    apply(los, workdir, strategy(sources, kpis))
+    result = los("refresh", "--all", "--format", "json")
+    assert result.exit_code == 1
+    reasons = {s["source"]: (s["reason"], s["error"]) for s in json.loads(result.stdout)["sources"]}
+    assert reasons["nobody"][0] == "secret"
+    assert 'role "nobody_here" does not exist' in reasons["nobody"][1]
+    assert reasons["nodb"][0] == "setup"
+    assert 'database "no_such_db" does not exist' in reasons["nodb"][1]
+    assert reasons["nofile"] == (
+        "setup",
+        f"the database file {tmp_path / 'no_such.sqlite'} does not exist (a relative path is "
+        "read from the current folder)",
+    )
+    assert not (tmp_path / "no_such.sqlite").exists()  # no empty database made there
+    assert reasons["down"][0] == "unreachable"

@@ -151,7 +151,7 @@ def test_a_value_missing_because_its_source_failed_says_so(
     assert "is not in" in late and "source" not in late
     monkeypatch.setenv("FACTS_URL", f"sqlite:///{tmp_path / 'gone' / 'facts.sqlite'}")
     failed = refresh(los)
-    assert failed["state"] == "failed" and failed["reason"] == "unreachable"
+    assert failed["state"] == "failed" and failed["reason"] == "setup"  # no such file
     (late,) = overdue()
     assert late.endswith(
         ": its source facts failed at its last refresh on "

@@ -400,3 +400,30 @@ def test_the_api_refuses_a_refresh_running_in_another_process(site: TestClient) 
         "a refresh of source 'lite' is running (started "
     )
     assert "by the scheduler): wait for it to end" in answer.json()["error"]["message"]
+
+
+def test_a_secret_in_a_url_parameter_is_refused_by_apply_check_and_the_api(
+    los: Los, site: TestClient, workdir: Path
+) -> None:
+    leaking = (
+        (workdir / "strategy.yaml")
+        .read_text()
+        .replace("facts.sqlite", "facts.sqlite?motherduck_token=Hunter2Secret")
+    )
+    (workdir / "leaking.yaml").write_text(leaking)
+    line = next(i for i, text_ in enumerate(leaking.splitlines(), 1) if "Hunter2Secret" in text_)
+    said = f"leaking.yaml:{line}: sources.lite.url: its parameter motherduck_token holds a secret"
+    for command in ("apply", "check"):
+        result = los(command, "leaking.yaml")
+        assert result.exit_code == 2, result.output
+        assert said in result.output
+        assert "env:NAME" in result.output and "Hunter2Secret" not in result.output
+    refused = site.put(
+        "/api/v1/strategy",
+        content=leaking,
+        headers={"Content-Type": "application/yaml", **bearer(site, "admin")},
+    )
+    assert refused.status_code == 422, refused.text
+    assert "its parameter motherduck_token holds a secret" in refused.text
+    assert "Hunter2Secret" not in refused.text
+    assert "Hunter2Secret" not in los("export", "-").output

@@ -103,7 +103,7 @@ def test_source_mistakes_are_reported_with_their_line(
     "url",
     [
         "postgresql://analyst:Hunter2Secret@db.example.com/facts",
-        "mysql+pymysql://db.example.com/facts?user=a&password=Hunter2Secret",
+        "postgresql://analyst:@db.example.com/facts",
     ],
 )
 def test_a_password_in_a_url_is_refused_and_never_repeated(url: str) -> None:
@@ -214,3 +214,57 @@ def test_a_refresh_reads_the_same_feeds_as_the_whole_organisation_gives(db_url: 
     assert (orders.key, orders.query, orders.look_back) == ("o", shared, 3)
     assert orders.frequency is m.Frequency.QUARTERLY
     assert [kpi_id for kpi_id, *_ in fed] == [k["id"] for k in kpis]
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("mysql+pymysql://db.example.com/facts?user=a&password=Hunter2Secret", "password"),
+        (
+            "postgresql://bob@127.0.0.1:1/crm?sslmode=disable&access_token=Hunter2Secret",
+            "access_token",
+        ),
+        ("duckdb:///x.duckdb?motherduck_token=Hunter2Secret", "motherduck_token"),
+        ("https://api.example.com/kpis?api_key=Hunter2Secret", "api_key"),
+        ("postgresql://bob@db/crm?sslmode=require&sslpassword=Hunter2Secret", "sslpassword"),
+        ("trino://bob@db:443/hive?ApiKey=Hunter2Secret", "ApiKey"),
+        ("snowflake://bob@acct/db?private%5Fkey=Hunter2Secret", "private_key"),
+        ("sc://spark.example.com:15002/;use_ssl=true;token=Hunter2Secret", "token"),
+        (
+            "mssql+pyodbc://?odbc_connect=DRIVER%3D%7BODBC%7D%3BUID%3Dbob%3BPWD%3DHunter2Secret",
+            "odbc_connect PWD",
+        ),
+    ],
+)
+def test_a_secret_in_a_url_parameter_is_refused_and_named_never_repeated(
+    url: str, name: str
+) -> None:
+    text = strategy(
+        {"warehouse": {"url": url}},
+        [{"id": "revenue", "source": {"from": "warehouse", "query": QUERY}}],
+    )
+    found = problems_of(text)
+    assert found == [
+        f"strategy.yaml:{line_of(text, 'url:')}: sources.warehouse.url: its parameter {name} "
+        "holds a secret; a secret is never written in the strategy file: put the URL in an "
+        "environment variable and write env:NAME"
+    ]
+    assert "Hunter2Secret" not in " ".join(found)
+
+
+def test_parameters_without_a_secret_are_kept() -> None:
+    url = "postgresql://bob@db/crm?sslmode=require&application_name=los&connect_timeout=5"
+    text = strategy(
+        {"warehouse": {"url": url}},
+        [{"id": "revenue", "source": {"from": "warehouse", "query": QUERY}}],
+    )
+    assert parse_strategy(text, "strategy.yaml").sources[0].setting("url") == url
+
+
+def test_a_secret_parameter_of_a_url_read_from_the_environment_is_scrubbed() -> None:
+    from lineofsight.sources.secrets import scrub, secret_values
+
+    url = "postgresql://bob@db/crm?access_token=Hunter2%2FSecret&sslmode=require"
+    secrets = secret_values({"url": "env:CRM_URL"}, {"CRM_URL": url})
+    said = scrub(f"cannot connect to {url}: token Hunter2/Secret refused", secrets)
+    assert "Hunter2" not in said

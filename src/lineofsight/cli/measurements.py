@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -165,6 +165,11 @@ def history(
 
     with open_store(db) as store:
         unit_id, label, values = measurement_history(store, kpi_id=kpi, unit_id=unit, period=period)
+        deleted = (
+            _deletion(store, kpi, unit_id, label)
+            if values[-1:] and values[-1].replaced_at
+            else None
+        )
     if output_format is Format.JSON:
         print_json(
             {
@@ -185,6 +190,7 @@ def history(
                     }
                     for v in values
                 ],
+                "deleted": deleted,
             }
         )
         return
@@ -203,7 +209,29 @@ def history(
         source = f"  {escape(v.source)}" if v.source else ""
         out.print(f"  {shown:>12}  recorded {when}{source}  ({state})")
     if values[-1].replaced_at is not None:
-        out.print("  (deleted: no current value)")
+        if deleted is None:
+            out.print("  (deleted: no current value)")
+        else:
+            why = f": {escape(deleted['reason'])}" if deleted["reason"] else ""
+            out.print(
+                f"  (deleted {deleted['at'].strftime('%Y-%m-%d %H:%M')} by "
+                f"{escape(deleted['by'])}{why}: no current value)"
+            )
+
+
+def _deletion(store: Any, kpi: str, unit: str, period: str) -> dict[str, Any] | None:
+    """Who deleted a measurement's value last, when and why (a refresh says its source no
+    longer gives it), from the audit log; None when it does not say."""
+    from lineofsight.services.audit import read_audit
+
+    found = read_audit(
+        store, subject=f"measurement:{kpi}/{unit}/{period}", action="measurement.delete", limit=1
+    )
+    if not found:
+        return None
+    after = found[0].after
+    reason = after.get("reason") if isinstance(after, dict) else None
+    return {"at": found[0].at, "by": found[0].actor, "reason": reason}
 
 
 def measurement_group() -> typer.Typer:

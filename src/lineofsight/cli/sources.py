@@ -105,20 +105,28 @@ def _print_summary(summary: Any) -> None:
         for problem in summary.problems:
             err.print(f"  {escape(problem)}")
         return
+    dry = summary.state == "dry-run"
     counts = f"{plural(summary.rows_read, 'row')} read: " + (
-        f"would add {summary.added:,}, replace {summary.replaced:,}; "
-        f"{summary.unchanged:,} unchanged"
-        if summary.state == "dry-run"
+        f"would add {summary.added:,}, replace {summary.replaced:,}"
+        + (f", remove {summary.removed:,}" if summary.removed else "")
+        + f"; {summary.unchanged:,} unchanged"
+        if dry
         else f"{summary.added:,} added, {summary.replaced:,} replaced, "
         f"{summary.unchanged:,} unchanged"
+        + (f", {summary.removed:,} removed" if summary.removed else "")
     )
-    head = "Dry run of" if summary.state == "dry-run" else "Refreshed"
+    head = "Dry run of" if dry else "Refreshed"
     out.print(f"{head} {escape(summary.source)}: {counts}")
     kpis = len(summary.kpis)
     detail = f"  {plural(kpis, 'KPI')} in {summary.duration:.2f} s"
     if summary.not_ended:
         detail += f"; {plural(summary.not_ended, 'row')} of periods not ended yet left out"
     out.print(detail)
+    for kpi, count in summary.kept:
+        out.print(
+            f"  kpi {escape(kpi)}: the source gave no row; its {plural(count, 'stored value')} "
+            "of the periods read are kept (an empty answer is more likely a fault)"
+        )
     for warning in summary.warnings:
         err.print(f"Warning: {escape(summary.source)}: {escape(warning)}")
 

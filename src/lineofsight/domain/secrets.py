@@ -57,3 +57,40 @@ def read_secret(reference: str, environ: Mapping[str, str]) -> str:
     if not value:
         raise SecretUnavailable(f"the environment variable {name} is not set", name)
     return value
+
+
+# A URL's parameter holds a secret when its name says so: a password (sslpassword), a token
+# (access_token, motherduck_token), a secret or a key (api_key, apikey, access_key).
+_SECRET_NAME = re.compile(r"password|passwd|pwd|token|secret|key", re.IGNORECASE)
+# Parameters whose value is a connection string of its own, `NAME=value;...` (pyodbc's).
+_CONNECTION_STRINGS = frozenset({"odbc_connect"})
+
+
+def secret_parameters(url: str) -> list[tuple[str, str]]:
+    """(name, value) of each parameter of `url` that holds a secret, by its name (URL-decoded,
+    any case; see `_SECRET_NAME`), and of each such `NAME=value` pair inside a connection
+    string given as a parameter (`odbc_connect=...PWD%3D...`: named `odbc_connect PWD`).
+
+    The parameters are those after the URL's first `?` or `;` (Spark Connect writes
+    `sc://host:15002/;token=...`), separated by `&` or `;`. A value is given both decoded and
+    as written, for taking it out of messages; a caller that names the parameter must never
+    show it."""
+    from urllib.parse import unquote_plus
+
+    start = min((i for i in (url.find("?"), url.find(";")) if i >= 0), default=-1)
+    if start < 0:
+        return []
+    found: list[tuple[str, str]] = []
+    for part in re.split(r"[?&;]", url[start + 1 :]):
+        raw_name, equals, raw_value = part.partition("=")
+        if not equals:
+            continue
+        name, value = unquote_plus(raw_name).strip(), unquote_plus(raw_value)
+        if _SECRET_NAME.search(name):
+            found.extend([(name, value), (name, raw_value)])
+        elif name.lower() in _CONNECTION_STRINGS:
+            for pair in value.split(";"):
+                inner, equals, inner_value = pair.partition("=")
+                if equals and _SECRET_NAME.search(inner):
+                    found.extend([(f"{name} {inner.strip()}", inner_value), (name, raw_value)])
+    return found

@@ -218,18 +218,12 @@ def refuse_file_overlaps(
     calendar or all fiscal, never share days, so only the KPIs and units with values at more
     than one kind of period are looked at, found by a hash of their key first.
     """
-    kind = pl.col("grain") * 2 + pl.col("period").str.starts_with("FY").cast(pl.Int64)
-    if checked.is_empty() or checked.select(kind.n_unique()).item() == 1:
+    found_any = list(overlaps_within(checked))
+    if not found_any:
         return
-    key = pl.struct("kpi_id", "unit_id").hash()
-    kinds = checked.select(key.alias("key"), kind.alias("kind"))
-    mixed = kinds.group_by("key").agg(pl.col("kind").n_unique().alias("n")).filter(pl.col("n") > 1)
-    if mixed.is_empty():
-        return
-    rows = checked.filter(key.is_in(mixed.get_column("key").implode()))
     bad = report or BadRows(file)
     found: list[tuple[int, str]] = []
-    for row, period, other_row, other in _overlaps_within(rows):
+    for row, period, other_row, other in found_any:
         found.append(
             (
                 row,
@@ -244,9 +238,24 @@ def refuse_file_overlaps(
         bad.raise_if_any()
 
 
+def overlaps_within(checked: pl.DataFrame) -> Iterator[tuple[int, str, int, str]]:
+    """(row, period, earlier row, its period) for each of the checked rows (with `row`) that
+    shares days with an earlier period of its KPI and unit (in order of the periods' first
+    days); only the KPIs and units with values at more than one kind of period are looked at
+    (see `refuse_file_overlaps`)."""
+    kind = pl.col("grain") * 2 + pl.col("period").str.starts_with("FY").cast(pl.Int64)
+    if checked.is_empty() or checked.select(kind.n_unique()).item() == 1:
+        return iter(())
+    key = pl.struct("kpi_id", "unit_id").hash()
+    kinds = checked.select(key.alias("key"), kind.alias("kind"))
+    mixed = kinds.group_by("key").agg(pl.col("kind").n_unique().alias("n")).filter(pl.col("n") > 1)
+    if mixed.is_empty():
+        return iter(())
+    return _overlaps_within(checked.filter(key.is_in(mixed.get_column("key").implode())))
+
+
 def _overlaps_within(rows: pl.DataFrame) -> Iterator[tuple[int, str, int, str]]:
-    """(row, period, earlier row, its period) for each row that shares days with an earlier
-    period of its KPI and unit (in order of the periods' first days)."""
+    """`overlaps_within` of the rows of mixed kinds of period."""
     ordered = rows.sort("kpi_id", "unit_id", "period_start", "period_end").select(
         "kpi_id", "unit_id", "period", "period_start", "period_end", "row"
     )

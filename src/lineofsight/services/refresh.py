@@ -35,7 +35,7 @@ from lineofsight.errors import (
     UsageError,
 )
 from lineofsight.services.load_rules import LoadRules, read_load_rules
-from lineofsight.services.measurement_frames import refuse_stored_overlaps
+from lineofsight.services.refresh_gone import Gone, no_longer_given, remove
 from lineofsight.services.refresh_held import Held, Key, held_rows, hold, hold_key, to_hold
 from lineofsight.services.refresh_lease import (
     Renewal,
@@ -43,7 +43,7 @@ from lineofsight.services.refresh_lease import (
     lease_until,
     refuse_running,
 )
-from lineofsight.services.refresh_pull import Pulled, check, pull
+from lineofsight.services.refresh_pull import Pulled, check, pull, refuse_overlaps
 from lineofsight.services.snapshots import refresh_kept
 from lineofsight.sources.secrets import scrub, secret_values
 from lineofsight.store.database import Store
@@ -54,6 +54,7 @@ from lineofsight.store.measurement_writes import (
     compare_measurements,
     write_compared_by_kpi,
 )
+from lineofsight.store.measurements import KEY
 from lineofsight.store.organization import read_source_file
 from lineofsight.store.sources import (
     Mark,
@@ -110,6 +111,10 @@ class SourceSummary:
     replaced: int = 0
     unchanged: int = 0
     not_ended: int = 0  # rows of periods still running, left for a later refresh
+    # Stored values the source no longer gives, removed (`refresh_gone`); and the KPIs it
+    # gave no row at all, with how many of their values were kept for that.
+    removed: int = 0
+    kept: tuple[tuple[str, int], ...] = ()
     duration: float = 0.0
     reason: str | None = None  # what failed: unreachable, timeout, query, rows, secret, ...
     error: str | None = None  # one line, never a secret
@@ -139,6 +144,8 @@ class SourceSummary:
             "replaced": self.replaced,
             "unchanged": self.unchanged,
             "not_ended": self.not_ended,
+            "removed": self.removed,
+            "kept": dict(self.kept),
             "duration": round(self.duration, 3),
             "since": {kpi: day.isoformat() for kpi, day in self.since},
             "timings": {step: round(seconds, 3) for step, seconds in self.timings},
@@ -155,8 +162,11 @@ class SourceSummary:
         verb = "would add" if self.state == "dry-run" else "added"
         text = (
             f"{self.source}: {plural(self.rows_read, 'row')} read, {verb} {self.added:,}, "
-            f"replaced {self.replaced:,}, unchanged {self.unchanged:,} in {self.duration:.2f} s"
+            f"replaced {self.replaced:,}, unchanged {self.unchanged:,}"
         )
+        if self.removed:
+            text += f", removed {self.removed:,}"
+        text += f" in {self.duration:.2f} s"
         if self.not_ended:
             text += f" ({plural(self.not_ended, 'row')} of periods not ended yet left out)"
         return text + "".join(f"; warning: {warning}" for warning in self.warnings)
@@ -275,7 +285,7 @@ def _keep_scorecard(store: Store, summaries: Sequence[SourceSummary]) -> tuple[f
     written (nothing when none was written), once for all sources, not once each. Its
     seconds and the process's CPU seconds. The values are committed: a failure here is
     logged, never the refresh's (the next status brings the scorecard up to date itself)."""
-    if not any(s.added or s.replaced for s in summaries if s.state == "ok"):
+    if not any(s.added or s.replaced or s.removed for s in summaries if s.state == "ok"):
         return 0.0, 0.0
     started, cpu = time.perf_counter(), time.process_time()
     try:
@@ -399,12 +409,22 @@ def _refresh_source(
         summary = replace(summary, run_id=run_id)
         if run_id is None:
             summary = _run_source(
-                store, name, group, source_feeds, summary, base, full, dry_run, at, run_id
+                store, name, group, source_feeds, summary, base, full, dry_run, at, run_id, actor
             )
         else:
             with Renewal(store, run_id):
                 summary = _run_source(
-                    store, name, group, source_feeds, summary, base, full, dry_run, at, run_id
+                    store,
+                    name,
+                    group,
+                    source_feeds,
+                    summary,
+                    base,
+                    full,
+                    dry_run,
+                    at,
+                    run_id,
+                    actor,
                 )
     except SourceError as exc:
         summary = _failed(summary, exc.kind, exc.message, exc.problems, secrets)
@@ -442,6 +462,8 @@ def _failed(
         added=0,
         replaced=0,
         unchanged=0,
+        removed=0,
+        kept=(),
     )
 
 
@@ -481,6 +503,7 @@ def _run_source(
     dry_run: bool,
     at: dt.datetime,
     run_id: int | None,
+    actor: str | None = None,
 ) -> SourceSummary:
     with reading_session(store) as session:
         state, rules = _load_rules(store, session)
@@ -511,7 +534,8 @@ def _run_source(
             comparison = compare_measurements(
                 session, pulled.checked, rules.calendar, relative=SAME_WITHIN
             )
-            refuse_stored_overlaps(f"source {name}", comparison.overlaps)
+            refuse_overlaps(name, pulled, rules, comparison.overlaps)
+            gone = _gone(session, name, pulled, today)
         unchanged = comparison.frame.height - comparison.new.height - comparison.changed.height
         return replace(
             summary,
@@ -519,12 +543,14 @@ def _run_source(
             added=comparison.new.height,
             replaced=comparison.changed.height,
             unchanged=unchanged,
+            removed=gone.values.height,
+            kept=gone.kept,
         )
     assert run_id is not None
     key = hold_key(name, group)  # a source's KPIs on each schedule are held apart
     with load_session(store) as session:
-        (added, replaced, unchanged), held, written = _write(
-            store, session, (name, key), pulled, (state, rules), at, run_id, today
+        (added, replaced, unchanged), (removed, kept), held, written = _write(
+            store, session, (name, key), pulled, (state, rules), (at, actor), run_id, today
         )
     hold(store, key, held)  # committed: what its next refresh finds stored
     return replace(
@@ -533,6 +559,8 @@ def _run_source(
         replaced=replaced,
         unchanged=unchanged,
         warnings=_warnings(store, rules, written),
+        removed=removed,
+        kept=kept,
         timings=(*summary.timings, ("write", time.perf_counter() - started)),
     )
 
@@ -559,15 +587,20 @@ def _write(
     named: tuple[str, Key],
     pulled: Pulled,
     seen: tuple[Any, LoadRules],
-    at: dt.datetime,
+    when: tuple[dt.datetime, str | None],
     run_id: int,
     today: dt.date,
-) -> tuple[tuple[int, int, int], Held | None, pl.DataFrame]:
+) -> tuple[
+    tuple[int, int, int], tuple[int, tuple[tuple[str, int], ...]], Held | None, pl.DataFrame
+]:
     """Write a source's values in the caller's transaction: each KPI's as one write of its
-    own, with its provenance and the KPI's mark. The counts, the stored rows to hold for
-    the source's next refresh once committed (`refresh_held`; held under `named`'s key),
-    and the values added or replaced (kpi_id, unit_id, period, period_end)."""
+    own, with its provenance and the KPI's mark, and remove the values it no longer gives
+    (`refresh_gone`; `when`: the time, and who refreshed). The counts (added, replaced,
+    unchanged; removed and kept), the stored rows to hold for the source's next refresh once
+    committed (`refresh_held`; held under `named`'s key), and the values added or replaced
+    (kpi_id, unit_id, period, period_end)."""
     name, key = named
+    at, actor = when
     state, rules = _load_rules(store, session)
     if state != seen[0] and rules != seen[1]:
         # The definitions changed meanwhile: check the rows again against them.
@@ -579,7 +612,7 @@ def _write(
         held_rows(store, session, key),
         relative=SAME_WITHIN,
     )
-    refuse_stored_overlaps(f"source {name}", comparison.overlaps)
+    refuse_overlaps(name, pulled, rules, comparison.overlaps)
     # What each feed reads (its query, or its path), hashed once: a source's KPIs mostly
     # share one query.
     prints: dict[tuple[str | None, str | None], str] = {}
@@ -594,6 +627,10 @@ def _write(
         )
         provenance[feed.kpi_id] = f"source {name}: {what}, {rows:,} rows"
     done = write_compared_by_kpi(session, comparison, provenance, at=at)
+    gone = _gone(session, name, pulled, today)
+    removed = remove(session, name, gone, actor=actor, at=at)
+    if removed and after is not None:
+        after = after.join(gone.values.select(KEY), on=KEY, how="anti")
     last = _last_periods(comparison.frame)
     writes, marks, lasts = [], [], {}
     for feed in pulled.feeds:
@@ -624,8 +661,16 @@ def _write(
             sum(c.replaced for c in counts),
             sum(c.unchanged for c in counts),
         ),
+        (removed, gone.kept),
         held,
         written,
+    )
+
+
+def _gone(session: LoadSession, name: str, pulled: Pulled, today: dt.date) -> Gone:
+    """The values source `name` wrote that its refresh read again and no longer gives."""
+    return no_longer_given(
+        session, name, pulled.feeds, pulled.sinces, pulled.rows_by_kpi, pulled.checked, today
     )
 
 

@@ -34,6 +34,7 @@ from lineofsight.domain.text import plural
 from lineofsight.errors import ColumnsError, LoadError, Problem, SourceError, UsageError
 from lineofsight.services.load_rules import LoadRules
 from lineofsight.services.measurement_files import RawRow, open_measurements
+from lineofsight.services.measurement_frames import overlaps_within, refuse_stored_overlaps
 from lineofsight.services.measurements import (
     COLUMNS,
     BadRows,
@@ -76,6 +77,9 @@ class Pulled:
     previous: dict[str, str] = field(default_factory=dict)
     # Each KPI's mark fingerprint (a hash of its query, worked out once per refresh).
     fingerprints: dict[str, str] = field(default_factory=dict)
+    # Where each checked row of a file source came from: kpi_id, unit_id, period, label (its
+    # file), row (a query source's are worked out when needed: `refuse_overlaps`).
+    places: pl.DataFrame | None = None
     read_seconds: float = 0.0  # running the queries (a file source's files are read by the check)
     check_seconds: float = 0.0
 
@@ -347,6 +351,8 @@ def _check_query_rows(
     rules: LoadRules,
     problems: list[Problem],
     row_numbers: list[int] | None = None,
+    *,
+    keep_row: bool = False,
 ) -> pl.DataFrame | None:
     label = f"source {name}, kpi {feed.kpi_id}"
     if "kpi" in frame.columns:
@@ -371,7 +377,70 @@ def _check_query_rows(
     except LoadError as exc:
         problems.extend(_load_problems(exc, label))
         return None
-    return checked.select(list(MEASUREMENT_FRAME))
+    return checked.select(*MEASUREMENT_FRAME, *(["row"] if keep_row else []))
+
+
+def refuse_overlaps(name: str, pulled: Pulled, rules: LoadRules, overlaps: pl.DataFrame) -> None:
+    """SourceError (`rows`) naming each row the source gave whose period shares days with a
+    stored period of another grain or calendar (`Comparison.overlaps`), as its other bad rows
+    are named: `source NAME, kpi ID: row N`, the query's Nth row (a file source's: its file
+    and row)."""
+    if overlaps.is_empty():
+        return
+    cell = ["kpi_id", "unit_id", "period"]
+    places = pulled.places if pulled.files else _query_places(name, pulled, rules, overlaps)
+    assert places is not None
+    found = overlaps.drop("row").join(places, on=cell, how="left", maintain_order="left")
+    reports = []
+    for (label,), group in found.group_by("label", maintain_order=True):
+        report = BadRows(str(label))
+        refuse_stored_overlaps(
+            str(label), group.select(*cell, "row", "stored_period"), report=report
+        )
+        reports.append(report)
+    count = sum(report.count for report in reports)
+    problems = [problem for report in reports for problem in report.problems]
+    shown = problems[:MAX_PROBLEMS]
+    if count > len(shown):
+        shown.append(Problem(f"source {name}", 0, more_bad_rows(count - len(shown))))
+    raise SourceError("rows", f"{plural(count, 'bad row')}; nothing was stored", shown)
+
+
+def _query_places(
+    name: str, pulled: Pulled, rules: LoadRules, overlaps: pl.DataFrame
+) -> pl.DataFrame:
+    """Where the rows of the KPIs in `overlaps` came from (kpi_id, unit_id, period, label,
+    row): their rows checked again one by one, each with the query's row number."""
+    _split_shared(pulled)
+    kpis = set(overlaps.get_column("kpi_id").unique())
+    frames = []
+    for feed in pulled.feeds:
+        if feed.kpi_id not in kpis:
+            continue
+        numbers = pulled.row_numbers.get(feed.kpi_id)
+        checked = _check_query_rows(
+            name, feed, pulled.raw[feed.kpi_id], rules, [], numbers, keep_row=True
+        )
+        if checked is not None:
+            frames.append(
+                checked.select(
+                    "kpi_id",
+                    "unit_id",
+                    "period",
+                    pl.lit(f"source {name}, kpi {feed.kpi_id}").alias("label"),
+                    pl.col("row").cast(pl.Int64),
+                )
+            )
+    return pl.concat(frames) if frames else pl.DataFrame(schema=_PLACES)
+
+
+_PLACES = {
+    "kpi_id": pl.String,
+    "unit_id": pl.String,
+    "period": pl.String,
+    "label": pl.String,
+    "row": pl.Int64,
+}
 
 
 @dataclass(frozen=True)
@@ -427,4 +496,26 @@ def _check_files(
     for (kpi, unit, period), group in twice.group_by(["kpi_id", "unit_id", "period"]):
         places = ", ".join(f"{file} row {row}" for file, row in group.select("file", "row").rows())
         problems.append(Problem(name, 0, f"{kpi}, {unit}, {period} is given twice: {places}"))
+    if len(frames) > 1:
+        # Periods of one KPI and unit that share days, in two files (each file's own were
+        # refused with its other bad rows): both would be counted.
+        numbered = every.with_row_index("los_at").with_columns(pl.col("los_at").cast(pl.Int64))
+        at = numbered.select("file", "row").rows()
+        for row, period, other_row, other in overlaps_within(
+            numbered.drop("row").rename({"los_at": "row"})
+        ):
+            (file, line), (other_file, other_line) = at[row], at[other_row]
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    f"column period: {period} shares days with {other} in {other_file} row "
+                    f"{other_line} (the same KPI and unit): values for both would be counted "
+                    "twice; give one or the other",
+                    is_row=True,
+                )
+            )
+    pulled.places = every.select(
+        "kpi_id", "unit_id", "period", pl.col("file").alias("label"), pl.col("row").cast(pl.Int64)
+    )
     return [every.select(list(MEASUREMENT_FRAME))]

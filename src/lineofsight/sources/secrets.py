@@ -12,7 +12,13 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 
-from lineofsight.domain.secrets import SecretUnavailable, env_name, is_reference, read_secret
+from lineofsight.domain.secrets import (
+    SecretUnavailable,
+    env_name,
+    is_reference,
+    read_secret,
+    secret_parameters,
+)
 from lineofsight.errors import SourceError
 
 _PASSWORD = re.compile(r"(://[^/@:?#]*:)([^/@?#]*)(@)")
@@ -38,7 +44,7 @@ def secret_values(
     settings: Mapping[str, object], environ: Mapping[str, str] | None = None
 ) -> list[str]:
     """Every value of `settings` that must never be shown: those read from the environment,
-    and a password written in a URL."""
+    and a password written in a URL (before its host, or in a parameter that holds one)."""
     found: list[str] = []
     env = os.environ if environ is None else environ
     for value in settings.values():
@@ -49,6 +55,7 @@ def secret_values(
         if name is not None and resolved:
             found.append(resolved)
         found.extend(match.group(2) for match in _PASSWORD.finditer(resolved) if match.group(2))
+        found.extend(secret for _name, secret in secret_parameters(resolved) if secret)
     return found
 
 

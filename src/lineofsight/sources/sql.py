@@ -21,8 +21,10 @@ import contextvars
 import datetime as dt
 import decimal
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -202,6 +204,46 @@ def _fetch(
         return _in_batch(batch, url_text, url, query, params, timeout, secrets, count)
 
 
+# What a database that answered says when it refuses a connection: the credentials (a wrong
+# password, an unknown user, a host or user its access rules refuse) and a database it does not
+# have. PostgreSQL's server messages, as libpq passes them on (psycopg gives no SQLSTATE for a
+# failed connection); anything else is a server that could not be reached.
+_REFUSED_CREDENTIALS = re.compile(
+    r"password authentication failed|no password supplied|role \S+ does not exist"
+    r"|pg_hba\.conf|authentication failed",
+    re.IGNORECASE,
+)
+_UNKNOWN_DATABASE = re.compile(r"database \S+ does not exist", re.IGNORECASE)
+
+
+def connect_reason(message: str) -> str:
+    """The reason of a failed connection, from the driver's message: `secret` when the
+    database refused the credentials, `setup` when it has no such database, else
+    `unreachable`."""
+    if _REFUSED_CREDENTIALS.search(message):
+        return "secret"
+    if _UNKNOWN_DATABASE.search(message):
+        return "setup"
+    return "unreachable"
+
+
+def _missing_file(url: URL) -> str | None:
+    """For an SQLite or DuckDB file that does not exist, the message saying so (connecting
+    would make an empty database there and give every query "no such table"); else None."""
+    backend = url.get_backend_name()
+    database = url.database or ""
+    if backend not in ("sqlite", "duckdb") or database in ("", ":memory:"):
+        return None
+    if url.query.get("uri") or database.startswith(("file:", "md:", "motherduck:")):
+        return None
+    if Path(database).exists():
+        return None
+    return (
+        f"the database file {database} does not exist (a relative path is read from the "
+        "current folder)"
+    )
+
+
 def _in_batch(
     batch: _Batch,
     url_text: str,
@@ -334,7 +376,7 @@ class _Run:
                 "timeout", f"the query ran longer than {self.timeout:g} s and was stopped"
             )
         if self.stage == "connect":
-            return SourceError("unreachable", f"cannot connect: {message}")
+            return SourceError(connect_reason(message), f"cannot connect: {message}")
         return SourceError("query", f"the query failed: {message}")
 
     def _connection(self) -> _Held:
@@ -349,6 +391,9 @@ class _Run:
                 connect_args["connect_timeout"] = max(1, int(min(self.timeout, 60)))
             engine = create_engine(self.url, connect_args=connect_args, poolclass=NullPool)
             self.batch.engines[self.url_text] = engine
+        missing = _missing_file(self.url)  # once its dialect is known to be installed
+        if missing is not None:
+            raise SourceError("setup", missing)
         held = _Held(engine.connect())
         if self.backend == "duckdb":
             # Its progress bar would draw on the terminal. And a query reads the tables of

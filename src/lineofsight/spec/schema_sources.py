@@ -20,16 +20,19 @@ from pydantic import (
 
 from lineofsight.domain.model import SourceKind
 from lineofsight.domain.schedules import parse_schedule
-from lineofsight.domain.secrets import NAME_RULE, env_name, is_reference
+from lineofsight.domain.secrets import NAME_RULE, env_name, is_reference, secret_parameters
 from lineofsight.spec.schema_base import Id, Text, _Model
 
 # A secret is never written in the file: a URL with a password in it is refused, and
 # `env:NAME` names the environment variable that holds it (read only when a source runs).
 _PASSWORD_IN_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@?#]*:[^/@?#]*@")
-_PASSWORD_PARAMETER = re.compile(r"[?&;](?:password|passwd|pwd|token|secret)=", re.IGNORECASE)
 SECRET_REFUSED = (
     "holds a password; a secret is never written in the strategy file: put the URL in an "
     "environment variable and write env:NAME"
+)
+PARAMETER_REFUSED = (
+    "its parameter {name} holds a secret; a secret is never written in the strategy file: put "
+    "the URL in an environment variable and write env:NAME"
 )
 
 
@@ -41,8 +44,11 @@ def _no_secret(value: str | None) -> str | None:
         if env_name(value) is None:
             raise ValueError(NAME_RULE)
         return value
-    if _PASSWORD_IN_URL.match(value) or _PASSWORD_PARAMETER.search(value):
+    if _PASSWORD_IN_URL.match(value):
         raise ValueError(SECRET_REFUSED)
+    found = secret_parameters(value)
+    if found:
+        raise ValueError(PARAMETER_REFUSED.format(name=found[0][0]))
     return value
 
 

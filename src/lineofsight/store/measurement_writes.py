@@ -27,7 +27,6 @@ from lineofsight.store.measurements import (
     KEY,
     MEASUREMENT_FRAME,
     current_value,
-    key_condition,
 )
 from lineofsight.store.scorecards import MARKS_QUERY
 
@@ -458,16 +457,66 @@ def delete_measurement(
     found = current_value(session, kpi_id, unit_id, period, period_end)
     if not found:
         return None
-    where = key_condition(kpi_id, unit_id, period, period_end)
-    where_m = key_condition(kpi_id, unit_id, period, period_end, alias="m")
+    keys = pl.DataFrame([(kpi_id, unit_id, period, period_end)], schema=GONE_KEYS, orient="row")
+    delete_measurements(session, keys, at=at)
+    return found
+
+
+# The keys of stored values to remove (`delete_measurements`).
+GONE_KEYS = {"kpi_id": pl.String, "unit_id": pl.String, "period": pl.String, "period_end": pl.Date}
+
+
+def delete_measurements(session: LoadSession, keys: pl.DataFrame, *, at: dt.datetime) -> int:
+    """Remove the current values of `keys` (GONE_KEYS), each kept as a revision replaced at
+    `at`, in the caller's transaction; how many were removed."""
+    if keys.is_empty():
+        return 0
+    session.stage("load_gone", keys.select(list(GONE_KEYS)))
     replaced_at = time_parameter(session, at)
     session.execute(
         "INSERT INTO measurement_revisions (kpi_id, unit_id, period, revision, value, "
         "numerator, denominator, note, recorded_at, source, replaced_at) "
         "SELECT m.kpi_id, m.unit_id, m.period, m.revision, m.value, m.numerator, "
         "m.denominator, m.note, l.recorded_at, l.source, ? "
-        f"FROM measurements m JOIN loads l ON l.id = m.load_id WHERE {where_m}",
+        "FROM load_gone n CROSS JOIN measurements m JOIN loads l ON l.id = m.load_id "
+        f"WHERE {_SAME_ROW}",
         [replaced_at],
     )
-    session.execute(f"DELETE FROM measurements WHERE {where}")
-    return found
+    return session.execute(
+        "DELETE FROM measurements WHERE EXISTS (SELECT 1 FROM load_gone n WHERE "
+        + _SAME_ROW.replace("m.", "measurements.")
+        + ")"
+    )
+
+
+# The current values of some KPIs (staged as `load_gone_kpis`: kpi_id, source) whose last
+# write was a refresh of that source, with the numbers they hold.
+WRITTEN_BY_SOURCE = {**GONE_KEYS, **{name: MEASUREMENT_FRAME[name] for name in COMPARED}}
+
+
+def written_by_source(
+    session: LoadSession, source: str, kpis: list[str], first: dt.date, last: dt.date
+) -> pl.DataFrame:
+    """The current values of `kpis` whose period ends from `first` to `last` and whose last
+    write was a refresh of `source` (WRITTEN_BY_SOURCE)."""
+    session.stage(
+        "load_gone_kpis",
+        pl.DataFrame(
+            {"kpi_id": kpis, "source": [source] * len(kpis)},
+            schema={"kpi_id": pl.String, "source": pl.String},
+        ),
+    )
+    # The days are dates this process made (no text of anyone's): written inline. The last
+    # day is read as text, as both databases write it (SQLite keeps it so).
+    columns = [
+        "CAST(m.period_end AS TEXT)" if name == "period_end" else f"m.{name}"
+        for name in WRITTEN_BY_SOURCE
+    ]
+    found = session.query(
+        f"SELECT {', '.join(columns)} "
+        "FROM measurements m JOIN source_writes w ON w.load_id = m.load_id "
+        "JOIN load_gone_kpis k ON k.kpi_id = m.kpi_id AND k.source = w.source "
+        f"WHERE m.period_end >= '{first.isoformat()}' AND m.period_end <= '{last.isoformat()}'",
+        {**WRITTEN_BY_SOURCE, "period_end": pl.String},
+    )
+    return found.with_columns(pl.col("period_end").str.to_date("%Y-%m-%d"))
