@@ -253,7 +253,11 @@ def test_a_secret_in_a_url_parameter_is_refused_and_named_never_repeated(
 
 
 def test_parameters_without_a_secret_are_kept() -> None:
-    url = "postgresql://bob@db/crm?sslmode=require&application_name=los&connect_timeout=5"
+    # sslkey is the path of the client's key file, not a key; keyspace only begins with key.
+    url = (
+        "postgresql://bob@db/crm?sslmode=require&application_name=los&connect_timeout=5"
+        "&sslkey=/etc/los/client.key&keyspace=facts"
+    )
     text = strategy(
         {"warehouse": {"url": url}},
         [{"id": "revenue", "source": {"from": "warehouse", "query": QUERY}}],

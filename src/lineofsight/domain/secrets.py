@@ -60,8 +60,11 @@ def read_secret(reference: str, environ: Mapping[str, str]) -> str:
 
 
 # A URL's parameter holds a secret when its name says so: a password (sslpassword), a token
-# (access_token, motherduck_token), a secret or a key (api_key, apikey, access_key).
-_SECRET_NAME = re.compile(r"password|passwd|pwd|token|secret|key", re.IGNORECASE)
+# (access_token, motherduck_token), a secret, or a name ending in key (api_key, apikey,
+# access_key); not the drivers' paths of a key file (libpq's sslkey, MySQL's ssl_key), nor a
+# name that only begins with key (keyspace).
+_SECRET_NAME = re.compile(r"password|passwd|pwd|token|secret|key$", re.IGNORECASE)
+_KEY_FILES = frozenset({"sslkey", "ssl_key"})
 # Parameters whose value is a connection string of its own, `NAME=value;...` (pyodbc's).
 _CONNECTION_STRINGS = frozenset({"odbc_connect"})
 
@@ -86,7 +89,7 @@ def secret_parameters(url: str) -> list[tuple[str, str]]:
         if not equals:
             continue
         name, value = unquote_plus(raw_name).strip(), unquote_plus(raw_value)
-        if _SECRET_NAME.search(name):
+        if _SECRET_NAME.search(name) and name.lower() not in _KEY_FILES:
             found.extend([(name, value), (name, raw_value)])
         elif name.lower() in _CONNECTION_STRINGS:
             for pair in value.split(";"):
