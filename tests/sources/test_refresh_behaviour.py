@@ -482,7 +482,7 @@ def test_a_refreshed_value_that_looks_like_a_slip_is_stored_with_a_warning_every
         "update orders set amount = amount * 100 where day like '2026-10%' and region = 'north'",
     )
     warning = (
-        "KPI revenue at unit north, 2026-10: 10000 is 200 times the usual size of the last 9 "
+        "KPI revenue at unit north, 2026-10: 10,000 is 200 times the usual size of the last 9 "
         "values here (median 50): check for a misplaced decimal point, a missing or extra zero, "
         "or a percentage typed as a fraction (the value is stored)"
     )

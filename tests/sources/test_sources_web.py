@@ -375,7 +375,7 @@ def test_a_refreshed_value_that_looks_like_a_slip_is_shown_on_the_page_and_in_th
     log_in(site, "viewer")
     page = site.get("/sources").text
     assert "2 values to check" in page
-    assert "KPI revenue at unit north, 2026-10: 10000 is 200 times the usual size" in page
+    assert "KPI revenue at unit north, 2026-10: 10,000 is 200 times the usual size" in page
 
 
 def test_the_api_refuses_a_refresh_running_in_another_process(site: TestClient) -> None:
