@@ -125,6 +125,8 @@ class Audience:
     tree: UnitTree
     leads: dict[str, str]  # unit -> its lead
     _readers: dict[str, Callable[[AttentionItem], bool]] = field(default_factory=dict)
+    # The units each lead leads (`leads` turned round once, not searched once a person).
+    _led: dict[str, list[str]] | None = None
 
     def prefs(self, person_id: str | None) -> PersonPreferences:
         if person_id is None:
@@ -138,15 +140,22 @@ class Audience:
             known = self._readers[person_id] = self._reader(person_id)
         return known
 
+    def _led_by(self) -> dict[str, list[str]]:
+        if self._led is None:
+            led: dict[str, list[str]] = {}
+            for unit, lead in self.leads.items():
+                led.setdefault(lead, []).append(unit)
+            self._led = led
+        return self._led
+
     def _reader(self, person_id: str) -> Callable[[AttentionItem], bool]:
         accounts = self.accounts.get(person_id, [])
         if not accounts:
             # Without an account, what the strategy file makes theirs: the items they own and
             # those of the units they lead (the lead's copy, their attention list, `los inbox`).
             led: set[str] = set()
-            for unit, lead in self.leads.items():
-                if lead == person_id:
-                    led |= self.tree.subtree(unit)
+            for unit in self._led_by().get(person_id, ()):
+                led |= self.tree.subtree(unit)
             return lambda item: item.owner == person_id or item.unit in led
         units: set[str] = set()
         for account in accounts:
