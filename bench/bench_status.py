@@ -182,6 +182,13 @@ def _full_status(database: Path, output: Path, as_of: str = AS_OF) -> Usage:
     for the second process that keeps its scorecard once the output is written (the status
     process ends without waiting for it): the next step must find it kept, or not, for sure."""
     usage = _status(f"sqlite:///{database}", output, as_of)
+    wait_kept(database, as_of)
+    return usage
+
+
+def wait_kept(database: Path, as_of: str = AS_OF) -> None:
+    """Wait (at most 120 s) until the scorecard of `as_of` is kept in the store: a status
+    computed in full leaves keeping it to a second process, after its own end."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
@@ -192,10 +199,9 @@ def _full_status(database: Path, output: Path, as_of: str = AS_OF) -> Usage:
         finally:
             conn.close()
         if found:
-            return usage
+            return
         time.sleep(0.05)
     print(f"  (the scorecard of {as_of} was not kept within 120 s)", flush=True)
-    return usage
 
 
 # The daily keeper's job as `los jobs --due` runs it, on a given day (the clock's otherwise).
