@@ -7,6 +7,7 @@
     │   └── UsageError    a bad argument or a missing workspace
     │       └── UndoRefused   an apply that would undo changes made in the web app
     ├── StoreError        the store cannot be opened or is of an unknown version
+    │   ├── StoreDamaged  its SQLite file is damaged or not a database (exit code 2)
     │   └── StoreBusy     another write held the store longer than this one may wait:
     │                     nothing was written, try again (exit code 3, HTTP 503)
     └── SourceError       a data source could not be read (unreachable, timeout, a query
@@ -83,6 +84,10 @@ class UndoRefused(UsageError):
 
 class StoreError(LineOfSightError):
     """The store cannot be opened or used."""
+
+
+class StoreDamaged(StoreError):
+    """The store's SQLite file is damaged or is not a database: restore it from a backup."""
 
 
 class StoreBusy(StoreError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -187,3 +188,57 @@ def test_init_again_in_a_workspace_says_it_was_there(los: Los, workdir: Path) ->
     assert forced.output.startswith(
         "Put the techinnovate example in the workspace already in ws (its store is kept)"
     )
+
+
+def _damage_tables(file: Path, *tables: str) -> None:
+    """Overwrite the first page of each table's rows in the SQLite `file` with bytes that are
+    no page: the file opens, its schema reads, reading the tables fails as SQLite finds it."""
+    import sqlite3
+
+    conn = sqlite3.connect(file)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    roots = [
+        conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", [t]).fetchone()[0]
+        for t in tables
+    ]
+    conn.close()
+    with file.open("r+b") as out:
+        for root in roots:
+            out.seek((root - 1) * page_size)
+            out.write(b"\xff" * page_size)
+
+
+def test_a_damaged_store_or_a_file_that_is_no_database_is_one_line_naming_it(
+    workdir: Path,
+) -> None:
+    import lineofsight as los
+    from lineofsight.errors import StoreError
+
+    assert _run("init", "ws", "--example", "techinnovate").exit_code == 0
+    store = workdir / "ws" / ".lineofsight" / "lineofsight.db"
+    url = f"sqlite:///{store}"
+    strategy = workdir / "ws" / "strategy.yaml"
+    # A file that is not a database named as the store; then the store damaged in a table's
+    # page (opened, its schema read, its values not).
+    cases = [
+        (f"sqlite:///{strategy}", f"the store sqlite:///{strategy} is", "file is not a database"),
+        (url, f"the store {url} is", "database disk image is malformed"),
+    ]
+    for number, (given, named, reason) in enumerate(cases):
+        if number == 1:
+            # The values, and the scorecard kept of them.
+            _damage_tables(store, "measurements", "scorecard_snapshots")
+        said = f"{named} not a readable SQLite database ({reason}): restore it from a backup"
+        for argv in (
+            ["status"],
+            ["inbox"],
+            ["check"],
+            ["measurement", "history", "nps", "2026-10"],
+        ):
+            result = _run(*argv, "--db", given)
+            assert result.exit_code == 2, result.output
+            assert result.output.startswith(f"error: {said}"), result.output
+            assert len(result.output.splitlines()) == 1 and "Traceback" not in result.output
+        with pytest.raises(StoreError, match=re.escape(said)):
+            los.Workspace.open(given).scorecard(as_of="2026-12-05")

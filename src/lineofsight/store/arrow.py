@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from lineofsight.store.database import Store
+from lineofsight.store.database import Store, damaged_reason, damaged_store
 
 BATCH_ROWS = 1 << 20
 
@@ -303,14 +303,21 @@ def _adbc_frames(
     import adbc_driver_manager as adbc
 
     texts = [query.format(*_literals(params)) for query, params in queries]
-    with _adbc_connection(path, busy_timeout) as connection:
-        together = len(texts) > 1
-        if together:
-            _adbc_update(adbc, connection, "BEGIN")
-        frames = [_adbc_result(adbc, connection, sql) for sql in texts]
-        if together:
-            _adbc_update(adbc, connection, "COMMIT")
-        return frames
+    try:
+        with _adbc_connection(path, busy_timeout) as connection:
+            together = len(texts) > 1
+            if together:
+                _adbc_update(adbc, connection, "BEGIN")
+            frames = [_adbc_result(adbc, connection, sql) for sql in texts]
+            if together:
+                _adbc_update(adbc, connection, "COMMIT")
+            return frames
+    except Exception as exc:
+        # A page of the file found damaged only now (the store opened, its schema read).
+        damaged = damaged_reason(exc)
+        if damaged is None:
+            raise
+        raise damaged_store(f"sqlite:///{path}", damaged) from None
 
 
 @contextlib.contextmanager

@@ -25,7 +25,14 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
-from lineofsight.errors import LineOfSightError, Problem, StoreBusy, StoreError, UsageError
+from lineofsight.errors import (
+    LineOfSightError,
+    Problem,
+    StoreBusy,
+    StoreDamaged,
+    StoreError,
+    UsageError,
+)
 
 # SQLAlchemy is loaded when a store is first used through it: a command that reads only a
 # kept result from an SQLite file (`los status` up to date) reads it with Python's sqlite3
@@ -50,6 +57,8 @@ WRITE_LOCK_KEY = 0x4C4F53
 BUSY_SQLSTATES = frozenset({"55P03", "40001", "40P01"})
 _SQLITE_BUSY = 5
 _SQLITE_READONLY = 8
+# SQLITE_CORRUPT and SQLITE_NOTADB (with their extended codes).
+_SQLITE_DAMAGED = (11, 26)
 # A read-only transaction (a standby), a role without the right to write.
 READ_ONLY_SQLSTATES = frozenset({"25006", "42501"})
 _WRITE = "lineofsight_write"  # execution option: this connection's transaction writes
@@ -238,6 +247,33 @@ def is_busy(exc: BaseException) -> bool:
     return type(exc).__module__.startswith("adbc_driver") and "database is locked" in str(exc)
 
 
+def damaged_reason(exc: BaseException) -> str | None:
+    """SQLite's words when `exc` says the store's file is damaged or is not a database at all
+    (SQLITE_CORRUPT, SQLITE_NOTADB: a file copied in the middle of a write, a full disk, an
+    edit by hand, another file named as the store), else None."""
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, BaseException):
+        exc = orig
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return str(exc) if code & 0xFF in _SQLITE_DAMAGED else None
+    # ADBC's SQLite driver passes on SQLite's message only.
+    if type(exc).__module__.startswith("adbc_driver"):
+        text = str(exc)
+        for words in ("database disk image is malformed", "file is not a database"):
+            if words in text:
+                return words
+    return None
+
+
+def damaged_store(url: str, reason: str) -> StoreDamaged:
+    """The error of a store whose SQLite file cannot be read (`damaged_reason`)."""
+    return StoreDamaged(
+        f"the store {url} is not a readable SQLite database ({reason}): restore it from a"
+        " backup, or name another store"
+    )
+
+
 def is_read_only(exc: BaseException) -> bool:
     """Whether `exc` says the store may not be written from here: a read-only SQLite file, a
     PostgreSQL standby or a role that may only read."""
@@ -376,6 +412,9 @@ class Store:
             except sqlite3.Error as exc:
                 if is_busy(exc):
                     raise self.busy_since(started) from None
+                damaged = damaged_reason(exc)
+                if damaged is not None:
+                    raise damaged_store(self.display_url, damaged) from None
                 raise StoreError(f"store error on {self.display_url}: {exc}") from None
             finally:
                 conn.close()
@@ -416,6 +455,8 @@ class Store:
                 with self.plain_reading() as plain:
                     assert plain is not None
                     found = plain.execute("SELECT version_num FROM alembic_version").fetchone()
+            except (StoreBusy, StoreDamaged):
+                raise
             except (StoreError, sqlite3.Error):
                 return None  # no table yet: a new store
             return None if found is None else str(found[0])
@@ -505,6 +546,9 @@ class Store:
             return None
         if is_busy(exc):
             return self.busy_since(started)
+        damaged = damaged_reason(exc)
+        if damaged is not None:
+            return damaged_store(self.display_url, damaged)
         from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 
         # A driver's refusal with no statement: an option of the URL it will not take (such
