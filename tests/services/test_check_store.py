@@ -14,6 +14,7 @@ from lineofsight.services.apply import apply_file
 from lineofsight.services.check import check, read_observations
 from lineofsight.services.declared_actions import read_declared
 from lineofsight.services.measurements import load_file
+from lineofsight.spec.files import read_strategy
 from lineofsight.store.check_reads import read_recent_values
 from lineofsight.store.database import Store
 from lineofsight.store.definitions import read_organization
@@ -38,9 +39,14 @@ def test_the_store_check_finds_what_every_value_would(tmp_path: Path, broken_sto
         with store.reading() as conn:
             org = read_organization(conn)
             assert org is not None
-            # The stored actions, which AC01 and AC02 look at, as a file declares them.
-            org = replace(org, actions=read_declared(conn))
-        assert org.actions
+            # The stored actions, which AC01 and AC02 look at, as a file declares them (at
+            # their lines in the file applied, which the store's check finds them at).
+            assert org.kpis[0].location is not None
+            applied = read_strategy(Path(org.kpis[0].location.file)).actions or ()
+            lines = {a.key: a.location for a in applied}
+            stored = read_declared(conn) or ()
+            org = replace(org, actions=tuple(replace(a, location=lines.get(a.key)) for a in stored))
+        assert org.actions and all(a.location for a in org.actions)
         every_value = read_observations(store)
         codes: set[str] = set()
         for as_of, options in CASES:

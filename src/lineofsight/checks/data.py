@@ -102,13 +102,27 @@ class CheckData:
     """An organisation as the rules see it.
 
     `frames` hold the columns of `SCHEMAS`; `location` says where an item (kind, id, line) was
-    written.
+    written. `declared_lines`, on a store: the line of each action the strategy file applied
+    declares, by id, while the file is as applied (the store keeps none); asked for only
+    when a finding is about such an action.
     """
 
     calendar: m.Calendar
     checks: m.ChecksConfig
     frames: dict[str, pl.DataFrame]
     location: Callable[[str, str, int | None], m.Location | None]
+    declared_lines: Callable[[], Mapping[str, int]] | None = None
+
+    @cached_property
+    def action_lines(self) -> Mapping[str, int]:
+        """The line of each declared action, by id: the file's own, else `declared_lines`."""
+        actions = self.frames["actions"].filter(pl.col("key").is_not_null())
+        found = {
+            key: line for key, line in actions.select("key", "line").iter_rows() if line is not None
+        }
+        if len(found) < actions.height and self.declared_lines is not None:
+            found = {**self.declared_lines(), **found}
+        return found
 
     @cached_property
     def formulas(self) -> dict[str, Expr]:

@@ -157,7 +157,7 @@ def check(
         if settings is None:
             raise UsageError("the store has no strategy yet: run `los apply strategy.yaml` first")
         with paused_gc():  # hundreds of thousands of objects, none in a cycle
-            data = _check_data(settings, frames, source_file)
+            data = _check_data(settings, frames, source_file, store)
             report = _run(
                 data, "the store", store, as_of, select_codes, ignore_codes, options, names
             )
@@ -209,12 +209,33 @@ def _load_rules() -> None:
 
 
 def _check_data(
-    settings: m.Organization, frames: dict[str, pl.DataFrame], file: str | None
+    settings: m.Organization, frames: dict[str, pl.DataFrame], file: str | None, store: Store
 ) -> CheckData:
     """The organisation in the store as the rules see it."""
     from lineofsight.checks.data import CheckData, store_location
 
-    return CheckData(settings.calendar, settings.checks, frames, store_location(file))
+    return CheckData(
+        settings.calendar,
+        settings.checks,
+        frames,
+        store_location(file),
+        declared_lines=lambda: _declared_lines(store, file),
+    )
+
+
+def _declared_lines(store: Store, file: str | None) -> dict[str, int]:
+    """The line of each action the strategy file last applied declares, while it is as
+    applied (`spec.files.applied_action_lines`)."""
+    from lineofsight.spec.files import applied_action_lines
+    from lineofsight.store.check_results import read_applied_file
+
+    if not file:
+        return {}
+    with check_reading(store) as conn:
+        applied, digest = read_applied_file(conn)
+    if applied != file or digest is None:
+        return {}
+    return applied_action_lines(Path(applied), digest)
 
 
 def _run(

@@ -48,6 +48,7 @@ ITEM_LISTS: tuple[tuple[str, ...], ...] = (
     ("organization", "people"),
     ("objectives",),
     ("kpis",),
+    ("actions",),
 )
 
 

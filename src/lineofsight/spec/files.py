@@ -60,6 +60,34 @@ def _parse_with_lines(text: str, file: str) -> Organization:
     return build_organization(model, file, lines)
 
 
+def applied_action_lines(path: Path, digest: str) -> dict[str, int]:
+    """The line of each action the strategy file `path` declares, by id, while the file is
+    the one applied (its bytes' digest is `digest`, what the store keeps); none once it
+    changed or when it cannot be read: the store keeps no line of an action, and a file
+    edited since may have moved them."""
+    try:
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    if bytes_digest(data) != digest:
+        return {}
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    with paused_gc():
+        fast = load_yaml_fast(text)
+        if fast is not None:
+            document, item_lines = fast
+            lines = LineMap(item_lines)
+        else:
+            document, lines, _problems = load_yaml(text)
+    declared = document.get("actions") if isinstance(document, dict) else None
+    found: dict[str, int] = {}
+    for index, action in enumerate(declared if isinstance(declared, list) else ()):
+        if isinstance(action, dict) and isinstance(action.get("id"), str):
+            found.setdefault(action["id"], lines.line_of(("actions", index)))
+    return found
+
+
 def read_strategy(path: Path) -> Organization:
     """Read and validate a strategy file from disk."""
     return read_strategy_file(path)[0]

@@ -13,8 +13,9 @@ class ActionOverdue(Rule):
     """An open action whose due date has passed.
 
     The finding is about the KPI or objective the action is on (and points at the action's
-    line when the strategy file declares it). Actions entered in the web app or the API are
-    checked when the store is; a strategy file is checked with the actions it declares.
+    line when the strategy file declares it: checking the store, while the file is the one
+    applied). Actions entered in the web app or the API are checked when the store is; a
+    strategy file is checked with the actions it declares.
 
     Why it matters:
         An action past its date is either done and not closed, or late and not re-planned.
@@ -44,10 +45,8 @@ class ActionOverdue(Rule):
         known = ((on_kind == "kpi") & on_id.is_in(ctx.data.kpis["id"].implode())) | (
             (on_kind == "objective") & on_id.is_in(ctx.data.objectives["id"].implode())
         )
-        rows = late.filter(known).select(
-            "key", "line", "subject_type", "subject_id", "title", "due"
-        )
-        for key, line, kind, subject, title, due in rows.iter_rows():
+        rows = late.filter(known).select("key", "subject_type", "subject_id", "title", "due")
+        for key, kind, subject, title, due in rows.iter_rows():
             word = "KPI" if kind == "kpi" else "objective"
             # By its id when the strategy file declares it, else (made in the web app or the
             # API, with no id anyone typed) by its title.
@@ -58,6 +57,8 @@ class ActionOverdue(Rule):
                 subject,
                 f"action {named} on {word} '{subject}' was due {due} and is still open",
             )
+            # The action's own line when the strategy file declares it (else the item's).
+            line = ctx.data.action_lines.get(key) if key else None
             if line and finding.location is not None:
                 finding = dataclasses.replace(
                     finding, location=dataclasses.replace(finding.location, line=line)
