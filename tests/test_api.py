@@ -260,7 +260,19 @@ ERRORS: list[tuple[Callable[[lineofsight.Workspace], object], str]] = [
         "period: 2026-Q3 is coarser than the KPI's frequency (monthly): 'arr_musd' has values "
         "per period or finer, such as 2026-09",
     ),
-    (lambda ws: ws.history(limit=0), "limit 0: "),
+    (lambda ws: ws.history(limit=0), "limit 0: give 1 or more"),
+    (lambda ws: ws.history(limit="5"), "limit '5': give a whole number (1 or more), not str"),
+    (lambda ws: ws.history(item=5), "item 5: give text"),
+    (lambda ws: ws.revisions(None), "kpi None: give a KPI id (it is required)"),  # type: ignore[arg-type]
+    (
+        lambda ws: ws.explain("nps", "2026-Q2", "2026-Q3", depth="2"),  # type: ignore[arg-type]
+        "depth '2': give a whole number (1 or more), not str",
+    ),
+    (lambda ws: ws.explain("nps", "2026-Q2", "2026-Q3", depth=True), "depth True: give a whole"),
+    (
+        lambda ws: ws.explain("nps", None, "2026-Q3"),  # type: ignore[arg-type]
+        "from_period None: give a period (it is required)",
+    ),
     (lambda ws: ws.check(select=["ZZ99"]), "select: unknown rule ZZ99 (rules: AC01, "),
     (lambda ws: ws.check(ignore=["ZZ98"]), "ignore: unknown rule ZZ98 (rules: AC01, "),
 ]
@@ -315,6 +327,14 @@ def test_open_reports_a_missing_workspace(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(FileNotFoundError) as e:
         lineofsight.Workspace.open()
     assert str(e.value) == f"no Line of Sight workspace at or above {tmp_path.resolve()}"
+    # Not a folder nor a URL at all: the argument's type is the mistake, not a missing folder.
+    for given in (5, ["ws"]):
+        with pytest.raises(lineofsight.UsageError) as wrong:
+            lineofsight.Workspace.open(given)  # type: ignore[arg-type]
+        assert str(wrong.value) == (
+            f"where {given!r}: give a workspace folder, a database URL, or nothing (the"
+            " workspace `los` would use here)"
+        )
 
 
 def test_open_refuses_a_store_file_that_does_not_exist(

@@ -63,6 +63,11 @@ class Workspace:
     def open(cls, where: str | Path | None = None) -> Workspace:
         """Open a workspace: a folder (or one inside it), a database URL, or, with nothing
         given, what `los` would use here (`LOS_DATABASE_URL` or the nearest workspace)."""
+        if where is not None and not isinstance(where, str | Path):
+            raise UsageError(
+                f"where {where!r}: give a workspace folder, a database URL, or nothing (the"
+                " workspace `los` would use here)"
+            )
         if where is None:
             try:
                 url = resolve_url(None)
@@ -158,7 +163,8 @@ class Workspace:
         """Every value the KPI's measurements have had, oldest first: the current one
         (`current` true) and each it replaced (with `replaced_at`). `period` (and `unit`,
         default the KPI's own) narrows to one measurement, deleted ones included."""
-        for argument, value in (("kpi", kpi), ("period", period), ("unit", unit)):
+        _text("kpi", kpi, required="a KPI id")
+        for argument, value in (("period", period), ("unit", unit)):
             _text(argument, value)
         labels = self._labels()
         _known("kpi", "KPI", kpi, labels.kpis)
@@ -266,15 +272,14 @@ class Workspace:
         """Why a KPI moved from one of its periods to another: the change split into
         contributions of its formula's inputs (Shapley values) or of its child units, that
         add up to the change; `depth` also splits inputs that are formulas."""
-        if not isinstance(depth, int) or depth < 1:
-            raise UsageError(f"depth {depth!r}: give 1 or more")
-        for argument, value in (
-            ("kpi", kpi),
-            ("from_period", from_period),
-            ("to_period", to_period),
-            ("unit", unit),
+        _count("depth", depth)
+        for argument, value, what in (
+            ("kpi", kpi, "a KPI id"),
+            ("from_period", from_period, "a period"),
+            ("to_period", to_period, "a period"),
         ):
-            _text(argument, value)
+            _text(argument, value, required=what)
+        _text("unit", unit)
         result = explain_change(
             self.store, kpi, from_period, to_period, depth=depth, unit=unit, names=PARAMETERS
         )
@@ -330,8 +335,8 @@ class Workspace:
         """The newest `limit` changes of the definitions (oldest first), optionally of one
         unit, person, objective or KPI: who changed what, when, the value before and after
         (as JSON text)."""
-        if not isinstance(limit, int) or limit < 1:
-            raise UsageError(f"limit {limit!r}: give 1 or more")
+        _count("limit", limit)
+        _text("item", item)
         records = definition_history(self.store, item, limit)
         frame = pl.DataFrame(
             [
@@ -489,10 +494,22 @@ def _iso(as_of: dt.date | str | None) -> str | None:
     raise UsageError(f"as_of {as_of!r}: give a date or text such as '2026-11-22'")
 
 
-def _text(argument: str, value: object) -> None:
-    """UsageError naming `argument` when it is given and is not text (an id or a period)."""
+def _text(argument: str, value: object, *, required: str | None = None) -> None:
+    """UsageError naming `argument` when it is given and is not text (an id or a period), or
+    when it is `required` (what to give, e.g. "a KPI id") and is None."""
+    if value is None and required:
+        raise UsageError(f"{argument} None: give {required} (it is required)")
     if value is not None and not isinstance(value, str):
         raise UsageError(f"{argument} {value!r}: give text, such as an id or a period")
+
+
+def _count(argument: str, value: object) -> None:
+    """UsageError naming `argument` when it is not a whole number of 1 or more."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        kind = type(value).__name__
+        raise UsageError(f"{argument} {value!r}: give a whole number (1 or more), not {kind}")
+    if value < 1:
+        raise UsageError(f"{argument} {value!r}: give 1 or more")
 
 
 def _date(as_of: dt.date | str | None) -> dt.date:
