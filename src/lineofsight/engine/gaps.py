@@ -64,15 +64,24 @@ def _periods(
 
 
 def period_frame(frequencies: Iterable[str], as_of: dt.date, calendar: Calendar) -> pl.DataFrame:
-    """The periods of each frequency within the window (`frequency`, `label`, `start`, `end`)."""
+    """The periods of each frequency within the window (`frequency`, `label`, `start`, `end`,
+    and `index`: 0 for the oldest of its frequency, then one more per period)."""
     rows = [
-        (frequency, label, start, end)
+        (frequency, index, label, start, end)
         for frequency in sorted(set(frequencies))
-        for label, start, end in _periods(Frequency(frequency), as_of, calendar)
+        for index, (label, start, end) in enumerate(
+            _periods(Frequency(frequency), as_of, calendar)
+        )
     ]
     return pl.DataFrame(
         rows,
-        schema={"frequency": pl.String, "label": pl.String, "start": pl.Date, "end": pl.Date},
+        schema={
+            "frequency": pl.String,
+            "index": pl.Int64,
+            "label": pl.String,
+            "start": pl.Date,
+            "end": pl.Date,
+        },
         orient="row",
     )
 
@@ -83,49 +92,88 @@ def missing_values(
     """The due periods without a value (`MISSING_SCHEMA`, oldest first within each pair) of
     each (KPI, unit) of `pairs` (`id`, `unit`, `frequency`, `due_days`: the KPI's, else the
     calendar's) that has a value in the window; `values`: the stored values (`VALUES_SCHEMA`)
-    whose period ends from `window_start(as_of)` to `as_of` (more are ignored)."""
+    whose period ends from `window_start(as_of)` to `as_of` (more are ignored).
+
+    Millions of values, nearly all complete: each pair's values are counted first (the
+    periods from its first value to its latest due one, against the periods that have one),
+    and only the pairs that come short are listed period by period."""
     empty = pl.DataFrame(schema=MISSING_SCHEMA)
     if pairs.is_empty() or values.is_empty():
         return empty
-    pairs = pairs.select("id", "unit", pl.col("frequency").cast(pl.String), "due_days").unique()
+    pairs = pairs.select(
+        "id", "unit", pl.col("frequency").cast(pl.String), pl.col("due_days").cast(pl.Int64)
+    ).unique()
     periods = period_frame(pairs["frequency"].to_list(), as_of, calendar)
     if periods.is_empty():
         return empty
-    # Each value's period: the first of its KPI's frequency that ends on or after its last day.
-    held = (
-        values.join(pairs, left_on=["kpi_id", "unit_id"], right_on=["id", "unit"])
-        .filter(pl.col("period_end") <= as_of)
-        .sort("period_end")
-        .join_asof(
-            periods.sort("end"),
-            left_on="period_end",
-            right_on="end",
-            by="frequency",
-            strategy="forward",
-            check_sortedness=False,
-        )
-        .filter(pl.col("start").is_not_null() & (pl.col("start") <= pl.col("period_end")))
-        .select(id="kpi_id", unit="unit_id", label="label", end="end")
-        .unique()
+    # The latest due period of each (frequency, due_days): its index.
+    lags = pairs.select("frequency", "due_days").unique()
+    last = (
+        lags.join(periods, on="frequency")
+        .filter(pl.col("end") + pl.duration(days=pl.col("due_days")) <= as_of)
+        .group_by("frequency", "due_days")
+        .agg(last=pl.col("index").max())
     )
-    if held.is_empty():
+    kpis = pairs.select("id", "frequency", "due_days").unique("id")
+    read = values.filter(pl.col("period_end") <= as_of).join(
+        kpis, left_on="kpi_id", right_on="id"
+    )
+    # Each value's period: the one of its KPI's frequency ending on its last day, else (a
+    # value of a finer period) the first ending after it.
+    exact = read.join(
+        periods.select("frequency", "end", "index"),
+        left_on=["frequency", "period_end"],
+        right_on=["frequency", "end"],
+        how="left",
+    )
+    finer = exact.filter(pl.col("index").is_null()).drop("index")
+    held = exact.filter(pl.col("index").is_not_null())  # one row per pair and period
+    if not finer.is_empty():
+        placed = (
+            finer.sort("period_end")
+            .join_asof(
+                periods.sort("end"),
+                left_on="period_end",
+                right_on="end",
+                by="frequency",
+                strategy="forward",
+                check_sortedness=False,
+            )
+            .filter(pl.col("start").is_not_null() & (pl.col("start") <= pl.col("period_end")))
+            .select(held.columns)
+            .unique(["kpi_id", "unit_id", "index"])
+            .join(held, on=["kpi_id", "unit_id", "index"], how="anti")
+        )
+        held = pl.concat([held, placed])
+    held = held.join(last, on=["frequency", "due_days"]).filter(
+        pl.col("index") <= pl.col("last")
+    )
+    counted = held.group_by("kpi_id", "unit_id").agg(
+        first=pl.col("index").min(),
+        last=pl.col("last").first(),
+        seen=pl.len(),
+    )
+    short = counted.filter(pl.col("last") - pl.col("first") + 1 > pl.col("seen")).join(
+        pairs, left_on=["kpi_id", "unit_id"], right_on=["id", "unit"], how="semi"
+    )
+    if short.is_empty():
         return empty
-    first = held.group_by("id", "unit").agg(first=pl.col("end").min())
-    due = pl.col("end") + pl.duration(days=pl.col("due_days"))
+    found = held.join(short, on=["kpi_id", "unit_id"], how="semi").select(
+        "kpi_id", "unit_id", "index"
+    )
     asked = (
-        pairs.join(first, on=["id", "unit"])
+        short.join(kpis, left_on="kpi_id", right_on="id")
         .join(periods, on="frequency")
-        .filter((pl.col("end") >= pl.col("first")) & (due <= as_of))
-        .with_columns(due=due)
+        .filter((pl.col("index") >= pl.col("first")) & (pl.col("index") <= pl.col("last")))
     )
     return (
-        asked.join(held, on=["id", "unit", "label"], how="anti")
-        .sort("id", "unit", "end")
+        asked.join(found, on=["kpi_id", "unit_id", "index"], how="anti")
+        .sort("kpi_id", "unit_id", "index")
         .select(
-            "id",
-            "unit",
+            id="kpi_id",
+            unit="unit_id",
             missing_period="label",
             missing_end="end",
-            missing_due=pl.col("due").cast(pl.Date),
+            missing_due=(pl.col("end") + pl.duration(days=pl.col("due_days"))).cast(pl.Date),
         )
     )

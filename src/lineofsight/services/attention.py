@@ -480,6 +480,10 @@ def _board_parts(
     return day, ranked([*before, *after]), org, window, later
 
 
+# Up to how many KPIs' values `missing_values` reads KPI by KPI (more: the window whole).
+_FEW_KPIS = 2000
+
+
 def missing_values(
     store: Store, rows: pl.DataFrame, day: dt.date, calendar: m.Calendar
 ) -> pl.DataFrame:
@@ -489,14 +493,23 @@ def missing_values(
     overdue email)."""
     from lineofsight.engine.gaps import MISSING_SCHEMA, window_start
     from lineofsight.engine.gaps import missing_values as missing
-    from lineofsight.store.scorecard_reads import read_value_ends
+    from lineofsight.store.scorecard_reads import read_older_measurement_rows, read_value_ends
 
     entered = rows.filter(~pl.col("formula").fill_null(False)).select(
         "id", "unit", "frequency", "due_days"
     )
     if entered.is_empty():
         return pl.DataFrame(schema=MISSING_SCHEMA)
-    values = read_value_ends(store, window_start(day), day)
+    ids = entered["id"].unique()
+    if ids.len() <= _FEW_KPIS:
+        # A few KPIs' values (one person's list) found along the store's key, not every
+        # KPI's values of the window read to keep a few.
+        found = read_older_measurement_rows(
+            store, ids.to_list(), day + dt.timedelta(days=1), window_start(day)
+        )
+        values = found.select("kpi_id", "unit_id", "period_end")
+    else:
+        values = read_value_ends(store, window_start(day), day)
     return missing(entered, values, day, calendar)
 
 
