@@ -69,9 +69,7 @@ def period_frame(frequencies: Iterable[str], as_of: dt.date, calendar: Calendar)
     rows = [
         (frequency, index, label, start, end)
         for frequency in sorted(set(frequencies))
-        for index, (label, start, end) in enumerate(
-            _periods(Frequency(frequency), as_of, calendar)
-        )
+        for index, (label, start, end) in enumerate(_periods(Frequency(frequency), as_of, calendar))
     ]
     return pl.DataFrame(
         rows,
@@ -115,9 +113,7 @@ def missing_values(
         .agg(last=pl.col("index").max())
     )
     kpis = pairs.select("id", "frequency", "due_days").unique("id")
-    read = values.filter(pl.col("period_end") <= as_of).join(
-        kpis, left_on="kpi_id", right_on="id"
-    )
+    read = values.filter(pl.col("period_end") <= as_of).join(kpis, left_on="kpi_id", right_on="id")
     # Each value's period: the one of its KPI's frequency ending on its last day, else (a
     # value of a finer period) the first ending after it.
     exact = read.join(
@@ -145,9 +141,7 @@ def missing_values(
             .join(held, on=["kpi_id", "unit_id", "index"], how="anti")
         )
         held = pl.concat([held, placed])
-    held = held.join(last, on=["frequency", "due_days"]).filter(
-        pl.col("index") <= pl.col("last")
-    )
+    held = held.join(last, on=["frequency", "due_days"]).filter(pl.col("index") <= pl.col("last"))
     counted = held.group_by("kpi_id", "unit_id").agg(
         first=pl.col("index").min(),
         last=pl.col("last").first(),
