@@ -92,18 +92,28 @@ def missing_values(
     calendar's) that has a value in the window; `values`: the stored values (`VALUES_SCHEMA`)
     whose period ends from `window_start(as_of)` to `as_of` (more are ignored).
 
-    Millions of values, nearly all complete: each pair's values are counted first (the
-    periods from its first value to its latest due one, against the periods that have one),
-    and only the pairs that come short are listed period by period."""
+    Millions of values, nearly all complete: each value is first told by numbers alone (its
+    pair's, its frequency's and its period's), each pair's values are counted (the periods
+    from its first value to its latest due one, against the periods that have one), and only
+    the pairs that come short are listed period by period."""
     empty = pl.DataFrame(schema=MISSING_SCHEMA)
     if pairs.is_empty() or values.is_empty():
         return empty
-    pairs = pairs.select(
-        "id", "unit", pl.col("frequency").cast(pl.String), pl.col("due_days").cast(pl.Int64)
-    ).unique()
+    pairs = (
+        pairs.select(
+            "id", "unit", pl.col("frequency").cast(pl.String), pl.col("due_days").cast(pl.Int64)
+        )
+        .unique(["id", "unit"], maintain_order=True)
+        .with_row_index("pair")
+    )
     periods = period_frame(pairs["frequency"].to_list(), as_of, calendar)
     if periods.is_empty():
         return empty
+    # Frequencies by number too (`kind`): each of millions of values carries one.
+    kinds = sorted(set(periods["frequency"].to_list()))
+    kind = pl.col("frequency").replace_strict(kinds, range(len(kinds)), return_dtype=pl.Int32)
+    pairs = pairs.with_columns(kind=kind)
+    periods = periods.with_columns(kind=kind)
     # The latest due period of each (frequency, due_days): its index.
     lags = pairs.select("frequency", "due_days").unique()
     last = (
@@ -112,60 +122,65 @@ def missing_values(
         .group_by("frequency", "due_days")
         .agg(last=pl.col("index").max())
     )
-    kpis = pairs.select("id", "frequency", "due_days").unique("id")
-    read = values.filter(pl.col("period_end") <= as_of).join(kpis, left_on="kpi_id", right_on="id")
+    coded = pairs.join(last, on=["frequency", "due_days"]).select("pair", "kind", "last")
+    # Each value by its pair's number (the texts of millions of rows dropped at once).
+    read = (
+        values.lazy()
+        .filter(pl.col("period_end") <= as_of)
+        .join(
+            pairs.lazy().select("id", "unit", "pair"),
+            left_on=["kpi_id", "unit_id"],
+            right_on=["id", "unit"],
+        )
+        .select("pair", "period_end")
+        .join(coded.lazy(), on="pair")
+        .collect()
+    )
     # Each value's period: the one of its KPI's frequency ending on its last day, else (a
     # value of a finer period) the first ending after it.
     exact = read.join(
-        periods.select("frequency", "end", "index"),
-        left_on=["frequency", "period_end"],
-        right_on=["frequency", "end"],
+        periods.select("kind", "end", "index"),
+        left_on=["kind", "period_end"],
+        right_on=["kind", "end"],
         how="left",
     )
-    finer = exact.filter(pl.col("index").is_null()).drop("index")
     held = exact.filter(pl.col("index").is_not_null())  # one row per pair and period
+    finer = exact.filter(pl.col("index").is_null()).drop("index")
     if not finer.is_empty():
         placed = (
             finer.sort("period_end")
             .join_asof(
-                periods.sort("end"),
+                periods.select("kind", "start", "end", "index").sort("end"),
                 left_on="period_end",
                 right_on="end",
-                by="frequency",
+                by="kind",
                 strategy="forward",
                 check_sortedness=False,
             )
             .filter(pl.col("start").is_not_null() & (pl.col("start") <= pl.col("period_end")))
             .select(held.columns)
-            .unique(["kpi_id", "unit_id", "index"])
-            .join(held, on=["kpi_id", "unit_id", "index"], how="anti")
+            .unique(["pair", "index"])
+            .join(held, on=["pair", "index"], how="anti")
         )
         held = pl.concat([held, placed])
-    held = held.join(last, on=["frequency", "due_days"]).filter(pl.col("index") <= pl.col("last"))
-    counted = held.group_by("kpi_id", "unit_id").agg(
-        first=pl.col("index").min(),
-        last=pl.col("last").first(),
-        seen=pl.len(),
-    )
-    short = counted.filter(pl.col("last") - pl.col("first") + 1 > pl.col("seen")).join(
-        pairs, left_on=["kpi_id", "unit_id"], right_on=["id", "unit"], how="semi"
+    held = held.filter(pl.col("index") <= pl.col("last")).select("pair", "index")
+    counted = held.group_by("pair").agg(first=pl.col("index").min(), seen=pl.len())
+    short = (
+        counted.join(coded, on="pair")
+        .filter(pl.col("last") - pl.col("first") + 1 > pl.col("seen"))
+        .join(pairs.drop("kind"), on="pair")
     )
     if short.is_empty():
         return empty
-    found = held.join(short, on=["kpi_id", "unit_id"], how="semi").select(
-        "kpi_id", "unit_id", "index"
-    )
-    asked = (
-        short.join(kpis, left_on="kpi_id", right_on="id")
-        .join(periods, on="frequency")
-        .filter((pl.col("index") >= pl.col("first")) & (pl.col("index") <= pl.col("last")))
+    asked = short.join(periods.drop("kind"), on="frequency").filter(
+        (pl.col("index") >= pl.col("first")) & (pl.col("index") <= pl.col("last"))
     )
     return (
-        asked.join(found, on=["kpi_id", "unit_id", "index"], how="anti")
-        .sort("kpi_id", "unit_id", "index")
+        asked.join(held, on=["pair", "index"], how="anti")
+        .sort("pair", "index")
         .select(
-            id="kpi_id",
-            unit="unit_id",
+            "id",
+            "unit",
             missing_period="label",
             missing_end="end",
             missing_due=(pl.col("end") + pl.duration(days=pl.col("due_days"))).cast(pl.Date),
