@@ -200,3 +200,52 @@ def test_a_value_overdue_at_another_unit_is_on_its_owners_and_its_units_leads_li
     assert owner[at_t1]["owner"] == "samuel_osei"
     text = example("inbox", "--person", "aisha_rahman", "--as-of", day)
     assert "  First response time (Tier 1 Support, Samuel Osei)" in text.output.splitlines()
+
+
+def test_a_missing_value_stays_on_the_list_until_it_is_in(example: Los, workdir: Path) -> None:
+    # qualified_meetings_na (weekly, due 30 days after the week) has values up to 2026-W43:
+    # W44 is due on 2026-12-01, W45 on 12-08, W46 on 12-15.
+    def late(day: str) -> dict[str, object]:
+        items = _items_on(example, day, "--person", "ethan_park")
+        found = [
+            i for i in items if i["kind"] == "overdue" and i["item_id"] == "qualified_meetings_na"
+        ]
+        assert len(found) <= 1
+        return found[0] if found else {}
+
+    assert late("2026-12-07")["missing"] == ["2026-W44"]
+    later = late("2026-12-08")
+    assert later["missing"] == ["2026-W44", "2026-W45"], "W44 is still not in"
+    assert later["reason"] == (
+        "the values for 2026-W44 and 2026-W45 were due since 2026-12-01 (7 days ago) and are not in"
+    )
+    assert later["period"] == "2026-W45" and later["due"] == "2026-12-01"
+    # A later value in hides no gap.
+    (workdir / "w46.csv").write_text(
+        "kpi,period,value,unit\nqualified_meetings_na,2026-W46,40,sales_na\n"
+    )
+    assert example("load", "w46.csv").exit_code == 0
+    assert late("2026-12-15")["missing"] == ["2026-W44", "2026-W45"]
+    text = example("inbox", "--person", "ethan_park", "--as-of", "2026-12-15").output
+    assert (
+        "    the values for 2026-W44 and 2026-W45 were due since 2026-12-01 (14 days ago)"
+        " and are not in"
+    ) in text.splitlines()
+    # Many weeks are counted from the first, not listed one by one.
+    assert late("2027-01-19")["reason"] == (
+        "7 values since 2026-W44 are missing: due since 2026-12-01 (49 days ago),"
+        " the latest for 2026-W51"
+    )
+    (workdir / "gap.csv").write_text(
+        "kpi,period,value,unit\n"
+        "qualified_meetings_na,2026-W44,38,sales_na\nqualified_meetings_na,2026-W45,39,sales_na\n"
+    )
+    assert example("load", "gap.csv").exit_code == 0
+    assert late("2026-12-15") == {}, "each value in: nothing missing"
+
+
+def _items_on(los: Los, day: str, *args: str) -> list[dict[str, object]]:
+    result = los("inbox", *args, "--as-of", day, "--format", "json")
+    assert result.exit_code == 0, result.output
+    items: list[dict[str, object]] = json.loads(result.output)["items"]
+    return items

@@ -99,3 +99,40 @@ def test_a_late_action_is_named_by_its_title_owner_and_date_not_a_value_or_statu
     assert "- Past due action: open action of Lucas Moreau, late since 2020-01-01" in email.text
     for text in (email.text, email.html):
         assert "no value" not in text and "no status" not in text
+
+
+def test_an_overdue_item_names_every_value_not_in() -> None:
+    from lineofsight.services.notify_render import alert_subject
+
+    def late(*periods: str) -> AttentionItem:
+        return _item(
+            "kpi",
+            "Qualified meetings",
+            kind="overdue",
+            status="no_data",
+            period=periods[-1],
+            due=dt.date(2026, 12, 1),
+            missing=periods,
+        )
+
+    one, two, many = (
+        late("2026-W44"),
+        late("2026-W44", "2026-W45"),
+        late("2026-W44", "2026-W45", "2026-W47"),
+    )
+    assert item_line(one) == "Qualified meetings: the value for 2026-W44 was due on 2026-12-01"
+    assert item_line(two) == (
+        "Qualified meetings: the values for 2026-W44 and 2026-W45 were due since 2026-12-01"
+    )
+    assert (
+        item_line(many) == "Qualified meetings: 3 values since 2026-W44 were due since 2026-12-01"
+    )
+    assert alert_subject("overdue", one).endswith(
+        "Qualified meetings: the value for 2026-W44 is overdue"
+    )
+    assert alert_subject("overdue", two).endswith(
+        "Qualified meetings: the values for 2026-W44 and 2026-W45 are overdue"
+    )
+    assert alert_subject("overdue", many).endswith(
+        "Qualified meetings: 3 values since 2026-W44 are overdue"
+    )

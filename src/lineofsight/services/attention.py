@@ -10,7 +10,7 @@ What is on it (`KINDS`, most pressing first; `rank` is the position of the kind 
 | `action_overdue` | an open action or one of its milestones past its due date | action |
 | `action_new` | an open action given to a person by another in the app or API in 7 days | action |
 | `no_action` | a KPI red in its evaluation period with no open action on it | kpi |
-| `overdue` | a KPI's value for its evaluation period, at any unit, due and not in (SPEC 3) | kpi |
+| `overdue` | a KPI's values due and not in, at any unit, earlier ones too (`engine.gaps`) | kpi |
 | `deadline_near` | an open objective, not green, due within 30 days or past due | objective |
 | `turned_amber` | a KPI amber in its period that was green or had no value before | kpi |
 | `off_track` | a KPI (not red) the engine's forecast calls off track for its final target | kpi |
@@ -120,6 +120,8 @@ class AttentionItem:
     subject: str | None = None  # what a finding is about: kpi, objective, unit or person
     unit_of_measure: str | None = None  # a KPI's, that its value and target are written with
     given_at: dt.datetime | None = None  # an action_new's: when its owner was given it
+    # An overdue item's periods whose values are not in, oldest first (`period` is the last).
+    missing: tuple[str, ...] = ()
 
 
 def sort_key(item: AttentionItem) -> tuple[Any, ...]:
@@ -420,6 +422,7 @@ def _board_parts(
                 "owner_id",
                 "formula",
                 "sourced",
+                "frequency",
                 pl.col("due_days").fill_null(calendar.due_days),
             ),
             on="id",
@@ -444,9 +447,12 @@ def _board_parts(
         calls = off_track(store, day, asked, organization)
         calls_of = lambda: calls  # noqa: E731
     window = reminder_days(store)
+    missing = missing_values(store, rows, day, calendar)
+    late = list(rules.overdue_items(rows, day, source_failures(store), missing))
+    own = dict(zip(kpis["id"].to_list(), kpis["unit"].to_list(), strict=True))
     before = [
         *rules.status_items(kpis, previous, calendar),
-        *rules.overdue_items(rows, day, source_failures(store)),
+        *late,
         *rules.deadline_items(objectives, day, link_period),
     ]
     after = [
@@ -456,7 +462,7 @@ def _board_parts(
                 without_action_findings(
                     findings_in_scope(store, day, kpis, objectives, resp, org, scope)
                 ),
-                kpis,
+                {i["item_id"] for i in late if own.get(i["item_id"]) == i["unit"]},
             ),
             link_period,
         ),
@@ -473,6 +479,39 @@ def _board_parts(
 
     later = OffTrackItems(kpis, calls_of, depth)
     return day, ranked([*before, *after]), org, window, later
+
+
+# Up to how many KPIs' values `missing_values` reads KPI by KPI (more: the window whole).
+_FEW_KPIS = 2000
+
+
+def missing_values(
+    store: Store, rows: pl.DataFrame, day: dt.date, calendar: m.Calendar
+) -> pl.DataFrame:
+    """The due periods without a value (`engine.gaps.MISSING_SCHEMA`) of the scorecard's
+    `rows` (with `frequency`, `formula` and `due_days`) that are entered, not computed: the
+    one rule of what is missing, for the attention list (the inbox, the home page, the
+    overdue email)."""
+    from lineofsight.engine.gaps import MISSING_SCHEMA, window_start
+    from lineofsight.engine.gaps import missing_values as missing
+    from lineofsight.store.scorecard_reads import read_older_measurement_rows, read_value_ends
+
+    entered = rows.filter(~pl.col("formula").fill_null(False)).select(
+        "id", "unit", "frequency", "due_days"
+    )
+    if entered.is_empty():
+        return pl.DataFrame(schema=MISSING_SCHEMA)
+    ids = entered["id"].unique()
+    if ids.len() <= _FEW_KPIS:
+        # A few KPIs' values (one person's list) found along the store's key, not every
+        # KPI's values of the window read to keep a few.
+        found = read_older_measurement_rows(
+            store, ids.to_list(), day + dt.timedelta(days=1), window_start(day)
+        )
+        values = found.select("kpi_id", "unit_id", "period_end")
+    else:
+        values = read_value_ends(store, window_start(day), day)
+    return missing(entered, values, day, calendar)
 
 
 # What each kind is called where a list is shown grouped (the command line, the home page).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -157,33 +157,71 @@ def _kpi_item(
     }
 
 
+# Up to how many missing values an overdue item names one by one (more: "N values since P").
+NAMED_MISSING = 4
+
+
+def missing_reason(periods: list[str], dues: list[dt.date], as_of: dt.date) -> str:
+    """Why an overdue item is on the list: the values due and not in (`periods`, oldest
+    first, each due on the date of `dues` beside it), named one by one up to NAMED_MISSING."""
+    late = (as_of - dues[0]).days
+    when = "today" if late == 0 else f"{_days(late)} ago"
+    if len(periods) == 1:
+        return f"the value for {periods[0]} was due on {dues[0]} ({when}) and is not in"
+    if len(periods) <= NAMED_MISSING:
+        named = ", ".join(periods[:-1]) + f" and {periods[-1]}"
+        return f"the values for {named} were due since {dues[0]} ({when}) and are not in"
+    return (
+        f"{len(periods)} values since {periods[0]} are missing: due since {dues[0]} ({when}),"
+        f" the latest for {periods[-1]}"
+    )
+
+
 def overdue_items(
-    rows: pl.DataFrame, as_of: dt.date, failures: Mapping[str, str] | None = None
+    rows: pl.DataFrame,
+    as_of: dt.date,
+    failures: Mapping[str, str] | None = None,
+    missing: pl.DataFrame | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """KPI values for their evaluation period that were due and are not in (SPEC section 3),
-    at the KPI's own unit and at every other unit it has rows at (`rows`: the scorecard's rows
-    with `own_unit`). `failures`: why a KPI's source gave no value (its last refresh failed),
-    by KPI id: said instead of leaving its owner to think a value was forgotten."""
-    for row in _named(rows.filter(pl.col("data") == "overdue"), "due", "own_unit"):
-        late = (as_of - row["due"]).days
-        when = "today" if late == 0 else f"{_days(late)} ago"
-        reason = f"the value for {row['period']} was due on {row['due']} ({when}) and is not in"
+    """KPI values that were due and are not in, at the KPI's own unit and at every other unit
+    it has rows at (`rows`: the scorecard's rows with `own_unit`): the value of the row's
+    evaluation period when it is overdue there (SPEC section 3), and every earlier period
+    without a value that `engine.gaps` finds (`missing`: its MISSING_SCHEMA), one item per
+    row naming them all, until each is in. `failures`: why a KPI's source gave no value (its
+    last refresh failed), by KPI id: said instead of leaving its owner to think a value was
+    forgotten."""
+    evaluated = rows.filter(pl.col("data") == "overdue").select(
+        "id", "unit", missing_period="period", missing_end="period_end", missing_due="due"
+    )
+    late = evaluated if missing is None else pl.concat([missing, evaluated], how="diagonal")
+    grouped = (
+        late.unique(["id", "unit", "missing_period"])
+        .sort("missing_end")
+        .group_by("id", "unit", maintain_order=True)
+        .agg("missing_period", "missing_due")
+    )
+    found = rows.join(grouped, on=["id", "unit"])
+    for row in _named(found, "own_unit", "missing_period", "missing_due"):
+        periods, dues = row["missing_period"], row["missing_due"]
+        reason = missing_reason(periods, dues, as_of)
         failed = (failures or {}).get(row["id"])
         if failed:
             reason += f": {failed}"
-        item = _kpi_item(row, "overdue", reason, due=row["due"])
-        if not row["own_unit"]:
-            item["link"] = _kpi_link(row["id"], row["period"], row["unit"])
+        item = _kpi_item(row, "overdue", reason, due=dues[0])
+        item.update(
+            period=periods[-1], status="no_data", value=None, score=None, missing=tuple(periods)
+        )
+        item["link"] = _kpi_link(row["id"], periods[-1], None if row["own_unit"] else row["unit"])
         yield item
 
 
 def without_overdue_findings(
-    pair: tuple[list[Finding], Any], rows: pl.DataFrame
+    pair: tuple[list[Finding], Any], overdue: Collection[str]
 ) -> tuple[list[Finding], Any]:
-    """The findings (and their subjects) without DA01's on a KPI of `rows` whose value is
-    overdue: its own item already says so, with the period and the due date."""
+    """The findings (and their subjects) without DA01's on a KPI of `overdue` (the KPIs with
+    an overdue item at their own unit): its own item already says so, with the periods and
+    the due dates."""
     findings, subjects = pair
-    overdue = set(rows.filter(pl.col("data") == "overdue")["id"].to_list())
     kept = [f for f in findings if not (f.code == "DA01" and f.subject.id in overdue)]
     return kept, subjects
 

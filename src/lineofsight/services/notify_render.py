@@ -67,6 +67,8 @@ def item_line(item: AttentionItem) -> str:
     """One line about an item: name, value (score), status, period (a value not in yet: when
     due)."""
     if item.kind == "overdue" and item.due is not None:
+        if len(item.missing) > 1:
+            return f"{item.name}: {_values_of(item.missing)} were due since {item.due.isoformat()}"
         return f"{item.name}: the value for {item.period} was due on {item.due.isoformat()}"
     if item.kind == "due_soon" and item.due is not None:
         return f"{item.name}: the value for {item.period} is due on {item.due.isoformat()}"
@@ -93,11 +95,20 @@ def _standing(item: AttentionItem) -> str:
     return _value(item.value, item.unit_of_measure)
 
 
+def _values_of(periods: tuple[str, ...]) -> str:
+    """Several missing values in a few words: two named, more counted from the first."""
+    if len(periods) == 2:
+        return f"the values for {periods[0]} and {periods[1]}"
+    return f"{len(periods)} values since {periods[0]}"
+
+
 def alert_subject(kind: str, item: AttentionItem, days: int | None = None) -> str:
     period = f" ({item.period})" if item.period else ""
     if kind == "turned_red":
         return f"{PREFIX} {item.name} turned red{period}"
     if kind == "overdue":
+        if len(item.missing) > 1:
+            return f"{PREFIX} {item.name}: {_values_of(item.missing)} are overdue"
         return f"{PREFIX} {item.name}: the value for {item.period} is overdue"
     if kind == "action_new":
         return f"{PREFIX} A new action is yours: {item.name}"

@@ -225,6 +225,18 @@ def read_kpi_measurement_rows(
     return with_starts(frame_of(rows, STORED_SCHEMA))
 
 
+def read_value_ends(store: Store, first: dt.date, last: dt.date) -> pl.DataFrame:
+    """Which KPI has a value at which unit for a period ending on which day, of the values
+    whose period ends from `first` to `last` (`kpi_id`, `unit_id`, `period_end`; a day may
+    come twice): what `engine.gaps` asks about."""
+    query = (
+        "SELECT kpi_id, unit_id, period_end FROM measurements"
+        " WHERE period_end >= {} AND period_end <= {}"
+    )
+    schema = {"kpi_id": pl.String, "unit_id": pl.String, "period_end": pl.Date}
+    return read_frame(store, query, [first, last], schema)
+
+
 # Up to how many KPIs' older measurements are found along the primary key, KPI by KPI
 # (`read_older_measurement_rows`); for more, the days before are read whole.
 _FEW_KPIS = 20000
