@@ -25,8 +25,8 @@ from collections.abc import Iterable
 import polars as pl
 
 from lineofsight.domain.model import Calendar, Frequency
-from lineofsight.domain.periods import previous_period
-from lineofsight.engine.calendar import evaluation_period
+from lineofsight.domain.periods import periods_between
+from lineofsight.engine.calendar import evaluation_period, period_for
 
 # The periods asked for end on or after the first day of the previous calendar year.
 LOOKBACK_YEARS = 1
@@ -53,14 +53,9 @@ def _periods(
 ) -> list[tuple[str, dt.date, dt.date]]:
     """The periods of a frequency ending from `window_start` to `as_of`, oldest first, as
     (label, start, end)."""
-    first = window_start(as_of)
-    found = []
-    current = evaluation_period(frequency, as_of, calendar)
-    while current.end >= first:
-        found.append((current.label, current.start, current.end))
-        current = previous_period(current, calendar)
-    found.reverse()
-    return found
+    first = period_for(window_start(as_of), frequency, calendar)
+    last = evaluation_period(frequency, as_of, calendar)
+    return [(p.label, p.start, p.end) for p in periods_between(first, last, calendar)]
 
 
 def period_frame(frequencies: Iterable[str], as_of: dt.date, calendar: Calendar) -> pl.DataFrame:
